@@ -1,0 +1,1 @@
+"""prunus.biomodels.grn."""

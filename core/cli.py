@@ -1,0 +1,114 @@
+"""The ``prunus`` command line: a thin front that finds each module's subcommands.
+
+Applied modules declare ``register(subparsers)`` functions in the ``prunus.commands``
+entry-point group (see ``pyproject.toml``); this front loads them, so ``core`` never
+imports ``biomodels`` or ``multiagent`` and a new module adds a command without
+touching ``core``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, entry_points, version
+from pathlib import Path
+
+__all__ = ["ENTRY_POINT_GROUP", "CommandError", "existing_file", "main", "build_parser"]
+
+ENTRY_POINT_GROUP = "prunus.commands"
+
+
+class CommandError(Exception):
+    """A user mistake that the command line reports in one line with exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def existing_file(value: str) -> Path:
+    """Argparse type for an input file that must exist.
+
+    Parameters
+    ----------
+    value
+        The path given on the command line.
+
+    Returns
+    -------
+    Path
+        The path, checked to be an existing file.
+    """
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {value!r}")
+    return path
+
+
+def _version() -> str:
+    try:
+        return version("prunus")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``prunus`` parser with every installed module's subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand sets ``func`` to its handler.
+    """
+    parser = _Parser(
+        prog="prunus",
+        description="Sparse, interpretable models of networked dynamics.",
+    )
+    parser.add_argument("--version", action="version", version=f"prunus {_version()}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            register: Callable[[argparse._SubParsersAction], None] = ep.load()
+        except Exception as exc:  # a broken module must not take the others down
+            print(f"prunus: warning: command {ep.name!r} unavailable: {exc}", file=sys.stderr)
+            continue
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 on a usage or input error.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(func(args) or 0)
+    except (CommandError, OSError, ValueError, TypeError, KeyError) as exc:
+        if os.environ.get("PRUNUS_DEBUG"):
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"prunus: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""prunus.multiagent: Friedkin-Johnsen opinion dynamics for agent networks."""
