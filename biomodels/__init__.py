@@ -1,5 +1,7 @@
-"""prunus.biomodels: gene-regulatory ODEs (``grn``), CTMC mutation models (``ctmc``) and
-cascade size distributions (``cascade``).
+"""prunus.biomodels: gene-regulatory ODEs, CTMC mutation models and cascade sizes.
+
+Subpackages: ``grn`` (neural ODEs pruned with DASH), ``ctmc`` (Mutual Hazard Networks) and
+``cascade`` (cascade size distributions by message passing).
 
 Import the subpackage you need, e.g. ``from biomodels import grn``.
 """

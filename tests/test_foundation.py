@@ -55,13 +55,17 @@ def test_biomodels_subpackages_stay_apart() -> None:
         for path in sorted((REPO / "biomodels" / sub).rglob("*.py")):
             for name in _imported_modules(path):
                 parts = name.split(".")
-                if parts[0] == "biomodels" and len(parts) > 1 and parts[1] in subs and parts[1] != sub:
+                other = parts[1] if parts[0] == "biomodels" and len(parts) > 1 else None
+                if other in subs and other != sub:
                     offenders.append(f"{path.relative_to(REPO)} imports {name}")
     assert not offenders, offenders
 
 
 def test_importing_core_loads_no_applied_package() -> None:
-    code = "import sys, core; print(any(m.split('.')[0] in ('biomodels','multiagent') for m in sys.modules))"
+    code = (
+        "import sys, core; "
+        "print(any(m.split('.')[0] in ('biomodels', 'multiagent') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
