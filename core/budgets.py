@@ -1,0 +1,208 @@
+"""Layer-wise density budgets and Erdős–Rényi random masks.
+
+For L prunable tensors with ``N_l`` entries and a global density ``p`` a budget
+assigns per-layer kept counts ``k_l`` with ``sum_l k_l = round(p * N)`` (exactly,
+whenever the caps ``k_l <= N_l`` allow it) and every ``k_l`` within one weight of
+its real-valued target ``p_l * N_l``:
+
+``uniform``
+    ``p_l = p``.
+``erk``
+    Erdős–Rényi-kernel: ``p_l = eps * sum(shape_l) / prod(shape_l)``, ``eps``
+    solved so the budget is met; a layer that would exceed density 1 is made
+    dense and ``eps`` is re-solved over the rest (Evci et al. 2020, RigL).
+``balanced``
+    Every layer keeps the same number of weights, ``p N / L``, capped at dense;
+    the excess of capped layers is redistributed equally over the others
+    (``redistribute=False`` reproduces the plain cap of the paper's formula
+    ``p_l = min(1, pN / (L N_l))``).
+``pyramidal``
+    ``p_l = r^l`` for ``l = 1..L`` counted from the input, ``r`` the root in
+    (0, 1] of ``sum_l N_l r^l = p N``.
+
+``balanced`` and ``pyramidal`` are proposed in Gadhikar, Mukherjee & Burkholz,
+"Why Random Pruning Is All We Need to Start Sparse", ICML 2023.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+import torch
+from torch import nn
+
+from core.masks import MaskSet, prunable_names
+from core.select import _check_density
+
+__all__ = ["layer_budgets", "layer_densities", "random_mask", "DISTRIBUTIONS"]
+
+Distribution = Literal["uniform", "erk", "balanced", "pyramidal"]
+DISTRIBUTIONS: tuple[str, ...] = ("uniform", "erk", "balanced", "pyramidal")
+
+
+def _check_distribution(distribution: str) -> None:
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(f"distribution: expected one of {DISTRIBUTIONS}, got {distribution!r}")
+
+
+def layer_densities(
+    shapes: Mapping[str, Sequence[int]],
+    density: float,
+    distribution: Distribution = "erk",
+    *,
+    redistribute: bool = True,
+) -> dict[str, float]:
+    """Real-valued per-layer densities of a budget (before rounding to counts).
+
+    Parameters
+    ----------
+    shapes
+        Mapping name -> tensor shape, in order from the input to the output
+        (the order matters for ``pyramidal``).
+    density
+        Global fraction of kept weights, in (0, 1].
+    distribution
+        ``"uniform"``, ``"erk"``, ``"balanced"`` or ``"pyramidal"``.
+    redistribute
+        For ``erk`` and ``balanced``: give the excess of layers capped at
+        density 1 to the other layers (default) so the global target is met.
+
+    Returns
+    -------
+    dict
+        name -> density in (0, 1].
+    """
+    density = _check_density(density)
+    _check_distribution(distribution)
+    if not shapes:
+        raise ValueError("shapes: expected at least one prunable tensor")
+    names = list(shapes)
+    n = {k: math.prod(shapes[k]) for k in names}
+    total = sum(n.values())
+    target = density * total
+    if distribution == "uniform":
+        return {k: density for k in names}
+    if distribution == "pyramidal":
+        def kept(r: float) -> float:
+            return sum(n[k] * r ** (i + 1) for i, k in enumerate(names))
+
+        lo, hi = 0.0, 1.0
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if kept(mid) < target else (lo, mid)
+        r = 0.5 * (lo + hi)
+        return {k: r ** (i + 1) for i, k in enumerate(names)}
+
+    if distribution == "erk":
+        raw = {k: sum(shapes[k]) / n[k] for k in names}
+    else:  # balanced: equal counts -> density proportional to 1 / N_l
+        raw = {k: 1.0 / n[k] for k in names}
+    dense: set[str] = set()
+    while True:
+        free = [k for k in names if k not in dense]
+        budget = target - sum(n[k] for k in dense)
+        eps = budget / sum(raw[k] * n[k] for k in free) if free else 0.0
+        out = {k: (1.0 if k in dense else eps * raw[k]) for k in names}
+        over = [k for k in free if out[k] > 1.0]
+        if not over:
+            return out
+        if not redistribute:
+            return {k: min(v, 1.0) for k, v in out.items()}
+        dense.update(over)
+
+
+def layer_budgets(
+    shapes: Mapping[str, Sequence[int]],
+    density: float,
+    distribution: Distribution = "erk",
+    *,
+    redistribute: bool = True,
+) -> dict[str, int]:
+    """Integer kept counts per layer for a global density.
+
+    Counts are the floors of the real targets ``p_l N_l`` plus one for the layers
+    with the largest remainders, so the total is ``round(p N)`` (whenever the
+    caps allow) and each count is within one weight of its target.
+
+    Examples
+    --------
+    >>> from core import layer_budgets
+    >>> layer_budgets({"a": (10, 10), "b": (10, 30)}, 0.5, "balanced")
+    {'a': 100, 'b': 100}
+    """
+    dens = layer_densities(shapes, density, distribution, redistribute=redistribute)
+    n = {k: math.prod(shapes[k]) for k in shapes}
+    real = {k: min(dens[k], 1.0) * n[k] for k in shapes}
+    counts = {k: min(int(math.floor(real[k] + 1e-9)), n[k]) for k in shapes}
+    total_target = sum(real.values())
+    missing = int(round(total_target)) - sum(counts.values())
+    order = sorted(shapes, key=lambda k: (-(real[k] - counts[k]), list(shapes).index(k)))
+    for k in order:
+        if missing <= 0:
+            break
+        if counts[k] < n[k] and real[k] - counts[k] > 1e-12:
+            counts[k] += 1
+            missing -= 1
+    return counts
+
+
+def random_mask(
+    model: nn.Module,
+    density: float,
+    distribution: Distribution = "erk",
+    seed: int = 0,
+    *,
+    names: Iterable[str] | None = None,
+    redistribute: bool = True,
+) -> MaskSet:
+    """Erdős–Rényi random masks with a layer-wise density budget.
+
+    Each layer keeps exactly its budgeted number of entries, chosen uniformly
+    at random without replacement.
+
+    Parameters
+    ----------
+    model
+        The model to mask.
+    density
+        Global fraction of kept weights, in (0, 1].
+    distribution
+        Layer-wise budget: ``"uniform"``, ``"erk"``, ``"balanced"`` or
+        ``"pyramidal"`` (see :mod:`core.budgets`).
+    seed
+        Seed of the CPU generator that draws the masks (reproducible across devices).
+    names
+        Parameters to mask (default: all with ``ndim >= 2``, in model order).
+    redistribute
+        See :func:`layer_densities`.
+
+    Returns
+    -------
+    MaskSet
+        Masks on the devices of the parameters.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from core import random_mask
+    >>> net = nn.Sequential(nn.Linear(20, 50), nn.Linear(50, 10))
+    >>> masks = random_mask(net, 0.2, distribution="balanced", seed=1)
+    >>> masks.kept()
+    300
+    """
+    density = _check_density(density)
+    _check_distribution(distribution)
+    params = dict(model.named_parameters())
+    chosen = prunable_names(model, names)
+    shapes = {k: tuple(params[k].shape) for k in chosen}
+    counts = layer_budgets(shapes, density, distribution, redistribute=redistribute)
+    gen = torch.Generator().manual_seed(int(seed))
+    out = {}
+    for k in chosen:
+        p = params[k]
+        flat = torch.zeros(p.numel(), dtype=torch.bool)
+        flat[torch.randperm(p.numel(), generator=gen)[: counts[k]]] = True
+        out[k] = flat.reshape(p.shape).to(p.device)
+    return MaskSet(out)

@@ -1,0 +1,434 @@
+"""Boolean weight masks that live on a module as buffers.
+
+A :class:`MaskSet` holds one ``bool`` tensor per named parameter (``True`` = kept).
+Attached to a module it registers each mask as a buffer ``<attr>_mask`` on the
+submodule that owns the parameter, so masks travel with ``state_dict``,
+``copy.deepcopy``, ``.to(device)``, pickling and ``torch.save``/``torch.load``.
+Pruned entries are kept at exactly zero during training by
+
+* zeroing them once at attach time (weights and same-shaped optimizer state),
+* zeroing their gradient in a post-accumulate-grad hook on the parameter, and
+* re-applying the mask in place after every ``optimizer.step()`` (step post-hook)
+  when an optimizer is given.
+
+There are no forward hooks that recompute the weight and no ``weight_orig`` copy
+(the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
+dense model costs. One tiny forward pre-hook on the root module only re-arms the
+gradient hooks of a copy (``deepcopy``/``torch.load`` do not copy tensor hooks).
+"""
+
+from __future__ import annotations
+
+import copy
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["MaskSet", "prunable_names"]
+
+_HOOK_ATTR = "_prunus_mask_hook"
+
+
+def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> list[str]:
+    """Names of the parameters that are pruned by default.
+
+    Parameters
+    ----------
+    module
+        The model.
+    names
+        Explicit parameter names; checked against ``module.named_parameters()``.
+        ``None`` selects every parameter with ``ndim >= 2`` (weights; biases and
+        norm scales are left dense).
+
+    Returns
+    -------
+    list of str
+        Parameter names in ``named_parameters()`` order.
+
+    Raises
+    ------
+    ValueError
+        If ``names`` contains a name the module has no parameter for.
+    """
+    params = dict(module.named_parameters())
+    if names is None:
+        return [n for n, p in params.items() if p.ndim >= 2]
+    names = list(names)
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise ValueError(
+            f"names: the module has no parameter(s) {missing}; "
+            f"expected names from named_parameters(), e.g. {list(params)[:5]}"
+        )
+    return names
+
+
+def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
+    path, _, attr = name.rpartition(".")
+    return (module.get_submodule(path) if path else module), attr
+
+
+def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
+    """Zero the entries of ``tensor`` where ``mask`` is False, in place."""
+    if mask.device != tensor.device:
+        mask = mask.to(tensor.device)
+    # ``mul_`` by a bool tensor promotes per element; an in-place where avoids that
+    # and writes ``tensor`` only once.
+    torch.where(mask, tensor, torch.zeros((), dtype=tensor.dtype, device=tensor.device),
+                out=tensor)
+
+
+class _GradMask:
+    """Post-accumulate-grad hook: zero the gradient of pruned entries."""
+
+    def __init__(self, owner: nn.Module, buffer: str) -> None:
+        self.owner = owner
+        self.buffer = buffer
+
+    def __call__(self, param: torch.Tensor) -> None:
+        if param.grad is not None:
+            _zero_(param.grad, getattr(self.owner, self.buffer))
+
+
+class _MaskHook:
+    """State of an attached MaskSet, stored on the root module.
+
+    It is a forward pre-hook of the root module: on each call it checks (cheaply)
+    that the gradient hooks are registered on *this* module's parameters and
+    registers them when they are not (after ``deepcopy``/``pickle``, which copy the
+    module but not tensor hooks). It also applies the masks after optimizer steps.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._armed: weakref.ref[nn.Module] | None = None
+        self._grad_handles: list[Any] = []
+        self._opt_handles: list[Any] = []
+
+    # -- pickling: handles and weak references stay behind ------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {"names": list(self.names)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["names"])
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _MaskHook:
+        return _MaskHook(list(self.names))
+
+    # -- hooks -------------------------------------------------------------
+    def arm(self, module: nn.Module) -> None:
+        """Register gradient hooks on ``module``'s parameters (idempotent)."""
+        if self._armed is not None and self._armed() is module:
+            return
+        self.disarm()
+        for name in self.names:
+            owner, attr = _owner(module, name)
+            param = getattr(owner, attr)
+            self._grad_handles.append(
+                param.register_post_accumulate_grad_hook(_GradMask(owner, attr + "_mask"))
+            )
+        self._armed = weakref.ref(module)
+
+    def disarm(self) -> None:
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
+        self._armed = None
+
+    def __call__(self, module: nn.Module, args: Any) -> None:
+        if self._armed is None or self._armed() is not module:
+            self.arm(module)
+
+    def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        ref = weakref.ref(module)
+
+        def _after_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            mod = ref()
+            if mod is not None:
+                self.apply(mod)
+
+        self._opt_handles.append(optimizer.register_step_post_hook(_after_step))
+
+    def apply(self, module: nn.Module) -> None:
+        with torch.no_grad():
+            for name in self.names:
+                owner, attr = _owner(module, name)
+                _zero_(getattr(owner, attr), getattr(owner, attr + "_mask"))
+
+    def remove_optimizer_hooks(self) -> None:
+        for handle in self._opt_handles:
+            handle.remove()
+        self._opt_handles = []
+
+
+class MaskSet(Mapping[str, torch.Tensor]):
+    """The masks of a model: one ``bool`` tensor per named parameter.
+
+    ``True`` marks a kept entry, ``False`` a pruned one. A MaskSet is a read-only
+    mapping ``name -> mask`` (names are keys of ``module.named_parameters()``).
+
+    Parameters
+    ----------
+    masks
+        Mapping from parameter name to a tensor of the parameter's shape. Non-bool
+        tensors are converted with ``!= 0``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import MaskSet, magnitude_mask
+    >>> net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> masks = magnitude_mask(net, sparsity=0.75)
+    >>> round(masks.density(), 2)
+    0.25
+    >>> opt = torch.optim.Adam(net.parameters())
+    >>> _ = masks.attach(net, opt)      # pruned weights now stay exactly 0
+    """
+
+    def __init__(self, masks: Mapping[str, torch.Tensor]) -> None:
+        out: dict[str, torch.Tensor] = {}
+        for name, mask in masks.items():
+            if not isinstance(mask, torch.Tensor):
+                raise TypeError(f"masks[{name!r}]: expected a torch.Tensor, got {type(mask)}")
+            out[name] = mask if mask.dtype == torch.bool else mask != 0
+        self.masks: dict[str, torch.Tensor] = out
+
+    # -- mapping protocol ----------------------------------------------------
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self.masks[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.masks)
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+    def __repr__(self) -> str:
+        return f"MaskSet({len(self)} tensors, density={self.density():.4f})"
+
+    # -- statistics ----------------------------------------------------------
+    def kept(self) -> int:
+        """Count the kept entries over all masks."""
+        return int(sum(int(m.sum()) for m in self.masks.values()))
+
+    def numel(self) -> int:
+        """Count the masked entries (kept or pruned) over all masks."""
+        return int(sum(m.numel() for m in self.masks.values()))
+
+    def density(self) -> float:
+        """Fraction of kept entries over all masked parameters."""
+        total = self.numel()
+        return self.kept() / total if total else 1.0
+
+    def sparsity(self) -> float:
+        """Fraction of pruned entries, ``1 - density()``."""
+        return 1.0 - self.density()
+
+    def layer_density(self) -> dict[str, float]:
+        """Fraction of kept entries per parameter."""
+        return {n: float(m.sum()) / max(m.numel(), 1) for n, m in self.masks.items()}
+
+    # -- algebra -------------------------------------------------------------
+    def _combine(self, other: MaskSet, op: str) -> MaskSet:
+        if not isinstance(other, MaskSet):
+            return NotImplemented
+        names = list(self.masks) + [n for n in other.masks if n not in self.masks]
+        out = {}
+        for n in names:
+            a, b = self.masks.get(n), other.masks.get(n)
+            if a is None or b is None:
+                # a missing mask means "dense" for both operators
+                out[n] = (a if b is None else b).clone() if op == "and" else torch.ones_like(
+                    a if a is not None else b
+                )
+            elif a.shape != b.shape:
+                raise ValueError(f"other: mask {n!r} has shape {tuple(b.shape)}, "
+                                 f"expected {tuple(a.shape)}")
+            else:
+                b = b.to(a.device)
+                out[n] = a & b if op == "and" else a | b
+        return MaskSet(out)
+
+    def __and__(self, other: MaskSet) -> MaskSet:
+        return self._combine(other, "and")
+
+    def __or__(self, other: MaskSet) -> MaskSet:
+        return self._combine(other, "or")
+
+    def to(self, device: torch.device | str) -> MaskSet:
+        """Return a copy with every mask on ``device``."""
+        return MaskSet({n: m.to(device) for n, m in self.masks.items()})
+
+    # -- module mechanics ----------------------------------------------------
+    def _check(self, module: nn.Module) -> dict[str, nn.Parameter]:
+        params = dict(module.named_parameters())
+        missing = [n for n in self.masks if n not in params]
+        if missing:
+            raise ValueError(
+                f"masks: the module has no parameter(s) {missing}; expected names from "
+                f"module.named_parameters(), e.g. {list(params)[:5]}"
+            )
+        for n, m in self.masks.items():
+            if m.shape != params[n].shape:
+                raise ValueError(f"masks: mask {n!r} has shape {tuple(m.shape)}, expected the "
+                                 f"parameter's shape {tuple(params[n].shape)}")
+        return params
+
+    def apply(self, module: nn.Module) -> None:
+        """Zero the pruned entries of ``module``'s parameters in place (no autograd)."""
+        params = self._check(module)
+        with torch.no_grad():
+            for n, m in self.masks.items():
+                _zero_(params[n], m)
+
+    def attach(
+        self, module: nn.Module, optimizer: torch.optim.Optimizer | None = None
+    ) -> MaskSet:
+        """Attach the masks to ``module`` so pruned entries stay exactly zero.
+
+        Registers each mask as a buffer ``<attr>_mask`` on the owning submodule,
+        zeroes pruned weights (and pruned entries of same-shaped optimizer state,
+        e.g. Adam moments), masks gradients with a post-accumulate-grad hook and,
+        when ``optimizer`` is given, re-applies the masks after every
+        ``optimizer.step()``. Attaching again replaces masks attached before
+        (previous optimizer hooks are removed too).
+
+        Parameters
+        ----------
+        module
+            The model whose ``named_parameters()`` the mask names refer to.
+        optimizer
+            Optional optimizer whose steps are followed by a re-application.
+
+        Returns
+        -------
+        MaskSet
+            ``self``, for chaining.
+        """
+        params = self._check(module)
+        MaskSet.detach_from(module)
+        for n, m in self.masks.items():
+            owner, attr = _owner(module, n)
+            buf = attr + "_mask"
+            if hasattr(owner, buf):
+                raise ValueError(f"module: submodule of {n!r} already has an attribute "
+                                 f"{buf!r}; cannot register the mask buffer")
+            m = m.to(params[n].device)
+            self.masks[n] = m
+            owner.register_buffer(buf, m)
+        hook = _MaskHook(list(self.masks))
+        setattr(module, _HOOK_ATTR, hook)
+        hook.handle = module.register_forward_pre_hook(hook)  # type: ignore[attr-defined]
+        hook.arm(module)
+        hook.apply(module)
+        if optimizer is not None:
+            self.attach_optimizer(module, optimizer)
+        return self
+
+    @staticmethod
+    def attach_optimizer(module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        """Re-apply the masks attached to ``module`` after each ``optimizer.step()``.
+
+        Also zeroes pruned entries of same-shaped optimizer state (momentum, Adam
+        moments) so that stale state cannot move a pruned weight.
+        """
+        hook = getattr(module, _HOOK_ATTR, None)
+        if hook is None:
+            raise ValueError("module: no MaskSet is attached; call MaskSet.attach first")
+        hook.add_optimizer(module, optimizer)
+        params = dict(module.named_parameters())
+        with torch.no_grad():
+            for n in hook.names:
+                owner, attr = _owner(module, n)
+                mask = getattr(owner, attr + "_mask")
+                for value in optimizer.state.get(params[n], {}).values():
+                    if isinstance(value, torch.Tensor) and value.shape == mask.shape:
+                        _zero_(value, mask)
+
+    def detach(self, module: nn.Module) -> None:
+        """Remove the mask buffers and hooks from ``module`` (weights keep their zeros)."""
+        MaskSet.detach_from(module)
+
+    @staticmethod
+    def detach_from(module: nn.Module) -> None:
+        """Remove whatever MaskSet is attached to ``module`` (no-op if none)."""
+        hook = getattr(module, _HOOK_ATTR, None)
+        if hook is None:
+            return
+        hook.disarm()
+        hook.remove_optimizer_hooks()
+        for hid, h in list(module._forward_pre_hooks.items()):
+            if h is hook:
+                del module._forward_pre_hooks[hid]
+        for n in hook.names:
+            owner, attr = _owner(module, n)
+            if attr + "_mask" in owner._buffers:
+                del owner._buffers[attr + "_mask"]
+        delattr(module, _HOOK_ATTR)
+
+    @classmethod
+    def from_module(cls, module: nn.Module) -> MaskSet:
+        """Return the MaskSet attached to ``module`` (e.g. after ``deepcopy`` or ``torch.load``).
+
+        The returned masks are the module's buffers (shared, not copied).
+        """
+        hook = getattr(module, _HOOK_ATTR, None)
+        if hook is None:
+            raise ValueError("module: no MaskSet is attached to this module")
+        out = {}
+        for n in hook.names:
+            owner, attr = _owner(module, n)
+            out[n] = getattr(owner, attr + "_mask")
+        return cls(out)
+
+    @classmethod
+    def from_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> MaskSet:
+        """Masks saved in a ``state_dict`` (keys ``<param>_mask`` holding bool tensors).
+
+        Use it to restore a masked model into a fresh instance::
+
+            MaskSet.from_state_dict(sd).attach(fresh_model)
+            fresh_model.load_state_dict(sd)
+        """
+        out = {}
+        for key, value in state_dict.items():
+            if key.endswith("_mask") and isinstance(value, torch.Tensor) \
+                    and value.dtype == torch.bool:
+                pname = key[: -len("_mask")]
+                if pname in state_dict:
+                    out[pname] = value.clone()
+        return cls(out)
+
+    def to_dense_model(self, module: nn.Module) -> nn.Module:
+        """Return a plain copy of ``module`` with pruned entries set to zero.
+
+        The copy has no mask buffers and no hooks; its ``state_dict`` loads into
+        an unmasked instance of the same class.
+        """
+        self._check(module)
+        dense = copy.deepcopy(module)
+        MaskSet.detach_from(dense)
+        self.apply(dense)
+        return dense
+
+    # -- persistence -----------------------------------------------------------
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Return the masks as a plain dict (for ``torch.save``)."""
+        return dict(self.masks)
+
+    def save(self, path: str) -> None:
+        """Save the masks with ``torch.save`` (atomic write)."""
+        from core.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            torch.save(self.state_dict(), tmp)
+
+    @classmethod
+    def load(cls, path: str, map_location: str | torch.device | None = None) -> MaskSet:
+        """Load masks saved by :meth:`save`."""
+        return cls(torch.load(path, map_location=map_location, weights_only=True))

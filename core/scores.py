@@ -1,0 +1,259 @@
+"""Pruning scores and the magnitude mask built on the selection engine.
+
+A score is a tensor of a parameter's shape; higher means "keep". Any mapping
+name -> score can be passed to :func:`core.select_topk`, so callers can plug in
+their own criterion (e.g. DASH's prior-weighted score). Provided here:
+
+``magnitude``  ``|w|`` (Han et al. 2015; the IMP/LRR criterion).
+``wanda``      ``|W_ij| * ||X_j||_2`` with input-feature norms from calibration
+               data, compared per output row (Sun et al. 2024, "A Simple and
+               Effective Pruning Approach for Large Language Models").
+``gradient``   ``|w * dL/dw|`` (SNIP, Lee et al. 2019) or ``|dL/dw|``
+               (``kind="grad"``), from the gradients currently in ``.grad``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
+
+import torch
+from torch import nn
+
+from core.masks import MaskSet, prunable_names
+from core.select import Scope, _check_density, select_topk, topk_mask_flat
+
+__all__ = [
+    "magnitude_scores",
+    "gradient_scores",
+    "wanda_scores",
+    "input_norms",
+    "check_scores",
+    "magnitude_mask",
+    "score_mask",
+]
+
+
+def check_scores(model: nn.Module, scores: Mapping[str, torch.Tensor]) -> None:
+    """Raise ``ValueError`` unless every score matches a parameter's shape.
+
+    Parameters
+    ----------
+    model
+        The model the scores refer to.
+    scores
+        Mapping name -> score tensor.
+    """
+    params = dict(model.named_parameters())
+    for name, s in scores.items():
+        if name not in params:
+            raise ValueError(f"scores: the model has no parameter {name!r}")
+        if tuple(s.shape) != tuple(params[name].shape):
+            raise ValueError(f"scores[{name!r}]: shape {tuple(s.shape)} does not match the "
+                             f"parameter's shape {tuple(params[name].shape)}")
+
+
+def magnitude_scores(
+    model: nn.Module, names: Iterable[str] | None = None
+) -> dict[str, torch.Tensor]:
+    """``|w|`` for each prunable parameter (detached)."""
+    params = dict(model.named_parameters())
+    return {n: params[n].detach().abs() for n in prunable_names(model, names)}
+
+
+def gradient_scores(
+    model: nn.Module,
+    names: Iterable[str] | None = None,
+    kind: Literal["snip", "grad"] = "snip",
+) -> dict[str, torch.Tensor]:
+    """Gradient-based scores from the gradients in ``.grad``.
+
+    Parameters
+    ----------
+    model
+        Model after a ``backward()`` on the loss of interest.
+    names
+        Parameters to score (default: ``ndim >= 2``).
+    kind
+        ``"snip"``: connection sensitivity ``|w * g|`` (Lee et al., ICLR 2019);
+        ``"grad"``: ``|g|``.
+    """
+    if kind not in ("snip", "grad"):
+        raise ValueError(f"kind: expected 'snip' or 'grad', got {kind!r}")
+    params = dict(model.named_parameters())
+    out = {}
+    for n in prunable_names(model, names):
+        g = params[n].grad
+        if g is None:
+            raise ValueError(f"model: parameter {n!r} has no .grad; run backward() first")
+        out[n] = (params[n].detach() * g).abs() if kind == "snip" else g.detach().abs()
+    return out
+
+
+@torch.no_grad()
+def input_norms(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor | tuple],
+    forward: Callable[[nn.Module, object], object] | None = None,
+) -> dict[str, torch.Tensor]:
+    """L2 norm of each input feature of every ``nn.Linear``, over calibration data.
+
+    Parameters
+    ----------
+    model
+        The model; every ``nn.Linear`` submodule is observed.
+    batches
+        Calibration inputs. Each is passed to ``forward(model, batch)``
+        (default: ``model(batch)``).
+    forward
+        How to run the model on one batch.
+
+    Returns
+    -------
+    dict
+        ``"<module>.weight"`` -> tensor of shape ``(in_features,)``.
+    """
+    sq: dict[str, torch.Tensor] = {}
+    handles = []
+    for mname, mod in model.named_modules():
+        if isinstance(mod, nn.Linear):
+            key = f"{mname}.weight" if mname else "weight"
+
+            def hook(m: nn.Module, args: tuple, key: str = key) -> None:
+                x = args[0].detach().reshape(-1, args[0].shape[-1])
+                s = (x.to(torch.promote_types(x.dtype, torch.float32)) ** 2).sum(0)
+                sq[key] = sq[key] + s if key in sq else s
+
+            handles.append(mod.register_forward_pre_hook(hook))
+    try:
+        for batch in batches:
+            forward(model, batch) if forward is not None else model(batch)
+    finally:
+        for h in handles:
+            h.remove()
+    return {k: v.sqrt() for k, v in sq.items()}
+
+
+def wanda_scores(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor | tuple],
+    forward: Callable[[nn.Module, object], object] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Wanda scores ``|W_ij| * ||X_j||_2`` for every ``nn.Linear`` weight.
+
+    Use with ``select_topk(scores, density, scope="row")`` as in Wanda (Sun et
+    al., ICLR 2024), which compares scores within each output row.
+    """
+    norms = input_norms(model, batches, forward)
+    params = dict(model.named_parameters())
+    return {k: params[k].detach().abs() * v.to(params[k].dtype) for k, v in norms.items()}
+
+
+def score_mask(
+    model: nn.Module,
+    scores: Mapping[str, torch.Tensor],
+    sparsity: float,
+    scope: Scope = "global",
+    *,
+    current: MaskSet | None = None,
+) -> MaskSet:
+    """Prune a fraction ``sparsity`` of the scored entries by the lowest score.
+
+    ``scores`` are checked against the model's parameters (names and shapes).
+    """
+    check_scores(model, scores)
+    _check_sparsity(sparsity)
+    return select_topk(scores, 1.0 - sparsity, scope=scope, current=current)
+
+
+def _check_sparsity(sparsity: float) -> float:
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)):
+        raise TypeError(f"sparsity: expected a float in [0, 1), got {type(sparsity).__name__}")
+    if not 0.0 <= float(sparsity) < 1.0:
+        raise ValueError(f"sparsity: expected a value in [0, 1), got {sparsity}")
+    return float(sparsity)
+
+
+@torch.no_grad()
+def magnitude_mask(
+    model: nn.Module,
+    sparsity: float,
+    scope: Scope = "global",
+    *,
+    names: Iterable[str] | None = None,
+    current: MaskSet | None = None,
+) -> MaskSet:
+    """Magnitude pruning: keep the ``1 - sparsity`` largest ``|w|``.
+
+    The global path writes ``|w|`` straight into one preallocated buffer and
+    selects exactly ``k = round((1 - sparsity) N)`` entries without sorting
+    (see :mod:`core.select`; ties broken by index). Extra memory: one score per
+    weight plus the bool masks.
+
+    Parameters
+    ----------
+    model
+        The model.
+    sparsity
+        Fraction of the masked entries to prune, in [0, 1) (of all entries,
+        including those already pruned by ``current``).
+    scope
+        ``"global"``, ``"layer"`` or ``"row"``.
+    names
+        Parameters to prune (default ``ndim >= 2``).
+    current
+        Masks from a previous round: pruned entries stay pruned.
+
+    Returns
+    -------
+    MaskSet
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import magnitude_mask
+    >>> torch.manual_seed(0) and None
+    >>> net = nn.Sequential(nn.Linear(100, 100), nn.Linear(100, 10))
+    >>> magnitude_mask(net, 0.9).kept()
+    1100
+    """
+    sparsity = _check_sparsity(sparsity)
+    density = _check_density(1.0 - sparsity, "sparsity")
+    params = dict(model.named_parameters())
+    chosen = prunable_names(model, names)
+    if current is not None:
+        extra = [n for n in current.masks if n not in params]
+        if extra:
+            raise ValueError(f"current: the model has no parameter(s) {extra}")
+    if scope != "global":
+        return select_topk({n: params[n].detach().abs() for n in chosen}, density,
+                           scope=scope, current=current)
+    ref = params[chosen[0]]
+    dtype = torch.promote_types(ref.dtype, torch.float32)
+    total = sum(params[n].numel() for n in chosen)
+    k = int(round(density * total))
+    flat = torch.empty(total, dtype=dtype, device=ref.device)
+    start = 0
+    avail = 0
+    for n in chosen:
+        p = params[n].detach()
+        view = flat[start : start + p.numel()]
+        torch.abs(p.reshape(-1), out=view) if p.dtype == dtype else view.copy_(p.reshape(-1).abs())
+        if current is not None and n in current.masks:
+            cm = current.masks[n].to(p.device).reshape(-1)
+            view.masked_fill_(~cm, float("-inf"))
+            avail += int(cm.sum())
+        else:
+            avail += p.numel()
+        start += p.numel()
+    if k > avail:
+        raise ValueError(f"sparsity: keeps {k} entries but `current` keeps only {avail}")
+    keep = topk_mask_flat(flat, k)
+    del flat
+    out, start = {}, 0
+    for n in chosen:
+        numel = params[n].numel()
+        out[n] = keep[start : start + numel].view(params[n].shape)
+        start += numel
+    return MaskSet(out)

@@ -1,0 +1,268 @@
+"""Exact top-k selection over per-parameter scores: the one selection engine.
+
+Every pruning criterion in :mod:`core` (magnitude, Wanda, gradient scores, a
+caller's own) reduces to "keep the k highest-scoring entries". This module does
+that exactly (never more or fewer than k kept) without sorting:
+
+1. the threshold ``t`` (the k-th largest score) is found by sampling a bracket
+   ``[lo, hi]`` around the target rank, counting entries above ``hi`` and taking
+   ``kthvalue`` over the few entries inside the bracket (exact; a full
+   ``kthvalue`` is the fallback when the bracket misses);
+2. every entry with score ``> t`` is kept, and of the entries with score
+   ``== t`` the ones with the **smallest flat index** are kept until k are kept.
+
+Tie-breaking rule (deterministic): entries are ordered by concatenating the
+scores in the iteration order of the ``scores`` mapping, each tensor flattened in
+row-major (C) order; among equal scores the earlier entry is kept. With
+``scope="layer"`` the order is that of the tensor, with ``scope="row"`` that of
+the row (dim 0 indexes rows; the remaining dims are flattened).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Literal
+
+import torch
+
+from core.masks import MaskSet
+
+__all__ = ["select_topk", "kth_largest", "topk_mask_flat"]
+
+Scope = Literal["global", "layer", "row"]
+
+_SAMPLE = 1 << 16
+
+
+def _check_density(density: float, name: str = "density") -> float:
+    if isinstance(density, bool) or not isinstance(density, (int, float)):
+        raise TypeError(f"{name}: expected a float in (0, 1], got {type(density).__name__}")
+    density = float(density)
+    if not (0.0 < density <= 1.0) or math.isnan(density):
+        raise ValueError(f"{name}: expected a value in (0, 1], got {density}")
+    return density
+
+
+def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
+    """Return the k-th largest value of a 1-D tensor (``k`` in ``1..numel``), exactly.
+
+    Avoids a full sort: a random sample brackets the target rank, one pass
+    counts entries above the bracket and ``kthvalue`` runs only on the entries
+    inside it. Falls back to ``torch.kthvalue`` on everything if the bracket
+    misses (correct either way).
+
+    Parameters
+    ----------
+    flat
+        1-D tensor of scores (no NaN).
+    k
+        Rank from the top, ``1 <= k <= flat.numel()``.
+
+    Returns
+    -------
+    torch.Tensor
+        0-d tensor, same dtype and device as ``flat``.
+    """
+    n = flat.numel()
+    if not 1 <= k <= n:
+        raise ValueError(f"k: expected 1 <= k <= {n}, got {k}")
+    if n <= 4 * _SAMPLE:
+        return torch.kthvalue(flat, n - k + 1).values
+    gen = torch.Generator(device=flat.device).manual_seed(0)
+    idx = torch.randint(0, n, (_SAMPLE,), generator=gen, device=flat.device)
+    sample = flat[idx].sort().values
+    q = (n - k + 0.5) / n  # target quantile from the bottom
+    half = 6.0 * math.sqrt(q * (1 - q) / _SAMPLE) + 8.0 / _SAMPLE
+    lo = sample[max(int((q - half) * _SAMPLE), 0)]
+    hi = sample[min(int(math.ceil((q + half) * _SAMPLE)), _SAMPLE - 1)]
+    above = int((flat > hi).sum())
+    if above < k:
+        band = flat[(flat >= lo) & (flat <= hi)]
+        rank = k - above  # rank from the top inside the band
+        if 1 <= rank <= band.numel():
+            return torch.kthvalue(band, band.numel() - rank + 1).values
+    return torch.kthvalue(flat, n - k + 1).values
+
+
+def topk_mask_flat(flat: torch.Tensor, k: int) -> torch.Tensor:
+    """Bool mask of exactly ``k`` kept entries of a 1-D score tensor.
+
+    Ties at the threshold are resolved in favour of smaller indices.
+    """
+    n = flat.numel()
+    if k <= 0:
+        return torch.zeros(n, dtype=torch.bool, device=flat.device)
+    if k >= n:
+        return torch.ones(n, dtype=torch.bool, device=flat.device)
+    t = kth_largest(flat, k)
+    keep = flat > t
+    need = k - int(keep.sum())
+    if need > 0:
+        ties = torch.nonzero(flat == t).flatten()[:need]
+        keep[ties] = True
+    return keep
+
+
+def _flatten(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> torch.Tensor:
+    dtype = torch.promote_types(
+        torch.float32, next(iter(scores.values())).dtype
+    ) if scores else torch.float32
+    device = next(iter(scores.values())).device
+    total = sum(s.numel() for s in scores.values())
+    flat = torch.empty(total, dtype=dtype, device=device)
+    start = 0
+    for name, s in scores.items():
+        view = flat[start : start + s.numel()]
+        view.copy_(s.reshape(-1))
+        if current is not None and name in current.masks:
+            m = current.masks[name].to(device).reshape(-1)
+            view.masked_fill_(~m, -math.inf)
+        start += s.numel()
+    return flat
+
+
+def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> None:
+    if not isinstance(scores, Mapping) or not scores:
+        raise ValueError("scores: expected a non-empty mapping name -> tensor")
+    for name, s in scores.items():
+        if not isinstance(s, torch.Tensor):
+            raise TypeError(f"scores[{name!r}]: expected a torch.Tensor, got {type(s).__name__}")
+        if s.is_complex() or s.dtype == torch.bool:
+            raise TypeError(f"scores[{name!r}]: expected real floating/int scores, got {s.dtype}")
+        if torch.isnan(s).any():
+            raise ValueError(f"scores[{name!r}]: contains NaN; expected finite scores")
+        if current is not None and name in current.masks \
+                and current.masks[name].shape != s.shape:
+            raise ValueError(f"current: mask {name!r} has shape "
+                             f"{tuple(current.masks[name].shape)}, expected {tuple(s.shape)}")
+
+
+def _available(name: str, s: torch.Tensor, current: MaskSet | None) -> int:
+    if current is not None and name in current.masks:
+        return int(current.masks[name].sum())
+    return s.numel()
+
+
+def select_topk(
+    scores: Mapping[str, torch.Tensor],
+    density: float | None = None,
+    *,
+    keep: int | Mapping[str, int] | None = None,
+    scope: Scope = "global",
+    current: MaskSet | None = None,
+) -> MaskSet:
+    """Keep the highest-scoring entries: exactly k, ties broken by index.
+
+    Parameters
+    ----------
+    scores
+        Mapping parameter name -> score tensor (shape of the parameter). Higher
+        scores are kept. Scores are compared as floats (at least float32).
+    density
+        Fraction of entries kept, of *all* entries in the scope (not of the
+        entries still alive in ``current``): ``k = round(density * n)``. Give
+        either ``density`` or ``keep``.
+    keep
+        Explicit number of kept entries: an ``int`` for ``scope="global"``, or a
+        mapping name -> count for ``scope="layer"``.
+    scope
+        ``"global"``: one threshold over all tensors; ``"layer"``: k per tensor;
+        ``"row"``: k per row (dim 0) of each tensor (``density`` only).
+    current
+        An existing MaskSet: entries it prunes count as pruned and are never
+        re-selected (iterative pruning). Asking for more kept entries than
+        ``current`` keeps raises ``ValueError``.
+
+    Returns
+    -------
+    MaskSet
+        Bool masks on the devices of the scores.
+
+    Raises
+    ------
+    ValueError
+        ``density`` outside (0, 1], both or neither of ``density``/``keep``,
+        NaN scores, unknown ``scope``, or ``keep`` larger than what is available.
+
+    Notes
+    -----
+    Tie-breaking: among entries with equal score at the threshold, the one that
+    comes first (mapping order, then row-major order inside each tensor) is kept.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from core import select_topk
+    >>> m = select_topk({"w": torch.tensor([[3.0, 1.0], [1.0, 2.0]])}, keep=3)
+    >>> m["w"].tolist()
+    [[True, True], [False, True]]
+    """
+    _validate(scores, current)
+    if scope not in ("global", "layer", "row"):
+        raise ValueError(f"scope: expected 'global', 'layer' or 'row', got {scope!r}")
+    if (density is None) == (keep is None):
+        raise ValueError("density/keep: give exactly one of them")
+    if density is not None:
+        density = _check_density(density)
+
+    if scope == "global":
+        n = sum(s.numel() for s in scores.values())
+        if keep is None:
+            k = int(round(density * n))  # type: ignore[operator]
+        elif isinstance(keep, Mapping):
+            raise TypeError("keep: expected an int for scope='global', got a mapping")
+        else:
+            k = int(keep)
+        avail = sum(_available(nm, s, current) for nm, s in scores.items())
+        if not 0 <= k <= n:
+            raise ValueError(f"keep: expected 0 <= keep <= {n}, got {k}")
+        if k > avail:
+            raise ValueError(f"density/keep: asks for {k} kept entries but `current` keeps "
+                             f"only {avail}")
+        flat = _flatten(scores, current)
+        mask = topk_mask_flat(flat, k)
+        out, start = {}, 0
+        for name, s in scores.items():
+            out[name] = mask[start : start + s.numel()].reshape(s.shape).clone()
+            start += s.numel()
+        return MaskSet(out)
+
+    if scope == "layer":
+        if keep is not None and not isinstance(keep, Mapping):
+            raise TypeError("keep: expected a mapping name -> count for scope='layer'")
+        if isinstance(keep, Mapping):
+            unknown = [n for n in keep if n not in scores]
+            if unknown or set(keep) != set(scores):
+                raise ValueError(f"keep: expected one count per score name {list(scores)}")
+        out = {}
+        for name, s in scores.items():
+            k = int(round(density * s.numel())) if keep is None else int(keep[name])  # type: ignore
+            avail = _available(name, s, current)
+            if not 0 <= k <= avail:
+                raise ValueError(f"keep[{name!r}]: expected 0 <= k <= {avail} available "
+                                 f"entries, got {k}")
+            flat = _flatten({name: s}, current)
+            out[name] = topk_mask_flat(flat, k).reshape(s.shape)
+        return MaskSet(out)
+
+    # scope == "row"
+    if keep is not None:
+        raise ValueError("keep: scope='row' takes `density` only")
+    out = {}
+    for name, s in scores.items():
+        rows = s.reshape(s.shape[0], -1) if s.ndim >= 1 else s.reshape(1, 1)
+        cols = rows.shape[1]
+        k = int(round(density * cols))  # type: ignore[operator]
+        vals = rows.to(torch.promote_types(torch.float32, rows.dtype)).clone()
+        if current is not None and name in current.masks:
+            cur = current.masks[name].to(vals.device).reshape(vals.shape)
+            if int(cur.sum(1).min()) < k:
+                raise ValueError(f"density: asks for {k} entries per row of {name!r} but "
+                                 "`current` keeps fewer in some row")
+            vals.masked_fill_(~cur, -math.inf)
+        order = torch.sort(vals, dim=1, descending=True, stable=True).indices[:, :k]
+        m = torch.zeros_like(vals, dtype=torch.bool)
+        m.scatter_(1, order, True)
+        out[name] = m.reshape(s.shape)
+    return MaskSet(out)

@@ -1,0 +1,172 @@
+"""MaskSet mechanics: pruned weights stay exactly zero; masks survive copies and saves."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+from core import MaskSet, magnitude_mask, random_mask
+
+
+def _net(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 3))
+
+
+def _pruned_are_zero(net: nn.Module, masks: MaskSet) -> bool:
+    params = dict(net.named_parameters())
+    return all(bool((params[n][~m] == 0).all()) for n, m in masks.items())
+
+
+def _train(net: nn.Module, opt: torch.optim.Optimizer, steps: int, seed: int = 1) -> None:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 10, generator=g)
+    y = torch.randint(0, 3, (64,), generator=g)
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("opt_name", ["adam", "adamw", "sgd_momentum_wd"])
+def test_200_steps_keep_pruned_weights_exactly_zero(opt_name: str) -> None:
+    net = _net()
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    masks = magnitude_mask(net, 0.8)
+    params = list(net.parameters())
+    opt = {"adam": lambda: torch.optim.Adam(params, lr=1e-2),
+           "adamw": lambda: torch.optim.AdamW(params, lr=1e-2, weight_decay=0.1),
+           "sgd_momentum_wd": lambda: torch.optim.SGD(params, lr=0.05, momentum=0.9,
+                                                      weight_decay=1e-3)}[opt_name]()
+    # stale optimizer state from dense training must not move pruned weights
+    _train(net, opt, 3)
+    masks.attach(net, opt)
+    _train(net, opt, 200)
+    assert _pruned_are_zero(net, masks)
+    # kept weights did train
+    p = dict(net.named_parameters())
+    kept = masks["0.weight"]
+    assert not torch.equal(p["0.weight"][kept], before["0.weight"][kept])
+    assert masks.density() == pytest.approx(0.2, abs=1e-3)
+
+
+def test_gradient_masking_without_optimizer_hook() -> None:
+    net = _net()
+    masks = random_mask(net, 0.3, "uniform", seed=3).attach(net)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    _train(net, opt, 50)
+    assert _pruned_are_zero(net, masks)
+    for n, p in net.named_parameters():
+        if n in masks:
+            assert bool((p.grad[~masks[n]] == 0).all())
+
+
+def _roundtrips(net: nn.Module) -> dict[str, nn.Module]:
+    buf = io.BytesIO()
+    torch.save(net, buf)
+    buf.seek(0)
+    return {"deepcopy": copy.deepcopy(net),
+            "pickle": pickle.loads(pickle.dumps(net)),
+            "torch.save": torch.load(buf, weights_only=False)}
+
+
+def test_copies_keep_masks_and_keep_enforcing_them() -> None:
+    net = _net()
+    masks = magnitude_mask(net, 0.7).attach(net)
+    for how, clone in _roundtrips(net).items():
+        got = MaskSet.from_module(clone)
+        assert list(got) == list(masks), how
+        for n in masks:
+            assert torch.equal(got[n], masks[n]), how
+            assert got[n].dtype == torch.bool
+        # the copy masks its own gradients (hooks re-armed on first forward)
+        opt = torch.optim.Adam(clone.parameters(), lr=1e-2)
+        _train(clone, opt, 30)
+        assert _pruned_are_zero(clone, masks), how
+    # the original is unaffected by the copies and still masked
+    _train(net, torch.optim.SGD(net.parameters(), lr=0.1), 10)
+    assert _pruned_are_zero(net, masks)
+
+
+def test_state_dict_round_trip() -> None:
+    net = _net()
+    masks = magnitude_mask(net, 0.5).attach(net)
+    sd = net.state_dict()
+    assert sd["0.weight_mask"].dtype == torch.bool
+    fresh = _net(seed=9)
+    MaskSet.from_state_dict(sd).attach(fresh)
+    fresh.load_state_dict(sd)
+    got = MaskSet.from_module(fresh)
+    for n in masks:
+        assert torch.equal(got[n], masks[n])
+    for (a, pa), (b, pb) in zip(net.named_parameters(), fresh.named_parameters()):
+        assert a == b and torch.equal(pa, pb)
+
+
+def test_mask_memory_is_one_byte_per_weight() -> None:
+    net = _net()
+    masks = magnitude_mask(net, 0.9).attach(net)
+    for m in masks.values():
+        assert m.dtype == torch.bool and m.element_size() == 1
+    sd = net.state_dict()
+    assert not any(k.endswith("_orig") for k in sd)
+
+
+def test_detach_and_dense_export() -> None:
+    net = _net()
+    masks = magnitude_mask(net, 0.6).attach(net)
+    dense = masks.to_dense_model(net)
+    assert not any(k.endswith("_mask") for k in dense.state_dict())
+    plain = _net(seed=5)
+    plain.load_state_dict(dense.state_dict())  # strict: loads into an unmasked model
+    assert _pruned_are_zero(plain, masks)
+    masks.detach(net)
+    assert not any(k.endswith("_mask") for k in net.state_dict())
+    with pytest.raises(ValueError, match="module"):
+        MaskSet.from_module(net)
+
+
+def test_reattach_replaces_masks() -> None:
+    net = _net()
+    magnitude_mask(net, 0.5).attach(net)
+    second = magnitude_mask(net, 0.9).attach(net)
+    assert MaskSet.from_module(net).density() == pytest.approx(second.density())
+    assert MaskSet.from_module(net).density() == pytest.approx(0.1, abs=1e-3)
+
+
+def test_and_or_density() -> None:
+    a = MaskSet({"w": torch.tensor([[True, False], [True, True]])})
+    b = MaskSet({"w": torch.tensor([[False, False], [True, True]])})
+    assert (a & b)["w"].tolist() == [[False, False], [True, True]]
+    assert (a | b)["w"].tolist() == [[True, False], [True, True]]
+    assert a.density() == 0.75
+    assert a.layer_density() == {"w": 0.75}
+
+
+def test_missing_parameter_is_named() -> None:
+    net = _net()
+    bad = MaskSet({"9.weight": torch.ones(3, 3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="masks.*9.weight"):
+        bad.attach(net)
+    with pytest.raises(ValueError, match="masks.*shape"):
+        MaskSet({"0.weight": torch.ones(3, 3, dtype=torch.bool)}).apply(net)
+
+
+def test_float64_model_and_masks_follow_dtype() -> None:
+    net = _net().double()
+    masks = magnitude_mask(net, 0.5).attach(net)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 10, generator=g, dtype=torch.float64)
+    for _ in range(20):
+        opt.zero_grad()
+        net(x).pow(2).mean().backward()
+        opt.step()
+    assert _pruned_are_zero(net, masks)
+    assert next(net.parameters()).dtype == torch.float64

@@ -1,0 +1,200 @@
+"""Exact top-k selection, magnitude masks, budgets and random masks against brute force."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core import (
+    MaskSet,
+    kth_largest,
+    layer_budgets,
+    layer_densities,
+    magnitude_mask,
+    random_mask,
+    score_mask,
+    select_topk,
+)
+
+
+def _brute(scores: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+    """Reference: stable sort of (-score, flat index); the first k are kept."""
+    flat = torch.cat([s.reshape(-1).double() for s in scores.values()]).numpy()
+    order = np.lexsort((np.arange(flat.size), -flat))[:k]
+    keep = np.zeros(flat.size, dtype=bool)
+    keep[order] = True
+    out, start = {}, 0
+    for n, s in scores.items():
+        out[n] = torch.from_numpy(keep[start:start + s.numel()].reshape(tuple(s.shape)))
+        start += s.numel()
+    return out
+
+
+@pytest.mark.parametrize("n_levels", [3, 1000, None])
+def test_global_topk_matches_brute_force_with_ties(n_levels: int | None) -> None:
+    g = torch.Generator().manual_seed(n_levels or 7)
+    shapes = {"a": (300, 400), "b": (250, 500), "c": (40, 7)}  # > 4 * 2**16 entries: band path
+    if n_levels is None:
+        scores = {n: torch.randn(s, generator=g) for n, s in shapes.items()}
+    else:
+        scores = {n: torch.randint(0, n_levels, s, generator=g).float() for n, s in shapes.items()}
+    total = sum(math.prod(s) for s in shapes.values())
+    for density in (0.1, 0.5, 0.97):
+        k = round(density * total)
+        got = select_topk(scores, density)
+        ref = _brute(scores, k)
+        assert got.kept() == k
+        for n in shapes:
+            assert torch.equal(got[n], ref[n]), (n_levels, density, n)
+
+
+def test_kth_largest_exact_on_large_input() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1_000_003, generator=g)
+    for k in (1, 17, 100_000, 500_000, 999_999, 1_000_003):
+        assert kth_largest(x, k) == torch.sort(x, descending=True).values[k - 1]
+
+
+def test_layer_and_row_scopes() -> None:
+    g = torch.Generator().manual_seed(1)
+    scores = {"a": torch.randint(0, 4, (6, 10), generator=g).float(),
+              "b": torch.randn(5, 20, generator=g)}
+    m = select_topk(scores, 0.3, scope="layer")
+    for n, s in scores.items():
+        ref = _brute({n: s}, round(0.3 * s.numel()))[n]
+        assert torch.equal(m[n], ref)
+    r = select_topk(scores, 0.3, scope="row")
+    for n, s in scores.items():
+        k = round(0.3 * s.shape[1])
+        for i in range(s.shape[0]):
+            assert torch.equal(r[n][i], _brute({"x": s[i]}, k)["x"])
+    m2 = select_topk(scores, keep={"a": 5, "b": 7}, scope="layer")
+    assert m2.layer_density() == {"a": 5 / 60, "b": 7 / 100}
+
+
+def test_current_mask_is_never_reselected() -> None:
+    g = torch.Generator().manual_seed(2)
+    s = {"w": torch.randn(50, 50, generator=g)}
+    first = select_topk(s, 0.5)
+    # reverse the scores: the best of the new ranking were pruned before
+    second = select_topk({"w": -s["w"]}, 0.2, current=first)
+    assert second.kept() == 500
+    assert not (second["w"] & ~first["w"]).any()
+    with pytest.raises(ValueError, match="current"):
+        select_topk(s, 0.8, current=first)
+
+
+def test_magnitude_mask_matches_brute_force_and_iterates() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(30, 40), nn.ReLU(), nn.Linear(40, 5))
+    m = magnitude_mask(net, 0.8)
+    params = dict(net.named_parameters())
+    ref = _brute({n: params[n].detach().abs() for n in ("0.weight", "2.weight")},
+                 round(0.2 * 1400))
+    assert list(m) == ["0.weight", "2.weight"]
+    for n in m:
+        assert torch.equal(m[n], ref[n])
+    m.apply(net)
+    m2 = magnitude_mask(net, 0.9, current=m)
+    assert m2.kept() == 140 and not (m2["0.weight"] & ~m["0.weight"]).any()
+    assert magnitude_mask(net, 0.5, scope="layer").layer_density() == {
+        "0.weight": 0.5, "2.weight": 0.5}
+
+
+@pytest.mark.parametrize("dist", ["uniform", "erk", "balanced", "pyramidal"])
+def test_budgets_hit_global_target(dist: str) -> None:
+    shapes = {"l1": (784, 300), "l2": (300, 100), "l3": (100, 100), "l4": (100, 10)}
+    total = sum(math.prod(s) for s in shapes.values())
+    for density in (0.01, 0.05, 0.2, 0.5):
+        counts = layer_budgets(shapes, density, dist)
+        dens = layer_densities(shapes, density, dist)
+        assert sum(counts.values()) == round(density * total), (dist, density)
+        for n, s in shapes.items():
+            assert 0 <= counts[n] <= math.prod(s)
+            assert abs(counts[n] - dens[n] * math.prod(s)) <= 1.0
+    if dist == "balanced":
+        counts = layer_budgets(shapes, 0.05, dist)  # l4 (1000 weights) is capped at dense
+        assert counts["l4"] == 1000
+        free = [counts[n] for n in ("l1", "l2", "l3")]
+        assert max(free) - min(free) <= 1
+        counts = layer_budgets(shapes, 0.01, dist)  # nothing capped: all equal
+        assert max(counts.values()) - min(counts.values()) <= 1
+    if dist == "pyramidal":
+        d = list(layer_densities(shapes, 0.2, dist).values())
+        ratios = [d[i + 1] / d[i] for i in range(len(d) - 1)]
+        assert np.allclose(ratios, d[0])
+        assert sum(layer_densities(shapes, 0.2, dist)[n] * math.prod(s)
+                   for n, s in shapes.items()) == pytest.approx(0.2 * total, rel=1e-9)
+
+
+def test_erk_and_balanced_redistribute_capped_layers() -> None:
+    shapes = {"small": (3, 4), "big": (1000, 1000)}
+    erk = layer_densities(shapes, 0.1, "erk")
+    assert erk["small"] == 1.0 and erk["big"] < 1.0
+    assert erk["small"] * 12 + erk["big"] * 1e6 == pytest.approx(0.1 * (1e6 + 12))
+    bal = layer_budgets(shapes, 0.1, "balanced")
+    assert bal["small"] == 12 and sum(bal.values()) == round(0.1 * (1e6 + 12))
+    capped = layer_densities(shapes, 0.1, "balanced", redistribute=False)
+    assert capped["small"] == 1.0
+    assert capped["big"] == pytest.approx(0.1 * (1e6 + 12) / 2 / 1e6)
+    # ERK: density proportional to sum(shape) / prod(shape) among free layers
+    e2 = layer_densities({"a": (100, 200), "b": (50, 50)}, 0.1, "erk")
+    assert e2["a"] / e2["b"] == pytest.approx((300 / 20000) / (100 / 2500))
+
+
+@pytest.mark.parametrize("dist", ["uniform", "erk", "balanced", "pyramidal"])
+def test_random_mask_counts_and_seed(dist: str) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(50, 80), nn.ReLU(), nn.Linear(80, 40), nn.Linear(40, 4))
+    m = random_mask(net, 0.15, dist, seed=4)
+    shapes = {n: tuple(p.shape) for n, p in net.named_parameters() if p.ndim >= 2}
+    counts = layer_budgets(shapes, 0.15, dist)
+    assert {n: int(v.sum()) for n, v in m.items()} == counts
+    again = random_mask(net, 0.15, dist, seed=4)
+    assert all(torch.equal(m[n], again[n]) for n in m)
+    other = random_mask(net, 0.15, dist, seed=5)
+    assert not all(torch.equal(m[n], other[n]) for n in m)
+
+
+def test_random_mask_is_uniform_over_entries() -> None:
+    net = nn.Linear(20, 10)
+    hits = torch.zeros(10, 20)
+    for seed in range(400):
+        hits += random_mask(net, 0.25, "uniform", seed=seed)["weight"].float()
+    freq = hits / 400
+    # binomial(400, 0.25): sd ~ 0.0217; 200 cells, allow 5 sd
+    assert (freq - 0.25).abs().max() < 0.11
+    assert freq.mean() == pytest.approx(0.25)
+
+
+def test_bad_input_names_the_argument() -> None:
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    for bad in (0.0, -0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="density"):
+            random_mask(net, bad)
+        with pytest.raises(ValueError, match="density"):
+            select_topk({"w": torch.ones(3)}, bad)
+    with pytest.raises(ValueError, match="distribution.*uniform"):
+        random_mask(net, 0.5, distribution="erdos")
+    with pytest.raises(ValueError, match="sparsity"):
+        magnitude_mask(net, 1.0)
+    with pytest.raises(ValueError, match="sparsity"):
+        magnitude_mask(net, -0.2)
+    with pytest.raises(ValueError, match=r"scores\['0.weight'\].*shape"):
+        score_mask(net, {"0.weight": torch.ones(3, 3)}, 0.5)
+    with pytest.raises(ValueError, match="scores.*nope"):
+        score_mask(net, {"nope": torch.ones(3, 3)}, 0.5)
+    with pytest.raises(ValueError, match="names.*missing"):
+        magnitude_mask(net, 0.5, names=["missing"])
+    with pytest.raises(ValueError, match="scope"):
+        select_topk({"w": torch.ones(3)}, 0.5, scope="rows")
+    with pytest.raises(ValueError, match="NaN"):
+        select_topk({"w": torch.tensor([1.0, float("nan")])}, 0.5)
+    with pytest.raises(ValueError, match="density/keep"):
+        select_topk({"w": torch.ones(3)})
+    with pytest.raises(ValueError, match="current"):
+        magnitude_mask(net, 0.5, current=MaskSet({"x.weight": torch.ones(2, 2)}))
