@@ -1,0 +1,259 @@
+"""Score an inferred gene regulatory network against a known one.
+
+The conventions follow BEELINE (Pratapa et al., "Benchmarking algorithms for gene regulatory
+network inference from single-cell transcriptomic data", *Nature Methods* 17, 2020;
+``Murali-group/Beeline``, ``BLEval/``): every directed regulator -> target pair of distinct
+genes is a candidate edge (self-loops are excluded), the inferred network is ranked by its
+absolute value, and
+
+- **AUROC** is the area under the ROC curve with tied scores handled as scikit-learn does
+  (the trapezoid between tied points, equal to the Mann-Whitney U statistic with ties counted
+  one half);
+- **AUPRC** is the trapezoidal area under scikit-learn's precision-recall curve
+  (``auc(recall, precision)`` as in ``BLEval/computeAUC.py``); ``auprc_ratio`` divides it by
+  the edge density (the AUPRC of a random ranking);
+- **EPR** (early precision ratio) is the precision among the top-k pairs, k = number of true
+  edges, with ties at the k-th score included and zero scores never counted as predictions
+  (``BLEval/computeEarlyPrec.py``), divided by the density; ``signed_epr`` counts a top-k pair
+  as a hit only when the predicted sign matches the true sign.
+
+Two support-based numbers follow DASH (Hossain et al., NeurIPS 2024): ``balanced_accuracy`` of
+the non-zero pattern of the network against the true adjacency, (TPR + TNR) / 2, and
+``sparsity``, the fraction of candidate pairs whose score is exactly zero.
+
+Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are targets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["auprc", "auroc", "evaluate"]
+
+
+def _check_scores(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores, dtype=np.float64)
+    if y_true.ndim != 1 or scores.ndim != 1 or y_true.shape != scores.shape:
+        raise ValueError(
+            "y_true and scores must be 1-d arrays of the same length, "
+            f"got shapes {y_true.shape} and {scores.shape}"
+        )
+    if not np.isfinite(scores).all():
+        raise ValueError("scores contain NaN or inf")
+    labels = np.unique(y_true)
+    if not np.isin(labels, [0, 1]).all():
+        raise ValueError(f"y_true must be binary (0/1 or bool), got values {labels.tolist()}")
+    y_true = y_true.astype(bool)
+    if y_true.all() or not y_true.any():
+        raise ValueError("y_true must contain both positives and negatives")
+    return y_true, scores
+
+
+def auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve, ties handled as ``sklearn.metrics.roc_auc_score``.
+
+    Computed from average ranks (the Mann-Whitney U statistic): a tied positive/negative pair
+    counts one half, which is exactly the trapezoidal area under the ROC curve that places
+    tied scores at one threshold.
+
+    Parameters
+    ----------
+    y_true
+        Binary labels (0/1 or bool), 1-d.
+    scores
+        Scores of the same length; larger means more likely positive.
+
+    Returns
+    -------
+    float
+        AUROC in [0, 1].
+
+    Examples
+    --------
+    >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y, s = _check_scores(np.asarray(y_true), np.asarray(scores))
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    # average ranks (1-based) over runs of tied scores
+    ranks = np.empty(len(s), dtype=np.float64)
+    boundaries = np.flatnonzero(np.diff(sorted_s)) + 1
+    starts = np.concatenate(([0], boundaries))
+    ends = np.concatenate((boundaries, [len(s)]))
+    avg = (starts + ends + 1) / 2.0  # mean of ranks start+1 .. end
+    ranks[order] = np.repeat(avg, ends - starts)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall at each distinct threshold, as ``precision_recall_curve``."""
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted = s[order]
+    y_sorted = y[order]
+    # last index of each run of equal scores = one threshold each
+    distinct = np.flatnonzero(np.diff(s_sorted))
+    last = np.concatenate((distinct, [len(s) - 1]))
+    tps = np.cumsum(y_sorted)[last].astype(np.float64)
+    fps = (last + 1) - tps
+    precision = tps / (tps + fps)
+    recall = tps / tps[-1]
+    # scikit-learn stops once full recall is reached and prepends (recall 0, precision 1)
+    stop = int(np.searchsorted(tps, tps[-1])) + 1
+    precision = np.concatenate(([1.0], precision[:stop]))
+    recall = np.concatenate(([0.0], recall[:stop]))
+    return precision, recall
+
+
+def auprc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the precision-recall curve as BEELINE computes it.
+
+    The precision-recall curve of ``sklearn.metrics.precision_recall_curve`` (one point per
+    distinct score, tied scores form one point, plus the point recall 0 / precision 1)
+    integrated with the trapezoid rule (``sklearn.metrics.auc(recall, precision)``), as in
+    BEELINE's ``BLEval/computeAUC.py``. This is not the step-wise *average precision*.
+
+    Parameters
+    ----------
+    y_true
+        Binary labels (0/1 or bool), 1-d.
+    scores
+        Scores of the same length; larger means more likely positive.
+
+    Returns
+    -------
+    float
+        AUPRC in [0, 1].
+
+    Examples
+    --------
+    >>> round(auprc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]), 4)
+    0.7917
+    """
+    y, s = _check_scores(np.asarray(y_true), np.asarray(scores))
+    precision, recall = _pr_curve(y, s)
+    return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2.0))
+
+
+def _early_precision(y: np.ndarray, s: np.ndarray, hits: np.ndarray, k: int) -> float:
+    """BEELINE early precision: top-k pairs by score, ties at the k-th score included."""
+    nonzero = s > 0
+    if not nonzero.any():
+        return 0.0
+    kth = np.sort(s)[::-1][min(k, len(s)) - 1]
+    threshold = max(kth, s[nonzero].min())
+    chosen = s >= threshold
+    return float(hits[chosen].sum() / chosen.sum())
+
+
+def _aligned(
+    network: pd.DataFrame, truth: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    for name, frame in (("network", network), ("truth", truth)):
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(
+                f"{name} must be a pandas DataFrame with gene names as index (regulators) "
+                f"and columns (targets), got {type(frame).__name__}"
+            )
+        for axis, labels in (("index", frame.index), ("columns", frame.columns)):
+            if labels.has_duplicates:
+                dup = labels[labels.duplicated()].unique().tolist()
+                raise ValueError(f"{name}.{axis} has duplicated gene names: {dup}")
+    for axis in ("index", "columns"):
+        a = getattr(network, axis)
+        b = getattr(truth, axis)
+        if set(a) != set(b):
+            only_net = sorted(map(str, set(a) - set(b)))
+            only_truth = sorted(map(str, set(b) - set(a)))
+            raise ValueError(
+                f"network and truth must have the same genes on their {axis} "
+                f"(rows are regulators, columns targets); only in network: {only_net}, "
+                f"only in truth: {only_truth}"
+            )
+    net = network.loc[truth.index, truth.columns]
+    try:
+        w = net.to_numpy(dtype=np.float64)
+        t = truth.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError("network and truth must hold numbers") from err
+    if not np.isfinite(w).all():
+        raise ValueError("network contains NaN or inf")
+    if not np.isfinite(t).all():
+        raise ValueError("truth contains NaN or inf")
+    off = np.asarray(truth.index)[:, None] != np.asarray(truth.columns)[None, :]
+    return w[off], t[off], off
+
+
+def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """Score a signed network against the true one (BEELINE conventions, self-loops excluded).
+
+    Parameters
+    ----------
+    network
+        Inferred network: rows = regulators, columns = targets, signed real scores (for
+        instance :meth:`GRNModel.network`). Pairs are ranked by ``|network|``; an entry of
+        exactly zero means "no edge".
+    truth
+        True network with the same gene names on each axis (the order may differ; rows are
+        matched by name): non-zero = edge, its sign = activation (+) or repression (-).
+
+    Returns
+    -------
+    dict of str to float
+        ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC / density), ``epr`` (early precision
+        ratio), ``signed_epr`` (early precision with sign-matched hits, over density),
+        ``balanced_accuracy`` (non-zero support vs true support), ``sparsity`` (fraction of
+        candidate pairs scored exactly zero), ``density`` (true edges / candidate pairs) and
+        ``n_true_edges``. All over directed pairs of distinct genes.
+
+    Raises
+    ------
+    TypeError
+        If either input is not a DataFrame of numbers.
+    ValueError
+        If the gene names differ, are duplicated, values are not finite, or the truth has no
+        edge (or no non-edge) among distinct-gene pairs.
+
+    Notes
+    -----
+    Pratapa et al., *Nature Methods* 17:147-154 (2020); DASH: Hossain et al., NeurIPS 2024.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> genes = ["a", "b", "c"]
+    >>> truth = pd.DataFrame([[0, 1, 0], [0, 0, -1], [0, 0, 0]], index=genes, columns=genes)
+    >>> evaluate(truth * 0.5, truth)["auroc"]
+    1.0
+    """
+    w, t, _ = _aligned(network, truth)
+    y = t != 0
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        raise ValueError(
+            "truth must have at least one edge and one non-edge between distinct genes "
+            f"(found {n_pos} edges among {len(y)} pairs)"
+        )
+    s = np.abs(w)
+    density = n_pos / len(y)
+    sign_hit = y & (np.sign(w) == np.sign(t))
+    area_pr = auprc(y, s)
+    support = s > 0
+    tpr = (support & y).sum() / n_pos
+    tnr = (~support & ~y).sum() / (len(y) - n_pos)
+    return {
+        "auroc": auroc(y, s),
+        "auprc": area_pr,
+        "auprc_ratio": area_pr / density,
+        "epr": _early_precision(y, s, y, n_pos) / density,
+        "signed_epr": _early_precision(y, s, sign_hit, n_pos) / density,
+        "balanced_accuracy": float((tpr + tnr) / 2.0),
+        "sparsity": float(1.0 - support.mean()),
+        "density": float(density),
+        "n_true_edges": float(n_pos),
+    }

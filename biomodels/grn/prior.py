@@ -1,0 +1,294 @@
+"""Prior networks: read, check and align them to the genes of a data set.
+
+A prior is a signed gene x gene matrix with **rows = regulators, columns = targets** (entry
+(i, j) is the effect of gene i on gene j: positive for activation, negative for repression,
+zero for "no known edge"), the orientation of DASH/PHOENIX (Hossain et al., *Genome Biology*
+2024; NeurIPS 2024) and of :func:`biomodels.grn.evaluate`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["align_prior", "prior_from_edges"]
+
+_SIGN_WORDS = {
+    "+": 1.0,
+    "-": -1.0,
+    "activation": 1.0,
+    "activates": 1.0,
+    "activator": 1.0,
+    "activating": 1.0,
+    "positive": 1.0,
+    "pos": 1.0,
+    "up": 1.0,
+    "repression": -1.0,
+    "represses": -1.0,
+    "repressor": -1.0,
+    "repressing": -1.0,
+    "inhibition": -1.0,
+    "inhibits": -1.0,
+    "inhibitor": -1.0,
+    "negative": -1.0,
+    "neg": -1.0,
+    "down": -1.0,
+}
+
+
+def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names") -> pd.Index:
+    if isinstance(var_names, str):
+        raise TypeError(f"{name} must be a sequence of gene names, not a single string")
+    index = pd.Index([str(g) for g in var_names])
+    if len(index) == 0:
+        raise ValueError(f"{name} is empty")
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique().tolist()
+        raise ValueError(f"{name} has duplicated gene names: {dup}")
+    return index
+
+
+def _read_prior_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ValueError(f"prior file {str(path)!r} does not exist")
+    try:
+        frame = pd.read_csv(path, index_col=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"could not read the prior CSV {str(path)!r}: {err}") from err
+    return frame
+
+
+def align_prior(
+    prior: pd.DataFrame | str | os.PathLike | np.ndarray,
+    var_names: Sequence[str] | pd.Index,
+) -> pd.DataFrame:
+    """Check a prior network and align it to the genes of the data.
+
+    Parameters
+    ----------
+    prior
+        The prior, rows = regulators, columns = targets, signed:
+
+        - a :class:`pandas.DataFrame` with gene names as index and columns (the same set of
+          names on both axes, in any order);
+        - a path to a CSV file of that table (first column and header row = gene names);
+        - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
+          tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
+    var_names
+        The genes of the data (e.g. ``adata.var_names``), in the order wanted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float64 matrix of shape ``(len(var_names), len(var_names))`` with ``var_names`` as
+        index and columns. Genes of the prior that are not in the data are dropped (with a
+        warning naming them); data genes absent from the prior get zero rows and columns.
+
+    Raises
+    ------
+    ValueError
+        If the prior is not square, its row and column names differ, names are duplicated,
+        values are not finite, an array's shape does not match ``var_names``, or no gene of
+        the prior is in the data.
+    TypeError
+        If the prior is of another type or holds non-numbers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame([[0, 1], [-1, 0]], index=["a", "b"], columns=["a", "b"])
+    >>> align_prior(p, ["b", "a", "c"]).loc["a", "b"]
+    1.0
+    """
+    genes = _as_gene_index(var_names)
+    if isinstance(prior, str | os.PathLike):
+        prior = _read_prior_csv(Path(prior))
+    if isinstance(prior, pd.DataFrame):
+        return _align_frame(prior, genes)
+    if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp
+        prior = prior.toarray()
+    if hasattr(prior, "detach"):  # torch tensor
+        prior = prior.detach().cpu().numpy()
+    try:
+        values = np.asarray(prior, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            "prior must be a DataFrame, a CSV path or a square numeric array, "
+            f"got {type(prior).__name__}"
+        ) from err
+    if values.ndim != 2 or values.shape[0] != values.shape[1]:
+        raise ValueError(f"prior must be a square matrix, got shape {values.shape}")
+    if values.shape[0] != len(genes):
+        raise ValueError(
+            f"a prior given as an array must have one row and column per gene of var_names "
+            f"({len(genes)}), got shape {values.shape}; pass a DataFrame with gene names "
+            "to align a prior over other genes"
+        )
+    if not np.isfinite(values).all():
+        raise ValueError("prior contains NaN or inf")
+    return pd.DataFrame(values, index=genes.copy(), columns=genes.copy())
+
+
+def _align_frame(prior: pd.DataFrame, genes: pd.Index) -> pd.DataFrame:
+    rows = pd.Index([str(g) for g in prior.index])
+    cols = pd.Index([str(g) for g in prior.columns])
+    if prior.shape[0] != prior.shape[1]:
+        raise ValueError(
+            f"prior must be square (regulators x targets over the same genes), got shape "
+            f"{prior.shape}; build a TF-target prior with prior_from_edges(...)"
+        )
+    for axis, labels in (("index", rows), ("columns", cols)):
+        if labels.has_duplicates:
+            dup = labels[labels.duplicated()].unique().tolist()
+            raise ValueError(f"prior {axis} has duplicated gene names: {dup}")
+    if set(rows) != set(cols):
+        only_rows = sorted(set(rows) - set(cols))
+        only_cols = sorted(set(cols) - set(rows))
+        raise ValueError(
+            "prior row and column labels must name the same genes; only in the rows "
+            f"(index): {only_rows[:20]}, only in the columns: {only_cols[:20]}"
+        )
+    try:
+        values = prior.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError("prior must hold numbers (signed edge weights)") from err
+    if not np.isfinite(values).all():
+        raise ValueError("prior contains NaN or inf")
+    frame = pd.DataFrame(values, index=rows, columns=cols)
+    common = [g for g in genes if g in set(rows)]
+    if not common:
+        raise ValueError(
+            "no gene of the prior is among the data genes (var_names); check that both use "
+            f"the same identifiers (prior e.g. {rows[:5].tolist()}, data e.g. "
+            f"{genes[:5].tolist()})"
+        )
+    missing = [g for g in rows if g not in set(genes)]
+    if missing:
+        shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
+        warnings.warn(
+            f"{len(missing)} gene(s) of the prior are not in the data and are ignored: {shown}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return frame.reindex(index=genes, columns=genes, fill_value=0.0).astype(np.float64)
+
+
+def _signs(values: pd.Series, column: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(values):
+        return np.where(values.to_numpy(), 1.0, -1.0)
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.to_numpy(dtype=np.float64)
+        if not np.isfinite(out).all():
+            raise ValueError(f"column {column!r} contains NaN or inf")
+        return out
+    words = values.astype(str).str.strip().str.lower()
+    unknown = sorted(set(words) - set(_SIGN_WORDS))
+    if unknown:
+        raise ValueError(
+            f"column {column!r} has values that are not a mode of regulation: {unknown[:10]}; "
+            "use numbers or one of '+', '-', 'activation', 'repression'"
+        )
+    return words.map(_SIGN_WORDS).to_numpy(dtype=np.float64)
+
+
+def prior_from_edges(
+    table: pd.DataFrame,
+    *,
+    regulator: str = "regulator",
+    target: str = "target",
+    sign: str | None = None,
+    genes: Sequence[str] | pd.Index | None = None,
+) -> pd.DataFrame:
+    """Build a signed gene x gene prior from a TF-target edge table.
+
+    Parameters
+    ----------
+    table
+        One row per regulator -> target edge (e.g. motif hits, ChIP-seq peaks, a curated
+        database such as DoRothEA or TRRUST).
+    regulator, target
+        Names of the columns that hold the regulator and the target gene.
+    sign
+        Optional column with the mode of regulation: numbers (used as given: their sign is
+        the mode, their size a weight), booleans (True = activation) or words (``"+"``,
+        ``"-"``, ``"activation"``, ``"repression"``, ``"inhibition"``, ...). ``None``: every
+        edge is +1 (unsigned evidence).
+    genes
+        Genes of the result, in order (e.g. ``adata.var_names``). Edges naming other genes are
+        dropped with a warning. ``None``: the sorted union of all genes in the table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float64 matrix, rows = regulators, columns = targets, zero where the table has no
+        edge. Repeated edges are averaged (with a warning).
+
+    Raises
+    ------
+    ValueError
+        If a named column is missing, the table is empty, a sign cannot be read, or no edge
+        is left among ``genes``.
+    TypeError
+        If ``table`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> edges = pd.DataFrame({"regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
+    ...                       "mode": ["repression", "repression"]})
+    >>> prior_from_edges(edges, sign="mode").loc["Pu.1", "Gata1"]
+    -1.0
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    needed = [regulator, target] + ([sign] if sign is not None else [])
+    absent = [c for c in needed if c not in table.columns]
+    if absent:
+        raise ValueError(
+            f"table has no column(s) {absent}; its columns are {list(map(str, table.columns))} "
+            "(set regulator=, target=, sign= to the right names)"
+        )
+    if len(table) == 0:
+        raise ValueError("table has no edges")
+    if table[[regulator, target]].isna().any().any():
+        raise ValueError(f"columns {regulator!r} and {target!r} must not contain missing genes")
+    regs = table[regulator].astype(str).to_numpy()
+    tgts = table[target].astype(str).to_numpy()
+    weights = _signs(table[sign], sign) if sign is not None else np.ones(len(table))
+    edges = pd.DataFrame({"regulator": regs, "target": tgts, "weight": weights})
+    if genes is None:
+        index = pd.Index(sorted(set(regs) | set(tgts)))
+    else:
+        index = _as_gene_index(genes, "genes")
+        known = set(index)
+        outside = sorted((set(regs) | set(tgts)) - known)
+        if outside:
+            shown = ", ".join(outside[:20]) + (" ..." if len(outside) > 20 else "")
+            warnings.warn(
+                f"edges naming {len(outside)} gene(s) outside `genes` are dropped: {shown}",
+                UserWarning,
+                stacklevel=2,
+            )
+        edges = edges[edges["regulator"].isin(known) & edges["target"].isin(known)]
+        if len(edges) == 0:
+            raise ValueError("no edge of the table connects two genes of `genes`")
+    grouped = edges.groupby(["regulator", "target"], sort=False)["weight"]
+    if grouped.size().max() > 1:
+        n_rep = int((grouped.size() > 1).sum())
+        warnings.warn(
+            f"{n_rep} regulator-target pair(s) appear more than once; their weights are averaged",
+            UserWarning,
+            stacklevel=2,
+        )
+    mean = grouped.mean()
+    out = pd.DataFrame(0.0, index=index.copy(), columns=index.copy())
+    rows = index.get_indexer(mean.index.get_level_values(0))
+    cols = index.get_indexer(mean.index.get_level_values(1))
+    values = out.to_numpy(copy=True)
+    values[rows, cols] = mean.to_numpy()
+    return pd.DataFrame(values, index=out.index, columns=out.columns)

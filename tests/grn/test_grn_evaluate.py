@@ -1,0 +1,135 @@
+"""Tests of biomodels.grn.evaluate: BEELINE metrics against hand-computed and sklearn values."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biomodels.grn.evaluate import auprc, auroc, evaluate
+
+
+def _brute_auroc(y, s):
+    """P(score_pos > score_neg) + 0.5 P(tie), over all pairs."""
+    pos = [si for yi, si in zip(y, s) if yi]
+    neg = [si for yi, si in zip(y, s) if not yi]
+    total = sum((p > n) + 0.5 * (p == n) for p, n in itertools.product(pos, neg))
+    return total / (len(pos) * len(neg))
+
+
+def test_auroc_hand_cases():
+    assert auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert auroc([0, 1], [0.0, 1.0]) == 1.0
+    assert auroc([1, 0], [0.0, 1.0]) == 0.0
+    # all tied: one threshold, diagonal ROC
+    assert auroc([0, 1, 1, 0], [2.0, 2.0, 2.0, 2.0]) == pytest.approx(0.5)
+    # ties across classes count one half: pos {1, 1}, neg {1, 0} -> (0.5+1+0.5+1)/4
+    assert auroc([1, 1, 0, 0], [1.0, 1.0, 1.0, 0.0]) == pytest.approx(0.75)
+
+
+def test_auroc_matches_brute_force(rng):
+    for _ in range(20):
+        n = int(rng.integers(4, 30))
+        y = rng.random(n) < 0.4
+        y[0], y[1] = True, False
+        s = rng.integers(0, 4, n).astype(float)  # many ties
+        assert auroc(y, s) == pytest.approx(_brute_auroc(y, s))
+
+
+def test_auprc_hand_cases():
+    # scores 0.9(+) 0.8(-) 0.7(+) 0.1(-): PR points (0,1) (.5,1) (.5,.5) (1,2/3)
+    # trapezoid: 0.5*1 + 0 + 0.5*(0.5+2/3)/2 = 0.7916..
+    assert auprc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == pytest.approx(0.5 + 0.5 * (7 / 6) / 2)
+    # perfect ranking: area 1
+    assert auprc([1, 1, 0, 0], [4, 3, 2, 1]) == pytest.approx(1.0)
+    # all tied: one point (1, density) joined to (0, 1): (1 + 0.5) / 2
+    assert auprc([1, 0, 1, 0], [1, 1, 1, 1]) == pytest.approx(0.75)
+    # points after full recall do not add area
+    assert auprc([1, 0, 0, 0], [4, 3, 2, 1]) == pytest.approx(1.0)
+
+
+def test_auroc_auprc_against_sklearn(rng):
+    metrics = pytest.importorskip("sklearn.metrics")
+    for _ in range(30):
+        n = int(rng.integers(5, 60))
+        y = rng.random(n) < 0.3
+        y[0], y[1] = True, False
+        s = np.round(rng.random(n), 1)  # ties
+        assert auroc(y, s) == pytest.approx(metrics.roc_auc_score(y, s))
+        prec, rec, _ = metrics.precision_recall_curve(y, s)
+        assert auprc(y, s) == pytest.approx(metrics.auc(rec, prec))
+
+
+def _frame(values, genes):
+    return pd.DataFrame(np.asarray(values, dtype=float), index=genes, columns=genes)
+
+
+GENES = ["a", "b", "c", "d"]
+TRUTH = _frame(
+    [
+        [5, 1, 0, 0],  # self-loop on a must be ignored
+        [0, 0, -1, 0],
+        [0, 0, 0, 1],
+        [0, 0, 0, 0],
+    ],
+    GENES,
+)
+
+
+def test_evaluate_perfect_signed_network():
+    m = evaluate(TRUTH * 0.3, TRUTH)
+    assert m["auroc"] == 1.0
+    assert m["auprc"] == pytest.approx(1.0)
+    assert m["density"] == pytest.approx(3 / 12)
+    assert m["auprc_ratio"] == pytest.approx(4.0)
+    assert m["epr"] == pytest.approx(4.0)
+    assert m["signed_epr"] == pytest.approx(4.0)
+    assert m["balanced_accuracy"] == 1.0
+    assert m["sparsity"] == pytest.approx(9 / 12)
+
+
+def test_evaluate_ignores_self_loops_and_order():
+    net = TRUTH.copy()
+    net.iloc[3, 3] = 100.0  # a huge self-loop must not matter
+    shuffled = net.loc[["c", "a", "d", "b"], ["b", "d", "a", "c"]]
+    assert evaluate(shuffled, TRUTH) == evaluate(TRUTH, TRUTH)
+
+
+def test_evaluate_sign_errors_only_hit_signed_epr():
+    m = evaluate(-TRUTH, TRUTH)
+    assert m["auroc"] == 1.0 and m["epr"] == pytest.approx(4.0)
+    assert m["signed_epr"] == 0.0
+
+
+def test_evaluate_early_precision_ties_and_zeros():
+    # top-3 by |w|: (a,b)=3 hit, (b,c)=2 hit, then a tie at 1 between (c,d) hit and (d,a) miss
+    net = _frame([[0, 3, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1], [1, 0, 0, 0]], GENES)
+    m = evaluate(net, TRUTH)
+    # ties expanded: 4 predicted, 3 hits -> precision 3/4, over density 1/4
+    assert m["epr"] == pytest.approx(3.0)
+    # balanced accuracy: TPR 1, TNR 8/9
+    assert m["balanced_accuracy"] == pytest.approx((1 + 8 / 9) / 2)
+    assert m["sparsity"] == pytest.approx(8 / 12)
+    # an empty network has no predictions: early precision 0, ranking all tied
+    empty = evaluate(TRUTH * 0, TRUTH)
+    assert empty["epr"] == 0.0 and empty["auroc"] == 0.5
+    assert empty["balanced_accuracy"] == 0.5 and empty["sparsity"] == 1.0
+
+
+def test_evaluate_bad_input():
+    with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
+        evaluate(TRUTH.to_numpy(), TRUTH)
+    with pytest.raises(ValueError, match="only in network"):
+        evaluate(_frame(np.eye(4), ["a", "b", "c", "x"]), TRUTH)
+    bad = TRUTH.copy()
+    bad.iloc[0, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate(bad, TRUTH)
+    with pytest.raises(ValueError, match="at least one edge"):
+        evaluate(TRUTH, TRUTH * 0)
+    with pytest.raises(ValueError, match="duplicated"):
+        evaluate(_frame(np.eye(4), ["a", "a", "c", "d"]), TRUTH)
+    with pytest.raises(ValueError, match="both positives and negatives"):
+        auroc([1, 1], [0.1, 0.2])
