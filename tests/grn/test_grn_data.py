@@ -1,0 +1,301 @@
+"""Tests of biomodels.grn.datasets and biomodels.grn.simulate (known answers, planted truth)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biomodels.grn.datasets import krumsiek11, krumsiek11_network
+from biomodels.grn.evaluate import evaluate
+from biomodels.grn.simulate import _HillNetwork, corrupt_prior, simulate_hill_network
+
+KRUMSIEK_GENES = [
+    "Gata2", "Gata1", "Fog1", "EKLF", "Fli1", "SCL", "Cebpa", "Pu.1", "cJun", "EgrNab", "Gfi1",
+]  # fmt: skip
+
+# METHODS 6.1 (scanpy/sim_models/krumsiek11.txt read target-first), regulator -> target: weight
+KRUMSIEK_EDGES = {
+    ("Gata2", "Gata1"): 1.0, ("Gata2", "Pu.1"): -1.0,
+    ("Gata1", "Gata2"): -0.1, ("Gata1", "Fog1"): 0.1, ("Gata1", "EKLF"): 0.2,
+    ("Gata1", "Fli1"): 0.2, ("Gata1", "SCL"): 1.0, ("Gata1", "Cebpa"): -1.0,
+    ("Gata1", "Pu.1"): -1.0,
+    ("Fog1", "Gata2"): -1.0, ("Fog1", "Cebpa"): -1.0,
+    ("Pu.1", "Gata2"): -1.15, ("Pu.1", "Gata1"): -1.21, ("Pu.1", "SCL"): -1.0,
+    ("Pu.1", "cJun"): 1.0, ("Pu.1", "EgrNab"): 1.0,
+    ("Fli1", "Gata1"): 1.0, ("Fli1", "EKLF"): -1.0,
+    ("EKLF", "Fli1"): -1.0,
+    ("SCL", "Cebpa"): -1.0,
+    ("Cebpa", "Pu.1"): 10.0, ("Cebpa", "Gfi1"): 1.0,
+    ("cJun", "EgrNab"): 1.0,
+    ("EgrNab", "Gfi1"): -5.0,
+    ("Gfi1", "cJun"): -1.0, ("Gfi1", "EgrNab"): -1.3,
+    ("Gata2", "Gata2"): 1.0, ("Gata1", "Gata1"): 0.1, ("Cebpa", "Cebpa"): 10.0,
+    ("Pu.1", "Pu.1"): 10.0,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def k11():
+    return krumsiek11()
+
+
+def test_krumsiek11_network_matches_the_published_table():
+    net = krumsiek11_network()
+    assert list(net.index) == KRUMSIEK_GENES and list(net.columns) == KRUMSIEK_GENES
+    expected = pd.DataFrame(0.0, index=KRUMSIEK_GENES, columns=KRUMSIEK_GENES)
+    for (reg, tgt), w in KRUMSIEK_EDGES.items():
+        expected.loc[reg, tgt] = w
+    pd.testing.assert_frame_equal(net, expected, check_names=False)
+    values = net.to_numpy()
+    off = ~np.eye(11, dtype=bool)
+    assert int((values[off] != 0).sum()) == 26
+    assert int((np.diag(values) != 0).sum()) == 4
+    assert int((values > 0).sum()) == 15 and int((values < 0).sum()) == 15
+    # orientation: rows regulate columns (the file is target-first)
+    assert net.loc["Cebpa", "Pu.1"] == 10.0 and net.loc["Pu.1", "Cebpa"] == 0.0
+    assert net.loc["Pu.1", "Gata1"] < 0 and net.loc["Gata1", "Pu.1"] < 0
+
+
+def test_krumsiek11_trajectories(k11):
+    import scanpy as sc
+
+    assert k11.shape == (640, 11)
+    assert list(k11.var_names) == KRUMSIEK_GENES
+    assert k11.obs_names.is_unique
+    assert isinstance(k11.obs["trajectory"].dtype, pd.CategoricalDtype)
+    assert k11.obs["trajectory"].value_counts().tolist() == [160] * 4
+    assert k11.obs["time"].dtype == np.float64
+    for k in range(4):
+        sub = k11[k11.obs["trajectory"] == str(k)]
+        np.testing.assert_array_equal(sub.obs["time"].to_numpy(), np.arange(160.0))
+        start = sub.X[0]
+        # progenitor state: Gata2, Cebpa, Pu.1 high, everything else off
+        high = [KRUMSIEK_GENES.index(g) for g in ("Gata2", "Cebpa", "Pu.1")]
+        assert np.all(start[high] > 0.75)
+        assert np.all(np.abs(np.delete(start, high)) < 0.01)
+        assert sub.obs["cell_type"].iloc[0] == "progenitor"
+    fates = [k11.obs["cell_type"].iloc[160 * k + 159] for k in range(4)]
+    assert fates == ["Mo", "Ery", "Mk", "Neu"]
+    # boundaries are real: steps within a trajectory are small, the restarts are jumps
+    jumps = np.abs(np.diff(k11.X, axis=0)).max(axis=1)
+    boundary = np.arange(159, 639, 160)
+    assert jumps[boundary].min() > 5 * np.delete(jumps, boundary).max()
+    # the data and scanpy's annotations are untouched
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = sc.datasets.krumsiek11()
+    np.testing.assert_array_equal(k11.X, raw.X)
+    assert k11.obs["cell_type"].tolist() == raw.obs["cell_type"].tolist()
+    truth = pd.DataFrame(k11.varp["truth"], index=k11.var_names, columns=k11.var_names)
+    pd.testing.assert_frame_equal(truth, krumsiek11_network(), check_names=False)
+    k11.copy()  # no duplicate-name warning (warnings are errors in the tests)
+
+
+def test_krumsiek11_correlation_baseline(k11):
+    """METHODS 2.10: |Pearson| over all 640 cells scores AUROC 0.69, AUPRC 0.41, EPR 2.12."""
+    genes = k11.var_names
+    corr = pd.DataFrame(np.abs(np.corrcoef(k11.X.T)), index=genes, columns=genes)
+    m = evaluate(corr, krumsiek11_network())
+    assert m["auroc"] == pytest.approx(0.69, abs=0.005)
+    assert m["auprc"] == pytest.approx(0.41, abs=0.005)
+    assert m["epr"] == pytest.approx(2.12, abs=0.01)
+    assert m["density"] == pytest.approx(26 / 110)
+
+
+# ---------------------------------------------------------------- simulator
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_hill_network(30, seed=3)
+
+
+def _net_from(adata) -> _HillNetwork:
+    p = adata.uns["hill_network"]
+    return _HillNetwork(
+        adata.varp["truth"], p["ec50"], p["hill_n"], p["logic"] == "and", p["rate"],
+        adata.var["input"].to_numpy(),
+    )  # fmt: skip
+
+
+def test_simulator_layout(sim):
+    g, b, t = 30, 100, 6
+    assert sim.shape == (b * t, g)
+    assert sim.X.dtype == np.float32
+    assert sim.obs["trajectory"].value_counts().tolist() == [t] * b
+    assert isinstance(sim.obs["trajectory"].dtype, pd.CategoricalDtype)
+    np.testing.assert_allclose(sim.obs["time"].to_numpy()[:t], np.linspace(0, 8, t))
+    truth = sim.varp["truth"]
+    assert set(np.unique(truth)) <= {-1.0, 0.0, 1.0}
+    assert np.all(np.diag(truth) == 0)
+    regulated = (truth != 0).any(axis=0)
+    assert np.array_equal(regulated, ~sim.var["input"].to_numpy())
+    assert sim.var["tf"].sum() <= round(0.3 * g)  # only TFs regulate
+    assert 1.5 * (~sim.var["input"]).sum() < (truth != 0).sum() < 3 * g
+    assert 0.5 < (truth > 0).sum() / (truth != 0).sum() < 0.85
+
+
+def test_simulator_is_bounded_noisy_and_non_trivial(sim):
+    clean = sim.layers["noise_free"]
+    assert clean.min() >= 0.0 and clean.max() <= 1.0
+    resid = sim.X - clean
+    assert resid.std() == pytest.approx(0.05, rel=0.05)
+    traj = clean.reshape(100, 6, 30)
+    moving = ~sim.var["input"].to_numpy()
+    assert np.abs(traj[:, -1, moving] - traj[:, 0, moving]).mean() > 0.1
+    assert traj[:, -1, moving].std(axis=0).mean() > 0.05  # steady states differ across runs
+    inputs = ~moving
+    np.testing.assert_allclose(traj[:, :, inputs], np.repeat(traj[:, :1, inputs], 6, axis=1))
+
+
+def test_simulator_solution_satisfies_the_ode(sim):
+    """An independent fixed-step RK4 from the same start reproduces the stored solution."""
+    net = _net_from(sim)
+    traj = sim.layers["noise_free"].reshape(100, 6, 30).astype(np.float64)
+    x = traj[:5, 0]
+    times = np.linspace(0, 8, 6)
+    h = 0.01
+    out = [x]
+    for t0, t1 in zip(times[:-1], times[1:]):
+        for _ in range(int(round((t1 - t0) / h))):
+            k1 = net.velocity(x)
+            k2 = net.velocity(x + h / 2 * k1)
+            k3 = net.velocity(x + h / 2 * k2)
+            k4 = net.velocity(x + h * k3)
+            x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        out.append(x)
+    np.testing.assert_allclose(np.stack(out, axis=1), traj[:5], atol=1e-4)
+
+
+def test_planted_truth_is_the_sign_of_the_jacobian(sim, rng):
+    """d f_target / d x_regulator has the planted sign on edges and is zero elsewhere."""
+    net = _net_from(sim)
+    truth = sim.varp["truth"]
+    moving = ~sim.var["input"].to_numpy()
+    x = rng.uniform(0.1, 0.9, size=(4, 30))
+    eps = 1e-6
+    for i in range(30):
+        d = np.zeros(30)
+        d[i] = eps
+        jac = (net.production(x + d) - net.production(x - d)) / (2 * eps)  # (4, G)
+        jac[:, i] = 0.0
+        jac[:, ~moving] = 0.0
+        edge = truth[i] != 0
+        assert np.all(np.sign(jac[:, edge]) == truth[i, edge])
+        assert np.all(jac[:, ~edge] == 0.0)
+
+
+def test_hill_function_is_normalised():
+    sign = np.array([[0.0, 1.0], [0.0, 0.0]])
+    ec50 = np.array([[0.0, 0.45], [0.0, 0.0]])
+    hill_n = np.array([[0.0, 1.6], [0.0, 0.0]])
+    net = _HillNetwork(
+        sign, ec50, hill_n, np.array([True, True]), np.array([0.0, 1.0]), np.array([True, False])
+    )
+    levels = np.array([[0.0, 0.3], [0.45, 0.3], [1.0, 0.3]])
+    np.testing.assert_allclose(net.production(levels)[:, 1], [0.0, 0.5, 1.0], atol=1e-12)
+    rep = _HillNetwork(
+        -sign, ec50, hill_n, np.array([True, True]), np.ones(2), np.array([1, 0]) > 0
+    )
+    np.testing.assert_allclose(rep.production(levels)[:, 1], [1.0, 0.5, 0.0], atol=1e-12)
+
+
+def test_simulator_data_carry_the_network(sim):
+    """A linear finite-difference regression already ranks the planted edges well."""
+    x = sim.X.astype(np.float64).reshape(100, 6, 30)
+    dt = 8 / 5
+    x0 = x[:, :-1].reshape(-1, 30)
+    dx = ((x[:, 1:] - x[:, :-1]) / dt).reshape(-1, 30)
+    z = np.c_[x0, np.ones(len(x0))]
+    w = np.linalg.solve(z.T @ z + 1e-2 * np.eye(31), z.T @ dx)[:-1]
+    genes = sim.var_names
+    m = evaluate(pd.DataFrame(w, genes, genes), pd.DataFrame(sim.varp["truth"], genes, genes))
+    assert m["auroc"] > 0.8
+    assert m["signed_epr"] > 3.0
+
+
+def test_simulator_seed_and_speed():
+    a = simulate_hill_network(20, n_trajectories=5, seed=1)
+    b = simulate_hill_network(20, n_trajectories=5, seed=1)
+    c = simulate_hill_network(20, n_trajectories=5, seed=2)
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.varp["truth"], b.varp["truth"])
+    assert not np.array_equal(a.varp["truth"], c.varp["truth"])
+    start = time.perf_counter()
+    big = simulate_hill_network(50, seed=0)
+    assert time.perf_counter() - start < 2.0
+    assert big.shape == (600, 50)
+    quiet = simulate_hill_network(10, n_trajectories=3, noise=0.0)
+    np.testing.assert_array_equal(quiet.X, quiet.layers["noise_free"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_genes": 2}, ValueError, "n_genes"),
+        ({"n_genes": 3.5}, TypeError, "n_genes"),
+        ({"n_timepoints": 1}, ValueError, "n_timepoints"),
+        ({"noise": -0.1}, ValueError, "noise"),
+        ({"noise": float("nan")}, ValueError, "noise"),
+        ({"edges_per_gene": 0.5}, ValueError, "edges_per_gene"),
+        ({"t_max": 0.0}, ValueError, "t_max"),
+        ({"input_fraction": 0.5}, ValueError, "input_fraction"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_simulator_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        simulate_hill_network(**kwargs)
+
+
+# ---------------------------------------------------------------- prior corruption
+
+
+def test_corrupt_prior_counts_and_signs():
+    truth = krumsiek11_network()
+    t = truth.to_numpy()
+    off = ~np.eye(11, dtype=bool)
+    assert corrupt_prior(truth, 0.0).equals(truth)
+    kept_flips = []
+    for seed in range(40):
+        prior = corrupt_prior(truth, 0.2, seed=seed)
+        p = prior.to_numpy()
+        assert list(prior.index) == list(truth.index)
+        np.testing.assert_array_equal(np.diag(p), np.diag(t))  # self-loops untouched
+        true_pos = (t != 0) & off
+        moved_away = true_pos & (p == 0)
+        moved_to = (t == 0) & (p != 0)
+        assert moved_away.sum() == 5 and moved_to.sum() == 5  # round(0.2 * 26)
+        assert not np.any(moved_to & ~off)
+        # magnitudes are moved, not invented
+        np.testing.assert_allclose(np.sort(np.abs(p[p != 0])), np.sort(np.abs(t[t != 0])))
+        kept = true_pos & (p != 0)
+        flipped = int((np.sign(p[kept]) != np.sign(t[kept])).sum())
+        assert flipped <= 5
+        kept_flips.append(flipped)
+    # flips are chosen independently of moves: on average 5 * 21/26 land on kept edges
+    assert np.mean(kept_flips) == pytest.approx(5 * 21 / 26, abs=0.5)
+    assert corrupt_prior(truth, 0.2, seed=1).equals(corrupt_prior(truth, 0.2, seed=1))
+
+
+def test_corrupt_prior_degrades_ranking():
+    truth = krumsiek11_network()
+    aurocs = [evaluate(corrupt_prior(truth, f, seed=0), truth)["auroc"] for f in (0, 0.2, 0.5)]
+    assert aurocs[0] == 1.0 and aurocs[0] > aurocs[1] > aurocs[2]
+
+
+def test_corrupt_prior_bad_input():
+    truth = krumsiek11_network()
+    with pytest.raises(ValueError, match="fraction"):
+        corrupt_prior(truth, 1.5)
+    with pytest.raises(TypeError, match="truth"):
+        corrupt_prior(truth.to_numpy(), 0.1)
+    with pytest.raises(ValueError, match="square"):
+        corrupt_prior(truth.iloc[:, :5], 0.1)
+    dense = pd.DataFrame(1.0 - np.eye(3), index=list("abc"), columns=list("abc"))
+    with pytest.raises(ValueError, match="relocate"):
+        corrupt_prior(dense, 0.5)

@@ -1,0 +1,152 @@
+"""Tests of biomodels.grn.prior: aligning priors to the data genes, priors from edge tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biomodels.grn.datasets import _model_file, _parse_coupling_list, krumsiek11_network
+from biomodels.grn.prior import align_prior, prior_from_edges
+
+GENES = ["a", "b", "c"]
+
+
+def _prior():
+    return pd.DataFrame(
+        [[0.0, 1.0, 0.0], [-2.0, 0.0, 0.5], [0.0, 0.0, 3.0]], index=GENES, columns=GENES
+    )
+
+
+def test_align_reorders_by_name():
+    prior = _prior()
+    before = prior.copy()
+    out = align_prior(prior.loc[["c", "a", "b"], ["b", "c", "a"]], ["b", "a", "c"])
+    assert list(out.index) == ["b", "a", "c"] and list(out.columns) == ["b", "a", "c"]
+    pd.testing.assert_frame_equal(out, prior.loc[["b", "a", "c"], ["b", "a", "c"]])
+    assert out.dtypes.unique().tolist() == [np.float64]
+    pd.testing.assert_frame_equal(prior, before)  # input untouched
+
+
+def test_align_drops_unknown_genes_with_warning_and_zero_fills():
+    with pytest.warns(UserWarning, match=r"not in the data and are ignored: c"):
+        out = align_prior(_prior(), pd.Index(["a", "b", "z"]))
+    assert out.loc["b", "a"] == -2.0 and out.loc["a", "b"] == 1.0
+    assert (out.loc["z"] == 0).all() and (out["z"] == 0).all()
+    assert out.shape == (3, 3)
+
+
+def test_align_no_overlap_is_an_error():
+    with pytest.raises(ValueError, match="no gene of the prior"):
+        align_prior(_prior(), ["x", "y"])
+
+
+def test_align_rejects_bad_frames():
+    with pytest.raises(ValueError, match="square"):
+        align_prior(_prior().iloc[:2], GENES)
+    mismatch = _prior()
+    mismatch.columns = ["a", "b", "q"]
+    with pytest.raises(ValueError, match=r"only in the rows \(index\): \['c'\].*\['q'\]"):
+        align_prior(mismatch, GENES)
+    dup = _prior()
+    dup.index = ["a", "a", "c"]
+    dup.columns = ["a", "a", "c"]
+    with pytest.raises(ValueError, match="duplicated"):
+        align_prior(dup, GENES)
+    nan = _prior()
+    nan.iloc[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        align_prior(nan, GENES)
+    words = _prior().astype(object)
+    words.iloc[0, 1] = "strong"
+    with pytest.raises(TypeError, match="numbers"):
+        align_prior(words, GENES)
+    with pytest.raises(ValueError, match="duplicated"):
+        align_prior(_prior(), ["a", "a", "b"])
+    with pytest.raises(TypeError, match="var_names"):
+        align_prior(_prior(), "abc")
+
+
+def test_align_csv_roundtrip(tmp_path):
+    path = tmp_path / "prior.csv"
+    _prior().to_csv(path)
+    out = align_prior(path, GENES)
+    pd.testing.assert_frame_equal(out, _prior())
+    out_str = align_prior(str(path), ["c", "b", "a"])
+    assert out_str.loc["c", "c"] == 3.0
+    with pytest.raises(ValueError, match="does not exist"):
+        align_prior(tmp_path / "missing.csv", GENES)
+    bad = tmp_path / "bad.csv"
+    _prior().iloc[:, :2].to_csv(bad)
+    with pytest.raises(ValueError, match="square"):
+        align_prior(bad, GENES)
+
+
+def test_align_arrays():
+    values = _prior().to_numpy()
+    out = align_prior(values, GENES)
+    np.testing.assert_array_equal(out.to_numpy(), values)
+    assert list(out.index) == GENES
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(align_prior(torch.tensor(values), GENES).to_numpy(), values)
+    sparse = pytest.importorskip("scipy.sparse")
+    np.testing.assert_array_equal(align_prior(sparse.csr_matrix(values), GENES).to_numpy(), values)
+    with pytest.raises(ValueError, match="square"):
+        align_prior(np.zeros((3, 2)), GENES)
+    with pytest.raises(ValueError, match="one row and column per gene"):
+        align_prior(np.zeros((2, 2)), GENES)
+    with pytest.raises(ValueError, match="NaN"):
+        align_prior(np.full((3, 3), np.inf), GENES)
+    with pytest.raises(TypeError, match="prior must be"):
+        align_prior(object(), GENES)
+
+
+def test_prior_from_edges_rebuilds_krumsiek11():
+    _, couplings = _parse_coupling_list(_model_file())
+    table = pd.DataFrame(couplings, columns=["tgt", "tf", "weight"])
+    truth = krumsiek11_network()
+    prior = prior_from_edges(
+        table, regulator="tf", target="tgt", sign="weight", genes=list(truth.index)
+    )
+    pd.testing.assert_frame_equal(prior, truth, check_names=False)
+    unsigned = prior_from_edges(table, regulator="tf", target="tgt")
+    assert sorted(unsigned.index) == sorted(truth.index)
+    assert set(np.unique(unsigned.to_numpy())) == {0.0, 1.0}
+    assert unsigned.loc["Cebpa", "Pu.1"] == 1.0
+
+
+def test_prior_from_edges_signs_genes_duplicates():
+    table = pd.DataFrame(
+        {
+            "regulator": ["a", "a", "b", "x"],
+            "target": ["b", "c", "a", "a"],
+            "mode": ["activation", "-", "Repression", "+"],
+        }
+    )
+    with pytest.warns(UserWarning, match="outside `genes` are dropped: x"):
+        prior = prior_from_edges(table, sign="mode", genes=["c", "b", "a"])
+    assert list(prior.index) == ["c", "b", "a"]
+    assert prior.loc["a", "b"] == 1.0 and prior.loc["a", "c"] == -1.0
+    assert prior.loc["b", "a"] == -1.0 and (prior.to_numpy() != 0).sum() == 3
+    flags = pd.DataFrame({"regulator": ["a"], "target": ["b"], "act": [False]})
+    assert prior_from_edges(flags, sign="act").loc["a", "b"] == -1.0
+    dup = pd.DataFrame({"regulator": ["a", "a"], "target": ["b", "b"], "w": [1.0, 3.0]})
+    with pytest.warns(UserWarning, match="more than once"):
+        assert prior_from_edges(dup, sign="w").loc["a", "b"] == 2.0
+
+
+def test_prior_from_edges_bad_input():
+    table = pd.DataFrame({"tf": ["a"], "target": ["b"], "mode": ["maybe"]})
+    with pytest.raises(ValueError, match=r"no column\(s\) \['regulator'\]"):
+        prior_from_edges(table)
+    with pytest.raises(ValueError, match="not a mode of regulation"):
+        prior_from_edges(table, regulator="tf", sign="mode")
+    with pytest.raises(TypeError, match="DataFrame"):
+        prior_from_edges([("a", "b")])
+    with pytest.raises(ValueError, match="no edges"):
+        prior_from_edges(table.iloc[:0], regulator="tf")
+    with pytest.raises(ValueError, match="no edge of the table"), pytest.warns(UserWarning):
+        prior_from_edges(table, regulator="tf", genes=["q", "r"])
+    missing = pd.DataFrame({"regulator": ["a", None], "target": ["b", "c"]})
+    with pytest.raises(ValueError, match="missing genes"):
+        prior_from_edges(missing)
