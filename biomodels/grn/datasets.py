@@ -85,7 +85,7 @@ def krumsiek11_network() -> pd.DataFrame:
     Examples
     --------
     >>> net = krumsiek11_network()
-    >>> net.loc["Cebpa", "Pu.1"]  # Cebpa activates Pu.1
+    >>> float(net.loc["Cebpa", "Pu.1"])  # Cebpa activates Pu.1
     10.0
     """
     genes, couplings = _parse_coupling_list(_model_file())

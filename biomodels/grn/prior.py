@@ -102,7 +102,7 @@ def align_prior(
     --------
     >>> import pandas as pd
     >>> p = pd.DataFrame([[0, 1], [-1, 0]], index=["a", "b"], columns=["a", "b"])
-    >>> align_prior(p, ["b", "a", "c"]).loc["a", "b"]
+    >>> float(align_prior(p, ["b", "a", "c"]).loc["a", "b"])
     1.0
     """
     genes = _as_gene_index(var_names)
@@ -241,7 +241,7 @@ def prior_from_edges(
     >>> import pandas as pd
     >>> edges = pd.DataFrame({"regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
     ...                       "mode": ["repression", "repression"]})
-    >>> prior_from_edges(edges, sign="mode").loc["Pu.1", "Gata1"]
+    >>> float(prior_from_edges(edges, sign="mode").loc["Pu.1", "Gata1"])
     -1.0
     """
     if not isinstance(table, pd.DataFrame):
