@@ -1,0 +1,143 @@
+"""Array plumbing shared by the FJ code: numpy dense, scipy sparse and torch (dense or sparse)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+Backend = Literal["numpy", "scipy", "torch"]
+
+
+def backend_of(W: Any) -> Backend:
+    """Name the backend an adjacency/trust matrix belongs to."""
+    if isinstance(W, torch.Tensor):
+        return "torch"
+    if sp.issparse(W):
+        return "scipy"
+    return "numpy"
+
+
+def as_matrix(W: Any, backend: Backend) -> Any:
+    """Return ``W`` as a float matrix of its backend (CSR for scipy, coalesced for torch)."""
+    if backend == "torch":
+        if not W.is_floating_point():
+            W = W.to(torch.float64)
+        if W.layout == torch.sparse_coo:
+            W = W.coalesce()
+        return W
+    if backend == "scipy":
+        W = sp.csr_array(W)
+        if not np.issubdtype(W.dtype, np.floating):
+            W = W.astype(np.float64)
+        W.sum_duplicates()
+        return W
+    W = np.asarray(W)
+    if not np.issubdtype(W.dtype, np.floating):
+        W = W.astype(np.float64)
+    return W
+
+
+def is_sparse(W: Any) -> bool:
+    """Tell whether ``W`` has a scipy sparse or torch sparse layout."""
+    if isinstance(W, torch.Tensor):
+        return W.layout != torch.strided
+    return sp.issparse(W)
+
+
+def to_scipy_csr(W: Any) -> sp.csr_array:
+    """Copy any supported matrix to a CPU scipy CSR array (for checks and graph searches)."""
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return sp.csr_array(W.detach().cpu().numpy())
+        coo = W.detach().to_sparse_coo().coalesce().cpu()
+        idx = coo.indices().numpy()
+        return sp.csr_array((coo.values().numpy(), (idx[0], idx[1])), shape=tuple(W.shape))
+    if sp.issparse(W):
+        return sp.csr_array(W)
+    return sp.csr_array(np.asarray(W))
+
+
+def row_sums(W: Any) -> Any:
+    """Row sums as a dense 1-D array/tensor of the backend."""
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return W.sum(dim=1)
+        return torch.sparse.sum(W.to_sparse_coo(), dim=1).to_dense()
+    if sp.issparse(W):
+        return np.asarray(W.sum(axis=1)).ravel()
+    return W.sum(axis=1)
+
+
+def diagonal(W: Any) -> Any:
+    """Return the diagonal as a dense 1-D array/tensor of the backend."""
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return torch.diagonal(W).clone()
+        coo = W.to_sparse_coo().coalesce()
+        idx = coo.indices()
+        keep = idx[0] == idx[1]
+        out = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
+        out[idx[0][keep]] = coo.values()[keep]
+        return out
+    if sp.issparse(W):
+        return np.asarray(W.diagonal()).ravel()
+    return np.diag(W).copy()
+
+
+def matmul(W: Any, X: Any) -> Any:
+    """``W @ X`` for a 2-D dense right-hand side, any backend."""
+    return W @ X
+
+
+def transpose(W: Any) -> Any:
+    """Transpose, keeping the backend (CSR for scipy)."""
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return W.T
+        return W.to_sparse_coo().t().coalesce()
+    if sp.issparse(W):
+        return sp.csr_array(W.T)
+    return W.T
+
+
+def scale_rows(W: Any, d: Any) -> Any:
+    """``diag(d) @ W`` keeping the backend."""
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return W * d[:, None]
+        coo = W.to_sparse_coo().coalesce()
+        vals = coo.values() * d[coo.indices()[0]]
+        return torch.sparse_coo_tensor(
+            coo.indices(), vals, coo.shape, check_invariants=False, is_coalesced=True
+        )
+    if sp.issparse(W):
+        return sp.csr_array(sp.diags_array(d) @ W)
+    return W * d[:, None]
+
+
+def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
+    """Broadcast a scalar or per-agent vector to a length-``n`` vector of ``like``'s backend."""
+    if isinstance(like, torch.Tensor):
+        v = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+        if v.ndim == 0:
+            v = v.expand(n).clone()
+    else:
+        v = np.asarray(value, dtype=like.dtype)
+        if v.ndim == 0:
+            v = np.full(n, float(v), dtype=like.dtype)
+    if v.ndim != 1 or v.shape[0] != n:
+        raise ValueError(
+            f"{name} must be a scalar or a vector of length {n} (one per agent), got shape "
+            f"{tuple(v.shape)}"
+        )
+    return v
+
+
+def as_numpy(x: Any) -> np.ndarray:
+    """Return a numpy copy/view of an array or tensor (detached, on the CPU)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

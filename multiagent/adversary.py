@@ -1,0 +1,386 @@
+"""Adversarial agents in FJ debates: scenarios, simulation, attack metrics and closed forms.
+
+Follows Abedini, Mavali, Schönherr, Pawelczyk & Burkholz (2026), "Don't Trust Stubborn
+Neighbors: A Security Framework for Agentic Networks": an adversary is an agent with high
+stubbornness ``gamma_a`` (or peer-resistance ``alpha_a``) that defends a wrong answer and,
+when persuasive, receives a larger share of its neighbours' trust.  A *sleeper* behaves
+benignly (holds the right answer) for a warm-up and then switches to its target.
+
+Attack success rate (ASR): among benign agents right at round 0, the share wrong at the
+final round.  Adversary weight: a benign agent's equilibrium weight ``M_ia`` on the
+adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynamics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+
+from multiagent._backend import as_numpy
+from multiagent.dynamics import FriedkinJohnsen
+from multiagent.topologies import Topology, adjacency, hub_and_leaf, make_graph
+
+__all__ = [
+    "Adversary",
+    "Scenario",
+    "SimulationResult",
+    "simulate",
+    "attack_success_rate",
+    "benign_accuracy",
+    "adversary_weight",
+    "closed_form_weight",
+]
+
+Position = Literal["hub", "leaf"] | int
+
+
+@dataclass(frozen=True)
+class Adversary:
+    """One adversarial agent.
+
+    Parameters
+    ----------
+    position
+        ``"hub"`` (highest degree), ``"leaf"`` (lowest degree) or a node index.
+    gamma, alpha
+        Its stubbornness and peer-resistance (1 and 0: never moves).
+    persuasion
+        Multiplier on the trust every neighbour places in it (1 = like any peer).
+    sleeper
+        Rounds during which it holds the correct answer before defending ``target``.
+    target
+        The wrong option it defends (index into the K options); ``None`` = ``truth + 1``.
+    """
+
+    position: Position = "hub"
+    gamma: float = 1.0
+    alpha: float = 0.0
+    persuasion: float = 1.0
+    sleeper: int = 0
+    target: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A debate: topology, benign parameters, adversaries, rounds and options.
+
+    The three defences of the paper are parameters here: more benign agents (``n``), more
+    stubbornness / peer-resistance (``gamma``, ``alpha``) and less trust in adversaries
+    (``Adversary.persuasion`` < 1, see :func:`multiagent.defense.apply_defense`).
+
+    Parameters
+    ----------
+    graph
+        Topology name (:data:`multiagent.topologies.TOPOLOGIES`) or a networkx graph.
+    n
+        Number of agents, adversaries included.
+    gamma, alpha
+        Benign stubbornness and peer-resistance.
+    adversaries
+        The adversaries (empty: a benign debate).
+    rounds
+        Debate rounds after the initial answers.
+    n_options
+        Number of answer options K.
+    seed
+        Seed for random topologies.
+    """
+
+    graph: Topology | nx.Graph = "complete"
+    n: int = 6
+    gamma: float = 0.2
+    alpha: float = 0.5
+    adversaries: tuple[Adversary, ...] = ()
+    rounds: int = 10
+    n_options: int = 5
+    seed: int | None = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def with_(self, **changes: Any) -> Scenario:
+        """Return a copy with some fields changed."""
+        return replace(self, **changes)
+
+    def graph_(self) -> nx.Graph:
+        """Build the communication graph."""
+        return make_graph(self.graph, self.n, seed=self.seed)
+
+    def adversary_nodes(self) -> list[int]:
+        """Node index of each adversary (resolving ``"hub"``/``"leaf"``)."""
+        G = self.graph_()
+        hub, leaf = hub_and_leaf(G)
+        nodes = []
+        for adv in self.adversaries:
+            if adv.position == "hub":
+                node = hub
+            elif adv.position == "leaf":
+                node = leaf
+            else:
+                node = int(adv.position)
+                if not 0 <= node < G.number_of_nodes():
+                    raise ValueError(f"adversary position {node} is not an agent index")
+            if node in nodes:
+                raise ValueError(f"two adversaries at agent {node}")
+            nodes.append(node)
+        return nodes
+
+    def benign(self) -> np.ndarray:
+        """Boolean mask of benign agents."""
+        mask = np.ones(self.graph_().number_of_nodes(), bool)
+        mask[self.adversary_nodes()] = False
+        return mask
+
+    def model(self) -> FriedkinJohnsen:
+        """Build the FJ model: row-normalised adjacency, adversary columns scaled."""
+        G = self.graph_()
+        A = adjacency(G)
+        n = A.shape[0]
+        gamma = np.full(n, float(self.gamma))
+        alpha = np.full(n, float(self.alpha))
+        trust = np.ones((n, n))
+        for node, adv in zip(self.adversary_nodes(), self.adversaries):
+            if adv.persuasion < 0:
+                raise ValueError(f"persuasion must be >= 0, got {adv.persuasion}")
+            gamma[node], alpha[node] = adv.gamma, adv.alpha
+            trust[:, node] *= adv.persuasion
+        if not self.adversaries:
+            return FriedkinJohnsen.from_adjacency(A, gamma, alpha)
+        return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
+
+
+@dataclass
+class SimulationResult:
+    """Trajectories and metrics of simulated debates.
+
+    Attributes
+    ----------
+    trajectories
+        ``(questions, rounds + 1, n, K)`` beliefs.
+    truth
+        ``(questions,)`` correct option per question.
+    benign
+        ``(n,)`` mask of benign agents.
+    metrics
+        ``asr``, ``accuracy_start``, ``accuracy_end``, ``adversary_weight``.
+    """
+
+    trajectories: np.ndarray
+    truth: np.ndarray
+    benign: np.ndarray
+    metrics: dict[str, float]
+
+
+def initial_beliefs(
+    n: int,
+    n_options: int,
+    truth: int,
+    *,
+    p_correct: float = 0.8,
+    confidence: float = 0.6,
+    concentration: float = 20.0,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Random benign innate beliefs: Dirichlet around a chosen answer.
+
+    Each agent picks the truth with probability ``p_correct`` (else a random wrong option)
+    and draws ``Dirichlet(concentration * m)`` where ``m`` puts ``confidence`` on its pick
+    and spreads the rest evenly.
+    """
+    K = n_options
+    out = np.empty((n, K))
+    for i in range(n):
+        wrong = [k for k in range(K) if k != truth]
+        pick = truth if rng.random() < p_correct else int(rng.choice(wrong))
+        m = np.full(K, (1 - confidence) / (K - 1))
+        m[pick] = confidence
+        out[i] = rng.dirichlet(concentration * m)
+    return out
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    questions: int = 1,
+    p_correct: float = 0.8,
+    confidence: float = 0.6,
+    concentration: float = 20.0,
+    seed: int | None = 0,
+) -> SimulationResult:
+    """Simulate ``questions`` independent debates of ``scenario`` and score the attack.
+
+    Benign agents draw innate beliefs with :func:`initial_beliefs`; each adversary holds a
+    one-hot belief on its target (on the truth while it sleeps).
+
+    Parameters
+    ----------
+    scenario
+        The debate.
+    questions
+        Number of independent questions (truth drawn uniformly per question).
+    p_correct, confidence, concentration
+        Benign initial-belief distribution.
+    seed
+        Seed of the belief draws.
+
+    Returns
+    -------
+    SimulationResult
+    """
+    rng = np.random.default_rng(seed)
+    model = scenario.model()
+    nodes = scenario.adversary_nodes()
+    benign = scenario.benign()
+    K, T = scenario.n_options, scenario.rounds
+    n = model.n
+    trajs = np.empty((questions, T + 1, n, K))
+    truth = rng.integers(0, K, size=questions)
+    for q in range(questions):
+        S = initial_beliefs(n, K, int(truth[q]), p_correct=p_correct, confidence=confidence,
+                            concentration=concentration, rng=rng)
+        S_attack = S.copy()
+        sleeping = S.copy()
+        for node, adv in zip(nodes, scenario.adversaries):
+            target = (int(truth[q]) + 1) % K if adv.target is None else adv.target
+            S_attack[node] = np.eye(K)[target]
+            sleeping[node] = np.eye(K)[truth[q]]
+        wake = max([adv.sleeper for adv in scenario.adversaries], default=0)
+        wake = min(wake, T)
+        if wake > 0:
+            first = model.rollout(sleeping, wake)
+            # adversaries switch at round `wake`: their anchors (and beliefs) become the target
+            B = first[-1].copy()
+            for node in nodes:
+                B[node] = S_attack[node]
+            second = model.rollout(S_attack, T - wake, B0=B)
+            trajs[q] = np.concatenate([first, second[1:]])
+        else:
+            trajs[q] = model.rollout(S_attack, T)
+    metrics = {
+        "asr": attack_success_rate(trajs[:, 0], trajs[:, -1], truth, benign),
+        "accuracy_start": benign_accuracy(trajs[:, 0], truth, benign),
+        "accuracy_end": benign_accuracy(trajs[:, -1], truth, benign),
+        "adversary_weight": adversary_weight(model, nodes) if nodes else 0.0,
+    }
+    return SimulationResult(trajs, truth, benign, metrics)
+
+
+def _correct(B: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    B = np.asarray(B)
+    if B.ndim == 2:
+        B = B[None]
+    truth = np.atleast_1d(np.asarray(truth))
+    return B.argmax(axis=-1) == truth[:, None]
+
+
+def attack_success_rate(
+    B_start: np.ndarray, B_end: np.ndarray, truth: Any, benign: np.ndarray
+) -> float:
+    """Share of (benign agent, question) pairs right at round 0 that are wrong at the end.
+
+    Parameters
+    ----------
+    B_start, B_end
+        Beliefs ``(n, K)`` or ``(questions, n, K)`` at round 0 and at the final round.
+    truth
+        Correct option (scalar or one per question).
+    benign
+        ``(n,)`` mask of benign agents (adversaries are excluded).
+
+    Returns
+    -------
+    float
+        ASR in [0, 1]; ``nan`` when no benign agent was right at round 0.
+    """
+    start = _correct(B_start, truth)[:, benign]
+    end = _correct(B_end, truth)[:, benign]
+    if start.sum() == 0:
+        return float("nan")
+    return float((start & ~end).sum() / start.sum())
+
+
+def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
+    """Share of (benign agent, question) pairs whose arg-max belief is the truth."""
+    return float(_correct(B, truth)[:, benign].mean())
+
+
+def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> float:
+    """Mean over benign agents of their total equilibrium weight on the adversaries.
+
+    Computed by one linear solve, ``M e_A = (I - H)^{-1} Gamma e_A``, so it scales to large
+    graphs.
+    """
+    adv = list(adversaries)
+    g, _, _ = model._effective()
+    e = np.zeros(model.n)
+    e[adv] = 1.0
+    rhs = model._vec(e) * g
+    col = as_numpy(model.solve(rhs))
+    mask = np.ones(model.n, bool)
+    mask[adv] = False
+    return float(col[mask].mean())
+
+
+def closed_form_weight(
+    position: Literal["complete", "star_hub", "star_leaf"],
+    n: int,
+    gamma: float,
+    alpha: float,
+    *,
+    persuasion: float = 1.0,
+) -> dict[str, float]:
+    """Closed-form equilibrium weight of benign agents on one fully stubborn adversary.
+
+    Benign agents share ``gamma`` and ``alpha``; ``c = (1 - gamma)(1 - alpha)``; a
+    neighbour's trust in the adversary is ``w_a = t / (t + k - 1)`` for persuasion ``t``
+    and ``k`` neighbours.  Derived from the fixed-point equations of the three-force FJ
+    model (METHODS §5.3):
+
+    * complete graph: ``c w_a / (gamma + c w_a)`` (``c / (gamma (N - 1) + c)`` when ``t = 1``);
+    * star, adversary at the hub: ``c / (gamma + c)`` for every leaf, any ``N`` (0 if
+      ``t = 0``: the leaves then hear nobody);
+    * star, adversary at a leaf, ``q = c / (gamma + c)``: hub
+      ``x_h = c w_a / (gamma + c - c (1 - w_a) q)``, other leaves ``q x_h``.
+
+    Parameters
+    ----------
+    position
+        ``"complete"``, ``"star_hub"`` or ``"star_leaf"``.
+    n
+        Number of agents including the adversary.
+    gamma, alpha
+        Benign parameters.
+    persuasion
+        Trust multiplier ``t`` on the adversary.
+
+    Returns
+    -------
+    dict
+        Per-role weights and ``"mean"`` over benign agents.
+
+    Examples
+    --------
+    >>> round(closed_form_weight("complete", 6, 0.2, 0.5)["mean"], 4)
+    0.2857
+    """
+    c = (1 - gamma) * (1 - alpha)
+    t = float(persuasion)
+    if position == "complete":
+        w = t / (t + n - 2)
+        x = c * w / (gamma + c * w) if gamma + c * w > 0 else 1.0
+        return {"benign": x, "mean": x}
+    if position == "star_hub":
+        # a leaf's only neighbour is the hub: any t > 0 gives w_a = 1; t = 0 isolates it
+        x = 0.0 if t == 0 else c / (gamma + c) if gamma + c > 0 else 1.0
+        return {"leaf": x, "mean": x}
+    if position == "star_leaf":
+        if gamma == 0:
+            return {"hub": 1.0, "leaf": 1.0, "mean": 1.0}
+        q = c / (gamma + c)
+        w = t / (t + n - 2)
+        hub = c * w / (gamma + c - c * (1 - w) * q)
+        leaf = q * hub
+        return {"hub": hub, "leaf": leaf, "mean": (hub + (n - 2) * leaf) / (n - 1)}
+    raise ValueError(f"position must be 'complete', 'star_hub' or 'star_leaf', got {position!r}")

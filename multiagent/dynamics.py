@@ -1,0 +1,733 @@
+"""The three-force Friedkin-Johnsen (FJ) model: step, rollout, equilibrium, influence matrix.
+
+Model (Abedini, Mavali, Schönherr, Pawelczyk & Burkholz 2026, "Don't Trust Stubborn
+Neighbors"; Bause, Niederle, Pawelczyk & Burkholz 2026, "Multi-Agent Systems are Mixtures
+of Experts"), for agent ``i`` with innate belief ``s_i = b_i(0)``::
+
+    b_i(t+1) = gamma_i s_i + (1 - gamma_i) [alpha_i b_i(t) + (1 - alpha_i) sum_j W_ij b_j(t)]
+
+In matrix form ``B(t+1) = Gamma S + H B(t)`` with ``H = (I - Gamma)[A + (I - A) W]``,
+``Gamma = diag(gamma)``, ``A = diag(alpha)``; the equilibrium is ``B* = M S`` with
+``M = (I - H)^{-1} Gamma`` (row-stochastic when every ``gamma_i > 0``).
+
+**Lambda convention.** Here ``gamma`` (``Gamma``, the ``Lambda`` of the *stubbornness
+form* ``x(t+1) = Lambda x(0) + (I - Lambda) W x(t)``) is the **stubbornness**: the weight
+an agent puts on its own initial belief.  Friedkin & Johnsen (1999) and
+Proskurnikov & Tempo (2017) write ``Lambda`` for the **susceptibility** ``I - Gamma``
+(``x(k+1) = Lambda W x(k) + (I - Lambda) u``).  With ``alpha = 0`` this class is the
+classic FJ model in the stubbornness form; with ``gamma = 0`` it is DeGroot averaging.
+``alpha`` is peer-resistance (self-weight inside the ``1 - gamma`` bracket);
+``(1 - gamma_i)(1 - alpha_i)`` is the "neighbour influence" of agent ``i``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import torch
+
+from multiagent import _backend as bk
+from multiagent.solvers import ConvergenceError, bicgstab, fixed_point, pcg
+
+__all__ = ["FriedkinJohnsen", "fj_step", "check_beliefs", "ConvergenceError"]
+
+Method = Literal["auto", "direct", "cg", "bicgstab", "fixed_point"]
+_ROW_TOL = 1e-8
+_SIMPLEX_TOL = 1e-6
+
+
+def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
+    """One synchronous FJ update, as a pure function (numpy or torch, differentiable).
+
+    Parameters
+    ----------
+    B
+        Current beliefs, shape ``(n,)`` or ``(n, K)``.
+    S
+        Innate beliefs ``b(0)``, same shape as ``B``.
+    W
+        Row-stochastic trust matrix ``(n, n)`` (dense, scipy sparse or torch).
+    gamma, alpha
+        Stubbornness and peer-resistance, scalars or length-``n`` vectors.
+
+    Returns
+    -------
+    The beliefs ``gamma S + (1 - gamma)(alpha B + (1 - alpha) W B)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> fj_step(np.array([1.0, 0.0]), np.array([1.0, 0.0]), W, 0.5, 0.0)
+    array([0.5, 0.5])
+    """
+    vec = B.ndim == 1
+    B2 = B[:, None] if vec else B
+    S2 = S[:, None] if vec else S
+    g = gamma[:, None] if getattr(gamma, "ndim", 0) == 1 else gamma
+    a = alpha[:, None] if getattr(alpha, "ndim", 0) == 1 else alpha
+    out = g * S2 + (1 - g) * (a * B2 + (1 - a) * (W @ B2))
+    return out[:, 0] if vec else out
+
+
+def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None = None) -> None:
+    """Raise ``ValueError`` naming the agent whose beliefs are malformed.
+
+    Parameters
+    ----------
+    B
+        Beliefs, ``(n,)`` scalars or ``(n, K)`` rows.
+    n
+        Number of agents expected.
+    name
+        Argument name used in messages.
+    simplex
+        Require each row to be a probability vector; default: when ``B`` is 2-D with K >= 2.
+    """
+    shape = tuple(B.shape)
+    if len(shape) not in (1, 2) or shape[0] != n:
+        raise ValueError(
+            f"{name} must have shape (n,) or (n, K) with n = {n} agents, got shape {shape}"
+        )
+    Bn = bk.as_numpy(B)
+    bad = ~np.isfinite(Bn)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise ValueError(f"{name}[{i}] (agent {i}) is not finite")
+    if simplex is None:
+        simplex = len(shape) == 2 and shape[1] >= 2
+    if not simplex:
+        return
+    if len(shape) == 1:
+        raise ValueError(f"{name} must be 2-D (n, K) to hold probability vectors")
+    neg = (Bn < -_SIMPLEX_TOL).any(axis=1)
+    if neg.any():
+        i = int(np.argmax(neg))
+        raise ValueError(
+            f"{name}[{i}] (agent {i}) has a negative entry; beliefs over K options must be "
+            "probability vectors"
+        )
+    sums = Bn.sum(axis=1)
+    off = np.abs(sums - 1) > _SIMPLEX_TOL * max(1, shape[1])
+    if off.any():
+        i = int(np.argmax(off))
+        raise ValueError(
+            f"{name}[{i}] (agent {i}) sums to {sums[i]:.6g}, expected 1: beliefs over K options "
+            "must be probability vectors (normalise the rows)"
+        )
+
+
+class FriedkinJohnsen:
+    """Three-force Friedkin-Johnsen opinion dynamics on a trust network.
+
+    ``b_i(t+1) = gamma_i s_i + (1 - gamma_i)[alpha_i b_i(t) + (1 - alpha_i) sum_j W_ij b_j(t)]``
+    with ``s = b(0)``.  ``gamma`` is **stubbornness** (the ``Lambda`` of the stubbornness
+    form; the susceptibility convention of Friedkin/Proskurnikov-Tempo is ``I - Lambda``),
+    ``alpha`` is peer-resistance and ``W`` is a row-stochastic trust matrix whose row ``i``
+    says how much agent ``i`` listens to each other agent.
+
+    Parameters
+    ----------
+    W
+        ``(n, n)`` trust matrix: a dense numpy array, a scipy sparse matrix, or a torch
+        tensor (dense or sparse).  Entries must be non-negative and every row must sum to 1.
+    gamma
+        Stubbornness in ``[0, 1]``: a scalar or one value per agent.
+    alpha
+        Peer-resistance in ``[0, 1]``: a scalar or one value per agent.
+    normalise
+        Row-normalise ``W`` instead of rejecting rows that do not sum to 1; an agent with an
+        empty row then listens only to itself (``W_ii = 1``).
+    symmetric
+        Whether ``diag(d) W`` is symmetric for some positive ``d`` (true for ``W = D^-1 A``
+        with a symmetric weighted adjacency ``A``), which lets :meth:`equilibrium` use
+        conjugate gradient.  ``None`` detects it on first use (``d`` = 1 or the row
+        counts); :meth:`from_adjacency` sets it exactly.
+
+    Notes
+    -----
+    Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
+    input, torch tensors for torch input.  An agent with ``(1 - gamma_i)(1 - alpha_i) = 0``
+    never listens; at equilibrium it keeps its innate belief and is treated as fully
+    stubborn in :meth:`equilibrium` and :meth:`influence_matrix`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = (np.ones((3, 3)) - np.eye(3)) / 2
+    >>> fj = FriedkinJohnsen(W, gamma=0.2, alpha=0.5)
+    >>> M = fj.influence_matrix()
+    >>> bool(np.allclose(M.sum(axis=1), 1))
+    True
+    """
+
+    def __init__(
+        self,
+        W: Any,
+        gamma: Any,
+        alpha: Any,
+        *,
+        normalise: bool = False,
+        symmetric: bool | None = None,
+    ) -> None:
+        if isinstance(W, list | tuple):
+            W = np.asarray(W, dtype=np.float64)
+        self.backend: bk.Backend = bk.backend_of(W)
+        W = bk.as_matrix(W, self.backend)
+        if W.ndim != 2 or W.shape[0] != W.shape[1]:
+            raise ValueError(f"W must be a square (n, n) matrix, got shape {tuple(W.shape)}")
+        self.n = int(W.shape[0])
+        self._check_entries(W)
+        W = self._check_rows(W, normalise)
+        self.W = W
+        like = self._like()
+        self.gamma = self._check_param(gamma, "gamma", like)
+        self.alpha = self._check_param(alpha, "alpha", like)
+        self._sym_d: Any | None = None
+        self._symmetric = symmetric
+        self.info_: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_adjacency(
+        cls,
+        adjacency: Any,
+        gamma: Any,
+        alpha: Any,
+        *,
+        trust: Any | None = None,
+    ) -> FriedkinJohnsen:
+        """Build ``W`` by row-normalising ``adjacency`` (times optional ``trust``).
+
+        ``W_ij = A_ij T_ij / sum_k A_ik T_ik``; agents with no neighbour listen to themselves.
+
+        Parameters
+        ----------
+        adjacency
+            ``(n, n)`` non-negative weights (``A_ij > 0``: agent ``i`` hears agent ``j``).
+        gamma, alpha
+            As in the class.
+        trust
+            Optional non-negative ``(n, n)`` trust weights multiplied into ``adjacency``
+            (same backend).
+
+        Returns
+        -------
+        FriedkinJohnsen
+            The model; when ``adjacency`` is symmetric and ``trust`` is None, the
+            equilibrium is solved by conjugate gradient.
+        """
+        backend = bk.backend_of(adjacency)
+        A = bk.as_matrix(adjacency, backend)
+        if trust is not None:
+            T = bk.as_matrix(trust, backend)
+            if tuple(T.shape) != tuple(A.shape):
+                raise ValueError(
+                    f"trust has shape {tuple(T.shape)} but adjacency has {tuple(A.shape)}"
+                )
+            cls._check_entries_of(T, "trust")
+            A = A.multiply(T) if backend == "scipy" else A * T
+        cls._check_entries_of(A, "adjacency")
+        symmetric = trust is None and _is_symmetric(A)
+        model = cls(A, gamma, alpha, normalise=True, symmetric=symmetric)
+        if symmetric:
+            d = bk.row_sums(A)
+            model._sym_d = _where_zero(d, 1.0)
+        return model
+
+    def _like(self) -> Any:
+        """Return an empty 1-D array/tensor with the model's dtype/device."""
+        if self.backend == "torch":
+            return torch.zeros(0, dtype=self.W.dtype, device=self.W.device)
+        return np.zeros(0, dtype=self.W.dtype)
+
+    @staticmethod
+    def _check_entries_of(W: Any, name: str) -> None:
+        csr = bk.to_scipy_csr(W)
+        data = csr.data
+        if not np.isfinite(data).all():
+            k = int(np.argmax(~np.isfinite(data)))
+            i = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+            raise ValueError(f"{name}[{i}, {csr.indices[k]}] (agent {i}) is not finite")
+        if (data < 0).any():
+            k = int(np.argmax(data < 0))
+            i = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+            j = int(csr.indices[k])
+            raise ValueError(
+                f"{name}[{i}, {j}] = {data[k]:.4g} < 0: the trust of agent {i} in agent {j} "
+                "must be non-negative"
+            )
+
+    def _check_entries(self, W: Any) -> None:
+        self._check_entries_of(W, "W")
+
+    def _check_rows(self, W: Any, normalise: bool) -> Any:
+        sums = bk.as_numpy(bk.row_sums(W)).astype(np.float64)
+        if normalise:
+            empty = sums <= 0
+            if empty.any():
+                idx = np.flatnonzero(empty)
+                eye = sp.csr_array((np.ones(idx.size), (idx, idx)), shape=(self.n, self.n))
+                if self.backend == "torch":
+                    add = torch.zeros(self.n, dtype=W.dtype, device=W.device)
+                    add[torch.as_tensor(idx, device=W.device)] = 1
+                    W = W + (torch.diag(add) if W.layout == torch.strided else
+                             torch.diag(add).to_sparse().to(W.layout))
+                elif self.backend == "scipy":
+                    W = sp.csr_array(W + eye.astype(W.dtype))
+                else:
+                    W = W + eye.toarray().astype(W.dtype)
+                sums = np.where(empty, 1.0, sums)
+            scale = 1.0 / sums
+            if self.backend == "torch":
+                scale_t = torch.as_tensor(scale, dtype=W.dtype, device=W.device)
+                return bk.scale_rows(W, scale_t).to_sparse_csr() if W.layout == torch.sparse_csr \
+                    else bk.scale_rows(W, scale_t)
+            return bk.scale_rows(W, scale.astype(W.dtype))
+        off = np.abs(sums - 1.0) > _ROW_TOL * max(1.0, float(np.sqrt(self.n)))
+        if off.any():
+            i = int(np.argmax(off))
+            raise ValueError(
+                f"row {i} of W (agent {i}) sums to {sums[i]:.6g}, expected 1; "
+                "pass normalise=True to row-normalise"
+            )
+        return W
+
+    def _check_param(self, value: Any, name: str, like: Any) -> Any:
+        v = bk.vector_like(value, self.n, like, name)
+        vn = bk.as_numpy(v)
+        bad = ~((vn >= 0) & (vn <= 1))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}[{i}] = {vn[i]:.4g} is outside [0, 1] (agent {i})")
+        return v
+
+    # ------------------------------------------------------------------ helpers
+    def _beliefs(self, B: Any, name: str, check: bool) -> Any:
+        if self.backend == "torch":
+            if not isinstance(B, torch.Tensor):
+                B = torch.as_tensor(np.asarray(B), dtype=self.W.dtype, device=self.W.device)
+            elif not B.is_floating_point():
+                B = B.to(self.W.dtype)
+        else:
+            B = np.asarray(bk.as_numpy(B))
+            if not np.issubdtype(B.dtype, np.floating):
+                B = B.astype(self.W.dtype)
+        if check:
+            check_beliefs(B, self.n, name)
+        return B
+
+    @property
+    def neighbour_influence(self) -> Any:
+        """``(1 - gamma)(1 - alpha)``: the weight each agent gives its neighbours' mean."""
+        return (1 - self.gamma) * (1 - self.alpha)
+
+    def _effective(self) -> tuple[Any, Any, Any]:
+        """(g, a, c) with agents that never listen (c = 0) made fully stubborn."""
+        a = (1 - self.gamma) * self.alpha
+        c = (1 - self.gamma) * (1 - self.alpha)
+        frozen = c == 0
+        one = 1.0
+        if self.backend == "torch":
+            g = torch.where(frozen, one, self.gamma)
+            a = torch.where(frozen, 0.0, a)
+        else:
+            g = np.where(frozen, one, self.gamma)
+            a = np.where(frozen, 0.0, a)
+        return g, a, c
+
+    def apply_H(self, X: Any) -> Any:
+        """Apply ``H = (I - Gamma)[A + (I - A) W]`` to ``X`` of shape ``(n,)`` or ``(n, K)``."""
+        vec = X.ndim == 1
+        X2 = X[:, None] if vec else X
+        a = ((1 - self.gamma) * self.alpha)[:, None]
+        c = self.neighbour_influence[:, None]
+        out = a * X2 + c * bk.matmul(self.W, X2)
+        return out[:, 0] if vec else out
+
+    # ------------------------------------------------------------------ dynamics
+    def step(self, B: Any, S: Any | None = None, *, check: bool = True) -> Any:
+        """Advance beliefs one round.
+
+        Parameters
+        ----------
+        B
+            Current beliefs ``b(t)``: ``(n,)`` scalars or ``(n, K)`` probability vectors.
+        S
+            Innate beliefs ``s = b(0)``; defaults to ``B`` (the first round).
+        check
+            Validate shapes and, for ``(n, K)`` beliefs, that rows are distributions.
+
+        Returns
+        -------
+        Beliefs ``b(t+1)``, same shape and backend as the model.
+        """
+        B = self._beliefs(B, "B", check)
+        S = B if S is None else self._beliefs(S, "S", check)
+        if tuple(S.shape) != tuple(B.shape):
+            raise ValueError(f"S has shape {tuple(S.shape)} but B has {tuple(B.shape)}")
+        vec = B.ndim == 1
+        S2 = S[:, None] if vec else S
+        out = self.gamma[:, None] * S2 + self.apply_H(B[:, None] if vec else B)
+        return out[:, 0] if vec else out
+
+    def rollout(self, S: Any, steps: int, *, B0: Any | None = None, check: bool = True) -> Any:
+        """Run ``steps`` rounds from ``b(0) = S`` (or from ``B0`` with anchors ``S``).
+
+        Parameters
+        ----------
+        S
+            Innate beliefs, ``(n,)`` or ``(n, K)``.
+        steps
+            Number of rounds (>= 0).
+        B0
+            Starting beliefs if different from ``S``.
+        check
+            Validate the beliefs.
+
+        Returns
+        -------
+        Trajectory of shape ``(steps + 1, n)`` or ``(steps + 1, n, K)``; entry 0 is the start.
+        """
+        if int(steps) != steps or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        S = self._beliefs(S, "S", check)
+        B = S if B0 is None else self._beliefs(B0, "B0", check)
+        if tuple(B.shape) != tuple(S.shape):
+            raise ValueError(f"B0 has shape {tuple(B.shape)} but S has {tuple(S.shape)}")
+        vec = S.ndim == 1
+        S2 = S[:, None] if vec else S
+        B2 = B[:, None] if vec else B
+        anchor = self.gamma[:, None] * S2
+        traj = [B2]
+        for _ in range(int(steps)):
+            B2 = anchor + self.apply_H(B2)
+            traj.append(B2)
+        out = torch.stack(traj) if self.backend == "torch" else np.stack(traj)
+        return out[:, :, 0] if vec else out
+
+    # ------------------------------------------------------------------ equilibrium
+    def _is_symmetric(self) -> bool:
+        if self._sym_d is not None:
+            return True
+        if self._symmetric is False:
+            return False
+        csr = bk.to_scipy_csr(self.W)
+        for d in (np.ones(self.n), np.diff(csr.indptr).astype(np.float64)):
+            d = np.where(d > 0, d, 1.0)
+            if _is_symmetric(sp.diags_array(d) @ csr):
+                self._sym_d = self._vec(d)
+                return True
+        if self._symmetric:
+            raise ValueError(
+                "symmetric=True but diag(d) W is not symmetric for d = 1 or the row counts; "
+                "build the model with FriedkinJohnsen.from_adjacency"
+            )
+        self._symmetric = False
+        return False
+
+    def _vec(self, x: Any) -> Any:
+        if self.backend == "torch":
+            return torch.as_tensor(x, dtype=self.W.dtype, device=self.W.device)
+        return np.asarray(x, dtype=self.W.dtype)
+
+    def _check_reachability(self, g: Any, c: Any) -> None:
+        """Every agent must reach (along trust edges) an agent with effective gamma > 0."""
+        gn = bk.as_numpy(g)
+        stubborn = gn > 0
+        if stubborn.all():
+            return
+        csr = bk.to_scipy_csr(self.W)
+        listens = bk.as_numpy(c) > 0
+        csr = sp.csr_array(sp.diags_array(listens.astype(float)) @ csr)
+        csr.eliminate_zeros()
+        # reversed edges j -> i plus a super source n -> every stubborn agent
+        rev = sp.csr_array(csr.T)
+        src = np.flatnonzero(stubborn)
+        big = sp.block_array(
+            [
+                [rev, None],
+                [sp.csr_array((np.ones(src.size), (np.zeros(src.size, int), src)),
+                              shape=(1, self.n)), None],
+            ],
+            format="csr",
+        )
+        big.resize((self.n + 1, self.n + 1))
+        reached = csgraph.breadth_first_order(big, self.n, directed=True,
+                                              return_predecessors=False)
+        ok = np.zeros(self.n + 1, bool)
+        ok[reached] = True
+        if not ok[: self.n].all():
+            lost = np.flatnonzero(~ok[: self.n])
+            raise ConvergenceError(
+                f"agents {lost[:10].tolist()} never reach a stubborn agent (gamma > 0), so the "
+                "equilibrium depends on the start; give them gamma > 0 or use rollout()"
+            )
+
+    def _operator(self, g: Any, a: Any, c: Any, transpose: bool = False) -> tuple[Any, Any]:
+        """Matvec and inverse Jacobi diagonal of ``I - H_eff`` (or its transpose)."""
+        W = bk.transpose(self.W) if transpose else self.W
+        diagW = bk.diagonal(self.W)
+        a2, c2 = a[:, None], c[:, None]
+        if transpose:
+            def matvec(X: Any) -> Any:
+                return X - a2 * X - bk.matmul(W, c2 * X)
+        else:
+            def matvec(X: Any) -> Any:
+                return X - a2 * X - c2 * bk.matmul(W, X)
+        inv_diag = 1.0 / (1 - a - c * diagW)
+        return matvec, inv_diag[:, None]
+
+    def solve(
+        self,
+        rhs: Any,
+        *,
+        transpose: bool = False,
+        method: Method = "auto",
+        tol: float = 1e-10,
+        atol: float = 0.0,
+        maxiter: int | None = None,
+    ) -> Any:
+        """Solve ``(I - H) X = rhs`` (or the transposed system) without forming an inverse.
+
+        Agents that never listen are treated as fully stubborn (their rows are identity).
+
+        Parameters
+        ----------
+        rhs
+            ``(n,)`` or ``(n, K)`` right-hand side.
+        transpose
+            Solve ``(I - H)^T X = rhs`` instead (used for social power).
+        method
+            ``"auto"`` (dense solve for dense n <= 2000, else CG when the system is
+            symmetrisable, else BiCGSTAB), ``"direct"``, ``"cg"``, ``"bicgstab"`` or
+            ``"fixed_point"`` (all iterative ones Jacobi-preconditioned).
+        tol, atol
+            Stopping rule ``||r|| <= max(tol ||rhs||, atol)`` per column.
+        maxiter
+            Iteration cap (default ``10 n + 1000``).
+
+        Returns
+        -------
+        The solution, same shape as ``rhs``.  ``self.info_`` records the method and iterations.
+        """
+        g, a, c = self._effective()
+        self._check_reachability(g, c)
+        rhs = self._beliefs(rhs, "rhs", check=False)
+        vec = rhs.ndim == 1
+        R = rhs[:, None] if vec else rhs
+        maxiter = 10 * self.n + 1000 if maxiter is None else maxiter
+        dense = not bk.is_sparse(self.W)
+        if method == "auto":
+            if dense and self.n <= 2000:
+                method = "direct"
+            elif self._is_symmetric():
+                method = "cg"
+            else:
+                method = "bicgstab"
+        if method not in ("direct", "cg", "bicgstab", "fixed_point"):
+            raise ValueError(
+                "method must be 'auto', 'direct', 'cg', 'bicgstab' or 'fixed_point', "
+                f"got {method!r}"
+            )
+        if method == "direct":
+            X = self._solve_direct(R, g, a, c, transpose)
+            iters = 0
+        elif method == "cg":
+            if not self._is_symmetric():
+                raise ValueError(
+                    "method='cg' needs a symmetrisable W (diag(d) W symmetric); use 'bicgstab'"
+                )
+            X, iters = self._solve_cg(R, g, a, c, transpose, tol, atol, maxiter)
+        else:
+            matvec, inv_diag = self._operator(g, a, c, transpose)
+            solver = bicgstab if method == "bicgstab" else fixed_point
+            X, iters = solver(matvec, R, inv_diag, tol=tol, atol=atol, maxiter=maxiter)
+        self.info_ = {"method": method, "iterations": int(iters)}
+        return X[:, 0] if vec else X
+
+    def _dense_I_minus_H(self, a: Any, c: Any) -> Any:
+        if self.backend == "torch":
+            Wd = self.W.to_dense() if self.W.layout != torch.strided else self.W
+            eye = torch.eye(self.n, dtype=Wd.dtype, device=Wd.device)
+            return eye - torch.diag(a) - c[:, None] * Wd
+        Wd = self.W.toarray() if sp.issparse(self.W) else self.W
+        return np.eye(self.n, dtype=Wd.dtype) - np.diag(a) - c[:, None] * Wd
+
+    def _solve_direct(self, R: Any, g: Any, a: Any, c: Any, transpose: bool) -> Any:
+        if self.n > 20_000:
+            raise ValueError(
+                f"method='direct' forms a dense {self.n}x{self.n} system; use an iterative method"
+            )
+        K = self._dense_I_minus_H(a, c)
+        K = K.T if transpose else K
+        if self.backend == "torch":
+            return torch.linalg.solve(K, R)
+        return np.linalg.solve(K, R)
+
+    def _solve_cg(self, R, g, a, c, transpose, tol, atol, maxiter):  # noqa: ANN001, ANN202
+        # Row i of (I - H) times d_i / c_i gives the symmetric K = diag(kd) - diag(d) W on the
+        # listening agents; agents with c_i = 0 are fixed (identity rows) and move to the rhs.
+        d = self._sym_d
+        listen = c > 0
+        m = listen.to(c.dtype) if self.backend == "torch" else listen.astype(c.dtype)
+        safe_c = _where_zero(c, 1.0)
+        Wsym = bk.scale_rows(self.W, d)
+        kd = m * d * (1 - a) / safe_c + (1 - m)
+        diag_k = kd - m * d * bk.diagonal(self.W)
+        m2 = m[:, None]
+
+        def matvec(X: Any) -> Any:
+            return kd[:, None] * X - m2 * bk.matmul(Wsym, m2 * X)
+
+        if not transpose:
+            # (I - H) x = r  <=>  K x = diag(d/c) r on listeners, x_F = r_F on the fixed ones
+            fixed = (1 - m2) * R
+            rhs = m2 * (d / safe_c)[:, None] * R + fixed + m2 * bk.matmul(Wsym, fixed)
+            X, iters = pcg(matvec, rhs, 1.0 / diag_k[:, None], tol=tol, atol=atol,
+                           maxiter=maxiter)
+            return X, iters
+        # (I - H)^T = K^T diag(c/d) on listeners (block form with the fixed rows)
+        # Solve K z = r_L ; then y_L = (d/c) z... handled via the untransposed block system:
+        # (I-H) = [[D_L^{-1} K_LL, -D_L^{-1} Wsym_LF], [0, I]] with D_L = diag(d/c).
+        # Transpose: [[K_LL D_L^{-1}, 0], [-Wsym_FL D_L^{-1}, I]].
+        R_L = m2 * R
+        Z, iters = pcg(matvec, R_L, 1.0 / diag_k[:, None], tol=tol, atol=atol, maxiter=maxiter)
+        Z = m2 * Z
+        Y_L = Z * (d / safe_c)[:, None] * m2
+        Y_F = (1 - m2) * (R + bk.matmul(Wsym, Z))  # Wsym symmetric: Wsym_FL z_L
+        return Y_L + Y_F, iters
+
+    def equilibrium(
+        self,
+        S: Any,
+        *,
+        method: Method = "auto",
+        tol: float = 1e-10,
+        atol: float = 0.0,
+        maxiter: int | None = None,
+        check: bool = True,
+    ) -> Any:
+        """Compute the fixed point ``B* = (I - H)^{-1} Gamma S`` by a linear solve.
+
+        When every agent has ``gamma = 0`` the dynamics are DeGroot averaging and the
+        limit is consensus ``1 pi^T S`` with ``pi`` the stationary distribution of
+        ``A + (I - A) W`` (requires a strongly connected ``W``; for a periodic chain this
+        is the Cesàro limit).
+
+        Parameters
+        ----------
+        S
+            Innate beliefs, ``(n,)`` or ``(n, K)``.
+        method, tol, atol, maxiter
+            See :meth:`solve`.
+        check
+            Validate the beliefs.
+
+        Returns
+        -------
+        Equilibrium beliefs with the shape of ``S``.
+
+        Raises
+        ------
+        ConvergenceError
+            If some agents cannot reach a stubborn agent (the limit is not unique), or an
+            iterative solver misses its tolerance.
+        """
+        S = self._beliefs(S, "S", check)
+        g, a, c = self._effective()
+        if not bool((g > 0).any()):
+            pi = self.consensus_weights(tol=tol)
+            vec = S.ndim == 1
+            S2 = S[:, None] if vec else S
+            val = pi[None, :] @ S2
+            out = val.expand(self.n, -1) if self.backend == "torch" else np.repeat(val, self.n, 0)
+            out = out.clone() if self.backend == "torch" else out
+            return out[:, 0] if vec else out
+        vec = S.ndim == 1
+        S2 = S[:, None] if vec else S
+        X = self.solve(g[:, None] * S2, method=method, tol=tol, atol=atol, maxiter=maxiter)
+        return X[:, 0] if vec else X
+
+    def consensus_weights(self, *, tol: float = 1e-12, maxiter: int = 100_000) -> Any:
+        """Stationary distribution ``pi`` of ``P = A + (I - A) W`` (DeGroot social power).
+
+        Computed by power iteration on the lazy chain ``(I + P)/2`` (same ``pi``, always
+        aperiodic).  Needs a strongly connected ``W``.
+
+        Returns
+        -------
+        ``pi``, a length-``n`` probability vector.
+        """
+        csr = bk.to_scipy_csr(self.W)
+        ncomp, labels = csgraph.connected_components(csr, directed=True, connection="strong")
+        if ncomp > 1:
+            raise ConvergenceError(
+                f"W has {ncomp} strongly connected components: with gamma = 0 the limit is not "
+                "a consensus (DeGroot needs an irreducible W)"
+            )
+        a = self.alpha
+        Wt = bk.transpose(self.W)
+        pi = self._vec(np.full(self.n, 1.0 / self.n))
+        for _ in range(maxiter):
+            col = pi[:, None]
+            Ppi = a[:, None] * col + bk.matmul(Wt, (1 - a)[:, None] * col)
+            new = 0.5 * (pi + Ppi[:, 0])
+            new = new / new.sum()
+            if float(abs(new - pi).max()) < tol:
+                return new
+            pi = new
+        raise ConvergenceError(f"power iteration for pi did not reach {tol:g} in {maxiter} steps")
+
+    def influence_matrix(self, *, max_n: int = 5000) -> Any:
+        """``M = (I - H)^{-1} Gamma`` as a dense matrix (small systems only).
+
+        Row ``i`` holds agent ``i``'s equilibrium weights on everyone's innate beliefs
+        (``B* = M S``); rows sum to 1 when every agent reaches a stubborn agent.
+
+        Parameters
+        ----------
+        max_n
+            Refuse larger systems (use :meth:`equilibrium` or :meth:`solve` instead).
+
+        Returns
+        -------
+        ``(n, n)`` dense array/tensor of the model's backend.
+        """
+        if self.n > max_n:
+            raise ValueError(
+                f"influence_matrix is dense ({self.n}x{self.n}); raise max_n or use "
+                "equilibrium()/solve() for large graphs"
+            )
+        g, a, c = self._effective()
+        if not bool((g > 0).any()):
+            pi = self.consensus_weights()
+            return pi[None, :].repeat(self.n, 1) if self.backend == "torch" else \
+                np.repeat(pi[None, :], self.n, 0)
+        self._check_reachability(g, c)
+        K = self._dense_I_minus_H(a, c)
+        G = torch.diag(g) if self.backend == "torch" else np.diag(g)
+        return torch.linalg.solve(K, G) if self.backend == "torch" else np.linalg.solve(K, G)
+
+    def __repr__(self) -> str:
+        return f"FriedkinJohnsen(n={self.n}, backend={self.backend!r})"
+
+
+def _where_zero(x: Any, value: float) -> Any:
+    if isinstance(x, torch.Tensor):
+        return torch.where(x != 0, x, value)
+    return np.where(x != 0, x, value)
+
+
+def _is_symmetric(A: Any, tol: float = 1e-12) -> bool:
+    csr = bk.to_scipy_csr(A)
+    if csr.shape[0] != csr.shape[1]:
+        return False
+    diff = csr - csr.T
+    if diff.nnz == 0:
+        return True
+    scale = max(1.0, float(np.abs(csr.data).max()) if csr.nnz else 1.0)
+    return float(np.abs(diff.data).max()) <= tol * scale

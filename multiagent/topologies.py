@@ -1,0 +1,163 @@
+"""Communication graphs for agent networks: named topologies, networkx graphs, large random graphs.
+
+Conventions: nodes are ``0..n-1``; in ``star`` and ``wheel`` node 0 is the hub; an edge
+``{i, j}`` means ``i`` and ``j`` hear each other; in a directed networkx graph an edge
+``j -> i`` means ``j`` speaks to ``i`` (see :func:`adjacency`).  ``wheel`` is MAS-Cascade's
+"star" (hub plus a ring among the leaves); ``star`` is its "pure star".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "TOPOLOGIES",
+    "Topology",
+    "make_graph",
+    "adjacency",
+    "hub_and_leaf",
+    "random_graph",
+]
+
+Topology = Literal["complete", "star", "ring", "chain", "wheel", "tree", "er", "ba"]
+TOPOLOGIES: tuple[str, ...] = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
+
+
+def make_graph(
+    name: Topology | nx.Graph,
+    n: int,
+    *,
+    p: float | None = None,
+    m: int = 2,
+    seed: int | None = None,
+) -> nx.Graph:
+    """Build a named topology on ``n`` agents (or pass a networkx graph through).
+
+    Parameters
+    ----------
+    name
+        ``"complete"``, ``"star"`` (hub 0), ``"ring"``, ``"chain"``, ``"wheel"`` (hub 0 plus
+        a ring among the leaves), ``"tree"`` (binary, heap order: parent of ``i`` is
+        ``(i - 1) // 2``), ``"er"`` (Erdős–Rényi ``G(n, p)``, default ``p = 2 log(n)/n``)
+        or ``"ba"`` (Barabási–Albert with ``m`` edges per new node); or a networkx graph,
+        relabelled to ``0..n-1`` in its node order.
+    n
+        Number of agents (ignored for a networkx graph).
+    p, m, seed
+        Random-graph parameters and seed.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes ``0..n-1``.
+
+    Examples
+    --------
+    >>> make_graph("star", 6).degree(0)
+    5
+    """
+    if isinstance(name, nx.Graph):
+        return nx.convert_node_labels_to_integers(name, ordering="default")
+    if int(n) != n or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    n = int(n)
+    if name == "complete":
+        return nx.complete_graph(n)
+    if name == "star":
+        return nx.star_graph(n - 1)
+    if name == "ring":
+        return nx.cycle_graph(n)
+    if name == "chain":
+        return nx.path_graph(n)
+    if name == "wheel":
+        return nx.wheel_graph(n)
+    if name == "tree":
+        G = nx.Graph()
+        G.add_nodes_from(range(n))
+        G.add_edges_from((i, (i - 1) // 2) for i in range(1, n))
+        return G
+    if name == "er":
+        prob = min(1.0, 2 * np.log(n) / n) if p is None else p
+        if not 0 <= prob <= 1:
+            raise ValueError(f"p must be in [0, 1], got {prob}")
+        return nx.gnp_random_graph(n, prob, seed=seed)
+    if name == "ba":
+        if not 1 <= m < n:
+            raise ValueError(f"m must be in [1, n), got {m}")
+        return nx.barabasi_albert_graph(n, m, seed=seed)
+    raise ValueError(f"unknown topology {name!r}; expected one of {TOPOLOGIES} or a networkx graph")
+
+
+def adjacency(
+    graph: nx.Graph, *, weight: str | None = "weight", sparse: bool = False
+) -> np.ndarray | sp.csr_array:
+    """Adjacency ``A`` with ``A_ij > 0`` when agent ``i`` listens to agent ``j``.
+
+    For a directed graph an edge ``j -> i`` (``j`` speaks to ``i``) gives ``A_ij``; an
+    undirected graph gives a symmetric ``A``.  Self-loops are dropped (peer-resistance
+    ``alpha`` carries the self-weight).
+
+    Parameters
+    ----------
+    graph
+        A networkx graph with nodes ``0..n-1``.
+    weight
+        Edge attribute holding weights (missing -> 1); None for unweighted.
+    sparse
+        Return a scipy CSR array instead of a dense array.
+
+    Returns
+    -------
+    The ``(n, n)`` adjacency.
+    """
+    nodes = list(range(graph.number_of_nodes()))
+    A = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight, format="csr",
+                                 dtype=np.float64)
+    if graph.is_directed():
+        A = sp.csr_array(A.T)
+    A.setdiag(0)
+    A.eliminate_zeros()
+    return A if sparse else A.toarray()
+
+
+def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
+    """Return a highest-degree node (the hub) and a lowest-degree node (a leaf)."""
+    deg = np.array([graph.degree(i) for i in range(graph.number_of_nodes())])
+    hub = int(np.argmax(deg))
+    order = np.flatnonzero(deg == deg.min())
+    leaf = int(order[-1]) if order[-1] != hub else int(order[0])
+    return hub, leaf
+
+
+def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
+    """Draw a large undirected random graph with about ``m`` edges as a symmetric CSR array.
+
+    Edges are ``m`` uniformly random node pairs (self-loops and duplicates removed), the
+    ``G(n, m)`` model up to a vanishing fraction of collisions; built in vectorised numpy,
+    so a million nodes take about a second (networkx would take minutes).
+
+    Parameters
+    ----------
+    n, m
+        Nodes and requested edges.
+    seed
+        Seed for ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Symmetric 0/1 adjacency, float64.
+    """
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, size=m)
+    j = rng.integers(0, n, size=m)
+    keep = i != j
+    i, j = i[keep], j[keep]
+    A = sp.coo_array((np.ones(2 * i.size), (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
+    A.data[:] = 1.0  # duplicates summed above: back to 0/1
+    return A
+

@@ -1,0 +1,119 @@
+"""Adversary closed forms (METHODS §5.3) against the simulator, and attack metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multiagent.adversary import (
+    Adversary,
+    Scenario,
+    adversary_weight,
+    attack_success_rate,
+    closed_form_weight,
+    simulate,
+)
+
+
+def _weights(graph, pos, n=6, gamma=0.2, alpha=0.5, persuasion=1.0):
+    sc = Scenario(graph=graph, n=n, gamma=gamma, alpha=alpha,
+                  adversaries=(Adversary(pos, persuasion=persuasion),))
+    model = sc.model()
+    a = sc.adversary_nodes()[0]
+    return model.influence_matrix()[:, a], a, model
+
+
+def test_complete_graph_closed_form():
+    col, a, model = _weights("complete", "hub")
+    benign = np.delete(col, a)
+    np.testing.assert_allclose(benign, 0.4 / (0.2 * 5 + 0.4), atol=1e-12)
+    assert benign[0] == pytest.approx(0.2857, abs=5e-5)
+    assert closed_form_weight("complete", 6, 0.2, 0.5)["mean"] == pytest.approx(benign[0])
+    assert adversary_weight(model, [a]) == pytest.approx(benign.mean(), abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 6, 11, 40])
+def test_star_hub_closed_form_any_n(n):
+    col, a, _ = _weights("star", "hub", n=n)
+    assert a == 0
+    np.testing.assert_allclose(col[1:], 0.4 / 0.6, atol=1e-12)
+    assert col[1] == pytest.approx(0.6667, abs=5e-5)
+
+
+def test_star_leaf_closed_form():
+    col, a, _ = _weights("star", "leaf")
+    assert a != 0
+    hub, leaves = col[0], np.delete(col, [0, a])
+    assert hub == pytest.approx(0.2069, abs=5e-5)
+    np.testing.assert_allclose(leaves, 0.1379, atol=5e-5)
+    assert np.delete(col, a).mean() == pytest.approx(0.152, abs=5e-4)
+    cf = closed_form_weight("star_leaf", 6, 0.2, 0.5)
+    assert cf["hub"] == pytest.approx(hub, abs=1e-12)
+    assert cf["leaf"] == pytest.approx(leaves[0], abs=1e-12)
+
+
+@pytest.mark.parametrize("t", [1.0, 0.5, 0.2, 0.1, 0.0, 3.0])
+@pytest.mark.parametrize("where", [("complete", "hub", "complete"), ("star", "leaf", "star_leaf"),
+                                   ("star", "hub", "star_hub")])
+def test_persuasion_closed_forms(t, where):
+    graph, pos, key = where
+    col, a, model = _weights(graph, pos, persuasion=t)
+    cf = closed_form_weight(key, 6, 0.2, 0.5, persuasion=t)
+    assert np.delete(col, a).mean() == pytest.approx(cf["mean"], abs=1e-12)
+
+
+def test_scaled_trust_and_n_scaling_table():
+    expect_t = {1: 0.286, 0.5: 0.182, 0.2: 0.087, 0.1: 0.047, 0: 0.0}
+    for t, v in expect_t.items():
+        assert closed_form_weight("complete", 6, 0.2, 0.5, persuasion=t)["mean"] == pytest.approx(
+            v, abs=5e-4)
+    for n, v in {4: 0.40, 6: 0.286, 8: 0.222, 16: 0.118, 64: 0.031}.items():
+        col, a, _ = _weights("complete", "hub", n=n)
+        assert np.delete(col, a).mean() == pytest.approx(v, abs=5e-4)
+
+
+@pytest.mark.parametrize(("graph", "pos"), [("complete", "hub"), ("star", "hub"), ("star", "leaf")])
+def test_gamma_zero_adversary_takes_everything(graph, pos):
+    col, a, _ = _weights(graph, pos, gamma=0.0)
+    np.testing.assert_allclose(col, 1.0, atol=1e-10)
+    assert closed_form_weight({"complete": "complete"}.get(graph, f"star_{pos}"), 6, 0.0,
+                              0.5)["mean"] == pytest.approx(1.0)
+
+
+def test_asr_ordering_hub_complete_leaf():
+    asr = {}
+    for graph, pos in [("star", "hub"), ("complete", "hub"), ("star", "leaf")]:
+        res = simulate(Scenario(graph=graph, adversaries=(Adversary(pos),)), questions=100)
+        asr[(graph, pos)] = res.metrics["asr"]
+        assert res.trajectories.shape == (100, 11, 6, 5)
+    assert asr[("star", "hub")] > asr[("complete", "hub")] > asr[("star", "leaf")]
+    none = simulate(Scenario(graph="star"), questions=50)
+    assert none.metrics["asr"] < asr[("star", "leaf")] + 0.05
+
+
+def test_attack_success_rate_by_hand():
+    truth = 0
+    start = np.array([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8], [0.0, 1.0]])
+    end = np.array([[0.4, 0.6], [0.7, 0.3], [0.9, 0.1], [0.0, 1.0]])
+    benign = np.array([True, True, True, False])
+    assert attack_success_rate(start, end, truth, benign) == pytest.approx(0.5)
+
+
+def test_sleeper_holds_truth_then_attacks():
+    sc = Scenario(graph="star", adversaries=(Adversary("hub", sleeper=4),), rounds=10)
+    res = simulate(sc, questions=3)
+    traj, truth = res.trajectories, res.truth
+    for q in range(3):
+        assert traj[q, :5, 0].argmax() == truth[q]
+        assert traj[q, 5:, 0].argmax() != truth[q]
+
+
+def test_several_adversaries():
+    sc = Scenario(graph="complete", n=8, adversaries=(Adversary(0), Adversary(1)))
+    model = sc.model()
+    M = model.influence_matrix()
+    w = adversary_weight(model, [0, 1])
+    assert w == pytest.approx(M[2:, :2].sum(1).mean(), abs=1e-12)
+    # symmetric complete graph: two adversaries of 7 peers each -> c*2/7 / (gamma + c*2/7)
+    c, wa = 0.4, 2 / 7
+    assert w == pytest.approx(c * wa / (0.2 + c * wa), abs=1e-12)

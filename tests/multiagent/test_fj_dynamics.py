@@ -1,0 +1,186 @@
+"""FJ dynamics: rollout vs equilibrium, influence matrix, special cases, backends, solvers."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from multiagent import FriedkinJohnsen, fj_step
+from multiagent.solvers import ConvergenceError
+from multiagent.topologies import adjacency, make_graph, random_graph
+
+
+def _reference_step(B, S, W, g, a):
+    """Agent-by-agent loop, written straight from the update rule."""
+    out = np.empty_like(B)
+    for i in range(len(B)):
+        peers = sum(W[i, j] * B[j] for j in range(len(B)))
+        out[i] = g[i] * S[i] + (1 - g[i]) * (a[i] * B[i] + (1 - a[i]) * peers)
+    return out
+
+
+def _random_model(rng, n=12, K=None):
+    A = (rng.random((n, n)) < 0.4).astype(float)
+    np.fill_diagonal(A, 0)
+    A[np.arange(n), (np.arange(n) + 1) % n] = 1  # strongly connected
+    T = rng.random((n, n))
+    g = rng.uniform(0.05, 0.9, n)
+    a = rng.uniform(0, 0.9, n)
+    return FriedkinJohnsen.from_adjacency(A, g, a, trust=T), g, a
+
+
+def test_step_matches_agent_loop(rng):
+    fj, g, a = _random_model(rng)
+    S = rng.dirichlet(np.ones(4), size=fj.n)
+    B = rng.dirichlet(np.ones(4), size=fj.n)
+    ref = _reference_step(B, S, fj.W, g, a)
+    np.testing.assert_allclose(fj.step(B, S), ref, atol=1e-15)
+    np.testing.assert_allclose(fj_step(B, S, fj.W, g, a), ref, atol=1e-15)
+
+
+def test_rollout_reaches_equilibrium_to_1e10(rng):
+    fj, _, _ = _random_model(rng)
+    S = rng.dirichlet(np.ones(5), size=fj.n)
+    traj = fj.rollout(S, 2000)
+    assert traj.shape == (2001, fj.n, 5)
+    np.testing.assert_allclose(traj[-1], fj.equilibrium(S), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(traj[-1].sum(axis=1), 1, atol=1e-12)  # simplex preserved
+
+
+def test_influence_matrix_rows_sum_to_one_and_match_dense_inverse(rng):
+    fj, g, a = _random_model(rng)
+    M = fj.influence_matrix()
+    np.testing.assert_allclose(M.sum(axis=1), 1, atol=1e-12)
+    assert (M >= -1e-14).all()
+    H = (1 - g)[:, None] * (np.diag(a) + (1 - a)[:, None] * fj.W)
+    ref = np.linalg.inv(np.eye(fj.n) - H) @ np.diag(g)
+    np.testing.assert_allclose(M, ref, atol=1e-12)
+    S = rng.random(fj.n)
+    np.testing.assert_allclose(fj.equilibrium(S), M @ S, atol=1e-12)
+
+
+def test_alpha_zero_is_classic_fj(rng):
+    """Stubbornness form: x(t+1) = L x(0) + (I - L) W x(t), V = (I - (I - L) W)^-1 L."""
+    n = 8
+    W = rng.random((n, n))
+    np.fill_diagonal(W, 0)
+    W /= W.sum(1, keepdims=True)
+    lam = rng.uniform(0.1, 0.9, n)
+    fj = FriedkinJohnsen(W, lam, 0.0)
+    V = np.linalg.solve(np.eye(n) - (1 - lam)[:, None] * W, np.diag(lam))
+    np.testing.assert_allclose(fj.influence_matrix(), V, atol=1e-12)
+    # susceptibility form (Friedkin; Proskurnikov-Tempo): Lambda_s = I - L
+    sus = 1 - lam
+    x0 = rng.random(n)
+    x = x0.copy()
+    for _ in range(5):
+        x = sus * (W @ x) + (1 - sus) * x0
+    np.testing.assert_allclose(fj.rollout(x0, 5)[-1], x, atol=1e-14)
+
+
+def test_musco_classic_model_is_a_special_case(rng):
+    """(I + L) z = s is FJ with gamma_i = 1/(1 + d_i), alpha = 0, W = D^-1 A."""
+    G = make_graph("er", 30, p=0.2, seed=3)
+    A = adjacency(G)
+    d = A.sum(1)
+    s = rng.random(30)
+    z = np.linalg.solve(np.eye(30) + np.diag(d) - A, s)
+    fj = FriedkinJohnsen.from_adjacency(A, 1 / (1 + d), 0.0)
+    np.testing.assert_allclose(fj.equilibrium(s), z, atol=1e-12)
+
+
+def test_gamma_zero_primitive_reaches_degroot_consensus(rng):
+    G = make_graph("wheel", 9)
+    fj = FriedkinJohnsen.from_adjacency(adjacency(G), 0.0, 0.3)
+    s = rng.random(9)
+    traj = fj.rollout(s, 600)
+    assert np.ptp(traj[-1]) < 1e-12  # consensus
+    pi = fj.consensus_weights()
+    np.testing.assert_allclose(pi @ fj.W * 0.7 + 0.3 * pi, pi, atol=1e-12)  # stationary
+    np.testing.assert_allclose(traj[-1], pi @ s, atol=1e-10)
+    np.testing.assert_allclose(fj.equilibrium(s), traj[-1], atol=1e-10)
+    # undirected W = D^-1 A: pi proportional to degree
+    deg = adjacency(G).sum(1)
+    np.testing.assert_allclose(pi, deg / deg.sum(), atol=1e-10)
+
+
+def test_unreachable_agents_raise(rng):
+    W = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0.0]])
+    fj = FriedkinJohnsen(W, [0.5, 0.5, 0.0, 0.0], 0.0)
+    with pytest.raises(ConvergenceError, match=r"agents \[2, 3\]"):
+        fj.equilibrium(rng.random(4))
+
+
+def test_never_listening_agents_keep_their_belief(rng):
+    fj, g, a = _random_model(rng)
+    a = a.copy()
+    a[3] = 1.0
+    g = g.copy()
+    g[3] = 0.0
+    fj = FriedkinJohnsen(fj.W, g, a)
+    S = rng.random(fj.n)
+    x = fj.equilibrium(S)
+    assert x[3] == pytest.approx(S[3])
+    np.testing.assert_allclose(fj.rollout(S, 3000)[-1], x, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch_dense", "torch_sparse"])
+def test_iterative_solvers_agree_with_direct(method, kind, rng):
+    A = adjacency(make_graph("ba", 300, m=3, seed=1))
+    g = rng.uniform(0.05, 0.5, 300)
+    g[:5] = 0.0  # some agents with no stubbornness at all
+    a = rng.uniform(0, 0.8, 300)
+    a[7] = 1.0  # one that never listens
+    S = rng.dirichlet(np.ones(3), size=300)
+    ref = FriedkinJohnsen.from_adjacency(A, g, a)
+    x_ref = ref.equilibrium(S, method="direct")
+    conv = {
+        "numpy": lambda X: X,
+        "scipy": sp.csr_array,
+        "torch_dense": torch.tensor,
+        "torch_sparse": lambda X: torch.tensor(X).to_sparse(),
+    }[kind]
+    fj = FriedkinJohnsen.from_adjacency(conv(A), g, a)
+    x = fj.equilibrium(S, method=method, tol=1e-13)
+    x = x.numpy() if isinstance(x, torch.Tensor) else x
+    np.testing.assert_allclose(x, x_ref, atol=1e-10)
+    assert fj.info_["method"] == method
+    # transposed solves (social power) too
+    r = rng.random(300)
+    y_ref = ref.solve(r, transpose=True, method="direct")
+    y = fj.solve(r, transpose=True, method=method, tol=1e-13)
+    y = y.numpy() if isinstance(y, torch.Tensor) else y
+    np.testing.assert_allclose(y, y_ref, atol=1e-9)
+
+
+def test_symmetry_detected_for_row_normalised_unweighted_graph():
+    A = random_graph(2000, 8000, seed=0)
+    W = sp.diags_array(1 / np.maximum(A.sum(1), 1)) @ A
+    W = sp.csr_array(W + sp.diags_array((A.sum(1) == 0).astype(float)))
+    fj = FriedkinJohnsen(W, 0.3, 0.2)
+    x = fj.equilibrium(np.linspace(0, 1, 2000))
+    assert fj.info_["method"] == "cg"
+    np.testing.assert_allclose(x, fj.rollout(np.linspace(0, 1, 2000), 200)[-1], atol=1e-9)
+
+
+def test_torch_follows_dtype_and_keeps_gradients():
+    W = torch.tensor([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]], dtype=torch.float32)
+    fj = FriedkinJohnsen(W, 0.2, 0.5)
+    S = torch.tensor([1.0, 0.0, 0.0])
+    assert fj.rollout(S, 3).dtype == torch.float32
+    assert fj.equilibrium(S).dtype == torch.float32
+    gamma = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    out = fj_step(S.double(), S.double(), W.double(), gamma, torch.tensor(0.5, dtype=torch.float64))
+    out.sum().backward()
+    assert gamma.grad is not None
+
+
+def test_networkx_graph_input():
+    G = nx.karate_club_graph()
+    fj = FriedkinJohnsen.from_adjacency(adjacency(G, weight=None), 0.2, 0.5)
+    M = fj.influence_matrix()
+    np.testing.assert_allclose(M.sum(1), 1, atol=1e-12)
