@@ -133,3 +133,48 @@ def test_evaluate_bad_input():
         evaluate(_frame(np.eye(4), ["a", "a", "c", "d"]), TRUTH)
     with pytest.raises(ValueError, match="both positives and negatives"):
         auroc([1, 1], [0.1, 0.2])
+
+
+def _beeline_early_precision(net: pd.DataFrame, truth: pd.DataFrame) -> float:
+    """BEELINE's computeEarlyPrec, transcribed step by step on an edge list."""
+    rows = [
+        (r, c, abs(net.loc[r, c]), truth.loc[r, c] != 0)
+        for r in truth.index
+        for c in truth.columns
+        if r != c
+    ]
+    edges = pd.DataFrame(rows, columns=["Gene1", "Gene2", "EdgeWeight", "true"])
+    k = int(edges["true"].sum())
+    pred = edges.sort_values("EdgeWeight", ascending=False, kind="mergesort")
+    pred = pred[pred["EdgeWeight"] > 0]
+    if len(pred) == 0:
+        return 0.0
+    top = pred.iloc[: min(k, len(pred))]
+    best = max(top["EdgeWeight"].iloc[-1], pred["EdgeWeight"].min())
+    chosen = pred[pred["EdgeWeight"] >= best]
+    return chosen["true"].sum() / len(chosen)
+
+
+def test_epr_matches_beeline_transcription(rng):
+    genes = [f"g{i}" for i in range(7)]
+    for _ in range(25):
+        truth = pd.DataFrame(
+            (rng.random((7, 7)) < 0.25) * rng.choice([-1.0, 1.0], (7, 7)), genes, genes
+        )
+        np.fill_diagonal(truth.values, 0.0)
+        truth.iloc[0, 1] = 1.0
+        truth.iloc[1, 0] = 0.0
+        net = pd.DataFrame(rng.integers(-2, 3, (7, 7)).astype(float), genes, genes)
+        m = evaluate(net, truth)
+        assert m["epr"] * m["density"] == pytest.approx(_beeline_early_precision(net, truth))
+
+
+def test_auroc_symmetries(rng):
+    y = rng.random(40) < 0.3
+    y[:2] = [True, False]
+    s = rng.normal(size=40)
+    assert auroc(y, -s) == pytest.approx(1 - auroc(y, s))
+    assert auroc(~y, s) == pytest.approx(1 - auroc(y, s))
+    # invariant to strictly increasing transforms
+    assert auroc(y, np.exp(3 * s)) == pytest.approx(auroc(y, s))
+    assert auprc(y, np.exp(3 * s)) == pytest.approx(auprc(y, s))
