@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from core.atomic import atomic_path, write_json
 from core.budgets import layer_budgets, layer_densities, random_mask
+from core.ham import HAM, hyperbolic_step
+from core.horst import HORST
 from core.masks import MaskSet, prunable_names
+from core.nanoadam import NanoAdam
+from core.reparam import (
+    PILoT,
+    balanced_split,
+    hadamard,
+    hadamard_factors,
+    hadamard_l1,
+    hadamard_penalty,
+    remove_hadamard,
+    sign_in_reset,
+)
+from core.schedules import IMP, LRR, Cyclic, PruningSchedule, geometric_densities
 from core.scores import (
     check_scores,
     gradient_scores,
@@ -19,6 +33,7 @@ from core.select import kth_largest, select_topk
 __all__ = [
     "atomic_path",
     "write_json",
+    # masks and selection
     "MaskSet",
     "prunable_names",
     "select_topk",
@@ -33,4 +48,23 @@ __all__ = [
     "random_mask",
     "layer_budgets",
     "layer_densities",
+    # schedules
+    "PruningSchedule",
+    "IMP",
+    "LRR",
+    "Cyclic",
+    "geometric_densities",
+    # mirror-flow optimizers and reparameterization
+    "HAM",
+    "hyperbolic_step",
+    "HORST",
+    "NanoAdam",
+    "hadamard",
+    "hadamard_factors",
+    "remove_hadamard",
+    "balanced_split",
+    "sign_in_reset",
+    "hadamard_penalty",
+    "hadamard_l1",
+    "PILoT",
 ]

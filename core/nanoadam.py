@@ -1,0 +1,200 @@
+"""NanoAdam: Adam on the k smallest-magnitude weights of each layer.
+
+Zhou, Jacobs, Gadhikar & Burkholz, "Pay Attention to Small Weights", NeurIPS
+2025 (arXiv 2506.21374). In fine-tuning, large gradients concentrate on
+small-magnitude weights; updating only those is cheaper and forgets less.
+
+Algorithm 1 of the paper: every ``density_interval`` steps the density
+``k <- density_schedule(step)`` is refreshed and a reselection is forced; every
+``mask_interval`` steps (or when forced) the index set ``I`` of the ``k``
+smallest ``|theta|`` of each tensor is recomputed (no gradient needed); Adam
+updates ``theta[I]`` only, and its moments are stored for ``|I|`` entries (memory
+``2 k N`` instead of ``2 N``).
+
+When ``I`` changes, ``on_reselect`` decides the moments (the paper leaves this
+open): ``"regather"`` (default) keeps the moments of indices that stay selected
+and starts new ones at zero; ``"reset"`` restarts all moments and the bias
+correction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import torch
+
+from core.select import _check_density, topk_mask_flat
+
+__all__ = ["NanoAdam"]
+
+
+class NanoAdam(torch.optim.Optimizer):
+    """Adam restricted to the ``k`` smallest-magnitude weights of each tensor.
+
+    Parameters
+    ----------
+    params
+        Parameters or groups. A group may override ``density`` (1.0 = plain Adam).
+    lr, betas, eps, weight_decay
+        Adam hyperparameters; ``weight_decay`` is decoupled (AdamW-style) and
+        applied to the selected entries only.
+    density
+        Fraction ``k`` of each tensor's entries that is updated, in (0, 1].
+    mask_interval
+        Reselect the subset every this many steps (``m`` in the paper).
+    density_schedule
+        Optional ``step -> density`` (dynamic density); evaluated every
+        ``density_interval`` steps, a change forces reselection.
+    density_interval
+        ``d`` in the paper.
+    largest
+        Select the largest instead of the smallest weights (the paper's ablation).
+    on_reselect
+        ``"regather"`` or ``"reset"``: what happens to the moments when the
+        subset changes (see the module docstring).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from core import NanoAdam
+    >>> w = torch.nn.Parameter(torch.randn(10, 10))
+    >>> opt = NanoAdam([w], lr=1e-2, density=0.1)
+    >>> before = w.detach().clone()
+    >>> (w ** 2).sum().backward()
+    >>> opt.step()
+    >>> int((w != before).sum())
+    10
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        density: float = 0.01,
+        mask_interval: int = 100,
+        density_schedule: Callable[[int], float] | None = None,
+        density_interval: int = 100,
+        largest: bool = False,
+        on_reselect: Literal["regather", "reset"] = "regather",
+    ) -> None:
+        if lr <= 0:
+            raise ValueError(f"lr: expected > 0, got {lr}")
+        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"betas: expected values in [0, 1), got {betas}")
+        _check_density(density)
+        if mask_interval < 1:
+            raise ValueError(f"mask_interval: expected >= 1, got {mask_interval}")
+        if density_interval < 1:
+            raise ValueError(f"density_interval: expected >= 1, got {density_interval}")
+        if on_reselect not in ("regather", "reset"):
+            raise ValueError(f"on_reselect: expected 'regather' or 'reset', got {on_reselect!r}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, density=density)
+        super().__init__(params, defaults)
+        self.mask_interval = int(mask_interval)
+        self.density_schedule = density_schedule
+        self.density_interval = int(density_interval)
+        self.largest = bool(largest)
+        self.on_reselect = on_reselect
+        self.global_step = 0
+
+    @torch.no_grad()
+    def select(self, force: bool = True) -> None:
+        """Recompute the selected index set of every tensor (no gradient needed)."""
+        for group in self.param_groups:
+            density = _check_density(group["density"], "density")
+            for p in group["params"]:
+                st = self.state[p]
+                k = max(1, int(round(density * p.numel())))
+                if not force and "index" in st and st["index"].numel() == k:
+                    continue
+                scores = p.detach().reshape(-1).abs()
+                keep = topk_mask_flat(scores if self.largest else -scores, k)
+                index = torch.nonzero(keep).flatten()
+                old = st.get("index")
+                zeros = torch.zeros(k, dtype=p.dtype, device=p.device)
+                if old is None or self.on_reselect == "reset":
+                    st["exp_avg"], st["exp_avg_sq"] = zeros, zeros.clone()
+                    st["step"] = 0
+                elif not torch.equal(old, index):
+                    for key in ("exp_avg", "exp_avg_sq"):
+                        dense = torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+                        dense[old] = st[key]
+                        st[key] = dense[index]
+                st["index"] = index
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the optimizer state, including the selected indices and the step count."""
+        out = super().state_dict()
+        out["nano_global_step"] = self.global_step
+        return out
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state saved by :meth:`state_dict` (indices stay integer)."""
+        step = state_dict.get("nano_global_step", 0)
+        index = {pid: st["index"].clone() for pid, st in state_dict["state"].items()
+                 if "index" in st}
+        state_dict = {k: v for k, v in state_dict.items() if k != "nano_global_step"}
+        super().load_state_dict(state_dict)
+        self.global_step = int(step)
+        ids = [i for g in state_dict["param_groups"] for i in g["params"]]
+        params = [p for g in self.param_groups for p in g["params"]]
+        for pid, p in zip(ids, params):
+            if pid in index:
+                self.state[p]["index"] = index[pid].to(device=p.device, dtype=torch.long)
+
+    def selected(self, param: torch.Tensor) -> torch.Tensor:
+        """Flat indices of ``param`` currently updated."""
+        return self.state[param]["index"]
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """One NanoAdam step on the selected entries."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        t = self.global_step
+        force = False
+        if self.density_schedule is not None and t % self.density_interval == 0:
+            new = _check_density(float(self.density_schedule(t)), "density_schedule")
+            for group in self.param_groups:
+                if not math.isclose(group["density"], new):
+                    group["density"] = new
+                    force = True
+        need = any("index" not in self.state[p] for g in self.param_groups for p in g["params"])
+        if force or need or t % self.mask_interval == 0:
+            self.select(force=True)
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                idx = st["index"]
+                flat = p.view(-1) if p.is_contiguous() else None
+                values = (flat if flat is not None else p.reshape(-1))[idx]
+                g = p.grad.reshape(-1)[idx]
+                st["step"] += 1
+                s = st["step"]
+                st["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+                st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (st["exp_avg_sq"] / (1 - b2**s)).sqrt_().add_(eps)
+                update = (st["exp_avg"] / (1 - b1**s)) / denom
+                if wd:
+                    values.mul_(1 - lr * wd)
+                values.add_(update, alpha=-lr)
+                if flat is not None:
+                    flat[idx] = values
+                else:
+                    tmp = p.reshape(-1).clone()
+                    tmp[idx] = values
+                    p.copy_(tmp.view_as(p))
+        self.global_step += 1
+        return loss

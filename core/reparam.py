@@ -1,0 +1,313 @@
+"""The ``x = m * w`` reparameterization, PILoT and the Sign-In reset.
+
+Gradient flow on ``f(m * w)`` with the balance ``gamma = m^2 - w^2`` is the mirror
+flow of the hyperbolic entropy ``R_gamma(x) = 1/2 [x arcsinh(2x/gamma) -
+sqrt(x^2 + gamma^2/4)]`` (Woodworth et al. 2020): ``dx/dt = -sqrt(4x^2 +
+gamma^2) grad f(x)``. A large ``gamma`` gives an L2 (dense) bias, a small one an
+L1 (sparse) bias; weight decay on ``m`` and ``w`` shrinks ``gamma`` over time and
+moves the bias from L2 to L1.
+
+* :func:`hadamard` puts ``weight = m * w`` on modules through
+  :mod:`torch.nn.utils.parametrize`, with the balanced initialization of "Mask
+  in the Mirror" (Jacobs & Burkholz, ICLR 2025): ``m0 * w0 = x_init`` and
+  ``m0^2 - w0^2 = beta`` (so ``gamma = beta > 0`` and signs can flip).
+* :class:`PILoT` is that paper's time-dependent regularization controller for
+  the penalty ``alpha (||m||^2 + ||w||^2)``.
+* :func:`sign_in_reset` is the reset of Sign-In (Gadhikar, Jacobs, Zhou &
+  Burkholz, NeurIPS 2025): every p epochs, rebalance so that ``m^2 - w^2 = 1``
+  with ``m * w`` unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from core.masks import MaskSet, prunable_names
+
+__all__ = [
+    "HadamardProduct",
+    "hadamard",
+    "remove_hadamard",
+    "hadamard_factors",
+    "balanced_split",
+    "sign_in_reset",
+    "hadamard_penalty",
+    "hadamard_l1",
+    "PILoT",
+]
+
+
+def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split ``x`` into ``(m, w)`` with ``m * w = x`` and ``m^2 - w^2 = gamma``.
+
+    ``m = sqrt((gamma + sqrt(gamma^2 + 4 x^2)) / 2) > 0``, ``w = x / m``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m, w = balanced_split(torch.tensor([-2.0, 0.0, 3.0]), 1.0)
+    >>> torch.allclose(m * w, torch.tensor([-2.0, 0.0, 3.0])), torch.allclose(m**2 - w**2,
+    ...     torch.ones(3))
+    (True, True)
+    """
+    if gamma <= 0:
+        raise ValueError(f"gamma: expected > 0, got {gamma}")
+    m = torch.sqrt((gamma + torch.sqrt(gamma**2 + 4 * x * x)) / 2)
+    return m, x / m
+
+
+class HadamardProduct(nn.Module):
+    """Parametrization ``weight = m * w`` (optionally times a fixed bool mask).
+
+    Registered with ``torch.nn.utils.parametrize``; its ``right_inverse`` splits
+    a tensor with :func:`balanced_split` at balance ``beta``. With a ``mask``,
+    pruned entries of ``m`` and ``w`` are zeroed and the output is masked (the
+    mask is a buffer, so it travels with the module).
+    """
+
+    def __init__(self, beta: float = 1.0, mask: torch.Tensor | None = None) -> None:
+        super().__init__()
+        if beta <= 0:
+            raise ValueError(f"beta: expected > 0, got {beta}")
+        self.beta = float(beta)
+        if mask is not None:
+            self.register_buffer("mask", mask.to(torch.bool))
+        else:
+            self.mask = None
+
+    def forward(self, m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Return ``m * w`` (masked when a mask is set)."""
+        x = m * w
+        return x if self.mask is None else x * self.mask
+
+    def right_inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Balanced split of ``x`` (``m^2 - w^2 = beta``)."""
+        m, w = balanced_split(x, self.beta)
+        if self.mask is not None:
+            m, w = m * self.mask, w * self.mask
+        return m, w
+
+
+def hadamard(
+    module: nn.Module,
+    names: Iterable[str] | None = None,
+    beta: float = 1.0,
+    masks: MaskSet | None = None,
+) -> list[str]:
+    """Reparameterize weights as ``m * w`` with the balanced initialization.
+
+    The current value of each weight is kept (``m0 * w0 = x_init``) and
+    ``m0^2 - w0^2 = beta``. Afterwards ``module.named_parameters()`` lists
+    ``<owner>.parametrizations.<attr>.original0`` (``m``) and ``...original1``
+    (``w``); the optimizer must be built after this call.
+
+    Parameters
+    ----------
+    module
+        The model (modified in place).
+    names
+        Parameters to reparameterize (default: ``ndim >= 2``).
+    beta
+        Initial balance ``gamma_0 = beta > 0`` (1 in "Mask in the Mirror" and Sign-In).
+    masks
+        Optional fixed masks (sparse training from scratch, Sign-In): pruned
+        entries of ``m`` and ``w`` are zero and stay out of the product.
+
+    Returns
+    -------
+    list of str
+        The reparameterized parameter names (as before the call).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import hadamard, hadamard_factors
+    >>> net = nn.Linear(3, 2)
+    >>> before = net.weight.detach().clone()
+    >>> hadamard(net)
+    ['weight']
+    >>> m, w = hadamard_factors(net)["weight"]
+    >>> torch.allclose(m * w, before) and torch.allclose(m**2 - w**2, torch.ones(2, 3))
+    True
+    """
+    chosen = prunable_names(module, names)
+    if masks is not None:
+        params = dict(module.named_parameters())
+        for n in masks:
+            if n not in params:
+                raise ValueError(f"masks: the module has no parameter {n!r}")
+    for n in chosen:
+        path, _, attr = n.rpartition(".")
+        owner = module.get_submodule(path) if path else module
+        if parametrize.is_parametrized(owner, attr):
+            raise ValueError(f"names: {n!r} is already parametrized")
+        mask = masks[n] if masks is not None and n in masks else None
+        parametrize.register_parametrization(owner, attr, HadamardProduct(beta, mask),
+                                             unsafe=True)
+    return chosen
+
+
+def _hadamard_sites(module: nn.Module) -> dict[str, tuple[nn.Module, str]]:
+    out = {}
+    for mname, mod in module.named_modules():
+        if parametrize.is_parametrized(mod):
+            for attr, plist in mod.parametrizations.items():
+                if any(isinstance(p, HadamardProduct) for p in plist):
+                    out[f"{mname}.{attr}" if mname else attr] = (mod, attr)
+    return out
+
+
+def hadamard_factors(
+    module: nn.Module,
+) -> dict[str, tuple[nn.Parameter, nn.Parameter]]:
+    """``name -> (m, w)`` for every ``m * w`` parametrized weight of ``module``."""
+    out = {}
+    for name, (mod, attr) in _hadamard_sites(module).items():
+        plist = mod.parametrizations[attr]
+        out[name] = (plist.original0, plist.original1)
+    return out
+
+
+def remove_hadamard(module: nn.Module) -> None:
+    """Merge ``m * w`` back into plain weights (for inference or export)."""
+    for mod, attr in _hadamard_sites(module).values():
+        parametrize.remove_parametrizations(mod, attr, leave_parametrized=True)
+
+
+@torch.no_grad()
+def sign_in_reset(
+    module: nn.Module,
+    gamma: float = 1.0,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> None:
+    """Sign-In reset: rebalance every ``m * w`` to ``m^2 - w^2 = gamma`` keeping ``m * w``.
+
+    Call it every p epochs of sparse training from scratch (Sign-In, Gadhikar,
+    Jacobs, Zhou & Burkholz, NeurIPS 2025). After the reset ``m > 0`` and ``w``
+    carries the sign, so near-zero weights can move and flip sign again.
+
+    Parameters
+    ----------
+    module
+        Model reparameterized by :func:`hadamard`.
+    gamma
+        Target balance (1 in the paper).
+    optimizer
+        If given, the optimizer state of ``m`` and ``w`` is cleared (the paper
+        leaves this open; stale moments refer to the old factorization).
+    """
+    sites = hadamard_factors(module)
+    if not sites:
+        raise ValueError("module: no m * w parametrization found; call hadamard() first")
+    for name, (m, w) in sites.items():
+        mod, attr = _hadamard_sites(module)[name]
+        plist = mod.parametrizations[attr]
+        mask = next((p.mask for p in plist if isinstance(p, HadamardProduct)), None)
+        x = m * w
+        m_new, w_new = balanced_split(x, gamma)
+        if mask is not None:
+            m_new, w_new = m_new * mask, w_new * mask
+        m.copy_(m_new)
+        w.copy_(w_new)
+        if optimizer is not None:
+            optimizer.state.pop(m, None)
+            optimizer.state.pop(w, None)
+
+
+def hadamard_penalty(module: nn.Module) -> torch.Tensor:
+    """``sum ||m||^2 + ||w||^2`` over all ``m * w`` weights (differentiable)."""
+    factors = list(hadamard_factors(module).values())
+    if not factors:
+        raise ValueError("module: no m * w parametrization found; call hadamard() first")
+    return sum((m.pow(2).sum() + w.pow(2).sum() for m, w in factors),
+               torch.zeros((), dtype=factors[0][0].dtype, device=factors[0][0].device))
+
+
+@torch.no_grad()
+def hadamard_l1(module: nn.Module) -> float:
+    """``||m * w||_1`` summed over all reparameterized weights."""
+    return float(sum(float((m * w).abs().sum()) for m, w in hadamard_factors(module).values()))
+
+
+class PILoT:
+    """Time-dependent regularization controller of "Mask in the Mirror" (PILoT).
+
+    The loss is ``f(m * w) + alpha_k (||m||^2 + ||w||^2)``. After epoch ``k``::
+
+        if acc_k >= acc_{k-1} and ||m * w||_1 >= budget and k <= T / 2:
+            alpha_k = alpha_{k-1} * delta     # keep pushing towards sparsity
+        else:
+            alpha_k = alpha_{k-1} / delta     # relax; after T/2 alpha decays geometrically
+
+    (Jacobs & Burkholz, "Mask in the Mirror: Implicit Sparsification", ICLR 2025,
+    Algorithm 1.) The comparison operators are lost in the public extraction of
+    the algorithm; the rule above follows the text (alpha rises while the L1 norm
+    is above the budget ``K`` and accuracy does not drop) and should be checked
+    against the paper before relying on fine details.
+
+    Parameters
+    ----------
+    alpha
+        Initial regularization strength ``alpha_0 >= 0``.
+    delta
+        Multiplicative factor ``> 1``.
+    budget
+        L1 budget ``K`` on ``||m * w||_1``.
+    total_epochs
+        ``T``; increases are allowed for ``k <= T / 2`` only.
+
+    Examples
+    --------
+    >>> ctl = PILoT(alpha=1e-4, delta=1.5, budget=10.0, total_epochs=10)
+    >>> round(ctl.update(accuracy=0.8, l1_norm=50.0), 8)  # above budget, acc up: * delta
+    0.00015
+    >>> round(ctl.update(accuracy=0.7, l1_norm=50.0), 8)  # accuracy dropped: alpha / delta
+    0.0001
+    """
+
+    def __init__(self, alpha: float, delta: float, budget: float, total_epochs: int) -> None:
+        if alpha < 0:
+            raise ValueError(f"alpha: expected >= 0, got {alpha}")
+        if delta <= 1:
+            raise ValueError(f"delta: expected > 1, got {delta}")
+        if budget < 0:
+            raise ValueError(f"budget: expected >= 0, got {budget}")
+        if total_epochs < 1:
+            raise ValueError(f"total_epochs: expected >= 1, got {total_epochs}")
+        self.alpha = float(alpha)
+        self.delta = float(delta)
+        self.budget = float(budget)
+        self.total_epochs = int(total_epochs)
+        self.epoch = 0
+        self.previous_accuracy = -float("inf")
+        self.history: list[float] = [self.alpha]
+
+    def penalty(self, module: nn.Module) -> torch.Tensor:
+        """Return ``alpha * (||m||^2 + ||w||^2)``, to be added to the loss."""
+        return self.alpha * hadamard_penalty(module)
+
+    def update(self, accuracy: float, l1_norm: float) -> float:
+        """Close an epoch: update and return ``alpha`` from its accuracy and L1 norm."""
+        self.epoch += 1
+        grow = (accuracy >= self.previous_accuracy and l1_norm >= self.budget
+                and self.epoch <= self.total_epochs / 2)
+        self.alpha = self.alpha * self.delta if grow else self.alpha / self.delta
+        self.previous_accuracy = accuracy
+        self.history.append(self.alpha)
+        return self.alpha
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the controller state."""
+        return {"alpha": self.alpha, "epoch": self.epoch, "prev": self.previous_accuracy,
+                "history": list(self.history)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the controller state."""
+        self.alpha, self.epoch = state["alpha"], state["epoch"]
+        self.previous_accuracy, self.history = state["prev"], list(state["history"])

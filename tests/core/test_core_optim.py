@@ -1,0 +1,304 @@
+"""HAM, HORST, NanoAdam, m*w, Sign-In and PILoT against hand-computed answers."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from core import (
+    HAM,
+    HORST,
+    MaskSet,
+    NanoAdam,
+    PILoT,
+    balanced_split,
+    hadamard,
+    hadamard_factors,
+    hadamard_l1,
+    magnitude_mask,
+    remove_hadamard,
+    sign_in_reset,
+)
+
+
+def _quad(w: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((w - target) ** 2).sum()
+
+
+def test_ham_step_matches_formula_and_follows_lr_schedule() -> None:
+    g = torch.Generator().manual_seed(0)
+    w = nn.Parameter(torch.randn(4, 5, generator=g, dtype=torch.float64))
+    b = nn.Parameter(torch.randn(5, generator=g, dtype=torch.float64))
+    target = torch.randn(4, 5, generator=g, dtype=torch.float64)
+    opt = HAM(torch.optim.SGD([w, b], lr=0.1), alpha=3.0, beta=0.5)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for lr in (0.1, 0.05, 0.025):
+        w0, b0 = w.detach().clone(), b.detach().clone()
+        opt.zero_grad()
+        (_quad(w, target) + b.sum()).backward()
+        grad = w.grad.clone()
+        opt.step()
+        sched.step()
+        half = w0 - lr * grad
+        expect = half * torch.exp((-lr * (3.0 * torch.sign(half) * grad + 0.5)).clamp(-5, 5))
+        assert torch.allclose(w.detach(), expect, atol=1e-12)
+        assert torch.allclose(b.detach(), b0 - lr)  # ndim 1: base step only
+
+
+def test_ham_clamp_zeros_and_masks() -> None:
+    w = nn.Parameter(torch.tensor([[1.0, -2.0, 0.0]], dtype=torch.float64))
+    opt = HAM(torch.optim.SGD([w], lr=1.0), alpha=200.0, beta=1e-3)
+    w.grad = torch.tensor([[10.0, 10.0, 0.0]], dtype=torch.float64)
+    # no base step (lr applies to HAM only through mirror_step): check the clamp
+    opt.mirror_step()
+    assert w[0, 0].item() == pytest.approx(math.exp(-5.0))
+    assert w[0, 1].item() == pytest.approx(-2.0 * math.exp(5.0))
+    assert w[0, 2].item() == 0.0  # exact zeros stay zero
+    # with masks attached, 200 HAM(Adam) steps keep pruned weights at zero
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+    ham = HAM(torch.optim.Adam(net.parameters(), lr=1e-3))
+    masks = magnitude_mask(net, 0.7).attach(net, ham)
+    x = torch.randn(32, 8)
+    for _ in range(200):
+        ham.zero_grad()
+        net(x).pow(2).mean().backward()
+        ham.step()
+    params = dict(net.named_parameters())
+    assert all(bool((params[n][~m] == 0).all()) for n, m in masks.items())
+    assert isinstance(ham.state_dict(), dict) and ham.param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="alpha"):
+        HAM(torch.optim.SGD([w], lr=0.1), alpha=-1.0)
+    with pytest.raises(TypeError, match="optimizer"):
+        HAM([w])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("order", ["adamw_first", "mirror_first"])
+def test_horst_is_the_stated_composition(order: str) -> None:
+    g = torch.Generator().manual_seed(1)
+    init = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    target = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    w = nn.Parameter(init.clone())
+    ref = nn.Parameter(init.clone())
+    horst = HORST([w], lr=1e-2, weight_decay=0.1, alpha=50.0, beta=1e-2, order=order)
+    adamw = torch.optim.AdamW([ref], lr=1e-2, weight_decay=0.1)
+    for _ in range(5):
+        horst.zero_grad()
+        _quad(w, target).backward()
+        horst.step()
+        adamw.zero_grad()
+        _quad(ref, target).backward()
+        grad = ref.grad.clone()
+        with torch.no_grad():
+            if order == "mirror_first":
+                ref.mul_(torch.exp((-1e-2 * (50 * torch.sign(ref) * grad + 1e-2)).clamp(-5, 5)))
+                adamw.step()
+            else:
+                adamw.step()
+                ref.mul_(torch.exp((-1e-2 * (50 * torch.sign(ref) * grad + 1e-2)).clamp(-5, 5)))
+        assert torch.allclose(w, ref, atol=1e-12)
+
+
+def test_horst_orders_do_not_commute() -> None:
+    init = torch.tensor([[0.3, -0.2], [1e-3, 0.5]], dtype=torch.float64)
+    out = {}
+    for order in ("adamw_first", "mirror_first"):
+        w = nn.Parameter(init.clone())
+        opt = HORST([w], lr=0.05, order=order)
+        for _ in range(3):
+            opt.zero_grad()
+            _quad(w, -init).backward()
+            opt.step()
+        out[order] = w.detach()
+    assert not torch.allclose(out["adamw_first"], out["mirror_first"])
+    with pytest.raises(ValueError, match="order"):
+        HORST([nn.Parameter(init)], order="both")  # type: ignore[arg-type]
+
+
+def test_nanoadam_changes_only_the_k_smallest_and_matches_adam_on_them() -> None:
+    g = torch.Generator().manual_seed(2)
+    init = torch.randn(20, 10, generator=g, dtype=torch.float64)
+    target = torch.randn(20, 10, generator=g, dtype=torch.float64)
+    w = nn.Parameter(init.clone())
+    opt = NanoAdam([w], lr=1e-2, density=0.1, mask_interval=1000)
+    chosen = init.abs().reshape(-1).argsort()[:20]  # the 20 smallest |w| (no ties)
+    sub = nn.Parameter(init.reshape(-1)[chosen].clone())
+    adam = torch.optim.Adam([sub], lr=1e-2)
+    for _ in range(10):
+        before = w.detach().clone()
+        opt.zero_grad()
+        _quad(w, target).backward()
+        opt.step()
+        changed = (w.detach() != before).reshape(-1).nonzero().flatten()
+        assert set(changed.tolist()) <= set(chosen.tolist())
+        adam.zero_grad()
+        _quad(sub, target.reshape(-1)[chosen]).backward()
+        adam.step()
+    assert torch.equal(opt.selected(w).sort().values, chosen.sort().values)
+    assert torch.allclose(w.detach().reshape(-1)[chosen], sub.detach(), atol=1e-12)
+    untouched = torch.ones(200, dtype=torch.bool)
+    untouched[chosen] = False
+    assert torch.equal(w.detach().reshape(-1)[untouched], init.reshape(-1)[untouched])
+    st = opt.state[w]
+    assert st["exp_avg"].numel() == 20 and st["exp_avg_sq"].numel() == 20  # state for k only
+
+
+def test_nanoadam_reselects_and_round_trips() -> None:
+    g = torch.Generator().manual_seed(3)
+    w = nn.Parameter(torch.randn(30, 30, generator=g))
+    opt = NanoAdam([w], lr=0.1, density=0.05, mask_interval=2,
+                   density_schedule=lambda t: 0.05 if t < 4 else 0.1, density_interval=2)
+    target = torch.randn(30, 30, generator=g)
+    for _ in range(6):
+        opt.zero_grad()
+        _quad(w, target).backward()
+        opt.step()
+        idx = opt.selected(w)
+        small = w.detach().abs().reshape(-1)
+    assert idx.numel() == 90  # density switched to 0.1
+    sd = copy.deepcopy(opt.state_dict())
+    w2 = nn.Parameter(w.detach().clone())
+    opt2 = NanoAdam([w2], lr=0.1, density=0.1, mask_interval=2)
+    opt2.load_state_dict(sd)
+    assert opt2.selected(w2).dtype == torch.long
+    assert torch.equal(opt2.selected(w2), idx) and opt2.global_step == 6
+    assert small.numel() == 900
+    with pytest.raises(ValueError, match="density"):
+        NanoAdam([w], density=0.0)
+    with pytest.raises(ValueError, match="mask_interval"):
+        NanoAdam([w], mask_interval=0)
+
+
+def test_hadamard_balanced_init_and_merge() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    names = hadamard(net, beta=0.5)
+    assert names == ["0.weight", "2.weight"]
+    for n, (m, w) in hadamard_factors(net).items():
+        assert torch.allclose(m * w, before[n], atol=1e-6)
+        assert torch.allclose(m**2 - w**2, torch.full_like(m, 0.5), atol=1e-5)
+    x = torch.randn(4, 6)
+    out = net(x)
+    remove_hadamard(net)
+    assert torch.allclose(net(x), out, atol=1e-6)
+    assert set(dict(net.named_parameters())) == set(before)
+    with pytest.raises(ValueError, match="gamma"):
+        balanced_split(torch.ones(2), 0.0)
+
+
+def test_hadamard_with_mask_keeps_pruned_entries_zero() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    masks = magnitude_mask(net, 0.5)
+    hadamard(net, masks=masks)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, weight_decay=1e-2)
+    x, y = torch.randn(16, 6), torch.randn(16, 2)
+    for _ in range(50):
+        opt.zero_grad()
+        ((net(x) - y) ** 2).mean().backward()
+        opt.step()
+    for n in masks:
+        owner = net.get_submodule(n.rpartition(".")[0])
+        assert bool((owner.weight[~masks[n]] == 0).all())
+
+
+def test_sign_in_reset_lets_a_stuck_sign_flip() -> None:
+    """Known case: target x* = -1, start x0 = 0.5 with gamma = 0 (m = w) cannot cross 0."""
+    def run(reset: bool) -> float:
+        lin = nn.Linear(1, 1, bias=False)
+        with torch.no_grad():
+            lin.weight.fill_(0.5)
+        hadamard(lin, beta=1.0)
+        m, w = hadamard_factors(lin)["weight"]
+        with torch.no_grad():  # degenerate balance gamma = 0: m = w = sqrt(0.5)
+            m.fill_(0.5**0.5)
+            w.fill_(0.5**0.5)
+        opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+        for step in range(400):
+            if reset and step % 50 == 0:
+                sign_in_reset(lin, gamma=1.0, optimizer=opt)
+                assert torch.allclose(m**2 - w**2, torch.ones_like(m), atol=1e-5)
+            opt.zero_grad()
+            ((lin.weight + 1.0) ** 2).sum().backward()
+            opt.step()
+        return float(lin.weight.detach())
+    assert 0.0 <= run(reset=False) < 1e-3  # stuck at zero, sign never flips
+    assert run(reset=True) == pytest.approx(-1.0, abs=1e-3)
+
+
+def test_sign_in_reset_keeps_product() -> None:
+    torch.manual_seed(1)
+    net = nn.Linear(5, 4)
+    hadamard(net, beta=1e-3)
+    x_before = net.weight.detach().clone()
+    sign_in_reset(net, gamma=1.0)
+    m, w = hadamard_factors(net)["weight"]
+    assert torch.allclose(net.weight, x_before, atol=1e-6)
+    assert torch.allclose(m**2 - w**2, torch.ones_like(m), atol=1e-5) and bool((m > 0).all())
+    with pytest.raises(ValueError, match="module"):
+        sign_in_reset(nn.Linear(2, 2))
+
+
+def test_pilot_controller_rule_and_penalty() -> None:
+    ctl = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
+    # acc up and L1 above budget before T/2: grow
+    assert ctl.update(0.5, 10.0) == 2.0
+    assert ctl.update(0.6, 10.0) == 4.0
+    assert ctl.update(0.6, 4.0) == 2.0  # L1 under the budget: relax
+    assert ctl.update(0.5, 10.0) == 1.0  # accuracy dropped: relax
+    assert ctl.update(0.7, 10.0) == 0.5  # epoch 5 > T/2: decays from now on
+    assert ctl.update(0.9, 10.0) == 0.25
+    net = nn.Linear(3, 2, bias=False)
+    hadamard(net, beta=1.0)
+    m, w = hadamard_factors(net)["weight"]
+    pen = ctl.penalty(net)
+    assert float(pen.detach()) == pytest.approx(0.25 * float((m**2 + w**2).sum().detach()))
+    pen.backward()
+    assert torch.allclose(m.grad, 0.5 * m.detach())
+    assert hadamard_l1(net) == pytest.approx(float(net.weight.abs().sum().detach()))
+    with pytest.raises(ValueError, match="delta"):
+        PILoT(alpha=1.0, delta=0.5, budget=1.0, total_epochs=3)
+
+
+def _pilot_fit(use_pilot: bool) -> torch.Tensor:
+    g = torch.Generator().manual_seed(4)
+    a = torch.randn(40, 30, generator=g)
+    truth = torch.zeros(30)
+    truth[:3] = torch.tensor([2.0, -1.5, 1.0])
+    y = a @ truth + 0.5 * torch.randn(40, generator=g)
+    torch.manual_seed(0)
+    lin = nn.Linear(30, 1, bias=False)
+    hadamard(lin, beta=1.0)
+    ctl = PILoT(alpha=1e-3 if use_pilot else 0.0, delta=1.5, budget=2.0, total_epochs=40)
+    opt = torch.optim.SGD(lin.parameters(), lr=1e-2)
+    for _ in range(40):
+        for _ in range(25):
+            opt.zero_grad()
+            loss = 0.5 * ((a @ lin.weight.reshape(-1) - y) ** 2).mean() + ctl.penalty(lin)
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            r2 = 1 - float(((a @ lin.weight.reshape(-1) - y) ** 2).mean() / y.var())
+        ctl.update(r2, hadamard_l1(lin))
+    if use_pilot:
+        assert max(ctl.history) > 10 * ctl.history[0]  # alpha was pushed up, then decayed
+        assert ctl.history[-1] < max(ctl.history) / 100
+    return lin.weight.detach().reshape(-1) - truth
+
+
+def test_pilot_shrinks_off_support_weights() -> None:
+    """Noisy regression, 3-sparse truth: PILoT's L1-like penalty cuts off-support mass."""
+    plain, pilot = _pilot_fit(False), _pilot_fit(True)
+    assert float(pilot[3:].abs().sum()) < 0.85 * float(plain[3:].abs().sum())
+    assert float(pilot.norm()) < float(plain.norm())
+
+
+def test_maskset_on_hadamard_names_missing_param() -> None:
+    net = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="masks"):
+        hadamard(net, masks=MaskSet({"nope": torch.ones(2, 3)}))
