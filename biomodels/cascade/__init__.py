@@ -1,1 +1,31 @@
-"""prunus.biomodels.cascade."""
+"""prunus.biomodels.cascade: exact cascade size distributions by message passing.
+
+Independent Cascade model on weighted directed networks; whole distribution of the final
+cascade size, exact on forests (SDP), approximate on networks with cycles (TDA), Monte
+Carlo as reference; differentiable in edge weights and seed probabilities. After
+Burkholz & Quackenbush, "Cascade Size Distributions: Why They Matter and How to Compute
+Them Efficiently", AAAI 2021 (arXiv 1909.05416).
+"""
+
+from .distribution import conditional_activation, size_distribution
+from .graph import CascadeGraph, seed_probabilities
+from .loopy import bp_marginals, poisson_binomial, tda_size_distribution
+from .montecarlo import MonteCarloResult, expected_tv_error, monte_carlo, total_variation
+from .tree import tree_conditional_activation, tree_plan, tree_size_distribution
+
+__all__ = [
+    "CascadeGraph",
+    "MonteCarloResult",
+    "bp_marginals",
+    "conditional_activation",
+    "expected_tv_error",
+    "monte_carlo",
+    "poisson_binomial",
+    "seed_probabilities",
+    "size_distribution",
+    "tda_size_distribution",
+    "total_variation",
+    "tree_conditional_activation",
+    "tree_plan",
+    "tree_size_distribution",
+]

@@ -7,14 +7,93 @@ import argparse
 from core.cli import CommandError, existing_file
 
 
-def _todo(args: argparse.Namespace) -> int:
-    raise CommandError("prunus cascade: not available in this build yet")
+def _size(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from core.atomic import atomic_path, write_json
+
+    from .distribution import size_distribution
+    from .graph import CascadeGraph, find_cycle_link
+    from .montecarlo import expected_tv_error
+
+    graph = CascadeGraph.read_edgelist(args.graph)
+    if args.seed_prob is not None and not 0.0 <= args.seed_prob <= 1.0:
+        raise CommandError(f"--seed-prob: expected a probability in [0, 1], got {args.seed_prob}")
+    method = args.method
+    if method == "auto":
+        method = "tree" if find_cycle_link(graph) is None else "tda"
+    probs = size_distribution(
+        graph,
+        seeds=args.seed,
+        seed_prob=args.seed_prob,
+        method=method,
+        n_runs=args.runs,
+        seed=args.rng_seed,
+    )
+    values = probs.detach().cpu().numpy().astype(np.float64)
+    table = pd.DataFrame({"size": np.arange(values.size), "probability": values})
+    out = args.out
+    with atomic_path(out / "distribution.csv") as tmp:
+        table.to_csv(tmp, index=False, float_format="%.17g")
+    summary = {
+        "method": method,
+        "nodes": graph.n,
+        "edges": graph.num_edges,
+        "mean_size": float((table["size"] * table["probability"]).sum()),
+        "p_size_0": float(values[0]),
+    }
+    if method == "mc":
+        summary["runs"] = args.runs
+        summary["expected_tv_error"] = expected_tv_error(values, args.runs)
+    write_json(summary, out / "summary.json")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_distribution
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    plot_distribution({method: values}, ax=axes[0], title="cascade size distribution")
+    plot_distribution({method: values}, ax=axes[1], log=True, title="log scale (tail)")
+    fig.tight_layout()
+    with atomic_path(out / "distribution.png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    print(
+        f"wrote {out / 'distribution.csv'} (method {method}, mean size {summary['mean_size']:.4g})"
+    )
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("cascade", help="cascade module")
+    from pathlib import Path
+
+    parser = subparsers.add_parser(
+        "cascade", help="cascade size distributions of the Independent Cascade model"
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    fit = sub.add_parser("fit", help="fit")
-    fit.add_argument("data", type=existing_file)
-    fit.add_argument("--out", required=True)
-    fit.set_defaults(func=_todo)
+    size = sub.add_parser(
+        "size",
+        help="distribution of the final cascade size",
+        description="Compute P(final size = k), k = 0..N, of the Independent Cascade model "
+        "on a directed weighted edge list (lines 'u v p', p = activation probability); "
+        "writes DIR/distribution.csv (size,probability), summary.json and a plot.",
+    )
+    size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist")
+    seeds = size.add_mutually_exclusive_group(required=True)
+    seeds.add_argument("--seed", nargs="+", metavar="NODE", help="fixed seed node(s)")
+    seeds.add_argument(
+        "--seed-prob", type=float, metavar="P", help="every node is a seed independently with P"
+    )
+    size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto")
+    size.add_argument("--runs", type=int, default=100_000, help="Monte Carlo runs (--method mc)")
+    size.add_argument("--rng-seed", type=int, default=0, help="Monte Carlo seed (--method mc)")
+    size.add_argument("--out", required=True, type=Path, metavar="DIR")
+    size.set_defaults(func=_size)
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+
+
+__all__ = ["register", "CommandError"]

@@ -1,0 +1,492 @@
+"""Weighted directed graphs for the Independent Cascade model, and their validation.
+
+A :class:`CascadeGraph` holds ``n`` nodes (with their original labels), directed edges
+``src -> dst`` and the activation probability ``weight`` of each edge: ``w_uv`` is the
+probability that ``u``, once active, activates ``v`` in its single attempt. Constructors
+read networkx graphs (probability attribute name configurable), scipy sparse matrices,
+``(u, v, p)`` edge lists or files in networkx's weighted edge-list format, and the
+neighbour graphs that scanpy stores in ``AnnData.obsp``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["CascadeGraph", "seed_probabilities"]
+
+
+@dataclass(frozen=True)
+class CascadeGraph:
+    """A weighted directed network for the Independent Cascade model.
+
+    Parameters
+    ----------
+    n
+        Number of nodes (indexed ``0..n-1``).
+    src, dst
+        Integer arrays of equal length: edge ``e`` points from ``src[e]`` to ``dst[e]``.
+    weight
+        Activation probability of each edge, a float tensor in ``[0, 1]``; its dtype and
+        device are the ones every computation on this graph uses.
+    labels
+        Original node labels (``labels[i]`` names node ``i``); defaults to ``0..n-1``.
+    edge_type
+        Optional integer type per edge (for fits that share one weight per type).
+
+    Raises
+    ------
+    ValueError
+        On an empty graph, self-loops, duplicate edges, node indices out of range, or
+        probabilities that are NaN or outside ``[0, 1]``; the message names the edge.
+
+    Examples
+    --------
+    >>> g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.2)])
+    >>> g.n, g.num_edges
+    (3, 2)
+    """
+
+    n: int
+    src: np.ndarray
+    dst: np.ndarray
+    weight: torch.Tensor
+    labels: tuple[Hashable, ...] = field(default=())
+    edge_type: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        src = np.asarray(self.src, dtype=np.int64).reshape(-1)
+        dst = np.asarray(self.dst, dtype=np.int64).reshape(-1)
+        weight = self.weight
+        if not isinstance(weight, torch.Tensor):
+            weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+        if not weight.is_floating_point():
+            weight = weight.to(torch.float64)
+        weight = weight.reshape(-1)
+        labels = tuple(self.labels) if len(self.labels) else tuple(range(int(self.n)))
+        object.__setattr__(self, "src", src)
+        object.__setattr__(self, "dst", dst)
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "labels", labels)
+        if self.edge_type is not None:
+            object.__setattr__(self, "edge_type", np.asarray(self.edge_type, dtype=np.int64))
+        self._validate()
+
+    # ------------------------------------------------------------------ validation
+    def _edge_name(self, e: int) -> str:
+        return f"({self.labels[self.src[e]]!r} -> {self.labels[self.dst[e]]!r})"
+
+    def _validate(self) -> None:
+        n = int(self.n)
+        if n <= 0:
+            raise ValueError("graph: the graph is empty (no nodes); give at least one node")
+        if len(self.labels) != n:
+            raise ValueError(f"labels: expected {n} labels, got {len(self.labels)}")
+        if len(set(self.labels)) != n:
+            raise ValueError("labels: node labels must be unique")
+        if self.src.shape != self.dst.shape or self.src.shape[0] != self.weight.shape[0]:
+            raise ValueError(
+                f"src, dst, weight: lengths differ ({self.src.shape[0]}, {self.dst.shape[0]}, "
+                f"{self.weight.shape[0]})"
+            )
+        if self.edge_type is not None and self.edge_type.shape != self.src.shape:
+            raise ValueError("edge_type: expected one integer type per edge")
+        if self.src.size:
+            bad = np.flatnonzero(
+                (self.src < 0) | (self.src >= n) | (self.dst < 0) | (self.dst >= n)
+            )
+            if bad.size:
+                e = int(bad[0])
+                raise ValueError(
+                    f"edge {e}: node index ({self.src[e]}, {self.dst[e]}) out of range 0..{n - 1}"
+                )
+            loops = np.flatnonzero(self.src == self.dst)
+            if loops.size:
+                raise ValueError(
+                    f"self-loop on node {self.labels[self.src[loops[0]]]!r}: the Independent "
+                    "Cascade model has no self-activation; remove the edge"
+                )
+            key = self.src * n + self.dst
+            uniq, counts = np.unique(key, return_counts=True)
+            if (counts > 1).any():
+                k = int(uniq[counts > 1][0])
+                raise ValueError(
+                    f"duplicate edge ({self.labels[k // n]!r} -> {self.labels[k % n]!r}); "
+                    "give each directed edge once"
+                )
+            w = self.weight.detach()
+            nan = torch.nonzero(torch.isnan(w)).reshape(-1)
+            if nan.numel():
+                raise ValueError(f"weight of edge {self._edge_name(int(nan[0]))} is NaN")
+            out = torch.nonzero((w < 0) | (w > 1)).reshape(-1)
+            if out.numel():
+                e = int(out[0])
+                raise ValueError(
+                    f"weight of edge {self._edge_name(e)} is {float(w[e])!r}; activation "
+                    "probabilities must lie in [0, 1]"
+                )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def num_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.src.shape[0])
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the weights (and of every result)."""
+        return self.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the weights."""
+        return self.weight.device
+
+    def index_of(self, label: Hashable) -> int:
+        """Return the index of the node called ``label``.
+
+        Raises
+        ------
+        ValueError
+            If no node has this label.
+        """
+        lookup = self._lookup()
+        if label in lookup:
+            return lookup[label]
+        # command-line seeds arrive as strings: match the string form as a fallback
+        text = {str(k): v for k, v in lookup.items()}
+        if str(label) in text:
+            return text[str(label)]
+        raise ValueError(f"seed {label!r} is not a node of the graph")
+
+    def _lookup(self) -> dict[Hashable, int]:
+        return {lab: i for i, lab in enumerate(self.labels)}
+
+    def with_weight(self, weight: torch.Tensor) -> CascadeGraph:
+        """Return the same graph with new edge weights (e.g. a tensor that requires grad)."""
+        return CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
+        """Return a copy whose weights live on ``device`` with ``dtype``."""
+        return self.with_weight(self.weight.to(device=device, dtype=dtype))
+
+    def undirected_links(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Merge the two directions of every link of the undirected skeleton.
+
+        Returns
+        -------
+        a, b
+            Endpoints of each undirected link, ``a < b``.
+        e_ab, e_ba
+            Index of the edge ``a -> b`` and ``b -> a`` in this graph, or ``-1`` if absent.
+        """
+        lo = np.minimum(self.src, self.dst)
+        hi = np.maximum(self.src, self.dst)
+        key = lo * self.n + hi
+        uniq, inverse = np.unique(key, return_inverse=True)
+        a, b = uniq // self.n, uniq % self.n
+        e_ab = np.full(uniq.shape[0], -1, dtype=np.int64)
+        e_ba = np.full(uniq.shape[0], -1, dtype=np.int64)
+        forward = self.src < self.dst
+        idx = np.arange(self.num_edges)
+        e_ab[inverse[forward]] = idx[forward]
+        e_ba[inverse[~forward]] = idx[~forward]
+        return a, b, e_ab, e_ba
+
+    def is_forest(self) -> bool:
+        """Whether the undirected skeleton has no cycle."""
+        return find_cycle_link(self) is None
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[tuple[Hashable, Hashable, float]],
+        *,
+        nodes: Sequence[Hashable] | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> CascadeGraph:
+        """Build a graph from ``(u, v, p)`` triples (directed edge ``u -> v`` with probability p).
+
+        Parameters
+        ----------
+        edges
+            The directed edges.
+        nodes
+            All node labels, in order (isolated nodes included); by default the labels seen
+            in ``edges`` in order of first appearance.
+        dtype, device
+            Of the weight tensor.
+        """
+        edges = list(edges)
+        labels: list[Hashable] = list(nodes) if nodes is not None else []
+        lookup = {lab: i for i, lab in enumerate(labels)}
+        src, dst, w = [], [], []
+        for item in edges:
+            if len(item) != 3:
+                raise ValueError(f"edges: expected (u, v, p) triples, got {item!r}")
+            u, v, p = item
+            for lab in (u, v):
+                if lab not in lookup:
+                    if nodes is not None:
+                        raise ValueError(f"edge ({u!r} -> {v!r}): node {lab!r} not in nodes")
+                    lookup[lab] = len(labels)
+                    labels.append(lab)
+            src.append(lookup[u])
+            dst.append(lookup[v])
+            try:
+                w.append(float(p))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"edge ({u!r} -> {v!r}): probability {p!r} is not a number"
+                ) from None
+        weight = torch.tensor(w, dtype=dtype, device=device)
+        return cls(
+            len(labels),
+            np.array(src, dtype=np.int64),
+            np.array(dst, dtype=np.int64),
+            weight,
+            tuple(labels),
+        )
+
+    @classmethod
+    def read_edgelist(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        dtype: torch.dtype = torch.float64,
+    ) -> CascadeGraph:
+        """Read a directed weighted edge list (lines ``u v p``; ``#`` starts a comment).
+
+        This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``);
+        node labels are kept as strings.
+        """
+        edges = []
+        with open(path) as handle:
+            for lineno, raw in enumerate(handle, start=1):
+                line = raw.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                parts = line.split()
+                if len(parts) != 3:
+                    raise ValueError(
+                        f"{os.fspath(path)}:{lineno}: expected 'u v p', got {raw.strip()!r}"
+                    )
+                try:
+                    p = float(parts[2])
+                except ValueError:
+                    raise ValueError(
+                        f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> {parts[1]!r}) has "
+                        f"probability {parts[2]!r}, not a number"
+                    ) from None
+                edges.append((parts[0], parts[1], p))
+        return cls.from_edges(edges, dtype=dtype)
+
+    @classmethod
+    def from_networkx(
+        cls,
+        graph: Any,
+        *,
+        weight: str = "weight",
+        default: float | None = None,
+        edge_type: str | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> CascadeGraph:
+        """Build from a networkx graph; undirected graphs give both directions of each edge.
+
+        Parameters
+        ----------
+        graph
+            ``nx.Graph`` or ``nx.DiGraph``.
+        weight
+            Name of the edge attribute holding the activation probability.
+        default
+            Probability for edges without the attribute; None makes a missing one an error.
+        edge_type
+            Optional edge attribute with a hashable type (shared weights in fits).
+        dtype, device
+            Of the weight tensor.
+        """
+        import networkx as nx
+
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(f"graph: expected a networkx graph, got {type(graph).__name__}")
+        labels = list(graph.nodes())
+        edges, types = [], []
+        type_ids: dict[Hashable, int] = {}
+        directed = graph.is_directed()
+        for u, v, data in graph.edges(data=True):
+            if weight in data:
+                p = data[weight]
+            elif default is not None:
+                p = default
+            else:
+                raise ValueError(
+                    f"edge ({u!r} -> {v!r}) has no attribute {weight!r}; set `weight=` to the "
+                    "attribute holding the activation probability or pass `default=`"
+                )
+            pairs = [(u, v)] if directed else [(u, v), (v, u)]
+            for a, b in pairs:
+                edges.append((a, b, p))
+                if edge_type is not None:
+                    t = data.get(edge_type)
+                    types.append(type_ids.setdefault(t, len(type_ids)))
+        g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
+        if edge_type is not None:
+            g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(types, dtype=np.int64))
+        return g
+
+    @classmethod
+    def from_scipy(
+        cls,
+        matrix: Any,
+        *,
+        labels: Sequence[Hashable] | None = None,
+        scale: float = 1.0,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> CascadeGraph:
+        """Build from a square (sparse or dense) matrix: entry ``(u, v)`` = ``w_uv``.
+
+        Explicitly stored zeros and the diagonal are dropped (the diagonal is not an
+        error here: neighbour graphs often store it); ``scale`` multiplies all entries.
+        """
+        import scipy.sparse as sp
+
+        coo = sp.coo_matrix(matrix)
+        if coo.shape[0] != coo.shape[1]:
+            raise ValueError(f"matrix: expected a square matrix, got shape {coo.shape}")
+        keep = (coo.row != coo.col) & (coo.data != 0)
+        data = np.asarray(coo.data[keep], dtype=np.float64) * scale
+        order = np.lexsort((coo.col[keep], coo.row[keep]))
+        n = coo.shape[0]
+        return cls(
+            n,
+            coo.row[keep][order].astype(np.int64),
+            coo.col[keep][order].astype(np.int64),
+            torch.as_tensor(data[order], dtype=dtype, device=device),
+            tuple(labels) if labels is not None else tuple(range(n)),
+        )
+
+    @classmethod
+    def from_anndata(
+        cls,
+        adata: Any,
+        *,
+        obsp_key: str = "connectivities",
+        scale: float = 1.0,
+        dtype: torch.dtype = torch.float64,
+    ) -> CascadeGraph:
+        """Build from a neighbour graph in ``adata.obsp[obsp_key]`` (``sc.pp.neighbors``).
+
+        Node labels are ``adata.obs_names``; probabilities are the stored weights times
+        ``scale`` (scanpy's connectivities already lie in ``[0, 1]``).
+        """
+        if obsp_key not in adata.obsp:
+            raise ValueError(
+                f"obsp_key: {obsp_key!r} not in adata.obsp (have {list(adata.obsp.keys())}); "
+                "run scanpy.pp.neighbors first"
+            )
+        return cls.from_scipy(
+            adata.obsp[obsp_key], labels=list(adata.obs_names), scale=scale, dtype=dtype
+        )
+
+    def to_networkx(self) -> Any:
+        """Return an ``nx.DiGraph`` with attribute ``weight`` on each edge."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        g.add_nodes_from(self.labels)
+        w = self.weight.detach().cpu().numpy()
+        g.add_weighted_edges_from(
+            (self.labels[u], self.labels[v], float(p)) for u, v, p in zip(self.src, self.dst, w)
+        )
+        return g
+
+
+def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
+    """Return one undirected link ``(a, b)`` that closes a cycle of the skeleton, or None."""
+    a, b, _, _ = graph.undirected_links()
+    parent = list(range(graph.n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for u, v in zip(a.tolist(), b.tolist()):
+        ru, rv = find(u), find(v)
+        if ru == rv:
+            return u, v
+        parent[ru] = rv
+    return None
+
+
+def seed_probabilities(
+    graph: CascadeGraph,
+    seeds: Iterable[Hashable] | None = None,
+    seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-node seed probabilities ``p_v`` from a fixed seed set or from probabilities.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    seeds
+        Labels of nodes that are seeds for sure (``p_v = 1``); the others get 0 unless
+        ``seed_prob`` is also given, in which case it applies to the non-seeds.
+    seed_prob
+        A probability for every node (scalar) or one per node.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n,)``, dtype and device of the graph weights. A tensor ``seed_prob`` that
+        requires grad is used as is (so gradients flow to it).
+
+    Raises
+    ------
+    ValueError
+        On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
+    """
+    if seeds is None and seed_prob is None:
+        raise ValueError("seeds, seed_prob: give a seed set or seed probabilities")
+    dtype, device = graph.dtype, graph.device
+    if seed_prob is None:
+        p = torch.zeros(graph.n, dtype=dtype, device=device)
+    elif isinstance(seed_prob, torch.Tensor):
+        p = seed_prob.to(dtype=dtype, device=device)
+        p = p.expand(graph.n) if p.dim() == 0 else p
+    elif np.ndim(seed_prob) == 0:
+        p = torch.full((graph.n,), float(seed_prob), dtype=dtype, device=device)
+    else:
+        p = torch.as_tensor(np.asarray(seed_prob, dtype=np.float64), dtype=dtype, device=device)
+    if p.shape != (graph.n,):
+        raise ValueError(f"seed_prob: expected a scalar or {graph.n} values, got {tuple(p.shape)}")
+    pd = p.detach()
+    bad = torch.nonzero(torch.isnan(pd) | (pd < 0) | (pd > 1)).reshape(-1)
+    if bad.numel():
+        i = int(bad[0])
+        raise ValueError(
+            f"seed_prob of node {graph.labels[i]!r} is {float(pd[i])!r}; expected a "
+            "probability in [0, 1]"
+        )
+    if seeds is not None:
+        if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+            seeds = [seeds]
+        idx = [graph.index_of(s) for s in seeds]
+        if not idx:
+            raise ValueError("seeds: the seed set is empty")
+        mask = torch.zeros(graph.n, dtype=torch.bool, device=device)
+        mask[idx] = True
+        p = torch.where(mask, torch.ones_like(p), p)
+    return p

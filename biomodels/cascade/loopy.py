@@ -1,0 +1,247 @@
+r"""Approximate size distributions on networks with cycles: TDA and a Poisson-binomial baseline.
+
+TDA (Tree Distribution Approximation; Burkholz & Quackenbush, AAAI 2021):
+
+1. loopy belief propagation for the Independent Cascade activation marginals,
+   ``m_{j->i} = w_ji [1 - (1 - p_j) Π_{k in in(j) \ i} (1 - m_{k->j})]``;
+2. a maximum spanning tree of the undirected skeleton, link weight ``w_uv + w_vu``;
+3. every dropped edge ``j -> i`` becomes extra seed probability of ``i``:
+   ``p'_i = 1 - (1 - p_i) Π_{dropped j->i} (1 - m_{j->i})``;
+4. the exact tree pass (:mod:`biomodels.cascade.tree`) on the tree with ``p'``;
+5. ``P(size = 0)`` is reset to the exact ``Π_i (1 - p_i)`` and the rest renormalised.
+
+Known weakness (measured, see the tests and benchmark): a pseudo-seed of step 3 fires
+independently of the real cascade although in truth it only fires when the cascade has
+reached the dropped edge's tail. On dense, near-critical networks with few seeds the
+approximation loses the early-extinction mode and its total variation to Monte Carlo can
+reach 0.3-0.9; use :func:`~biomodels.cascade.monte_carlo` there.
+
+The baseline treats the nodes as independent with the BP marginals, i.e. a
+Poisson-binomial distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.sparse.csgraph import minimum_spanning_tree
+
+from .graph import CascadeGraph, find_cycle_link
+from .tree import tree_size_distribution
+
+__all__ = ["bp_messages", "bp_marginals", "tda_size_distribution", "poisson_binomial"]
+
+
+def _reverse_index(graph: CascadeGraph) -> np.ndarray:
+    """Index of the reverse edge ``v -> u`` of each edge ``u -> v`` (or -1)."""
+    n = graph.n
+    key = graph.src * n + graph.dst
+    order = np.argsort(key)
+    rkey = graph.dst * n + graph.src
+    pos = np.searchsorted(key[order], rkey)
+    pos = np.minimum(pos, max(len(key) - 1, 0))
+    found = key[order][pos] == rkey if len(key) else np.zeros(0, dtype=bool)
+    return np.where(found, order[pos], -1)
+
+
+def bp_messages(
+    graph: CascadeGraph,
+    p: torch.Tensor,
+    *,
+    iterations: int | None = None,
+    tol: float = 1e-10,
+    max_iterations: int = 1000,
+) -> torch.Tensor:
+    """Loopy belief-propagation messages ``m_{j->i}`` (one per directed edge).
+
+    Parameters
+    ----------
+    graph
+        The network.
+    p
+        Seed probabilities, shape ``(n,)``.
+    iterations
+        A fixed number of updates (the paper's reference code uses 10). None iterates
+        until the largest change is below ``tol`` (at most ``max_iterations``); on a
+        forest this is exact after at most diameter-many updates.
+    tol, max_iterations
+        Convergence control when ``iterations`` is None.
+
+    Returns
+    -------
+    torch.Tensor
+        ``m`` of shape ``(num_edges,)``: probability that the tail activates the head,
+        with the head's own influence on the tail removed (cavity).
+    """
+    w = graph.weight
+    p = p.to(dtype=w.dtype, device=w.device)
+    n = graph.n
+    src = torch.from_numpy(graph.src).to(w.device)
+    dst = torch.from_numpy(graph.dst).to(w.device)
+    rev = torch.from_numpy(_reverse_index(graph)).to(w.device)
+    has_rev = rev >= 0
+    rev_c = rev.clamp_min(0)
+    tiny = torch.finfo(w.dtype).tiny
+    m = p.index_select(0, src) * w
+    steps = iterations if iterations is not None else max_iterations
+    for _ in range(steps):
+        log1m = torch.log((1 - m).clamp_min(tiny))
+        S = torch.zeros(n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
+        excl = S.index_select(0, src) - torch.where(has_rev, log1m.index_select(0, rev_c), 0.0)
+        new = w * (1 - (1 - p.index_select(0, src)) * torch.exp(excl))
+        delta = float((new - m).detach().abs().max()) if m.numel() else 0.0
+        m = new
+        if iterations is None and delta < tol:
+            break
+    return m
+
+
+def bp_marginals(
+    graph: CascadeGraph,
+    p: torch.Tensor,
+    *,
+    iterations: int | None = None,
+    messages: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Activation marginals ``P(node i active)`` from loopy BP (exact on forests).
+
+    Parameters
+    ----------
+    graph, p, iterations
+        See :func:`bp_messages`.
+    messages
+        Precomputed messages (skips the iterations).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n,)``.
+    """
+    w = graph.weight
+    p = p.to(dtype=w.dtype, device=w.device)
+    m = bp_messages(graph, p, iterations=iterations) if messages is None else messages
+    dst = torch.from_numpy(graph.dst).to(w.device)
+    tiny = torch.finfo(w.dtype).tiny
+    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(
+        0, dst, torch.log((1 - m).clamp_min(tiny))
+    )
+    return 1 - (1 - p) * torch.exp(S)
+
+
+def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndarray:
+    """Boolean mask of the directed edges whose link is in a maximum spanning forest.
+
+    The score of a link is the sum of ``edge_score`` over its two directions; ties are
+    broken by the sum of the weights.
+    """
+    a, b, e_ab, e_ba = graph.undirected_links()
+    w = graph.weight.detach().cpu().numpy()
+
+    def both(x: np.ndarray) -> np.ndarray:
+        return np.where(e_ab >= 0, x[np.maximum(e_ab, 0)], 0.0) + np.where(
+            e_ba >= 0, x[np.maximum(e_ba, 0)], 0.0
+        )
+
+    s = both(edge_score) + 1e-9 * both(w)
+    s = s / max(float(s.max()), 1e-300) if s.size else s
+    # minimum spanning tree of 3 - s == maximum spanning tree of s (all entries > 0)
+    mat = sp.coo_matrix((3.0 - s, (a, b)), shape=(graph.n, graph.n)).tocsr()
+    mst = minimum_spanning_tree(mat).tocoo()
+    lo, hi = np.minimum(mst.row, mst.col), np.maximum(mst.row, mst.col)
+    kept_keys = np.sort(lo.astype(np.int64) * graph.n + hi)
+    ekey = np.minimum(graph.src, graph.dst) * graph.n + np.maximum(graph.src, graph.dst)
+    pos = np.minimum(np.searchsorted(kept_keys, ekey), max(kept_keys.size - 1, 0))
+    return kept_keys[pos] == ekey if kept_keys.size else np.zeros(graph.num_edges, dtype=bool)
+
+
+def tda_size_distribution(
+    graph: CascadeGraph,
+    p: torch.Tensor,
+    *,
+    iterations: int | None = None,
+    spanning_tree: Literal["messages", "weights"] = "messages",
+    tail_accurate: bool = False,
+) -> torch.Tensor:
+    """Tree Distribution Approximation of the cascade size distribution (exact on forests).
+
+    Parameters
+    ----------
+    graph
+        Any network.
+    p
+        Seed probabilities, shape ``(n,)``.
+    iterations
+        Loopy BP updates (None: to convergence; the paper uses 10).
+    spanning_tree
+        Which maximum spanning tree to keep. ``"weights"`` (the paper): link score
+        ``w_uv + w_vu``. ``"messages"`` (default, our change): link score
+        ``m_uv + m_vu``, the BP probabilities that the link transmits; this minimises
+        the total activation mass moved onto independent pseudo-seeds, keeps the links
+        around the seeds and is no longer at the mercy of tie-breaking when all weights
+        are equal (3-regular graph, one seed, w = 0.3: TV 0.19 -> 0.02, see tests).
+    tail_accurate
+        Passed to the tree pass.
+
+    Returns
+    -------
+    torch.Tensor
+        Approximate ``P(size = k)``, ``k = 0..n``; differentiable in weights and ``p``.
+    """
+    w = graph.weight
+    p = p.to(dtype=w.dtype, device=w.device)
+    if spanning_tree not in ("messages", "weights"):
+        raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
+    if find_cycle_link(graph) is None:
+        return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
+    m = bp_messages(graph, p, iterations=iterations)
+    score = m if spanning_tree == "messages" else w
+    keep = _spanning_tree_edges(graph, score.detach().cpu().numpy().astype(np.float64))
+    drop = torch.from_numpy(~keep).to(w.device)
+    dst = torch.from_numpy(graph.dst).to(w.device)
+    tiny = torch.finfo(w.dtype).tiny
+    log1m = torch.where(drop, torch.log((1 - m).clamp_min(tiny)), 0.0)
+    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
+    p_eff = 1 - (1 - p) * torch.exp(S)
+    kt = torch.from_numpy(np.flatnonzero(keep)).to(w.device)
+    tree = CascadeGraph(
+        graph.n, graph.src[keep], graph.dst[keep], w.index_select(0, kt), graph.labels
+    )
+    P = tree_size_distribution(tree, p_eff, tail_accurate=tail_accurate)
+    p0 = torch.prod(1 - p)
+    rest = P[1:]
+    rest = rest * ((1 - p0) / rest.sum().clamp_min(tiny))
+    return torch.cat([p0.reshape(1), rest])
+
+
+def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
+    """Distribution of a sum of independent Bernoulli variables (exact, FFT product tree).
+
+    Parameters
+    ----------
+    marginals
+        Success probabilities, shape ``(n,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``P(sum = k)``, ``k = 0..n``, clipped at zero; differentiable.
+    """
+    mu = marginals.reshape(-1)
+    polys = torch.stack([1 - mu, mu], dim=1)  # (m, d+1)
+    if polys.shape[0] == 0:
+        return torch.ones(1, dtype=mu.dtype, device=mu.device)
+    while polys.shape[0] > 1:
+        m, d1 = polys.shape
+        if m % 2:
+            one = torch.zeros(1, d1, dtype=polys.dtype, device=polys.device)
+            one[0, 0] = 1
+            polys = torch.cat([polys, one], dim=0)
+        out_len = 2 * d1 - 1
+        L = 1 << (out_len - 1).bit_length()
+        f = torch.fft.rfft(polys, n=L, dim=-1)
+        polys = torch.fft.irfft(f[0::2] * f[1::2], n=L, dim=-1)[:, :out_len]
+    res = polys[0, : mu.shape[0] + 1]
+    return res.clamp_min(0.0)

@@ -1,0 +1,163 @@
+"""A vectorised, seeded Monte Carlo sampler of Independent Cascade sizes, with its error.
+
+All runs of a chunk advance together: the frontier is a flat array of (run, node) pairs,
+expanded along the out-edges in CSR order, one Bernoulli draw per edge attempt (each edge
+is tried at most once per run, because a node enters the frontier once). The expected
+total-variation error of an empirical distribution from ``M`` runs is, to first order,
+``E[TV] ≈ Σ_k sqrt(p_k (1 - p_k)) / sqrt(2 π M)`` (half the expected L1 error of ``M``
+multinomial draws; folded-normal mean).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .graph import CascadeGraph
+
+__all__ = ["MonteCarloResult", "monte_carlo", "expected_tv_error", "total_variation"]
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Sizes of independent Monte Carlo cascades and their summary.
+
+    Attributes
+    ----------
+    sizes
+        Final size of each run, shape ``(n_runs,)``.
+    distribution
+        Empirical ``P(size = k)``, ``k = 0..n``.
+    expected_error
+        Expected total variation between ``distribution`` and the truth
+        (:func:`expected_tv_error` evaluated at the empirical distribution).
+    """
+
+    sizes: np.ndarray
+    distribution: np.ndarray
+    expected_error: float
+
+    @property
+    def n_runs(self) -> int:
+        """Number of runs."""
+        return int(self.sizes.shape[0])
+
+
+def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
+    """Return the expected total variation of an ``n_runs``-sample empirical distribution.
+
+    Parameters
+    ----------
+    probs
+        The distribution sampled from.
+    n_runs
+        Number of samples ``M``.
+
+    Returns
+    -------
+    float
+        ``Σ_k sqrt(p_k (1 - p_k)) / sqrt(2 π M)``.
+    """
+    p = np.clip(np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64), 0, 1)
+    if n_runs <= 0:
+        raise ValueError(f"n_runs: expected a positive number of runs, got {n_runs}")
+    return float(np.sqrt(p * (1 - p)).sum() / math.sqrt(2 * math.pi * n_runs))
+
+
+def total_variation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """Total variation distance ``½ Σ_k |a_k - b_k|`` (shorter input padded with zeros)."""
+    x = np.asarray(torch.as_tensor(a).detach().cpu(), dtype=np.float64).ravel()
+    y = np.asarray(torch.as_tensor(b).detach().cpu(), dtype=np.float64).ravel()
+    m = max(x.size, y.size)
+    x = np.pad(x, (0, m - x.size))
+    y = np.pad(y, (0, m - y.size))
+    return float(0.5 * np.abs(x - y).sum())
+
+
+def monte_carlo(
+    graph: CascadeGraph,
+    p: torch.Tensor | np.ndarray,
+    *,
+    n_runs: int = 100_000,
+    seed: int | None = 0,
+    chunk: int | None = None,
+) -> MonteCarloResult:
+    """Sample final cascade sizes of the Independent Cascade model.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    p
+        Seed probability of each node (independent Bernoulli seeds; 0/1 for a fixed set).
+    n_runs
+        Number of independent cascades.
+    seed
+        Seed of the numpy generator (reproducible results).
+    chunk
+        Runs simulated together (memory ``~ chunk * n`` bytes); chosen automatically.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Examples
+    --------
+    >>> from biomodels.cascade import CascadeGraph, seed_probabilities
+    >>> g = CascadeGraph.from_edges([(0, 1, 0.5)])
+    >>> res = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=10_000, seed=1)
+    >>> abs(res.distribution[2] - 0.5) < 4 * res.expected_error
+    True
+    """
+    n = graph.n
+    if int(n_runs) <= 0:
+        raise ValueError(f"n_runs: expected a positive number of runs, got {n_runs}")
+    pv = np.asarray(torch.as_tensor(p).detach().cpu(), dtype=np.float64).ravel()
+    if pv.shape != (n,):
+        raise ValueError(f"p: expected {n} seed probabilities, got shape {pv.shape}")
+    rng = np.random.default_rng(seed)
+    order = np.argsort(graph.src, kind="stable")
+    dst_s = graph.dst[order]
+    w_s = graph.weight.detach().cpu().numpy().astype(np.float64)[order]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(graph.src, minlength=n))])
+    outdeg = np.diff(indptr)
+    sure = np.flatnonzero(pv >= 1)
+    random_nodes = np.flatnonzero((pv > 0) & (pv < 1))
+    chunk = int(chunk or max(1, min(n_runs, 20_000_000 // max(n, 1), 50_000)))
+    sizes = np.empty(int(n_runs), dtype=np.int64)
+    done = 0
+    while done < n_runs:
+        R = min(chunk, n_runs - done)
+        active = np.zeros(R * n, dtype=bool)
+        for v in sure:
+            active[np.arange(R) * n + v] = True
+        if random_nodes.size:
+            hit = rng.random((R, random_nodes.size)) < pv[random_nodes]
+            rr, cc = np.nonzero(hit)
+            active[rr * n + random_nodes[cc]] = True
+        frontier = np.flatnonzero(active)
+        while frontier.size:
+            u = frontier % n
+            deg = outdeg[u]
+            total = int(deg.sum())
+            if total == 0:
+                break
+            ends = np.cumsum(deg)
+            e = np.repeat(indptr[u] - ends + deg, deg) + np.arange(total)
+            success = rng.random(total) < w_s[e]
+            base = np.repeat(frontier - u, deg)[success]
+            targets = base + dst_s[e[success]]
+            targets = targets[~active[targets]]
+            if targets.size == 0:
+                break
+            frontier = np.unique(targets)
+            active[frontier] = True
+        sizes[done : done + R] = active.reshape(R, n).sum(axis=1)
+        done += R
+    dist = np.bincount(sizes, minlength=n + 1).astype(np.float64) / n_runs
+    return MonteCarloResult(
+        sizes=sizes, distribution=dist, expected_error=expected_tv_error(dist, n_runs)
+    )

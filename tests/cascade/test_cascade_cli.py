@@ -1,0 +1,64 @@
+"""``prunus cascade size`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli import main
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_size_writes_distribution_and_plot(tmp_path):
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5", "b d 0.3"])
+    out = tmp_path / "out"
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "distribution.csv")
+    assert list(table.columns) == ["size", "probability"]
+    assert table["size"].tolist() == [0, 1, 2, 3, 4]
+    # a -> b -> {c, d}: closed form
+    expect = [0, 0.5, 0.5 * 0.5 * 0.7, 0.5 * (0.5 * 0.3 + 0.5 * 0.7), 0.5 * 0.5 * 0.3]
+    assert np.allclose(table["probability"], expect, atol=1e-15)
+    assert (out / "distribution.png").stat().st_size > 0
+    assert json.loads((out / "summary.json").read_text())["method"] == "tree"
+
+
+def test_size_methods_on_a_cycle(tmp_path):
+    graph = _write(tmp_path / "c.edgelist", ["# a triangle", "1 2 0.5", "2 3 0.5", "3 1 0.5"])
+    for method in ("tda", "mc", "auto"):
+        out = tmp_path / method
+        args = ["cascade", "size", str(graph), "--seed-prob", "0.2", "--method", method]
+        assert main(args + ["--runs", "20000", "--out", str(out)]) == 0
+        assert abs(pd.read_csv(out / "distribution.csv")["probability"].sum() - 1) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "lines,extra,message",
+    [
+        (
+            ["a b 0.5", "b a 0.5", "b c 0.5", "c a 0.5"],
+            ["--seed", "a", "--method", "tree"],
+            "cycle",
+        ),
+        (["a b 0.5"], ["--seed", "q"], "seed 'q' is not a node"),
+        (["a b 1.5"], ["--seed", "a"], "edge ('a' -> 'b')"),
+        (["a a 0.5"], ["--seed", "a"], "self-loop on node 'a'"),
+        (["a b nan"], ["--seed", "a"], "NaN"),
+        (["a b"], ["--seed", "a"], "expected 'u v p'"),
+        ([""], ["--seed", "a"], "empty"),
+        (["a b 0.5"], ["--seed-prob", "2"], "--seed-prob"),
+    ],
+)
+def test_size_errors_are_one_line(tmp_path, capsys, lines, extra, message):
+    graph = _write(tmp_path / "bad.edgelist", lines)
+    code = main(["cascade", "size", str(graph), *extra, "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "o" / "distribution.csv").exists()

@@ -1,0 +1,166 @@
+"""Exact SDP on trees and forests against brute force and closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from cascade_bruteforce import brute_force
+from scipy.stats import binom
+
+from biomodels.cascade import (
+    CascadeGraph,
+    bp_marginals,
+    conditional_activation,
+    monte_carlo,
+    seed_probabilities,
+    size_distribution,
+    total_variation,
+    tree_conditional_activation,
+    tree_size_distribution,
+)
+
+
+def random_forest(rng, n, both=0.5):
+    """A random forest with random directions (one or both) and weights U(0.05, 0.95)."""
+    comps = int(rng.integers(1, 3)) if n > 3 else 1
+    labels = rng.permutation(n)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=comps - 1, replace=False)) if comps > 1 else []
+    edges = []
+    for part in np.split(labels, cuts):
+        for i in range(1, len(part)):
+            u, v = int(part[i]), int(part[rng.integers(0, i)])
+            r = rng.random()
+            if r < both:
+                edges += [(u, v, rng.uniform(0.05, 0.95)), (v, u, rng.uniform(0.05, 0.95))]
+            elif r < (1 + both) / 2:
+                edges.append((u, v, rng.uniform(0.05, 0.95)))
+            else:
+                edges.append((v, u, rng.uniform(0.05, 0.95)))
+    return CascadeGraph.from_edges(edges, nodes=list(range(n)))
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_forest_matches_brute_force(trial):
+    rng = np.random.default_rng(100 + trial)
+    n = int(rng.integers(1, 11))
+    g = random_forest(rng, n, both=0.3 if n > 7 else 0.6)
+    while g.num_edges > 14:  # keep the enumeration small
+        g = random_forest(rng, n, both=0.2)
+    p = torch.tensor(rng.uniform(0, 0.5, n) * (rng.random(n) < 0.7))
+    P = tree_size_distribution(g, p)
+    dist, joint = brute_force(n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    assert total_variation(P, dist) <= 1e-12
+    assert abs(float(P.sum()) - 1) <= 1e-12
+    # mean equals the sum of the exact activation marginals (brute force and tree BP)
+    mean = float((P * torch.arange(n + 1)).sum())
+    assert mean == pytest.approx(joint.sum(), abs=1e-12)
+    assert mean == pytest.approx(float(bp_marginals(g, p).sum()), abs=1e-12)
+    # downward pass: P(i active, size = k)
+    J, C = tree_conditional_activation(g, p)
+    assert np.abs(J.numpy() - joint).max() <= 1e-12
+    ok = dist > 1e-9
+    assert np.allclose(C.numpy()[:, ok], joint[:, ok] / dist[ok], atol=1e-9)
+    assert np.allclose(C.numpy()[:, ok].sum(0), np.arange(n + 1)[ok])
+    # tail-accurate mode agrees too
+    assert total_variation(tree_size_distribution(g, p, tail_accurate=True), dist) <= 1e-12
+
+
+def test_star_from_centre_is_poisson_binomial_and_binomial():
+    n = 30
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.1, 0.9, n - 1)
+    g = CascadeGraph.from_edges([(0, i + 1, w[i]) for i in range(n - 1)])
+    P = size_distribution(g, seeds=[0]).numpy()
+    # Poisson-binomial by direct polynomial product
+    poly = np.array([1.0])
+    for wi in w:
+        poly = np.convolve(poly, [1 - wi, wi])
+    assert np.abs(P[1:] - poly).max() < 1e-14 and P[0] == 0
+    # equal weights: 1 + Binomial(n-1, w)
+    g2 = CascadeGraph.from_networkx(nx.star_graph(n - 1), default=0.3)
+    P2 = size_distribution(g2, seeds=[0]).numpy()
+    assert np.abs(P2[1:] - binom.pmf(np.arange(n), n - 1, 0.3)).max() < 1e-14
+
+
+def test_star_from_leaf_closed_form():
+    n, wl, w = 12, 0.6, 0.25
+    G = nx.DiGraph()
+    G.add_edge(1, 0, weight=wl)
+    for i in range(2, n):
+        G.add_edge(0, i, weight=w)
+        G.add_edge(i, 0, weight=0.9)  # cannot matter: the centre is active or never
+    g = CascadeGraph.from_networkx(G)
+    P = size_distribution(g, seeds=[1]).numpy()
+    expect = np.zeros(n + 1)
+    expect[1] = 1 - wl
+    expect[2:] = wl * binom.pmf(np.arange(n - 1), n - 2, w)
+    assert np.abs(P - expect).max() < 1e-14
+
+
+@pytest.mark.parametrize("w", [0.1, 0.5, 0.9])
+def test_path_geometric_closed_form_and_tail(w):
+    n = 60
+    g = CascadeGraph.from_networkx(nx.path_graph(n, create_using=nx.DiGraph), default=w)
+    k = np.arange(1, n + 1)
+    logexp = (k - 1) * math.log(w) + np.where(k < n, math.log1p(-w), 0.0)
+    P = size_distribution(g, seeds=[0]).numpy()
+    assert np.abs(P[1:] - np.exp(logexp)).max() < 1e-14
+    # tail: relative accuracy far below the 1e-15 floor of the default mode
+    Pt = size_distribution(g, seeds=[0], tail_accurate=True).numpy()
+    rel = np.abs(np.log(Pt[1:]) - logexp)
+    assert rel.max() < 1e-8, rel.max()
+
+
+def test_path_seed_in_middle_is_convolution_of_truncated_geometrics():
+    n, m, w = 25, 9, 0.7
+    g = CascadeGraph.from_networkx(nx.path_graph(n), default=w)
+
+    def trunc_geom(length):  # number of extra nodes reached along a line of `length`
+        q = np.array([w**j * (1 - w) for j in range(length)] + [w**length])
+        return q
+
+    expect = np.convolve(trunc_geom(m), trunc_geom(n - 1 - m))
+    P = size_distribution(g, seeds=[m]).numpy()
+    assert np.abs(P[1:] - expect).max() < 1e-14
+
+
+def test_large_tree_matches_monte_carlo_within_sampling_error():
+    T = nx.random_labeled_tree(1000, seed=3)
+    rng = np.random.default_rng(3)
+    G = nx.DiGraph()
+    for u, v in T.edges():
+        G.add_edge(u, v, weight=rng.uniform(0.3, 0.9))
+        G.add_edge(v, u, weight=rng.uniform(0.3, 0.9))
+    g = CascadeGraph.from_networkx(G)
+    for kwargs in ({"seeds": [0]}, {"seed_prob": 0.002}):
+        p = seed_probabilities(g, **kwargs)
+        P = tree_size_distribution(g, p)
+        mc = monte_carlo(g, p, n_runs=20_000, seed=4)
+        from biomodels.cascade import expected_tv_error
+
+        err = expected_tv_error(P, mc.n_runs)
+        assert total_variation(P, mc.distribution) <= 3 * err
+        # and the check can fail: a slightly different model is far outside the band
+        P_wrong = tree_size_distribution(g.with_weight(g.weight * 0.9), p)
+        assert total_variation(P_wrong, mc.distribution) > 3 * err
+
+
+def test_conditional_activation_of_path():
+    g = CascadeGraph.from_networkx(nx.path_graph(5, create_using=nx.DiGraph), default=0.5)
+    C = conditional_activation(g, seeds=[0]).numpy()
+    # given size k, exactly the first k nodes are active
+    for k in range(1, 6):
+        assert np.allclose(C[:, k], (np.arange(5) < k).astype(float))
+    assert np.isnan(C[:, 0]).all()
+
+
+def test_float32_and_dtype_follow_input():
+    g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.4, dtype=torch.float32)
+    P = size_distribution(g, seeds=[2])
+    assert P.dtype == torch.float32
+    g64 = g.to(dtype=torch.float64)
+    assert torch.allclose(P.double(), size_distribution(g64, seeds=[2]), atol=1e-6)
