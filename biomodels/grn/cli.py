@@ -1,25 +1,188 @@
-"""Command line for ``prunus grn``."""
+"""Command line for ``prunus grn`` and ``prunus demo``."""
 
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
+from typing import Any
 
 from core.cli import CommandError, existing_file
 
+#: Settings of the demo and of ``prunus grn fit`` (small data: few hidden units, RK4).
+FIT_DEFAULTS: dict[str, Any] = {
+    "n_hidden": 32,
+    "epochs": 60,
+    "method": "rk4",
+    "step_size": 0.5,
+}
 
-def _todo(args: argparse.Namespace) -> int:
-    raise CommandError("prunus grn: not available in this build yet")
+
+def _str_keys(obj: Any) -> Any:
+    """Turn dict keys into strings, recursively.
+
+    h5ad cannot store int keys, e.g. scanpy's ``uns["highlights"]`` of krumsiek11.
+    """
+    if isinstance(obj, dict):
+        return {str(k): _str_keys(v) for k, v in obj.items()}
+    return obj
+
+
+def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None) -> dict[str, Path]:
+    from core import atomic_path, write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"network": out / "network.csv", "result": out / "result.h5ad",
+             "model": out / "model.pt"}
+    with atomic_path(paths["network"]) as tmp:
+        model.network().to_csv(tmp)
+    result = adata.copy()
+    info = model.write_results(result, truth=truth)
+    for key in list(result.uns.keys()):  # only the copy written to disk is changed
+        result.uns[key] = _str_keys(result.uns[key])
+    with atomic_path(paths["result"]) as tmp:
+        result.write_h5ad(tmp)
+    model.save(paths["model"])
+    if truth is not None:
+        paths["metrics"] = out / "metrics.json"
+        write_json(info["metrics"], paths["metrics"])
+    return paths
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import anndata as ad
+    import pandas as pd
+
+    from biomodels.grn.model import GRNModel
+
+    try:
+        adata = ad.read_h5ad(args.data)
+    except Exception as exc:  # corrupt or non-h5ad input
+        raise CommandError(f"cannot read {str(args.data)!r} as h5ad: {exc}") from exc
+    if args.pruning == "dash" and args.prior is None:
+        raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
+    if args.epochs < 1:
+        raise CommandError(f"--epochs must be >= 1, got {args.epochs}")
+    truth = None
+    if args.truth is not None:
+        truth = pd.read_csv(args.truth, index_col=0)
+    model = GRNModel(
+        adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
+        prior=args.prior, n_hidden=args.hidden, seed=args.seed,
+    )
+    if truth is not None:  # check labels before a long fit
+        from biomodels.grn.prior import align_prior
+
+        truth = align_prior(truth, model.genes)
+    model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
+                step_size=FIT_DEFAULTS["step_size"], progress=not args.quiet)
+    paths = _write_outputs(model, adata, Path(args.out), truth)
+    for name, path in paths.items():
+        print(f"{name:8s} {path}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("grn", help="grn module")
+    parser = subparsers.add_parser(
+        "grn", help="gene-regulatory neural ODEs (PHOENIX) pruned with DASH")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    fit = sub.add_parser("fit", help="fit")
-    fit.add_argument("data", type=existing_file)
-    fit.add_argument("--out", required=True)
-    fit.set_defaults(func=_todo)
+    fit = sub.add_parser(
+        "fit", help="fit a GRN ODE on an h5ad file and write the network",
+        description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
+        "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
+        "columns = targets), DIR/result.h5ad (varp['grn'], uns['grn']), DIR/model.pt and, "
+        "with --truth, DIR/metrics.json.")
+    fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad")
+    fit.add_argument("--time-key", required=True, help="obs column with (pseudo)time")
+    fit.add_argument("--trajectory-key", default=None, help="obs column naming trajectories")
+    fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
+                     help="signed gene x gene prior, rows = regulators, columns = targets")
+    fit.add_argument("--pruning", choices=["dash", "imp", "none"], default="dash")
+    fit.add_argument("--epochs", type=int, default=FIT_DEFAULTS["epochs"])
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
+                     help="true network (same layout as the prior) to score against")
+    fit.add_argument("--hidden", type=int, default=FIT_DEFAULTS["n_hidden"],
+                     help="hidden units per branch")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--out", required=True, metavar="DIR")
+    fit.set_defaults(func=_fit)
+
+
+def _plot(network: Any, truth: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from core import atomic_path
+
+    genes = list(truth.index)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
+    for ax, mat, title in ((axes[0], truth, "true network"),
+                           (axes[1], network, "DASH-pruned GRN ODE (per-target score)")):
+        m = mat.loc[genes, genes].to_numpy(dtype=float)
+        lim = float(np.abs(m).max()) or 1.0
+        im = ax.imshow(np.sign(m) * np.sqrt(np.abs(m) / lim), cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.set_xticks(range(len(genes)), genes, rotation=90)
+        ax.set_yticks(range(len(genes)), genes)
+        ax.set_xlabel("target")
+        ax.set_ylabel("regulator")
+        ax.set_title(title)
+    fig.colorbar(im, ax=axes, shrink=0.8, label="signed strength (sqrt scale)")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from biomodels.grn import datasets
+    from biomodels.grn.model import GRNModel
+    from biomodels.grn.simulate import corrupt_prior
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    adata = datasets.krumsiek11()
+    genes = list(adata.var_names)
+    truth = pd.DataFrame(adata.varp["truth"], index=genes, columns=genes)
+    prior = corrupt_prior(truth, 0.2, seed=args.seed)
+    print(f"krumsiek11: {adata.n_obs} cells x {adata.n_vars} genes, 4 trajectories; "
+          f"prior: true network with 20% of edges sign-flipped and 20% relocated")
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior=prior,
+                     n_hidden=FIT_DEFAULTS["n_hidden"], seed=args.seed)
+    model.train(args.epochs, pruning="dash", method=FIT_DEFAULTS["method"],
+                step_size=FIT_DEFAULTS["step_size"], progress=not args.quiet)
+    paths = _write_outputs(model, adata, out, truth)
+    metrics = model.evaluate(truth)
+    from biomodels.grn.evaluate import evaluate
+
+    prior_only = evaluate(prior, truth)
+    print()
+    print(f"{'metric':20s} {'DASH':>8s} {'prior alone':>12s}")
+    for key in ("auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
+                "sparsity"):
+        print(f"{key:20s} {metrics[key]:8.3f} {prior_only[key]:12.3f}")
+    print(f"{'weight_sparsity':20s} {metrics['weight_sparsity']:8.3f}")
+    paths["figure"] = out / "network.png"
+    _plot(model.network(normalize="target"), truth, paths["figure"])
+    print()
+    for name, path in paths.items():
+        print(f"{name:8s} {path}")
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
 
 
 def register_demo(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("demo", help="the main job: GRN fit on krumsiek11")
-    parser.set_defaults(func=_todo)
+    parser = subparsers.add_parser(
+        "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
+        description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%%-corrupted "
+        "prior, prune it with DASH, print the metrics and save the network and a figure.")
+    parser.add_argument("--out", default="prunus-demo", metavar="DIR",
+                        help="output folder (default: ./prunus-demo)")
+    parser.add_argument("--epochs", type=int, default=FIT_DEFAULTS["epochs"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_demo)

@@ -1,0 +1,351 @@
+"""DASH: pruning the PHOENIX vector field with data and domain knowledge.
+
+Hossain, Fischer, Burkholz, Quackenbush. "Pruning neural network models for gene regulatory
+dynamics using data and domain knowledge". NeurIPS 2024, arXiv:2403.04805 (code:
+QuackenbushLab/DASH, ``train_DASH_simu.py``).
+
+Iterative unstructured pruning during training, per layer, of the four weight matrices
+(``sum_in``/``prod_in``: (h, G) branch inputs; ``sum_out``/``prod_out``: (G, h) combine
+layers). Each round removes a fraction of the *still unpruned* weights of each layer by the
+lowest combined score
+
+    Omega = lambda * prior_term + (1 - lambda) * data_term
+
+(``lambda_ppi`` for the input layers, ``lambda_motif`` for the output layers):
+
+- data term: ``|W|`` (``sum_in``), ``exp(W)`` (``prod_in``, a log-space branch) and
+  ``|C| * ReLU(g)[target]`` (both output layers);
+- prior term, least-squares "best guesses" given the previous round's scores ``S``
+  ((h, G), U(0, 1) before round 1): input layers ``X = argmin ||S^T X - Q||`` with ``Q`` the
+  co-regulation matrix (``|P| |P|^T`` when no PPI matrix is given, scaled to sum 1); output
+  layers ``C = argmin ||C S - |P|^T||`` with ``S`` the incoming branch layer's current
+  score. Both are computed with the Moore-Penrose pseudo-inverse in float64, which equals
+  the paper's ``(S S^T)^-1 S Q`` and ``(S |P|)^T (S S^T)^-1`` when ``S S^T`` is invertible
+  and stays defined when it is singular (h > G, e.g. h = 40 on 11 genes).
+- scores are recursive: each round's Omega is the next round's ``S``.
+
+**Normalisation** (the reference normalises only the data term, so the raw prior guess can
+dominate even at lambda = 0.01): with ``normalize="sum"`` (default) BOTH terms are divided
+by their sum over the layer's still-unpruned entries before mixing, so lambda is the share
+of the prior in the score's total mass; ``normalize="reference"`` keeps the reference's
+behaviour (data term sums to 1, prior term raw).
+
+Baselines on the same schedule: ``"imp"`` (lambda = 0: iterative magnitude/data-score
+pruning) and ``"prior"`` (lambda = 1: prior best guesses only, "Bio-pruning").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+
+__all__ = [
+    "PruningSchedule",
+    "DashPruner",
+    "data_scores",
+    "prior_guesses",
+    "combine_scores",
+    "coregulation",
+]
+
+PruningMethod = Literal["dash", "imp", "prior"]
+Normalize = Literal["sum", "reference"]
+_INPUT = ("sum_in.weight", "prod_in.weight")
+_OUTPUT = ("sum_out.weight", "prod_out.weight")
+_INCOMING = {"sum_out.weight": "sum_in.weight", "prod_out.weight": "prod_in.weight"}
+
+
+@dataclass(frozen=True)
+class PruningSchedule:
+    """When and how much DASH prunes (defaults: the paper's simulations).
+
+    Rounds start at epoch ``first_epoch`` (fraction ``first_fraction`` of each layer), then
+    at every epoch that is a multiple of ``every`` (fraction ``fraction`` of the weights
+    still unpruned). Epochs are 1-based. Sparsity after n rounds is
+    ``1 - (1 - first_fraction) * (1 - fraction) ** (n - 1)`` (up to rounding per layer).
+
+    Examples
+    --------
+    >>> s = PruningSchedule()
+    >>> [e for e in range(1, 31) if s.is_round(e)]
+    [3, 10, 20, 30]
+    >>> round(s.sparsity_after(2), 3)
+    0.73
+    """
+
+    first_epoch: int = 3
+    first_fraction: float = 0.7
+    every: int = 10
+    fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.first_epoch < 1 or self.every < 1:
+            raise ValueError("schedule: first_epoch and every must be >= 1")
+        for name in ("first_fraction", "fraction"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                raise ValueError(f"schedule: {name} must be in [0, 1), got {v!r}")
+
+    def is_round(self, epoch: int) -> bool:
+        """Whether a pruning round starts ``epoch``."""
+        return epoch == self.first_epoch or (epoch > self.first_epoch and epoch % self.every == 0)
+
+    def amount(self, epoch: int) -> float:
+        """Fraction of the still-unpruned weights removed at ``epoch`` (0 when no round)."""
+        if epoch == self.first_epoch:
+            return self.first_fraction
+        return self.fraction if self.is_round(epoch) else 0.0
+
+    def rounds_by(self, epoch: int) -> int:
+        """Count the rounds in epochs 1..``epoch``."""
+        return sum(self.is_round(e) for e in range(1, epoch + 1))
+
+    def last_round_epoch(self, max_epochs: int) -> int:
+        """Last round epoch within ``max_epochs`` (0 when none)."""
+        rounds = [e for e in range(1, max_epochs + 1) if self.is_round(e)]
+        return rounds[-1] if rounds else 0
+
+    def sparsity_after(self, n_rounds: int) -> float:
+        """Closed-form sparsity after ``n_rounds`` rounds."""
+        if n_rounds <= 0:
+            return 0.0
+        return 1.0 - (1.0 - self.first_fraction) * (1.0 - self.fraction) ** (n_rounds - 1)
+
+
+def coregulation(prior: torch.Tensor, ppi: torch.Tensor | None = None) -> torch.Tensor:
+    """Co-regulation matrix Q (G x G) scaled to sum 1.
+
+    ``|PPI|`` when given, else ``|P| |P|^T`` (entry (i, k) counts the targets that
+    regulators i and k share, weighted), as in DASH's simulations.
+    """
+    q = ppi.abs() if ppi is not None else prior.abs() @ prior.abs().T
+    total = q.sum()
+    return q / total if total > 0 else q
+
+
+def data_scores(func: PhoenixODEFunc) -> dict[str, torch.Tensor]:
+    """DASH data scores of the four weight matrices (not normalised).
+
+    ``|W_sum|``, ``exp(W_prod)``, ``|C_sum| * ReLU(g)`` and ``|C_prod| * ReLU(g)`` (row j
+    of a combine layer feeds target gene j).
+    """
+    with torch.no_grad():
+        rate = torch.relu(func.gene_rates)[:, None]
+        return {
+            "sum_in.weight": func.sum_in.weight.abs().clone(),
+            "prod_in.weight": torch.exp(func.prod_in.weight),
+            "sum_out.weight": func.sum_out.weight.abs() * rate,
+            "prod_out.weight": func.prod_out.weight.abs() * rate,
+        }
+
+
+def prior_guesses(
+    previous: dict[str, torch.Tensor],
+    current_inputs: dict[str, torch.Tensor] | None,
+    prior: torch.Tensor,
+    coreg: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """Least-squares prior best guesses of all four layers (absolute values).
+
+    Parameters
+    ----------
+    previous
+        Previous-round scores ``S`` of the input layers, (h, G) each.
+    current_inputs
+        This round's combined scores of the input layers (the ``S`` of the output layers);
+        ``previous`` is used when None.
+    prior
+        Gene-gene prior ``P`` (regulators x targets).
+    coreg
+        Co-regulation matrix Q (G x G), see :func:`coregulation`.
+
+    Returns
+    -------
+    dict
+        ``|X|`` (h, G) for the input layers and ``|C|`` (G, h) for the output layers.
+    """
+    out: dict[str, torch.Tensor] = {}
+    q = coreg.to(torch.float64)
+    p_t = prior.abs().to(torch.float64).T
+    for name in _INPUT:
+        s = previous[name].to(torch.float64)
+        out[name] = (torch.linalg.pinv(s.T) @ q).abs().to(previous[name].dtype)
+    src = current_inputs if current_inputs is not None else previous
+    for name in _OUTPUT:
+        s = src[_INCOMING[name]].to(torch.float64)
+        out[name] = (p_t @ torch.linalg.pinv(s)).abs().to(previous[_INCOMING[name]].dtype)
+    return out
+
+
+def _normalise(x: torch.Tensor, alive: torch.Tensor | None) -> torch.Tensor:
+    x = x if alive is None else x * alive
+    total = x.sum()
+    return x / total if total > 0 else x
+
+
+def combine_scores(
+    data: torch.Tensor,
+    guess: torch.Tensor | None,
+    lam: float,
+    *,
+    alive: torch.Tensor | None = None,
+    normalize: Normalize = "sum",
+) -> torch.Tensor:
+    """``lam * prior_term + (1 - lam) * data_term`` with the documented normalisation.
+
+    Parameters
+    ----------
+    data, guess
+        Data score and prior best guess (same shape); ``guess`` None means ``lam`` must be 0.
+    lam
+        Prior weight in [0, 1].
+    alive
+        Bool mask of still-unpruned entries (pruned ones get score 0).
+    normalize
+        ``"sum"``: both terms scaled to sum 1 over alive entries; ``"reference"``: only the
+        data term (DASH code).
+    """
+    d = _normalise(data, alive)
+    if guess is None or lam == 0.0:
+        return d if lam == 0.0 else torch.zeros_like(d)
+    g = _normalise(guess, alive) if normalize == "sum" else (
+        guess if alive is None else guess * alive)
+    return lam * g + (1.0 - lam) * d
+
+
+class DashPruner:
+    """DASH pruning schedule for :func:`biomodels.grn.train.fit` using ``core``'s masks.
+
+    Parameters
+    ----------
+    method
+        ``"dash"`` (data and prior), ``"imp"`` (lambda = 0) or ``"prior"`` (lambda = 1).
+    prior
+        Signed gene-gene prior P (regulators x targets); needed for ``"dash"`` and
+        ``"prior"`` (a zero prior makes the guesses zero).
+    ppi
+        Optional G x G protein-protein interaction / co-regulation matrix (else |P||P|^T).
+    lambda_ppi, lambda_motif
+        Prior weights of the input and output layers (paper's simulations: 0.05, 0.01).
+    schedule
+        A :class:`PruningSchedule`.
+    normalize
+        See :func:`combine_scores` (module docstring).
+    seed
+        Seeds the U(0, 1) initial scores ``S``.
+
+    Attributes
+    ----------
+    masks : core.MaskSet | None
+        Current masks (None before the first round).
+    rounds : int
+        Rounds done.
+    """
+
+    def __init__(
+        self,
+        method: PruningMethod = "dash",
+        *,
+        prior: torch.Tensor | None = None,
+        ppi: torch.Tensor | None = None,
+        lambda_ppi: float = 0.05,
+        lambda_motif: float = 0.01,
+        schedule: PruningSchedule | None = None,
+        normalize: Normalize = "sum",
+        seed: int = 0,
+    ) -> None:
+        if method not in ("dash", "imp", "prior"):
+            raise ValueError(f"method must be 'dash', 'imp' or 'prior', got {method!r}")
+        if normalize not in ("sum", "reference"):
+            raise ValueError(f"normalize must be 'sum' or 'reference', got {normalize!r}")
+        if method in ("dash", "prior") and prior is None:
+            raise ValueError(f"pruning method {method!r} needs a prior network")
+        for name, v in (("lambda_ppi", lambda_ppi), ("lambda_motif", lambda_motif)):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+        if prior is not None and (prior.ndim != 2 or prior.shape[0] != prior.shape[1]):
+            raise ValueError(f"prior must be a square G x G tensor, got {tuple(prior.shape)}")
+        self.method = method
+        self.prior = prior
+        self.ppi = ppi
+        if method == "imp":
+            lambda_ppi = lambda_motif = 0.0
+        elif method == "prior":
+            lambda_ppi = lambda_motif = 1.0
+        self.lambda_ppi = lambda_ppi
+        self.lambda_motif = lambda_motif
+        self.schedule = schedule or PruningSchedule()
+        self.normalize = normalize
+        self.seed = seed
+        self.masks = None
+        self.rounds = 0
+        self._previous: dict[str, torch.Tensor] | None = None
+
+    def last_round_epoch(self, max_epochs: int) -> int:
+        """Last scheduled round within ``max_epochs``."""
+        return self.schedule.last_round_epoch(max_epochs)
+
+    def scores(self, func: PhoenixODEFunc) -> dict[str, torch.Tensor]:
+        """Compute the combined scores Omega of the four layers (no side effects)."""
+        data = data_scores(func)
+        alive = {n: (self.masks[n] if self.masks is not None else None) for n in PRUNABLE}
+        if self.lambda_ppi == 0.0 and self.lambda_motif == 0.0:
+            return {n: combine_scores(data[n], None, 0.0, alive=alive[n]) for n in PRUNABLE}
+        assert self.prior is not None
+        w = func.sum_in.weight
+        prior = self.prior.to(device=w.device, dtype=w.dtype)
+        ppi = self.ppi.to(device=w.device, dtype=w.dtype) if self.ppi is not None else None
+        previous = self._previous
+        if previous is None:
+            g = torch.Generator().manual_seed(self.seed)
+            previous = {n: torch.rand(tuple(data[n].shape), generator=g).to(w) for n in _INPUT}
+        q = coregulation(prior, ppi)
+        in_guess = prior_guesses(previous, None, prior, q)
+        out: dict[str, torch.Tensor] = {}
+        for n in _INPUT:
+            out[n] = combine_scores(data[n], in_guess[n], self.lambda_ppi, alive=alive[n],
+                                    normalize=self.normalize)
+        out_guess = prior_guesses(previous, out, prior, q)
+        for n in _OUTPUT:
+            out[n] = combine_scores(data[n], out_guess[n], self.lambda_motif, alive=alive[n],
+                                    normalize=self.normalize)
+        return out
+
+    def prune(self, func: PhoenixODEFunc, amount: float,
+              optimizer: torch.optim.Optimizer | None = None) -> None:
+        """One round: remove ``amount`` of each layer's unpruned weights, attach masks."""
+        from core import MaskSet, select_topk
+
+        omega = self.scores(func)
+        keep = {}
+        for n in PRUNABLE:
+            alive = int(self.masks[n].sum()) if self.masks is not None else omega[n].numel()
+            keep[n] = alive - int(round(amount * alive))
+        ranked = {n: torch.where(self.masks[n], omega[n], torch.full_like(omega[n], -1.0))
+                  if self.masks is not None else omega[n] for n in PRUNABLE}
+        masks = select_topk(ranked, keep=keep, scope="layer", current=self.masks)
+        self.masks = MaskSet(dict(masks.masks)).attach(func, optimizer)
+        self._previous = {n: omega[n].detach().clone() for n in _INPUT}
+        self.rounds += 1
+
+    def step(self, epoch: int, module: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
+        """Prune at the start of ``epoch`` when the schedule says so."""
+        amount = self.schedule.amount(epoch)
+        if amount <= 0.0:
+            return False
+        assert isinstance(module, PhoenixODEFunc)
+        self.prune(module, amount, optimizer)
+        return True
+
+    def finalize_epoch(self, epoch: int, module: nn.Module) -> dict[str, float]:
+        """Density of the masked weights (1.0 before the first round)."""
+        return {"density": float(self.masks.density()) if self.masks is not None else 1.0}
+
+    def density(self) -> float:
+        """Fraction of the four weight matrices kept."""
+        return float(self.masks.density()) if self.masks is not None else 1.0

@@ -1,0 +1,628 @@
+"""``GRNModel``: a PHOENIX/DASH gene-regulatory neural ODE fitted on an AnnData.
+
+The scvi-tools-style wrapper around the pure-torch pieces: :class:`PhoenixODEFunc` (the
+equations), :func:`biomodels.grn.train.fit` (the loop) and :class:`DashPruner` (pruning).
+It owns the AnnData plumbing (layers, time and trajectory keys, per-gene scaling, priors),
+the getters (:meth:`GRNModel.network`, :meth:`GRNModel.predict`, :meth:`GRNModel.simulate`)
+and ``save``/``load``.
+
+References
+----------
+Hossain et al. "Biologically informed NeuralODEs for genome-wide regulatory dynamics"
+(PHOENIX). Genome Biology 25:127 (2024).
+Hossain, Fischer, Burkholz, Quackenbush. "Pruning neural network models for gene regulatory
+dynamics using data and domain knowledge" (DASH). NeurIPS 2024, arXiv:2403.04805.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from biomodels.grn.dash import DashPruner, PruningSchedule
+from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+from biomodels.grn.train import Pairs, fit, make_pairs, solve, split_pairs
+
+__all__ = ["GRNModel"]
+
+Pruning = Literal["dash", "imp", "prior", "none", "l1"]
+_FORMAT = "prunus.grn/1"
+
+
+def _dense(x: Any) -> np.ndarray:
+    if hasattr(x, "toarray"):
+        x = x.toarray()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _read_prior(
+    prior: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None,
+    adata: Any,
+    genes: pd.Index,
+    name: str,
+) -> pd.DataFrame | None:
+    from biomodels.grn.prior import align_prior
+
+    if prior is None:
+        return None
+    if isinstance(prior, str) and prior in adata.varp:
+        return align_prior(_dense(adata.varp[prior]), genes)
+    if isinstance(prior, str | os.PathLike):
+        if not Path(prior).is_file():
+            raise ValueError(
+                f"{name}={str(prior)!r} is neither a key of adata.varp "
+                f"({sorted(adata.varp.keys())}) nor an existing CSV file"
+            )
+        return align_prior(Path(prior), genes)
+    return align_prior(prior, genes)
+
+
+class GRNModel:
+    """Gene-regulatory neural ODE (PHOENIX) on AnnData, pruned with DASH.
+
+    ``dy/dt = ReLU(g) * (f(y) - y)`` on expression scaled to [0, 1] per gene, fitted on
+    one-step-ahead pairs of consecutive observations within each trajectory. The inferred
+    network is the signed G x G read-out ``W_sum^T C_sum^T + W_prod^T C_prod^T`` scaled per
+    target by ``ReLU(g)`` (rows = regulators, columns = targets).
+
+    Parameters
+    ----------
+    adata
+        Cells x genes. Not modified by the constructor.
+    time_key
+        Numeric ``adata.obs`` column with (pseudo)time.
+    trajectory_key
+        Optional ``adata.obs`` column naming the trajectory of each cell (pairs are only
+        formed within a trajectory); all cells form one trajectory when None.
+    layer
+        Use ``adata.layers[layer]`` instead of ``adata.X`` (dense or sparse).
+    prior
+        Gene x gene prior (rows = regulators, columns = targets, signed): a DataFrame, a
+        CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key.
+        Prior genes missing from the data are dropped with a warning; data genes missing
+        from the prior get zero rows and columns.
+    ppi
+        Optional gene x gene co-regulation / PPI matrix for DASH (same forms as ``prior``).
+    n_hidden
+        Hidden units per branch (DASH: 40 for 350 genes; small data needs few).
+    init
+        Weight initialisation, ``"dash"`` or ``"phoenix"`` (see :class:`PhoenixODEFunc`).
+    time_scale
+        Factor applied to times before fitting; ``"auto"`` chooses it so that the mean
+        absolute velocity of the scaled data is 0.5 per time unit, which puts the rates
+        ``g`` near 1 whatever unit the times are in (steps, hours, pseudotime).
+    dtype
+        Torch dtype of the model (float32 is enough for fitting; use float64 for checks).
+    device
+        Torch device.
+    seed
+        Seed of the initialisation, the validation split and the batch order.
+
+    Examples
+    --------
+    >>> from biomodels.grn import datasets
+    >>> adata = datasets.krumsiek11()
+    >>> model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=8)
+    >>> history = model.train(epochs=2, pruning="none")
+    >>> model.network().shape
+    (11, 11)
+    """
+
+    def __init__(
+        self,
+        adata: Any,
+        *,
+        time_key: str = "time",
+        trajectory_key: str | None = None,
+        layer: str | None = None,
+        prior: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None = None,
+        ppi: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None = None,
+        n_hidden: int = 16,
+        init: Literal["dash", "phoenix"] = "dash",
+        time_scale: float | Literal["auto"] = "auto",
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+        seed: int = 0,
+    ) -> None:
+        from anndata import AnnData
+
+        if not isinstance(adata, AnnData):
+            raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}")
+        if adata.n_obs < 2 or adata.n_vars < 1:
+            raise ValueError(f"adata must have >= 2 cells and >= 1 gene, got {adata.shape}")
+        genes = pd.Index([str(g) for g in adata.var_names])
+        if genes.has_duplicates:
+            dup = genes[genes.duplicated()].unique().tolist()[:5]
+            raise ValueError(f"adata.var_names has duplicated genes: {dup}")
+        # expression
+        if layer is not None:
+            if layer not in adata.layers:
+                raise ValueError(f"layer={layer!r} is not in adata.layers "
+                                 f"({sorted(adata.layers.keys())})")
+            raw = adata.layers[layer]
+            where = f"adata.layers[{layer!r}]"
+        else:
+            raw = adata.X
+            where = "adata.X"
+        x = _dense(raw)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            cols = genes[bad.any(axis=0)].tolist()[:5]
+            raise ValueError(
+                f"{where} has {int(bad.sum())} NaN or infinite values (genes {cols}); "
+                "impute or drop them first"
+            )
+        # time
+        if not isinstance(time_key, str) or time_key not in adata.obs:
+            raise ValueError(f"time_key={time_key!r} is not a column of adata.obs "
+                             f"({list(adata.obs.columns)})")
+        tcol = adata.obs[time_key]
+        if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol):
+            raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}")
+        times = tcol.to_numpy(dtype=np.float64)
+        if not np.isfinite(times).all():
+            raise ValueError(f"adata.obs[{time_key!r}] has NaN or infinite values")
+        # trajectories
+        if trajectory_key is not None:
+            if trajectory_key not in adata.obs:
+                raise ValueError(f"trajectory_key={trajectory_key!r} is not a column of "
+                                 f"adata.obs ({list(adata.obs.columns)})")
+            labels = adata.obs[trajectory_key]
+            if labels.isna().any():
+                raise ValueError(f"adata.obs[{trajectory_key!r}] has missing values")
+            codes, names = pd.factorize(labels.astype(str), sort=True)
+        else:
+            codes, names = np.zeros(adata.n_obs, dtype=np.int64), pd.Index(["all"])
+        n_times = pd.Series(times).groupby(codes).nunique()
+        short = [str(names[i]) for i in n_times.index[n_times.to_numpy() < 2]]
+        if short:
+            raise ValueError(
+                f"trajectories with a single time point cannot form training pairs: "
+                f"{short[:10]} (adata.obs[{trajectory_key!r}], time key {time_key!r})"
+            )
+        if init not in ("dash", "phoenix"):
+            raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
+        # priors (align_prior validates shape and labels)
+        prior_df = _read_prior(prior, adata, genes, "prior")
+        ppi_df = _read_prior(ppi, adata, genes, "ppi")
+        # per-gene [0, 1] scaling
+        lo, hi = x.min(axis=0), x.max(axis=0)
+        span = hi - lo
+        const = span <= 0
+        if const.any():
+            warnings.warn(
+                f"genes with constant expression are kept but carry no signal: "
+                f"{genes[const].tolist()[:10]}", UserWarning, stacklevel=2)
+        span = np.where(const, 1.0, span)
+        self.genes = genes
+        self.time_key = time_key
+        self.trajectory_key = trajectory_key
+        self.layer = layer
+        self.n_hidden = int(n_hidden)
+        self.init = init
+        self.dtype = dtype
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.seed = int(seed)
+        self.prior = prior_df
+        self.ppi = ppi_df
+        self.offset = lo
+        self.scale = span
+        self._x = (x - lo) / span
+        self._times = times
+        self._codes = np.asarray(codes, dtype=np.int64)
+        self.trajectories = [str(n) for n in names]
+        self._adata = adata
+        pairs = make_pairs(torch.as_tensor(self._x), torch.as_tensor(times),
+                           torch.as_tensor(self._codes))
+        if time_scale == "auto":
+            vel = (pairs.x1 - pairs.x0).abs().mean(dim=1) / pairs.dt
+            v = float(vel.mean())
+            self.time_scale = v / 0.5 if v > 0 else 1.0
+        else:
+            if not isinstance(time_scale, int | float) or not time_scale > 0:
+                raise ValueError(f"time_scale must be 'auto' or a positive number, "
+                                 f"got {time_scale!r}")
+            self.time_scale = float(time_scale)
+        self.func = PhoenixODEFunc(
+            len(genes), self.n_hidden, init=init, dtype=dtype, device=self.device,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+        self.history: dict[str, list[float]] = {}
+        self.settings: dict[str, Any] = {}
+        self.pruner: DashPruner | None = None
+        self.is_trained = False
+
+    # ------------------------------------------------------------------ helpers
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=self.dtype, device=self.device)
+
+    def _pairs(self) -> Pairs:
+        return make_pairs(
+            self._tensor(self._x),
+            self._tensor(self._times * self.time_scale),
+            torch.as_tensor(self._codes, device=self.device),
+        )
+
+    def _prior_tensor(self, frame: pd.DataFrame | None) -> torch.Tensor | None:
+        return None if frame is None else self._tensor(frame.to_numpy())
+
+    # ------------------------------------------------------------------ training
+    def train(
+        self,
+        epochs: int = 100,
+        *,
+        pruning: Pruning = "dash",
+        lr: float = 3e-3,
+        batch_size: int = 32,
+        val_fraction: float = 0.1,
+        method: str = "dopri5",
+        rtol: float = 1e-3,
+        atol: float = 1e-4,
+        step_size: float | None = None,
+        adjoint: bool = False,
+        lambda_ppi: float = 0.05,
+        lambda_motif: float = 0.01,
+        normalize: Literal["sum", "reference"] = "sum",
+        schedule: PruningSchedule | None = None,
+        prior_weight: float = 1.0,
+        l1: float = 1e-3,
+        patience: int = 40,
+        progress: bool = True,
+    ) -> dict[str, list[float]]:
+        """Fit the model (and prune it), continuing from the current weights.
+
+        Parameters
+        ----------
+        epochs
+            Maximum number of epochs.
+        pruning
+            ``"dash"`` (data + prior scores), ``"imp"`` (DASH schedule, lambda = 0),
+            ``"prior"`` (prior scores only), ``"none"`` or ``"l1"`` (C-NODE-style L1 penalty
+            of weight ``l1``, no pruning).
+        lr
+            Adam learning rate (the gene rates get 5x).
+        batch_size
+            Pairs per step.
+        val_fraction
+            Held-out trajectories for early stopping and the LR schedule (random pairs when
+            there are fewer than 8 trajectories).
+        method, rtol, atol, step_size, adjoint
+            torchdiffeq solver (``step_size`` for fixed-step methods, on each pair's unit
+            clock, e.g. ``method="rk4", step_size=0.5``).
+        lambda_ppi, lambda_motif, normalize, schedule
+            DASH settings (see :mod:`biomodels.grn.dash`).
+        prior_weight
+            PHOENIX soft prior: loss = ``prior_weight * MSE + (1 - prior_weight) *
+            prior MSE``; 1 disables it (DASH's simulations). Needs a prior.
+        l1
+            L1 weight for ``pruning="l1"``.
+        patience
+            Early stopping patience (epochs), after the last pruning round.
+        progress
+            tqdm progress bar.
+
+        Returns
+        -------
+        dict
+            The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
+            ``lr``, ``density``, ``pruned``.
+        """
+        if pruning not in ("dash", "imp", "prior", "none", "l1"):
+            raise ValueError(f"pruning must be one of 'dash', 'imp', 'prior', 'none', 'l1'; "
+                             f"got {pruning!r}")
+        prior = self._prior_tensor(self.prior)
+        if pruning in ("dash", "prior") and prior is None:
+            raise ValueError(f"pruning={pruning!r} needs a prior network; pass prior= to "
+                             "GRNModel or use pruning='imp'")
+        if prior_weight < 1.0 and prior is None:
+            raise ValueError("prior_weight < 1 needs a prior network")
+        pairs = self._pairs()
+        train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed=self.seed)
+        if pruning in ("dash", "imp", "prior"):
+            self.pruner = DashPruner(
+                pruning, prior=prior, ppi=self._prior_tensor(self.ppi),
+                lambda_ppi=lambda_ppi, lambda_motif=lambda_motif,
+                schedule=schedule, normalize=normalize, seed=self.seed,
+            )
+        prior_scaled = None
+        if prior is not None and prior_weight < 1.0:
+            top = prior.abs().max()
+            prior_scaled = prior / top if top > 0 else prior
+        options = {"step_size": step_size} if step_size is not None else None
+        history = fit(
+            self.func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
+            method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint,
+            pruner=self.pruner if pruning in ("dash", "imp", "prior") else None,
+            l1=l1 if pruning == "l1" else 0.0, prior=prior_scaled, prior_weight=prior_weight,
+            patience=patience, seed=self.seed, progress=progress,
+        )
+        self.history = history
+        sched = self.pruner.schedule if self.pruner is not None else None
+        self.settings = {
+            "pruning": pruning, "epochs": int(epochs), "epochs_run": len(history["epoch"]),
+            "lr": lr, "batch_size": batch_size, "val_fraction": val_fraction,
+            "method": method, "rtol": rtol, "atol": atol,
+            "step_size": step_size, "adjoint": adjoint,
+            "lambda_ppi": lambda_ppi, "lambda_motif": lambda_motif, "normalize": normalize,
+            "prior_weight": prior_weight, "l1": l1 if pruning == "l1" else 0.0,
+            "schedule": None if sched is None else [sched.first_epoch, sched.first_fraction,
+                                                    sched.every, sched.fraction],
+            "n_hidden": self.n_hidden, "init": self.init, "time_scale": self.time_scale,
+            "time_key": self.time_key, "trajectory_key": self.trajectory_key,
+            "layer": self.layer, "seed": self.seed,
+            "n_pairs_train": len(train_pairs),
+            "n_pairs_val": 0 if val_pairs is None else len(val_pairs),
+        }
+        self.is_trained = True
+        return history
+
+    # ------------------------------------------------------------------ getters
+    def sparsity(self) -> float:
+        """Fraction of exactly-zero entries of the four weight matrices."""
+        params = dict(self.func.named_parameters())
+        zeros = sum(int((params[n] == 0).sum()) for n in PRUNABLE)
+        total = sum(params[n].numel() for n in PRUNABLE)
+        return zeros / total
+
+    def network(self, *, normalize: Literal["none", "target"] = "none") -> pd.DataFrame:
+        """Return the inferred signed network, rows = regulators, columns = targets.
+
+        Parameters
+        ----------
+        normalize
+            ``"none"``: effects ``E`` as read out (see the class docstring); ``"target"``:
+            each column divided by its sum of absolute values, PHOENIX's per-target edge
+            score ``|E_ij| / sum_i |E_ij|`` with the sign of ``E_ij`` kept.
+
+        Returns
+        -------
+        pandas.DataFrame
+            G x G, ``var_names`` on both axes; exact zeros where pruning cut every path.
+        """
+        e = self.func.effects().detach().cpu().to(torch.float64).numpy()
+        if normalize == "target":
+            tot = np.abs(e).sum(axis=0, keepdims=True)
+            e = e / np.where(tot > 0, tot, 1.0)
+        elif normalize != "none":
+            raise ValueError(f"normalize must be 'none' or 'target', got {normalize!r}")
+        return pd.DataFrame(e, index=self.genes.copy(), columns=self.genes.copy())
+
+    def evaluate(self, truth: pd.DataFrame | np.ndarray | str,
+                 *, normalize: Literal["none", "target"] = "target") -> dict[str, float]:
+        """BEELINE/DASH metrics of :meth:`network` against a true network.
+
+        Parameters
+        ----------
+        truth
+            DataFrame (rows = regulators), array in ``var_names`` order, CSV path or
+            ``adata.varp`` key.
+        normalize
+            Score used for the rankings (see :meth:`network`); the support (balanced
+            accuracy, sparsity) is the same for both.
+
+        Returns
+        -------
+        dict
+            :func:`biomodels.grn.evaluate.evaluate` plus ``weight_sparsity``.
+        """
+        from biomodels.grn.evaluate import evaluate
+
+        t = _read_prior(truth, self._adata, self.genes, "truth")
+        assert t is not None
+        out = dict(evaluate(self.network(normalize=normalize), t))
+        out["weight_sparsity"] = self.sparsity()
+        return out
+
+    def _scale_states(self, y0: Any) -> torch.Tensor:
+        if isinstance(y0, pd.DataFrame):
+            missing = [g for g in self.genes if g not in y0.columns]
+            if missing:
+                raise ValueError(f"y0 lacks genes {missing[:5]}")
+            y0 = y0[list(self.genes)].to_numpy(dtype=np.float64)
+        arr = np.asarray(y0, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != len(self.genes):
+            raise ValueError(f"y0 must have {len(self.genes)} genes per row, got shape "
+                             f"{np.shape(y0)}")
+        if not np.isfinite(arr).all():
+            raise ValueError("y0 has NaN or infinite values")
+        return self._tensor((arr - self.offset) / self.scale)
+
+    def _default_y0(self) -> np.ndarray:
+        first = []
+        for c in np.unique(self._codes):
+            rows = np.flatnonzero(self._codes == c)
+            first.append(rows[np.argmin(self._times[rows])])
+        return self._x[first].mean(axis=0) * self.scale + self.offset
+
+    def predict(self, y0: Any, times: Sequence[float] | np.ndarray, *,
+                method: str = "dopri5", rtol: float = 1e-5, atol: float = 1e-7) -> np.ndarray:
+        """Trajectories of the fitted ODE from initial states, in data units.
+
+        Parameters
+        ----------
+        y0
+            (n, G) or (G,) initial expression (array, or DataFrame with gene columns) at
+            ``times[0]``.
+        times
+            Increasing times in the units of ``adata.obs[time_key]``.
+
+        Returns
+        -------
+        numpy.ndarray
+            (T, n, G), or (T, G) for a single initial state.
+        """
+        return self.simulate(y0, times, method=method, rtol=rtol, atol=atol)
+
+    def simulate(
+        self,
+        y0: Any = None,
+        times: Sequence[float] | np.ndarray | None = None,
+        *,
+        perturb: Mapping[str, float] | None = None,
+        method: str = "dopri5",
+        rtol: float = 1e-5,
+        atol: float = 1e-7,
+    ) -> np.ndarray:
+        """Simulate, optionally with in-silico knockouts or overexpression.
+
+        Parameters
+        ----------
+        y0
+            Initial expression (see :meth:`predict`); default: the mean of the first cell
+            of every trajectory.
+        times
+            Times (data units); default: 100 points over the observed time range.
+        perturb
+            ``{gene: value}`` clamps each gene at ``value`` (data units) for the whole
+            simulation: 0 (or the gene's minimum) is a knockout, a high value an
+            overexpression. The clamped genes' derivatives are zero.
+        method, rtol, atol
+            Solver settings.
+
+        Returns
+        -------
+        numpy.ndarray
+            (T, n, G) or (T, G), data units.
+        """
+        single = y0 is None or np.ndim(y0) == 1
+        y = self._scale_states(self._default_y0() if y0 is None else y0)
+        if times is None:
+            times = np.linspace(self._times.min(), self._times.max(), 100)
+        t = np.asarray(times, dtype=np.float64)
+        if t.ndim != 1 or t.size < 1 or (np.diff(t) <= 0).any():
+            raise ValueError("times must be a 1-D increasing sequence")
+        field: torch.nn.Module = self.func
+        if perturb:
+            unknown = [g for g in perturb if g not in self.genes]
+            if unknown:
+                raise ValueError(f"perturb names genes not in the data: {unknown}")
+            idx = [int(self.genes.get_loc(g)) for g in perturb]
+            vals = [(float(perturb[g]) - self.offset[i]) / self.scale[i]
+                    for g, i in zip(perturb, idx)]
+            y = y.clone()
+            y[:, idx] = self._tensor(np.asarray(vals))
+            field = _Clamped(self.func, idx, len(self.genes))
+        tt = self._tensor((t - t[0]) * self.time_scale)
+        with torch.no_grad():
+            out = solve(field, y, tt, method=method, rtol=rtol, atol=atol)
+        res = out.detach().cpu().to(torch.float64).numpy() * self.scale + self.offset
+        return res[:, 0, :] if single else res
+
+    # ------------------------------------------------------------------ AnnData
+    def write_results(self, adata: Any | None = None, *, key_added: str = "grn",
+                      truth: pd.DataFrame | np.ndarray | str | None = None) -> dict[str, Any]:
+        """Write the network and settings into an AnnData.
+
+        Writes ``adata.varp[key_added]`` (the G x G signed network, rows = regulators) and
+        ``adata.uns[key_added]`` (``settings``, ``sparsity``, ``final_val_loss`` and, when
+        ``truth`` is given, ``metrics``). Nothing else is touched.
+
+        Returns
+        -------
+        dict
+            What was written to ``uns``.
+        """
+        adata = self._adata if adata is None else adata
+        if [str(g) for g in adata.var_names] != list(self.genes):
+            raise ValueError("adata.var_names do not match the model's genes")
+        info: dict[str, Any] = {
+            "settings": {k: v for k, v in self.settings.items() if v is not None},
+            "weight_sparsity": self.sparsity(),
+            "genes_order": "rows = regulators, columns = targets (var_names order)",
+        }
+        if self.history.get("val_loss"):
+            info["final_val_loss"] = float(self.history["val_loss"][-1])
+        if truth is not None:
+            info["metrics"] = self.evaluate(truth)
+        adata.varp[key_added] = self.network().to_numpy()
+        adata.uns[key_added] = info
+        return info
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save weights, masks, scaling, priors and settings to one file (atomic)."""
+        from core import atomic_path
+
+        state = {
+            "format": _FORMAT,
+            "state_dict": {k: v.detach().cpu() for k, v in self.func.state_dict().items()},
+            "genes": list(self.genes),
+            "n_hidden": self.n_hidden, "init": self.init,
+            "offset": torch.as_tensor(self.offset), "scale": torch.as_tensor(self.scale),
+            "time_scale": self.time_scale, "time_key": self.time_key,
+            "trajectory_key": self.trajectory_key, "layer": self.layer, "seed": self.seed,
+            "prior": None if self.prior is None else torch.as_tensor(self.prior.to_numpy()),
+            "ppi": None if self.ppi is None else torch.as_tensor(self.ppi.to_numpy()),
+            "history": self.history, "settings": self.settings,
+            "dtype": str(self.dtype).removeprefix("torch."),
+        }
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], adata: Any, *,
+             device: torch.device | str | None = None) -> GRNModel:
+        """Load a model saved by :meth:`save` onto ``adata`` (same genes).
+
+        Parameters
+        ----------
+        path
+            File written by :meth:`save`.
+        adata
+            The data the model refers to (for scaling checks, predictions, results).
+        device
+            Where to put the model.
+        """
+        from core import MaskSet
+
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ValueError(f"{str(path)!r} is not a prunus GRN model file")
+        if [str(g) for g in adata.var_names] != state["genes"]:
+            raise ValueError("adata.var_names do not match the saved model's genes")
+        genes = state["genes"]
+
+        def frame(t: torch.Tensor | None) -> pd.DataFrame | None:
+            return None if t is None else pd.DataFrame(t.numpy(), index=genes, columns=genes)
+
+        model = cls(
+            adata, time_key=state["time_key"], trajectory_key=state["trajectory_key"],
+            layer=state["layer"], prior=frame(state["prior"]), ppi=frame(state["ppi"]),
+            n_hidden=state["n_hidden"], init=state["init"], time_scale=state["time_scale"],
+            dtype=getattr(torch, state["dtype"]), device=device, seed=state["seed"],
+        )
+        offset, scale = state["offset"].numpy(), state["scale"].numpy()
+        model._x = (model._x * model.scale + model.offset - offset) / scale
+        model.offset, model.scale = offset, scale
+        sd = state["state_dict"]
+        if any(k.endswith("_mask") for k in sd):
+            MaskSet.from_state_dict(sd).attach(model.func)
+        model.func.load_state_dict(sd)
+        model.history = state["history"]
+        model.settings = state["settings"]
+        model.is_trained = bool(state["settings"])
+        return model
+
+
+class _Clamped(torch.nn.Module):
+    """Vector field with some genes held fixed (zero derivative)."""
+
+    def __init__(self, func: torch.nn.Module, idx: list[int], n_genes: int) -> None:
+        super().__init__()
+        self.func = func
+        free = torch.ones(n_genes, dtype=torch.bool)
+        free[idx] = False
+        self.register_buffer("free", free)
+
+    def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.func(t, y) * self.free.to(y.dtype)

@@ -1,0 +1,176 @@
+"""The PHOENIX vector field: an interpretable neural ODE of gene expression.
+
+dy/dt = ReLU(g) * (f(y) - y) over G genes with expression scaled to [0, 1]; f(y) sums an
+additive (Hill-like) branch and a multiplicative (AND-like) branch. Pure torch, no AnnData.
+
+References
+----------
+Hossain, Fanfani, Fischer, Quackenbush, Burkholz. "Biologically informed NeuralODEs for
+genome-wide regulatory dynamics" (PHOENIX). Genome Biology 25:127 (2024).
+Hossain, Fischer, Burkholz, Quackenbush. "Pruning neural network models for gene regulatory
+dynamics using data and domain knowledge" (DASH). NeurIPS 2024, arXiv:2403.04805.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["PhoenixODEFunc", "shifted_softsign", "PRUNABLE"]
+
+#: Names of the four weight matrices that DASH prunes (keys of ``named_parameters()``).
+PRUNABLE: tuple[str, ...] = (
+    "sum_in.weight",
+    "prod_in.weight",
+    "sum_out.weight",
+    "prod_out.weight",
+)
+
+
+def shifted_softsign(y: torch.Tensor) -> torch.Tensor:
+    """Shifted softsign ``(y - 0.5) / (1 + |y - 0.5|)``, elementwise, in (-1, 1).
+
+    Parameters
+    ----------
+    y
+        Expression values (expected in [0, 1], any real value is allowed).
+
+    Returns
+    -------
+    torch.Tensor
+        Same shape, dtype and device as ``y``.
+    """
+    z = y - 0.5
+    return z / (1.0 + z.abs())
+
+
+class PhoenixODEFunc(nn.Module):
+    r"""PHOENIX/DASH vector field ``dy/dt = ReLU(g) * (f(y) - y)``.
+
+    ``f(y) = C_sum (W_sum s(y) + b_sum) + C_prod exp(W_prod log1p(s(y)) + b_prod)`` with
+    ``s`` the shifted softsign, ``W_*`` of shape (h, G) (``sum_in``/``prod_in``), ``C_*`` of
+    shape (G, h) without bias (``sum_out``/``prod_out``) and ``g`` the per-gene rate
+    (``gene_rates``).
+
+    Parameters
+    ----------
+    n_genes
+        Number of genes G.
+    n_hidden
+        Hidden units h per branch.
+    init
+        ``"dash"``: branch inputs sparse (95 % zeros, std 0.05), combine layers orthogonal
+        with the sigmoid gain (DASH's ``PHX_base_model.py``); ``"phoenix"``: all four weight
+        matrices sparse (95 % zeros, std 0.05).
+    dtype, device
+        Of the parameters (float32 on the CPU by default).
+    generator
+        Optional torch generator for a reproducible initialisation (on the CPU).
+
+    Examples
+    --------
+    >>> func = PhoenixODEFunc(5, 8, generator=torch.Generator().manual_seed(0))
+    >>> func(torch.tensor(0.0), torch.rand(3, 5)).shape
+    torch.Size([3, 5])
+    >>> func.effects().shape  # rows = regulators, columns = targets
+    torch.Size([5, 5])
+    """
+
+    def __init__(
+        self,
+        n_genes: int,
+        n_hidden: int = 16,
+        *,
+        init: Literal["dash", "phoenix"] = "dash",
+        dtype: torch.dtype | None = None,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(n_genes, int) or n_genes < 1:
+            raise ValueError(f"n_genes must be a positive integer, got {n_genes!r}")
+        if not isinstance(n_hidden, int) or n_hidden < 1:
+            raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+        if init not in ("dash", "phoenix"):
+            raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
+        kw = {"dtype": dtype, "device": device}
+        self.n_genes = n_genes
+        self.n_hidden = n_hidden
+        self.sum_in = nn.Linear(n_genes, n_hidden, **kw)
+        self.prod_in = nn.Linear(n_genes, n_hidden, **kw)
+        self.sum_out = nn.Linear(n_hidden, n_genes, bias=False, **kw)
+        self.prod_out = nn.Linear(n_hidden, n_genes, bias=False, **kw)
+        self.gene_rates = nn.Parameter(torch.empty(n_genes, **kw))
+        self.reset_parameters(init=init, generator=generator)
+
+    @torch.no_grad()
+    def reset_parameters(
+        self,
+        *,
+        init: Literal["dash", "phoenix"] = "dash",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        """Re-initialise all parameters (see the class docstring for the schemes)."""
+
+        def rand(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+            return torch.rand(shape, generator=generator).to(like)
+
+        def randn(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+            return torch.randn(shape, generator=generator).to(like)
+
+        def sparse_(w: torch.Tensor) -> None:
+            keep = rand(tuple(w.shape), w) >= 0.95
+            w.copy_(randn(tuple(w.shape), w) * 0.05 * keep)
+
+        def orthogonal_(w: torch.Tensor, gain: float) -> None:
+            rows, cols = w.shape
+            a = randn((max(rows, cols), min(rows, cols)), w).to(torch.float64)
+            q, r = torch.linalg.qr(a)
+            q = q * torch.sign(torch.diagonal(r))
+            q = q if rows >= cols else q.T
+            w.copy_((gain * q).to(w))
+
+        sparse_(self.sum_in.weight)
+        sparse_(self.prod_in.weight)
+        for b in (self.sum_in.bias, self.prod_in.bias):
+            bound = 1.0 / math.sqrt(self.n_genes)
+            b.copy_((rand(tuple(b.shape), b) * 2 - 1) * bound)
+        if init == "dash":
+            gain = 1.0  # torch.nn.init.calculate_gain("sigmoid") == 1
+            orthogonal_(self.sum_out.weight, gain)
+            orthogonal_(self.prod_out.weight, gain)
+        else:
+            sparse_(self.sum_out.weight)
+            sparse_(self.prod_out.weight)
+        self.gene_rates.copy_(rand((self.n_genes,), self.gene_rates))
+
+    def production(self, y: torch.Tensor) -> torch.Tensor:
+        """Production term ``f(y)`` (without rates and degradation), shape of ``y``."""
+        s = shifted_softsign(y)
+        u = self.sum_in(s)
+        v = torch.exp(self.prod_in(torch.log1p(s)))
+        return self.sum_out(u) + self.prod_out(v)
+
+    def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Vector field ``dy/dt`` at ``y`` (autonomous: ``t`` is ignored)."""
+        return torch.relu(self.gene_rates) * (self.production(y) - y)
+
+    def effects(self) -> torch.Tensor:
+        """Signed G x G network read-out, rows = regulators, columns = targets.
+
+        ``E = W_sum^T C_sum^T + W_prod^T C_prod^T`` with column j scaled by ``ReLU(g_j)``
+        (DASH ``extract_model_matrix.py``). Pruned weights are zero, so an entry is exactly
+        zero when no unpruned path links the regulator to the target.
+
+        Returns
+        -------
+        torch.Tensor
+            Detached, same dtype and device as the parameters.
+        """
+        with torch.no_grad():
+            e = self.sum_in.weight.T @ self.sum_out.weight.T
+            e = e + self.prod_in.weight.T @ self.prod_out.weight.T
+            return e * torch.relu(self.gene_rates)[None, :]

@@ -1,0 +1,497 @@
+"""Training loop for the PHOENIX vector field (pure torch, no AnnData).
+
+One-step-ahead fitting as in PHOENIX/DASH: every observed state x(t_i) is integrated to
+t_(i+1) within its trajectory and compared with x(t_(i+1)) by the mean squared error. All
+pairs of a minibatch are solved in ONE batched ODE call: each pair runs on its own clock
+s in [0, 1] with the vector field multiplied by its own time step dt_i (the field is
+autonomous, so y(t_i + s*dt_i) solves dy/ds = dt_i * F(y)).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+
+__all__ = [
+    "Pairs",
+    "make_pairs",
+    "integrate",
+    "solve",
+    "fit",
+    "split_pairs",
+    "SolverDivergedError",
+]
+
+Method = Literal["dopri5", "bosh3", "adaptive_heun", "rk4", "midpoint", "euler", "dopri8"]
+
+
+class SolverDivergedError(RuntimeError):
+    """The ODE solver failed (step size underflow or non-finite values).
+
+    Try a fixed-step ``method`` (e.g. ``"rk4"``), looser tolerances, or a lower learning rate.
+    """
+
+
+class Pruner(Protocol):
+    """What :func:`fit` needs from a pruning schedule (see :mod:`biomodels.grn.dash`)."""
+
+    def step(self, epoch: int, module: nn.Module, optimizer: torch.optim.Optimizer) -> bool:
+        """Prune if ``epoch`` (1-based) is a pruning epoch; return True when it pruned."""
+        ...
+
+    def finalize_epoch(self, epoch: int, module: nn.Module) -> dict[str, float]:
+        """Return figures to log (e.g. sparsity) at the end of an epoch."""
+        ...
+
+    def last_round_epoch(self, max_epochs: int) -> int:
+        """Epoch of the last scheduled round (0 when none)."""
+        ...
+
+
+class Pairs:
+    """One-step-ahead training pairs ``(x0, x1, dt)`` with their trajectory labels.
+
+    Parameters
+    ----------
+    x0, x1
+        (n, G) states at t_i and t_(i+1).
+    dt
+        (n,) positive time steps.
+    trajectory
+        (n,) integer trajectory codes.
+    """
+
+    def __init__(
+        self, x0: torch.Tensor, x1: torch.Tensor, dt: torch.Tensor, trajectory: torch.Tensor
+    ) -> None:
+        self.x0, self.x1, self.dt, self.trajectory = x0, x1, dt, trajectory
+
+    def __len__(self) -> int:
+        return int(self.x0.shape[0])
+
+    def subset(self, index: torch.Tensor) -> Pairs:
+        """Pairs at ``index`` (a boolean or integer tensor)."""
+        return Pairs(self.x0[index], self.x1[index], self.dt[index], self.trajectory[index])
+
+
+def make_pairs(x: torch.Tensor, time: torch.Tensor, trajectory: torch.Tensor) -> Pairs:
+    """Consecutive observations within each trajectory as one-step-ahead pairs.
+
+    Observations are sorted by time inside each trajectory; observations at equal times
+    cannot form a pair and are skipped (a pair needs dt > 0).
+
+    Parameters
+    ----------
+    x
+        (n, G) expression.
+    time
+        (n,) observation times.
+    trajectory
+        (n,) integer trajectory codes.
+
+    Returns
+    -------
+    Pairs
+        On the device and dtype of ``x``.
+
+    Examples
+    --------
+    >>> x = torch.arange(6.0).reshape(3, 2)
+    >>> p = make_pairs(x, torch.tensor([0.0, 1.0, 3.0]), torch.tensor([0, 0, 0]))
+    >>> p.dt.tolist()
+    [1.0, 2.0]
+    """
+    if x.ndim != 2 or time.shape != (x.shape[0],) or trajectory.shape != (x.shape[0],):
+        raise ValueError("make_pairs: x must be (n, G) and time, trajectory (n,)")
+    tr = trajectory.detach().cpu().numpy()
+    tm = time.detach().cpu().to(torch.float64).numpy()
+    order = np.lexsort((tm, tr))
+    a, b = order[:-1], order[1:]
+    keep = (tr[a] == tr[b]) & (tm[b] > tm[a])
+    a, b = a[keep], b[keep]
+    ia = torch.as_tensor(a, device=x.device)
+    ib = torch.as_tensor(b, device=x.device)
+    dt = torch.as_tensor(tm[b] - tm[a], dtype=x.dtype, device=x.device)
+    return Pairs(x[ia], x[ib], dt, torch.as_tensor(tr[a], device=x.device))
+
+
+def split_pairs(
+    pairs: Pairs, val_fraction: float, *, seed: int = 0, min_trajectories: int = 8
+) -> tuple[Pairs, Pairs | None]:
+    """Hold out whole trajectories (or, with few trajectories, random pairs) for validation.
+
+    Parameters
+    ----------
+    pairs
+        All pairs.
+    val_fraction
+        Fraction of trajectories held out (at least one when > 0). With fewer than
+        ``min_trajectories`` trajectories (e.g. krumsiek11's four lineages, where a held-out
+        trajectory would be a lineage never seen in training), that fraction of pairs is
+        held out at random instead.
+    min_trajectories
+        Fewest trajectories for a split by trajectory.
+    seed
+        Seed of the split.
+
+    Returns
+    -------
+    tuple
+        ``(train, val)``; ``val`` is None when ``val_fraction == 0``.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    if val_fraction == 0.0 or len(pairs) < 2:
+        return pairs, None
+    g = torch.Generator().manual_seed(seed)
+    trajs = torch.unique(pairs.trajectory.cpu())
+    if trajs.numel() >= max(2, min_trajectories):
+        n_val = max(1, round(val_fraction * trajs.numel()))
+        n_val = min(n_val, trajs.numel() - 1)
+        held = trajs[torch.randperm(trajs.numel(), generator=g)[:n_val]]
+        is_val = torch.isin(pairs.trajectory.cpu(), held)
+    else:
+        n_val = max(1, round(val_fraction * len(pairs)))
+        is_val = torch.zeros(len(pairs), dtype=torch.bool)
+        is_val[torch.randperm(len(pairs), generator=g)[:n_val]] = True
+    is_val = is_val.to(pairs.x0.device)
+    return pairs.subset(~is_val), pairs.subset(is_val)
+
+
+class _ScaledField(nn.Module):
+    """dy/ds = dt * F(y): each row of the batch on its own clock s in [0, 1]."""
+
+    def __init__(self, func: nn.Module, dt: torch.Tensor) -> None:
+        super().__init__()
+        self.func = func
+        self.dt = dt
+
+    def forward(self, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.dt * self.func(s, y)
+
+
+def _odeint(
+    field: nn.Module,
+    y0: torch.Tensor,
+    t: torch.Tensor,
+    *,
+    method: str,
+    rtol: float,
+    atol: float,
+    options: dict[str, Any] | None,
+    adjoint: bool,
+) -> torch.Tensor:
+    import torchdiffeq
+
+    solver = torchdiffeq.odeint_adjoint if adjoint else torchdiffeq.odeint
+    try:
+        out = solver(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)
+    except AssertionError as exc:  # torchdiffeq signals failures with bare asserts
+        raise SolverDivergedError(
+            f"ODE solver {method!r} failed ({exc}); try method='rk4', looser tolerances "
+            "or a lower learning rate"
+        ) from exc
+    return out
+
+
+def integrate(
+    func: nn.Module,
+    y0: torch.Tensor,
+    dt: torch.Tensor,
+    *,
+    method: str = "dopri5",
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+    options: dict[str, Any] | None = None,
+    adjoint: bool = False,
+) -> torch.Tensor:
+    """Integrate each row of ``y0`` forward by its own ``dt`` in one batched solve.
+
+    Parameters
+    ----------
+    func
+        Autonomous vector field ``func(t, y)``.
+    y0
+        (n, G) initial states.
+    dt
+        (n,) non-negative time steps.
+    method, rtol, atol, options
+        Passed to ``torchdiffeq.odeint`` (``options`` e.g. ``{"step_size": 0.25}`` for a
+        fixed-step method on the unit clock).
+    adjoint
+        Use ``odeint_adjoint`` (memory O(1) in the number of steps, often slower).
+
+    Returns
+    -------
+    torch.Tensor
+        (n, G) states at ``t + dt``.
+    """
+    t = torch.tensor([0.0, 1.0], dtype=y0.dtype, device=y0.device)
+    field = _ScaledField(func, dt.reshape(-1, 1).to(y0))
+    return _odeint(
+        field, y0, t, method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint
+    )[-1]
+
+
+def solve(
+    func: nn.Module,
+    y0: torch.Tensor,
+    times: torch.Tensor,
+    *,
+    method: str = "dopri5",
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    options: dict[str, Any] | None = None,
+    adjoint: bool = False,
+) -> torch.Tensor:
+    """Trajectories from initial states at the given increasing times.
+
+    Parameters
+    ----------
+    func
+        Vector field ``func(t, y)``.
+    y0
+        (n, G) or (G,) initial states at ``times[0]``.
+    times
+        (T,) increasing times.
+
+    Returns
+    -------
+    torch.Tensor
+        (T, n, G) or (T, G).
+    """
+    t = times.to(dtype=y0.dtype, device=y0.device)
+    return _odeint(
+        func, y0, t, method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint
+    )
+
+
+def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """PHOENIX soft prior: MSE between ``f(Y_r)`` and linear prior dynamics ``Y_r P``.
+
+    ``Y_r ~ U(-0.5, 0.5)^G`` random states; ``P`` is (regulators x targets), so
+    ``(Y_r P)_j = sum_i y_i P_ij``.
+    """
+    g = prior.shape[0]
+    y = torch.rand((n_random, g), generator=generator).to(prior) - 0.5
+    return torch.mean((func.production(y) - y @ prior) ** 2)
+
+
+def fit(
+    func: PhoenixODEFunc,
+    train: Pairs,
+    val: Pairs | None = None,
+    *,
+    epochs: int = 100,
+    lr: float = 1e-2,
+    rate_lr_factor: float = 5.0,
+    batch_size: int = 128,
+    method: str = "dopri5",
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+    options: dict[str, Any] | None = None,
+    adjoint: bool = False,
+    pruner: Pruner | None = None,
+    l1: float = 0.0,
+    prior: torch.Tensor | None = None,
+    prior_weight: float = 1.0,
+    n_random: int = 1000,
+    scheduler_factor: float = 0.9,
+    scheduler_patience: int = 3,
+    min_lr: float = 4e-5,
+    patience: int = 40,
+    min_rate: float | None = 1e-3,
+    seed: int = 0,
+    progress: bool = False,
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, list[float]]:
+    """Fit ``func`` to one-step-ahead pairs with Adam, plateau LR decay and early stopping.
+
+    Parameters
+    ----------
+    func
+        The vector field, trained in place.
+    train, val
+        Training pairs; validation pairs (held-out trajectories) for the scheduler and
+        early stopping (the training loss is used when None).
+    epochs
+        Maximum number of epochs.
+    lr
+        Learning rate of the weights; the gene rates get ``rate_lr_factor * lr``.
+    batch_size
+        Pairs per step (all pairs of a batch are solved in one call).
+    method, rtol, atol, options, adjoint
+        Solver settings (see :func:`integrate`).
+    pruner
+        A pruning schedule (:class:`biomodels.grn.dash.DashPruner`); after each round the
+        learning rates are reset to their initial values and the plateau scheduler is
+        recreated (no weight rewinding). Early stopping applies only after the last round.
+    l1
+        Weight of an L1 penalty on the four weight matrices (C-NODE-style baseline).
+    prior, prior_weight, n_random
+        PHOENIX soft prior: loss = ``prior_weight * MSE_data + (1 - prior_weight) *``
+        :func:`prior_loss` with ``n_random`` random states; off when ``prior`` is None or
+        ``prior_weight == 1``.
+    scheduler_factor, scheduler_patience, min_lr
+        ReduceLROnPlateau settings (DASH: 0.9, 3, 4e-5).
+    patience
+        Stop after this many epochs without a better validation loss; the best weights
+        (since the last pruning round) are restored at the end.
+    min_rate
+        Floor applied to the gene rates ``g`` after every step (projected gradient). Under
+        ``ReLU(g)`` a rate that crosses zero gets no gradient and its gene is frozen for the
+        rest of training ("dead" genes, frequent early on when ``f`` is still random); the
+        floor keeps every rate trainable while still allowing rates of ~0. None disables it.
+    seed
+        Seeds the batch order and the random prior states.
+    progress
+        Show a tqdm progress bar.
+    callback
+        Called as ``callback(epoch, record)`` after each epoch.
+
+    Returns
+    -------
+    dict
+        History: lists ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``density`` and
+        ``pruned`` (1.0 in epochs that started with a pruning round).
+    """
+    from tqdm.auto import tqdm
+
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    if len(train) == 0:
+        raise ValueError("no training pairs: every trajectory needs at least two time points")
+    if not 0.0 <= prior_weight <= 1.0:
+        raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
+    gen = torch.Generator().manual_seed(seed)
+    rate_params = [func.gene_rates]
+    other = [p for n, p in func.named_parameters() if n != "gene_rates"]
+    base_lrs = [lr, lr * rate_lr_factor]
+    optimizer = torch.optim.Adam(
+        [{"params": other, "lr": base_lrs[0]}, {"params": rate_params, "lr": base_lrs[1]}]
+    )
+
+    def make_scheduler() -> torch.optim.lr_scheduler.ReduceLROnPlateau:
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=scheduler_factor, patience=scheduler_patience, min_lr=min_lr
+        )
+
+    scheduler = make_scheduler()
+    use_prior = prior is not None and prior_weight < 1.0
+    weights = [dict(func.named_parameters())[n] for n in PRUNABLE]
+    last_round = pruner.last_round_epoch(epochs) if pruner is not None else 0
+    history: dict[str, list[float]] = {
+        k: [] for k in ("epoch", "train_loss", "val_loss", "lr", "density", "pruned")
+    }
+    best_loss, best_state, stale = math.inf, None, 0
+    n = len(train)
+    bar = tqdm(range(1, epochs + 1), disable=not progress, desc="grn fit", leave=False)
+    for epoch in bar:
+        pruned = False
+        if pruner is not None:
+            pruned = pruner.step(epoch, func, optimizer)
+            if pruned:
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base
+                scheduler = make_scheduler()
+                best_loss, best_state, stale = math.inf, None, 0
+        func.train()
+        perm = torch.randperm(n, generator=gen).to(train.x0.device)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            idx = perm[start : start + batch_size]
+            pred = integrate(
+                func, train.x0[idx], train.dt[idx], method=method, rtol=rtol, atol=atol,
+                options=options, adjoint=adjoint,
+            )
+            mse = torch.mean((pred - train.x1[idx]) ** 2)
+            loss = mse
+            if use_prior:
+                assert prior is not None
+                loss = prior_weight * mse + (1.0 - prior_weight) * prior_loss(
+                    func, prior, n_random=n_random, generator=gen
+                )
+            if l1 > 0:
+                loss = loss + l1 * sum(w.abs().sum() for w in weights)
+            if not torch.isfinite(loss):
+                raise SolverDivergedError(
+                    f"non-finite loss at epoch {epoch}; try a lower learning rate"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if min_rate is not None:
+                with torch.no_grad():
+                    func.gene_rates.clamp_(min=min_rate)
+            total += float(mse.detach()) * idx.numel()
+        train_loss = total / n
+        val_loss = evaluate_loss(func, val, method=method, rtol=rtol, atol=atol,
+                                 options=options, batch_size=max(batch_size, 1024)) \
+            if val is not None else train_loss
+        scheduler.step(val_loss)
+        record = {
+            "epoch": float(epoch),
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "lr": float(optimizer.param_groups[0]["lr"]),
+            "density": 1.0,
+            "pruned": float(pruned),
+        }
+        if pruner is not None:
+            record.update(pruner.finalize_epoch(epoch, func))
+        for k in history:
+            history[k].append(record[k])
+        if callback is not None:
+            callback(epoch, record)
+        bar.set_postfix(train=f"{train_loss:.2e}", val=f"{val_loss:.2e}",
+                        density=f"{record['density']:.3f}")
+        if val_loss < best_loss:
+            best_loss, stale = val_loss, 0
+            best_state = copy.deepcopy({k: v.detach().clone() for k, v in
+                                        func.state_dict().items()})
+        else:
+            stale += 1
+        if epoch >= last_round and stale >= patience:
+            break
+    if best_state is not None:
+        with torch.no_grad():
+            params = dict(func.named_parameters())
+            for k, v in best_state.items():
+                if k in params:
+                    params[k].copy_(v)
+    return history
+
+
+@torch.no_grad()
+def evaluate_loss(
+    func: nn.Module,
+    pairs: Pairs | None,
+    *,
+    method: str = "dopri5",
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+    options: dict[str, Any] | None = None,
+    batch_size: int = 1024,
+) -> float:
+    """Mean squared one-step-ahead error over ``pairs`` (NaN when there are none)."""
+    if pairs is None or len(pairs) == 0:
+        return float("nan")
+    was = func.training
+    func.eval()
+    total = 0.0
+    for start in range(0, len(pairs), batch_size):
+        sl = slice(start, start + batch_size)
+        pred = integrate(func, pairs.x0[sl], pairs.dt[sl], method=method, rtol=rtol,
+                         atol=atol, options=options)
+        total += float(torch.sum((pred - pairs.x1[sl]) ** 2)) / pairs.x0.shape[1]
+    func.train(was)
+    return total / len(pairs)
