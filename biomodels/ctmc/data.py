@@ -1,0 +1,288 @@
+"""Cohort data: a synthetic generator with a known sparse theta, loaders and validation.
+
+The generator follows the synthetic experiments of Gotovos et al. (NeurIPS 2021, section 5):
+small blocks of strongly dependent events (promotion and mutual inhibition) padded with many
+independent events whose base rates are drawn uniformly. Loaders read a 0/1 table of tumours x
+events (CSV or TSV, event names in the header, an optional first column of sample ids) or a
+MAF-style long table with one (sample, gene) row per alteration.
+
+Convention for every theta here: ``theta[i, j]`` = effect of event j on the rate of event i.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "validate_cohort",
+    "read_cohort",
+    "read_maf",
+    "random_sparse_theta",
+    "block_theta",
+]
+
+
+def _is_anndata(x: Any) -> bool:
+    return type(x).__name__ == "AnnData" and hasattr(x, "var_names")
+
+
+def validate_cohort(
+    data: Any, event_names: list[str] | None = None, *, warn_unobserved: bool = True
+) -> tuple[np.ndarray, list[str]]:
+    """Check a tumours x events matrix and return it as uint8 with event names.
+
+    Parameters
+    ----------
+    data
+        Binary numpy array, pandas DataFrame (columns = events) or AnnData (variables = events).
+    event_names
+        Names for a numpy array (default ``"E0", "E1", ...``).
+    warn_unobserved
+        Warn about events present in no tumour (their base rate is then only bounded by the
+        penalty and the optimiser's initialisation, not by data).
+
+    Returns
+    -------
+    X, names
+        (N, n) uint8 matrix and the n event names.
+
+    Raises
+    ------
+    ValueError
+        NaN or non-binary entries (naming the column), duplicated event names, wrong shape.
+    """
+    if _is_anndata(data):
+        mat = data.X
+        if hasattr(mat, "toarray"):
+            mat = mat.toarray()
+        names = [str(v) for v in data.var_names]
+        frame = pd.DataFrame(np.asarray(mat), columns=names)
+    elif isinstance(data, pd.DataFrame):
+        frame = data
+        names = [str(c) for c in data.columns]
+    else:
+        arr = np.asarray(data)
+        if arr.ndim != 2:
+            raise ValueError(f"X must be a 2-D tumours x events matrix, got shape {arr.shape}")
+        names = (
+            list(event_names) if event_names is not None else [f"E{i}" for i in range(arr.shape[1])]
+        )
+        if len(names) != arr.shape[1]:
+            raise ValueError(
+                f"event_names has {len(names)} entries but X has {arr.shape[1]} columns"
+            )
+        frame = pd.DataFrame(arr, columns=names)
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise ValueError(f"duplicated event names: {dup}")
+    if frame.shape[1] == 0:
+        raise ValueError("X has no event columns")
+    out = np.zeros(frame.shape, dtype=np.uint8)
+    for j, col in enumerate(names):
+        values = pd.to_numeric(frame.iloc[:, j], errors="coerce").to_numpy(dtype=float)
+        raw = frame.iloc[:, j]
+        if np.isnan(values).any():
+            bad = raw[np.isnan(values)].iloc[0]
+            kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
+            raise ValueError(f"event column {col!r} has a {kind}; expected 0/1")
+        if not np.isin(values, (0.0, 1.0)).all():
+            bad = values[~np.isin(values, (0.0, 1.0))][0]
+            raise ValueError(f"event column {col!r} has non-binary entry {bad!r}; expected 0/1")
+        out[:, j] = values.astype(np.uint8)
+    if warn_unobserved:
+        never = [names[j] for j in np.flatnonzero(out.sum(0) == 0)]
+        if never:
+            warnings.warn(
+                f"events never observed in any tumour: {never}; their base rates are driven "
+                "down only as far as the optimiser allows (kept finite)",
+                UserWarning,
+                stacklevel=2,
+            )
+    return out, names
+
+
+def read_cohort(
+    path: str | os.PathLike[str], *, sep: str | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Read a 0/1 tumours x events table (CSV or TSV).
+
+    Parameters
+    ----------
+    path
+        File with event names in the header; a first column of sample ids (non-binary
+        strings, or a header such as ``sample``/``id``) is detected and kept as the index.
+    sep
+        Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab).
+
+    Returns
+    -------
+    X, event_names, sample_ids
+    """
+    path = os.fspath(path)
+    if sep is None:
+        sep = "\t" if path.endswith((".tsv", ".txt", ".tab")) else ","
+    frame = pd.read_csv(path, sep=sep)
+    if frame.shape[1] == 0:
+        raise ValueError(f"{path}: no columns")
+    first = frame.columns[0]
+    col = frame[first]
+    numeric = pd.to_numeric(col, errors="coerce")
+    looks_like_ids = (
+        str(first).lower()
+        in {
+            "sample",
+            "samples",
+            "sample_id",
+            "id",
+            "patient",
+            "tumour",
+            "tumor",
+            "barcode",
+            "unnamed: 0",
+            "",
+        }
+        or (numeric.isna() & col.notna()).all()
+    )
+    if looks_like_ids:
+        ids = [str(v) for v in col]
+        frame = frame.drop(columns=[first])
+    else:
+        ids = [str(i) for i in range(len(frame))]
+    x, names = validate_cohort(frame)
+    return x, names, ids
+
+
+def read_maf(
+    path: str | os.PathLike[str],
+    *,
+    sample_col: str = "Tumor_Sample_Barcode",
+    gene_col: str = "Hugo_Symbol",
+    sep: str | None = None,
+    min_frequency: float = 0.0,
+    top: int | None = None,
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
+
+    Parameters
+    ----------
+    path
+        MAF or any table with a sample column and a gene (event) column; lines starting with
+        ``#`` are skipped.
+    sample_col, gene_col
+        Column names (MAF defaults).
+    sep
+        Separator; default tab for ``.maf``/``.tsv``/``.txt``, else comma.
+    min_frequency
+        Keep events present in at least this fraction of samples.
+    top
+        Keep only the ``top`` most frequent events.
+
+    Returns
+    -------
+    X, event_names, sample_ids
+    """
+    path = os.fspath(path)
+    if sep is None:
+        sep = "," if path.endswith(".csv") else "\t"
+    frame = pd.read_csv(path, sep=sep, comment="#", dtype=str)
+    for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
+        if name not in frame.columns:
+            raise ValueError(
+                f"{arg}={name!r} is not a column of {path}; columns: {list(frame.columns)}"
+            )
+    frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
+    table = pd.crosstab(frame[sample_col], frame[gene_col]).clip(upper=1)
+    freq = table.mean(0)
+    keep = freq[freq >= min_frequency].sort_values(ascending=False, kind="stable")
+    if top is not None:
+        keep = keep.iloc[:top]
+    table = table[keep.index]
+    x, names = validate_cohort(table, warn_unobserved=False)
+    return x, names, [str(s) for s in table.index]
+
+
+def random_sparse_theta(
+    n: int, *, sparsity: float = 0.5, scale: float = 1.0, seed: int | None = None
+) -> np.ndarray:
+    """Draw a random MHN theta with a known sparse support (as in MHN's ``random_theta`` recipe).
+
+    Parameters
+    ----------
+    n
+        Number of events.
+    sparsity
+        Fraction of off-diagonal entries that are exactly zero.
+    scale
+        Standard deviation of the non-zero off-diagonal effects.
+    seed
+        Seed.
+
+    Returns
+    -------
+    np.ndarray
+        (n, n) theta; diagonal = log base rates drawn so that tumours carry a few events.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(0.0, scale, (n, n)) * (rng.random((n, n)) >= sparsity)
+    np.fill_diagonal(theta, np.log(rng.uniform(0.1, 0.8, n)))
+    return theta
+
+
+def block_theta(
+    n_independent: int,
+    *,
+    blocks: str = "synth5",
+    rate_range: tuple[float, float] = (0.01, 0.3),
+    seed: int | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Dependent blocks padded with independent events (Gotovos et al. synthetic setting).
+
+    Parameters
+    ----------
+    n_independent
+        Number of independent padding events.
+    blocks
+        ``"synth2"``: event A (rate 1) promotes B (base rate e^-4, effect +4);
+        ``"synth5"``: a chain of five events with promotion (+4) and a pair of mutually
+        exclusive events (-2 both ways).
+    rate_range
+        Base rates of the padding events are uniform in this range.
+    seed
+        Seed.
+
+    Returns
+    -------
+    theta, names
+        theta with rows = targets; names ``A, B, ...`` then ``I0, I1, ...``.
+    """
+    rng = np.random.default_rng(seed)
+    if blocks == "synth2":
+        dep = np.array([[0.0, 0.0], [4.0, -4.0]])  # row B: A promotes B
+    elif blocks == "synth5":
+        dep = np.full((5, 5), 0.0)
+        np.fill_diagonal(dep, [0.0, -3.0, -3.0, -1.5, -1.5])
+        dep[1, 0] = 4.0  # A -> B
+        dep[2, 1] = 4.0  # B -> C
+        dep[3, 2] = 3.0  # C -> D
+        dep[4, 2] = 3.0  # C -> E
+        dep[3, 4] = -2.0  # D and E exclusive
+        dep[4, 3] = -2.0
+    else:
+        raise ValueError(f"blocks must be 'synth2' or 'synth5', got {blocks!r}")
+    m = dep.shape[0]
+    n = m + n_independent
+    theta = np.zeros((n, n))
+    theta[:m, :m] = dep
+    lo, hi = rate_range
+    theta[m:, m:][np.diag_indices(n_independent)] = np.log(rng.uniform(lo, hi, n_independent))
+    names = [chr(ord("A") + i) for i in range(m)] + [f"I{i}" for i in range(n_independent)]
+    return theta, names

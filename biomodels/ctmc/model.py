@@ -1,0 +1,267 @@
+"""The model class: fit an MHN-type CTMC to a cohort and query it.
+
+``CTMC`` wraps the pure-torch likelihoods (``likelihood_statespace``, ``likelihood_subsets``,
+``orderings_mcmc``) with the usual lifecycle: construct, ``fit``, labelled getters, ``save`` /
+``load``. Convention: ``theta[i, j]`` is the effect of event j on the rate of event i (rows are
+the affected events, as in MHN and ``mhn``; Gotovos et al.'s code stores the transpose); the
+diagonal holds the log base rates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from biomodels.ctmc._checks import as_theta
+from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
+from biomodels.ctmc.data import validate_cohort
+from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_theta
+from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
+from biomodels.ctmc.sampling import Trajectories, sample_trajectories
+
+__all__ = ["CTMC"]
+
+
+class CTMC:
+    """Mutual-hazard CTMC of event accumulation (MHN; Gotovos et al. 2021 for large cohorts).
+
+    Parameters
+    ----------
+    theta
+        Optional known (n, n) parameters (rows = affected event i, columns = influencing
+        event j, diagonal = log base rates).
+    event_names
+        Names of the n events (default ``E0, E1, ...``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from biomodels.ctmc import CTMC, random_sparse_theta
+    >>> truth = CTMC(random_sparse_theta(4, seed=0))
+    >>> X = truth.sample(300, seed=1).X
+    >>> model = CTMC().fit(X, l1=0.01, max_steps=100)
+    >>> model.theta.shape
+    (4, 4)
+    """
+
+    def __init__(
+        self, theta: np.ndarray | torch.Tensor | None = None, event_names: list[str] | None = None
+    ) -> None:
+        self._theta: np.ndarray | None = None
+        self.event_names: list[str] | None = None
+        self.l1: float | None = None
+        self.cv_scores: dict[float, list[float]] = {}
+        self.fit_info: dict[str, Any] = {}
+        if theta is not None:
+            th = as_theta(theta).detach().cpu().to(torch.float64).numpy()
+            names = event_names or [f"E{i}" for i in range(th.shape[0])]
+            if len(names) != th.shape[0]:
+                raise ValueError(
+                    f"event_names has {len(names)} entries but theta has {th.shape[0]} rows"
+                )
+            if len(set(names)) != len(names):
+                raise ValueError("event_names contains duplicates")
+            self._theta, self.event_names = th, list(names)
+
+    # -- state -------------------------------------------------------------------------
+    @property
+    def theta(self) -> np.ndarray:
+        """(n, n) parameters; rows = affected event i, columns = influencing event j."""
+        if self._theta is None:
+            raise RuntimeError("the model has no theta yet; call fit() first")
+        return self._theta
+
+    @property
+    def n_events(self) -> int:
+        """Number of events n."""
+        return self.theta.shape[0]
+
+    def theta_frame(self) -> pd.DataFrame:
+        """Theta as a labelled DataFrame (index = affected event, columns = influencing event)."""
+        return pd.DataFrame(self.theta, index=self.event_names, columns=self.event_names)
+
+    def _event(self, e: int | str, arg: str) -> int:
+        if isinstance(e, str):
+            if e not in (self.event_names or []):
+                raise ValueError(f"{arg}={e!r} is not an event; events: {self.event_names}")
+            return self.event_names.index(e)  # type: ignore[union-attr]
+        return int(e)
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        if isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData":
+            x, names = validate_cohort(X, warn_unobserved=False)
+            if names != self.event_names:
+                raise ValueError(
+                    f"X's events {names} do not match the model's events {self.event_names}"
+                )
+            return x
+        x, _ = validate_cohort(X, self.event_names, warn_unobserved=False)
+        return x
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        *,
+        l1: float | None = None,
+        method: Literal["auto", "exact", "statespace", "mcmc"] = "auto",
+        sparsity: Literal["proximal", "mirror"] = "proximal",
+        optimizer: Literal["adam", "adagrad"] = "adam",
+        l1_grid: list[float] | None = None,
+        folds: int = 5,
+        event_names: list[str] | None = None,
+        seed: int | None = 0,
+        progress: bool = False,
+        **fit_kwargs: Any,
+    ) -> CTMC:
+        """Fit theta by L1-penalised maximum likelihood.
+
+        Parameters
+        ----------
+        X
+            Tumours x events: binary numpy array, pandas DataFrame (columns = events) or AnnData
+            (variables = events).
+        l1
+            Penalty strength on off-diagonal entries; chosen by ``folds``-fold cross-validation
+            of the held-out log-likelihood over ``l1_grid`` when None.
+        method
+            ``"statespace"``, ``"exact"`` (subset lattice per tumour), ``"mcmc"`` (Gotovos et
+            al.: lattice below 8 events, Metropolis-Hastings over orderings above) or
+            ``"auto"``.
+        sparsity
+            ``"proximal"`` soft-thresholding, or ``"mirror"`` (m * w reparameterisation).
+        optimizer
+            ``"adam"`` or ``"adagrad"``.
+        l1_grid, folds
+            Candidates and folds for the cross-validated choice.
+        event_names
+            Names when X is a plain array.
+        seed
+            Seed of folds and MCMC chains.
+        progress
+            tqdm progress bars.
+        **fit_kwargs
+            Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
+            ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
+
+        Returns
+        -------
+        CTMC
+            ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set.
+        """
+        x, names = validate_cohort(X, event_names)
+        self.event_names = names
+        kwargs = dict(
+            method=method,
+            sparsity=sparsity,
+            optimizer=optimizer,
+            seed=seed,
+            progress=progress,
+            **fit_kwargs,
+        )
+        if l1 is None:
+            l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, **kwargs)
+            self.cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
+        self.l1 = float(l1)
+        res = fit_theta(x, l1=float(l1), **kwargs)
+        self._theta = res.theta
+        self.fit_info = dict(
+            method=res.method,
+            n_steps=res.n_steps,
+            converged=res.converged,
+            sparsity=sparsity,
+            optimizer=optimizer,
+            n_tumours=int(len(x)),
+        )
+        return self
+
+    def cross_validate(
+        self, X: Any, *, folds: int = 5, seed: int | None = 0, **fit_kwargs: Any
+    ) -> np.ndarray:
+        """Held-out mean log-likelihood per tumour of each fold at the model's ``l1``."""
+        if self.l1 is None:
+            raise RuntimeError("fit() first (or set model.l1)")
+        x = self._matrix(X)
+        return cross_validate(
+            x, self.l1, fold_indices=kfold_indices(len(x), folds, seed=seed), **fit_kwargs
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+    def log_likelihood(self, X: Any) -> np.ndarray:
+        """Per-tumour log-likelihood (exact up to 16 events, importance-sampled above)."""
+        x = self._matrix(X)
+        return data_log_likelihood(torch.as_tensor(self.theta), x)
+
+    def independence_log_likelihood(self, X: Any, train: Any | None = None) -> np.ndarray:
+        """Per-tumour log-likelihood of the independence model fitted on ``train`` (default X)."""
+        x = self._matrix(X)
+        xt = x if train is None else self._matrix(train)
+        return data_log_likelihood(torch.as_tensor(independence_theta(xt)), x)
+
+    def sample(
+        self, n: int, seed: int | None = None, *, obs_time: float | None = None
+    ) -> Trajectories:
+        """Simulate ``n`` tumours (Gillespie): observed states, event orders and times."""
+        return sample_trajectories(self.theta, n, seed=seed, obs_time=obs_time)
+
+    def order_probability(self, a: int | str, b: int | str, **kwargs: Any) -> float:
+        """Return P(a occurred before b | both observed) (see ``orders.order_probability``)."""
+        return order_probability(self.theta, self._event(a, "a"), self._event(b, "b"), **kwargs)
+
+    def most_likely_order(self, events: list[int | str]) -> tuple[list[str], float]:
+        """Most likely order of a tumour's events (names) and its log-probability."""
+        order, lp = most_likely_order(self.theta, [self._event(e, "events") for e in events])
+        return [self.event_names[i] for i in order], lp  # type: ignore[index]
+
+    def top_orders(self, events: list[int | str], k: int = 5) -> list[tuple[list[str], float]]:
+        """Return the k most probable orders of a small event set (with probabilities)."""
+        res = top_orders(self.theta, [self._event(e, "events") for e in events], k=k)
+        return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
+
+    def strongest_effects(self, k: int = 10) -> pd.DataFrame:
+        """Return the k largest off-diagonal effects by magnitude (source -> target, value)."""
+        th = self.theta
+        rows = [
+            (self.event_names[j], self.event_names[i], th[i, j])  # type: ignore[index]
+            for i in range(len(th))
+            for j in range(len(th))
+            if i != j and th[i, j] != 0
+        ]
+        frame = pd.DataFrame(rows, columns=["source", "target", "theta"])
+        return frame.reindex(frame["theta"].abs().sort_values(ascending=False).index).head(k)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to a JSON file (atomically)."""
+        from core.atomic import write_json
+
+        return write_json(
+            dict(
+                format="prunus.ctmc/1",
+                convention="theta[i, j] = effect of j on i",
+                event_names=self.event_names,
+                theta=self.theta.tolist(),
+                l1=self.l1,
+                cv_scores={str(k): v for k, v in self.cv_scores.items()},
+                fit_info=self.fit_info,
+            ),
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CTMC:
+        """Read a model written by :meth:`save`."""
+        data = json.loads(Path(path).read_text())
+        if data.get("format") != "prunus.ctmc/1":
+            raise ValueError(f"{path} is not a prunus.ctmc model file")
+        model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
+        model.l1 = data.get("l1")
+        model.cv_scores = {float(k): v for k, v in data.get("cv_scores", {}).items()}
+        model.fit_info = data.get("fit_info", {})
+        return model

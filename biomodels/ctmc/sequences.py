@@ -1,0 +1,87 @@
+"""Probability of one event ordering and the brute-force sum over orderings (Gotovos eq. 6).
+
+For an ordering sigma of the events of x (rows-are-targets ``theta``),
+
+    p(sigma) = prod_m lambda_{sigma_m}(S_{m-1}) / (1 + sum_{j not in S_{m-1}} lambda_j(S_{m-1}))
+               * 1 / (1 + sum_{j not in x} lambda_j(x)),
+
+and p(x) = sum over orderings of x (Gotovos, Burkholz, Quackenbush, Jegelka, NeurIPS 2021).
+The brute-force sum is the slow, obviously correct reference for the fast likelihoods.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import torch
+
+from biomodels.ctmc._checks import as_theta
+
+__all__ = ["sequence_log_prob", "bruteforce_log_likelihood"]
+
+
+def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
+    """Log-probability of observing the events of each ordering, in that order.
+
+    Parameters
+    ----------
+    theta
+        (n, n) parameters, rows = affected event.
+    orders
+        Integer tensor (..., k) of distinct event indices (first event first).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape (...,): ``log p(sigma)``, differentiable in ``theta``.
+    """
+    theta = as_theta(theta)
+    n = theta.shape[0]
+    orders = torch.as_tensor(orders, device=theta.device, dtype=torch.int64)
+    k = orders.shape[-1]
+    batch = orders.shape[:-1]
+    base = torch.diagonal(theta)
+    off = theta - torch.diag(base)
+    # cols[..., m, j] = theta[j, sigma_m]: effect of the m-th event on every event j
+    cols = off.T[orders]  # (..., k, n)
+    zero = torch.zeros(*batch, 1, n, dtype=theta.dtype, device=theta.device)
+    prefix = torch.cat([zero, torch.cumsum(cols, dim=-2)], dim=-2)  # (..., k+1, n)
+    log_rates = prefix + base
+    onehot = torch.nn.functional.one_hot(orders, n).to(theta.dtype)  # (..., k, n)
+    present = torch.cat([zero, torch.cumsum(onehot, dim=-2)], dim=-2) > 0.5
+    masked = log_rates.masked_fill(present, float("-inf"))
+    zeros = torch.zeros(*batch, k + 1, 1, dtype=theta.dtype, device=theta.device)
+    log_exit = torch.logsumexp(torch.cat([zeros, masked], dim=-1), dim=-1)  # log D(S_m)
+    chosen = torch.gather(log_rates[..., :k, :], -1, orders[..., None]).squeeze(-1)
+    return chosen.sum(-1) - log_exit.sum(-1)
+
+
+def bruteforce_log_likelihood(
+    theta: torch.Tensor | np.ndarray, x: torch.Tensor | np.ndarray
+) -> torch.Tensor:
+    """Compute the reference ``log p(x)`` of one tumour by summing over all orderings of its events.
+
+    Cost k! for k events: meant for tests (k <= 8).
+
+    Parameters
+    ----------
+    theta
+        (n, n) parameters, rows = affected event.
+    x
+        Binary vector of length n.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar log-likelihood, differentiable in ``theta``.
+    """
+    theta = as_theta(theta)
+    events = [int(i) for i in np.flatnonzero(np.asarray(torch.as_tensor(x).cpu()))]
+    if len(events) > 9:
+        raise ValueError(f"brute force over {math.factorial(len(events))} orderings is too slow")
+    perms = torch.tensor(
+        list(itertools.permutations(events)), dtype=torch.int64, device=theta.device
+    ).reshape(math.factorial(len(events)), len(events))
+    return torch.logsumexp(sequence_log_prob(theta, perms), dim=0)

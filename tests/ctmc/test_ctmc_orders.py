@@ -1,0 +1,68 @@
+"""Order probabilities and most likely orders."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from biomodels.ctmc import (
+    most_likely_order,
+    order_probability,
+    random_sparse_theta,
+    sequence_log_prob,
+    top_orders,
+)
+
+
+def test_order_probability_two_event_closed_form():
+    for th in ([[-0.5, -0.7], [1.5, -1.0]], [[0.3, 2.0], [-1.0, -2.0]]):
+        theta = np.array(th)
+        t0, t1 = np.exp(theta[0, 0]), np.exp(theta[1, 1])
+        t01, t10 = np.exp(theta[1, 0]), np.exp(theta[0, 1])
+        p01 = t0 / (1 + t0 + t1) * t1 * t01 / (1 + t1 * t01)
+        p10 = t1 / (1 + t0 + t1) * t0 * t10 / (1 + t0 * t10)
+        assert order_probability(theta, 0, 1) == pytest.approx(p01 / (p01 + p10), abs=1e-12)
+        assert order_probability(theta, 1, 0) == pytest.approx(p10 / (p01 + p10), abs=1e-12)
+
+
+def test_order_probability_exact_vs_bruteforce_and_sampling():
+    theta = random_sparse_theta(5, sparsity=0.3, seed=2)
+    th = torch.as_tensor(theta)
+    num = den = 0.0
+    for size in range(2, 6):
+        for ev in itertools.combinations(range(5), size):
+            if 0 in ev and 3 in ev:
+                perms = torch.tensor(list(itertools.permutations(ev)))
+                p = torch.exp(sequence_log_prob(th, perms))
+                first = [list(q).index(0) < list(q).index(3) for q in perms.tolist()]
+                num += float(p[torch.tensor(first)].sum())
+                den += float(p.sum())
+    exact = order_probability(theta, 0, 3)
+    assert exact == pytest.approx(num / den, abs=1e-12)
+    mc = order_probability(theta, 0, 3, method="sample", n_samples=40_000, seed=0)
+    assert abs(mc - exact) < 0.02
+
+
+def test_most_likely_order_is_the_argmax():
+    theta = random_sparse_theta(7, seed=3)
+    ev = [0, 2, 3, 5, 6]
+    order, lp = most_likely_order(theta, ev)
+    perms = torch.tensor(list(itertools.permutations(ev)))
+    lps = sequence_log_prob(torch.as_tensor(theta), perms)
+    assert order == perms[int(torch.argmax(lps))].tolist()
+    assert lp == pytest.approx(float(lps.max()), abs=1e-10)
+    top = top_orders(theta, ev, k=3)
+    assert top[0][0] == order and top[0][1] >= top[1][1] >= top[2][1]
+
+
+def test_order_arguments_are_checked():
+    theta = np.zeros((3, 3))
+    with pytest.raises(ValueError, match="different"):
+        order_probability(theta, 1, 1)
+    with pytest.raises(ValueError, match="b must be an event index"):
+        order_probability(theta, 0, 7)
+    with pytest.raises(ValueError, match="method"):
+        order_probability(theta, 0, 1, method="fast")

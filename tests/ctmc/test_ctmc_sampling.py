@@ -1,0 +1,47 @@
+"""Gillespie sampling against exact state probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import chisquare
+
+from biomodels.ctmc import (
+    CTMC,
+    random_sparse_theta,
+    sample_trajectories,
+    state_distribution,
+    state_index,
+)
+
+
+def test_sampled_frequencies_match_exact_distribution():
+    theta = random_sparse_theta(5, sparsity=0.3, seed=4)
+    traj = sample_trajectories(theta, 100_000, seed=5)
+    counts = np.bincount(state_index(traj.X).numpy(), minlength=32)
+    expected = state_distribution(theta).numpy() * 100_000
+    assert chisquare(counts, expected).pvalue > 1e-3
+    # a wrong convention (transposed theta) must be detected by the same test
+    wrong = state_distribution(theta.T.copy()).numpy() * 100_000
+    assert chisquare(counts, wrong).pvalue < 1e-6
+
+
+def test_trajectories_are_consistent():
+    model = CTMC(random_sparse_theta(6, seed=1))
+    traj = model.sample(500, seed=2)
+    k = traj.X.sum(1)
+    assert ((traj.order >= 0).sum(1) == k).all()
+    for row in range(50):
+        ev = traj.order[row, : k[row]]
+        assert set(ev.tolist()) == set(np.flatnonzero(traj.X[row]).tolist())
+        t = traj.times[row, : k[row]]
+        assert (np.diff(t) > 0).all() and (t < traj.obs_time[row]).all()
+        assert np.isnan(traj.times[row, k[row] :]).all()
+
+
+def test_sampling_is_reproducible_and_fixed_time():
+    theta = random_sparse_theta(4, seed=0)
+    a = sample_trajectories(theta, 100, seed=3)
+    b = sample_trajectories(theta, 100, seed=3)
+    assert (a.X == b.X).all()
+    c = sample_trajectories(theta, 100, seed=3, obs_time=0.0)
+    assert c.X.sum() == 0
