@@ -1,20 +1,149 @@
-"""Command line for ``prunus fj``."""
+"""Command line for ``prunus fj``: simulate attacked debates and fit FJ to transcripts."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.cli import CommandError, existing_file
 
+_GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
 
-def _todo(args: argparse.Namespace) -> int:
-    raise CommandError("prunus fj: not available in this build yet")
+
+def _unit(value: str) -> float:
+    x = float(value)
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return x
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from core.atomic import atomic_path, write_json
+    from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
+    from multiagent.plot import plot_trajectories
+
+    if args.n < 2:
+        raise CommandError(f"--n must be >= 2, got {args.n}")
+    advs: tuple[Adversary, ...] = ()
+    if args.adversary != "none":
+        pos: str | int = args.adversary
+        if pos not in ("hub", "leaf"):
+            try:
+                pos = int(pos)
+            except ValueError as exc:
+                raise CommandError(
+                    f"--adversary must be hub, leaf, none or an agent index, got {pos!r}"
+                ) from exc
+        advs = (Adversary(pos, gamma=args.adversary_gamma, persuasion=args.persuasion,
+                          sleeper=args.sleeper),)
+    scenario = Scenario(graph=args.graph, n=args.n, gamma=args.gamma, alpha=args.alpha,
+                        adversaries=advs, rounds=args.rounds, n_options=args.options,
+                        seed=args.seed)
+    result = simulate(scenario, questions=args.questions, seed=args.seed)
+    out = Path(args.out)
+    nodes = scenario.adversary_nodes()
+    Q, T1, n, K = result.trajectories.shape
+    idx = pd.MultiIndex.from_product([range(Q), range(T1), range(n), range(K)],
+                                     names=["question", "round", "agent", "option"])
+    frame = pd.DataFrame({"belief": result.trajectories.ravel()}, index=idx).reset_index()
+    frame["role"] = ["adversary" if a in nodes else "benign" for a in frame["agent"]]
+    frame["truth"] = result.truth[frame["question"].to_numpy()]
+    with atomic_path(out / "trajectories.csv") as tmp:
+        frame.to_csv(tmp, index=False)
+    metrics = dict(result.metrics)
+    closed = None
+    if advs and args.adversary_gamma == 1.0:
+        key = {"complete": "complete", "star": f"star_{args.adversary}"}.get(args.graph)
+        if key in ("complete", "star_hub", "star_leaf"):
+            closed = closed_form_weight(key, args.n, args.gamma, args.alpha,
+                                        persuasion=args.persuasion)["mean"]
+    metrics["adversary_weight_closed_form"] = closed
+    metrics["adversary_nodes"] = nodes
+    metrics["parameters"] = {k: v for k, v in vars(args).items() if k != "func"}
+    write_json(metrics, out / "metrics.json")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    plot_trajectories(result.trajectories[0], option=int(result.truth[0]), adversaries=nodes,
+                      ax=ax, title=f"{args.graph}, n={args.n}, adversary={args.adversary}")
+    fig.tight_layout()
+    with atomic_path(out / "trajectories.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    print(f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
+          f"{metrics['accuracy_end']:.3f}  adversary weight {metrics['adversary_weight']:.4f}")
+    print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from core.atomic import write_json
+    from multiagent.fit import fit_fj
+
+    path = Path(args.data)
+    if path.suffix == ".npy":
+        X = np.load(path)
+    else:
+        frame = pd.read_csv(path)
+        need = {"round", "agent", "option", "belief"}
+        if not need <= set(frame.columns):
+            raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
+        if "question" in frame.columns:
+            frame = frame[frame["question"] == frame["question"].iloc[0]]
+        shape = tuple(int(frame[c].max()) + 1 for c in ("round", "agent", "option"))
+        X = np.full(shape, np.nan)
+        X[frame["round"], frame["agent"], frame["option"]] = frame["belief"]
+        if np.isnan(X).any():
+            raise CommandError(f"{path} does not hold every (round, agent, option) belief")
+    fit = fit_fj(X, per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
+    out = Path(args.out)
+    fit.save(out / "fit.json")
+    scores = {"train": None, "heldout": None}
+    if fit.train_rounds < X.shape[0] - 1:
+        scores["heldout"] = fit.score(X)
+    scores["train"] = fit.score(X[: fit.train_rounds + 1], start=0) if fit.train_rounds > 0 \
+        else None
+    write_json(scores, out / "metrics.json")
+    print(f"gamma {np.round(fit.gamma, 3).tolist()}  alpha {np.round(fit.alpha, 3).tolist()}")
+    print(f"wrote {out / 'fit.json'}, {out / 'metrics.json'}")
+    return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("fj", help="fj module")
+    parser = subparsers.add_parser(
+        "fj", help="Friedkin-Johnsen agent networks: attacks, defenses, fitting",
+        description="Friedkin-Johnsen opinion dynamics for agent networks "
+                    "(gamma = stubbornness, alpha = peer-resistance).",
+    )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    fit = sub.add_parser("fit", help="fit")
-    fit.add_argument("data", type=existing_file)
+    sim = sub.add_parser("simulate", help="simulate a debate with an adversary")
+    sim.add_argument("--graph", choices=_GRAPHS, default="complete")
+    sim.add_argument("--n", type=int, default=6, help="agents, adversary included")
+    sim.add_argument("--adversary", default="hub", help="hub, leaf, none or an agent index")
+    sim.add_argument("--gamma", type=_unit, default=0.2, help="benign stubbornness")
+    sim.add_argument("--alpha", type=_unit, default=0.5, help="benign peer-resistance")
+    sim.add_argument("--adversary-gamma", type=_unit, default=1.0)
+    sim.add_argument("--persuasion", type=float, default=1.0,
+                     help="multiplier on the trust others place in the adversary")
+    sim.add_argument("--sleeper", type=int, default=0, help="benign rounds before attacking")
+    sim.add_argument("--rounds", type=int, default=10)
+    sim.add_argument("--options", type=int, default=5)
+    sim.add_argument("--questions", type=int, default=20)
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--out", required=True, help="output folder")
+    sim.set_defaults(func=_simulate)
+    fit = sub.add_parser("fit", help="fit gamma, alpha and trust to a transcript")
+    fit.add_argument("data", type=existing_file,
+                     help="CSV with round, agent, option, belief (as simulate writes) or .npy")
+    fit.add_argument("--per-agent", action="store_true")
+    fit.add_argument("--train-rounds", type=int, default=None)
+    fit.add_argument("--loss", choices=("mse", "kl"), default="mse")
     fit.add_argument("--out", required=True)
-    fit.set_defaults(func=_todo)
+    fit.set_defaults(func=_fit)

@@ -1,0 +1,469 @@
+"""Fit the three-force FJ model to debate transcripts (maximum likelihood and Bayesian).
+
+A transcript is an array ``(T + 1, n, K)``: the belief vector over ``K`` options that each
+of ``n`` agents reported at round 0 (its innate belief ``s``) and after each of ``T``
+rounds - what a multi-agent LLM debate produces when agents state probabilities.
+
+Maximum likelihood (:func:`fit_fj`) follows the fitting protocol of MAS-Cascade
+(Abedini, Mavali, Schönherr, Pawelczyk & Burkholz 2026): one fit per transcript,
+one-step teacher-forced prediction ``b(t+1) = gamma s + (1 - gamma)(alpha b(t) +
+(1 - alpha) W b(t))`` from the *observed* ``b(t)``, squared error (the Gaussian
+log-likelihood up to constants) or KL divergence, initial ``gamma = 0.2``,
+``alpha = 0.5``, uniform trust.  Parameters are unconstrained logits mapped by a sigmoid
+(``gamma``, ``alpha``) and a masked softmax over each agent's neighbours (``W``), and
+optimised with L-BFGS under torch autograd in float64.  ``gamma`` is stubbornness (see
+:mod:`multiagent.dynamics` for the Lambda convention).
+
+When parameters are not identified - an agent that never moves fits ``gamma = 1`` and
+``alpha = 1`` equally well - :func:`fit_fj_bayes` puts Beta priors on ``gamma`` and
+``alpha`` and Dirichlet priors on trust rows and returns posterior summaries (pyro SVI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from multiagent.dynamics import FriedkinJohnsen, check_beliefs
+
+__all__ = [
+    "FJFit",
+    "fit_fj",
+    "fit_fj_bayes",
+    "simulate_transcript",
+    "transcript_metrics",
+]
+
+Loss = Literal["mse", "kl"]
+_EPS = 1e-9
+
+
+def _check_transcript(transcript: Any) -> np.ndarray:
+    X = np.asarray(transcript, dtype=np.float64)
+    if X.ndim != 3:
+        raise ValueError(
+            f"transcript must have shape (rounds + 1, n_agents, K), got shape {X.shape}"
+        )
+    if X.shape[0] < 2:
+        raise ValueError("transcript needs at least two rounds (initial + one update)")
+    for t in range(X.shape[0]):
+        check_beliefs(X[t], X.shape[1], f"transcript[{t}]", simplex=X.shape[2] >= 2)
+    return X
+
+
+def _mask(adjacency: Any | None, n: int) -> np.ndarray:
+    if adjacency is None:
+        mask = np.ones((n, n), bool)
+    else:
+        mask = np.asarray(adjacency) > 0
+        if mask.shape != (n, n):
+            raise ValueError(f"adjacency must be ({n}, {n}), got {mask.shape}")
+    mask = mask.copy()
+    np.fill_diagonal(mask, False)
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        raise ValueError(
+            f"agent {int(np.argmax(empty))} has no neighbour in adjacency; nothing to fit"
+        )
+    return mask
+
+
+def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
+    """MSE, RMSE, MAE, R^2 (global and filtered) and mean KL between belief arrays.
+
+    Parameters
+    ----------
+    observed, predicted
+        Arrays of the same shape ``(..., K)``.
+
+    Returns
+    -------
+    dict
+        ``mse``, ``rmse``, ``mae``, ``r2`` (1 - SSE/SST over all entries),
+        ``r2_filtered`` (over (agent, option) series with variance > 1e-6, as in
+        MAS-Cascade), ``kl`` (mean KL(observed || predicted) per belief vector, nats).
+    """
+    y = np.asarray(observed, dtype=np.float64)
+    p = np.asarray(predicted, dtype=np.float64)
+    if y.shape != p.shape:
+        raise ValueError(f"observed {y.shape} and predicted {p.shape} differ in shape")
+    err = y - p
+    mse = float(np.mean(err**2))
+    sst = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1 - float(np.sum(err**2)) / sst if sst > 0 else float("nan")
+    if y.ndim >= 2:
+        flat_y = y.reshape(y.shape[0], -1)
+        flat_p = p.reshape(p.shape[0], -1)
+        keep = flat_y.var(axis=0) > 1e-6
+        if keep.any():
+            yy, pp = flat_y[:, keep], flat_p[:, keep]
+            sst_f = float(np.sum((yy - yy.mean(axis=0)) ** 2))
+            r2f = 1 - float(np.sum((yy - pp) ** 2)) / sst_f
+        else:
+            r2f = float("nan")
+    else:
+        r2f = r2
+    yc, pc = np.clip(y, _EPS, None), np.clip(p, _EPS, None)
+    kl = float(np.mean(np.sum(yc * (np.log(yc) - np.log(pc)), axis=-1)))
+    return {"mse": mse, "rmse": mse**0.5, "mae": float(np.mean(np.abs(err))), "r2": r2,
+            "r2_filtered": r2f, "kl": kl}
+
+
+@dataclass
+class FJFit:
+    """Fitted FJ parameters for one transcript.
+
+    Attributes
+    ----------
+    gamma, alpha
+        ``(n,)`` stubbornness and peer-resistance.
+    W
+        ``(n, n)`` row-stochastic trust.
+    loss
+        Final training loss.
+    train_rounds
+        Rounds ``0..train_rounds`` used for fitting.
+    history
+        Loss after each optimiser step.
+    """
+
+    gamma: np.ndarray
+    alpha: np.ndarray
+    W: np.ndarray
+    loss: float
+    train_rounds: int
+    history: list[float] = field(default_factory=list)
+
+    def model(self) -> FriedkinJohnsen:
+        """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model."""
+        return FriedkinJohnsen(self.W, self.gamma, self.alpha, normalise=True)
+
+    def predict(self, transcript: Any, *, start: int | None = None) -> np.ndarray:
+        """Roll the fitted model out from round ``start`` of ``transcript``.
+
+        Anchors are the transcript's round 0; ``start`` defaults to ``train_rounds``.
+
+        Returns
+        -------
+        ``(T + 1 - start, n, K)`` predicted beliefs for rounds ``start..T`` (entry 0 is
+        the observed round ``start``).
+        """
+        X = _check_transcript(transcript)
+        start = self.train_rounds if start is None else int(start)
+        if not 0 <= start < X.shape[0]:
+            raise ValueError(f"start must be in [0, {X.shape[0] - 1}], got {start}")
+        return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start])
+
+    def score(self, transcript: Any, *, start: int | None = None) -> dict[str, float]:
+        """Metrics of :meth:`predict` on the rounds after ``start`` (held out by default)."""
+        X = _check_transcript(transcript)
+        start = self.train_rounds if start is None else int(start)
+        if start >= X.shape[0] - 1:
+            raise ValueError("no rounds after start to score")
+        pred = self.predict(X, start=start)
+        return transcript_metrics(X[start + 1 :], pred[1:])
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fit as JSON (atomically)."""
+        from core.atomic import write_json
+
+        return write_json(
+            {"gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(), "W": self.W.tolist(),
+             "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history},
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> FJFit:
+        """Read a fit written by :meth:`save`."""
+        d = json.loads(Path(path).read_text())
+        return cls(np.asarray(d["gamma"]), np.asarray(d["alpha"]), np.asarray(d["W"]),
+                   float(d["loss"]), int(d["train_rounds"]), list(d.get("history", [])))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return float(np.log(p / (1 - p)))
+
+
+def fit_fj(
+    transcript: Any,
+    *,
+    adjacency: Any | None = None,
+    per_agent: bool = False,
+    learn_trust: bool = True,
+    train_rounds: int | None = None,
+    loss: Loss = "mse",
+    init_gamma: float = 0.2,
+    init_alpha: float = 0.5,
+    max_steps: int = 50,
+    tol: float = 1e-6,
+    progress: bool = False,
+    seed: int | None = 0,
+) -> FJFit:
+    """Maximum-likelihood FJ parameters for one transcript (teacher-forced, L-BFGS).
+
+    Parameters
+    ----------
+    transcript
+        ``(T + 1, n, K)`` beliefs per round and agent.
+    adjacency
+        ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
+        agent's neighbours.
+    per_agent
+        One ``gamma``/``alpha`` per agent instead of one shared pair.
+    learn_trust
+        Fit ``W`` (masked softmax logits); otherwise uniform over neighbours.
+    train_rounds
+        Use transitions up to round ``train_rounds`` only (default: all), so that later
+        rounds can be predicted with :meth:`FJFit.score`.
+    loss
+        ``"mse"`` (Gaussian likelihood) or ``"kl"`` (KL(observed || predicted), the
+        multinomial log-likelihood of the reported distributions up to constants).
+    init_gamma, init_alpha
+        Starting values (MAS-Cascade: 0.2 and 0.5).
+    max_steps
+        Outer L-BFGS steps (each up to 20 inner iterations).
+    tol
+        Stop when one step improves the loss by less than ``tol`` relative to it.
+    progress
+        Show a tqdm bar.
+    seed
+        Seed for reproducibility of the (deterministic) optimiser.
+
+    Returns
+    -------
+    FJFit
+
+    Examples
+    --------
+    >>> X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.005, seed=1)
+    >>> fit = fit_fj(X)
+    >>> abs(float(fit.gamma[0]) - 0.3) < 0.05
+    True
+    """
+    X = _check_transcript(transcript)
+    T = X.shape[0] - 1 if train_rounds is None else int(train_rounds)
+    if not 1 <= T <= X.shape[0] - 1:
+        raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
+    if loss not in ("mse", "kl"):
+        raise ValueError(f"loss must be 'mse' or 'kl', got {loss!r}")
+    if seed is not None:
+        torch.manual_seed(seed)
+    n = X.shape[1]
+    mask = torch.as_tensor(_mask(adjacency, n))
+    data = torch.as_tensor(X[: T + 1])
+    S, prev, nxt = data[0], data[:-1], data[1:]
+    size = n if per_agent else 1
+    g_logit = torch.full((size,), _logit(init_gamma), dtype=torch.float64, requires_grad=True)
+    a_logit = torch.full((size,), _logit(init_alpha), dtype=torch.float64, requires_grad=True)
+    w_logit = torch.zeros((n, n), dtype=torch.float64, requires_grad=learn_trust)
+    params = [g_logit, a_logit] + ([w_logit] if learn_trust else [])
+
+    def unpack() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        g = torch.sigmoid(g_logit).expand(n)
+        a = torch.sigmoid(a_logit).expand(n)
+        W = torch.softmax(w_logit.masked_fill(~mask, float("-inf")), dim=1)
+        return g, a, W
+
+    def objective() -> torch.Tensor:
+        g, a, W = unpack()
+        g2, a2 = g[None, :, None], a[None, :, None]
+        pred = g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
+                                                                              prev))
+        if loss == "mse":
+            return ((pred - nxt) ** 2).mean()
+        y = nxt.clamp_min(_EPS)
+        return (y * (y.log() - pred.clamp_min(_EPS).log())).sum(-1).mean()
+
+    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=20, tolerance_grad=1e-12,
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        value = objective()
+        value.backward()
+        return value
+
+    history: list[float] = []
+    prev_loss = float("inf")
+    for _ in tqdm(range(max_steps), disable=not progress, desc="fit FJ"):
+        value = float(opt.step(closure).detach())
+        history.append(value)
+        if abs(prev_loss - value) <= tol * abs(value):
+            break
+        prev_loss = value
+    with torch.no_grad():
+        g, a, W = unpack()
+        final = float(objective())
+    return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history)
+
+
+def simulate_transcript(
+    n: int,
+    rounds: int,
+    n_options: int,
+    *,
+    gamma: Any,
+    alpha: Any,
+    W: Any | None = None,
+    noise: float = 0.01,
+    concentration: float = 1.0,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """Draw a noisy FJ debate transcript (a planted truth for testing fits).
+
+    Innate beliefs are ``Dirichlet(concentration)``; each round applies the FJ update to
+    the previous *reported* beliefs and adds Gaussian noise of scale ``noise``, then
+    clips at zero and renormalises (reports stay probability vectors).
+
+    Parameters
+    ----------
+    n, rounds, n_options
+        Agents, rounds after round 0, options K.
+    gamma, alpha
+        Scalars or per-agent vectors.
+    W
+        Trust matrix (default: random row-stochastic with zero diagonal).
+    noise
+        Standard deviation of the per-entry report noise.
+    concentration
+        Dirichlet concentration of innate beliefs.
+    seed
+        Seed.
+
+    Returns
+    -------
+    ``(rounds + 1, n, n_options)`` transcript.
+    """
+    rng = np.random.default_rng(seed)
+    if W is None:
+        W = rng.random((n, n)) + 0.1
+        np.fill_diagonal(W, 0)
+        W /= W.sum(axis=1, keepdims=True)
+    model = FriedkinJohnsen(W, gamma, alpha)
+    S = rng.dirichlet(np.full(n_options, concentration), size=n)
+    out = [S]
+    B = S
+    for _ in range(rounds):
+        B = model.step(B, S) + noise * rng.standard_normal(S.shape)
+        B = np.clip(B, 0, None)
+        B = B / B.sum(axis=1, keepdims=True)
+        out.append(B)
+    return np.stack(out)
+
+
+def fit_fj_bayes(
+    transcript: Any,
+    *,
+    adjacency: Any | None = None,
+    per_agent: bool = True,
+    gamma_prior: tuple[float, float] = (2.0, 5.0),
+    alpha_prior: tuple[float, float] = (2.0, 2.0),
+    trust_concentration: float = 1.0,
+    noise_scale: float = 0.05,
+    num_steps: int = 1000,
+    lr: float = 0.02,
+    num_samples: int = 500,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Bayesian FJ fit with priors, for transcripts where parameters are not identified.
+
+    Model: ``gamma_i ~ Beta(*gamma_prior)``, ``alpha_i ~ Beta(*alpha_prior)``, trust rows
+    ``W_i ~ Dirichlet(trust_concentration)`` over neighbours, noise
+    ``sigma ~ HalfNormal(noise_scale)``, and ``b(t+1) ~ Normal(FJ(b(t)), sigma)``
+    (teacher-forced).  Inference by pyro SVI with an ``AutoNormal`` guide; an agent that
+    never moves leaves ``gamma``/``alpha`` near their priors instead of at an arbitrary
+    optimum.
+
+    Parameters
+    ----------
+    transcript
+        ``(T + 1, n, K)``.
+    adjacency
+        Who listens to whom (default complete).
+    per_agent
+        One ``gamma``/``alpha`` per agent (else shared).
+    gamma_prior, alpha_prior
+        Beta(a, b) parameters.
+    trust_concentration
+        Dirichlet concentration of each trust row.
+    noise_scale
+        Scale of the HalfNormal prior on the report noise.
+    num_steps, lr
+        SVI steps and Adam learning rate.
+    num_samples
+        Posterior draws for the summaries.
+    seed
+        Pyro seed.
+    progress
+        Show a tqdm bar.
+
+    Returns
+    -------
+    dict
+        ``gamma_mean``, ``gamma_std``, ``alpha_mean``, ``alpha_std`` (``(n,)`` or
+        ``(1,)``), ``W_mean`` ``(n, n)``, ``sigma_mean`` and ``elbo`` (loss history).
+    """
+    import pyro
+    import pyro.distributions as dist
+    from pyro.infer import SVI, Trace_ELBO
+    from pyro.infer.autoguide import AutoNormal
+
+    X = _check_transcript(transcript)
+    n = X.shape[1]
+    mask_np = _mask(adjacency, n)
+    data = torch.as_tensor(X)
+    S, prev, nxt = data[0], data[:-1], data[1:]
+    size = n if per_agent else 1
+    rows = [np.flatnonzero(mask_np[i]) for i in range(n)]
+
+    def model() -> None:
+        f64 = dict(dtype=torch.float64)
+        with pyro.plate("agents", size):
+            g = pyro.sample("gamma", dist.Beta(torch.tensor(gamma_prior[0], **f64),
+                                               torch.tensor(gamma_prior[1], **f64)))
+            a = pyro.sample("alpha", dist.Beta(torch.tensor(alpha_prior[0], **f64),
+                                               torch.tensor(alpha_prior[1], **f64)))
+        W = torch.zeros((n, n), **f64)
+        for i in range(n):
+            conc = torch.full((len(rows[i]),), trust_concentration, **f64)
+            w = pyro.sample(f"trust_{i}", dist.Dirichlet(conc))
+            W = W.index_put((torch.full((len(rows[i]),), i), torch.as_tensor(rows[i])), w)
+        sigma = pyro.sample("sigma", dist.HalfNormal(torch.tensor(noise_scale, **f64)))
+        g2 = g.expand(n)[None, :, None]
+        a2 = a.expand(n)[None, :, None]
+        pred = g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
+                                                                              prev))
+        pyro.sample("obs", dist.Normal(pred, sigma).to_event(3), obs=nxt)
+
+    pyro.set_rng_seed(seed)
+    pyro.clear_param_store()
+    guide = AutoNormal(model)
+    svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
+    elbo = []
+    for _ in tqdm(range(num_steps), disable=not progress, desc="pyro FJ"):
+        elbo.append(float(svi.step()))
+    with torch.no_grad():
+        samples = [guide() for _ in range(num_samples)]
+    draws = {k: torch.stack([d[k] for d in samples]) for k in samples[0]}
+    W_mean = np.zeros((n, n))
+    for i in range(n):
+        W_mean[i, rows[i]] = draws[f"trust_{i}"].mean(0).detach().numpy()
+    return {
+        "gamma_mean": draws["gamma"].mean(0).detach().numpy(),
+        "gamma_std": draws["gamma"].std(0).detach().numpy(),
+        "alpha_mean": draws["alpha"].mean(0).detach().numpy(),
+        "alpha_std": draws["alpha"].std(0).detach().numpy(),
+        "W_mean": W_mean,
+        "sigma_mean": float(draws["sigma"].mean()),
+        "elbo": elbo,
+    }
