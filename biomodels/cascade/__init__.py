@@ -8,18 +8,26 @@ Them Efficiently", AAAI 2021 (arXiv 1909.05416).
 """
 
 from .distribution import conditional_activation, size_distribution
+from .fit import CascadeFit, fit_bayesian
 from .graph import CascadeGraph, seed_probabilities
+from .influence import SeedSelection, celf
 from .loopy import bp_marginals, poisson_binomial, tda_size_distribution
 from .montecarlo import MonteCarloResult, expected_tv_error, monte_carlo, total_variation
+from .plot import plot_distribution
 from .tree import tree_conditional_activation, tree_plan, tree_size_distribution
 
 __all__ = [
+    "CascadeFit",
     "CascadeGraph",
     "MonteCarloResult",
+    "SeedSelection",
     "bp_marginals",
+    "celf",
     "conditional_activation",
     "expected_tv_error",
+    "fit_bayesian",
     "monte_carlo",
+    "plot_distribution",
     "poisson_binomial",
     "seed_probabilities",
     "size_distribution",

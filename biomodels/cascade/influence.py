@@ -1,0 +1,140 @@
+"""Greedy seed selection (influence maximisation) with CELF lazy evaluation.
+
+The expected cascade size σ(S) of a seed set is monotone and submodular (Kempe, Kleinberg
+& Tardos, KDD 2003), so greedy selection is within ``1 - 1/e`` of the optimum; CELF (Leskovec
+et al., KDD 2007) re-evaluates a candidate's marginal gain only when it reaches the top of
+the queue, since gains can only shrink. Objectives are evaluated on the exact (forest) or
+TDA size distribution instead of Monte Carlo estimates. The tail objective
+``P(size >= threshold)`` is not submodular in general; CELF is then a heuristic (its lazy
+bound may skip a candidate whose gain grew).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from .graph import CascadeGraph, find_cycle_link
+from .loopy import tda_size_distribution
+from .tree import tree_plan, tree_size_distribution
+
+__all__ = ["SeedSelection", "celf"]
+
+
+@dataclass(frozen=True)
+class SeedSelection:
+    """Result of :func:`celf`.
+
+    Attributes
+    ----------
+    seeds
+        Chosen node labels, in the order picked.
+    values
+        Objective after each pick.
+    evaluations
+        Number of distribution evaluations used (CELF's saving against plain greedy).
+    """
+
+    seeds: list[Hashable]
+    values: list[float]
+    evaluations: int
+
+
+def celf(
+    graph: CascadeGraph,
+    k: int,
+    *,
+    objective: Literal["mean", "tail"] = "mean",
+    threshold: int | None = None,
+    candidates: Iterable[Hashable] | None = None,
+    base_seed_prob: float | np.ndarray | torch.Tensor | None = None,
+    method: Literal["auto", "tree", "tda"] = "auto",
+) -> SeedSelection:
+    """Choose ``k`` seeds greedily (CELF) to maximise expected size or a tail probability.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    k
+        Number of seeds to choose.
+    objective
+        ``"mean"``: expected final size; ``"tail"``: ``P(size >= threshold)``.
+    threshold
+        Size threshold of the tail objective.
+    candidates
+        Labels allowed as seeds (default: all nodes).
+    base_seed_prob
+        Background seed probabilities (e.g. spontaneous infections) that the chosen
+        seeds are added to; default none.
+    method
+        Distribution method (``"auto"``: exact on forests, else TDA).
+
+    Returns
+    -------
+    SeedSelection
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from biomodels.cascade import CascadeGraph
+    >>> g = CascadeGraph.from_networkx(nx.star_graph(5), default=0.5)
+    >>> celf(g, 1).seeds
+    [0]
+    """
+    n = graph.n
+    if not 1 <= int(k) <= n:
+        raise ValueError(f"k: expected 1..{n} seeds, got {k}")
+    if objective not in ("mean", "tail"):
+        raise ValueError(f"objective: expected 'mean' or 'tail', got {objective!r}")
+    if objective == "tail" and (threshold is None or not 0 < int(threshold) <= n):
+        raise ValueError(f"threshold: the tail objective needs a size in 1..{n}")
+    forest = find_cycle_link(graph) is None
+    how = ("tree" if forest else "tda") if method == "auto" else method
+    if how not in ("tree", "tda"):
+        raise ValueError(f"method: expected 'auto', 'tree' or 'tda', got {method!r}")
+    plan = tree_plan(graph) if how == "tree" else None
+    dtype, device = graph.dtype, graph.device
+    if base_seed_prob is None:
+        base = torch.zeros(n, dtype=dtype, device=device)
+    else:
+        base = torch.as_tensor(base_seed_prob, dtype=dtype, device=device).expand(n).clone()
+    sizes = torch.arange(n + 1, dtype=dtype, device=device)
+    evaluations = 0
+
+    def value(chosen: list[int]) -> float:
+        nonlocal evaluations
+        evaluations += 1
+        p = base.clone()
+        if chosen:
+            p[chosen] = 1.0
+        with torch.no_grad():
+            if how == "tree":
+                P = tree_size_distribution(graph, p, plan=plan)
+            else:
+                P = tda_size_distribution(graph, p)
+        if objective == "mean":
+            return float((P * sizes).sum())
+        return float(P[int(threshold) :].sum())
+
+    pool = range(n) if candidates is None else [graph.index_of(c) for c in candidates]
+    current = value([])
+    heap = [(-(value([v]) - current), v, 0) for v in pool]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    values: list[float] = []
+    while len(chosen) < int(k) and heap:
+        neg_gain, v, stamp = heapq.heappop(heap)
+        if stamp == len(chosen):
+            chosen.append(v)
+            current = current - neg_gain
+            values.append(current)
+        else:
+            gain = value(chosen + [v]) - current
+            heapq.heappush(heap, (-gain, v, len(chosen)))
+    return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
