@@ -1,0 +1,90 @@
+"""Social power and polarization/conflict indices against dense formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from multiagent import FriedkinJohnsen
+from multiagent.analysis import (
+    classic_fj,
+    opinion_indices,
+    social_power,
+    time_to_consensus,
+    time_to_equilibrium,
+)
+from multiagent.topologies import adjacency, make_graph, random_graph
+
+
+@pytest.mark.parametrize("conv", [np.asarray, sp.csr_array, torch.tensor])
+def test_social_power_is_column_mean_of_M(conv, rng):
+    A = adjacency(make_graph("ba", 80, m=2, seed=0))
+    g = rng.uniform(0.05, 0.6, 80)
+    a = rng.uniform(0, 0.7, 80)
+    T = rng.random((80, 80))
+    dense = FriedkinJohnsen.from_adjacency(A, g, a, trust=T)
+    M = dense.influence_matrix()
+    fj = FriedkinJohnsen.from_adjacency(conv(A), g, a, trust=conv(T))
+    pi = social_power(fj)
+    pi = pi.numpy() if isinstance(pi, torch.Tensor) else pi
+    np.testing.assert_allclose(pi, M.mean(axis=0), atol=1e-12)
+    assert pi.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_undirected_unit_stubbornness_gives_equal_social_power():
+    """(I + L)^-1 is doubly stochastic: every agent has social power 1/n."""
+    A = adjacency(make_graph("er", 50, p=0.1, seed=2))
+    pi = social_power(classic_fj(A))
+    np.testing.assert_allclose(pi, 1 / 50, atol=1e-12)
+
+
+def test_star_hub_has_most_social_power():
+    fj = FriedkinJohnsen.from_adjacency(adjacency(make_graph("star", 6)), 0.2, 0.5)
+    pi = social_power(fj)
+    assert pi.argmax() == 0
+
+
+def test_indices_match_dense_formulas(rng):
+    G = make_graph("er", 40, p=0.15, seed=4)
+    for u, v in G.edges:
+        G[u][v]["weight"] = rng.uniform(0.5, 2)
+    A = adjacency(G)
+    L = np.diag(A.sum(1)) - A
+    s = rng.random(40)
+    z = np.linalg.solve(np.eye(40) + L, s)
+    zb = z - z.mean()
+    sb = s - s.mean()
+    out = opinion_indices(sp.csr_array(A), s)
+    np.testing.assert_allclose(out["z"], z, atol=1e-10)
+    assert out["polarization"] == pytest.approx(zb @ zb, rel=1e-9)
+    assert out["disagreement"] == pytest.approx(zb @ L @ zb, rel=1e-9)
+    assert out["disagreement"] == pytest.approx(
+        sum(A[i, j] * (z[i] - z[j]) ** 2 for i in range(40) for j in range(i)), rel=1e-9)
+    quad = sb @ np.linalg.solve(np.eye(40) + L, sb)
+    assert out["pd_index"] == pytest.approx(quad, rel=1e-9)
+    assert out["pd_index_quadratic"] == pytest.approx(quad, rel=1e-9)
+    assert out["internal_conflict"] == pytest.approx(np.sum((L @ z) ** 2), rel=1e-9)
+    assert out["controversy"] == pytest.approx(z @ z, rel=1e-9)
+    assert out["dc_index"] == pytest.approx(z @ L @ z + z @ z, rel=1e-9)
+
+
+def test_indices_on_a_large_sparse_graph_by_cg():
+    A = random_graph(20_000, 60_000, seed=1)
+    s = np.random.default_rng(0).random(20_000)
+    out = opinion_indices(A, s, tol=1e-12)
+    assert out["pd_index"] == pytest.approx(out["pd_index_quadratic"], rel=1e-8)
+    assert out["polarization"] < ((s - s.mean()) ** 2).sum()  # averaging shrinks polarization
+
+
+def test_convergence_times():
+    fj = FriedkinJohnsen.from_adjacency(adjacency(make_graph("complete", 5)), 0.0, 0.0)
+    s = np.array([1.0, 0, 0, 0, 0])
+    # DeGroot on K5 with W = (J - I)/4: spread shrinks by 1/4 each round
+    t = time_to_consensus(fj, s, tol=1e-6)
+    assert t == int(np.ceil(np.log(1e-6) / np.log(0.25)))
+    stub = FriedkinJohnsen.from_adjacency(adjacency(make_graph("complete", 5)), 0.5, 0.0)
+    assert time_to_consensus(stub, s, max_steps=200) is None
+    te = time_to_equilibrium(stub, s, tol=1e-8)
+    assert te is not None and te <= np.ceil(np.log(1e-8) / np.log(0.5)) + 1
