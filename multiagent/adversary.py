@@ -29,6 +29,8 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "simulate",
+    "debate",
+    "initial_beliefs",
     "attack_success_rate",
     "benign_accuracy",
     "adversary_weight",
@@ -133,20 +135,30 @@ class Scenario:
         mask[self.adversary_nodes()] = False
         return mask
 
-    def model(self) -> FriedkinJohnsen:
-        """Build the FJ model: row-normalised adjacency, adversary columns scaled."""
+    def model(self, trust: np.ndarray | None = None) -> FriedkinJohnsen:
+        """Build the FJ model: row-normalised adjacency, adversary columns scaled.
+
+        Parameters
+        ----------
+        trust
+            Optional ``(n, n)`` non-negative trust of listener ``i`` in speaker ``j``,
+            multiplied into the adjacency before row normalisation (e.g. from
+            :class:`multiagent.defense.TrustAdaptiveDefense`).
+        """
         G = self.graph_()
         A = adjacency(G)
         n = A.shape[0]
         gamma = np.full(n, float(self.gamma))
         alpha = np.full(n, float(self.alpha))
-        trust = np.ones((n, n))
+        if trust is not None and np.shape(trust) != (n, n):
+            raise ValueError(f"trust must have shape ({n}, {n}), got {np.shape(trust)}")
+        trust = np.ones((n, n)) if trust is None else np.array(trust, dtype=np.float64)
         for node, adv in zip(self.adversary_nodes(), self.adversaries):
             if adv.persuasion < 0:
                 raise ValueError(f"persuasion must be >= 0, got {adv.persuasion}")
             gamma[node], alpha[node] = adv.gamma, adv.alpha
             trust[:, node] *= adv.persuasion
-        if not self.adversaries:
+        if not self.adversaries and np.all(trust == 1):
             return FriedkinJohnsen.from_adjacency(A, gamma, alpha)
         return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
 
@@ -240,24 +252,7 @@ def simulate(
     for q in range(questions):
         S = initial_beliefs(n, K, int(truth[q]), p_correct=p_correct, confidence=confidence,
                             concentration=concentration, rng=rng)
-        S_attack = S.copy()
-        sleeping = S.copy()
-        for node, adv in zip(nodes, scenario.adversaries):
-            target = (int(truth[q]) + 1) % K if adv.target is None else adv.target
-            S_attack[node] = np.eye(K)[target]
-            sleeping[node] = np.eye(K)[truth[q]]
-        wake = max([adv.sleeper for adv in scenario.adversaries], default=0)
-        wake = min(wake, T)
-        if wake > 0:
-            first = model.rollout(sleeping, wake)
-            # adversaries switch at round `wake`: their anchors (and beliefs) become the target
-            B = first[-1].copy()
-            for node in nodes:
-                B[node] = S_attack[node]
-            second = model.rollout(S_attack, T - wake, B0=B)
-            trajs[q] = np.concatenate([first, second[1:]])
-        else:
-            trajs[q] = model.rollout(S_attack, T)
+        trajs[q] = debate(scenario, model, S, int(truth[q]), nodes=nodes)
     metrics = {
         "asr": attack_success_rate(trajs[:, 0], trajs[:, -1], truth, benign),
         "accuracy_start": benign_accuracy(trajs[:, 0], truth, benign),
@@ -265,6 +260,57 @@ def simulate(
         "adversary_weight": adversary_weight(model, nodes) if nodes else 0.0,
     }
     return SimulationResult(trajs, truth, benign, metrics)
+
+
+def debate(
+    scenario: Scenario,
+    model: FriedkinJohnsen,
+    S: np.ndarray,
+    truth: int,
+    *,
+    nodes: Sequence[int] | None = None,
+    attack: bool = True,
+) -> np.ndarray:
+    """Run one debate: adversaries hold their target (the truth while asleep or if not attacking).
+
+    Parameters
+    ----------
+    scenario
+        The debate settings (adversaries, rounds).
+    model
+        Its FJ model (``scenario.model()``, possibly with adapted trust).
+    S
+        ``(n, K)`` innate beliefs; adversary rows are overwritten.
+    truth
+        Correct option.
+    nodes
+        Adversary indices (``scenario.adversary_nodes()`` when None).
+    attack
+        False makes every adversary answer correctly throughout (a sleeper across questions).
+
+    Returns
+    -------
+    ``(rounds + 1, n, K)`` trajectory.
+    """
+    nodes = scenario.adversary_nodes() if nodes is None else list(nodes)
+    K, T = S.shape[1], scenario.rounds
+    S_attack = S.copy()
+    sleeping = S.copy()
+    for node, adv in zip(nodes, scenario.adversaries):
+        target = (truth + 1) % K if adv.target is None else adv.target
+        S_attack[node] = np.eye(K)[target]
+        sleeping[node] = np.eye(K)[truth]
+    if not attack:
+        return model.rollout(sleeping, T)
+    wake = min(max([adv.sleeper for adv in scenario.adversaries], default=0), T)
+    if wake == 0:
+        return model.rollout(S_attack, T)
+    first = model.rollout(sleeping, wake)
+    # adversaries switch at round `wake`: their anchors (and beliefs) become the target
+    B = first[-1].copy()
+    B[nodes] = S_attack[nodes]
+    second = model.rollout(S_attack, T - wake, B0=B)
+    return np.concatenate([first, second[1:]])
 
 
 def _correct(B: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -1,0 +1,302 @@
+"""Defenses against stubborn adversaries: the three FJ levers and trust-adaptive weighting.
+
+From Abedini, Mavali, Schönherr, Pawelczyk & Burkholz (2026), "Don't Trust Stubborn
+Neighbors".  The closed forms (:func:`multiagent.adversary.closed_form_weight`) show three
+levers: more benign agents, more benign stubbornness ``gamma`` / peer-resistance
+``alpha``, and less trust in the adversary (:func:`apply_defense`).  The paper's
+trust-adaptive defense (:class:`TrustAdaptiveDefense`) learns that trust from labelled
+questions:
+
+1. warm-up on ``k`` labelled items: ``T_ij = clip(acc_j ** trust_gamma, 0, 1)`` with
+   ``acc_j`` speaker ``j``'s round-0 accuracy;
+2. online, after each item, for listener ``i`` and speaker ``j`` with ``y_j = 1`` iff ``j``'s
+   *round-0* answer was right: ``e_ij <- mu e_ij + (1 - mu)(y_j - T_ij)``,
+   ``T_ij <- clip(T_ij + eta e_ij, 0, 1)`` (momentum ``mu = 0.8``); with a sparse-update
+   option that updates on a random fraction of items only;
+3. the FJ trust matrix is ``W_ij ∝ T_ij A_ij`` (speakers below a threshold dropped).
+
+Round-0 targets keep a persuasive attacker from corrupting the trust signal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from multiagent.adversary import Scenario, debate, initial_beliefs
+
+__all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
+
+DefenseKind = Literal["more_agents", "stubbornness", "peer_resistance", "distrust"]
+
+
+def apply_defense(scenario: Scenario, kind: DefenseKind, strength: float) -> Scenario:
+    """Return ``scenario`` with one of the three FJ defenses applied.
+
+    Parameters
+    ----------
+    scenario
+        The attacked debate.
+    kind
+        ``"more_agents"`` adds ``strength`` benign agents (``n += strength``);
+        ``"stubbornness"`` sets the benign ``gamma`` to ``strength``;
+        ``"peer_resistance"`` sets the benign ``alpha`` to ``strength``;
+        ``"distrust"`` multiplies each adversary's persuasion (the trust others place in
+        it) by ``strength`` in ``[0, 1]``.
+    strength
+        See ``kind``.
+
+    Returns
+    -------
+    Scenario
+    """
+    from dataclasses import replace
+
+    if kind == "more_agents":
+        if int(strength) != strength or strength < 0:
+            raise ValueError(f"more_agents needs a non-negative integer strength, got {strength}")
+        return scenario.with_(n=scenario.n + int(strength))
+    if kind in ("stubbornness", "peer_resistance", "distrust"):
+        if not 0 <= strength <= 1:
+            raise ValueError(f"{kind} strength must be in [0, 1], got {strength}")
+        if kind == "stubbornness":
+            return scenario.with_(gamma=float(strength))
+        if kind == "peer_resistance":
+            return scenario.with_(alpha=float(strength))
+        advs = tuple(replace(a, persuasion=a.persuasion * strength) for a in scenario.adversaries)
+        return scenario.with_(adversaries=advs)
+    raise ValueError(
+        "kind must be 'more_agents', 'stubbornness', 'peer_resistance' or 'distrust', "
+        f"got {kind!r}"
+    )
+
+
+class TrustAdaptiveDefense:
+    """Trust learned from labelled items (warm-up) and round-0 correctness (momentum updates).
+
+    Parameters
+    ----------
+    n
+        Number of agents.
+    trust_gamma
+        Exponent on warm-up accuracy (the paper's ``trust_gamma``; not the FJ ``gamma``).
+    lr
+        Step size ``eta`` of the online update.
+    momentum
+        ``mu`` of the momentum buffer.
+    sparse_fraction
+        Probability that an item triggers an update (1: every item; the paper's sparse
+        regime uses 0.2).
+    threshold
+        Speakers whose trust is below this are dropped from ``W``.
+    seed
+        Seed of the sparse-update draws.
+
+    Examples
+    --------
+    >>> d = TrustAdaptiveDefense(3)
+    >>> d.warm_up(np.array([[1, 1, 0], [1, 0, 0]], bool))
+    >>> d.trust[0].round(2).tolist()
+    [1.0, 0.25, 0.0]
+    """
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        trust_gamma: float = 2.0,
+        lr: float = 0.4,
+        momentum: float = 0.8,
+        sparse_fraction: float = 1.0,
+        threshold: float = 0.0,
+        seed: int | None = 0,
+    ) -> None:
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if not 0 < sparse_fraction <= 1:
+            raise ValueError(f"sparse_fraction must be in (0, 1], got {sparse_fraction}")
+        if trust_gamma < 0 or lr < 0:
+            raise ValueError("trust_gamma and lr must be non-negative")
+        self.n = int(n)
+        self.trust_gamma = float(trust_gamma)
+        self.lr = float(lr)
+        self.momentum = float(momentum)
+        self.sparse_fraction = float(sparse_fraction)
+        self.threshold = float(threshold)
+        self.trust = np.ones((self.n, self.n))
+        self.buffer = np.zeros((self.n, self.n))
+        self.updates = 0
+        self._rng = np.random.default_rng(seed)
+
+    def _check(self, correct: Any, ndim: int) -> np.ndarray:
+        c = np.asarray(correct)
+        if c.ndim != ndim or c.shape[-1] != self.n:
+            want = "(items, n)" if ndim == 2 else "(n,)"
+            raise ValueError(f"correct must have shape {want} with n = {self.n}, got {c.shape}")
+        return c.astype(bool)
+
+    def warm_up(self, correct: Any) -> None:
+        """Set ``T_ij = clip(acc_j ** trust_gamma, 0, 1)`` from labelled items.
+
+        Parameters
+        ----------
+        correct
+            ``(items, n)`` booleans: was agent ``j``'s round-0 answer right on each item.
+        """
+        c = self._check(correct, 2)
+        acc = c.mean(axis=0)
+        self.trust = np.clip(np.broadcast_to(acc**self.trust_gamma, (self.n, self.n)), 0, 1).copy()
+        self.buffer[:] = 0
+
+    def update(self, correct: Any, *, adjacency: Any | None = None) -> bool:
+        """One momentum step toward 1 (right at round 0) or 0 (wrong), clipped to [0, 1].
+
+        Parameters
+        ----------
+        correct
+            ``(n,)`` booleans: each speaker's round-0 correctness on this item.
+        adjacency
+            Who hears whom; only in-neighbours (and the listener itself) are updated.
+
+        Returns
+        -------
+        bool
+            Whether an update happened (False when skipped by the sparse schedule).
+        """
+        y = self._check(correct, 1).astype(float)
+        if self.sparse_fraction < 1 and self._rng.random() >= self.sparse_fraction:
+            return False
+        mask = np.ones((self.n, self.n), bool) if adjacency is None else \
+            (np.asarray(adjacency) > 0) | np.eye(self.n, dtype=bool)
+        target = np.broadcast_to(y, (self.n, self.n))
+        new_buf = self.momentum * self.buffer + (1 - self.momentum) * (target - self.trust)
+        self.buffer = np.where(mask, new_buf, self.buffer)
+        self.trust = np.where(mask, np.clip(self.trust + self.lr * self.buffer, 0, 1), self.trust)
+        self.updates += 1
+        return True
+
+    def effective_trust(self) -> np.ndarray:
+        """Return the trust with speakers below ``threshold`` set to zero."""
+        return np.where(self.trust >= self.threshold, self.trust, 0.0)
+
+    def weights(self, adjacency: Any) -> np.ndarray:
+        """Row-stochastic ``W ∝ T ⊙ A`` with speakers below ``threshold`` dropped.
+
+        A listener left with no speaker keeps only itself (``W_ii = 1``).
+        """
+        A = np.asarray(adjacency, dtype=np.float64)
+        M = A * self.effective_trust()
+        np.fill_diagonal(M, 0)
+        s = M.sum(axis=1, keepdims=True)
+        W = np.divide(M, s, out=np.zeros_like(M), where=s > 0)
+        W[np.flatnonzero(s[:, 0] == 0), np.flatnonzero(s[:, 0] == 0)] = 1.0
+        return W
+
+
+def run_trust_stream(
+    scenario: Scenario,
+    *,
+    questions: int = 100,
+    warmup: int = 10,
+    defense: TrustAdaptiveDefense | None = None,
+    online: bool = True,
+    adaptive: bool = False,
+    attack_after: int = 0,
+    p_correct: float = 0.8,
+    confidence: float = 0.6,
+    concentration: float = 20.0,
+    seed: int | None = 0,
+) -> pd.DataFrame:
+    """Debate a stream of questions, adapting trust between them.
+
+    The first ``warmup`` questions are labelled: their round-0 answers set the warm-up
+    trust (``warmup = 0`` starts from full trust).  Each later question is debated with
+    ``W ∝ T ⊙ A``; then, if ``online``, trust is updated from round-0 correctness.  A
+    static adversary attacks on every question; an adaptive (sleeper) one answers
+    correctly during the warm-up and the first ``attack_after`` questions after it.
+    Regimes of the paper: T-W (``online=False``), T-WA (``online=False``,
+    ``attack_after > 0``), T-WS (sparse updates, adaptive), T-S (``warmup=0``, sparse).
+
+    Parameters
+    ----------
+    scenario
+        Debate settings (graph, FJ parameters, adversaries).
+    questions
+        Questions after the warm-up.
+    warmup
+        Labelled warm-up questions.
+    defense
+        The trust learner (default :class:`TrustAdaptiveDefense` with paper defaults);
+        None with ``warmup = 0`` and ``online=False`` is the undefended baseline.
+    online
+        Update trust after each question.
+    adaptive
+        Sleeper adversary (correct during warm-up, then attacks).
+    attack_after
+        Further questions after the warm-up on which an adaptive adversary stays correct.
+    p_correct, confidence, concentration
+        Benign initial beliefs (:func:`multiagent.adversary.initial_beliefs`).
+    seed
+        Seed for the question stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per question: ``question``, ``phase`` (warmup/debate), ``attacking``,
+        ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
+        ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over benign listeners).
+    """
+    rng = np.random.default_rng(seed)
+    nodes = scenario.adversary_nodes()
+    benign = scenario.benign()
+    from multiagent.topologies import adjacency as adj_of
+
+    A = adj_of(scenario.graph_())
+    n, K = A.shape[0], scenario.n_options
+    defense = TrustAdaptiveDefense(n) if defense is None else defense
+    if defense.n != n:
+        raise ValueError(f"defense is for {defense.n} agents, scenario has {n}")
+    rows = []
+    warm_correct = []
+    total = warmup + questions
+    for q in range(total):
+        truth = int(rng.integers(0, K))
+        S = initial_beliefs(n, K, truth, p_correct=p_correct, confidence=confidence,
+                            concentration=concentration, rng=rng)
+        attacking = q >= warmup + attack_after if adaptive else True
+        # round-0 answers: adversaries answer their target when attacking, else the truth
+        S0 = S.copy()
+        for node, adv in zip(nodes, scenario.adversaries):
+            target = (truth + 1) % K if adv.target is None else adv.target
+            S0[node] = np.eye(K)[target if attacking else truth]
+        right0 = S0.argmax(axis=1) == truth
+        if q < warmup:
+            warm_correct.append(right0)
+            if q == warmup - 1:
+                defense.warm_up(np.array(warm_correct))
+            rows.append({"question": q, "phase": "warmup", "attacking": attacking,
+                         "right_start": int(right0[benign].sum()), "flipped": 0,
+                         "accuracy_end": float(right0[benign].mean()),
+                         "trust_in_adversary": _trust_in(defense, nodes, benign)})
+            continue
+        model = scenario.model(trust=defense.effective_trust())
+        traj = debate(scenario, model, S, truth, nodes=nodes, attack=attacking)
+        end_right = traj[-1].argmax(axis=1) == truth
+        rows.append({
+            "question": q, "phase": "debate", "attacking": attacking,
+            "right_start": int(right0[benign].sum()),
+            "flipped": int((right0 & ~end_right)[benign].sum()),
+            "accuracy_end": float(end_right[benign].mean()),
+            "trust_in_adversary": _trust_in(defense, nodes, benign),
+        })
+        if online:
+            defense.update(right0, adjacency=A)
+    return pd.DataFrame(rows)
+
+
+def _trust_in(defense: TrustAdaptiveDefense, nodes: list[int], benign: np.ndarray) -> float:
+    if not nodes:
+        return float("nan")
+    return float(defense.trust[np.ix_(benign, nodes)].mean())

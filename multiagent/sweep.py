@@ -1,0 +1,100 @@
+"""Run a grid of attacked-debate scenarios and collect a tidy DataFrame."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import fields, replace
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
+
+__all__ = ["sweep"]
+
+_SCENARIO = {f.name for f in fields(Scenario)} - {"adversaries", "extra"}
+_ADVERSARY = {f"adversary_{f.name}" for f in fields(Adversary)}
+
+
+def _closed_form(sc: Scenario) -> float | None:
+    if len(sc.adversaries) != 1 or not isinstance(sc.graph, str):
+        return None
+    adv = sc.adversaries[0]
+    if adv.gamma != 1.0 or adv.sleeper:
+        return None
+    key = {"complete": "complete", "star": f"star_{adv.position}"}.get(sc.graph)
+    if key not in ("complete", "star_hub", "star_leaf"):
+        return None
+    return closed_form_weight(key, sc.n, sc.gamma, sc.alpha, persuasion=adv.persuasion)["mean"]
+
+
+def sweep(
+    base: Scenario,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    questions: int = 50,
+    seed: int | None = 0,
+    progress: bool = False,
+    **simulate_kwargs: Any,
+) -> pd.DataFrame:
+    """Simulate every combination of ``grid`` and return one row per scenario.
+
+    Parameters
+    ----------
+    base
+        Scenario the grid modifies (its first adversary is the one ``adversary_*`` keys
+        change; one is added if it has none).
+    grid
+        Field name -> values.  Scenario fields (``graph``, ``n``, ``gamma``, ``alpha``,
+        ``rounds``, ``n_options``, ``seed``) or adversary fields prefixed ``adversary_``
+        (``adversary_position``, ``adversary_gamma``, ``adversary_alpha``,
+        ``adversary_persuasion``, ``adversary_sleeper``, ``adversary_target``).
+        ``adversary_position = "none"`` removes the adversary.
+    questions
+        Questions per scenario.
+    seed
+        Seed of the belief draws (the same for every scenario: common random numbers).
+    progress
+        Show a tqdm bar.
+    **simulate_kwargs
+        Passed to :func:`multiagent.adversary.simulate` (``p_correct``, ``confidence``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The grid columns, then ``asr``, ``accuracy_start``, ``accuracy_end``,
+        ``adversary_weight`` and ``adversary_weight_closed_form`` (None where no closed
+        form applies).
+
+    Examples
+    --------
+    >>> from multiagent.adversary import Adversary, Scenario
+    >>> df = sweep(Scenario(adversaries=(Adversary(),)), {"graph": ["complete", "star"]},
+    ...            questions=5)
+    >>> df["adversary_weight"].round(4).tolist()
+    [0.2857, 0.6667]
+    """
+    unknown = set(grid) - _SCENARIO - _ADVERSARY
+    if unknown:
+        raise ValueError(
+            f"unknown grid keys {sorted(unknown)}; expected scenario fields {sorted(_SCENARIO)} "
+            f"or adversary fields {sorted(_ADVERSARY)}"
+        )
+    keys = list(grid)
+    combos = list(itertools.product(*(list(grid[k]) for k in keys)))
+    rows = []
+    for values in tqdm(combos, disable=not progress, desc="sweep"):
+        setting = dict(zip(keys, values))
+        sc_changes = {k: v for k, v in setting.items() if k in _SCENARIO}
+        adv_changes = {k[len("adversary_"):]: v for k, v in setting.items() if k in _ADVERSARY}
+        sc = replace(base, **sc_changes)
+        if adv_changes.get("position") == "none":
+            sc = replace(sc, adversaries=())
+        elif adv_changes:
+            first = sc.adversaries[0] if sc.adversaries else Adversary()
+            sc = replace(sc, adversaries=(replace(first, **adv_changes), *sc.adversaries[1:]))
+        result = simulate(sc, questions=questions, seed=seed, **simulate_kwargs)
+        rows.append({**setting, **result.metrics, "adversary_weight_closed_form": _closed_form(sc)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,89 @@
+"""Defenses: the three FJ levers lower the adversary weight; trust-adaptive defense works."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multiagent.adversary import Adversary, Scenario, adversary_weight, closed_form_weight
+from multiagent.defense import TrustAdaptiveDefense, apply_defense, run_trust_stream
+from multiagent.sweep import sweep
+
+BASE = Scenario(graph="complete", n=6, gamma=0.2, alpha=0.5, adversaries=(Adversary("hub"),))
+
+
+def _weight(sc):
+    return adversary_weight(sc.model(), sc.adversary_nodes())
+
+
+@pytest.mark.parametrize(
+    ("kind", "strength", "closed"),
+    [
+        ("more_agents", 2, closed_form_weight("complete", 8, 0.2, 0.5)["mean"]),
+        ("stubbornness", 0.5, closed_form_weight("complete", 6, 0.5, 0.5)["mean"]),
+        ("peer_resistance", 0.8, closed_form_weight("complete", 6, 0.2, 0.8)["mean"]),
+        ("distrust", 0.2, closed_form_weight("complete", 6, 0.2, 0.5, persuasion=0.2)["mean"]),
+    ],
+)
+def test_each_defense_lowers_weight_to_its_closed_form(kind, strength, closed):
+    defended = apply_defense(BASE, kind, strength)
+    w = _weight(defended)
+    assert w == pytest.approx(closed, abs=1e-12)
+    assert w < _weight(BASE)
+
+
+def test_apply_defense_bad_input():
+    with pytest.raises(ValueError, match="kind must be"):
+        apply_defense(BASE, "prayer", 1.0)
+    with pytest.raises(ValueError, match="strength must be in"):
+        apply_defense(BASE, "distrust", 2.0)
+
+
+def test_warm_up_and_momentum_update_by_hand():
+    d = TrustAdaptiveDefense(3, trust_gamma=2.0, lr=0.4, momentum=0.8)
+    d.warm_up(np.array([[1, 1, 0], [1, 0, 0]], bool))
+    np.testing.assert_allclose(d.trust[1], [1.0, 0.25, 0.0])
+    d.update(np.array([False, True, True]))
+    # e = 0.2 * (y - T); T = clip(T + 0.4 e)
+    np.testing.assert_allclose(d.trust[0], [1 - 0.4 * 0.2, 0.25 + 0.4 * 0.2 * 0.75, 0.08])
+    e1 = 0.2 * (np.array([0.0, 1, 1]) - [1, 0.25, 0])
+    d.update(np.array([False, True, True]))
+    t1 = np.array([1.0, 0.25, 0]) + 0.4 * e1
+    e2 = 0.8 * e1 + 0.2 * (np.array([0.0, 1, 1]) - t1)
+    np.testing.assert_allclose(d.trust[2], np.clip(t1 + 0.4 * e2, 0, 1))
+    assert d.trust.min() >= 0 and d.trust.max() <= 1
+    W = d.weights(np.ones((3, 3)) - np.eye(3))
+    np.testing.assert_allclose(W.sum(1), 1)
+
+
+def test_sparse_updates_skip_items():
+    d = TrustAdaptiveDefense(4, sparse_fraction=0.2, seed=3)
+    done = sum(d.update(np.array([True, False, True, True])) for _ in range(200))
+    assert 20 < done < 60 and d.updates == done
+
+
+def test_trust_defense_cuts_asr_on_a_stream():
+    def asr(df):
+        d = df[df.phase == "debate"]
+        return d.flipped.sum() / d.right_start.sum()
+
+    none = run_trust_stream(BASE, questions=60, warmup=0, online=False)
+    trusted = run_trust_stream(BASE, questions=60)
+    assert asr(trusted) < 0.5 * asr(none)
+    assert trusted[trusted.phase == "debate"].trust_in_adversary.iloc[-1] < 0.05
+    # adaptive attacker, frozen warm-up trust (T-WA) is fooled; online updates recover
+    fooled = run_trust_stream(BASE, questions=60, adaptive=True, online=False)
+    recovered = run_trust_stream(BASE, questions=60, adaptive=True)
+    assert asr(fooled) > asr(none) and asr(recovered) < asr(none)
+
+
+def test_sweep_tidy_and_closed_forms():
+    df = sweep(BASE, {"graph": ["complete", "star"], "adversary_position": ["hub", "leaf"]},
+               questions=30)
+    assert len(df) == 4
+    assert {"graph", "adversary_position", "asr", "adversary_weight"} <= set(df.columns)
+    np.testing.assert_allclose(df.adversary_weight, df.adversary_weight_closed_form, atol=1e-12)
+    star = df[df.graph == "star"].set_index("adversary_position")
+    assert star.loc["hub", "asr"] > star.loc["leaf", "asr"]
+    with pytest.raises(ValueError, match="unknown grid keys"):
+        sweep(BASE, {"colour": [1]})
