@@ -1,0 +1,198 @@
+# %% [markdown]
+# # Outbreak size distributions on a contact network
+#
+# How large will an outbreak be, how likely is a catastrophe, whom should we vaccinate,
+# and how transmissible is the pathogen given the outbreak sizes we saw? This tutorial
+# answers all four with the *exact* distribution of the final outbreak size, computed by
+# message passing (Burkholz & Quackenbush, AAAI 2021) instead of by sampling.
+#
+# The model is discrete-time SIR with per-contact transmission, i.e. the Independent
+# Cascade model: an infected person infects each contact once, with probability `w`.
+
+# %%
+import os
+import time
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+import torch
+
+from biomodels.cascade import (
+    CascadeFit,
+    CascadeGraph,
+    celf,
+    expected_tv_error,
+    fit_bayesian,
+    monte_carlo,
+    plot_distribution,
+    seed_probabilities,
+    size_distribution,
+    tda_size_distribution,
+    total_variation,
+)
+
+QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+SEED = 0
+torch.manual_seed(SEED)
+rng = np.random.default_rng(SEED)
+
+# %% [markdown]
+# ## A contact network
+# A scale-free tree (Barabási–Albert with one link per newcomer): a few people with
+# many contacts (hubs) and many with one or two. On a tree the computation is exact.
+
+# %%
+n = 300 if QUICK else 1000
+contacts = nx.barabasi_albert_graph(n, 1, seed=SEED)
+w_true = 0.45
+net = CascadeGraph.from_networkx(contacts, default=w_true)
+index_case = 7  # an ordinary person starts the outbreak
+t0 = time.perf_counter()
+P = size_distribution(net, seeds=[index_case])
+t_exact = time.perf_counter() - t0
+k = torch.arange(n + 1, dtype=torch.float64)
+print(
+    f"exact distribution in {t_exact * 1e3:.1f} ms; mean outbreak size {float((P * k).sum()):.1f}"
+)
+
+# %% [markdown]
+# ## Exact distribution against sampling
+# Monte Carlo needs many runs before the histogram settles: its expected total-variation
+# error falls like `1/sqrt(M)`.
+
+# %%
+runs = [300, 3000] if QUICK else [1000, 10000, 100000]
+curves = {"exact (SDP)": P}
+for m in runs:
+    t0 = time.perf_counter()
+    res = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=m, seed=SEED)
+    dt = time.perf_counter() - t0
+    tv = total_variation(P, res.distribution)
+    print(f"M = {m:6d}: TV to exact {tv:.3f} (expected {expected_tv_error(P, m):.3f}), {dt:.2f} s")
+    curves[f"Monte Carlo, M = {m}"] = res.distribution
+fig, ax = plt.subplots(figsize=(7, 3.5))
+plot_distribution(curves, ax=ax, title="outbreak size: exact vs sampled")
+ax.set_xlim(0, 60)
+fig.tight_layout()
+fig.savefig("cascade_exact_vs_mc.png", dpi=110)
+
+# %% [markdown]
+# ## Bimodality: minor outbreaks and major epidemics
+# As the transmission probability grows the distribution splits into two modes: most
+# introductions die out after a few cases, but some reach a hub and become large. The
+# *mean* sits between the modes, where almost no outbreak actually lands.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for w in (0.3, 0.5, 0.7, 0.85):
+    Pw = size_distribution(net.with_weight(torch.full_like(net.weight, w)), seeds=[index_case])
+    mean = float((Pw * k).sum())
+    print(f"w = {w:.2f}: mean {mean:6.1f}, P(size <= 5) = {float(Pw[:6].sum()):.2f}")
+    plot_distribution({f"w = {w}": Pw}, ax=ax, log=True)
+ax.legend(frameon=False)
+ax.set_ylim(1e-8, 1)
+ax.set_title("outbreak size distributions (log scale)")
+fig.tight_layout()
+fig.savefig("cascade_bimodality.png", dpi=110)
+
+# %% [markdown]
+# ## Tail risk
+# Planning is about the tail: the probability that more than a quarter of the
+# population is infected. Differentiability gives its sensitivity to the transmission
+# probability for free; `tail_accurate=True` keeps tiny tail probabilities exact in
+# relative terms (the default unit-circle evaluation has an absolute floor of ~1e-15).
+
+# %%
+big = n // 4
+w_t = torch.tensor(0.6, dtype=torch.float64, requires_grad=True)
+Pt = size_distribution(net.with_weight(w_t.expand(net.num_edges)), seeds=[index_case])
+tail = Pt[big:].sum()
+tail.backward()
+print(f"P(size >= {big}) = {float(tail.detach()):.4f}; d/dw = {float(w_t.grad):.3f}")
+low = net.with_weight(torch.full_like(net.weight, 0.2))
+P_acc = size_distribution(low, seeds=[index_case], tail_accurate=True)
+P_def = size_distribution(low, seeds=[index_case])
+half = n // 2
+print(
+    f"at w = 0.2: P(size >= {half}) = {float(P_acc[half:].sum()):.3e} (tail-accurate) vs "
+    f"{float(P_def[half:].sum()):.1e} (unit circle: noise at the ~1e-15 floor)"
+)
+
+# %% [markdown]
+# ## Whom to vaccinate, whom to seed
+# Vaccinating a person removes their transmission edges. Introductions happen anywhere
+# (each person is an index case with probability 0.2 %). We compare vaccinating the
+# hubs with vaccinating random people by the exact probability of a large outbreak, and
+# ask CELF (lazy greedy on the exact expected size) for the most influential seeds, e.g.
+# to place sentinel surveillance or a health-information campaign.
+
+
+# %%
+def vaccinate(graph, people):
+    mask = np.isin(graph.src, people) | np.isin(graph.dst, people)
+    return graph.with_weight(torch.where(torch.from_numpy(mask), 0.0, graph.weight))
+
+
+doses = 10
+hubs = [v for v, _ in sorted(contacts.degree, key=lambda x: -x[1])[:doses]]
+random_people = rng.choice(n, doses, replace=False).tolist()
+base = net.with_weight(torch.full_like(net.weight, 0.6))
+for name, people in (("nobody", []), ("random people", random_people), ("hubs", hubs)):
+    Pv = size_distribution(vaccinate(base, people), seed_prob=0.002)
+    print(f"vaccinate {name:13s}: P(size >= {big}) = {float(Pv[big:].sum()):.2e}")
+sel = celf(base, 3)
+print(f"CELF seeds {sel.seeds}: expected sizes {[round(v, 1) for v in sel.values]}")
+
+# %% [markdown]
+# ## Fitting transmissibility to observed outbreak sizes
+# We observed the final sizes of 200 independent outbreaks (here simulated with the true
+# w = 0.45). The exact distribution is differentiable, so the maximum-likelihood w is a
+# few gradient steps away; pyro gives a posterior.
+
+# %%
+observed = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=200, seed=1)
+fit = CascadeFit(net, seeds=[index_case], share="all", init=0.2)
+fit.fit(observed.sizes, epochs=60 if QUICK else 200, lr=0.1)
+post = fit_bayesian(
+    net, observed.sizes, seeds=[index_case], share="all", steps=60 if QUICK else 400, lr=0.05
+)
+print(
+    f"true w = {w_true}; MLE {float(fit.shared_weights[0]):.3f}; posterior mean "
+    f"{float(post['mean'][0]):.3f}, 90% interval [{float(post['q05'][0]):.3f}, "
+    f"{float(post['q95'][0]):.3f}]"
+)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(fit.history)
+ax.set_xlabel("Adam step")
+ax.set_ylabel("mean log-likelihood")
+fig.tight_layout()
+fig.savefig("cascade_fit.png", dpi=110)
+
+# %% [markdown]
+# ## Networks with cycles
+# Real contact networks have triangles (households, workplaces). There the tree
+# approximation (TDA) is used; check it against sampling before trusting it, especially
+# on dense networks near the epidemic threshold, where it is known to be poor.
+
+# %%
+ws = nx.connected_watts_strogatz_graph(n, 4, 0.1, seed=SEED)
+loopy = CascadeGraph.from_networkx(ws, default=0.25)
+p_ws = seed_probabilities(loopy, seeds=[0])
+approx = tda_size_distribution(loopy, p_ws)
+ref = monte_carlo(loopy, p_ws, n_runs=5000 if QUICK else 50000, seed=SEED)
+print(
+    f"small world: TV(TDA, MC) = {total_variation(approx, ref.distribution):.3f} "
+    f"(MC error ~{ref.expected_error:.3f})"
+)
+
+# %% [markdown]
+# ## What it means
+# * The outbreak size is not described by its mean: with the same mean, a pathogen can
+#   mostly fizzle or sometimes explode; planning needs the tail, which the exact
+#   distribution gives in milliseconds (Monte Carlo needs ~10^4-10^5 runs for a
+#   comparable accuracy).
+# * Hubs dominate the tail: vaccinating a handful of highly connected people cuts the
+#   probability of a large outbreak far more than the same doses given at random.
+# * Because the distribution is differentiable, transmissibility (or one probability per
+#   contact type) can be estimated from outbreak sizes alone, with uncertainty.
