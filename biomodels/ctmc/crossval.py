@@ -67,7 +67,7 @@ def cross_validate(
     scores = []
     for test in tests:
         train = np.setdiff1d(np.arange(len(x)), test)
-        res = fit_theta(x[train], l1=l1, **fit_kwargs)
+        res = fit_theta(x[train], l1=l1, seed=seed, **fit_kwargs)
         ll = data_log_likelihood(torch.as_tensor(res.theta), x[test])
         scores.append(float(ll.mean()))
     return np.asarray(scores)
@@ -106,7 +106,10 @@ def select_l1(
     x = np.asarray(x, dtype=np.uint8)
     grid = list(default_l1_grid(len(x)) if grid is None else grid)
     tests = kfold_indices(len(x), folds, seed=seed)
-    scores = {float(g): cross_validate(x, float(g), fold_indices=tests, **fit_kwargs) for g in grid}
+    scores = {
+        float(g): cross_validate(x, float(g), fold_indices=tests, seed=seed, **fit_kwargs)
+        for g in grid
+    }
     means = {g: s.mean() for g, s in scores.items()}
     best = max(means, key=means.get)
     if one_se:

@@ -92,7 +92,7 @@ def validate_cohort(
             raise ValueError(f"event column {col!r} has a {kind}; expected 0/1")
         if not np.isin(values, (0.0, 1.0)).all():
             bad = values[~np.isin(values, (0.0, 1.0))][0]
-            raise ValueError(f"event column {col!r} has non-binary entry {bad!r}; expected 0/1")
+            raise ValueError(f"event column {col!r} has non-binary entry {bad:g}; expected 0/1")
         out[:, j] = values.astype(np.uint8)
     if warn_unobserved:
         never = [names[j] for j in np.flatnonzero(out.sum(0) == 0)]

@@ -258,7 +258,8 @@ def fit_theta(
         Step cap (default 500 exact, 600 mcmc).
     tol
         Stop when max |theta_t - theta_{t-50}| < tol (default 1e-4 exact; 0.03 over 200 steps
-        for mcmc, the paper's rule).
+        for mcmc, the paper's rule); exact fits also stop when the penalised log-likelihood
+        gained less than 1e-6 over the last 50 steps.
     mcmc_threshold, n_samples, burn_in
         MCMC settings (paper: 8, 50, 5).
     theta0
@@ -377,7 +378,12 @@ def fit_theta(
             snapshots.append(snap)
             if len(snapshots) > window:
                 old = snapshots.pop(0)
-                if float((snap - old).abs().max()) < tol:
+                stalled = (
+                    not noisy
+                    and math.isfinite(history[-1])
+                    and history[-1] - history[-window - 1] < 1e-6
+                )
+                if stalled or float((snap - old).abs().max()) < tol:
                     converged = True
                     break
         if progress and math.isfinite(history[-1]):

@@ -161,7 +161,6 @@ class CTMC:
             method=method,
             sparsity=sparsity,
             optimizer=optimizer,
-            seed=seed,
             progress=progress,
             **fit_kwargs,
         )
@@ -169,7 +168,7 @@ class CTMC:
             l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, **kwargs)
             self.cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
         self.l1 = float(l1)
-        res = fit_theta(x, l1=float(l1), **kwargs)
+        res = fit_theta(x, l1=float(l1), seed=seed, **kwargs)
         self._theta = res.theta
         self.fit_info = dict(
             method=res.method,

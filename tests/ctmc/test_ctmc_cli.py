@@ -1,0 +1,64 @@
+"""The ``prunus ctmc fit`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biomodels.ctmc import CTMC, random_sparse_theta
+from core.cli import main
+
+
+def _cohort(tmp_path):
+    names = ["TP53", "IDH1", "EGFR", "PTEN", "CDK4"]
+    x = CTMC(random_sparse_theta(5, seed=0), names).sample(200, seed=1).X
+    frame = pd.DataFrame(x, columns=names)
+    frame.insert(0, "sample", [f"t{i}" for i in range(len(x))])
+    path = tmp_path / "cohort.csv"
+    frame.to_csv(path, index=False)
+    return path, names
+
+
+def test_cli_fit_writes_theta_metrics_and_heatmap(tmp_path, capsys):
+    path, names = _cohort(tmp_path)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "ctmc",
+            "fit",
+            str(path),
+            "--l1",
+            "0.005",
+            "--method",
+            "exact",
+            "--seed",
+            "3",
+            "--folds",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    theta = pd.read_csv(out / "theta.csv", index_col=0)
+    assert list(theta.index) == names and list(theta.columns) == names
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["heldout_loglik_per_tumour"] < 0 and metrics["l1"] == 0.005
+    assert len(metrics["heldout_loglik_folds"]) == 3
+    assert (out / "theta.png").stat().st_size > 1000
+    assert np.isfinite(theta.to_numpy()).all()
+    assert "held-out log-likelihood" in capsys.readouterr().out
+
+
+def test_cli_bad_input_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"TP53": [0, 1, 3], "IDH1": [1, 0, 0]}).to_csv(bad, index=False)
+    assert main(["ctmc", "fit", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "'TP53'" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "theta.csv").exists()
+    with pytest.raises(SystemExit) as err:
+        main(["ctmc", "fit", str(bad), "--method", "fast", "--out", str(tmp_path / "o")])
+    assert err.value.code == 2

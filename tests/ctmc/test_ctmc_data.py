@@ -1,0 +1,86 @@
+"""Loaders, synthetic generators and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from biomodels.ctmc import (
+    CTMC,
+    block_theta,
+    fit_theta,
+    random_sparse_theta,
+    read_cohort,
+    read_maf,
+    validate_cohort,
+)
+from biomodels.ctmc._checks import as_theta
+
+
+def test_read_cohort_csv_and_tsv_with_ids(tmp_path):
+    frame = pd.DataFrame({"sample": ["s1", "s2", "s3"], "TP53": [1, 0, 1], "IDH1": [0, 0, 1]})
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.drop(columns="sample").to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    x, names, ids = read_cohort(tmp_path / "a.csv")
+    assert names == ["TP53", "IDH1"] and ids == ["s1", "s2", "s3"]
+    assert x.tolist() == [[1, 0], [0, 0], [1, 1]]
+    x2, names2, _ = read_cohort(tmp_path / "b.tsv")
+    assert (x2 == x).all() and names2 == names
+
+
+def test_read_maf_long_table(tmp_path):
+    maf = pd.DataFrame(
+        {
+            "Hugo_Symbol": ["TP53", "IDH1", "TP53", "EGFR", "TP53", "TP53"],
+            "Tumor_Sample_Barcode": ["t1", "t1", "t2", "t3", "t3", "t3"],
+        }
+    )
+    (tmp_path / "x.maf").write_text("#version 2.4\n" + maf.to_csv(sep="\t", index=False))
+    x, names, ids = read_maf(tmp_path / "x.maf")
+    assert names[0] == "TP53" and set(names) == {"TP53", "IDH1", "EGFR"}
+    assert ids == ["t1", "t2", "t3"] and x[:, 0].tolist() == [1, 1, 1]
+    x2, names2, _ = read_maf(tmp_path / "x.maf", top=1)
+    assert names2 == ["TP53"]
+    with pytest.raises(ValueError, match="gene_col='Gene'"):
+        read_maf(tmp_path / "x.maf", gene_col="Gene")
+
+
+def test_bad_input_names_the_column():
+    with pytest.raises(ValueError, match="'IDH1' has non-binary entry 2;"):
+        validate_cohort(pd.DataFrame({"TP53": [0, 1], "IDH1": [2, 0]}))
+    with pytest.raises(ValueError, match="'TP53' has a NaN"):
+        validate_cohort(pd.DataFrame({"TP53": [np.nan, 1], "IDH1": [1, 0]}))
+    with pytest.raises(ValueError, match="non-numeric entry 'yes'"):
+        validate_cohort(pd.DataFrame({"TP53": ["yes", "0"]}))
+    with pytest.raises(ValueError, match=r"duplicated event names: \['TP53'\]"):
+        validate_cohort(np.zeros((2, 2)), ["TP53", "TP53"])
+    with pytest.raises(ValueError, match="event_names has 1 entries"):
+        validate_cohort(np.zeros((2, 2)), ["TP53"])
+    with pytest.raises(ValueError, match="theta has shape"):
+        as_theta(np.zeros((3, 3)), n=4)
+    with pytest.raises(ValueError, match="square"):
+        CTMC(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="l1 must be"):
+        fit_theta(np.zeros((3, 2), dtype=np.uint8), l1=-1)
+
+
+def test_never_observed_event_warns_and_stays_finite():
+    x = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]] * 10)
+    with pytest.warns(UserWarning, match=r"never observed.*'E2'"):
+        model = CTMC().fit(x, l1=0.01, max_steps=100)
+    assert np.isfinite(model.theta).all()
+    assert model.theta[2, 2] < -3
+
+
+def test_generators():
+    theta = random_sparse_theta(10, sparsity=0.7, seed=0)
+    off = ~np.eye(10, dtype=bool)
+    assert 0.5 < (theta[off] == 0).mean() < 0.9
+    theta2, names = block_theta(20, blocks="synth5", seed=0)
+    assert theta2.shape == (25, 25) and names[:2] == ["A", "B"] and names[5] == "I0"
+    assert theta2[1, 0] == 4.0  # rows are targets: A promotes B
+    pad = theta2[5:, 5:]
+    assert (pad[~np.eye(20, dtype=bool)] == 0).all() and (theta2[5:, :5] == 0).all()
+    with pytest.raises(ValueError, match="blocks"):
+        block_theta(3, blocks="synth9")

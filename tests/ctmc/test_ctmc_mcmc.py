@@ -1,0 +1,114 @@
+"""Metropolis-Hastings over orderings (Gotovos et al. 2021) against the exact gradient."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from biomodels.ctmc import (
+    block_theta,
+    importance_log_likelihood,
+    mcmc_surrogate,
+    metropolis_weights,
+    propose_orders,
+    sequence_log_prob,
+    subset_log_likelihood,
+)
+
+
+def _sparse_theta(n, gen):
+    theta = torch.randn(n, n, generator=gen, dtype=torch.float64) * 0.7
+    theta = theta * (torch.rand(n, n, generator=gen) < 0.2)
+    theta.diagonal().copy_(
+        torch.log(torch.rand(n, generator=gen, dtype=torch.float64) * 0.3 + 0.02)
+    )
+    return theta
+
+
+def _mcmc_gradients(theta, events, replicates, batches, gen, n_samples=50):
+    grads = []
+    per = replicates // batches
+    for _ in range(batches):
+        sur, _ = mcmc_surrogate(
+            theta, events[None].expand(per, -1), n_samples=n_samples, generator=gen
+        )
+        grads.append(torch.autograd.grad(sur.mean(), theta)[0])
+    return torch.stack(grads)
+
+
+@pytest.mark.parametrize("k", [8, 10, 12])
+def test_mcmc_gradient_within_monte_carlo_error(k):
+    gen = torch.Generator().manual_seed(k)
+    n = 30
+    theta = _sparse_theta(n, gen).requires_grad_(True)
+    events = torch.randperm(n, generator=gen)[:k].sort().values
+    x = torch.zeros(1, n)
+    x[0, events] = 1
+    (exact,) = torch.autograd.grad(subset_log_likelihood(theta, x).sum(), theta)
+    batches, replicates = 10, 200
+    g = _mcmc_gradients(theta, events, replicates, batches, gen)
+    mean = g.mean(0)
+    single_chain_sd = g.std(0) * math.sqrt(replicates / batches)  # sd of ONE 50-sample chain
+    # the estimator the fit uses (one chain) is off by its Monte Carlo error, not by bias:
+    bias = (mean - exact).norm()
+    assert bias < 0.5 * single_chain_sd.norm()
+    # and the 200-chain average is consistent with the exact gradient (batch-means z-scores)
+    se = g.std(0) / math.sqrt(batches)
+    z = ((mean - exact) / se)[se > 1e-8]
+    assert float(z.pow(2).mean().sqrt()) < 3.0
+
+
+def test_longer_chains_reduce_bias_on_block_theta():
+    theta_np, _ = block_theta(25, blocks="synth5", seed=3)
+    theta = torch.as_tensor(theta_np).requires_grad_(True)
+    gen = torch.Generator().manual_seed(0)
+    events = torch.tensor([0, 1, 2, 4, 7, 11, 15, 19, 23, 28])
+    x = torch.zeros(1, 30)
+    x[0, events] = 1
+    (exact,) = torch.autograd.grad(subset_log_likelihood(theta, x).sum(), theta)
+    short = _mcmc_gradients(theta, events, 100, 5, gen, n_samples=50).mean(0)
+    long = _mcmc_gradients(theta, events, 100, 5, gen, n_samples=600).mean(0)
+    assert (long - exact).norm() < 0.6 * (short - exact).norm()
+    assert (long - exact).norm() < 0.1 * exact.norm()
+
+
+def test_proposal_log_probabilities_are_normalised():
+    gen = torch.Generator().manual_seed(0)
+    theta = _sparse_theta(6, gen)
+    events = torch.tensor([[0, 2, 3, 5]])
+    orders, log_q = propose_orders(theta, events, 4000, generator=gen)
+    # every ordering's q is a product of normalised softmax steps: sum of q over all 24 orders = 1
+    import itertools
+
+    uniq = {}
+    for o, lq in zip(orders[0].tolist(), log_q[0].tolist()):
+        uniq[tuple(o)] = lq
+    assert len(uniq) == 24
+    total = sum(math.exp(v) for v in uniq.values())
+    assert total == pytest.approx(1.0, abs=1e-9)
+    perms = set(itertools.permutations([0, 2, 3, 5]))
+    assert set(uniq) == perms
+
+
+def test_metropolis_with_exact_proposal_accepts_everything():
+    log_p = torch.randn(3, 56, dtype=torch.float64)
+    w = metropolis_weights(log_p, log_p.clone(), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(w.sum(-1), torch.ones(3, dtype=torch.float64))
+    assert torch.allclose(w[:, 6:], torch.full((3, 50), 1 / 50, dtype=torch.float64))
+    with pytest.raises(ValueError, match="proposals"):
+        metropolis_weights(log_p[:, :10], log_p[:, :10])
+
+
+def test_importance_estimate_of_log_likelihood():
+    gen = torch.Generator().manual_seed(2)
+    theta = _sparse_theta(20, gen)
+    events = torch.tensor([[1, 3, 4, 8, 9, 13, 17, 18, 19]])
+    x = torch.zeros(1, 20)
+    x[0, events[0]] = 1
+    exact = float(subset_log_likelihood(theta, x))
+    est = float(importance_log_likelihood(theta, events, n_proposals=3000, generator=gen))
+    assert abs(est - exact) < 0.05
+    assert np.isfinite(float(sequence_log_prob(theta, events[0])))
