@@ -15,7 +15,9 @@ absolute value, and
 - **EPR** (early precision ratio) is the precision among the top-k pairs, k = number of true
   edges, with ties at the k-th score included and zero scores never counted as predictions
   (``BLEval/computeEarlyPrec.py``), divided by the density; ``signed_epr`` counts a top-k pair
-  as a hit only when the predicted sign matches the true sign.
+  as a hit only when the predicted sign matches the true sign (BEELINE, whose methods mostly
+  predict unsigned edges, instead reports one ratio per true sign; a signed model deserves the
+  stricter single number).
 
 Two support-based numbers follow DASH (Hossain et al., NeurIPS 2024): ``balanced_accuracy`` of
 the non-zero pattern of the network against the true adjacency, (TPR + TNR) / 2, and
@@ -27,12 +29,13 @@ Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = ["auprc", "auroc", "evaluate"]
 
 
-def _check_scores(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_scores(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     y_true = np.asarray(y_true)
     scores = np.asarray(scores, dtype=np.float64)
     if y_true.ndim != 1 or scores.ndim != 1 or y_true.shape != scores.shape:
@@ -51,7 +54,7 @@ def _check_scores(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, n
     return y_true, scores
 
 
-def auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
+def auroc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """Area under the ROC curve, ties handled as ``sklearn.metrics.roc_auc_score``.
 
     Computed from average ranks (the Mann-Whitney U statistic): a tied positive/negative pair
@@ -75,7 +78,7 @@ def auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
     >>> auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    y, s = _check_scores(np.asarray(y_true), np.asarray(scores))
+    y, s = _check_scores(y_true, scores)
     order = np.argsort(s, kind="mergesort")
     sorted_s = s[order]
     # average ranks (1-based) over runs of tied scores
@@ -110,7 +113,7 @@ def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return precision, recall
 
 
-def auprc(y_true: np.ndarray, scores: np.ndarray) -> float:
+def auprc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """Area under the precision-recall curve as BEELINE computes it.
 
     The precision-recall curve of ``sklearn.metrics.precision_recall_curve`` (one point per
@@ -135,7 +138,7 @@ def auprc(y_true: np.ndarray, scores: np.ndarray) -> float:
     >>> round(auprc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]), 4)
     0.7917
     """
-    y, s = _check_scores(np.asarray(y_true), np.asarray(scores))
+    y, s = _check_scores(y_true, scores)
     precision, recall = _pr_curve(y, s)
     return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2.0))
 
@@ -151,9 +154,7 @@ def _early_precision(y: np.ndarray, s: np.ndarray, hits: np.ndarray, k: int) -> 
     return float(hits[chosen].sum() / chosen.sum())
 
 
-def _aligned(
-    network: pd.DataFrame, truth: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _aligned(network: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     for name, frame in (("network", network), ("truth", truth)):
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(
@@ -186,7 +187,7 @@ def _aligned(
     if not np.isfinite(t).all():
         raise ValueError("truth contains NaN or inf")
     off = np.asarray(truth.index)[:, None] != np.asarray(truth.columns)[None, :]
-    return w[off], t[off], off
+    return w[off], t[off]
 
 
 def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -231,7 +232,7 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     >>> evaluate(truth * 0.5, truth)["auroc"]
     1.0
     """
-    w, t, _ = _aligned(network, truth)
+    w, t = _aligned(network, truth)
     y = t != 0
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
