@@ -29,7 +29,7 @@ def test_noise_free_transcript_is_fitted_exactly():
     g = rng.uniform(0.1, 0.5, 6)
     a = rng.uniform(0.1, 0.7, 6)
     X = simulate_transcript(6, 10, 5, gamma=g, alpha=a, W=W, noise=0.0, seed=0)
-    fit = fit_fj(X, per_agent=True, max_steps=40, tol=0)
+    fit = fit_fj(X, per_agent=True, max_steps=25, tol=0)
     np.testing.assert_allclose(fit.gamma, g, atol=5e-3)
     np.testing.assert_allclose(fit.alpha, a, atol=1e-2)
     np.testing.assert_allclose(fit.W, W, atol=3e-2)
@@ -83,7 +83,7 @@ def test_bayes_leaves_unidentified_agent_near_prior():
     a = np.full(5, 0.4)
     a[0] = 1.0  # agent 0 never moves: gamma_0 is not identified
     X = simulate_transcript(5, 8, 4, gamma=0.3, alpha=a, W=W, noise=0.005, seed=2)
-    post = fit_fj_bayes(X, num_steps=400, num_samples=200, seed=0)
+    post = fit_fj_bayes(X, num_steps=250, lr=0.05, num_samples=100, seed=0)
     sd = post["gamma_std"]
     assert sd[0] > 2 * np.median(sd[1:])
     assert abs(post["gamma_mean"][1:].mean() - 0.3) < 0.1

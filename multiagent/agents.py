@@ -1,0 +1,187 @@
+"""Agents that debate: a protocol for LLM (or any) agents and a scripted FJ-following agent.
+
+An agent sees the messages of the peers it listens to and returns a belief vector over
+the options plus a text.  :class:`ScriptedFJAgent` follows the three-force FJ update
+exactly (so a debate of scripted agents is a rollout of
+:class:`~multiagent.dynamics.FriedkinJohnsen`); real LLM back ends implement the same
+:class:`Agent` protocol and are optional - nothing here calls a model.
+
+Text format (as in MAS-Cascade): a JSON object of option -> probability inside
+``<BELIEF>...</BELIEF>``; :func:`parse_belief` falls back to one-hot on an ``ANSWER: X``
+line and then to uniform, as the reference code does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from multiagent.dynamics import check_beliefs
+
+__all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "format_belief",
+           "run_debate"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one agent said in one round."""
+
+    sender: int
+    round: int
+    belief: np.ndarray
+    text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An agent's answer: a belief vector over the options and free text."""
+
+    belief: np.ndarray
+    text: str
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """Anything that answers a question given the peers' messages."""
+
+    def respond(
+        self, question: str, options: Sequence[str], messages: Sequence[Message], round: int
+    ) -> Reply:
+        """Answer at ``round`` (0: no messages yet) given the messages it can see."""
+        ...
+
+
+def format_belief(belief: Any, options: Sequence[str]) -> str:
+    """Render a belief as ``<BELIEF>{"A": 0.7, ...}</BELIEF>`` plus an ``ANSWER:`` line."""
+    b = np.asarray(belief, dtype=np.float64)
+    payload = json.dumps({o: round(float(p), 12) for o, p in zip(options, b)})
+    return f"<BELIEF>{payload}</BELIEF>\nANSWER: {options[int(np.argmax(b))]}"
+
+
+def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
+    """Read a belief from agent text: JSON in ``<BELIEF>``, else ``ANSWER: X``, else uniform.
+
+    Returns
+    -------
+    ``(K,)`` probability vector (normalised; negative entries rejected as malformed).
+    """
+    K = len(options)
+    m = re.search(r"<(?:UPDATED_)?BELIEF>\s*(\{.*?\})\s*</(?:UPDATED_)?BELIEF>", text, re.S)
+    if m:
+        try:
+            d = json.loads(m.group(1))
+            b = np.array([float(d.get(o, 0.0)) for o in options])
+            if (b >= 0).all() and b.sum() > 0:
+                return b / b.sum()
+        except (ValueError, TypeError, AttributeError):
+            pass
+    a = re.search(r"ANSWER:\s*([^\s]+)", text)
+    if a and a.group(1) in options:
+        return np.eye(K)[list(options).index(a.group(1))]
+    return np.full(K, 1.0 / K)
+
+
+class ScriptedFJAgent:
+    """An agent that follows the three-force FJ update from the beliefs in messages.
+
+    Parameters
+    ----------
+    index
+        Its agent index.
+    innate
+        ``(K,)`` innate belief (its round-0 answer).
+    gamma, alpha
+        Stubbornness and peer-resistance.
+    trust
+        Mapping (or length-n array) speaker -> trust weight; renormalised over the
+        speakers actually heard each round.
+    read_text
+        Parse beliefs from message text (as an LLM would) instead of reading
+        ``Message.belief``.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        innate: Any,
+        gamma: float,
+        alpha: float,
+        trust: Any,
+        *,
+        read_text: bool = False,
+    ) -> None:
+        self.index = int(index)
+        self.innate = np.asarray(innate, dtype=np.float64)
+        check_beliefs(self.innate[None], 1, f"innate belief of agent {index}", simplex=True)
+        if not (0 <= gamma <= 1 and 0 <= alpha <= 1):
+            raise ValueError(f"gamma and alpha of agent {index} must be in [0, 1]")
+        self.gamma, self.alpha = float(gamma), float(alpha)
+        self.trust = trust
+        self.read_text = read_text
+        self.current = self.innate.copy()
+
+    def respond(
+        self, question: str, options: Sequence[str], messages: Sequence[Message], round: int
+    ) -> Reply:
+        """Return the FJ update of its own belief given the previous round's messages."""
+        if round == 0:
+            self.current = self.innate.copy()
+            return Reply(self.current.copy(), format_belief(self.current, options))
+        peers = [m for m in messages if m.sender != self.index and m.round == round - 1]
+        w = np.array([float(self.trust[m.sender]) for m in peers])
+        if peers and w.sum() > 0:
+            beliefs = np.stack([parse_belief(m.text, options) if self.read_text else m.belief
+                                for m in peers])
+            social = (w / w.sum()) @ beliefs
+        else:
+            social = self.current
+        new = self.gamma * self.innate + (1 - self.gamma) * (
+            self.alpha * self.current + (1 - self.alpha) * social
+        )
+        self.current = new
+        return Reply(new.copy(), format_belief(new, options))
+
+
+def run_debate(
+    agents: Sequence[Agent],
+    adjacency: Any,
+    *,
+    question: str = "",
+    options: Sequence[str] = ("A", "B", "C", "D", "E"),
+    rounds: int = 10,
+) -> tuple[np.ndarray, list[list[str]]]:
+    """Let agents debate for ``rounds`` rounds; agent ``i`` sees messages of ``j`` if ``A_ij > 0``.
+
+    Returns
+    -------
+    transcript, texts
+        ``(rounds + 1, n, K)`` beliefs (the format :func:`multiagent.fit.fit_fj` takes)
+        and the texts per round and agent.
+    """
+    A = np.asarray(adjacency) > 0
+    n = len(agents)
+    if A.shape != (n, n):
+        raise ValueError(f"adjacency must be ({n}, {n}) for {n} agents, got {A.shape}")
+    history: list[Message] = []
+    transcript, texts = [], []
+    for t in range(rounds + 1):
+        replies = []
+        for i, agent in enumerate(agents):
+            visible = [m for m in history if m.round == t - 1 and A[i, m.sender]]
+            reply = agent.respond(question, options, visible, t)
+            b = np.asarray(reply.belief, dtype=np.float64)
+            if b.shape != (len(options),):
+                raise ValueError(f"agent {i} returned a belief of shape {b.shape}, "
+                                 f"expected ({len(options)},)")
+            replies.append(Reply(b, reply.text))
+        check_beliefs(np.stack([r.belief for r in replies]), n, f"round {t} beliefs",
+                      simplex=True)
+        history += [Message(i, t, r.belief, r.text) for i, r in enumerate(replies)]
+        transcript.append(np.stack([r.belief for r in replies]))
+        texts.append([r.text for r in replies])
+    return np.stack(transcript), texts

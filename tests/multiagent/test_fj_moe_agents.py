@@ -1,0 +1,108 @@
+"""MoE view (confidence, router, error identity) and the scripted-agent debate loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multiagent import FriedkinJohnsen
+from multiagent.agents import Agent, ScriptedFJAgent, format_belief, parse_belief, run_debate
+from multiagent.fit import fit_fj
+from multiagent.moe import (
+    confidence,
+    confidence_router,
+    equilibrium_router,
+    error_decomposition,
+    relative_confidence,
+)
+from multiagent.topologies import adjacency, make_graph
+
+
+def test_confidence_values():
+    K = 4
+    b = np.array([[1, 0, 0, 0], [0.25] * 4, [0.5, 0.5, 0, 0]])
+    np.testing.assert_allclose(confidence(b), [1.0, 0.0, 1 - np.log(2) / np.log(K)], atol=1e-15)
+    rc = relative_confidence(b)
+    np.testing.assert_allclose(rc, confidence(b) / confidence(b)[2])
+    pi = confidence_router(b, beta=3.0)
+    np.testing.assert_allclose(pi, np.exp(3 * confidence(b)) / np.exp(3 * confidence(b)).sum())
+
+
+def test_equilibrium_router_matches_influence_matrix(rng):
+    A = adjacency(make_graph("wheel", 7))
+    fj = FriedkinJohnsen.from_adjacency(A, rng.uniform(0.1, 0.5, 7), 0.3)
+    M = fj.influence_matrix()
+    np.testing.assert_allclose(equilibrium_router(fj), M.mean(0), atol=1e-12)
+    np.testing.assert_allclose(equilibrium_router(fj, listener=3), M[3], atol=1e-12)
+    S = rng.dirichlet(np.ones(5), size=7)
+    # the mean equilibrium belief is the social-power mixture of innate beliefs
+    np.testing.assert_allclose(fj.equilibrium(S).mean(0), equilibrium_router(fj) @ S, atol=1e-12)
+
+
+def test_error_decomposition_identity(rng):
+    Q, n, K = 200, 5, 4
+    labels = rng.integers(0, K, Q)
+    skill = np.linspace(0.3, 0.8, n)
+    S = np.empty((Q, n, K))
+    for q in range(Q):
+        for j in range(n):
+            pick = labels[q] if rng.random() < skill[j] else rng.integers(0, K)
+            S[q, j] = rng.dirichlet(np.ones(K) + 6 * np.eye(K)[pick])
+    fj_routers = []
+    for q in range(Q):  # input-dependent FJ: the confident agents are stubborn
+        g = 0.1 + 0.8 * confidence(S[q])
+        fj = FriedkinJohnsen.from_adjacency(adjacency(make_graph("complete", n)), g, 0.3)
+        fj_routers.append(equilibrium_router(fj))
+    for router in (np.full(n, 1 / n), confidence_router(S, beta=4.0), np.array(fj_routers)):
+        out = error_decomposition(S, labels, router)
+        assert abs(out["residual"]) < 1e-12
+        # brute-force system risk
+        mix = np.einsum("qn,qnk->qk", np.broadcast_to(router, (Q, n)), S)
+        R = ((mix - np.eye(K)[labels]) ** 2).sum(1).mean()
+        assert out["system_risk"] == pytest.approx(R, rel=1e-12)
+        assert out["routing_regret"] >= 0 and out["local_diversity"] >= 0
+        assert out["expertise_gain"] >= 0
+        assert out["best_agent"] == int(np.argmin(out["agent_risks"]))
+    with pytest.raises(ValueError, match="router rows"):
+        error_decomposition(S, labels, np.full(n, 0.5))
+
+
+def test_scripted_agents_reproduce_fj_rollout(rng):
+    n, K = 6, 5
+    A = adjacency(make_graph("wheel", n))
+    T = rng.random((n, n)) * A
+    W = T / T.sum(1, keepdims=True)
+    g, a = 0.25, 0.4
+    S = rng.dirichlet(np.ones(K), size=n)
+    agents = [ScriptedFJAgent(i, S[i], g, a, W[i]) for i in range(n)]
+    assert isinstance(agents[0], Agent)
+    transcript, texts = run_debate(agents, A, rounds=10)
+    ref = FriedkinJohnsen(W, g, a).rollout(S, 10)
+    np.testing.assert_allclose(transcript, ref, atol=1e-14)
+    assert "<BELIEF>" in texts[3][2]
+    # agents reading the text (12 decimals) see the same debate
+    readers = [ScriptedFJAgent(i, S[i], g, a, W[i], read_text=True) for i in range(n)]
+    tr2, _ = run_debate(readers, A, rounds=10)
+    np.testing.assert_allclose(tr2, ref, atol=1e-10)
+    fit = fit_fj(transcript, adjacency=A, tol=1e-9)
+    assert abs(fit.gamma[0] - g) < 0.01 and abs(fit.alpha[0] - a) < 0.01
+
+
+def test_parse_belief_fallbacks():
+    opts = ("A", "B", "C")
+    np.testing.assert_allclose(parse_belief(format_belief([0.2, 0.5, 0.3], opts), opts),
+                               [0.2, 0.5, 0.3])
+    np.testing.assert_allclose(parse_belief("<BELIEF>{broken</BELIEF>\nANSWER: C", opts),
+                               [0, 0, 1])
+    np.testing.assert_allclose(parse_belief("no idea", opts), [1 / 3] * 3)
+
+
+def test_run_debate_rejects_bad_agent():
+    class Bad:
+        def respond(self, question, options, messages, round):
+            from multiagent.agents import Reply
+            return Reply(np.array([0.9, 0.9, 0, 0, 0]), "")
+
+    with pytest.raises(ValueError, match=r"\(agent 1\) sums to 1.8"):
+        run_debate([ScriptedFJAgent(0, np.eye(5)[0], 0.2, 0.5, [0, 1]), Bad()],
+                   np.ones((2, 2)) - np.eye(2), rounds=1)
