@@ -58,6 +58,7 @@ class CTMC:
         self.l1: float | None = None
         self.cv_scores: dict[float, list[float]] = {}
         self.fit_info: dict[str, Any] = {}
+        self.posterior_samples: np.ndarray | None = None
         if theta is not None:
             th = as_theta(theta).detach().cpu().to(torch.float64).numpy()
             names = event_names or [f"E{i}" for i in range(th.shape[0])]
@@ -234,6 +235,29 @@ class CTMC:
         ]
         frame = pd.DataFrame(rows, columns=["source", "target", "theta"])
         return frame.reindex(frame["theta"].abs().sort_values(ascending=False).index).head(k)
+
+    # -- uncertainty -----------------------------------------------------------------------
+    def sample_posterior(self, X: Any, **kwargs: Any) -> np.ndarray:
+        """Draw posterior samples of theta with pyro (NUTS for n <= 6, SVI beyond).
+
+        The Laplace prior on interactions matches the model's ``l1`` (default 1/N). Draws are
+        stored in ``posterior_samples`` and returned, shape (S, n, n).
+        See :func:`~biomodels.ctmc.bayes.posterior_theta` for ``kwargs``.
+        """
+        from biomodels.ctmc.bayes import posterior_theta
+
+        x = self._matrix(X) if self.event_names is not None else validate_cohort(X)[0]
+        kwargs.setdefault("l1", self.l1)
+        self.posterior_samples = posterior_theta(x, **kwargs)
+        return self.posterior_samples
+
+    def order_probability_samples(self, a: int | str, b: int | str) -> np.ndarray:
+        """P(a before b | both observed) under every posterior draw (``sample_posterior`` first)."""
+        draws = self.posterior_samples
+        if draws is None:
+            raise RuntimeError("call sample_posterior(X) first")
+        ia, ib = self._event(a, "a"), self._event(b, "b")
+        return np.array([order_probability(th, ia, ib) for th in draws])
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
