@@ -11,7 +11,7 @@ from .distribution import conditional_activation, size_distribution
 from .fit import CascadeFit, fit_bayesian
 from .graph import CascadeGraph, seed_probabilities
 from .influence import SeedSelection, celf
-from .loopy import bp_marginals, poisson_binomial, tda_size_distribution
+from .loopy import bp_marginals, exact_small_sizes, poisson_binomial, tda_size_distribution
 from .montecarlo import MonteCarloResult, expected_tv_error, monte_carlo, total_variation
 from .plot import plot_distribution
 from .tree import tree_conditional_activation, tree_plan, tree_size_distribution
@@ -24,6 +24,7 @@ __all__ = [
     "bp_marginals",
     "celf",
     "conditional_activation",
+    "exact_small_sizes",
     "expected_tv_error",
     "fit_bayesian",
     "monte_carlo",
