@@ -73,13 +73,14 @@ def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
 
 
 def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
-    """Zero the entries of ``tensor`` where ``mask`` is False, in place."""
+    """Zero the entries of ``tensor`` where ``mask`` is False, in place.
+
+    A multiply by the bool mask (one fused pass, measured fastest on CPU). It
+    assumes finite values: a NaN/inf at a pruned entry would stay non-finite.
+    """
     if mask.device != tensor.device:
         mask = mask.to(tensor.device)
-    # ``mul_`` by a bool tensor promotes per element; an in-place where avoids that
-    # and writes ``tensor`` only once.
-    torch.where(mask, tensor, torch.zeros((), dtype=tensor.dtype, device=tensor.device),
-                out=tensor)
+    tensor.mul_(mask)
 
 
 class _GradMask:
@@ -214,7 +215,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
     # -- statistics ----------------------------------------------------------
     def kept(self) -> int:
         """Count the kept entries over all masks."""
-        return int(sum(int(m.sum()) for m in self.masks.values()))
+        return int(sum(int(torch.count_nonzero(m)) for m in self.masks.values()))
 
     def numel(self) -> int:
         """Count the masked entries (kept or pruned) over all masks."""
@@ -231,7 +232,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     def layer_density(self) -> dict[str, float]:
         """Fraction of kept entries per parameter."""
-        return {n: float(m.sum()) / max(m.numel(), 1) for n, m in self.masks.items()}
+        return {n: float(torch.count_nonzero(m)) / max(m.numel(), 1) for n, m in self.masks.items()}
 
     # -- algebra -------------------------------------------------------------
     def _combine(self, other: MaskSet, op: str) -> MaskSet:

@@ -243,7 +243,7 @@ def magnitude_mask(
         if current is not None and n in current.masks:
             cm = current.masks[n].to(p.device).reshape(-1)
             view.masked_fill_(~cm, float("-inf"))
-            avail += int(cm.sum())
+            avail += int(torch.count_nonzero(cm))
         else:
             avail += p.numel()
         start += p.numel()

@@ -76,7 +76,7 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     half = 6.0 * math.sqrt(q * (1 - q) / _SAMPLE) + 8.0 / _SAMPLE
     lo = sample[max(int((q - half) * _SAMPLE), 0)]
     hi = sample[min(int(math.ceil((q + half) * _SAMPLE)), _SAMPLE - 1)]
-    above = int((flat > hi).sum())
+    above = int(torch.count_nonzero(flat > hi))
     if above < k:
         band = flat[(flat >= lo) & (flat <= hi)]
         rank = k - above  # rank from the top inside the band
@@ -97,7 +97,7 @@ def topk_mask_flat(flat: torch.Tensor, k: int) -> torch.Tensor:
         return torch.ones(n, dtype=torch.bool, device=flat.device)
     t = kth_largest(flat, k)
     keep = flat > t
-    need = k - int(keep.sum())
+    need = k - int(torch.count_nonzero(keep))
     if need > 0:
         ties = torch.nonzero(flat == t).flatten()[:need]
         keep[ties] = True
@@ -140,7 +140,7 @@ def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> No
 
 def _available(name: str, s: torch.Tensor, current: MaskSet | None) -> int:
     if current is not None and name in current.masks:
-        return int(current.masks[name].sum())
+        return int(torch.count_nonzero(current.masks[name]))
     return s.numel()
 
 
