@@ -299,3 +299,43 @@ def test_corrupt_prior_bad_input():
     dense = pd.DataFrame(1.0 - np.eye(3), index=list("abc"), columns=list("abc"))
     with pytest.raises(ValueError, match="relocate"):
         corrupt_prior(dense, 0.5)
+
+
+def _rule_signs(rule: str) -> dict[str, float]:
+    """Variables of a Boolean rule with sign -1 under an odd number of 'not's, else +1."""
+    tokens = rule.replace("(", " ( ").replace(")", " ) ").split()
+    stack = [False]
+    pending = False
+    signs: dict[str, float] = {}
+    for tok in tokens:
+        if tok == "not":
+            pending = True
+        elif tok == "(":
+            stack.append(stack[-1] ^ pending)
+            pending = False
+        elif tok == ")":
+            stack.pop()
+        elif tok in ("and", "or"):
+            continue
+        else:
+            signs[tok] = -1.0 if stack[-1] ^ pending else 1.0
+            pending = False
+    return signs
+
+
+def test_krumsiek11_network_agrees_with_the_boolean_rules():
+    """The file's Boolean rules (target = f(regulators)) give the same signed edges."""
+    from biomodels.grn.datasets import _model_file
+
+    net = krumsiek11_network()
+    rules = [
+        line.split("=", 1)
+        for line in _model_file().read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
+    assert [t.strip() for t, _ in rules] == KRUMSIEK_GENES
+    for target, rhs in rules:
+        expected = _rule_signs(rhs)
+        column = net[target.strip()]
+        found = {g: float(np.sign(w)) for g, w in column.items() if w != 0}
+        assert found == expected, target
