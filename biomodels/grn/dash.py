@@ -24,11 +24,14 @@ lowest combined score
   and stays defined when it is singular (h > G, e.g. h = 40 on 11 genes).
 - scores are recursive: each round's Omega is the next round's ``S``.
 
-**Normalisation** (the reference normalises only the data term, so the raw prior guess can
-dominate even at lambda = 0.01): with ``normalize="sum"`` (default) BOTH terms are divided
-by their sum over the layer's still-unpruned entries before mixing, so lambda is the share
-of the prior in the score's total mass; ``normalize="reference"`` keeps the reference's
-behaviour (data term sums to 1, prior term raw).
+**Normalisation** (explicit, ``normalize=``): the data term is always divided by its sum
+over the layer's still-unpruned entries (so it sums to 1, as in the reference code).
+``normalize="reference"`` (default, DASH's ``train_DASH_simu.py``) leaves the prior guess
+raw: its scale is set by Q (which sums to 1) and ``|P|``, so even lambda = 0.01 can let the
+prior dominate where the guesses are large; on planted networks this is what makes DASH beat
+IMP and prior-only pruning. ``normalize="sum"`` also divides the prior guess by its sum over
+unpruned entries, so lambda is exactly the prior's share of the score mass (then larger
+lambdas, e.g. 0.5, are needed for the prior to matter).
 
 Baselines on the same schedule: ``"imp"`` (lambda = 0: iterative magnitude/data-score
 pruning) and ``"prior"`` (lambda = 1: prior best guesses only, "Bio-pruning").
@@ -194,7 +197,7 @@ def combine_scores(
     lam: float,
     *,
     alive: torch.Tensor | None = None,
-    normalize: Normalize = "sum",
+    normalize: Normalize = "reference",
 ) -> torch.Tensor:
     """``lam * prior_term + (1 - lam) * data_term`` with the documented normalisation.
 
@@ -256,7 +259,7 @@ class DashPruner:
         lambda_ppi: float = 0.05,
         lambda_motif: float = 0.01,
         schedule: PruningSchedule | None = None,
-        normalize: Normalize = "sum",
+        normalize: Normalize = "reference",
         seed: int = 0,
     ) -> None:
         if method not in ("dash", "imp", "prior"):

@@ -91,7 +91,7 @@ class GRNModel:
     ppi
         Optional gene x gene co-regulation / PPI matrix for DASH (same forms as ``prior``).
     n_hidden
-        Hidden units per branch (DASH: 40 for 350 genes; small data needs few).
+        Hidden units per branch (DASH's simulations: 40).
     init
         Weight initialisation, ``"dash"`` or ``"phoenix"`` (see :class:`PhoenixODEFunc`).
     time_scale
@@ -124,7 +124,7 @@ class GRNModel:
         layer: str | None = None,
         prior: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None = None,
         ppi: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None = None,
-        n_hidden: int = 16,
+        n_hidden: int = 40,
         init: Literal["dash", "phoenix"] = "dash",
         time_scale: float | Literal["auto"] = "auto",
         dtype: torch.dtype = torch.float32,
@@ -259,7 +259,7 @@ class GRNModel:
         epochs: int = 100,
         *,
         pruning: Pruning = "dash",
-        lr: float = 3e-3,
+        lr: float = 1e-2,
         batch_size: int = 32,
         val_fraction: float = 0.1,
         method: str = "dopri5",
@@ -269,7 +269,7 @@ class GRNModel:
         adjoint: bool = False,
         lambda_ppi: float = 0.05,
         lambda_motif: float = 0.01,
-        normalize: Literal["sum", "reference"] = "sum",
+        normalize: Literal["sum", "reference"] = "reference",
         schedule: PruningSchedule | None = None,
         prior_weight: float = 1.0,
         l1: float = 1e-3,

@@ -1,0 +1,288 @@
+"""PHOENIX vector field, training pieces and the GRNModel wrapper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from anndata import AnnData
+
+from biomodels.grn import GRNModel, PhoenixODEFunc, simulate
+from biomodels.grn.odefunc import PRUNABLE, shifted_softsign
+from biomodels.grn.train import integrate, make_pairs, split_pairs
+
+torch.set_num_threads(1)
+
+
+# ---------------------------------------------------------------- vector field
+def test_vector_field_matches_equations(torch_gen):
+    func = PhoenixODEFunc(5, 7, dtype=torch.float64, generator=torch_gen)
+    with torch.no_grad():
+        for p in func.parameters():
+            p.copy_(torch.randn(p.shape, generator=torch_gen, dtype=torch.float64) * 0.3)
+    y = torch.rand(4, 5, generator=torch_gen, dtype=torch.float64)
+    s = (y - 0.5) / (1 + (y - 0.5).abs())
+    u = s @ func.sum_in.weight.T + func.sum_in.bias
+    v = torch.exp(torch.log1p(s) @ func.prod_in.weight.T + func.prod_in.bias)
+    f = u @ func.sum_out.weight.T + v @ func.prod_out.weight.T
+    expected = torch.relu(func.gene_rates) * (f - y)
+    torch.testing.assert_close(func(torch.tensor(0.0), y), expected)
+    assert torch.allclose(shifted_softsign(torch.tensor([0.5, 1.5])), torch.tensor([0.0, 0.5]))
+
+
+def test_effects_equal_jacobian_of_additive_branch(torch_gen):
+    # With the product branch switched off, f is linear in s = softsign(y - 0.5):
+    # df_j/ds_i = (C W)_{ji}, so E[i, j] = (C W)_{ji} * ReLU(g_j) (rows = regulators).
+    func = PhoenixODEFunc(6, 4, dtype=torch.float64, generator=torch_gen)
+    with torch.no_grad():
+        func.sum_in.weight.normal_(generator=torch_gen)
+        func.prod_out.weight.zero_()
+        func.prod_in.weight.zero_()
+        func.gene_rates.copy_(torch.tensor([0.5, -1.0, 2.0, 1.0, 0.1, 3.0]))
+    s0 = torch.zeros(6, dtype=torch.float64)
+    jac = torch.func.jacrev(lambda s: func.sum_out(func.sum_in(s)))(s0)  # (target, regulator)
+    expected = jac.T * torch.relu(func.gene_rates)[None, :]
+    torch.testing.assert_close(func.effects(), expected)
+    assert (func.effects()[:, 1] == 0).all()  # dead rate -> no incoming edges
+
+
+def test_vector_field_gradcheck(torch_gen):
+    func = PhoenixODEFunc(3, 2, dtype=torch.float64, generator=torch_gen)
+    y = torch.rand(2, 3, dtype=torch.float64, generator=torch_gen, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: func(torch.tensor(0.0), x), (y,))
+
+
+def test_init_is_seeded_and_sparse():
+    a = PhoenixODEFunc(20, 30, generator=torch.Generator().manual_seed(3))
+    b = PhoenixODEFunc(20, 30, generator=torch.Generator().manual_seed(3))
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), n
+    zero = float((a.sum_in.weight == 0).float().mean())
+    assert 0.9 < zero < 0.99  # 95 % zeros
+    w = a.sum_out.weight.double()  # (20, 30): orthonormal rows
+    torch.testing.assert_close(w @ w.T, torch.eye(20, dtype=torch.float64), atol=1e-5, rtol=0)
+
+
+class _Decay(torch.nn.Module):
+    def __init__(self, k: torch.Tensor) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, t, y):
+        return -self.k * y
+
+
+@pytest.mark.parametrize("method,options,tol", [("dopri5", None, 1e-6),
+                                                 ("rk4", {"step_size": 0.05}, 1e-3)])
+def test_batched_integration_uses_each_rows_own_dt(method, options, tol):
+    k = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    y0 = torch.tensor([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]], dtype=torch.float64)
+    dt = torch.tensor([0.1, 1.0, 3.0], dtype=torch.float64)
+    out = integrate(_Decay(k), y0, dt, method=method, rtol=1e-10, atol=1e-12, options=options)
+    exact = y0 * torch.exp(-k[None, :] * dt[:, None])
+    torch.testing.assert_close(out, exact, rtol=tol, atol=tol * 1e-2)
+
+
+def test_make_pairs_sorts_and_stays_within_trajectories():
+    x = torch.arange(12.0).reshape(6, 2)
+    time = torch.tensor([2.0, 0.0, 1.0, 0.0, 5.0, 5.0])
+    traj = torch.tensor([0, 0, 0, 1, 1, 1])
+    p = make_pairs(x, time, traj)
+    # trajectory 0: rows 1 -> 2 -> 0; trajectory 1: 3 -> 4 (4 and 5 share a time: skipped)
+    assert p.x0[:, 0].tolist() == [2.0, 4.0, 6.0]
+    assert p.x1[:, 0].tolist() == [4.0, 0.0, 8.0]
+    assert p.dt.tolist() == [1.0, 1.0, 5.0]
+    train, val = split_pairs(p, 0.3, seed=0)
+    assert len(train) + len(val) == len(p) and len(val) >= 1
+
+
+# ---------------------------------------------------------------- GRNModel
+@pytest.fixture(scope="module")
+def small():
+    ad = simulate.simulate_hill_network(8, n_trajectories=12, n_timepoints=5, seed=2)
+    return ad
+
+
+def _snapshot(adata: AnnData) -> tuple:
+    return (adata.X.copy(), adata.obs.copy(), list(adata.uns.keys()), list(adata.varp.keys()),
+            list(adata.layers.keys()))
+
+
+def _unchanged(adata: AnnData, snap: tuple) -> None:
+    x, obs, uns, varp, layers = snap
+    np.testing.assert_array_equal(adata.X, x)
+    pd.testing.assert_frame_equal(adata.obs, obs)
+    assert list(adata.uns.keys()) == uns and list(adata.varp.keys()) == varp
+    assert list(adata.layers.keys()) == layers
+
+
+def test_bad_inputs_raise_and_leave_adata_alone(small):
+    ad = small.copy()
+    snap = _snapshot(ad)
+    with pytest.raises(ValueError, match="time_key='nope'"):
+        GRNModel(ad, time_key="nope")
+    ad2 = ad.copy()
+    ad2.obs["label"] = "a"
+    with pytest.raises(ValueError, match="must be numeric"):
+        GRNModel(ad2, time_key="label")
+    with pytest.raises(ValueError, match="trajectory_key='missing'"):
+        GRNModel(ad, time_key="time", trajectory_key="missing")
+    ad3 = ad.copy()
+    ad3.obs["one"] = np.arange(ad3.n_obs).astype(str)  # every cell its own trajectory
+    with pytest.raises(ValueError, match="single time point"):
+        GRNModel(ad3, time_key="time", trajectory_key="one")
+    bad = ad.copy()
+    bad.X = np.asarray(bad.X, dtype=np.float64)
+    bad.X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        GRNModel(bad, time_key="time", trajectory_key="trajectory")
+    bad.X[3, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        GRNModel(bad, time_key="time", trajectory_key="trajectory")
+    with pytest.raises(ValueError, match="layer='counts'"):
+        GRNModel(ad, time_key="time", layer="counts")
+    genes = list(ad.var_names)
+    with pytest.raises(ValueError):
+        GRNModel(ad, time_key="time", prior=pd.DataFrame(np.zeros((8, 7)), index=genes,
+                                                         columns=genes[:7]))
+    with pytest.raises(ValueError):
+        other = [f"x{i}" for i in range(8)]
+        GRNModel(ad, time_key="time", prior=pd.DataFrame(np.eye(8), index=other, columns=other))
+    with pytest.raises(ValueError, match="neither a key of adata.varp"):
+        GRNModel(ad, time_key="time", prior="no_such_key")
+    with pytest.raises(TypeError):
+        GRNModel(ad.X, time_key="time")
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    with pytest.raises(ValueError, match="needs a prior"):
+        model.train(2, pruning="dash", progress=False)
+    with pytest.raises(ValueError, match="pruning must be"):
+        model.train(2, pruning="magic", progress=False)  # type: ignore[arg-type]
+    _unchanged(ad, snap)
+
+
+def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
+    ad = small.copy()
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    csv = tmp_path / "prior.csv"
+    truth.iloc[::-1, ::-1].to_csv(csv)  # other order on disk
+    priors = [
+        GRNModel(ad, time_key="time", prior=p, n_hidden=4).prior
+        for p in ("truth", csv, truth, ad.varp["truth"])
+    ]
+    for p in priors[1:]:
+        pd.testing.assert_frame_equal(p, priors[0])
+
+
+def test_sparse_and_dense_input_give_the_same_model(small):
+    dense = small.copy()
+    sparse = small.copy()
+    sparse.X = sp.csr_matrix(np.asarray(sparse.X))
+    nets = []
+    for ad in (dense, sparse):
+        m = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=1)
+        m.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+        nets.append(m.network())
+    pd.testing.assert_frame_equal(nets[0], nets[1])
+
+
+@pytest.fixture(scope="module")
+def fitted(small):
+    genes = list(small.var_names)
+    truth = pd.DataFrame(small.varp["truth"], index=genes, columns=genes)
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", prior=truth,
+                     n_hidden=8, seed=0)
+    loss0 = model.train(1, pruning="none", method="rk4", step_size=0.5,
+                        progress=False)["train_loss"][0]
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", prior=truth,
+                     n_hidden=8, seed=0)
+    history = model.train(25, pruning="dash", method="rk4", step_size=0.5, progress=False)
+    return model, history, loss0, truth
+
+
+def test_training_reduces_loss_and_prunes(fitted):
+    model, history, loss0, _ = fitted
+    assert history["train_loss"][-1] < 0.7 * loss0
+    assert set(history) >= {"train_loss", "val_loss", "lr", "density", "pruned"}
+    # rounds at epochs 3, 10, 20
+    assert [int(e) for e, p in zip(history["epoch"], history["pruned"]) if p] == [3, 10, 20]
+    assert model.sparsity() == pytest.approx(1 - 0.3 * 0.9**2, abs=0.01)
+
+
+def test_network_is_labelled_and_orientation_is_regulator_by_target(fitted):
+    model, _, _, _ = fitted
+    net = model.network()
+    assert list(net.index) == list(model.genes) == list(net.columns)
+    e = model.func.effects().double().numpy()
+    np.testing.assert_allclose(net.to_numpy(), e)
+    norm = model.network(normalize="target").to_numpy()
+    col = np.abs(norm).sum(axis=0)
+    np.testing.assert_allclose(col[col > 0], 1.0)
+    # one path regulator 2 -> hidden 1 -> target 5 gives exactly one edge E[2, 5]
+    func = PhoenixODEFunc(8, 3)
+    with torch.no_grad():
+        for n in PRUNABLE:
+            dict(func.named_parameters())[n].zero_()
+        func.sum_in.weight[1, 2] = 1.0
+        func.sum_out.weight[5, 1] = 1.0
+        func.gene_rates.fill_(1.0)
+    e = func.effects()
+    assert e[2, 5] == 1.0 and int((e != 0).sum()) == 1
+
+
+def test_results_written_without_touching_anything_else(fitted, small):
+    model, _, _, truth = fitted
+    ad = small.copy()
+    snap = _snapshot(ad)
+    info = model.write_results(ad, truth=truth)
+    assert ad.varp["grn"].shape == (8, 8)
+    assert set(ad.uns["grn"]) >= {"settings", "metrics", "weight_sparsity"}
+    assert info["metrics"]["auroc"] == ad.uns["grn"]["metrics"]["auroc"]
+    del ad.varp["grn"]
+    del ad.uns["grn"]
+    _unchanged(ad, snap)
+
+
+def test_save_load_roundtrip_keeps_masks(fitted, small, tmp_path):
+    model, _, _, _ = fitted
+    path = model.save(tmp_path / "m.pt")
+    loaded = GRNModel.load(path, small)
+    pd.testing.assert_frame_equal(loaded.network(), model.network())
+    assert loaded.sparsity() == model.sparsity()
+    np.testing.assert_allclose(loaded.simulate(), model.simulate(), rtol=1e-6)
+    # the masks travel: continued training keeps pruned weights at zero
+    zero = {n: dict(loaded.func.named_parameters())[n] == 0 for n in PRUNABLE}
+    loaded.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+    params = dict(loaded.func.named_parameters())
+    for n in PRUNABLE:
+        assert (params[n][zero[n]] == 0).all(), n
+    with pytest.raises(ValueError, match="var_names"):
+        GRNModel.load(path, small[:, :4].copy())
+
+
+def test_predict_and_knockout(fitted):
+    model, _, _, _ = fitted
+    y0 = model._default_y0()
+    times = np.linspace(0.0, 8.0, 9)
+    traj = model.predict(y0, times)
+    assert traj.shape == (9, 8)
+    np.testing.assert_allclose(traj[0], y0, atol=1e-6)
+    both = model.predict(np.stack([y0, y0]), times)
+    np.testing.assert_allclose(both[:, 1], traj, atol=1e-4)
+    gene = model.genes[0]
+    ko = model.simulate(y0, times, perturb={gene: 0.0})
+    np.testing.assert_allclose(ko[:, 0], 0.0, atol=1e-9)
+    with pytest.raises(ValueError, match="not in the data"):
+        model.simulate(y0, times, perturb={"nope": 1.0})
+    with pytest.raises(ValueError, match="increasing"):
+        model.predict(y0, [1.0, 0.0])
+
+
+def test_float64_model_follows_dtype(small):
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4,
+                 dtype=torch.float64)
+    m.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert m.func.sum_in.weight.dtype == torch.float64
+    assert m.predict(m._default_y0(), [0.0, 1.0]).dtype == np.float64
