@@ -339,3 +339,15 @@ def test_krumsiek11_network_agrees_with_the_boolean_rules():
         column = net[target.strip()]
         found = {g: float(np.sign(w)) for g, w in column.items() if w != 0}
         assert found == expected, target
+
+
+def test_simulated_data_round_trip_h5ad(tmp_path):
+    import anndata as ad
+
+    a = simulate_hill_network(8, n_trajectories=3, seed=4)
+    a.write_h5ad(tmp_path / "sim.h5ad")
+    b = ad.read_h5ad(tmp_path / "sim.h5ad")
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.varp["truth"], b.varp["truth"])
+    np.testing.assert_array_equal(a.uns["hill_network"]["ec50"], b.uns["hill_network"]["ec50"])
+    assert list(b.obs["trajectory"].cat.categories) == ["0", "1", "2"]
