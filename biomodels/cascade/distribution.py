@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .graph import CascadeGraph, find_cycle_link, seed_probabilities
-from .loopy import tda_size_distribution
+from .loopy import tda_size_distribution, tda_tree
 from .montecarlo import monte_carlo
 from .tree import tree_conditional_activation, tree_size_distribution
 
@@ -96,16 +96,20 @@ def conditional_activation(
     *,
     seeds: Iterable[Hashable] | None = None,
     seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
+    method: Literal["auto", "tree", "tda"] = "auto",
     min_prob: float = 1e-12,
 ) -> torch.Tensor:
-    """``P(node i active | size = k)`` for every node and size on a forest (downward pass).
+    """``P(node i active | size = k)`` for every node and size (the downward pass, conSDP).
 
     Parameters
     ----------
     graph
-        A forest (undirected skeleton without cycles).
+        The network.
     seeds, seed_prob
         As in :func:`size_distribution`.
+    method
+        ``"tree"``: exact on forests; ``"tda"``: the downward pass on TDA's spanning tree
+        with folded seed probabilities (an approximation); ``"auto"`` picks by structure.
     min_prob
         Sizes with ``P(size = k) < min_prob`` are NaN (undefined or below the precision
         floor).
@@ -117,4 +121,10 @@ def conditional_activation(
         defined ``k`` the column sums to ``k``.
     """
     p = seed_probabilities(graph, seeds, seed_prob)
+    how = _resolve(graph, method)
+    if how == "mc":
+        raise ValueError("method: expected 'auto', 'tree' or 'tda' for conditional activation")
+    if how == "tda" and find_cycle_link(graph) is not None:
+        tree, p_eff = tda_tree(graph, p)
+        return tree_conditional_activation(tree, p_eff, min_prob=min_prob)[1]
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

@@ -37,6 +37,7 @@ __all__ = [
     "bp_marginals",
     "exact_small_sizes",
     "tda_size_distribution",
+    "tda_tree",
     "poisson_binomial",
 ]
 
@@ -258,6 +259,47 @@ def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndar
     return kept_keys[pos] == ekey if kept_keys.size else np.zeros(graph.num_edges, dtype=bool)
 
 
+def tda_tree(
+    graph: CascadeGraph,
+    p: torch.Tensor,
+    *,
+    iterations: int | None = None,
+    spanning_tree: Literal["messages", "weights"] = "messages",
+) -> tuple[CascadeGraph, torch.Tensor]:
+    """Build TDA's spanning tree and seed probabilities with folded edges (steps 1-3).
+
+    Parameters
+    ----------
+    graph, p, iterations, spanning_tree
+        As in :func:`tda_size_distribution`.
+
+    Returns
+    -------
+    tree : CascadeGraph
+        The kept edges (same nodes and labels).
+    p_eff : torch.Tensor
+        Seed probabilities with the dropped edges' BP messages folded in.
+    """
+    w = graph.weight
+    p = p.to(dtype=w.dtype, device=w.device)
+    if spanning_tree not in ("messages", "weights"):
+        raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
+    m = bp_messages(graph, p, iterations=iterations)
+    score = m if spanning_tree == "messages" else w
+    keep = _spanning_tree_edges(graph, score.detach().cpu().numpy().astype(np.float64))
+    drop = torch.from_numpy(~keep).to(w.device)
+    dst = torch.from_numpy(graph.dst).to(w.device)
+    tiny = torch.finfo(w.dtype).tiny
+    log1m = torch.where(drop, torch.log((1 - m).clamp_min(tiny)), 0.0)
+    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
+    p_eff = 1 - (1 - p) * torch.exp(S)
+    kt = torch.from_numpy(np.flatnonzero(keep)).to(w.device)
+    tree = CascadeGraph(
+        graph.n, graph.src[keep], graph.dst[keep], w.index_select(0, kt), graph.labels
+    )
+    return tree, p_eff
+
+
 def tda_size_distribution(
     graph: CascadeGraph,
     p: torch.Tensor,
@@ -304,19 +346,8 @@ def tda_size_distribution(
         raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
     if find_cycle_link(graph) is None:
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
-    m = bp_messages(graph, p, iterations=iterations)
-    score = m if spanning_tree == "messages" else w
-    keep = _spanning_tree_edges(graph, score.detach().cpu().numpy().astype(np.float64))
-    drop = torch.from_numpy(~keep).to(w.device)
-    dst = torch.from_numpy(graph.dst).to(w.device)
+    tree, p_eff = tda_tree(graph, p, iterations=iterations, spanning_tree=spanning_tree)
     tiny = torch.finfo(w.dtype).tiny
-    log1m = torch.where(drop, torch.log((1 - m).clamp_min(tiny)), 0.0)
-    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
-    p_eff = 1 - (1 - p) * torch.exp(S)
-    kt = torch.from_numpy(np.flatnonzero(keep)).to(w.device)
-    tree = CascadeGraph(
-        graph.n, graph.src[keep], graph.dst[keep], w.index_select(0, kt), graph.labels
-    )
     P = tree_size_distribution(tree, p_eff, tail_accurate=tail_accurate)
     head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
     h = head.shape[0]

@@ -141,3 +141,13 @@ def test_exact_head_improves_dense_one_seed_graph():
     tv_paper = total_variation(tda_size_distribution(g, p, exact_head=False), mc.distribution)
     print(f"dense one seed: TV with exact head {tv_head:.3f}, without {tv_paper:.3f}")
     assert tv_head + 3 * mc.expected_error < tv_paper
+
+
+def test_conditional_activation_on_loopy_graph_is_consistent():
+    from biomodels.cascade import conditional_activation
+
+    g = CascadeGraph.from_networkx(nx.cycle_graph(12), default=0.5)
+    C = conditional_activation(g, seeds=[0]).numpy()
+    ok = ~np.isnan(C[0])
+    assert np.allclose(C[0, ok], 1.0)  # the seed is always active
+    assert np.allclose(np.nansum(C, axis=0)[ok], np.arange(13)[ok])
