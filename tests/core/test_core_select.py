@@ -198,3 +198,47 @@ def test_bad_input_names_the_argument() -> None:
         select_topk({"w": torch.ones(3)})
     with pytest.raises(ValueError, match="current"):
         magnitude_mask(net, 0.5, current=MaskSet({"x.weight": torch.ones(2, 2)}))
+
+
+def test_wanda_and_gradient_scores_known_answers() -> None:
+    from core import gradient_scores, input_norms, wanda_scores
+
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+    batches = [torch.randn(7, 5), torch.randn(3, 5)]
+    norms = input_norms(net, batches)
+    x = torch.cat(batches)
+    assert torch.allclose(norms["0.weight"], x.norm(dim=0))
+    hidden = torch.relu(net[0](x)).detach()
+    assert torch.allclose(norms["2.weight"], hidden.norm(dim=0), atol=1e-6)
+    scores = wanda_scores(net, batches)
+    assert torch.allclose(scores["0.weight"], net[0].weight.detach().abs() * x.norm(dim=0))
+    m = select_topk(scores, 0.5, scope="row")
+    assert m.layer_density() == {"0.weight": 0.4, "2.weight": 0.5}  # round(0.5 * 5) = 2 per row
+    net.zero_grad()
+    net(x).pow(2).sum().backward()
+    snip = gradient_scores(net)
+    assert torch.allclose(snip["0.weight"], (net[0].weight * net[0].weight.grad).abs().detach())
+    assert torch.allclose(gradient_scores(net, kind="grad")["2.weight"], net[2].weight.grad.abs())
+    with pytest.raises(ValueError, match="kind"):
+        gradient_scores(net, kind="hessian")  # type: ignore[arg-type]
+
+
+@pytest.mark.gpu
+def test_masks_follow_cuda_device() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 8)).cuda().half()
+    masks = magnitude_mask(net, 0.8)
+    assert all(m.device.type == "cuda" for m in masks.values())
+    opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+    masks.attach(net, opt)
+    for _ in range(20):
+        opt.zero_grad()
+        net(torch.randn(16, 64, device="cuda", dtype=torch.half)).float().pow(2).mean().backward()
+        opt.step()
+    params = dict(net.named_parameters())
+    assert all(bool((params[n][~m] == 0).all()) for n, m in masks.items())
+    r = random_mask(net, 0.3, "erk", seed=0)
+    assert r["0.weight"].device.type == "cuda"
