@@ -324,7 +324,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
             owner.register_buffer(buf, m)
         hook = _MaskHook(list(self.masks))
         setattr(module, _HOOK_ATTR, hook)
-        hook.handle = module.register_forward_pre_hook(hook)  # type: ignore[attr-defined]
+        module.register_forward_pre_hook(hook)
         hook.arm(module)
         hook.apply(module)
         if optimizer is not None:
