@@ -114,7 +114,9 @@ def scale_rows(W: Any, d: Any) -> Any:
             coo.indices(), vals, coo.shape, check_invariants=False, is_coalesced=True
         )
     if sp.issparse(W):
-        return sp.csr_array(sp.diags_array(d) @ W)
+        W = sp.csr_array(W)
+        data = W.data * np.repeat(np.asarray(d, dtype=W.dtype), np.diff(W.indptr))
+        return sp.csr_array((data, W.indices, W.indptr), shape=W.shape)
     return W * d[:, None]
 
 

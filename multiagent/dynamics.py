@@ -187,6 +187,7 @@ class FriedkinJohnsen:
         self.gamma = self._check_param(gamma, "gamma", like)
         self.alpha = self._check_param(alpha, "alpha", like)
         self._sym_d: Any | None = None
+        self._sym_W: Any | None = None
         self._symmetric = symmetric
         self.info_: dict[str, Any] = {}
 
@@ -575,13 +576,19 @@ class FriedkinJohnsen:
         listen = c > 0
         m = listen.to(c.dtype) if self.backend == "torch" else listen.astype(c.dtype)
         safe_c = _where_zero(c, 1.0)
-        Wsym = bk.scale_rows(self.W, d)
+        if self._sym_W is None:
+            self._sym_W = bk.scale_rows(self.W, d)
+        Wsym = self._sym_W
         kd = m * d * (1 - a) / safe_c + (1 - m)
         diag_k = kd - m * d * bk.diagonal(self.W)
         m2 = m[:, None]
+        kd2 = kd[:, None]
+        everyone = bool(listen.all())
 
         def matvec(X: Any) -> Any:
-            return kd[:, None] * X - m2 * bk.matmul(Wsym, m2 * X)
+            if everyone:
+                return kd2 * X - bk.matmul(Wsym, X)
+            return kd2 * X - m2 * bk.matmul(Wsym, m2 * X)
 
         if not transpose:
             # (I - H) x = r  <=>  K x = diag(d/c) r on listeners, x_F = r_F on the fixed ones
