@@ -139,13 +139,34 @@ def _pieces(nodes: np.ndarray, node_L: np.ndarray, node_row: np.ndarray):
     return pieces, perm
 
 
-def tree_plan(graph: CascadeGraph) -> TreePlan:
+def _merge_buckets(at_level: np.ndarray, node_L: np.ndarray, budget: int):
+    """Group a level's nodes by transform length, merging small groups into larger ones.
+
+    A group of ``n_s`` nodes moves up to the next larger length ``L`` when ``n_s * L``
+    stays within ``budget`` values: one batch fewer saves more Python and dispatch
+    overhead than the longer transforms cost.
+    """
+    Ls = node_L[at_level]
+    groups: list[tuple[int, list[np.ndarray]]] = []
+    for L in np.unique(Ls)[::-1]:
+        nodes = at_level[Ls == L]
+        if groups and nodes.size * groups[-1][0] <= budget:
+            groups[-1][1].append(nodes)
+        else:
+            groups.append((int(L), [nodes]))
+    return [(L, np.concatenate(parts)) for L, parts in groups[::-1]]
+
+
+def tree_plan(graph: CascadeGraph, *, merge_budget: int = 1 << 14) -> TreePlan:
     """Root a forest at the centres of its components and plan the level-by-level pass.
 
     Parameters
     ----------
     graph
         A network whose undirected skeleton has no cycle.
+    merge_budget
+        Nodes of a level whose transform length would differ are batched together when
+        the padding costs at most this many values (fewer, larger batches).
 
     Returns
     -------
@@ -223,9 +244,8 @@ def tree_plan(graph: CascadeGraph) -> TreePlan:
     bounds = np.searchsorted(level[by_level], np.arange(rnd + 2))
     for t in range(rnd + 1):
         at_level = by_level[bounds[t] : bounds[t + 1]]
-        for L in np.unique(node_L[at_level]):
-            nodes = at_level[node_L[at_level] == L]
-            L = int(L)
+        for L, nodes in _merge_buckets(at_level, node_L, merge_budget):
+            node_L[nodes] = L  # merged nodes are stored zero-padded at the batch length
             r0 = store_rows.get(L, 0)
             node_row[nodes] = np.arange(r0, r0 + nodes.size)
             store_rows[L] = r0 + nodes.size

@@ -65,16 +65,24 @@ def _best_time(fn, repeats):
 
 @pytest.mark.parametrize("n,target", [(1_000, 0.05), (10_000, 0.3)])
 def test_bench_tree_speed(n, target):
+    """Plan + pass, best of 5. Wall time on a shared machine also counts other users'
+    work, so the target is checked on the process CPU time (single thread); both print."""
     torch.set_num_threads(1)
     g = _random_tree(n, seed=n)
     p = seed_probabilities(g, seed_prob=0.01)
-    t, P = _best_time(lambda: tree_size_distribution(g, p), 5)  # plan + pass, all included
+    wall, cpu = math.inf, math.inf
+    for _ in range(5):
+        t0, c0 = time.perf_counter(), time.process_time()
+        P = tree_size_distribution(g, p)
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
     print(
-        f"\nSDP random tree N={n}: {t:.4f} s (target {target} s, ratio {t / target:.2f}; "
-        f"plain numpy reference 1.35 s at 10k), sum-1 = {float(P.sum()) - 1:.1e}"
+        f"\nSDP random tree N={n}: wall {wall:.4f} s, CPU {cpu:.4f} s (target {target} s, "
+        f"ratio {cpu / target:.2f}; plain numpy reference 1.35 s at 10k); "
+        f"sum - 1 = {float(P.sum()) - 1:.1e}; load average {os.getloadavg()[0]:.1f}"
     )
     assert abs(float(P.sum()) - 1) < 1e-10
-    assert t < target
+    assert cpu < target
 
 
 PEER_SCRIPT = textwrap.dedent(
