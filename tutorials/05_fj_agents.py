@@ -1,0 +1,204 @@
+# %% [markdown]
+# # Stubborn neighbours: attacks and defenses in a six-agent debate
+#
+# Six agents debate a multiple-choice question. We model the debate with the three-force
+# Friedkin-Johnsen (FJ) model of *"Don't Trust Stubborn Neighbors"* (Abedini, Mavali,
+# Schönherr, Pawelczyk, Burkholz, 2026), find where a single stubborn adversary does the
+# most damage, compare the defenses, run the trust-adaptive defense over a stream of
+# questions, and fit FJ to a recorded debate.
+#
+# The update for agent $i$, with innate belief $s_i = b_i(0)$, is
+# $b_i(t+1) = \gamma_i s_i + (1-\gamma_i)\,[\alpha_i b_i(t) + (1-\alpha_i) \sum_j W_{ij} b_j(t)]$:
+# $\gamma$ is **stubbornness** (the $\Lambda$ of the stubbornness form, not the
+# susceptibility $I-\Lambda$ some papers write), $\alpha$ peer-resistance and $W$ trust.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import multiagent as ma
+from multiagent.plot import plot_influence, plot_sweep, plot_trajectories
+
+QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+QUESTIONS = 40 if QUICK else 300
+STREAM = 40 if QUICK else 200
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1. A benign debate
+# Six agents on a complete graph, $\gamma = 0.2$, $\alpha = 0.5$, uniform trust, beliefs
+# over five options. Every agent ends at a convex mixture of everyone's initial beliefs:
+# $B^* = M S$ with $M = (I-H)^{-1}\Gamma$, rows summing to one.
+
+# %%
+A = ma.adjacency(ma.make_graph("complete", 6))
+fj = ma.FriedkinJohnsen.from_adjacency(A, gamma=0.2, alpha=0.5)
+S = rng.dirichlet(np.ones(5), size=6)
+traj = fj.rollout(S, 30)
+B_star = fj.equilibrium(S)
+M = fj.influence_matrix()
+print("max |rollout(30) - equilibrium| =", np.abs(traj[-1] - B_star).max())
+print("rows of M sum to", M.sum(axis=1).round(12))
+plot_influence(M, title="influence matrix M (complete graph)")
+plt.savefig("fj_influence_complete.png", dpi=100, bbox_inches="tight")
+
+# %% [markdown]
+# ## 2. One stubborn adversary: hub, complete graph or leaf?
+# The adversary never moves ($\gamma_a = 1$) and defends a wrong answer. A benign agent's
+# equilibrium weight on it has a closed form: $c/(\gamma(N-1)+c)$ on the complete graph,
+# $c/(\gamma+c)$ at the hub of a star (for any $N$), and a two-state hub/leaf system when
+# it sits at a leaf, with $c = (1-\gamma)(1-\alpha)$.
+
+# %%
+placements = {
+    "star hub": ("star", "hub", "star_hub"),
+    "complete": ("complete", "hub", "complete"),
+    "star leaf": ("star", "leaf", "star_leaf"),
+}
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.4), sharey=True)
+for ax, (label, (graph, pos, key)) in zip(axes, placements.items()):
+    sc = ma.Scenario(graph=graph, n=6, gamma=0.2, alpha=0.5, adversaries=(ma.Adversary(pos),))
+    res = ma.simulate(sc, questions=QUESTIONS, seed=1)
+    closed = ma.closed_form_weight(key, 6, 0.2, 0.5)["mean"]
+    print(f"{label:10s} weight on adversary {res.metrics['adversary_weight']:.4f} "
+          f"(closed form {closed:.4f})  ASR {res.metrics['asr']:.2f}  "
+          f"benign accuracy {res.metrics['accuracy_start']:.2f} -> "
+          f"{res.metrics['accuracy_end']:.2f}")
+    plot_trajectories(res.trajectories[0], option=int(res.truth[0]),
+                      adversaries=sc.adversary_nodes(), ax=ax, title=label)
+fig.tight_layout()
+fig.savefig("fj_adversary_placements.png", dpi=100)
+
+# %% [markdown]
+# The hub is the most dangerous seat (every leaf hears only the adversary), the complete
+# graph comes next, a leaf is least harmful: the ordering of attack success reported for
+# LLM debates. With $\gamma = 0$ (no anchoring at all) the adversary takes everything:
+
+# %%
+sc0 = ma.Scenario(graph="star", gamma=0.0, adversaries=(ma.Adversary("leaf"),))
+w0 = ma.adversary_weight(sc0.model(), sc0.adversary_nodes())
+print("gamma = 0, adversary at a leaf: weight", round(w0, 6))
+
+# %% [markdown]
+# ## 3. The three defenses
+# The closed forms name three levers: more benign agents, more stubbornness or
+# peer-resistance, and less trust in the adversary. A sweep over each, with the adversary
+# on the complete graph, returns a tidy table.
+
+# %%
+base = ma.Scenario(graph="complete", n=6, gamma=0.2, alpha=0.5,
+                   adversaries=(ma.Adversary("hub"),))
+grids = {
+    "n": [4, 6, 8, 12, 16],
+    "gamma": [0.05, 0.1, 0.2, 0.4, 0.6],
+    "alpha": [0.0, 0.25, 0.5, 0.75, 0.9],
+    "adversary_persuasion": [1.0, 0.5, 0.2, 0.1, 0.0],
+}
+fig, axes = plt.subplots(1, 4, figsize=(15, 3.2), sharey=True)
+for ax, (key, values) in zip(axes, grids.items()):
+    df = ma.sweep(base, {key: values}, questions=QUESTIONS // 2)
+    plot_sweep(df, x=key, y="asr", ax=ax)
+    plot_sweep(df, x=key, y="adversary_weight", ax=ax)
+    ax.legend(["ASR", "adversary weight"], fontsize=7)
+    ax.set_ylabel("ASR / weight on adversary")
+    print(df[[key, "asr", "adversary_weight", "adversary_weight_closed_form"]].round(3)
+          .to_string(index=False))
+fig.tight_layout()
+fig.savefig("fj_defenses.png", dpi=100)
+
+# %% [markdown]
+# ## 4. Trust-adaptive defense over a stream of questions
+# Warm-up trust is each speaker's accuracy on 10 labelled questions raised to the power 2;
+# afterwards trust moves (momentum 0.8, step 0.4) toward 1 or 0 according to whether a
+# speaker's *round-0* answer was right. A static adversary is found out at once; a sleeper
+# that answers correctly during the warm-up fools frozen trust, and online updates fix it.
+
+# %%
+def asr(df):
+    d = df[df.phase == "debate"]
+    return d.flipped.sum() / max(d.right_start.sum(), 1)
+
+
+runs = {
+    "no defense": dict(warmup=0, online=False),
+    "warm-up, frozen (T-W)": dict(online=False),
+    "sleeper, frozen (T-WA)": dict(online=False, adaptive=True),
+    "sleeper, online": dict(adaptive=True),
+    "sleeper, sparse 20 % (T-WS)": dict(adaptive=True,
+                                        defense=ma.TrustAdaptiveDefense(6, sparse_fraction=0.2)),
+}
+fig, ax = plt.subplots(figsize=(6, 3.4))
+for label, kw in runs.items():
+    df = ma.run_trust_stream(base, questions=STREAM, seed=2, **kw)
+    d = df[df.phase == "debate"]
+    print(f"{label:28s} ASR {asr(df):.3f}  benign accuracy {d.accuracy_end.mean():.3f}")
+    ax.plot(df.question, df.trust_in_adversary, label=label)
+ax.set_xlabel("question")
+ax.set_ylabel("mean trust in adversary")
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig("fj_trust_stream.png", dpi=100)
+
+# %% [markdown]
+# ## 5. Fitting FJ to a recorded debate
+# Scripted agents follow FJ with $\gamma = 0.3$, $\alpha = 0.4$ and random trust; their
+# reported beliefs carry noise, as LLM-reported probabilities do. We fit $\gamma$,
+# $\alpha$ and $W$ on rounds 0-7 by maximum likelihood and predict rounds 8-10.
+
+# %%
+recorded = ma.simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=3)
+fit = ma.fit_fj(recorded, train_rounds=7)
+print(f"fitted gamma {fit.gamma[0]:.3f} (true 0.3), alpha {fit.alpha[0]:.3f} (true 0.4)")
+print("held-out rounds 8-10:", {k: round(v, 4) for k, v in fit.score(recorded).items()})
+# (r2_filtered centres each (agent, option) series on its own mean; over three held-out
+# rounds those series barely move, so it is a harsh score there.)
+
+# %% [markdown]
+# The same works for agents behind the `Agent` protocol: a debate of scripted agents
+# (stand-ins for LLMs that report `<BELIEF>{...}</BELIEF>` JSON) produces a transcript in
+# the format `fit_fj` takes.
+
+# %%
+W = rng.random((6, 6)) * A
+W /= W.sum(axis=1, keepdims=True)
+agents = [ma.ScriptedFJAgent(i, S[i], 0.25, 0.5, W[i], read_text=True) for i in range(6)]
+transcript, texts = ma.run_debate(agents, A, rounds=10)
+print(texts[1][0])
+refit = ma.fit_fj(transcript, adjacency=A)
+print(f"refit from agent texts: gamma {refit.gamma[0]:.3f} (0.25), "
+      f"alpha {refit.alpha[0]:.3f} (0.5)")
+
+# %% [markdown]
+# ## 6. The mixture-of-experts view
+# At equilibrium the mean belief is $\sum_j \pi_j s_j$ with $\pi$ the social power
+# (column means of $M$): an implicit router. When confident agents are also more stubborn,
+# the router follows confidence; the Brier error splits exactly into expertise gain +
+# local diversity - routing regret (Bause et al. 2026).
+
+# %%
+Q, K = (100 if QUICK else 400), 5
+labels = rng.integers(0, K, Q)
+skill = np.array([0.35, 0.45, 0.55, 0.6, 0.7, 0.8])
+beliefs = np.empty((Q, 6, K))
+for q in range(Q):
+    for j in range(6):
+        pick = labels[q] if rng.random() < skill[j] else rng.integers(0, K)
+        beliefs[q, j] = rng.dirichlet(np.ones(K) + 5 * np.eye(K)[pick])
+router = np.array([
+    ma.equilibrium_router(
+        ma.FriedkinJohnsen.from_adjacency(A, 0.05 + 0.9 * ma.confidence(beliefs[q]), 0.3))
+    for q in range(Q)
+])
+parts = ma.error_decomposition(beliefs, labels, router)
+print({k: round(float(v), 4) for k, v in parts.items() if k != "agent_risks"})
+
+# %% [markdown]
+# ## What it means
+# A single agent that never changes its mind captures two thirds of every leaf's belief
+# from the hub of a star, about 29 % on a complete graph of six and 15 % from a leaf. The
+# remedies follow from the same formula: add benign agents, make them more anchored in
+# their own first answer, or trust the adversary less. Learning that trust from round-0
+# accuracy removes a static attacker quickly; a sleeper defeats frozen warm-up trust,
+# which is why the online updates matter.
