@@ -164,3 +164,27 @@ def test_float32_and_dtype_follow_input():
     assert P.dtype == torch.float32
     g64 = g.to(dtype=torch.float64)
     assert torch.allclose(P.double(), size_distribution(g64, seeds=[2]), atol=1e-6)
+
+
+def test_tail_mode_consistent_and_reaches_far_below_the_floor():
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(300, seed=2), default=0.3)
+    p = seed_probabilities(g, seeds=[0])
+    P = tree_size_distribution(g, p)
+    Pt = tree_size_distribution(g, p, tail_accurate=True)
+    ok = P > 1e-10
+    assert float(((Pt[ok] - P[ok]) / P[ok]).abs().max()) < 1e-5
+    assert abs(float(Pt.sum()) - 1) < 1e-12
+    # every size up to the component size is possible: the tail mode resolves it
+    assert bool((Pt[1:] > 0).all()) and float(Pt[-1]) < 1e-100
+    assert float(P[150:].max()) < 1e-14  # the unit circle only sees its noise floor there
+
+
+def test_auto_method_picks_by_structure():
+    tree = CascadeGraph.from_networkx(nx.path_graph(5), default=0.5)
+    loopy = CascadeGraph.from_networkx(nx.cycle_graph(5), default=0.5)
+    P = size_distribution(tree, seeds=[0])
+    assert torch.equal(P, size_distribution(tree, seeds=[0], method="tree"))
+    from biomodels.cascade import tda_size_distribution
+
+    Q = size_distribution(loopy, seeds=[0])
+    assert torch.equal(Q, tda_size_distribution(loopy, seed_probabilities(loopy, seeds=[0])))
