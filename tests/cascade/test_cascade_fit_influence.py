@@ -47,6 +47,11 @@ def test_mle_recovers_planted_type_weights(tmp_path):
     assert torch.allclose(back.weights, fit.weights)
     with pytest.raises(ValueError, match="sizes"):
         fit.fit([g.n + 5])
+    # one weight per edge: gradients reach every edge, the likelihood goes up
+    per_edge = CascadeFit(g, seed_prob=0.03, share="edge", init=0.5).fit(sizes, epochs=5, lr=0.05)
+    assert per_edge.shared_weights.shape == (g.num_edges,)
+    assert per_edge.history[-1] > per_edge.history[0]
+    assert len(set(per_edge.weights.tolist())) > 2
 
 
 def test_bayesian_posterior_covers_truth():
