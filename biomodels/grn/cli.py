@@ -63,6 +63,8 @@ def _fit(args: argparse.Namespace) -> int:
         adata = ad.read_h5ad(args.data)
     except Exception as exc:  # corrupt or non-h5ad input
         raise CommandError(f"cannot read {str(args.data)!r} as h5ad: {exc}") from exc
+    if args.pruning is None:
+        args.pruning = "dash" if args.prior is not None else "imp"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
     if args.epochs < 1:
@@ -101,7 +103,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--trajectory-key", default=None, help="obs column naming trajectories")
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
                      help="signed gene x gene prior, rows = regulators, columns = targets")
-    fit.add_argument("--pruning", choices=["dash", "imp", "none"], default="dash")
+    fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
+                     help="default: dash with --prior, imp without")
     fit.add_argument("--epochs", type=int, default=FIT_DEFAULTS["epochs"])
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",

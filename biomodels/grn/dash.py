@@ -214,8 +214,10 @@ def combine_scores(
         data term (DASH code).
     """
     d = _normalise(data, alive)
-    if guess is None or lam == 0.0:
-        return d if lam == 0.0 else torch.zeros_like(d)
+    if guess is None:
+        if lam != 0.0:
+            raise ValueError("combine_scores: a prior guess is needed when lam > 0")
+        return d
     g = _normalise(guess, alive) if normalize == "sum" else (
         guess if alive is None else guess * alive)
     return lam * g + (1.0 - lam) * d
@@ -297,7 +299,7 @@ class DashPruner:
         """Compute the combined scores Omega of the four layers (no side effects)."""
         data = data_scores(func)
         alive = {n: (self.masks[n] if self.masks is not None else None) for n in PRUNABLE}
-        if self.lambda_ppi == 0.0 and self.lambda_motif == 0.0:
+        if self.method == "imp":
             return {n: combine_scores(data[n], None, 0.0, alive=alive[n]) for n in PRUNABLE}
         assert self.prior is not None
         w = func.sum_in.weight

@@ -166,7 +166,7 @@ class GRNModel:
         tcol = adata.obs[time_key]
         if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol):
             raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}")
-        times = tcol.to_numpy(dtype=np.float64)
+        times = np.array(tcol, dtype=np.float64)  # a writable copy
         if not np.isfinite(times).all():
             raise ValueError(f"adata.obs[{time_key!r}] has NaN or infinite values")
         # trajectories

@@ -1,0 +1,231 @@
+"""DASH pruning: schedule, scores, prior best guesses, baselines and planted-truth recovery."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from biomodels.grn import GRNModel, PhoenixODEFunc, simulate
+from biomodels.grn.dash import (
+    DashPruner,
+    PruningSchedule,
+    combine_scores,
+    coregulation,
+    data_scores,
+    prior_guesses,
+)
+from biomodels.grn.odefunc import PRUNABLE
+from biomodels.grn.train import fit, make_pairs
+
+torch.set_num_threads(1)
+
+
+def _random_func(g: int, h: int, seed: int = 0, dtype=torch.float64) -> PhoenixODEFunc:
+    gen = torch.Generator().manual_seed(seed)
+    func = PhoenixODEFunc(g, h, dtype=dtype, generator=gen)
+    with torch.no_grad():
+        for p in func.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=dtype))
+    return func
+
+
+def _prior(g: int, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    p = (torch.rand(g, g, generator=gen) < 0.2).double()
+    return p * torch.sign(torch.randn(g, g, generator=gen, dtype=torch.float64))
+
+
+# ---------------------------------------------------------------- schedule
+def test_schedule_rounds_and_closed_form():
+    s = PruningSchedule()
+    rounds = [e for e in range(1, 201) if s.is_round(e)]
+    assert rounds == [3] + list(range(10, 201, 10))
+    assert s.rounds_by(200) == 21 and s.last_round_epoch(55) == 50
+    assert s.sparsity_after(1) == pytest.approx(0.7)
+    assert s.sparsity_after(20) == pytest.approx(1 - 0.3 * 0.9**19)
+    with pytest.raises(ValueError):
+        PruningSchedule(first_fraction=1.0)
+
+
+@pytest.mark.parametrize("method", ["dash", "imp", "prior"])
+def test_sparsity_after_n_rounds(method):
+    func = _random_func(12, 10)
+    pruner = DashPruner(method, prior=_prior(12))
+    sched = pruner.schedule
+    previous = None
+    for n in range(1, 13):
+        pruner.prune(func, sched.first_fraction if n == 1 else sched.fraction)
+        expected = sched.sparsity_after(n)
+        for name, dens in pruner.masks.layer_density().items():
+            numel = pruner.masks[name].numel()
+            assert 1 - dens == pytest.approx(expected, abs=n / numel), (n, name)
+        if previous is not None:  # pruned entries are never revived
+            for name in PRUNABLE:
+                assert not (pruner.masks[name] & ~previous[name]).any()
+        previous = {k: v.clone() for k, v in pruner.masks.items()}
+        params = dict(func.named_parameters())
+        for name in PRUNABLE:
+            assert (params[name][~pruner.masks[name]] == 0).all()
+
+
+# ---------------------------------------------------------------- scores
+def test_data_scores_follow_the_paper():
+    func = _random_func(5, 4)
+    s = data_scores(func)
+    rate = torch.relu(func.gene_rates)[:, None]
+    torch.testing.assert_close(s["sum_in.weight"], func.sum_in.weight.abs())
+    torch.testing.assert_close(s["prod_in.weight"], torch.exp(func.prod_in.weight))
+    torch.testing.assert_close(s["sum_out.weight"], func.sum_out.weight.abs() * rate)
+    torch.testing.assert_close(s["prod_out.weight"], func.prod_out.weight.abs() * rate)
+
+
+def test_prior_guesses_equal_normal_equations_when_invertible():
+    g, h = 9, 4  # h < G: S S^T invertible, the paper's formulas apply as written
+    gen = torch.Generator().manual_seed(1)
+    s_in = {n: torch.rand(h, g, generator=gen, dtype=torch.float64)
+            for n in ("sum_in.weight", "prod_in.weight")}
+    p = _prior(g, 2)
+    q = coregulation(p)
+    assert float(q.sum()) == pytest.approx(1.0)
+    out = prior_guesses(s_in, None, p, q)
+    for n in ("sum_in.weight", "prod_in.weight"):
+        s = s_in[n]
+        expected = torch.linalg.solve(s @ s.T, s @ q)  # (S S^T)^-1 S Q
+        torch.testing.assert_close(out[n], expected.abs())
+    for n, src in (("sum_out.weight", "sum_in.weight"), ("prod_out.weight", "prod_in.weight")):
+        s = s_in[src]
+        expected = (s @ p.abs()).T @ torch.linalg.inv(s @ s.T)  # (S|P|)^T (S S^T)^-1
+        torch.testing.assert_close(out[n], expected.abs())
+
+
+def test_prior_guesses_solve_least_squares_when_singular():
+    g, h = 5, 12  # h > G (krumsiek-like): S S^T is singular; pinv gives the LS solution
+    gen = torch.Generator().manual_seed(3)
+    s = torch.rand(h, g, generator=gen, dtype=torch.float64)
+    p = _prior(g, 4)
+    q = coregulation(p)
+    x = torch.linalg.pinv(s.T) @ q
+    out = prior_guesses({"sum_in.weight": s, "prod_in.weight": s}, None, p, q)
+    torch.testing.assert_close(out["sum_in.weight"], x.abs())
+    # normal equations S S^T X = S Q hold
+    torch.testing.assert_close(s @ s.T @ x, s @ q, atol=1e-10, rtol=1e-8)
+
+
+def test_combined_score_normalisation():
+    data = torch.tensor([[1.0, 3.0], [4.0, 2.0]])
+    guess = torch.tensor([[10.0, 0.0], [0.0, 30.0]])
+    alive = torch.tensor([[True, True], [True, False]])
+    ref = combine_scores(data, guess, 0.1, alive=alive, normalize="reference")
+    torch.testing.assert_close(ref, 0.1 * guess * alive + 0.9 * data * alive / 8.0)
+    norm = combine_scores(data, guess, 0.1, alive=alive, normalize="sum")
+    torch.testing.assert_close(norm, 0.1 * guess * alive / 10.0 + 0.9 * data * alive / 8.0)
+    assert float(norm.sum()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- baselines
+@pytest.fixture(scope="module")
+def tiny():
+    ad = simulate.simulate_hill_network(10, n_trajectories=12, n_timepoints=5, seed=5)
+    x = torch.as_tensor(ad.X, dtype=torch.float64)
+    pairs = make_pairs(x, torch.tensor(ad.obs["time"].to_numpy(copy=True)),
+                       torch.tensor(ad.obs["trajectory"].cat.codes.to_numpy(copy=True)))
+    return pairs, torch.as_tensor(ad.varp["truth"])
+
+
+def _fit(pairs, pruner, epochs=21, seed=0):
+    func = PhoenixODEFunc(10, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    snapshots = []
+
+    def keep(epoch, record):
+        if record["pruned"]:
+            snapshots.append({n: p.detach().clone() for n, p in func.named_parameters()})
+
+    fit(func, pairs, None, epochs=epochs, lr=1e-2, method="rk4", options={"step_size": 0.5},
+        pruner=pruner, callback=keep, seed=seed, batch_size=16)
+    return func, snapshots
+
+
+def test_lambda_zero_reproduces_imp(tiny):
+    pairs, prior = tiny
+    imp_func, _ = _fit(pairs, DashPruner("imp"))
+    dash0 = DashPruner("dash", prior=prior, lambda_ppi=0.0, lambda_motif=0.0)
+    dash_func, _ = _fit(pairs, dash0)
+    for (n, a), b in zip(imp_func.named_parameters(), dash_func.parameters()):
+        assert torch.equal(a, b), n
+    # and a nonzero lambda changes the masks
+    dash_func2, _ = _fit(pairs, DashPruner("dash", prior=prior, lambda_ppi=0.5,
+                                           lambda_motif=0.5))
+    assert any(not torch.equal(a, b) for a, b in
+               zip(imp_func.parameters(), dash_func2.parameters()))
+
+
+def test_imp_first_round_is_brute_force_top_k():
+    func = _random_func(7, 5)
+    with torch.no_grad():
+        func.gene_rates.abs_()  # no dead genes: no ties in the output-layer scores
+    scores = {n: s.clone() for n, s in data_scores(func).items()}
+    pruner = DashPruner("imp")
+    pruner.prune(func, 0.7)
+    for n in PRUNABLE:
+        flat = scores[n].flatten()
+        k = flat.numel() - round(0.7 * flat.numel())
+        kept = set(torch.argsort(flat, descending=True)[:k].tolist())
+        got = set(torch.nonzero(pruner.masks[n].flatten()).flatten().tolist())
+        assert got == kept, n
+
+
+def test_pruned_weights_stay_zero_during_training(tiny):
+    pairs, prior = tiny
+    pruner = DashPruner("dash", prior=prior)
+    func, snaps = _fit(pairs, pruner, epochs=21)
+    assert pruner.rounds == 3 and len(snaps) == 3
+    params = dict(func.named_parameters())
+    for n in PRUNABLE:
+        mask = pruner.masks[n]
+        assert (params[n][~mask] == 0).all()
+        assert (params[n][mask] != 0).any()
+        # weights pruned in round 1 are still zero at the end
+        first_zero = snaps[0][n] == 0
+        assert (params[n][first_zero] == 0).all()
+    assert 1 - pruner.density() == pytest.approx(1 - 0.3 * 0.81, abs=0.02)
+
+
+def test_pruner_input_checks():
+    with pytest.raises(ValueError, match="needs a prior"):
+        DashPruner("dash")
+    with pytest.raises(ValueError, match="lambda_ppi"):
+        DashPruner("dash", prior=torch.zeros(3, 3), lambda_ppi=2.0)
+    with pytest.raises(ValueError, match="square"):
+        DashPruner("prior", prior=torch.zeros(3, 4))
+    with pytest.raises(ValueError, match="method"):
+        DashPruner("random")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- planted network
+@pytest.fixture(scope="module")
+def planted():
+    ad = simulate.simulate_hill_network(30, noise=0.05, seed=1)
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    prior = simulate.corrupt_prior(truth, 0.1, seed=1)
+    out = {}
+    for method in ("dash", "imp", "prior"):
+        model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=prior,
+                         n_hidden=40, seed=0)
+        model.train(120, pruning=method, method="rk4", step_size=0.5, progress=False)
+        out[method] = model.evaluate(truth)
+    return out
+
+
+@pytest.mark.slow
+def test_dash_recovers_planted_network(planted):
+    dash = planted["dash"]
+    print({m: round(r["balanced_accuracy"], 3) for m, r in planted.items()})
+    assert dash["weight_sparsity"] >= 0.90
+    assert dash["balanced_accuracy"] >= 0.85
+    assert dash["balanced_accuracy"] > planted["prior"]["balanced_accuracy"]
+    assert dash["balanced_accuracy"] > planted["imp"]["balanced_accuracy"]
+    # same schedule, same sparsity for all three
+    for r in planted.values():
+        assert r["weight_sparsity"] == pytest.approx(dash["weight_sparsity"], abs=1e-3)
