@@ -14,7 +14,7 @@ adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import networkx as nx
@@ -100,7 +100,6 @@ class Scenario:
     rounds: int = 10
     n_options: int = 5
     seed: int | None = 0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def with_(self, **changes: Any) -> Scenario:
         """Return a copy with some fields changed."""

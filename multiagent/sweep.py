@@ -14,7 +14,7 @@ from multiagent.adversary import Adversary, Scenario, closed_form_weight, simula
 
 __all__ = ["sweep"]
 
-_SCENARIO = {f.name for f in fields(Scenario)} - {"adversaries", "extra"}
+_SCENARIO = {f.name for f in fields(Scenario)} - {"adversaries"}
 _ADVERSARY = {f"adversary_{f.name}" for f in fields(Adversary)}
 
 

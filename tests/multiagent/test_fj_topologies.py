@@ -1,0 +1,103 @@
+"""Named topologies, adjacency orientation, large random graphs; property tests of FJ."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from multiagent import FriedkinJohnsen
+from multiagent.topologies import TOPOLOGIES, adjacency, hub_and_leaf, make_graph, random_graph
+
+
+@pytest.mark.parametrize("name", TOPOLOGIES)
+def test_every_topology_builds_a_connected_graph(name):
+    G = make_graph(name, 15, seed=0)
+    assert sorted(G.nodes) == list(range(15))
+    if name != "er":
+        assert nx.is_connected(G)
+
+
+def test_topology_shapes():
+    assert make_graph("star", 6).degree(0) == 5
+    wheel = make_graph("wheel", 6)
+    assert wheel.degree(0) == 5 and all(wheel.degree(i) == 3 for i in range(1, 6))
+    tree = make_graph("tree", 7)
+    assert {tuple(sorted(e)) for e in tree.edges} == {(0, 1), (0, 2), (1, 3), (1, 4), (2, 5),
+                                                      (2, 6)}
+    assert make_graph("chain", 5).number_of_edges() == 4
+    assert make_graph("ring", 5).number_of_edges() == 5
+    assert make_graph("complete", 5).number_of_edges() == 10
+    assert hub_and_leaf(make_graph("star", 6)) == (0, 5)
+    ba = make_graph("ba", 200, m=2, seed=1)
+    assert ba.number_of_edges() == 2 * (200 - 2)
+
+
+def test_bad_topology_input():
+    with pytest.raises(ValueError, match="unknown topology"):
+        make_graph("hypercube", 4)
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        make_graph("ring", 1)
+
+
+def test_networkx_graph_and_directed_orientation():
+    G = nx.relabel_nodes(nx.path_graph(3), {0: "a", 1: "b", 2: "c"})
+    assert sorted(make_graph(G, 0).nodes) == [0, 1, 2]
+    D = nx.DiGraph([(0, 1), (1, 2)])  # 0 speaks to 1, 1 speaks to 2
+    A = adjacency(D)
+    assert A[1, 0] == 1 and A[0, 1] == 0 and A[2, 1] == 1
+    W = nx.Graph()
+    W.add_edge(0, 1, weight=3.0)
+    W.add_edge(1, 1)  # self-loops are dropped
+    A = adjacency(W, sparse=True)
+    assert sp.issparse(A) and A[0, 1] == 3.0 and A[1, 1] == 0
+
+
+def test_random_graph_is_simple_and_symmetric():
+    A = random_graph(5000, 20_000, seed=2)
+    assert (A != A.T).nnz == 0
+    assert A.diagonal().sum() == 0
+    assert set(np.unique(A.data)) == {1.0}
+    assert 19_000 < A.nnz // 2 <= 20_000
+
+
+@st.composite
+def _systems(draw):
+    n = draw(st.integers(2, 7))
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    A = (rng.random((n, n)) < draw(st.floats(0.2, 1.0))).astype(float)
+    np.fill_diagonal(A, 0)
+    gamma = rng.uniform(0.01, 1.0, n)
+    alpha = rng.uniform(0.0, 1.0, n)
+    return A, gamma, alpha, rng.dirichlet(np.ones(3), size=n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_systems())
+def test_equilibrium_is_a_fixed_point_and_a_convex_mixture(system):
+    A, gamma, alpha, S = system
+    fj = FriedkinJohnsen.from_adjacency(A, gamma, alpha)
+    M = fj.influence_matrix()
+    assert (M >= -1e-12).all()
+    np.testing.assert_allclose(M.sum(axis=1), 1, atol=1e-10)
+    B = fj.equilibrium(S)
+    np.testing.assert_allclose(fj.step(B, S), B, atol=1e-12)
+    np.testing.assert_allclose(B, M @ S, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+def test_torch_sparse_csr_backend(rng):
+    A = adjacency(make_graph("ba", 100, m=2, seed=0))
+    ref = FriedkinJohnsen.from_adjacency(A, 0.3, 0.4)
+    At = torch.tensor(A).to_sparse_csr()
+    fj = FriedkinJohnsen.from_adjacency(At, 0.3, 0.4)
+    s = rng.random(100)
+    np.testing.assert_allclose(fj.equilibrium(torch.tensor(s)).numpy(), ref.equilibrium(s),
+                               atol=1e-10)
+    np.testing.assert_allclose(fj.rollout(torch.tensor(s), 5).numpy(), ref.rollout(s, 5),
+                               atol=1e-14)
