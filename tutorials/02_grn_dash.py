@@ -22,11 +22,7 @@ import pandas as pd
 import scanpy as sc
 import torch
 
-from biomodels.grn.datasets import krumsiek11
-from biomodels.grn.evaluate import evaluate
-from biomodels.grn.model import GRNModel
-from biomodels.grn.prior import prior_from_edges
-from biomodels.grn.simulate import corrupt_prior
+from biomodels.grn import GRNModel, corrupt_prior, evaluate, krumsiek11, prior_from_edges
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"  # the test suite runs a shrunken version
 EPOCHS = 12 if QUICK else 200
