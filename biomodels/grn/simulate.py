@@ -184,10 +184,11 @@ def simulate_hill_network(
         Standard deviation of the Gaussian noise added to every observation (expression is in
         [0, 1]; DASH uses 0.025-0.1). Noisy values are not clipped.
     tf_fraction
-        Fraction of genes that are transcription factors (the only possible regulators).
+        Fraction of genes that are transcription factors (the only possible regulators; at
+        least 2).
     input_fraction
         Fraction of genes that are inputs: TFs without regulators held at a constant,
-        trajectory-specific Beta(2, 2) level.
+        trajectory-specific Beta(2, 2) level (at least 1, fewer than the TFs).
     activation_fraction
         Probability that an edge activates (SIM350: 374 of 550).
     seed
