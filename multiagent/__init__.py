@@ -38,7 +38,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from multiagent.defense import TrustAdaptiveDefense, apply_defense, run_trust_stream
     from multiagent.dynamics import FriedkinJohnsen, check_beliefs, fj_step
-    from multiagent.fit import FJFit, fit_fj, fit_fj_bayes, simulate_transcript, transcript_metrics
+    from multiagent.fit import (
+        FJFit,
+        fit_fj,
+        fit_fj_bayes,
+        fit_sparse_trust,
+        simulate_transcript,
+        transcript_metrics,
+    )
     from multiagent.moe import (
         confidence,
         confidence_router,
@@ -86,6 +93,7 @@ _EXPORTS: dict[str, str] = {
     "FJFit": "multiagent.fit",
     "fit_fj": "multiagent.fit",
     "fit_fj_bayes": "multiagent.fit",
+    "fit_sparse_trust": "multiagent.fit",
     "simulate_transcript": "multiagent.fit",
     "transcript_metrics": "multiagent.fit",
     "confidence": "multiagent.moe",
@@ -135,6 +143,7 @@ __all__ = [
     "FJFit",
     "fit_fj",
     "fit_fj_bayes",
+    "fit_sparse_trust",
     "simulate_transcript",
     "transcript_metrics",
     "confidence",

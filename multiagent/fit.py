@@ -37,6 +37,7 @@ __all__ = [
     "FJFit",
     "fit_fj",
     "fit_fj_bayes",
+    "fit_sparse_trust",
     "simulate_transcript",
     "transcript_metrics",
 ]
@@ -304,6 +305,53 @@ def fit_fj(
         g, a, W = unpack()
         final = float(objective())
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history)
+
+
+def fit_sparse_trust(
+    transcript: Any,
+    keep: int,
+    *,
+    adjacency: Any | None = None,
+    **fit_kwargs: Any,
+) -> FJFit:
+    """Fit FJ with at most ``keep`` trusted speakers per agent (iterative magnitude pruning).
+
+    Sparsity penalties do not work on row-stochastic trust: every row of ``W`` has L1
+    norm 1, so an L1 penalty (or the L1-like implicit bias of a mirror-flow / Hadamard
+    parameterization) cannot prefer sparse rows.  Instead this fits the full model,
+    removes each agent's least-trusted speaker, refits on the remaining support, and
+    repeats until ``keep`` speakers remain (IMP with refitting, as in lottery-ticket
+    pruning).
+
+    Parameters
+    ----------
+    transcript
+        ``(T + 1, n, K)`` beliefs.
+    keep
+        Speakers kept per agent (>= 1).
+    adjacency
+        Initial support (default complete).
+    **fit_kwargs
+        Passed to :func:`fit_fj` (``per_agent``, ``loss``, ``train_rounds``...).
+
+    Returns
+    -------
+    FJFit
+        The final fit; ``W`` is zero outside the kept support.
+    """
+    X = _check_transcript(transcript)
+    n = X.shape[1]
+    if int(keep) != keep or keep < 1:
+        raise ValueError(f"keep must be a positive integer, got {keep!r}")
+    mask = _mask(adjacency, n)
+    fit = fit_fj(X, adjacency=mask, **fit_kwargs)
+    while (mask.sum(axis=1) > keep).any():
+        W = np.where(mask, fit.W, np.inf)
+        for i in range(n):
+            if mask[i].sum() > keep:
+                mask[i, int(np.argmin(W[i]))] = False
+        fit = fit_fj(X, adjacency=mask, **fit_kwargs)
+    return fit
 
 
 def simulate_transcript(

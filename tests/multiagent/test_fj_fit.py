@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multiagent.fit import FJFit, fit_fj, fit_fj_bayes, simulate_transcript, transcript_metrics
+from multiagent.fit import (
+    FJFit,
+    fit_fj,
+    fit_fj_bayes,
+    fit_sparse_trust,
+    simulate_transcript,
+    transcript_metrics,
+)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -88,3 +95,20 @@ def test_bayes_leaves_unidentified_agent_near_prior():
     assert sd[0] > 2 * np.median(sd[1:])
     assert abs(post["gamma_mean"][1:].mean() - 0.3) < 0.1
     assert post["sigma_mean"] < 0.03
+
+
+@pytest.mark.slow
+def test_sparse_trust_recovers_planted_support():
+    rng = np.random.default_rng(7)
+    n = 6
+    W = np.zeros((n, n))
+    for i in range(n):
+        peers = rng.choice([j for j in range(n) if j != i], size=2, replace=False)
+        W[i, peers] = rng.uniform(0.3, 0.7, 2)
+    W /= W.sum(1, keepdims=True)
+    X = simulate_transcript(n, 10, 5, gamma=0.25, alpha=0.4, W=W, noise=0.005, seed=4)
+    fit = fit_sparse_trust(X, keep=2)
+    np.testing.assert_array_equal(fit.W > 0, W > 0)
+    assert abs(fit.gamma[0] - 0.25) < 0.05 and abs(fit.alpha[0] - 0.4) < 0.05
+    with pytest.raises(ValueError, match="keep must be a positive integer"):
+        fit_sparse_trust(X, keep=0)
