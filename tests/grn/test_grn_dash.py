@@ -229,3 +229,44 @@ def test_dash_recovers_planted_network(planted):
     # same schedule, same sparsity for all three
     for r in planted.values():
         assert r["weight_sparsity"] == pytest.approx(dash["weight_sparsity"], abs=1e-3)
+
+
+# ---------------------------------------------------------------- other baselines
+def test_l1_baseline_shrinks_weights_and_prior_loss_pulls_towards_prior():
+    from biomodels.grn.train import prior_loss
+
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=6)
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+
+    def l1_norm(model):
+        params = dict(model.func.named_parameters())
+        return sum(float(params[n].detach().abs().sum()) for n in PRUNABLE)
+
+    norms, plosses = {}, {}
+    for label, kwargs in (("none", {"pruning": "none"}),
+                          ("l1", {"pruning": "l1", "l1": 1e-2}),
+                          ("soft", {"pruning": "none", "prior_weight": 0.5})):
+        model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=truth,
+                         n_hidden=6, seed=0)
+        model.train(15, method="rk4", step_size=0.5, progress=False, **kwargs)
+        norms[label] = l1_norm(model)
+        p = torch.as_tensor(truth.to_numpy(), dtype=torch.float32)
+        with torch.no_grad():
+            plosses[label] = float(prior_loss(model.func, p / p.abs().max(), n_random=2000,
+                                              generator=torch.Generator().manual_seed(0)))
+        assert model.settings["pruning"] == kwargs["pruning"]
+    assert norms["l1"] < 0.8 * norms["none"]
+    assert plosses["soft"] < 0.5 * plosses["none"]
+
+
+def test_prior_loss_is_the_phoenix_formula():
+    from biomodels.grn.train import prior_loss
+
+    func = _random_func(4, 3)
+    p = _prior(4, 7)
+    gen = torch.Generator().manual_seed(11)
+    got = prior_loss(func, p, n_random=50, generator=gen)
+    y = torch.rand((50, 4), generator=torch.Generator().manual_seed(11)).double() - 0.5
+    expected = torch.mean((func.production(y) - y @ p) ** 2)
+    torch.testing.assert_close(got, expected)

@@ -286,3 +286,18 @@ def test_float64_model_follows_dtype(small):
     m.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
     assert m.func.sum_in.weight.dtype == torch.float64
     assert m.predict(m._default_y0(), [0.0, 1.0]).dtype == np.float64
+
+
+def test_adjoint_gives_the_same_solution_and_gradients(torch_gen):
+    func = PhoenixODEFunc(4, 3, dtype=torch.float64, generator=torch_gen)
+    y0 = torch.rand(3, 4, dtype=torch.float64, generator=torch_gen)
+    dt = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+    grads = []
+    for adjoint in (False, True):
+        func.zero_grad()
+        out = integrate(func, y0, dt, rtol=1e-9, atol=1e-11, adjoint=adjoint)
+        out.pow(2).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in func.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

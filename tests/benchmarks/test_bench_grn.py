@@ -1,0 +1,139 @@
+"""Opt-in GRN benchmarks: time per epoch and peak memory vs genes; GENIE3/GRNBoost2 side by side.
+
+Run with ``pytest -m benchmark -s tests/benchmarks/test_bench_grn.py``. Each size runs in a
+fresh Python process so that its peak resident memory (``ru_maxrss``) is its own. The peer
+comparison needs a separately pinned environment with arboreto 0.1.6 (dask/distributed
+2024.2.1, numpy < 2, pandas < 2.2) at ``$PRUNUS_GRN_PEER_PYTHON`` (default
+``/work/peers/grn/bin/python``); it is skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.benchmark
+
+_EPOCH_SCRIPT = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import torch
+    torch.set_num_threads(1)
+    from biomodels.grn.odefunc import PhoenixODEFunc
+    from biomodels.grn.train import fit, make_pairs
+    from biomodels.grn.dash import DashPruner, PruningSchedule
+    g, method = int(sys.argv[1]), sys.argv[2]
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    gen = torch.Generator().manual_seed(0)
+    n_traj, n_t = 20, 6
+    x = torch.rand(n_traj * n_t, g, generator=gen)
+    t = torch.arange(n_t, dtype=torch.float32).repeat(n_traj) * 0.2
+    traj = torch.arange(n_traj).repeat_interleave(n_t)
+    pairs = make_pairs(x, t, traj)
+    func = PhoenixODEFunc(g, 40, generator=gen)
+    prior = (torch.rand(g, g, generator=gen) < min(1.0, 3.0 / g)).float()
+    opts = {"step_size": 0.5} if method == "rk4" else None
+    pruner = DashPruner("dash", prior=prior, schedule=PruningSchedule(first_epoch=1, every=1))
+    fit(func, pairs, None, epochs=1, method=method, options=opts, batch_size=32)  # warm-up
+    start = time.perf_counter()
+    fit(func, pairs, None, epochs=3, method=method, options=opts, batch_size=32)
+    per_epoch = (time.perf_counter() - start) / 3
+    start = time.perf_counter()
+    fit(func, pairs, None, epochs=2, method=method, options=opts, batch_size=32, pruner=pruner)
+    with_dash = (time.perf_counter() - start) / 2
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"genes": g, "method": method, "pairs": len(pairs),
+                      "s_per_epoch": per_epoch, "s_per_epoch_with_dash_round": with_dash,
+                      "peak_rss_mb": peak / 1024, "rss_growth_mb": (peak - base) / 1024}))
+    """
+)
+
+
+def _run_size(g: int, method: str) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", _EPOCH_SCRIPT, str(g), method],
+                         capture_output=True, text=True, env=env, check=True, timeout=900)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_bench_time_and_memory_vs_genes():
+    rows = [_run_size(g, m) for g in (10, 100, 1000) for m in ("rk4", "dopri5")]
+    table = pd.DataFrame(rows)
+    print("\nGRN ODE (h = 40, 100 pairs, batch 32, 1 thread, float32)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    small = table[(table.genes == 10) & (table.method == "rk4")].s_per_epoch.item()
+    big = table[(table.genes == 1000) & (table.method == "rk4")].s_per_epoch.item()
+    print(f"epoch time ratio 1000 / 10 genes (rk4): {big / small:.1f}x")
+    assert (table.s_per_epoch > 0).all()
+
+
+_PEER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    import pandas as pd
+    from distributed import Client, LocalCluster
+    from arboreto.algo import genie3, grnboost2
+    expr = pd.read_csv(sys.argv[1], index_col=0)
+    out = {}
+    for name, algo in (("GENIE3", genie3), ("GRNBoost2", grnboost2)):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False)
+        client = Client(cluster)
+        start = time.perf_counter()
+        links = algo(expression_data=expr, client_or_address=client, seed=0)
+        out[name] = {"seconds": time.perf_counter() - start,
+                     "links": links.to_dict(orient="records")}
+        client.close(); cluster.close()
+    print(json.dumps(out))
+    """
+)
+
+
+def test_bench_krumsiek_vs_arboreto(tmp_path):
+    peer = Path(os.environ.get("PRUNUS_GRN_PEER_PYTHON", "/work/peers/grn/bin/python"))
+    if not peer.is_file():
+        pytest.skip(f"no pinned arboreto environment at {peer}")
+    from biomodels.grn import GRNModel, corrupt_prior, datasets, evaluate
+
+    adata = datasets.krumsiek11()
+    genes = list(adata.var_names)
+    truth = pd.DataFrame(adata.varp["truth"], index=genes, columns=genes)
+    csv = tmp_path / "expr.csv"
+    pd.DataFrame(adata.X, columns=genes).to_csv(csv)
+    res = subprocess.run([str(peer), "-c", _PEER_SCRIPT, str(csv)], capture_output=True,
+                         text=True, check=True, timeout=1200)
+    peers = json.loads(res.stdout.strip().splitlines()[-1])
+    rows = []
+    for name, r in peers.items():
+        net = pd.DataFrame(0.0, index=genes, columns=genes)
+        for link in r["links"]:
+            net.loc[link["TF"], link["target"]] = link["importance"]
+        m = evaluate(net, truth)
+        rows.append({"method": name, "seconds": r["seconds"], "auroc": m["auroc"],
+                     "auprc": m["auprc"], "epr": m["epr"]})
+    for label, prior, kwargs in (
+        ("GRN ODE, no prior", None, {"pruning": "none"}),
+        ("GRN ODE + DASH, 20% corrupted prior", corrupt_prior(truth, 0.2, seed=0),
+         {"pruning": "dash", "prior_weight": 0.99}),
+    ):
+        model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior=prior,
+                         n_hidden=11 if prior is None else 64, seed=0)
+        start = time.perf_counter()
+        model.train(60, method="rk4", step_size=0.5, progress=False, **kwargs)
+        m = model.evaluate(truth)
+        rows.append({"method": label, "seconds": time.perf_counter() - start,
+                     "auroc": m["auroc"], "auprc": m["auprc"], "epr": m["epr"]})
+    table = pd.DataFrame(rows)
+    print("\nkrumsiek11 (110 directed non-self pairs, 26 true)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    ode = table.set_index("method").loc["GRN ODE, no prior"]
+    g3 = table.set_index("method").loc["GENIE3"]
+    print(f"AUROC ratio no-prior ODE / GENIE3: {ode.auroc / g3.auroc:.2f}; "
+          f"time ratio: {ode.seconds / g3.seconds:.2f}")
