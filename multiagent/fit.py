@@ -408,6 +408,11 @@ def simulate_transcript(
     return np.stack(out)
 
 
+def _normalise_trust(raw: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    raw = torch.where(mask, raw, torch.zeros((), dtype=raw.dtype))
+    return raw / raw.sum(-1, keepdim=True)
+
+
 def fit_fj_bayes(
     transcript: Any,
     *,
@@ -472,7 +477,7 @@ def fit_fj_bayes(
     data = torch.as_tensor(X)
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1
-    rows = [np.flatnonzero(mask_np[i]) for i in range(n)]
+    mask_t = torch.as_tensor(mask_np)
 
     def model() -> None:
         f64 = dict(dtype=torch.float64)
@@ -481,11 +486,13 @@ def fit_fj_bayes(
                                                torch.tensor(gamma_prior[1], **f64)))
             a = pyro.sample("alpha", dist.Beta(torch.tensor(alpha_prior[0], **f64),
                                                torch.tensor(alpha_prior[1], **f64)))
-        W = torch.zeros((n, n), **f64)
-        for i in range(n):
-            conc = torch.full((len(rows[i]),), trust_concentration, **f64)
-            w = pyro.sample(f"trust_{i}", dist.Dirichlet(conc))
-            W = W.index_put((torch.full((len(rows[i]),), i), torch.as_tensor(rows[i])), w)
+        # Dirichlet(conc) rows over each agent's neighbours, as normalised Gamma(conc, 1)
+        # draws on the allowed entries (one vectorised site instead of n Dirichlets; the
+        # unused entries keep their prior)
+        with pyro.plate("listeners", n, dim=-2), pyro.plate("speakers", n, dim=-1):
+            raw = pyro.sample("trust", dist.Gamma(torch.tensor(trust_concentration, **f64),
+                                                  torch.tensor(1.0, **f64)))
+        W = _normalise_trust(raw, mask_t)
         sigma = pyro.sample("sigma", dist.HalfNormal(torch.tensor(noise_scale, **f64)))
         g2 = g.expand(n)[None, :, None]
         a2 = a.expand(n)[None, :, None]
@@ -502,10 +509,9 @@ def fit_fj_bayes(
         elbo.append(float(svi.step()))
     with torch.no_grad():
         samples = [guide() for _ in range(num_samples)]
-    draws = {k: torch.stack([d[k] for d in samples]) for k in samples[0]}
-    W_mean = np.zeros((n, n))
-    for i in range(n):
-        W_mean[i, rows[i]] = draws[f"trust_{i}"].mean(0).detach().numpy()
+    draws = {k: torch.stack([d[k] for d in samples]) for k in ("gamma", "alpha", "sigma",
+                                                                "trust")}
+    W_mean = _normalise_trust(draws["trust"], mask_t).mean(0).detach().numpy()
     return {
         "gamma_mean": draws["gamma"].mean(0).detach().numpy(),
         "gamma_std": draws["gamma"].std(0).detach().numpy(),
