@@ -92,10 +92,11 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         raise ValueError(
             f"{name} must have shape (n,) or (n, K) with n = {n} agents, got shape {shape}"
         )
-    Bn = bk.as_numpy(B)
-    bad = ~np.isfinite(Bn)
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
+    xp: Any = torch if isinstance(B, torch.Tensor) else np
+    Bx = B if isinstance(B, torch.Tensor) else np.asarray(B)
+    bad = ~xp.isfinite(Bx)
+    if bool(bad.any()):
+        i = int(bk.as_numpy(bad.reshape(shape[0], -1).any(1)).argmax())
         raise ValueError(f"{name}[{i}] (agent {i}) is not finite")
     if simplex is None:
         simplex = len(shape) == 2 and shape[1] >= 2
@@ -103,20 +104,20 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         return
     if len(shape) == 1:
         raise ValueError(f"{name} must be 2-D (n, K) to hold probability vectors")
-    neg = (Bn < -_SIMPLEX_TOL).any(axis=1)
-    if neg.any():
-        i = int(np.argmax(neg))
+    neg = (Bx < -_SIMPLEX_TOL).any(1)
+    if bool(neg.any()):
+        i = int(bk.as_numpy(neg).argmax())
         raise ValueError(
             f"{name}[{i}] (agent {i}) has a negative entry; beliefs over K options must be "
             "probability vectors"
         )
-    sums = Bn.sum(axis=1)
-    off = np.abs(sums - 1) > _SIMPLEX_TOL * max(1, shape[1])
-    if off.any():
-        i = int(np.argmax(off))
+    sums = Bx.sum(1)
+    off = abs(sums - 1) > _SIMPLEX_TOL * max(1, shape[1])
+    if bool(off.any()):
+        i = int(bk.as_numpy(off).argmax())
         raise ValueError(
-            f"{name}[{i}] (agent {i}) sums to {sums[i]:.6g}, expected 1: beliefs over K options "
-            "must be probability vectors (normalise the rows)"
+            f"{name}[{i}] (agent {i}) sums to {float(sums[i]):.6g}, expected 1: beliefs over K "
+            "options must be probability vectors (normalise the rows)"
         )
 
 

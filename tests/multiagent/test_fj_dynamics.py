@@ -184,3 +184,18 @@ def test_networkx_graph_input():
     fj = FriedkinJohnsen.from_adjacency(adjacency(G, weight=None), 0.2, 0.5)
     M = fj.influence_matrix()
     np.testing.assert_allclose(M.sum(1), 1, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(rng):
+    A = adjacency(make_graph("ba", 500, m=3, seed=0))
+    S = rng.dirichlet(np.ones(4), size=500)
+    ref = FriedkinJohnsen.from_adjacency(A, 0.2, 0.5)
+    fj = FriedkinJohnsen.from_adjacency(torch.tensor(A, device="cuda").to_sparse(), 0.2, 0.5)
+    St = torch.tensor(S, device="cuda")
+    for method in ("cg", "bicgstab"):
+        x = fj.equilibrium(St, method=method, tol=1e-12)
+        assert x.device.type == "cuda"
+        np.testing.assert_allclose(x.cpu().numpy(), ref.equilibrium(S), atol=1e-10)
+    np.testing.assert_allclose(fj.rollout(St, 5).cpu().numpy(), ref.rollout(S, 5), atol=1e-12)
