@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         fit_fj,
         fit_fj_bayes,
         fit_sparse_trust,
+        fit_transcripts,
         simulate_transcript,
         transcript_metrics,
     )
@@ -94,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "fit_fj": "multiagent.fit",
     "fit_fj_bayes": "multiagent.fit",
     "fit_sparse_trust": "multiagent.fit",
+    "fit_transcripts": "multiagent.fit",
     "simulate_transcript": "multiagent.fit",
     "transcript_metrics": "multiagent.fit",
     "confidence": "multiagent.moe",
@@ -144,6 +146,7 @@ __all__ = [
     "fit_fj",
     "fit_fj_bayes",
     "fit_sparse_trust",
+    "fit_transcripts",
     "simulate_transcript",
     "transcript_metrics",
     "confidence",

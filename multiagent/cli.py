@@ -84,35 +84,43 @@ def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from core.atomic import write_json
-    from multiagent.fit import fit_fj
+    from core.atomic import atomic_path, write_json
+    from multiagent.fit import fit_fj, fit_transcripts
 
     path = Path(args.data)
     if path.suffix == ".npy":
         X = np.load(path)
+        if X.ndim == 3:
+            X = X[None]
+        if X.ndim != 4:
+            raise CommandError(f"{path} must hold (rounds + 1, agents, options) or "
+                               f"(questions, rounds + 1, agents, options), got {X.shape}")
     else:
         frame = pd.read_csv(path)
         need = {"round", "agent", "option", "belief"}
         if not need <= set(frame.columns):
             raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
-        if "question" in frame.columns:
-            frame = frame[frame["question"] == frame["question"].iloc[0]]
-        shape = tuple(int(frame[c].max()) + 1 for c in ("round", "agent", "option"))
+        if "question" not in frame.columns:
+            frame = frame.assign(question=0)
+        codes, _ = pd.factorize(frame["question"], sort=True)
+        shape = (codes.max() + 1,) + tuple(int(frame[c].max()) + 1
+                                           for c in ("round", "agent", "option"))
         X = np.full(shape, np.nan)
-        X[frame["round"], frame["agent"], frame["option"]] = frame["belief"]
+        X[codes, frame["round"], frame["agent"], frame["option"]] = frame["belief"]
         if np.isnan(X).any():
-            raise CommandError(f"{path} does not hold every (round, agent, option) belief")
-    fit = fit_fj(X, per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
+            raise CommandError(f"{path} does not hold every (question, round, agent, option) "
+                               "belief")
+    options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
+    table = fit_transcripts(X, **options)
     out = Path(args.out)
-    fit.save(out / "fit.json")
-    scores = {"train": None, "heldout": None}
-    if fit.train_rounds < X.shape[0] - 1:
-        scores["heldout"] = fit.score(X)
-    scores["train"] = fit.score(X[: fit.train_rounds + 1], start=0) if fit.train_rounds > 0 \
-        else None
-    write_json(scores, out / "metrics.json")
-    print(f"gamma {np.round(fit.gamma, 3).tolist()}  alpha {np.round(fit.alpha, 3).tolist()}")
-    print(f"wrote {out / 'fit.json'}, {out / 'metrics.json'}")
+    with atomic_path(out / "fits.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    fit_fj(X[0], **options).save(out / "fit.json")  # full parameters of the first transcript
+    summary = table.drop(columns=["transcript"]).mean().to_dict()
+    write_json({"transcripts": int(len(table)), "mean": summary}, out / "metrics.json")
+    print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
+          f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
+    print(f"wrote {out / 'fits.csv'}, {out / 'fit.json'}, {out / 'metrics.json'}")
     return 0
 
 
@@ -139,9 +147,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--out", required=True, help="output folder")
     sim.set_defaults(func=_simulate)
-    fit = sub.add_parser("fit", help="fit gamma, alpha and trust to a transcript")
+    fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,
-                     help="CSV with round, agent, option, belief (as simulate writes) or .npy")
+                     help="CSV with [question,] round, agent, option, belief (as simulate "
+                          "writes) or .npy; one fit per question")
     fit.add_argument("--per-agent", action="store_true")
     fit.add_argument("--train-rounds", type=int, default=None)
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse")

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
@@ -38,6 +39,7 @@ __all__ = [
     "fit_fj",
     "fit_fj_bayes",
     "fit_sparse_trust",
+    "fit_transcripts",
     "simulate_transcript",
     "transcript_metrics",
 ]
@@ -305,6 +307,45 @@ def fit_fj(
         g, a, W = unpack()
         final = float(objective())
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history)
+
+
+def fit_transcripts(
+    transcripts: Any,
+    *,
+    train_rounds: int | None = None,
+    progress: bool = False,
+    **fit_kwargs: Any,
+) -> pd.DataFrame:
+    """One maximum-likelihood fit per transcript (MAS-Cascade's one fit per question).
+
+    Parameters
+    ----------
+    transcripts
+        ``(Q, T + 1, n, K)`` array or a sequence of ``(T + 1, n, K)`` transcripts.
+    train_rounds
+        Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
+        scored one step ahead from round 0).
+    progress
+        Show a tqdm bar over transcripts.
+    **fit_kwargs
+        Passed to :func:`fit_fj`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per transcript: ``transcript``, ``gamma``/``alpha`` (mean over agents for
+        per-agent fits), ``loss`` and the metrics of :func:`transcript_metrics` on the
+        scored rounds (rollout from ``train_rounds``; from round 0 without held-out rounds).
+    """
+    rows = []
+    for q, X in enumerate(tqdm(list(transcripts), disable=not progress, desc="fit FJ")):
+        X = _check_transcript(X)
+        fit = fit_fj(X, train_rounds=train_rounds, **fit_kwargs)
+        start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
+        rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
+                     "alpha": float(fit.alpha.mean()), "loss": fit.loss,
+                     "scored_from": start, **fit.score(X, start=start)})
+    return pd.DataFrame(rows)
 
 
 def fit_sparse_trust(

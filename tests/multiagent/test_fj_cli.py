@@ -27,7 +27,10 @@ def test_simulate_star_hub_writes_files(tmp_path, capsys):
     rc = main(["fj", "fit", str(out / "trajectories.csv"), "--train-rounds", "7",
                "--out", str(tmp_path / "fit")])
     assert rc == 0
-    assert json.loads((tmp_path / "fit" / "metrics.json").read_text())["heldout"]["rmse"] < 0.2
+    summary = json.loads((tmp_path / "fit" / "metrics.json").read_text())
+    assert summary["transcripts"] == 5 and summary["mean"]["rmse"] < 0.2
+    fits = pd.read_csv(tmp_path / "fit" / "fits.csv")
+    assert len(fits) == 5 and (fits.scored_from == 7).all()
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,20 @@ def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(["fj", "simulate", "--gamma", "1.5", "--out", str(tmp_path)])
     assert exc.value.code == 2
+
+
+def test_fit_npy_recovers_parameters(tmp_path, capsys):
+    import numpy as np
+
+    from multiagent.fit import simulate_transcript
+
+    X = np.stack([simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.005, seed=s)
+                  for s in range(2)])
+    np.save(tmp_path / "debates.npy", X)
+    assert main(["fj", "fit", str(tmp_path / "debates.npy"), "--out", str(tmp_path / "o")]) == 0
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv")
+    assert (abs(fits.gamma - 0.3) < 0.05).all() and (abs(fits.alpha - 0.4) < 0.05).all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("round,agent,belief\n0,0,1.0\n")
+    assert main(["fj", "fit", str(bad), "--out", str(tmp_path / "o2")]) == 2
+    assert "needs columns" in capsys.readouterr().err

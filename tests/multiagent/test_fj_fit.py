@@ -10,6 +10,7 @@ from multiagent.fit import (
     fit_fj,
     fit_fj_bayes,
     fit_sparse_trust,
+    fit_transcripts,
     simulate_transcript,
     transcript_metrics,
 )
@@ -112,3 +113,12 @@ def test_sparse_trust_recovers_planted_support():
     assert abs(fit.gamma[0] - 0.25) < 0.05 and abs(fit.alpha[0] - 0.4) < 0.05
     with pytest.raises(ValueError, match="keep must be a positive integer"):
         fit_sparse_trust(X, keep=0)
+
+
+def test_fit_transcripts_one_row_per_question():
+    X = np.stack([simulate_transcript(5, 8, 4, gamma=0.3, alpha=0.5, noise=0.005, seed=s)
+                  for s in range(3)])
+    table = fit_transcripts(X, train_rounds=6)
+    assert list(table.transcript) == [0, 1, 2]
+    assert (abs(table.gamma - 0.3) < 0.06).all()
+    assert {"mse", "rmse", "mae", "r2", "kl"} <= set(table.columns)
