@@ -14,7 +14,7 @@ def _size(args: argparse.Namespace) -> int:
     from core.atomic import atomic_path, write_json
 
     from .distribution import size_distribution
-    from .graph import CascadeGraph, find_cycle_link
+    from .graph import CascadeGraph
     from .montecarlo import expected_tv_error
 
     graph = CascadeGraph.read_edgelist(args.graph)
@@ -22,7 +22,7 @@ def _size(args: argparse.Namespace) -> int:
         raise CommandError(f"--seed-prob: expected a probability in [0, 1], got {args.seed_prob}")
     method = args.method
     if method == "auto":
-        method = "tree" if find_cycle_link(graph) is None else "tda"
+        method = "tree" if graph.is_forest() else "tda"
     probs = size_distribution(
         graph,
         seeds=args.seed,

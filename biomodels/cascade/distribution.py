@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, find_cycle_link, seed_probabilities
+from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution, tda_tree
 from .montecarlo import monte_carlo
 from .tree import tree_conditional_activation, tree_size_distribution
@@ -23,7 +23,7 @@ def _resolve(graph: CascadeGraph, method: str) -> str:
     if method not in _METHODS:
         raise ValueError(f"method: expected one of {_METHODS}, got {method!r}")
     if method == "auto":
-        return "tree" if find_cycle_link(graph) is None else "tda"
+        return "tree" if graph.is_forest() else "tda"
     return method
 
 
@@ -34,6 +34,7 @@ def size_distribution(
     seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
     method: Method = "auto",
     tail_accurate: bool = False,
+    seed_mixture: bool = False,
     n_runs: int = 100_000,
     seed: int | None = 0,
 ) -> torch.Tensor:
@@ -57,6 +58,10 @@ def size_distribution(
     tail_accurate
         Tree passes on several contour radii so that small tail probabilities keep a
         small relative error (``"tree"``/``"tda"`` only).
+    seed_mixture
+        ``"tda"`` only: one TDA pass per possible seed, combined as independent
+        cascades (more accurate for small random seed probabilities, ``n`` times the
+        cost; see :func:`~biomodels.cascade.tda_size_distribution`).
     n_runs, seed
         Monte Carlo runs and generator seed (``"mc"`` only).
 
@@ -86,7 +91,9 @@ def size_distribution(
     if how == "tree":
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
     if how == "tda":
-        return tda_size_distribution(graph, p, tail_accurate=tail_accurate)
+        return tda_size_distribution(
+            graph, p, tail_accurate=tail_accurate, seed_mixture=seed_mixture
+        )
     res = monte_carlo(graph, p, n_runs=n_runs, seed=seed)
     return torch.as_tensor(res.distribution, dtype=graph.dtype, device=graph.device)
 
@@ -124,7 +131,7 @@ def conditional_activation(
     how = _resolve(graph, method)
     if how == "mc":
         raise ValueError("method: expected 'auto', 'tree' or 'tda' for conditional activation")
-    if how == "tda" and find_cycle_link(graph) is not None:
+    if how == "tda" and not graph.is_forest():
         tree, p_eff = tda_tree(graph, p)
         return tree_conditional_activation(tree, p_eff, min_prob=min_prob)[1]
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .graph import CascadeGraph, find_cycle_link, seed_probabilities
+from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 
@@ -65,7 +65,7 @@ class _Likelihood:
         self.graph = graph
         self.p = p
         self.index = torch.from_numpy(index).to(graph.device)
-        forest = find_cycle_link(graph) is None
+        forest = graph.is_forest()
         if method == "auto":
             method = "tree" if forest else "tda"
         if method == "tree" and not forest:

@@ -199,8 +199,14 @@ class CascadeGraph:
         return a, b, e_ab, e_ba
 
     def is_forest(self) -> bool:
-        """Whether the undirected skeleton has no cycle."""
-        return find_cycle_link(self) is None
+        """Whether the undirected skeleton has no cycle (links = nodes - components)."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        a, b, _, _ = self.undirected_links()
+        adj = coo_matrix((np.ones(a.size), (a, b)), shape=(self.n, self.n))
+        n_comp = connected_components(adj, directed=False)[0]
+        return a.size == self.n - n_comp
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -413,6 +419,8 @@ class CascadeGraph:
 
 def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
     """Return one undirected link ``(a, b)`` that closes a cycle of the skeleton, or None."""
+    if graph.is_forest():
+        return None
     a, b, _, _ = graph.undirected_links()
     parent = list(range(graph.n))
 

@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, find_cycle_link
+from .graph import CascadeGraph
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 
@@ -94,7 +94,7 @@ def celf(
         raise ValueError(f"objective: expected 'mean' or 'tail', got {objective!r}")
     if objective == "tail" and (threshold is None or not 0 < int(threshold) <= n):
         raise ValueError(f"threshold: the tail objective needs a size in 1..{n}")
-    forest = find_cycle_link(graph) is None
+    forest = graph.is_forest()
     how = ("tree" if forest else "tda") if method == "auto" else method
     if how not in ("tree", "tda"):
         raise ValueError(f"method: expected 'auto', 'tree' or 'tda', got {method!r}")

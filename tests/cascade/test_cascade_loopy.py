@@ -151,3 +151,18 @@ def test_conditional_activation_on_loopy_graph_is_consistent():
     ok = ~np.isnan(C[0])
     assert np.allclose(C[0, ok], 1.0)  # the seed is always active
     assert np.allclose(np.nansum(C, axis=0)[ok], np.arange(13)[ok])
+
+
+def test_seed_mixture_improves_random_seed_case():
+    g = CascadeGraph.from_networkx(nx.random_regular_graph(3, 200, seed=5), default=0.3)
+    p = seed_probabilities(g, seed_prob=0.03)
+    mc = monte_carlo(g, p, n_runs=20_000, seed=3)
+    eps = 3 * mc.expected_error
+    mix = tda_size_distribution(g, p, seed_mixture=True)
+    tv_mix = total_variation(mix, mc.distribution)
+    tv_tda = total_variation(tda_size_distribution(g, p), mc.distribution)
+    print(f"3-regular p=0.03: TV seed mixture {tv_mix:.3f}, plain TDA {tv_tda:.3f}")
+    assert tv_mix + 2 * eps < tv_tda
+    assert abs(float(mix.sum()) - 1) < 1e-12
+    with pytest.raises(ValueError, match="seed_mixture"):
+        tda_size_distribution(g, seed_probabilities(g, seeds=[0]), seed_mixture=True)
