@@ -331,6 +331,9 @@ class GRNModel:
                 lambda_ppi=lambda_ppi, lambda_motif=lambda_motif,
                 schedule=schedule, normalize=normalize, seed=self.seed,
             )
+            existing = _attached_masks(self.func)
+            if existing is not None:  # continue from an earlier pruned fit: never revive
+                self.pruner.masks = existing
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             top = prior.abs().max()
@@ -612,6 +615,15 @@ class GRNModel:
         model.settings = state["settings"]
         model.is_trained = bool(state["settings"])
         return model
+
+
+def _attached_masks(func: torch.nn.Module) -> Any:
+    from core import MaskSet
+
+    try:
+        return MaskSet(dict(MaskSet.from_module(func).masks))
+    except ValueError:
+        return None
 
 
 class _Clamped(torch.nn.Module):

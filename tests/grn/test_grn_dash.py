@@ -270,3 +270,16 @@ def test_prior_loss_is_the_phoenix_formula():
     y = torch.rand((50, 4), generator=torch.Generator().manual_seed(11)).double() - 0.5
     expected = torch.mean((func.production(y) - y @ p) ** 2)
     torch.testing.assert_close(got, expected)
+
+
+def test_second_training_run_keeps_earlier_pruning():
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=8)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=6, seed=0)
+    model.train(4, pruning="imp", method="rk4", step_size=0.5, progress=False)
+    params = dict(model.func.named_parameters())
+    zero = {n: (params[n] == 0).clone() for n in PRUNABLE}
+    assert model.sparsity() == pytest.approx(0.7, abs=0.01)
+    model.train(4, pruning="imp", method="rk4", step_size=0.5, progress=False)
+    for n in PRUNABLE:
+        assert (params[n][zero[n]] == 0).all(), n
+    assert model.sparsity() == pytest.approx(1 - 0.3 * 0.3, abs=0.01)  # 70 % of the rest
