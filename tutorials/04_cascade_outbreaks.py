@@ -43,7 +43,7 @@ rng = np.random.default_rng(SEED)
 # many contacts (hubs) and many with one or two. On a tree the computation is exact.
 
 # %%
-n = 300 if QUICK else 1000
+n = 200 if QUICK else 1000
 contacts = nx.barabasi_albert_graph(n, 1, seed=SEED)
 w_true = 0.45
 net = CascadeGraph.from_networkx(contacts, default=w_true)
@@ -153,9 +153,9 @@ print(f"CELF seeds {sel.seeds}: expected sizes {[round(v, 1) for v in sel.values
 # %%
 observed = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=200, seed=1)
 fit = CascadeFit(net, seeds=[index_case], share="all", init=0.2)
-fit.fit(observed.sizes, epochs=60 if QUICK else 200, lr=0.1)
+fit.fit(observed.sizes, epochs=40 if QUICK else 200, lr=0.1)
 post = fit_bayesian(
-    net, observed.sizes, seeds=[index_case], share="all", steps=60 if QUICK else 400, lr=0.05
+    net, observed.sizes, seeds=[index_case], share="all", steps=80 if QUICK else 400, lr=0.08
 )
 print(
     f"true w = {w_true}; MLE {float(fit.shared_weights[0]):.3f}; posterior mean "
