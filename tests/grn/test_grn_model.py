@@ -301,3 +301,21 @@ def test_adjoint_gives_the_same_solution_and_gradients(torch_gen):
     torch.testing.assert_close(grads[0][0], grads[1][0])
     for a, b in zip(grads[0][1], grads[1][1]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_layer_ppi_and_options(small):
+    ad = small.copy()
+    ad.layers["clean"] = np.asarray(ad.layers["noise_free"]).copy()
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    ppi = pd.DataFrame(np.abs(truth.to_numpy()) @ np.abs(truth.to_numpy()).T, index=genes,
+                       columns=genes)
+    m = GRNModel(ad, time_key="time", trajectory_key="trajectory", layer="clean", prior=truth,
+                 ppi=ppi, n_hidden=5, init="phoenix", time_scale=0.5)
+    assert m.time_scale == 0.5
+    np.testing.assert_allclose(m._x * m.scale + m.offset, ad.layers["clean"], atol=1e-12)
+    h = m.train(4, pruning="dash", normalize="sum", lambda_ppi=0.5, lambda_motif=0.5,
+                method="dopri5", progress=False)
+    assert len(h["epoch"]) == 4 and m.settings["normalize"] == "sum"
+    with pytest.raises(ValueError, match="time_scale"):
+        GRNModel(ad, time_key="time", time_scale=-1.0)
