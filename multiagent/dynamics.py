@@ -694,7 +694,9 @@ class FriedkinJohnsen:
         """``M = (I - H)^{-1} Gamma`` as a dense matrix (small systems only).
 
         Row ``i`` holds agent ``i``'s equilibrium weights on everyone's innate beliefs
-        (``B* = M S``); rows sum to 1 when every agent reaches a stubborn agent.
+        (``B* = M S``); rows sum to 1 when every agent reaches a stubborn agent.  With
+        every ``gamma = 0`` (DeGroot) the formula degenerates and the limit map
+        ``1 pi^T`` (see :meth:`consensus_weights`) is returned instead.
 
         Parameters
         ----------
