@@ -81,7 +81,8 @@ def _fit(args: argparse.Namespace) -> int:
 
         truth = align_prior(truth, model.genes)
     model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
-                step_size=FIT_DEFAULTS["step_size"], progress=not args.quiet)
+                step_size=FIT_DEFAULTS["step_size"], prior_weight=args.prior_weight,
+                progress=not args.quiet)
     paths = _write_outputs(model, adata, Path(args.out), truth)
     for name, path in paths.items():
         print(f"{name:8s} {path}")
@@ -111,6 +112,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="true network (same layout as the prior) to score against")
     fit.add_argument("--hidden", type=int, default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch")
+    fit.add_argument("--prior-weight", type=float, default=1.0, metavar="LAMBDA",
+                     help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
+                     "MSE (default 1: prior used by pruning only; the demo uses 0.99)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--out", required=True, metavar="DIR")
     fit.set_defaults(func=_fit)

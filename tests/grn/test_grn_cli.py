@@ -30,7 +30,7 @@ def test_fit_writes_the_four_files(files, capsys):
     out = files / "out"
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
                "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
-               "--pruning", "dash", "--epochs", "4", "--seed", "1",
+               "--pruning", "dash", "--epochs", "4", "--seed", "1", "--prior-weight", "0.99",
                "--truth", str(files / "truth.csv"), "--hidden", "6", "--quiet",
                "--out", str(out)])
     assert rc == 0
@@ -40,6 +40,7 @@ def test_fit_writes_the_four_files(files, capsys):
     result = ad.read_h5ad(out / "result.h5ad")
     np.testing.assert_allclose(result.varp["grn"], net.to_numpy())
     assert result.uns["grn"]["settings"]["pruning"] == "dash"
+    assert result.uns["grn"]["settings"]["prior_weight"] == 0.99
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
             "sparsity"} <= set(metrics)
