@@ -102,6 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(func(args) or 0)
+    except BrokenPipeError:
+        # `prunus ... | head` closed our stdout: not an error; silence the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (CommandError, OSError, ValueError, TypeError, KeyError) as exc:
         if os.environ.get("PRUNUS_DEBUG"):
             raise
