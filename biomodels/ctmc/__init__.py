@@ -27,6 +27,7 @@ from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
 from biomodels.ctmc.model import CTMC
 from biomodels.ctmc.orderings_mcmc import (
     importance_log_likelihood,
+    mcmc_gradient,
     mcmc_surrogate,
     metropolis_weights,
     propose_orders,
@@ -49,6 +50,7 @@ __all__ = [
     "importance_log_likelihood",
     "independence_theta",
     "kfold_indices",
+    "mcmc_gradient",
     "mcmc_surrogate",
     "metropolis_weights",
     "most_likely_order",

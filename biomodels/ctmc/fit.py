@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import _CHUNK_ELEMENTS, _group_log_prob, group_by_size
-from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_surrogate
+from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
 
 __all__ = ["FitResult", "fit_theta", "independence_theta", "data_log_likelihood", "choose_method"]
 
@@ -201,15 +201,18 @@ class _Objective:
                 loss = -lp.sum() / self.n_tumours
                 total += float(loss.detach())
             else:
-                sur, _ = mcmc_surrogate(
+                grad, _ = mcmc_gradient(
                     theta,
                     events,
                     n_samples=self.n_samples,
                     burn_in=self.burn_in,
                     generator=self.gen,
                 )
-                loss = -sur.sum() / self.n_tumours
+                if theta.grad is None:
+                    theta.grad = torch.zeros_like(theta)
+                theta.grad.sub_(grad / self.n_tumours)
                 total = math.nan
+                continue
             loss.backward()
         return total
 

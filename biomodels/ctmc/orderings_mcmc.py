@@ -7,11 +7,14 @@ For a tumour with many events the subset lattice (2^k states) is out of reach, b
 can be estimated by a Markov chain over the orderings sigma of x. Following the paper we use an
 independence Metropolis-Hastings chain whose proposal q builds sigma item by item (Appendix E).
 Placing item i next contributes exactly ``sum_{l unplaced} theta[l, i]`` (i acts on every item
-placed after it) to log p(sigma)'s numerators, and the normaliser ``log D(S + {i}) =
-log(1 + sum_{j not in S + {i}} lambda_j(S + {i}))`` over all n events; the score is their
-difference, tempered by 0.5 (a fully greedy score gives heavy-tailed importance weights; this
-choice, measured on random and block-structured theta, beat both the greedy score and uniform
-shuffles). Acceptance is min(1, p(s') q(s) / (p(s) q(s'))).
+placed after it) to log p(sigma)'s numerators, and the normaliser ``log D(S + {i})`` (D = 1 + total
+exit rate) to its denominators; the score is their difference, tempered by 0.5 (a fully greedy
+score gives heavy-tailed importance weights; this choice, measured on random and block-structured
+theta, beat both the greedy score and uniform shuffles). To keep the proposal at O(k^2) per step,
+``D(S + {i})`` assumes i changes only the rates of the tumour's own unplaced events (exact when
+i does not act on events outside the tumour), and the proposal runs in float32; both are
+harmless because the Metropolis-Hastings correction uses the exact p(sigma) and the proposal's
+own q. Acceptance is min(1, p(s') q(s) / (p(s) q(s'))).
 Defaults as in the paper: 5 burn-in steps, then 50 states averaged.
 
 Because the proposal does not depend on the chain's state, all proposals of all tumours are
@@ -32,7 +35,13 @@ import torch
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.sequences import sequence_log_prob
 
-__all__ = ["propose_orders", "metropolis_weights", "mcmc_surrogate", "importance_log_likelihood"]
+__all__ = [
+    "propose_orders",
+    "metropolis_weights",
+    "mcmc_surrogate",
+    "mcmc_gradient",
+    "importance_log_likelihood",
+]
 
 
 def propose_orders(
@@ -65,34 +74,37 @@ def propose_orders(
         (B, M, k) orderings (event indices) and (B, M) their proposal log-probabilities.
     """
     theta = as_theta(theta).detach()
+    out_dtype = theta.dtype
+    theta = theta.to(torch.float32)  # a proposal only has to be self-consistent
     bsz, k = events.shape
     n = theta.shape[0]
     m = n_proposals
     dev, dt = theta.device, theta.dtype
     base = torch.diagonal(theta)
     off_all = theta - torch.diag(base)
-    off = off_all[events[:, :, None], events[:, None, :]]  # (B, k, k): theta[x_l, x_i]
-    cols = off_all[:, events].permute(1, 0, 2)  # (B, n, k): effect of x_i on every event j
-    col_max = cols.amax(dim=1, keepdim=True)
-    exp_cols = torch.exp(cols - col_max)  # stabilised exp(theta[j, x_i])
+    off = off_all[events[:, :, None], events[:, None, :]]  # (B, k, k): theta[x_j, x_i]
+    gain = torch.expm1(off)  # (B, k, k): relative change of lambda_{x_j} once x_i is present
     log_rate = base.expand(bsz, m, n).clone()  # log lambda_j(S) of every event
     present = torch.zeros(bsz, m, n, dtype=torch.bool, device=dev)
     unplaced = torch.ones(bsz, m, k, dtype=torch.bool, device=dev)
     log_q = torch.zeros(bsz, m, dtype=dt, device=dev)
     picks = torch.empty(bsz, m, k, dtype=torch.int64, device=dev)
+    ev = events[:, None, :].expand(bsz, m, k)
     for t in range(k):
-        promo = torch.einsum("bml,bli->bmi", unplaced.to(dt), off)
+        uf = unplaced.to(dt)
+        promo = torch.einsum("bml,bli->bmi", uf, off)
         live = log_rate.masked_fill(present, float("-inf"))
         shift = live.amax(-1, keepdim=True).clamp_min(0.0)
-        w = torch.exp(live - shift)  # (B, M, n)
-        total = torch.einsum("bmj,bji->bmi", w, exp_cols)  # sum_j lambda_j(S) e^theta[j, x_i]
-        own = torch.gather(w, -1, events[:, None, :].expand(bsz, m, k))
-        total = total - own * torch.exp(torch.diagonal(off, dim1=-2, dim2=-1)[:, None, :] - col_max)
-        log_exit = torch.logaddexp(-shift, torch.log(total.clamp_min(1e-300)) + col_max) + shift
+        scaled = torch.exp(live - shift)  # lambda_j(S) e^-shift, 0 for present events
+        exit_now = scaled.sum(-1, keepdim=True) + torch.exp(-shift)  # D(S) e^-shift
+        lam_x = torch.gather(scaled, -1, ev) * uf  # (B, M, k)
+        # D(S + {i}) assuming i changes only the rates of the tumour's own unplaced events
+        after = exit_now - lam_x + torch.einsum("bmj,bji->bmi", lam_x, gain)
+        log_exit = torch.log(torch.maximum(after, torch.exp(-shift))) + shift
         score = (tempering * (promo - log_exit)).masked_fill(~unplaced, float("-inf"))
         logp = torch.log_softmax(score, dim=-1)
         unif = torch.rand(bsz, m, k, generator=generator, dtype=dt, device=dev)
-        gumbel = -torch.log(-torch.log(unif.clamp_min(1e-300)))
+        gumbel = -torch.log(-torch.log(unif.clamp_min(1e-30)))
         choice = torch.argmax(logp + gumbel, dim=-1)  # (B, M)
         log_q = log_q + torch.gather(logp, -1, choice[..., None]).squeeze(-1)
         picks[..., t] = choice
@@ -100,6 +112,7 @@ def propose_orders(
         chosen = torch.gather(events, 1, choice)  # (B, M) event ids
         present = present.scatter(-1, chosen[..., None], True)
         log_rate = log_rate + off_all.T[chosen]
+    log_q = log_q.to(out_dtype)
     orders = torch.gather(events[:, None, :].expand(bsz, m, k), -1, picks)
     return orders, log_q
 
@@ -213,3 +226,99 @@ def importance_log_likelihood(
         orders, log_q = propose_orders(theta, events, n_proposals, generator=generator)
         log_p = sequence_log_prob(theta.detach(), orders)
         return torch.logsumexp(log_p - log_q, dim=-1) - math.log(n_proposals)
+
+
+def _ordering_terms(theta: torch.Tensor, orders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Compute log p(sigma) and the exit softmax pi for (..., M, k) orderings, without autograd.
+
+    Returns log_p (..., M) and pi (..., M, k + 1, n + 1): pi[m, j] = lambda_j(S_m) / D(S_m) for
+    events j not yet present (0 for present ones); column n is the observation clock.
+    """
+    n = theta.shape[0]
+    k = orders.shape[-1]
+    batch = orders.shape[:-1]
+    base = torch.diagonal(theta)
+    off = theta - torch.diag(base)
+    log_rates = torch.zeros(*batch, k + 1, n + 1, dtype=theta.dtype, device=theta.device)
+    torch.cumsum(off.T[orders], dim=-2, out=log_rates[..., 1:, :n])
+    log_rates[..., :n] += base
+    # mask events already present: row m masks sigma_0 .. sigma_{m-1}; others go to column n
+    steps = torch.arange(k + 1, device=theta.device)[:, None]
+    cols = torch.arange(k, device=theta.device)[None, :]
+    idx = torch.where(cols < steps, orders[..., None, :], torch.full_like(orders[..., None, :], n))
+    log_rates.scatter_(-1, idx, float("-inf"))
+    log_rates[..., n] = 0.0  # the observation clock, rate 1
+    chosen = torch.gather(log_rates[..., :k, :], -1, orders[..., None]).squeeze(-1)
+    log_norm = torch.logsumexp(log_rates, dim=-1)
+    log_p = chosen.sum(-1) - log_norm.sum(-1)
+    pi = log_rates.sub_(log_norm[..., None]).exp_()
+    return log_p, pi
+
+
+def mcmc_gradient(
+    theta: torch.Tensor,
+    events: torch.Tensor,
+    *,
+    n_samples: int = 50,
+    burn_in: int = 5,
+    generator: torch.Generator | None = None,
+    compute_dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """MCMC estimate of sum_b grad log p(x_b), computed in closed form (no autograd graph).
+
+    Same chain as :func:`mcmc_surrogate` (identical draws for the same generator state), but
+    the gradient of each ordering's log-probability is assembled analytically::
+
+        d log p(sigma) / d theta[j, l] = sum_m ([sigma_m = j] - pi_m[j]) [l in S_m or l = j]
+
+    with ``pi_m`` the exit softmax after m events, which avoids storing the graph of the
+    (B, M, k + 1, n) prefix tensor.
+
+    Parameters
+    ----------
+    theta
+        (n, n) parameters (rows = targets); not modified.
+    events
+        (B, k) event indices of B tumours with k events each.
+    n_samples, burn_in
+        Chain settings (paper defaults 50 and 5).
+    generator
+        Torch generator.
+    compute_dtype
+        Precision of the (B, M, k + 1, n) ordering terms; float32 halves the memory traffic and
+        its rounding (~1e-7 relative) is far below the Monte Carlo error.
+
+    Returns
+    -------
+    grad, log_lik_is
+        (n, n) summed gradient estimate over the B tumours and (B,) importance-sampling
+        estimates of log p(x).
+    """
+    th = as_theta(theta).detach()
+    n = th.shape[0]
+    bsz, k = events.shape
+    m = 1 + burn_in + n_samples
+    orders, log_q = propose_orders(th, events, m, generator=generator)
+    log_p, pi = _ordering_terms(th.to(compute_dtype), orders)
+    log_p, log_q = log_p.to(th.dtype), log_q.to(th.dtype)
+    weights = metropolis_weights(
+        log_p, log_q, n_samples=n_samples, burn_in=burn_in, generator=generator
+    )
+    log_is = torch.logsumexp(log_p - log_q, dim=-1) - math.log(m)
+    # A[b, t, m, j] = w_bt ([sigma_m = j] - pi_m[j]) over the n events (drop the clock column)
+    wc = weights.to(pi.dtype)
+    coef = pi[..., :n].mul_(-wc[..., None, None])
+    coef[..., :k, :].scatter_add_(-1, orders[..., None], wc[..., None, None].expand(bsz, m, k, 1))
+    # d/d theta[j, x_l] sums coef over the steps m after x_l occurred (m > position of x_l):
+    # a suffix sum over m, read at position + 1
+    position = (orders[..., :, None] == events[:, None, None, :]).to(torch.uint8).argmax(-2)
+    suffix = coef.flip(-2).cumsum(-2).flip(-2)  # suffix[m] = sum_{m' >= m} coef[m']
+    picked = torch.gather(suffix, -2, (position + 1)[..., None].expand(bsz, m, k, n))
+    grad_cols = picked.sum(1).transpose(1, 2).to(th.dtype)  # (B, n, k)
+    grad = torch.zeros(n, n, dtype=th.dtype, device=th.device)
+    rows = torch.arange(n, device=th.device)[:, None].expand(n, bsz * k)
+    cols = events.reshape(1, -1).expand(n, bsz * k)
+    grad.index_put_((rows, cols), grad_cols.permute(1, 0, 2).reshape(n, bsz * k), accumulate=True)
+    grad.fill_diagonal_(0.0)
+    grad += torch.diag(coef.sum(dim=(0, 1, 2)).to(th.dtype))
+    return grad, log_is

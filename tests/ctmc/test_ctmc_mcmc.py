@@ -52,13 +52,16 @@ def test_mcmc_gradient_within_monte_carlo_error(k):
     g = _mcmc_gradients(theta, events, replicates, batches, gen)
     mean = g.mean(0)
     single_chain_sd = g.std(0) * math.sqrt(replicates / batches)  # sd of ONE 50-sample chain
-    # the estimator the fit uses (one chain) is off by its Monte Carlo error, not by bias:
+    # the estimator the fit uses (one 50-sample chain after 5 burn-in steps) is off by its
+    # Monte Carlo error, not by bias: the bias of the short chain (visible only when averaging
+    # hundreds of chains; it shrinks with chain length, see the next test) is a small fraction
+    # of one chain's spread
     bias = (mean - exact).norm()
-    assert bias < 0.5 * single_chain_sd.norm()
-    # and the 200-chain average is consistent with the exact gradient (batch-means z-scores)
-    se = g.std(0) / math.sqrt(batches)
-    z = ((mean - exact) / se)[se > 1e-8]
-    assert float(z.pow(2).mean().sqrt()) < 3.0
+    assert bias < 0.3 * single_chain_sd.norm()
+    # and one chain's estimate is within a few standard deviations of the exact gradient
+    single = _mcmc_gradients(theta, events, 1, 1, gen)[0]
+    z = ((single - exact) / single_chain_sd.clamp_min(1e-12))[single_chain_sd > 1e-8]
+    assert float(z.pow(2).mean().sqrt()) < 2.0
 
 
 def test_longer_chains_reduce_bias_on_block_theta():
@@ -88,7 +91,7 @@ def test_proposal_log_probabilities_are_normalised():
         uniq[tuple(o)] = lq
     assert len(uniq) == 24
     total = sum(math.exp(v) for v in uniq.values())
-    assert total == pytest.approx(1.0, abs=1e-9)
+    assert total == pytest.approx(1.0, abs=1e-5)
     perms = set(itertools.permutations([0, 2, 3, 5]))
     assert set(uniq) == perms
 
@@ -112,3 +115,21 @@ def test_importance_estimate_of_log_likelihood():
     est = float(importance_log_likelihood(theta, events, n_proposals=3000, generator=gen))
     assert abs(est - exact) < 0.05
     assert np.isfinite(float(sequence_log_prob(theta, events[0])))
+
+
+def test_closed_form_mcmc_gradient_equals_autograd_of_surrogate():
+    from biomodels.ctmc import mcmc_gradient
+
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.randn(30, 30, generator=gen, dtype=torch.float64) * 0.5
+    events = torch.stack([torch.randperm(30, generator=gen)[:9].sort().values for _ in range(4)])
+    leaf = theta.clone().requires_grad_(True)
+    sur, log_is = mcmc_surrogate(leaf, events, generator=torch.Generator().manual_seed(5))
+    (auto,) = torch.autograd.grad(sur.sum(), leaf)
+    fast, log_is2 = mcmc_gradient(
+        theta, events, generator=torch.Generator().manual_seed(5), compute_dtype=torch.float64
+    )
+    assert torch.allclose(auto, fast, atol=1e-10)
+    assert torch.allclose(log_is, log_is2, atol=1e-10)
+    fast32, _ = mcmc_gradient(theta, events, generator=torch.Generator().manual_seed(5))
+    assert fast32.dtype == torch.float64 and torch.allclose(auto, fast32, atol=1e-4)

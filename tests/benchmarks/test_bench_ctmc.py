@@ -1,0 +1,265 @@
+"""Opt-in benchmarks for biomodels.ctmc (``pytest -m benchmark -s tests/benchmarks/...``).
+
+Ratios against ``mhn`` (Schill et al. 2020; PyPI) are computed in the same run when a separate
+Python with ``mhn`` installed is available (it pins numpy < 2 and scipy < 1.15): set
+``PRUNUS_MHN_PYTHON`` to that interpreter (default ``/work/peers/ctmc/bin/python`` if present).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from biomodels.ctmc import (
+    block_theta,
+    data_log_likelihood,
+    fit_theta,
+    independence_theta,
+    kfold_indices,
+    sample_trajectories,
+    state_distribution,
+)
+
+pytestmark = pytest.mark.benchmark
+
+_MHN_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    job = json.load(open(sys.argv[1]))
+    out = {}
+    if job["task"] == "cv":
+        from mhn.optimizers import cMHNOptimizer
+        x = np.asarray(job["x"], dtype=np.int32)
+        thetas, times = [], []
+        for test in job["folds"]:
+            train = np.setdiff1d(np.arange(len(x)), test)
+            opt = cMHNOptimizer()
+            opt.load_data_matrix(x[train])
+            t = time.perf_counter()
+            res = opt.train(lam=1 / len(train), round_result=False)
+            times.append(time.perf_counter() - t)
+            thetas.append(np.asarray(res.log_theta).tolist())
+        opt = cMHNOptimizer()
+        opt.load_data_matrix(x)
+        res = opt.train(lam=1 / len(x), round_result=False)
+        out = dict(thetas=thetas, times=times, full_theta=np.asarray(res.log_theta).tolist(),
+                   full_score=float(res.meta["score"]))
+    elif job["task"] == "statespace":
+        from mhn.full_state_space import Likelihood
+        rng = np.random.default_rng(0)
+        for n in job["ns"]:
+            theta = rng.normal(0, 0.5, (n, n))
+            pd_ = rng.random(2 ** n)
+            pd_ /= pd_.sum()
+            Likelihood.grad(theta, pd_)
+            t = time.perf_counter()
+            reps = 3
+            for _ in range(reps):
+                Likelihood.score(theta, pd_)
+                Likelihood.grad(theta, pd_)
+            out[str(n)] = (time.perf_counter() - t) / reps
+    elif job["task"] == "fit":
+        from mhn.optimizers import cMHNOptimizer
+        for name, x in job["datasets"].items():
+            opt = cMHNOptimizer()
+            opt.load_data_matrix(np.asarray(x, dtype=np.int32))
+            t = time.perf_counter()
+            opt.train(lam=1 / len(x), round_result=False)
+            out[name] = time.perf_counter() - t
+    json.dump(out, open(sys.argv[2], "w"))
+    """
+)
+
+
+def _mhn_python() -> str | None:
+    exe = os.environ.get("PRUNUS_MHN_PYTHON", "/work/peers/ctmc/bin/python")
+    return exe if Path(exe).is_file() else None
+
+
+def _run_mhn(job: dict, tmp_path: Path, timeout: float = 900) -> dict | None:
+    exe = _mhn_python()
+    if exe is None:
+        print("mhn: no peer interpreter (set PRUNUS_MHN_PYTHON); skipping the comparison")
+        return None
+    script, spec, result = tmp_path / "mhn_job.py", tmp_path / "job.json", tmp_path / "out.json"
+    script.write_text(_MHN_SCRIPT)
+    spec.write_text(json.dumps(job))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    try:
+        subprocess.run(
+            [exe, str(script), str(spec), str(result)],
+            check=True,
+            timeout=timeout,
+            env=env,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"mhn: peer run failed or timed out: {exc}")
+        return None
+    return json.loads(result.read_text())
+
+
+def _score_and_grad(theta: torch.Tensor, weights: torch.Tensor) -> float:
+    t = time.perf_counter()
+    th = theta.clone().requires_grad_(True)
+    p = state_distribution(th)
+    (weights * torch.log(p)).sum().backward()
+    return time.perf_counter() - t
+
+
+def test_bench_statespace_score_and_gradient(tmp_path):
+    ns = [8, 12, 14, 16, 18, 20]
+    gen = torch.Generator().manual_seed(0)
+    ours = {}
+    for n in ns:
+        theta = torch.randn(n, n, generator=gen, dtype=torch.float64) * 0.5
+        w = torch.rand(2**n, generator=gen, dtype=torch.float64)
+        w /= w.sum()
+        _score_and_grad(theta, w)
+        reps = 5 if n <= 16 else 2
+        ours[n] = min(_score_and_grad(theta, w) for _ in range(reps))
+    peer = _run_mhn({"task": "statespace", "ns": ns}, tmp_path) or {}
+    print("\nexact score + gradient over the full state space (s, 1 thread)")
+    print(f"{'n':>4} {'prunus':>9} {'mhn':>9} {'mhn/prunus':>10}")
+    for n in ns:
+        p = peer.get(str(n))
+        ratio = f"{p / ours[n]:10.2f}" if p else f"{'-':>10}"
+        print(f"{n:>4} {ours[n]:9.4f} {p if p else float('nan'):9.4f} {ratio}")
+    assert ours[16] < 0.2
+
+
+def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
+    frame = pd.read_csv(shared_data / "gbm_261x20.csv")
+    x = frame.to_numpy().astype(np.uint8)
+    folds = kfold_indices(len(x), 5, seed=0)
+    ours, indep, times = [], [], []
+    thetas = []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(x)), test)
+        t = time.perf_counter()
+        res = fit_theta(x[train], l1=1 / len(train), method="exact")
+        times.append(time.perf_counter() - t)
+        thetas.append(res.theta)
+        ours.append(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
+        indep.append(
+            data_log_likelihood(torch.as_tensor(independence_theta(x[train])), x[test]).mean()
+        )
+    print("\nGBM 261 x 20, 5-fold held-out log-likelihood per tumour (lambda = 1/N_train)")
+    print(f"prunus (proximal Adam, exact): {np.mean(ours):.4f}  folds {np.round(ours, 4)}")
+    print(f"independence model           : {np.mean(indep):.4f}")
+    print(f"prunus fit time per fold     : {np.mean(times):.2f} s")
+    mirror = []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(x)), test)
+        res = fit_theta(x[train], l1=1 / len(train), method="exact", sparsity="mirror")
+        mirror.append(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
+    print(f"prunus (m*w mirror flow)     : {np.mean(mirror):.4f}")
+    peer = _run_mhn({"task": "cv", "x": x.tolist(), "folds": [f.tolist() for f in folds]}, tmp_path)
+    if peer:
+        theirs = [
+            data_log_likelihood(torch.as_tensor(np.asarray(th)), x[test]).mean()
+            for th, test in zip(peer["thetas"], folds)
+        ]
+        print(f"mhn cMHN (L-BFGS-B)          : {np.mean(theirs):.4f}  folds {np.round(theirs, 4)}")
+        print(f"mhn fit time per fold        : {np.mean(peer['times']):.2f} s")
+        print(f"mhn full-data penalised score: {-peer['full_score']:.4f}")
+        assert np.mean(ours) >= np.mean(theirs) - 0.01
+    assert np.mean(ours) > np.mean(indep)
+
+
+def _padded_cohort(n_total: int, n_tumours: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """synth5 block + independent events, with a few hypermutated tumours."""
+    theta, _ = block_theta(n_total - 5, blocks="synth5", rate_range=(0.005, 0.05), seed=seed)
+    traj = sample_trajectories(theta, n_tumours, seed=seed)
+    return theta, traj.X
+
+
+def test_bench_scalable_fit_n200(tmp_path):
+    theta, x = _padded_cohort(200, 500, seed=0)
+    hyper = sample_trajectories(theta, 60, seed=1, obs_time=3.0).X  # long-lived tumours
+    x = np.vstack([x, hyper])
+    rng = np.random.default_rng(0)
+    x = x[rng.permutation(len(x))]
+    train, test = x[:400], x[400:]
+    k = train.sum(1)
+    print(
+        f"\nn = 200 events, 400 training tumours, max k = {k.max()}, mean k = {k.mean():.1f}, "
+        f"tumours with >= 8 events: {(k >= 8).sum()}"
+    )
+    assert k.max() >= 25
+    t = time.perf_counter()
+    res = fit_theta(train, l1=0.01, method="mcmc", max_steps=150)
+    elapsed = time.perf_counter() - t
+    ll = data_log_likelihood(torch.as_tensor(res.theta), test).mean()
+    ll_ind = data_log_likelihood(torch.as_tensor(independence_theta(train)), test).mean()
+    print(
+        f"mcmc fit: {elapsed:.1f} s, {res.n_steps} steps; held-out LL {ll:.4f} vs "
+        f"independence {ll_ind:.4f}"
+    )
+    assert elapsed < 300
+    assert ll > ll_ind
+
+
+def test_bench_time_vs_n_and_k(tmp_path):
+    """Time of one gradient evaluation vs n (events) and vs the largest k per tumour."""
+    from biomodels.ctmc.fit import _Objective
+
+    print("\none gradient of the mean log-likelihood (s): exact subset DP vs MCMC (k >= 8)")
+    print(f"{'n':>5} {'max k':>6} {'exact':>9} {'mcmc':>9}")
+    rows = []
+    for n, t_obs in [(20, 1.0), (50, 1.0), (100, 1.0), (200, 1.0), (50, 2.0), (50, 3.0)]:
+        theta, _ = block_theta(n - 5, blocks="synth5", rate_range=(0.01, 0.1), seed=0)
+        x = sample_trajectories(theta, 300, seed=0, obs_time=t_obs).X
+        kmax = int(x.sum(1).max())
+        th = torch.as_tensor(independence_theta(x)).requires_grad_(True)
+        times = {}
+        for method in ("exact", "mcmc"):
+            if method == "exact" and kmax > 18:
+                times[method] = float("nan")
+                continue
+            obj = _Objective(
+                x,
+                method,
+                mcmc_threshold=8,
+                n_samples=50,
+                burn_in=5,
+                device=torch.device("cpu"),
+                dtype=torch.float64,
+                seed=0,
+            )
+            t = time.perf_counter()
+            obj.accumulate(th)
+            times[method] = time.perf_counter() - t
+        rows.append((n, kmax, times["exact"], times["mcmc"]))
+        print(f"{n:>5} {kmax:>6} {times['exact']:9.3f} {times['mcmc']:9.3f}")
+    datasets = {}
+    for n in (20, 30):
+        theta, _ = block_theta(n - 5, blocks="synth5", rate_range=(0.01, 0.1), seed=0)
+        datasets[f"n{n}"] = sample_trajectories(theta, 300, seed=0).X.tolist()
+    peer = _run_mhn({"task": "fit", "datasets": datasets}, tmp_path, timeout=600)
+    for name, data in datasets.items():
+        x = np.asarray(data, dtype=np.uint8)
+        t = time.perf_counter()
+        fit_theta(x, l1=1 / len(x), method="auto")
+        ours = time.perf_counter() - t
+        theirs = peer.get(name) if peer else None
+        print(
+            f"full fit {name} (max k {x.sum(1).max()}): prunus {ours:.1f} s, mhn "
+            f"{theirs if theirs is not None else float('nan'):.1f} s"
+        )
+    assert all(np.isfinite(r[3]) for r in rows)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-m", "benchmark", "-s"]))
