@@ -49,6 +49,7 @@ def posterior_theta(
     svi_steps: int = 1000,
     lr: float = 0.02,
     seed: int = 0,
+    init_theta: np.ndarray | None = None,
     progress: bool = False,
 ) -> np.ndarray:
     """Draw posterior samples of theta.
@@ -67,6 +68,9 @@ def posterior_theta(
         SVI optimisation (Adam).
     seed
         pyro seed.
+    init_theta
+        Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
+        centre (independence model, no interactions).
     progress
         Show pyro's progress bar (NUTS).
 
@@ -79,6 +83,7 @@ def posterior_theta(
     import pyro.distributions as dist
     from pyro.infer import MCMC, NUTS, SVI, Trace_ELBO
     from pyro.infer.autoguide import AutoNormal
+    from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 
     x = np.asarray(x, dtype=np.uint8)
     n_t, n = x.shape
@@ -108,11 +113,20 @@ def posterior_theta(
         theta = torch.diag(base).masked_scatter(offdiag, eff)
         pyro.factor("loglik", loglik(theta))
 
+    if init_theta is not None:
+        start = torch.as_tensor(np.asarray(init_theta, dtype=float), dtype=dtype)
+        if start.shape != (n, n):
+            raise ValueError(f"init_theta must have shape ({n}, {n}), got {tuple(start.shape)}")
+        init = init_to_value(
+            values={"base": torch.diagonal(start).clone(), "effects": start[offdiag].clone()}
+        )
+    else:
+        init = init_to_median
     pyro.set_rng_seed(seed)
     pyro.clear_param_store()
     if method == "nuts":
         mcmc = MCMC(
-            NUTS(model),
+            NUTS(model, init_strategy=init),
             num_samples=num_samples,
             warmup_steps=warmup_steps,
             disable_progbar=not progress,
@@ -121,7 +135,7 @@ def posterior_theta(
         draws = mcmc.get_samples()
         base, eff = draws["base"], draws["effects"]
     else:
-        guide = AutoNormal(model, init_scale=0.05)
+        guide = AutoNormal(model, init_loc_fn=init, init_scale=0.05)
         svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), Trace_ELBO())
         for _ in range(svi_steps):
             svi.step()

@@ -248,6 +248,8 @@ class CTMC:
 
         x = self._matrix(X) if self.event_names is not None else validate_cohort(X)[0]
         kwargs.setdefault("l1", self.l1)
+        if self._theta is not None:
+            kwargs.setdefault("init_theta", self._theta)
         self.posterior_samples = posterior_theta(x, **kwargs)
         return self.posterior_samples
 

@@ -1,0 +1,157 @@
+# %% [markdown]
+# # The order of mutations from cross-sectional tumour data
+#
+# A cancer genomics lab sees each tumour once, as a set of genomic events. This tutorial fits a
+# Mutual Hazard Network (Schill et al., *Bioinformatics* 2020) with `prunus.biomodels.ctmc`,
+# reads off which events promote or inhibit each other and in which order they tend to occur,
+# puts error bars on those orders, and reproduces the message of Gotovos, Burkholz, Quackenbush
+# & Jegelka (NeurIPS 2021): **order is underspecified by a few events alone, and adding many
+# roughly independent events pins it down**.
+#
+# Convention used throughout: `theta[i, j]` is the effect of event *j* on the rate of event *i*
+# (rows are the affected events); the diagonal holds the log base rates.
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from biomodels.ctmc import CTMC, block_theta, plot_order_probabilities, plot_theta
+
+QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+SEED = 0
+N_TUMOURS = 300 if QUICK else 1000
+STEPS = 150 if QUICK else 500
+
+# %% [markdown]
+# ## 1. A cohort with a known answer
+# Five dependent events (named like genes for readability, but simulated) form a chain
+# TP53 -> IDH1 -> ATRX -> {EGFR, PTEN}, where EGFR and PTEN exclude each other; ten independent
+# passenger events pad the panel. Each tumour is observed at a random time T ~ Exp(1).
+
+# %%
+theta_true, names = block_theta(10, blocks="synth5", seed=SEED)
+genes = ["TP53", "IDH1", "ATRX", "EGFR", "PTEN"]
+names = genes + [f"P{i}" for i in range(10)]
+truth = CTMC(theta_true, names)
+cohort = truth.sample(N_TUMOURS, seed=SEED)
+X = cohort.X
+print(f"{X.shape[0]} tumours x {X.shape[1]} events; events per tumour: mean "
+      f"{X.sum(1).mean():.2f}, max {X.sum(1).max()}")
+print("first tumour's events in the order they happened:",
+      [names[e] for e in cohort.order[np.argmax(X.sum(1))] if e >= 0])
+
+# %% [markdown]
+# ## 2. Fit
+# `fit` maximises the log-likelihood with an L1 penalty on interactions (proximal Adam). With
+# `l1=None` the strength is chosen by 5-fold cross-validation of the held-out log-likelihood.
+
+# %%
+model = CTMC().fit(X, l1=1 / len(X), event_names=names, max_steps=STEPS, seed=SEED)
+print("method:", model.fit_info["method"], "| steps:", model.fit_info["n_steps"])
+held_in = model.log_likelihood(X).mean()
+print(f"log-likelihood per tumour: MHN {held_in:.3f}, "
+      f"independence {model.independence_log_likelihood(X).mean():.3f}")
+print(model.strongest_effects(6).to_string(index=False))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
+plot_theta(truth.theta_frame(), ax=axes[0], title="true theta")
+plot_theta(model.theta_frame(), ax=axes[1], title="fitted theta (rows = affected event)")
+fig.tight_layout()
+fig.savefig("ctmc_theta.png", dpi=120)
+
+# %% [markdown]
+# ## 3. Most likely orders
+# For a tumour carrying TP53, IDH1, ATRX and EGFR, which order is most likely (Viterbi over
+# the subsets of its events), and how much probability do the runners-up carry?
+
+# %%
+events = ["TP53", "IDH1", "ATRX", "EGFR"]
+order, logp = model.most_likely_order(events)
+print("most likely order:", " -> ".join(order))
+for o, p in model.top_orders(events, k=4):
+    print(f"  {p:.3f}  {' -> '.join(o)}")
+
+# %% [markdown]
+# ## 4. P(TP53 before IDH1), with uncertainty
+# `order_probability(a, b)` is P(a occurred before b | both are observed), computed exactly on
+# the state space. A Bayesian posterior over theta (pyro: NUTS for few events, SVI beyond) turns
+# it into a distribution.
+
+# %%
+pairs = [("TP53", "IDH1"), ("IDH1", "ATRX"), ("ATRX", "EGFR"), ("EGFR", "PTEN")]
+# the guide starts at the penalised fit (the posterior mode under the matching Laplace prior)
+model.sample_posterior(X, method="svi", svi_steps=100 if QUICK else 1500,
+                       num_samples=20 if QUICK else 100, lr=0.02, seed=SEED)
+means, errs, labels = [], [], []
+for a, b in pairs:
+    draws = model.order_probability_samples(a, b)
+    means.append(draws.mean())
+    errs.append(2 * draws.std())
+    labels.append(f"{a} < {b}")
+    print(f"P({a} before {b}): truth {truth.order_probability(a, b):.3f}, fit "
+          f"{model.order_probability(a, b):.3f}, posterior {draws.mean():.3f} "
+          f"+- {2 * draws.std():.3f}")
+ax = plot_order_probabilities(labels, means, errs, title="P(a before b), posterior mean +- 2 sd")
+ax.figure.tight_layout()
+ax.figure.savefig("ctmc_order_probabilities.png", dpi=120)
+
+# %% [markdown]
+# ## 5. Adding independent events resolves the order (Gotovos et al. 2021)
+# Two events: A (rate 1) strongly promotes B (base rate e^-4), so A almost always comes first.
+# From the two events alone, "A promotes B" and "B promotes A" explain the cross-sectional data
+# nearly equally well: the fitted P(A before B) is far from the truth. Independent events act as
+# clocks: their presence tells how old a tumour is, which pins down the order.
+
+# %%
+extra = [0, 10] if QUICK else [0, 5, 10, 14]
+estimates = []
+for m in extra:
+    theta_m, names_m = block_theta(m, blocks="synth2", rate_range=(0.05, 0.5), seed=SEED)
+    x_m = CTMC(theta_m, names_m).sample(400 if QUICK else 1000, seed=SEED + 1).X
+    fit_m = CTMC().fit(x_m, l1=0.01, event_names=names_m, max_steps=200 if QUICK else 500)
+    estimates.append(fit_m.order_probability("A", "B"))
+    print(f"{m:>3} independent events: P(A before B) = {estimates[-1]:.3f} "
+          f"(truth {CTMC(theta_m, names_m).order_probability('A', 'B'):.3f})")
+fig, ax = plt.subplots(figsize=(4.5, 3.2))
+ax.plot(extra, estimates, "o-", label="fitted")
+ax.axhline(CTMC(block_theta(0, blocks="synth2")[0]).order_probability(0, 1), color="k", ls="--",
+           label="truth")
+ax.set_xlabel("independent events added")
+ax.set_ylabel("P(A before B)")
+ax.legend()
+fig.tight_layout()
+fig.savefig("ctmc_adding_events.png", dpi=120)
+
+# %% [markdown]
+# ## 6. Your own cohort
+# A 0/1 CSV/TSV of tumours x events (`read_cohort`) or a MAF-style long table (`read_maf`). Here
+# the GBM cohort of the MHN paper, if the shared data folder is present.
+
+# %%
+here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+gbm = here.parent.parent / "shared" / "data" / "gbm_261x20.csv"
+if gbm.is_file() and not QUICK:
+    from biomodels.ctmc import read_cohort
+
+    x_gbm, names_gbm, _ = read_cohort(gbm)
+    gbm_model = CTMC().fit(x_gbm, l1=1 / len(x_gbm), event_names=names_gbm)
+    print(gbm_model.strongest_effects(5).to_string(index=False))
+    p_cdk4 = gbm_model.order_probability("CDK4(A)", "MDM2(A)")
+    print(f"P(CDK4(A) before MDM2(A)) = {p_cdk4:.3f}")
+else:
+    print("GBM cohort skipped (quick mode or ../shared/data absent)")
+
+# %% [markdown]
+# ## What this means
+# * The fit finds *which* events interact: the large entries sit in the planted block and most
+#   effects between passenger events are exactly zero under the L1 penalty.
+# * The *direction* of an effect, and so the order, is much less certain: with a few hundred
+#   tumours some fitted order probabilities are far from the truth, and the posterior spread
+#   says so. Report P(a before b) with its uncertainty, not a single most likely order.
+# * Two events alone leave the order underspecified; panels with many more (even independent)
+#   events resolve it (section 5), which is why the scalable fit (`method="mcmc"`, Gotovos et
+#   al.) matters for whole-exome cohorts with hundreds of events.
