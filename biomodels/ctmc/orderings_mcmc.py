@@ -10,10 +10,10 @@ Placing item i next contributes exactly ``sum_{l unplaced} theta[l, i]`` (i acts
 placed after it) to log p(sigma)'s numerators, and the normaliser ``log D(S + {i})`` (D = 1 + total
 exit rate) to its denominators; the score is their difference, tempered by 0.5 (a fully greedy
 score gives heavy-tailed importance weights; this choice, measured on random and block-structured
-theta, beat both the greedy score and uniform shuffles). To keep the proposal at O(k^2) per step,
-``D(S + {i})`` assumes i changes only the rates of the tumour's own unplaced events (exact when
-i does not act on events outside the tumour), and the proposal runs in float32; both are
-harmless because the Metropolis-Hastings correction uses the exact p(sigma) and the proposal's
+theta, beat both the greedy score and uniform shuffles). To keep the proposal at O(k^2) per
+step, ``D(S + {i})`` counts the events outside the tumour at their base rates (exact when the
+tumour's events do not act on them), and the proposal runs in float32; both are harmless
+because the Metropolis-Hastings correction uses the exact p(sigma) and the proposal's
 own q. Acceptance is min(1, p(s') q(s) / (p(s) q(s'))).
 Defaults as in the paper: 5 burn-in steps, then 50 states averaged.
 
@@ -77,28 +77,26 @@ def propose_orders(
     out_dtype = theta.dtype
     theta = theta.to(torch.float32)  # a proposal only has to be self-consistent
     bsz, k = events.shape
-    n = theta.shape[0]
     m = n_proposals
     dev, dt = theta.device, theta.dtype
     base = torch.diagonal(theta)
     off_all = theta - torch.diag(base)
     off = off_all[events[:, :, None], events[:, None, :]]  # (B, k, k): theta[x_j, x_i]
     gain = torch.expm1(off)  # (B, k, k): relative change of lambda_{x_j} once x_i is present
-    log_rate = base.expand(bsz, m, n).clone()  # log lambda_j(S) of every event
-    present = torch.zeros(bsz, m, n, dtype=torch.bool, device=dev)
+    # events outside the tumour keep their base rates in the proposal's normaliser
+    outside = torch.exp(base).sum() - torch.exp(base[events]).sum(-1)  # (B,)
+    a = base[events][:, None, :].expand(bsz, m, k).clone()  # log lambda of the tumour's events
     unplaced = torch.ones(bsz, m, k, dtype=torch.bool, device=dev)
     log_q = torch.zeros(bsz, m, dtype=dt, device=dev)
     picks = torch.empty(bsz, m, k, dtype=torch.int64, device=dev)
-    ev = events[:, None, :].expand(bsz, m, k)
     for t in range(k):
         uf = unplaced.to(dt)
         promo = torch.einsum("bml,bli->bmi", uf, off)
-        live = log_rate.masked_fill(present, float("-inf"))
+        live = a.masked_fill(~unplaced, float("-inf"))
         shift = live.amax(-1, keepdim=True).clamp_min(0.0)
-        scaled = torch.exp(live - shift)  # lambda_j(S) e^-shift, 0 for present events
-        exit_now = scaled.sum(-1, keepdim=True) + torch.exp(-shift)  # D(S) e^-shift
-        lam_x = torch.gather(scaled, -1, ev) * uf  # (B, M, k)
-        # D(S + {i}) assuming i changes only the rates of the tumour's own unplaced events
+        lam_x = torch.exp(live - shift)  # lambda_j(S) e^-shift for unplaced x_j, else 0
+        exit_now = lam_x.sum(-1, keepdim=True) + (1.0 + outside[:, None, None]) * torch.exp(-shift)
+        # D(S + {i}) (scaled): i changes the rates of the tumour's other unplaced events
         after = exit_now - lam_x + torch.einsum("bmj,bji->bmi", lam_x, gain)
         log_exit = torch.log(torch.maximum(after, torch.exp(-shift))) + shift
         score = (tempering * (promo - log_exit)).masked_fill(~unplaced, float("-inf"))
@@ -109,9 +107,7 @@ def propose_orders(
         log_q = log_q + torch.gather(logp, -1, choice[..., None]).squeeze(-1)
         picks[..., t] = choice
         unplaced = unplaced.scatter(-1, choice[..., None], False)
-        chosen = torch.gather(events, 1, choice)  # (B, M) event ids
-        present = present.scatter(-1, chosen[..., None], True)
-        log_rate = log_rate + off_all.T[chosen]
+        a = a + torch.gather(off, 2, choice[:, None, :].expand(bsz, k, m)).transpose(1, 2)
     log_q = log_q.to(out_dtype)
     orders = torch.gather(events[:, None, :].expand(bsz, m, k), -1, picks)
     return orders, log_q
