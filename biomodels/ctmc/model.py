@@ -112,7 +112,7 @@ class CTMC:
         *,
         l1: float | None = None,
         method: Literal["auto", "exact", "statespace", "mcmc"] = "auto",
-        sparsity: Literal["proximal", "mirror"] = "proximal",
+        sparsity: Literal["proximal", "mirror", "ham"] = "proximal",
         optimizer: Literal["adam", "adagrad"] = "adam",
         l1_grid: list[float] | None = None,
         folds: int = 5,
@@ -136,7 +136,7 @@ class CTMC:
             al.: lattice below 8 events, Metropolis-Hastings over orderings above) or
             ``"auto"``.
         sparsity
-            ``"proximal"`` soft-thresholding, or ``"mirror"`` (m * w reparameterisation).
+            ``"proximal"`` soft-thresholding, ``"mirror"`` (m * w) or ``"ham"`` (core.HAM).
         optimizer
             ``"adam"`` or ``"adagrad"``.
         l1_grid, folds

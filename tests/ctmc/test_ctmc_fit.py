@@ -116,3 +116,15 @@ def test_model_api_roundtrip(tmp_path):
         m3.order_probability("KRAS", "TP53")
     with pytest.raises(RuntimeError, match="fit"):
         _ = CTMC().theta
+
+
+def test_ham_sparsity_mechanism_runs_and_fits():
+    theta = random_sparse_theta(5, sparsity=0.5, seed=2)
+    x = sample_trajectories(theta, 800, seed=3).X
+    res = fit_theta(x, l1=1 / 800, sparsity="ham", max_steps=150)
+    ll = data_log_likelihood(torch.as_tensor(res.theta), x).mean()
+    ll_ind = data_log_likelihood(torch.as_tensor(independence_theta(x)), x).mean()
+    assert ll > ll_ind + 0.02
+    assert np.isfinite(res.theta).all() and res.n_steps == 150
+    with pytest.raises(ValueError, match="sparsity"):
+        fit_theta(x, l1=0.1, sparsity="lasso")
