@@ -202,12 +202,12 @@ def sign_in_reset(
         If given, the optimizer state of ``m`` and ``w`` is cleared (the paper
         leaves this open; stale moments refer to the old factorization).
     """
-    sites = hadamard_factors(module)
+    sites = _hadamard_sites(module)
     if not sites:
         raise ValueError("module: no m * w parametrization found; call hadamard() first")
-    for name, (m, w) in sites.items():
-        mod, attr = _hadamard_sites(module)[name]
+    for mod, attr in sites.values():
         plist = mod.parametrizations[attr]
+        m, w = plist.original0, plist.original1
         mask = next((p.mask for p in plist if isinstance(p, HadamardProduct)), None)
         x = m * w
         m_new, w_new = balanced_split(x, gamma)

@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from core.masks import MaskSet, prunable_names
-from core.scores import check_scores
+from core.scores import check_scores, magnitude_scores
 from core.select import Scope, _check_density, select_topk
 
 __all__ = [
@@ -225,9 +225,8 @@ class PruningSchedule:
     # -- pruning -------------------------------------------------------------------
     def scores(self) -> dict[str, torch.Tensor]:
         """Scores of the prunable parameters at the current weights."""
-        params = dict(self.model.named_parameters())
         if self.score == "magnitude":
-            return {n: params[n].detach().abs() for n in self.names}
+            return magnitude_scores(self.model, self.names)
         out = dict(self.score(self.model))  # type: ignore[operator]
         check_scores(self.model, out)
         return out

@@ -153,12 +153,19 @@ def test_nanoadam_reselects_and_round_trips() -> None:
     opt = NanoAdam([w], lr=0.1, density=0.05, mask_interval=2,
                    density_schedule=lambda t: 0.05 if t < 4 else 0.1, density_interval=2)
     target = torch.randn(30, 30, generator=g)
-    for _ in range(6):
+    prev_idx = None
+    for t in range(6):
+        mags = w.detach().abs().reshape(-1).clone()  # selection uses |w| before the step
         opt.zero_grad()
         _quad(w, target).backward()
         opt.step()
         idx = opt.selected(w)
-        small = w.detach().abs().reshape(-1)
+        k = 45 if t < 4 else 90  # the schedule switches the density at step 4
+        if t % 2 == 0:  # mask_interval = 2: reselected from the k smallest |w|
+            assert set(idx.tolist()) == set(mags.argsort()[:k].tolist())
+        else:
+            assert torch.equal(idx, prev_idx)
+        prev_idx = idx.clone()
     assert idx.numel() == 90  # density switched to 0.1
     sd = copy.deepcopy(opt.state_dict())
     w2 = nn.Parameter(w.detach().clone())
@@ -166,11 +173,36 @@ def test_nanoadam_reselects_and_round_trips() -> None:
     opt2.load_state_dict(sd)
     assert opt2.selected(w2).dtype == torch.long
     assert torch.equal(opt2.selected(w2), idx) and opt2.global_step == 6
-    assert small.numel() == 900
     with pytest.raises(ValueError, match="density"):
         NanoAdam([w], density=0.0)
     with pytest.raises(ValueError, match="mask_interval"):
         NanoAdam([w], mask_interval=0)
+
+
+@pytest.mark.parametrize("on_reselect", ["regather", "reset"])
+def test_nanoadam_moments_when_the_subset_grows(on_reselect: str) -> None:
+    """State lives on the subset only; "regather" keeps the moments of staying indices."""
+    g = torch.Generator().manual_seed(4)
+    w = nn.Parameter(torch.randn(20, 20, generator=g, dtype=torch.float64))
+    target = torch.randn(20, 20, generator=g, dtype=torch.float64)
+    opt = NanoAdam([w], lr=1e-9, density=0.05, mask_interval=1000,
+                   density_schedule=lambda t: 0.05 if t < 1 else 0.1, density_interval=1,
+                   on_reselect=on_reselect)
+    grads, moments, indices = [], [], []
+    for _ in range(2):
+        opt.zero_grad()
+        _quad(w, target).backward()
+        grads.append(w.grad.reshape(-1).clone())
+        opt.step()
+        indices.append(opt.selected(w).tolist())
+        moments.append(dict(zip(indices[-1], opt.state[w]["exp_avg"].tolist())))
+    assert len(indices[0]) == 20 and len(indices[1]) == 40
+    assert set(indices[0]) < set(indices[1])  # lr ~ 0: the 20 smallest stay among the 40
+    assert opt.state[w]["exp_avg"].numel() == 40 and opt.state[w]["exp_avg_sq"].numel() == 40
+    for j in indices[1]:
+        old = moments[0].get(j, 0.0) if on_reselect == "regather" else 0.0  # new ones: 0
+        assert moments[1][j] == pytest.approx(0.9 * old + 0.1 * float(grads[1][j]), rel=1e-12)
+    assert opt.state[w]["step"] == (2 if on_reselect == "regather" else 1)
 
 
 def test_hadamard_balanced_init_and_merge() -> None:
