@@ -47,16 +47,16 @@ def _fit(args: argparse.Namespace) -> int:
         x, l1=args.l1, method=args.method, event_names=names, seed=args.seed, folds=args.folds
     )
     folds = kfold_indices(len(x), args.folds, seed=args.seed)
-    held, indep = [], []
+    cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
+    held = [float(v) for v in cv_done] if cv_done is not None else []
+    indep = []
     for test in folds:
         train = np.setdiff1d(np.arange(len(x)), test)
-        res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed)
-        held.append(float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean()))
-        indep.append(
-            float(
-                data_log_likelihood(torch.as_tensor(independence_theta(x[train])), x[test]).mean()
-            )
-        )
+        if cv_done is None:
+            res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed)
+            held.append(float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean()))
+        indep_theta = torch.as_tensor(independence_theta(x[train]))
+        indep.append(float(data_log_likelihood(indep_theta, x[test]).mean()))
     out = args.out
     with atomic_path(f"{out}/theta.csv") as tmp:
         model.theta_frame().to_csv(tmp, index_label="affected\\influencing")
@@ -71,6 +71,7 @@ def _fit(args: argparse.Namespace) -> int:
             train_loglik_per_tumour=full_ll,
             penalised_loglik_per_tumour=full_ll - model.l1 * float(np.abs(off).sum()),
             l1=model.l1,
+            l1_cv_scores={str(k): float(np.mean(v)) for k, v in model.cv_scores.items()},
             folds=args.folds,
             method=model.fit_info["method"],
             n_tumours=int(x.shape[0]),

@@ -62,3 +62,13 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as err:
         main(["ctmc", "fit", str(bad), "--method", "fast", "--out", str(tmp_path / "o")])
     assert err.value.code == 2
+
+
+def test_cli_chooses_l1_by_cross_validation(tmp_path):
+    path, _ = _cohort(tmp_path)
+    out = tmp_path / "cv"
+    assert main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    grid = metrics["l1_cv_scores"]
+    assert len(grid) == 5 and str(metrics["l1"]) in grid
+    assert metrics["heldout_loglik_per_tumour"] == pytest.approx(max(grid.values()))
