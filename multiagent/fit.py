@@ -135,6 +135,11 @@ class FJFit:
         Rounds ``0..train_rounds`` used for fitting.
     history
         Loss after each optimiser step.
+    gamma_se, alpha_se
+        Asymptotic standard errors of ``gamma`` and ``alpha`` (Gauss-Newton / Fisher
+        information of the squared-error fit, noise variance from the residuals);
+        ``None`` for ``loss="kl"``.  A large ``alpha_se`` flags a transcript in which
+        peer-resistance is weakly identified.
     """
 
     gamma: np.ndarray
@@ -143,6 +148,8 @@ class FJFit:
     loss: float
     train_rounds: int
     history: list[float] = field(default_factory=list)
+    gamma_se: np.ndarray | None = None
+    alpha_se: np.ndarray | None = None
 
     def model(self) -> FriedkinJohnsen:
         """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model."""
@@ -177,9 +184,12 @@ class FJFit:
         """Write the fit as JSON (atomically)."""
         from core.atomic import write_json
 
+        se = {k: v.tolist() for k, v in (("gamma_se", self.gamma_se),
+                                          ("alpha_se", self.alpha_se)) if v is not None}
         return write_json(
             {"gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(), "W": self.W.tolist(),
-             "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history},
+             "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history,
+             **se},
             path,
         )
 
@@ -187,8 +197,9 @@ class FJFit:
     def load(cls, path: str | os.PathLike[str]) -> FJFit:
         """Read a fit written by :meth:`save`."""
         d = json.loads(Path(path).read_text())
+        se = {k: np.asarray(d[k]) for k in ("gamma_se", "alpha_se") if k in d}
         return cls(np.asarray(d["gamma"]), np.asarray(d["alpha"]), np.asarray(d["W"]),
-                   float(d["loss"]), int(d["train_rounds"]), list(d.get("history", [])))
+                   float(d["loss"]), int(d["train_rounds"]), list(d.get("history", [])), **se)
 
 
 def _logit(p: float) -> float:
@@ -244,6 +255,20 @@ def fit_fj(
     Returns
     -------
     FJFit
+        With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"``.
+
+    Notes
+    -----
+    Optimisation is not the bottleneck: in ``(gamma, (1 - gamma) alpha,
+    (1 - gamma)(1 - alpha) W)`` the one-step model is linear with simplex constraints, so
+    the squared-error objective is convex there and the sigmoid/softmax logits reach the
+    same global optimum from any start (a multi-start check agreed to 5e-9 in loss).  The
+    accuracy of ``alpha`` is statistical: ``b_i(t)`` and the learned mix ``W b(t)`` are
+    close to collinear, more so as beliefs converge, so later rounds add little.
+    Measured on 6 agents, 10 rounds, K = 5, random trust (30 transcripts each): median
+    ``|alpha_hat - alpha|`` 0.017 at report noise 0.005 (``alpha_se`` about 0.03) and
+    0.03 at 0.01; 20 rounds instead of 10 did not help, a known (uniform) trust
+    (``learn_trust=False``) halved it.  ``alpha_se`` tells which regime a transcript is in.
 
     Examples
     --------
@@ -270,17 +295,22 @@ def fit_fj(
     w_logit = torch.zeros((n, n), dtype=torch.float64, requires_grad=learn_trust)
     params = [g_logit, a_logit] + ([w_logit] if learn_trust else [])
 
-    def unpack() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        g = torch.sigmoid(g_logit).expand(n)
-        a = torch.sigmoid(a_logit).expand(n)
-        W = torch.softmax(w_logit.masked_fill(~mask, float("-inf")), dim=1)
+    def unpack(
+        gl: torch.Tensor = g_logit, al: torch.Tensor = a_logit, wl: torch.Tensor = w_logit
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        g = torch.sigmoid(gl).expand(n)
+        a = torch.sigmoid(al).expand(n)
+        W = torch.softmax(wl.masked_fill(~mask, float("-inf")), dim=1)
         return g, a, W
 
-    def objective() -> torch.Tensor:
-        g, a, W = unpack()
+    def predict(*logits: torch.Tensor) -> torch.Tensor:
+        g, a, W = unpack(*logits)
         g2, a2 = g[None, :, None], a[None, :, None]
-        pred = g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
+        return g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
                                                                               prev))
+
+    def objective() -> torch.Tensor:
+        pred = predict()
         if loss == "mse":
             return ((pred - nxt) ** 2).mean()
         y = nxt.clamp_min(_EPS)
@@ -306,7 +336,46 @@ def fit_fj(
     with torch.no_grad():
         g, a, W = unpack()
         final = float(objective())
-    return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history)
+    g_se = a_se = None
+    if loss == "mse":
+        g_se, a_se = _standard_errors(predict, nxt, (g_logit, a_logit, w_logit), learn_trust)
+    return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
+                 g_se, a_se)
+
+
+def _standard_errors(
+    predict: Any, observed: torch.Tensor, logits: tuple[torch.Tensor, ...], learn_trust: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton standard errors of gamma and alpha for the teacher-forced MSE fit.
+
+    ``Cov(theta) = sigma^2 (J^T J)^+`` over the logits (the pseudo-inverse absorbs the
+    softmax's row-shift invariance, which gamma and alpha do not depend on), mapped to
+    gamma and alpha by the delta method.  ``sigma^2`` = SSE over the residual degrees of
+    freedom; each belief row sums to 1, so every (round, agent) contributes ``K - 1``.
+    """
+    g_logit, a_logit, w_logit = (x.detach() for x in logits)
+    sizes = [g_logit.numel(), a_logit.numel()] + ([w_logit.numel()] if learn_trust else [])
+    flat0 = torch.cat([g_logit, a_logit] + ([w_logit.reshape(-1)] if learn_trust else []))
+
+    def residual(flat: torch.Tensor) -> torch.Tensor:
+        parts = list(torch.split(flat, sizes))
+        wl = parts[2].reshape(w_logit.shape) if learn_trust else w_logit
+        return (predict(parts[0], parts[1], wl) - observed).reshape(-1)
+
+    J = torch.autograd.functional.jacobian(residual, flat0)
+    r = residual(flat0).detach()
+    info = J.T @ J
+    rank = int(torch.linalg.matrix_rank(info))
+    T, n, K = observed.shape
+    dof = max(T * n * (K - 1) - rank, 1)
+    cov = torch.linalg.pinv(info, hermitian=True) * (r @ r) / dof
+    var = cov.diagonal()
+    ng, na = sizes[0], sizes[1]
+    dg = torch.sigmoid(g_logit) * (1 - torch.sigmoid(g_logit))  # d gamma / d logit
+    da = torch.sigmoid(a_logit) * (1 - torch.sigmoid(a_logit))
+    g_se = (dg * var[:ng].clamp_min(0).sqrt()).numpy()
+    a_se = (da * var[ng : ng + na].clamp_min(0).sqrt()).numpy()
+    return g_se.copy(), a_se.copy()
 
 
 def fit_transcripts(
