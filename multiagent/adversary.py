@@ -65,6 +65,15 @@ class Adversary:
     sleeper: int = 0
     target: int | None = None
 
+    def answer(self, truth: int, n_options: int, *, attacking: bool = True) -> int:
+        """Return the option it defends: ``target`` (default ``truth + 1``).
+
+        When not ``attacking`` (asleep, or a benign phase of a stream) it answers ``truth``.
+        """
+        if not attacking:
+            return truth
+        return (truth + 1) % n_options if self.target is None else self.target
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -296,8 +305,7 @@ def debate(
     S_attack = S.copy()
     sleeping = S.copy()
     for node, adv in zip(nodes, scenario.adversaries):
-        target = (truth + 1) % K if adv.target is None else adv.target
-        S_attack[node] = np.eye(K)[target]
+        S_attack[node] = np.eye(K)[adv.answer(truth, K)]
         sleeping[node] = np.eye(K)[truth]
     if not attack:
         return model.rollout(sleeping, T)

@@ -269,8 +269,7 @@ def run_trust_stream(
         # round-0 answers: adversaries answer their target when attacking, else the truth
         S0 = S.copy()
         for node, adv in zip(nodes, scenario.adversaries):
-            target = (truth + 1) % K if adv.target is None else adv.target
-            S0[node] = np.eye(K)[target if attacking else truth]
+            S0[node] = np.eye(K)[adv.answer(truth, K, attacking=attacking)]
         right0 = S0.argmax(axis=1) == truth
         if q < warmup:
             warm_correct.append(right0)

@@ -598,10 +598,10 @@ class FriedkinJohnsen:
             X, iters = pcg(matvec, rhs, 1.0 / diag_k[:, None], tol=tol, atol=atol,
                            maxiter=maxiter)
             return X, iters
-        # (I - H)^T = K^T diag(c/d) on listeners (block form with the fixed rows)
-        # Solve K z = r_L ; then y_L = (d/c) z... handled via the untransposed block system:
-        # (I-H) = [[D_L^{-1} K_LL, -D_L^{-1} Wsym_LF], [0, I]] with D_L = diag(d/c).
-        # Transpose: [[K_LL D_L^{-1}, 0], [-Wsym_FL D_L^{-1}, I]].
+        # Block form with D_L = diag(d/c) on the listeners L and the fixed agents F:
+        # (I - H) = [[D_L^{-1} K_LL, -D_L^{-1} Wsym_LF], [0, I]], so (K, Wsym symmetric)
+        # (I - H)^T = [[K_LL D_L^{-1}, 0], [-Wsym_FL D_L^{-1}, I]]: solve K_LL z = r_L,
+        # then y_L = D_L z and y_F = r_F + Wsym_FL z.
         R_L = m2 * R
         Z, iters = pcg(matvec, R_L, 1.0 / diag_k[:, None], tol=tol, atol=atol, maxiter=maxiter)
         Z = m2 * Z

@@ -96,10 +96,7 @@ def pcg(
     x, iterations
         The solution (same shape as ``b``) and the number of iterations used.
     """
-    x = b * 0 if x0 is None else x0 * 1
-    r = b - matvec(x) if x0 is not None else b * 1
-    bound = _bound(b, tol, atol)
-    res = _colnorm(r)
+    x, r, bound, res = _start(matvec, b, x0, tol, atol)
     if bool(_done(res, bound).all()):
         return x, 0
     z = inv_diag * r
@@ -121,6 +118,14 @@ def pcg(
         p = z + beta * p
         rz = rz_new
     raise _fail("conjugate gradient", maxiter, _max(res / _nz(_colnorm(b))), tol)
+
+
+def _start(matvec: MatVec, b: Any, x0: Any | None, tol: float, atol: float) -> tuple:
+    """Return the initial iterate, residual, per-column stopping bound and residual norms."""
+    x = b * 0 if x0 is None else x0 * 1
+    r = b * 1 if x0 is None else b - matvec(x)
+    bound = _bound(b, tol, atol)
+    return x, r, bound, _colnorm(r)
 
 
 def _bound(b: Any, tol: float, atol: float) -> Any:
@@ -151,10 +156,7 @@ def bicgstab(
     Same parameters and returns as :func:`pcg`; ``A`` need not be symmetric.  Columns
     that have converged are frozen while the others continue.
     """
-    x = b * 0 if x0 is None else x0 * 1
-    r = b - matvec(x) if x0 is not None else b * 1
-    bound = _bound(b, tol, atol)
-    res = _colnorm(r)
+    x, r, bound, res = _start(matvec, b, x0, tol, atol)
     if bool(_done(res, bound).all()):
         return x, 0
     rhat = r * 1

@@ -117,3 +117,10 @@ def test_several_adversaries():
     # symmetric complete graph: two adversaries of 7 peers each -> c*2/7 / (gamma + c*2/7)
     c, wa = 0.4, 2 / 7
     assert w == pytest.approx(c * wa / (0.2 + c * wa), abs=1e-12)
+
+
+def test_adversary_answer():
+    assert Adversary().answer(2, 5) == 3
+    assert Adversary().answer(4, 5) == 0  # wraps around
+    assert Adversary(target=1).answer(2, 5) == 1
+    assert Adversary(target=1).answer(2, 5, attacking=False) == 2

@@ -13,6 +13,7 @@ def test_every_public_name_resolves():
     for name in multiagent.__all__:
         assert getattr(multiagent, name) is not None
     assert sorted(dir(multiagent)) == sorted(multiagent.__all__)
+    assert set(multiagent._EXPORTS) == set(multiagent.__all__)  # the lazy table is complete
 
 
 def test_cli_module_loads_no_model_code():
