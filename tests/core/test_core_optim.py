@@ -77,6 +77,49 @@ def test_ham_clamp_zeros_and_masks() -> None:
         HAM([w])  # type: ignore[arg-type]
 
 
+def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
+    w = nn.Parameter(torch.tensor([[1.0, 2.0]], dtype=torch.float64))
+    opt = HAM(torch.optim.SGD([w], lr=0.1))
+    w.grad = torch.tensor([[float("nan"), 1.0]], dtype=torch.float64)
+    opt.mirror_step()
+    assert w.detach().tolist() == [[1.0, 2.0]]  # a non-finite update leaves the tensor as is
+    v = nn.Parameter(torch.tensor([[3.0, 4.0]], dtype=torch.float64))
+    capped = HAM(torch.optim.SGD([v], lr=0.1), beta=0.0, max_weight_norm=1.0)
+    v.grad = torch.zeros_like(v)
+    capped.mirror_step()
+    assert torch.allclose(v.detach(), torch.tensor([[0.6, 0.8]], dtype=torch.float64))
+    a = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
+    b = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
+    groups = HAM(torch.optim.SGD([{"params": [a], "ham_alpha": 0.0, "ham_beta": 2.0},
+                                  {"params": [b]}], lr=0.1), alpha=1.0, beta=0.0)
+    a.grad = torch.ones_like(a)
+    b.grad = torch.ones_like(b)
+    groups.mirror_step()
+    assert torch.allclose(a.detach(), torch.full_like(a, math.exp(-0.1 * 2.0)))  # beta only
+    assert torch.allclose(b.detach(), torch.full_like(b, math.exp(-0.1 * 1.0)))  # alpha only
+
+
+def test_horst_mirror_step_on_adam_direction() -> None:
+    g = torch.Generator().manual_seed(5)
+    init = torch.randn(3, 3, generator=g, dtype=torch.float64)
+    target = torch.randn(3, 3, generator=g, dtype=torch.float64)
+    w, ref = nn.Parameter(init.clone()), nn.Parameter(init.clone())
+    horst = HORST([w], lr=1e-2, weight_decay=0.0, alpha=5.0, beta=0.1, mirror_grad="adam")
+    adamw = torch.optim.AdamW([ref], lr=1e-2, weight_decay=0.0)
+    for t in range(1, 4):
+        for opt, p in ((horst, w), (adamw, ref)):
+            opt.zero_grad()
+            _quad(p, target).backward()
+            opt.step()
+        st = adamw.state[ref]
+        d = (st["exp_avg"] / (1 - 0.9**t)) / ((st["exp_avg_sq"] / (1 - 0.999**t)).sqrt() + 1e-8)
+        with torch.no_grad():
+            ref.mul_(torch.exp((-1e-2 * (5.0 * torch.sign(ref) * d + 0.1)).clamp(-5, 5)))
+        assert torch.allclose(w, ref, atol=1e-12)
+    with pytest.raises(ValueError, match="mirror_grad"):
+        HORST([nn.Parameter(init)], mirror_grad="adam", order="mirror_first")
+
+
 @pytest.mark.parametrize("order", ["adamw_first", "mirror_first"])
 def test_horst_is_the_stated_composition(order: str) -> None:
     g = torch.Generator().manual_seed(1)
