@@ -150,7 +150,11 @@ fig.savefig("fj_trust_stream.png", dpi=100)
 # %%
 recorded = ma.simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=3)
 fit = ma.fit_fj(recorded, train_rounds=7)
-print(f"fitted gamma {fit.gamma[0]:.3f} (true 0.3), alpha {fit.alpha[0]:.3f} (true 0.4)")
+print(f"fitted gamma {fit.gamma[0]:.3f} ± {fit.gamma_se[0]:.3f} (true 0.3), "
+      f"alpha {fit.alpha[0]:.3f} ± {fit.alpha_se[0]:.3f} (true 0.4)")
+# The standard errors say how well each parameter is pinned down by this transcript:
+# peer-resistance alpha is the weaker one (an agent's own belief and its learned mix of
+# peers look alike once beliefs converge), so it is read with its error bar.
 print("held-out rounds 8-10:", {k: round(v, 4) for k, v in fit.score(recorded).items()})
 # (r2_filtered centres each (agent, option) series on its own mean; over three held-out
 # rounds those series barely move, so it is a harsh score there.)
