@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -246,7 +247,8 @@ def test_l1_baseline_shrinks_weights_and_prior_loss_pulls_towards_prior():
     norms, plosses = {}, {}
     for label, kwargs in (("none", {"pruning": "none"}),
                           ("l1", {"pruning": "l1", "l1": 1e-2}),
-                          ("soft", {"pruning": "none", "prior_weight": 0.5})):
+                          ("soft", {"pruning": "none", "prior_weight": 0.5,
+                                    "prior_scaling": "max"})):
         model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=truth,
                          n_hidden=6, seed=0)
         model.train(15, method="rk4", step_size=0.5, progress=False, **kwargs)
@@ -258,6 +260,34 @@ def test_l1_baseline_shrinks_weights_and_prior_loss_pulls_towards_prior():
         assert model.settings["pruning"] == kwargs["pruning"]
     assert norms["l1"] < 0.8 * norms["none"]
     assert plosses["soft"] < 0.5 * plosses["none"]
+
+
+def test_soft_prior_scaling_sets_the_linear_target():
+    from biomodels.grn.train import prior_loss
+
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=6)
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    # a weighted prior whose magnitudes span two orders, like krumsiek11's (0.1 to 10)
+    prior = truth * 10.0 ** np.linspace(-1, 1, truth.size).reshape(truth.shape)
+    p = torch.as_tensor(prior.to_numpy(), dtype=torch.float32)
+    targets = {"sign": torch.sign(p), "max": p / p.abs().max()}
+    losses = {}
+    for scaling in ("sign", "max"):
+        model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=prior,
+                         n_hidden=16, seed=0)
+        model.train(30, pruning="none", prior_weight=0.5, prior_scaling=scaling,
+                    method="rk4", step_size=0.5, progress=False)
+        assert model.settings["prior_scaling"] == scaling
+        with torch.no_grad():
+            losses[scaling] = {k: float(prior_loss(model.func, t, n_random=2000,
+                                                   generator=torch.Generator().manual_seed(0)))
+                               for k, t in targets.items()}
+    # each fit matches its own linear target better than the other fit does
+    assert losses["sign"]["sign"] < losses["max"]["sign"]
+    assert losses["max"]["max"] < losses["sign"]["max"]
+    with pytest.raises(ValueError, match="prior_scaling"):
+        model.train(1, pruning="none", prior_weight=0.5, prior_scaling="log")  # type: ignore
 
 
 def test_prior_loss_is_the_phoenix_formula():
