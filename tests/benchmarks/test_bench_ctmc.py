@@ -39,18 +39,20 @@ _MHN_SCRIPT = textwrap.dedent(
     job = json.load(open(sys.argv[1]))
     out = {}
     if job["task"] == "cv":
-        from mhn.optimizers import cMHNOptimizer
+        from mhn.optimizers import cMHNOptimizer, Device
         x = np.asarray(job["x"], dtype=np.int32)
         thetas, times = [], []
         for test in job["folds"]:
             train = np.setdiff1d(np.arange(len(x)), test)
             opt = cMHNOptimizer()
+            opt.set_device(Device.CPU)
             opt.load_data_matrix(x[train])
             t = time.perf_counter()
             res = opt.train(lam=1 / len(train), round_result=False)
             times.append(time.perf_counter() - t)
             thetas.append(np.asarray(res.log_theta).tolist())
         opt = cMHNOptimizer()
+        opt.set_device(Device.CPU)
         opt.load_data_matrix(x)
         res = opt.train(lam=1 / len(x), round_result=False)
         out = dict(thetas=thetas, times=times, full_theta=np.asarray(res.log_theta).tolist(),
@@ -70,9 +72,10 @@ _MHN_SCRIPT = textwrap.dedent(
                 Likelihood.grad(theta, pd_)
             out[str(n)] = (time.perf_counter() - t) / reps
     elif job["task"] == "fit":
-        from mhn.optimizers import cMHNOptimizer
+        from mhn.optimizers import cMHNOptimizer, Device
         for name, x in job["datasets"].items():
             opt = cMHNOptimizer()
+            opt.set_device(Device.CPU)
             opt.load_data_matrix(np.asarray(x, dtype=np.int32))
             t = time.perf_counter()
             opt.train(lam=1 / len(x), round_result=False)
