@@ -143,10 +143,12 @@ def hadamard(
             if n not in params:
                 raise ValueError(f"masks: the module has no parameter {n!r}")
     for n in chosen:
+        if "parametrizations" in n.split("."):
+            raise ValueError(f"names: {n!r} is a factor of an existing parametrization; "
+                             "hadamard() was already applied to this module")
+    for n in chosen:
         path, _, attr = n.rpartition(".")
         owner = module.get_submodule(path) if path else module
-        if parametrize.is_parametrized(owner, attr):
-            raise ValueError(f"names: {n!r} is already parametrized")
         mask = masks[n] if masks is not None and n in masks else None
         parametrize.register_parametrization(owner, attr, HadamardProduct(beta, mask),
                                              unsafe=True)

@@ -377,3 +377,30 @@ def test_maskset_on_hadamard_names_missing_param() -> None:
     net = nn.Linear(3, 2)
     with pytest.raises(ValueError, match="masks"):
         hadamard(net, masks=MaskSet({"nope": torch.ones(2, 3)}))
+
+
+def test_optimizer_and_reparam_bad_input_names_the_argument() -> None:
+    w = nn.Parameter(torch.randn(3, 3))
+    sgd = torch.optim.SGD([w], lr=0.1)
+    for kwargs, arg in (({"beta": -1.0}, "beta"), ({"clamp": 0.0}, "clamp")):
+        with pytest.raises(ValueError, match=arg):
+            HAM(sgd, **kwargs)
+    with pytest.raises(ValueError, match="alpha/beta"):
+        HORST([w], alpha=-1.0)
+    for kwargs, arg in (({"lr": 0.0}, "lr"), ({"betas": (1.0, 0.9)}, "betas"),
+                        ({"density_interval": 0}, "density_interval"),
+                        ({"on_reselect": "keep"}, "on_reselect")):
+        with pytest.raises(ValueError, match=arg):
+            NanoAdam([w], **kwargs)
+    for kwargs, arg in (({"alpha": -1.0}, "alpha"), ({"budget": -1.0}, "budget"),
+                        ({"total_epochs": 0}, "total_epochs")):
+        with pytest.raises(ValueError, match=arg):
+            PILoT(**{"alpha": 1.0, "delta": 2.0, "budget": 1.0, "total_epochs": 4, **kwargs})
+    net = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="beta"):
+        hadamard(net, beta=0.0)
+    hadamard(net)
+    with pytest.raises(ValueError, match="already applied"):  # no silent m * w of m and w
+        hadamard(net)
+    with pytest.raises(ValueError, match="already applied"):
+        hadamard(net, names=["parametrizations.weight.original0"])
