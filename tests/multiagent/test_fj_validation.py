@@ -87,3 +87,48 @@ def test_unknown_method():
     fj = FriedkinJohnsen(W3, 0.2, 0.5)
     with pytest.raises(ValueError, match="method must be"):
         fj.equilibrium(np.ones(3), method="lu")
+
+
+def test_bad_input_beyond_the_model():
+    """Fitting, scenarios, defenses, closed forms and the MoE view name what is wrong."""
+    from multiagent.adversary import Adversary, Scenario, closed_form_weight
+    from multiagent.defense import TrustAdaptiveDefense, run_trust_stream
+    from multiagent.fit import fit_fj, fit_fj_bayes, simulate_transcript
+    from multiagent.moe import equilibrium_router, error_decomposition
+
+    X = simulate_transcript(4, 3, 3, gamma=0.3, alpha=0.3, seed=0)
+    with pytest.raises(ValueError, match=r"train_rounds must be in \[1, 3\]"):
+        fit_fj(X, train_rounds=4)
+    with pytest.raises(ValueError, match="loss must be 'mse' or 'kl'"):
+        fit_fj(X, loss="l1")
+    with pytest.raises(ValueError, match=r"adjacency must be \(4, 4\)"):
+        fit_fj(X, adjacency=np.ones((3, 3)))
+    lonely = np.ones((4, 4))
+    lonely[2] = 0
+    with pytest.raises(ValueError, match="agent 2 has no neighbour"):
+        fit_fj_bayes(X, adjacency=lonely, num_steps=1)
+    with pytest.raises(ValueError, match="at least two rounds"):
+        fit_fj(X[:1])
+    with pytest.raises(ValueError, match="adversary position 9"):
+        Scenario(adversaries=(Adversary(9),)).adversary_nodes()
+    with pytest.raises(ValueError, match="two adversaries at agent 0"):
+        Scenario(graph="star", adversaries=(Adversary("hub"), Adversary(0))).adversary_nodes()
+    with pytest.raises(ValueError, match="persuasion must be >= 0"):
+        Scenario(adversaries=(Adversary(persuasion=-1.0),)).model()
+    with pytest.raises(ValueError, match=r"trust must have shape \(6, 6\)"):
+        Scenario().model(trust=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="position must be"):
+        closed_form_weight("ring", 6, 0.2, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="momentum must be in"):
+        TrustAdaptiveDefense(3, momentum=1.0)
+    with pytest.raises(ValueError, match="sparse_fraction"):
+        TrustAdaptiveDefense(3, sparse_fraction=0.0)
+    with pytest.raises(ValueError, match=r"correct must have shape \(items, n\) with n = 3"):
+        TrustAdaptiveDefense(3).warm_up(np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match="defense is for 3 agents, scenario has 6"):
+        run_trust_stream(Scenario(), questions=1, defense=TrustAdaptiveDefense(3))
+    with pytest.raises(ValueError, match=r"listener must be an agent index in \[0, 3\)"):
+        equilibrium_router(FriedkinJohnsen(W3, 0.2, 0.5), listener=3)
+    S = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match=r"labels must be 2 option indices in \[0, 2\)"):
+        error_decomposition(S, np.array([0, 2]), np.full(3, 1 / 3))
