@@ -220,7 +220,6 @@ def fit_fj(
     max_steps: int = 50,
     tol: float = 1e-6,
     progress: bool = False,
-    seed: int | None = 0,
 ) -> FJFit:
     """Maximum-likelihood FJ parameters for one transcript (teacher-forced, L-BFGS).
 
@@ -249,13 +248,12 @@ def fit_fj(
         Stop when one step improves the loss by less than ``tol`` relative to it.
     progress
         Show a tqdm bar.
-    seed
-        Seed for reproducibility of the (deterministic) optimiser.
 
     Returns
     -------
     FJFit
-        With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"``.
+        With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"``.  The fit is
+        deterministic (zero trust logits, L-BFGS: no random numbers are drawn).
 
     Notes
     -----
@@ -283,8 +281,6 @@ def fit_fj(
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
     if loss not in ("mse", "kl"):
         raise ValueError(f"loss must be 'mse' or 'kl', got {loss!r}")
-    if seed is not None:
-        torch.manual_seed(seed)
     n = X.shape[1]
     mask = torch.as_tensor(_mask(adjacency, n))
     data = torch.as_tensor(X[: T + 1])
