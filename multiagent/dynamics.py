@@ -371,10 +371,7 @@ class FriedkinJohnsen:
         S = B if S is None else self._beliefs(S, "S", check)
         if tuple(S.shape) != tuple(B.shape):
             raise ValueError(f"S has shape {tuple(S.shape)} but B has {tuple(B.shape)}")
-        vec = B.ndim == 1
-        S2 = S[:, None] if vec else S
-        out = self.gamma[:, None] * S2 + self.apply_H(B[:, None] if vec else B)
-        return out[:, 0] if vec else out
+        return _rows(self.gamma, S) * S + self.apply_H(B)
 
     def rollout(self, S: Any, steps: int, *, B0: Any | None = None, check: bool = True) -> Any:
         """Run ``steps`` rounds from ``b(0) = S`` (or from ``B0`` with anchors ``S``).
@@ -646,19 +643,12 @@ class FriedkinJohnsen:
             iterative solver misses its tolerance.
         """
         S = self._beliefs(S, "S", check)
-        g, a, c = self._effective()
-        if not bool((g > 0).any()):
-            pi = self.consensus_weights(tol=tol)
-            vec = S.ndim == 1
-            S2 = S[:, None] if vec else S
-            val = pi[None, :] @ S2
-            out = val.expand(self.n, -1) if self.backend == "torch" else np.repeat(val, self.n, 0)
-            out = out.clone() if self.backend == "torch" else out
-            return out[:, 0] if vec else out
-        vec = S.ndim == 1
-        S2 = S[:, None] if vec else S
-        X = self.solve(g[:, None] * S2, method=method, tol=tol, atol=atol, maxiter=maxiter)
-        return X[:, 0] if vec else X
+        g, _, _ = self._effective()
+        if not bool((g > 0).any()):  # DeGroot: everyone ends at the consensus pi^T S
+            val = self.consensus_weights(tol=tol) @ S
+            ones = torch.ones_like(S) if self.backend == "torch" else np.ones_like(S)
+            return ones * val
+        return self.solve(_rows(g, S) * S, method=method, tol=tol, atol=atol, maxiter=maxiter)
 
     def consensus_weights(self, *, tol: float = 1e-12, maxiter: int = 100_000) -> Any:
         """Stationary distribution ``pi`` of ``P = A + (I - A) W`` (DeGroot social power).
@@ -724,6 +714,11 @@ class FriedkinJohnsen:
 
     def __repr__(self) -> str:
         return f"FriedkinJohnsen(n={self.n}, backend={self.backend!r})"
+
+
+def _rows(v: Any, X: Any) -> Any:
+    """Per-agent vector ``v`` shaped to scale the rows of ``X`` (``(n,)`` or ``(n, K)``)."""
+    return v[:, None] if X.ndim == 2 else v
 
 
 def _where_zero(x: Any, value: float) -> Any:
