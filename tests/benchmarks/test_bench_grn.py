@@ -101,6 +101,7 @@ def test_bench_krumsiek_vs_arboreto(tmp_path):
     if not peer.is_file():
         pytest.skip(f"no pinned arboreto environment at {peer}")
     from biomodels.grn import GRNModel, corrupt_prior, datasets, evaluate
+    from biomodels.grn.cli import DEMO_DEFAULTS
 
     adata = datasets.krumsiek11()
     genes = list(adata.var_names)
@@ -121,7 +122,8 @@ def test_bench_krumsiek_vs_arboreto(tmp_path):
     for label, prior, kwargs in (
         ("GRN ODE, no prior", None, {"pruning": "none"}),
         ("GRN ODE + DASH, 20% corrupted prior", corrupt_prior(truth, 0.2, seed=0),
-         {"pruning": "dash", "prior_weight": 0.99}),
+         {"pruning": "dash", "prior_weight": DEMO_DEFAULTS["prior_weight"],
+          "prior_scaling": DEMO_DEFAULTS["prior_scaling"]}),
     ):
         model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior=prior,
                          n_hidden=11 if prior is None else 64, seed=0)

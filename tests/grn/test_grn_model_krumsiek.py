@@ -20,6 +20,8 @@ def test_krumsiek_without_prior_beats_chance_clearly():
     model.train(60, pruning="none", method="rk4", step_size=0.5, progress=False)
     metrics = model.evaluate(truth)
     print(f"krumsiek11, no prior: AUROC {metrics['auroc']:.3f}, AUPRC {metrics['auprc']:.3f}")
-    # random ranking: AUROC 0.5, AUPRC 0.236; finite-difference ridge 0.54-0.59
-    assert metrics["auroc"] >= 0.70
+    # random ranking: AUROC 0.5, AUPRC 0.236; finite-difference ridge 0.54-0.59; GENIE3 0.83
+    # (the target, not reached). Seed 0 measures 0.758; other seeds range 0.67-0.79,
+    # so this checks the defect line (0.75) on the one seed that is run here.
+    assert metrics["auroc"] >= 0.75
     assert metrics["auprc"] >= 0.35
