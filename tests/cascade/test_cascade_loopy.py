@@ -73,7 +73,7 @@ CASES = [
         lambda: nx.gnp_random_graph(1000, 4 / 999, seed=1),
         0.2,
         {"seed_prob": 0.01},
-        20_000,
+        40_000,
     ),
     (
         "ER k=10, one seed",

@@ -1,0 +1,46 @@
+"""The Monte Carlo sampler against brute-force enumeration on small loopy graphs."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import torch
+from cascade_bruteforce import brute_force
+
+from biomodels.cascade import CascadeGraph, expected_tv_error, monte_carlo, total_variation
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_monte_carlo_matches_brute_force_on_loopy_graphs(trial):
+    # dense directed graphs: many targets are reached twice in one step (deduplication)
+    rng = np.random.default_rng(trial)
+    G = nx.gnm_random_graph(7, 14, seed=trial, directed=True)
+    g = CascadeGraph.from_edges(
+        [(u, v, float(rng.uniform(0.2, 0.95))) for u, v in G.edges()], nodes=list(range(7))
+    )
+    p = rng.uniform(0, 0.4, 7)
+    p[trial] = 1.0  # one sure seed next to random ones
+    dist, _ = brute_force(7, g.src, g.dst, g.weight.numpy(), p)
+    res = monte_carlo(g, torch.tensor(p), n_runs=40_000, seed=trial, chunk=3_000)
+    err = expected_tv_error(dist, res.n_runs)
+    assert total_variation(res.distribution, dist) <= 3 * err
+    assert res.expected_error == pytest.approx(expected_tv_error(res.distribution, 40_000))
+    assert res.sizes.shape == (40_000,) and np.array_equal(
+        np.bincount(res.sizes, minlength=8) / 40_000, res.distribution
+    )
+    # the check can fail: the same graph with every edge 20 % weaker is far outside
+    weak, _ = brute_force(7, g.src, g.dst, 0.8 * g.weight.numpy(), p)
+    assert total_variation(res.distribution, weak) > 3 * err
+
+
+def test_monte_carlo_is_reproducible_and_rejects_bad_input():
+    g = CascadeGraph.from_networkx(nx.cycle_graph(5), default=0.5)
+    p = torch.full((5,), 0.2, dtype=torch.float64)
+    a = monte_carlo(g, p, n_runs=500, seed=3).sizes
+    assert np.array_equal(a, monte_carlo(g, p, n_runs=500, seed=3).sizes)
+    assert not np.array_equal(a, monte_carlo(g, p, n_runs=500, seed=4).sizes)
+    with pytest.raises(ValueError, match="n_runs"):
+        monte_carlo(g, p, n_runs=0)
+    with pytest.raises(ValueError, match="p: expected 5"):
+        monte_carlo(g, p[:3])
