@@ -182,9 +182,9 @@ class _Objective:
                 if mode == "exact":
                     chunk = max(1, _CHUNK_ELEMENTS // (2**k * self.n))
                 else:
-                    chunk = max(
-                        1, _CHUNK_ELEMENTS // ((1 + burn_in + n_samples) * (k + 1) * self.n * 4)
-                    )
+                    # (chunk, M, k + 1, n + 1) float32 ordering terms, ~2^24 elements at most
+                    per_tumour = (1 + burn_in + n_samples) * (k + 1) * (self.n + 1)
+                    chunk = max(1, 4 * _CHUNK_ELEMENTS // per_tumour)
                 for start in range(0, len(events), chunk):
                     self.groups.append((mode, events[start : start + chunk]))
 
