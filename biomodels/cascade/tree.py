@@ -104,6 +104,9 @@ class TreePlan:
     node_row: np.ndarray
     final_pieces: list[tuple[int, torch.Tensor]]
     final_rounds: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+    kids: np.ndarray  # children of all nodes, grouped by parent (CSR)
+    kid_start: np.ndarray  # first position of node v's children in ``kids``
+    kid_count: np.ndarray  # number of children of v
 
 
 def _next_pow2(x: np.ndarray) -> np.ndarray:
@@ -294,6 +297,9 @@ def tree_plan(graph: CascadeGraph, *, merge_budget: int = 1 << 14) -> TreePlan:
         node_row=node_row,
         final_pieces=final_pieces,
         final_rounds=final_rounds,
+        kids=kids,
+        kid_start=start,
+        kid_count=count,
     )
     return plan
 
@@ -457,19 +463,33 @@ def tree_size_distribution(
     return torch.cat([p0, result[1:]])
 
 
+def _exclusive_rows(x: torch.Tensor) -> torch.Tensor:
+    """Row ``i`` of the result is the product of all rows of ``x`` but ``i`` (no divisions)."""
+    ones = torch.ones_like(x[:1])
+    pre = torch.cumprod(torch.cat([ones, x[:-1]]), dim=0)
+    suf = torch.flip(torch.cumprod(torch.flip(torch.cat([x[1:], ones]), [0]), dim=0), [0])
+    return pre * suf
+
+
 def tree_conditional_activation(
     graph: CascadeGraph,
     p: torch.Tensor,
     *,
     plan: TreePlan | None = None,
     min_prob: float = 1e-12,
+    chunk_values: int = 1 << 21,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Downward pass: joint and conditional activation probabilities per node and size.
 
     Re-roots the forest at every node by combining its upward messages with a message
     from its parent's side (prefix/suffix products over siblings, no divisions), giving
-    the GF of ``(size, node active)`` for every node at once. Cost ``O(N^2)`` time and
-    memory (the output itself is ``N x (N+1)``).
+    the GF of ``(size, node active)`` for every node. Time ``O(N^2)``; apart from the
+    ``N x (N+1)`` output, memory is bounded by ``chunk_values`` per batch plus the
+    parent-side messages of the nodes waiting for their level (the tree's width, not
+    ``N``): levels are processed top-down in chunks of parents, each node's joint row is
+    written as soon as its parent-side message is known, and upward messages are moved to
+    the output length only for the chunk that uses them. One node with ``K`` children
+    needs ``~ K (N+1)`` values (a star is the worst case).
 
     Parameters
     ----------
@@ -478,6 +498,8 @@ def tree_conditional_activation(
     min_prob
         Sizes with ``P(size = k) < min_prob`` get NaN in the conditional (undefined or
         below the precision floor).
+    chunk_values
+        Complex values per batch of parents (memory ``~ 64 * chunk_values`` bytes).
 
     Returns
     -------
@@ -491,90 +513,107 @@ def tree_conditional_activation(
     real, device = weight.dtype, weight.device
     p = p.detach().to(dtype=real, device=device)
     n = plan.n
+    Lf = n + 1
+    F = Lf // 2 + 1
+    ctype = torch.complex128 if real == torch.float64 else torch.complex64
+    w = torch.cat([weight, weight.new_zeros(1)])
+    q_all = (1.0 - p).to(ctype)
+    z = torch.exp(-2j * math.pi * torch.arange(F, dtype=real, device=device) / Lf).to(ctype)
+    count, kids, kstart = plan.kid_count, plan.kids, plan.kid_start
+    joint = torch.zeros(n, Lf, dtype=real, device=device)
+
     with torch.no_grad():
         stores, _ = _upward(plan, weight, p, 1.0)
-        Lf = n + 1
-        F = Lf // 2 + 1
-        up = torch.zeros(
-            n,
-            3,
-            F,
-            dtype=torch.complex128 if real == torch.float64 else torch.complex64,
-            device=device,
-        )
-        for L, st in stores.items():
-            mask = plan.node_L == L
-            nodes = np.flatnonzero(mask)
-            rows = plan.node_row[nodes]
-            up[torch.from_numpy(nodes).to(device)] = torch.fft.rfft(
-                st[torch.from_numpy(rows).to(device)], n=Lf, dim=-1
-            )
-        ctype = up.dtype
-        j = torch.arange(F, dtype=real, device=device)
-        z = torch.exp(-2j * math.pi * j / Lf).to(ctype)
-        down = torch.ones(n, 3, F, dtype=ctype, device=device)
-        act = torch.zeros(n, F, dtype=ctype, device=device)
-        w = torch.cat([weight, weight.new_zeros(1)])
-        q_all = 1.0 - p
-        kids_all = np.flatnonzero(plan.parent >= 0)
-        kids_all = kids_all[np.argsort(plan.parent[kids_all], kind="stable")]
-        kid_par = plan.parent[kids_all]
-        start = np.searchsorted(kid_par, np.arange(n))
-        count = np.searchsorted(kid_par, np.arange(n), side="right") - start
-        max_level = int(plan.level.max())
-        for t in range(max_level, -1, -1):
-            at = np.flatnonzero(plan.level == t)
-            kbucket = np.where(count[at] > 0, _next_pow2(count[at]), 0)
-            for K in np.unique(kbucket):
-                vs = at[kbucket == K]
-                vt = torch.from_numpy(vs).to(device)
-                if K == 0:
-                    prod_all = down[vt]
-                else:
-                    K = int(K)
-                    cnt = count[vs]
-                    total = int(cnt.sum())
-                    ends = np.cumsum(cnt)
-                    offs = np.repeat(start[vs] - ends + cnt, cnt) + np.arange(total)
-                    ch = kids_all[offs]
-                    g = np.repeat(np.arange(vs.size), cnt)
-                    r = np.arange(total) - np.repeat(ends - cnt, cnt)
-                    gt, rt = torch.from_numpy(g).to(device), torch.from_numpy(r).to(device)
-                    pad = torch.ones(vs.size, K + 2, 3, F, dtype=ctype, device=device)
-                    pad[:, 0] = down[vt]
-                    pad[gt, rt + 1] = up[torch.from_numpy(ch).to(device)]
-                    pre = torch.cumprod(pad, dim=1)  # pre[:, k] = prod of slots 0..k
-                    suf = torch.flip(torch.cumprod(torch.flip(pad, [1]), dim=1), [1])
-                    prod_all = pre[:, -1]
-                    ex = pre[gt, rt] * suf[gt, rt + 2]  # all but the child itself
-                    qv = q_all[torch.from_numpy(vs[g]).to(device)].to(ctype).unsqueeze(-1)
-                    Nq = qv * ex[:, 0]
-                    Uq = qv * z * ex[:, 1]
-                    Iq = z * (ex[:, 2] - qv * ex[:, 1])
-                    cht = torch.from_numpy(ch).to(device)
-                    w_vi = w[torch.from_numpy(plan.e_down[ch]).to(device)].unsqueeze(-1)
-                    w_iv = w[torch.from_numpy(plan.e_up[ch]).to(device)].unsqueeze(-1)
-                    B = (1 - w_vi) * Iq + Nq
-                    A0 = (1 - w_vi) * Iq + w_iv * Uq + (1 - w_iv) * Nq
-                    down[cht] = torch.stack([B, A0, A0 + w_vi * Iq], dim=1)
-                qv = q_all[vt].to(ctype).unsqueeze(-1)
-                act[vt] = z * (prod_all[:, 2] - qv * prod_all[:, 1])
-        # other components of a forest multiply in their own size distributions
+
+        def up_hat(nodes: np.ndarray) -> torch.Tensor:
+            """Upward messages of ``nodes`` at the ``Lf``-th roots of unity, ``(k, 3, F)``."""
+            out = torch.empty(nodes.size, 3, F, dtype=ctype, device=device)
+            Ls = plan.node_L[nodes]
+            for L in np.unique(Ls):
+                sel = np.flatnonzero(Ls == L)
+                rows = torch.from_numpy(plan.node_row[nodes[sel]]).to(device)
+                out[torch.from_numpy(sel).to(device)] = torch.fft.rfft(
+                    stores[int(L)].index_select(0, rows), n=Lf, dim=-1
+                )
+            return out
+
+        def finish(nodes: np.ndarray, prod: torch.Tensor) -> None:
+            """Write the joint rows of ``nodes`` from their all-slot products."""
+            q = q_all[torch.from_numpy(nodes).to(device)].unsqueeze(-1)
+            act = z * (prod[:, 2] - q * prod[:, 1])
+            joint[torch.from_numpy(nodes).to(device)] = torch.fft.irfft(act, n=Lf, dim=-1)
+
+        # parent-side messages waiting for their level: level -> [(nodes, messages)]
+        pending: dict[int, list[tuple[np.ndarray, torch.Tensor]]] = {}
         roots = plan.roots
-        if roots.size > 1:
-            comp = np.full(n, -1, dtype=np.int64)
-            comp[roots] = np.arange(roots.size)
-            for t in range(max_level - 1, -1, -1):
-                at = np.flatnonzero(plan.level == t)
-                comp[at] = comp[plan.parent[at]]
-            rb = up[torch.from_numpy(roots).to(device), 0]  # roots' B = component GFs
-            ones = torch.ones(1, F, dtype=ctype, device=device)
-            pre = torch.cumprod(torch.cat([ones, rb]), dim=0)
-            suf = torch.flip(torch.cumprod(torch.flip(torch.cat([rb, ones]), [0]), dim=0), [0])
-            others = pre[:-1] * suf[1:]  # product over all roots but one
-            act = act * others[torch.from_numpy(comp).to(device)]
-        joint = torch.fft.irfft(act, n=Lf, dim=-1).clamp_min(0.0)
+        top = int(plan.level[roots].max())
+        # a root's parent side is the product of the other components' distributions
+        # (the roots' B messages); every message below it is linear in it
+        blk = max(1, chunk_values // (3 * F))
+        rb = [up_hat(roots[i : i + blk])[:, 0] for i in range(0, roots.size, blk)]
+        outside = _exclusive_rows(torch.stack([r.prod(dim=0) for r in rb]))
+        for i, r in enumerate(rb):
+            others = outside[i] * _exclusive_rows(r)
+            nodes = roots[i * blk : i * blk + r.shape[0]]
+            pending.setdefault(top, []).append((nodes, others.unsqueeze(1).expand(-1, 3, -1)))
+        for t in range(top, -1, -1):
+            waiting = pending.pop(t, [])
+            if not waiting:
+                continue
+            at = np.concatenate([a for a, _ in waiting])
+            down_at = torch.cat([d for _, d in waiting]) if len(waiting) > 1 else waiting[0][1]
+            del waiting
+            order = np.argsort(count[at], kind="stable")  # similar child counts together
+            at, order_t = at[order], torch.from_numpy(order).to(device)
+            i = 0
+            while i < at.size:
+                K = int(count[at[i]])
+                m = max(1, chunk_values // (3 * F * (K + 2)))
+                j = min(at.size, i + m)
+                K = int(count[at[j - 1]])  # largest count in the chunk (sorted)
+                vs, down_v = at[i:j], down_at.index_select(0, order_t[i:j])
+                i = j
+                if K == 0:
+                    finish(vs, down_v)
+                    continue
+                cnt = count[vs]
+                total = int(cnt.sum())
+                ends = np.cumsum(cnt)
+                offs = np.repeat(kstart[vs] - ends + cnt, cnt) + np.arange(total)
+                ch = kids[offs]
+                g = np.repeat(np.arange(vs.size), cnt)
+                r = np.arange(total) - np.repeat(ends - cnt, cnt)
+                gt, rt = torch.from_numpy(g).to(device), torch.from_numpy(r).to(device)
+                pad = torch.ones(vs.size, K + 2, 3, F, dtype=ctype, device=device)
+                pad[:, 0] = down_v
+                pad[gt, rt + 1] = up_hat(ch)
+                pre = torch.cumprod(pad, dim=1)  # pre[:, k] = prod of slots 0..k
+                suf = torch.flip(torch.cumprod(torch.flip(pad, [1]), dim=1), [1])
+                ex = pre[gt, rt] * suf[gt, rt + 2]  # all slots but the child's own
+                finish(vs, pre[:, -1])
+                del pad, suf
+                qv = q_all[torch.from_numpy(vs[g]).to(device)].unsqueeze(-1)
+                Nq = qv * ex[:, 0]
+                Uq = qv * z * ex[:, 1]
+                Iq = z * (ex[:, 2] - qv * ex[:, 1])
+                w_vi = w[torch.from_numpy(plan.e_down[ch]).to(device)].unsqueeze(-1)
+                w_iv = w[torch.from_numpy(plan.e_up[ch]).to(device)].unsqueeze(-1)
+                B = (1 - w_vi) * Iq + Nq
+                A0 = (1 - w_vi) * Iq + w_iv * Uq + (1 - w_iv) * Nq
+                down_ch = torch.stack([B, A0, A0 + w_vi * Iq], dim=1)
+                leaf = count[ch] == 0
+                if leaf.any():  # a leaf's all-slot product is its parent-side message
+                    finish(ch[leaf], down_ch[torch.from_numpy(np.flatnonzero(leaf)).to(device)])
+                if not leaf.all():
+                    inner = np.flatnonzero(~leaf)
+                    down_in = down_ch[torch.from_numpy(inner).to(device)]
+                    for lv in np.unique(plan.level[ch[inner]]):
+                        sel = np.flatnonzero(plan.level[ch[inner]] == lv)
+                        pending.setdefault(int(lv), []).append(
+                            (ch[inner][sel], down_in[torch.from_numpy(sel).to(device)])
+                        )
+        joint.clamp_min_(0.0)
         total = _root_product(plan, stores, Lf, device).clamp_min(0.0)
         cond = joint / total
-        cond = torch.where(total.unsqueeze(0) >= min_prob, cond, torch.full_like(cond, math.nan))
+        cond.masked_fill_((total < min_prob).unsqueeze(0), math.nan)
     return joint, cond

@@ -65,6 +65,9 @@ def test_forest_matches_brute_force(trial):
     ok = dist > 1e-9
     assert np.allclose(C.numpy()[:, ok], joint[:, ok] / dist[ok], atol=1e-9)
     assert np.allclose(C.numpy()[:, ok].sum(0), np.arange(n + 1)[ok])
+    # one parent per batch (the memory-bounded path) gives the same rows
+    J1, _ = tree_conditional_activation(g, p, chunk_values=1)
+    assert torch.allclose(J1, J, rtol=0, atol=1e-15)
     # tail-accurate mode agrees too
     assert total_variation(tree_size_distribution(g, p, tail_accurate=True), dist) <= 1e-12
 
