@@ -31,7 +31,8 @@ def test_fit_writes_the_four_files(files, capsys):
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
                "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
                "--pruning", "dash", "--epochs", "4", "--seed", "1", "--prior-weight", "0.99",
-               "--truth", str(files / "truth.csv"), "--hidden", "6", "--quiet",
+               "--prior-scaling", "max", "--truth", str(files / "truth.csv"), "--hidden", "6",
+               "--quiet",
                "--out", str(out)])
     assert rc == 0
     net = pd.read_csv(out / "network.csv", index_col=0)
@@ -41,6 +42,7 @@ def test_fit_writes_the_four_files(files, capsys):
     np.testing.assert_allclose(result.varp["grn"], net.to_numpy())
     assert result.uns["grn"]["settings"]["pruning"] == "dash"
     assert result.uns["grn"]["settings"]["prior_weight"] == 0.99
+    assert result.uns["grn"]["settings"]["prior_scaling"] == "max"
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
             "sparsity"} <= set(metrics)
