@@ -30,7 +30,14 @@ import torch
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from .graph import CascadeGraph
-from .tree import tree_size_distribution
+from .tree import (
+    _pieces,
+    _reduction_rounds,
+    _segmented_product,
+    _upward,
+    tree_plan,
+    tree_size_distribution,
+)
 
 __all__ = [
     "bp_messages",
@@ -344,16 +351,21 @@ def tda_size_distribution(
         different seeds are ignored, so it suits small ``p``). TDA's pseudo-seeds are
         independent and wash out the correlations that make cascades heavy-tailed; per
         seed they are harmless. Measured with ``p_v = 0.01`` on 1,000 nodes, TV to Monte
-        Carlo: 3-regular 0.19 -> 0.03, BA 0.28 -> 0.09, ER(4) 0.42 -> 0.14. Cost: one
-        TDA pass per node with ``p_v > 0``, each on the nodes whose single-seed BP
-        marginal exceeds ``prune``.
+        Carlo: 3-regular 0.19 -> 0.03, BA 0.28 -> 0.09, ER(4) 0.42 -> 0.14. All seeds are
+        batched: loopy BP runs for every single-seed problem at once, and one tree pass
+        covers the disjoint union of the subgraphs the seeds reach (nodes whose
+        single-seed BP marginal exceeds ``prune``), in batches of about ``2^16`` union
+        nodes. The arithmetic is still about one TDA pass per node with ``p_v > 0``
+        (1,000 nodes, single-thread CPU: 3-regular 3.3 s, ER(4) 5.7 s, BA 8-10 s; one at
+        a time it took 8, 17 and 15 s). Not combined with ``tail_accurate`` (the
+        mixture is formed on the unit circle).
     messages
         Precomputed BP messages for ``p`` (skips loopy BP).
     prune
         Nodes whose BP activation marginal from a single seed is below this are left out
         of that seed's computation (error at most about their total marginal).
     tail_accurate
-        Passed to the tree pass.
+        Passed to the tree pass (not with ``seed_mixture``).
 
     Returns
     -------
@@ -366,80 +378,199 @@ def tda_size_distribution(
         raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
     if graph.is_forest():
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
-    tiny = torch.finfo(w.dtype).tiny
     if seed_mixture:
         if bool((p.detach() >= 1).any()):
             raise ValueError(
                 "seed_mixture: needs random seeds (every p_v < 1); with a fixed seed set "
                 "use the default (seed_mixture=False)"
             )
-        n = graph.n
-        acc = None
-        for v in torch.nonzero(p.detach() > 0).reshape(-1).tolist():
-            G = _single_seed_tda(
-                graph,
-                v,
-                iterations=iterations,
-                spanning_tree=spanning_tree,
-                prune=prune,
-                tail_accurate=tail_accurate,
+        if tail_accurate:
+            raise ValueError(
+                "tail_accurate: not available with seed_mixture (the per-seed "
+                "distributions are combined on the unit circle, which sets a 1e-16 floor)"
             )
-            factor = 1 - p[v] + p[v] * torch.fft.rfft(G, n=n + 1)
-            acc = factor if acc is None else acc * factor
-        if acc is None:  # nobody can be a seed
-            return torch.cat([torch.ones(1, dtype=w.dtype, device=w.device), w.new_zeros(n)])
-        P = torch.fft.irfft(acc, n=n + 1).clamp_min(0.0)
-        head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
-        h = head.shape[0]
-        rest = P[h:] * ((1 - head.sum()).clamp_min(0.0) / P[h:].sum().clamp_min(tiny))
-        return torch.cat([head, rest])
+        return _seed_mixture(
+            graph,
+            p,
+            iterations=iterations,
+            spanning_tree=spanning_tree,
+            exact_head=exact_head,
+            prune=prune,
+        )
     tree, p_eff = tda_tree(
         graph, p, iterations=iterations, spanning_tree=spanning_tree, messages=messages
     )
     P = tree_size_distribution(tree, p_eff, tail_accurate=tail_accurate)
-    head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
-    h = head.shape[0]
-    rest = P[h:]
-    rest = rest * ((1 - head.sum()).clamp_min(0.0) / rest.sum().clamp_min(tiny))
-    return torch.cat([head, rest])
+    return _with_head(graph, p, P, exact_head)
 
 
-def _single_seed_tda(
+def _single_seed_heads(graph: CascadeGraph, seeds: np.ndarray) -> torch.Tensor:
+    """Exact ``[P(size=0), P(size=1), P(size=2)]`` with ``v`` as the only seed, per ``v``.
+
+    ``P(1) = Π_x (1 - w_vx)``; ``P(2) = Σ_{v->x} w_vx Π_{y≠x}(1 - w_vy) Π_{y≠v}(1 - w_xy)``
+    (the special case of :func:`exact_small_sizes`, for all seeds at once in ``O(edges)``);
+    exclusions count exact zeros instead of dividing.
+    """
+    w = graph.weight
+    dev = w.device
+    n = graph.n
+    src = torch.from_numpy(graph.src).to(dev)
+    dst = torch.from_numpy(graph.dst).to(dev)
+    rev = _reverse_index(graph)
+    lw, zw = _log_nonzero(1 - w)
+    zw = zw.to(w.dtype)
+    LD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, lw)
+    ZD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, zw)
+    lr = torch.cat([lw, lw.new_zeros(1)])[torch.from_numpy(np.where(rev >= 0, rev, -1)).to(dev)]
+    zr = torch.cat([zw, zw.new_zeros(1)])[torch.from_numpy(np.where(rev >= 0, rev, -1)).to(dev)]
+
+    def fail(log: torch.Tensor, zeros: torch.Tensor) -> torch.Tensor:
+        return torch.where(zeros > 0.5, 0.0, torch.exp(log))
+
+    term = w * fail(LD[src] - lw, ZD[src] - zw) * fail(LD[dst] - lr, ZD[dst] - zr)
+    P2 = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, term)
+    s = torch.from_numpy(seeds).to(dev)
+    P1 = fail(LD, ZD)
+    return torch.stack([torch.zeros_like(P1[s]), P1[s], P2[s]], dim=1)
+
+
+def _seed_mixture(
     graph: CascadeGraph,
-    v: int,
+    p: torch.Tensor,
+    *,
+    iterations: int | None,
+    spanning_tree: str,
+    exact_head: bool,
+    prune: float,
+    chunk_nodes: int = 1 << 16,
+) -> torch.Tensor:
+    """TDA once per possible seed, combined as independent cascades (see ``seed_mixture``).
+
+    Seeds are processed in batches of about ``chunk_nodes / n`` (see
+    :func:`_mixture_factor`); the product of their generating functions is inverted once.
+    """
+    w = graph.weight
+    n = graph.n
+    seeds = np.flatnonzero(p.detach().cpu().numpy() > 0)
+    if seeds.size == 0:  # nobody can be a seed
+        return torch.cat([torch.ones(1, dtype=w.dtype, device=w.device), w.new_zeros(n)])
+    step = max(1, chunk_nodes // n)
+    acc = None
+    for i in range(0, seeds.size, step):
+        f = _mixture_factor(
+            graph,
+            p,
+            seeds[i : i + step],
+            iterations=iterations,
+            spanning_tree=spanning_tree,
+            prune=prune,
+        )
+        acc = f if acc is None else acc * f
+    P = torch.fft.irfft(acc, n=n + 1).clamp_min(0.0)
+    return _with_head(graph, p, P, exact_head)
+
+
+def _mixture_factor(
+    graph: CascadeGraph,
+    p: torch.Tensor,
+    seeds: np.ndarray,
     *,
     iterations: int | None,
     spanning_tree: str,
     prune: float,
-    tail_accurate: bool,
+    tol: float = 1e-10,
+    max_iterations: int = 1000,
 ) -> torch.Tensor:
-    """TDA size distribution with ``v`` as the only seed, on the part of the graph it reaches."""
+    """``Π_v (1 - p_v + p_v G_v(z))`` over ``seeds`` at the ``(n+1)``-th roots of unity.
+
+    Loopy BP runs for all single-seed problems at once (messages ``(seeds, edges)``); the
+    part of the graph each seed reaches (BP marginal above ``prune``) becomes one component
+    of a disjoint union, whose maximum spanning forest, folded pseudo-seeds and tree pass
+    are computed in one go; each seed's distribution ``G_v`` is the product of its
+    components' distributions, read at the roots, with its exact head.
+    """
     w = graph.weight
+    dev, real = w.device, w.dtype
     n = graph.n
-    pv = torch.zeros(n, dtype=w.dtype, device=w.device)
-    pv[v] = 1.0
-    m = bp_messages(graph, pv, iterations=iterations)
-    mu = bp_marginals(graph, pv, messages=m).detach()
-    keep = (mu > prune).cpu().numpy()
-    keep[v] = True
-    if keep.all():
-        return tda_size_distribution(
-            graph, pv, messages=m, spanning_tree=spanning_tree, tail_accurate=tail_accurate
-        )
-    nodes = np.flatnonzero(keep)
-    remap = np.full(n, -1, dtype=np.int64)
-    remap[nodes] = np.arange(nodes.size)
-    emask = keep[graph.src] & keep[graph.dst]
-    eidx = torch.from_numpy(np.flatnonzero(emask)).to(w.device)
-    sub = CascadeGraph(
-        int(nodes.size), remap[graph.src[emask]], remap[graph.dst[emask]], w.index_select(0, eidx)
+    tiny = torch.finfo(real).tiny
+    S = seeds.size
+    src = torch.from_numpy(graph.src).to(dev)
+    dst = torch.from_numpy(graph.dst).to(dev)
+    rev = torch.from_numpy(_reverse_index(graph)).to(dev)
+    has_rev, rev_c = rev >= 0, rev.clamp_min(0)
+    seed_t = torch.from_numpy(seeds).to(dev)
+    at_seed = src.unsqueeze(0) == seed_t.unsqueeze(1)  # (S, E): edge leaves the seed
+    # batched single-seed loopy BP (a seed's out-messages are w: it is active for sure)
+    M = torch.where(at_seed, w, 0.0)
+    for _ in range(iterations if iterations is not None else max_iterations):
+        log1m = torch.log((1 - M).clamp_min(tiny))
+        into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
+        excl = into.index_select(1, src) - torch.where(has_rev, log1m.index_select(1, rev_c), 0.0)
+        new = torch.where(at_seed, w, w * (1 - torch.exp(excl)))
+        delta = float((new - M).detach().abs().max()) if M.numel() else 0.0
+        M = new
+        if iterations is None and delta < tol:
+            break
+    log1m = torch.log((1 - M).clamp_min(tiny))
+    into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
+    is_seed = torch.zeros(S, n, dtype=torch.bool, device=dev)
+    is_seed[torch.arange(S, device=dev), seed_t] = True
+    keep = ((1 - torch.exp(into.detach()) > prune) | is_seed).cpu().numpy()
+    # disjoint union of the reached subgraphs: union node = (seed, node)
+    uid = np.full((S, n), -1, dtype=np.int64)
+    owner, node = np.nonzero(keep)
+    uid[owner, node] = np.arange(owner.size)
+    es, ee = np.nonzero(keep[:, graph.src] & keep[:, graph.dst])
+    ee_t, es_t = torch.from_numpy(ee).to(dev), torch.from_numpy(es).to(dev)
+    m_u = M[es_t, ee_t]
+    union = CascadeGraph(
+        int(owner.size), uid[es, graph.src[ee]], uid[es, graph.dst[ee]], w.index_select(0, ee_t)
     )
-    psub = torch.zeros(sub.n, dtype=w.dtype, device=w.device)
-    psub[int(remap[v])] = 1.0
-    Q = tda_size_distribution(
-        sub, psub, iterations=iterations, spanning_tree=spanning_tree, tail_accurate=tail_accurate
+    score = m_u if spanning_tree == "messages" else union.weight
+    kept = _spanning_tree_edges(union, score.detach().cpu().numpy().astype(np.float64))
+    drop = torch.from_numpy(~kept).to(dev)
+    folded = torch.where(drop, torch.log((1 - m_u).clamp_min(tiny)), 0.0)
+    u_dst = torch.from_numpy(union.dst).to(dev)
+    log_q = torch.zeros(union.n, dtype=real, device=dev).index_add(0, u_dst, folded)
+    p_base = torch.from_numpy(node == seeds[owner]).to(dev)
+    p_eff = 1 - torch.where(p_base, 0.0, torch.exp(log_q))
+    kt = torch.from_numpy(np.flatnonzero(kept)).to(dev)
+    forest = CascadeGraph(
+        union.n, union.src[kept], union.dst[kept], union.weight.index_select(0, kt)
     )
-    return torch.cat([Q, Q.new_zeros(n - sub.n)])
+    plan = tree_plan(forest)
+    stores, _ = _upward(plan, forest.weight, p_eff, 1.0)
+    # each root's B message is its component's distribution; multiply per seed
+    roots = plan.roots[np.argsort(owner[plan.roots], kind="stable")]
+    group = owner[roots]
+    rank = np.arange(roots.size) - np.searchsorted(group, group)
+    parts, perm = _pieces(roots, plan.node_L, plan.node_row)
+    x = torch.cat(
+        [
+            torch.fft.rfft(stores[L].index_select(0, rows.to(dev))[:, 0], n=n + 1, dim=-1)
+            for L, rows in parts
+        ]
+    )
+    x = x if perm is None else x.index_select(0, perm.to(dev))
+    rounds, _ = _reduction_rounds(group, rank)
+    G = torch.fft.irfft(_segmented_product(x, rounds), n=n + 1, dim=-1).clamp_min(0.0)
+    head = _single_seed_heads(graph, seeds)  # exact per seed; the seed is always active
+    scale = (1 - head.sum(1)).clamp_min(0.0) / G[:, 3:].sum(1).clamp_min(tiny)
+    rest = G[:, 3:] * scale.unsqueeze(1)
+    G = torch.cat([head, rest], dim=1)
+    ps = p.index_select(0, seed_t).unsqueeze(1)
+    factors = 1 - ps + ps * torch.fft.rfft(G, n=n + 1, dim=-1)
+    all_rounds, _ = _reduction_rounds(np.zeros(S, dtype=np.int64), np.arange(S))
+    return _segmented_product(factors, all_rounds)[0]
+
+
+def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: bool) -> torch.Tensor:
+    """Put the exact ``P(0)`` (and ``P(1)``, ``P(2)`` if ``exact``) in front of ``P``'s rest."""
+    head = exact_small_sizes(graph, p) if exact else torch.prod(1 - p).reshape(1)
+    h = head.shape[0]
+    tiny = torch.finfo(P.dtype).tiny
+    rest = P[h:] * ((1 - head.sum()).clamp_min(0.0) / P[h:].sum().clamp_min(tiny))
+    return torch.cat([head, rest])
 
 
 def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:

@@ -53,3 +53,16 @@ def test_tda_gradients_match_finite_differences():
     assert gradcheck(
         lambda w, p: tda_size_distribution(g.with_weight(w), p), (w0, p0), eps=1e-6, atol=1e-7
     )
+
+
+def test_seed_mixture_gradients_match_finite_differences():
+    G = nx.cycle_graph(5)
+    G.add_edge(0, 2)
+    g = CascadeGraph.from_networkx(G, default=0.4)
+    w0 = (g.weight + torch.linspace(0, 0.3, g.num_edges, dtype=torch.float64)).requires_grad_(True)
+    p0 = torch.linspace(0.05, 0.3, g.n, dtype=torch.float64).requires_grad_(True)
+
+    def f(w, p):
+        return tda_size_distribution(g.with_weight(w), p, seed_mixture=True)
+
+    assert gradcheck(f, (w0, p0), eps=1e-6, atol=1e-7)

@@ -166,3 +166,34 @@ def test_seed_mixture_improves_random_seed_case():
     assert abs(float(mix.sum()) - 1) < 1e-12
     with pytest.raises(ValueError, match="seed_mixture"):
         tda_size_distribution(g, seed_probabilities(g, seeds=[0]), seed_mixture=True)
+
+
+def test_seed_mixture_batches_equal_single_seed_tda():
+    # one possible seed v: the mixture is (1 - p_v) delta_0 + p_v * TDA(v as sure seed)
+    G = nx.gnm_random_graph(30, 60, seed=4)
+    rng = np.random.default_rng(4)
+    g = CascadeGraph.from_edges(
+        [(u, v, float(rng.uniform(0.1, 0.6))) for a, b in G.edges() for u, v in ((a, b), (b, a))],
+        nodes=list(range(30)),
+    )
+    for v, pv in ((3, 0.2), (17, 0.05)):
+        p = torch.zeros(30, dtype=torch.float64)
+        p[v] = pv
+        mix = tda_size_distribution(g, p, seed_mixture=True)
+        one = tda_size_distribution(g, seed_probabilities(g, seeds=[v]))
+        expect = pv * one
+        expect[0] += 1 - pv
+        assert torch.allclose(mix, expect, rtol=0, atol=1e-10)
+    # several seeds: the batched pass equals the product of single-seed mixtures
+    p = torch.tensor(rng.uniform(0, 0.1, 30))
+    full = tda_size_distribution(g, p, seed_mixture=True, exact_head=False)
+    acc = torch.ones(16, dtype=torch.complex128)
+    for v in range(30):
+        q = torch.zeros(30, dtype=torch.float64)
+        q[v] = p[v]
+        acc = acc * torch.fft.rfft(tda_size_distribution(g, q, seed_mixture=True), n=31)
+    prod = torch.fft.irfft(acc, n=31).clamp_min(0)
+    prod = torch.cat([full[:1], prod[1:] * (1 - full[0]) / prod[1:].sum()])
+    assert torch.allclose(full, prod, rtol=0, atol=1e-10)
+    with pytest.raises(ValueError, match="tail_accurate"):
+        tda_size_distribution(g, p, seed_mixture=True, tail_accurate=True)
