@@ -113,7 +113,7 @@ class CTMC:
         l1: float | None = None,
         method: Literal["auto", "exact", "statespace", "mcmc"] = "auto",
         sparsity: Literal["proximal", "mirror", "ham"] = "proximal",
-        optimizer: Literal["adam", "adagrad"] = "adam",
+        optimizer: Literal["adam", "adagrad", "lbfgs"] = "adam",
         l1_grid: list[float] | None = None,
         folds: int = 5,
         event_names: list[str] | None = None,
@@ -138,7 +138,7 @@ class CTMC:
         sparsity
             ``"proximal"`` soft-thresholding, ``"mirror"`` (m * w) or ``"ham"`` (core.HAM).
         optimizer
-            ``"adam"`` or ``"adagrad"``.
+            ``"adam"``, ``"adagrad"`` or ``"lbfgs"`` (OWL-QN; exact gradients only, fewest steps).
         l1_grid, folds
             Candidates and folds for the cross-validated choice.
         event_names

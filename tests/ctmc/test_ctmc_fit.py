@@ -128,3 +128,29 @@ def test_ham_sparsity_mechanism_runs_and_fits():
     assert np.isfinite(res.theta).all() and res.n_steps == 150
     with pytest.raises(ValueError, match="sparsity"):
         fit_theta(x, l1=0.1, sparsity="lasso")
+
+
+def test_lbfgs_reaches_the_proximal_adam_optimum_with_exact_zeros():
+    from biomodels.ctmc import subset_log_likelihood
+
+    theta = random_sparse_theta(5, sparsity=0.5, seed=4)
+    x = sample_trajectories(theta, 2000, seed=5).X
+    l1 = 0.005
+    adam = fit_theta(x, l1=l1, optimizer="adam")
+    owl = fit_theta(x, l1=l1, optimizer="lbfgs")
+    assert owl.converged and owl.n_steps < adam.n_steps / 2
+    # optimality certificate (KKT of the penalised problem) at the L-BFGS solution
+    t = torch.tensor(owl.theta, requires_grad=True)
+    (-subset_log_likelihood(t, x).mean()).backward()
+    g, off = t.grad.numpy(), ~np.eye(5, dtype=bool)
+    nonzero, zero = off & (owl.theta != 0), off & (owl.theta == 0)
+    assert zero.sum() >= 5
+    assert np.abs(np.diag(g)).max() < 1e-4
+    assert np.abs(g[nonzero] + l1 * np.sign(owl.theta[nonzero])).max() < 1e-4
+    assert np.abs(g[zero]).max() <= l1 + 1e-4
+    # the same penalised optimum, and the same support, as proximal Adam
+    assert owl.history[-1] == pytest.approx(adam.history[-1], abs=1e-6)
+    assert np.array_equal(owl.theta[off] == 0, adam.theta[off] == 0)
+    assert np.abs(owl.theta - adam.theta).max() < 0.01
+    with pytest.raises(ValueError, match="sparsity='proximal'"):
+        fit_theta(x, l1=l1, optimizer="lbfgs", sparsity="mirror")
