@@ -13,16 +13,14 @@ def _size(args: argparse.Namespace) -> int:
 
     from core.atomic import atomic_path, write_json
 
-    from .distribution import size_distribution
+    from .distribution import _resolve, size_distribution
     from .graph import CascadeGraph
     from .montecarlo import expected_tv_error
 
     graph = CascadeGraph.read_edgelist(args.graph)
     if args.seed_prob is not None and not 0.0 <= args.seed_prob <= 1.0:
         raise CommandError(f"--seed-prob: expected a probability in [0, 1], got {args.seed_prob}")
-    method = args.method
-    if method == "auto":
-        method = "tree" if graph.is_forest() else "tda"
+    method = _resolve(graph, args.method)
     probs = size_distribution(
         graph,
         seeds=args.seed,

@@ -122,6 +122,12 @@ def monte_carlo(
     pv = np.asarray(torch.as_tensor(p).detach().cpu(), dtype=np.float64).ravel()
     if pv.shape != (n,):
         raise ValueError(f"p: expected {n} seed probabilities, got shape {pv.shape}")
+    bad = np.flatnonzero(~((pv >= 0) & (pv <= 1)))  # NaN fails both comparisons
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"p: seed probability of node {graph.labels[i]!r} is {pv[i]!r}; expected [0, 1]"
+        )
     rng = np.random.default_rng(seed)
     order = np.argsort(graph.src, kind="stable")
     dst_s = graph.dst[order]

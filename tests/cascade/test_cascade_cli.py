@@ -32,11 +32,21 @@ def test_size_writes_distribution_and_plot(tmp_path):
 
 def test_size_methods_on_a_cycle(tmp_path):
     graph = _write(tmp_path / "c.edgelist", ["# a triangle", "1 2 0.5", "2 3 0.5", "3 1 0.5"])
+    # brute force over the 8 seed sets and 8 edge outcomes of the directed triangle
+    exact = np.array([0.512, 0.192, 0.144, 0.152])
     for method in ("tda", "mc", "auto"):
         out = tmp_path / method
         args = ["cascade", "size", str(graph), "--seed-prob", "0.2", "--method", method]
         assert main(args + ["--runs", "20000", "--out", str(out)]) == 0
-        assert abs(pd.read_csv(out / "distribution.csv")["probability"].sum() - 1) < 1e-12
+        probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+        assert abs(probs.sum() - 1) < 1e-12
+        summary = json.loads((out / "summary.json").read_text())
+        if method == "mc":  # within 3x the expected sampling error it reports
+            assert summary["runs"] == 20000
+            assert 0.5 * np.abs(probs - exact).sum() < 3 * summary["expected_tv_error"]
+        else:  # TDA's exact head (sizes 0, 1, 2) makes it exact on a triangle
+            assert summary["method"] == "tda"
+            assert np.abs(probs - exact).max() < 1e-12
 
 
 @pytest.mark.parametrize(

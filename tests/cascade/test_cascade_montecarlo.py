@@ -44,3 +44,8 @@ def test_monte_carlo_is_reproducible_and_rejects_bad_input():
         monte_carlo(g, p, n_runs=0)
     with pytest.raises(ValueError, match="p: expected 5"):
         monte_carlo(g, p[:3])
+    for bad in (1.5, float("nan"), -0.1):
+        q = p.clone()
+        q[2] = bad
+        with pytest.raises(ValueError, match="seed probability of node 2"):
+            monte_carlo(g, q)
