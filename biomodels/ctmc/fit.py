@@ -60,6 +60,8 @@ class FitResult:
         Whether the stopping rule fired before ``max_steps``.
     history
         Penalised objective per step (exact methods) or NaN (mcmc).
+    optimizer
+        Optimiser actually used (``"auto"`` resolved).
     """
 
     theta: np.ndarray
@@ -67,6 +69,7 @@ class FitResult:
     n_steps: int
     converged: bool
     history: list[float] = field(default_factory=list)
+    optimizer: str = "adam"
 
 
 def independence_theta(x: np.ndarray) -> np.ndarray:
@@ -328,7 +331,7 @@ def fit_theta(
     l1: float,
     method: Method = "auto",
     sparsity: Literal["proximal", "mirror", "ham"] = "proximal",
-    optimizer: Literal["adam", "adagrad", "lbfgs"] = "adam",
+    optimizer: Literal["auto", "adam", "adagrad", "lbfgs"] = "auto",
     lr: float | None = None,
     max_steps: int | None = None,
     tol: float | None = None,
@@ -357,7 +360,8 @@ def fit_theta(
         (the sparse core's :class:`core.HAM` hyperbolic step after each Adam/AdaGrad step, with
         decay ``beta = ham_alpha * l1``).
     optimizer
-        ``"adam"`` (default), ``"adagrad"`` (Gotovos et al.) or ``"lbfgs"``: orthant-wise
+        ``"auto"`` (``"lbfgs"`` when the gradients are exact and ``sparsity="proximal"``,
+        else ``"adam"``), ``"adam"``, ``"adagrad"`` (Gotovos et al.) or ``"lbfgs"``: orthant-wise
         L-BFGS (OWL-QN, Andrew & Gao 2007) on the exact penalised objective, which keeps exact
         zeros like the proximal step and converges in far fewer steps; it needs exact
         gradients and objective values (``sparsity="proximal"``, no MCMC tumours) and ignores
@@ -392,8 +396,10 @@ def fit_theta(
         raise ValueError(f"l1 must be a finite non-negative number, got {l1}")
     if sparsity not in ("proximal", "mirror", "ham"):
         raise ValueError(f"sparsity must be 'proximal', 'mirror' or 'ham', got {sparsity!r}")
-    if optimizer not in ("adam", "adagrad", "lbfgs"):
-        raise ValueError(f"optimizer must be 'adam', 'adagrad' or 'lbfgs', got {optimizer!r}")
+    if optimizer not in ("auto", "adam", "adagrad", "lbfgs"):
+        raise ValueError(
+            f"optimizer must be 'auto', 'adam', 'adagrad' or 'lbfgs', got {optimizer!r}"
+        )
     if method not in ("auto", "exact", "statespace", "mcmc"):
         raise ValueError(f"method must be 'auto', 'exact', 'statespace' or 'mcmc', got {method!r}")
     x = np.asarray(x, dtype=np.uint8)
@@ -402,6 +408,8 @@ def fit_theta(
     if used == "statespace" and n > 20:
         raise ValueError(f"method='statespace' needs n <= 20 events, got {n}")
     noisy = used == "mcmc" and int(x.sum(1).max(initial=0)) >= mcmc_threshold
+    if optimizer == "auto":
+        optimizer = "adam" if noisy or sparsity != "proximal" else "lbfgs"
     if optimizer == "lbfgs" and (noisy or sparsity != "proximal"):
         raise ValueError(
             "optimizer='lbfgs' needs exact gradients; got method='mcmc' with tumours of "
@@ -450,6 +458,7 @@ def fit_theta(
             n_steps=n_steps,
             converged=converged,
             history=history,
+            optimizer="lbfgs",
         )
 
     ham = None
@@ -561,4 +570,5 @@ def fit_theta(
         n_steps=step,
         converged=converged,
         history=history,
+        optimizer=optimizer,
     )

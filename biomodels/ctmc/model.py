@@ -113,7 +113,7 @@ class CTMC:
         l1: float | None = None,
         method: Literal["auto", "exact", "statespace", "mcmc"] = "auto",
         sparsity: Literal["proximal", "mirror", "ham"] = "proximal",
-        optimizer: Literal["adam", "adagrad", "lbfgs"] = "adam",
+        optimizer: Literal["auto", "adam", "adagrad", "lbfgs"] = "auto",
         l1_grid: list[float] | None = None,
         folds: int = 5,
         event_names: list[str] | None = None,
@@ -138,7 +138,8 @@ class CTMC:
         sparsity
             ``"proximal"`` soft-thresholding, ``"mirror"`` (m * w) or ``"ham"`` (core.HAM).
         optimizer
-            ``"adam"``, ``"adagrad"`` or ``"lbfgs"`` (OWL-QN; exact gradients only, fewest steps).
+            ``"auto"`` (OWL-QN ``"lbfgs"`` for exact gradients, else ``"adam"``), ``"adam"``,
+            ``"adagrad"`` or ``"lbfgs"`` (see :func:`~biomodels.ctmc.fit.fit_theta`).
         l1_grid, folds
             Candidates and folds for the cross-validated choice.
         event_names
@@ -176,7 +177,7 @@ class CTMC:
             n_steps=res.n_steps,
             converged=res.converged,
             sparsity=sparsity,
-            optimizer=optimizer,
+            optimizer=res.optimizer,
             n_tumours=int(len(x)),
         )
         return self
