@@ -374,7 +374,7 @@ def fit_theta(
         Stop when max |theta_t - theta_{t-50}| < tol (default 1e-4 exact; 0.03 over 200 steps
         for mcmc, the paper's rule); exact fits also stop when the penalised log-likelihood
         gained less than 1e-6 over the last 50 steps. For ``"lbfgs"``: stop when one step
-        changes the penalised objective by less than ``tol`` relative (default 1e-9).
+        changes the penalised objective by less than ``tol`` relative (default 1e-8).
     mcmc_threshold, n_samples, burn_in
         MCMC settings (paper: 8, 50, 5).
     ham_alpha
@@ -424,7 +424,7 @@ def fit_theta(
         max_steps = 300 if lbfgs else 600 if noisy else 500
     window = 200 if noisy else 50
     if tol is None:
-        tol = 1e-9 if lbfgs else 0.03 if noisy else 1e-4
+        tol = 1e-8 if lbfgs else 0.03 if noisy else 1e-4
     dev = torch.device(device) if device is not None else torch.device("cpu")
     objective = _Objective(
         x,
