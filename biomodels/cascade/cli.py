@@ -67,6 +67,7 @@ def _size(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prunus cascade size`` to the ``prunus`` command line."""
     from pathlib import Path
 
     parser = subparsers.add_parser(

@@ -171,7 +171,9 @@ class CascadeGraph:
         """Return the same graph with new edge weights (e.g. a tensor that requires grad)."""
         return CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> CascadeGraph:
         """Return a copy whose weights live on ``device`` with ``dtype``."""
         return self.with_weight(self.weight.to(device=device, dtype=dtype))
 

@@ -227,7 +227,8 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         iba = torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev)
         w_ab, w_ba = wz[iab], wz[iba]
 
-        def d_excl(v, e):
+        def d_excl(v: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+            """All out-edges of ``v`` but edge ``e`` fail (exact zeros counted)."""
             zz = ZD[v] - zwz[e]
             return torch.where(zz > 0.5, 0.0, torch.exp(LD[v] - lwz[e]))
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_distribution"]
 
@@ -13,10 +17,10 @@ __all__ = ["plot_distribution"]
 def plot_distribution(
     curves: Mapping[str, np.ndarray | torch.Tensor] | np.ndarray | torch.Tensor,
     *,
-    ax=None,
+    ax: Axes | None = None,
     log: bool = False,
     title: str | None = None,
-):
+) -> Axes:
     """Plot one or several size distributions ``P(size = k)`` against ``k``.
 
     Parameters
