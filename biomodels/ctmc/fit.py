@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from biomodels.ctmc._checks import as_theta
+from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import _CHUNK_ELEMENTS, _group_log_prob, group_by_size
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
@@ -126,8 +128,9 @@ def data_log_likelihood(
     np.ndarray
         (N,) log-likelihoods.
     """
-    th = theta.detach()
-    xb = torch.as_tensor(np.asarray(x), device=th.device).bool()
+    x, _ = validate_cohort(x, warn_unobserved=False)
+    th = as_theta(theta, n=x.shape[1]).detach()
+    xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
     gen = torch.Generator(device=th.device).manual_seed(0 if seed is None else seed)
     with torch.no_grad():
@@ -350,7 +353,7 @@ def fit_theta(
     Parameters
     ----------
     x
-        Validated binary (N, n) uint8 matrix.
+        Binary (N, n) matrix (checked: non-binary or NaN entries raise, naming the column).
     l1
         Strength of the L1 penalty on off-diagonal entries (per tumour, as in MHN's lambda).
     method
@@ -402,7 +405,7 @@ def fit_theta(
         )
     if method not in ("auto", "exact", "statespace", "mcmc"):
         raise ValueError(f"method must be 'auto', 'exact', 'statespace' or 'mcmc', got {method!r}")
-    x = np.asarray(x, dtype=np.uint8)
+    x, _ = validate_cohort(x, warn_unobserved=False)
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:

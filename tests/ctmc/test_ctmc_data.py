@@ -84,3 +84,18 @@ def test_generators():
     assert (pad[~np.eye(20, dtype=bool)] == 0).all() and (theta2[5:, :5] == 0).all()
     with pytest.raises(ValueError, match="blocks"):
         block_theta(3, blocks="synth9")
+
+
+def test_fit_and_likelihood_functions_check_their_input():
+    import torch
+
+    from biomodels.ctmc import data_log_likelihood
+
+    with pytest.raises(ValueError, match="'E1' has non-binary entry 2"):
+        fit_theta(np.array([[0, 2], [1, 0]]), l1=0.01)
+    with pytest.raises(ValueError, match="'E0' has a NaN"):
+        fit_theta(np.array([[np.nan, 1.0], [1.0, 0.0]]), l1=0.01)
+    with pytest.raises(ValueError, match="'E0' has non-binary entry 0.5"):
+        data_log_likelihood(torch.zeros(2, 2), np.array([[0.5, 1.0]]))
+    with pytest.raises(ValueError, match=r"theta has shape \(3, 3\) but the data have 2 events"):
+        data_log_likelihood(torch.zeros(3, 3), np.array([[0, 1]]))
