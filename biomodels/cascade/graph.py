@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -155,7 +156,7 @@ class CascadeGraph:
         ValueError
             If no node has this label.
         """
-        lookup = self._lookup()
+        lookup = self._lookup
         if label in lookup:
             return lookup[label]
         # command-line seeds arrive as strings: match the string form as a fallback
@@ -164,12 +165,17 @@ class CascadeGraph:
             return text[str(label)]
         raise ValueError(f"seed {label!r} is not a node of the graph")
 
+    @cached_property
     def _lookup(self) -> dict[Hashable, int]:
         return {lab: i for i, lab in enumerate(self.labels)}
 
     def with_weight(self, weight: torch.Tensor) -> CascadeGraph:
         """Return the same graph with new edge weights (e.g. a tensor that requires grad)."""
-        return CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
+        g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
+        for key in ("_lookup", "_is_forest"):  # structure-derived caches stay valid
+            if key in self.__dict__:
+                g.__dict__[key] = self.__dict__[key]
+        return g
 
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
@@ -202,6 +208,10 @@ class CascadeGraph:
 
     def is_forest(self) -> bool:
         """Whether the undirected skeleton has no cycle (links = nodes - components)."""
+        return self._is_forest
+
+    @cached_property
+    def _is_forest(self) -> bool:  # structure only: computed once per graph object
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
