@@ -38,7 +38,12 @@ from tqdm.auto import tqdm
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
-from biomodels.ctmc.likelihood_subsets import _CHUNK_ELEMENTS, _group_log_prob, group_by_size
+from biomodels.ctmc.likelihood_subsets import (
+    _CHUNK_ELEMENTS,
+    _group_log_prob,
+    group_by_size,
+    subset_log_likelihood,
+)
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
 
 __all__ = ["FitResult", "fit_theta", "independence_theta", "data_log_likelihood", "choose_method"]
@@ -137,22 +142,18 @@ def data_log_likelihood(
         if th.shape[0] <= 12:
             p = state_distribution(th)
             return torch.log(p[state_index(xb, th.shape[0])]).cpu().numpy()
-        for k, (rows, events) in group_by_size(xb).items():
-            if k > is_threshold:
-                for start in range(0, len(rows), 8):
-                    sl = slice(start, start + 8)
-                    out[rows[sl].cpu().numpy()] = (
-                        importance_log_likelihood(
-                            th, events[sl], n_proposals=n_proposals, generator=gen
-                        )
-                        .cpu()
-                        .numpy()
-                    )
-                continue
-            chunk = max(1, _CHUNK_ELEMENTS // (2**k * th.shape[0]))
-            for start in range(0, len(rows), chunk):
-                sl = slice(start, start + chunk)
-                out[rows[sl].cpu().numpy()] = _group_log_prob(th, events[sl]).cpu().numpy()
+        small = xb.sum(-1) <= is_threshold
+        if bool(small.any()):
+            exact = subset_log_likelihood(th, xb[small], max_events=is_threshold)
+            out[small.cpu().numpy()] = exact.cpu().numpy()
+        large = torch.nonzero(~small).squeeze(-1)
+        for rows, events in group_by_size(xb[large]).values():
+            for start in range(0, len(rows), 8):
+                sl = slice(start, start + 8)
+                est = importance_log_likelihood(
+                    th, events[sl], n_proposals=n_proposals, generator=gen
+                )
+                out[large[rows[sl]].cpu().numpy()] = est.cpu().numpy()
     return out
 
 
