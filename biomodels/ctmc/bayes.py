@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
@@ -57,7 +58,7 @@ def posterior_theta(
     Parameters
     ----------
     x
-        Binary (N, n) uint8 matrix.
+        Binary (N, n) matrix (non-binary or NaN entries raise, naming the column).
     l1
         Laplace prior scale ``b = 1 / (N l1)`` (default ``l1 = 1/N``, i.e. b = 1).
     method
@@ -85,7 +86,7 @@ def posterior_theta(
     from pyro.infer.autoguide import AutoNormal
     from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 
-    x = np.asarray(x, dtype=np.uint8)
+    x, _ = validate_cohort(x, warn_unobserved=False)
     n_t, n = x.shape
     if l1 is None:
         l1 = 1.0 / n_t

@@ -38,3 +38,8 @@ def test_svi_posterior_near_map(synth2):
     assert draws.std(0).max() < 2.0
     with pytest.raises(ValueError, match="method"):
         posterior_theta(x, method="hmc")
+
+
+def test_posterior_rejects_non_binary_data():
+    with pytest.raises(ValueError, match="'E1' has non-binary entry 2"):
+        posterior_theta(np.array([[0, 2], [1, 0]]), method="svi", svi_steps=1)
