@@ -50,6 +50,11 @@ def test_cli_fit_writes_theta_metrics_and_heatmap(tmp_path, capsys):
     assert len(metrics["heldout_loglik_folds"]) == 3
     assert (out / "theta.png").stat().st_size > 1000
     assert np.isfinite(theta.to_numpy()).all()
+    # theta.csv is the saved model's theta, rows = affected event (model.theta[i, j], j -> i)
+    model = CTMC.load(out / "model.json")
+    assert theta.index.name == "affected\\influencing"
+    assert np.allclose(theta.to_numpy(), model.theta, rtol=0, atol=1e-12)
+    assert metrics["heldout_loglik_per_tumour"] > metrics["independence_heldout_loglik_per_tumour"]
     assert "held-out log-likelihood" in capsys.readouterr().out
 
 
