@@ -15,6 +15,9 @@ Sparsity mechanisms:
 
 * ``"proximal"``: AdaGrad or Adam steps followed by soft-thresholding of the off-diagonal
   entries with the coordinate's effective step size (proximal gradient; base rates unpenalised);
+  with exact gradients the default optimiser is instead OWL-QN (orthant-wise L-BFGS, Andrew &
+  Gao, ICML 2007), which solves the same non-smooth problem with exact zeros in 3-5x fewer
+  steps (about 100 on GBM 261 x 20, against 300-500 for proximal Adam);
 * ``"mirror"``: the off-diagonals are reparameterised as ``m * w`` with penalty
   ``l1/2 (m^2 + w^2)``, whose minimum over the factorisations equals ``l1 |theta|``; gradient
   flow on (m, w) is the hyperbolic-entropy mirror flow (Woodworth et al. 2020), the
