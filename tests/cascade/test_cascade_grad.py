@@ -7,7 +7,12 @@ import numpy as np
 import torch
 from torch.autograd import gradcheck
 
-from biomodels.cascade import CascadeGraph, tda_size_distribution, tree_size_distribution
+from biomodels.cascade import (
+    CascadeGraph,
+    tda_size_distribution,
+    tree_plan,
+    tree_size_distribution,
+)
 
 
 def _tree():
@@ -29,6 +34,14 @@ def test_tree_gradients_match_finite_differences():
         return tree_size_distribution(plan_graph.with_weight(w), p)
 
     assert gradcheck(f, (w0, p0), eps=1e-6, atol=1e-7)
+    plan = tree_plan(g, max_children=2)  # through virtual product nodes
+    assert plan.n_virtual > 0
+    assert gradcheck(
+        lambda w, p: tree_size_distribution(g.with_weight(w), p, plan=plan),
+        (w0, p0),
+        eps=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_tail_mode_and_summaries_gradients():

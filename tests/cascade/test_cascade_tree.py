@@ -20,6 +20,7 @@ from biomodels.cascade import (
     size_distribution,
     total_variation,
     tree_conditional_activation,
+    tree_plan,
     tree_size_distribution,
 )
 
@@ -70,6 +71,12 @@ def test_forest_matches_brute_force(trial):
     assert torch.allclose(J1, J, rtol=0, atol=1e-15)
     # tail-accurate mode agrees too
     assert total_variation(tree_size_distribution(g, p, tail_accurate=True), dist) <= 1e-12
+    # virtual product nodes (at most 2 children each) change nothing
+    plan2 = tree_plan(g, max_children=2)
+    assert total_variation(tree_size_distribution(g, p, plan=plan2), dist) <= 1e-12
+    P2t = tree_size_distribution(g, p, plan=plan2, tail_accurate=True, radii=5)
+    assert total_variation(P2t, dist) <= 1e-12
+    assert np.abs(tree_conditional_activation(g, p, plan=plan2)[0].numpy() - joint).max() <= 1e-12
 
 
 def test_star_from_centre_is_poisson_binomial_and_binomial():
@@ -87,6 +94,12 @@ def test_star_from_centre_is_poisson_binomial_and_binomial():
     g2 = CascadeGraph.from_networkx(nx.star_graph(n - 1), default=0.3)
     P2 = size_distribution(g2, seeds=[0]).numpy()
     assert np.abs(P2[1:] - binom.pmf(np.arange(n), n - 1, 0.3)).max() < 1e-14
+    # a hub of 2,000 leaves goes through virtual product nodes (it took K x L before)
+    g3 = CascadeGraph.from_networkx(nx.star_graph(1999), default=0.3)
+    plan3 = tree_plan(g3)
+    assert plan3.n_virtual > 0
+    P3 = tree_size_distribution(g3, seed_probabilities(g3, seeds=[0]), plan=plan3).numpy()
+    assert np.abs(P3[1:] - binom.pmf(np.arange(2000), 1999, 0.3)).max() < 1e-14
 
 
 def test_star_from_leaf_closed_form():
