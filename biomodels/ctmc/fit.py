@@ -186,17 +186,24 @@ class _Objective:
             self.groups = []
         else:
             threshold = mcmc_threshold if method == "mcmc" else 10**9
+            small = x.sum(1) < threshold
+            # identical tumours share one lattice solve, weighted by their count
+            uniq, counts = np.unique(x[small], axis=0, return_counts=True)
+            weight = torch.as_tensor(counts, dtype=dtype, device=device)
             self.groups = []
-            for k, (_, events) in group_by_size(xb).items():
-                mode = "mcmc" if k >= threshold else "exact"
-                if mode == "exact":
-                    chunk = max(1, _CHUNK_ELEMENTS // (2**k * self.n))
-                else:
-                    # (chunk, M, k + 1, n + 1) float32 ordering terms, ~2^24 elements at most
-                    per_tumour = (1 + burn_in + n_samples) * (k + 1) * (self.n + 1)
-                    chunk = max(1, 4 * _CHUNK_ELEMENTS // per_tumour)
+            for k, (rows, events) in group_by_size(
+                torch.as_tensor(uniq, device=device).bool()
+            ).items():
+                chunk = max(1, _CHUNK_ELEMENTS // (2**k * self.n))
                 for start in range(0, len(events), chunk):
-                    self.groups.append((mode, events[start : start + chunk]))
+                    sl = slice(start, start + chunk)
+                    self.groups.append(("exact", events[sl], weight[rows[sl]]))
+            for k, (_, events) in group_by_size(xb[torch.as_tensor(~small)]).items():
+                # (chunk, M, k + 1, n + 1) float32 ordering terms, ~2^24 elements at most
+                per_tumour = (1 + burn_in + n_samples) * (k + 1) * (self.n + 1)
+                chunk = max(1, 4 * _CHUNK_ELEMENTS // per_tumour)
+                for start in range(0, len(events), chunk):
+                    self.groups.append(("mcmc", events[start : start + chunk], None))
 
     def accumulate(self, theta: torch.Tensor) -> float:
         """Add grad of -(mean log-likelihood) to theta.grad; return the exact part's value."""
@@ -207,10 +214,10 @@ class _Objective:
             loss.backward()
             return float(loss.detach())
         total = 0.0
-        for mode, events in self.groups:
+        for mode, events, weight in self.groups:
             if mode == "exact":
                 lp = _group_log_prob(theta, events)
-                loss = -lp.sum() / self.n_tumours
+                loss = -(weight * lp).sum() / self.n_tumours
                 total += float(loss.detach())
             else:
                 grad, _ = mcmc_gradient(
