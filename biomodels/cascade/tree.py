@@ -618,6 +618,41 @@ def tree_conditional_activation(
             act = z * (prod[:, 2] - q * prod[:, 1])
             joint[torch.from_numpy(nodes).to(device)] = torch.fft.irfft(act, n=Lf, dim=-1)
 
+        def emit(ch: np.ndarray, par: np.ndarray, ex: torch.Tensor) -> None:
+            """Children's parent-side messages from the products over all other slots."""
+            qv = q_all[torch.from_numpy(par).to(device)].unsqueeze(-1)
+            Nq = qv * ex[:, 0]
+            Uq = qv * z * ex[:, 1]
+            Iq = z * (ex[:, 2] - qv * ex[:, 1])
+            w_vi = w[torch.from_numpy(plan.e_down[ch]).to(device)].unsqueeze(-1)
+            w_iv = w[torch.from_numpy(plan.e_up[ch]).to(device)].unsqueeze(-1)
+            B = (1 - w_vi) * Iq + Nq
+            A0 = (1 - w_vi) * Iq + w_iv * Uq + (1 - w_iv) * Nq
+            down_ch = torch.stack([B, A0, A0 + w_vi * Iq], dim=1)
+            leaf = count[ch] == 0
+            if leaf.any():  # a leaf's all-slot product is its parent-side message
+                finish(ch[leaf], down_ch[torch.from_numpy(np.flatnonzero(leaf)).to(device)])
+            if not leaf.all():
+                inner = np.flatnonzero(~leaf)
+                down_in = down_ch[torch.from_numpy(inner).to(device)]
+                for lv in np.unique(plan.level[ch[inner]]):
+                    sel = np.flatnonzero(plan.level[ch[inner]] == lv)
+                    pending.setdefault(int(lv), []).append(
+                        (ch[inner][sel], down_in[torch.from_numpy(sel).to(device)])
+                    )
+
+        def hub(v: int, down_v: torch.Tensor) -> None:
+            """Handle a node with many children by two-level (block) exclusive products."""
+            ch_all = kids[kstart[v] : kstart[v] + count[v]]
+            B = max(1, chunk_values // (3 * F))
+            blocks = [ch_all[k : k + B] for k in range(0, ch_all.size, B)]
+            outside = down_v * _exclusive_rows(
+                torch.stack([up_hat(blk).prod(dim=0) for blk in blocks])
+            )
+            finish(np.array([v]), (outside[0] * up_hat(blocks[0]).prod(dim=0)).unsqueeze(0))
+            for blk, out_b in zip(blocks, outside):
+                emit(blk, np.full(blk.size, v), out_b * _exclusive_rows(up_hat(blk)))
+
         # parent-side messages waiting for their level: level -> [(nodes, messages)]
         pending: dict[int, list[tuple[np.ndarray, torch.Tensor]]] = {}
         roots = plan.roots
@@ -643,9 +678,16 @@ def tree_conditional_activation(
             i = 0
             while i < at.size:
                 K = int(count[at[i]])
+                if 3 * F * (K + 2) > chunk_values and K > 1:  # a hub: children in blocks
+                    hub(at[i], down_at.index_select(0, order_t[i : i + 1])[0])
+                    i += 1
+                    continue
                 m = max(1, chunk_values // (3 * F * (K + 2)))
                 j = min(at.size, i + m)
                 K = int(count[at[j - 1]])  # largest count in the chunk (sorted)
+                while 3 * F * (K + 2) > chunk_values and K > 1:
+                    j -= 1  # leave the hubs to their own path
+                    K = int(count[at[j - 1]])
                 vs, down_v = at[i:j], down_at.index_select(0, order_t[i:j])
                 i = j
                 if K == 0:
@@ -667,26 +709,7 @@ def tree_conditional_activation(
                 ex = pre[gt, rt] * suf[gt, rt + 2]  # all slots but the child's own
                 finish(vs, pre[:, -1])
                 del pad, suf
-                qv = q_all[torch.from_numpy(vs[g]).to(device)].unsqueeze(-1)
-                Nq = qv * ex[:, 0]
-                Uq = qv * z * ex[:, 1]
-                Iq = z * (ex[:, 2] - qv * ex[:, 1])
-                w_vi = w[torch.from_numpy(plan.e_down[ch]).to(device)].unsqueeze(-1)
-                w_iv = w[torch.from_numpy(plan.e_up[ch]).to(device)].unsqueeze(-1)
-                B = (1 - w_vi) * Iq + Nq
-                A0 = (1 - w_vi) * Iq + w_iv * Uq + (1 - w_iv) * Nq
-                down_ch = torch.stack([B, A0, A0 + w_vi * Iq], dim=1)
-                leaf = count[ch] == 0
-                if leaf.any():  # a leaf's all-slot product is its parent-side message
-                    finish(ch[leaf], down_ch[torch.from_numpy(np.flatnonzero(leaf)).to(device)])
-                if not leaf.all():
-                    inner = np.flatnonzero(~leaf)
-                    down_in = down_ch[torch.from_numpy(inner).to(device)]
-                    for lv in np.unique(plan.level[ch[inner]]):
-                        sel = np.flatnonzero(plan.level[ch[inner]] == lv)
-                        pending.setdefault(int(lv), []).append(
-                            (ch[inner][sel], down_in[torch.from_numpy(sel).to(device)])
-                        )
+                emit(ch, vs[g], ex)
         joint.clamp_min_(0.0)
         total = _root_product(plan, stores, Lf, device).clamp_min(0.0)
         cond = joint / total
