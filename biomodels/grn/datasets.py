@@ -121,7 +121,8 @@ def krumsiek11() -> AnnData:
         - ``obs_names`` made unique as ``"<trajectory>_<step>"`` (the file repeats the step
           numbers, which anndata warns about on every copy).
 
-        ``obs["cell_type"]``, ``uns["iroot"]`` and ``uns["highlights"]`` are scanpy's.
+        ``obs["cell_type"]``, ``uns["iroot"]`` and ``uns["highlights"]`` are scanpy's, the
+        latter with string keys so that the object can be written to h5ad.
 
     Examples
     --------
@@ -158,4 +159,6 @@ def krumsiek11() -> AnnData:
             f"krumsiek11 genes {names} do not match the model file genes {list(truth.index)}"
         )
     adata.varp["truth"] = truth.loc[names, names].to_numpy(dtype=np.float64)
+    if isinstance(adata.uns.get("highlights"), dict):  # int keys cannot be written to h5ad
+        adata.uns["highlights"] = {str(k): v for k, v in adata.uns["highlights"].items()}
     return adata

@@ -351,3 +351,13 @@ def test_simulated_data_round_trip_h5ad(tmp_path):
     np.testing.assert_array_equal(a.varp["truth"], b.varp["truth"])
     np.testing.assert_array_equal(a.uns["hill_network"]["ec50"], b.uns["hill_network"]["ec50"])
     assert list(b.obs["trajectory"].cat.categories) == ["0", "1", "2"]
+
+
+def test_krumsiek11_round_trip_h5ad(k11, tmp_path):
+    import anndata as ad
+
+    path = tmp_path / "k11.h5ad"
+    k11.write_h5ad(path)
+    back = ad.read_h5ad(path)
+    np.testing.assert_array_equal(back.varp["truth"], k11.varp["truth"])
+    assert list(back.obs["trajectory"]) == list(k11.obs["trajectory"])
