@@ -221,6 +221,8 @@ def planted():
 
 @pytest.mark.slow
 def test_dash_recovers_planted_network(planted):
+    # Data seed 1 is one of 6 of 8 seeds on which DASH leads prior-only pruning (means over
+    # seeds 0-7: DASH 0.869, prior-only 0.845, IMP 0.690; test_bench_planted_ordering_over_seeds).
     dash = planted["dash"]
     print({m: round(r["balanced_accuracy"], 3) for m, r in planted.items()})
     assert dash["weight_sparsity"] >= 0.90
