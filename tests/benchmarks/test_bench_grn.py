@@ -141,6 +141,11 @@ def test_bench_krumsiek_vs_arboreto(tmp_path):
           f"time ratio: {ode.seconds / g3.seconds:.2f}")
 
 
+def _bench_seeds() -> list[int]:
+    """Seeds of the seed sweeps: ``$PRUNUS_BENCH_SEEDS`` (comma-separated), default 0-7."""
+    return [int(s) for s in os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")]
+
+
 def test_bench_planted_ordering_over_seeds():
     """DASH vs prior-only vs IMP on planted networks, several data/corruption seeds.
 
@@ -154,7 +159,7 @@ def test_bench_planted_ordering_over_seeds():
     from biomodels.grn import GRNModel, corrupt_prior, evaluate, simulate_hill_network
 
     torch.set_num_threads(1)
-    seeds = [int(s) for s in os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")]
+    seeds = _bench_seeds()
     for n_genes, epochs, runs in ((30, 120, seeds), (50, 200, seeds), (350, 200, seeds[:2])):
         rows = []
         for seed in runs:
@@ -171,7 +176,8 @@ def test_bench_planted_ordering_over_seeds():
                             progress=False)
                 m = model.evaluate(truth)
                 row[method] = m["balanced_accuracy"]
-                row["sparsity"] = m["weight_sparsity"]
+                if method == "dash":
+                    row["sparsity"] = m["weight_sparsity"]
             rows.append(row)
         table = pd.DataFrame(rows)
         print(f"\nplanted Hill network, {n_genes} genes, 5% noise, 10% prior corruption, h = 40, "
@@ -197,7 +203,7 @@ def test_bench_krumsiek_over_seeds():
     from biomodels.grn.cli import DEMO_DEFAULTS, FIT_DEFAULTS
 
     torch.set_num_threads(1)
-    seeds = [int(s) for s in os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")]
+    seeds = _bench_seeds()
     adata = datasets.krumsiek11()
     genes = list(adata.var_names)
     truth = pd.DataFrame(adata.varp["truth"], index=genes, columns=genes)
@@ -206,12 +212,13 @@ def test_bench_krumsiek_over_seeds():
         prior = corrupt_prior(truth, 0.2, seed=seed)
         dash = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior=prior,
                         n_hidden=DEMO_DEFAULTS["n_hidden"], seed=seed)
-        dash.train(60, pruning="dash", method=FIT_DEFAULTS["method"],
+        dash.train(FIT_DEFAULTS["epochs"], pruning="dash", method=FIT_DEFAULTS["method"],
                    step_size=FIT_DEFAULTS["step_size"], prior_weight=DEMO_DEFAULTS["prior_weight"],
                    prior_scaling=DEMO_DEFAULTS["prior_scaling"], progress=False)
         plain = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=11,
                          seed=seed)
-        plain.train(60, pruning="none", method="rk4", step_size=0.5, progress=False)
+        plain.train(FIT_DEFAULTS["epochs"], pruning="none", method=FIT_DEFAULTS["method"],
+                    step_size=FIT_DEFAULTS["step_size"], progress=False)
         rows.append({"seed": seed, "prior_alone": evaluate(prior, truth)["auroc"],
                      "dash_demo": dash.evaluate(truth)["auroc"],
                      "no_prior": plain.evaluate(truth)["auroc"]})
