@@ -82,10 +82,16 @@ def _fit(args: argparse.Namespace) -> int:
         from biomodels.grn.prior import align_prior
 
         truth = align_prior(truth, model.genes)
+    # a rerun of an interrupted command picks up where it stopped
+    checkpoint = Path(args.out) / "checkpoint.pt"
+    if checkpoint.exists():
+        print(f"resuming from {checkpoint}")
     model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
                 step_size=FIT_DEFAULTS["step_size"], prior_weight=args.prior_weight,
-                prior_scaling=args.prior_scaling, progress=not args.quiet)
+                prior_scaling=args.prior_scaling, progress=not args.quiet,
+                checkpoint=checkpoint)
     paths = _write_outputs(model, adata, Path(args.out), truth)
+    checkpoint.unlink()  # the outputs are complete
     for name, path in paths.items():
         print(f"{name:8s} {path}")
     return 0
@@ -100,7 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
         "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
         "columns = targets), DIR/result.h5ad (varp['grn'], uns['grn']), DIR/model.pt and, "
-        "with --truth, DIR/metrics.json.")
+        "with --truth, DIR/metrics.json. The training state is checkpointed to DIR/checkpoint.pt "
+        "every 10 epochs; rerunning the same command after an interruption resumes from it.")
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad")
     fit.add_argument("--time-key", required=True, help="obs column with (pseudo)time")
     fit.add_argument("--trajectory-key", default=None, help="obs column naming trajectories")

@@ -40,7 +40,7 @@ pruning) and ``"prior"`` (lambda = 1: prior best guesses only, "Bio-pruning").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -354,3 +354,47 @@ class DashPruner:
     def density(self) -> float:
         """Fraction of the four weight matrices kept."""
         return float(self.masks.density()) if self.masks is not None else 1.0
+
+    def _settings(self) -> dict[str, Any]:
+        sch = self.schedule
+        return {"method": self.method, "lambda_ppi": self.lambda_ppi,
+                "lambda_motif": self.lambda_motif, "normalize": self.normalize,
+                "seed": self.seed, "schedule": [sch.first_epoch, sch.first_fraction,
+                                                sch.every, sch.fraction]}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return settings, rounds done and the recursive scores ``S`` (not the masks).
+
+        The masks are buffers of the pruned module and are saved with its weights.
+        """
+        prev = self._previous
+        return {"settings": self._settings(), "rounds": self.rounds,
+                "previous": None if prev is None else
+                {k: v.detach().cpu() for k, v in prev.items()}}
+
+    def load_state_dict(self, state: dict[str, Any] | None, module: nn.Module) -> None:
+        """Restore :meth:`state_dict` output; the masks are read from ``module``.
+
+        Raises
+        ------
+        ValueError
+            When ``state`` is missing or was saved by a pruner with other settings.
+        """
+        if not isinstance(state, dict) or "settings" not in state:
+            raise ValueError("pruner state: missing (the checkpoint was written without a "
+                             "pruner)")
+        mine, saved = self._settings(), state["settings"]
+        differ = sorted(k for k in mine if mine[k] != saved.get(k))
+        if differ:
+            detail = ", ".join(f"{k}: saved {saved.get(k)!r}, now {mine[k]!r}" for k in differ)
+            raise ValueError(f"pruner state was saved with other settings ({detail})")
+        from core import MaskSet
+
+        try:
+            self.masks = MaskSet(dict(MaskSet.from_module(module).masks))
+        except ValueError:
+            self.masks = None
+        self.rounds = int(state["rounds"])
+        w = next(module.parameters())
+        prev = state["previous"]
+        self._previous = None if prev is None else {k: v.to(w) for k, v in prev.items()}

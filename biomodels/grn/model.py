@@ -276,6 +276,8 @@ class GRNModel:
         l1: float = 1e-3,
         patience: int = 40,
         progress: bool = True,
+        checkpoint: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 10,
     ) -> dict[str, list[float]]:
         """Fit the model (and prune it), continuing from the current weights.
 
@@ -319,6 +321,12 @@ class GRNModel:
             Early stopping patience (epochs), after the last pruning round.
         progress
             tqdm progress bar.
+        checkpoint, checkpoint_every
+            File for the whole training state, written atomically every
+            ``checkpoint_every`` epochs and at the end. If the file exists, training resumes
+            from it: call ``train`` again with the same arguments on a model built the same
+            way (a fit with other settings is refused with a ValueError naming them); the
+            result equals that of an uninterrupted fit.
 
         Returns
         -------
@@ -364,6 +372,7 @@ class GRNModel:
             pruner=self.pruner if pruning in ("dash", "imp", "prior") else None,
             l1=l1 if pruning == "l1" else 0.0, prior=prior_scaled, prior_weight=prior_weight,
             patience=patience, seed=self.seed, progress=progress,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every,
         )
         self.history = history
         sched = self.pruner.schedule if self.pruner is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 
 __all__ = [
@@ -53,6 +55,14 @@ class Pruner(Protocol):
 
     def last_round_epoch(self, max_epochs: int) -> int:
         """Epoch of the last scheduled round (0 when none)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """State to checkpoint (masks excluded: they are saved with the module)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any] | None, module: nn.Module) -> None:
+        """Restore :meth:`state_dict` output after ``module`` got its weights and masks."""
         ...
 
 
@@ -313,6 +323,8 @@ def fit(
     seed: int = 0,
     progress: bool = False,
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 10,
 ) -> dict[str, list[float]]:
     """Fit ``func`` to one-step-ahead pairs with Adam, plateau LR decay and early stopping.
 
@@ -357,6 +369,13 @@ def fit(
         Show a tqdm progress bar.
     callback
         Called as ``callback(epoch, record)`` after each epoch.
+    checkpoint
+        File for the training state (:mod:`biomodels.grn.checkpoint`), written atomically
+        every ``checkpoint_every`` epochs and when the fit ends. When it exists at the
+        start, the fit resumes from it (the settings must match; ``epochs`` may be larger)
+        and gives the same result as an uninterrupted fit.
+    checkpoint_every
+        Epochs between checkpoints.
 
     Returns
     -------
@@ -372,6 +391,8 @@ def fit(
         raise ValueError("no training pairs: every trajectory needs at least two time points")
     if not 0.0 <= prior_weight <= 1.0:
         raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
     gen = torch.Generator().manual_seed(seed)
     rate_params = [func.gene_rates]
     other = [p for n, p in func.named_parameters() if n != "gene_rates"]
@@ -389,12 +410,35 @@ def fit(
     use_prior = prior is not None and prior_weight < 1.0
     weights = [dict(func.named_parameters())[n] for n in PRUNABLE]
     last_round = pruner.last_round_epoch(epochs) if pruner is not None else 0
-    history: dict[str, list[float]] = {
+    state = FitState(history={
         k: [] for k in ("epoch", "train_loss", "val_loss", "lr", "density", "pruned")
+    })
+    signature = {
+        "shapes": {k: list(v.shape) for k, v in func.state_dict().items()
+                   if not k.endswith("_mask")},
+        "n_train": len(train), "n_val": 0 if val is None else len(val),
+        "lr": lr, "rate_lr_factor": rate_lr_factor, "batch_size": batch_size,
+        "method": method, "rtol": rtol, "atol": atol, "options": options or {},
+        "adjoint": adjoint, "pruner": None if pruner is None else type(pruner).__name__,
+        "l1": l1, "prior_weight": prior_weight if use_prior else 1.0, "n_random": n_random,
+        "seed": seed,
     }
-    best_loss, best_state, stale = math.inf, None, 0
+    torch_state = {"func": func, "optimizer": optimizer, "generator": gen, "pruner": pruner}
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state = load_checkpoint(checkpoint, signature=signature, scheduler=scheduler,
+                                **torch_state)
+    history = state.history
     n = len(train)
-    bar = tqdm(range(1, epochs + 1), disable=not progress, desc="grn fit", leave=False)
+
+    def save(stopped: bool) -> None:
+        if checkpoint is not None:
+            state.stopped = stopped
+            save_checkpoint(checkpoint, state, signature=signature, scheduler=scheduler,
+                            **torch_state)
+
+    first = epochs + 1 if state.stopped else state.epoch + 1
+    bar = tqdm(range(first, epochs + 1), disable=not progress, desc="grn fit", leave=False,
+               initial=first - 1, total=epochs)
     for epoch in bar:
         pruned = False
         if pruner is not None:
@@ -403,7 +447,7 @@ def fit(
                 for group, base in zip(optimizer.param_groups, base_lrs):
                     group["lr"] = base
                 scheduler = make_scheduler()
-                best_loss, best_state, stale = math.inf, None, 0
+                state.best_loss, state.best_state, state.stale = math.inf, None, 0
         func.train()
         perm = torch.randperm(n, generator=gen).to(train.x0.device)
         total = 0.0
@@ -454,18 +498,22 @@ def fit(
             callback(epoch, record)
         bar.set_postfix(train=f"{train_loss:.2e}", val=f"{val_loss:.2e}",
                         density=f"{record['density']:.3f}")
-        if val_loss < best_loss:
-            best_loss, stale = val_loss, 0
-            best_state = copy.deepcopy({k: v.detach().clone() for k, v in
-                                        func.state_dict().items()})
+        if val_loss < state.best_loss:
+            state.best_loss, state.stale = val_loss, 0
+            state.best_state = copy.deepcopy({k: v.detach().clone() for k, v in
+                                              func.state_dict().items()})
         else:
-            stale += 1
-        if epoch >= last_round and stale >= patience:
+            state.stale += 1
+        state.epoch = epoch
+        if epoch >= last_round and state.stale >= patience:
+            save(stopped=True)
             break
-    if best_state is not None:
+        if epoch % checkpoint_every == 0 or epoch == epochs:
+            save(stopped=False)
+    if state.best_state is not None:
         with torch.no_grad():
             params = dict(func.named_parameters())
-            for k, v in best_state.items():
+            for k, v in state.best_state.items():
                 if k in params:
                     params[k].copy_(v)
     return history

@@ -99,3 +99,32 @@ def test_demo_runs_fast_and_writes_everything(tmp_path, capsys):
     # over seeds 0-7 0.867-0.926, mean 0.889 (test_bench_krumsiek_over_seeds); the corrupted
     # prior alone: 0.865 (mean 0.872); the paper's DASH defaults 0.62-0.72).
     assert metrics["auroc"] >= 0.84
+
+
+def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys):
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
+            "--epochs", "12", "--hidden", "6", "--quiet"]
+    assert main([*args, "--out", str(files / "whole")]) == 0
+    out = files / "resumed"
+    real, calls = train_mod.evaluate_loss, []
+
+    def dies_in_epoch_11(*a, **kw):  # e.g. the job hits its wall-time limit
+        calls.append(1)
+        if len(calls) == 11:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", dies_in_epoch_11)
+    with pytest.raises(KeyboardInterrupt):
+        main([*args, "--out", str(out)])
+    assert (out / "checkpoint.pt").exists() and not (out / "network.csv").exists()
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 0
+    assert f"resuming from {out / 'checkpoint.pt'}" in capsys.readouterr().out
+    assert not (out / "checkpoint.pt").exists()
+    pd.testing.assert_frame_equal(pd.read_csv(out / "network.csv", index_col=0),
+                                  pd.read_csv(files / "whole" / "network.csv", index_col=0))

@@ -1,0 +1,178 @@
+"""Checkpoints of a running fit: the whole training state, written atomically, and resuming.
+
+A fit of thousands of genes runs for hours; an interrupted one (a killed job, a wall-time
+limit) should lose at most a few epochs. A checkpoint holds everything the next epoch
+depends on: weights and masks, Adam moments, the plateau scheduler, the random generator
+(batch order and the soft prior's random states), the pruner's recursive DASH scores, the
+history and the early-stopping state. Resuming from it gives the same result, to the last
+bit on CPU, as a fit that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
+
+_FORMAT = "prunus.grn.fit-checkpoint/1"
+
+
+@dataclass
+class FitState:
+    """Loop state of :func:`biomodels.grn.train.fit` besides the torch objects.
+
+    Attributes
+    ----------
+    epoch
+        Last completed epoch (0: none).
+    history
+        Per-epoch records so far.
+    best_loss, best_state, stale
+        Early stopping: best validation loss since the last pruning round, the weights
+        that reached it, and the number of epochs since.
+    stopped
+        True when early stopping ended the fit (a resumed call then does nothing more).
+    """
+
+    epoch: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_loss: float = math.inf
+    best_state: dict[str, torch.Tensor] | None = None
+    stale: int = 0
+    stopped: bool = False
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    state: FitState,
+    *,
+    signature: dict[str, Any],
+    func: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generator: torch.Generator,
+    pruner: Any | None = None,
+) -> Path:
+    """Write the training state to ``path`` atomically (complete or absent, never half).
+
+    Parameters
+    ----------
+    path
+        Destination file (``torch.save`` format).
+    state
+        The loop state.
+    signature
+        Settings that must match on resume (solver, learning rate, data size, ...).
+    func, optimizer, scheduler, generator
+        The objects whose state the next epoch depends on.
+    pruner
+        A pruner with ``state_dict()`` (e.g. :class:`biomodels.grn.dash.DashPruner`), or None.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    from core import atomic_path
+
+    def cpu(d: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
+        return None if d is None else {k: v.detach().cpu() for k, v in d.items()}
+
+    payload = {
+        "format": _FORMAT,
+        "signature": signature,
+        "epoch": state.epoch,
+        "history": state.history,
+        "best_loss": state.best_loss,
+        "best_state": cpu(state.best_state),
+        "stale": state.stale,
+        "stopped": state.stopped,
+        "func": cpu(func.state_dict()),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "generator": generator.get_state(),
+        "pruner": None if pruner is None else pruner.state_dict(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    signature: dict[str, Any],
+    func: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generator: torch.Generator,
+    pruner: Any | None = None,
+) -> FitState:
+    """Restore the objects from a checkpoint written by :func:`save_checkpoint`.
+
+    Masks saved with the weights are re-attached to ``func`` (and ``optimizer``) before the
+    weights are loaded, so pruned entries stay zero after resuming.
+
+    Parameters
+    ----------
+    path
+        The checkpoint file.
+    signature
+        This fit's settings; every key must equal the saved one.
+    func, optimizer, scheduler, generator, pruner
+        Freshly built objects of the same fit, restored in place.
+
+    Returns
+    -------
+    FitState
+        The loop state to continue from.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is not a fit checkpoint, or it was written by a fit with other
+        settings or another model size (the differing keys are named).
+    """
+    from core import MaskSet
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
+        raise ValueError(f"checkpoint {str(path)!r} cannot be read: {exc}") from exc
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(f"checkpoint {str(path)!r} is not a prunus GRN fit checkpoint")
+    saved = payload["signature"]
+    differ = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
+    if differ:
+        detail = ", ".join(f"{k}: saved {saved.get(k)!r}, now {signature.get(k)!r}"
+                           for k in differ)
+        raise ValueError(f"checkpoint {str(path)!r} belongs to a fit with other settings "
+                         f"({detail}); delete it or pass another checkpoint path")
+    device = next(func.parameters()).device
+    weights = payload["func"]
+    if any(k.endswith("_mask") for k in weights):
+        MaskSet.from_state_dict(weights).attach(func, optimizer)
+    else:
+        MaskSet.detach_from(func)
+    func.load_state_dict(weights)
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    generator.set_state(payload["generator"])
+    if pruner is not None:
+        pruner.load_state_dict(payload["pruner"], func)
+    best = payload["best_state"]
+    return FitState(
+        epoch=int(payload["epoch"]),
+        history=payload["history"],
+        best_loss=float(payload["best_loss"]),
+        best_state=None if best is None else {k: v.to(device) for k, v in best.items()},
+        stale=int(payload["stale"]),
+        stopped=bool(payload["stopped"]),
+    )
