@@ -9,6 +9,7 @@ independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.cli import CommandError, existing_file
 
@@ -43,8 +44,13 @@ def _fit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from exc
     model = CTMC()
+    # a rerun of an interrupted command skips the fold fits already done
+    checkpoint = Path(args.out) / "cv_checkpoint.json"
+    if checkpoint.exists():
+        print(f"resuming the cross-validation from {checkpoint}")
     model.fit(
-        x, l1=args.l1, method=args.method, event_names=names, seed=args.seed, folds=args.folds
+        x, l1=args.l1, method=args.method, event_names=names, seed=args.seed, folds=args.folds,
+        checkpoint=checkpoint,
     )
     folds = kfold_indices(len(x), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
@@ -85,6 +91,7 @@ def _fit(args: argparse.Namespace) -> int:
     with atomic_path(f"{out}/theta.png") as tmp:
         ax.figure.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
     plt.close(ax.figure)
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete
     print(
         f"held-out log-likelihood per tumour {np.mean(held):.4f} "
         f"(independence {np.mean(indep):.4f}); wrote {out}/theta.csv, metrics.json, theta.png"
@@ -101,7 +108,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit theta to a 0/1 tumours x events table",
         description="Fit an L1-penalised MHN (rows = affected event) and report the 5-fold "
-        "held-out log-likelihood per tumour.",
+        "held-out log-likelihood per tumour. Cross-validation progress is checkpointed to "
+        "DIR/cv_checkpoint.json; rerunning the same command after an interruption resumes.",
     )
     fit.add_argument(
         "data",

@@ -2,11 +2,16 @@
 
 Held-out score = mean log-likelihood per tumour of the test folds (exact, or importance-sampled
 for tumours with more than 16 events), the metric of the MHN and Gotovos et al. papers. The L1
-grid follows ``mhn``'s ``lambda_from_cv``: a log grid around 1/N.
+grid follows ``mhn``'s ``lambda_from_cv``: a log grid around 1/N. A cross-validation over
+hundreds of events runs for hours, so :func:`select_l1` can checkpoint every finished fold fit
+to a JSON file and skip those fits when it is called again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,13 +69,35 @@ def cross_validate(
     tests = (
         list(fold_indices) if fold_indices is not None else kfold_indices(len(x), folds, seed=seed)
     )
-    scores = []
-    for test in tests:
-        train = np.setdiff1d(np.arange(len(x)), test)
-        res = fit_theta(x[train], l1=l1, seed=seed, **fit_kwargs)
-        ll = data_log_likelihood(torch.as_tensor(res.theta), x[test])
-        scores.append(float(ll.mean()))
-    return np.asarray(scores)
+    return np.asarray([_fold_score(x, l1, test, seed, fit_kwargs) for test in tests])
+
+
+def _fold_score(x: np.ndarray, l1: float, test: np.ndarray, seed: int | None,
+                fit_kwargs: dict[str, Any]) -> float:
+    train = np.setdiff1d(np.arange(len(x)), test)
+    res = fit_theta(x[train], l1=l1, seed=seed, **fit_kwargs)
+    return float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
+
+
+_CHECKPOINT_FORMAT = "prunus.ctmc.cv-checkpoint/1"
+
+
+def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
+                        ) -> dict[str, float]:
+    try:
+        with open(path) as fh:
+            saved = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"checkpoint {str(path)!r} cannot be read: {exc}") from exc
+    if not isinstance(saved, dict) or saved.get("format") != _CHECKPOINT_FORMAT:
+        raise ValueError(f"checkpoint {str(path)!r} is not a prunus CTMC cross-validation "
+                         "checkpoint")
+    old = saved["signature"]
+    differ = sorted(k for k in set(old) | set(signature) if old.get(k) != signature.get(k))
+    if differ:
+        raise ValueError(f"checkpoint {str(path)!r} belongs to another cross-validation "
+                         f"(differs in: {', '.join(differ)}); delete it or pass another path")
+    return {str(k): float(v) for k, v in saved["scores"].items()}
 
 
 def select_l1(
@@ -80,6 +107,7 @@ def select_l1(
     folds: int = 5,
     seed: int | None = 0,
     one_se: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
     **fit_kwargs: Any,
 ) -> tuple[float, dict[float, np.ndarray]]:
     """Choose the L1 strength by k-fold cross-validated held-out log-likelihood.
@@ -95,6 +123,10 @@ def select_l1(
     one_se
         Pick the largest strength within one standard error of the best (``mhn``'s rule)
         instead of the best.
+    checkpoint
+        JSON file that records each (strength, fold) score as soon as its fit finishes
+        (written atomically). When it exists, those fits are skipped; it must come from the
+        same data, grid, folds, seed and fit settings (else ValueError).
     **fit_kwargs
         Passed to the fits.
 
@@ -106,10 +138,28 @@ def select_l1(
     x = np.asarray(x, dtype=np.uint8)
     grid = list(default_l1_grid(len(x)) if grid is None else grid)
     tests = kfold_indices(len(x), folds, seed=seed)
-    scores = {
-        float(g): cross_validate(x, float(g), fold_indices=tests, seed=seed, **fit_kwargs)
-        for g in grid
+    signature = {
+        "data_sha1": hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),
+        "shape": list(x.shape), "grid": [float(g) for g in grid], "folds": folds,
+        "seed": seed, "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items())
+                              if k != "progress"},
     }
+    done: dict[str, float] = {}
+    if checkpoint is not None and os.path.exists(checkpoint):
+        done = _read_cv_checkpoint(checkpoint, signature)
+    for g in grid:
+        for k, test in enumerate(tests):
+            key = f"{float(g)!r}/{k}"
+            if key in done:
+                continue
+            done[key] = _fold_score(x, float(g), test, seed, fit_kwargs)
+            if checkpoint is not None:
+                from core import write_json
+
+                write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
+                            "scores": done}, checkpoint)
+    scores = {float(g): np.asarray([done[f"{float(g)!r}/{k}"] for k in range(len(tests))])
+              for g in grid}
     means = {g: s.mean() for g, s in scores.items()}
     best = max(means, key=means.get)
     if one_se:

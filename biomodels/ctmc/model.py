@@ -119,6 +119,7 @@ class CTMC:
         event_names: list[str] | None = None,
         seed: int | None = 0,
         progress: bool = False,
+        checkpoint: str | os.PathLike[str] | None = None,
         **fit_kwargs: Any,
     ) -> CTMC:
         """Fit theta by L1-penalised maximum likelihood.
@@ -148,6 +149,10 @@ class CTMC:
             Seed of folds and MCMC chains.
         progress
             tqdm progress bars.
+        checkpoint
+            JSON file for the cross-validation: every finished fold fit is recorded, and a
+            call after an interruption skips those fits (see
+            :func:`~biomodels.ctmc.crossval.select_l1`). Unused when ``l1`` is given.
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
             ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
@@ -167,7 +172,8 @@ class CTMC:
             **fit_kwargs,
         )
         if l1 is None:
-            l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, **kwargs)
+            l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, checkpoint=checkpoint,
+                                   **kwargs)
             self.cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
         self.l1 = float(l1)
         res = fit_theta(x, l1=float(l1), seed=seed, **kwargs)

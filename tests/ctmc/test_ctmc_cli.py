@@ -77,3 +77,4 @@ def test_cli_chooses_l1_by_cross_validation(tmp_path):
     grid = metrics["l1_cv_scores"]
     assert len(grid) == 5 and str(metrics["l1"]) in grid
     assert metrics["heldout_loglik_per_tumour"] == pytest.approx(max(grid.values()))
+    assert not (out / "cv_checkpoint.json").exists()  # removed once the outputs are written

@@ -88,6 +88,40 @@ def test_l1_by_cross_validation_prefers_moderate_penalty():
     assert model.l1 == 1e-4 and set(model.cv_scores) == {1e-4, 0.3}
 
 
+def test_cross_validation_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    import json
+
+    import biomodels.ctmc.crossval as cv
+
+    theta = random_sparse_theta(5, sparsity=0.5, seed=2)
+    x = sample_trajectories(theta, 300, seed=3).X
+    grid, kw = [1e-4, 0.3], dict(folds=3, max_steps=60)
+    best, scores = select_l1(x, grid, **kw)
+    path = tmp_path / "cv.json"
+    real, calls = cv._fold_score, []
+
+    def counted(*args):
+        calls.append(args[1])
+        if len(calls) == 4:  # the job dies during the 4th of 6 fold fits
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(cv, "_fold_score", counted)
+    with pytest.raises(KeyboardInterrupt):
+        select_l1(x, grid, checkpoint=path, **kw)
+    assert len(json.loads(path.read_text())["scores"]) == 3
+    calls.clear()
+    best2, scores2 = select_l1(x, grid, checkpoint=path, **kw)
+    assert calls == [0.3, 0.3, 0.3]  # only the fits not yet done
+    assert best2 == best
+    for g in grid:
+        np.testing.assert_array_equal(scores2[g], scores[g])
+    with pytest.raises(ValueError, match="differs in: grid"):
+        select_l1(x, [1e-4, 0.1], checkpoint=path, **kw)
+    with pytest.raises(ValueError, match="differs in: fit"):
+        select_l1(x, grid, checkpoint=path, folds=3, max_steps=61)
+
+
 def test_model_api_roundtrip(tmp_path):
     import anndata
 
