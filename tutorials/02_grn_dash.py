@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 
 import matplotlib.pyplot as plt
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scanpy as sc
 import torch
 
 from biomodels.grn import GRNModel, corrupt_prior, evaluate, krumsiek11, prior_from_edges
+from biomodels.grn.plot import plot_graph, plot_history, plot_networks, plot_perturbation
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"  # the test suite runs a shrunken version
 EPOCHS = 12 if QUICK else 60
@@ -140,18 +140,24 @@ print(
 #
 # `GRNModel` scales each gene to [0, 1], forms pairs of consecutive cells within each
 # trajectory and learns `dx/dt = ReLU(g) * (f(x) - x)` (production minus decay). The prior
-# enters twice: PHOENIX's soft prior (`prior_weight=0.9`: 10 % of the loss asks the
-# production term to behave like the prior's signed edges on random states), and DASH
-# pruning, which removes 70 % of the weights at epoch 3 and then 10 % of what is left every
-# 10 epochs (60 epochs: 7 rounds, 87 % pruned), keeping the weights that both the data
-# (their size) and the prior support. For comparison we fit the same model with the same
-# soft prior but without pruning.
+# enters twice: PHOENIX's soft prior (a small share of the loss asks the production term to
+# behave like the prior's signed edges on random states), and DASH pruning, which removes
+# 70 % of the weights at epoch 3 and then 10 % of what is left every 10 epochs (60 epochs:
+# 7 rounds, 84 % pruned), keeping the weights that both the data (their size) and the prior
+# support. For comparison we fit the same model with the same soft prior but without
+# pruning.
+#
+# The soft prior's weight needs care: the one-step changes of krumsiek11 are tiny (a mean
+# squared change of about 1e-4), while the prior term is of order 0.1, so `prior_weight=0.9`
+# would let the prior swamp the data. We use 0.9997 and check the balance with the held-out
+# R^2, the fraction of the one-step changes the model explains (0 would mean the network
+# only echoes the prior).
 
 # %%
 fit_options = {
     "method": "rk4",
     "step_size": 0.5,
-    "prior_weight": 0.9,
+    "prior_weight": 0.9997,
     "prior_scaling": "sign",
     "progress": False,
 }
@@ -165,16 +171,12 @@ dense = GRNModel(
 )
 dense.train(EPOCHS, pruning="none", **fit_options)
 
-fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.semilogy(history["epoch"], history["train_loss"], label="train")
-ax.semilogy(history["epoch"], history["val_loss"], label="held-out trajectories")
-ax.set(xlabel="epoch", ylabel="one-step MSE", title="DASH training")
-twin = ax.twinx()
-twin.plot(history["epoch"], history["density"], color="0.5", ls="--")
-twin.set_ylabel("fraction of weights kept", color="0.5")
-ax.legend(frameon=False)
-fig.tight_layout()
-fig.savefig("dash_training.png", dpi=120)
+print(f"held-out R^2: DASH {dash.fit_summary['r2']:.2f}, no pruning "
+      f"{dense.fit_summary['r2']:.2f}")
+ax = plot_history(history)  # losses, weights kept (dashed), pruning rounds (grey)
+ax.set_title("DASH training")
+ax.figure.tight_layout()
+ax.figure.savefig("dash_training.png", dpi=120)
 
 # %% [markdown]
 # ## 4. How good is the recovered network?
@@ -200,27 +202,19 @@ print(scores.round(3))
 print(f"DASH weight sparsity: {dash.sparsity():.1%}")
 
 # %% [markdown]
-# Heatmaps of the signed networks (rows regulate columns) next to the truth and the prior
-# it was given.
+# Heatmaps of the signed networks (rows regulate columns, red activates, blue represses),
+# next to the truth and the prior the model was given; dots mark the true edges.
 
 # %%
-panels = {
-    "truth": np.sign(truth),
-    "prior (20 % corrupted)": np.sign(prior),
-    "DASH": dash.network(normalize="target"),
-    "no pruning": dense.network(normalize="target"),
-}
-fig, axes = plt.subplots(1, 4, figsize=(17, 4.5))
-for ax, (title, frame) in zip(axes, panels.items()):
-    values = frame.to_numpy(dtype=float).copy()
-    np.fill_diagonal(values, np.nan)  # self-loops are not scored
-    bound = np.nanmax(np.abs(values)) or 1.0
-    ax.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound)
-    ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
-    ax.set_yticks(range(len(genes)), genes, fontsize=7)
-    ax.set(title=title, xlabel="target")
-axes[0].set_ylabel("regulator")
-fig.tight_layout()
+fig = plot_networks(
+    {
+        "truth": np.sign(truth),
+        "prior (20 % corrupted)": np.sign(prior),
+        "DASH": dash.network(normalize="target"),
+        "no pruning": dense.network(normalize="target"),
+    },
+    truth=truth,
+)
 fig.savefig("network_heatmaps.png", dpi=120)
 
 # %% [markdown]
@@ -229,38 +223,10 @@ fig.savefig("network_heatmaps.png", dpi=120)
 # when it is not.
 
 # %%
-effects = dash.network(normalize="target")
-edges = effects.stack()
-edges = edges[[r != t for r, t in edges.index]]
-n_true = int((truth.to_numpy()[~np.eye(len(genes), dtype=bool)] != 0).sum())
-top = edges.abs().sort_values(ascending=False).index[:n_true]
-graph = nx.DiGraph()
-graph.add_nodes_from(genes)
-for reg, tgt in top:
-    graph.add_edge(reg, tgt, sign=np.sign(edges[(reg, tgt)]), true=truth.loc[reg, tgt] != 0)
-pos = nx.circular_layout(graph)
-fig, ax = plt.subplots(figsize=(6, 6))
-nx.draw_networkx_nodes(graph, pos, node_color="white", edgecolors="k", node_size=900, ax=ax)
-nx.draw_networkx_labels(graph, pos, font_size=8, ax=ax)
-for style, is_true in (("solid", True), ("dashed", False)):
-    chosen = [(u, v) for u, v, d in graph.edges(data=True) if d["true"] == is_true]
-    colours = ["tab:red" if graph.edges[e]["sign"] > 0 else "tab:blue" for e in chosen]
-    nx.draw_networkx_edges(
-        graph,
-        pos,
-        edgelist=chosen,
-        edge_color=colours,
-        style=style,
-        arrowsize=14,
-        node_size=900,
-        connectionstyle="arc3,rad=0.1",
-        ax=ax,
-    )
-hits = sum(graph.edges[e]["true"] for e in graph.edges)
-ax.set_title(f"DASH: top {graph.number_of_edges()} edges, {hits} in the true network")
-ax.axis("off")
-fig.tight_layout()
-fig.savefig("dash_network.png", dpi=120)
+ax = plot_graph(dash.network(normalize="target"), truth=truth)
+ax.set_title(f"DASH: {ax.get_title()}")
+ax.figure.tight_layout()
+ax.figure.savefig("dash_network.png", dpi=120)
 
 # %% [markdown]
 # ## 5. In-silico knockout of Pu.1
@@ -276,15 +242,7 @@ wild_type = dash.simulate(progenitor, times)
 knockout = dash.simulate(progenitor, times, perturb={"Pu.1": 0.0})
 
 watch = ["Pu.1", "Gata1", "SCL", "Gata2", "cJun", "EgrNab"]
-fig, axes = plt.subplots(1, len(watch), figsize=(16, 3), sharey=True)
-for ax, gene in zip(axes, watch):
-    j = genes.index(gene)
-    ax.plot(times, wild_type[:, j], color="k", label="wild type")
-    ax.plot(times, knockout[:, j], color="tab:red", label="Pu.1 knockout")
-    ax.set(title=gene, xlabel="step")
-axes[0].set_ylabel("predicted expression")
-axes[0].legend(frameon=False, fontsize=8)
-fig.tight_layout()
+fig = plot_perturbation(times, wild_type, knockout, genes, show=watch, label="Pu.1 knockout")
 fig.savefig("pu1_knockout.png", dpi=120)
 
 # %% [markdown]
@@ -317,22 +275,27 @@ print(adata)
 # %% [markdown]
 # ## What this means biologically
 #
-# - The differentiation data alone constrain the regulatory network only loosely: an
-#   unpruned model fits the trajectories but spreads effects over all gene pairs, and
-#   correlation confuses co-expression with regulation. DASH removes most of the model's
-#   weights, keeping those that both the dynamics and the prior support, and ranks the true
-#   regulations better than the unpruned model even though one in five prior edges was
-#   wrong. (With 11 genes, a few kept hidden units still connect many gene pairs weakly, so
-#   read the network by the size of the effects, not just by which entries are non-zero;
-#   longer training prunes further.)
+# - The differentiation data alone constrain the regulatory network only loosely: the four
+#   realisations share two paths until they branch, and several factors move together, so
+#   many networks explain the dynamics equally well (an unpruned model without a prior ranks
+#   the true regulations at AUROC 0.68-0.79 over seeds, correlation at 0.69). The prior
+#   resolves that, and the held-out R^2 shows how much of the dynamics the model still
+#   explains. Over 8 prior corruptions and seeds this setting gives AUROC 0.83-0.92 (mean
+#   0.88, the prior alone 0.87) at R^2 0.21-0.54; a stronger soft prior raises neither
+#   number much and lets the prior swamp the data (R^2 near 0), a weaker one fits the data
+#   better at the cost of the network. Single runs vary, so compare settings over seeds.
+#   (With 11 genes, a few kept hidden units still connect many gene pairs weakly, so read
+#   the network by the size of the effects, not just by which entries are non-zero.)
 # - The recovered core is the known logic of myelopoiesis: the mutual antagonism of Gata1
 #   and Pu.1 splits the erythroid/megakaryocyte from the myeloid branch, Fli1 and EKLF then
 #   separate megakaryocytes from erythrocytes, and Gfi1 and EgrNab separate neutrophils from
 #   monocytes.
-# - The knockout is a testable prediction. Without Pu.1 the progenitors lose the myeloid
-#   programme (cJun, EgrNab) and drift towards the Gata1-driven erythroid/megakaryocyte
-#   fate, as Pu.1-deficient progenitors do in mice. Where the model disagrees with the
-#   expectation, the edge deserves a second look in the lab rather than trust.
+# - The knockout is a testable prediction. In the true network, removing Pu.1 takes away
+#   the myeloid programme (cJun, EgrNab) and the repression of Gata2, Gata1 and SCL, as in
+#   Pu.1-deficient progenitors in mice; the table shows which of these the fitted model
+#   reproduces. Where it disagrees, the edge deserves a second look in the lab rather than
+#   trust, and a model that explains little of the held-out dynamics (low R^2) should not
+#   be asked for knockouts at all.
 # - On real data the same steps apply with a pseudotime (e.g. `sc.tl.dpt`) as the time key
 #   and a motif or ChIP-based prior; there is no truth to score against, so the knockout
 #   predictions and pathway enrichment of the kept edges take its place.

@@ -28,7 +28,15 @@ import torch
 
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
-from biomodels.grn.train import Pairs, fit, make_pairs, solve, split_pairs
+from biomodels.grn.train import (
+    Pairs,
+    evaluate_loss,
+    fit,
+    make_pairs,
+    no_change_mse,
+    solve,
+    split_pairs,
+)
 
 __all__ = ["GRNModel"]
 
@@ -236,6 +244,10 @@ class GRNModel:
         )
         self.history: dict[str, list[float]] = {}
         self.settings: dict[str, Any] = {}
+        #: Held-out fit of the trained model: ``mse``, ``no_change_mse`` and ``r2`` (the
+        #: fraction of the held-out one-step changes it explains; near 0 means the network
+        #: reflects the prior more than the data).
+        self.fit_summary: dict[str, float] = {}
         self.pruner: DashPruner | None = None
         self.is_trained = False
 
@@ -332,6 +344,7 @@ class GRNModel:
         -------
         dict
             The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
+            ``val_r2``,
             ``lr``, ``density``, ``pruned``.
         """
         if pruning not in ("dash", "imp", "prior", "none", "l1"):
@@ -375,6 +388,12 @@ class GRNModel:
             checkpoint=checkpoint, checkpoint_every=checkpoint_every,
         )
         self.history = history
+        held_out = val_pairs if val_pairs is not None and len(val_pairs) else train_pairs
+        mse = evaluate_loss(self.func, held_out, method=method, rtol=rtol, atol=atol,
+                            options=options)
+        base = no_change_mse(held_out)
+        self.fit_summary = {"mse": mse, "no_change_mse": base,
+                            "r2": 1.0 - mse / base if base > 0 else float("nan")}
         sched = self.pruner.schedule if self.pruner is not None else None
         self.settings = {
             "pruning": pruning, "epochs": int(epochs), "epochs_run": len(history["epoch"]),
@@ -555,8 +574,9 @@ class GRNModel:
         """Write the network and settings into an AnnData.
 
         Writes ``adata.varp[key_added]`` (the G x G signed network, rows = regulators) and
-        ``adata.uns[key_added]`` (``settings``, ``sparsity``, ``final_val_loss`` and, when
-        ``truth`` is given, ``metrics``). Nothing else is touched.
+        ``adata.uns[key_added]`` (``settings``, ``sparsity``, ``final_val_loss``, ``fit``:
+        the held-out one-step ``held_out_mse``, ``held_out_no_change_mse`` and
+        ``held_out_r2``, and, when ``truth`` is given, ``metrics``). Nothing else is touched.
 
         Returns
         -------
@@ -573,6 +593,8 @@ class GRNModel:
         }
         if self.history.get("val_loss"):
             info["final_val_loss"] = float(self.history["val_loss"][-1])
+        if self.fit_summary:
+            info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
         if truth is not None:
             info["metrics"] = self.evaluate(truth)
         adata.varp[key_added] = self.network().to_numpy()
@@ -595,6 +617,7 @@ class GRNModel:
             "prior": None if self.prior is None else torch.as_tensor(self.prior.to_numpy()),
             "ppi": None if self.ppi is None else torch.as_tensor(self.ppi.to_numpy()),
             "history": self.history, "settings": self.settings,
+            "fit_summary": self.fit_summary,
             "dtype": str(self.dtype).removeprefix("torch."),
         }
         with atomic_path(path) as tmp:
@@ -642,6 +665,7 @@ class GRNModel:
         model.func.load_state_dict(sd)
         model.history = state["history"]
         model.settings = state["settings"]
+        model.fit_summary = state.get("fit_summary", {})
         model.is_trained = bool(state["settings"])
         return model
 

@@ -221,12 +221,13 @@ def test_bench_krumsiek_over_seeds():
                     step_size=FIT_DEFAULTS["step_size"], progress=False)
         rows.append({"seed": seed, "prior_alone": evaluate(prior, truth)["auroc"],
                      "dash_demo": dash.evaluate(truth)["auroc"],
-                     "no_prior": plain.evaluate(truth)["auroc"]})
+                     "no_prior": plain.evaluate(truth)["auroc"],
+                     "dash_r2": dash.fit_summary["r2"], "no_prior_r2": plain.fit_summary["r2"]})
     table = pd.DataFrame(rows)
     print("\nkrumsiek11 AUROC (110 directed non-self pairs): demo settings with a 20%-corrupted "
           "prior (corruption and model seed = seed), and without a prior (h = 11)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for col in ("prior_alone", "dash_demo", "no_prior"):
+    for col in ("prior_alone", "dash_demo", "no_prior", "dash_r2", "no_prior_r2"):
         print(f"{col:12s} mean {table[col].mean():.3f}  min {table[col].min():.3f}  "
               f"max {table[col].max():.3f}")
     print(f"dash_demo >= 0.90 on {int((table.dash_demo >= 0.90).sum())}/{len(table)} seeds; "

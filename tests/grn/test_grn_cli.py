@@ -94,11 +94,15 @@ def test_demo_runs_fast_and_writes_everything(tmp_path, capsys):
     names = {p.name for p in (tmp_path / "demo").iterdir()}
     assert names == {"network.csv", "result.h5ad", "model.pt", "metrics.json", "network.png"}
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
-    # DASH + PHOENIX soft prior on the prior's signs, krumsiek11 with a 20%-corrupted prior
-    # (corruption seed 0). The acceptance target is 0.90, not reached: measured 0.879 here;
-    # over seeds 0-7 0.867-0.926, mean 0.889 (test_bench_krumsiek_over_seeds); the corrupted
-    # prior alone: 0.865 (mean 0.872); the paper's DASH defaults 0.62-0.72).
-    assert metrics["auroc"] >= 0.84
+    # DASH + PHOENIX soft prior (0.9997) on the prior's signs, krumsiek11 with a 20%-corrupted
+    # prior (corruption seed 0): measured AUROC 0.924 at held-out R^2 0.50 here; over seeds
+    # 0-7 0.829-0.924, mean 0.879, R^2 0.21-0.54 (test_bench_krumsiek_over_seeds), so the
+    # acceptance target 0.90 is met on 2 of 8 seeds; the corrupted prior alone: 0.865 (mean
+    # 0.872). The model must explain the data, not only echo the prior.
+    assert metrics["auroc"] >= 0.88
+    assert "data fit: the model explains" in out
+    result = ad.read_h5ad(tmp_path / "demo" / "result.h5ad")
+    assert result.uns["grn"]["fit"]["held_out_r2"] > 0.3
 
 
 def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys):

@@ -211,6 +211,28 @@ def test_training_reduces_loss_and_prunes(fitted):
     assert model.sparsity() == pytest.approx(1 - 0.3 * 0.9**2, abs=0.01)
 
 
+def test_held_out_r2_is_the_fraction_of_one_step_changes_explained(fitted):
+    from biomodels.grn.train import evaluate_loss, no_change_mse
+
+    model, history, _, _ = fitted
+    pairs = model._pairs()
+    # R^2 of predicting no change is 0, by construction of the yardstick
+    still = PhoenixODEFunc(8, 2)
+    with torch.no_grad():
+        still.gene_rates.zero_()
+    base = no_change_mse(pairs)
+    assert evaluate_loss(still, pairs, method="rk4", options={"step_size": 0.5}) == \
+        pytest.approx(base)
+    fit = model.fit_summary
+    assert fit["r2"] == pytest.approx(1 - fit["mse"] / fit["no_change_mse"])
+    assert 0 < fit["r2"] <= 1  # better than no change (25 epochs on a small planted net)
+    # the weights kept are those of the best epoch since the last pruning round (epoch 20)
+    since = [r for e, r in zip(history["epoch"], history["val_r2"]) if e >= 20]
+    assert max(since) == pytest.approx(fit["r2"], abs=1e-9)
+    r2 = np.asarray(history["val_r2"])
+    np.testing.assert_allclose(r2, 1 - np.asarray(history["val_loss"]) / fit["no_change_mse"])
+
+
 def test_network_is_labelled_and_orientation_is_regulator_by_target(fitted):
     model, _, _, _ = fitted
     net = model.network()
@@ -278,6 +300,26 @@ def test_predict_and_knockout(fitted):
         model.simulate(y0, times, perturb={"nope": 1.0})
     with pytest.raises(ValueError, match="increasing"):
         model.predict(y0, [1.0, 0.0])
+
+
+def test_a_blow_up_is_an_error_not_nan():
+    from biomodels.grn.train import SolverDivergedError, solve
+
+    # one gene: the multiplicative branch exp(-50 log1p(s(y))) diverges as y falls, and
+    # enters with a negative sign, so y runs away to -inf
+    func = PhoenixODEFunc(1, 1, dtype=torch.float64)
+    with torch.no_grad():
+        for n in PRUNABLE:
+            dict(func.named_parameters())[n].zero_()
+        func.prod_in.weight.fill_(-50.0)
+        func.prod_out.weight.fill_(-1.0)
+        func.prod_in.bias.zero_()
+        func.gene_rates.fill_(1.0)
+    y0 = torch.tensor([[-0.5]], dtype=torch.float64)
+    with pytest.raises(SolverDivergedError, match="not finite from t = "):
+        solve(func, y0, torch.linspace(0, 1, 5), method="rk4")
+    with pytest.raises(SolverDivergedError):
+        solve(func, y0, torch.linspace(0, 1, 5))  # dopri5: step underflow
 
 
 def test_float64_model_follows_dtype(small):

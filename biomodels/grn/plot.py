@@ -1,0 +1,291 @@
+"""Figures for fitted GRN ODEs: network heatmaps and graphs, training curves, perturbations.
+
+All networks are in the package orientation, **rows = regulators, columns = targets**;
+self-loops are blanked in heatmaps and left out of graphs because evaluation ignores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["plot_network", "plot_networks", "plot_graph", "plot_history", "plot_perturbation"]
+
+
+def _square(network: pd.DataFrame, name: str) -> pd.DataFrame:
+    if not isinstance(network, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame with gene labels, got "
+                        f"{type(network).__name__}")
+    if network.shape[0] != network.shape[1] or list(network.index) != list(network.columns):
+        raise ValueError(f"{name} must be square with the same genes as index and columns, "
+                         f"got shape {network.shape}")
+    return network
+
+
+def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
+    _square(network, name)
+    missing = [g for g in genes if g not in network.index]
+    if missing:
+        raise ValueError(f"{name} lacks the genes {missing[:5]}"
+                         f"{' ...' if len(missing) > 5 else ''}")
+    values = network.loc[genes, genes].to_numpy(dtype=float).copy()
+    np.fill_diagonal(values, np.nan)
+    return values
+
+
+def plot_network(
+    network: pd.DataFrame,
+    *,
+    truth: pd.DataFrame | None = None,
+    ax: Any | None = None,
+    title: str | None = None,
+    sqrt_scale: bool = True,
+) -> Any:
+    """Heatmap of a signed network (red activation, blue repression), self-loops blank.
+
+    Parameters
+    ----------
+    network
+        Square gene x gene DataFrame, rows = regulators, columns = targets.
+    truth
+        Optional true network on the same genes: its edges are marked with a dot, so hits
+        (coloured cell with a dot) and misses (dot on white) can be read off.
+    ax
+        Axes to draw into (a new figure when None).
+    title
+        Axes title.
+    sqrt_scale
+        Colour by ``sign * sqrt(|x| / max|x|)`` so weak edges stay visible next to strong
+        ones (the colour bar reads in that scale).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    TypeError, ValueError
+        When a network is not a labelled square DataFrame or ``truth`` lacks genes.
+    """
+    import matplotlib.pyplot as plt
+
+    genes = list(_square(network, "network").index)
+    values = _aligned(network, genes, "network")
+    bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    bound = bound or 1.0
+    shown = np.sign(values) * np.sqrt(np.abs(values) / bound) if sqrt_scale else values / bound
+    if ax is None:
+        size = max(4.0, 0.3 * len(genes) + 2.5)
+        _, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(shown, cmap="RdBu_r", vmin=-1, vmax=1)
+    if truth is not None:
+        rows, cols = np.nonzero(np.nan_to_num(_aligned(truth, genes, "truth")))
+        ax.scatter(cols, rows, s=6, c="k", marker="o", label="true edge")
+    if len(genes) <= 60:
+        ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(genes)), genes, fontsize=7)
+    ax.set(xlabel="target", ylabel="regulator")
+    if title:
+        ax.set_title(title)
+    label = "signed strength (sqrt scale)" if sqrt_scale else "signed strength / max"
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
+    return ax
+
+
+def plot_networks(
+    panels: Mapping[str, pd.DataFrame],
+    *,
+    truth: pd.DataFrame | None = None,
+    sqrt_scale: bool = True,
+) -> Any:
+    """Side-by-side heatmaps of several networks in the gene order of the first.
+
+    Parameters
+    ----------
+    panels
+        Title -> network (see :func:`plot_network`), e.g. truth, prior, DASH, unpruned.
+    truth
+        Optional true network whose edges are marked on every panel.
+    sqrt_scale
+        See :func:`plot_network`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if not panels:
+        raise ValueError("panels must name at least one network")
+    genes = list(_square(next(iter(panels.values())), "first panel").index)
+    size = max(4.0, 0.3 * len(genes) + 2.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=((size + 1) * len(panels), size),
+                             constrained_layout=True, squeeze=False)
+    for ax, (title, frame) in zip(axes[0], panels.items()):
+        _aligned(frame, genes, f"panel {title!r}")
+        plot_network(frame.loc[genes, genes], truth=truth, ax=ax, title=title,
+                     sqrt_scale=sqrt_scale)
+    return fig
+
+
+def plot_graph(
+    network: pd.DataFrame,
+    *,
+    top: int | None = None,
+    truth: pd.DataFrame | None = None,
+    ax: Any | None = None,
+    title: str | None = None,
+) -> Any:
+    """Directed graph of the strongest edges on a circle (red activation, blue repression).
+
+    Parameters
+    ----------
+    network
+        Square gene x gene DataFrame, rows = regulators, columns = targets.
+    top
+        Number of edges drawn, by |strength| (default: every non-zero edge; with ``truth``,
+        as many as the truth has, the cut-off of the early precision ratio).
+    truth
+        Optional true network: edges in it are drawn solid, the others dashed, and the title
+        counts the hits.
+    ax, title
+        Axes to draw into and its title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    genes = list(_square(network, "network").index)
+    values = _aligned(network, genes, "network")
+    true = None if truth is None else np.nan_to_num(_aligned(truth, genes, "truth")) != 0
+    if top is None:
+        top = int(true.sum()) if true is not None else int(np.nansum(values != 0))
+    if top < 0:
+        raise ValueError(f"top must be >= 0, got {top}")
+    strength = np.nan_to_num(np.abs(values), nan=-1.0).ravel()
+    order = np.argsort(-strength, kind="stable")[:top]
+    order = order[strength[order] > 0]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(genes)
+    for flat in order:
+        i, j = divmod(int(flat), len(genes))
+        graph.add_edge(genes[i], genes[j], sign=float(np.sign(values[i, j])),
+                       true=bool(true[i, j]) if true is not None else True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    pos = nx.circular_layout(graph)
+    nx.draw_networkx_nodes(graph, pos, node_color="white", edgecolors="k", node_size=900,
+                           ax=ax)
+    nx.draw_networkx_labels(graph, pos, font_size=8, ax=ax)
+    for style, is_true in (("solid", True), ("dashed", False)):
+        chosen = [(u, v) for u, v, d in graph.edges(data=True) if d["true"] == is_true]
+        if chosen:
+            colours = ["tab:red" if graph.edges[e]["sign"] > 0 else "tab:blue" for e in chosen]
+            nx.draw_networkx_edges(graph, pos, edgelist=chosen, edge_color=colours,
+                                   style=style, arrowsize=14, node_size=900,
+                                   connectionstyle="arc3,rad=0.1", ax=ax)
+    if title is None:
+        title = f"top {graph.number_of_edges()} edges"
+        if true is not None:
+            hits = sum(bool(d["true"]) for _, _, d in graph.edges(data=True))
+            title += f", {hits} in the true network"
+    ax.set_title(title)
+    ax.axis("off")
+    return ax
+
+
+def plot_history(history: Mapping[str, Sequence[float]], *, ax: Any | None = None) -> Any:
+    """Training and held-out loss per epoch, kept weights, and the pruning rounds.
+
+    Parameters
+    ----------
+    history
+        As returned by :meth:`biomodels.grn.GRNModel.train` (``epoch``, ``train_loss``,
+        ``val_loss``, ``density``, ``pruned``).
+    ax
+        Axes for the losses (a twin axis shows the density).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The loss axes.
+    """
+    import matplotlib.pyplot as plt
+
+    need = ("epoch", "train_loss", "val_loss", "density", "pruned")
+    missing = [k for k in need if k not in history]
+    if missing:
+        raise ValueError(f"history lacks the keys {missing}; pass GRNModel.train's result")
+    epoch = np.asarray(history["epoch"], dtype=float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.semilogy(epoch, history["train_loss"], label="train")
+    ax.semilogy(epoch, history["val_loss"], label="held-out")
+    for k, e in enumerate(epoch[np.asarray(history["pruned"], dtype=float) > 0]):
+        ax.axvline(e, color="0.8", lw=0.8, zorder=0, label="pruning round" if k == 0 else None)
+    ax.set(xlabel="epoch", ylabel="one-step MSE")
+    twin = ax.twinx()
+    twin.plot(epoch, history["density"], color="0.4", ls="--")
+    twin.set_ylabel("fraction of weights kept", color="0.4")
+    twin.set_ylim(0, 1.05)
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_perturbation(
+    times: Sequence[float] | np.ndarray,
+    baseline: np.ndarray,
+    perturbed: np.ndarray,
+    genes: Sequence[str],
+    *,
+    show: Sequence[str] | None = None,
+    label: str = "perturbed",
+) -> Any:
+    """Predicted trajectories with and without a perturbation, one panel per gene.
+
+    Parameters
+    ----------
+    times
+        (T,) time points of the two simulations.
+    baseline, perturbed
+        (T, G) trajectories from :meth:`biomodels.grn.GRNModel.simulate`.
+    genes
+        The G gene names (``model.genes``).
+    show
+        Genes to draw (default: the 6 that change most at the last time point).
+    label
+        Legend entry of the perturbed run, e.g. ``"Pu.1 knockout"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    genes = list(genes)
+    base, pert = np.asarray(baseline, dtype=float), np.asarray(perturbed, dtype=float)
+    t = np.asarray(times, dtype=float)
+    if base.shape != pert.shape or base.shape != (len(t), len(genes)):
+        raise ValueError(f"baseline and perturbed must both be (len(times), len(genes)) = "
+                         f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")
+    if show is None:
+        show = [genes[j] for j in np.argsort(-np.abs(pert[-1] - base[-1]))[:6]]
+    unknown = [g for g in show if g not in genes]
+    if unknown:
+        raise ValueError(f"show names genes that are not in genes: {unknown}")
+    fig, axes = plt.subplots(1, len(show), figsize=(2.7 * len(show), 3), sharey=True,
+                             squeeze=False, constrained_layout=True)
+    for ax, gene in zip(axes[0], show):
+        j = genes.index(gene)
+        ax.plot(t, base[:, j], color="k", label="baseline")
+        ax.plot(t, pert[:, j], color="tab:red", label=label)
+        ax.set(title=gene, xlabel="time")
+    axes[0, 0].set_ylabel("predicted expression")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    return fig

@@ -1,0 +1,103 @@
+"""GRN figures: what is drawn is what the networks say."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from biomodels.grn.plot import (  # noqa: E402
+    plot_graph,
+    plot_history,
+    plot_network,
+    plot_networks,
+    plot_perturbation,
+)
+
+GENES = ["a", "b", "c"]
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _frame(values):
+    return pd.DataFrame(np.asarray(values, dtype=float), index=GENES, columns=GENES)
+
+
+def test_heatmap_values_self_loops_and_true_edges():
+    net = _frame([[5, 4, -1], [0, 2, 0], [0, -0.25, 0]])
+    truth = _frame([[1, 1, 0], [0, 0, 0], [0, 1, 0]])
+    ax = plot_network(net, truth=truth)
+    shown = ax.images[0].get_array()
+    assert np.isnan(np.diag(np.ma.filled(shown, np.nan))).all()  # self-loops blank
+    # sign * sqrt(|x| / max off-diagonal |x|): max is 4
+    assert shown[0, 1] == pytest.approx(1.0)
+    assert shown[0, 2] == pytest.approx(-0.5)
+    assert shown[2, 1] == pytest.approx(-0.25)
+    dots = {tuple(p) for p in ax.collections[0].get_offsets()}
+    assert dots == {(1.0, 0.0), (1.0, 2.0)}  # (target column, regulator row); a->a left out
+    assert ax.get_xlabel() == "target" and ax.get_ylabel() == "regulator"
+
+
+def test_panels_follow_the_first_gene_order():
+    net = _frame([[0, 1, 0], [0, 0, -1], [1, 0, 0]])
+    shuffled = net.loc[["c", "a", "b"], ["c", "a", "b"]]
+    fig = plot_networks({"first": net, "same, reordered": shuffled})
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    assert len(images) == 2
+    np.testing.assert_array_equal(np.ma.filled(images[0], 9), np.ma.filled(images[1], 9))
+    with pytest.raises(ValueError, match="panel 'bad' lacks the genes"):
+        plot_networks({"first": net, "bad": net.rename(index={"c": "z"}, columns={"c": "z"})})
+
+
+def test_graph_draws_the_strongest_edges_and_counts_hits():
+    net = _frame([[9, 3, -2], [0.5, 0, 0], [0, 0.1, 0]])
+    truth = _frame([[0, 0, 1], [0, 0, 0], [0, 1, 0]])
+    ax = plot_graph(net, truth=truth)  # top = 2 true edges: a->b (3), a->c (-2)
+    assert ax.get_title() == "top 2 edges, 1 in the true network"
+    assert len(ax.patches) == 2
+    ax = plot_graph(net, top=10)  # only the 4 non-zero off-diagonal edges exist
+    assert ax.get_title() == "top 4 edges"
+    with pytest.raises(ValueError, match="top must be >= 0"):
+        plot_graph(net, top=-1)
+
+
+def test_history_marks_pruning_rounds():
+    history = {"epoch": [1, 2, 3, 4], "train_loss": [1, 0.5, 0.4, 0.3],
+               "val_loss": [1.1, 0.6, 0.5, 0.4], "density": [1, 0.3, 0.3, 0.27],
+               "pruned": [0, 1, 0, 1]}
+    ax = plot_history(history)
+    rounds = [ln for ln in ax.lines if ln.get_xdata()[0] == ln.get_xdata()[-1]]
+    assert sorted(float(ln.get_xdata()[0]) for ln in rounds) == [2.0, 4.0]
+    with pytest.raises(ValueError, match="history lacks the keys \\['pruned'\\]"):
+        plot_history({k: v for k, v in history.items() if k != "pruned"})
+
+
+def test_perturbation_shows_the_genes_that_change_most():
+    t = np.linspace(0, 1, 5)
+    base = np.zeros((5, 3))
+    pert = base.copy()
+    pert[:, 2] = t  # c changes most, then a
+    pert[:, 0] = 0.1 * t
+    fig = plot_perturbation(t, base, pert, GENES, label="a knockout")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[:2] == ["c", "a"] and len(titles) == 3
+    with pytest.raises(ValueError, match="len\\(times\\), len\\(genes\\)"):
+        plot_perturbation(t, base, pert[:4], GENES)
+    with pytest.raises(ValueError, match="not in genes: \\['z'\\]"):
+        plot_perturbation(t, base, pert, GENES, show=["z"])
+
+
+def test_networks_must_be_labelled_square_frames():
+    with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
+        plot_network(np.eye(3))
+    with pytest.raises(ValueError, match="square"):
+        plot_network(pd.DataFrame(np.zeros((2, 3)), index=["a", "b"], columns=GENES))
