@@ -19,6 +19,11 @@ from biomodels.grn.dash import (
 from biomodels.grn.odefunc import PRUNABLE
 from biomodels.grn.train import fit, make_pairs
 
+# Fits of a few epochs on tiny data explain little of the held-out dynamics and say so; the
+# warning itself is tested in test_grn_model.py and test_grn_model_krumsiek.py.
+pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only:UserWarning"),
+              pytest.mark.filterwarnings("ignore:the soft prior outweighs:UserWarning")]
+
 torch.set_num_threads(1)
 
 

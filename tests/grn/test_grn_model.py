@@ -13,6 +13,11 @@ from biomodels.grn import GRNModel, PhoenixODEFunc, simulate
 from biomodels.grn.odefunc import PRUNABLE, shifted_softsign
 from biomodels.grn.train import integrate, make_pairs, split_pairs
 
+# Fits of a few epochs on tiny data explain little of the held-out dynamics and say so; the
+# warning itself is tested in test_poor_fits_warn and test_grn_model_krumsiek.py.
+pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only:UserWarning"),
+              pytest.mark.filterwarnings("ignore:the soft prior outweighs:UserWarning")]
+
 torch.set_num_threads(1)
 
 
@@ -231,6 +236,15 @@ def test_held_out_r2_is_the_fraction_of_one_step_changes_explained(fitted):
     assert max(since) == pytest.approx(fit["r2"], abs=1e-9)
     r2 = np.asarray(history["val_r2"])
     np.testing.assert_allclose(r2, 1 - np.asarray(history["val_loss"]) / fit["no_change_mse"])
+
+
+def test_poor_fits_warn(small):
+    # no prior, barely trained (a learning rate of ~0): worse than predicting no change
+    plain = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=8, seed=0)
+    with pytest.warns(UserWarning, match="train longer"):
+        plain.train(1, lr=1e-9, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert plain.fit_summary["r2"] < 0 and "prior_mse" not in plain.fit_summary
+    # the soft-prior case is tested on krumsiek11 (test_grn_model_krumsiek.py)
 
 
 def test_network_is_labelled_and_orientation_is_regulator_by_target(fitted):
