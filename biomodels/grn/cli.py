@@ -14,11 +14,10 @@ from core.cli import CommandError, existing_file
 #: matches dopri5 at rtol 1e-3 and is ~1.6x faster), 60 epochs = 7 DASH rounds (84 % of the
 #: weights pruned). The demo adds PHOENIX's soft prior on the prior's signs and h = 64. Its
 #: weight trades data fit against the prior (krumsiek11, corruption = model seeds 0-7, mean
-#: AUROC / one-step R^2 on the training pairs): 0.9 -> 0.889 / 0.00 (the prior term, ~0.1
-#: against a data MSE of ~1e-4, swamps the data: the network echoes the prior), 0.999 ->
-#: 0.895 / 0.05, 0.9997 -> 0.879 / 0.34 (held-out 0.38), 0.9999 -> 0.855 / 0.56, 1 -> 0.689
-#: / 0.68; the prior alone 0.872. 0.9997 is the largest data weight at which DASH still
-#: matches the prior alone on average.
+#: AUROC / held-out one-step R^2): 0.9 -> 0.889 / 0.07 (the prior term, 0.01-0.1 against a
+#: data MSE of ~1e-4, swamps the data: the network echoes the prior), 0.999 -> 0.895 / 0.20,
+#: 0.9997 -> 0.879 / 0.38, 0.9999 -> 0.855 / 0.57, 1 -> 0.689 / 0.69; the prior alone 0.872.
+#: 0.9997 is the largest data weight at which DASH still matches the prior alone on average.
 FIT_DEFAULTS: dict[str, Any] = {
     "n_hidden": 40,
     "epochs": 60,
