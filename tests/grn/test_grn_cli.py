@@ -55,10 +55,11 @@ def test_fit_writes_the_four_files(files, capsys):
 def test_fit_without_truth_or_prior(files):
     out = files / "plain"
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
-               "--pruning", "none", "--epochs", "2", "--hidden", "4", "--quiet",
-               "--out", str(out)])
+               "--epochs", "2", "--hidden", "4", "--quiet", "--out", str(out)])
     assert rc == 0
     assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt"}
+    # no prior, no --pruning: unpruned (IMP loses the network without a prior)
+    assert ad.read_h5ad(out / "result.h5ad").uns["grn"]["settings"]["pruning"] == "none"
 
 
 @pytest.mark.parametrize("extra,message", [
