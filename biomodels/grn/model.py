@@ -356,7 +356,8 @@ class GRNModel:
         prior = self._prior_tensor(self.prior)
         if pruning in ("dash", "prior") and prior is None:
             raise ValueError(f"pruning={pruning!r} needs a prior network; pass prior= to "
-                             "GRNModel or use pruning='imp'")
+                             "GRNModel or use pruning='none' (magnitude pruning, 'imp', "
+                             "without a prior loses much of the network)")
         if prior_weight < 1.0 and prior is None:
             raise ValueError("prior_weight < 1 needs a prior network")
         pairs = self._pairs()
