@@ -148,7 +148,7 @@ print(
 # pruning.
 #
 # The soft prior's weight needs care: the one-step changes of krumsiek11 are tiny (a mean
-# squared change of about 1e-4), while the prior term is of order 0.1, so `prior_weight=0.9`
+# squared change of about 1e-4), while the prior term is 0.01 to 1, so `prior_weight=0.9`
 # would let the prior swamp the data. We use 0.9997 and check the balance with the held-out
 # R^2, the fraction of the one-step changes the model explains (0 would mean the network
 # only echoes the prior).

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from biomodels.grn import simulate
 from biomodels.grn.dash import DashPruner
 from biomodels.grn.odefunc import PhoenixODEFunc
-from biomodels.grn.train import fit, make_pairs
+from biomodels.grn.train import fit
 
 
 class _Interrupt(Exception):
     pass
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    ad = simulate.simulate_hill_network(10, n_trajectories=12, n_timepoints=5, seed=5)
-    x = torch.as_tensor(ad.X, dtype=torch.float64)
-    pairs = make_pairs(x, torch.tensor(ad.obs["time"].to_numpy(copy=True)),
-                       torch.tensor(ad.obs["trajectory"].cat.codes.to_numpy(copy=True)))
-    return pairs, torch.as_tensor(ad.varp["truth"])
 
 
 def _run(pairs, prior, *, epochs=21, stop_at=None, lr=1e-2, **kw):

@@ -17,7 +17,7 @@ from biomodels.grn.dash import (
     prior_guesses,
 )
 from biomodels.grn.odefunc import PRUNABLE
-from biomodels.grn.train import fit, make_pairs
+from biomodels.grn.train import fit
 
 # Fits of a few epochs on tiny data explain little of the held-out dynamics and say so; the
 # warning itself is tested in test_grn_model.py and test_grn_model_krumsiek.py.
@@ -130,15 +130,6 @@ def test_combined_score_normalisation():
 
 
 # ---------------------------------------------------------------- baselines
-@pytest.fixture(scope="module")
-def tiny():
-    ad = simulate.simulate_hill_network(10, n_trajectories=12, n_timepoints=5, seed=5)
-    x = torch.as_tensor(ad.X, dtype=torch.float64)
-    pairs = make_pairs(x, torch.tensor(ad.obs["time"].to_numpy(copy=True)),
-                       torch.tensor(ad.obs["trajectory"].cat.codes.to_numpy(copy=True)))
-    return pairs, torch.as_tensor(ad.varp["truth"])
-
-
 def _fit(pairs, pruner, epochs=21, seed=0):
     func = PhoenixODEFunc(10, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     snapshots = []
