@@ -25,3 +25,7 @@ def test_tutorial_runs(tutorial: Path, tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # figures and files go to ./tutorial-output, nothing else lands in the working folder
+    assert [p.name for p in tmp_path.iterdir()] == ["tutorial-output"]
+    written = list((tmp_path / "tutorial-output").iterdir())
+    assert written and all(p.stat().st_size > 0 for p in written)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -22,6 +23,8 @@ from torch import nn
 import core
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+OUT = Path(os.environ.get("PRUNUS_TUTORIAL_OUT", "tutorial-output"))  # figures, files
+OUT.mkdir(parents=True, exist_ok=True)
 torch.manual_seed(0)
 torch.set_num_threads(1)
 
@@ -146,7 +149,7 @@ ax.set_xlabel("density (fraction of weights kept)")
 ax.set_ylabel("test accuracy")
 ax.legend()
 fig.tight_layout()
-fig.savefig("accuracy_vs_sparsity.png", dpi=120)
+fig.savefig(OUT / "accuracy_vs_sparsity.png", dpi=120)
 
 # %% [markdown]
 # ## Where did the kept weights go?

@@ -21,6 +21,8 @@ import numpy as np
 from biomodels.ctmc import CTMC, block_theta, plot_order_probabilities, plot_theta
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+OUT = Path(os.environ.get("PRUNUS_TUTORIAL_OUT", "tutorial-output"))  # figures, files
+OUT.mkdir(parents=True, exist_ok=True)
 SEED = 0
 N_TUMOURS = 300 if QUICK else 1000
 STEPS = 150 if QUICK else 500
@@ -61,7 +63,7 @@ fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
 plot_theta(truth.theta_frame(), ax=axes[0], title="true theta")
 plot_theta(model.theta_frame(), ax=axes[1], title="fitted theta (rows = affected event)")
 fig.tight_layout()
-fig.savefig("ctmc_theta.png", dpi=120)
+fig.savefig(OUT / "ctmc_theta.png", dpi=120)
 
 # %% [markdown]
 # ## 3. Most likely orders
@@ -97,7 +99,7 @@ for a, b in pairs:
           f"+- {2 * draws.std():.3f}")
 ax = plot_order_probabilities(labels, means, errs, title="P(a before b), posterior mean +- 2 sd")
 ax.figure.tight_layout()
-ax.figure.savefig("ctmc_order_probabilities.png", dpi=120)
+ax.figure.savefig(OUT / "ctmc_order_probabilities.png", dpi=120)
 
 # %% [markdown]
 # ## 5. Adding independent events resolves the order (Gotovos et al. 2021)
@@ -131,7 +133,7 @@ ax.set_xlabel("independent events added")
 ax.set_ylabel("P(A before B)")
 ax.legend()
 fig.tight_layout()
-fig.savefig("ctmc_adding_events.png", dpi=120)
+fig.savefig(OUT / "ctmc_adding_events.png", dpi=120)
 
 # %% [markdown]
 # ## 6. Your own cohort

@@ -12,6 +12,7 @@
 # %%
 import os
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import networkx as nx
@@ -33,6 +34,8 @@ from biomodels.cascade import (
 )
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+OUT = Path(os.environ.get("PRUNUS_TUTORIAL_OUT", "tutorial-output"))  # figures, files
+OUT.mkdir(parents=True, exist_ok=True)
 SEED = 0
 torch.manual_seed(SEED)
 rng = np.random.default_rng(SEED)
@@ -75,7 +78,7 @@ fig, ax = plt.subplots(figsize=(7, 3.5))
 plot_distribution(curves, ax=ax, title="outbreak size: exact vs sampled")
 ax.set_xlim(0, 60)
 fig.tight_layout()
-fig.savefig("cascade_exact_vs_mc.png", dpi=110)
+fig.savefig(OUT / "cascade_exact_vs_mc.png", dpi=110)
 
 # %% [markdown]
 # ## Bimodality: minor outbreaks and major epidemics
@@ -94,7 +97,7 @@ ax.legend(frameon=False)
 ax.set_ylim(1e-8, 1)
 ax.set_title("outbreak size distributions (log scale)")
 fig.tight_layout()
-fig.savefig("cascade_bimodality.png", dpi=110)
+fig.savefig(OUT / "cascade_bimodality.png", dpi=110)
 
 # %% [markdown]
 # ## Tail risk
@@ -168,7 +171,7 @@ ax.plot(fit.history)
 ax.set_xlabel("Adam step")
 ax.set_ylabel("mean log-likelihood")
 fig.tight_layout()
-fig.savefig("cascade_fit.png", dpi=110)
+fig.savefig(OUT / "cascade_fit.png", dpi=110)
 
 # %% [markdown]
 # ## Networks with cycles

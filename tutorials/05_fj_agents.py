@@ -14,6 +14,7 @@
 
 # %%
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +23,8 @@ import multiagent as ma
 from multiagent.plot import plot_influence, plot_sweep, plot_trajectories
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"
+OUT = Path(os.environ.get("PRUNUS_TUTORIAL_OUT", "tutorial-output"))  # figures, files
+OUT.mkdir(parents=True, exist_ok=True)
 QUESTIONS = 40 if QUICK else 300
 STREAM = 40 if QUICK else 200
 rng = np.random.default_rng(0)
@@ -42,7 +45,7 @@ M = fj.influence_matrix()
 print("max |rollout(30) - equilibrium| =", np.abs(traj[-1] - B_star).max())
 print("rows of M sum to", M.sum(axis=1).round(12))
 plot_influence(M, title="influence matrix M (complete graph)")
-plt.savefig("fj_influence_complete.png", dpi=100, bbox_inches="tight")
+plt.savefig(OUT / "fj_influence_complete.png", dpi=100, bbox_inches="tight")
 
 # %% [markdown]
 # ## 2. One stubborn adversary: hub, complete graph or leaf?
@@ -69,7 +72,7 @@ for ax, (label, (graph, pos, key)) in zip(axes, placements.items()):
     plot_trajectories(res.trajectories[0], option=int(res.truth[0]),
                       adversaries=sc.adversary_nodes(), ax=ax, title=label)
 fig.tight_layout()
-fig.savefig("fj_adversary_placements.png", dpi=100)
+fig.savefig(OUT / "fj_adversary_placements.png", dpi=100)
 
 # %% [markdown]
 # The hub is the most dangerous seat (every leaf hears only the adversary), the complete
@@ -106,7 +109,7 @@ for ax, (key, values) in zip(axes, grids.items()):
     print(df[[key, "asr", "adversary_weight", "adversary_weight_closed_form"]].round(3)
           .to_string(index=False))
 fig.tight_layout()
-fig.savefig("fj_defenses.png", dpi=100)
+fig.savefig(OUT / "fj_defenses.png", dpi=100)
 
 # %% [markdown]
 # ## 4. Trust-adaptive defense over a stream of questions
@@ -139,7 +142,7 @@ ax.set_xlabel("question")
 ax.set_ylabel("mean trust in adversary")
 ax.legend(fontsize=7)
 fig.tight_layout()
-fig.savefig("fj_trust_stream.png", dpi=100)
+fig.savefig(OUT / "fj_trust_stream.png", dpi=100)
 
 # %% [markdown]
 # ## 5. Fitting FJ to a recorded debate

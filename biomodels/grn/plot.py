@@ -246,6 +246,7 @@ def plot_perturbation(
     *,
     show: Sequence[str] | None = None,
     label: str = "perturbed",
+    observed: np.ndarray | None = None,
 ) -> Any:
     """Predicted trajectories with and without a perturbation, one panel per gene.
 
@@ -261,6 +262,10 @@ def plot_perturbation(
         Genes to draw (default: the 6 that change most at the last time point).
     label
         Legend entry of the perturbed run, e.g. ``"Pu.1 knockout"``.
+    observed
+        Optional (n, G) observed expression (e.g. ``adata.X``); each gene's observed range
+        is shaded, so predictions outside it stand out as extrapolations (the ODE is not
+        bounded to the data range).
 
     Returns
     -------
@@ -279,10 +284,18 @@ def plot_perturbation(
     unknown = [g for g in show if g not in genes]
     if unknown:
         raise ValueError(f"show names genes that are not in genes: {unknown}")
+    if observed is not None:
+        observed = np.asarray(observed, dtype=float)
+        if observed.ndim != 2 or observed.shape[1] != len(genes):
+            raise ValueError(f"observed must be (n, {len(genes)}) expression, got shape "
+                             f"{observed.shape}")
     fig, axes = plt.subplots(1, len(show), figsize=(2.7 * len(show), 3), sharey=True,
                              squeeze=False, constrained_layout=True)
     for ax, gene in zip(axes[0], show):
         j = genes.index(gene)
+        if observed is not None:
+            ax.axhspan(np.nanmin(observed[:, j]), np.nanmax(observed[:, j]), color="0.9",
+                       zorder=0, label="observed range")
         ax.plot(t, base[:, j], color="k", label="baseline")
         ax.plot(t, pert[:, j], color="tab:red", label=label)
         ax.set(title=gene, xlabel="time")

@@ -96,6 +96,19 @@ def test_perturbation_shows_the_genes_that_change_most():
         plot_perturbation(t, base, pert, GENES, show=["z"])
 
 
+def test_perturbation_shades_the_observed_range():
+    t = np.linspace(0, 1, 5)
+    base = np.zeros((5, 3))
+    observed = np.array([[0.0, -1.0, 2.0], [0.5, 1.0, 3.0]])
+    fig = plot_perturbation(t, base, base + 1, GENES, show=["b", "c"], observed=observed)
+    for ax, (lo, hi) in zip(fig.axes, ((-1.0, 1.0), (2.0, 3.0))):
+        band = ax.patches[0].get_path().get_extents(ax.patches[0].get_transform())
+        y = ax.transData.inverted().transform([[0, band.y0], [0, band.y1]])[:, 1]
+        assert y == pytest.approx([lo, hi])
+    with pytest.raises(ValueError, match="observed must be \\(n, 3\\)"):
+        plot_perturbation(t, base, base, GENES, observed=observed[:, :2])
+
+
 def test_networks_must_be_labelled_square_frames():
     with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
         plot_network(np.eye(3))
