@@ -41,12 +41,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=final.suffix)
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates the file 0600; give the result the mode any new file gets (0666 minus
+    # the umask) so that lab members who share the folder can read it.
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         os.replace(tmp, final)  # atomic on POSIX within one filesystem
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _umask() -> int:
+    """Return the process umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

@@ -55,12 +55,13 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None) -> dict
     if truth is not None:
         paths["metrics"] = out / "metrics.json"
         write_json(info["metrics"], paths["metrics"])
+    else:  # a metrics file from an earlier run would describe another network
+        (out / "metrics.json").unlink(missing_ok=True)
     return paths
 
 
 def _fit(args: argparse.Namespace) -> int:
     import anndata as ad
-    import pandas as pd
 
     from biomodels.grn.model import GRNModel
 
@@ -77,16 +78,14 @@ def _fit(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise CommandError(f"--epochs must be >= 1, got {args.epochs}")
     truth = None
-    if args.truth is not None:
-        truth = pd.read_csv(args.truth, index_col=0)
     model = GRNModel(
         adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
         prior=args.prior, n_hidden=args.hidden, seed=args.seed,
     )
-    if truth is not None:  # check labels before a long fit
+    if args.truth is not None:  # check it before a long fit
         from biomodels.grn.prior import align_prior
 
-        truth = align_prior(truth, model.genes)
+        truth = align_prior(Path(args.truth), model.genes, name="truth", complete=True)
     # a rerun of an interrupted command picks up where it stopped
     checkpoint = Path(args.out) / "checkpoint.pt"
     if checkpoint.exists():
@@ -112,9 +111,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit", help="fit a GRN ODE on an h5ad file and write the network",
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
         "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
-        "columns = targets), DIR/result.h5ad (varp['grn'], uns['grn']), DIR/model.pt and, "
-        "with --truth, DIR/metrics.json. The training state is checkpointed to DIR/checkpoint.pt "
-        "every 10 epochs; rerunning the same command after an interruption resumes from it.")
+        "columns = targets, signed effects), DIR/result.h5ad (varp['grn'], uns['grn']), "
+        "DIR/model.pt and, with --truth, DIR/metrics.json (BEELINE metrics of the per-target "
+        "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking). The training state is "
+        "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
+        "an interruption resumes from it.")
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad")
     fit.add_argument("--time-key", required=True, help="obs column with (pseudo)time")
     fit.add_argument("--trajectory-key", default=None, help="obs column naming trajectories")

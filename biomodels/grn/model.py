@@ -61,16 +61,21 @@ def _read_prior(
 
     if prior is None:
         return None
+    complete = name == "truth"  # a gene missing from a truth would count as edgeless
     if isinstance(prior, str) and prior in adata.varp:
-        return align_prior(_dense(adata.varp[prior]), genes)
+        return align_prior(_dense(adata.varp[prior]), genes, name=name, complete=complete)
     if isinstance(prior, str | os.PathLike):
         if not Path(prior).is_file():
             raise ValueError(
                 f"{name}={str(prior)!r} is neither a key of adata.varp "
                 f"({sorted(adata.varp.keys())}) nor an existing CSV file"
             )
-        return align_prior(Path(prior), genes)
-    return align_prior(prior, genes)
+        return align_prior(Path(prior), genes, name=name, complete=complete)
+    return align_prior(prior, genes, name=name, complete=complete)
+
+
+_RANKED_BY = ("per-target score |E_ij| / sum_i |E_ij| (network(normalize='target')); "
+              "the stored network holds the signed effects E")
 
 
 class GRNModel:
@@ -195,11 +200,18 @@ class GRNModel:
             raise ValueError(
                 f"trajectories with a single time point cannot form training pairs: "
                 f"{short[:10]} (adata.obs[{trajectory_key!r}], time key {time_key!r})"
+                if trajectory_key is not None else
+                f"adata.obs[{time_key!r}] has a single value, so no training pairs can be "
+                "formed (one-step pairs need at least two time points)"
             )
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # priors (align_prior validates shape and labels)
         prior_df = _read_prior(prior, adata, genes, "prior")
+        if prior_df is not None and not prior_df.to_numpy().any():
+            warnings.warn("the prior has no edge between genes of the data, so it carries no "
+                          "information: DASH then prunes by the data alone and a soft prior "
+                          "pulls the production term to zero", UserWarning, stacklevel=2)
         ppi_df = _read_prior(ppi, adata, genes, "ppi")
         # per-gene [0, 1] scaling
         lo, hi = x.min(axis=0), x.max(axis=0)
@@ -230,6 +242,15 @@ class GRNModel:
         self._adata = adata
         pairs = make_pairs(torch.as_tensor(self._x), torch.as_tensor(times),
                            torch.as_tensor(self._codes))
+        possible = adata.n_obs - len(names)
+        if len(pairs) < 0.5 * possible:
+            # snapshot data: cells that share a time point within a trajectory form no pair
+            warnings.warn(
+                f"only {len(pairs)} one-step pairs from {adata.n_obs} cells: cells that share "
+                f"a time point (time key {time_key!r}) within a trajectory (trajectory key "
+                f"{trajectory_key!r}) cannot be paired. Give each cell its own pseudotime "
+                "(e.g. sc.tl.dpt), average the cells of each time point, or name the "
+                "trajectories with trajectory_key", UserWarning, stacklevel=2)
         if time_scale == "auto":
             vel = (pairs.x1 - pairs.x0).abs().mean(dim=1) / pairs.dt
             v = float(vel.mean())
@@ -347,8 +368,7 @@ class GRNModel:
         -------
         dict
             The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
-            ``val_r2``,
-            ``lr``, ``density``, ``pruned``.
+            ``val_r2``, ``lr``, ``density``, ``pruned``.
         """
         if pruning not in ("dash", "imp", "prior", "none", "l1"):
             raise ValueError(f"pruning must be one of 'dash', 'imp', 'prior', 'none', 'l1'; "
@@ -566,6 +586,11 @@ class GRNModel:
             unknown = [g for g in perturb if g not in self.genes]
             if unknown:
                 raise ValueError(f"perturb names genes not in the data: {unknown}")
+            bad = {g: v for g, v in perturb.items()
+                   if not isinstance(v, int | float | np.number) or not np.isfinite(v)}
+            if bad:
+                raise ValueError(f"perturb values must be finite numbers (expression in the "
+                                 f"data's units), got {bad}")
             idx = [int(self.genes.get_loc(g)) for g in perturb]
             vals = [(float(perturb[g]) - self.offset[i]) / self.scale[i]
                     for g, i in zip(perturb, idx)]
@@ -586,7 +611,8 @@ class GRNModel:
         Writes ``adata.varp[key_added]`` (the G x G signed network, rows = regulators) and
         ``adata.uns[key_added]`` (``settings``, ``sparsity``, ``final_val_loss``, ``fit``:
         the held-out one-step ``held_out_mse``, ``held_out_no_change_mse`` and
-        ``held_out_r2``, and, when ``truth`` is given, ``metrics``). Nothing else is touched.
+        ``held_out_r2``, and, when ``truth`` is given, ``metrics``: :meth:`evaluate` of the
+        per-target score, with ``ranked_by`` saying so). Nothing else is touched.
 
         Returns
         -------
@@ -606,7 +632,9 @@ class GRNModel:
         if self.fit_summary:
             info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
         if truth is not None:
-            info["metrics"] = self.evaluate(truth)
+            # say what was ranked: varp holds the raw effects, the metrics rank PHOENIX's
+            # per-target score (network(normalize="target")), as evaluate() does by default
+            info["metrics"] = {**self.evaluate(truth), "ranked_by": _RANKED_BY}
         adata.varp[key_added] = self.network().to_numpy()
         adata.uns[key_added] = info
         return info

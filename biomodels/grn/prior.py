@@ -53,19 +53,22 @@ def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names")
     return index
 
 
-def _read_prior_csv(path: Path) -> pd.DataFrame:
+def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
-        raise ValueError(f"prior file {str(path)!r} does not exist")
+        raise ValueError(f"{name} file {str(path)!r} does not exist")
     try:
         frame = pd.read_csv(path, index_col=0)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ValueError(f"could not read the prior CSV {str(path)!r}: {err}") from err
+        raise ValueError(f"could not read the {name} CSV {str(path)!r}: {err}") from err
     return frame
 
 
 def align_prior(
     prior: pd.DataFrame | str | os.PathLike | np.ndarray,
     var_names: Sequence[str] | pd.Index,
+    *,
+    name: str = "prior",
+    complete: bool = False,
 ) -> pd.DataFrame:
     """Check a prior network and align it to the genes of the data.
 
@@ -81,6 +84,11 @@ def align_prior(
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names
         The genes of the data (e.g. ``adata.var_names``), in the order wanted.
+    name
+        What the matrix is, for messages (``"prior"``, ``"truth"``, ``"ppi"``).
+    complete
+        Require the matrix to name exactly the genes of the data (for a true network: a
+        gene left out would silently count as having no edges, a misspelt one as unknown).
 
     Returns
     -------
@@ -93,8 +101,8 @@ def align_prior(
     ------
     ValueError
         If the prior is not square, its row and column names differ, names are duplicated,
-        values are not finite, an array's shape does not match ``var_names``, or no gene of
-        the prior is in the data.
+        values are not finite, an array's shape does not match ``var_names``, no gene of
+        the prior is in the data, or (``complete``) its genes differ from ``var_names``.
     TypeError
         If the prior is of another type or holds non-numbers.
 
@@ -107,9 +115,9 @@ def align_prior(
     """
     genes = _as_gene_index(var_names)
     if isinstance(prior, str | os.PathLike):
-        prior = _read_prior_csv(Path(prior))
+        prior = _read_prior_csv(Path(prior), name)
     if isinstance(prior, pd.DataFrame):
-        return _align_frame(prior, genes)
+        return _align_frame(prior, genes, name, complete)
     if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp
         prior = prior.toarray()
     if hasattr(prior, "detach"):  # torch tensor
@@ -118,60 +126,69 @@ def align_prior(
         values = np.asarray(prior, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(
-            "prior must be a DataFrame, a CSV path or a square numeric array, "
+            f"{name} must be a DataFrame, a CSV path or a square numeric array, "
             f"got {type(prior).__name__}"
         ) from err
     if values.ndim != 2 or values.shape[0] != values.shape[1]:
-        raise ValueError(f"prior must be a square matrix, got shape {values.shape}")
+        raise ValueError(f"{name} must be a square matrix, got shape {values.shape}")
     if values.shape[0] != len(genes):
         raise ValueError(
-            f"a prior given as an array must have one row and column per gene of var_names "
+            f"a {name} given as an array must have one row and column per gene of var_names "
             f"({len(genes)}), got shape {values.shape}; pass a DataFrame with gene names "
-            "to align a prior over other genes"
+            f"to align a {name} over other genes"
         )
     if not np.isfinite(values).all():
-        raise ValueError("prior contains NaN or inf")
+        raise ValueError(f"{name} contains NaN or inf")
     return pd.DataFrame(values, index=genes.copy(), columns=genes.copy())
 
 
-def _align_frame(prior: pd.DataFrame, genes: pd.Index) -> pd.DataFrame:
+def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
+                 complete: bool = False) -> pd.DataFrame:
     rows = pd.Index([str(g) for g in prior.index])
     cols = pd.Index([str(g) for g in prior.columns])
     if prior.shape[0] != prior.shape[1]:
         raise ValueError(
-            f"prior must be square (regulators x targets over the same genes), got shape "
+            f"{name} must be square (regulators x targets over the same genes), got shape "
             f"{prior.shape}; build a TF-target prior with prior_from_edges(...)"
         )
     for axis, labels in (("index", rows), ("columns", cols)):
         if labels.has_duplicates:
             dup = labels[labels.duplicated()].unique().tolist()
-            raise ValueError(f"prior {axis} has duplicated gene names: {dup}")
+            raise ValueError(f"{name} {axis} has duplicated gene names: {dup}")
     if set(rows) != set(cols):
         only_rows = sorted(set(rows) - set(cols))
         only_cols = sorted(set(cols) - set(rows))
         raise ValueError(
-            "prior row and column labels must name the same genes; only in the rows "
+            f"{name} row and column labels must name the same genes; only in the rows "
             f"(index): {only_rows[:20]}, only in the columns: {only_cols[:20]}"
         )
     try:
         values = prior.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError("prior must hold numbers (signed edge weights)") from err
+        raise TypeError(f"{name} must hold numbers (signed edge weights)") from err
     if not np.isfinite(values).all():
-        raise ValueError("prior contains NaN or inf")
+        raise ValueError(f"{name} contains NaN or inf")
     frame = pd.DataFrame(values, index=rows, columns=cols)
     common = [g for g in genes if g in set(rows)]
     if not common:
         raise ValueError(
-            "no gene of the prior is among the data genes (var_names); check that both use "
-            f"the same identifiers (prior e.g. {rows[:5].tolist()}, data e.g. "
+            f"no gene of the {name} is among the data genes (var_names); check that both use "
+            f"the same identifiers ({name} e.g. {rows[:5].tolist()}, data e.g. "
             f"{genes[:5].tolist()})"
         )
     missing = [g for g in rows if g not in set(genes)]
+    if complete:
+        absent = [g for g in genes if g not in set(rows)]
+        if missing or absent:
+            raise ValueError(
+                f"{name} must name exactly the data genes (var_names): not in the data "
+                f"{missing[:20]}, missing from the {name} {absent[:20]}"
+            )
     if missing:
         shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
         warnings.warn(
-            f"{len(missing)} gene(s) of the prior are not in the data and are ignored: {shown}",
+            f"{len(missing)} gene(s) of the {name} are not in the data and are ignored: "
+            f"{shown}",
             UserWarning,
             stacklevel=3,
         )

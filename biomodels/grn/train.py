@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
+from biomodels.grn.checkpoint import FitState, fingerprint, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 
 __all__ = [
@@ -443,6 +443,10 @@ def fit(
         "adjoint": adjoint, "pruner": None if pruner is None else type(pruner).__name__,
         "l1": l1, "prior_weight": prior_weight if use_prior else 1.0, "n_random": n_random,
         "seed": seed,
+        "data": fingerprint(train.x0, train.x1, train.dt,
+                            *((val.x0, val.x1, val.dt) if val is not None else ())),
+        "prior": fingerprint(prior if use_prior else None,
+                             getattr(pruner, "prior", None), getattr(pruner, "ppi", None)),
     }
     torch_state = {"func": func, "optimizer": optimizer, "generator": gen, "pruner": pruner}
     if checkpoint is not None and os.path.exists(checkpoint):

@@ -75,3 +75,17 @@ def test_checkpoint_of_other_settings_is_refused(tiny, tmp_path):
         _run(pairs, prior, epochs=2, checkpoint=junk)
     with pytest.raises(ValueError, match="checkpoint_every"):
         _run(pairs, prior, epochs=2, checkpoint=path, checkpoint_every=0)
+
+
+def test_checkpoint_of_other_data_or_prior_is_refused(tiny, tmp_path):
+    pairs, prior = tiny
+    path = tmp_path / "fit.ckpt"
+    _run(pairs, prior, epochs=2, checkpoint=path)
+    other_prior = prior.clone()
+    other_prior[0, 1] = -other_prior[0, 1] + 1.0
+    with pytest.raises(ValueError, match=r"other settings \(prior: saved"):
+        _run(pairs, other_prior, epochs=4, checkpoint=path)
+    other_data = pairs.subset(torch.arange(len(pairs)))
+    other_data.x1 = other_data.x1 + 1e-3
+    with pytest.raises(ValueError, match=r"other settings \(data: saved"):
+        _run(other_data, prior, epochs=4, checkpoint=path)

@@ -52,9 +52,13 @@ def test_fit_writes_the_four_files(files, capsys):
     assert "network.csv" in printed and "metrics.json" in printed
 
 
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
 def test_fit_without_truth_or_prior(files):
     out = files / "plain"
+    (out).mkdir()
+    (out / "metrics.json").write_text("{}")  # from an earlier run: it would describe another fit
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory",
                "--epochs", "2", "--hidden", "4", "--quiet", "--out", str(out)])
     assert rc == 0
     assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt"}
@@ -66,8 +70,14 @@ def test_fit_without_truth_or_prior(files):
     (["--time-key", "nope", "--pruning", "none"], "time_key='nope'"),
     (["--time-key", "time", "--pruning", "dash"], "--prior"),
     (["--time-key", "time", "--pruning", "none", "--epochs", "0"], "--epochs"),
+    (["--time-key", "time", "--trajectory-key", "trajectory", "--pruning", "none", "--truth",
+      "partial_truth.csv"],
+     "truth must name exactly the data genes"),
 ])
 def test_fit_user_errors_are_one_line(files, capsys, extra, message):
+    truth = pd.read_csv(files / "truth.csv", index_col=0)
+    truth.iloc[:-1, :-1].to_csv(files / "partial_truth.csv")
+    extra = [str(files / e) if e.endswith(".csv") else e for e in extra]
     rc = main(["grn", "fit", str(files / "data.h5ad"), *extra, "--quiet",
                "--out", str(files / "bad")])
     assert rc == 2

@@ -167,6 +167,23 @@ def test_bad_inputs_raise_and_leave_adata_alone(small):
     _unchanged(ad, snap)
 
 
+def test_snapshot_data_and_uninformative_priors_warn(small):
+    ad = small.copy()
+    snap = _snapshot(ad)
+    # 12 trajectories at the same 5 times: without the trajectory key only 4 pairs
+    with pytest.warns(UserWarning, match="only 4 one-step pairs from 60 cells.*'time'"):
+        GRNModel(ad, time_key="time", n_hidden=4)
+    ad.obs["constant"] = 1.0
+    with pytest.raises(ValueError, match="adata.obs\\['constant'\\] has a single value"):
+        GRNModel(ad, time_key="constant")
+    genes = list(ad.var_names)
+    empty = pd.DataFrame(0.0, index=genes, columns=genes)
+    with pytest.warns(UserWarning, match="no edge between genes of the data"):
+        GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=empty, n_hidden=4)
+    del ad.obs["constant"]
+    _unchanged(ad, snap)
+
+
 def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
     ad = small.copy()
     genes = list(ad.var_names)
@@ -174,7 +191,7 @@ def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
     csv = tmp_path / "prior.csv"
     truth.iloc[::-1, ::-1].to_csv(csv)  # other order on disk
     priors = [
-        GRNModel(ad, time_key="time", prior=p, n_hidden=4).prior
+        GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=p, n_hidden=4).prior
         for p in ("truth", csv, truth, ad.varp["truth"])
     ]
     for p in priors[1:]:
@@ -276,6 +293,15 @@ def test_results_written_without_touching_anything_else(fitted, small):
     assert ad.varp["grn"].shape == (8, 8)
     assert set(ad.uns["grn"]) >= {"settings", "metrics", "weight_sparsity"}
     assert info["metrics"]["auroc"] == ad.uns["grn"]["metrics"]["auroc"]
+    # the metrics say what they ranked: not the raw effects stored in varp
+    assert "normalize='target'" in info["metrics"]["ranked_by"]
+    assert info["metrics"]["auroc"] == model.evaluate(truth, normalize="target")["auroc"]
+    # a truth must cover the data's genes: a missing or misspelt gene is not "no edges"
+    partial = truth.rename(index={truth.index[0]: "typo"}, columns={truth.index[0]: "typo"})
+    with pytest.raises(ValueError, match="truth must name exactly the data genes.*typo"):
+        model.evaluate(partial)
+    with pytest.raises(ValueError, match="truth must be square"):
+        model.evaluate(truth.iloc[:, :5])
     del ad.varp["grn"]
     del ad.uns["grn"]
     _unchanged(ad, snap)
@@ -312,6 +338,9 @@ def test_predict_and_knockout(fitted):
     np.testing.assert_allclose(ko[:, 0], 0.0, atol=1e-9)
     with pytest.raises(ValueError, match="not in the data"):
         model.simulate(y0, times, perturb={"nope": 1.0})
+    for value in (np.nan, np.inf, "high"):
+        with pytest.raises(ValueError, match="perturb values must be finite numbers"):
+            model.simulate(y0, times, perturb={gene: value})
     with pytest.raises(ValueError, match="increasing"):
         model.predict(y0, [1.0, 0.0])
 
@@ -374,4 +403,4 @@ def test_layer_ppi_and_options(small):
                 method="dopri5", progress=False)
     assert len(h["epoch"]) == 4 and m.settings["normalize"] == "sum"
     with pytest.raises(ValueError, match="time_scale"):
-        GRNModel(ad, time_key="time", time_scale=-1.0)
+        GRNModel(ad, time_key="time", trajectory_key="trajectory", time_scale=-1.0)
