@@ -22,6 +22,7 @@ import numpy as np
 
 from multiagent._backend import as_numpy
 from multiagent.dynamics import FriedkinJohnsen
+from multiagent.solvers import ConvergenceError
 from multiagent.topologies import Topology, adjacency, hub_and_leaf, make_graph
 
 __all__ = [
@@ -248,7 +249,14 @@ def simulate(
     Returns
     -------
     SimulationResult
+        ``metrics["adversary_weight"]`` is NaN when the benign equilibrium is not unique
+        (no stubborn benign agent and no adversary pull), where no weight is defined.
     """
+    if not isinstance(questions, int | np.integer) or questions < 1:
+        raise ValueError(f"questions must be a positive integer, got {questions!r}")
+    if scenario.n_options < 2:
+        raise ValueError(f"n_options must be >= 2 (a question needs options to choose "
+                         f"between), got {scenario.n_options}")
     rng = np.random.default_rng(seed)
     model = scenario.model()
     nodes = scenario.adversary_nodes()
@@ -265,9 +273,17 @@ def simulate(
         "asr": attack_success_rate(trajs[:, 0], trajs[:, -1], truth, benign),
         "accuracy_start": benign_accuracy(trajs[:, 0], truth, benign),
         "accuracy_end": benign_accuracy(trajs[:, -1], truth, benign),
-        "adversary_weight": adversary_weight(model, nodes) if nodes else 0.0,
+        "adversary_weight": _weight_or_nan(model, nodes) if nodes else 0.0,
     }
     return SimulationResult(trajs, truth, benign, metrics)
+
+
+def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int]) -> float:
+    """Adversary weight, NaN when the equilibrium is not unique (trajectories still are)."""
+    try:
+        return adversary_weight(model, nodes)
+    except ConvergenceError:
+        return float("nan")
 
 
 def debate(
@@ -422,15 +438,17 @@ def closed_form_weight(
     t = float(persuasion)
     if position == "complete":
         w = t / (t + n - 2)
-        x = c * w / (gamma + c * w) if gamma + c * w > 0 else 1.0
+        # gamma = c w = 0: nobody is stubborn and nobody listens to the adversary
+        x = c * w / (gamma + c * w) if gamma + c * w > 0 else 0.0
         return {"benign": x, "mean": x}
     if position == "star_hub":
         # a leaf's only neighbour is the hub: any t > 0 gives w_a = 1; t = 0 isolates it
-        x = 0.0 if t == 0 else c / (gamma + c) if gamma + c > 0 else 1.0
+        x = 0.0 if t == 0 or c == 0 else c / (gamma + c)
         return {"leaf": x, "mean": x}
     if position == "star_leaf":
-        if gamma == 0:
-            return {"hub": 1.0, "leaf": 1.0, "mean": 1.0}
+        if gamma == 0:  # no benign anchor: all follow the adversary if they hear it at all
+            x = 1.0 if t > 0 and c > 0 else 0.0
+            return {"hub": x, "leaf": x, "mean": x}
         q = c / (gamma + c)
         w = t / (t + n - 2)
         hub = c * w / (gamma + c - c * (1 - w) * q)

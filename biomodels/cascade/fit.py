@@ -75,14 +75,21 @@ class _Likelihood:
         self.method = method
         self.plan = tree_plan(graph) if method == "tree" else None
 
-    def distribution(self, shared: torch.Tensor) -> torch.Tensor:
+    def distribution(self, shared: torch.Tensor, tail_accurate: bool = False) -> torch.Tensor:
         g = self.graph.with_weight(shared.index_select(0, self.index))
         if self.method == "tree":
-            return tree_size_distribution(g, self.p, plan=self.plan)
-        return tda_size_distribution(g, self.p)
+            return tree_size_distribution(g, self.p, plan=self.plan, tail_accurate=tail_accurate)
+        return tda_size_distribution(g, self.p, tail_accurate=tail_accurate)
 
     def __call__(self, shared: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         P = self.distribution(shared)
+        # The fast evaluation resolves probabilities only down to ~1e-16 of the total mass;
+        # an observed size below that floor would add a constant log(tiny) with no gradient
+        # (and can pull the fit to a wrong optimum), so evaluate those weights in the tail-
+        # accurate mode instead.
+        floor = 1e3 * torch.finfo(P.dtype).eps
+        if bool(((counts > 0) & (P.detach() < floor)).any()):
+            P = self.distribution(shared, tail_accurate=True)
         tiny = torch.finfo(P.dtype).tiny
         return (counts * torch.log(P.clamp_min(tiny))).sum()
 

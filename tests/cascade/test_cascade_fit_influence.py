@@ -107,3 +107,13 @@ def test_celf_equals_plain_greedy_and_k1_optimum():
     assert tail.values[1] == pytest.approx(best, abs=1e-12)
     with pytest.raises(ValueError, match="threshold"):
         celf(H, 1, objective="tail")
+
+
+def test_fit_from_a_far_start_uses_the_tail_accurate_likelihood():
+    # From w = 0.02 the observed sizes (~28 of 40) have probabilities near 1e-30, below the
+    # fast evaluation's floor: the likelihood must still see them (it used to stop at 0.006).
+
+    g = CascadeGraph.from_networkx(nx.star_graph(39).to_directed(), default=0.7)
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=300, seed=1).sizes
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.02).fit(sizes, epochs=200)
+    assert float(fit.shared_weights[0]) == pytest.approx(0.7, abs=0.02)

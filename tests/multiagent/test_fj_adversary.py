@@ -124,3 +124,41 @@ def test_adversary_answer():
     assert Adversary().answer(4, 5) == 0  # wraps around
     assert Adversary(target=1).answer(2, 5) == 1
     assert Adversary(target=1).answer(2, 5, attacking=False) == 2
+
+
+@pytest.mark.parametrize("key", ["complete", "star_hub", "star_leaf"])
+def test_closed_forms_without_a_stubborn_benign_agent(key):
+    # gamma = 0: agents that never move (alpha = 1) or never hear the adversary (t = 0) keep
+    # weight 0 on it; otherwise nothing anchors them and they end on the adversary.
+    assert closed_form_weight(key, 6, 0.0, 1.0)["mean"] == 0.0
+    assert closed_form_weight(key, 6, 0.0, 0.5, persuasion=0.0)["mean"] == 0.0
+    assert closed_form_weight(key, 6, 0.0, 0.5)["mean"] == pytest.approx(1.0)
+    graph, pos = {"complete": ("complete", "hub"), "star_hub": ("star", "hub"),
+                  "star_leaf": ("star", "leaf")}[key]
+    for alpha, t in ((1.0, 1.0), (0.5, 1.0)):  # frozen agents; everyone converts
+        sc = Scenario(graph=graph, n=6, gamma=0.0, alpha=alpha, rounds=400,
+                      adversaries=(Adversary(pos, persuasion=t),))
+        res = simulate(sc, questions=1, seed=0)
+        a = sc.adversary_nodes()[0]
+        adv = res.trajectories[0, -1, a]
+        target = int(np.argmax(adv))
+        moved = np.delete(res.trajectories[0, -1, :, target] - res.trajectories[0, 0, :, target],
+                          a)
+        expected = closed_form_weight(key, 6, 0.0, alpha, persuasion=t)["mean"]
+        if expected == 0.0:
+            np.testing.assert_allclose(moved, 0.0, atol=1e-12)
+        else:  # everyone ends on the adversary's answer
+            np.testing.assert_allclose(np.delete(res.trajectories[0, -1], a, axis=0),
+                                       np.broadcast_to(adv, (5, adv.size)), atol=1e-6)
+
+
+def test_simulate_without_unique_equilibrium_reports_nan_weight():
+    sc = Scenario(graph="star", n=6, gamma=0.0, alpha=0.5,
+                  adversaries=(Adversary("hub", persuasion=0.0),))
+    res = simulate(sc, questions=2, seed=0)
+    assert np.isnan(res.metrics["adversary_weight"])
+    assert np.isfinite(res.trajectories).all()
+    with pytest.raises(ValueError, match="questions must be a positive integer"):
+        simulate(sc, questions=0)
+    with pytest.raises(ValueError, match="n_options must be >= 2"):
+        simulate(sc.with_(n_options=1))

@@ -39,6 +39,9 @@ def test_simulate_star_hub_writes_files(tmp_path, capsys):
         (["--adversary", "nowhere"], "--adversary must be hub, leaf, none"),
         (["--n", "1"], "--n must be >= 2"),
         (["--adversary", "9"], "adversary position 9 is not an agent index"),
+        (["--questions", "0"], "questions must be a positive integer"),
+        (["--options", "1"], "n_options must be >= 2"),
+        (["--gamma", "0", "--persuasion", "0", "--questions", "0"], "questions must be"),
     ],
 )
 def test_simulate_bad_input(tmp_path, capsys, argv, message):
