@@ -35,6 +35,7 @@ from .tree import (
     _reduction_rounds,
     _segmented_product,
     _upward,
+    check_seed_vector,
     tree_plan,
     tree_size_distribution,
 )
@@ -290,7 +291,7 @@ def tda_tree(
         Seed probabilities with the dropped edges' BP messages folded in.
     """
     w = graph.weight
-    p = p.to(dtype=w.dtype, device=w.device)
+    p = check_seed_vector(graph, p)
     if spanning_tree not in ("messages", "weights"):
         raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
     m = bp_messages(graph, p, iterations=iterations) if messages is None else messages
@@ -373,8 +374,7 @@ def tda_size_distribution(
     torch.Tensor
         Approximate ``P(size = k)``, ``k = 0..n``; differentiable in weights and ``p``.
     """
-    w = graph.weight
-    p = p.to(dtype=w.dtype, device=w.device)
+    p = check_seed_vector(graph, p)
     if spanning_tree not in ("messages", "weights"):
         raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
     if graph.is_forest():

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -469,6 +470,26 @@ def _single_radius(
     return coef, logscale
 
 
+def check_seed_vector(graph: CascadeGraph, p: Any) -> torch.Tensor:
+    """Check per-node seed probabilities ``p`` ((n,), finite, in [0, 1]); cast to the graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming ``p`` and what was expected.
+    """
+    if not isinstance(p, torch.Tensor):
+        raise TypeError(f"p must be a torch tensor of seed probabilities, got "
+                        f"{type(p).__name__} (build it with seed_probabilities)")
+    if p.shape != (graph.n,):
+        raise ValueError(f"p must have one seed probability per node, shape ({graph.n},), "
+                         f"got {tuple(p.shape)}")
+    q = p.detach()
+    if not bool(torch.isfinite(q).all()) or bool(((q < 0) | (q > 1)).any()):
+        raise ValueError("p must hold probabilities in [0, 1] (no NaN)")
+    return p.to(dtype=graph.weight.dtype, device=graph.weight.device)
+
+
 def tree_size_distribution(
     graph: CascadeGraph,
     p: torch.Tensor,
@@ -512,7 +533,7 @@ def tree_size_distribution(
     """
     plan = tree_plan(graph) if plan is None else plan
     weight = graph.weight
-    p = p.to(dtype=weight.dtype, device=weight.device)
+    p = check_seed_vector(graph, p)
     p0 = torch.prod(1 - p).reshape(1)  # exact P(size = 0): no seed at all
     if not tail_accurate:
         coef, _ = _single_radius(plan, weight, p, 1.0)

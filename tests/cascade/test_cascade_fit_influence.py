@@ -117,3 +117,17 @@ def test_fit_from_a_far_start_uses_the_tail_accurate_likelihood():
     sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=300, seed=1).sizes
     fit = CascadeFit(g, seeds=[0], share="all", init=0.02).fit(sizes, epochs=200)
     assert float(fit.shared_weights[0]) == pytest.approx(0.7, abs=0.02)
+
+
+def test_low_level_distributions_check_seed_probabilities():
+    from biomodels.cascade.loopy import tda_size_distribution
+    from biomodels.cascade.tree import tree_size_distribution
+
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5)])
+    for fn in (tree_size_distribution, tda_size_distribution):
+        with pytest.raises(ValueError, match="p must hold probabilities"):
+            fn(g, torch.tensor([2.0, 0.0, 0.0], dtype=torch.float64))
+        with pytest.raises(ValueError, match="p must hold probabilities"):
+            fn(g, torch.tensor([float("nan"), 0.0, 0.0], dtype=torch.float64))
+        with pytest.raises(ValueError, match="shape \\(3,\\)"):
+            fn(g, torch.tensor([1.0, 0.0], dtype=torch.float64))
