@@ -10,6 +10,7 @@ approximates the posterior with pyro's stochastic variational inference.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Hashable, Iterable, Sequence
@@ -92,6 +93,15 @@ class _Likelihood:
             P = self.distribution(shared, tail_accurate=True)
         tiny = torch.finfo(P.dtype).tiny
         return (counts * torch.log(P.clamp_min(tiny))).sum()
+
+
+def _graph_fingerprint(graph: CascadeGraph) -> str:
+    """SHA-256 of the node labels and the edge list (not the weights) of ``graph``."""
+    h = hashlib.sha256()
+    h.update(repr([str(lab) for lab in graph.labels]).encode())
+    for arr in (graph.src, graph.dst):
+        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
+    return h.hexdigest()
 
 
 class CascadeFit:
@@ -230,6 +240,8 @@ class CascadeFit:
                 "method": self.method,
                 "index": self.index.tolist(),
                 "shared_weights": self.shared_weights.cpu().tolist(),
+                "seed_probabilities": self._lik.p.detach().cpu().tolist(),
+                "graph": _graph_fingerprint(self.graph),
                 "history": self.history,
             },
             path,
@@ -244,13 +256,28 @@ class CascadeFit:
         seeds: Iterable[Hashable] | None = None,
         seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
     ) -> CascadeFit:
-        """Restore a fit saved by :meth:`save` onto the same ``graph``."""
+        """Restore a fit saved by :meth:`save` onto the same ``graph``.
+
+        The seeding of the saved fit is restored unless ``seeds`` or ``seed_prob`` are
+        given. A graph with other nodes or edges than the saved one is refused
+        (ValueError), since the saved weights are per edge of that graph.
+        """
         with open(path) as handle:
             state = json.load(handle)
         index = np.asarray(state["index"], dtype=np.int64)
         if index.shape != (graph.num_edges,):
             raise ValueError(
                 f"{os.fspath(path)}: saved for {index.size} edges, graph has {graph.num_edges}"
+            )
+        saved = state.get("graph")
+        if saved is not None and saved != _graph_fingerprint(graph):
+            raise ValueError(
+                f"graph: {os.fspath(path)} was fitted on another network (other nodes or "
+                "edges); load it with the graph it was fitted on"
+            )
+        if seeds is None and seed_prob is None and "seed_probabilities" in state:
+            seed_prob = torch.tensor(
+                state["seed_probabilities"], dtype=graph.dtype, device=graph.device
             )
         fit = cls(
             graph,
@@ -318,8 +345,8 @@ def fit_bayesian(
     lik = _Likelihood(graph, p, index, "auto")
     counts = torch.as_tensor(_counts(sizes, graph.n), dtype=graph.dtype, device=graph.device)
     n_par = int(index.max()) + 1
-    a = torch.tensor(float(prior[0]), dtype=graph.dtype)
-    b = torch.tensor(float(prior[1]), dtype=graph.dtype)
+    a = torch.tensor(float(prior[0]), dtype=graph.dtype, device=graph.device)
+    b = torch.tensor(float(prior[1]), dtype=graph.dtype, device=graph.device)
 
     def model() -> None:
         w = pyro.sample("w", dist.Beta(a, b).expand([n_par]).to_event(1))

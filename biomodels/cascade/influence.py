@@ -88,6 +88,8 @@ def celf(
     [0]
     """
     n = graph.n
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k: expected an integer number of seeds, got {k!r}")
     if not 1 <= int(k) <= n:
         raise ValueError(f"k: expected 1..{n} seeds, got {k}")
     if objective not in ("mean", "tail"):
@@ -103,7 +105,15 @@ def celf(
     if base_seed_prob is None:
         base = torch.zeros(n, dtype=dtype, device=device)
     else:
-        base = torch.as_tensor(base_seed_prob, dtype=dtype, device=device).expand(n).clone()
+        base = torch.as_tensor(base_seed_prob, dtype=dtype, device=device)
+        if base.dim() > 1 or base.numel() not in (1, n):
+            raise ValueError(
+                f"base_seed_prob: expected a number or one probability per node ({n}), "
+                f"got shape {tuple(base.shape)}"
+            )
+        if not bool(torch.isfinite(base).all()) or bool(((base < 0) | (base > 1)).any()):
+            raise ValueError("base_seed_prob: expected finite probabilities in [0, 1]")
+        base = base.expand(n).clone()
     sizes = torch.arange(n + 1, dtype=dtype, device=device)
     evaluations = 0
 
@@ -122,7 +132,12 @@ def celf(
             return float((P * sizes).sum())
         return float(P[int(threshold) :].sum())
 
-    pool = range(n) if candidates is None else [graph.index_of(c) for c in candidates]
+    pool = list(range(n)) if candidates is None else [graph.index_of(c) for c in candidates]
+    if len(set(pool)) != len(pool):
+        dup = sorted({graph.labels[v] for v in pool if pool.count(v) > 1}, key=str)
+        raise ValueError(f"candidates: each node may appear once, repeated: {dup}")
+    if int(k) > len(pool):
+        raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")
     current = value([])
     heap = [(-(value([v]) - current), v, 0) for v in pool]
     heapq.heapify(heap)

@@ -36,6 +36,7 @@ from .tree import (
     _segmented_product,
     _upward,
     check_seed_vector,
+    clip_negative,
     tree_plan,
     tree_size_distribution,
 )
@@ -467,7 +468,7 @@ def _seed_mixture(
             prune=prune,
         )
         acc = f if acc is None else acc * f
-    P = torch.fft.irfft(acc, n=n + 1).clamp_min(0.0)
+    P = clip_negative(torch.fft.irfft(acc, n=n + 1))
     return _with_head(graph, p, P, exact_head)
 
 
@@ -554,9 +555,9 @@ def _mixture_factor(
     )
     x = x if perm is None else x.index_select(0, perm.to(dev))
     rounds, _ = _reduction_rounds(group, rank)
-    G = torch.fft.irfft(_segmented_product(x, rounds), n=n + 1, dim=-1).clamp_min(0.0)
+    G = clip_negative(torch.fft.irfft(_segmented_product(x, rounds), n=n + 1, dim=-1))
     head = _single_seed_heads(graph, seeds)  # exact per seed; the seed is always active
-    scale = (1 - head.sum(1)).clamp_min(0.0) / G[:, 3:].sum(1).clamp_min(tiny)
+    scale = clip_negative(1 - head.sum(1)) / G[:, 3:].sum(1).clamp_min(tiny)
     rest = G[:, 3:] * scale.unsqueeze(1)
     G = torch.cat([head, rest], dim=1)
     ps = p.index_select(0, seed_t).unsqueeze(1)
@@ -570,7 +571,7 @@ def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: boo
     head = exact_small_sizes(graph, p) if exact else torch.prod(1 - p).reshape(1)
     h = head.shape[0]
     tiny = torch.finfo(P.dtype).tiny
-    rest = P[h:] * ((1 - head.sum()).clamp_min(0.0) / P[h:].sum().clamp_min(tiny))
+    rest = P[h:] * (clip_negative(1 - head.sum()) / P[h:].sum().clamp_min(tiny))
     return torch.cat([head, rest])
 
 
@@ -602,4 +603,4 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
         f = torch.fft.rfft(polys, n=L, dim=-1)
         polys = torch.fft.irfft(f[0::2] * f[1::2], n=L, dim=-1)[:, :out_len]
     res = polys[0, : mu.shape[0] + 1]
-    return res.clamp_min(0.0)
+    return clip_negative(res)

@@ -462,6 +462,16 @@ def _root_product(plan: TreePlan, stores, n_out: int, device) -> torch.Tensor:
     return torch.fft.irfft(x[0], n=L, dim=-1)
 
 
+def clip_negative(x: torch.Tensor) -> torch.Tensor:
+    """Set round-off negatives of ``x`` to zero but keep the gradient of ``x`` there.
+
+    ``clamp_min(0)`` would give a zero gradient wherever round-off pushed an exact
+    probability to about ``-1e-17``, e.g. at a weight of exactly 0, where the true
+    derivative is not zero.
+    """
+    return torch.where(x < 0, x - x.detach(), x)
+
+
 def _single_radius(
     plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, radius: float, tilt: bool = False
 ):
@@ -537,7 +547,7 @@ def tree_size_distribution(
     p0 = torch.prod(1 - p).reshape(1)  # exact P(size = 0): no seed at all
     if not tail_accurate:
         coef, _ = _single_radius(plan, weight, p, 1.0)
-        return torch.cat([p0, coef[1:].clamp_min(0.0)])
+        return torch.cat([p0, clip_negative(coef[1:])])
     n = plan.n
     T = min(30.0, 700.0 / max(n, 1))
     logr = np.linspace(-T, T, max(int(radii), 1) | 1)
@@ -549,7 +559,7 @@ def tree_size_distribution(
         logtot = logscale.index_select(0, torch.from_numpy(plan.roots).to(weight.device)).sum()
         with torch.no_grad():
             lerr = torch.log(coef.abs().sum()) + logtot - k * lr
-        val = coef.clamp_min(0.0) * torch.exp(logtot - k * lr)
+        val = clip_negative(coef) * torch.exp(logtot - k * lr)
         if result is None:
             best_err, result = lerr, val
         else:

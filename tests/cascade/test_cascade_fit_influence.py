@@ -131,3 +131,32 @@ def test_low_level_distributions_check_seed_probabilities():
             fn(g, torch.tensor([float("nan"), 0.0, 0.0], dtype=torch.float64))
         with pytest.raises(ValueError, match="shape \\(3,\\)"):
             fn(g, torch.tensor([1.0, 0.0], dtype=torch.float64))
+
+
+def test_saved_fit_keeps_its_seeding_and_refuses_another_graph(tmp_path):
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6), (1, 3, 0.6)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=400, seed=2).sizes
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=60)
+    fit.save(tmp_path / "fit.json")
+    back = CascadeFit.load(tmp_path / "fit.json", g)  # seeds come from the file
+    assert back.log_likelihood(sizes) == pytest.approx(fit.log_likelihood(sizes), rel=1e-12)
+    # same number of edges, other wiring: the per-edge weights would land on other edges
+    other = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6), (2, 3, 0.6)])
+    with pytest.raises(ValueError, match="another network"):
+        CascadeFit.load(tmp_path / "fit.json", other)
+
+
+def test_celf_checks_its_inputs():
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5)])
+    for bad in (2.0, float("nan"), -0.1):
+        with pytest.raises(ValueError, match="base_seed_prob"):
+            celf(g, 1, base_seed_prob=bad)
+    with pytest.raises(ValueError, match="base_seed_prob"):
+        celf(g, 1, base_seed_prob=[0.1, 0.2])
+    with pytest.raises(ValueError, match="candidates"):
+        celf(g, 2, candidates=[0, 0, 1])
+    with pytest.raises(ValueError, match="at most the 2 candidates"):
+        celf(g, 3, candidates=[0, 1])
+    with pytest.raises(TypeError, match="k"):
+        celf(g, 1.5)
+    assert celf(g, 2, candidates=[1, 3], base_seed_prob=0.1).seeds[0] in (1, 3)

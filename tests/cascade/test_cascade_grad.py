@@ -79,3 +79,17 @@ def test_seed_mixture_gradients_match_finite_differences():
         return tda_size_distribution(g.with_weight(w), p, seed_mixture=True)
 
     assert gradcheck(f, (w0, p0), eps=1e-6, atol=1e-7)
+
+
+def test_gradient_survives_round_off_at_zero_probability():
+    # Path 0 -> 1 -> 2 with w01 = 0, seed 0: P(size = 2) = w01 (1 - w12) is exactly 0 but
+    # its derivative in w01 is 1 - w12 = 0.5. Round-off makes the coefficient ~ -1e-17;
+    # clipping it with clamp_min(0) gave a zero gradient (a fit could not leave w = 0).
+    g = CascadeGraph.from_edges([(0, 1, 0.0), (1, 2, 0.5)])
+    p = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    for dist in (tree_size_distribution, tda_size_distribution):
+        w = torch.tensor([0.0, 0.5], dtype=torch.float64, requires_grad=True)
+        P = dist(g.with_weight(w), p)
+        assert (P >= 0).all()
+        (grad,) = torch.autograd.grad(P[2], w)
+        assert torch.allclose(grad, torch.tensor([0.5, 0.0], dtype=torch.float64), atol=1e-9)
