@@ -276,8 +276,10 @@ class FriedkinJohnsen:
                 if self.backend == "torch":
                     add = torch.zeros(self.n, dtype=W.dtype, device=W.device)
                     add[torch.as_tensor(idx, device=W.device)] = 1
-                    W = W + (torch.diag(add) if W.layout == torch.strided else
-                             torch.diag(add).to_sparse().to(W.layout))
+                    eye_t = torch.diag(add)
+                    if W.layout != torch.strided:  # an empty row gets a self-loop, kept sparse
+                        eye_t = eye_t.to_sparse(layout=W.layout)
+                    W = W + eye_t
                 elif self.backend == "scipy":
                     W = sp.csr_array(W + eye.astype(W.dtype))
                 else:
@@ -620,8 +622,8 @@ class FriedkinJohnsen:
 
         When every agent has ``gamma = 0`` the dynamics are DeGroot averaging and the
         limit is consensus ``1 pi^T S`` with ``pi`` the stationary distribution of
-        ``A + (I - A) W`` (requires a strongly connected ``W``; for a periodic chain this
-        is the Cesàro limit).
+        ``A + (I - A) W`` (requires a single closed group of agents, see
+        :meth:`consensus_weights`; for a periodic chain this is the Cesàro limit).
 
         Parameters
         ----------
@@ -654,26 +656,45 @@ class FriedkinJohnsen:
         """Stationary distribution ``pi`` of ``P = A + (I - A) W`` (DeGroot social power).
 
         Computed by power iteration on the lazy chain ``(I + P)/2`` (same ``pi``, always
-        aperiodic).  Needs a strongly connected ``W``.
+        aperiodic).  Needs exactly one closed group of agents (one that listens to nobody
+        outside it, e.g. a strongly connected ``W`` or a single leader); ``pi`` is zero
+        outside that group.
+
+        Raises
+        ------
+        ConvergenceError
+            If several groups listen only to themselves (no common consensus).
 
         Returns
         -------
         ``pi``, a length-``n`` probability vector.
         """
-        csr = bk.to_scipy_csr(self.W)
+        a = self.alpha
+        listens = bk.as_numpy(a) < 1
+        csr = sp.csr_array(sp.diags_array(listens.astype(float)) @ bk.to_scipy_csr(self.W))
+        csr.eliminate_zeros()
         ncomp, labels = csgraph.connected_components(csr, directed=True, connection="strong")
         if ncomp > 1:
-            raise ConvergenceError(
-                f"W has {ncomp} strongly connected components: with gamma = 0 the limit is not "
-                "a consensus (DeGroot needs an irreducible W)"
-            )
-        a = self.alpha
+            # A consensus still forms when exactly one group listens to nobody outside it
+            # (e.g. a leader): everyone else follows it. Two such groups never agree.
+            coo = csr.tocoo()
+            out = labels[coo.row] != labels[coo.col]
+            closed = np.setdiff1d(np.arange(ncomp), labels[coo.row[out]])
+            if closed.size > 1:
+                groups = [np.flatnonzero(labels == k)[:5].tolist() for k in closed[:3]]
+                raise ConvergenceError(
+                    f"with gamma = 0 the agents form {closed.size} groups that listen only to "
+                    f"themselves (e.g. agents {groups}): they never reach a common consensus; "
+                    "give some agents gamma > 0 or connect the groups"
+                )
+        leaders = labels[0] if ncomp == 1 else closed[0]
+        keep = self._vec((labels == leaders).astype(float))
         Wt = bk.transpose(self.W)
         pi = self._vec(np.full(self.n, 1.0 / self.n))
         for _ in range(maxiter):
             col = pi[:, None]
             Ppi = a[:, None] * col + bk.matmul(Wt, (1 - a)[:, None] * col)
-            new = 0.5 * (pi + Ppi[:, 0])
+            new = 0.5 * (pi + Ppi[:, 0]) * keep  # the followers' mass is transient
             new = new / new.sum()
             if float(abs(new - pi).max()) < tol:
                 return new

@@ -199,3 +199,33 @@ def test_cuda_matches_cpu(rng):
         assert x.device.type == "cuda"
         np.testing.assert_allclose(x.cpu().numpy(), ref.equilibrium(S), atol=1e-10)
     np.testing.assert_allclose(fj.rollout(St, 5).cpu().numpy(), ref.rollout(S, 5), atol=1e-12)
+
+
+def test_degroot_with_a_single_leader_reaches_the_leaders_belief():
+    # W is not strongly connected, yet everyone follows agent 0, who listens to nobody else
+    W = np.array([[1.0, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    fj = FriedkinJohnsen(W, 0.0, 0.2)
+    s = np.array([0.9, 0.1, 0.3])
+    np.testing.assert_array_equal(fj.consensus_weights(), [1.0, 0.0, 0.0])
+    np.testing.assert_allclose(fj.equilibrium(s), fj.rollout(s, 400)[-1], atol=1e-12)
+    np.testing.assert_allclose(fj.equilibrium(s), 0.9, atol=1e-12)
+    # two self-listening groups: no common consensus, and the message says so
+    W2 = np.array([[1.0, 0, 0], [0.5, 0, 0.5], [0, 0, 1.0]])
+    with pytest.raises(ConvergenceError, match=r"2 groups .* agents \[\[0\], \[2\]\]"):
+        FriedkinJohnsen(W2, 0.0, 0.2).equilibrium(s)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+def test_normalise_gives_an_empty_row_of_a_torch_sparse_w_a_self_loop(layout):
+    A = np.array([[0, 1.0, 0], [0, 0, 0], [1, 1, 0]])
+    At = torch.tensor(A)
+    At = At.to_sparse() if layout == "coo" else At.to_sparse_csr()
+    s = np.array([0.1, 0.5, 0.9])
+    dense = FriedkinJohnsen(A, 0.5, 0.2, normalise=True)
+    sparse = FriedkinJohnsen(At, 0.5, 0.2, normalise=True)
+    assert sparse.W.layout == At.layout
+    np.testing.assert_allclose(sparse.W.to_dense().numpy(), [[0, 1, 0], [0, 1, 0], [0.5, 0.5, 0]])
+    np.testing.assert_allclose(
+        sparse.equilibrium(torch.tensor(s)).numpy(), dense.equilibrium(s), atol=1e-12
+    )
