@@ -90,8 +90,8 @@ def posterior_theta(
     n_t, n = x.shape
     if l1 is None:
         l1 = 1.0 / n_t
-    if l1 <= 0:
-        raise ValueError(f"l1 must be positive for the Laplace prior, got {l1}")
+    if not np.isfinite(l1) or l1 <= 0:
+        raise ValueError(f"l1 must be positive and finite for the Laplace prior, got {l1}")
     if method not in ("auto", "nuts", "svi"):
         raise ValueError(f"method must be 'auto', 'nuts' or 'svi', got {method!r}")
     if method == "auto":
@@ -118,6 +118,8 @@ def posterior_theta(
         start = torch.as_tensor(np.asarray(init_theta, dtype=float), dtype=dtype)
         if start.shape != (n, n):
             raise ValueError(f"init_theta must have shape ({n}, {n}), got {tuple(start.shape)}")
+        if not bool(torch.isfinite(start).all()):
+            raise ValueError("init_theta must be finite")
         init = init_to_value(
             values={"base": torch.diagonal(start).clone(), "effects": start[offdiag].clone()}
         )

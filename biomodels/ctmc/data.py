@@ -82,6 +82,8 @@ def validate_cohort(
         raise ValueError(f"duplicated event names: {dup}")
     if frame.shape[1] == 0:
         raise ValueError("X has no event columns")
+    if frame.shape[0] == 0:
+        raise ValueError("X has no tumours (rows)")
     out = np.zeros(frame.shape, dtype=np.uint8)
     for j, col in enumerate(names):
         values = pd.to_numeric(frame.iloc[:, j], errors="coerce").to_numpy(dtype=float)

@@ -92,6 +92,8 @@ class CTMC:
             if e not in (self.event_names or []):
                 raise ValueError(f"{arg}={e!r} is not an event; events: {self.event_names}")
             return self.event_names.index(e)  # type: ignore[union-attr]
+        if isinstance(e, bool) or not isinstance(e, int | np.integer):
+            raise TypeError(f"{arg}: expected an event name or index, got {e!r}")
         return int(e)
 
     def _matrix(self, X: Any) -> np.ndarray:

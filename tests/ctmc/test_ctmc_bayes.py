@@ -43,3 +43,11 @@ def test_svi_posterior_near_map(synth2):
 def test_posterior_rejects_non_binary_data():
     with pytest.raises(ValueError, match="'E1' has non-binary entry 2"):
         posterior_theta(np.array([[0, 2], [1, 0]]), method="svi", svi_steps=1)
+
+
+def test_posterior_rejects_bad_penalty_and_start():
+    x = np.array([[0, 1], [1, 0], [1, 1]])
+    with pytest.raises(ValueError, match="l1 must be positive and finite"):
+        posterior_theta(x, l1=float("nan"), method="svi", svi_steps=1)
+    with pytest.raises(ValueError, match="init_theta must be finite"):
+        posterior_theta(x, init_theta=np.full((2, 2), np.inf), method="svi", svi_steps=1)

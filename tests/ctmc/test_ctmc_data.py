@@ -63,6 +63,8 @@ def test_bad_input_names_the_column():
         CTMC(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="l1 must be"):
         fit_theta(np.zeros((3, 2), dtype=np.uint8), l1=-1)
+    with pytest.raises(ValueError, match="no tumours"):  # was an AttributeError in the fit
+        fit_theta(np.zeros((0, 2), dtype=np.uint8), l1=0.01)
 
 
 def test_never_observed_event_warns_and_stays_finite():

@@ -66,3 +66,14 @@ def test_order_arguments_are_checked():
         order_probability(theta, 0, 7)
     with pytest.raises(ValueError, match="method"):
         order_probability(theta, 0, 1, method="fast")
+
+
+def test_model_event_arguments_are_names_or_indices():
+    from biomodels.ctmc import CTMC
+
+    model = CTMC(np.zeros((3, 3)), ["a", "b", "c"])
+    assert model.order_probability("a", 2) == pytest.approx(model.order_probability(0, "c"))
+    with pytest.raises(TypeError, match="a: expected an event name or index, got 1.5"):
+        model.order_probability(1.5, 2)  # was truncated to event 1
+    with pytest.raises(TypeError, match="events"):
+        model.most_likely_order([True, 2])
