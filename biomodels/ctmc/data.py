@@ -233,6 +233,8 @@ def random_sparse_theta(
         raise ValueError(f"n must be >= 1, got {n}")
     if not 0.0 <= sparsity <= 1.0:
         raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
+    if not scale >= 0:
+        raise ValueError(f"scale must be non-negative, got {scale}")
     rng = np.random.default_rng(seed)
     theta = rng.normal(0.0, scale, (n, n)) * (rng.random((n, n)) >= sparsity)
     np.fill_diagonal(theta, np.log(rng.uniform(0.1, 0.8, n)))
@@ -266,6 +268,12 @@ def block_theta(
     theta, names
         theta with rows = targets; names ``A, B, ...`` then ``I0, I1, ...``.
     """
+    if isinstance(n_independent, bool) or not isinstance(n_independent, int | np.integer) \
+            or n_independent < 0:
+        raise ValueError(f"n_independent must be a non-negative integer, got {n_independent!r}")
+    lo, hi = rate_range
+    if not 0 < lo <= hi:
+        raise ValueError(f"rate_range must satisfy 0 < low <= high, got {rate_range}")
     rng = np.random.default_rng(seed)
     if blocks == "synth2":
         dep = np.array([[0.0, 0.0], [4.0, -4.0]])  # row B: A promotes B
@@ -284,7 +292,6 @@ def block_theta(
     n = m + n_independent
     theta = np.zeros((n, n))
     theta[:m, :m] = dep
-    lo, hi = rate_range
     theta[m:, m:][np.diag_indices(n_independent)] = np.log(rng.uniform(lo, hi, n_independent))
     names = [chr(ord("A") + i) for i in range(m)] + [f"I{i}" for i in range(n_independent)]
     return theta, names

@@ -83,8 +83,8 @@ def sample_trajectories(
     if obs_time is None:
         t_obs = rng.exponential(1.0, size=n_samples)
     else:
-        if obs_time < 0:
-            raise ValueError(f"obs_time must be non-negative, got {obs_time}")
+        if not np.isfinite(obs_time) or obs_time < 0:
+            raise ValueError(f"obs_time must be finite and non-negative, got {obs_time}")
         t_obs = np.full(n_samples, float(obs_time))
     state = np.zeros((n_samples, n), dtype=bool)
     order = np.full((n_samples, n), -1, dtype=np.int64)

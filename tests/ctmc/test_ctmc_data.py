@@ -86,6 +86,12 @@ def test_generators():
     assert (pad[~np.eye(20, dtype=bool)] == 0).all() and (theta2[5:, :5] == 0).all()
     with pytest.raises(ValueError, match="blocks"):
         block_theta(3, blocks="synth9")
+    with pytest.raises(ValueError, match="n_independent"):  # was a broadcasting error
+        block_theta(-3)
+    with pytest.raises(ValueError, match="rate_range"):
+        block_theta(3, rate_range=(0.0, 0.3))
+    with pytest.raises(ValueError, match="scale"):
+        random_sparse_theta(3, scale=float("nan"))
 
 
 def test_fit_and_likelihood_functions_check_their_input():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.stats import chisquare
 
 from biomodels.ctmc import (
@@ -45,3 +46,6 @@ def test_sampling_is_reproducible_and_fixed_time():
     assert (a.X == b.X).all()
     c = sample_trajectories(theta, 100, seed=3, obs_time=0.0)
     assert c.X.sum() == 0
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="obs_time must be finite and non-negative"):
+            sample_trajectories(theta, 5, seed=3, obs_time=bad)
