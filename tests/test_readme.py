@@ -46,7 +46,7 @@ def _placeholders(tmp_path: Path) -> dict[str, object]:
 
 def test_readme_has_the_module_examples() -> None:
     assert [_first_word(b) for b in BLOCKS] == [
-        "torch", "biomodels", "biomodels", "networkx", "multiagent"]
+        "torch", "biomodels", "biomodels", "biomodels", "networkx", "multiagent"]
 
 
 @pytest.mark.slow

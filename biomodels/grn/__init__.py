@@ -12,7 +12,7 @@ from biomodels.grn.datasets import krumsiek11, krumsiek11_network
 from biomodels.grn.evaluate import auprc, auroc, evaluate
 from biomodels.grn.model import GRNModel
 from biomodels.grn.odefunc import PhoenixODEFunc
-from biomodels.grn.prior import align_prior, prior_from_edges
+from biomodels.grn.prior import align_prior, prior_from_edges, rank_prior_first
 from biomodels.grn.simulate import corrupt_prior, simulate_hill_network
 from biomodels.grn.train import SolverDivergedError
 
@@ -29,6 +29,7 @@ __all__ = [
     "corrupt_prior",
     "align_prior",
     "prior_from_edges",
+    "rank_prior_first",
     "evaluate",
     "auroc",
     "auprc",

@@ -24,7 +24,13 @@ FIT_DEFAULTS: dict[str, Any] = {
     "method": "rk4",
     "step_size": 0.5,
 }
-DEMO_DEFAULTS: dict[str, Any] = {"n_hidden": 64, "prior_weight": 0.9997, "prior_scaling": "sign"}
+DEMO_DEFAULTS: dict[str, Any] = {
+    "n_hidden": 64,
+    "prior_weight": 0.9997,
+    "prior_scaling": "sign",
+    "plain_hidden": 11,  # the fit without a prior that the demo ranks within the prior
+}
+_RANKING_METRICS = ("auroc", "auprc", "auprc_ratio", "epr")
 
 
 def _str_keys(obj: Any) -> Any:
@@ -195,14 +201,25 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
     paths = _write_outputs(model, adata, out, truth)
     metrics = model.evaluate(truth)
     from biomodels.grn.evaluate import evaluate
+    from biomodels.grn.prior import rank_prior_first
 
     prior_only = evaluate(prior, truth)
+    # The other way to use the prior: a fit without it, its edges ranked within the prior's
+    # support first (over corruption seeds 0-7: AUROC 0.927 against DASH's 0.879).
+    plain = GRNModel(adata, time_key="time", trajectory_key="trajectory",
+                     n_hidden=DEMO_DEFAULTS["plain_hidden"], seed=args.seed)
+    plain.train(args.epochs, pruning="none", method=FIT_DEFAULTS["method"],
+                step_size=FIT_DEFAULTS["step_size"], progress=False)
+    ranked = evaluate(rank_prior_first(plain.network(normalize="target"), prior), truth)
     print()
-    print(f"{'metric':20s} {'DASH':>8s} {'prior alone':>12s}")
+    print(f"{'metric':20s} {'DASH':>8s} {'prior alone':>12s} {'prior first':>12s}")
     for key in ("auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
                 "sparsity"):
-        print(f"{key:20s} {metrics[key]:8.3f} {prior_only[key]:12.3f}")
+        third = f"{ranked[key]:12.3f}" if key in _RANKING_METRICS else f"{'-':>12s}"
+        print(f"{key:20s} {metrics[key]:8.3f} {prior_only[key]:12.3f} {third}")
     print(f"{'weight_sparsity':20s} {metrics['weight_sparsity']:8.3f}")
+    print("prior first: a fit without the prior (h = 11, no pruning), its edges ranked with the "
+          "prior's edges first (rank_prior_first; a ranking, so no signs or support)")
     r2 = model.fit_summary["r2"]
     print(f"data fit: the model explains {r2:.0%} of the one-step changes of the held-out "
           f"trajectories (R^2 {r2:.2f}; 0 = no better than predicting no change)")

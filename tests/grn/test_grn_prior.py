@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from biomodels.grn.datasets import _model_file, _parse_coupling_list, krumsiek11_network
-from biomodels.grn.prior import align_prior, prior_from_edges
+from biomodels.grn.evaluate import evaluate
+from biomodels.grn.prior import align_prior, prior_from_edges, rank_prior_first
 
 GENES = ["a", "b", "c"]
 
@@ -150,3 +151,50 @@ def test_prior_from_edges_bad_input():
     missing = pd.DataFrame({"regulator": ["a", None], "target": ["b", "c"]})
     with pytest.raises(ValueError, match="missing genes"):
         prior_from_edges(missing)
+
+
+def test_rank_prior_first_orders_the_prior_support_then_the_rest():
+    rng = np.random.default_rng(0)
+    genes = [f"g{i}" for i in range(8)]
+    net = pd.DataFrame(rng.normal(size=(8, 8)), index=genes, columns=genes)
+    truth = pd.DataFrame((rng.random((8, 8)) < 0.3).astype(float), index=genes, columns=genes)
+    # the prior misses some true edges and adds false ones, given over other genes' order
+    prior = truth.copy()
+    prior.iloc[0, :] = 0.0
+    prior.iloc[5, 6] = -1.0
+    scores = rank_prior_first(net, prior.iloc[::-1, ::-1])
+    inside = prior.to_numpy() != 0
+    assert scores.to_numpy()[inside].min() > scores.to_numpy()[~inside].max()
+    # within each group the order is |network|'s
+    for group in (inside, ~inside):
+        order_net = np.argsort(np.abs(net.to_numpy()[group]), kind="stable")
+        order_score = np.argsort(scores.to_numpy()[group], kind="stable")
+        assert (order_net == order_score).all()
+    # AUROC = pairs decided by the support plus pairs decided by |network| within a group
+    off = ~np.eye(8, dtype=bool)
+    y, s, sup = truth.to_numpy()[off] != 0, np.abs(net.to_numpy())[off], inside[off]
+    correct = 0.0
+    for i in np.flatnonzero(y):
+        for j in np.flatnonzero(~y):
+            if sup[i] != sup[j]:
+                correct += float(sup[i])
+            else:
+                correct += float(s[i] > s[j]) + 0.5 * float(s[i] == s[j])
+    expected = correct / (y.sum() * (~y).sum())
+    assert evaluate(scores, truth)["auroc"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_rank_prior_first_checks_its_inputs():
+    genes = ["a", "b"]
+    net = pd.DataFrame([[0.0, 1.0], [2.0, 0.0]], index=genes, columns=genes)
+    prior = pd.DataFrame([[0.0, 1.0], [0.0, 0.0]], index=genes, columns=genes)
+    with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
+        rank_prior_first(net.to_numpy(), prior)
+    with pytest.raises(ValueError, match="network must be square"):
+        rank_prior_first(net[["b", "a"]], prior)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        rank_prior_first(net.replace(2.0, np.nan), prior)
+    with pytest.raises(ValueError, match="no gene of the prior"):
+        rank_prior_first(net, pd.DataFrame([[1.0]], index=["z"], columns=["z"]))
+    zero = rank_prior_first(net * 0, prior)  # no evidence: the prior's support alone
+    assert zero.to_numpy().tolist() == [[0.0, 2.0], [0.0, 0.0]]
