@@ -44,14 +44,25 @@ def _fit(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"{args.data}: {exc}") from exc
     model = CTMC()
-    # a rerun of an interrupted command skips the fold fits already done
+    # a rerun of an interrupted command skips the fold fits already done; with --l1 there is
+    # no cross-validation to resume and an earlier run's checkpoint is left alone
     checkpoint = Path(args.out) / "cv_checkpoint.json"
-    if checkpoint.exists():
+    resumes = args.l1 is None and checkpoint.exists()
+    if resumes:
         print(f"resuming the cross-validation from {checkpoint}")
-    model.fit(
-        x, l1=args.l1, method=args.method, event_names=names, seed=args.seed, folds=args.folds,
-        checkpoint=checkpoint,
-    )
+    try:
+        model.fit(
+            x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
+            folds=args.folds, checkpoint=checkpoint,
+        )
+    except ValueError as exc:
+        if resumes and str(exc).startswith("checkpoint"):
+            raise CommandError(
+                f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
+                "that command to finish it, or delete the file (or use another --out) to "
+                "start afresh"
+            ) from exc
+        raise
     folds = kfold_indices(len(x), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []
@@ -91,7 +102,8 @@ def _fit(args: argparse.Namespace) -> int:
     with atomic_path(f"{out}/theta.png") as tmp:
         ax.figure.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
     plt.close(ax.figure)
-    checkpoint.unlink(missing_ok=True)  # the outputs are complete
+    if args.l1 is None:
+        checkpoint.unlink(missing_ok=True)  # the outputs are complete
     print(
         f"held-out log-likelihood per tumour {np.mean(held):.4f} "
         f"(independence {np.mean(indep):.4f}); wrote {out}/theta.csv, metrics.json, theta.png"

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
@@ -65,7 +66,7 @@ def cross_validate(
     np.ndarray
         (folds,) held-out mean log-likelihoods.
     """
-    x = np.asarray(x, dtype=np.uint8)
+    x, _ = validate_cohort(x, warn_unobserved=False)
     tests = (
         list(fold_indices) if fold_indices is not None else kfold_indices(len(x), folds, seed=seed)
     )
@@ -80,6 +81,19 @@ def _fold_score(x: np.ndarray, l1: float, test: np.ndarray, seed: int | None,
 
 
 _CHECKPOINT_FORMAT = "prunus.ctmc.cv-checkpoint/1"
+
+
+def _setting_key(value: Any) -> str:
+    """Return a fit setting as text for the checkpoint signature, arrays by a value hash.
+
+    An array's repr elides entries beyond 1000, so two different ``theta0`` would match.
+    """
+    if isinstance(value, np.ndarray | torch.Tensor):
+        arr = np.ascontiguousarray(
+            value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+        )
+        return f"array{arr.shape}:{arr.dtype}:{hashlib.sha1(arr.tobytes()).hexdigest()}"
+    return repr(value)
 
 
 def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
@@ -135,13 +149,16 @@ def select_l1(
     best, scores
         The chosen strength and the per-fold scores of every candidate.
     """
-    x = np.asarray(x, dtype=np.uint8)
+    x, _ = validate_cohort(x, warn_unobserved=False)
+    if checkpoint is not None and seed is None:
+        # without a seed the folds differ between runs, so saved scores would mix two splits
+        raise ValueError("checkpoint needs a fixed seed (the folds must be the same on resume)")
     grid = list(default_l1_grid(len(x)) if grid is None else grid)
     tests = kfold_indices(len(x), folds, seed=seed)
     signature = {
         "data_sha1": hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),
         "shape": list(x.shape), "grid": [float(g) for g in grid], "folds": folds,
-        "seed": seed, "fit": {k: repr(v) for k, v in sorted(fit_kwargs.items())
+        "seed": seed, "fit": {k: _setting_key(v) for k, v in sorted(fit_kwargs.items())
                               if k != "progress"},
     }
     done: dict[str, float] = {}

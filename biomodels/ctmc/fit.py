@@ -43,6 +43,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import (
     _CHUNK_ELEMENTS,
+    MAX_SUBSET_EVENTS,
     _group_log_prob,
     group_by_size,
     subset_log_likelihood,
@@ -280,6 +281,12 @@ def _fit_owlqn(
 
     x = theta0.detach().clone()
     fx, g = evaluate(x)
+    if not math.isfinite(fx) or not bool(torch.isfinite(g).all()):
+        raise ValueError(
+            "the likelihood or its gradient is not finite at the starting theta (a tumour "
+            "has probability below the floating-point range); start closer, e.g. from the "
+            "independence model (theta0=None)"
+        )
     history = [-fx]
     s_list: list[torch.Tensor] = []
     y_list: list[torch.Tensor] = []
@@ -317,8 +324,10 @@ def _fit_owlqn(
                 accepted = True
                 break
             t *= 0.5
-        if not accepted:  # no decrease along the direction: at the optimum up to rounding
-            converged = True
+        if not accepted:
+            # no decrease along the direction: at the optimum up to rounding if the
+            # pseudo-gradient is small, else stuck (reported as not converged)
+            converged = float(pg.abs().max()) < 1e-4 * max(1.0, abs(fx))
             break
         s, y = x_new - x, g_new - g
         if float((s * y).sum()) > 1e-12:
@@ -388,9 +397,11 @@ def fit_theta(
         Stop when max |theta_t - theta_{t-50}| < tol (default 1e-4 exact; 0.03 over 200 steps
         for mcmc, the paper's rule); exact fits also stop when the penalised log-likelihood
         gained less than 1e-6 over the last 50 steps. For ``"lbfgs"``: stop when one step
-        changes the penalised objective by less than ``tol`` relative (default 1e-8).
+        changes the penalised objective by less than ``tol`` relative (default 1e-8) or the
+        largest pseudo-gradient entry is below 1e-8.
     mcmc_threshold, n_samples, burn_in
-        MCMC settings (paper: 8, 50, 5).
+        MCMC settings (paper: 8, 50, 5); tumours with fewer than ``mcmc_threshold`` (>= 1)
+        events get the exact lattice.
     ham_alpha
         HAM's geometry strength (2 reproduces the m * w geometry, HAM Thm 3.1).
     theta0
@@ -416,11 +427,20 @@ def fit_theta(
         )
     if method not in ("auto", "exact", "statespace", "mcmc"):
         raise ValueError(f"method must be 'auto', 'exact', 'statespace' or 'mcmc', got {method!r}")
+    if isinstance(mcmc_threshold, bool) or not isinstance(mcmc_threshold, int | np.integer) \
+            or mcmc_threshold < 1:
+        raise ValueError(f"mcmc_threshold must be an integer >= 1, got {mcmc_threshold!r}")
     x, _ = validate_cohort(x, warn_unobserved=False)
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:
         raise ValueError(f"method='statespace' needs n <= 20 events, got {n}")
+    kmax = int(x.sum(1).max())
+    if used == "exact" and kmax > MAX_SUBSET_EVENTS:
+        raise ValueError(
+            f"method='exact': a tumour carries {kmax} events (> {MAX_SUBSET_EVENTS}); the "
+            "exact subset likelihood needs 2^k states per tumour. Use method='mcmc'."
+        )
     noisy = used == "mcmc" and int(x.sum(1).max(initial=0)) >= mcmc_threshold
     if optimizer == "auto":
         optimizer = "adam" if noisy or sparsity != "proximal" else "lbfgs"
@@ -453,6 +473,8 @@ def fit_theta(
     init = independence_theta(x) if theta0 is None else np.asarray(theta0, dtype=float)
     if init.shape != (n, n):
         raise ValueError(f"theta0 must have shape ({n}, {n}), got {init.shape}")
+    if not np.isfinite(init).all():
+        raise ValueError("theta0 contains NaN or infinite entries")
     offdiag = ~torch.eye(n, dtype=torch.bool, device=dev)
     theta_init = torch.as_tensor(init, dtype=dtype, device=dev)
     if lbfgs:
@@ -534,6 +556,12 @@ def fit_theta(
             (theta * theta_leaf.grad).sum().add(pen).backward()
             penalty = float(pen.detach())
         history.append(-(value + penalty) if math.isfinite(value) else math.nan)
+        if any(p.grad is not None and not bool(torch.isfinite(p.grad).all()) for p in params):
+            raise ValueError(
+                f"the log-likelihood gradient is not finite at step {step} (a tumour has "
+                "probability below the floating-point range); lower lr or start from the "
+                "independence model (theta0=None)"
+            )
         with torch.no_grad():
             lr_t = lr * (
                 1.0

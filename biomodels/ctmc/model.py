@@ -164,8 +164,14 @@ class CTMC:
         CTMC
             ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set.
         """
+        if event_names is not None and (
+            isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData"
+        ):
+            raise ValueError(
+                "event_names: the events are named by the DataFrame's columns / the AnnData's "
+                "var_names; pass event_names only with a plain array"
+            )
         x, names = validate_cohort(X, event_names)
-        self.event_names = names
         kwargs = dict(
             method=method,
             sparsity=sparsity,
@@ -173,12 +179,15 @@ class CTMC:
             progress=progress,
             **fit_kwargs,
         )
+        cv_scores: dict[float, list[float]] = {}
         if l1 is None:
             l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, checkpoint=checkpoint,
                                    **kwargs)
-            self.cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
-        self.l1 = float(l1)
+            cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
         res = fit_theta(x, l1=float(l1), seed=seed, **kwargs)
+        # the model changes only once the fit succeeded, and nothing of an earlier fit stays
+        self.event_names, self.l1, self.cv_scores = names, float(l1), cv_scores
+        self.posterior_samples = None
         self._theta = res.theta
         self.fit_info = dict(
             method=res.method,

@@ -192,6 +192,8 @@ def top_orders(
 
     th = as_theta(theta).detach()
     ev = [_check_event("events", e, th.shape[0]) for e in events]
+    if len(set(ev)) != len(ev):
+        raise ValueError("events must be distinct")
     if len(ev) > 8:
         raise ValueError("top_orders enumerates all orderings; pass at most 8 events")
     perms = torch.tensor(list(itertools.permutations(ev)), dtype=torch.int64, device=th.device)

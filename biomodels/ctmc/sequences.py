@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from biomodels.ctmc._checks import as_theta
+from biomodels.ctmc._checks import as_binary_tensor, as_theta
 
 __all__ = ["sequence_log_prob", "bruteforce_log_likelihood"]
 
@@ -42,6 +42,8 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     orders = torch.as_tensor(orders, device=theta.device, dtype=torch.int64)
     k = orders.shape[-1]
     batch = orders.shape[:-1]
+    if k and (int(orders.min()) < 0 or int(orders.max()) >= n):
+        raise ValueError(f"orders must hold event indices in [0, {n})")
     base = torch.diagonal(theta)
     off = theta - torch.diag(base)
     # cols[..., m, j] = theta[j, sigma_m]: effect of the m-th event on every event j
@@ -50,6 +52,8 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     prefix = torch.cat([zero, torch.cumsum(cols, dim=-2)], dim=-2)  # (..., k+1, n)
     log_rates = prefix + base
     onehot = torch.nn.functional.one_hot(orders, n).to(theta.dtype)  # (..., k, n)
+    if k and float(onehot.sum(-2).max()) > 1:
+        raise ValueError("orders must not repeat an event within an ordering")
     present = torch.cat([zero, torch.cumsum(onehot, dim=-2)], dim=-2) > 0.5
     masked = log_rates.masked_fill(present, float("-inf"))
     zeros = torch.zeros(*batch, k + 1, 1, dtype=theta.dtype, device=theta.device)
@@ -78,7 +82,10 @@ def bruteforce_log_likelihood(
         Scalar log-likelihood, differentiable in ``theta``.
     """
     theta = as_theta(theta)
-    events = [int(i) for i in np.flatnonzero(np.asarray(torch.as_tensor(x).cpu()))]
+    xb = as_binary_tensor(x, theta.shape[0])
+    if len(xb) != 1:
+        raise ValueError(f"x must be one tumour (a vector of length {theta.shape[0]})")
+    events = torch.nonzero(xb[0]).flatten().tolist()
     if len(events) > 9:
         raise ValueError(f"brute force over {math.factorial(len(events))} orderings is too slow")
     perms = torch.tensor(

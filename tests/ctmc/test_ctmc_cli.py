@@ -78,3 +78,33 @@ def test_cli_chooses_l1_by_cross_validation(tmp_path):
     assert len(grid) == 5 and str(metrics["l1"]) in grid
     assert metrics["heldout_loglik_per_tumour"] == pytest.approx(max(grid.values()))
     assert not (out / "cv_checkpoint.json").exists()  # removed once the outputs are written
+
+
+def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monkeypatch):
+    import biomodels.ctmc.crossval as cv
+
+    path, _ = _cohort(tmp_path)
+    out = tmp_path / "o"
+    real, calls = cv._fold_score, []
+
+    def dies_on_the_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(cv, "_fold_score", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)])
+    monkeypatch.setattr(cv, "_fold_score", real)
+    checkpoint = out / "cv_checkpoint.json"
+    assert checkpoint.exists()
+    capsys.readouterr()
+    # other settings: a one-line error that says how to go on, the checkpoint kept
+    assert main(["ctmc", "fit", str(path), "--folds", "3", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "interrupted run with other settings" in err and "differs in: folds" in err
+    # a fixed --l1 has nothing to resume: no "resuming" message, the checkpoint kept
+    assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--out", str(out)]) == 0
+    assert "resuming" not in capsys.readouterr().out
+    assert checkpoint.exists()

@@ -189,3 +189,60 @@ def test_lbfgs_reaches_the_proximal_adam_optimum_with_exact_zeros():
     assert np.abs(owl.theta - adam.theta).max() < 0.01
     with pytest.raises(ValueError, match="sparsity='proximal'"):
         fit_theta(x, l1=l1, optimizer="lbfgs", sparsity="mirror")
+
+
+def test_cross_validation_checks_data_and_checkpoint_settings(tmp_path):
+    from biomodels.ctmc import cross_validate
+
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X.astype(float)
+    bad = x.copy()
+    bad[1, 1] = 0.5  # was cast to 0 by np.asarray(x, uint8)
+    with pytest.raises(ValueError, match="non-binary entry 0.5"):
+        cross_validate(bad, 0.01, folds=2, max_steps=5)
+    with pytest.raises(ValueError, match="non-binary entry 0.5"):
+        select_l1(bad, [0.01], folds=2, max_steps=5)
+    # without a seed the folds change between runs: a resume would mix two splits
+    with pytest.raises(ValueError, match="checkpoint needs a fixed seed"):
+        select_l1(x, [0.01], folds=2, seed=None, checkpoint=tmp_path / "cv.json", max_steps=5)
+    # theta0 arrays over 1000 entries have elided reprs; the signature hashes their values
+    from biomodels.ctmc.crossval import _setting_key
+
+    a, b = np.zeros((40, 40)), np.zeros((40, 40))
+    b[20, 21] = 1.0
+    assert repr(a) == repr(b) and _setting_key(a) != _setting_key(b)
+
+
+def test_fit_refuses_starts_it_cannot_leave_and_sizes_it_cannot_solve():
+    x = sample_trajectories(random_sparse_theta(5, seed=0), 300, seed=1).X
+    x[0] = 1
+    # p(x) underflows at this start: the fit used to stop at once and report convergence
+    with pytest.raises(ValueError, match="not finite at the starting theta"):
+        fit_theta(x, l1=0.01, theta0=np.diag([-200.0] * 5), method="exact")
+    with pytest.raises(ValueError, match="not finite at step"):
+        fit_theta(x, l1=0.01, theta0=np.diag([-200.0] * 5), method="exact", optimizer="adam")
+    start = np.zeros((5, 5))
+    start[0, 1] = np.nan
+    with pytest.raises(ValueError, match="theta0 contains NaN"):
+        fit_theta(x, l1=0.01, theta0=start, method="exact")
+    with pytest.raises(ValueError, match="mcmc_threshold"):
+        fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=0)
+    big = np.zeros((5, 28), dtype=np.uint8)
+    big[0] = 1  # 2^28 lattice states: was an out-of-memory RuntimeError
+    with pytest.raises(ValueError, match="method='exact': a tumour carries 28 events"):
+        fit_theta(big, l1=0.01, method="exact", max_steps=2)
+
+
+def test_model_state_changes_only_with_a_successful_fit():
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 120, seed=1).X
+    model = CTMC().fit(x, folds=2, l1_grid=[0.01, 0.1], max_steps=30, event_names=list("ABC"))
+    theta = model.theta.copy()
+    model.sample_posterior(x, method="svi", svi_steps=2, num_samples=3)
+    with pytest.raises(ValueError, match="l1 must be"):
+        model.fit(x, l1=-1, event_names=list("PQR"))
+    assert model.event_names == list("ABC") and model.l1 in (0.01, 0.1)
+    np.testing.assert_array_equal(model.theta, theta)
+    x4 = sample_trajectories(random_sparse_theta(4, seed=0), 120, seed=1).X
+    model.fit(x4, l1=0.05, event_names=list("PQRS"), max_steps=30)
+    assert model.cv_scores == {} and model.posterior_samples is None  # nothing stale
+    with pytest.raises(ValueError, match="event_names"):
+        CTMC().fit(pd.DataFrame(x, columns=list("ABC")), l1=0.01, event_names=list("XYZ"))

@@ -77,3 +77,19 @@ def test_model_event_arguments_are_names_or_indices():
         model.order_probability(1.5, 2)  # was truncated to event 1
     with pytest.raises(TypeError, match="events"):
         model.most_likely_order([True, 2])
+
+
+def test_orderings_refuse_repeated_or_unknown_events():
+    from biomodels.ctmc import bruteforce_log_likelihood, sequence_log_prob, top_orders
+
+    theta = np.zeros((3, 3))
+    with pytest.raises(ValueError, match="distinct"):
+        top_orders(theta, [0, 0])
+    with pytest.raises(ValueError, match="repeat"):
+        sequence_log_prob(theta, torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match=r"in \[0, 3\)"):
+        sequence_log_prob(theta, torch.tensor([0, -1]))
+    with pytest.raises(ValueError, match="binary"):
+        bruteforce_log_likelihood(theta, [2, 0, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        bruteforce_log_likelihood(theta, [np.nan, 0, 0])
