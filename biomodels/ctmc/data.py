@@ -167,8 +167,13 @@ def read_maf(
     sep: str | None = None,
     min_frequency: float = 0.0,
     top: int | None = None,
+    samples: list[str] | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
+
+    A MAF lists alterations only, so tumours without any are not in it; pass the sequenced
+    cohort as ``samples`` to keep them (as all-zero rows: the empty state carries much of an
+    MHN's probability mass, and leaving those tumours out biases the fit).
 
     Parameters
     ----------
@@ -183,6 +188,9 @@ def read_maf(
         Keep events present in at least this fraction of samples.
     top
         Keep only the ``top`` most frequent events.
+    samples
+        All sequenced samples, in the order wanted; those without alterations get zero
+        rows and frequencies count them. Default: the samples named in the table.
 
     Returns
     -------
@@ -199,6 +207,18 @@ def read_maf(
             )
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     table = pd.crosstab(frame[sample_col], frame[gene_col]).clip(upper=1)
+    if samples is not None:
+        wanted = pd.Index([str(v) for v in samples])
+        if wanted.duplicated().any():
+            raise ValueError(f"samples has duplicates: {sorted(set(wanted[wanted.duplicated()]))}")
+        unknown = sorted(set(map(str, table.index)) - set(wanted))
+        if unknown:
+            raise ValueError(
+                f"samples: {len(unknown)} sample(s) of {path} are not in `samples`, e.g. "
+                f"{unknown[:5]}; pass every sequenced sample"
+            )
+        table.index = table.index.map(str)
+        table = table.reindex(wanted, fill_value=0)
     freq = table.mean(0)
     keep = freq[freq >= min_frequency].sort_values(ascending=False, kind="stable")
     if top is not None:

@@ -44,6 +44,15 @@ def test_read_maf_long_table(tmp_path):
     assert names2 == ["TP53"]
     with pytest.raises(ValueError, match="gene_col='Gene'"):
         read_maf(tmp_path / "x.maf", gene_col="Gene")
+    # tumours without alterations are absent from a MAF: `samples` keeps them as zero rows
+    x3, names3, ids3 = read_maf(tmp_path / "x.maf", samples=["t0", "t1", "t2", "t3"])
+    assert ids3 == ["t0", "t1", "t2", "t3"] and x3[0].sum() == 0 and x3.shape == (4, 3)
+    # frequencies count those tumours: IDH1/EGFR are in 1 of 3 listed but 1 of 4 sequenced
+    assert len(read_maf(tmp_path / "x.maf", min_frequency=0.3)[1]) == 3
+    assert read_maf(tmp_path / "x.maf", samples=["t0", "t1", "t2", "t3"],
+                    min_frequency=0.3)[1] == ["TP53"]
+    with pytest.raises(ValueError, match="not in `samples`"):
+        read_maf(tmp_path / "x.maf", samples=["t1", "t2"])
 
 
 def test_bad_input_names_the_column():
