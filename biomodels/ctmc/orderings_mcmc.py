@@ -33,7 +33,7 @@ import math
 import torch
 
 from biomodels.ctmc._checks import as_theta
-from biomodels.ctmc.sequences import sequence_log_prob
+from biomodels.ctmc.sequences import _sequence_log_prob
 
 __all__ = [
     "propose_orders",
@@ -182,9 +182,10 @@ def mcmc_surrogate(
         (B,) ``sum_t w_t log p(sigma_t)`` (differentiable; its value is not log p(x)) and (B,) the
         detached importance-sampling estimate of log p(x) from the same proposals.
     """
+    theta = as_theta(theta)
     m = 1 + burn_in + n_samples
     orders, log_q = propose_orders(theta, events, m, generator=generator)
-    log_p = sequence_log_prob(theta, orders)  # (B, M), differentiable
+    log_p = _sequence_log_prob(theta, orders)  # (B, M), differentiable
     weights = metropolis_weights(
         log_p.detach(), log_q, n_samples=n_samples, burn_in=burn_in, generator=generator
     )
@@ -218,9 +219,10 @@ def importance_log_likelihood(
     torch.Tensor
         (B,) estimates; consistent as ``n_proposals`` grows (slightly low for finite samples).
     """
+    theta = as_theta(theta)
     with torch.no_grad():
         orders, log_q = propose_orders(theta, events, n_proposals, generator=generator)
-        log_p = sequence_log_prob(theta.detach(), orders)
+        log_p = _sequence_log_prob(theta.detach(), orders)
         return torch.logsumexp(log_p - log_q, dim=-1) - math.log(n_proposals)
 
 

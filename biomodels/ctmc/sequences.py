@@ -40,10 +40,19 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     theta = as_theta(theta)
     n = theta.shape[0]
     orders = torch.as_tensor(orders, device=theta.device, dtype=torch.int64)
+    if orders.shape[-1]:
+        if int(orders.min()) < 0 or int(orders.max()) >= n:
+            raise ValueError(f"orders must hold event indices in [0, {n})")
+        if bool((orders.sort(-1).values.diff(dim=-1) == 0).any()):
+            raise ValueError("orders must not repeat an event within an ordering")
+    return _sequence_log_prob(theta, orders)
+
+
+def _sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
+    """:func:`sequence_log_prob` without argument checks, for the samplers' valid orders."""
+    n = theta.shape[0]
     k = orders.shape[-1]
     batch = orders.shape[:-1]
-    if k and (int(orders.min()) < 0 or int(orders.max()) >= n):
-        raise ValueError(f"orders must hold event indices in [0, {n})")
     base = torch.diagonal(theta)
     off = theta - torch.diag(base)
     # cols[..., m, j] = theta[j, sigma_m]: effect of the m-th event on every event j
@@ -52,8 +61,6 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     prefix = torch.cat([zero, torch.cumsum(cols, dim=-2)], dim=-2)  # (..., k+1, n)
     log_rates = prefix + base
     onehot = torch.nn.functional.one_hot(orders, n).to(theta.dtype)  # (..., k, n)
-    if k and float(onehot.sum(-2).max()) > 1:
-        raise ValueError("orders must not repeat an event within an ordering")
     present = torch.cat([zero, torch.cumsum(onehot, dim=-2)], dim=-2) > 0.5
     masked = log_rates.masked_fill(present, float("-inf"))
     zeros = torch.zeros(*batch, k + 1, 1, dtype=theta.dtype, device=theta.device)
