@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.atomic import atomic_path, write_json
 from core.budgets import layer_budgets, layer_densities, random_mask
+from core.fingerprint import fingerprint
 from core.ham import HAM, hyperbolic_step
 from core.horst import HORST
 from core.masks import MaskSet, prunable_names
@@ -33,6 +34,7 @@ from core.select import kth_largest, select_topk
 __all__ = [
     "atomic_path",
     "write_json",
+    "fingerprint",
     # masks and selection
     "MaskSet",
     "prunable_names",

@@ -435,16 +435,19 @@ class FriedkinJohnsen:
             return torch.as_tensor(x, dtype=self.W.dtype, device=self.W.device)
         return np.asarray(x, dtype=self.W.dtype)
 
+    def _listening_graph(self, listens: np.ndarray) -> sp.csr_array:
+        """Trust edges ``i -> j`` of ``W`` (scipy CSR) kept only for agents that listen."""
+        csr = sp.csr_array(sp.diags_array(listens.astype(float)) @ bk.to_scipy_csr(self.W))
+        csr.eliminate_zeros()
+        return csr
+
     def _check_reachability(self, g: Any, c: Any) -> None:
         """Every agent must reach (along trust edges) an agent with effective gamma > 0."""
         gn = bk.as_numpy(g)
         stubborn = gn > 0
         if stubborn.all():
             return
-        csr = bk.to_scipy_csr(self.W)
-        listens = bk.as_numpy(c) > 0
-        csr = sp.csr_array(sp.diags_array(listens.astype(float)) @ csr)
-        csr.eliminate_zeros()
+        csr = self._listening_graph(bk.as_numpy(c) > 0)
         # reversed edges j -> i plus a super source n -> every stubborn agent
         rev = sp.csr_array(csr.T)
         src = np.flatnonzero(stubborn)
@@ -670,9 +673,7 @@ class FriedkinJohnsen:
         ``pi``, a length-``n`` probability vector.
         """
         a = self.alpha
-        listens = bk.as_numpy(a) < 1
-        csr = sp.csr_array(sp.diags_array(listens.astype(float)) @ bk.to_scipy_csr(self.W))
-        csr.eliminate_zeros()
+        csr = self._listening_graph(bk.as_numpy(a) < 1)
         ncomp, labels = csgraph.connected_components(csr, directed=True, connection="strong")
         if ncomp > 1:
             # A consensus still forms when exactly one group listens to nobody outside it

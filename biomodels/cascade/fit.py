@@ -10,7 +10,6 @@ approximates the posterior with pyro's stochastic variational inference.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Hashable, Iterable, Sequence
@@ -19,6 +18,8 @@ from typing import Literal
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from core.fingerprint import fingerprint
 
 from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution
@@ -96,12 +97,9 @@ class _Likelihood:
 
 
 def _graph_fingerprint(graph: CascadeGraph) -> str:
-    """SHA-256 of the node labels and the edge list (not the weights) of ``graph``."""
-    h = hashlib.sha256()
-    h.update(repr([str(lab) for lab in graph.labels]).encode())
-    for arr in (graph.src, graph.dst):
-        h.update(np.ascontiguousarray(arr, dtype=np.int64).tobytes())
-    return h.hexdigest()
+    """Fingerprint of the node labels and the edge list (not the weights) of ``graph``."""
+    labels = np.asarray([str(lab) for lab in graph.labels])
+    return fingerprint(labels, np.asarray(graph.src, np.int64), np.asarray(graph.dst, np.int64))
 
 
 class CascadeFit:

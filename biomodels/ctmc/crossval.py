@@ -20,6 +20,7 @@ import torch
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
+from core.fingerprint import fingerprint
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
 
@@ -84,15 +85,12 @@ _CHECKPOINT_FORMAT = "prunus.ctmc.cv-checkpoint/1"
 
 
 def _setting_key(value: Any) -> str:
-    """Return a fit setting as text for the checkpoint signature, arrays by a value hash.
+    """Return a fit setting as text for the checkpoint signature, arrays by fingerprint.
 
     An array's repr elides entries beyond 1000, so two different ``theta0`` would match.
     """
     if isinstance(value, np.ndarray | torch.Tensor):
-        arr = np.ascontiguousarray(
-            value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
-        )
-        return f"array{arr.shape}:{arr.dtype}:{hashlib.sha1(arr.tobytes()).hexdigest()}"
+        return f"array:{fingerprint(value)}"
     return repr(value)
 
 

@@ -441,7 +441,7 @@ def fit_theta(
             f"method='exact': a tumour carries {kmax} events (> {MAX_SUBSET_EVENTS}); the "
             "exact subset likelihood needs 2^k states per tumour. Use method='mcmc'."
         )
-    noisy = used == "mcmc" and int(x.sum(1).max(initial=0)) >= mcmc_threshold
+    noisy = used == "mcmc" and kmax >= mcmc_threshold
     if optimizer == "auto":
         optimizer = "adam" if noisy or sparsity != "proximal" else "lbfgs"
     if optimizer == "lbfgs" and (noisy or sparsity != "proximal"):

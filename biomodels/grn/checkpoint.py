@@ -10,7 +10,6 @@ bit on CPU, as a fit that was never interrupted.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -20,33 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["FitState", "fingerprint", "save_checkpoint", "load_checkpoint"]
+__all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
 
 _FORMAT = "prunus.grn.fit-checkpoint/1"
-
-
-def fingerprint(*tensors: torch.Tensor | None) -> str:
-    """Short SHA-256 of the values, shapes and dtypes of ``tensors`` (None allowed).
-
-    Stored in a checkpoint's signature so that a resume with other data or another prior
-    is refused instead of silently mixing the two.
-
-    Examples
-    --------
-    >>> fingerprint(torch.zeros(2)) == fingerprint(torch.zeros(2))
-    True
-    >>> fingerprint(torch.zeros(2)) == fingerprint(torch.ones(2))
-    False
-    """
-    h = hashlib.sha256()
-    for t in tensors:
-        if t is None:
-            h.update(b"none;")
-            continue
-        a = t.detach().cpu().contiguous()
-        h.update(f"{a.dtype}{tuple(a.shape)};".encode())
-        h.update(a.numpy().tobytes())
-    return h.hexdigest()[:16]
 
 
 @dataclass

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from biomodels.grn.checkpoint import FitState, fingerprint, load_checkpoint, save_checkpoint
+from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+from core.fingerprint import fingerprint
 
 __all__ = [
     "Pairs",

@@ -1,0 +1,24 @@
+"""core.fingerprint: the signatures of checkpoints and saved fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from core import fingerprint
+
+
+def test_fingerprint_tells_values_shapes_and_dtypes_apart():
+    a = torch.arange(4, dtype=torch.float64)
+    assert fingerprint(a) == fingerprint(a.clone()) == fingerprint(a.reshape(2, 2).reshape(4))
+    assert fingerprint(a) != fingerprint(a.reshape(2, 2))  # same bytes, other shape
+    assert fingerprint(a) != fingerprint(a.float())  # other dtype
+    assert fingerprint(a, None) != fingerprint(None, a)
+    big = np.zeros((40, 40))
+    other = big.copy()
+    other[20, 21] = 1.0  # reprs of >1000 entries are elided and would look the same
+    assert repr(big) == repr(other) and fingerprint(big) != fingerprint(other)
+    assert fingerprint(np.array(["a", "b"])) != fingerprint(np.array(["b", "a"]))
+    # the values grn checkpoints of earlier versions recorded (so they still resume)
+    assert fingerprint(torch.zeros(2)) == "7fb8e38eda497fbb"
+    assert fingerprint(torch.arange(3.0), None) == "d0ef748bd500afa5"
