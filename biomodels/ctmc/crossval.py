@@ -78,7 +78,9 @@ def _fold_score(x: np.ndarray, l1: float, test: np.ndarray, seed: int | None,
                 fit_kwargs: dict[str, Any]) -> float:
     train = np.setdiff1d(np.arange(len(x)), test)
     res = fit_theta(x[train], l1=l1, seed=seed, **fit_kwargs)
-    return float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
+    # score on the fit's device: the held-out likelihood costs as much as a fit's evaluation
+    theta = torch.as_tensor(res.theta, dtype=torch.float64, device=fit_kwargs.get("device"))
+    return float(data_log_likelihood(theta, x[test]).mean())
 
 
 _CHECKPOINT_FORMAT = "prunus.ctmc.cv-checkpoint/1"

@@ -146,18 +146,20 @@ def most_likely_order(
     step = log_rates[:, idx] - log_exit[:, None]  # log P(next = x_i | T)
     best = torch.full((2**k,), float("-inf"), dtype=th.dtype, device=th.device)
     best[0] = 0.0
-    back = torch.full((2**k,), -1, dtype=torch.int64)
-    popcount = bits.sum(1).long().cpu()
+    back = torch.full((2**k,), -1, dtype=torch.int64, device=th.device)
+    popcount = bits.sum(1).long()
+    shifts = torch.arange(k, device=th.device)
+    # Viterbi layer by layer: all subsets of one size at once, as subsets of size m depend
+    # only on those of size m - 1 (k^2 tensor operations instead of k 2^k Python steps)
     for size in range(1, k + 1):
         states = torch.nonzero(popcount == size).squeeze(-1)
-        for s in states.tolist():
-            for i in range(k):
-                if (s >> i) & 1:
-                    prev = s ^ (1 << i)
-                    val = best[prev] + step[prev, i]
-                    if val > best[s]:
-                        best[s] = val
-                        back[s] = i
+        has = (states[:, None] >> shifts) & 1 == 1  # (states, k): event i is in the subset
+        prev = states[:, None] ^ (1 << shifts)
+        cand = best[prev] + step[prev, shifts]
+        val, arg = cand.masked_fill(~has, float("-inf")).max(dim=1)  # first max on ties
+        best[states] = val
+        back[states] = arg
+    back = back.cpu()
     full = 2**k - 1
     order: list[int] = []
     s = full

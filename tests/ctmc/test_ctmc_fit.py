@@ -88,6 +88,44 @@ def test_l1_by_cross_validation_prefers_moderate_penalty():
     assert model.l1 == 1e-4 and set(model.cv_scores) == {1e-4, 0.3}
 
 
+def _scoring_devices(monkeypatch):
+    import biomodels.ctmc.crossval as cv
+
+    seen = []
+
+    def spy(theta, x, **kw):
+        seen.append(theta.device.type)
+        return data_log_likelihood(theta, x, **kw)
+
+    monkeypatch.setattr(cv, "data_log_likelihood", spy)
+    return seen
+
+
+def test_cross_validation_scores_on_the_fit_device(monkeypatch):
+    from biomodels.ctmc import cross_validate
+
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 200, seed=3).X
+    plain = cross_validate(x, 0.01, folds=2, max_steps=20)
+    seen = _scoring_devices(monkeypatch)
+    on_cpu = cross_validate(x, 0.01, folds=2, max_steps=20, device="cpu")
+    assert seen == ["cpu", "cpu"]
+    np.testing.assert_allclose(on_cpu, plain)
+
+
+@pytest.mark.gpu
+def test_cross_validation_scores_on_cuda(monkeypatch):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from biomodels.ctmc import cross_validate
+
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 200, seed=3).X
+    plain = cross_validate(x, 0.01, folds=2, max_steps=20)
+    seen = _scoring_devices(monkeypatch)
+    on_gpu = cross_validate(x, 0.01, folds=2, max_steps=20, device="cuda")
+    assert seen == ["cuda", "cuda"]
+    np.testing.assert_allclose(on_gpu, plain, rtol=1e-6)
+
+
 def test_cross_validation_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     import json
 
