@@ -16,6 +16,7 @@ dynamics using data and domain knowledge" (DASH). NeurIPS 2024, arXiv:2403.04805
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,7 @@ from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
+    check_fit_settings,
     evaluate_loss,
     fit,
     make_pairs,
@@ -317,6 +319,9 @@ class GRNModel:
     ) -> dict[str, list[float]]:
         """Fit the model (and prune it), continuing from the current weights.
 
+        The fit runs on a copy: the model (weights, masks, history, settings) changes only
+        when it succeeds, so a diverged or interrupted fit leaves it as it was.
+
         Parameters
         ----------
         epochs
@@ -384,17 +389,25 @@ class GRNModel:
         train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed=self.seed)
         if prior_scaling not in ("max", "sign"):
             raise ValueError(f"prior_scaling must be 'max' or 'sign', got {prior_scaling!r}")
+        check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1,
+                           patience=patience, prior_weight=prior_weight,
+                           checkpoint_every=checkpoint_every, rtol=rtol, atol=atol,
+                           step_size=step_size)
+        # train a copy and keep it only when the fit succeeds: a diverged fit (NaN weights)
+        # or an interrupted one must not leave the model half-trained
+        func = copy.deepcopy(self.func)
+        pruner: DashPruner | None = None
         if pruning in ("dash", "imp", "prior"):
-            self.pruner = DashPruner(
+            pruner = DashPruner(
                 pruning, prior=None if prior is None else
                 (torch.sign(prior) if prior_scaling == "sign" else prior),
                 ppi=self._prior_tensor(self.ppi),
                 lambda_ppi=lambda_ppi, lambda_motif=lambda_motif,
                 schedule=schedule, normalize=normalize, seed=self.seed,
             )
-            existing = _attached_masks(self.func)
+            existing = _attached_masks(func)
             if existing is not None:  # continue from an earlier pruned fit: never revive
-                self.pruner.masks = existing
+                pruner.masks = existing
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             if prior_scaling == "sign":
@@ -404,28 +417,26 @@ class GRNModel:
                 prior_scaled = prior / top if top > 0 else prior
         options = {"step_size": step_size} if step_size is not None else None
         history = fit(
-            self.func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
+            func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
             method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint,
-            pruner=self.pruner if pruning in ("dash", "imp", "prior") else None,
+            pruner=pruner,
             l1=l1 if pruning == "l1" else 0.0, prior=prior_scaled, prior_weight=prior_weight,
             patience=patience, seed=self.seed, progress=progress,
             checkpoint=checkpoint, checkpoint_every=checkpoint_every,
         )
-        self.history = history
         held_out = val_pairs if val_pairs is not None and len(val_pairs) else train_pairs
-        mse = evaluate_loss(self.func, held_out, method=method, rtol=rtol, atol=atol,
+        mse = evaluate_loss(func, held_out, method=method, rtol=rtol, atol=atol,
                             options=options)
         base = no_change_mse(held_out)
-        self.fit_summary = {"mse": mse, "no_change_mse": base,
+        fit_summary = {"mse": mse, "no_change_mse": base,
                             "r2": 1.0 - mse / base if base > 0 else float("nan")}
         if prior_scaled is not None:
             with torch.no_grad():
-                self.fit_summary["prior_mse"] = float(prior_loss(
-                    self.func, prior_scaled, n_random=1000,
+                fit_summary["prior_mse"] = float(prior_loss(
+                    func, prior_scaled, n_random=1000,
                     generator=torch.Generator().manual_seed(self.seed)))
-        _warn_on_poor_fit(self.fit_summary, prior_weight)
-        sched = self.pruner.schedule if self.pruner is not None else None
-        self.settings = {
+        sched = pruner.schedule if pruner is not None else None
+        settings = {
             "pruning": pruning, "epochs": int(epochs), "epochs_run": len(history["epoch"]),
             "lr": lr, "batch_size": batch_size, "val_fraction": val_fraction,
             "method": method, "rtol": rtol, "atol": atol,
@@ -441,7 +452,12 @@ class GRNModel:
             "n_pairs_train": len(train_pairs),
             "n_pairs_val": 0 if val_pairs is None else len(val_pairs),
         }
+        self.func, self.history, self.fit_summary, self.settings = (
+            func, history, fit_summary, settings)
+        if pruner is not None:
+            self.pruner = pruner
         self.is_trained = True
+        _warn_on_poor_fit(fit_summary, prior_weight)
         return history
 
     # ------------------------------------------------------------------ getters

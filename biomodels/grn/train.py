@@ -29,6 +29,7 @@ __all__ = [
     "integrate",
     "solve",
     "fit",
+    "check_fit_settings",
     "split_pairs",
     "no_change_mse",
     "evaluate_loss",
@@ -314,6 +315,42 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
     return torch.mean((func.production(y) - y @ prior) ** 2)
 
 
+def check_fit_settings(
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    l1: float = 0.0,
+    patience: int = 40,
+    prior_weight: float = 1.0,
+    checkpoint_every: int = 10,
+    rate_lr_factor: float = 5.0,
+    n_random: int = 1000,
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+    step_size: float | None = None,
+) -> None:
+    """Raise a ValueError/TypeError naming the first training setting that cannot work.
+
+    Checked before anything is trained, so a typo does not surface as a diverged fit.
+    """
+    for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1),
+                             ("patience", patience, 0), ("checkpoint_every", checkpoint_every, 1),
+                             ("n_random", n_random, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {value!r}")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value!r}")
+    for name, value in (("lr", lr), ("rate_lr_factor", rate_lr_factor), ("rtol", rtol),
+                        ("atol", atol), ("step_size", 1.0 if step_size is None else step_size)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if not (isinstance(l1, (int, float)) and math.isfinite(l1) and l1 >= 0):
+        raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
+    if not 0.0 <= prior_weight <= 1.0:
+        raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
+
+
 def fit(
     func: PhoenixODEFunc,
     train: Pairs,
@@ -404,14 +441,12 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+    check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1, patience=patience,
+                       prior_weight=prior_weight, checkpoint_every=checkpoint_every,
+                       rate_lr_factor=rate_lr_factor, n_random=n_random, rtol=rtol, atol=atol,
+                       step_size=(options or {}).get("step_size"))
     if len(train) == 0:
         raise ValueError("no training pairs: every trajectory needs at least two time points")
-    if not 0.0 <= prior_weight <= 1.0:
-        raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
-    if checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every!r}")
     gen = torch.Generator().manual_seed(seed)
     rate_params = [func.gene_rates]
     other = [p for n, p in func.named_parameters() if n != "gene_rates"]

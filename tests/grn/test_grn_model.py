@@ -345,6 +345,53 @@ def test_predict_and_knockout(fitted):
         model.predict(y0, [1.0, 0.0])
 
 
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"lr": 0.0}, ValueError, "lr must be a positive"),
+    ({"lr": float("nan")}, ValueError, "lr must be a positive"),
+    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+    ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
+    ({"pruning": "l1", "l1": -1.0}, ValueError, "l1 must be a finite number >= 0"),
+    ({"patience": -1}, ValueError, "patience must be >= 0"),
+    ({"method": "rk4", "step_size": 0.0}, ValueError, "step_size must be a positive"),
+    ({"rtol": -1e-3}, ValueError, "rtol must be a positive"),
+])
+def test_bad_training_settings_are_named(small, kwargs, error, match):
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    kwargs = {"pruning": "none", **kwargs}
+    with pytest.raises(error, match=match):
+        m.train(1, progress=False, **kwargs)
+    assert not m.is_trained
+
+
+def test_a_failed_fit_leaves_the_model_as_it_was(small, monkeypatch):
+    import biomodels.grn.train as train_mod
+
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    m.train(4, pruning="imp", progress=False, method="rk4", step_size=0.5)
+    before = {k: v.clone() for k, v in m.func.state_dict().items()}
+    net, history, settings = m.network(), m.history, dict(m.settings)
+    real = train_mod.integrate
+    calls = []
+
+    def diverging(*args, **kwargs):  # the third batch blows up, after two optimizer steps
+        calls.append(1)
+        out = real(*args, **kwargs)
+        return out * float("nan") if len(calls) >= 3 else out
+
+    monkeypatch.setattr(train_mod, "integrate", diverging)
+    with pytest.raises(train_mod.SolverDivergedError, match="non-finite loss"):
+        m.train(12, pruning="imp", progress=False, method="rk4", step_size=0.5, batch_size=8)
+    after = m.func.state_dict()
+    assert before.keys() == after.keys()
+    for k, v in before.items():
+        torch.testing.assert_close(after[k], v, rtol=0, atol=0)
+    pd.testing.assert_frame_equal(m.network(), net)
+    assert m.history is history and m.settings == settings
+    monkeypatch.setattr(train_mod, "integrate", real)
+    m.train(12, pruning="imp", progress=False, method="rk4", step_size=0.5)  # still trainable
+    assert np.isfinite(m.network().to_numpy()).all() and m.settings["epochs"] == 12
+
+
 def test_a_blow_up_is_an_error_not_nan():
     from biomodels.grn.train import SolverDivergedError, solve
 
