@@ -31,7 +31,6 @@ from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
-    check_fit_settings,
     evaluate_loss,
     fit,
     make_pairs,
@@ -389,10 +388,6 @@ class GRNModel:
         train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed=self.seed)
         if prior_scaling not in ("max", "sign"):
             raise ValueError(f"prior_scaling must be 'max' or 'sign', got {prior_scaling!r}")
-        check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1,
-                           patience=patience, prior_weight=prior_weight,
-                           checkpoint_every=checkpoint_every, rtol=rtol, atol=atol,
-                           step_size=step_size)
         # train a copy and keep it only when the fit succeeds: a diverged fit (NaN weights)
         # or an interrupted one must not leave the model half-trained
         func = copy.deepcopy(self.func)
@@ -429,7 +424,7 @@ class GRNModel:
                             options=options)
         base = no_change_mse(held_out)
         fit_summary = {"mse": mse, "no_change_mse": base,
-                            "r2": 1.0 - mse / base if base > 0 else float("nan")}
+                       "r2": 1.0 - mse / base if base > 0 else float("nan")}
         if prior_scaled is not None:
             with torch.no_grad():
                 fit_summary["prior_mse"] = float(prior_loss(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
@@ -29,7 +30,6 @@ __all__ = [
     "integrate",
     "solve",
     "fit",
-    "check_fit_settings",
     "split_pairs",
     "no_change_mse",
     "evaluate_loss",
@@ -315,7 +315,7 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
     return torch.mean((func.production(y) - y @ prior) ** 2)
 
 
-def check_fit_settings(
+def _check_fit_settings(
     *,
     epochs: int,
     lr: float,
@@ -343,9 +343,9 @@ def check_fit_settings(
             raise ValueError(f"{name} must be >= {low}, got {value!r}")
     for name, value in (("lr", lr), ("rate_lr_factor", rate_lr_factor), ("rtol", rtol),
                         ("atol", atol), ("step_size", 1.0 if step_size is None else step_size)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    if not (isinstance(l1, (int, float)) and math.isfinite(l1) and l1 >= 0):
+    if not (isinstance(l1, numbers.Real) and math.isfinite(l1) and l1 >= 0):
         raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
     if not 0.0 <= prior_weight <= 1.0:
         raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
@@ -441,10 +441,10 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1, patience=patience,
-                       prior_weight=prior_weight, checkpoint_every=checkpoint_every,
-                       rate_lr_factor=rate_lr_factor, n_random=n_random, rtol=rtol, atol=atol,
-                       step_size=(options or {}).get("step_size"))
+    _check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1, patience=patience,
+                        prior_weight=prior_weight, checkpoint_every=checkpoint_every,
+                        rate_lr_factor=rate_lr_factor, n_random=n_random, rtol=rtol, atol=atol,
+                        step_size=(options or {}).get("step_size"))
     if len(train) == 0:
         raise ValueError("no training pairs: every trajectory needs at least two time points")
     gen = torch.Generator().manual_seed(seed)
