@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -46,10 +47,21 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
+        _fsync(tmp)  # the data on disk before the rename, or a crash can leave an empty file
         os.replace(tmp, final)  # atomic on POSIX within one filesystem
+        if os.name == "posix":
+            _fsync(final.parent)  # and the rename itself
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -59,13 +71,33 @@ def _umask() -> int:
     return mask
 
 
+def _plain(obj: Any, where: str) -> Any:
+    """``obj`` with numpy/torch scalars as Python numbers and NaN/inf as None."""
+    if isinstance(obj, dict):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if hasattr(obj, "item") and getattr(obj, "ndim", None) == 0:  # numpy / torch scalar
+        obj = obj.item()
+    if isinstance(obj, (bool, int, str)) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{where} is a {type(obj).__name__}, which JSON cannot hold; "
+                    "convert it to a number, string, list or dict first")
+
+
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``obj`` as indented JSON, atomically.
 
     Parameters
     ----------
     obj
-        Anything ``json.dump`` accepts.
+        Dicts, lists, strings, numbers (numpy and 0-d torch scalars are written as the
+        Python numbers they hold, e.g. ``np.int64(3)`` as ``3``), paths (as strings).
+        NaN and inf, which standard JSON cannot express, are written as ``null``.
     path
         Destination file.
 
@@ -73,7 +105,13 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     -------
     Path
         The destination.
+
+    Raises
+    ------
+    TypeError
+        If a value cannot be written; the message says where it sits in ``obj``.
     """
+    text = json.dumps(_plain(obj, "obj"), indent=2, sort_keys=True, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+        tmp.write_text(text + "\n")
     return Path(path)

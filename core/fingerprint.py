@@ -15,7 +15,9 @@ def fingerprint(*arrays: torch.Tensor | np.ndarray | None) -> str:
 
     Stored in a checkpoint's or saved model's signature so that a resume with other data,
     another prior or another network is refused instead of silently mixing the two.
-    Tensors are read on the CPU; numpy arrays (string arrays included) as they are.
+    Tensors are read on the CPU as raw bytes (any dtype, bfloat16 included); numpy arrays
+    as they are, object arrays (e.g. a pandas column of strings) by the ``repr`` of each
+    element.
 
     Examples
     --------
@@ -32,11 +34,15 @@ def fingerprint(*arrays: torch.Tensor | np.ndarray | None) -> str:
             h.update(b"none;")
             continue
         if isinstance(a, torch.Tensor):
-            t = a.detach().cpu().contiguous()
+            t = a.detach().resolve_conj().resolve_neg().cpu().contiguous()
             h.update(f"{t.dtype}{tuple(t.shape)};".encode())
-            h.update(t.numpy().tobytes())
+            # raw bytes: numpy() knows no bfloat16; same bytes as numpy for the others
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
         else:
             arr = np.ascontiguousarray(a)
             h.update(f"{arr.dtype}{arr.shape};".encode())
-            h.update(arr.tobytes())
+            if arr.dtype == object:  # tobytes() would hash addresses, not values
+                h.update("\x1f".join(map(repr, arr.ravel())).encode())
+            else:
+                h.update(arr.tobytes())
     return h.hexdigest()[:16]

@@ -30,6 +30,8 @@ from typing import Any
 
 import torch
 
+from core.checks import check_number
+
 __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
 
 
@@ -185,12 +187,11 @@ class HAM(OptimizerWrapper):
         clamp: float = 5.0,
         max_weight_norm: float | None = None,
     ) -> None:
-        if alpha < 0:
-            raise ValueError(f"alpha: expected >= 0, got {alpha}")
-        if beta < 0:
-            raise ValueError(f"beta: expected >= 0, got {beta}")
-        if clamp <= 0:
-            raise ValueError(f"clamp: expected > 0, got {clamp}")
+        check_number("alpha", alpha, at_least=0)
+        check_number("beta", beta, at_least=0)
+        check_number("clamp", clamp, above=0)
+        if max_weight_norm is not None:
+            check_number("max_weight_norm", max_weight_norm, above=0)
         super().__init__(optimizer)
         self.alpha = float(alpha)
         self.beta = float(beta)

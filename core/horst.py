@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import torch
 
+from core.checks import check_number
 from core.ham import OptimizerWrapper, hyperbolic_step
 
 __all__ = ["HORST"]
@@ -87,8 +88,9 @@ class HORST(OptimizerWrapper):
             raise ValueError(f"mirror_grad: expected 'raw' or 'adam', got {mirror_grad!r}")
         if mirror_grad == "adam" and order != "adamw_first":
             raise ValueError("mirror_grad: 'adam' needs order='adamw_first'")
-        if alpha < 0 or beta < 0:
-            raise ValueError(f"alpha/beta: expected >= 0, got {alpha}, {beta}")
+        check_number("alpha", alpha, at_least=0)
+        check_number("beta", beta, at_least=0)
+        check_number("clamp", clamp, above=0)
         super().__init__(torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps,
                                            weight_decay=weight_decay))
         self.alpha, self.beta = float(alpha), float(beta)

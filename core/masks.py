@@ -108,6 +108,7 @@ class _MaskHook:
     def __init__(self, names: list[str]) -> None:
         self.names = names
         self._armed: weakref.ref[nn.Module] | None = None
+        self._params: list[weakref.ref[torch.Tensor]] = []
         self._grad_handles: list[Any] = []
         self._opt_handles: list[Any] = []
 
@@ -122,9 +123,16 @@ class _MaskHook:
         return _MaskHook(list(self.names))
 
     # -- hooks -------------------------------------------------------------
+    def _is_armed(self, module: nn.Module) -> bool:
+        # the parameters too: load_state_dict(assign=True) swaps them in place of the module
+        if self._armed is None or self._armed() is not module:
+            return False
+        return all(ref() is getattr(*_owner(module, name))
+                   for ref, name in zip(self._params, self.names, strict=True))
+
     def arm(self, module: nn.Module) -> None:
         """Register gradient hooks on ``module``'s parameters (idempotent)."""
-        if self._armed is not None and self._armed() is module:
+        if self._is_armed(module):
             return
         self.disarm()
         for name in self.names:
@@ -133,16 +141,18 @@ class _MaskHook:
             self._grad_handles.append(
                 param.register_post_accumulate_grad_hook(_GradMask(owner, attr + "_mask"))
             )
+            self._params.append(weakref.ref(param))
         self._armed = weakref.ref(module)
 
     def disarm(self) -> None:
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
+        self._params = []
         self._armed = None
 
     def __call__(self, module: nn.Module, args: Any) -> None:
-        if self._armed is None or self._armed() is not module:
+        if not self._is_armed(module):
             self.arm(module)
 
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
@@ -313,13 +323,19 @@ class MaskSet(Mapping[str, torch.Tensor]):
             ``self``, for chaining.
         """
         params = self._check(module)
+        # check every buffer name before touching the module, so a refusal leaves it as it was
+        old = getattr(module, _HOOK_ATTR, None)
+        ours = set() if old is None else set(old.names)
+        for n in self.masks:
+            owner, attr = _owner(module, n)
+            buf = attr + "_mask"
+            if hasattr(owner, buf) and n not in ours:
+                raise ValueError(f"module: submodule of {n!r} already has an attribute "
+                                 f"{buf!r}; cannot register the mask buffer")
         MaskSet.detach_from(module)
         for n, m in self.masks.items():
             owner, attr = _owner(module, n)
             buf = attr + "_mask"
-            if hasattr(owner, buf):
-                raise ValueError(f"module: submodule of {n!r} already has an attribute "
-                                 f"{buf!r}; cannot register the mask buffer")
             m = m.to(params[n].device)
             self.masks[n] = m
             owner.register_buffer(buf, m)

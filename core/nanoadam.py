@@ -118,10 +118,12 @@ class NanoAdam(torch.optim.Optimizer):
                 index = torch.nonzero(keep).flatten()
                 old = st.get("index")
                 zeros = torch.zeros(k, dtype=p.dtype, device=p.device)
+                if old is not None and torch.equal(old, index):
+                    continue  # the same entries: the moments stay valid
                 if old is None or self.on_reselect == "reset":
                     st["exp_avg"], st["exp_avg_sq"] = zeros, zeros.clone()
                     st["step"] = 0
-                elif not torch.equal(old, index):
+                else:
                     for key in ("exp_avg", "exp_avg_sq"):
                         dense = torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
                         dense[old] = st[key]

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from core.checks import check_number
 from core.masks import MaskSet, prunable_names
 
 __all__ = [
@@ -55,8 +56,7 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
     ...     torch.ones(3))
     (True, True)
     """
-    if gamma <= 0:
-        raise ValueError(f"gamma: expected > 0, got {gamma}")
+    gamma = check_number("gamma", gamma, above=0)
     m = torch.sqrt((gamma + torch.sqrt(gamma**2 + 4 * x * x)) / 2)
     return m, x / m
 
@@ -72,9 +72,7 @@ class HadamardProduct(nn.Module):
 
     def __init__(self, beta: float = 1.0, mask: torch.Tensor | None = None) -> None:
         super().__init__()
-        if beta <= 0:
-            raise ValueError(f"beta: expected > 0, got {beta}")
-        self.beta = float(beta)
+        self.beta = check_number("beta", beta, above=0)
         if mask is not None:
             self.register_buffer("mask", mask.to(torch.bool))
         else:
@@ -142,6 +140,9 @@ def hadamard(
         for n in masks:
             if n not in params:
                 raise ValueError(f"masks: the module has no parameter {n!r}")
+            if tuple(masks[n].shape) != tuple(params[n].shape):
+                raise ValueError(f"masks: mask {n!r} has shape {tuple(masks[n].shape)}, "
+                                 f"expected {tuple(params[n].shape)}")
     for n in chosen:
         if "parametrizations" in n.split("."):
             raise ValueError(f"names: {n!r} is a factor of an existing parametrization; "
@@ -149,7 +150,9 @@ def hadamard(
     for n in chosen:
         path, _, attr = n.rpartition(".")
         owner = module.get_submodule(path) if path else module
-        mask = masks[n] if masks is not None and n in masks else None
+        mask = None
+        if masks is not None and n in masks:
+            mask = masks[n].to(getattr(owner, attr).device)
         parametrize.register_parametrization(owner, attr, HadamardProduct(beta, mask),
                                              unsafe=True)
     return chosen
@@ -274,12 +277,9 @@ class PILoT:
     """
 
     def __init__(self, alpha: float, delta: float, budget: float, total_epochs: int) -> None:
-        if alpha < 0:
-            raise ValueError(f"alpha: expected >= 0, got {alpha}")
-        if delta <= 1:
-            raise ValueError(f"delta: expected > 1, got {delta}")
-        if budget < 0:
-            raise ValueError(f"budget: expected >= 0, got {budget}")
+        check_number("alpha", alpha, at_least=0)
+        check_number("delta", delta, above=1)
+        check_number("budget", budget, at_least=0)
         if total_epochs < 1:
             raise ValueError(f"total_epochs: expected >= 1, got {total_epochs}")
         self.alpha = float(alpha)

@@ -106,9 +106,10 @@ def geometric_densities(
         raise ValueError(f"target: expected <= start={start}, got {target}")
     out: list[float] = []
     d = start
-    while d > target:
+    close = target * (1 + 1e-9)  # 0.8 * 0.8 is 0.6400000000000001: that is 0.64, not above
+    while d > close:
         d *= 1 - rate
-        out.append(max(d, target))
+        out.append(target if d <= close else d)
     return out or [target]
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from core.masks import MaskSet, prunable_names
-from core.select import Scope, _check_density, select_topk, topk_mask_flat
+from core.select import Scope, _check_density, carry_unscored, select_topk, topk_mask_flat
 
 __all__ = [
     "magnitude_scores",
@@ -146,7 +146,12 @@ def wanda_scores(
     """
     norms = input_norms(model, batches, forward)
     params = dict(model.named_parameters())
-    return {k: params[k].detach().abs() * v.to(params[k].dtype) for k, v in norms.items()}
+    out = {}
+    for k, v in norms.items():
+        # at least float32: fp16 input norms overflow (> 65504) and would tie as inf
+        dtype = torch.promote_types(torch.promote_types(params[k].dtype, v.dtype), torch.float32)
+        out[k] = params[k].detach().abs().to(dtype) * v.to(dtype)
+    return out
 
 
 def score_mask(
@@ -226,6 +231,8 @@ def magnitude_mask(
         extra = [n for n in current.masks if n not in params]
         if extra:
             raise ValueError(f"current: the model has no parameter(s) {extra}")
+    if not chosen:
+        raise ValueError("model/names: no parameter to prune (by default those with ndim >= 2)")
     if scope != "global":
         return select_topk({n: params[n].detach().abs() for n in chosen}, density,
                            scope=scope, current=current)
@@ -240,6 +247,8 @@ def magnitude_mask(
         p = params[n].detach()
         view = flat[start : start + p.numel()]
         torch.abs(p.reshape(-1), out=view) if p.dtype == dtype else view.copy_(p.reshape(-1).abs())
+        if torch.isnan(view).any():
+            raise ValueError(f"model: parameter {n!r} contains NaN; expected finite weights")
         if current is not None and n in current.masks:
             cm = current.masks[n].to(p.device).reshape(-1)
             view.masked_fill_(~cm, float("-inf"))
@@ -256,4 +265,4 @@ def magnitude_mask(
         numel = params[n].numel()
         out[n] = keep[start : start + numel].view(params[n].shape)
         start += numel
-    return MaskSet(out)
+    return carry_unscored(out, current)

@@ -85,10 +85,13 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     return torch.kthvalue(flat, n - k + 1).values
 
 
-def topk_mask_flat(flat: torch.Tensor, k: int) -> torch.Tensor:
+def topk_mask_flat(flat: torch.Tensor, k: int, alive: torch.Tensor | None = None
+                   ) -> torch.Tensor:
     """Bool mask of exactly ``k`` kept entries of a 1-D score tensor.
 
-    Ties at the threshold are resolved in favour of smaller indices.
+    Ties at the threshold are resolved in favour of smaller indices. With ``alive``
+    (bool, same shape; dead entries must score ``-inf``) ties are taken among alive
+    entries only, so a legitimate ``-inf`` score never revives a dead entry.
     """
     n = flat.numel()
     if k <= 0:
@@ -99,27 +102,46 @@ def topk_mask_flat(flat: torch.Tensor, k: int) -> torch.Tensor:
     keep = flat > t
     need = k - int(torch.count_nonzero(keep))
     if need > 0:
-        ties = torch.nonzero(flat == t).flatten()[:need]
+        at = flat == t
+        ties = torch.nonzero(at if alive is None else at & alive).flatten()[:need]
         keep[ties] = True
     return keep
 
 
-def _flatten(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> torch.Tensor:
+def _flatten(scores: Mapping[str, torch.Tensor], current: MaskSet | None
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Scores in one flat tensor, entries ``current`` prunes at ``-inf``, and the alive mask."""
     dtype = torch.promote_types(
         torch.float32, next(iter(scores.values())).dtype
     ) if scores else torch.float32
     device = next(iter(scores.values())).device
     total = sum(s.numel() for s in scores.values())
     flat = torch.empty(total, dtype=dtype, device=device)
+    masks = current.masks if current is not None else {}
+    alive = None
+    if any(name in masks for name in scores):
+        alive = torch.ones(total, dtype=torch.bool, device=device)
     start = 0
     for name, s in scores.items():
         view = flat[start : start + s.numel()]
         view.copy_(s.reshape(-1))
-        if current is not None and name in current.masks:
-            m = current.masks[name].to(device).reshape(-1)
+        if alive is not None and name in masks:
+            m = masks[name].to(device).reshape(-1)
             view.masked_fill_(~m, -math.inf)
+            alive[start : start + s.numel()] = m
         start += s.numel()
-    return flat
+    return flat, alive
+
+
+def carry_unscored(out: dict[str, torch.Tensor], current: MaskSet | None) -> MaskSet:
+    """MaskSet of ``out`` plus the masks of ``current`` that were not re-scored.
+
+    A round that scores only some parameters must not revive the others.
+    """
+    if current is not None:
+        for name, m in current.masks.items():
+            out.setdefault(name, m.clone())
+    return MaskSet(out)
 
 
 def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> None:
@@ -220,13 +242,13 @@ def select_topk(
         if k > avail:
             raise ValueError(f"density/keep: asks for {k} kept entries but `current` keeps "
                              f"only {avail}")
-        flat = _flatten(scores, current)
-        mask = topk_mask_flat(flat, k)
+        flat, alive = _flatten(scores, current)
+        mask = topk_mask_flat(flat, k, alive)
         out, start = {}, 0
         for name, s in scores.items():
             out[name] = mask[start : start + s.numel()].reshape(s.shape).clone()
             start += s.numel()
-        return MaskSet(out)
+        return carry_unscored(out, current)
 
     if scope == "layer":
         if keep is not None and not isinstance(keep, Mapping):
@@ -242,9 +264,9 @@ def select_topk(
             if not 0 <= k <= avail:
                 raise ValueError(f"keep[{name!r}]: expected 0 <= k <= {avail} available "
                                  f"entries, got {k}")
-            flat = _flatten({name: s}, current)
-            out[name] = topk_mask_flat(flat, k).reshape(s.shape)
-        return MaskSet(out)
+            flat, alive = _flatten({name: s}, current)
+            out[name] = topk_mask_flat(flat, k, alive).reshape(s.shape)
+        return carry_unscored(out, current)
 
     # scope == "row"
     if keep is not None:
@@ -261,8 +283,14 @@ def select_topk(
                 raise ValueError(f"density: asks for {k} entries per row of {name!r} but "
                                  "`current` keeps fewer in some row")
             vals.masked_fill_(~cur, -math.inf)
-        order = torch.sort(vals, dim=1, descending=True, stable=True).indices[:, :k]
+        order = torch.sort(vals, dim=1, descending=True, stable=True).indices
+        if current is not None and name in current.masks:
+            # alive entries before dead ones even when they score -inf too (stable sort)
+            first = torch.sort(cur.gather(1, order).to(torch.uint8), dim=1, descending=True,
+                               stable=True).indices
+            order = order.gather(1, first)
+        order = order[:, :k]
         m = torch.zeros_like(vals, dtype=torch.bool)
         m.scatter_(1, order, True)
         out[name] = m.reshape(s.shape)
-    return MaskSet(out)
+    return carry_unscored(out, current)

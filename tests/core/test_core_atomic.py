@@ -31,3 +31,30 @@ def test_failure_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert out.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_write_json_keeps_numpy_types_and_writes_standard_json(tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+    import torch
+
+    out = write_json({"kept": np.int64(300), "converged": np.bool_(True),
+                      "loss": float("nan"), "r2": np.float32(0.5), "n": torch.tensor(3),
+                      "path": tmp_path / "x.csv", "grid": (1, np.float64(2.5))},
+                     tmp_path / "m.json")
+    text = out.read_text()
+    assert "NaN" not in text
+    assert json.loads(text) == {"kept": 300, "converged": True, "loss": None, "r2": 0.5,
+                                "n": 3, "path": str(tmp_path / "x.csv"), "grid": [1, 2.5]}
+    with pytest.raises(TypeError, match=r"obj\['arr'\] is a ndarray"):
+        write_json({"arr": np.zeros(2)}, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_atomic_path_syncs_before_the_rename(tmp_path: Path, monkeypatch) -> None:
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    write_json({"a": 1}, tmp_path / "a.json")
+    assert len(calls) >= 1

@@ -22,3 +22,24 @@ def test_fingerprint_tells_values_shapes_and_dtypes_apart():
     # the values grn checkpoints of earlier versions recorded (so they still resume)
     assert fingerprint(torch.zeros(2)) == "7fb8e38eda497fbb"
     assert fingerprint(torch.arange(3.0), None) == "d0ef748bd500afa5"
+
+
+def test_fingerprint_reads_any_dtype_and_object_arrays_by_value() -> None:
+    import pandas as pd
+
+    b = torch.arange(4, dtype=torch.bfloat16)
+    assert fingerprint(b) == fingerprint(b.clone())
+    assert fingerprint(b) != fingerprint(b.to(torch.float32))
+    z = torch.tensor([1 + 2j, 3 - 1j])
+    assert fingerprint(z.conj()) == fingerprint(z.conj().resolve_conj())
+    assert fingerprint(z.conj()) != fingerprint(z)
+    a = pd.Series(["Gata2", "Pu.1"], dtype=object).values
+    b2 = pd.Series(["".join(["Gata", "2"]), "Pu.1"], dtype=object).values  # new objects
+    assert fingerprint(a) == fingerprint(b2)
+    assert fingerprint(a) != fingerprint(a[::-1].copy())
+    # float tensors hash as before (old checkpoints' signatures stay valid)
+    import hashlib
+
+    t = torch.tensor([1.0, 2.0])
+    h = hashlib.sha256(b"torch.float32(2,);" + t.numpy().tobytes()).hexdigest()[:16]
+    assert fingerprint(t) == h

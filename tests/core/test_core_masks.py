@@ -170,3 +170,32 @@ def test_float64_model_and_masks_follow_dtype() -> None:
         opt.step()
     assert _pruned_are_zero(net, masks)
     assert next(net.parameters()).dtype == torch.float64
+
+
+def test_masks_hold_after_load_state_dict_with_assign() -> None:
+    # assign=True swaps in new Parameter objects: the gradient hooks must follow them
+    net = _net(0)
+    masks = magnitude_mask(net, 0.7).attach(net)
+    sd = net.state_dict()
+    fresh = _net(1)
+    MaskSet.from_state_dict(sd).attach(fresh)
+    fresh.load_state_dict(sd, assign=True)
+    opt = torch.optim.SGD(fresh.parameters(), lr=0.1)  # not attached: the hooks alone
+    for _ in range(5):
+        opt.zero_grad()
+        fresh(torch.randn(16, 10)).pow(2).mean().backward()
+        opt.step()
+    params = dict(fresh.named_parameters())
+    assert all((params[n].detach()[~m] == 0).all() for n, m in masks.items())
+
+
+def test_a_refused_attach_leaves_the_attached_masks_in_place() -> None:
+    net = _net(0)
+    good = magnitude_mask(net, 0.5, names=["0.weight"]).attach(net)
+    net[4].weight_mask = torch.ones(3, 32)  # e.g. left behind by torch's prune
+    bad = magnitude_mask(net, 0.5, names=["0.weight", "2.weight", "4.weight"])
+    with pytest.raises(ValueError, match="already has an attribute 'weight_mask'"):
+        bad.attach(net)
+    assert set(MaskSet.from_module(net)) == {"0.weight"}
+    assert [k for k in net.state_dict() if k.endswith("_mask")] == ["0.weight_mask"]
+    good.attach(net)  # re-attaching what was there still works

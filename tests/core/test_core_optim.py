@@ -385,8 +385,14 @@ def test_optimizer_and_reparam_bad_input_names_the_argument() -> None:
     for kwargs, arg in (({"beta": -1.0}, "beta"), ({"clamp": 0.0}, "clamp")):
         with pytest.raises(ValueError, match=arg):
             HAM(sgd, **kwargs)
-    with pytest.raises(ValueError, match="alpha/beta"):
-        HORST([w], alpha=-1.0)
+    for kwargs, arg in (({"alpha": -1.0}, "alpha"), ({"beta": float("nan")}, "beta"),
+                        ({"clamp": -1.0}, "clamp")):
+        with pytest.raises(ValueError, match=arg):
+            HORST([w], **kwargs)
+    for kwargs, arg in (({"alpha": float("nan")}, "alpha"), ({"max_weight_norm": -1.0},
+                                                              "max_weight_norm")):
+        with pytest.raises(ValueError, match=arg):
+            HAM(sgd, **kwargs)
     for kwargs, arg in (({"lr": 0.0}, "lr"), ({"betas": (1.0, 0.9)}, "betas"),
                         ({"density_interval": 0}, "density_interval"),
                         ({"on_reselect": "keep"}, "on_reselect")):
@@ -404,3 +410,25 @@ def test_optimizer_and_reparam_bad_input_names_the_argument() -> None:
         hadamard(net)
     with pytest.raises(ValueError, match="already applied"):
         hadamard(net, names=["parametrizations.weight.original0"])
+
+
+def test_nanoadam_reset_keeps_moments_while_the_selection_is_unchanged() -> None:
+    w = nn.Parameter(torch.tensor([3.0, 2.0, 0.1, 0.05]))
+    opt = NanoAdam([w], lr=1e-3, density=0.5, mask_interval=1, on_reselect="reset")
+    avgs = []
+    for _ in range(3):
+        opt.zero_grad()
+        w.grad = torch.ones(4)
+        opt.step()
+        avgs.extend(opt.state[w]["exp_avg"].tolist())
+    # beta1 = 0.9: the first moment accumulates as 0.1, 0.19, 0.271
+    assert avgs == pytest.approx([0.1, 0.1, 0.19, 0.19, 0.271, 0.271])
+    assert opt.state[w]["step"] == 3
+
+
+def test_hadamard_checks_mask_shapes() -> None:
+    net = nn.Linear(3, 2)
+    with pytest.raises(ValueError, match=r"masks: mask 'weight' has shape \(3,\)"):
+        hadamard(net, masks={"weight": torch.ones(3, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="beta: expected a finite number"):
+        hadamard(net, beta=float("nan"))

@@ -183,3 +183,10 @@ def test_planted_ticket_recovery_with_magnitude_lrr() -> None:
           f"(magnitude at init {init2:.3f}, chance {chance2:.3f})")
     # Plant 'n' Seek: magnitude pruning misses most of the planted sparsity, yet beats chance
     assert frac2 >= 3 * chance2 and frac2 < frac
+
+
+def test_geometric_target_is_not_missed_by_rounding() -> None:
+    # 0.8 * 0.8 is 0.6400000000000001 in floats: one round, not an extra one at 0.64
+    assert geometric_densities(0.2, target=0.64) == [0.8, 0.64]
+    out = geometric_densities(0.2, target=0.512)
+    assert len(out) == 3 and out[-1] == 0.512

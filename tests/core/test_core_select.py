@@ -242,3 +242,51 @@ def test_masks_follow_cuda_device() -> None:
     assert all(bool((params[n][~m] == 0).all()) for n, m in masks.items())
     r = random_mask(net, 0.3, "erk", seed=0)
     assert r["0.weight"].device.type == "cuda"
+
+
+@pytest.mark.parametrize("scope", ["global", "layer", "row"])
+def test_minus_inf_scores_never_revive_pruned_entries(scope) -> None:
+    # pruned entries are filled with -inf internally; a log-space score of -inf must not
+    # tie with them and win the index tie-break
+    scores = {"w": torch.tensor([[-math.inf, -math.inf]])}
+    current = MaskSet({"w": torch.tensor([[False, True]])})
+    kw = {"density": 0.5} if scope != "global" else {"keep": 1}
+    assert select_topk(scores, scope=scope, current=current, **kw)["w"].tolist() == \
+        [[False, True]]
+
+
+def test_masks_of_current_that_are_not_rescored_are_kept() -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 2))
+    first = magnitude_mask(net, 0.5)
+    second = magnitude_mask(net, 0.9, names=["2.weight"], current=first)
+    assert set(second) == {"0.weight", "2.weight"}
+    assert torch.equal(second["0.weight"], first["0.weight"])
+    scores = {"2.weight": net[2].weight.detach().abs()}
+    third = select_topk(scores, 0.1, current=first)
+    assert torch.equal(third["0.weight"], first["0.weight"])
+
+
+def test_magnitude_mask_refuses_nan_weights_and_nothing_to_prune() -> None:
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    with torch.no_grad():
+        net[0].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="model: parameter '0.weight' contains NaN"):
+        magnitude_mask(net, 0.5)
+    with pytest.raises(ValueError, match="no parameter to prune"):
+        magnitude_mask(nn.BatchNorm1d(3), 0.5)
+
+
+def test_wanda_scores_of_a_half_precision_model_do_not_overflow() -> None:
+    from core import wanda_scores
+
+    lin = nn.Linear(4, 2, bias=False)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 100.0, 0.001, 0.5]] * 2))
+    # input norms 64, 640, 128000, 192000: the last two overflow float16 (max 65504)
+    x = torch.ones(4096, 4) * torch.tensor([1.0, 10.0, 2000.0, 3000.0])
+    ref = wanda_scores(lin, [x])
+    half = wanda_scores(lin.half(), [x.half()])
+    assert all(torch.isfinite(v).all() for v in half.values())
+    assert torch.equal(select_topk(half, 0.5, scope="row")["weight"],
+                       select_topk(ref, 0.5, scope="row")["weight"])

@@ -1,0 +1,52 @@
+"""Argument checks shared by core's optimizers and reparametrizations.
+
+A NaN slips past ``x <= 0``; these checks reject it (and inf) by name.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["check_number"]
+
+
+def check_number(name: str, value: float, *, above: float | None = None,
+                 at_least: float | None = None) -> float:
+    """Return ``value`` as a float after checking it is finite and in range.
+
+    Parameters
+    ----------
+    name
+        Argument name used in the error message.
+    value
+        The value to check.
+    above, at_least
+        Strict and non-strict lower bounds (either, both or none).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is NaN or infinite or below a bound.
+
+    Examples
+    --------
+    >>> check_number("clamp", 5, above=0)
+    5.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    if above is not None and not v > above:
+        raise ValueError(f"{name}: expected > {above}, got {value!r}")
+    if at_least is not None and not v >= at_least:
+        raise ValueError(f"{name}: expected >= {at_least}, got {value!r}")
+    return v
