@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import os
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
@@ -22,6 +21,7 @@ from torch import nn
 
 from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+from core.checks import check_number
 from core.fingerprint import fingerprint
 
 __all__ = [
@@ -343,10 +343,8 @@ def _check_fit_settings(
             raise ValueError(f"{name} must be >= {low}, got {value!r}")
     for name, value in (("lr", lr), ("rate_lr_factor", rate_lr_factor), ("rtol", rtol),
                         ("atol", atol), ("step_size", 1.0 if step_size is None else step_size)):
-        if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    if not (isinstance(l1, numbers.Real) and math.isfinite(l1) and l1 >= 0):
-        raise ValueError(f"l1 must be a finite number >= 0, got {l1!r}")
+        check_number(name, value, above=0)
+    check_number("l1", l1, at_least=0)
     if not 0.0 <= prior_weight <= 1.0:
         raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
 

@@ -346,14 +346,14 @@ def test_predict_and_knockout(fitted):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"lr": 0.0}, ValueError, "lr must be a positive"),
-    ({"lr": float("nan")}, ValueError, "lr must be a positive"),
+    ({"lr": 0.0}, ValueError, "lr: expected > 0"),
+    ({"lr": float("nan")}, ValueError, "lr: expected a finite number"),
     ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
     ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
-    ({"pruning": "l1", "l1": -1.0}, ValueError, "l1 must be a finite number >= 0"),
+    ({"pruning": "l1", "l1": -1.0}, ValueError, "l1: expected >= 0"),
     ({"patience": -1}, ValueError, "patience must be >= 0"),
-    ({"method": "rk4", "step_size": 0.0}, ValueError, "step_size must be a positive"),
-    ({"rtol": -1e-3}, ValueError, "rtol must be a positive"),
+    ({"method": "rk4", "step_size": 0.0}, ValueError, "step_size: expected > 0"),
+    ({"rtol": -1e-3}, ValueError, "rtol: expected > 0"),
 ])
 def test_bad_training_settings_are_named(small, kwargs, error, match):
     m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
