@@ -166,6 +166,8 @@ class GRNModel:
         else:
             raw = adata.X
             where = "adata.X"
+            if raw is None:
+                raise ValueError(f"adata.X is None; pass layer= (one of {list(adata.layers)})")
         x = _dense(raw)
         bad = ~np.isfinite(x)
         if bad.any():
@@ -763,4 +765,4 @@ class _Clamped(torch.nn.Module):
         self.register_buffer("free", free)
 
     def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.func(t, y) * self.free.to(y.dtype)
+        return self.func(t, y) * self.free.to(y)

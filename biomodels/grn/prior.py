@@ -57,8 +57,12 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
     try:
-        frame = pd.read_csv(path, index_col=0)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        # labels as text, as in the header: no "0012" -> 12 or "NA" -> NaN in the index only
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        # set_index, not index_col=0: index_col still turns "0012" into 12
+        frame = frame.set_index(frame.columns[0]).rename_axis(None).apply(pd.to_numeric)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as err:
         raise ValueError(f"could not read the {name} CSV {str(path)!r}: {err}") from err
     return frame
 

@@ -495,6 +495,10 @@ def fit(
             save_checkpoint(checkpoint, state, signature=signature, scheduler=scheduler,
                             **torch_state)
 
+    if not state.stopped and state.epoch > epochs:
+        raise ValueError(f"checkpoint {str(checkpoint)!r} already holds {state.epoch} epochs, "
+                         f"more than epochs={epochs}; ask for at least {state.epoch} or "
+                         "remove the checkpoint")
     first = epochs + 1 if state.stopped else state.epoch + 1
     bar = tqdm(range(first, epochs + 1), disable=not progress, desc="grn fit", leave=False,
                initial=first - 1, total=epochs)

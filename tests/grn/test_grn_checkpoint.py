@@ -89,3 +89,12 @@ def test_checkpoint_of_other_data_or_prior_is_refused(tiny, tmp_path):
     other_data.x1 = other_data.x1 + 1e-3
     with pytest.raises(ValueError, match=r"other settings \(data: saved"):
         _run(other_data, prior, epochs=4, checkpoint=path)
+
+
+def test_checkpoint_with_more_epochs_than_asked_is_refused(tiny, tmp_path):
+    # rerunning `prunus grn fit --epochs 3` over a 6-epoch checkpoint silently gave 6 epochs
+    pairs, prior = tiny
+    path = tmp_path / "fit.ckpt"
+    _run(pairs, prior, epochs=6, checkpoint=path)
+    with pytest.raises(ValueError, match=r"already holds 6 epochs, more than epochs=3"):
+        _run(pairs, prior, epochs=3, checkpoint=path)

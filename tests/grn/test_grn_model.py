@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -390,6 +392,27 @@ def test_a_failed_fit_leaves_the_model_as_it_was(small, monkeypatch):
     monkeypatch.setattr(train_mod, "integrate", real)
     m.train(12, pruning="imp", progress=False, method="rk4", step_size=0.5)  # still trainable
     assert np.isfinite(m.network().to_numpy()).all() and m.settings["epochs"] == 12
+
+
+def test_an_anndata_without_x_asks_for_a_layer(small):
+    b = small.copy()
+    b.layers["counts"] = b.X.copy()
+    b.X = None
+    with pytest.raises(ValueError, match=r"adata.X is None; pass layer= \(one of .*'counts'"):
+        GRNModel(b, time_key="time", trajectory_key="trajectory")
+    GRNModel(b, time_key="time", trajectory_key="trajectory", layer="counts")
+
+
+def test_knockout_mask_follows_the_model_device(small):
+    from biomodels.grn.model import _Clamped
+
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4,
+                 dtype=torch.float64)
+    func = copy.deepcopy(m.func).to("meta")  # a stand-in for a GPU without one
+    out = _Clamped(func, [0], small.n_vars)(torch.tensor(0.0),
+                                            torch.zeros(2, small.n_vars, device="meta",
+                                                        dtype=torch.float64))
+    assert out.device.type == "meta"
 
 
 def test_a_blow_up_is_an_error_not_nan():

@@ -198,3 +198,15 @@ def test_rank_prior_first_checks_its_inputs():
         rank_prior_first(net, pd.DataFrame([[1.0]], index=["z"], columns=["z"]))
     zero = rank_prior_first(net * 0, prior)  # no evidence: the prior's support alone
     assert zero.to_numpy().tolist() == [[0.0, 2.0], [0.0, 0.0]]
+
+
+def test_prior_csv_keeps_gene_labels_as_written(tmp_path):
+    # pandas' index_col guesses types: "0012" became 12 and "NA" NaN in the rows only
+    for genes in (["0012", "0013", "0014"], ["NA", "TP53", "MYC"]):
+        path = tmp_path / "prior.csv"
+        pd.DataFrame(np.eye(3)[::-1], index=genes, columns=genes).to_csv(path)
+        out = align_prior(str(path), genes)
+        assert list(out.index) == genes and int((out.to_numpy() != 0).sum()) == 3
+    path.write_text(",a,b\na,1,x\nb,0,1\n")
+    with pytest.raises(ValueError, match="could not read the prior CSV"):
+        align_prior(str(path), ["a", "b"])
