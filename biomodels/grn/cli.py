@@ -83,6 +83,8 @@ def _fit(args: argparse.Namespace) -> int:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
     if args.epochs < 1:
         raise CommandError(f"--epochs must be >= 1, got {args.epochs}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CommandError(f"--out {str(args.out)!r} is a file; give a folder")
     truth = None
     model = GRNModel(
         adata, time_key=args.time_key, trajectory_key=args.trajectory_key,

@@ -149,3 +149,12 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
     assert not (out / "checkpoint.pt").exists()
     pd.testing.assert_frame_equal(pd.read_csv(out / "network.csv", index_col=0),
                                   pd.read_csv(files / "whole" / "network.csv", index_col=0))
+
+
+def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
+    (files / "afile").write_text("keep me")
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--pruning",
+               "none", "--quiet", "--out", str(files / "afile")])
+    assert rc == 2
+    assert "is a file; give a folder" in capsys.readouterr().err
+    assert (files / "afile").read_text() == "keep me"

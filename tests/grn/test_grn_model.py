@@ -415,6 +415,13 @@ def test_knockout_mask_follows_the_model_device(small):
     assert out.device.type == "meta"
 
 
+def test_loading_a_file_that_is_not_a_model_names_it(small, tmp_path):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("not a model")
+    with pytest.raises(ValueError, match="notes.pt' cannot be read as a saved GRN model"):
+        GRNModel.load(bad, small)
+
+
 def test_a_blow_up_is_an_error_not_nan():
     from biomodels.grn.train import SolverDivergedError, solve
 
