@@ -105,6 +105,14 @@ def save_checkpoint(
     return Path(path)
 
 
+def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
+    """``torch.load`` (weights only, onto the CPU); on failure a ValueError ``error: cause``."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
+        raise ValueError(f"{error}: {exc}") from exc
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -142,10 +150,7 @@ def load_checkpoint(
     """
     from core import MaskSet
 
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
-        raise ValueError(f"checkpoint {str(path)!r} cannot be read: {exc}") from exc
+    payload = read_torch_file(path, f"checkpoint {str(path)!r} cannot be read")
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a prunus GRN fit checkpoint")
     saved = payload["signature"]

@@ -689,13 +689,10 @@ class GRNModel:
         device
             Where to put the model.
         """
+        from biomodels.grn.checkpoint import read_torch_file
         from core import MaskSet
 
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
-            raise ValueError(f"{str(path)!r} cannot be read as a saved GRN model: {exc}") \
-                from exc
+        state = read_torch_file(path, f"{str(path)!r} cannot be read as a saved GRN model")
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a prunus GRN model file")
         if [str(g) for g in adata.var_names] != state["genes"]:
