@@ -249,7 +249,8 @@ class DashPruner:
     masks : core.MaskSet | None
         Current masks (None before the first round).
     rounds : int
-        Rounds done.
+        Rounds done, including those of an earlier fit this one continues
+        (:meth:`continue_from`).
     """
 
     def __init__(
@@ -289,7 +290,33 @@ class DashPruner:
         self.seed = seed
         self.masks = None
         self.rounds = 0
+        self._continued = False
         self._previous: dict[str, torch.Tensor] | None = None
+
+    def continue_from(self, masks: Any, state: dict[str, Any] | None = None) -> None:
+        """Continue an earlier pruned fit instead of starting the schedule over.
+
+        The earlier masks stay (nothing pruned is revived), the round count goes on and the
+        schedule's first round removes ``fraction`` instead of ``first_fraction``, so
+        sparsity keeps following ``1 - (1 - first_fraction) * (1 - fraction) ** (n - 1)``
+        over both fits. The earlier recursive scores ``S`` are reused when ``state`` (the
+        earlier pruner's :meth:`state_dict`) holds them for layers of the same shapes.
+
+        Parameters
+        ----------
+        masks
+            The ``core.MaskSet`` attached to the model.
+        state
+            The earlier pruner's state; None when unknown (then one earlier round is
+            assumed and the scores ``S`` start afresh).
+        """
+        self.masks = masks
+        self.rounds = max(1, int(state["rounds"])) if state is not None else 1
+        self._continued = True
+        prev = None if state is None else state.get("previous")
+        if prev is not None and all(
+                n in prev and tuple(prev[n].shape) == tuple(masks[n].shape) for n in _INPUT):
+            self._previous = {n: prev[n].detach().clone() for n in _INPUT}
 
     def last_round_epoch(self, max_epochs: int) -> int:
         """Last scheduled round within ``max_epochs``."""
@@ -309,6 +336,7 @@ class DashPruner:
         if previous is None:
             g = torch.Generator().manual_seed(self.seed)
             previous = {n: torch.rand(tuple(data[n].shape), generator=g).to(w) for n in _INPUT}
+        previous = {n: v.to(w) for n, v in previous.items()}  # saved scores: CPU, any dtype
         q = coregulation(prior, ppi)
         in_guess = prior_guesses(previous, None, prior, q)
         out: dict[str, torch.Tensor] = {}
@@ -343,6 +371,8 @@ class DashPruner:
         amount = self.schedule.amount(epoch)
         if amount <= 0.0:
             return False
+        if self._continued and epoch == self.schedule.first_epoch:
+            amount = self.schedule.fraction  # the first cut was made by the earlier fit
         assert isinstance(module, PhoenixODEFunc)
         self.prune(module, amount, optimizer)
         return True
@@ -369,7 +399,7 @@ class DashPruner:
         """
         prev = self._previous
         return {"settings": self._settings(), "rounds": self.rounds,
-                "previous": None if prev is None else
+                "continued": self._continued, "previous": None if prev is None else
                 {k: v.detach().cpu() for k, v in prev.items()}}
 
     def load_state_dict(self, state: dict[str, Any] | None, module: nn.Module) -> None:
@@ -395,6 +425,7 @@ class DashPruner:
         except ValueError:
             self.masks = None
         self.rounds = int(state["rounds"])
+        self._continued = bool(state.get("continued", False))
         w = next(module.parameters())
         prev = state["previous"]
         self._previous = None if prev is None else {k: v.to(w) for k, v in prev.items()}

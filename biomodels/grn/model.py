@@ -276,9 +276,14 @@ class GRNModel:
         #: weighted prior term exceeds the weighted data term).
         self.fit_summary: dict[str, float] = {}
         self.pruner: DashPruner | None = None
+        self._saved_pruner: dict[str, Any] | None = None
         self.is_trained = False
 
     # ------------------------------------------------------------------ helpers
+    def _pruner_state(self) -> dict[str, Any] | None:
+        """State of the pruner of the last fit (from :meth:`load` for a loaded model)."""
+        return self.pruner.state_dict() if self.pruner is not None else self._saved_pruner
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
@@ -321,7 +326,10 @@ class GRNModel:
         """Fit the model (and prune it), continuing from the current weights.
 
         The fit runs on a copy: the model (weights, masks, history, settings) changes only
-        when it succeeds, so a diverged or interrupted fit leaves it as it was.
+        when it succeeds, so a diverged or interrupted fit leaves it as it was. A model
+        pruned before (also one saved and loaded) keeps its masks and goes on with the
+        pruning schedule: the round count continues, the first scheduled round removes
+        ``schedule.fraction`` (not the first cut again) and DASH's recursive scores carry over.
 
         Parameters
         ----------
@@ -403,8 +411,8 @@ class GRNModel:
                 schedule=schedule, normalize=normalize, seed=self.seed,
             )
             existing = _attached_masks(func)
-            if existing is not None:  # continue from an earlier pruned fit: never revive
-                pruner.masks = existing
+            if existing is not None:  # continue an earlier pruned fit: never revive, go on
+                pruner.continue_from(existing, self._pruner_state())
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             if prior_scaling == "sign":
@@ -668,7 +676,7 @@ class GRNModel:
             "prior": None if self.prior is None else torch.as_tensor(self.prior.to_numpy()),
             "ppi": None if self.ppi is None else torch.as_tensor(self.ppi.to_numpy()),
             "history": self.history, "settings": self.settings,
-            "fit_summary": self.fit_summary,
+            "fit_summary": self.fit_summary, "pruner": self._pruner_state(),
             "dtype": str(self.dtype).removeprefix("torch."),
         }
         with atomic_path(path) as tmp:
@@ -718,6 +726,7 @@ class GRNModel:
         model.history = state["history"]
         model.settings = state["settings"]
         model.fit_summary = state.get("fit_summary", {})
+        model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
         return model
 

@@ -308,6 +308,50 @@ def test_second_training_run_keeps_earlier_pruning():
     zero = {n: (params[n] == 0).clone() for n in PRUNABLE}
     assert model.sparsity() == pytest.approx(0.7, abs=0.01)
     model.train(4, pruning="imp", method="rk4", step_size=0.5, progress=False)
+    params = dict(model.func.named_parameters())
     for n in PRUNABLE:
         assert (params[n][zero[n]] == 0).all(), n
-    assert model.sparsity() == pytest.approx(1 - 0.3 * 0.3, abs=0.01)  # 70 % of the rest
+    # the schedule goes on (round 2 removes 10 % of the rest), it does not cut 70 % again
+    assert model.pruner is not None and model.pruner.rounds == 2
+    assert model.sparsity() == pytest.approx(PruningSchedule().sparsity_after(2), abs=0.01)
+
+
+def test_continued_dash_fit_goes_on_with_the_schedule_and_scores(tmp_path):
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=8)
+    prior = pd.DataFrame(ad.varp["truth"], index=ad.var_names, columns=ad.var_names)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=prior,
+                     n_hidden=6, seed=0)
+    kw = {"pruning": "dash", "method": "rk4", "step_size": 0.5, "progress": False}
+    model.train(4, **kw)
+    first = model.pruner
+    assert first is not None and first.rounds == 1
+    scores = {k: v.clone() for k, v in first.state_dict()["previous"].items()}
+    model.save(tmp_path / "m.pt")
+    model.train(4, **kw)
+    assert model.pruner is not first and model.pruner.rounds == 2
+    assert model.sparsity() == pytest.approx(PruningSchedule().sparsity_after(2), abs=0.01)
+    # the recursive scores S of the earlier round seeded the continued round's prior guesses
+    # (a fresh pruner would draw U(0, 1) scores)
+    resumed = DashPruner("dash", prior=torch.sign(model._prior_tensor(model.prior)))
+    resumed.continue_from(_masks(model.func), {"rounds": 1, "previous": scores})
+    fresh = DashPruner("dash", prior=torch.sign(model._prior_tensor(model.prior)))
+    fresh.masks = _masks(model.func)
+    assert not torch.equal(resumed.scores(model.func)["prod_in.weight"],
+                           fresh.scores(model.func)["prod_in.weight"])
+    # a saved model continues the same way after loading
+    loaded = GRNModel.load(tmp_path / "m.pt", ad)
+    loaded.train(4, **kw)
+    assert loaded.pruner is not None and loaded.pruner.rounds == 2
+    assert loaded.sparsity() == pytest.approx(PruningSchedule().sparsity_after(2), abs=0.01)
+    loaded.train(12, **kw)  # rounds at epochs 3 and 10
+    assert loaded.pruner.rounds == 4
+    kept = 48 - round(0.7 * 48)  # per 6 x 8 layer, each round rounded to whole weights
+    for _ in range(3):
+        kept -= round(0.1 * kept)
+    assert loaded.sparsity() == pytest.approx(1 - kept / 48)
+
+
+def _masks(func):
+    from core import MaskSet
+
+    return MaskSet(dict(MaskSet.from_module(func).masks))
