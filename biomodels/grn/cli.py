@@ -212,7 +212,9 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
                      n_hidden=DEMO_DEFAULTS["plain_hidden"], seed=args.seed)
     plain.train(args.epochs, pruning="none", method=FIT_DEFAULTS["method"],
                 step_size=FIT_DEFAULTS["step_size"], progress=False)
-    ranked = evaluate(rank_prior_first(plain.network(normalize="target"), prior), truth)
+    ranked = evaluate(rank_prior_first(plain.network(normalize="target"), prior), truth,
+                      prior=prior)
+    plain_alone = evaluate(plain.network(normalize="target"), truth, prior=prior)
     print()
     print(f"{'metric':20s} {'DASH':>8s} {'prior alone':>12s} {'prior first':>12s}")
     for key in ("auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
@@ -222,6 +224,16 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
     print(f"{'weight_sparsity':20s} {metrics['weight_sparsity']:8.3f}")
     print("prior first: a fit without the prior (h = 11, no pruning), its edges ranked with the "
           "prior's edges first (rank_prior_first; a ranking, so no signs or support)")
+    print()
+    print(f"where the prior is wrong ({int(metrics['prior_false_edges'])} false edges, "
+          f"{int(metrics['prior_missed_edges'])} true edges missing, "
+          f"{int(metrics['prior_flipped_edges'])} signs flipped)")
+    print(f"{'':34s} {'DASH':>8s} {'no prior':>9s}")
+    for key, label in (("auroc_prior_edges", "AUROC, prior's true vs false edges"),
+                       ("auroc_new_edges", "AUROC, edges the prior lacks"),
+                       ("prior_edges_first", "prior's edges ranked first"),
+                       ("prior_signs_corrected", "flipped signs corrected")):
+        print(f"{label:34s} {metrics[key]:8.3f} {plain_alone[key]:9.3f}")
     r2 = model.fit_summary["r2"]
     print(f"data fit: the model explains {r2:.0%} of the one-step changes of the held-out "
           f"trajectories (R^2 {r2:.2f}; 0 = no better than predicting no change)")

@@ -23,6 +23,13 @@ Two support-based numbers follow DASH (Hossain et al., NeurIPS 2024): ``balanced
 the non-zero pattern of the network against the true adjacency, (TPR + TNR) / 2, and
 ``sparsity``, the fraction of candidate pairs whose score is exactly zero.
 
+Given the prior the model was fitted with, the same ranking is split where a prior matters:
+does the fit tell the prior's true edges from its false ones (``auroc_prior_edges``), does it
+find the true edges the prior lacks among the other candidates (``auroc_new_edges``), how
+strictly does it keep the prior's edges on top (``prior_edges_first``), and does it correct
+the prior's wrong signs (``prior_signs_corrected``). An overall AUROC close to the prior's own
+can hide a network that only echoes the prior; these say which.
+
 Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are targets.
 """
 
@@ -154,8 +161,13 @@ def _early_precision(y: np.ndarray, s: np.ndarray, hits: np.ndarray, k: int) -> 
     return float(hits[chosen].sum() / chosen.sum())
 
 
-def _aligned(network: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    for name, frame in (("network", network), ("truth", truth)):
+def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
+             what: str = "network") -> tuple[np.ndarray, np.ndarray]:
+    """``network`` and ``truth`` aligned by name, off-diagonal entries as 1-d arrays.
+
+    ``what`` names the first matrix in messages (``"network"`` or ``"prior"``).
+    """
+    for name, frame in ((what, network), ("truth", truth)):
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(
                 f"{name} must be a pandas DataFrame with gene names as index (regulators) "
@@ -172,8 +184,8 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np
             only_net = sorted(map(str, set(a) - set(b)))
             only_truth = sorted(map(str, set(b) - set(a)))
             raise ValueError(
-                f"network and truth must have the same genes on their {axis} "
-                f"(rows are regulators, columns targets); only in network: {only_net}, "
+                f"{what} and truth must have the same genes on their {axis} "
+                f"(rows are regulators, columns targets); only in {what}: {only_net}, "
                 f"only in truth: {only_truth}"
             )
     net = network.loc[truth.index, truth.columns]
@@ -181,16 +193,44 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame) -> tuple[np.ndarray, np
         w = net.to_numpy(dtype=np.float64)
         t = truth.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise TypeError("network and truth must hold numbers") from err
+        raise TypeError(f"{what} and truth must hold numbers") from err
     if not np.isfinite(w).all():
-        raise ValueError("network contains NaN or inf")
+        raise ValueError(f"{what} contains NaN or inf")
     if not np.isfinite(t).all():
         raise ValueError("truth contains NaN or inf")
     off = np.asarray(truth.index)[:, None] != np.asarray(truth.columns)[None, :]
     return w[off], t[off]
 
 
-def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+def _auroc_or_nan(y: np.ndarray, s: np.ndarray) -> float:
+    """AUROC, NaN when ``y`` lacks positives or negatives (the question has no answer)."""
+    return auroc(y, s) if 0 < int(y.sum()) < len(y) else float("nan")
+
+
+def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Rankings split by the prior's support (candidate pairs as 1-d arrays)."""
+    s, y, in_prior = np.abs(w), t != 0, p != 0
+    if in_prior.all() or not in_prior.any():
+        first = float("nan")
+    else:  # P(prior edge scores above a pair outside the prior), ties one half
+        first = auroc(in_prior, s)
+    flipped = in_prior & y & (np.sign(p) != np.sign(t))
+    corrected = (float((np.sign(w[flipped]) == np.sign(t[flipped])).mean())
+                 if flipped.any() else float("nan"))
+    return {
+        "auroc_prior_edges": _auroc_or_nan(y[in_prior], s[in_prior]),
+        "auroc_new_edges": _auroc_or_nan(y[~in_prior], s[~in_prior]),
+        "prior_edges_first": first,
+        "prior_signs_corrected": corrected,
+        "prior_true_edges": float((in_prior & y).sum()),
+        "prior_false_edges": float((in_prior & ~y).sum()),
+        "prior_missed_edges": float((~in_prior & y).sum()),
+        "prior_flipped_edges": float(flipped.sum()),
+    }
+
+
+def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
+             *, prior: pd.DataFrame | None = None) -> dict[str, float]:
     """Score a signed network against the true one (BEELINE conventions, self-loops excluded).
 
     Parameters
@@ -202,6 +242,9 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     truth
         True network with the same gene names on each axis (the order may differ; rows are
         matched by name): non-zero = edge, its sign = activation (+) or repression (-).
+    prior
+        Optional prior network the model was given (same genes and layout as ``truth``):
+        adds the rankings split by the prior's support (below).
 
     Returns
     -------
@@ -210,7 +253,21 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
         ratio), ``signed_epr`` (early precision with sign-matched hits, over density),
         ``balanced_accuracy`` (non-zero support vs true support), ``sparsity`` (fraction of
         candidate pairs scored exactly zero), ``density`` (true edges / candidate pairs) and
-        ``n_true_edges``. All over directed pairs of distinct genes.
+        ``n_true_edges``. All over directed pairs of distinct genes. With ``prior``, also:
+
+        - ``auroc_prior_edges``: AUROC among the prior's edges, true against false ones
+          (does the fit clean the prior?);
+        - ``auroc_new_edges``: AUROC among the pairs outside the prior, the true edges the
+          prior lacks against the non-edges (does the fit find what the prior missed?);
+        - ``prior_edges_first``: probability that a prior edge outranks a pair outside the
+          prior (ties one half; 1 = the prior's support on top, 0.5 = the prior ignored);
+        - ``prior_signs_corrected``: among true edges the prior has with the wrong sign, the
+          fraction the network gives the true sign;
+        - the counts ``prior_true_edges``, ``prior_false_edges``, ``prior_missed_edges`` and
+          ``prior_flipped_edges``.
+
+        A number whose question has no answer for this prior (e.g. a prior without false
+        edges for ``auroc_prior_edges``) is NaN.
 
     Raises
     ------
@@ -231,6 +288,9 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     >>> truth = pd.DataFrame([[0, 1, 0], [0, 0, -1], [0, 0, 0]], index=genes, columns=genes)
     >>> evaluate(truth * 0.5, truth)["auroc"]
     1.0
+    >>> prior = pd.DataFrame([[0, 1, 1], [0, 0, 0], [0, 0, 0]], index=genes, columns=genes)
+    >>> evaluate(truth * 0.5, truth, prior=prior)["prior_missed_edges"]
+    1.0
     """
     w, t = _aligned(network, truth)
     y = t != 0
@@ -247,7 +307,7 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
     support = s > 0
     tpr = (support & y).sum() / n_pos
     tnr = (~support & ~y).sum() / (len(y) - n_pos)
-    return {
+    out = {
         "auroc": auroc(y, s),
         "auprc": area_pr,
         "auprc_ratio": area_pr / density,
@@ -258,3 +318,7 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
         "density": float(density),
         "n_true_edges": float(n_pos),
     }
+    if prior is not None:
+        p, _ = _aligned(prior, truth, "prior")
+        out.update(_prior_breakdown(w, t, p))
+    return out

@@ -497,7 +497,8 @@ class GRNModel:
         return pd.DataFrame(e, index=self.genes.copy(), columns=self.genes.copy())
 
     def evaluate(self, truth: pd.DataFrame | np.ndarray | str,
-                 *, normalize: Literal["none", "target"] = "target") -> dict[str, float]:
+                 *, normalize: Literal["none", "target"] = "target",
+                 by_prior: bool = True) -> dict[str, float]:
         """BEELINE/DASH metrics of :meth:`network` against a true network.
 
         Parameters
@@ -508,6 +509,11 @@ class GRNModel:
         normalize
             Score used for the rankings (see :meth:`network`); the support (balanced
             accuracy, sparsity) is the same for both.
+        by_prior
+            When the model has a prior, also split the ranking by the prior's support
+            (``auroc_prior_edges``, ``auroc_new_edges``, ``prior_edges_first``,
+            ``prior_signs_corrected`` and counts; see :func:`biomodels.grn.evaluate.evaluate`),
+            which tells a network that finds what the prior missed from one that echoes it.
 
         Returns
         -------
@@ -518,7 +524,8 @@ class GRNModel:
 
         t = _read_prior(truth, self._adata, self.genes, "truth")
         assert t is not None
-        out = dict(evaluate(self.network(normalize=normalize), t))
+        prior = self.prior if by_prior else None
+        out = dict(evaluate(self.network(normalize=normalize), t, prior=prior))
         out["weight_sparsity"] = self.sparsity()
         return out
 

@@ -178,3 +178,91 @@ def test_auroc_symmetries(rng):
     # invariant to strictly increasing transforms
     assert auroc(y, np.exp(3 * s)) == pytest.approx(auroc(y, s))
     assert auprc(y, np.exp(3 * s)) == pytest.approx(auprc(y, s))
+
+
+def _abc(values):
+    genes = ["a", "b", "c"]
+    return pd.DataFrame(values, index=genes, columns=genes, dtype=float)
+
+
+def test_prior_breakdown_hand_case():
+    # truth a->b (+), a->c (-), b->c (+); prior flips a->b, keeps b->c, adds the false c->a
+    # and misses a->c
+    truth = _abc([[0, 1, -1], [0, 0, 1], [0, 0, 0]])
+    prior = _abc([[0, -1, 0], [0, 0, 1], [1, 0, 0]])
+    net = _abc([[0, 0.9, -0.5], [0.2, 0, 0.3], [0.4, 0.0, 0]])
+    m = evaluate(net, truth, prior=prior)
+    # prior pairs: a->b 0.9 (true), b->c 0.3 (true), c->a 0.4 (false): 1 of 2 above
+    assert m["auroc_prior_edges"] == pytest.approx(0.5)
+    # outside: a->c 0.5 (true) above b->a 0.2 and c->b 0
+    assert m["auroc_new_edges"] == pytest.approx(1.0)
+    # prior {0.9, 0.3, 0.4} against outside {0.5, 0.2, 0}: 3 + 2 + 2 of 9
+    assert m["prior_edges_first"] == pytest.approx(7 / 9)
+    # the flipped a->b has the true sign (+) in the network
+    assert m["prior_signs_corrected"] == 1.0
+    assert (m["prior_true_edges"], m["prior_false_edges"], m["prior_missed_edges"],
+            m["prior_flipped_edges"]) == (2.0, 1.0, 1.0, 1.0)
+    # the overall metrics do not depend on the prior
+    plain = evaluate(net, truth)
+    assert set(m) - set(plain) == {
+        "auroc_prior_edges", "auroc_new_edges", "prior_edges_first", "prior_signs_corrected",
+        "prior_true_edges", "prior_false_edges", "prior_missed_edges", "prior_flipped_edges"}
+    assert all(m[k] == plain[k] for k in plain)
+    assert evaluate(-net, truth, prior=prior)["prior_signs_corrected"] == 0.0
+
+
+def test_prior_breakdown_matches_brute_force(rng):
+    genes = [f"g{i}" for i in range(7)]
+    off = ~np.eye(7, dtype=bool)
+    for _ in range(20):
+        t = np.where(rng.random((7, 7)) < 0.3, rng.choice([-1.0, 1.0], (7, 7)), 0.0)
+        p = np.where(rng.random((7, 7)) < 0.3, rng.choice([-1.0, 1.0], (7, 7)), 0.0)
+        # both groups hold positives and negatives
+        t[0, 1], p[0, 1], t[0, 2], p[0, 2], t[2, 1], p[2, 1], t[1, 0], p[1, 0] = (
+            1, 1, 0, 1, 1, 0, 0, 0)
+        w = rng.integers(-3, 4, (7, 7)).astype(float)  # ties and zeros
+        m = evaluate(pd.DataFrame(w, genes, genes), pd.DataFrame(t, genes, genes),
+                     prior=pd.DataFrame(p, genes, genes))
+        s, y, inp = np.abs(w)[off], (t != 0)[off], (p != 0)[off]
+        assert m["auroc_prior_edges"] == pytest.approx(_brute_auroc(y[inp], s[inp]))
+        assert m["auroc_new_edges"] == pytest.approx(_brute_auroc(y[~inp], s[~inp]))
+        assert m["prior_edges_first"] == pytest.approx(_brute_auroc(inp, s))
+
+
+def test_prior_breakdown_after_rank_prior_first_keeps_the_fit_order():
+    from biomodels.grn.prior import rank_prior_first
+
+    truth = _abc([[0, 1, -1], [0, 0, 1], [0, 0, 0]])
+    prior = _abc([[0, -1, 0], [0, 0, 1], [1, 0, 0]])
+    net = _abc([[0, 0.9, -0.5], [0.2, 0, 0.3], [0.4, 0.1, 0]])
+    ranked = evaluate(rank_prior_first(net, prior), truth, prior=prior)
+    assert ranked["prior_edges_first"] == 1.0
+    own = evaluate(net, truth, prior=prior)
+    assert ranked["auroc_prior_edges"] == own["auroc_prior_edges"]
+    assert ranked["auroc_new_edges"] == own["auroc_new_edges"]
+
+
+def test_prior_breakdown_undefined_questions_are_nan():
+    truth = _abc([[0, 1, -1], [0, 0, 1], [0, 0, 0]])
+    net = _abc([[0, 0.9, -0.5], [0.2, 0, 0.3], [0.4, 0.0, 0]])
+    # the true network as prior: no false, missing or flipped edges
+    m = evaluate(net, truth, prior=truth)
+    assert np.isnan(m["auroc_prior_edges"]) and np.isnan(m["auroc_new_edges"])
+    assert np.isnan(m["prior_signs_corrected"])
+    assert m["prior_edges_first"] == pytest.approx(evaluate(net, truth)["auroc"])
+    # an empty prior: nothing to rank first, the new edges are all edges
+    m = evaluate(net, truth, prior=truth * 0)
+    assert np.isnan(m["prior_edges_first"]) and np.isnan(m["auroc_prior_edges"])
+    assert m["auroc_new_edges"] == evaluate(net, truth)["auroc"]
+
+
+def test_prior_breakdown_bad_prior():
+    truth = _abc([[0, 1, -1], [0, 0, 1], [0, 0, 0]])
+    other = truth.rename(index={"c": "d"}, columns={"c": "d"})
+    with pytest.raises(ValueError, match="prior and truth must have the same genes.*only in "
+                                         "prior: \\['d'\\]"):
+        evaluate(truth, truth, prior=other)
+    with pytest.raises(ValueError, match="prior contains NaN"):
+        evaluate(truth, truth, prior=truth.replace(1.0, np.nan))
+    with pytest.raises(TypeError, match="prior must be a pandas DataFrame"):
+        evaluate(truth, truth, prior=truth.to_numpy())

@@ -298,6 +298,10 @@ def test_results_written_without_touching_anything_else(fitted, small):
     # the metrics say what they ranked: not the raw effects stored in varp
     assert "normalize='target'" in info["metrics"]["ranked_by"]
     assert info["metrics"]["auroc"] == model.evaluate(truth, normalize="target")["auroc"]
+    # the model's own prior (here the truth) splits the ranking; by_prior=False leaves it out
+    assert info["metrics"]["prior_true_edges"] == info["metrics"]["n_true_edges"]
+    assert info["metrics"]["prior_false_edges"] == 0.0
+    assert "prior_edges_first" not in model.evaluate(truth, by_prior=False)
     # a truth must cover the data's genes: a missing or misspelt gene is not "no edges"
     partial = truth.rename(index={truth.index[0]: "typo"}, columns={truth.index[0]: "typo"})
     with pytest.raises(ValueError, match="truth must name exactly the data genes.*typo"):
