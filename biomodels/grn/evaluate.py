@@ -210,17 +210,14 @@ def _auroc_or_nan(y: np.ndarray, s: np.ndarray) -> float:
 def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """Rankings split by the prior's support (candidate pairs as 1-d arrays)."""
     s, y, in_prior = np.abs(w), t != 0, p != 0
-    if in_prior.all() or not in_prior.any():
-        first = float("nan")
-    else:  # P(prior edge scores above a pair outside the prior), ties one half
-        first = auroc(in_prior, s)
     flipped = in_prior & y & (np.sign(p) != np.sign(t))
     corrected = (float((np.sign(w[flipped]) == np.sign(t[flipped])).mean())
                  if flipped.any() else float("nan"))
     return {
         "auroc_prior_edges": _auroc_or_nan(y[in_prior], s[in_prior]),
         "auroc_new_edges": _auroc_or_nan(y[~in_prior], s[~in_prior]),
-        "prior_edges_first": first,
+        # P(a prior edge scores above a pair outside the prior), ties one half
+        "prior_edges_first": _auroc_or_nan(in_prior, s),
         "prior_signs_corrected": corrected,
         "prior_true_edges": float((in_prior & y).sum()),
         "prior_false_edges": float((in_prior & ~y).sum()),
