@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_json"]
+__all__ = ["atomic_outputs", "atomic_path", "write_json"]
 
 
 @contextmanager
@@ -54,6 +55,65 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextmanager
+def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a staging folder inside ``folder``; move its files into ``folder`` on success.
+
+    A command that writes several result files writes them all into the staging folder;
+    they replace the files of an earlier run only once every one of them is written, so a
+    run that fails half way never leaves its new files next to an old run's. On failure the
+    staging folder is removed and ``folder`` keeps what it held.
+
+    Parameters
+    ----------
+    folder
+        The output folder; created if needed.
+
+    Yields
+    ------
+    Path
+        The staging folder (inside ``folder``, so the final moves are renames). Write plain
+        files into it, no sub-folders.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` exists and is not a folder, or the block wrote a sub-folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "results"
+    >>> with atomic_outputs(out) as stage:
+    ...     _ = (stage / "a.txt").write_text("a")
+    ...     _ = (stage / "b.txt").write_text("b")
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.txt', 'b.txt']
+    """
+    final = Path(folder)
+    if final.exists() and not final.is_dir():
+        raise ValueError(f"the output folder {str(final)!r} is an existing file; give a folder")
+    final.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=final, prefix=".prunus-staging-"))
+    try:
+        yield stage
+        files = sorted(stage.iterdir())
+        nested = [p.name for p in files if p.is_dir()]
+        if nested:
+            raise ValueError(f"atomic_outputs takes plain files, got folders {nested}")
+        # every move must be able to succeed before the first one is made
+        blocked = [str(final / p.name) for p in files if (final / p.name).is_dir()]
+        if blocked:
+            raise ValueError(f"cannot write {blocked}: a folder of that name is in the way")
+        for path in files:
+            _fsync(path)
+            os.replace(path, final / path.name)
+        if os.name == "posix":
+            _fsync(final)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _fsync(path: Path) -> None:

@@ -9,13 +9,22 @@ touching ``core``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 
-__all__ = ["ENTRY_POINT_GROUP", "CommandError", "existing_file", "main", "build_parser"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CommandError",
+    "build_parser",
+    "existing_file",
+    "int_at_least",
+    "main",
+    "number_at_least",
+]
 
 ENTRY_POINT_GROUP = "prunus.commands"
 
@@ -48,6 +57,67 @@ def existing_file(value: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {value!r}")
     return path
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """Argparse type for a whole number ``>= low`` (counts, seeds, rounds).
+
+    Parameters
+    ----------
+    low
+        The smallest value allowed.
+
+    Returns
+    -------
+    callable
+        A parser that raises ``argparse.ArgumentTypeError`` (one line naming the value, which
+        argparse prefixes with the option) for other input.
+
+    Examples
+    --------
+    >>> int_at_least(1)("3")
+    3
+    """
+    def parse(value: str) -> int:
+        try:
+            x = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+        if x < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {x}")
+        return x
+
+    return parse
+
+
+def number_at_least(low: float) -> Callable[[str], float]:
+    """Argparse type for a finite number ``>= low`` (NaN and inf are refused).
+
+    Parameters
+    ----------
+    low
+        The smallest value allowed.
+
+    Returns
+    -------
+    callable
+        A parser that raises ``argparse.ArgumentTypeError`` for other input.
+
+    Examples
+    --------
+    >>> number_at_least(0.0)("0.5")
+    0.5
+    """
+    def parse(value: str) -> float:
+        try:
+            x = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+        if not math.isfinite(x) or x < low:
+            raise argparse.ArgumentTypeError(f"must be a finite number >= {low}, got {value}")
+        return x
+
+    return parse
 
 
 def _version() -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
-from core.cli import CommandError, existing_file
+from core.cli import CommandError, existing_file, int_at_least, number_at_least
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
 
@@ -24,12 +26,14 @@ def _simulate(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from core.atomic import atomic_path, write_json
+    from core.atomic import atomic_outputs, write_json
     from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
     from multiagent.plot import plot_trajectories
 
     if args.n < 2:
         raise CommandError(f"--n must be >= 2, got {args.n}")
+    if args.graph == "ba" and args.n < 3:  # two edges per new node need three agents
+        raise CommandError(f"--graph ba needs --n >= 3, got {args.n}")
     advs: tuple[Adversary, ...] = ()
     if args.adversary != "none":
         pos: str | int = args.adversary
@@ -54,8 +58,6 @@ def _simulate(args: argparse.Namespace) -> int:
     frame = pd.DataFrame({"belief": result.trajectories.ravel()}, index=idx).reset_index()
     frame["role"] = ["adversary" if a in nodes else "benign" for a in frame["agent"]]
     frame["truth"] = result.truth[frame["question"].to_numpy()]
-    with atomic_path(out / "trajectories.csv") as tmp:
-        frame.to_csv(tmp, index=False)
     metrics = dict(result.metrics)
     closed = None
     if advs and args.adversary_gamma == 1.0:
@@ -66,28 +68,31 @@ def _simulate(args: argparse.Namespace) -> int:
     metrics["adversary_weight_closed_form"] = closed
     metrics["adversary_nodes"] = nodes
     metrics["parameters"] = {k: v for k, v in vars(args).items() if k != "func"}
-    write_json(metrics, out / "metrics.json")
     fig, ax = plt.subplots(figsize=(6, 3.6))
     plot_trajectories(result.trajectories[0], option=int(result.truth[0]), adversaries=nodes,
                       ax=ax, title=f"{args.graph}, n={args.n}, adversary={args.adversary}")
     fig.tight_layout()
-    with atomic_path(out / "trajectories.png") as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_outputs(out) as stage:  # all three files, or none replaced
+            frame.to_csv(stage / "trajectories.csv", index=False)
+            write_json(metrics, stage / "metrics.json")
+            fig.savefig(stage / "trajectories.png", format="png", dpi=120)
+    finally:
+        plt.close(fig)
     print(f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
           f"{metrics['accuracy_end']:.3f}  adversary weight {metrics['adversary_weight']:.4f}")
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
 
 
-def _fit(args: argparse.Namespace) -> int:
+_INDEX_COLUMNS = ("round", "agent", "option")
+
+
+def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
+    """Beliefs ``(Q, T + 1, n, K)``, the question labels and the agents marked adversary."""
     import numpy as np
     import pandas as pd
 
-    from core.atomic import atomic_path, write_json
-    from multiagent.fit import fit_fj, fit_transcripts
-
-    path = Path(args.data)
     if path.suffix == ".npy":
         X = np.load(path)
         if X.ndim == 3:
@@ -95,32 +100,96 @@ def _fit(args: argparse.Namespace) -> int:
         if X.ndim != 4:
             raise CommandError(f"{path} must hold (rounds + 1, agents, options) or "
                                f"(questions, rounds + 1, agents, options), got {X.shape}")
-    else:
+        return X, list(range(X.shape[0])), []
+    try:
         frame = pd.read_csv(path)
-        need = {"round", "agent", "option", "belief"}
-        if not need <= set(frame.columns):
-            raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
-        if "question" not in frame.columns:
-            frame = frame.assign(question=0)
-        codes, _ = pd.factorize(frame["question"], sort=True)
-        shape = (codes.max() + 1,) + tuple(int(frame[c].max()) + 1
-                                           for c in ("round", "agent", "option"))
-        X = np.full(shape, np.nan)
-        X[codes, frame["round"], frame["agent"], frame["option"]] = frame["belief"]
-        if np.isnan(X).any():
-            raise CommandError(f"{path} does not hold every (question, round, agent, option) "
-                               "belief")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+    need = {"round", "agent", "option", "belief"}
+    if not need <= set(frame.columns):
+        raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
+    if "question" not in frame.columns:
+        frame = frame.assign(question=0)
+
+    def bad_row(mask: Any, column: str, expected: str) -> None:
+        if mask.any():
+            row = int(np.flatnonzero(np.asarray(mask))[0])
+            value = frame[column].iloc[row]
+            shown = "nothing" if pd.isna(value) else repr(str(value))
+            raise CommandError(f"{path}: column {column!r} must hold {expected}; line "
+                               f"{row + 2} has {shown}")
+
+    bad_row(frame["question"].isna(), "question", "a label on every line")
+    for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
+        values = pd.to_numeric(frame[column], errors="coerce")
+        integral = values.notna() & (values >= 0) & (values == np.floor(values))
+        bad_row(~integral, column, "integers >= 0")
+        frame[column] = values.astype(np.int64)
+    belief = pd.to_numeric(frame["belief"], errors="coerce")
+    bad_row(~np.isfinite(belief), "belief", "finite numbers")
+    repeated = frame.duplicated(["question", *_INDEX_COLUMNS])
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0])
+        raise CommandError(f"{path}: line {row + 2} repeats a (question, round, agent, option) "
+                           "of an earlier line; each belief must be given once")
+    codes, labels = pd.factorize(frame["question"], sort=True)
+    shape = (len(labels),) + tuple(int(frame[c].max()) + 1 for c in _INDEX_COLUMNS)
+    X = np.full(shape, np.nan)
+    X[codes, frame["round"], frame["agent"], frame["option"]] = belief
+    if np.isnan(X).any():
+        raise CommandError(f"{path} does not hold every (question, round, agent, option) "
+                           "belief")
+    adversaries: list[int] = []
+    if "role" in frame.columns:
+        adversaries = sorted(int(a) for a in frame.loc[frame["role"] == "adversary",
+                                                       "agent"].unique())
+    return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries
+
+
+def _fit(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from core.atomic import atomic_outputs, write_json
+    from multiagent.fit import fit_transcripts
+
+    path = Path(args.data)
+    X, labels, adversaries = _read_transcripts(path)
+    if adversaries and not args.per_agent:
+        print(f"prunus fj: warning: agents {adversaries} are marked adversary in the role "
+              "column; one gamma and alpha shared by all agents also fits them, which biases "
+              "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
-    table = fit_transcripts(X, **options)
+    table, fits = fit_transcripts(X, return_fits=True, **options)
+    table.insert(1, "question", labels)
+    n = fits[0].W.shape[0]
+
+    def per_agent(values: Any) -> Any:  # shared fits hold one value (or one SE) for all
+        return np.broadcast_to(np.nan if values is None else np.asarray(values), (n,))
+
+    agents = pd.concat([
+        pd.DataFrame({"question": q, "agent": range(n), "gamma": per_agent(f.gamma),
+                      "alpha": per_agent(f.alpha), "gamma_se": per_agent(f.gamma_se),
+                      "alpha_se": per_agent(f.alpha_se)})
+        for q, f in zip(labels, fits)], ignore_index=True)
+    trust = pd.concat([
+        pd.DataFrame({"question": q, "listener": [i for i in range(n) for _ in range(n)],
+                      "speaker": list(range(n)) * n, "trust": f.W.ravel()})
+        for q, f in zip(labels, fits)], ignore_index=True)
+    summary = table.drop(columns=["transcript", "question"]).mean().to_dict()
     out = Path(args.out)
-    with atomic_path(out / "fits.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    fit_fj(X[0], **options).save(out / "fit.json")  # full parameters of the first transcript
-    summary = table.drop(columns=["transcript"]).mean().to_dict()
-    write_json({"transcripts": int(len(table)), "mean": summary}, out / "metrics.json")
+    names = ("fits.csv", "agents.csv", "trust.csv", "fit.json", "metrics.json")
+    with atomic_outputs(out) as stage:
+        table.to_csv(stage / "fits.csv", index=False)
+        agents.to_csv(stage / "agents.csv", index=False)
+        trust.to_csv(stage / "trust.csv", index=False)
+        fits[0].save(stage / "fit.json")  # the first transcript's fit, to load with FJFit
+        write_json({"transcripts": int(len(table)), "mean": summary,
+                    "per_agent": bool(args.per_agent), "adversaries_in_data": adversaries},
+                   stage / "metrics.json")
     print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
           f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
-    print(f"wrote {out / 'fits.csv'}, {out / 'fit.json'}, {out / 'metrics.json'}")
+    print("wrote " + ", ".join(str(out / name) for name in names))
     return 0
 
 
@@ -131,6 +200,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(gamma = stubbornness, alpha = peer-resistance).",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
     sim = sub.add_parser("simulate", help="simulate a debate with an adversary")
     sim.add_argument("--graph", choices=_GRAPHS, default="complete")
     sim.add_argument("--n", type=int, default=6, help="agents, adversary included")
@@ -138,21 +208,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--gamma", type=_unit, default=0.2, help="benign stubbornness")
     sim.add_argument("--alpha", type=_unit, default=0.5, help="benign peer-resistance")
     sim.add_argument("--adversary-gamma", type=_unit, default=1.0)
-    sim.add_argument("--persuasion", type=float, default=1.0,
+    sim.add_argument("--persuasion", type=number_at_least(0.0), default=1.0,
                      help="multiplier on the trust others place in the adversary")
-    sim.add_argument("--sleeper", type=int, default=0, help="benign rounds before attacking")
-    sim.add_argument("--rounds", type=int, default=10)
-    sim.add_argument("--options", type=int, default=5)
-    sim.add_argument("--questions", type=int, default=20)
-    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--sleeper", type=int_at_least(0), default=0,
+                     help="benign rounds before attacking")
+    sim.add_argument("--rounds", type=int_at_least(1), default=10)
+    sim.add_argument("--options", type=int_at_least(2), default=5)
+    sim.add_argument("--questions", type=int_at_least(1), default=20)
+    sim.add_argument("--seed", type=int_at_least(0), default=0)
     sim.add_argument("--out", required=True, help="output folder")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,
-                     help="CSV with [question,] round, agent, option, belief (as simulate "
-                          "writes) or .npy; one fit per question")
+                     help="CSV with [question,] round, agent, option, belief [, role] (as "
+                          "simulate writes) or .npy; one fit per question. Writes fits.csv "
+                          "(one row per question), agents.csv (gamma, alpha per agent and "
+                          "question), trust.csv (W per question), fit.json (the first "
+                          "question's fit) and metrics.json")
     fit.add_argument("--per-agent", action="store_true")
-    fit.add_argument("--train-rounds", type=int, default=None)
+    fit.add_argument("--train-rounds", type=int_at_least(1), default=None)
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse")
     fit.add_argument("--out", required=True)
     fit.set_defaults(func=_fit)

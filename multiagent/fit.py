@@ -381,8 +381,9 @@ def fit_transcripts(
     *,
     train_rounds: int | None = None,
     progress: bool = False,
+    return_fits: bool = False,
     **fit_kwargs: Any,
-) -> pd.DataFrame:
+) -> pd.DataFrame | tuple[pd.DataFrame, list[FJFit]]:
     """One maximum-likelihood fit per transcript (MAS-Cascade's one fit per question).
 
     Parameters
@@ -394,17 +395,20 @@ def fit_transcripts(
         scored one step ahead from round 0).
     progress
         Show a tqdm bar over transcripts.
+    return_fits
+        Also return the :class:`FJFit` of every transcript (per-agent parameters, trust).
     **fit_kwargs
         Passed to :func:`fit_fj`.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or tuple
         One row per transcript: ``transcript``, ``gamma``/``alpha`` (mean over agents for
         per-agent fits), ``loss`` and the metrics of :func:`transcript_metrics` on the
         scored rounds (rollout from ``train_rounds``; from round 0 without held-out rounds).
+        With ``return_fits``, ``(table, fits)``.
     """
-    rows = []
+    rows, fits = [], []
     for q, X in enumerate(tqdm(list(transcripts), disable=not progress, desc="fit FJ")):
         X = _check_transcript(X)
         fit = fit_fj(X, train_rounds=train_rounds, **fit_kwargs)
@@ -412,7 +416,9 @@ def fit_transcripts(
         rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
                      "alpha": float(fit.alpha.mean()), "loss": fit.loss,
                      "scored_from": start, **fit.score(X, start=start)})
-    return pd.DataFrame(rows)
+        fits.append(fit)
+    table = pd.DataFrame(rows)
+    return (table, fits) if return_fits else table
 
 
 def fit_sparse_trust(

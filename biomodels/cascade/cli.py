@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from core.cli import CommandError, existing_file
+from core.cli import CommandError, existing_file, int_at_least
+
+_RUNS = 100_000  # default Monte Carlo runs
 
 
 def _size(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from core.atomic import atomic_path, write_json
+    from core.atomic import atomic_outputs, write_json
 
     from .distribution import _resolve, size_distribution
     from .graph import CascadeGraph
@@ -21,6 +24,14 @@ def _size(args: argparse.Namespace) -> int:
     if args.seed_prob is not None and not 0.0 <= args.seed_prob <= 1.0:
         raise CommandError(f"--seed-prob: expected a probability in [0, 1], got {args.seed_prob}")
     method = _resolve(graph, args.method)
+    if method != "mc":
+        given = [flag for flag, value, default in (("--runs", args.runs, _RUNS),
+                                                   ("--rng-seed", args.rng_seed, 0))
+                 if value != default]
+        if given:
+            print(f"prunus cascade: warning: ignoring {' and '.join(given)}: Monte Carlo "
+                  f"settings (--method mc), and method {method} does not sample",
+                  file=sys.stderr)
     probs = size_distribution(
         graph,
         seeds=args.seed,
@@ -32,8 +43,6 @@ def _size(args: argparse.Namespace) -> int:
     values = probs.detach().cpu().numpy().astype(np.float64)
     table = pd.DataFrame({"size": np.arange(values.size), "probability": values})
     out = args.out
-    with atomic_path(out / "distribution.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.17g")
     summary = {
         "method": method,
         "nodes": graph.n,
@@ -44,7 +53,6 @@ def _size(args: argparse.Namespace) -> int:
     if method == "mc":
         summary["runs"] = args.runs
         summary["expected_tv_error"] = expected_tv_error(values, args.runs)
-    write_json(summary, out / "summary.json")
 
     import matplotlib
 
@@ -57,9 +65,13 @@ def _size(args: argparse.Namespace) -> int:
     plot_distribution({method: values}, ax=axes[0], title="cascade size distribution")
     plot_distribution({method: values}, ax=axes[1], log=True, title="log scale (tail)")
     fig.tight_layout()
-    with atomic_path(out / "distribution.png") as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    try:
+        with atomic_outputs(out) as stage:  # all three files, or none replaced
+            table.to_csv(stage / "distribution.csv", index=False, float_format="%.17g")
+            write_json(summary, stage / "summary.json")
+            fig.savefig(stage / "distribution.png", dpi=120, format="png")
+    finally:
+        plt.close(fig)
     print(
         f"wrote {out / 'distribution.csv'} (method {method}, mean size {summary['mean_size']:.4g})"
     )
@@ -83,13 +95,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist")
     seeds = size.add_mutually_exclusive_group(required=True)
-    seeds.add_argument("--seed", nargs="+", metavar="NODE", help="fixed seed node(s)")
+    seeds.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
+                       help="fixed seed node(s); repeat or list several")
     seeds.add_argument(
         "--seed-prob", type=float, metavar="P", help="every node is a seed independently with P"
     )
     size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto")
-    size.add_argument("--runs", type=int, default=100_000, help="Monte Carlo runs (--method mc)")
-    size.add_argument("--rng-seed", type=int, default=0, help="Monte Carlo seed (--method mc)")
+    size.add_argument("--runs", type=int_at_least(1), default=_RUNS,
+                      help="Monte Carlo runs (--method mc)")
+    size.add_argument("--rng-seed", type=int_at_least(0), default=0,
+                      help="Monte Carlo seed (--method mc)")
     size.add_argument("--out", required=True, type=Path, metavar="DIR")
     size.set_defaults(func=_size)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)

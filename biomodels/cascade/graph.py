@@ -286,8 +286,13 @@ class CascadeGraph:
         node labels are kept as strings.
         """
         edges = []
-        with open(path) as handle:
-            for lineno, raw in enumerate(handle, start=1):
+        with open(path, encoding="utf-8") as handle:
+            try:
+                lines = handle.readlines()
+            except UnicodeDecodeError:
+                raise ValueError(f"{os.fspath(path)} is not a text edge list (lines 'u v p'): "
+                                 "it is not UTF-8 text") from None
+            for lineno, raw in enumerate(lines, start=1):
                 line = raw.split("#", 1)[0].strip()
                 if not line:
                     continue
@@ -304,6 +309,8 @@ class CascadeGraph:
                         f"probability {parts[2]!r}, not a number"
                     ) from None
                 edges.append((parts[0], parts[1], p))
+        if not edges:
+            raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
         return cls.from_edges(edges, dtype=dtype)
 
     @classmethod

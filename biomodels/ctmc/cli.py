@@ -9,9 +9,10 @@ independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from core.cli import CommandError, existing_file
+from core.cli import CommandError, existing_file, int_at_least, number_at_least
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -29,20 +30,23 @@ def _fit(args: argparse.Namespace) -> int:
     from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_theta
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.plot import plot_theta
-    from core.atomic import atomic_path, write_json
+    from core.atomic import atomic_outputs, write_json
 
-    if args.l1 is not None and args.l1 < 0:
-        raise CommandError(f"--l1 must be non-negative, got {args.l1}")
-    if args.folds < 2:
-        raise CommandError(f"--folds must be at least 2, got {args.folds}")
+    shown: set[str] = set()
+
+    def show_warnings(caught: list[warnings.WarningMessage]) -> None:
+        for w in caught:  # once each, as one line on stderr
+            if str(w.message) not in shown:
+                shown.add(str(w.message))
+                print(f"prunus ctmc: warning: {w.message}", file=sys.stderr)
+
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             x, names, _ = read_cohort(args.data)
-        for w in caught:
-            print(f"prunus ctmc: warning: {w.message}")
-    except ValueError as exc:
-        raise CommandError(f"{args.data}: {exc}") from exc
+        show_warnings(caught)
+    except ValueError as exc:  # read_cohort names the file
+        raise CommandError(str(exc)) from exc
     model = CTMC()
     # a rerun of an interrupted command skips the fold fits already done; with --l1 there is
     # no cross-validation to resume and an earlier run's checkpoint is left alone
@@ -51,10 +55,13 @@ def _fit(args: argparse.Namespace) -> int:
     if resumes:
         print(f"resuming the cross-validation from {checkpoint}")
     try:
-        model.fit(
-            x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
-            folds=args.folds, checkpoint=checkpoint,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(
+                x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
+                folds=args.folds, checkpoint=checkpoint,
+            )
+        show_warnings(caught)
     except ValueError as exc:
         if resumes and str(exc).startswith("checkpoint"):
             raise CommandError(
@@ -75,38 +82,42 @@ def _fit(args: argparse.Namespace) -> int:
         indep_theta = torch.as_tensor(independence_theta(x[train]))
         indep.append(float(data_log_likelihood(indep_theta, x[test]).mean()))
     out = args.out
-    with atomic_path(f"{out}/theta.csv") as tmp:
-        model.theta_frame().to_csv(tmp, index_label="affected\\influencing")
-    model.save(f"{out}/model.json")
     full_ll = float(model.log_likelihood(x).mean())
     off = model.theta - np.diag(np.diag(model.theta))
-    write_json(
-        dict(
-            heldout_loglik_per_tumour=float(np.mean(held)),
-            heldout_loglik_folds=held,
-            independence_heldout_loglik_per_tumour=float(np.mean(indep)),
-            train_loglik_per_tumour=full_ll,
-            penalised_loglik_per_tumour=full_ll - model.l1 * float(np.abs(off).sum()),
-            l1=model.l1,
-            l1_cv_scores={str(k): float(np.mean(v)) for k, v in model.cv_scores.items()},
-            folds=args.folds,
-            method=model.fit_info["method"],
-            n_tumours=int(x.shape[0]),
-            n_events=int(x.shape[1]),
-            nonzero_effects=int((off != 0).sum()),
-            seed=args.seed,
-        ),
-        f"{out}/metrics.json",
+    metrics = dict(
+        heldout_loglik_per_tumour=float(np.mean(held)),
+        heldout_loglik_folds=held,
+        # with L1 chosen by cross-validation the held-out figure is the chosen L1's CV
+        # score on the same folds: slightly optimistic (the choice saw those folds)
+        l1_chosen_on_these_folds=cv_done is not None,
+        independence_heldout_loglik_per_tumour=float(np.mean(indep)),
+        train_loglik_per_tumour=full_ll,
+        penalised_loglik_per_tumour=full_ll - model.l1 * float(np.abs(off).sum()),
+        l1=model.l1,
+        l1_cv_scores={str(k): float(np.mean(v)) for k, v in model.cv_scores.items()},
+        folds=args.folds,
+        method=model.fit_info["method"],
+        n_tumours=int(x.shape[0]),
+        n_events=int(x.shape[1]),
+        nonzero_effects=int((off != 0).sum()),
+        seed=args.seed,
     )
     ax = plot_theta(model.theta_frame())
-    with atomic_path(f"{out}/theta.png") as tmp:
-        ax.figure.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
-    plt.close(ax.figure)
+    try:
+        with atomic_outputs(out) as stage:  # all four files, or none replaced
+            model.theta_frame().to_csv(stage / "theta.csv", index_label="affected\\influencing")
+            model.save(stage / "model.json")
+            write_json(metrics, stage / "metrics.json")
+            ax.figure.savefig(stage / "theta.png", dpi=150, bbox_inches="tight", format="png")
+    finally:
+        plt.close(ax.figure)
     if args.l1 is None:
         checkpoint.unlink(missing_ok=True)  # the outputs are complete
+    note = " (L1 chosen on these folds)" if cv_done is not None else ""
     print(
-        f"held-out log-likelihood per tumour {np.mean(held):.4f} "
-        f"(independence {np.mean(indep):.4f}); wrote {out}/theta.csv, metrics.json, theta.png"
+        f"held-out log-likelihood per tumour {np.mean(held):.4f}{note} "
+        f"(independence {np.mean(indep):.4f}); wrote {out}/theta.csv, model.json, "
+        "metrics.json, theta.png"
     )
     return 0
 
@@ -116,6 +127,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ctmc", help="CTMC (mutual hazard network) models of mutation accumulation"
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
     fit = sub.add_parser(
         "fit",
         help="fit theta to a 0/1 tumours x events table",
@@ -131,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fit.add_argument(
         "--l1",
-        type=float,
+        type=number_at_least(0.0),
         default=None,
         help="L1 strength on interactions (default: chosen by cross-validation)",
     )
@@ -141,7 +153,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto",
     )
-    fit.add_argument("--seed", type=int, default=0, help="seed of folds and MCMC chains")
-    fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    fit.add_argument("--seed", type=int_at_least(0), default=0,
+                     help="seed of folds and MCMC chains")
+    fit.add_argument("--folds", type=int_at_least(2), default=5,
+                     help="cross-validation folds (default 5)")
     fit.add_argument("--out", required=True, help="output folder")
     fit.set_defaults(func=_fit)

@@ -116,8 +116,9 @@ def read_cohort(
     Parameters
     ----------
     path
-        File with event names in the header; a first column of sample ids (non-binary
-        strings, or a header such as ``sample``/``id``) is detected and kept as the index.
+        File with event names in the header; a first column of sample ids (distinct
+        non-numeric strings, or a header such as ``sample``/``id``) is detected and kept as
+        the index.
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab).
 
@@ -131,9 +132,20 @@ def read_cohort(
     frame = pd.read_csv(path, sep=sep)
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
+    if frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ",;\t|" if c != sep):
+        raise ValueError(f"{path}: a single column {str(frame.columns[0])!r}; expected event "
+                         f"names separated by {sep!r} (pass sep= for another separator)")
+    # pandas renames a repeated header name ("TP53" -> "TP53.1"): check the header as written
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+                         keep_default_na=False).iloc[0].tolist()
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise ValueError(f"{path}: duplicated event names in the header: {dup}")
     first = frame.columns[0]
     col = frame[first]
     numeric = pd.to_numeric(col, errors="coerce")
+    # text in the first column marks sample ids only under an id-like header or when every
+    # value is distinct: a 'yes'/'no' event column must be refused, not dropped
     looks_like_ids = (
         str(first).lower()
         in {
@@ -148,14 +160,17 @@ def read_cohort(
             "unnamed: 0",
             "",
         }
-        or (numeric.isna() & col.notna()).all()
+        or ((numeric.isna() & col.notna()).all() and col.is_unique)
     )
     if looks_like_ids:
         ids = [str(v) for v in col]
         frame = frame.drop(columns=[first])
     else:
         ids = [str(i) for i in range(len(frame))]
-    x, names = validate_cohort(frame)
+    try:
+        x, names = validate_cohort(frame)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return x, names, ids
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, existing_file
+from core.cli import CommandError, existing_file, int_at_least
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
@@ -44,26 +44,24 @@ def _str_keys(obj: Any) -> Any:
 
 
 def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None) -> dict[str, Path]:
-    from core import atomic_path, write_json
+    from core import atomic_outputs, write_json
 
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"network": out / "network.csv", "result": out / "result.h5ad",
-             "model": out / "model.pt"}
-    with atomic_path(paths["network"]) as tmp:
-        model.network().to_csv(tmp)
+    names = {"network": "network.csv", "result": "result.h5ad", "model": "model.pt"}
+    if truth is not None:
+        names["metrics"] = "metrics.json"
     result = adata.copy()
     info = model.write_results(result, truth=truth)
     for key in list(result.uns.keys()):  # only the copy written to disk is changed
         result.uns[key] = _str_keys(result.uns[key])
-    with atomic_path(paths["result"]) as tmp:
-        result.write_h5ad(tmp)
-    model.save(paths["model"])
-    if truth is not None:
-        paths["metrics"] = out / "metrics.json"
-        write_json(info["metrics"], paths["metrics"])
-    else:  # a metrics file from an earlier run would describe another network
+    with atomic_outputs(out) as stage:  # all files, or none replaced
+        model.network().to_csv(stage / names["network"])
+        result.write_h5ad(stage / names["result"])
+        model.save(stage / names["model"])
+        if truth is not None:
+            write_json(info["metrics"], stage / names["metrics"])
+    if truth is None:  # a metrics file from an earlier run would describe another network
         (out / "metrics.json").unlink(missing_ok=True)
-    return paths
+    return {key: out / name for key, name in names.items()}
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -81,8 +79,6 @@ def _fit(args: argparse.Namespace) -> int:
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
-    if args.epochs < 1:
-        raise CommandError(f"--epochs must be >= 1, got {args.epochs}")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise CommandError(f"--out {str(args.out)!r} is a file; give a folder")
     truth = None
@@ -115,6 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "grn", help="gene-regulatory neural ODEs (PHOENIX) pruned with DASH")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.set_defaults(func=lambda args: parser.print_help() or 0)
     fit = sub.add_parser(
         "fit", help="fit a GRN ODE on an h5ad file and write the network",
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
@@ -133,11 +130,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "
                      "at --hidden 40)")
-    fit.add_argument("--epochs", type=int, default=FIT_DEFAULTS["epochs"])
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--epochs", type=int_at_least(1), default=FIT_DEFAULTS["epochs"])
+    fit.add_argument("--seed", type=int_at_least(0), default=0)
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
                      help="true network (same layout as the prior) to score against")
-    fit.add_argument("--hidden", type=int, default=FIT_DEFAULTS["n_hidden"],
+    fit.add_argument("--hidden", type=int_at_least(1), default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch")
     fit.add_argument("--prior-weight", type=float, default=1.0, metavar="LAMBDA",
                      help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
@@ -253,7 +250,7 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
         "prior, prune it with DASH, print the metrics and save the network and a figure.")
     parser.add_argument("--out", default="prunus-demo", metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
-    parser.add_argument("--epochs", type=int, default=FIT_DEFAULTS["epochs"])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int_at_least(1), default=FIT_DEFAULTS["epochs"])
+    parser.add_argument("--seed", type=int_at_least(0), default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_demo)

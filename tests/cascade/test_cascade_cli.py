@@ -72,3 +72,43 @@ def test_size_errors_are_one_line(tmp_path, capsys, lines, extra, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "o" / "distribution.csv").exists()
+
+
+def test_repeated_seed_options_add_up(tmp_path):
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5", "a d 0.5"])
+    means = {}
+    for name, seeds in (("list", ["--seed", "a", "d"]), ("repeat", ["--seed", "a", "--seed", "d"]),
+                        ("last", ["--seed", "d"])):
+        assert main(["cascade", "size", str(graph), *seeds, "--out", str(tmp_path / name)]) == 0
+        means[name] = json.loads((tmp_path / name / "summary.json").read_text())["mean_size"]
+    # before, a repeated --seed kept only the last node: the answer for seed d alone
+    assert means["repeat"] == means["list"] == pytest.approx(2 + 0.5 + 0.25)
+    assert means["last"] == 1.0
+
+
+def test_monte_carlo_settings_without_monte_carlo_are_reported(tmp_path, capsys):
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--runs", "10",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert "ignoring --runs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["cascade", "size", str(graph), "--seed", "a", "--method", "mc", "--runs", "0",
+              "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "argument --runs: must be >= 1" in capsys.readouterr().err
+
+
+def test_unreadable_edge_list_is_named(tmp_path, capsys):
+    graph = tmp_path / "g.edgelist"
+    graph.write_bytes(bytes(range(256)))
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(tmp_path / "o")]) == 2
+    assert f"{graph} is not a text edge list" in capsys.readouterr().err
+
+
+def test_size_writes_all_files_or_none(tmp_path, capsys):
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    out = tmp_path / "o"
+    (out / "distribution.png").mkdir(parents=True)
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(out)]) == 2
+    assert "in the way" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["distribution.png"]

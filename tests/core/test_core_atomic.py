@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import atomic_path, write_json
+from core import atomic_outputs, atomic_path, write_json
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
@@ -58,3 +58,31 @@ def test_atomic_path_syncs_before_the_rename(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
     write_json({"a": 1}, tmp_path / "a.json")
     assert len(calls) >= 1
+
+
+def test_atomic_outputs_replace_the_whole_set_or_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with atomic_outputs(out) as stage:
+        write_json({"run": 1}, stage / "metrics.json")
+        (stage / "table.csv").write_text("1")
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "table.csv"]
+    # a second run that fails after writing one file leaves the first run's files alone
+    with pytest.raises(RuntimeError, match="plot failed"), atomic_outputs(out) as stage:
+        write_json({"run": 2}, stage / "metrics.json")
+        raise RuntimeError("plot failed")
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "table.csv"]
+    assert '"run": 1' in (out / "metrics.json").read_text()
+
+
+def test_atomic_outputs_refuse_a_blocked_name_before_moving_anything(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (out / "plot.png").mkdir(parents=True)
+    with pytest.raises(ValueError, match="plot.png.*folder of that name"), \
+            atomic_outputs(out) as stage:
+        (stage / "a.csv").write_text("new")
+        (stage / "plot.png").write_text("png")
+    assert sorted(p.name for p in out.iterdir()) == ["plot.png"]  # a.csv not moved either
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is an existing file"), \
+            atomic_outputs(tmp_path / "file"):
+        pass

@@ -77,6 +77,7 @@ def test_cli_chooses_l1_by_cross_validation(tmp_path):
     grid = metrics["l1_cv_scores"]
     assert len(grid) == 5 and str(metrics["l1"]) in grid
     assert metrics["heldout_loglik_per_tumour"] == pytest.approx(max(grid.values()))
+    assert metrics["l1_chosen_on_these_folds"] is True  # the figure is the choice's CV score
     assert not (out / "cv_checkpoint.json").exists()  # removed once the outputs are written
 
 
@@ -108,3 +109,29 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
     assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--out", str(out)]) == 0
     assert "resuming" not in capsys.readouterr().out
     assert checkpoint.exists()
+
+
+def test_cli_warns_once_and_writes_all_files_or_none(tmp_path, capsys):
+    path, names = _cohort(tmp_path)
+    frame = pd.read_csv(path)
+    frame["CDK4"] = 0  # never observed
+    frame.to_csv(path, index=False)
+    out = tmp_path / "o"
+    (out / "theta.png").mkdir(parents=True)  # the last file cannot be written
+    assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("never observed") == 1 and "never observed" not in captured.out
+    assert "in the way" in captured.err
+    assert [p.name for p in out.iterdir()] == ["theta.png"]  # no theta.csv, metrics.json
+
+
+def test_cli_usage_errors_name_the_option(tmp_path, capsys):
+    path, _ = _cohort(tmp_path)
+    for argv, message in ((["--seed", "-1"], "argument --seed: must be >= 0"),
+                          (["--folds", "1"], "argument --folds: must be >= 2"),
+                          (["--l1", "nan"], "argument --l1: must be a finite number")):
+        with pytest.raises(SystemExit) as err:
+            main(["ctmc", "fit", str(path), *argv, "--out", str(tmp_path / "o")])
+        assert err.value.code == 2 and message in capsys.readouterr().err
+    assert main(["ctmc"]) == 0
+    assert "usage: prunus ctmc" in capsys.readouterr().out

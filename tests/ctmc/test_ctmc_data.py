@@ -29,6 +29,30 @@ def test_read_cohort_csv_and_tsv_with_ids(tmp_path):
     assert (x2 == x).all() and names2 == names
 
 
+def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
+    rows = "s1,1,0,1\ns2,0,0,1\ns3,1,1,0\n"
+    # pandas renames a repeated header name (TP53 -> TP53.1): refused as written
+    (tmp_path / "dup.csv").write_text("sample,TP53,IDH1,TP53\n" + rows)
+    with pytest.raises(ValueError, match=r"dup.csv: duplicated event names .*\['TP53'\]"):
+        read_cohort(tmp_path / "dup.csv")
+    # a yes/no event in the first column is not a column of sample ids (it was dropped)
+    frame = pd.DataFrame({"A": ["yes", "no", "yes"], "B": [0, 1, 1], "C": [1, 1, 0]})
+    frame.to_csv(tmp_path / "yesno.csv", index=False)
+    with pytest.raises(ValueError, match="yesno.csv: event column 'A' has a non-numeric entry"):
+        read_cohort(tmp_path / "yesno.csv")
+    # distinct text ids without an id-like header are still ids
+    frame.assign(A=["t1", "t2", "t3"]).to_csv(tmp_path / "ids.csv", index=False)
+    assert read_cohort(tmp_path / "ids.csv")[2] == ["t1", "t2", "t3"]
+    # another separator than the one expected: say so instead of "no event columns"
+    frame.drop(columns="A").to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    with pytest.raises(ValueError, match="a single column 'B;C'; expected event names "
+                                         "separated by ','"):
+        read_cohort(tmp_path / "semi.csv")
+    # a one-event cohort is fine
+    frame[["B"]].to_csv(tmp_path / "one.csv", index=False)
+    assert read_cohort(tmp_path / "one.csv")[1] == ["B"]
+
+
 def test_read_maf_long_table(tmp_path):
     maf = pd.DataFrame(
         {

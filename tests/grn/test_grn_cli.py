@@ -69,7 +69,6 @@ def test_fit_without_truth_or_prior(files):
 @pytest.mark.parametrize("extra,message", [
     (["--time-key", "nope", "--pruning", "none"], "time_key='nope'"),
     (["--time-key", "time", "--pruning", "dash"], "--prior"),
-    (["--time-key", "time", "--pruning", "none", "--epochs", "0"], "--epochs"),
     (["--time-key", "time", "--trajectory-key", "trajectory", "--pruning", "none", "--truth",
       "partial_truth.csv"],
      "truth must name exactly the data genes"),
@@ -84,6 +83,35 @@ def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
     assert not (files / "bad").exists()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
+    (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+    (["--hidden", "0"], "argument --hidden: must be >= 1, got 0"),
+])
+def test_fit_bad_numbers_are_usage_errors(files, capsys, extra, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", *extra,
+              "--out", str(files / "bad")])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (files / "bad").exists()
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_fit_writes_all_files_or_none(files, capsys):
+    out = files / "blocked"
+    (out / "model.pt").mkdir(parents=True)  # one result cannot be written
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--epochs", "2", "--hidden", "4", "--quiet",
+               "--out", str(out)])
+    assert rc == 2 and "in the way" in capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == {"model.pt", "checkpoint.pt"}  # can resume
+
+
+def test_grn_without_a_command_prints_its_own_help(capsys):
+    assert main(["grn"]) == 0
+    assert "usage: prunus grn" in capsys.readouterr().out
 
 
 def test_fit_rejects_missing_input(files, capsys):

@@ -39,15 +39,110 @@ def test_simulate_star_hub_writes_files(tmp_path, capsys):
         (["--adversary", "nowhere"], "--adversary must be hub, leaf, none"),
         (["--n", "1"], "--n must be >= 2"),
         (["--adversary", "9"], "adversary position 9 is not an agent index"),
-        (["--questions", "0"], "questions must be a positive integer"),
-        (["--options", "1"], "n_options must be >= 2"),
-        (["--gamma", "0", "--persuasion", "0", "--questions", "0"], "questions must be"),
+        (["--graph", "ba", "--n", "2"], "--graph ba needs --n >= 3"),
     ],
 )
 def test_simulate_bad_input(tmp_path, capsys, argv, message):
     rc = main(["fj", "simulate", "--graph", "star", "--out", str(tmp_path), *argv])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--questions", "0"], "argument --questions: must be >= 1, got 0"),
+        (["--options", "1"], "argument --options: must be >= 2, got 1"),
+        (["--rounds", "0"], "argument --rounds: must be >= 1, got 0"),
+        (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+        (["--sleeper", "-3"], "argument --sleeper: must be >= 0"),
+        (["--persuasion", "nan"], "argument --persuasion: must be a finite number"),
+        (["--questions", "x"], "argument --questions: expected a whole number, got 'x'"),
+    ],
+)
+def test_simulate_bad_numbers_are_usage_errors_naming_the_option(tmp_path, capsys, argv,
+                                                                 message):
+    with pytest.raises(SystemExit) as exc:
+        main(["fj", "simulate", "--out", str(tmp_path / "o"), *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fj_without_a_command_prints_its_own_help(capsys):
+    assert main(["fj"]) == 0
+    assert "usage: prunus fj" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def debate(tmp_path_factory):
+    """Two questions on a star with a stubborn hub adversary, as simulate writes them."""
+    out = tmp_path_factory.mktemp("debate")
+    assert main(["fj", "simulate", "--graph", "star", "--n", "6", "--questions", "2",
+                 "--out", str(out)]) == 0
+    return pd.read_csv(out / "trajectories.csv")
+
+
+def test_fit_writes_every_transcripts_agents_and_trust(debate, tmp_path, capsys):
+    data = debate.assign(question=debate["question"].map({0: "q-a", 1: "q-b"}),
+                         round=debate["round"].astype(float))  # 0.0, 1.0, ... as many tools
+    data.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "fit"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--out", str(out)]) == 0
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits["question"].tolist() == ["q-a", "q-b"]  # the labels, not 0..Q-1
+    agents = pd.read_csv(out / "agents.csv")
+    assert len(agents) == 2 * 6 and set(agents["question"]) == {"q-a", "q-b"}
+    benign = agents[agents.agent != 0]  # agent 0 is the hub adversary (gamma 1)
+    assert benign.gamma.to_numpy() == pytest.approx(0.2, abs=1e-4)
+    assert benign.alpha.to_numpy() == pytest.approx(0.5, abs=5e-3)  # weakly identified
+    hub = agents[agents.agent == 0]  # never moves: no weight on the others' beliefs
+    assert ((1 - hub.gamma) * (1 - hub.alpha)).to_numpy() == pytest.approx(0, abs=1e-3)
+    trust = pd.read_csv(out / "trust.csv")
+    assert len(trust) == 2 * 36
+    assert trust.groupby(["question", "listener"]).trust.sum().to_numpy() == pytest.approx(1)
+    assert "marked adversary" not in capsys.readouterr().err  # --per-agent fits each agent
+
+
+def test_fit_warns_when_a_shared_fit_includes_adversaries(debate, tmp_path, capsys):
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 0
+    err = capsys.readouterr().err
+    assert "agents [0] are marked adversary" in err and "--per-agent" in err
+    agents = pd.read_csv(tmp_path / "f" / "agents.csv")
+    assert agents.groupby("question").gamma.nunique().eq(1).all()  # one shared value
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.assign(round=d["round"] - 1), "column 'round' must hold integers >= 0; "
+                                                   "line 2 has '-1'"),
+        (lambda d: d.assign(round=d["round"] * 0.5), "column 'round' must hold integers"),
+        (lambda d: d.assign(option=d["option"].where(d.index != 5)),
+         "column 'option' must hold integers >= 0; line 7 has nothing"),
+        (lambda d: d.assign(agent=d["agent"].astype(str).where(d.index != 3, "a")),
+         "column 'agent' must hold integers >= 0; line 5 has 'a'"),
+        (lambda d: d.assign(belief=d["belief"].where(d.index != 4)),
+         "column 'belief' must hold finite numbers; line 6"),
+        (lambda d: pd.concat([d, d.iloc[[10]]]), "repeats a (question, round, agent, option)"),
+    ],
+)
+def test_fit_refuses_bad_transcript_tables(debate, tmp_path, capsys, edit, message):
+    # before, these crashed with an IndexError or, for negative rounds, silently wrapped
+    # round -1 onto the last round and fitted the wrong transcript
+    edit(debate).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
+
+
+def test_simulate_writes_all_files_or_none(tmp_path, capsys):
+    out = tmp_path / "run"
+    (out / "trajectories.png").mkdir(parents=True)  # the last file cannot be written
+    assert main(["fj", "simulate", "--questions", "1", "--out", str(out)]) == 2
+    assert "a folder of that name is in the way" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["trajectories.png"]
 
 
 def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path):
