@@ -42,21 +42,28 @@ cohort = truth.sample(N_TUMOURS, seed=SEED)
 X = cohort.X
 print(f"{X.shape[0]} tumours x {X.shape[1]} events; events per tumour: mean "
       f"{X.sum(1).mean():.2f}, max {X.sum(1).max()}")
-print("first tumour's events in the order they happened:",
+print("events of the tumour that carries the most, in the order they happened:",
       [names[e] for e in cohort.order[np.argmax(X.sum(1))] if e >= 0])
 
 # %% [markdown]
 # ## 2. Fit
-# `fit` maximises the log-likelihood with an L1 penalty on interactions (proximal Adam). With
-# `l1=None` the strength is chosen by 5-fold cross-validation of the held-out log-likelihood.
+# `fit` maximises the log-likelihood with an L1 penalty on interactions (here the exact
+# likelihood with orthant-wise L-BFGS, OWL-QN, which sets weak effects exactly to zero; the
+# scalable MCMC fit uses Adam with soft-thresholding). With `l1=None` the strength is chosen
+# by 5-fold cross-validation of the held-out log-likelihood.
 
 # %%
-model = CTMC().fit(X, l1=1 / len(X), event_names=names, max_steps=STEPS, seed=SEED)
-print("method:", model.fit_info["method"], "| steps:", model.fit_info["n_steps"])
+L1 = 1 / len(X)
+model = CTMC().fit(X, l1=L1, event_names=names, max_steps=STEPS, seed=SEED)
+print("method:", model.fit_info["method"], "| optimizer:", model.fit_info["optimizer"],
+      "| steps:", model.fit_info["n_steps"])
 held_in = model.log_likelihood(X).mean()
 print(f"log-likelihood per tumour: MHN {held_in:.3f}, "
       f"independence {model.independence_log_likelihood(X).mean():.3f}")
+print("fitted strongest effects:")
 print(model.strongest_effects(6).to_string(index=False))
+print("true strongest effects:")
+print(truth.strongest_effects(6).to_string(index=False))
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
@@ -68,20 +75,47 @@ fig.savefig(OUT / "ctmc_theta.png", dpi=120)
 # %% [markdown]
 # ## 3. Most likely orders
 # For a tumour carrying TP53, IDH1, ATRX and EGFR, which order is most likely (Viterbi over
-# the subsets of its events), and how much probability do the runners-up carry?
+# the subsets of its events), and how much probability do the runners-up carry? The true
+# model's answer is printed below it: compare them.
 
 # %%
 events = ["TP53", "IDH1", "ATRX", "EGFR"]
 order, logp = model.most_likely_order(events)
-print("most likely order:", " -> ".join(order))
+print("most likely order (fit): ", " -> ".join(order))
 for o, p in model.top_orders(events, k=4):
     print(f"  {p:.3f}  {' -> '.join(o)}")
+(true_order, true_p), = truth.top_orders(events, k=1)
+print(f"most likely order (truth): {true_p:.3f}  {' -> '.join(true_order)}")
 
 # %% [markdown]
-# ## 4. P(TP53 before IDH1), with uncertainty
+# ## 4. Is the direction determined? Refit from the mirror image
+# An MHN fitted to cross-sectional data can explain "A promotes B" about as well as "B
+# promotes A". A cheap check: start the fit again from the fitted interactions transposed
+# and compare the penalised log-likelihoods of the two optima. When they are close, the data
+# do not decide the direction, and every order read from either fit is a guess.
+
+# %%
+def penalised(m: CTMC) -> float:
+    off = m.theta - np.diag(np.diag(m.theta))
+    return float(m.log_likelihood(X).mean() - L1 * np.abs(off).sum())
+
+
+diag = np.diag(np.diag(model.theta))
+mirror = CTMC().fit(X, l1=L1, event_names=names, max_steps=STEPS, seed=SEED,
+                    theta0=diag + (model.theta - diag).T)
+print(f"penalised log-likelihood per tumour: fit {penalised(model):.4f}, "
+      f"refit from its mirror {penalised(mirror):.4f}, true theta {penalised(truth):.4f}")
+for a, b in [("TP53", "IDH1"), ("IDH1", "ATRX"), ("ATRX", "EGFR")]:
+    print(f"P({a} before {b}): truth {truth.order_probability(a, b):.3f}, fit "
+          f"{model.order_probability(a, b):.3f}, mirror refit {mirror.order_probability(a, b):.3f}")
+
+# %% [markdown]
+# ## 5. P(TP53 before IDH1), with uncertainty
 # `order_probability(a, b)` is P(a occurred before b | both are observed), computed exactly on
 # the state space. A Bayesian posterior over theta (pyro: NUTS for few events, SVI beyond) turns
-# it into a distribution.
+# it into a distribution. The SVI guide is a Gaussian around one optimum: its spread says how
+# sharp that optimum is, not whether the mirror optimum of section 4 explains the data as
+# well, so a narrow interval here does not make the order certain.
 
 # %%
 pairs = [("TP53", "IDH1"), ("IDH1", "ATRX"), ("ATRX", "EGFR"), ("EGFR", "PTEN")]
@@ -102,11 +136,13 @@ ax.figure.tight_layout()
 ax.figure.savefig(OUT / "ctmc_order_probabilities.png", dpi=120)
 
 # %% [markdown]
-# ## 5. Adding independent events resolves the order (Gotovos et al. 2021)
+# ## 6. Adding independent events resolves the order (Gotovos et al. 2021)
 # Two events: A (rate 1) strongly promotes B (base rate e^-4), so A almost always comes first.
 # From the two events alone, "A promotes B" and "B promotes A" explain the cross-sectional data
 # nearly equally well: the fitted P(A before B) is far from the truth. Independent events act as
-# clocks: their presence tells how old a tumour is, which pins down the order.
+# clocks: their presence tells how old a tumour is, which pins down the order. Clocks must tick
+# often enough to be seen: these passengers have base rates 0.05-0.5, against 0.01-0.3 for the
+# ten passengers of section 1, which did not settle the direction there.
 
 # %%
 extra = [0, 10] if QUICK else [0, 5, 10, 14]
@@ -136,13 +172,16 @@ fig.tight_layout()
 fig.savefig(OUT / "ctmc_adding_events.png", dpi=120)
 
 # %% [markdown]
-# ## 6. Your own cohort
+# ## 7. Your own cohort
 # A 0/1 CSV/TSV of tumours x events (`read_cohort`) or a MAF-style long table (`read_maf`). Here
-# the GBM cohort of the MHN paper, if the shared data folder is present.
+# the GBM cohort of the MHN paper (261 tumours x 20 events), which does not ship with prunus:
+# set `PRUNUS_GBM_CSV` to your copy, or the section looks for it in `../shared/data` beside the
+# source tree and is skipped when it is absent.
 
 # %%
 here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-gbm = here.parent.parent / "shared" / "data" / "gbm_261x20.csv"
+gbm = Path(os.environ.get("PRUNUS_GBM_CSV",
+                          here.parent.parent / "shared" / "data" / "gbm_261x20.csv"))
 if gbm.is_file() and not QUICK:
     from biomodels.ctmc import read_cohort
 
@@ -152,15 +191,17 @@ if gbm.is_file() and not QUICK:
     p_cdk4 = gbm_model.order_probability("CDK4(A)", "MDM2(A)")
     print(f"P(CDK4(A) before MDM2(A)) = {p_cdk4:.3f}")
 else:
-    print("GBM cohort skipped (quick mode or ../shared/data absent)")
+    print(f"GBM cohort skipped (quick mode, or {gbm} absent)")
 
 # %% [markdown]
 # ## What this means
 # * The fit finds *which* events interact: the large entries sit in the planted block and most
 #   effects between passenger events are exactly zero under the L1 penalty.
-# * The *direction* of an effect, and so the order, is much less certain: with a few hundred
-#   tumours some fitted order probabilities are far from the truth, and the posterior spread
-#   says so. Report P(a before b) with its uncertainty, not a single most likely order.
-# * Two events alone leave the order underspecified; panels with many more (even independent)
-#   events resolve it (section 5), which is why the scalable fit (`method="mcmc"`, Gotovos et
-#   al.) matters for whole-exome cohorts with hundreds of events.
+# * The *direction* of an effect, and so the order, can be undetermined: here the fit and its
+#   mirror refit (section 4) are two optima a few thousandths of a nat per tumour apart, one
+#   with the true chain and one with it reversed, and the data cannot choose. Refit from the
+#   mirror before reading orders, report P(a before b) from both optima when they tie, and do
+#   not take a narrow SVI interval (one optimum) as proof of a settled order.
+# * Two events alone leave the order underspecified; panels with many more independent events
+#   that occur often enough resolve it (section 6), which is why the scalable fit
+#   (`method="mcmc"`, Gotovos et al.) matters for whole-exome cohorts with hundreds of events.

@@ -5,7 +5,8 @@ in the edge weights, so the log-likelihood of a sample of final sizes,
 ``Σ_obs log P(size = k_obs | w)``, is maximised by gradient ascent on logits of the
 weights. Weights are shared per edge type (``graph.edge_type`` or a given array), one per
 edge, or one for all edges. :func:`fit_bayesian` puts Beta priors on the shared weights and
-approximates the posterior with pyro's stochastic variational inference.
+computes the posterior: exactly on a grid when one weight is shared by all edges, with pyro's
+stochastic variational inference when there are several.
 """
 
 from __future__ import annotations
@@ -302,13 +303,14 @@ def fit_bayesian(
     share: Sharing = "all",
     edge_type: Sequence[int] | np.ndarray | None = None,
     prior: tuple[float, float] = (1.0, 1.0),
+    method: Literal["auto", "grid", "svi"] = "auto",
     steps: int = 500,
     lr: float = 0.02,
     num_samples: int = 1000,
     seed: int = 0,
     progress: bool = False,
 ) -> dict[str, torch.Tensor]:
-    """Posterior of the shared weights under Beta priors, by pyro SVI (AutoNormal guide).
+    """Posterior of the shared weights under Beta priors.
 
     Parameters
     ----------
@@ -318,12 +320,17 @@ def fit_bayesian(
         Observed final cascade sizes.
     prior
         Beta(a, b) prior of every shared weight.
+    method
+        ``"grid"``: the exact posterior of a single shared weight on a grid (a coarse pass
+        over (0, 1), then 201 points where the posterior lives; about 300 likelihood
+        evaluations); ``"svi"``: pyro SVI with an AutoNormal guide, a Gaussian in logit space
+        that tends to understate the spread; ``"auto"``: grid for one weight, SVI for more.
     steps, lr
         SVI steps and Adam learning rate.
     num_samples
         Posterior draws returned.
     seed
-        pyro's random seed.
+        Random seed (pyro's for SVI, numpy's for the grid draws).
     progress
         tqdm progress bar.
 
@@ -331,18 +338,31 @@ def fit_bayesian(
     -------
     dict
         ``"samples"`` (``num_samples x n_params``), ``"mean"``, ``"std"``, ``"q05"``,
-        ``"q95"`` of the shared weights.
-    """
-    import pyro
-    import pyro.distributions as dist
-    from pyro.infer import SVI, Trace_ELBO
-    from pyro.infer.autoguide import AutoNormal
+        ``"q95"`` of the shared weights (for the grid: the exact moments and quantiles, the
+        samples drawn from it).
 
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown, or ``"grid"`` is asked for more than one shared weight.
+    """
     index = _param_index(graph, share, edge_type)
     p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
     counts = torch.as_tensor(_counts(sizes, graph.n), dtype=graph.dtype, device=graph.device)
     n_par = int(index.max()) + 1
+    if method not in ("auto", "grid", "svi"):
+        raise ValueError(f"method: expected 'auto', 'grid' or 'svi', got {method!r}")
+    if method == "grid" and n_par != 1:
+        raise ValueError(f"method='grid' needs one shared weight (share='all'), got {n_par}")
+    if method == "grid" or (method == "auto" and n_par == 1):
+        return _grid_posterior(lik, counts, prior, num_samples, seed)
+
+    import pyro
+    import pyro.distributions as dist
+    from pyro.infer import SVI, Trace_ELBO
+    from pyro.infer.autoguide import AutoNormal
+
     a = torch.tensor(float(prior[0]), dtype=graph.dtype, device=graph.device)
     b = torch.tensor(float(prior[1]), dtype=graph.dtype, device=graph.device)
 
@@ -364,4 +384,49 @@ def fit_bayesian(
         "std": draws.std(0),
         "q05": draws.quantile(0.05, dim=0),
         "q95": draws.quantile(0.95, dim=0),
+    }
+
+
+def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, float],
+                    num_samples: int, seed: int) -> dict[str, torch.Tensor]:
+    """Exact posterior of one shared weight: log-likelihood + Beta log-prior on a grid."""
+    a, b = float(prior[0]), float(prior[1])
+    like = counts  # dtype and device of the results
+
+    def log_post(w: np.ndarray) -> np.ndarray:
+        t = torch.as_tensor(w, dtype=like.dtype, device=like.device)
+        with torch.no_grad():
+            ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
+        return ll + (a - 1) * np.log(w) + (b - 1) * np.log1p(-w)
+
+    # a coarse pass in logit space finds where the posterior lives; finer passes zoom in until
+    # its mass (log density within 40 of the top) spans at least 50 grid points
+    w = 1 / (1 + np.exp(-np.linspace(-9.0, 9.0, 101)))
+    lp = log_post(w)
+    for _ in range(4):
+        live = np.flatnonzero(lp > lp.max() - 40)
+        if w.size == 201 and live.size >= 50:
+            break
+        lo = w[live[0] - 1] if live[0] > 0 else 0.0
+        hi = w[live[-1] + 1] if live[-1] < w.size - 1 else 1.0
+        w = np.linspace(lo, hi, 203)[1:-1]  # open interval: log w, log(1 - w) stay finite
+        lp = log_post(w)
+    dens = np.exp(lp - lp.max())
+    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(w))])
+    cdf /= cdf[-1]
+    mean = float(np.sum((w[1:] + w[:-1]) / 2 * np.diff(cdf)))
+    second = float(np.sum(((w[1:] + w[:-1]) / 2) ** 2 * np.diff(cdf)))
+    rng = np.random.default_rng(seed)
+    draws = np.interp(rng.random(int(num_samples)), cdf, w)
+
+    def out(x: float | np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(-1),
+                               dtype=like.dtype, device=like.device)
+
+    return {
+        "samples": out(draws).reshape(-1, 1),
+        "mean": out(mean),
+        "std": out(np.sqrt(max(second - mean**2, 0.0))),
+        "q05": out(np.interp(0.05, cdf, w)),
+        "q95": out(np.interp(0.95, cdf, w)),
     }

@@ -62,6 +62,28 @@ def test_bayesian_posterior_covers_truth():
     assert abs(float(post["mean"][0]) - 0.5) < 0.08
 
 
+@pytest.mark.parametrize(("n_obs", "k"), [(50, 14), (100_000, 30_123)])
+def test_grid_posterior_is_the_exact_beta_posterior(n_obs, k):
+    # one edge a -> b seeded at a: size 2 with probability w, else 1, so under a Beta(2, 3)
+    # prior the posterior after k twos in n_obs cascades is Beta(2 + k, 3 + n_obs - k)
+    from scipy import stats
+
+    g = CascadeGraph.from_networkx(nx.DiGraph([("a", "b", {"weight": 0.3})]))
+    sizes = np.array([2] * k + [1] * (n_obs - k))
+    post = fit_bayesian(g, sizes, seeds=["a"], share="all", prior=(2.0, 3.0),
+                        num_samples=20_000)
+    beta = stats.beta(2 + k, 3 + n_obs - k)
+    sd = beta.std()
+    assert float(post["mean"][0]) == pytest.approx(beta.mean(), abs=1e-3 * sd)
+    assert float(post["std"][0]) == pytest.approx(sd, rel=0.02)
+    assert float(post["q05"][0]) == pytest.approx(beta.ppf(0.05), abs=0.02 * sd)
+    assert float(post["q95"][0]) == pytest.approx(beta.ppf(0.95), abs=0.02 * sd)
+    assert float(post["samples"].mean()) == pytest.approx(beta.mean(), abs=0.05 * sd)
+    path = CascadeGraph.from_networkx(nx.DiGraph([("a", "b"), ("b", "c")]), default=0.3)
+    with pytest.raises(ValueError, match="method='grid' needs one shared weight"):
+        fit_bayesian(path, [1, 2, 3], seeds=["a"], share="edge", method="grid")
+
+
 def _brute_best(g, k, f):
     best = max(itertools.combinations(range(g.n), k), key=lambda s: f(list(s)))
     return set(best), f(list(best))
