@@ -24,6 +24,7 @@ __all__ = [
     "int_at_least",
     "main",
     "number_at_least",
+    "output_folder",
 ]
 
 ENTRY_POINT_GROUP = "prunus.commands"
@@ -56,6 +57,27 @@ def existing_file(value: str) -> Path:
     path = Path(value)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"no such file: {value!r}")
+    return path
+
+
+def output_folder(value: str) -> Path:
+    """Argparse type for an output folder: new or existing, but not an existing file.
+
+    Checked when the command line is read, so a long fit does not end in "not a folder".
+
+    Parameters
+    ----------
+    value
+        The path given on the command line.
+
+    Returns
+    -------
+    Path
+        The path.
+    """
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is an existing file; give a folder")
     return path
 
 

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, existing_file, int_at_least, number_at_least
+from core.cli import (
+    CommandError,
+    existing_file,
+    int_at_least,
+    number_at_least,
+    output_folder,
+)
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
 
@@ -216,7 +222,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--options", type=int_at_least(2), default=5)
     sim.add_argument("--questions", type=int_at_least(1), default=20)
     sim.add_argument("--seed", type=int_at_least(0), default=0)
-    sim.add_argument("--out", required=True, help="output folder")
+    sim.add_argument("--out", required=True, type=output_folder, help="output folder")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,
@@ -228,5 +234,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--per-agent", action="store_true")
     fit.add_argument("--train-rounds", type=int_at_least(1), default=None)
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse")
-    fit.add_argument("--out", required=True)
+    fit.add_argument("--out", required=True, type=output_folder, help="output folder")
     fit.set_defaults(func=_fit)

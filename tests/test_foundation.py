@@ -104,3 +104,17 @@ def test_console_script_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [
+    ["ctmc", "fit", "{data}"], ["cascade", "size", "{data}", "--seed", "a"],
+    ["fj", "simulate"], ["fj", "fit", "{data}"], ["demo"],
+])
+def test_every_out_that_is_a_file_is_refused_first(tmp_path, capsys, command):
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "in.csv").write_text("a b 0.5\n")
+    argv = [a.replace("{data}", str(tmp_path / "in.csv")) for a in command]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(tmp_path / "afile")])
+    assert exc.value.code == 2 and "is an existing file" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "keep me"

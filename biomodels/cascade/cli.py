@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import CommandError, existing_file, int_at_least
+from core.cli import CommandError, existing_file, int_at_least, output_folder
 
 _RUNS = 100_000  # default Monte Carlo runs
 
@@ -80,8 +80,6 @@ def _size(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``prunus cascade size`` to the ``prunus`` command line."""
-    from pathlib import Path
-
     parser = subparsers.add_parser(
         "cascade", help="cascade size distributions of the Independent Cascade model"
     )
@@ -105,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="Monte Carlo runs (--method mc)")
     size.add_argument("--rng-seed", type=int_at_least(0), default=0,
                       help="Monte Carlo seed (--method mc)")
-    size.add_argument("--out", required=True, type=Path, metavar="DIR")
+    size.add_argument("--out", required=True, type=output_folder, metavar="DIR")
     size.set_defaults(func=_size)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 

@@ -12,7 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.cli import CommandError, existing_file, int_at_least, number_at_least
+from core.cli import (
+    CommandError,
+    existing_file,
+    int_at_least,
+    number_at_least,
+    output_folder,
+)
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -157,5 +163,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of folds and MCMC chains")
     fit.add_argument("--folds", type=int_at_least(2), default=5,
                      help="cross-validation folds (default 5)")
-    fit.add_argument("--out", required=True, help="output folder")
+    fit.add_argument("--out", required=True, type=output_folder, help="output folder")
     fit.set_defaults(func=_fit)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, existing_file, int_at_least
+from core.cli import CommandError, existing_file, int_at_least, output_folder
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
@@ -79,8 +79,6 @@ def _fit(args: argparse.Namespace) -> int:
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise CommandError(f"--out {str(args.out)!r} is a file; give a folder")
     truth = None
     model = GRNModel(
         adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
@@ -145,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="soft prior targets: the prior's signs (default) or the prior "
                      "divided by its largest entry")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.add_argument("--out", required=True, metavar="DIR")
+    fit.add_argument("--out", required=True, type=output_folder, metavar="DIR")
     fit.set_defaults(func=_fit)
 
 
@@ -248,7 +246,7 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
         description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%%-corrupted "
         "prior, prune it with DASH, print the metrics and save the network and a figure.")
-    parser.add_argument("--out", default="prunus-demo", metavar="DIR",
+    parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
     parser.add_argument("--epochs", type=int_at_least(1), default=FIT_DEFAULTS["epochs"])
     parser.add_argument("--seed", type=int_at_least(0), default=0)

@@ -181,8 +181,10 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
 
 def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
     (files / "afile").write_text("keep me")
-    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--pruning",
-               "none", "--quiet", "--out", str(files / "afile")])
-    assert rc == 2
-    assert "is a file; give a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--pruning",
+              "none", "--quiet", "--out", str(files / "afile")])
+    assert exc.value.code == 2
+    assert "argument --out: " in (err := capsys.readouterr().err)
+    assert "is an existing file; give a folder" in err
     assert (files / "afile").read_text() == "keep me"
