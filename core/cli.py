@@ -15,15 +15,15 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "CommandError",
+    "at_least",
     "build_parser",
     "existing_file",
-    "int_at_least",
     "main",
-    "number_at_least",
     "output_folder",
 ]
 
@@ -81,62 +81,40 @@ def output_folder(value: str) -> Path:
     return path
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
-    """Argparse type for a whole number ``>= low`` (counts, seeds, rounds).
+def at_least(low: float, kind: type = float) -> Callable[[str], Any]:
+    """Argparse type for a number ``>= low``, whole (``kind=int``) or a finite float.
+
+    Whole numbers serve counts, seeds and rounds; floats refuse NaN and inf.
 
     Parameters
     ----------
     low
         The smallest value allowed.
+    kind
+        ``int`` or ``float``.
 
     Returns
     -------
     callable
-        A parser that raises ``argparse.ArgumentTypeError`` (one line naming the value, which
-        argparse prefixes with the option) for other input.
+        A parser that raises ``argparse.ArgumentTypeError`` for other input (one line naming
+        the value, which argparse prefixes with the option).
 
     Examples
     --------
-    >>> int_at_least(1)("3")
-    3
+    >>> at_least(1, int)("3"), at_least(0.0)("0.5")
+    (3, 0.5)
     """
-    def parse(value: str) -> int:
+    whole = kind is int
+
+    def parse(value: str) -> Any:
         try:
-            x = int(value)
+            x = kind(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-        if x < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {x}")
-        return x
-
-    return parse
-
-
-def number_at_least(low: float) -> Callable[[str], float]:
-    """Argparse type for a finite number ``>= low`` (NaN and inf are refused).
-
-    Parameters
-    ----------
-    low
-        The smallest value allowed.
-
-    Returns
-    -------
-    callable
-        A parser that raises ``argparse.ArgumentTypeError`` for other input.
-
-    Examples
-    --------
-    >>> number_at_least(0.0)("0.5")
-    0.5
-    """
-    def parse(value: str) -> float:
-        try:
-            x = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-        if not math.isfinite(x) or x < low:
-            raise argparse.ArgumentTypeError(f"must be a finite number >= {low}, got {value}")
+            expected = "a whole number" if whole else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}") from None
+        if (not whole and not math.isfinite(x)) or x < low:
+            what = "" if whole else "a finite number "
+            raise argparse.ArgumentTypeError(f"must be {what}>= {low}, got {value}")
         return x
 
     return parse

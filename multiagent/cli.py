@@ -9,9 +9,8 @@ from typing import Any
 
 from core.cli import (
     CommandError,
+    at_least,
     existing_file,
-    int_at_least,
-    number_at_least,
     output_folder,
 )
 
@@ -214,14 +213,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--gamma", type=_unit, default=0.2, help="benign stubbornness")
     sim.add_argument("--alpha", type=_unit, default=0.5, help="benign peer-resistance")
     sim.add_argument("--adversary-gamma", type=_unit, default=1.0)
-    sim.add_argument("--persuasion", type=number_at_least(0.0), default=1.0,
+    sim.add_argument("--persuasion", type=at_least(0.0), default=1.0,
                      help="multiplier on the trust others place in the adversary")
-    sim.add_argument("--sleeper", type=int_at_least(0), default=0,
+    sim.add_argument("--sleeper", type=at_least(0, int), default=0,
                      help="benign rounds before attacking")
-    sim.add_argument("--rounds", type=int_at_least(1), default=10)
-    sim.add_argument("--options", type=int_at_least(2), default=5)
-    sim.add_argument("--questions", type=int_at_least(1), default=20)
-    sim.add_argument("--seed", type=int_at_least(0), default=0)
+    sim.add_argument("--rounds", type=at_least(1, int), default=10)
+    sim.add_argument("--options", type=at_least(2, int), default=5)
+    sim.add_argument("--questions", type=at_least(1, int), default=20)
+    sim.add_argument("--seed", type=at_least(0, int), default=0)
     sim.add_argument("--out", required=True, type=output_folder, help="output folder")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
@@ -232,7 +231,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "question), trust.csv (W per question), fit.json (the first "
                           "question's fit) and metrics.json")
     fit.add_argument("--per-agent", action="store_true")
-    fit.add_argument("--train-rounds", type=int_at_least(1), default=None)
+    fit.add_argument("--train-rounds", type=at_least(1, int), default=None)
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse")
     fit.add_argument("--out", required=True, type=output_folder, help="output folder")
     fit.set_defaults(func=_fit)

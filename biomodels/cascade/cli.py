@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import CommandError, existing_file, int_at_least, output_folder
+from core.cli import CommandError, at_least, existing_file, output_folder
 
 _RUNS = 100_000  # default Monte Carlo runs
 
@@ -99,9 +99,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seed-prob", type=float, metavar="P", help="every node is a seed independently with P"
     )
     size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto")
-    size.add_argument("--runs", type=int_at_least(1), default=_RUNS,
+    size.add_argument("--runs", type=at_least(1, int), default=_RUNS,
                       help="Monte Carlo runs (--method mc)")
-    size.add_argument("--rng-seed", type=int_at_least(0), default=0,
+    size.add_argument("--rng-seed", type=at_least(0, int), default=0,
                       help="Monte Carlo seed (--method mc)")
     size.add_argument("--out", required=True, type=output_folder, metavar="DIR")
     size.set_defaults(func=_size)

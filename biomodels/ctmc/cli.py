@@ -14,9 +14,8 @@ from pathlib import Path
 
 from core.cli import (
     CommandError,
+    at_least,
     existing_file,
-    int_at_least,
-    number_at_least,
     output_folder,
 )
 
@@ -149,7 +148,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     fit.add_argument(
         "--l1",
-        type=number_at_least(0.0),
+        type=at_least(0.0),
         default=None,
         help="L1 strength on interactions (default: chosen by cross-validation)",
     )
@@ -159,9 +158,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto",
     )
-    fit.add_argument("--seed", type=int_at_least(0), default=0,
+    fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of folds and MCMC chains")
-    fit.add_argument("--folds", type=int_at_least(2), default=5,
+    fit.add_argument("--folds", type=at_least(2, int), default=5,
                      help="cross-validation folds (default 5)")
     fit.add_argument("--out", required=True, type=output_folder, help="output folder")
     fit.set_defaults(func=_fit)

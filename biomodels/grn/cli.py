@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, existing_file, int_at_least, output_folder
+from core.cli import CommandError, at_least, existing_file, output_folder
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
@@ -128,11 +128,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "
                      "at --hidden 40)")
-    fit.add_argument("--epochs", type=int_at_least(1), default=FIT_DEFAULTS["epochs"])
-    fit.add_argument("--seed", type=int_at_least(0), default=0)
+    fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"])
+    fit.add_argument("--seed", type=at_least(0, int), default=0)
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
                      help="true network (same layout as the prior) to score against")
-    fit.add_argument("--hidden", type=int_at_least(1), default=FIT_DEFAULTS["n_hidden"],
+    fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch")
     fit.add_argument("--prior-weight", type=float, default=1.0, metavar="LAMBDA",
                      help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
@@ -248,7 +248,7 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
         "prior, prune it with DASH, print the metrics and save the network and a figure.")
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
-    parser.add_argument("--epochs", type=int_at_least(1), default=FIT_DEFAULTS["epochs"])
-    parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"])
+    parser.add_argument("--seed", type=at_least(0, int), default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_demo)
