@@ -1,9 +1,9 @@
 """Layer-wise density budgets and Erdős–Rényi random masks.
 
 For L prunable tensors with ``N_l`` entries and a global density ``p`` a budget
-assigns per-layer kept counts ``k_l`` with ``sum_l k_l = round(p * N)`` (exactly,
-whenever the caps ``k_l <= N_l`` allow it) and every ``k_l`` within one weight of
-its real-valued target ``p_l * N_l``:
+assigns per-layer kept counts ``k_l``, each within one weight of its real-valued
+target ``p_l * N_l``, with ``sum_l k_l = round(p * N)`` exactly except where a
+definition caps layers without redistributing (``balanced``, below):
 
 ``uniform``
     ``p_l = p``.
@@ -12,10 +12,11 @@ its real-valued target ``p_l * N_l``:
     solved so the budget is met; a layer that would exceed density 1 is made
     dense and ``eps`` is re-solved over the rest (Evci et al. 2020, RigL).
 ``balanced``
-    Every layer keeps the same number of weights, ``p N / L``, capped at dense;
-    the excess of capped layers is redistributed equally over the others
-    (``redistribute=False`` reproduces the plain cap of the paper's formula
-    ``p_l = min(1, pN / (L N_l))``).
+    Every layer keeps the same number of weights, ``p_l = min(1, pN / (L N_l))``:
+    a layer smaller than ``pN / L`` is dense and its excess is not given to the
+    others, so the global density falls below ``p`` (the paper's definition;
+    ``redistribute=True`` spreads the excess equally over the uncapped layers and
+    meets ``p``).
 ``pyramidal``
     ``p_l = r^l`` for ``l = 1..L`` counted from the input, ``r`` the root in
     (0, 1] of ``sum_l N_l r^l = p N``.
@@ -52,7 +53,7 @@ def layer_densities(
     density: float,
     distribution: Distribution = "erk",
     *,
-    redistribute: bool = True,
+    redistribute: bool | None = None,
 ) -> dict[str, float]:
     """Real-valued per-layer densities of a budget (before rounding to counts).
 
@@ -66,8 +67,10 @@ def layer_densities(
     distribution
         ``"uniform"``, ``"erk"``, ``"balanced"`` or ``"pyramidal"``.
     redistribute
-        For ``erk`` and ``balanced``: give the excess of layers capped at
-        density 1 to the other layers (default) so the global target is met.
+        Whether the excess of layers capped at density 1 goes to the other layers
+        so that the global target is met. None (default): as each method defines
+        it, yes for ``erk`` (a capped layer is made dense and ``eps`` re-solved),
+        no for ``balanced`` (``p_l = min(1, pN / (L N_l))``).
 
     Returns
     -------
@@ -99,6 +102,7 @@ def layer_densities(
         raw = {k: sum(shapes[k]) / n[k] for k in names}
     else:  # balanced: equal counts -> density proportional to 1 / N_l
         raw = {k: 1.0 / n[k] for k in names}
+    spread = (distribution == "erk") if redistribute is None else redistribute
     dense: set[str] = set()
     while True:
         free = [k for k in names if k not in dense]
@@ -108,7 +112,7 @@ def layer_densities(
         over = [k for k in free if out[k] > 1.0]
         if not over:
             return out
-        if not redistribute:
+        if not spread:
             return {k: min(v, 1.0) for k, v in out.items()}
         dense.update(over)
 
@@ -118,7 +122,7 @@ def layer_budgets(
     density: float,
     distribution: Distribution = "erk",
     *,
-    redistribute: bool = True,
+    redistribute: bool | None = None,
 ) -> dict[str, int]:
     """Integer kept counts per layer for a global density.
 
@@ -155,7 +159,7 @@ def random_mask(
     seed: int = 0,
     *,
     names: Iterable[str] | None = None,
-    redistribute: bool = True,
+    redistribute: bool | None = None,
 ) -> MaskSet:
     """Erdős–Rényi random masks with a layer-wise density budget.
 

@@ -17,9 +17,10 @@ gradient descent near zero, with an implicit bias that moves from L2
 
 Deliberate choices relative to the reference wrapper: the raw ``p.grad`` is used
 (as there); a tensor whose update is not finite is left at ``theta_half``; the
-optional per-tensor norm cap ``max_weight_norm`` (1000 there) is applied after
-the step; no gradient clipping is done after the step (the reference's
-``max_grad_norm`` call after the step cannot affect that step).
+per-tensor norm cap ``max_weight_norm`` is 1000 on every parameter with a
+gradient after the step, as there (``None`` turns it off); no gradient clipping
+is done after the step (the reference's ``max_grad_norm`` call after the step
+cannot affect that step).
 """
 
 from __future__ import annotations
@@ -165,7 +166,9 @@ class HAM(OptimizerWrapper):
     clamp
         Bound on the absolute exponent (5 in the paper's code).
     max_weight_norm
-        Optional cap on each updated tensor's L2 norm (``None`` = no cap).
+        Cap on the L2 norm of every parameter with a gradient, biases and norm
+        layers included, applied after each step (1000, as in the paper's code: a
+        guard against the multiplicative step blowing up; ``None`` = no cap).
 
     Examples
     --------
@@ -185,7 +188,7 @@ class HAM(OptimizerWrapper):
         *,
         min_ndim: int = 2,
         clamp: float = 5.0,
-        max_weight_norm: float | None = None,
+        max_weight_norm: float | None = 1000.0,
     ) -> None:
         check_number("alpha", alpha, at_least=0)
         check_number("beta", beta, at_least=0)
@@ -213,10 +216,11 @@ class HAM(OptimizerWrapper):
             alpha = float(group.get("ham_alpha", self.alpha))
             beta = float(group.get("ham_beta", self.beta))
             for p in group["params"]:
-                if p.grad is None or p.ndim < self.min_ndim:
+                if p.grad is None:
                     continue
-                ok = hyperbolic_step(p, p.grad, lr, alpha, beta, self.clamp)
-                if ok and self.max_weight_norm is not None:
+                if p.ndim >= self.min_ndim:
+                    hyperbolic_step(p, p.grad, lr, alpha, beta, self.clamp)
+                if self.max_weight_norm is not None:  # every tensor, as the reference
                     norm = p.norm()
                     if norm > self.max_weight_norm:
                         p.mul_(self.max_weight_norm / norm)

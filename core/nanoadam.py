@@ -11,10 +11,15 @@ smallest ``|theta|`` of each tensor is recomputed (no gradient needed); Adam
 updates ``theta[I]`` only, and its moments are stored for ``|I|`` entries (memory
 ``2 k N`` instead of ``2 N``).
 
+Entries that are exactly zero with an exactly zero gradient are not selected:
+these are the weights a ``core`` mask prunes (its gradient hook zeroes their
+gradients), which would otherwise, being the smallest, take the whole budget and
+leave the live weights untrained. ``k`` is capped at the live entries.
+
 When ``I`` changes, ``on_reselect`` decides the moments (the paper leaves this
-open): ``"regather"`` (default) keeps the moments of indices that stay selected
-and starts new ones at zero; ``"reset"`` restarts all moments and the bias
-correction.
+open): ``"regather"`` (default) keeps the moments of indices that stay selected,
+with their own step counts for the bias correction, and starts new ones at zero
+(and step 0, as a fresh Adam); ``"reset"`` restarts all moments and counts.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ class NanoAdam(torch.optim.Optimizer):
     Parameters
     ----------
     params
-        Parameters or groups. A group may override ``density`` (1.0 = plain Adam).
+        Parameters or groups. A group may set its own ``density`` (1.0 = plain
+        Adam); ``density_schedule`` then leaves that group alone.
     lr, betas, eps, weight_decay
         Adam hyperparameters; ``weight_decay`` is decoupled (AdamW-style) and
         applied to the selected entries only.
@@ -45,8 +51,9 @@ class NanoAdam(torch.optim.Optimizer):
     mask_interval
         Reselect the subset every this many steps (``m`` in the paper).
     density_schedule
-        Optional ``step -> density`` (dynamic density); evaluated every
-        ``density_interval`` steps, a change forces reselection.
+        Optional ``step -> density`` (dynamic density) for the groups without their
+        own density; evaluated every ``density_interval`` steps, each time with a
+        forced reselection (Algorithm 1).
     density_interval
         ``d`` in the paper.
     largest
@@ -103,29 +110,47 @@ class NanoAdam(torch.optim.Optimizer):
         self.on_reselect = on_reselect
         self.global_step = 0
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; one that sets its own ``density`` is left out of the schedule."""
+        param_group.setdefault("density_scheduled", "density" not in param_group)
+        super().add_param_group(param_group)
+
     @torch.no_grad()
     def select(self, force: bool = True) -> None:
-        """Recompute the selected index set of every tensor (no gradient needed)."""
+        """Recompute the selected index set of every tensor (no gradient needed).
+
+        Entries that are exactly zero and have an exactly zero gradient (pruned by a
+        mask) are never selected.
+        """
         for group in self.param_groups:
             density = _check_density(group["density"], "density")
             for p in group["params"]:
                 st = self.state[p]
-                k = max(1, int(round(density * p.numel())))
+                flat = p.detach().reshape(-1)
+                dead = flat == 0
+                if p.grad is not None:
+                    dead &= p.grad.reshape(-1) == 0
+                else:
+                    dead.zero_()  # without a gradient a zero may be a live weight
+                live = p.numel() - int(dead.sum())
+                k = min(max(1, int(round(density * p.numel()))), live)
                 if not force and "index" in st and st["index"].numel() == k:
                     continue
-                scores = p.detach().reshape(-1).abs()
-                keep = topk_mask_flat(scores if self.largest else -scores, k)
+                scores = flat.abs() if self.largest else -flat.abs()
+                scores = scores.masked_fill(dead, -math.inf)
+                keep = topk_mask_flat(scores, k, alive=~dead)
                 index = torch.nonzero(keep).flatten()
                 old = st.get("index")
-                zeros = torch.zeros(k, dtype=p.dtype, device=p.device)
                 if old is not None and torch.equal(old, index):
                     continue  # the same entries: the moments stay valid
+                zeros = torch.zeros(k, dtype=p.dtype, device=p.device)
                 if old is None or self.on_reselect == "reset":
                     st["exp_avg"], st["exp_avg_sq"] = zeros, zeros.clone()
-                    st["step"] = 0
-                else:
-                    for key in ("exp_avg", "exp_avg_sq"):
-                        dense = torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+                    st["entry_step"] = torch.zeros(k, dtype=torch.long, device=p.device)
+                else:  # kept entries keep their moments and their age, new ones start afresh
+                    _steps(st)
+                    for key in ("exp_avg", "exp_avg_sq", "entry_step"):
+                        dense = torch.zeros(p.numel(), dtype=st[key].dtype, device=p.device)
                         dense[old] = st[key]
                         st[key] = dense[index]
                 st["index"] = index
@@ -166,9 +191,9 @@ class NanoAdam(torch.optim.Optimizer):
         if self.density_schedule is not None and t % self.density_interval == 0:
             new = _check_density(float(self.density_schedule(t)), "density_schedule")
             for group in self.param_groups:
-                if not math.isclose(group["density"], new):
+                if group.get("density_scheduled", True):
                     group["density"] = new
-                    force = True
+            force = True  # Algorithm 1 reselects every density_interval steps
         need = any("index" not in self.state[p] for g in self.param_groups for p in g["params"])
         if force or need or t % self.mask_interval == 0:
             self.select(force=True)
@@ -183,8 +208,9 @@ class NanoAdam(torch.optim.Optimizer):
                 flat = p.view(-1) if p.is_contiguous() else None
                 values = (flat if flat is not None else p.reshape(-1))[idx]
                 g = p.grad.reshape(-1)[idx]
-                st["step"] += 1
-                s = st["step"]
+                steps = _steps(st)
+                steps += 1
+                s = steps.to(p.dtype)  # each entry's own age for the bias correction
                 st["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
                 st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
                 denom = (st["exp_avg_sq"] / (1 - b2**s)).sqrt_().add_(eps)
@@ -200,3 +226,10 @@ class NanoAdam(torch.optim.Optimizer):
                     p.copy_(tmp.view_as(p))
         self.global_step += 1
         return loss
+
+
+def _steps(st: dict[str, Any]) -> torch.Tensor:
+    """Per-entry Adam step counts (a state saved with one shared ``step`` is expanded)."""
+    if "entry_step" not in st:
+        st["entry_step"] = torch.full_like(st["index"], int(st.pop("step", 0)))
+    return st["entry_step"]

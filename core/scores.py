@@ -237,7 +237,9 @@ def magnitude_mask(
         return select_topk({n: params[n].detach().abs() for n in chosen}, density,
                            scope=scope, current=current)
     ref = params[chosen[0]]
-    dtype = torch.promote_types(ref.dtype, torch.float32)
+    dtype = torch.float32
+    for n in chosen:  # the widest dtype: no float64 weight cut to float32
+        dtype = torch.promote_types(dtype, params[n].dtype)
     total = sum(params[n].numel() for n in chosen)
     k = int(round(density * total))
     flat = torch.empty(total, dtype=dtype, device=ref.device)

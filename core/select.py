@@ -111,9 +111,9 @@ def topk_mask_flat(flat: torch.Tensor, k: int, alive: torch.Tensor | None = None
 def _flatten(scores: Mapping[str, torch.Tensor], current: MaskSet | None
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Scores in one flat tensor, entries ``current`` prunes at ``-inf``, and the alive mask."""
-    dtype = torch.promote_types(
-        torch.float32, next(iter(scores.values())).dtype
-    ) if scores else torch.float32
+    dtype = torch.float32
+    for s in scores.values():  # the widest score dtype: no float64 score cut to float32
+        dtype = torch.promote_types(dtype, s.dtype)
     device = next(iter(scores.values())).device
     total = sum(s.numel() for s in scores.values())
     flat = torch.empty(total, dtype=dtype, device=device)

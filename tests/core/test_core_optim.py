@@ -88,6 +88,12 @@ def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
     v.grad = torch.zeros_like(v)
     capped.mirror_step()
     assert torch.allclose(v.detach(), torch.tensor([[0.6, 0.8]], dtype=torch.float64))
+    # by default every tensor with a gradient is capped at norm 1000, biases included, as in
+    # the reference wrapper (before: no cap by default, and never on 1-D tensors)
+    bias = nn.Parameter(torch.tensor([3000.0, 4000.0], dtype=torch.float64))
+    bias.grad = torch.zeros_like(bias)
+    HAM(torch.optim.SGD([bias], lr=0.0)).step()
+    assert bias.detach().tolist() == pytest.approx([600.0, 800.0])
     a = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
     b = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
     groups = HAM(torch.optim.SGD([{"params": [a], "ham_alpha": 0.0, "ham_beta": 2.0},
@@ -245,7 +251,67 @@ def test_nanoadam_moments_when_the_subset_grows(on_reselect: str) -> None:
     for j in indices[1]:
         old = moments[0].get(j, 0.0) if on_reselect == "regather" else 0.0  # new ones: 0
         assert moments[1][j] == pytest.approx(0.9 * old + 0.1 * float(grads[1][j]), rel=1e-12)
-    assert opt.state[w]["step"] == (2 if on_reselect == "regather" else 1)
+    # each entry's own age: the kept ones are at step 2 under "regather", new ones at 1
+    steps = dict(zip(indices[1], opt.state[w]["entry_step"].tolist()))
+    for j in indices[1]:
+        assert steps[j] == (2 if on_reselect == "regather" and j in moments[0] else 1)
+
+
+def test_nanoadam_new_entries_take_a_fresh_adam_step() -> None:
+    # before, a newly selected entry got the bias correction of the tensor's step count:
+    # its first update was 0.48 lr at step 11 (2.5 lr at step 1001) instead of Adam's lr
+    w = nn.Parameter(torch.tensor([0.01, 0.02, 5.0, 6.0], dtype=torch.float64))
+    opt = NanoAdam([w], lr=1e-3, density=0.5, mask_interval=1)
+    for _ in range(10):  # entries 0 and 1 are the smallest and move away from zero
+        opt.zero_grad()
+        w.grad = torch.tensor([-1.0, -1.0, 1.0, 1.0], dtype=torch.float64)
+        opt.step()
+    with torch.no_grad():
+        w[2], w[3] = 1e-4, 2e-4  # now the smallest: selected at the next step
+    before = w.detach().clone()
+    opt.zero_grad()
+    w.grad = torch.tensor([1.0, 1.0, 3.0, -2.0], dtype=torch.float64)
+    opt.step()
+    assert opt.selected(w).tolist() == [2, 3]
+    assert (w.detach() - before)[2:].tolist() == pytest.approx([-1e-3, 1e-3], rel=1e-6)
+    assert opt.state[w]["entry_step"].tolist() == [1, 1]
+
+
+def test_nanoadam_trains_the_live_weights_of_a_masked_model() -> None:
+    # before, the pruned weights (exact zeros, the smallest) took the whole budget
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = NanoAdam(net.parameters(), lr=1e-2, density=0.5, mask_interval=1)
+    masks = magnitude_mask(net, 0.8).attach(net, opt)
+    x, y = torch.randn(32, 8), torch.randn(32, 2)
+    start = {n: p.detach().clone() for n, p in net.named_parameters()}
+    for _ in range(5):
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    for name, m in masks.items():
+        p = dict(net.named_parameters())[name]
+        moved = (p.detach() != start[name]) & m
+        assert int(moved.sum()) > 0.3 * int(m.sum()), name  # live weights train
+        assert bool((p.detach()[~m] == 0).all())  # pruned ones stay zero
+        assert bool(m.reshape(-1)[opt.selected(p)].all())  # only live entries selected
+
+
+def test_nanoadam_schedule_reselects_every_interval_and_spares_own_densities() -> None:
+    a = nn.Parameter(torch.tensor([0.1, 0.2, 3.0, 4.0]))
+    b = nn.Parameter(torch.arange(1.0, 11.0))
+    opt = NanoAdam([{"params": [a]}, {"params": [b], "density": 1.0}], lr=1e-3,
+                   density=0.5, mask_interval=1000, density_schedule=lambda t: 0.5,
+                   density_interval=3)
+    for t in range(5):
+        opt.zero_grad()
+        a.grad, b.grad = torch.ones(4), torch.ones(10)
+        if t == 2:
+            with torch.no_grad():
+                a[3] = 1e-3  # made the smallest after step 2: reselected at step 3
+        opt.step()
+        assert opt.selected(a).tolist() == ([0, 1] if t < 3 else [0, 3])
+    assert opt.param_groups[1]["density"] == 1.0 and opt.selected(b).numel() == 10
 
 
 def test_hadamard_balanced_init_and_merge() -> None:
@@ -423,7 +489,7 @@ def test_nanoadam_reset_keeps_moments_while_the_selection_is_unchanged() -> None
         avgs.extend(opt.state[w]["exp_avg"].tolist())
     # beta1 = 0.9: the first moment accumulates as 0.1, 0.19, 0.271
     assert avgs == pytest.approx([0.1, 0.1, 0.19, 0.19, 0.271, 0.271])
-    assert opt.state[w]["step"] == 3
+    assert opt.state[w]["entry_step"].tolist() == [3, 3]
 
 
 def test_hadamard_checks_mask_shapes() -> None:

@@ -109,15 +109,17 @@ def test_magnitude_mask_matches_brute_force_and_iterates() -> None:
 def test_budgets_hit_global_target(dist: str) -> None:
     shapes = {"l1": (784, 300), "l2": (300, 100), "l3": (100, 100), "l4": (100, 10)}
     total = sum(math.prod(s) for s in shapes.values())
+    # balanced meets the target only when the capped layers' excess is redistributed
+    spread = {"redistribute": True} if dist == "balanced" else {}
     for density in (0.01, 0.05, 0.2, 0.5):
-        counts = layer_budgets(shapes, density, dist)
-        dens = layer_densities(shapes, density, dist)
+        counts = layer_budgets(shapes, density, dist, **spread)
+        dens = layer_densities(shapes, density, dist, **spread)
         assert sum(counts.values()) == round(density * total), (dist, density)
         for n, s in shapes.items():
             assert 0 <= counts[n] <= math.prod(s)
             assert abs(counts[n] - dens[n] * math.prod(s)) <= 1.0
     if dist == "balanced":
-        counts = layer_budgets(shapes, 0.05, dist)  # l4 (1000 weights) is capped at dense
+        counts = layer_budgets(shapes, 0.05, dist, **spread)  # l4 (1000 weights) is dense
         assert counts["l4"] == 1000
         free = [counts[n] for n in ("l1", "l2", "l3")]
         assert max(free) - min(free) <= 1
@@ -136,11 +138,14 @@ def test_erk_and_balanced_redistribute_capped_layers() -> None:
     erk = layer_densities(shapes, 0.1, "erk")
     assert erk["small"] == 1.0 and erk["big"] < 1.0
     assert erk["small"] * 12 + erk["big"] * 1e6 == pytest.approx(0.1 * (1e6 + 12))
-    bal = layer_budgets(shapes, 0.1, "balanced")
+    bal = layer_budgets(shapes, 0.1, "balanced", redistribute=True)
     assert bal["small"] == 12 and sum(bal.values()) == round(0.1 * (1e6 + 12))
-    capped = layer_densities(shapes, 0.1, "balanced", redistribute=False)
-    assert capped["small"] == 1.0
-    assert capped["big"] == pytest.approx(0.1 * (1e6 + 12) / 2 / 1e6)
+    # the paper's balanced: p_l = min(1, pN / (L N_l)), the excess of "small" is not spread
+    for capped in (layer_densities(shapes, 0.1, "balanced"),
+                   layer_densities(shapes, 0.1, "balanced", redistribute=False)):
+        assert capped["small"] == 1.0
+        assert capped["big"] == pytest.approx(0.1 * (1e6 + 12) / 2 / 1e6)
+    assert layer_densities(shapes, 0.1, "erk", redistribute=False)["small"] == 1.0
     # ERK: density proportional to sum(shape) / prod(shape) among free layers
     e2 = layer_densities({"a": (100, 200), "b": (50, 50)}, 0.1, "erk")
     assert e2["a"] / e2["b"] == pytest.approx((300 / 20000) / (100 / 2500))
@@ -290,3 +295,17 @@ def test_wanda_scores_of_a_half_precision_model_do_not_overflow() -> None:
     assert all(torch.isfinite(v).all() for v in half.values())
     assert torch.equal(select_topk(half, 0.5, scope="row")["weight"],
                        select_topk(ref, 0.5, scope="row")["weight"])
+
+
+def test_global_selection_keeps_the_precision_of_every_score() -> None:
+    # a float64 score after a float32 one was cut to float32: 1 + 1e-12 became a tie with 1
+    scores = {"a": torch.tensor([1.0, 2.0]), "b": torch.tensor([1 + 1e-12, 0.5],
+                                                             dtype=torch.float64)}
+    kept = select_topk(scores, keep=2, scope="global")
+    assert kept["a"].tolist() == [False, True] and kept["b"].tolist() == [True, False]
+    net = nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 1, dtype=torch.float64))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, 2.0]]))
+        net[1].weight.copy_(torch.tensor([[1 + 1e-12]], dtype=torch.float64))
+    masks = magnitude_mask(net, sparsity=1 / 3)
+    assert masks["0.weight"].tolist() == [[False, True]] and masks["1.weight"].tolist() == [[True]]
