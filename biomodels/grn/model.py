@@ -47,6 +47,9 @@ _FORMAT = "prunus.grn/1"
 
 
 def _dense(x: Any) -> np.ndarray:
+    """Return dense, scipy sparse or backed (on-disk) expression as a float64 array."""
+    if hasattr(x, "to_memory"):  # anndata's backed sparse dataset
+        x = x.to_memory()
     if hasattr(x, "toarray"):
         x = x.toarray()
     return np.asarray(x, dtype=np.float64)
@@ -181,8 +184,12 @@ class GRNModel:
             raise ValueError(f"time_key={time_key!r} is not a column of adata.obs "
                              f"({list(adata.obs.columns)})")
         tcol = adata.obs[time_key]
+        if isinstance(tcol.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(
+                tcol.cat.categories):  # numeric time points stored as categories (scanpy)
+            tcol = tcol.astype(tcol.cat.categories.dtype)
         if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol):
-            raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}")
+            raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}"
+                             " (convert it, e.g. adata.obs[key].astype(float))")
         times = np.array(tcol, dtype=np.float64)  # a writable copy
         if not np.isfinite(times).all():
             raise ValueError(f"adata.obs[{time_key!r}] has NaN or infinite values")
@@ -243,17 +250,23 @@ class GRNModel:
         self._codes = np.asarray(codes, dtype=np.int64)
         self.trajectories = [str(n) for n in names]
         self._adata = adata
+        # cells sharing a trajectory and a time are ordered by name, not by row
+        self._tiebreak = np.argsort(np.argsort(np.asarray(adata.obs_names, dtype=str),
+                                               kind="stable"), kind="stable")
         pairs = make_pairs(torch.as_tensor(self._x), torch.as_tensor(times),
-                           torch.as_tensor(self._codes))
+                           torch.as_tensor(self._codes), self._tiebreak)
         possible = adata.n_obs - len(names)
-        if len(pairs) < 0.5 * possible:
-            # snapshot data: cells that share a time point within a trajectory form no pair
+        if len(pairs) < possible:
+            # snapshot data or replicates: cells that share a time point form no pair
             warnings.warn(
-                f"only {len(pairs)} one-step pairs from {adata.n_obs} cells: cells that share "
-                f"a time point (time key {time_key!r}) within a trajectory (trajectory key "
-                f"{trajectory_key!r}) cannot be paired. Give each cell its own pseudotime "
-                "(e.g. sc.tl.dpt), average the cells of each time point, or name the "
+                f"only {len(pairs)} one-step pairs from {adata.n_obs} cells: "
+                f"{possible - len(pairs)} cells share a time point (time key {time_key!r}) "
+                f"with another cell of their trajectory (trajectory key {trajectory_key!r}), "
+                "and of those only one, the last by obs_names, pairs with the next time "
+                "point. Give each cell its own pseudotime (e.g. sc.tl.dpt, with a lineage "
+                "as trajectory_key), average the cells of each time point, or name the "
                 "trajectories with trajectory_key", UserWarning, stacklevel=2)
+        _warn_on_distant_pairs(self._x, pairs, time_key, trajectory_key)
         if time_scale == "auto":
             vel = (pairs.x1 - pairs.x0).abs().mean(dim=1) / pairs.dt
             v = float(vel.mean())
@@ -284,14 +297,21 @@ class GRNModel:
         """State of the pruner of the last fit (from :meth:`load` for a loaded model)."""
         return self.pruner.state_dict() if self.pruner is not None else self._saved_pruner
 
+    def _require_trained(self, what: str) -> None:
+        # an untrained model has random weights: its network or trajectories mean nothing
+        if not self.is_trained:
+            raise ValueError(f"{what}: the model is not trained; call train() first (or "
+                             "GRNModel.load a saved fit)")
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
     def _pairs(self) -> Pairs:
         return make_pairs(
             self._tensor(self._x),
-            self._tensor(self._times * self.time_scale),
+            torch.as_tensor(self._times * self.time_scale),  # steps taken in float64
             torch.as_tensor(self._codes, device=self.device),
+            self._tiebreak,
         )
 
     def _prior_tensor(self, frame: pd.DataFrame | None) -> torch.Tensor | None:
@@ -488,6 +508,7 @@ class GRNModel:
         pandas.DataFrame
             G x G, ``var_names`` on both axes; exact zeros where pruning cut every path.
         """
+        self._require_trained("network")
         e = self.func.effects().detach().cpu().to(torch.float64).numpy()
         if normalize == "target":
             tot = np.abs(e).sum(axis=0, keepdims=True)
@@ -530,12 +551,14 @@ class GRNModel:
         return out
 
     def _scale_states(self, y0: Any) -> torch.Tensor:
+        if isinstance(y0, pd.Series):  # one state, matched to the genes by name
+            y0 = y0.to_frame().T
         if isinstance(y0, pd.DataFrame):
             missing = [g for g in self.genes if g not in y0.columns]
             if missing:
                 raise ValueError(f"y0 lacks genes {missing[:5]}")
             y0 = y0[list(self.genes)].to_numpy(dtype=np.float64)
-        arr = np.asarray(y0, dtype=np.float64)
+        arr = _dense(y0)  # also a row of a sparse adata.X
         if arr.ndim == 1:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != len(self.genes):
@@ -602,6 +625,7 @@ class GRNModel:
         numpy.ndarray
             (T, n, G) or (T, G), data units.
         """
+        self._require_trained("simulate")
         single = y0 is None or np.ndim(y0) == 1
         y = self._scale_states(self._default_y0() if y0 is None else y0)
         if times is None:
@@ -614,8 +638,11 @@ class GRNModel:
             unknown = [g for g in perturb if g not in self.genes]
             if unknown:
                 raise ValueError(f"perturb names genes not in the data: {unknown}")
-            bad = {g: v for g, v in perturb.items()
-                   if not isinstance(v, int | float | np.number) or not np.isfinite(v)}
+            def number(v: Any) -> bool:  # a real scalar (also a 0-d array), not a bool
+                v = np.asarray(v)
+                return (v.ndim == 0 and v.dtype.kind in "iuf" and bool(np.isfinite(v)))
+
+            bad = {g: v for g, v in perturb.items() if not number(v)}
             if bad:
                 raise ValueError(f"perturb values must be finite numbers (expression in the "
                                  f"data's units), got {bad}")
@@ -736,6 +763,38 @@ class GRNModel:
         model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
         return model
+
+
+def _warn_on_distant_pairs(x: np.ndarray, pairs: Pairs, time_key: str,
+                           trajectory_key: str | None) -> None:
+    """Warn when consecutive cells are far apart in expression (e.g. branches joined).
+
+    A cell's successor in time should be close to it, about as close as its nearest
+    neighbour among all cells. A pseudotime over several lineages without a lineage
+    key chains cells of different branches, whose steps are many times larger.
+    """
+    if len(pairs) < 10 or x.shape[0] < 20:
+        return
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(pairs), min(len(pairs), 300), replace=False)
+    x0 = pairs.x0.detach().cpu().double().numpy()[pick]
+    step = np.linalg.norm(pairs.x1.detach().cpu().double().numpy()[pick] - x0, axis=1)
+    ref = x[rng.choice(x.shape[0], min(x.shape[0], 2000), replace=False)]
+    d = np.sqrt(((x0[:, None, :] - ref[None, :, :]) ** 2).sum(-1))
+    d[d == 0] = np.inf  # the cell itself
+    nearest = d.min(axis=1)
+    ok = np.isfinite(nearest) & (nearest > 0)
+    if ok.sum() < 10:
+        return
+    ratio = float(np.median(step[ok] / nearest[ok]))
+    if ratio > 5:
+        warnings.warn(
+            f"consecutive cells in time are far apart in expression: a cell's next cell "
+            f"(time key {time_key!r}, trajectory key {trajectory_key!r}) is a median "
+            f"{ratio:.0f} times farther than its nearest neighbour. The pairs likely join "
+            "different lineages (a branching pseudotime needs a lineage or branch as "
+            "trajectory_key) or the time key does not order the cells; the fit learns "
+            "jumps, not dynamics", UserWarning, stacklevel=3)
 
 
 def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:

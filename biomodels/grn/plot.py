@@ -19,9 +19,10 @@ def _square(network: pd.DataFrame, name: str) -> pd.DataFrame:
     if not isinstance(network, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame with gene labels, got "
                         f"{type(network).__name__}")
-    if network.shape[0] != network.shape[1] or list(network.index) != list(network.columns):
-        raise ValueError(f"{name} must be square with the same genes as index and columns, "
-                         f"got shape {network.shape}")
+    if (network.shape[0] != network.shape[1] or network.index.has_duplicates
+            or set(network.index) != set(network.columns)):
+        raise ValueError(f"{name} must be square with the same genes (in any order) as index "
+                         f"and columns, got shape {network.shape}")
     return network
 
 
@@ -285,7 +286,9 @@ def plot_perturbation(
     if unknown:
         raise ValueError(f"show names genes that are not in genes: {unknown}")
     if observed is not None:
-        observed = np.asarray(observed, dtype=float)
+        from biomodels.grn.model import _dense  # also scipy sparse or backed adata.X
+
+        observed = _dense(observed)
         if observed.ndim != 2 or observed.shape[1] != len(genes):
             raise ValueError(f"observed must be (n, {len(genes)}) expression, got shape "
                              f"{observed.shape}")

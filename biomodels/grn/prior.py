@@ -56,11 +56,16 @@ def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names")
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
     try:
         # labels as text, as in the header: no "0012" -> 12 or "NA" -> NaN in the index only
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
         # set_index, not index_col=0: index_col still turns "0012" into 12
-        frame = frame.set_index(frame.columns[0]).rename_axis(None).apply(pd.to_numeric)
+        frame = frame.set_index(frame.columns[0]).rename_axis(None)
+        # TRUE/FALSE as a spreadsheet writes a boolean adjacency
+        frame = frame.replace({"TRUE": "1", "True": "1", "true": "1",
+                               "FALSE": "0", "False": "0", "false": "0"})
+        frame = frame.apply(pd.to_numeric)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as err:
         raise ValueError(f"could not read the {name} CSV {str(path)!r}: {err}") from err
@@ -83,7 +88,8 @@ def align_prior(
 
         - a :class:`pandas.DataFrame` with gene names as index and columns (the same set of
           names on both axes, in any order);
-        - a path to a CSV file of that table (first column and header row = gene names);
+        - a path to a CSV file of that table (first column and header row = gene names;
+          tab-separated for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE);
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names

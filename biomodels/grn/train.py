@@ -96,20 +96,27 @@ class Pairs:
         return Pairs(self.x0[index], self.x1[index], self.dt[index], self.trajectory[index])
 
 
-def make_pairs(x: torch.Tensor, time: torch.Tensor, trajectory: torch.Tensor) -> Pairs:
+def make_pairs(x: torch.Tensor, time: torch.Tensor, trajectory: torch.Tensor,
+               tiebreak: np.ndarray | None = None) -> Pairs:
     """Consecutive observations within each trajectory as one-step-ahead pairs.
 
     Observations are sorted by time inside each trajectory; observations at equal times
-    cannot form a pair and are skipped (a pair needs dt > 0).
+    cannot form a pair and are skipped (a pair needs dt > 0), so of several cells at one
+    time only the last in the order pairs with the next time point.
 
     Parameters
     ----------
     x
         (n, G) expression.
     time
-        (n,) observation times.
+        (n,) observation times; time steps are taken in float64 whatever the dtype of
+        ``time`` (pass float64 times: large offsets such as POSIX seconds lose the steps
+        in float32).
     trajectory
         (n,) integer trajectory codes.
+    tiebreak
+        (n,) keys that order cells sharing a trajectory and a time (e.g. ranks of
+        ``obs_names``), so the pairs do not depend on the row order; default: row order.
 
     Returns
     -------
@@ -127,7 +134,7 @@ def make_pairs(x: torch.Tensor, time: torch.Tensor, trajectory: torch.Tensor) ->
         raise ValueError("make_pairs: x must be (n, G) and time, trajectory (n,)")
     tr = trajectory.detach().cpu().numpy()
     tm = time.detach().cpu().to(torch.float64).numpy()
-    order = np.lexsort((tm, tr))
+    order = np.lexsort((tm, tr) if tiebreak is None else (np.asarray(tiebreak), tm, tr))
     a, b = order[:-1], order[1:]
     keep = (tr[a] == tr[b]) & (tm[b] > tm[a])
     a, b = a[keep], b[keep]
@@ -530,8 +537,12 @@ def fit(
             if l1 > 0:
                 loss = loss + l1 * sum(w.abs().sum() for w in weights)
             if not torch.isfinite(loss):
+                step = (options or {}).get("step_size")
+                hint = ("" if step is None else
+                        f", or a smaller step_size (the fixed step is step_size x dt, "
+                        f"largest dt here {float(train.dt.max()):.3g})")
                 raise SolverDivergedError(
-                    f"non-finite loss at epoch {epoch}; try a lower learning rate"
+                    f"non-finite loss at epoch {epoch}; try a lower learning rate{hint}"
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,0 +1,132 @@
+"""What a scanpy user brings: backed and sparse data, pseudotime, replicates, odd files.
+
+Each test here failed, or gave a silently wrong answer, before the fix it guards.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+
+from biomodels.grn import GRNModel, simulate_hill_network
+from biomodels.grn.datasets import krumsiek11
+
+pytestmark = pytest.mark.filterwarnings("ignore:the model explains only")  # 2-epoch fits
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return simulate_hill_network(8, n_trajectories=10, n_timepoints=6, seed=0)
+
+
+def _fit(adata, **kwargs):
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=4, **kwargs)
+    model.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+    return model
+
+
+def test_an_untrained_model_has_no_network(planted):
+    model = GRNModel(planted, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    for call in (model.network, lambda: model.evaluate(planted.varp["truth"]),
+                 lambda: model.simulate(perturb={planted.var_names[0]: 0.0}),
+                 lambda: model.write_results(planted.copy())):
+        with pytest.raises(ValueError, match="not trained; call train\\(\\) first"):
+            call()
+
+
+def test_a_series_start_state_is_matched_by_gene_name(planted):
+    model = _fit(planted)
+    state = planted.to_df().iloc[0]
+    t = [0.0, 1.0, 2.0]
+    np.testing.assert_allclose(model.predict(state[::-1], t), model.predict(state, t))
+    np.testing.assert_allclose(model.predict(state, t),
+                               model.predict(state.to_numpy(), t))
+
+
+def test_backed_and_sparse_expression(planted, tmp_path):
+    dense = _fit(planted).network()
+    for fmt in ("csr", "csc"):
+        data = planted.copy()
+        data.X = sp.csr_matrix(data.X) if fmt == "csr" else sp.csc_matrix(data.X)
+        data.write_h5ad(tmp_path / f"{fmt}.h5ad")
+        backed = ad.read_h5ad(tmp_path / f"{fmt}.h5ad", backed="r")
+        model = _fit(backed)
+        pd.testing.assert_frame_equal(model.network(), dense)
+        row = data.X[:1]  # a sparse row as start state
+        assert model.predict(row, [0.0, 1.0]).shape == (2, 1, planted.n_vars)
+
+
+def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
+    data = planted.copy()
+    reps = data[data.obs["time"] == data.obs["time"].unique()[2]].copy()
+    reps.X = reps.X + 0.05
+    reps.obs_names = [f"{n}-rep" for n in reps.obs_names]
+    both = ad.concat([data, reps])
+    with pytest.warns(UserWarning, match="cells share a time point.*last by obs_names"):
+        model = _fit(both)
+    rng = np.random.default_rng(0)
+    with pytest.warns(UserWarning, match="cells share a time point"):
+        shuffled = _fit(both[rng.permutation(both.n_obs)].copy())
+    pd.testing.assert_frame_equal(model.network(), shuffled.network())
+
+
+def test_steps_are_taken_in_float64(planted):
+    data = planted.copy()
+    data.obs["time"] = 1.7e9 + 37.0 * data.obs["time"]  # POSIX seconds
+    model = GRNModel(data, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    steps = model._pairs().dt.double() / model.time_scale
+    ref = GRNModel(planted, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    expected = 37.0 * ref._pairs().dt.double() / ref.time_scale
+    # float32 absolute times put steps of 37 s on a 128 s grid (up to 2.5 % off here)
+    torch.testing.assert_close(steps, expected, rtol=1e-6, atol=0)
+
+
+def test_a_branching_pseudotime_without_lineages_warns():
+    import scanpy as sc
+
+    data = krumsiek11()
+    sc.pp.neighbors(data, n_neighbors=10)
+    sc.tl.diffmap(data)
+    data.uns["iroot"] = 0
+    sc.tl.dpt(data)
+    with pytest.warns(UserWarning, match="far apart in expression.*lineage"):
+        GRNModel(data, time_key="dpt_pseudotime")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GRNModel(data, time_key="dpt_pseudotime", trajectory_key="trajectory")
+
+
+def test_numeric_categorical_time_tsv_and_boolean_priors(planted, tmp_path):
+    data = planted.copy()
+    data.obs["time"] = data.obs["time"].astype("category")  # as scanpy often stores it
+    model = GRNModel(data, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    assert len(model._pairs()) == len(GRNModel(planted, time_key="time",
+                                               trajectory_key="trajectory")._pairs())
+    genes = list(planted.var_names)
+    truth = pd.DataFrame(planted.varp["truth"], index=genes, columns=genes)
+    truth.to_csv(tmp_path / "prior.tsv", sep="\t")
+    (truth != 0).to_csv(tmp_path / "prior_bool.csv")  # True/False cells
+    for path in ("prior.tsv", "prior_bool.csv"):
+        prior = GRNModel(planted, time_key="time", trajectory_key="trajectory",
+                         prior=tmp_path / path).prior
+        np.testing.assert_array_equal(prior.to_numpy() != 0, truth.to_numpy() != 0)
+
+
+def test_perturb_values_and_plot_alignment(planted):
+    from biomodels.grn.plot import plot_network
+
+    model = _fit(planted)
+    gene = str(planted.var_names[0])
+    with pytest.raises(ValueError, match="perturb values must be finite numbers"):
+        model.simulate(perturb={gene: True})
+    np.testing.assert_allclose(model.simulate(perturb={gene: np.array(0.1)}),
+                               model.simulate(perturb={gene: 0.1}))
+    genes = list(planted.var_names)
+    truth = pd.DataFrame(planted.varp["truth"], index=genes, columns=genes)
+    plot_network(model.network(), truth=truth.loc[genes[::-1], genes])  # any order
