@@ -78,6 +78,31 @@ class _Likelihood:
         self.method = method
         self.plan = tree_plan(graph) if method == "tree" else None
 
+    def counts(self, sizes: Sequence[int] | np.ndarray) -> torch.Tensor:
+        """Observed size counts, refusing sizes that no weights can produce.
+
+        Such a size would add a constant ``log(tiny)`` to the likelihood, with no gradient
+        and no warning: a fit would report a finite likelihood for impossible data.
+        """
+        c = _counts(sizes, self.graph.n)
+        p = self.p.detach().cpu().numpy()
+        low = int((p >= 1).sum())  # the sure seeds are always active
+        reached = p > 0
+        while True:  # nodes a possible seed can reach through edges of any positive weight
+            grown = reached.copy()
+            grown[self.graph.dst[reached[self.graph.src]]] = True
+            if (grown == reached).all():
+                break
+            reached = grown
+        high = int(reached.sum())
+        bad = [int(k) for k in np.flatnonzero(c) if k < low or k > high]
+        if bad:
+            raise ValueError(
+                f"sizes: {bad} cannot occur under these seeds: every cascade has between "
+                f"{low} (the sure seeds) and {high} (the nodes a possible seed can reach) "
+                "active nodes")
+        return torch.as_tensor(c, dtype=self.graph.dtype, device=self.graph.device)
+
     def distribution(self, shared: torch.Tensor, tail_accurate: bool = False) -> torch.Tensor:
         g = self.graph.with_weight(shared.index_select(0, self.index))
         if self.method == "tree":
@@ -185,9 +210,9 @@ class CascadeFit:
 
     def log_likelihood(self, sizes: Sequence[int] | np.ndarray) -> float:
         """Log-likelihood of observed sizes under the current weights."""
-        counts = torch.as_tensor(_counts(sizes, self.graph.n), dtype=self.graph.dtype)
+        counts = self._lik.counts(sizes)
         with torch.no_grad():
-            return float(self._lik(self.shared_weights, counts.to(self.graph.device)))
+            return float(self._lik(self.shared_weights, counts))
 
     def fit(
         self,
@@ -215,8 +240,7 @@ class CascadeFit:
         CascadeFit
             ``self``, with ``history`` holding the mean log-likelihood per step.
         """
-        counts = torch.as_tensor(_counts(sizes, self.graph.n), dtype=self.graph.dtype)
-        counts = counts.to(self.graph.device)
+        counts = self._lik.counts(sizes)
         total = float(counts.sum())
         logits = self.logits.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
@@ -349,7 +373,7 @@ def fit_bayesian(
     index = _param_index(graph, share, edge_type)
     p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
-    counts = torch.as_tensor(_counts(sizes, graph.n), dtype=graph.dtype, device=graph.device)
+    counts = lik.counts(sizes)
     n_par = int(index.max()) + 1
     if method not in ("auto", "grid", "svi"):
         raise ValueError(f"method: expected 'auto', 'grid' or 'svi', got {method!r}")

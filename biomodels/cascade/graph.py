@@ -22,6 +22,16 @@ import torch
 __all__ = ["CascadeGraph", "seed_probabilities"]
 
 
+def _node_indices(values: Any, name: str) -> np.ndarray:
+    """Integer node indices (refusing 0.9 or 1.6, which ``astype`` would truncate)."""
+    arr = np.asarray(values).reshape(-1)
+    if arr.dtype.kind == "f" and not np.all(np.mod(arr, 1) == 0):
+        raise ValueError(f"{name}: node indices must be whole numbers, got {arr[:5].tolist()}")
+    if arr.size and arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: node indices must be integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class CascadeGraph:
     """A weighted directed network for the Independent Cascade model.
@@ -61,11 +71,22 @@ class CascadeGraph:
     edge_type: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        src = np.asarray(self.src, dtype=np.int64).reshape(-1)
-        dst = np.asarray(self.dst, dtype=np.int64).reshape(-1)
+        if isinstance(self.n, bool) or int(self.n) != self.n:
+            raise ValueError(f"n: expected a whole number of nodes, got {self.n!r}")
+        object.__setattr__(self, "n", int(self.n))
+        src = _node_indices(self.src, "src")
+        dst = _node_indices(self.dst, "dst")
         weight = self.weight
         if not isinstance(weight, torch.Tensor):
-            weight = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+            weight = np.asarray(weight)
+            if weight.dtype.kind not in "biuf":
+                raise ValueError(f"weight: expected real probabilities, got dtype {weight.dtype}")
+            weight = torch.as_tensor(weight.astype(np.float64))
+        if weight.is_complex():
+            raise ValueError("weight: expected real probabilities, got a complex tensor")
+        if weight.dtype in (torch.float16, torch.bfloat16):
+            raise ValueError(f"weight: {weight.dtype} is too coarse for probabilities of "
+                             "products over many edges; use float32 or float64")
         if not weight.is_floating_point():
             weight = weight.to(torch.float64)
         weight = weight.reshape(-1)

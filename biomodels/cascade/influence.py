@@ -5,8 +5,9 @@ The expected cascade size σ(S) of a seed set is monotone and submodular (Kempe,
 et al., KDD 2007) re-evaluates a candidate's marginal gain only when it reaches the top of
 the queue, since gains can only shrink. Objectives are evaluated on the exact (forest) or
 TDA size distribution instead of Monte Carlo estimates. The tail objective
-``P(size >= threshold)`` is not submodular in general; CELF is then a heuristic (its lazy
-bound may skip a candidate whose gain grew).
+``P(size >= threshold)`` is not submodular in general: a candidate's gain can grow, so lazy
+evaluation could skip the best one, and :func:`celf` re-evaluates every candidate in each
+round for it (plain greedy).
 """
 
 from __future__ import annotations
@@ -139,10 +140,18 @@ def celf(
     if int(k) > len(pool):
         raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")
     current = value([])
-    heap = [(-(value([v]) - current), v, 0) for v in pool]
-    heapq.heapify(heap)
     chosen: list[int] = []
     values: list[float] = []
+    if objective == "tail":  # not submodular: lazy bounds do not hold, so plain greedy
+        rest = list(pool)
+        while len(chosen) < int(k) and rest:
+            gains = [value(chosen + [v]) for v in rest]
+            best = int(np.argmax(gains))  # ties: the earlier candidate
+            chosen.append(rest.pop(best))
+            values.append(gains[best])
+        return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
+    heap = [(-(value([v]) - current), v, 0) for v in pool]
+    heapq.heapify(heap)
     while len(chosen) < int(k) and heap:
         neg_gain, v, stamp = heapq.heappop(heap)
         if stamp == len(chosen):

@@ -378,17 +378,18 @@ def tree_plan(
 
 
 def _segmented_product(x: torch.Tensor, rounds) -> torch.Tensor:
+    dev = x.device  # the plan's index tensors live on the CPU
     for keep, partner, has in rounds:
-        other = x.index_select(0, partner)
-        other = torch.where(has.view(-1, *([1] * (x.dim() - 1))), other, torch.ones_like(other))
-        x = x.index_select(0, keep) * other
+        other = x.index_select(0, partner.to(dev))
+        mask = has.to(dev).view(-1, *([1] * (x.dim() - 1)))
+        x = x.index_select(0, keep.to(dev)) * torch.where(mask, other, torch.ones_like(other))
     return x
 
 
 def _gather(stores: dict[int, torch.Tensor], pieces, perm, L: int) -> torch.Tensor:
     parts = [torch.fft.rfft(stores[Lc].index_select(0, rows), n=L, dim=-1) for Lc, rows in pieces]
     x = parts[0] if len(parts) == 1 else torch.cat(parts, dim=0)
-    return x if perm is None else x.index_select(0, perm)
+    return x if perm is None else x.index_select(0, perm.to(x.device))
 
 
 def _upward(
@@ -520,17 +521,20 @@ def tree_size_distribution(
     plan
         A :func:`tree_plan` of ``graph`` to reuse (built if None).
     tail_accurate
-        Evaluate on ``radii`` circles and combine (see the module notes) so that tiny
-        tail probabilities keep a small *relative* error; ``radii`` times the cost.
+        Evaluate on circles of several radii and combine (see the module notes) so that
+        tiny tail probabilities keep a small *relative* error; about ``radii`` to
+        ``radii + 100`` times the cost (radii are added where sizes are unresolved).
     radii
-        Number of contour radii in the tail-accurate mode.
+        Number of contour radii of the starting grid in the tail-accurate mode.
 
     Returns
     -------
     torch.Tensor
         ``P(size = k)`` for ``k = 0..n``, dtype/device of the weights; differentiable
         with respect to the weights and ``p``. In the default mode, entries below the
-        ``~1e-15`` precision floor are clipped at zero (never negative).
+        ``~1e-15`` precision floor are clipped at zero (never negative); in the
+        tail-accurate mode every size down to float64's ``1e-308`` has a relative error of
+        about ``1e-8`` (computed in float64, returned in the weights' dtype).
 
     Examples
     --------
@@ -548,25 +552,91 @@ def tree_size_distribution(
     if not tail_accurate:
         coef, _ = _single_radius(plan, weight, p, 1.0)
         return torch.cat([p0, clip_negative(coef[1:])])
+    return _tail_accurate(plan, weight, p, p0, int(radii))
+
+
+#: relative error a radius must reach for a size to count as resolved in the tail mode
+_TAIL_RTOL = 1e-8
+
+
+def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: torch.Tensor,
+                   radii: int, max_rounds: int = 8, per_round: int = 12) -> torch.Tensor:
+    """``P(size = k)`` with a small relative error for every ``k`` (tilted contours).
+
+    At ``log rho = lr`` the tilted coefficients are ``P_k rho^k``; size ``k`` is resolved
+    to about ``eps * sum_m P_m rho^m / (P_k rho^k)``, so the best radius for ``k`` is the
+    one whose tilted distribution has its mean near ``k`` (a saddle point). A grid of
+    ``radii`` radii over ``log rho`` in [-30, 30] is refined where sizes are still
+    unresolved: new radii are placed where the tilted mean, monotone in ``lr``, crosses
+    them. A geometric tail ``w^k`` over 1000 sizes needs ``lr`` within ``~0.004`` of
+    ``log(1/w)``, which no fixed grid provides. Computed in float64 whatever the dtype.
+    """
+    out_dtype = weight.dtype
+    weight = weight.to(torch.float64)
+    p = p.to(torch.float64)
     n = plan.n
-    T = min(30.0, 700.0 / max(n, 1))
-    logr = np.linspace(-T, T, max(int(radii), 1) | 1)
-    k = torch.arange(n + 1, dtype=weight.dtype, device=weight.device)
-    best_err = None
-    result = None
-    for lr in logr:
+    k = torch.arange(n + 1, dtype=torch.float64, device=weight.device)
+    kk = np.arange(n + 1, dtype=np.float64)
+    roots = torch.from_numpy(plan.roots).to(weight.device)
+    passes: list[tuple[float, torch.Tensor, torch.Tensor]] = []
+    stats: dict[float, tuple[np.ndarray, float]] = {}  # lr -> (log error bound, tilted mean)
+
+    def run(lr: float) -> None:
         coef, logscale = _single_radius(plan, weight, p, float(math.exp(lr)), True)
-        logtot = logscale.index_select(0, torch.from_numpy(plan.roots).to(weight.device)).sum()
+        logtot = logscale.index_select(0, roots).sum()
+        passes.append((lr, coef, logtot))
         with torch.no_grad():
-            lerr = torch.log(coef.abs().sum()) + logtot - k * lr
-        val = clip_negative(coef) * torch.exp(logtot - k * lr)
-        if result is None:
-            best_err, result = lerr, val
-        else:
-            better = lerr < best_err
-            best_err = torch.where(better, lerr, best_err)
-            result = torch.where(better, val, result)
-    return torch.cat([p0, result[1:]])
+            c = clip_negative(coef).detach().cpu().numpy()
+            total = float(np.abs(coef.detach().cpu().numpy()).sum())
+            mean = float((c * kk).sum() / c.sum()) if c.sum() > 0 else 0.0
+            lerr = math.log(total) + float(logtot) - kk * lr if total > 0 else np.full(n + 1,
+                                                                                       np.inf)
+        stats[lr] = (lerr, mean)
+
+    for lr in np.linspace(-30.0, 30.0, max(int(radii), 2) | 1):
+        run(float(lr))
+    eps = float(torch.finfo(torch.float64).eps)
+    for _ in range(max_rounds):
+        lrs = sorted(stats)
+        errs = np.stack([stats[lr][0] for lr in lrs])  # (R, n + 1)
+        best = errs.min(axis=0)
+        # log P_k estimated from the best radius; resolved if eps * bound < rtol * P_k
+        logp = np.full(n + 1, -np.inf)
+        for (lr, coef, logtot) in passes:
+            c = clip_negative(coef).detach().cpu().numpy()
+            with np.errstate(divide="ignore"):
+                est = np.log(c) + float(logtot) - kk * lr
+            use = stats[lr][0] <= best
+            logp = np.where(use, est, logp)
+        tiny = math.log(torch.finfo(torch.float64).tiny)
+        bad = (best + math.log(eps) > math.log(_TAIL_RTOL) + logp) & (logp > tiny)
+        bad[0] = False  # P(size = 0) is exact
+        if not bad.any():
+            break
+        means = np.array([stats[lr][1] for lr in lrs])
+        order = np.argsort(means)  # the tilted mean increases with lr
+        targets = np.flatnonzero(bad)
+        new = np.interp(targets, means[order], np.asarray(lrs)[order])
+        new = np.unique(np.round(new, 6))
+        new = [lr for lr in new if all(abs(lr - old) > 1e-6 for old in stats)]
+        if not new:
+            break
+        # spread the budget over the unresolved sizes
+        for lr in np.asarray(new)[np.linspace(0, len(new) - 1, min(per_round, len(new)))
+                                  .round().astype(int)]:
+            run(float(lr))
+    # every size from the radius with the smallest error bound; computed for that radius
+    # only, so radii whose scale overflows never enter the value or its gradient
+    lrs = [lr for lr, _, _ in passes]
+    with torch.no_grad():
+        errs = torch.as_tensor(np.stack([stats[lr][0] for lr in lrs]), device=weight.device)
+        pick = errs.argmin(dim=0)
+    coefs = torch.stack([coef for _, coef, _ in passes])
+    logtots = torch.stack([logtot for _, _, logtot in passes])
+    lr_t = torch.as_tensor(lrs, dtype=torch.float64, device=weight.device)
+    chosen = coefs.gather(0, pick.reshape(1, -1)).reshape(-1)
+    result = clip_negative(chosen) * torch.exp(logtots[pick] - k * lr_t[pick])
+    return torch.cat([p0.to(torch.float64), result[1:]]).to(out_dtype)
 
 
 def _exclusive_rows(x: torch.Tensor) -> torch.Tensor:
@@ -582,7 +652,7 @@ def tree_conditional_activation(
     p: torch.Tensor,
     *,
     plan: TreePlan | None = None,
-    min_prob: float = 1e-12,
+    min_prob: float | None = None,
     chunk_values: int = 1 << 21,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Downward pass: joint and conditional activation probabilities per node and size.
@@ -603,7 +673,8 @@ def tree_conditional_activation(
         As in :func:`tree_size_distribution`.
     min_prob
         Sizes with ``P(size = k) < min_prob`` get NaN in the conditional (undefined or
-        below the precision floor).
+        below the precision floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights'
+        dtype (``1e-12`` in float64, ``1.2e-4`` in float32).
     chunk_values
         Complex values per batch of parents (memory ``~ 64 * chunk_values`` bytes).
 
@@ -744,5 +815,7 @@ def tree_conditional_activation(
         joint.clamp_min_(0.0)
         total = _root_product(plan, stores, Lf, device).clamp_min(0.0)
         cond = joint / total
+        if min_prob is None:  # the precision floor of the dtype
+            min_prob = max(1e-12, 1e3 * torch.finfo(total.dtype).eps)
         cond.masked_fill_((total < min_prob).unsqueeze(0), math.nan)
     return joint, cond

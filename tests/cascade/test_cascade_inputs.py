@@ -89,3 +89,17 @@ def test_isolated_nodes_and_seed_with_probabilities():
     p1 = 1 - 0.5 * 0.5
     expect = np.array([0, (1 - p1) * 0.5, p1 * 0.5 + (1 - p1) * 0.5, p1 * 0.5])
     assert np.abs(P - expect).max() < 1e-15
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"src": [0.9], "dst": [1.6]}, "src: node indices must be whole numbers"),
+    ({"n": 2.7}, "n: expected a whole number"),
+    ({"weight": np.array([0.5 + 0.1j])}, "weight: expected real probabilities"),
+    ({"weight": torch.tensor([0.5], dtype=torch.float16)}, "float16 is too coarse"),
+])
+def test_graph_constructor_refuses_what_it_would_truncate(kwargs, match):
+    # before: src 0.9 -> 1.6 became the edge 0 -> 1, n 2.7 was kept, the imaginary part
+    # was dropped with only a numpy warning
+    args = {"n": 3, "src": [0], "dst": [1], "weight": [0.5], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        CascadeGraph(**args)

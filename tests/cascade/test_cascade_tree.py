@@ -204,3 +204,41 @@ def test_auto_method_picks_by_structure():
 
     Q = size_distribution(loopy, seeds=[0])
     assert torch.equal(Q, tda_size_distribution(loopy, seed_probabilities(loopy, seeds=[0])))
+
+
+def test_tail_mode_resolves_every_size_of_a_long_path():
+    # before, radii were capped at |log rho| <= 700 / N (0.7 for N = 1000): P(80) came out 0
+    # (true 3.4e-42) and P(400) 2.3e-137 (true 1.6e-209). A geometric tail needs log rho
+    # within ~0.004 of log(1/w); the refined radii find it.
+    n, w = 1000, 0.3
+    g = CascadeGraph.from_edges([(i, i + 1, w) for i in range(n - 1)])
+    P = size_distribution(g, seeds=[0], tail_accurate=True).numpy()
+    k = np.arange(1, n + 1)
+    logexp = (k - 1) * math.log(w) + np.where(k < n, math.log1p(-w), 0.0)
+    live = logexp > math.log(1e-300)
+    assert np.abs(P[1:][live] / np.exp(logexp[live]) - 1).max() < 1e-7
+
+
+def test_tail_mode_in_float32_is_finite_with_finite_gradients():
+    # the unselected radii overflowed to inf in float32, and 0 * inf put NaN in the gradient
+    g = CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(9)], dtype=torch.float32)
+    w = g.weight.clone().requires_grad_(True)
+    P = tree_size_distribution(g.with_weight(w), seed_probabilities(g, seeds=[0]),
+                               tail_accurate=True)
+    assert P.dtype == torch.float32 and bool(torch.isfinite(P).all())
+    torch.log(P[2]).backward()
+    assert bool(torch.isfinite(w.grad).all())
+    # P(size = 2) = w0 (1 - w1): d log P / d w0 = 1 / w0, d / d w1 = -1 / (1 - w1)
+    assert w.grad[:3].tolist() == pytest.approx([2.0, -2.0, 0.0], abs=1e-5)
+
+
+def test_conditional_activation_floor_follows_the_dtype():
+    # float32 columns below its precision floor were returned (k = 28 summed to 19, not 28)
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(30, seed=0), default=0.5,
+                                   dtype=torch.float32)
+    C = conditional_activation(g, seeds=[0])
+    P = size_distribution(g.to(dtype=torch.float64), seeds=[0])
+    low = P < 1e3 * torch.finfo(torch.float32).eps
+    assert bool(torch.isnan(C[:, low]).all())
+    ok = ~low & (P > 0)
+    assert np.allclose(C[:, ok].sum(0).numpy(), np.arange(31)[ok.numpy()], atol=1e-3)
