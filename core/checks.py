@@ -12,7 +12,7 @@ __all__ = ["check_number"]
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
-                 at_least: float | None = None) -> float:
+                 at_least: float | None = None, at_most: float | None = None) -> float:
     """Return ``value`` as a float after checking it is finite and in range.
 
     Parameters
@@ -23,6 +23,8 @@ def check_number(name: str, value: float, *, above: float | None = None,
         The value to check.
     above, at_least
         Strict and non-strict lower bounds (either, both or none).
+    at_most
+        Non-strict upper bound.
 
     Returns
     -------
@@ -49,4 +51,6 @@ def check_number(name: str, value: float, *, above: float | None = None,
         raise ValueError(f"{name}: expected > {above}, got {value!r}")
     if at_least is not None and not v >= at_least:
         raise ValueError(f"{name}: expected >= {at_least}, got {value!r}")
+    if at_most is not None and not v <= at_most:
+        raise ValueError(f"{name}: expected <= {at_most}, got {value!r}")
     return v

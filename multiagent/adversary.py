@@ -20,6 +20,7 @@ from typing import Any, Literal
 import networkx as nx
 import numpy as np
 
+from core.checks import check_number
 from multiagent._backend import as_numpy
 from multiagent.dynamics import FriedkinJohnsen
 from multiagent.solvers import ConvergenceError
@@ -54,9 +55,11 @@ class Adversary:
     persuasion
         Multiplier on the trust every neighbour places in it (1 = like any peer).
     sleeper
-        Rounds during which it holds the correct answer before defending ``target``.
+        Rounds during which it holds the correct answer before defending ``target``
+        (each adversary wakes at its own round; ``>= rounds`` never within the debate).
     target
-        The wrong option it defends (index into the K options); ``None`` = ``truth + 1``.
+        The wrong option it defends (index into the K options); ``None`` = ``truth + 1``,
+        and ``truth + 1`` too on questions whose truth is ``target``.
     """
 
     position: Position = "hub"
@@ -70,10 +73,14 @@ class Adversary:
         """Return the option it defends: ``target`` (default ``truth + 1``).
 
         When not ``attacking`` (asleep, or a benign phase of a stream) it answers ``truth``.
+        An adversary defends a wrong answer: on a question whose truth is its ``target``
+        it defends the next option instead.
         """
         if not attacking:
             return truth
-        return (truth + 1) % n_options if self.target is None else self.target
+        if self.target is None or self.target % n_options == truth:
+            return (truth + 1) % n_options
+        return self.target
 
 
 @dataclass(frozen=True)
@@ -325,15 +332,27 @@ def debate(
         sleeping[node] = np.eye(K)[truth]
     if not attack:
         return model.rollout(sleeping, T)
-    wake = min(max([adv.sleeper for adv in scenario.adversaries], default=0), T)
-    if wake == 0:
-        return model.rollout(S_attack, T)
-    first = model.rollout(sleeping, wake)
-    # adversaries switch at round `wake`: their anchors (and beliefs) become the target
-    B = first[-1].copy()
-    B[nodes] = S_attack[nodes]
-    second = model.rollout(S_attack, T - wake, B0=B)
-    return np.concatenate([first, second[1:]])
+    # each adversary answers correctly until its own `sleeper` round; there its anchor and
+    # its belief become the target, and that round's row records the switched belief, so
+    # every row follows from the previous one by one FJ step with the anchors of its time
+    anchors = S_attack.copy()
+    for node, adv in zip(nodes, scenario.adversaries):
+        if adv.sleeper > 0:
+            anchors[node] = sleeping[node]
+    wakes = sorted({adv.sleeper for adv in scenario.adversaries if 0 < adv.sleeper < T})
+    rows, start, B0 = [], 0, None
+    for b in [*wakes, T]:
+        seg = model.rollout(anchors, b - start, B0=B0)  # rounds start..b
+        if b == T:
+            rows.append(seg)
+            break
+        rows.append(seg[:-1])
+        B0 = seg[-1].copy()
+        for node, adv in zip(nodes, scenario.adversaries):
+            if adv.sleeper == b:
+                anchors[node] = B0[node] = S_attack[node]
+        start = b
+    return np.concatenate(rows)
 
 
 def _correct(B: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -341,6 +360,9 @@ def _correct(B: np.ndarray, truth: np.ndarray) -> np.ndarray:
     if B.ndim == 2:
         B = B[None]
     truth = np.atleast_1d(np.asarray(truth))
+    if truth.shape != (B.shape[0],):
+        raise ValueError(f"truth: expected one correct option per question ({B.shape[0]}), "
+                         f"got shape {truth.shape}")
     return B.argmax(axis=-1) == truth[:, None]
 
 
@@ -363,6 +385,7 @@ def attack_success_rate(
     float
         ASR in [0, 1]; ``nan`` when no benign agent was right at round 0.
     """
+    benign = _benign_mask(benign, B_start)
     start = _correct(B_start, truth)[:, benign]
     end = _correct(B_end, truth)[:, benign]
     if start.sum() == 0:
@@ -372,7 +395,17 @@ def attack_success_rate(
 
 def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
     """Share of (benign agent, question) pairs whose arg-max belief is the truth."""
-    return float(_correct(B, truth)[:, benign].mean())
+    return float(_correct(B, truth)[:, _benign_mask(benign, B)].mean())
+
+
+def _benign_mask(benign: Any, B: Any) -> np.ndarray:
+    """Check ``benign`` is a bool mask of the agents (0/1 integers would index agents 0, 1)."""
+    mask = np.asarray(benign)
+    n = np.asarray(B).shape[-2]
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(f"benign: expected a bool mask of the {n} agents, got dtype "
+                         f"{mask.dtype}, shape {mask.shape}")
+    return mask
 
 
 def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> float:
@@ -434,10 +467,19 @@ def closed_form_weight(
     >>> round(closed_form_weight("complete", 6, 0.2, 0.5)["mean"], 4)
     0.2857
     """
+    if position not in ("complete", "star_hub", "star_leaf"):
+        raise ValueError(f"position must be 'complete', 'star_hub' or 'star_leaf', "
+                         f"got {position!r}")
+    if isinstance(n, bool) or int(n) != n or n < (3 if position == "star_leaf" else 2):
+        raise ValueError(f"n: expected a whole number of agents >= "
+                         f"{3 if position == 'star_leaf' else 2}, got {n!r}")
+    gamma = check_number("gamma", gamma, at_least=0, at_most=1)
+    alpha = check_number("alpha", alpha, at_least=0, at_most=1)
+    t = check_number("persuasion", persuasion, at_least=0)
     c = (1 - gamma) * (1 - alpha)
-    t = float(persuasion)
+    # a benign agent's trust in the adversary among its other peers (0 when it trusts nobody)
+    w = t / (t + n - 2) if t + n - 2 > 0 else 0.0
     if position == "complete":
-        w = t / (t + n - 2)
         # gamma = c w = 0: nobody is stubborn and nobody listens to the adversary
         x = c * w / (gamma + c * w) if gamma + c * w > 0 else 0.0
         return {"benign": x, "mean": x}
@@ -450,8 +492,7 @@ def closed_form_weight(
             x = 1.0 if t > 0 and c > 0 else 0.0
             return {"hub": x, "leaf": x, "mean": x}
         q = c / (gamma + c)
-        w = t / (t + n - 2)
         hub = c * w / (gamma + c - c * (1 - w) * q)
         leaf = q * hub
         return {"hub": hub, "leaf": leaf, "mean": (hub + (n - 2) * leaf) / (n - 1)}
-    raise ValueError(f"position must be 'complete', 'star_hub' or 'star_leaf', got {position!r}")
+    raise AssertionError(position)  # checked above

@@ -76,7 +76,7 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
         try:
             d = json.loads(m.group(1))
             b = np.array([float(d.get(o, 0.0)) for o in options])
-            if (b >= 0).all() and b.sum() > 0:
+            if np.isfinite(b).all() and (b >= 0).all() and b.sum() > 0:
                 return b / b.sum()
         except (ValueError, TypeError, AttributeError):
             pass

@@ -196,6 +196,8 @@ def opinion_indices(
     """
     model = classic_fj(adjacency)
     s_arr = model._beliefs(s, "s", False)
+    if not np.isfinite(_np2(s_arr)).all():
+        raise ValueError("s has NaN or infinite entries")
     z = model.equilibrium(s_arr, method=method, tol=tol, check=False)
     s_np = _np2(s_arr)
     sbar = s_np - s_np.mean(axis=0)

@@ -217,7 +217,8 @@ def run_trust_stream(
     static adversary attacks on every question; an adaptive (sleeper) one answers
     correctly during the warm-up and the first ``attack_after`` questions after it.
     Regimes of the paper: T-W (``online=False``), T-WA (``online=False``,
-    ``attack_after > 0``), T-WS (sparse updates, adaptive), T-S (``warmup=0``, sparse).
+    ``adaptive=True``; ``attack_after`` applies to adaptive adversaries only), T-WS (sparse
+    updates, adaptive), T-S (``warmup=0``, sparse).
 
     Parameters
     ----------

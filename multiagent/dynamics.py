@@ -57,6 +57,12 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     -------
     The beliefs ``gamma S + (1 - gamma)(alpha B + (1 - alpha) W B)``.
 
+    Notes
+    -----
+    A kernel for fits (differentiable, no checks): ``gamma`` and ``alpha`` outside [0, 1]
+    or a ``W`` that is not row-stochastic give beliefs off the simplex without an error.
+    :meth:`FriedkinJohnsen.step` checks its inputs.
+
     Examples
     --------
     >>> import numpy as np
@@ -183,6 +189,17 @@ class FriedkinJohnsen:
         self.n = int(W.shape[0])
         self._check_entries(W)
         W = self._check_rows(W, normalise)
+        # W_ii = 0 in the three-force rule (self-weight is alpha's role); only an agent with
+        # no peer keeps a unit self-loop (it then hears itself)
+        diag = bk.as_numpy(bk.diagonal(W)).astype(np.float64)
+        selfish = (diag > 0) & (diag < 1 - 1e-12)
+        if selfish.any():
+            i = int(np.argmax(selfish))
+            raise ValueError(
+                f"W[{i}, {i}] = {diag[i]:.4g}: an agent's trust in itself must be 0 (its "
+                "self-weight is alpha); set the diagonal to 0, or build the model with "
+                "from_adjacency, which drops self-loops"
+            )
         self.W = W
         like = self._like()
         self.gamma = self._check_param(gamma, "gamma", like)
@@ -204,7 +221,8 @@ class FriedkinJohnsen:
     ) -> FriedkinJohnsen:
         """Build ``W`` by row-normalising ``adjacency`` (times optional ``trust``).
 
-        ``W_ij = A_ij T_ij / sum_k A_ik T_ik``; agents with no neighbour listen to themselves.
+        ``W_ij = A_ij T_ij / sum_{k != i} A_ik T_ik`` (self-loops of ``adjacency`` are
+        dropped: W_ii = 0); agents with no neighbour listen to themselves.
 
         Parameters
         ----------
@@ -233,6 +251,7 @@ class FriedkinJohnsen:
             cls._check_entries_of(T, "trust")
             A = A.multiply(T) if backend == "scipy" else A * T
         cls._check_entries_of(A, "adjacency")
+        A = _without_diagonal(A, backend)  # self-loops are alpha's role, not trust
         symmetric = trust is None and _is_symmetric(A)
         model = cls(A, gamma, alpha, normalise=True, symmetric=symmetric)
         if symmetric:
@@ -521,6 +540,8 @@ class FriedkinJohnsen:
         g, a, c = self._effective()
         self._check_reachability(g, c)
         rhs = self._beliefs(rhs, "rhs", check=False)
+        if not _all_finite(rhs):
+            raise ValueError("rhs has NaN or infinite entries")
         vec = rhs.ndim == 1
         R = rhs[:, None] if vec else rhs
         maxiter = 10 * self.n + 1000 if maxiter is None else maxiter
@@ -758,3 +779,32 @@ def _is_symmetric(A: Any, tol: float = 1e-12) -> bool:
         return True
     scale = max(1.0, float(np.abs(csr.data).max()) if csr.nnz else 1.0)
     return float(np.abs(diff.data).max()) <= tol * scale
+
+
+def _without_diagonal(A: Any, backend: str) -> Any:
+    """Return ``A`` with a zero diagonal, in its own backend and layout."""
+    if backend == "scipy":
+        A = sp.csr_array(A, copy=True)
+        A.setdiag(0)
+        A.eliminate_zeros()
+        return A
+    if backend == "torch":
+        if A.layout != torch.strided:
+            layout = A.layout
+            coo = A.to_sparse_coo().coalesce()
+            idx, val = coo.indices(), coo.values()
+            keep = idx[0] != idx[1]
+            out = torch.sparse_coo_tensor(idx[:, keep], val[keep], A.shape,
+                                          check_invariants=True).coalesce()
+            return out.to_sparse_csr() if layout == torch.sparse_csr else out
+        return A * (1 - torch.eye(A.shape[0], dtype=A.dtype, device=A.device))
+    A = np.array(A, dtype=np.float64 if A.dtype.kind != "f" else A.dtype)
+    np.fill_diagonal(A, 0)
+    return A
+
+
+def _all_finite(x: Any) -> bool:
+    """Whether every entry of a numpy array or torch tensor is finite."""
+    if isinstance(x, torch.Tensor):
+        return bool(torch.isfinite(x).all())
+    return bool(np.isfinite(np.asarray(x)).all())

@@ -63,6 +63,9 @@ def confidence(beliefs: Any) -> np.ndarray:
     K = b.shape[-1]
     if K < 2:
         raise ValueError("confidence needs at least K = 2 options")
+    if not np.isfinite(b).all() or (b < 0).any() or not np.allclose(b.sum(-1), 1.0, atol=1e-6):
+        raise ValueError("beliefs: expected probability vectors over the options (finite, "
+                         ">= 0, summing to 1 along the last axis)")
     with np.errstate(divide="ignore", invalid="ignore"):
         plogp = np.where(b > 0, b * np.log(np.where(b > 0, b, 1.0)), 0.0)
     return 1.0 + plogp.sum(axis=-1) / np.log(K)
@@ -157,8 +160,9 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     if y.shape != (Q,) or ((y < 0) | (y >= K)).any():
         raise ValueError(f"labels must be {Q} option indices in [0, {K})")
     pi = np.broadcast_to(np.asarray(router, dtype=np.float64), (Q, n))
-    if (pi < -1e-12).any() or np.abs(pi.sum(axis=1) - 1).max() > 1e-8:
-        raise ValueError("router rows must be non-negative and sum to 1")
+    if (not np.isfinite(pi).all() or (pi < -1e-12).any()
+            or np.abs(pi.sum(axis=1) - 1).max() > 1e-8):
+        raise ValueError("router rows must be finite, non-negative and sum to 1")
     onehot = np.eye(K)[y][:, None, :]
     r = ((S - onehot) ** 2).sum(axis=-1)  # (Q, n) Brier loss per agent
     mix = np.einsum("qn,qnk->qk", pi, S)

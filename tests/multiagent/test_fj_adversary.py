@@ -104,8 +104,33 @@ def test_sleeper_holds_truth_then_attacks():
     res = simulate(sc, questions=3)
     traj, truth = res.trajectories, res.truth
     for q in range(3):
-        assert traj[q, :5, 0].argmax() == truth[q]
-        assert traj[q, 5:, 0].argmax() != truth[q]
+        assert (traj[q, :4, 0].argmax(-1) == truth[q]).all()  # asleep in rounds 0-3
+        assert (traj[q, 4:, 0].argmax(-1) != truth[q]).all()  # switched from round 4 on
+
+
+def test_sleepers_wake_at_their_own_rounds_and_every_row_follows_from_the_last():
+    # before: all adversaries woke at the largest sleeper round, and the switch was recorded
+    # one row late (row 4 showed the truth, row 5 was computed from the target)
+    advs = (Adversary(0, sleeper=2), Adversary(1, sleeper=5))
+    sc = Scenario(graph="complete", n=6, adversaries=advs, rounds=8)
+    res = simulate(sc, questions=2, seed=3)
+    model = sc.model()
+    for q in range(2):
+        B, t = res.trajectories[q], res.truth[q]
+        assert [int(B[r, 0].argmax() != t) for r in range(9)] == [0, 0] + [1] * 7
+        assert [int(B[r, 1].argmax() != t) for r in range(9)] == [0] * 5 + [1] * 4
+        S = B[0].copy()
+        for r in range(8):
+            S[:2] = B[r, :2]  # an adversary's anchor is its belief (gamma = 1)
+            np.testing.assert_allclose(model.step(B[r], S)[2:], B[r + 1, 2:], atol=1e-12)
+
+
+def test_an_adversary_never_defends_the_truth():
+    # a fixed target equal to the truth used to make the adversary defend the right answer
+    assert Adversary(target=2).answer(2, 5) == 3
+    sc = Scenario(graph="complete", adversaries=(Adversary(0, target=0),), n_options=4)
+    res = simulate(sc, questions=40, seed=0)
+    assert (res.trajectories[:, 0, 0].argmax(-1) != res.truth).all()
 
 
 def test_several_adversaries():

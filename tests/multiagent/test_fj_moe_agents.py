@@ -106,3 +106,21 @@ def test_run_debate_rejects_bad_agent():
     with pytest.raises(ValueError, match=r"\(agent 1\) sums to 1.8"):
         run_debate([ScriptedFJAgent(0, np.eye(5)[0], 0.2, 0.5, [0, 1]), Bad()],
                    np.ones((2, 2)) - np.eye(2), rounds=1)
+
+
+def test_moe_inputs_are_checked():
+    # a NaN router passed (NaN comparisons are false) and made every output NaN; confidence
+    # of [nan, 1] was 1.0 and of [2, -1] was 3.0
+    with pytest.raises(ValueError, match="beliefs: expected probability vectors"):
+        confidence(np.array([np.nan, 1.0]))
+    with pytest.raises(ValueError, match="beliefs: expected probability vectors"):
+        confidence(np.array([2.0, -1.0]))
+    beliefs = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match="router rows must be finite"):
+        error_decomposition(beliefs, np.array([0, 1]), np.array([np.nan, 0.5, 0.5]))
+
+
+def test_parse_belief_refuses_infinite_values():
+    opts = ("A", "B", "C")
+    text = '<BELIEF>{"A": Infinity, "B": 1}</BELIEF>\nANSWER: B'
+    np.testing.assert_allclose(parse_belief(text, opts), [0, 1, 0])  # was [nan, 0, 0]

@@ -132,3 +132,45 @@ def test_bad_input_beyond_the_model():
     S = np.full((2, 3, 2), 0.5)
     with pytest.raises(ValueError, match=r"labels must be 2 option indices in \[0, 2\)"):
         error_decomposition(S, np.array([0, 2]), np.full(3, 1 / 3))
+
+
+@pytest.mark.parametrize("conv", [np.asarray, sp.csr_array, torch.as_tensor,
+                                  lambda a: torch.as_tensor(a).to_sparse_csr()])
+def test_self_trust_is_refused_and_dropped_from_adjacencies(conv):
+    # W_ii = 0 in the three-force rule; a self-loop silently changed every weight
+    # (one adversary on a complete graph with self-loops: 0.25 instead of 0.2857)
+    with pytest.raises(ValueError, match=r"W\[0, 0\] = 0.5: an agent's trust in itself"):
+        FriedkinJohnsen(conv(np.array([[0.5, 0.5], [1.0, 0.0]])), 0.2, 0.5)
+    from multiagent.adversary import adversary_weight, closed_form_weight
+
+    fj = FriedkinJohnsen.from_adjacency(conv(np.ones((6, 6))), np.r_[1.0, [0.2] * 5], 0.5)
+    expected = closed_form_weight("complete", 6, 0.2, 0.5)["mean"]
+    assert adversary_weight(fj, [0]) == pytest.approx(expected, abs=1e-10)
+
+
+def test_non_finite_right_hand_sides_and_beliefs_are_refused():
+    from multiagent.analysis import opinion_indices
+
+    fj = FriedkinJohnsen(W3, 0.3, 0.5)
+    with pytest.raises(ValueError, match="rhs has NaN"):
+        fj.solve(np.array([1.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="s has NaN"):
+        opinion_indices(np.ones((3, 3)) - np.eye(3), np.array([1.0, np.nan, 0.0]))
+
+
+def test_closed_forms_and_success_rates_check_their_inputs():
+    from multiagent.adversary import attack_success_rate, benign_accuracy, closed_form_weight
+
+    for kwargs, match in (({"gamma": 1.5}, "gamma: expected <= 1"),
+                          ({"persuasion": -1.0}, "persuasion: expected >= 0"),
+                          ({"alpha": float("nan")}, "alpha: expected a finite"),
+                          ({"n": 1}, "n: expected a whole number of agents >= 2")):
+        args = {"position": "complete", "n": 6, "gamma": 0.2, "alpha": 0.5, **kwargs}
+        with pytest.raises(ValueError, match=match):
+            closed_form_weight(**args)
+    assert closed_form_weight("complete", 2, 0.2, 0.5, persuasion=0.0)["mean"] == 0.0
+    B = np.tile(np.eye(3)[[0, 0, 1]], (4, 1, 1))  # 4 questions, 3 agents
+    with pytest.raises(ValueError, match="benign: expected a bool mask of the 3 agents"):
+        attack_success_rate(B, B, np.zeros(4, int), np.array([0, 1, 1]))  # 0/1 indexed rows
+    with pytest.raises(ValueError, match=r"truth: expected one correct option per question"):
+        benign_accuracy(B, np.zeros(1, int), np.ones(3, bool))
