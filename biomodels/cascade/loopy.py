@@ -174,7 +174,10 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        ``[P(0), P(1), P(2)]`` (fewer entries when ``n < 2``); differentiable.
+        ``[P(0), P(1), P(2)]`` (fewer entries when ``n < 2``); differentiable, except that
+        the derivative with respect to a factor that is exactly zero (``p_v = 1``,
+        ``w = 1``) comes out 0 instead of its one-sided value: the value is exact, but for
+        sensitivities to a sure seed or a certain edge use ``1 - 1e-9`` or the tree pass.
     """
     w = graph.weight
     p = p.to(dtype=w.dtype, device=w.device)
