@@ -17,7 +17,13 @@ from biomodels.ctmc.data import (
     read_maf,
     validate_cohort,
 )
-from biomodels.ctmc.fit import FitResult, data_log_likelihood, fit_theta, independence_theta
+from biomodels.ctmc.fit import (
+    FitResult,
+    data_log_likelihood,
+    fit_theta,
+    independence_fit,
+    independence_theta,
+)
 from biomodels.ctmc.likelihood_statespace import (
     state_distribution,
     state_index,
@@ -48,6 +54,7 @@ __all__ = [
     "default_l1_grid",
     "fit_theta",
     "importance_log_likelihood",
+    "independence_fit",
     "independence_theta",
     "kfold_indices",
     "mcmc_gradient",

@@ -32,7 +32,7 @@ def _fit(args: argparse.Namespace) -> int:
 
     from biomodels.ctmc.crossval import kfold_indices
     from biomodels.ctmc.data import read_cohort
-    from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_theta
+    from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.plot import plot_theta
     from core.atomic import atomic_outputs, write_json
@@ -84,7 +84,8 @@ def _fit(args: argparse.Namespace) -> int:
         if cv_done is None:
             res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed)
             held.append(float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean()))
-        indep_theta = torch.as_tensor(independence_theta(x[train]))
+        indep_theta = torch.as_tensor(independence_fit(x[train], method=args.method,
+                                                       seed=args.seed))
         indep.append(float(data_log_likelihood(indep_theta, x[test]).mean()))
     out = args.out
     full_ll = float(model.log_likelihood(x).mean())

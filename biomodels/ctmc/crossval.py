@@ -111,7 +111,8 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
     if differ:
         raise ValueError(f"checkpoint {str(path)!r} belongs to another cross-validation "
                          f"(differs in: {', '.join(differ)}); delete it or pass another path")
-    return {str(k): float(v) for k, v in saved["scores"].items()}
+    # JSON writes a NaN or infinite fold score as null: read it back as NaN
+    return {str(k): float("nan") if v is None else float(v) for k, v in saved["scores"].items()}
 
 
 def select_l1(

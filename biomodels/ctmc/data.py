@@ -291,8 +291,8 @@ def block_theta(
         Number of independent padding events.
     blocks
         ``"synth2"``: event A (rate 1) promotes B (base rate e^-4, effect +4);
-        ``"synth5"``: a chain of five events with promotion (+4) and a pair of mutually
-        exclusive events (-2 both ways).
+        ``"synth5"``: a chain of five events, A -> B -> C promoting by +4 and C -> D,
+        C -> E by +3, with D and E mutually exclusive (-2 both ways).
     rate_range
         Base rates of the padding events are uniform in this range.
     seed

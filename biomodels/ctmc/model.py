@@ -21,7 +21,7 @@ import torch
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
 from biomodels.ctmc.data import validate_cohort
-from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_theta
+from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
 
@@ -217,10 +217,13 @@ class CTMC:
         return data_log_likelihood(torch.as_tensor(self.theta), x)
 
     def independence_log_likelihood(self, X: Any, train: Any | None = None) -> np.ndarray:
-        """Per-tumour log-likelihood of the independence model fitted on ``train`` (default X)."""
+        """Per-tumour log-likelihood of the independence model fitted on ``train`` (default X).
+
+        The independence model's maximum likelihood (:func:`~biomodels.ctmc.independence_fit`).
+        """
         x = self._matrix(X)
         xt = x if train is None else self._matrix(train)
-        return data_log_likelihood(torch.as_tensor(independence_theta(xt)), x)
+        return data_log_likelihood(torch.as_tensor(independence_fit(xt)), x)
 
     def sample(
         self, n: int, seed: int | None = None, *, obs_time: float | None = None

@@ -93,3 +93,12 @@ def test_orderings_refuse_repeated_or_unknown_events():
         bruteforce_log_likelihood(theta, [2, 0, 0])
     with pytest.raises(ValueError, match="NaN"):
         bruteforce_log_likelihood(theta, [np.nan, 0, 0])
+
+
+def test_top_orders_needs_a_positive_count():
+    # k = -1 returned all orders but the last
+    from biomodels.ctmc import CTMC, random_sparse_theta
+
+    model = CTMC(random_sparse_theta(4, seed=0))
+    with pytest.raises(ValueError, match="k: expected a whole number >= 1"):
+        model.top_orders([0, 1, 2], k=-1)
