@@ -221,7 +221,7 @@ print(f"DASH weight sparsity: {dash.sparsity():.1%}")
 # prior's edges on top (`prior_edges_first`: 1 = all of them, 0.5 = the prior ignored), and
 # does it give the prior's flipped edges their true sign (`prior_signs_corrected`). Over 8
 # corruption seeds DASH with the soft prior keeps the prior on top (0.98) and orders both
-# groups only a little better than chance (0.63 and 0.56); the fit without the prior orders
+# groups only a little better than chance (0.63 and 0.54); the fit without the prior orders
 # them better (0.69 and 0.74), which is why ranking it with the prior's edges first wins.
 
 # %%
@@ -241,7 +241,7 @@ print(split.round(3))
 # connects the two genes), so the support is dense, its balanced accuracy stays near
 # 0.5-0.6, and the ranking by effect size (AUROC, EPR) is the number to read. A single run
 # can favour either fit (the shortened run of the test suite often ranks the unpruned one
-# higher); over 4 seeds of the full 60 epochs DASH ranks better (AUROC 0.88 against 0.81 for
+# higher); over 4 seeds of the full 60 epochs DASH ranks better (AUROC 0.87 against 0.81 for
 # the same soft prior without pruning, `prunus demo`'s settings).
 
 # %% [markdown]
@@ -352,11 +352,11 @@ print(adata)
 #   the true regulations at AUROC 0.68-0.79 over seeds, correlation at 0.69). The prior
 #   resolves that, and the held-out R^2 shows how much of the dynamics the model still
 #   explains. Over 8 prior corruptions and seeds this setting (the same as `prunus demo`)
-#   gives AUROC 0.83-0.92 (mean 0.88, the prior alone 0.87) at R^2 0.21-0.54. A stronger
+#   gives AUROC 0.81-0.93 (mean 0.87, the prior alone 0.87) at R^2 0.22-0.57. A stronger
 #   soft prior barely raises the AUROC while R^2 falls towards 0 (the network then only
 #   echoes the prior); a weaker one fits the data better at the cost of the network. Single
 #   runs vary, so compare settings over seeds. Leaving the four autoregulations out of the
-#   table costs about 0.015 AUROC on average: the model then explains why Cebpa and Pu.1
+#   table costs about 0.008 AUROC on average: the model then explains why Cebpa and Pu.1
 #   stay on with edges from other genes.
 # - What the model gets right and wrong comes largely from the prior. Over those 8 runs the
 #   data corrected the sign of 1 of the 32 sign-flipped prior edges; the others were kept

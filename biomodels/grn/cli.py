@@ -11,13 +11,14 @@ from core.cli import CommandError, at_least, existing_file, output_folder
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
-#: matches dopri5 at rtol 1e-3 and is ~1.6x faster), 60 epochs = 7 DASH rounds (84 % of the
-#: weights pruned). The demo adds PHOENIX's soft prior on the prior's signs and h = 64. Its
-#: weight trades data fit against the prior (krumsiek11, corruption = model seeds 0-7, mean
-#: AUROC / held-out one-step R^2): 0.9 -> 0.889 / 0.07 (the prior term, 0.01-1 against a
-#: data MSE of ~1e-4, swamps the data: the network echoes the prior), 0.999 -> 0.895 / 0.20,
-#: 0.9997 -> 0.879 / 0.38, 0.9999 -> 0.855 / 0.57, 1 -> 0.689 / 0.69; the prior alone 0.872.
-#: 0.9997 is the largest data weight at which DASH still matches the prior alone on average.
+#: matches dopri5 at rtol 1e-3 and is ~1.6x faster), 60 epochs = 6 DASH rounds (82 % of the
+#: weights pruned; no round at the last epoch). The demo adds PHOENIX's soft prior on the
+#: prior's signs and h = 64. Its weight trades data fit against the prior (krumsiek11,
+#: corruption = model seeds 0-7, mean AUROC / held-out one-step R^2): 0.9 -> 0.875 / 0.07
+#: (the prior term, 0.01-1 against a data MSE of ~1e-4, swamps the data: the network echoes
+#: the prior), 0.999 -> 0.890 / 0.21, 0.9997 -> 0.872 / 0.41, 0.9999 -> 0.847 / 0.60,
+#: 1 -> 0.694 / 0.72; the prior alone 0.872. 0.9997 is the largest data weight at which DASH
+#: still matches the prior alone on average.
 FIT_DEFAULTS: dict[str, Any] = {
     "n_hidden": 40,
     "epochs": 60,
@@ -75,7 +76,7 @@ def _fit(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot read {str(args.data)!r} as h5ad: {exc}") from exc
     if args.pruning is None:
         # without a prior, magnitude pruning hurts: krumsiek11, h = 40, seeds 0-7, AUROC
-        # 0.556 (held-out R^2 0.58) with IMP against 0.685 (0.86) unpruned
+        # 0.555 (held-out R^2 0.60) with IMP against 0.685 (0.86) unpruned
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
@@ -202,7 +203,7 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
 
     prior_only = evaluate(prior, truth)
     # The other way to use the prior: a fit without it, its edges ranked within the prior's
-    # support first (over corruption seeds 0-7: AUROC 0.927 against DASH's 0.879).
+    # support first (over corruption seeds 0-7: AUROC 0.927 against DASH's 0.872).
     plain = GRNModel(adata, time_key="time", trajectory_key="trajectory",
                      n_hidden=DEMO_DEFAULTS["plain_hidden"], seed=args.seed)
     plain.train(args.epochs, pruning="none", method=FIT_DEFAULTS["method"],

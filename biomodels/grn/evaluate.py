@@ -19,9 +19,11 @@ absolute value, and
   predict unsigned edges, instead reports one ratio per true sign; a signed model deserves the
   stricter single number).
 
-Two support-based numbers follow DASH (Hossain et al., NeurIPS 2024): ``balanced_accuracy`` of
-the non-zero pattern of the network against the true adjacency, (TPR + TNR) / 2, and
-``sparsity``, the fraction of candidate pairs whose score is exactly zero.
+Two support-based numbers: ``balanced_accuracy`` of the non-zero pattern of the network
+against the true adjacency, (TPR + TNR) / 2, as DASH (Hossain et al., NeurIPS 2024) reports
+it, and ``sparsity``, the fraction of candidate gene pairs whose score is exactly zero (DASH's
+"model sparsity" is the fraction of zero *weights*: ``GRNModel.evaluate`` adds it as
+``weight_sparsity``).
 
 Given the prior the model was fitted with, the same ranking is split where a prior matters:
 does the fit tell the prior's true edges from its false ones (``auroc_prior_edges``), does it

@@ -333,7 +333,7 @@ class GRNModel:
         adjoint: bool = False,
         lambda_ppi: float = 0.05,
         lambda_motif: float = 0.01,
-        normalize: Literal["sum", "reference"] = "reference",
+        normalize: Literal["alive", "reference", "sum"] = "alive",
         schedule: PruningSchedule | None = None,
         prior_weight: float = 1.0,
         prior_scaling: Literal["max", "sign"] = "sign",
@@ -357,8 +357,9 @@ class GRNModel:
             Maximum number of epochs.
         pruning
             ``"dash"`` (data + prior scores), ``"imp"`` (DASH schedule, lambda = 0),
-            ``"prior"`` (prior scores only), ``"none"`` or ``"l1"`` (C-NODE-style L1 penalty
-            of weight ``l1``, no pruning).
+            ``"prior"`` (prior scores only), ``"none"`` or ``"l1"`` (C-NODE's penalty on the
+            mean path weight, :func:`biomodels.grn.train.path_l1`, of weight ``l1``; no
+            pruning).
         lr
             Adam learning rate (the gene rates get 5x).
         batch_size
@@ -386,7 +387,7 @@ class GRNModel:
             corruption seeds 1-3) ``"sign"`` gave AUROC 0.83-0.93 (mean 0.87 over 10 fits)
             where ``"max"`` gave 0.75-0.84.
         l1
-            L1 weight for ``pruning="l1"``.
+            Penalty weight for ``pruning="l1"`` (1e-3, the DASH paper's C-NODE setting).
         patience
             Early stopping patience (epochs), after the last pruning round.
         progress

@@ -64,7 +64,9 @@ class PhoenixODEFunc(nn.Module):
     init
         ``"dash"``: branch inputs sparse (95 % zeros, std 0.05), combine layers orthogonal
         with the sigmoid gain (DASH's ``PHX_base_model.py``); ``"phoenix"``: all four weight
-        matrices sparse (95 % zeros, std 0.05).
+        matrices sparse (95 % zeros, std 0.05). Each weight is zero with probability 0.95;
+        torch's ``sparse_``, which the papers' code calls, zeroes exactly ``ceil(0.95 h)``
+        per column instead, i.e. every input when ``h < 20``.
     dtype, device
         Of the parameters (float32 on the CPU by default).
     generator
@@ -122,6 +124,9 @@ class PhoenixODEFunc(nn.Module):
             return torch.randn(shape, generator=generator).to(like)
 
         def sparse_(w: torch.Tensor) -> None:
+            # each weight is zero with probability 0.95 (PHOENIX/DASH call torch's sparse_,
+            # which zeroes exactly ceil(95 % of h) rows per column: every input of a layer
+            # with fewer than 20 hidden units, e.g. h = 11 on krumsiek11)
             keep = rand(tuple(w.shape), w) >= 0.95
             w.copy_(randn(tuple(w.shape), w) * 0.05 * keep)
 
