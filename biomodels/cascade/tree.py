@@ -578,47 +578,42 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     k = torch.arange(n + 1, dtype=torch.float64, device=weight.device)
     kk = np.arange(n + 1, dtype=np.float64)
     roots = torch.from_numpy(plan.roots).to(weight.device)
-    passes: list[tuple[float, torch.Tensor, torch.Tensor]] = []
-    stats: dict[float, tuple[np.ndarray, float]] = {}  # lr -> (log error bound, tilted mean)
+    # one record per radius: log rho, coefficients, log scale (both differentiable), and,
+    # without gradients, the log error bound per size, the tilted mean and log P_k estimates
+    passes: list[tuple[float, torch.Tensor, torch.Tensor, np.ndarray, float, np.ndarray]] = []
 
     def run(lr: float) -> None:
         coef, logscale = _single_radius(plan, weight, p, float(math.exp(lr)), True)
         logtot = logscale.index_select(0, roots).sum()
-        passes.append((lr, coef, logtot))
         with torch.no_grad():
             c = clip_negative(coef).detach().cpu().numpy()
             total = float(np.abs(coef.detach().cpu().numpy()).sum())
             mean = float((c * kk).sum() / c.sum()) if c.sum() > 0 else 0.0
-            lerr = math.log(total) + float(logtot) - kk * lr if total > 0 else np.full(n + 1,
-                                                                                       np.inf)
-        stats[lr] = (lerr, mean)
+            lerr = (math.log(total) + float(logtot) - kk * lr if total > 0
+                    else np.full(n + 1, np.inf))
+            with np.errstate(divide="ignore"):
+                est = np.log(c) + float(logtot) - kk * lr
+        passes.append((lr, coef, logtot, lerr, mean, est))
 
     for lr in np.linspace(-30.0, 30.0, max(int(radii), 2) | 1):
         run(float(lr))
-    eps = float(torch.finfo(torch.float64).eps)
+    log_eps = math.log(float(torch.finfo(torch.float64).eps))
+    log_tiny = math.log(torch.finfo(torch.float64).tiny)
     for _ in range(max_rounds):
-        lrs = sorted(stats)
-        errs = np.stack([stats[lr][0] for lr in lrs])  # (R, n + 1)
-        best = errs.min(axis=0)
+        best = np.stack([rec[3] for rec in passes]).min(axis=0)
         # log P_k estimated from the best radius; resolved if eps * bound < rtol * P_k
         logp = np.full(n + 1, -np.inf)
-        for (lr, coef, logtot) in passes:
-            c = clip_negative(coef).detach().cpu().numpy()
-            with np.errstate(divide="ignore"):
-                est = np.log(c) + float(logtot) - kk * lr
-            use = stats[lr][0] <= best
-            logp = np.where(use, est, logp)
-        tiny = math.log(torch.finfo(torch.float64).tiny)
-        bad = (best + math.log(eps) > math.log(_TAIL_RTOL) + logp) & (logp > tiny)
+        for rec in passes:
+            logp = np.where(rec[3] <= best, rec[5], logp)
+        bad = (best + log_eps > math.log(_TAIL_RTOL) + logp) & (logp > log_tiny)
         bad[0] = False  # P(size = 0) is exact
         if not bad.any():
             break
-        means = np.array([stats[lr][1] for lr in lrs])
+        lrs = np.array([rec[0] for rec in passes])
+        means = np.array([rec[4] for rec in passes])
         order = np.argsort(means)  # the tilted mean increases with lr
-        targets = np.flatnonzero(bad)
-        new = np.interp(targets, means[order], np.asarray(lrs)[order])
-        new = np.unique(np.round(new, 6))
-        new = [lr for lr in new if all(abs(lr - old) > 1e-6 for old in stats)]
+        new = np.unique(np.round(np.interp(np.flatnonzero(bad), means[order], lrs[order]), 6))
+        new = [lr for lr in new if np.abs(lrs - lr).min() > 1e-6]
         if not new:
             break
         # spread the budget over the unresolved sizes
@@ -627,13 +622,12 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
             run(float(lr))
     # every size from the radius with the smallest error bound; computed for that radius
     # only, so radii whose scale overflows never enter the value or its gradient
-    lrs = [lr for lr, _, _ in passes]
-    with torch.no_grad():
-        errs = torch.as_tensor(np.stack([stats[lr][0] for lr in lrs]), device=weight.device)
-        pick = errs.argmin(dim=0)
-    coefs = torch.stack([coef for _, coef, _ in passes])
-    logtots = torch.stack([logtot for _, _, logtot in passes])
-    lr_t = torch.as_tensor(lrs, dtype=torch.float64, device=weight.device)
+    pick = torch.as_tensor(np.stack([rec[3] for rec in passes]).argmin(axis=0),
+                           device=weight.device)
+    coefs = torch.stack([rec[1] for rec in passes])
+    logtots = torch.stack([rec[2] for rec in passes])
+    lr_t = torch.as_tensor([rec[0] for rec in passes], dtype=torch.float64,
+                           device=weight.device)
     chosen = coefs.gather(0, pick.reshape(1, -1)).reshape(-1)
     result = clip_negative(chosen) * torch.exp(logtots[pick] - k * lr_t[pick])
     return torch.cat([p0.to(torch.float64), result[1:]]).to(out_dtype)

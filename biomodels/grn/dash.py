@@ -41,8 +41,8 @@ beat IMP and prior-only pruning.
   for the prior to matter).
 
 Planted networks (10 % prior corruption, 8 seeds; 350 genes 2 seeds), balanced accuracy of
-DASH / prior-only pruning: ``"alive"`` 0.869 / 0.845 (30 genes), 0.867 / 0.853 (50),
-0.888 / 0.871 (350); ``"reference"`` 0.844 / 0.845, 0.828 / 0.756, 0.849 / 0.791. The
+DASH / prior-only pruning: ``"alive"`` 0.861 / 0.840 (30 genes), 0.875 / 0.857 (50),
+0.886 / 0.871 (350); ``"reference"`` 0.844 / 0.845, 0.828 / 0.756, 0.849 / 0.791. The
 paper reports about 0.90 / 0.88 on its 350-gene networks, so ``"alive"`` is the default.
 
 **Schedule** as in the reference: the first cut at ``first_epoch``, then every ``every``

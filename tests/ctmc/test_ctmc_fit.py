@@ -317,7 +317,7 @@ def test_a_fit_that_falls_back_is_not_converged_and_returns_its_best_iterate():
         assert h[-1] - h[-11] >= -1e-12  # converged never on a fall
 
 
-def test_l1_zero_warns_when_the_likelihood_may_have_no_maximum(tmp_path):
+def test_l1_zero_warns_when_the_likelihood_may_have_no_maximum():
     x = sample_trajectories(random_sparse_theta(5, seed=0), 100, seed=1).X
     with pytest.warns(UserWarning, match="l1 = 0 with some of the 2\\^n states never observed"):
         fit_theta(x, l1=0.0, max_steps=5)
