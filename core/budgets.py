@@ -28,6 +28,7 @@ definition caps layers without redistributing (``balanced``, below):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
@@ -82,6 +83,11 @@ def layer_densities(
     if not shapes:
         raise ValueError("shapes: expected at least one prunable tensor")
     names = list(shapes)
+    for k in names:
+        dims = tuple(shapes[k])
+        if not dims or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+                           for d in dims):
+            raise ValueError(f"shapes[{k!r}]: expected positive integer sizes, got {dims}")
     n = {k: math.prod(shapes[k]) for k in names}
     total = sum(n.values())
     target = density * total

@@ -70,7 +70,21 @@ def hyperbolic_step(
     -------
     bool
         ``False`` (and ``param`` untouched) when the update was not finite.
+
+    Raises
+    ------
+    ValueError
+        If ``lr``, ``alpha`` or ``beta`` is negative, ``clamp`` is not positive, any is
+        not finite, or ``grad`` (or ``sign_of``) does not have ``param``'s shape.
     """
+    lr = check_number("lr", lr, at_least=0)
+    alpha = check_number("alpha", alpha, at_least=0)
+    beta = check_number("beta", beta, at_least=0)
+    clamp = check_number("clamp", clamp, above=0)  # clamp_(-c, c) with c < 0 is a silent constant
+    for name, t in (("grad", grad), ("sign_of", sign_of)):
+        if t is not None and t.shape != param.shape:
+            raise ValueError(f"{name}: expected shape {tuple(param.shape)} (param's), "
+                             f"got {tuple(t.shape)}")
     s = torch.sign(param if sign_of is None else sign_of)
     expo = (s * grad).mul_(-lr * alpha).sub_(lr * beta).clamp_(-clamp, clamp).exp_()
     new = param * expo

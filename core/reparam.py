@@ -57,7 +57,8 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
     (True, True)
     """
     gamma = check_number("gamma", gamma, above=0)
-    m = torch.sqrt((gamma + torch.sqrt(gamma**2 + 4 * x * x)) / 2)
+    # hypot, not sqrt(gamma^2 + 4 x^2): 4 x^2 overflows (float32 from |x| ~ 1e19)
+    m = torch.sqrt((gamma + torch.hypot(torch.full_like(x, gamma), 2 * x)) / 2)
     return m, x / m
 
 

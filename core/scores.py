@@ -231,6 +231,10 @@ def magnitude_mask(
         extra = [n for n in current.masks if n not in params]
         if extra:
             raise ValueError(f"current: the model has no parameter(s) {extra}")
+        for n, m in current.masks.items():  # the global path below reshapes masks blindly
+            if m.shape != params[n].shape:
+                raise ValueError(f"current: mask {n!r} has shape {tuple(m.shape)}, "
+                                 f"expected {tuple(params[n].shape)}")
     if not chosen:
         raise ValueError("model/names: no parameter to prune (by default those with ndim >= 2)")
     if scope != "global":

@@ -21,6 +21,7 @@ the row (dim 0 indexes rows; the remaining dims are flattened).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Literal
 
@@ -64,9 +65,14 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     torch.Tensor
         0-d tensor, same dtype and device as ``flat``.
     """
+    if not isinstance(flat, torch.Tensor) or flat.ndim != 1:
+        raise ValueError(f"flat: expected a 1-D tensor, got "
+                         f"{tuple(flat.shape) if isinstance(flat, torch.Tensor) else type(flat)}")
     n = flat.numel()
-    if not 1 <= k <= n:
-        raise ValueError(f"k: expected 1 <= k <= {n}, got {k}")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
+        raise ValueError(f"k: expected an integer 1 <= k <= {n}, got {k!r}")
+    if flat.is_floating_point() and torch.isnan(flat).any():
+        raise ValueError("flat: contains NaN; expected comparable scores")
     if n <= 4 * _SAMPLE:
         return torch.kthvalue(flat, n - k + 1).values
     gen = torch.Generator(device=flat.device).manual_seed(0)

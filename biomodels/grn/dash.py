@@ -307,8 +307,15 @@ class DashPruner:
         for name, v in (("lambda_ppi", lambda_ppi), ("lambda_motif", lambda_motif)):
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-        if prior is not None and (prior.ndim != 2 or prior.shape[0] != prior.shape[1]):
-            raise ValueError(f"prior must be a square G x G tensor, got {tuple(prior.shape)}")
+        for name, net in (("prior", prior), ("ppi", ppi)):
+            if net is None:
+                continue
+            if not isinstance(net, torch.Tensor) or net.ndim != 2 \
+                    or net.shape[0] != net.shape[1]:
+                shape = tuple(net.shape) if isinstance(net, torch.Tensor) else type(net).__name__
+                raise ValueError(f"{name} must be a square G x G tensor, got {shape}")
+            if not torch.isfinite(net).all():  # NaN reached an SVD only at the first round
+                raise ValueError(f"{name} has NaN or infinite entries")
         self.method = method
         self.prior = prior
         self.ppi = ppi
@@ -387,6 +394,10 @@ class DashPruner:
         """One round: remove ``amount`` of each layer's unpruned weights, attach masks."""
         from core import MaskSet, select_topk
 
+        for name, net in (("prior", self.prior), ("ppi", self.ppi)):
+            if net is not None and net.shape[0] != func.n_genes:
+                raise ValueError(f"{name} is {net.shape[0]} x {net.shape[1]} but the model has "
+                                 f"{func.n_genes} genes")
         omega = self.scores(func)
         keep = {}
         for n in PRUNABLE:

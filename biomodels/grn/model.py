@@ -17,6 +17,8 @@ dynamics using data and domain knowledge" (DASH). NeurIPS 2024, arXiv:2403.04805
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -214,6 +216,9 @@ class GRNModel:
                 f"adata.obs[{time_key!r}] has a single value, so no training pairs can be "
                 "formed (one-step pairs need at least two time points)"
             )
+        for name, v, low in (("n_hidden", n_hidden, 1), ("seed", seed, 0)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # priors (align_prior validates shape and labels)
@@ -272,8 +277,9 @@ class GRNModel:
             v = float(vel.mean())
             self.time_scale = v / 0.5 if v > 0 else 1.0
         else:
-            if not isinstance(time_scale, int | float) or not time_scale > 0:
-                raise ValueError(f"time_scale must be 'auto' or a positive number, "
+            if isinstance(time_scale, bool) or not isinstance(time_scale, numbers.Real) \
+                    or not 0 < time_scale < math.inf:  # inf left no training pairs
+                raise ValueError(f"time_scale must be 'auto' or a positive finite number, "
                                  f"got {time_scale!r}")
             self.time_scale = float(time_scale)
         self.func = PhoenixODEFunc(

@@ -19,6 +19,7 @@ from core import (
     hadamard,
     hadamard_factors,
     hadamard_l1,
+    hyperbolic_step,
     magnitude_mask,
     remove_hadamard,
     sign_in_reset,
@@ -330,6 +331,33 @@ def test_hadamard_balanced_init_and_merge() -> None:
     assert set(dict(net.named_parameters())) == set(before)
     with pytest.raises(ValueError, match="gamma"):
         balanced_split(torch.ones(2), 0.0)
+
+
+def test_balanced_split_of_huge_entries_is_finite() -> None:
+    # closed form m = sqrt((gamma + sqrt(gamma^2 + 4 x^2)) / 2): 4 x^2 overflowed float32
+    for x, dtype in ((1e20, torch.float32), (1e160, torch.float64)):
+        m, w = balanced_split(torch.tensor([x, -3.0], dtype=dtype), 1.0)
+        assert torch.isfinite(m).all() and torch.isfinite(w).all()
+        assert torch.allclose(m * w, torch.tensor([x, -3.0], dtype=dtype), rtol=1e-6)
+        assert m[0] == pytest.approx(math.sqrt(x), rel=1e-6)
+        assert (m[1] ** 2 - w[1] ** 2).item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_hyperbolic_step_refuses_settings_that_silently_change_weights() -> None:
+    # clamp < 0 made every step a constant factor exp(-|clamp|), even with a zero gradient
+    for kwargs, name in (({"clamp": -1.0}, "clamp"), ({"lr": -1.0}, "lr"),
+                         ({"lr": float("nan")}, "lr"), ({"alpha": -2.0}, "alpha"),
+                         ({"beta": float("inf")}, "beta")):
+        p = torch.ones(3)
+        settings = {"lr": 0.1, **kwargs}
+        with pytest.raises(ValueError, match=name):
+            hyperbolic_step(p, torch.zeros(3), **settings)
+        assert torch.equal(p, torch.ones(3))
+    with pytest.raises(ValueError, match="grad: expected shape"):
+        hyperbolic_step(torch.ones(3), torch.zeros(2), lr=0.1)
+    p = torch.ones(3)
+    assert hyperbolic_step(p, torch.zeros(3), lr=0.1, beta=0.0)
+    assert torch.equal(p, torch.ones(3))  # zero gradient, no decay: unchanged
 
 
 def test_hadamard_with_mask_keeps_pruned_entries_zero() -> None:

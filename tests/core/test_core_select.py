@@ -205,6 +205,22 @@ def test_bad_input_names_the_argument() -> None:
         magnitude_mask(net, 0.5, current=MaskSet({"x.weight": torch.ones(2, 2)}))
 
 
+def test_shapes_and_nan_are_refused_where_they_used_to_pass_silently() -> None:
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))  # "0.weight" is (4, 3)
+    transposed = MaskSet({"0.weight": torch.ones(3, 4, dtype=torch.bool)})
+    for scope in ("global", "layer"):  # the global path kept 10 weights without a word
+        with pytest.raises(ValueError, match=r"current: mask '0.weight' has shape \(3, 4\)"):
+            magnitude_mask(net, 0.5, scope=scope, current=transposed)
+    with pytest.raises(ValueError, match="flat: contains NaN"):
+        kth_largest(torch.tensor([1.0, float("nan"), 3.0]), 1)  # was tensor(nan)
+    with pytest.raises(ValueError, match="flat: expected a 1-D"):
+        kth_largest(torch.ones(2, 2), 1)
+    for bad in ((0, 5), (-2, 5), ()):  # ZeroDivisionError / negative densities before
+        with pytest.raises(ValueError, match=r"shapes\['a'\]"):
+            layer_densities({"a": bad, "b": (3, 3)}, 0.5)
+    assert layer_densities({"a": (np.int64(2), 5)}, 0.5) == {"a": pytest.approx(0.5)}
+
+
 def test_wanda_and_gradient_scores_known_answers() -> None:
     from core import gradient_scores, input_norms, wanda_scores
 

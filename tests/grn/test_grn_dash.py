@@ -455,3 +455,17 @@ def test_l1_baseline_is_c_nodes_mean_path_weight():
         func.prod_out.weight.copy_(torch.tensor([[-1.0], [2.0]]))
     # paths regulator -> target: sums [[3, 0], [6, 0]], prods [[0, 0], [1, 2]]
     assert float(path_l1(func).detach()) == pytest.approx((3 + 0 + 7 + 2) / 4)
+
+
+def test_pruner_refuses_a_non_finite_prior_or_one_of_another_size():
+    bad = _prior(5).clone()
+    bad[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="prior has NaN"):  # was an SVD error at round 1
+        DashPruner("dash", prior=bad)
+    with pytest.raises(ValueError, match="ppi has NaN"):
+        DashPruner("dash", prior=_prior(5), ppi=torch.full((5, 5), float("inf")))
+    with pytest.raises(ValueError, match="ppi must be a square"):
+        DashPruner("dash", prior=_prior(5), ppi=torch.ones(5, 4))
+    func = PhoenixODEFunc(5, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="prior is 3 x 3 but the model has 5 genes"):
+        DashPruner("dash", prior=_prior(3)).prune(func, 0.5)  # was a matmul shape error
