@@ -141,8 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "the data MSE is tiny, so LAMBDA must be close to 1 (the demo: 0.9997); "
                      "the printed held-out R^2 shows whether the data still count")
     fit.add_argument("--prior-scaling", choices=["sign", "max"], default="sign",
-                     help="soft prior targets: the prior's signs (default) or the prior "
-                     "divided by its largest entry")
+                     help="how the prior's entries are used, by DASH's prior scores and by "
+                     "the soft prior's targets: their signs (default) or their values (the "
+                     "soft prior divides them by the largest)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR")
     fit.set_defaults(func=_fit)
@@ -245,7 +246,7 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
 def register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
-        description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%%-corrupted "
+        description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%-corrupted "
         "prior, prune it with DASH, print the metrics and save the network and a figure.")
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")

@@ -671,7 +671,8 @@ class GRNModel:
         """Write the network and settings into an AnnData.
 
         Writes ``adata.varp[key_added]`` (the G x G signed network, rows = regulators) and
-        ``adata.uns[key_added]`` (``settings``, ``sparsity``, ``final_val_loss``, ``fit``:
+        ``adata.uns[key_added]`` (``settings``, ``weight_sparsity``, ``genes_order``,
+        ``final_val_loss``, ``fit``:
         the held-out one-step ``held_out_mse``, ``held_out_no_change_mse`` and
         ``held_out_r2``, and, when ``truth`` is given, ``metrics``: :meth:`evaluate` of the
         per-target score, with ``ranked_by`` saying so). Nothing else is touched.

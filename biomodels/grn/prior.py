@@ -330,7 +330,7 @@ def rank_prior_first(
     without a prior (so that the prior cannot bend the fit) and let the data order the
     prior's edges, then the candidates outside the prior. On krumsiek11 with a 20 %-corrupted
     prior this ranking reaches AUROC 0.93 on average over 8 corruption seeds (0.90-0.96;
-    the prior alone 0.87, the fit alone 0.72), against 0.88 for the DASH fit with the soft
+    the prior alone 0.87, the fit alone 0.72), against 0.87 for the DASH fit with the soft
     prior (``tests/benchmarks/test_bench_grn.py``). It cannot recover an edge the prior
     lacks above a false one the prior has.
 

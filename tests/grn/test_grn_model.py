@@ -351,6 +351,24 @@ def test_predict_and_knockout(fitted):
         model.predict(y0, [1.0, 0.0])
 
 
+def test_predict_matches_the_closed_form_of_pure_decay(fitted):
+    # no production (output weights 0): z(t) = z0 exp(-r s (t - t0)) in [0, 1] units, with
+    # s the model's time scale; in data units y = offset + scale * z
+    model = copy.deepcopy(fitted[0])
+    with torch.no_grad():
+        model.func.sum_out.weight.zero_()
+        model.func.prod_out.weight.zero_()
+        model.func.gene_rates.copy_(torch.linspace(0.2, 1.5, len(model.genes)))
+    y0 = model._default_y0()
+    times = np.array([3.0, 4.0, 7.5, 11.0])
+    traj = model.predict(y0, times)
+    r = torch.relu(model.func.gene_rates).detach().double().numpy()
+    z0 = (y0 - model.offset) / model.scale
+    decay = np.exp(-np.outer(times - times[0], r) * model.time_scale)
+    np.testing.assert_allclose(traj, model.offset + model.scale * z0 * decay, rtol=1e-4,
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"lr": 0.0}, ValueError, "lr: expected > 0"),
     ({"lr": float("nan")}, ValueError, "lr: expected a finite number"),
