@@ -137,8 +137,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit = sub.add_parser(
         "fit",
         help="fit theta to a 0/1 tumours x events table",
-        description="Fit an L1-penalised MHN (rows = affected event) and report the 5-fold "
-        "held-out log-likelihood per tumour. Cross-validation progress is checkpointed to "
+        description="Fit an L1-penalised MHN (rows = affected event) and report the held-out "
+        "log-likelihood per tumour over --folds folds (default 5). Cross-validation progress is checkpointed to "
         "DIR/cv_checkpoint.json; rerunning the same command after an interruption resumes.",
     )
     fit.add_argument(
