@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, Literal
 
 import numpy as np
@@ -29,15 +30,28 @@ def as_matrix(W: Any, backend: Backend) -> Any:
             W = W.coalesce()
         return W
     if backend == "scipy":
-        W = sp.csr_array(W)
+        W = _canonical_csr(W)
         if not np.issubdtype(W.dtype, np.floating):
             W = W.astype(np.float64)
-        W.sum_duplicates()
         return W
     W = np.asarray(W)
     if not np.issubdtype(W.dtype, np.floating):
         W = W.astype(np.float64)
     return W
+
+
+def _canonical_csr(W: Any) -> sp.csr_array:
+    """CSR with sorted, summed indices that never rewrites the caller's arrays.
+
+    ``sp.csr_array(W)`` shares a CSR input's arrays, and ``sum_duplicates`` (also run
+    implicitly by scipy's ``abs``, ``max``, comparisons...) rewrites them in place, so a
+    non-canonical input is copied first.
+    """
+    csr = sp.csr_array(W)
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    return csr
 
 
 def is_sparse(W: Any) -> bool:
@@ -48,7 +62,10 @@ def is_sparse(W: Any) -> bool:
 
 
 def to_scipy_csr(W: Any) -> sp.csr_array:
-    """Copy any supported matrix to a CPU scipy CSR array (for checks and graph searches)."""
+    """Any supported matrix as a canonical CPU scipy CSR array (for checks and graph searches).
+
+    A canonical scipy input's arrays are shared, not copied: treat the result as read-only.
+    """
     if isinstance(W, torch.Tensor):
         if W.layout == torch.strided:
             return sp.csr_array(W.detach().cpu().numpy())
@@ -56,7 +73,7 @@ def to_scipy_csr(W: Any) -> sp.csr_array:
         idx = coo.indices().numpy()
         return sp.csr_array((coo.values().numpy(), (idx[0], idx[1])), shape=tuple(W.shape))
     if sp.issparse(W):
-        return sp.csr_array(W)
+        return _canonical_csr(W)
     return sp.csr_array(np.asarray(W))
 
 
@@ -136,6 +153,60 @@ def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
             f"{tuple(v.shape)}"
         )
     return v
+
+
+def check_indices(
+    value: Any, name: str, upper: int, what: str, *, empty: bool = False, unique: bool = False
+) -> np.ndarray:
+    """Return ``value`` as an int64 array after checking it holds integers in ``[0, upper)``.
+
+    Bools are refused because numpy reads a bool array as a mask (and ``True`` as 1), so
+    ``[True, False]`` would silently select other agents or options; floats are refused
+    rather than truncated.
+
+    Parameters
+    ----------
+    value
+        A scalar, sequence, array or tensor of indices.
+    name
+        Argument name used in messages.
+    upper
+        Exclusive upper bound (the number of agents or options).
+    what
+        What the indices are, for messages (``"agent indices"``).
+    empty
+        Accept an empty ``value``.
+    unique
+        Refuse repeated indices.
+
+    Returns
+    -------
+    numpy.ndarray
+        The indices, same shape as ``value``.
+
+    Raises
+    ------
+    TypeError
+        If the entries are not integers (bool and float included).
+    ValueError
+        If ``value`` is empty (unless ``empty``), out of range or (with ``unique``) repeats.
+    """
+    a = as_numpy(value)
+    if a.size == 0:
+        if empty:
+            return a.astype(np.int64)
+        raise ValueError(f"{name} is empty: expected {what}")
+    if a.dtype == bool or not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{name} must be {what} given as integers (not bool or float), got "
+                        f"{reprlib.repr(value)} of dtype {a.dtype}")
+    bad = (a < 0) | (a >= upper)
+    if bad.any():
+        raise ValueError(f"{name} must be {what} in [0, {upper}), got {a[bad].flat[0]}")
+    if unique:
+        values, counts = np.unique(a, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"{name} repeats {values[counts > 1][0]}: expected distinct {what}")
+    return a.astype(np.int64)
 
 
 def as_numpy(x: Any) -> np.ndarray:

@@ -21,8 +21,8 @@ import networkx as nx
 import numpy as np
 
 from core.checks import check_number
-from multiagent._backend import as_numpy
-from multiagent.dynamics import FriedkinJohnsen
+from multiagent._backend import as_numpy, check_indices
+from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 from multiagent.solvers import ConvergenceError
 from multiagent.topologies import Topology, adjacency, hub_and_leaf, make_graph
 
@@ -137,9 +137,8 @@ class Scenario:
             elif adv.position == "leaf":
                 node = leaf
             else:
-                node = int(adv.position)
-                if not 0 <= node < G.number_of_nodes():
-                    raise ValueError(f"adversary position {node} is not an agent index")
+                node = int(check_indices(adv.position, "adversary position",
+                                         G.number_of_nodes(), "'hub', 'leaf' or an agent index"))
             if node in nodes:
                 raise ValueError(f"two adversaries at agent {node}")
             nodes.append(node)
@@ -287,6 +286,8 @@ def simulate(
 
 def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int]) -> float:
     """Adversary weight, NaN when the equilibrium is not unique (trajectories still are)."""
+    if len(nodes) == model.n:  # no benign agent: nothing to average over
+        return float("nan")
     try:
         return adversary_weight(model, nodes)
     except ConvergenceError:
@@ -315,7 +316,8 @@ def debate(
     truth
         Correct option.
     nodes
-        Adversary indices (``scenario.adversary_nodes()`` when None).
+        Adversary indices, one distinct agent per adversary (``scenario.adversary_nodes()``
+        when None).
     attack
         False makes every adversary answer correctly throughout (a sleeper across questions).
 
@@ -323,7 +325,15 @@ def debate(
     -------
     ``(rounds + 1, n, K)`` trajectory.
     """
-    nodes = scenario.adversary_nodes() if nodes is None else list(nodes)
+    if nodes is None:
+        nodes = scenario.adversary_nodes()
+    else:
+        idx = check_indices(nodes, "nodes", S.shape[0], "agent indices", empty=True,
+                            unique=True)
+        if idx.shape != (len(scenario.adversaries),):  # zip would drop the extra ones
+            raise ValueError(f"nodes: expected one agent index per adversary "
+                             f"({len(scenario.adversaries)}), got shape {idx.shape}")
+        nodes = idx.tolist()
     K, T = S.shape[1], scenario.rounds
     S_attack = S.copy()
     sleeping = S.copy()
@@ -355,13 +365,26 @@ def debate(
     return np.concatenate(rows)
 
 
-def _correct(B: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    B = np.asarray(B)
-    if B.ndim == 2:
-        B = B[None]
-    truth = np.atleast_1d(np.asarray(truth))
-    if truth.shape != (B.shape[0],):
-        raise ValueError(f"truth: expected one correct option per question ({B.shape[0]}), "
+def _question_beliefs(B: Any, name: str) -> np.ndarray:
+    """``B`` as a finite ``(questions, n, K)`` float array (``(n, K)`` is one question)."""
+    B = np.asarray(as_numpy(B), dtype=np.float64)
+    if B.ndim not in (2, 3) or 0 in B.shape[-2:]:
+        raise ValueError(f"{name} must have shape (n, K) or (questions, n, K), got shape "
+                         f"{B.shape}")
+    B3 = B[None] if B.ndim == 2 else B
+    # argmax reads NaN as the largest entry: a NaN belief would count as option 0
+    for q in range(B3.shape[0]):
+        check_beliefs(B3[q], B3.shape[1], name if B.ndim == 2 else f"{name}[{q}]",
+                      simplex=False)
+    return B3
+
+
+def _correct(B: np.ndarray, truth: Any) -> np.ndarray:
+    """``(questions, n)``: is each agent's arg-max belief the truth (``B`` from above)."""
+    Q, _, K = B.shape
+    truth = np.atleast_1d(check_indices(truth, "truth", K, "option indices"))
+    if truth.shape != (Q,):
+        raise ValueError(f"truth: expected one correct option per question ({Q}), "
                          f"got shape {truth.shape}")
     return B.argmax(axis=-1) == truth[:, None]
 
@@ -376,15 +399,28 @@ def attack_success_rate(
     B_start, B_end
         Beliefs ``(n, K)`` or ``(questions, n, K)`` at round 0 and at the final round.
     truth
-        Correct option (scalar or one per question).
+        Correct option index in ``[0, K)`` (scalar or one per question).
     benign
-        ``(n,)`` mask of benign agents (adversaries are excluded).
+        ``(n,)`` bool mask of benign agents (adversaries are excluded).
 
     Returns
     -------
     float
         ASR in [0, 1]; ``nan`` when no benign agent was right at round 0.
+
+    Raises
+    ------
+    ValueError
+        If the beliefs are not finite or their shapes differ, or ``truth`` or ``benign``
+        does not fit them.
+    TypeError
+        If ``truth`` is not integer.
     """
+    B_start = _question_beliefs(B_start, "B_start")
+    B_end = _question_beliefs(B_end, "B_end")
+    if B_end.shape != B_start.shape:
+        raise ValueError(f"B_end has shape {B_end.shape} but B_start has {B_start.shape} "
+                         "(as (questions, n, K))")
     benign = _benign_mask(benign, B_start)
     start = _correct(B_start, truth)[:, benign]
     end = _correct(B_end, truth)[:, benign]
@@ -394,8 +430,32 @@ def attack_success_rate(
 
 
 def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
-    """Share of (benign agent, question) pairs whose arg-max belief is the truth."""
-    return float(_correct(B, truth)[:, _benign_mask(benign, B)].mean())
+    """Share of (benign agent, question) pairs whose arg-max belief is the truth.
+
+    Parameters
+    ----------
+    B
+        Beliefs ``(n, K)`` or ``(questions, n, K)``.
+    truth
+        Correct option index in ``[0, K)`` (scalar or one per question).
+    benign
+        ``(n,)`` bool mask of benign agents.
+
+    Returns
+    -------
+    float
+        Accuracy in [0, 1]; ``nan`` when no agent is benign.
+
+    Raises
+    ------
+    ValueError
+        If ``B`` is not finite, or ``truth`` or ``benign`` does not fit it.
+    TypeError
+        If ``truth`` is not integer.
+    """
+    B = _question_beliefs(B, "B")
+    correct = _correct(B, truth)[:, _benign_mask(benign, B)]
+    return float(correct.mean()) if correct.size else float("nan")
 
 
 def _benign_mask(benign: Any, B: Any) -> np.ndarray:
@@ -413,8 +473,36 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
 
     Computed by one linear solve, ``M e_A = (I - H)^{-1} Gamma e_A``, so it scales to large
     graphs.
+
+    Parameters
+    ----------
+    model
+        The FJ model.
+    adversaries
+        Distinct agent indices in ``[0, n)``: at least one, and not every agent (the
+        mean is over the others).
+
+    Returns
+    -------
+    float
+        The mean weight, in [0, 1].
+
+    Raises
+    ------
+    TypeError
+        If ``adversaries`` holds non-integers (bools included).
+    ValueError
+        If it is empty, out of range, repeats an agent or names every agent.
+    ConvergenceError
+        If the equilibrium is not unique.
     """
-    adv = list(adversaries)
+    adv = check_indices(adversaries, "adversaries", model.n, "agent indices", unique=True)
+    if adv.ndim != 1:
+        raise ValueError(f"adversaries must be a sequence of agent indices, got shape "
+                         f"{adv.shape}")
+    if adv.size == model.n:
+        raise ValueError(f"adversaries names all {model.n} agents: no benign agent is left "
+                         "to average over")
     g, _, _ = model._effective()
     e = np.zeros(model.n)
     e[adv] = 1.0

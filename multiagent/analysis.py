@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from multiagent import _backend as bk
-from multiagent.dynamics import FriedkinJohnsen
+from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
     "social_power",
@@ -109,9 +109,25 @@ def _np2(x: Any) -> np.ndarray:
     return a[:, None] if a.ndim == 1 else a
 
 
+def _opinions(x: Any, name: str) -> np.ndarray:
+    """``x`` as a float ``(n, K)`` array after checking it is finite ``(n,)`` or ``(n, K)``."""
+    a = bk.as_numpy(x).astype(np.float64)
+    if a.ndim not in (1, 2) or a.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n,) or (n, K) with n >= 1 agents, got "
+                         f"shape {a.shape}")
+    check_beliefs(a, a.shape[0], name, simplex=False)
+    return a[:, None] if a.ndim == 1 else a
+
+
 def polarization(z: Any) -> float:
-    """``P = ||z - mean(z)||^2`` (summed over columns for vector opinions)."""
-    Z = _np2(z)
+    """``P = ||z - mean(z)||^2`` (summed over columns for vector opinions).
+
+    Raises
+    ------
+    ValueError
+        If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array.
+    """
+    Z = _opinions(z, "z")
     Zc = Z - Z.mean(axis=0)
     return float((Zc**2).sum())
 
@@ -120,23 +136,52 @@ def disagreement(z: Any, adjacency: Any) -> float:
     """``D = sum over undirected edges of w_ij (z_i - z_j)^2 = z^T L z`` (symmetric weights).
 
     A directed/asymmetric ``adjacency`` is symmetrised as ``(A + A^T)/2``.
+
+    Raises
+    ------
+    ValueError
+        If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array, or ``adjacency`` is not a
+        finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative).
     """
+    Z = _opinions(z, "z")
+    n = Z.shape[0]
     A = bk.to_scipy_csr(adjacency)
+    if A.shape != (n, n):
+        raise ValueError(f"adjacency must be ({n}, {n}) for the {n} agents of z, got shape "
+                         f"{A.shape}")
+    FriedkinJohnsen._check_entries_of(A, "adjacency")
     A = (A + A.T) * 0.5
-    Z = _np2(z)
     d = np.asarray(A.sum(axis=1)).ravel()
     LZ = d[:, None] * Z - A @ Z
     return float((Z * LZ).sum())
 
 
 def internal_conflict(z: Any, s: Any) -> float:
-    """``C_I = ||z - s||^2``: how far agents moved from their innate opinions."""
-    return float(((_np2(z) - _np2(s)) ** 2).sum())
+    """``C_I = ||z - s||^2``: how far agents moved from their innate opinions.
+
+    Raises
+    ------
+    ValueError
+        If ``z`` or ``s`` is not finite, or their shapes differ (no broadcasting).
+    """
+    Z = _opinions(z, "z")
+    S = _opinions(s, "s")
+    if S.shape != Z.shape:
+        raise ValueError(f"s has shape {np.shape(bk.as_numpy(s))} but z has "
+                         f"{np.shape(bk.as_numpy(z))}: expected one innate opinion per "
+                         "opinion of z")
+    return float(((Z - S) ** 2).sum())
 
 
 def controversy(z: Any) -> float:
-    """``C = z^T z`` (Chen et al. 2018)."""
-    return float((_np2(z) ** 2).sum())
+    """``C = z^T z`` (Chen et al. 2018).
+
+    Raises
+    ------
+    ValueError
+        If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array.
+    """
+    return float((_opinions(z, "z") ** 2).sum())
 
 
 def classic_fj(adjacency: Any) -> FriedkinJohnsen:
@@ -146,6 +191,9 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     ``W = D^{-1} A`` (``d_i`` weighted degrees); isolated agents keep ``z_i = s_i``.
     """
     A = bk.to_scipy_csr(adjacency)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"adjacency must be a square (n, n) matrix, got shape {A.shape}")
+    FriedkinJohnsen._check_entries_of(A, "adjacency")  # before the degrees divide below
     if not _symmetric(A):
         raise ValueError("adjacency must be symmetric (an undirected weighted graph)")
     d = np.asarray(A.sum(axis=1)).ravel()
@@ -198,6 +246,7 @@ def opinion_indices(
     s_arr = model._beliefs(s, "s", False)
     if not np.isfinite(_np2(s_arr)).all():
         raise ValueError("s has NaN or infinite entries")
+    check_beliefs(s_arr, model.n, "s", simplex=False)  # shape: one opinion row per agent
     z = model.equilibrium(s_arr, method=method, tol=tol, check=False)
     s_np = _np2(s_arr)
     sbar = s_np - s_np.mean(axis=0)

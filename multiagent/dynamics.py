@@ -157,7 +157,8 @@ class FriedkinJohnsen:
     Notes
     -----
     Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
-    input, torch tensors for torch input.  An agent with ``(1 - gamma_i)(1 - alpha_i) = 0``
+    input, torch tensors for torch input.  A torch model converts beliefs (tensors or
+    arrays) to ``W``'s dtype and device.  An agent with ``(1 - gamma_i)(1 - alpha_i) = 0``
     never listens; at equilibrium it keeps its innate belief and is treated as fully
     stubborn in :meth:`equilibrium` and :meth:`influence_matrix`.
 
@@ -331,10 +332,13 @@ class FriedkinJohnsen:
     # ------------------------------------------------------------------ helpers
     def _beliefs(self, B: Any, name: str, check: bool) -> Any:
         if self.backend == "torch":
+            # like numpy input, tensors take the model's dtype and device (a float64 tensor
+            # into a float32 model would otherwise fail inside matmul / linalg.solve);
+            # .to keeps the autograd graph
             if not isinstance(B, torch.Tensor):
                 B = torch.as_tensor(np.asarray(B), dtype=self.W.dtype, device=self.W.device)
-            elif not B.is_floating_point():
-                B = B.to(self.W.dtype)
+            else:
+                B = B.to(dtype=self.W.dtype, device=self.W.device)
         else:
             B = np.asarray(bk.as_numpy(B))
             if not np.issubdtype(B.dtype, np.floating):

@@ -113,16 +113,26 @@ def equilibrium_router(model: FriedkinJohnsen, *, listener: int | None = None) -
         The FJ model (for one input).
     listener
         None: social power ``pi = (1/n) 1^T M`` (the router of the mean belief, by one
-        transposed solve); an index ``i``: row ``M_i`` (agent ``i`` as the system's voice).
+        transposed solve); an integer agent index ``i``: row ``M_i`` (agent ``i`` as the
+        system's voice).
 
     Returns
     -------
     ``(n,)`` non-negative weights summing to 1.
+
+    Raises
+    ------
+    TypeError
+        If ``listener`` is not one integer (a bool would be read as a mask).
+    ValueError
+        If it is not in ``[0, n)``.
     """
     if listener is None:
         return bk.as_numpy(social_power(model)).astype(np.float64)
-    if not 0 <= listener < model.n:
-        raise ValueError(f"listener must be an agent index in [0, {model.n}), got {listener}")
+    i = bk.check_indices(listener, "listener", model.n, "an agent index")
+    if i.ndim != 0:
+        raise TypeError(f"listener must be one agent index, got shape {i.shape}")
+    listener = int(i)
     g, _, _ = model._effective()
     e = np.zeros(model.n)
     e[listener] = 1.0
@@ -138,7 +148,7 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     beliefs
         ``(Q, n, K)`` innate beliefs of ``n`` agents on ``Q`` inputs.
     labels
-        ``(Q,)`` correct options.
+        ``(Q,)`` correct options, integers in ``[0, K)``.
     router
         ``(Q, n)`` (input-dependent) or ``(n,)`` router weights, rows summing to 1.
 
@@ -149,6 +159,14 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
         ``best_agent_risk``, ``expertise_gain``, ``local_diversity``, ``routing_regret``,
         ``advantage`` (best agent risk - system risk) and ``residual`` = advantage -
         (gain + diversity - regret), zero up to rounding.
+
+    Raises
+    ------
+    ValueError
+        If the beliefs are not probability vectors, the labels are out of range or of the
+        wrong shape, or the router rows are not distributions.
+    TypeError
+        If ``labels`` are not integers (bools and floats included).
     """
     S = np.asarray(beliefs, dtype=np.float64)
     if S.ndim != 3:
@@ -156,9 +174,9 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     Q, n, K = S.shape
     for q in range(Q):
         check_beliefs(S[q], n, f"beliefs[{q}]", simplex=True)
-    y = np.asarray(labels)
-    if y.shape != (Q,) or ((y < 0) | (y >= K)).any():
-        raise ValueError(f"labels must be {Q} option indices in [0, {K})")
+    y = bk.check_indices(labels, "labels", K, f"{Q} option indices")
+    if y.shape != (Q,):
+        raise ValueError(f"labels must be {Q} option indices in [0, {K}), got shape {y.shape}")
     pi = np.broadcast_to(np.asarray(router, dtype=np.float64), (Q, n))
     if (not np.isfinite(pi).all() or (pi < -1e-12).any()
             or np.abs(pi.sum(axis=1) - 1).max() > 1e-8):

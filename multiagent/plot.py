@@ -39,14 +39,19 @@ def plot_trajectories(
     """
     import matplotlib.pyplot as plt
 
+    from multiagent._backend import check_indices
+
     traj = np.asarray(trajectory)
     y = traj[..., option] if traj.ndim == 3 else traj
+    # a bool True would otherwise match agent 1
+    marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
+                               empty=True).ravel().tolist())
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     rounds = np.arange(y.shape[0])
     palette = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 3]  # red: adversary
     for i in range(y.shape[1]):
-        adv = i in set(adversaries)
+        adv = i in marked
         colour = "tab:red" if adv else palette[i % len(palette)]
         ax.plot(rounds, y[:, i], ls="--" if adv else "-", color=colour,
                 lw=2 if adv else 1.2, label=f"agent {i}" + (" (adversary)" if adv else ""))

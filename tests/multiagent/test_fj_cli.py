@@ -38,7 +38,8 @@ def test_simulate_star_hub_writes_files(tmp_path, capsys):
     [
         (["--adversary", "nowhere"], "--adversary must be hub, leaf, none"),
         (["--n", "1"], "--n must be >= 2"),
-        (["--adversary", "9"], "adversary position 9 is not an agent index"),
+        (["--adversary", "9"], "adversary position must be 'hub', 'leaf' or an agent index "
+                               "in [0, 6), got 9"),
         (["--graph", "ba", "--n", "2"], "--graph ba needs --n >= 3"),
     ],
 )

@@ -1,0 +1,191 @@
+"""Inputs are neither mutated nor misread: sparse arrays, indices, labels, shapes, dtypes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from multiagent import (
+    FriedkinJohnsen,
+    adversary_weight,
+    attack_success_rate,
+    benign_accuracy,
+    classic_fj,
+    controversy,
+    disagreement,
+    equilibrium_router,
+    error_decomposition,
+    internal_conflict,
+    opinion_indices,
+    polarization,
+)
+
+W3 = np.array([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]])
+
+
+def _trust_with_duplicates() -> sp.csr_array:
+    # row 0 holds column 2 twice (0.25 + 0.25) and unsorted columns: not canonical
+    return sp.csr_array((np.array([0.25, 0.25, 0.5, 1.0, 1.0]), np.array([2, 2, 1, 0, 0]),
+                         np.array([0, 3, 4, 5])), shape=(3, 3))
+
+
+def _symmetric_with_duplicates() -> sp.csr_array:
+    # the triangle graph, row 0 with column 1 split in two and columns unsorted
+    return sp.csr_array((np.array([1.0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0]),
+                         np.array([2, 1, 1, 2, 0, 1, 0]), np.array([0, 3, 5, 7])), shape=(3, 3))
+
+
+S3 = np.array([1.0, 0.0, 0.5])
+
+
+def _ones_like(W):  # an adjacency of W's backend
+    return sp.csr_array(np.ones((3, 3))) if sp.issparse(W) else np.ones((3, 3))
+
+
+@pytest.mark.parametrize("call, make", [
+    (lambda W: FriedkinJohnsen(W, 0.2, 0.5).equilibrium(S3), _trust_with_duplicates),
+    (lambda W: FriedkinJohnsen.from_adjacency(W, 0.2, 0.5).equilibrium(S3),
+     _trust_with_duplicates),
+    (lambda W: FriedkinJohnsen.from_adjacency(_ones_like(W), 0.2, 0.5,
+                                              trust=W).equilibrium(S3), _trust_with_duplicates),
+    (lambda W: classic_fj(W).equilibrium(S3), _symmetric_with_duplicates),
+    (lambda W: opinion_indices(W, S3)["z"], _symmetric_with_duplicates),
+    (lambda W: disagreement(S3, W), _symmetric_with_duplicates),
+])
+def test_sparse_inputs_are_not_rewritten(call, make):
+    # sum_duplicates on a csr_array sharing the caller's arrays changed nnz, indices, indptr
+    W = make()
+    data, indices, indptr = W.data.copy(), W.indices.copy(), W.indptr.copy()
+    got = call(W)
+    np.testing.assert_array_equal(W.data, data)
+    np.testing.assert_array_equal(W.indices, indices)
+    np.testing.assert_array_equal(W.indptr, indptr)
+    np.testing.assert_allclose(got, call(make().toarray()), atol=1e-12)
+
+
+def test_success_rates_check_beliefs_truth_and_shapes():
+    B = np.tile(np.eye(5)[[0, 0, 1]], (2, 1, 1))  # 2 questions, 3 agents, K = 5
+    benign, truth = np.ones(3, bool), np.zeros(2, int)
+    assert benign_accuracy(B, truth, benign) == pytest.approx(2 / 3)
+    nan = B.copy()
+    nan[0, 2] = np.nan  # argmax reads NaN as option 0: was counted as right
+    with pytest.raises(ValueError, match=r"B\[0\]\[2\] \(agent 2\) is not finite"):
+        benign_accuracy(nan, truth, benign)
+    with pytest.raises(ValueError, match=r"B_end\[0\]\[2\] \(agent 2\) is not finite"):
+        attack_success_rate(B, nan, truth, benign)
+    with pytest.raises(ValueError, match=r"truth must be option indices in \[0, 5\), got 9"):
+        benign_accuracy(B, np.array([9, 9]), benign)  # was 0.0
+    with pytest.raises(ValueError, match=r"truth must be option indices in \[0, 5\), got 9"):
+        attack_success_rate(B, B, np.array([9, 9]), benign)  # was nan
+    with pytest.raises(TypeError, match="truth must be option indices given as integers"):
+        benign_accuracy(B, np.array([0.5, 0.5]), benign)  # was 0.0
+    with pytest.raises(TypeError, match="truth must be option indices given as integers"):
+        benign_accuracy(B, np.array([True, True]), benign)
+    with pytest.raises(ValueError, match=r"B_end has shape \(1, 3, 5\) but B_start has"):
+        attack_success_rate(B, B[:1], truth, benign)  # was 0.0
+    with pytest.raises(ValueError, match=r"B must have shape \(n, K\) or \(questions, n, K\)"):
+        benign_accuracy(B[0, 0], 0, np.ones(1, bool))
+    with pytest.raises(ValueError, match="benign: expected a bool mask of the 3 agents"):
+        benign_accuracy(B, truth, np.ones(2, bool))
+
+
+def test_labels_listeners_and_adversaries_must_be_integer_indices():
+    S = np.full((2, 3, 2), 0.5)
+    S[:, 0] = [[1.0, 0.0], [0.0, 1.0]]
+    router = np.full(3, 1 / 3)
+    right = error_decomposition(S, np.array([0, 0]), router)
+    with pytest.raises(TypeError, match="labels must be 2 option indices given as integers"):
+        error_decomposition(S, [True, False], router)  # was read as [0, 0]
+    assert error_decomposition(S, [0, 0], router)["system_risk"] == right["system_risk"]
+    with pytest.raises(TypeError, match="labels must be 2 option indices given as integers"):
+        error_decomposition(S, np.array([0.0, 1.0]), router)  # was an IndexError
+    with pytest.raises(ValueError, match=r"labels must be 2 option indices in \[0, 2\), got "
+                                         r"shape \(1, 2\)"):
+        error_decomposition(S, np.array([[0, 1]]), router)
+
+    fj = FriedkinJohnsen(W3, 0.2, 0.5)
+    assert equilibrium_router(fj, listener=np.int64(1)).sum() == pytest.approx(1)
+    with pytest.raises(TypeError, match="listener must be an agent index given as integers"):
+        equilibrium_router(fj, listener=True)  # e[True] = 1 set every entry: sum 3
+    with pytest.raises(TypeError, match="listener must be one agent index"):
+        equilibrium_router(fj, listener=[0, 1])
+
+    expected = adversary_weight(fj, [2])
+    assert adversary_weight(fj, np.array([2])) == expected
+    for bad, err, match in (
+        ([-1], ValueError, r"adversaries must be agent indices in \[0, 3\), got -1"),  # wrapped
+        ([], ValueError, "adversaries is empty"),  # was 0.0
+        ([0, 1, 2], ValueError, "adversaries names all 3 agents"),  # was nan
+        ([7], ValueError, r"adversaries must be agent indices in \[0, 3\), got 7"),
+        ([2, 2], ValueError, "adversaries repeats 2"),
+        ([True], TypeError, "adversaries must be agent indices given as integers"),
+        ([1.0], TypeError, "adversaries must be agent indices given as integers"),
+    ):
+        with pytest.raises(err, match=match):
+            adversary_weight(fj, bad)
+
+
+def test_agent_indices_elsewhere_use_the_same_check():
+    from multiagent.adversary import Adversary, Scenario, debate, simulate
+    from multiagent.plot import plot_trajectories
+
+    with pytest.raises(TypeError, match="adversary position must be .* given as integers"):
+        Scenario(adversaries=(Adversary(True),)).adversary_nodes()  # was agent 1
+    sc = Scenario(adversaries=(Adversary(),))
+    S = np.full((6, 5), 0.2)
+    with pytest.raises(ValueError, match=r"nodes: expected one agent index per adversary"):
+        debate(sc, sc.model(), S, 0, nodes=[0, 1])  # zip dropped the second one
+    with pytest.raises(TypeError, match="nodes must be agent indices given as integers"):
+        debate(sc, sc.model(), S, 0, nodes=[True])
+    with pytest.raises(TypeError, match="adversaries must be agent indices"):
+        plot_trajectories(np.zeros((3, 4)), adversaries=[True])
+    # a debate of adversaries only has no benign agent: the weight is undefined, not an error
+    res = simulate(Scenario(n=2, adversaries=(Adversary(0), Adversary(1))), questions=1)
+    assert np.isnan(res.metrics["adversary_weight"])
+
+
+def test_opinion_indices_check_shapes_values_and_weights():
+    z = np.array([1.0, 0.0, 0.5])
+    A = np.ones((3, 3)) - np.eye(3)
+    assert internal_conflict(z, z[::-1]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match=r"s has shape \(1,\) but z has \(3,\)"):
+        internal_conflict(z, np.array([0.2]))  # broadcast to 0.77
+    with pytest.raises(ValueError, match=r"s has shape \(3, 2\) but z has \(3,\)"):
+        internal_conflict(z, np.ones((3, 2)))  # broadcast to 2.5
+    with pytest.raises(ValueError, match=r"s\[1\] \(agent 1\) is not finite"):
+        internal_conflict(z, np.array([0.0, np.nan, 0.0]))
+    neg = -A
+    with pytest.raises(ValueError, match=r"adjacency\[0, 1\] = -1 < 0"):
+        disagreement(z, neg)  # was -1.0
+    with pytest.raises(ValueError, match=r"adjacency must be \(3, 3\) for the 3 agents of z"):
+        disagreement(z, np.ones((2, 2)))  # was a broadcast error
+    with pytest.raises(ValueError, match=r"adjacency\[0, 1\] \(agent 0\) is not finite"):
+        disagreement(z, np.where(A > 0, np.nan, 0.0))
+    with pytest.raises(ValueError, match=r"z\[1\] \(agent 1\) is not finite"):
+        polarization([1.0, np.nan])  # was nan
+    with pytest.raises(ValueError, match=r"z\[0\] \(agent 0\) is not finite"):
+        controversy(np.array([np.inf, 0.0]))
+    with pytest.raises(ValueError, match=r"z must have shape \(n,\) or \(n, K\)"):
+        polarization(np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match=r"s must have shape \(n,\) or \(n, K\) with n = 3"):
+        opinion_indices(A, np.ones(4))
+    with pytest.raises(ValueError, match=r"adjacency\[0, 1\] = -1 < 0"):
+        classic_fj(neg)
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_torch_model_casts_tensor_beliefs_to_its_dtype(layout):
+    # numpy beliefs were cast to the model's dtype; float64 tensors made matmul/solve fail
+    W = torch.tensor(W3, dtype=torch.float32)
+    fj = FriedkinJohnsen(W if layout == "dense" else W.to_sparse(), 0.2, 0.5)
+    b64 = torch.tensor([1.0, 0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    b32 = b64.detach().to(torch.float32)
+    for method, args in (("step", ()), ("rollout", (3,)), ("equilibrium", ()), ("solve", ())):
+        got = getattr(fj, method)(b64, *args)
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, getattr(fj, method)(b32, *args))
+        torch.testing.assert_close(got, getattr(fj, method)(b32.numpy(), *args))
+    fj.step(b64).sum().backward()  # the cast keeps the graph
+    assert b64.grad is not None and b64.grad.dtype == torch.float64
