@@ -20,9 +20,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from core.checks import check_number
 from core.fingerprint import fingerprint
 
-from .graph import CascadeGraph, seed_probabilities
+from .graph import CascadeGraph, check_count, seed_probabilities
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 
@@ -239,12 +240,18 @@ class CascadeFit:
         -------
         CascadeFit
             ``self``, with ``history`` holding the mean log-likelihood per step.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``epochs`` is not a positive integer, or a size cannot occur.
         """
+        epochs = check_count("epochs", epochs)
         counts = self._lik.counts(sizes)
         total = float(counts.sum())
         logits = self.logits.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
-        for _ in tqdm(range(int(epochs)), disable=not progress, desc="cascade fit"):
+        for _ in tqdm(range(epochs), disable=not progress, desc="cascade fit"):
             opt.zero_grad()
             loss = -self._lik(torch.sigmoid(logits), counts) / total
             loss.backward()
@@ -343,7 +350,7 @@ def fit_bayesian(
     sizes
         Observed final cascade sizes.
     prior
-        Beta(a, b) prior of every shared weight.
+        Beta(a, b) prior of every shared weight (``a``, ``b`` finite and positive).
     method
         ``"grid"``: the exact posterior of a single shared weight on a grid (a coarse pass
         over (0, 1), then 201 points where the posterior lives, refined up to four times;
@@ -368,9 +375,20 @@ def fit_bayesian(
 
     Raises
     ------
-    ValueError
-        If ``method`` is unknown, or ``"grid"`` is asked for more than one shared weight.
+    TypeError, ValueError
+        If ``method`` is unknown, ``"grid"`` is asked for more than one shared weight,
+        ``prior`` is not two positive finite numbers, or ``steps``, ``num_samples`` are not
+        positive integers (``seed`` a non-negative one).
     """
+    try:
+        a_prior, b_prior = prior
+    except (TypeError, ValueError):
+        raise ValueError(f"prior: expected the Beta parameters (a, b), got {prior!r}") from None
+    # a Beta density needs a, b > 0; otherwise the grid would return a mean, not a posterior
+    prior = (check_number("prior a", a_prior, above=0), check_number("prior b", b_prior, above=0))
+    steps = check_count("steps", steps)
+    num_samples = check_count("num_samples", num_samples)
+    seed = check_count("seed", seed, minimum=0)
     index = _param_index(graph, share, edge_type)
     p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
@@ -399,10 +417,10 @@ def fit_bayesian(
     pyro.clear_param_store()
     guide = AutoNormal(model, init_scale=0.05)
     svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
-    for _ in tqdm(range(int(steps)), disable=not progress, desc="cascade SVI"):
+    for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI"):
         svi.step()
     with torch.no_grad():
-        draws = torch.stack([guide()["w"] for _ in range(int(num_samples))])
+        draws = torch.stack([guide()["w"] for _ in range(num_samples)])
     return {
         "samples": draws,
         "mean": draws.mean(0),

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .graph import CascadeGraph
+from .graph import CascadeGraph, check_count
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 
@@ -89,14 +89,18 @@ def celf(
     [0]
     """
     n = graph.n
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k: expected an integer number of seeds, got {k!r}")
-    if not 1 <= int(k) <= n:
+    k = check_count("k", k)
+    if k > n:
         raise ValueError(f"k: expected 1..{n} seeds, got {k}")
     if objective not in ("mean", "tail"):
         raise ValueError(f"objective: expected 'mean' or 'tail', got {objective!r}")
-    if objective == "tail" and (threshold is None or not 0 < int(threshold) <= n):
-        raise ValueError(f"threshold: the tail objective needs a size in 1..{n}")
+    if objective == "tail":
+        if threshold is None:
+            raise ValueError(f"threshold: the tail objective needs a size in 1..{n}")
+        threshold = check_count("threshold", threshold)
+        if threshold > n:
+            raise ValueError(f"threshold: the tail objective needs a size in 1..{n}, "
+                             f"got {threshold}")
     forest = graph.is_forest()
     how = ("tree" if forest else "tda") if method == "auto" else method
     if how not in ("tree", "tda"):
@@ -131,20 +135,20 @@ def celf(
                 P = tda_size_distribution(graph, p)
         if objective == "mean":
             return float((P * sizes).sum())
-        return float(P[int(threshold) :].sum())
+        return float(P[threshold:].sum())
 
     pool = list(range(n)) if candidates is None else [graph.index_of(c) for c in candidates]
     if len(set(pool)) != len(pool):
         dup = sorted({graph.labels[v] for v in pool if pool.count(v) > 1}, key=str)
         raise ValueError(f"candidates: each node may appear once, repeated: {dup}")
-    if int(k) > len(pool):
+    if k > len(pool):
         raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")
     current = value([])
     chosen: list[int] = []
     values: list[float] = []
     if objective == "tail":  # not submodular: lazy bounds do not hold, so plain greedy
         rest = list(pool)
-        while len(chosen) < int(k) and rest:
+        while len(chosen) < k and rest:
             gains = [value(chosen + [v]) for v in rest]
             best = int(np.argmax(gains))  # ties: the earlier candidate
             chosen.append(rest.pop(best))
@@ -152,7 +156,7 @@ def celf(
         return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
     heap = [(-(value([v]) - current), v, 0) for v in pool]
     heapq.heapify(heap)
-    while len(chosen) < int(k) and heap:
+    while len(chosen) < k and heap:
         neg_gain, v, stamp = heapq.heappop(heap)
         if stamp == len(chosen):
             chosen.append(v)

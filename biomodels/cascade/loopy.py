@@ -35,6 +35,7 @@ from .tree import (
     _reduction_rounds,
     _segmented_product,
     _upward,
+    check_probabilities,
     check_seed_vector,
     clip_negative,
     tree_plan,
@@ -93,7 +94,7 @@ def bp_messages(
         with the head's own influence on the tail removed (cavity).
     """
     w = graph.weight
-    p = p.to(dtype=w.dtype, device=w.device)
+    p = check_seed_vector(graph, p)
     n = graph.n
     src = torch.from_numpy(graph.src).to(w.device)
     dst = torch.from_numpy(graph.dst).to(w.device)
@@ -137,7 +138,7 @@ def bp_marginals(
         Shape ``(n,)``.
     """
     w = graph.weight
-    p = p.to(dtype=w.dtype, device=w.device)
+    p = check_seed_vector(graph, p)
     m = bp_messages(graph, p, iterations=iterations) if messages is None else messages
     dst = torch.from_numpy(graph.dst).to(w.device)
     tiny = torch.finfo(w.dtype).tiny
@@ -180,7 +181,7 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         sensitivities to a sure seed or a certain edge use ``1 - 1e-9`` or the tree pass.
     """
     w = graph.weight
-    p = p.to(dtype=w.dtype, device=w.device)
+    p = check_seed_vector(graph, p)
     n = graph.n
     dev = w.device
     src = torch.from_numpy(graph.src).to(dev)
@@ -590,8 +591,19 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         ``P(sum = k)``, ``k = 0..n``, clipped at zero; differentiable.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``marginals`` is not a 1-d tensor of probabilities in ``[0, 1]``.
     """
-    mu = marginals.reshape(-1)
+    if not isinstance(marginals, torch.Tensor):
+        raise TypeError(f"marginals must be a torch tensor of probabilities, got "
+                        f"{type(marginals).__name__}")
+    if marginals.dim() != 1:
+        raise ValueError(f"marginals must be a 1-d tensor, got shape {tuple(marginals.shape)}")
+    check_probabilities("marginals", marginals)
+    mu = marginals
     polys = torch.stack([1 - mu, mu], dim=1)  # (m, d+1)
     if polys.shape[0] == 0:
         return torch.ones(1, dtype=mu.dtype, device=mu.device)

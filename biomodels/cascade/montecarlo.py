@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .graph import CascadeGraph
+from .graph import CascadeGraph, check_count
 
 __all__ = ["MonteCarloResult", "monte_carlo", "expected_tv_error", "total_variation"]
 
@@ -64,10 +64,14 @@ def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
     -------
     float
         ``Σ_k sqrt(p_k (1 - p_k)) / sqrt(2 π M)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n_runs`` is not a positive integer.
     """
+    n_runs = check_count("n_runs", n_runs)
     p = np.clip(np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64), 0, 1)
-    if n_runs <= 0:
-        raise ValueError(f"n_runs: expected a positive number of runs, got {n_runs}")
     return float(np.sqrt(p * (1 - p)).sum() / math.sqrt(2 * math.pi * n_runs))
 
 
@@ -108,17 +112,26 @@ def monte_carlo(
     -------
     MonteCarloResult
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``n_runs`` or ``chunk`` is not a positive integer, ``seed`` not a non-negative
+        integer (or None), or ``p`` not one probability per node.
+
     Examples
     --------
     >>> from biomodels.cascade import CascadeGraph, seed_probabilities
     >>> g = CascadeGraph.from_edges([(0, 1, 0.5)])
     >>> res = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=10_000, seed=1)
-    >>> abs(res.distribution[2] - 0.5) < 4 * res.expected_error
+    >>> bool(abs(res.distribution[2] - 0.5) < 4 * res.expected_error)
     True
     """
     n = graph.n
-    if int(n_runs) <= 0:
-        raise ValueError(f"n_runs: expected a positive number of runs, got {n_runs}")
+    n_runs = check_count("n_runs", n_runs)
+    if seed is not None:
+        seed = check_count("seed", seed, minimum=0)
+    if chunk is not None:
+        chunk = check_count("chunk", chunk)
     pv = np.asarray(torch.as_tensor(p).detach().cpu(), dtype=np.float64).ravel()
     if pv.shape != (n,):
         raise ValueError(f"p: expected {n} seed probabilities, got shape {pv.shape}")
@@ -136,8 +149,8 @@ def monte_carlo(
     outdeg = np.diff(indptr)
     sure = np.flatnonzero(pv >= 1)
     random_nodes = np.flatnonzero((pv > 0) & (pv < 1))
-    chunk = int(chunk or max(1, min(n_runs, 2_000_000 // max(n, 1), 50_000)))
-    sizes = np.empty(int(n_runs), dtype=np.int64)
+    chunk = chunk or max(1, min(n_runs, 2_000_000 // max(n, 1), 50_000))
+    sizes = np.empty(n_runs, dtype=np.int64)
     # stamp[x] = position of x in the latest target list: deduplicates without sorting
     # (each target keeps the one position that was written last; no reset needed)
     stamp = np.empty(chunk * n, dtype=np.int32 if chunk * n < 2**31 else np.int64)

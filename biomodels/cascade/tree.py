@@ -81,6 +81,8 @@ class TreePlan:
 
     Building a plan costs a few numpy passes over the nodes; it depends only on the
     graph's structure, so fits and greedy searches that change weights or seeds reuse it.
+    It records that structure (``n``, ``src``, ``dst``), and the functions taking a plan
+    refuse one built for another graph.
 
     Attributes
     ----------
@@ -94,6 +96,8 @@ class TreePlan:
         Subtree size of each node.
     roots
         The component roots.
+    src, dst
+        The edge list of the graph the plan was built for (not its weights).
     """
 
     n: int
@@ -112,6 +116,8 @@ class TreePlan:
     kids: np.ndarray  # children of all nodes, grouped by parent (CSR)
     kid_start: np.ndarray  # first position of node v's children in ``kids``
     kid_count: np.ndarray  # number of children of v
+    src: np.ndarray  # edge list the plan was built for: e_up/e_down index into it
+    dst: np.ndarray
     n_virtual: int = 0  # product-only nodes ``n..n+n_virtual-1`` of the upward pass
 
 
@@ -372,6 +378,8 @@ def tree_plan(
         kids=kids,
         kid_start=start,
         kid_count=count,
+        src=graph.src.copy(),
+        dst=graph.dst.copy(),
         n_virtual=n_virtual,
     )
     return plan
@@ -481,6 +489,36 @@ def _single_radius(
     return coef, logscale
 
 
+def _plan_for(graph: CascadeGraph, plan: TreePlan | None) -> TreePlan:
+    """Build a plan of ``graph``, or check that ``plan`` was built for its structure.
+
+    A plan of another graph would silently give that graph's answer: its edge indices
+    would pick the wrong weights. The weights may differ (fits reuse one plan).
+    """
+    if plan is None:
+        return tree_plan(graph)
+    if not isinstance(plan, TreePlan):
+        raise TypeError(f"plan: expected a TreePlan from tree_plan(graph), got "
+                        f"{type(plan).__name__}")
+    if not (plan.n == graph.n and np.array_equal(plan.src, graph.src)
+            and np.array_equal(plan.dst, graph.dst)):
+        raise ValueError(
+            f"plan: built for another graph ({plan.n} nodes, {plan.src.size} edges) than "
+            f"`graph` ({graph.n} nodes, {graph.num_edges} edges) or for other edges; build it "
+            "with tree_plan(graph) (a plan may be reused across weights, not structures)"
+        )
+    return plan
+
+
+def check_probabilities(name: str, x: torch.Tensor) -> None:
+    """Refuse complex, NaN, infinite or out-of-[0, 1] entries of ``x`` (naming ``name``)."""
+    if x.is_complex():
+        raise TypeError(f"{name} must hold real probabilities, got a complex tensor")
+    q = x.detach()
+    if not bool(torch.isfinite(q).all()) or bool(((q < 0) | (q > 1)).any()):
+        raise ValueError(f"{name} must hold probabilities in [0, 1] (no NaN)")
+
+
 def check_seed_vector(graph: CascadeGraph, p: Any) -> torch.Tensor:
     """Check per-node seed probabilities ``p`` ((n,), finite, in [0, 1]); cast to the graph.
 
@@ -495,9 +533,7 @@ def check_seed_vector(graph: CascadeGraph, p: Any) -> torch.Tensor:
     if p.shape != (graph.n,):
         raise ValueError(f"p must have one seed probability per node, shape ({graph.n},), "
                          f"got {tuple(p.shape)}")
-    q = p.detach()
-    if not bool(torch.isfinite(q).all()) or bool(((q < 0) | (q > 1)).any()):
-        raise ValueError("p must hold probabilities in [0, 1] (no NaN)")
+    check_probabilities("p", p)
     return p.to(dtype=graph.weight.dtype, device=graph.weight.device)
 
 
@@ -519,7 +555,8 @@ def tree_size_distribution(
         Seed probability of every node, shape ``(n,)`` (see
         :func:`~biomodels.cascade.seed_probabilities`).
     plan
-        A :func:`tree_plan` of ``graph`` to reuse (built if None).
+        A :func:`tree_plan` of ``graph`` to reuse (built if None); one built for another
+        structure (nodes or edge list) is refused, other weights are fine.
     tail_accurate
         Evaluate on circles of several radii and combine (see the module notes) so that
         tiny tail probabilities keep a small *relative* error; about ``radii`` to
@@ -536,6 +573,11 @@ def tree_size_distribution(
         tail-accurate mode every size down to float64's ``1e-308`` has a relative error of
         about ``1e-8`` (computed in float64, returned in the weights' dtype).
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``p`` is not one probability per node, or ``plan`` was built for another graph.
+
     Examples
     --------
     >>> import torch
@@ -545,7 +587,7 @@ def tree_size_distribution(
     >>> [round(float(x), 3) for x in P]
     [0.0, 0.5, 0.25, 0.25]
     """
-    plan = tree_plan(graph) if plan is None else plan
+    plan = _plan_for(graph, plan)
     weight = graph.weight
     p = check_seed_vector(graph, p)
     p0 = torch.prod(1 - p).reshape(1)  # exact P(size = 0): no seed at all
@@ -679,10 +721,10 @@ def tree_conditional_activation(
     conditional : torch.Tensor
         ``P(node i active | size = k)``, shape ``(n, n+1)``, NaN where undefined.
     """
-    plan = tree_plan(graph) if plan is None else plan
+    plan = _plan_for(graph, plan)
+    p = check_seed_vector(graph, p).detach()
     weight = graph.weight.detach()
     real, device = weight.dtype, weight.device
-    p = p.detach().to(dtype=real, device=device)
     n = plan.n
     Lf = n + 1
     F = Lf // 2 + 1

@@ -10,7 +10,24 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from biomodels.cascade import CascadeGraph, seed_probabilities, size_distribution
+from biomodels.cascade import (
+    CascadeFit,
+    CascadeGraph,
+    bp_marginals,
+    celf,
+    exact_small_sizes,
+    expected_tv_error,
+    fit_bayesian,
+    monte_carlo,
+    poisson_binomial,
+    seed_probabilities,
+    size_distribution,
+    tda_size_distribution,
+    tree_conditional_activation,
+    tree_plan,
+    tree_size_distribution,
+)
+from biomodels.cascade.loopy import bp_messages
 
 
 def test_networkx_attribute_name_and_undirected_both_directions():
@@ -103,3 +120,104 @@ def test_graph_constructor_refuses_what_it_would_truncate(kwargs, match):
     args = {"n": 3, "src": [0], "dst": [1], "weight": [0.5], **kwargs}
     with pytest.raises(ValueError, match=match):
         CascadeGraph(**args)
+
+
+def _path_and_star():
+    path = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5)])
+    star = CascadeGraph.from_edges([(0, 1, 0.5), (0, 2, 0.5), (0, 3, 0.5)])
+    return path, star
+
+
+def test_a_plan_of_another_graph_is_refused():
+    # before: the star's plan on the path silently returned the star's distribution
+    path, star = _path_and_star()
+    p = seed_probabilities(path, seeds=[0])
+    with pytest.raises(ValueError, match="plan: built for another graph"):
+        tree_size_distribution(path, p, plan=tree_plan(star))
+    with pytest.raises(ValueError, match="plan: built for another graph"):
+        tree_conditional_activation(path, p, plan=tree_plan(star))
+    bigger = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5), (3, 4, 0.5)])
+    with pytest.raises(ValueError, match="plan"):
+        tree_size_distribution(bigger, seed_probabilities(bigger, seeds=[0]), plan=tree_plan(path))
+    with pytest.raises(TypeError, match="plan"):
+        tree_size_distribution(path, p, plan="path")
+    # the same structure with other weights reuses the plan (as fits do)
+    other = path.with_weight(torch.tensor([0.2, 0.7, 0.9], dtype=torch.float64))
+    P = tree_size_distribution(other, p, plan=tree_plan(path))
+    assert torch.allclose(P, tree_size_distribution(other, p), atol=1e-15)
+
+
+_BAD_P = [
+    (torch.tensor([2.0, 0, 0, 0], dtype=torch.float64), ValueError, "p must hold probabilities"),
+    (torch.tensor([-0.5, 0, 0, 0], dtype=torch.float64), ValueError, "p must hold probabilities"),
+    (torch.tensor([math.nan, 0, 0, 0], dtype=torch.float64), ValueError, "no NaN"),
+    (torch.tensor([1.0, 0, 0], dtype=torch.float64), ValueError, r"p must have .* shape \(4,\)"),
+    ([1.0, 0, 0, 0], TypeError, "p must be a torch tensor"),
+]
+
+
+@pytest.mark.parametrize("func", [
+    bp_marginals, bp_messages, exact_small_sizes, tree_conditional_activation,
+    tree_size_distribution, tda_size_distribution,
+])
+@pytest.mark.parametrize(("p", "error", "match"), _BAD_P)
+def test_every_function_taking_p_checks_it(func, p, error, match):
+    # before: bp_marginals returned a "probability" 2, NaN p gave all-NaN, a wrong shape an
+    # IndexError and a list an AttributeError
+    path, _ = _path_and_star()
+    with pytest.raises(error, match=match):
+        func(path, p)
+
+
+@pytest.mark.parametrize(("marginals", "error", "match"), [
+    (torch.tensor([1.5, 0.5]), ValueError, "marginals must hold probabilities"),
+    (torch.tensor([-0.5, 0.5]), ValueError, "marginals must hold probabilities"),
+    (torch.tensor([math.nan, 0.5]), ValueError, "marginals must hold probabilities"),
+    (torch.tensor([[0.5, 0.5]]), ValueError, "marginals must be a 1-d tensor"),
+    ([0.5, 0.5], TypeError, "marginals must be a torch tensor"),
+])
+def test_poisson_binomial_checks_its_probabilities(marginals, error, match):
+    # before: [1.5, 0.5] gave a "distribution" summing to 1.25
+    with pytest.raises(error, match=match):
+        poisson_binomial(marginals)
+    assert poisson_binomial(torch.tensor([0.5, 0.5])).tolist() == [0.25, 0.5, 0.25]
+
+
+@pytest.mark.parametrize(("prior", "match"), [
+    ((-1.0, 1.0), "prior a: expected > 0"),
+    ((1.0, 0.0), "prior b: expected > 0"),
+    ((math.nan, 1.0), "prior a: expected a finite number"),
+    ((1.0, math.inf), "prior b: expected a finite number"),
+    (2.0, r"prior: expected the Beta parameters \(a, b\)"),
+    ((1.0, 2.0, 3.0), r"prior: expected the Beta parameters \(a, b\)"),
+])
+def test_fit_bayesian_needs_a_beta_prior(prior, match):
+    # before: a = -1 returned a mean (no Beta prior), a = NaN raised an IndexError
+    path, _ = _path_and_star()
+    with pytest.raises(ValueError, match=match):
+        fit_bayesian(path, [1, 2, 4], seeds=[0], prior=prior)
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda g, p: size_distribution(g, seeds=[0], method="mc", n_runs=10.5), TypeError,
+     "n_runs: expected an integer >= 1"),
+    (lambda g, p: monte_carlo(g, p, chunk=-3), ValueError, "chunk: expected an integer >= 1"),
+    (lambda g, p: monte_carlo(g, p, n_runs=100, chunk=2.5), TypeError, "chunk"),
+    (lambda g, p: monte_carlo(g, p, n_runs=100, seed=-1), ValueError, "seed"),
+    (lambda g, p: monte_carlo(g, p, n_runs=100, seed=1.5), TypeError, "seed"),
+    (lambda g, p: expected_tv_error(np.array([0.5, 0.5]), 2.5), TypeError, "n_runs"),
+    (lambda g, p: celf(g, 1, objective="tail", threshold=2.5), TypeError, "threshold"),
+    (lambda g, p: celf(g, True), TypeError, "k"),
+    (lambda g, p: CascadeFit(g, seeds=[0]).fit([1, 2], epochs=2.5), TypeError, "epochs"),
+    (lambda g, p: CascadeFit(g, seeds=[0]).fit([1, 2], epochs=0), ValueError, "epochs"),
+    (lambda g, p: fit_bayesian(g, [1, 2], seeds=[0], num_samples=0), ValueError,
+     "num_samples"),
+    (lambda g, p: fit_bayesian(g, [1, 2], seeds=[0], steps=10.5), TypeError, "steps"),
+    (lambda g, p: fit_bayesian(g, [1, 2], seeds=[0], seed=-2), ValueError, "seed"),
+])
+def test_integer_settings_must_be_whole_and_in_range(call, error, match):
+    # before: n_runs=10.5 raised an IndexError, chunk=-3 "negative dimensions are not
+    # allowed", threshold=2.5 and epochs=2.5 were truncated, epochs=0 fitted nothing
+    path, _ = _path_and_star()
+    with pytest.raises(error, match=match):
+        call(path, seed_probabilities(path, seeds=[0]))
