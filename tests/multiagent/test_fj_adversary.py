@@ -10,6 +10,7 @@ from multiagent.adversary import (
     Scenario,
     adversary_weight,
     attack_success_rate,
+    benign_accuracy,
     closed_form_weight,
     simulate,
 )
@@ -97,6 +98,18 @@ def test_attack_success_rate_by_hand():
     end = np.array([[0.4, 0.6], [0.7, 0.3], [0.9, 0.1], [0.0, 1.0]])
     benign = np.array([True, True, True, False])
     assert attack_success_rate(start, end, truth, benign) == pytest.approx(0.5)
+
+
+def test_benign_accuracy_by_hand():
+    # benign agents 0 and 2 are right, 1 is wrong; the adversary (3) is wrong but excluded
+    B = np.array([[0.9, 0.1], [0.3, 0.7], [0.8, 0.2], [0.0, 1.0]])
+    benign = np.array([True, True, True, False])
+    assert benign_accuracy(B, 0, benign) == pytest.approx(2 / 3)  # over all agents: 1/2
+    # two questions, one truth each: question 1 (truth 1) has benign agents 0 and 2 right
+    # (and the adversary right too, still excluded): (2 + 2) / 6 benign pairs
+    B1 = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9], [0.0, 1.0]])
+    assert benign_accuracy(np.stack([B, B1]), np.array([0, 1]), benign) == pytest.approx(4 / 6)
+    # (all agents: 5/8; truth 0 for both questions: 3/6)
 
 
 def test_sleeper_holds_truth_then_attacks():

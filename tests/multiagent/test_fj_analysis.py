@@ -86,5 +86,24 @@ def test_convergence_times():
     assert t == int(np.ceil(np.log(1e-6) / np.log(0.25)))
     stub = FriedkinJohnsen.from_adjacency(adjacency(make_graph("complete", 5)), 0.5, 0.0)
     assert time_to_consensus(stub, s, max_steps=200) is None
-    te = time_to_equilibrium(stub, s, tol=1e-8)
-    assert te is not None and te <= np.ceil(np.log(1e-8) / np.log(0.5)) + 1
+
+
+@pytest.mark.parametrize(("tol", "rounds"), [(1e-2, 2), (1e-6, 7), (1e-8, 9)])
+def test_time_to_equilibrium_closed_form(tol, rounds):
+    """K5, gamma = 1/2, alpha = 0, s = e_0: the error shrinks by exactly 1/8 per round.
+
+    The FJ update is b(t+1) = s/2 + W b(t)/2 with W = (J - I)/4, so the error
+    e(t) = b(t) - b* obeys e(t+1) = W e(t)/2.  b* = s/2 + W b*/2 gives
+    b* = (5/9, 1/9, 1/9, 1/9, 1/9) (check: 1/2 + (4/9)/8 = 5/9, (5/9 + 3/9)/8 = 1/9), so
+    e(0) = s - b* = (4/9, -1/9, ...) sums to 0; W acts on zero-sum vectors as -1/4, hence
+    e(t) = (-1/8)^t e(0) and max |e(t)| = (4/9) 8^-t.  The first t with that < tol is
+    ceil(log8(4/(9 tol))): 1.48 -> 2, 6.26 -> 7, 8.47 -> 9 (never near an integer).
+    """
+    stub = FriedkinJohnsen.from_adjacency(adjacency(make_graph("complete", 5)), 0.5, 0.0)
+    s = np.array([1.0, 0, 0, 0, 0])
+    np.testing.assert_allclose(stub.equilibrium(s), [5 / 9, 1 / 9, 1 / 9, 1 / 9, 1 / 9],
+                               atol=1e-14)
+    assert rounds == int(np.ceil(np.log(4 / (9 * tol)) / np.log(8)))
+    assert time_to_equilibrium(stub, s, tol=tol) == rounds
+    # max_steps one short of the answer: not reached
+    assert time_to_equilibrium(stub, s, tol=tol, max_steps=rounds - 1) is None

@@ -43,6 +43,12 @@ def test_warm_up_and_momentum_update_by_hand():
     d = TrustAdaptiveDefense(3, trust_gamma=2.0, lr=0.4, momentum=0.8)
     d.warm_up(np.array([[1, 1, 0], [1, 0, 0]], bool))
     np.testing.assert_allclose(d.trust[1], [1.0, 0.25, 0.0])
+    # W_ij ∝ T_ij A_ij with T = (1, 1/4, 0) for every listener; A weighted, W_ii = 0
+    A = np.array([[0, 1.0, 1], [2, 0, 1], [1, 3, 0]])
+    np.testing.assert_allclose(d.weights(A), [[0, 1, 0],            # 0.25 * 1 alone
+                                              [1, 0, 0],            # 1 * 2 alone
+                                              [4 / 7, 3 / 7, 0]],   # (1 * 1, 0.25 * 3) / 1.75
+                               atol=1e-15)
     d.update(np.array([False, True, True]))
     # e = 0.2 * (y - T); T = clip(T + 0.4 e)
     np.testing.assert_allclose(d.trust[0], [1 - 0.4 * 0.2, 0.25 + 0.4 * 0.2 * 0.75, 0.08])
@@ -54,6 +60,28 @@ def test_warm_up_and_momentum_update_by_hand():
     assert d.trust.min() >= 0 and d.trust.max() <= 1
     W = d.weights(np.ones((3, 3)) - np.eye(3))
     np.testing.assert_allclose(W.sum(1), 1)
+
+
+def test_threshold_drops_low_trust_speakers_and_an_empty_row_listens_to_itself():
+    correct = np.array([[1, 1, 0], [1, 0, 0]], bool)  # accuracies 1, 1/2, 0 -> T = 1, 1/4, 0
+    A = np.array([[0, 1.0, 1], [2, 0, 1], [1, 3, 0]])
+    d = TrustAdaptiveDefense(3, trust_gamma=2.0, threshold=0.5)
+    d.warm_up(correct)
+    # speaker 1 (trust 1/4 < 1/2) is dropped; the raw trust is kept
+    np.testing.assert_allclose(d.effective_trust(), [[1, 0, 0]] * 3)
+    np.testing.assert_allclose(d.trust[0], [1, 0.25, 0])
+    # listener 0 heard only speakers 1 (dropped) and 2 (trust 0): it keeps W_00 = 1;
+    # listeners 1 and 2 keep only speaker 0
+    np.testing.assert_array_equal(d.weights(A), [[1, 0, 0], [1, 0, 0], [1, 0, 0]])
+    # "below the threshold" is strict: trust exactly 1/4 = 0.5 ** 2 is kept
+    at = TrustAdaptiveDefense(3, trust_gamma=2.0, threshold=0.25)
+    at.warm_up(correct)
+    np.testing.assert_allclose(at.weights(A), [[0, 1, 0], [1, 0, 0], [4 / 7, 3 / 7, 0]],
+                               atol=1e-15)
+    # an isolated listener (empty adjacency row) listens to itself without any threshold
+    full = TrustAdaptiveDefense(3)
+    np.testing.assert_array_equal(full.weights(np.array([[0, 0, 0], [1.0, 0, 1], [1, 1, 0]])),
+                                  [[1, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0]])
 
 
 def test_sparse_updates_skip_items():

@@ -134,6 +134,7 @@ def test_bad_input_beyond_the_model():
         error_decomposition(S, np.array([0, 2]), np.full(3, 1 / 3))
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
 @pytest.mark.parametrize("conv", [np.asarray, sp.csr_array, torch.as_tensor,
                                   lambda a: torch.as_tensor(a).to_sparse_csr()])
 def test_self_trust_is_refused_and_dropped_from_adjacencies(conv):
