@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import torch
+from cascade_bruteforce import brute_force
 
 from biomodels.cascade import (
     CascadeFit,
@@ -83,6 +84,62 @@ def test_grid_posterior_is_the_exact_beta_posterior(n_obs, k):
     with pytest.raises(ValueError, match="method='grid' needs one shared weight"):
         fit_bayesian(path, [1, 2, 3], seeds=["a"], share="edge", method="grid")
 
+
+@pytest.fixture
+def one_thread():
+    # SVI runs hundreds of tiny tree passes; on a busy 2-core machine intra-op threads
+    # spin-wait on each small FFT (200 steps took ~18 s with 2 threads, ~1 s with 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_svi_posterior_matches_the_exact_beta_posterior(one_thread):
+    # one edge a -> b seeded at a: size 2 with probability w, else 1, so under a Beta(2, 3)
+    # prior the posterior after k twos in n_obs cascades is Beta(2 + k, 3 + n_obs - k);
+    # SVI (a Gaussian in logit space) must land on it, far from the prior (mean 0.4, sd 0.2)
+    from scipy import stats
+
+    g = CascadeGraph.from_networkx(nx.DiGraph([("a", "b", {"weight": 0.3})]))
+    n_obs, k = 200, 150
+    sizes = np.array([2] * k + [1] * (n_obs - k))
+    post = fit_bayesian(g, sizes, seeds=["a"], share="all", prior=(2.0, 3.0), method="svi",
+                        steps=200, lr=0.05, num_samples=2000, seed=0)
+    beta = stats.beta(2 + k, 3 + n_obs - k)  # mean 0.741, sd 0.031
+    sd = beta.std()
+    assert post["samples"].shape == (2000, 1)
+    assert float(post["mean"][0]) == pytest.approx(beta.mean(), abs=1.5 * sd)
+    assert 0.6 * sd < float(post["std"][0]) < 1.5 * sd
+    assert float(post["q05"][0]) == pytest.approx(beta.ppf(0.05), abs=1.5 * sd)
+    assert float(post["q95"][0]) == pytest.approx(beta.ppf(0.95), abs=1.5 * sd)
+    assert abs(float(post["mean"][0]) - stats.beta(2, 3).mean()) > 8 * sd
+
+
+def test_svi_recovers_two_planted_edge_type_weights(one_thread):
+    # chain s -(type 0)-> x -(type 1)-> y seeded at s: size 1 w.p. 1 - w0, 2 w.p.
+    # w0 (1 - w1), 3 w.p. w0 w1; the likelihood factorises, so under Beta(1, 1) priors the
+    # posterior is Beta(1 + n2 + n3, 1 + n1) x Beta(1 + n3, 1 + n2). Counts are the expected
+    # ones for the planted (0.8, 0.3); two shared weights make method="auto" use SVI.
+    from scipy import stats
+
+    G = nx.DiGraph()
+    G.add_edge("s", "x", weight=0.5, kind=0)
+    G.add_edge("x", "y", weight=0.5, kind=1)
+    g = CascadeGraph.from_networkx(G, edge_type="kind")
+    n1, n2, n3 = 80, 224, 96
+    sizes = np.array([1] * n1 + [2] * n2 + [3] * n3)
+    post = fit_bayesian(g, sizes, seeds=["s"], share="type", steps=200, lr=0.05,
+                        num_samples=2000, seed=0)
+    assert post["samples"].shape == (2000, 2)
+    exact = [stats.beta(1 + n2 + n3, 1 + n1), stats.beta(1 + n3, 1 + n2)]
+    for i, (planted, beta) in enumerate(zip((0.8, 0.3), exact, strict=True)):
+        sd = beta.std()  # 0.020 and 0.026
+        assert float(post["mean"][i]) == pytest.approx(beta.mean(), abs=1.5 * sd)
+        assert float(post["mean"][i]) == pytest.approx(planted, abs=2 * sd)
+        assert 0.6 * sd < float(post["std"][i]) < 1.5 * sd
+        # the start (0.5) and the prior mean (0.5) are many sds away from either weight
+        assert abs(float(post["mean"][i]) - 0.5) > 7 * sd
 
 def _brute_best(g, k, f):
     best = max(itertools.combinations(range(g.n), k), key=lambda s: f(list(s)))
@@ -224,3 +281,54 @@ def test_celf_tail_objective_is_plain_greedy():
         sel = celf(g, 3, objective="tail", threshold=4)
         assert sel.seeds == [g.labels[v] for v in chosen]
         assert sel.values[-1] == pytest.approx(tail(chosen))
+
+
+def test_celf_background_seeds_change_the_picks_exactly():
+    # hub A (3 leaves), hub B (2 leaves), C -> c0; with no background greedy takes A, B, C.
+    # A spontaneous seed probability of 0.9 at A (0.1 elsewhere) leaves little to gain from
+    # A: greedy takes B, C, c0. Expected sizes with the background from full enumeration.
+    edges = ([("A", f"a{i}", 0.9) for i in range(3)] + [("B", f"b{i}", 0.9) for i in range(2)]
+             + [("C", "c0", 0.5)])
+    g = CascadeGraph.from_edges(edges)
+    w, sizes = g.weight.numpy(), np.arange(g.n + 1)
+    background = np.full(g.n, 0.1)
+    background[g.index_of("A")] = 0.9
+
+    def exact(chosen, bg):
+        p = np.array(bg, dtype=float)
+        p[chosen] = 1.0
+        return brute_force(g.n, g.src, g.dst, w, p)[0]
+
+    def greedy(k, f):
+        chosen, values = [], []
+        for _ in range(k):
+            rest = [v for v in range(g.n) if v not in chosen]
+            chosen.append(max(rest, key=lambda v: (f(chosen + [v]), -v)))
+            values.append(f(chosen))
+        return [g.labels[v] for v in chosen], values
+
+    def mean(bg):
+        return lambda chosen: float(exact(chosen, bg) @ sizes)
+
+    assert greedy(3, mean(np.zeros(g.n)))[0] == ["A", "B", "C"]
+    assert celf(g, 3).seeds == ["A", "B", "C"]
+    picks, values = greedy(3, mean(background))
+    assert picks == ["B", "C", "c0"]
+    sel = celf(g, 3, base_seed_prob=background)
+    assert sel.seeds == picks
+    assert sel.values == pytest.approx(values, abs=1e-9)  # 6.452, 7.757, 8.207
+    # k = 1 is the exact optimum over all single seeds
+    best = max(range(g.n), key=mean(background))
+    assert celf(g, 1, base_seed_prob=background).seeds == [g.labels[best]]
+    # a scalar background is every node's; the tail objective sees it too
+    flat = celf(g, 2, base_seed_prob=0.3)
+    assert flat.seeds == greedy(2, mean(np.full(g.n, 0.3)))[0]
+    assert flat.values == pytest.approx(greedy(2, mean(np.full(g.n, 0.3)))[1], abs=1e-9)
+
+    def tail(chosen):
+        return float(exact(chosen, background)[7:].sum())
+
+    t_picks, t_values = greedy(2, tail)
+    t_sel = celf(g, 2, objective="tail", threshold=7, base_seed_prob=background)
+    assert t_sel.seeds == t_picks
+    assert t_sel.values == pytest.approx(t_values, abs=1e-9)
