@@ -25,6 +25,7 @@ from biomodels.ctmc.fit import (
     independence_theta,
 )
 from biomodels.ctmc.likelihood_statespace import (
+    log_state_distribution,
     state_distribution,
     state_index,
     statespace_log_likelihood,
@@ -57,6 +58,7 @@ __all__ = [
     "independence_fit",
     "independence_theta",
     "kfold_indices",
+    "log_state_distribution",
     "mcmc_gradient",
     "mcmc_surrogate",
     "metropolis_weights",

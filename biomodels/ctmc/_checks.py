@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 
-__all__ = ["as_theta", "as_binary_tensor"]
+__all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_count"]
 
 
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
@@ -43,4 +45,43 @@ def as_binary_tensor(
         if not bool(((t == 0) | (t == 1)).all()):
             raise ValueError("X must be binary (0/1 entries)")
         t = t != 0
+    return t
+
+
+def check_count(name: str, value: int, *, at_least: int) -> int:
+    """Return ``value`` as an int after checking it is a whole number >= ``at_least``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
+        raise ValueError(f"{name}: expected an integer >= {at_least}, got {value!r}")
+    return int(value)
+
+
+def as_event_indices(
+    events: torch.Tensor | np.ndarray,
+    n: int,
+    *,
+    name: str = "events",
+    ndim: int | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Return event indices as int64, checking integer dtype, range [0, n) and distinctness.
+
+    Indices must be distinct along the last axis (one tumour's events, or one ordering);
+    ``ndim`` fixes the number of axes (e.g. 2 for a (B, k) batch of tumours).
+    """
+    t = torch.as_tensor(np.asarray(events) if not isinstance(events, torch.Tensor) else events)
+    if ndim is not None and t.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} axes, got shape {tuple(t.shape)}")
+    if t.ndim == 0:
+        raise ValueError(f"{name} must have at least one axis, got a scalar")
+    if t.numel() == 0:
+        return t.to(device=device, dtype=torch.int64)
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
+        # a float index would be truncated silently, a bool mask read as indices 0/1
+        raise TypeError(f"{name} must hold integer event indices, got dtype {t.dtype}")
+    t = t.to(device=device, dtype=torch.int64)
+    if int(t.min()) < 0 or int(t.max()) >= n:
+        raise ValueError(f"{name} must hold event indices in [0, {n}), got values in "
+                         f"[{int(t.min())}, {int(t.max())}]")
+    if t.shape[-1] > 1 and bool((t.sort(-1).values.diff(dim=-1) == 0).any()):
+        raise ValueError(f"{name} must not repeat an event within a tumour / ordering")
     return t

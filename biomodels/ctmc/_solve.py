@@ -1,4 +1,4 @@
-"""The triangular solve shared by both exact likelihoods, with an adjoint backward.
+"""The triangular solve shared by both exact likelihoods, in log space, with an adjoint backward.
 
 Both the full state space and the per-sample subset lattice solve the same system
 
@@ -6,20 +6,31 @@ Both the full state space and the per-sample subset lattice solve the same syste
 
 where states are subsets T of k items (bit i of the index = item i), ``N[T + {i}, T] =
 R[T, i]`` for i not in T (the rate of adding item i) and ``D[T] = 1 + sum of all exit
-rates of T`` (the 1 is the observation clock T ~ Exp(1)). ``N`` strictly adds items, so it is
-nilpotent and k + 1 Jacobi sweeps ``p <- (e + N p) / D`` give the exact solution (the same
-iteration MHN uses). Each sweep touches every (state, item) pair once through strided views,
-so nothing of size 2^k x 2^k is ever formed.
+rates of T`` (the 1 is the observation clock T ~ Exp(1)). ``N`` strictly adds items, so the
+subsets of one size depend only on those one item smaller, and the solve runs level by level:
 
-The backward pass is the adjoint solve ``(D - N)^T r = grad_p`` (again k + 1 sweeps), from
-which ``dL/dR[T, i] = r[T + {i}] p[T]`` and ``dL/dD[T] = -r[T] p[T]``.
+    log p[T] = logsumexp_{i in T} (log R[T - i, i] + log p[T - i]) - log D[T].
+
+Probabilities of observed states routinely fall below the floating-point range (e^-100 is
+subnormal in float32, e^-745 is zero in float64) and rates can overflow (e^800), so everything
+is carried as logarithms: the result matches the log-space sum over orderings wherever that is
+finite. Each state is visited once (O(k 2^k) per lattice), through per-level index tensors.
+
+The backward pass is the adjoint solve, again level by level from the top: with the softmax
+weights ``w[T, i] = R[T - i, i] p[T - i] / (D[T] p[T])`` (in [0, 1], so it cannot overflow),
+``rbar[T] = g[T] + sum_{i not in T} w[T + i, i] rbar[T + i]``, ``dL/dlog R[T, i] =
+w[T + i, i] rbar[T + i]`` and ``dL/dlog D[T] = -rbar[T]``.
 """
 
 from __future__ import annotations
 
-import torch
+import math
+from functools import lru_cache
 
-__all__ = ["subset_bits", "solve_lattice"]
+import torch
+from torch.autograd.function import once_differentiable
+
+__all__ = ["subset_bits", "log1p_sum_exp", "solve_lattice_log"]
 
 
 def subset_bits(k: int, *, dtype: torch.dtype, device: torch.device | str | None) -> torch.Tensor:
@@ -29,112 +40,129 @@ def subset_bits(k: int, *, dtype: torch.dtype, device: torch.device | str | None
     return ((idx[:, None] >> shifts[None, :]) & 1).to(dtype)
 
 
-def _push(p: torch.Tensor, rt: torch.Tensor, k: int) -> torch.Tensor:
-    """Return ``N p``: mass of T moved to T + {i} at rate R[T, i]; rt has shape (..., k, 2^k)."""
-    out = torch.zeros_like(p)
-    batch = p.shape[:-1]
-    for i in range(k):
-        src = (rt[..., i, :] * p).reshape(*batch, 2 ** (k - 1 - i), 2, 2**i)
-        out.view(*batch, 2 ** (k - 1 - i), 2, 2**i)[..., 1, :] += src[..., 0, :]
-    return out
+def log1p_sum_exp(log_rates: torch.Tensor) -> torch.Tensor:
+    """Return ``log(1 + sum_j exp(log_rates[..., j]))`` without overflow; ``-inf`` entries add 0.
+
+    Used for ``log D`` (the observation clock's rate 1 plus the exit rates). The shift is
+    detached, so the gradient is the usual softmax and never NaN, even for rows of ``-inf``.
+    """
+    if log_rates.shape[-1] == 0:  # no events at all: D = 1
+        return log_rates.sum(-1)
+    shift = log_rates.detach().amax(-1, keepdim=True).clamp_min_(0.0)
+    total = torch.exp(log_rates - shift).sum(-1, keepdim=True).add_(torch.exp(-shift))
+    return torch.log(total).add_(shift).squeeze(-1)
 
 
-def _pull(r: torch.Tensor, rt: torch.Tensor, k: int) -> torch.Tensor:
-    """Return ``N^T r``: state T collects R[T, i] r[T + {i}]."""
-    out = torch.zeros_like(r)
-    batch = r.shape[:-1]
-    for i in range(k):
-        rview = r.reshape(*batch, 2 ** (k - 1 - i), 2, 2**i)
-        rate = rt[..., i, :].reshape(*batch, 2 ** (k - 1 - i), 2, 2**i)
-        out.view(*batch, 2 ** (k - 1 - i), 2, 2**i)[..., 0, :] += rate[..., 0, :] * rview[..., 1, :]
-    return out
+# lattices up to this size keep their level indices cached (16 * 2^15 entries, ~8 MB)
+_CACHED_MAX_K = 16
 
 
-_INDEXED_MAX_K = 12
+def _level_indices(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, list]:
+    """Index tensors of the level-by-level solve.
 
-
-def _targets(k: int, device: torch.device) -> torch.Tensor:
-    """(2^k, k) index of T + {i}; equals T where i is in T (those rates are zero)."""
+    Returns ``order`` (the 2^k states sorted by size, then index), its inverse permutation,
+    and per size m = 1..k: the slices of levels m and m - 1 in ``order``, the position of
+    each predecessor T - i within level m - 1 and the flat index (T - i) k + i of its rate.
+    """
     states = torch.arange(2**k, device=device)
-    return states[:, None] | (1 << torch.arange(k, device=device))[None, :]
+    shifts = torch.arange(k, device=device)
+    size = torch.zeros(2**k, dtype=torch.int64, device=device)
+    for i in range(k):
+        size += (states >> i) & 1
+    order = torch.argsort(size, stable=True)
+    inverse = torch.empty_like(order)
+    inverse[order] = states
+    counts = torch.bincount(size, minlength=k + 1)
+    rank = inverse - (torch.cumsum(counts, 0) - counts)[size]  # position within its level
+    levels = []
+    start = 1
+    for m in range(1, k + 1):
+        count = math.comb(k, m)
+        level = order[start : start + count]
+        items = torch.nonzero((level[:, None] >> shifts) & 1)[:, 1].reshape(count, m)
+        prev = level[:, None] ^ (1 << items)
+        levels.append((
+            slice(start, start + count),
+            slice(start - math.comb(k, m - 1), start),
+            rank[prev].reshape(-1),
+            (prev * k + items).reshape(-1),
+        ))
+        start += count
+    return order, inverse, levels
 
 
-def _forward_sweeps(rt: torch.Tensor, d: torch.Tensor, rhs: torch.Tensor, k: int) -> torch.Tensor:
-    p = rhs / d
-    if k <= _INDEXED_MAX_K:  # small lattices: one scatter per sweep instead of k strided ops
-        rates = rt.transpose(-1, -2)
-        tgt = _targets(k, d.device).reshape(-1).expand(*d.shape[:-1], -1)
-        for _ in range(k):
-            flow = (rates * p[..., None]).reshape(*d.shape[:-1], -1)
-            p = (rhs + torch.zeros_like(p).scatter_add_(-1, tgt, flow)) / d
-        return p
-    for _ in range(k):
-        p = (rhs + _push(p, rt, k)) / d
-    return p
+@lru_cache(maxsize=64)
+def _cached_levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, list]:
+    return _level_indices(k, device)
 
 
-def _adjoint_sweeps(rt: torch.Tensor, d: torch.Tensor, rhs: torch.Tensor, k: int) -> torch.Tensor:
-    r = rhs / d
-    if k <= _INDEXED_MAX_K:
-        rates = rt.transpose(-1, -2)
-        tgt = _targets(k, d.device)
-        for _ in range(k):
-            r = (rhs + (rates * r[..., tgt]).sum(-1)) / d
-        return r
-    for _ in range(k):
-        r = (rhs + _pull(r, rt, k)) / d
-    return r
+def _levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, list]:
+    return _cached_levels(k, device) if k <= _CACHED_MAX_K else _level_indices(k, device)
 
 
-class _LatticeSolve(torch.autograd.Function):
+class _LatticeSolveLog(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, rates: torch.Tensor, diag: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        k = rates.shape[-1]
-        rt = rates.transpose(-1, -2).contiguous()
-        rhs = torch.zeros_like(diag)
-        rhs[..., 0] = 1.0
-        p = _forward_sweeps(rt, diag, rhs, k)
-        ctx.save_for_backward(rt, diag, p)
-        return p
+    def forward(ctx, log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        k = log_rates.shape[-1]
+        batch = log_diag.shape[:-1]
+        order, inverse, levels = _levels(k, log_diag.device)
+        lr_flat = log_rates.reshape(*batch, -1)
+        # states in level order: each level is a contiguous slice, right after its predecessors
+        ld = log_diag.index_select(-1, order)
+        lp = torch.empty_like(ld)
+        lp[..., 0] = -ld[..., 0]
+        keep = any(ctx.needs_input_grad)
+        tiny = torch.finfo(ld.dtype).tiny
+        weights = []
+        for m, (here, below, prev, flat) in enumerate(levels, start=1):
+            terms = lr_flat.index_select(-1, flat)
+            terms += lp[..., below].index_select(-1, prev)
+            terms = terms.view(*batch, -1, m)  # log R[T - i, i] + log p[T - i]
+            # logsumexp over the predecessors; the clamp keeps unreachable states (all -inf)
+            # at -inf instead of NaN
+            top = terms.amax(-1, keepdim=True).clamp_min_(torch.finfo(ld.dtype).min)
+            terms = terms.sub_(top).exp_()
+            total = terms.sum(-1, keepdim=True)
+            lp[..., here] = (torch.log(total) + top).squeeze(-1) - ld[..., here]
+            if keep:  # softmax weights of the predecessors, all the backward pass needs
+                weights.append(terms.div_(total.clamp_min_(tiny)))
+        ctx.levels, ctx.weights = levels, weights
+        ctx.save_for_backward(order, inverse)
+        ctx.rate_shape = log_rates.shape
+        return lp.index_select(-1, inverse)
 
     @staticmethod
-    def backward(ctx, grad_p: torch.Tensor):  # type: ignore[override]
-        rt, diag, p = ctx.saved_tensors
-        k = rt.shape[-2]
-        r = _adjoint_sweeps(rt, diag, grad_p, k)
-        batch = p.shape[:-1]
-        if k <= _INDEXED_MAX_K:
-            tgt = _targets(k, p.device)
-            bits = subset_bits(k, dtype=p.dtype, device=p.device)
-            grad_rates = r[..., tgt] * p[..., None] * (1.0 - bits)
-        else:
-            grads = []
-            for i in range(k):
-                shape = (*batch, 2 ** (k - 1 - i), 2, 2**i)
-                g = torch.zeros(shape, dtype=p.dtype, device=p.device)
-                g[..., 0, :] = r.reshape(shape)[..., 1, :] * p.reshape(shape)[..., 0, :]
-                grads.append(g.reshape(*batch, 2**k))
-            grad_rates = torch.stack(grads, dim=-1)
-        grad_diag = -r * p
-        return grad_rates, grad_diag
+    @once_differentiable  # the saved softmax weights are constants: no double backward
+    def backward(ctx, grad_lp: torch.Tensor):  # type: ignore[override]
+        order, inverse = ctx.saved_tensors
+        batch = grad_lp.shape[:-1]
+        rbar = grad_lp.index_select(-1, order)
+        grad_flat = grad_lp.new_zeros(*batch, ctx.rate_shape[-2] * ctx.rate_shape[-1])
+        for (here, below, prev, flat), w in zip(reversed(ctx.levels), reversed(ctx.weights)):
+            contrib = (w * rbar[..., here, None]).view(*batch, -1)
+            grad_flat.index_copy_(-1, flat, contrib)
+            rbar[..., below].index_add_(-1, prev, contrib)
+        return grad_flat.view(ctx.rate_shape), (-rbar).index_select(-1, inverse)
 
 
-def solve_lattice(rates: torch.Tensor, diag: torch.Tensor) -> torch.Tensor:
-    """Solve ``(D - N) p = e_empty`` on the lattice of subsets of k items.
+def solve_lattice_log(log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.Tensor:
+    """Solve ``(D - N) p = e_empty`` on the lattice of subsets of k items, in log space.
 
     Parameters
     ----------
-    rates
-        Shape (..., 2^k, k): ``rates[..., T, i]`` is the rate of adding item i to subset T;
-        entries with i already in T must be zero.
-    diag
-        Shape (..., 2^k): ``1 + total exit rate`` of every subset (may include rates of items
-        outside the lattice, which only leave it).
+    log_rates
+        Shape (..., 2^k, k): ``log_rates[..., T, i]`` is the log rate of adding item i to
+        subset T; entries with i already in T are never read (``-inf`` there keeps
+        :func:`log1p_sum_exp` of the same table right).
+    log_diag
+        Shape (..., 2^k): ``log(1 + total exit rate)`` of every subset (may include rates of
+        items outside the lattice, which only leave it); see :func:`log1p_sum_exp`.
 
     Returns
     -------
     torch.Tensor
-        Shape (..., 2^k): ``p[T]``, the probability that the chain is observed in T. Differentiable
-        in ``rates`` and ``diag`` through an adjoint solve (no unrolled graph is kept).
+        Shape (..., 2^k): ``log p[T]``, the log-probability that the chain is observed in T
+        (``-inf`` only for states that no path reaches). Differentiable in ``log_rates`` and
+        ``log_diag`` through an adjoint solve (no unrolled graph is kept).
     """
-    return _LatticeSolve.apply(rates, diag)
+    return _LatticeSolveLog.apply(log_rates, log_diag)

@@ -20,7 +20,7 @@ import torch
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
-from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
+from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
 
 __all__ = ["posterior_theta"]
@@ -34,8 +34,8 @@ def _log_lik_fn(x: np.ndarray, dtype: torch.dtype):
         mask = counts > 0
 
         def f(theta: torch.Tensor) -> torch.Tensor:
-            p = state_distribution(theta)
-            return (counts[mask] * torch.log(p[mask])).sum()
+            lp = log_state_distribution(theta)
+            return (counts[mask] * lp[mask]).sum()
 
         return f
     return lambda theta: subset_log_likelihood(theta, xt).sum()

@@ -138,8 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit theta to a 0/1 tumours x events table",
         description="Fit an L1-penalised MHN (rows = affected event) and report the held-out "
-        "log-likelihood per tumour over --folds folds (default 5). Cross-validation progress is checkpointed to "
-        "DIR/cv_checkpoint.json; rerunning the same command after an interruption resumes.",
+        "log-likelihood per tumour over --folds folds (default 5). Cross-validation progress "
+        "is checkpointed to DIR/cv_checkpoint.json; rerunning the same command after an "
+        "interruption resumes.",
     )
     fit.add_argument(
         "data",

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from biomodels.ctmc._checks import check_count
+
 __all__ = [
     "validate_cohort",
     "read_cohort",
@@ -202,7 +204,7 @@ def read_maf(
     min_frequency
         Keep events present in at least this fraction of samples.
     top
-        Keep only the ``top`` most frequent events.
+        Keep only the ``top`` most frequent events (a positive integer; None keeps all).
     samples
         All sequenced samples, in the order wanted; those without alterations get zero
         rows and frequencies count them. Default: the samples named in the table.
@@ -211,6 +213,8 @@ def read_maf(
     -------
     X, event_names, sample_ids
     """
+    if top is not None:
+        top = check_count("top", top, at_least=1)  # iloc[:-1] would drop an event silently
     path = os.fspath(path)
     if sep is None:
         sep = "," if path.endswith(".csv") else "\t"

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.data import validate_cohort
-from biomodels.ctmc.likelihood_statespace import state_distribution, state_index
+from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import (
     _CHUNK_ELEMENTS,
     MAX_SUBSET_EVENTS,
@@ -50,6 +50,7 @@ from biomodels.ctmc.likelihood_subsets import (
     subset_log_likelihood,
 )
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
+from core.checks import check_number
 
 __all__ = [
     "FitResult",
@@ -179,8 +180,8 @@ def data_log_likelihood(
     gen = torch.Generator(device=th.device).manual_seed(0 if seed is None else seed)
     with torch.no_grad():
         if th.shape[0] <= 12:
-            p = state_distribution(th)
-            return torch.log(p[state_index(xb, th.shape[0])]).cpu().numpy()
+            lp = log_state_distribution(th)
+            return lp[state_index(xb, th.shape[0])].cpu().numpy()
         small = xb.sum(-1) <= is_threshold
         if bool(small.any()):
             exact = subset_log_likelihood(th, xb[small], max_events=is_threshold)
@@ -244,9 +245,9 @@ class _Objective:
     def accumulate(self, theta: torch.Tensor) -> float:
         """Add grad of -(mean log-likelihood) to theta.grad; return the exact part's value."""
         if self.method == "statespace":
-            p = state_distribution(theta)
+            lp = log_state_distribution(theta)
             mask = self.weights > 0
-            loss = -(self.weights[mask] * torch.log(p[mask])).sum()
+            loss = -(self.weights[mask] * lp[mask]).sum()
             loss.backward()
             return float(loss.detach())
         total = 0.0
@@ -318,8 +319,8 @@ def _fit_owlqn(
     fx, g = evaluate(x)
     if not math.isfinite(fx) or not bool(torch.isfinite(g).all()):
         raise ValueError(
-            "the likelihood or its gradient is not finite at the starting theta (a tumour "
-            "has probability below the floating-point range); start closer, e.g. from the "
+            "the likelihood or its gradient is not finite at the starting theta (its sums "
+            "of log rates overflow the floating-point range); start closer, e.g. from the "
             "independence model (theta0=None)"
         )
     history = [-fx]
@@ -425,7 +426,8 @@ def fit_theta(
         gradients and objective values (``sparsity="proximal"``, no MCMC tumours) and ignores
         ``lr``.
     lr
-        Step size (default 0.1 for Adam, 0.5 for AdaGrad; halved for noisy MCMC gradients).
+        Step size, finite and > 0 (default 0.1 for Adam, 0.5 for AdaGrad; halved for noisy
+        MCMC gradients).
     max_steps
         Step cap (default 500 exact, 600 mcmc, 300 for ``"lbfgs"``).
     tol
@@ -460,6 +462,10 @@ def fit_theta(
     """
     if l1 < 0 or not math.isfinite(l1):
         raise ValueError(f"l1 must be a finite non-negative number, got {l1}")
+    if lr is not None:
+        # a negative step ascends the loss and the best-iterate rule hands back theta0
+        lr = check_number("lr", lr, above=0)
+    x, _ = validate_cohort(x, warn_unobserved=False)  # the checks below index x as an array
     if l1 == 0 and len(np.unique(np.asarray(x, dtype=np.uint8), axis=0)) < 2 ** x.shape[1]:
         warnings.warn(
             "l1 = 0 with some of the 2^n states never observed: the maximum likelihood may not "
@@ -476,7 +482,6 @@ def fit_theta(
     if isinstance(mcmc_threshold, bool) or not isinstance(mcmc_threshold, int | np.integer) \
             or mcmc_threshold < 1:
         raise ValueError(f"mcmc_threshold must be an integer >= 1, got {mcmc_threshold!r}")
-    x, _ = validate_cohort(x, warn_unobserved=False)
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:
@@ -607,8 +612,8 @@ def fit_theta(
             best = (history[-1], current().detach().clone())  # the iterate just scored
         if any(p.grad is not None and not bool(torch.isfinite(p.grad).all()) for p in params):
             raise ValueError(
-                f"the log-likelihood gradient is not finite at step {step} (a tumour has "
-                "probability below the floating-point range); lower lr or start from the "
+                f"the log-likelihood gradient is not finite at step {step} (theta's sums of "
+                "log rates overflow the floating-point range); lower lr or start from the "
                 "independence model (theta0=None)"
             )
         with torch.no_grad():

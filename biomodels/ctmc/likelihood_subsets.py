@@ -11,11 +11,13 @@ Convention: ``theta[i, j]`` = effect of event j on the rate of event i (rows are
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from biomodels.ctmc._checks import as_binary_tensor, as_theta
-from biomodels.ctmc._solve import solve_lattice, subset_bits
+from biomodels.ctmc._solve import log1p_sum_exp, solve_lattice_log, subset_bits
 
 __all__ = ["MAX_SUBSET_EVENTS", "subset_log_likelihood", "group_by_size"]
 
@@ -42,22 +44,19 @@ def group_by_size(xb: torch.Tensor) -> dict[int, tuple[torch.Tensor, torch.Tenso
 
 def _group_log_prob(theta: torch.Tensor, events: torch.Tensor) -> torch.Tensor:
     """Log p(x) for B tumours that all carry k events (indices ``events``, shape (B, k))."""
-    n = theta.shape[0]
     bsz, k = events.shape
     base = torch.diagonal(theta)
     off = theta - torch.diag(base)
     if k == 0:
-        return -torch.log1p(torch.exp(base).sum()).expand(bsz)
+        return -log1p_sum_exp(base).expand(bsz)
     bits = subset_bits(k, dtype=theta.dtype, device=theta.device)  # (2^k, k)
     cols = off[:, events].permute(1, 0, 2)  # (B, n, k): theta[j, x_l]
     log_rates = torch.einsum("tl,bjl->btj", bits, cols) + base  # (B, 2^k, n)
-    inside = torch.zeros(bsz, 2**k, n, dtype=theta.dtype, device=theta.device)
-    inside.scatter_(2, events[:, None, :].expand(bsz, 2**k, k), bits.expand(bsz, 2**k, k))
-    rates_all = torch.exp(log_rates)
-    diag = 1.0 + (rates_all * (1.0 - inside)).sum(-1)
-    rates = torch.gather(rates_all, 2, events[:, None, :].expand(bsz, 2**k, k)) * (1.0 - bits)
-    p = solve_lattice(rates, diag)
-    return torch.log(p[:, -1])
+    index = events[:, None, :].expand(bsz, 2**k, k)
+    # log space throughout: p(x) is often below the float range (e^-100 in float32)
+    log_items = torch.gather(log_rates, 2, index).masked_fill(bits > 0, -math.inf)
+    log_diag = log1p_sum_exp(log_rates.scatter(2, index, log_items))  # present events: -inf
+    return solve_lattice_log(log_items, log_diag)[:, -1]
 
 
 def subset_log_likelihood(
@@ -81,6 +80,8 @@ def subset_log_likelihood(
     -------
     torch.Tensor
         Shape (N,), differentiable in ``theta``; equal to the full state-space likelihood.
+        With no events at all (n = 0) the chain stays in the empty state, so every tumour
+        gets log 1 = 0.
 
     Examples
     --------
@@ -102,7 +103,7 @@ def subset_log_likelihood(
     out = torch.zeros(len(xb), dtype=theta.dtype, device=theta.device)
     pieces = []
     for k, (rows, events) in group_by_size(xb).items():
-        chunk = max(1, _CHUNK_ELEMENTS // (2**k * n))
+        chunk = max(1, _CHUNK_ELEMENTS // (2**k * max(n, 1)))  # n = 0: only the empty state
         for start in range(0, len(rows), chunk):
             sl = slice(start, start + chunk)
             pieces.append((rows[sl], _group_log_prob(theta, events[sl])))

@@ -32,8 +32,9 @@ import math
 
 import torch
 
-from biomodels.ctmc._checks import as_theta
+from biomodels.ctmc._checks import as_event_indices, as_theta, check_count
 from biomodels.ctmc.sequences import _sequence_log_prob
+from core.checks import check_number
 
 __all__ = [
     "propose_orders",
@@ -59,12 +60,13 @@ def propose_orders(
     theta
         (n, n) parameters (rows = targets); not differentiated.
     events
-        (B, k) event indices of B tumours with k events each.
+        (B, k) integer event indices of B tumours with k distinct events each, in [0, n).
     n_proposals
-        Orderings per tumour.
+        Orderings per tumour (>= 1).
     tempering
-        Scores are multiplied by this before the softmax (1 = greedy, 0 = uniform shuffles);
-        0.5 keeps importance weights light-tailed on random and block-structured theta.
+        Finite, >= 0: scores are multiplied by this before the softmax (1 = greedy, 0 =
+        uniform shuffles, above 1 greedier still); 0.5 keeps importance weights light-tailed
+        on random and block-structured theta.
     generator
         Torch generator for reproducibility.
 
@@ -74,6 +76,10 @@ def propose_orders(
         (B, M, k) orderings (event indices) and (B, M) their proposal log-probabilities.
     """
     theta = as_theta(theta).detach()
+    events = as_event_indices(events, theta.shape[0], ndim=2, device=theta.device)
+    n_proposals = check_count("n_proposals", n_proposals, at_least=1)
+    # a NaN or infinite score would pick already placed events
+    tempering = check_number("tempering", tempering, at_least=0)
     out_dtype = theta.dtype
     theta = theta.to(torch.float32)  # a proposal only has to be self-consistent
     bsz, k = events.shape
@@ -129,7 +135,7 @@ def metropolis_weights(
         (B, 1 + burn_in + n_samples) target and proposal log-probabilities; proposal 0 is the
         chain's starting state.
     n_samples, burn_in
-        Chain length after burn-in, and burn-in steps.
+        Chain length after burn-in (>= 1), and burn-in steps (>= 0).
     generator
         Torch generator for the uniforms.
 
@@ -139,6 +145,13 @@ def metropolis_weights(
         (B, M) weights summing to 1 per row: the fraction of post-burn-in steps the chain spent in
         each proposal.
     """
+    n_samples = check_count("n_samples", n_samples, at_least=1)
+    burn_in = check_count("burn_in", burn_in, at_least=0)
+    if log_p.ndim != 2 or log_q.shape != log_p.shape:
+        raise ValueError(
+            "log_p and log_q must both have shape (B, 1 + burn_in + n_samples), got "
+            f"{tuple(log_p.shape)} and {tuple(log_q.shape)}"
+        )
     bsz, m = log_p.shape
     if m != 1 + burn_in + n_samples:
         raise ValueError(f"expected {1 + burn_in + n_samples} proposals per tumour, got {m}")
@@ -170,9 +183,9 @@ def mcmc_surrogate(
     theta
         (n, n) parameters with ``requires_grad`` (rows = targets).
     events
-        (B, k) event indices of B tumours with k events each.
+        (B, k) integer event indices of B tumours with k distinct events each, in [0, n).
     n_samples, burn_in
-        Chain settings (paper defaults 50 and 5).
+        Chain settings (paper defaults 50 and 5; n_samples >= 1, burn_in >= 0).
     generator
         Torch generator (reproducible chains).
 
@@ -183,6 +196,9 @@ def mcmc_surrogate(
         detached importance-sampling estimate of log p(x) from the same proposals.
     """
     theta = as_theta(theta)
+    events = as_event_indices(events, theta.shape[0], ndim=2, device=theta.device)
+    n_samples = check_count("n_samples", n_samples, at_least=1)
+    burn_in = check_count("burn_in", burn_in, at_least=0)
     m = 1 + burn_in + n_samples
     orders, log_q = propose_orders(theta, events, m, generator=generator)
     log_p = _sequence_log_prob(theta, orders)  # (B, M), differentiable
@@ -208,9 +224,9 @@ def importance_log_likelihood(
     theta
         (n, n) parameters (rows = targets).
     events
-        (B, k) event indices of B tumours with k events each.
+        (B, k) integer event indices of B tumours with k distinct events each, in [0, n).
     n_proposals
-        Orderings drawn per tumour.
+        Orderings drawn per tumour (>= 1).
     generator
         Torch generator.
 
@@ -220,6 +236,8 @@ def importance_log_likelihood(
         (B,) estimates; consistent as ``n_proposals`` grows (slightly low for finite samples).
     """
     theta = as_theta(theta)
+    events = as_event_indices(events, theta.shape[0], ndim=2, device=theta.device)
+    n_proposals = check_count("n_proposals", n_proposals, at_least=1)
     with torch.no_grad():
         orders, log_q = propose_orders(theta, events, n_proposals, generator=generator)
         log_p = _sequence_log_prob(theta.detach(), orders)
@@ -277,9 +295,9 @@ def mcmc_gradient(
     theta
         (n, n) parameters (rows = targets); not modified.
     events
-        (B, k) event indices of B tumours with k events each.
+        (B, k) integer event indices of B tumours with k distinct events each, in [0, n).
     n_samples, burn_in
-        Chain settings (paper defaults 50 and 5).
+        Chain settings (paper defaults 50 and 5; n_samples >= 1, burn_in >= 0).
     generator
         Torch generator.
     compute_dtype
@@ -294,6 +312,9 @@ def mcmc_gradient(
     """
     th = as_theta(theta).detach()
     n = th.shape[0]
+    events = as_event_indices(events, n, ndim=2, device=th.device)
+    n_samples = check_count("n_samples", n_samples, at_least=1)
+    burn_in = check_count("burn_in", burn_in, at_least=0)
     bsz, k = events.shape
     m = 1 + burn_in + n_samples
     orders, log_q = propose_orders(th, events, m, generator=generator)

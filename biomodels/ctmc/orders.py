@@ -11,11 +11,13 @@ Convention: ``theta[i, j]`` = effect of event j on the rate of event i (rows are
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from biomodels.ctmc._checks import as_theta
-from biomodels.ctmc._solve import solve_lattice, subset_bits
+from biomodels.ctmc._solve import log1p_sum_exp, solve_lattice_log, subset_bits
 from biomodels.ctmc.likelihood_statespace import MAX_STATESPACE_EVENTS
 from biomodels.ctmc.sampling import sample_trajectories
 from biomodels.ctmc.sequences import sequence_log_prob
@@ -79,17 +81,18 @@ def order_probability(
             raise ValueError(f"exact order probabilities need n <= {MAX_STATESPACE_EVENTS}")
         bits = subset_bits(n, dtype=th.dtype, device=th.device)
         off = th - torch.diag(torch.diagonal(th))
-        rates = torch.exp(bits @ off.T + torch.diagonal(th)) * (1.0 - bits)
-        diag = 1.0 + rates.sum(-1)
-        p = solve_lattice(rates, diag)
-        blocked = rates.clone()
-        blocked[:, b] = blocked[:, b] * bits[:, a]  # b may only enter once a is present
-        p_ab = solve_lattice(blocked, diag)
+        log_rates = (bits @ off.T + torch.diagonal(th)).masked_fill(bits > 0, -math.inf)
+        log_diag = log1p_sum_exp(log_rates)
+        lp = solve_lattice_log(log_rates, log_diag)
+        # b may only enter once a is present (exit rates unchanged)
+        blocked = log_rates.clone()
+        blocked[:, b] = blocked[:, b].masked_fill(bits[:, a] == 0, -math.inf)
+        lp_ab = solve_lattice_log(blocked, log_diag)
         both = (bits[:, a] * bits[:, b]) > 0
-        denom = p[both].sum()
-        if float(denom) <= 0:
+        log_denom = torch.logsumexp(lp[both], dim=0)
+        if not bool(torch.isfinite(log_denom)):
             return float("nan")
-        return float(p_ab[both].sum() / denom)
+        return float(torch.exp(torch.logsumexp(lp_ab[both], dim=0) - log_denom))
     traj = sample_trajectories(th, n_samples, seed=seed)
     pos_a = np.where(traj.order == a, np.arange(n)[None, :], n).min(axis=1)
     pos_b = np.where(traj.order == b, np.arange(n)[None, :], n).min(axis=1)

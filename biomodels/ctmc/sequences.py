@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from biomodels.ctmc._checks import as_binary_tensor, as_theta
+from biomodels.ctmc._checks import as_binary_tensor, as_event_indices, as_theta
 
 __all__ = ["sequence_log_prob", "bruteforce_log_likelihood"]
 
@@ -30,7 +30,8 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     theta
         (n, n) parameters, rows = affected event.
     orders
-        Integer tensor (..., k) of distinct event indices (first event first).
+        Integer tensor (..., k) of distinct event indices in [0, n) (first event first);
+        anything else raises (a float index is not truncated).
 
     Returns
     -------
@@ -39,12 +40,7 @@ def sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tensor
     """
     theta = as_theta(theta)
     n = theta.shape[0]
-    orders = torch.as_tensor(orders, device=theta.device, dtype=torch.int64)
-    if orders.shape[-1]:
-        if int(orders.min()) < 0 or int(orders.max()) >= n:
-            raise ValueError(f"orders must hold event indices in [0, {n})")
-        if bool((orders.sort(-1).values.diff(dim=-1) == 0).any()):
-            raise ValueError("orders must not repeat an event within an ordering")
+    orders = as_event_indices(orders, n, name="orders", device=theta.device)
     return _sequence_log_prob(theta, orders)
 
 

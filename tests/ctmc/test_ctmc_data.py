@@ -66,6 +66,12 @@ def test_read_maf_long_table(tmp_path):
     assert ids == ["t1", "t2", "t3"] and x[:, 0].tolist() == [1, 1, 1]
     x2, names2, _ = read_maf(tmp_path / "x.maf", top=1)
     assert names2 == ["TP53"]
+    # top=-1 dropped the least frequent event silently; 1.5 failed inside pandas
+    for bad in (-1, 0, 1.5, True):
+        with pytest.raises(ValueError, match="top: expected an integer >= 1"):
+            read_maf(tmp_path / "x.maf", top=bad)
+    assert read_maf(tmp_path / "x.maf", top=np.int64(2))[1][0] == "TP53"
+    assert len(read_maf(tmp_path / "x.maf", top=np.int64(2))[1]) == 2
     with pytest.raises(ValueError, match="gene_col='Gene'"):
         read_maf(tmp_path / "x.maf", gene_col="Gene")
     # tumours without alterations are absent from a MAF: `samples` keeps them as zero rows

@@ -253,11 +253,16 @@ def test_cross_validation_checks_data_and_checkpoint_settings(tmp_path):
 def test_fit_refuses_starts_it_cannot_leave_and_sizes_it_cannot_solve():
     x = sample_trajectories(random_sparse_theta(5, seed=0), 300, seed=1).X
     x[0] = 1
-    # p(x) underflows at this start: the fit used to stop at once and report convergence
+    # p(x) = e^-1000 at this start: the fit used to stop at once and report convergence;
+    # in log space it is finite, so the fit climbs (far from the optimum: not converged)
+    far = fit_theta(x, l1=0.01, theta0=np.diag([-200.0] * 5), method="exact", max_steps=20)
+    assert np.isfinite(far.history).all() and far.history[-1] > far.history[0] + 5
+    assert not far.converged
+    # rates beyond the floating-point range still stop the fit with a clear error
     with pytest.raises(ValueError, match="not finite at the starting theta"):
-        fit_theta(x, l1=0.01, theta0=np.diag([-200.0] * 5), method="exact")
+        fit_theta(x, l1=0.01, theta0=np.full((5, 5), 1e308), method="exact")
     with pytest.raises(ValueError, match="not finite at step"):
-        fit_theta(x, l1=0.01, theta0=np.diag([-200.0] * 5), method="exact", optimizer="adam")
+        fit_theta(x, l1=0.01, theta0=np.full((5, 5), 1e308), method="exact", optimizer="adam")
     start = np.zeros((5, 5))
     start[0, 1] = np.nan
     with pytest.raises(ValueError, match="theta0 contains NaN"):
@@ -335,3 +340,19 @@ def test_a_checkpointed_nan_fold_score_resumes(tmp_path):
                                 "scores": {"0.1/0": None, "0.1/1": -2.5}}))
     scores = _read_cv_checkpoint(path, signature)
     assert np.isnan(scores["0.1/0"]) and scores["0.1/1"] == -2.5
+
+
+def test_fit_checks_the_step_size():
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 60, seed=1).X
+    # lr = -1 ascended the loss and the best-iterate rule returned the starting theta;
+    # lr = nan surfaced as a misleading "theta contains NaN"
+    for bad in (-1.0, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr: expected"):
+            fit_theta(x, l1=0.05, lr=bad, optimizer="adam", max_steps=50)
+
+
+def test_fit_validates_the_cohort_before_the_l1_zero_check():
+    # a plain nested list is validated before the l1 = 0 check reads its shape
+    with pytest.warns(UserWarning, match="l1 = 0"):
+        res = fit_theta([[1, 0], [0, 1], [1, 1]], l1=0.0, max_steps=5)
+    assert res.theta.shape == (2, 2)

@@ -42,10 +42,10 @@ def test_distribution_sums_to_one(n, torch_gen):
 
 
 def test_large_lattice_path_matches_bruteforce(torch_gen):
-    # n = 13 uses the strided (non-indexed) sweeps; compare a few states with brute force
-    theta = _random_theta(13, torch_gen, scale=0.5)
-    x = torch.zeros(4, 13, dtype=torch.int64)
-    x[0, [0, 5, 12]] = 1
+    # n = 17 builds its level indices per call (not cached); compare states with brute force
+    theta = _random_theta(17, torch_gen, scale=0.5)
+    x = torch.zeros(4, 17, dtype=torch.int64)
+    x[0, [0, 5, 16]] = 1
     x[1, [1, 2, 3, 4, 7]] = 1
     x[3, [6]] = 1
     brute = torch.stack([bruteforce_log_likelihood(theta, row) for row in x])
@@ -106,3 +106,77 @@ def test_wrong_shapes_are_rejected(torch_gen):
         subset_log_likelihood(torch.zeros(3, 3), np.array([[0, 2, 1]]))
     with pytest.raises(ValueError, match="method='mcmc'"):
         subset_log_likelihood(torch.zeros(30, 30), np.ones((1, 30)), max_events=25)
+
+
+def test_exact_likelihoods_stay_finite_where_probabilities_underflow():
+    # p(x) below the float range (e^-773 < 1e-308) or rates above it (e^800) must not give
+    # -inf / NaN: the lattice is solved in log space, like the sum over orderings
+    from biomodels.ctmc import CTMC, data_log_likelihood
+
+    theta = torch.zeros(6, 6, dtype=torch.float64)
+    x = torch.ones(1, 6)
+    for diag in (-130.0, 800.0):
+        theta.fill_diagonal_(diag)
+        brute = bruteforce_log_likelihood(theta, x[0])
+        assert torch.isfinite(brute)
+        for value in (
+            subset_log_likelihood(theta, x)[0],
+            statespace_log_likelihood(theta, x)[0],
+            torch.as_tensor(data_log_likelihood(theta, x.numpy())[0]),
+            torch.as_tensor(CTMC(theta.numpy()).log_likelihood(x.numpy().astype(int))[0]),
+        ):
+            assert abs(float(value) - float(brute)) < 1e-9 * max(1.0, abs(float(brute)))
+    assert float(bruteforce_log_likelihood(-130.0 * torch.eye(6, dtype=torch.float64), x[0])) \
+        == pytest.approx(-773.4207, abs=1e-3)
+
+
+def test_float32_likelihood_keeps_its_accuracy_below_the_float32_range():
+    # 12 rare events: p(x) ~ e^-112, subnormal or zero in float32
+    x = torch.ones(1, 12)
+    for diag, ref in ((-11.0, -112.014), (-10.0, -100.016)):
+        th64 = diag * torch.eye(12, dtype=torch.float64)
+        exact = float(subset_log_likelihood(th64, x)[0])
+        assert exact == pytest.approx(ref, abs=1e-3)
+        single = subset_log_likelihood(th64.to(torch.float32), x)
+        assert single.dtype == torch.float32
+        assert abs(float(single[0]) - exact) < 1e-3
+        full = statespace_log_likelihood(th64.to(torch.float32), x)
+        assert abs(float(full[0]) - exact) < 1e-3
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_log_space_lattice_matches_bruteforce_on_extreme_theta(dtype, torch_gen):
+    # large interactions and base rates far from 1 in both directions, all 2^n states
+    tol = 1e-12 if dtype == torch.float64 else 1e-6
+    for scale, shift in ((2.0, -60.0), (30.0, 0.0), (300.0, 0.0), (5.0, 400.0), (50.0, -300.0)):
+        n = 5
+        theta = torch.randn(n, n, generator=torch_gen, dtype=torch.float64) * scale
+        theta.diagonal().add_(shift)
+        states = torch.tensor(list(itertools.product([0, 1], repeat=n)), dtype=torch.int64)
+        brute = torch.stack([bruteforce_log_likelihood(theta, x) for x in states])
+        assert torch.isfinite(brute).all()
+        allowed = tol * (1.0 + brute.abs().max())
+        for fn in (subset_log_likelihood, statespace_log_likelihood):
+            got = fn(theta.to(dtype), states)
+            assert got.dtype == dtype
+            assert float((got.double() - brute).abs().max()) < allowed, (fn.__name__, scale)
+
+
+def test_log_space_gradients_match_bruteforce_on_extreme_theta(torch_gen):
+    for scale in (20.0, 200.0):
+        theta = (torch.randn(5, 5, generator=torch_gen, dtype=torch.float64) * scale)
+        theta.requires_grad_(True)
+        x = torch.tensor([1, 0, 1, 1, 1])
+        (ref,) = torch.autograd.grad(bruteforce_log_likelihood(theta, x), theta)
+        (sub,) = torch.autograd.grad(subset_log_likelihood(theta, x[None]).sum(), theta)
+        (full,) = torch.autograd.grad(statespace_log_likelihood(theta, x[None]).sum(), theta)
+        assert torch.allclose(sub, ref, atol=1e-9) and torch.allclose(full, ref, atol=1e-9)
+
+
+def test_zero_events_give_log_one():
+    # with no events the chain never leaves the empty state: p = 1 for every tumour
+    theta = torch.zeros(0, 0, dtype=torch.float64, requires_grad=True)
+    ll = subset_log_likelihood(theta, torch.zeros(3, 0))
+    assert ll.shape == (3,) and torch.equal(ll, torch.zeros(3, dtype=torch.float64))
+    ll.sum().backward()
+    assert statespace_log_likelihood(theta, torch.zeros(2, 0)).tolist() == [0.0, 0.0]

@@ -133,3 +133,71 @@ def test_closed_form_mcmc_gradient_equals_autograd_of_surrogate():
     assert torch.allclose(log_is, log_is2, atol=1e-10)
     fast32, _ = mcmc_gradient(theta, events, generator=torch.Generator().manual_seed(5))
     assert fast32.dtype == torch.float64 and torch.allclose(auto, fast32, atol=1e-4)
+
+
+def test_sequence_log_prob_refuses_non_integer_orders():
+    theta = torch.zeros(4, 4, dtype=torch.float64)
+    # a float ordering was truncated to event indices ([0.9, 2.7] -> [0, 2])
+    with pytest.raises(TypeError, match="orders must hold integer event indices"):
+        sequence_log_prob(theta, torch.tensor([0.9, 2.7]))
+    with pytest.raises(TypeError, match="integer"):
+        sequence_log_prob(theta, torch.tensor([True, False]))
+    assert torch.isfinite(sequence_log_prob(theta, np.array([3, 0])))
+
+
+def test_sampler_events_must_be_distinct_integer_indices():
+    from biomodels.ctmc import mcmc_gradient
+
+    theta = torch.zeros(4, 4, dtype=torch.float64)
+    events = torch.tensor([[0, 1, 3]])
+    # duplicates were accepted, and a negative index failed deep inside one_hot
+    calls = (
+        lambda ev: importance_log_likelihood(theta, ev, n_proposals=50),
+        lambda ev: mcmc_gradient(theta, ev),
+        lambda ev: mcmc_surrogate(theta, ev),
+        lambda ev: propose_orders(theta, ev, 5),
+    )
+    for call in calls:
+        with pytest.raises(ValueError, match="must not repeat an event"):
+            call(torch.tensor([[2, 2]]))
+        with pytest.raises(ValueError, match=r"events must hold event indices in \[0, 4\)"):
+            call(torch.tensor([[0, -1]]))
+        with pytest.raises(ValueError, match=r"in \[0, 4\)"):
+            call(torch.tensor([[0, 4]]))
+        with pytest.raises(TypeError, match="events must hold integer"):
+            call(torch.tensor([[0.0, 1.0]]))
+        call(events)  # valid input still runs
+
+
+def test_chain_lengths_must_be_positive_integers():
+    from biomodels.ctmc import mcmc_gradient
+
+    theta = torch.zeros(4, 4, dtype=torch.float64)
+    events = torch.tensor([[0, 1, 3]])
+    # n_samples = 0 gave NaN weights and gradients
+    with pytest.raises(ValueError, match="n_samples: expected an integer >= 1, got 0"):
+        mcmc_gradient(theta, events, n_samples=0)
+    with pytest.raises(ValueError, match="n_samples"):
+        mcmc_surrogate(theta, events, n_samples=0)
+    with pytest.raises(ValueError, match="burn_in"):
+        mcmc_gradient(theta, events, burn_in=-1)
+    with pytest.raises(ValueError, match="n_proposals"):
+        importance_log_likelihood(theta, events, n_proposals=0)
+    log_p = torch.zeros(2, 6, dtype=torch.float64)
+    with pytest.raises(ValueError, match="n_samples: expected an integer >= 1"):
+        metropolis_weights(log_p, log_p, n_samples=0, burn_in=5)
+    with pytest.raises(ValueError, match="log_q"):
+        metropolis_weights(log_p, log_p[:1], n_samples=1, burn_in=4)
+
+
+def test_tempering_must_be_finite_and_non_negative():
+    theta = torch.zeros(4, 4, dtype=torch.float64)
+    events = torch.tensor([[0, 1, 3]])
+    # a NaN score made the proposal pick an already placed event again;
+    # the documented range of tempering is [0, inf): 0 = uniform shuffles, 1 = greedy
+    for bad in (math.nan, math.inf, -0.5):
+        with pytest.raises(ValueError, match="tempering"):
+            propose_orders(theta, events, 5, tempering=bad)
+    orders, log_q = propose_orders(theta, events, 200, tempering=0.0)
+    assert torch.allclose(log_q, torch.full_like(log_q, -math.log(6)))
+    assert (orders.sort(-1).values == events).all()

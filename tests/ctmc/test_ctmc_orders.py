@@ -102,3 +102,13 @@ def test_top_orders_needs_a_positive_count():
     model = CTMC(random_sparse_theta(4, seed=0))
     with pytest.raises(ValueError, match="k: expected a whole number >= 1"):
         model.top_orders([0, 1, 2], k=-1)
+
+
+def test_exact_order_probability_with_underflowing_state_probabilities():
+    # three very rare, independent and identical events: P(0 before 1) = 1/2 by symmetry, though
+    # every state with two events has probability below e^-800 (0.0 in float64)
+    theta = -400.0 * np.eye(3)
+    assert order_probability(theta, 0, 1, method="exact") == pytest.approx(0.5, abs=1e-12)
+    theta[1, 0] = 3.0  # event 0 promotes event 1 e^3-fold; every exit rate is still ~0
+    expected = np.exp(3.0) / (1.0 + np.exp(3.0))
+    assert order_probability(theta, 0, 1, method="exact") == pytest.approx(expected, rel=1e-12)
