@@ -68,3 +68,59 @@ def test_svi_spread_is_close_to_nuts():
     svi = posterior_theta(x, method="svi", num_samples=400, seed=0)
     ratio = svi.std(0) / nuts.std(0)
     assert np.median(ratio) > 0.6 and ratio.min() > 0.35
+
+
+def test_log_posterior_is_the_penalised_objective_at_a_non_default_l1(monkeypatch):
+    # known answer: prior Normal(mu_i, 3) on base rates and Laplace(0, b = 1/(N l1)) on the
+    # effects, so at l1 = 10/N (b = 0.1) the model's log joint is the log-likelihood plus
+    # these log densities, and between two thetas with the same base rates it changes by
+    # N x the change of the L1-penalised objective (the MAP is the penalised fit)
+    import pyro
+    import pyro.infer
+    import torch
+
+    from biomodels.ctmc import data_log_likelihood, independence_theta
+
+    x = CTMC(block_theta(0, blocks="synth2")[0]).sample(60, seed=0).X
+    n_t, n = x.shape
+    l1 = 10.0 / n_t
+    captured = {}
+
+    class Captured(Exception):
+        pass
+
+    def spy_nuts(model, **kwargs):
+        captured["model"] = model
+        raise Captured
+
+    monkeypatch.setattr(pyro.infer, "NUTS", spy_nuts)
+    with pytest.raises(Captured):
+        posterior_theta(x, l1=l1, method="nuts")
+    model = captured["model"]
+    off = ~np.eye(n, dtype=bool)
+    mu = np.diag(independence_theta(x))
+    b = 1.0 / (n_t * l1)
+
+    def log_joint(theta):
+        data = {"base": torch.as_tensor(np.diag(theta).copy()),
+                "effects": torch.as_tensor(theta[off])}
+        trace = pyro.poutine.trace(pyro.poutine.condition(model, data=data)).get_trace()
+        return float(trace.log_prob_sum())
+
+    def by_hand(theta):
+        ll = data_log_likelihood(torch.as_tensor(theta), x).sum()
+        base = np.diag(theta)
+        normal = (-0.5 * ((base - mu) / 3.0) ** 2 - np.log(3.0 * np.sqrt(2 * np.pi))).sum()
+        laplace = (-np.log(2 * b) - np.abs(theta[off]) / b).sum()
+        return ll + normal + laplace
+
+    def objective(theta):
+        ll = data_log_likelihood(torch.as_tensor(theta), x).mean()
+        return ll - l1 * np.abs(theta[off]).sum()
+
+    t1 = np.array([[-1.0, 0.4], [1.5, -3.0]])
+    t2 = np.array([[-1.0, -0.8], [0.2, -3.0]])
+    for theta in (t1, t2):
+        assert log_joint(theta) == pytest.approx(by_hand(theta), abs=1e-9)
+    assert log_joint(t1) - log_joint(t2) == pytest.approx(
+        n_t * (objective(t1) - objective(t2)), abs=1e-9)

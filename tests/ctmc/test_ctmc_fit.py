@@ -356,3 +356,78 @@ def test_fit_validates_the_cohort_before_the_l1_zero_check():
     with pytest.warns(UserWarning, match="l1 = 0"):
         res = fit_theta([[1, 0], [0, 1], [1, 1]], l1=0.0, max_steps=5)
     assert res.theta.shape == (2, 2)
+
+
+def test_cross_validation_scores_each_fold_with_a_fit_on_the_other_folds():
+    # known answer: the documented per-fold score, rebuilt by hand (fit on the other folds,
+    # mean per-tumour log-likelihood of the held-out rows); training on every row, held-out
+    # fold included, gave different scores
+    from biomodels.ctmc import cross_validate, kfold_indices
+
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 150, seed=3).X
+    l1, kw = 0.02, dict(max_steps=60)
+    scores = cross_validate(x, l1, folds=3, seed=4, **kw)
+    tests = kfold_indices(len(x), 3, seed=4)
+    np.testing.assert_array_equal(np.sort(np.concatenate(tests)), np.arange(len(x)))
+    hand, in_sample = [], []
+    for test in tests:
+        train = np.setdiff1d(np.arange(len(x)), test)
+        theta = torch.as_tensor(fit_theta(x[train], l1=l1, seed=4, **kw).theta)
+        hand.append(data_log_likelihood(theta, x[test]).mean())
+        in_sample.append(data_log_likelihood(theta, x[train]).mean())
+    assert scores.shape == (3,)
+    np.testing.assert_allclose(scores, hand, rtol=1e-10)
+    # a fit on all rows scores every fold differently: the check can tell the two apart
+    full = torch.as_tensor(fit_theta(x, l1=l1, seed=4, **kw).theta)
+    leaked = [data_log_likelihood(full, x[t]).mean() for t in tests]
+    assert np.abs(np.asarray(leaked) - hand).max() > 1e-4
+    # explicit folds give the same scores
+    np.testing.assert_allclose(cross_validate(x, l1, fold_indices=tests, seed=4, **kw), hand,
+                               rtol=1e-10)
+
+
+def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
+    # known answer: best mean -4.9 at 0.01 with fold scores (-4.9, -5.1, -4.7), so
+    # se = 0.2 / sqrt(3) = 0.1155 (ddof = 1) and the band is means >= -5.0155; the largest
+    # strength in it is 0.1 (mean -5.005); 1.0 (mean -5.3) lies outside. With ddof = 0
+    # (se 0.0943) 0.1 would drop out; min instead of max would give 0.001.
+    import biomodels.ctmc.crossval as cv
+
+    table = {
+        0.001: [-4.95, -5.05, -4.85],
+        0.01: [-4.9, -5.1, -4.7],
+        0.1: [-5.005, -5.105, -4.905],
+        1.0: [-5.3, -5.3, -5.3],
+    }
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 30, seed=1).X
+    folds = cv.kfold_indices(len(x), 3, seed=0)
+
+    def fake_score(x_, l1, test, seed, fit_kwargs):
+        k = next(i for i, f in enumerate(folds) if np.array_equal(f, test))
+        return table[l1][k]
+
+    monkeypatch.setattr(cv, "_fold_score", fake_score)
+    grid = list(table)
+    best, scores = select_l1(x, grid, folds=3, seed=0, one_se=True)
+    assert best == 0.1
+    for g in grid:
+        np.testing.assert_array_equal(scores[g], table[g])
+    assert select_l1(x, grid, folds=3, seed=0)[0] == 0.01  # plain rule: the best mean
+    # a best with no spread leaves a band of width zero: only the best itself
+    flat = {g: [v[0]] * 3 for g, v in table.items()}
+    table.clear()
+    table.update(flat)
+    assert select_l1(x, grid, folds=3, seed=0, one_se=True)[0] == 0.01
+
+
+def test_strongest_effects_lists_source_target_by_magnitude():
+    # rows are the affected event: theta[1, 0] = 3 is A -> B, theta[0, 2] = -5 is C -> A
+    theta = np.diag([-8.0, -7.0, -9.0])
+    theta[1, 0], theta[0, 2], theta[2, 1] = 3.0, -5.0, 0.5
+    model = CTMC(theta, list("ABC"))
+    top = model.strongest_effects(2)
+    assert list(top.columns) == ["source", "target", "theta"]
+    assert list(top.itertuples(index=False, name=None)) == [("C", "A", -5.0), ("A", "B", 3.0)]
+    # zeros and the diagonal (base rates) are not effects
+    assert list(model.strongest_effects().itertuples(index=False, name=None)) == [
+        ("C", "A", -5.0), ("A", "B", 3.0), ("B", "C", 0.5)]
