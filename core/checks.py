@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_number"]
+__all__ = ["check_count", "check_number"]
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
@@ -54,3 +54,41 @@ def check_number(name: str, value: float, *, above: float | None = None,
     if at_most is not None and not v <= at_most:
         raise ValueError(f"{name}: expected <= {at_most}, got {value!r}")
     return v
+
+
+def check_count(name: str, value: int, *, at_least: int = 1) -> int:
+    """Return the integer setting ``value`` (a count, a size, a seed) as an int.
+
+    ``int()`` would truncate ``10.5`` without a word, so floats are refused even when
+    whole; numpy integers are accepted, bools are not.
+
+    Parameters
+    ----------
+    name
+        Argument name used in the error message.
+    value
+        The value to check.
+    at_least
+        Smallest allowed value.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If it is below ``at_least``.
+
+    Examples
+    --------
+    >>> check_count("n_runs", 100)
+    100
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer >= {at_least}, got {value!r}")
+    if value < at_least:
+        raise ValueError(f"{name}: expected an integer >= {at_least}, got {value!r}")
+    return int(value)

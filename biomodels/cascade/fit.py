@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.checks import check_number
+from core.checks import check_count, check_number
 from core.fingerprint import fingerprint
 
-from .graph import CascadeGraph, check_count, seed_probabilities
+from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 
@@ -388,7 +388,7 @@ def fit_bayesian(
     prior = (check_number("prior a", a_prior, above=0), check_number("prior b", b_prior, above=0))
     steps = check_count("steps", steps)
     num_samples = check_count("num_samples", num_samples)
-    seed = check_count("seed", seed, minimum=0)
+    seed = check_count("seed", seed, at_least=0)
     index = _param_index(graph, share, edge_type)
     p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")

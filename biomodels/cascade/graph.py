@@ -22,44 +22,6 @@ import torch
 __all__ = ["CascadeGraph", "seed_probabilities"]
 
 
-def check_count(name: str, value: Any, *, minimum: int = 1) -> int:
-    """Return the integer setting ``value`` (a run count, a chunk size, a seed, ...) as an int.
-
-    ``int()`` would truncate ``10.5`` without a word, so floats are refused even when
-    whole; numpy integers are accepted.
-
-    Parameters
-    ----------
-    name
-        Argument name used in the error message.
-    value
-        The value to check.
-    minimum
-        Smallest allowed value.
-
-    Returns
-    -------
-    int
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not an integer (bools are refused too).
-    ValueError
-        If it is below ``minimum``.
-
-    Examples
-    --------
-    >>> check_count("n_runs", 100)
-    100
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _node_indices(values: Any, name: str) -> np.ndarray:
     """Integer node indices (refusing 0.9 or 1.6, which ``astype`` would truncate)."""
     arr = np.asarray(values).reshape(-1)

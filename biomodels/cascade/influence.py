@@ -20,7 +20,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, check_count
+from core.checks import check_count
+
+from .graph import CascadeGraph
 from .loopy import tda_size_distribution
 from .tree import tree_plan, tree_size_distribution
 

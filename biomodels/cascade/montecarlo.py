@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, check_count
+from core.checks import check_count
+
+from .graph import CascadeGraph
 
 __all__ = ["MonteCarloResult", "monte_carlo", "expected_tv_error", "total_variation"]
 
@@ -129,7 +131,7 @@ def monte_carlo(
     n = graph.n
     n_runs = check_count("n_runs", n_runs)
     if seed is not None:
-        seed = check_count("seed", seed, minimum=0)
+        seed = check_count("seed", seed, at_least=0)
     if chunk is not None:
         chunk = check_count("chunk", chunk)
     pv = np.asarray(torch.as_tensor(p).detach().cpu(), dtype=np.float64).ravel()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
-__all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_count"]
+__all__ = ["as_theta", "as_binary_tensor", "as_event_indices"]
 
 
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
@@ -46,13 +44,6 @@ def as_binary_tensor(
             raise ValueError("X must be binary (0/1 entries)")
         t = t != 0
     return t
-
-
-def check_count(name: str, value: int, *, at_least: int) -> int:
-    """Return ``value`` as an int after checking it is a whole number >= ``at_least``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < at_least:
-        raise ValueError(f"{name}: expected an integer >= {at_least}, got {value!r}")
-    return int(value)
 
 
 def as_event_indices(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from biomodels.ctmc._checks import check_count
+from core.checks import check_count
 
 __all__ = [
     "validate_cohort",

@@ -32,9 +32,9 @@ import math
 
 import torch
 
-from biomodels.ctmc._checks import as_event_indices, as_theta, check_count
+from biomodels.ctmc._checks import as_event_indices, as_theta
 from biomodels.ctmc.sequences import _sequence_log_prob
-from core.checks import check_number
+from core.checks import check_count, check_number
 
 __all__ = [
     "propose_orders",

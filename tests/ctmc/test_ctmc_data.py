@@ -67,8 +67,8 @@ def test_read_maf_long_table(tmp_path):
     x2, names2, _ = read_maf(tmp_path / "x.maf", top=1)
     assert names2 == ["TP53"]
     # top=-1 dropped the least frequent event silently; 1.5 failed inside pandas
-    for bad in (-1, 0, 1.5, True):
-        with pytest.raises(ValueError, match="top: expected an integer >= 1"):
+    for bad, error in ((-1, ValueError), (0, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="top: expected an integer >= 1"):
             read_maf(tmp_path / "x.maf", top=bad)
     assert read_maf(tmp_path / "x.maf", top=np.int64(2))[1][0] == "TP53"
     assert len(read_maf(tmp_path / "x.maf", top=np.int64(2))[1]) == 2

@@ -1,0 +1,34 @@
+"""The argument checks every package uses: numbers and counts refused by name."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.checks import check_count, check_number
+
+
+def test_check_number_bounds_and_non_finite_values() -> None:
+    assert check_number("lr", np.float32(0.5), above=0) == 0.5
+    assert check_number("p", 1, at_least=0, at_most=1) == 1.0
+    for value, error, match in ((math.nan, ValueError, "lr: expected a finite"),
+                                (math.inf, ValueError, "lr: expected a finite"),
+                                (0.0, ValueError, "lr: expected > 0"),
+                                (True, TypeError, "lr: expected a real number"),
+                                ("0.1", TypeError, "lr: expected a real number")):
+        with pytest.raises(error, match=match):
+            check_number("lr", value, above=0)
+    with pytest.raises(ValueError, match=r"p: expected <= 1"):
+        check_number("p", 1.5, at_most=1)
+
+
+def test_check_count_refuses_what_int_would_truncate() -> None:
+    assert check_count("n_runs", np.int64(7)) == 7 and type(check_count("n", 3)) is int
+    assert check_count("seed", 0, at_least=0) == 0
+    for value in (10.5, 3.0, True, "3", None):  # int(10.5) = 10 without a word
+        with pytest.raises(TypeError, match="n_runs: expected an integer >= 1"):
+            check_count("n_runs", value)
+    with pytest.raises(ValueError, match="burn_in: expected an integer >= 0, got -1"):
+        check_count("burn_in", -1, at_least=0)
