@@ -41,6 +41,7 @@ from biomodels.grn.train import (
     solve,
     split_pairs,
 )
+from core.checks import check_count
 
 __all__ = ["GRNModel"]
 
@@ -216,9 +217,8 @@ class GRNModel:
                 f"adata.obs[{time_key!r}] has a single value, so no training pairs can be "
                 "formed (one-step pairs need at least two time points)"
             )
-        for name, v, low in (("n_hidden", n_hidden, 1), ("seed", seed, 0)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        n_hidden = check_count("n_hidden", n_hidden)  # 2.7 was truncated to 2
+        seed = check_count("seed", seed, at_least=0)
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # priors (align_prior validates shape and labels)

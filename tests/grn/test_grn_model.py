@@ -505,15 +505,15 @@ def test_layer_ppi_and_options(small):
         GRNModel(ad, time_key="time", trajectory_key="trajectory", time_scale=-1.0)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"time_scale": float("inf")}, "time_scale"),  # training then said "no training pairs"
-    ({"n_hidden": 2.7}, "n_hidden"),  # silently truncated to 2
-    ({"n_hidden": 0}, "n_hidden"),
-    ({"seed": 2.5}, "seed"),
-    ({"seed": True}, "seed"),
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"time_scale": float("inf")}, ValueError, "time_scale"),  # then "no training pairs"
+    ({"n_hidden": 2.7}, TypeError, "n_hidden"),  # silently truncated to 2
+    ({"n_hidden": 0}, ValueError, "n_hidden"),
+    ({"seed": 2.5}, TypeError, "seed"),
+    ({"seed": True}, TypeError, "seed"),
 ])
-def test_model_options_are_checked_not_truncated(small, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_model_options_are_checked_not_truncated(small, kwargs, error, match):
+    with pytest.raises(error, match=match):
         GRNModel(small, time_key="time", trajectory_key="trajectory", **kwargs)
     assert GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=np.int64(3),
                     seed=np.int64(1)).n_hidden == 3
