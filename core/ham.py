@@ -85,6 +85,13 @@ def hyperbolic_step(
         if t is not None and t.shape != param.shape:
             raise ValueError(f"{name}: expected shape {tuple(param.shape)} (param's), "
                              f"got {tuple(t.shape)}")
+    return _hyperbolic_step(param, grad, lr, alpha, beta, clamp, sign_of)
+
+
+@torch.no_grad()
+def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: float,
+                     beta: float, clamp: float, sign_of: torch.Tensor | None = None) -> bool:
+    """:func:`hyperbolic_step` without the checks (HAM and HORST check their settings)."""
     s = torch.sign(param if sign_of is None else sign_of)
     expo = (s * grad).mul_(-lr * alpha).sub_(lr * beta).clamp_(-clamp, clamp).exp_()
     new = param * expo
@@ -233,7 +240,7 @@ class HAM(OptimizerWrapper):
                 if p.grad is None:
                     continue
                 if p.ndim >= self.min_ndim:
-                    hyperbolic_step(p, p.grad, lr, alpha, beta, self.clamp)
+                    _hyperbolic_step(p, p.grad, lr, alpha, beta, self.clamp)
                 if self.max_weight_norm is not None:  # every tensor, as the reference
                     norm = p.norm()
                     if norm > self.max_weight_norm:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import torch
 
 from core.checks import check_number
-from core.ham import OptimizerWrapper, hyperbolic_step
+from core.ham import OptimizerWrapper, _hyperbolic_step
 
 __all__ = ["HORST"]
 
@@ -111,7 +111,7 @@ class HORST(OptimizerWrapper):
                     t = float(st["step"])
                     g = (st["exp_avg"] / (1 - b1**t)) / (
                         (st["exp_avg_sq"] / (1 - b2**t)).sqrt() + group["eps"])
-                hyperbolic_step(p, g, lr, self.alpha, self.beta, self.clamp)
+                _hyperbolic_step(p, g, lr, self.alpha, self.beta, self.clamp)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """One HORST step: both operators in the configured order."""

@@ -73,6 +73,12 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f"k: expected an integer 1 <= k <= {n}, got {k!r}")
     if flat.is_floating_point() and torch.isnan(flat).any():
         raise ValueError("flat: contains NaN; expected comparable scores")
+    return _kth_largest(flat, k)
+
+
+def _kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
+    """:func:`kth_largest` without the checks (the selection engine checked its scores)."""
+    n = flat.numel()
     if n <= 4 * _SAMPLE:
         return torch.kthvalue(flat, n - k + 1).values
     gen = torch.Generator(device=flat.device).manual_seed(0)
@@ -104,7 +110,7 @@ def topk_mask_flat(flat: torch.Tensor, k: int, alive: torch.Tensor | None = None
         return torch.zeros(n, dtype=torch.bool, device=flat.device)
     if k >= n:
         return torch.ones(n, dtype=torch.bool, device=flat.device)
-    t = kth_largest(flat, k)
+    t = _kth_largest(flat, k)
     keep = flat > t
     need = k - int(torch.count_nonzero(keep))
     if need > 0:
