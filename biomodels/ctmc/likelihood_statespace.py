@@ -50,7 +50,8 @@ def log_state_distribution(theta: torch.Tensor | np.ndarray) -> torch.Tensor:
     -------
     torch.Tensor
         Shape (2^n,), entry S = log P(observed state S), bit i of S = event i.
-        Differentiable in ``theta`` (adjoint solve, O(n 2^n) time and memory).
+        Differentiable in ``theta`` (adjoint solve; O(n^2 2^n) time for the rate table, O(n 2^n)
+        memory).
 
     Examples
     --------
@@ -85,9 +86,9 @@ def state_distribution(theta: torch.Tensor | np.ndarray) -> torch.Tensor:
     -------
     torch.Tensor
         Shape (2^n,), entry S = P(observed state S), bit i of S = event i. Sums to 1.
-        Differentiable in ``theta`` (adjoint solve, O(n 2^n) time and memory). States below
-        the floating-point range come out as 0: use :func:`log_state_distribution` for
-        log-likelihoods.
+        Differentiable in ``theta`` (adjoint solve; O(n^2 2^n) time for the rate table, O(n 2^n)
+        memory). States below the floating-point range come out as 0: use
+        :func:`log_state_distribution` for log-likelihoods.
 
     Examples
     --------
