@@ -162,18 +162,20 @@ class NanoAdam(torch.optim.Optimizer):
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state saved by :meth:`state_dict` (indices stay integer)."""
+        """Load a state saved by :meth:`state_dict` (indices and step counts stay integer)."""
         step = state_dict.get("nano_global_step", 0)
-        index = {pid: st["index"].clone() for pid, st in state_dict["state"].items()
-                 if "index" in st}
+        # torch casts every state tensor of a floating parameter to its dtype: the indices
+        # and per-entry step counts must stay int64 (a bfloat16 count stops at 256)
+        ints = {pid: {k: st[k].clone() for k in ("index", "entry_step") if k in st}
+                for pid, st in state_dict["state"].items()}
         state_dict = {k: v for k, v in state_dict.items() if k != "nano_global_step"}
         super().load_state_dict(state_dict)
         self.global_step = int(step)
         ids = [i for g in state_dict["param_groups"] for i in g["params"]]
         params = [p for g in self.param_groups for p in g["params"]]
         for pid, p in zip(ids, params):
-            if pid in index:
-                self.state[p]["index"] = index[pid].to(device=p.device, dtype=torch.long)
+            for k, v in ints.get(pid, {}).items():
+                self.state[p][k] = v.to(device=p.device, dtype=torch.long)
 
     def selected(self, param: torch.Tensor) -> torch.Tensor:
         """Flat indices of ``param`` currently updated."""

@@ -229,6 +229,24 @@ def test_nanoadam_reselects_and_round_trips() -> None:
         NanoAdam([w], mask_interval=0)
 
 
+def test_nanoadam_load_keeps_the_step_counts_integer() -> None:
+    """torch casts loaded state to the parameter's dtype; the per-entry ages must not be."""
+    w = nn.Parameter(torch.ones(4, dtype=torch.bfloat16))
+    opt = NanoAdam([w], lr=1e-3, density=1.0)
+    w.grad = torch.ones(4, dtype=torch.bfloat16)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["entry_step"] = torch.full((4,), 256)  # a long run, saved
+    w2 = nn.Parameter(w.detach().clone())
+    opt2 = NanoAdam([w2], lr=1e-3, density=1.0)
+    opt2.load_state_dict(sd)
+    assert opt2.state[w2]["entry_step"].dtype == torch.long
+    w2.grad = torch.ones(4, dtype=torch.bfloat16)
+    opt2.step()
+    # as bfloat16 the count stayed at 256 (256 + 1 rounds back), freezing the bias correction
+    assert opt2.state[w2]["entry_step"].tolist() == [257] * 4
+
+
 @pytest.mark.parametrize("on_reselect", ["regather", "reset"])
 def test_nanoadam_moments_when_the_subset_grows(on_reselect: str) -> None:
     """State lives on the subset only; "regather" keeps the moments of staying indices."""
