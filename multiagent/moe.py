@@ -59,7 +59,7 @@ def confidence(beliefs: Any) -> np.ndarray:
     >>> confidence(np.array([[1.0, 0.0], [0.5, 0.5]])).tolist()
     [1.0, 0.0]
     """
-    b = np.asarray(beliefs, dtype=np.float64)
+    b = bk.as_numpy(beliefs).astype(np.float64)  # tensors: detached, from any device
     K = b.shape[-1]
     if K < 2:
         raise ValueError("confidence needs at least K = 2 options")
@@ -168,7 +168,7 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     TypeError
         If ``labels`` are not integers (bools and floats included).
     """
-    S = np.asarray(beliefs, dtype=np.float64)
+    S = bk.as_numpy(beliefs).astype(np.float64)  # tensors: detached, from any device
     if S.ndim != 3:
         raise ValueError(f"beliefs must have shape (Q, n, K), got {S.shape}")
     Q, n, K = S.shape
@@ -177,7 +177,7 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     y = bk.check_indices(labels, "labels", K, f"{Q} option indices")
     if y.shape != (Q,):
         raise ValueError(f"labels must be {Q} option indices in [0, {K}), got shape {y.shape}")
-    pi = np.broadcast_to(np.asarray(router, dtype=np.float64), (Q, n))
+    pi = np.broadcast_to(bk.as_numpy(router).astype(np.float64), (Q, n))
     if (not np.isfinite(pi).all() or (pi < -1e-12).any()
             or np.abs(pi.sum(axis=1) - 1).max() > 1e-8):
         raise ValueError("router rows must be finite, non-negative and sum to 1")

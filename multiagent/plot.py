@@ -39,9 +39,9 @@ def plot_trajectories(
     """
     import matplotlib.pyplot as plt
 
-    from multiagent._backend import check_indices
+    from multiagent._backend import as_numpy, check_indices
 
-    traj = np.asarray(trajectory)
+    traj = as_numpy(trajectory)  # e.g. a torch model's rollout: detached, from any device
     y = traj[..., option] if traj.ndim == 3 else traj
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
@@ -72,9 +72,12 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     """
     import matplotlib.pyplot as plt
 
+    from multiagent._backend import as_numpy
+
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3.5))
-    im = ax.imshow(np.asarray(M), vmin=0, cmap="viridis")
+    # e.g. a torch model's influence_matrix: detached, from any device
+    im = ax.imshow(as_numpy(M), vmin=0, cmap="viridis")
     ax.figure.colorbar(im, ax=ax, shrink=0.8)
     ax.set_xlabel("source agent j")
     ax.set_ylabel("agent i")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from multiagent import FriedkinJohnsen
 from multiagent.agents import Agent, ScriptedFJAgent, format_belief, parse_belief, run_debate
+from multiagent.analysis import social_power
 from multiagent.fit import fit_fj
 from multiagent.moe import (
     confidence,
@@ -26,6 +28,30 @@ def test_confidence_values():
     np.testing.assert_allclose(rc, confidence(b) / confidence(b)[2])
     pi = confidence_router(b, beta=3.0)
     np.testing.assert_allclose(pi, np.exp(3 * confidence(b)) / np.exp(3 * confidence(b)).sum())
+
+
+def test_moe_and_plots_take_a_torch_model_s_outputs(rng):
+    """A torch model's results (autograd graph, any device) go through as_numpy, not asarray."""
+    import matplotlib.pyplot as plt
+
+    from multiagent.plot import plot_influence, plot_trajectories
+
+    A = adjacency(make_graph("wheel", 5))
+    S = rng.dirichlet(np.ones(3), size=5)
+    gamma = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)  # e.g. a fit's
+    fj = FriedkinJohnsen.from_adjacency(torch.tensor(A), gamma, 0.2)
+    ref = FriedkinJohnsen.from_adjacency(A, 0.3, 0.2)
+    B = fj.equilibrium(torch.tensor(S))
+    assert B.requires_grad and B.dtype == torch.float64
+    np.testing.assert_allclose(confidence(B), confidence(ref.equilibrium(S)), atol=1e-12)
+    labels = np.array([0])
+    out = error_decomposition(torch.tensor(S)[None], labels, social_power(fj))
+    want = error_decomposition(S[None], labels, equilibrium_router(ref))
+    assert out["system_risk"] == pytest.approx(want["system_risk"], abs=1e-12)
+    ax = plot_trajectories(fj.rollout(torch.tensor(S), 3))
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), ref.rollout(S, 3)[:, 0, 0], atol=1e-12)
+    plot_influence(fj.influence_matrix())
+    plt.close("all")
 
 
 def test_equilibrium_router_matches_influence_matrix(rng):
