@@ -287,6 +287,20 @@ def test_network_is_labelled_and_orientation_is_regulator_by_target(fitted):
     assert e[2, 5] == 1.0 and int((e != 0).sum()) == 1
 
 
+def test_fit_without_prior_recovers_a_planted_network():
+    # the data alone: 30 genes, 61 planted edges among 870 directed pairs (AUPRC of a random
+    # ranking ~0.07). Measured at 20 epochs: AUROC 0.871 / AUPRC 0.605 (seeds 1, 2: 0.850,
+    # 0.831); the network read transposed (targets as regulators) scores 0.398 / 0.055, and
+    # GENIE3 on the same cells 0.606 / 0.124 (tests/benchmarks, test_bench_planted_vs_arboreto)
+    ad = simulate.simulate_hill_network(30, noise=0.05, seed=0)
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=40, seed=0)
+    model.train(20, pruning="none", method="rk4", step_size=0.5, progress=False)
+    metrics = model.evaluate(truth)
+    assert metrics["auroc"] >= 0.8 and metrics["auprc"] >= 0.45
+
+
 def test_results_written_without_touching_anything_else(fitted, small):
     model, _, _, truth = fitted
     ad = small.copy()
