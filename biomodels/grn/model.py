@@ -49,8 +49,18 @@ Pruning = Literal["dash", "imp", "prior", "none", "l1"]
 _FORMAT = "prunus.grn/1"
 
 
+def _host(x: Any) -> Any:
+    """Return a torch tensor as a CPU numpy array (float64 unless bool), anything else as is."""
+    if isinstance(x, torch.Tensor):
+        # np.asarray fails on a CUDA tensor, one that needs grad and a bfloat16 one
+        x = x.detach().cpu()
+        return (x if x.dtype == torch.bool else x.to(torch.float64)).numpy()
+    return x
+
+
 def _dense(x: Any) -> np.ndarray:
-    """Return dense, scipy sparse or backed (on-disk) expression as a float64 array."""
+    """Return dense, scipy sparse, backed (on-disk) or torch expression as a float64 array."""
+    x = _host(x)
     if hasattr(x, "to_memory"):  # anndata's backed sparse dataset
         x = x.to_memory()
     if hasattr(x, "toarray"):
@@ -589,8 +599,8 @@ class GRNModel:
         Parameters
         ----------
         y0
-            (n, G) or (G,) initial expression (array, or DataFrame with gene columns) at
-            ``times[0]``.
+            (n, G) or (G,) initial expression (array, torch tensor on any device, or
+            DataFrame with gene columns) at ``times[0]``.
         times
             Increasing times in the units of ``adata.obs[time_key]``.
 
@@ -646,7 +656,7 @@ class GRNModel:
             if unknown:
                 raise ValueError(f"perturb names genes not in the data: {unknown}")
             def number(v: Any) -> bool:  # a real scalar (also a 0-d array), not a bool
-                v = np.asarray(v)
+                v = np.asarray(_host(v))
                 return (v.ndim == 0 and v.dtype.kind in "iuf" and bool(np.isfinite(v)))
 
             bad = {g: v for g, v in perturb.items() if not number(v)}
@@ -654,7 +664,7 @@ class GRNModel:
                 raise ValueError(f"perturb values must be finite numbers (expression in the "
                                  f"data's units), got {bad}")
             idx = [int(self.genes.get_loc(g)) for g in perturb]
-            vals = [(float(perturb[g]) - self.offset[i]) / self.scale[i]
+            vals = [(float(_host(perturb[g])) - self.offset[i]) / self.scale[i]
                     for g, i in zip(perturb, idx)]
             y = y.clone()
             y[:, idx] = self._tensor(np.asarray(vals))

@@ -131,7 +131,7 @@ def align_prior(
     if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp
         prior = prior.toarray()
     if hasattr(prior, "detach"):  # torch tensor
-        prior = prior.detach().cpu().numpy()
+        prior = prior.detach().cpu().double().numpy()  # numpy has no bfloat16
     try:
         values = np.asarray(prior, dtype=np.float64)
     except (TypeError, ValueError) as err:

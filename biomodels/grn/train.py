@@ -316,10 +316,14 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
     """PHOENIX soft prior: MSE between ``f(Y_r)`` and linear prior dynamics ``Y_r P``.
 
     ``Y_r ~ U(-0.5, 0.5)^G`` random states; ``P`` is (regulators x targets), so
-    ``(Y_r P)_j = sum_i y_i P_ij``.
+    ``(Y_r P)_j = sum_i y_i P_ij``. Computed in the dtype and on the device of ``func``'s
+    parameters, whatever those of ``prior``.
     """
-    g = prior.shape[0]
-    y = torch.rand((n_random, g), generator=generator).to(prior) - 0.5
+    # the states and the prior follow the field (as DashPruner does): a float32 or CPU prior
+    # with a float64 or CUDA field failed in the matmul
+    w = func.sum_in.weight
+    prior = prior.to(w)
+    y = torch.rand((n_random, prior.shape[0]), generator=generator).to(w) - 0.5
     return torch.mean((func.production(y) - y @ prior) ** 2)
 
 

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from biomodels.grn import GRNModel, corrupt_prior, simulate_hill_network
+from biomodels.grn.odefunc import PhoenixODEFunc
+from biomodels.grn.train import fit, prior_loss
 
 # six epochs do not fit the data; the fit-quality warnings are not what is tested here
 pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only"),
@@ -42,6 +44,74 @@ def test_dash_fit_follows_dtype(planted, dtype, tmp_path):
     np.testing.assert_array_equal(back.network().to_numpy(), model.network().to_numpy())
 
 
+def test_float64_fit_stays_float64_end_to_end(planted, tmp_path):
+    adata, prior = planted
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior=prior,
+                     ppi=prior.abs(), n_hidden=4, dtype=torch.float64, seed=0)
+    kw = {"pruning": "dash", "prior_weight": 0.99, "method": "rk4", "step_size": 0.5,
+          "progress": False, "checkpoint": tmp_path / "fit.ckpt", "checkpoint_every": 1}
+    model.train(3, **kw)  # the first DASH round is at epoch 3
+    ckpt = torch.load(tmp_path / "fit.ckpt", weights_only=True)
+    floats = [*ckpt["func"].values(), *ckpt["best_state"].values(),
+              *ckpt["pruner"]["previous"].values()]
+    assert {t.dtype for t in floats} == {torch.float64, torch.bool}  # bool: the masks
+    assert {t.dtype for t in model.pruner._previous.values()} == {torch.float64}
+    model.train(4, **kw)  # resumed from the checkpoint
+    assert {p.dtype for p in model.func.parameters()} == {torch.float64}
+    gene = str(adata.var_names[0])
+    assert model.predict(model._default_y0(), [0.0, 1.0]).dtype == np.float64
+    assert model.simulate(perturb={gene: 0.0}, times=[0.0, 1.0]).dtype == np.float64
+    back = GRNModel.load(model.save(tmp_path / "m.pt"), adata)
+    assert back.dtype == torch.float64
+    assert {t.dtype for t in back.func.state_dict().values()} == {torch.float64, torch.bool}
+    np.testing.assert_array_equal(back.network().to_numpy(), model.network().to_numpy())
+    back.train(1, pruning="dash", prior_weight=0.99, method="rk4", step_size=0.5,
+               progress=False)  # goes on from the saved masks and recursive scores
+    assert {p.dtype for p in back.func.parameters()} == {torch.float64}
+
+
+def test_soft_prior_follows_the_field_dtype(tiny):
+    pairs, truth = tiny  # float64 pairs
+    sign = torch.sign(truth)  # -1, 0, 1: the same values in float32 and float64
+
+    def run(prior: torch.Tensor) -> tuple[torch.nn.Module, dict]:
+        func = PhoenixODEFunc(10, 4, dtype=torch.float64,
+                              generator=torch.Generator().manual_seed(0))
+        history = fit(func, pairs, None, epochs=2, method="rk4", options={"step_size": 0.5},
+                      prior=prior, prior_weight=0.9, n_random=20, batch_size=32)
+        return func, history
+
+    ref_func, ref = run(sign.double())
+    # a float32 prior with a float64 field (as DashPruner takes it) failed in the matmul
+    func, got = run(sign.float())
+    assert got == ref
+    for a, b in zip(ref_func.parameters(), func.parameters()):
+        assert torch.equal(a, b)
+    assert prior_loss(func, sign.float(), n_random=5).dtype == torch.float64
+
+
+def test_states_and_perturbations_given_as_tensors(planted):
+    adata, _ = planted
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=4,
+                     dtype=torch.float64, seed=0)
+    model.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    times = [0.0, 1.0]
+    y0 = model._default_y0()
+    ref = model.predict(y0, times)
+    # np.asarray(tensor) fails on one that needs grad, a bfloat16 one or a CUDA one
+    np.testing.assert_array_equal(model.predict(torch.tensor(y0, requires_grad=True), times),
+                                  ref)
+    half = torch.tensor(y0).to(torch.bfloat16)
+    np.testing.assert_array_equal(model.predict(half, times),
+                                  model.predict(half.double().numpy(), times))
+    gene = str(adata.var_names[0])
+    np.testing.assert_array_equal(
+        model.simulate(perturb={gene: torch.tensor(0.5, requires_grad=True)}, times=times),
+        model.simulate(perturb={gene: 0.5}, times=times))
+    with pytest.raises(ValueError, match="finite numbers"):
+        model.simulate(perturb={gene: torch.tensor(True)})
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_dash_fit_on_cuda_matches_cpu(planted, tmp_path):
@@ -57,6 +127,15 @@ def test_dash_fit_on_cuda_matches_cpu(planted, tmp_path):
     gene = str(adata.var_names[0])
     np.testing.assert_allclose(gpu.simulate(perturb={gene: 0.0}),
                                cpu.simulate(perturb={gene: 0.0}), rtol=1e-5, atol=1e-7)
+    # states and perturbations may live on the GPU too
+    y0 = torch.tensor(gpu._default_y0(), device="cuda")
+    np.testing.assert_array_equal(gpu.predict(y0, [0.0, 1.0]),
+                                  gpu.predict(y0.cpu().numpy(), [0.0, 1.0]))
+    np.testing.assert_array_equal(
+        gpu.simulate(perturb={gene: torch.tensor(0.0, device="cuda")}),
+        gpu.simulate(perturb={gene: 0.0}))
+    # a soft prior left on the CPU follows the CUDA field
+    assert prior_loss(gpu.func, torch.eye(12), n_random=5).device.type == "cuda"
     back = GRNModel.load(gpu.save(tmp_path / "m.pt"), adata, device="cuda")
     assert {t.device.type for t in back.func.parameters()} == {"cuda"}
     np.testing.assert_array_equal(back.network().to_numpy(), gpu.network().to_numpy())

@@ -102,6 +102,14 @@ def test_align_arrays():
         align_prior(object(), GENES)
 
 
+def test_align_prior_takes_a_bfloat16_tensor():
+    torch = pytest.importorskip("torch")
+    values = _prior().to_numpy()  # exact in bfloat16
+    # tensor.numpy() knows no bfloat16: this raised a TypeError
+    prior = torch.tensor(values, dtype=torch.bfloat16, requires_grad=True)
+    np.testing.assert_array_equal(align_prior(prior, GENES).to_numpy(), values)
+
+
 def test_prior_from_edges_rebuilds_krumsiek11():
     _, couplings = _parse_coupling_list(_model_file())
     table = pd.DataFrame(couplings, columns=["tgt", "tf", "weight"])
