@@ -448,5 +448,22 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     @classmethod
     def load(cls, path: str, map_location: str | torch.device | None = None) -> MaskSet:
-        """Load masks saved by :meth:`save`."""
-        return cls(torch.load(path, map_location=map_location, weights_only=True))
+        """Load masks saved by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` is not a file of masks written by :meth:`save` (the message
+            names it).
+        """
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except OSError:  # a missing or unreadable file already says which
+            raise
+        except Exception as exc:  # pickle and zip errors of all kinds: name the file
+            raise ValueError(f"{str(path)!r} cannot be read as saved masks: {exc}") from exc
+        if not isinstance(state, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+            raise ValueError(f"{str(path)!r} is not a file of masks written by MaskSet.save "
+                             "(expected a dict of parameter name -> bool tensor)")
+        return cls(state)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import pickle
+import re
 
 import pytest
 import torch
@@ -199,3 +200,21 @@ def test_a_refused_attach_leaves_the_attached_masks_in_place() -> None:
     assert set(MaskSet.from_module(net)) == {"0.weight"}
     assert [k for k in net.state_dict() if k.endswith("_mask")] == ["0.weight_mask"]
     good.attach(net)  # re-attaching what was there still works
+
+
+def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
+    net = _net()
+    masks = magnitude_mask(net, 0.5)
+    masks.save(str(tmp_path / "m.pt"))
+    back = MaskSet.load(str(tmp_path / "m.pt"))
+    assert list(back) == list(masks) and all(torch.equal(back[n], masks[n]) for n in masks)
+    # before, a corrupt file raised pickle's UnpicklingError and another object an
+    # AttributeError ('list' object has no attribute 'items'), neither naming the file
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file")
+    torch.save([1, 2], tmp_path / "list.pt")
+    with open(tmp_path / "m.pt", "rb") as f:
+        (tmp_path / "cut.pt").write_bytes(f.read()[:100])
+    for name in ("junk.pt", "list.pt", "cut.pt"):
+        path = str(tmp_path / name)
+        with pytest.raises(ValueError, match=re.escape(repr(path))):
+            MaskSet.load(path)
