@@ -99,7 +99,11 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     import pandas as pd
 
     if path.suffix == ".npy":
-        X = np.load(path)
+        try:
+            X = np.asarray(np.load(path), dtype=np.float64)
+        except (ValueError, TypeError, EOFError) as exc:  # not an .npy, truncated, pickled
+            raise CommandError(f"cannot read {str(path)!r} as a numeric .npy array: "
+                               f"{exc}") from exc
         if X.ndim == 3:
             X = X[None]
         if X.ndim != 4:

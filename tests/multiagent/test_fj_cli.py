@@ -167,3 +167,21 @@ def test_fit_npy_recovers_parameters(tmp_path, capsys):
     bad.write_text("round,agent,belief\n0,0,1.0\n")
     assert main(["fj", "fit", str(bad), "--out", str(tmp_path / "o2")]) == 2
     assert "needs columns" in capsys.readouterr().err
+
+
+def test_fit_names_an_npy_file_it_cannot_read(tmp_path, capsys):
+    import numpy as np
+
+    # before: numpy's message alone ("This file contains pickled (object) data..."),
+    # without the file
+    X = np.random.default_rng(0).random((3, 2, 2))
+    np.save(tmp_path / "x.npy", X)
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "x.npy").read_bytes()[:100])
+    (tmp_path / "junk.npy").write_text("not an array\n")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    for name in ("cut.npy", "junk.npy", "obj.npy"):
+        path = tmp_path / name
+        assert main(["fj", "fit", str(path), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot read {str(path)!r} as a numeric .npy array" in err, err
+    assert not (tmp_path / "o").exists()
