@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from core.seeding import seeded_globals
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -182,7 +183,11 @@ class FJFit:
         return transcript_metrics(X[start + 1 :], pred[1:])
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the fit as JSON (atomically)."""
+        """Write the fit as JSON (atomically).
+
+        An infinite standard error is written as ``null`` (standard JSON has no inf) and
+        read back as inf by :meth:`load`.
+        """
         from core.atomic import write_json
 
         se = {k: v.tolist() for k, v in (("gamma_se", self.gamma_se),
@@ -196,11 +201,26 @@ class FJFit:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FJFit:
-        """Read a fit written by :meth:`save`."""
-        d = json.loads(Path(path).read_text())
-        se = {k: np.asarray(d[k]) for k in ("gamma_se", "alpha_se") if k in d}
-        return cls(np.asarray(d["gamma"]), np.asarray(d["alpha"]), np.asarray(d["W"]),
-                   float(d["loss"]), int(d["train_rounds"]), list(d.get("history", [])), **se)
+        """Read a fit written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` is not a fit written by :meth:`save` (the message names it).
+        """
+        try:
+            d = json.loads(Path(path).read_text())
+            # save wrote inf (a value the transcript does not determine) as null
+            se = {k: np.array([np.inf if v is None else v for v in d[k]], dtype=np.float64)
+                  for k in ("gamma_se", "alpha_se") if k in d}
+            return cls(np.asarray(d["gamma"], dtype=np.float64),
+                       np.asarray(d["alpha"], dtype=np.float64),
+                       np.asarray(d["W"], dtype=np.float64), float(d["loss"]),
+                       int(d["train_rounds"]), list(d.get("history", [])), **se)
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+                ValueError) as exc:
+            raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
+                             f"{type(exc).__name__}: {exc}") from exc
 
 
 def _logit(p: float) -> float:
@@ -587,7 +607,8 @@ def fit_fj_bayes(
     num_samples
         Posterior draws for the summaries.
     seed
-        Pyro seed.
+        Seed of the SVI and posterior draws; the global torch, numpy and ``random``
+        generators and pyro's parameter store are left as they were.
     progress
         Show a tqdm bar.
 
@@ -631,17 +652,17 @@ def fit_fj_bayes(
                                                                               prev))
         pyro.sample("obs", dist.Normal(pred, sigma).to_event(3), obs=nxt)
 
-    pyro.set_rng_seed(seed)
-    pyro.clear_param_store()
     latent = 2 * size + n * n + 1
-    guide = (AutoMultivariateNormal(model, init_scale=0.05) if latent <= 500 else
-             AutoLowRankMultivariateNormal(model, init_scale=0.05, rank=min(50, latent)))
-    svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
-    elbo = []
-    for _ in tqdm(range(num_steps), disable=not progress, desc="pyro FJ"):
-        elbo.append(float(svi.step()))
-    with torch.no_grad():
-        samples = [guide() for _ in range(num_samples)]
+    # the caller's global random streams and pyro parameters stay as they were
+    with seeded_globals(seed), pyro.get_param_store().scope():
+        guide = (AutoMultivariateNormal(model, init_scale=0.05) if latent <= 500 else
+                 AutoLowRankMultivariateNormal(model, init_scale=0.05, rank=min(50, latent)))
+        svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
+        elbo = []
+        for _ in tqdm(range(num_steps), disable=not progress, desc="pyro FJ"):
+            elbo.append(float(svi.step()))
+        with torch.no_grad():
+            samples = [guide() for _ in range(num_samples)]
     draws = {k: torch.stack([d[k] for d in samples]) for k in ("gamma", "alpha", "sigma",
                                                                 "trust")}
     W_mean = _normalise_trust(draws["trust"], mask_t).mean(0).detach().numpy()

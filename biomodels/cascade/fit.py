@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number
 from core.fingerprint import fingerprint
+from core.seeding import seeded_globals
 
 from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution
@@ -30,6 +31,7 @@ from .tree import tree_plan, tree_size_distribution
 __all__ = ["CascadeFit", "fit_bayesian"]
 
 Sharing = Literal["type", "edge", "all"]
+_FORMAT = "prunus.cascade.fit/1"
 
 
 def _param_index(graph: CascadeGraph, share: str, edge_type: np.ndarray | None) -> np.ndarray:
@@ -266,10 +268,14 @@ class CascadeFit:
 
         write_json(
             {
+                "format": _FORMAT,
                 "share": self.share,
                 "method": self.method,
                 "index": self.index.tolist(),
                 "shared_weights": self.shared_weights.cpu().tolist(),
+                # the weights alone lose a logit beyond +-27.6 (clamped on load) and the
+                # last bits of others: a resumed fit took other steps
+                "logits": self.logits.cpu().tolist(),
                 "seed_probabilities": self._lik.p.detach().cpu().tolist(),
                 "graph": _graph_fingerprint(self.graph),
                 "history": self.history,
@@ -290,10 +296,19 @@ class CascadeFit:
 
         The seeding of the saved fit is restored unless ``seeds`` or ``seed_prob`` are
         given. A graph with other nodes or edges than the saved one is refused
-        (ValueError), since the saved weights are per edge of that graph.
+        (ValueError), since the saved weights are per edge of that graph, and so is a file
+        that is not a saved fit (ValueError naming it).
         """
-        with open(path) as handle:
-            state = json.load(handle)
+        try:
+            with open(path) as handle:
+                state = json.load(handle)
+        except ValueError as exc:  # not JSON, or not text at all
+            raise ValueError(f"{os.fspath(path)} cannot be read as a saved cascade fit: {exc}"
+                             ) from exc
+        # files of earlier versions carry no format tag, but the keys this load needs
+        if not isinstance(state, dict) or state.get("format", _FORMAT) != _FORMAT or not {
+                "index", "shared_weights", "method", "share", "history"} <= set(state):
+            raise ValueError(f"{os.fspath(path)} is not a saved cascade fit (CascadeFit.save)")
         index = np.asarray(state["index"], dtype=np.int64)
         if index.shape != (graph.num_edges,):
             raise ValueError(
@@ -319,8 +334,11 @@ class CascadeFit:
             init=0.5,
         )
         fit.share = state["share"]
-        w = torch.tensor(state["shared_weights"], dtype=graph.dtype, device=graph.device)
-        fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
+        if "logits" in state:
+            fit.logits = torch.tensor(state["logits"], dtype=graph.dtype, device=graph.device)
+        else:  # written before the logits were saved
+            w = torch.tensor(state["shared_weights"], dtype=graph.dtype, device=graph.device)
+            fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
         fit.history = list(state["history"])
         return fit
 
@@ -362,7 +380,8 @@ def fit_bayesian(
     num_samples
         Posterior draws returned.
     seed
-        Random seed (pyro's for SVI, numpy's for the grid draws).
+        Seed of the draws: pyro's for SVI (seeded for this call only; the global generators
+        are restored afterwards), a private numpy generator's for the grid.
     progress
         tqdm progress bar.
 
@@ -413,14 +432,14 @@ def fit_bayesian(
         w = pyro.sample("w", dist.Beta(a, b).expand([n_par]).to_event(1))
         pyro.factor("sizes", lik(w.clamp(1e-9, 1 - 1e-9), counts))
 
-    pyro.set_rng_seed(seed)
-    pyro.clear_param_store()
-    guide = AutoNormal(model, init_scale=0.05)
-    svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
-    for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI"):
-        svi.step()
-    with torch.no_grad():
-        draws = torch.stack([guide()["w"] for _ in range(num_samples)])
+    # the caller's global random streams and pyro parameters stay as they were
+    with seeded_globals(seed), pyro.get_param_store().scope():
+        guide = AutoNormal(model, init_scale=0.05)
+        svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
+        for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI"):
+            svi.step()
+        with torch.no_grad():
+            draws = torch.stack([guide()["w"] for _ in range(num_samples)])
     return {
         "samples": draws,
         "mean": draws.mean(0),

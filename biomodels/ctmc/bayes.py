@@ -22,6 +22,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
+from core.seeding import seeded_globals
 
 __all__ = ["posterior_theta"]
 
@@ -69,7 +70,8 @@ def posterior_theta(
     svi_steps, lr
         SVI optimisation (Adam).
     seed
-        pyro seed.
+        Seed of the draws (pyro's torch, numpy and ``random`` streams, seeded for this call
+        only: the global generators are restored afterwards).
     init_theta
         Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
         centre (independence model, no interactions).
@@ -126,33 +128,33 @@ def posterior_theta(
         )
     else:
         init = init_to_median
-    pyro.set_rng_seed(seed)
-    pyro.clear_param_store()
-    if method == "nuts":
-        mcmc = MCMC(
-            NUTS(model, init_strategy=init),
-            num_samples=num_samples,
-            warmup_steps=warmup_steps,
-            disable_progbar=not progress,
-        )
-        mcmc.run()
-        draws = mcmc.get_samples()
-        base, eff = draws["base"], draws["effects"]
-    else:
-        # full covariance (low rank beyond 500 values): the effects are correlated (up to
-        # 0.68 under NUTS on 3 events) and a mean-field guide was 2-4 times too narrow
-        n_latent = n * n
-        guide = (AutoMultivariateNormal(model, init_loc_fn=init, init_scale=0.05)
-                 if n_latent <= 500 else
-                 AutoLowRankMultivariateNormal(model, init_loc_fn=init, init_scale=0.05,
-                                               rank=50))
-        svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), Trace_ELBO())
-        for _ in range(svi_steps):
-            svi.step()
-        with torch.no_grad():
-            draws = [guide() for _ in range(num_samples)]
-        base = torch.stack([d["base"] for d in draws])
-        eff = torch.stack([d["effects"] for d in draws])
+    # the caller's global random streams and pyro parameters stay as they were
+    with seeded_globals(seed), pyro.get_param_store().scope():
+        if method == "nuts":
+            mcmc = MCMC(
+                NUTS(model, init_strategy=init),
+                num_samples=num_samples,
+                warmup_steps=warmup_steps,
+                disable_progbar=not progress,
+            )
+            mcmc.run()
+            draws = mcmc.get_samples()
+            base, eff = draws["base"], draws["effects"]
+        else:
+            # full covariance (low rank beyond 500 values): the effects are correlated (up to
+            # 0.68 under NUTS on 3 events) and a mean-field guide was 2-4 times too narrow
+            n_latent = n * n
+            guide = (AutoMultivariateNormal(model, init_loc_fn=init, init_scale=0.05)
+                     if n_latent <= 500 else
+                     AutoLowRankMultivariateNormal(model, init_loc_fn=init, init_scale=0.05,
+                                                   rank=50))
+            svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), Trace_ELBO())
+            for _ in range(svi_steps):
+                svi.step()
+            with torch.no_grad():
+                draws = [guide() for _ in range(num_samples)]
+            base = torch.stack([d["base"] for d in draws])
+            eff = torch.stack([d["effects"] for d in draws])
     out = torch.zeros(len(base), n, n, dtype=dtype)
     out[:, torch.arange(n), torch.arange(n)] = base.detach()
     out[:, offdiag] = eff.detach()

@@ -124,3 +124,25 @@ def test_log_posterior_is_the_penalised_objective_at_a_non_default_l1(monkeypatc
         assert log_joint(theta) == pytest.approx(by_hand(theta), abs=1e-9)
     assert log_joint(t1) - log_joint(t2) == pytest.approx(
         n_t * (objective(t1) - objective(t2)), abs=1e-9)
+
+
+def test_posterior_leaves_the_global_generators_alone(synth2):
+    # pyro.set_rng_seed reseeded torch, numpy and random for the caller: a seeded posterior
+    # reset their streams to the seed (and NUTS/SVI then drew from them)
+    import random
+
+    import torch
+
+    x, _ = synth2
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(7)
+    before = torch.random.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    first = posterior_theta(x, method="svi", svi_steps=5, num_samples=5, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before[0])
+    assert np.array_equal(np.random.get_state()[1], before[1])
+    assert random.getstate() == before[2]
+    torch.rand(3)  # the same seed gives the same draws whatever the global state
+    np.random.rand(3)
+    np.testing.assert_array_equal(
+        posterior_theta(x, method="svi", svi_steps=5, num_samples=5, seed=3), first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,54 @@ def test_bayes_intervals_are_not_overconfident():
         z += list((post["gamma_mean"] - 0.3) / post["gamma_std"])
         z += list((post["alpha_mean"] - 0.4) / post["alpha_std"])
     assert np.mean(np.abs(z) < 1.96) >= 0.75
+
+
+def test_save_load_keeps_infinite_standard_errors(tmp_path):
+    # JSON has no inf: save wrote null and load read it back as None in an object array
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=2)
+    X[:, 0] = X[0, 0]
+    fit = fit_fj(X, per_agent=True)
+    back = FJFit.load(fit.save(tmp_path / "fit.json"))
+    for name in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
+        assert getattr(back, name).dtype == np.float64, name
+        np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
+    assert np.isinf(back.gamma_se[0]) and np.isinf(back.alpha_se[0])
+    np.testing.assert_array_equal(back.predict(X), fit.predict(X))
+
+
+@pytest.mark.parametrize("text", ["{not json", "{}", "[1, 2]", '{"gamma": "x"}'])
+def test_load_refuses_files_that_are_not_fits(tmp_path, text):
+    # before: a JSONDecodeError or KeyError/TypeError that did not name the file
+    path = tmp_path / "fit.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(repr(str(path)))):
+        FJFit.load(path)
+
+
+def test_bayes_leaves_global_rngs_and_param_store_alone():
+    import random
+
+    import pyro
+    import torch
+
+    X = simulate_transcript(3, 3, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=1)
+    pyro.clear_param_store()
+    pyro.param("callers_param", torch.ones(2))
+
+    def fit():
+        return fit_fj_bayes(X, num_steps=3, num_samples=4, seed=7)["gamma_mean"]
+
+    torch.manual_seed(123)
+    np.random.seed(5)
+    random.seed(5)
+    states = (torch.random.get_rng_state(), np.random.get_state()[1].copy(),
+              random.getstate())
+    first = fit()
+    # before, pyro.set_rng_seed reseeded all three and clear_param_store emptied the store
+    assert torch.equal(torch.random.get_rng_state(), states[0])
+    np.testing.assert_array_equal(np.random.get_state()[1], states[1])
+    assert random.getstate() == states[2]
+    assert "callers_param" in pyro.get_param_store()
+    torch.rand(3), np.random.rand(3), random.random()
+    np.testing.assert_array_equal(fit(), first)
+    pyro.clear_param_store()

@@ -1,0 +1,45 @@
+"""core.seeding: seeded blocks leave the caller's global generators as they were."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from core.seeding import seeded_globals
+
+
+def _draws() -> tuple[torch.Tensor, np.ndarray, float]:
+    return torch.rand(3), np.random.rand(3), random.random()
+
+
+def _states() -> tuple[torch.Tensor, tuple, tuple]:
+    return torch.random.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def _same(a, b) -> bool:
+    return (torch.equal(a[0], b[0]) and all(np.array_equal(x, y) for x, y in
+                                            zip(a[1][1:3], b[1][1:3])) and a[2] == b[2])
+
+
+def test_draws_are_pyros_and_the_callers_states_come_back():
+    pyro = pytest.importorskip("pyro")
+    pyro.set_rng_seed(7)
+    expected = _draws()
+    torch.manual_seed(123), np.random.seed(5), random.seed(9)
+    before = _states()
+    with seeded_globals(7):
+        got = _draws()
+    assert _same(before, _states())
+    assert torch.equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+    assert got[2] == expected[2]
+
+
+def test_states_come_back_when_the_block_fails():
+    before = _states()
+    with pytest.raises(RuntimeError, match="boom"), seeded_globals(0):
+        _draws()
+        raise RuntimeError("boom")
+    assert _same(before, _states())
