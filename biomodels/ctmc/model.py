@@ -302,12 +302,25 @@ class CTMC:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CTMC:
-        """Read a model written by :meth:`save`."""
-        data = json.loads(Path(path).read_text())
-        if data.get("format") != "prunus.ctmc/1":
+        """Read a model written by :meth:`save`.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` is not a readable prunus.ctmc model file (the message names it).
+        """
+        try:
+            data = json.loads(Path(path).read_text())
+        except ValueError as exc:  # not JSON, or not text at all (e.g. a model.pt)
+            raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: {exc}"
+                             ) from exc
+        if not isinstance(data, dict) or data.get("format") != "prunus.ctmc/1":
             raise ValueError(f"{path} is not a prunus.ctmc model file")
-        model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
-        model.l1 = data.get("l1")
-        model.cv_scores = {float(k): v for k, v in data.get("cv_scores", {}).items()}
-        model.fit_info = data.get("fit_info", {})
+        try:
+            model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
+            model.l1 = data.get("l1")
+            model.cv_scores = {float(k): v for k, v in data.get("cv_scores", {}).items()}
+            model.fit_info = data.get("fit_info", {})
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:  # damaged or edited
+            raise ValueError(f"{path} is not a valid prunus.ctmc model file: {exc!r}") from exc
         return model

@@ -68,7 +68,7 @@ def propose_orders(
         uniform shuffles, above 1 greedier still); 0.5 keeps importance weights light-tailed
         on random and block-structured theta.
     generator
-        Torch generator for reproducibility.
+        Torch generator for reproducibility; None draws from torch's global generator.
 
     Returns
     -------
@@ -137,7 +137,7 @@ def metropolis_weights(
     n_samples, burn_in
         Chain length after burn-in (>= 1), and burn-in steps (>= 0).
     generator
-        Torch generator for the uniforms.
+        Torch generator for the uniforms; None draws from torch's global generator.
 
     Returns
     -------
@@ -187,7 +187,7 @@ def mcmc_surrogate(
     n_samples, burn_in
         Chain settings (paper defaults 50 and 5; n_samples >= 1, burn_in >= 0).
     generator
-        Torch generator (reproducible chains).
+        Torch generator (reproducible chains); None draws from torch's global generator.
 
     Returns
     -------
@@ -228,7 +228,7 @@ def importance_log_likelihood(
     n_proposals
         Orderings drawn per tumour (>= 1).
     generator
-        Torch generator.
+        Torch generator; None draws from torch's global generator.
 
     Returns
     -------
@@ -299,7 +299,7 @@ def mcmc_gradient(
     n_samples, burn_in
         Chain settings (paper defaults 50 and 5; n_samples >= 1, burn_in >= 0).
     generator
-        Torch generator.
+        Torch generator; None draws from torch's global generator.
     compute_dtype
         Precision of the (B, M, k + 1, n) ordering terms; float32 halves the memory traffic and
         its rounding (~1e-7 relative) is far below the Monte Carlo error.

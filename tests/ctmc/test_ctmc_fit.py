@@ -191,6 +191,21 @@ def test_model_api_roundtrip(tmp_path):
         _ = CTMC().theta
 
 
+@pytest.mark.parametrize("content, match", [
+    (b"\x80\x04\x95 a pickle", "cannot be read as a prunus.ctmc model file"),
+    (b"{not json", "cannot be read as a prunus.ctmc model file"),
+    (b"[1, 2]", "is not a prunus.ctmc model file"),
+    (b'{"format": "prunus.ctmc/1", "event_names": ["A"]}', "is not a valid prunus.ctmc model"),
+])
+def test_load_names_a_file_that_is_not_a_model(tmp_path, content, match):
+    # a model.pt, a truncated JSON, a list or a file missing theta gave UnicodeDecodeError,
+    # JSONDecodeError, AttributeError or KeyError without the path
+    bad = tmp_path / "notes.json"
+    bad.write_bytes(content)
+    with pytest.raises(ValueError, match=f"notes.json {match}"):
+        CTMC.load(bad)
+
+
 def test_ham_sparsity_mechanism_runs_and_fits():
     theta = random_sparse_theta(5, sparsity=0.5, seed=2)
     x = sample_trajectories(theta, 800, seed=3).X
