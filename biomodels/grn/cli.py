@@ -44,12 +44,15 @@ def _str_keys(obj: Any) -> Any:
     return obj
 
 
-def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None) -> dict[str, Path]:
+def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
+                   figure: Any | None = None) -> dict[str, Path]:
     from core import atomic_outputs, write_json
 
     names = {"network": "network.csv", "result": "result.h5ad", "model": "model.pt"}
     if truth is not None:
         names["metrics"] = "metrics.json"
+    if figure is not None:
+        names["figure"] = "network.png"
     result = adata.copy()
     info = model.write_results(result, truth=truth)
     for key in list(result.uns.keys()):  # only the copy written to disk is changed
@@ -60,6 +63,8 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None) -> dict
         model.save(stage / names["model"])
         if truth is not None:
             write_json(info["metrics"], stage / names["metrics"])
+        if figure is not None:
+            figure.savefig(stage / names["figure"], format="png", dpi=110)
     if truth is None:  # a metrics file from an earlier run would describe another network
         (out / "metrics.json").unlink(missing_ok=True)
     return {key: out / name for key, name in names.items()}
@@ -149,20 +154,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.set_defaults(func=_fit)
 
 
-def _plot(network: Any, truth: Any, path: Path) -> None:
+def _plot(network: Any, truth: Any) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from biomodels.grn.plot import plot_networks
-    from core import atomic_path
 
-    fig = plot_networks({"true network": truth,
-                         "DASH-pruned GRN ODE (per-target score)": network}, truth=truth)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    return plot_networks({"true network": truth,
+                          "DASH-pruned GRN ODE (per-target score)": network}, truth=truth)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -197,7 +196,6 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
                 step_size=FIT_DEFAULTS["step_size"],
                 prior_weight=DEMO_DEFAULTS["prior_weight"],
                 prior_scaling=DEMO_DEFAULTS["prior_scaling"], progress=not args.quiet)
-    paths = _write_outputs(model, adata, out, truth)
     metrics = model.evaluate(truth)
     from biomodels.grn.evaluate import evaluate
     from biomodels.grn.prior import rank_prior_first
@@ -234,8 +232,15 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
     r2 = model.fit_summary["r2"]
     print(f"data fit: the model explains {r2:.0%} of the one-step changes of the held-out "
           f"trajectories (R^2 {r2:.2f}; 0 = no better than predicting no change)")
-    paths["figure"] = out / "network.png"
-    _plot(model.network(normalize="target"), truth, paths["figure"])
+    import matplotlib.pyplot as plt
+
+    # written last and together: a demo that fails (e.g. in the fit without the prior)
+    # leaves an earlier run's files as they were, not a mix of two runs
+    fig = _plot(model.network(normalize="target"), truth)
+    try:
+        paths = _write_outputs(model, adata, out, truth, figure=fig)
+    finally:
+        plt.close(fig)
     print()
     for name, path in paths.items():
         print(f"{name:8s} {path}")

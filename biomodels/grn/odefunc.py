@@ -70,7 +70,8 @@ class PhoenixODEFunc(nn.Module):
     dtype, device
         Of the parameters (float32 on the CPU by default).
     generator
-        Optional torch generator for a reproducible initialisation (on the CPU).
+        Optional torch generator for a reproducible initialisation (on the CPU); None
+        draws from torch's global generator.
 
     Examples
     --------
@@ -98,13 +99,17 @@ class PhoenixODEFunc(nn.Module):
             raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
+        # skip_init needs a device; torch.empty's is the default one (torch >= 2.2)
+        device = torch.empty(0).device if device is None else device
         kw = {"dtype": dtype, "device": device}
         self.n_genes = n_genes
         self.n_hidden = n_hidden
-        self.sum_in = nn.Linear(n_genes, n_hidden, **kw)
-        self.prod_in = nn.Linear(n_genes, n_hidden, **kw)
-        self.sum_out = nn.Linear(n_hidden, n_genes, bias=False, **kw)
-        self.prod_out = nn.Linear(n_hidden, n_genes, bias=False, **kw)
+        # skip_init: nn.Linear's own initialisation draws from the global generator (a
+        # seeded model moved the caller's torch RNG); reset_parameters sets every weight
+        self.sum_in = nn.utils.skip_init(nn.Linear, n_genes, n_hidden, **kw)
+        self.prod_in = nn.utils.skip_init(nn.Linear, n_genes, n_hidden, **kw)
+        self.sum_out = nn.utils.skip_init(nn.Linear, n_hidden, n_genes, bias=False, **kw)
+        self.prod_out = nn.utils.skip_init(nn.Linear, n_hidden, n_genes, bias=False, **kw)
         self.gene_rates = nn.Parameter(torch.empty(n_genes, **kw))
         self.reset_parameters(init=init, generator=generator)
 

@@ -317,7 +317,8 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
 
     ``Y_r ~ U(-0.5, 0.5)^G`` random states; ``P`` is (regulators x targets), so
     ``(Y_r P)_j = sum_i y_i P_ij``. Computed in the dtype and on the device of ``func``'s
-    parameters, whatever those of ``prior``.
+    parameters, whatever those of ``prior``. The states are drawn with ``generator`` (None:
+    torch's global generator).
     """
     # the states and the prior follow the field (as DashPruner does): a float32 or CPU prior
     # with a float64 or CUDA field failed in the matmul

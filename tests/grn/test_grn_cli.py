@@ -188,3 +188,29 @@ def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
     assert "argument --out: " in (err := capsys.readouterr().err)
     assert "is an existing file; give a folder" in err
     assert (files / "afile").read_text() == "keep me"
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_a_failed_demo_replaces_none_of_an_earlier_runs_files(tmp_path, monkeypatch, capsys):
+    # the demo wrote network.csv, result.h5ad, model.pt and metrics.json before its second
+    # fit and the figure after it: a demo stopped in between left new files beside the old
+    # network.png of an earlier run
+    from biomodels.grn.model import GRNModel
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    earlier = {name: f"earlier {name}".encode() for name in
+               ("network.csv", "result.h5ad", "model.pt", "metrics.json", "network.png")}
+    for name, content in earlier.items():
+        (out / name).write_bytes(content)
+    real = GRNModel.train
+
+    def stopped_in_the_fit_without_prior(self, *args, **kwargs):
+        if kwargs.get("pruning") == "none":
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(GRNModel, "train", stopped_in_the_fit_without_prior)
+    with pytest.raises(KeyboardInterrupt):
+        main(["demo", "--out", str(out), "--epochs", "1", "--quiet"])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier

@@ -458,6 +458,23 @@ def test_loading_a_file_that_is_not_a_model_names_it(small, tmp_path):
         GRNModel.load(bad, small)
 
 
+def test_a_seeded_model_leaves_the_global_generator_alone(small):
+    # nn.Linear's default initialisation drew from torch's global generator before the seeded
+    # one overwrote it: building a model moved the caller's random stream
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    func = PhoenixODEFunc(5, 8, generator=torch.Generator().manual_seed(0))
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    torch.rand(7)  # whatever the global state, the same seed gives the same model
+    again = PhoenixODEFunc(5, 8, generator=torch.Generator().manual_seed(0))
+    for (n, p), q in zip(func.named_parameters(), again.parameters()):
+        assert torch.equal(p, q), n
+    other = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=2)
+    for (n, p), q in zip(model.func.named_parameters(), other.func.parameters()):
+        assert torch.equal(p, q), n
+
+
 def test_a_blow_up_is_an_error_not_nan():
     from biomodels.grn.train import SolverDivergedError, solve
 
