@@ -212,11 +212,17 @@ class NanoAdam(torch.optim.Optimizer):
                 g = p.grad.reshape(-1)[idx]
                 steps = _steps(st)
                 steps += 1
-                s = steps.to(p.dtype)  # each entry's own age for the bias correction
+                # each entry's own age for the bias correction, computed in float64 as
+                # torch's Adam does: in bfloat16 0.999 ** 1 rounds to 1, 1 - b2 ** s to 0,
+                # and the first update would be 0 / inf = 0
+                s = steps.to(torch.float64)
+                opmath = torch.promote_types(p.dtype, torch.float32)
+                bc1 = (1 - b1**s).to(opmath)
+                bc2 = (1 - b2**s).to(opmath)
                 st["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
                 st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                denom = (st["exp_avg_sq"] / (1 - b2**s)).sqrt_().add_(eps)
-                update = (st["exp_avg"] / (1 - b1**s)) / denom
+                denom = (st["exp_avg_sq"].to(opmath) / bc2).sqrt_().add_(eps)
+                update = (st["exp_avg"].to(opmath) / bc1) / denom
                 if wd:
                     values.mul_(1 - lr * wd)
                 values.add_(update, alpha=-lr)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Mapping
 from typing import Literal
 
@@ -43,6 +44,17 @@ def _check_density(density: float, name: str = "density") -> float:
     if not (0.0 < density <= 1.0) or math.isnan(density):
         raise ValueError(f"{name}: expected a value in (0, 1], got {density}")
     return density
+
+
+def _check_keep(keep: object, name: str = "keep") -> int:
+    """``keep`` as an int; ``int()`` would turn ``keep=0.5`` (a density) into 0 kept."""
+    if isinstance(keep, bool) or isinstance(keep, torch.Tensor) and keep.is_floating_point():
+        raise TypeError(f"{name}: expected an integer count, got {keep!r}")
+    try:
+        return operator.index(keep)  # ints, numpy and 0-d integer torch tensors
+    except TypeError:
+        raise TypeError(f"{name}: expected an integer count (use `density` for a fraction), "
+                        f"got {keep!r}") from None
 
 
 def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
@@ -247,7 +259,7 @@ def select_topk(
         elif isinstance(keep, Mapping):
             raise TypeError("keep: expected an int for scope='global', got a mapping")
         else:
-            k = int(keep)
+            k = _check_keep(keep)
         avail = sum(_available(nm, s, current) for nm, s in scores.items())
         if not 0 <= k <= n:
             raise ValueError(f"keep: expected 0 <= keep <= {n}, got {k}")
@@ -271,7 +283,8 @@ def select_topk(
                 raise ValueError(f"keep: expected one count per score name {list(scores)}")
         out = {}
         for name, s in scores.items():
-            k = int(round(density * s.numel())) if keep is None else int(keep[name])  # type: ignore
+            k = (int(round(density * s.numel())) if keep is None  # type: ignore[operator]
+                 else _check_keep(keep[name], f"keep[{name!r}]"))
             avail = _available(name, s, current)
             if not 0 <= k <= avail:
                 raise ValueError(f"keep[{name!r}]: expected 0 <= k <= {avail} available "
@@ -285,7 +298,8 @@ def select_topk(
         raise ValueError("keep: scope='row' takes `density` only")
     out = {}
     for name, s in scores.items():
-        rows = s.reshape(s.shape[0], -1) if s.ndim >= 1 else s.reshape(1, 1)
+        # math.prod, not -1: a tensor with no rows has no inferable row length
+        rows = s.reshape(s.shape[0], math.prod(s.shape[1:])) if s.ndim >= 1 else s.reshape(1, 1)
         cols = rows.shape[1]
         k = int(round(density * cols))  # type: ignore[operator]
         vals = rows.to(torch.promote_types(torch.float32, rows.dtype)).clone()

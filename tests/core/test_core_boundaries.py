@@ -1,0 +1,44 @@
+"""Boundary inputs of the sparse engine: low-precision Adam steps, counts, empty tensors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from core import NanoAdam, select_topk
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_nanoadam_first_step_matches_adam_in_low_precision(dtype):
+    """Dense NanoAdam is Adam: the first step moves each weight by about lr.
+
+    In bfloat16, 1 - 0.999 ** 1 computed in the parameter's dtype is 0 and the step was 0.
+    """
+    a = nn.Parameter(torch.ones(2, 2, dtype=dtype))
+    b = nn.Parameter(torch.ones(2, 2, dtype=dtype))
+    nano = NanoAdam([a], lr=0.1, density=1.0)
+    adam = torch.optim.Adam([b], lr=0.1)
+    for opt, p in ((nano, a), (adam, b)):
+        p.grad = torch.ones_like(p)
+        opt.step()
+    ulp = torch.finfo(dtype).eps
+    torch.testing.assert_close(a.detach().float(), b.detach().float(), rtol=0, atol=2 * ulp)
+    assert float(a.detach().float().max()) < 0.95
+
+
+def test_select_topk_refuses_a_fractional_keep():
+    """keep=0.5 (a density given as keep) silently kept nothing; keep=True kept one."""
+    w = {"w": torch.tensor([[3.0, 1.0], [1.0, 2.0]])}
+    for bad in (0.5, 2.7, True):
+        with pytest.raises(TypeError, match="keep"):
+            select_topk(w, keep=bad)
+    with pytest.raises(TypeError, match=r"keep\['w'\]"):
+        select_topk(w, keep={"w": 2.9}, scope="layer")
+    assert select_topk(w, keep=torch.tensor(3)).kept() == 3  # integer tensors still count
+
+
+def test_row_scope_on_a_tensor_without_rows():
+    m = select_topk({"w": torch.empty(0, 3), "v": torch.ones(2, 3)}, 0.5, scope="row")
+    assert m["w"].shape == (0, 3)
+    assert m["v"].sum(1).tolist() == [2, 2]
