@@ -78,9 +78,13 @@ class Adversary:
         """
         if not attacking:
             return truth
+        if self.target is not None and not -n_options <= self.target < n_options:
+            # np.eye(K)[target] in debate() would fail with an IndexError far from here
+            raise ValueError(f"target: expected an option index in [0, {n_options}) for "
+                             f"K = {n_options} options, got {self.target}")
         if self.target is None or self.target % n_options == truth:
             return (truth + 1) % n_options
-        return self.target
+        return self.target % n_options
 
 
 @dataclass(frozen=True)
@@ -558,9 +562,10 @@ def closed_form_weight(
     if position not in ("complete", "star_hub", "star_leaf"):
         raise ValueError(f"position must be 'complete', 'star_hub' or 'star_leaf', "
                          f"got {position!r}")
-    if isinstance(n, bool) or int(n) != n or n < (3 if position == "star_leaf" else 2):
-        raise ValueError(f"n: expected a whole number of agents >= "
-                         f"{3 if position == 'star_leaf' else 2}, got {n!r}")
+    # n = 2 is valid for every position: a two-agent star's "leaf" is the other end of its
+    # only edge, which the star_leaf formulas give (w_a = 1, no other leaf)
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ValueError(f"n: expected a whole number of agents >= 2, got {n!r}")
     gamma = check_number("gamma", gamma, at_least=0, at_most=1)
     alpha = check_number("alpha", alpha, at_least=0, at_most=1)
     t = check_number("persuasion", persuasion, at_least=0)

@@ -196,6 +196,10 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     FriedkinJohnsen._check_entries_of(A, "adjacency")  # before the degrees divide below
     if not _symmetric(A):
         raise ValueError("adjacency must be symmetric (an undirected weighted graph)")
+    # a self-loop is not an edge of L = D - A (it cancels), and from_adjacency drops it:
+    # counting it in d would lower gamma_i and give z != (I + L)^{-1} s
+    A = A.copy()
+    A.setdiag(0)
     d = np.asarray(A.sum(axis=1)).ravel()
     backend = bk.backend_of(adjacency)
     adj = adjacency if backend != "numpy" else np.asarray(adjacency, dtype=np.float64)

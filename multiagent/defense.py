@@ -146,6 +146,9 @@ class TrustAdaptiveDefense:
             ``(items, n)`` booleans: was agent ``j``'s round-0 answer right on each item.
         """
         c = self._check(correct, 2)
+        if c.shape[0] == 0:  # the mean over no item is NaN, and NaN trust survives clip
+            raise ValueError("correct: expected at least one labelled item, got shape "
+                             f"{c.shape}")
         acc = c.mean(axis=0)
         self.trust = np.clip(np.broadcast_to(acc**self.trust_gamma, (self.n, self.n)), 0, 1).copy()
         self.buffer[:] = 0

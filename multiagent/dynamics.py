@@ -187,6 +187,8 @@ class FriedkinJohnsen:
         W = bk.as_matrix(W, self.backend)
         if W.ndim != 2 or W.shape[0] != W.shape[1]:
             raise ValueError(f"W must be a square (n, n) matrix, got shape {tuple(W.shape)}")
+        if W.shape[0] == 0:  # consensus_weights etc. would fail far from here
+            raise ValueError("W is empty (0, 0): expected at least one agent")
         self.n = int(W.shape[0])
         self._check_entries(W)
         W = self._check_rows(W, normalise)

@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from core.checks import check_count, check_number
 from core.seeding import seeded_globals
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
@@ -299,6 +300,9 @@ def fit_fj(
     True
     """
     X = _check_transcript(transcript)
+    # a NaN start (min/max in _logit pass it through) fails later inside an SVD
+    check_number("init_gamma", init_gamma, at_least=0, at_most=1)
+    check_number("init_alpha", init_alpha, at_least=0, at_most=1)
     T = X.shape[0] - 1 if train_rounds is None else int(train_rounds)
     if not 1 <= T <= X.shape[0] - 1:
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
@@ -537,10 +541,13 @@ def simulate_transcript(
     -------
     ``(rounds + 1, n, n_options)`` transcript.
     """
+    check_count("n", n)
+    check_count("rounds", rounds, at_least=0)
     rng = np.random.default_rng(seed)
     if W is None:
         W = rng.random((n, n)) + 0.1
-        np.fill_diagonal(W, 0)
+        if n > 1:  # a lone agent has no peer: it hears itself (W = [[1]]), not 0/0
+            np.fill_diagonal(W, 0)
         W /= W.sum(axis=1, keepdims=True)
     model = FriedkinJohnsen(W, gamma, alpha)
     S = rng.dirichlet(np.full(n_options, concentration), size=n)

@@ -81,14 +81,17 @@ def relative_confidence(beliefs: Any) -> np.ndarray:
 
     Returns
     -------
-    ``(..., n)``; values above 1 only for the most confident agent.
+    ``(..., n)``; values above 1 only for the most confident agent (``inf`` when every
+    other agent is at confidence 0, which then scores 1).
     """
     C = confidence(beliefs)
     if C.shape[-1] < 2:
         raise ValueError("relative confidence needs at least two agents")
-    second = np.sort(C, axis=-1)[..., -2]
+    second = np.sort(C, axis=-1)[..., -2][..., None]
+    # second = 0: only the top agent can be above it (inf); the others are at the
+    # second-highest level themselves, C_j = C_(2) = 0, a ratio of 1 as for any tie
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(second[..., None] > 0, C / second[..., None], np.inf)
+        return np.where(second > 0, C / second, np.where(C > 0, np.inf, 1.0))
 
 
 def confidence_router(beliefs: Any, beta: float = 1.0) -> np.ndarray:
@@ -134,6 +137,8 @@ def equilibrium_router(model: FriedkinJohnsen, *, listener: int | None = None) -
         raise TypeError(f"listener must be one agent index, got shape {i.shape}")
     listener = int(i)
     g, _, _ = model._effective()
+    if not bool((g > 0).any()):  # DeGroot: M = 1 pi^T, every row is pi (no solve exists)
+        return bk.as_numpy(model.consensus_weights()).astype(np.float64)
     e = np.zeros(model.n)
     e[listener] = 1.0
     y = bk.as_numpy(model.solve(model._vec(e), transpose=True))

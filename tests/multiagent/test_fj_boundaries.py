@@ -1,0 +1,101 @@
+"""Boundary inputs of the FJ API checked against known answers: self-loops, n = 0, 1, 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from multiagent import (
+    Adversary,
+    FriedkinJohnsen,
+    Scenario,
+    TrustAdaptiveDefense,
+    adversary_weight,
+    closed_form_weight,
+    equilibrium_router,
+    fit_fj,
+    opinion_indices,
+    relative_confidence,
+    simulate,
+    simulate_transcript,
+    sweep,
+)
+
+
+def test_classic_fj_ignores_self_loops():
+    """z = (I + L)^{-1} s, and a self-loop is no edge of L = D - A."""
+    A = np.array([[1.0, 1.0], [1.0, 0.0]])
+    s = np.array([1.0, 0.0])
+    L = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    out = opinion_indices(A, s)
+    np.testing.assert_allclose(out["z"], np.linalg.solve(np.eye(2) + L, s), atol=1e-12)
+    np.testing.assert_allclose(out["z"], [2 / 3, 1 / 3], atol=1e-12)
+    assert out["pd_index"] == pytest.approx(out["pd_index_quadratic"], abs=1e-12)
+
+
+@pytest.mark.parametrize("gamma,alpha,t", [(0.2, 0.5, 1.0), (0.0, 0.5, 2.0), (0.3, 0.0, 0.0),
+                                           (1.0, 0.0, 1.0)])
+def test_star_leaf_closed_form_on_two_agents(gamma, alpha, t):
+    """A two-agent star: the lone benign agent hears only the adversary."""
+    sc = Scenario(graph="star", n=2, gamma=gamma, alpha=alpha,
+                  adversaries=(Adversary("leaf", persuasion=t),))
+    cf = closed_form_weight("star_leaf", 2, gamma, alpha, persuasion=t)["mean"]
+    c = (1 - gamma) * (1 - alpha)
+    hand = 0.0 if t == 0 else c / (gamma + c)
+    assert cf == pytest.approx(hand)
+    if gamma > 0 or t > 0:  # otherwise the equilibrium is not unique
+        assert adversary_weight(sc.model(), sc.adversary_nodes()) == pytest.approx(cf)
+
+
+def test_sweep_over_a_two_agent_star_with_a_leaf_adversary():
+    base = Scenario(graph="star", n=2, adversaries=(Adversary("leaf"),))
+    df = sweep(base, {"gamma": [0.2]}, questions=1)
+    assert df["adversary_weight_closed_form"].iloc[0] == pytest.approx(
+        df["adversary_weight"].iloc[0])
+
+
+def test_adversary_target_outside_the_options_is_refused():
+    with pytest.raises(ValueError, match=r"target: expected an option index in \[0, 5\)"):
+        simulate(Scenario(adversaries=(Adversary(target=7),)))
+    assert Adversary(target=-1).answer(0, 5) == 4  # numpy-style from the end, as before
+    assert Adversary(target=2).answer(0, 5) == 2
+
+
+def test_equilibrium_router_of_one_listener_under_degroot():
+    """gamma = 0: M = 1 pi^T, so every listener's row is pi (as influence_matrix says)."""
+    W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    model = FriedkinJohnsen(W, 0.0, 0.5)
+    np.testing.assert_allclose(equilibrium_router(model, listener=0), [0.5, 0.5])
+    np.testing.assert_allclose(equilibrium_router(model, listener=1),
+                               model.influence_matrix()[1])
+
+
+def test_relative_confidence_when_the_second_is_uncertain():
+    """Only the most confident agent may exceed 1; an agent at C = C_(2) = 0 scores 1."""
+    rc = relative_confidence(np.array([[1.0, 0.0], [0.5, 0.5]]))
+    assert rc.tolist() == [np.inf, 1.0]
+    assert relative_confidence(np.array([[0.5, 0.5], [0.5, 0.5]])).tolist() == [1.0, 1.0]
+
+
+def test_warm_up_needs_an_item():
+    with pytest.raises(ValueError, match="at least one labelled item"):
+        TrustAdaptiveDefense(3).warm_up(np.zeros((0, 3), bool))
+
+
+def test_simulate_transcript_of_one_agent_and_bad_rounds():
+    X = simulate_transcript(1, 2, 3, gamma=0.3, alpha=0.4, noise=0.0)
+    assert X.shape == (3, 1, 3)
+    np.testing.assert_allclose(X[1], X[0])  # alone, it hears only itself
+    with pytest.raises(ValueError, match="rounds"):
+        simulate_transcript(2, -1, 3, gamma=0.3, alpha=0.4)
+
+
+def test_fit_fj_refuses_a_nan_start():
+    X = simulate_transcript(2, 3, 2, gamma=0.3, alpha=0.4, noise=0.0)
+    with pytest.raises(ValueError, match="init_gamma"):
+        fit_fj(X, init_gamma=float("nan"))
+
+
+def test_empty_trust_matrix_is_refused():
+    with pytest.raises(ValueError, match="at least one agent"):
+        FriedkinJohnsen(np.zeros((0, 0)), 0.3, 0.2)
