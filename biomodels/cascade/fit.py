@@ -55,6 +55,8 @@ def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     s = np.asarray(sizes)
     if s.ndim != 1 or s.size == 0:
         raise ValueError("sizes: expected a non-empty 1-d array of observed cascade sizes")
+    if s.dtype.kind not in "iuf":  # strings break np.mod; booleans would pass as sizes 0, 1
+        raise ValueError(f"sizes: expected integer cascade sizes, got dtype {s.dtype}")
     if not np.issubdtype(s.dtype, np.integer):
         if not np.all(np.equal(np.mod(s, 1), 0)):
             raise ValueError("sizes: observed sizes must be whole numbers")
@@ -409,6 +411,8 @@ def fit_bayesian(
     num_samples = check_count("num_samples", num_samples)
     seed = check_count("seed", seed, at_least=0)
     index = _param_index(graph, share, edge_type)
+    if index.size == 0:
+        raise ValueError("graph: has no edges, so there is no edge weight to infer")
     p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
     counts = lik.counts(sizes)
@@ -458,20 +462,33 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
         t = torch.as_tensor(w, dtype=counts.dtype, device=counts.device)
         with torch.no_grad():
             ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
-        return ll + (a - 1) * np.log(w) + (b - 1) * np.log1p(-w)
+        with np.errstate(divide="ignore"):  # w = 0 or 1 only where the prior is finite there
+            log_a = np.log(w) if a != 1 else np.zeros_like(w)
+            log_b = np.log1p(-w) if b != 1 else np.zeros_like(w)
+        return ll + (a - 1) * log_a + (b - 1) * log_b
 
     # a coarse pass in logit space finds where the posterior lives; finer passes zoom in until
     # its mass (log density within 40 of the top) spans at least 50 grid points
     w = 1 / (1 + np.exp(-np.linspace(-9.0, 9.0, 101)))
     lp = log_post(w)
+    refined = False
     for _ in range(4):
         live = np.flatnonzero(lp > lp.max() - 40)
-        if w.size == 201 and live.size >= 50:
+        if refined and live.size >= 50:
             break
         lo = w[live[0] - 1] if live[0] > 0 else 0.0
         hi = w[live[-1] + 1] if live[-1] < w.size - 1 else 1.0
-        w = np.linspace(lo, hi, 203)[1:-1]  # open interval: log w, log(1 - w) stay finite
+        w = np.linspace(lo, hi, 203)[1:-1]
+        # a posterior piled up at w = 0 or 1 has its densest mass next to the bound: keep the
+        # bound in the grid where the Beta prior is finite there (a, b >= 1), else the last
+        # interval's mass is lost (Beta(k + 1, 1) after k sizes of 2 on one edge); a
+        # singular prior (a or b < 1) keeps the open interval
+        if lo == 0.0 and a >= 1:
+            w = np.concatenate([[0.0], w])
+        if hi == 1.0 and b >= 1:
+            w = np.concatenate([w, [1.0]])
         lp = log_post(w)
+        refined = True
     dens = np.exp(lp - lp.max())
     cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(w))])
     cdf /= cdf[-1]

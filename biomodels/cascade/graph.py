@@ -32,6 +32,13 @@ def _node_indices(values: Any, name: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _float_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Refuse an integer or bool weight dtype, which would truncate 0.5 to 0 silently."""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype: expected a floating torch dtype for probabilities, got {dtype!r}")
+    return dtype
+
+
 @dataclass(frozen=True)
 class CascadeGraph:
     """A weighted directed network for the Independent Cascade model.
@@ -71,7 +78,11 @@ class CascadeGraph:
     edge_type: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.n, bool) or int(self.n) != self.n:
+        try:  # int() of inf or NaN raises OverflowError / a message that names no argument
+            whole = not isinstance(self.n, bool) and int(self.n) == self.n
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole:
             raise ValueError(f"n: expected a whole number of nodes, got {self.n!r}")
         object.__setattr__(self, "n", int(self.n))
         src = _node_indices(self.src, "src")
@@ -285,7 +296,7 @@ class CascadeGraph:
                 raise ValueError(
                     f"edge ({u!r} -> {v!r}): probability {p!r} is not a number"
                 ) from None
-        weight = torch.tensor(w, dtype=dtype, device=device)
+        weight = torch.tensor(w, dtype=_float_dtype(dtype), device=device)
         return cls(
             len(labels),
             np.array(src, dtype=np.int64),
@@ -417,7 +428,7 @@ class CascadeGraph:
             n,
             coo.row[keep][order].astype(np.int64),
             coo.col[keep][order].astype(np.int64),
-            torch.as_tensor(data[order], dtype=dtype, device=device),
+            torch.as_tensor(data[order], dtype=_float_dtype(dtype), device=device),
             tuple(labels) if labels is not None else tuple(range(n)),
         )
 

@@ -35,6 +35,8 @@ def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> li
 
 def default_l1_grid(n_tumours: int, steps: int = 5) -> np.ndarray:
     """Log-spaced grid from 0.1/N to 10/N (``mhn``'s range)."""
+    if n_tumours < 1:  # 0 divides by zero; a negative N gives negative strengths
+        raise ValueError(f"n_tumours must be >= 1, got {n_tumours}")
     return np.geomspace(0.1 / n_tumours, 10.0 / n_tumours, steps)
 
 
@@ -155,6 +157,8 @@ def select_l1(
         # without a seed the folds differ between runs, so saved scores would mix two splits
         raise ValueError("checkpoint needs a fixed seed (the folds must be the same on resume)")
     grid = list(default_l1_grid(len(x)) if grid is None else grid)
+    if not grid:  # else max() of no scores fails after the fits with a message naming nothing
+        raise ValueError("grid must hold at least one L1 strength")
     tests = kfold_indices(len(x), folds, seed=seed)
     signature = {
         "data_sha1": hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),

@@ -101,7 +101,9 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     the starting point of the fits, not the independence model's maximum likelihood: the
     shared observation time couples the events (see :func:`independence_fit`).
     """
-    n_t = max(len(x), 1)
+    if len(x) == 0:  # the mean of no tumours is NaN, and so would be the whole diagonal
+        raise ValueError("x has no tumours (rows); the frequencies need at least one")
+    n_t = len(x)
     f = np.clip(np.asarray(x, dtype=float).mean(0), 0.5 / n_t, 1 - 0.5 / n_t)
     return np.diag(np.log(f / (1 - f)))
 
@@ -465,6 +467,9 @@ def fit_theta(
     if lr is not None:
         # a negative step ascends the loss and the best-iterate rule hands back theta0
         lr = check_number("lr", lr, above=0)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        # an integer theta would fail deep in autograd ("only Tensors of floating point ...")
+        raise ValueError(f"dtype must be a floating torch dtype, got {dtype!r}")
     x, _ = validate_cohort(x, warn_unobserved=False)  # the checks below index x as an array
     if l1 == 0 and len(np.unique(np.asarray(x, dtype=np.uint8), axis=0)) < 2 ** x.shape[1]:
         warnings.warn(

@@ -330,7 +330,10 @@ def mcmc_gradient(
     coef[..., :k, :].scatter_add_(-1, orders[..., None], wc[..., None, None].expand(bsz, m, k, 1))
     # d/d theta[j, x_l] sums coef over the steps m after x_l occurred (m > position of x_l):
     # a suffix sum over m, read at position + 1
-    position = (orders[..., :, None] == events[:, None, None, :]).to(torch.uint8).argmax(-2)
+    if k:
+        position = (orders[..., :, None] == events[:, None, None, :]).to(torch.uint8).argmax(-2)
+    else:  # tumours without events: argmax over an empty axis raises; no columns to fill
+        position = torch.zeros(bsz, m, 0, dtype=torch.int64, device=th.device)
     suffix = coef.flip(-2).cumsum(-2).flip(-2)  # suffix[m] = sum_{m' >= m} coef[m']
     picked = torch.gather(suffix, -2, (position + 1)[..., None].expand(bsz, m, k, n))
     grad_cols = picked.sum(1).transpose(1, 2).to(th.dtype)  # (B, n, k)

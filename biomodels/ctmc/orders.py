@@ -21,6 +21,7 @@ from biomodels.ctmc._solve import log1p_sum_exp, solve_lattice_log, subset_bits
 from biomodels.ctmc.likelihood_statespace import MAX_STATESPACE_EVENTS
 from biomodels.ctmc.sampling import sample_trajectories
 from biomodels.ctmc.sequences import sequence_log_prob
+from core.checks import check_count
 
 __all__ = ["order_probability", "most_likely_order", "top_orders"]
 
@@ -93,6 +94,8 @@ def order_probability(
         if not bool(torch.isfinite(log_denom)):
             return float("nan")
         return float(torch.exp(torch.logsumexp(lp_ab[both], dim=0) - log_denom))
+    # no trajectories would read as "never observed together" (NaN) instead of an error
+    n_samples = check_count("n_samples", n_samples, at_least=1)
     traj = sample_trajectories(th, n_samples, seed=seed)
     pos_a = np.where(traj.order == a, np.arange(n)[None, :], n).min(axis=1)
     pos_b = np.where(traj.order == b, np.arange(n)[None, :], n).min(axis=1)

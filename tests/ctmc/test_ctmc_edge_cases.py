@@ -1,0 +1,58 @@
+"""Boundary inputs of the public CTMC API: exact answers or errors naming the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from biomodels.ctmc import (
+    default_l1_grid,
+    fit_theta,
+    independence_theta,
+    mcmc_gradient,
+    order_probability,
+    select_l1,
+)
+
+
+def test_mcmc_gradient_of_tumours_without_events_is_exact():
+    # p(empty) = 1 / (1 + sum_i exp(theta_ii)): the chain has nothing to order, the gradient
+    # is the closed form (only the diagonal), and the IS estimate is exact
+    theta = torch.tensor([[2.0, 0.3], [-1.0, 0.5]], dtype=torch.float64)
+    events = torch.zeros(3, 0, dtype=torch.int64)
+    grad, log_is = mcmc_gradient(theta, events, generator=torch.Generator().manual_seed(0))
+    t = theta.clone().requires_grad_(True)
+    (-3 * torch.log1p(torch.exp(torch.diagonal(t)).sum())).backward()
+    assert torch.allclose(grad, t.grad, atol=1e-6)
+    expected = -float(torch.log1p(torch.exp(torch.diagonal(theta)).sum()))
+    assert torch.allclose(log_is, torch.full((3,), expected, dtype=torch.float64))
+
+
+def test_independence_theta_of_no_tumours_is_refused_not_nan():
+    with pytest.raises(ValueError, match="no tumours"):
+        independence_theta(np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("n_tumours", [0, -1])
+def test_default_l1_grid_needs_tumours(n_tumours):
+    with pytest.raises(ValueError, match="n_tumours"):
+        default_l1_grid(n_tumours)
+
+
+def test_select_l1_with_an_empty_grid_names_it():
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    with pytest.raises(ValueError, match="grid"):
+        select_l1(x, [], folds=2)
+
+
+def test_fit_theta_with_an_integer_dtype_names_it():
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    with pytest.raises(ValueError, match="dtype"):
+        fit_theta(x, l1=0.1, dtype=torch.int64)
+
+
+def test_sampled_order_probability_needs_samples():
+    # zero trajectories would report NaN ("never observed together") for a valid question
+    with pytest.raises(ValueError, match="n_samples"):
+        order_probability(np.zeros((2, 2)), 0, 1, method="sample", n_samples=0)
