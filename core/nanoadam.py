@@ -35,6 +35,13 @@ from core.select import _check_density, topk_mask_flat
 __all__ = ["NanoAdam"]
 
 
+def _bias_correction(steps: torch.Tensor, beta: float) -> torch.Tensor:
+    """``1 - beta ** steps`` without cancellation; 1 for ``beta = 0`` (no averaging)."""
+    if beta == 0.0:
+        return torch.ones_like(steps)
+    return -torch.expm1(steps * math.log(beta))
+
+
 class NanoAdam(torch.optim.Optimizer):
     """Adam restricted to the ``k`` smallest-magnitude weights of each tensor.
 
@@ -212,13 +219,12 @@ class NanoAdam(torch.optim.Optimizer):
                 g = p.grad.reshape(-1)[idx]
                 steps = _steps(st)
                 steps += 1
-                # each entry's own age for the bias correction, computed in float64 as
-                # torch's Adam does: in bfloat16 0.999 ** 1 rounds to 1, 1 - b2 ** s to 0,
-                # and the first update would be 0 / inf = 0
-                s = steps.to(torch.float64)
+                # each entry's own age for the bias correction, in at least float32 (torch's
+                # Adam's opmath) and as -expm1(s log b): in bfloat16 1 - 0.999 ** 1 was 0 (a
+                # first update of 0 / inf = 0), in float32 it lost 5 digits to cancellation
                 opmath = torch.promote_types(p.dtype, torch.float32)
-                bc1 = (1 - b1**s).to(opmath)
-                bc2 = (1 - b2**s).to(opmath)
+                s = steps.to(opmath)
+                bc1, bc2 = _bias_correction(s, b1), _bias_correction(s, b2)
                 st["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
                 st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
                 denom = (st["exp_avg_sq"].to(opmath) / bc2).sqrt_().add_(eps)

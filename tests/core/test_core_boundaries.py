@@ -42,3 +42,16 @@ def test_row_scope_on_a_tensor_without_rows():
     m = select_topk({"w": torch.empty(0, 3), "v": torch.ones(2, 3)}, 0.5, scope="row")
     assert m["w"].shape == (0, 3)
     assert m["v"].sum(1).tolist() == [2, 2]
+
+
+def test_nanoadam_without_momentum_is_rmsprop_with_bias_correction():
+    """betas[0] = 0 (allowed, as in torch's Adam): the first moment is the gradient itself."""
+    a = nn.Parameter(torch.ones(3, dtype=torch.float64))
+    b = nn.Parameter(torch.ones(3, dtype=torch.float64))
+    nano = NanoAdam([a], lr=0.1, betas=(0.0, 0.99), density=1.0)
+    adam = torch.optim.Adam([b], lr=0.1, betas=(0.0, 0.99))
+    for _ in range(3):
+        for opt, p in ((nano, a), (adam, b)):
+            p.grad = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+            opt.step()
+    torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-12, atol=1e-12)
