@@ -453,47 +453,60 @@ def fit_bayesian(
     }
 
 
+def _beta_mass(lo: np.ndarray, hi: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Beta(a, b) probability of each interval [lo, hi], from the nearer tail (no cancellation)."""
+    from scipy.special import betainc
+
+    lower = betainc(a, b, hi) - betainc(a, b, lo)
+    upper = betainc(b, a, 1 - lo) - betainc(b, a, 1 - hi)
+    return np.where(lo + hi < 1, lower, upper)
+
+
 def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, float],
                     num_samples: int, seed: int) -> dict[str, torch.Tensor]:
     """Exact posterior of one shared weight: log-likelihood + Beta log-prior on a grid."""
     a, b = float(prior[0]), float(prior[1])
 
-    def log_post(w: np.ndarray) -> np.ndarray:
+    def log_lik(w: np.ndarray) -> np.ndarray:
         t = torch.as_tensor(w, dtype=counts.dtype, device=counts.device)
         with torch.no_grad():
-            ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
-        with np.errstate(divide="ignore"):  # w = 0 or 1 only where the prior is finite there
-            log_a = np.log(w) if a != 1 else np.zeros_like(w)
-            log_b = np.log1p(-w) if b != 1 else np.zeros_like(w)
-        return ll + (a - 1) * log_a + (b - 1) * log_b
+            return np.array([float(lik(v.reshape(1), counts)) for v in t])
+
+    def log_post(w: np.ndarray) -> np.ndarray:  # on 0 < w < 1
+        return log_lik(w) + (a - 1) * np.log(w) + (b - 1) * np.log1p(-w)
 
     # a coarse pass in logit space finds where the posterior lives; finer passes zoom in until
     # its mass (log density within 40 of the top) spans at least 50 grid points
     w = 1 / (1 + np.exp(-np.linspace(-9.0, 9.0, 101)))
     lp = log_post(w)
-    refined = False
-    for _ in range(4):
+    for step in range(4):
         live = np.flatnonzero(lp > lp.max() - 40)
-        if refined and live.size >= 50:
+        if step and live.size >= 50:
             break
         lo = w[live[0] - 1] if live[0] > 0 else 0.0
         hi = w[live[-1] + 1] if live[-1] < w.size - 1 else 1.0
-        w = np.linspace(lo, hi, 203)[1:-1]
-        # a posterior piled up at w = 0 or 1 has its densest mass next to the bound: keep the
-        # bound in the grid where the Beta prior is finite there (a, b >= 1), else the last
-        # interval's mass is lost (Beta(k + 1, 1) after k sizes of 2 on one edge); a
-        # singular prior (a or b < 1) keeps the open interval
-        if lo == 0.0 and a >= 1:
-            w = np.concatenate([[0.0], w])
-        if hi == 1.0 and b >= 1:
-            w = np.concatenate([w, [1.0]])
+        w = np.linspace(lo, hi, 203)[1:-1]  # open: log w, log(1 - w) stay finite
         lp = log_post(w)
-        refined = True
-    dens = np.exp(lp - lp.max())
-    cdf = np.concatenate([[0.0], np.cumsum((dens[1:] + dens[:-1]) / 2 * np.diff(w))])
-    cdf /= cdf[-1]
-    mean = float(np.sum((w[1:] + w[:-1]) / 2 * np.diff(cdf)))
-    second = float(np.sum(((w[1:] + w[:-1]) / 2) ** 2 * np.diff(cdf)))
+    # integrate on [lo, hi] (the bounds 0 or 1 included once the mass reaches them) with the
+    # prior's mass of each interval exact (incomplete beta) and the likelihood linear across
+    # it: a posterior piled up at 0 or 1 keeps the mass next to the bound, also where a prior
+    # below 1 makes the density infinite there (a trapezoid of the density lost it: mean
+    # 0.906 for the exact 0.923 of Beta(6, 0.5), 0.99757 for 0.99801 of Beta(501, 1))
+    w = np.linspace(lo, hi, 203)
+    ll = log_lik(w)
+    g = np.exp(ll - ll[np.isfinite(ll)].max())  # impossible weights (-inf) weigh 0
+    gm = (g[1:] + g[:-1]) / 2
+    left, right = w[:-1], w[1:]
+    mass = gm * _beta_mass(left, right, a, b)
+    # E[w] and E[w^2] over an interval under Beta(a, b) are Beta(a + 1, b) and Beta(a + 2, b)
+    # masses scaled by the first two moments of Beta(a, b)
+    m1 = gm * a / (a + b) * _beta_mass(left, right, a + 1, b)
+    m2 = gm * a * (a + 1) / ((a + b) * (a + b + 1)) * _beta_mass(left, right, a + 2, b)
+    cdf = np.concatenate([[0.0], np.cumsum(mass)])
+    total = cdf[-1]
+    cdf /= total
+    mean = float(m1.sum() / total)
+    second = float(m2.sum() / total)
     rng = np.random.default_rng(seed)
     draws = np.interp(rng.random(int(num_samples)), cdf, w)
 

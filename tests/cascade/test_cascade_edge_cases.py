@@ -38,6 +38,25 @@ def test_grid_posterior_of_an_uninformative_sample_is_the_prior():
     assert float(post["q95"][0]) == pytest.approx(0.95, abs=1e-3)
 
 
+@pytest.mark.parametrize(("sizes", "prior"), [([2] * 5, (1.0, 0.5)), ([2] * 40, (0.5, 0.5)),
+                                               ([1] * 5, (0.5, 0.5)), ([1] * 30, (0.3, 2.0))])
+def test_grid_posterior_with_a_singular_prior_end_is_exact(sizes, prior):
+    # a Beta prior below 1 at the bound the posterior piles up against (Jeffreys' (0.5, 0.5)
+    # among them): the density is infinite there; the end interval was dropped (mean 0.906
+    # for the exact 0.923 of Beta(6, 0.5))
+    from scipy import stats
+
+    g = CascadeGraph.from_networkx(nx.DiGraph([("a", "b", {"weight": 0.3})]))
+    post = fit_bayesian(g, sizes, seeds=["a"], prior=prior, num_samples=20_000)
+    k = sum(s == 2 for s in sizes)
+    beta = stats.beta(prior[0] + k, prior[1] + len(sizes) - k)
+    sd = beta.std()
+    assert float(post["mean"][0]) == pytest.approx(beta.mean(), abs=0.01 * sd)
+    assert float(post["std"][0]) == pytest.approx(sd, rel=0.02)
+    assert float(post["q05"][0]) == pytest.approx(beta.ppf(0.05), abs=0.03 * sd)
+    assert float(post["q95"][0]) == pytest.approx(beta.ppf(0.95), abs=0.03 * sd)
+
+
 def test_bayesian_fit_of_a_graph_without_edges_names_the_problem():
     g = CascadeGraph.from_edges([], nodes=["a", "b"])
     with pytest.raises(ValueError, match="no edges"):
