@@ -55,6 +55,7 @@ pruning) and ``"prior"`` (lambda = 1: prior best guesses only, "Bio-pruning").
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -104,10 +105,17 @@ class PruningSchedule:
     fraction: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.first_epoch < 1 or self.every < 1:
-            raise ValueError("schedule: first_epoch and every must be >= 1")
+        for name in ("first_epoch", "every"):
+            v = getattr(self, name)
+            # first_epoch=1.5 matched no epoch, so the first cut silently never happened
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"schedule: {name} must be an integer epoch, got {v!r}")
+            if v < 1:
+                raise ValueError("schedule: first_epoch and every must be >= 1")
         for name in ("first_fraction", "fraction"):
             v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"schedule: {name} must be a number, got {v!r}")
             if not 0.0 <= v < 1.0:
                 raise ValueError(f"schedule: {name} must be in [0, 1), got {v!r}")
 
@@ -402,7 +410,9 @@ class DashPruner:
         keep = {}
         for n in PRUNABLE:
             alive = int(self.masks[n].sum()) if self.masks is not None else omega[n].numel()
-            keep[n] = alive - int(round(amount * alive))
+            # a fraction < 1 of a tiny layer (1 weight, or 4 at 0.9) rounded to all of it,
+            # zeroing the whole network; keep at least one weight of a layer that has any
+            keep[n] = max(alive - int(round(amount * alive)), min(alive, 1))
         ranked = {n: torch.where(self.masks[n], omega[n], torch.full_like(omega[n], -1.0))
                   if self.masks is not None else omega[n] for n in PRUNABLE}
         masks = select_topk(ranked, keep=keep, scope="layer", current=self.masks)

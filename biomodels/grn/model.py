@@ -578,9 +578,9 @@ class GRNModel:
         arr = _dense(y0)  # also a row of a sparse adata.X
         if arr.ndim == 1:
             arr = arr[None, :]
-        if arr.ndim != 2 or arr.shape[1] != len(self.genes):
-            raise ValueError(f"y0 must have {len(self.genes)} genes per row, got shape "
-                             f"{np.shape(y0)}")
+        if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != len(self.genes):
+            raise ValueError(f"y0 must have {len(self.genes)} genes per row and at least one "
+                             f"row, got shape {np.shape(y0)}")
         if not np.isfinite(arr).all():
             raise ValueError("y0 has NaN or infinite values")
         return self._tensor((arr - self.offset) / self.scale)
@@ -648,9 +648,13 @@ class GRNModel:
         if times is None:
             times = np.linspace(self._times.min(), self._times.max(), 100)
         t = np.asarray(times, dtype=np.float64)
-        if t.ndim != 1 or t.size < 1 or (np.diff(t) <= 0).any():
-            raise ValueError("times must be a 1-D increasing sequence")
+        # NaN passed the order check (the solver then failed) and inf never ended dopri5
+        if t.ndim != 1 or t.size < 1 or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
+            raise ValueError("times must be a 1-D increasing sequence of finite numbers")
         field: torch.nn.Module = self.func
+        if perturb is not None and not isinstance(perturb, Mapping):
+            raise TypeError(f"perturb must be a mapping {{gene: value}}, got "
+                            f"{type(perturb).__name__}")
         if perturb:
             unknown = [g for g in perturb if g not in self.genes]
             if unknown:

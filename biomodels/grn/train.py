@@ -155,7 +155,7 @@ def split_pairs(
     pairs
         All pairs.
     val_fraction
-        Fraction of trajectories held out (at least one when > 0). With fewer than
+        Fraction of trajectories held out (at least one when > 0, never all). With fewer than
         ``min_trajectories`` trajectories (e.g. krumsiek11's four lineages, where a held-out
         trajectory would be a lineage never seen in training), that fraction of pairs is
         held out at random instead.
@@ -182,6 +182,7 @@ def split_pairs(
         is_val = torch.isin(pairs.trajectory.cpu(), held)
     else:
         n_val = max(1, round(val_fraction * len(pairs)))
+        n_val = min(n_val, len(pairs) - 1)  # near 1 held out every pair, leaving none to fit
         is_val = torch.zeros(len(pairs), dtype=torch.bool)
         is_val[torch.randperm(len(pairs), generator=g)[:n_val]] = True
     is_val = is_val.to(pairs.x0.device)

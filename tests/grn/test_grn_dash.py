@@ -54,6 +54,31 @@ def test_schedule_rounds_and_closed_form():
         PruningSchedule(first_fraction=1.0)
 
 
+@pytest.mark.parametrize("kwargs,match", [
+    ({"first_epoch": 1.5}, "first_epoch"),  # matched no epoch: the first cut never came
+    ({"every": 2.5}, "every"),  # rounds at epochs 5, 10, 15, ...
+    ({"first_epoch": "3"}, "first_epoch"),  # was "'<' not supported between str and int"
+    ({"fraction": "0.1"}, "fraction"),
+    ({"first_epoch": True}, "first_epoch"),
+])
+def test_schedule_epochs_must_be_integers(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        PruningSchedule(**kwargs)
+    assert PruningSchedule(first_epoch=np.int64(2), fraction=np.float32(0.5)).is_round(2)
+
+
+@pytest.mark.parametrize("g,h,first_fraction", [(1, 1, 0.7), (2, 2, 0.9)])
+def test_a_tiny_layer_keeps_a_weight(g, h, first_fraction):
+    # 0.7 of 1 weight (or 0.9 of 4) rounded to the whole layer and zeroed the network,
+    # although a fraction < 1 never prunes everything by the closed form
+    func = _random_func(g, h)
+    pruner = DashPruner("imp", schedule=PruningSchedule(first_fraction=first_fraction))
+    pruner.prune(func, first_fraction)
+    pruner.prune(func, 0.1)
+    for n in PRUNABLE:
+        assert int(pruner.masks[n].sum()) == 1
+
+
 @pytest.mark.parametrize("method", ["dash", "imp", "prior"])
 def test_sparsity_after_n_rounds(method):
     func = _random_func(12, 10)

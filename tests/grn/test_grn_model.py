@@ -548,3 +548,44 @@ def test_model_options_are_checked_not_truncated(small, kwargs, error, match):
         GRNModel(small, time_key="time", trajectory_key="trajectory", **kwargs)
     assert GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=np.int64(3),
                     seed=np.int64(1)).n_hidden == 3
+
+
+# ---------------------------------------------------------------- boundary cases
+def test_a_validation_fraction_near_one_keeps_a_training_pair():
+    # few trajectories: random pairs are held out; 0.9 of 2 pairs rounded to both, and the
+    # fit then failed with "every trajectory needs at least two time points"
+    p = make_pairs(torch.arange(6.0).reshape(3, 2), torch.tensor([0.0, 1.0, 2.0]),
+                   torch.tensor([0, 0, 0]))
+    train, val = split_pairs(p, 0.9, seed=0)
+    assert (len(train), len(val)) == (1, 1)
+    ad = AnnData(np.random.default_rng(0).random((3, 3)),
+                 obs=pd.DataFrame({"time": [0.0, 1.0, 2.0]}, index=["a", "b", "c"]))
+    m = GRNModel(ad, time_key="time", n_hidden=2)
+    m.train(1, pruning="none", val_fraction=0.9, method="rk4", step_size=0.5, progress=False)
+    assert (m.settings["n_pairs_train"], m.settings["n_pairs_val"]) == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def quick(small):
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    m.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    return m
+
+
+@pytest.mark.parametrize("times", [[0.0, np.nan], [0.0, np.inf], [-np.inf, 0.0]])
+def test_non_finite_times_are_refused_by_name(quick, times):
+    # NaN reached the solver ("t must be strictly increasing") and [0, inf] never ended
+    # under dopri5; rk4 here, so that the old code fails instead of hanging
+    with pytest.raises(ValueError, match="times must be .* finite"):
+        quick.predict(quick._default_y0(), times, method="rk4")
+
+
+def test_an_empty_batch_of_initial_states_is_refused(quick):
+    # (0, G) y0 reached dopri5, which failed with "underflow in dt 0.0"
+    with pytest.raises(ValueError, match="y0 must have 8 genes per row and at least one row"):
+        quick.predict(np.zeros((0, 8)), [0.0, 1.0])
+
+
+def test_perturb_must_be_a_mapping(quick):
+    with pytest.raises(TypeError, match="perturb must be a mapping"):  # was AttributeError
+        quick.simulate(times=[0.0, 1.0], perturb=[quick.genes[0]])  # type: ignore[arg-type]
