@@ -450,6 +450,14 @@ class GRNModel:
             existing = _attached_masks(func)
             if existing is not None:  # continue an earlier pruned fit: never revive, go on
                 pruner.continue_from(existing, self._pruner_state())
+            if isinstance(epochs, int) and pruner.last_round_epoch(epochs) == 0:
+                # else the fit is labelled pruned but keeps every weight it had
+                sch = pruner.schedule
+                warnings.warn(
+                    f"pruning={pruning!r} with epochs={epochs} runs no pruning round (the "
+                    f"schedule prunes at epoch {sch.first_epoch}, then every {sch.every}, "
+                    "never at the last epoch), so this fit prunes nothing; train for more "
+                    "epochs or pass schedule=", UserWarning, stacklevel=2)
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             if prior_scaling == "sign":

@@ -191,6 +191,7 @@ def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+@pytest.mark.filterwarnings("ignore:pruning='dash' with epochs=1 runs no:UserWarning")
 def test_a_failed_demo_replaces_none_of_an_earlier_runs_files(tmp_path, monkeypatch, capsys):
     # the demo wrote network.csv, result.h5ad, model.pt and metrics.json before its second
     # fit and the figure after it: a demo stopped in between left new files beside the old

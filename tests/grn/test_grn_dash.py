@@ -494,3 +494,22 @@ def test_pruner_refuses_a_non_finite_prior_or_one_of_another_size():
     func = PhoenixODEFunc(5, 4, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="prior is 3 x 3 but the model has 5 genes"):
         DashPruner("dash", prior=_prior(3)).prune(func, 0.5)  # was a matmul shape error
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2-4 epochs
+def test_a_fit_too_short_for_any_pruning_round_says_so():
+    import warnings
+
+    from biomodels.grn.model import _attached_masks
+
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=6)
+    kw = {"pruning": "imp", "method": "rk4", "step_size": 0.5, "progress": False}
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    # the first round is at epoch 3: two epochs were labelled "imp" but pruned nothing
+    with pytest.warns(UserWarning, match="pruning='imp' with epochs=2 runs no pruning round"):
+        model.train(2, **kw)
+    assert _attached_masks(model.func) is None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="pruning=")
+        model.train(4, **kw)  # epoch 3 prunes
+    assert _attached_masks(model.func) is not None

@@ -65,8 +65,9 @@ def test_float64_fit_stays_float64_end_to_end(planted, tmp_path):
     assert back.dtype == torch.float64
     assert {t.dtype for t in back.func.state_dict().values()} == {torch.float64, torch.bool}
     np.testing.assert_array_equal(back.network().to_numpy(), model.network().to_numpy())
-    back.train(1, pruning="dash", prior_weight=0.99, method="rk4", step_size=0.5,
+    back.train(4, pruning="dash", prior_weight=0.99, method="rk4", step_size=0.5,
                progress=False)  # goes on from the saved masks and recursive scores
+    assert back.pruner.rounds == model.pruner.rounds + 1  # the round at epoch 3
     assert {p.dtype for p in back.func.parameters()} == {torch.float64}
 
 
