@@ -93,9 +93,14 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
                      beta: float, clamp: float, sign_of: torch.Tensor | None = None) -> bool:
     """:func:`hyperbolic_step` without the checks (HAM and HORST check their settings)."""
     s = torch.sign(param if sign_of is None else sign_of)
-    expo = (s * grad).mul_(-lr * alpha).sub_(lr * beta).clamp_(-clamp, clamp).exp_()
-    new = param * expo
-    if not torch.isfinite(new).all():
+    # products formed in place unless a wider operand must promote them: the same values
+    # without two full-size temporaries (allocating them cost as much as the arithmetic)
+    expo = s.mul_(grad) if s.dtype == torch.result_type(s, grad) else s * grad
+    expo.mul_(-lr * alpha).sub_(lr * beta).clamp_(-clamp, clamp).exp_()
+    new = expo.mul_(param) if expo.dtype == torch.result_type(expo, param) else param * expo
+    # inf and NaN survive a sum, so a finite sum proves every entry finite in one cheap
+    # pass; isfinite(new).all() (several passes and temporaries) only when it overflows
+    if not (torch.isfinite(new.sum()) or torch.isfinite(new).all()):
         return False
     param.copy_(new)
     return True
