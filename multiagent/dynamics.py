@@ -372,10 +372,16 @@ class FriedkinJohnsen:
         """Apply ``H = (I - Gamma)[A + (I - A) W]`` to ``X`` of shape ``(n,)`` or ``(n, K)``."""
         vec = X.ndim == 1
         X2 = X[:, None] if vec else X
-        a = ((1 - self.gamma) * self.alpha)[:, None]
-        c = self.neighbour_influence[:, None]
-        out = a * X2 + c * bk.matmul(self.W, X2)
+        out = self._apply_H2(X2, *self._mix())
         return out[:, 0] if vec else out
+
+    def _mix(self) -> tuple[Any, Any]:
+        """Column vectors ``(1 - gamma) alpha`` and ``(1 - gamma)(1 - alpha)`` of ``H``."""
+        return ((1 - self.gamma) * self.alpha)[:, None], self.neighbour_influence[:, None]
+
+    def _apply_H2(self, X2: Any, a: Any, c: Any) -> Any:
+        """``H X2`` for ``(n, K)`` ``X2`` with the vectors of :meth:`_mix` computed once."""
+        return a * X2 + c * bk.matmul(self.W, X2)
 
     # ------------------------------------------------------------------ dynamics
     def step(self, B: Any, S: Any | None = None, *, check: bool = True) -> Any:
@@ -428,11 +434,22 @@ class FriedkinJohnsen:
         S2 = S[:, None] if vec else S
         B2 = B[:, None] if vec else B
         anchor = self.gamma[:, None] * S2
-        traj = [B2]
-        for _ in range(int(steps)):
-            B2 = anchor + self.apply_H(B2)
-            traj.append(B2)
-        out = torch.stack(traj) if self.backend == "torch" else np.stack(traj)
+        a, c = self._mix()
+        steps = int(steps)
+        if self.backend == "torch" or steps == 0:  # a list keeps torch's autograd graph
+            traj = [B2]
+            for _ in range(steps):
+                B2 = anchor + self._apply_H2(B2, a, c)
+                traj.append(B2)
+            out = torch.stack(traj) if self.backend == "torch" else np.stack(traj)
+        else:
+            # rounds written into the trajectory itself: no list of steps + 1 arrays that
+            # np.stack would copy again (twice the memory, and the copy cost a full pass)
+            first = anchor + self._apply_H2(B2, a, c)
+            out = np.empty((steps + 1, *first.shape), dtype=np.result_type(B2, first))
+            out[0], out[1] = B2, first
+            for t in range(1, steps):
+                np.add(anchor, self._apply_H2(out[t], a, c), out=out[t + 1])
         return out[:, :, 0] if vec else out
 
     # ------------------------------------------------------------------ equilibrium
