@@ -55,3 +55,17 @@ def test_nanoadam_without_momentum_is_rmsprop_with_bias_correction():
             p.grad = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
             opt.step()
     torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_hyperbolic_step_with_finite_entries_whose_sum_overflows(dtype):
+    """The finiteness check sums first; a sum that overflows must not refuse a finite step."""
+    from core.ham import hyperbolic_step
+
+    w = torch.full((10,), 2e38, dtype=dtype)  # each finite, their sum inf in float32
+    expected = w.float() * torch.exp(torch.tensor(-0.1 * 1e-3))
+    assert hyperbolic_step(w, torch.zeros_like(w), lr=0.1)
+    torch.testing.assert_close(w.float(), expected.to(dtype).float())
+    bad = torch.tensor([1.0, float("inf")], dtype=dtype)
+    assert not hyperbolic_step(bad, torch.zeros_like(bad), lr=0.1)  # left as it was
+    assert bool(torch.isinf(bad[1])) and bad[0] == 1.0
