@@ -51,17 +51,23 @@ def _sequence_log_prob(theta: torch.Tensor, orders: torch.Tensor) -> torch.Tenso
     batch = orders.shape[:-1]
     base = torch.diagonal(theta)
     off = theta - torch.diag(base)
-    # cols[..., m, j] = theta[j, sigma_m]: effect of the m-th event on every event j
-    cols = off.T[orders]  # (..., k, n)
-    zero = torch.zeros(*batch, 1, n, dtype=theta.dtype, device=theta.device)
-    prefix = torch.cat([zero, torch.cumsum(cols, dim=-2)], dim=-2)  # (..., k+1, n)
-    log_rates = prefix + base
-    onehot = torch.nn.functional.one_hot(orders, n).to(theta.dtype)  # (..., k, n)
-    present = torch.cat([zero, torch.cumsum(onehot, dim=-2)], dim=-2) > 0.5
-    masked = log_rates.masked_fill(present, float("-inf"))
-    zeros = torch.zeros(*batch, k + 1, 1, dtype=theta.dtype, device=theta.device)
-    log_exit = torch.logsumexp(torch.cat([zeros, masked], dim=-1), dim=-1)  # log D(S_m)
-    chosen = torch.gather(log_rates[..., :k, :], -1, orders[..., None]).squeeze(-1)
+    # one (..., k+1, n+1) table, column 0 the observation clock (log rate 0) and column
+    # 1 + j event j: the clock and events go through a single logsumexp without a
+    # concatenated copy, and no one-hot cumsum is built for the mask
+    log_rates = torch.empty(*batch, k + 1, n + 1, dtype=theta.dtype, device=theta.device)
+    log_rates[..., 0] = 0.0
+    log_rates[..., 0, 1:] = 0.0  # no event yet: the base rates alone
+    # row m, column 1 + j: theta[j, j] + sum of theta[j, sigma_l] over l < m
+    log_rates[..., 1:, 1:] = torch.cumsum(off.T[orders], dim=-2)
+    log_rates[..., 1:] += base
+    # event j is present from the step after its position (absent events: never)
+    pos = torch.full((*batch, n + 1), k + 1, dtype=torch.int64, device=theta.device)
+    pos.scatter_(-1, orders + 1, torch.arange(k, device=theta.device).expand_as(orders))
+    steps = torch.arange(k + 1, device=theta.device)[:, None]
+    log_rates.masked_fill_(pos[..., None, :] < steps, float("-inf"))
+    log_exit = torch.logsumexp(log_rates, dim=-1)  # log D(S_m)
+    # sigma_m is not yet present at step m, so the mask leaves the chosen rates intact
+    chosen = torch.gather(log_rates[..., :k, :], -1, orders[..., None] + 1).squeeze(-1)
     return chosen.sum(-1) - log_exit.sum(-1)
 
 
