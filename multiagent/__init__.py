@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         relative_confidence,
     )
     from multiagent.solvers import ConvergenceError
-    from multiagent.sweep import sweep
+    from multiagent.sweeps import sweep
     from multiagent.topologies import TOPOLOGIES, adjacency, hub_and_leaf, make_graph, random_graph
 
 # Public name -> module.  Imported lazily so that `prunus --help` (which loads
@@ -90,7 +90,7 @@ _EXPORTS: dict[str, str] = {
     "apply_defense": "multiagent.defense",
     "TrustAdaptiveDefense": "multiagent.defense",
     "run_trust_stream": "multiagent.defense",
-    "sweep": "multiagent.sweep",
+    "sweep": "multiagent.sweeps",
     "FJFit": "multiagent.fit",
     "fit_fj": "multiagent.fit",
     "fit_fj_bayes": "multiagent.fit",

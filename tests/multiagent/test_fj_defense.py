@@ -7,7 +7,7 @@ import pytest
 
 from multiagent.adversary import Adversary, Scenario, adversary_weight, closed_form_weight
 from multiagent.defense import TrustAdaptiveDefense, apply_defense, run_trust_stream
-from multiagent.sweep import sweep
+from multiagent.sweeps import sweep
 
 BASE = Scenario(graph="complete", n=6, gamma=0.2, alpha=0.5, adversaries=(Adversary("hub"),))
 
