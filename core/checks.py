@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
+
+import torch
 
 __all__ = ["check_count", "check_number"]
 
@@ -60,7 +63,7 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     """Return the integer setting ``value`` (a count, a size, a seed) as an int.
 
     ``int()`` would truncate ``10.5`` without a word, so floats are refused even when
-    whole; numpy integers are accepted, bools are not.
+    whole; numpy integers and one-element integer tensors are accepted, bools are not.
 
     Parameters
     ----------
@@ -87,8 +90,18 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     >>> check_count("n_runs", 100)
     100
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer >= {at_least}, got {value!r}")
-    if value < at_least:
+    refused = TypeError(f"{name}: expected an integer >= {at_least}, got {value!r}")
+    if isinstance(value, bool) or getattr(value, "dtype", None) == torch.bool:
+        raise refused
+    if isinstance(value, numbers.Integral):
+        v = int(value)
+    elif isinstance(value, torch.Tensor):
+        try:  # an integer tensor of one element indexes like an int; a float one does not
+            v = operator.index(value)
+        except TypeError:
+            raise refused from None
+    else:
+        raise refused
+    if v < at_least:
         raise ValueError(f"{name}: expected an integer >= {at_least}, got {value!r}")
-    return int(value)
+    return v

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from collections.abc import Mapping
 from typing import Literal
 
 import torch
 
+from core.checks import check_count
 from core.masks import MaskSet
 
 __all__ = ["select_topk", "kth_largest", "topk_mask_flat"]
@@ -44,17 +44,6 @@ def _check_density(density: float, name: str = "density") -> float:
     if not (0.0 < density <= 1.0) or math.isnan(density):
         raise ValueError(f"{name}: expected a value in (0, 1], got {density}")
     return density
-
-
-def _check_keep(keep: object, name: str = "keep") -> int:
-    """``keep`` as an int; ``int()`` would turn ``keep=0.5`` (a density) into 0 kept."""
-    if isinstance(keep, bool) or isinstance(keep, torch.Tensor) and keep.is_floating_point():
-        raise TypeError(f"{name}: expected an integer count, got {keep!r}")
-    try:
-        return operator.index(keep)  # ints, numpy and 0-d integer torch tensors
-    except TypeError:
-        raise TypeError(f"{name}: expected an integer count (use `density` for a fraction), "
-                        f"got {keep!r}") from None
 
 
 def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
@@ -259,7 +248,8 @@ def select_topk(
         elif isinstance(keep, Mapping):
             raise TypeError("keep: expected an int for scope='global', got a mapping")
         else:
-            k = _check_keep(keep)
+            # check_count, not int(): keep=0.5 (a density) was 0 kept
+            k = check_count("keep", keep, at_least=0)
         avail = sum(_available(nm, s, current) for nm, s in scores.items())
         if not 0 <= k <= n:
             raise ValueError(f"keep: expected 0 <= keep <= {n}, got {k}")
@@ -284,7 +274,7 @@ def select_topk(
         out = {}
         for name, s in scores.items():
             k = (int(round(density * s.numel())) if keep is None  # type: ignore[operator]
-                 else _check_keep(keep[name], f"keep[{name!r}]"))
+                 else check_count(f"keep[{name!r}]", keep[name], at_least=0))
             avail = _available(name, s, current)
             if not 0 <= k <= avail:
                 raise ValueError(f"keep[{name!r}]: expected 0 <= k <= {avail} available "

@@ -218,8 +218,7 @@ class FJFit:
                        np.asarray(d["alpha"], dtype=np.float64),
                        np.asarray(d["W"], dtype=np.float64), float(d["loss"]),
                        int(d["train_rounds"]), list(d.get("history", [])), **se)
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
-                ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # JSON/Unicode errors are ValueErrors
             raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
                              f"{type(exc).__name__}: {exc}") from exc
 

@@ -450,7 +450,7 @@ class GRNModel:
             existing = _attached_masks(func)
             if existing is not None:  # continue an earlier pruned fit: never revive, go on
                 pruner.continue_from(existing, self._pruner_state())
-            if isinstance(epochs, int) and pruner.last_round_epoch(epochs) == 0:
+            if isinstance(epochs, numbers.Integral) and pruner.last_round_epoch(int(epochs)) == 0:
                 # else the fit is labelled pruned but keeps every weight it had
                 sch = pruner.schedule
                 warnings.warn(

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from core.checks import check_count, check_number
 
@@ -27,7 +28,9 @@ def test_check_number_bounds_and_non_finite_values() -> None:
 def test_check_count_refuses_what_int_would_truncate() -> None:
     assert check_count("n_runs", np.int64(7)) == 7 and type(check_count("n", 3)) is int
     assert check_count("seed", 0, at_least=0) == 0
-    for value in (10.5, 3.0, True, "3", None):  # int(10.5) = 10 without a word
+    assert check_count("k", torch.tensor(4)) == 4  # an integer tensor counts, as an index
+    for value in (10.5, 3.0, True, "3", None,  # int(10.5) = 10 without a word
+                  torch.tensor(2.0), torch.tensor(True)):
         with pytest.raises(TypeError, match="n_runs: expected an integer >= 1"):
             check_count("n_runs", value)
     with pytest.raises(ValueError, match="burn_in: expected an integer >= 0, got -1"):
