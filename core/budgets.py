@@ -136,6 +136,22 @@ def layer_budgets(
     with the largest remainders, so the total is ``round(p N)`` (whenever the
     caps allow) and each count is within one weight of its target.
 
+    Parameters
+    ----------
+    shapes
+        Mapping name -> tensor shape, in order from the input to the output.
+    density
+        Global fraction of kept weights, in (0, 1].
+    distribution
+        ``"uniform"``, ``"erk"``, ``"balanced"`` or ``"pyramidal"``.
+    redistribute
+        See :func:`layer_densities`.
+
+    Returns
+    -------
+    dict of str to int
+        Name -> number of kept entries.
+
     Examples
     --------
     >>> from core import layer_budgets

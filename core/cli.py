@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="prunus",
         description="Sparse, interpretable models of networked dynamics.",
+        epilog="Run 'prunus COMMAND --help' for the options of a command. Errors are one "
+               "line; set PRUNUS_DEBUG=1 to see the full traceback.",
     )
     parser.add_argument("--version", action="version", version=f"prunus {_version()}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -162,7 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 2 on a usage or input error.
+        The exit code: 0 on success, 2 on an input error of a command (one line on
+        stderr; ``PRUNUS_DEBUG=1`` raises it instead).
+
+    Raises
+    ------
+    SystemExit
+        From argparse: code 0 after ``--help`` or ``--version``, code 2 on a usage error
+        (unknown command or option), with a one-line message.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -180,7 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, OSError, ValueError, TypeError, KeyError) as exc:
         if os.environ.get("PRUNUS_DEBUG"):
             raise
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, KeyError) and exc.args:
+            # str(KeyError) is the key's repr: "prunus: error: 'x'" says nothing
+            key = exc.args[0]
+            text = key if isinstance(key, str) and " " in key else f"no such key: {key!r}"
+        else:
+            text = str(exc)
+        message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         print(f"prunus: error: {message}", file=sys.stderr)
         return 2
 

@@ -19,6 +19,17 @@ def fingerprint(*arrays: torch.Tensor | np.ndarray | None) -> str:
     as they are, object arrays (e.g. a pandas column of strings) by the ``repr`` of each
     element.
 
+    Parameters
+    ----------
+    *arrays
+        Tensors, numpy arrays (or anything ``np.ascontiguousarray`` reads) and ``None``
+        placeholders; their order matters.
+
+    Returns
+    -------
+    str
+        The first 16 hexadecimal digits of the SHA-256 digest.
+
     Examples
     --------
     >>> fingerprint(torch.zeros(2)) == fingerprint(torch.zeros(2))

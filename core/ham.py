@@ -113,6 +113,11 @@ class OptimizerWrapper(torch.optim.Optimizer):
     (so LR schedulers, ``zero_grad`` and ``state_dict`` act on it) and keeps the
     step pre/post hooks of :class:`torch.optim.Optimizer` working on the
     wrapper (e.g. :meth:`core.MaskSet.attach_optimizer`).
+
+    Parameters
+    ----------
+    optimizer
+        The inner optimizer; its ``step`` runs first.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
@@ -149,19 +154,43 @@ class OptimizerWrapper(torch.optim.Optimizer):
         self.optimizer.state = value
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Zero the gradients through the inner optimizer."""
+        """Zero the gradients through the inner optimizer.
+
+        Parameters
+        ----------
+        set_to_none
+            Set the gradients to ``None`` instead of zeroing them (torch's default).
+        """
         self.optimizer.zero_grad(set_to_none=set_to_none)
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the inner optimizer's state dict."""
+        """Return the inner optimizer's state dict.
+
+        Returns
+        -------
+        dict
+            ``self.optimizer.state_dict()``.
+        """
         return self.optimizer.state_dict()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load the inner optimizer's state dict."""
+        """Load the inner optimizer's state dict.
+
+        Parameters
+        ----------
+        state_dict
+            A state dict from :meth:`state_dict`.
+        """
         self.optimizer.load_state_dict(state_dict)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a parameter group to the inner optimizer."""
+        """Add a parameter group to the inner optimizer.
+
+        Parameters
+        ----------
+        param_group
+            The group (``params`` and options).
+        """
         self.optimizer.add_param_group(param_group)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -229,7 +258,18 @@ class HAM(OptimizerWrapper):
         self.max_weight_norm = max_weight_norm
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """Run the base step, then the hyperbolic step on every eligible tensor."""
+        """Run the base step, then the hyperbolic step on every eligible tensor.
+
+        Parameters
+        ----------
+        closure
+            Optional callable that re-evaluates the model and returns the loss.
+
+        Returns
+        -------
+        float or None
+            The closure's loss, or ``None`` without a closure.
+        """
         loss = self.optimizer.step(closure)
         self.mirror_step()
         return loss

@@ -114,7 +114,18 @@ class HORST(OptimizerWrapper):
                 _hyperbolic_step(p, g, lr, self.alpha, self.beta, self.clamp)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """One HORST step: both operators in the configured order."""
+        """One HORST step: both operators in the configured order.
+
+        Parameters
+        ----------
+        closure
+            Optional callable that re-evaluates the model and returns the loss.
+
+        Returns
+        -------
+        float or None
+            The closure's loss, or ``None`` without a closure.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -20,6 +20,7 @@ gradient hooks of a copy (``deepcopy``/``torch.load`` do not copy tensor hooks).
 from __future__ import annotations
 
 import copy
+import os
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -225,24 +226,54 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     # -- statistics ----------------------------------------------------------
     def kept(self) -> int:
-        """Count the kept entries over all masks."""
+        """Count the kept entries over all masks.
+
+        Returns
+        -------
+        int
+            Number of ``True`` entries.
+        """
         return int(sum(int(torch.count_nonzero(m)) for m in self.masks.values()))
 
     def numel(self) -> int:
-        """Count the masked entries (kept or pruned) over all masks."""
+        """Count the masked entries (kept or pruned) over all masks.
+
+        Returns
+        -------
+        int
+            Total number of entries.
+        """
         return int(sum(m.numel() for m in self.masks.values()))
 
     def density(self) -> float:
-        """Fraction of kept entries over all masked parameters."""
+        """Fraction of kept entries over all masked parameters.
+
+        Returns
+        -------
+        float
+            ``kept() / numel()``; 1.0 for an empty MaskSet.
+        """
         total = self.numel()
         return self.kept() / total if total else 1.0
 
     def sparsity(self) -> float:
-        """Fraction of pruned entries, ``1 - density()``."""
+        """Fraction of pruned entries.
+
+        Returns
+        -------
+        float
+            ``1 - density()``.
+        """
         return 1.0 - self.density()
 
     def layer_density(self) -> dict[str, float]:
-        """Fraction of kept entries per parameter."""
+        """Fraction of kept entries per parameter.
+
+        Returns
+        -------
+        dict of str to float
+            Parameter name -> density in [0, 1].
+        """
         return {n: float(torch.count_nonzero(m)) / max(m.numel(), 1) for n, m in self.masks.items()}
 
     # -- algebra -------------------------------------------------------------
@@ -273,7 +304,18 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return self._combine(other, "or")
 
     def to(self, device: torch.device | str) -> MaskSet:
-        """Return a copy with every mask on ``device``."""
+        """Return a copy with every mask on ``device``.
+
+        Parameters
+        ----------
+        device
+            Target device.
+
+        Returns
+        -------
+        MaskSet
+            A new MaskSet (masks already on ``device`` are shared, not copied).
+        """
         return MaskSet({n: m.to(device) for n, m in self.masks.items()})
 
     # -- module mechanics ----------------------------------------------------
@@ -292,7 +334,18 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return params
 
     def apply(self, module: nn.Module) -> None:
-        """Zero the pruned entries of ``module``'s parameters in place (no autograd)."""
+        """Zero the pruned entries of ``module``'s parameters in place (no autograd).
+
+        Parameters
+        ----------
+        module
+            The model whose ``named_parameters()`` the mask names refer to.
+
+        Raises
+        ------
+        ValueError
+            If a mask names a parameter the module lacks or has another shape.
+        """
         params = self._check(module)
         with torch.no_grad():
             for n, m in self.masks.items():
@@ -354,6 +407,18 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
         Also zeroes pruned entries of same-shaped optimizer state (momentum, Adam
         moments) so that stale state cannot move a pruned weight.
+
+        Parameters
+        ----------
+        module
+            A module a MaskSet is attached to.
+        optimizer
+            The optimizer whose steps are followed by a re-application.
+
+        Raises
+        ------
+        ValueError
+            If no MaskSet is attached to ``module``.
         """
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
@@ -369,12 +434,24 @@ class MaskSet(Mapping[str, torch.Tensor]):
                         _zero_(value, mask)
 
     def detach(self, module: nn.Module) -> None:
-        """Remove the mask buffers and hooks from ``module`` (weights keep their zeros)."""
+        """Remove the mask buffers and hooks from ``module`` (weights keep their zeros).
+
+        Parameters
+        ----------
+        module
+            The module this MaskSet (or any) is attached to; a no-op if none is.
+        """
         MaskSet.detach_from(module)
 
     @staticmethod
     def detach_from(module: nn.Module) -> None:
-        """Remove whatever MaskSet is attached to ``module`` (no-op if none)."""
+        """Remove whatever MaskSet is attached to ``module`` (no-op if none).
+
+        Parameters
+        ----------
+        module
+            The module to clean.
+        """
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             return
@@ -393,7 +470,20 @@ class MaskSet(Mapping[str, torch.Tensor]):
     def from_module(cls, module: nn.Module) -> MaskSet:
         """Return the MaskSet attached to ``module`` (e.g. after ``deepcopy`` or ``torch.load``).
 
-        The returned masks are the module's buffers (shared, not copied).
+        Parameters
+        ----------
+        module
+            A module with an attached MaskSet.
+
+        Returns
+        -------
+        MaskSet
+            Its masks: the module's buffers (shared, not copied).
+
+        Raises
+        ------
+        ValueError
+            If no MaskSet is attached to ``module``.
         """
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
@@ -412,6 +502,16 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
             MaskSet.from_state_dict(sd).attach(fresh_model)
             fresh_model.load_state_dict(sd)
+
+        Parameters
+        ----------
+        state_dict
+            A module's ``state_dict()``.
+
+        Returns
+        -------
+        MaskSet
+            Copies of the bool ``<param>_mask`` entries whose parameter is in ``state_dict``.
         """
         out = {}
         for key, value in state_dict.items():
@@ -427,6 +527,16 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
         The copy has no mask buffers and no hooks; its ``state_dict`` loads into
         an unmasked instance of the same class.
+
+        Parameters
+        ----------
+        module
+            The (masked or plain) model; left unchanged.
+
+        Returns
+        -------
+        nn.Module
+            A deep copy with pruned entries zeroed.
         """
         self._check(module)
         dense = copy.deepcopy(module)
@@ -436,19 +546,44 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     # -- persistence -----------------------------------------------------------
     def state_dict(self) -> dict[str, torch.Tensor]:
-        """Return the masks as a plain dict (for ``torch.save``)."""
+        """Return the masks as a plain dict (for ``torch.save``).
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            Parameter name -> bool mask (the tensors themselves, not copies).
+        """
         return dict(self.masks)
 
-    def save(self, path: str) -> None:
-        """Save the masks with ``torch.save`` (atomic write)."""
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the masks with ``torch.save`` (atomic write).
+
+        Parameters
+        ----------
+        path
+            Destination file; its folder is created if needed.
+        """
         from core.atomic import atomic_path
 
         with atomic_path(path) as tmp:
             torch.save(self.state_dict(), tmp)
 
     @classmethod
-    def load(cls, path: str, map_location: str | torch.device | None = None) -> MaskSet:
+    def load(cls, path: str | os.PathLike[str],
+             map_location: str | torch.device | None = None) -> MaskSet:
         """Load masks saved by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            File written by :meth:`save`.
+        map_location
+            Passed to ``torch.load`` (e.g. ``"cpu"``).
+
+        Returns
+        -------
+        MaskSet
+            The loaded masks.
 
         Raises
         ------

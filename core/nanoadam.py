@@ -56,7 +56,9 @@ class NanoAdam(torch.optim.Optimizer):
     density
         Fraction ``k`` of each tensor's entries that is updated, in (0, 1].
     mask_interval
-        Reselect the subset every this many steps (``m`` in the paper).
+        Reselect the subset every this many steps (``m`` in the paper); a tensor whose
+        ``k`` changes because its group's ``density`` was set is reselected at the next
+        step.
     density_schedule
         Optional ``step -> density`` (dynamic density) for the groups without their
         own density; evaluated every ``density_interval`` steps, each time with a
@@ -118,7 +120,13 @@ class NanoAdam(torch.optim.Optimizer):
         self.global_step = 0
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group; one that sets its own ``density`` is left out of the schedule."""
+        """Add a group; one that sets its own ``density`` is left out of the schedule.
+
+        Parameters
+        ----------
+        param_group
+            The group (``params`` and options, e.g. ``density``).
+        """
         param_group.setdefault("density_scheduled", "density" not in param_group)
         super().add_param_group(param_group)
 
@@ -128,9 +136,16 @@ class NanoAdam(torch.optim.Optimizer):
 
         Entries that are exactly zero and have an exactly zero gradient (pruned by a
         mask) are never selected.
+
+        Parameters
+        ----------
+        force
+            Reselect every tensor; ``False`` reselects only the tensors whose ``k``
+            differs from the size of their current selection.
         """
         for group in self.param_groups:
             density = _check_density(group["density"], "density")
+            group["selected_density"] = density  # step() reselects when the density moves
             for p in group["params"]:
                 st = self.state[p]
                 flat = p.detach().reshape(-1)
@@ -163,13 +178,25 @@ class NanoAdam(torch.optim.Optimizer):
                 st["index"] = index
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the optimizer state, including the selected indices and the step count."""
+        """Return the optimizer state, including the selected indices and the step count.
+
+        Returns
+        -------
+        dict
+            torch's optimizer state dict plus ``"nano_global_step"``.
+        """
         out = super().state_dict()
         out["nano_global_step"] = self.global_step
         return out
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state saved by :meth:`state_dict` (indices and step counts stay integer)."""
+        """Load a state saved by :meth:`state_dict` (indices and step counts stay integer).
+
+        Parameters
+        ----------
+        state_dict
+            A state dict from :meth:`state_dict`.
+        """
         step = state_dict.get("nano_global_step", 0)
         # torch casts every state tensor of a floating parameter to its dtype: the indices
         # and per-entry step counts must stay int64 (a bfloat16 count stops at 256)
@@ -185,12 +212,34 @@ class NanoAdam(torch.optim.Optimizer):
                 self.state[p][k] = v.to(device=p.device, dtype=torch.long)
 
     def selected(self, param: torch.Tensor) -> torch.Tensor:
-        """Flat indices of ``param`` currently updated."""
+        """Flat indices of ``param`` currently updated.
+
+        Parameters
+        ----------
+        param
+            A parameter of this optimizer (after its first step).
+
+        Returns
+        -------
+        torch.Tensor
+            int64 indices into ``param.reshape(-1)``, in increasing order.
+        """
         return self.state[param]["index"]
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
-        """One NanoAdam step on the selected entries."""
+        """One NanoAdam step on the selected entries.
+
+        Parameters
+        ----------
+        closure
+            Optional callable that re-evaluates the model and returns the loss.
+
+        Returns
+        -------
+        float or None
+            The closure's loss, or ``None`` without a closure.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -206,6 +255,11 @@ class NanoAdam(torch.optim.Optimizer):
         need = any("index" not in self.state[p] for g in self.param_groups for p in g["params"])
         if force or need or t % self.mask_interval == 0:
             self.select(force=True)
+        elif any(g.get("selected_density", g["density"]) != g["density"]
+                 for g in self.param_groups):
+            # a group's density was set between steps: k changed, so the tensors whose k
+            # changed are reselected now, not at the next mask_interval (Algorithm 1)
+            self.select(force=False)
         for group in self.param_groups:
             b1, b2 = group["betas"]
             lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]

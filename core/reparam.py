@@ -48,6 +48,18 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
 
     ``m = sqrt((gamma + sqrt(gamma^2 + 4 x^2)) / 2) > 0``, ``w = x / m``.
 
+    Parameters
+    ----------
+    x
+        The product to split.
+    gamma
+        Balance ``m^2 - w^2``, ``> 0``.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(m, w)``, each of ``x``'s shape and dtype; ``m > 0`` and ``w`` carries the sign.
+
     Examples
     --------
     >>> import torch
@@ -69,6 +81,13 @@ class HadamardProduct(nn.Module):
     a tensor with :func:`balanced_split` at balance ``beta``. With a ``mask``,
     pruned entries of ``m`` and ``w`` are zeroed and the output is masked (the
     mask is a buffer, so it travels with the module).
+
+    Parameters
+    ----------
+    beta
+        Balance ``m^2 - w^2`` of the split, ``> 0``.
+    mask
+        Optional fixed mask of the weight's shape (``True`` = kept).
     """
 
     def __init__(self, beta: float = 1.0, mask: torch.Tensor | None = None) -> None:
@@ -80,12 +99,34 @@ class HadamardProduct(nn.Module):
             self.mask = None
 
     def forward(self, m: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Return ``m * w`` (masked when a mask is set)."""
+        """Return ``m * w`` (masked when a mask is set).
+
+        Parameters
+        ----------
+        m, w
+            The two factors.
+
+        Returns
+        -------
+        torch.Tensor
+            The weight.
+        """
         x = m * w
         return x if self.mask is None else x * self.mask
 
     def right_inverse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Balanced split of ``x`` (``m^2 - w^2 = beta``)."""
+        """Balanced split of ``x`` (``m^2 - w^2 = beta``).
+
+        Parameters
+        ----------
+        x
+            The weight to split.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``(m, w)``, zero at masked entries.
+        """
         m, w = balanced_split(x, self.beta)
         if self.mask is not None:
             m, w = m * self.mask, w * self.mask
@@ -172,7 +213,18 @@ def _hadamard_sites(module: nn.Module) -> dict[str, tuple[nn.Module, str]]:
 def hadamard_factors(
     module: nn.Module,
 ) -> dict[str, tuple[nn.Parameter, nn.Parameter]]:
-    """``name -> (m, w)`` for every ``m * w`` parametrized weight of ``module``."""
+    """``name -> (m, w)`` for every ``m * w`` parametrized weight of ``module``.
+
+    Parameters
+    ----------
+    module
+        A model reparameterized by :func:`hadamard`.
+
+    Returns
+    -------
+    dict of str to tuple of nn.Parameter
+        Original weight name -> its factors ``(m, w)`` (the parameters themselves).
+    """
     out = {}
     for name, (mod, attr) in _hadamard_sites(module).items():
         plist = mod.parametrizations[attr]
@@ -181,7 +233,13 @@ def hadamard_factors(
 
 
 def remove_hadamard(module: nn.Module) -> None:
-    """Merge ``m * w`` back into plain weights (for inference or export)."""
+    """Merge ``m * w`` back into plain weights (for inference or export).
+
+    Parameters
+    ----------
+    module
+        A model reparameterized by :func:`hadamard`; modified in place.
+    """
     for mod, attr in _hadamard_sites(module).values():
         parametrize.remove_parametrizations(mod, attr, leave_parametrized=True)
 
@@ -227,7 +285,23 @@ def sign_in_reset(
 
 
 def hadamard_penalty(module: nn.Module) -> torch.Tensor:
-    """``sum ||m||^2 + ||w||^2`` over all ``m * w`` weights (differentiable)."""
+    """``sum ||m||^2 + ||w||^2`` over all ``m * w`` weights (differentiable).
+
+    Parameters
+    ----------
+    module
+        A model reparameterized by :func:`hadamard`.
+
+    Returns
+    -------
+    torch.Tensor
+        0-d tensor on the factors' device, with autograd history.
+
+    Raises
+    ------
+    ValueError
+        If ``module`` has no ``m * w`` parametrization.
+    """
     factors = list(hadamard_factors(module).values())
     if not factors:
         raise ValueError("module: no m * w parametrization found; call hadamard() first")
@@ -237,7 +311,18 @@ def hadamard_penalty(module: nn.Module) -> torch.Tensor:
 
 @torch.no_grad()
 def hadamard_l1(module: nn.Module) -> float:
-    """``||m * w||_1`` summed over all reparameterized weights."""
+    """``||m * w||_1`` summed over all reparameterized weights.
+
+    Parameters
+    ----------
+    module
+        A model reparameterized by :func:`hadamard`.
+
+    Returns
+    -------
+    float
+        The L1 norm (0.0 without any ``m * w`` weight).
+    """
     return float(sum(float((m * w).abs().sum()) for m, w in hadamard_factors(module).values()))
 
 
@@ -292,11 +377,35 @@ class PILoT:
         self.history: list[float] = [self.alpha]
 
     def penalty(self, module: nn.Module) -> torch.Tensor:
-        """Return ``alpha * (||m||^2 + ||w||^2)``, to be added to the loss."""
+        """Return ``alpha * (||m||^2 + ||w||^2)``, to be added to the loss.
+
+        Parameters
+        ----------
+        module
+            A model reparameterized by :func:`hadamard`.
+
+        Returns
+        -------
+        torch.Tensor
+            0-d tensor with autograd history.
+        """
         return self.alpha * hadamard_penalty(module)
 
     def update(self, accuracy: float, l1_norm: float) -> float:
-        """Close an epoch: update and return ``alpha`` from its accuracy and L1 norm."""
+        """Close an epoch: update and return ``alpha`` from its accuracy and L1 norm.
+
+        Parameters
+        ----------
+        accuracy
+            The epoch's training accuracy (compared with the previous epoch's).
+        l1_norm
+            ``||m * w||_1`` at the end of the epoch (e.g. :func:`hadamard_l1`).
+
+        Returns
+        -------
+        float
+            The new ``alpha``.
+        """
         self.epoch += 1
         grow = (accuracy >= self.previous_accuracy and l1_norm >= self.budget
                 and self.epoch <= self.total_epochs / 2)
@@ -306,11 +415,23 @@ class PILoT:
         return self.alpha
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the controller state."""
+        """Return the controller state.
+
+        Returns
+        -------
+        dict
+            ``alpha``, ``epoch``, previous accuracy and the ``alpha`` history.
+        """
         return {"alpha": self.alpha, "epoch": self.epoch, "prev": self.previous_accuracy,
                 "history": list(self.history)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the controller state."""
+        """Restore the controller state.
+
+        Parameters
+        ----------
+        state
+            A dict from :meth:`state_dict`.
+        """
         self.alpha, self.epoch = state["alpha"], state["epoch"]
         self.previous_accuracy, self.history = state["prev"], list(state["history"])

@@ -114,7 +114,23 @@ def geometric_densities(
 
 
 def check_densities(densities: Iterable[float]) -> list[float]:
-    """Validate an explicit density list: values in (0, 1], non-increasing."""
+    """Validate an explicit density list: values in (0, 1], non-increasing.
+
+    Parameters
+    ----------
+    densities
+        Densities after each prune.
+
+    Returns
+    -------
+    list of float
+        The densities as floats.
+
+    Raises
+    ------
+    ValueError
+        If the list is empty, a density is outside (0, 1] or the list increases.
+    """
     out = [_check_density(d, "densities") for d in densities]
     if not out:
         raise ValueError("densities: expected at least one density")
@@ -225,7 +241,13 @@ class PruningSchedule:
 
     # -- pruning -------------------------------------------------------------------
     def scores(self) -> dict[str, torch.Tensor]:
-        """Scores of the prunable parameters at the current weights."""
+        """Scores of the prunable parameters at the current weights.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            Parameter name -> score (higher = keep), checked against the model.
+        """
         if self.score == "magnitude":
             return magnitude_scores(self.model, self.names)
         out = dict(self.score(self.model))  # type: ignore[operator]
@@ -233,7 +255,18 @@ class PruningSchedule:
         return out
 
     def prune(self, density: float) -> MaskSet:
-        """Prune to ``density`` (of all prunable weights), attach the masks and rewind."""
+        """Prune to ``density`` (of all prunable weights), attach the masks and rewind.
+
+        Parameters
+        ----------
+        density
+            Density after the prune, in (0, 1], of all prunable weights.
+
+        Returns
+        -------
+        MaskSet
+            The masks now attached to the model.
+        """
         density = _check_density(density)
         current = self.masks
         if current is not None and density >= current.density() - 1e-12 \
@@ -269,6 +302,17 @@ class IMP(PruningSchedule):
 
     Call :meth:`checkpoint` after the warm-up (e.g. 10 epochs in the
     imp-lrr-lts reference setup) to set the rewind point.
+
+    Parameters
+    ----------
+    model
+        The model to prune.
+    optimizer
+        Its optimizer; its state is rewound with the weights.
+    densities
+        Densities after each prune (e.g. :func:`geometric_densities`).
+    **kwargs
+        Keyword arguments of :class:`PruningSchedule` other than ``rewind``.
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -277,7 +321,19 @@ class IMP(PruningSchedule):
 
 
 class LRR(PruningSchedule):
-    """Learning-Rate Rewinding: keep weights, restart the LR schedule each round."""
+    """Learning-Rate Rewinding: keep weights, restart the LR schedule each round.
+
+    Parameters
+    ----------
+    model
+        The model to prune.
+    optimizer
+        Its optimizer; its learning rates are rewound each round.
+    densities
+        Densities after each prune (e.g. :func:`geometric_densities`).
+    **kwargs
+        Keyword arguments of :class:`PruningSchedule` other than ``rewind``.
+    """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                  densities: Sequence[float], **kwargs: Any) -> None:
@@ -289,7 +345,21 @@ class Cyclic(PruningSchedule):
 
     ``cycles`` LR cycles at the starting density (dense, or that of ``masks``),
     one magnitude prune to ``density``, then one retraining cycle. Iterating
-    yields ``cycles + 1`` rounds; restart the LR schedule is done for you.
+    yields ``cycles + 1`` rounds; the LR schedule is restarted between rounds.
+
+    Parameters
+    ----------
+    model
+        The model to prune.
+    optimizer
+        Its optimizer; its learning rates are rewound each cycle.
+    density
+        The one target density, in (0, 1].
+    cycles
+        Number of training cycles before the prune, ``>= 1``.
+    **kwargs
+        Keyword arguments of :class:`PruningSchedule` other than ``rewind``
+        (``masks`` to start from a sparse mask).
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,

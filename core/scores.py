@@ -43,6 +43,11 @@ def check_scores(model: nn.Module, scores: Mapping[str, torch.Tensor]) -> None:
         The model the scores refer to.
     scores
         Mapping name -> score tensor.
+
+    Raises
+    ------
+    ValueError
+        Naming the first score whose parameter is missing or has another shape.
     """
     params = dict(model.named_parameters())
     for name, s in scores.items():
@@ -56,7 +61,20 @@ def check_scores(model: nn.Module, scores: Mapping[str, torch.Tensor]) -> None:
 def magnitude_scores(
     model: nn.Module, names: Iterable[str] | None = None
 ) -> dict[str, torch.Tensor]:
-    """``|w|`` for each prunable parameter (detached)."""
+    """``|w|`` for each prunable parameter (detached).
+
+    Parameters
+    ----------
+    model
+        The model.
+    names
+        Parameters to score (default: ``ndim >= 2``).
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Parameter name -> ``|w|`` (a new tensor, no autograd history).
+    """
     params = dict(model.named_parameters())
     return {n: params[n].detach().abs() for n in prunable_names(model, names)}
 
@@ -77,6 +95,16 @@ def gradient_scores(
     kind
         ``"snip"``: connection sensitivity ``|w * g|`` (Lee et al., ICLR 2019);
         ``"grad"``: ``|g|``.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        Parameter name -> score of the parameter's shape.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown or a scored parameter has no ``.grad``.
     """
     if kind not in ("snip", "grad"):
         raise ValueError(f"kind: expected 'snip' or 'grad', got {kind!r}")
@@ -143,6 +171,20 @@ def wanda_scores(
 
     Use with ``select_topk(scores, density, scope="row")`` as in Wanda (Sun et
     al., ICLR 2024), which compares scores within each output row.
+
+    Parameters
+    ----------
+    model
+        The model; every ``nn.Linear`` weight is scored.
+    batches
+        Calibration inputs (see :func:`input_norms`).
+    forward
+        How to run the model on one batch (default: ``model(batch)``).
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        ``"<module>.weight"`` -> score of the weight's shape, in at least float32.
     """
     norms = input_norms(model, batches, forward)
     params = dict(model.named_parameters())
@@ -164,7 +206,24 @@ def score_mask(
 ) -> MaskSet:
     """Prune a fraction ``sparsity`` of the scored entries by the lowest score.
 
-    ``scores`` are checked against the model's parameters (names and shapes).
+    Parameters
+    ----------
+    model
+        The model the scores refer to; ``scores`` are checked against its parameters
+        (names and shapes).
+    scores
+        Mapping parameter name -> score (higher = keep).
+    sparsity
+        Fraction of the scored entries to prune, in [0, 1).
+    scope
+        ``"global"``, ``"layer"`` or ``"row"`` (see :func:`core.select_topk`).
+    current
+        Masks from a previous round: pruned entries stay pruned.
+
+    Returns
+    -------
+    MaskSet
+        Masks of the scored parameters (plus those of ``current`` not re-scored).
     """
     check_scores(model, scores)
     _check_sparsity(sparsity)
@@ -212,6 +271,8 @@ def magnitude_mask(
     Returns
     -------
     MaskSet
+        Masks of the pruned parameters (plus those of ``current`` not re-scored), on
+        the parameters' devices.
 
     Examples
     --------

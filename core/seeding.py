@@ -26,6 +26,11 @@ def seeded_globals(seed: int) -> Iterator[None]:
     seed
         Seed of the draws inside the block.
 
+    Yields
+    ------
+    None
+        Control, with the three generators seeded.
+
     Examples
     --------
     >>> before = torch.random.get_rng_state()

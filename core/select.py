@@ -105,6 +105,20 @@ def topk_mask_flat(flat: torch.Tensor, k: int, alive: torch.Tensor | None = None
     Ties at the threshold are resolved in favour of smaller indices. With ``alive``
     (bool, same shape; dead entries must score ``-inf``) ties are taken among alive
     entries only, so a legitimate ``-inf`` score never revives a dead entry.
+
+    Parameters
+    ----------
+    flat
+        1-D scores (no NaN; not checked here).
+    k
+        Number of entries to keep (``<= 0``: none, ``>= numel``: all).
+    alive
+        Optional bool mask of the entries that may be kept.
+
+    Returns
+    -------
+    torch.Tensor
+        Bool mask of ``flat``'s shape and device.
     """
     n = flat.numel()
     if k <= 0:

@@ -97,6 +97,8 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     for command in ("demo", "grn", "ctmc", "cascade", "fj"):
         assert command in text, f"{command!r} missing from prunus --help"
+    # where to go next, and how to see what a one-line error hides
+    assert "prunus COMMAND --help" in text and "PRUNUS_DEBUG=1" in text
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,6 +128,23 @@ def test_console_script_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("raised,expected", [
+    (KeyError("x"), "prunus: error: no such key: 'x'"),
+    (KeyError("obs key 'time' is missing"), "prunus: error: obs key 'time' is missing"),
+    (ValueError("bad value\nsecond line"), "prunus: error: bad value"),
+])
+def test_errors_are_one_readable_line(tmp_path, capsys, monkeypatch, raised, expected):
+    import biomodels.ctmc.data
+
+    def fail(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(biomodels.ctmc.data, "read_cohort", fail)
+    (tmp_path / "in.csv").write_text("a,b\n1,0\n")
+    assert main(["ctmc", "fit", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == expected
+
+
 @pytest.mark.parametrize("command", [
     ["ctmc", "fit", "{data}"], ["cascade", "size", "{data}", "--seed", "a"],
     ["fj", "simulate"], ["fj", "fit", "{data}"], ["demo"],
@@ -138,3 +157,150 @@ def test_every_out_that_is_a_file_is_refused_first(tmp_path, capsys, command):
         main([*argv, "--out", str(tmp_path / "afile")])
     assert exc.value.code == 2 and "is an existing file" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "keep me"
+
+
+# -- the contracts issue 2 spells out: layout, packaging, pytest, ruff, CI, README ----------
+
+def _pyproject() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def _names(requirements: list[str]) -> dict[str, object]:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    reqs = [Requirement(r) for r in requirements]
+    return {canonicalize_name(r.name): r for r in reqs}
+
+
+def _git_top_level() -> set[str] | None:
+    if not (REPO / ".git").exists():
+        return None
+    proc = subprocess.run(["git", "-C", str(REPO), "ls-files"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None
+    return {line.split("/")[0] for line in proc.stdout.splitlines() if line}
+
+
+def test_repository_layout_is_the_fixed_one() -> None:
+    required = {"pyproject.toml", "README.md", "core", "biomodels", "multiagent", "tests",
+                "tutorials", ".ci"}
+    assert required <= {p.name for p in REPO.iterdir()}
+    for sub in ("grn", "ctmc", "cascade"):
+        assert (REPO / "biomodels" / sub / "__init__.py").is_file(), sub
+    for package in ("core", "biomodels", "multiagent"):
+        assert (REPO / package / "py.typed").is_file(), package
+    assert (REPO / "tests" / "conftest.py").is_file()
+    assert (REPO / "tests" / "benchmarks").is_dir()
+    tracked = _git_top_level()
+    if tracked is None:
+        pytest.skip("not a git checkout: the exact set of tracked entries is not checked")
+    assert {t for t in tracked if not t.startswith(".")} <= required, tracked
+
+
+def test_pyproject_declares_the_distribution() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    project = _pyproject()["project"]
+    assert project["name"] == "prunus"
+    python = SpecifierSet(project["requires-python"])
+    assert "3.11" in python and "3.10" not in python
+    deps = _names(project["dependencies"])
+    for name in ("torch", "torchdiffeq", "scanpy", "anndata", "pyro-ppl", "numpy", "scipy",
+                 "pandas", "networkx", "matplotlib", "tqdm"):
+        assert name in deps, f"dependency {name!r} missing"
+    assert deps["torch"].specifier.contains("2.13.0"), deps["torch"]
+    extras = project["optional-dependencies"]
+    for extra, names in {"test": ("pytest", "pytest-cov", "hypothesis"),
+                         "bench": ("ndlib", "eon", "cynetdiff"),
+                         "dev": ("ruff", "pre-commit")}.items():
+        missing = set(names) - set(_names(extras[extra]))
+        assert not missing, f"extra {extra!r} lacks {sorted(missing)}"
+    # the tutorials run in the test suite instead of through nbmake
+    assert (REPO / "tests" / "test_tutorials.py").is_file()
+    assert project["scripts"] == {"prunus": "core.cli:main"}
+    wheel = _pyproject()["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert sorted(wheel) == ["biomodels", "core", "multiagent"]
+
+
+def test_subcommands_are_entry_points_into_the_applied_packages() -> None:
+    from core.cli import ENTRY_POINT_GROUP
+
+    assert ENTRY_POINT_GROUP == "prunus.commands"
+    commands = _pyproject()["project"]["entry-points"][ENTRY_POINT_GROUP]
+    assert set(commands) == {"demo", "grn", "ctmc", "cascade", "fj"}
+    for name, target in commands.items():
+        module = target.split(":")[0]
+        assert module.split(".")[0] in APPLIED, f"{name} -> {target} is not an applied module"
+
+
+def test_the_front_adds_whatever_command_an_entry_point_registers(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    import core.cli
+
+    def register(subparsers: argparse._SubParsersAction) -> None:
+        cmd = subparsers.add_parser("newmod", help="a module core has never heard of")
+        cmd.set_defaults(func=lambda args: print("ran newmod") or 0)
+
+    class _EntryPoint:
+        def __init__(self, name: str, load: object) -> None:
+            self.name, self._load = name, load
+
+        def load(self) -> object:
+            if isinstance(self._load, Exception):
+                raise self._load
+            return self._load
+
+    points = [_EntryPoint("newmod", register), _EntryPoint("broken", ImportError("no numba"))]
+    monkeypatch.setattr(core.cli, "entry_points", lambda group: points)
+    assert main(["newmod"]) == 0
+    out = capsys.readouterr()
+    assert "ran newmod" in out.out
+    # a module that fails to load is named once and leaves the others working
+    assert "'broken' unavailable" in out.err and "Traceback" not in out.err
+
+
+def test_pytest_configuration_is_strict_and_opt_in_for_benchmarks_and_gpu() -> None:
+    ini = _pyproject()["tool"]["pytest"]["ini_options"]
+    assert "--strict-markers" in ini["addopts"]
+    assert "not benchmark" in ini["addopts"] and "not gpu" in ini["addopts"]
+    assert {m.split(":")[0] for m in ini["markers"]} >= {"slow", "benchmark", "gpu"}
+    assert ini["filterwarnings"][0] == "error"
+
+
+def test_ruff_is_configured_as_the_issue_asks() -> None:
+    ruff = _pyproject()["tool"]["ruff"]
+    assert ruff["line-length"] in (100, 120)
+    assert {"F", "I", "D"} <= set(ruff["lint"]["select"])
+    assert ruff["lint"]["pydocstyle"]["convention"] == "numpy"
+
+
+def _quick_start() -> list[str]:
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_readme_quick_start_is_exactly_two_commands() -> None:
+    install_demo, install_test = _quick_start()
+    assert install_demo.startswith("pip install") and install_demo.endswith("prunus demo")
+    assert install_test.startswith("pip install") and install_test.endswith("pytest")
+
+
+def test_ci_script_runs_the_readme_test_command_after_pinning_torch() -> None:
+    script = (REPO / ".ci" / "run").read_text().splitlines()
+    assert script[0] in ("#!/usr/bin/env bash", "#!/bin/bash")
+    commands = [line.strip() for line in script if line.strip() and not line.startswith("#")]
+    assert "set -euo pipefail" in commands
+    assert any("venv" in c for c in commands)
+    torch_pin = next((i for i, c in enumerate(commands)
+                      if c.startswith("pip install") and "torch==2.13.0" in c), None)
+    assert torch_pin is not None, "no `pip install torch==2.13.0` in .ci/run"
+    # exactly the README's test command, and last, so its exit status is the script's
+    assert commands[-1] == _quick_start()[1]
+    assert torch_pin < len(commands) - 1
