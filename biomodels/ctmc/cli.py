@@ -138,18 +138,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit theta to a 0/1 tumours x events table",
         description="Fit an L1-penalised MHN (rows = affected event) and report the held-out "
-        "log-likelihood per tumour over --folds folds (default 5). Cross-validation progress "
-        "is checkpointed to DIR/cv_checkpoint.json; rerunning the same command after an "
-        "interruption resumes.",
+        "log-likelihood per tumour over --folds folds (default 5). Writes DIR/theta.csv "
+        "(rows = affected event i, columns = influencing event j, diagonal = log base rates), "
+        "DIR/metrics.json (held-out log-likelihoods), DIR/model.json and the heatmap "
+        "DIR/theta.png. Cross-validation progress is checkpointed to DIR/cv_checkpoint.json; "
+        "rerunning the same command after an interruption resumes.",
     )
     fit.add_argument(
         "data",
+        metavar="DATA.csv",
         type=existing_file,
         help="CSV/TSV, rows = tumours, columns = events (0/1), header = event names; "
         "an optional first column of sample ids",
     )
     fit.add_argument(
         "--l1",
+        metavar="X",
         type=at_least(0.0),
         default=None,
         help="L1 strength on interactions (default: chosen by cross-validation)",
@@ -160,9 +164,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto",
     )
-    fit.add_argument("--seed", type=at_least(0, int), default=0,
-                     help="seed of folds and MCMC chains")
-    fit.add_argument("--folds", type=at_least(2, int), default=5,
+    fit.add_argument("--seed", metavar="S", type=at_least(0, int), default=0,
+                     help="seed of folds and MCMC chains (default 0)")
+    fit.add_argument("--folds", metavar="K", type=at_least(2, int), default=5,
                      help="cross-validation folds (default 5)")
-    fit.add_argument("--out", required=True, type=output_folder, help="output folder")
+    fit.add_argument("--out", metavar="DIR", required=True, type=output_folder,
+                     help="output folder (created if missing)")
     fit.set_defaults(func=_fit)

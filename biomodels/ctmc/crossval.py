@@ -26,7 +26,22 @@ __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
 
 
 def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> list[np.ndarray]:
-    """Shuffle tumours and split them into ``folds`` test sets of nearly equal size."""
+    """Shuffle tumours and split them into ``folds`` test sets of nearly equal size.
+
+    Parameters
+    ----------
+    n_tumours
+        Number of tumours N.
+    folds
+        Number of test sets, in [2, N].
+    seed
+        Seed of the shuffle.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``folds`` sorted arrays of tumour indices; together they hold every index once.
+    """
     if folds < 2 or folds > n_tumours:
         raise ValueError(f"folds must be in [2, {n_tumours}], got {folds}")
     perm = np.random.default_rng(seed).permutation(n_tumours)
@@ -34,7 +49,20 @@ def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> li
 
 
 def default_l1_grid(n_tumours: int, steps: int = 5) -> np.ndarray:
-    """Log-spaced grid from 0.1/N to 10/N (``mhn``'s range)."""
+    """Log-spaced grid from 0.1/N to 10/N (``mhn``'s range).
+
+    Parameters
+    ----------
+    n_tumours
+        Number of tumours N (>= 1).
+    steps
+        Number of grid points.
+
+    Returns
+    -------
+    numpy.ndarray
+        (steps,) increasing L1 strengths.
+    """
     if n_tumours < 1:  # 0 divides by zero; a negative N gives negative strengths
         raise ValueError(f"n_tumours must be >= 1, got {n_tumours}")
     return np.geomspace(0.1 / n_tumours, 10.0 / n_tumours, steps)

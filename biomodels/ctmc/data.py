@@ -110,6 +110,14 @@ def validate_cohort(
     return out, names
 
 
+def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
+    """``pd.read_csv`` whose errors name the file (pandas' say only "No columns to parse")."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
+
+
 def read_cohort(
     path: str | os.PathLike[str], *, sep: str | None = None
 ) -> tuple[np.ndarray, list[str], list[str]]:
@@ -131,7 +139,7 @@ def read_cohort(
     path = os.fspath(path)
     if sep is None:
         sep = "\t" if path.endswith((".tsv", ".txt", ".tab")) else ","
-    frame = pd.read_csv(path, sep=sep)
+    frame = _read_table(path, sep=sep)
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
     if frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ",;\t|" if c != sep):
@@ -218,7 +226,7 @@ def read_maf(
     path = os.fspath(path)
     if sep is None:
         sep = "," if path.endswith(".csv") else "\t"
-    frame = pd.read_csv(path, sep=sep, comment="#", dtype=str)
+    frame = _read_table(path, sep=sep, comment="#", dtype=str)
     for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
         if name not in frame.columns:
             raise ValueError(

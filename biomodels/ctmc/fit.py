@@ -21,7 +21,8 @@ Sparsity mechanisms:
 * ``"mirror"``: the off-diagonals are reparameterised as ``m * w`` with penalty
   ``l1/2 (m^2 + w^2)``, whose minimum over the factorisations equals ``l1 |theta|``; gradient
   flow on (m, w) is the hyperbolic-entropy mirror flow (Woodworth et al. 2020), the
-  sparse core's implicit-sparsity mechanism, here written directly against torch;
+  sparse core's implicit-sparsity mechanism, started from core's balanced split
+  (:func:`core.reparam.balanced_split`) and stepped here with the fit's own Adam/AdaGrad;
 * ``"ham"``: the sparse core's HAM wrapper (Jacobs et al., ICLR 2026) around Adam/AdaGrad,
   a multiplicative hyperbolic step on the off-diagonals with decay ``ham_alpha * l1``.
 
@@ -100,6 +101,16 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     clipped to [0.5/N, 1 - 0.5/N] so that never-observed events keep a finite rate. It is
     the starting point of the fits, not the independence model's maximum likelihood: the
     shared observation time couples the events (see :func:`independence_fit`).
+
+    Parameters
+    ----------
+    x
+        Tumours x events, 0/1 (at least one tumour).
+
+    Returns
+    -------
+    numpy.ndarray
+        Diagonal (n, n) theta.
     """
     if len(x) == 0:  # the mean of no tumours is NaN, and so would be the whole diagonal
         raise ValueError("x has no tumours (rows); the frequencies need at least one")
@@ -134,7 +145,24 @@ def independence_fit(x: np.ndarray, *, method: Method = "auto", seed: int | None
 
 
 def choose_method(x: np.ndarray, method: Method, mcmc_threshold: int = 8) -> str:
-    """Resolve ``"auto"``: the cheapest exact route unless tumours are too large for it."""
+    """Resolve ``"auto"``: the cheapest exact route unless tumours are too large for it.
+
+    Parameters
+    ----------
+    x
+        Tumours x events, 0/1.
+    method
+        Requested method; anything but ``"auto"`` is returned unchanged.
+    mcmc_threshold
+        Not used by the rule: ``"auto"`` picks ``"mcmc"`` only when some tumour carries more
+        than 14 events (the MCMC route then still solves tumours below the threshold exactly).
+
+    Returns
+    -------
+    str
+        ``"statespace"`` (n <= 16 and cheaper than the subset lattices), ``"exact"`` (at most
+        14 events per tumour) or ``"mcmc"``.
+    """
     n = x.shape[1]
     sizes = x.sum(1)
     if method != "auto":
@@ -574,12 +602,13 @@ def fit_theta(
         def current() -> torch.Tensor:
             return torch.diag(diag_p) + off_p * offdiag
     else:
-        gamma = 1.0
-        off0 = theta_init * offdiag
-        m0 = torch.sqrt((gamma + torch.sqrt(gamma**2 + 4 * off0**2)) / 2)
+        from core.reparam import balanced_split
+
+        # the balanced start of "Mask in the Mirror": m * w = theta, m^2 - w^2 = 1
+        m0, w0 = balanced_split(theta_init * offdiag, 1.0)
         diag_p = torch.diagonal(theta_init).clone().requires_grad_(True)
         m_p = m0.clone().requires_grad_(True)
-        w_p = (off0 / m0).clone().requires_grad_(True)
+        w_p = w0.clone().requires_grad_(True)
         params = [diag_p, m_p, w_p]
 
         def current() -> torch.Tensor:

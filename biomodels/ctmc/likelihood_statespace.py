@@ -101,7 +101,20 @@ def state_distribution(theta: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 
 def state_index(x: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
-    """Bit-mask index of every row of a binary (N, n) matrix (bit i = event i)."""
+    """Bit-mask index of every row of a binary (N, n) matrix (bit i = event i).
+
+    Parameters
+    ----------
+    x
+        Binary (N, n) matrix (or one row of length n).
+    n
+        Number of events (default: the last dimension of ``x``).
+
+    Returns
+    -------
+    torch.Tensor
+        (N,) int64 state indices into :func:`log_state_distribution`.
+    """
     arr = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     n = arr.shape[-1] if n is None else n
     xb = as_binary_tensor(arr, n)

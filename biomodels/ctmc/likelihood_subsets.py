@@ -28,6 +28,11 @@ _CHUNK_ELEMENTS = 2**22
 def group_by_size(xb: torch.Tensor) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """Group tumours by their number of events.
 
+    Parameters
+    ----------
+    xb
+        Boolean (N, n) matrix of observed events.
+
     Returns
     -------
     dict

@@ -84,7 +84,14 @@ class CTMC:
         return self.theta.shape[0]
 
     def theta_frame(self) -> pd.DataFrame:
-        """Theta as a labelled DataFrame (index = affected event, columns = influencing event)."""
+        """Theta as a labelled DataFrame (index = affected event, columns = influencing event).
+
+        Returns
+        -------
+        pandas.DataFrame
+            (n, n) copy of :attr:`theta` labelled by the event names; the diagonal holds the
+            log base rates.
+        """
         return pd.DataFrame(self.theta, index=self.event_names, columns=self.event_names)
 
     def _event(self, e: int | str, arg: str) -> int:
@@ -104,6 +111,14 @@ class CTMC:
                     f"X's events {names} do not match the model's events {self.event_names}"
                 )
             return x
+        arr = np.asarray(X)
+        if arr.ndim == 2 and self.event_names is not None and arr.shape[1] != len(
+            self.event_names
+        ):  # else validate_cohort blames an event_names argument the caller never passed
+            raise ValueError(
+                f"X has {arr.shape[1]} event columns but the model has {len(self.event_names)} "
+                f"events {self.event_names}"
+            )
         x, _ = validate_cohort(X, self.event_names, warn_unobserved=False)
         return x
 
@@ -202,7 +217,24 @@ class CTMC:
     def cross_validate(
         self, X: Any, *, folds: int = 5, seed: int | None = 0, **fit_kwargs: Any
     ) -> np.ndarray:
-        """Held-out mean log-likelihood per tumour of each fold at the model's ``l1``."""
+        """Held-out mean log-likelihood per tumour of each fold at the model's ``l1``.
+
+        Parameters
+        ----------
+        X
+            Tumours x events with the model's events (array, DataFrame or AnnData).
+        folds
+            Number of folds.
+        seed
+            Seed of the fold split.
+        **fit_kwargs
+            Passed to :func:`~biomodels.ctmc.fit.fit_theta`.
+
+        Returns
+        -------
+        numpy.ndarray
+            (folds,) held-out mean log-likelihoods per tumour.
+        """
         if self.l1 is None:
             raise RuntimeError("fit() first (or set model.l1)")
         x = self._matrix(X)
@@ -212,7 +244,18 @@ class CTMC:
 
     # -- queries ---------------------------------------------------------------------------
     def log_likelihood(self, X: Any) -> np.ndarray:
-        """Per-tumour log-likelihood (exact up to 16 events, importance-sampled above)."""
+        """Per-tumour log-likelihood (exact up to 16 events, importance-sampled above).
+
+        Parameters
+        ----------
+        X
+            Tumours x events with the model's events (array, DataFrame or AnnData).
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) log p(x) per tumour, in nats.
+        """
         x = self._matrix(X)
         return data_log_likelihood(torch.as_tensor(self.theta), x)
 
@@ -220,6 +263,18 @@ class CTMC:
         """Per-tumour log-likelihood of the independence model fitted on ``train`` (default X).
 
         The independence model's maximum likelihood (:func:`~biomodels.ctmc.independence_fit`).
+
+        Parameters
+        ----------
+        X
+            Tumours to score, with the model's events.
+        train
+            Tumours to fit the independence model on (default: ``X`` itself).
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) log-likelihoods of the tumours of ``X``.
         """
         x = self._matrix(X)
         xt = x if train is None else self._matrix(train)
@@ -228,25 +283,92 @@ class CTMC:
     def sample(
         self, n: int, seed: int | None = None, *, obs_time: float | None = None
     ) -> Trajectories:
-        """Simulate ``n`` tumours (Gillespie): observed states, event orders and times."""
+        """Simulate ``n`` tumours (Gillespie): observed states, event orders and times.
+
+        Parameters
+        ----------
+        n
+            Number of tumours.
+        seed
+            Seed of the simulation.
+        obs_time
+            Fixed observation time (default: T ~ Exp(1) per tumour, the MHN model).
+
+        Returns
+        -------
+        Trajectories
+            ``X`` (observed 0/1 states), ``order``, ``times`` and ``obs_time``
+            (see :func:`~biomodels.ctmc.sampling.sample_trajectories`).
+        """
         return sample_trajectories(self.theta, n, seed=seed, obs_time=obs_time)
 
     def order_probability(self, a: int | str, b: int | str, **kwargs: Any) -> float:
-        """Return P(a occurred before b | both observed) (see ``orders.order_probability``)."""
+        """Return P(a occurred before b | both observed).
+
+        Parameters
+        ----------
+        a, b
+            Event names or indices.
+        **kwargs
+            ``method``, ``n_samples``, ``seed`` of
+            :func:`~biomodels.ctmc.orders.order_probability`.
+
+        Returns
+        -------
+        float
+            The probability; NaN if a and b are never observed together.
+        """
         return order_probability(self.theta, self._event(a, "a"), self._event(b, "b"), **kwargs)
 
     def most_likely_order(self, events: list[int | str]) -> tuple[list[str], float]:
-        """Most likely order of a tumour's events (names) and its log-probability."""
+        """Most likely order of a tumour's events (names) and its log-probability.
+
+        Parameters
+        ----------
+        events
+            The tumour's events, names or indices (at most 20).
+
+        Returns
+        -------
+        order, log_prob
+            Event names in order of occurrence and ``log p(order)`` (joint with observing
+            exactly these events).
+        """
         order, lp = most_likely_order(self.theta, [self._event(e, "events") for e in events])
         return [self.event_names[i] for i in order], lp  # type: ignore[index]
 
     def top_orders(self, events: list[int | str], k: int = 5) -> list[tuple[list[str], float]]:
-        """Return the k most probable orders of a small event set (with probabilities)."""
+        """Return the k most probable orders of a small event set (with probabilities).
+
+        Parameters
+        ----------
+        events
+            At most 8 events, names or indices.
+        k
+            How many orders to return.
+
+        Returns
+        -------
+        list of (order, probability)
+            Orders as event names with P(order | these events observed), most probable first.
+        """
         res = top_orders(self.theta, [self._event(e, "events") for e in events], k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
 
     def strongest_effects(self, k: int = 10) -> pd.DataFrame:
-        """Return the k largest off-diagonal effects by magnitude (source -> target, value)."""
+        """Return the k largest off-diagonal effects by magnitude (source -> target, value).
+
+        Parameters
+        ----------
+        k
+            How many effects to list.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``source`` (influencing event j), ``target`` (affected event i) and
+            ``theta`` (= ``theta[i, j]``), largest magnitude first; zero effects are left out.
+        """
         th = self.theta
         rows = [
             (self.event_names[j], self.event_names[i], th[i, j])  # type: ignore[index]
@@ -261,9 +383,21 @@ class CTMC:
     def sample_posterior(self, X: Any, **kwargs: Any) -> np.ndarray:
         """Draw posterior samples of theta with pyro (NUTS for n <= 6, SVI beyond).
 
-        The Laplace prior on interactions matches the model's ``l1`` (default 1/N). Draws are
-        stored in ``posterior_samples`` and returned, shape (S, n, n).
-        See :func:`~biomodels.ctmc.bayes.posterior_theta` for ``kwargs``.
+        The Laplace prior on interactions matches the model's ``l1`` (default 1/N).
+
+        Parameters
+        ----------
+        X
+            Tumours x events (with the model's events once it has any).
+        **kwargs
+            Passed to :func:`~biomodels.ctmc.bayes.posterior_theta` (``method``,
+            ``num_samples``, ``warmup_steps``, ``svi_steps``, ``lr``, ``seed``, ...); ``l1`` and
+            ``init_theta`` default to the model's.
+
+        Returns
+        -------
+        numpy.ndarray
+            (S, n, n) draws of theta, also stored in ``posterior_samples``.
         """
         from biomodels.ctmc.bayes import posterior_theta
 
@@ -275,7 +409,18 @@ class CTMC:
         return self.posterior_samples
 
     def order_probability_samples(self, a: int | str, b: int | str) -> np.ndarray:
-        """P(a before b | both observed) under every posterior draw (``sample_posterior`` first)."""
+        """P(a before b | both observed) under every posterior draw (``sample_posterior`` first).
+
+        Parameters
+        ----------
+        a, b
+            Event names or indices.
+
+        Returns
+        -------
+        numpy.ndarray
+            (S,) order probabilities, one per draw in ``posterior_samples``.
+        """
         draws = self.posterior_samples
         if draws is None:
             raise RuntimeError("call sample_posterior(X) first")
@@ -284,7 +429,19 @@ class CTMC:
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model to a JSON file (atomically)."""
+        """Write the model to a JSON file (atomically).
+
+        Parameters
+        ----------
+        path
+            Target file (format ``prunus.ctmc/1``: event names, theta with rows = affected
+            event, l1, cross-validation scores and fit information).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         from core.atomic import write_json
 
         return write_json(
@@ -303,6 +460,16 @@ class CTMC:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CTMC:
         """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            A file written by :meth:`save`.
+
+        Returns
+        -------
+        CTMC
+            The model, with theta, event names, ``l1``, ``cv_scores`` and ``fit_info``.
 
         Raises
         ------

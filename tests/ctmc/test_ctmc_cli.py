@@ -135,3 +135,25 @@ def test_cli_usage_errors_name_the_option(tmp_path, capsys):
         assert err.value.code == 2 and message in capsys.readouterr().err
     assert main(["ctmc"]) == 0
     assert "usage: prunus ctmc" in capsys.readouterr().out
+
+
+def test_cli_help_spells_the_usage_of_the_issue(capsys):
+    # issue 5: prunus ctmc fit DATA.csv [--l1 X] [--method auto|exact|mcmc] [--seed S] --out DIR
+    with pytest.raises(SystemExit) as err:
+        main(["ctmc", "fit", "--help"])
+    assert err.value.code == 0
+    usage = " ".join(capsys.readouterr().out.split())
+    for part in ("[--l1 X]", "[--method {auto,exact,mcmc}]", "[--seed S]", "--out DIR",
+                 "DATA.csv", "DIR/theta.csv", "DIR/theta.png", "DIR/metrics.json"):
+        assert part in usage, part
+
+
+def test_cli_method_mcmc_reaches_the_fit(tmp_path):
+    path, names = _cohort(tmp_path)
+    out = tmp_path / "mcmc"
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--method", "mcmc", "--folds", "2",
+            "--out", str(out)]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"] == "mcmc" and len(metrics["heldout_loglik_folds"]) == 2
+    assert list(pd.read_csv(out / "theta.csv", index_col=0).columns) == names

@@ -53,6 +53,17 @@ def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
     assert read_cohort(tmp_path / "one.csv")[1] == ["B"]
 
 
+def test_unreadable_tables_name_the_file(tmp_path):
+    # pandas says only "No columns to parse from file" or "'utf-8' codec can't decode ..."
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81" * 64)
+    (tmp_path / "empty.maf").write_text("# only a comment\n")
+    for reader, name in ((read_cohort, "empty.csv"), (read_cohort, "binary.csv"),
+                         (read_maf, "empty.maf")):
+        with pytest.raises(ValueError, match=rf"cannot read '.*{name}' as a table"):
+            reader(tmp_path / name)
+
+
 def test_read_maf_long_table(tmp_path):
     maf = pd.DataFrame(
         {

@@ -1,0 +1,86 @@
+"""The names, arguments and defaults that issue 5 spells out, each exercised once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biomodels.ctmc import CTMC, fit_theta, independence_theta, random_sparse_theta
+
+
+def test_sample_takes_n_and_seed_and_returns_event_times():
+    model = CTMC(random_sparse_theta(4, seed=0), ["TP53", "IDH1", "EGFR", "PTEN"])
+    a, b = model.sample(50, 3), model.sample(50, seed=3)  # `sample(n, seed)`, positional
+    assert np.array_equal(a.X, b.X) and np.array_equal(a.times, b.times, equal_nan=True)
+    placed = a.order >= 0
+    assert np.isfinite(a.times[placed]).all() and np.isnan(a.times[~placed]).all()
+
+
+def test_log_likelihood_names_the_model_events_for_a_wrong_width():
+    model = CTMC(np.zeros((3, 3)), ["A", "B", "C"])
+    # the message blamed an `event_names` argument the caller had not passed
+    with pytest.raises(ValueError, match=r"X has 4 event columns but the model has 3 events"):
+        model.log_likelihood(np.zeros((2, 4)))
+
+
+def test_exact_lattice_below_eight_events_mcmc_from_eight():
+    # issue 5: MCMC over orderings with exact DP below 8 events (the default threshold)
+    rng = np.random.default_rng(0)
+    x = (rng.random((40, 9)) < 0.3).astype(np.uint8)
+    x[:, 7:] = 0
+    x[0, :7] = 1  # the largest tumour carries 7 events: every gradient is exact
+    exact = fit_theta(x, l1=0.01, method="exact", optimizer="adam", max_steps=5)
+    mcmc = fit_theta(x, l1=0.01, method="mcmc", optimizer="adam", max_steps=5)
+    assert np.allclose(exact.theta, mcmc.theta, rtol=0, atol=1e-12)
+    assert np.isfinite(mcmc.history).all()
+    x[0, 7] = 1  # 8 events: that tumour goes through the Metropolis-Hastings estimate
+    noisy = fit_theta(x, l1=0.01, method="mcmc", max_steps=5)
+    assert noisy.method == "mcmc" and np.isnan(noisy.history).all()
+
+
+def test_chain_defaults_are_fifty_samples_after_five_burn_in(monkeypatch):
+    import biomodels.ctmc.fit as fit
+
+    seen = {}
+    real = fit.mcmc_gradient
+
+    def spy(theta, events, **kw):
+        seen.update(kw)
+        return real(theta, events, **kw)
+
+    monkeypatch.setattr(fit, "mcmc_gradient", spy)
+    x = np.zeros((5, 9), dtype=np.uint8)
+    x[0, :8] = 1
+    fit_theta(x, l1=0.01, method="mcmc", max_steps=1)
+    assert seen["n_samples"] == 50 and seen["burn_in"] == 5
+
+
+def test_proximal_adagrad_zeroes_interactions_and_leaves_base_rates():
+    # issue 5: AdaGrad (or Adam) with proximal L1 on the off-diagonal entries only
+    x = CTMC(random_sparse_theta(4, seed=1)).sample(300, seed=2).X
+    res = fit_theta(x, l1=10.0, optimizer="adagrad", max_steps=100)
+    assert res.optimizer == "adagrad"
+    off = ~np.eye(4, dtype=bool)
+    assert (res.theta[off] == 0).all()
+    assert np.abs(np.diag(res.theta) - np.diag(independence_theta(x))).max() < 0.5
+    assert (np.diag(res.theta) != 0).all()
+
+
+def test_posterior_uses_nuts_for_few_events_and_svi_beyond(monkeypatch):
+    import pyro.infer
+
+    from biomodels.ctmc import posterior_theta
+
+    class Used(Exception):
+        pass
+
+    def no_nuts(*args, **kwargs):
+        raise Used
+
+    monkeypatch.setattr(pyro.infer, "MCMC", no_nuts)
+    small = CTMC(random_sparse_theta(3, seed=0)).sample(60, seed=1).X
+    with pytest.raises(Used):
+        posterior_theta(small)
+    large = CTMC(random_sparse_theta(7, seed=0)).sample(60, seed=1).X
+    draws = posterior_theta(large, svi_steps=1, num_samples=2)  # SVI: MCMC untouched
+    assert draws.shape == (2, 7, 7)

@@ -1,0 +1,57 @@
+"""Figures: the theta heatmap and the order-probability bars."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from biomodels.ctmc import block_theta, plot_order_probabilities, plot_theta  # noqa: E402
+
+
+def test_theta_heatmap_is_centred_labelled_and_sets_the_diagonal_apart():
+    theta, names = block_theta(3, blocks="synth5", seed=0)
+    ax = plot_theta(pd.DataFrame(theta, index=names, columns=names))
+    try:
+        image = ax.images[0]
+        low, high = image.get_clim()
+        assert low == -high == -4.0  # signed effects: a scale centred on 0
+        assert ax.get_xlabel() == "influencing event j" and ax.get_ylabel() == "affected event i"
+        assert [t.get_text() for t in ax.get_yticklabels()] == names
+        colorbar = ax.figure.axes[-1]
+        assert "theta[i, j]" in colorbar.get_ylabel()  # the colour bar says what it shows
+        # the diagonal (log base rates) is masked and drawn grey, unlike a zero effect
+        assert np.isnan(np.diag(image.get_array().filled(np.nan))).all()
+        bad = image.get_cmap().get_bad()
+        assert tuple(bad[:3]) != tuple(image.get_cmap()(0.5)[:3])
+        texts = [t.get_text() for t in ax.texts]
+        assert texts[0] == "0.0" and texts[1] == "-3.0"
+        # a base rate that rounds to zero from below is printed 0.0, not -0.0
+        tiny = plot_theta(np.diag([-0.01, 1.0]))
+        assert tiny.texts[0].get_text() == "0.0"
+        plt.close(tiny.figure)
+    finally:
+        plt.close(ax.figure)
+
+
+def test_theta_heatmap_of_many_events_keeps_a_readable_size():
+    ax = plot_theta(np.zeros((200, 200)))
+    try:
+        width, height = ax.figure.get_size_inches()
+        assert width <= 13 and height <= 12  # was 72 x 72 inches at 200 events
+        assert "(index)" in ax.get_xlabel() and "(index)" in ax.get_ylabel()
+    finally:
+        plt.close(ax.figure)
+
+
+def test_order_probability_bars_have_a_labelled_probability_axis():
+    ax = plot_order_probabilities(["A before B", "B before C"], [0.9, 0.4], [0.05, 0.1])
+    try:
+        assert "P(a before b" in ax.get_ylabel()
+        assert ax.get_ylim() == (0.0, 1.0)
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0.5: no preferred order"]
+    finally:
+        plt.close(ax.figure)
