@@ -214,7 +214,24 @@ class CascadeFit:
         return self.graph.with_weight(self.weights)
 
     def log_likelihood(self, sizes: Sequence[int] | np.ndarray) -> float:
-        """Log-likelihood of observed sizes under the current weights."""
+        """Log-likelihood of observed sizes under the current weights.
+
+        Parameters
+        ----------
+        sizes
+            Observed final cascade sizes (integers in ``0..n``).
+
+        Returns
+        -------
+        float
+            ``Σ_obs log P(size = k_obs | w)`` (a sum, not the per-outbreak mean that
+            ``history`` holds).
+
+        Raises
+        ------
+        ValueError
+            If a size cannot occur under these seeds.
+        """
         counts = self._lik.counts(sizes)
         with torch.no_grad():
             return float(self._lik(self.shared_weights, counts))
@@ -265,7 +282,13 @@ class CascadeFit:
         return self
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted shared weights and settings as JSON (atomically)."""
+        """Write the fitted shared weights and settings as JSON (atomically).
+
+        Parameters
+        ----------
+        path
+            The JSON file to write; read it back with :meth:`load`.
+        """
         from core.atomic import write_json
 
         write_json(
@@ -296,10 +319,25 @@ class CascadeFit:
     ) -> CascadeFit:
         """Restore a fit saved by :meth:`save` onto the same ``graph``.
 
-        The seeding of the saved fit is restored unless ``seeds`` or ``seed_prob`` are
-        given. A graph with other nodes or edges than the saved one is refused
-        (ValueError), since the saved weights are per edge of that graph, and so is a file
-        that is not a saved fit (ValueError naming it).
+        Parameters
+        ----------
+        path
+            A file written by :meth:`save`.
+        graph
+            The network the fit was made on (same nodes and edges; weights may differ).
+        seeds, seed_prob
+            Seeding to use instead of the saved one (default: the saved seeding).
+
+        Returns
+        -------
+        CascadeFit
+            The fit, with its logits, settings and ``history`` restored.
+
+        Raises
+        ------
+        ValueError
+            If ``graph`` has other nodes or edges than the saved one (the saved weights
+            are per edge of that graph), or the file is not a saved fit (naming it).
         """
         try:
             with open(path) as handle:
@@ -365,10 +403,12 @@ def fit_bayesian(
 
     Parameters
     ----------
-    graph, seeds, seed_prob, share, edge_type
-        As in :class:`CascadeFit`.
+    graph
+        The network (as in :class:`CascadeFit`).
     sizes
         Observed final cascade sizes.
+    seeds, seed_prob, share, edge_type
+        As in :class:`CascadeFit`.
     prior
         Beta(a, b) prior of every shared weight (``a``, ``b`` finite and positive).
     method

@@ -183,6 +183,17 @@ class CascadeGraph:
     def index_of(self, label: Hashable) -> int:
         """Return the index of the node called ``label``.
 
+        Parameters
+        ----------
+        label
+            A node label; a string also matches a label whose ``str`` it is (seeds
+            given on the command line).
+
+        Returns
+        -------
+        int
+            The node's index ``i`` (``labels[i] == label``).
+
         Raises
         ------
         ValueError
@@ -202,7 +213,18 @@ class CascadeGraph:
         return {lab: i for i, lab in enumerate(self.labels)}
 
     def with_weight(self, weight: torch.Tensor) -> CascadeGraph:
-        """Return the same graph with new edge weights (e.g. a tensor that requires grad)."""
+        """Return the same graph with new edge weights (e.g. a tensor that requires grad).
+
+        Parameters
+        ----------
+        weight
+            One probability per edge, in the order of ``src``/``dst``.
+
+        Returns
+        -------
+        CascadeGraph
+            A new graph; this one is unchanged.
+        """
         g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
         for key in ("_lookup", "_is_forest"):  # structure-derived caches stay valid
             if key in self.__dict__:
@@ -212,7 +234,20 @@ class CascadeGraph:
     def to(
         self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
     ) -> CascadeGraph:
-        """Return a copy whose weights live on ``device`` with ``dtype``."""
+        """Return a copy whose weights live on ``device`` with ``dtype``.
+
+        Parameters
+        ----------
+        device
+            Target device (None: unchanged).
+        dtype
+            Target floating dtype (None: unchanged).
+
+        Returns
+        -------
+        CascadeGraph
+            The converted copy.
+        """
         return self.with_weight(self.weight.to(device=device, dtype=dtype))
 
     def undirected_links(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +274,13 @@ class CascadeGraph:
         return a, b, e_ab, e_ba
 
     def is_forest(self) -> bool:
-        """Whether the undirected skeleton has no cycle (links = nodes - components)."""
+        """Whether the undirected skeleton has no cycle (links = nodes - components).
+
+        Returns
+        -------
+        bool
+            True for a forest (where ``method="tree"`` is exact).
+        """
         return self._is_forest
 
     @cached_property
@@ -273,6 +314,11 @@ class CascadeGraph:
             in ``edges`` in order of first appearance.
         dtype, device
             Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph.
         """
         edges = list(edges)
         labels: list[Hashable] = list(nodes) if nodes is not None else []
@@ -316,6 +362,24 @@ class CascadeGraph:
 
         This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``);
         node labels are kept as strings.
+
+        Parameters
+        ----------
+        path
+            The edge-list file.
+        dtype
+            Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph, with nodes in order of first appearance.
+
+        Raises
+        ------
+        ValueError
+            On a line that is not ``u v p`` or a ``p`` that is not a number (naming the file
+            and line), a file without edges, or any error of :class:`CascadeGraph`.
         """
         edges = []
         with open(path, encoding="utf-8") as handle:
@@ -370,6 +434,11 @@ class CascadeGraph:
             Optional edge attribute with a hashable type (shared weights in fits).
         dtype, device
             Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph, nodes in ``graph.nodes()`` order.
         """
         import networkx as nx
 
@@ -413,7 +482,23 @@ class CascadeGraph:
         """Build from a square (sparse or dense) matrix: entry ``(u, v)`` = ``w_uv``.
 
         Explicitly stored zeros and the diagonal are dropped (the diagonal is not an
-        error here: neighbour graphs often store it); ``scale`` multiplies all entries.
+        error here: neighbour graphs often store it).
+
+        Parameters
+        ----------
+        matrix
+            Square scipy sparse matrix or array.
+        labels
+            Node labels (default ``0..n-1``).
+        scale
+            Factor applied to every entry.
+        dtype, device
+            Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph.
         """
         import scipy.sparse as sp
 
@@ -445,6 +530,27 @@ class CascadeGraph:
 
         Node labels are ``adata.obs_names``; probabilities are the stored weights times
         ``scale`` (scanpy's connectivities already lie in ``[0, 1]``).
+
+        Parameters
+        ----------
+        adata
+            An AnnData object.
+        obsp_key
+            Key of the neighbour graph in ``adata.obsp``.
+        scale
+            Factor applied to every stored weight.
+        dtype
+            Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph, one node per observation.
+
+        Raises
+        ------
+        ValueError
+            If ``obsp_key`` is not in ``adata.obsp``.
         """
         if obsp_key not in adata.obsp:
             raise ValueError(
@@ -456,7 +562,13 @@ class CascadeGraph:
         )
 
     def to_networkx(self) -> Any:
-        """Return an ``nx.DiGraph`` with attribute ``weight`` on each edge."""
+        """Return an ``nx.DiGraph`` with attribute ``weight`` on each edge.
+
+        Returns
+        -------
+        networkx.DiGraph
+            Nodes are the labels; each edge carries its probability as ``weight``.
+        """
         import networkx as nx
 
         g = nx.DiGraph()

@@ -350,6 +350,8 @@ def tda_size_distribution(
         restores the early-extinction mode that independent pseudo-seeds wash out
         (ER, mean degree 10, w = 0.1, one seed: TV 0.91 -> about 0.4). False gives the
         paper's step 5 (only ``P(size = 0)`` exact).
+    messages
+        Precomputed BP messages for ``p`` (skips loopy BP).
     seed_mixture
         Our change for random seeds (off by default; all ``p_v < 1``): run TDA once per
         possible seed ``v`` with ``v`` as the only seed (its own spanning tree, exact
@@ -366,8 +368,6 @@ def tda_size_distribution(
         (1,000 nodes, single-thread CPU: 3-regular 3.3 s, ER(4) 5.7 s, BA 8-10 s; one at
         a time it took 8, 17 and 15 s). Not combined with ``tail_accurate`` (the
         mixture is formed on the unit circle).
-    messages
-        Precomputed BP messages for ``p`` (skips loopy BP).
     prune
         Nodes whose BP activation marginal from a single seed is below this are left out
         of that seed's computation (error at most about their total marginal).

@@ -78,7 +78,18 @@ def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
 
 
 def total_variation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
-    """Total variation distance ``½ Σ_k |a_k - b_k|`` (shorter input padded with zeros)."""
+    """Total variation distance ``½ Σ_k |a_k - b_k|`` (shorter input padded with zeros).
+
+    Parameters
+    ----------
+    a, b
+        Two distributions over sizes ``0, 1, ...``.
+
+    Returns
+    -------
+    float
+        The distance, in ``[0, 1]`` for two probability distributions.
+    """
     x = np.asarray(torch.as_tensor(a).detach().cpu(), dtype=np.float64).ravel()
     y = np.asarray(torch.as_tensor(b).detach().cpu(), dtype=np.float64).ravel()
     m = max(x.size, y.size)

@@ -20,6 +20,7 @@ def plot_distribution(
     ax: Axes | None = None,
     log: bool = False,
     title: str | None = None,
+    floor: float | None = None,
 ) -> Axes:
     """Plot one or several size distributions ``P(size = k)`` against ``k``.
 
@@ -33,13 +34,31 @@ def plot_distribution(
         Logarithmic probability axis (to show the tail).
     title
         Axes title.
+    floor
+        Precision floor of the values (e.g. ``1e-15`` for the default unit-circle
+        evaluation, whose smaller entries are round-off). With ``log=True`` a dotted line
+        marks it and values below it are not drawn, so that noise is not read as a tail;
+        ignored on a linear axis.
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_distribution({"exact": [0.0, 0.5, 0.25, 0.25]}, log=True, floor=1e-15)
+    >>> ax.get_xlabel()
+    'final cascade size k (active nodes)'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     import matplotlib.pyplot as plt
 
+    if floor is not None and not floor > 0:  # NaN too: a log axis needs a positive line
+        raise ValueError(f"floor: expected a positive probability, got {floor!r}")
     if not isinstance(curves, Mapping):
         curves = {"P(size = k)": curves}
     if ax is None:
@@ -48,14 +67,18 @@ def plot_distribution(
         y = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
         k = np.arange(y.size)
         if log:
-            y = np.where(y > 0, y, np.nan)
+            y = np.where(y > (floor or 0.0), y, np.nan)
         ax.plot(k, y, drawstyle="steps-mid", label=label, lw=1.2)
-    ax.set_xlabel("final cascade size k")
+    ax.set_xlabel("final cascade size k (active nodes)")
     ax.set_ylabel("P(size = k)")
     if log:
         ax.set_yscale("log")
+        # probabilities: no decade above 1 (autoscaling over many decades showed 1e3)
+        ax.set_ylim(top=2.0)
+        if floor is not None:
+            ax.axhline(floor, color="0.5", ls=":", lw=1, label="precision floor")
     if title:
         ax.set_title(title)
-    if len(curves) > 1:
+    if len(curves) > 1 or (log and floor is not None):
         ax.legend(frameon=False)
     return ax

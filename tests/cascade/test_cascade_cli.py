@@ -30,7 +30,7 @@ def test_size_writes_distribution_and_plot(tmp_path):
     assert json.loads((out / "summary.json").read_text())["method"] == "tree"
 
 
-def test_size_methods_on_a_cycle(tmp_path):
+def test_size_methods_on_a_cycle(tmp_path, capsys):
     graph = _write(tmp_path / "c.edgelist", ["# a triangle", "1 2 0.5", "2 3 0.5", "3 1 0.5"])
     # brute force over the 8 seed sets and 8 edge outcomes of the directed triangle
     exact = np.array([0.512, 0.192, 0.144, 0.152])
@@ -41,6 +41,9 @@ def test_size_methods_on_a_cycle(tmp_path):
         probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
         assert abs(probs.sum() - 1) < 1e-12
         summary = json.loads((out / "summary.json").read_text())
+        # only auto, which chose the approximation for the user, says so
+        assert ("auto uses the TDA approximation" in capsys.readouterr().err) == (
+            method == "auto")
         if method == "mc":  # within 3x the expected sampling error it reports
             assert summary["runs"] == 20000
             assert 0.5 * np.abs(probs - exact).sum() < 3 * summary["expected_tv_error"]
@@ -112,3 +115,87 @@ def test_size_writes_all_files_or_none(tmp_path, capsys):
     assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(out)]) == 2
     assert "in the way" in capsys.readouterr().err
     assert [p.name for p in out.iterdir()] == ["distribution.png"]
+
+
+# -- the command line issue 6 spells out ---------------------------------------------------
+# prunus cascade size GRAPH.edgelist (--seed NODE ... | --seed-prob P)
+#                     [--method auto|tree|tda|mc] --out DIR
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--seed", "a", "--seed-prob", "0.1"], "not allowed with argument"),  # not both
+    ([], "one of the arguments --seed --seed-prob is required"),  # and not neither
+    (["--seed", "a", "--method", "exact"], "invalid choice"),  # auto|tree|tda|mc only
+])
+def test_seed_options_are_exclusive_and_methods_are_the_four(tmp_path, capsys, argv, message):
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    with pytest.raises(SystemExit) as exc:
+        main(["cascade", "size", str(graph), *argv, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_method_tree_on_a_directed_edge_list(tmp_path):
+    # lines 'u v p' are directed: from c nothing spreads, from a the whole path may
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5"])
+    for seed, expect in (("c", [0, 1, 0, 0]), ("a", [0, 0.5, 0.25, 0.25])):
+        out = tmp_path / seed
+        argv = ["cascade", "size", str(graph), "--seed", seed, "--method", "tree"]
+        assert main([*argv, "--out", str(out)]) == 0
+        table = pd.read_csv(out / "distribution.csv")
+        assert table["size"].tolist() == [0, 1, 2, 3]
+        assert np.allclose(table["probability"], expect, atol=1e-15)
+        assert json.loads((out / "summary.json").read_text())["method"] == "tree"
+
+
+def _path_lines(n, w):
+    return [f"{i} {i + 1} {w}" for i in range(n - 1)]
+
+
+def test_tail_accurate_flag_resolves_sizes_below_the_floor(tmp_path, capsys):
+    # a path seeded at one end: P(size = k) = (1 - w) w^(k-1), k < n; w^n at k = n
+    n, w = 60, 0.3
+    graph = _write(tmp_path / "p.edgelist", _path_lines(n, w))
+    k = np.arange(1, n + 1)
+    exact = np.where(k < n, (1 - w) * w ** (k - 1.0), w ** (n - 1.0))
+    out = tmp_path / "tail"
+    argv = ["cascade", "size", str(graph), "--seed", "0", "--tail-accurate"]
+    assert main([*argv, "--out", str(out)]) == 0
+    probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+    assert np.allclose(probs[1:], exact, rtol=1e-6, atol=0)  # down to ~1e-32
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tail_accurate"] is True and "precision_floor" not in summary
+    # default: sizes past ~30 are round-off, and the summary says below what level
+    assert main(["cascade", "size", str(graph), "--seed", "0", "--out", str(tmp_path / "d")]) == 0
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["tail_accurate"] is False and 1e-15 < summary["precision_floor"] < 1e-13
+    # Monte Carlo has no floor to resolve: the flag is reported as ignored
+    capsys.readouterr()
+    assert main([*argv, "--method", "mc", "--runs", "100", "--out", str(tmp_path / "m")]) == 0
+    assert "ignoring --tail-accurate" in capsys.readouterr().err
+
+
+def test_plot_names_the_method_and_hides_round_off(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figures = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figures.append(fig), close(fig)))
+    n = 200
+    graph = _write(tmp_path / "p.edgelist", _path_lines(n, 0.3))
+    out = tmp_path / "o"
+    assert main(["cascade", "size", str(graph), "--seed", "0", "--out", str(out)]) == 0
+    floor = json.loads((out / "summary.json").read_text())["precision_floor"]
+    (fig,) = figures
+    assert "exact" in fig._suptitle.get_text()
+    linear, log = fig.axes
+    # the linear panel shows where the mass is (a few sizes), not 0..200 mostly empty
+    assert linear.get_xlim()[1] < 20
+    assert linear.get_xlabel() and linear.get_ylabel() == "P(size = k)"
+    # the log panel keeps all sizes but draws nothing below the round-off floor, and marks it
+    curve, line = log.get_lines()
+    y = np.asarray(curve.get_ydata(), dtype=float)
+    assert y.size == n + 1 and np.nanmin(y) > floor
+    assert np.all(np.isnan(y[35:]))  # 0.7 * 0.3^34 ~ 1e-18: round-off in the default mode
+    assert list(line.get_ydata()) == [floor, floor]
+    assert "precision floor" in [t.get_text() for t in log.get_legend().get_texts()]

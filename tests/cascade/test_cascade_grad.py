@@ -9,6 +9,7 @@ from torch.autograd import gradcheck
 
 from biomodels.cascade import (
     CascadeGraph,
+    size_distribution,
     tda_size_distribution,
     tree_plan,
     tree_size_distribution,
@@ -93,3 +94,20 @@ def test_gradient_survives_round_off_at_zero_probability():
         assert (P >= 0).all()
         (grad,) = torch.autograd.grad(P[2], w)
         assert torch.allclose(grad, torch.tensor([0.5, 0.0], dtype=torch.float64), atol=1e-9)
+
+
+def test_entry_point_is_differentiable_in_seed_probabilities_and_weights():
+    # the contract through size_distribution itself, not only the tree pass:
+    # a seed_prob tensor (with a fixed seed set on top) and the weights carry gradients
+    g = _tree()
+    w0 = g.weight.clone().requires_grad_(True)
+    p0 = torch.linspace(0.05, 0.4, g.n, dtype=torch.float64).requires_grad_(True)
+    for method in ("tree", "tda"):
+        assert gradcheck(
+            lambda w, p, m=method: size_distribution(
+                g.with_weight(w), seeds=[3], seed_prob=p, method=m
+            ),
+            (w0, p0),
+            eps=1e-6,
+            atol=1e-7,
+        )

@@ -1,0 +1,53 @@
+"""``plot_distribution``: labelled axes, legends, and a log scale that shows no round-off."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from biomodels.cascade import plot_distribution
+
+
+@pytest.fixture
+def axes():
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
+def test_axes_are_labelled_and_several_curves_get_a_legend(axes):
+    plot_distribution({"exact": torch.tensor([0.0, 0.5, 0.5]), "sampled": np.array([0, 0.4, 0.6])},
+                      ax=axes, title="t")
+    assert axes.get_xlabel() == "final cascade size k (active nodes)"
+    assert axes.get_ylabel() == "P(size = k)" and axes.get_title() == "t"
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["exact", "sampled"]
+
+
+def test_log_scale_drops_zeros_and_values_below_the_floor(axes):
+    values = np.array([0.0, 0.7, 0.2, 0.1 - 3e-16, 1e-17, 3e-16])
+    plot_distribution(values, ax=axes, log=True, floor=1e-15)
+    curve, line = axes.get_lines()
+    y = np.asarray(curve.get_ydata(), dtype=float)
+    assert np.isnan(y[[0, 4, 5]]).all() and np.allclose(y[1:4], values[1:4])
+    assert axes.get_yscale() == "log" and list(line.get_ydata()) == [1e-15, 1e-15]
+    assert "precision floor" in [t.get_text() for t in axes.get_legend().get_texts()]
+    # without a floor only the zeros go (a log axis cannot show them)
+    _, ax = plt.subplots()
+    plot_distribution(values, ax=ax, log=True)
+    (curve,) = ax.get_lines()
+    assert np.isnan(np.asarray(curve.get_ydata(), dtype=float)).sum() == 1
+    plt.close(ax.figure)
+
+
+def test_log_axis_of_a_long_tail_stops_at_probability_one(axes):
+    # autoscaling over 100 decades put the top at 1e3, a tick no probability reaches
+    plot_distribution(0.5 ** np.arange(1, 350.0), ax=axes, log=True)
+    assert axes.get_ylim()[1] <= 2
+
+
+@pytest.mark.parametrize("floor", [0.0, -1e-15, float("nan")])
+def test_floor_must_be_a_positive_probability(axes, floor):
+    with pytest.raises(ValueError, match="floor"):
+        plot_distribution([0.5, 0.5], ax=axes, log=True, floor=floor)
