@@ -75,6 +75,20 @@ class Adversary:
         When not ``attacking`` (asleep, or a benign phase of a stream) it answers ``truth``.
         An adversary defends a wrong answer: on a question whose truth is its ``target``
         it defends the next option instead.
+
+        Parameters
+        ----------
+        truth
+            Index of the correct option.
+        n_options
+            Number of options K.
+        attacking
+            Whether it attacks now (False: asleep, it answers ``truth``).
+
+        Returns
+        -------
+        int
+            The option index in ``[0, n_options)`` it holds.
         """
         if not attacking:
             return truth
@@ -123,15 +137,38 @@ class Scenario:
     seed: int | None = 0
 
     def with_(self, **changes: Any) -> Scenario:
-        """Return a copy with some fields changed."""
+        """Return a copy with some fields changed.
+
+        Parameters
+        ----------
+        **changes
+            Field names and their new values, e.g. ``n=8``.
+
+        Returns
+        -------
+        Scenario
+            A new scenario; ``self`` is unchanged.
+        """
         return replace(self, **changes)
 
     def graph_(self) -> nx.Graph:
-        """Build the communication graph."""
+        """Build the communication graph.
+
+        Returns
+        -------
+        networkx.Graph
+            Nodes ``0..n-1`` (random topologies drawn with ``seed``).
+        """
         return make_graph(self.graph, self.n, seed=self.seed)
 
     def adversary_nodes(self) -> list[int]:
-        """Node index of each adversary (resolving ``"hub"``/``"leaf"``)."""
+        """Node index of each adversary (resolving ``"hub"``/``"leaf"``).
+
+        Returns
+        -------
+        list of int
+            One agent index per entry of ``adversaries``, in the same order.
+        """
         G = self.graph_()
         hub, leaf = hub_and_leaf(G)
         nodes = []
@@ -149,7 +186,13 @@ class Scenario:
         return nodes
 
     def benign(self) -> np.ndarray:
-        """Boolean mask of benign agents."""
+        """Boolean mask of benign agents.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` bool, False at the adversaries.
+        """
         mask = np.ones(self.graph_().number_of_nodes(), bool)
         mask[self.adversary_nodes()] = False
         return mask
@@ -163,6 +206,12 @@ class Scenario:
             Optional ``(n, n)`` non-negative trust of listener ``i`` in speaker ``j``,
             multiplied into the adjacency before row normalisation (e.g. from
             :class:`multiagent.defense.TrustAdaptiveDefense`).
+
+        Returns
+        -------
+        FriedkinJohnsen
+            Benign agents with ``gamma``, ``alpha``; each adversary with its own
+            ``gamma``, ``alpha`` and the trust in it multiplied by its ``persuasion``.
         """
         G = self.graph_()
         A = adjacency(G)
@@ -219,6 +268,28 @@ def initial_beliefs(
     Each agent picks the truth with probability ``p_correct`` (else a random wrong option)
     and draws ``Dirichlet(concentration * m)`` where ``m`` puts ``confidence`` on its pick
     and spreads the rest evenly.
+
+    Parameters
+    ----------
+    n
+        Number of agents.
+    n_options
+        Number of options K.
+    truth
+        Index of the correct option.
+    p_correct
+        Probability that an agent's pick is the truth.
+    confidence
+        Mean belief on the pick.
+    concentration
+        Dirichlet concentration (larger: beliefs closer to the mean).
+    rng
+        Random generator used for the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, n_options)`` probability vectors, one row per agent.
     """
     K = n_options
     out = np.empty((n, K))

@@ -29,7 +29,19 @@ __all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "form
 
 @dataclass(frozen=True)
 class Message:
-    """What one agent said in one round."""
+    """What one agent said in one round.
+
+    Attributes
+    ----------
+    sender
+        Index of the agent that spoke.
+    round
+        Round it spoke in (0: initial answers).
+    belief
+        ``(K,)`` probability vector over the options.
+    text
+        What it wrote (e.g. :func:`format_belief`'s ``<BELIEF>`` JSON).
+    """
 
     sender: int
     round: int
@@ -39,7 +51,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Reply:
-    """An agent's answer: a belief vector over the options and free text."""
+    """An agent's answer: a belief vector over the options and free text.
+
+    Attributes
+    ----------
+    belief
+        ``(K,)`` probability vector over the options.
+    text
+        Free text, e.g. the reasoning and a ``<BELIEF>`` block.
+    """
 
     belief: np.ndarray
     text: str
@@ -52,12 +72,42 @@ class Agent(Protocol):
     def respond(
         self, question: str, options: Sequence[str], messages: Sequence[Message], round: int
     ) -> Reply:
-        """Answer at ``round`` (0: no messages yet) given the messages it can see."""
+        """Answer at ``round`` (0: no messages yet) given the messages it can see.
+
+        Parameters
+        ----------
+        question
+            The question text.
+        options
+            Option labels, e.g. ``("A", "B", "C", "D", "E")``.
+        messages
+            Messages of the previous round from the peers it listens to.
+        round
+            Current round.
+
+        Returns
+        -------
+        Reply
+            Its belief over ``options`` and its text.
+        """
         ...
 
 
 def format_belief(belief: Any, options: Sequence[str]) -> str:
-    """Render a belief as ``<BELIEF>{"A": 0.7, ...}</BELIEF>`` plus an ``ANSWER:`` line."""
+    """Render a belief as ``<BELIEF>{"A": 0.7, ...}</BELIEF>`` plus an ``ANSWER:`` line.
+
+    Parameters
+    ----------
+    belief
+        ``(K,)`` probability vector.
+    options
+        The K option labels.
+
+    Returns
+    -------
+    str
+        Text that :func:`parse_belief` reads back.
+    """
     b = np.asarray(belief, dtype=np.float64)
     payload = json.dumps({o: round(float(p), 12) for o, p in zip(options, b)})
     return f"<BELIEF>{payload}</BELIEF>\nANSWER: {options[int(np.argmax(b))]}"
@@ -66,9 +116,18 @@ def format_belief(belief: Any, options: Sequence[str]) -> str:
 def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
     """Read a belief from agent text: JSON in ``<BELIEF>``, else ``ANSWER: X``, else uniform.
 
+    Parameters
+    ----------
+    text
+        An agent's reply; ``<UPDATED_BELIEF>`` is read like ``<BELIEF>``.
+    options
+        The K option labels, the JSON keys and ``ANSWER:`` values.
+
     Returns
     -------
-    ``(K,)`` probability vector (normalised; negative entries rejected as malformed).
+    numpy.ndarray
+        ``(K,)`` probability vector (normalised; a block with negative or non-finite
+        entries counts as malformed and the fallbacks apply).
     """
     K = len(options)
     m = re.search(r"<(?:UPDATED_)?BELIEF>\s*(\{.*?\})\s*</(?:UPDATED_)?BELIEF>", text, re.S)
@@ -128,7 +187,24 @@ class ScriptedFJAgent:
     def respond(
         self, question: str, options: Sequence[str], messages: Sequence[Message], round: int
     ) -> Reply:
-        """Return the FJ update of its own belief given the previous round's messages."""
+        """Return the FJ update of its own belief given the previous round's messages.
+
+        Parameters
+        ----------
+        question
+            The question text (unused: the agent is scripted).
+        options
+            Option labels.
+        messages
+            Messages it can see; those of round ``round - 1`` from other agents count.
+        round
+            Current round; round 0 returns (and resets to) the innate belief.
+
+        Returns
+        -------
+        Reply
+            The new belief and its ``<BELIEF>`` text.
+        """
         if round == 0:
             self.current = self.innate.copy()
             return Reply(self.current.copy(), format_belief(self.current, options))
@@ -156,6 +232,19 @@ def run_debate(
     rounds: int = 10,
 ) -> tuple[np.ndarray, list[list[str]]]:
     """Let agents debate for ``rounds`` rounds; agent ``i`` sees messages of ``j`` if ``A_ij > 0``.
+
+    Parameters
+    ----------
+    agents
+        The n agents (anything with :meth:`Agent.respond`).
+    adjacency
+        ``(n, n)`` array; ``A_ij > 0``: agent ``i`` sees agent ``j``'s messages.
+    question
+        Question text passed to every agent.
+    options
+        The K option labels.
+    rounds
+        Rounds after the initial answers (round 0).
 
     Returns
     -------

@@ -47,9 +47,20 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     ``pi = Gamma (I - H)^{-T} 1/n`` without forming ``M``; with every ``gamma = 0`` it is
     the DeGroot stationary distribution.
 
+    Parameters
+    ----------
+    model
+        The FJ model.
+    tol
+        Relative tolerance of the solve.
+    method
+        Solver key as in :meth:`FriedkinJohnsen.equilibrium` (``"auto"``, ``"direct"``,
+        ``"cg"``, ``"bicgstab"``, ``"fixed_point"``).
+
     Returns
     -------
-    Length-``n`` vector of the model's backend.
+    numpy.ndarray or torch.Tensor
+        Length-``n`` social powers in the model's backend, summing to 1.
     """
     g, _, _ = model._effective()
     if not bool((g > 0).any()):
@@ -68,6 +79,17 @@ def time_to_consensus(
     model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000
 ) -> int | None:
     """First round at which all agents agree to within ``tol`` (max over options).
+
+    Parameters
+    ----------
+    model
+        The FJ model.
+    S
+        Innate beliefs ``b(0)``, ``(n,)`` or ``(n, K)``.
+    tol
+        Largest spread ``max_i b_i - min_i b_i`` (over options) that counts as agreement.
+    max_steps
+        Rounds simulated before giving up.
 
     Returns
     -------
@@ -88,6 +110,17 @@ def time_to_equilibrium(
     model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000
 ) -> int | None:
     """First round with ``max |b(t) - b*| < tol`` (the equilibrium obtained by a solve).
+
+    Parameters
+    ----------
+    model
+        The FJ model.
+    S
+        Innate beliefs ``b(0)``, ``(n,)`` or ``(n, K)``.
+    tol
+        Largest absolute distance to the equilibrium that counts as reached.
+    max_steps
+        Rounds simulated before giving up.
 
     Returns
     -------
@@ -122,6 +155,16 @@ def _opinions(x: Any, name: str) -> np.ndarray:
 def polarization(z: Any) -> float:
     """``P = ||z - mean(z)||^2`` (summed over columns for vector opinions).
 
+    Parameters
+    ----------
+    z
+        Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
+
+    Returns
+    -------
+    float
+        The polarization index (Musco, Musco & Tsourakakis 2018).
+
     Raises
     ------
     ValueError
@@ -136,6 +179,18 @@ def disagreement(z: Any, adjacency: Any) -> float:
     """``D = sum over undirected edges of w_ij (z_i - z_j)^2 = z^T L z`` (symmetric weights).
 
     A directed/asymmetric ``adjacency`` is symmetrised as ``(A + A^T)/2``.
+
+    Parameters
+    ----------
+    z
+        Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
+    adjacency
+        ``(n, n)`` non-negative edge weights (dense or scipy sparse).
+
+    Returns
+    -------
+    float
+        The disagreement index.
 
     Raises
     ------
@@ -159,6 +214,18 @@ def disagreement(z: Any, adjacency: Any) -> float:
 def internal_conflict(z: Any, s: Any) -> float:
     """``C_I = ||z - s||^2``: how far agents moved from their innate opinions.
 
+    Parameters
+    ----------
+    z
+        Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
+    s
+        Innate opinions, same shape as ``z``.
+
+    Returns
+    -------
+    float
+        The internal conflict.
+
     Raises
     ------
     ValueError
@@ -176,6 +243,16 @@ def internal_conflict(z: Any, s: Any) -> float:
 def controversy(z: Any) -> float:
     """``C = z^T z`` (Chen et al. 2018).
 
+    Parameters
+    ----------
+    z
+        Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
+
+    Returns
+    -------
+    float
+        The controversy index.
+
     Raises
     ------
     ValueError
@@ -189,6 +266,17 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
 
     It is the three-force model with ``gamma_i = 1/(1 + d_i)``, ``alpha = 0`` and
     ``W = D^{-1} A`` (``d_i`` weighted degrees); isolated agents keep ``z_i = s_i``.
+
+    Parameters
+    ----------
+    adjacency
+        Symmetric ``(n, n)`` non-negative edge weights (dense or scipy sparse); self-loops
+        are ignored.
+
+    Returns
+    -------
+    FriedkinJohnsen
+        The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
     """
     A = bk.to_scipy_csr(adjacency)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:

@@ -73,9 +73,11 @@ def _simulate(args: argparse.Namespace) -> int:
     metrics["adversary_weight_closed_form"] = closed
     metrics["adversary_nodes"] = nodes
     metrics["parameters"] = {k: v for k, v in vars(args).items() if k != "func"}
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    plot_trajectories(result.trajectories[0], option=int(result.truth[0]), adversaries=nodes,
-                      ax=ax, title=f"{args.graph}, n={args.n}, adversary={args.adversary}")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    truth = int(result.truth[0])
+    plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
+                      title=f"{args.graph}, n={args.n}, adversary={args.adversary}: question 0",
+                      ylabel=f"belief in the correct option ({truth})")
     fig.tight_layout()
     try:
         with atomic_outputs(out) as stage:  # all three files, or none replaced
@@ -164,6 +166,11 @@ def _fit(args: argparse.Namespace) -> int:
 
     path = Path(args.data)
     X, labels, adversaries = _read_transcripts(path)
+    last = X.shape[1] - 1
+    if args.train_rounds is not None and args.train_rounds > last:
+        # fit_fj would say "train_rounds must be in ...", not naming the option
+        raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
+                           f"rounds 0..{last}), got {args.train_rounds}")
     if adversaries and not args.per_agent:
         print(f"prunus fj: warning: agents {adversaries} are marked adversary in the role "
               "column; one gamma and alpha shared by all agents also fits them, which biases "
@@ -203,6 +210,16 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prunus fj`` (``simulate``, ``fit``) to the ``prunus`` command line.
+
+    Found through the ``prunus.commands`` entry point; model code is imported only when a
+    command runs, so ``prunus --help`` stays fast.
+
+    Parameters
+    ----------
+    subparsers
+        The ``prunus`` parser's subcommand group.
+    """
     parser = subparsers.add_parser(
         "fj", help="Friedkin-Johnsen agent networks: attacks, defenses, fitting",
         description="Friedkin-Johnsen opinion dynamics for agent networks "
@@ -211,21 +228,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     sim = sub.add_parser("simulate", help="simulate a debate with an adversary")
-    sim.add_argument("--graph", choices=_GRAPHS, default="complete")
-    sim.add_argument("--n", type=int, default=6, help="agents, adversary included")
-    sim.add_argument("--adversary", default="hub", help="hub, leaf, none or an agent index")
-    sim.add_argument("--gamma", type=_unit, default=0.2, help="benign stubbornness")
-    sim.add_argument("--alpha", type=_unit, default=0.5, help="benign peer-resistance")
-    sim.add_argument("--adversary-gamma", type=_unit, default=1.0)
+    sim.add_argument("--graph", choices=_GRAPHS, default="complete",
+                     help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default %(default)s")
+    sim.add_argument("--n", type=int, default=6,
+                     help="agents, adversary included; default %(default)s")
+    sim.add_argument("--adversary", default="hub",
+                     help="hub, leaf, none or an agent index; default %(default)s")
+    sim.add_argument("--gamma", type=_unit, default=0.2,
+                     help="benign stubbornness; default %(default)s")
+    sim.add_argument("--alpha", type=_unit, default=0.5,
+                     help="benign peer-resistance; default %(default)s")
+    sim.add_argument("--adversary-gamma", type=_unit, default=1.0,
+                     help="adversary stubbornness; 1 never moves; default %(default)s")
     sim.add_argument("--persuasion", type=at_least(0.0), default=1.0,
-                     help="multiplier on the trust others place in the adversary")
+                     help="multiplier on the trust others place in the adversary; "
+                          "default %(default)s")
     sim.add_argument("--sleeper", type=at_least(0, int), default=0,
-                     help="benign rounds before attacking")
-    sim.add_argument("--rounds", type=at_least(1, int), default=10)
-    sim.add_argument("--options", type=at_least(2, int), default=5)
-    sim.add_argument("--questions", type=at_least(1, int), default=20)
-    sim.add_argument("--seed", type=at_least(0, int), default=0)
-    sim.add_argument("--out", required=True, type=output_folder, help="output folder")
+                     help="benign rounds before attacking; default %(default)s")
+    sim.add_argument("--rounds", type=at_least(1, int), default=10,
+                     help="debate rounds after round 0; default %(default)s")
+    sim.add_argument("--options", type=at_least(2, int), default=5,
+                     help="answer options per question; default %(default)s")
+    sim.add_argument("--questions", type=at_least(1, int), default=20,
+                     help="questions debated; the plot shows question 0; default %(default)s")
+    sim.add_argument("--seed", type=at_least(0, int), default=0,
+                     help="random seed; default %(default)s")
+    sim.add_argument("--out", required=True, type=output_folder,
+                     help="output folder: trajectories.csv, metrics.json, trajectories.png")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,
@@ -234,8 +263,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "(one row per question), agents.csv (gamma, alpha per agent and "
                           "question), trust.csv (W per question), fit.json (the first "
                           "question's fit) and metrics.json")
-    fit.add_argument("--per-agent", action="store_true")
-    fit.add_argument("--train-rounds", type=at_least(1, int), default=None)
-    fit.add_argument("--loss", choices=("mse", "kl"), default="mse")
+    fit.add_argument("--per-agent", action="store_true",
+                     help="fit gamma and alpha per agent (default: one pair shared by all agents)")
+    fit.add_argument("--train-rounds", type=at_least(1, int), default=None,
+                     help="fit on rounds 0..R and score the later ones (default: fit all)")
+    fit.add_argument("--loss", choices=("mse", "kl"), default="mse",
+                     help="one-step loss: squared error or KL divergence; default %(default)s")
     fit.add_argument("--out", required=True, type=output_folder, help="output folder")
     fit.set_defaults(func=_fit)

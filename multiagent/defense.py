@@ -181,13 +181,29 @@ class TrustAdaptiveDefense:
         return True
 
     def effective_trust(self) -> np.ndarray:
-        """Return the trust with speakers below ``threshold`` set to zero."""
+        """Return the trust with speakers below ``threshold`` set to zero.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n)`` trust of listener ``i`` in speaker ``j``, in ``[0, 1]``.
+        """
         return np.where(self.trust >= self.threshold, self.trust, 0.0)
 
     def weights(self, adjacency: Any) -> np.ndarray:
         """Row-stochastic ``W ∝ T ⊙ A`` with speakers below ``threshold`` dropped.
 
         A listener left with no speaker keeps only itself (``W_ii = 1``).
+
+        Parameters
+        ----------
+        adjacency
+            ``(n, n)`` communication graph; ``A_ij > 0``: listener ``i`` hears ``j``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, n)`` row-stochastic trust matrix for :class:`FriedkinJohnsen`.
         """
         A = np.asarray(adjacency, dtype=np.float64)
         M = A * self.effective_trust()

@@ -369,7 +369,18 @@ class FriedkinJohnsen:
         return g, a, c
 
     def apply_H(self, X: Any) -> Any:
-        """Apply ``H = (I - Gamma)[A + (I - A) W]`` to ``X`` of shape ``(n,)`` or ``(n, K)``."""
+        """Apply ``H = (I - Gamma)[A + (I - A) W]`` to ``X`` of shape ``(n,)`` or ``(n, K)``.
+
+        Parameters
+        ----------
+        X
+            ``(n,)`` or ``(n, K)`` array or tensor of the model's backend.
+
+        Returns
+        -------
+        numpy.ndarray or torch.Tensor
+            ``H X``, same shape as ``X``.
+        """
         vec = X.ndim == 1
         X2 = X[:, None] if vec else X
         out = self._apply_H2(X2, *self._mix())
@@ -707,14 +718,23 @@ class FriedkinJohnsen:
         outside it, e.g. a strongly connected ``W`` or a single leader); ``pi`` is zero
         outside that group.
 
-        Raises
-        ------
-        ConvergenceError
-            If several groups listen only to themselves (no common consensus).
+        Parameters
+        ----------
+        tol
+            Stop when no entry of ``pi`` changes by ``tol`` or more in one iteration.
+        maxiter
+            Most power iterations (``ConvergenceError`` beyond).
 
         Returns
         -------
-        ``pi``, a length-``n`` probability vector.
+        numpy.ndarray or torch.Tensor
+            ``pi``, a length-``n`` probability vector in the model's backend.
+
+        Raises
+        ------
+        ConvergenceError
+            If several groups listen only to themselves (no common consensus), or the
+            iteration has not converged after ``maxiter`` steps.
         """
         a = self.alpha
         csr = self._listening_graph(bk.as_numpy(a) < 1)

@@ -155,7 +155,13 @@ class FJFit:
     alpha_se: np.ndarray | None = None
 
     def model(self) -> FriedkinJohnsen:
-        """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model."""
+        """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model.
+
+        Returns
+        -------
+        FriedkinJohnsen
+            A numpy model with the fitted ``W``, ``gamma`` and ``alpha``.
+        """
         return FriedkinJohnsen(self.W, self.gamma, self.alpha, normalise=True)
 
     def predict(self, transcript: Any, *, start: int | None = None) -> np.ndarray:
@@ -163,10 +169,19 @@ class FJFit:
 
         Anchors are the transcript's round 0; ``start`` defaults to ``train_rounds``.
 
+        Parameters
+        ----------
+        transcript
+            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors).
+        start
+            Round to start from; default ``train_rounds`` (the first held-out prediction
+            is of round ``start + 1``).
+
         Returns
         -------
-        ``(T + 1 - start, n, K)`` predicted beliefs for rounds ``start..T`` (entry 0 is
-        the observed round ``start``).
+        numpy.ndarray
+            ``(T + 1 - start, n, K)`` predicted beliefs for rounds ``start..T`` (entry 0
+            is the observed round ``start``).
         """
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else int(start)
@@ -175,7 +190,22 @@ class FJFit:
         return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start])
 
     def score(self, transcript: Any, *, start: int | None = None) -> dict[str, float]:
-        """Metrics of :meth:`predict` on the rounds after ``start`` (held out by default)."""
+        """Metrics of :meth:`predict` on the rounds after ``start`` (held out by default).
+
+        Parameters
+        ----------
+        transcript
+            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors).
+        start
+            Round to start from; default ``train_rounds`` (the first held-out prediction
+            is of round ``start + 1``).
+
+        Returns
+        -------
+        dict of str to float
+            ``mse``, ``rmse``, ``mae``, ``r2``, ``r2_filtered`` and ``kl`` over rounds
+            ``start + 1..T`` (see :func:`transcript_metrics`).
+        """
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else int(start)
         if start >= X.shape[0] - 1:
@@ -188,6 +218,16 @@ class FJFit:
 
         An infinite standard error is written as ``null`` (standard JSON has no inf) and
         read back as inf by :meth:`load`.
+
+        Parameters
+        ----------
+        path
+            File to write (replaced whole or not at all).
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
         """
         from core.atomic import write_json
 
@@ -203,6 +243,16 @@ class FJFit:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FJFit:
         """Read a fit written by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            A JSON file written by :meth:`save`.
+
+        Returns
+        -------
+        FJFit
+            The fit, standard errors included when saved.
 
         Raises
         ------

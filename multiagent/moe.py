@@ -97,9 +97,17 @@ def relative_confidence(beliefs: Any) -> np.ndarray:
 def confidence_router(beliefs: Any, beta: float = 1.0) -> np.ndarray:
     """Softmax router ``pi_j ∝ exp(beta C_j)`` over agents (last-but-one axis of beliefs).
 
+    Parameters
+    ----------
+    beliefs
+        ``(..., n, K)`` belief vectors of the n agents.
+    beta
+        Inverse temperature: 0 routes uniformly, large values to the most confident.
+
     Returns
     -------
-    ``(..., n)`` weights summing to 1.
+    numpy.ndarray
+        ``(..., n)`` weights summing to 1.
     """
     z = beta * confidence(beliefs)
     z = z - z.max(axis=-1, keepdims=True)

@@ -9,6 +9,19 @@ import numpy as np
 
 __all__ = ["plot_trajectories", "plot_influence", "plot_sweep"]
 
+# axis labels for the columns of multiagent.sweep; other columns keep their names
+_SWEEP_LABELS = {
+    "asr": "attack success rate",
+    "accuracy_start": "benign accuracy, round 0",
+    "accuracy_end": "benign accuracy, last round",
+    "adversary_weight": "benign weight on adversary",
+    "adversary_weight_closed_form": "benign weight on adversary (closed form)",
+    "n": "agents n",
+    "gamma": "benign stubbornness gamma",
+    "alpha": "benign peer-resistance alpha",
+    "adversary_persuasion": "adversary persuasion",
+}
+
 
 def plot_trajectories(
     trajectory: np.ndarray,
@@ -17,6 +30,7 @@ def plot_trajectories(
     adversaries: Sequence[int] = (),
     ax: Any | None = None,
     title: str | None = None,
+    ylabel: str | None = None,
 ) -> Any:
     """Plot each agent's belief in one option across rounds.
 
@@ -32,12 +46,26 @@ def plot_trajectories(
         Axes to draw on (a new figure when None).
     title
         Axes title.
+    ylabel
+        y-axis label; default ``"belief in option <option>"`` (``"opinion"`` for scalars).
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.  Up to 18 benign agents get a colour and a legend entry each;
+        more share one colour and one entry.  The legend sits right of the axes, so it
+        never hides a line.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_trajectories(np.array([[1.0, 0.0], [0.5, 0.5]]), adversaries=[1])
+    >>> ax.get_ylabel()
+    'opinion'
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from multiagent._backend import as_numpy, check_indices
 
@@ -47,40 +75,77 @@ def plot_trajectories(
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
                                empty=True).ravel().tolist())
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
+        _, ax = plt.subplots(figsize=(6, 3.2))
     rounds = np.arange(y.shape[0])
-    palette = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 3]  # red: adversary
-    for i in range(y.shape[1]):
-        adv = i in marked
-        colour = "tab:red" if adv else palette[i % len(palette)]
-        ax.plot(rounds, y[:, i], ls="--" if adv else "-", color=colour,
-                lw=2 if adv else 1.2, label=f"agent {i}" + (" (adversary)" if adv else ""))
+    # tab10 then tab20's light shades, both without red (red marks adversaries): 18
+    # distinct colours, the first nine far apart; beyond that colours would repeat and
+    # the legend would name two agents for one colour
+    palette = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 3]
+    palette += [c for k, c in enumerate(plt.get_cmap("tab20").colors) if k % 2 and k != 7]
+    n_benign = y.shape[1] - len(marked)
+    one_colour = n_benign > len(palette)
+    labelled = False
+    for rank, i in enumerate(k for k in range(y.shape[1]) if k not in marked):
+        if one_colour:
+            label = None if labelled else f"benign agents ({n_benign})"
+            labelled = True
+            ax.plot(rounds, y[:, i], color="tab:blue", lw=0.8, alpha=0.6, label=label)
+        else:
+            # colour by agent index where it fits, so an agent keeps its colour across panels
+            colour = palette[i if y.shape[1] <= len(palette) else rank]
+            ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=f"agent {i}")
+    for i in sorted(marked):
+        ax.plot(rounds, y[:, i], ls="--", color="tab:red", lw=2,
+                label=f"agent {i} (adversary)")
     ax.set_xlabel("round")
-    ax.set_ylabel(f"belief in option {option}" if traj.ndim == 3 else "opinion")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole numbers
+    if ylabel is None:
+        ylabel = f"belief in option {option}" if traj.ndim == 3 else "opinion"
+    ax.set_ylabel(ylabel)
+    if traj.ndim == 3:  # probabilities: show the whole [0, 1] scale, not a zoomed band
+        ax.set_ylim(-0.03, 1.03)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
+    n_entries = (1 if one_colour else n_benign) + len(marked)
+    ax.legend(fontsize=7, ncol=1 + n_entries // 13, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
     return ax
 
 
 def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = None) -> Any:
     """Heat map of an influence matrix ``M`` (row: listener, column: source).
 
+    Parameters
+    ----------
+    M
+        ``(n, n)`` non-negative influence matrix, e.g.
+        :meth:`~multiagent.FriedkinJohnsen.influence_matrix` (numpy or torch).
+    ax
+        Axes to draw on (a new figure when None).
+    title
+        Axes title.
+
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on; the colour scale starts at 0 and its bar is labelled.
     """
     import matplotlib.pyplot as plt
 
     from multiagent._backend import as_numpy
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3.5))
+        _, ax = plt.subplots(figsize=(4.2, 3.5))
     # e.g. a torch model's influence_matrix: detached, from any device
-    im = ax.imshow(as_numpy(M), vmin=0, cmap="viridis")
-    ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    M = as_numpy(M)
+    im = ax.imshow(M, vmin=0, cmap="viridis")
+    bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    bar.set_label("equilibrium weight $M_{ij}$")
+    if M.shape[0] <= 20:  # one tick per agent while the labels still fit
+        ax.set_xticks(range(M.shape[1]))
+        ax.set_yticks(range(M.shape[0]))
     ax.set_xlabel("source agent j")
-    ax.set_ylabel("agent i")
+    ax.set_ylabel("listener agent i")
     if title:
         ax.set_title(title)
     return ax
@@ -91,9 +156,24 @@ def plot_sweep(
 ) -> Any:
     """Line plot of a tidy sweep DataFrame: ``y`` against ``x``, one line per ``hue`` value.
 
+    Parameters
+    ----------
+    frame
+        Tidy table, e.g. from :func:`multiagent.sweep`; rows sharing ``x`` (and ``hue``)
+        are averaged.
+    x
+        Column on the x-axis (the sweep's columns get readable axis labels).
+    y
+        Column on the y-axis.
+    hue
+        Column whose values get one line each (one line when None).
+    ax
+        Axes to draw on (a new figure when None).
+
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
     """
     import matplotlib.pyplot as plt
 
@@ -103,8 +183,8 @@ def plot_sweep(
     for key, sub in groups:
         sub = sub.groupby(x, sort=True)[y].mean()
         ax.plot(sub.index, sub.values, marker="o", label=None if key is None else f"{hue}={key}")
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(_SWEEP_LABELS.get(x, x))
+    ax.set_ylabel(_SWEEP_LABELS.get(y, y))
     if hue is not None:
         ax.legend(fontsize=7)
     return ax

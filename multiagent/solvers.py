@@ -153,8 +153,28 @@ def bicgstab(
 ) -> tuple[Any, int]:
     """Right-preconditioned BiCGSTAB (van der Vorst 1992) for general square systems.
 
-    Same parameters and returns as :func:`pcg`; ``A`` need not be symmetric.  Columns
-    that have converged are frozen while the others continue.
+    ``A`` need not be symmetric.  Columns that have converged are frozen while the others
+    continue.
+
+    Parameters
+    ----------
+    matvec
+        ``X -> A @ X`` for a general square ``A`` and ``X`` of shape ``(n, k)``.
+    b
+        Right-hand sides, shape ``(n, k)``.
+    inv_diag
+        ``1 / diag(A)``, shape ``(n, 1)``: the Jacobi preconditioner.
+    x0
+        Starting guess (zeros when None).
+    tol, atol
+        Stop a column when ``||r|| <= max(tol * ||b||, atol)``.
+    maxiter
+        Iteration cap; :class:`ConvergenceError` when it is reached.
+
+    Returns
+    -------
+    x, iterations
+        The solution (same shape as ``b``) and the number of iterations used.
     """
     x, r, bound, res = _start(matvec, b, x0, tol, atol)
     if bool(_done(res, bound).all()):
@@ -204,7 +224,26 @@ def fixed_point(
 
     Converges whenever the Jacobi iteration matrix has spectral radius below one, which
     holds for the FJ system ``I - H`` whenever every agent reaches a stubborn agent.
-    Same parameters and returns as :func:`pcg`.
+
+    Parameters
+    ----------
+    matvec
+        ``X -> A @ X`` for a square ``A`` and ``X`` of shape ``(n, k)``.
+    b
+        Right-hand sides, shape ``(n, k)``.
+    inv_diag
+        ``1 / diag(A)``, shape ``(n, 1)``: the Jacobi preconditioner.
+    x0
+        Starting guess (``inv_diag * b`` when None).
+    tol, atol
+        Stop a column when ``||r|| <= max(tol * ||b||, atol)``.
+    maxiter
+        Iteration cap; :class:`ConvergenceError` when it is reached.
+
+    Returns
+    -------
+    x, iterations
+        The solution (same shape as ``b``) and the number of iterations used.
     """
     x = inv_diag * b if x0 is None else x0 * 1
     bound = _bound(b, tol, atol)

@@ -125,7 +125,19 @@ def adjacency(
 
 
 def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
-    """Return a highest-degree node (the hub) and a lowest-degree node (a leaf)."""
+    """Return a highest-degree node (the hub) and a lowest-degree node (a leaf).
+
+    Parameters
+    ----------
+    graph
+        Graph with nodes ``0..n-1`` (as :func:`make_graph` builds).
+
+    Returns
+    -------
+    hub, leaf
+        The first node of highest degree and the last node of lowest degree (the first
+        one if that is the hub, as on a complete graph).
+    """
     deg = np.array([graph.degree(i) for i in range(graph.number_of_nodes())])
     hub = int(np.argmax(deg))
     order = np.flatnonzero(deg == deg.min())

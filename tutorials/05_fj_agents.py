@@ -71,7 +71,8 @@ for ax, (label, (graph, pos, key)) in zip(axes, placements.items()):
           f"benign accuracy {res.metrics['accuracy_start']:.2f} -> "
           f"{res.metrics['accuracy_end']:.2f}")
     plot_trajectories(res.trajectories[0], option=int(res.truth[0]),
-                      adversaries=sc.adversary_nodes(), ax=ax, title=label)
+                      adversaries=sc.adversary_nodes(), ax=ax, title=label,
+                      ylabel="belief in the correct option")
 fig.tight_layout()
 fig.savefig(OUT / "fj_adversary_placements.png", dpi=100)
 
@@ -136,12 +137,16 @@ runs = {
                                         defense=ma.TrustAdaptiveDefense(N_AGENTS,
                                                                         sparse_fraction=0.2)),
 }
-fig, ax = plt.subplots(figsize=(6, 3.4))
-for label, kw in runs.items():
+fig, ax = plt.subplots(figsize=(6.5, 3.4))
+ax.axvspan(-0.5, 9.5, color="0.92", label="warm-up (labelled questions)")
+# two runs keep trust at 1 throughout: dashes keep both visible
+styles = ["-", "-", (0, (5, 3)), "-", "-"]
+for (label, kw), ls in zip(runs.items(), styles):
     df = ma.run_trust_stream(base, questions=STREAM, seed=2, **kw)
     d = df[df.phase == "debate"]
     print(f"{label:28s} ASR {asr(df):.3f}  benign accuracy {d.accuracy_end.mean():.3f}")
-    ax.plot(df.question, df.trust_in_adversary, label=label)
+    ax.plot(df.question, df.trust_in_adversary, ls=ls, lw=2 if ls == "-" else 1.6,
+            label=label)
 ax.set_xlabel("question")
 ax.set_ylabel("mean trust in adversary")
 ax.legend(fontsize=7)
@@ -228,3 +233,6 @@ print(f"system Brier {parts['system_risk']:.4f} vs best agent {parts['best_agent
 # their own first answer, or trust the adversary less. Learning that trust from round-0
 # accuracy removes a static attacker quickly; a sleeper defeats frozen warm-up trust,
 # which is why the online updates matter.
+
+# %%
+print(f"figures written to {OUT.resolve()}")

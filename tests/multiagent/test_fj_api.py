@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -26,3 +27,91 @@ def test_cli_module_loads_no_model_code():
 def test_lambda_convention_is_documented():
     doc = multiagent.FriedkinJohnsen.__doc__
     assert "stubbornness" in doc and "susceptibility" in doc
+
+
+def test_the_issue_s_model_api_is_spelled_as_specified(rng):
+    """Issue 7: ``FriedkinJohnsen(W, gamma, alpha)`` with ``step(B)``, ``rollout(S, steps)``,
+    ``equilibrium(S)``, ``influence_matrix()``; W dense, scipy sparse or torch; gamma and
+    alpha scalars or per-agent vectors."""
+    import numpy as np
+    import scipy.sparse as sp
+    import torch
+
+    from multiagent import FriedkinJohnsen
+
+    assert list(inspect.signature(FriedkinJohnsen).parameters)[:3] == ["W", "gamma", "alpha"]
+    W = (np.ones((4, 4)) - np.eye(4)) / 3
+    S = rng.dirichlet(np.ones(3), size=4)
+    gamma = np.array([0.2, 0.3, 0.4, 0.5])
+    for conv in (np.asarray, sp.csr_array, torch.tensor):
+        fj = FriedkinJohnsen(W=conv(W), gamma=gamma, alpha=0.5)
+        B1 = np.asarray(fj.step(S))
+        traj = np.asarray(fj.rollout(S, steps=200))
+        star = np.asarray(fj.equilibrium(S))
+        M = np.asarray(fj.influence_matrix())
+        assert traj.shape == (201, 4, 3)
+        np.testing.assert_allclose(B1, traj[1], atol=1e-14)
+        np.testing.assert_allclose(star, traj[-1], atol=1e-10)
+        np.testing.assert_allclose(M @ S, star, atol=1e-12)
+
+
+def _documented_parameters(doc: str) -> tuple[list[str] | None, bool]:
+    """Names listed under Parameters (or Attributes) and whether a Returns section exists."""
+    lines = inspect.cleandoc(doc).splitlines()
+    heads = [k for k in range(len(lines) - 1)
+             if lines[k].strip() and set(lines[k + 1].strip()) == {"-"}]
+    sections = {lines[k].strip(): k for k in heads}
+    names = None
+    for title in ("Parameters", "Attributes"):
+        if title in sections:
+            start = sections[title] + 2
+            end = min([k for k in heads if k > sections[title]], default=len(lines))
+            names = [part.strip().lstrip("*")
+                     for line in lines[start:end] if line and not line.startswith(" ")
+                     for part in line.split(":")[0].split(",")]
+            break
+    return names, "Returns" in sections or "Yields" in sections
+
+
+def _public_callables():
+    import importlib
+
+    for module in ("adversary", "agents", "analysis", "defense", "dynamics", "fit", "moe",
+                   "plot", "solvers", "sweeps", "topologies"):
+        mod = importlib.import_module(f"multiagent.{module}")
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name)
+            if getattr(obj, "__module__", None) != mod.__name__:
+                continue  # re-exported or an alias such as a Literal
+            if inspect.isfunction(obj):
+                yield f"{module}.{name}", obj, False
+            elif inspect.isclass(obj) and not issubclass(obj, Exception):
+                if not getattr(obj, "_is_protocol", False):  # a Protocol has no constructor
+                    yield f"{module}.{name}", obj, True
+                for attr, value in vars(obj).items():
+                    if isinstance(value, staticmethod | classmethod):
+                        value = value.__func__
+                    if not attr.startswith("_") and inspect.isfunction(value):
+                        yield f"{module}.{name}.{attr}", value, False
+
+
+def test_docstrings_list_exactly_the_signature_and_say_what_is_returned():
+    """numpydoc Parameters match the signature (names and order); Returns where a value is
+    returned; every public parameter and return value has a type hint."""
+    problems = []
+    for name, obj, is_class in _public_callables():
+        sig = inspect.signature(obj)
+        params = [p for p in sig.parameters.values() if p.name not in ("self", "cls")]
+        documented, has_returns = _documented_parameters(obj.__doc__ or "")
+        if params and documented != [p.name for p in params]:
+            problems.append(f"{name}: documents {documented}, signature "
+                            f"{[p.name for p in params]}")
+        if [p.name for p in params if p.annotation is inspect.Parameter.empty]:
+            problems.append(f"{name}: untyped parameters")
+        if not is_class:
+            ret = sig.return_annotation
+            if ret is inspect.Signature.empty:
+                problems.append(f"{name}: no return annotation")
+            elif ret not in (None, "None") and not has_returns:
+                problems.append(f"{name}: returns {ret} but has no Returns section")
+    assert not problems, "\n".join(problems)

@@ -185,3 +185,14 @@ def test_fit_names_an_npy_file_it_cannot_read(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"cannot read {str(path)!r} as a numeric .npy array" in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_fit_names_the_option_when_train_rounds_exceed_the_transcript(debate, tmp_path, capsys):
+    # before: "train_rounds must be in [1, 10], got 12" from fit_fj, after the warning
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--train-rounds", "12",
+            "--out", str(tmp_path / "f")]
+    assert main(argv) == 2
+    assert "--train-rounds must be at most 10 (the transcripts hold rounds 0..10), got 12" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()

@@ -1,0 +1,109 @@
+"""Figures a reader can trust: distinct colours, unhidden lines, labelled axes and scales."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli import main
+from multiagent.plot import plot_influence, plot_sweep, plot_trajectories
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _beliefs(n: int, rounds: int = 4, K: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    B = rng.dirichlet(np.ones(K), size=(rounds + 1, n))
+    return 0.1 + 0.5 * B  # all beliefs in the correct option inside [0.1, 0.6]
+
+
+def test_each_agent_has_its_own_colour_up_to_eighteen():
+    # before: nine colours cycled, so agents 0 and 9 were drawn alike and the legend
+    # named two agents for one line colour
+    ax = plot_trajectories(_beliefs(12), adversaries=[3])
+    colours = [line.get_color() for line in ax.lines]
+    assert len(set(map(str, colours))) == 12
+    assert ax.lines[-1].get_label() == "agent 3 (adversary)"  # drawn last: never covered
+
+
+def test_many_benign_agents_share_one_colour_and_one_legend_entry():
+    ax = plot_trajectories(_beliefs(30), adversaries=[0])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["benign agents (29)", "agent 0 (adversary)"]
+
+
+def test_legend_sits_beside_the_axes_not_on_the_lines():
+    ax = plot_trajectories(_beliefs(12), adversaries=[3])
+    ax.figure.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # before: inside, over the red line
+
+
+def test_beliefs_use_the_whole_probability_scale_and_whole_rounds():
+    ax = plot_trajectories(_beliefs(4), option=1, ylabel="belief in the correct option")
+    low, high = ax.get_ylim()
+    assert low <= 0 and high >= 1  # before: zoomed to the data, 0.1-0.6
+    assert ax.get_ylabel() == "belief in the correct option"
+    ax.figure.canvas.draw()
+    ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    assert all(float(t).is_integer() for t in ticks)
+    scalar = plot_trajectories(np.linspace(0, 5, 12).reshape(4, 3))
+    assert scalar.get_ylabel() == "opinion" and scalar.get_ylim()[1] > 5  # not clipped
+
+
+def test_influence_map_names_listener_source_and_scale():
+    M = np.full((6, 6), 1 / 6)
+    ax = plot_influence(M)
+    bar_axes = ax.figure.axes[-1]
+    assert bar_axes is not ax and "M_{ij}" in bar_axes.get_ylabel()  # before: unlabelled
+    assert ax.get_ylabel() == "listener agent i" and ax.get_xlabel() == "source agent j"
+    assert list(ax.get_xticks()) == list(range(6))  # one tick per agent
+
+
+def test_sweep_axes_get_readable_names():
+    frame = pd.DataFrame({"gamma": [0.1, 0.2, 0.1, 0.2], "asr": [0.5, 0.2, 0.7, 0.0],
+                          "other": [1, 1, 2, 2]})
+    ax = plot_sweep(frame, x="gamma", y="asr", hue="other")
+    assert ax.get_ylabel() == "attack success rate"
+    assert ax.get_xlabel() == "benign stubbornness gamma"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 0.2])
+    assert plot_sweep(frame, x="other", y="asr").get_xlabel() == "other"  # unknown: as is
+
+
+def test_simulate_plot_says_which_option_is_correct(tmp_path, monkeypatch, capsys):
+    import multiagent.plot
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        ax = plot_trajectories(*args, **kwargs)
+        seen["ylabel"] = ax.get_ylabel()
+        return ax
+
+    monkeypatch.setattr(multiagent.plot, "plot_trajectories", spy)
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--questions", "1", "--out", str(out)]) == 0
+    truth = int(pd.read_csv(out / "trajectories.csv")["truth"].iloc[0])
+    # before: "belief in option 4", which did not say that 4 was the right answer
+    assert seen["ylabel"] == f"belief in the correct option ({truth})"
+
+
+def test_every_fj_option_is_explained_in_help():
+    from multiagent.cli import register
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    register(parser.add_subparsers())
+    fj = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = next(a for a in fj.choices["fj"]._actions
+                    if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, f"prunus fj {name} {action.dest} has no help text"
