@@ -246,7 +246,10 @@ print(split.round(3))
 
 # %% [markdown]
 # Heatmaps of the signed networks (rows regulate columns, red activates, blue represses),
-# next to the truth and the prior the model was given; dots mark the true edges.
+# next to the truth and the prior the model was given; dots mark the true edges and the grey
+# diagonal the self-loops, which the scores leave out. The colours follow the square root of
+# each effect relative to the largest, so weak edges stay visible; the colour bar reads in
+# the effects themselves.
 
 # %%
 fig = plot_networks(
@@ -286,7 +289,7 @@ knockout = dash.simulate(progenitor, times, perturb={"Pu.1": 0.0})
 
 watch = ["Pu.1", "Gata1", "SCL", "Gata2", "cJun", "EgrNab"]
 fig = plot_perturbation(times, wild_type, knockout, genes, show=watch, label="Pu.1 knockout",
-                        observed=adata.X)
+                        observed=adata.X, time_label="time (simulation steps)")
 fig.savefig(OUT / "pu1_knockout.png", dpi=120)
 
 # %% [markdown]
@@ -342,6 +345,11 @@ print(pd.DataFrame(
 dash.write_results(adata, truth=truth)
 dash.save(OUT / "krumsiek11_dash.pt")
 print(adata)
+# the file alone gives back the network and the simulator; GRNModel.load(path, adata)
+# also restores the data, to go on training
+again = GRNModel.load(OUT / "krumsiek11_dash.pt")
+assert again.network().equals(dash.network())
+print(f"figures and the saved model are in {OUT.resolve()}")
 
 # %% [markdown]
 # ## What this means biologically

@@ -45,7 +45,8 @@ def _str_keys(obj: Any) -> Any:
 
 
 def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
-                   figure: Any | None = None) -> dict[str, Path]:
+                   figure: Any | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write the result files (all or none); return their paths and ``uns["grn"]``."""
     from core import atomic_outputs, write_json
 
     names = {"network": "network.csv", "result": "result.h5ad", "model": "model.pt"}
@@ -67,7 +68,7 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
             figure.savefig(stage / names["figure"], format="png", dpi=110)
     if truth is None:  # a metrics file from an earlier run would describe another network
         (out / "metrics.json").unlink(missing_ok=True)
-    return {key: out / name for key, name in names.items()}
+    return {key: out / name for key, name in names.items()}, info
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -102,16 +103,28 @@ def _fit(args: argparse.Namespace) -> int:
                 step_size=FIT_DEFAULTS["step_size"], prior_weight=args.prior_weight,
                 prior_scaling=args.prior_scaling, progress=not args.quiet,
                 checkpoint=checkpoint)
-    paths = _write_outputs(model, adata, Path(args.out), truth)
+    paths, info = _write_outputs(model, adata, Path(args.out), truth)
     checkpoint.unlink()  # the outputs are complete
     print(f"held-out one-step R^2 {model.fit_summary['r2']:.3f} (fraction of the changes "
           "between consecutive observations that the model explains)")
+    if truth is not None:  # the numbers a user passed --truth for, not only a file name
+        metrics = info["metrics"]
+        print("against the truth: " + ", ".join(
+            f"{key} {metrics[key]:.3f}" for key in (*_RANKING_METRICS, "signed_epr",
+                                                    "balanced_accuracy", "sparsity")))
     for name, path in paths.items():
         print(f"{name:8s} {path}")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prunus grn`` (subcommand ``fit``) to the ``prunus`` command line.
+
+    Parameters
+    ----------
+    subparsers
+        The ``prunus`` front's subparsers (entry point group ``prunus.commands``).
+    """
     parser = subparsers.add_parser(
         "grn", help="gene-regulatory neural ODEs (PHOENIX) pruned with DASH")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -125,17 +138,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking). The training state is "
         "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
         "an interruption resumes from it.")
-    fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad")
-    fit.add_argument("--time-key", required=True, help="obs column with (pseudo)time")
-    fit.add_argument("--trajectory-key", default=None, help="obs column naming trajectories")
+    # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
+    fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad",
+                     help="AnnData file: cells x genes in X, time (and trajectory) in obs")
+    fit.add_argument("--time-key", required=True, metavar="KEY",
+                     help="obs column with (pseudo)time")
+    fit.add_argument("--trajectory-key", default=None, metavar="KEY",
+                     help="obs column naming trajectories (default: all cells form one)")
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
                      help="signed gene x gene prior, rows = regulators, columns = targets")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "
                      "at --hidden 40)")
-    fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"])
-    fit.add_argument("--seed", type=at_least(0, int), default=0)
+    fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
+                     metavar="N", help="maximum number of epochs (default: %(default)s, "
+                     "6 DASH rounds)")
+    fit.add_argument("--seed", type=at_least(0, int), default=0, metavar="S",
+                     help="seed of the initialisation, the validation split and the batch "
+                     "order (default: %(default)s)")
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
                      help="true network (same layout as the prior) to score against")
     fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
@@ -150,7 +171,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "the soft prior's targets: their signs (default) or their values (the "
                      "soft prior divides them by the largest)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
-    fit.add_argument("--out", required=True, type=output_folder, metavar="DIR")
+    fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                     help="output folder (created if needed)")
     fit.set_defaults(func=_fit)
 
 
@@ -238,7 +260,7 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
     # leaves an earlier run's files as they were, not a mix of two runs
     fig = _plot(model.network(normalize="target"), truth)
     try:
-        paths = _write_outputs(model, adata, out, truth, figure=fig)
+        paths, _ = _write_outputs(model, adata, out, truth, figure=fig)
     finally:
         plt.close(fig)
     print()
@@ -249,13 +271,23 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
 
 
 def register_demo(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prunus demo`` (DASH on krumsiek11) to the ``prunus`` command line.
+
+    Parameters
+    ----------
+    subparsers
+        The ``prunus`` front's subparsers (entry point group ``prunus.commands``).
+    """
     parser = subparsers.add_parser(
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
         description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%-corrupted "
         "prior, prune it with DASH, print the metrics and save the network and a figure.")
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
-    parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"])
-    parser.add_argument("--seed", type=at_least(0, int), default=0)
+    parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
+                        metavar="N", help="maximum number of epochs (default: %(default)s)")
+    parser.add_argument("--seed", type=at_least(0, int), default=0, metavar="S",
+                        help="seed of the prior's corruption and of the fits "
+                        "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=_demo)

@@ -90,6 +90,17 @@ class PruningSchedule:
     rounds is ``1 - (1 - first_fraction) * (1 - fraction) ** (n - 1)`` (up to rounding per
     layer).
 
+    Parameters
+    ----------
+    first_epoch
+        Epoch of the first round (1-based).
+    first_fraction
+        Fraction of each layer removed by the first round, in [0, 1).
+    every
+        Later rounds start every epoch that is a multiple of ``every``.
+    fraction
+        Fraction of the still-unpruned weights removed by each later round, in [0, 1).
+
     Examples
     --------
     >>> s = PruningSchedule()
@@ -120,29 +131,82 @@ class PruningSchedule:
                 raise ValueError(f"schedule: {name} must be in [0, 1), got {v!r}")
 
     def is_round(self, epoch: int, max_epochs: int | None = None) -> bool:
-        """Whether a pruning round starts ``epoch`` of a fit of ``max_epochs`` epochs."""
+        """Whether a pruning round starts ``epoch`` of a fit of ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        epoch
+            1-based epoch.
+        max_epochs
+            Length of the fit (no round at its last epoch); None for an open-ended fit.
+
+        Returns
+        -------
+        bool
+        """
         if epoch == self.first_epoch:
             return True
         last = max_epochs is not None and epoch >= max_epochs
         return epoch > self.first_epoch and epoch % self.every == 0 and not last
 
     def amount(self, epoch: int, max_epochs: int | None = None) -> float:
-        """Fraction of the still-unpruned weights removed at ``epoch`` (0 when no round)."""
+        """Fraction of the still-unpruned weights removed at ``epoch`` (0 when no round).
+
+        Parameters
+        ----------
+        epoch, max_epochs
+            As in :meth:`is_round`.
+
+        Returns
+        -------
+        float
+        """
         if epoch == self.first_epoch:
             return self.first_fraction
         return self.fraction if self.is_round(epoch, max_epochs) else 0.0
 
     def rounds_by(self, epoch: int, max_epochs: int | None = None) -> int:
-        """Count the rounds in epochs 1..``epoch`` of a fit of ``max_epochs`` epochs."""
+        """Count the rounds in epochs 1..``epoch`` of a fit of ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        epoch, max_epochs
+            As in :meth:`is_round`.
+
+        Returns
+        -------
+        int
+        """
         return sum(self.is_round(e, max_epochs) for e in range(1, epoch + 1))
 
     def last_round_epoch(self, max_epochs: int) -> int:
-        """Last round epoch of a fit of ``max_epochs`` epochs (0 when none)."""
+        """Last round epoch of a fit of ``max_epochs`` epochs (0 when none).
+
+        Parameters
+        ----------
+        max_epochs
+            Length of the fit.
+
+        Returns
+        -------
+        int
+        """
         rounds = [e for e in range(1, max_epochs + 1) if self.is_round(e, max_epochs)]
         return rounds[-1] if rounds else 0
 
     def sparsity_after(self, n_rounds: int) -> float:
-        """Closed-form sparsity after ``n_rounds`` rounds."""
+        """Closed-form sparsity after ``n_rounds`` rounds.
+
+        Parameters
+        ----------
+        n_rounds
+            Rounds done (0 or more).
+
+        Returns
+        -------
+        float
+            ``1 - (1 - first_fraction) * (1 - fraction) ** (n_rounds - 1)``; 0 for no round.
+        """
         if n_rounds <= 0:
             return 0.0
         return 1.0 - (1.0 - self.first_fraction) * (1.0 - self.fraction) ** (n_rounds - 1)
@@ -153,6 +217,18 @@ def coregulation(prior: torch.Tensor, ppi: torch.Tensor | None = None) -> torch.
 
     ``|PPI|`` when given, else ``|P| |P|^T`` (entry (i, k) counts the targets that
     regulators i and k share, weighted), as in DASH's simulations.
+
+    Parameters
+    ----------
+    prior
+        Gene-gene prior ``P`` (regulators x targets).
+    ppi
+        Optional G x G protein-protein interaction / co-regulation matrix.
+
+    Returns
+    -------
+    torch.Tensor
+        G x G, non-negative, summing to 1 (all zeros when the input is).
     """
     q = ppi.abs() if ppi is not None else prior.abs() @ prior.abs().T
     total = q.sum()
@@ -164,6 +240,16 @@ def data_scores(func: PhoenixODEFunc) -> dict[str, torch.Tensor]:
 
     ``|W_sum|``, ``exp(W_prod)``, ``|C_sum| * ReLU(g)`` and ``|C_prod| * ReLU(g)`` (row j
     of a combine layer feeds target gene j).
+
+    Parameters
+    ----------
+    func
+        The vector field.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        One score per weight, keyed by the names in :data:`biomodels.grn.odefunc.PRUNABLE`.
     """
     with torch.no_grad():
         rate = torch.relu(func.gene_rates)[:, None]
@@ -367,11 +453,33 @@ class DashPruner:
             self._previous = {n: prev[n].detach().clone() for n in _INPUT}
 
     def last_round_epoch(self, max_epochs: int) -> int:
-        """Last scheduled round within ``max_epochs``."""
+        """Last scheduled round within ``max_epochs``.
+
+        Parameters
+        ----------
+        max_epochs
+            Length of the fit.
+
+        Returns
+        -------
+        int
+            See :meth:`PruningSchedule.last_round_epoch`.
+        """
         return self.schedule.last_round_epoch(max_epochs)
 
     def scores(self, func: PhoenixODEFunc) -> dict[str, torch.Tensor]:
-        """Compute the combined scores Omega of the four layers (no side effects)."""
+        """Compute the combined scores Omega of the four layers (no side effects).
+
+        Parameters
+        ----------
+        func
+            The vector field to score.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            ``Omega`` per layer (see :func:`combine_scores`), keyed as ``PRUNABLE``.
+        """
         data = data_scores(func)
         alive = {n: (self.masks[n] if self.masks is not None else None) for n in PRUNABLE}
         if self.method == "imp":
@@ -399,7 +507,18 @@ class DashPruner:
 
     def prune(self, func: PhoenixODEFunc, amount: float,
               optimizer: torch.optim.Optimizer | None = None) -> None:
-        """One round: remove ``amount`` of each layer's unpruned weights, attach masks."""
+        """One round: remove ``amount`` of each layer's unpruned weights, attach masks.
+
+        Parameters
+        ----------
+        func
+            The vector field, pruned in place.
+        amount
+            Fraction of each layer's still-unpruned weights to remove.
+        optimizer
+            Optimizer after whose steps the masks are re-applied (its state of the pruned
+            entries is zeroed too); None when the module is not being trained.
+        """
         from core import MaskSet, select_topk
 
         for name, net in (("prior", self.prior), ("ppi", self.ppi)):
@@ -422,7 +541,24 @@ class DashPruner:
 
     def step(self, epoch: int, module: nn.Module, optimizer: torch.optim.Optimizer,
              max_epochs: int | None = None) -> bool:
-        """Prune at the start of ``epoch`` (of ``max_epochs``) when the schedule says so."""
+        """Prune at the start of ``epoch`` (of ``max_epochs``) when the schedule says so.
+
+        Parameters
+        ----------
+        epoch
+            1-based epoch about to start.
+        module
+            The vector field (a :class:`PhoenixODEFunc`).
+        optimizer
+            Its optimizer (see :meth:`prune`).
+        max_epochs
+            Length of the fit (no round at its last epoch).
+
+        Returns
+        -------
+        bool
+            Whether a round was run.
+        """
         amount = self.schedule.amount(epoch, max_epochs)
         if amount <= 0.0:
             return False
@@ -433,11 +569,30 @@ class DashPruner:
         return True
 
     def finalize_epoch(self, epoch: int, module: nn.Module) -> dict[str, float]:
-        """Density of the masked weights (1.0 before the first round)."""
+        """Density of the masked weights (1.0 before the first round).
+
+        Parameters
+        ----------
+        epoch
+            The epoch that ended (unused; part of the pruner protocol of ``fit``).
+        module
+            The vector field (unused; the masks are the pruner's).
+
+        Returns
+        -------
+        dict
+            ``{"density": fraction kept}``, merged into the epoch's history record.
+        """
         return {"density": float(self.masks.density()) if self.masks is not None else 1.0}
 
     def density(self) -> float:
-        """Fraction of the four weight matrices kept."""
+        """Fraction of the four weight matrices kept.
+
+        Returns
+        -------
+        float
+            1.0 before the first round.
+        """
         return float(self.masks.density()) if self.masks is not None else 1.0
 
     def _settings(self) -> dict[str, Any]:
@@ -451,6 +606,11 @@ class DashPruner:
         """Return settings, rounds done and the recursive scores ``S`` (not the masks).
 
         The masks are buffers of the pruned module and are saved with its weights.
+
+        Returns
+        -------
+        dict
+            ``settings``, ``rounds``, ``continued`` and ``previous`` (CPU tensors or None).
         """
         prev = self._previous
         return {"settings": self._settings(), "rounds": self.rounds,
@@ -459,6 +619,13 @@ class DashPruner:
 
     def load_state_dict(self, state: dict[str, Any] | None, module: nn.Module) -> None:
         """Restore :meth:`state_dict` output; the masks are read from ``module``.
+
+        Parameters
+        ----------
+        state
+            Output of :meth:`state_dict`.
+        module
+            The vector field whose attached masks become this pruner's.
 
         Raises
         ------

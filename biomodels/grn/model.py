@@ -21,7 +21,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,13 +79,14 @@ def _read_prior(
     if prior is None:
         return None
     complete = name == "truth"  # a gene missing from a truth would count as edgeless
-    if isinstance(prior, str) and prior in adata.varp:
+    if isinstance(prior, str) and adata is not None and prior in adata.varp:
         return align_prior(_dense(adata.varp[prior]), genes, name=name, complete=complete)
     if isinstance(prior, str | os.PathLike):
         if not Path(prior).is_file():
+            keys = "no data" if adata is None else sorted(adata.varp.keys())
             raise ValueError(
                 f"{name}={str(prior)!r} is neither a key of adata.varp "
-                f"({sorted(adata.varp.keys())}) nor an existing CSV file"
+                f"({keys}) nor an existing CSV file"
             )
         return align_prior(Path(prior), genes, name=name, complete=complete)
     return align_prior(prior, genes, name=name, complete=complete)
@@ -319,6 +320,12 @@ class GRNModel:
             raise ValueError(f"{what}: the model is not trained; call train() first (or "
                              "GRNModel.load a saved fit)")
 
+    def _require_data(self, what: str) -> None:
+        # a model loaded without its AnnData reads out and simulates, but has nothing to fit
+        if self._adata is None:
+            raise ValueError(f"{what}: this model was loaded without its data "
+                             "(GRNModel.load(path)); load it with GRNModel.load(path, adata)")
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
 
@@ -421,6 +428,7 @@ class GRNModel:
             The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
             ``val_r2``, ``lr``, ``density``, ``pruned``.
         """
+        self._require_data("train")
         if pruning not in ("dash", "imp", "prior", "none", "l1"):
             raise ValueError(f"pruning must be one of 'dash', 'imp', 'prior', 'none', 'l1'; "
                              f"got {pruning!r}")
@@ -512,7 +520,13 @@ class GRNModel:
 
     # ------------------------------------------------------------------ getters
     def sparsity(self) -> float:
-        """Fraction of exactly-zero entries of the four weight matrices."""
+        """Fraction of exactly-zero entries of the four weight matrices.
+
+        Returns
+        -------
+        float
+            DASH's "model sparsity" (pruned weights and weights that are zero anyway).
+        """
         params = dict(self.func.named_parameters())
         zeros = sum(int((params[n] == 0).sum()) for n in PRUNABLE)
         total = sum(params[n].numel() for n in PRUNABLE)
@@ -594,11 +608,18 @@ class GRNModel:
         return self._tensor((arr - self.offset) / self.scale)
 
     def _default_y0(self) -> np.ndarray:
+        if self._x is None:  # loaded without data: the start saved with the model
+            return np.asarray(self._start, dtype=np.float64)
         first = []
         for c in np.unique(self._codes):
             rows = np.flatnonzero(self._codes == c)
             first.append(rows[np.argmin(self._times[rows])])
         return self._x[first].mean(axis=0) * self.scale + self.offset
+
+    def _time_range(self) -> tuple[float, float]:
+        if self._times is None:
+            return self._saved_time_range
+        return float(self._times.min()), float(self._times.max())
 
     def predict(self, y0: Any, times: Sequence[float] | np.ndarray, *,
                 method: str = "dopri5", rtol: float = 1e-5, atol: float = 1e-7) -> np.ndarray:
@@ -611,6 +632,8 @@ class GRNModel:
             DataFrame with gene columns) at ``times[0]``.
         times
             Increasing times in the units of ``adata.obs[time_key]``.
+        method, rtol, atol
+            Solver settings (torchdiffeq).
 
         Returns
         -------
@@ -654,7 +677,7 @@ class GRNModel:
         single = y0 is None or np.ndim(y0) == 1
         y = self._scale_states(self._default_y0() if y0 is None else y0)
         if times is None:
-            times = np.linspace(self._times.min(), self._times.max(), 100)
+            times = np.linspace(*self._time_range(), 100)
         t = np.asarray(times, dtype=np.float64)
         # NaN passed the order check (the solver then failed) and inf never ended dopri5
         if t.ndim != 1 or t.size < 1 or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
@@ -699,12 +722,24 @@ class GRNModel:
         ``held_out_r2``, and, when ``truth`` is given, ``metrics``: :meth:`evaluate` of the
         per-target score, with ``ranked_by`` saying so). Nothing else is touched.
 
+        Parameters
+        ----------
+        adata
+            AnnData with the model's genes in the same order; default: the one the model
+            was built on.
+        key_added
+            Key of the ``varp`` and ``uns`` entries.
+        truth
+            Optional true network (forms as in :meth:`evaluate`) to score against.
+
         Returns
         -------
         dict
             What was written to ``uns``.
         """
-        adata = self._adata if adata is None else adata
+        if adata is None:
+            self._require_data("write_results without adata")
+            adata = self._adata
         if [str(g) for g in adata.var_names] != list(self.genes):
             raise ValueError("adata.var_names do not match the model's genes")
         info: dict[str, Any] = {
@@ -726,7 +761,22 @@ class GRNModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Save weights, masks, scaling, priors and settings to one file (atomic)."""
+        """Save weights, masks, scaling, priors and settings to one file (atomic).
+
+        The data are not saved, only what :meth:`simulate` needs by default (the mean
+        first state of the trajectories and the observed time range): :meth:`load` with the
+        AnnData restores everything, without it a model to read out and simulate.
+
+        Parameters
+        ----------
+        path
+            File to write (``torch.save`` format; replaced only once complete).
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         from core import atomic_path
 
         state = {
@@ -742,24 +792,36 @@ class GRNModel:
             "history": self.history, "settings": self.settings,
             "fit_summary": self.fit_summary, "pruner": self._pruner_state(),
             "dtype": str(self.dtype).removeprefix("torch."),
+            "start": torch.as_tensor(self._default_y0()),
+            "time_range": list(self._time_range()), "trajectories": list(self.trajectories),
         }
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], adata: Any, *,
+    def load(cls, path: str | os.PathLike[str], adata: Any = None, *,
              device: torch.device | str | None = None) -> GRNModel:
-        """Load a model saved by :meth:`save` onto ``adata`` (same genes).
+        """Load a model saved by :meth:`save`, onto ``adata`` (same genes) or on its own.
 
         Parameters
         ----------
         path
             File written by :meth:`save`.
         adata
-            The data the model refers to (for scaling checks, predictions, results).
+            The data the model was fitted on (or new data with the same genes), needed to
+            continue training and for :meth:`write_results`' default target. Without it
+            (the default) the model reads out (:meth:`network`, :meth:`evaluate`) and
+            simulates (:meth:`predict`, :meth:`simulate`, from the saved default start and
+            time range) in the saved scaling; :meth:`train` then raises.
         device
             Where to put the model.
+
+        Returns
+        -------
+        GRNModel
+            Trained (``is_trained``) when the saved model was, with its masks, history,
+            settings and held-out fit.
         """
         from biomodels.grn.checkpoint import read_torch_file
         from core import MaskSet
@@ -767,21 +829,25 @@ class GRNModel:
         state = read_torch_file(path, f"{str(path)!r} cannot be read as a saved GRN model")
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a prunus GRN model file")
-        if [str(g) for g in adata.var_names] != state["genes"]:
-            raise ValueError("adata.var_names do not match the saved model's genes")
         genes = state["genes"]
 
         def frame(t: torch.Tensor | None) -> pd.DataFrame | None:
             return None if t is None else pd.DataFrame(t.numpy(), index=genes, columns=genes)
 
-        model = cls(
-            adata, time_key=state["time_key"], trajectory_key=state["trajectory_key"],
-            layer=state["layer"], prior=frame(state["prior"]), ppi=frame(state["ppi"]),
-            n_hidden=state["n_hidden"], init=state["init"], time_scale=state["time_scale"],
-            dtype=getattr(torch, state["dtype"]), device=device, seed=state["seed"],
-        )
         offset, scale = state["offset"].numpy(), state["scale"].numpy()
-        model._x = (model._x * model.scale + model.offset - offset) / scale
+        if adata is None:
+            model = cls._without_data(state, frame, device)
+        else:
+            if [str(g) for g in adata.var_names] != genes:
+                raise ValueError("adata.var_names do not match the saved model's genes")
+            model = cls(
+                adata, time_key=state["time_key"], trajectory_key=state["trajectory_key"],
+                layer=state["layer"], prior=frame(state["prior"]), ppi=frame(state["ppi"]),
+                n_hidden=state["n_hidden"], init=state["init"],
+                time_scale=state["time_scale"], dtype=getattr(torch, state["dtype"]),
+                device=device, seed=state["seed"],
+            )
+            model._x = (model._x * model.scale + model.offset - offset) / scale
         model.offset, model.scale = offset, scale
         sd = state["state_dict"]
         if any(k.endswith("_mask") for k in sd):
@@ -792,6 +858,34 @@ class GRNModel:
         model.fit_summary = state.get("fit_summary", {})
         model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
+        return model
+
+    @classmethod
+    def _without_data(cls, state: dict[str, Any], frame: Callable[[Any], pd.DataFrame | None],
+                      device: torch.device | str | None) -> GRNModel:
+        """Build a model from a saved state alone: what the constructor sets, minus the data."""
+        if "start" not in state:
+            raise ValueError("this model file predates data-free loading; pass the AnnData: "
+                             "GRNModel.load(path, adata)")
+        model = cls.__new__(cls)
+        model.genes = pd.Index(state["genes"])
+        model.time_key, model.trajectory_key = state["time_key"], state["trajectory_key"]
+        model.layer, model.init = state["layer"], state["init"]
+        model.n_hidden, model.seed = int(state["n_hidden"]), int(state["seed"])
+        model.dtype = getattr(torch, state["dtype"])
+        model.device = torch.device(device) if device is not None else torch.device("cpu")
+        model.prior, model.ppi = frame(state["prior"]), frame(state["ppi"])
+        model.time_scale = float(state["time_scale"])
+        model.trajectories = list(state["trajectories"])
+        model._adata = model._x = model._times = model._codes = model._tiebreak = None
+        model._start = state["start"].numpy()
+        model._saved_time_range = tuple(float(t) for t in state["time_range"])
+        # the weights are overwritten; a generator of its own leaves torch's global stream
+        model.func = PhoenixODEFunc(len(model.genes), model.n_hidden, init=model.init,
+                                    dtype=model.dtype, device=model.device,
+                                    generator=torch.Generator().manual_seed(model.seed))
+        model.history, model.settings, model.fit_summary = {}, {}, {}
+        model.pruner, model._saved_pruner, model.is_trained = None, None, False
         return model
 
 

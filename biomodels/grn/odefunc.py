@@ -120,7 +120,15 @@ class PhoenixODEFunc(nn.Module):
         init: Literal["dash", "phoenix"] = "dash",
         generator: torch.Generator | None = None,
     ) -> None:
-        """Re-initialise all parameters (see the class docstring for the schemes)."""
+        """Re-initialise all parameters (see the class docstring for the schemes).
+
+        Parameters
+        ----------
+        init
+            ``"dash"`` or ``"phoenix"``.
+        generator
+            Optional CPU generator; None draws from torch's global generator.
+        """
 
         def rand(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
             return torch.rand(shape, generator=generator).to(like)
@@ -158,14 +166,38 @@ class PhoenixODEFunc(nn.Module):
         self.gene_rates.copy_(rand((self.n_genes,), self.gene_rates))
 
     def production(self, y: torch.Tensor) -> torch.Tensor:
-        """Production term ``f(y)`` (without rates and degradation), shape of ``y``."""
+        """Production term ``f(y)`` (without rates and degradation).
+
+        Parameters
+        ----------
+        y
+            (..., G) expression scaled to [0, 1].
+
+        Returns
+        -------
+        torch.Tensor
+            ``f(y)``, the shape of ``y``.
+        """
         s = shifted_softsign(y)
         u = self.sum_in(s)
         v = torch.exp(self.prod_in(torch.log1p(s)))
         return self.sum_out(u) + self.prod_out(v)
 
     def forward(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Vector field ``dy/dt`` at ``y`` (autonomous: ``t`` is ignored)."""
+        """Vector field ``dy/dt = ReLU(g) * (f(y) - y)`` at ``y``.
+
+        Parameters
+        ----------
+        t
+            Time (ignored: the field is autonomous; torchdiffeq passes it).
+        y
+            (..., G) expression scaled to [0, 1].
+
+        Returns
+        -------
+        torch.Tensor
+            ``dy/dt``, the shape of ``y``.
+        """
         return torch.relu(self.gene_rates) * (self.production(y) - y)
 
     def effects(self) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Figures for fitted GRN ODEs: network heatmaps and graphs, training curves, perturbations.
 
 All networks are in the package orientation, **rows = regulators, columns = targets**;
-self-loops are blanked in heatmaps and left out of graphs because evaluation ignores them.
+self-loops are greyed out in heatmaps and left out of graphs because evaluation ignores them.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def plot_network(
     title: str | None = None,
     sqrt_scale: bool = True,
 ) -> Any:
-    """Heatmap of a signed network (red activation, blue repression), self-loops blank.
+    """Heatmap of a signed network (red activation, blue repression), self-loops grey.
 
     Parameters
     ----------
@@ -60,7 +60,7 @@ def plot_network(
         Axes title.
     sqrt_scale
         Colour by ``sign * sqrt(|x| / max|x|)`` so weak edges stay visible next to strong
-        ones (the colour bar reads in that scale).
+        ones; the colour bar is labelled in ``x / max|x|``, not in the square roots.
 
     Returns
     -------
@@ -80,19 +80,28 @@ def plot_network(
     shown = np.sign(values) * np.sqrt(np.abs(values) / bound) if sqrt_scale else values / bound
     if ax is None:
         size = max(4.0, 0.3 * len(genes) + 2.5)
-        _, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(shown, cmap="RdBu_r", vmin=-1, vmax=1)
+        _, ax = plt.subplots(figsize=(size + 1, size), constrained_layout=True)
+    # grey, not white, on the diagonal: white is the colour of a zero effect
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
+    image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
     if truth is not None:
         rows, cols = np.nonzero(np.nan_to_num(_aligned(truth, genes, "truth")))
         ax.scatter(cols, rows, s=6, c="k", marker="o", label="true edge")
     if len(genes) <= 60:
         ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
         ax.set_yticks(range(len(genes)), genes, fontsize=7)
-    ax.set(xlabel="target", ylabel="regulator")
+    # the dots need a key; in the axis label it cannot collide with a title or the ticks
+    ax.set(xlabel="target" if truth is None else "target  (dot: true edge)",
+           ylabel="regulator")
     if title:
         ax.set_title(title)
-    label = "signed strength (sqrt scale)" if sqrt_scale else "signed strength / max"
-    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                             label="signed strength / max |strength|")
+    if sqrt_scale:  # ticks where the colours are, labels in the data's (relative) units
+        fractions = np.array([-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0])
+        bar.set_ticks(np.sign(fractions) * np.sqrt(np.abs(fractions)),
+                      labels=[f"{v:g}" for v in fractions])
+        bar.set_label("signed strength / max |strength| (sqrt colour scale)")
     return ax
 
 
@@ -178,6 +187,7 @@ def plot_graph(
         i, j = divmod(int(flat), len(genes))
         graph.add_edge(genes[i], genes[j], sign=float(np.sign(values[i, j])),
                        true=bool(true[i, j]) if true is not None else True)
+    own = ax is None  # lay out only a figure made here
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
     pos = nx.circular_layout(graph)
@@ -191,6 +201,16 @@ def plot_graph(
             nx.draw_networkx_edges(graph, pos, edgelist=chosen, edge_color=colours,
                                    style=style, arrowsize=14, node_size=900,
                                    connectionstyle="arc3,rad=0.1", ax=ax)
+    from matplotlib.lines import Line2D
+
+    # a key for the two codes: colour = sign, line style = in the truth or not
+    handles = [Line2D([], [], color="tab:red", label="activation"),
+               Line2D([], [], color="tab:blue", label="repression")]
+    if true is not None:
+        handles += [Line2D([], [], color="0.3", label="in the true network"),
+                    Line2D([], [], color="0.3", ls="--", label="not in the true network")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+              frameon=False, fontsize=8)
     if title is None:
         title = f"top {graph.number_of_edges()} edges"
         if true is not None:
@@ -198,6 +218,8 @@ def plot_graph(
             title += f", {hits} in the true network"
     ax.set_title(title)
     ax.axis("off")
+    if own:  # the key sits below the circle: keep it inside the figure
+        ax.figure.tight_layout()
     return ax
 
 
@@ -224,18 +246,24 @@ def plot_history(history: Mapping[str, Sequence[float]], *, ax: Any | None = Non
     if missing:
         raise ValueError(f"history lacks the keys {missing}; pass GRNModel.train's result")
     epoch = np.asarray(history["epoch"], dtype=float)
+    own = ax is None  # lay out only a figure made here
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     ax.semilogy(epoch, history["train_loss"], label="train")
     ax.semilogy(epoch, history["val_loss"], label="held-out")
     for k, e in enumerate(epoch[np.asarray(history["pruned"], dtype=float) > 0]):
         ax.axvline(e, color="0.8", lw=0.8, zorder=0, label="pruning round" if k == 0 else None)
-    ax.set(xlabel="epoch", ylabel="one-step MSE")
+    ax.set(xlabel="epoch", ylabel="one-step MSE (scaled expression)")
     twin = ax.twinx()
-    twin.plot(epoch, history["density"], color="0.4", ls="--")
+    (kept,) = twin.plot(epoch, history["density"], color="0.4", ls="--",
+                        label="weights kept (right axis)")
     twin.set_ylabel("fraction of weights kept", color="0.4")
     twin.set_ylim(0, 1.05)
-    ax.legend(frameon=False, fontsize=8)
+    # one legend for both axes: the dashed line is otherwise unexplained
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles + [kept], labels + [kept.get_label()], frameon=False, fontsize=8)
+    if own:  # else the two axis labels are cut off at the figure's edges
+        ax.figure.tight_layout()
     return ax
 
 
@@ -248,6 +276,7 @@ def plot_perturbation(
     show: Sequence[str] | None = None,
     label: str = "perturbed",
     observed: np.ndarray | None = None,
+    time_label: str = "time",
 ) -> Any:
     """Predicted trajectories with and without a perturbation, one panel per gene.
 
@@ -267,6 +296,8 @@ def plot_perturbation(
         Optional (n, G) observed expression (e.g. ``adata.X``); each gene's observed range
         is shaded, so predictions outside it stand out as extrapolations (the ODE is not
         bounded to the data range).
+    time_label
+        Label of the time axes, with the unit of ``times``, e.g. ``"time (steps)"``.
 
     Returns
     -------
@@ -301,7 +332,7 @@ def plot_perturbation(
                        zorder=0, label="observed range")
         ax.plot(t, base[:, j], color="k", label="baseline")
         ax.plot(t, pert[:, j], color="tab:red", label=label)
-        ax.set(title=gene, xlabel="time")
+        ax.set(title=gene, xlabel=time_label)
     axes[0, 0].set_ylabel("predicted expression")
     axes[0, 0].legend(frameon=False, fontsize=8)
     return fig

@@ -93,7 +93,17 @@ class Pairs:
         return int(self.x0.shape[0])
 
     def subset(self, index: torch.Tensor) -> Pairs:
-        """Pairs at ``index`` (a boolean or integer tensor)."""
+        """Pairs at ``index``.
+
+        Parameters
+        ----------
+        index
+            Boolean mask or integer indices of the pairs to keep.
+
+        Returns
+        -------
+        Pairs
+        """
         return Pairs(self.x0[index], self.x1[index], self.dt[index], self.trajectory[index])
 
 
@@ -159,10 +169,10 @@ def split_pairs(
         ``min_trajectories`` trajectories (e.g. krumsiek11's four lineages, where a held-out
         trajectory would be a lineage never seen in training), that fraction of pairs is
         held out at random instead.
-    min_trajectories
-        Fewest trajectories for a split by trajectory.
     seed
         Seed of the split.
+    min_trajectories
+        Fewest trajectories for a split by trajectory.
 
     Returns
     -------
@@ -285,6 +295,8 @@ def solve(
         (n, G) or (G,) initial states at ``times[0]``.
     times
         (T,) increasing times.
+    method, rtol, atol, options, adjoint
+        Solver settings, as in :func:`integrate`.
 
     Returns
     -------
@@ -318,8 +330,23 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
 
     ``Y_r ~ U(-0.5, 0.5)^G`` random states; ``P`` is (regulators x targets), so
     ``(Y_r P)_j = sum_i y_i P_ij``. Computed in the dtype and on the device of ``func``'s
-    parameters, whatever those of ``prior``. The states are drawn with ``generator`` (None:
-    torch's global generator).
+    parameters, whatever those of ``prior``.
+
+    Parameters
+    ----------
+    func
+        The vector field (its production term ``f``).
+    prior
+        (G, G) prior, rows = regulators, columns = targets (already scaled).
+    n_random
+        Number of random states ``Y_r``.
+    generator
+        Draws the states (None: torch's global generator).
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar MSE, differentiable in ``func``'s parameters.
     """
     # the states and the prior follow the field (as DashPruner does): a float32 or CPU prior
     # with a float64 or CUDA field failed in the matmul
@@ -336,6 +363,16 @@ def path_l1(func: PhoenixODEFunc) -> torch.Tensor:
     pairs (``pathreg_helper_PHX.L1`` in the DASH code): it penalises paths from a regulator
     to a target, not each weight, and is 1e4 times smaller than the plain L1 norm of the
     weights at h = 40, G = 20.
+
+    Parameters
+    ----------
+    func
+        The vector field.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar penalty, differentiable in ``func``'s parameters.
     """
     e = func.sum_in.weight.abs().T @ func.sum_out.weight.abs().T
     return (e + func.prod_in.weight.abs().T @ func.prod_out.weight.abs().T).mean()
@@ -417,7 +454,9 @@ def fit(
     epochs
         Maximum number of epochs.
     lr
-        Learning rate of the weights; the gene rates get ``rate_lr_factor * lr``.
+        Learning rate of the weights.
+    rate_lr_factor
+        The gene rates ``g`` learn at ``rate_lr_factor * lr`` (PHOENIX/DASH: 5).
     batch_size
         Pairs per step (all pairs of a batch are solved in one call).
     method, rtol, atol, options, adjoint
@@ -620,6 +659,16 @@ def no_change_mse(pairs: Pairs) -> float:
     explains. With small time steps the raw MSE is tiny whatever the fit (krumsiek11:
     about 1e-4), so R^2 is the figure that tells a model of the dynamics from one that
     mostly echoes a soft prior (R^2 near 0).
+
+    Parameters
+    ----------
+    pairs
+        One-step pairs.
+
+    Returns
+    -------
+    float
+        NaN when there are no pairs.
     """
     if len(pairs) == 0:
         return float("nan")
@@ -637,7 +686,24 @@ def evaluate_loss(
     options: dict[str, Any] | None = None,
     batch_size: int = 1024,
 ) -> float:
-    """Mean squared one-step-ahead error over ``pairs`` (NaN when there are none)."""
+    """Mean squared one-step-ahead error over ``pairs`` (NaN when there are none).
+
+    Parameters
+    ----------
+    func
+        The vector field (evaluated without gradients, in eval mode).
+    pairs
+        One-step pairs, or None.
+    method, rtol, atol, options
+        Solver settings, as in :func:`integrate`.
+    batch_size
+        Pairs per solve.
+
+    Returns
+    -------
+    float
+        Mean over pairs and genes.
+    """
     if pairs is None or len(pairs) == 0:
         return float("nan")
     was = func.training

@@ -50,6 +50,13 @@ def test_fit_writes_the_four_files(files, capsys):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     printed = capsys.readouterr().out
     assert "network.csv" in printed and "metrics.json" in printed
+    # with --truth the metrics are printed too, as written to metrics.json
+    line = next(ln for ln in printed.splitlines() if ln.startswith("against the truth: "))
+    shown = dict(item.rsplit(" ", 1) for item in line.split(": ", 1)[1].split(", "))
+    assert set(shown) == {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr",
+                          "balanced_accuracy", "sparsity"}
+    for key, value in shown.items():
+        assert float(value) == pytest.approx(metrics[key], abs=5e-4)
 
 
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
@@ -64,6 +71,19 @@ def test_fit_without_truth_or_prior(files):
     assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt"}
     # no prior, no --pruning: unpruned (IMP loses the network without a prior)
     assert ad.read_h5ad(out / "result.h5ad").uns["grn"]["settings"]["pruning"] == "none"
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+def test_fit_with_imp_pruning_needs_no_prior(files):
+    # --pruning dash|imp|none: imp is the DASH schedule with data scores only
+    out = files / "imp"
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--pruning", "imp", "--epochs", "4",
+               "--hidden", "4", "--quiet", "--out", str(out)])
+    assert rc == 0
+    grn = ad.read_h5ad(out / "result.h5ad").uns["grn"]
+    assert grn["settings"]["pruning"] == "imp"
+    assert grn["weight_sparsity"] == pytest.approx(0.7, abs=0.05)  # the first cut, epoch 3
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -107,6 +127,19 @@ def test_fit_writes_all_files_or_none(files, capsys):
                "--out", str(out)])
     assert rc == 2 and "in the way" in capsys.readouterr().err
     assert {p.name for p in out.iterdir()} == {"model.pt", "checkpoint.pt"}  # can resume
+
+
+def test_fit_usage_is_the_synopsis_of_issue_4(capsys):
+    # prunus grn fit INPUT.h5ad --time-key KEY [--trajectory-key KEY] [--prior PRIOR.csv]
+    # [--pruning dash|imp|none] [--epochs N] [--seed S] [--truth TRUTH.csv] --out DIR
+    with pytest.raises(SystemExit) as exc:
+        main(["grn", "fit", "--help"])
+    assert exc.value.code == 0
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    for part in ("usage: prunus grn fit", "--time-key KEY", "[--trajectory-key KEY]",
+                 "[--prior PRIOR.csv]", "[--pruning {dash,imp,none}]", "[--epochs N]",
+                 "[--seed S]", "[--truth TRUTH.csv]", "--out DIR", "INPUT.h5ad"):
+        assert part in usage, part
 
 
 def test_grn_without_a_command_prints_its_own_help(capsys):

@@ -344,6 +344,50 @@ def test_save_load_roundtrip_keeps_masks(fitted, small, tmp_path):
         GRNModel.load(path, small[:, :4].copy())
 
 
+def test_load_without_the_data_reads_out_and_simulates(fitted, small, tmp_path):
+    # the issue's `.load(path)`: no AnnData needed to use a fitted network
+    model, _, _, truth = fitted
+    path = model.save(tmp_path / "m.pt")
+    before = torch.random.get_rng_state()
+    alone = GRNModel.load(path)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert alone.is_trained and alone.trajectories == model.trajectories
+    pd.testing.assert_frame_equal(alone.network(), model.network())
+    assert alone.sparsity() == model.sparsity() and alone.settings == model.settings
+    pd.testing.assert_series_equal(pd.Series(alone.evaluate(truth)),
+                                   pd.Series(model.evaluate(truth)))  # NaN == NaN here
+    # default start and times come from the file; given states in the saved scaling
+    np.testing.assert_allclose(alone.simulate(), model.simulate(), rtol=1e-6)
+    y0, times = small.X[:3], [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(alone.predict(y0, times), model.predict(y0, times), rtol=1e-6)
+    gene = str(small.var_names[0])
+    np.testing.assert_allclose(alone.simulate(perturb={gene: 0.0}),
+                               model.simulate(perturb={gene: 0.0}), rtol=1e-6)
+    # what needs the data says how to get it
+    with pytest.raises(ValueError, match=r"train: .*without its data.*load\(path, adata\)"):
+        alone.train(1, pruning="none", progress=False)
+    with pytest.raises(ValueError, match="write_results without adata: .*without its data"):
+        alone.write_results()
+    with pytest.raises(ValueError, match="neither a key of adata.varp"):
+        alone.evaluate("truth")
+    target = small.copy()
+    alone.write_results(target)
+    np.testing.assert_array_equal(target.varp["grn"], model.network().to_numpy())
+    # saved again without data, it comes back the same, and onto the data it trains on
+    again = GRNModel.load(alone.save(tmp_path / "again.pt"))
+    np.testing.assert_allclose(again.simulate(), model.simulate(), rtol=1e-6)
+    onto = GRNModel.load(tmp_path / "again.pt", small)
+    pd.testing.assert_frame_equal(onto.network(), model.network())
+    onto.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    # a file without the saved start (written before this version) asks for the data
+    state = torch.load(path, weights_only=False)
+    del state["start"]
+    torch.save(state, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="predates data-free loading"):
+        GRNModel.load(tmp_path / "old.pt")
+    assert GRNModel.load(tmp_path / "old.pt", small).network().equals(model.network())
+
+
 def test_predict_and_knockout(fitted):
     model, _, _, _ = fitted
     y0 = model._default_y0()

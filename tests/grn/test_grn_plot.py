@@ -44,7 +44,33 @@ def test_heatmap_values_self_loops_and_true_edges():
     assert shown[2, 1] == pytest.approx(-0.25)
     dots = {tuple(p) for p in ax.collections[0].get_offsets()}
     assert dots == {(1.0, 0.0), (1.0, 2.0)}  # (target column, regulator row); a->a left out
-    assert ax.get_xlabel() == "target" and ax.get_ylabel() == "regulator"
+    assert ax.get_xlabel() == "target  (dot: true edge)" and ax.get_ylabel() == "regulator"
+    assert plot_network(net).get_xlabel() == "target"  # no dots, no key
+
+
+def _inside_figure(fig, *artists):
+    fig.canvas.draw()  # as savefig would: layout engines and label positions act here
+    renderer = fig.canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    for artist in artists:
+        box = artist.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, artist
+
+
+def test_heatmap_colour_bar_reads_in_data_units_and_self_loops_are_grey():
+    net = _frame([[0, 4, -1], [0, 0, 0], [0, 1, 0]])
+    ax = plot_network(net)
+    image = ax.images[0]
+    bar = image.colorbar
+    # sqrt colour scale: the tick at sqrt(0.5) reads 0.5 (|x| / max), not 0.71
+    ticks = dict(zip(np.round(bar.get_ticks(), 6), (t.get_text() for t in
+                                                     bar.ax.get_yticklabels())))
+    assert ticks[round(np.sqrt(0.5), 6)] == "0.5" and ticks[round(-np.sqrt(0.1), 6)] == "-0.1"
+    assert "max |strength|" in bar.ax.get_ylabel()
+    # the blank diagonal must not look like a zero effect (white in RdBu_r)
+    assert image.cmap.get_bad()[:3] != pytest.approx(image.cmap(0.5)[:3], abs=0.05)
+    # a figure made by plot_network keeps its labels inside it
+    _inside_figure(ax.figure, ax.xaxis.label, ax.yaxis.label, bar.ax.yaxis.label)
 
 
 def test_panels_follow_the_first_gene_order():
@@ -64,8 +90,13 @@ def test_graph_draws_the_strongest_edges_and_counts_hits():
     ax = plot_graph(net, truth=truth)  # top = 2 true edges: a->b (3), a->c (-2)
     assert ax.get_title() == "top 2 edges, 1 in the true network"
     assert len(ax.patches) == 2
+    # a key for both codes: colour = sign, line style = in the truth
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "activation", "repression", "in the true network", "not in the true network"]
+    _inside_figure(ax.figure, ax.get_legend())
     ax = plot_graph(net, top=10)  # only the 4 non-zero off-diagonal edges exist
     assert ax.get_title() == "top 4 edges"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["activation", "repression"]
     with pytest.raises(ValueError, match="top must be >= 0"):
         plot_graph(net, top=-1)
 
@@ -77,6 +108,9 @@ def test_history_marks_pruning_rounds():
     ax = plot_history(history)
     rounds = [ln for ln in ax.lines if ln.get_xdata()[0] == ln.get_xdata()[-1]]
     assert sorted(float(ln.get_xdata()[0]) for ln in rounds) == [2.0, 4.0]
+    # the dashed density line of the twin axis is in the legend too
+    assert "weights kept (right axis)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    _inside_figure(ax.figure, ax.xaxis.label, ax.yaxis.label)
     with pytest.raises(ValueError, match="history lacks the keys \\['pruned'\\]"):
         plot_history({k: v for k, v in history.items() if k != "pruned"})
 
@@ -90,6 +124,9 @@ def test_perturbation_shows_the_genes_that_change_most():
     fig = plot_perturbation(t, base, pert, GENES, label="a knockout")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:2] == ["c", "a"] and len(titles) == 3
+    assert {ax.get_xlabel() for ax in fig.axes} == {"time"}
+    fig = plot_perturbation(t, base, pert, GENES, time_label="time (h)")
+    assert {ax.get_xlabel() for ax in fig.axes} == {"time (h)"}
     with pytest.raises(ValueError, match="len\\(times\\), len\\(genes\\)"):
         plot_perturbation(t, base, pert[:4], GENES)
     with pytest.raises(ValueError, match="not in genes: \\['z'\\]"):

@@ -1,0 +1,116 @@
+"""The training loop as issue 4 specifies it: Adam with the gene rates at 5x the learning
+rate, ReduceLROnPlateau recreated and the learning rates reset after each pruning round,
+early stopping on the held-out loss only after the last round, and a tqdm progress bar."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import biomodels.grn.train as train_mod
+from biomodels.grn import DashPruner, GRNModel, PhoenixODEFunc, simulate
+from biomodels.grn.train import fit, split_pairs
+
+OPTIONS = {"method": "rk4", "options": {"step_size": 0.5}}
+
+
+def _func(genes: int = 10) -> PhoenixODEFunc:
+    return PhoenixODEFunc(genes, 6, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(0))
+
+
+def test_rates_get_5x_the_lr_and_each_round_resets_it_with_a_new_scheduler(tiny, monkeypatch):
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    made = []
+
+    class NeverImproves(torch.optim.lr_scheduler.ReduceLROnPlateau):
+        """The real scheduler, told that no epoch improves, so it decays on its own clock."""
+
+        def __init__(self, optimizer, **kwargs):
+            super().__init__(optimizer, **kwargs)
+            self.seen = []  # learning rates of both groups at the end of each epoch
+            made.append(self)
+
+        def step(self, metrics, *args, **kwargs):
+            self.seen.append([g["lr"] for g in self.optimizer.param_groups])
+            super().step(math.inf)
+
+    monkeypatch.setattr(torch.optim.lr_scheduler, "ReduceLROnPlateau", NeverImproves)
+    history = fit(_func(), train, val, epochs=12, lr=1e-2, pruner=DashPruner("imp"),
+                  **OPTIONS)
+    assert history["pruned"] == [0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]  # epochs 3 and 10
+    assert len(made) == 3  # one per stretch between rounds: recreated, not reused
+    for scheduler in made:  # DASH's settings
+        assert scheduler.factor == 0.9 and scheduler.patience == 3
+        assert scheduler.min_lrs == [4e-5, 4e-5]
+    seen = [lrs for scheduler in made for lrs in scheduler.seen]
+    assert len(seen) == 12
+    for weights_lr, rates_lr in seen:  # the gene rates g learn 5x faster throughout
+        assert rates_lr == pytest.approx(5 * weights_lr)
+    weights = [lrs[0] for lrs in seen]
+    # epochs 3-9: decayed once after 4 epochs without gain (epoch 6), then reset at epoch 10
+    assert weights[2:6] == pytest.approx([1e-2] * 4)
+    assert weights[6:9] == pytest.approx([9e-3] * 3)
+    assert weights[9] == pytest.approx(1e-2)
+
+
+def _worsening_val_loss(monkeypatch):
+    calls = []
+
+    def loss(*args, **kwargs):  # the held-out loss only gets worse after epoch 1
+        calls.append(1)
+        return float(len(calls))
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", loss)
+
+
+def test_early_stopping_restores_the_best_held_out_weights(tiny, monkeypatch):
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    _worsening_val_loss(monkeypatch)
+    func, snapshots = _func(), {}
+
+    def keep(epoch, record):
+        snapshots[epoch] = {k: v.clone() for k, v in func.state_dict().items()}
+
+    history = fit(func, train, val, epochs=50, patience=2, callback=keep, **OPTIONS)
+    assert history["epoch"] == [1.0, 2.0, 3.0]  # 2 epochs without gain, then stop
+    for name, value in func.state_dict().items():  # the weights of epoch 1, not 3
+        torch.testing.assert_close(value, snapshots[1][name])
+    assert not torch.equal(snapshots[1]["sum_in.weight"], snapshots[3]["sum_in.weight"])
+
+
+def test_early_stopping_waits_for_the_last_pruning_round(tiny, monkeypatch):
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    _worsening_val_loss(monkeypatch)
+    history = fit(_func(), train, val, epochs=20, patience=2, pruner=DashPruner("imp"),
+                  **OPTIONS)
+    # rounds at epochs 3 and 10 (none at the last epoch); the stop comes 2 epochs after 10
+    assert history["epoch"] == [float(e) for e in range(1, 13)]
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_train_shows_a_progress_bar_by_default(capsys):
+    adata = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=4, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    capsys.readouterr()
+    model.train(2, pruning="none", method="rk4", step_size=0.5)
+    assert "grn fit" in capsys.readouterr().err
+    model.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert "grn fit" not in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_defaults_are_dopri5_and_the_papers_dash_settings():
+    adata = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=4, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    model.train(1, pruning="none", progress=False)
+    assert model.settings["method"] == "dopri5" and model.settings["adjoint"] is False
+    pruner = DashPruner("dash", prior=torch.eye(6))
+    assert (pruner.lambda_ppi, pruner.lambda_motif) == (0.05, 0.01)
+    sch = pruner.schedule  # first cut 70 % at epoch 3, then 10 % every 10 epochs
+    assert (sch.first_epoch, sch.first_fraction, sch.every, sch.fraction) == (3, 0.7, 10, 0.1)
