@@ -74,7 +74,7 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
 def _fit(args: argparse.Namespace) -> int:
     import anndata as ad
 
-    from biomodels.grn.model import GRNModel
+    from biomodels.grn.model import _STABLE_STEP, GRNModel
 
     try:
         adata = ad.read_h5ad(args.data)
@@ -99,8 +99,15 @@ def _fit(args: argparse.Namespace) -> int:
     checkpoint = Path(args.out) / "checkpoint.pt"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}")
+    step = FIT_DEFAULTS["step_size"]
+    gap = model.largest_gap()
+    if step * gap > _STABLE_STEP:  # uneven (pseudo)time: keep RK4 stable on the widest gap
+        step = _STABLE_STEP / gap
+        print(f"the widest gap between consecutive observations is {gap:.3g} time units "
+              f"after scaling: RK4 steps of {step:.3g} per gap instead of "
+              f"{FIT_DEFAULTS['step_size']}")
     model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
-                step_size=FIT_DEFAULTS["step_size"], prior_weight=args.prior_weight,
+                step_size=step, prior_weight=args.prior_weight,
                 prior_scaling=args.prior_scaling, progress=not args.quiet,
                 checkpoint=checkpoint)
     paths, info = _write_outputs(model, adata, Path(args.out), truth)

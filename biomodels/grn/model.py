@@ -37,6 +37,7 @@ from biomodels.grn.train import (
     fit,
     make_pairs,
     no_change_mse,
+    pair_index,
     prior_loss,
     solve,
     split_pairs,
@@ -47,6 +48,9 @@ __all__ = ["GRNModel"]
 
 Pruning = Literal["dash", "imp", "prior", "none", "l1"]
 _FORMAT = "prunus.grn/1"
+#: Largest fixed solver step (scaled time) that :meth:`GRNModel.train` takes without a
+#: warning; RK4 on dy/dt = -g y is stable for g h < 2.8 and the rates start near 1.
+_STABLE_STEP = 2.0
 
 
 def _host(x: Any) -> Any:
@@ -64,7 +68,8 @@ def _dense(x: Any) -> np.ndarray:
     if hasattr(x, "to_memory"):  # anndata's backed sparse dataset
         x = x.to_memory()
     if hasattr(x, "toarray"):
-        x = x.toarray()
+        # float64 before densifying: a float32 dense copy on the way doubled the peak
+        x = (x.astype(np.float64) if hasattr(x, "astype") else x).toarray()
     return np.asarray(x, dtype=np.float64)
 
 
@@ -127,9 +132,11 @@ class GRNModel:
     init
         Weight initialisation, ``"dash"`` or ``"phoenix"`` (see :class:`PhoenixODEFunc`).
     time_scale
-        Factor applied to times before fitting; ``"auto"`` chooses it so that the mean
-        absolute velocity of the scaled data is 0.5 per time unit, which puts the rates
-        ``g`` near 1 whatever unit the times are in (steps, hours, pseudotime).
+        Factor applied to times before fitting; ``"auto"`` chooses it so that the scaled
+        data change by 0.5 per time unit on average (mean absolute change per gene between
+        consecutive observations, summed over the pairs, over their summed time gaps),
+        which puts the rates ``g`` near 1 whatever unit the times are in (steps, hours,
+        pseudotime).
     dtype
         Torch dtype of the model (float32 is enough for fitting; use float64 for checks).
     device
@@ -193,6 +200,7 @@ class GRNModel:
                 f"{where} has {int(bad.sum())} NaN or infinite values (genes {cols}); "
                 "impute or drop them first"
             )
+        del bad  # cells x genes; memory counts at 50k cells
         # time
         if not isinstance(time_key, str) or time_key not in adata.obs:
             raise ValueError(f"time_key={time_key!r} is not a column of adata.obs "
@@ -261,7 +269,10 @@ class GRNModel:
         self.ppi = ppi_df
         self.offset = lo
         self.scale = span
-        self._x = (x - lo) / span
+        # (x - lo) / span with one temporary, not two (x may be the user's own array)
+        self._x = np.subtract(x, lo)
+        self._x /= span
+        del x
         self._times = times
         self._codes = np.asarray(codes, dtype=np.int64)
         self.trajectories = [str(n) for n in names]
@@ -269,23 +280,29 @@ class GRNModel:
         # cells sharing a trajectory and a time are ordered by name, not by row
         self._tiebreak = np.argsort(np.argsort(np.asarray(adata.obs_names, dtype=str),
                                                kind="stable"), kind="stable")
-        pairs = make_pairs(torch.as_tensor(self._x), torch.as_tensor(times),
-                           torch.as_tensor(self._codes), self._tiebreak)
+        # pair indices only: gathering both sides of every pair in float64 held two more
+        # copies of the data (2 GB at 20k cells x 2k genes besides the data itself)
+        first, second = pair_index(times, self._codes, self._tiebreak)
+        n_pairs = len(first)
         possible = adata.n_obs - len(names)
-        if len(pairs) < possible:
+        if n_pairs < possible:
             # snapshot data or replicates: cells that share a time point form no pair
             warnings.warn(
-                f"only {len(pairs)} one-step pairs from {adata.n_obs} cells: "
-                f"{possible - len(pairs)} cells share a time point (time key {time_key!r}) "
+                f"only {n_pairs} one-step pairs from {adata.n_obs} cells: "
+                f"{possible - n_pairs} cells share a time point (time key {time_key!r}) "
                 f"with another cell of their trajectory (trajectory key {trajectory_key!r}), "
                 "and of those only one, the last by obs_names, pairs with the next time "
                 "point. Give each cell its own pseudotime (e.g. sc.tl.dpt, with a lineage "
                 "as trajectory_key), average the cells of each time point, or name the "
                 "trajectories with trajectory_key", UserWarning, stacklevel=2)
-        _warn_on_distant_pairs(self._x, pairs, time_key, trajectory_key)
+        _warn_on_distant_pairs(self._x, first, second, time_key, trajectory_key)
         if time_scale == "auto":
-            vel = (pairs.x1 - pairs.x0).abs().mean(dim=1) / pairs.dt
-            v = float(vel.mean())
+            # total change over total time, not the mean of per-pair velocities: with a
+            # pseudotime whose gaps vary, cells a hair apart in time (their difference is
+            # cell noise) made that mean, and the scaled gaps, huge (random order, 5k cells:
+            # largest scaled gap 202, rk4 diverged); equal gaps give the same value
+            steps = _mean_abs_steps(self._x, first, second)
+            v = float(steps.sum() / torch.as_tensor(times[second] - times[first]).sum())
             self.time_scale = v / 0.5 if v > 0 else 1.0
         else:
             if isinstance(time_scale, bool) or not isinstance(time_scale, numbers.Real) \
@@ -325,6 +342,21 @@ class GRNModel:
         if self._adata is None:
             raise ValueError(f"{what}: this model was loaded without its data "
                              "(GRNModel.load(path)); load it with GRNModel.load(path, adata)")
+
+    def largest_gap(self) -> float:
+        """Widest time gap of a training pair, in the model's scaled time.
+
+        A fixed-step solver takes ``step_size`` of it per step (see :meth:`train`), so
+        ``step_size <= 2 / largest_gap()`` keeps every step in RK4's stable range.
+
+        Returns
+        -------
+        float
+            ``max(t_next - t) * time_scale`` over the one-step pairs.
+        """
+        self._require_data("largest_gap")
+        a, b = pair_index(self._times, self._codes, self._tiebreak)
+        return float((self._times[b] - self._times[a]).max() * self.time_scale)
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=self.dtype, device=self.device)
@@ -441,6 +473,8 @@ class GRNModel:
             raise ValueError("prior_weight < 1 needs a prior network")
         pairs = self._pairs()
         train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed=self.seed)
+        # the split copied the pairs: do not hold a third copy of the data while fitting
+        del pairs
         if prior_scaling not in ("max", "sign"):
             raise ValueError(f"prior_scaling must be 'max' or 'sign', got {prior_scaling!r}")
         # train a copy and keep it only when the fit succeeds: a diverged fit (NaN weights)
@@ -474,6 +508,16 @@ class GRNModel:
                 top = prior.abs().max()
                 prior_scaled = prior / top if top > 0 else prior
         options = {"step_size": step_size} if step_size is not None else None
+        if step_size is not None and step_size * self.largest_gap() > _STABLE_STEP:
+            # a fixed step covers step_size x dt of scaled time, and with rates near 1 RK4
+            # is stable only below ~2.8: the widest gaps diverge first
+            warnings.warn(
+                f"step_size={step_size} takes fixed steps of up to "
+                f"{step_size * self.largest_gap():.3g} time units on the widest gap between "
+                f"consecutive observations ({self.largest_gap():.3g} after time scaling); "
+                f"above {_STABLE_STEP} the solver may diverge: pass step_size <= "
+                f"{_STABLE_STEP / self.largest_gap():.3g} or an adaptive method (dopri5)",
+                UserWarning, stacklevel=2)
         history = fit(
             func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
             method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint,
@@ -889,20 +933,33 @@ class GRNModel:
         return model
 
 
-def _warn_on_distant_pairs(x: np.ndarray, pairs: Pairs, time_key: str,
-                           trajectory_key: str | None) -> None:
+def _mean_abs_steps(x: np.ndarray, first: np.ndarray, second: np.ndarray,
+                    chunk_bytes: int = 1 << 25) -> torch.Tensor:
+    """Per pair ``mean_j |x[second, j] - x[first, j]|``, gathered a block of pairs at a time.
+
+    Row by row the same numbers as on the whole gathered arrays, without holding them.
+    """
+    xt = torch.from_numpy(x)
+    rows = max(1, chunk_bytes // max(1, x.shape[1] * x.itemsize))
+    parts = [(xt[second[s:s + rows]] - xt[first[s:s + rows]]).abs().mean(dim=1)
+             for s in range(0, len(first), rows)]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=xt.dtype)
+
+
+def _warn_on_distant_pairs(x: np.ndarray, first: np.ndarray, second: np.ndarray,
+                           time_key: str, trajectory_key: str | None) -> None:
     """Warn when consecutive cells are far apart in expression (e.g. branches joined).
 
     A cell's successor in time should be close to it, about as close as its nearest
     neighbour among all cells. A pseudotime over several lineages without a lineage
     key chains cells of different branches, whose steps are many times larger.
     """
-    if len(pairs) < 10 or x.shape[0] < 20:
+    if len(first) < 10 or x.shape[0] < 20:
         return
     rng = np.random.default_rng(0)
-    pick = rng.choice(len(pairs), min(len(pairs), 300), replace=False)
-    x0 = pairs.x0.detach().cpu().double().numpy()[pick]
-    step = np.linalg.norm(pairs.x1.detach().cpu().double().numpy()[pick] - x0, axis=1)
+    pick = rng.choice(len(first), min(len(first), 300), replace=False)
+    x0 = x[first[pick]]
+    step = np.linalg.norm(x[second[pick]] - x0, axis=1)
     ref = x[rng.choice(x.shape[0], min(x.shape[0], 2000), replace=False)]
     # squared distances by |a|^2 + |b|^2 - 2ab: (300, 2000) values whatever the gene count
     sq = (x0**2).sum(1)[:, None] + (ref**2).sum(1)[None, :] - 2.0 * x0 @ ref.T

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -24,9 +24,13 @@ from biomodels.grn.odefunc import PhoenixODEFunc
 from core.checks import check_number
 from core.fingerprint import fingerprint
 
+#: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
+_BATCH_BAR = 200
+
 __all__ = [
     "Pairs",
     "make_pairs",
+    "pair_index",
     "integrate",
     "solve",
     "fit",
@@ -145,14 +149,42 @@ def make_pairs(x: torch.Tensor, time: torch.Tensor, trajectory: torch.Tensor,
         raise ValueError("make_pairs: x must be (n, G) and time, trajectory (n,)")
     tr = trajectory.detach().cpu().numpy()
     tm = time.detach().cpu().to(torch.float64).numpy()
-    order = np.lexsort((tm, tr) if tiebreak is None else (np.asarray(tiebreak), tm, tr))
-    a, b = order[:-1], order[1:]
-    keep = (tr[a] == tr[b]) & (tm[b] > tm[a])
-    a, b = a[keep], b[keep]
+    a, b = pair_index(tm, tr, tiebreak)
     ia = torch.as_tensor(a, device=x.device)
     ib = torch.as_tensor(b, device=x.device)
     dt = torch.as_tensor(tm[b] - tm[a], dtype=x.dtype, device=x.device)
     return Pairs(x[ia], x[ib], dt, torch.as_tensor(tr[a], device=x.device))
+
+
+def pair_index(time: np.ndarray, trajectory: np.ndarray,
+               tiebreak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(a, b)`` of the pairs :func:`make_pairs` forms, without gathering rows.
+
+    Parameters
+    ----------
+    time
+        (n,) float64 observation times.
+    trajectory
+        (n,) integer trajectory codes.
+    tiebreak
+        (n,) keys ordering cells that share a trajectory and a time (see :func:`make_pairs`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``a`` (earlier) and ``b`` (next) cell of every pair, in :func:`make_pairs`' order.
+
+    Examples
+    --------
+    >>> a, b = pair_index(np.array([1.0, 0.0, 2.0]), np.array([0, 0, 0]))
+    >>> a.tolist(), b.tolist()
+    ([1, 0], [0, 2])
+    """
+    order = np.lexsort((time, trajectory) if tiebreak is None
+                       else (np.asarray(tiebreak), time, trajectory))
+    a, b = order[:-1], order[1:]
+    keep = (trajectory[a] == trajectory[b]) & (time[b] > time[a])
+    return a[keep], b[keep]
 
 
 def split_pairs(
@@ -579,7 +611,11 @@ def fit(
         func.train()
         perm = torch.randperm(n, generator=gen).to(train.x0.device)
         total = 0.0
-        for start in range(0, n, batch_size):
+        starts: Iterable[int] = range(0, n, batch_size)
+        if progress and len(starts) >= _BATCH_BAR:
+            # an epoch of many batches (tens of thousands of cells) takes minutes: show it
+            starts = tqdm(starts, desc=f"epoch {epoch}", leave=False, unit="batch")
+        for start in starts:
             idx = perm[start : start + batch_size]
             pred = integrate(
                 func, train.x0[idx], train.dt[idx], method=method, rtol=rtol, atol=atol,

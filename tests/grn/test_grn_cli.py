@@ -73,6 +73,24 @@ def test_fit_without_truth_or_prior(files):
     assert ad.read_h5ad(out / "result.h5ad").uns["grn"]["settings"]["pruning"] == "none"
 
 
+@pytest.mark.filterwarnings("ignore:consecutive cells in time are far apart")  # random cells
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")
+def test_fit_shortens_the_rk4_step_for_an_uneven_pseudotime(tmp_path, capsys):
+    # cells at random pseudotimes: the widest gap is several times the mean, and RK4's
+    # default 0.5 of it per step left the stable range (a pseudotime of 20k cells diverged)
+    rng = np.random.default_rng(1)
+    ad.AnnData(rng.random((2000, 5)), obs=pd.DataFrame(
+        {"pt": rng.random(2000)}, index=[f"c{i}" for i in range(2000)])).write_h5ad(
+        tmp_path / "pt.h5ad")
+    rc = main(["grn", "fit", str(tmp_path / "pt.h5ad"), "--time-key", "pt", "--epochs", "1",
+               "--hidden", "2", "--quiet", "--out", str(tmp_path / "out")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "the widest gap between consecutive observations is" in out
+    step = ad.read_h5ad(tmp_path / "out" / "result.h5ad").uns["grn"]["settings"]["step_size"]
+    assert step < 0.5 and f"RK4 steps of {step:.3g} per gap" in out
+
+
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_fit_with_imp_pruning_needs_no_prior(files):
     # --pruning dash|imp|none: imp is the DASH schedule with data scores only

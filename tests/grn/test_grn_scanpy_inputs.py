@@ -87,6 +87,41 @@ def test_steps_are_taken_in_float64(planted):
     torch.testing.assert_close(steps, expected, rtol=1e-6, atol=0)
 
 
+@pytest.mark.filterwarnings("ignore:consecutive cells in time are far apart")  # random cells
+def test_auto_time_scale_is_total_change_over_total_time():
+    # a pseudotime with uneven gaps: cells a hair apart differ by cell noise, and the mean
+    # of per-pair velocities (the old rule) was ruled by them (largest scaled gap 202 for
+    # 5k random cells; rk4 diverged); total change over total time keeps the gaps moderate
+    rng = np.random.default_rng(0)
+    x = rng.random((2000, 5))
+    data = ad.AnnData(x, obs=pd.DataFrame({"time": rng.random(2000)},
+                                          index=[f"c{i}" for i in range(2000)]))
+    model = GRNModel(data, time_key="time", n_hidden=2)
+    order = np.argsort(data.obs["time"].to_numpy())
+    scaled = (x - x.min(axis=0)) / np.ptp(x, axis=0)  # the model's per-gene [0, 1]
+    change = np.abs(np.diff(scaled[order], axis=0)).mean(axis=1).sum()
+    span = np.ptp(data.obs["time"].to_numpy())
+    assert model.time_scale == pytest.approx(change / span / 0.5, rel=1e-12)
+    gaps = model._pairs().dt.double()
+    assert float(gaps.max()) < 10  # 4.6; the mean of per-pair velocities gave 38
+
+
+@pytest.mark.filterwarnings("ignore:consecutive cells in time are far apart")  # random cells
+@pytest.mark.filterwarnings("ignore:the model explains only")
+def test_a_fixed_step_too_wide_for_the_widest_gap_warns():
+    rng = np.random.default_rng(1)
+    data = ad.AnnData(rng.random((2000, 5)), obs=pd.DataFrame(
+        {"time": rng.random(2000)}, index=[f"c{i}" for i in range(2000)]))
+    model = GRNModel(data, time_key="time", n_hidden=2)
+    gap = model.largest_gap()
+    assert gap == pytest.approx(float(model._pairs().dt.double().max()), rel=1e-6)
+    assert 4 < gap < 10  # uneven pseudotime: the widest gap is several times the mean
+    with pytest.warns(UserWarning, match=r"step_size=0.5 takes fixed steps of up to .*"
+                                         r"pass step_size <= 0\.\d+ or an adaptive method"):
+        model.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    model.train(1, pruning="none", method="rk4", step_size=2 / gap, progress=False)
+
+
 def test_a_branching_pseudotime_without_lineages_warns():
     import scanpy as sc
 

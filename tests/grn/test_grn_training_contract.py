@@ -105,6 +105,19 @@ def test_train_shows_a_progress_bar_by_default(capsys):
 
 
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_an_epoch_of_many_batches_shows_its_own_progress(capsys):
+    # tens of thousands of cells make one epoch last minutes: the epoch bar alone sat still
+    adata = simulate.simulate_hill_network(3, n_trajectories=30, n_timepoints=9, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=2)
+    capsys.readouterr()
+    model.train(1, pruning="none", method="rk4", step_size=0.5, batch_size=1)  # 216 batches
+    err = capsys.readouterr().err
+    assert "epoch 1" in err and "batch" in err
+    model.train(1, pruning="none", method="rk4", step_size=0.5, batch_size=32)  # 7 batches
+    assert "epoch 1" not in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
 def test_defaults_are_dopri5_and_the_papers_dash_settings():
     adata = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=4, seed=0)
     model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=4)
