@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from core.checks import check_number
 from multiagent._backend import as_numpy, check_indices
@@ -40,6 +42,10 @@ __all__ = [
 ]
 
 Position = Literal["hub", "leaf"] | int
+
+# Scenario.model keeps W dense up to this many agents (where FriedkinJohnsen.solve uses an
+# exact dense solve) and sparse above it, where a dense W costs n^2 memory and time per step
+_DENSE_MAX = 2000
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,20 @@ class Scenario:
         """
         return make_graph(self.graph, self.n, seed=self.seed)
 
+    @cached_property
+    def _graph(self) -> nx.Graph:
+        """The named topology, drawn once per scenario (not to be mutated)."""
+        return make_graph(self.graph, self.n, seed=self.seed)
+
+    def _graph_now(self) -> nx.Graph:
+        """Return the graph the methods below use.
+
+        A named topology is drawn once, not once per call (5 draws per simulate, O(n^2)
+        each for "er"); a networkx graph passed in is relabelled on each use, so that
+        changes the caller makes to it are seen as before.
+        """
+        return self._graph if isinstance(self.graph, str) else self.graph_()
+
     def adversary_nodes(self) -> list[int]:
         """Node index of each adversary (resolving ``"hub"``/``"leaf"``).
 
@@ -169,7 +189,7 @@ class Scenario:
         list of int
             One agent index per entry of ``adversaries``, in the same order.
         """
-        G = self.graph_()
+        G = self._graph_now()
         hub, leaf = hub_and_leaf(G)
         nodes = []
         for adv in self.adversaries:
@@ -193,7 +213,7 @@ class Scenario:
         numpy.ndarray
             ``(n,)`` bool, False at the adversaries.
         """
-        mask = np.ones(self.graph_().number_of_nodes(), bool)
+        mask = np.ones(self._graph_now().number_of_nodes(), bool)
         mask[self.adversary_nodes()] = False
         return mask
 
@@ -212,23 +232,43 @@ class Scenario:
         FriedkinJohnsen
             Benign agents with ``gamma``, ``alpha``; each adversary with its own
             ``gamma``, ``alpha`` and the trust in it multiplied by its ``persuasion``.
+            ``W`` is a dense array up to 2000 agents and a scipy CSR array above (trust
+            only on the graph's edges), so large sparse graphs stay O(edges).
         """
-        G = self.graph_()
-        A = adjacency(G)
+        A = adjacency(self._graph_now(), sparse=True)
         n = A.shape[0]
         gamma = np.full(n, float(self.gamma))
         alpha = np.full(n, float(self.alpha))
         if trust is not None and np.shape(trust) != (n, n):
             raise ValueError(f"trust must have shape ({n}, {n}), got {np.shape(trust)}")
-        trust = np.ones((n, n)) if trust is None else np.array(trust, dtype=np.float64)
-        for node, adv in zip(self.adversary_nodes(), self.adversaries):
+        nodes = self.adversary_nodes()
+        for node, adv in zip(nodes, self.adversaries):
             if adv.persuasion < 0:
                 raise ValueError(f"persuasion must be >= 0, got {adv.persuasion}")
             gamma[node], alpha[node] = adv.gamma, adv.alpha
-            trust[:, node] *= adv.persuasion
-        if not self.adversaries and np.all(trust == 1):
+        if n <= _DENSE_MAX:
+            A = A.toarray()
+            trust = np.ones((n, n)) if trust is None else np.array(trust, dtype=np.float64)
+            for node, adv in zip(nodes, self.adversaries):
+                trust[:, node] *= adv.persuasion
+            if not self.adversaries and np.all(trust == 1):
+                return FriedkinJohnsen.from_adjacency(A, gamma, alpha)
+            return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
+        # sparse: the trust entries on the edges only, scaled as the dense columns above
+        if trust is None:
+            values = np.ones(A.nnz)
+        else:
+            trust = np.asarray(trust, dtype=np.float64)
+            if not np.isfinite(trust).all() or (trust < 0).any():
+                FriedkinJohnsen._check_entries_of(trust, "trust")  # raises, naming the agent
+            values = trust[np.repeat(np.arange(n), np.diff(A.indptr)), A.indices]
+        if not self.adversaries and (trust is None or np.all(trust == 1)):
             return FriedkinJohnsen.from_adjacency(A, gamma, alpha)
-        return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
+        scale = np.ones(n)
+        for node, adv in zip(nodes, self.adversaries):
+            scale[node] = adv.persuasion
+        T = sp.csr_array((values * scale[A.indices], A.indices, A.indptr), shape=A.shape)
+        return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=T)
 
 
 @dataclass

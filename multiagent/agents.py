@@ -256,12 +256,14 @@ def run_debate(
     n = len(agents)
     if A.shape != (n, n):
         raise ValueError(f"adjacency must be ({n}, {n}) for {n} agents, got {A.shape}")
-    history: list[Message] = []
+    last: list[Message] = []  # the previous round's messages, in sender order
     transcript, texts = [], []
     for t in range(rounds + 1):
         replies = []
         for i, agent in enumerate(agents):
-            visible = [m for m in history if m.round == t - 1 and A[i, m.sender]]
+            # agents see only round t - 1: index it by sender instead of scanning the whole
+            # history, which made a debate quadratic in its rounds as well as its agents
+            visible = [last[j] for j in np.flatnonzero(A[i])] if last else []
             reply = agent.respond(question, options, visible, t)
             b = np.asarray(reply.belief, dtype=np.float64)
             if b.shape != (len(options),):
@@ -270,7 +272,7 @@ def run_debate(
             replies.append(Reply(b, reply.text))
         check_beliefs(np.stack([r.belief for r in replies]), n, f"round {t} beliefs",
                       simplex=True)
-        history += [Message(i, t, r.belief, r.text) for i, r in enumerate(replies)]
+        last = [Message(i, t, r.belief, r.text) for i, r in enumerate(replies)]
         transcript.append(np.stack([r.belief for r in replies]))
         texts.append([r.text for r in replies])
     return np.stack(transcript), texts

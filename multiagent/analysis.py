@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from multiagent import _backend as bk
+from multiagent._sparse import drop_diagonal
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -286,8 +287,7 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
         raise ValueError("adjacency must be symmetric (an undirected weighted graph)")
     # a self-loop is not an edge of L = D - A (it cancels), and from_adjacency drops it:
     # counting it in d would lower gamma_i and give z != (I + L)^{-1} s
-    A = A.copy()
-    A.setdiag(0)
+    A = drop_diagonal(A)
     d = np.asarray(A.sum(axis=1)).ravel()
     backend = bk.backend_of(adjacency)
     adj = adjacency if backend != "numpy" else np.asarray(adjacency, dtype=np.float64)

@@ -273,7 +273,7 @@ def run_trust_stream(
     benign = scenario.benign()
     from multiagent.topologies import adjacency as adj_of
 
-    A = adj_of(scenario.graph_())
+    A = adj_of(scenario._graph_now())  # the graph the scenario's model uses
     n, K = A.shape[0], scenario.n_options
     defense = TrustAdaptiveDefense(n) if defense is None else defense
     if defense.n != n:

@@ -30,6 +30,7 @@ import scipy.sparse.csgraph as csgraph
 import torch
 
 from multiagent import _backend as bk
+from multiagent._sparse import drop_diagonal
 from multiagent.solvers import ConvergenceError, bicgstab, fixed_point, pcg
 
 __all__ = ["FriedkinJohnsen", "fj_step", "check_beliefs", "ConvergenceError"]
@@ -296,10 +297,17 @@ class FriedkinJohnsen:
                 idx = np.flatnonzero(empty)
                 eye = sp.csr_array((np.ones(idx.size), (idx, idx)), shape=(self.n, self.n))
                 if self.backend == "torch":
-                    add = torch.zeros(self.n, dtype=W.dtype, device=W.device)
-                    add[torch.as_tensor(idx, device=W.device)] = 1
-                    eye_t = torch.diag(add)
-                    if W.layout != torch.strided:  # an empty row gets a self-loop, kept sparse
+                    # an empty row gets a self-loop; built sparse, since a dense n x n
+                    # identity for a sparse W took 7 GB at n = 30k (isolated agents)
+                    at = torch.as_tensor(idx, device=W.device)
+                    eye_t = torch.sparse_coo_tensor(
+                        torch.stack([at, at]),
+                        torch.ones(idx.size, dtype=W.dtype, device=W.device),
+                        (self.n, self.n), check_invariants=False, is_coalesced=True,
+                    )  # flatnonzero: sorted, distinct indices in range
+                    if W.layout == torch.strided:
+                        eye_t = eye_t.to_dense()
+                    elif W.layout != torch.sparse_coo:
                         eye_t = eye_t.to_sparse(layout=W.layout)
                     W = W + eye_t
                 elif self.backend == "scipy":
@@ -827,10 +835,7 @@ def _is_symmetric(A: Any, tol: float = 1e-12) -> bool:
 def _without_diagonal(A: Any, backend: str) -> Any:
     """Return ``A`` with a zero diagonal, in its own backend and layout."""
     if backend == "scipy":
-        A = sp.csr_array(A, copy=True)
-        A.setdiag(0)
-        A.eliminate_zeros()
-        return A
+        return drop_diagonal(A)
     if backend == "torch":
         if A.layout != torch.strided:
             layout = A.layout

@@ -84,13 +84,18 @@ def plot_trajectories(
     palette += [c for k, c in enumerate(plt.get_cmap("tab20").colors) if k % 2 and k != 7]
     n_benign = y.shape[1] - len(marked)
     one_colour = n_benign > len(palette)
-    labelled = False
-    for rank, i in enumerate(k for k in range(y.shape[1]) if k not in marked):
-        if one_colour:
-            label = None if labelled else f"benign agents ({n_benign})"
-            labelled = True
-            ax.plot(rounds, y[:, i], color="tab:blue", lw=0.8, alpha=0.6, label=label)
-        else:
+    benign = [k for k in range(y.shape[1]) if k not in marked]
+    if one_colour:
+        # one artist for all benign lines: a Line2D each took ~1 ms to add and to draw
+        # (5 s at 5000 agents); same look, one legend entry
+        from matplotlib.collections import LineCollection
+
+        segments = np.stack(np.broadcast_arrays(rounds[None, :], y[:, benign].T), axis=-1)
+        ax.add_collection(LineCollection(segments, colors="tab:blue", linewidths=0.8,
+                                         alpha=0.6, label=f"benign agents ({n_benign})"))
+        ax.autoscale_view()
+    else:
+        for rank, i in enumerate(benign):
             # colour by agent index where it fits, so an agent keeps its colour across panels
             colour = palette[i if y.shape[1] <= len(palette) else rank]
             ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=f"agent {i}")

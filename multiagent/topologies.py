@@ -14,6 +14,8 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from multiagent._sparse import drop_diagonal
+
 __all__ = [
     "TOPOLOGIES",
     "Topology",
@@ -22,6 +24,9 @@ __all__ = [
     "hub_and_leaf",
     "random_graph",
 ]
+
+#: Above this many agents an Erdős–Rényi graph is drawn in O(n + edges), not O(n^2).
+_FAST_GNP = 2000
 
 Topology = Literal["complete", "star", "ring", "chain", "wheel", "tree", "er", "ba"]
 TOPOLOGIES: tuple[str, ...] = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
@@ -42,7 +47,9 @@ def make_graph(
     name
         ``"complete"``, ``"star"`` (hub 0), ``"ring"``, ``"chain"``, ``"wheel"`` (hub 0 plus
         a ring among the leaves), ``"tree"`` (binary, heap order: parent of ``i`` is
-        ``(i - 1) // 2``), ``"er"`` (Erdős–Rényi ``G(n, p)``, default ``p = 2 log(n)/n``)
+        ``(i - 1) // 2``), ``"er"`` (Erdős–Rényi ``G(n, p)``, default ``p = 2 log(n)/n``;
+        above 2,000 agents drawn by networkx's ``fast_gnp_random_graph``, the same
+        distribution in O(n + edges) time, so a seed gives another graph there)
         or ``"ba"`` (Barabási–Albert with ``m`` edges per new node); or a networkx graph,
         relabelled to ``0..n-1`` in its node order.
     n
@@ -84,6 +91,8 @@ def make_graph(
         prob = min(1.0, 2 * np.log(n) / n) if p is None else p
         if not 0 <= prob <= 1:
             raise ValueError(f"p must be in [0, 1], got {prob}")
+        if n > _FAST_GNP:  # gnp_random_graph tries all n^2/2 pairs: 7 s at 1e4, minutes at 1e5
+            return nx.fast_gnp_random_graph(n, prob, seed=seed)
         return nx.gnp_random_graph(n, prob, seed=seed)
     if name == "ba":
         if not 1 <= m < n:
@@ -119,8 +128,7 @@ def adjacency(
                                  dtype=np.float64)
     if graph.is_directed():
         A = sp.csr_array(A.T)
-    A.setdiag(0)
-    A.eliminate_zeros()
+    A = drop_diagonal(A)
     return A if sparse else A.toarray()
 
 
