@@ -21,7 +21,7 @@ import torch
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
-from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
+from biomodels.ctmc.likelihood_subsets import MAX_SUBSET_EVENTS, subset_log_likelihood
 from core.seeding import seeded_globals
 
 __all__ = ["posterior_theta"]
@@ -39,6 +39,14 @@ def _log_lik_fn(x: np.ndarray, dtype: torch.dtype):
             return (counts[mask] * lp[mask]).sum()
 
         return f
+    kmax = int(xt.sum(1).max()) if len(xt) else 0
+    if kmax > MAX_SUBSET_EVENTS:
+        # checked here, not deep inside pyro's first step, whose message named a method
+        # (mcmc) that the posterior does not have
+        raise ValueError(
+            f"posterior_theta needs the exact likelihood, whose cost doubles per event of a "
+            f"tumour: a tumour carries {kmax} events (at most {MAX_SUBSET_EVENTS}); drop or "
+            "subsample the most mutated tumours, or keep fewer events")
     return lambda theta: subset_log_likelihood(theta, xt).sum()
 
 

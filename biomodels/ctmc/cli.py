@@ -64,7 +64,7 @@ def _fit(args: argparse.Namespace) -> int:
             warnings.simplefilter("always")
             model.fit(
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
-                folds=args.folds, checkpoint=checkpoint,
+                folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
             )
         show_warnings(caught)
     except ValueError as exc:
@@ -82,7 +82,8 @@ def _fit(args: argparse.Namespace) -> int:
     for test in folds:
         train = np.setdiff1d(np.arange(len(x)), test)
         if cv_done is None:
-            res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed)
+            res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed,
+                            progress=not args.quiet)
             held.append(float(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean()))
         indep_theta = torch.as_tensor(independence_fit(x[train], method=args.method,
                                                        seed=args.seed))
@@ -170,4 +171,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="cross-validation folds (default 5)")
     fit.add_argument("--out", metavar="DIR", required=True, type=output_folder,
                      help="output folder (created if missing)")
+    # a cross-validation over hundreds of events runs for hours: show where it is
+    fit.add_argument("--quiet", action="store_true",
+                     help="no progress bars (shown on stderr by default)")
     fit.set_defaults(func=_fit)

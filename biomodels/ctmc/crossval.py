@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
@@ -173,7 +174,7 @@ def select_l1(
         (written atomically). When it exists, those fits are skipped; it must come from the
         same data, grid, folds, seed and fit settings (else ValueError).
     **fit_kwargs
-        Passed to the fits.
+        Passed to the fits; ``progress=True`` also shows a bar over all the fold fits.
 
     Returns
     -------
@@ -197,17 +198,20 @@ def select_l1(
     done: dict[str, float] = {}
     if checkpoint is not None and os.path.exists(checkpoint):
         done = _read_cv_checkpoint(checkpoint, signature)
-    for g in grid:
-        for k, test in enumerate(tests):
-            key = f"{float(g)!r}/{k}"
-            if key in done:
-                continue
-            done[key] = _fold_score(x, float(g), test, seed, fit_kwargs)
-            if checkpoint is not None:
-                from core import write_json
+    # len(grid) x folds fits: hours for hundreds of events, so one bar over all of them
+    fits = {f"{float(g)!r}/{k}": (float(g), test) for g in grid for k, test in enumerate(tests)}
+    todo = [(key, g, test) for key, (g, test) in fits.items() if key not in done]
+    bar = tqdm(total=len(fits), initial=len(fits) - len(todo),
+               disable=not fit_kwargs.get("progress", False), desc="ctmc cross-validation")
+    for key, g, test in todo:
+        done[key] = _fold_score(x, g, test, seed, fit_kwargs)
+        bar.update()
+        if checkpoint is not None:
+            from core import write_json
 
-                write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
-                            "scores": done}, checkpoint)
+            write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
+                        "scores": done}, checkpoint)
+    bar.close()
     scores = {float(g): np.asarray([done[f"{float(g)!r}/{k}"] for k in range(len(tests))])
               for g in grid}
     means = {g: s.mean() for g, s in scores.items()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,10 @@ __all__ = [
     "random_sparse_theta",
     "block_theta",
 ]
+
+
+# columns checked together by validate_cohort's vectorised path
+_BLOCK_COLUMNS = 512
 
 
 def _is_anndata(x: Any) -> bool:
@@ -79,7 +84,8 @@ def validate_cohort(
                 f"event_names has {len(names)} entries but X has {arr.shape[1]} columns"
             )
         frame = pd.DataFrame(arr, columns=names)
-    dup = sorted({c for c in names if names.count(c) > 1})
+    seen = Counter(names)  # names.count per name was quadratic: 3 s at 20,000 events
+    dup = sorted(c for c, times in seen.items() if times > 1)
     if dup:
         raise ValueError(f"duplicated event names: {dup}")
     if frame.shape[1] == 0:
@@ -87,17 +93,18 @@ def validate_cohort(
     if frame.shape[0] == 0:
         raise ValueError("X has no tumours (rows)")
     out = np.zeros(frame.shape, dtype=np.uint8)
-    for j, col in enumerate(names):
-        values = pd.to_numeric(frame.iloc[:, j], errors="coerce").to_numpy(dtype=float)
-        raw = frame.iloc[:, j]
-        if np.isnan(values).any():
-            bad = raw[np.isnan(values)].iloc[0]
-            kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
-            raise ValueError(f"event column {col!r} has a {kind}; expected 0/1")
-        if not np.isin(values, (0.0, 1.0)).all():
-            bad = values[~np.isin(values, (0.0, 1.0))][0]
-            raise ValueError(f"event column {col!r} has non-binary entry {bad:g}; expected 0/1")
-        out[:, j] = values.astype(np.uint8)
+    # blocks of plain numeric columns are checked at once (column by column took 3.8 s at
+    # 10,000 x 5,000); a block with anything else, or a bad entry, goes column by column,
+    # so the error still names the first offending column
+    for start in range(0, frame.shape[1], _BLOCK_COLUMNS):
+        block = frame.iloc[:, start : start + _BLOCK_COLUMNS]
+        if all(isinstance(d, np.dtype) and d.kind in "biuf" for d in block.dtypes):
+            values = block.to_numpy()
+            if values.dtype.kind == "b" or ((values == 0) | (values == 1)).all():
+                out[:, start : start + block.shape[1]] = values
+                continue
+        for j in range(start, start + block.shape[1]):
+            out[:, j] = _binary_column(frame.iloc[:, j], names[j])
     if warn_unobserved:
         never = [names[j] for j in np.flatnonzero(out.sum(0) == 0)]
         if never:
@@ -108,6 +115,19 @@ def validate_cohort(
                 stacklevel=2,
             )
     return out, names
+
+
+def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
+    """One event column as uint8, or a ValueError naming the column and its first bad entry."""
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    if np.isnan(values).any():
+        bad = raw[np.isnan(values)].iloc[0]
+        kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
+        raise ValueError(f"event column {col!r} has a {kind}; expected 0/1")
+    if not np.isin(values, (0.0, 1.0)).all():
+        bad = values[~np.isin(values, (0.0, 1.0))][0]
+        raise ValueError(f"event column {col!r} has non-binary entry {bad:g}; expected 0/1")
+    return values.astype(np.uint8)
 
 
 def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
@@ -148,7 +168,7 @@ def read_cohort(
     # pandas renames a repeated header name ("TP53" -> "TP53.1"): check the header as written
     header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
                          keep_default_na=False).iloc[0].tolist()
-    dup = sorted({h for h in header if header.count(h) > 1})
+    dup = sorted(h for h, times in Counter(header).items() if times > 1)
     if dup:
         raise ValueError(f"{path}: duplicated event names in the header: {dup}")
     first = frame.columns[0]
@@ -226,33 +246,48 @@ def read_maf(
     path = os.fspath(path)
     if sep is None:
         sep = "," if path.endswith(".csv") else "\t"
-    frame = _read_table(path, sep=sep, comment="#", dtype=str)
+    columns = _read_table(path, sep=sep, comment="#", dtype=str, nrows=0).columns
     for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
-        if name not in frame.columns:
+        if name not in columns:
             raise ValueError(
-                f"{arg}={name!r} is not a column of {path}; columns: {list(frame.columns)}"
+                f"{arg}={name!r} is not a column of {path}; columns: {list(columns)}"
             )
+    # only the two columns: a MAF has ~120 more, all of which were read as text
+    frame = _read_table(path, sep=sep, comment="#", dtype=str, usecols=[sample_col, gene_col])
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
-    table = pd.crosstab(frame[sample_col], frame[gene_col]).clip(upper=1)
+    # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before
+    # the filter (crosstab made 10,000 x 20,000 int64 cells, 4 GB and 30 s, to keep 50 genes)
+    sample_code, sample_names = pd.factorize(frame[sample_col], sort=True)
+    gene_code, gene_names = pd.factorize(frame[gene_col], sort=True)
     if samples is not None:
         wanted = pd.Index([str(v) for v in samples])
         if wanted.duplicated().any():
             raise ValueError(f"samples has duplicates: {sorted(set(wanted[wanted.duplicated()]))}")
-        unknown = sorted(set(map(str, table.index)) - set(wanted))
+        unknown = sorted(set(map(str, sample_names)) - set(wanted))
         if unknown:
             raise ValueError(
                 f"samples: {len(unknown)} sample(s) of {path} are not in `samples`, e.g. "
                 f"{unknown[:5]}; pass every sequenced sample"
             )
-        table.index = table.index.map(str)
-        table = table.reindex(wanted, fill_value=0)
-    freq = table.mean(0)
+        row_of = wanted.get_indexer(pd.Index(sample_names).map(str))
+        ids = [str(s) for s in wanted]
+    else:
+        row_of = np.arange(len(sample_names))
+        ids = [str(s) for s in sample_names]
+    # one row per (sample, gene) after drop_duplicates: the count is the number of samples
+    freq = pd.Series(np.bincount(gene_code, minlength=len(gene_names)) / len(ids),
+                     index=gene_names)
     keep = freq[freq >= min_frequency].sort_values(ascending=False, kind="stable")
     if top is not None:
         keep = keep.iloc[:top]
-    table = table[keep.index]
-    x, names = validate_cohort(table, warn_unobserved=False)
-    return x, names, [str(s) for s in table.index]
+    col_of = np.full(len(gene_names), -1)
+    col_of[pd.Index(gene_names).get_indexer(keep.index)] = np.arange(len(keep))
+    col = col_of[gene_code]
+    hit = col >= 0
+    table = np.zeros((len(ids), len(keep)), dtype=np.uint8)
+    table[row_of[sample_code[hit]], col[hit]] = 1
+    x, names = validate_cohort(table, [str(g) for g in keep.index], warn_unobserved=False)
+    return x, names, ids
 
 
 def random_sparse_theta(

@@ -358,7 +358,8 @@ def _fit_owlqn(
     y_list: list[torch.Tensor] = []
     converged = False
     step = 0
-    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=desc)
+    # leave=None: a fit's bar stays, one nested under the cross-validation's bar is cleared
+    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=desc, leave=None)
     for step in bar:
         pg = _pseudo_gradient(x, g, l1, offdiag)
         if float(pg.abs().max()) < 1e-8:
@@ -621,7 +622,8 @@ def fit_theta(
     converged = False
     best: tuple[float, torch.Tensor | None] = (-math.inf, None)
     step = 0
-    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=f"ctmc fit ({used})")
+    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=f"ctmc fit ({used})",
+               leave=None)
     for step in bar:
         for p in params:
             p.grad = None

@@ -25,6 +25,9 @@ from core.checks import check_count
 
 __all__ = ["order_probability", "most_likely_order", "top_orders"]
 
+# entries of one slice of most_likely_order's (subsets, n) rate table
+_CHUNK_ELEMENTS = 2**22
+
 
 def _check_event(name: str, value: int, n: int) -> int:
     if not isinstance(value, int | np.integer) or not 0 <= int(value) < n:
@@ -136,20 +139,28 @@ def most_likely_order(
     idx = torch.tensor(ev, device=th.device)
     bits = subset_bits(k, dtype=th.dtype, device=th.device)
     off = th - torch.diag(torch.diagonal(th))
-    log_rates = bits @ off[:, idx].T + torch.diagonal(th)  # (2^k, n)
-    inside = torch.zeros(2**k, n, dtype=torch.bool, device=th.device)
-    inside[:, idx] = bits > 0
-    log_exit = torch.logsumexp(
-        torch.cat(
-            [
-                torch.zeros(2**k, 1, dtype=th.dtype, device=th.device),
-                log_rates.masked_fill(inside, float("-inf")),
-            ],
+    log_exit = torch.empty(2**k, dtype=th.dtype, device=th.device)
+    step = torch.empty(2**k, k, dtype=th.dtype, device=th.device)
+    # the (2^k, n) rate table in slices of states: whole, it took 7.7 GB at k = 20, n = 300
+    chunk = max(1, _CHUNK_ELEMENTS // (n + 1))
+    for start in range(0, 2**k, chunk):
+        sub = bits[start : start + chunk]
+        log_rates = sub @ off[:, idx].T + torch.diagonal(th)  # (states, n)
+        inside = torch.zeros(len(sub), n, dtype=torch.bool, device=th.device)
+        inside[:, idx] = sub > 0
+        exit_here = torch.logsumexp(
+            torch.cat(
+                [
+                    torch.zeros(len(sub), 1, dtype=th.dtype, device=th.device),
+                    log_rates.masked_fill(inside, float("-inf")),
+                ],
+                dim=1,
+            ),
             dim=1,
-        ),
-        dim=1,
-    )
-    step = log_rates[:, idx] - log_exit[:, None]  # log P(next = x_i | T)
+        )
+        log_exit[start : start + chunk] = exit_here
+        # log P(next = x_i | T)
+        step[start : start + chunk] = log_rates[:, idx] - exit_here[:, None]
     best = torch.full((2**k,), float("-inf"), dtype=th.dtype, device=th.device)
     best[0] = 0.0
     back = torch.full((2**k,), -1, dtype=torch.int64, device=th.device)

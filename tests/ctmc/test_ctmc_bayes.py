@@ -45,6 +45,16 @@ def test_posterior_rejects_non_binary_data():
         posterior_theta(np.array([[0, 2], [1, 0]]), method="svi", svi_steps=1)
 
 
+def test_posterior_refuses_a_tumour_beyond_the_exact_likelihood_up_front():
+    # it failed inside pyro's first step with "Use method='mcmc'", a method it lacks
+    x = np.zeros((3, 30), dtype=int)
+    x[0] = 1
+    x[1, :3] = 1
+    with pytest.raises(ValueError, match="a tumour carries 30 events \\(at most 25\\); "
+                                         "drop or subsample"):
+        posterior_theta(x, method="svi", svi_steps=1)
+
+
 def test_posterior_rejects_bad_penalty_and_start():
     x = np.array([[0, 1], [1, 0], [1, 1]])
     with pytest.raises(ValueError, match="l1 must be positive and finite"):
