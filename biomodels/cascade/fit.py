@@ -66,6 +66,26 @@ def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     return np.bincount(s, minlength=n + 1).astype(np.float64)
 
 
+def _reachable_count(graph: CascadeGraph, start: np.ndarray) -> int:
+    """Count the nodes reachable from the nodes in ``start`` along edges of any weight.
+
+    One breadth-first search from a virtual source linked to ``start``: ``O(n + edges)``.
+    Growing the set one hop per pass over all edges cost ``O(diameter x edges)`` (a path
+    of 30,000 nodes: 2.2 s, quadratic in ``n``).
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = graph.n
+    if not start.any():
+        return 0
+    heads = np.flatnonzero(start)
+    src = np.concatenate([graph.src, np.full(heads.size, n)])
+    dst = np.concatenate([graph.dst, heads])
+    adj = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n + 1, n + 1))
+    return int(breadth_first_order(adj, n, directed=True, return_predecessors=False).size) - 1
+
+
 class _Likelihood:
     """Log-likelihood of size counts as a function of the shared weights."""
 
@@ -92,14 +112,7 @@ class _Likelihood:
         c = _counts(sizes, self.graph.n)
         p = self.p.detach().cpu().numpy()
         low = int((p >= 1).sum())  # the sure seeds are always active
-        reached = p > 0
-        while True:  # nodes a possible seed can reach through edges of any positive weight
-            grown = reached.copy()
-            grown[self.graph.dst[reached[self.graph.src]]] = True
-            if (grown == reached).all():
-                break
-            reached = grown
-        high = int(reached.sum())
+        high = _reachable_count(self.graph, p > 0)
         bad = [int(k) for k in np.flatnonzero(c) if k < low or k > high]
         if bad:
             raise ValueError(

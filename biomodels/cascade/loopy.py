@@ -550,11 +550,11 @@ def _mixture_factor(
     roots = plan.roots[np.argsort(owner[plan.roots], kind="stable")]
     group = owner[roots]
     rank = np.arange(roots.size) - np.searchsorted(group, group)
-    parts, perm = _pieces(roots, plan.node_L, plan.node_row)
+    parts, perm = _pieces(roots, plan.node_batch, plan.node_row)
     x = torch.cat(
         [
-            torch.fft.rfft(stores[L].index_select(0, rows.to(dev))[:, 0], n=n + 1, dim=-1)
-            for L, rows in parts
+            torch.fft.rfft(stores[b].index_select(0, rows.to(dev))[:, 0], n=n + 1, dim=-1)
+            for b, rows in parts
         ]
     )
     x = x if perm is None else x.index_select(0, perm.to(dev))
