@@ -57,6 +57,7 @@ def celf(
     candidates: Iterable[Hashable] | None = None,
     base_seed_prob: float | np.ndarray | torch.Tensor | None = None,
     method: Literal["auto", "tree", "tda"] = "auto",
+    progress: bool = False,
 ) -> SeedSelection:
     """Choose ``k`` seeds greedily (CELF) to maximise expected size or a tail probability.
 
@@ -77,6 +78,9 @@ def celf(
         seeds are added to; default none.
     method
         Distribution method (``"auto"``: exact on forests, else TDA).
+    progress
+        Show a tqdm bar of the distributions computed (the first round computes one per
+        candidate: about 10 s for 1,000 nodes, minutes for 10,000).
 
     Returns
     -------
@@ -123,10 +127,14 @@ def celf(
         base = base.expand(n).clone()
     sizes = torch.arange(n + 1, dtype=dtype, device=device)
     evaluations = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc="celf", unit=" distributions", disable=not progress, leave=False)
 
     def value(chosen: list[int]) -> float:
         nonlocal evaluations
         evaluations += 1
+        bar.update()
         p = base.clone()
         if chosen:
             p[chosen] = 1.0
@@ -155,6 +163,7 @@ def celf(
             best = int(np.argmax(gains))  # ties: the earlier candidate
             chosen.append(rest.pop(best))
             values.append(gains[best])
+        bar.close()
         return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
     heap = [(-(value([v]) - current), v, 0) for v in pool]
     heapq.heapify(heap)
@@ -167,4 +176,5 @@ def celf(
         else:
             gain = value(chosen + [v]) - current
             heapq.heappush(heap, (-gain, v, len(chosen)))
+    bar.close()
     return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)

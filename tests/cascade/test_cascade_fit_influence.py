@@ -225,6 +225,18 @@ def test_saved_fit_keeps_its_seeding_and_refuses_another_graph(tmp_path):
         CascadeFit.load(tmp_path / "fit.json", other)
 
 
+def test_celf_shows_its_progress_when_asked(capsys):
+    # the first round computes one distribution per candidate: minutes at 1e4 nodes
+    g = CascadeGraph.from_networkx(nx.star_graph(5), default=0.5)
+    capsys.readouterr()
+    quiet = celf(g, 2)
+    assert capsys.readouterr().err == ""
+    shown = celf(g, 2, progress=True)
+    err = capsys.readouterr().err
+    assert "celf" in err and " distributions" in err
+    assert shown.seeds == quiet.seeds and shown.evaluations == quiet.evaluations
+
+
 def test_celf_checks_its_inputs():
     g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5)])
     for bad in (2.0, float("nan"), -0.1):
