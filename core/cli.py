@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
@@ -179,8 +180,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 0
+    shown: set[str] = set()
+
+    def one_line(message: Warning | str, category: type[Warning], filename: str,
+                 lineno: int, file: Any = None, line: str | None = None) -> None:
+        # a command's warnings read like its errors: one line each, once, no source line
+        text = str(message).strip()
+        if text not in shown:
+            shown.add(text)
+            print(f"prunus: warning: {text}", file=sys.stderr)
+
     try:
-        return int(func(args) or 0)
+        with warnings.catch_warnings():
+            if not os.environ.get("PRUNUS_DEBUG"):
+                warnings.showwarning = one_line
+            return int(func(args) or 0)
     except BrokenPipeError:
         # `prunus ... | head` closed our stdout: not an error; silence the final flush.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -23,6 +23,7 @@ import copy
 import os
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -555,18 +556,24 @@ class MaskSet(Mapping[str, torch.Tensor]):
         """
         return dict(self.masks)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Save the masks with ``torch.save`` (atomic write).
 
         Parameters
         ----------
         path
             Destination file; its folder is created if needed.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path`` (as the applied modules' ``save`` do, so ``MaskSet.load(m.save(p))``).
         """
         from core.atomic import atomic_path
 
         with atomic_path(path) as tmp:
             torch.save(self.state_dict(), tmp)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str],

@@ -172,7 +172,7 @@ def _fit(args: argparse.Namespace) -> int:
         raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
                            f"rounds 0..{last}), got {args.train_rounds}")
     if adversaries and not args.per_agent:
-        print(f"prunus fj: warning: agents {adversaries} are marked adversary in the role "
+        print(f"prunus: warning: agents {adversaries} are marked adversary in the role "
               "column; one gamma and alpha shared by all agents also fits them, which biases "
               "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
@@ -253,7 +253,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="questions debated; the plot shows question 0; default %(default)s")
     sim.add_argument("--seed", type=at_least(0, int), default=0,
                      help="random seed; default %(default)s")
-    sim.add_argument("--out", required=True, type=output_folder,
+    sim.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder: trajectories.csv, metrics.json, trajectories.png")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
@@ -269,5 +269,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="fit on rounds 0..R and score the later ones (default: fit all)")
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse",
                      help="one-step loss: squared error or KL divergence; default %(default)s")
-    fit.add_argument("--out", required=True, type=output_folder, help="output folder")
+    fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                     help="output folder")
     fit.set_defaults(func=_fit)

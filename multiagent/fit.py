@@ -238,7 +238,8 @@ class FJFit:
         se = {k: v.tolist() for k, v in (("gamma_se", self.gamma_se),
                                           ("alpha_se", self.alpha_se)) if v is not None}
         return write_json(
-            {"gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(), "W": self.W.tolist(),
+            {"format": _FORMAT, "gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(),
+             "W": self.W.tolist(),
              "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history,
              **se},
             path,
@@ -265,6 +266,9 @@ class FJFit:
         """
         try:
             d = json.loads(Path(path).read_text())
+            # files from before the tag have none; another prunus file has another tag
+            if d.get("format", _FORMAT) != _FORMAT:
+                raise ValueError(f"its format is {d['format']!r}, not {_FORMAT!r}")
             # save wrote inf (a value the transcript does not determine) as null
             se = {k: np.array([np.inf if v is None else v for v in d[k]], dtype=np.float64)
                   for k in ("gamma_se", "alpha_se") if k in d}
@@ -272,9 +276,12 @@ class FJFit:
                        np.asarray(d["alpha"], dtype=np.float64),
                        np.asarray(d["W"], dtype=np.float64), float(d["loss"]),
                        int(d["train_rounds"]), list(d.get("history", [])), **se)
-        except (KeyError, TypeError, ValueError) as exc:  # JSON/Unicode errors are ValueErrors
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON errors: ValueError
             raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
                              f"{type(exc).__name__}: {exc}") from exc
+
+
+_FORMAT = "prunus.fj.fit/1"
 
 
 def _logit(p: float) -> float:

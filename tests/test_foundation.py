@@ -145,6 +145,27 @@ def test_errors_are_one_readable_line(tmp_path, capsys, monkeypatch, raised, exp
     assert capsys.readouterr().err.strip() == expected
 
 
+def test_a_command_s_warnings_are_one_line_each(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    import biomodels.ctmc.data
+
+    def warn_twice(*args, **kwargs):
+        for _ in range(2):
+            warnings.warn("something to know\nsecond line", UserWarning, stacklevel=2)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(biomodels.ctmc.data, "read_cohort", warn_twice)
+    (tmp_path / "in.csv").write_text("a,b\n1,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main(["ctmc", "fit", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    # once, without the file:line and source line Python prints
+    assert err == ["prunus: warning: something to know", "second line",
+                   "prunus: error: stop here"]
+
+
 @pytest.mark.parametrize("command", [
     ["ctmc", "fit", "{data}"], ["cascade", "size", "{data}", "--seed", "a"],
     ["fj", "simulate"], ["fj", "fit", "{data}"], ["demo"],

@@ -179,6 +179,7 @@ ax.set_title("A promotes B (synth2); fits with added passengers", fontsize=9)
 ax.legend(fontsize=8, loc="lower right")
 fig.tight_layout()
 fig.savefig(OUT / "ctmc_adding_events.png", dpi=120)
+print(f"figures written to {OUT.resolve()}")
 
 # %% [markdown]
 # ## 7. Your own cohort

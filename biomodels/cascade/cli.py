@@ -37,7 +37,7 @@ def _size(args: argparse.Namespace) -> int:
     method = _resolve(graph, args.method)
     if args.method == "auto" and method == "tda":
         # auto never samples, so say that this answer is an approximation
-        print("prunus cascade: note: the network has cycles, so auto uses the TDA "
+        print("prunus: note: the network has cycles, so auto uses the TDA "
               "approximation (total variation up to 0.3-0.9 on dense networks near the "
               "epidemic threshold); compare with --method mc there", file=sys.stderr)
     if method != "mc":
@@ -45,11 +45,11 @@ def _size(args: argparse.Namespace) -> int:
                                                    ("--rng-seed", args.rng_seed, 0))
                  if value != default]
         if given:
-            print(f"prunus cascade: warning: ignoring {' and '.join(given)}: Monte Carlo "
+            print(f"prunus: warning: ignoring {' and '.join(given)}: Monte Carlo "
                   f"settings (--method mc), and method {method} does not sample",
                   file=sys.stderr)
     elif args.tail_accurate:
-        print("prunus cascade: warning: ignoring --tail-accurate: sampled probabilities "
+        print("prunus: warning: ignoring --tail-accurate: sampled probabilities "
               "are multiples of 1/runs", file=sys.stderr)
     tail_accurate = args.tail_accurate and method != "mc"
     probs = size_distribution(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -294,17 +295,22 @@ class CascadeFit:
         self.logits = logits.detach()
         return self
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted shared weights and settings as JSON (atomically).
 
         Parameters
         ----------
         path
             The JSON file to write; read it back with :meth:`load`.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``, as the other modules' ``save`` return it.
         """
         from core.atomic import write_json
 
-        write_json(
+        return write_json(
             {
                 "format": _FORMAT,
                 "share": self.share,

@@ -9,7 +9,6 @@ independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from core.cli import (
@@ -21,8 +20,6 @@ from core.cli import (
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import warnings
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,19 +34,9 @@ def _fit(args: argparse.Namespace) -> int:
     from biomodels.ctmc.plot import plot_theta
     from core.atomic import atomic_outputs, write_json
 
-    shown: set[str] = set()
-
-    def show_warnings(caught: list[warnings.WarningMessage]) -> None:
-        for w in caught:  # once each, as one line on stderr
-            if str(w.message) not in shown:
-                shown.add(str(w.message))
-                print(f"prunus ctmc: warning: {w.message}", file=sys.stderr)
-
+    # warnings reach the user as one line each through the prunus front (core.cli)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            x, names, _ = read_cohort(args.data)
-        show_warnings(caught)
+        x, names, _ = read_cohort(args.data)
     except ValueError as exc:  # read_cohort names the file
         raise CommandError(str(exc)) from exc
     model = CTMC()
@@ -60,13 +47,10 @@ def _fit(args: argparse.Namespace) -> int:
     if resumes:
         print(f"resuming the cross-validation from {checkpoint}")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model.fit(
-                x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
-                folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
-            )
-        show_warnings(caught)
+        model.fit(
+            x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
+            folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
+        )
     except ValueError as exc:
         if resumes and str(exc).startswith("checkpoint"):
             raise CommandError(

@@ -24,6 +24,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
+from core.checks import check_count
 
 __all__ = ["CTMC"]
 
@@ -300,6 +301,8 @@ class CTMC:
             ``X`` (observed 0/1 states), ``order``, ``times`` and ``obs_time``
             (see :func:`~biomodels.ctmc.sampling.sample_trajectories`).
         """
+        # checked here so that the error names this method's argument, not n_samples
+        n = check_count("n", n, at_least=0)
         return sample_trajectories(self.theta, n, seed=seed, obs_time=obs_time)
 
     def order_probability(self, a: int | str, b: int | str, **kwargs: Any) -> float:

@@ -75,6 +75,7 @@ def _fit(args: argparse.Namespace) -> int:
     import anndata as ad
 
     from biomodels.grn.model import _STABLE_STEP, GRNModel
+    from biomodels.grn.train import SolverDivergedError
 
     try:
         adata = ad.read_h5ad(args.data)
@@ -106,10 +107,13 @@ def _fit(args: argparse.Namespace) -> int:
         print(f"the widest gap between consecutive observations is {gap:.3g} time units "
               f"after scaling: RK4 steps of {step:.3g} per gap instead of "
               f"{FIT_DEFAULTS['step_size']}")
-    model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
-                step_size=step, prior_weight=args.prior_weight,
-                prior_scaling=args.prior_scaling, progress=not args.quiet,
-                checkpoint=checkpoint)
+    try:
+        model.train(args.epochs, pruning=args.pruning, method=FIT_DEFAULTS["method"],
+                    step_size=step, prior_weight=args.prior_weight,
+                    prior_scaling=args.prior_scaling, progress=not args.quiet,
+                    checkpoint=checkpoint)
+    except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
+        raise CommandError(f"the ODE solver diverged: {exc}; try another --seed") from exc
     paths, info = _write_outputs(model, adata, Path(args.out), truth)
     checkpoint.unlink()  # the outputs are complete
     print(f"held-out one-step R^2 {model.fit_summary['r2']:.3f} (fraction of the changes "

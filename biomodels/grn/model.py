@@ -237,6 +237,9 @@ class GRNModel:
                 "formed (one-step pairs need at least two time points)"
             )
         n_hidden = check_count("n_hidden", n_hidden)  # 2.7 was truncated to 2
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point \
+                or dtype.is_complex:  # int64 failed deep in torch's Linear
+            raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
         seed = check_count("seed", seed, at_least=0)
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")

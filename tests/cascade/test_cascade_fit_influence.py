@@ -43,7 +43,7 @@ def test_mle_recovers_planted_type_weights(tmp_path):
     ll_fit = fit.log_likelihood(sizes)
     ll_true = CascadeFit(g, seed_prob=0.03, share="type").log_likelihood(sizes)
     assert ll_fit >= ll_true - 1e-6
-    fit.save(tmp_path / "fit.json")
+    assert fit.save(tmp_path / "fit.json") == tmp_path / "fit.json"  # as every save returns
     back = CascadeFit.load(tmp_path / "fit.json", g, seed_prob=0.03)
     assert torch.allclose(back.weights, fit.weights)
     with pytest.raises(ValueError, match="sizes"):

@@ -205,7 +205,7 @@ def test_a_refused_attach_leaves_the_attached_masks_in_place() -> None:
 def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
     net = _net()
     masks = magnitude_mask(net, 0.5)
-    masks.save(str(tmp_path / "m.pt"))
+    assert masks.save(str(tmp_path / "m.pt")) == tmp_path / "m.pt"  # as every save returns
     back = MaskSet.load(str(tmp_path / "m.pt"))
     assert list(back) == list(masks) and all(torch.equal(back[n], masks[n]) for n in masks)
     # before, a corrupt file raised pickle's UnpicklingError and another object an

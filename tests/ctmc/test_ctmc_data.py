@@ -53,6 +53,15 @@ def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
     assert read_cohort(tmp_path / "one.csv")[1] == ["B"]
 
 
+def test_sample_names_its_own_argument():
+    model = CTMC(np.zeros((2, 2)), ["A", "B"])
+    with pytest.raises(ValueError, match="^n: expected an integer >= 0, got -1"):
+        model.sample(-1)  # said n_samples, an argument CTMC.sample does not have
+    with pytest.raises(TypeError, match="^n: expected an integer"):
+        model.sample(1.5)
+    assert model.sample(3, seed=0).X.shape == (3, 2)
+
+
 def test_unreadable_tables_name_the_file(tmp_path):
     # pandas says only "No columns to parse from file" or "'utf-8' codec can't decode ..."
     (tmp_path / "empty.csv").write_text("")

@@ -91,6 +91,22 @@ def test_fit_shortens_the_rk4_step_for_an_uneven_pseudotime(tmp_path, capsys):
     assert step < 0.5 and f"RK4 steps of {step:.3g} per gap" in out
 
 
+def test_a_diverged_fit_is_a_one_line_error(files, capsys, monkeypatch):
+    from biomodels.grn.model import GRNModel
+    from biomodels.grn.train import SolverDivergedError
+
+    def diverge(self, *args, **kwargs):
+        raise SolverDivergedError("non-finite loss at epoch 1")
+
+    monkeypatch.setattr(GRNModel, "train", diverge)
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--quiet", "--out", str(files / "diverged")])
+    assert rc == 2  # a RuntimeError: the front printed a traceback and exited 1
+    assert capsys.readouterr().err.strip() == (
+        "prunus: error: the ODE solver diverged: non-finite loss at epoch 1; try another "
+        "--seed")
+
+
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_fit_with_imp_pruning_needs_no_prior(files):
     # --pruning dash|imp|none: imp is the DASH schedule with data scores only

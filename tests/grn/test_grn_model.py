@@ -344,6 +344,12 @@ def test_save_load_roundtrip_keeps_masks(fitted, small, tmp_path):
         GRNModel.load(path, small[:, :4].copy())
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, "float32", np.float64])
+def test_dtype_must_be_a_floating_torch_dtype(small, dtype):
+    with pytest.raises(TypeError, match="^dtype: expected a floating torch dtype"):
+        GRNModel(small, time_key="time", trajectory_key="trajectory", dtype=dtype)
+
+
 def test_load_without_the_data_reads_out_and_simulates(fitted, small, tmp_path):
     # the issue's `.load(path)`: no AnnData needed to use a fitted network
     model, _, _, truth = fitted

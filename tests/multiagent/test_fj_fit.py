@@ -200,6 +200,21 @@ def test_load_refuses_files_that_are_not_fits(tmp_path, text):
         FJFit.load(path)
 
 
+def test_saved_fits_carry_a_format_tag_and_other_prunus_files_are_refused(tmp_path):
+    import json
+
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=2)
+    path = fit_fj(X, max_steps=5).save(tmp_path / "fit.json")
+    data = json.loads(path.read_text())
+    assert data["format"] == "prunus.fj.fit/1"  # like the grn, ctmc and cascade files
+    del data["format"]  # written before the tag: still read
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert FJFit.load(tmp_path / "old.json").gamma.tolist() == data["gamma"]
+    (tmp_path / "ctmc.json").write_text(json.dumps({**data, "format": "prunus.ctmc/1"}))
+    with pytest.raises(ValueError, match="its format is 'prunus.ctmc/1'"):
+        FJFit.load(tmp_path / "ctmc.json")
+
+
 def test_bayes_leaves_global_rngs_and_param_store_alone():
     import random
 
