@@ -121,6 +121,33 @@ def at_least(low: float, kind: type = float) -> Callable[[str], Any]:
     return parse
 
 
+def probability(value: str) -> float:
+    """Argparse type for a probability in [0, 1] (NaN and text refused, naming the value).
+
+    Parameters
+    ----------
+    value
+        The command-line text.
+
+    Returns
+    -------
+    float
+        The probability.
+
+    Examples
+    --------
+    >>> probability("0.25")
+    0.25
+    """
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not 0.0 <= x <= 1.0:  # also NaN
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {value}")
+    return x
+
+
 def _version() -> str:
     try:
         return version("prunus")

@@ -12,16 +12,10 @@ from core.cli import (
     at_least,
     existing_file,
     output_folder,
+    probability,
 )
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
-
-
-def _unit(value: str) -> float:
-    x = float(value)
-    if not 0 <= x <= 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
-    return x
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -234,11 +228,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="agents, adversary included; default %(default)s")
     sim.add_argument("--adversary", default="hub",
                      help="hub, leaf, none or an agent index; default %(default)s")
-    sim.add_argument("--gamma", type=_unit, default=0.2,
+    sim.add_argument("--gamma", type=probability, default=0.2,
                      help="benign stubbornness; default %(default)s")
-    sim.add_argument("--alpha", type=_unit, default=0.5,
+    sim.add_argument("--alpha", type=probability, default=0.5,
                      help="benign peer-resistance; default %(default)s")
-    sim.add_argument("--adversary-gamma", type=_unit, default=1.0,
+    sim.add_argument("--adversary-gamma", type=probability, default=1.0,
                      help="adversary stubbornness; 1 never moves; default %(default)s")
     sim.add_argument("--persuasion", type=at_least(0.0), default=1.0,
                      help="multiplier on the trust others place in the adversary; "

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from core.cli import CommandError, at_least, existing_file, output_folder
+from core.cli import CommandError, at_least, existing_file, output_folder, probability
 
 _RUNS = 100_000  # default Monte Carlo runs
 
@@ -32,8 +32,6 @@ def _size(args: argparse.Namespace) -> int:
     from .montecarlo import expected_tv_error
 
     graph = CascadeGraph.read_edgelist(args.graph)
-    if args.seed_prob is not None and not 0.0 <= args.seed_prob <= 1.0:
-        raise CommandError(f"--seed-prob: expected a probability in [0, 1], got {args.seed_prob}")
     method = _resolve(graph, args.method)
     if args.method == "auto" and method == "tda":
         # auto never samples, so say that this answer is an approximation
@@ -143,7 +141,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     seeds.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
                        help="fixed seed node(s); repeat or list several")
     seeds.add_argument(
-        "--seed-prob", type=float, metavar="P", help="every node is a seed independently with P"
+        "--seed-prob", type=probability, metavar="P",
+        help="every node is a seed independently with P",
     )
     size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto",
                       help="tree: exact, networks without cycles; tda: approximation for "

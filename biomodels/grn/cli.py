@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, at_least, existing_file, output_folder
+from core.cli import CommandError, at_least, existing_file, output_folder, probability
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
@@ -172,7 +172,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="true network (same layout as the prior) to score against")
     fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch")
-    fit.add_argument("--prior-weight", type=float, default=1.0, metavar="LAMBDA",
+    fit.add_argument("--prior-weight", type=probability, default=1.0, metavar="LAMBDA",
                      help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
                      "MSE (default 1: prior used by pruning only). With small time steps "
                      "the data MSE is tiny, so LAMBDA must be close to 1 (the demo: 0.9997); "

@@ -66,7 +66,6 @@ def test_size_methods_on_a_cycle(tmp_path, capsys):
         (["a b nan"], ["--seed", "a"], "NaN"),
         (["a b"], ["--seed", "a"], "expected 'u v p'"),
         ([""], ["--seed", "a"], "empty"),
-        (["a b 0.5"], ["--seed-prob", "2"], "--seed-prob"),
     ],
 )
 def test_size_errors_are_one_line(tmp_path, capsys, lines, extra, message):
@@ -126,6 +125,10 @@ def test_size_writes_all_files_or_none(tmp_path, capsys):
     (["--seed", "a", "--seed-prob", "0.1"], "not allowed with argument"),  # not both
     ([], "one of the arguments --seed --seed-prob is required"),  # and not neither
     (["--seed", "a", "--method", "exact"], "invalid choice"),  # auto|tree|tda|mc only
+    # a probability, refused before the edge list is read (was checked after)
+    (["--seed-prob", "2"], "argument --seed-prob: must be a probability in [0, 1], got 2"),
+    (["--seed-prob", "nan"], "argument --seed-prob: must be a probability in [0, 1]"),
+    (["--seed-prob", "x"], "argument --seed-prob: expected a number, got 'x'"),
 ])
 def test_seed_options_are_exclusive_and_methods_are_the_four(tmp_path, capsys, argv, message):
     graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])

@@ -91,6 +91,16 @@ def test_fit_shortens_the_rk4_step_for_an_uneven_pseudotime(tmp_path, capsys):
     assert step < 0.5 and f"RK4 steps of {step:.3g} per gap" in out
 
 
+def test_prior_weight_is_a_probability_checked_before_the_data_are_read(files, capsys):
+    for value in ("2", "nan"):  # nan passed float() and then every check
+        with pytest.raises(SystemExit) as exc:
+            main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+                  "--prior-weight", value, "--out", str(files / "pw")])
+        assert exc.value.code == 2
+        assert "argument --prior-weight: must be a probability in [0, 1]" in (
+            capsys.readouterr().err)
+
+
 def test_a_diverged_fit_is_a_one_line_error(files, capsys, monkeypatch):
     from biomodels.grn.model import GRNModel
     from biomodels.grn.train import SolverDivergedError

@@ -146,10 +146,13 @@ def test_simulate_writes_all_files_or_none(tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["trajectories.png"]
 
 
-def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path):
-    with pytest.raises(SystemExit) as exc:
-        main(["fj", "simulate", "--gamma", "1.5", "--out", str(tmp_path)])
-    assert exc.value.code == 2
+def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path, capsys):
+    for value, message in (("1.5", "must be a probability in [0, 1], got 1.5"),
+                           ("x", "expected a number, got 'x'")):  # was "invalid _unit value"
+        with pytest.raises(SystemExit) as exc:
+            main(["fj", "simulate", "--gamma", value, "--out", str(tmp_path)])
+        assert exc.value.code == 2
+        assert f"argument --gamma: {message}" in capsys.readouterr().err
 
 
 def test_fit_npy_recovers_parameters(tmp_path, capsys):
