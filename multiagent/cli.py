@@ -170,7 +170,7 @@ def _fit(args: argparse.Namespace) -> int:
               "column; one gamma and alpha shared by all agents also fits them, which biases "
               "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
-    table, fits = fit_transcripts(X, return_fits=True, **options)
+    table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet, **options)
     table.insert(1, "question", labels)
     n = fits[0].W.shape[0]
 
@@ -265,4 +265,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="one-step loss: squared error or KL divergence; default %(default)s")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder")
+    fit.add_argument("--quiet", action="store_true",
+                     help="no progress bar (one fit per question, on stderr)")
     fit.set_defaults(func=_fit)

@@ -84,7 +84,7 @@ def posterior_theta(
         Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
         centre (independence model, no interactions).
     progress
-        Show pyro's progress bar (NUTS).
+        Show a progress bar (pyro's for NUTS, tqdm over the SVI steps).
 
     Returns
     -------
@@ -157,7 +157,10 @@ def posterior_theta(
                      AutoLowRankMultivariateNormal(model, init_loc_fn=init, init_scale=0.05,
                                                    rank=50))
             svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), Trace_ELBO())
-            for _ in range(svi_steps):
+            from tqdm.auto import tqdm
+
+            for _ in tqdm(range(svi_steps), desc="ctmc SVI", disable=not progress,
+                          leave=False):
                 svi.step()
             with torch.no_grad():
                 draws = [guide() for _ in range(num_samples)]

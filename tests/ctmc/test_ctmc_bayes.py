@@ -40,6 +40,14 @@ def test_svi_posterior_near_map(synth2):
         posterior_theta(x, method="hmc")
 
 
+def test_svi_posterior_shows_progress_when_asked(synth2, capsys):
+    x, _ = synth2
+    posterior_theta(x, method="svi", svi_steps=3, num_samples=2)
+    assert capsys.readouterr().err == ""
+    posterior_theta(x, method="svi", svi_steps=3, num_samples=2, progress=True)
+    assert "ctmc SVI" in capsys.readouterr().err  # only NUTS showed a bar before
+
+
 def test_posterior_rejects_non_binary_data():
     with pytest.raises(ValueError, match="'E1' has non-binary entry 2"):
         posterior_theta(np.array([[0, 2], [1, 0]]), method="svi", svi_steps=1)

@@ -146,6 +146,17 @@ def test_simulate_writes_all_files_or_none(tmp_path, capsys):
     assert [p.name for p in out.iterdir()] == ["trajectories.png"]
 
 
+def test_fit_shows_progress_over_questions_unless_quiet(debate, tmp_path, capsys):
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    capsys.readouterr()
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert "fit FJ" in capsys.readouterr().err  # one fit per question, as grn/ctmc show theirs
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path, capsys):
     for value, message in (("1.5", "must be a probability in [0, 1], got 1.5"),
                            ("x", "expected a number, got 'x'")):  # was "invalid _unit value"
