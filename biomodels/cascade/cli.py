@@ -64,6 +64,10 @@ def _size(args: argparse.Namespace) -> int:
     out = args.out
     summary = {
         "method": method,
+        # what was asked, so the file alone says which run it describes
+        "graph": str(args.graph),
+        "seeds": None if args.seed is None else [str(v) for v in args.seed],
+        "seed_prob": args.seed_prob,
         "nodes": graph.n,
         "edges": graph.num_edges,
         "mean_size": float((table["size"] * table["probability"]).sum()),
@@ -72,6 +76,7 @@ def _size(args: argparse.Namespace) -> int:
     floor = None
     if method == "mc":
         summary["runs"] = args.runs
+        summary["rng_seed"] = args.rng_seed
         summary["expected_tv_error"] = expected_tv_error(values, args.runs)
     else:
         summary["tail_accurate"] = tail_accurate

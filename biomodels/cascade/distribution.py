@@ -86,6 +86,10 @@ def size_distribution(
     >>> round(float(P.sum()), 12), round(float(P[1]), 3)
     (1.0, 0.5)
     """
+    if seeds is None and seed_prob is None:
+        # seed= sits beside seeds= and is easy to take for it
+        raise ValueError("seeds, seed_prob: give seeds=[node, ...] or seed_prob=...; seed= is "
+                         "the Monte Carlo random seed")
     p = seed_probabilities(graph, seeds, seed_prob)
     how = _resolve(graph, method)
     if how == "tree":

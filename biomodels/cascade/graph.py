@@ -358,6 +358,7 @@ class CascadeGraph:
         path: str | os.PathLike[str],
         *,
         dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
     ) -> CascadeGraph:
         """Read a directed weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
@@ -368,8 +369,8 @@ class CascadeGraph:
         ----------
         path
             The edge-list file.
-        dtype
-            Of the weight tensor.
+        dtype, device
+            Of the weight tensor (as in :meth:`from_edges`).
 
         Returns
         -------
@@ -412,7 +413,8 @@ class CascadeGraph:
                                  "it is not UTF-8 text") from None
         if not w:
             raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
-        weight = torch.as_tensor(np.array(w, dtype=np.float64), dtype=_float_dtype(dtype))
+        weight = torch.as_tensor(np.array(w, dtype=np.float64), dtype=_float_dtype(dtype),
+                                 device=device)
         return cls(
             len(lookup),
             np.array(src, dtype=np.int64),
@@ -537,6 +539,7 @@ class CascadeGraph:
         obsp_key: str = "connectivities",
         scale: float = 1.0,
         dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
     ) -> CascadeGraph:
         """Build from a neighbour graph in ``adata.obsp[obsp_key]`` (``sc.pp.neighbors``).
 
@@ -551,8 +554,8 @@ class CascadeGraph:
             Key of the neighbour graph in ``adata.obsp``.
         scale
             Factor applied to every stored weight.
-        dtype
-            Of the weight tensor.
+        dtype, device
+            Of the weight tensor (as in :meth:`from_scipy`).
 
         Returns
         -------
@@ -570,7 +573,8 @@ class CascadeGraph:
                 "run scanpy.pp.neighbors first"
             )
         return cls.from_scipy(
-            adata.obsp[obsp_key], labels=list(adata.obs_names), scale=scale, dtype=dtype
+            adata.obsp[obsp_key], labels=list(adata.obs_names), scale=scale, dtype=dtype,
+            device=device,
         )
 
     def to_networkx(self) -> Any:

@@ -27,7 +27,11 @@ def test_size_writes_distribution_and_plot(tmp_path):
     expect = [0, 0.5, 0.5 * 0.5 * 0.7, 0.5 * (0.5 * 0.3 + 0.5 * 0.7), 0.5 * 0.5 * 0.3]
     assert np.allclose(table["probability"], expect, atol=1e-15)
     assert (out / "distribution.png").stat().st_size > 0
-    assert json.loads((out / "summary.json").read_text())["method"] == "tree"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["method"] == "tree"
+    # the inputs are recorded, as fj simulate's and ctmc fit's files record theirs
+    assert summary["seeds"] == ["a"] and summary["seed_prob"] is None
+    assert summary["graph"].endswith(".edgelist")
 
 
 def test_size_methods_on_a_cycle(tmp_path, capsys):
@@ -45,7 +49,8 @@ def test_size_methods_on_a_cycle(tmp_path, capsys):
         assert ("auto uses the TDA approximation" in capsys.readouterr().err) == (
             method == "auto")
         if method == "mc":  # within 3x the expected sampling error it reports
-            assert summary["runs"] == 20000
+            assert summary["runs"] == 20000 and summary["rng_seed"] == 0
+            assert summary["seed_prob"] == 0.2 and summary["seeds"] is None
             assert 0.5 * np.abs(probs - exact).sum() < 3 * summary["expected_tv_error"]
         else:  # TDA's exact head (sizes 0, 1, 2) makes it exact on a triangle
             assert summary["method"] == "tda"

@@ -65,6 +65,16 @@ def test_scipy_edge_list_file_and_anndata_agree(tmp_path):
     assert g3.labels == tuple(ad.obs_names)
     with pytest.raises(ValueError, match="obsp_key"):
         CascadeGraph.from_anndata(ad, obsp_key="distances")
+    # device= like the other constructors (the README promises the device is followed)
+    for g in (CascadeGraph.read_edgelist(path, dtype=torch.float32, device="cpu"),
+              CascadeGraph.from_anndata(ad, dtype=torch.float32, device="cpu")):
+        assert g.weight.device.type == "cpu" and g.weight.dtype == torch.float32
+
+
+def test_a_random_seed_is_not_a_seed_node():
+    g = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)
+    with pytest.raises(ValueError, match="give seeds=.*seed= is the Monte Carlo random seed"):
+        size_distribution(g, seed=1)
 
 
 @pytest.mark.parametrize(
