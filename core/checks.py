@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from typing import Any
 
 import torch
 
-__all__ = ["check_count", "check_number"]
+__all__ = ["check_count", "check_number", "check_seed"]
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
@@ -105,3 +106,35 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     if v < at_least:
         raise ValueError(f"{name}: expected an integer >= {at_least}, got {value!r}")
     return v
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return a random seed as an int >= 0, or None (unseeded) as it is.
+
+    numpy and torch would take ``1.5`` as 1 (or fail with a message that does not name the
+    argument), so every public ``seed=`` goes through here.
+
+    Parameters
+    ----------
+    seed
+        The seed.
+    name
+        Argument name used in the error message.
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer (or None).
+    ValueError
+        If it is negative.
+
+    Examples
+    --------
+    >>> check_seed(3), check_seed(None)
+    (3, None)
+    """
+    return None if seed is None else check_count(name, seed, at_least=0)

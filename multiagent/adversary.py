@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from core.checks import check_number
+from core.checks import check_number, check_seed
 from multiagent._backend import as_numpy, check_indices
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 from multiagent.solvers import ConvergenceError
@@ -378,7 +378,7 @@ def simulate(
     if scenario.n_options < 2:
         raise ValueError(f"n_options must be >= 2 (a question needs options to choose "
                          f"between), got {scenario.n_options}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     model = scenario.model()
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from core.checks import check_seed
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
@@ -128,7 +129,7 @@ class TrustAdaptiveDefense:
         self.trust = np.ones((self.n, self.n))
         self.buffer = np.zeros((self.n, self.n))
         self.updates = 0
-        self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(check_seed(seed))
 
     def _check(self, correct: Any, ndim: int) -> np.ndarray:
         c = np.asarray(correct)
@@ -268,7 +269,7 @@ def run_trust_stream(
         ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
         ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over benign listeners).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()
     from multiagent.topologies import adjacency as adj_of

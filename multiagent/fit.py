@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from core.checks import check_count, check_number
+from core.checks import check_count, check_number, check_seed
 from core.seeding import seeded_globals
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
@@ -696,7 +696,7 @@ def simulate_transcript(
     """
     check_count("n", n)
     check_count("rounds", rounds, at_least=0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     if W is None:
         W = rng.random((n, n)) + 0.1
         if n > 1:  # a lone agent has no peer: it hears itself (W = [[1]]), not 0/0

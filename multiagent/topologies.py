@@ -71,6 +71,11 @@ def make_graph(
         return nx.convert_node_labels_to_integers(name, ordering="default")
     if int(n) != n or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    # networkx said "a cannot be used to generate a random.Random instance"; core imports
+    # torch, which importing this module alone does not need
+    from core.checks import check_seed
+
+    seed = check_seed(seed)
     n = int(n)
     if name == "complete":
         return nx.complete_graph(n)
@@ -172,7 +177,9 @@ def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
     scipy.sparse.csr_array
         Symmetric 0/1 adjacency, float64.
     """
-    rng = np.random.default_rng(seed)
+    from core.checks import check_seed  # see make_graph
+
+    rng = np.random.default_rng(check_seed(seed))
     i = rng.integers(0, n, size=m)
     j = rng.integers(0, n, size=m)
     keep = i != j

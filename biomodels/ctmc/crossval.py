@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
+from core.checks import check_seed
 from core.fingerprint import fingerprint
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
@@ -45,7 +46,7 @@ def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> li
     """
     if folds < 2 or folds > n_tumours:
         raise ValueError(f"folds must be in [2, {n_tumours}], got {folds}")
-    perm = np.random.default_rng(seed).permutation(n_tumours)
+    perm = np.random.default_rng(check_seed(seed)).permutation(n_tumours)
     return [np.sort(part) for part in np.array_split(perm, folds)]
 
 

@@ -51,7 +51,7 @@ from biomodels.ctmc.likelihood_subsets import (
     subset_log_likelihood,
 )
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
-from core.checks import check_number
+from core.checks import check_number, check_seed
 
 __all__ = [
     "FitResult",
@@ -207,6 +207,7 @@ def data_log_likelihood(
     th = as_theta(theta, n=x.shape[1]).detach()
     xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
+    seed = check_seed(seed)
     gen = torch.Generator(device=th.device).manual_seed(0 if seed is None else seed)
     with torch.no_grad():
         if th.shape[0] <= 12:
@@ -516,6 +517,7 @@ def fit_theta(
     if isinstance(mcmc_threshold, bool) or not isinstance(mcmc_threshold, int | np.integer) \
             or mcmc_threshold < 1:
         raise ValueError(f"mcmc_threshold must be an integer >= 1, got {mcmc_threshold!r}")
+    seed = check_seed(seed)
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:

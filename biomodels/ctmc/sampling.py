@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from biomodels.ctmc._checks import as_theta
+from core.checks import check_seed
 
 __all__ = ["Trajectories", "sample_trajectories"]
 
@@ -77,7 +78,7 @@ def sample_trajectories(
     if not isinstance(n_samples, int | np.integer) or n_samples < 0:
         raise ValueError(f"n_samples must be a non-negative integer, got {n_samples!r}")
     n = th.shape[0]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     base = np.diag(th).copy()
     off = th - np.diag(base)
     if obs_time is None:

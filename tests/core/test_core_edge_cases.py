@@ -69,3 +69,13 @@ def test_hyperbolic_step_with_finite_entries_whose_sum_overflows(dtype):
     bad = torch.tensor([1.0, float("inf")], dtype=dtype)
     assert not hyperbolic_step(bad, torch.zeros_like(bad), lr=0.1)  # left as it was
     assert bool(torch.isinf(bad[1])) and bad[0] == 1.0
+
+
+@pytest.mark.parametrize(("seed", "error"), [(1.5, TypeError), (True, TypeError),
+                                             ("1", TypeError), (-1, ValueError)])
+def test_random_mask_checks_its_seed(seed, error):
+    from core import random_mask
+
+    # int(seed) took 1.5 as 1 without a word
+    with pytest.raises(error, match="^seed: expected an integer >= 0"):
+        random_mask(nn.Linear(4, 4), 0.5, seed=seed)

@@ -99,3 +99,19 @@ def test_fit_fj_refuses_a_nan_start():
 def test_empty_trust_matrix_is_refused():
     with pytest.raises(ValueError, match="at least one agent"):
         FriedkinJohnsen(np.zeros((0, 0)), 0.3, 0.2)
+
+
+@pytest.mark.parametrize(("seed", "error"), [(1.5, TypeError), ("a", TypeError),
+                                             (-1, ValueError)])
+def test_every_seed_is_checked_by_name(seed, error):
+    from multiagent import Scenario, simulate, simulate_transcript
+    from multiagent.topologies import make_graph, random_graph
+
+    # networkx said "a cannot be used to generate a random.Random instance", numpy took
+    # nothing in its own words
+    for call in (lambda: make_graph("er", 10, seed=seed),
+                 lambda: random_graph(10, 5, seed=seed),
+                 lambda: simulate(Scenario(n=4), questions=1, seed=seed),
+                 lambda: simulate_transcript(3, 2, 2, gamma=0.3, alpha=0.4, seed=seed)):
+        with pytest.raises(error, match="^seed: expected an integer >= 0"):
+            call()
