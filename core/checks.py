@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_count", "check_number", "check_seed"]
+__all__ = ["NotFittedError", "check_count", "check_number", "check_seed"]
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
@@ -138,3 +138,11 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     (3, None)
     """
     return None if seed is None else check_count(name, seed, at_least=0)
+
+
+class NotFittedError(ValueError, RuntimeError):
+    """A model was asked for what only a fit gives (its network, parameters, samples).
+
+    A ``ValueError`` and a ``RuntimeError`` at once, so that ``except`` clauses written for
+    either kind (grn raised the first, ctmc the second) keep working.
+    """

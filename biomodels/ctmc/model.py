@@ -24,7 +24,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
-from core.checks import check_count
+from core.checks import NotFittedError, check_count
 
 __all__ = ["CTMC"]
 
@@ -76,7 +76,7 @@ class CTMC:
     def theta(self) -> np.ndarray:
         """(n, n) parameters; rows = affected event i, columns = influencing event j."""
         if self._theta is None:
-            raise RuntimeError("the model has no theta yet; call fit() first")
+            raise NotFittedError("the model has no theta yet; call fit() first")
         return self._theta
 
     @property
@@ -237,7 +237,7 @@ class CTMC:
             (folds,) held-out mean log-likelihoods per tumour.
         """
         if self.l1 is None:
-            raise RuntimeError("fit() first (or set model.l1)")
+            raise NotFittedError("fit() first (or set model.l1)")
         x = self._matrix(X)
         return cross_validate(
             x, self.l1, fold_indices=kfold_indices(len(x), folds, seed=seed), **fit_kwargs
@@ -426,7 +426,7 @@ class CTMC:
         """
         draws = self.posterior_samples
         if draws is None:
-            raise RuntimeError("call sample_posterior(X) first")
+            raise NotFittedError("call sample_posterior(X) first")
         ia, ib = self._event(a, "a"), self._event(b, "b")
         return np.array([order_probability(th, ia, ib) for th in draws])
 

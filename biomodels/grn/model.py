@@ -42,7 +42,7 @@ from biomodels.grn.train import (
     solve,
     split_pairs,
 )
-from core.checks import check_count
+from core.checks import NotFittedError, check_count
 
 __all__ = ["GRNModel"]
 
@@ -337,7 +337,7 @@ class GRNModel:
     def _require_trained(self, what: str) -> None:
         # an untrained model has random weights: its network or trajectories mean nothing
         if not self.is_trained:
-            raise ValueError(f"{what}: the model is not trained; call train() first (or "
+            raise NotFittedError(f"{what}: the model is not trained; call train() first (or "
                              "GRNModel.load a saved fit)")
 
     def _require_data(self, what: str) -> None:

@@ -189,6 +189,12 @@ def test_model_api_roundtrip(tmp_path):
         m3.order_probability("KRAS", "TP53")
     with pytest.raises(RuntimeError, match="fit"):
         _ = CTMC().theta
+    from core.checks import NotFittedError  # also a ValueError, as grn's unfitted model raises
+
+    with pytest.raises(NotFittedError, match="call fit\\(\\) first"):
+        _ = CTMC().theta
+    with pytest.raises(ValueError, match="call sample_posterior"):
+        CTMC().order_probability_samples("a", "b")
 
 
 @pytest.mark.parametrize("content, match", [

@@ -38,6 +38,11 @@ def test_an_untrained_model_has_no_network(planted):
                  lambda: model.write_results(planted.copy())):
         with pytest.raises(ValueError, match="not trained; call train\\(\\) first"):
             call()
+    # one error class for an unfitted model across the modules (ctmc's too)
+    from core.checks import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        model.network()
 
 
 def test_a_series_start_state_is_matched_by_gene_name(planted):
