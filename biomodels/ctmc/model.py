@@ -430,6 +430,56 @@ class CTMC:
         ia, ib = self._event(a, "a"), self._event(b, "b")
         return np.array([order_probability(th, ia, ib) for th in draws])
 
+    # -- results into AnnData ----------------------------------------------------------------
+    def write_results(self, adata: Any, *, key_added: str = "ctmc") -> dict[str, Any]:
+        """Write theta and the fit's settings into the cohort's AnnData (events = variables).
+
+        Writes ``adata.varp[key_added]`` (theta, n x n in ``var_names`` order: rows = affected
+        event i, columns = influencing event j, the diagonal the base rates) and
+        ``adata.uns[key_added]`` (``convention``, ``l1``, the cross-validation grid
+        ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, and the fit
+        information), the scverse way; nothing else is touched.
+
+        Parameters
+        ----------
+        adata
+            AnnData whose variables are the model's events, in the same order.
+        key_added
+            Key of the ``varp`` and ``uns`` entries.
+
+        Returns
+        -------
+        dict
+            What was written to ``uns``.
+
+        Examples
+        --------
+        >>> import anndata as ad
+        >>> model = CTMC(np.zeros((2, 2)), ["TP53", "IDH1"])
+        >>> cohort = ad.AnnData(np.zeros((3, 2)), var=pd.DataFrame(index=["TP53", "IDH1"]))
+        >>> _ = model.write_results(cohort)
+        >>> cohort.varp["ctmc"].shape
+        (2, 2)
+        """
+        if type(adata).__name__ != "AnnData":
+            raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
+        theta = self.theta  # NotFittedError before anything is written
+        if [str(v) for v in adata.var_names] != list(self.event_names):
+            raise ValueError(f"adata.var_names must be the model's events in order "
+                             f"{self.event_names[:5]}..., got {list(adata.var_names[:5])}...")
+        grid = sorted(self.cv_scores)
+        info: dict[str, Any] = {
+            "convention": "theta[i, j] = effect of event j on the rate of event i; "
+                          "diagonal = base rates",
+            "l1": float(self.l1) if self.l1 is not None else float("nan"),
+            "cv_l1": np.asarray(grid, dtype=np.float64),
+            "cv_mean": np.asarray([np.mean(self.cv_scores[k]) for k in grid], dtype=np.float64),
+            "fit": {k: v for k, v in self.fit_info.items() if v is not None},
+        }
+        adata.varp[key_added] = theta.copy()
+        adata.uns[key_added] = info
+        return info
+
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the model to a JSON file (atomically).

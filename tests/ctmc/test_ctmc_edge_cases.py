@@ -70,3 +70,31 @@ def test_every_seed_is_checked_by_name(seed, error):
                  lambda: kfold_indices(10, 2, seed=seed)):
         with pytest.raises(error, match="^seed: expected an integer >= 0"):
             call()
+
+
+def test_results_go_back_into_the_cohort_anndata(tmp_path):
+    import anndata as ad
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC, block_theta
+    from core.checks import NotFittedError
+
+    theta, names = block_theta(0, blocks="synth2")
+    x = CTMC(theta, names).sample(200, seed=0).X
+    cohort = ad.AnnData(x.astype(np.float32), var=pd.DataFrame(index=names))
+    with pytest.raises(NotFittedError):
+        CTMC().write_results(cohort)
+    model = CTMC().fit(cohort, l1_grid=[0.01, 0.1], folds=2)
+    before = (cohort.X.copy(), list(cohort.obs.columns), list(cohort.layers))
+    info = model.write_results(cohort)
+    np.testing.assert_array_equal(cohort.varp["ctmc"], model.theta)
+    assert info["l1"] == model.l1 and info["cv_l1"].tolist() == [0.01, 0.1]
+    assert np.isfinite(info["cv_mean"]).all() and info["fit"]["method"]
+    np.testing.assert_array_equal(cohort.X, before[0])  # nothing else touched
+    assert (list(cohort.obs.columns), list(cohort.layers)) == before[1:]
+    cohort.write_h5ad(tmp_path / "c.h5ad")  # storable as h5ad
+    back = ad.read_h5ad(tmp_path / "c.h5ad")
+    np.testing.assert_array_equal(back.varp["ctmc"], model.theta)
+    assert back.uns["ctmc"]["convention"].startswith("theta[i, j] = effect of event j")
+    with pytest.raises(ValueError, match="var_names must be the model's events in order"):
+        model.write_results(cohort[:, ::-1].copy())
