@@ -158,14 +158,15 @@ class Scenario:
         return replace(self, **changes)
 
     def graph_(self) -> nx.Graph:
-        """Build the communication graph.
+        """Return (a copy of) the communication graph the scenario simulates on.
 
         Returns
         -------
         networkx.Graph
-            Nodes ``0..n-1`` (random topologies drawn with ``seed``).
+            Nodes ``0..n-1`` (random topologies drawn once, with ``seed``; with
+            ``seed=None`` every call used to draw another graph than the one simulated).
         """
-        return make_graph(self.graph, self.n, seed=self.seed)
+        return self._graph_now().copy()
 
     @cached_property
     def _graph(self) -> nx.Graph:
@@ -179,7 +180,9 @@ class Scenario:
         each for "er"); a networkx graph passed in is relabelled on each use, so that
         changes the caller makes to it are seen as before.
         """
-        return self._graph if isinstance(self.graph, str) else self.graph_()
+        if isinstance(self.graph, str):
+            return self._graph
+        return make_graph(self.graph, self.n, seed=self.seed)
 
     def adversary_nodes(self) -> list[int]:
         """Node index of each adversary (resolving ``"hub"``/``"leaf"``).

@@ -529,30 +529,27 @@ def _standard_errors_blocked(
         var_g, var_a, flat_g, flat_a = var[0], var[1], in_flat[0], in_flat[1]
     else:
         A = sum(J[:, :2].T @ J[:, :2] for J in blocks)
-        parts = []
-        for J in blocks:
-            lam, V = np.linalg.eigh(J[:, 2:].T @ J[:, 2:])
-            parts.append((lam, V, J[:, :2].T @ J[:, 2:]))
+        svds = [np.linalg.svd(J[:, 2:], full_matrices=False) for J in blocks]
         # the largest eigenvalue of [[A, B], [B^T, C]] is at most the sum of the blocks'
-        top = float(np.linalg.eigvalsh(A).max()) + max(float(lam.max()) for lam, _, _ in parts)
+        top = float(np.linalg.eigvalsh(A).max()) + max(float((sv**2).max()) for _, sv, _ in svds)
         cut = top * n_params * eps
-        schur, reduced = A.copy(), []
-        for lam, V, B in parts:
-            keep = lam > cut
-            Bk = B @ V[:, keep]
-            schur -= (Bk / lam[keep]) @ Bk.T
-            reduced.append((V[:, keep], Bk, lam[keep]))
+        # Schur complement A - B C^+ B^T as sum_i R_i^T R_i, R_i = the gamma/alpha columns
+        # with their part in the span of agent i's trust columns removed: positive
+        # semidefinite by construction (by subtraction, round-off made it indefinite when
+        # trust alone can fit every move, and a negative variance was clipped to SE 0)
+        schur, rank = np.zeros((2, 2)), 0
+        for J, (Us, sv, _) in zip(blocks, svds):
+            Q = Us[:, sv**2 > cut]
+            rank += Q.shape[1]
+            R = J[:, :2] - Q @ (Q.T @ J[:, :2])
+            schur += R.T @ R
         mu, U = np.linalg.eigh(schur)
-        rank = sum(int(lam.size) for _, _, lam in reduced) + int((np.abs(mu) > cut).sum())
-        keep = np.abs(mu) > cut
+        keep = mu > cut
+        rank += int(keep.sum())
         var_g, var_a = (U[:, keep] ** 2 / mu[keep]).sum(axis=1)
-        # flat directions through gamma/alpha: (x, -C^+ B^T x) for x in null(schur)
-        null = U[:, ~keep]
-        in_flat = np.zeros(2)
-        if null.size:
-            full = np.vstack([null] + [-(Vk / lam) @ (Bk.T @ null) for Vk, Bk, lam in reduced])
-            Q, _ = np.linalg.qr(full)
-            in_flat = (Q[:2] ** 2).sum(axis=1)
+        # a direction of (gamma, alpha) that the trust rows can absorb is flat: its
+        # gamma/alpha weight, not that of the whole null vector, whose trust part dwarfs it
+        in_flat = (U[:, ~keep] ** 2).sum(axis=1)
         var_g, var_a = np.array([var_g]), np.array([var_a])
         flat_g, flat_a = in_flat[:1], in_flat[1:]
     dof = max(T * n * (K - 1) - rank, 1)
@@ -560,8 +557,9 @@ def _standard_errors_blocked(
     g_se = g_own * (1 - g_own) * np.sqrt(np.clip(var_g * sigma2, 0, None))
     a_se = a_own * (1 - a_own) * np.sqrt(np.clip(var_a * sigma2, 0, None))
     frozen = (1 - g_own) * (1 - a_own) < 1e-6
-    g_se[(flat_g > 1e-6) | frozen] = np.inf
-    a_se[(flat_a > 1e-6) | frozen] = np.inf
+    # no information (variance 0) is not certainty: an SE of 0 would claim it
+    g_se[(flat_g > 1e-6) | frozen | (var_g <= 0)] = np.inf
+    a_se[(flat_a > 1e-6) | frozen | (var_a <= 0)] = np.inf
     return g_se, a_se
 
 
