@@ -112,7 +112,8 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     """Return a random seed as an int >= 0, or None (unseeded) as it is.
 
     numpy and torch would take ``1.5`` as 1 (or fail with a message that does not name the
-    argument), so every public ``seed=`` goes through here.
+    argument), so public ``seed=`` arguments that may be None go through here (those that
+    may not, through :func:`check_count`).
 
     Parameters
     ----------

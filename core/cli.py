@@ -212,8 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def one_line(message: Warning | str, category: type[Warning], filename: str,
                  lineno: int, file: Any = None, line: str | None = None) -> None:
         # a command's warnings read like its errors: one line each, once, no source line
-        text = str(message).strip()
-        if text not in shown:
+        lines = str(message).strip().splitlines()
+        text = lines[0] if lines else type(message).__name__
+        if text not in shown:  # the first line, as for errors
             shown.add(text)
             print(f"prunus: warning: {text}", file=sys.stderr)
 

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from core.checks import check_count
+
 __all__ = ["seeded_globals"]
 
 
@@ -41,6 +43,7 @@ def seeded_globals(seed: int) -> Iterator[None]:
     >>> bool(torch.equal(a, b)), bool(torch.equal(before, torch.random.get_rng_state()))
     (True, True)
     """
+    seed = check_count("seed", seed, at_least=0)  # torch took 1.5 as 1, numpy refused it
     py_state, np_state = random.getstate(), np.random.get_state()
     with torch.random.fork_rng():
         try:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.checks import check_count, check_number
+from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
 from core.seeding import seeded_globals
 
@@ -566,7 +566,7 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
     cdf /= total
     mean = float(m1.sum() / total)
     second = float(m2.sum() / total)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     draws = np.interp(rng.random(int(num_samples)), cdf, w)
 
     def out(x: float | np.ndarray) -> torch.Tensor:

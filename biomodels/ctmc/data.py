@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.checks import check_count
+from core.checks import check_count, check_seed
 
 __all__ = [
     "validate_cohort",
@@ -317,7 +317,7 @@ def random_sparse_theta(
         raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
     if not scale >= 0:
         raise ValueError(f"scale must be non-negative, got {scale}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     theta = rng.normal(0.0, scale, (n, n)) * (rng.random((n, n)) >= sparsity)
     np.fill_diagonal(theta, np.log(rng.uniform(0.1, 0.8, n)))
     return theta
@@ -356,7 +356,7 @@ def block_theta(
     lo, hi = rate_range
     if not 0 < lo <= hi:
         raise ValueError(f"rate_range must satisfy 0 < low <= high, got {rate_range}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     if blocks == "synth2":
         dep = np.array([[0.0, 0.0], [4.0, -4.0]])  # row B: A promotes B
     elif blocks == "synth5":

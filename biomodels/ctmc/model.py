@@ -20,7 +20,7 @@ import torch
 
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
-from biomodels.ctmc.data import validate_cohort
+from biomodels.ctmc.data import _is_anndata, validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
@@ -461,7 +461,7 @@ class CTMC:
         >>> cohort.varp["ctmc"].shape
         (2, 2)
         """
-        if type(adata).__name__ != "AnnData":
+        if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
         theta = self.theta  # NotFittedError before anything is written
         if [str(v) for v in adata.var_names] != list(self.event_names):

@@ -427,7 +427,9 @@ class GRNModel:
             there are fewer than 8 trajectories).
         method, rtol, atol, step_size, adjoint
             torchdiffeq solver (``step_size`` for fixed-step methods, on each pair's unit
-            clock, e.g. ``method="rk4", step_size=0.5``).
+            clock, e.g. ``method="rk4", step_size=0.5``: a step covers ``step_size`` times
+            the pair's time gap, and a warning says when that exceeds 2 time units on the
+            widest gap, :meth:`largest_gap`, where RK4 may diverge).
         lambda_ppi, lambda_motif, normalize, schedule
             DASH settings (see :mod:`biomodels.grn.dash`).
         prior_weight
@@ -511,15 +513,15 @@ class GRNModel:
                 top = prior.abs().max()
                 prior_scaled = prior / top if top > 0 else prior
         options = {"step_size": step_size} if step_size is not None else None
-        if step_size is not None and step_size * self.largest_gap() > _STABLE_STEP:
+        gap = self.largest_gap() if step_size is not None else 0.0
+        if step_size is not None and step_size * gap > _STABLE_STEP:
             # a fixed step covers step_size x dt of scaled time, and with rates near 1 RK4
             # is stable only below ~2.8: the widest gaps diverge first
             warnings.warn(
-                f"step_size={step_size} takes fixed steps of up to "
-                f"{step_size * self.largest_gap():.3g} time units on the widest gap between "
-                f"consecutive observations ({self.largest_gap():.3g} after time scaling); "
-                f"above {_STABLE_STEP} the solver may diverge: pass step_size <= "
-                f"{_STABLE_STEP / self.largest_gap():.3g} or an adaptive method (dopri5)",
+                f"step_size={step_size} takes fixed steps of up to {step_size * gap:.3g} time "
+                f"units on the widest gap between consecutive observations ({gap:.3g} after "
+                f"time scaling); above {_STABLE_STEP} the solver may diverge: pass "
+                f"step_size <= {_STABLE_STEP / gap:.3g} or an adaptive method (dopri5)",
                 UserWarning, stacklevel=2)
         history = fit(
             func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,

@@ -61,13 +61,21 @@ def test_sampled_order_probability_needs_samples():
 @pytest.mark.parametrize(("seed", "error"), [(1.5, TypeError), ("a", TypeError),
                                              (-1, ValueError)])
 def test_every_seed_is_checked_by_name(seed, error):
-    from biomodels.ctmc import fit_theta, kfold_indices, sample_trajectories
+    from biomodels.ctmc import (
+        fit_theta,
+        kfold_indices,
+        posterior_theta,
+        random_sparse_theta,
+        sample_trajectories,
+    )
 
     # torch said "manual_seed expected a long", numpy "SeedSequence expects int"
     x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
     for call in (lambda: fit_theta(x, l1=0.1, seed=seed),
                  lambda: sample_trajectories(np.zeros((2, 2)), 3, seed=seed),
-                 lambda: kfold_indices(10, 2, seed=seed)):
+                 lambda: kfold_indices(10, 2, seed=seed),
+                 lambda: random_sparse_theta(3, seed=seed),
+                 lambda: posterior_theta(x, method="svi", svi_steps=1, seed=seed)):
         with pytest.raises(error, match="^seed: expected an integer >= 0"):
             call()
 

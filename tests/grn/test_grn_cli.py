@@ -85,10 +85,20 @@ def test_fit_shortens_the_rk4_step_for_an_uneven_pseudotime(tmp_path, capsys):
     rc = main(["grn", "fit", str(tmp_path / "pt.h5ad"), "--time-key", "pt", "--epochs", "1",
                "--hidden", "2", "--quiet", "--out", str(tmp_path / "out")])
     assert rc == 0
-    out = capsys.readouterr().out
-    assert "the widest gap between consecutive observations is" in out
-    step = ad.read_h5ad(tmp_path / "out" / "result.h5ad").uns["grn"]["settings"]["step_size"]
-    assert step < 0.5 and f"RK4 steps of {step:.3g} per gap" in out
+    err = capsys.readouterr().err
+    assert "prunus: note: the widest gap between consecutive observations is" in err
+    settings = ad.read_h5ad(tmp_path / "out" / "result.h5ad").uns["grn"]["settings"]
+    assert settings["method"] == "rk4" and settings["step_size"] < 0.5
+    assert f"RK4 steps of {settings['step_size']:.3g} per gap" in err
+    # one far outlier in time: RK4 would need > 10 steps on every pair; dopri5 adapts
+    times = np.append(rng.random(299), 50.0)
+    ad.AnnData(rng.random((300, 5)), obs=pd.DataFrame(
+        {"pt": times}, index=[f"c{i}" for i in range(300)])).write_h5ad(tmp_path / "far.h5ad")
+    rc = main(["grn", "fit", str(tmp_path / "far.h5ad"), "--time-key", "pt", "--epochs", "1",
+               "--hidden", "2", "--quiet", "--out", str(tmp_path / "far")])
+    assert rc == 0 and "the adaptive dopri5 solver instead of RK4" in capsys.readouterr().err
+    settings = ad.read_h5ad(tmp_path / "far" / "result.h5ad").uns["grn"]["settings"]
+    assert settings["method"] == "dopri5" and "step_size" not in settings
 
 
 def test_prior_weight_is_a_probability_checked_before_the_data_are_read(files, capsys):

@@ -344,6 +344,13 @@ def test_save_load_roundtrip_keeps_masks(fitted, small, tmp_path):
         GRNModel.load(path, small[:, :4].copy())
 
 
+@pytest.mark.parametrize("seed", [1.5, True, -1])
+def test_split_pairs_checks_its_seed(seed):
+    pairs = make_pairs(torch.rand(6, 2), torch.arange(6.0), torch.zeros(6, dtype=torch.long))
+    with pytest.raises((TypeError, ValueError), match="^seed: expected an integer >= 0"):
+        split_pairs(pairs, 0.2, seed=seed)  # torch took 1.5 as 1 and True as 1
+
+
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, "float32", np.float64])
 def test_dtype_must_be_a_floating_torch_dtype(small, dtype):
     with pytest.raises(TypeError, match="^dtype: expected a floating torch dtype"):
