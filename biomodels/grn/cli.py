@@ -121,7 +121,22 @@ def _fit(args: argparse.Namespace) -> int:
                     checkpoint=checkpoint)
     except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
         raise CommandError(f"the ODE solver diverged: {exc}; try another --seed") from exc
-    paths, info = _write_outputs(model, adata, Path(args.out), truth)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from biomodels.grn.plot import plot_network, plot_networks
+
+    # a figure like every other command's: the network, next to the truth when given
+    fitted = model.network(normalize="target")
+    label = f"GRN ODE, pruning {args.pruning} (per-target score)"
+    fig = (plot_networks({"true network": truth, label: fitted}, truth=truth)
+           if truth is not None else plot_network(fitted, title=label).figure)
+    try:
+        paths, info = _write_outputs(model, adata, Path(args.out), truth, figure=fig)
+    finally:
+        plt.close(fig)
     checkpoint.unlink()  # the outputs are complete
     print(f"held-out one-step R^2 {model.fit_summary['r2']:.3f} (fraction of the changes "
           "between consecutive observations that the model explains)")
@@ -152,7 +167,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
         "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
         "columns = targets, signed effects), DIR/result.h5ad (varp['grn'], uns['grn']), "
-        "DIR/model.pt and, with --truth, DIR/metrics.json (BEELINE metrics of the per-target "
+        "DIR/model.pt, DIR/network.png (heatmap, next to the truth when given) and, with "
+        "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
         "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking). The training state is "
         "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
         "an interruption resumes from it.")

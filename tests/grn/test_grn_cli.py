@@ -48,6 +48,11 @@ def test_fit_writes_the_four_files(files, capsys):
             "sparsity"} <= set(metrics)
     assert (out / "model.pt").stat().st_size > 0
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    # the figure: the fitted network beside the truth (two panels, wider than tall)
+    import matplotlib.image as mpimg
+
+    height, width = mpimg.imread(out / "network.png").shape[:2]
+    assert width > 1.5 * height
     printed = capsys.readouterr().out
     assert "network.csv" in printed and "metrics.json" in printed
     # with --truth the metrics are printed too, as written to metrics.json
@@ -68,7 +73,8 @@ def test_fit_without_truth_or_prior(files):
                "--trajectory-key", "trajectory",
                "--epochs", "2", "--hidden", "4", "--quiet", "--out", str(out)])
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt"}
+    assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt",
+                                               "network.png"}  # a figure, as every command
     # no prior, no --pruning: unpruned (IMP loses the network without a prior)
     assert ad.read_h5ad(out / "result.h5ad").uns["grn"]["settings"]["pruning"] == "none"
 
