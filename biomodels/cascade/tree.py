@@ -107,7 +107,6 @@ class TreePlan:
     e_up: np.ndarray
     e_down: np.ndarray
     batches: list[_Batch]
-    node_L: np.ndarray
     node_batch: np.ndarray  # batch whose output holds node v's messages
     node_row: np.ndarray  # row of node v in that output
     last_use: np.ndarray  # per batch: last batch that reads its output (len: never freed)
@@ -380,7 +379,6 @@ def tree_plan(
         e_up=e_up,
         e_down=e_down,
         batches=batches,
-        node_L=node_L,
         node_batch=node_batch,
         node_row=node_row,
         last_use=last_use_arr,
