@@ -40,6 +40,11 @@ def test_fit_writes_the_four_files(files, capsys):
     assert list(net.index) == genes and list(net.columns) == genes
     result = ad.read_h5ad(out / "result.h5ad")
     np.testing.assert_allclose(result.varp["grn"], net.to_numpy())
+    # 9 significant digits hold every float32 exactly (the file is a third smaller than repr's)
+    np.testing.assert_array_equal(net.to_numpy().astype(np.float32),
+                                  result.varp["grn"].astype(np.float32))
+    fields = (out / "network.csv").read_text().replace("\n", ",").split(",")
+    assert max(len(f) for f in fields) <= 16
     assert result.uns["grn"]["settings"]["pruning"] == "dash"
     assert result.uns["grn"]["settings"]["prior_weight"] == 0.99
     assert result.uns["grn"]["settings"]["prior_scaling"] == "max"
