@@ -130,6 +130,44 @@ def test_exact_likelihoods_stay_finite_where_probabilities_underflow():
         == pytest.approx(-773.4207, abs=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_linear_exit_rates_match_the_log_space_table(dtype, torch_gen, monkeypatch):
+    # the exit rates are built in linear space unless a rate could overflow; both routes must
+    # give the same likelihood and gradient (the log-space one is the reference)
+    import biomodels.ctmc.likelihood_subsets as ls
+
+    theta = _random_theta(9, torch_gen).to(dtype)
+    x = torch.randint(0, 2, (30, 9), generator=torch_gen)
+    tol = 1e-12 if dtype == torch.float64 else 1e-4
+
+    def value_and_grad():
+        th = theta.clone().requires_grad_(True)
+        lp = subset_log_likelihood(th, x)
+        (g,) = torch.autograd.grad((lp * torch.linspace(0.5, 1.5, len(x), dtype=dtype)).sum(), th)
+        return lp, g
+
+    linear = value_and_grad()
+    monkeypatch.setattr(ls, "_exit_fits_linear", lambda cols, base: False)
+    logspace = value_and_grad()
+    for a, b in zip(linear, logspace):
+        assert torch.allclose(a, b, rtol=tol, atol=tol)
+
+
+def test_exit_rates_beyond_the_float_range_use_log_space():
+    # an event outside the tumour with rate e^750 once another is present: the linear table
+    # would overflow, so the log-space one is used and the likelihood stays exact
+    import biomodels.ctmc.likelihood_subsets as ls
+
+    theta = torch.full((5, 5), -1.0, dtype=torch.float64)
+    theta[4, 0] = 751.0  # event 0 makes event 4 explode
+    x = torch.tensor([[1, 1, 0, 0, 0]])
+    cols = (theta - torch.diag(theta.diagonal()))[:, [0, 1]][None]
+    assert not ls._exit_fits_linear(cols, theta.diagonal())
+    brute = bruteforce_log_likelihood(theta, x[0])
+    assert torch.isfinite(brute)
+    assert float(subset_log_likelihood(theta, x)[0]) == pytest.approx(float(brute), rel=1e-9)
+
+
 def test_float32_likelihood_keeps_its_accuracy_below_the_float32_range():
     # 12 rare events: p(x) ~ e^-112, subnormal or zero in float32
     x = torch.ones(1, 12)
