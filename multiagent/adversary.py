@@ -14,7 +14,7 @@ adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -281,19 +281,67 @@ class SimulationResult:
     Attributes
     ----------
     trajectories
-        ``(questions, rounds + 1, n, K)`` beliefs.
+        ``(questions, rounds + 1, n, K)`` beliefs.  Reading it raises ``AttributeError``
+        when :func:`simulate` ran with ``keep_trajectories=False``.
     truth
         ``(questions,)`` correct option per question.
     benign
         ``(n,)`` mask of benign agents.
     metrics
         ``asr``, ``accuracy_start``, ``accuracy_end``, ``adversary_weight``.
+    initial, final
+        ``(questions, n, K)`` beliefs at round 0 and at the final round, what the metrics
+        are computed from; views into ``trajectories`` when those are kept.  Optional when
+        ``trajectories`` is given.
     """
 
-    trajectories: np.ndarray
+    trajectories: np.ndarray | None
     truth: np.ndarray
     benign: np.ndarray
     metrics: dict[str, float]
+    initial: np.ndarray | None = field(default=None, repr=False)
+    final: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        traj = self._trajectories
+        if traj is None:
+            if self.initial is None or self.final is None:
+                raise ValueError("SimulationResult needs trajectories, or initial and final "
+                                 "beliefs when the trajectories are not kept")
+            return
+        if self.initial is None:
+            self.initial = traj[:, 0]
+        if self.final is None:
+            self.final = traj[:, -1]
+
+    def __repr__(self) -> str:
+        # the dataclass repr would read the trajectories, which may not have been kept
+        traj = (repr(self._trajectories) if self._trajectories is not None
+                else "<not kept: keep_trajectories=False>")
+        return (f"SimulationResult(trajectories={traj}, truth={self.truth!r}, "
+                f"benign={self.benign!r}, metrics={self.metrics!r})")
+
+
+def _get_trajectories(self: SimulationResult) -> np.ndarray:
+    if self._trajectories is None:
+        raise AttributeError(
+            "trajectories were not kept: simulate() ran with keep_trajectories=False, "
+            "which keeps only the beliefs at round 0 and the final round (.initial, .final); "
+            "run simulate(..., keep_trajectories=True) to keep every round"
+        )
+    return self._trajectories
+
+
+def _set_trajectories(self: SimulationResult, value: np.ndarray | None) -> None:
+    self._trajectories = value
+
+
+# A property installed after @dataclass: the generated __init__ keeps its signature
+# (trajectories first, positional) and assigns through the setter.
+SimulationResult.trajectories = property(  # type: ignore[assignment]
+    _get_trajectories, _set_trajectories,
+    doc="``(questions, rounds + 1, n, K)`` beliefs (not kept: ``AttributeError``).",
+)
 
 
 def initial_beliefs(
@@ -353,6 +401,7 @@ def simulate(
     confidence: float = 0.6,
     concentration: float = 20.0,
     seed: int | None = 0,
+    keep_trajectories: bool = True,
 ) -> SimulationResult:
     """Simulate ``questions`` independent debates of ``scenario`` and score the attack.
 
@@ -369,37 +418,60 @@ def simulate(
         Benign initial-belief distribution.
     seed
         Seed of the belief draws.
+    keep_trajectories
+        Keep every round of every debate in ``trajectories`` (``8 questions (rounds + 1)
+        n K`` bytes: 2.2 GB for 50 questions of 10 rounds among 10^5 agents with 5
+        options).  False keeps only ``initial`` and ``final``, the beliefs at round 0 and
+        at the final round; the metrics and the random draws are the same either way.
 
     Returns
     -------
     SimulationResult
         ``metrics["adversary_weight"]`` is NaN when the benign equilibrium is not unique
         (no stubborn benign agent and no adversary pull), where no weight is defined.
+
+    Examples
+    --------
+    >>> sc = Scenario(graph="star", adversaries=(Adversary("hub"),))
+    >>> res = simulate(sc, questions=3, keep_trajectories=False)
+    >>> res.final.shape, round(res.metrics["adversary_weight"], 4)
+    ((3, 6, 5), 0.6667)
     """
     if not isinstance(questions, int | np.integer) or questions < 1:
         raise ValueError(f"questions must be a positive integer, got {questions!r}")
     if scenario.n_options < 2:
         raise ValueError(f"n_options must be >= 2 (a question needs options to choose "
                          f"between), got {scenario.n_options}")
+    if not isinstance(keep_trajectories, bool | np.bool_):
+        raise TypeError(f"keep_trajectories must be True or False, got {keep_trajectories!r}")
     rng = np.random.default_rng(check_seed(seed))
     model = scenario.model()
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()
     K, T = scenario.n_options, scenario.rounds
     n = model.n
-    trajs = np.empty((questions, T + 1, n, K))
+    if keep_trajectories:
+        trajs = np.empty((questions, T + 1, n, K))
+        initial, final = trajs[:, 0], trajs[:, -1]  # views: no extra memory
+    else:
+        trajs = None
+        initial, final = np.empty((questions, n, K)), np.empty((questions, n, K))
     truth = rng.integers(0, K, size=questions)
     for q in range(questions):
         S = initial_beliefs(n, K, int(truth[q]), p_correct=p_correct, confidence=confidence,
                             concentration=concentration, rng=rng)
-        trajs[q] = debate(scenario, model, S, int(truth[q]), nodes=nodes)
+        traj = debate(scenario, model, S, int(truth[q]), nodes=nodes)
+        if trajs is not None:
+            trajs[q] = traj
+        else:
+            initial[q], final[q] = traj[0], traj[-1]
     metrics = {
-        "asr": attack_success_rate(trajs[:, 0], trajs[:, -1], truth, benign),
-        "accuracy_start": benign_accuracy(trajs[:, 0], truth, benign),
-        "accuracy_end": benign_accuracy(trajs[:, -1], truth, benign),
+        "asr": attack_success_rate(initial, final, truth, benign),
+        "accuracy_start": benign_accuracy(initial, truth, benign),
+        "accuracy_end": benign_accuracy(final, truth, benign),
         "adversary_weight": _weight_or_nan(model, nodes) if nodes else 0.0,
     }
-    return SimulationResult(trajs, truth, benign, metrics)
+    return SimulationResult(trajs, truth, benign, metrics, initial=initial, final=final)
 
 
 def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int]) -> float:

@@ -23,7 +23,6 @@ def _simulate(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
     from core.atomic import atomic_outputs, write_json
     from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
@@ -48,15 +47,10 @@ def _simulate(args: argparse.Namespace) -> int:
     scenario = Scenario(graph=args.graph, n=args.n, gamma=args.gamma, alpha=args.alpha,
                         adversaries=advs, rounds=args.rounds, n_options=args.options,
                         seed=args.seed)
-    result = simulate(scenario, questions=args.questions, seed=args.seed)
+    keep = not args.no_trajectories
+    result = simulate(scenario, questions=args.questions, seed=args.seed, keep_trajectories=keep)
     out = Path(args.out)
     nodes = scenario.adversary_nodes()
-    Q, T1, n, K = result.trajectories.shape
-    idx = pd.MultiIndex.from_product([range(Q), range(T1), range(n), range(K)],
-                                     names=["question", "round", "agent", "option"])
-    frame = pd.DataFrame({"belief": result.trajectories.ravel()}, index=idx).reset_index()
-    frame["role"] = ["adversary" if a in nodes else "benign" for a in frame["agent"]]
-    frame["truth"] = result.truth[frame["question"].to_numpy()]
     metrics = dict(result.metrics)
     closed = None
     if advs and args.adversary_gamma == 1.0:
@@ -67,6 +61,20 @@ def _simulate(args: argparse.Namespace) -> int:
     metrics["adversary_weight_closed_form"] = closed
     metrics["adversary_nodes"] = nodes
     metrics["parameters"] = {k: v for k, v in vars(args).items() if k != "func"}
+    summary = (f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
+               f"{metrics['accuracy_end']:.3f}  adversary weight "
+               f"{metrics['adversary_weight']:.4f}")
+    if not keep:
+        with atomic_outputs(out) as stage:
+            write_json(metrics, stage / "metrics.json")
+        print(summary)
+        print(f"wrote {out / 'metrics.json'}")
+        stale = [name for name in ("trajectories.csv", "trajectories.png")
+                 if (out / name).exists()]
+        if stale:  # they would read as this run's
+            print(f"prunus: warning: {', '.join(stale)} in {out} are from an earlier run "
+                  "(--no-trajectories writes metrics.json only)", file=sys.stderr)
+        return 0
     fig, ax = plt.subplots(figsize=(7, 3.6))
     truth = int(result.truth[0])
     plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
@@ -75,15 +83,45 @@ def _simulate(args: argparse.Namespace) -> int:
     fig.tight_layout()
     try:
         with atomic_outputs(out) as stage:  # all three files, or none replaced
-            frame.to_csv(stage / "trajectories.csv", index=False)
+            _write_trajectories(stage / "trajectories.csv", result.trajectories,
+                                result.truth, nodes)
             write_json(metrics, stage / "metrics.json")
             fig.savefig(stage / "trajectories.png", format="png", dpi=120)
     finally:
         plt.close(fig)
-    print(f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
-          f"{metrics['accuracy_end']:.3f}  adversary weight {metrics['adversary_weight']:.4f}")
+    print(summary)
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
+
+
+def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: list[int],
+                        *, chunk_rows: int = 1 << 16) -> None:
+    """Write ``(Q, T + 1, n, K)`` beliefs as ``trajectories.csv``, one line per belief.
+
+    Columns ``question, round, agent, option, belief, role, truth``, rows in C order of
+    the array.  Written ``chunk_rows`` lines at a time with the same pandas formatting as
+    one frame: a frame of every line took 9x the memory of the trajectories (69 bytes
+    a line).
+    """
+    import numpy as np
+    import pandas as pd
+
+    shape = trajectories.shape
+    beliefs = trajectories.reshape(-1)
+    role = np.full(shape[2], "benign", dtype=object)  # two shared str objects, not one per line
+    role[list(adversaries)] = "adversary"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for start in range(0, max(beliefs.size, 1), chunk_rows):
+            rows = np.arange(start, min(start + chunk_rows, beliefs.size))
+            question, rnd, agent, option = np.unravel_index(rows, shape)
+            frame = pd.DataFrame({
+                "question": question.astype(np.int64), "round": rnd.astype(np.int64),
+                "agent": agent.astype(np.int64), "option": option.astype(np.int64),
+                "belief": beliefs[rows],
+                "role": role[agent],
+                "truth": np.asarray(truth)[question],
+            })
+            frame.to_csv(handle, index=False, header=start == 0)
 
 
 _INDEX_COLUMNS = ("round", "agent", "option")
@@ -247,6 +285,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="questions debated; the plot shows question 0; default %(default)s")
     sim.add_argument("--seed", type=at_least(0, int), default=0,
                      help="random seed; default %(default)s")
+    sim.add_argument("--no-trajectories", action="store_true",
+                     help="write metrics.json only, no trajectories.csv or trajectories.png: "
+                          "for large runs, where the CSV takes about 40 bytes per (question, "
+                          "round, agent, option) and every round would be held in memory")
     sim.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder: trajectories.csv, metrics.json, trajectories.png")
     sim.set_defaults(func=_simulate)

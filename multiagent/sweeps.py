@@ -59,7 +59,8 @@ def sweep(
     progress
         Show a tqdm bar.
     **simulate_kwargs
-        Passed to :func:`multiagent.adversary.simulate` (``p_correct``, ``confidence``...).
+        Passed to :func:`multiagent.adversary.simulate` (``p_correct``, ``confidence``...;
+        ``keep_trajectories`` is False unless given, the metrics are the same).
 
     Returns
     -------
@@ -95,6 +96,8 @@ def sweep(
         elif adv_changes:
             first = sc.adversaries[0] if sc.adversaries else Adversary()
             sc = replace(sc, adversaries=(replace(first, **adv_changes), *sc.adversaries[1:]))
-        result = simulate(sc, questions=questions, seed=seed, **simulate_kwargs)
+        # only the metrics are returned: keeping every round of every debate cost memory
+        result = simulate(sc, questions=questions, seed=seed,
+                          **{"keep_trajectories": False, **simulate_kwargs})
         rows.append({**setting, **result.metrics, "adversary_weight_closed_form": _closed_form(sc)})
     return pd.DataFrame(rows)

@@ -200,3 +200,50 @@ def test_simulate_without_unique_equilibrium_reports_nan_weight():
         simulate(sc, questions=0)
     with pytest.raises(ValueError, match="n_options must be >= 2"):
         simulate(sc.with_(n_options=1))
+
+
+@pytest.mark.parametrize("graph", ["star", "ba"])
+def test_simulate_without_trajectories_gives_the_same_metrics_and_ends(graph):
+    # a sleeper waking mid-debate and a second adversary: the rounds kept are 0 and the last
+    sc = Scenario(graph=graph, n=12, adversaries=(Adversary("hub", sleeper=3),
+                                                  Adversary("leaf", persuasion=2.0)))
+    full = simulate(sc, questions=9, seed=4)
+    light = simulate(sc, questions=9, seed=4, keep_trajectories=False)
+    assert light.metrics == full.metrics  # bitwise, NaN-free here
+    assert np.array_equal(light.truth, full.truth)
+    assert np.array_equal(light.benign, full.benign)
+    # the same draws: round 0 and the final round equal the kept trajectories' bit for bit
+    assert np.array_equal(light.initial, full.trajectories[:, 0])
+    assert np.array_equal(light.final, full.trajectories[:, -1])
+    assert np.array_equal(full.initial, full.trajectories[:, 0])
+    assert np.array_equal(full.final, full.trajectories[:, -1])
+    assert light.final.shape == (9, 12, 5) and light.final.flags.c_contiguous
+
+
+def test_trajectories_not_kept_raise_naming_the_argument():
+    res = simulate(Scenario(adversaries=(Adversary(),)), questions=2,
+                   keep_trajectories=False)
+    with pytest.raises(AttributeError, match="keep_trajectories=True"):
+        res.trajectories  # noqa: B018
+    assert "not kept" in repr(res)
+    with pytest.raises(TypeError, match="keep_trajectories must be True or False"):
+        simulate(Scenario(), keep_trajectories="no")
+
+
+def test_sweep_does_not_keep_trajectories(monkeypatch):
+    import multiagent.sweeps as sweeps_module
+
+    calls = []
+    real = sweeps_module.simulate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("keep_trajectories", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps_module, "simulate", spy)
+    base = Scenario(adversaries=(Adversary(),))
+    light = sweeps_module.sweep(base, {"graph": ["complete", "star"]}, questions=4)
+    full = sweeps_module.sweep(base, {"graph": ["complete", "star"]}, questions=4,
+                               keep_trajectories=True)
+    assert calls == [False, False, True, True]
+    assert light.equals(full)

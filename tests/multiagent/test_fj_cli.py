@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -210,3 +211,47 @@ def test_fit_names_the_option_when_train_rounds_exceed_the_transcript(debate, tm
     assert "--train-rounds must be at most 10 (the transcripts hold rounds 0..10), got 12" \
         in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
+
+
+def _old_writer(path, trajectories, truth, nodes):
+    """The writer before chunking (one frame of every line): the reference format."""
+    Q, T1, n, K = trajectories.shape
+    idx = pd.MultiIndex.from_product([range(Q), range(T1), range(n), range(K)],
+                                     names=["question", "round", "agent", "option"])
+    frame = pd.DataFrame({"belief": trajectories.ravel()}, index=idx).reset_index()
+    frame["role"] = ["adversary" if a in nodes else "benign" for a in frame["agent"]]
+    frame["truth"] = truth[frame["question"].to_numpy()]
+    frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 1 << 16])
+def test_trajectories_csv_written_in_chunks_is_byte_identical(tmp_path, chunk_rows):
+    from multiagent.cli import _write_trajectories
+
+    rng = np.random.default_rng(0)
+    traj = rng.dirichlet(np.ones(3), size=(2, 4, 5))  # (Q, T + 1, n, K)
+    traj[0, 1, 2] = [1.0, 0.0, 0.0]  # round numbers as pandas writes them
+    traj[1, 0, 0] = [1 / 3, 1e-17, 2 / 3 - 1e-17]
+    truth = np.array([2, 0])
+    _old_writer(tmp_path / "old.csv", traj, truth, [1, 3])
+    _write_trajectories(tmp_path / "new.csv", traj, truth, [1, 3], chunk_rows=chunk_rows)
+    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
+
+
+def test_simulate_no_trajectories_writes_the_same_metrics_only(tmp_path, capsys):
+    argv = ["fj", "simulate", "--graph", "ba", "--n", "30", "--questions", "4",
+            "--sleeper", "2"]
+    assert main([*argv, "--out", str(tmp_path / "full")]) == 0
+    assert main([*argv, "--no-trajectories", "--out", str(tmp_path / "light")]) == 0
+    assert sorted(p.name for p in (tmp_path / "light").iterdir()) == ["metrics.json"]
+    full = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    light = json.loads((tmp_path / "light" / "metrics.json").read_text())
+    assert light["parameters"].pop("no_trajectories") is True
+    assert full["parameters"].pop("no_trajectories") is False
+    assert light["parameters"].pop("out") != full["parameters"].pop("out")
+    assert light == full
+    capsys.readouterr()
+    # files of an earlier run in the folder are kept, but not passed off as this run's
+    assert main([*argv, "--no-trajectories", "--out", str(tmp_path / "full")]) == 0
+    assert "trajectories.csv, trajectories.png in" in capsys.readouterr().err
+    assert (tmp_path / "full" / "trajectories.csv").exists()
