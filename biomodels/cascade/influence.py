@@ -8,12 +8,19 @@ TDA size distribution instead of Monte Carlo estimates. The tail objective
 ``P(size >= threshold)`` is not submodular in general: a candidate's gain can grow, so lazy
 evaluation could skip the best one, and :func:`celf` re-evaluates every candidate in each
 round for it (plain greedy).
+
+For the mean objective on a forest, the gains of all candidates are first bounded in one
+linear-time pass of exact expected sizes (belief propagation is exact on trees), and a
+distribution is computed only for each pick and where two bounds overlap: the same picks
+and values as evaluating every candidate, with ``k`` plus a few distributions instead of
+one per candidate (10,000 nodes: about 2 s instead of about 30 minutes).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Hashable, Iterable
+import math
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +31,7 @@ from core.checks import check_count
 
 from .graph import CascadeGraph
 from .loopy import tda_size_distribution
-from .tree import tree_plan, tree_size_distribution
+from .tree import TreePlan, tree_plan, tree_size_distribution
 
 __all__ = ["SeedSelection", "celf"]
 
@@ -40,7 +47,8 @@ class SeedSelection:
     values
         Objective after each pick.
     evaluations
-        Number of distribution evaluations used (CELF's saving against plain greedy).
+        Number of size distributions computed (CELF's saving against plain greedy; with
+        the mean objective on a forest, only the picks and near-ties need one).
     """
 
     seeds: list[Hashable]
@@ -79,12 +87,22 @@ def celf(
     method
         Distribution method (``"auto"``: exact on forests, else TDA).
     progress
-        Show a tqdm bar of the distributions computed (the first round computes one per
-        candidate: about 10 s for 1,000 nodes, minutes for 10,000).
+        Show a tqdm bar of the distributions computed (the tail objective and TDA compute
+        one per candidate and round: about 10 s per round for 1,000 nodes, half an hour
+        for 10,000).
 
     Returns
     -------
     SeedSelection
+
+    Notes
+    -----
+    With the mean objective on a forest (float64 weights), every candidate's gain is
+    first known to within the round-off of its distribution from exact expected sizes
+    (one linear-time pass per round); the CELF queue is replayed on these intervals and a
+    distribution is computed only where the order of the queue depends on it. Picks and
+    values are bit for bit those of computing every gain, which is what happens for
+    TDA, float32 or the tail objective.
 
     Examples
     --------
@@ -130,9 +148,14 @@ def celf(
     from tqdm.auto import tqdm
 
     bar = tqdm(desc="celf", unit=" distributions", disable=not progress, leave=False)
+    # objective of each seed set computed so far: the exact fallback reuses them
+    cache: dict[tuple[int, ...], float] = {}
 
     def value(chosen: list[int]) -> float:
         nonlocal evaluations
+        key = tuple(sorted(chosen))
+        if key in cache:
+            return cache[key]
         evaluations += 1
         bar.update()
         p = base.clone()
@@ -144,8 +167,10 @@ def celf(
             else:
                 P = tda_size_distribution(graph, p)
         if objective == "mean":
-            return float((P * sizes).sum())
-        return float(P[threshold:].sum())
+            cache[key] = float((P * sizes).sum())
+        else:
+            cache[key] = float(P[threshold:].sum())
+        return cache[key]
 
     pool = list(range(n)) if candidates is None else [graph.index_of(c) for c in candidates]
     if len(set(pool)) != len(pool):
@@ -165,6 +190,12 @@ def celf(
             values.append(gains[best])
         bar.close()
         return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
+    if how == "tree" and plan is not None and dtype == torch.float64:
+        picked = _celf_bounded(graph, plan, base, pool, k, value, current)
+        if picked is not None:
+            bar.close()
+            return SeedSelection([graph.labels[v] for v in picked[0]], picked[1], evaluations)
+    # every candidate's gain from its distribution (TDA, float32, or a missed bound)
     heap = [(-(value([v]) - current), v, 0) for v in pool]
     heapq.heapify(heap)
     while len(chosen) < k and heap:
@@ -178,3 +209,141 @@ def celf(
             heapq.heappush(heap, (-gain, v, len(chosen)))
     bar.close()
     return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
+
+
+def _celf_bounded(
+    graph: CascadeGraph,
+    plan: TreePlan,
+    base: torch.Tensor,
+    pool: list[int],
+    k: int,
+    value: Callable[[list[int]], float],
+    current: float,
+) -> tuple[list[int], list[float]] | None:
+    """CELF on a forest with the mean objective, computing few distributions.
+
+    Replays the CELF queue of :func:`celf` (keys ``(-gain, node)``, gains
+    ``value(chosen + [v]) - current`` from the size distributions) with each gain known
+    only to within ``tol`` of its exact expected value (:func:`_expected_gains`, one
+    linear pass per round), and computes a distribution only for a pick or where the
+    interval leaves the order of the queue open. The picks and values are then those of
+    the queue with every gain computed (bit for bit). Returns None if a computed gain
+    falls outside its interval (the caller then computes every gain).
+    """
+    n = graph.n
+    tol = _gain_tolerance(n, graph.dtype)
+    w = graph.weight.detach().cpu().numpy().astype(np.float64)
+    base_np = base.detach().cpu().numpy().astype(np.float64)
+    chosen: list[int] = []
+    values: list[float] = []
+    currents = [current]  # ``current`` when the gains of stamp s were computed
+    estimates: dict[int, list[float]] = {}
+
+    def estimate(stamp: int) -> list[float]:
+        if stamp not in estimates:
+            p = base_np.copy()
+            p[chosen[:stamp]] = 1.0
+            estimates[stamp] = _expected_gains(plan, w, p).tolist()
+        return estimates[stamp]
+
+    def exact(v: int, stamp: int) -> float:
+        # the heap key of the full queue, computed as there (same floats)
+        return -(value(chosen[:stamp] + [v]) - currents[stamp])
+
+    # entries: (key, node, stamp, estimate); key = -(upper bound of the gain) until the
+    # gain is computed (estimate None); the node breaks ties, so the rest never compares
+    est0 = estimate(0)
+    heap: list[tuple[float, int, int, float | None]] = [
+        (-(est0[v] + tol), v, 0, est0[v]) for v in pool
+    ]
+    heapq.heapify(heap)
+    while len(chosen) < k and heap:
+        key, v, stamp, est = heapq.heappop(heap)
+        if est is not None:
+            # the full queue pops v next if even its lowest gain beats every other bound
+            first = not heap or (-(est - tol), v) < heap[0][:2]
+            if not first or stamp == len(chosen):
+                key = exact(v, stamp)
+                if abs(-key - est) > tol:
+                    return None  # the round-off bound failed: compute every gain
+                if not first:
+                    heapq.heappush(heap, (key, v, stamp, None))
+                    continue
+        if stamp == len(chosen):
+            chosen.append(v)
+            current = current - key
+            values.append(current)
+            currents.append(current)
+        else:  # stale: its new gain, bounded
+            g = estimate(len(chosen))[v]
+            heapq.heappush(heap, (-(g + tol), v, len(chosen), g))
+    return chosen, values
+
+
+def _gain_tolerance(n: int, dtype: torch.dtype) -> float:
+    """Bound on ``|gain from distributions - exact expected gain|`` for ``n`` nodes.
+
+    Each ``P(size = k)`` carries up to ``4 eps sqrt(n + 1)`` of round-off (the measured
+    floor of the unit-circle evaluation, ``cli._precision_floor``), so a mean
+    ``Σ k P_k`` is off by at most that times ``n (n + 1) / 2``; a gain is a difference of
+    two means. The last term covers the linear pass (``~eps`` per step, ``n`` steps).
+    """
+    eps = float(torch.finfo(dtype).eps)
+    floor = 4 * eps * math.sqrt(n + 1)
+    return 2 * floor * n * (n + 1) / 2 + 4 * eps * (n + 1) ** 2
+
+
+def _expected_gains(plan: TreePlan, weight: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Exact ``E[size | seeds p, plus v] - E[size | seeds p]`` of every node ``v`` of a forest.
+
+    With ``r_{f->x}`` the probability that no activation reaches ``x`` from the branch of
+    its neighbour ``f`` while ``x`` is inactive (exact belief propagation on a tree),
+    seeding ``v`` activates an inactive ``u`` with the product, along the path
+    ``v = x_0, ..., x_m = u``, of ``w_{x_i x_{i+1}} (1 - p_{x_i}) Π r`` over the other
+    neighbours of ``x_i``, times ``u``'s own ``(1 - p_u) Π r``. Summing over ``u`` is a
+    pass up and a pass down the rooted forest, each neighbour contributing a dual number
+    ``(r_{f->x}, w_{xf} T_f)`` (``T_f``: the sum over ``f``'s branch); exclusive products
+    are prefix times suffix, so there are no divisions by zero probabilities. ``O(n)``.
+    """
+    n = plan.n
+    wl = np.append(weight, 0.0)  # index num_edges: an absent direction
+    w_up = wl[plan.e_up].tolist()  # child -> parent
+    w_dn = wl[plan.e_down].tolist()  # parent -> child
+    q = (1.0 - p).tolist()
+    parent = plan.parent.tolist()
+    order = np.argsort(plan.level, kind="stable").tolist()  # children first
+    kids, start, count = plan.kids.tolist(), plan.kid_start.tolist(), plan.kid_count.tolist()
+    r_up = [1.0] * n  # r_{c -> parent}
+    t_up = [0.0] * n  # T of c's branch entered from its parent
+    for c in order:
+        a, b = 1.0, 0.0
+        for d in kids[start[c] : start[c] + count[c]]:
+            a, b = a * r_up[d], a * w_dn[d] * t_up[d] + b * r_up[d]
+        if parent[c] >= 0:
+            r_up[c] = 1.0 - w_up[c] * (1.0 - q[c] * a)
+            t_up[c] = q[c] * (a + b)
+    gain = [0.0] * n
+    r_dn = [1.0] * n  # r_{parent -> c}
+    t_dn = [0.0] * n  # T of the parent's branch entered from c
+    for v in reversed(order):
+        ch = kids[start[v] : start[v] + count[v]]
+        fa = [r_up[d] for d in ch]
+        fb = [w_dn[d] * t_up[d] for d in ch]
+        if parent[v] >= 0:
+            fa.append(r_dn[v])
+            fb.append(w_up[v] * t_dn[v])
+        m = len(fa)
+        pa, pb = [1.0] * (m + 1), [0.0] * (m + 1)  # prefix products (dual numbers)
+        for i in range(m):
+            pa[i + 1] = pa[i] * fa[i]
+            pb[i + 1] = pa[i] * fb[i] + pb[i] * fa[i]
+        gain[v] = q[v] * (pa[m] + pb[m])
+        sa, sb = 1.0, 0.0  # suffix product
+        for i in range(m - 1, -1, -1):
+            if i < len(ch):
+                ea, eb = pa[i] * sa, pa[i] * sb + pb[i] * sa
+                d = ch[i]
+                r_dn[d] = 1.0 - w_dn[d] * (1.0 - q[v] * ea)
+                t_dn[d] = q[v] * (ea + eb)
+            sa, sb = sa * fa[i], sa * fb[i] + sb * fa[i]
+    return np.asarray(gain, dtype=np.float64)

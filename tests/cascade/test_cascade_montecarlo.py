@@ -49,3 +49,19 @@ def test_monte_carlo_is_reproducible_and_rejects_bad_input():
         q[2] = bad
         with pytest.raises(ValueError, match="seed probability of node 2"):
             monte_carlo(g, q)
+
+
+def test_monte_carlo_shows_its_progress_when_asked(capsys):
+    # long runs (10^6 cascades on 10^4 nodes) had no sign of life; the bar must not touch
+    # the random stream: the same seed gives the same sizes with or without it
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(50, seed=1), default=0.6)
+    p = torch.zeros(g.n, dtype=torch.float64)
+    p[0] = 1.0
+    capsys.readouterr()
+    quiet = monte_carlo(g, p, n_runs=5_000, seed=3, chunk=700)
+    assert capsys.readouterr().err == ""
+    shown = monte_carlo(g, p, n_runs=5_000, seed=3, chunk=700, progress=True)
+    err = capsys.readouterr().err
+    assert "monte carlo" in err and "/5000" in err and " runs" in err
+    assert np.array_equal(shown.sizes, quiet.sizes)
+    assert np.array_equal(shown.distribution, quiet.distribution)
