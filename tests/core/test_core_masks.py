@@ -218,3 +218,27 @@ def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
         path = str(tmp_path / name)
         with pytest.raises(ValueError, match=re.escape(repr(path))):
             MaskSet.load(path)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_zeroing_large_cpu_tensors_in_blocks_is_exact(dtype):
+    # above _ZERO_BLOCK entries the CPU path multiplies block by block (a size that is not
+    # a multiple of the block, a non-finite kept entry): the same values as one multiply
+    from core.masks import _ZERO_BLOCK, _zero_
+
+    gen = torch.Generator().manual_seed(0)
+    shape = (3, _ZERO_BLOCK // 2 + 7)
+    value = torch.randn(shape, generator=gen).to(dtype)
+    mask = torch.rand(shape, generator=gen) < 0.3
+    value[0, 0], mask[0, 0] = float("inf"), True
+    expected = value * mask
+    _zero_(value, mask)
+    assert torch.equal(value, expected)
+    # through attach: a layer of 600 x 600 weights keeps its pruned entries at zero
+    layer = nn.Linear(600, 600)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    pruned = ~magnitude_mask(layer, 0.9).attach(layer, opt)["weight"]
+    layer(torch.randn(4, 600, generator=gen)).square().sum().backward()
+    assert bool((layer.weight.grad[pruned] == 0).all())
+    opt.step()
+    assert bool((layer.weight[pruned] == 0).all()) and bool((layer.weight[~pruned] != 0).all())
