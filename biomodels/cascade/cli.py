@@ -58,6 +58,7 @@ def _size(args: argparse.Namespace) -> int:
         tail_accurate=tail_accurate,
         n_runs=args.runs,
         seed=args.rng_seed,
+        progress=not args.quiet,
     )
     values = probs.detach().cpu().numpy().astype(np.float64)
     table = pd.DataFrame({"size": np.arange(values.size), "probability": values})
@@ -162,6 +163,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="Monte Carlo runs (--method mc)")
     size.add_argument("--rng-seed", type=at_least(0, int), default=0,
                       help="Monte Carlo seed (--method mc)")
+    size.add_argument("--quiet", action="store_true",
+                      help="no progress bar (Monte Carlo runs, on stderr)")
     size.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                       help="output folder (created): distribution.csv, summary.json, "
                       "distribution.png")

@@ -37,6 +37,7 @@ def size_distribution(
     seed_mixture: bool = False,
     n_runs: int = 100_000,
     seed: int | None = 0,
+    progress: bool = False,
 ) -> torch.Tensor:
     """Distribution of the final size of an Independent Cascade, ``P(size = k)``, k = 0..n.
 
@@ -64,6 +65,9 @@ def size_distribution(
         cost; see :func:`~biomodels.cascade.tda_size_distribution`).
     n_runs, seed
         Monte Carlo runs and generator seed (``"mc"`` only).
+    progress
+        Show a tqdm bar of the Monte Carlo runs (``"mc"`` only; the other methods take one
+        pass).
 
     Returns
     -------
@@ -98,7 +102,7 @@ def size_distribution(
         return tda_size_distribution(
             graph, p, tail_accurate=tail_accurate, seed_mixture=seed_mixture
         )
-    res = monte_carlo(graph, p, n_runs=n_runs, seed=seed)
+    res = monte_carlo(graph, p, n_runs=n_runs, seed=seed, progress=progress)
     return torch.as_tensor(res.distribution, dtype=graph.dtype, device=graph.device)
 
 

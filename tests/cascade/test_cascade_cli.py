@@ -207,3 +207,17 @@ def test_plot_names_the_method_and_hides_round_off(tmp_path, monkeypatch):
     assert np.all(np.isnan(y[35:]))  # 0.7 * 0.3^34 ~ 1e-18: round-off in the default mode
     assert list(line.get_ydata()) == [floor, floor]
     assert "precision floor" in [t.get_text() for t in log.get_legend().get_texts()]
+
+
+def test_monte_carlo_progress_on_stderr_unless_quiet(tmp_path, capsys):
+    # as the grn, ctmc and fj commands: a progress bar on stderr, --quiet hides it
+    graph = _write(tmp_path / "p.edgelist", _path_lines(30, 0.5))
+    argv = ["cascade", "size", str(graph), "--seed", "0", "--method", "mc", "--runs", "500"]
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    assert "monte carlo" in capsys.readouterr().err
+    assert main([*argv, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    assert "monte carlo" not in capsys.readouterr().err
+    # the bar does not touch the random stream
+    same = [pd.read_csv(tmp_path / d / "distribution.csv") for d in "ab"]
+    pd.testing.assert_frame_equal(*same)
