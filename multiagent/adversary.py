@@ -384,12 +384,17 @@ def initial_beliefs(
     """
     K = n_options
     out = np.empty((n, K))
-    for i in range(n):
-        wrong = [k for k in range(K) if k != truth]
-        pick = truth if rng.random() < p_correct else int(rng.choice(wrong))
+    wrong = [k for k in range(K) if k != truth]
+    alphas = []  # the Dirichlet parameters of each possible pick, computed once
+    for pick in range(K):
         m = np.full(K, (1 - confidence) / (K - 1))
         m[pick] = confidence
-        out[i] = rng.dirichlet(concentration * m)
+        alphas.append(concentration * m)
+    # one agent at a time: its uniform, pick and Dirichlet draws interleave in the stream,
+    # so a vectorised draw would change every seeded result
+    for i in range(n):
+        pick = truth if rng.random() < p_correct else int(rng.choice(wrong))
+        out[i] = rng.dirichlet(alphas[pick])
     return out
 
 
