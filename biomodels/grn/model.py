@@ -51,6 +51,8 @@ _FORMAT = "prunus.grn/1"
 #: Largest fixed solver step (scaled time) that :meth:`GRNModel.train` takes without a
 #: warning; RK4 on dy/dt = -g y is stable for g h < 2.8 and the rates start near 1.
 _STABLE_STEP = 2.0
+#: Values gathered per block when the training pairs are built (64 MB of float64).
+_GATHER_BLOCK = 1 << 23
 
 
 def _host(x: Any) -> Any:
@@ -372,6 +374,37 @@ class GRNModel:
             self._tiebreak,
         )
 
+    def _split_pairs(self, val_fraction: float) -> tuple[Pairs, Pairs | None]:
+        """``split_pairs(self._pairs(), val_fraction, seed=self.seed)``, gathering rows once.
+
+        The split needs only each pair's trajectory, so it is made on the pairs' row indices
+        and the rows of each side are gathered afterwards, in blocks straight from the
+        float64 data: no dtype copy of the whole data and no unsplit set of pairs on the way
+        (at 50k cells x 3k genes, 1.2 GB less at the peak). The pairs are the same, bitwise.
+        """
+        times = self._times * self.time_scale  # steps taken in float64, as in _pairs
+        a, b = pair_index(times, self._codes, self._tiebreak)
+        index = Pairs(
+            torch.as_tensor(a, device=self.device)[:, None],
+            torch.as_tensor(b, device=self.device)[:, None],
+            torch.as_tensor(times[b] - times[a], dtype=self.dtype, device=self.device),
+            torch.as_tensor(self._codes[a], device=self.device),
+        )
+        train, val = split_pairs(index, val_fraction, seed=self.seed)
+
+        def gather(rows: torch.Tensor) -> torch.Tensor:
+            rows = rows[:, 0].cpu().numpy()
+            out = torch.empty((len(rows), self._x.shape[1]), dtype=self.dtype,
+                              device=self.device)
+            step = max(1, _GATHER_BLOCK // max(1, self._x.shape[1]))
+            for start in range(0, len(rows), step):
+                out[start:start + step] = self._tensor(self._x[rows[start:start + step]])
+            return out
+
+        return tuple(  # type: ignore[return-value]
+            None if p is None else Pairs(gather(p.x0), gather(p.x1), p.dt, p.trajectory)
+            for p in (train, val))
+
     def _prior_tensor(self, frame: pd.DataFrame | None) -> torch.Tensor | None:
         return None if frame is None else self._tensor(frame.to_numpy())
 
@@ -464,6 +497,13 @@ class GRNModel:
         dict
             The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
             ``val_r2``, ``lr``, ``density``, ``pruned``.
+
+        Notes
+        -----
+        A step solves ``batch_size`` pairs, so its tensors are small (32 x G): on the CPU a
+        fit runs best on one thread, ``torch.set_num_threads(1)``, wherever the cores are
+        shared or oversubscribed. On a 2-core machine shared with another process, one
+        dopri5 epoch at 5,000 cells x 500 genes took 3.9 s on one thread and 85 s on two.
         """
         self._require_data("train")
         if pruning not in ("dash", "imp", "prior", "none", "l1"):
@@ -476,10 +516,7 @@ class GRNModel:
                              "without a prior loses much of the network)")
         if prior_weight < 1.0 and prior is None:
             raise ValueError("prior_weight < 1 needs a prior network")
-        pairs = self._pairs()
-        train_pairs, val_pairs = split_pairs(pairs, val_fraction, seed=self.seed)
-        # the split copied the pairs: do not hold a third copy of the data while fitting
-        del pairs
+        train_pairs, val_pairs = self._split_pairs(val_fraction)
         if prior_scaling not in ("max", "sign"):
             raise ValueError(f"prior_scaling must be 'max' or 'sign', got {prior_scaling!r}")
         # train a copy and keep it only when the fit succeeds: a diverged fit (NaN weights)

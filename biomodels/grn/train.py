@@ -565,7 +565,9 @@ def fit(
     })
     held_out = val if val is not None else train
     base_mse = no_change_mse(held_out)
-    signature = {
+    # the signature identifies a checkpoint's fit; it hashes all the data (1.2 GB of pairs at
+    # 50k cells x 3k genes), so it is only computed when there is a checkpoint to check
+    signature: dict[str, Any] = {} if checkpoint is None else {
         "shapes": {k: list(v.shape) for k, v in func.state_dict().items()
                    if not k.endswith("_mask")},
         "n_train": len(train), "n_val": 0 if val is None else len(val),

@@ -18,12 +18,15 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+import torch  # noqa: E402
 
 import biomodels.grn.model as grn_model  # noqa: E402
 import biomodels.grn.prior as grn_prior  # noqa: E402
+import biomodels.grn.train as grn_train  # noqa: E402
 from biomodels.grn import GRNModel, simulate  # noqa: E402
 from biomodels.grn.plot import plot_graph, plot_network, plot_networks  # noqa: E402
 from biomodels.grn.prior import align_prior  # noqa: E402
+from biomodels.grn.train import split_pairs  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")]
 
@@ -132,6 +135,46 @@ def test_training_does_not_hold_the_unsplit_pairs(monkeypatch):
     monkeypatch.setattr(grn_model, "split_pairs", spy_split)
     monkeypatch.setattr(grn_model, "fit", spy_fit)
     model.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+
+
+@pytest.mark.parametrize("n_traj, val_fraction", [(4, 0.2), (10, 0.25), (10, 0.0)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_training_pairs_split_before_gathering_equal_the_split_of_all_pairs(
+        monkeypatch, n_traj, val_fraction, dtype):
+    # train() splits the pair indices and gathers the rows of each side in blocks from the
+    # float64 data (no float32 copy of the data, no unsplit pairs); the reference gathers
+    # every pair, then splits: the same pairs, bitwise (random pairs below 8 trajectories,
+    # whole trajectories from 8 on, no validation set)
+    ad = simulate.simulate_hill_network(7, n_trajectories=n_traj, n_timepoints=5, seed=1)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4,
+                     dtype=dtype, seed=3)
+    monkeypatch.setattr(grn_model, "_GATHER_BLOCK", 7 * 3)  # three rows a block
+    got = model._split_pairs(val_fraction)
+    want = split_pairs(model._pairs(), val_fraction, seed=model.seed)
+    assert (got[1] is None) == (want[1] is None) == (val_fraction == 0.0)
+    for g, w in zip(got, want):
+        if w is None:
+            continue
+        for name in ("x0", "x1", "dt", "trajectory"):
+            a, b = getattr(g, name), getattr(w, name)
+            assert a.dtype == b.dtype and torch.equal(a, b), name
+
+
+def test_a_fit_without_a_checkpoint_does_not_hash_the_data(monkeypatch, tmp_path):
+    # the checkpoint signature hashes every training pair (1.2 GB at 50k cells x 3k genes);
+    # without a checkpoint nothing reads it, and the fit is the same
+    ad = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=6, seed=0)
+    kw = {"pruning": "none", "method": "rk4", "step_size": 0.5, "progress": False}
+    with_ckpt = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    reference = with_ckpt.train(3, checkpoint=tmp_path / "fit.pt", **kw)
+
+    def no_hash(*args, **kwargs):
+        raise AssertionError("a fit without a checkpoint hashed the data")
+
+    monkeypatch.setattr(grn_train, "fingerprint", no_hash)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    assert model.train(3, **kw) == reference
+    np.testing.assert_array_equal(model.network().to_numpy(), with_ckpt.network().to_numpy())
 
 
 # ---------------------------------------------------------------- figures
