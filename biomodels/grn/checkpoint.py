@@ -39,6 +39,8 @@ class FitState:
         that reached it, and the number of epochs since.
     stopped
         True when early stopping ended the fit (a resumed call then does nothing more).
+    backoffs, lr_scale
+        Diverged epochs run again so far, and the factor they left on the learning rates.
     """
 
     epoch: int = 0
@@ -47,6 +49,8 @@ class FitState:
     best_state: dict[str, torch.Tensor] | None = None
     stale: int = 0
     stopped: bool = False
+    backoffs: int = 0
+    lr_scale: float = 1.0
 
 
 def save_checkpoint(
@@ -94,6 +98,8 @@ def save_checkpoint(
         "best_state": cpu(state.best_state),
         "stale": state.stale,
         "stopped": state.stopped,
+        "backoffs": state.backoffs,
+        "lr_scale": state.lr_scale,
         "func": cpu(func.state_dict()),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -180,4 +186,7 @@ def load_checkpoint(
         best_state=None if best is None else {k: v.to(device) for k, v in best.items()},
         stale=int(payload["stale"]),
         stopped=bool(payload["stopped"]),
+        # checkpoints from before learning-rate backoffs have none
+        backoffs=int(payload.get("backoffs", 0)),
+        lr_scale=float(payload.get("lr_scale", 1.0)),
     )

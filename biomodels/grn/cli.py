@@ -122,9 +122,10 @@ def _fit(args: argparse.Namespace) -> int:
         model.train(args.epochs, pruning=args.pruning, method=method,
                     step_size=step, prior_weight=args.prior_weight,
                     prior_scaling=args.prior_scaling, progress=not args.quiet,
-                    checkpoint=checkpoint)
+                    checkpoint=checkpoint, lr=args.lr)
     except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
-        raise CommandError(f"the ODE solver diverged: {exc}; try another --seed") from exc
+        raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
+                           "lower --lr") from exc
     import matplotlib
 
     matplotlib.use("Agg")
@@ -208,6 +209,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="how the prior's entries are used, by DASH's prior scores and by "
                      "the soft prior's targets: their signs (default) or their values (the "
                      "soft prior divides them by the largest)")
+    fit.add_argument("--lr", type=at_least(1e-8), default=1e-2, metavar="LR",
+                     help="Adam learning rate (default: %(default)s); an epoch that diverges "
+                     "runs again at a third of it, up to 4 times, so with a thousand genes "
+                     "or more starting at 1e-3 saves those epochs")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder (created if needed)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol
 
@@ -26,6 +27,12 @@ from core.fingerprint import fingerprint
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
 _BATCH_BAR = 200
+#: When an epoch diverges (non-finite loss, or the adaptive solver's step underflows), it is
+#: run again from its start with the learning rates times _BACKOFF, at most _MAX_BACKOFFS
+#: times in a fit: at 1e-2 (fine for tens to a few hundred genes) fits of 500-1,000 genes
+#: diverged within a few epochs, and 3e-3 or 1e-3 fit them.
+_BACKOFF = 1.0 / 3.0
+_MAX_BACKOFFS = 4
 
 __all__ = [
     "Pairs",
@@ -486,7 +493,9 @@ def fit(
     epochs
         Maximum number of epochs.
     lr
-        Learning rate of the weights.
+        Learning rate of the weights. An epoch that diverges (non-finite loss, or dopri5's
+        step underflows) is run again from its start at a third of the learning rates, with
+        a warning, up to 4 times in a fit; the ``lr`` of the history shows it.
     rate_lr_factor
         The gene rates ``g`` learn at ``rate_lr_factor * lr`` (PHOENIX/DASH: 5).
     batch_size
@@ -586,6 +595,12 @@ def fit(
         state = load_checkpoint(checkpoint, signature=signature, scheduler=scheduler,
                                 **torch_state)
     history = state.history
+
+    def scaled() -> list[float]:
+        # the learning rates a fit at lr * lr_scale would start from (after backoffs)
+        return [lr * state.lr_scale, lr * state.lr_scale * rate_lr_factor]
+
+    base_lrs = scaled()
     n = len(train)
 
     def save(stopped: bool) -> None:
@@ -598,18 +613,8 @@ def fit(
         raise ValueError(f"checkpoint {str(checkpoint)!r} already holds {state.epoch} epochs, "
                          f"more than epochs={epochs}; ask for at least {state.epoch} or "
                          "remove the checkpoint")
-    first = epochs + 1 if state.stopped else state.epoch + 1
-    bar = tqdm(range(first, epochs + 1), disable=not progress, desc="grn fit", leave=False,
-               initial=first - 1, total=epochs)
-    for epoch in bar:
-        pruned = False
-        if pruner is not None:
-            pruned = pruner.step(epoch, func, optimizer, epochs)
-            if pruned:
-                for group, base in zip(optimizer.param_groups, base_lrs):
-                    group["lr"] = base
-                scheduler = make_scheduler()
-                state.best_loss, state.best_state, state.stale = math.inf, None, 0
+    def run_epoch(epoch: int) -> tuple[float, float]:
+        """One pass over the training pairs and the held-out loss."""
         func.train()
         perm = torch.randperm(n, generator=gen).to(train.x0.device)
         total = 0.0
@@ -651,6 +656,48 @@ def fit(
         val_loss = evaluate_loss(func, val, method=method, rtol=rtol, atol=atol,
                                  options=options, batch_size=max(batch_size, 1024)) \
             if val is not None else train_loss
+        return train_loss, val_loss
+
+    first = epochs + 1 if state.stopped else state.epoch + 1
+    bar = tqdm(range(first, epochs + 1), disable=not progress, desc="grn fit", leave=False,
+               initial=first - 1, total=epochs)
+    for epoch in bar:
+        pruned = False
+        if pruner is not None:
+            pruned = pruner.step(epoch, func, optimizer, epochs)
+            if pruned:
+                for group, base in zip(optimizer.param_groups, base_lrs):
+                    group["lr"] = base
+                scheduler = make_scheduler()
+                state.best_loss, state.best_state, state.stale = math.inf, None, 0
+        while True:  # ends by a finished epoch, or by raising after _MAX_BACKOFFS
+            # the state a diverged epoch goes back to (small: weights and Adam's moments)
+            saved = (copy.deepcopy(func.state_dict()), copy.deepcopy(optimizer.state_dict()),
+                     gen.get_state())
+            try:
+                train_loss, val_loss = run_epoch(epoch)
+                break
+            except SolverDivergedError as exc:
+                if state.backoffs >= _MAX_BACKOFFS:
+                    raise
+                func.load_state_dict(saved[0])
+                optimizer.load_state_dict(saved[1])
+                gen.set_state(saved[2])
+                state.backoffs += 1
+                state.lr_scale *= _BACKOFF
+                old = float(optimizer.param_groups[0]["lr"])
+                new_base = scaled()
+                for group, was, now in zip(optimizer.param_groups, base_lrs, new_base):
+                    # at its base rate a group restarts as a fit begun at the lower lr would
+                    group["lr"] = now if group["lr"] == was else group["lr"] * _BACKOFF
+                base_lrs = new_base
+                cause = str(exc).split(";")[0]  # without its advice, which this follows
+                warnings.warn(
+                    f"epoch {epoch} diverged at learning rate {old:.3g} ({cause}); it runs "
+                    f"again from its start at {optimizer.param_groups[0]['lr']:.3g} (a lower "
+                    "lr= starts there)",
+                    RuntimeWarning, stacklevel=2,
+                )
         scheduler.step(val_loss)
         record = {
             "epoch": float(epoch),

@@ -98,3 +98,60 @@ def test_checkpoint_with_more_epochs_than_asked_is_refused(tiny, tmp_path):
     _run(pairs, prior, epochs=6, checkpoint=path)
     with pytest.raises(ValueError, match=r"already holds 6 epochs, more than epochs=3"):
         _run(pairs, prior, epochs=3, checkpoint=path)
+
+
+class _FailOnce:
+    """``integrate`` that returns NaN on its ``when``-th call only (one diverged batch)."""
+
+    def __init__(self, real, when):
+        self.real, self.when, self.calls = real, when, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        out = self.real(*args, **kwargs)
+        return out * float("nan") if self.calls == self.when else out
+
+
+def test_a_diverged_epoch_runs_again_at_a_third_of_the_learning_rate(tiny, monkeypatch):
+    # a batch of epoch 1 diverges: the epoch restarts from its start at lr / 3, which is
+    # exactly a fit begun at lr / 3 (same weights, Adam state, batch order and prior draws)
+    import biomodels.grn.train as train_mod
+
+    pairs, prior = tiny
+    ref_func, _, ref_history = _run(pairs, prior, epochs=8, lr=1e-2 * train_mod._BACKOFF)
+    monkeypatch.setattr(train_mod, "integrate", _FailOnce(train_mod.integrate, when=2))
+    with pytest.warns(RuntimeWarning, match=r"epoch 1 diverged at learning rate 0.01 "
+                                            r"\(non-finite loss at epoch 1\); it runs again "
+                                            r"from its start at 0.00333"):
+        func, _, history = _run(pairs, prior, epochs=8)
+    assert history == ref_history
+    for a, b in zip(ref_func.state_dict().values(), func.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_backoffs_are_checkpointed_and_limited(tiny, tmp_path, monkeypatch):
+    import biomodels.grn.train as train_mod
+
+    pairs, prior = tiny
+    real = train_mod.integrate
+    # a backoff in epoch 5 (after the first pruning round), then resumed from a
+    # checkpoint: the same as the uninterrupted fit; the next round resets the rates to lr / 3
+    monkeypatch.setattr(train_mod, "integrate", _FailOnce(real, when=13))
+    with pytest.warns(RuntimeWarning, match="epoch 5 diverged"):
+        ref_func, _, ref_history = _run(pairs, prior, epochs=21)
+    assert ref_history["pruned"][9] == 1.0 and ref_history["lr"][9] == pytest.approx(1e-2 / 3)
+    path = tmp_path / "fit.ckpt"
+    monkeypatch.setattr(train_mod, "integrate", _FailOnce(real, when=13))
+    with pytest.warns(RuntimeWarning, match="epoch 5 diverged"), pytest.raises(_Interrupt):
+        _run(pairs, prior, epochs=21, stop_at=6, checkpoint=path, checkpoint_every=1)
+    assert torch.load(path, weights_only=True)["lr_scale"] == pytest.approx(1 / 3)
+    monkeypatch.setattr(train_mod, "integrate", real)
+    func, _, history = _run(pairs, prior, epochs=21, checkpoint=path)
+    assert history == ref_history
+    assert all(torch.equal(a, b) for a, b in zip(ref_func.parameters(), func.parameters()))
+    # a fit that keeps diverging gives up after 4 backoffs, with the solver's error
+    monkeypatch.setattr(train_mod, "integrate", lambda *a, **k: real(*a, **k) * float("nan"))
+    with pytest.warns(RuntimeWarning) as caught, \
+            pytest.raises(train_mod.SolverDivergedError, match="non-finite loss at epoch 1"):
+        _run(pairs, prior, epochs=3)
+    assert len(caught) == train_mod._MAX_BACKOFFS

@@ -32,7 +32,7 @@ def test_fit_writes_the_four_files(files, capsys):
                "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
                "--pruning", "dash", "--epochs", "4", "--seed", "1", "--prior-weight", "0.99",
                "--prior-scaling", "max", "--truth", str(files / "truth.csv"), "--hidden", "6",
-               "--quiet",
+               "--quiet", "--lr", "0.005",
                "--out", str(out)])
     assert rc == 0
     net = pd.read_csv(out / "network.csv", index_col=0)
@@ -48,6 +48,7 @@ def test_fit_writes_the_four_files(files, capsys):
     assert result.uns["grn"]["settings"]["pruning"] == "dash"
     assert result.uns["grn"]["settings"]["prior_weight"] == 0.99
     assert result.uns["grn"]["settings"]["prior_scaling"] == "max"
+    assert result.uns["grn"]["settings"]["lr"] == 0.005
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
             "sparsity"} <= set(metrics)
@@ -135,7 +136,7 @@ def test_a_diverged_fit_is_a_one_line_error(files, capsys, monkeypatch):
     assert rc == 2  # a RuntimeError: the front printed a traceback and exited 1
     assert capsys.readouterr().err.strip() == (
         "prunus: error: the ODE solver diverged: non-finite loss at epoch 1; try another "
-        "--seed")
+        "--seed or a lower --lr")
 
 
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs

@@ -474,7 +474,9 @@ def test_a_failed_fit_leaves_the_model_as_it_was(small, monkeypatch):
         return out * float("nan") if len(calls) >= 3 else out
 
     monkeypatch.setattr(train_mod, "integrate", diverging)
-    with pytest.raises(train_mod.SolverDivergedError, match="non-finite loss"):
+    # every retry at a lower learning rate diverges too: the fit gives up after four
+    with pytest.warns(RuntimeWarning, match="diverged"), \
+            pytest.raises(train_mod.SolverDivergedError, match="non-finite loss"):
         m.train(12, pruning="imp", progress=False, method="rk4", step_size=0.5, batch_size=8)
     after = m.func.state_dict()
     assert before.keys() == after.keys()
