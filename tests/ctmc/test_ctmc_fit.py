@@ -513,3 +513,25 @@ def test_lbfgs_unit_steps_are_accepted_without_backtracking(monkeypatch):
     assert np.abs(np.diag(g)).max() < 1e-4
     assert np.abs(g[nonzero] + np.sign(res.theta[nonzero]) / 300).max() < 1e-4
     assert np.abs(g[zero]).max() <= 1 / 300 + 1e-4
+
+
+def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
+    # one tumour of 16 events used to send a whole cohort to the MCMC route (Adam, 600 steps,
+    # a worse optimum); its lattice costs 2^16 entries per event, well within reach
+    from biomodels.ctmc.fit import _EXACT_BUDGET, choose_method
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((60, 20)) < 0.15).astype(np.uint8)
+    x[0] = 0
+    x[0, :16] = 1
+    assert x.sum(1).max() == 16 and choose_method(x, "auto") == "exact"
+    res = fit_theta(x, l1=0.05, method="auto")
+    assert res.method == "exact" and res.optimizer == "lbfgs" and res.converged
+    # lattices beyond the budget, or tumours beyond 25 events, go to MCMC
+    big = np.ones((1, 26), dtype=np.uint8)
+    assert choose_method(np.vstack([big, np.zeros((5, 26), np.uint8)]), "auto") == "mcmc"
+    many = np.zeros((40, 40), dtype=np.uint8)
+    for i in range(40):  # 40 distinct tumours of 22 events: 40 * 2^22 * (40 + 484) entries
+        many[i, rng.choice(40, 22, replace=False)] = 1
+    assert 40 * 2.0**22 * 524 > _EXACT_BUDGET and choose_method(many, "auto") == "mcmc"
+    assert choose_method(x, "mcmc") == "mcmc"  # only auto is resolved
