@@ -694,8 +694,8 @@ def fit(
                 cause = str(exc).split(";")[0]  # without its advice, which this follows
                 warnings.warn(
                     f"epoch {epoch} diverged at learning rate {old:.3g} ({cause}); it runs "
-                    f"again from its start at {optimizer.param_groups[0]['lr']:.3g} (a lower "
-                    "lr= starts there)",
+                    f"again from its start at {optimizer.param_groups[0]['lr']:.3g} (to start "
+                    "lower: lr=, or --lr on the command line)",
                     RuntimeWarning, stacklevel=2,
                 )
         scheduler.step(val_loss)
