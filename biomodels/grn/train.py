@@ -671,7 +671,8 @@ def fit(
                 scheduler = make_scheduler()
                 state.best_loss, state.best_state, state.stale = math.inf, None, 0
         while True:  # ends by a finished epoch, or by raising after _MAX_BACKOFFS
-            # the state a diverged epoch goes back to (small: weights and Adam's moments)
+            # the state a diverged epoch goes back to (small: weights and Adam's moments),
+            # taken anew each try: Optimizer.load_state_dict keeps the tensors it is given
             saved = (copy.deepcopy(func.state_dict()), copy.deepcopy(optimizer.state_dict()),
                      gen.get_state())
             try:

@@ -101,15 +101,16 @@ def test_checkpoint_with_more_epochs_than_asked_is_refused(tiny, tmp_path):
 
 
 class _FailOnce:
-    """``integrate`` that returns NaN on its ``when``-th call only (one diverged batch)."""
+    """``integrate`` that returns NaN on its ``when``-th call(s) only (diverged batches)."""
 
     def __init__(self, real, when):
-        self.real, self.when, self.calls = real, when, 0
+        self.real, self.calls = real, 0
+        self.when = {when} if isinstance(when, int) else set(when)
 
     def __call__(self, *args, **kwargs):
         self.calls += 1
         out = self.real(*args, **kwargs)
-        return out * float("nan") if self.calls == self.when else out
+        return out * float("nan") if self.calls in self.when else out
 
 
 def test_a_diverged_epoch_runs_again_at_a_third_of_the_learning_rate(tiny, monkeypatch):
@@ -125,6 +126,16 @@ def test_a_diverged_epoch_runs_again_at_a_third_of_the_learning_rate(tiny, monke
                                             r"from its start at 0.00333"):
         func, _, history = _run(pairs, prior, epochs=8)
     assert history == ref_history
+    for a, b in zip(ref_func.state_dict().values(), func.state_dict().values()):
+        assert torch.equal(a, b)
+    # the retry diverges too (calls 2 and 4 are the second batch of each try): two backoffs
+    # from the same start, which is a fit begun at lr / 9
+    ref_func, _, ref_history = _run(pairs, prior, epochs=8,
+                                    lr=1e-2 * (train_mod._BACKOFF * train_mod._BACKOFF))
+    monkeypatch.setattr(train_mod, "integrate", _FailOnce(train_mod.integrate.real, when=(2, 4)))
+    with pytest.warns(RuntimeWarning, match="epoch 1 diverged") as caught:
+        func, _, history = _run(pairs, prior, epochs=8)
+    assert len(caught) == 2 and history == ref_history
     for a, b in zip(ref_func.state_dict().values(), func.state_dict().values()):
         assert torch.equal(a, b)
 
