@@ -139,6 +139,28 @@ def test_a_diverged_fit_is_a_one_line_error(files, capsys, monkeypatch):
         "--seed or a lower --lr")
 
 
+def test_fit_threads_hold_for_the_fit_only(files, monkeypatch):
+    import torch
+
+    from biomodels.grn.model import GRNModel
+
+    seen = []
+
+    def record(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop after the thread count is read")
+
+    monkeypatch.setattr(GRNModel, "train", record)
+    before = torch.get_num_threads()
+    target = 2 if before == 1 else 1
+    with pytest.raises(RuntimeError, match="stop after"):
+        main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+              "--trajectory-key", "trajectory", "--threads",
+              str(target), "--quiet", "--out", str(files / "threads")])
+    assert seen == [target]
+    assert torch.get_num_threads() == before  # restored for the caller, also on failure
+
+
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_fit_with_imp_pruning_needs_no_prior(files):
     # --pruning dash|imp|none: imp is the DASH schedule with data scores only
@@ -175,6 +197,7 @@ def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
     (["--hidden", "0"], "argument --hidden: must be >= 1, got 0"),
+    (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
 ])
 def test_fit_bad_numbers_are_usage_errors(files, capsys, extra, message):
     with pytest.raises(SystemExit) as exc:
