@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from biomodels.grn import datasets
 from biomodels.grn.dash import DashPruner, PruningSchedule
-from biomodels.grn.datasets import krumsiek11, krumsiek11_network
+from biomodels.grn.datasets import krumsiek11, krumsiek11_network, krumsiek11_simulate
 from biomodels.grn.evaluate import auprc, auroc, evaluate
 from biomodels.grn.model import GRNModel
 from biomodels.grn.odefunc import PhoenixODEFunc
@@ -25,6 +25,7 @@ __all__ = [
     "datasets",
     "krumsiek11",
     "krumsiek11_network",
+    "krumsiek11_simulate",
     "simulate_hill_network",
     "corrupt_prior",
     "align_prior",

@@ -11,17 +11,24 @@ and is identical to BEELINE's HSC reference network (Pratapa et al., *Nature Met
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["krumsiek11", "krumsiek11_network"]
+__all__ = ["krumsiek11", "krumsiek11_network", "krumsiek11_simulate"]
 
 #: Number of realisations and steps per realisation in scanpy's krumsiek11 data.
 _N_TRAJ = 4
 _N_STEPS = 160
+#: Euler steps of the model file's Hill kinetics between two recorded cells: with 5, one step
+#: of the noise-free model explains 95 % of the data's one-step changes and leaves residuals
+#: without autocorrelation (lag-1 correlation 0.00; with 4 or 6 steps 0.39 and 0.36, with 1,
+#: the file's own time step, 0.84)
+_SUBSTEPS = 5
 
 
 def _scanpy_dir() -> Path:
@@ -162,3 +169,107 @@ def krumsiek11() -> AnnData:
     if isinstance(adata.uns.get("highlights"), dict):  # int keys cannot be written to h5ad
         adata.uns["highlights"] = {str(k): v for k, v in adata.uns["highlights"].items()}
     return adata
+
+
+def krumsiek11_simulate(
+    y0: Any,
+    n_steps: int = _N_STEPS,
+    *,
+    perturb: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """Run the model that generated :func:`krumsiek11`, without noise.
+
+    The Hill kinetics that scanpy derives from the Boolean rules of
+    ``scanpy/sim_models/krumsiek11.txt`` (Wittmann et al., *BMC Syst. Biol.* 3:98, 2009:
+    ``dx_j = r (sum over the rule's true parent states of a product of Hill activations
+    and inhibitions - x_j)``, ``r`` the file's ``invTimeStep``), integrated by Euler with 5
+    steps between recorded cells, which matches the data's time axis (one step of this
+    simulation explains 95 % of the one-step changes of the 640 cells, with uncorrelated
+    residuals). The data add dynamic noise, which is what sends the realisations down
+    different branches; this run follows one. It is the known answer for in-silico
+    perturbations of a model fitted on krumsiek11.
+
+    Parameters
+    ----------
+    y0
+        Initial expression, shape (11,) or (n, 11), genes in ``krumsiek11().var_names``
+        order.
+    n_steps
+        Number of recorded steps, the first being ``y0`` (>= 1; the data have 160).
+    perturb
+        ``{gene: value}`` clamps each gene at ``value`` for the whole run (as
+        :meth:`biomodels.grn.GRNModel.simulate`): 0 is a knockout.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_steps, 11) or (n_steps, n, 11) expression, float64; row t is data time t.
+
+    Examples
+    --------
+    >>> adata = krumsiek11()
+    >>> start = adata[adata.obs["time"] == 0].X.mean(axis=0)
+    >>> wild = krumsiek11_simulate(start, 60)
+    >>> ko = krumsiek11_simulate(start, 60, perturb={"Pu.1": 0.0})
+    >>> pu1 = list(adata.var_names).index("Pu.1")
+    >>> float(ko[-1, pu1]), bool(ko[-1, 1] > wild[-1, 1])  # Pu.1 represses Gata1
+    (0.0, True)
+    """
+    genes = krumsiek11_network().index.tolist()
+    y = np.array(y0, dtype=np.float64)
+    if y.ndim not in (1, 2) or y.shape[-1] != len(genes):
+        raise ValueError(f"y0 must have shape (11,) or (n, 11) (genes {genes}), "
+                         f"got {y.shape}")
+    if not np.isfinite(y).all():
+        raise ValueError("y0 must be finite")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
+        raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
+    if perturb is not None and not isinstance(perturb, Mapping):
+        raise TypeError(f"perturb must be a mapping {{gene: value}}, got "
+                        f"{type(perturb).__name__}")
+    clamp = dict(perturb or {})
+    unknown = [g for g in clamp if g not in genes]
+    if unknown:
+        raise ValueError(f"perturb names genes not in krumsiek11: {unknown}")
+    bad = {g: v for g, v in clamp.items()
+           if isinstance(v, bool) or not np.isscalar(v) or not np.isfinite(v)}
+    if bad:
+        raise ValueError(f"perturb values must be finite numbers, got {bad}")
+    idx = [genes.index(g) for g in clamp]
+    vals = np.array([float(clamp[g]) for g in clamp])
+    model = _hill_model()
+    single = y.ndim == 1
+    y = np.atleast_2d(y)
+    out = np.empty((n_steps, *y.shape))
+    y[:, idx] = vals
+    out[0] = y
+    for t in range(1, n_steps):
+        for _ in range(_SUBSTEPS):
+            y = y + np.stack([model.Xdiff_hill(row) for row in y])
+            y[:, idx] = vals
+        out[t] = y
+    return out[:, 0] if single else out
+
+
+def _hill_model() -> Any:
+    """Scanpy's Hill model of krumsiek11 (its simulator class; it has no public entry)."""
+    try:
+        from scanpy.tools._sim import GRNsim
+    except ImportError as exc:  # the private module moved: say which scanpy part is missing
+        raise ImportError("krumsiek11_simulate needs scanpy's simulator "
+                          "(scanpy.tools._sim.GRNsim), which this scanpy lacks") from exc
+    import gc
+
+    state = np.random.get_state()  # the constructor seeds numpy's global generator
+    try:
+        with warnings.catch_warnings():
+            # it reads the model file without closing it: not ours to report
+            warnings.simplefilter("ignore", ResourceWarning)
+            model = GRNsim(model="krumsiek11", modelType="hill", params={"seed": 0})
+            gc.collect()
+    finally:
+        np.random.set_state(state)
+    if [str(g) for g in model.varNames] != krumsiek11_network().index.tolist():
+        raise RuntimeError("scanpy's krumsiek11 model orders its genes differently from "
+                           "its model file")
+    return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from biomodels.grn.datasets import krumsiek11, krumsiek11_network
+import biomodels.grn.datasets as datasets
+from biomodels.grn.datasets import krumsiek11, krumsiek11_network, krumsiek11_simulate
 from biomodels.grn.evaluate import evaluate
 from biomodels.grn.simulate import _HillNetwork, corrupt_prior, simulate_hill_network
 
@@ -107,6 +109,60 @@ def test_krumsiek11_correlation_baseline(k11):
     assert m["auprc"] == pytest.approx(0.41, abs=0.005)
     assert m["epr"] == pytest.approx(2.12, abs=0.01)
     assert m["density"] == pytest.approx(26 / 110)
+
+
+def _one_step_fit(k11) -> tuple[float, float]:
+    """R^2 of the data's one-step changes under one noise-free step, residual lag-1 corr."""
+    x = np.asarray(k11.X, dtype=np.float64)
+    t = k11.obs["time"].to_numpy()
+    rows = np.flatnonzero(t < t.max())
+    pred = krumsiek11_simulate(x[rows], 2)[1]
+    resid = x[rows + 1] - pred
+    r2 = 1 - (resid**2).sum() / ((x[rows + 1] - x[rows]) ** 2).sum()
+    return float(r2), float(np.corrcoef(resid[:-1].ravel(), resid[1:].ravel())[0, 1])
+
+
+def test_krumsiek11_simulate_is_the_data_generator(k11, monkeypatch):
+    # known answer: the model file's Hill kinetics, 5 Euler steps a recorded step, leave
+    # only the data's dynamic noise, white (a wrong time axis leaves correlated residuals)
+    r2, lag1 = _one_step_fit(k11)
+    assert r2 > 0.93 and abs(lag1) < 0.05
+    monkeypatch.setattr(datasets, "_SUBSTEPS", 1)  # the file's own time step: far off
+    r2, lag1 = _one_step_fit(k11)
+    assert r2 < 0.5 and lag1 > 0.5
+
+
+def test_krumsiek11_simulate_pu1_knockout(k11):
+    # Pu.1 represses Gata2, Gata1 and SCL and activates cJun and EgrNab (Krumsiek et al.)
+    start = k11[k11.obs["time"] == 0].X.mean(axis=0)
+    state = np.random.get_state()
+    wild = krumsiek11_simulate(start, 60)
+    ko = krumsiek11_simulate(start, 60, perturb={"Pu.1": 0.0})
+    assert all(np.array_equal(a, b) for a, b in zip(state, np.random.get_state()))
+    assert wild.shape == ko.shape == (60, 11)
+    np.testing.assert_array_equal(wild[0], start)
+    change = pd.Series(ko[50] - wild[50], index=KRUMSIEK_GENES)
+    assert (ko[:, KRUMSIEK_GENES.index("Pu.1")] == 0).all()
+    assert (change[["Gata2", "Gata1", "SCL"]] > 0.3).all()
+    assert (change[["cJun", "EgrNab"]] < -0.05).all()
+    # many starts at once: the same as one at a time
+    both = krumsiek11_simulate(np.stack([start, start * 0.5]), 10, perturb={"Gata1": 1.0})
+    assert both.shape == (10, 2, 11)
+    np.testing.assert_array_equal(both[:, 1], krumsiek11_simulate(start * 0.5, 10,
+                                                                  perturb={"Gata1": 1.0}))
+
+
+@pytest.mark.parametrize("args,kwargs,error,message", [
+    ((np.zeros(10),), {}, ValueError, "y0 must have shape"),
+    ((np.full(11, np.nan),), {}, ValueError, "y0 must be finite"),
+    ((np.zeros(11), 0), {}, ValueError, "n_steps must be an integer >= 1"),
+    ((np.zeros(11),), {"perturb": {"Pu1": 0.0}}, ValueError, "['Pu1']"),
+    ((np.zeros(11),), {"perturb": {"Pu.1": float("inf")}}, ValueError, "finite numbers"),
+    ((np.zeros(11),), {"perturb": [("Pu.1", 0.0)]}, TypeError, "perturb must be a mapping"),
+])  # fmt: skip
+def test_krumsiek11_simulate_bad_input(args, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        krumsiek11_simulate(*args, **kwargs)
 
 
 # ---------------------------------------------------------------- simulator
