@@ -192,8 +192,8 @@ def krumsiek11_simulate(
     Parameters
     ----------
     y0
-        Initial expression, shape (11,) or (n, 11), genes in ``krumsiek11().var_names``
-        order.
+        Initial expression, shape (11,) or (n, 11), genes in the order of
+        :func:`krumsiek11_network` (that of ``krumsiek11().var_names``).
     n_steps
         Number of recorded steps, the first being ``y0`` (>= 1; the data have 160).
     perturb
@@ -232,7 +232,8 @@ def krumsiek11_simulate(
     if unknown:
         raise ValueError(f"perturb names genes not in krumsiek11: {unknown}")
     bad = {g: v for g, v in clamp.items()
-           if isinstance(v, bool) or not np.isscalar(v) or not np.isfinite(v)}
+           if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
+           or not np.isfinite(v)}
     if bad:
         raise ValueError(f"perturb values must be finite numbers, got {bad}")
     idx = [genes.index(g) for g in clamp]

@@ -158,6 +158,7 @@ def test_krumsiek11_simulate_pu1_knockout(k11):
     ((np.zeros(11), 0), {}, ValueError, "n_steps must be an integer >= 1"),
     ((np.zeros(11),), {"perturb": {"Pu1": 0.0}}, ValueError, "['Pu1']"),
     ((np.zeros(11),), {"perturb": {"Pu.1": float("inf")}}, ValueError, "finite numbers"),
+    ((np.zeros(11),), {"perturb": {"Pu.1": "off"}}, ValueError, "finite numbers"),
     ((np.zeros(11),), {"perturb": [("Pu.1", 0.0)]}, TypeError, "perturb must be a mapping"),
 ])  # fmt: skip
 def test_krumsiek11_simulate_bad_input(args, kwargs, error, message):
