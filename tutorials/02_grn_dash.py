@@ -349,6 +349,21 @@ print(pd.DataFrame(
 ))
 
 # %% [markdown]
+# The same network as a ranked list of edges, the format GENIE3 and GRNBoost2 hand back,
+# with whether the prior named each one: the strong edges outside the prior are the fit's
+# own hypotheses. The score is the edge's share of its target's total input (PHOENIX's
+# ranking, the one the metrics above use), so a small effect on a target with few inputs
+# can rank high; `effect` is the signed size.
+
+# %%
+strongest = dash.edges(top=15)
+strongest["true"] = [truth.loc[r, t] != 0 for r, t in zip(strongest["regulator"],
+                                                        strongest["target"])]
+print(strongest.round(3))
+print(f"true edges among the 15 strongest: {int(strongest['true'].sum())}; "
+      f"outside the prior: {int((~strongest['in_prior']).sum())}")
+
+# %% [markdown]
 # The model and its results go back into the AnnData (`varp["grn"]`, `uns["grn"]`) and to a
 # file, ready for the next analysis.
 

@@ -52,7 +52,8 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
 
     from core import atomic_outputs, write_json
 
-    names = {"network": "network.csv", "result": "result.h5ad", "model": "model.pt"}
+    names = {"network": "network.csv", "edges": "edges.csv", "result": "result.h5ad",
+             "model": "model.pt"}
     if truth is not None:
         names["metrics"] = "metrics.json"
     if figure is not None:
@@ -65,6 +66,8 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         # 9 significant digits write every float32 exactly (a third smaller than repr's 17)
         exact = "%.9g" if model.dtype == torch.float32 else None
         model.network().to_csv(stage / names["network"], float_format=exact)
+        # the link list that GENIE3/GRNBoost2 users read: strongest edges first
+        model.edges().to_csv(stage / names["edges"], index=False, float_format=exact)
         result.write_h5ad(stage / names["result"])
         model.save(stage / names["model"])
         if truth is not None:
@@ -183,7 +186,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit", help="fit a GRN ODE on an h5ad file and write the network",
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
         "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
-        "columns = targets, signed effects), DIR/result.h5ad (varp['grn'], uns['grn']), "
+        "columns = targets, signed effects), DIR/edges.csv (the same as a list of "
+        "regulator, target, effect, score, strongest first), DIR/result.h5ad (varp['grn'], "
+        "uns['grn']), "
         "DIR/model.pt, DIR/network.png (heatmap, next to the truth when given) and, with "
         "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
         "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking). The training state is "

@@ -53,6 +53,14 @@ def test_fit_writes_the_four_files(files, capsys):
     assert {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
             "sparsity"} <= set(metrics)
     assert (out / "model.pt").stat().st_size > 0
+    # the link list: every non-zero effect between two genes, strongest first, exact values
+    edges = pd.read_csv(out / "edges.csv")
+    assert list(edges.columns) == ["regulator", "target", "effect", "score", "in_prior"]
+    off = ~np.eye(len(genes), dtype=bool)
+    assert len(edges) == int((net.to_numpy() != 0)[off].sum())
+    for row in edges.itertuples():
+        assert np.float32(row.effect) == np.float32(net.loc[row.regulator, row.target])
+    assert (np.diff(edges["score"].to_numpy()) <= 0).all()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     # the figure: the fitted network beside the truth (two panels, wider than tall)
     import matplotlib.image as mpimg
@@ -79,8 +87,8 @@ def test_fit_without_truth_or_prior(files):
                "--trajectory-key", "trajectory",
                "--epochs", "2", "--hidden", "4", "--quiet", "--out", str(out)])
     assert rc == 0
-    assert {p.name for p in out.iterdir()} == {"network.csv", "result.h5ad", "model.pt",
-                                               "network.png"}  # a figure, as every command
+    assert {p.name for p in out.iterdir()} == {"network.csv", "edges.csv", "result.h5ad",
+                                               "model.pt", "network.png"}  # a figure too
     # no prior, no --pruning: unpruned (IMP loses the network without a prior)
     assert ad.read_h5ad(out / "result.h5ad").uns["grn"]["settings"]["pruning"] == "none"
 
@@ -253,7 +261,8 @@ def test_demo_runs_fast_and_writes_everything(tmp_path, capsys):
     for word in ("auroc", "balanced_accuracy", "network.csv", "network.png", "metrics.json"):
         assert word in out
     names = {p.name for p in (tmp_path / "demo").iterdir()}
-    assert names == {"network.csv", "result.h5ad", "model.pt", "metrics.json", "network.png"}
+    assert names == {"network.csv", "edges.csv", "result.h5ad", "model.pt", "metrics.json",
+                     "network.png"}
     metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
     # DASH + PHOENIX soft prior (0.9997) on the prior's signs, krumsiek11 with a 20%-corrupted
     # prior (corruption seed 0): measured AUROC 0.903 at held-out R^2 0.55 here; over seeds

@@ -648,3 +648,32 @@ def test_an_empty_batch_of_initial_states_is_refused(quick):
 def test_perturb_must_be_a_mapping(quick):
     with pytest.raises(TypeError, match="perturb must be a mapping"):  # was AttributeError
         quick.simulate(times=[0.0, 1.0], perturb=[quick.genes[0]])  # type: ignore[arg-type]
+
+
+def test_edges_list_the_network_strongest_first(fitted):
+    model, _, _, truth = fitted
+    net, score = model.network(), model.network(normalize="target").abs()
+    edges = model.edges()
+    # every non-zero off-diagonal effect once, none of the pairs that pruning cut
+    off = ~np.eye(len(net), dtype=bool)
+    assert (net.to_numpy() == 0)[off].any()  # the DASH fit cut some pairs
+    assert len(edges) == int((net.to_numpy() != 0)[off].sum())
+    assert list(edges.columns) == ["regulator", "target", "effect", "score", "in_prior"]
+    for row in edges.itertuples():
+        assert row.regulator != row.target
+        assert row.effect == net.loc[row.regulator, row.target] != 0
+        assert row.score == score.loc[row.regulator, row.target]
+        assert row.in_prior == (truth.loc[row.regulator, row.target] != 0)
+    assert (np.diff(edges["score"].to_numpy()) <= 0).all()
+    # top keeps the head; self-loops add the diagonal's non-zero effects
+    pd.testing.assert_frame_equal(model.edges(top=5), edges.head(5))
+    loops = model.edges(self_loops=True)
+    assert len(loops) - len(edges) == int((np.diag(net.to_numpy()) != 0).sum()) > 0
+    assert (loops["regulator"] == loops["target"]).any()
+
+
+def test_edges_without_a_prior_and_bad_top(quick):
+    assert "in_prior" not in quick.edges().columns
+    for top in (0, -1, 2.5, True, "5"):
+        with pytest.raises(ValueError, match="top must be a positive integer"):
+            quick.edges(top=top)
