@@ -111,3 +111,62 @@ def test_entry_point_is_differentiable_in_seed_probabilities_and_weights():
             eps=1e-6,
             atol=1e-7,
         )
+
+
+def test_tail_mode_gradients_equal_those_of_graphs_kept_from_forward(monkeypatch):
+    # backward rebuilds the graph of one chosen radius at a time (memory of one radius
+    # instead of ~20); values and gradients are bit for bit those of keeping every
+    # radius's graph from forward, the straightforward computation
+    import biomodels.cascade.tree as tree
+
+    rng = np.random.default_rng(3)
+    T = nx.random_labeled_tree(60, seed=3)
+    edges = []
+    for u, v in T.edges():
+        edges += [(u, v, rng.uniform(0.2, 0.7)), (v, u, rng.uniform(0.2, 0.7))]
+    g = CascadeGraph.from_edges(edges, nodes=list(range(60)))
+    plan = tree_plan(g, max_children=3)  # with virtual product nodes
+    mix = torch.as_tensor(rng.uniform(0.5, 2.0, g.n + 1))
+
+    def run(dtype: torch.dtype) -> list[torch.Tensor]:
+        w = g.weight.to(dtype).requires_grad_(True)
+        p = torch.linspace(0.001, 0.02, g.n, dtype=dtype).requires_grad_(True)
+        P = tree_size_distribution(g.with_weight(w), p, plan=plan, tail_accurate=True)
+        every = (mix.to(dtype) * P.clamp_min(torch.finfo(dtype).tiny).log()).sum()
+        gw_all, gp_all = torch.autograd.grad(every, (w, p), retain_graph=True)
+        gw_one, gp_one = torch.autograd.grad(P[-1].log(), (w, p))  # one radius rebuilt
+        return [P.detach(), gw_all, gp_all, gw_one, gp_one]
+
+    lean = {dtype: run(dtype) for dtype in (torch.float64, torch.float32)}
+
+    class _KeepEveryGraph:
+        @staticmethod
+        def apply(weight, p, plan, radii, coefs):
+            return torch.stack([tree._single_radius(plan, weight, p, r, True)[0] for r in radii])
+
+    monkeypatch.setattr(tree, "_ChosenRadii", _KeepEveryGraph)
+    for dtype, got in lean.items():
+        kept = run(dtype)
+        assert got[0][-1] < 1e-18 and got[0].dtype == dtype  # far below the floor
+        for a, b in zip(got, kept):
+            assert torch.equal(a, b)
+        assert all(torch.isfinite(x).all() and x.abs().sum() > 0 for x in got[1:])
+
+
+def test_tail_mode_gradient_of_a_deep_path_size_matches_the_closed_form():
+    # a path seeded at one end stops after k nodes with P_k = w_0 ... w_{k-2} (1 - w_{k-1}),
+    # so d log P_k / d w_i = 1 / w_i before the last link, -1 / (1 - w_{k-1}) at it, 0 after
+    n, k = 200, 150
+    w0 = torch.as_tensor(np.random.default_rng(0).uniform(0.4, 0.6, n - 1))
+    g = CascadeGraph(n, np.arange(n - 1), np.arange(1, n), w0)
+    p = torch.zeros(n, dtype=torch.float64)
+    p[0] = 1.0
+    w = w0.clone().requires_grad_(True)
+    P = tree_size_distribution(g.with_weight(w), p, tail_accurate=True)
+    (grad,) = torch.autograd.grad(P[k].log(), w)
+    expect = torch.zeros(n - 1, dtype=torch.float64)
+    expect[: k - 1] = 1 / w0[: k - 1]
+    expect[k - 1] = -1 / (1 - w0[k - 1])
+    assert P[k] < 1e-40
+    assert torch.allclose(P[k], w0[: k - 1].prod() * (1 - w0[k - 1]), rtol=1e-8, atol=0)
+    assert torch.allclose(grad, expect, rtol=1e-7, atol=1e-7)
