@@ -671,7 +671,9 @@ class GRNModel:
 
         Examples
         --------
-        >>> model.edges(top=20).to_csv("edges.csv", index=False)  # doctest: +SKIP
+        The 20 strongest edges, as a file for a spreadsheet or a network viewer::
+
+            model.edges(top=20).to_csv("edges.csv", index=False)
         """
         self._require_trained("edges")
         if top is not None and (isinstance(top, bool) or not isinstance(top, int | np.integer)
