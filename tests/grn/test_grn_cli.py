@@ -32,7 +32,7 @@ def test_fit_writes_the_four_files(files, capsys):
                "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
                "--pruning", "dash", "--epochs", "4", "--seed", "1", "--prior-weight", "0.99",
                "--prior-scaling", "max", "--truth", str(files / "truth.csv"), "--hidden", "6",
-               "--quiet", "--lr", "0.005",
+               "--quiet", "--lr", "0.005", "--batch-size", "16",
                "--out", str(out)])
     assert rc == 0
     net = pd.read_csv(out / "network.csv", index_col=0)
@@ -49,6 +49,7 @@ def test_fit_writes_the_four_files(files, capsys):
     assert result.uns["grn"]["settings"]["prior_weight"] == 0.99
     assert result.uns["grn"]["settings"]["prior_scaling"] == "max"
     assert result.uns["grn"]["settings"]["lr"] == 0.005
+    assert result.uns["grn"]["settings"]["batch_size"] == 16
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"auroc", "auprc", "auprc_ratio", "epr", "signed_epr", "balanced_accuracy",
             "sparsity"} <= set(metrics)
@@ -206,6 +207,7 @@ def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
     (["--hidden", "0"], "argument --hidden: must be >= 1, got 0"),
     (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
+    (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
 ])
 def test_fit_bad_numbers_are_usage_errors(files, capsys, extra, message):
     with pytest.raises(SystemExit) as exc:
