@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,16 +81,26 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
     return {key: out / name for key, name in names.items()}, info
 
 
-def _fit(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` torch threads (None: unchanged), restoring the count afterwards.
+
+    A command may run inside a caller's process (tests, notebooks), whose setting stays.
+    """
     import torch
 
     threads = torch.get_num_threads()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    if n is not None:
+        torch.set_num_threads(n)
     try:
-        return _fit_run(args)
-    finally:  # the command may run inside a caller's process (tests, notebooks)
+        yield
+    finally:
         torch.set_num_threads(threads)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    with _torch_threads(args.threads):
+        return _fit_run(args)
 
 
 def _fit_run(args: argparse.Namespace) -> int:
@@ -258,15 +270,10 @@ def _plot(network: Any, truth: Any) -> Any:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import torch
-
     start = time.perf_counter()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 11 genes: intra-op threads only add overhead (and contention)
-    try:
+    # 11 genes: intra-op threads only add overhead (and contention)
+    with _torch_threads(1):
         return _demo_run(args, start)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _demo_run(args: argparse.Namespace, start: float) -> int:
