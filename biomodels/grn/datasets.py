@@ -216,7 +216,8 @@ def krumsiek11_simulate(
     >>> float(ko[-1, pu1]), bool(ko[-1, 1] > wild[-1, 1])  # Pu.1 represses Gata1
     (0.0, True)
     """
-    genes = krumsiek11_network().index.tolist()
+    model = _HillKinetics(_model_file())
+    genes = model.genes
     y = np.array(y0, dtype=np.float64)
     if y.ndim not in (1, 2) or y.shape[-1] != len(genes):
         raise ValueError(f"y0 must have shape (11,) or (n, 11) (genes {genes}), "
@@ -239,7 +240,6 @@ def krumsiek11_simulate(
         raise ValueError(f"perturb values must be finite numbers, got {bad}")
     idx = [genes.index(g) for g in clamp]
     vals = np.array([float(clamp[g]) for g in clamp])
-    model = _HillKinetics(_model_file())
     single = y.ndim == 1
     y = np.atleast_2d(y)
     out = np.empty((n_steps, *y.shape))
