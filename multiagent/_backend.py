@@ -139,14 +139,17 @@ def scale_rows(W: Any, d: Any) -> Any:
 
 def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
     """Broadcast a scalar or per-agent vector to a length-``n`` vector of ``like``'s backend."""
-    if isinstance(like, torch.Tensor):
-        v = torch.as_tensor(value, dtype=like.dtype, device=like.device)
-        if v.ndim == 0:
-            v = v.expand(n).clone()
-    else:
-        v = np.asarray(value, dtype=like.dtype)
-        if v.ndim == 0:
-            v = np.full(n, float(v), dtype=like.dtype)
+    try:  # a string or None failed with "could not convert string to float", no name
+        if isinstance(like, torch.Tensor):
+            v = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+        else:
+            v = np.asarray(value, dtype=like.dtype)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"{name} must be a number or a vector of {n} numbers (one per agent), "
+                        f"got {reprlib.repr(value)}") from exc
+    if v.ndim == 0:
+        v = v.expand(n).clone() if isinstance(v, torch.Tensor) else \
+            np.full(n, float(v), dtype=like.dtype)
     if v.ndim != 1 or v.shape[0] != n:
         raise ValueError(
             f"{name} must be a scalar or a vector of length {n} (one per agent), got shape "

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from core.checks import check_number, check_seed
+from core.checks import check_count, check_number, check_seed
 from multiagent._backend import as_numpy, check_indices
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 from multiagent.solvers import ConvergenceError
@@ -382,6 +382,11 @@ def initial_beliefs(
     numpy.ndarray
         ``(n, n_options)`` probability vectors, one row per agent.
     """
+    # out-of-range values gave numpy's "alpha < 0" (confidence, concentration) or none at
+    # all (p_correct > 1 read as 1)
+    check_number("p_correct", p_correct, at_least=0, at_most=1)
+    check_number("confidence", confidence, at_least=0, at_most=1)
+    check_number("concentration", concentration, above=0)
     K = n_options
     out = np.empty((n, K))
     wrong = [k for k in range(K) if k != truth]
@@ -442,8 +447,12 @@ def simulate(
     >>> res.final.shape, round(res.metrics["adversary_weight"], 4)
     ((3, 6, 5), 0.6667)
     """
-    if not isinstance(questions, int | np.integer) or questions < 1:
+    # bool is an int: questions=True gave a TypeError that did not name the argument
+    if (isinstance(questions, bool) or not isinstance(questions, int | np.integer)
+            or questions < 1):
         raise ValueError(f"questions must be a positive integer, got {questions!r}")
+    # rounds = -1 failed with an IndexError far from here
+    check_count("rounds", scenario.rounds, at_least=0)
     if scenario.n_options < 2:
         raise ValueError(f"n_options must be >= 2 (a question needs options to choose "
                          f"between), got {scenario.n_options}")

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from core.checks import check_seed
+from core.checks import check_count, check_seed
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
@@ -269,6 +269,9 @@ def run_trust_stream(
         ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
         ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over benign listeners).
     """
+    # negative counts gave a short or empty table without an error
+    check_count("questions", questions, at_least=0)
+    check_count("warmup", warmup, at_least=0)
     rng = np.random.default_rng(check_seed(seed))
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()

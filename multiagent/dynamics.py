@@ -321,7 +321,10 @@ class FriedkinJohnsen:
                 return bk.scale_rows(W, scale_t).to_sparse_csr() if W.layout == torch.sparse_csr \
                     else bk.scale_rows(W, scale_t)
             return bk.scale_rows(W, scale.astype(W.dtype))
-        off = np.abs(sums - 1.0) > _ROW_TOL * max(1.0, float(np.sqrt(self.n)))
+        # a float32 row rounds to 1 only within a few eps (1.2e-7), above _ROW_TOL
+        eps = float(torch.finfo(W.dtype).eps if self.backend == "torch" else np.finfo(W.dtype).eps)
+        tol = max(_ROW_TOL, 16 * eps) * max(1.0, float(np.sqrt(self.n)))
+        off = np.abs(sums - 1.0) > tol
         if off.any():
             i = int(np.argmax(off))
             raise ValueError(
@@ -389,6 +392,9 @@ class FriedkinJohnsen:
         numpy.ndarray or torch.Tensor
             ``H X``, same shape as ``X``.
         """
+        if X.ndim not in (1, 2) or X.shape[0] != self.n:  # else a broadcast error, no name
+            raise ValueError(f"X must have shape (n,) or (n, K) with n = {self.n} agents, got "
+                             f"shape {tuple(X.shape)}")
         vec = X.ndim == 1
         X2 = X[:, None] if vec else X
         out = self._apply_H2(X2, *self._mix())

@@ -782,6 +782,14 @@ def fit_fj_bayes(
     from pyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoMultivariateNormal
 
     X = _check_transcript(transcript)
+    # pyro's own message named a Dirichlet "concentration", not the argument given
+    for name, prior in (("gamma_prior", gamma_prior), ("alpha_prior", alpha_prior)):
+        if len(prior) != 2:
+            raise ValueError(f"{name}: expected the two Beta parameters (a, b), got {prior!r}")
+        for k, v in enumerate(prior):
+            check_number(f"{name}[{k}]", v, above=0)
+    check_number("trust_concentration", trust_concentration, above=0)
+    check_number("noise_scale", noise_scale, above=0)
     n = X.shape[1]
     mask_np = _mask(adjacency, n)
     data = torch.as_tensor(X)

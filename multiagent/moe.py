@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from core.checks import check_number
 from multiagent import _backend as bk
 from multiagent.analysis import social_power
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
@@ -109,7 +110,8 @@ def confidence_router(beliefs: Any, beta: float = 1.0) -> np.ndarray:
     numpy.ndarray
         ``(..., n)`` weights summing to 1.
     """
-    z = beta * confidence(beliefs)
+    # a NaN or infinite beta gave NaN weights without an error
+    z = check_number("beta", beta) * confidence(beliefs)
     z = z - z.max(axis=-1, keepdims=True)
     w = np.exp(z)
     return w / w.sum(axis=-1, keepdims=True)
@@ -190,7 +192,11 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     y = bk.check_indices(labels, "labels", K, f"{Q} option indices")
     if y.shape != (Q,):
         raise ValueError(f"labels must be {Q} option indices in [0, {K}), got shape {y.shape}")
-    pi = np.broadcast_to(bk.as_numpy(router).astype(np.float64), (Q, n))
+    pi = bk.as_numpy(router).astype(np.float64)
+    if pi.shape not in ((n,), (Q, n)):  # numpy's broadcast error did not name the router
+        raise ValueError(f"router must have shape ({n},) or ({Q}, {n}) for {Q} inputs and "
+                         f"{n} agents, got shape {pi.shape}")
+    pi = np.broadcast_to(pi, (Q, n))
     if (not np.isfinite(pi).all() or (pi < -1e-12).any()
             or np.abs(pi.sum(axis=1) - 1).max() > 1e-8):
         raise ValueError("router rows must be finite, non-negative and sum to 1")

@@ -177,8 +177,10 @@ def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
     scipy.sparse.csr_array
         Symmetric 0/1 adjacency, float64.
     """
-    from core.checks import check_seed  # see make_graph
+    from core.checks import check_count, check_seed  # see make_graph
 
+    # numpy said "high <= 0" or "negative dimensions are not allowed"
+    n, m = check_count("n", n), check_count("m", m, at_least=0)
     rng = np.random.default_rng(check_seed(seed))
     i = rng.integers(0, n, size=m)
     j = rng.integers(0, n, size=m)
