@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
-from core.checks import check_seed
+from core.checks import check_count, check_seed
 from core.fingerprint import fingerprint
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
@@ -44,6 +44,9 @@ def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> li
     list of numpy.ndarray
         ``folds`` sorted arrays of tumour indices; together they hold every index once.
     """
+    # np.array_split truncates folds=2.5 to 2 folds without a word
+    n_tumours = check_count("n_tumours", n_tumours, at_least=0)
+    folds = check_count("folds", folds, at_least=0)
     if folds < 2 or folds > n_tumours:
         raise ValueError(f"folds must be in [2, {n_tumours}], got {folds}")
     perm = np.random.default_rng(check_seed(seed)).permutation(n_tumours)
@@ -90,7 +93,8 @@ def cross_validate(
     folds, seed
         Number of folds and shuffling seed (ignored when ``fold_indices`` is given).
     fold_indices
-        Explicit test-set indices (e.g. to share folds with another package).
+        Explicit test-set indices (e.g. to share folds with another package): non-empty
+        integer arrays in [0, N), each leaving tumours to fit on (else ValueError).
     **fit_kwargs
         Passed to :func:`~biomodels.ctmc.fit.fit_theta`.
 
@@ -101,9 +105,34 @@ def cross_validate(
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     tests = (
-        list(fold_indices) if fold_indices is not None else kfold_indices(len(x), folds, seed=seed)
+        _check_folds(fold_indices, len(x))
+        if fold_indices is not None
+        else kfold_indices(len(x), folds, seed=seed)
     )
     return np.asarray([_fold_score(x, l1, test, seed, fit_kwargs) for test in tests])
+
+
+def _check_folds(fold_indices: Sequence[np.ndarray], n_tumours: int) -> list[np.ndarray]:
+    """Check explicit test sets: non-empty integer indices in [0, N) that leave tumours to fit.
+
+    A negative index or a boolean mask would select test tumours that the training set
+    (the complement of the indices) still holds; an empty fold would score NaN.
+    """
+    tests = []
+    for k, fold in enumerate(fold_indices):
+        arr = np.asarray(fold)
+        if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+            raise ValueError(f"fold_indices[{k}] must be a non-empty 1-D array of integer tumour "
+                             f"indices, got dtype {arr.dtype} and shape {arr.shape}")
+        if int(arr.min()) < 0 or int(arr.max()) >= n_tumours:
+            raise ValueError(f"fold_indices[{k}] must hold tumour indices in [0, {n_tumours}), "
+                             f"got values in [{int(arr.min())}, {int(arr.max())}]")
+        if np.unique(arr).size == n_tumours:
+            raise ValueError(f"fold_indices[{k}] holds every tumour: none is left to fit on")
+        tests.append(arr)
+    if not tests:
+        raise ValueError("fold_indices must hold at least one test set")
+    return tests
 
 
 def _fold_score(x: np.ndarray, l1: float, test: np.ndarray, seed: int | None,
@@ -180,7 +209,8 @@ def select_l1(
     Returns
     -------
     best, scores
-        The chosen strength and the per-fold scores of every candidate.
+        The chosen strength (among those with a finite mean score) and the per-fold scores
+        of every candidate.
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     if checkpoint is not None and seed is None:
@@ -215,7 +245,10 @@ def select_l1(
     bar.close()
     scores = {float(g): np.asarray([done[f"{float(g)!r}/{k}"] for k in range(len(tests))])
               for g in grid}
-    means = {g: s.mean() for g, s in scores.items()}
+    # a NaN mean compares false both ways, so max() kept a NaN candidate that came first
+    means = {g: s.mean() for g, s in scores.items() if np.isfinite(s.mean())}
+    if not means:
+        raise ValueError("every L1 strength of the grid got a non-finite held-out score")
     best = max(means, key=means.get)
     if one_se:
         se = scores[best].std(ddof=1) / np.sqrt(len(scores[best]))

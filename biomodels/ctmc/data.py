@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.checks import check_count, check_seed
+from core.checks import check_count, check_number, check_seed
 
 __all__ = [
     "validate_cohort",
@@ -119,7 +119,14 @@ def validate_cohort(
 
 def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
     """One event column as uint8, or a ValueError naming the column and its first bad entry."""
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    numeric = pd.to_numeric(raw, errors="coerce")
+    if numeric.dtype.kind == "c":  # the float conversion drops an imaginary part silently
+        cvals = numeric.to_numpy()
+        if (cvals.imag != 0).any():
+            bad = cvals[cvals.imag != 0][0]
+            raise ValueError(f"event column {col!r} has complex entry {bad!r}; expected 0/1")
+        numeric = pd.Series(cvals.real, index=raw.index)
+    values = numeric.to_numpy(dtype=float)
     if np.isnan(values).any():
         bad = raw[np.isnan(values)].iloc[0]
         kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
@@ -230,7 +237,8 @@ def read_maf(
     sep
         Separator; default tab for ``.maf``/``.tsv``/``.txt``, else comma.
     min_frequency
-        Keep events present in at least this fraction of samples.
+        Keep events present in at least this fraction of samples (ValueError, naming it, when
+        no event is kept).
     top
         Keep only the ``top`` most frequent events (a positive integer; None keeps all).
     samples
@@ -243,6 +251,7 @@ def read_maf(
     """
     if top is not None:
         top = check_count("top", top, at_least=1)  # iloc[:-1] would drop an event silently
+    min_frequency = check_number("min_frequency", min_frequency)
     path = os.fspath(path)
     if sep is None:
         sep = "," if path.endswith(".csv") else "\t"
@@ -280,6 +289,12 @@ def read_maf(
     keep = freq[freq >= min_frequency].sort_values(ascending=False, kind="stable")
     if top is not None:
         keep = keep.iloc[:top]
+    if keep.empty:  # else validate_cohort's "X has no event columns" names neither
+        if freq.empty:
+            raise ValueError(f"{path} lists no alterations (no row with both {sample_col!r} "
+                             f"and {gene_col!r})")
+        raise ValueError(f"min_frequency={min_frequency!r} keeps no event of {path}; the most "
+                         f"frequent is in {float(freq.max()):.3g} of the samples")
     col_of = np.full(len(gene_names), -1)
     col_of[pd.Index(gene_names).get_indexer(keep.index)] = np.arange(len(keep))
     col = col_of[gene_code]
@@ -354,8 +369,8 @@ def block_theta(
             or n_independent < 0:
         raise ValueError(f"n_independent must be a non-negative integer, got {n_independent!r}")
     lo, hi = rate_range
-    if not 0 < lo <= hi:
-        raise ValueError(f"rate_range must satisfy 0 < low <= high, got {rate_range}")
+    if not 0 < lo <= hi < np.inf:  # numpy's uniform overflows on an infinite high
+        raise ValueError(f"rate_range must satisfy 0 < low <= high < inf, got {rate_range}")
     rng = np.random.default_rng(check_seed(seed))
     if blocks == "synth2":
         dep = np.array([[0.0, 0.0], [4.0, -4.0]])  # row B: A promotes B

@@ -32,6 +32,7 @@ Convention: ``theta[i, j]`` = effect of event j on the rate of event i (rows are
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Literal
@@ -105,7 +106,7 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     x
-        Tumours x events, 0/1 (at least one tumour).
+        Tumours x events, 0/1 (at least one tumour; checked as :func:`validate_cohort`).
 
     Returns
     -------
@@ -114,6 +115,8 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     """
     if len(x) == 0:  # the mean of no tumours is NaN, and so would be the whole diagonal
         raise ValueError("x has no tumours (rows); the frequencies need at least one")
+    # a 2 or a NaN would pass into the mean and the logit silently (NaN base rates)
+    x, _ = validate_cohort(x, warn_unobserved=False)
     n_t = len(x)
     f = np.clip(np.asarray(x, dtype=float).mean(0), 0.5 / n_t, 1 - 0.5 / n_t)
     return np.diag(np.log(f / (1 - f)))
@@ -549,6 +552,10 @@ def fit_theta(
     -------
     FitResult
     """
+    if isinstance(l1, bool) or not (isinstance(l1, numbers.Real | torch.Tensor)
+                                    or isinstance(l1, np.ndarray) and l1.ndim == 0):
+        # None or a string failed on the comparison below with a message naming nothing
+        raise TypeError(f"l1: expected a real number, got {l1!r}")
     if l1 < 0 or not math.isfinite(l1):
         raise ValueError(f"l1 must be a finite non-negative number, got {l1}")
     if lr is not None:

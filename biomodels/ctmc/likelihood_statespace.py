@@ -117,6 +117,8 @@ def state_index(x: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Ten
     """
     arr = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
     n = arr.shape[-1] if n is None else n
+    if n > 63:  # bit 63 and above overflow the int64 index silently
+        raise ValueError(f"state indices need n <= 63 events (int64 bit masks), got n = {n}")
     xb = as_binary_tensor(arr, n)
     weights = 2 ** torch.arange(n, device=xb.device, dtype=torch.int64)
     return (xb.to(torch.int64) * weights).sum(-1)

@@ -30,7 +30,9 @@ _CHUNK_ELEMENTS = 2**22
 
 
 def _check_event(name: str, value: int, n: int) -> int:
-    if not isinstance(value, int | np.integer) or not 0 <= int(value) < n:
+    # True is an int: it would read as event 1
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer) \
+            or not 0 <= int(value) < n:
         raise ValueError(f"{name} must be an event index in [0, {n}), got {value!r}")
     return int(value)
 

@@ -8,6 +8,7 @@ step, so the cost is O(N n^2) for N tumours and n events.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,10 @@ def sample_trajectories(
     if obs_time is None:
         t_obs = rng.exponential(1.0, size=n_samples)
     else:
+        if isinstance(obs_time, bool | str | bytes) or not isinstance(
+            obs_time, numbers.Real | np.ndarray | torch.Tensor
+        ):  # np.isfinite("1") raised a TypeError naming no argument
+            raise TypeError(f"obs_time: expected a real number, got {obs_time!r}")
         if not np.isfinite(obs_time) or obs_time < 0:
             raise ValueError(f"obs_time must be finite and non-negative, got {obs_time}")
         t_obs = np.full(n_samples, float(obs_time))
