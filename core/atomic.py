@@ -134,6 +134,17 @@ def _umask() -> int:
 def _plain(obj: Any, where: str) -> Any:
     """``obj`` with numpy/torch scalars as Python numbers and NaN/inf as None."""
     if isinstance(obj, dict):
+        # json.dumps refuses such keys (and sort_keys mixed ones) without saying where
+        if not all(isinstance(k, (str, int, float, bool)) or k is None for k in obj):
+            bad = next(k for k in obj if not (isinstance(k, (str, int, float, bool)) or k is None))
+            raise TypeError(f"{where} has the key {bad!r}, a {type(bad).__name__}, which JSON "
+                            "cannot hold; use str keys")
+        try:
+            sorted(obj)
+        except TypeError:
+            raise TypeError(f"{where} mixes keys of types "
+                            f"{sorted({type(k).__name__ for k in obj})} that cannot be sorted; "
+                            "use str keys") from None
         return {k: _plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]

@@ -85,7 +85,11 @@ def layer_densities(
         raise ValueError("shapes: expected at least one prunable tensor")
     names = list(shapes)
     for k in names:
-        dims = tuple(shapes[k])
+        try:
+            dims = tuple(shapes[k])
+        except TypeError:
+            raise ValueError(f"shapes[{k!r}]: expected a sequence of positive integer sizes, "
+                             f"got {shapes[k]!r}") from None
         if not dims or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
                            for d in dims):
             raise ValueError(f"shapes[{k!r}]: expected positive integer sizes, got {dims}")
@@ -164,6 +168,10 @@ def layer_budgets(
     real = {k: min(dens[k], 1.0) * n[k] for k in shapes}
     counts = {k: min(int(math.floor(real[k] + 1e-9)), n[k]) for k in shapes}
     total_target = sum(real.values())
+    exact = density * sum(n.values())
+    if abs(total_target - exact) <= 1e-9 * max(exact, 1.0):
+        # the budget is met: round p N itself, not a float sum that may sit just off an x.5
+        total_target = exact
     missing = int(round(total_target)) - sum(counts.values())
     order = sorted(shapes, key=lambda k: (-(real[k] - counts[k]), list(shapes).index(k)))
     for k in order:

@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from core.checks import check_number
+from core.checks import check_count, check_number
 
 __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
 
@@ -250,6 +250,7 @@ class HAM(OptimizerWrapper):
         check_number("clamp", clamp, above=0)
         if max_weight_norm is not None:
             check_number("max_weight_norm", max_weight_norm, above=0)
+        check_count("min_ndim", min_ndim, at_least=0)  # int(1.5) was silently 1
         super().__init__(optimizer)
         self.alpha = float(alpha)
         self.beta = float(beta)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import torch
 
+from core.checks import check_count, check_number
 from core.select import _check_density, topk_mask_flat
 
 __all__ = ["NanoAdam"]
@@ -99,15 +100,17 @@ class NanoAdam(torch.optim.Optimizer):
         largest: bool = False,
         on_reselect: Literal["regather", "reset"] = "regather",
     ) -> None:
-        if lr <= 0:
-            raise ValueError(f"lr: expected > 0, got {lr}")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"betas: expected values in [0, 1), got {betas}")
+        # check_number, not `lr <= 0`: a NaN lr (or eps, weight_decay) slipped through and
+        # turned every selected weight into NaN without a word
+        check_number("lr", lr, above=0)
+        check_number("eps", eps, at_least=0)
+        check_number("weight_decay", weight_decay, at_least=0)
+        if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+            raise ValueError(f"betas: expected two values in [0, 1), got {betas}")
         _check_density(density)
-        if mask_interval < 1:
-            raise ValueError(f"mask_interval: expected >= 1, got {mask_interval}")
-        if density_interval < 1:
-            raise ValueError(f"density_interval: expected >= 1, got {density_interval}")
+        # check_count, not int(): mask_interval=2.5 was silently 2
+        mask_interval = check_count("mask_interval", mask_interval, at_least=1)
+        density_interval = check_count("density_interval", density_interval, at_least=1)
         if on_reselect not in ("regather", "reset"):
             raise ValueError(f"on_reselect: expected 'regather' or 'reset', got {on_reselect!r}")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, density=density)

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from core.checks import check_number
+from core.checks import check_count, check_number
 from core.masks import MaskSet, prunable_names
 
 __all__ = [
@@ -366,8 +366,8 @@ class PILoT:
         check_number("alpha", alpha, at_least=0)
         check_number("delta", delta, above=1)
         check_number("budget", budget, at_least=0)
-        if total_epochs < 1:
-            raise ValueError(f"total_epochs: expected >= 1, got {total_epochs}")
+        # check_count, not int(): total_epochs=7.5 was silently 7 (and T / 2 with it)
+        total_epochs = check_count("total_epochs", total_epochs, at_least=1)
         self.alpha = float(alpha)
         self.delta = float(delta)
         self.budget = float(budget)

@@ -43,6 +43,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from core.checks import check_count, check_number
 from core.masks import MaskSet, prunable_names
 from core.scores import check_scores, magnitude_scores
 from core.select import Scope, _check_density, select_topk
@@ -92,14 +93,14 @@ def geometric_densities(
     >>> geometric_densities(0.5, target=0.2)
     [0.5, 0.25, 0.2]
     """
+    rate = check_number("rate", rate)
     if not 0.0 < rate < 1.0:
         raise ValueError(f"rate: expected a fraction in (0, 1), got {rate}")
     start = _check_density(start, "start")
     if (rounds is None) == (target is None):
         raise ValueError("rounds/target: give exactly one of them")
     if rounds is not None:
-        if rounds < 1:
-            raise ValueError(f"rounds: expected >= 1, got {rounds}")
+        rounds = check_count("rounds", rounds, at_least=1)
         return [start * (1 - rate) ** r for r in range(1, rounds + 1)]
     target = _check_density(target, "target")  # type: ignore[arg-type]
     if target > start:
@@ -196,6 +197,8 @@ class PruningSchedule:
             raise ValueError(f"rewind: expected 'weights', 'lr' or 'none', got {rewind!r}")
         if score != "magnitude" and not callable(score):
             raise ValueError(f"score: expected 'magnitude' or a callable, got {score!r}")
+        if scope not in ("global", "layer", "row"):  # else refused only after a whole round
+            raise ValueError(f"scope: expected 'global', 'layer' or 'row', got {scope!r}")
         self.model = model
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
@@ -364,8 +367,7 @@ class Cyclic(PruningSchedule):
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                  density: float, cycles: int = 3, **kwargs: Any) -> None:
-        if cycles < 1:
-            raise ValueError(f"cycles: expected >= 1, got {cycles}")
+        cycles = check_count("cycles", cycles, at_least=1)
         masks = kwargs.get("masks")
         start = masks.density() if masks is not None else 1.0
         density = _check_density(density)

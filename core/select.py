@@ -69,6 +69,8 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     if not isinstance(flat, torch.Tensor) or flat.ndim != 1:
         raise ValueError(f"flat: expected a 1-D tensor, got "
                          f"{tuple(flat.shape) if isinstance(flat, torch.Tensor) else type(flat)}")
+    if flat.dtype == torch.bool or flat.is_complex():
+        raise ValueError(f"flat: expected real scores, got {flat.dtype}")
     n = flat.numel()
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
         raise ValueError(f"k: expected an integer 1 <= k <= {n}, got {k!r}")
