@@ -394,12 +394,25 @@ def tree_plan(
     return plan
 
 
-def _segmented_product(x: torch.Tensor, rounds) -> torch.Tensor:
+def _segmented_product(x: torch.Tensor, rounds, dual: bool = False) -> torch.Tensor:
+    """Segmented product of rows; ``dual``: rows ``(B, A0, D)`` whose ``A0 + D`` multiply.
+
+    With ``dual`` the third row is ``D = A - A0`` and its product is carried as
+    ``Π A - Π A0`` (``D1 (A0_2 + D2) + A0_1 D2``) without forming that difference.
+    """
     dev = x.device  # the plan's index tensors live on the CPU
     for keep, partner, has in rounds:
         other = x.index_select(0, partner.to(dev))
         mask = has.to(dev).view(-1, *([1] * (x.dim() - 1)))
-        x = x.index_select(0, keep.to(dev)) * torch.where(mask, other, torch.ones_like(other))
+        one = torch.ones_like(other)
+        if not dual:
+            x = x.index_select(0, keep.to(dev)) * torch.where(mask, other, one)
+            continue
+        one[:, 2] = 0  # the identity of (B, A0, D): no difference
+        other = torch.where(mask, other, one)
+        mine = x.index_select(0, keep.to(dev))
+        d = mine[:, 2] * (other[:, 1] + other[:, 2]) + mine[:, 1] * other[:, 2]
+        x = torch.cat([mine[:, :2] * other[:, :2], d.unsqueeze(1)], dim=1)
     return x
 
 
@@ -423,11 +436,19 @@ def _upward(
     Without ``keep`` an output is dropped once its last reader has run (only the roots'
     outputs are returned), so that memory follows the messages still waiting for their
     parent instead of all ``Σ_v L_v`` values (a path of 100,000 nodes: 25 GB).
+
+    With ``tilt`` the third row holds ``A - A0`` (``= w_cv I_c``) instead of ``A``, so that
+    ``I = z [p Π A0 + (Π A - Π A0)]`` has no subtraction: off the unit circle the A rows
+    can exceed B by many orders, and the round-off of ``Π A - q Π A0`` then swamped B
+    (a leaf seed under a root it cannot reach: P(size = 2) = 1.4e-9 instead of 0).
     """
     real = weight.dtype
     device = weight.device
     w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
-    q_all = torch.cat([1.0 - p, p.new_ones(plan.n_virtual)])
+    # p enters through one node, so that each radius adds its gradient to p in one sum
+    # (the tail mode's backward rebuilds the radii one at a time and must add alike)
+    p_all = torch.cat([p, p.new_zeros(plan.n_virtual)])
+    q_all = 1.0 - p_all
     outs: list[torch.Tensor | None] = []
     free_after: dict[int, list[int]] = {}
     if not keep:
@@ -447,22 +468,30 @@ def _upward(
             prod = _segmented_product(
                 _gather(outs, [(b, r.to(device)) for b, r in bt.pieces], bt.perm, L),
                 bt.rounds,
+                dual=tilt,
             )
             if bt.slots is not None:
                 full = torch.ones(nb, 3, L // 2 + 1, dtype=prod.dtype, device=device)
+                if tilt:
+                    full[:, 2] = 0  # no children: no difference A - A0
                 prod = full.index_copy(0, bt.slots.to(device), prod)
             PB, PA0, PA = prod[:, 0], prod[:, 1], prod[:, 2]
         else:
             PB = PA0 = PA = torch.ones(nb, L // 2 + 1, dtype=z.dtype, device=device)
+            if tilt:
+                PA = torch.zeros_like(PA)
         q = q_all.index_select(0, nodes).unsqueeze(-1)
         Nq = q * PB
         Uq = q * z * PA0
-        Iq = z * (PA - q * PA0)
+        if tilt:  # PA holds Π A - Π A0; p itself, as 1 - q loses a p below 1e-16
+            Iq = z * (p_all.index_select(0, nodes).unsqueeze(-1) * PA0 + PA)
+        else:
+            Iq = z * (PA - q * PA0)
         wu = w.index_select(0, bt.e_up.to(device)).unsqueeze(-1)
         wd = w.index_select(0, bt.e_down.to(device)).unsqueeze(-1)
         B = (1 - wu) * Iq + Nq
         A0 = (1 - wu) * Iq + wd * Uq + (1 - wd) * Nq
-        A = A0 + wu * Iq
+        A = wu * Iq if tilt else A0 + wu * Iq
         if bt.virtual is not None:  # product-only nodes pass their children's products on
             v = bt.virtual.to(device).unsqueeze(-1)
             B, A0, A = torch.where(v, PB, B), torch.where(v, PA0, A0), torch.where(v, PA, A)
@@ -595,7 +624,10 @@ def tree_size_distribution(
         with respect to the weights and ``p``. In the default mode, entries below the
         ``~1e-15`` precision floor are clipped at zero (never negative); in the
         tail-accurate mode every size down to float64's ``1e-308`` has a relative error of
-        about ``1e-8`` (computed in float64, returned in the weights' dtype).
+        about ``1e-8`` (computed in float64, returned in the weights' dtype), except a size
+        far less likely than sizes on both sides of it (a valley: no contour radius lifts
+        it above the round-off of its neighbours, e.g. ``P(1) = 1e-19`` between
+        ``P(0) = 1`` and ``P(2) = 3e-6``), and a ratio ``P(k+1) / P(k)`` below ``e^-300``.
 
     Raises
     ------
@@ -673,6 +705,25 @@ class _ChosenRadii(torch.autograd.Function):
 
 #: relative error a radius must reach for a size to count as resolved in the tail mode
 _TAIL_RTOL = 1e-8
+#: largest |log rho| of the tail mode (a node multiplies rho by its children's values)
+_TAIL_MAX_LR = 300.0
+
+
+def _largest_size(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor) -> int:
+    """Largest possible cascade size: the nodes reachable from a possible seed."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import breadth_first_order
+
+    n = plan.n
+    live = (weight.detach() > 0).cpu().numpy()
+    heads = np.flatnonzero(p.detach().cpu().numpy() > 0)
+    if not heads.size:
+        return 0
+    # one search from a virtual source n linked to every possible seed
+    src = np.concatenate([plan.src[live], np.full(heads.size, n)])
+    dst = np.concatenate([plan.dst[live], heads])
+    adj = sp.csr_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n + 1, n + 1))
+    return int(breadth_first_order(adj, n, directed=True, return_predecessors=False).size) - 1
 
 
 def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: torch.Tensor,
@@ -718,6 +769,7 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
 
     for lr in np.linspace(-30.0, 30.0, max(int(radii), 2) | 1):
         run(float(lr))
+    top = _largest_size(plan, weight, p)
     log_eps = math.log(float(torch.finfo(torch.float64).eps))
     log_tiny = math.log(torch.finfo(torch.float64).tiny)
     for _ in range(max_rounds):
@@ -728,13 +780,18 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
             logp = np.where(rec[3] <= best, rec[5], logp)
         bad = (best + log_eps > math.log(_TAIL_RTOL) + logp) & (logp > log_tiny)
         bad[0] = False  # P(size = 0) is exact
-        if not bad.any():
-            break
         lrs = np.array([rec[0] for rec in passes])
         means = np.array([rec[4] for rec in passes])
+        # the largest size stays out of reach while P_k+1 / P_k < rho^-1 (a weight or seed
+        # probability below 1e-13 at lr = 30: a path with w = 1e-50 gave P(2) = 3e-31 and
+        # P(3) = 0); its noise may be clipped to 0 and look resolved, so widen the range
+        wider = [min(2 * lrs.max(), _TAIL_MAX_LR)] if (
+            means.max() < top - 0.5 and lrs.max() < _TAIL_MAX_LR) else []
+        if not bad.any() and not wider:
+            break
         order = np.argsort(means)  # the tilted mean increases with lr
         new = np.unique(np.round(np.interp(np.flatnonzero(bad), means[order], lrs[order]), 6))
-        new = [lr for lr in new if np.abs(lrs - lr).min() > 1e-6]
+        new = [lr for lr in new if np.abs(lrs - lr).min() > 1e-6] + wider
         if not new:
             break
         # spread the budget over the unresolved sizes

@@ -242,3 +242,35 @@ def test_conditional_activation_floor_follows_the_dtype():
     assert bool(torch.isnan(C[:, low]).all())
     ok = ~low & (P > 0)
     assert np.allclose(C[:, ok].sum(0).numpy(), np.arange(31)[ok.numpy()], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "edges, p",
+    [
+        # a leaf seed under a root it cannot reach: P(size >= 2) = 0, was 1.4e-9 and 1.5e-34
+        ([(1, 0, 0.3), (0, 1, 0.9), (0, 2, 0.4)], [0.0, 0.0, 0.6]),
+        # a seed whose only edge has weight 0: P(size = 1) was off by 2.4e-7 relative
+        ([(0, 1, 0.0), (0, 2, 0.66)], [0.0, 0.49, 0.0]),
+        ([(0, 1, 0.0), (0, 2, 0.66)], [0.49, 0.0, 0.0]),
+    ],
+)
+def test_tail_mode_is_as_accurate_as_the_unit_circle_on_tiny_trees(edges, p):
+    # off the unit circle the A messages dwarf B, and the round-off of Π A - q Π A0 in
+    # I swamped B at large radii; the radius search trusted those radii
+    g = CascadeGraph.from_edges(edges, nodes=[0, 1, 2])
+    pv = torch.tensor(p, dtype=torch.float64)
+    dist, _ = brute_force(3, g.src, g.dst, g.weight.numpy(), pv.numpy())
+    Pt = tree_size_distribution(g, pv, tail_accurate=True).numpy()
+    assert np.abs(Pt - dist).max() < 1e-14
+    pos = dist > 0
+    assert np.abs(Pt[pos] / dist[pos] - 1).max() < 1e-8
+
+
+@pytest.mark.parametrize("w", [1e-20, 1e-50])
+def test_tail_mode_reaches_sizes_beyond_the_starting_radii(w):
+    # radii stopped at log rho = 30, so a ratio P(k+1) / P(k) below 1e-13 was never
+    # resolved: w = 1e-50 gave P(2) = 3.3e-31 and P(3) = P(4) = 0
+    g = CascadeGraph.from_edges([(0, 1, w), (1, 2, w), (2, 3, w)])
+    P = tree_size_distribution(g, seed_probabilities(g, seeds=[0]), tail_accurate=True)
+    exact = np.array([1 - w, w * (1 - w), w * w * (1 - w), w**3])
+    assert np.abs(P.numpy()[1:] / exact - 1).max() < 1e-8
