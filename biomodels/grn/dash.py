@@ -138,7 +138,8 @@ class PruningSchedule:
         epoch
             1-based epoch.
         max_epochs
-            Length of the fit (no round at its last epoch); None for an open-ended fit.
+            Length of the fit (no later round at its last epoch; the first round, at
+            ``first_epoch``, is kept even there); None for an open-ended fit.
 
         Returns
         -------
@@ -398,7 +399,12 @@ class DashPruner:
             raise ValueError(f"normalize must be 'alive', 'reference' or 'sum', got {normalize!r}")
         if method in ("dash", "prior") and prior is None:
             raise ValueError(f"pruning method {method!r} needs a prior network")
+        if schedule is not None and not isinstance(schedule, PruningSchedule):
+            # a dict failed later with "'dict' object has no attribute 'last_round_epoch'"
+            raise TypeError(f"schedule must be a PruningSchedule, got {type(schedule).__name__}")
         for name, v in (("lambda_ppi", lambda_ppi), ("lambda_motif", lambda_motif)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {v!r}")
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
         for name, net in (("prior", prior), ("ppi", ppi)):

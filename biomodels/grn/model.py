@@ -517,6 +517,10 @@ class GRNModel:
             raise ValueError(f"pruning={pruning!r} needs a prior network; pass prior= to "
                              "GRNModel or use pruning='none' (magnitude pruning, 'imp', "
                              "without a prior loses much of the network)")
+        for name, value in (("prior_weight", prior_weight), ("val_fraction", val_fraction)):
+            # a string reached a bare "'<' not supported" TypeError naming neither
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a number, got {value!r}")
         if prior_weight < 1.0 and prior is None:
             raise ValueError("prior_weight < 1 needs a prior network")
         train_pairs, val_pairs = self._split_pairs(val_fraction)

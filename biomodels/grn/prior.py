@@ -270,7 +270,9 @@ def prior_from_edges(
     -------
     pandas.DataFrame
         Float64 matrix, rows = regulators, columns = targets, zero where the table has no
-        edge. Repeated edges are averaged (with a warning).
+        edge. Repeated edges are averaged (with a warning); a pair whose repeated weights
+        cancel (e.g. once activation, once repression) becomes zero, i.e. no edge, and a
+        second warning names it.
 
     Raises
     ------
@@ -330,6 +332,16 @@ def prior_from_edges(
             stacklevel=2,
         )
     mean = grouped.mean()
+    # an activation and a repression of one pair average to 0, which reads as "no edge"
+    cancelled = mean.index[(mean == 0).to_numpy() & (grouped.size() > 1).to_numpy()]
+    if len(cancelled):
+        shown = ", ".join(f"{r} -> {t}" for r, t in cancelled[:20])
+        warnings.warn(
+            f"the weights of {len(cancelled)} repeated regulator-target pair(s) cancel to 0, "
+            f"so the prior has no edge there: {shown}" + (" ..." if len(cancelled) > 20 else ""),
+            UserWarning,
+            stacklevel=2,
+        )
     out = pd.DataFrame(0.0, index=index.copy(), columns=index.copy())
     rows = index.get_indexer(mean.index.get_level_values(0))
     cols = index.get_indexer(mean.index.get_level_values(1))
@@ -370,7 +382,7 @@ def rank_prior_first(
     Raises
     ------
     TypeError
-        If ``network`` is not a DataFrame.
+        If ``network`` is not a DataFrame of numbers.
     ValueError
         If ``network`` is not square with the same genes on both axes, holds non-finite
         values, or the prior cannot be aligned to its genes.
@@ -389,7 +401,10 @@ def rank_prior_first(
     if list(map(str, network.columns)) != list(genes):
         raise ValueError("network must be square with the same genes, in the same order, as "
                          "index and columns")
-    values = np.abs(network.to_numpy(dtype=np.float64))
+    try:
+        values = np.abs(network.to_numpy(dtype=np.float64))
+    except (TypeError, ValueError) as err:  # numpy's message named neither argument nor fix
+        raise TypeError("network must hold numbers (fitted edge scores)") from err
     if not np.isfinite(values).all():
         raise ValueError("network contains NaN or inf")
     support = align_prior(prior, genes, name="prior").to_numpy() != 0
