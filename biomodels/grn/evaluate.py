@@ -54,7 +54,12 @@ def _check_scores(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndar
         )
     if not np.isfinite(scores).all():
         raise ValueError("scores contain NaN or inf")
-    labels = np.unique(y_true)
+    try:
+        labels = np.unique(y_true)
+    except TypeError:  # None among the labels: numpy's sort error named nothing
+        raise ValueError(
+            "y_true must be binary (0/1 or bool), got a mix of types (e.g. None)"
+        ) from None
     if not np.isin(labels, [0, 1]).all():
         raise ValueError(f"y_true must be binary (0/1 or bool), got values {labels.tolist()}")
     y_true = y_true.astype(bool)

@@ -431,6 +431,7 @@ def _check_fit_settings(
     rtol: float = 1e-3,
     atol: float = 1e-4,
     step_size: float | None = None,
+    adjoint: bool = False,
 ) -> None:
     """Raise a ValueError/TypeError naming the first training setting that cannot work.
 
@@ -447,6 +448,8 @@ def _check_fit_settings(
                         ("atol", atol), ("step_size", 1.0 if step_size is None else step_size)):
         check_number(name, value, above=0)
     check_number("l1", l1, at_least=0)
+    if not isinstance(adjoint, bool | np.bool_):  # "no" or "false" would switch it on
+        raise TypeError(f"adjoint must be True or False, got {adjoint!r}")
     if not 0.0 <= prior_weight <= 1.0:
         raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
 
@@ -549,7 +552,7 @@ def fit(
     _check_fit_settings(epochs=epochs, lr=lr, batch_size=batch_size, l1=l1, patience=patience,
                         prior_weight=prior_weight, checkpoint_every=checkpoint_every,
                         rate_lr_factor=rate_lr_factor, n_random=n_random, rtol=rtol, atol=atol,
-                        step_size=(options or {}).get("step_size"))
+                        step_size=(options or {}).get("step_size"), adjoint=adjoint)
     if len(train) == 0:
         raise ValueError("no training pairs: every trajectory needs at least two time points")
     gen = torch.Generator().manual_seed(check_count("seed", seed, at_least=0))

@@ -41,6 +41,7 @@ def test_rank_prior_first_names_a_non_numeric_network():
     ({"val_fraction": "0.1"}, "val_fraction must be a number"),
     ({"pruning": "dash", "schedule": {"first_epoch": 1}}, "schedule must be a PruningSchedule"),
     ({"pruning": "dash", "lambda_ppi": "0.1"}, "lambda_ppi must be a number"),
+    ({"adjoint": "no"}, "adjoint must be True or False"),  # a non-empty string read as True
 ])
 def test_training_settings_of_the_wrong_type_are_named(kwargs, match):
     adata = simulate_hill_network(6, n_trajectories=4, n_timepoints=3, seed=0)
@@ -57,3 +58,11 @@ def test_first_pruning_round_may_fall_on_the_last_epoch():
     assert schedule.is_round(3, max_epochs=3)
     assert not schedule.is_round(10, max_epochs=10)
     assert DashPruner("imp", schedule=schedule).last_round_epoch(3) == 3
+
+
+def test_auroc_names_labels_of_mixed_types():
+    from biomodels.grn.evaluate import auprc, auroc
+
+    for metric in (auroc, auprc):  # None among the labels: numpy's sort error named nothing
+        with pytest.raises(ValueError, match="y_true must be binary"):
+            metric(np.array([0, 1, None], dtype=object), [0.1, 0.2, 0.3])
