@@ -201,6 +201,12 @@ def read_cohort(
     )
     if looks_like_ids:
         ids = [str(v) for v in col]
+        repeated = sorted(i for i, times in Counter(ids).items() if times > 1)
+        if repeated:  # e.g. two files concatenated: each row still counts as a tumour
+            more = " ..." if len(repeated) > 10 else ""
+            warnings.warn(f"{path}: {len(repeated)} sample id(s) appear on more than one row, "
+                          f"and each row counts as a tumour: {repeated[:10]}{more}",
+                          UserWarning, stacklevel=2)
         frame = frame.drop(columns=[first])
     else:
         ids = [str(i) for i in range(len(frame))]

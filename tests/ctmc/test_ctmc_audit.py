@@ -137,3 +137,13 @@ def test_nullable_and_categorical_columns_are_read_as_their_values():
     frame = pd.DataFrame({"A": pd.array([1, 0, 1], dtype="Int64"), "B": pd.Categorical([0, 1, 1])})
     x, names = validate_cohort(frame)
     assert x.tolist() == [[1, 0], [0, 1], [1, 1]] and names == ["A", "B"]
+
+
+def test_read_cohort_warns_about_repeated_sample_ids(tmp_path):
+    from biomodels.ctmc import read_cohort
+
+    path = tmp_path / "cohort.csv"
+    path.write_text("sample,A,B\nt1,1,0\nt2,0,1\nt1,1,0\n")
+    with pytest.warns(UserWarning, match=r"1 sample id\(s\) appear on more than one row.*t1"):
+        x, names, ids = read_cohort(path)
+    assert x.shape == (3, 2) and ids == ["t1", "t2", "t1"]  # every row is still a tumour
