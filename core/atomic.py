@@ -131,12 +131,16 @@ def _umask() -> int:
     return mask
 
 
+_NO_KEY = object()  # marks "every key is one JSON can hold" (None itself is such a key)
+
+
 def _plain(obj: Any, where: str) -> Any:
     """``obj`` with numpy/torch scalars as Python numbers and NaN/inf as None."""
     if isinstance(obj, dict):
         # json.dumps refuses such keys (and sort_keys mixed ones) without saying where
-        if not all(isinstance(k, (str, int, float, bool)) or k is None for k in obj):
-            bad = next(k for k in obj if not (isinstance(k, (str, int, float, bool)) or k is None))
+        bad = next((k for k in obj if not (isinstance(k, str | int | float) or k is None)),
+                   _NO_KEY)
+        if bad is not _NO_KEY:
             raise TypeError(f"{where} has the key {bad!r}, a {type(bad).__name__}, which JSON "
                             "cannot hold; use str keys")
         try:

@@ -46,9 +46,9 @@ def _model_file() -> Path:
     return path
 
 
-def _parse_coupling_list(path: Path) -> tuple[list[str], list[tuple[str, str, float]]]:
-    """Gene order (from the Boolean rules) and (target, regulator, weight) couplings."""
-    genes: list[str] = []
+def _parse_model(path: Path) -> tuple[dict[str, str], list[tuple[str, str, float]]]:
+    """Boolean rules ``{gene: rule}`` in file order and (target, regulator, weight) couplings."""
+    rules: dict[str, str] = {}
     couplings: list[tuple[str, str, float]] = []
     section = None
     for raw in path.read_text().splitlines():
@@ -63,15 +63,22 @@ def _parse_coupling_list(path: Path) -> tuple[list[str], list[tuple[str, str, fl
                 section = "couplings"
             continue
         if section == "rules":
-            genes.append(line.split("=", 1)[0].strip())
+            gene, _, rule = line.partition("=")
+            rules[gene.strip()] = rule.strip()
         elif section == "couplings":
             fields = line.split()
             if len(fields) != 3:
                 raise ValueError(f"unexpected coupling line in {path}: {raw!r}")
             couplings.append((fields[0], fields[1], float(fields[2])))
-    if not genes or not couplings:
+    if not rules or not couplings:
         raise ValueError(f"could not find the rules and coupling list in {path}")
-    return genes, couplings
+    return rules, couplings
+
+
+def _parse_coupling_list(path: Path) -> tuple[list[str], list[tuple[str, str, float]]]:
+    """Gene order (from the Boolean rules) and (target, regulator, weight) couplings."""
+    rules, couplings = _parse_model(path)
+    return list(rules), couplings
 
 
 def krumsiek11_network() -> pd.DataFrame:
@@ -273,19 +280,8 @@ class _HillKinetics:
         if not rate:
             raise ValueError(f"no invTimeStep in {path}")
         self.rate = float(rate[0].split("|")[0])
-        genes, couplings = _parse_coupling_list(path)
-        rules = {}
-        section = None
-        for raw in text:
-            line = raw.strip()
-            if line.startswith("#"):
-                low = line.lower()
-                section = ("rules" if "boolean update rules" in low else
-                           "couplings" if "coupling list" in low else section)
-                continue
-            if section == "rules" and line:
-                gene, rule = (part.strip() for part in line.split("=", 1))
-                rules[gene] = rule
+        rules, couplings = _parse_model(path)
+        genes = list(rules)
         weight = {(t, r): w for t, r, w in couplings}
         self.genes = genes
         #: per gene: (parent indices, thresholds, the on/off states that satisfy its rule)
