@@ -9,7 +9,13 @@ Pruned entries are kept at exactly zero during training by
 * zeroing them once at attach time (weights and same-shaped optimizer state),
 * zeroing their gradient in a post-accumulate-grad hook on the parameter, and
 * re-applying the mask in place after every ``optimizer.step()`` (step post-hook)
-  when an optimizer is given.
+  when an optimizer is given. For ``torch.optim.SGD``, ``Adam`` and ``AdamW`` (float32,
+  float64 or bfloat16 weights, ``eps > 0``) a step cannot move a weight whose value,
+  gradient and optimizer state are zero, so the pass is skipped for a parameter when
+  torch's version counters show that neither it nor its masked gradient was written
+  since the masks were last applied: one pass over the weights per step instead of two
+  (a 25M-weight step 1.12x -> ~1.06x dense). Writes through ``.data`` do not bump
+  those counters: after one, call :meth:`MaskSet.apply`.
 
 There are no forward hooks that recompute the weight and no ``weight_orig`` copy
 (the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
@@ -104,16 +110,64 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
         piece.mul_(buf[: piece.numel()].copy_(bits[start : start + _ZERO_BLOCK]))
 
 
+def _stamp(param: torch.Tensor) -> tuple[int, int]:
+    """Return what changes when a tensor is written in place (not via ``.data``) or replaced."""
+    return param._version, param.data_ptr()
+
+
+def _zero_state(module: nn.Module, names: list[str], optimizer: torch.optim.Optimizer) -> None:
+    """Zero the pruned entries of the optimizer state shaped like the masked parameters."""
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for n in names:
+            owner, attr = _owner(module, n)
+            mask = getattr(owner, attr + "_mask")
+            for value in optimizer.state.get(params[n], {}).values():
+                if isinstance(value, torch.Tensor) and value.shape == mask.shape:
+                    _zero_(value, mask)
+
+
 class _GradMask:
-    """Post-accumulate-grad hook: zero the gradient of pruned entries."""
+    """Post-accumulate-grad hook: zero the gradient of pruned entries.
+
+    It remembers the gradient it masked and that tensor's version, so that a step
+    post-hook can tell whether the gradient is still the masked one (nothing such as
+    gradient noise or a gradient assigned by hand has written into it since).
+    """
 
     def __init__(self, owner: nn.Module, buffer: str) -> None:
         self.owner = owner
         self.buffer = buffer
+        self.grad: weakref.ref[torch.Tensor] | None = None
+        self.grad_version = -1
 
     def __call__(self, param: torch.Tensor) -> None:
-        if param.grad is not None:
-            _zero_(param.grad, getattr(self.owner, self.buffer))
+        grad = param.grad
+        if grad is not None:
+            _zero_(grad, getattr(self.owner, self.buffer))
+            self.grad, self.grad_version = weakref.ref(grad), grad._version
+
+    def grad_is_masked(self, param: torch.Tensor) -> bool:
+        """Whether ``param.grad`` is None or the gradient this hook masked, unchanged."""
+        grad = param.grad
+        if grad is None:
+            return True
+        return (self.grad is not None and self.grad() is grad
+                and grad._version == self.grad_version)
+
+
+#: optimizers whose step leaves a weight at exactly zero when its gradient and its state
+#: are zero (every update is elementwise and proportional to them; weight decay scales
+#: the zero weight), given ``eps > 0`` where they divide by a second moment
+_ZERO_PRESERVING = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
+#: float16 rounds Adam's eps of 1e-8 to 0, and 0 / 0 is NaN
+_ZERO_PRESERVING_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
+
+
+def _preserves_zeros(optimizer: torch.optim.Optimizer) -> bool:
+    if type(optimizer) not in _ZERO_PRESERVING:
+        return False  # subclasses may change the update
+    return all(float(group.get("eps", 1.0)) > 0 for group in optimizer.param_groups)
 
 
 class _MaskHook:
@@ -129,8 +183,13 @@ class _MaskHook:
         self.names = names
         self._armed: weakref.ref[nn.Module] | None = None
         self._params: list[weakref.ref[torch.Tensor]] = []
+        self._grad_hooks: list[_GradMask] = []
         self._grad_handles: list[Any] = []
         self._opt_handles: list[Any] = []
+        # per parameter, (version, data pointer) right after its pruned entries were last
+        # known to be zero, and whether that still held before the current step
+        self._zeroed: dict[str, tuple[int, int]] = {}
+        self._clean: dict[str, bool] = {}
 
     # -- pickling: handles and weak references stay behind ------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -158,9 +217,9 @@ class _MaskHook:
         for name in self.names:
             owner, attr = _owner(module, name)
             param = getattr(owner, attr)
-            self._grad_handles.append(
-                param.register_post_accumulate_grad_hook(_GradMask(owner, attr + "_mask"))
-            )
+            grad_hook = _GradMask(owner, attr + "_mask")
+            self._grad_handles.append(param.register_post_accumulate_grad_hook(grad_hook))
+            self._grad_hooks.append(grad_hook)
             self._params.append(weakref.ref(param))
         self._armed = weakref.ref(module)
 
@@ -168,8 +227,10 @@ class _MaskHook:
         for handle in self._grad_handles:
             handle.remove()
         self._grad_handles = []
+        self._grad_hooks = []
         self._params = []
         self._armed = None
+        self._zeroed = {}
 
     def __call__(self, module: nn.Module, args: Any) -> None:
         if not self._is_armed(module):
@@ -178,18 +239,46 @@ class _MaskHook:
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         ref = weakref.ref(module)
 
+        def _before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            mod = ref()
+            if mod is not None:
+                self._clean = {name: self._zeroed.get(name) == _stamp(getattr(*_owner(mod, name)))
+                               for name in self.names}
+
         def _after_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             mod = ref()
             if mod is not None:
-                self.apply(mod)
+                self.apply(mod, skip_clean=_preserves_zeros(opt))
+            self._clean = {}
 
-        self._opt_handles.append(optimizer.register_step_post_hook(_after_step))
+        def _after_load(opt: torch.optim.Optimizer) -> None:
+            # loaded state (momentum, moments) may be non-zero at pruned entries
+            mod = ref()
+            if mod is not None:
+                _zero_state(mod, self.names, opt)
+            self._zeroed = {}
 
-    def apply(self, module: nn.Module) -> None:
+        self._opt_handles += [optimizer.register_step_pre_hook(_before_step),
+                              optimizer.register_step_post_hook(_after_step),
+                              optimizer.register_load_state_dict_post_hook(_after_load)]
+
+    def apply(self, module: nn.Module, skip_clean: bool = False) -> None:
+        """Zero the pruned entries; with ``skip_clean``, not those a step kept at zero.
+
+        A parameter is skipped when it was clean before the step (not written since the
+        masks were last applied) and its gradient is the masked one, unchanged: then a
+        zero-preserving optimizer left its pruned entries at zero.
+        """
+        armed = self._is_armed(module)
         with torch.no_grad():
-            for name in self.names:
+            for i, name in enumerate(self.names):
                 owner, attr = _owner(module, name)
-                _zero_(getattr(owner, attr), getattr(owner, attr + "_mask"))
+                param = getattr(owner, attr)
+                if not (skip_clean and armed and self._clean.get(name, False)
+                        and param.dtype in _ZERO_PRESERVING_DTYPES
+                        and self._grad_hooks[i].grad_is_masked(param)):
+                    _zero_(param, getattr(owner, attr + "_mask"))
+                self._zeroed[name] = _stamp(param)
 
     def remove_optimizer_hooks(self) -> None:
         for handle in self._opt_handles:
@@ -443,14 +532,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
         if hook is None:
             raise ValueError("module: no MaskSet is attached; call MaskSet.attach first")
         hook.add_optimizer(module, optimizer)
-        params = dict(module.named_parameters())
-        with torch.no_grad():
-            for n in hook.names:
-                owner, attr = _owner(module, n)
-                mask = getattr(owner, attr + "_mask")
-                for value in optimizer.state.get(params[n], {}).values():
-                    if isinstance(value, torch.Tensor) and value.shape == mask.shape:
-                        _zero_(value, mask)
+        _zero_state(module, hook.names, optimizer)
 
     def detach(self, module: nn.Module) -> None:
         """Remove the mask buffers and hooks from ``module`` (weights keep their zeros).

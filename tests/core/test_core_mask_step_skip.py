@@ -1,0 +1,185 @@
+"""The post-step mask pass is skipped only where the step provably kept pruned weights zero.
+
+For SGD, Adam and AdamW a weight whose value, gradient and state are zero stays zero, so
+after a step the masks are re-applied only to parameters that something else wrote:
+gradient noise, a gradient set by hand, an in-place write to the weight, a new tensor in
+``.data``, optimizer state loaded from a checkpoint. Each of those must still end with the
+pruned weights at exactly zero, and the skip must never change a trained value.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import core.masks as masks_mod
+from core import MaskSet, magnitude_mask
+
+
+def _net(seed: int = 0, dtype: torch.dtype = torch.float32) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 3)).to(dtype)
+
+
+def _data(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(64, 10, generator=g).to(dtype), torch.randn(64, 3, generator=g).to(dtype)
+
+
+def _loss(net: nn.Module, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    x, y = _data(dtype)
+    return nn.functional.mse_loss(net(x), y)
+
+
+def _pruned_are_zero(net: nn.Module, masks: MaskSet) -> bool:
+    params = dict(net.named_parameters())
+    return all(bool((params[n][~m] == 0).all()) for n, m in masks.items())
+
+
+class _SubclassedSGD(torch.optim.SGD):
+    """A subclass may change the update, so its steps are always followed by the pass."""
+
+
+OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.05),
+    "sgd_nesterov_wd_maximize": lambda p: torch.optim.SGD(
+        p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2, maximize=True),
+    "adam_amsgrad_wd": lambda p: torch.optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=1e-2),
+    "adam_single_tensor": lambda p: torch.optim.Adam(p, lr=1e-2, foreach=False),
+    "adamw": lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_skipping_the_pass_changes_no_value(name: str) -> None:
+    # the same fit with the pass after every step (a subclass is never skipped) must give
+    # the same weights bit for bit
+    runs = []
+    for always in (False, True):
+        net = _net()
+        masks = magnitude_mask(net, 0.8)
+        opt = OPTIMIZERS[name](net.parameters())
+        if always:
+            opt.__class__ = type("Always", (type(opt),), {})
+        masks.attach(net, opt)
+        for _ in range(30):
+            opt.zero_grad()
+            _loss(net).backward()
+            opt.step()
+        assert _pruned_are_zero(net, masks)
+        runs.append([p.detach().clone() for p in net.parameters()])
+    for a, b in zip(*runs, strict=True):
+        assert torch.equal(a, b)
+
+
+def _count_weight_passes(monkeypatch: pytest.MonkeyPatch, net: nn.Module) -> list[int]:
+    """Count the calls of the zeroing routine on the weights themselves (not gradients)."""
+    weights = {id(p) for p in net.parameters()}
+    calls = [0]
+    original = masks_mod._zero_
+
+    def counting(tensor: torch.Tensor, mask: torch.Tensor) -> None:
+        calls[0] += id(tensor) in weights
+        original(tensor, mask)
+
+    monkeypatch.setattr(masks_mod, "_zero_", counting)
+    return calls
+
+
+@pytest.mark.parametrize("opt_cls", [torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW])
+def test_plain_steps_skip_the_weight_pass(monkeypatch: pytest.MonkeyPatch, opt_cls) -> None:
+    net = _net()
+    opt = opt_cls(net.parameters(), lr=1e-2)
+    masks = magnitude_mask(net, 0.8).attach(net, opt)
+    calls = _count_weight_passes(monkeypatch, net)
+    for _ in range(5):
+        opt.zero_grad()
+        _loss(net).backward()
+        opt.step()
+    assert calls[0] == 0
+    assert _pruned_are_zero(net, masks)
+
+
+@pytest.mark.parametrize("case", ["subclass", "eps_zero", "float16"])
+def test_optimizers_that_may_move_zeros_always_get_the_pass(
+        monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    dtype = torch.float16 if case == "float16" else torch.float32
+    net = _net(dtype=dtype)
+    if case == "subclass":
+        opt = _SubclassedSGD(net.parameters(), lr=1e-2)
+    else:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=0.0 if case == "eps_zero" else 1e-3)
+    masks = magnitude_mask(net, 0.8).attach(net, opt)
+    calls = _count_weight_passes(monkeypatch, net)
+    opt.zero_grad()
+    _loss(net, dtype).backward()
+    opt.step()
+    assert calls[0] == len(masks)  # the two weight matrices
+
+
+def _attached(opt_cls=torch.optim.SGD, **kw) -> tuple[nn.Module, torch.optim.Optimizer, MaskSet]:
+    net = _net()
+    opt = opt_cls(net.parameters(), lr=1e-2, **kw)
+    masks = magnitude_mask(net, 0.8).attach(net, opt)
+    for _ in range(2):  # past the first step, so the skip is in effect
+        opt.zero_grad()
+        _loss(net).backward()
+        opt.step()
+    return net, opt, masks
+
+
+def test_gradient_noise_after_backward_is_caught() -> None:
+    net, opt, masks = _attached(momentum=0.9)
+    opt.zero_grad()
+    _loss(net).backward()
+    for p in net.parameters():
+        p.grad.add_(torch.randn_like(p))  # e.g. DP-SGD noise, written into the masked grad
+    opt.step()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_a_gradient_set_by_hand_is_caught() -> None:
+    net, opt, masks = _attached()
+    for p in net.parameters():
+        p.grad = torch.ones_like(p)  # no backward: the gradient hook never saw it
+    opt.step()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_in_place_writes_and_new_data_between_steps_are_caught() -> None:
+    net, opt, masks = _attached(torch.optim.Adam)
+    first, second = net[0].weight, net[2].weight
+    with torch.no_grad():
+        first.add_(1.0)  # bumps the version counter
+    second.data = torch.ones_like(second)  # a new tensor: the data pointer changes
+    opt.zero_grad()
+    _loss(net).backward()
+    opt.step()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_loaded_optimizer_state_is_zeroed_at_pruned_entries() -> None:
+    net, opt, masks = _attached(momentum=0.9)
+    state = opt.state_dict()
+    for entry in state["state"].values():
+        entry["momentum_buffer"] = torch.ones_like(entry["momentum_buffer"])
+    opt.load_state_dict(state)
+    params = dict(net.named_parameters())
+    for n, m in masks.items():
+        assert bool((opt.state[params[n]]["momentum_buffer"][~m] == 0).all())
+    opt.zero_grad()
+    _loss(net).backward()
+    opt.step()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_writes_through_data_need_an_explicit_apply() -> None:
+    # the documented limit: .data writes bypass the version counter
+    net, opt, masks = _attached()
+    net[0].weight.data.fill_(1.0)
+    masks.apply(net)
+    opt.zero_grad()
+    _loss(net).backward()
+    opt.step()
+    assert _pruned_are_zero(net, masks)
