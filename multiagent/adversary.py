@@ -281,8 +281,8 @@ class SimulationResult:
     Attributes
     ----------
     trajectories
-        ``(questions, rounds + 1, n, K)`` beliefs.  Reading it raises ``AttributeError``
-        when :func:`simulate` ran with ``keep_trajectories=False``.
+        ``(questions, rounds + 1, n, K)`` beliefs; ``None`` when :func:`simulate` ran with
+        ``keep_trajectories=False`` (then ``initial`` and ``final`` hold rounds 0 and T).
     truth
         ``(questions,)`` correct option per question.
     benign
@@ -303,45 +303,20 @@ class SimulationResult:
     final: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        traj = self._trajectories
+        traj = self.trajectories
         if traj is None:
             if self.initial is None or self.final is None:
                 raise ValueError("SimulationResult needs trajectories, or initial and final "
                                  "beliefs when the trajectories are not kept")
             return
-        if self.initial is None:
-            self.initial = traj[:, 0]
-        if self.final is None:
-            self.final = traj[:, -1]
-
-    def __repr__(self) -> str:
-        # the dataclass repr would read the trajectories, which may not have been kept
-        traj = (repr(self._trajectories) if self._trajectories is not None
-                else "<not kept: keep_trajectories=False>")
-        return (f"SimulationResult(trajectories={traj}, truth={self.truth!r}, "
-                f"benign={self.benign!r}, metrics={self.metrics!r})")
-
-
-def _get_trajectories(self: SimulationResult) -> np.ndarray:
-    if self._trajectories is None:
-        raise AttributeError(
-            "trajectories were not kept: simulate() ran with keep_trajectories=False, "
-            "which keeps only the beliefs at round 0 and the final round (.initial, .final); "
-            "run simulate(..., keep_trajectories=True) to keep every round"
-        )
-    return self._trajectories
-
-
-def _set_trajectories(self: SimulationResult, value: np.ndarray | None) -> None:
-    self._trajectories = value
-
-
-# A property installed after @dataclass: the generated __init__ keeps its signature
-# (trajectories first, positional) and assigns through the setter.
-SimulationResult.trajectories = property(  # type: ignore[assignment]
-    _get_trajectories, _set_trajectories,
-    doc="``(questions, rounds + 1, n, K)`` beliefs (not kept: ``AttributeError``).",
-)
+        # views into the trajectories; given ones must agree (e.g. dataclasses.replace with
+        # new trajectories would otherwise carry the old rounds 0 and T along)
+        for name, view, at in (("initial", traj[:, 0], "0"), ("final", traj[:, -1], "-1")):
+            given = getattr(self, name)
+            if given is not None and not (given is view or np.array_equal(given, view)):
+                raise ValueError(f"{name}: differs from trajectories[:, {at}]; leave {name} "
+                                 "out (None) when giving trajectories")
+            setattr(self, name, view)
 
 
 def initial_beliefs(

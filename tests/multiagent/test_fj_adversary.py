@@ -220,14 +220,32 @@ def test_simulate_without_trajectories_gives_the_same_metrics_and_ends(graph):
     assert light.final.shape == (9, 12, 5) and light.final.flags.c_contiguous
 
 
-def test_trajectories_not_kept_raise_naming_the_argument():
+def test_results_without_trajectories_work_with_dataclass_tools():
+    import dataclasses
+
     res = simulate(Scenario(adversaries=(Adversary(),)), questions=2,
                    keep_trajectories=False)
-    with pytest.raises(AttributeError, match="keep_trajectories=True"):
-        res.trajectories  # noqa: B018
-    assert "not kept" in repr(res)
+    assert res.trajectories is None
+    assert "trajectories=None" in repr(res)
+    # replace and asdict read every field: both raised while reading trajectories did
+    copy = dataclasses.replace(res, metrics={"asr": 0.0})
+    assert copy.final is res.final and copy.trajectories is None
+    assert dataclasses.asdict(res)["trajectories"] is None
     with pytest.raises(TypeError, match="keep_trajectories must be True or False"):
         simulate(Scenario(), keep_trajectories="no")
+
+
+def test_given_rounds_must_match_the_trajectories():
+    import dataclasses
+
+    full = simulate(Scenario(adversaries=(Adversary(),)), questions=2, seed=1)
+    same = dataclasses.replace(full)
+    assert np.array_equal(same.initial, full.trajectories[:, 0])
+    with pytest.raises(ValueError, match="initial: differs from trajectories"):
+        dataclasses.replace(full, trajectories=full.trajectories[:, ::-1])
+    flipped = dataclasses.replace(full, trajectories=full.trajectories[:, ::-1], initial=None,
+                                  final=None)
+    assert np.array_equal(flipped.final, full.trajectories[:, 0])
 
 
 def test_sweep_does_not_keep_trajectories(monkeypatch):
