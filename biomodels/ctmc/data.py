@@ -210,6 +210,12 @@ def read_cohort(
         frame = frame.drop(columns=[first])
     else:
         ids = [str(i) for i in range(len(frame))]
+    # pandas names an empty header cell "Unnamed: 3", which would become an event's name
+    blank = [i + 1 for i, h in enumerate(header) if not str(h).strip()
+             and not (i == 0 and looks_like_ids)]
+    if blank:
+        raise ValueError(f"{path}: header cell(s) {blank} (1-based columns) are empty; every "
+                         "event column needs a name")
     try:
         x, names = validate_cohort(frame)
     except ValueError as exc:

@@ -166,3 +166,14 @@ def test_fit_and_likelihood_functions_check_their_input():
         data_log_likelihood(torch.zeros(2, 2), np.array([[0.5, 1.0]]))
     with pytest.raises(ValueError, match=r"theta has shape \(3, 3\) but the data have 2 events"):
         data_log_likelihood(torch.zeros(3, 3), np.array([[0, 1]]))
+
+
+def test_an_empty_event_header_cell_is_refused(tmp_path):
+    # pandas would call it "Unnamed: 2" and fit an event of that name
+    (tmp_path / "blank.csv").write_text("sample,TP53,,KRAS\na,1,0,1\nb,0,1,0\n")
+    with pytest.raises(ValueError, match=r"header cell\(s\) \[3\] .* are empty"):
+        read_cohort(tmp_path / "blank.csv")
+    # an empty first cell above sample ids is the usual index header and stays accepted
+    (tmp_path / "ids.csv").write_text(",TP53,EGFR\na,1,0\nb,0,1\n")
+    x, names, ids = read_cohort(tmp_path / "ids.csv")
+    assert names == ["TP53", "EGFR"] and ids == ["a", "b"] and x.tolist() == [[1, 0], [0, 1]]
