@@ -274,3 +274,131 @@ def test_tail_mode_reaches_sizes_beyond_the_starting_radii(w):
     P = tree_size_distribution(g, seed_probabilities(g, seeds=[0]), tail_accurate=True)
     exact = np.array([1 - w, w * (1 - w), w * w * (1 - w), w**3])
     assert np.abs(P.numpy()[1:] / exact - 1).max() < 1e-8
+
+
+def _log_binom_star(n: int, w: float) -> np.ndarray:
+    """log P(size = k), k = 1..n+1, of a star of n leaves seeded at its centre: 1 + Bin(n, w)."""
+    j = np.arange(n + 1)
+    lgam = np.vectorize(math.lgamma)
+    return (lgam(n + 1) - lgam(j + 1) - lgam(n - j + 1) + j * math.log(w)
+            + (n - j) * math.log1p(-w))
+
+
+def _assert_tail_matches(P: np.ndarray, logexp: np.ndarray) -> None:
+    """Every size with exact P_k > 1e-300 to 1e-6 relative; the rest below that."""
+    live = logexp > math.log(1e-300)
+    assert np.abs(P[live] / np.exp(logexp[live]) - 1).max() < 1e-6
+    assert (P[~live] < 1e-299).all()
+
+
+@pytest.mark.parametrize("w", [1e-100, 1e-200, 1e-30])
+def test_tail_mode_resolves_a_star_of_tiny_weights(w):
+    # the search doubled log rho 30 -> 60 -> 120 -> 240 past the radii near log(1/w) that
+    # resolve P(2..5), took sizes it had no estimate for as resolved and stopped at
+    # |log rho| = 300: w = 1e-100 gave P(2) = 0 (exact 2e-98) and P(3) = 1.65e-121 (noise;
+    # exact 2e-196), w = 1e-200 gave P(2) = 0 (exact 2e-198)
+    n = 200
+    g = CascadeGraph.from_edges([(0, i, w) for i in range(1, n + 1)])
+    P = size_distribution(g, seeds=[0], tail_accurate=True).numpy()
+    assert P[0] == 0
+    _assert_tail_matches(P[1:], _log_binom_star(n, w))
+
+
+@pytest.mark.parametrize("w", [1e-70, 1e-150])
+def test_tail_mode_resolves_a_path_of_tiny_weights(w):
+    # from its root a path stops after k nodes with P_k = w^(k-1) (1 - w), P_n = w^(n-1)
+    n = 8
+    g = CascadeGraph.from_edges([(i, i + 1, w) for i in range(n - 1)])
+    P = size_distribution(g, seeds=[0], tail_accurate=True).numpy()
+    k = np.arange(1, n + 1)
+    _assert_tail_matches(P[1:], (k - 1) * math.log(w) + np.where(k < n, math.log1p(-w), 0.0))
+
+
+@pytest.mark.parametrize("p0", [1.0, 0.5])
+def test_tail_mode_gives_impossible_sizes_exactly_zero(p0, monkeypatch):
+    # weight-1 edges force whole groups: from node 0 the cascade holds {0, 1, 2}, node 6
+    # joins with probability b and {3, 4, 5} with probability a, so sizes 1, 2 (below the
+    # forced group) and 5 (between P(4) = 1e-30 and P(6) = 1e-80) cannot occur. No radius
+    # resolves them; they must come out 0, not noise, without a warning or the whole
+    # refinement budget
+    import biomodels.cascade.tree as tree
+
+    passes = []
+    real = tree._single_radius
+    monkeypatch.setattr(tree, "_single_radius", lambda *a, **k: passes.append(1) or real(*a, **k))
+    a, b = 1e-80, 1e-30
+    g = CascadeGraph.from_edges([(0, 1, 1.0), (0, 2, 1.0), (2, 3, a), (3, 4, 1.0), (3, 5, 1.0),
+                                 (1, 6, b)], nodes=list(range(7)))
+    p = torch.zeros(7, dtype=torch.float64)
+    p[0] = p0
+    P = tree_size_distribution(g, p, tail_accurate=True).numpy()
+    expect = p0 * np.array([0, 0, 0, (1 - a) * (1 - b), (1 - a) * b, 0, a * (1 - b), a * b])
+    expect[0] = 1 - p0
+    pos = expect > 0
+    assert np.abs(P[pos] / expect[pos] - 1).max() < 1e-8
+    assert (P[~pos] == 0).all()
+    assert len(passes) <= 25 + 12  # the starting grid, widening and a few refinements
+
+
+def test_tail_mode_keeps_the_rows_of_each_message_on_their_own_scale():
+    # a seed that reaches nobody, behind a neighbour whose component has no seed: one
+    # scale per node for the three message rows let the A rows (rho^size times B, never
+    # used) push B below float64's range at large radii, which lost mass: P(1) = 0.984
+    # (star of 100 leaves, w = 0.9) and 0.9995 (path of 50, w = 1) instead of 1
+    star = [(1, i, 0.9) for i in range(2, 102)] + [(i, 1, 0.9) for i in range(2, 102)]
+    path = [(i, i + 1, 1.0) for i in range(1, 50)] + [(i + 1, i, 1.0) for i in range(1, 50)]
+    for edges in (star, path):
+        g = CascadeGraph.from_edges([(1, 0, 0.9)] + edges, nodes=list(range(len(edges) // 2 + 2)))
+        p = torch.zeros(g.n, dtype=torch.float64)
+        p[0] = 1.0
+        P = tree_size_distribution(g, p, tail_accurate=True)
+        assert abs(float(P[1]) - 1) < 1e-12 and bool((P[2:] == 0).all())
+
+
+def test_tail_mode_returns_a_valley_with_its_error_or_as_zero_not_noise():
+    # two nodes seeded with p = 1e-3 and links of weight 1 - eps_w: P(1) ~ 2e-3 eps_w lies
+    # between P(0) ~ 1 and P(2) ~ 2e-3, and no contour radius lifts it above their
+    # round-off. eps_w = 1e-10: the best radius resolves it to ~1e-4 (returned); eps_w =
+    # 1e-15: not even to 100% (noise: returned as 0; it came out 5e-18, exact 2.2e-18)
+    for eps_w, rel in ((1e-10, 1e-3), (1e-15, None)):
+        g = CascadeGraph.from_edges([(0, 1, 1 - eps_w), (1, 0, 1 - eps_w)])
+        p = torch.full((2,), 1e-3, dtype=torch.float64)
+        P = tree_size_distribution(g, p, tail_accurate=True).numpy()
+        dist, _ = brute_force(2, g.src, g.dst, g.weight.numpy(), p.numpy())
+        assert abs(P[2] / dist[2] - 1) < 1e-8
+        if rel is None:
+            assert P[1] == 0 and dist[1] > 1e-18
+        else:
+            assert abs(P[1] / dist[1] - 1) < rel
+
+
+def test_tail_mode_warns_about_sizes_its_search_left_open():
+    # with no refinement rounds the star of weights 1e-100 keeps sizes 2-4 unresolved
+    # (they need log rho ~ 225), and larger ones not shown below float64's range: named
+    # in a warning and returned as 0, not as noise
+    from biomodels.cascade.tree import _tail_accurate
+
+    n = 200
+    g = CascadeGraph.from_edges([(0, i, 1e-100) for i in range(1, n + 1)])
+    p = seed_probabilities(g, seeds=[0])
+    with pytest.warns(RuntimeWarning, match=r"for k = 2, 3, 4, .*its rounds ran out"):
+        P = _tail_accurate(tree_plan(g), g.weight, p, torch.zeros(1, dtype=torch.float64),
+                           25, max_rounds=0)
+    assert (P[2:] == 0).all() and float(P[1]) == pytest.approx(1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("trial", range(20))
+def test_size_support_matches_brute_force(trial):
+    # which sizes are possible depends only on which weights and seed probabilities are
+    # 0, 1 or between; the tail mode uses it to tell impossible sizes from unresolved ones
+    from biomodels.cascade.tree import _size_support
+
+    rng = np.random.default_rng(500 + trial)
+    n = int(rng.integers(1, 9))
+    g = random_forest(rng, n, both=0.3)
+    while g.num_edges > 14:
+        g = random_forest(rng, n, both=0.2)
+    g = g.with_weight(torch.as_tensor(rng.choice([0.0, 0.5, 1.0], g.num_edges)))
+    p = torch.as_tensor(rng.choice([0.0, 0.5, 1.0], n, p=[0.5, 0.3, 0.2]))
+    dist, _ = brute_force(n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    assert np.array_equal(_size_support(tree_plan(g), g.weight, p), dist > 0)
