@@ -224,7 +224,7 @@ def _old_writer(path, trajectories, truth, nodes):
     frame.to_csv(path, index=False)
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 7, 1 << 16])
+@pytest.mark.parametrize("chunk_rows", [1, 7, 15, 1 << 16])
 def test_trajectories_csv_written_in_chunks_is_byte_identical(tmp_path, chunk_rows):
     from multiagent.cli import _write_trajectories
 
@@ -232,6 +232,8 @@ def test_trajectories_csv_written_in_chunks_is_byte_identical(tmp_path, chunk_ro
     traj = rng.dirichlet(np.ones(3), size=(2, 4, 5))  # (Q, T + 1, n, K)
     traj[0, 1, 2] = [1.0, 0.0, 0.0]  # round numbers as pandas writes them
     traj[1, 0, 0] = [1 / 3, 1e-17, 2 / 3 - 1e-17]
+    traj[1, 2, 4] = [np.nan, -0.0, 5e-324]  # pandas: NaN as an empty field
+    traj[0, 3, 1] = [np.inf, 1e300, 0.1 + 0.2]
     truth = np.array([2, 0])
     _old_writer(tmp_path / "old.csv", traj, truth, [1, 3])
     _write_trajectories(tmp_path / "new.csv", traj, truth, [1, 3], chunk_rows=chunk_rows)
