@@ -110,9 +110,15 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
         piece.mul_(buf[: piece.numel()].copy_(bits[start : start + _ZERO_BLOCK]))
 
 
-def _stamp(param: torch.Tensor) -> tuple[int, int]:
-    """Return what changes when a tensor is written in place (not via ``.data``) or replaced."""
-    return param._version, param.data_ptr()
+def _stamp(owner: nn.Module, attr: str) -> tuple[int, int, int, int]:
+    """Return what changes when a weight or its mask is written in place or replaced.
+
+    In-place writes bump a tensor's version, except those through ``.data``; a new tensor
+    assigned to ``.data`` moves its data pointer. The mask counts too: one edited in place
+    may prune entries that are not zero yet.
+    """
+    param, mask = getattr(owner, attr), getattr(owner, attr + "_mask")
+    return param._version, param.data_ptr(), mask._version, mask.data_ptr()
 
 
 def _zero_state(module: nn.Module, names: list[str], optimizer: torch.optim.Optimizer) -> None:
@@ -186,9 +192,9 @@ class _MaskHook:
         self._grad_hooks: list[_GradMask] = []
         self._grad_handles: list[Any] = []
         self._opt_handles: list[Any] = []
-        # per parameter, (version, data pointer) right after its pruned entries were last
-        # known to be zero, and whether that still held before the current step
-        self._zeroed: dict[str, tuple[int, int]] = {}
+        # per parameter, the stamps (_stamp) right after its pruned entries were last
+        # known to be zero, and whether they still held before the current step
+        self._zeroed: dict[str, tuple[int, int, int, int]] = {}
         self._clean: dict[str, bool] = {}
 
     # -- pickling: handles and weak references stay behind ------------------
@@ -242,7 +248,7 @@ class _MaskHook:
         def _before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             mod = ref()
             if mod is not None:
-                self._clean = {name: self._zeroed.get(name) == _stamp(getattr(*_owner(mod, name)))
+                self._clean = {name: self._zeroed.get(name) == _stamp(*_owner(mod, name))
                                for name in self.names}
 
         def _after_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -278,7 +284,7 @@ class _MaskHook:
                         and param.dtype in _ZERO_PRESERVING_DTYPES
                         and self._grad_hooks[i].grad_is_masked(param)):
                     _zero_(param, getattr(owner, attr + "_mask"))
-                self._zeroed[name] = _stamp(param)
+                self._zeroed[name] = _stamp(owner, attr)
 
     def remove_optimizer_hooks(self) -> None:
         for handle in self._opt_handles:

@@ -183,3 +183,15 @@ def test_writes_through_data_need_an_explicit_apply() -> None:
     _loss(net).backward()
     opt.step()
     assert _pruned_are_zero(net, masks)
+
+
+def test_a_mask_edited_in_place_is_caught() -> None:
+    # pruning more entries by writing into the attached mask buffer: those weights are
+    # not zero yet, so the next step must apply the mask
+    net, opt, masks = _attached(torch.optim.Adam)
+    net[0].weight_mask[:, :5] = False
+    opt.zero_grad()
+    _loss(net).backward()
+    opt.step()
+    assert bool((net[0].weight[:, :5] == 0).all())
+    assert _pruned_are_zero(net, MaskSet.from_module(net))
