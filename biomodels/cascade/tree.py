@@ -626,16 +626,45 @@ def _upward_tilted(
     return outs, logscale
 
 
-def _root_product(plan: TreePlan, outs, n_out: int, device) -> torch.Tensor:
-    """Multiply the roots' ``B`` messages (= their component distributions) and invert."""
-    L = n_out
+def _root_rows(plan: TreePlan, outs, n_out: int, device) -> torch.Tensor:
+    """Move the roots' ``B`` messages (their components' distributions) to Fourier space."""
     parts = [
-        torch.fft.rfft(outs[b].index_select(0, rows.to(device))[:, 0], n=L, dim=-1)
+        torch.fft.rfft(outs[b].index_select(0, rows.to(device))[:, 0], n=n_out, dim=-1)
         for b, rows in plan.final_pieces
     ]
-    x = torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
-    x = _segmented_product(x, plan.final_rounds)
-    return torch.fft.irfft(x[0], n=L, dim=-1)
+    return torch.cat(parts, dim=0) if len(parts) > 1 else parts[0]
+
+
+def _root_product(plan: TreePlan, outs, n_out: int, device) -> torch.Tensor:
+    """Multiply the roots' ``B`` messages (= their component distributions) and invert."""
+    x = _segmented_product(_root_rows(plan, outs, n_out, device), plan.final_rounds)
+    return torch.fft.irfft(x[0], n=n_out, dim=-1)
+
+
+def _tilted_root_product(plan: TreePlan, outs, n_out: int, device) -> tuple[torch.Tensor, float]:
+    """Return :func:`_root_product` scaled to a largest coefficient of 1, and the log-scale.
+
+    The tail mode's product of the roots' rows: every partial product is brought to a
+    largest value of 1. Unscaled, the rows of many components multiplied past float64's
+    range (1,200 isolated nodes with ``p = 0.5`` at the radius of the mode: ``2^1200``,
+    NaN), and a product of ``1e38`` (200 nodes, ``p = 1e-3``) left ``P_k`` a factor in the
+    subnormals (digits lost, or 0).
+    """
+
+    def unit(x: torch.Tensor) -> tuple[torch.Tensor, float]:
+        # by the value at z = 1 (frequency 0), the largest: all coefficients are >= 0
+        with torch.no_grad():
+            s = x[:, :1].abs().clamp_min(torch.finfo(x.real.dtype).tiny)
+        return x / s, float(torch.log(s).sum())
+
+    x, log_out = unit(_root_rows(plan, outs, n_out, device))
+    for rnd in plan.final_rounds:
+        x, t = unit(_segmented_product(x, [rnd]))
+        log_out += t
+    coef = torch.fft.irfft(x[0], n=n_out, dim=-1)
+    with torch.no_grad():
+        top = coef.abs().amax().clamp_min(torch.finfo(coef.dtype).tiny)
+    return coef / top, log_out + float(torch.log(top))
 
 
 def clip_negative(x: torch.Tensor) -> torch.Tensor:
@@ -650,10 +679,18 @@ def clip_negative(x: torch.Tensor) -> torch.Tensor:
 
 def _single_radius(
     plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, radius: float, tilt: bool = False
-):
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Coefficients of the size GF on ``|z| = radius``; with ``tilt`` also their log-scale.
+
+    With ``tilt`` the true coefficients are ``coef * exp(logscale)`` (largest ``coef`` 1);
+    without it the log-scale is None.
+    """
     stores, logscale = _upward(plan, weight, p, radius, tilt)
-    coef = _root_product(plan, stores, plan.n + 1, weight.device)
-    return coef, logscale
+    if logscale is None:
+        return _root_product(plan, stores, plan.n + 1, weight.device), None
+    coef, log_out = _tilted_root_product(plan, stores, plan.n + 1, weight.device)
+    roots = torch.from_numpy(plan.roots).to(weight.device)
+    return coef, logscale[:, 0].index_select(0, roots).sum() + log_out  # the roots' B rows
 
 
 def _plan_for(graph: CascadeGraph, plan: TreePlan | None) -> TreePlan:
@@ -741,9 +778,10 @@ def tree_size_distribution(
         ``~1e-15`` precision floor are clipped at zero (never negative); in the
         tail-accurate mode every size down to float64's ``1e-308`` has a relative error of
         about ``1e-8`` (computed in float64, returned in the weights' dtype) and
-        impossible sizes are exactly 0, except a size far less likely than sizes on both
-        sides of it (a valley: no contour radius lifts it above the round-off of its
-        neighbours, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and ``P(2) = 2e-3``):
+        impossible sizes are exactly 0, except a size far below the line through ``log P``
+        of sizes on both sides of it (a valley: no contour radius lifts it above the
+        round-off of the others, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and
+        ``P(2) = 2e-3``, or ``P(1) = 1e-60`` between ``P(0) = 1`` and ``P(2) = 5e-76``):
         that one comes out with a larger error, below about 1%, or as 0 when even that
         is out of reach, never as round-off noise.
 
@@ -775,7 +813,8 @@ def tree_size_distribution(
     if not tail_accurate:
         coef, _ = _single_radius(plan, weight, p, 1.0)
         return torch.cat([p0, clip_negative(coef[1:])])
-    return _tail_accurate(plan, weight, p, p0, int(radii))
+    # P(0) in float64 too, like every other size (float32: n roundings, 2e-6 at n = 200)
+    return _tail_accurate(plan, weight, p, torch.prod(1 - p.double()).reshape(1), int(radii))
 
 
 class _ChosenRadii(torch.autograd.Function):
@@ -834,8 +873,9 @@ _TAIL_RTOL = 1e-8
 _TAIL_MAX_LR = 700.0
 #: an unresolved size (a valley) keeps its estimate while its relative error bound is
 #: below this; above, the value may be round-off of larger sizes (noise): it comes out 0.
-#: The bound eps * Σ_m |P_m| rho^m can fall 10x short of the round-off (a valley's
-#: bound of 8% of its estimate, which was 3e9 times the true value), hence the margin
+#: The bound eps * Σ_m |P_m| rho^m can fall 10-50x short of the round-off (a valley's
+#: bound of 8% of its estimate, which was 3e9 times the true value; kept valleys of
+#: random trees: errors up to 1.2% for bounds of 2.5e-4), hence the margin
 _TAIL_KEEP = 1e-3
 
 
@@ -1032,7 +1072,6 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     n = plan.n
     k = torch.arange(n + 1, dtype=torch.float64, device=weight.device)
     kk = np.arange(n + 1, dtype=np.float64)
-    roots = torch.from_numpy(plan.roots).to(weight.device)
     # one record per radius: log rho, coefficients, log scale, the log error bound per
     # size, the tilted mean and log P_k estimates. The search runs without gradients: the
     # graphs of all its radii (~35 passes) held 13.8 GB for one fit step on a 2,000-node
@@ -1040,8 +1079,8 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     passes: list[tuple[float, torch.Tensor, torch.Tensor, np.ndarray, float, np.ndarray]] = []
 
     def radius_pass(lr: float) -> tuple[torch.Tensor, torch.Tensor]:
-        coef, logscale = _single_radius(plan, weight, p, float(math.exp(lr)), True)
-        return coef, logscale[:, 0].index_select(0, roots).sum()  # the roots' B rows
+        coef, logtot = _single_radius(plan, weight, p, float(math.exp(lr)), True)
+        return coef, torch.as_tensor(logtot)  # the true coefficients: coef * exp(logtot)
 
     def run(lr: float) -> None:
         with torch.no_grad():

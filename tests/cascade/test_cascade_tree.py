@@ -402,3 +402,27 @@ def test_size_support_matches_brute_force(trial):
     p = torch.as_tensor(rng.choice([0.0, 0.5, 1.0], n, p=[0.5, 0.3, 0.2]))
     dist, _ = brute_force(n, g.src, g.dst, g.weight.numpy(), p.numpy())
     assert np.array_equal(_size_support(tree_plan(g), g.weight, p), dist > 0)
+
+
+@pytest.mark.parametrize(("n", "p0"), [(200, 1e-3), (1100, 0.5)])
+def test_tail_mode_multiplies_many_components_without_overflow(n, p0):
+    # isolated nodes seeded with p0: the size is Binomial(n, p0). The roots' rows were
+    # multiplied unscaled: at the radius of the mode their product grew to 1.55^200 =
+    # 1e38 (its factor exp(scale - k log rho) then fell into the subnormals: P(114..119)
+    # lost their digits or came out 0) and to 2^n, past float64's range from n = 1,025 on
+    # (sizes came out wrong or 0; at n = 1,200 NaN, with a RuntimeWarning)
+    g = CascadeGraph.from_edges([], nodes=list(range(n)))
+    P = tree_size_distribution(g, torch.full((n,), p0, dtype=torch.float64),
+                               tail_accurate=True).numpy()
+    _assert_tail_matches(P, binom.logpmf(np.arange(n + 1), n, p0))
+
+
+def test_tail_mode_computes_p0_in_float64_for_float32_weights():
+    # the tail mode computes in float64 and rounds once; P(0) = prod(1 - p) was multiplied
+    # in float32 (n roundings: relative error 2e-6 for 200 nodes), unlike every other size
+    n = 200
+    g = CascadeGraph.from_edges([(i, i + 1, 0.3) for i in range(n - 1)], dtype=torch.float32)
+    p = torch.as_tensor(np.random.default_rng(0).uniform(0, 2e-3, n), dtype=torch.float32)
+    P = tree_size_distribution(g, p, tail_accurate=True)
+    assert P.dtype == torch.float32
+    assert P[0] == torch.prod(1 - p.double()).float()
