@@ -765,7 +765,7 @@ def tree_size_distribution(
         Evaluate on circles of several radii and combine (see the module notes) so that
         tiny tail probabilities keep a small *relative* error. Each radius costs about
         two default passes: ``radii`` of them, then radii added where sizes are
-        unresolved (typically a few, at most 144); 65-80 times the default mode's time on
+        unresolved (typically a few, at most 144); 45-80 times the default mode's time on
         random trees of 1,000-2,000 nodes.
     radii
         Number of contour radii of the starting grid in the tail-accurate mode.
