@@ -780,7 +780,10 @@ def tree_size_distribution(
         round-off of the others, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and
         ``P(2) = 2e-3``, or ``P(1) = 1e-60`` between ``P(0) = 1`` and ``P(2) = 5e-76``):
         that one comes out with a larger error, below about 1%, or as 0 when even that
-        is out of reach, never as round-off noise.
+        is out of reach, never as round-off noise. There, a weight or seed probability of
+        exactly 0 or 1 that requires a gradient costs one more evaluation (``P`` is linear
+        in it, so its derivative is a difference of two), and the second derivatives
+        between two such entries are left out (0).
 
     Raises
     ------
@@ -810,8 +813,70 @@ def tree_size_distribution(
     if not tail_accurate:
         coef, _ = _single_radius(plan, weight, p, 1.0)
         return torch.cat([p0, clip_negative(coef[1:])])
-    # P(0) in float64 too, like every other size (float32: n roundings, 2e-6 at n = 200)
-    return _tail_accurate(plan, weight, p, torch.prod(1 - p.double()).reshape(1), int(radii))
+    return _tail_with_boundaries(plan, weight, p, int(radii))
+
+
+def _tail_with_boundaries(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor,
+                          radii: int) -> torch.Tensor:
+    """Run the tail mode, with exact gradients at weights and seed probabilities of 0 or 1.
+
+    The tilted pass leaves out the terms whose factor (``w``, ``1 - w``, ``p``, ``q``) is
+    0 (their scale could push the others out of range), and with them those terms'
+    derivatives: at a weight of 0 the gradient came out -0.16 instead of 0.036. Every
+    ``P(size = k)`` is linear in each weight and each seed probability (an edge is live,
+    a node seeded, independently), so the derivative along such an entry is the
+    difference of two evaluations, ``P(x_j = 1) - P(x_j = 0)``: one more tail-mode
+    evaluation per entry at 0 or 1 that asks for a gradient. The interior entries keep
+    the gradient of the pass itself, and the difference stays differentiable in them.
+    """
+    # P(0) in float64 too, like every other size (float32: n roundings, 2e-6 at n = 200);
+    # exact and differentiable in p (no seed at all), also at p of 0 or 1
+    p0 = torch.prod(1 - p.double()).reshape(1)
+    out_dtype = weight.dtype
+    track = torch.is_grad_enabled()
+    edges = _at_bounds(weight) if track and weight.requires_grad else np.zeros(0, np.int64)
+    nodes = _at_bounds(p) if track and p.requires_grad else np.zeros(0, np.int64)
+    if not edges.size and not nodes.size:
+        return _tail_accurate(plan, weight, p, p0, radii).to(out_dtype)
+    if edges.size + nodes.size > 32:
+        import warnings
+
+        warnings.warn(
+            f"tail_accurate: {edges.size} weights and {nodes.size} seed probabilities are "
+            "exactly 0 or 1 and require a gradient; each costs one more tail-accurate "
+            "evaluation (P is linear in each of them, so its derivative is the difference "
+            "of two evaluations). Detach them, or move them inside (0, 1), if their "
+            "gradient is not needed", RuntimeWarning, stacklevel=3)
+    on_w = torch.zeros(weight.shape, dtype=torch.bool, device=weight.device)
+    on_w[torch.as_tensor(edges, device=weight.device)] = True
+    on_p = torch.zeros(p.shape, dtype=torch.bool, device=p.device)
+    on_p[torch.as_tensor(nodes, device=p.device)] = True
+    w_in = torch.where(on_w, weight.detach(), weight)
+    p_in = torch.where(on_p, p.detach(), p)
+    base = _tail_accurate(plan, w_in, p_in, p0, radii)
+    sizes = base[1:]
+    extra = torch.zeros_like(sizes)
+    import warnings
+
+    for x, x_in, idx, is_w in ((weight, w_in, edges, True), (p, p_in, nodes, False)):
+        for j in idx.tolist():
+            xj = float(x_in[j].detach())
+            flipped = x_in.index_put((torch.tensor([j], device=x.device),),
+                                     x_in.new_full((1,), 1.0 - xj))
+            with warnings.catch_warnings():  # the value's own search has warned already
+                warnings.simplefilter("ignore", RuntimeWarning)
+                other = (_tail_accurate(plan, flipped, p_in, p0, radii) if is_w
+                         else _tail_accurate(plan, w_in, flipped, p0, radii))
+            # d P / d x_j = P(x_j = 1) - P(x_j = 0), whatever x_j; 0 in value
+            slope = (other[1:] - sizes) * (1.0 - 2.0 * xj)
+            extra = extra + (x[j] - x[j].detach()).double() * slope
+    return torch.cat([base[:1], sizes + extra]).to(out_dtype)
+
+
+def _at_bounds(x: torch.Tensor) -> np.ndarray:
+    """Return the indices of the entries of ``x`` that are exactly 0 or 1."""
+    v = x.detach()
+    return torch.nonzero((v == 0) | (v == 1)).reshape(-1).cpu().numpy()
 
 
 class _ChosenRadii(torch.autograd.Function):
@@ -1061,9 +1126,8 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     tiny weights ``w`` needs ``lr`` near ``log(1/w)``, far beyond it. A size that no
     radius resolves (a valley) keeps its estimate within ``_TAIL_KEEP`` and is 0 beyond
     it; one the search left open is also named in a warning, unless it is impossible.
-    Computed in float64 whatever the dtype.
+    Computed and returned in float64 whatever the dtype.
     """
-    out_dtype = weight.dtype
     weight = weight.to(torch.float64)
     p = p.to(torch.float64)
     n = plan.n
@@ -1141,7 +1205,7 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
         _warn_unresolved(open_[support[open_]], st, log_eps)
     keep_t = torch.as_tensor(keep, device=weight.device)
     result = torch.where(keep_t, result, result - result.detach())
-    return torch.cat([p0.to(torch.float64), result[1:]]).to(out_dtype)
+    return torch.cat([p0.to(torch.float64), result[1:]])
 
 
 def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
@@ -1158,7 +1222,7 @@ def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
         f"tail_accurate: the contour radius search stopped before P(size = k) was resolved "
         f"to a relative error of {_TAIL_RTOL:g} for k = {shown}{more} (its rounds ran out, "
         f"or the size needs |log rho| beyond {_TAIL_MAX_LR:g}); such sizes are returned as "
-        "0 unless a bound is given", RuntimeWarning, stacklevel=4)
+        "0 unless a bound is given", RuntimeWarning, stacklevel=5)
 
 
 def _exclusive_rows(x: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pytest
 import torch
 from torch.autograd import gradcheck
 
@@ -170,3 +171,84 @@ def test_tail_mode_gradient_of_a_deep_path_size_matches_the_closed_form():
     assert P[k] < 1e-40
     assert torch.allclose(P[k], w0[: k - 1].prod() * (1 - w0[k - 1]), rtol=1e-8, atol=0)
     assert torch.allclose(grad, expect, rtol=1e-7, atol=1e-7)
+
+
+def _exact_slopes(n, src, dst, w, p):
+    """dP / dw_e and dP / dp_v by the brute force: P is linear in each of them."""
+    from cascade_bruteforce import brute_force
+
+    def flip(x, j, value):
+        y = np.array(x, dtype=float)
+        y[j] = value
+        return y
+
+    dw = [brute_force(n, src, dst, flip(w, e, 1.0), p)[0]
+          - brute_force(n, src, dst, flip(w, e, 0.0), p)[0] for e in range(len(w))]
+    dp = [brute_force(n, src, dst, w, flip(p, v, 1.0))[0]
+          - brute_force(n, src, dst, w, flip(p, v, 0.0))[0] for v in range(n)]
+    return np.array(dw), np.array(dp)
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_tail_mode_gradients_at_weights_and_seed_probabilities_of_0_and_1(trial):
+    # the tilted pass leaves out the terms whose factor is 0, and with them their
+    # derivatives (a weight of 0 gave -0.16 for 0.036); the exact derivatives come from
+    # the brute force, where P is linear in every weight and seed probability
+    rng = np.random.default_rng(100 + trial)
+    n = 6
+    T = nx.random_labeled_tree(n, seed=100 + trial)
+    pairs = [(u, v) for a, b in T.edges() for u, v in ((a, b), (b, a))]
+    pick = rng.integers(0, 3, size=len(pairs) + n)
+    vals = np.where(pick == 0, 0.0,
+                    np.where(pick == 1, 1.0, rng.uniform(0.1, 0.9, pick.size)))
+    w_np, p_np = vals[: len(pairs)], vals[len(pairs):]
+    g = CascadeGraph.from_edges([(a, b, 0.5) for a, b in pairs], nodes=list(range(n)))
+    src, dst = np.asarray(g.src), np.asarray(g.dst)
+    w_np = w_np[[pairs.index((int(a), int(b))) for a, b in zip(src, dst)]]
+    dw, dp = _exact_slopes(n, src, dst, w_np, p_np)
+    mix = rng.uniform(0.5, 2.0, n + 1)
+    for dtype in (torch.float64, torch.float32):
+        w = torch.as_tensor(w_np, dtype=dtype).requires_grad_(True)
+        p = torch.as_tensor(p_np, dtype=dtype).requires_grad_(True)
+        P = tree_size_distribution(g.with_weight(w), p, tail_accurate=True)
+        gw, gp = torch.autograd.grad((torch.as_tensor(mix, dtype=dtype) * P).sum(), (w, p))
+        tol = 1e-9 if dtype == torch.float64 else 1e-5
+        np.testing.assert_allclose(gw.double().numpy(), dw @ mix, atol=tol)
+        np.testing.assert_allclose(gp.double().numpy(), dp @ mix, atol=tol)
+
+
+def test_tail_mode_gradient_in_a_weight_of_0_or_1_far_in_the_tail():
+    # a path seeded at one end: P_k = w_0 ... w_{k-2} (1 - w_{k-1}). A cut link (w_m = 0)
+    # makes every size beyond m + 1 impossible, yet d P_k / d w_m is the product without
+    # w_m, ~1e-40 here, and must keep the tail mode's relative accuracy
+    n, m, k = 200, 100, 150
+    w0 = torch.as_tensor(np.random.default_rng(0).uniform(0.4, 0.6, n - 1))
+    g = CascadeGraph(n, np.arange(n - 1), np.arange(1, n), w0)
+    p = torch.zeros(n, dtype=torch.float64)
+    p[0] = 1.0
+    for at in (0.0, 1.0):
+        w_at = w0.clone()
+        w_at[m] = at
+        w = w_at.clone().requires_grad_(True)
+        P = tree_size_distribution(g.with_weight(w), p, tail_accurate=True)
+        (grad,) = torch.autograd.grad(P[k] + P[m + 1], w)
+        others = torch.cat([w0[:m], w0[m + 1 : k - 1]]).prod() * (1 - w0[k - 1])
+        # d P_{m+1} / d w_m = -w_0 ... w_{m-1}
+        expect = others - w0[:m].prod()
+        assert others < 1e-40
+        assert torch.allclose(grad[m], expect, rtol=1e-8, atol=0)
+        # and a weight in the interior keeps the pass's own gradient
+        assert torch.isfinite(grad).all()
+
+
+def test_tail_mode_warns_when_many_entries_at_0_or_1_need_a_gradient():
+    g = CascadeGraph(40, np.arange(39), np.arange(1, 40), torch.full((39,), 0.5,
+                                                                    dtype=torch.float64))
+    p = torch.zeros(40, dtype=torch.float64)
+    p[0] = 1.0
+    p.requires_grad_(True)
+    with pytest.warns(RuntimeWarning, match="40 seed probabilities are exactly 0 or 1"):
+        P = tree_size_distribution(g, p, tail_accurate=True, radii=5)
+    (gp,) = torch.autograd.grad(P[3], p)
+    # P_3 = p_0-seeded path: d/dp_v via linearity; the seed's own slope is P_3 itself
+    assert float(gp[0]) == pytest.approx(0.25 * 0.5, rel=1e-8)
