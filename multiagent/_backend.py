@@ -212,6 +212,17 @@ def check_indices(
     return a.astype(np.int64)
 
 
+def as_dense_numpy(x: Any) -> np.ndarray:
+    """Return a dense numpy array of an array, a tensor or a sparse matrix (scipy or torch).
+
+    ``np.asarray`` of a scipy sparse matrix is a 0-d object array (``> 0`` then failed with
+    "The truth value of an array ... is ambiguous"), and of a torch sparse tensor an error.
+    """
+    if is_sparse(x):
+        return to_scipy_csr(x).toarray()
+    return as_numpy(x)
+
+
 def as_numpy(x: Any) -> np.ndarray:
     """Return a numpy copy/view of an array or tensor (detached, on the CPU)."""
     if isinstance(x, torch.Tensor):

@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from multiagent._backend import as_dense_numpy
 from multiagent.dynamics import check_beliefs
 
 __all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "format_belief",
@@ -252,7 +253,7 @@ def run_debate(
         ``(rounds + 1, n, K)`` beliefs (the format :func:`multiagent.fit.fit_fj` takes)
         and the texts per round and agent.
     """
-    A = np.asarray(adjacency) > 0
+    A = as_dense_numpy(adjacency) > 0  # also a scipy or torch sparse adjacency
     n = len(agents)
     if A.shape != (n, n):
         raise ValueError(f"adjacency must be ({n}, {n}) for {n} agents, got {A.shape}")

@@ -73,6 +73,8 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
 
 def _spread(B: Any) -> float:
     B2 = B[:, None] if B.ndim == 1 else B
+    if bk.backend_of(B2) == "torch":  # a tensor's max(0) is a (values, indices) pair
+        return float((B2.amax(0) - B2.amin(0)).max())
     return float((B2.max(0) - B2.min(0)).max())
 
 
@@ -295,7 +297,9 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     if backend == "torch":
         import torch
 
-        gamma = torch.as_tensor(gamma, dtype=adj.dtype, device=adj.device)
+        # an integer adjacency (the model makes it float64) truncated 1/(1 + d) to 0: DeGroot
+        dtype = adj.dtype if adj.is_floating_point() else torch.float64
+        gamma = torch.as_tensor(gamma, dtype=dtype, device=adj.device)
     return FriedkinJohnsen.from_adjacency(adj, gamma, 0.0)
 
 

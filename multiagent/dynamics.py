@@ -484,9 +484,14 @@ class FriedkinJohnsen:
         if self._symmetric is False:
             return False
         csr = bk.to_scipy_csr(self.W)
+        # a float32 D^-1 A is symmetric after scaling only to a few eps (1e-7), so a 1e-12
+        # tolerance never detected it and method='cg' refused a symmetrisable W
+        eps = float(torch.finfo(self.W.dtype).eps if self.backend == "torch"
+                    else np.finfo(self.W.dtype).eps)
+        tol = max(1e-12, 16 * eps)
         for d in (np.ones(self.n), np.diff(csr.indptr).astype(np.float64)):
             d = np.where(d > 0, d, 1.0)
-            if _is_symmetric(sp.diags_array(d) @ csr):
+            if _is_symmetric(sp.diags_array(d) @ csr, tol):
                 self._sym_d = self._vec(d)
                 return True
         if self._symmetric:

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number, check_seed
 from core.seeding import seeded_globals
+from multiagent._backend import as_dense_numpy
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -71,7 +72,7 @@ def _mask(adjacency: Any | None, n: int) -> np.ndarray:
     if adjacency is None:
         mask = np.ones((n, n), bool)
     else:
-        mask = np.asarray(adjacency) > 0
+        mask = as_dense_numpy(adjacency) > 0  # also a scipy or torch sparse adjacency
         if mask.shape != (n, n):
             raise ValueError(f"adjacency must be ({n}, {n}), got {mask.shape}")
     mask = mask.copy()
@@ -321,7 +322,8 @@ def fit_fj(
         rounds can be predicted with :meth:`FJFit.score`.
     loss
         ``"mse"`` (Gaussian likelihood) or ``"kl"`` (KL(observed || predicted), the
-        multinomial log-likelihood of the reported distributions up to constants).
+        multinomial log-likelihood of the reported distributions up to constants; needs
+        K >= 2 options).
     init_gamma, init_alpha
         Starting values (MAS-Cascade: 0.2 and 0.5).
     max_steps
@@ -368,6 +370,11 @@ def fit_fj(
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
     if loss not in ("mse", "kl"):
         raise ValueError(f"loss must be 'mse' or 'kl', got {loss!r}")
+    if loss == "kl" and X.shape[2] < 2:
+        # y log(y / p) of one scalar is no divergence: the fit drove it negative and gave
+        # gamma = alpha = 0 on an exact transcript of gamma = 0.3, alpha = 0.4
+        raise ValueError("loss='kl' compares probability vectors over K >= 2 options; this "
+                         "transcript has K = 1 (scalar opinions): use loss='mse'")
     n = X.shape[1]
     mask = torch.as_tensor(_mask(adjacency, n))
     data = torch.as_tensor(X[: T + 1])
@@ -431,6 +438,16 @@ def fit_fj(
                  g_se, a_se)
 
 
+def _free_per_row(K: int) -> int:
+    """Free values in one reported belief row: ``K - 1`` on the simplex, 1 for a scalar.
+
+    A ``K = 1`` transcript holds scalar opinions (not probability vectors, see
+    :func:`_check_transcript`): ``K - 1 = 0`` left one residual degree of freedom in all,
+    and standard errors ``sqrt(T n)`` times too large.
+    """
+    return K - 1 if K >= 2 else 1
+
+
 def _standard_errors(
     predict: Any, observed: torch.Tensor, logits: tuple[torch.Tensor, ...], learn_trust: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -439,7 +456,8 @@ def _standard_errors(
     ``Cov(theta) = sigma^2 (J^T J)^+`` over the logits (the pseudo-inverse absorbs the
     softmax's row-shift invariance, which gamma and alpha do not depend on), mapped to
     gamma and alpha by the delta method.  ``sigma^2`` = SSE over the residual degrees of
-    freedom; each belief row sums to 1, so every (round, agent) contributes ``K - 1``.
+    freedom; each belief row sums to 1, so every (round, agent) contributes ``K - 1`` (1 for
+    scalar opinions, K = 1).
 
     A gamma or alpha that the data do not determine gets an infinite standard error: one
     with weight in a flat direction of ``J^T J`` (the pseudo-inverse would report zero
@@ -460,7 +478,7 @@ def _standard_errors(
     info = J.T @ J
     rank = int(torch.linalg.matrix_rank(info))
     T, n, K = observed.shape
-    dof = max(T * n * (K - 1) - rank, 1)
+    dof = max(T * n * _free_per_row(K) - rank, 1)
     cov = torch.linalg.pinv(info, hermitian=True) * (r @ r) / dof
     var = cov.diagonal()
     ng, na = sizes[0], sizes[1]
@@ -552,7 +570,7 @@ def _standard_errors_blocked(
         in_flat = (U[:, ~keep] ** 2).sum(axis=1)
         var_g, var_a = np.array([var_g]), np.array([var_a])
         flat_g, flat_a = in_flat[:1], in_flat[1:]
-    dof = max(T * n * (K - 1) - rank, 1)
+    dof = max(T * n * _free_per_row(K) - rank, 1)
     sigma2 = float((resid.ravel() @ resid.ravel()) / dof)
     g_se = g_own * (1 - g_own) * np.sqrt(np.clip(var_g * sigma2, 0, None))
     a_se = a_own * (1 - a_own) * np.sqrt(np.clip(var_a * sigma2, 0, None))

@@ -107,3 +107,34 @@ def test_time_to_equilibrium_closed_form(tol, rounds):
     assert time_to_equilibrium(stub, s, tol=tol) == rounds
     # max_steps one short of the answer: not reached
     assert time_to_equilibrium(stub, s, tol=tol, max_steps=rounds - 1) is None
+
+
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+def test_classic_fj_of_an_integer_torch_adjacency_is_not_degroot(layout):
+    # before: gamma = 1/(1 + d) was cast to the adjacency's int64 dtype, i.e. 0, so the
+    # "classic FJ" model was DeGroot: z = [0.625, 0.625, 0.625] against (I + L)^-1 s
+    A = np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]])
+    s = np.array([1.0, 0.0, 0.5])
+    z_ref = np.linalg.solve(np.eye(3) + np.diag(A.sum(1)) - A, s)  # [0.625, 0.3125, 0.5625]
+    At = torch.tensor(A)
+    At = At.to_sparse() if layout == "sparse" else At
+    fj = classic_fj(At)
+    np.testing.assert_allclose(fj.gamma.numpy(), 1 / (1 + A.sum(1)))
+    np.testing.assert_allclose(fj.equilibrium(s).numpy(), z_ref, atol=1e-12)
+    out = opinion_indices(At, torch.tensor(s))
+    zc = z_ref - z_ref.mean()
+    assert out["polarization"] == pytest.approx(zc @ zc, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3,), (3, 2)])
+def test_time_to_consensus_of_a_torch_model_matches_numpy(shape):
+    # before: TypeError, "unsupported operand type(s) for -: 'torch.return_types.max' and
+    # 'torch.return_types.min'" (a tensor's max(0) is a (values, indices) pair)
+    W = (np.ones((3, 3)) - np.eye(3)) / 2
+    S = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])[:, : shape[-1]] if len(shape) == 2 \
+        else np.array([1.0, 0.0, 0.5])
+    want = time_to_consensus(FriedkinJohnsen(W, 0.0, 0.2), S)
+    assert want == 9
+    assert time_to_consensus(FriedkinJohnsen(torch.tensor(W), 0.0, 0.2), torch.tensor(S)) == want
+    stubborn = FriedkinJohnsen(torch.tensor(W), 0.5, 0.2)
+    assert time_to_consensus(stubborn, torch.tensor(S), max_steps=50) is None

@@ -136,3 +136,26 @@ def test_apply_H_shape_named() -> None:
     fj = FriedkinJohnsen((np.ones((3, 3)) - np.eye(3)) / 2, 0.2, 0.5)
     with pytest.raises(ValueError, match="X must have shape"):
         fj.apply_H(np.ones(4))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
+def test_float32_symmetrisable_trust_is_detected_for_cg(backend: str) -> None:
+    # before: diag(row counts) W of a float32 D^-1 A is symmetric only to ~1e-7, above the
+    # 1e-12 tolerance, so method="cg" raised "needs a symmetrisable W" (and "auto" never
+    # chose CG for float32 models)
+    A = random_graph(40, 160, seed=1).toarray()
+    A[np.arange(39), np.arange(1, 40)] = A[np.arange(1, 40), np.arange(39)] = 1  # connected
+    W = (A / A.sum(axis=1, keepdims=True)).astype(np.float32)
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
+            "torch": lambda x: torch.tensor(x)}[backend]
+    g, s = np.linspace(0.1, 0.5, 40), np.linspace(0.0, 1.0, 40)
+    ref = FriedkinJohnsen(W.astype(np.float64), g, 0.3).equilibrium(s, method="direct")
+    fj = FriedkinJohnsen(conv(W), g, 0.3)
+    z = fj.equilibrium(s.astype(np.float32), method="cg")
+    assert fj.info_["method"] == "cg"
+    np.testing.assert_allclose(np.asarray(z, dtype=np.float64), ref, atol=1e-5)
+    # an asymmetric float32 W is still refused
+    T = np.random.default_rng(0).random((40, 40)) * A
+    asym = FriedkinJohnsen((T / T.sum(axis=1, keepdims=True)).astype(np.float32), g, 0.3)
+    with pytest.raises(ValueError, match="symmetrisable"):
+        asym.equilibrium(s, method="cg")

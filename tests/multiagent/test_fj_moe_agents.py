@@ -150,3 +150,32 @@ def test_parse_belief_refuses_infinite_values():
     opts = ("A", "B", "C")
     text = '<BELIEF>{"A": Infinity, "B": 1}</BELIEF>\nANSWER: B'
     np.testing.assert_allclose(parse_belief(text, opts), [0, 1, 0])  # was [nan, 0, 0]
+
+
+@pytest.mark.parametrize("layout", ["scipy", "torch_sparse"])
+def test_sparse_adjacency_accepted_by_fits_debates_and_trust(layout):
+    # before: np.asarray of a scipy matrix is a 0-d object array: fit_fj, run_debate and
+    # TrustAdaptiveDefense failed with "The truth value of an array with more than one
+    # element is ambiguous" or "setting an array element with a sequence" on the CSR
+    # adjacency that multiagent.adjacency(..., sparse=True) returns
+    from multiagent.defense import TrustAdaptiveDefense
+    from multiagent.fit import simulate_transcript
+
+    A = adjacency(make_graph("wheel", 5), sparse=True)
+    As = A if layout == "scipy" else torch.tensor(A.toarray()).to_sparse()
+    Ad = A.toarray()
+    X = simulate_transcript(5, 4, 3, gamma=0.3, alpha=0.4, W=Ad / Ad.sum(1, keepdims=True),
+                            seed=0)
+    np.testing.assert_array_equal(fit_fj(X, adjacency=As, max_steps=1).W,
+                                  fit_fj(X, adjacency=Ad, max_steps=1).W)
+    S = np.random.default_rng(0).dirichlet(np.ones(3), size=5)
+    agents = [ScriptedFJAgent(i, S[i], 0.3, 0.4, np.ones(5)) for i in range(5)]
+    Xs, _ = run_debate(agents, As, options=("A", "B", "C"), rounds=3)
+    Xd, _ = run_debate(agents, Ad, options=("A", "B", "C"), rounds=3)
+    np.testing.assert_array_equal(Xs, Xd)
+    sparse, dense = TrustAdaptiveDefense(5), TrustAdaptiveDefense(5)
+    correct = np.array([1, 0, 1, 1, 0], bool)
+    sparse.update(correct, adjacency=As)
+    dense.update(correct, adjacency=Ad)
+    np.testing.assert_array_equal(sparse.trust, dense.trust)
+    np.testing.assert_array_equal(sparse.weights(As), dense.weights(Ad))
