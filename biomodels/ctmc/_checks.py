@@ -11,9 +11,13 @@ __all__ = ["as_theta", "as_binary_tensor", "as_event_indices"]
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
     """Return ``theta`` as a square floating tensor (float64 for numpy input), checking shape."""
     if isinstance(theta, np.ndarray):
+        if theta.dtype.kind == "c":  # the float cast below drops the imaginary part
+            raise TypeError(f"theta must be real, got dtype {theta.dtype}")
         theta = torch.as_tensor(theta, dtype=torch.float64)
     if not isinstance(theta, torch.Tensor):
         raise TypeError(f"theta must be a torch.Tensor or numpy array, got {type(theta).__name__}")
+    if theta.is_complex():  # .to(float) would keep only the real part, with a warning at most
+        raise TypeError(f"theta must be real, got dtype {theta.dtype}")
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
         raise ValueError(f"theta must be a square (n, n) matrix, got shape {tuple(theta.shape)}")
     if n is not None and theta.shape[0] != n:

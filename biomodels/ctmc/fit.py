@@ -143,6 +143,9 @@ def independence_fit(x: np.ndarray, *, method: Method = "auto", seed: int | None
     numpy.ndarray
         Diagonal (n, n) theta.
     """
+    # checked first: choose_method reads x.shape, which a list or a tensor lacks (an
+    # AttributeError / TypeError naming nothing, where fit_theta accepts both)
+    x, _ = validate_cohort(x, warn_unobserved=False)
     # n free parameters: OWL-QN's tight tolerance costs a few steps and leaves a stationary
     # point (the MCMC route keeps its own stopping rule)
     tol = None if choose_method(x, method) == "mcmc" else 1e-12
@@ -591,6 +594,15 @@ def fit_theta(
         raise ValueError(
             f"method='exact': a tumour carries {kmax} events (> {MAX_SUBSET_EVENTS}); the "
             "exact subset likelihood needs 2^k states per tumour. Use method='mcmc'."
+        )
+    sizes = x.sum(1)
+    lattice = sizes[sizes < mcmc_threshold] if used == "mcmc" else sizes[:0]
+    if lattice.size and int(lattice.max()) > MAX_SUBSET_EVENTS:
+        # those tumours get the exact lattice: 2^k states each (14 GB at 26 events of 26)
+        raise ValueError(
+            f"mcmc_threshold={mcmc_threshold}: tumours with fewer events get the exact subset "
+            f"lattice (2^k states), and one carries {int(lattice.max())} events (> "
+            f"{MAX_SUBSET_EVENTS}); use mcmc_threshold <= {MAX_SUBSET_EVENTS + 1}"
         )
     noisy = used == "mcmc" and kmax >= mcmc_threshold
     if optimizer == "auto":

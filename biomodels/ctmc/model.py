@@ -38,7 +38,8 @@ class CTMC:
         Optional known (n, n) parameters (rows = affected event i, columns = influencing
         event j, diagonal = log base rates).
     event_names
-        Names of the n events (default ``E0, E1, ...``).
+        Names of the n events (default ``E0, E1, ...``); without ``theta``, the names that
+        :meth:`fit` gives a plain array's columns (a DataFrame's or AnnData's must match).
 
     Examples
     --------
@@ -70,6 +71,12 @@ class CTMC:
             if len(set(names)) != len(names):
                 raise ValueError("event_names contains duplicates")
             self._theta, self.event_names = th, list(names)
+        elif event_names is not None:
+            # kept for fit(): they were dropped, and a plain array's events became E0, E1, ...
+            names = list(event_names)
+            if len(set(names)) != len(names):
+                raise ValueError("event_names contains duplicates")
+            self.event_names = names
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -187,7 +194,17 @@ class CTMC:
                 "event_names: the events are named by the DataFrame's columns / the AnnData's "
                 "var_names; pass event_names only with a plain array"
             )
+        # names given to the constructor (no theta yet) name a plain array's events
+        preset = self.event_names if self._theta is None else None
+        if preset is not None and event_names is None and not (
+            isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData"
+        ):
+            event_names = preset
         x, names = validate_cohort(X, event_names)
+        if preset is not None and names != preset:
+            raise ValueError(
+                f"X's events {names} do not match the event_names {preset} given to CTMC()"
+            )
         kwargs = dict(
             method=method,
             sparsity=sparsity,
@@ -373,6 +390,7 @@ class CTMC:
             ``theta`` (= ``theta[i, j]``), largest magnitude first; zero effects are left out.
         """
         th = self.theta
+        k = check_count("k", k, at_least=0)  # head(-1) kept all but the weakest, silently
         rows = [
             (self.event_names[j], self.event_names[i], th[i, j])  # type: ignore[index]
             for i in range(len(th))

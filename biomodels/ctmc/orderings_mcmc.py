@@ -12,7 +12,8 @@ exit rate) to its denominators; the score is their difference, tempered by 0.5 (
 score gives heavy-tailed importance weights; this choice, measured on random and block-structured
 theta, beat both the greedy score and uniform shuffles). To keep the proposal at O(k^2) per
 step, ``D(S + {i})`` counts the events outside the tumour at their base rates (exact when the
-tumour's events do not act on them), and the proposal runs in float32; both are harmless
+tumour's events do not act on them), and the proposal runs in float32 (float64 where an
+entry of theta would overflow float32's rates); both are harmless
 because the Metropolis-Hastings correction uses the exact p(sigma) and the proposal's
 own q. Acceptance is min(1, p(s') q(s) / (p(s) q(s'))).
 Defaults as in the paper: 5 burn-in steps, then 50 states averaged.
@@ -81,7 +82,11 @@ def propose_orders(
     # a NaN or infinite score would pick already placed events
     tempering = check_number("tempering", tempering, at_least=0)
     out_dtype = theta.dtype
-    theta = theta.to(torch.float32)  # a proposal only has to be self-consistent
+    # a proposal only has to be self-consistent: float32, unless its rates would overflow
+    # there (an effect above ~88 made expm1 infinite and every log q NaN)
+    big = float(theta.abs().amax()) if theta.numel() else 0.0
+    fits32 = big < math.log(torch.finfo(torch.float32).max) - math.log(theta.shape[0] + 1) - 1.0
+    theta = theta.to(torch.float32 if fits32 else torch.float64)
     bsz, k = events.shape
     m = n_proposals
     dev, dt = theta.device, theta.dtype

@@ -147,3 +147,110 @@ def test_read_cohort_warns_about_repeated_sample_ids(tmp_path):
     with pytest.warns(UserWarning, match=r"1 sample id\(s\) appear on more than one row.*t1"):
         x, names, ids = read_cohort(path)
     assert x.shape == (3, 2) and ids == ["t1", "t2", "t1"]  # every row is still a tumour
+
+
+def test_independence_fit_accepts_the_inputs_fit_theta_accepts():
+    # a list failed on `x.shape` (AttributeError), a tensor on `sum(axis=...)` (TypeError)
+    import torch
+
+    from biomodels.ctmc import independence_fit
+
+    rows = [[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]]
+    expected = independence_fit(np.array(rows))
+    np.testing.assert_allclose(independence_fit(rows), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(independence_fit(torch.tensor(rows)), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="non-binary entry 2"):
+        independence_fit([[2, 0], [0, 1]])
+
+
+def test_constructor_event_names_name_the_events_of_a_plain_array():
+    from biomodels.ctmc import CTMC
+
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    # the names were dropped: the events became E0, E1 and order_probability("TP53", ...) failed
+    model = CTMC(event_names=["TP53", "IDH1"]).fit(x, l1=0.1)
+    assert model.event_names == ["TP53", "IDH1"]
+    assert 0.0 < model.order_probability("TP53", "IDH1") < 1.0
+    with pytest.raises(ValueError, match="do not match the event_names"):
+        CTMC(event_names=["TP53", "IDH1"]).fit(pd.DataFrame(x, columns=["A", "B"]), l1=0.1)
+    with pytest.raises(ValueError, match="event_names has 2 entries but X has 3 columns"):
+        CTMC(event_names=["TP53", "IDH1"]).fit(np.zeros((3, 3)), l1=0.1)
+    with pytest.raises(ValueError, match="duplicates"):
+        CTMC(event_names=["TP53", "TP53"])
+    # a refit is not held to the first fit's names
+    model.fit(np.eye(3), l1=0.1)
+    assert model.event_names == ["E0", "E1", "E2"]
+
+
+def test_complex_theta_is_refused():
+    import torch
+
+    from biomodels.ctmc import statespace_log_likelihood
+
+    # the cast to float dropped the imaginary part (1j read as 0) with a warning at most
+    x = np.eye(2)
+    with pytest.raises(TypeError, match="theta must be real"):
+        statespace_log_likelihood(np.full((2, 2), 1j), x)
+    with pytest.raises(TypeError, match="theta must be real"):
+        statespace_log_likelihood(torch.full((2, 2), 1j), x)
+
+
+def test_proposal_stays_finite_for_effects_beyond_the_float32_range():
+    import torch
+
+    from biomodels.ctmc import importance_log_likelihood, propose_orders, subset_log_likelihood
+
+    theta = torch.zeros(3, 3, dtype=torch.float64)
+    theta[1, 0], theta[2, 1] = 95.0, -95.0  # expm1(95) overflows float32: every log q was NaN
+    events = torch.tensor([[0, 1, 2]])
+    orders, log_q = propose_orders(theta, events, 4000, generator=torch.Generator().manual_seed(0))
+    assert bool(torch.isfinite(log_q).all())
+    q = {tuple(o): float(lq) for o, lq in zip(orders[0].tolist(), log_q[0])}
+    assert 0.99 < sum(np.exp(list(q.values()))) <= 1.0 + 1e-9  # the orders drawn carry q
+    est = importance_log_likelihood(theta, events, n_proposals=4000,
+                                    generator=torch.Generator().manual_seed(1))
+    exact = subset_log_likelihood(theta, np.ones((1, 3)))
+    assert abs(float(est[0] - exact[0])) < 0.05
+
+
+def test_posterior_of_a_single_event_runs_and_matches_quadrature():
+    from scipy.stats import norm
+
+    from biomodels.ctmc import posterior_theta
+
+    # no interactions: the empty "effects" site crashed NUTS ("cannot reshape tensor of 0
+    # elements"), so posterior_theta(x) failed for one event under method="auto"
+    x = np.array([[1]] * 30 + [[0]] * 70)
+    draws = posterior_theta(x, num_samples=150, warmup_steps=50, seed=0)
+    assert draws.shape == (150, 1, 1) and np.isfinite(draws).all()
+    grid = np.linspace(-6.0, 4.0, 20001)  # prior N(logit 0.3, 3) x Bernoulli(e^t / (1 + e^t))
+    log_post = norm.logpdf(grid, np.log(0.3 / 0.7), 3.0) + 30 * grid - 100 * np.logaddexp(0, grid)
+    w = np.exp(log_post - log_post.max())
+    assert abs(draws.mean() - (w * grid).sum() / w.sum()) < 0.1
+
+
+def test_svi_posterior_of_a_single_event():
+    from biomodels.ctmc import posterior_theta
+
+    x = np.array([[1]] * 30 + [[0]] * 70)
+    svi = posterior_theta(x, method="svi", svi_steps=20, num_samples=20, seed=0)
+    assert svi.shape == (20, 1, 1) and np.isfinite(svi).all()
+
+
+def test_strongest_effects_refuses_a_negative_count():
+    from biomodels.ctmc import CTMC
+
+    model = CTMC(np.array([[0.0, 1.0, -2.0], [0.5, 0.0, 0.0], [0.0, 3.0, 0.0]]), list("ABC"))
+    # head(-1) returned every effect but the weakest
+    with pytest.raises(ValueError, match="k"):
+        model.strongest_effects(-1)
+    assert model.strongest_effects(2)["theta"].tolist() == [3.0, -2.0]
+
+
+def test_mcmc_threshold_cannot_send_huge_tumours_to_the_exact_lattice():
+    # a tumour of 26 events below mcmc_threshold=27 got the exact lattice: a 14 GB allocation
+    x = np.zeros((4, 27), dtype=np.uint8)
+    x[0, :26] = 1
+    x[1, :3] = 1
+    with pytest.raises(ValueError, match="mcmc_threshold=27.*26 events"):
+        fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=27, max_steps=1)
