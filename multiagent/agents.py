@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from core.checks import check_count
 from multiagent._backend import as_dense_numpy
 from multiagent.dynamics import check_beliefs
 
@@ -253,6 +254,8 @@ def run_debate(
         ``(rounds + 1, n, K)`` beliefs (the format :func:`multiagent.fit.fit_fj` takes)
         and the texts per round and agent.
     """
+    # a negative count failed in np.stack ("need at least one array"), 2.5 in range()
+    rounds = check_count("rounds", rounds, at_least=0)
     A = as_dense_numpy(adjacency) > 0  # also a scipy or torch sparse adjacency
     n = len(agents)
     if A.shape != (n, n):

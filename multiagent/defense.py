@@ -121,7 +121,7 @@ class TrustAdaptiveDefense:
             raise ValueError(f"sparse_fraction must be in (0, 1], got {sparse_fraction}")
         if trust_gamma < 0 or lr < 0:
             raise ValueError("trust_gamma and lr must be non-negative")
-        self.n = int(n)
+        self.n = check_count("n", n)  # int() truncated 2.5 to 2
         self.trust_gamma = float(trust_gamma)
         self.lr = float(lr)
         self.momentum = float(momentum)

@@ -189,7 +189,7 @@ class FJFit:
             is the observed round ``start``).
         """
         X = _check_transcript(transcript)
-        start = self.train_rounds if start is None else int(start)
+        start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if not 0 <= start < X.shape[0]:
             raise ValueError(f"start must be in [0, {X.shape[0] - 1}], got {start}")
         return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start])
@@ -212,7 +212,7 @@ class FJFit:
             ``start + 1..T`` (see :func:`transcript_metrics`).
         """
         X = _check_transcript(transcript)
-        start = self.train_rounds if start is None else int(start)
+        start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if start >= X.shape[0] - 1:
             raise ValueError("no rounds after start to score")
         pred = self.predict(X, start=start)
@@ -365,7 +365,8 @@ def fit_fj(
     # a NaN start (min/max in _logit pass it through) fails later inside an SVD
     check_number("init_gamma", init_gamma, at_least=0, at_most=1)
     check_number("init_alpha", init_alpha, at_least=0, at_most=1)
-    T = X.shape[0] - 1 if train_rounds is None else int(train_rounds)
+    # int() truncated 2.7 to 2 without a word
+    T = X.shape[0] - 1 if train_rounds is None else check_count("train_rounds", train_rounds)
     if not 1 <= T <= X.shape[0] - 1:
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
     if loss not in ("mse", "kl"):

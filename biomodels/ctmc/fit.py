@@ -52,7 +52,7 @@ from biomodels.ctmc.likelihood_subsets import (
     subset_log_likelihood,
 )
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
-from core.checks import check_number, check_seed
+from core.checks import check_count, check_number, check_seed
 
 __all__ = [
     "FitResult",
@@ -216,16 +216,27 @@ def data_log_likelihood(
     x
         Binary (N, n) matrix.
     is_threshold
-        Tumours with more events than this get the importance-sampling estimate.
+        Tumours with more events than this get the importance-sampling estimate; at most
+        ``MAX_SUBSET_EVENTS`` (25): the exact lattice needs ``2^k`` states per tumour.
     n_proposals, seed
         Importance-sampling settings.
 
     Returns
     -------
     np.ndarray
-        (N,) log-likelihoods.
+        (N,) log-likelihoods, float64.
+
+    Raises
+    ------
+    ValueError
+        If ``is_threshold`` is negative or above ``MAX_SUBSET_EVENTS``.
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
+    is_threshold = check_count("is_threshold", is_threshold, at_least=0)
+    if is_threshold > MAX_SUBSET_EVENTS:
+        # a 26-event tumour on the exact lattice asked for 14 GB
+        raise ValueError(f"is_threshold must be at most {MAX_SUBSET_EVENTS} (the exact "
+                         f"lattice needs 2^k states per tumour), got {is_threshold}")
     th = as_theta(theta, n=x.shape[1]).detach()
     xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
@@ -234,7 +245,8 @@ def data_log_likelihood(
     with torch.no_grad():
         if th.shape[0] <= 12:
             lp = log_state_distribution(th)
-            return lp[state_index(xb, th.shape[0])].cpu().numpy()
+            # float64 like the subset and sampled estimates (a float32 theta gave float32)
+            return lp[state_index(xb, th.shape[0])].cpu().numpy().astype(np.float64)
         small = xb.sum(-1) <= is_threshold
         if bool(small.any()):
             exact = subset_log_likelihood(th, xb[small], max_events=is_threshold)

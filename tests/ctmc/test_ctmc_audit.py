@@ -254,3 +254,24 @@ def test_mcmc_threshold_cannot_send_huge_tumours_to_the_exact_lattice():
     x[1, :3] = 1
     with pytest.raises(ValueError, match="mcmc_threshold=27.*26 events"):
         fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=27, max_steps=1)
+
+
+def test_data_log_likelihood_bounds_its_exact_threshold_and_returns_float64():
+    # is_threshold above 25 sent a 26-event tumour to the exact lattice (14 GB), like
+    # fit_theta's mcmc_threshold; a float32 theta on n <= 12 events returned float32
+    import torch
+
+    from biomodels.ctmc.fit import data_log_likelihood
+
+    x = np.zeros((2, 27), dtype=np.uint8)
+    x[0, :26] = 1
+    theta = torch.zeros(27, 27, dtype=torch.float64)
+    with pytest.raises(ValueError, match="is_threshold must be at most 25"):
+        data_log_likelihood(theta, x, is_threshold=26)
+    with pytest.raises(TypeError, match="is_threshold"):
+        data_log_likelihood(theta, x, is_threshold=16.5)
+    small = np.array([[1, 0, 1], [0, 0, 0]], dtype=np.uint8)
+    ll = data_log_likelihood(torch.zeros(3, 3, dtype=torch.float32), small)
+    assert ll.dtype == np.float64
+    # theta = 0: every event at rate 1, observed at T ~ Exp(1); P(no event) = 1 / (1 + 3)
+    assert ll[1] == pytest.approx(np.log(0.25), rel=1e-6)

@@ -179,3 +179,29 @@ def test_sparse_adjacency_accepted_by_fits_debates_and_trust(layout):
     dense.update(correct, adjacency=Ad)
     np.testing.assert_array_equal(sparse.trust, dense.trust)
     np.testing.assert_array_equal(sparse.weights(As), dense.weights(Ad))
+
+
+def test_counts_are_refused_when_not_whole_numbers():
+    # int() truncated them without a word (train_rounds=2.7 fitted on rounds 0..2), and a
+    # negative debate length failed inside np.stack with "need at least one array"
+    from multiagent.defense import TrustAdaptiveDefense
+    from multiagent.fit import simulate_transcript
+
+    A = np.ones((4, 4)) - np.eye(4)
+    X = simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, W=A / 3, seed=0)
+    with pytest.raises(TypeError, match="train_rounds"):
+        fit_fj(X, train_rounds=2.7, max_steps=1)
+    fit = fit_fj(X, train_rounds=3, max_steps=1)
+    assert fit.train_rounds == 3
+    with pytest.raises(TypeError, match="start"):
+        fit.predict(X, start=1.5)
+    with pytest.raises(ValueError, match="start"):
+        fit.predict(X, start=-1)
+    with pytest.raises(TypeError, match="n"):
+        TrustAdaptiveDefense(2.5)
+    S = np.random.default_rng(0).dirichlet(np.ones(3), size=4)
+    agents = [ScriptedFJAgent(i, S[i], 0.3, 0.4, np.ones(4)) for i in range(4)]
+    with pytest.raises(ValueError, match="rounds"):
+        run_debate(agents, A, options=("A", "B", "C"), rounds=-1)
+    X0, _ = run_debate(agents, A, options=("A", "B", "C"), rounds=0)
+    assert X0.shape == (1, 4, 3)
