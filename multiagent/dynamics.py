@@ -486,9 +486,7 @@ class FriedkinJohnsen:
         csr = bk.to_scipy_csr(self.W)
         # a float32 D^-1 A is symmetric after scaling only to a few eps (1e-7), so a 1e-12
         # tolerance never detected it and method='cg' refused a symmetrisable W
-        eps = float(torch.finfo(self.W.dtype).eps if self.backend == "torch"
-                    else np.finfo(self.W.dtype).eps)
-        tol = max(1e-12, 16 * eps)
+        tol = max(1e-12, 16 * self._eps())
         for d in (np.ones(self.n), np.diff(csr.indptr).astype(np.float64)):
             d = np.where(d > 0, d, 1.0)
             if _is_symmetric(sp.diags_array(d) @ csr, tol):
@@ -582,7 +580,8 @@ class FriedkinJohnsen:
             symmetrisable, else BiCGSTAB), ``"direct"``, ``"cg"``, ``"bicgstab"`` or
             ``"fixed_point"`` (all iterative ones Jacobi-preconditioned).
         tol, atol
-            Stopping rule ``||r|| <= max(tol ||rhs||, atol)`` per column.
+            Stopping rule ``||r|| <= max(tol ||rhs||, atol)`` per column; a ``tol`` below 16
+            times the machine epsilon of ``W``'s dtype is raised to it (float32: 1.9e-6).
         maxiter
             Iteration cap (default ``10 n + 1000``).
 
@@ -590,6 +589,9 @@ class FriedkinJohnsen:
         -------
         The solution, same shape as ``rhs``.  ``self.info_`` records the method and iterations.
         """
+        # a float32 residual stalls near its eps (6e-8): at the float64 default of 1e-10,
+        # 'fixed_point' ran all 10 n + 1000 iterations and raised ConvergenceError
+        tol = max(float(tol), 16 * self._eps())
         g, a, c = self._effective()
         self._check_reachability(g, c)
         rhs = self._beliefs(rhs, "rhs", check=False)
@@ -626,6 +628,12 @@ class FriedkinJohnsen:
             X, iters = solver(matvec, R, inv_diag, tol=tol, atol=atol, maxiter=maxiter)
         self.info_ = {"method": method, "iterations": int(iters)}
         return X[:, 0] if vec else X
+
+    def _eps(self) -> float:
+        """Machine epsilon of ``W``'s dtype."""
+        if self.backend == "torch":
+            return float(torch.finfo(self.W.dtype).eps)
+        return float(np.finfo(self.W.dtype).eps)
 
     def _dense_I_minus_H(self, a: Any, c: Any) -> Any:
         if self.backend == "torch":

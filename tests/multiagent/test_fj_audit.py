@@ -159,3 +159,21 @@ def test_float32_symmetrisable_trust_is_detected_for_cg(backend: str) -> None:
     asym = FriedkinJohnsen((T / T.sum(axis=1, keepdims=True)).astype(np.float32), g, 0.3)
     with pytest.raises(ValueError, match="symmetrisable"):
         asym.equilibrium(s, method="cg")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
+def test_float32_fixed_point_converges_at_the_default_tolerance(backend: str) -> None:
+    # before: a float32 residual stalls near 6e-8, so method="fixed_point" at the default
+    # tol = 1e-10 ran all 10 n + 1000 iterations and raised ConvergenceError
+    A = random_graph(40, 160, seed=1).toarray()
+    A[np.arange(39), np.arange(1, 40)] = 1
+    T = np.random.default_rng(0).random((40, 40)) * A
+    W = (T / T.sum(axis=1, keepdims=True)).astype(np.float32)
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
+            "torch": lambda x: torch.tensor(x)}[backend]
+    g, s = np.linspace(0.1, 0.5, 40), np.linspace(0.0, 1.0, 40)
+    ref = FriedkinJohnsen(W.astype(np.float64), g, 0.3).equilibrium(s, method="direct")
+    fj = FriedkinJohnsen(conv(W), g, 0.3)
+    z = fj.equilibrium(s.astype(np.float32), method="fixed_point")
+    assert fj.info_["iterations"] < 200
+    np.testing.assert_allclose(np.asarray(z, dtype=np.float64), ref, atol=1e-5)
