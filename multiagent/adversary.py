@@ -674,6 +674,12 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
         If it is empty, out of range, repeats an agent or names every agent.
     ConvergenceError
         If the equilibrium is not unique.
+
+    Notes
+    -----
+    With every ``gamma = 0`` (DeGroot) the agents reach a consensus, and the weight is the
+    adversaries' share of it, ``sum(pi[adversaries])`` (:meth:`~FriedkinJohnsen.
+    consensus_weights`), as in :meth:`~FriedkinJohnsen.influence_matrix`.
     """
     adv = check_indices(adversaries, "adversaries", model.n, "agent indices", unique=True)
     if adv.ndim != 1:
@@ -683,6 +689,10 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
         raise ValueError(f"adversaries names all {model.n} agents: no benign agent is left "
                          "to average over")
     g, _, _ = model._effective()
+    if not bool((g > 0).any()):
+        # no one stubborn: (I - H) is singular, but the limit 1 pi^T is unique when one
+        # group listens only to itself (raised with a ConvergenceError otherwise)
+        return float(as_numpy(model.consensus_weights())[adv].sum())
     e = np.zeros(model.n)
     e[adv] = 1.0
     rhs = model._vec(e) * g

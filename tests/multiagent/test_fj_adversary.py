@@ -265,3 +265,22 @@ def test_sweep_does_not_keep_trajectories(monkeypatch):
                                keep_trajectories=True)
     assert calls == [False, False, True, True]
     assert light.equals(full)
+
+
+def test_adversary_weight_of_a_degroot_model_is_their_share_of_the_consensus():
+    # every gamma = 0: (I - H) is singular and the solve raised ConvergenceError, although
+    # the limit P^t -> 1 pi^T is unique; compare with the matrix power itself
+    from multiagent import FriedkinJohnsen
+
+    rng = np.random.default_rng(4)
+    n = 7
+    T = rng.random((n, n)) * (1 - np.eye(n))
+    W = T / T.sum(axis=1, keepdims=True)
+    alpha = rng.uniform(0.0, 0.6, n)
+    model = FriedkinJohnsen(W, np.zeros(n), alpha)
+    P = np.diag(alpha) + (1 - alpha)[:, None] * W
+    limit = np.linalg.matrix_power(P, 4000)
+    adv = [1, 4]
+    benign = [i for i in range(n) if i not in adv]
+    expect = limit[np.ix_(benign, adv)].sum(axis=1).mean()
+    assert adversary_weight(model, adv) == pytest.approx(expect, abs=1e-10)
