@@ -229,3 +229,28 @@ def test_normalise_gives_an_empty_row_of_a_torch_sparse_w_a_self_loop(layout):
     np.testing.assert_allclose(
         sparse.equilibrium(torch.tensor(s)).numpy(), dense.equilibrium(s), atol=1e-12
     )
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "scipy"])
+def test_consensus_weights_of_a_slowly_mixing_path(backend):
+    # power iteration stops when pi changes by less than tol in one step, which on a path
+    # (mixing time ~ n^2) left errors of 4e-9 at 200 agents and ran out of its 100,000
+    # steps at 400; the dense direct solve is exact to round-off. Agents 1..n-1 form an
+    # undirected path (W = D^-1 A, pi proportional to degree); agent 0 only listens to
+    # agent 1, so the closed group is 1..n-1 and pi_0 = 0
+    n = 400
+    A = np.zeros((n, n))
+    i = np.arange(1, n - 1)
+    A[i, i + 1] = A[i + 1, i] = 1
+    A[0, 1] = 1
+    W = A / A.sum(axis=1, keepdims=True)
+    deg = A[1:, 1:].sum(axis=1)
+    expect = np.concatenate([[0.0], deg / deg.sum()])
+    conv = {"numpy": np.asarray, "torch": torch.tensor, "scipy": sp.csr_array}[backend]
+    fj = FriedkinJohnsen(conv(W), 0.0, 0.0)
+    if backend == "scipy":  # sparse: still power iteration, which cannot mix in time
+        with pytest.raises(ConvergenceError):
+            fj.consensus_weights(maxiter=2000)
+        return
+    pi = np.asarray(fj.consensus_weights())
+    np.testing.assert_allclose(pi, expect, atol=1e-14)
