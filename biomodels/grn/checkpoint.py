@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -51,6 +52,22 @@ class FitState:
     stopped: bool = False
     backoffs: int = 0
     lr_scale: float = 1.0
+
+
+def plain(obj: Any) -> Any:
+    """Numpy scalars as Python numbers, recursively through dicts, lists and tuples.
+
+    ``torch.load(weights_only=True)``, which reads our files, refuses numpy scalars: a
+    setting given as ``np.float64`` (e.g. a ``prior_weight`` from ``np.linspace``) made a
+    saved model and a checkpoint unreadable. Tensors and everything else pass unchanged.
+    """
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(plain(v) for v in obj)
+    return obj
 
 
 def save_checkpoint(
@@ -107,7 +124,7 @@ def save_checkpoint(
         "pruner": None if pruner is None else pruner.state_dict(),
     }
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        torch.save(plain(payload), tmp)
     return Path(path)
 
 

@@ -875,7 +875,8 @@ class GRNModel:
         key_added
             Key of the ``varp`` and ``uns`` entries.
         truth
-            Optional true network (forms as in :meth:`evaluate`) to score against.
+            Optional true network (forms as in :meth:`evaluate`) to score against; a
+            ``varp`` key is looked up in ``adata`` first.
 
         Returns
         -------
@@ -897,6 +898,10 @@ class GRNModel:
         if self.fit_summary:
             info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
         if truth is not None:
+            if isinstance(truth, str) and truth in adata.varp:
+                # a key of the AnnData written to: the model's own data may lack it (a
+                # loaded model has none) or hold another matrix under that name
+                truth = _read_prior(truth, adata, self.genes, "truth")
             # say what was ranked: varp holds the raw effects, the metrics rank PHOENIX's
             # per-target score (network(normalize="target")), as evaluate() does by default
             info["metrics"] = {**self.evaluate(truth), "ranked_by": _RANKED_BY}
@@ -922,6 +927,7 @@ class GRNModel:
         pathlib.Path
             ``path``.
         """
+        from biomodels.grn.checkpoint import plain
         from core import atomic_path
 
         state = {
@@ -941,7 +947,7 @@ class GRNModel:
             "time_range": list(self._time_range()), "trajectories": list(self.trajectories),
         }
         with atomic_path(path) as tmp:
-            torch.save(state, tmp)
+            torch.save(plain(state), tmp)  # numpy scalars among the settings: see plain
         return Path(path)
 
     @classmethod

@@ -14,6 +14,7 @@ dynamics using data and domain knowledge" (DASH). NeurIPS 2024, arXiv:2403.04805
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Literal
 
 import torch
@@ -93,10 +94,11 @@ class PhoenixODEFunc(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(n_genes, int) or n_genes < 1:
-            raise ValueError(f"n_genes must be a positive integer, got {n_genes!r}")
-        if not isinstance(n_hidden, int) or n_hidden < 1:
-            raise ValueError(f"n_hidden must be a positive integer, got {n_hidden!r}")
+        for name, value in (("n_genes", n_genes), ("n_hidden", n_hidden)):
+            # numbers.Integral: a numpy count (np.int64 from a sum or a shape) was refused
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        n_genes, n_hidden = int(n_genes), int(n_hidden)
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # skip_init needs a device; torch.empty's is the default one (torch >= 2.2)

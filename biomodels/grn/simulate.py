@@ -203,7 +203,8 @@ def simulate_hill_network(
         - ``X``: noisy expression (float32);
         - ``layers["noise_free"]``: the exact ODE solution (float32);
         - ``obs["time"]`` (float) and ``obs["trajectory"]`` (categorical ``"0"``, ``"1"``, ...);
-        - ``var["tf"]`` (regulates at least one gene), ``var["input"]``: booleans;
+        - ``var["tf"]`` (a transcription factor: regulates at least one gene, or is an
+          input, which may regulate none), ``var["input"]``: booleans;
         - ``varp["truth"]``: the planted network, rows = regulators, columns = targets,
           +1 activation, -1 repression, 0 none (no self-loops);
         - ``uns["hill_network"]``: the kinetic parameters (``ec50``, ``hill_n`` as G x G,

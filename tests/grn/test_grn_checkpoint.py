@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -166,3 +168,30 @@ def test_backoffs_are_checkpointed_and_limited(tiny, tmp_path, monkeypatch):
             pytest.raises(train_mod.SolverDivergedError, match="non-finite loss at epoch 1"):
         _run(pairs, prior, epochs=3)
     assert len(caught) == train_mod._MAX_BACKOFFS
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_numpy_scalar_settings_leave_files_that_load(tmp_path):
+    # torch.load(weights_only=True) refused numpy scalars: a prior_weight from np.linspace
+    # or an np.float64 lr made model.pt unreadable and the checkpoint impossible to resume
+    from biomodels.grn import GRNModel, PruningSchedule, simulate_hill_network
+
+    adata = simulate_hill_network(5, n_trajectories=3, n_timepoints=4, seed=0)
+    kw = dict(pruning="dash", method="rk4", step_size=np.float64(0.5), lr=np.float64(1e-2),
+              prior_weight=np.linspace(0.9, 1.0, 3)[1], batch_size=np.int64(8),
+              lambda_ppi=np.float32(0.05), progress=False,
+              schedule=PruningSchedule(first_epoch=2, first_fraction=np.float64(0.5)),
+              checkpoint=tmp_path / "fit.ckpt")
+
+    def model():
+        return GRNModel(adata, time_key="time", trajectory_key="trajectory", prior="truth",
+                        n_hidden=3)
+
+    first = model()
+    first.train(3, **kw)
+    resumed = model()
+    resumed.train(3, **kw)  # read the finished checkpoint back
+    assert resumed.history == first.history
+    loaded = GRNModel.load(first.save(tmp_path / "m.pt"))
+    pd.testing.assert_frame_equal(loaded.network(), first.network())
+    assert loaded.settings["prior_weight"] == first.settings["prior_weight"]

@@ -677,3 +677,35 @@ def test_edges_without_a_prior_and_bad_top(quick):
     for top in (0, -1, 2.5, True, "5"):
         with pytest.raises(ValueError, match="top must be a positive integer"):
             quick.edges(top=top)
+
+
+def test_write_results_reads_a_truth_key_from_the_anndata_written_to(quick, small, tmp_path):
+    # the key was looked up in the model's own data: a loaded model (no data) raised, and
+    # a model with data scored against its own varp entry, not the one of the target
+    genes = list(small.var_names)
+    truth = pd.DataFrame(small.varp["truth"], index=genes, columns=genes)
+    target = small.copy()
+    target.varp["truth"] = small.varp["truth"].T  # same key, another network (reversed)
+    target.varp["reversed"] = small.varp["truth"].T  # a key only the target has
+    reversed_ = quick.evaluate(truth.T)
+    assert reversed_["auroc"] != quick.evaluate(truth)["auroc"]
+    for key in ("truth", "reversed"):
+        info = quick.write_results(target, truth=key)
+        assert info["metrics"]["auroc"] == reversed_["auroc"], key
+    loaded = GRNModel.load(quick.save(tmp_path / "m.pt"))
+    info = loaded.write_results(target, truth="reversed")
+    assert info["metrics"]["auroc"] == reversed_["auroc"]
+    # a key of the model's own data that the target lacks still works
+    other = small.copy()
+    del other.varp["truth"]
+    assert quick.write_results(other, truth="truth")["metrics"]["auroc"] == \
+        quick.evaluate(truth)["auroc"]
+
+
+def test_vector_field_takes_numpy_counts():
+    # np.int64 (a count from numpy) was refused as "not a positive integer"
+    func = PhoenixODEFunc(np.int64(4), np.int32(3), generator=torch.Generator().manual_seed(0))
+    assert func.effects().shape == (4, 4) and isinstance(func.n_genes, int)
+    for bad in (True, 0, 2.0):
+        with pytest.raises(ValueError, match="n_genes must be a positive integer"):
+            PhoenixODEFunc(bad, 3)
