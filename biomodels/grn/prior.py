@@ -223,6 +223,12 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
 
 
 def _signs(values: pd.Series, column: str) -> np.ndarray:
+    missing = values.isna().to_numpy()
+    if missing.any():
+        # a nullable boolean's NA failed as "boolean value of NA is ambiguous", naming nothing
+        rows = values.index[missing][:5].tolist()
+        raise ValueError(f"column {column!r} has {int(missing.sum())} missing values (rows "
+                         f"{rows}); give every edge a mode of regulation or drop those rows")
     if pd.api.types.is_bool_dtype(values):
         return np.where(values.to_numpy(), 1.0, -1.0)
     if pd.api.types.is_numeric_dtype(values):

@@ -218,3 +218,15 @@ def test_prior_csv_keeps_gene_labels_as_written(tmp_path):
     path.write_text(",a,b\na,1,x\nb,0,1\n")
     with pytest.raises(ValueError, match="could not read the prior CSV"):
         align_prior(str(path), ["a", "b"])
+
+
+@pytest.mark.parametrize("dtype", ["boolean", "Float64", "Int64", "object"])
+def test_prior_from_edges_names_the_sign_column_with_missing_values(dtype):
+    # a nullable boolean's NA raised "boolean value of NA is ambiguous", a nullable
+    # float's a numpy conversion error: neither named the column or the rows
+    values = {"boolean": [True, None, False], "Float64": [1.0, None, -1.0],
+              "Int64": [1, None, -1], "object": ["+", None, "-"]}[dtype]
+    edges = pd.DataFrame({"regulator": ["A", "B", "C"], "target": ["B", "C", "A"],
+                          "mode": pd.array(values, dtype=dtype)})
+    with pytest.raises(ValueError, match=r"column 'mode' has 1 missing values \(rows \[1\]\)"):
+        prior_from_edges(edges, sign="mode")
