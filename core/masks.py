@@ -15,7 +15,11 @@ Pruned entries are kept at exactly zero during training by
   torch's version counters show that neither it nor its masked gradient was written
   since the masks were last applied: one pass over the weights per step instead of two
   (a 25M-weight step 1.12x -> ~1.06x dense). Writes through ``.data`` do not bump
-  those counters: after one, call :meth:`MaskSet.apply`.
+  those counters: after one, call :meth:`MaskSet.apply`. A parameter whose optimizer
+  state may have taken in non-zero values at pruned entries (a step on a gradient that
+  was not the masked one, e.g. with noise added or set by hand; a mask edited in place;
+  SGD/Adam weight decay of a weight written in place) always gets the pass from then on,
+  until the optimizer's state is loaded (and zeroed there) again.
 
 There are no forward hooks that recompute the weight and no ``weight_orig`` copy
 (the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
@@ -170,6 +174,19 @@ _ZERO_PRESERVING = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
 _ZERO_PRESERVING_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
 
 
+def _decays_into_state(optimizer: torch.optim.Optimizer) -> set[int]:
+    """``id`` of the parameters whose weight decay enters the optimizer state.
+
+    SGD's and Adam's weight decay adds ``wd * w`` to the gradient before the momentum or
+    the moments take it in, so a pruned weight that is not zero before a step leaves
+    non-zero state behind; AdamW's decoupled decay only scales the weight.
+    """
+    if isinstance(optimizer, torch.optim.AdamW):
+        return set()
+    return {id(p) for group in optimizer.param_groups if group.get("weight_decay", 0)
+            for p in group["params"]}
+
+
 def _preserves_zeros(optimizer: torch.optim.Optimizer) -> bool:
     if type(optimizer) not in _ZERO_PRESERVING:
         return False  # subclasses may change the update
@@ -196,6 +213,14 @@ class _MaskHook:
         # known to be zero, and whether they still held before the current step
         self._zeroed: dict[str, tuple[int, int, int, int]] = {}
         self._clean: dict[str, bool] = {}
+        # per parameter, whether the current step may write non-zero optimizer state at its
+        # pruned entries (a mask edited since, or a weight decay that reads a weight that
+        # may be non-zero there); and the parameters whose state may already be non-zero
+        # there (a step saw such a gradient or weight): a later step with a clean weight and
+        # a masked gradient would still move their pruned weights, so they always get the
+        # pass, until loaded optimizer state is zeroed again
+        self._risky: dict[str, bool] = {}
+        self._suspect: set[str] = set()
 
     # -- pickling: handles and weak references stay behind ------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -248,21 +273,33 @@ class _MaskHook:
         def _before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             mod = ref()
             if mod is not None:
-                self._clean = {name: self._zeroed.get(name) == _stamp(*_owner(mod, name))
-                               for name in self.names}
+                decays = _decays_into_state(opt)
+                self._clean, self._risky = {}, {}
+                for name in self.names:
+                    owner, attr = _owner(mod, name)
+                    old, now = self._zeroed.get(name), _stamp(owner, attr)
+                    self._clean[name] = old == now
+                    self._risky[name] = old != now and (
+                        (old is not None and old[2:] != now[2:])  # the mask changed
+                        or id(getattr(owner, attr)) in decays)
 
         def _after_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             mod = ref()
             if mod is not None:
                 self.apply(mod, skip_clean=_preserves_zeros(opt))
-            self._clean = {}
+            self._clean, self._risky = {}, {}
 
         def _after_load(opt: torch.optim.Optimizer) -> None:
             # loaded state (momentum, moments) may be non-zero at pruned entries
             mod = ref()
             if mod is not None:
                 _zero_state(mod, self.names, opt)
-            self._zeroed = {}
+                mine = {id(p) for group in opt.param_groups for p in group["params"]}
+                params = dict(mod.named_parameters())
+                self._suspect -= {n for n in self.names if id(params.get(n)) in mine}
+                self.apply(mod)  # and the weights: a known-zero start for the next step
+            else:
+                self._zeroed = {}
 
         self._opt_handles += [optimizer.register_step_pre_hook(_before_step),
                               optimizer.register_step_post_hook(_after_step),
@@ -272,17 +309,24 @@ class _MaskHook:
         """Zero the pruned entries; with ``skip_clean``, not those a step kept at zero.
 
         A parameter is skipped when it was clean before the step (not written since the
-        masks were last applied) and its gradient is the masked one, unchanged: then a
-        zero-preserving optimizer left its pruned entries at zero.
+        masks were last applied), its gradient is the masked one, unchanged, and its
+        optimizer state is known to be zero at pruned entries: then a zero-preserving
+        optimizer left its pruned entries at zero. A step that saw a gradient that was not
+        the masked one (or a risky weight, see ``_risky``) may have written non-zero
+        state there (momentum, Adam moments), which would move the pruned weights in every
+        later step: such a parameter is not skipped again.
         """
         armed = self._is_armed(module)
         with torch.no_grad():
             for i, name in enumerate(self.names):
                 owner, attr = _owner(module, name)
                 param = getattr(owner, attr)
-                if not (skip_clean and armed and self._clean.get(name, False)
-                        and param.dtype in _ZERO_PRESERVING_DTYPES
-                        and self._grad_hooks[i].grad_is_masked(param)):
+                masked = armed and self._grad_hooks[i].grad_is_masked(param)
+                if skip_clean and (self._risky.get(name, False) or not masked):
+                    self._suspect.add(name)
+                if not (skip_clean and masked and self._clean.get(name, False)
+                        and name not in self._suspect
+                        and param.dtype in _ZERO_PRESERVING_DTYPES):
                     _zero_(param, getattr(owner, attr + "_mask"))
                 self._zeroed[name] = _stamp(owner, attr)
 
@@ -336,6 +380,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return len(self.masks)
 
     def __repr__(self) -> str:
+        if any(m.device.type == "meta" for m in self.masks.values()):
+            # no values to count (a model built on the meta device): a repr must not raise
+            return f"MaskSet({len(self)} tensors, on the meta device)"
         return f"MaskSet({len(self)} tensors, density={self.density():.4f})"
 
     # -- statistics ----------------------------------------------------------

@@ -79,3 +79,19 @@ def test_random_mask_checks_its_seed(seed, error):
     # int(seed) took 1.5 as 1 without a word
     with pytest.raises(error, match="^seed: expected an integer >= 0"):
         random_mask(nn.Linear(4, 4), 0.5, seed=seed)
+
+
+def test_masks_of_a_model_on_the_meta_device_attach_and_show():
+    # a model built on the meta device (deferred init) takes masks from a checkpoint;
+    # repr() of its MaskSet raised "Tensor.item() cannot be called on meta tensors"
+    from core import MaskSet, magnitude_mask
+
+    net = nn.Sequential(nn.Linear(4, 6), nn.Linear(6, 2))
+    magnitude_mask(net, 0.5).attach(net)
+    sd = net.state_dict()
+    with torch.device("meta"):
+        lazy = nn.Sequential(nn.Linear(4, 6), nn.Linear(6, 2))
+    masks = MaskSet.from_state_dict(sd).attach(lazy)
+    assert repr(masks) == "MaskSet(2 tensors, on the meta device)"
+    lazy.load_state_dict(sd, assign=True)
+    assert repr(MaskSet.from_module(lazy)).startswith("MaskSet(2 tensors, density=0.5")
