@@ -642,12 +642,18 @@ def seed_probabilities(
 
     Raises
     ------
+    TypeError
+        If ``seed_prob`` holds complex values.
     ValueError
         On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
     """
     if seeds is None and seed_prob is None:
         raise ValueError("seeds, seed_prob: give a seed set or seed probabilities")
     dtype, device = graph.dtype, graph.device
+    if seed_prob is not None and (seed_prob.is_complex() if isinstance(seed_prob, torch.Tensor)
+                                  else np.iscomplexobj(seed_prob)):
+        # the cast to the graph's real dtype dropped the imaginary part (a warning at most)
+        raise TypeError("seed_prob: expected real probabilities, got complex values")
     if seed_prob is None:
         p = torch.zeros(graph.n, dtype=dtype, device=device)
     elif isinstance(seed_prob, torch.Tensor):

@@ -30,6 +30,8 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from core.checks import check_count, check_number
+
 from .graph import CascadeGraph
 from .tree import (
     _pieces,
@@ -65,6 +67,15 @@ def _reverse_index(graph: CascadeGraph) -> np.ndarray:
     return np.where(found, order[pos], -1)
 
 
+def _check_iterations(iterations: int | None) -> int | None:
+    """Return a fixed number of BP updates (``>= 1``), or None.
+
+    ``range`` took -3 as 0 without a word, and no update leaves only the seeds' own
+    messages: TDA then summed to 0.75 on a 4-node graph with cycles.
+    """
+    return None if iterations is None else check_count("iterations", iterations, at_least=1)
+
+
 def bp_messages(
     graph: CascadeGraph,
     p: torch.Tensor,
@@ -93,9 +104,20 @@ def bp_messages(
     torch.Tensor
         ``m`` of shape ``(num_edges,)``: probability that the tail activates the head,
         with the head's own influence on the tail removed (cavity).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``iterations`` or ``max_iterations`` is not an integer ``>= 1`` (``iterations``
+        may be None), or ``tol`` is negative or not finite.
     """
     w = graph.weight
     p = check_seed_vector(graph, p)
+    iterations = _check_iterations(iterations)
+    # max_iterations=-1 ran no update and returned the seeds' own messages, without the
+    # warning that BP had not converged
+    max_iterations = check_count("max_iterations", max_iterations, at_least=1)
+    tol = check_number("tol", tol, at_least=0)
     n = graph.n
     src = torch.from_numpy(graph.src).to(w.device)
     dst = torch.from_numpy(graph.dst).to(w.device)
@@ -346,7 +368,7 @@ def tda_size_distribution(
     p
         Seed probabilities, shape ``(n,)``.
     iterations
-        Loopy BP updates (None: to convergence; the paper uses 10).
+        Loopy BP updates, ``>= 1`` (None: to convergence; the paper uses 10).
     spanning_tree
         Which maximum spanning tree to keep. ``"weights"`` (the paper): link score
         ``w_uv + w_vu``. ``"messages"`` (default, our change): link score
@@ -392,6 +414,9 @@ def tda_size_distribution(
     p = check_seed_vector(graph, p)
     if spanning_tree not in ("messages", "weights"):
         raise ValueError(f"spanning_tree: expected 'messages' or 'weights', got {spanning_tree!r}")
+    iterations = _check_iterations(iterations)
+    # a NaN prune kept no node but the seeds (every comparison with NaN is False)
+    prune = check_number("prune", prune, at_least=0)
     if graph.is_forest():
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
     if seed_mixture:

@@ -231,3 +231,12 @@ def test_integer_settings_must_be_whole_and_in_range(call, error, match):
     path, _ = _path_and_star()
     with pytest.raises(error, match=match):
         call(path, seed_probabilities(path, seeds=[0]))
+
+
+@pytest.mark.parametrize("seed_prob", [np.array([0.1, 0.2, 0.3]) + 0.5j,
+                                       torch.tensor([0.1, 0.2, 0.3]) + 0.5j])
+def test_complex_seed_probabilities_are_refused(seed_prob):
+    # the cast to the graph's real dtype kept 0.1, 0.2, 0.3 and dropped the 0.5j
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.5)])
+    with pytest.raises(TypeError, match="seed_prob"):
+        seed_probabilities(g, seed_prob=seed_prob)

@@ -209,3 +209,42 @@ def test_bp_says_when_it_stops_before_converging():
         bp_messages(g, p, max_iterations=3)
     bp_messages(g, p)  # converges: silent (warnings are errors in the test run)
     bp_messages(g, p, iterations=3)  # a fixed count is the caller's choice: silent
+
+
+def _two_cycles() -> CascadeGraph:
+    return CascadeGraph.from_edges(
+        [(0, 1, 0.5), (1, 2, 0.5), (2, 0, 0.5), (2, 3, 0.4), (3, 1, 0.3)]
+    )
+
+
+@pytest.mark.parametrize("iterations", [-3, 0, 2.5, True])
+def test_tda_refuses_a_number_of_bp_updates_that_is_not_a_positive_integer(iterations):
+    # -3 ran no update without a word (and 0 updates left TDA summing to 0.75 here)
+    g = _two_cycles()
+    p = seed_probabilities(g, seeds=[0])
+    with pytest.raises((TypeError, ValueError), match="iterations"):
+        tda_size_distribution(g, p, iterations=iterations)
+    with pytest.raises((TypeError, ValueError), match="iterations"):
+        bp_messages(g, p, iterations=iterations)
+    q = seed_probabilities(g, seed_prob=0.1)
+    with pytest.raises((TypeError, ValueError), match="iterations"):
+        tda_size_distribution(g, q, seed_mixture=True, iterations=iterations)
+
+
+@pytest.mark.parametrize("kw", [{"max_iterations": 0}, {"max_iterations": -1},
+                                {"tol": float("nan")}, {"tol": -1.0}])
+def test_bp_refuses_bad_convergence_settings(kw):
+    # max_iterations=-1 returned the seeds' own messages, without the non-convergence warning
+    g = _two_cycles()
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        bp_messages(g, seed_probabilities(g, seeds=[0]), **kw)
+
+
+def test_seed_mixture_refuses_a_nan_prune():
+    # NaN > x is False: every node but the seeds was pruned (P(3) 0.095 for 0.074)
+    g = _two_cycles()
+    q = seed_probabilities(g, seed_prob=0.1)
+    with pytest.raises(ValueError, match="prune"):
+        tda_size_distribution(g, q, seed_mixture=True, prune=float("nan"))
+    P = tda_size_distribution(g, q, seed_mixture=True, prune=0.0)
+    assert abs(float(P.sum()) - 1) < 1e-12
