@@ -158,7 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     size.add_argument("--tail-accurate", action="store_true",
                       help="resolve probabilities below the round-off floor (about 1e-14, "
                       "precision_floor in summary.json) with a small relative error "
-                      "(tree/tda; 25-50x slower)")
+                      "(tree/tda; about 30-40x slower)")
     size.add_argument("--runs", type=at_least(1, int), default=_RUNS,
                       help="Monte Carlo runs (--method mc)")
     size.add_argument("--rng-seed", type=at_least(0, int), default=0,
