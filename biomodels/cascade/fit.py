@@ -439,7 +439,7 @@ def fit_bayesian(
     steps, lr
         SVI steps and Adam learning rate.
     num_samples
-        Posterior draws returned.
+        Posterior draws returned (SVI: at least 2, its moments are those of the draws).
     seed
         Seed of the draws: pyro's for SVI (seeded for this call only; the global generators
         are restored afterwards), a private numpy generator's for the grid.
@@ -482,6 +482,9 @@ def fit_bayesian(
         raise ValueError(f"method='grid' needs one shared weight (share='all'), got {n_par}")
     if method == "grid" or (method == "auto" and n_par == 1):
         return _grid_posterior(lik, counts, prior, num_samples, seed)
+    if num_samples < 2:  # one draw has no spread: its "std" came out NaN
+        raise ValueError(f"num_samples: SVI estimates the posterior's spread from its draws, "
+                         f"so it needs at least 2, got {num_samples}")
 
     import pyro
     import pyro.distributions as dist

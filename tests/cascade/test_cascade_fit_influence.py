@@ -83,6 +83,11 @@ def test_grid_posterior_is_the_exact_beta_posterior(n_obs, k):
     path = CascadeGraph.from_networkx(nx.DiGraph([("a", "b"), ("b", "c")]), default=0.3)
     with pytest.raises(ValueError, match="method='grid' needs one shared weight"):
         fit_bayesian(path, [1, 2, 3], seeds=["a"], share="edge", method="grid")
+    # SVI's moments are those of its draws: one draw gave a NaN std
+    with pytest.raises(ValueError, match="num_samples: SVI .* at least 2, got 1"):
+        fit_bayesian(path, [1, 2, 3], seeds=["a"], share="edge", num_samples=1)
+    one = fit_bayesian(g, sizes, seeds=["a"], share="all", prior=(2.0, 3.0), num_samples=1)
+    assert one["samples"].shape == (1, 1) and float(one["std"][0]) == pytest.approx(sd, rel=0.02)
 
 
 @pytest.fixture
