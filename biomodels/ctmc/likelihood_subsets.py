@@ -55,8 +55,9 @@ class _LogExit(torch.autograd.Function):
     Built in linear space by doubling (``rate[T + l] = rate[T] * exp(cols[:, l])`` for item l): one
     multiplication per entry of the (B, 2^k, n) table instead of a matrix product, a shift, an
     exponential and their autograd graph, which made this table most of a fit's time. The
-    caller checks that no rate can overflow (:func:`_exit_fits_linear`); rates that underflow
-    only drop terms far below the observation clock's 1.
+    caller checks that no rate or factor can overflow and that no rate underflows on the way
+    to one that matters (:func:`_exit_fits_linear`); rates that underflow then only drop
+    terms far below the observation clock's 1.
     """
 
     @staticmethod
@@ -95,9 +96,26 @@ def _bits(k: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tenso
 
 
 def _exit_fits_linear(cols: torch.Tensor, base: torch.Tensor) -> bool:
-    """Whether every exit rate of the lattice and their sum stay finite in linear space."""
-    top = float((base.detach() + cols.detach().clamp_min(0.0).sum(-1)).max())
-    return top < math.log(torch.finfo(cols.dtype).max) - math.log(cols.shape[1] + 1) - 1.0
+    """Whether every exit rate of the lattice and their sum stay finite in linear space.
+
+    Also refuses two ways the doubling loses a rate that matters: a factor ``exp(cols)``
+    that overflows on its own (0 * inf = NaN where its row's rate underflowed), and a rate
+    that underflows on the way up and is then multiplied back above the rounding of
+    ``1 + ...`` (float32, theta[0, 0] = -100, theta[0, 1] = 100, x = {1}: log p was -inf,
+    and NaN at -110, for the exact -1.386; float64 at -800 / 800 likewise).
+    """
+    finfo = torch.finfo(cols.dtype)
+    c, b = cols.detach(), base.detach()
+    n = cols.shape[1]
+    log_max = math.log(finfo.max)
+    high = b + c.clamp_min(0.0).sum(-1)  # (B, n): the largest rate of each event on the lattice
+    if not float(high.max()) < log_max - math.log(n + 1) - 1.0:
+        return False
+    if c.numel() and not float(c.max()) < log_max - 1.0:
+        return False
+    low = b + c.clamp_max(0.0).sum(-1)  # the smallest: below tiny it is rounded or lost
+    lost = (low < math.log(finfo.tiny)) & (high > math.log(finfo.eps) - math.log(n + 1))
+    return not bool(lost.any())
 
 
 def _group_log_prob(theta: torch.Tensor, events: torch.Tensor) -> torch.Tensor:

@@ -106,3 +106,36 @@ def test_results_go_back_into_the_cohort_anndata(tmp_path):
     assert back.uns["ctmc"]["convention"].startswith("theta[i, j] = effect of event j")
     with pytest.raises(ValueError, match="var_names must be the model's events in order"):
         model.write_results(cohort[:, ::-1].copy())
+
+
+@pytest.mark.parametrize(("dtype", "base", "x"), [
+    (torch.float32, -100.0, [0, 1]),  # was -inf: exp(-100) * exp(100) with exp(100) = inf
+    (torch.float32, -110.0, [0, 1]),  # was NaN: 0 * inf
+    (torch.float64, -800.0, [0, 1]),  # the same in float64
+])
+def test_subset_likelihood_when_a_factor_overflows_but_the_rate_does_not(dtype, base, x):
+    # event 0 has base rate e^base, and event 1 lifts it by e^-base: rate 1 once 1 is present,
+    # p({1}) = 1/2 * 1/2 exactly
+    from biomodels.ctmc import bruteforce_log_likelihood, subset_log_likelihood
+
+    theta = torch.tensor([[base, -base], [0.0, 0.0]], dtype=dtype, requires_grad=True)
+    lp = subset_log_likelihood(theta, torch.tensor([x]))
+    assert float(lp.detach()[0]) == pytest.approx(-2 * np.log(2), rel=1e-6)
+    assert float(bruteforce_log_likelihood(theta.detach(), torch.tensor(x))) == pytest.approx(
+        -2 * np.log(2), rel=1e-6)
+    lp.sum().backward()
+    assert torch.isfinite(theta.grad).all()
+
+
+def test_subset_likelihood_when_a_rate_underflows_on_the_way_up():
+    # float32: event 0's rate e^-40 drops to e^-110 (zero in float32) once event 1 is present,
+    # then rises to e^10 with events 2 and 3; the linear table lost it (log p -3.92, not -13.92)
+    from biomodels.ctmc import statespace_log_likelihood, subset_log_likelihood
+
+    theta = torch.zeros(4, 4)
+    theta[0, 0], theta[0, 1], theta[0, 2], theta[0, 3] = -40.0, -70.0, 60.0, 60.0
+    theta[1:, 1:] = -torch.eye(3)
+    x = torch.tensor([[0, 1, 1, 1]])
+    ref = float(statespace_log_likelihood(theta.double(), x)[0])
+    assert ref == pytest.approx(-13.9153, abs=1e-3)
+    assert float(subset_log_likelihood(theta, x)[0]) == pytest.approx(ref, rel=1e-5)
