@@ -141,18 +141,28 @@ def equilibrium_router(model: FriedkinJohnsen, *, listener: int | None = None) -
         If it is not in ``[0, n)``.
     """
     if listener is None:
-        return bk.as_numpy(social_power(model)).astype(np.float64)
+        return _unit_sum(bk.as_numpy(social_power(model)).astype(np.float64))
     i = bk.check_indices(listener, "listener", model.n, "an agent index")
     if i.ndim != 0:
         raise TypeError(f"listener must be one agent index, got shape {i.shape}")
     listener = int(i)
     g, _, _ = model._effective()
     if not bool((g > 0).any()):  # DeGroot: M = 1 pi^T, every row is pi (no solve exists)
-        return bk.as_numpy(model.consensus_weights()).astype(np.float64)
+        return _unit_sum(bk.as_numpy(model.consensus_weights()).astype(np.float64))
     e = np.zeros(model.n)
     e[listener] = 1.0
     y = bk.as_numpy(model.solve(model._vec(e), transpose=True))
-    return bk.as_numpy(g) * y
+    # float64 like the social-power and DeGroot branches (a float32 model gave float32)
+    return _unit_sum((bk.as_numpy(g) * y).astype(np.float64))
+
+
+def _unit_sum(w: np.ndarray) -> np.ndarray:
+    """Rescale float64 router weights to sum to 1 to float64 round-off.
+
+    A float32 model's solve sums to 1 only within its own eps (5e-8 for 30 agents), which
+    error_decomposition, checking a float64 router to 1e-8, refused.
+    """
+    return w / w.sum()
 
 
 def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any]:
@@ -192,13 +202,18 @@ def error_decomposition(beliefs: Any, labels: Any, router: Any) -> dict[str, Any
     y = bk.check_indices(labels, "labels", K, f"{Q} option indices")
     if y.shape != (Q,):
         raise ValueError(f"labels must be {Q} option indices in [0, {K}), got shape {y.shape}")
-    pi = bk.as_numpy(router).astype(np.float64)
+    raw = bk.as_numpy(router)
+    # a float32 router (equilibrium_router of a float32 model) sums to 1 only within a
+    # few float32 eps (1.2e-7 at n = 30), which the float64 tolerance of 1e-8 refused
+    eps = float(np.finfo(raw.dtype).eps) if np.issubdtype(raw.dtype, np.floating) else 0.0
+    sum_tol = max(1e-8, 16 * eps * max(1.0, float(np.sqrt(n))))
+    pi = raw.astype(np.float64)
     if pi.shape not in ((n,), (Q, n)):  # numpy's broadcast error did not name the router
         raise ValueError(f"router must have shape ({n},) or ({Q}, {n}) for {Q} inputs and "
                          f"{n} agents, got shape {pi.shape}")
     pi = np.broadcast_to(pi, (Q, n))
     if (not np.isfinite(pi).all() or (pi < -1e-12).any()
-            or np.abs(pi.sum(axis=1) - 1).max() > 1e-8):
+            or np.abs(pi.sum(axis=1) - 1).max() > sum_tol):
         raise ValueError("router rows must be finite, non-negative and sum to 1")
     onehot = np.eye(K)[y][:, None, :]
     r = ((S - onehot) ** 2).sum(axis=-1)  # (Q, n) Brier loss per agent

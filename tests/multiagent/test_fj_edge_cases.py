@@ -115,3 +115,36 @@ def test_every_seed_is_checked_by_name(seed, error):
                  lambda: simulate_transcript(3, 2, 2, gamma=0.3, alpha=0.4, seed=seed)):
         with pytest.raises(error, match="^seed: expected an integer >= 0"):
             call()
+
+
+@pytest.mark.parametrize("listener", [None, 0])
+@pytest.mark.parametrize("gamma", [0.3, 0.0])  # 0: the DeGroot branch
+def test_float32_equilibrium_router_feeds_error_decomposition(listener, gamma):
+    """A float32 model's router summed to 1 only within 1e-7, and error_decomposition
+    refused it ('router rows must ... sum to 1'); it is float64 and sums to 1 whatever the
+    branch, and a float32 router passed directly is checked at float32's tolerance."""
+    import torch
+
+    from multiagent import error_decomposition, social_power
+
+    rng = np.random.default_rng(0)
+    n, Q, K = 30, 4, 3
+    A = (rng.random((n, n)) < 0.3).astype(float)
+    np.fill_diagonal(A, 0)
+    A = np.maximum(A, A.T)
+    W = A / A.sum(1, keepdims=True)
+    S = rng.dirichlet(np.ones(K), size=(Q, n))
+    y = rng.integers(0, K, Q)
+    for W32 in (W.astype(np.float32), torch.tensor(W, dtype=torch.float32)):
+        model = FriedkinJohnsen(W32, gamma=gamma, alpha=0.3)
+        router = equilibrium_router(model, listener=listener)
+        assert router.dtype == np.float64
+        assert abs(router.sum() - 1) < 1e-12
+        ref = equilibrium_router(FriedkinJohnsen(W, gamma=gamma, alpha=0.3), listener=listener)
+        np.testing.assert_allclose(router, ref, atol=1e-5)
+        assert abs(error_decomposition(S, y, router)["residual"]) < 1e-12
+    pi32 = social_power(FriedkinJohnsen(W.astype(np.float32), gamma=0.3, alpha=0.3))
+    assert pi32.dtype == np.float32
+    assert abs(error_decomposition(S, y, pi32)["residual"]) < 1e-6
+    with pytest.raises(ValueError, match="router rows"):
+        error_decomposition(S, y, np.full(n, 1.001 / n))
