@@ -709,6 +709,9 @@ class FriedkinJohnsen:
         limit is consensus ``1 pi^T S`` with ``pi`` the stationary distribution of
         ``A + (I - A) W`` (requires a single closed group of agents, see
         :meth:`consensus_weights`; for a periodic chain this is the Cesàro limit).
+        Near that limit ``I - H`` is close to singular and the solve loses about
+        ``eps / gamma`` of relative accuracy (every ``gamma`` = 1e-14 in float64: 0.2 %;
+        1e-8 in float32: wrong signs): set such ``gamma`` to 0 or compute in float64.
 
         Parameters
         ----------
