@@ -154,6 +154,9 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
         if X.ndim != 4:
             raise CommandError(f"{path} must hold (rounds + 1, agents, options) or "
                                f"(questions, rounds + 1, agents, options), got {X.shape}")
+        if 0 in X.shape:  # the fits would end in an IndexError or a torch error
+            raise CommandError(f"{path} holds no beliefs: (questions, rounds + 1, agents, "
+                               f"options) = {X.shape}")
         return X, list(range(X.shape[0])), []
     try:
         frame = pd.read_csv(path)
@@ -162,6 +165,8 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     need = {"round", "agent", "option", "belief"}
     if not need <= set(frame.columns):
         raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
+    if frame.empty:  # a header alone: "cannot convert float NaN to integer" otherwise
+        raise CommandError(f"{path} has a header but no beliefs (no lines below it)")
     if "question" not in frame.columns:
         frame = frame.assign(question=0)
 

@@ -2,7 +2,7 @@
 # # The order of mutations from cross-sectional tumour data
 #
 # A cancer genomics lab sees each tumour once, as a set of genomic events. This tutorial fits a
-# Mutual Hazard Network (Schill et al., *Bioinformatics* 2020) with `prunus.biomodels.ctmc`,
+# Mutual Hazard Network (Schill et al., *Bioinformatics* 2020) with `biomodels.ctmc`,
 # reads off which events promote or inhibit each other and in which order they tend to occur,
 # puts error bars on those orders, and reproduces the message of Gotovos, Burkholz, Quackenbush
 # & Jegelka (NeurIPS 2021): **order is underspecified by a few events alone, and adding many

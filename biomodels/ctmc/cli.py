@@ -38,7 +38,12 @@ def _fit(args: argparse.Namespace) -> int:
     try:
         x, names, _ = read_cohort(args.data)
     except ValueError as exc:  # read_cohort names the file
-        raise CommandError(str(exc)) from exc
+        # its hint "pass sep=" is for Python: the command line has no such option
+        message = str(exc).replace(
+            "(pass sep= for another separator)",
+            "(the command line reads ',' from .csv files and tabs from .tsv, .txt and .tab "
+            "files)")
+        raise CommandError(message) from exc
     model = CTMC()
     # a rerun of an interrupted command skips the fold fits already done; with --l1 there is
     # no cross-validation to resume and an earlier run's checkpoint is left alone

@@ -153,6 +153,16 @@ def _fit_run(args: argparse.Namespace) -> int:
     except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
         raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
                            "lower --lr") from exc
+    except ValueError as exc:
+        # "pass another checkpoint path" is for Python: the command line has no such option
+        prefix = f"checkpoint {str(checkpoint)!r} belongs to a fit with other settings "
+        if not str(exc).startswith(prefix):
+            raise
+        detail = str(exc)[len(prefix):].split("; delete it")[0]
+        raise CommandError(
+            f"{checkpoint} is from an interrupted run with other settings {detail}; rerun that "
+            "command to finish it, or delete the file (or use another --out) to start afresh"
+        ) from exc
     import matplotlib
 
     matplotlib.use("Agg")
@@ -228,7 +238,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
                      help="true network (same layout as the prior) to score against")
     fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
-                     help="hidden units per branch")
+                     help="hidden units per branch (default: %(default)s; the demo: 64)")
     fit.add_argument("--prior-weight", type=probability, default=1.0, metavar="LAMBDA",
                      help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
                      "MSE (default 1: prior used by pruning only). With small time steps "

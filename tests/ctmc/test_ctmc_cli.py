@@ -161,3 +161,17 @@ def test_cli_method_mcmc_reaches_the_fit(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"] == "mcmc" and len(metrics["heldout_loglik_folds"]) == 2
     assert list(pd.read_csv(out / "theta.csv", index_col=0).columns) == names
+
+
+def test_cli_names_no_python_argument_for_a_file_with_another_separator(tmp_path, capsys):
+    # before: "... expected event names separated by ',' (pass sep= for another separator)",
+    # an argument of read_cohort that the command line does not have
+    path, _ = _cohort(tmp_path)
+    semicolons = tmp_path / "semicolons.csv"
+    pd.read_csv(path).to_csv(semicolons, sep=";", index=False)
+    assert main(["ctmc", "fit", str(semicolons), "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: ") and len(err.strip().splitlines()) == 1
+    assert "semicolons.csv: a single column" in err and "sep=" not in err
+    assert "',' from .csv files and tabs from .tsv" in err
+    assert not (tmp_path / "o").exists()

@@ -348,3 +348,44 @@ def test_a_failed_demo_replaces_none_of_an_earlier_runs_files(tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         main(["demo", "--out", str(out), "--epochs", "1", "--quiet"])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+def test_fit_help_gives_the_defaults_readme_names(capsys):
+    # README: "the defaults (--prior-weight 1, ... and --hidden 40)"; before, the help of
+    # --hidden gave no default
+    with pytest.raises(SystemExit):
+        main(["grn", "fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "hidden units per branch (default: 40; the demo: 64)" in text
+    assert "(default 1: prior used by pruning only)" in text
+
+
+def test_a_checkpoint_of_other_settings_names_what_the_command_line_can_do(files, monkeypatch,
+                                                                           capsys):
+    # before: "... belongs to a fit with other settings (lr: ...); delete it or pass another
+    # checkpoint path", a train() argument that prunus grn fit does not have
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
+            "--epochs", "12", "--hidden", "6", "--quiet"]
+    out = files / "other_settings"
+    real, calls = train_mod.evaluate_loss, []
+
+    def dies_in_epoch_11(*a, **kw):
+        calls.append(1)
+        if len(calls) == 11:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", dies_in_epoch_11)
+    with pytest.raises(KeyboardInterrupt):
+        main([*args, "--out", str(out)])
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main([*args, "--lr", "0.001", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: ") and len(err.strip().splitlines()) == 1
+    assert "(lr: saved 0.01, now 0.001)" in err and "checkpoint path" not in err
+    assert "or use another --out" in err
+    assert (out / "checkpoint.pt").exists()  # left for the command that wrote it

@@ -257,3 +257,21 @@ def test_simulate_no_trajectories_writes_the_same_metrics_only(tmp_path, capsys)
     assert main([*argv, "--no-trajectories", "--out", str(tmp_path / "full")]) == 0
     assert "trajectories.csv, trajectories.png in" in capsys.readouterr().err
     assert (tmp_path / "full" / "trajectories.csv").exists()
+
+
+def test_fit_refuses_transcripts_without_beliefs(debate, tmp_path, capsys):
+    # before: a header-only CSV ended in "prunus: error: cannot convert float NaN to
+    # integer", an .npy with no questions in an IndexError traceback (exit 1) and one with
+    # no agents in a torch RuntimeError traceback
+    debate.head(0).to_csv(tmp_path / "header.csv", index=False)
+    np.save(tmp_path / "no_questions.npy", np.zeros((0, 3, 2, 2)))
+    np.save(tmp_path / "no_agents.npy", np.ones((4, 0, 2)))
+    for name, message in (("header.csv", "has a header but no beliefs"),
+                          ("no_questions.npy", "holds no beliefs"),
+                          ("no_agents.npy", "holds no beliefs")):
+        path = tmp_path / name
+        assert main(["fj", "fit", str(path), "--quiet", "--out", str(tmp_path / "f")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("prunus: error: ") and message in err, err
+        assert str(path) in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f").exists()
