@@ -193,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit code: 0 on success, 2 on an input error of a command (one line on
-        stderr; ``PRUNUS_DEBUG=1`` raises it instead).
+        stderr; ``PRUNUS_DEBUG=1`` raises it instead), 130 when interrupted (Ctrl-C).
 
     Raises
     ------
@@ -223,6 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not os.environ.get("PRUNUS_DEBUG"):
                 warnings.showwarning = one_line
             return int(func(args) or 0)
+    except KeyboardInterrupt:
+        if os.environ.get("PRUNUS_DEBUG"):
+            raise
+        # Ctrl-C printed a traceback; the fits checkpoint, so say that a rerun resumes
+        print("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume "
+              "when rerun with the same arguments", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `prunus ... | head` closed our stdout: not an error; silence the final flush.
         devnull = os.open(os.devnull, os.O_WRONLY)

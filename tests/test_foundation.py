@@ -145,6 +145,20 @@ def test_errors_are_one_readable_line(tmp_path, capsys, monkeypatch, raised, exp
     assert capsys.readouterr().err.strip() == expected
 
 
+def test_an_interrupted_command_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    # Ctrl-C printed a KeyboardInterrupt traceback; exit code 130, as shells use for SIGINT
+    import biomodels.ctmc.data
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(biomodels.ctmc.data, "read_cohort", interrupt)
+    (tmp_path / "in.csv").write_text("a,b\n1,0\n")
+    assert main(["ctmc", "fit", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o")]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("prunus: interrupted; ")
+
+
 def test_a_command_s_warnings_are_one_line_each(tmp_path, capsys, monkeypatch):
     import warnings
 
