@@ -502,7 +502,10 @@ def fit(
     rate_lr_factor
         The gene rates ``g`` learn at ``rate_lr_factor * lr`` (PHOENIX/DASH: 5).
     batch_size
-        Pairs per step (all pairs of a batch are solved in one call).
+        Pairs per step (all pairs of a batch are solved in one call), drawn at random across
+        trajectories; the DASH code steps on all pairs of one trajectory at a time, so an
+        epoch there has one step per trajectory and the pruning rounds, counted in
+        epochs, fall after another number of steps.
     method, rtol, atol, options, adjoint
         Solver settings (see :func:`integrate`).
     pruner
@@ -511,13 +514,18 @@ def fit(
         recreated (no weight rewinding). Early stopping applies only after the last round.
     l1
         Weight of C-NODE's penalty (Aliee et al.), :func:`path_l1`, the baseline of the DASH
-        paper (1e-3 there).
+        paper (1e-3 there). Here on this deterministic network, trained like the others;
+        the DASH code's C-NODE baseline trains L0 gated layers (gates sampled in training)
+        with plain Adam.
     prior, prior_weight, n_random
         PHOENIX soft prior: loss = ``prior_weight * MSE_data + (1 - prior_weight) *``
         :func:`prior_loss` with ``n_random`` random states; off when ``prior`` is None or
         ``prior_weight == 1``.
     scheduler_factor, scheduler_patience, min_lr
-        ReduceLROnPlateau settings (DASH: 0.9, 3, 4e-5).
+        ReduceLROnPlateau settings (DASH: 0.9, 3, 4e-5), with torch's improvement
+        threshold (1e-4, relative); the DASH code's (1e-6, absolute) gives the same demo
+        AUROC over 8 seeds (0.873 against 0.872) and the same planted balanced accuracies
+        (30 genes, 8 seeds, DASH / prior-only / IMP: 0.861 / 0.840 / 0.680 either way).
     patience
         Stop after this many epochs without a better validation loss; the best weights
         (since the last pruning round) are restored at the end.
@@ -669,6 +677,8 @@ def fit(
         if pruner is not None:
             pruned = pruner.step(epoch, func, optimizer, epochs)
             if pruned:
+                # the rates back at 5x too, as the paper says (the DASH code's reset gives
+                # 5x to its parameter group 6, C_prod, and 1x to the rates, group 7)
                 for group, base in zip(optimizer.param_groups, base_lrs):
                     group["lr"] = base
                 scheduler = make_scheduler()
