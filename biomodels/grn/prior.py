@@ -83,7 +83,11 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
         frame = frame.apply(pd.to_numeric)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError) as err:
-        raise ValueError(f"could not read the {name} CSV {str(path)!r}: {err}") from err
+        # an edge list (regulator,target,sign) is the usual mistake: say what is read
+        raise ValueError(
+            f"could not read the {name} CSV {str(path)!r}: {err}; expected a square gene x "
+            "gene matrix of numbers (gene names as header and first column, rows regulate "
+            "columns); build one from an edge list with prior_from_edges") from err
     return frame
 
 

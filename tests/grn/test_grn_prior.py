@@ -230,3 +230,13 @@ def test_prior_from_edges_names_the_sign_column_with_missing_values(dtype):
                           "mode": pd.array(values, dtype=dtype)})
     with pytest.raises(ValueError, match=r"column 'mode' has 1 missing values \(rows \[1\]\)"):
         prior_from_edges(edges, sign="mode")
+
+
+def test_an_edge_list_given_as_a_prior_csv_points_to_prior_from_edges(tmp_path):
+    # labs keep TF-target tables; read as a matrix, the error only said that "Gata1" is not
+    # a number
+    path = tmp_path / "edges.csv"
+    pd.DataFrame({"regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
+                  "sign": ["-", "-"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="square gene x gene matrix.*prior_from_edges"):
+        align_prior(str(path), ["Gata1", "Pu.1"])
