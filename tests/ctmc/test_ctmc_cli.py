@@ -67,7 +67,10 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     assert not (tmp_path / "o" / "theta.csv").exists()
     with pytest.raises(SystemExit) as err:
         main(["ctmc", "fit", str(bad), "--method", "fast", "--out", str(tmp_path / "o")])
+    # exit code 2 alone also came from "unrecognized arguments" had --method not existed
     assert err.value.code == 2
+    assert ("argument --method: invalid choice: 'fast' (choose from 'auto', 'exact', 'mcmc')"
+            in capsys.readouterr().err)
 
 
 def test_cli_chooses_l1_by_cross_validation(tmp_path):
@@ -96,8 +99,9 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
         return real(*args)
 
     monkeypatch.setattr(cv, "_fold_score", dies_on_the_second)
-    with pytest.raises(KeyboardInterrupt):
-        main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)])
+    # Ctrl-C: one line and exit code 130, the finished folds kept in the checkpoint
+    assert main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)]) == 130
+    assert "prunus: interrupted; " in capsys.readouterr().err
     monkeypatch.setattr(cv, "_fold_score", real)
     checkpoint = out / "cv_checkpoint.json"
     assert checkpoint.exists()
