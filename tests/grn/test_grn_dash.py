@@ -50,7 +50,7 @@ def test_schedule_rounds_and_closed_form():
     assert s.rounds_by(200) == 21 and s.last_round_epoch(55) == 50
     assert s.sparsity_after(1) == pytest.approx(0.7)
     assert s.sparsity_after(20) == pytest.approx(1 - 0.3 * 0.9**19)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"first_fraction must be in \[0, 1\), got 1.0"):
         PruningSchedule(first_fraction=1.0)
 
 

@@ -151,15 +151,17 @@ def test_bad_inputs_raise_and_leave_adata_alone(small):
     with pytest.raises(ValueError, match="layer='counts'"):
         GRNModel(ad, time_key="time", layer="counts")
     genes = list(ad.var_names)
-    with pytest.raises(ValueError):
+    # each refusal names its own reason: a bare ValueError also passed when the shape check
+    # was gone and the row/column label check refused the 8 x 7 frame instead
+    with pytest.raises(ValueError, match=r"prior must be square .* got shape \(8, 7\)"):
         GRNModel(ad, time_key="time", prior=pd.DataFrame(np.zeros((8, 7)), index=genes,
                                                          columns=genes[:7]))
-    with pytest.raises(ValueError):
-        other = [f"x{i}" for i in range(8)]
+    other = [f"x{i}" for i in range(8)]
+    with pytest.raises(ValueError, match="no gene of the prior is among the data genes"):
         GRNModel(ad, time_key="time", prior=pd.DataFrame(np.eye(8), index=other, columns=other))
     with pytest.raises(ValueError, match="neither a key of adata.varp"):
         GRNModel(ad, time_key="time", prior="no_such_key")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="adata must be an AnnData, got ndarray"):
         GRNModel(ad.X, time_key="time")
     model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4)
     with pytest.raises(ValueError, match="needs a prior"):

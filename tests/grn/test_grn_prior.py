@@ -154,7 +154,8 @@ def test_prior_from_edges_bad_input():
         prior_from_edges([("a", "b")])
     with pytest.raises(ValueError, match="no edges"):
         prior_from_edges(table.iloc[:0], regulator="tf")
-    with pytest.raises(ValueError, match="no edge of the table"), pytest.warns(UserWarning):
+    with pytest.raises(ValueError, match="no edge of the table"), pytest.warns(
+            UserWarning, match=r"edges naming 2 gene\(s\) outside `genes` are dropped: a, b$"):
         prior_from_edges(table, regulator="tf", genes=["q", "r"])
     missing = pd.DataFrame({"regulator": ["a", None], "target": ["b", "c"]})
     with pytest.raises(ValueError, match="missing genes"):
