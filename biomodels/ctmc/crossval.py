@@ -37,7 +37,7 @@ def kfold_indices(n_tumours: int, folds: int = 5, *, seed: int | None = 0) -> li
     folds
         Number of test sets, in [2, N].
     seed
-        Seed of the shuffle.
+        Seed of the shuffle; None draws fresh entropy (other folds on every call).
 
     Returns
     -------
@@ -91,7 +91,10 @@ def cross_validate(
     l1
         Penalty strength.
     folds, seed
-        Number of folds and shuffling seed (ignored when ``fold_indices`` is given).
+        Number of folds and seed of the shuffle (both ignored for the folds when
+        ``fold_indices`` is given) and of the fits' MCMC chains. ``seed=None`` draws new
+        folds on every call; the chains then get seed 0 (see
+        :func:`~biomodels.ctmc.fit.fit_theta`).
     fold_indices
         Explicit test-set indices (e.g. to share folds with another package): non-empty
         integer arrays in [0, N), each leaving tumours to fit on (else ValueError).
@@ -195,7 +198,10 @@ def select_l1(
     grid
         Candidate strengths (default :func:`default_l1_grid`).
     folds, seed
-        CV settings (the same folds for every candidate).
+        CV settings (the same folds for every candidate); the seed also seeds the fits'
+        MCMC chains. ``seed=None`` draws new folds on every call (the chains then get seed
+        0, see :func:`~biomodels.ctmc.fit.fit_theta`) and cannot be combined with
+        ``checkpoint``.
     one_se
         Pick the largest strength within one standard error of the best (``mhn``'s rule)
         instead of the best.

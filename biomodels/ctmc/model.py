@@ -171,7 +171,9 @@ class CTMC:
         event_names
             Names when X is a plain array.
         seed
-            Seed of folds and MCMC chains.
+            Seed of folds and MCMC chains, recorded in ``fit_info["seed"]``. None draws
+            new folds on every call (not reproducible; no ``checkpoint`` then) while the
+            chains are seeded with 0 (see :func:`~biomodels.ctmc.fit.fit_theta`).
         progress
             tqdm progress bars.
         checkpoint
@@ -229,6 +231,9 @@ class CTMC:
             sparsity=sparsity,
             optimizer=res.optimizer,
             n_tumours=int(len(x)),
+            # the folds and chains, to reproduce the fit from a saved model (fit_theta
+            # checked it: a whole number >= 0 or None)
+            seed=None if seed is None else int(seed),
         )
         return self
 
@@ -244,7 +249,8 @@ class CTMC:
         folds
             Number of folds.
         seed
-            Seed of the fold split.
+            Seed of the fold split and of the fits' MCMC chains, as in :meth:`fit` (None:
+            new folds on every call, chains seeded with 0).
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta`.
 
@@ -256,8 +262,10 @@ class CTMC:
         if self.l1 is None:
             raise NotFittedError("fit() first (or set model.l1)")
         x = self._matrix(X)
+        # the seed also seeds the fits' chains, as in fit (select_l1); they always got 0
         return cross_validate(
-            x, self.l1, fold_indices=kfold_indices(len(x), folds, seed=seed), **fit_kwargs
+            x, self.l1, fold_indices=kfold_indices(len(x), folds, seed=seed), seed=seed,
+            **fit_kwargs
         )
 
     # -- queries ---------------------------------------------------------------------------
@@ -308,7 +316,7 @@ class CTMC:
         n
             Number of tumours.
         seed
-            Seed of the simulation.
+            Seed of the simulation; None draws fresh entropy (another sample on every call).
         obs_time
             Fixed observation time (default: T ~ Exp(1) per tumour, the MHN model).
 

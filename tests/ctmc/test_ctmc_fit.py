@@ -160,6 +160,37 @@ def test_cross_validation_resumes_from_its_checkpoint(tmp_path, monkeypatch):
         select_l1(x, grid, checkpoint=path, folds=3, max_steps=61)
 
 
+def test_model_cross_validation_seeds_the_mcmc_chains_as_fit_does():
+    # CTMC.cross_validate(seed=s) seeded only the folds: the chains always got seed 0, so
+    # its scores differed from those CTMC.fit(seed=s) chose l1 by (select_l1)
+    x = sample_trajectories(random_sparse_theta(6, seed=0), 60, seed=1).X
+    kw = dict(method="mcmc", mcmc_threshold=2, max_steps=5)
+    model = CTMC(np.zeros((6, 6)))
+    model.l1 = 0.05
+    _, scores = select_l1(x, [0.05], folds=3, seed=5, **kw)
+    np.testing.assert_array_equal(model.cross_validate(x, folds=3, seed=5, **kw), scores[0.05])
+
+
+def test_fit_records_its_seed_in_the_saved_model_and_the_anndata(tmp_path):
+    import anndata
+
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 100, seed=1).X
+    model = CTMC().fit(x, l1=0.01, seed=7, max_steps=20)
+    assert model.fit_info["seed"] == 7  # the folds and chains: needed to reproduce the fit
+    assert CTMC.load(model.save(tmp_path / "model.json")).fit_info["seed"] == 7
+    cohort = anndata.AnnData(x.astype(np.float32),
+                             var=pd.DataFrame(index=model.event_names))
+    assert model.write_results(cohort)["fit"]["seed"] == 7
+
+
+def test_seed_none_is_seed_zero_for_the_chains_as_documented():
+    x = sample_trajectories(random_sparse_theta(6, seed=0), 40, seed=1).X
+    kw = dict(l1=0.05, method="mcmc", mcmc_threshold=2, max_steps=5)
+    np.testing.assert_array_equal(fit_theta(x, seed=None, **kw).theta,
+                                  fit_theta(x, seed=0, **kw).theta)
+    assert not np.array_equal(fit_theta(x, seed=1, **kw).theta, fit_theta(x, seed=0, **kw).theta)
+
+
 def test_model_api_roundtrip(tmp_path):
     import anndata
 
