@@ -130,7 +130,9 @@ class Scenario:
     n_options
         Number of answer options K.
     seed
-        Seed for random topologies.
+        Seed for random topologies (``"er"``, ``"ba"``). None draws the graph from Python's
+        global ``random`` generator (networkx's rule, see :func:`~multiagent.make_graph`),
+        once per scenario.
     """
 
     graph: Topology | nx.Graph = "complete"
@@ -402,7 +404,7 @@ def simulate(
     p_correct, confidence, concentration
         Benign initial-belief distribution.
     seed
-        Seed of the belief draws.
+        Seed of the belief draws; None draws fresh entropy (other beliefs on every call).
     keep_trajectories
         Keep every round of every debate in ``trajectories`` (``8 questions (rounds + 1)
         n K`` bytes: 2.2 GB for 50 questions of 10 rounds among 10^5 agents with 5

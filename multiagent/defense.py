@@ -94,7 +94,7 @@ class TrustAdaptiveDefense:
     threshold
         Speakers whose trust is below this are dropped from ``W``.
     seed
-        Seed of the sparse-update draws.
+        Seed of the sparse-update draws; None draws fresh entropy (not reproducible).
 
     Examples
     --------
@@ -261,7 +261,8 @@ def run_trust_stream(
     p_correct, confidence, concentration
         Benign initial beliefs (:func:`multiagent.adversary.initial_beliefs`).
     seed
-        Seed for the question stream.
+        Seed for the question stream; None draws fresh entropy (another stream on every
+        call).
 
     Returns
     -------

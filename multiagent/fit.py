@@ -705,7 +705,7 @@ def simulate_transcript(
     concentration
         Dirichlet concentration of innate beliefs.
     seed
-        Seed.
+        Seed; None draws fresh entropy (another transcript on every call).
 
     Returns
     -------

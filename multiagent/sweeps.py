@@ -56,6 +56,7 @@ def sweep(
         Questions per scenario.
     seed
         Seed of the belief draws (the same for every scenario: common random numbers).
+        None draws fresh entropy for each scenario (no common random numbers).
     progress
         Show a tqdm bar.
     **simulate_kwargs

@@ -55,7 +55,9 @@ def make_graph(
     n
         Number of agents (ignored for a networkx graph).
     p, m, seed
-        Random-graph parameters and seed.
+        Random-graph parameters and seed. ``seed=None`` draws from Python's global
+        ``random`` generator (networkx's rule), so it advances the caller's
+        ``random`` state, and ``random.seed`` beforehand makes the graph reproducible.
 
     Returns
     -------
@@ -170,7 +172,8 @@ def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
     n, m
         Nodes and requested edges.
     seed
-        Seed for ``numpy.random.default_rng``.
+        Seed for ``numpy.random.default_rng``; None draws fresh entropy (another graph on
+        every call).
 
     Returns
     -------

@@ -64,7 +64,8 @@ def size_distribution(
         cascades (more accurate for small random seed probabilities, ``n`` times the
         cost; see :func:`~biomodels.cascade.tda_size_distribution`).
     n_runs, seed
-        Monte Carlo runs and generator seed (``"mc"`` only).
+        Monte Carlo runs and generator seed (``"mc"`` only; ``seed=None`` draws fresh
+        entropy, other runs on every call).
     progress
         Show a tqdm bar of the Monte Carlo runs (``"mc"`` only; the other methods take one
         pass).

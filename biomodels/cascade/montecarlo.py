@@ -118,7 +118,8 @@ def monte_carlo(
     n_runs
         Number of independent cascades.
     seed
-        Seed of the numpy generator (reproducible results).
+        Seed of the numpy generator (reproducible results); None draws fresh entropy
+        (other runs on every call).
     chunk
         Runs simulated together (memory ``~ 5 * chunk * n`` bytes); chosen automatically.
     progress

@@ -331,7 +331,7 @@ def random_sparse_theta(
     scale
         Standard deviation of the non-zero off-diagonal effects.
     seed
-        Seed.
+        Seed; None draws fresh entropy (another theta on every call).
 
     Returns
     -------
@@ -370,7 +370,7 @@ def block_theta(
     rate_range
         Base rates of the padding events are uniform in this range.
     seed
-        Seed.
+        Seed; None draws fresh entropy (another theta on every call).
 
     Returns
     -------

@@ -136,7 +136,7 @@ def independence_fit(x: np.ndarray, *, method: Method = "auto", seed: int | None
     x
         Tumours x events, 0/1.
     method, seed
-        As in :func:`fit_theta`.
+        As in :func:`fit_theta` (``seed=None`` is seed 0).
 
     Returns
     -------
@@ -219,7 +219,8 @@ def data_log_likelihood(
         Tumours with more events than this get the importance-sampling estimate; at most
         ``MAX_SUBSET_EVENTS`` (25): the exact lattice needs ``2^k`` states per tumour.
     n_proposals, seed
-        Importance-sampling settings.
+        Importance-sampling settings; ``seed=None`` is seed 0 (the estimate is the same on
+        every call).
 
     Returns
     -------
@@ -557,7 +558,7 @@ def fit_theta(
     theta0
         Initial theta (default: the independence model, zero interactions).
     seed
-        Seed of the MCMC chains.
+        Seed of the MCMC chains; None is seed 0 (the chains are the same on every call).
     dtype, device
         Arithmetic (float64 recommended) and device.
     progress

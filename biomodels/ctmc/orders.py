@@ -58,7 +58,8 @@ def order_probability(
         ``"exact"`` (state space, n <= 24), ``"sample"`` (Gillespie trajectories) or ``"auto"``
         (exact when n <= 16).
     n_samples, seed
-        Trajectories for ``method="sample"``.
+        Trajectories and their seed for ``method="sample"``; ``seed=None`` draws fresh
+        entropy (another estimate on every call).
 
     Returns
     -------

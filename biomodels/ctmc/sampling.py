@@ -59,7 +59,8 @@ def sample_trajectories(
     n_samples
         Number of tumours.
     seed
-        Seed of the numpy generator.
+        Seed of the numpy generator; None draws fresh entropy (another sample on every
+        call).
     obs_time
         Fixed observation time; default draws T ~ Exp(1) per tumour (the MHN model).
 

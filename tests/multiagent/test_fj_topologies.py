@@ -14,6 +14,26 @@ from multiagent import FriedkinJohnsen
 from multiagent.topologies import TOPOLOGIES, adjacency, hub_and_leaf, make_graph, random_graph
 
 
+@pytest.mark.parametrize("name", ["er", "ba"])
+def test_seed_none_draws_from_pythons_global_random_as_documented(name):
+    import random
+
+    state = random.getstate()
+    try:
+        random.seed(11)
+        seeded = random.getstate()
+        a = sorted(make_graph(name, 30, seed=None).edges)
+        moved = random.getstate() != seeded
+        random.seed(11)
+        b = sorted(make_graph(name, 30, seed=None).edges)
+    finally:
+        random.setstate(state)
+    assert a == b and moved
+    before = random.getstate()
+    make_graph(name, 30, seed=3)  # a seed leaves the caller's generator alone
+    assert random.getstate() == before
+
+
 @pytest.mark.parametrize("name", TOPOLOGIES)
 def test_every_topology_builds_a_connected_graph(name):
     G = make_graph(name, 15, seed=0)
