@@ -744,7 +744,7 @@ def tree_size_distribution(
     *,
     plan: TreePlan | None = None,
     tail_accurate: bool = False,
-    radii: int = 9,
+    radii: int = 9,  # _TAIL_RADII
 ) -> torch.Tensor:
     """Exact distribution of the final cascade size on a forest (SDP).
 
@@ -782,10 +782,11 @@ def tree_size_distribution(
         round-off of the others, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and
         ``P(2) = 2e-3``, or ``P(1) = 1e-60`` between ``P(0) = 1`` and ``P(2) = 5e-76``):
         that one comes out with a larger error, below about 1%, or as 0 when even that
-        is out of reach, never as round-off noise. There, a weight or seed probability of
-        exactly 0 or 1 that requires a gradient costs one more evaluation (``P`` is linear
-        in it, so its derivative is a difference of two), and the second derivatives
-        between two such entries are left out (0).
+        is out of reach, never as round-off noise. There, a weight or seed probability
+        within 1e-12 of 0 or 1 that requires a gradient costs one more evaluation (``P``
+        is linear in it, so its derivative is a difference of two, accurate to about 1e-8
+        of the larger of ``P`` at 0 and at 1, or that value's valley error), and the
+        second derivatives between two such entries are left out (0).
 
     Raises
     ------
@@ -819,36 +820,42 @@ def tree_size_distribution(
 
 
 def _tail_with_boundaries(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor,
-                          radii: int) -> torch.Tensor:
-    """Run the tail mode, with exact gradients at weights and seed probabilities of 0 or 1.
+                          radii: int, fixed_p: np.ndarray | None = None) -> torch.Tensor:
+    """Run the tail mode, with exact gradients at weights and seed probabilities near 0 or 1.
 
     The tilted pass leaves out the terms whose factor (``w``, ``1 - w``, ``p``, ``q``) is
     0 (their scale could push the others out of range), and with them those terms'
-    derivatives: at a weight of 0 the gradient came out -0.16 instead of 0.036. Every
-    ``P(size = k)`` is linear in each weight and each seed probability (an edge is live,
-    a node seeded, independently), so the derivative along such an entry is the
-    difference of two evaluations, ``P(x_j = 1) - P(x_j = 0)``: one more tail-mode
-    evaluation per entry at 0 or 1 that asks for a gradient. The interior entries keep
-    the gradient of the pass itself, and the difference stays differentiable in them.
+    derivatives: at a weight of 0 the gradient came out -0.16 instead of 0.036, and a
+    factor below about 1e-20 gave 2^32 for -0.5. Every ``P(size = k)`` is linear in each
+    weight and each seed probability (an edge is live, a node seeded, independently), so
+    the derivative along an entry within ``_BOUND`` of 0 or 1 is the difference of two
+    evaluations, ``P(x_j = 1) - P(x_j = 0)``: one more tail-mode evaluation per such entry
+    that asks for a gradient, accurate to about ``_TAIL_RTOL`` of the larger of the two
+    values. The other entries keep the gradient of the pass itself, and the difference
+    stays differentiable in them. ``fixed_p`` marks seed probabilities whose gradient is
+    zero by construction (TDA's folded probabilities of nodes without a dropped link):
+    they cost nothing.
     """
     # P(0) in float64 too, like every other size (float32: n roundings, 2e-6 at n = 200);
     # exact and differentiable in p (no seed at all), also at p of 0 or 1
     p0 = torch.prod(1 - p.double()).reshape(1)
     out_dtype = weight.dtype
     track = torch.is_grad_enabled()
-    edges = _at_bounds(weight) if track and weight.requires_grad else np.zeros(0, np.int64)
-    nodes = _at_bounds(p) if track and p.requires_grad else np.zeros(0, np.int64)
+    edges = _near_bounds(weight) if track and weight.requires_grad else np.zeros(0, np.int64)
+    nodes = _near_bounds(p) if track and p.requires_grad else np.zeros(0, np.int64)
+    if fixed_p is not None:
+        nodes = nodes[~fixed_p[nodes]]
     if not edges.size and not nodes.size:
         return _tail_accurate(plan, weight, p, p0, radii).to(out_dtype)
-    if edges.size + nodes.size > 32:
-        import warnings
+    import warnings
 
+    if edges.size + nodes.size > 32:
         warnings.warn(
             f"tail_accurate: {edges.size} weights and {nodes.size} seed probabilities are "
-            "exactly 0 or 1 and require a gradient; each costs one more tail-accurate "
-            "evaluation (P is linear in each of them, so its derivative is the difference "
-            "of two evaluations). Detach them, or move them inside (0, 1), if their "
-            "gradient is not needed", RuntimeWarning, stacklevel=3)
+            "0 or 1 (within 1e-12) and require a gradient; each costs one more "
+            "tail-accurate evaluation (P is linear in each of them, so its derivative is "
+            "the difference of two evaluations). Detach them if their gradient is not "
+            "needed", RuntimeWarning, stacklevel=_user_stacklevel())
     on_w = torch.zeros(weight.shape, dtype=torch.bool, device=weight.device)
     on_w[torch.as_tensor(edges, device=weight.device)] = True
     on_p = torch.zeros(p.shape, dtype=torch.bool, device=p.device)
@@ -858,27 +865,46 @@ def _tail_with_boundaries(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor,
     base = _tail_accurate(plan, w_in, p_in, p0, radii)
     sizes = base[1:]
     extra = torch.zeros_like(sizes)
-    import warnings
-
     for x, x_in, idx, is_w in ((weight, w_in, edges, True), (p, p_in, nodes, False)):
         for j in idx.tolist():
-            xj = float(x_in[j].detach())
+            low = float(x_in[j].detach()) < 0.5
             flipped = x_in.index_put((torch.tensor([j], device=x.device),),
-                                     x_in.new_full((1,), 1.0 - xj))
+                                     x_in.new_full((1,), 1.0 if low else 0.0))
             with warnings.catch_warnings():  # the value's own search has warned already
                 warnings.simplefilter("ignore", RuntimeWarning)
                 other = (_tail_accurate(plan, flipped, p_in, p0, radii) if is_w
                          else _tail_accurate(plan, w_in, flipped, p0, radii))
-            # d P / d x_j = P(x_j = 1) - P(x_j = 0), whatever x_j; 0 in value
-            slope = (other[1:] - sizes) * (1.0 - 2.0 * xj)
+            # d P / d x_j = P(x_j = 1) - P(x_j = 0), whatever x_j (an x_j within 1e-12 of
+            # the bound moves P by at most 1e-12 of the slope); 0 in value
+            slope = (other[1:] - sizes) if low else (sizes - other[1:])
             extra = extra + (x[j] - x[j].detach()).double() * slope
     return torch.cat([base[:1], sizes + extra]).to(out_dtype)
 
 
-def _at_bounds(x: torch.Tensor) -> np.ndarray:
-    """Return the indices of the entries of ``x`` that are exactly 0 or 1."""
+#: contour radii of the tail mode's starting grid (tree_size_distribution's default)
+_TAIL_RADII = 9
+
+#: entries this close to 0 or 1 get their derivative by linearity (_tail_with_boundaries):
+#: the tilted pass's own is wrong from about 1e-20 on (2^32 for -0.5 at w = 1e-50)
+_BOUND = 1e-12
+
+
+def _near_bounds(x: torch.Tensor) -> np.ndarray:
+    """Return the indices of the entries of ``x`` within ``_BOUND`` of 0 or 1."""
     v = x.detach()
-    return torch.nonzero((v == 0) | (v == 1)).reshape(-1).cpu().numpy()
+    return torch.nonzero((v <= _BOUND) | (v >= 1 - _BOUND)).reshape(-1).cpu().numpy()
+
+
+def _user_stacklevel() -> int:
+    """Stack level of the first frame outside this package, for warnings.warn."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class _ChosenRadii(torch.autograd.Function):
@@ -909,8 +935,10 @@ class _ChosenRadii(torch.autograd.Function):
         gw = gp = None
         # last radius first: the order in which autograd summed the graphs of all radii
         for radius, g in reversed(list(zip(ctx.radii, grad))):
-            if not bool(g.any()):
-                continue  # no size of this radius reaches the loss
+            if not g.requires_grad and not bool(g.any()):
+                # no size of this radius reaches the loss; under create_graph a zero g can
+                # still have a derivative (the slope terms of entries at 0 or 1: value 0)
+                continue
             with torch.enable_grad():
                 w_in = weight if higher else weight.detach().requires_grad_(want_w)
                 p_in = p if higher else p.detach().requires_grad_(want_p)
@@ -1230,7 +1258,7 @@ def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
         f"tail_accurate: the contour radius search stopped before P(size = k) was resolved "
         f"to a relative error of {_TAIL_RTOL:g} for k = {shown}{more} (its rounds ran out, "
         f"or the size needs |log rho| beyond {_TAIL_MAX_LR:g}); such sizes are returned as "
-        "0 unless a bound is given", RuntimeWarning, stacklevel=5)
+        "0 unless a bound is given", RuntimeWarning, stacklevel=_user_stacklevel())
 
 
 def _exclusive_rows(x: torch.Tensor) -> torch.Tensor:

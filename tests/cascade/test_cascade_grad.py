@@ -247,8 +247,75 @@ def test_tail_mode_warns_when_many_entries_at_0_or_1_need_a_gradient():
     p = torch.zeros(40, dtype=torch.float64)
     p[0] = 1.0
     p.requires_grad_(True)
-    with pytest.warns(RuntimeWarning, match="40 seed probabilities are exactly 0 or 1"):
+    with pytest.warns(RuntimeWarning, match="40 seed probabilities are 0 or 1"):
         P = tree_size_distribution(g, p, tail_accurate=True, radii=5)
     (gp,) = torch.autograd.grad(P[3], p)
     # P_3 = p_0-seeded path: d/dp_v via linearity; the seed's own slope is P_3 itself
     assert float(gp[0]) == pytest.approx(0.25 * 0.5, rel=1e-8)
+
+
+def test_tail_mode_second_derivatives_mix_an_entry_at_0_with_the_others():
+    # P(3) = w0 w1 on a seeded path: the Hessian is [[0, 1], [1, 0]]. The radius rebuilt
+    # in backward was skipped for a zero incoming gradient, which under create_graph still
+    # has a derivative (the slope term of w1 = 0): H came out [[0, 2.5e-30], [1, 0]]
+    def hessian(tail):
+        w = torch.tensor([0.6, 0.0], dtype=torch.float64, requires_grad=True)
+        g = CascadeGraph(3, np.array([0, 1]), np.array([1, 2]), w)
+        p = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+        P = tree_size_distribution(g, p, tail_accurate=tail)
+        (gw,) = torch.autograd.grad(P[3], w, create_graph=True)
+        return torch.stack([torch.autograd.grad(gw[i], w, retain_graph=True)[0]
+                            for i in range(2)])
+
+    expect = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    assert torch.allclose(hessian(False), expect, atol=1e-12)
+    assert torch.allclose(hessian(True), expect, atol=1e-12)
+
+
+@pytest.mark.parametrize("tiny", [1e-300, 1e-100, 1e-50, 1e-13])
+def test_tail_mode_gradient_at_a_tiny_weight_or_seed_probability(tiny):
+    # one link 0 -> 1: P(1) = p0 (1 - w) + (1 - p0) p1 ...; the tilted pass's own
+    # derivative at a factor below ~1e-20 was 2^32 for -0.5 (and 4.5e133 for 0.5 in p)
+    w = torch.tensor([tiny], dtype=torch.float64, requires_grad=True)
+    P = tree_size_distribution(CascadeGraph(2, np.array([0]), np.array([1]), w),
+                               torch.tensor([0.5, 0.0], dtype=torch.float64),
+                               tail_accurate=True)
+    (dw,) = torch.autograd.grad(P[1], w)
+    assert float(dw) == pytest.approx(-0.5, rel=1e-10)
+    p = torch.tensor([tiny, 0.0], dtype=torch.float64, requires_grad=True)
+    g = CascadeGraph(2, np.array([0]), np.array([1]), torch.tensor([0.5], dtype=torch.float64))
+    (dp,) = torch.autograd.grad(tree_size_distribution(g, p, tail_accurate=True)[1], p)
+    assert float(dp[0]) == pytest.approx(0.5, rel=1e-10)
+
+
+def test_tda_tail_mode_spends_nothing_on_folded_seed_probabilities(monkeypatch):
+    # TDA's p_eff requires a gradient with the weights, and it is exactly 0 or 1 wherever
+    # no link was dropped: each such entry cost one more tail evaluation (10x a fit step)
+    # and a warning, for a derivative that is 0 by construction
+    import warnings
+
+    import biomodels.cascade.tree as tree
+
+    n = 60
+    src, dst = np.arange(n), (np.arange(n) + 1) % n  # a directed cycle
+    w = torch.full((n,), 0.5, dtype=torch.float64, requires_grad=True)
+    g = CascadeGraph(n, src, dst, w)
+    calls = []
+    real = tree._tail_accurate
+    monkeypatch.setattr(tree, "_tail_accurate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    p = torch.zeros(n, dtype=torch.float64)
+    p[0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P = tda_size_distribution(g, p, tail_accurate=True)
+    (gw,) = torch.autograd.grad(P[40].log(), w)
+    # the value, and one slope: node 59, behind the dropped link 58 -> 59, has the folded
+    # probability 0.5^59 (within 1e-12 of 0), a function of the weights; the 59 others
+    # (no dropped link, or the sure seed) cost nothing
+    assert len(calls) == 2 and torch.isfinite(gw).all()
+    # P[40] ~ w^39 (1 - w) along the path from the seed (9e-13; node 59's folded 0.5^59
+    # adds ~1e-18): d log P / d w_i = 1 / w for the first 39 links, -1 / (1 - w) at the
+    # 40th, ~0 beyond
+    expect = torch.zeros(n, dtype=torch.float64)
+    expect[:39], expect[39] = 2.0, -2.0
+    assert torch.allclose(gw, expect, atol=1e-9)
