@@ -26,6 +26,22 @@ def files(tmp_path_factory):
     return root
 
 
+def _interrupt_in_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int):
+    """Make a fit raise KeyboardInterrupt (Ctrl-C) in ``epoch``; return the real loss."""
+    import biomodels.grn.train as train_mod
+
+    real, calls = train_mod.evaluate_loss, []
+
+    def dies(*a, **kw):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return real(*a, **kw)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", dies)
+    return real
+
+
 def test_fit_writes_the_four_files(files, capsys):
     out = files / "out"
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
@@ -291,15 +307,7 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
             "--epochs", "12", "--hidden", "6", "--quiet"]
     assert main([*args, "--out", str(files / "whole")]) == 0
     out = files / "resumed"
-    real, calls = train_mod.evaluate_loss, []
-
-    def dies_in_epoch_11(*a, **kw):  # e.g. the job hits its wall-time limit
-        calls.append(1)
-        if len(calls) == 11:
-            raise KeyboardInterrupt
-        return real(*a, **kw)
-
-    monkeypatch.setattr(train_mod, "evaluate_loss", dies_in_epoch_11)
+    real = _interrupt_in_epoch(monkeypatch, 11)  # e.g. the job hits its wall-time limit
     assert main([*args, "--out", str(out)]) == 130  # Ctrl-C: one line, exit code 130
     assert (out / "checkpoint.pt").exists() and not (out / "network.csv").exists()
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
@@ -368,15 +376,7 @@ def test_a_checkpoint_of_other_settings_names_what_the_command_line_can_do(files
             "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
             "--epochs", "12", "--hidden", "6", "--quiet"]
     out = files / "other_settings"
-    real, calls = train_mod.evaluate_loss, []
-
-    def dies_in_epoch_11(*a, **kw):
-        calls.append(1)
-        if len(calls) == 11:
-            raise KeyboardInterrupt
-        return real(*a, **kw)
-
-    monkeypatch.setattr(train_mod, "evaluate_loss", dies_in_epoch_11)
+    real = _interrupt_in_epoch(monkeypatch, 11)
     assert main([*args, "--out", str(out)]) == 130  # Ctrl-C: one line, exit code 130
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
     capsys.readouterr()

@@ -138,6 +138,15 @@ def test_apply_H_shape_named() -> None:
         fj.apply_H(np.ones(4))
 
 
+def _float32_model(backend: str, W: np.ndarray):
+    """A float32 FJ model of ``W`` in ``backend``, its beliefs and the float64 answer."""
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
+            "torch": lambda x: torch.tensor(x)}[backend]
+    g, s = np.linspace(0.1, 0.5, 40), np.linspace(0.0, 1.0, 40)
+    ref = FriedkinJohnsen(W.astype(np.float64), g, 0.3).equilibrium(s, method="direct")
+    return FriedkinJohnsen(conv(W.astype(np.float32)), g, 0.3), s.astype(np.float32), ref
+
+
 @pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
 def test_float32_symmetrisable_trust_is_detected_for_cg(backend: str) -> None:
     # before: diag(row counts) W of a float32 D^-1 A is symmetric only to ~1e-7, above the
@@ -146,12 +155,9 @@ def test_float32_symmetrisable_trust_is_detected_for_cg(backend: str) -> None:
     A = random_graph(40, 160, seed=1).toarray()
     A[np.arange(39), np.arange(1, 40)] = A[np.arange(1, 40), np.arange(39)] = 1  # connected
     W = (A / A.sum(axis=1, keepdims=True)).astype(np.float32)
-    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
-            "torch": lambda x: torch.tensor(x)}[backend]
+    fj, s32, ref = _float32_model(backend, W)
     g, s = np.linspace(0.1, 0.5, 40), np.linspace(0.0, 1.0, 40)
-    ref = FriedkinJohnsen(W.astype(np.float64), g, 0.3).equilibrium(s, method="direct")
-    fj = FriedkinJohnsen(conv(W), g, 0.3)
-    z = fj.equilibrium(s.astype(np.float32), method="cg")
+    z = fj.equilibrium(s32, method="cg")
     assert fj.info_["method"] == "cg"
     np.testing.assert_allclose(np.asarray(z, dtype=np.float64), ref, atol=1e-5)
     # an asymmetric float32 W is still refused
@@ -168,12 +174,7 @@ def test_float32_fixed_point_converges_at_the_default_tolerance(backend: str) ->
     A = random_graph(40, 160, seed=1).toarray()
     A[np.arange(39), np.arange(1, 40)] = 1
     T = np.random.default_rng(0).random((40, 40)) * A
-    W = (T / T.sum(axis=1, keepdims=True)).astype(np.float32)
-    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
-            "torch": lambda x: torch.tensor(x)}[backend]
-    g, s = np.linspace(0.1, 0.5, 40), np.linspace(0.0, 1.0, 40)
-    ref = FriedkinJohnsen(W.astype(np.float64), g, 0.3).equilibrium(s, method="direct")
-    fj = FriedkinJohnsen(conv(W), g, 0.3)
-    z = fj.equilibrium(s.astype(np.float32), method="fixed_point")
+    fj, s32, ref = _float32_model(backend, (T / T.sum(axis=1, keepdims=True)).astype(np.float32))
+    z = fj.equilibrium(s32, method="fixed_point")
     assert fj.info_["iterations"] < 200
     np.testing.assert_allclose(np.asarray(z, dtype=np.float64), ref, atol=1e-5)
