@@ -602,13 +602,13 @@ def fit_theta(
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:
         raise ValueError(f"method='statespace' needs n <= 20 events, got {n}")
-    kmax = int(x.sum(1).max())
+    sizes = x.sum(1)
+    kmax = int(sizes.max())
     if used == "exact" and kmax > MAX_SUBSET_EVENTS:
         raise ValueError(
             f"method='exact': a tumour carries {kmax} events (> {MAX_SUBSET_EVENTS}); the "
             "exact subset likelihood needs 2^k states per tumour. Use method='mcmc'."
         )
-    sizes = x.sum(1)
     lattice = sizes[sizes < mcmc_threshold] if used == "mcmc" else sizes[:0]
     if lattice.size and int(lattice.max()) > MAX_SUBSET_EVENTS:
         # those tumours get the exact lattice: 2^k states each (14 GB at 26 events of 26)

@@ -61,22 +61,20 @@ class CTMC:
         self.cv_scores: dict[float, list[float]] = {}
         self.fit_info: dict[str, Any] = {}
         self.posterior_samples: np.ndarray | None = None
+        names = None if event_names is None else list(event_names)
+        if names is not None and len(set(names)) != len(names):
+            raise ValueError("event_names contains duplicates")
         if theta is not None:
             th = as_theta(theta).detach().cpu().to(torch.float64).numpy()
-            names = event_names or [f"E{i}" for i in range(th.shape[0])]
+            names = names or [f"E{i}" for i in range(th.shape[0])]
             if len(names) != th.shape[0]:
                 raise ValueError(
                     f"event_names has {len(names)} entries but theta has {th.shape[0]} rows"
                 )
-            if len(set(names)) != len(names):
-                raise ValueError("event_names contains duplicates")
-            self._theta, self.event_names = th, list(names)
-        elif event_names is not None:
-            # kept for fit(): they were dropped, and a plain array's events became E0, E1, ...
-            names = list(event_names)
-            if len(set(names)) != len(names):
-                raise ValueError("event_names contains duplicates")
-            self.event_names = names
+            self._theta = th
+        # without theta they name a plain array's events in fit() (they were dropped, and
+        # the events became E0, E1, ...)
+        self.event_names = names
 
     # -- state -------------------------------------------------------------------------
     @property
