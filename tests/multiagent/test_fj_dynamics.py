@@ -254,3 +254,90 @@ def test_consensus_weights_of_a_slowly_mixing_path(backend):
         return
     pi = np.asarray(fj.consensus_weights())
     np.testing.assert_allclose(pi, expect, atol=1e-14)
+
+
+def _exact_equilibrium(W, gamma, alpha, s):
+    """Equilibrium in exact rational arithmetic (Gaussian elimination on Fractions).
+
+    Rows of ``W`` are taken as stochastic (a float32 row sums to 1 only within eps): the
+    diagonal of ``I - H`` is ``g_i + c_i sum_{j != i} W_ij``.
+    """
+    from fractions import Fraction as F
+
+    n = len(s)
+    g, a = [F(float(x)) for x in gamma], [F(float(x)) for x in alpha]
+    Wf = [[F(float(x)) for x in row] for row in W]
+    c = [(1 - g[i]) * (1 - a[i]) for i in range(n)]
+    K = [[g[i] + c[i] * sum(Wf[i][k] for k in range(n) if k != i) if i == j
+          else -c[i] * Wf[i][j] for j in range(n)] + [g[i] * F(float(s[i]))]
+         for i in range(n)]
+    for k in range(n):
+        for i in range(k + 1, n):
+            f = K[i][k] / K[k][k]
+            K[i] = [x - f * y for x, y in zip(K[i], K[k])]
+    x = [F(0)] * n
+    for i in reversed(range(n)):
+        x[i] = (K[i][n] - sum(K[i][j] * x[j] for j in range(i + 1, n))) / K[i][i]
+    return np.array([float(v) for v in x])
+
+
+# Dyadic weights (exact in binary) on a 5-agent graph, so the Fraction answer is the model's.
+_W5 = np.array([[0, .5, .5, 0, 0], [.25, 0, .25, .5, 0], [0, .5, 0, 0, .5],
+                [0, 0, 1, 0, 0], [.5, 0, 0, .5, 0]])
+_S5 = np.array([0.875, -0.25, 0.5, 1.0, -0.75])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_direct_equilibrium_exact_when_every_agent_is_barely_stubborn(backend):
+    # I - H has condition ~1/gamma; a plain LU solve lost ~eps/gamma (0.8 % at 2^-45)
+    gamma = np.full(5, 2.0**-45)
+    alpha = np.array([0.25, 0.5, 0.0, 0.125, 0.75])
+    exact = _exact_equilibrium(_W5, gamma, alpha, _S5)
+    if backend == "torch":
+        model = FriedkinJohnsen(torch.tensor(_W5), torch.tensor(gamma), torch.tensor(alpha))
+        got = model.equilibrium(torch.tensor(_S5)).numpy()
+        M = model.influence_matrix().numpy()
+    else:
+        model = FriedkinJohnsen(_W5, gamma, alpha)
+        got = model.equilibrium(_S5)
+        M = model.influence_matrix()
+    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(M @ _S5, exact, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_float32_direct_equilibrium_is_accurate_to_float32(backend):
+    r = np.random.default_rng(3)
+    A = r.random((12, 12)) * (r.random((12, 12)) < 0.5) + np.roll(np.eye(12), 1, axis=1)
+    np.fill_diagonal(A, 0)
+    gamma, alpha = r.uniform(1e-5, 1e-4, 12), r.uniform(0, 0.5, 12)
+    s = r.uniform(-1, 1, 12)
+    f32 = [x.astype(np.float32) for x in (A, gamma, alpha, s)]
+    if backend == "torch":
+        model = FriedkinJohnsen.from_adjacency(*map(torch.tensor, f32[:3]))
+        got = model.equilibrium(torch.tensor(f32[3]))
+        assert got.dtype == torch.float32
+        W, got = model.W.numpy(), got.numpy()
+    else:
+        model = FriedkinJohnsen.from_adjacency(*f32[:3])
+        got = model.equilibrium(f32[3])
+        assert got.dtype == np.float32
+        W = model.W
+    exact = _exact_equilibrium(W, f32[1], f32[2], f32[3])
+    # one float32 LU solve was off by 4.5e-5 here (eps / gamma); now 7e-9
+    np.testing.assert_allclose(got, exact, rtol=0, atol=4 * 2.0**-24)
+
+
+def test_refined_direct_solve_keeps_exact_gradients(monkeypatch):
+    import multiagent.dynamics as dyn
+
+    monkeypatch.setattr(dyn, "_REFINE_ABOVE", 0.0)  # refine even at a moderate gamma
+    W = torch.tensor(_W5)
+    alpha = torch.tensor([0.25, 0.5, 0.0, 0.125, 0.75], dtype=torch.float64)
+
+    def f(gamma, s):
+        return FriedkinJohnsen(W, gamma, alpha).equilibrium(s, check=False)
+
+    gamma = torch.tensor([0.1, 0.02, 0.3, 0.05, 0.2], dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(_S5, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (gamma, s))
