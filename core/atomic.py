@@ -109,11 +109,46 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
             raise ValueError(f"cannot write {blocked}: a folder of that name is in the way")
         for path in files:
             _fsync(path)
-            os.replace(path, final / path.name)
+        _move_all(files, final, stage)
         if os.name == "posix":
             _fsync(final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_all(files: list[Path], final: Path, stage: Path) -> None:
+    """Rename ``files`` into ``final``; if one rename fails (or Ctrl-C), undo the others.
+
+    The earlier run's files are hard-linked into ``stage`` first, so a failure half way
+    puts them back and removes the new files that had no earlier version.
+    """
+    backup = stage / ".previous"
+    backup.mkdir()
+    kept: dict[Path, Path | None] = {}
+    for path in files:
+        old = final / path.name
+        saved = backup / path.name
+        if old.exists():
+            try:
+                os.link(old, saved)
+            except OSError:  # no hard links here (some network filesystems): copy instead
+                shutil.copy2(old, saved)
+            kept[old] = saved
+        else:
+            kept[old] = None
+    moved: list[Path] = []
+    try:
+        for path in files:
+            os.replace(path, final / path.name)
+            moved.append(final / path.name)
+    except BaseException:
+        for target in moved:
+            saved = kept[target]
+            if saved is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(saved, target)
+        raise
 
 
 def _fsync(path: Path) -> None:

@@ -74,6 +74,40 @@ def test_atomic_outputs_replace_the_whole_set_or_nothing(tmp_path: Path) -> None
     assert '"run": 1' in (out / "metrics.json").read_text()
 
 
+def test_atomic_outputs_undo_the_moves_made_when_a_later_one_fails(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    out = tmp_path / "run"
+    with atomic_outputs(out) as stage:
+        (stage / "a.csv").write_text("old a")
+        (stage / "c.csv").write_text("old c")
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # Ctrl-C between the first and the second rename
+            raise KeyboardInterrupt
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(KeyboardInterrupt), atomic_outputs(out) as stage:
+        for name in ("a.csv", "b.csv", "c.csv"):
+            (stage / name).write_text(f"new {name[0]}")
+    monkeypatch.setattr(os, "replace", real)
+    # a.csv had been replaced and is put back; nothing of the new run is left
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "c.csv"]
+    assert (out / "a.csv").read_text() == "old a"
+    assert (out / "c.csv").read_text() == "old c"
+    # a failure at the first rename of a fresh name removes nothing of the old run
+    calls.clear()
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(KeyboardInterrupt), atomic_outputs(out) as stage:
+        (stage / "b.csv").write_text("new b")
+        (stage / "d.csv").write_text("new d")
+    monkeypatch.setattr(os, "replace", real)
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "c.csv"]
+
+
 def test_atomic_outputs_refuse_a_blocked_name_before_moving_anything(tmp_path: Path) -> None:
     out = tmp_path / "run"
     (out / "plot.png").mkdir(parents=True)
