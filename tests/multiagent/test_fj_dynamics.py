@@ -233,11 +233,11 @@ def test_normalise_gives_an_empty_row_of_a_torch_sparse_w_a_self_loop(layout):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch", "scipy"])
 def test_consensus_weights_of_a_slowly_mixing_path(backend):
-    # power iteration stops when pi changes by less than tol in one step, which on a path
-    # (mixing time ~ n^2) left errors of 4e-9 at 200 agents and ran out of its 100,000
-    # steps at 400; the dense direct solve is exact to round-off. Agents 1..n-1 form an
-    # undirected path (W = D^-1 A, pi proportional to degree); agent 0 only listens to
-    # agent 1, so the closed group is 1..n-1 and pi_0 = 0
+    # power iteration on a path (mixing time ~ n^2) left errors of 4e-9 at 200 agents and
+    # ran out of its 100,000 steps at 400 (dense and sparse W); trust is reciprocal on the
+    # closed group, so detailed balance gives pi exactly. Agents 1..n-1 form an undirected
+    # path (W = D^-1 A, pi proportional to degree); agent 0 only listens to agent 1, so the
+    # closed group is 1..n-1 and pi_0 = 0
     n = 400
     A = np.zeros((n, n))
     i = np.arange(1, n - 1)
@@ -248,12 +248,36 @@ def test_consensus_weights_of_a_slowly_mixing_path(backend):
     expect = np.concatenate([[0.0], deg / deg.sum()])
     conv = {"numpy": np.asarray, "torch": torch.tensor, "scipy": sp.csr_array}[backend]
     fj = FriedkinJohnsen(conv(W), 0.0, 0.0)
-    if backend == "scipy":  # sparse: still power iteration, which cannot mix in time
-        with pytest.raises(ConvergenceError):
-            fj.consensus_weights(maxiter=2000)
-        return
-    pi = np.asarray(fj.consensus_weights())
+    pi = np.asarray(fj.consensus_weights(maxiter=2000))
     np.testing.assert_allclose(pi, expect, atol=1e-14)
+
+
+def test_consensus_weights_of_a_reciprocal_weighted_graph_follow_detailed_balance(rng):
+    # pi_i proportional to d_i / (1 - alpha_i) for W = D^-1 A with a symmetric weighted A
+    G = nx.grid_2d_graph(12, 12)
+    A = nx.to_scipy_sparse_array(G, format="csr")
+    A.data = rng.uniform(0.5, 2.0, A.nnz)
+    A = sp.csr_array((A + A.T) / 2)
+    alpha = rng.uniform(0, 0.5, A.shape[0])
+    w = np.asarray(A.sum(axis=1)).ravel() / (1 - alpha)
+    for adj in (A, A.toarray(), torch.tensor(A.toarray())):
+        pi = np.asarray(FriedkinJohnsen.from_adjacency(adj, 0.0, alpha).consensus_weights())
+        np.testing.assert_allclose(pi, w / w.sum(), rtol=1e-13)
+
+
+def test_sparse_power_iteration_stops_at_its_error_not_at_its_step():
+    # a biased ring is not reversible, so sparse W keeps power iteration; stopping when a step
+    # fell below tol left 2.3e-10 here at tol = 1e-12 (the chain contracts by 0.9996 a step)
+    n = 60
+    i = np.arange(n)
+    W = sp.csr_array((np.r_[np.full(n, 0.55), np.full(n, 0.45)],
+                      (np.r_[i, i], np.r_[(i + 1) % n, (i - 1) % n])), shape=(n, n))
+    alpha = np.random.default_rng(1).uniform(0, 0.5, n)
+    exact = FriedkinJohnsen(W.toarray(), 0.0, alpha).consensus_weights()  # dense direct solve
+    pi = FriedkinJohnsen(W, 0.0, alpha).consensus_weights(tol=1e-12)
+    np.testing.assert_allclose(pi, exact, rtol=0, atol=1e-12)
+    with pytest.raises(ConvergenceError, match="mixes slowly"):
+        FriedkinJohnsen(W, 0.0, alpha).consensus_weights(maxiter=500)
 
 
 def _exact_equilibrium(W, gamma, alpha, s):
