@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.atomic import atomic_outputs, atomic_path, write_json
+from core.atomic import atomic_outputs, atomic_path, save_torch, write_json
 from core.budgets import layer_budgets, layer_densities, random_mask
 from core.fingerprint import fingerprint
 from core.ham import HAM, hyperbolic_step
@@ -34,6 +34,7 @@ from core.select import kth_largest, select_topk
 __all__ = [
     "atomic_outputs",
     "atomic_path",
+    "save_torch",
     "write_json",
     "fingerprint",
     # masks and selection

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_outputs", "atomic_path", "write_json"]
+__all__ = ["atomic_outputs", "atomic_path", "save_torch", "write_json"]
 
 
 @contextmanager
@@ -149,6 +149,30 @@ def _move_all(files: list[Path], final: Path, stage: Path) -> None:
             else:
                 os.replace(saved, target)
         raise
+
+
+def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically, the same object to the same bytes.
+
+    Parameters
+    ----------
+    obj
+        Anything ``torch.save`` takes.
+    path
+        Destination file; replaced only once complete.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import torch
+
+    # through a handle: given a path, torch names the archive's inner folder after the
+    # file, here atomic_path's random temporary name, so the same object gave other bytes
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+    return Path(path)
 
 
 def _fsync(path: Path) -> None:

@@ -722,11 +722,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         pathlib.Path
             ``path`` (as the applied modules' ``save`` do, so ``MaskSet.load(m.save(p))``).
         """
-        from core.atomic import atomic_path
+        from core.atomic import save_torch
 
-        with atomic_path(path) as tmp:
-            torch.save(self.state_dict(), tmp)
-        return Path(path)
+        return save_torch(self.state_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str],

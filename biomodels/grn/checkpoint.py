@@ -101,7 +101,7 @@ def save_checkpoint(
     Path
         ``path``.
     """
-    from core import atomic_path
+    from core import save_torch
 
     def cpu(d: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor] | None:
         return None if d is None else {k: v.detach().cpu() for k, v in d.items()}
@@ -123,9 +123,7 @@ def save_checkpoint(
         "generator": generator.get_state(),
         "pruner": None if pruner is None else pruner.state_dict(),
     }
-    with atomic_path(path) as tmp:
-        torch.save(plain(payload), tmp)
-    return Path(path)
+    return save_torch(plain(payload), path)
 
 
 def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:

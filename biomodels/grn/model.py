@@ -928,7 +928,7 @@ class GRNModel:
             ``path``.
         """
         from biomodels.grn.checkpoint import plain
-        from core import atomic_path
+        from core import save_torch
 
         state = {
             "format": _FORMAT,
@@ -946,9 +946,7 @@ class GRNModel:
             "start": torch.as_tensor(self._default_y0()),
             "time_range": list(self._time_range()), "trajectories": list(self.trajectories),
         }
-        with atomic_path(path) as tmp:
-            torch.save(plain(state), tmp)  # numpy scalars among the settings: see plain
-        return Path(path)
+        return save_torch(plain(state), path)  # numpy scalars among the settings: see plain
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], adata: Any = None, *,

@@ -220,6 +220,15 @@ def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
             MaskSet.load(path)
 
 
+def test_saving_the_same_masks_twice_writes_the_same_bytes(tmp_path) -> None:
+    # torch.save to a path names the archive's inner folder after the file, which was the
+    # random temporary name of the atomic write: each save gave other bytes
+    masks = magnitude_mask(_net(), 0.5)
+    first = masks.save(tmp_path / "a.pt").read_bytes()
+    assert masks.save(tmp_path / "b.pt").read_bytes() == first
+    assert masks.save(tmp_path / "a.pt").read_bytes() == first
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_zeroing_large_cpu_tensors_in_blocks_is_exact(dtype):
     # above _ZERO_BLOCK entries the CPU path multiplies block by block (a size that is not

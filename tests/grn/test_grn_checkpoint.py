@@ -65,6 +65,15 @@ def test_finished_fit_resumes_to_the_same_result(tiny, tmp_path):
     assert longer["epoch"] == [float(e) for e in range(1, 15)]
 
 
+def test_the_same_fit_writes_checkpoints_of_the_same_bytes(tiny, tmp_path):
+    # torch.save to a path named the archive's inner folder after the random temporary
+    # file of the atomic write, so two identical fits left checkpoints that differed
+    pairs, prior = tiny
+    _run(pairs, prior, epochs=2, checkpoint=tmp_path / "a.ckpt")
+    _run(pairs, prior, epochs=2, checkpoint=tmp_path / "b.ckpt")
+    assert (tmp_path / "a.ckpt").read_bytes() == (tmp_path / "b.ckpt").read_bytes()
+
+
 def test_checkpoint_of_other_settings_is_refused(tiny, tmp_path):
     pairs, prior = tiny
     path = tmp_path / "fit.ckpt"
