@@ -497,7 +497,9 @@ class DashPruner:
         previous = self._previous
         if previous is None:
             g = torch.Generator().manual_seed(self.seed)
-            previous = {n: torch.rand(tuple(data[n].shape), generator=g).to(w) for n in _INPUT}
+            # float32 draws whatever torch's default dtype (which changes the numbers drawn)
+            previous = {n: torch.rand(tuple(data[n].shape), generator=g,
+                                      dtype=torch.float32).to(w) for n in _INPUT}
         previous = {n: v.to(w) for n, v in previous.items()}  # saved scores: CPU, any dtype
         q = coregulation(prior, ppi)
         in_guess = prior_guesses(previous, None, prior, q)

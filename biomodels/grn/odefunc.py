@@ -132,11 +132,14 @@ class PhoenixODEFunc(nn.Module):
             Optional CPU generator; None draws from torch's global generator.
         """
 
+        # drawn in float32 whatever torch's default dtype: a float64 default drew other
+        # numbers from the same seed, so a notebook with set_default_dtype(torch.float64)
+        # got another initialisation, and another fit, from seed and dtype alike
         def rand(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-            return torch.rand(shape, generator=generator).to(like)
+            return torch.rand(shape, generator=generator, dtype=torch.float32).to(like)
 
         def randn(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-            return torch.randn(shape, generator=generator).to(like)
+            return torch.randn(shape, generator=generator, dtype=torch.float32).to(like)
 
         def sparse_(w: torch.Tensor) -> None:
             # each weight is zero with probability 0.95 (PHOENIX/DASH call torch's sparse_,

@@ -391,7 +391,9 @@ def prior_loss(func: PhoenixODEFunc, prior: torch.Tensor, *, n_random: int,
     # with a float64 or CUDA field failed in the matmul
     w = func.sum_in.weight
     prior = prior.to(w)
-    y = torch.rand((n_random, prior.shape[0]), generator=generator).to(w) - 0.5
+    # float32 draws whatever torch's default dtype (which changes the numbers drawn)
+    y = torch.rand((n_random, prior.shape[0]), generator=generator,
+                   dtype=torch.float32).to(w) - 0.5
     return torch.mean((func.production(y) - y @ prior) ** 2)
 
 
