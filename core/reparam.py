@@ -410,7 +410,9 @@ class PILoT:
         grow = (accuracy >= self.previous_accuracy and l1_norm >= self.budget
                 and self.epoch <= self.total_epochs / 2)
         self.alpha = self.alpha * self.delta if grow else self.alpha / self.delta
-        self.previous_accuracy = accuracy
+        # a Python float: a numpy accuracy (np.mean, sklearn) in the state made a checkpoint
+        # that torch.load, weights_only by default, refused to read
+        self.previous_accuracy = float(accuracy)
         self.history.append(self.alpha)
         return self.alpha
 

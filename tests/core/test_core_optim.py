@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -450,6 +451,18 @@ def test_pilot_controller_rule_and_penalty() -> None:
     assert hadamard_l1(net) == pytest.approx(float(net.weight.abs().sum().detach()))
     with pytest.raises(ValueError, match="delta"):
         PILoT(alpha=1.0, delta=0.5, budget=1.0, total_epochs=3)
+
+
+def test_pilot_state_with_a_numpy_accuracy_loads_from_a_checkpoint(tmp_path) -> None:
+    # the accuracy was kept as given: np.float64 (np.mean, sklearn) made the controller's
+    # state one that torch.load (weights_only=True by default) refused, so a checkpoint
+    # holding it could not be resumed
+    ctl = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
+    ctl.update(np.float64(0.5), np.float64(10.0))
+    torch.save({"pilot": ctl.state_dict()}, tmp_path / "ckpt.pt")
+    resumed = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
+    resumed.load_state_dict(torch.load(tmp_path / "ckpt.pt")["pilot"])
+    assert resumed.update(0.6, 10.0) == ctl.update(0.6, 10.0) == 4.0
 
 
 def _pilot_fit(use_pilot: bool) -> torch.Tensor:
