@@ -563,7 +563,10 @@ class CTMC:
         try:
             model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
             model.l1 = data.get("l1")
-            model.cv_scores = {float(k): v for k, v in data.get("cv_scores", {}).items()}
+            # save wrote a NaN or infinite fold score as null: read it back as NaN (as the
+            # cross-validation checkpoint does), not None, which write_results cannot average
+            model.cv_scores = {float(k): [float("nan") if v is None else float(v) for v in s]
+                               for k, s in data.get("cv_scores", {}).items()}
             model.fit_info = data.get("fit_info", {})
         except (KeyError, TypeError, AttributeError, ValueError) as exc:  # damaged or edited
             raise ValueError(f"{path} is not a valid prunus.ctmc model file: {exc!r}") from exc

@@ -228,6 +228,19 @@ def test_model_api_roundtrip(tmp_path):
         CTMC().order_probability_samples("a", "b")
 
 
+def test_a_non_finite_fold_score_survives_save_and_load(tmp_path):
+    # save writes a non-finite fold score as null, which load kept as None: the loaded
+    # model's write_results then failed (TypeError adding None and float in np.mean)
+    import anndata
+
+    model = CTMC(np.zeros((2, 2)), ["TP53", "IDH1"])
+    model.l1, model.cv_scores = 0.1, {0.1: [-np.inf, -3.0], 0.2: [-2.0, -3.0]}
+    back = CTMC.load(model.save(tmp_path / "model.json"))
+    assert np.isnan(back.cv_scores[0.1][0]) and back.cv_scores[0.2] == [-2.0, -3.0]
+    cohort = anndata.AnnData(np.zeros((3, 2)), var=pd.DataFrame(index=back.event_names))
+    np.testing.assert_array_equal(back.write_results(cohort)["cv_mean"], [np.nan, -2.5])
+
+
 @pytest.mark.parametrize("content, match", [
     (b"\x80\x04\x95 a pickle", "cannot be read as a prunus.ctmc model file"),
     (b"{not json", "cannot be read as a prunus.ctmc model file"),
