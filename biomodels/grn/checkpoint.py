@@ -154,7 +154,7 @@ def load_checkpoint(
     path
         The checkpoint file.
     signature
-        This fit's settings; every key must equal the saved one.
+        This fit's settings; every key the checkpoint saved must be equal.
     func, optimizer, scheduler, generator, pruner
         Freshly built objects of the same fit, restored in place.
 
@@ -175,7 +175,9 @@ def load_checkpoint(
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a prunus GRN fit checkpoint")
     saved = payload["signature"]
-    differ = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
+    # a setting this version records and an older checkpoint lacks is not checked, so
+    # checkpoints written before it was recorded still resume
+    differ = sorted(k for k in saved if saved.get(k) != signature.get(k))
     if differ:
         detail = ", ".join(f"{k}: saved {saved.get(k)!r}, now {signature.get(k)!r}"
                            for k in differ)

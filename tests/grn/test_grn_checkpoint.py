@@ -88,6 +88,23 @@ def test_checkpoint_of_other_settings_is_refused(tiny, tmp_path):
         _run(pairs, prior, epochs=2, checkpoint=path, checkpoint_every=0)
 
 
+def test_checkpoint_of_other_stopping_or_scheduler_settings_is_refused(tiny, tmp_path):
+    # these change when a fit stops or how its learning rate falls; they resumed silently
+    pairs, prior = tiny
+    path = tmp_path / "fit.ckpt"
+    _run(pairs, prior, epochs=2, checkpoint=path)
+    for kw, key in (({"patience": 3}, "patience"), ({"min_rate": None}, "min_rate"),
+                    ({"scheduler_patience": 1}, "scheduler")):
+        with pytest.raises(ValueError, match=rf"other settings \({key}: saved"):
+            _run(pairs, prior, epochs=4, checkpoint=path, **kw)
+    # a checkpoint from before these were recorded still resumes
+    payload = torch.load(path, weights_only=False)
+    for key in ("patience", "min_rate", "scheduler"):
+        del payload["signature"][key]
+    torch.save(payload, path)
+    _run(pairs, prior, epochs=4, checkpoint=path)
+
+
 def test_checkpoint_of_other_data_or_prior_is_refused(tiny, tmp_path):
     pairs, prior = tiny
     path = tmp_path / "fit.ckpt"
