@@ -273,10 +273,13 @@ class FJFit:
             # save wrote inf (a value the transcript does not determine) as null
             se = {k: np.array([np.inf if v is None else v for v in d[k]], dtype=np.float64)
                   for k in ("gamma_se", "alpha_se") if k in d}
+            def num(v: Any) -> float:  # save writes NaN and inf (a diverged fit) as null
+                return float("nan") if v is None else float(v)
+
             return cls(np.asarray(d["gamma"], dtype=np.float64),
                        np.asarray(d["alpha"], dtype=np.float64),
-                       np.asarray(d["W"], dtype=np.float64), float(d["loss"]),
-                       int(d["train_rounds"]), list(d.get("history", [])), **se)
+                       np.asarray(d["W"], dtype=np.float64), num(d["loss"]),
+                       int(d["train_rounds"]), [num(v) for v in d.get("history", [])], **se)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON errors: ValueError
             raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
                              f"{type(exc).__name__}: {exc}") from exc

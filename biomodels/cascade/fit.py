@@ -398,7 +398,8 @@ class CascadeFit:
         else:  # written before the logits were saved
             w = torch.tensor(state["shared_weights"], dtype=graph.dtype, device=graph.device)
             fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
-        fit.history = list(state["history"])
+        # save writes a non-finite value as null
+        fit.history = [float("nan") if v is None else float(v) for v in state["history"]]
         return fit
 
 

@@ -384,6 +384,14 @@ def test_saved_fit_resumes_exactly(tmp_path):
     assert torch.equal(back.fit(sizes, epochs=3).logits, fit.fit(sizes, epochs=3).logits)
 
 
+def test_saved_fit_reads_a_non_finite_history_entry_back_as_nan(tmp_path):
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6)])
+    fit = CascadeFit(g, seeds=[0], init=0.3)
+    fit.history = [-1.5, float("-inf")]  # save writes it as null; it came back as None
+    back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
+    assert back.history[0] == -1.5 and np.isnan(back.history[1])
+
+
 @pytest.mark.parametrize("content", [b"\x80\x04\x95 a pickle", b"{not json", b"[1, 2]",
                                      b'{"method": "tree", "nodes": 4}'])
 def test_load_names_a_file_that_is_not_a_fit(tmp_path, content):

@@ -191,6 +191,15 @@ def test_save_load_keeps_infinite_standard_errors(tmp_path):
     np.testing.assert_array_equal(back.predict(X), fit.predict(X))
 
 
+def test_save_load_keeps_a_diverged_fits_non_finite_loss(tmp_path):
+    # save writes NaN/inf as null; load refused the file as "not an FJ fit"
+    X = simulate_transcript(5, 6, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=1)
+    fit = fit_fj(X)
+    fit.loss, fit.history = float("inf"), [0.5, float("nan")]
+    back = FJFit.load(fit.save(tmp_path / "fit.json"))
+    assert np.isnan(back.loss) and back.history[0] == 0.5 and np.isnan(back.history[1])
+
+
 @pytest.mark.parametrize("text", ["{not json", "{}", "[1, 2]", '{"gamma": "x"}'])
 def test_load_refuses_files_that_are_not_fits(tmp_path, text):
     # before: a JSONDecodeError or KeyError/TypeError that did not name the file
