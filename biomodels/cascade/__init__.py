@@ -13,8 +13,9 @@ from .graph import CascadeGraph, seed_probabilities
 from .influence import SeedSelection, celf
 from .loopy import bp_marginals, exact_small_sizes, poisson_binomial, tda_size_distribution
 from .montecarlo import MonteCarloResult, expected_tv_error, monte_carlo, total_variation
+from .plan import tree_plan
 from .plot import plot_distribution
-from .tree import tree_conditional_activation, tree_plan, tree_size_distribution
+from .tree import tree_conditional_activation, tree_size_distribution
 
 __all__ = [
     "CascadeFit",

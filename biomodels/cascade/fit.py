@@ -27,7 +27,8 @@ from core.seeding import seeded_globals
 
 from .graph import CascadeGraph, seed_probabilities
 from .loopy import tda_size_distribution
-from .tree import tree_plan, tree_size_distribution
+from .plan import tree_plan
+from .tree import tree_size_distribution
 
 __all__ = ["CascadeFit", "fit_bayesian"]
 

@@ -31,7 +31,8 @@ from core.checks import check_count
 
 from .graph import CascadeGraph
 from .loopy import tda_size_distribution
-from .tree import TreePlan, tree_plan, tree_size_distribution
+from .plan import TreePlan, tree_plan
+from .tree import tree_size_distribution
 
 __all__ = ["SeedSelection", "celf"]
 

@@ -33,19 +33,10 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from core.checks import check_count, check_number
 
 from .graph import CascadeGraph
-from .tree import (
-    _TAIL_RADII,
-    _pieces,
-    _reduction_rounds,
-    _segmented_product,
-    _tail_with_boundaries,
-    _upward,
-    check_probabilities,
-    check_seed_vector,
-    clip_negative,
-    tree_plan,
-    tree_size_distribution,
-)
+from .passes import _segmented_product, _upward, clip_negative
+from .plan import _pieces, _reduction_rounds, tree_plan
+from .tail import _TAIL_RADII, _tail_with_boundaries
+from .tree import check_probabilities, check_seed_vector, tree_size_distribution
 
 __all__ = [
     "bp_messages",

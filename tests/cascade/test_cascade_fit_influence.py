@@ -450,7 +450,7 @@ def _random_forest(n, seed, uniform=False):
 
 def test_expected_gains_match_full_enumeration():
     from biomodels.cascade.influence import _expected_gains
-    from biomodels.cascade.tree import tree_plan
+    from biomodels.cascade.plan import tree_plan
 
     rng = np.random.default_rng(0)
     for trial in range(12):

@@ -118,7 +118,7 @@ def test_tail_mode_gradients_equal_those_of_graphs_kept_from_forward(monkeypatch
     # backward rebuilds the graph of one chosen radius at a time (memory of one radius
     # instead of ~20); values and gradients are bit for bit those of keeping every
     # radius's graph from forward, the straightforward computation
-    import biomodels.cascade.tree as tree
+    import biomodels.cascade.tail as tail
 
     rng = np.random.default_rng(3)
     T = nx.random_labeled_tree(60, seed=3)
@@ -143,9 +143,9 @@ def test_tail_mode_gradients_equal_those_of_graphs_kept_from_forward(monkeypatch
     class _KeepEveryGraph:
         @staticmethod
         def apply(weight, p, plan, radii, coefs):
-            return torch.stack([tree._single_radius(plan, weight, p, r, True)[0] for r in radii])
+            return torch.stack([tail._single_radius(plan, weight, p, r, True)[0] for r in radii])
 
-    monkeypatch.setattr(tree, "_ChosenRadii", _KeepEveryGraph)
+    monkeypatch.setattr(tail, "_ChosenRadii", _KeepEveryGraph)
     for dtype, got in lean.items():
         kept = run(dtype)
         assert got[0][-1] < 1e-18 and got[0].dtype == dtype  # far below the floor
@@ -294,15 +294,15 @@ def test_tda_tail_mode_spends_nothing_on_folded_seed_probabilities(monkeypatch):
     # and a warning, for a derivative that is 0 by construction
     import warnings
 
-    import biomodels.cascade.tree as tree
+    import biomodels.cascade.tail as tail
 
     n = 60
     src, dst = np.arange(n), (np.arange(n) + 1) % n  # a directed cycle
     w = torch.full((n,), 0.5, dtype=torch.float64, requires_grad=True)
     g = CascadeGraph(n, src, dst, w)
     calls = []
-    real = tree._tail_accurate
-    monkeypatch.setattr(tree, "_tail_accurate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = tail._tail_accurate
+    monkeypatch.setattr(tail, "_tail_accurate", lambda *a, **k: calls.append(1) or real(*a, **k))
     p = torch.zeros(n, dtype=torch.float64)
     p[0] = 1.0
     with warnings.catch_warnings():

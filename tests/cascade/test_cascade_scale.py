@@ -17,7 +17,8 @@ from biomodels.cascade import (
     seed_probabilities,
     tree_size_distribution,
 )
-from biomodels.cascade.tree import _upward, tree_plan
+from biomodels.cascade.passes import _upward
+from biomodels.cascade.plan import tree_plan
 
 
 def _path(n: int, w: float = 0.5) -> CascadeGraph:
@@ -111,19 +112,19 @@ def test_tail_search_keeps_graphs_only_for_the_radii_it_uses(monkeypatch):
     # every radius of the tail-accurate search kept its autograd graph until backward:
     # one fit step on a 2,000-node path held 13.8 GB. The search now runs without
     # gradients and only the radii that supply some P_k are recomputed with them
-    import biomodels.cascade.tree as tree
+    import biomodels.cascade.tail as tail
 
     g = _path(150, w=0.9)
     p = seed_probabilities(g, seeds=[0])
     calls = {"grad": 0, "all": 0}
-    real = tree._single_radius
+    real = tail._single_radius
 
     def counting(*args, **kwargs):
         calls["all"] += 1
         calls["grad"] += torch.is_grad_enabled()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tree, "_single_radius", counting)
+    monkeypatch.setattr(tail, "_single_radius", counting)
     w = g.weight.clone().requires_grad_(True)
     P = tree_size_distribution(g.with_weight(w), p, tail_accurate=True)
     searched = calls["all"]

@@ -321,11 +321,11 @@ def test_tail_mode_gives_impossible_sizes_exactly_zero(p0, monkeypatch):
     # forced group) and 5 (between P(4) = 1e-30 and P(6) = 1e-80) cannot occur. No radius
     # resolves them; they must come out 0, not noise, without a warning or the whole
     # refinement budget
-    import biomodels.cascade.tree as tree
+    import biomodels.cascade.tail as tail
 
     passes = []
-    real = tree._single_radius
-    monkeypatch.setattr(tree, "_single_radius", lambda *a, **k: passes.append(1) or real(*a, **k))
+    real = tail._single_radius
+    monkeypatch.setattr(tail, "_single_radius", lambda *a, **k: passes.append(1) or real(*a, **k))
     a, b = 1e-80, 1e-30
     g = CascadeGraph.from_edges([(0, 1, 1.0), (0, 2, 1.0), (2, 3, a), (3, 4, 1.0), (3, 5, 1.0),
                                  (1, 6, b)], nodes=list(range(7)))
@@ -376,7 +376,7 @@ def test_tail_mode_warns_about_sizes_its_search_left_open():
     # with no refinement rounds the star of weights 1e-100 keeps sizes 2-4 unresolved
     # (they need log rho ~ 225), and larger ones not shown below float64's range: named
     # in a warning and returned as 0, not as noise
-    from biomodels.cascade.tree import _tail_accurate
+    from biomodels.cascade.tail import _tail_accurate
 
     n = 200
     g = CascadeGraph.from_edges([(0, i, 1e-100) for i in range(1, n + 1)])
@@ -391,7 +391,7 @@ def test_tail_mode_warns_about_sizes_its_search_left_open():
 def test_size_support_matches_brute_force(trial):
     # which sizes are possible depends only on which weights and seed probabilities are
     # 0, 1 or between; the tail mode uses it to tell impossible sizes from unresolved ones
-    from biomodels.cascade.tree import _size_support
+    from biomodels.cascade.tail import _size_support
 
     rng = np.random.default_rng(500 + trial)
     n = int(rng.integers(1, 9))
