@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,7 +65,9 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
     A command that writes several result files writes them all into the staging folder;
     they replace the files of an earlier run only once every one of them is written, so a
     run that fails half way never leaves its new files next to an old run's. On failure the
-    staging folder is removed and ``folder`` keeps what it held.
+    staging folder is removed and ``folder`` keeps what it held. A run killed outright
+    (SIGKILL, a batch system's time limit) cannot remove its staging folder; the next run
+    into ``folder`` on the same machine removes it.
 
     Parameters
     ----------
@@ -96,7 +99,8 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
     if final.exists() and not final.is_dir():
         raise ValueError(f"the output folder {str(final)!r} is an existing file; give a folder")
     final.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=final, prefix=".prunus-staging-"))
+    _remove_abandoned_stages(final)
+    stage = Path(tempfile.mkdtemp(dir=final, prefix=f"{_stage_prefix()}{os.getpid()}-"))
     try:
         yield stage
         files = sorted(stage.iterdir())
@@ -114,6 +118,37 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
             _fsync(final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _stage_prefix() -> str:
+    """Staging folders are named after this machine and the process that made them."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+    return f".prunus-staging-{host}-"
+
+
+def _remove_abandoned_stages(folder: Path) -> None:
+    """Remove staging folders of this machine's processes that no longer run.
+
+    Another machine's folders (a shared filesystem) and live processes' are left alone.
+    """
+    if os.name != "posix":  # os.kill(pid, 0) sends Ctrl-C on Windows
+        return
+    prefix = _stage_prefix()
+    for stage in folder.glob(f"{prefix}*"):
+        pid = stage.name[len(prefix):].split("-", 1)[0]
+        if stage.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # exists but is not ours, or cannot tell: keep it
+        return True
+    return True
 
 
 def _move_all(files: list[Path], final: Path, stage: Path) -> None:

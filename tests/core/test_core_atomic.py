@@ -108,6 +108,32 @@ def test_atomic_outputs_undo_the_moves_made_when_a_later_one_fails(tmp_path: Pat
     assert sorted(p.name for p in out.iterdir()) == ["a.csv", "c.csv"]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="process check by signal 0")
+def test_atomic_outputs_remove_the_staging_folder_of_a_killed_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from core.atomic import _stage_prefix
+
+    out = tmp_path / "run"
+    # a run killed outright (SIGKILL) leaves its staging folder, large files and all
+    code = ("import os, sys; from core import atomic_outputs\n"
+            "with atomic_outputs(sys.argv[1]) as stage:\n"
+            "    (stage / 'result.h5ad').write_bytes(b'x' * 1000)\n"
+            "    os.kill(os.getpid(), 9)\n")
+    subprocess.run([sys.executable, "-c", code, str(out)], check=False)
+    left = [p.name for p in out.iterdir()]
+    assert len(left) == 1 and left[0].startswith(_stage_prefix())
+    # another machine's staging folder (a shared filesystem) and a live process's stay
+    other = out / ".prunus-staging-otherhost-1-abc"
+    live = out / f"{_stage_prefix()}{os.getpid()}-abc"
+    other.mkdir()
+    live.mkdir()
+    with atomic_outputs(out) as stage:
+        (stage / "a.csv").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == sorted(["a.csv", other.name, live.name])
+
+
 def test_atomic_outputs_refuse_a_blocked_name_before_moving_anything(tmp_path: Path) -> None:
     out = tmp_path / "run"
     (out / "plot.png").mkdir(parents=True)
