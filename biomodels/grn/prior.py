@@ -125,6 +125,7 @@ def align_prior(
         Float64 matrix of shape ``(len(var_names), len(var_names))`` with ``var_names`` as
         index and columns. Genes of the prior that are not in the data are dropped (with a
         warning naming them); data genes absent from the prior get zero rows and columns.
+        A new matrix: it shares no memory with ``prior``.
 
     Raises
     ------
@@ -152,7 +153,9 @@ def align_prior(
     if hasattr(prior, "detach"):  # torch tensor
         prior = prior.detach().cpu().double().numpy()  # numpy has no bfloat16
     try:
-        values = np.asarray(prior, dtype=np.float64)
+        # a copy: a float64 array (e.g. adata.varp[key]) was wrapped as is, so the model's
+        # prior and the user's AnnData shared memory and an edit of either changed both
+        values = np.array(prior, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(
             f"{name} must be a DataFrame, a CSV path or a square numeric array, "
@@ -176,6 +179,13 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
     rows = pd.Index([str(g) for g in prior.index])
     cols = pd.Index([str(g) for g in prior.columns])
     if prior.shape[0] != prior.shape[1]:
+        if prior.shape[1] == prior.shape[0] + 1 and set(prior.iloc[:, 0].astype(str)) == set(
+                cols[1:]):  # pd.read_csv(path) without index_col=0: the labels are a column
+            raise ValueError(
+                f"{name}'s first column {cols[0]!r} holds the gene names; make it the index "
+                f"(pd.read_csv(path, index_col=0), or {name}.set_index({cols[0]!r})), or "
+                "pass the CSV path itself"
+            )
         raise ValueError(
             f"{name} must be square (regulators x targets over the same genes), got shape "
             f"{prior.shape}; build a TF-target prior with prior_from_edges(...)"

@@ -241,3 +241,29 @@ def test_an_edge_list_given_as_a_prior_csv_points_to_prior_from_edges(tmp_path):
                   "sign": ["-", "-"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="square gene x gene matrix.*prior_from_edges"):
         align_prior(str(path), ["Gata1", "Pu.1"])
+
+
+def test_an_array_prior_is_a_copy_not_the_users_array():
+    values = _prior().to_numpy()
+    out = align_prior(values, GENES)
+    out.iloc[0, 1] = 99.0  # was a view of `values`
+    assert values[0, 1] == 1.0
+
+    from biomodels.grn import GRNModel, simulate_hill_network
+
+    adata = simulate_hill_network(5, n_trajectories=2, n_timepoints=4, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior="truth",
+                     n_hidden=2)
+    before = adata.varp["truth"].copy()
+    adata.varp["truth"][:] = 0.0  # the user edits their AnnData: the model's prior stays
+    np.testing.assert_array_equal(model.prior.to_numpy(), before)
+
+
+def test_a_frame_read_without_index_col_names_its_label_column(tmp_path):
+    _prior().rename_axis("gene").to_csv(tmp_path / "prior.csv")
+    frame = pd.read_csv(tmp_path / "prior.csv")  # genes as a column, not the index
+    with pytest.raises(ValueError, match=r"first column 'gene' holds the gene names.*"
+                                         r"index_col=0"):
+        align_prior(frame, GENES)  # was "must be square ...; build ... prior_from_edges"
+    pd.testing.assert_frame_equal(align_prior(frame.set_index("gene"), GENES), _prior(),
+                                  check_names=False)
