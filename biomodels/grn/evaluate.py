@@ -178,30 +178,36 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
 
     ``what`` names the first matrix in messages (``"network"`` or ``"prior"``).
     """
+    labels = []
     for name, frame in ((what, network), ("truth", truth)):
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(
                 f"{name} must be a pandas DataFrame with gene names as index (regulators) "
                 f"and columns (targets), got {type(frame).__name__}"
             )
-        for axis, labels in (("index", frame.index), ("columns", frame.columns)):
-            if labels.has_duplicates:
-                dup = labels[labels.duplicated()].unique().tolist()
+        # names as text, as align_prior reads them: pd.read_csv(path, index_col=0) puts
+        # numeric ids (Entrez) in the index as ints but in the header as text, and the
+        # genes "differed" in a message that listed the same names on both sides
+        rows = pd.Index([str(g) for g in frame.index])
+        cols = pd.Index([str(g) for g in frame.columns])
+        for axis, names in (("index", rows), ("columns", cols)):
+            if names.has_duplicates:
+                dup = names[names.duplicated()].unique().tolist()
                 raise ValueError(f"{name}.{axis} has duplicated gene names: {dup}")
-    for axis in ("index", "columns"):
-        a = getattr(network, axis)
-        b = getattr(truth, axis)
+        labels.append((rows, cols))
+    (net_rows, net_cols), (rows, cols) = labels
+    for axis, a, b in (("index", net_rows, rows), ("columns", net_cols, cols)):
         if set(a) != set(b):
-            only_net = sorted(map(str, set(a) - set(b)))
-            only_truth = sorted(map(str, set(b) - set(a)))
+            only_net = sorted(set(a) - set(b))
+            only_truth = sorted(set(b) - set(a))
             raise ValueError(
                 f"{what} and truth must have the same genes on their {axis} "
                 f"(rows are regulators, columns targets); only in {what}: {only_net}, "
                 f"only in truth: {only_truth}"
             )
-    net = network.loc[truth.index, truth.columns]
     try:
-        w = net.to_numpy(dtype=np.float64)
+        w = network.to_numpy(dtype=np.float64)[
+            np.ix_(net_rows.get_indexer(rows), net_cols.get_indexer(cols))]
         t = truth.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{what} and truth must hold numbers") from err
@@ -209,7 +215,7 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
         raise ValueError(f"{what} contains NaN or inf")
     if not np.isfinite(t).all():
         raise ValueError("truth contains NaN or inf")
-    off = np.asarray(truth.index)[:, None] != np.asarray(truth.columns)[None, :]
+    off = np.asarray(rows)[:, None] != np.asarray(cols)[None, :]
     return w[off], t[off]
 
 

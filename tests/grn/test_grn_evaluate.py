@@ -266,3 +266,15 @@ def test_prior_breakdown_bad_prior():
         evaluate(truth, truth, prior=truth.replace(1.0, np.nan))
     with pytest.raises(TypeError, match="prior must be a pandas DataFrame"):
         evaluate(truth, truth, prior=truth.to_numpy())
+
+
+def test_a_truth_csv_with_numeric_gene_ids_is_matched_by_name(tmp_path):
+    genes = ["1017", "1018", "7157"]  # Entrez ids
+    truth = pd.DataFrame([[0, 1, 0], [0, 0, -1], [1, 0, 0]], index=genes, columns=genes)
+    truth.to_csv(tmp_path / "truth.csv")
+    read = pd.read_csv(tmp_path / "truth.csv", index_col=0)  # int index, text header
+    network = pd.DataFrame([[0.5, 0.9, 0.1], [0.2, 0.0, -0.8], [0.7, 0.3, 0.0]],
+                           index=genes, columns=genes)
+    # was "only in network: ['1017', ...], only in truth: ['1017', ...]"
+    assert evaluate(network, read) == evaluate(network, truth)
+    assert evaluate(network, read)["auroc"] == 1.0
