@@ -46,7 +46,9 @@ def validate_cohort(
     Parameters
     ----------
     data
-        Binary numpy array, pandas DataFrame (columns = events) or AnnData (variables = events).
+        Binary numpy array, pandas DataFrame (columns = events) or AnnData (variables = events,
+        ``X`` in memory, sparse or backed). Entries 0/1, booleans or the text ``TRUE``/``FALSE``
+        (any case).
     event_names
         Names for a numpy array (default ``"E0", "E1", ...``).
     warn_unobserved
@@ -65,6 +67,12 @@ def validate_cohort(
     """
     if _is_anndata(data):
         mat = data.X
+        # both reached pandas' bare "Must pass 2-d input. shape=()"
+        if mat is None:
+            raise ValueError("adata.X is None; put the tumours x events 0/1 matrix in X "
+                             f"(layers: {list(data.layers.keys())})")
+        if hasattr(mat, "to_memory"):  # backed (on-disk) sparse X
+            mat = mat.to_memory()
         if hasattr(mat, "toarray"):
             mat = mat.toarray()
         names = [str(v) for v in data.var_names]
@@ -119,6 +127,14 @@ def validate_cohort(
 
 def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
     """One event column as uint8, or a ValueError naming the column and its first bad entry."""
+    if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
+        # TRUE/FALSE as text (pandas' dtype=str, a column mixing them with 1/0 or with a
+        # gap): refused, while read_cohort's parser takes a column of only these words
+        flag = raw.astype(str).str.strip().str.lower().map({"true": 1, "false": 0})
+        hit = flag.notna().to_numpy()
+        values = raw.to_numpy(dtype=object, copy=True)
+        values[hit] = flag.to_numpy()[hit]
+        raw = pd.Series(values, index=raw.index)
     numeric = pd.to_numeric(raw, errors="coerce")
     if numeric.dtype.kind == "c":  # the float conversion drops an imaginary part silently
         cvals = numeric.to_numpy()

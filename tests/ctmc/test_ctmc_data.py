@@ -177,3 +177,37 @@ def test_an_empty_event_header_cell_is_refused(tmp_path):
     (tmp_path / "ids.csv").write_text(",TP53,EGFR\na,1,0\nb,0,1\n")
     x, names, ids = read_cohort(tmp_path / "ids.csv")
     assert names == ["TP53", "EGFR"] and ids == ["a", "b"] and x.tolist() == [[1, 0], [0, 1]]
+
+
+def test_a_backed_sparse_or_x_less_anndata_cohort(tmp_path):
+    import anndata as ad
+    import scipy.sparse as sp
+
+    x = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
+    cohort = ad.AnnData(sp.csr_matrix(x), var=pd.DataFrame(index=["TP53", "KRAS"]))
+    cohort.write_h5ad(tmp_path / "c.h5ad")
+    backed = ad.read_h5ad(tmp_path / "c.h5ad", backed="r")
+    try:  # was pandas' "Must pass 2-d input. shape=()"
+        got, names = validate_cohort(backed)
+    finally:
+        backed.file.close()
+    np.testing.assert_array_equal(got, x)
+    assert names == ["TP53", "KRAS"]
+    empty = ad.AnnData(obs=pd.DataFrame(index=["t0", "t1"]),
+                       var=pd.DataFrame(index=["TP53", "KRAS"]))
+    empty.layers["calls"] = x[:2]
+    with pytest.raises(ValueError, match=r"adata.X is None.*\['calls'\]"):
+        validate_cohort(empty)
+
+
+def test_true_false_text_reads_as_0_1(tmp_path):
+    text = pd.DataFrame({"TP53": ["True", "false", " TRUE "], "KRAS": ["1", "False", "0"]})
+    got, _ = validate_cohort(text)  # was "non-numeric entry 'True'"
+    np.testing.assert_array_equal(got, [[1, 1], [0, 0], [1, 0]])
+    # the same table as a CSV: a column mixing TRUE with 1 is text to pandas
+    (tmp_path / "c.csv").write_text("sample,TP53,KRAS\ns1,True,1\ns2,false,False\ns3,TRUE,0\n")
+    np.testing.assert_array_equal(read_cohort(tmp_path / "c.csv")[0], got)
+    with pytest.raises(ValueError, match="'TP53' has a NaN"):
+        validate_cohort(pd.DataFrame({"TP53": ["True", None]}))
+    with pytest.raises(ValueError, match="non-numeric entry 'yes'"):
+        validate_cohort(pd.DataFrame({"TP53": ["True", "yes"]}))
