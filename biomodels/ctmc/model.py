@@ -485,6 +485,10 @@ class CTMC:
         >>> cohort.varp["ctmc"].shape
         (2, 2)
         """
+        if not isinstance(key_added, str) or not key_added or "/" in key_added:
+            # None, 1 or "a/b" were stored, and write_h5ad then failed with an AttributeError
+            raise ValueError(f"key_added must be a non-empty string without '/' (an h5ad "
+                             f"key), got {key_added!r}")
         if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
         theta = self.theta  # NotFittedError before anything is written

@@ -209,8 +209,11 @@ class GRNModel:
                              f"({list(adata.obs.columns)})")
         tcol = adata.obs[time_key]
         if isinstance(tcol.dtype, pd.CategoricalDtype) and pd.api.types.is_numeric_dtype(
-                tcol.cat.categories):  # numeric time points stored as categories (scanpy)
-            tcol = tcol.astype(tcol.cat.categories.dtype)
+                tcol.cat.categories) and not pd.api.types.is_bool_dtype(tcol.cat.categories):
+            # numeric time points stored as categories (scanpy), as float: with the
+            # categories' int dtype a missing cell failed as "Cannot convert float NaN to
+            # integer", naming no key
+            tcol = tcol.astype(np.float64)
         if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol):
             raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}"
                              " (convert it, e.g. adata.obs[key].astype(float))")
@@ -883,6 +886,10 @@ class GRNModel:
         dict
             What was written to ``uns``.
         """
+        if not isinstance(key_added, str) or not key_added or "/" in key_added:
+            # None, 1 or "a/b" were stored, and write_h5ad then failed with an AttributeError
+            raise ValueError(f"key_added must be a non-empty string without '/' (an h5ad "
+                             f"key), got {key_added!r}")
         if adata is None:
             self._require_data("write_results without adata")
             adata = self._adata

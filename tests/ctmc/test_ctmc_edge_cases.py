@@ -106,6 +106,9 @@ def test_results_go_back_into_the_cohort_anndata(tmp_path):
     assert back.uns["ctmc"]["convention"].startswith("theta[i, j] = effect of event j")
     with pytest.raises(ValueError, match="var_names must be the model's events in order"):
         model.write_results(cohort[:, ::-1].copy())
+    for key in (None, "ctmc/l1"):  # stored, then write_h5ad raised AttributeError
+        with pytest.raises(ValueError, match="key_added must be a non-empty string"):
+            model.write_results(cohort, key_added=key)
 
 
 @pytest.mark.parametrize(("dtype", "base", "x"), [

@@ -170,3 +170,26 @@ def test_perturb_values_and_plot_alignment(planted):
     genes = list(planted.var_names)
     truth = pd.DataFrame(planted.varp["truth"], index=genes, columns=genes)
     plot_network(model.network(), truth=truth.loc[genes[::-1], genes])  # any order
+
+
+def test_a_numeric_categorical_time_with_a_missing_cell_names_the_key(planted):
+    data = planted.copy()
+    time = pd.Categorical(data.obs.groupby("trajectory", observed=True).cumcount())
+    time[3] = np.nan  # one cell without a time point
+    data.obs["time"] = time
+    assert data.obs["time"].cat.categories.dtype == np.int64
+    with pytest.raises(ValueError, match=r"adata.obs\['time'\] has NaN"):  # was pandas'
+        GRNModel(data, time_key="time", trajectory_key="trajectory")  # "float NaN to integer"
+
+
+def test_write_results_refuses_a_key_that_h5ad_cannot_store(planted, tmp_path):
+    model = GRNModel(planted, time_key="time", trajectory_key="trajectory", n_hidden=2)
+    model.train(1, pruning="none", method="euler", step_size=1.0, progress=False)
+    data = planted.copy()
+    for key in (None, 1, "grn/dash", ""):  # stored, then write_h5ad raised AttributeError
+        with pytest.raises(ValueError, match="key_added must be a non-empty string"):
+            model.write_results(data, key_added=key)
+    assert "grn" not in data.varp and set(data.uns) == set(planted.uns)
+    model.write_results(data, key_added="grn_dash")
+    data.write_h5ad(tmp_path / "out.h5ad")
+    assert ad.read_h5ad(tmp_path / "out.h5ad").varp["grn_dash"].shape == (8, 8)
