@@ -204,7 +204,10 @@ class GRNModel:
             )
         del bad  # cells x genes; memory counts at 50k cells
         # time
-        if not isinstance(time_key, str) or time_key not in adata.obs:
+        if not isinstance(time_key, str):
+            raise TypeError(f"time_key must be the name (str) of a column of adata.obs, got "
+                            f"{time_key!r}")
+        if time_key not in adata.obs:
             raise ValueError(f"time_key={time_key!r} is not a column of adata.obs "
                              f"({list(adata.obs.columns)})")
         tcol = adata.obs[time_key]
@@ -214,14 +217,18 @@ class GRNModel:
             # categories' int dtype a missing cell failed as "Cannot convert float NaN to
             # integer", naming no key
             tcol = tcol.astype(np.float64)
-        if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol):
-            raise ValueError(f"adata.obs[{time_key!r}] must be numeric, got dtype {tcol.dtype}"
-                             " (convert it, e.g. adata.obs[key].astype(float))")
+        if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol) \
+                or pd.api.types.is_complex_dtype(tcol):  # complex lost its imaginary part
+            raise ValueError(f"adata.obs[{time_key!r}] must be real numbers, got dtype "
+                             f"{tcol.dtype} (convert it, e.g. adata.obs[key].astype(float))")
         times = np.array(tcol, dtype=np.float64)  # a writable copy
         if not np.isfinite(times).all():
             raise ValueError(f"adata.obs[{time_key!r}] has NaN or infinite values")
         # trajectories
         if trajectory_key is not None:
+            if not isinstance(trajectory_key, str):  # a list failed as "unhashable type"
+                raise TypeError(f"trajectory_key must be the name (str) of a column of "
+                                f"adata.obs or None, got {trajectory_key!r}")
             if trajectory_key not in adata.obs:
                 raise ValueError(f"trajectory_key={trajectory_key!r} is not a column of "
                                  f"adata.obs ({list(adata.obs.columns)})")

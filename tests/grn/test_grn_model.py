@@ -132,8 +132,16 @@ def test_bad_inputs_raise_and_leave_adata_alone(small):
         GRNModel(ad, time_key="nope")
     ad2 = ad.copy()
     ad2.obs["label"] = "a"
-    with pytest.raises(ValueError, match="must be numeric"):
+    with pytest.raises(ValueError, match="must be real numbers"):
         GRNModel(ad2, time_key="label")
+    ad2.obs["label"] = np.arange(ad2.n_obs) * (1 + 1j)  # numpy dropped the imaginary part
+    with pytest.raises(ValueError, match="must be real numbers, got dtype complex"):
+        GRNModel(ad2, time_key="label")
+    ad2.obs[0] = np.arange(ad2.n_obs)  # a column named 0 exists, yet keys are names
+    with pytest.raises(TypeError, match="time_key must be the name"):
+        GRNModel(ad2, time_key=0)
+    with pytest.raises(TypeError, match="trajectory_key must be the name"):
+        GRNModel(ad, time_key="time", trajectory_key=["trajectory"])
     with pytest.raises(ValueError, match="trajectory_key='missing'"):
         GRNModel(ad, time_key="time", trajectory_key="missing")
     ad3 = ad.copy()
