@@ -57,6 +57,13 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        head = handle.readline()
+    other = [c for c in ";\t|," if c != sep and c in head]
+    if sep not in head and other:  # read as one column, it was "not square: shape (3, 0)"
+        raise ValueError(f"{name} file {str(path)!r} has no {sep!r} in its header but "
+                         f"{other[0]!r}: expected {sep!r}-separated values (.tsv, .tab or "
+                         ".txt files are read as tab-separated, others as comma-separated)")
     try:
         # fast path: the C parser reads the values as numbers (bitwise what pd.to_numeric
         # gives) and only the label column as text; reading every cell as a Python string

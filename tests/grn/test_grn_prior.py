@@ -243,6 +243,17 @@ def test_an_edge_list_given_as_a_prior_csv_points_to_prior_from_edges(tmp_path):
         align_prior(str(path), ["Gata1", "Pu.1"])
 
 
+def test_a_prior_csv_with_another_separator_names_it(tmp_path):
+    # read as one column, the error said the prior was not square, "shape (3, 0)"
+    path = tmp_path / "prior.csv"
+    _prior().to_csv(path, sep=";")
+    with pytest.raises(ValueError, match="no ',' in its header but ';'"):
+        align_prior(str(path), GENES)
+    _prior().to_csv(tmp_path / "prior.tsv", sep="\t")
+    pd.testing.assert_frame_equal(align_prior(str(tmp_path / "prior.tsv"), GENES),
+                                  align_prior(_prior(), GENES))
+
+
 def test_an_array_prior_is_a_copy_not_the_users_array():
     values = _prior().to_numpy()
     out = align_prior(values, GENES)
