@@ -278,3 +278,13 @@ def test_a_truth_csv_with_numeric_gene_ids_is_matched_by_name(tmp_path):
     # was "only in network: ['1017', ...], only in truth: ['1017', ...]"
     assert evaluate(network, read) == evaluate(network, truth)
     assert evaluate(network, read)["auroc"] == 1.0
+
+
+def test_a_missing_value_in_a_nullable_column_is_named_as_such():
+    genes = ["a", "b", "c"]
+    truth = pd.DataFrame([[0, 1, 0], [0, 0, -1], [1, 0, 0]], index=genes, columns=genes)
+    network = truth.astype(float) * 0.5
+    with pytest.raises(ValueError, match="truth contains NaN"):
+        evaluate(network, truth.astype("Int64").mask(truth == -1))
+    with pytest.raises(ValueError, match="network contains NaN"):
+        evaluate(network.astype("Float64").mask(network > 0.4), truth)
