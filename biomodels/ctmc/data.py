@@ -190,7 +190,9 @@ def read_cohort(
                          f"names separated by {sep!r} (pass sep= for another separator)")
     # pandas renames a repeated header name ("TP53" -> "TP53.1"): check the header as written
     header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
-                         keep_default_na=False).iloc[0].tolist()
+                         keep_default_na=False).iloc[0].str.strip().tolist()
+    # "TP53, IDH1" (a space after each comma) named the second event " IDH1"
+    frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
     dup = sorted(h for h, times in Counter(header).items() if times > 1)
     if dup:
         raise ValueError(f"{path}: duplicated event names in the header: {dup}")

@@ -65,7 +65,8 @@ class CTMC:
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
         if theta is not None:
-            th = as_theta(theta).detach().cpu().to(torch.float64).numpy()
+            # a copy: a float64 array was kept as is, so editing it changed the model
+            th = as_theta(theta).detach().cpu().to(torch.float64).numpy().copy()
             names = names or [f"E{i}" for i in range(th.shape[0])]
             if len(names) != th.shape[0]:
                 raise ValueError(

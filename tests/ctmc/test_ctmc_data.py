@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from biomodels.ctmc import (
     CTMC,
@@ -27,6 +28,13 @@ def test_read_cohort_csv_and_tsv_with_ids(tmp_path):
     assert x.tolist() == [[1, 0], [0, 0], [1, 1]]
     x2, names2, _ = read_cohort(tmp_path / "b.tsv")
     assert (x2 == x).all() and names2 == names
+    # a space after each comma is not part of the names (it named the event " TP53")
+    (tmp_path / "c.csv").write_text("sample, TP53, IDH1\ns1, 1, 0\ns2, 0, 0\ns3, 1, 1\n")
+    x3, names3, ids3 = read_cohort(tmp_path / "c.csv")
+    assert names3 == names and ids3 == ["s1", "s2", "s3"] and (x3 == x).all()
+    (tmp_path / "d.csv").write_text("sample,TP53, TP53\ns1,1,0\n")
+    with pytest.raises(ValueError, match=r"duplicated event names .*\['TP53'\]"):
+        read_cohort(tmp_path / "d.csv")
 
 
 def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
@@ -51,6 +59,13 @@ def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
     # a one-event cohort is fine
     frame[["B"]].to_csv(tmp_path / "one.csv", index=False)
     assert read_cohort(tmp_path / "one.csv")[1] == ["B"]
+
+
+def test_a_model_keeps_its_own_copy_of_theta():
+    for theta in (np.zeros((2, 2)), torch.zeros(2, 2, dtype=torch.float64)):
+        model = CTMC(theta, ["A", "B"])
+        theta[0, 1] = 5.0  # the model's theta changed with the caller's array
+        assert model.theta[0, 1] == 0.0
 
 
 def test_sample_names_its_own_argument():
