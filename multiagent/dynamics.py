@@ -898,21 +898,30 @@ class FriedkinJohnsen:
         ``pi_i`` proportional to ``d_i / (1 - a_i)``: exact in O(edges), where power
         iteration needs the chain's mixing time (a path's grows like ``n^2``).
         """
+        if self.backend == "torch" and self.W.requires_grad:
+            return None  # pi's gradient in W needs the solve (d is only W's structure)
         csr = bk.to_scipy_csr(self.W)[members][:, members]
         tol = max(1e-12, 16 * self._eps())
         cands = [np.ones(members.size), np.diff(csr.indptr).astype(np.float64)]
         if self._sym_d is not None:
             cands.insert(0, bk.as_numpy(self._sym_d).astype(np.float64)[members])
-        an = bk.as_numpy(a).astype(np.float64)[members]
-        if members.size > 1 and not (an < 1).all():
+        if members.size > 1 and not (bk.as_numpy(a)[members] < 1).all():
             return None  # cannot happen for a closed group (an agent with a = 1 is alone)
         for d in cands:
             d = np.where(d > 0, d, 1.0)
-            if _is_symmetric(sp.diags_array(d) @ csr, tol):
-                w = d / (1 - an) if members.size > 1 else np.ones(1)
-                pi = np.zeros(self.n)
-                pi[members] = w / w.sum()
-                return self._vec(pi)
+            if not _is_symmetric(sp.diags_array(d) @ csr, tol):
+                continue
+            pi = self._vec(np.zeros(self.n))
+            if members.size == 1:
+                pi[members] = 1.0
+                return pi
+            if self.backend == "torch":  # in torch, so alpha's gradient flows
+                idx = torch.as_tensor(members, device=pi.device)
+                w = self._vec(d) / (1 - a.index_select(0, idx))
+                return pi.index_put((idx,), w / w.sum())
+            w = d / (1 - a[members])
+            pi[members] = w / w.sum()
+            return pi
         return None
 
     def _consensus_direct(self, a: Any, members: np.ndarray) -> Any:

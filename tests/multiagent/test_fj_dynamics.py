@@ -365,3 +365,23 @@ def test_refined_direct_solve_keeps_exact_gradients(monkeypatch):
     gamma = torch.tensor([0.1, 0.02, 0.3, 0.05, 0.2], dtype=torch.float64, requires_grad=True)
     s = torch.tensor(_S5, requires_grad=True)
     assert torch.autograd.gradcheck(f, (gamma, s))
+
+
+def test_reciprocal_consensus_weights_keep_their_gradients():
+    # the closed form is computed in torch from alpha (its gradient flows); a W that needs
+    # a gradient takes the dense solve, whose gradient covers any change of W
+    A = torch.tensor([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0]],
+                     dtype=torch.float64)
+    W = A / A.sum(1, keepdim=True)
+    alpha = torch.tensor([0.1, 0.4, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
+    pi = FriedkinJohnsen(W, 0.0, alpha).consensus_weights()
+    d = A.sum(1) / (1 - alpha)
+    torch.testing.assert_close(pi, d / d.sum())
+    (g_closed,) = torch.autograd.grad(pi[0], alpha)
+    (g_expect,) = torch.autograd.grad((d / d.sum())[0], alpha)
+    torch.testing.assert_close(g_closed, g_expect)
+    Wg = W.clone().requires_grad_(True)
+    pi_w = FriedkinJohnsen(Wg, 0.0, alpha.detach()).consensus_weights()
+    torch.testing.assert_close(pi_w, pi.detach())
+    (gW,) = torch.autograd.grad(pi_w[0], Wg)
+    assert gW.abs().sum() > 0
