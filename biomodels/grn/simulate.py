@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from anndata import AnnData
 from scipy.integrate import solve_ivp
 
@@ -83,9 +84,14 @@ class _HillNetwork:
         kn = k**self.n
         self.beta = (kn - 1.0) / (2.0 * kn - 1.0)  # K^n < 1/2 for K <= 0.52, n >= 1.4
         self.activating = sign[self.reg, self.tgt] > 0
-        # edge -> target incidence, to sum log-terms per target with one matrix product
-        self.incidence = np.zeros((len(self.reg), len(sign)))
-        self.incidence[np.arange(len(self.reg)), self.tgt] = 1.0
+        # edge -> target incidence, to sum log-terms per target with one matrix product;
+        # sparse: the dense (E, G) product cost O(B E G) a right-hand side for O(B E) of
+        # sums (simulate_hill_network took 3.0 s at 1,000 genes and 24 s at 3,000; 0.8 s
+        # and 3.2-3.7 s sparse, same values)
+        n_edges = len(self.reg)
+        self.incidence = sp.csc_array(
+            (np.ones(n_edges), (np.arange(n_edges), self.tgt)), shape=(n_edges, len(sign))
+        )
 
     def production(self, x: np.ndarray) -> np.ndarray:
         """f(x) for a batch of states ``x`` of shape (B, G); input genes return their level."""
