@@ -698,6 +698,14 @@ class GRNModel:
         keep = effect != 0
         if not self_loops:
             np.fill_diagonal(keep, False)
+        if top is not None:
+            # only pairs scoring at least the top-th largest score can be listed (ties at it
+            # included, so the stable sort below still picks the same rows): ranking every
+            # pair took 4-5 s and 1 GB for top=20 of 3,000 genes, these 0.35 s and 225 MB
+            kept = score[keep]
+            if top < kept.size and np.isfinite(kept).all():
+                kth = np.partition(kept, kept.size - top)[kept.size - top]
+                keep &= score >= kth
         rows, cols = np.nonzero(keep)  # regulator-major, the order ties keep
         order = np.argsort(-score[rows, cols], kind="stable")
         rows, cols = rows[order], cols[order]
