@@ -93,28 +93,48 @@ def auroc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     0.75
     """
     y, s = _check_scores(y_true, scores)
-    # ties share their average rank, so the order within a tie is irrelevant and the
-    # default (unstable, faster) sort gives the same value as a stable one
-    order = np.argsort(s)
+    return _auroc_from_ranks(y, _average_ranks(s, np.argsort(s)))
+
+
+def _average_ranks(s: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``s``, tied scores sharing their average rank.
+
+    ``order`` is any permutation that sorts ``s`` ascending: ties share their average rank,
+    so the order within a tie is irrelevant and an unstable sort gives the same ranks.
+    """
     sorted_s = s[order]
-    # average ranks (1-based) over runs of tied scores
     ranks = np.empty(len(s), dtype=np.float64)
     boundaries = np.flatnonzero(np.diff(sorted_s)) + 1
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(s)]))
     avg = (starts + ends + 1) / 2.0  # mean of ranks start+1 .. end
     ranks[order] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+def _auroc_from_ranks(y: np.ndarray, ranks: np.ndarray) -> float:
+    """AUROC as the Mann-Whitney U statistic of the average ``ranks`` of the positives."""
     n_pos = int(y.sum())
     n_neg = len(y) - n_pos
     u = ranks[y].sum() - n_pos * (n_pos + 1) / 2.0
     return float(u / (n_pos * n_neg))
 
 
-def _pr_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Precision and recall at each distinct threshold, as ``precision_recall_curve``."""
+def _subset_order(order: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Return the permutation sorting ``s[mask]`` ascending, read off ``order`` (sorting ``s``)."""
+    return (np.cumsum(mask) - 1)[order[mask[order]]]
+
+
+def _pr_curve(y: np.ndarray, s: np.ndarray,
+              order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Precision and recall at each distinct threshold, as ``precision_recall_curve``.
+
+    ``order`` optionally sorts ``s`` *ascending* (it is read backwards).
+    """
     # only the last index of each run of tied scores is read, where the cumulative counts do
-    # not depend on the order within the run: an unstable sort is exact here
-    order = np.argsort(-s)
+    # not depend on the order within the run: an unstable sort, or an ascending one read
+    # backwards, is exact here
+    order = np.argsort(-s) if order is None else order[::-1]
     s_sorted = s[order]
     y_sorted = y[order]
     # last index of each run of equal scores = one threshold each
@@ -158,6 +178,11 @@ def auprc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     """
     y, s = _check_scores(y_true, scores)
     precision, recall = _pr_curve(y, s)
+    return _trapezoid(precision, recall)
+
+
+def _trapezoid(precision: np.ndarray, recall: np.ndarray) -> float:
+    """Trapezoidal area under a precision-recall curve (``sklearn.metrics.auc``)."""
     return float(np.sum(np.diff(recall) * (precision[1:] + precision[:-1]) / 2.0))
 
 
@@ -215,26 +240,40 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
         raise ValueError(f"{what} contains NaN or inf")
     if not np.isfinite(t).all():
         raise ValueError("truth contains NaN or inf")
-    off = np.asarray(rows)[:, None] != np.asarray(cols)[None, :]
+    # self-loops by position (comparing the G x G names as objects took 0.3 s at 3,000)
+    off = np.ones(t.shape, dtype=bool)
+    at = cols.get_indexer(rows)
+    off[np.flatnonzero(at >= 0), at[at >= 0]] = False
     return w[off], t[off]
 
 
-def _auroc_or_nan(y: np.ndarray, s: np.ndarray) -> float:
-    """AUROC, NaN when ``y`` lacks positives or negatives (the question has no answer)."""
-    return auroc(y, s) if 0 < int(y.sum()) < len(y) else float("nan")
+def _auroc_or_nan(y: np.ndarray, s: np.ndarray, order: np.ndarray) -> float:
+    """AUROC (``order`` sorts ``s``), NaN when ``y`` lacks positives or negatives."""
+    if not 0 < int(y.sum()) < len(y):  # the question has no answer
+        return float("nan")
+    return _auroc_from_ranks(y, _average_ranks(s, order))
 
 
-def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """Rankings split by the prior's support (candidate pairs as 1-d arrays)."""
+def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray,
+                     order: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
+    """Rankings split by the prior's support (candidate pairs as 1-d arrays).
+
+    ``order`` sorts ``|w|`` ascending and ``ranks`` are its average ranks; the subsets'
+    orders are read off it (a sort each made these rankings 45 % of :func:`evaluate`'s
+    8.4 s at 3,000 genes).
+    """
     s, y, in_prior = np.abs(w), t != 0, p != 0
     flipped = in_prior & y & (np.sign(p) != np.sign(t))
     corrected = (float((np.sign(w[flipped]) == np.sign(t[flipped])).mean())
                  if flipped.any() else float("nan"))
     return {
-        "auroc_prior_edges": _auroc_or_nan(y[in_prior], s[in_prior]),
-        "auroc_new_edges": _auroc_or_nan(y[~in_prior], s[~in_prior]),
+        "auroc_prior_edges": _auroc_or_nan(y[in_prior], s[in_prior],
+                                           _subset_order(order, in_prior)),
+        "auroc_new_edges": _auroc_or_nan(y[~in_prior], s[~in_prior],
+                                         _subset_order(order, ~in_prior)),
         # P(a prior edge scores above a pair outside the prior), ties one half
-        "prior_edges_first": _auroc_or_nan(in_prior, s),
+        "prior_edges_first": (_auroc_from_ranks(in_prior, ranks)
+                              if 0 < int(in_prior.sum()) < len(s) else float("nan")),
         "prior_signs_corrected": corrected,
         "prior_true_edges": float((in_prior & y).sum()),
         "prior_false_edges": float((in_prior & ~y).sum()),
@@ -315,14 +354,19 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
             f"(found {n_pos} edges among {len(y)} pairs)"
         )
     s = np.abs(w)
+    # one sort serves every ranking below (a sort per ranking made evaluate twice as slow:
+    # 6.2-6.9 s against 3.2-3.4 s at 3,000 genes with a prior)
+    order = np.argsort(s)
     density = n_pos / len(y)
     sign_hit = y & (np.sign(w) == np.sign(t))
-    area_pr = auprc(y, s)
+    ranks = _average_ranks(s, order)
+    precision, recall = _pr_curve(y, s, order)
+    area_pr = _trapezoid(precision, recall)
     support = s > 0
     tpr = (support & y).sum() / n_pos
     tnr = (~support & ~y).sum() / (len(y) - n_pos)
     out = {
-        "auroc": auroc(y, s),
+        "auroc": _auroc_from_ranks(y, ranks),
         "auprc": area_pr,
         "auprc_ratio": area_pr / density,
         "epr": _early_precision(y, s, y, n_pos) / density,
@@ -334,5 +378,5 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
     }
     if prior is not None:
         p, _ = _aligned(prior, truth, "prior")
-        out.update(_prior_breakdown(w, t, p))
+        out.update(_prior_breakdown(w, t, p, order, ranks))
     return out
