@@ -25,6 +25,9 @@ __all__ = [
     "random_graph",
 ]
 
+# dense adjacencies above this many bytes are refused (4 GB: 22,000 agents)
+_DENSE_LIMIT = 4e9
+
 #: Above this many agents an Erdős–Rényi graph is drawn in O(n + edges), not O(n^2).
 _FAST_GNP = 2000
 
@@ -124,13 +127,24 @@ def adjacency(
     weight
         Edge attribute holding weights (missing -> 1); None for unweighted.
     sparse
-        Return a scipy CSR array instead of a dense array.
+        Return a scipy CSR array instead of a dense array (every model accepts it; use it
+        for large graphs: a dense adjacency of 10^5 agents takes 80 GB).
 
     Returns
     -------
     The ``(n, n)`` adjacency.
+
+    Raises
+    ------
+    ValueError
+        If the dense array would take more than ``_DENSE_LIMIT`` bytes (pass
+        ``sparse=True``).
     """
-    nodes = list(range(graph.number_of_nodes()))
+    n = graph.number_of_nodes()
+    if not sparse and 8 * n * n > _DENSE_LIMIT:  # numpy's MemoryError did not say why
+        raise ValueError(f"a dense adjacency of {n} agents takes {8 * n * n / 1e9:.1f} GB; "
+                         "pass sparse=True (a scipy CSR array, which every model accepts)")
+    nodes = list(range(n))
     A = nx.to_scipy_sparse_array(graph, nodelist=nodes, weight=weight, format="csr",
                                  dtype=np.float64)
     if graph.is_directed():

@@ -6,6 +6,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 import multiagent
 
 
@@ -115,3 +117,14 @@ def test_docstrings_list_exactly_the_signature_and_say_what_is_returned():
             elif ret not in (None, "None") and not has_returns:
                 problems.append(f"{name}: returns {ret} but has no Returns section")
     assert not problems, "\n".join(problems)
+
+
+def test_a_dense_adjacency_too_large_for_memory_is_refused_by_name():
+    import networkx as nx
+
+    from multiagent import adjacency
+
+    G = nx.empty_graph(100_000)  # numpy failed with "Unable to allocate 74.5 GiB"
+    with pytest.raises(ValueError, match="100000 agents takes 80.0 GB; pass sparse=True"):
+        adjacency(G)
+    assert adjacency(G, sparse=True).shape == (100_000, 100_000)
