@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["NotFittedError", "check_count", "check_number", "check_seed"]
+__all__ = ["NotFittedError", "check_count", "check_h5ad_key", "check_number", "check_seed"]
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
@@ -139,6 +139,39 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     (3, None)
     """
     return None if seed is None else check_count(name, seed, at_least=0)
+
+
+def check_h5ad_key(name: str, key: Any) -> str:
+    """Return ``key`` if AnnData can write it to h5ad as a ``varp``/``uns`` key.
+
+    None, ``1`` or ``"a/b"`` were stored in memory, and ``write_h5ad`` failed later with an
+    AttributeError that named neither the key nor the cause.
+
+    Parameters
+    ----------
+    name
+        Argument name used in the error message.
+    key
+        The key.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``key`` is not a non-empty string without ``/``.
+
+    Examples
+    --------
+    >>> check_h5ad_key("key_added", "grn")
+    'grn'
+    """
+    if not isinstance(key, str) or not key or "/" in key:
+        raise ValueError(f"{name} must be a non-empty string without '/' (an h5ad key), "
+                         f"got {key!r}")
+    return key
 
 
 class NotFittedError(ValueError, RuntimeError):

@@ -24,7 +24,7 @@ from biomodels.ctmc.data import _is_anndata, validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
-from core.checks import NotFittedError, check_count
+from core.checks import NotFittedError, check_count, check_h5ad_key
 
 __all__ = ["CTMC"]
 
@@ -486,10 +486,7 @@ class CTMC:
         >>> cohort.varp["ctmc"].shape
         (2, 2)
         """
-        if not isinstance(key_added, str) or not key_added or "/" in key_added:
-            # None, 1 or "a/b" were stored, and write_h5ad then failed with an AttributeError
-            raise ValueError(f"key_added must be a non-empty string without '/' (an h5ad "
-                             f"key), got {key_added!r}")
+        check_h5ad_key("key_added", key_added)
         if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
         theta = self.theta  # NotFittedError before anything is written

@@ -42,7 +42,7 @@ from biomodels.grn.train import (
     solve,
     split_pairs,
 )
-from core.checks import NotFittedError, check_count
+from core.checks import NotFittedError, check_count, check_h5ad_key
 
 __all__ = ["GRNModel"]
 
@@ -901,10 +901,7 @@ class GRNModel:
         dict
             What was written to ``uns``.
         """
-        if not isinstance(key_added, str) or not key_added or "/" in key_added:
-            # None, 1 or "a/b" were stored, and write_h5ad then failed with an AttributeError
-            raise ValueError(f"key_added must be a non-empty string without '/' (an h5ad "
-                             f"key), got {key_added!r}")
+        check_h5ad_key("key_added", key_added)
         if adata is None:
             self._require_data("write_results without adata")
             adata = self._adata
