@@ -627,7 +627,7 @@ class FriedkinJohnsen:
                 f"got {method!r}"
             )
         if method == "direct":
-            X = self._solve_direct(R, g, a, c, transpose)
+            X = self._solve_direct(R, g, c, transpose)
             iters = 0
         elif method == "cg":
             if not self._is_symmetric():
@@ -665,13 +665,13 @@ class FriedkinJohnsen:
             K = K + torch.diag(g + c * (rs - torch.diagonal(Wd)) - torch.diagonal(K))
             return K, Wd, rs
         Wd = self.W.toarray() if sp.issparse(self.W) else np.asarray(self.W)
-        Wd, g, c = Wd.astype(np.float64), g.astype(np.float64), c.astype(np.float64)
+        Wd, g, c = (v.astype(np.float64, copy=False) for v in (Wd, g, c))
         rs = Wd.sum(1)
         K = -c[:, None] * Wd
         np.fill_diagonal(K, g + c * (rs - np.diagonal(Wd)))
         return K, Wd, rs
 
-    def _solve_direct(self, R: Any, g: Any, a: Any, c: Any, transpose: bool) -> Any:
+    def _solve_direct(self, R: Any, g: Any, c: Any, transpose: bool) -> Any:
         """Dense LU solve of ``(I - H) X = R`` (or the transpose), refined for small gamma.
 
         ``I - H`` is as ill-conditioned as ``1 / gamma``, so one LU solve loses about
@@ -977,14 +977,14 @@ class FriedkinJohnsen:
                 f"influence_matrix is dense ({self.n}x{self.n}); raise max_n or use "
                 "equilibrium()/solve() for large graphs"
             )
-        g, a, c = self._effective()
+        g, _, c = self._effective()
         if not bool((g > 0).any()):
             pi = self.consensus_weights()
             return pi[None, :].repeat(self.n, 1) if self.backend == "torch" else \
                 np.repeat(pi[None, :], self.n, 0)
         self._check_reachability(g, c)
         G = torch.diag(g) if self.backend == "torch" else np.diag(g)
-        return self._solve_direct(G, g, a, c, transpose=False)
+        return self._solve_direct(G, g, c, transpose=False)
 
     def __repr__(self) -> str:
         return f"FriedkinJohnsen(n={self.n}, backend={self.backend!r})"
