@@ -488,15 +488,10 @@ class FriedkinJohnsen:
             return True
         if self._symmetric is False:
             return False
-        csr = bk.to_scipy_csr(self.W)
-        # a float32 D^-1 A is symmetric after scaling only to a few eps (1e-7), so a 1e-12
-        # tolerance never detected it and method='cg' refused a symmetrisable W
-        tol = max(1e-12, 16 * self._eps())
-        for d in (np.ones(self.n), np.diff(csr.indptr).astype(np.float64)):
-            d = np.where(d > 0, d, 1.0)
-            if _is_symmetric(sp.diags_array(d) @ csr, tol):
-                self._sym_d = self._vec(d)
-                return True
+        d = self._symmetriser(bk.to_scipy_csr(self.W))
+        if d is not None:
+            self._sym_d = self._vec(d)
+            return True
         if self._symmetric:
             raise ValueError(
                 "symmetric=True but diag(d) W is not symmetric for d = 1 or the row counts; "
@@ -504,6 +499,22 @@ class FriedkinJohnsen:
             )
         self._symmetric = False
         return False
+
+    def _symmetriser(self, csr: sp.csr_array, first: np.ndarray | None = None
+                     ) -> np.ndarray | None:
+        """Return a positive ``d`` making ``diag(d) csr`` symmetric, or None.
+
+        The candidates are ``first`` (when given), 1 and the row counts.
+        """
+        # a float32 D^-1 A is symmetric after scaling only to a few eps (1e-7), so a 1e-12
+        # tolerance never detected it and method='cg' refused a symmetrisable W
+        tol = max(1e-12, 16 * self._eps())
+        cands = [np.ones(csr.shape[0]), np.diff(csr.indptr).astype(np.float64)]
+        for d in cands if first is None else [first, *cands]:
+            d = np.where(d > 0, d, 1.0)
+            if _is_symmetric(sp.diags_array(d) @ csr, tol):
+                return d
+        return None
 
     def _vec(self, x: Any) -> Any:
         if self.backend == "torch":
@@ -900,29 +911,24 @@ class FriedkinJohnsen:
         """
         if self.backend == "torch" and self.W.requires_grad:
             return None  # pi's gradient in W needs the solve (d is only W's structure)
-        csr = bk.to_scipy_csr(self.W)[members][:, members]
-        tol = max(1e-12, 16 * self._eps())
-        cands = [np.ones(members.size), np.diff(csr.indptr).astype(np.float64)]
-        if self._sym_d is not None:
-            cands.insert(0, bk.as_numpy(self._sym_d).astype(np.float64)[members])
         if members.size > 1 and not (bk.as_numpy(a)[members] < 1).all():
             return None  # cannot happen for a closed group (an agent with a = 1 is alone)
-        for d in cands:
-            d = np.where(d > 0, d, 1.0)
-            if not _is_symmetric(sp.diags_array(d) @ csr, tol):
-                continue
-            pi = self._vec(np.zeros(self.n))
-            if members.size == 1:
-                pi[members] = 1.0
-                return pi
-            if self.backend == "torch":  # in torch, so alpha's gradient flows
-                idx = torch.as_tensor(members, device=pi.device)
-                w = self._vec(d) / (1 - a.index_select(0, idx))
-                return pi.index_put((idx,), w / w.sum())
-            w = d / (1 - a[members])
-            pi[members] = w / w.sum()
+        first = None if self._sym_d is None else \
+            bk.as_numpy(self._sym_d).astype(np.float64)[members]
+        d = self._symmetriser(bk.to_scipy_csr(self.W)[members][:, members], first)
+        if d is None:
+            return None
+        pi = self._vec(np.zeros(self.n))
+        if members.size == 1:
+            pi[members] = 1.0
             return pi
-        return None
+        if self.backend == "torch":  # in torch, so alpha's gradient flows
+            idx = torch.as_tensor(members, device=pi.device)
+            w = self._vec(d) / (1 - a.index_select(0, idx))
+            return pi.index_put((idx,), w / w.sum())
+        w = d / (1 - a[members])
+        pi[members] = w / w.sum()
+        return pi
 
     def _consensus_direct(self, a: Any, members: np.ndarray) -> Any:
         """``pi`` of the closed group ``members`` by one dense solve.
