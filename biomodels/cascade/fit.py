@@ -25,7 +25,7 @@ from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
 from core.seeding import seeded_globals
 
-from .graph import CascadeGraph, seed_probabilities
+from .graph import CascadeGraph, as_label_list, seed_probabilities
 from .loopy import tda_size_distribution
 from .plan import tree_plan
 from .tree import tree_size_distribution
@@ -198,7 +198,7 @@ class CascadeFit:
         init: float | None = None,
     ) -> None:
         self.graph = graph
-        self.seeds = None if seeds is None else list(seeds)
+        self.seeds = as_label_list(seeds)
         self.seed_prob = seed_prob
         self.share = share
         self.method = method
@@ -481,7 +481,7 @@ def fit_bayesian(
     index = _param_index(graph, share, edge_type)
     if index.size == 0:
         raise ValueError("graph: has no edges, so there is no edge weight to infer")
-    p = seed_probabilities(graph, None if seeds is None else list(seeds), seed_prob)
+    p = seed_probabilities(graph, as_label_list(seeds), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
     counts = lik.counts(sizes)
     n_par = int(index.max()) + 1

@@ -617,6 +617,20 @@ def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
     return None
 
 
+def as_label_list(labels: Iterable[Hashable] | Hashable | None) -> list[Hashable] | None:
+    """Node labels as a list, one label alone being a set of one (None stays None).
+
+    The rule of :func:`seed_probabilities`: ``list("12")`` made the nodes ``"1"`` and ``"2"``
+    of string labels out of node ``"12"``, silently, and ``list(7)`` raised a TypeError
+    naming no argument.
+    """
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        return [labels]
+    return list(labels)
+
+
 def seed_probabilities(
     graph: CascadeGraph,
     seeds: Iterable[Hashable] | None = None,
@@ -674,9 +688,7 @@ def seed_probabilities(
             "probability in [0, 1]"
         )
     if seeds is not None:
-        if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-            seeds = [seeds]
-        idx = [graph.index_of(s) for s in seeds]
+        idx = [graph.index_of(s) for s in as_label_list(seeds)]
         if not idx:
             raise ValueError("seeds: the seed set is empty")
         mask = torch.zeros(graph.n, dtype=torch.bool, device=device)

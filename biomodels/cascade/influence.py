@@ -29,7 +29,7 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph
+from .graph import CascadeGraph, as_label_list
 from .loopy import tda_size_distribution
 from .plan import TreePlan, tree_plan
 from .tree import tree_size_distribution
@@ -81,7 +81,7 @@ def celf(
     threshold
         Size threshold of the tail objective.
     candidates
-        Labels allowed as seeds (default: all nodes).
+        Labels allowed as seeds (default: all nodes); one label alone allows that node.
     base_seed_prob
         Background seed probabilities (e.g. spontaneous infections) that the chosen
         seeds are added to; default none.
@@ -173,7 +173,9 @@ def celf(
             cache[key] = float(P[threshold:].sum())
         return cache[key]
 
-    pool = list(range(n)) if candidates is None else [graph.index_of(c) for c in candidates]
+    # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
+    pool = (list(range(n)) if candidates is None
+            else [graph.index_of(c) for c in as_label_list(candidates)])
     if len(set(pool)) != len(pool):
         dup = sorted({graph.labels[v] for v in pool if pool.count(v) > 1}, key=str)
         raise ValueError(f"candidates: each node may appear once, repeated: {dup}")

@@ -230,6 +230,26 @@ def test_saved_fit_keeps_its_seeding_and_refuses_another_graph(tmp_path):
         CascadeFit.load(tmp_path / "fit.json", other)
 
 
+def test_fits_and_celf_take_one_label_as_size_distribution_does():
+    # list("12") seeded the nodes "1" and "2" of an edge list's string labels, silently, and
+    # list(3) raised "'int' object is not iterable"; size_distribution takes both as one seed
+    g = CascadeGraph.from_edges([(str(i), str(i + 1), 0.5) for i in range(13)])
+    one = seed_probabilities(g, seeds="12")
+    assert one.nonzero().ravel().tolist() == [12]
+    assert torch.equal(CascadeFit(g, seeds="12", share="all")._lik.p, one)
+    sizes = [1, 1, 2]  # from node "12", sizes 1 and 2 only
+    post = fit_bayesian(g, sizes, seeds="12", num_samples=10)
+    assert 0.2 < float(post["mean"][0]) < 0.6
+    path = CascadeGraph.from_networkx(nx.path_graph(5), default=0.5)
+    fit = CascadeFit(path, seeds=3, share="all", init=0.5)
+    assert fit.log_likelihood([1, 2]) == pytest.approx(
+        float(torch.log(size_distribution(path, seeds=3)[[1, 2]]).sum()), rel=1e-12)
+    assert float(fit_bayesian(path, [1, 2], seeds=3, num_samples=10)["mean"][0]) > 0
+    # celf's candidates likewise: "12" offered the nodes "1" and "2" and picked "1"
+    assert celf(g, 1, candidates="12").seeds == ["12"]
+    assert celf(path, 1, candidates=3).seeds == [3]
+
+
 def test_celf_shows_its_progress_when_asked(capsys):
     # the first round computes one distribution per candidate: minutes at 1e4 nodes
     g = CascadeGraph.from_networkx(nx.star_graph(5), default=0.5)
