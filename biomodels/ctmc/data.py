@@ -285,14 +285,19 @@ def read_maf(
     path = os.fspath(path)
     if sep is None:
         sep = "," if path.endswith(".csv") else "\t"
-    columns = _read_table(path, sep=sep, comment="#", dtype=str, nrows=0).columns
+    # comment lines skipped by number: pandas' comment="#" also cut every line at a '#'
+    # inside a field, so a sample "S#1" lost its row (and its events) without a word
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        comments = [i for i, line in enumerate(handle) if line.startswith("#")]
+    columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0).columns
     for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
         if name not in columns:
             raise ValueError(
                 f"{arg}={name!r} is not a column of {path}; columns: {list(columns)}"
             )
     # only the two columns: a MAF has ~120 more, all of which were read as text
-    frame = _read_table(path, sep=sep, comment="#", dtype=str, usecols=[sample_col, gene_col])
+    frame = _read_table(path, sep=sep, skiprows=comments, dtype=str,
+                        usecols=[sample_col, gene_col])
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before
     # the filter (crosstab made 10,000 x 20,000 int64 cells, 4 GB and 30 s, to keep 50 genes)

@@ -88,6 +88,18 @@ def test_unreadable_tables_name_the_file(tmp_path):
             reader(tmp_path / name)
 
 
+def test_read_maf_skips_comment_lines_but_keeps_a_hash_inside_a_field(tmp_path):
+    # pandas' comment="#" cut every line at its first '#': the rows of samples "S#1" and
+    # "S#2" (and event IDH1 with them) were dropped without a word
+    (tmp_path / "h.maf").write_text(
+        "#version 2.4\nTumor_Sample_Barcode\tHugo_Symbol\tNote\n"
+        "S#1\tTP53\tx\nS#2\tIDH1\tx\n#a comment line\nS3\tTP53\tsee #4\nS4\tEGFR\tx\n"
+    )
+    x, names, ids = read_maf(tmp_path / "h.maf")
+    assert ids == ["S#1", "S#2", "S3", "S4"] and names == ["TP53", "EGFR", "IDH1"]
+    assert x.tolist() == [[1, 0, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]]
+
+
 def test_read_maf_long_table(tmp_path):
     maf = pd.DataFrame(
         {
