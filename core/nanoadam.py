@@ -49,8 +49,10 @@ class NanoAdam(torch.optim.Optimizer):
     Parameters
     ----------
     params
-        Parameters or groups. A group may set its own ``density`` (1.0 = plain
-        Adam); ``density_schedule`` then leaves that group alone.
+        Parameters or groups. A group may set its own ``density`` (1.0: Adam on every
+        entry, except that one exactly zero with a zero gradient at a selection, as a
+        pruned one is, stays frozen until the next selection); ``density_schedule``
+        then leaves that group alone.
     lr, betas, eps, weight_decay
         Adam hyperparameters; ``weight_decay`` is decoupled (AdamW-style) and
         applied to the selected entries only.
