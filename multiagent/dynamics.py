@@ -757,8 +757,12 @@ class FriedkinJohnsen:
             # (I - H) x = r  <=>  K x = diag(d/c) r on listeners, x_F = r_F on the fixed ones
             fixed = (1 - m2) * R
             rhs = m2 * (d / safe_c)[:, None] * R + fixed + m2 * bk.matmul(Wsym, fixed)
+            # stop on the residual of I - H, not of K: K's rows are I - H's times d/c, so
+            # an agent with a tiny c (gamma ~ 1) dominated K's residual and the other rows
+            # stayed unsolved (3e-6 off at gamma = 0.99999 in float64, 6e-2 in float32)
+            weight = (m * safe_c / d + (1 - m))[:, None]
             X, iters = pcg(matvec, rhs, 1.0 / diag_k[:, None], tol=tol, atol=atol,
-                           maxiter=maxiter)
+                           maxiter=maxiter, weight=weight)
             return X, iters
         # Block form with D_L = diag(d/c) on the listeners L and the fixed agents F:
         # (I - H) = [[D_L^{-1} K_LL, -D_L^{-1} Wsym_LF], [0, I]], so (K, Wsym symmetric)

@@ -73,6 +73,7 @@ def pcg(
     tol: float = 1e-10,
     atol: float = 0.0,
     maxiter: int = 10_000,
+    weight: Any | None = None,
 ) -> tuple[Any, int]:
     """Jacobi-preconditioned conjugate gradient, column by column in one block.
 
@@ -90,13 +91,20 @@ def pcg(
         Stop a column when ``||r|| <= max(tol * ||b||, atol)``.
     maxiter
         Iteration cap; :class:`ConvergenceError` when it is reached.
+    weight
+        Optional ``(n, 1)`` row weights: the stopping rule then reads ``||weight * r||``
+        and ``||weight * b||``, the residual of the system ``A`` came from when ``A`` is
+        that system with row ``i`` scaled by ``1 / weight_i`` (a symmetrised one).
 
     Returns
     -------
     x, iterations
         The solution (same shape as ``b``) and the number of iterations used.
     """
-    x, r, bound, res = _start(matvec, b, x0, tol, atol)
+    def norm(v: Any) -> Any:
+        return _colnorm(v) if weight is None else _colnorm(weight * v)
+
+    x, r, bound, res = _start(matvec, b, x0, tol, atol, norm)
     if bool(_done(res, bound).all()):
         return x, 0
     z = inv_diag * r
@@ -109,7 +117,7 @@ def pcg(
         step = step * active
         x = x + step * p
         r = r - step * Ap
-        res = _colnorm(r)
+        res = norm(r)
         if bool(_done(res, bound).all()):
             return x, it
         z = inv_diag * r
@@ -117,19 +125,20 @@ def pcg(
         beta = _safe_div(rz_new, rz)
         p = z + beta * p
         rz = rz_new
-    raise _fail("conjugate gradient", maxiter, _max(res / _nz(_colnorm(b))), tol)
+    raise _fail("conjugate gradient", maxiter, _max(res / _nz(norm(b))), tol)
 
 
-def _start(matvec: MatVec, b: Any, x0: Any | None, tol: float, atol: float) -> tuple:
+def _start(matvec: MatVec, b: Any, x0: Any | None, tol: float, atol: float,
+           norm: Callable[[Any], Any] = _colnorm) -> tuple:
     """Return the initial iterate, residual, per-column stopping bound and residual norms."""
     x = b * 0 if x0 is None else x0 * 1
     r = b * 1 if x0 is None else b - matvec(x)
-    bound = _bound(b, tol, atol)
-    return x, r, bound, _colnorm(r)
+    bound = _bound(b, tol, atol, norm)
+    return x, r, bound, norm(r)
 
 
-def _bound(b: Any, tol: float, atol: float) -> Any:
-    nb = _colnorm(b)
+def _bound(b: Any, tol: float, atol: float, norm: Callable[[Any], Any] = _colnorm) -> Any:
+    nb = norm(b)
     if isinstance(nb, torch.Tensor):
         return torch.clamp(tol * nb, min=atol)
     return np.maximum(tol * nb, atol)

@@ -385,3 +385,51 @@ def test_reciprocal_consensus_weights_keep_their_gradients():
     torch.testing.assert_close(pi_w, pi.detach())
     (gW,) = torch.autograd.grad(pi_w[0], Wg)
     assert gW.abs().sum() > 0
+
+def _dense_fj_equilibrium(A: np.ndarray, gamma: np.ndarray, alpha: np.ndarray,
+                       S: np.ndarray) -> np.ndarray:
+    """``(I - H)^{-1} Gamma S`` by one dense float64 solve (the reference)."""
+    W = A / A.sum(axis=1, keepdims=True)
+    H = np.diag(1 - gamma) @ (np.diag(alpha) + np.diag(1 - alpha) @ W)
+    return np.linalg.solve(np.eye(len(gamma)) - H, gamma[:, None] * S)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-9), (np.float32, 1e-5)])
+@pytest.mark.parametrize("backend", ["scipy", "torch"])
+def test_cg_equilibrium_with_a_nearly_stubborn_agent(dtype: type, atol: float,
+                                                     backend: str) -> None:
+    # CG solves the system symmetrised by rows times d_i / c_i and stopped on that
+    # system's residual: an agent with c_i = (1 - gamma_i)(1 - alpha_i) ~ 5e-6 (an
+    # adversary with gamma = 0.99999) dominated it, so the others' rows were not
+    # solved: errors 3.4e-6 (float64, tol 1e-10) and 6.5e-2 (float32) on this ring,
+    # whose I - H has condition number ~ 3
+    n = 30
+    A = adjacency(make_graph("ring", n), sparse=True)
+    gamma, alpha = np.full(n, 0.05), np.full(n, 0.5)
+    gamma[0], alpha[0] = 0.99999, 0.0
+    S = np.random.default_rng(0).dirichlet(np.ones(3), n)
+    Ab = A.astype(dtype) if backend == "scipy" else \
+        torch.tensor(A.toarray().astype(dtype)).to_sparse_csr()
+    fj = FriedkinJohnsen.from_adjacency(Ab, gamma, alpha)
+    got = fj.equilibrium(S if backend == "scipy" else torch.tensor(S))
+    assert fj.info_["method"] == "cg"
+    got = got.numpy() if isinstance(got, torch.Tensor) else got
+    ref = _dense_fj_equilibrium(A.toarray(), gamma, alpha, S)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=atol)
+
+
+def test_cg_meets_the_documented_residual_bound() -> None:
+    # solve() documents ||r|| <= tol ||rhs|| per column for the system I - H it solves
+    n = 50
+    A = adjacency(make_graph("er", n, seed=1), sparse=True)
+    gamma, alpha = np.full(n, 0.05), np.full(n, 0.5)
+    gamma[0], alpha[0] = 0.999, 0.0
+    fj = FriedkinJohnsen.from_adjacency(A, gamma, alpha)
+    R = np.random.default_rng(1).random((n, 2))
+    X = fj.solve(R, method="cg", tol=1e-10)
+    W = A.toarray() / A.toarray().sum(axis=1, keepdims=True)
+    I_H = np.eye(n) - np.diag(1 - gamma) @ (np.diag(alpha) + np.diag(1 - alpha) @ W)
+    res = np.linalg.norm(R - I_H @ X, axis=0)
+    assert (res <= 1e-10 * np.linalg.norm(R, axis=0) * (1 + 1e-6)).all(), res
+
