@@ -40,7 +40,8 @@ __all__ = [
 ]
 
 
-def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "auto") -> Any:
+def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "auto",
+                 maxiter: int | None = None) -> Any:
     """Column means of the influence matrix, ``pi = (1/n) 1^T M``, by one transposed solve.
 
     ``pi_j`` is agent ``j``'s share of the equilibrium (its aggregate router weight in the
@@ -57,6 +58,9 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     method
         Solver key as in :meth:`FriedkinJohnsen.equilibrium` (``"auto"``, ``"direct"``,
         ``"cg"``, ``"bicgstab"``, ``"fixed_point"``).
+    maxiter
+        Iteration cap of an iterative solve, or of the power iteration for DeGroot
+        weights (None: the solver's default), which a convergence error advises raising.
 
     Returns
     -------
@@ -65,9 +69,10 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     """
     g, _, _ = model._effective()
     if not bool((g > 0).any()):
-        return model.consensus_weights(tol=tol)
+        return (model.consensus_weights(tol=tol) if maxiter is None
+                else model.consensus_weights(tol=tol, maxiter=maxiter))
     ones = model._vec(np.full(model.n, 1.0 / model.n))
-    y = model.solve(ones, transpose=True, method=method, tol=tol)
+    y = model.solve(ones, transpose=True, method=method, tol=tol, maxiter=maxiter)
     return g * y
 
 

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import torch
 
+from core.checks import check_count
 from multiagent import _backend as bk
 from multiagent._sparse import drop_diagonal
 from multiagent.solvers import ConvergenceError, bicgstab, fixed_point, pcg
@@ -623,7 +624,8 @@ class FriedkinJohnsen:
             raise ValueError("rhs has NaN or infinite entries")
         vec = rhs.ndim == 1
         R = rhs[:, None] if vec else rhs
-        maxiter = 10 * self.n + 1000 if maxiter is None else maxiter
+        # -3 ran no iteration and reported "did not converge in -3 iterations"
+        maxiter = 10 * self.n + 1000 if maxiter is None else check_count("maxiter", maxiter)
         dense = not bk.is_sparse(self.W)
         if method == "auto":
             if dense and self.n <= 2000:
@@ -859,6 +861,7 @@ class FriedkinJohnsen:
             If several groups listen only to themselves (no common consensus), or the
             iteration has not converged after ``maxiter`` steps.
         """
+        maxiter = check_count("maxiter", maxiter)
         a = self.alpha
         csr = self._listening_graph(bk.as_numpy(a) < 1)
         ncomp, labels = csgraph.connected_components(csr, directed=True, connection="strong")

@@ -433,3 +433,22 @@ def test_cg_meets_the_documented_residual_bound() -> None:
     res = np.linalg.norm(R - I_H @ X, axis=0)
     assert (res <= 1e-10 * np.linalg.norm(R, axis=0) * (1 + 1e-6)).all(), res
 
+
+def test_iteration_caps_are_checked_and_reach_social_power() -> None:
+    # maxiter=-3 ran no iteration ("did not converge in -3 iterations"), 2.5 failed inside
+    # range(), and social_power's error advised raising a maxiter it did not take
+    from multiagent import social_power
+
+    A = adjacency(make_graph("ring", 10), sparse=True)
+    fj = FriedkinJohnsen.from_adjacency(A, np.full(10, 0.1), np.full(10, 0.5))
+    for bad in (0, -3, 2.5):
+        with pytest.raises((ValueError, TypeError), match="maxiter"):
+            fj.solve(np.ones(10), method="cg", maxiter=bad)
+        with pytest.raises((ValueError, TypeError), match="maxiter"):
+            fj.consensus_weights(maxiter=bad)
+    assert np.allclose(social_power(fj, method="cg", maxiter=500), np.full(10, 0.1))
+    rng = np.random.default_rng(0)
+    uneven = FriedkinJohnsen.from_adjacency(adjacency(make_graph("er", 30, seed=0), sparse=True),
+                                            rng.uniform(0.05, 0.5, 30), np.full(30, 0.5))
+    with pytest.raises(ConvergenceError, match="maxiter"):
+        social_power(uneven, method="bicgstab", maxiter=1)
