@@ -241,7 +241,9 @@ def test_conditional_activation_floor_follows_the_dtype():
     low = P < 1e3 * torch.finfo(torch.float32).eps
     assert bool(torch.isnan(C[:, low]).all())
     ok = ~low & (P > 0)
-    assert np.allclose(C[:, ok].sum(0).numpy(), np.arange(31)[ok.numpy()], atol=1e-3)
+    # above the floor a column sums to k up to float32 round-off relative to P(size = k)
+    # (about 1e-4 of k near the floor: k = 19 summed to 19.0016 on one tree)
+    assert np.allclose(C[:, ok].sum(0).numpy(), np.arange(31)[ok.numpy()], rtol=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ def synth2():
 def test_nuts_posterior_order_probability(synth2):
     x, names = synth2
     model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=200)
-    draws = model.sample_posterior(x, method="nuts", num_samples=40, warmup_steps=40, seed=1)
-    assert draws.shape == (40, 2, 2) and np.isfinite(draws).all()
+    # 100 draws after 100 warm-up steps: 40 and 40 left some chains stuck near one mode
+    # (seed 1 gave 24 distinct draws, order probabilities within 0.82-0.93, sd 0.04)
+    draws = model.sample_posterior(x, method="nuts", num_samples=100, warmup_steps=100, seed=0)
+    assert draws.shape == (100, 2, 2) and np.isfinite(draws).all()
     # co-occurrence is identified: the two directed effects sum to a clearly positive value
     assert (draws[:, 1, 0] + draws[:, 0, 1] > 1.0).mean() > 0.9
     probs = model.order_probability_samples("A", "B")
@@ -26,7 +28,7 @@ def test_nuts_posterior_order_probability(synth2):
     # order underspecified (Gotovos et al. 2021) and the posterior says so with a wide spread
     assert ((probs >= 0) & (probs <= 1)).all()
     assert probs.std() > 0.05
-    assert len(np.unique(draws[:, 1, 0])) > 10  # the chain moves
+    assert len(np.unique(draws[:, 1, 0])) > 50  # the chain moves
 
 
 def test_svi_posterior_near_map(synth2):
