@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from biomodels.ctmc import (
+    block_theta,
+    cross_validate,
     default_l1_grid,
     fit_theta,
     independence_theta,
+    kfold_indices,
     mcmc_gradient,
+    most_likely_order,
     order_probability,
+    random_sparse_theta,
+    read_maf,
+    sample_trajectories,
     select_l1,
+    state_index,
+    validate_cohort,
 )
 
 
@@ -142,3 +152,257 @@ def test_subset_likelihood_when_a_rate_underflows_on_the_way_up():
     ref = float(statespace_log_likelihood(theta.double(), x)[0])
     assert ref == pytest.approx(-13.9153, abs=1e-3)
     assert float(subset_log_likelihood(theta, x)[0]) == pytest.approx(ref, rel=1e-5)
+
+
+def test_independence_theta_refuses_non_binary_and_nan_entries():
+    # a 2 was clipped into a frequency of ~1 and a NaN gave a NaN base rate, both silently
+    with pytest.raises(ValueError, match="non-binary entry 2"):
+        independence_theta(np.array([[2, 0], [1, 1]]))
+    with pytest.raises(ValueError, match="NaN"):
+        independence_theta(np.array([[np.nan, 0.0], [1.0, 1.0]]))
+    # the documented closed form still holds: logit of each frequency
+    theta = independence_theta(np.array([[1, 0], [1, 1], [0, 0]]))
+    np.testing.assert_allclose(np.diag(theta), [np.log(2.0), -np.log(2.0)])
+
+
+def test_kfold_indices_refuses_fractional_fold_counts():
+    # np.array_split truncated folds=2.5 to two folds; a float N failed with an AxisError
+    with pytest.raises(TypeError, match="folds"):
+        kfold_indices(10, 2.5)
+    with pytest.raises(TypeError, match="n_tumours"):
+        kfold_indices(10.0, 2)
+    assert len(kfold_indices(10, np.int64(3))) == 3
+
+
+@pytest.fixture
+def small_cohort() -> np.ndarray:
+    return sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X
+
+
+@pytest.mark.parametrize(
+    "folds, match",
+    [
+        ([np.array([-1])], r"fold_indices\[0\] must hold tumour indices"),  # x[-1] also trained on
+        ([np.zeros(40, dtype=bool)], r"fold_indices\[0\] must be a non-empty 1-D"),  # a mask
+        ([np.array([], dtype=np.int64)], r"fold_indices\[0\] must be a non-empty"),  # NaN score
+        ([np.arange(40)], r"fold_indices\[0\] holds every tumour"),
+        ([np.array([0, 40])], r"fold_indices\[0\] must hold tumour indices"),
+    ],
+)
+def test_cross_validate_checks_explicit_folds(small_cohort, folds, match):
+    with pytest.raises(ValueError, match=match):
+        cross_validate(small_cohort, 0.05, fold_indices=folds, max_steps=5)
+
+
+def test_select_l1_never_picks_a_strength_with_a_nan_score(small_cohort, monkeypatch):
+    # known answer: the only finite mean is at 0.1; max() kept the NaN candidate listed first
+    import biomodels.ctmc.crossval as cv
+
+    table = {0.01: np.nan, 0.1: -3.0, 1.0: -4.0}
+    monkeypatch.setattr(cv, "_fold_score", lambda x, l1, test, seed, kw: table[l1])
+    assert select_l1(small_cohort, list(table), folds=2, seed=0)[0] == 0.1
+    assert select_l1(small_cohort, list(table), folds=2, seed=0, one_se=True)[0] == 0.1
+    table.update({0.1: np.nan, 1.0: np.nan})
+    with pytest.raises(ValueError, match="non-finite held-out score"):
+        select_l1(small_cohort, list(table), folds=2, seed=0)
+
+
+def test_read_maf_names_a_frequency_filter_that_keeps_nothing(tmp_path):
+    path = tmp_path / "m.maf"
+    path.write_text("Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1\nKRAS\tS2\n")
+    # "X has no event columns" named neither the argument nor the file
+    with pytest.raises(ValueError, match="min_frequency=2.0 keeps no event"):
+        read_maf(path, min_frequency=2.0)
+    with pytest.raises(ValueError, match="min_frequency"):
+        read_maf(path, min_frequency=float("nan"))
+    empty = tmp_path / "empty.maf"
+    empty.write_text("Hugo_Symbol\tTumor_Sample_Barcode\n")
+    with pytest.raises(ValueError, match="lists no alterations"):
+        read_maf(empty)
+    x, names, ids = read_maf(path, min_frequency=0.5)
+    assert x.tolist() == [[0, 1], [1, 0]] and names == ["KRAS", "TP53"] and ids == ["S1", "S2"]
+
+
+def test_validate_cohort_refuses_complex_entries():
+    # the float conversion dropped the imaginary part: 1j was read as "absent"
+    with pytest.raises(ValueError, match="complex entry"):
+        validate_cohort(np.array([[1 + 0j, 0], [0, 1j]]))
+    x, _ = validate_cohort(np.array([[1 + 0j, 0], [0, 1 + 0j]]))
+    assert x.tolist() == [[1, 0], [0, 1]]
+
+
+def test_state_index_refuses_more_events_than_an_int64_mask_holds():
+    # 2 ** 63 overflowed to a negative index without a word
+    x = np.zeros((1, 64), dtype=np.uint8)
+    x[0, 63] = 1
+    with pytest.raises(ValueError, match="n <= 63"):
+        state_index(x)
+    x63 = np.zeros((1, 63), dtype=np.uint8)
+    x63[0, 62] = 1
+    assert int(state_index(x63)[0]) == 2**62
+
+
+def test_order_functions_refuse_bool_event_indices():
+    theta = np.array([[0.0, 0.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, -0.5]])
+    # True read as event 1
+    with pytest.raises(ValueError, match="a must be an event index"):
+        order_probability(theta, True, 0)
+    with pytest.raises(ValueError, match="events must be an event index"):
+        most_likely_order(theta, [True, 2])
+
+
+def test_argument_type_errors_name_the_argument():
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 20, seed=1).X
+    for bad in (None, "0.1"):  # failed on "'<' not supported ..."
+        with pytest.raises(TypeError, match="l1: expected a real number"):
+            fit_theta(x, l1=bad)
+    with pytest.raises(TypeError, match="obs_time: expected a real number"):
+        sample_trajectories(np.zeros((2, 2)), 3, obs_time="1")
+    # numpy's uniform overflowed ("high - low range exceeds valid bounds")
+    with pytest.raises(ValueError, match="rate_range"):
+        block_theta(2, rate_range=(0.1, np.inf))
+
+
+def test_nullable_and_categorical_columns_are_read_as_their_values():
+    # regression guard for the column-by-column path (pandas extension dtypes)
+    frame = pd.DataFrame({"A": pd.array([1, 0, 1], dtype="Int64"), "B": pd.Categorical([0, 1, 1])})
+    x, names = validate_cohort(frame)
+    assert x.tolist() == [[1, 0], [0, 1], [1, 1]] and names == ["A", "B"]
+
+
+def test_read_cohort_warns_about_repeated_sample_ids(tmp_path):
+    from biomodels.ctmc import read_cohort
+
+    path = tmp_path / "cohort.csv"
+    path.write_text("sample,A,B\nt1,1,0\nt2,0,1\nt1,1,0\n")
+    with pytest.warns(UserWarning, match=r"1 sample id\(s\) appear on more than one row.*t1"):
+        x, names, ids = read_cohort(path)
+    assert x.shape == (3, 2) and ids == ["t1", "t2", "t1"]  # every row is still a tumour
+
+
+def test_independence_fit_accepts_the_inputs_fit_theta_accepts():
+    # a list failed on `x.shape` (AttributeError), a tensor on `sum(axis=...)` (TypeError)
+    import torch
+
+    from biomodels.ctmc import independence_fit
+
+    rows = [[1, 0], [0, 1], [1, 1], [0, 0], [1, 0]]
+    expected = independence_fit(np.array(rows))
+    np.testing.assert_allclose(independence_fit(rows), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(independence_fit(torch.tensor(rows)), expected, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="non-binary entry 2"):
+        independence_fit([[2, 0], [0, 1]])
+
+
+def test_constructor_event_names_name_the_events_of_a_plain_array():
+    from biomodels.ctmc import CTMC
+
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    # the names were dropped: the events became E0, E1 and order_probability("TP53", ...) failed
+    model = CTMC(event_names=["TP53", "IDH1"]).fit(x, l1=0.1)
+    assert model.event_names == ["TP53", "IDH1"]
+    assert 0.0 < model.order_probability("TP53", "IDH1") < 1.0
+    with pytest.raises(ValueError, match="do not match the event_names"):
+        CTMC(event_names=["TP53", "IDH1"]).fit(pd.DataFrame(x, columns=["A", "B"]), l1=0.1)
+    with pytest.raises(ValueError, match="event_names has 2 entries but X has 3 columns"):
+        CTMC(event_names=["TP53", "IDH1"]).fit(np.zeros((3, 3)), l1=0.1)
+    with pytest.raises(ValueError, match="duplicates"):
+        CTMC(event_names=["TP53", "TP53"])
+    # a refit is not held to the first fit's names
+    model.fit(np.eye(3), l1=0.1)
+    assert model.event_names == ["E0", "E1", "E2"]
+
+
+def test_complex_theta_is_refused():
+    import torch
+
+    from biomodels.ctmc import statespace_log_likelihood
+
+    # the cast to float dropped the imaginary part (1j read as 0) with a warning at most
+    x = np.eye(2)
+    with pytest.raises(TypeError, match="theta must be real"):
+        statespace_log_likelihood(np.full((2, 2), 1j), x)
+    with pytest.raises(TypeError, match="theta must be real"):
+        statespace_log_likelihood(torch.full((2, 2), 1j), x)
+
+
+def test_proposal_stays_finite_for_effects_beyond_the_float32_range():
+    import torch
+
+    from biomodels.ctmc import importance_log_likelihood, propose_orders, subset_log_likelihood
+
+    theta = torch.zeros(3, 3, dtype=torch.float64)
+    theta[1, 0], theta[2, 1] = 95.0, -95.0  # expm1(95) overflows float32: every log q was NaN
+    events = torch.tensor([[0, 1, 2]])
+    orders, log_q = propose_orders(theta, events, 4000, generator=torch.Generator().manual_seed(0))
+    assert bool(torch.isfinite(log_q).all())
+    q = {tuple(o): float(lq) for o, lq in zip(orders[0].tolist(), log_q[0])}
+    assert 0.99 < sum(np.exp(list(q.values()))) <= 1.0 + 1e-9  # the orders drawn carry q
+    est = importance_log_likelihood(theta, events, n_proposals=4000,
+                                    generator=torch.Generator().manual_seed(1))
+    exact = subset_log_likelihood(theta, np.ones((1, 3)))
+    assert abs(float(est[0] - exact[0])) < 0.05
+
+
+def test_posterior_of_a_single_event_runs_and_matches_quadrature():
+    from scipy.stats import norm
+
+    from biomodels.ctmc import posterior_theta
+
+    # no interactions: the empty "effects" site crashed NUTS ("cannot reshape tensor of 0
+    # elements"), so posterior_theta(x) failed for one event under method="auto"
+    x = np.array([[1]] * 30 + [[0]] * 70)
+    draws = posterior_theta(x, num_samples=150, warmup_steps=50, seed=0)
+    assert draws.shape == (150, 1, 1) and np.isfinite(draws).all()
+    grid = np.linspace(-6.0, 4.0, 20001)  # prior N(logit 0.3, 3) x Bernoulli(e^t / (1 + e^t))
+    log_post = norm.logpdf(grid, np.log(0.3 / 0.7), 3.0) + 30 * grid - 100 * np.logaddexp(0, grid)
+    w = np.exp(log_post - log_post.max())
+    assert abs(draws.mean() - (w * grid).sum() / w.sum()) < 0.1
+
+
+def test_svi_posterior_of_a_single_event():
+    from biomodels.ctmc import posterior_theta
+
+    x = np.array([[1]] * 30 + [[0]] * 70)
+    svi = posterior_theta(x, method="svi", svi_steps=20, num_samples=20, seed=0)
+    assert svi.shape == (20, 1, 1) and np.isfinite(svi).all()
+
+
+def test_strongest_effects_refuses_a_negative_count():
+    from biomodels.ctmc import CTMC
+
+    model = CTMC(np.array([[0.0, 1.0, -2.0], [0.5, 0.0, 0.0], [0.0, 3.0, 0.0]]), list("ABC"))
+    # head(-1) returned every effect but the weakest
+    with pytest.raises(ValueError, match="k"):
+        model.strongest_effects(-1)
+    assert model.strongest_effects(2)["theta"].tolist() == [3.0, -2.0]
+
+
+def test_mcmc_threshold_cannot_send_huge_tumours_to_the_exact_lattice():
+    # a tumour of 26 events below mcmc_threshold=27 got the exact lattice: a 14 GB allocation
+    x = np.zeros((4, 27), dtype=np.uint8)
+    x[0, :26] = 1
+    x[1, :3] = 1
+    with pytest.raises(ValueError, match="mcmc_threshold=27.*26 events"):
+        fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=27, max_steps=1)
+
+
+def test_data_log_likelihood_bounds_its_exact_threshold_and_returns_float64():
+    # is_threshold above 25 sent a 26-event tumour to the exact lattice (14 GB), like
+    # fit_theta's mcmc_threshold; a float32 theta on n <= 12 events returned float32
+    import torch
+
+    from biomodels.ctmc.fit import data_log_likelihood
+
+    x = np.zeros((2, 27), dtype=np.uint8)
+    x[0, :26] = 1
+    theta = torch.zeros(27, 27, dtype=torch.float64)
+    with pytest.raises(ValueError, match="is_threshold must be at most 25"):
+        data_log_likelihood(theta, x, is_threshold=26)
+    with pytest.raises(TypeError, match="is_threshold"):
+        data_log_likelihood(theta, x, is_threshold=16.5)
+    small = np.array([[1, 0, 1], [0, 0, 0]], dtype=np.uint8)
+    ll = data_log_likelihood(torch.zeros(3, 3, dtype=torch.float32), small)
+    assert ll.dtype == np.float64
+    # theta = 0: every event at rate 1, observed at T ~ Exp(1); P(no event) = 1 / (1 + 3)
+    assert ll[1] == pytest.approx(np.log(0.25), rel=1e-6)
