@@ -602,7 +602,11 @@ class GRNModel:
             "lr": lr, "batch_size": batch_size, "val_fraction": val_fraction,
             "method": method, "rtol": rtol, "atol": atol,
             "step_size": step_size, "adjoint": adjoint,
-            "lambda_ppi": lambda_ppi, "lambda_motif": lambda_motif, "normalize": normalize,
+            # the weights the pruner used: "imp" fixes them at 0 and "prior" at 1, whatever
+            # was passed (the record said 0.05 / 0.01 for an IMP fit)
+            "lambda_ppi": lambda_ppi if pruner is None else pruner.lambda_ppi,
+            "lambda_motif": lambda_motif if pruner is None else pruner.lambda_motif,
+            "normalize": normalize,
             "prior_weight": prior_weight, "prior_scaling": prior_scaling,
             "l1": l1 if pruning == "l1" else 0.0,
             "schedule": None if sched is None else [sched.first_epoch, sched.first_fraction,

@@ -127,3 +127,19 @@ def test_defaults_are_dopri5_and_the_papers_dash_settings():
     assert (pruner.lambda_ppi, pruner.lambda_motif) == (0.05, 0.01)
     sch = pruner.schedule  # first cut 70 % at epoch 3, then 10 % every 10 epochs
     assert (sch.first_epoch, sch.first_fraction, sch.every, sch.fraction) == (3, 0.7, 10, 0.1)
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 3 epochs
+@pytest.mark.parametrize("pruning, used", [("imp", (0.0, 0.0)), ("prior", (1.0, 1.0)),
+                                           ("dash", (0.05, 0.01))])
+def test_the_settings_record_the_prior_weights_the_pruner_used(pruning, used):
+    # "imp" prunes with lambda = 0 and "prior" with lambda = 1 whatever was passed, yet
+    # settings (and uns["grn"], the saved model) recorded the defaults 0.05 / 0.01
+    adata = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=4, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior="truth",
+                     n_hidden=4)
+    model.train(3, pruning=pruning, method="rk4", step_size=0.5, progress=False)
+    assert (model.pruner.lambda_ppi, model.pruner.lambda_motif) == used
+    assert (model.settings["lambda_ppi"], model.settings["lambda_motif"]) == used
+    info = model.write_results(adata.copy())
+    assert (info["settings"]["lambda_ppi"], info["settings"]["lambda_motif"]) == used
