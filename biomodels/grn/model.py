@@ -75,6 +75,15 @@ def _dense(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _check_anndata(adata: Any) -> None:
+    """Raise a TypeError naming ``adata`` unless it is an AnnData."""
+    from anndata import AnnData
+
+    # write_results and load failed on anything else with "... has no attribute 'var_names'"
+    if not isinstance(adata, AnnData):
+        raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}")
+
+
 def _read_prior(
     prior: pd.DataFrame | np.ndarray | str | os.PathLike[str] | None,
     adata: Any,
@@ -172,10 +181,7 @@ class GRNModel:
         device: torch.device | str | None = None,
         seed: int = 0,
     ) -> None:
-        from anndata import AnnData
-
-        if not isinstance(adata, AnnData):
-            raise TypeError(f"adata must be an AnnData, got {type(adata).__name__}")
+        _check_anndata(adata)
         if adata.n_obs < 2 or adata.n_vars < 1:
             raise ValueError(f"adata must have >= 2 cells and >= 1 gene, got {adata.shape}")
         genes = pd.Index([str(g) for g in adata.var_names])
@@ -749,6 +755,9 @@ class GRNModel:
         """
         from biomodels.grn.evaluate import evaluate
 
+        if truth is None:  # _read_prior reads None as "no prior": a bare AssertionError
+            raise TypeError("truth: expected the true network (a DataFrame, an array in "
+                            "var_names order, a CSV path or an adata.varp key), got None")
         t = _read_prior(truth, self._adata, self.genes, "truth")
         assert t is not None
         prior = self.prior if by_prior else None
@@ -763,8 +772,12 @@ class GRNModel:
             missing = [g for g in self.genes if g not in y0.columns]
             if missing:
                 raise ValueError(f"y0 lacks genes {missing[:5]}")
-            y0 = y0[list(self.genes)].to_numpy(dtype=np.float64)
-        arr = _dense(y0)  # also a row of a sparse adata.X
+            y0 = y0[list(self.genes)].to_numpy()  # as float64 below, where a word is named
+        try:
+            arr = _dense(y0)  # also a row of a sparse adata.X
+        except (TypeError, ValueError) as err:  # numpy's message named no argument
+            raise ValueError(f"y0 must be numbers: an (n, {len(self.genes)}) or "
+                             f"({len(self.genes)},) array of expression ({err})") from None
         if arr.ndim == 1:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != len(self.genes):
@@ -841,14 +854,18 @@ class GRNModel:
             (T, n, G) or (T, G), data units.
         """
         self._require_trained("simulate")
-        single = y0 is None or np.ndim(y0) == 1
         y = self._scale_states(self._default_y0() if y0 is None else y0)
+        single = y0 is None or np.ndim(y0) == 1  # after the check: a ragged y0 fails there
         if times is None:
             times = np.linspace(*self._time_range(), 100)
-        t = np.asarray(times, dtype=np.float64)
+        message = "times must be a 1-D increasing sequence of finite numbers"
+        try:
+            t = np.asarray(times, dtype=np.float64)
+        except (TypeError, ValueError) as err:  # numpy's message named no argument
+            raise ValueError(f"{message} ({err})") from None
         # NaN passed the order check (the solver then failed) and inf never ended dopri5
         if t.ndim != 1 or t.size < 1 or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
-            raise ValueError("times must be a 1-D increasing sequence of finite numbers")
+            raise ValueError(message)
         field: torch.nn.Module = self.func
         if perturb is not None and not isinstance(perturb, Mapping):
             raise TypeError(f"perturb must be a mapping {{gene: value}}, got "
@@ -909,6 +926,7 @@ class GRNModel:
         if adata is None:
             self._require_data("write_results without adata")
             adata = self._adata
+        _check_anndata(adata)
         if [str(g) for g in adata.var_names] != list(self.genes):
             raise ValueError("adata.var_names do not match the model's genes")
         info: dict[str, Any] = {
@@ -1010,6 +1028,7 @@ class GRNModel:
         if adata is None:
             model = cls._without_data(state, frame, device)
         else:
+            _check_anndata(adata)
             if [str(g) for g in adata.var_names] != genes:
                 raise ValueError("adata.var_names do not match the saved model's genes")
             model = cls(

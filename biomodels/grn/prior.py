@@ -44,7 +44,11 @@ _SIGN_WORDS = {
 def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names") -> pd.Index:
     if isinstance(var_names, str):
         raise TypeError(f"{name} must be a sequence of gene names, not a single string")
-    index = pd.Index([str(g) for g in var_names])
+    try:
+        index = pd.Index([str(g) for g in var_names])
+    except TypeError:  # None or a number: "'NoneType' object is not iterable" named nothing
+        raise TypeError(f"{name} must be a sequence of gene names, got "
+                        f"{type(var_names).__name__}") from None
     if len(index) == 0:
         raise ValueError(f"{name} is empty")
     if index.has_duplicates:

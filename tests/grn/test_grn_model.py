@@ -765,3 +765,30 @@ def test_vector_field_takes_numpy_counts():
     for bad in (True, 0, 2.0):
         with pytest.raises(ValueError, match="n_genes must be a positive integer"):
             PhoenixODEFunc(bad, 3)
+
+
+def test_a_missing_truth_or_data_that_is_not_an_anndata_is_named(quick, small, tmp_path):
+    # evaluate(None) failed with a bare AssertionError; write_results and load, given a
+    # DataFrame of the expression, with "'DataFrame' object has no attribute 'var_names'"
+    with pytest.raises(TypeError, match="truth: expected the true network"):
+        quick.evaluate(None)  # type: ignore[arg-type]
+    frame = small.to_df()
+    with pytest.raises(TypeError, match="adata must be an AnnData, got DataFrame"):
+        quick.write_results(frame)
+    path = quick.save(tmp_path / "m.pt")
+    with pytest.raises(TypeError, match="adata must be an AnnData, got DataFrame"):
+        GRNModel.load(path, frame)
+
+
+@pytest.mark.parametrize("y0, times, match", [
+    ("abc", [0.0, 1.0], "y0 must be numbers"),
+    ([[0.5] * 8, [0.5]], [0.0, 1.0], "y0 must be numbers"),  # ragged rows
+    (None, ["a", "b"], "times must be a 1-D increasing sequence"),
+    (None, "ab", "times must be a 1-D increasing sequence"),
+    (pd.DataFrame([["x"] * 8], columns=[f"g{i}" for i in range(8)]), [0.0, 1.0],
+     "y0 must be numbers"),
+])
+def test_initial_states_and_times_that_are_not_numbers_are_named(quick, y0, times, match):
+    # numpy's "could not convert string to float: 'abc'" named neither argument
+    with pytest.raises(ValueError, match=match):
+        quick.predict(quick._default_y0() if y0 is None else y0, times, method="rk4")

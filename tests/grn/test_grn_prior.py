@@ -278,3 +278,13 @@ def test_a_frame_read_without_index_col_names_its_label_column(tmp_path):
         align_prior(frame, GENES)  # was "must be square ...; build ... prior_from_edges"
     pd.testing.assert_frame_equal(align_prior(frame.set_index("gene"), GENES), _prior(),
                                   check_names=False)
+
+
+def test_gene_names_that_are_not_a_sequence_are_named():
+    # "'NoneType' object is not iterable" named neither var_names nor genes
+    for genes in (None, 5):
+        with pytest.raises(TypeError, match="var_names must be a sequence of gene names"):
+            align_prior(_prior(), genes)  # type: ignore[arg-type]
+    table = pd.DataFrame({"regulator": ["a"], "target": ["b"]})
+    with pytest.raises(TypeError, match="genes must be a sequence of gene names, got int"):
+        prior_from_edges(table, genes=5)  # type: ignore[arg-type]
