@@ -9,7 +9,7 @@ __all__ = ["as_theta", "as_binary_tensor", "as_event_indices"]
 
 
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
-    """Return ``theta`` as a square floating tensor (float64 for numpy input), checking shape."""
+    """Return ``theta`` as a square floating tensor (float64 for numpy or integer input)."""
     if isinstance(theta, np.ndarray):
         if theta.dtype.kind == "c":  # the float cast below drops the imaginary part
             raise TypeError(f"theta must be real, got dtype {theta.dtype}")
@@ -26,7 +26,9 @@ def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Te
             f"expected ({n}, {n})"
         )
     if not theta.is_floating_point():
-        theta = theta.to(torch.get_default_dtype())
+        # float64 like an integer numpy theta: the default dtype gave float32 likelihoods
+        # whose value depended on torch.set_default_dtype
+        theta = theta.to(torch.float64)
     if not bool(torch.isfinite(theta).all()):
         raise ValueError("theta contains NaN or infinite entries")
     return theta

@@ -212,7 +212,8 @@ def data_log_likelihood(
     Parameters
     ----------
     theta
-        (n, n) parameters (rows = targets).
+        (n, n) parameters (rows = targets), on the device and in the dtype of the
+        arithmetic (float16 and bfloat16 are computed in float32).
     x
         Binary (N, n) matrix.
     is_threshold
@@ -239,6 +240,9 @@ def data_log_likelihood(
         raise ValueError(f"is_threshold must be at most {MAX_SUBSET_EVENTS} (the exact "
                          f"lattice needs 2^k states per tumour), got {is_threshold}")
     th = as_theta(theta, n=x.shape[1]).detach()
+    # in at least float32: a float16 theta lost 3e-3 nats a tumour, a bfloat16 one failed
+    # in .numpy() ("unsupported ScalarType BFloat16")
+    th = th.to(torch.promote_types(th.dtype, torch.float32))
     xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
     seed = check_seed(seed)
@@ -560,7 +564,7 @@ def fit_theta(
     seed
         Seed of the MCMC chains; None is seed 0 (the chains are the same on every call).
     dtype, device
-        Arithmetic (float64 recommended) and device.
+        Arithmetic (float32 or float64; float64 recommended) and device.
     progress
         Show a tqdm progress bar.
 
@@ -580,6 +584,11 @@ def fit_theta(
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         # an integer theta would fail deep in autograd ("only Tensors of floating point ...")
         raise ValueError(f"dtype must be a floating torch dtype, got {dtype!r}")
+    if torch.finfo(dtype).bits < 32:
+        # a float16 fit reported convergence 0.6 away from the float64 theta; a bfloat16
+        # one failed after the whole fit, in .numpy() ("unsupported ScalarType BFloat16")
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}: too coarse for "
+                         "the log-likelihood")
     x, _ = validate_cohort(x, warn_unobserved=False)  # the checks below index x as an array
     if l1 == 0 and len(np.unique(np.asarray(x, dtype=np.uint8), axis=0)) < 2 ** x.shape[1]:
         warnings.warn(

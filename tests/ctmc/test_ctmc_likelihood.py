@@ -93,6 +93,18 @@ def test_dtype_and_device_follow_input(torch_gen):
     assert ll.dtype == torch.float32
 
 
+def test_an_integer_theta_tensor_is_computed_in_float64():
+    # like an integer numpy theta; it took torch's default dtype (float32 likelihoods)
+    theta = torch.tensor([[-1, 2, 0], [0, -2, 1], [3, 0, -1]])
+    x = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    expected = statespace_log_likelihood(theta.double(), x)
+    for f in (statespace_log_likelihood, subset_log_likelihood):
+        ll = f(theta, x)
+        assert ll.dtype == torch.float64
+        torch.testing.assert_close(ll, expected)
+    assert state_distribution(theta).dtype == torch.float64
+
+
 def test_state_index_bit_order():
     assert state_index(np.array([[1, 0, 0], [0, 0, 1], [1, 1, 1]])).tolist() == [1, 4, 7]
 
