@@ -632,7 +632,8 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     marginals
-        Success probabilities, shape ``(n,)``.
+        Success probabilities, shape ``(n,)``: float32 or float64 (whose dtype and device the
+        result takes), or 0/1 integers or bools (computed in float64).
 
     Returns
     -------
@@ -642,7 +643,8 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
     Raises
     ------
     TypeError, ValueError
-        If ``marginals`` is not a 1-d tensor of probabilities in ``[0, 1]``.
+        If ``marginals`` is not a 1-d tensor of probabilities in ``[0, 1]``, or is float16
+        or bfloat16.
     """
     if not isinstance(marginals, torch.Tensor):
         raise TypeError(f"marginals must be a torch tensor of probabilities, got "
@@ -650,7 +652,13 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
     if marginals.dim() != 1:
         raise ValueError(f"marginals must be a 1-d tensor, got shape {tuple(marginals.shape)}")
     check_probabilities("marginals", marginals)
-    mu = marginals
+    # as CascadeGraph's weights: 0/1 integers or bools in float64 (the FFT took the default
+    # dtype, P(sum = 0) = 6e-9 for a sure success; bools failed at 1 - mu), 16-bit floats
+    # refused (the CPU FFT has no Half: "Unsupported dtype Half")
+    if marginals.dtype in (torch.float16, torch.bfloat16):
+        raise ValueError(f"marginals: {marginals.dtype} is too coarse for probabilities of "
+                         "products over many nodes; use float32 or float64")
+    mu = marginals if marginals.is_floating_point() else marginals.to(torch.float64)
     polys = torch.stack([1 - mu, mu], dim=1)  # (m, d+1)
     if polys.shape[0] == 0:
         return torch.ones(1, dtype=mu.dtype, device=mu.device)

@@ -52,6 +52,18 @@ class MonteCarloResult:
         return int(self.sizes.shape[0])
 
 
+def _float64_array(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``x`` as a float64 numpy array, a tensor detached and copied to the CPU.
+
+    Not through ``torch.as_tensor``: a list became a tensor of torch's default dtype, float32,
+    first (``1 - 1e-9`` was 1.0: half the expected error of ``[1e-9, 1 - 1e-9]``), and
+    numpy has no bfloat16.
+    """
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().to(torch.float64).numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
 def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
     """Return the expected total variation of an ``n_runs``-sample empirical distribution.
 
@@ -73,7 +85,7 @@ def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
         If ``n_runs`` is not a positive integer.
     """
     n_runs = check_count("n_runs", n_runs)
-    p = np.clip(np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64), 0, 1)
+    p = np.clip(_float64_array(probs), 0, 1)
     return float(np.sqrt(p * (1 - p)).sum() / math.sqrt(2 * math.pi * n_runs))
 
 
@@ -90,8 +102,8 @@ def total_variation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) 
     float
         The distance, in ``[0, 1]`` for two probability distributions.
     """
-    x = np.asarray(torch.as_tensor(a).detach().cpu(), dtype=np.float64).ravel()
-    y = np.asarray(torch.as_tensor(b).detach().cpu(), dtype=np.float64).ravel()
+    x = _float64_array(a).ravel()
+    y = _float64_array(b).ravel()
     m = max(x.size, y.size)
     x = np.pad(x, (0, m - x.size))
     y = np.pad(y, (0, m - y.size))
@@ -150,7 +162,7 @@ def monte_carlo(
         seed = check_count("seed", seed, at_least=0)
     if chunk is not None:
         chunk = check_count("chunk", chunk)
-    pv = np.asarray(torch.as_tensor(p).detach().cpu(), dtype=np.float64).ravel()
+    pv = _float64_array(p).ravel()
     if pv.shape != (n,):
         raise ValueError(f"p: expected {n} seed probabilities, got shape {pv.shape}")
     bad = np.flatnonzero(~((pv >= 0) & (pv <= 1)))  # NaN fails both comparisons

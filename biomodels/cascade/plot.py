@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from .montecarlo import _float64_array
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -64,7 +66,7 @@ def plot_distribution(
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     for label, values in curves.items():
-        y = np.asarray(torch.as_tensor(values).detach().cpu(), dtype=np.float64)
+        y = _float64_array(values)  # a list not rounded to float32 on the way
         k = np.arange(y.size)
         if log:
             y = np.where(y > (floor or 0.0), y, np.nan)

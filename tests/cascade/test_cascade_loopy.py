@@ -32,6 +32,21 @@ def test_poisson_binomial_matches_convolution():
         assert np.abs(poisson_binomial(torch.tensor(mu)).numpy() - poly).max() < 1e-14
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_poisson_binomial_of_sure_outcomes_given_as_integers_is_exact_in_float64(dtype):
+    # the FFT took torch's default dtype: float32, P(sum = 0) = 6e-9; bools failed at 1 - mu
+    got = poisson_binomial(torch.tensor([1, 0, 1]).to(dtype))
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64),
+                               rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_poisson_binomial_refuses_half_precision_by_name(dtype):
+    with pytest.raises(ValueError, match="marginals: .* too coarse"):
+        poisson_binomial(torch.tensor([0.5, 0.25], dtype=dtype))
+
+
 def test_tda_is_exact_on_forests_and_bp_exact_marginals():
     g = CascadeGraph.from_networkx(nx.random_labeled_tree(40, seed=1), default=0.6)
     p = seed_probabilities(g, seed_prob=0.05)

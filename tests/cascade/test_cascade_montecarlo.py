@@ -65,3 +65,16 @@ def test_monte_carlo_shows_its_progress_when_asked(capsys):
     assert "monte carlo" in err and "/5000" in err and " runs" in err
     assert np.array_equal(shown.sizes, quiet.sizes)
     assert np.array_equal(shown.distribution, quiet.distribution)
+
+
+def test_error_measures_read_lists_in_float64():
+    # lists went through torch.as_tensor, i.e. torch's default dtype (float32): 1 - 1e-9 was
+    # 1.0, which halved the expected error, and the distance below came out 3.7e-9
+    probs = [1e-9, 1 - 1e-9]
+    assert expected_tv_error(probs, 100) == expected_tv_error(np.array(probs), 100)
+    a, b = [0.1, 0.9], [0.10000001, 0.89999999]
+    assert total_variation(a, b) == total_variation(np.array(a), np.array(b))
+    assert total_variation(a, b) == pytest.approx(1e-8, rel=1e-6)
+    # numpy has no bfloat16: the tensor is read in float64 as its other dtypes are
+    half = torch.tensor([0.5, 0.5], dtype=torch.bfloat16)
+    assert total_variation(half, [0.25, 0.75]) == 0.25
