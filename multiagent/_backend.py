@@ -224,7 +224,12 @@ def as_dense_numpy(x: Any) -> np.ndarray:
 
 
 def as_numpy(x: Any) -> np.ndarray:
-    """Return a numpy copy/view of an array or tensor (detached, on the CPU)."""
+    """Return a numpy copy/view of an array or tensor (detached, on the CPU).
+
+    A bfloat16 tensor (an LLM's probabilities, say) comes back as float32, which holds it
+    exactly: numpy has no bfloat16 (``.numpy()`` raised "Got unsupported ScalarType").
+    """
     if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
+        t = x.detach().cpu()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
     return np.asarray(x)

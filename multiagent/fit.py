@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number, check_seed
 from core.seeding import seeded_globals
-from multiagent._backend import as_dense_numpy
+from multiagent._backend import as_dense_numpy, as_numpy
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -56,7 +56,9 @@ _DENSE_SE_MAX = 500
 
 
 def _check_transcript(transcript: Any) -> np.ndarray:
-    X = np.asarray(transcript, dtype=np.float64)
+    # as_numpy, not np.asarray, which failed on a tensor that needs grad or lives on a GPU
+    # (the rollout of a torch model used as a transcript)
+    X = as_numpy(transcript).astype(np.float64)
     if X.ndim != 3:
         raise ValueError(
             f"transcript must have shape (rounds + 1, n_agents, K), got shape {X.shape}"
@@ -100,8 +102,8 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
         ``r2_filtered`` (over (agent, option) series with variance > 1e-6, as in
         MAS-Cascade), ``kl`` (mean KL(observed || predicted) per belief vector, nats).
     """
-    y = np.asarray(observed, dtype=np.float64)
-    p = np.asarray(predicted, dtype=np.float64)
+    y = as_numpy(observed).astype(np.float64)  # tensors too, as in _check_transcript
+    p = as_numpy(predicted).astype(np.float64)
     if y.shape != p.shape:
         raise ValueError(f"observed {y.shape} and predicted {p.shape} differ in shape")
     err = y - p

@@ -6,7 +6,9 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
+from multiagent import FriedkinJohnsen
 from multiagent.fit import (
     FJFit,
     fit_fj,
@@ -89,6 +91,21 @@ def test_train_early_predict_late_and_save_load(tmp_path):
     np.testing.assert_allclose(back.W, fit.W)
     assert back.train_rounds == 7
     assert fit.alpha_se is None and back.alpha_se is None  # no standard errors for KL fits
+
+
+def test_a_torch_rollout_that_needs_grad_is_a_transcript():
+    # np.asarray of the tensor failed ("Can't call numpy() on Tensor that requires grad"),
+    # as it does for a CUDA one
+    W = torch.full((4, 4), 1 / 3, dtype=torch.float64).fill_diagonal_(0).requires_grad_(True)
+    S = torch.tensor(np.random.default_rng(0).dirichlet(np.ones(3), size=4))
+    X = FriedkinJohnsen(W, 0.3, 0.4).rollout(S, 6)
+    assert X.requires_grad
+    plain = X.detach().numpy()
+    ref = fit_fj(plain)
+    got = fit_fj(X)
+    np.testing.assert_array_equal(got.gamma, ref.gamma)
+    np.testing.assert_array_equal(got.W, ref.W)
+    assert transcript_metrics(X, plain) == transcript_metrics(plain, plain)
 
 
 def test_metrics_by_hand():

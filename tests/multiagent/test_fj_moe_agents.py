@@ -8,7 +8,7 @@ import torch
 
 from multiagent import FriedkinJohnsen
 from multiagent.agents import Agent, ScriptedFJAgent, format_belief, parse_belief, run_debate
-from multiagent.analysis import social_power
+from multiagent.analysis import polarization, social_power
 from multiagent.fit import fit_fj
 from multiagent.moe import (
     confidence,
@@ -52,6 +52,16 @@ def test_moe_and_plots_take_a_torch_model_s_outputs(rng):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), ref.rollout(S, 3)[:, 0, 0], atol=1e-12)
     plot_influence(fj.influence_matrix())
     plt.close("all")
+
+
+def test_bfloat16_beliefs_are_read_like_float32_ones():
+    # as an LLM's probabilities may come: .numpy() has no bfloat16 ("Got unsupported
+    # ScalarType BFloat16") and every tensor input went through it
+    b = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.75, 0.25]], dtype=torch.bfloat16)
+    np.testing.assert_array_equal(confidence(b), confidence(b.float()))
+    np.testing.assert_array_equal(confidence_router(b, beta=2.0),
+                                  confidence_router(b.float(), beta=2.0))
+    assert polarization(b[:, 0]) == polarization(b[:, 0].float())
 
 
 def test_equilibrium_router_matches_influence_matrix(rng):
