@@ -192,6 +192,10 @@ class FriedkinJohnsen:
             W = np.asarray(W, dtype=np.float64)
         self.backend: bk.Backend = bk.backend_of(W)
         W = bk.as_matrix(W, self.backend)
+        if str(W.dtype).removeprefix("torch.") in ("float16", "bfloat16"):
+            # failed deep in scipy ("does not support dtype float16") or in .numpy()
+            raise ValueError(f"W: {W.dtype} is too coarse for the solves (float16 keeps 3 "
+                             "digits); use float32 or float64")
         if W.ndim != 2 or W.shape[0] != W.shape[1]:
             raise ValueError(f"W must be a square (n, n) matrix, got shape {tuple(W.shape)}")
         if W.shape[0] == 0:  # consensus_weights etc. would fail far from here

@@ -357,3 +357,12 @@ def test_float32_fixed_point_converges_at_the_default_tolerance(backend: str) ->
     z = fj.equilibrium(s32, method="fixed_point")
     assert fj.info_["iterations"] < 200
     np.testing.assert_allclose(np.asarray(z, dtype=np.float64), ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("W", [W3.astype(np.float16), torch.tensor(W3, dtype=torch.float16),
+                               torch.tensor(W3, dtype=torch.bfloat16)],
+                         ids=["numpy-float16", "torch-float16", "torch-bfloat16"])
+def test_half_precision_trust_is_refused_by_name(W) -> None:
+    # scipy's "does not support dtype float16" and "Got unsupported ScalarType BFloat16"
+    with pytest.raises(ValueError, match="W: .*float16.* too coarse"):
+        FriedkinJohnsen(W, 0.3, 0.2)
