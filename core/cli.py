@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -26,6 +27,7 @@ __all__ = [
     "existing_file",
     "main",
     "output_folder",
+    "random_seed",
 ]
 
 ENTRY_POINT_GROUP = "prunus.commands"
@@ -57,6 +59,13 @@ def existing_file(value: str) -> Path:
     """
     path = Path(value)
     if not path.is_file():
+        if not value.strip():  # Path("") is the current folder
+            raise argparse.ArgumentTypeError("expected a file, got an empty name")
+        if path.is_dir():
+            raise argparse.ArgumentTypeError(f"{value!r} is a folder; give a file")
+        if path.exists():  # a pipe (bash's <(...)) or a device: read once, or not at all
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not a regular file (a pipe or a device); save it to a file")
         raise argparse.ArgumentTypeError(f"no such file: {value!r}")
     return path
 
@@ -64,7 +73,9 @@ def existing_file(value: str) -> Path:
 def output_folder(value: str) -> Path:
     """Argparse type for an output folder: new or existing, but not an existing file.
 
-    Checked when the command line is read, so a long fit does not end in "not a folder".
+    Checked when the command line is read, so a long fit does not end in "not a folder":
+    the folder, or the nearest of its parents that exists, must be a folder one can write
+    in (a file made there and removed at once shows it).
 
     Parameters
     ----------
@@ -76,9 +87,24 @@ def output_folder(value: str) -> Path:
     Path
         The path.
     """
+    if not value.strip():  # `--out "$DIR"` with DIR unset wrote into the current folder
+        raise argparse.ArgumentTypeError("expected a folder, got an empty name (use '.' for "
+                                         "the current folder)")
     path = Path(value)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is an existing file; give a folder")
+    folder = path.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():  # e.g. results.csv/run1: the folder cannot be made
+        raise argparse.ArgumentTypeError(
+            f"cannot make the folder {value!r}: {str(folder)!r} is an existing file")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(
+            f"cannot write in {str(folder)!r} (for {value!r}): {exc.strerror or exc}") from None
     return path
 
 
@@ -121,6 +147,32 @@ def at_least(low: float, kind: type = float) -> Callable[[str], Any]:
     return parse
 
 
+def random_seed(value: str) -> int:
+    """Argparse type for a random seed: a whole number in ``[0, 2**64 - 1]``.
+
+    torch's generators take no more ("Overflow when unpacking long long", naming no option).
+
+    Parameters
+    ----------
+    value
+        The command-line text.
+
+    Returns
+    -------
+    int
+        The seed.
+
+    Examples
+    --------
+    >>> random_seed("7")
+    7
+    """
+    seed = at_least(0, int)(value)
+    if seed >= 2**64:
+        raise argparse.ArgumentTypeError(f"must be < 2**64 (a 64-bit seed), got {value}")
+    return seed
+
+
 def probability(value: str) -> float:
     """Argparse type for a probability in [0, 1] (NaN and text refused, naming the value).
 
@@ -146,6 +198,11 @@ def probability(value: str) -> float:
     if not 0.0 <= x <= 1.0:  # also NaN
         raise argparse.ArgumentTypeError(f"must be a probability in [0, 1], got {value}")
     return x
+
+
+def _debug() -> bool:
+    """Whether ``PRUNUS_DEBUG`` asks for tracebacks (``0``, like unset, does not)."""
+    return os.environ.get("PRUNUS_DEBUG", "").strip() not in ("", "0")
 
 
 def _version() -> str:
@@ -220,11 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with warnings.catch_warnings():
-            if not os.environ.get("PRUNUS_DEBUG"):
+            if not _debug():
                 warnings.showwarning = one_line
             return int(func(args) or 0)
     except KeyboardInterrupt:
-        if os.environ.get("PRUNUS_DEBUG"):
+        if _debug():
             raise
         # Ctrl-C printed a traceback; the fits checkpoint, so say that a rerun resumes
         print("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume "
@@ -235,8 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except (CommandError, OSError, ValueError, TypeError, KeyError) as exc:
-        if os.environ.get("PRUNUS_DEBUG"):
+    except (CommandError, OSError, ValueError, TypeError, KeyError, MemoryError) as exc:
+        # MemoryError: a count too large for the machine (numpy says how much it asked for)
+        if _debug():
             raise
         if isinstance(exc, KeyError) and exc.args:
             # str(KeyError) is the key's repr: "prunus: error: 'x'" says nothing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,9 @@ def test_console_script_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     (KeyError("x"), "prunus: error: no such key: 'x'"),
     (KeyError("obs key 'time' is missing"), "prunus: error: obs key 'time' is missing"),
     (ValueError("bad value\nsecond line"), "prunus: error: bad value"),
+    # e.g. --runs 1000000000000: numpy's MemoryError was a traceback and exit code 1
+    (MemoryError("Unable to allocate 7.28 TiB for an array with shape (1000000000000,)"),
+     "prunus: error: Unable to allocate 7.28 TiB for an array with shape (1000000000000,)"),
 ])
 def test_errors_are_one_readable_line(tmp_path, capsys, monkeypatch, raised, expected):
     import biomodels.ctmc.data
@@ -143,6 +147,52 @@ def test_errors_are_one_readable_line(tmp_path, capsys, monkeypatch, raised, exp
     (tmp_path / "in.csv").write_text("a,b\n1,0\n")
     assert main(["ctmc", "fit", str(tmp_path / "in.csv"), "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err.strip() == expected
+
+
+@pytest.mark.parametrize("command", [
+    ["cascade", "size", "{data}", "--seed", "a"], ["fj", "simulate", "--questions", "1"],
+])
+def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch, command):
+    # `--out "$DIR"` with DIR unset wrote the results into the current folder, replacing
+    # any files of those names there
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.edgelist").write_text("a b 0.5\n")
+    argv = [a.replace("{data}", "in.edgelist") for a in command]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", ""])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --out: expected a folder" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.edgelist"]
+
+
+def test_an_input_that_exists_but_is_no_file_is_not_called_missing(tmp_path, capsys):
+    # a folder, or bash's <(...) pipe, was reported as "no such file", though it exists
+    (tmp_path / "adir").mkdir()
+    cases = [(tmp_path / "adir", "is a folder; give a file"),
+             (tmp_path / "missing", "no such file")]
+    if hasattr(os, "mkfifo"):  # POSIX
+        os.mkfifo(tmp_path / "pipe")
+        cases.append((tmp_path / "pipe", "is not a regular file"))
+    for given, message in cases:
+        with pytest.raises(SystemExit) as exc:
+            main(["ctmc", "fit", str(given), "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("setting", "raises"), [("0", False), ("", False), ("1", True)])
+def test_prunus_debug_0_keeps_errors_one_line(tmp_path, capsys, monkeypatch, setting, raises):
+    # PRUNUS_DEBUG=0 (a user turning the traceback off again) raised like PRUNUS_DEBUG=1
+    monkeypatch.setenv("PRUNUS_DEBUG", setting)
+    (tmp_path / "empty.edgelist").write_text("")
+    argv = ["cascade", "size", str(tmp_path / "empty.edgelist"), "--seed", "0",
+            "--out", str(tmp_path / "o")]
+    if raises:
+        with pytest.raises(ValueError, match="no edges"):
+            main(argv)
+    else:
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip().startswith("prunus: error: ")
 
 
 def test_an_interrupted_command_says_so_in_one_line(tmp_path, capsys, monkeypatch):
@@ -190,6 +240,25 @@ def test_every_out_that_is_a_file_is_refused_first(tmp_path, capsys, command):
     with pytest.raises(SystemExit) as exc:
         main([*argv, "--out", str(tmp_path / "afile")])
     assert exc.value.code == 2 and "is an existing file" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", [
+    ["ctmc", "fit", "{data}"], ["cascade", "size", "{data}", "--seed", "a"],
+    ["fj", "simulate", "--questions", "1"], ["fj", "fit", "{data}"], ["demo", "--epochs", "1"],
+    ["grn", "fit", "{data}", "--time-key", "t"],
+])
+def test_an_out_below_a_file_is_refused_first(tmp_path, capsys, command):
+    # `--out results.csv/run1` cannot be made: it failed only once the results were written
+    # ("[Errno 20] Not a directory"), after the whole fit
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "in.csv").write_text("a b 0.5\n")
+    argv = [a.replace("{data}", str(tmp_path / "in.csv")) for a in command]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(tmp_path / "afile" / "run1")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "argument --out" in err and "is an existing file" in err
+    assert len(err.strip().splitlines()) == 1
     assert (tmp_path / "afile").read_text() == "keep me"
 
 
