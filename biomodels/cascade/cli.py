@@ -28,11 +28,19 @@ def _size(args: argparse.Namespace) -> int:
     from core.atomic import atomic_outputs, write_json
 
     from .distribution import _resolve, size_distribution
-    from .graph import CascadeGraph
+    from .graph import CascadeGraph, find_cycle_link
     from .montecarlo import expected_tv_error
 
     graph = CascadeGraph.read_edgelist(args.graph)
     method = _resolve(graph, args.method)
+    if method == "tree" and not graph.is_forest():
+        # the library's error names its argument (method='tree' ... use method='tda')
+        u, v = find_cycle_link(graph)
+        raise CommandError(
+            f"--method tree needs a network without cycles, but the link "
+            f"({graph.labels[u]!r}, {graph.labels[v]!r}) closes one; use --method tda (an "
+            "approximation) or mc, or auto"
+        )
     if args.method == "auto" and method == "tda":
         # auto never samples, so say that this answer is an approximation
         print("prunus: note: the network has cycles, so auto uses the TDA "

@@ -16,6 +16,7 @@ from core.cli import (
     at_least,
     existing_file,
     output_folder,
+    random_seed,
 )
 
 
@@ -44,6 +45,11 @@ def _fit(args: argparse.Namespace) -> int:
             "(the command line reads ',' from .csv files and tabs from .tsv, .txt and .tab "
             "files)")
         raise CommandError(message) from exc
+    if args.folds > len(x):  # kfold_indices would say "folds must be in [2, N]" after the fit
+        raise CommandError(f"--folds {args.folds} needs at least {args.folds} tumours, and "
+                           f"{args.data} has {len(x)}; the held-out log-likelihood is "
+                           "cross-validated, so give fewer --folds (at least 2) or more "
+                           "tumours")
     model = CTMC()
     # a rerun of an interrupted command skips the fold fits already done; with --l1 there is
     # no cross-validation to resume and an earlier run's checkpoint is left alone
@@ -154,7 +160,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto",
     )
-    fit.add_argument("--seed", metavar="S", type=at_least(0, int), default=0,
+    fit.add_argument("--seed", metavar="S", type=random_seed, default=0,
                      help="seed of folds and MCMC chains (default 0)")
     fit.add_argument("--folds", metavar="K", type=at_least(2, int), default=5,
                      help="cross-validation folds (default 5)")

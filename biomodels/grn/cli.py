@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.cli import CommandError, at_least, existing_file, output_folder, probability
+from core.cli import (
+    CommandError,
+    at_least,
+    existing_file,
+    output_folder,
+    probability,
+    random_seed,
+)
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
 #: (after the automatic time scaling, intervals are short against the gene rates, so this
@@ -156,6 +163,14 @@ def _fit_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         # "pass another checkpoint path" is for Python: the command line has no such option
         prefix = f"checkpoint {str(checkpoint)!r} belongs to a fit with other settings "
+        held = f"checkpoint {str(checkpoint)!r} already holds "
+        if str(exc).startswith(held):  # "... more than epochs=N": train()'s argument
+            done = str(exc)[len(held):].split(" ", 1)[0]
+            raise CommandError(
+                f"{checkpoint} is from an interrupted run that had trained {done} epochs, more "
+                f"than --epochs {args.epochs}; rerun with --epochs {done} or more to finish "
+                "it, or delete the file (or use another --out) to start afresh"
+            ) from exc
         if not str(exc).startswith(prefix):
             raise
         detail = str(exc)[len(prefix):].split("; delete it")[0]
@@ -232,7 +247,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
                      metavar="N", help="maximum number of epochs (default: %(default)s, "
                      "6 DASH rounds)")
-    fit.add_argument("--seed", type=at_least(0, int), default=0, metavar="S",
+    fit.add_argument("--seed", type=random_seed, default=0, metavar="S",
                      help="seed of the initialisation, the validation split and the batch "
                      "order (default: %(default)s)")
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
@@ -374,7 +389,7 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
                         help="output folder (default: ./prunus-demo)")
     parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
                         metavar="N", help="maximum number of epochs (default: %(default)s)")
-    parser.add_argument("--seed", type=at_least(0, int), default=0, metavar="S",
+    parser.add_argument("--seed", type=random_seed, default=0, metavar="S",
                         help="seed of the prior's corruption and of the fits "
                         "(default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

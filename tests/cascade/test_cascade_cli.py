@@ -78,6 +78,18 @@ def test_size_errors_are_one_line(tmp_path, capsys, lines, extra, message):
     code = main(["cascade", "size", str(graph), *extra, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_method_tree_on_a_cycle_names_the_options(tmp_path, capsys):
+    # said "method='tree' needs a forest ...; use method='tda' or 'mc'": Python's argument
+    graph = _write(tmp_path / "c.edgelist", ["a b 0.5", "b c 0.5", "c a 0.5"])
+    code = main(["cascade", "size", str(graph), "--seed", "a", "--method", "tree",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "--method tree needs a network without cycles" in err and "--method tda" in err
+    assert "method='" not in err
+    assert not (tmp_path / "o").exists()
     assert not (tmp_path / "o" / "distribution.csv").exists()
 
 

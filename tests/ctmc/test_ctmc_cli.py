@@ -136,6 +136,8 @@ def test_cli_warns_once_and_writes_all_files_or_none(tmp_path, capsys):
 def test_cli_usage_errors_name_the_option(tmp_path, capsys):
     path, _ = _cohort(tmp_path)
     for argv, message in ((["--seed", "-1"], "argument --seed: must be >= 0"),
+                          # torch's 64-bit seeds: "Overflow when unpacking long long"
+                          (["--seed", str(2**64)], "argument --seed: must be < 2**64"),
                           (["--folds", "1"], "argument --folds: must be >= 2"),
                           (["--l1", "nan"], "argument --l1: must be a finite number")):
         with pytest.raises(SystemExit) as err:
@@ -143,6 +145,19 @@ def test_cli_usage_errors_name_the_option(tmp_path, capsys):
         assert err.value.code == 2 and message in capsys.readouterr().err
     assert main(["ctmc"]) == 0
     assert "usage: prunus ctmc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra", [[], ["--l1", "0.01"]])
+def test_cli_more_folds_than_tumours_names_the_option(tmp_path, capsys, extra):
+    # 4 tumours and the default 5 folds said "folds must be in [2, 4], got 5" (with --l1,
+    # only after the fit): an option the user never gave, named as a Python argument
+    path = tmp_path / "small.csv"
+    pd.DataFrame({"TP53": [0, 1, 0, 1], "IDH1": [1, 0, 1, 1]}).to_csv(path, index=False)
+    assert main(["ctmc", "fit", str(path), *extra, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--folds 5 needs at least 5 tumours" in err[0], err
+    assert "has 4" in err[0]
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
 def test_cli_help_spells_the_usage_of_the_issue(capsys):

@@ -224,6 +224,8 @@ def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     (["--hidden", "0"], "argument --hidden: must be >= 1, got 0"),
     (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
     (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+    # torch's generators take 64 bits: "Overflow when unpacking long long", no option named
+    (["--seed", str(2**64)], f"argument --seed: must be < 2**64 (a 64-bit seed), got {2**64}"),
 ])
 def test_fit_bad_numbers_are_usage_errors(files, capsys, extra, message):
     with pytest.raises(SystemExit) as exc:
@@ -386,3 +388,24 @@ def test_a_checkpoint_of_other_settings_names_what_the_command_line_can_do(files
     assert "(lr: saved 0.01, now 0.001)" in err and "checkpoint path" not in err
     assert "or use another --out" in err
     assert (out / "checkpoint.pt").exists()  # left for the command that wrote it
+
+
+def test_a_checkpoint_with_more_epochs_names_the_option(files, monkeypatch, capsys):
+    # before: "checkpoint ... already holds 10 epochs, more than epochs=5; ask for at least
+    # 10 or remove the checkpoint", train()'s argument rather than --epochs
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--hidden", "6", "--quiet"]
+    out = files / "more_epochs"
+    real = _interrupt_in_epoch(monkeypatch, 11)
+    assert main([*args, "--epochs", "12", "--out", str(out)]) == 130
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main([*args, "--epochs", "5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: ") and len(err.strip().splitlines()) == 1
+    assert "more than --epochs 5" in err and "--epochs 10 or more" in err
+    assert "epochs=" not in err and "or use another --out" in err
+    assert (out / "checkpoint.pt").exists()  # left for the command that wrote it
+    assert main([*args, "--epochs", "12", "--out", str(out)]) == 0  # which finishes it
