@@ -181,7 +181,8 @@ def read_cohort(
     """
     path = os.fspath(path)
     if sep is None:
-        sep = "\t" if path.endswith((".tsv", ".txt", ".tab")) else ","
+        # COHORT.TSV too: a case-sensitive test read an upper-case name with commas
+        sep = "\t" if path.lower().endswith((".tsv", ".txt", ".tab")) else ","
     frame = _read_table(path, sep=sep)
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
@@ -284,7 +285,7 @@ def read_maf(
     min_frequency = check_number("min_frequency", min_frequency)
     path = os.fspath(path)
     if sep is None:
-        sep = "," if path.endswith(".csv") else "\t"
+        sep = "," if path.lower().endswith(".csv") else "\t"
     # comment lines skipped by number: pandas' comment="#" also cut every line at a '#'
     # inside a field, so a sample "S#1" lost its row (and its events) without a word
     with open(path, encoding="utf-8", errors="replace") as handle:

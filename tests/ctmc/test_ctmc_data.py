@@ -37,6 +37,18 @@ def test_read_cohort_csv_and_tsv_with_ids(tmp_path):
         read_cohort(tmp_path / "d.csv")
 
 
+def test_read_cohort_and_read_maf_take_upper_case_extensions(tmp_path):
+    # COHORT.TSV was read with commas (one column "TP53\tIDH1"), REPORT.CSV with tabs
+    frame = pd.DataFrame({"TP53": [1, 0, 1], "IDH1": [0, 0, 1]})
+    frame.to_csv(tmp_path / "COHORT.TSV", sep="\t", index=False)
+    x, names, _ = read_cohort(tmp_path / "COHORT.TSV")
+    assert names == ["TP53", "IDH1"] and x.tolist() == [[1, 0], [0, 0], [1, 1]]
+    (tmp_path / "REPORT.CSV").write_text(
+        "Tumor_Sample_Barcode,Hugo_Symbol\ns1,TP53\ns2,IDH1\n")
+    x, names, ids = read_maf(tmp_path / "REPORT.CSV")
+    assert ids == ["s1", "s2"] and sorted(names) == ["IDH1", "TP53"]
+
+
 def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
     rows = "s1,1,0,1\ns2,0,0,1\ns3,1,1,0\n"
     # pandas renames a repeated header name (TP53 -> TP53.1): refused as written
