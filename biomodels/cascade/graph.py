@@ -387,7 +387,8 @@ class CascadeGraph:
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
         src, dst, w = array("q"), array("q"), array("d")
-        with open(path, encoding="utf-8") as handle:
+        # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node
+        with open(path, encoding="utf-8-sig") as handle:
             try:
                 for lineno, raw in enumerate(handle, start=1):
                     line = raw.split("#", 1)[0].strip()

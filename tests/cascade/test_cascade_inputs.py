@@ -240,3 +240,13 @@ def test_complex_seed_probabilities_are_refused(seed_prob):
     g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.5)])
     with pytest.raises(TypeError, match="seed_prob"):
         seed_probabilities(g, seed_prob=seed_prob)
+
+
+def test_read_edgelist_ignores_a_byte_order_mark(tmp_path):
+    # a file saved by Windows tools starts with U+FEFF: the first node was named "\ufeff0"
+    path = tmp_path / "g.edgelist"
+    path.write_bytes(b"\xef\xbb\xbf0 1 0.5\n1 2 0.25\n")
+    g = CascadeGraph.read_edgelist(path)
+    assert list(g.labels) == ["0", "1", "2"]
+    assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
+
