@@ -235,7 +235,10 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
     nz = int(ZF)
     if nz == 0:
         h = g / (1 - p)
-        pairs = torch.exp(LF) * (h.sum() ** 2 - (h**2).sum()) / 2
+        # Σ_{a<b} h_a h_b by exclusive prefix sums: ((Σh)² - Σh²)/2 cancelled to 0 when
+        # one near-sure seed (p = 1 - 2^-52, h ~ 4e15) dominated, losing P(2) = 0.1
+        before = torch.cat([h.new_zeros(1), torch.cumsum(h, 0)[:-1]])
+        pairs = torch.exp(LF) * (h * before).sum()
     elif nz == 1:
         z = int(torch.nonzero(zf)[0])
         h = torch.where(zf, 0.0, g / torch.where(zf, 1.0, 1 - p))

@@ -323,6 +323,9 @@ def tree_conditional_activation(
                 emit(ch, vs[g], ex)
         joint.clamp_min_(0.0)
         total = _root_product(plan, stores, Lf, device).clamp_min(0.0)
+        # P(i active, size = k) <= P(size = k): the two passes' round-off put conditional
+        # probabilities at 1.00000001 (float64, P(k) = 1e-9) and 1.00002 (float32)
+        torch.minimum(joint, total, out=joint)
         cond = joint / total
         if min_prob is None:  # the precision floor of the dtype
             min_prob = max(1e-12, 1e3 * torch.finfo(total.dtype).eps)

@@ -149,6 +149,21 @@ def test_exact_small_sizes_match_brute_force(trial):
     assert np.abs(exact_small_sizes(g, torch.tensor(pv)).numpy() - dist[:3]).max() < 1e-15
 
 
+def test_exact_small_sizes_keep_pairs_next_to_a_near_sure_seed():
+    # ((Σh)² - Σh²)/2 over h = p/(1-p) cancelled to 0 beside h ~ 4.5e15 (P(2) = 0, not 0.1),
+    # and TDA's exact head then left a distribution summing to 0.9
+    p = torch.tensor([1 - 2.0**-52, 0.1], dtype=torch.float64)
+    g = CascadeGraph.from_edges([], nodes=[0, 1])
+    assert torch.allclose(exact_small_sizes(g, p), torch.stack([(1 - p).prod(), p[0] * 0.9
+                                                                + 0.1 * (1 - p[0]), p.prod()]),
+                          rtol=1e-12, atol=0)
+    tri = CascadeGraph.from_edges([(0, 1, 0.0), (1, 2, 0.0), (2, 0, 0.0), (3, 0, 0.0)])
+    P = tda_size_distribution(tri, torch.tensor([1 - 2.0**-52, 0.1, 0.0, 0.0],
+                                                dtype=torch.float64))
+    assert abs(float(P.sum()) - 1) < 1e-12
+    assert abs(float(P[2]) - 0.1) < 1e-12
+
+
 def test_exact_head_improves_dense_one_seed_graph():
     g = CascadeGraph.from_networkx(nx.gnp_random_graph(300, 10 / 299, seed=3), default=0.1)
     p = seed_probabilities(g, seeds=[0])

@@ -174,6 +174,19 @@ def test_conditional_activation_of_path():
     assert np.isnan(C[:, 0]).all()
 
 
+def test_conditional_activation_stays_a_probability():
+    # round-off gave P(b active | size = 1) = 1.00000001 (P(size = 1) = 1e-9), and 1.00002
+    # for the seed of a float32 tree
+    g = CascadeGraph.from_edges([], nodes=["a", "b"])
+    C = conditional_activation(g, seed_prob=[0.0, 1e-9])
+    assert float(C[1, 1]) == pytest.approx(1.0, abs=1e-12) and float(C[1, 1]) <= 1.0
+    g32 = CascadeGraph.from_networkx(nx.random_labeled_tree(30, seed=0), default=0.5,
+                                     dtype=torch.float32)
+    C32 = conditional_activation(g32, seeds=[0])
+    ok = ~torch.isnan(C32[0])
+    assert bool((C32[:, ok] <= 1).all()) and bool((C32[:, ok] >= 0).all())
+
+
 def test_float32_and_dtype_follow_input():
     g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.4, dtype=torch.float32)
     P = size_distribution(g, seeds=[2])
