@@ -109,7 +109,11 @@ def propose_orders(
         exit_now = lam_x.sum(-1, keepdim=True) + (1.0 + outside[:, None, None]) * torch.exp(-shift)
         # D(S + {i}) (scaled): i changes the rates of the tumour's other unplaced events
         after = exit_now - lam_x + torch.einsum("bmj,bji->bmi", lam_x, gain)
-        log_exit = torch.log(torch.maximum(after, torch.exp(-shift))) + shift
+        # the observation clock (rate 1) bounds the exit rate below: log_exit >= 0. Floored
+        # as max(after, e^-shift), the floor underflowed to 0 once the rates passed e^88
+        # (float32) or e^745, a cancelled `after` gave log 0, NaN scores and orders that
+        # repeated events (8 events promoting each other by 15)
+        log_exit = (torch.log(after.clamp_min(torch.finfo(dt).tiny)) + shift).clamp_min(0.0)
         score = (tempering * (promo - log_exit)).masked_fill(~unplaced, float("-inf"))
         logp = torch.log_softmax(score, dim=-1)
         unif = torch.rand(bsz, m, k, generator=generator, dtype=dt, device=dev)

@@ -106,8 +106,11 @@ def sample_trajectories(
         top = lr.max(axis=1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
         w = np.exp(lr - top)
-        total = w.sum(axis=1) * np.exp(top[:, 0])
-        with np.errstate(divide="ignore"):
+        # a rate beyond float range (theta_ii = 710: total = inf, wait 0) or below it
+        # (-720: wait = inf, never happens) is exact here; numpy's overflow warnings were
+        # errors under -W error
+        with np.errstate(divide="ignore", over="ignore"):
+            total = w.sum(axis=1) * np.exp(top[:, 0])
             wait = rng.exponential(1.0, size=alive.size) / total
         new_clock = clock[alive] + wait
         happens = (new_clock < t_obs[alive]) & (total > 0)

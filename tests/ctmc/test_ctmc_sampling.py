@@ -49,3 +49,11 @@ def test_sampling_is_reproducible_and_fixed_time():
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="obs_time must be finite and non-negative"):
             sample_trajectories(theta, 5, seed=3, obs_time=bad)
+
+
+def test_sampling_rates_beyond_float_range_without_overflow_warnings():
+    # e^1000 overflowed to inf and 1 / e^-720 (subnormal) to inf with RuntimeWarnings, errors
+    # under -W error; the outcomes themselves are sure: event 0 at once, event 1 never
+    traj = sample_trajectories(np.array([[1000.0, 0.0], [0.0, -720.0]]), 20, seed=0)
+    assert (traj.X[:, 0] == 1).all() and (traj.X[:, 1] == 0).all()
+    assert (traj.times[:, 0] == 0).all()
