@@ -311,7 +311,8 @@ def select_topk(
         vals = rows.to(torch.promote_types(torch.float32, rows.dtype)).clone()
         if current is not None and name in current.masks:
             cur = current.masks[name].to(vals.device).reshape(vals.shape)
-            if int(cur.sum(1).min()) < k:
+            # a tensor without rows has no row short of k (min() of nothing raised)
+            if cur.shape[0] and int(cur.sum(1).min()) < k:
                 raise ValueError(f"density: asks for {k} entries per row of {name!r} but "
                                  "`current` keeps fewer in some row")
             vals.masked_fill_(~cur, -math.inf)

@@ -15,6 +15,7 @@ from core import (
     HORST,
     IMP,
     Cyclic,
+    MaskSet,
     NanoAdam,
     PILoT,
     geometric_densities,
@@ -58,6 +59,16 @@ def test_row_scope_on_a_tensor_without_rows():
     m = select_topk({"w": torch.empty(0, 3), "v": torch.ones(2, 3)}, 0.5, scope="row")
     assert m["w"].shape == (0, 3)
     assert m["v"].sum(1).tolist() == [2, 2]
+
+
+def test_row_scope_on_a_tensor_without_rows_under_a_current_mask():
+    # current's per-row check took min() of no rows: a RuntimeError naming no argument
+    current = MaskSet({"w": torch.ones(0, 3, dtype=torch.bool),
+                       "v": torch.tensor([[True, True, False], [True, False, True]])})
+    m = select_topk({"w": torch.empty(0, 3), "v": torch.ones(2, 3)}, 0.5, scope="row",
+                    current=current)
+    assert m["w"].shape == (0, 3)
+    assert m["v"].tolist() == [[True, True, False], [True, False, True]]
 
 
 def test_nanoadam_without_momentum_is_rmsprop_with_bias_correction():
