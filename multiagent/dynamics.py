@@ -22,6 +22,7 @@ classic FJ model in the stubbornness form; with ``gamma = 0`` it is DeGroot aver
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -646,16 +647,23 @@ class FriedkinJohnsen:
         if method == "direct":
             X = self._solve_direct(R, g, c, transpose)
             iters = 0
-        elif method == "cg":
-            if not self._is_symmetric():
+        else:
+            if method == "cg" and not self._is_symmetric():
                 raise ValueError(
                     "method='cg' needs a symmetrisable W (diag(d) W symmetric); use 'bicgstab'"
                 )
-            X, iters = self._solve_cg(R, g, a, c, transpose, tol, atol, maxiter)
-        else:
-            matvec, inv_diag = self._operator(g, a, c, transpose)
-            solver = bicgstab if method == "bicgstab" else fixed_point
-            X, iters = solver(matvec, R, inv_diag, tol=tol, atol=atol, maxiter=maxiter)
+            # solve for R / s, s a power of two (exact): the solvers' norms and dot products
+            # of beliefs of 1e-170 underflowed to 0 (overflowed at 1e170), so residual and
+            # bound read 0 <= 0 and they returned X = 0 after 0 iterations
+            s = _pow2_scale(R)
+            R, atol = R / s, atol / s
+            if method == "cg":
+                X, iters = self._solve_cg(R, g, a, c, transpose, tol, atol, maxiter)
+            else:
+                matvec, inv_diag = self._operator(g, a, c, transpose)
+                solver = bicgstab if method == "bicgstab" else fixed_point
+                X, iters = solver(matvec, R, inv_diag, tol=tol, atol=atol, maxiter=maxiter)
+            X = X * s
         self.info_ = {"method": method, "iterations": int(iters)}
         return X[:, 0] if vec else X
 
@@ -1017,6 +1025,14 @@ def _absmax(x: Any) -> float:
     if isinstance(x, torch.Tensor):
         x = x.detach()
     return float(abs(x).max())
+
+
+def _pow2_scale(x: Any) -> float:
+    """Return a power of two in ``(m, 2m]`` for ``m = max|x|`` (1 when m is 0 or not finite)."""
+    m = _absmax(x) if x.shape[0] else 0.0
+    if m == 0 or not math.isfinite(m):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1])
 
 
 def _where_zero(x: Any, value: float) -> Any:

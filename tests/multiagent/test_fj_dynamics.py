@@ -157,6 +157,23 @@ def test_iterative_solvers_agree_with_direct(method, kind, rng):
     np.testing.assert_allclose(y, y_ref, atol=1e-9)
 
 
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+@pytest.mark.parametrize("scale", [1e-170, 1e170])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_iterative_solvers_at_extreme_belief_scales(method, scale, backend):
+    # the solvers' norms and dot products underflowed to 0 (1e-170) or overflowed (1e170):
+    # "converged" after 0 iterations at X = 0 (cg, bicgstab) or one Jacobi step
+    A = np.array([[0.0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    S = np.array([1.0, 3.0, 2.0]) * scale
+    if backend == "torch":
+        A, S = torch.tensor(A), torch.tensor(S)
+    ref = FriedkinJohnsen.from_adjacency(A, 0.5, 0.2).equilibrium(S, method="direct")
+    fj = FriedkinJohnsen.from_adjacency(A, 0.5, 0.2)
+    x = fj.equilibrium(S, method=method)
+    assert fj.info_["iterations"] > 0
+    np.testing.assert_allclose(np.asarray(x / scale), np.asarray(ref / scale), rtol=1e-8)
+
+
 def test_symmetry_detected_for_row_normalised_unweighted_graph():
     A = random_graph(2000, 8000, seed=0)
     W = sp.diags_array(1 / np.maximum(A.sum(1), 1)) @ A
