@@ -23,6 +23,7 @@ classic FJ model in the stubbornness form; with ``gamma = 0`` it is DeGroot aver
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -617,7 +618,9 @@ class FriedkinJohnsen:
         float32 model's answer is accurate to float32) and refines the untransposed system to
         round-off (see :meth:`equilibrium`); a transposed solve (social power, router
         weights) and the iterative methods keep a relative error of about ``eps / gamma``
-        (3e-9 at every ``gamma`` = 1e-8 on a 40-agent graph in float64).
+        (3e-9 at every ``gamma`` = 1e-8 on a 40-agent graph in float64).  Below about 1e-16
+        (``1 + gamma == 1`` in float64) a group of agents that listen only to each other
+        makes ``I - H`` exactly singular, and the direct solve raises a ValueError.
         """
         # a float32 residual stalls near its eps (6e-8): at the float64 default of 1e-10,
         # 'fixed_point' ran all 10 n + 1000 iterations and raised ConvergenceError
@@ -715,17 +718,29 @@ class FriedkinJohnsen:
         torch_ = self.backend == "torch"
         R = R.to(K.dtype) if torch_ else R.astype(K.dtype)
         if torch_:
-            LU, piv = torch.linalg.lu_factor(K)
+            LU, piv, _ = torch.linalg.lu_factor_ex(K)  # a singular K is named below
 
             def lu_solve(B: Any) -> Any:
                 return torch.linalg.lu_solve(LU, piv, B, adjoint=transpose)
         else:
-            LU = sla.lu_factor(K, check_finite=False)
+            with warnings.catch_warnings():  # an exactly singular K is named below instead
+                warnings.simplefilter("ignore", sla.LinAlgWarning)
+                LU = sla.lu_factor(K, check_finite=False)
 
             def lu_solve(B: Any) -> Any:
                 return sla.lu_solve(LU, B, trans=int(transpose), check_finite=False)
 
         X = lu_solve(R)
+        if not _all_finite(X):
+            # a group that listens only to itself with gamma below float64's resolution
+            # (1 + 1e-17 == 1): K is exactly singular and the answer was NaN and inf with, at
+            # most, a LinAlgWarning
+            gmin = float(bk.as_numpy(g)[bk.as_numpy(g) > 0].min())
+            raise ValueError(
+                f"gamma: I - H is singular in float64, so the direct solve failed: some agents "
+                f"listen only to each other and their stubbornness (smallest gamma "
+                f"{gmin:.3g}) is below float64's resolution of about 1e-16; give them gamma "
+                "of 1e-15 or more")
         if transpose:
             return X.to(dtype) if torch_ else X.astype(dtype, copy=False)
         finfo = torch.finfo if torch_ else np.finfo

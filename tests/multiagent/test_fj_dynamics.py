@@ -469,3 +469,18 @@ def test_iteration_caps_are_checked_and_reach_social_power() -> None:
                                             rng.uniform(0.05, 0.5, 30), np.full(30, 0.5))
     with pytest.raises(ConvergenceError, match="maxiter"):
         social_power(uneven, method="bicgstab", maxiter=1)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_a_group_below_float64_stubbornness_is_named_not_nan(backend) -> None:
+    # agents 1 and 2 listen only to each other: at gamma = 1e-17, 1 + gamma == 1 and I - H is
+    # exactly singular; the equilibrium was [1, nan, inf] (numpy, a LinAlgWarning at most)
+    # or torch's "U[3,3] is zero"; at 1e-16 it is still resolved exactly
+    W = np.array([[0, 0.5, 0.5], [0, 0, 1], [0, 1, 0]])
+    S = np.array([[1.0], [0.2], [0.4]])
+    wrap = torch.tensor if backend == "torch" else np.asarray
+    ok = FriedkinJohnsen(wrap(W), wrap(np.array([1, 1e-16, 1e-16])), 0.0)
+    np.testing.assert_allclose(np.asarray(ok.equilibrium(wrap(S))).ravel(), [1, 0.3, 0.3])
+    fj = FriedkinJohnsen(wrap(W), wrap(np.array([1, 1e-17, 1e-17])), 0.0)
+    with pytest.raises(ValueError, match="gamma: I - H is singular in float64.*1e-17"):
+        fj.equilibrium(wrap(S))
