@@ -735,7 +735,8 @@ class FriedkinJohnsen:
             # a group that listens only to itself with gamma below float64's resolution
             # (1 + 1e-17 == 1): K is exactly singular and the answer was NaN and inf with, at
             # most, a LinAlgWarning
-            gmin = float(bk.as_numpy(g)[bk.as_numpy(g) > 0].min())
+            gn = bk.as_numpy(g)
+            gmin = float(gn[gn > 0].min())
             raise ValueError(
                 f"gamma: I - H is singular in float64, so the direct solve failed: some agents "
                 f"listen only to each other and their stubbornness (smallest gamma "
