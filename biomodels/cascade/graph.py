@@ -440,13 +440,14 @@ class CascadeGraph:
         Parameters
         ----------
         graph
-            ``nx.Graph`` or ``nx.DiGraph``.
+            ``nx.Graph`` or ``nx.DiGraph`` (a multigraph only without parallel edges).
         weight
             Name of the edge attribute holding the activation probability.
         default
             Probability for edges without the attribute; None makes a missing one an error.
         edge_type
-            Optional edge attribute with a hashable type (shared weights in fits).
+            Optional edge attribute with a hashable type (shared weights in fits); every
+            edge must have it.
         dtype, device
             Of the weight tensor.
 
@@ -463,7 +464,25 @@ class CascadeGraph:
         edges, types = [], []
         type_ids: dict[Hashable, int] = {}
         directed = graph.is_directed()
+        seen: set[Any] | None = set() if graph.is_multigraph() else None
         for u, v, data in graph.edges(data=True):
+            if seen is not None:
+                # CascadeGraph's "duplicate edge ...; give each directed edge once" did not
+                # say that the multigraph was the cause, nor how to merge the edges
+                key = (u, v) if directed or u == v else frozenset((u, v))
+                if key in seen:
+                    raise ValueError(
+                        f"graph: the {type(graph).__name__} has parallel edges {u!r} "
+                        f"{'->' if directed else '--'} {v!r};"
+                        " the Independent Cascade model takes one activation probability per "
+                        "directed edge: merge them into an nx.DiGraph (independent attempts "
+                        "combine as 1 - (1 - p1)(1 - p2)...)"
+                    )
+                seen.add(key)
+            if edge_type is not None and edge_type not in data:
+                # became a type of its own (None), with a weight of its own in the fits
+                raise ValueError(f"edge ({u!r} -> {v!r}) has no attribute {edge_type!r} (the "
+                                 "edge_type); give every edge a type")
             if weight in data:
                 p = data[weight]
             elif default is not None:
@@ -477,8 +496,13 @@ class CascadeGraph:
             for a, b in pairs:
                 edges.append((a, b, p))
                 if edge_type is not None:
-                    t = data.get(edge_type)
-                    types.append(type_ids.setdefault(t, len(type_ids)))
+                    t = data[edge_type]
+                    try:
+                        types.append(type_ids.setdefault(t, len(type_ids)))
+                    except TypeError:  # "unhashable type: 'list'", naming no edge
+                        raise TypeError(f"edge ({u!r} -> {v!r}): its {edge_type!r} is "
+                                        f"{t!r}; an edge type must be hashable (a str or an "
+                                        "int)") from None
         g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
         if edge_type is not None:
             g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(types, dtype=np.int64))
@@ -497,14 +521,18 @@ class CascadeGraph:
         """Build from a square (sparse or dense) matrix: entry ``(u, v)`` = ``w_uv``.
 
         Explicitly stored zeros and the diagonal are dropped (the diagonal is not an
-        error here: neighbour graphs often store it).
+        error here: neighbour graphs often store it). Duplicate entries of a COO (or
+        non-canonical CSR/CSC) matrix are summed, as scipy reads them.
 
         Parameters
         ----------
         matrix
-            Square scipy sparse matrix or array.
+            Square scipy sparse matrix or array, numpy array or pandas DataFrame (rows =
+            sources, columns = targets). A DataFrame's index and columns must hold the
+            same node labels (compared as text, in any order); its columns are matched to
+            its rows by label, and its index gives the default labels.
         labels
-            Node labels (default ``0..n-1``).
+            Node labels (default ``0..n-1``, or a DataFrame's index).
         scale
             Factor applied to every entry.
         dtype, device
@@ -517,9 +545,17 @@ class CascadeGraph:
         """
         import scipy.sparse as sp
 
-        coo = sp.coo_matrix(matrix)
+        if _is_dataframe(matrix):
+            # positions alone paired row 'a' with whatever column came first, and the
+            # labels became 0..n-1
+            matrix, frame_labels = _square_frame(matrix)
+            labels = frame_labels if labels is None else labels
+        # a copy: sum_duplicates works in place. scipy reads duplicate COO entries as their
+        # sum; they were refused as "duplicate edge"
+        coo = sp.coo_matrix(matrix, copy=True)
         if coo.shape[0] != coo.shape[1]:
             raise ValueError(f"matrix: expected a square matrix, got shape {coo.shape}")
+        coo.sum_duplicates()
         keep = (coo.row != coo.col) & (coo.data != 0)
         data = np.asarray(coo.data[keep], dtype=np.float64) * scale
         order = np.lexsort((coo.col[keep], coo.row[keep]))
@@ -597,6 +633,28 @@ class CascadeGraph:
         return g
 
 
+def _is_dataframe(x: Any) -> bool:
+    return type(x).__name__ == "DataFrame" and type(x).__module__.startswith("pandas")
+
+
+def _square_frame(frame: Any) -> tuple[np.ndarray, list[Hashable]]:
+    """Return a DataFrame adjacency as an array with columns in row order, and its row labels."""
+    rows, cols = list(frame.index), list(frame.columns)
+    # compared as text: pd.read_csv(..., index_col=0) gives int rows and str columns
+    row_text, col_text = [str(r) for r in rows], [str(c) for c in cols]
+    if row_text != col_text:
+        position = {c: j for j, c in enumerate(col_text)}
+        if (len(rows) != len(cols) or len(position) != len(cols)
+                or set(row_text) != set(position)):
+            missing = sorted(set(row_text) ^ set(position))[:5]
+            raise ValueError(
+                "matrix: a DataFrame adjacency needs the same node labels as index (sources) "
+                f"and columns (targets); they differ in {missing}"
+            )
+        frame = frame.iloc[:, [position[r] for r in row_text]]
+    return frame.to_numpy(), rows
+
+
 def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
     """Return one undirected link ``(a, b)`` that closes a cycle of the skeleton, or None."""
     if graph.is_forest():
@@ -632,6 +690,36 @@ def as_label_list(labels: Iterable[Hashable] | Hashable | None) -> list[Hashable
     return list(labels)
 
 
+def by_node_label(graph: CascadeGraph, values: Any, name: str) -> Any:
+    """Per-node values keyed by node label (a dict or pandas Series) in the graph's node order.
+
+    Anything else is returned as it is. A Series was read by position: its value for node
+    ``"c"`` went to whichever node came first. A Series with the default ``RangeIndex``
+    (``pd.Series(list_of_values)``) stays positional, as an array.
+    """
+    is_series = type(values).__name__ == "Series" and type(values).__module__.startswith(
+        "pandas")
+    if not (is_series or isinstance(values, dict)):
+        return values
+    if is_series and type(values.index).__name__ == "RangeIndex":
+        return values.to_numpy()
+    keys = list(values.index if is_series else values.keys())
+    entries = list(values.to_numpy() if is_series else values.values())
+    out: list[Any] = [None] * graph.n
+    for key, value in zip(keys, entries):
+        try:
+            i = graph.index_of(key)
+        except ValueError:
+            raise ValueError(f"{name}: {key!r} is not a node of the graph") from None
+        if out[i] is not None:
+            raise ValueError(f"{name}: node {graph.labels[i]!r} is given twice")
+        out[i] = value
+    missing = [graph.labels[i] for i, v in enumerate(out) if v is None]
+    if missing:
+        raise ValueError(f"{name}: no value for node(s) {missing[:5]}; give one per node")
+    return np.asarray(out, dtype=np.float64)
+
+
 def seed_probabilities(
     graph: CascadeGraph,
     seeds: Iterable[Hashable] | None = None,
@@ -647,7 +735,8 @@ def seed_probabilities(
         Labels of nodes that are seeds for sure (``p_v = 1``); the others get 0 unless
         ``seed_prob`` is also given, in which case it applies to the non-seeds.
     seed_prob
-        A probability for every node (scalar) or one per node.
+        A probability for every node (scalar) or one per node: in the order of
+        ``graph.labels``, or a dict / pandas Series keyed by node label.
 
     Returns
     -------
@@ -665,6 +754,7 @@ def seed_probabilities(
     if seeds is None and seed_prob is None:
         raise ValueError("seeds, seed_prob: give a seed set or seed probabilities")
     dtype, device = graph.dtype, graph.device
+    seed_prob = by_node_label(graph, seed_prob, "seed_prob")
     if seed_prob is not None and (seed_prob.is_complex() if isinstance(seed_prob, torch.Tensor)
                                   else np.iscomplexobj(seed_prob)):
         # the cast to the graph's real dtype dropped the imaginary part (a warning at most)

@@ -29,7 +29,7 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph, as_label_list
+from .graph import CascadeGraph, as_label_list, by_node_label
 from .loopy import tda_size_distribution
 from .plan import TreePlan, tree_plan
 from .tree import tree_size_distribution
@@ -84,7 +84,8 @@ def celf(
         Labels allowed as seeds (default: all nodes); one label alone allows that node.
     base_seed_prob
         Background seed probabilities (e.g. spontaneous infections) that the chosen
-        seeds are added to; default none.
+        seeds are added to (one number, one per node, or a dict / pandas Series keyed by
+        node label); default none.
     method
         Distribution method (``"auto"``: exact on forests, else TDA).
     progress
@@ -135,7 +136,8 @@ def celf(
     if base_seed_prob is None:
         base = torch.zeros(n, dtype=dtype, device=device)
     else:
-        base = torch.as_tensor(base_seed_prob, dtype=dtype, device=device)
+        base = torch.as_tensor(by_node_label(graph, base_seed_prob, "base_seed_prob"),
+                               dtype=dtype, device=device)
         if base.dim() > 1 or base.numel() not in (1, n):
             raise ValueError(
                 f"base_seed_prob: expected a number or one probability per node ({n}), "

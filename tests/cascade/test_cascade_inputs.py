@@ -71,6 +71,81 @@ def test_scipy_edge_list_file_and_anndata_agree(tmp_path):
         assert g.weight.device.type == "cpu" and g.weight.dtype == torch.float32
 
 
+@pytest.mark.parametrize("make", [sp.coo_array, sp.coo_matrix, "csr_unsummed"])
+def test_scipy_duplicate_entries_are_summed_as_scipy_reads_them(make):
+    # scipy's value of a COO matrix with a repeated (row, col) is the sum of the entries;
+    # from_scipy refused it as "duplicate edge (0 -> 1)"
+    data, row, col = [0.2, 0.3, 0.4, 0.0], [0, 0, 1, 2], [1, 1, 2, 0]
+    if make == "csr_unsummed":
+        A = sp.csr_array((np.array(data), np.array([1, 1, 2, 0]), np.array([0, 2, 3, 4])),
+                         shape=(3, 3))
+    else:
+        A = make((data, (row, col)), shape=(3, 3))
+    before = A.copy()
+    g = CascadeGraph.from_scipy(A)
+    assert list(zip(g.src.tolist(), g.dst.tolist())) == [(0, 1), (1, 2)]
+    assert g.weight.tolist() == [pytest.approx(0.5), 0.4]
+    assert (A != before).nnz == 0 and A.nnz == before.nnz  # the caller's matrix untouched
+
+
+def test_a_labelled_dataframe_adjacency_keeps_its_labels_and_pairs_columns_by_label():
+    import pandas as pd
+
+    frame = pd.DataFrame([[0.0, 0.5, 0.0], [0.2, 0.0, 0.0], [0.0, 0.1, 0.0]],
+                         index=["a", "b", "c"], columns=["a", "b", "c"])
+    g = CascadeGraph.from_scipy(frame)
+    edges = {(g.labels[u], g.labels[v]): w for u, v, w in zip(g.src, g.dst, g.weight.tolist())}
+    assert g.labels == ("a", "b", "c") and edges == {("a", "b"): 0.5, ("b", "a"): 0.2,
+                                                      ("c", "b"): 0.1}
+    # columns in another order: paired by label (by position, row 'a' got column 'c')
+    g2 = CascadeGraph.from_scipy(frame[["c", "a", "b"]])
+    assert g2.labels == g.labels and torch.equal(g2.weight, g.weight)
+    assert np.array_equal(g2.src, g.src) and np.array_equal(g2.dst, g.dst)
+    with pytest.raises(ValueError, match="same node labels as index"):
+        CascadeGraph.from_scipy(frame.rename(columns={"c": "d"}))
+
+
+def test_networkx_multigraph_parallel_edges_and_missing_edge_types_are_named():
+    M = nx.MultiDiGraph()
+    M.add_edge("a", "b", weight=0.2)
+    M.add_edge("a", "b", weight=0.3)
+    with pytest.raises(ValueError, match="MultiDiGraph has parallel edges 'a' -> 'b'"):
+        CascadeGraph.from_networkx(M)
+    M.remove_edge("a", "b")
+    M.add_edge("b", "a", weight=0.4)  # no parallel edges: read as a DiGraph
+    assert CascadeGraph.from_networkx(M).num_edges == 2
+    # an edge without the type attribute became a type of its own (None), silently
+    G = nx.DiGraph()
+    G.add_edge(1, 2, weight=0.5, kind="x")
+    G.add_edge(2, 3, weight=0.2)
+    with pytest.raises(ValueError, match=r"edge \(2 -> 3\) has no attribute 'kind'"):
+        CascadeGraph.from_networkx(G, edge_type="kind")
+    G.edges[2, 3]["kind"] = ["y"]
+    with pytest.raises(TypeError, match="must be hashable"):
+        CascadeGraph.from_networkx(G, edge_type="kind")
+
+
+def test_seed_probabilities_keyed_by_node_label_follow_the_labels():
+    import pandas as pd
+
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.5)])
+    # a Series keyed by label was read by position: node 'a' got the value meant for 'c'
+    by_label = pd.Series({"c": 0.3, "a": 0.1, "b": 0.2})
+    want = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
+    assert torch.equal(seed_probabilities(g, seed_prob=by_label), want)
+    assert torch.equal(seed_probabilities(g, seed_prob=dict(by_label)), want)
+    assert torch.equal(size_distribution(g, seed_prob=by_label),
+                       size_distribution(g, seed_prob=want))
+    # pd.Series(list) (a default RangeIndex) stays positional, as an array
+    assert torch.equal(seed_probabilities(g, seed_prob=pd.Series([0.1, 0.2, 0.3])), want)
+    with pytest.raises(ValueError, match=r"seed_prob: no value for node\(s\) \['b'\]"):
+        seed_probabilities(g, seed_prob={"a": 0.1, "c": 0.3})
+    with pytest.raises(ValueError, match="seed_prob: 'd' is not a node"):
+        seed_probabilities(g, seed_prob={"a": 0.1, "b": 0.1, "c": 0.3, "d": 0.5})
+    base = pd.Series({"c": 0.0, "b": 0.0, "a": 0.9})
+    assert celf(g, 1, base_seed_prob=base).seeds == celf(g, 1, base_seed_prob=[0.9, 0, 0]).seeds
+
+
 def test_a_random_seed_is_not_a_seed_node():
     g = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)
     with pytest.raises(ValueError, match="give seeds=.*seed= is the Monte Carlo random seed"):
