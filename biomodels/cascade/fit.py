@@ -376,7 +376,25 @@ class CascadeFit:
         if not isinstance(state, dict) or state.get("format", _FORMAT) != _FORMAT or not {
                 "index", "shared_weights", "method", "share", "history"} <= set(state):
             raise ValueError(f"{os.fspath(path)} is not a saved cascade fit (CascadeFit.save)")
-        index = np.asarray(state["index"], dtype=np.int64)
+        try:  # an edited or damaged file: one error naming it, not torch's "new(): ..."
+            index = np.asarray(state["index"], dtype=np.int64)
+            logits = None if "logits" not in state else np.asarray(state["logits"],
+                                                                   dtype=np.float64)
+            weights = np.asarray(state["shared_weights"], dtype=np.float64)
+            saved_p = None if "seed_probabilities" not in state else np.asarray(
+                state["seed_probabilities"], dtype=np.float64)
+            # save writes a non-finite value as null
+            history = [float("nan") if v is None else float(v) for v in state["history"]]
+            n_par = int(index.max()) + 1 if index.size else 0
+            for name, values in (("logits", logits), ("shared_weights", weights)):
+                if values is not None and values.shape != (n_par,):
+                    raise ValueError(f"{name} holds {values.size} values for {n_par} shared "
+                                     "weights")
+            if logits is not None and not np.isfinite(logits).all():
+                raise ValueError("logits holds NaN, infinite or null values")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: {exc}"
+                             ) from exc
         if index.shape != (graph.num_edges,):
             raise ValueError(
                 f"{os.fspath(path)}: saved for {index.size} edges, graph has {graph.num_edges}"
@@ -387,10 +405,8 @@ class CascadeFit:
                 f"graph: {os.fspath(path)} was fitted on another network (other nodes or "
                 "edges); load it with the graph it was fitted on"
             )
-        if seeds is None and seed_prob is None and "seed_probabilities" in state:
-            seed_prob = torch.tensor(
-                state["seed_probabilities"], dtype=graph.dtype, device=graph.device
-            )
+        if seeds is None and seed_prob is None and saved_p is not None:
+            seed_prob = torch.tensor(saved_p, dtype=graph.dtype, device=graph.device)
         fit = cls(
             graph,
             seeds=seeds,
@@ -401,13 +417,12 @@ class CascadeFit:
             init=0.5,
         )
         fit.share = state["share"]
-        if "logits" in state:
-            fit.logits = torch.tensor(state["logits"], dtype=graph.dtype, device=graph.device)
+        if logits is not None:
+            fit.logits = torch.tensor(logits, dtype=graph.dtype, device=graph.device)
         else:  # written before the logits were saved
-            w = torch.tensor(state["shared_weights"], dtype=graph.dtype, device=graph.device)
+            w = torch.tensor(weights, dtype=graph.dtype, device=graph.device)
             fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
-        # save writes a non-finite value as null
-        fit.history = [float("nan") if v is None else float(v) for v in state["history"]]
+        fit.history = history
         return fit
 
 

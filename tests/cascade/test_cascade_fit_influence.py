@@ -424,6 +424,23 @@ def test_load_names_a_file_that_is_not_a_fit(tmp_path, content):
         CascadeFit.load(bad, g)
 
 
+@pytest.mark.parametrize("field, value", [("logits", "abc"), ("logits", [0.1, 0.2]),
+                                          ("logits", [None]), ("seed_probabilities", "x"),
+                                          ("index", ["a", "b", "c"])])
+def test_load_names_a_damaged_fit_file(tmp_path, field, value):
+    # an edited field gave torch's "new(): invalid data type 'str'", naming no file, and
+    # logits of another length or null ones (NaN weights) loaded without a word
+    import json
+
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6), (1, 3, 0.6)])
+    path = CascadeFit(g, seeds=[0], init=0.3).save(tmp_path / "fit.json")
+    state = json.loads(path.read_text())
+    state[field] = value
+    path.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="fit.json is not a valid saved cascade fit"):
+        CascadeFit.load(path, g)
+
+
 def _full_queue_celf(g, k, base=None, candidates=None):
     """CELF with every gain computed from its size distribution (the reference)."""
     import heapq
