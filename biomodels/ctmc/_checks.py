@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 __all__ = ["as_theta", "as_binary_tensor", "as_event_indices"]
@@ -38,6 +39,8 @@ def as_binary_tensor(
     x: torch.Tensor | np.ndarray, n: int, *, device: torch.device | None = None
 ) -> torch.Tensor:
     """Return a (N, n) bool tensor of observed events, checking shape and 0/1 entries."""
+    if sp.issparse(x):  # np.asarray gave a 0-d object array, which torch refused
+        x = x.toarray()
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, device=device)
     if t.ndim == 1:
         t = t[None, :]

@@ -11,13 +11,21 @@ Convention for every theta here: ``theta[i, j]`` = effect of event j on the rate
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
 import warnings
+import zipfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from core.checks import check_count, check_number, check_seed
 
@@ -46,9 +54,9 @@ def validate_cohort(
     Parameters
     ----------
     data
-        Binary numpy array, pandas DataFrame (columns = events) or AnnData (variables = events,
-        ``X`` in memory, sparse or backed). Entries 0/1, booleans or the text ``TRUE``/``FALSE``
-        (any case).
+        Binary numpy array, scipy sparse matrix, pandas DataFrame (columns = events) or
+        AnnData (variables = events, ``X`` in memory, sparse or backed). Entries 0/1,
+        booleans or the text ``TRUE``/``FALSE`` (any case).
     event_names
         Names for a numpy array (default ``"E0", "E1", ...``).
     warn_unobserved
@@ -81,7 +89,8 @@ def validate_cohort(
         frame = data
         names = [str(c) for c in data.columns]
     else:
-        arr = np.asarray(data)
+        # a scipy sparse matrix became a 0-d object array: "got shape ()"
+        arr = data.toarray() if sp.issparse(data) else np.asarray(data)
         if arr.ndim != 2:
             raise ValueError(f"X must be a 2-D tumours x events matrix, got shape {arr.shape}")
         names = (
@@ -161,6 +170,42 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
 
 
+# compressions that pandas reads by the file name and that the loaders below also open
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _uncompressed_name(path: str) -> str:
+    """``path`` without a compression suffix (``cohort.tsv.gz`` -> ``cohort.tsv``)."""
+    low = path.lower()
+    for ext in (*_OPENERS, ".zip"):
+        if low.endswith(ext):
+            return path[: -len(ext)]
+    return path
+
+
+@contextmanager
+def _text_lines(path: str) -> Iterator[Any]:
+    """Open ``path`` as text, decompressing as pandas does by its suffix."""
+    low = path.lower()
+    for ext, opener in _OPENERS.items():
+        if low.endswith(ext):
+            with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+                yield handle
+            return
+    if low.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if len(names) != 1:  # pandas refuses those too
+                raise ValueError(f"{path}: a zip archive must hold one file, holds "
+                                 f"{len(names)}")
+            with io.TextIOWrapper(archive.open(names[0]), encoding="utf-8",
+                                  errors="replace") as handle:
+                yield handle
+        return
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        yield handle
+
+
 def read_cohort(
     path: str | os.PathLike[str], *, sep: str | None = None
 ) -> tuple[np.ndarray, list[str], list[str]]:
@@ -173,7 +218,8 @@ def read_cohort(
         non-numeric strings, or a header such as ``sample``/``id``) is detected and kept as
         the index.
     sep
-        Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab).
+        Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
+        looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
 
     Returns
     -------
@@ -182,7 +228,9 @@ def read_cohort(
     path = os.fspath(path)
     if sep is None:
         # COHORT.TSV too: a case-sensitive test read an upper-case name with commas
-        sep = "\t" if path.lower().endswith((".tsv", ".txt", ".tab")) else ","
+        # cohort.tsv.gz too: pandas decompresses it, but it was read with commas
+        sep = "\t" if _uncompressed_name(path).lower().endswith((".tsv", ".txt", ".tab")) \
+            else ","
     frame = _read_table(path, sep=sep)
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
@@ -262,11 +310,12 @@ def read_maf(
     ----------
     path
         MAF or any table with a sample column and a gene (event) column; lines starting with
-        ``#`` are skipped.
+        ``#`` are skipped. Compressed files (``.gz``, ``.bz2``, ``.xz``, ``.zip``, e.g. the
+        GDC's ``.maf.gz``) are read as they are.
     sample_col, gene_col
         Column names (MAF defaults).
     sep
-        Separator; default tab for ``.maf``/``.tsv``/``.txt``, else comma.
+        Separator; default comma for ``.csv`` (also ``.csv.gz``), else tab.
     min_frequency
         Keep events present in at least this fraction of samples (ValueError, naming it, when
         no event is kept).
@@ -285,11 +334,20 @@ def read_maf(
     min_frequency = check_number("min_frequency", min_frequency)
     path = os.fspath(path)
     if sep is None:
-        sep = "," if path.lower().endswith(".csv") else "\t"
+        sep = "," if _uncompressed_name(path).lower().endswith(".csv") else "\t"
     # comment lines skipped by number: pandas' comment="#" also cut every line at a '#'
-    # inside a field, so a sample "S#1" lost its row (and its events) without a word
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        comments = [i for i, line in enumerate(handle) if line.startswith("#")]
+    # inside a field, so a sample "S#1" lost its row (and its events) without a word.
+    # Counted in the decompressed text: a .maf.gz was scanned as bytes, its "#version"
+    # line became the header and the sample column was "not a column"
+    try:
+        with _text_lines(path) as handle:
+            comments = [i for i, line in enumerate(handle) if line.startswith("#")]
+    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:  # missing file, permissions
+            raise
+        # gzip / bz2 say "Not a gzipped file" or "Invalid data stream", naming no file
+        raise ValueError(f"cannot read {path!r}: its compressed data are damaged or not "
+                         f"what its suffix says ({exc})") from exc
     columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0).columns
     for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
         if name not in columns:

@@ -112,6 +112,43 @@ def test_read_maf_skips_comment_lines_but_keeps_a_hash_inside_a_field(tmp_path):
     assert x.tolist() == [[1, 0, 0], [0, 0, 1], [1, 0, 0], [0, 1, 0]]
 
 
+@pytest.mark.parametrize("suffix", [".maf.gz", ".maf.bz2", ".maf.xz", ".maf.zip"])
+def test_read_maf_reads_a_compressed_maf(tmp_path, suffix):
+    # the GDC ships MAFs as .maf.gz: the comment lines were counted in the compressed
+    # bytes, so "#version 2.4" became the header ("sample_col ... is not a column")
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    text = ("#version 2.4\nHugo_Symbol\tTumor_Sample_Barcode\n"
+            "TP53\tS#1\nIDH1\tS#1\nTP53\tS2\nEGFR\tS3\n")
+    (tmp_path / "x.maf").write_text(text)
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".maf.zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("x.maf", text)
+    else:
+        opener = {".maf.gz": gzip.open, ".maf.bz2": bz2.open, ".maf.xz": lzma.open}[suffix]
+        with opener(path, "wt") as handle:
+            handle.write(text)
+    x, names, ids = read_maf(path)
+    x0, names0, ids0 = read_maf(tmp_path / "x.maf")
+    assert names == names0 == ["TP53", "EGFR", "IDH1"] and ids == ids0 == ["S#1", "S2", "S3"]
+    assert np.array_equal(x, x0)
+    damaged = tmp_path / f"bad{suffix}"
+    damaged.write_bytes(path.read_bytes()[:12])
+    with pytest.raises(ValueError, match=f"cannot read .*bad{suffix}"):
+        read_maf(damaged)
+
+
+def test_read_cohort_guesses_the_separator_past_a_compression_suffix(tmp_path):
+    frame = pd.DataFrame({"sample": ["a", "b"], "TP53": [1, 0], "IDH1": [0, 1]})
+    frame.to_csv(tmp_path / "c.tsv.gz", sep="\t", index=False)  # was read with commas
+    x, names, ids = read_cohort(tmp_path / "c.tsv.gz")
+    assert names == ["TP53", "IDH1"] and ids == ["a", "b"] and x.tolist() == [[1, 0], [0, 1]]
+
+
 def test_read_maf_long_table(tmp_path):
     maf = pd.DataFrame(
         {
@@ -142,6 +179,24 @@ def test_read_maf_long_table(tmp_path):
                     min_frequency=0.3)[1] == ["TP53"]
     with pytest.raises(ValueError, match="not in `samples`"):
         read_maf(tmp_path / "x.maf", samples=["t1", "t2"])
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "coo_array", "csc_array"])
+def test_a_scipy_sparse_cohort_is_read_as_its_dense_matrix(fmt):
+    # np.asarray of a sparse matrix is a 0-d object array: "X must be a 2-D tumours x
+    # events matrix, got shape ()" for a 2-D matrix
+    import scipy.sparse as sp
+
+    from biomodels.ctmc import subset_log_likelihood
+
+    dense = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]])
+    X = getattr(sp, fmt)(dense)
+    x, names = validate_cohort(X, ["a", "b", "c"])
+    assert x.tolist() == dense.tolist() and names == ["a", "b", "c"]
+    model = CTMC(random_sparse_theta(3, seed=0), ["a", "b", "c"])
+    assert np.array_equal(model.log_likelihood(X), model.log_likelihood(dense))
+    theta = torch.as_tensor(model.theta)
+    assert torch.equal(subset_log_likelihood(theta, X), subset_log_likelihood(theta, dense))
 
 
 def test_bad_input_names_the_column():
