@@ -170,13 +170,19 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
     if not isinstance(saved, dict) or saved.get("format") != _CHECKPOINT_FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a prunus CTMC cross-validation "
                          "checkpoint")
-    old = saved["signature"]
+    try:  # an edited or damaged file: KeyError 'signature', AttributeError ... 'items'
+        old = dict(saved["signature"])
+        # JSON writes a NaN or infinite fold score as null: read it back as NaN
+        scores = {str(k): float("nan") if v is None else float(v)
+                  for k, v in saved["scores"].items()}
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"checkpoint {str(path)!r} cannot be read: it is damaged "
+                         f"({type(exc).__name__}: {exc}); delete it to start afresh") from exc
     differ = sorted(k for k in set(old) | set(signature) if old.get(k) != signature.get(k))
     if differ:
         raise ValueError(f"checkpoint {str(path)!r} belongs to another cross-validation "
                          f"(differs in: {', '.join(differ)}); delete it or pass another path")
-    # JSON writes a NaN or infinite fold score as null: read it back as NaN
-    return {str(k): float("nan") if v is None else float(v) for k, v in saved["scores"].items()}
+    return scores
 
 
 def select_l1(

@@ -407,6 +407,21 @@ def test_a_checkpointed_nan_fold_score_resumes(tmp_path):
     assert np.isnan(scores["0.1/0"]) and scores["0.1/1"] == -2.5
 
 
+@pytest.mark.parametrize("state", [{}, {"signature": None, "scores": {}},
+                                   {"signature": {"grid": "[0.1]"}, "scores": [1]},
+                                   {"signature": {"grid": "[0.1]"}, "scores": {"0.1/0": "x"}}])
+def test_a_damaged_checkpoint_is_named(tmp_path, state):
+    # KeyError 'signature', "'list' object has no attribute 'items'", naming no file
+    import json
+
+    from biomodels.ctmc.crossval import _CHECKPOINT_FORMAT, _read_cv_checkpoint
+
+    path = tmp_path / "cv.json"
+    path.write_text(json.dumps({"format": _CHECKPOINT_FORMAT, **state}))
+    with pytest.raises(ValueError, match="checkpoint .*cv.json' cannot be read: it is damaged"):
+        _read_cv_checkpoint(path, {"grid": "[0.1]"})
+
+
 def test_fit_checks_the_step_size():
     x = sample_trajectories(random_sparse_theta(3, seed=0), 60, seed=1).X
     # lr = -1 ascended the loss and the best-iterate rule returned the starting theta;
