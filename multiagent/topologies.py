@@ -137,9 +137,10 @@ def adjacency(
     Raises
     ------
     ValueError
-        If the dense array would take more than ``_DENSE_LIMIT`` bytes (pass
-        ``sparse=True``).
+        If the nodes are not ``0..n-1`` (relabel with :func:`make_graph`), or the dense
+        array would take more than ``_DENSE_LIMIT`` bytes (pass ``sparse=True``).
     """
+    _check_agent_nodes(graph)
     n = graph.number_of_nodes()
     if not sparse and 8 * n * n > _DENSE_LIMIT:  # numpy's MemoryError did not say why
         raise ValueError(f"a dense adjacency of {n} agents takes {8 * n * n / 1e9:.1f} GB; "
@@ -151,6 +152,25 @@ def adjacency(
         A = sp.csr_array(A.T)
     A = drop_diagonal(A)
     return A if sparse else A.toarray()
+
+
+def _check_agent_nodes(graph: nx.Graph) -> None:
+    """Refuse a graph whose nodes are not the agent indices ``0..n-1``.
+
+    networkx's "Node 0 in nodelist is not in G" did not say why: a graph read from an edge
+    list has string nodes, or nodes numbered from 1.
+    """
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"graph: expected a networkx graph, got {type(graph).__name__}")
+    n = graph.number_of_nodes()
+    missing = next((i for i in range(n) if i not in graph), None)
+    if missing is not None:
+        some = [v for v, _ in zip(graph.nodes(), range(5))]
+        raise ValueError(
+            f"graph: expected the agents' nodes 0..{n - 1}, but node {missing} is missing "
+            f"(nodes {some}...); relabel it with make_graph(graph, n) or "
+            "nx.convert_node_labels_to_integers(graph), which number the nodes in their order"
+        )
 
 
 def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
@@ -167,6 +187,7 @@ def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
         The first node of highest degree and the last node of lowest degree (the first
         one if that is the hub, as on a complete graph).
     """
+    _check_agent_nodes(graph)
     deg = np.array([graph.degree(i) for i in range(graph.number_of_nodes())])
     hub = int(np.argmax(deg))
     order = np.flatnonzero(deg == deg.min())

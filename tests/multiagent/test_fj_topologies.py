@@ -77,6 +77,17 @@ def test_networkx_graph_and_directed_orientation():
     assert sp.issparse(A) and A[0, 1] == 3.0 and A[1, 1] == 0
 
 
+@pytest.mark.parametrize("mapping", [{0: "a", 1: "b", 2: "c"}, {0: 1, 1: 2, 2: 3}])
+def test_adjacency_of_a_graph_not_numbered_0_to_n_minus_1_is_named(mapping):
+    # a graph read from an edge list (string nodes, or numbered from 1) failed with
+    # networkx's "Node 0 in nodelist is not in G"
+    G = nx.relabel_nodes(nx.path_graph(3), mapping)
+    for call in (adjacency, hub_and_leaf):
+        with pytest.raises(ValueError, match="expected the agents' nodes 0..2.*make_graph"):
+            call(G)
+    assert np.array_equal(adjacency(make_graph(G, 0)), adjacency(nx.path_graph(3)))
+
+
 def test_random_graph_is_simple_and_symmetric():
     A = random_graph(5000, 20_000, seed=2)
     assert (A != A.T).nnz == 0
