@@ -294,6 +294,16 @@ def clip_negative(x: torch.Tensor) -> torch.Tensor:
     ``clamp_min(0)`` would give a zero gradient wherever round-off pushed an exact
     probability to about ``-1e-17``, e.g. at a weight of exactly 0, where the true
     derivative is not zero.
+
+    Parameters
+    ----------
+    x
+        Probabilities, possibly with round-off negatives.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x`` with its negative entries replaced by zeros whose gradient is that of ``x``.
     """
     return torch.where(x < 0, x - x.detach(), x)
 

@@ -125,6 +125,14 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``prunus ctmc fit`` and its sibling commands to the ``prunus`` command line.
+
+    Parameters
+    ----------
+    subparsers
+        The ``prunus`` parser's subcommands (found through the ``prunus.commands`` entry
+        point).
+    """
     parser = subparsers.add_parser(
         "ctmc", help="CTMC (mutual hazard network) models of mutation accumulation"
     )
