@@ -12,6 +12,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,23 @@ def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names")
     return index
 
 
+def _strip_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the white space around its gene names removed, and empty trailing columns.
+
+    A spreadsheet's ``"Gata1 "`` or a hand-written ``a, b`` header kept the space: the gene
+    matched no gene of the data, so its edges were dropped with a warning whose name looked
+    right, or the rows and columns "differed" in the same names. A separator at the end of
+    every line (as some exports write) added an unnamed column of nothing, and the table was
+    "not square".
+    """
+    empty = [c for c in frame.columns
+             if str(c).startswith("Unnamed: ") and frame[c].isna().all()]
+    frame = frame.drop(columns=empty)
+    frame.index = pd.Index([str(g).strip() for g in frame.index])
+    frame.columns = pd.Index([str(c).strip() for c in frame.columns])
+    return frame
+
+
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
@@ -68,26 +86,41 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
         raise ValueError(f"{name} file {str(path)!r} has no {sep!r} in its header but "
                          f"{other[0]!r}: expected {sep!r}-separated values (.tsv, .tab or "
                          ".txt files are read as tab-separated, others as comma-separated)")
+    # skipinitialspace: "a, b" or ', "b"' (a space after the separator) named the gene
+    # " b" or ' "b"', which matched no gene of the data
+    layout: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    try:
+        first = pd.read_csv(path, nrows=0, **layout).columns
+        if len(first) and not str(first[0]).startswith("Unnamed: ") and not isinstance(
+                pd.read_csv(path, nrows=1, **layout).index, pd.RangeIndex):
+            # R's write.table (row.names and col.names TRUE, its default) writes no header
+            # cell above the row names: the gene columns were read one place to the left,
+            # the first gene's values as the labels, and the table was "not square: (G, G-1)"
+            first = pd.Index([" row names", *first])
+            layout.update(header=None, skiprows=1, names=list(first))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError):
+        first = pd.Index([])  # the text path below reports the problem
     try:
         # fast path: the C parser reads the values as numbers (bitwise what pd.to_numeric
         # gives) and only the label column as text; reading every cell as a Python string
         # took 23 s and +1.3 GB for a 5,000-gene table. Any column that is not plainly
         # numeric (TRUE/FALSE, words) falls back to the text path below.
-        first = pd.read_csv(path, sep=sep, nrows=0).columns
         if len(first):
-            frame = pd.read_csv(path, sep=sep, dtype={first[0]: str}, keep_default_na=False,
-                                na_values=[""])
+            frame = pd.read_csv(path, dtype={first[0]: str}, keep_default_na=False,
+                                na_values=[""], **layout)
             values = frame.iloc[:, 1:]
             if all(dt.kind in "iuf" for dt in values.dtypes):
-                return frame.set_index(frame.columns[0]).rename_axis(None)
+                return _strip_labels(frame.set_index(frame.columns[0]).rename_axis(None))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
             ValueError):
         pass  # the text path below reports the problem
     try:
         # labels as text, as in the header: no "0012" -> 12 or "NA" -> NaN in the index only
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], **layout)
         # set_index, not index_col=0: index_col still turns "0012" into 12
-        frame = frame.set_index(frame.columns[0]).rename_axis(None)
+        frame = _strip_labels(frame.set_index(frame.columns[0]).rename_axis(None))
+        frame = frame.apply(lambda column: column.str.strip())
         # TRUE/FALSE as a spreadsheet writes a boolean adjacency
         frame = frame.replace({"TRUE": "1", "True": "1", "true": "1",
                                "FALSE": "0", "False": "0", "false": "0"})
@@ -118,8 +151,10 @@ def align_prior(
 
         - a :class:`pandas.DataFrame` with gene names as index and columns (the same set of
           names on both axes, in any order);
-        - a path to a CSV file of that table (first column and header row = gene names;
-          tab-separated for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE);
+        - a path to a CSV file of that table (first column and header row = gene names,
+          with or without a header cell above the row names, as pandas' ``to_csv`` and R's
+          ``write.table`` write them; white space around names is ignored; tab-separated
+          for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE);
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names
@@ -334,8 +369,10 @@ def prior_from_edges(
         raise ValueError("table has no edges")
     if table[[regulator, target]].isna().any().any():
         raise ValueError(f"columns {regulator!r} and {target!r} must not contain missing genes")
-    regs = table[regulator].astype(str).to_numpy()
-    tgts = table[target].astype(str).to_numpy()
+    # stripped as the signs are: "a, b, -" (a space after each comma) named the gene " b",
+    # which matched no gene of the data
+    regs = table[regulator].astype(str).str.strip().to_numpy()
+    tgts = table[target].astype(str).str.strip().to_numpy()
     weights = _signs(table[sign], sign) if sign is not None else np.ones(len(table))
     edges = pd.DataFrame({"regulator": regs, "target": tgts, "weight": weights})
     if genes is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -288,3 +290,42 @@ def test_gene_names_that_are_not_a_sequence_are_named():
     table = pd.DataFrame({"regulator": ["a"], "target": ["b"]})
     with pytest.raises(TypeError, match="genes must be a sequence of gene names, got int"):
         prior_from_edges(table, genes=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", [
+    ",a, b, c\na, 0, 1, 0\nb, -2, 0, 0.5\nc, 0, 0, 3\n",  # a space after each comma
+    ', "a", "b", "c"\n"a", 0, 1, 0\n"b", -2, 0, 0.5\n"c", 0, 0, 3\n',  # and quoted names
+    ",a ,b ,c \na ,0,1,0\nb ,-2,0,0.5\nc ,0,0,3\n",  # a spreadsheet's trailing spaces
+    ",a,b ,c\na,0,1,0\nb ,-2,0,0.5\nc,0,0,3\n",  # one padded gene: its edges were dropped
+    ",a,b,c,\na,0,1,0,\nb,-2,0,0.5,\nc,0,0,3,\n",  # a separator closing every line
+    ",a, b, c\na, 0, 1, 0\nb, -2, 0, 0.5\nc, 0, 0, TRUE \n",  # the text path, padded
+    "a,b,c\na,0,1,0\nb,-2,0,0.5\nc,0,0,3\n",  # R's write.table: no cell above the row names
+    "a,b,c\na,0,1,0\nb,-2,0,0.5\nc,0,0,TRUE\n",  # and through the text path
+], ids=["space-after-comma", "quoted", "trailing-space", "one-padded-gene",
+        "closing-separator", "text-path", "r-write-table", "r-write-table-text"])
+def test_prior_csv_layouts_of_spreadsheets_and_r_read_right(tmp_path, text):
+    # the padded names matched no gene of the data: an error that listed " b" against "b",
+    # or (one gene padded alike on both axes) its edges dropped with a warning naming "b ";
+    # a separator closing each line, or R's header without a cell above the row names,
+    # made the table "not square"
+    path = tmp_path / "prior.csv"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = align_prior(path, GENES)
+    expected = _prior()
+    if "TRUE" in text:
+        expected.loc["c", "c"] = 1.0
+    pd.testing.assert_frame_equal(out, expected)
+
+
+def test_prior_from_edges_strips_gene_names_as_it_strips_signs(tmp_path):
+    # an edge list written "a, b, -" kept the space in " b" (but not in " -"): b's edges were
+    # dropped as naming a gene outside `genes`, in a warning whose name looked right
+    path = tmp_path / "edges.csv"
+    path.write_text("regulator,target,mode\na, b, -\nb , c, +\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prior = prior_from_edges(pd.read_csv(path), sign="mode", genes=GENES)
+    assert prior.loc["a", "b"] == -1.0 and prior.loc["b", "c"] == 1.0
+    assert int((prior.to_numpy() != 0).sum()) == 2
