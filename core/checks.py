@@ -8,11 +8,24 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
+import zipfile
 from typing import Any
 
 import torch
 
-__all__ = ["NotFittedError", "check_count", "check_h5ad_key", "check_number", "check_seed"]
+__all__ = [
+    "NotFittedError",
+    "check_count",
+    "check_h5ad_key",
+    "check_number",
+    "check_seed",
+    "torch_file_problem",
+]
+
+#: How a file of torch.save's legacy format (``_use_new_zipfile_serialization=False``)
+#: starts: pickle protocol 2, then torch's magic number 0x1950a86a20f9469cfc6c.
+_LEGACY_TORCH = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 
 def check_number(name: str, value: float, *, above: float | None = None,
@@ -180,3 +193,33 @@ class NotFittedError(ValueError, RuntimeError):
     A ``ValueError`` and a ``RuntimeError`` at once, so that ``except`` clauses written for
     either kind (grn raised the first, ctmc the second) keep working.
     """
+
+
+def torch_file_problem(path: Any) -> str | None:
+    """Say why the file ``path`` cannot be one that ``torch.save`` wrote, or return None.
+
+    For such a file (an ``.h5ad``, a CSV, a checkpoint cut short) ``torch.load`` advised
+    rerunning with ``weights_only=False`` ("will likely succeed") and filing an issue.
+
+    Parameters
+    ----------
+    path
+        Anything ``torch.load`` accepts; only an existing file is looked at.
+
+    Returns
+    -------
+    str or None
+        The reason, to follow "it is not a complete file written by torch.save; ", or None
+        when ``path`` is no existing file or starts as a torch file does (the zip format, or
+        the format before torch 1.6).
+    """
+    if not isinstance(path, str | os.PathLike) or not os.path.isfile(path) \
+            or zipfile.is_zipfile(path):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(len(_LEGACY_TORCH))
+    if head == _LEGACY_TORCH:
+        return None
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "it is an HDF5 file (an .h5ad? read that with anndata.read_h5ad)"
+    return "it was cut short, or is another kind of file"

@@ -39,6 +39,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.checks import torch_file_problem
+
 __all__ = ["MaskSet", "prunable_names"]
 
 _HOOK_ATTR = "_prunus_mask_hook"
@@ -244,6 +246,23 @@ class _MaskHook:
         """Register gradient hooks on ``module``'s parameters (idempotent)."""
         if self._is_armed(module):
             return
+        for name in self.names:
+            # a parametrization (core.hadamard, torch.nn.utils.parametrize) or
+            # torch.nn.utils.prune put a computed tensor in the parameter's place: registering
+            # the hook on it failed in the next forward pass with torch's "post accumulate grad
+            # hooks cannot be registered on non-leaf tensors", naming neither cause nor weight
+            try:
+                owner, attr = _owner(module, name)
+                replaced = attr not in owner._parameters
+            except AttributeError:
+                replaced = True
+            if replaced:
+                raise ValueError(
+                    f"masks: {name!r} is no longer a parameter of the module: it was replaced "
+                    "after MaskSet.attach (by a parametrization such as core.hadamard, or by "
+                    "torch.nn.utils.prune). Detach the masks before such a change "
+                    "(MaskSet.detach_from(module)), then attach masks of the new parameters, "
+                    "or pass them to hadamard(module, masks=...)")
         self.disarm()
         for name in self.names:
             owner, attr = _owner(module, name)
@@ -749,6 +768,10 @@ class MaskSet(Mapping[str, torch.Tensor]):
             If ``path`` is not a file of masks written by :meth:`save` (the message
             names it).
         """
+        problem = torch_file_problem(path)
+        if problem is not None:
+            raise ValueError(f"{str(path)!r} cannot be read as saved masks: it is not a "
+                             f"complete file written by torch.save; {problem}")
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
         except OSError:  # a missing or unreadable file already says which

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.checks import torch_file_problem
+
 __all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
 
 _FORMAT = "prunus.grn.fit-checkpoint/1"
@@ -128,6 +130,10 @@ def save_checkpoint(
 
 def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
     """``torch.load`` (weights only, onto the CPU); on failure a ValueError ``error: cause``."""
+    problem = torch_file_problem(path)
+    if problem is not None:
+        raise ValueError(f"{error}: it is not a complete file written by torch.save; "
+                         f"{problem}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
@@ -171,7 +177,8 @@ def load_checkpoint(
     """
     from core import MaskSet
 
-    payload = read_torch_file(path, f"checkpoint {str(path)!r} cannot be read")
+    payload = read_torch_file(path, f"checkpoint {str(path)!r} cannot be read (delete it "
+                                    "to start the fit afresh)")
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a prunus GRN fit checkpoint")
     saved = payload["signature"]

@@ -251,3 +251,39 @@ def test_zeroing_large_cpu_tensors_in_blocks_is_exact(dtype):
     assert bool((layer.weight.grad[pruned] == 0).all())
     opt.step()
     assert bool((layer.weight[pruned] == 0).all()) and bool((layer.weight[~pruned] != 0).all())
+
+
+def test_a_file_torch_save_did_not_write_is_named_without_torchs_advice(tmp_path) -> None:
+    # a pickle (or an .h5ad) failed with torch's weights-only message, which advised
+    # re-running torch.load with weights_only=False and filing an issue with torch
+    with open(tmp_path / "masks.pkl", "wb") as f:
+        pickle.dump({"0.weight": [[True]]}, f)
+    (tmp_path / "data.h5ad").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    for name in ("masks.pkl", "data.h5ad"):
+        path = str(tmp_path / name)
+        with pytest.raises(ValueError, match=re.escape(f"{path!r} cannot be read as saved masks: "
+                           "it is not a complete file written by torch.save")) as err:
+            MaskSet.load(path)
+        assert "weights_only" not in str(err.value)
+    masks = magnitude_mask(_net(), 0.5)  # torch.save's format before torch 1.6 still loads
+    torch.save(masks.state_dict(), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    back = MaskSet.load(tmp_path / "old.pt")
+    assert all(torch.equal(back[n], masks[n]) for n in masks)
+
+
+def test_a_parameter_replaced_after_attach_is_named() -> None:
+    # hadamard() or torch's prune after MaskSet.attach put a computed tensor in the weight's
+    # place: the next forward failed in torch with "post accumulate grad hooks cannot be
+    # registered on non-leaf tensors", naming neither the weight nor the cause
+    from torch.nn.utils import prune
+
+    from core import hadamard
+
+    for replace in (lambda net: hadamard(net, ["0.weight"]),
+                    lambda net: prune.l1_unstructured(net[0], "weight", 0.3)):
+        net = _net()
+        magnitude_mask(net, 0.5).attach(net)
+        replace(net)
+        with pytest.raises(ValueError, match=r"masks: '0.weight' is no longer a parameter of "
+                           r"the module: it was replaced after MaskSet.attach"):
+            net(torch.randn(2, 10))

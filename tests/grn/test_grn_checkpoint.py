@@ -221,3 +221,18 @@ def test_numpy_scalar_settings_leave_files_that_load(tmp_path):
     loaded = GRNModel.load(first.save(tmp_path / "m.pt"))
     pd.testing.assert_frame_equal(loaded.network(), first.network())
     assert loaded.settings["prior_weight"] == first.settings["prior_weight"]
+
+
+def test_a_cut_checkpoint_says_so_and_how_to_start_afresh(tiny, tmp_path):
+    # torch's "PytorchStreamReader failed reading zip archive: failed finding central
+    # directory. This is an internal miniz error" said neither what was wrong nor what to do
+    pairs, truth = tiny
+    path = tmp_path / "fit.ckpt"
+    _run(pairs, truth, epochs=3, checkpoint=path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"fit.ckpt' cannot be read \(delete it to start the "
+                       r"fit afresh\): it is not a complete file written by torch.save; it "
+                       r"was cut short") as err:
+        _run(pairs, truth, epochs=3, checkpoint=path)
+    assert "miniz" not in str(err.value)

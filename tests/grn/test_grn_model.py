@@ -792,3 +792,20 @@ def test_initial_states_and_times_that_are_not_numbers_are_named(quick, y0, time
     # numpy's "could not convert string to float: 'abc'" named neither argument
     with pytest.raises(ValueError, match=match):
         quick.predict(quick._default_y0() if y0 is None else y0, times, method="rk4")
+
+
+def test_an_h5ad_or_a_cut_file_given_as_a_model_is_named_without_torchs_advice(
+        quick, small, tmp_path):
+    # torch's weights-only error advised re-running with weights_only=False ("will likely
+    # succeed") and filing an issue; an h5ad (or a pickle) is no saved model at all
+    small.write_h5ad(tmp_path / "data.h5ad")
+    data = quick.save(tmp_path / "m.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"data.h5ad' cannot be read as a saved GRN model: "
+                       r"it is not a complete file written by torch.save; it is an HDF5 file "
+                       r"\(an .h5ad\? read that with anndata.read_h5ad\)") as err:
+        GRNModel.load(tmp_path / "data.h5ad")
+    assert "weights_only" not in str(err.value)
+    with pytest.raises(ValueError, match="cut.pt' cannot be read as a saved GRN model: it is "
+                       "not a complete file written by torch.save; it was cut short"):
+        GRNModel.load(tmp_path / "cut.pt")
