@@ -139,13 +139,19 @@ def input_norms(
     Returns
     -------
     dict
-        ``"<module>.weight"`` -> tensor of shape ``(in_features,)``.
+        ``"<module>.weight"`` -> tensor of shape ``(in_features,)``. A weight that several
+        modules share (a ``Linear`` tied to an embedding or to another ``Linear``, as in
+        most language models) is listed once, under the name ``named_parameters()`` gives
+        it, with the norms over the inputs of every ``Linear`` that uses it.
     """
     sq: dict[str, torch.Tensor] = {}
     handles = []
+    # a tied weight has one name in named_parameters(), the first module's: keyed by the
+    # tying module's path, wanda_scores failed with KeyError 'lm_head.weight'
+    canonical = {id(p): n for n, p in model.named_parameters()}
     for mname, mod in model.named_modules():
         if isinstance(mod, nn.Linear):
-            key = f"{mname}.weight" if mname else "weight"
+            key = canonical.get(id(mod.weight), f"{mname}.weight" if mname else "weight")
 
             def hook(m: nn.Module, args: tuple, key: str = key) -> None:
                 x = args[0].detach().reshape(-1, args[0].shape[-1])
@@ -188,6 +194,12 @@ def wanda_scores(
     """
     norms = input_norms(model, batches, forward)
     params = dict(model.named_parameters())
+    computed = sorted(k for k in norms if k not in params)
+    if computed:  # a bare KeyError before
+        raise ValueError(f"model: the weights {computed} of these nn.Linear modules are not "
+                         "parameters of the model but computed (a parametrization such as "
+                         "core.hadamard, or torch.nn.utils.prune); score the parameters "
+                         "themselves, e.g. with magnitude_scores")
     out = {}
     for k, v in norms.items():
         # at least float32: fp16 input norms overflow (> 65504) and would tie as inf

@@ -325,3 +325,39 @@ def test_global_selection_keeps_the_precision_of_every_score() -> None:
         net[1].weight.copy_(torch.tensor([[1 + 1e-12]], dtype=torch.float64))
     masks = magnitude_mask(net, sparsity=1 / 3)
     assert masks["0.weight"].tolist() == [[False, True]] and masks["1.weight"].tolist() == [[True]]
+
+
+def test_wanda_scores_a_weight_tied_between_modules_once() -> None:
+    # a language model's output layer tied to its embedding (or two Linear modules sharing a
+    # weight) has one name in named_parameters(): wanda_scores failed with KeyError
+    # 'head.weight'; a computed weight (a parametrization) too, naming neither cause nor fix
+    from core import hadamard, input_norms, wanda_scores
+
+    torch.manual_seed(0)
+    emb, mid, head = nn.Embedding(9, 4), nn.Linear(4, 4), nn.Linear(4, 9, bias=False)
+    head.weight = emb.weight
+    twin = nn.Linear(4, 4)
+    twin.weight = mid.weight
+    net = nn.ModuleDict({"emb": emb, "mid": mid, "twin": twin, "head": head})
+
+    def forward(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+        h = model["emb"](tokens)
+        return model["head"](model["twin"](torch.relu(model["mid"](h))))
+
+    tokens = torch.randint(0, 9, (3, 5))
+    h = emb(tokens).reshape(-1, 4).detach()
+    m = torch.relu(mid(h)).detach()
+    t = twin(m).detach()
+    norms = input_norms(net, [tokens], forward)
+    assert set(norms) == {"emb.weight", "mid.weight"}
+    assert torch.allclose(norms["emb.weight"], t.norm(dim=0))  # the head's inputs
+    assert torch.allclose(norms["mid.weight"], torch.cat([h, m]).norm(dim=0))  # both uses
+    scores = wanda_scores(net, [tokens], forward)
+    assert torch.allclose(scores["emb.weight"], emb.weight.detach().abs() * t.norm(dim=0))
+    assert select_topk(scores, 0.5, scope="row").layer_density() == {
+        "emb.weight": 0.5, "mid.weight": 0.5}
+    product = nn.Sequential(nn.Linear(4, 4))
+    hadamard(product)
+    with pytest.raises(ValueError, match=r"model: the weights \['0.weight'\] of these nn.Linear "
+                       r"modules are not parameters of the model but computed"):
+        wanda_scores(product, [torch.randn(2, 4)])
