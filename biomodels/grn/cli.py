@@ -126,10 +126,13 @@ def _fit_run(args: argparse.Namespace) -> int:
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
+    if args.layer is None and adata.X is None:  # GRNModel's message names its layer=
+        raise CommandError(f"{str(args.data)!r} has no X; pass --layer KEY, one of "
+                           f"{sorted(adata.layers.keys())}")
     truth = None
     model = GRNModel(
         adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
-        prior=args.prior, n_hidden=args.hidden, seed=args.seed,
+        layer=args.layer, prior=args.prior, n_hidden=args.hidden, seed=args.seed,
     )
     if args.truth is not None:  # check it before a long fit
         from biomodels.grn.prior import align_prior
@@ -233,11 +236,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "an interruption resumes from it.")
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad",
-                     help="AnnData file: cells x genes in X, time (and trajectory) in obs")
+                     help="AnnData file: cells x genes in X (or --layer), time (and trajectory) "
+                     "in obs")
     fit.add_argument("--time-key", required=True, metavar="KEY",
                      help="obs column with (pseudo)time")
     fit.add_argument("--trajectory-key", default=None, metavar="KEY",
                      help="obs column naming trajectories (default: all cells form one)")
+    fit.add_argument("--layer", default=None, metavar="KEY",
+                     help="layer with the expression to fit (default: X), e.g. normalised "
+                     "values when X holds counts")
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
                      help="signed gene x gene prior, rows = regulators, columns = targets")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,

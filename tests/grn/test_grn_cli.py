@@ -409,3 +409,28 @@ def test_a_checkpoint_with_more_epochs_names_the_option(files, monkeypatch, caps
     assert "epochs=" not in err and "or use another --out" in err
     assert (out / "checkpoint.pt").exists()  # left for the command that wrote it
     assert main([*args, "--epochs", "12", "--out", str(out)]) == 0  # which finishes it
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_fit_reads_the_expression_from_a_layer(files, tmp_path, capsys):
+    # the command had no --layer: an h5ad whose expression is in a layer (X empty, or counts)
+    # failed with GRNModel's "adata.X is None; pass layer=", an option it did not have
+    adata = ad.read_h5ad(files / "data.h5ad")
+    adata.layers["norm"] = adata.X.copy()
+    adata.X = None
+    adata.write_h5ad(tmp_path / "layered.h5ad")
+    args = ["grn", "fit", str(tmp_path / "layered.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--epochs", "2", "--hidden", "4", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no X; pass --layer KEY, one of ['noise_free', 'norm']" in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
+    assert main([*args, "--layer", "norm", "--out", str(tmp_path / "out")]) == 0
+    assert main([*args[:2], str(files / "data.h5ad"), *args[3:],
+                 "--out", str(tmp_path / "x")]) == 0
+    from_layer = pd.read_csv(tmp_path / "out" / "network.csv", index_col=0)
+    pd.testing.assert_frame_equal(from_layer, pd.read_csv(tmp_path / "x" / "network.csv",
+                                                          index_col=0))
+    assert ad.read_h5ad(tmp_path / "out" / "result.h5ad").uns["grn"]["settings"]["layer"] \
+        == "norm"
