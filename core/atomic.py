@@ -7,6 +7,7 @@ import math
 import os
 import shutil
 import socket
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,10 @@ __all__ = ["atomic_outputs", "atomic_path", "save_torch", "write_json"]
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` and move it into place on success.
+
+    A ``path`` that is a symbolic link is written through: its target gets the new
+    contents and the link stays. A file that is replaced keeps its permission bits; a new
+    file gets those of any new file (``0o666`` minus the umask).
 
     Parameters
     ----------
@@ -40,16 +45,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     True
     """
     final = Path(path)
+    if final.is_symlink():
+        # os.replace onto the link replaced the link itself with a file and left its target
+        # stale; write the target instead (a dangling link's target is created)
+        final = Path(os.path.realpath(final))
     final.parent.mkdir(parents=True, exist_ok=True)
+    try:  # a replaced file keeps its mode (a 0600 file became 0644, readable by all)
+        mode = stat.S_IMODE(os.stat(final).st_mode)
+    except FileNotFoundError:
+        # mkstemp creates the file 0600; give the result the mode any new file gets (0666
+        # minus the umask) so that lab members who share the folder can read it.
+        mode = 0o666 & ~_umask()
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=final.suffix)
     os.close(fd)
     tmp = Path(tmp_name)
-    # mkstemp creates the file 0600; give the result the mode any new file gets (0666 minus
-    # the umask) so that lab members who share the folder can read it.
-    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         _fsync(tmp)  # the data on disk before the rename, or a crash can leave an empty file
+        os.chmod(tmp, mode)  # after the writes: a read-only file's mode would block them
         os.replace(tmp, final)  # atomic on POSIX within one filesystem
         if os.name == "posix":
             _fsync(final.parent)  # and the rename itself

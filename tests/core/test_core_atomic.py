@@ -146,3 +146,39 @@ def test_atomic_outputs_refuse_a_blocked_name_before_moving_anything(tmp_path: P
     with pytest.raises(ValueError, match="is an existing file"), \
             atomic_outputs(tmp_path / "file"):
         pass
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX symlinks and permissions")
+def test_atomic_path_writes_through_a_symlink_and_keeps_the_mode(tmp_path: Path) -> None:
+    # the link was replaced by a regular file (its target left stale), and a replaced
+    # 0640 file came back with the umask's mode
+    target = tmp_path / "data" / "real.json"
+    target.parent.mkdir()
+    target.write_text("{}")
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_json({"a": 1}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in target.parent.iterdir()) == ["real.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "link.json"]
+    # a read-only file is still replaced, and stays read-only
+    ro = tmp_path / "ro.json"
+    ro.write_text("{}")
+    os.chmod(ro, 0o444)
+    write_json({"b": 2}, ro)
+    assert json_of(ro) == {"b": 2} and stat.S_IMODE(ro.stat().st_mode) == 0o444
+    # a failed write through a link leaves the target and its folder as they were
+    with pytest.raises(RuntimeError, match="boom"), atomic_path(link) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == '{\n  "a": 1\n}\n' and link.is_symlink()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["real.json"]
+
+
+def json_of(path: Path) -> object:
+    import json
+
+    return json.loads(path.read_text())
