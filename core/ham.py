@@ -164,24 +164,42 @@ class OptimizerWrapper(torch.optim.Optimizer):
         self.optimizer.zero_grad(set_to_none=set_to_none)
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the inner optimizer's state dict.
+        """Return the inner optimizer's state dict, through the wrapper's own hooks.
 
         Returns
         -------
         dict
-            ``self.optimizer.state_dict()``.
+            ``self.optimizer.state_dict()``, as the wrapper's state-dict hooks leave it.
         """
-        return self.optimizer.state_dict()
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
+        state_dict = self.optimizer.state_dict()
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load the inner optimizer's state dict.
+        """Load the inner optimizer's state dict, running the wrapper's own load hooks.
+
+        The hooks registered on the wrapper run as :class:`torch.optim.Optimizer` runs
+        them, e.g. those of :meth:`core.MaskSet.attach_optimizer`, which zero the pruned
+        entries of the loaded state (without them, stale momentum there moved weights
+        that were regrown later).
 
         Parameters
         ----------
         state_dict
             A state dict from :meth:`state_dict`.
         """
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         self.optimizer.load_state_dict(state_dict)
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a parameter group to the inner optimizer.

@@ -170,6 +170,40 @@ def test_horst_orders_do_not_commute() -> None:
         HORST([nn.Parameter(init)], order="both")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("wrapper", ["ham", "horst"])
+def test_wrapper_load_state_dict_runs_the_mask_hooks(wrapper: str) -> None:
+    # the wrappers loaded the inner optimizer's state past their own load hooks, so pruned
+    # entries of a loaded (dense) state kept their momentum, and a weight regrown later
+    # moved with a zero gradient; plain Adam zeroes that state on load
+    torch.manual_seed(0)
+    net = nn.Linear(4, 4, bias=False)
+    opt = (HAM(torch.optim.Adam(net.parameters(), lr=0.1), alpha=2.0, beta=0.0)
+           if wrapper == "ham" else
+           HORST(net.parameters(), lr=0.1, weight_decay=0.0, alpha=2.0, beta=0.0))
+    x = torch.randn(8, 4)
+    for _ in range(3):  # dense steps: non-zero moments everywhere
+        opt.zero_grad()
+        net(x).pow(2).sum().backward()
+        opt.step()
+    saved = copy.deepcopy(opt.state_dict())
+    mask = torch.rand(4, 4) < 0.5
+    MaskSet({"weight": mask}).attach(net, opt)
+    opt.load_state_dict(saved)  # resume from a dense checkpoint
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert not opt.state[net.weight][key][~mask].any()
+    opt.zero_grad()
+    net(x).pow(2).sum().backward()
+    opt.step()
+    MaskSet({"weight": torch.ones(4, 4, dtype=torch.bool)}).attach(net, opt)  # regrow all
+    opt.zero_grad()
+    net.weight.grad = torch.zeros(4, 4)
+    opt.step()
+    assert not net.weight.detach()[~mask].any()
+    # the wrapper's own state-dict hooks run too
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "tag": 1})
+    assert opt.state_dict()["tag"] == 1
+
+
 def test_nanoadam_changes_only_the_k_smallest_and_matches_adam_on_them() -> None:
     g = torch.Generator().manual_seed(2)
     init = torch.randn(20, 10, generator=g, dtype=torch.float64)
