@@ -35,7 +35,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from core.checks import check_count
+from core.checks import check_seed
 from core.masks import MaskSet, prunable_names
 from core.select import _check_density
 
@@ -233,7 +233,7 @@ def random_mask(
     chosen = prunable_names(model, names)
     shapes = {k: tuple(params[k].shape) for k in chosen}
     counts = layer_budgets(shapes, density, distribution, redistribute=redistribute)
-    gen = torch.Generator().manual_seed(check_count("seed", seed, at_least=0))
+    gen = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))
     out = {}
     for k in chosen:
         p = params[k]

@@ -121,12 +121,12 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     return v
 
 
-def check_seed(seed: Any, name: str = "seed") -> int | None:
+def check_seed(seed: Any, name: str = "seed", *, optional: bool = True,
+               bits: int | None = None) -> int | None:
     """Return a random seed as an int >= 0, or None (unseeded) as it is.
 
     numpy and torch would take ``1.5`` as 1 (or fail with a message that does not name the
-    argument), so public ``seed=`` arguments that may be None go through here (those that
-    may not, through :func:`check_count`).
+    argument), so public ``seed=`` arguments go through here.
 
     Parameters
     ----------
@@ -134,6 +134,12 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
         The seed.
     name
         Argument name used in the error message.
+    optional
+        Whether None (unseeded) is allowed.
+    bits
+        Largest seed size, in bits: 64 for a ``torch.Generator`` ("Overflow when unpacking
+        long long" above), 32 for numpy's legacy global generator; None for no bound
+        (``numpy.random.default_rng`` takes any size).
 
     Returns
     -------
@@ -142,16 +148,22 @@ def check_seed(seed: Any, name: str = "seed") -> int | None:
     Raises
     ------
     TypeError
-        If ``seed`` is not an integer (or None).
+        If ``seed`` is not an integer (or None where ``optional``).
     ValueError
-        If it is negative.
+        If it is negative, or does not fit in ``bits``.
 
     Examples
     --------
     >>> check_seed(3), check_seed(None)
     (3, None)
     """
-    return None if seed is None else check_count(name, seed, at_least=0)
+    if seed is None and optional:
+        return None
+    value = check_count(name, seed, at_least=0)
+    if bits is not None and value >= 2**bits:
+        raise ValueError(f"{name}: expected an integer below 2**{bits} (a {bits}-bit seed), "
+                         f"got {seed!r}")
+    return value
 
 
 def check_h5ad_key(name: str, key: Any) -> str:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from core.checks import check_count
+from core.checks import check_seed
 
 __all__ = ["seeded_globals"]
 
@@ -26,7 +26,8 @@ def seeded_globals(seed: int) -> Iterator[None]:
     Parameters
     ----------
     seed
-        Seed of the draws inside the block.
+        Seed of the draws inside the block, an integer in ``[0, 2**32)`` (numpy's and
+        pyro's range).
 
     Yields
     ------
@@ -43,7 +44,9 @@ def seeded_globals(seed: int) -> Iterator[None]:
     >>> bool(torch.equal(a, b)), bool(torch.equal(before, torch.random.get_rng_state()))
     (True, True)
     """
-    seed = check_count("seed", seed, at_least=0)  # torch took 1.5 as 1, numpy refused it
+    # torch took 1.5 as 1, numpy refused it; numpy's legacy seed (and pyro's) is 32-bit,
+    # and 2**32 failed as "Seed must be between 0 and 2**32 - 1", naming no argument
+    seed = check_seed(seed, "seed", optional=False, bits=32)
     py_state, np_state = random.getstate(), np.random.get_state()
     with torch.random.fork_rng():
         try:

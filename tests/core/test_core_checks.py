@@ -35,3 +35,16 @@ def test_check_count_refuses_what_int_would_truncate() -> None:
             check_count("n_runs", value)
     with pytest.raises(ValueError, match="burn_in: expected an integer >= 0, got -1"):
         check_count("burn_in", -1, at_least=0)
+
+
+def test_check_seed_bounds_and_optional() -> None:
+    from core.checks import check_seed
+
+    assert check_seed(None) is None and check_seed(np.int64(5)) == 5
+    assert check_seed(2**64 - 1, bits=64) == 2**64 - 1
+    with pytest.raises(ValueError, match=r"^rng_seed: expected an integer below 2\*\*64 "
+                       r"\(a 64-bit seed\), got 18446744073709551616"):
+        check_seed(2**64, "rng_seed", bits=64)
+    with pytest.raises(TypeError, match="^seed: expected an integer >= 0, got None"):
+        check_seed(None, optional=False)
+    assert check_seed(2**70) == 2**70  # numpy's default_rng takes any size

@@ -108,6 +108,15 @@ def test_random_mask_checks_its_seed(seed, error):
         random_mask(nn.Linear(4, 4), 0.5, seed=seed)
 
 
+def test_random_mask_names_a_seed_beyond_64_bits():
+    from core import random_mask
+
+    # torch.Generator().manual_seed(2**64): "Overflow when unpacking long long"
+    with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*64"):
+        random_mask(nn.Linear(4, 4), 0.5, seed=2**64)
+    random_mask(nn.Linear(4, 4), 0.5, seed=2**64 - 1)
+
+
 def test_masks_of_a_model_on_the_meta_device_attach_and_show():
     # a model built on the meta device (deferred init) takes masks from a checkpoint;
     # repr() of its MaskSet raised "Tensor.item() cannot be called on meta tensors"

@@ -43,3 +43,16 @@ def test_states_come_back_when_the_block_fails():
         _draws()
         raise RuntimeError("boom")
     assert _same(before, _states())
+
+
+@pytest.mark.parametrize("seed", [2**32, 2**40, np.uint64(2**63)])
+def test_seeds_beyond_32_bits_are_named_before_anything_is_seeded(seed):
+    # numpy's legacy generator (and pyro.set_rng_seed) take 32-bit seeds: 2**32 failed
+    # inside the block as "Seed must be between 0 and 2**32 - 1", naming no argument
+    before = _states()
+    with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*32"), \
+            seeded_globals(seed):
+        pass
+    assert _same(before, _states())
+    with seeded_globals(2**32 - 1):
+        pass
