@@ -247,12 +247,16 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             f"{name} row and column labels must name the same genes; only in the rows "
             f"(index): {only_rows[:20]}, only in the columns: {only_cols[:20]}"
         )
+    # missing entries first, whatever the dtype: pd.NA in an object column was reported as
+    # "must hold numbers", and NaN as "NaN or inf" without saying where
+    _refuse_nonfinite(prior.isna().to_numpy(), rows, cols, name, "missing values (NaN/NA)",
+                      f"fill them ({name}.fillna(0): 0 is no edge)")
     try:
         values = prior.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must hold numbers (signed edge weights)") from err
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains NaN or inf")
+    _refuse_nonfinite(np.isinf(values), rows, cols, name, "infinite values",
+                      "give finite edge weights")
     frame = pd.DataFrame(values, index=rows, columns=cols)
     # the sets once, not once per gene: that was quadratic in the number of genes
     row_set, gene_set = set(rows), set(genes)
@@ -280,6 +284,17 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             stacklevel=3,
         )
     return frame.reindex(index=genes, columns=genes, fill_value=0.0).astype(np.float64)
+
+
+def _refuse_nonfinite(bad: np.ndarray, rows: pd.Index, cols: pd.Index, name: str,
+                      what: str, fix: str) -> None:
+    """Raise a ValueError naming the (regulator, target) entries where ``bad`` is set."""
+    if bad.any():
+        i, j = np.nonzero(bad)
+        shown = [(rows[a], cols[b]) for a, b in zip(i[:5], j[:5], strict=True)]
+        more = " ..." if len(i) > 5 else ""
+        raise ValueError(f"{name} has {len(i)} {what}, at (regulator, target) {shown}{more}; "
+                         f"{fix}")
 
 
 def _signs(values: pd.Series, column: str) -> np.ndarray:

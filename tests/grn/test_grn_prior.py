@@ -235,6 +235,24 @@ def test_prior_from_edges_names_the_sign_column_with_missing_values(dtype):
         prior_from_edges(edges, sign="mode")
 
 
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "object", "float64"])
+def test_a_prior_with_missing_entries_names_them(dtype):
+    # pd.NA in an object column was "must hold numbers (signed edge weights)", a NaN
+    # "contains NaN or inf": neither said that entries were missing, nor which
+    prior = _prior().round().astype(dtype)
+    prior.loc["b", "c"] = np.nan if dtype == "float64" else pd.NA
+    with pytest.raises(ValueError, match=r"prior has 1 missing values \(NaN/NA\), at "
+                       r"\(regulator, target\) \[\('b', 'c'\)\]; fill them"):
+        align_prior(prior, GENES)
+    if dtype != "object":  # pandas warns that fillna of an object frame will change
+        assert align_prior(prior.fillna(0), GENES).loc["b", "c"] == 0.0
+    if dtype == "float64":
+        prior.loc["b", "c"] = -np.inf
+        with pytest.raises(ValueError, match=r"prior has 1 infinite values, at \(regulator, "
+                           r"target\) \[\('b', 'c'\)\]"):
+            align_prior(prior, GENES)
+
+
 def test_an_edge_list_given_as_a_prior_csv_points_to_prior_from_edges(tmp_path):
     # labs keep TF-target tables; read as a matrix, the error only said that "Gata1" is not
     # a number
