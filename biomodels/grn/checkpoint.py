@@ -25,6 +25,9 @@ from core.checks import torch_file_problem
 __all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
 
 _FORMAT = "prunus.grn.fit-checkpoint/1"
+#: What every checkpoint holds (``backoffs`` and ``lr_scale`` came later, with defaults).
+_SAVED_FIELDS = ("signature", "epoch", "history", "best_loss", "best_state", "stale",
+                 "stopped", "func", "optimizer", "scheduler", "generator", "pruner")
 
 
 @dataclass
@@ -181,6 +184,10 @@ def load_checkpoint(
                                     "to start the fit afresh)")
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"checkpoint {str(path)!r} is not a prunus GRN fit checkpoint")
+    missing = [k for k in _SAVED_FIELDS if k not in payload]
+    if missing:  # a bare KeyError named one field and not the file
+        raise ValueError(f"checkpoint {str(path)!r} lacks the fields {missing}: it was "
+                         "damaged or not written by this fit (delete it to start afresh)")
     saved = payload["signature"]
     # a setting this version records and an older checkpoint lacks is not checked, so
     # checkpoints written before it was recorded still resume

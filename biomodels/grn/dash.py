@@ -63,6 +63,7 @@ import torch
 from torch import nn
 
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+from core.checks import check_seed
 
 __all__ = [
     "PruningSchedule",
@@ -427,7 +428,9 @@ class DashPruner:
         self.lambda_motif = lambda_motif
         self.schedule = schedule or PruningSchedule()
         self.normalize = normalize
-        self.seed = seed
+        # checked here: a float or None failed only at the first pruning round, and torch
+        # took -1 as 2**64 - 1
+        self.seed = check_seed(seed, optional=False, bits=64)
         self.masks = None
         self.rounds = 0
         self._continued = False

@@ -42,12 +42,17 @@ from biomodels.grn.train import (
     solve,
     split_pairs,
 )
-from core.checks import NotFittedError, check_count, check_h5ad_key
+from core.checks import NotFittedError, check_count, check_h5ad_key, check_seed
 
 __all__ = ["GRNModel"]
 
 Pruning = Literal["dash", "imp", "prior", "none", "l1"]
 _FORMAT = "prunus.grn/1"
+#: What every file of that format holds (:meth:`GRNModel.save`); ``fit_summary`` and
+#: ``pruner`` came later and have defaults.
+_SAVED_FIELDS = ("state_dict", "genes", "n_hidden", "init", "offset", "scale", "time_scale",
+                 "time_key", "trajectory_key", "layer", "seed", "prior", "ppi", "history",
+                 "settings", "dtype")
 #: Largest fixed solver step (scaled time) that :meth:`GRNModel.train` takes without a
 #: warning; RK4 on dy/dt = -g y is stable for g h < 2.8 and the rates start near 1.
 _STABLE_STEP = 2.0
@@ -258,7 +263,7 @@ class GRNModel:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point \
                 or dtype.is_complex:  # int64 failed deep in torch's Linear
             raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
-        seed = check_count("seed", seed, at_least=0)
+        seed = check_seed(seed, optional=False, bits=64)  # torch.Generator takes 64 bits
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # priors (align_prior validates shape and labels)
@@ -921,6 +926,12 @@ class GRNModel:
         -------
         dict
             What was written to ``uns``.
+
+        Raises
+        ------
+        ValueError
+            If ``adata`` is a view of a backed AnnData, which cannot become an AnnData of
+            its own in memory (``adata.to_memory()`` first), or its genes differ.
         """
         check_h5ad_key("key_added", key_added)
         if adata is None:
@@ -929,6 +940,14 @@ class GRNModel:
         _check_anndata(adata)
         if [str(g) for g in adata.var_names] != list(self.genes):
             raise ValueError("adata.var_names do not match the model's genes")
+        if getattr(adata, "is_view", False) and getattr(adata, "isbacked", False):
+            # anndata turns a view it writes to into an AnnData of its own, which for a
+            # backed one fails with an error about copying that names nothing asked for
+            raise ValueError(
+                "write_results cannot write into a view of a backed AnnData (a subset of "
+                "one read with backed='r'): load the subset first, adata = "
+                "adata.to_memory(), or write into an AnnData of its own on disk, adata = "
+                "adata.copy(filename='subset.h5ad')")
         info: dict[str, Any] = {
             "settings": {k: v for k, v in self.settings.items() if v is not None},
             "weight_sparsity": self.sparsity(),
@@ -1019,6 +1038,12 @@ class GRNModel:
         state = read_torch_file(path, f"{str(path)!r} cannot be read as a saved GRN model")
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ValueError(f"{str(path)!r} is not a prunus GRN model file")
+        missing = [k for k in _SAVED_FIELDS if k not in state]
+        if adata is None and "start" in state:  # a file without "start" predates all three
+            missing += [k for k in ("time_range", "trajectories") if k not in state]
+        if missing:  # a bare KeyError named one field and not the file
+            raise ValueError(f"{str(path)!r} is a prunus GRN model file without the fields "
+                             f"{missing}: it was damaged or not written by GRNModel.save")
         genes = state["genes"]
 
         def frame(t: torch.Tensor | None) -> pd.DataFrame | None:

@@ -22,7 +22,7 @@ from torch import nn
 
 from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PhoenixODEFunc
-from core.checks import check_count, check_number
+from core.checks import check_number, check_seed
 from core.fingerprint import fingerprint
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
@@ -222,7 +222,7 @@ def split_pairs(
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
     if val_fraction == 0.0 or len(pairs) < 2:
         return pairs, None
-    g = torch.Generator().manual_seed(check_count("seed", seed, at_least=0))
+    g = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))
     trajs = torch.unique(pairs.trajectory.cpu())
     if trajs.numel() >= max(2, min_trajectories):
         n_val = max(1, round(val_fraction * trajs.numel()))
@@ -568,7 +568,7 @@ def fit(
                         step_size=(options or {}).get("step_size"), adjoint=adjoint)
     if len(train) == 0:
         raise ValueError("no training pairs: every trajectory needs at least two time points")
-    gen = torch.Generator().manual_seed(check_count("seed", seed, at_least=0))
+    gen = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))
     rate_params = [func.gene_rates]
     other = [p for n, p in func.named_parameters() if n != "gene_rates"]
     base_lrs = [lr, lr * rate_lr_factor]

@@ -236,3 +236,16 @@ def test_a_cut_checkpoint_says_so_and_how_to_start_afresh(tiny, tmp_path):
                        r"was cut short") as err:
         _run(pairs, truth, epochs=3, checkpoint=path)
     assert "miniz" not in str(err.value)
+
+
+def test_a_checkpoint_without_a_field_names_it(tiny, tmp_path):
+    # a checkpoint of the right format without "generator" failed with a bare KeyError
+    pairs, truth = tiny
+    path = tmp_path / "fit.ckpt"
+    _run(pairs, truth, epochs=2, checkpoint=path)
+    payload = torch.load(path, weights_only=False)
+    del payload["generator"]
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=r"fit.ckpt' lacks the fields \['generator'\]: it "
+                       r"was damaged or not written by this fit \(delete it"):
+        _run(pairs, truth, epochs=3, checkpoint=path)

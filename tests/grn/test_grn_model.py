@@ -393,6 +393,28 @@ def test_split_pairs_checks_its_seed(seed):
         split_pairs(pairs, 0.2, seed=seed)  # torch took 1.5 as 1 and True as 1
 
 
+def test_seeds_beyond_64_bits_and_pruner_seeds_are_named(small):
+    # torch.Generator().manual_seed(2**64) failed as "Overflow when unpacking long long",
+    # naming no argument; DashPruner took any seed and failed (None) or wrapped it (-1 as
+    # 2**64 - 1, 1.5 as 1) only at its first pruning round
+    from biomodels.grn import DashPruner
+
+    pairs = make_pairs(torch.rand(6, 2), torch.arange(6.0), torch.zeros(6, dtype=torch.long))
+    too_big = r"^seed: expected an integer below 2\*\*64 \(a 64-bit seed\)"
+    for call in (lambda s: split_pairs(pairs, 0.2, seed=s),
+                 lambda s: GRNModel(small, time_key="time", trajectory_key="trajectory",
+                                    n_hidden=2, seed=s),
+                 lambda s: DashPruner("imp", seed=s)):
+        with pytest.raises(ValueError, match=too_big):
+            call(2**64)
+        call(2**64 - 1)  # the largest seed torch takes, as the command line's --seed
+    for seed, error in ((None, TypeError), (1.5, TypeError), (True, TypeError),
+                        (-1, ValueError)):
+        with pytest.raises(error, match="^seed: expected an integer >= 0"):
+            DashPruner("imp", seed=seed)
+    assert DashPruner("imp", seed=np.int64(3)).seed == 3
+
+
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, "float32", np.float64])
 def test_dtype_must_be_a_floating_torch_dtype(small, dtype):
     with pytest.raises(TypeError, match="^dtype: expected a floating torch dtype"):
@@ -441,6 +463,23 @@ def test_load_without_the_data_reads_out_and_simulates(fitted, small, tmp_path):
     with pytest.raises(ValueError, match="predates data-free loading"):
         GRNModel.load(tmp_path / "old.pt")
     assert GRNModel.load(tmp_path / "old.pt", small).network().equals(model.network())
+
+
+def test_load_names_the_fields_a_damaged_file_lacks(quick, small, tmp_path):
+    # a file of the right format without "genes" failed with a bare KeyError: 'genes'
+    state = torch.load(quick.save(tmp_path / "m.pt"), weights_only=False)
+    del state["genes"], state["seed"]
+    torch.save(state, tmp_path / "cut.pt")
+    for adata in (None, small):
+        with pytest.raises(ValueError, match=r"cut.pt' is a prunus GRN model file without the "
+                           r"fields \['genes', 'seed'\]: it was damaged"):
+            GRNModel.load(tmp_path / "cut.pt", adata)
+    state = torch.load(tmp_path / "m.pt", weights_only=False)
+    del state["time_range"]  # needed only without the data
+    torch.save(state, tmp_path / "no_range.pt")
+    with pytest.raises(ValueError, match=r"without the fields \['time_range'\]"):
+        GRNModel.load(tmp_path / "no_range.pt")
+    assert GRNModel.load(tmp_path / "no_range.pt", small).network().equals(quick.network())
 
 
 def test_predict_and_knockout(fitted):

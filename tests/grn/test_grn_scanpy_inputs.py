@@ -67,6 +67,24 @@ def test_backed_and_sparse_expression(planted, tmp_path):
         assert model.predict(row, [0.0, 1.0]).shape == (2, 1, planted.n_vars)
 
 
+def test_write_results_into_a_backed_view_says_what_to_do(planted, tmp_path):
+    # anndata's own "To copy an AnnData object in backed mode, pass a filename" named a
+    # copy nobody asked for
+    model = _fit(planted)
+    planted.write_h5ad(tmp_path / "d.h5ad")
+    backed = ad.read_h5ad(tmp_path / "d.h5ad", backed="r")
+    view = backed[:6]
+    with pytest.raises(ValueError, match=r"view of a backed AnnData .*adata.to_memory\(\)"):
+        model.write_results(view)
+    assert "grn" not in view.varp and "grn" not in view.uns and view.is_view
+    subset = view.to_memory()
+    model.write_results(subset)
+    np.testing.assert_array_equal(subset.varp["grn"], model.network().to_numpy())
+    model.write_results(backed)  # a backed AnnData itself takes them (in memory)
+    assert "grn" in backed.varp
+    backed.file.close()
+
+
 def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
     data = planted.copy()
     reps = data[data.obs["time"] == data.obs["time"].unique()[2]].copy()
