@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.checks import check_count, check_number, check_seed
-from multiagent._backend import as_numpy, check_indices
+from multiagent._backend import as_numpy, check_indices, square_frame
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 from multiagent.solvers import ConvergenceError
 from multiagent.topologies import Topology, adjacency, hub_and_leaf, make_graph
@@ -244,6 +244,7 @@ class Scenario:
         n = A.shape[0]
         gamma = np.full(n, float(self.gamma))
         alpha = np.full(n, float(self.alpha))
+        trust = square_frame(trust, "trust")  # a DataFrame is read by label
         if trust is not None and np.shape(trust) != (n, n):
             raise ValueError(f"trust must have shape ({n}, {n}), got {np.shape(trust)}")
         nodes = self.adversary_nodes()
@@ -352,13 +353,18 @@ def initial_beliefs(
     concentration
         Dirichlet concentration (larger: beliefs closer to the mean).
     rng
-        Random generator used for the draws.
+        Random generator used for the draws (a ``numpy.random.Generator``; not a seed).
 
     Returns
     -------
     numpy.ndarray
         ``(n, n_options)`` probability vectors, one row per agent.
     """
+    # a seed (as every other function here takes) failed with "'int' object has no
+    # attribute 'random'"
+    if not isinstance(rng, np.random.Generator | np.random.RandomState):
+        raise TypeError(f"rng: expected a numpy random Generator, e.g. "
+                        f"np.random.default_rng(seed), got {rng!r}")
     # out-of-range values gave numpy's "alpha < 0" (confidence, concentration) or none at
     # all (p_correct > 1 read as 1)
     check_number("p_correct", p_correct, at_least=0, at_most=1)

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from core.checks import check_count
-from multiagent._backend import as_dense_numpy
+from multiagent._backend import as_dense_numpy, square_frame
 from multiagent.dynamics import check_beliefs
 
 __all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "format_belief",
@@ -256,7 +256,8 @@ def run_debate(
     """
     # a negative count failed in np.stack ("need at least one array"), 2.5 in range()
     rounds = check_count("rounds", rounds, at_least=0)
-    A = as_dense_numpy(adjacency) > 0  # also a scipy or torch sparse adjacency
+    # also a scipy or torch sparse adjacency; a DataFrame is read by label
+    A = as_dense_numpy(square_frame(adjacency, "adjacency")) > 0
     n = len(agents)
     if A.shape != (n, n):
         raise ValueError(f"adjacency must be ({n}, {n}) for {n} agents, got {A.shape}")

@@ -215,7 +215,7 @@ def disagreement(z: Any, adjacency: Any) -> float:
     """
     Z = _opinions(z, "z")
     n = Z.shape[0]
-    A = bk.to_scipy_csr(adjacency)
+    A = bk.to_scipy_csr(bk.square_frame(adjacency, "adjacency"))  # a DataFrame by label
     if A.shape != (n, n):
         raise ValueError(f"adjacency must be ({n}, {n}) for the {n} agents of z, got shape "
                          f"{A.shape}")
@@ -293,6 +293,7 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     FriedkinJohnsen
         The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
     """
+    adjacency = bk.square_frame(adjacency, "adjacency")  # a DataFrame is read by label
     A = bk.to_scipy_csr(adjacency)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"adjacency must be a square (n, n) matrix, got shape {A.shape}")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import check_count, check_seed
-from multiagent._backend import as_dense_numpy
+from multiagent._backend import as_dense_numpy, square_frame
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
@@ -173,8 +173,10 @@ class TrustAdaptiveDefense:
         y = self._check(correct, 1).astype(float)
         if self.sparse_fraction < 1 and self._rng.random() >= self.sparse_fraction:
             return False
+        # a DataFrame adjacency is read by label
         mask = np.ones((self.n, self.n), bool) if adjacency is None else \
-            (as_dense_numpy(adjacency) > 0) | np.eye(self.n, dtype=bool)
+            (as_dense_numpy(square_frame(adjacency, "adjacency")) > 0) \
+            | np.eye(self.n, dtype=bool)
         target = np.broadcast_to(y, (self.n, self.n))
         new_buf = self.momentum * self.buffer + (1 - self.momentum) * (target - self.trust)
         self.buffer = np.where(mask, new_buf, self.buffer)
@@ -207,7 +209,8 @@ class TrustAdaptiveDefense:
         numpy.ndarray
             ``(n, n)`` row-stochastic trust matrix for :class:`FriedkinJohnsen`.
         """
-        A = as_dense_numpy(adjacency).astype(np.float64)  # also scipy or torch sparse
+        # also scipy or torch sparse; a DataFrame is read by label
+        A = as_dense_numpy(square_frame(adjacency, "adjacency")).astype(np.float64)
         M = A * self.effective_trust()
         np.fill_diagonal(M, 0)
         s = M.sum(axis=1, keepdims=True)

@@ -79,6 +79,7 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     >>> fj_step(np.array([1.0, 0.0]), np.array([1.0, 0.0]), W, 0.5, 0.0)
     array([0.5, 0.5])
     """
+    W = bk.square_frame(W, "W")
     vec = B.ndim == 1
     B2 = B[:, None] if vec else B
     S2 = S[:, None] if vec else S
@@ -149,7 +150,8 @@ class FriedkinJohnsen:
     ----------
     W
         ``(n, n)`` trust matrix: a dense numpy array, a scipy sparse matrix, or a torch
-        tensor (dense or sparse).  Entries must be non-negative and every row must sum to 1.
+        tensor (dense or sparse); a pandas DataFrame is read by label (columns in the
+        index's order).  Entries must be non-negative and every row must sum to 1.
     gamma
         Stubbornness in ``[0, 1]``: a scalar or one value per agent.
     alpha
@@ -192,6 +194,7 @@ class FriedkinJohnsen:
     ) -> None:
         if isinstance(W, list | tuple):
             W = np.asarray(W, dtype=np.float64)
+        W = bk.square_frame(W, "W")  # a DataFrame is read by label, not by position
         self.backend: bk.Backend = bk.backend_of(W)
         W = bk.as_matrix(W, self.backend)
         if str(W.dtype).removeprefix("torch.") in ("float16", "bfloat16"):
@@ -243,12 +246,13 @@ class FriedkinJohnsen:
         Parameters
         ----------
         adjacency
-            ``(n, n)`` non-negative weights (``A_ij > 0``: agent ``i`` hears agent ``j``).
+            ``(n, n)`` non-negative weights (``A_ij > 0``: agent ``i`` hears agent ``j``); a
+            pandas DataFrame is read by label (columns in the index's order).
         gamma, alpha
             As in the class.
         trust
             Optional non-negative ``(n, n)`` trust weights multiplied into ``adjacency``
-            (same backend).
+            (same backend; a DataFrame follows a DataFrame ``adjacency``'s agent labels).
 
         Returns
         -------
@@ -256,10 +260,13 @@ class FriedkinJohnsen:
             The model; when ``adjacency`` is symmetric and ``trust`` is None, the
             equilibrium is solved by conjugate gradient.
         """
+        labels = getattr(adjacency, "index", None) if hasattr(adjacency, "columns") else None
+        adjacency = bk.square_frame(adjacency, "adjacency")  # read by label, not position
         backend = bk.backend_of(adjacency)
         A = bk.as_matrix(adjacency, backend)
         if trust is not None:
-            T = bk.as_matrix(trust, backend)
+            # a trust DataFrame follows the adjacency DataFrame's agent order
+            T = bk.as_matrix(bk.square_frame(trust, "trust", labels), backend)
             if tuple(T.shape) != tuple(A.shape):
                 raise ValueError(
                     f"trust has shape {tuple(T.shape)} but adjacency has {tuple(A.shape)}"

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number, check_seed
 from core.seeding import seeded_globals
-from multiagent._backend import as_dense_numpy, as_numpy
+from multiagent._backend import as_dense_numpy, as_numpy, square_frame
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -74,7 +74,8 @@ def _mask(adjacency: Any | None, n: int) -> np.ndarray:
     if adjacency is None:
         mask = np.ones((n, n), bool)
     else:
-        mask = as_dense_numpy(adjacency) > 0  # also a scipy or torch sparse adjacency
+        # also a scipy or torch sparse adjacency; a DataFrame is read by label
+        mask = as_dense_numpy(square_frame(adjacency, "adjacency")) > 0
         if mask.shape != (n, n):
             raise ValueError(f"adjacency must be ({n}, {n}), got {mask.shape}")
     mask = mask.copy()
@@ -278,10 +279,22 @@ class FJFit:
             def num(v: Any) -> float:  # save writes NaN and inf (a diverged fit) as null
                 return float("nan") if v is None else float(v)
 
-            return cls(np.asarray(d["gamma"], dtype=np.float64),
-                       np.asarray(d["alpha"], dtype=np.float64),
-                       np.asarray(d["W"], dtype=np.float64), num(d["loss"]),
-                       int(d["train_rounds"]), [num(v) for v in d.get("history", [])], **se)
+            fit = cls(np.asarray(d["gamma"], dtype=np.float64),
+                      np.asarray(d["alpha"], dtype=np.float64),
+                      np.asarray(d["W"], dtype=np.float64), num(d["loss"]),
+                      int(d["train_rounds"]), [num(v) for v in d.get("history", [])], **se)
+            # a wrong length failed only later, in model(), without naming the file
+            if fit.W.ndim != 2 or fit.W.shape[0] != fit.W.shape[1] or fit.W.shape[0] == 0:
+                raise ValueError(f"W has shape {fit.W.shape}, expected (n, n)")
+            n = fit.W.shape[0]
+            for k, v in (("gamma", fit.gamma), ("alpha", fit.alpha)):
+                if v.shape != (n,):
+                    raise ValueError(f"{k} has shape {v.shape}, expected ({n},) for the "
+                                     f"{n} agents of W")
+            for k, v in se.items():  # one standard error for all in a shared fit
+                if v.shape not in ((1,), (n,)):
+                    raise ValueError(f"{k} has shape {v.shape}, expected (1,) or ({n},)")
+            return fit
         except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON errors: ValueError
             raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
                              f"{type(exc).__name__}: {exc}") from exc
@@ -789,8 +802,8 @@ def fit_fj_bayes(
     num_samples
         Posterior draws for the summaries.
     seed
-        Seed of the SVI and posterior draws; the global torch, numpy and ``random``
-        generators and pyro's parameter store are left as they were.
+        Seed of the SVI and posterior draws, in ``[0, 2**32)``; the global torch, numpy and
+        ``random`` generators and pyro's parameter store are left as they were.
     progress
         Show a tqdm bar.
 
@@ -814,6 +827,7 @@ def fit_fj_bayes(
             check_number(f"{name}[{k}]", v, above=0)
     check_number("trust_concentration", trust_concentration, above=0)
     check_number("noise_scale", noise_scale, above=0)
+    seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n = X.shape[1]
     mask_np = _mask(adjacency, n)
     data = torch.as_tensor(X)

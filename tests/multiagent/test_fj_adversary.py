@@ -284,3 +284,14 @@ def test_adversary_weight_of_a_degroot_model_is_their_share_of_the_consensus():
     benign = [i for i in range(n) if i not in adv]
     expect = limit[np.ix_(benign, adv)].sum(axis=1).mean()
     assert adversary_weight(model, adv) == pytest.approx(expect, abs=1e-10)
+
+
+@pytest.mark.parametrize("rng", [0, None])
+def test_initial_beliefs_refuses_a_seed_for_its_generator_by_name(rng):
+    # before: AttributeError "'int' object has no attribute 'random'"
+    from multiagent.adversary import initial_beliefs
+
+    with pytest.raises(TypeError, match=r"^rng: expected a numpy random Generator"):
+        initial_beliefs(3, 2, 0, rng=rng)
+    a = initial_beliefs(3, 2, 0, rng=np.random.default_rng(0))
+    assert np.array_equal(a, initial_beliefs(3, 2, 0, rng=np.random.default_rng(0)))

@@ -130,6 +130,15 @@ def test_bad_transcripts():
         fit_fj(X)
 
 
+def test_bayes_refuses_a_seed_numpy_cannot_take_by_name():
+    # before: numpy's "Seed must be between 0 and 2**32 - 1" (or torch's "Overflow when
+    # unpacking long long"), naming no argument
+    X = simulate_transcript(3, 3, 2, gamma=0.3, alpha=0.4, seed=0)
+    for seed in (2**32, 2**64):
+        with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*32"):
+            fit_fj_bayes(X, num_steps=1, num_samples=2, seed=seed)
+
+
 @pytest.mark.slow
 def test_bayes_leaves_unidentified_agent_near_prior():
     rng = np.random.default_rng(1)
@@ -223,6 +232,26 @@ def test_load_refuses_files_that_are_not_fits(tmp_path, text):
     path = tmp_path / "fit.json"
     path.write_text(text)
     with pytest.raises(ValueError, match=re.escape(repr(str(path)))):
+        FJFit.load(path)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("gamma", [0.2, 0.3], r"gamma has shape \(2,\), expected \(4,\)"),
+    ("alpha", 0.5, r"alpha has shape \(\), expected \(4,\)"),
+    ("W", [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]], r"W has shape \(3, 2\)"),
+    ("W", [], r"W has shape \(0,\)"),
+    ("gamma_se", [0.1, 0.1], r"gamma_se has shape \(2,\), expected \(1,\) or \(4,\)"),
+])
+def test_load_refuses_arrays_of_inconsistent_shapes(tmp_path, key, value, message):
+    # before: loaded, and model() failed later with a message that did not name the file
+    import json
+
+    X = simulate_transcript(4, 4, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=2)
+    path = fit_fj(X, max_steps=3).save(tmp_path / "fit.json")
+    data = json.loads(path.read_text())
+    data[key] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=re.escape(repr(str(path))) + ".*" + message):
         FJFit.load(path)
 
 

@@ -366,3 +366,57 @@ def test_half_precision_trust_is_refused_by_name(W) -> None:
     # scipy's "does not support dtype float16" and "Got unsupported ScalarType BFloat16"
     with pytest.raises(ValueError, match="W: .*float16.* too coarse"):
         FriedkinJohnsen(W, 0.3, 0.2)
+
+
+def _permuted_frame(M: np.ndarray, order: list[int]) -> object:
+    """``M`` as a DataFrame labelled a, b, c..., its columns listed in ``order``."""
+    pd = pytest.importorskip("pandas")
+    labels = [chr(ord("a") + i) for i in range(M.shape[0])]
+    frame = pd.DataFrame(M, index=labels, columns=labels)
+    return frame[[labels[j] for j in order]]
+
+
+def test_dataframe_matrices_are_read_by_label_not_position():
+    from multiagent import TrustAdaptiveDefense, fit_fj
+    from multiagent.agents import ScriptedFJAgent, run_debate
+    from multiagent.dynamics import fj_step
+
+    A = np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]], dtype=float)  # a star, hub 0
+    T = np.array([[0, 2, 1], [3, 0, 1], [1, 5, 0]], dtype=float)
+    order = [2, 0, 1]
+    FA, FW = _permuted_frame(A, order), _permuted_frame(W3, order)
+    FT = _permuted_frame(T, [1, 2, 0])
+    assert np.array_equal(FriedkinJohnsen(FW, 0.2, 0.5).W, W3)
+    assert np.array_equal(FriedkinJohnsen.from_adjacency(FA, 0.2, 0.5).W,
+                          FriedkinJohnsen.from_adjacency(A, 0.2, 0.5).W)
+    # a trust frame follows the adjacency frame's agents, whatever its own row order
+    assert np.array_equal(
+        FriedkinJohnsen.from_adjacency(FA, 0.2, 0.5, trust=FT.iloc[[2, 0, 1]]).W,
+        FriedkinJohnsen.from_adjacency(A, 0.2, 0.5, trust=T).W)
+    b = np.array([1.0, 0.0, 0.5])
+    assert np.array_equal(fj_step(b, b, FW, 0.2, 0.5), fj_step(b, b, W3, 0.2, 0.5))
+    assert disagreement(b, FA) == disagreement(b, A)
+    assert np.array_equal(classic_fj(FA).W, classic_fj(A).W)  # refused as asymmetric before
+    d = TrustAdaptiveDefense(3)
+    d.trust = T / 5
+    assert np.array_equal(d.weights(FA), d.weights(A))
+    assert np.array_equal(Scenario(n=3).model(trust=FT).W, Scenario(n=3).model(trust=T).W)
+    X = np.array([[[1.0, 0], [0, 1], [0.5, 0.5]], [[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]])
+    fit = fit_fj(X, adjacency=_permuted_frame(A, order), learn_trust=False, max_steps=2)
+    assert np.array_equal(fit.W, fit_fj(X, adjacency=A, learn_trust=False, max_steps=2).W)
+    agents = [ScriptedFJAgent(i, X[0, i], 0.2, 0.5, np.ones(3)) for i in range(3)]
+    beliefs, _ = run_debate(agents, FA, options=("A", "B"), rounds=1)
+    agents = [ScriptedFJAgent(i, X[0, i], 0.2, 0.5, np.ones(3)) for i in range(3)]
+    assert np.array_equal(beliefs, run_debate(agents, A, options=("A", "B"), rounds=1)[0])
+
+
+def test_dataframe_matrix_with_other_labels_is_refused_by_name():
+    FA = _permuted_frame(np.ones((3, 3)) - np.eye(3), [0, 1, 2])
+    with pytest.raises(ValueError, match=r"^adjacency: .*differ in \['c', 'z'\]"):
+        FriedkinJohnsen.from_adjacency(FA.rename(columns={"c": "z"}), 0.2, 0.5)
+    with pytest.raises(ValueError, match=r"^trust: .*agents of the matrix it goes with"):
+        FriedkinJohnsen.from_adjacency(FA, 0.2, 0.5, trust=FA.rename(index={"a": "y"},
+                                                                       columns={"a": "y"}))
+    with pytest.raises(ValueError, match=r"^W: .*repeated labels"):
+        FriedkinJohnsen(FA.set_axis(["a", "a", "b"], axis=0).set_axis(["a", "a", "b"], axis=1),
+                        0.2, 0.5)
