@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["as_theta", "as_binary_tensor", "as_event_indices"]
+__all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_generator"]
+
+
+def check_generator(generator: Any) -> torch.Generator | None:
+    """Return ``generator`` if it is a ``torch.Generator`` or None.
+
+    A seed passed instead failed in ``torch.rand`` with "received an invalid combination of
+    arguments", naming no argument.
+    """
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: expected a torch.Generator (e.g. "
+                        f"torch.Generator().manual_seed(seed)) or None, got {generator!r}")
+    return generator
 
 
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:

@@ -22,6 +22,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import MAX_SUBSET_EVENTS, subset_log_likelihood
+from core.checks import check_seed
 from core.seeding import seeded_globals
 
 __all__ = ["posterior_theta"]
@@ -78,8 +79,8 @@ def posterior_theta(
     svi_steps, lr
         SVI optimisation (Adam).
     seed
-        Seed of the draws (pyro's torch, numpy and ``random`` streams, seeded for this call
-        only: the global generators are restored afterwards).
+        Seed of the draws, in ``[0, 2**32)`` (pyro's torch, numpy and ``random`` streams,
+        seeded for this call only: the global generators are restored afterwards).
     init_theta
         Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
         centre (independence model, no interactions).
@@ -98,6 +99,7 @@ def posterior_theta(
     from pyro.infer.autoguide.initialization import init_to_median, init_to_value
 
     x, _ = validate_cohort(x, warn_unobserved=False)
+    seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n_t, n = x.shape
     if l1 is None:
         l1 = 1.0 / n_t

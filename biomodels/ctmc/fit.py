@@ -113,9 +113,9 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Diagonal (n, n) theta.
     """
-    if len(x) == 0:  # the mean of no tumours is NaN, and so would be the whole diagonal
-        raise ValueError("x has no tumours (rows); the frequencies need at least one")
-    # a 2 or a NaN would pass into the mean and the logit silently (NaN base rates)
+    # a 2 or a NaN would pass into the mean and the logit silently (NaN base rates), no
+    # tumours would make it NaN; a scipy sparse x is made dense (len() of it raised
+    # "sparse array length is ambiguous")
     x, _ = validate_cohort(x, warn_unobserved=False)
     n_t = len(x)
     f = np.clip(np.asarray(x, dtype=float).mean(0), 0.5 / n_t, 1 - 0.5 / n_t)
@@ -245,7 +245,7 @@ def data_log_likelihood(
     th = th.to(torch.promote_types(th.dtype, torch.float32))
     xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
-    seed = check_seed(seed)
+    seed = check_seed(seed, bits=64)  # torch.Generator's range
     gen = torch.Generator(device=th.device).manual_seed(0 if seed is None else seed)
     with torch.no_grad():
         if th.shape[0] <= 12:
@@ -606,7 +606,7 @@ def fit_theta(
     if isinstance(mcmc_threshold, bool) or not isinstance(mcmc_threshold, int | np.integer) \
             or mcmc_threshold < 1:
         raise ValueError(f"mcmc_threshold must be an integer >= 1, got {mcmc_threshold!r}")
-    seed = check_seed(seed)
+    seed = check_seed(seed, bits=64)  # torch.Generator's range
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
     if used == "statespace" and n > 20:

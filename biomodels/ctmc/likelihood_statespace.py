@@ -16,8 +16,10 @@ a 2^n x 2^n matrix.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from biomodels.ctmc._checks import as_binary_tensor, as_theta
@@ -100,6 +102,11 @@ def state_distribution(theta: torch.Tensor | np.ndarray) -> torch.Tensor:
     return torch.exp(log_state_distribution(theta))
 
 
+def _dense(x: Any) -> np.ndarray:
+    """Return a numpy array of an array-like or a scipy sparse matrix (densified)."""
+    return x.toarray() if sp.issparse(x) else np.asarray(x)
+
+
 def state_index(x: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
     """Bit-mask index of every row of a binary (N, n) matrix (bit i = event i).
 
@@ -115,7 +122,9 @@ def state_index(x: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Ten
     torch.Tensor
         (N,) int64 state indices into :func:`log_state_distribution`.
     """
-    arr = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    # a scipy sparse cohort (as validate_cohort takes): np.asarray made a 0-d object array
+    # that torch refused with "can't convert np.ndarray of type numpy.object_"
+    arr = x if isinstance(x, torch.Tensor) else torch.as_tensor(_dense(x))
     n = arr.shape[-1] if n is None else n
     if n > 63:  # bit 63 and above overflow the int64 index silently
         raise ValueError(f"state indices need n <= 63 events (int64 bit masks), got n = {n}")
@@ -143,6 +152,6 @@ def statespace_log_likelihood(
     """
     theta = as_theta(theta)
     idx = state_index(
-        torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x, theta.shape[0]
+        torch.as_tensor(_dense(x)) if not isinstance(x, torch.Tensor) else x, theta.shape[0]
     ).to(theta.device)
     return log_state_distribution(theta)[idx]

@@ -33,7 +33,7 @@ import math
 
 import torch
 
-from biomodels.ctmc._checks import as_event_indices, as_theta
+from biomodels.ctmc._checks import as_event_indices, as_theta, check_generator
 from biomodels.ctmc.sequences import _sequence_log_prob
 from core.checks import check_count, check_number
 
@@ -76,6 +76,7 @@ def propose_orders(
     orders, log_q
         (B, M, k) orderings (event indices) and (B, M) their proposal log-probabilities.
     """
+    generator = check_generator(generator)
     theta = as_theta(theta).detach()
     events = as_event_indices(events, theta.shape[0], ndim=2, device=theta.device)
     n_proposals = check_count("n_proposals", n_proposals, at_least=1)
@@ -154,6 +155,7 @@ def metropolis_weights(
         (B, M) weights summing to 1 per row: the fraction of post-burn-in steps the chain spent in
         each proposal.
     """
+    generator = check_generator(generator)
     n_samples = check_count("n_samples", n_samples, at_least=1)
     burn_in = check_count("burn_in", burn_in, at_least=0)
     if log_p.ndim != 2 or log_q.shape != log_p.shape:

@@ -73,6 +73,15 @@ def test_posterior_rejects_bad_penalty_and_start():
         posterior_theta(x, init_theta=np.full((2, 2), np.inf), method="svi", svi_steps=1)
 
 
+def test_posterior_refuses_a_seed_numpy_cannot_take_by_name():
+    # before: numpy's "Seed must be between 0 and 2**32 - 1" (or torch's "Overflow when
+    # unpacking long long"), naming no argument
+    x = np.array([[0, 1], [1, 0], [1, 1]])
+    for seed in (2**32, 2**64):
+        with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*32"):
+            posterior_theta(x, method="svi", svi_steps=1, seed=seed)
+
+
 @pytest.mark.slow
 def test_svi_spread_is_close_to_nuts():
     # the mean-field guide's standard deviations were 0.3-0.5 of NUTS's on this case

@@ -199,6 +199,23 @@ def test_a_scipy_sparse_cohort_is_read_as_its_dense_matrix(fmt):
     assert torch.equal(subset_log_likelihood(theta, X), subset_log_likelihood(theta, dense))
 
 
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "coo_array"])
+def test_state_index_and_the_statespace_likelihood_take_a_scipy_sparse_cohort(fmt):
+    # np.asarray ran before the checks: "can't convert np.ndarray of type numpy.object_";
+    # independence_theta: "sparse array length is ambiguous"
+    import scipy.sparse as sp
+
+    from biomodels.ctmc import independence_theta, state_index, statespace_log_likelihood
+
+    dense = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]])
+    X = getattr(sp, fmt)(dense)
+    assert state_index(X).tolist() == state_index(dense).tolist() == [5, 2, 0]
+    theta = torch.as_tensor(random_sparse_theta(3, seed=0))
+    assert torch.equal(statespace_log_likelihood(theta, X),
+                       statespace_log_likelihood(theta, dense))
+    assert np.array_equal(independence_theta(X), independence_theta(dense))
+
+
 def test_bad_input_names_the_column():
     with pytest.raises(ValueError, match="'IDH1' has non-binary entry 2;"):
         validate_cohort(pd.DataFrame({"TP53": [0, 1], "IDH1": [2, 0]}))

@@ -191,6 +191,16 @@ def test_seed_none_is_seed_zero_for_the_chains_as_documented():
     assert not np.array_equal(fit_theta(x, seed=1, **kw).theta, fit_theta(x, seed=0, **kw).theta)
 
 
+def test_a_seed_too_large_for_torch_generators_is_refused_by_name():
+    # before: "Overflow when unpacking long long" from torch.Generator.manual_seed
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 20, seed=1).X
+    with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*64"):
+        fit_theta(x, l1=0.05, seed=2**64, max_steps=2)
+    with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*64"):
+        data_log_likelihood(torch.zeros(3, 3), x, seed=2**64)
+    fit_theta(x, l1=0.05, seed=2**64 - 1, max_steps=2)  # the largest 64-bit seed is taken
+
+
 def test_model_api_roundtrip(tmp_path):
     import anndata
 

@@ -111,6 +111,17 @@ def test_proposals_stay_orderings_when_rates_pass_the_float_range():
     assert abs(est - exact) < 0.01
 
 
+@pytest.mark.parametrize("generator", [0, np.random.default_rng(0)])
+def test_a_generator_that_is_not_a_torch_generator_is_refused_by_name(generator):
+    # before: torch.rand's "received an invalid combination of arguments" for a seed
+    theta = torch.zeros(4, 4, dtype=torch.float64)
+    events = torch.tensor([[0, 1, 2]])
+    with pytest.raises(TypeError, match="^generator: expected a torch.Generator"):
+        importance_log_likelihood(theta, events, n_proposals=10, generator=generator)
+    with pytest.raises(TypeError, match="^generator: expected a torch.Generator"):
+        metropolis_weights(torch.zeros(1, 56), torch.zeros(1, 56), generator=generator)
+
+
 def test_metropolis_with_exact_proposal_accepts_everything():
     log_p = torch.randn(3, 56, dtype=torch.float64)
     w = metropolis_weights(log_p, log_p.clone(), generator=torch.Generator().manual_seed(0))
