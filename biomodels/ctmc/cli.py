@@ -63,12 +63,18 @@ def _fit(args: argparse.Namespace) -> int:
             folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
         )
     except ValueError as exc:
-        if resumes and str(exc).startswith("checkpoint"):
+        if resumes and "belongs to another cross-validation" in str(exc):
             raise CommandError(
                 f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
                 "that command to finish it, or delete the file (or use another --out) to "
                 "start afresh"
             ) from exc
+        if resumes and str(exc).startswith("checkpoint"):
+            # a damaged or foreign file: "other settings" sent the user looking for a run
+            # that never was; the library's message says what is wrong
+            detail = str(exc).removesuffix("; delete it to start afresh")
+            raise CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
+                               "use another --out) to start afresh") from exc
         raise
     folds = kfold_indices(len(x), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds

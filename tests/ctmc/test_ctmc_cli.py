@@ -116,6 +116,23 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
     assert checkpoint.exists()
 
 
+@pytest.mark.parametrize(("text", "says"), [
+    ('{"format": "prunus.ctmc.cv-checkpoint/1", "scores": {}}', "it is damaged"),
+    ("{not json", "cannot be read"),
+    ('{"format": "prunus.ctmc/1"}', "is not a prunus CTMC cross-validation checkpoint"),
+])
+def test_cli_says_a_damaged_checkpoint_is_damaged(tmp_path, capsys, text, says):
+    # before: "is from an interrupted run with other settings", for a file no run wrote
+    path, _ = _cohort(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "cv_checkpoint.json").write_text(text)
+    assert main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "other settings" not in err and "start afresh" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_cli_warns_once_and_writes_all_files_or_none(tmp_path, capsys):
     path, names = _cohort(tmp_path)
     frame = pd.read_csv(path)
