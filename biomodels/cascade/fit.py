@@ -465,8 +465,9 @@ def fit_bayesian(
     num_samples
         Posterior draws returned (SVI: at least 2, its moments are those of the draws).
     seed
-        Seed of the draws: pyro's for SVI (seeded for this call only; the global generators
-        are restored afterwards), a private numpy generator's for the grid.
+        Seed of the draws: pyro's for SVI (below 2**32, numpy's global seed range; seeded
+        for this call only: the global generators are restored afterwards), a private numpy
+        generator's for the grid.
     progress
         tqdm progress bar.
 
@@ -506,6 +507,8 @@ def fit_bayesian(
         raise ValueError(f"method='grid' needs one shared weight (share='all'), got {n_par}")
     if method == "grid" or (method == "auto" and n_par == 1):
         return _grid_posterior(lik, counts, prior, num_samples, seed)
+    # pyro seeds numpy's global generator: checked before the fit, not at its end
+    check_seed(seed, optional=False, bits=32)
     if num_samples < 2:  # one draw has no spread: its "std" came out NaN
         raise ValueError(f"num_samples: SVI estimates the posterior's spread from its draws, "
                          f"so it needs at least 2, got {num_samples}")

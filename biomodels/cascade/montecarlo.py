@@ -133,7 +133,9 @@ def monte_carlo(
         Seed of the numpy generator (reproducible results); None draws fresh entropy
         (other runs on every call).
     chunk
-        Runs simulated together (memory ``~ 5 * chunk * n`` bytes); chosen automatically.
+        Runs simulated together (memory ``~ 5 * chunk * n`` bytes); chosen automatically
+        (from ``n_runs`` and the graph size). The runs a seed gives depend on it: the same
+        ``seed`` with another ``chunk`` or ``n_runs`` draws other (equally valid) runs.
     progress
         Show a tqdm bar of the runs done, updated once per chunk (10^6 runs on 10,000
         nodes take minutes); the sizes do not depend on it.

@@ -90,6 +90,16 @@ def test_grid_posterior_is_the_exact_beta_posterior(n_obs, k):
     assert one["samples"].shape == (1, 1) and float(one["std"][0]) == pytest.approx(sd, rel=0.02)
 
 
+def test_svi_refuses_a_seed_numpy_cannot_take_by_name():
+    # before: numpy's "Seed must be between 0 and 2**32 - 1" (or torch's "Overflow when
+    # unpacking long long"), naming no argument; the grid's own generator takes any seed
+    path = CascadeGraph.from_networkx(nx.DiGraph([("a", "b"), ("b", "c")]), default=0.3)
+    for seed in (2**32, 2**64):
+        with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*32"):
+            fit_bayesian(path, [1, 2, 3], seeds=["a"], share="edge", steps=1, seed=seed)
+    fit_bayesian(path, [1, 2, 3], seeds=["a"], share="all", num_samples=2, seed=2**64)
+
+
 @pytest.fixture
 def one_thread():
     # SVI runs hundreds of tiny tree passes; on a busy 2-core machine intra-op threads
