@@ -59,6 +59,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -352,6 +353,17 @@ def combine_scores(
     return lam * g + (1.0 - lam) * d
 
 
+def _score_seed(seed: int) -> int:
+    """Seed of the first round's U(0, 1) scores, a stream apart from ``seed``'s own.
+
+    The model draws its initialisation from a generator seeded with the same ``seed``, whose
+    first numbers decide which input weights start non-zero: scores drawn from that stream
+    were exactly those numbers (S >= 0.95 where a weight was kept), not independent of the
+    weights as DASH's U(0, 1) start is.
+    """
+    return int(np.random.SeedSequence([seed, 1]).generate_state(1, np.uint64)[0]) >> 1
+
+
 class DashPruner:
     """DASH pruning schedule for :func:`biomodels.grn.train.fit` using ``core``'s masks.
 
@@ -371,7 +383,8 @@ class DashPruner:
     normalize
         See :func:`combine_scores` (module docstring).
     seed
-        Seeds the U(0, 1) initial scores ``S``.
+        Seeds the U(0, 1) initial scores ``S`` (drawn from a stream of their own, independent
+        of a model initialised with the same seed).
 
     Attributes
     ----------
@@ -499,7 +512,7 @@ class DashPruner:
         ppi = self.ppi.to(device=w.device, dtype=w.dtype) if self.ppi is not None else None
         previous = self._previous
         if previous is None:
-            g = torch.Generator().manual_seed(self.seed)
+            g = torch.Generator().manual_seed(_score_seed(self.seed))
             # float32 draws whatever torch's default dtype (which changes the numbers drawn)
             previous = {n: torch.rand(tuple(data[n].shape), generator=g,
                                       dtype=torch.float32).to(w) for n in _INPUT}

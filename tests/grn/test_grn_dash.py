@@ -11,6 +11,7 @@ from biomodels.grn import GRNModel, PhoenixODEFunc, simulate
 from biomodels.grn.dash import (
     DashPruner,
     PruningSchedule,
+    _score_seed,
     combine_scores,
     coregulation,
     data_scores,
@@ -217,7 +218,7 @@ def test_dash_rounds_match_a_transcription_of_the_reference_code():
     nudge = [{n: 0.3 * torch.randn(p.shape, generator=gen, dtype=p.dtype)
               for n, p in func.named_parameters() if n in PRUNABLE} for _ in amounts]
     pruner = DashPruner("dash", prior=prior, seed=7, normalize="reference")
-    s_gen = torch.Generator().manual_seed(7)  # the pruner's U(0, 1) starting scores
+    s_gen = torch.Generator().manual_seed(_score_seed(7))  # the pruner's U(0, 1) start
     s0 = {n: torch.rand(tuple(dict(func.named_parameters())[n].shape), generator=s_gen)
           .to(torch.float64) for n in ("sum_in.weight", "prod_in.weight")}
     expected = _reference_rounds(func, prior, amounts, 0.05, 0.01, s0, nudge)
@@ -229,6 +230,32 @@ def test_dash_rounds_match_a_transcription_of_the_reference_code():
             for n, p in func.named_parameters():
                 if n in PRUNABLE:
                     p.add_(nudge[r][n] * pruner.masks[n])
+
+
+def test_first_round_scores_are_independent_of_the_initialisation(monkeypatch):
+    # the model and the pruner took the same seed, so the U(0, 1) scores S of the first
+    # round were the very numbers that chose the initial non-zero input weights: S >= 0.95
+    # exactly where a weight was kept (mean 0.975 there), not U(0, 1) independent of them
+    import biomodels.grn.dash as dash
+
+    g, h, seed = 30, 40, 0
+    func = PhoenixODEFunc(g, h, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(seed))
+    kept = func.sum_in.weight.detach() != 0
+    seen = []
+    real = dash.prior_guesses
+
+    def spy(previous, *args, **kwargs):
+        seen.append({n: v.clone() for n, v in previous.items()})
+        return real(previous, *args, **kwargs)
+
+    monkeypatch.setattr(dash, "prior_guesses", spy)
+    DashPruner("dash", prior=_prior(g), seed=seed).scores(func)
+    s = seen[0]["sum_in.weight"]
+    assert 40 <= int(kept.sum()) <= 80  # 5 % of 1,200
+    assert not torch.equal(kept, s >= 0.95)
+    # independent: the kept entries' scores are U(0, 1) too (mean 0.5 +- 0.04)
+    assert abs(float(s[kept].mean()) - 0.5) < 0.15
 
 
 def test_no_round_at_the_last_epoch():
