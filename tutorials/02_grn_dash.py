@@ -222,7 +222,7 @@ print(f"DASH weight sparsity: {dash.sparsity():.1%}")
 # prior's edges on top (`prior_edges_first`: 1 = all of them, 0.5 = the prior ignored), and
 # does it give the prior's flipped edges their true sign (`prior_signs_corrected`). Over 8
 # corruption seeds DASH with the soft prior keeps the prior on top (0.98) and orders both
-# groups only a little better than chance (0.63 and 0.54); the fit without the prior orders
+# groups only a little better than chance (0.61 and 0.58); the fit without the prior orders
 # them better (0.69 and 0.74), which is why ranking it with the prior's edges first wins.
 
 # %%
@@ -242,7 +242,7 @@ print(split.round(3))
 # connects the two genes), so the support is dense, its balanced accuracy stays near
 # 0.5-0.6, and the ranking by effect size (AUROC, EPR) is the number to read. A single run
 # can favour either fit (the shortened run of the test suite often ranks the unpruned one
-# higher); over 4 seeds of the full 60 epochs DASH ranks better (AUROC 0.87 against 0.81 for
+# higher); over 4 seeds of the full 60 epochs DASH ranks better (AUROC 0.88 against 0.81 for
 # the same soft prior without pruning, `prunus demo`'s settings).
 
 # %% [markdown]
@@ -386,14 +386,14 @@ print(f"figures and the saved model are in {OUT.resolve()}")
 #   the true regulations at AUROC 0.68-0.79 over seeds, correlation at 0.69). The prior
 #   resolves that, and the held-out R^2 shows how much of the dynamics the model still
 #   explains. Over 8 prior corruptions and seeds this setting (the same as `prunus demo`)
-#   gives AUROC 0.81-0.93 (mean 0.87, the prior alone 0.87) at R^2 0.22-0.57. A stronger
+#   gives AUROC 0.84-0.93 (mean 0.88, the prior alone 0.87) at R^2 0.29-0.59. A stronger
 #   soft prior barely raises the AUROC while R^2 falls towards 0 (the network then only
 #   echoes the prior); a weaker one fits the data better at the cost of the network. Single
 #   runs vary, so compare settings over seeds. Leaving the four autoregulations out of the
-#   table costs about 0.008 AUROC on average: the model then explains why Cebpa and Pu.1
+#   table costs about 0.005 AUROC on average: the model then explains why Cebpa and Pu.1
 #   stay on with edges from other genes.
 # - What the model gets right and wrong comes largely from the prior. Over those 8 runs the
-#   data corrected the sign of 1 of the 32 sign-flipped prior edges; the others were kept
+#   data corrected the sign of 2 of the 32 sign-flipped prior edges; the others were kept
 #   as the prior stated them. With this seed the prior flips the mutual repression of Gata1
 #   and Pu.1, the switch between the erythroid/megakaryocyte and the myeloid branch, and the
 #   fit keeps both edges as activations (the table above). Fli1 and EKLF, which separate
@@ -411,8 +411,8 @@ print(f"figures and the saved model are in {OUT.resolve()}")
 #   reproduces. Where the DASH fit disagrees, check the prior's edges first (here Gata1
 #   follows the flipped Pu.1 -> Gata1 sign). The fit without a prior learnt the dynamics
 #   alone, and its knockouts come out closer to the true model's (over 8 seeds and
-#   corruptions, at step 50: the direction right for 7.5 of 10 genes on average, the DASH
-#   fit's for 6.5; a better ranked network is not a better simulator). Treat a prediction
+#   corruptions, at step 50: the direction right for 8.3 of 10 genes on average, the DASH
+#   fit's for 6.8; a better ranked network is not a better simulator). Treat a prediction
 #   as a question for the lab rather than an answer. A model that explains little of the
 #   held-out dynamics (training warns below R^2 = 0.1) should not be asked for knockouts
 #   at all, and neither should a trajectory that leaves the observed range.

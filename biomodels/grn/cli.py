@@ -24,10 +24,10 @@ from core.cli import (
 #: matches dopri5 at rtol 1e-3 and is ~1.6x faster), 60 epochs = 6 DASH rounds (82 % of the
 #: weights pruned; no round at the last epoch). The demo adds PHOENIX's soft prior on the
 #: prior's signs and h = 64. Its weight trades data fit against the prior (krumsiek11,
-#: corruption = model seeds 0-7, mean AUROC / held-out one-step R^2): 0.9 -> 0.875 / 0.07
+#: corruption = model seeds 0-7, mean AUROC / held-out one-step R^2): 0.9 -> 0.874 / 0.07
 #: (the prior term, 0.01-1 against a data MSE of ~1e-4, swamps the data: the network echoes
-#: the prior), 0.999 -> 0.890 / 0.21, 0.9997 -> 0.872 / 0.41, 0.9999 -> 0.847 / 0.60,
-#: 1 -> 0.694 / 0.72; the prior alone 0.872. 0.9997 is the largest data weight at which DASH
+#: the prior), 0.999 -> 0.886 / 0.25, 0.9997 -> 0.879 / 0.43, 0.9999 -> 0.846 / 0.62,
+#: 1 -> 0.639 / 0.71; the prior alone 0.872. 0.9997 is the largest data weight at which DASH
 #: still matches the prior alone on average.
 FIT_DEFAULTS: dict[str, Any] = {
     "n_hidden": 40,
@@ -334,7 +334,7 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
 
     prior_only = evaluate(prior, truth)
     # The other way to use the prior: a fit without it, its edges ranked within the prior's
-    # support first (over corruption seeds 0-7: AUROC 0.927 against DASH's 0.872).
+    # support first (over corruption seeds 0-7: AUROC 0.927 against DASH's 0.879).
     plain = GRNModel(adata, time_key="time", trajectory_key="trajectory",
                      n_hidden=DEMO_DEFAULTS["plain_hidden"], seed=args.seed)
     plain.train(args.epochs, pruning="none", method=FIT_DEFAULTS["method"],
