@@ -337,8 +337,7 @@ class FriedkinJohnsen:
             scale = 1.0 / sums
             if self.backend == "torch":
                 scale_t = torch.as_tensor(scale, dtype=W.dtype, device=W.device)
-                return bk.scale_rows(W, scale_t).to_sparse_csr() if W.layout == torch.sparse_csr \
-                    else bk.scale_rows(W, scale_t)
+                return bk.scale_rows(W, scale_t)  # a CSR W stays CSR
             return bk.scale_rows(W, scale.astype(W.dtype))
         # a float32 row rounds to 1 only within a few eps (1.2e-7), above _ROW_TOL
         eps = float(torch.finfo(W.dtype).eps if self.backend == "torch" else np.finfo(W.dtype).eps)
