@@ -92,6 +92,19 @@ def _kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     lo = sample[max(int((q - half) * _SAMPLE), 0)]
     hi = sample[min(int(math.ceil((q + half) * _SAMPLE)), _SAMPLE - 1)]
     above = int(torch.count_nonzero(flat > hi))
+    if above < k and bool(lo == hi):
+        # one-value bracket (e.g. all-tied scores): the answer is ``hi`` itself when
+        # enough entries equal it, no kthvalue over a band that may be all of ``flat``
+        ties = flat == hi
+        n_ties = int(torch.count_nonzero(ties))
+        if k - above <= n_ties:
+            if not flat.is_floating_point() or bool(hi != 0):
+                return hi.clone()  # equal non-zero values have one bit pattern
+            # 0.0 and -0.0 compare equal: ``hi`` is the answer bit for bit only when
+            # every tied zero has its sign; a mix keeps kthvalue's choice (below)
+            neg = int(torch.count_nonzero(ties & torch.signbit(flat)))
+            if neg in (0, n_ties):
+                return hi.clone()
     if above < k:
         band = flat[(flat >= lo) & (flat <= hi)]
         rank = k - above  # rank from the top inside the band
@@ -308,22 +321,42 @@ def select_topk(
         rows = s.reshape(s.shape[0], math.prod(s.shape[1:])) if s.ndim >= 1 else s.reshape(1, 1)
         cols = rows.shape[1]
         k = int(round(density * cols))  # type: ignore[operator]
-        vals = rows.to(torch.promote_types(torch.float32, rows.dtype)).clone()
+        vals = rows.to(torch.promote_types(torch.float32, rows.dtype))
+        cur = None
         if current is not None and name in current.masks:
             cur = current.masks[name].to(vals.device).reshape(vals.shape)
             # a tensor without rows has no row short of k (min() of nothing raised)
             if cur.shape[0] and int(cur.sum(1).min()) < k:
                 raise ValueError(f"density: asks for {k} entries per row of {name!r} but "
                                  "`current` keeps fewer in some row")
-            vals.masked_fill_(~cur, -math.inf)
-        order = torch.sort(vals, dim=1, descending=True, stable=True).indices
-        if current is not None and name in current.masks:
-            # alive entries before dead ones even when they score -inf too (stable sort)
-            first = torch.sort(cur.gather(1, order).to(torch.uint8), dim=1, descending=True,
-                               stable=True).indices
-            order = order.gather(1, first)
-        order = order[:, :k]
-        m = torch.zeros_like(vals, dtype=torch.bool)
-        m.scatter_(1, order, True)
-        out[name] = m.reshape(s.shape)
+            vals = vals.masked_fill(~cur, -math.inf)
+        out[name] = _topk_rows(vals, k, cur).reshape(s.shape)
     return carry_unscored(out, current)
+
+
+def _topk_rows(vals: torch.Tensor, k: int, alive: torch.Tensor | None) -> torch.Tensor:
+    """Bool mask keeping ``k`` entries of every row of a 2-D score tensor, without sorting.
+
+    The same entries as a stable descending sort of each row taking the first ``k``
+    (``alive`` entries before dead ones): the per-row threshold ``t`` is the k-th
+    largest score (dead entries score ``-inf`` and every row has ``>= k`` alive
+    ones, so ``t`` is the k-th largest alive score); scores ``> t`` are kept, and of
+    the alive entries scoring ``== t`` the first ones in the row fill up to ``k``.
+    """
+    rows, cols = vals.shape
+    if k <= 0 or vals.numel() == 0:
+        return torch.zeros_like(vals, dtype=torch.bool)
+    if k >= cols:
+        return torch.ones_like(vals, dtype=torch.bool)
+    t = torch.kthvalue(vals, cols - k + 1, dim=1, keepdim=True).values
+    keep = vals > t
+    at = vals == t
+    if alive is not None:
+        at &= alive
+    # every row has >= k entries kept or tied; a total of rows * k means exactly k each
+    if int(torch.count_nonzero(keep)) + int(torch.count_nonzero(at)) != rows * k:
+        acc = torch.int32 if cols < 2**31 else torch.int64
+        need = k - keep.sum(1, keepdim=True, dtype=acc)
+        at &= at.cumsum(1, dtype=acc) <= need  # the first tied entries of each row
+    keep |= at
+    return keep

@@ -361,3 +361,61 @@ def test_wanda_scores_a_weight_tied_between_modules_once() -> None:
     with pytest.raises(ValueError, match=r"model: the weights \['0.weight'\] of these nn.Linear "
                        r"modules are not parameters of the model but computed"):
         wanda_scores(product, [torch.randn(2, 4)])
+
+
+def _brute_rows(s: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> torch.Tensor:
+    """Reference for scope="row": per row a stable sort of (dead, -score, index); first k kept."""
+    vals = s.reshape(s.shape[0], -1).double().numpy()
+    live = (np.ones(vals.shape, dtype=bool) if alive is None
+            else alive.reshape(vals.shape).numpy())
+    keep = np.zeros(vals.shape, dtype=bool)
+    for i in range(vals.shape[0]):
+        order = np.lexsort((np.arange(vals.shape[1]), -vals[i], ~live[i]))[:k]
+        keep[i, order] = True
+    return torch.from_numpy(keep).reshape(s.shape)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+@pytest.mark.parametrize("kind", ["levels", "equal", "signed_zeros", "minus_inf"])
+def test_row_and_tied_fast_paths_match_a_stable_sort(dtype: torch.dtype, kind: str) -> None:
+    # row scope uses a per-row threshold and a cumulative count of ties, kth_largest
+    # returns a one-value bracket directly: both must keep what a stable sort keeps
+    g = torch.Generator().manual_seed(3)
+    shape = (7, 3, 4)
+    if kind == "levels":
+        s = torch.randint(0, 3, shape, generator=g).to(dtype)
+    elif kind == "equal":
+        s = torch.full(shape, 2.0, dtype=dtype)
+    elif kind == "signed_zeros":
+        s = torch.zeros(shape, dtype=dtype) * (torch.rand(shape, generator=g) - 0.5).sign()
+    else:
+        s = torch.randint(0, 2, shape, generator=g).to(dtype)
+        s[torch.rand(shape, generator=g) < 0.6] = -math.inf
+    cur = torch.rand(shape, generator=g) < 0.7
+    cur[:, 2, 1:] = True  # >= 3 alive entries per row, after entries that may be dead
+    for density in (0.05, 0.25, 0.5, 0.9, 1.0):
+        k = round(density * 12)
+        assert torch.equal(select_topk({"w": s}, density, scope="row")["w"], _brute_rows(s, k))
+        if k <= 3:
+            got = select_topk({"w": s}, density, scope="row", current=MaskSet({"w": cur}))
+            assert torch.equal(got["w"], _brute_rows(s, k, cur)), density
+    for n_row in (1, 5):  # rows of length 1 keep all (density 1) or none (round(0.3) == 0)
+        one = torch.zeros(n_row, 1, dtype=dtype)
+        assert select_topk({"w": one}, 1.0, scope="row")["w"].all()
+        assert not select_topk({"w": one}, 0.3, scope="row")["w"].any()
+
+    # > 4 * 2**16 entries: the sampled bracket of all-tied scores is one value
+    big = torch.zeros(300_001, dtype=dtype)
+    for value in (0.0, -0.0, 1.5, -math.inf):
+        x = big.fill_(value).clone()
+        for k in (1, 150_000, 300_001):
+            got = kth_largest(x, k)
+            assert got.dtype == dtype and got == value
+            assert bool(got.signbit()) == (math.copysign(1.0, value) < 0)  # -0.0 stays -0.0
+        assert torch.equal(select_topk({"w": x}, keep=1234)["w"], torch.arange(300_001) < 1234)
+    mixed = torch.zeros(300_001, dtype=dtype)
+    mixed[::3] = -0.0
+    for k in (1, 7, 150_000, 300_001):  # a mix of zeros: the zero torch.kthvalue picks
+        ref = torch.kthvalue(mixed, 300_001 - k + 1).values
+        assert torch.equal(kth_largest(mixed, k).signbit(), ref.signbit())
+    assert torch.equal(select_topk({"w": mixed}, keep=99)["w"], torch.arange(300_001) < 99)
