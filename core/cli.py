@@ -9,12 +9,14 @@ touching ``core``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ __all__ = [
     "build_parser",
     "existing_file",
     "main",
+    "option_names",
+    "options_in_errors",
     "output_folder",
     "random_seed",
 ]
@@ -35,6 +39,69 @@ ENTRY_POINT_GROUP = "prunus.commands"
 
 class CommandError(Exception):
     """A user mistake that the command line reports in one line with exit code 2."""
+
+
+def option_names(message: str, options: Mapping[str, str],
+                 choices: Collection[str] = ()) -> str:
+    """Return a library message with the argument names it shows as command-line options.
+
+    The library names its arguments (``time_key='t' is not a column``), which a user of
+    the command line never typed; its messages stay as they are for Python users, and the
+    commands reword them.
+
+    Parameters
+    ----------
+    message
+        The library's message.
+    options
+        Python argument name -> option (``{"time_key": "--time-key"}``).
+    choices
+        Names of options with fixed values, shown unquoted as typed (``--method mcmc``).
+
+    Returns
+    -------
+    str
+        ``name=value`` as ``--option value``; a bare ``name`` only where it holds an
+        underscore, which no sentence uses (``prior_weight < 1``); names inside paths are
+        left alone.
+
+    Examples
+    --------
+    >>> option_names("method='exact' needs n <= 25", {"method": "--method"}, ["method"])
+    '--method exact needs n <= 25'
+    """
+    for name, option in options.items():
+        lead = rf"(?<![\w./-]){name}"
+        if name in choices:  # method='mcmc' -> --method mcmc
+            message = re.sub(lead + r"='([\w.-]+)'", rf"{option} \1", message)
+        message = re.sub(lead + "=", f"{option} ", message)
+        if "_" in name:
+            message = re.sub(lead + r"(?![\w./-])", option, message)
+    return message
+
+
+@contextlib.contextmanager
+def options_in_errors(options: Mapping[str, str],
+                      choices: Collection[str] = ()) -> Iterator[None]:
+    """Re-raise a library ValueError that names an argument as a one-line CommandError.
+
+    Parameters
+    ----------
+    options, choices
+        As in :func:`option_names`.
+
+    Yields
+    ------
+    None
+        The block whose library calls are covered; other errors pass unchanged.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        text = option_names(str(exc), options, choices)
+        if text == str(exc):
+            raise
+        raise CommandError(text) from exc
 
 
 class _Parser(argparse.ArgumentParser):

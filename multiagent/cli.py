@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,21 @@ from core.cli import (
     CommandError,
     at_least,
     existing_file,
+    options_in_errors,
     output_folder,
     probability,
 )
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
+
+#: Arguments of the library that ``prunus fj`` sets, and its options: the library's
+#: messages name the arguments (``loss='kl' ... use loss='mse'``), which stay as they are
+#: for Python users; the command rewords them. Options with choices show the value as it
+#: is typed (``--loss mse``).
+_OPTIONS = {"loss": "--loss"}
+_CHOICES = {"loss"}
+
+
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -205,6 +216,32 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries
 
 
+def _name_the_belief(exc: ValueError, X: Any, labels: list[Any]) -> None:
+    """Raise ``exc`` as a CommandError naming the question, round and agent it is about.
+
+    The fit names a bad belief ``transcript[t][i] (agent i)``, a Python index into an
+    array the user never saw, and not its question. Other messages: return.
+    """
+    from multiagent.fit import _check_transcript
+
+    found = re.match(r"transcript\[(\d+)\]\[(\d+)\] \(agent \d+\)", str(exc))
+    if found is None:
+        return
+    question = next((label for label, beliefs in zip(labels, X)
+                     if _fails(_check_transcript, beliefs)), None)
+    where = "" if question is None or len(labels) == 1 else f"question {question}, "
+    raise CommandError(f"{where}round {found[1]}, agent {found[2]}:{str(exc)[found.end():]}"
+                       ) from exc
+
+
+def _fails(check: Any, value: Any) -> bool:
+    try:
+        check(value)
+    except ValueError:
+        return True
+    return False
+
+
 def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
@@ -224,7 +261,14 @@ def _fit(args: argparse.Namespace) -> int:
               "column; one gamma and alpha shared by all agents also fits them, which biases "
               "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
-    table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet, **options)
+    # "loss='kl' compares probability vectors over K >= 2 options"
+    with options_in_errors(_OPTIONS, _CHOICES):
+        try:
+            table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet,
+                                          **options)
+        except ValueError as exc:
+            _name_the_belief(exc, X, labels)
+            raise
     table.insert(1, "question", labels)
     n = fits[0].W.shape[0]
 

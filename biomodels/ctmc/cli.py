@@ -15,9 +15,19 @@ from core.cli import (
     CommandError,
     at_least,
     existing_file,
+    options_in_errors,
     output_folder,
     random_seed,
 )
+
+#: Arguments of the library that ``prunus ctmc fit`` sets, and its options: the library's
+#: messages name the arguments (``method='exact': ... Use method='mcmc'``), which stay as
+#: they are for Python users; the command rewords them. Options with choices show the
+#: value as it is typed (``--method mcmc``).
+_OPTIONS = {"method": "--method", "l1": "--l1"}
+_CHOICES = {"method"}
+
+
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -57,25 +67,28 @@ def _fit(args: argparse.Namespace) -> int:
     resumes = args.l1 is None and checkpoint.exists()
     if resumes:
         print(f"resuming the cross-validation from {checkpoint}")
-    try:
-        model.fit(
-            x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
-            folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
-        )
-    except ValueError as exc:
-        if resumes and "belongs to another cross-validation" in str(exc):
-            raise CommandError(
-                f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
-                "that command to finish it, or delete the file (or use another --out) to "
-                "start afresh"
-            ) from exc
-        if resumes and str(exc).startswith("checkpoint"):
-            # a damaged or foreign file: "other settings" sent the user looking for a run
-            # that never was; the library's message says what is wrong
-            detail = str(exc).removesuffix("; delete it to start afresh")
-            raise CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
-                               "use another --out) to start afresh") from exc
-        raise
+    # around the try: the checkpoint's messages get their own wording there first, and
+    # what is left ("method='exact': a tumour carries 30 events") names the options here
+    with options_in_errors(_OPTIONS, _CHOICES):
+        try:
+            model.fit(
+                x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
+                folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
+            )
+        except ValueError as exc:
+            if resumes and "belongs to another cross-validation" in str(exc):
+                raise CommandError(
+                    f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
+                    "that command to finish it, or delete the file (or use another --out) to "
+                    "start afresh"
+                ) from exc
+            if resumes and str(exc).startswith("checkpoint"):
+                # a damaged or foreign file: "other settings" sent the user looking for a run
+                # that never was; the library's message says what is wrong
+                detail = str(exc).removesuffix("; delete it to start afresh")
+                raise CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
+                                   "use another --out) to start afresh") from exc
+            raise
     folds = kfold_indices(len(x), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []

@@ -14,6 +14,8 @@ from core.cli import (
     CommandError,
     at_least,
     existing_file,
+    option_names,
+    options_in_errors,
     output_folder,
     probability,
     random_seed,
@@ -42,6 +44,20 @@ DEMO_DEFAULTS: dict[str, Any] = {
     "plain_hidden": 11,  # the fit without a prior that the demo ranks within the prior
 }
 _RANKING_METRICS = ("auroc", "auprc", "auprc_ratio", "epr")
+
+#: GRNModel's arguments that ``prunus grn fit`` sets, and its options: the library names
+#: its arguments (``time_key='t' is not a column``), which a user of the command line
+#: never typed. Its messages stay as they are for Python users; the command rewords them.
+_OPTIONS = {
+    "time_key": "--time-key",
+    "trajectory_key": "--trajectory-key",
+    "layer": "--layer",
+    "prior_weight": "--prior-weight",
+    "batch_size": "--batch-size",  # in a checkpoint's settings
+}
+_CHOICES: set[str] = set()  # options with choices: their values shown unquoted, as typed
+
+
 
 
 def _str_keys(obj: Any) -> Any:
@@ -130,10 +146,12 @@ def _fit_run(args: argparse.Namespace) -> int:
         raise CommandError(f"{str(args.data)!r} has no X; pass --layer KEY, one of "
                            f"{sorted(adata.layers.keys())}")
     truth = None
-    model = GRNModel(
-        adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
-        layer=args.layer, prior=args.prior, n_hidden=args.hidden, seed=args.seed,
-    )
+    # "time_key='t' is not a column": the user typed --time-key
+    with options_in_errors(_OPTIONS, _CHOICES):
+        model = GRNModel(
+            adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
+            layer=args.layer, prior=args.prior, n_hidden=args.hidden, seed=args.seed,
+        )
     if args.truth is not None:  # check it before a long fit
         from biomodels.grn.prior import align_prior
 
@@ -155,32 +173,36 @@ def _fit_run(args: argparse.Namespace) -> int:
             change = "the adaptive dopri5 solver instead of RK4"
         print(f"prunus: note: the widest gap between consecutive observations is {gap:.3g} "
               f"time units after scaling: {change}", file=sys.stderr)
-    try:
-        model.train(args.epochs, pruning=args.pruning, method=method,
-                    step_size=step, prior_weight=args.prior_weight,
-                    prior_scaling=args.prior_scaling, progress=not args.quiet,
-                    checkpoint=checkpoint, lr=args.lr, batch_size=args.batch_size)
-    except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
-        raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
-                           "lower --lr") from exc
-    except ValueError as exc:
-        # "pass another checkpoint path" is for Python: the command line has no such option
-        prefix = f"checkpoint {str(checkpoint)!r} belongs to a fit with other settings "
-        held = f"checkpoint {str(checkpoint)!r} already holds "
-        if str(exc).startswith(held):  # "... more than epochs=N": train()'s argument
-            done = str(exc)[len(held):].split(" ", 1)[0]
+    # around the try: the checkpoint's messages get their own wording there first, and
+    # what is left ("prior_weight < 1 needs a prior network") names the options here
+    with options_in_errors(_OPTIONS, _CHOICES):
+        try:
+            model.train(args.epochs, pruning=args.pruning, method=method,
+                        step_size=step, prior_weight=args.prior_weight,
+                        prior_scaling=args.prior_scaling, progress=not args.quiet,
+                        checkpoint=checkpoint, lr=args.lr, batch_size=args.batch_size)
+        except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
+            raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
+                               "lower --lr") from exc
+        except ValueError as exc:
+            # "pass another checkpoint path" is for Python: the command line has no such option
+            prefix = f"checkpoint {str(checkpoint)!r} belongs to a fit with other settings "
+            held = f"checkpoint {str(checkpoint)!r} already holds "
+            if str(exc).startswith(held):  # "... more than epochs=N": train()'s argument
+                done = str(exc)[len(held):].split(" ", 1)[0]
+                raise CommandError(
+                    f"{checkpoint} is from an interrupted run that had trained {done} epochs, more "
+                    f"than --epochs {args.epochs}; rerun with --epochs {done} or more to finish "
+                    "it, or delete the file (or use another --out) to start afresh"
+                ) from exc
+            if not str(exc).startswith(prefix):
+                raise
+            # "(batch_size: saved 32, now 64)": the settings as the options that set them
+            detail = option_names(str(exc)[len(prefix):].split("; delete it")[0], _OPTIONS)
             raise CommandError(
-                f"{checkpoint} is from an interrupted run that had trained {done} epochs, more "
-                f"than --epochs {args.epochs}; rerun with --epochs {done} or more to finish "
-                "it, or delete the file (or use another --out) to start afresh"
+                f"{checkpoint} is from an interrupted run with other settings {detail}; rerun that "
+                "command to finish it, or delete the file (or use another --out) to start afresh"
             ) from exc
-        if not str(exc).startswith(prefix):
-            raise
-        detail = str(exc)[len(prefix):].split("; delete it")[0]
-        raise CommandError(
-            f"{checkpoint} is from an interrupted run with other settings {detail}; rerun that "
-            "command to finish it, or delete the file (or use another --out) to start afresh"
-        ) from exc
     import matplotlib
 
     matplotlib.use("Agg")

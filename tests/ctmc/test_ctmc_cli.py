@@ -211,3 +211,22 @@ def test_cli_names_no_python_argument_for_a_file_with_another_separator(tmp_path
     assert "semicolons.csv: a single column" in err and "sep=" not in err
     assert "',' from .csv files and tabs from .tsv" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_names_the_method_option_not_the_python_argument(tmp_path, capsys):
+    # before: "method='exact': a tumour carries 26 events (> 25); ... Use method='mcmc'.",
+    # fit_theta's argument rather than the --method the user typed
+    x = np.zeros((6, 26), dtype=int)
+    x[0] = 1  # one tumour with every event: 2^26 subsets for the exact likelihood
+    x[1:, :3] = np.eye(5, 3, dtype=int)
+    path = tmp_path / "wide.csv"
+    pd.DataFrame(x, columns=[f"e{i}" for i in range(26)]).to_csv(path, index=False)
+    argv = ["ctmc", "fit", str(path), "--method", "exact", "--l1", "0.1", "--folds", "2",
+            "--quiet", "--out", str(tmp_path / "o")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # events never observed
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == ("prunus: error: --method exact: a tumour carries 26 events (> 25); the "
+                   "exact subset likelihood needs 2^k states per tumour. Use --method mcmc.\n")
+    assert not (tmp_path / "o").exists()

@@ -200,7 +200,7 @@ def test_fit_with_imp_pruning_needs_no_prior(files):
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--time-key", "nope", "--pruning", "none"], "time_key='nope'"),
+    (["--time-key", "nope", "--pruning", "none"], "--time-key 'nope' is not a column"),
     (["--time-key", "time", "--pruning", "dash"], "--prior"),
     (["--time-key", "time", "--trajectory-key", "trajectory", "--pruning", "none", "--truth",
       "partial_truth.csv"],
@@ -215,6 +215,27 @@ def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not (files / "bad").exists()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--time-key", "nope"],
+     "--time-key 'nope' is not a column of adata.obs (['time', 'trajectory'])"),
+    (["--time-key", "time", "--trajectory-key", "lineage"],
+     "--trajectory-key 'lineage' is not a column of adata.obs (['time', 'trajectory'])"),
+    (["--time-key", "time", "--layer", "norm"],
+     "--layer 'norm' is not in adata.layers (['noise_free'])"),
+    (["--time-key", "time", "--trajectory-key", "trajectory", "--prior-weight", "0.5"],
+     "--prior-weight < 1 needs a prior network"),
+])
+def test_fit_errors_name_the_options_not_python_arguments(files, capsys, extra, message):
+    # before: "time_key='nope' is not a column ...", "prior_weight < 1 needs ...": GRNModel's
+    # arguments, which the command line does not have (the library keeps its wording)
+    rc = main(["grn", "fit", str(files / "data.h5ad"), *extra, "--epochs", "1", "--quiet",
+               "--out", str(files / "bad")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err == f"prunus: error: {message}\n"
     assert not (files / "bad").exists()
 
 
@@ -388,6 +409,24 @@ def test_a_checkpoint_of_other_settings_names_what_the_command_line_can_do(files
     assert "(lr: saved 0.01, now 0.001)" in err and "checkpoint path" not in err
     assert "or use another --out" in err
     assert (out / "checkpoint.pt").exists()  # left for the command that wrote it
+
+
+def test_a_checkpoint_of_other_settings_names_their_options(files, monkeypatch, capsys):
+    # before: "(batch_size: saved 32, now 64)", train()'s argument, not --batch-size
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--pruning", "none", "--epochs", "12",
+            "--hidden", "4", "--quiet"]
+    out = files / "other_batch"
+    real = _interrupt_in_epoch(monkeypatch, 11)
+    assert main([*args, "--out", str(out)]) == 130
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main([*args, "--batch-size", "64", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: ") and len(err.strip().splitlines()) == 1
+    assert "(--batch-size: saved 32, now 64)" in err and "batch_size" not in err
 
 
 def test_a_checkpoint_with_more_epochs_names_the_option(files, monkeypatch, capsys):

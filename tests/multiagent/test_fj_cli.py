@@ -275,3 +275,33 @@ def test_fit_refuses_transcripts_without_beliefs(debate, tmp_path, capsys):
         assert err.startswith("prunus: error: ") and message in err, err
         assert str(path) in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "f").exists()
+
+
+def test_fit_errors_name_the_options_not_python_arguments(debate, tmp_path, capsys):
+    # before: "loss='kl' ... use loss='mse'", fit_fj's argument rather than --loss
+    one_option = debate[debate.option == 0].drop(columns="role").assign(belief=1.0)  # K = 1
+    one_option.to_csv(tmp_path / "k1.csv", index=False)
+    argv = ["fj", "fit", str(tmp_path / "k1.csv"), "--loss", "kl", "--quiet",
+            "--out", str(tmp_path / "f")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "prunus: error: --loss kl compares probability vectors over K >= 2 options; this "
+        "transcript has K = 1 (scalar opinions): use --loss mse\n")
+    assert not (tmp_path / "f").exists()
+
+
+def test_fit_names_the_question_round_and_agent_of_a_bad_belief(debate, tmp_path, capsys):
+    # before: "transcript[2][3] (agent 3) sums to 2, expected 1", a Python index into an
+    # array the user never saw, and no question
+    data = debate.drop(columns="role")  # no warning about the adversary
+    row = data.index[(data.question == 1) & (data["round"] == 2) & (data.agent == 3)
+                     & (data.option == 0)][0]
+    data.loc[row, "belief"] += 1.0
+    data.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet",
+                 "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: question 1, round 2, agent 3: sums to 2, expected 1: "
+                          "beliefs over K options must be probability vectors"), err
+    assert len(err.strip().splitlines()) == 1 and "transcript[" not in err
+    assert not (tmp_path / "f").exists()
