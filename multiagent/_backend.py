@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import reprlib
-import sys
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
@@ -11,55 +10,23 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from core.frames import is_dataframe, square_frame_values
+
 Backend = Literal["numpy", "scipy", "torch"]
 
 
 def square_frame(W: Any, name: str, order: Sequence[Hashable] | None = None) -> Any:
     """Read a pandas DataFrame over agents by label; return anything else unchanged.
 
-    ``np.asarray`` reads a DataFrame by position, so columns listed in another order than
-    the index silently paired each row with the wrong agents.  The columns are put in the
-    index's order (labels compared as text: ``pd.read_csv(..., index_col=0)`` gives int
-    rows and str columns), and with ``order`` (the index of another frame, e.g. the
-    adjacency a trust frame multiplies) rows and columns follow ``order``.
-
-    Parameters
-    ----------
-    W
-        A matrix of any supported kind.
-    name
-        Argument name used in messages.
-    order
-        Agent labels whose order the rows and columns of a DataFrame ``W`` should follow.
-
-    Returns
-    -------
-    Any
-        A numpy array for a DataFrame, else ``W`` itself.
-
-    Raises
-    ------
-    ValueError
-        If the index and columns (or ``order``) do not hold the same distinct labels.
+    ``np.asarray`` read a DataFrame by position, so columns listed in another order than
+    the index silently paired each row with the wrong agents; see
+    :func:`core.frames.square_frame_values` (``order``: the agents of the matrix this one
+    goes with, e.g. the adjacency a trust frame multiplies).
     """
-    pd = sys.modules.get("pandas")  # without pandas imported, W cannot be a DataFrame
-    if pd is None or not isinstance(W, pd.DataFrame):
+    if not is_dataframe(W):
         return W
-    rows = [str(r) for r in (W.index if order is None else order)]
-    index = {str(r): i for i, r in enumerate(W.index)}
-    columns = {str(c): j for j, c in enumerate(W.columns)}
-    if (len(index) != W.shape[0] or len(columns) != W.shape[1] or len(set(rows)) != len(rows)
-            or set(rows) != set(columns) or set(rows) != set(index)):
-        differ = sorted(set(rows) ^ set(columns) | set(rows) ^ set(index))[:5]
-        where = "index (listeners) and columns (speakers)" if order is None else \
-            "index, columns and the agents of the matrix it goes with"
-        raise ValueError(
-            f"{name}: a DataFrame over agents needs the same distinct agent labels as {where}; "
-            f"they differ in {differ or 'repeated labels'}"
-        )
-    if list(index) == rows and list(columns) == rows:
-        return W.to_numpy()
-    return W.iloc[[index[r] for r in rows], [columns[r] for r in rows]].to_numpy()
+    return square_frame_values(W, name, order, kind="agent", rows_are="listeners",
+                               cols_are="speakers")[0]
 
 
 def backend_of(W: Any) -> Backend:

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.frames import is_dataframe, square_frame_values
+
 __all__ = ["CascadeGraph", "seed_probabilities"]
 
 
@@ -551,10 +553,11 @@ class CascadeGraph:
         """
         import scipy.sparse as sp
 
-        if _is_dataframe(matrix):
+        if is_dataframe(matrix):
             # positions alone paired row 'a' with whatever column came first, and the
             # labels became 0..n-1
-            matrix, frame_labels = _square_frame(matrix)
+            matrix, frame_labels = square_frame_values(
+                matrix, "matrix", kind="node", rows_are="sources", cols_are="targets")
             labels = frame_labels if labels is None else labels
         # a copy: sum_duplicates works in place. scipy reads duplicate COO entries as their
         # sum; they were refused as "duplicate edge"
@@ -637,28 +640,6 @@ class CascadeGraph:
             (self.labels[u], self.labels[v], float(p)) for u, v, p in zip(self.src, self.dst, w)
         )
         return g
-
-
-def _is_dataframe(x: Any) -> bool:
-    return type(x).__name__ == "DataFrame" and type(x).__module__.startswith("pandas")
-
-
-def _square_frame(frame: Any) -> tuple[np.ndarray, list[Hashable]]:
-    """Return a DataFrame adjacency as an array with columns in row order, and its row labels."""
-    rows, cols = list(frame.index), list(frame.columns)
-    # compared as text: pd.read_csv(..., index_col=0) gives int rows and str columns
-    row_text, col_text = [str(r) for r in rows], [str(c) for c in cols]
-    if row_text != col_text:
-        position = {c: j for j, c in enumerate(col_text)}
-        if (len(rows) != len(cols) or len(position) != len(cols)
-                or set(row_text) != set(position)):
-            missing = sorted(set(row_text) ^ set(position))[:5]
-            raise ValueError(
-                "matrix: a DataFrame adjacency needs the same node labels as index (sources) "
-                f"and columns (targets); they differ in {missing}"
-            )
-        frame = frame.iloc[:, [position[r] for r in row_text]]
-    return frame.to_numpy(), rows
 
 
 def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:

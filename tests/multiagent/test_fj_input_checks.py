@@ -414,7 +414,7 @@ def test_dataframe_matrix_with_other_labels_is_refused_by_name():
     FA = _permuted_frame(np.ones((3, 3)) - np.eye(3), [0, 1, 2])
     with pytest.raises(ValueError, match=r"^adjacency: .*differ in \['c', 'z'\]"):
         FriedkinJohnsen.from_adjacency(FA.rename(columns={"c": "z"}), 0.2, 0.5)
-    with pytest.raises(ValueError, match=r"^trust: .*agents of the matrix it goes with"):
+    with pytest.raises(ValueError, match=r"^trust: .*as the matrix it goes with"):
         FriedkinJohnsen.from_adjacency(FA, 0.2, 0.5, trust=FA.rename(index={"a": "y"},
                                                                        columns={"a": "y"}))
     with pytest.raises(ValueError, match=r"^W: .*repeated labels"):
