@@ -27,8 +27,6 @@ _OPTIONS = {"loss": "--loss"}
 _CHOICES = {"loss"}
 
 
-
-
 def _simulate(args: argparse.Namespace) -> int:
     import matplotlib
 

@@ -28,8 +28,6 @@ _OPTIONS = {"method": "--method", "l1": "--l1"}
 _CHOICES = {"method"}
 
 
-
-
 def _fit(args: argparse.Namespace) -> int:
     import matplotlib
 

@@ -58,8 +58,6 @@ _OPTIONS = {
 _CHOICES: set[str] = set()  # options with choices: their values shown unquoted, as typed
 
 
-
-
 def _str_keys(obj: Any) -> Any:
     """Turn dict keys into strings, recursively.
 
