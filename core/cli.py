@@ -85,6 +85,9 @@ def options_in_errors(options: Mapping[str, str],
                       choices: Collection[str] = ()) -> Iterator[None]:
     """Re-raise a library ValueError that names an argument as a one-line CommandError.
 
+    Warnings shown inside the block get the same wording, as they are shown (a long fit's
+    warnings are not held back to its end).
+
     Parameters
     ----------
     options, choices
@@ -95,6 +98,15 @@ def options_in_errors(options: Mapping[str, str],
     None
         The block whose library calls are covered; other errors pass unchanged.
     """
+    shown = warnings.showwarning
+
+    def reworded(message: Warning | str, category: type[Warning], filename: str,
+                 lineno: int, file: Any = None, line: str | None = None) -> None:
+        text = option_names(str(message), options, choices)
+        shown(message if text == str(message) else text, category, filename, lineno, file,
+              line)
+
+    warnings.showwarning = reworded
     try:
         yield
     except ValueError as exc:
@@ -102,6 +114,8 @@ def options_in_errors(options: Mapping[str, str],
         if text == str(exc):
             raise
         raise CommandError(text) from exc
+    finally:
+        warnings.showwarning = shown
 
 
 class _Parser(argparse.ArgumentParser):

@@ -54,8 +54,10 @@ _OPTIONS = {
     "layer": "--layer",
     "prior_weight": "--prior-weight",
     "batch_size": "--batch-size",  # in a checkpoint's settings
+    "pruning": "--pruning",  # "pruning='imp' with epochs=1 runs no pruning round"
+    "epochs": "--epochs",
 }
-_CHOICES: set[str] = set()  # options with choices: their values shown unquoted, as typed
+_CHOICES = {"pruning"}  # options with choices: their values shown unquoted, as typed
 
 
 def _str_keys(obj: Any) -> Any:

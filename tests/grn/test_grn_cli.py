@@ -239,6 +239,19 @@ def test_fit_errors_name_the_options_not_python_arguments(files, capsys, extra, 
     assert not (files / "bad").exists()
 
 
+@pytest.mark.filterwarnings("default::UserWarning")  # shown, as the command shows them
+def test_fit_warnings_name_the_options_not_python_arguments(files, capsys):
+    # before: "pruning='imp' with epochs=1 runs no pruning round", "name the trajectories
+    # with trajectory_key": the library's words reached the command line's warnings
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--pruning",
+               "imp", "--epochs", "1", "--quiet", "--out", str(files / "warned")])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "prunus: warning: --pruning imp with --epochs 1 runs no pruning round" in err
+    assert "--trajectory-key" in err
+    assert "trajectory_key" not in err and "pruning=" not in err and "epochs=" not in err
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
