@@ -54,9 +54,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     module
         The model.
     names
-        Explicit parameter names; checked against ``module.named_parameters()``.
-        ``None`` selects every parameter with ``ndim >= 2`` (weights; biases and
-        norm scales are left dense).
+        Explicit parameter names (one name may be given as a str); checked against
+        ``module.named_parameters()``. ``None`` selects every parameter with
+        ``ndim >= 2`` (weights; biases and norm scales are left dense).
 
     Returns
     -------
@@ -71,7 +71,8 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     params = dict(module.named_parameters())
     if names is None:
         return [n for n, p in params.items() if p.ndim >= 2]
-    names = list(names)
+    # a str is an iterable of its letters: "0.weight" was refused as ['0', '.', 'w', ...]
+    names = [names] if isinstance(names, str) else list(names)
     missing = [n for n in names if n not in params]
     if missing:
         raise ValueError(

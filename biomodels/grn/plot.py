@@ -301,7 +301,7 @@ def plot_perturbation(
     perturbed: np.ndarray,
     genes: Sequence[str],
     *,
-    show: Sequence[str] | None = None,
+    show: Sequence[str] | str | None = None,
     label: str = "perturbed",
     observed: np.ndarray | None = None,
     time_label: str = "time",
@@ -317,7 +317,8 @@ def plot_perturbation(
     genes
         The G gene names (``model.genes``).
     show
-        Genes to draw (default: the 6 that change most at the last time point).
+        Genes to draw, or one gene's name (default: the 6 that change most at the last
+        time point).
     label
         Legend entry of the perturbed run, e.g. ``"Pu.1 knockout"``.
     observed
@@ -341,6 +342,8 @@ def plot_perturbation(
                          f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")
     if show is None:
         show = [genes[j] for j in np.argsort(-np.abs(pert[-1] - base[-1]))[:6]]
+    elif isinstance(show, str):  # one gene, not the letters of its name
+        show = [show]
     unknown = [g for g in show if g not in genes]
     if unknown:
         raise ValueError(f"show names genes that are not in genes: {unknown}")

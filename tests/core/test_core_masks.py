@@ -287,3 +287,13 @@ def test_a_parameter_replaced_after_attach_is_named() -> None:
         with pytest.raises(ValueError, match=r"masks: '0.weight' is no longer a parameter of "
                            r"the module: it was replaced after MaskSet.attach"):
             net(torch.randn(2, 10))
+
+
+def test_a_single_parameter_name_is_one_name_not_its_letters() -> None:
+    # names="0.weight" was read letter by letter: "no parameter(s) ['0', '.', 'w', ...]"
+    net = _net()
+    one = random_mask(net, 0.5, names="0.weight", seed=3)
+    assert list(one) == ["0.weight"]
+    assert torch.equal(one["0.weight"], random_mask(net, 0.5, names=["0.weight"], seed=3)
+                       ["0.weight"])
+    assert list(magnitude_mask(net, 0.5, names="2.weight")) == ["2.weight"]

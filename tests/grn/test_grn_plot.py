@@ -146,6 +146,16 @@ def test_perturbation_shades_the_observed_range():
         plot_perturbation(t, base, base, GENES, observed=observed[:, :2])
 
 
+def test_perturbation_shows_one_gene_given_by_its_name():
+    # show="Pu.1" was read letter by letter: "show names genes that are not in genes:
+    # ['P', 'u', '.', '1']"
+    t = np.linspace(0, 1, 5)
+    base = np.zeros((5, 2))
+    fig = plot_perturbation(t, base, base + t[:, None], ["Pu.1", "Gata1"], show="Pu.1")
+    assert [ax.get_title() for ax in fig.axes] == ["Pu.1"]
+    plt.close(fig)
+
+
 def test_networks_must_be_labelled_square_frames():
     with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
         plot_network(np.eye(3))
