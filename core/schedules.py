@@ -286,11 +286,17 @@ class PruningSchedule:
         return masks
 
     def __iter__(self) -> Iterator[float]:
-        """Yield the density of each training round, pruning between rounds."""
-        self.history = [self._start]
-        self.round = 0
-        yield self._start
-        for d in self.densities:
+        """Yield the density of each training round, pruning between rounds.
+
+        A loop stopped part way (an error, Ctrl-C in a notebook) and iterated again goes
+        on from the round it stopped in, at that round's masks: the masks cannot be
+        undone, and a fresh start yielded 1.0 for rounds that trained sparse. A finished
+        schedule iterated again yields its last round once more.
+        """
+        done = self.round  # prunes made by an earlier loop over this schedule
+        self.history = self.history[:done + 1] or [self._start]
+        yield self.densities[done - 1] if done else self._start
+        for d in self.densities[done:]:
             self.prune(d)
             self.round += 1
             self.history.append(self.masks.density() if self.masks is not None else d)

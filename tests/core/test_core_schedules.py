@@ -77,6 +77,28 @@ def test_imp_rewinds_weights_and_lr_lrr_keeps_weights() -> None:
         assert all(bool((params[n][~schedule.masks[n]] == 0).all()) for n in schedule.masks)
 
 
+def test_a_loop_stopped_part_way_goes_on_from_the_round_it_stopped_in() -> None:
+    # Ctrl-C in a notebook, then the cell run again: the loop restarted its labels at 1.0
+    # while the masks stayed at 0.25, so two "dense" rounds trained sparse and the history
+    # read [1.0, 0.25, 0.25, 0.125]
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    schedule = LRR(net, opt, [0.5, 0.25, 0.125])
+    with pytest.raises(KeyboardInterrupt):
+        for density in schedule:
+            _train(net, opt, None, 2)
+            if density == 0.25:
+                raise KeyboardInterrupt
+    seen = []
+    for density in schedule:
+        assert schedule.masks.density() == pytest.approx(density, abs=1 / 140)
+        seen.append(density)
+        _train(net, opt, None, 2)
+    assert seen == [0.25, 0.125]
+    assert schedule.history == pytest.approx([1.0, 0.5, 0.25, 0.125], abs=1 / 140)
+    assert list(schedule) == [0.125]  # a finished schedule: its last round once more
+
+
 def test_cyclic_trains_cycles_then_prunes_once() -> None:
     net = _net()
     start = random_mask(net, 0.6, "uniform", seed=0)
