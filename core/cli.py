@@ -286,6 +286,25 @@ def _debug() -> bool:
     return os.environ.get("PRUNUS_DEBUG", "").strip() not in ("", "0")
 
 
+@contextlib.contextmanager
+def _matplotlib_backend_kept() -> Iterator[None]:
+    """Leave matplotlib's backend as the caller had it when the block ends.
+
+    The commands draw their figures with Agg (``matplotlib.use("Agg")``); a notebook that
+    ran one through :func:`main` kept Agg for good, and its inline figures stopped showing.
+    """
+    mpl = sys.modules.get("matplotlib")
+    # the caller's backend, or the one its own later import would choose (MPLBACKEND)
+    before = mpl.get_backend() if mpl is not None else os.environ.get("MPLBACKEND")
+    try:
+        yield
+    finally:
+        mpl = sys.modules.get("matplotlib")
+        if mpl is not None and before is not None and mpl.get_backend() != before:
+            with contextlib.suppress(ImportError, ValueError):  # keep the command's outcome
+                mpl.use(before)
+
+
 def _version() -> str:
     try:
         return version("prunus")
@@ -357,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"prunus: warning: {text}", file=sys.stderr)
 
     try:
-        with warnings.catch_warnings():
+        with _matplotlib_backend_kept(), warnings.catch_warnings():
             if not _debug():
                 warnings.showwarning = one_line
             return int(func(args) or 0)

@@ -486,3 +486,21 @@ def test_fit_reads_the_expression_from_a_layer(files, tmp_path, capsys):
                                                           index_col=0))
     assert ad.read_h5ad(tmp_path / "out" / "result.h5ad").uns["grn"]["settings"]["layer"] \
         == "norm"
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_a_fit_run_from_python_leaves_the_callers_matplotlib_backend(files):
+    # a notebook calling main([...]) had its backend switched to Agg for good (the fit
+    # draws network.png with Agg), so its inline figures stopped showing
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend of the caller's that is not Agg
+    try:
+        assert main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+                     "--trajectory-key", "trajectory", "--pruning", "none", "--epochs", "1",
+                     "--hidden", "3", "--quiet", "--out", str(files / "backend")]) == 0
+        assert (files / "backend" / "network.png").exists()
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
