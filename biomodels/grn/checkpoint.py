@@ -195,6 +195,9 @@ def load_checkpoint(
     if differ:
         detail = ", ".join(f"{k}: saved {saved.get(k)!r}, now {signature.get(k)!r}"
                            for k in differ)
+        if "initial_weights" in differ:  # a hash says nothing of its own
+            detail += (" (the checkpoint's fit started from other weights: a trained or "
+                       "loaded model continues from its own)")
         raise ValueError(f"checkpoint {str(path)!r} belongs to a fit with other settings "
                          f"({detail}); delete it or pass another checkpoint path")
     device = next(func.parameters()).device

@@ -583,11 +583,11 @@ def fit(
     checkpoint
         File for the training state (:mod:`biomodels.grn.checkpoint`), written atomically
         every ``checkpoint_every`` epochs and when the fit ends. When it exists at the
-        start, the fit resumes from it (the settings must match; ``epochs`` may be larger)
-        and gives the same result as an uninterrupted fit of ``epochs`` epochs. A finished
-        fit resumed with a larger ``epochs`` is continued, which differs from one longer fit:
-        pruning never happens at a fit's last epoch, so the round a longer fit makes there
-        is skipped.
+        start, the fit resumes from it (the settings and the weights ``func`` starts from
+        must match; ``epochs`` may be larger) and gives the same result as an uninterrupted
+        fit of ``epochs`` epochs. A finished fit resumed with a larger ``epochs`` is
+        continued, which differs from one longer fit: pruning never happens at a fit's last
+        epoch, so the round a longer fit makes there is skipped.
     checkpoint_every
         Epochs between checkpoints.
 
@@ -635,6 +635,9 @@ def fit(
     signature: dict[str, Any] = {} if checkpoint is None else {
         "shapes": {k: list(v.shape) for k, v in func.state_dict().items()
                    if not k.endswith("_mask")},
+        # the weights (and masks) the fit starts from: a trained or loaded model given the
+        # checkpoint of another fit took that fit's weights silently and threw its own away
+        "initial_weights": fingerprint(*func.state_dict().values()),
         "n_train": len(train), "n_val": 0 if val is None else len(val),
         "lr": lr, "rate_lr_factor": rate_lr_factor, "batch_size": batch_size,
         "method": method, "rtol": rtol, "atol": atol, "options": options or {},

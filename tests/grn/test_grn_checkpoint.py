@@ -249,3 +249,53 @@ def test_a_checkpoint_without_a_field_names_it(tiny, tmp_path):
     with pytest.raises(ValueError, match=r"fit.ckpt' lacks the fields \['generator'\]: it "
                        r"was damaged or not written by this fit \(delete it"):
         _run(pairs, truth, epochs=3, checkpoint=path)
+
+
+def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tmp_path,
+                                                                               monkeypatch):
+    # a Ctrl-C'd GRNModel.train resumes from its checkpoint; but a model that is already
+    # trained (the same cell run again) or loaded from another fit took the checkpoint's
+    # weights silently, throwing its own away, or ran no epoch at all
+    import warnings
+
+    import biomodels.grn.train as train_mod
+    from biomodels.grn import GRNModel, simulate
+
+    adata = simulate.simulate_hill_network(6, n_trajectories=8, n_timepoints=4, seed=1)
+    kw = {"pruning": "none", "method": "rk4", "step_size": 0.5, "progress": False}
+
+    def model():
+        return GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=3)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # poor-fit warnings of a 4-epoch fit
+        reference = model()
+        reference.train(4, **kw)
+        path = tmp_path / "fit.ckpt"
+        real, calls = train_mod.evaluate_loss, []
+
+        def interrupt(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        m = model()
+        monkeypatch.setattr(train_mod, "evaluate_loss", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            m.train(4, checkpoint=path, checkpoint_every=1, **kw)
+        monkeypatch.setattr(train_mod, "evaluate_loss", real)
+        assert not m.is_trained and path.exists()
+        m.train(4, checkpoint=path, **kw)
+        assert m.history == reference.history
+        pd.testing.assert_frame_equal(m.network(), reference.network())
+        weights = m.network()
+        with pytest.raises(ValueError, match=r"other settings \(initial_weights: saved"):
+            m.train(4, checkpoint=path, **kw)
+        pd.testing.assert_frame_equal(m.network(), weights)
+        other = model()
+        other.train(6, **kw)
+        other.save(tmp_path / "other.pt")
+        loaded = GRNModel.load(tmp_path / "other.pt", adata)
+        with pytest.raises(ValueError, match="initial_weights"):
+            loaded.train(4, checkpoint=path, **kw)
