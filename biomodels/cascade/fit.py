@@ -198,7 +198,7 @@ class CascadeFit:
         init: float | None = None,
     ) -> None:
         self.graph = graph
-        self.seeds = as_label_list(seeds)
+        self.seeds = as_label_list(seeds, graph)
         self.seed_prob = seed_prob
         self.share = share
         self.method = method
@@ -497,7 +497,7 @@ def fit_bayesian(
     index = _param_index(graph, share, edge_type)
     if index.size == 0:
         raise ValueError("graph: has no edges, so there is no edge weight to infer")
-    p = seed_probabilities(graph, as_label_list(seeds), seed_prob)
+    p = seed_probabilities(graph, as_label_list(seeds, graph), seed_prob)
     lik = _Likelihood(graph, p, index, "auto")
     counts = lik.counts(sizes)
     n_par = int(index.max()) + 1

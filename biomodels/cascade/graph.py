@@ -663,16 +663,21 @@ def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
     return None
 
 
-def as_label_list(labels: Iterable[Hashable] | Hashable | None) -> list[Hashable] | None:
+def as_label_list(
+    labels: Iterable[Hashable] | Hashable | None, graph: CascadeGraph | None = None
+) -> list[Hashable] | None:
     """Node labels as a list, one label alone being a set of one (None stays None).
 
     The rule of :func:`seed_probabilities`: ``list("12")`` made the nodes ``"1"`` and ``"2"``
     of string labels out of node ``"12"``, silently, and ``list(7)`` raised a TypeError
-    naming no argument.
+    naming no argument. With ``graph``, a tuple that is one of its node labels (networkx's
+    ``grid_2d_graph`` names its nodes ``(row, col)``) is that one node too.
     """
     if labels is None:
         return None
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        return [labels]
+    if isinstance(labels, tuple) and graph is not None and labels in graph._lookup:
         return [labels]
     return list(labels)
 
@@ -766,7 +771,7 @@ def seed_probabilities(
             "probability in [0, 1]"
         )
     if seeds is not None:
-        idx = [graph.index_of(s) for s in as_label_list(seeds)]
+        idx = [graph.index_of(s) for s in as_label_list(seeds, graph)]
         if not idx:
             raise ValueError("seeds: the seed set is empty")
         mask = torch.zeros(graph.n, dtype=torch.bool, device=device)

@@ -178,7 +178,7 @@ def celf(
 
     # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
     pool = (list(range(n)) if candidates is None
-            else [graph.index_of(c) for c in as_label_list(candidates)])
+            else [graph.index_of(c) for c in as_label_list(candidates, graph)])
     if len(set(pool)) != len(pool):
         # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
         seen = Counter(pool)

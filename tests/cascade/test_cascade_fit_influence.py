@@ -260,6 +260,22 @@ def test_fits_and_celf_take_one_label_as_size_distribution_does():
     assert celf(path, 1, candidates=3).seeds == [3]
 
 
+def test_a_tuple_label_alone_is_one_seed():
+    # grid_2d_graph names its nodes (row, col): seeds=(0, 1) was split into the seeds 0 and
+    # 1, "seed 0 is not a node of the graph"; a list of labels is still a set of seeds
+    g = CascadeGraph.from_networkx(nx.grid_2d_graph(1, 4), default=0.5)
+    exact = [0, 0.25, 0.375, 0.25, 0.125]  # left neighbour 1/2, right chain 1/2, 1/4, 1/4
+    assert size_distribution(g, seeds=(0, 1)).tolist() == pytest.approx(exact, abs=1e-12)
+    assert size_distribution(g, seeds=[(0, 1)]).tolist() == pytest.approx(exact, abs=1e-12)
+    assert CascadeFit(g, seeds=(0, 1), share="all").log_likelihood([2]) == pytest.approx(
+        np.log(0.375), rel=1e-12)
+    assert celf(g, 1, candidates=(0, 3)).seeds == [(0, 3)]
+    assert celf(g, 1, candidates=[(0, 3), (0, 1)]).seeds == [(0, 1)]
+    # int labels 0 and 1 and no node (0, 1): two seeds, as before
+    path = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)
+    assert seed_probabilities(path, seeds=(0, 1)).tolist() == [1, 1, 0]
+
+
 def test_celf_shows_its_progress_when_asked(capsys):
     # the first round computes one distribution per candidate: minutes at 1e4 nodes
     g = CascadeGraph.from_networkx(nx.star_graph(5), default=0.5)
