@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+import sys
 from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
@@ -162,6 +163,28 @@ def scale_rows(W: Any, d: Any) -> Any:
         data = W.data * np.repeat(np.asarray(d, dtype=W.dtype), np.diff(W.indptr))
         return sp.csr_array((data, W.indices, W.indptr), shape=W.shape)
     return W * d[:, None]
+
+
+def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
+    """Read a pandas Series / DataFrame over agents by label, in ``labels``' order.
+
+    A model built from a DataFrame reads it by label, but a Series of beliefs over the same
+    agents in another order was read by position. Anything else, a Series with the default
+    ``RangeIndex``, or a model without labels (``labels`` None): returned unchanged.
+    Labels are compared as text, as :func:`core.frames.square_frame_values` does.
+    """
+    pd = sys.modules.get("pandas")
+    if labels is None or pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
+            or isinstance(x.index, pd.RangeIndex):
+        return x
+    want = [str(v) for v in labels]
+    have = {str(v): i for i, v in enumerate(x.index)}
+    if len(have) != len(x.index) or set(have) != set(want):
+        differ = sorted(set(want) ^ set(have))[:5]
+        raise ValueError(f"{name}: a labelled Series / DataFrame needs the model's agent "
+                         f"labels as its index, each once; they differ in "
+                         f"{differ or 'repeated labels'}")
+    return x.iloc[[have[v] for v in want]].to_numpy()
 
 
 def vector_like(value: Any, n: int, like: Any, name: str) -> Any:

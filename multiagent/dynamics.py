@@ -151,7 +151,9 @@ class FriedkinJohnsen:
     W
         ``(n, n)`` trust matrix: a dense numpy array, a scipy sparse matrix, or a torch
         tensor (dense or sparse); a pandas DataFrame is read by label (columns in the
-        index's order).  Entries must be non-negative and every row must sum to 1.
+        index's order), and the model then reads beliefs, ``gamma`` and ``alpha`` given as
+        pandas Series / DataFrames by label too.  Entries must be non-negative and every
+        row must sum to 1.
     gamma
         Stubbornness in ``[0, 1]``: a scalar or one value per agent.
     alpha
@@ -194,6 +196,8 @@ class FriedkinJohnsen:
     ) -> None:
         if isinstance(W, list | tuple):
             W = np.asarray(W, dtype=np.float64)
+        # the agents' labels, to read labelled beliefs and parameters in the same order
+        self._labels: list[Any] | None = list(W.index) if hasattr(W, "columns") else None
         W = bk.square_frame(W, "W")  # a DataFrame is read by label, not by position
         self.backend: bk.Backend = bk.backend_of(W)
         W = bk.as_matrix(W, self.backend)
@@ -276,7 +280,11 @@ class FriedkinJohnsen:
         cls._check_entries_of(A, "adjacency")
         A = _without_diagonal(A, backend)  # self-loops are alpha's role, not trust
         symmetric = trust is None and _is_symmetric(A)
+        # labelled gamma / alpha follow the adjacency's agents, as later beliefs do
+        gamma = bk.by_agent_label(gamma, labels, "gamma")
+        alpha = bk.by_agent_label(alpha, labels, "alpha")
         model = cls(A, gamma, alpha, normalise=True, symmetric=symmetric)
+        model._labels = None if labels is None else list(labels)
         if symmetric:
             d = bk.row_sums(A)
             model._sym_d = _where_zero(d, 1.0)
@@ -352,6 +360,7 @@ class FriedkinJohnsen:
         return W
 
     def _check_param(self, value: Any, name: str, like: Any) -> Any:
+        value = bk.by_agent_label(value, self._labels, name)
         v = bk.vector_like(value, self.n, like, name)
         vn = bk.as_numpy(v)
         bad = ~((vn >= 0) & (vn <= 1))
@@ -362,6 +371,7 @@ class FriedkinJohnsen:
 
     # ------------------------------------------------------------------ helpers
     def _beliefs(self, B: Any, name: str, check: bool) -> Any:
+        B = bk.by_agent_label(B, self._labels, name)  # by label when the model has labels
         if self.backend == "torch":
             # like numpy input, tensors take the model's dtype and device (a float64 tensor
             # into a float32 model would otherwise fail inside matmul / linalg.solve);

@@ -420,3 +420,31 @@ def test_dataframe_matrix_with_other_labels_is_refused_by_name():
     with pytest.raises(ValueError, match=r"^W: .*repeated labels"):
         FriedkinJohnsen(FA.set_axis(["a", "a", "b"], axis=0).set_axis(["a", "a", "b"], axis=1),
                         0.2, 0.5)
+
+
+def test_labelled_beliefs_and_parameters_follow_a_labelled_model():
+    # a model built from a DataFrame reads it by label, but a Series of beliefs (or of
+    # gamma) over the same agents in another order was read by position: wrong answer
+    pd = pytest.importorskip("pandas")
+    nx = pytest.importorskip("networkx")
+    frame = nx.to_pandas_adjacency(nx.florentine_families_graph())
+    A = frame.to_numpy()
+    rng = np.random.default_rng(0)
+    s = pd.Series(rng.random(len(frame)), index=frame.index)
+    g = pd.Series(rng.uniform(0.1, 0.9, len(frame)), index=frame.index)
+    W = A / A.sum(1, keepdims=True)
+    closed = np.linalg.solve(np.eye(len(A)) - (1 - g.to_numpy())[:, None] * W,
+                             g.to_numpy() * s.to_numpy())  # x* = (I - (I - G) W)^-1 G s
+    shuffled = s.sample(frac=1.0, random_state=1)
+    by_label = g.sample(frac=1.0, random_state=2)
+    for model in (FriedkinJohnsen.from_adjacency(frame, by_label, 0.0),
+                  FriedkinJohnsen(frame / frame.sum(1).to_numpy()[:, None], g.iloc[::-1], 0.0)):
+        np.testing.assert_allclose(model.equilibrium(shuffled), closed, atol=1e-12)
+        np.testing.assert_allclose(model.rollout(shuffled, 2)[0], s.to_numpy())
+        np.testing.assert_allclose(model.step(shuffled.to_frame()),
+                                   model.step(s.to_numpy()[:, None]))
+        with pytest.raises(ValueError, match=r"^S: .*differ in \['Medici', 'Nobody'\]"):
+            model.equilibrium(s.rename({"Medici": "Nobody"}))
+    # a default RangeIndex stays positional, as an array
+    model = FriedkinJohnsen.from_adjacency(frame, g, 0.0)
+    np.testing.assert_allclose(model.equilibrium(pd.Series(s.to_numpy())), closed, atol=1e-12)
