@@ -42,7 +42,8 @@ def apply_defense(scenario: Scenario, kind: DefenseKind, strength: float) -> Sce
     scenario
         The attacked debate.
     kind
-        ``"more_agents"`` adds ``strength`` benign agents (``n += strength``);
+        ``"more_agents"`` adds ``strength`` benign agents (``n += strength``; named
+        topologies only, ValueError for a networkx graph);
         ``"stubbornness"`` sets the benign ``gamma`` to ``strength``;
         ``"peer_resistance"`` sets the benign ``alpha`` to ``strength``;
         ``"distrust"`` multiplies each adversary's persuasion (the trust others place in
@@ -59,6 +60,11 @@ def apply_defense(scenario: Scenario, kind: DefenseKind, strength: float) -> Sce
     if kind == "more_agents":
         if int(strength) != strength or strength < 0:
             raise ValueError(f"more_agents needs a non-negative integer strength, got {strength}")
+        if not isinstance(scenario.graph, str):
+            # n is ignored for a networkx graph: the defense was a silent no-op
+            raise ValueError("more_agents: the scenario's graph is a networkx graph, whose "
+                             "agents are its nodes (n is ignored); add the benign agents to "
+                             "the graph instead")
         return scenario.with_(n=scenario.n + int(strength))
     if kind in ("stubbornness", "peer_resistance", "distrust"):
         if not 0 <= strength <= 1:

@@ -92,6 +92,10 @@ def sweep(
         sc_changes = {k: v for k, v in setting.items() if k in _SCENARIO}
         adv_changes = {k[len("adversary_"):]: v for k, v in setting.items() if k in _ADVERSARY}
         sc = replace(base, **sc_changes)
+        if "n" in sc_changes and not isinstance(sc.graph, str):
+            # n is ignored for a networkx graph: every row simulated the same agents
+            raise ValueError("grid 'n': the scenario's graph is a networkx graph, whose agents "
+                             "are its nodes (n is ignored); sweep n over named topologies")
         if adv_changes.get("position") == "none":
             sc = replace(sc, adversaries=())
         elif adv_changes:

@@ -115,3 +115,18 @@ def test_sweep_tidy_and_closed_forms():
     assert star.loc["hub", "asr"] > star.loc["leaf", "asr"]
     with pytest.raises(ValueError, match="unknown grid keys"):
         sweep(BASE, {"colour": [1]})
+
+
+def test_more_agents_on_a_networkx_graph_is_refused_not_ignored():
+    # n is ignored for a networkx graph: "more_agents" returned a scenario reporting n + 4
+    # that simulated the same 34 agents, with the same adversary weight
+    nx = pytest.importorskip("networkx")
+    sc = Scenario(graph=nx.karate_club_graph(), adversaries=(Adversary("hub"),))
+    assert sc.benign().size == 34
+    with pytest.raises(ValueError, match="more_agents: .*networkx graph"):
+        apply_defense(sc, "more_agents", 4)
+    with pytest.raises(ValueError, match="grid 'n': .*networkx graph"):
+        sweep(sc, {"n": [34, 40]}, questions=2)
+    # the named topologies still grow; the other defenses apply to a networkx graph
+    assert apply_defense(BASE, "more_agents", 2).benign().size == 8
+    assert _weight(apply_defense(sc, "distrust", 0.2)) < _weight(sc)
