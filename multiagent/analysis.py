@@ -18,6 +18,7 @@ so it scales to graphs with millions of nodes.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -167,6 +168,15 @@ def _opinions(x: Any, name: str) -> np.ndarray:
     return a[:, None] if a.ndim == 1 else a
 
 
+def _agent_labels(x: Any) -> list[Any] | None:
+    """Return the agent labels of a pandas Series / DataFrame (None for a RangeIndex)."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
+            or isinstance(x.index, pd.RangeIndex):
+        return None
+    return list(x.index)
+
+
 def polarization(z: Any) -> float:
     """``P = ||z - mean(z)||^2`` (summed over columns for vector opinions).
 
@@ -200,7 +210,8 @@ def disagreement(z: Any, adjacency: Any) -> float:
     z
         Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
     adjacency
-        ``(n, n)`` non-negative edge weights (dense or scipy sparse).
+        ``(n, n)`` non-negative edge weights (dense or scipy sparse); a pandas DataFrame is
+        read by label, and a labelled Series / DataFrame ``z`` by its labels.
 
     Returns
     -------
@@ -213,7 +224,9 @@ def disagreement(z: Any, adjacency: Any) -> float:
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array, or ``adjacency`` is not a
         finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative).
     """
-    Z = _opinions(z, "z")
+    # a labelled z follows a DataFrame adjacency's agents (it was read by position)
+    labels = list(adjacency.index) if bk.is_dataframe(adjacency) else None
+    Z = _opinions(bk.by_agent_label(z, labels, "z"), "z")
     n = Z.shape[0]
     A = bk.to_scipy_csr(bk.square_frame(adjacency, "adjacency"))  # a DataFrame by label
     if A.shape != (n, n):
@@ -234,7 +247,8 @@ def internal_conflict(z: Any, s: Any) -> float:
     z
         Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
     s
-        Innate opinions, same shape as ``z``.
+        Innate opinions, same shape as ``z``; read by label when both are pandas Series /
+        DataFrames with agent labels.
 
     Returns
     -------
@@ -247,7 +261,7 @@ def internal_conflict(z: Any, s: Any) -> float:
         If ``z`` or ``s`` is not finite, or their shapes differ (no broadcasting).
     """
     Z = _opinions(z, "z")
-    S = _opinions(s, "s")
+    S = _opinions(bk.by_agent_label(s, _agent_labels(z), "s"), "s")  # paired by label
     if S.shape != Z.shape:
         raise ValueError(f"s has shape {np.shape(bk.as_numpy(s))} but z has "
                          f"{np.shape(bk.as_numpy(z))}: expected one innate opinion per "
@@ -286,13 +300,15 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     ----------
     adjacency
         Symmetric ``(n, n)`` non-negative edge weights (dense or scipy sparse); self-loops
-        are ignored.
+        are ignored.  A pandas DataFrame is read by label, and the model then reads
+        labelled beliefs by label too.
 
     Returns
     -------
     FriedkinJohnsen
         The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
     """
+    labels = list(adjacency.index) if bk.is_dataframe(adjacency) else None
     adjacency = bk.square_frame(adjacency, "adjacency")  # a DataFrame is read by label
     A = bk.to_scipy_csr(adjacency)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -313,7 +329,9 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
         # an integer adjacency (the model makes it float64) truncated 1/(1 + d) to 0: DeGroot
         dtype = adj.dtype if adj.is_floating_point() else torch.float64
         gamma = torch.as_tensor(gamma, dtype=dtype, device=adj.device)
-    return FriedkinJohnsen.from_adjacency(adj, gamma, 0.0)
+    model = FriedkinJohnsen.from_adjacency(adj, gamma, 0.0)
+    model._labels = labels  # a labelled s was read by position
+    return model
 
 
 def _symmetric(A: sp.csr_array) -> bool:
@@ -331,14 +349,16 @@ def opinion_indices(
     adjacency
         Symmetric non-negative ``(n, n)`` weights (dense, scipy sparse or torch).
     s
-        Innate opinions ``(n,)`` (or ``(n, K)``; indices are summed over columns).
+        Innate opinions ``(n,)`` (or ``(n, K)``; indices are summed over columns); a
+        labelled Series / DataFrame is read by the labels of a DataFrame ``adjacency``.
     tol, method
         Solver settings (see :meth:`FriedkinJohnsen.solve`).
 
     Returns
     -------
     dict
-        ``z`` (equilibrium), ``polarization``, ``disagreement``, ``pd_index``
+        ``z`` (equilibrium, in the order of a DataFrame ``adjacency``'s index),
+        ``polarization``, ``disagreement``, ``pd_index``
         (``P + D``), ``pd_index_quadratic`` (``sbar^T (I + L)^{-1} sbar``, from a second
         solve: equal to ``pd_index``), ``internal_conflict``, ``controversy``,
         ``dc_index`` (``D + C``).

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from core.checks import check_count, check_seed
-from multiagent._backend import as_dense_numpy, square_frame
+from core.frames import is_dataframe
+from multiagent._backend import as_dense_numpy, by_agent_label, square_frame
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
@@ -169,14 +170,18 @@ class TrustAdaptiveDefense:
         correct
             ``(n,)`` booleans: each speaker's round-0 correctness on this item.
         adjacency
-            Who hears whom; only in-neighbours (and the listener itself) are updated.
+            Who hears whom; only in-neighbours (and the listener itself) are updated.  A
+            pandas DataFrame is read by label, and a labelled Series ``correct`` by its
+            labels.
 
         Returns
         -------
         bool
             Whether an update happened (False when skipped by the sparse schedule).
         """
-        y = self._check(correct, 1).astype(float)
+        # a labelled correct follows a DataFrame adjacency's agents (it was read by position)
+        labels = list(adjacency.index) if is_dataframe(adjacency) else None
+        y = self._check(by_agent_label(correct, labels, "correct"), 1).astype(float)
         if self.sparse_fraction < 1 and self._rng.random() >= self.sparse_fraction:
             return False
         # a DataFrame adjacency is read by label

@@ -58,13 +58,16 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     S
         Innate beliefs ``b(0)``, same shape as ``B``.
     W
-        Row-stochastic trust matrix ``(n, n)`` (dense, scipy sparse or torch).
+        Row-stochastic trust matrix ``(n, n)`` (dense, scipy sparse or torch); a pandas
+        DataFrame is read by label, and ``B``, ``S``, ``gamma`` and ``alpha`` given as
+        pandas Series / DataFrames are then read by its labels too.
     gamma, alpha
         Stubbornness and peer-resistance, scalars or length-``n`` vectors.
 
     Returns
     -------
-    The beliefs ``gamma S + (1 - gamma)(alpha B + (1 - alpha) W B)``.
+    The beliefs ``gamma S + (1 - gamma)(alpha B + (1 - alpha) W B)`` (for a DataFrame
+    ``W``: a numpy array in the order of its index).
 
     Notes
     -----
@@ -79,6 +82,10 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     >>> fj_step(np.array([1.0, 0.0]), np.array([1.0, 0.0]), W, 0.5, 0.0)
     array([0.5, 0.5])
     """
+    # labelled vectors follow a DataFrame W's agents (by position they failed in pandas)
+    labels = list(W.index) if bk.is_dataframe(W) else None
+    B, S, gamma, alpha = (bk.by_agent_label(v, labels, name) for v, name in
+                          ((B, "B"), (S, "S"), (gamma, "gamma"), (alpha, "alpha")))
     W = bk.square_frame(W, "W")
     vec = B.ndim == 1
     B2 = B[:, None] if vec else B
@@ -170,10 +177,12 @@ class FriedkinJohnsen:
     Notes
     -----
     Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
-    input, torch tensors for torch input.  A torch model converts beliefs (tensors or
-    arrays) to ``W``'s dtype and device.  An agent with ``(1 - gamma_i)(1 - alpha_i) = 0``
-    never listens; at equilibrium it keeps its innate belief and is treated as fully
-    stubborn in :meth:`equilibrium` and :meth:`influence_matrix`.
+    input, torch tensors for torch input; a model built from a DataFrame returns them in
+    the order of its index, whatever the order of a labelled Series given.  A torch model
+    converts beliefs (tensors or arrays) to ``W``'s dtype and device.  An agent with
+    ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it keeps its innate
+    belief and is treated as fully stubborn in :meth:`equilibrium` and
+    :meth:`influence_matrix`.
 
     Examples
     --------
@@ -413,13 +422,15 @@ class FriedkinJohnsen:
         Parameters
         ----------
         X
-            ``(n,)`` or ``(n, K)`` array or tensor of the model's backend.
+            ``(n,)`` or ``(n, K)`` array or tensor of the model's backend (a pandas Series /
+            DataFrame is read by label when the model has labels).
 
         Returns
         -------
         numpy.ndarray or torch.Tensor
             ``H X``, same shape as ``X``.
         """
+        X = bk.by_agent_label(X, self._labels, "X")  # a labelled frame gave NaN
         if X.ndim not in (1, 2) or X.shape[0] != self.n:  # else a broadcast error, no name
             raise ValueError(f"X must have shape (n,) or (n, K) with n = {self.n} agents, got "
                              f"shape {tuple(X.shape)}")

@@ -448,3 +448,82 @@ def test_labelled_beliefs_and_parameters_follow_a_labelled_model():
     # a default RangeIndex stays positional, as an array
     model = FriedkinJohnsen.from_adjacency(frame, g, 0.0)
     np.testing.assert_allclose(model.equilibrium(pd.Series(s.to_numpy())), closed, atol=1e-12)
+
+
+def _florentine() -> tuple[object, np.ndarray, object, object]:
+    """Florentine families as a labelled adjacency, a labelled opinion Series and its shuffle."""
+    pd = pytest.importorskip("pandas")
+    nx = pytest.importorskip("networkx")
+    frame = nx.to_pandas_adjacency(nx.florentine_families_graph())
+    s = pd.Series(np.random.default_rng(0).random(len(frame)), index=frame.index)
+    return frame, frame.to_numpy(), s, s.sample(frac=1.0, random_state=1)
+
+
+def test_fj_step_and_apply_H_read_labelled_vectors_by_the_frame_labels():
+    # fj_step with W a DataFrame read W by label, but beliefs, gamma and alpha given as
+    # Series / DataFrames failed in pandas ("Multi-dimensional indexing"), and apply_H of a
+    # labelled model returned a frame of NaN
+    from multiagent.dynamics import fj_step
+
+    frame, A, s, shuffled = _florentine()
+    W = A / A.sum(1, keepdims=True)
+    Wf = frame / frame.sum(1).to_numpy()[:, None]
+    g = np.linspace(0.1, 0.9, len(A))
+    gs = s.copy()
+    gs[:] = g
+    x = s.to_numpy()
+    closed = g * x + (1 - g) * (0.2 * x + 0.8 * W @ x)  # gamma s + (1-gamma)(a b + (1-a) W b)
+    out = fj_step(shuffled, shuffled, Wf, gs.iloc[::-1], 0.2)
+    np.testing.assert_allclose(out, closed, atol=1e-14)
+    out2 = fj_step(shuffled.to_frame(), x[:, None], Wf, g, shuffled * 0 + 0.2)
+    np.testing.assert_allclose(out2[:, 0], closed, atol=1e-14)
+    np.testing.assert_allclose(fj_step(x, x, Wf, g, 0.2), closed, atol=1e-14)  # as before
+    with pytest.raises(ValueError, match=r"^B: .*differ in \['Medici', 'Nobody'\]"):
+        fj_step(s.rename({"Medici": "Nobody"}), x, Wf, g, 0.2)
+    model = FriedkinJohnsen(Wf, gs, 0.2)
+    np.testing.assert_allclose(model.apply_H(shuffled), (1 - g) * (0.2 * x + 0.8 * W @ x),
+                               atol=1e-14)
+    np.testing.assert_allclose(model.apply_H(shuffled.to_frame())[:, 0], model.apply_H(x),
+                               atol=1e-14)
+
+
+def test_opinion_indices_read_labelled_opinions_by_the_adjacency_labels():
+    # disagreement(z, A_frame), classic_fj(A_frame).equilibrium(s) and opinion_indices read
+    # a labelled Series by position: a wrong answer, with no error
+    frame, A, s, shuffled = _florentine()
+    x = s.to_numpy()
+    L = np.diag(A.sum(1)) - A
+    z = np.linalg.solve(np.eye(len(A)) + L, x)  # classic FJ: z = (I + L)^-1 s
+    D = 0.5 * sum(A[i, j] * (z[i] - z[j]) ** 2 for i in range(len(A)) for j in range(len(A)))
+    zs = shuffled.copy()
+    zs[:] = z[[frame.index.get_loc(k) for k in shuffled.index]]  # z by label, shuffled
+    assert disagreement(zs, frame) == pytest.approx(D, rel=1e-12)
+    assert disagreement(z, frame) == pytest.approx(D, rel=1e-12)  # arrays: by position
+    np.testing.assert_allclose(classic_fj(frame).equilibrium(shuffled), z, atol=1e-12)
+    out = opinion_indices(frame, shuffled)
+    np.testing.assert_allclose(out["z"], z, atol=1e-12)  # in the order of frame's index
+    assert out["disagreement"] == pytest.approx(D, rel=1e-12)
+    assert out["internal_conflict"] == pytest.approx(((z - x) ** 2).sum(), rel=1e-12)
+    # two labelled opinion vectors are paired by label
+    assert internal_conflict(zs, s) == pytest.approx(((z - x) ** 2).sum(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"^z: .*differ in \['Medici', 'Nobody'\]"):
+        disagreement(zs.rename({"Medici": "Nobody"}), frame)
+    with pytest.raises(ValueError, match=r"^s: .*differ in \['Medici', 'Nobody'\]"):
+        internal_conflict(zs, s.rename({"Medici": "Nobody"}))
+
+
+def test_trust_update_reads_labelled_correctness_by_the_adjacency_labels():
+    # update(correct, adjacency=A_frame) read a labelled Series of correctness by position
+    pd = pytest.importorskip("pandas")
+    from multiagent import TrustAdaptiveDefense
+
+    labels = ["a", "b", "c"]
+    A = pd.DataFrame(np.ones((3, 3)) - np.eye(3), index=labels, columns=labels)
+    correct = pd.Series([True, False, False], index=labels)  # only a was right
+    d = TrustAdaptiveDefense(3, lr=1.0, momentum=0.0)
+    d.trust[:] = 0.5
+    d.update(correct.iloc[[2, 0, 1]], adjacency=A)
+    # one step of size lr toward 1 (a, right) or 0 (b, c, wrong): trust 1, 0, 0 in a, b, c
+    np.testing.assert_allclose(d.trust, np.tile([1.0, 0.0, 0.0], (3, 1)))
+    with pytest.raises(ValueError, match=r"^correct: .*differ in \['a', 'z'\]"):
+        d.update(correct.rename({"a": "z"}), adjacency=A)
