@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from core.checks import torch_file_problem
+from core.fingerprint import fingerprint
 
 __all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
 
@@ -143,6 +144,21 @@ def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
         raise ValueError(f"{error}: {exc}") from exc
 
 
+def _continues(payload: dict[str, Any], signature: dict[str, Any]) -> bool:
+    """Whether the fit starts from the weights the checkpoint's fit ended with.
+
+    A fit ends with its best held-out weights (taken after its last pruning round, so with
+    the final masks) or, without a held-out best, its last ones.
+    """
+    saved = payload["signature"].get("initial_weights")
+    now = signature.get("initial_weights")
+    if saved is None or now is None or saved == now:
+        return False
+    end = dict(payload["func"])
+    end.update(payload["best_state"] or {})
+    return fingerprint(*end.values()) == now
+
+
 def load_checkpoint(
     path: str | os.PathLike[str],
     *,
@@ -189,6 +205,10 @@ def load_checkpoint(
         raise ValueError(f"checkpoint {str(path)!r} lacks the fields {missing}: it was "
                          "damaged or not written by this fit (delete it to start afresh)")
     saved = payload["signature"]
+    if _continues(payload, signature):
+        # the model the checkpoint's fit returned, trained on with the same file: continue
+        # that fit, which keeps its own starting point (a fresh model still resumes it)
+        signature["initial_weights"] = saved["initial_weights"]
     # a setting this version records and an older checkpoint lacks is not checked, so
     # checkpoints written before it was recorded still resume
     differ = sorted(k for k in saved if saved.get(k) != signature.get(k))
@@ -196,8 +216,9 @@ def load_checkpoint(
         detail = ", ".join(f"{k}: saved {saved.get(k)!r}, now {signature.get(k)!r}"
                            for k in differ)
         if "initial_weights" in differ:  # a hash says nothing of its own
-            detail += (" (the checkpoint's fit started from other weights: a trained or "
-                       "loaded model continues from its own)")
+            detail += (" (the checkpoint's fit neither started nor ended with this "
+                       "model's weights: a model trained or loaded elsewhere goes on from "
+                       "its own)")
         raise ValueError(f"checkpoint {str(path)!r} belongs to a fit with other settings "
                          f"({detail}); delete it or pass another checkpoint path")
     device = next(func.parameters()).device

@@ -583,11 +583,12 @@ def fit(
     checkpoint
         File for the training state (:mod:`biomodels.grn.checkpoint`), written atomically
         every ``checkpoint_every`` epochs and when the fit ends. When it exists at the
-        start, the fit resumes from it (the settings and the weights ``func`` starts from
-        must match; ``epochs`` may be larger) and gives the same result as an uninterrupted
-        fit of ``epochs`` epochs. A finished fit resumed with a larger ``epochs`` is
-        continued, which differs from one longer fit: pruning never happens at a fit's last
-        epoch, so the round a longer fit makes there is skipped.
+        start, the fit resumes from it (the settings must match, and ``func`` must start
+        from the weights that fit started from or ended with; ``epochs`` may be larger) and
+        gives the same result as an uninterrupted fit of ``epochs`` epochs. A finished fit
+        resumed with a larger ``epochs`` is continued, which differs from one longer fit:
+        pruning never happens at a fit's last epoch, so the round a longer fit makes there
+        is skipped.
     checkpoint_every
         Epochs between checkpoints.
 
