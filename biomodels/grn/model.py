@@ -513,9 +513,10 @@ class GRNModel:
             File for the whole training state, written atomically every
             ``checkpoint_every`` epochs and at the end. If the file exists, training resumes
             from it: call ``train`` again with the same arguments on a model built the same
-            way and not trained since (a fit with other settings, or one that starts from
-            other weights, is refused with a ValueError naming them); the result equals
-            that of an uninterrupted fit.
+            way (a fit with other settings, or one that starts from other weights than
+            that fit's first or last, is refused with a ValueError naming them); the result
+            equals that of an uninterrupted fit. The model a fit returned, trained again
+            with the same file and more epochs, continues that fit.
 
         Returns
         -------
