@@ -31,9 +31,15 @@ def _panel_inches(n_genes: int) -> float:
 
 
 def _square(network: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``network`` with its gene names as text, checked to be square over the same genes."""
     if not isinstance(network, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame with gene labels, got "
                         f"{type(network).__name__}")
+    # names as text, as evaluate and align_prior read them: pd.read_csv(path, index_col=0)
+    # puts numeric ids (Entrez) in the index as ints but in the header as text, and a truth
+    # that evaluate scored was "not square with the same genes" here
+    network = network.set_axis([str(g) for g in network.index], axis=0).set_axis(
+        [str(g) for g in network.columns], axis=1)
     if (network.shape[0] != network.shape[1] or network.index.has_duplicates
             or set(network.index) != set(network.columns)):
         raise ValueError(f"{name} must be square with the same genes (in any order) as index "
@@ -42,7 +48,7 @@ def _square(network: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
-    _square(network, name)
+    network = _square(network, name)
     missing = [g for g in genes if g not in network.index]
     if missing:
         raise ValueError(f"{name} lacks the genes {missing[:5]}"
@@ -151,6 +157,7 @@ def plot_networks(
                              constrained_layout=True, squeeze=False)
     for ax, (title, frame) in zip(axes[0], panels.items()):
         _aligned(frame, genes, f"panel {title!r}")
+        frame = _square(frame, f"panel {title!r}")  # labels as text, as genes are
         plot_network(frame.loc[genes, genes], truth=truth, ax=ax, title=title,
                      sqrt_scale=sqrt_scale)
     return fig
@@ -350,7 +357,11 @@ def plot_perturbation(
     if observed is not None:
         from biomodels.grn.model import _dense  # also scipy sparse or backed adata.X
 
-        observed = _dense(observed)
+        try:
+            observed = _dense(observed)
+        except (TypeError, ValueError) as err:  # numpy's message named no argument
+            raise TypeError(f"observed must be (n, {len(genes)}) expression, e.g. adata.X "
+                            f"({err})") from None
         if observed.ndim != 2 or observed.shape[1] != len(genes):
             raise ValueError(f"observed must be (n, {len(genes)}) expression, got shape "
                              f"{observed.shape}")

@@ -332,7 +332,10 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
         raise TypeError(f"truth must be a pandas DataFrame, got {type(truth).__name__}")
     fraction = _check_float(fraction, "fraction", 0.0, 1.0)
     seed = _check_int(seed, "seed", 0)
-    if truth.shape[0] != truth.shape[1] or list(truth.index) != list(truth.columns):
+    # names compared as text: pd.read_csv(path, index_col=0) reads numeric ids (Entrez) as
+    # ints in the index but as text in the header, and such a truth was "not square"
+    if truth.shape[0] != truth.shape[1] or [str(g) for g in truth.index] != [
+            str(g) for g in truth.columns]:
         raise ValueError(
             "truth must be square with the same genes, in the same order, as index and columns"
         )

@@ -457,3 +457,16 @@ def test_krumsiek11_round_trip_h5ad(k11, tmp_path):
     back = ad.read_h5ad(path)
     np.testing.assert_array_equal(back.varp["truth"], k11.varp["truth"])
     assert list(back.obs["trajectory"]) == list(k11.obs["trajectory"])
+
+
+def test_corrupt_prior_of_numeric_gene_ids_read_from_a_csv(tmp_path):
+    # pd.read_csv(path, index_col=0): ints in the index, text in the header; the truth was
+    # refused as "not square" though its genes are the same
+    truth = krumsiek11_network()
+    ids = [str(1000 + i) for i in range(len(truth))]
+    truth.set_axis(ids, axis=0).set_axis(ids, axis=1).to_csv(tmp_path / "truth.csv")
+    read = pd.read_csv(tmp_path / "truth.csv", index_col=0)
+    assert read.index.dtype == np.int64
+    prior = corrupt_prior(read, 0.2, seed=3)
+    np.testing.assert_array_equal(prior.to_numpy(),
+                                  corrupt_prior(truth, 0.2, seed=3).to_numpy())
