@@ -71,7 +71,12 @@ def _host(x: Any) -> Any:
 
 def _dense(x: Any) -> np.ndarray:
     """Return dense, scipy sparse, backed (on-disk) or torch expression as a float64 array."""
+    from anndata import AnnData
+
     x = _host(x)
+    if isinstance(x, AnnData):  # its to_memory() is an AnnData again, then a numpy error
+        raise TypeError("expected an expression matrix (adata.X, adata.layers[key] or "
+                        "adata.to_df()), got an AnnData")
     if hasattr(x, "to_memory"):  # anndata's backed sparse dataset
         x = x.to_memory()
     if hasattr(x, "toarray"):
@@ -230,11 +235,21 @@ class GRNModel:
             tcol = tcol.astype(np.float64)
         if not pd.api.types.is_numeric_dtype(tcol) or pd.api.types.is_bool_dtype(tcol) \
                 or pd.api.types.is_complex_dtype(tcol):  # complex lost its imaginary part
+            # astype(float), the usual advice, fails on dates and durations
+            how = ("(t - t.min()) / pd.Timedelta(hours=1) with t = adata.obs[key], in hours"
+                   if tcol.dtype.kind in "mM" else "adata.obs[key].astype(float)")
             raise ValueError(f"adata.obs[{time_key!r}] must be real numbers, got dtype "
-                             f"{tcol.dtype} (convert it, e.g. adata.obs[key].astype(float))")
+                             f"{tcol.dtype} (convert it, e.g. {how})")
         times = np.array(tcol, dtype=np.float64)  # a writable copy
-        if not np.isfinite(times).all():
-            raise ValueError(f"adata.obs[{time_key!r}] has NaN or infinite values")
+        bad = ~np.isfinite(times)
+        if bad.any():
+            # sc.tl.dpt gives inf to the cells it cannot reach from its root: say how many
+            # and how to leave them out
+            raise ValueError(
+                f"adata.obs[{time_key!r}] has NaN or infinite values in {int(bad.sum())} of "
+                f"{len(times)} cells (e.g. {list(adata.obs_names[bad][:3])}); leave them "
+                f"out, adata = adata[np.isfinite(adata.obs[{time_key!r}].astype(float))]"
+                ".copy() (sc.tl.dpt gives inf to cells it cannot reach from its root)")
         # trajectories
         if trajectory_key is not None:
             if not isinstance(trajectory_key, str):  # a list failed as "unhashable type"
@@ -960,10 +975,15 @@ class GRNModel:
         if self.fit_summary:
             info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
         if truth is not None:
-            if isinstance(truth, str) and truth in adata.varp:
-                # a key of the AnnData written to: the model's own data may lack it (a
-                # loaded model has none) or hold another matrix under that name
-                truth = _read_prior(truth, adata, self.genes, "truth")
+            if isinstance(truth, str):
+                elsewhere = Path(truth).is_file() or (
+                    self._adata is not None and truth in self._adata.varp)
+                if truth in adata.varp or not elsewhere:
+                    # a key of the AnnData written to: the model's own data may lack it (a
+                    # loaded model has none) or hold another matrix under that name; a name
+                    # found nowhere is reported with this AnnData's keys (it listed the
+                    # model's data's keys, or "no data" for a loaded model)
+                    truth = _read_prior(truth, adata, self.genes, "truth")
             # say what was ranked: varp holds the raw effects, the metrics rank PHOENIX's
             # per-target score (network(normalize="target")), as evaluate() does by default
             info["metrics"] = {**self.evaluate(truth), "ranked_by": _RANKED_BY}

@@ -797,6 +797,19 @@ def test_write_results_reads_a_truth_key_from_the_anndata_written_to(quick, smal
         quick.evaluate(truth)["auroc"]
 
 
+def test_write_results_names_the_keys_of_the_anndata_written_to(quick, small, tmp_path):
+    # a misspelt key was reported with the keys of the model's own data (['truth'], so the
+    # "fix" scored against another AnnData's matrix) or, for a loaded model, "(no data)"
+    target = small.copy()
+    target.varp["true_net"] = target.varp.pop("truth")
+    loaded = GRNModel.load(quick.save(tmp_path / "m.pt"))
+    for model in (quick, loaded):
+        with pytest.raises(ValueError, match=r"truth='true_nte' is neither a key of "
+                                             r"adata.varp \(\['true_net'\]\)"):
+            model.write_results(target, truth="true_nte")
+        assert "grn" not in target.varp
+
+
 def test_vector_field_takes_numpy_counts():
     # np.int64 (a count from numpy) was refused as "not a positive integer"
     func = PhoenixODEFunc(np.int64(4), np.int32(3), generator=torch.Generator().manual_seed(0))

@@ -54,6 +54,16 @@ def test_a_series_start_state_is_matched_by_gene_name(planted):
                                model.predict(state.to_numpy(), t))
 
 
+def test_an_anndata_start_state_says_which_matrix_to_pass(planted):
+    # adata[:2] itself failed with numpy's "The requested array would exceed the maximum
+    # number of dimension of 64", which says nothing of AnnData
+    model = _fit(planted)
+    with pytest.raises(ValueError, match=r"y0 must be numbers.*\(adata.X, adata.layers\[key\] "
+                                         r"or adata.to_df\(\)\), got an AnnData"):
+        model.predict(planted[:2], [0.0, 1.0])
+    assert model.predict(planted[:2].X, [0.0, 1.0]).shape == (2, 2, planted.n_vars)
+
+
 def test_backed_and_sparse_expression(planted, tmp_path):
     dense = _fit(planted).network()
     for fmt in ("csr", "csc"):
@@ -211,3 +221,25 @@ def test_write_results_refuses_a_key_that_h5ad_cannot_store(planted, tmp_path):
     model.write_results(data, key_added="grn_dash")
     data.write_h5ad(tmp_path / "out.h5ad")
     assert ad.read_h5ad(tmp_path / "out.h5ad").varp["grn_dash"].shape == (8, 8)
+
+
+def test_unusable_times_say_how_to_fix_them(planted):
+    # an unreachable cell's dpt pseudotime is inf: the message said only "has NaN or
+    # infinite values"; for dates it advised astype(float), which pandas refuses
+    data = planted.copy()
+    data.obs["dpt_pseudotime"] = data.obs["time"] / 8.0
+    data.obs.loc[data.obs_names[[6, 7]], "dpt_pseudotime"] = np.inf
+    with pytest.raises(ValueError, match=r"has NaN or infinite values in 2 of 60 cells "
+                                         r"\(e.g. \['1_0', '1_1'\]\); leave them out"):
+        GRNModel(data, time_key="dpt_pseudotime", trajectory_key="trajectory")
+    key = "dpt_pseudotime"  # the advice, as given, works
+    kept = data[np.isfinite(data.obs[key].astype(float))].copy()
+    assert GRNModel(kept, time_key=key, trajectory_key="trajectory").n_hidden == 40
+    for when in (pd.Timestamp("2024-01-01") + pd.to_timedelta(planted.obs["time"], unit="h"),
+                 pd.to_timedelta(planted.obs["time"], unit="h")):
+        data.obs["when"] = when
+        with pytest.raises(ValueError, match=r"\(t - t.min\(\)\) / pd.Timedelta\(hours=1\)"):
+            GRNModel(data, time_key="when", trajectory_key="trajectory")
+        t = data.obs["when"]
+        data.obs["hours"] = (t - t.min()) / pd.Timedelta(hours=1)
+        np.testing.assert_allclose(data.obs["hours"], planted.obs["time"])
