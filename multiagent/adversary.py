@@ -41,7 +41,7 @@ __all__ = [
     "closed_form_weight",
 ]
 
-Position = Literal["hub", "leaf"] | int
+Position = Literal["hub", "leaf"] | int | str | tuple  # str, tuple: node labels
 
 # Scenario.model keeps W dense up to this many agents (where FriedkinJohnsen.solve uses an
 # exact dense solve) and sparse above it, where a dense W costs n^2 memory and time per step
@@ -55,7 +55,10 @@ class Adversary:
     Parameters
     ----------
     position
-        ``"hub"`` (highest degree), ``"leaf"`` (lowest degree) or a node index.
+        ``"hub"`` (highest degree), ``"leaf"`` (lowest degree) or a node index; on a
+        scenario with a networkx graph also a node label other than an int (e.g.
+        ``"Medici"`` of ``nx.florentine_families_graph()``), which stands for its index
+        in the graph's node order.
     gamma, alpha
         Its stubbornness and peer-resistance (1 and 0: never moves).
     persuasion
@@ -202,6 +205,15 @@ class Scenario:
                 node = hub
             elif adv.position == "leaf":
                 node = leaf
+            elif isinstance(adv.position, str | tuple) and not isinstance(self.graph, str):
+                # a named agent of the user's graph, which the simulation numbers in node
+                # order (int labels stay indices, as they always were)
+                order = {label: i for i, label in enumerate(self.graph.nodes)}
+                if adv.position not in order:
+                    raise ValueError(f"adversary position {adv.position!r} is not a node of "
+                                     "the scenario's graph; expected 'hub', 'leaf', an agent "
+                                     "index or a node label")
+                node = order[adv.position]
             else:
                 node = int(check_indices(adv.position, "adversary position",
                                          G.number_of_nodes(), "'hub', 'leaf' or an agent index"))

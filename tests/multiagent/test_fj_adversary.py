@@ -295,3 +295,27 @@ def test_initial_beliefs_refuses_a_seed_for_its_generator_by_name(rng):
         initial_beliefs(3, 2, 0, rng=rng)
     a = initial_beliefs(3, 2, 0, rng=np.random.default_rng(0))
     assert np.array_equal(a, initial_beliefs(3, 2, 0, rng=np.random.default_rng(0)))
+
+
+def test_an_adversary_on_a_named_graph_is_placed_by_its_node_label():
+    # before: Adversary("Medici") on the Florentine families was refused ("expected 'hub',
+    # 'leaf' or an agent index"), so users had to look up the index networkx gives it
+    import networkx as nx
+
+    graph = nx.florentine_families_graph()
+    index = list(graph.nodes).index("Medici")
+    named = Scenario(graph=graph, adversaries=(Adversary("Medici"),))
+    numbered = Scenario(graph=graph, adversaries=(Adversary(index),))
+    assert named.adversary_nodes() == [index]
+    # the Medici have the most ties: the hub too
+    assert Scenario(graph=graph, adversaries=(Adversary("hub"),)).adversary_nodes() == [index]
+    got, want = simulate(named, questions=3), simulate(numbered, questions=3)
+    assert got.metrics == want.metrics
+    np.testing.assert_array_equal(got.final, want.final)
+    np.testing.assert_allclose(named.model().influence_matrix(),
+                               numbered.model().influence_matrix())
+    with pytest.raises(ValueError, match=r"position 'Borgia' is not a node of the scenario"):
+        Scenario(graph=graph, adversaries=(Adversary("Borgia"),)).adversary_nodes()
+    # a named topology has no labels: a string other than hub / leaf stays an error
+    with pytest.raises(TypeError, match="adversary position"):
+        Scenario(graph="complete", adversaries=(Adversary("Medici"),)).adversary_nodes()
