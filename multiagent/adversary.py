@@ -123,7 +123,8 @@ class Scenario:
     graph
         Topology name (:data:`multiagent.topologies.TOPOLOGIES`) or a networkx graph.
     n
-        Number of agents, adversaries included.
+        Number of agents, adversaries included, of a named topology; ignored for a
+        networkx graph, whose nodes are the agents.
     gamma, alpha
         Benign stubbornness and peer-resistance.
     adversaries
