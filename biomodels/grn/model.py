@@ -581,12 +581,13 @@ class GRNModel:
                 pruner.continue_from(existing, self._pruner_state())
             if isinstance(epochs, numbers.Integral) and pruner.last_round_epoch(int(epochs)) == 0:
                 # else the fit is labelled pruned but keeps every weight it had
-                sch = pruner.schedule
+                sch = pruner.schedule  # its first round is kept even at a fit's last epoch
                 warnings.warn(
                     f"pruning={pruning!r} with epochs={epochs} runs no pruning round (the "
-                    f"schedule prunes at epoch {sch.first_epoch}, then every {sch.every}, "
-                    "never at the last epoch), so this fit prunes nothing; train for more "
-                    "epochs or pass schedule=", UserWarning, stacklevel=2)
+                    f"schedule prunes first at epoch {sch.first_epoch}, then every "
+                    f"{sch.every}), so this fit prunes nothing; train for at least "
+                    f"{sch.first_epoch} epochs (or, from Python, pass a schedule= that "
+                    "starts earlier)", UserWarning, stacklevel=2)
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             if prior_scaling == "sign":

@@ -248,6 +248,7 @@ def test_fit_warnings_name_the_options_not_python_arguments(files, capsys):
     assert rc == 0
     err = capsys.readouterr().err
     assert "prunus: warning: --pruning imp with --epochs 1 runs no pruning round" in err
+    assert "train for at least 3 epochs" in err  # the first round is at epoch 3
     assert "--trajectory-key" in err
     assert "trajectory_key" not in err and "pruning=" not in err and "epochs=" not in err
 
