@@ -88,6 +88,12 @@ def propose_orders(
     big = float(theta.abs().amax()) if theta.numel() else 0.0
     fits32 = big < math.log(torch.finfo(torch.float32).max) - math.log(theta.shape[0] + 1) - 1.0
     theta = theta.to(torch.float32 if fits32 else torch.float64)
+    if not fits32:
+        # beyond float64's rates as well (|theta| > ~700: expm1 gave inf, 0 * inf NaN log q
+        # and orders that repeated events): the proposal only has to be self-consistent, so
+        # it uses theta clipped to the range (p(sigma) is still scored with the exact theta)
+        bound = math.log(torch.finfo(torch.float64).max) - math.log(theta.shape[0] + 1) - 1.0
+        theta = theta.clamp(-bound, bound)
     bsz, k = events.shape
     m = n_proposals
     dev, dt = theta.device, theta.dtype

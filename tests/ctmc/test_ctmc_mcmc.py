@@ -111,6 +111,30 @@ def test_proposals_stay_orderings_when_rates_pass_the_float_range():
     assert abs(est - exact) < 0.01
 
 
+@pytest.mark.parametrize("effect", [800.0, 1e4])
+def test_proposals_stay_orderings_when_rates_pass_the_float64_range(effect):
+    # beyond e^709 the float64 proposal overflowed too (expm1(800) = inf, 0 * inf = NaN):
+    # NaN log q, orders repeating events, a NaN likelihood and a gradient from invalid orders
+    theta = torch.full((8, 8), effect, dtype=torch.float64)
+    theta.fill_diagonal_(0.0)
+    events = torch.arange(6)[None]
+    gen = torch.Generator().manual_seed(0)
+    orders, log_q = propose_orders(theta, events, 40, generator=gen)
+    assert bool(torch.isfinite(log_q).all())
+    assert all(sorted(o) == list(range(6)) for o in orders[0].tolist())
+    # every ordering is equally likely here, so the estimate is exact up to rounding
+    x = torch.zeros(1, 8)
+    x[0, :6] = 1
+    exact = float(subset_log_likelihood(theta, x))
+    est = float(importance_log_likelihood(theta, events, n_proposals=200, generator=gen))
+    assert est == pytest.approx(exact, rel=1e-9)
+    # an event outside the tumour with a base rate beyond float64 (e^800)
+    theta = torch.diag(torch.tensor([800.0, 0.0, 0.0, -800.0], dtype=torch.float64))
+    orders, log_q = propose_orders(theta, torch.tensor([[1, 2]]), 10, generator=gen)
+    assert bool(torch.isfinite(log_q).all())
+    assert all(sorted(o) == [1, 2] for o in orders[0].tolist())
+
+
 @pytest.mark.parametrize("generator", [0, np.random.default_rng(0)])
 def test_a_generator_that_is_not_a_torch_generator_is_refused_by_name(generator):
     # before: torch.rand's "received an invalid combination of arguments" for a seed
