@@ -129,7 +129,8 @@ class _Likelihood:
             return tree_size_distribution(g, self.p, plan=self.plan, tail_accurate=tail_accurate)
         return tda_size_distribution(g, self.p, tail_accurate=tail_accurate)
 
-    def __call__(self, shared: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    def __call__(self, shared: torch.Tensor, counts: torch.Tensor, *,
+                 strict: bool = False) -> torch.Tensor:
         P = self.distribution(shared)
         # The fast evaluation resolves probabilities only down to ~1e-16 of the total mass;
         # an observed size below that floor would add a constant log(tiny) with no gradient
@@ -137,9 +138,19 @@ class _Likelihood:
         # accurate mode instead.
         floor = 1e3 * torch.finfo(P.dtype).eps
         if bool(((counts > 0) & (P.detach() < floor)).any()):
-            P = self.distribution(shared, tail_accurate=True)
+            # in float64 whatever the weights' dtype: float32 probabilities end at 1e-38 and
+            # below (log P = -104) gave log(tiny) = -87 with no gradient
+            P = self.distribution(shared.double(), tail_accurate=True)
+        lost = ((counts > 0) & (P.detach() == 0)).cpu().numpy() if strict else None
+        if lost is not None and lost.any():
+            # a possible size (counts() refused the impossible ones) below float64's range:
+            # log(tiny) = -708 stood for, e.g., log P = -1040 on a 2,000-node path
+            raise ValueError(
+                f"sizes: P(size = k) for k = {np.flatnonzero(lost)[:10].tolist()} is below "
+                "float64's range (1e-308) under these weights, so the log-likelihood cannot "
+                "be computed")
         tiny = torch.finfo(P.dtype).tiny
-        return (counts * torch.log(P.clamp_min(tiny))).sum()
+        return (counts.to(P.dtype) * torch.log(P.clamp_min(tiny))).sum().to(counts.dtype)
 
 
 def _graph_fingerprint(graph: CascadeGraph) -> str:
@@ -252,11 +263,12 @@ class CascadeFit:
         Raises
         ------
         ValueError
-            If a size cannot occur under these seeds.
+            If a size cannot occur under these seeds, or its probability is below
+            float64's range (``1e-308``) under the current weights.
         """
         counts = self._lik.counts(sizes)
         with torch.no_grad():
-            return float(self._lik(self.shared_weights, counts))
+            return float(self._lik(self.shared_weights, counts, strict=True))
 
     def fit(
         self,

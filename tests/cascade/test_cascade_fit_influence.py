@@ -327,6 +327,23 @@ def test_a_float32_fit_runs_through_the_tail_mode():
     assert np.isfinite(fit.history).all() and abs(float(fit.shared_weights[0]) - 0.5) < 0.1
 
 
+def test_log_likelihood_of_sizes_in_the_deep_tail_is_exact_or_refused():
+    # a path from one end: P(size = k) = w^(k - 1) (1 - w) for k < n. Below the dtype's
+    # range the likelihood used log(tiny): -87.3 for the exact -104.0 (float32, w = 0.5,
+    # k = 150), -708.4 for -1039.7 (float64, k = 1500 of 2,000), finite wrong values
+    def path(n, w, dtype):
+        return CascadeGraph.from_edges([(i, i + 1, w) for i in range(n - 1)],
+                                       nodes=list(range(n)), dtype=dtype)
+
+    fit = CascadeFit(path(200, 0.5, torch.float32), seeds=[0], share="all", init=0.5)
+    assert fit.log_likelihood([150]) == pytest.approx(150 * np.log(0.5), rel=1e-6)
+    fit = CascadeFit(path(400, 0.1, torch.float64), seeds=[0], share="all", init=0.1)
+    exact = 299 * np.log(0.1) + np.log(0.9)  # 9e-300
+    assert fit.log_likelihood([300]) == pytest.approx(exact, rel=1e-9)
+    with pytest.raises(ValueError, match=r"sizes: P\(size = k\) for k = \[340\] is below"):
+        fit.log_likelihood([3, 340])
+
+
 def test_celf_tail_objective_is_plain_greedy():
     # lazy bounds do not hold for the non-submodular tail objective: CELF used to return a
     # worse set than greedy (0.197 against 0.578 after two picks on 7-node trees)
