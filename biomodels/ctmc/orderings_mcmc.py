@@ -250,7 +250,11 @@ def importance_log_likelihood(
     Returns
     -------
     torch.Tensor
-        (B,) estimates; consistent as ``n_proposals`` grows (slightly low for finite samples).
+        (B,) estimates; consistent as ``n_proposals`` grows, and low for finite samples
+        (log of an average): slightly for moderate ``theta``, far for extreme ``theta``,
+        where the proposal becomes nearly deterministic and misses the orderings that carry
+        the probability (6 of 10 events at ``theta`` scale 30: -182 against the exact -165;
+        at 300: -2482 against -1461).
     """
     theta = as_theta(theta)
     events = as_event_indices(events, theta.shape[0], ndim=2, device=theta.device)
