@@ -162,8 +162,10 @@ def align_prior(
     name
         What the matrix is, for messages (``"prior"``, ``"truth"``, ``"ppi"``).
     complete
-        Require the matrix to name exactly the genes of the data (for a true network: a
-        gene left out would silently count as having no edges, a misspelt one as unknown).
+        Require the matrix to name every gene of the data (for a true network: a gene left
+        out, or misspelt, would silently count as having no edges). Genes beyond the
+        data's are dropped as for a prior, so a truth over all genes scores data subset to
+        highly variable genes.
 
     Returns
     -------
@@ -178,7 +180,7 @@ def align_prior(
     ValueError
         If the prior is not square, its row and column names differ, names are duplicated,
         values are not finite, an array's shape does not match ``var_names``, no gene of
-        the prior is in the data, or (``complete``) its genes differ from ``var_names``.
+        the prior is in the data, or (``complete``) it lacks a gene of ``var_names``.
     TypeError
         If the prior is of another type or holds non-numbers.
 
@@ -269,11 +271,13 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
         )
     missing = [g for g in rows if g not in gene_set]
     if complete:
+        # genes beyond the data's (a truth over all genes, data subset to highly variable
+        # ones) are dropped below; a data gene it does not name would count as edgeless
         absent = [g for g in genes if g not in row_set]
-        if missing or absent:
+        if absent:
             raise ValueError(
-                f"{name} must name exactly the data genes (var_names): not in the data "
-                f"{missing[:20]}, missing from the {name} {absent[:20]}"
+                f"{name} must name every data gene (var_names): missing from the {name} "
+                f"{absent[:20]}, not in the data {missing[:20]}"
             )
     if missing:
         shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")

@@ -204,7 +204,7 @@ def test_fit_with_imp_pruning_needs_no_prior(files):
     (["--time-key", "time", "--pruning", "dash"], "--prior"),
     (["--time-key", "time", "--trajectory-key", "trajectory", "--pruning", "none", "--truth",
       "partial_truth.csv"],
-     "truth must name exactly the data genes"),
+     "truth must name every data gene"),
 ])
 def test_fit_user_errors_are_one_line(files, capsys, extra, message):
     truth = pd.read_csv(files / "truth.csv", index_col=0)

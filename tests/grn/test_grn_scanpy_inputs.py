@@ -243,3 +243,19 @@ def test_unusable_times_say_how_to_fix_them(planted):
         t = data.obs["when"]
         data.obs["hours"] = (t - t.min()) / pd.Timedelta(hours=1)
         np.testing.assert_allclose(data.obs["hours"], planted.obs["time"])
+
+
+def test_a_truth_over_more_genes_scores_data_subset_to_some_genes(planted):
+    # after sc.pp.highly_variable_genes and subsetting, the truth (or gold standard) names
+    # genes the data no longer has; it was refused ("must name exactly the data genes"),
+    # though the edges among the kept genes are all that can be scored
+    genes = list(planted.var_names)
+    full = pd.DataFrame(planted.varp["truth"], index=genes, columns=genes)
+    kept = genes[:6]
+    model = _fit(planted[:, kept].copy())
+    with pytest.warns(UserWarning, match=r"2 gene\(s\) of the truth are not in the data"):
+        scores = model.evaluate(full)
+    assert scores == model.evaluate(full.loc[kept, kept])
+    # a truth without a data gene is still refused: that gene would count as edgeless
+    with pytest.raises(ValueError, match=r"truth must name every data gene.*\['g5'\]"):
+        model.evaluate(full.drop(index="g5", columns="g5"))
