@@ -250,6 +250,22 @@ class _ScaledField(nn.Module):
         return self.dt * self.func(s, y)
 
 
+#: torchdiffeq's adaptive solvers, which take a ``norm`` option for their error estimate.
+_ADAPTIVE = frozenset({"dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun"})
+
+
+def _finite_norm(error: torch.Tensor) -> torch.Tensor:
+    """RMS norm of a step's error estimate, made large (not NaN) when it is not finite.
+
+    A trial step too long for a stiff field can reach states where the field is not finite
+    (PHOENIX's product branch takes ``log1p`` of a softsign that rounds to -1 there). With
+    a NaN error torchdiffeq sets the next step to 0 and fails with "underflow in dt 0.0"
+    instead of rejecting the step; a large error rejects it and retries a fifth as long.
+    """
+    norm = error.abs().pow(2).mean().sqrt()
+    return torch.where(torch.isfinite(norm), norm, torch.full_like(norm, 1e10))
+
+
 def _odeint(
     field: nn.Module,
     y0: torch.Tensor,
@@ -264,6 +280,8 @@ def _odeint(
     import torchdiffeq
 
     solver = torchdiffeq.odeint_adjoint if adjoint else torchdiffeq.odeint
+    if method in _ADAPTIVE and "norm" not in (options or {}):
+        options = {**(options or {}), "norm": _finite_norm}
     try:
         out = solver(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)
     except AssertionError as exc:  # torchdiffeq signals failures with bare asserts
