@@ -861,7 +861,9 @@ class GRNModel:
         ----------
         y0
             Initial expression (see :meth:`predict`); default: the mean of the first cell
-            of every trajectory.
+            of every trajectory. For a pseudotime fit with branch labels as trajectories
+            that mixes the root with the branch points: pass the root cell,
+            ``adata.X[adata.uns["iroot"]]``.
         times
             Times (data units); default: 100 points over the observed time range.
         perturb
