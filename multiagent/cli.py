@@ -69,7 +69,8 @@ def _simulate(args: argparse.Namespace) -> int:
                                         persuasion=args.persuasion)["mean"]
     metrics["adversary_weight_closed_form"] = closed
     metrics["adversary_nodes"] = nodes
-    metrics["parameters"] = {k: v for k, v in vars(args).items() if k != "func"}
+    # --quiet changes what is shown, not the run: the same metrics.json either way
+    metrics["parameters"] = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
     summary = (f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
                f"{metrics['accuracy_end']:.3f}  adversary weight "
                f"{metrics['adversary_weight']:.4f}")
@@ -349,6 +350,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "round, agent, option) and every round would be held in memory")
     sim.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder: trajectories.csv, metrics.json, trajectories.png")
+    # every other prunus command takes --quiet; scripts that pass it to all of them failed
+    # here with "unrecognized arguments"
+    sim.add_argument("--quiet", action="store_true",
+                     help="no progress bar (accepted as by the other commands; simulate "
+                          "shows none)")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,

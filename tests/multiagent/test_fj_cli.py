@@ -158,6 +158,19 @@ def test_fit_shows_progress_over_questions_unless_quiet(debate, tmp_path, capsys
     assert capsys.readouterr().err == ""
 
 
+def test_simulate_takes_quiet_like_every_other_command(tmp_path, capsys):
+    # `prunus fj simulate ... --quiet` failed with "unrecognized arguments: --quiet"
+    argv = ["fj", "simulate", "--graph", "star", "--questions", "2"]
+    assert main([*argv, "--quiet", "--out", str(tmp_path / "quiet")]) == 0
+    assert capsys.readouterr().err == ""
+    assert main([*argv, "--out", str(tmp_path / "shown")]) == 0
+    quiet = json.loads((tmp_path / "quiet" / "metrics.json").read_text())
+    shown = json.loads((tmp_path / "shown" / "metrics.json").read_text())
+    assert quiet["parameters"].pop("out") != shown["parameters"].pop("out")
+    assert quiet == shown  # a display option: the same metrics, parameters included
+    assert quiet["adversary_weight"] == pytest.approx(2 / 3, abs=1e-10)  # star, hub
+
+
 def test_gamma_outside_unit_interval_is_a_usage_error(tmp_path, capsys):
     for value, message in (("1.5", "must be a probability in [0, 1], got 1.5"),
                            ("x", "expected a number, got 'x'")):  # was "invalid _unit value"
