@@ -183,7 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--method",
         choices=["auto", "exact", "mcmc"],
         default="auto",
-        help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto",
+        help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto (default: "
+        "the cheapest exact route, MCMC when tumours carry too many events for it)",
     )
     fit.add_argument("--seed", metavar="S", type=random_seed, default=0,
                      help="seed of folds and MCMC chains (default 0)")

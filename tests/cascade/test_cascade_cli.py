@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.cli import main
+from core.cli import build_parser, main
 
 
 def _write(path, lines):
@@ -65,7 +66,7 @@ def test_size_methods_on_a_cycle(tmp_path, capsys):
             ["--seed", "a", "--method", "tree"],
             "cycle",
         ),
-        (["a b 0.5"], ["--seed", "q"], "seed 'q' is not a node"),
+        (["a b 0.5"], ["--seed", "q"], "--seed q: no node 'q' in"),
         (["a b 1.5"], ["--seed", "a"], "edge ('a' -> 'b')"),
         (["a a 0.5"], ["--seed", "a"], "self-loop on node 'a'"),
         (["a b nan"], ["--seed", "a"], "NaN"),
@@ -78,6 +79,19 @@ def test_size_errors_are_one_line(tmp_path, capsys, lines, extra, message):
     code = main(["cascade", "size", str(graph), *extra, "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_a_seed_that_is_no_node_points_to_the_random_seed_option(tmp_path, capsys):
+    # --seed is the random seed of ctmc fit, fj simulate and grn fit; here it names seed
+    # nodes, and `--seed 42` meant as a random seed said only "seed '42' is not a node"
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    code = main(["cascade", "size", str(graph), "--seed", "a", "--seed", "42", "--method", "mc",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("prunus: error: --seed 42: no node '42' in ")
+    assert "the Monte Carlo random seed is --rng-seed" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_method_tree_on_a_cycle_names_the_options(tmp_path, capsys):
@@ -233,3 +247,19 @@ def test_monte_carlo_progress_on_stderr_unless_quiet(tmp_path, capsys):
     # the bar does not touch the random stream
     same = [pd.read_csv(tmp_path / d / "distribution.csv") for d in "ab"]
     pd.testing.assert_frame_equal(*same)
+
+
+def test_size_help_states_every_default():
+    # grn and fj state each option's default in --help; cascade size did not for
+    # --runs and --rng-seed
+    parser = build_parser()
+    for word in ("cascade", "size"):
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    unstated = [a.option_strings[0] for a in parser._actions
+                if a.option_strings  # a seed of 0 equals False: compare by identity
+                and all(a.default is not v for v in (None, False, argparse.SUPPRESS))
+                and "default" not in (a.help or "")]
+    assert unstated == []
+    text = " ".join(parser.format_help().split())
+    assert "default 100000" in text and "default 0, so a rerun draws the same runs" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import warnings
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from biomodels.ctmc import CTMC, random_sparse_theta
-from core.cli import main
+from core.cli import build_parser, main
 
 
 def _cohort(tmp_path):
@@ -230,3 +231,18 @@ def test_cli_names_the_method_option_not_the_python_argument(tmp_path, capsys):
     assert err == ("prunus: error: --method exact: a tumour carries 26 events (> 25); the "
                    "exact subset likelihood needs 2^k states per tumour. Use --method mcmc.\n")
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_help_states_every_default():
+    # grn and fj state each option's default in --help; ctmc fit did not for --method
+    parser = build_parser()
+    for word in ("ctmc", "fit"):
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[word]
+    unstated = [a.option_strings[0] for a in parser._actions
+                if a.option_strings  # a seed of 0 equals False: compare by identity
+                and all(a.default is not v for v in (None, False, argparse.SUPPRESS))
+                and "default" not in (a.help or "")]
+    assert unstated == []
+    text = " ".join(parser.format_help().split())
+    assert "auto (default: the cheapest exact route" in text
