@@ -52,13 +52,17 @@ class MonteCarloResult:
         return int(self.sizes.shape[0])
 
 
-def _float64_array(x: np.ndarray | torch.Tensor) -> np.ndarray:
+def _float64_array(x: np.ndarray | torch.Tensor | MonteCarloResult) -> np.ndarray:
     """``x`` as a float64 numpy array, a tensor detached and copied to the CPU.
 
     Not through ``torch.as_tensor``: a list became a tensor of torch's default dtype, float32,
     first (``1 - 1e-9`` was 1.0: half the expected error of ``[1e-9, 1 - 1e-9]``), and
-    numpy has no bfloat16.
+    numpy has no bfloat16. A :class:`MonteCarloResult` gives its ``distribution``.
     """
+    if isinstance(x, MonteCarloResult):
+        # what monte_carlo returns, passed on as a distribution (total_variation(P, mc),
+        # plot_distribution(mc)) failed with "float() argument must be ... MonteCarloResult"
+        x = x.distribution
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().to(torch.float64).numpy()
     return np.asarray(x, dtype=np.float64)
@@ -89,13 +93,15 @@ def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
     return float(np.sqrt(p * (1 - p)).sum() / math.sqrt(2 * math.pi * n_runs))
 
 
-def total_variation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+def total_variation(a: np.ndarray | torch.Tensor | MonteCarloResult,
+                    b: np.ndarray | torch.Tensor | MonteCarloResult) -> float:
     """Total variation distance ``½ Σ_k |a_k - b_k|`` (shorter input padded with zeros).
 
     Parameters
     ----------
     a, b
-        Two distributions over sizes ``0, 1, ...``.
+        Two distributions over sizes ``0, 1, ...`` (a :class:`MonteCarloResult` is read as
+        its ``distribution``).
 
     Returns
     -------

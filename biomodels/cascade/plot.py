@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .montecarlo import _float64_array
+from .montecarlo import MonteCarloResult, _float64_array
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -17,7 +17,8 @@ __all__ = ["plot_distribution"]
 
 
 def plot_distribution(
-    curves: Mapping[str, np.ndarray | torch.Tensor] | np.ndarray | torch.Tensor,
+    curves: Mapping[str, np.ndarray | torch.Tensor | MonteCarloResult] | np.ndarray
+    | torch.Tensor | MonteCarloResult,
     *,
     ax: Axes | None = None,
     log: bool = False,
@@ -29,7 +30,8 @@ def plot_distribution(
     Parameters
     ----------
     curves
-        A distribution, or a mapping from legend label to distribution.
+        A distribution, or a mapping from legend label to distribution (an array, a tensor
+        or a :class:`~biomodels.cascade.MonteCarloResult`).
     ax
         Matplotlib axes to draw on (a new figure if None).
     log

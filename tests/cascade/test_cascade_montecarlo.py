@@ -78,3 +78,14 @@ def test_error_measures_read_lists_in_float64():
     # numpy has no bfloat16: the tensor is read in float64 as its other dtypes are
     half = torch.tensor([0.5, 0.5], dtype=torch.bfloat16)
     assert total_variation(half, [0.25, 0.75]) == 0.25
+
+
+def test_a_monte_carlo_result_is_read_as_its_distribution():
+    # monte_carlo's own result, passed where a distribution goes, failed with "float()
+    # argument must be a string or a real number, not 'MonteCarloResult'"
+    g = CascadeGraph.from_edges([(0, 1, 0.5)])
+    res = monte_carlo(g, [1.0, 0.0], n_runs=1_000, seed=0)
+    exact = torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64)
+    assert total_variation(exact, res) == total_variation(exact, res.distribution)
+    assert total_variation(res, exact) == pytest.approx(abs(res.distribution[1] - 0.5))
+    assert expected_tv_error(res, 1_000) == pytest.approx(res.expected_error)

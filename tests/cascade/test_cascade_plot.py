@@ -51,3 +51,15 @@ def test_log_axis_of_a_long_tail_stops_at_probability_one(axes):
 def test_floor_must_be_a_positive_probability(axes, floor):
     with pytest.raises(ValueError, match="floor"):
         plot_distribution([0.5, 0.5], ax=axes, log=True, floor=floor)
+
+
+def test_a_monte_carlo_result_is_drawn_as_its_distribution(axes):
+    # plot_distribution(monte_carlo(...)) failed with "float() argument must be ... not
+    # 'MonteCarloResult'"
+    from biomodels.cascade import CascadeGraph, monte_carlo
+
+    res = monte_carlo(CascadeGraph.from_edges([(0, 1, 0.5)]), [1.0, 0.0], n_runs=200, seed=0)
+    plot_distribution({"mc": res}, ax=axes)
+    plot_distribution(res, ax=axes)
+    for line in axes.get_lines():
+        np.testing.assert_array_equal(line.get_ydata(), res.distribution)
