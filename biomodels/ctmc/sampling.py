@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from biomodels.ctmc._checks import as_theta
-from core.checks import check_seed
+from core.checks import check_count, check_seed
 
 __all__ = ["Trajectories", "sample_trajectories"]
 
@@ -77,8 +77,9 @@ def sample_trajectories(
     (5, 3)
     """
     th = as_theta(theta).detach().cpu().to(torch.float64).numpy()
-    if not isinstance(n_samples, int | np.integer) or n_samples < 0:
-        raise ValueError(f"n_samples must be a non-negative integer, got {n_samples!r}")
+    # as every other count: True failed in numpy ("expected a sequence of integers"), 5.0
+    # raised a ValueError
+    n_samples = check_count("n_samples", n_samples, at_least=0)
     n = th.shape[0]
     rng = np.random.default_rng(check_seed(seed))
     base = np.diag(th).copy()

@@ -57,3 +57,15 @@ def test_sampling_rates_beyond_float_range_without_overflow_warnings():
     traj = sample_trajectories(np.array([[1000.0, 0.0], [0.0, -720.0]]), 20, seed=0)
     assert (traj.X[:, 0] == 1).all() and (traj.X[:, 1] == 0).all()
     assert (traj.times[:, 0] == 0).all()
+
+
+def test_sample_count_is_checked_as_every_count():
+    # True failed in numpy, naming no argument; a float raised a ValueError, unlike
+    # CTMC.sample's TypeError
+    theta = np.zeros((2, 2))
+    for bad in (True, 5.0, "3"):
+        with pytest.raises(TypeError, match="n_samples: expected an integer >= 0"):
+            sample_trajectories(theta, bad, seed=0)
+    with pytest.raises(ValueError, match="n_samples: expected an integer >= 0, got -1"):
+        sample_trajectories(theta, -1, seed=0)
+    assert sample_trajectories(theta, np.int64(3), seed=0).X.shape == (3, 2)
