@@ -93,9 +93,11 @@ def optimizer(model: nn.Module, ham: bool):
 # %% [markdown]
 # ## LRR with and without HAM
 #
-# `core.LRR` is iterated by the training loop: each round trains, then the
-# schedule prunes 50 % of the surviving weights by global magnitude, attaches
-# the masks and restarts the learning-rate schedule (weights are kept).
+# `core.LRR` is iterated by the training loop: the first round trains the dense
+# network; between rounds the schedule prunes 50 % of the surviving weights by
+# global magnitude (the last prune only down to the target: 1 %, 2 % in quick
+# mode), attaches the masks and restarts the learning-rate schedule (weights are
+# kept).
 
 # %%
 densities = core.geometric_densities(0.5, target=0.02 if QUICK else 0.01)

@@ -168,7 +168,7 @@ for m in extra:
           f"(truth {CTMC(theta_m, names_m).order_probability('A', 'B'):.3f})")
 fig, ax = plt.subplots(figsize=(4.5, 3.2))
 for m, values in zip(extra, all_values):
-    ax.plot([m] * len(values), values, "o", color="0.6", ms=4)
+    ax.plot([m] * len(values), values, "o", color="0.6", ms=4, label=None if m else "one cohort")
 ax.plot(extra, estimates, "-", color="C0", label="fitted (median of repeats)")
 ax.axhline(CTMC(block_theta(0, blocks="synth2")[0]).order_probability(0, 1), color="k", ls="--",
            label="truth")
