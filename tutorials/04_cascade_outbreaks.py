@@ -184,7 +184,10 @@ fig.savefig(OUT / "cascade_fit.png", dpi=110)
 # ## Networks with cycles
 # Real contact networks have triangles (households, workplaces). There the tree
 # approximation (TDA) is used; check it against sampling before trusting it, especially
-# on dense networks near the epidemic threshold, where it is known to be poor.
+# on dense networks near the epidemic threshold, where it is known to be poor. On this
+# small world the full run prints a total variation of about 0.04 against a Monte Carlo
+# error of 0.005: the approximation is measurably off, though close enough to read the
+# shape of the distribution; for tail probabilities, trust the sampled reference here.
 
 # %%
 ws = nx.connected_watts_strogatz_graph(n, 4, 0.1, seed=SEED)
