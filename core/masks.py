@@ -25,6 +25,8 @@ There are no forward hooks that recompute the weight and no ``weight_orig`` copy
 (the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
 dense model costs. One tiny forward pre-hook on the root module only re-arms the
 gradient hooks of a copy (``deepcopy``/``torch.load`` do not copy tensor hooks).
+Tensors given to ``torch.func.functional_call`` (or ``torch.func.grad``) are not masked:
+mask them (or multiply by the masks) before the call when that is needed.
 """
 
 from __future__ import annotations
@@ -169,6 +171,11 @@ class _GradMask:
                 and grad._version == self.grad_version)
 
 
+def _takes_grad_hook(param: torch.Tensor) -> bool:
+    """Whether torch accumulates a gradient into ``param`` (and accepts a hook for it)."""
+    return param.requires_grad and param.is_leaf
+
+
 #: optimizers whose step leaves a weight at exactly zero when its gradient and its state
 #: are zero (every update is elementwise and proportional to them; weight decay scales
 #: the zero weight), given ``eps > 0`` where they divide by a second moment
@@ -209,7 +216,7 @@ class _MaskHook:
         self.names = names
         self._armed: weakref.ref[nn.Module] | None = None
         self._params: list[weakref.ref[torch.Tensor]] = []
-        self._grad_hooks: list[_GradMask] = []
+        self._grad_hooks: list[_GradMask | None] = []
         self._grad_handles: list[Any] = []
         self._opt_handles: list[Any] = []
         # per parameter, the stamps (_stamp) right after its pruned entries were last
@@ -240,8 +247,12 @@ class _MaskHook:
         # the parameters too: load_state_dict(assign=True) swaps them in place of the module
         if self._armed is None or self._armed() is not module:
             return False
-        return all(ref() is getattr(*_owner(module, name))
-                   for ref, name in zip(self._params, self.names, strict=True))
+        for ref, hook, name in zip(self._params, self._grad_hooks, self.names, strict=True):
+            param = getattr(*_owner(module, name))
+            # a parameter frozen when armed has no hook: it needs one once it is unfrozen
+            if ref() is not param or (hook is None and _takes_grad_hook(param)):
+                return False
+        return True
 
     def arm(self, module: nn.Module) -> None:
         """Register gradient hooks on ``module``'s parameters (idempotent)."""
@@ -268,8 +279,13 @@ class _MaskHook:
         for name in self.names:
             owner, attr = _owner(module, name)
             param = getattr(owner, attr)
-            grad_hook = _GradMask(owner, attr + "_mask")
-            self._grad_handles.append(param.register_post_accumulate_grad_hook(grad_hook))
+            grad_hook = None
+            # torch refuses the hook on a frozen parameter (requires_grad=False): attaching
+            # masks to a model with a frozen layer raised, as did a deepcopy's first
+            # forward; a frozen parameter gets no gradient (_is_armed re-arms on unfreeze)
+            if _takes_grad_hook(param):
+                grad_hook = _GradMask(owner, attr + "_mask")
+                self._grad_handles.append(param.register_post_accumulate_grad_hook(grad_hook))
             self._grad_hooks.append(grad_hook)
             self._params.append(weakref.ref(param))
         self._armed = weakref.ref(module)
@@ -283,8 +299,25 @@ class _MaskHook:
         self._armed = None
         self._zeroed = {}
 
+    def _swapped_in(self, module: nn.Module) -> bool:
+        """Whether a plain tensor holds a masked parameter's place (``functional_call``).
+
+        ``torch.func.functional_call`` puts the tensors it is given in the parameters'
+        places for one call: re-arming on them took the hooks off the module's own
+        parameters, whose gradients (of a forward before that call) went unmasked.
+        """
+        for name in self.names:
+            try:
+                owner, attr = _owner(module, name)
+            except AttributeError:
+                return False  # arm() names the replaced parameter
+            value = owner._parameters.get(attr)
+            if value is not None and not isinstance(value, nn.Parameter):
+                return True
+        return False
+
     def __call__(self, module: nn.Module, args: Any) -> None:
-        if not self._is_armed(module):
+        if not self._is_armed(module) and not self._swapped_in(module):
             self.arm(module)
 
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
@@ -341,7 +374,9 @@ class _MaskHook:
             for i, name in enumerate(self.names):
                 owner, attr = _owner(module, name)
                 param = getattr(owner, attr)
-                masked = armed and self._grad_hooks[i].grad_is_masked(param)
+                grad_hook = self._grad_hooks[i] if armed else None
+                masked = armed and (param.grad is None if grad_hook is None
+                                    else grad_hook.grad_is_masked(param))
                 if skip_clean and (self._risky.get(name, False) or not masked):
                     self._suspect.add(name)
                 if not (skip_clean and masked and self._clean.get(name, False)

@@ -297,3 +297,44 @@ def test_a_single_parameter_name_is_one_name_not_its_letters() -> None:
     assert torch.equal(one["0.weight"], random_mask(net, 0.5, names=["0.weight"], seed=3)
                        ["0.weight"])
     assert list(magnitude_mask(net, 0.5, names="2.weight")) == ["2.weight"]
+
+
+def test_masks_attach_to_frozen_parameters_and_follow_an_unfreeze() -> None:
+    # torch refuses a gradient hook on a tensor without requires_grad: attaching masks to a
+    # model with a frozen layer, a deepcopy's first forward and functional_call with plain
+    # tensors raised "cannot register a hook on a tensor that doesn't require gradient"
+    net = _net()
+    net[0].requires_grad_(False)
+    masks = magnitude_mask(net, 0.5).attach(net)
+    assert _pruned_are_zero(net, masks)
+    x = torch.randn(4, 10)
+    assert copy.deepcopy(net)(x).shape == (4, 3)
+    plain = {n: p.detach() for n, p in net.named_parameters()}
+    assert torch.equal(torch.func.functional_call(net, plain, (x,)), net(x))
+    # unfrozen later (gradual unfreezing): the next forward masks its gradients too
+    net[0].requires_grad_(True)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    masks.attach_optimizer(net, opt)
+    _train(net, opt, 5)
+    assert not net[0].weight.grad[~masks["0.weight"]].any()
+    assert net[0].weight.grad[masks["0.weight"]].any()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_functional_call_leaves_the_gradient_masks_of_the_module_in_place() -> None:
+    # a forward through torch.func.functional_call (an EMA teacher, an ensemble) between a
+    # forward and its backward raised on plain tensors, and re-armed the gradient hooks on
+    # them: the module's own gradients then reached the pruned weights unmasked
+    net = _net()
+    masks = random_mask(net, 0.3, seed=0).attach(net)
+    x = torch.randn(8, 10)
+    loss = net(x).pow(2).sum()
+    teacher = {n: 2 * p.detach() for n, p in net.named_parameters()}
+    with torch.no_grad():
+        out = torch.func.functional_call(net, teacher, (x,))
+    assert out.shape == (8, 3)
+    loss.backward()
+    for n, p in net.named_parameters():
+        if n in masks:
+            assert not p.grad[~masks[n]].any(), n
+            assert p.grad[masks[n]].any(), n
