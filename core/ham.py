@@ -106,6 +106,14 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
     return True
 
 
+#: the hook registries of :class:`torch.optim.Optimizer`
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+               "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+               "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+#: what an LR scheduler sets on the instance (its step wrapper, which holds the original)
+_WRAPPER_TRANSIENT = ("step", "_opt_called")
+
+
 class OptimizerWrapper(torch.optim.Optimizer):
     """Base for optimizers that add a step after an inner optimizer's step.
 
@@ -212,10 +220,17 @@ class OptimizerWrapper(torch.optim.Optimizer):
         self.optimizer.add_param_group(param_group)
 
     def __getstate__(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        # hooks and the step an LR scheduler patched onto the instance stay behind, as
+        # torch.optim.Optimizer leaves them: a copy kept that step, bound to the original,
+        # so stepping a deepcopy stepped the original; a MaskSet's hooks did not pickle
+        return {k: v for k, v in self.__dict__.items()
+                if k not in _HOOK_DICTS and k not in _WRAPPER_TRANSIENT}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        for key in _HOOK_DICTS:
+            setattr(self, key, OrderedDict())
+        self._patch_step_function()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.optimizer!r})"

@@ -43,6 +43,11 @@ def _bias_correction(steps: torch.Tensor, beta: float) -> torch.Tensor:
     return -torch.expm1(steps * math.log(beta))
 
 
+#: NanoAdam's own attributes, kept by pickling and ``copy.deepcopy``
+_SETTINGS = ("mask_interval", "density_schedule", "density_interval", "largest",
+             "on_reselect", "global_step")
+
+
 class NanoAdam(torch.optim.Optimizer):
     """Adam restricted to the ``k`` smallest-magnitude weights of each tensor.
 
@@ -123,6 +128,14 @@ class NanoAdam(torch.optim.Optimizer):
         self.largest = bool(largest)
         self.on_reselect = on_reselect
         self.global_step = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        # torch.optim.Optimizer pickles only defaults, state and groups: a deepcopy (or a
+        # torch.save of the optimizer) lacked the settings and step count, and its first
+        # step raised AttributeError 'global_step'
+        state = super().__getstate__()
+        state.update({key: self.__dict__[key] for key in _SETTINGS if key in self.__dict__})
+        return state
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group; one that sets its own ``density`` is left out of the schedule.

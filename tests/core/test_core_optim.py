@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -202,6 +203,54 @@ def test_wrapper_load_state_dict_runs_the_mask_hooks(wrapper: str) -> None:
     # the wrapper's own state-dict hooks run too
     opt.register_state_dict_post_hook(lambda o, sd: {**sd, "tag": 1})
     assert opt.state_dict()["tag"] == 1
+
+
+@pytest.mark.parametrize("wrapper", ["ham", "horst"])
+def test_wrapper_copies_and_pickles_like_a_torch_optimizer(wrapper: str) -> None:
+    # the wrappers copied their whole __dict__: with an LR scheduler the copy kept the step
+    # torch's scheduler patches onto the instance, bound to the original, so stepping a
+    # deepcopy stepped the original; with masks attached, pickling (torch.save) raised
+    torch.manual_seed(0)
+    net = nn.Linear(4, 4, bias=False)
+    opt = (HAM(torch.optim.Adam(net.parameters(), lr=0.1), alpha=2.0) if wrapper == "ham"
+           else HORST(net.parameters(), lr=0.1, alpha=2.0))
+    magnitude_mask(net, 0.5).attach(net, opt)
+    torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    x = torch.randn(8, 4)
+    for _ in range(2):
+        opt.zero_grad()
+        net(x).pow(2).sum().backward()
+        opt.step()
+    clones = [copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))]
+    before = net.weight.detach().clone()
+    for clone in clones:
+        clone.param_groups[0]["params"][0].grad = net.weight.grad.clone()  # copies drop it
+        clone.step()
+        assert torch.equal(net.weight.detach(), before)  # the original did not move
+        assert clone.alpha == 2.0
+    opt.step()  # the original's own step: the copies took the same one
+    assert not torch.equal(net.weight.detach(), before)
+    for clone in clones:
+        assert torch.equal(clone.param_groups[0]["params"][0].detach(), net.weight.detach())
+
+
+def test_nanoadam_copies_keep_their_settings_and_step_count() -> None:
+    # torch's Optimizer pickles defaults, state and groups only: a deepcopy (or a torch.save
+    # of the optimizer) lost global_step and the settings and its first step raised
+    w = nn.Parameter(torch.randn(6, 5, generator=torch.Generator().manual_seed(3)))
+    opt = NanoAdam([w], lr=1e-2, density=0.3, mask_interval=2, largest=True)
+    for _ in range(3):
+        w.grad = 2 * w.detach()
+        opt.step()
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert (clone.global_step, clone.mask_interval, clone.largest) == (3, 2, True)
+        w2 = clone.param_groups[0]["params"][0]
+        w2.grad = 2 * w2.detach()
+        clone.step()
+        assert clone.global_step == 4
+    w.grad = 2 * w.detach()
+    opt.step()
+    assert torch.equal(w2.detach(), w.detach())  # the copy took the original's next step
 
 
 def test_nanoadam_changes_only_the_k_smallest_and_matches_adam_on_them() -> None:
