@@ -57,6 +57,9 @@ __all__ = [
     "Cyclic",
 ]
 
+#: the parameter-group entries an LR scheduler writes, rewound with the schedule
+_SCHEDULED = ("lr", "momentum", "betas")
+
 ScoreFn = Callable[[nn.Module], Mapping[str, torch.Tensor]]
 
 
@@ -167,8 +170,9 @@ class PruningSchedule:
         Optional LR scheduler; rewound with the learning rates.
     rewind
         ``"weights"`` (IMP: weights, optimizer state and LR schedule go back to
-        the checkpoint), ``"lr"`` (LRR: only the learning rates and the LR
-        schedule go back), ``"none"`` (plain iterative pruning with fine-tuning).
+        the checkpoint), ``"lr"`` (LRR: only the learning rates, the momenta a
+        schedule cycles and the LR schedule go back), ``"none"`` (plain iterative
+        pruning with fine-tuning).
     score
         ``"magnitude"`` or a callable ``model -> {name: score}`` (higher = keep),
         e.g. DASH's prior-weighted score.
@@ -225,13 +229,16 @@ class PruningSchedule:
         self._weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()
                          if not k.endswith("_mask")}
         self._opt_state = copy.deepcopy(self.optimizer.state_dict())
-        self._lrs = [g["lr"] for g in self.optimizer.param_groups]
+        # the momentum too: OneCycleLR and CyclicLR cycle it with the lr, and a round that
+        # stopped part way began the next one with its last momentum
+        self._lrs = [{k: copy.deepcopy(g[k]) for k in _SCHEDULED if k in g}
+                     for g in self.optimizer.param_groups]
         self._sched_state = (copy.deepcopy(self.lr_scheduler.state_dict())
                              if self.lr_scheduler is not None else None)
 
     def _rewind_lr(self) -> None:
-        for group, lr in zip(self.optimizer.param_groups, self._lrs):
-            group["lr"] = lr
+        for group, saved in zip(self.optimizer.param_groups, self._lrs):
+            group.update(saved)
         if self.lr_scheduler is not None:
             self.lr_scheduler.load_state_dict(copy.deepcopy(self._sched_state))
 

@@ -77,6 +77,23 @@ def test_imp_rewinds_weights_and_lr_lrr_keeps_weights() -> None:
         assert all(bool((params[n][~schedule.masks[n]] == 0).all()) for n in schedule.masks)
 
 
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_lrr_rewinds_the_momentum_a_one_cycle_schedule_cycles(opt_name: str) -> None:
+    # OneCycleLR cycles the momentum (SGD) or beta1 (Adam) with the lr: LRR rewound the lr
+    # only, so each round's first step used the momentum the last round stopped at
+    net = _net()
+    opt = (torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9) if opt_name == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=0.01))
+    one_cycle = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.3, total_steps=20)
+    key = "momentum" if opt_name == "sgd" else "betas"
+    starts = []
+    for _ in LRR(net, opt, [0.5, 0.25], lr_scheduler=one_cycle):
+        starts.append((opt.param_groups[0]["lr"], opt.param_groups[0][key]))
+        _train(net, opt, one_cycle, steps=8)  # a round that stops part way through the cycle
+    first = (pytest.approx(0.3 / 25), 0.95 if opt_name == "sgd" else (0.95, 0.999))
+    assert starts == [first] * 3
+
+
 def test_a_loop_stopped_part_way_goes_on_from_the_round_it_stopped_in() -> None:
     # Ctrl-C in a notebook, then the cell run again: the loop restarted its labels at 1.0
     # while the masks stayed at 0.25, so two "dense" rounds trained sparse and the history
