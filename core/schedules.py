@@ -236,13 +236,23 @@ class PruningSchedule:
         self._sched_state = (copy.deepcopy(self.lr_scheduler.state_dict())
                              if self.lr_scheduler is not None else None)
 
+    def _check_groups(self) -> None:
+        # a group added since the rewind point: IMP failed inside torch's load_state_dict
+        # ("different number of parameter groups"), LRR left its lr unrewound
+        have, saved = len(self.optimizer.param_groups), len(self._lrs)
+        if have != saved:
+            raise ValueError(f"optimizer: it has {have} parameter groups but the rewind point "
+                             f"saved {saved}; call checkpoint() after add_param_group")
+
     def _rewind_lr(self) -> None:
+        self._check_groups()
         for group, saved in zip(self.optimizer.param_groups, self._lrs):
             group.update(saved)
         if self.lr_scheduler is not None:
             self.lr_scheduler.load_state_dict(copy.deepcopy(self._sched_state))
 
     def _rewind_weights(self) -> None:
+        self._check_groups()
         with torch.no_grad():
             state = self.model.state_dict()
             for k, v in self._weights.items():

@@ -229,3 +229,22 @@ def test_geometric_target_is_not_missed_by_rounding() -> None:
     assert geometric_densities(0.2, target=0.64) == [0.8, 0.64]
     out = geometric_densities(0.2, target=0.512)
     assert len(out) == 3 and out[-1] == 0.512
+
+
+@pytest.mark.parametrize("kind", ["imp", "lrr"])
+def test_a_group_added_after_the_rewind_point_asks_for_a_new_checkpoint(kind) -> None:
+    # before: IMP failed inside torch ("loaded state dict has a different number of
+    # parameter groups"), LRR silently left the new group's lr where the round ended
+    net = nn.Sequential(nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 1), nn.Linear(1, 1))
+    opt = torch.optim.SGD([*net[0].parameters(), *net[2].parameters()], lr=0.1)
+    schedule = (IMP if kind == "imp" else LRR)(net, opt, [0.5, 0.25],
+                                               names=["0.weight", "2.weight"])
+    opt.add_param_group({"params": list(net[3].parameters()), "lr": 0.3})
+    with pytest.raises(ValueError, match=r"optimizer: it has 2 parameter groups but the "
+                                         r"rewind point saved 1; call checkpoint\(\) after"):
+        schedule.prune(0.5)
+    schedule.checkpoint()
+    opt.param_groups[1]["lr"] = 0.01  # a schedule moved it during the round
+    schedule.prune(0.5)
+    assert opt.param_groups[1]["lr"] == 0.3
+    assert schedule.masks.density() == pytest.approx(0.5, abs=0.01)
