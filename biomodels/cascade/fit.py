@@ -294,7 +294,9 @@ class CascadeFit:
         Returns
         -------
         CascadeFit
-            ``self``, with ``history`` holding the mean log-likelihood per step.
+            ``self``, with ``history`` holding the mean log-likelihood per step. A further
+            call continues from the fitted weights (with a fresh Adam state) and extends
+            ``history``; a call that fails or is interrupted (Ctrl-C) changes neither.
 
         Raises
         ------
@@ -306,13 +308,17 @@ class CascadeFit:
         total = float(counts.sum())
         logits = self.logits.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
+        # the steps' values are kept apart until the end: an interrupted call appended them
+        # to history while the weights stayed those before it, and a rerun counted them twice
+        steps: list[float] = []
         for _ in tqdm(range(epochs), disable=not progress, desc="cascade fit"):
             opt.zero_grad()
             loss = -self._lik(torch.sigmoid(logits), counts) / total
             loss.backward()
             opt.step()
-            self.history.append(-float(loss.detach()))
+            steps.append(-float(loss.detach()))
         self.logits = logits.detach()
+        self.history.extend(steps)
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:

@@ -583,3 +583,57 @@ def test_celf_falls_back_to_every_distribution_when_a_bound_misses(monkeypatch):
     sel = celf(g, 3)
     assert sel.seeds == ref[0] and sel.values == ref[1]
     assert sel.evaluations >= g.n + 1
+
+
+def test_an_interrupted_fit_leaves_weights_and_history_as_they_were(monkeypatch):
+    # Ctrl-C half way appended the steps' values to history while the weights stayed those
+    # before the call: history then told of a fit that never happened, and a rerun counted
+    # the first steps twice (30 entries after an interrupted and a full 20-epoch fit)
+    import biomodels.cascade.fit as cascade_fit
+
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6), (1, 3, 0.6)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=400, seed=2).sizes
+    fresh = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=20)
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3)
+    real, calls = cascade_fit._Likelihood.__call__, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 11:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cascade_fit._Likelihood, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit.fit(sizes, epochs=20)
+    monkeypatch.setattr(cascade_fit._Likelihood, "__call__", real)
+    assert fit.history == [] and float(fit.shared_weights[0]) == pytest.approx(0.3)
+    fit.fit(sizes, epochs=20)  # the rerun is the uninterrupted fit
+    assert fit.history == fresh.history and torch.equal(fit.logits, fresh.logits)
+
+
+def _open_bars():
+    from tqdm.auto import tqdm
+
+    return [bar for bar in list(tqdm._instances) if not bar.disable]
+
+
+def test_an_interrupted_celf_closes_its_progress_bar(monkeypatch):
+    # the bar was closed only on return: after Ctrl-C it stayed open (held by the
+    # traceback a notebook keeps) and later bars were drawn one line further down
+    import biomodels.cascade.influence as influence
+
+    g = CascadeGraph.from_networkx(nx.star_graph(5), default=0.5)
+    real, calls = influence.tree_size_distribution, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(influence, "tree_size_distribution", interrupted)
+    before = _open_bars()
+    with pytest.raises(KeyboardInterrupt) as info:
+        celf(g, 2, progress=True)
+    assert info.traceback and _open_bars() == before
