@@ -152,71 +152,73 @@ def celf(
     from tqdm.auto import tqdm
 
     bar = tqdm(desc="celf", unit=" distributions", disable=not progress, leave=False)
-    # objective of each seed set computed so far: the exact fallback reuses them
-    cache: dict[tuple[int, ...], float] = {}
+    # closed however the search ends: a bar left open by Ctrl-C (kept alive by the
+    # traceback a notebook holds) pushed every later bar one line down
+    try:
+        # objective of each seed set computed so far: the exact fallback reuses them
+        cache: dict[tuple[int, ...], float] = {}
 
-    def value(chosen: list[int]) -> float:
-        nonlocal evaluations
-        key = tuple(sorted(chosen))
-        if key in cache:
-            return cache[key]
-        evaluations += 1
-        bar.update()
-        p = base.clone()
-        if chosen:
-            p[chosen] = 1.0
-        with torch.no_grad():
-            if how == "tree":
-                P = tree_size_distribution(graph, p, plan=plan)
+        def value(chosen: list[int]) -> float:
+            nonlocal evaluations
+            key = tuple(sorted(chosen))
+            if key in cache:
+                return cache[key]
+            evaluations += 1
+            bar.update()
+            p = base.clone()
+            if chosen:
+                p[chosen] = 1.0
+            with torch.no_grad():
+                if how == "tree":
+                    P = tree_size_distribution(graph, p, plan=plan)
+                else:
+                    P = tda_size_distribution(graph, p)
+            if objective == "mean":
+                cache[key] = float((P * sizes).sum())
             else:
-                P = tda_size_distribution(graph, p)
-        if objective == "mean":
-            cache[key] = float((P * sizes).sum())
-        else:
-            cache[key] = float(P[threshold:].sum())
-        return cache[key]
+                cache[key] = float(P[threshold:].sum())
+            return cache[key]
 
-    # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
-    pool = (list(range(n)) if candidates is None
-            else [graph.index_of(c) for c in as_label_list(candidates, graph)])
-    if len(set(pool)) != len(pool):
-        # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
-        seen = Counter(pool)
-        dup = sorted({graph.labels[v] for v, c in seen.items() if c > 1}, key=str)
-        raise ValueError(f"candidates: each node may appear once, repeated: {dup}")
-    if k > len(pool):
-        raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")
-    current = value([])
-    chosen: list[int] = []
-    values: list[float] = []
-    if objective == "tail":  # not submodular: lazy bounds do not hold, so plain greedy
-        rest = list(pool)
-        while len(chosen) < k and rest:
-            gains = [value(chosen + [v]) for v in rest]
-            best = int(np.argmax(gains))  # ties: the earlier candidate
-            chosen.append(rest.pop(best))
-            values.append(gains[best])
-        bar.close()
+        # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
+        pool = (list(range(n)) if candidates is None
+                else [graph.index_of(c) for c in as_label_list(candidates, graph)])
+        if len(set(pool)) != len(pool):
+            # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
+            seen = Counter(pool)
+            dup = sorted({graph.labels[v] for v, c in seen.items() if c > 1}, key=str)
+            raise ValueError(f"candidates: each node may appear once, repeated: {dup}")
+        if k > len(pool):
+            raise ValueError(f"k: expected at most the {len(pool)} candidates, got {k}")
+        current = value([])
+        chosen: list[int] = []
+        values: list[float] = []
+        if objective == "tail":  # not submodular: lazy bounds do not hold, so plain greedy
+            rest = list(pool)
+            while len(chosen) < k and rest:
+                gains = [value(chosen + [v]) for v in rest]
+                best = int(np.argmax(gains))  # ties: the earlier candidate
+                chosen.append(rest.pop(best))
+                values.append(gains[best])
+            return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
+        if how == "tree" and plan is not None and dtype == torch.float64:
+            picked = _celf_bounded(graph, plan, base, pool, k, value, current)
+            if picked is not None:
+                return SeedSelection([graph.labels[v] for v in picked[0]], picked[1], evaluations)
+        # every candidate's gain from its distribution (TDA, float32, or a missed bound)
+        heap = [(-(value([v]) - current), v, 0) for v in pool]
+        heapq.heapify(heap)
+        while len(chosen) < k and heap:
+            neg_gain, v, stamp = heapq.heappop(heap)
+            if stamp == len(chosen):
+                chosen.append(v)
+                current = current - neg_gain
+                values.append(current)
+            else:
+                gain = value(chosen + [v]) - current
+                heapq.heappush(heap, (-gain, v, len(chosen)))
         return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
-    if how == "tree" and plan is not None and dtype == torch.float64:
-        picked = _celf_bounded(graph, plan, base, pool, k, value, current)
-        if picked is not None:
-            bar.close()
-            return SeedSelection([graph.labels[v] for v in picked[0]], picked[1], evaluations)
-    # every candidate's gain from its distribution (TDA, float32, or a missed bound)
-    heap = [(-(value([v]) - current), v, 0) for v in pool]
-    heapq.heapify(heap)
-    while len(chosen) < k and heap:
-        neg_gain, v, stamp = heapq.heappop(heap)
-        if stamp == len(chosen):
-            chosen.append(v)
-            current = current - neg_gain
-            values.append(current)
-        else:
-            gain = value(chosen + [v]) - current
-            heapq.heappush(heap, (-gain, v, len(chosen)))
-    bar.close()
-    return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
+    finally:
+        bar.close()
 
 
 def _celf_bounded(

@@ -197,43 +197,47 @@ def monte_carlo(
 
     bar = tqdm(total=n_runs, desc="monte carlo", unit=" runs", disable=not progress,
                leave=False)
-    done = 0
-    while done < n_runs:
-        R = min(chunk, n_runs - done)
-        for v in sure:
-            active[np.arange(R) * n + v] = True
-        if random_nodes.size:
-            hit = rng.random((R, random_nodes.size)) < pv[random_nodes]
-            rr, cc = np.nonzero(hit)
-            active[rr * n + random_nodes[cc]] = True
-        frontier = np.flatnonzero(active[: R * n])
-        reached = [frontier]
-        while frontier.size:
-            u = frontier % n
-            deg = outdeg[u]
-            total = int(deg.sum())
-            if total == 0:
-                break
-            ends = np.cumsum(deg)
-            e = np.repeat(indptr[u] - ends + deg, deg) + np.arange(total)
-            targets = np.repeat(frontier - u, deg) + dst_s[e]
-            # attempts on active targets cannot change anything: draw only for the others
-            open_ = ~active[targets]
-            e, targets = e[open_], targets[open_]
-            targets = targets[rng.random(targets.size) < w_s[e]]
-            if targets.size == 0:
-                break
-            pos = np.arange(targets.size, dtype=stamp.dtype)
-            stamp[targets] = pos
-            frontier = targets[stamp[targets] == pos]
-            active[frontier] = True
-            reached.append(frontier)
-        flat = np.concatenate(reached)
-        sizes[done : done + R] = np.bincount(flat // n, minlength=R)
-        active[flat] = False
-        done += R
-        bar.update(R)
-    bar.close()
+    # closed however the loop ends: a bar left open by Ctrl-C (kept alive by the traceback
+    # a notebook holds) pushed every later bar one line down
+    try:
+        done = 0
+        while done < n_runs:
+            R = min(chunk, n_runs - done)
+            for v in sure:
+                active[np.arange(R) * n + v] = True
+            if random_nodes.size:
+                hit = rng.random((R, random_nodes.size)) < pv[random_nodes]
+                rr, cc = np.nonzero(hit)
+                active[rr * n + random_nodes[cc]] = True
+            frontier = np.flatnonzero(active[: R * n])
+            reached = [frontier]
+            while frontier.size:
+                u = frontier % n
+                deg = outdeg[u]
+                total = int(deg.sum())
+                if total == 0:
+                    break
+                ends = np.cumsum(deg)
+                e = np.repeat(indptr[u] - ends + deg, deg) + np.arange(total)
+                targets = np.repeat(frontier - u, deg) + dst_s[e]
+                # attempts on active targets cannot change anything: draw only for the others
+                open_ = ~active[targets]
+                e, targets = e[open_], targets[open_]
+                targets = targets[rng.random(targets.size) < w_s[e]]
+                if targets.size == 0:
+                    break
+                pos = np.arange(targets.size, dtype=stamp.dtype)
+                stamp[targets] = pos
+                frontier = targets[stamp[targets] == pos]
+                active[frontier] = True
+                reached.append(frontier)
+            flat = np.concatenate(reached)
+            sizes[done : done + R] = np.bincount(flat // n, minlength=R)
+            active[flat] = False
+            done += R
+            bar.update(R)
+    finally:
+        bar.close()
     dist = np.bincount(sizes, minlength=n + 1).astype(np.float64) / n_runs
     return MonteCarloResult(
         sizes=sizes, distribution=dist, expected_error=expected_tv_error(dist, n_runs)

@@ -246,15 +246,19 @@ def select_l1(
     todo = [(key, g, test) for key, (g, test) in fits.items() if key not in done]
     bar = tqdm(total=len(fits), initial=len(fits) - len(todo),
                disable=not fit_kwargs.get("progress", False), desc="ctmc cross-validation")
-    for key, g, test in todo:
-        done[key] = _fold_score(x, g, test, seed, fit_kwargs)
-        bar.update()
-        if checkpoint is not None:
-            from core import write_json
+    # closed however the loop ends: a bar left open by Ctrl-C (kept alive by the traceback
+    # a notebook holds) pushed every later bar one line down
+    try:
+        for key, g, test in todo:
+            done[key] = _fold_score(x, g, test, seed, fit_kwargs)
+            bar.update()
+            if checkpoint is not None:
+                from core import write_json
 
-            write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
-                        "scores": done}, checkpoint)
-    bar.close()
+                write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
+                            "scores": done}, checkpoint)
+    finally:
+        bar.close()
     scores = {float(g): np.asarray([done[f"{float(g)!r}/{k}"] for k in range(len(tests))])
               for g in grid}
     # a NaN mean compares false both ways, so max() kept a NaN candidate that came first

@@ -89,3 +89,32 @@ def test_a_monte_carlo_result_is_read_as_its_distribution():
     assert total_variation(exact, res) == total_variation(exact, res.distribution)
     assert total_variation(res, exact) == pytest.approx(abs(res.distribution[1] - 0.5))
     assert expected_tv_error(res, 1_000) == pytest.approx(res.expected_error)
+
+
+def test_an_interrupted_run_closes_its_progress_bar(monkeypatch):
+    # the bar was closed only on return: after Ctrl-C it stayed open (held by the
+    # traceback a notebook keeps) and later bars were drawn one line further down
+    from tqdm.auto import tqdm
+
+    import biomodels.cascade.montecarlo as montecarlo
+
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5)])
+    calls = []
+
+    class Numpy:  # numpy for monte_carlo alone, interrupted in the third chunk of runs
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def concatenate(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 4:
+                raise KeyboardInterrupt
+            return np.concatenate(*args, **kwargs)
+
+    p = np.array([1.0, 0.0, 0.0])  # node 0 seeds every cascade
+    before = [bar for bar in list(tqdm._instances) if not bar.disable]
+    monkeypatch.setattr(montecarlo, "np", Numpy())
+    with pytest.raises(KeyboardInterrupt) as info:
+        monte_carlo(g, p, n_runs=1_000, seed=3, chunk=100, progress=True)
+    assert info.traceback and len(calls) == 4
+    assert [bar for bar in list(tqdm._instances) if not bar.disable] == before

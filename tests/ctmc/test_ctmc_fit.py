@@ -145,9 +145,16 @@ def test_cross_validation_resumes_from_its_checkpoint(tmp_path, monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(cv, "_fold_score", counted)
-    with pytest.raises(KeyboardInterrupt):
-        select_l1(x, grid, checkpoint=path, **kw)
+    from tqdm.auto import tqdm
+
+    before = [bar for bar in list(tqdm._instances) if not bar.disable]
+    with pytest.raises(KeyboardInterrupt) as info:
+        select_l1(x, grid, checkpoint=path, progress=True, **kw)
     assert len(json.loads(path.read_text())["scores"]) == 3
+    # its bar is closed, though the traceback (kept by a notebook) holds it: an open one
+    # pushed every later bar one line down
+    assert info.traceback
+    assert [bar for bar in list(tqdm._instances) if not bar.disable] == before
     calls.clear()
     best2, scores2 = select_l1(x, grid, checkpoint=path, **kw)
     assert calls == [0.3, 0.3, 0.3]  # only the fits not yet done
