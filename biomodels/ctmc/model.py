@@ -168,7 +168,8 @@ class CTMC:
         l1_grid, folds
             Candidates and folds for the cross-validated choice.
         event_names
-            Names when X is a plain array.
+            Names when X is a plain array (default: the model's names when it has as many,
+            else ``E0, E1, ...``).
         seed
             Seed of folds and MCMC chains, recorded in ``fit_info["seed"]``. None draws
             new folds on every call (not reproducible; no ``checkpoint`` then) while the
@@ -197,10 +198,14 @@ class CTMC:
             )
         # names given to the constructor (no theta yet) name a plain array's events
         preset = self.event_names if self._theta is None else None
-        if preset is not None and event_names is None and not (
-            isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData"
-        ):
+        plain = not (isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData")
+        if preset is not None and event_names is None and plain:
             event_names = preset
+        elif (event_names is None and plain and self.event_names is not None
+              and np.ndim(X) == 2 and np.shape(X)[1] == len(self.event_names)):
+            # a fitted (or loaded) model's names too, as its other methods read a plain
+            # array: running the fit cell twice renamed the events E0, E1, ...
+            event_names = self.event_names
         x, names = validate_cohort(X, event_names)
         if preset is not None and names != preset:
             raise ValueError(

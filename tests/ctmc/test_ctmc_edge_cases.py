@@ -327,6 +327,11 @@ def test_constructor_event_names_name_the_events_of_a_plain_array():
         CTMC(event_names=["TP53", "IDH1"]).fit(np.zeros((3, 3)), l1=0.1)
     with pytest.raises(ValueError, match="duplicates"):
         CTMC(event_names=["TP53", "TP53"])
+    # a refit of the same events keeps their names: running the fit cell twice renamed
+    # them E0, E1, and order_probability("TP53", ...) failed
+    model.fit(x, l1=0.1)
+    assert model.event_names == ["TP53", "IDH1"]
+    assert 0.0 < model.order_probability("TP53", "IDH1") < 1.0
     # a refit is not held to the first fit's names
     model.fit(np.eye(3), l1=0.1)
     assert model.event_names == ["E0", "E1", "E2"]
