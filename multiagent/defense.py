@@ -265,7 +265,11 @@ def run_trust_stream(
         Labelled warm-up questions.
     defense
         The trust learner (default :class:`TrustAdaptiveDefense` with paper defaults);
-        None with ``warmup = 0`` and ``online=False`` is the undefended baseline.
+        None with ``warmup = 0`` and ``online=False`` is the undefended baseline. A
+        learner passed in is updated in place (trust, momentum buffer, ``updates`` and
+        its sparse-update draws): a second stream with the same object goes on from where
+        the first left off (without a warm-up, from the trust it learnt), so pass a fresh
+        one for a run that repeats another.
     online
         Update trust after each question.
     adaptive
