@@ -20,6 +20,7 @@ __all__ = [
     "check_h5ad_key",
     "check_number",
     "check_seed",
+    "text_encoding",
     "torch_file_problem",
 ]
 
@@ -235,3 +236,37 @@ def torch_file_problem(path: Any) -> str | None:
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "it is an HDF5 file (an .h5ad? read that with anndata.read_h5ad)"
     return "it was cut short, or is another kind of file"
+
+
+def text_encoding(path: str | os.PathLike[str]) -> str:
+    """Choose how to decode a user's text file: UTF-16 after its byte-order mark, else UTF-8.
+
+    Excel's "Unicode Text" (and PowerShell's ``>``) write UTF-16 with a byte-order mark;
+    read as UTF-8 such a file failed with "'utf-8' codec can't decode byte 0xff".
+
+    Parameters
+    ----------
+    path
+        The file; a missing or unreadable one (or a compressed one) gives ``"utf-8-sig"``,
+        so that the reader reports it as before.
+
+    Returns
+    -------
+    str
+        ``"utf-16"``, or ``"utf-8-sig"`` (UTF-8 without the byte-order mark that Excel's
+        "CSV UTF-8" writes, which would otherwise stick to the first name).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = path.write_text("a,b", encoding="utf-16")
+    >>> text_encoding(path)
+    'utf-16'
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+    except OSError:
+        return "utf-8-sig"
+    return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"

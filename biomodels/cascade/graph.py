@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.checks import text_encoding
 from core.frames import is_dataframe, square_frame_values
 
 __all__ = ["CascadeGraph", "seed_probabilities"]
@@ -395,8 +396,9 @@ class CascadeGraph:
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
         src, dst, w = array("q"), array("q"), array("d")
-        # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node
-        with open(path, encoding="utf-8-sig") as handle:
+        # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node;
+        # UTF-16 (Excel's "Unicode Text") after its byte-order mark
+        with open(path, encoding=text_encoding(path)) as handle:
             try:
                 for lineno, raw in enumerate(handle, start=1):
                     line = raw.split("#", 1)[0].strip()

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.checks import text_encoding
+
 __all__ = ["align_prior", "prior_from_edges", "rank_prior_first"]
 
 _SIGN_WORDS = {
@@ -79,7 +81,9 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+    # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
+    encoding = text_encoding(path)
+    with open(path, encoding=encoding, errors="replace") as handle:
         head = handle.readline()
     other = [c for c in ";\t|," if c != sep and c in head]
     if sep not in head and other:  # read as one column, it was "not square: shape (3, 0)"
@@ -88,7 +92,7 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
                          ".txt files are read as tab-separated, others as comma-separated)")
     # skipinitialspace: "a, b" or ', "b"' (a space after the separator) named the gene
     # " b" or ' "b"', which matched no gene of the data
-    layout: dict[str, Any] = {"sep": sep, "skipinitialspace": True}
+    layout: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "encoding": encoding}
     try:
         first = pd.read_csv(path, nrows=0, **layout).columns
         if len(first) and not str(first[0]).startswith("Unnamed: ") and not isinstance(
@@ -154,7 +158,8 @@ def align_prior(
         - a path to a CSV file of that table (first column and header row = gene names,
           with or without a header cell above the row names, as pandas' ``to_csv`` and R's
           ``write.table`` write them; white space around names is ignored; tab-separated
-          for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE);
+          for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE; UTF-8, or UTF-16
+          with a byte-order mark as Excel's "Unicode Text");
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names

@@ -325,3 +325,12 @@ def test_read_edgelist_ignores_a_byte_order_mark(tmp_path):
     assert list(g.labels) == ["0", "1", "2"]
     assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
 
+
+def test_read_edgelist_reads_utf16_text(tmp_path):
+    # Excel's "Unicode Text" is UTF-16 with a byte-order mark: it was "not UTF-8 text"
+    path = tmp_path / "g.txt"
+    path.write_bytes("0\t1\t0.5\r\n1\t2\t0.25\r\n".encode("utf-16"))
+    g = CascadeGraph.read_edgelist(path)
+    assert list(g.labels) == ["0", "1", "2"]
+    assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
+

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.checks import check_count, check_number
+from core.checks import check_count, check_number, text_encoding
 
 
 def test_check_number_bounds_and_non_finite_values() -> None:
@@ -48,3 +48,15 @@ def test_check_seed_bounds_and_optional() -> None:
     with pytest.raises(TypeError, match="^seed: expected an integer >= 0, got None"):
         check_seed(None, optional=False)
     assert check_seed(2**70) == 2**70  # numpy's default_rng takes any size
+
+
+def test_text_encoding_tells_utf16_from_utf8(tmp_path):
+    # Excel's "Unicode Text" is UTF-16 after a byte-order mark (little- or big-endian)
+    for codec, want in (("utf-16-le", "utf-16"), ("utf-16-be", "utf-16"),
+                        ("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8-sig")):
+        path = tmp_path / f"{codec}.csv"
+        bom = "" if codec == "utf-8" else "\ufeff"
+        path.write_bytes(f"{bom}a,b\n1,2\n".encode(codec.removesuffix("-sig")))
+        assert text_encoding(path) == want
+        assert path.read_text(encoding=want) == "a,b\n1,2\n"
+    assert text_encoding(tmp_path / "missing.csv") == "utf-8-sig"  # the reader reports it

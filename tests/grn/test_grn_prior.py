@@ -347,3 +347,14 @@ def test_prior_from_edges_strips_gene_names_as_it_strips_signs(tmp_path):
         prior = prior_from_edges(pd.read_csv(path), sign="mode", genes=GENES)
     assert prior.loc["a", "b"] == -1.0 and prior.loc["b", "c"] == 1.0
     assert int((prior.to_numpy() != 0).sum()) == 2
+
+
+@pytest.mark.parametrize(("name", "sep"), [("prior.txt", "\t"), ("prior.csv", ",")])
+def test_a_utf16_prior_csv_is_read(tmp_path, name, sep):
+    # Excel's "Unicode Text" is UTF-16 with a byte-order mark: it failed with "'utf-8' codec
+    # can't decode byte 0xff"
+    text = ",Gata2,Gata1\nGata2,0,1e-3\nGata1,-0.5,0\n".replace(",", sep)
+    (tmp_path / name).write_bytes(text.encode("utf-16"))
+    got = align_prior(tmp_path / name, ["Gata1", "Gata2"], name="truth", complete=True)
+    assert got.loc["Gata2", "Gata1"] == 1e-3 and got.loc["Gata1", "Gata2"] == -0.5
+    assert float(np.abs(got.to_numpy()).sum()) == pytest.approx(0.501)
