@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.checks import check_count, check_number, check_seed
+from core.checks import check_count, check_number, check_seed, text_encoding
 
 __all__ = [
     "validate_cohort",
@@ -215,8 +215,9 @@ def read_cohort(
     ----------
     path
         File with event names in the header; a first column of sample ids (distinct
-        non-numeric strings, or a header such as ``sample``/``id``) is detected and kept as
-        the index.
+        non-numeric strings, or a header such as ``sample``/``id``, or no header cell as
+        R's ``write.table`` writes) is detected and kept as the index. UTF-8 text, or
+        UTF-16 with a byte-order mark (Excel's "Unicode Text").
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
         looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
@@ -231,7 +232,18 @@ def read_cohort(
         # cohort.tsv.gz too: pandas decompresses it, but it was read with commas
         sep = "\t" if _uncompressed_name(path).lower().endswith((".tsv", ".txt", ".tab")) \
             else ","
-    frame = _read_table(path, sep=sep)
+    # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
+    encoding = text_encoding(path)
+    frame = _read_table(path, sep=sep, encoding=encoding)
+    if frame.index.nlevels > 1:  # e.g. a "# comment" line above the header
+        raise ValueError(f"{path}: its lines have {frame.index.nlevels} fields more than its "
+                         f"first line {list(map(str, frame.columns))}; expected a header of "
+                         "event names (and, optionally, a sample id column) on the first line")
+    if not isinstance(frame.index, pd.RangeIndex):
+        # one field more on each line than in the header (R's write.table writes no header
+        # cell above the row names): pandas made the first field the index, and the sample
+        # ids came back as "0", "1", ...; the unnamed column is taken as the ids below
+        frame = frame.rename_axis("").reset_index()
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
     if frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ",;\t|" if c != sep):
@@ -239,7 +251,7 @@ def read_cohort(
                          f"names separated by {sep!r} (pass sep= for another separator)")
     # pandas renames a repeated header name ("TP53" -> "TP53.1"): check the header as written
     header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
-                         keep_default_na=False).iloc[0].str.strip().tolist()
+                         keep_default_na=False, encoding=encoding).iloc[0].str.strip().tolist()
     # "TP53, IDH1" (a space after each comma) named the second event " IDH1"
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
     dup = sorted(h for h, times in Counter(header).items() if times > 1)

@@ -92,7 +92,8 @@ def test_sample_names_its_own_argument():
 def test_unreadable_tables_name_the_file(tmp_path):
     # pandas says only "No columns to parse from file" or "'utf-8' codec can't decode ..."
     (tmp_path / "empty.csv").write_text("")
-    (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81" * 64)
+    # not starting with \xff\xfe: that is UTF-16's byte-order mark, and such files are read
+    (tmp_path / "binary.csv").write_bytes(b"\x81\xff\xfe\x00" * 64)
     (tmp_path / "empty.maf").write_text("# only a comment\n")
     for reader, name in ((read_cohort, "empty.csv"), (read_cohort, "binary.csv"),
                          (read_maf, "empty.maf")):
@@ -322,3 +323,28 @@ def test_true_false_text_reads_as_0_1(tmp_path):
         validate_cohort(pd.DataFrame({"TP53": ["True", None]}))
     with pytest.raises(ValueError, match="non-numeric entry 'yes'"):
         validate_cohort(pd.DataFrame({"TP53": ["True", "yes"]}))
+
+
+@pytest.mark.parametrize(("name", "sep"), [("cohort.txt", "\t"), ("cohort.csv", ",")])
+def test_read_cohort_reads_utf16_text(tmp_path, name, sep):
+    # Excel's "Unicode Text" is UTF-16 with a byte-order mark: it failed with "'utf-8' codec
+    # can't decode byte 0xff"
+    text = "sample,TP53,IDH1\nS1,1,0\nS2,0,1\nS3,1,1\n".replace(",", sep)
+    (tmp_path / name).write_bytes(text.encode("utf-16"))
+    X, names, ids = read_cohort(tmp_path / name)
+    assert names == ["TP53", "IDH1"] and ids == ["S1", "S2", "S3"]
+    assert X.tolist() == [[1, 0], [0, 1], [1, 1]]
+
+
+def test_read_cohort_keeps_the_ids_of_a_header_without_a_cell_above_them(tmp_path):
+    # R's write.table(x, sep=",") writes no header cell above the row names: pandas made
+    # them the index, and the sample ids came back as "0", "1", "2"
+    (tmp_path / "r.csv").write_text('"TP53","IDH1"\n"S1",1,0\n"S2",0,1\n"S3",1,1\n')
+    X, names, ids = read_cohort(tmp_path / "r.csv")
+    assert names == ["TP53", "IDH1"] and ids == ["S1", "S2", "S3"]
+    assert X.tolist() == [[1, 0], [0, 1], [1, 1]]
+    # a comment line above the header: pandas made three columns the index
+    (tmp_path / "c.csv").write_text("# cohort v1\nsample,TP53,IDH1\nS1,1,0\nS2,0,1\n")
+    with pytest.raises(ValueError, match=r"c\.csv: its lines have 2 fields more than its "
+                                         r"first line \['# cohort v1'\]"):
+        read_cohort(tmp_path / "c.csv")
