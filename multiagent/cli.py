@@ -153,6 +153,8 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     import numpy as np
     import pandas as pd
 
+    from core.checks import text_encoding
+
     if path.suffix == ".npy":
         try:
             X = np.asarray(np.load(path), dtype=np.float64)
@@ -169,7 +171,8 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
                                f"options) = {X.shape}")
         return X, list(range(X.shape[0])), []
     try:
-        frame = pd.read_csv(path)
+        # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
+        frame = pd.read_csv(path, encoding=text_encoding(path))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
     need = {"round", "agent", "option", "belief"}
@@ -210,8 +213,10 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
                            "belief")
     adversaries: list[int] = []
     if "role" in frame.columns:
-        adversaries = sorted(int(a) for a in frame.loc[frame["role"] == "adversary",
-                                                       "agent"].unique())
+        # "Adversary" or " adversary" (a space after the comma) marked no agent: the
+        # warning below was not given and metrics.json said there were none
+        marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
+        adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
     return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries
 
 

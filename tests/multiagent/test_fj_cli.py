@@ -318,3 +318,17 @@ def test_fit_names_the_question_round_and_agent_of_a_bad_belief(debate, tmp_path
                           "beliefs over K options must be probability vectors"), err
     assert len(err.strip().splitlines()) == 1 and "transcript[" not in err
     assert not (tmp_path / "f").exists()
+
+
+def test_fit_reads_utf16_transcripts_and_any_spelling_of_adversary(debate, tmp_path, capsys):
+    # Excel's "Unicode Text" (UTF-16) failed with "'utf-8' codec can't decode byte 0xff";
+    # a role "Adversary" or " adversary" marked no agent: no warning, and metrics.json
+    # said adversaries_in_data = []
+    data = debate.assign(role=debate["role"].map({"adversary": " Adversary",
+                                                  "benign": "benign"}))
+    (tmp_path / "t.csv").write_bytes(data.to_csv(index=False).encode("utf-16"))
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(out)]) == 0
+    assert "agents [0] are marked adversary" in capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversaries_in_data"] == [0] and metrics["transcripts"] == 2
