@@ -102,6 +102,36 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
     assert "prunus COMMAND --help" in text and "PRUNUS_DEBUG=1" in text
 
 
+def _commands() -> list[tuple[str, ...]]:
+    """Every runnable command of ``prunus``, as its words (``("grn", "fit")``)."""
+    import argparse
+
+    from core.cli import build_parser
+
+    def walk(parser: argparse.ArgumentParser, words: tuple[str, ...]) -> list:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return [(words, parser)]
+        return [c for name, child in subs[0].choices.items()
+                for c in walk(child, (*words, name))]
+
+    return walk(build_parser(), ())
+
+
+@pytest.mark.parametrize("words,parser", [pytest.param(w, p, id=" ".join(w))
+                                          for w, p in _commands()])
+def test_every_option_s_help_states_its_default(words, parser) -> None:
+    # cascade size did not for --runs and --rng-seed, ctmc fit for --method: a user could
+    # not tell that a rerun draws the same Monte Carlo runs
+    import argparse
+
+    unstated = [a.option_strings[0] for a in parser._actions
+                if a.option_strings  # a seed of 0 equals False: compare by identity
+                and all(a.default is not v for v in (None, False, argparse.SUPPRESS))
+                and "default" not in (a.help or "")]
+    assert unstated == [], f"prunus {' '.join(words)}: no default stated for {unstated}"
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--version"])

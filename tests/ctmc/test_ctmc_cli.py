@@ -234,15 +234,10 @@ def test_cli_names_the_method_option_not_the_python_argument(tmp_path, capsys):
 
 
 def test_cli_help_states_every_default():
-    # grn and fj state each option's default in --help; ctmc fit did not for --method
+    # ctmc fit did not state --method's default (every option's: tests/test_foundation.py)
     parser = build_parser()
     for word in ("ctmc", "fit"):
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         parser = sub.choices[word]
-    unstated = [a.option_strings[0] for a in parser._actions
-                if a.option_strings  # a seed of 0 equals False: compare by identity
-                and all(a.default is not v for v in (None, False, argparse.SUPPRESS))
-                and "default" not in (a.help or "")]
-    assert unstated == []
     text = " ".join(parser.format_help().split())
     assert "auto (default: the cheapest exact route" in text
