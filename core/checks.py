@@ -20,6 +20,8 @@ __all__ = [
     "check_h5ad_key",
     "check_number",
     "check_seed",
+    "comment_line_note",
+    "not_utf8_text",
     "text_encoding",
     "torch_file_problem",
 ]
@@ -270,3 +272,71 @@ def text_encoding(path: str | os.PathLike[str]) -> str:
     except OSError:
         return "utf-8-sig"
     return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+def not_utf8_text(err: UnicodeDecodeError) -> str:
+    r"""Say, after "<the file> is ", that a file is not UTF-8 text and how to save it so.
+
+    A file saved by older Excel ("CSV (Comma delimited)") is Latin-1 or Windows-1252: a
+    name with "ö" failed with pandas' "'utf-8' codec can't decode byte 0xf6", which did not
+    say what to do. The encoding is not guessed: a wrong guess would rename genes silently.
+
+    Parameters
+    ----------
+    err
+        The error raised while decoding the file.
+
+    Returns
+    -------
+    str
+        The end of the message; the caller names the file before it.
+
+    Examples
+    --------
+    >>> err = UnicodeDecodeError("utf-8", b"\xf6", 0, 1, "invalid start byte")
+    >>> not_utf8_text(err)[:35]
+    'not UTF-8 text (it has byte 0xf6: L'
+    """
+    # no position: a decoder's err.start counts from the chunk it was given, not the file
+    advice = 'save it as UTF-8 text (in Excel: "CSV UTF-8")'
+    if err.encoding.lower().replace("_", "-").startswith("utf-16"):  # after its BOM
+        return f"not UTF-16 text, though it starts with a UTF-16 byte-order mark; {advice}"
+    bad = err.object[err.start : err.start + 1].hex()
+    return (f"not UTF-8 text (it has byte 0x{bad}: Latin-1 or Windows-1252, as older "
+            f'Excel\'s "CSV" saves names with accents?); {advice}')
+
+
+def comment_line_note(path: str | os.PathLike[str]) -> str:
+    r"""Point to a line that starts with ``#``, for an error about a table read without comments.
+
+    Readers of CSV tables take no comments (a name may contain ``#``): a ``# ...`` line was
+    read as data and the error ("not square", "Unable to parse string", "NaN") did not say
+    why.
+
+    Parameters
+    ----------
+    path
+        The file; a missing or unreadable one gives ``""``.
+
+    Returns
+    -------
+    str
+        ``"; line N starts with '#' (comments are not supported)"`` for its first such line,
+        to end the message, or ``""`` when it has none.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = path.write_text("a,b\n# note\n1,2\n")
+    >>> comment_line_note(path)
+    "; line 2 starts with '#' (comments are not supported)"
+    """
+    try:
+        with open(path, encoding=text_encoding(path), errors="replace") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.lstrip().startswith("#"):
+                    return f"; line {number} starts with '#' (comments are not supported)"
+    except OSError:
+        pass
+    return ""

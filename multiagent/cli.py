@@ -153,7 +153,7 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     import numpy as np
     import pandas as pd
 
-    from core.checks import text_encoding
+    from core.checks import comment_line_note, not_utf8_text, text_encoding
 
     if path.suffix == ".npy":
         try:
@@ -173,14 +173,18 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     try:
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
         frame = pd.read_csv(path, encoding=text_encoding(path))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
+        raise CommandError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise CommandError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
     need = {"round", "agent", "option", "belief"}
     if not need <= set(frame.columns):
-        raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}")
+        raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}"
+                           f"{comment_line_note(path)}")
     if frame.empty:  # a header alone: "cannot convert float NaN to integer" otherwise
         raise CommandError(f"{path} has a header but no beliefs (no lines below it)")
-    if "question" not in frame.columns:
+    labelled = "question" in frame.columns
+    if not labelled:
         frame = frame.assign(question=0)
 
     def bad_row(mask: Any, column: str, expected: str) -> None:
@@ -188,8 +192,9 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
             row = int(np.flatnonzero(np.asarray(mask))[0])
             value = frame[column].iloc[row]
             shown = "nothing" if pd.isna(value) else repr(str(value))
+            # a "# ..." line is read as beliefs: "line 3 has nothing" did not say why
             raise CommandError(f"{path}: column {column!r} must hold {expected}; line "
-                               f"{row + 2} has {shown}")
+                               f"{row + 2} has {shown}{comment_line_note(path)}")
 
     bad_row(frame["question"].isna(), "question", "a label on every line")
     for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
@@ -202,8 +207,20 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
     repeated = frame.duplicated(["question", *_INDEX_COLUMNS])
     if repeated.any():
         row = int(np.flatnonzero(repeated.to_numpy())[0])
+        key = ["question", *_INDEX_COLUMNS]
+        first = int(np.flatnonzero((frame[key] == frame[key].iloc[row]).all(axis=1))[0])
+        collide = ""
+        if labelled and frame["question"].dtype.kind in "iuf":
+            # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
+            # only that the line repeats an earlier one the user sees as another question
+            written = pd.read_csv(path, usecols=["question"], dtype=str,
+                                  keep_default_na=False, encoding=text_encoding(path))
+            was, now = written["question"].iloc[first], written["question"].iloc[row]
+            if was != now:
+                collide = (f" (questions {was!r} and {now!r} are read as the same number; "
+                           "write each question's label one way, or as text)")
         raise CommandError(f"{path}: line {row + 2} repeats a (question, round, agent, option) "
-                           "of an earlier line; each belief must be given once")
+                           f"of line {first + 2}{collide}; each belief must be given once")
     codes, labels = pd.factorize(frame["question"], sort=True)
     shape = (len(labels),) + tuple(int(frame[c].max()) + 1 for c in _INDEX_COLUMNS)
     X = np.full(shape, np.nan)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checks import text_encoding
+from core.checks import not_utf8_text, text_encoding
 from core.frames import is_dataframe, square_frame_values
 
 __all__ = ["CascadeGraph", "seed_probabilities"]
@@ -371,8 +371,8 @@ class CascadeGraph:
     ) -> CascadeGraph:
         """Read a directed weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
-        This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``);
-        node labels are kept as strings.
+        This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``):
+        fields separated by white space; node labels are kept as strings.
 
         Parameters
         ----------
@@ -389,8 +389,9 @@ class CascadeGraph:
         Raises
         ------
         ValueError
-            On a line that is not ``u v p`` or a ``p`` that is not a number (naming the file
-            and line), a file without edges, or any error of :class:`CascadeGraph`.
+            On a line that is not ``u v p`` (also ``u, v, p``: a label ending in a comma)
+            or a ``p`` that is not a number (naming the file and line), a file that is not
+            UTF-8 or UTF-16 text, a file without edges, or any error of :class:`CascadeGraph`.
         """
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
@@ -405,10 +406,13 @@ class CascadeGraph:
                     if not line:
                         continue
                     parts = line.split()
-                    if len(parts) != 3:
-                        raise ValueError(
-                            f"{os.fspath(path)}:{lineno}: expected 'u v p', got {raw.strip()!r}"
-                        )
+                    # "a, b, 0.5" named the nodes "a," and "b,", and --seed a found no node;
+                    # a comma inside a label ("IL-2,IL-4") is kept
+                    if len(parts) != 3 or parts[0].endswith(",") or parts[1].endswith(","):
+                        comma = (", separated by white space, not commas" if "," in line
+                                 else "")
+                        raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
+                                         f"{comma}, got {raw.strip()!r}")
                     try:
                         p = float(parts[2])
                     except ValueError:
@@ -419,9 +423,9 @@ class CascadeGraph:
                     src.append(lookup.setdefault(parts[0], len(lookup)))
                     dst.append(lookup.setdefault(parts[1], len(lookup)))
                     w.append(p)
-            except UnicodeDecodeError:
+            except UnicodeDecodeError as err:
                 raise ValueError(f"{os.fspath(path)} is not a text edge list (lines 'u v p'): "
-                                 "it is not UTF-8 text") from None
+                                 f"it is {not_utf8_text(err)}") from None
         if not w:
             raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
         weight = torch.as_tensor(np.array(w, dtype=np.float64), dtype=_float_dtype(dtype),

@@ -27,7 +27,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.checks import check_count, check_number, check_seed, text_encoding
+from core.checks import (
+    check_count,
+    check_number,
+    check_seed,
+    comment_line_note,
+    not_utf8_text,
+    text_encoding,
+)
 
 __all__ = [
     "validate_cohort",
@@ -166,7 +173,10 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     """``pd.read_csv`` whose errors name the file (pandas' say only "No columns to parse")."""
     try:
         return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:  # e.g. Latin-1 from older Excel: say how to save it
+        raise ValueError(f"cannot read {os.fspath(path)!r} as a table: it is "
+                         f"{not_utf8_text(err)}") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
 
 
@@ -297,8 +307,8 @@ def read_cohort(
                          "event column needs a name")
     try:
         x, names = validate_cohort(frame)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    except ValueError as exc:  # a "# ..." line read as a tumour gave a bare "NaN/missing"
+        raise ValueError(f"{path}: {exc}{comment_line_note(path)}") from None
     return x, names, ids
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.checks import text_encoding
+from core.checks import comment_line_note, not_utf8_text, text_encoding
 
 __all__ = ["align_prior", "prior_from_edges", "rank_prior_first"]
 
@@ -129,13 +129,15 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
         frame = frame.replace({"TRUE": "1", "True": "1", "true": "1",
                                "FALSE": "0", "False": "0", "false": "0"})
         frame = frame.apply(pd.to_numeric)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-            ValueError) as err:
+    except UnicodeDecodeError as err:  # e.g. Latin-1 from older Excel: say how to save it
+        raise ValueError(f"{name} file {str(path)!r} is {not_utf8_text(err)}") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         # an edge list (regulator,target,sign) is the usual mistake: say what is read
         raise ValueError(
             f"could not read the {name} CSV {str(path)!r}: {err}; expected a square gene x "
             "gene matrix of numbers (gene names as header and first column, rows regulate "
-            "columns); build one from an edge list with prior_from_edges") from err
+            "columns); build one from an edge list with prior_from_edges"
+            f"{comment_line_note(path)}") from err
     return frame
 
 
@@ -198,7 +200,15 @@ def align_prior(
     """
     genes = _as_gene_index(var_names)
     if isinstance(prior, str | os.PathLike):
-        prior = _read_prior_csv(Path(prior), name)
+        path = Path(prior)
+        try:
+            return _align_frame(_read_prior_csv(path, name), genes, name, complete)
+        except ValueError as err:
+            # a "# ..." line read as a gene: "not square (4, 3)" did not say why
+            note = comment_line_note(path)
+            if note and note not in str(err):
+                raise ValueError(f"{err}{note}") from err
+            raise
     if isinstance(prior, pd.DataFrame):
         return _align_frame(prior, genes, name, complete)
     if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp

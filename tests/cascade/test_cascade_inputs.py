@@ -334,3 +334,26 @@ def test_read_edgelist_reads_utf16_text(tmp_path):
     assert list(g.labels) == ["0", "1", "2"]
     assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
 
+
+
+def test_read_edgelist_of_a_file_not_in_utf8_says_to_save_it_so(tmp_path):
+    # older tools save Windows-1252: "it is not UTF-8 text" did not say what to do
+    path = tmp_path / "g.txt"
+    path.write_bytes("Schön b 0.5\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"g\.txt is not a text edge list \(lines 'u v p'\): it "
+                       r"is not UTF-8 text \(it has byte 0xf6: .*; save it as UTF-8 text"):
+        CascadeGraph.read_edgelist(path)
+
+
+@pytest.mark.parametrize(("line", "lineno"), [("a, b, 0.5", 2), ("a,b,0.5", 2),
+                                              ("a, b 0.5", 2), ("a b, 0.5", 2)])
+def test_read_edgelist_refuses_comma_separated_lines(tmp_path, line, lineno):
+    # "a, b, 0.5" split on white space named the nodes "a," and "b,": --seed a then found
+    # "no node 'a'"
+    path = tmp_path / "g.edgelist"
+    path.write_text(f"x y 0.5\n{line}\n")
+    with pytest.raises(ValueError, match=rf"g\.edgelist:{lineno}: expected 'u v p', separated "
+                       "by white space, not commas, got"):
+        CascadeGraph.read_edgelist(path)
+    path.write_text("IL-2,IL-4 b 0.5\n")  # a comma inside a label is kept
+    assert CascadeGraph.read_edgelist(path).labels == ("IL-2,IL-4", "b")

@@ -60,3 +60,25 @@ def test_text_encoding_tells_utf16_from_utf8(tmp_path):
         assert text_encoding(path) == want
         assert path.read_text(encoding=want) == "a,b\n1,2\n"
     assert text_encoding(tmp_path / "missing.csv") == "utf-8-sig"  # the reader reports it
+
+
+def test_not_utf8_text_and_comment_line_note_say_what_to_do(tmp_path):
+    from core.checks import comment_line_note, not_utf8_text
+
+    # older Excel's "CSV" is Windows-1252: "'utf-8' codec can't decode byte 0xf6" said
+    # nothing of how to save the file
+    try:
+        "Fög1".encode("cp1252").decode("utf-8")
+    except UnicodeDecodeError as err:
+        said = not_utf8_text(err)
+    assert said.startswith("not UTF-8 text (it has byte 0xf6: ") and said.endswith(
+        'save it as UTF-8 text (in Excel: "CSV UTF-8")')
+    try:
+        b"\xff\xfe\x00\xd8".decode("utf-16")  # a byte-order mark, then half a surrogate pair
+    except UnicodeDecodeError as err:
+        assert not_utf8_text(err).startswith("not UTF-16 text, though it starts with")
+    path = tmp_path / "x.csv"
+    path.write_bytes("a,b\n1,2\n  # batch 2\n".encode("utf-16"))
+    assert comment_line_note(path) == "; line 3 starts with '#' (comments are not supported)"
+    path.write_text("a,b#c\n1,2\n")  # a '#' inside a name is no comment line
+    assert comment_line_note(path) == "" and comment_line_note(tmp_path / "no.csv") == ""

@@ -348,3 +348,23 @@ def test_read_cohort_keeps_the_ids_of_a_header_without_a_cell_above_them(tmp_pat
     with pytest.raises(ValueError, match=r"c\.csv: its lines have 2 fields more than its "
                                          r"first line \['# cohort v1'\]"):
         read_cohort(tmp_path / "c.csv")
+
+
+def test_read_cohort_of_a_file_not_in_utf8_says_to_save_it_so(tmp_path):
+    # older Excel's "CSV" is Windows-1252: the error was pandas' "'utf-8' codec can't decode
+    # byte 0xf6", which did not say what to do; the encoding is not guessed
+    path = tmp_path / "cohort.csv"
+    path.write_bytes("sample,TP53,IDH1\nSchön,1,0\nS2,0,1\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"^cannot read '.*cohort\.csv' as a table: it is "
+                       r"not UTF-8 text \(it has byte 0xf6: .*; save it as UTF-8 text \(in "
+                       r"Excel: \"CSV UTF-8\"\)$"):
+        read_cohort(path)
+
+
+def test_read_cohort_names_a_comment_line_read_as_a_tumour(tmp_path):
+    # comments are not read (an id may hold '#'): "event column 'TP53' has a NaN/missing"
+    # did not say which line
+    (tmp_path / "c.csv").write_text("sample,TP53,IDH1\nS1,1,0\n# batch 2\nS2,0,1\n")
+    with pytest.raises(ValueError, match=r"'TP53' has a NaN/missing; expected 0/1; line 3 "
+                       r"starts with '#' \(comments are not supported\)$"):
+        read_cohort(tmp_path / "c.csv")

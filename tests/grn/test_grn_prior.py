@@ -358,3 +358,28 @@ def test_a_utf16_prior_csv_is_read(tmp_path, name, sep):
     got = align_prior(tmp_path / name, ["Gata1", "Gata2"], name="truth", complete=True)
     assert got.loc["Gata2", "Gata1"] == 1e-3 and got.loc["Gata1", "Gata2"] == -0.5
     assert float(np.abs(got.to_numpy()).sum()) == pytest.approx(0.501)
+
+
+def test_a_prior_csv_not_in_utf8_says_to_save_it_so(tmp_path):
+    # older Excel's "CSV" is Windows-1252: the error was pandas' "'utf-8' codec can't decode
+    # byte 0xf6", which did not say what to do; the encoding is not guessed
+    path = tmp_path / "prior.csv"
+    path.write_bytes(",Gata1,Fög1\nGata1,0,1\nFög1,-1,0\n".encode("cp1252"))
+    with pytest.raises(ValueError, match=r"^prior file '.*prior\.csv' is not UTF-8 text \(it "
+                       r"has byte 0xf6: .*; save it as UTF-8 text \(in Excel: \"CSV UTF-8\"\)$"):
+        align_prior(path, ["Gata1"])
+
+
+@pytest.mark.parametrize(("text", "said", "line"), [
+    ("# from STRING\n,a,b,c\na,0,1,0\nb,0,0,1\nc,0,0,0\n", "Unable to parse string", 1),
+    (",a,b,c\na,0,1,0\n# b represses c\nb,0,0,-1\nc,0,0,0\n", "got shape (4, 3)", 3),
+])
+def test_a_comment_line_in_a_prior_csv_is_named(tmp_path, text, said, line):
+    # comments are not read (a gene name may hold '#'), but the error did not say why the
+    # table was "not square" or held a name where a number belongs
+    (tmp_path / "p.csv").write_text(text)
+    with pytest.raises(ValueError) as err:
+        align_prior(tmp_path / "p.csv", GENES)
+    assert said in str(err.value)
+    assert str(err.value).endswith(f"; line {line} starts with '#' (comments are not "
+                                   "supported)")

@@ -332,3 +332,36 @@ def test_fit_reads_utf16_transcripts_and_any_spelling_of_adversary(debate, tmp_p
     assert "agents [0] are marked adversary" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["adversaries_in_data"] == [0] and metrics["transcripts"] == 2
+
+
+def test_fit_of_transcripts_not_in_utf8_says_to_save_them_so(debate, tmp_path, capsys):
+    # older Excel's "CSV" is Windows-1252: the error was pandas' "'utf-8' codec can't decode
+    # byte 0xf6", which did not say what to do
+    data = debate.assign(question=debate["question"].map({0: "Größe", 1: "Höhe"}))
+    (tmp_path / "t.csv").write_bytes(data.to_csv(index=False).encode("cp1252"))
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "t.csv' is not UTF-8 text (it has byte 0xf6: " in err
+    assert err.rstrip().endswith('save it as UTF-8 text (in Excel: "CSV UTF-8")')
+
+
+def test_fit_says_when_two_question_labels_are_read_as_one_number(debate, tmp_path, capsys):
+    # questions "01" and "1" are both read as 1: the error said only that a line of the
+    # second repeats a (question, round, agent, option) "of an earlier line"
+    data = debate.assign(question=debate["question"].map({0: "01", 1: "1"}))
+    data.to_csv(tmp_path / "t.csv", index=False)
+    second = int((debate["question"] == 1).to_numpy().argmax()) + 2  # its first line
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert (f"line {second} repeats a (question, round, agent, option) of line 2 (questions "
+            "'01' and '1' are read as the same number; write each question's label one way, "
+            "or as text); each belief must be given once") in capsys.readouterr().err
+
+
+def test_fit_names_a_comment_line_read_as_beliefs(debate, tmp_path, capsys):
+    # comments are not read (a label may hold '#'): "line 3 has nothing" did not say why
+    lines = debate.to_csv(index=False).splitlines()
+    lines.insert(2, "# second half")
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert ("column 'round' must hold integers >= 0; line 3 has nothing; line 3 starts with "
+            "'#' (comments are not supported)") in capsys.readouterr().err
