@@ -59,15 +59,20 @@ def plot_theta(
     else:
         mat = np.asarray(theta, dtype=float)
         names = list(names) if names is not None else [f"E{i}" for i in range(len(mat))]
+    if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
+        raise ValueError(f"theta: expected a square (n, n) matrix, got shape {mat.shape}")
     n = len(mat)
+    if len(names) != n:
+        raise ValueError(f"names: expected {n} event names, one per row of theta, got "
+                         f"{len(names)}")
     if ax is None:
         size = min(max(4.0, 0.35 * n + 2), _MAX_FIGSIZE)
         _, ax = plt.subplots(figsize=(size + 1, size))
     off = mat.copy()
     np.fill_diagonal(off, np.nan)
-    vmax = (
-        limit if limit is not None else max(float(np.nanmax(np.abs(off))) if n > 1 else 1.0, 1e-6)
-    )
+    # the scale from finite effects: an inf one made it inf (a meaningless colour bar)
+    finite = np.abs(off[np.isfinite(off)])
+    vmax = limit if limit is not None else max(float(finite.max()) if finite.size else 1.0, 1e-6)
     # the diagonal: grey, not the near-white of a zero effect
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
     im = ax.imshow(off, cmap=cmap, vmin=-vmax, vmax=vmax)
@@ -124,7 +129,11 @@ def plot_order_probabilities(
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.5))
+        # the rotated labels were cut off at the bottom of a saved figure: constrained
+        # layout, and height for them (~0.03 inch each character at 30 degrees, 8 pt)
+        longest = max((len(str(label)) for label in labels), default=0)
+        _, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.5 + 0.03 * longest),
+                             constrained_layout=True)
     ax.bar(range(len(labels)), means, yerr=errors, capsize=3, color="0.6")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="0.5: no preferred order")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)

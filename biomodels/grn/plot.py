@@ -96,9 +96,12 @@ def plot_network(
 
     genes = list(_square(network, "network").index)
     values = _aligned(network, genes, "network")
-    bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 0.0
+    # the scale from finite weights: an inf one made it inf and drew every edge white
+    finite = np.abs(values[np.isfinite(values)])
+    bound = float(finite.max()) if finite.size else 0.0
     bound = bound or 1.0
     shown = np.sign(values) * np.sqrt(np.abs(values) / bound) if sqrt_scale else values / bound
+    shown = np.clip(shown, -1.0, 1.0)  # +-inf to the end colours; imshow greys them out
     if ax is None:
         size = _panel_inches(len(genes))
         _, ax = plt.subplots(figsize=(size + 1, size), constrained_layout=True)

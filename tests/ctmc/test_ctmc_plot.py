@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from biomodels.ctmc import block_theta, plot_order_probabilities, plot_theta  # noqa: E402
 
@@ -53,5 +54,36 @@ def test_order_probability_bars_have_a_labelled_probability_axis():
         assert "P(a before b" in ax.get_ylabel()
         assert ax.get_ylim() == (0.0, 1.0)
         assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0.5: no preferred order"]
+    finally:
+        plt.close(ax.figure)
+
+
+def test_theta_heatmap_scale_ignores_infinite_effects():
+    # an inf effect made the limit inf: a meaningless colour bar and every finite effect
+    # drawn at the end of the scale
+    ax = plot_theta(np.array([[0.0, np.inf, 0.5], [-2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    try:
+        assert ax.images[0].get_clim() == (-2.0, 2.0)
+    finally:
+        plt.close(ax.figure)
+
+
+def test_theta_heatmap_names_its_argument_when_names_or_shape_do_not_fit():
+    with pytest.raises(ValueError, match="names"):
+        plot_theta(np.zeros((3, 3)), names=["a", "b"])
+    with pytest.raises(ValueError, match="theta"):
+        plot_theta(np.zeros((2, 3)))
+    plt.close("all")
+
+
+def test_order_probability_labels_stay_inside_the_figure():
+    # the docstring's own label was cut off at the bottom of a saved figure
+    ax = plot_order_probabilities(["TP53 before IDH1", "IDH1 before ATRX"], [0.8, 0.3])
+    try:
+        fig = ax.figure
+        fig.canvas.draw()
+        box = fig.get_tightbbox(fig.canvas.get_renderer())
+        assert box.y0 >= 0 and box.x0 >= 0
+        assert box.x1 <= fig.get_figwidth() and box.y1 <= fig.get_figheight()
     finally:
         plt.close(ax.figure)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -196,3 +198,14 @@ def test_perturbation_names_observed_when_given_an_anndata():
     band = ax.patches[0].get_path().get_extents(ax.patches[0].get_transform())
     y = ax.transData.inverted().transform([[0, band.y0], [0, band.y1]])[:, 1]
     assert y == pytest.approx([2.0, 3.0])
+
+
+def test_heatmap_with_an_infinite_weight_keeps_the_finite_edges_visible():
+    # an inf weight set the scale to inf: every finite edge was drawn white (as zero)
+    # and numpy warned "invalid value encountered in divide"
+    net = _frame([[0, 4, np.inf], [-1, 0, 0], [0, 0, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shown = plot_network(net, sqrt_scale=False).images[0].get_array()
+    assert shown[0, 1] == pytest.approx(1.0) and shown[1, 0] == pytest.approx(-0.25)
+    assert shown[0, 2] == 1.0  # the strongest activation colour, not the self-loop grey
