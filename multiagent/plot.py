@@ -182,6 +182,10 @@ def plot_sweep(
     """
     import matplotlib.pyplot as plt
 
+    columns = list(getattr(frame, "columns", []))
+    for name, column in (("x", x), ("y", y), ("hue", hue)):
+        if column is not None and column not in columns:  # pandas' KeyError named neither
+            raise ValueError(f"{name}: {column!r} is not a column of frame; it has {columns}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     groups = [(None, frame)] if hue is None else frame.groupby(hue, sort=True)

@@ -78,6 +78,16 @@ def test_sweep_axes_get_readable_names():
     assert plot_sweep(frame, x="other", y="asr").get_xlabel() == "other"  # unknown: as is
 
 
+def test_sweep_names_a_column_the_frame_lacks():
+    # before: pandas' "KeyError: 'Column not found: zz'" named neither argument nor columns
+    frame = pd.DataFrame({"gamma": [0.1, 0.2], "asr": [0.5, 0.2]})
+    with pytest.raises(ValueError, match=r"^y: 'zz' is not a column of frame; it has "
+                                         r"\['gamma', 'asr'\]"):
+        plot_sweep(frame, x="gamma", y="zz")
+    with pytest.raises(ValueError, match="^hue: 'n'"):
+        plot_sweep(frame, x="gamma", y="asr", hue="n")
+
+
 def test_simulate_plot_says_which_option_is_correct(tmp_path, monkeypatch, capsys):
     import multiagent.plot
 
