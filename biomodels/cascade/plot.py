@@ -35,7 +35,8 @@ def plot_distribution(
     ax
         Matplotlib axes to draw on (a new figure if None).
     log
-        Logarithmic probability axis (to show the tail).
+        Logarithmic probability axis (to show the tail); sizes of probability 0 (and
+        negative round-off) have no place on it and are not drawn.
     title
         Axes title.
     floor
