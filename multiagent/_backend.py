@@ -165,6 +165,23 @@ def scale_rows(W: Any, d: Any) -> Any:
     return W * d[:, None]
 
 
+def frame_labels(W: Any) -> list[Hashable] | None:
+    """Return the agent labels of a DataFrame matrix (its index), None for another matrix."""
+    return list(W.index) if is_dataframe(W) else None
+
+
+def vector_labels(x: Any) -> list[Hashable] | None:
+    """Return the agent labels of a pandas Series / DataFrame over agents, else None.
+
+    A default ``RangeIndex`` is no labelling: such a Series is read by position.
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
+            or isinstance(x.index, pd.RangeIndex):
+        return None
+    return list(x.index)
+
+
 def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
     """Read a pandas Series / DataFrame over agents by label, in ``labels``' order.
 
@@ -173,13 +190,12 @@ def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
     ``RangeIndex``, or a model without labels (``labels`` None): returned unchanged.
     Labels are compared as text, as :func:`core.frames.square_frame_values` does.
     """
-    pd = sys.modules.get("pandas")
-    if labels is None or pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
-            or isinstance(x.index, pd.RangeIndex):
+    given = vector_labels(x)
+    if labels is None or given is None:
         return x
     want = [str(v) for v in labels]
-    have = {str(v): i for i, v in enumerate(x.index)}
-    if len(have) != len(x.index) or set(have) != set(want):
+    have = {str(v): i for i, v in enumerate(given)}
+    if len(have) != len(given) or set(have) != set(want):
         differ = sorted(set(want) ^ set(have))[:5]
         raise ValueError(f"{name}: a labelled Series / DataFrame needs the model's agent "
                          f"labels as its index, each once; they differ in "

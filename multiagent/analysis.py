@@ -18,7 +18,6 @@ so it scales to graphs with millions of nodes.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -168,15 +167,6 @@ def _opinions(x: Any, name: str) -> np.ndarray:
     return a[:, None] if a.ndim == 1 else a
 
 
-def _agent_labels(x: Any) -> list[Any] | None:
-    """Return the agent labels of a pandas Series / DataFrame (None for a RangeIndex)."""
-    pd = sys.modules.get("pandas")
-    if pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
-            or isinstance(x.index, pd.RangeIndex):
-        return None
-    return list(x.index)
-
-
 def polarization(z: Any) -> float:
     """``P = ||z - mean(z)||^2`` (summed over columns for vector opinions).
 
@@ -225,7 +215,7 @@ def disagreement(z: Any, adjacency: Any) -> float:
         finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative).
     """
     # a labelled z follows a DataFrame adjacency's agents (it was read by position)
-    labels = list(adjacency.index) if bk.is_dataframe(adjacency) else None
+    labels = bk.frame_labels(adjacency)
     Z = _opinions(bk.by_agent_label(z, labels, "z"), "z")
     n = Z.shape[0]
     A = bk.to_scipy_csr(bk.square_frame(adjacency, "adjacency"))  # a DataFrame by label
@@ -261,7 +251,7 @@ def internal_conflict(z: Any, s: Any) -> float:
         If ``z`` or ``s`` is not finite, or their shapes differ (no broadcasting).
     """
     Z = _opinions(z, "z")
-    S = _opinions(bk.by_agent_label(s, _agent_labels(z), "s"), "s")  # paired by label
+    S = _opinions(bk.by_agent_label(s, bk.vector_labels(z), "s"), "s")  # paired by label
     if S.shape != Z.shape:
         raise ValueError(f"s has shape {np.shape(bk.as_numpy(s))} but z has "
                          f"{np.shape(bk.as_numpy(z))}: expected one innate opinion per "
@@ -308,7 +298,7 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     FriedkinJohnsen
         The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
     """
-    labels = list(adjacency.index) if bk.is_dataframe(adjacency) else None
+    labels = bk.frame_labels(adjacency)
     adjacency = bk.square_frame(adjacency, "adjacency")  # a DataFrame is read by label
     A = bk.to_scipy_csr(adjacency)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:

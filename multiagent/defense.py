@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from core.checks import check_count, check_seed
-from core.frames import is_dataframe
-from multiagent._backend import as_dense_numpy, by_agent_label, square_frame
+from multiagent._backend import as_dense_numpy, by_agent_label, frame_labels, square_frame
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
@@ -180,7 +179,7 @@ class TrustAdaptiveDefense:
             Whether an update happened (False when skipped by the sparse schedule).
         """
         # a labelled correct follows a DataFrame adjacency's agents (it was read by position)
-        labels = list(adjacency.index) if is_dataframe(adjacency) else None
+        labels = frame_labels(adjacency)
         y = self._check(by_agent_label(correct, labels, "correct"), 1).astype(float)
         if self.sparse_fraction < 1 and self._rng.random() >= self.sparse_fraction:
             return False

@@ -83,7 +83,7 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     array([0.5, 0.5])
     """
     # labelled vectors follow a DataFrame W's agents (by position they failed in pandas)
-    labels = list(W.index) if bk.is_dataframe(W) else None
+    labels = bk.frame_labels(W)
     B, S, gamma, alpha = (bk.by_agent_label(v, labels, name) for v, name in
                           ((B, "B"), (S, "S"), (gamma, "gamma"), (alpha, "alpha")))
     W = bk.square_frame(W, "W")
@@ -206,7 +206,7 @@ class FriedkinJohnsen:
         if isinstance(W, list | tuple):
             W = np.asarray(W, dtype=np.float64)
         # the agents' labels, to read labelled beliefs and parameters in the same order
-        self._labels: list[Any] | None = list(W.index) if hasattr(W, "columns") else None
+        self._labels: list[Any] | None = bk.frame_labels(W)
         W = bk.square_frame(W, "W")  # a DataFrame is read by label, not by position
         self.backend: bk.Backend = bk.backend_of(W)
         W = bk.as_matrix(W, self.backend)
@@ -273,7 +273,7 @@ class FriedkinJohnsen:
             The model; when ``adjacency`` is symmetric and ``trust`` is None, the
             equilibrium is solved by conjugate gradient.
         """
-        labels = getattr(adjacency, "index", None) if hasattr(adjacency, "columns") else None
+        labels = bk.frame_labels(adjacency)
         adjacency = bk.square_frame(adjacency, "adjacency")  # read by label, not position
         backend = bk.backend_of(adjacency)
         A = bk.as_matrix(adjacency, backend)
@@ -293,7 +293,7 @@ class FriedkinJohnsen:
         gamma = bk.by_agent_label(gamma, labels, "gamma")
         alpha = bk.by_agent_label(alpha, labels, "alpha")
         model = cls(A, gamma, alpha, normalise=True, symmetric=symmetric)
-        model._labels = None if labels is None else list(labels)
+        model._labels = labels
         if symmetric:
             d = bk.row_sums(A)
             model._sym_d = _where_zero(d, 1.0)
