@@ -47,13 +47,18 @@ def _square(network: pd.DataFrame, name: str) -> pd.DataFrame:
     return network
 
 
-def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
+def _over_genes(network: pd.DataFrame, genes: list[str], name: str) -> pd.DataFrame:
+    """``network`` (names as text) with rows and columns in the order of ``genes``."""
     network = _square(network, name)
     missing = [g for g in genes if g not in network.index]
     if missing:
         raise ValueError(f"{name} lacks the genes {missing[:5]}"
                          f"{' ...' if len(missing) > 5 else ''}")
-    values = network.loc[genes, genes].to_numpy(dtype=float).copy()
+    return network.loc[genes, genes]
+
+
+def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
+    values = _over_genes(network, genes, name).to_numpy(dtype=float).copy()
     np.fill_diagonal(values, np.nan)
     return values
 
@@ -159,10 +164,9 @@ def plot_networks(
     fig, axes = plt.subplots(1, len(panels), figsize=((size + 1) * len(panels), size),
                              constrained_layout=True, squeeze=False)
     for ax, (title, frame) in zip(axes[0], panels.items()):
-        _aligned(frame, genes, f"panel {title!r}")
-        frame = _square(frame, f"panel {title!r}")  # labels as text, as genes are
-        plot_network(frame.loc[genes, genes], truth=truth, ax=ax, title=title,
-                     sqrt_scale=sqrt_scale)
+        # labels as text, as genes are
+        plot_network(_over_genes(frame, genes, f"panel {title!r}"), truth=truth, ax=ax,
+                     title=title, sqrt_scale=sqrt_scale)
     return fig
 
 
