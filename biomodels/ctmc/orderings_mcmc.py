@@ -86,14 +86,17 @@ def propose_orders(
     # a proposal only has to be self-consistent: float32, unless its rates would overflow
     # there (an effect above ~88 made expm1 infinite and every log q NaN)
     big = float(theta.abs().amax()) if theta.numel() else 0.0
-    fits32 = big < math.log(torch.finfo(torch.float32).max) - math.log(theta.shape[0] + 1) - 1.0
+
+    def bound(dtype: torch.dtype) -> float:  # the largest |theta| whose rates fit in dtype
+        return math.log(torch.finfo(dtype).max) - math.log(theta.shape[0] + 1) - 1.0
+
+    fits32 = big < bound(torch.float32)
     theta = theta.to(torch.float32 if fits32 else torch.float64)
     if not fits32:
         # beyond float64's rates as well (|theta| > ~700: expm1 gave inf, 0 * inf NaN log q
         # and orders that repeated events): the proposal only has to be self-consistent, so
         # it uses theta clipped to the range (p(sigma) is still scored with the exact theta)
-        bound = math.log(torch.finfo(torch.float64).max) - math.log(theta.shape[0] + 1) - 1.0
-        theta = theta.clamp(-bound, bound)
+        theta = theta.clamp(-bound(torch.float64), bound(torch.float64))
     bsz, k = events.shape
     m = n_proposals
     dev, dt = theta.device, theta.dtype
