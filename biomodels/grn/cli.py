@@ -268,7 +268,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="layer with the expression to fit (default: X), e.g. normalised "
                      "values when X holds counts")
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
-                     help="signed gene x gene prior, rows = regulators, columns = targets")
+                     help="signed gene x gene prior, rows = regulators, columns = targets, "
+                     "or an edge list with a header: regulator (or source, tf), target and "
+                     "an optional sign column (effect, sign, mode, mor or weight)")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "
@@ -280,7 +282,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of the initialisation, the validation split and the batch "
                      "order (default: %(default)s)")
     fit.add_argument("--truth", type=existing_file, default=None, metavar="TRUTH.csv",
-                     help="true network (same layout as the prior) to score against")
+                     help="true network (a matrix or edge list, as the prior) to score against")
     fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch (default: %(default)s; the demo: 64)")
     fit.add_argument("--prior-weight", type=probability, default=1.0, metavar="LAMBDA",

@@ -77,6 +77,39 @@ def _strip_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+#: Column names (any case) that mark a CSV as an edge list rather than a square matrix:
+#: ours (``edges.csv``: regulator, target, effect), decoupler/CollecTRI/DoRothEA (source,
+#: target, weight or mor) and TRRUST-like tables (tf, target, mode).
+_EDGE_REGULATOR = ("regulator", "source", "tf")
+_EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
+
+
+def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
+    """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one."""
+    if not path.is_file():
+        return None  # _read_prior_csv says so
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0, skipinitialspace=True,
+                             encoding=text_encoding(path)).columns
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return None
+    lower = {str(c).strip().lower(): c for c in header}
+    regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
+    if regulator is None or "target" not in lower:
+        return None
+    sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
+    try:
+        table = pd.read_csv(path, sep=sep, skipinitialspace=True, dtype={regulator: str},
+                            encoding=text_encoding(path), keep_default_na=False,
+                            na_values=[""])
+        table[lower["target"]] = table[lower["target"]].astype(str)
+        return prior_from_edges(table, regulator=regulator, target=lower["target"], sign=sign)
+    except (pd.errors.ParserError, ValueError) as err:
+        raise ValueError(f"could not read the {name} edge list {str(path)!r} (columns "
+                         f"{regulator!r}, {lower['target']!r}, sign {sign!r}): {err}") from err
+
+
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
@@ -136,7 +169,8 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
         raise ValueError(
             f"could not read the {name} CSV {str(path)!r}: {err}; expected a square gene x "
             "gene matrix of numbers (gene names as header and first column, rows regulate "
-            "columns); build one from an edge list with prior_from_edges"
+            "columns), or an edge list with a header naming its regulator, target and "
+            "(optional) sign columns, e.g. regulator,target,sign"
             f"{comment_line_note(path)}") from err
     return frame
 
@@ -162,6 +196,12 @@ def align_prior(
           ``write.table`` write them; white space around names is ignored; tab-separated
           for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE; UTF-8, or UTF-16
           with a byte-order mark as Excel's "Unicode Text");
+        - a path to an edge-list CSV, one row per edge, recognised by its header: a
+          regulator column (``regulator``, ``source`` or ``tf``), a ``target`` column and
+          optionally a sign column (the first of ``effect``, ``sign``, ``mode``, ``mor``,
+          ``weight``, ``regulation``; any case), read by :func:`prior_from_edges`: our own
+          ``edges.csv``, decoupler/CollecTRI and DoRothEA tables as they are saved. Data genes
+          it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names
@@ -202,6 +242,13 @@ def align_prior(
     if isinstance(prior, str | os.PathLike):
         path = Path(prior)
         try:
+            edges = _read_edge_list(path, name)
+            if edges is not None:
+                # an edge list names only genes with edges: the data's other genes have none
+                extra = genes.difference(edges.index, sort=False)
+                edges = edges.reindex(index=edges.index.append(extra),
+                                      columns=edges.index.append(extra), fill_value=0.0)
+                return _align_frame(edges, genes, name, complete)
             return _align_frame(_read_prior_csv(path, name), genes, name, complete)
         except ValueError as err:
             # a "# ..." line read as a gene: "not square (4, 3)" did not say why

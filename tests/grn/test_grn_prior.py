@@ -253,13 +253,38 @@ def test_a_prior_with_missing_entries_names_them(dtype):
             align_prior(prior, GENES)
 
 
-def test_an_edge_list_given_as_a_prior_csv_points_to_prior_from_edges(tmp_path):
-    # labs keep TF-target tables; read as a matrix, the error only said that "Gata1" is not
-    # a number
+def test_an_edge_list_csv_is_read_as_a_prior_and_as_a_truth(tmp_path):
+    # labs keep TF-target tables (and `prunus grn fit` writes edges.csv): read as a matrix,
+    # the error only said that "Gata1" is not a number, and the command line had no way in
+    truth = krumsiek11_network()
+    long = truth.stack()
+    long = long[long != 0].rename_axis(["source", "target"]).rename("mor").reset_index()
+    path = tmp_path / "collectri.csv"  # decoupler's column names, the data's genes reversed
+    long.assign(confidence="A").to_csv(path, index=False)
+    genes = list(truth.index[::-1])
+    pd.testing.assert_frame_equal(align_prior(str(path), genes, name="truth", complete=True),
+                                  truth.loc[genes, genes], check_names=False)
+    # ours: regulator, target, effect, score; a data gene without edges gets zeros
+    ours = tmp_path / "edges.tsv"
+    pd.DataFrame({"Regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
+                  "effect": [-0.5, 2.0], "score": [0.9, 0.1]}).to_csv(ours, sep="\t",
+                                                                     index=False)
+    out = align_prior(ours, ["Pu.1", "Gata1", "Fli1"], complete=True)
+    assert out.to_numpy().tolist() == [[0, 2.0, 0], [-0.5, 0, 0], [0, 0, 0]]
+    # no sign column: unsigned evidence, +1
+    plain = tmp_path / "tf.csv"
+    pd.DataFrame({"TF": ["Gata1"], "target": ["Pu.1"]}).to_csv(plain, index=False)
+    assert align_prior(plain, ["Gata1", "Pu.1"]).loc["Gata1", "Pu.1"] == 1.0
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"tf": ["Gata1"], "target": ["Pu.1"], "mode": ["maybe"]}).to_csv(bad)
+    with pytest.raises(ValueError, match=r"edge list .*bad.csv.*'mode'.*not a mode"):
+        align_prior(bad, ["Gata1", "Pu.1"])
+
+
+def test_an_edge_list_without_a_header_says_what_header_reads_it(tmp_path):
     path = tmp_path / "edges.csv"
-    pd.DataFrame({"regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
-                  "sign": ["-", "-"]}).to_csv(path, index=False)
-    with pytest.raises(ValueError, match="square gene x gene matrix.*prior_from_edges"):
+    pd.DataFrame({"Gata1": ["Pu.1"], "Pu.1": ["Gata1"], "-": ["-"]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="square gene x gene matrix.*edge list with a header"):
         align_prior(str(path), ["Gata1", "Pu.1"])
 
 
