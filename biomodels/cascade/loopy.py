@@ -69,6 +69,16 @@ def _check_iterations(iterations: int | None) -> int | None:
     return None if iterations is None else check_count("iterations", iterations, at_least=1)
 
 
+def _rounding_tol(tol: float, dtype: torch.dtype) -> float:
+    """BP's convergence threshold: ``tol``, but no finer than the rounding of ``dtype``.
+
+    float32 messages end in a cycle between neighbouring floats (a change of one eps) that
+    never fell below the default 1e-10: all ``max_iterations`` updates ran, then a warning
+    that BP had not converged.
+    """
+    return max(tol, 4 * torch.finfo(dtype).eps)
+
+
 def bp_messages(
     graph: CascadeGraph,
     p: torch.Tensor,
@@ -90,7 +100,9 @@ def bp_messages(
         until the largest change is below ``tol`` (at most ``max_iterations``); on a
         forest this is exact after at most diameter-many updates.
     tol, max_iterations
-        Convergence control when ``iterations`` is None.
+        Convergence control when ``iterations`` is None. A change within rounding of the
+        weights' dtype (``4 eps``: ``4.8e-7`` in float32) counts as converged, whatever
+        ``tol``.
 
     Returns
     -------
@@ -111,6 +123,7 @@ def bp_messages(
     # warning that BP had not converged
     max_iterations = check_count("max_iterations", max_iterations, at_least=1)
     tol = check_number("tol", tol, at_least=0)
+    stop = _rounding_tol(tol, w.dtype)
     n = graph.n
     src = torch.from_numpy(graph.src).to(w.device)
     dst = torch.from_numpy(graph.dst).to(w.device)
@@ -127,7 +140,7 @@ def bp_messages(
         new = w * (1 - (1 - p.index_select(0, src)) * torch.exp(excl))
         delta = float((new - m).detach().abs().max()) if m.numel() else 0.0
         m = new
-        if iterations is None and delta < tol:
+        if iterations is None and delta < stop:
             break
     else:
         if iterations is None and steps > 0:
@@ -135,7 +148,7 @@ def bp_messages(
             # 16 s): say so rather than hand TDA marginals that have not settled
             warnings.warn(
                 f"loopy BP did not converge in max_iterations={max_iterations} updates "
-                f"(largest change {delta:.2g}, tol {tol:g}); the activation marginals, and "
+                f"(largest change {delta:.2g}, tol {stop:g}); the activation marginals, and "
                 "TDA's folded seeds, may be off: compare with monte_carlo, or pass "
                 "iterations=10 (the paper's setting) to stop early", UserWarning, stacklevel=2)
     return m
@@ -567,7 +580,7 @@ def _mixture_factor(
         new = torch.where(at_seed, w, w * (1 - torch.exp(excl)))
         delta = float((new - M).detach().abs().max()) if M.numel() else 0.0
         M = new
-        if iterations is None and delta < tol:
+        if iterations is None and delta < _rounding_tol(tol, real):
             break
     log1m = torch.log((1 - M).clamp_min(tiny))
     into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
