@@ -257,7 +257,13 @@ class CascadeGraph:
         -------
         CascadeGraph
             The converted copy.
+
+        Raises
+        ------
+        ValueError
+            If ``dtype`` is not a floating dtype (an integer one truncated 0.5 to 0).
         """
+        dtype = None if dtype is None else _float_dtype(dtype)
         return self.with_weight(self.weight.to(device=device, dtype=dtype))
 
     def undirected_links(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

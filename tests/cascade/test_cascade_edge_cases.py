@@ -79,6 +79,16 @@ def test_integer_weight_dtype_is_refused_not_truncated(dtype):
         CascadeGraph.from_scipy(np.array([[0.0, 0.5], [0.0, 0.0]]), dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool])
+def test_graph_to_an_integer_dtype_is_refused_not_truncated(dtype):
+    # g.to(dtype=torch.int64) truncated 0.5 to 0 and returned a float64 graph without
+    # edges: size_distribution(seeds=["a"]) was [0, 1, 0] for the exact [0, 0.5, 0.5]
+    g = CascadeGraph.from_edges([("a", "b", 0.5)])
+    with pytest.raises(ValueError, match="dtype"):
+        g.to(dtype=dtype)
+    assert g.to(dtype=torch.float32).weight.dtype == torch.float32
+
+
 @pytest.mark.parametrize("n", [float("inf"), float("nan"), None])
 def test_node_count_that_is_no_number_names_n(n):
     with pytest.raises(ValueError, match="n: expected a whole number"):
