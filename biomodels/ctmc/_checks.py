@@ -18,8 +18,10 @@ def check_generator(generator: Any) -> torch.Generator | None:
     arguments", naming no argument.
     """
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: expected a torch.Generator (e.g. "
-                        f"torch.Generator().manual_seed(seed)) or None, got {generator!r}")
+        # on theta's device: a CPU generator with a CUDA theta fails inside torch.rand
+        raise TypeError("generator: expected a torch.Generator on theta's device (e.g. "
+                        "torch.Generator(device=theta.device).manual_seed(seed)) or None, "
+                        f"got {generator!r}")
     return generator
 
 
