@@ -219,7 +219,8 @@ def _fit_run(args: argparse.Namespace) -> int:
         paths, info = _write_outputs(model, adata, Path(args.out), truth, figure=fig)
     finally:
         plt.close(fig)
-    checkpoint.unlink()  # the outputs are complete
+    # the outputs are complete; another run into the same --out may have removed it
+    checkpoint.unlink(missing_ok=True)
     print(f"held-out one-step R^2 {model.fit_summary['r2']:.3f} (fraction of the changes "
           "between consecutive observations that the model explains)")
     if truth is not None:  # the numbers a user passed --truth for, not only a file name

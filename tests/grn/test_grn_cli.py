@@ -281,6 +281,29 @@ def test_fit_writes_all_files_or_none(files, capsys):
     assert {p.name for p in out.iterdir()} == {"model.pt", "checkpoint.pt"}  # can resume
 
 
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_a_fit_whose_checkpoint_another_run_removed_still_succeeds(files, monkeypatch, capsys):
+    # two fits into one --out share DIR/checkpoint.pt: the first to finish removes it, and
+    # the other, its outputs written, ended with "[Errno 2] No such file" and exit code 2
+    import biomodels.grn.cli as cli_mod
+
+    real = cli_mod._write_outputs
+
+    def other_run_finished_first(model, adata, out, *args, **kwargs):
+        written = real(model, adata, out, *args, **kwargs)
+        (out / "checkpoint.pt").unlink()
+        return written
+
+    monkeypatch.setattr(cli_mod, "_write_outputs", other_run_finished_first)
+    out = files / "shared"
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--epochs", "2", "--hidden", "4", "--quiet",
+               "--out", str(out)])
+    assert rc == 0 and "error" not in capsys.readouterr().err
+    assert {p.name for p in out.iterdir()} == {"network.csv", "edges.csv", "result.h5ad",
+                                               "model.pt", "network.png"}
+
+
 def test_fit_usage_is_the_synopsis_of_issue_4(capsys):
     # prunus grn fit INPUT.h5ad --time-key KEY [--trajectory-key KEY] [--prior PRIOR.csv]
     # [--pruning dash|imp|none] [--epochs N] [--seed S] [--truth TRUTH.csv] --out DIR
