@@ -78,7 +78,9 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
     A command that writes several result files writes them all into the staging folder;
     they replace the files of an earlier run only once every one of them is written, so a
     run that fails half way never leaves its new files next to an old run's. On failure the
-    staging folder is removed and ``folder`` keeps what it held. A run killed outright
+    staging folder is removed and ``folder`` keeps what it held. Two runs into one folder
+    move their files one run at a time (a lock on the folder, where the filesystem has
+    locks), so it holds the later run's set whole, not a mix. A run killed outright
     (SIGKILL, a batch system's time limit) cannot remove its staging folder; the next run
     into ``folder`` on the same machine removes it.
 
@@ -120,17 +122,45 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
         nested = [p.name for p in files if p.is_dir()]
         if nested:
             raise ValueError(f"atomic_outputs takes plain files, got folders {nested}")
-        # every move must be able to succeed before the first one is made
-        blocked = [str(final / p.name) for p in files if (final / p.name).is_dir()]
-        if blocked:
-            raise ValueError(f"cannot write {blocked}: a folder of that name is in the way")
         for path in files:
             _fsync(path)
-        _move_all(files, final, stage)
-        if os.name == "posix":
-            _fsync(final)
+        # two runs into one folder that end together interleaved their moves and left a
+        # mix of both runs' files: one run's set is moved at a time
+        with _locked(final):
+            # every move must be able to succeed before the first one is made
+            blocked = [str(final / p.name) for p in files if (final / p.name).is_dir()]
+            if blocked:
+                raise ValueError(f"cannot write {blocked}: a folder of that name is in the way")
+            _move_all(files, final, stage)
+            if os.name == "posix":
+                _fsync(final)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``folder`` for the block (other runs' blocks wait).
+
+    Where a folder cannot be locked (Windows, network filesystems without locks) the block
+    runs unlocked, as it did before.
+    """
+    fd: int | None = None
+    if os.name == "posix":
+        import fcntl
+
+        try:  # opening needs read permission, which a write-only folder lacks
+            fd = os.open(folder, os.O_RDONLY)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks on this filesystem: go on without one
+            if fd is not None:
+                os.close(fd)
+            fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # and the lock with it
 
 
 def _stage_prefix() -> str:

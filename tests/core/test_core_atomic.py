@@ -182,3 +182,35 @@ def json_of(path: Path) -> object:
     import json
 
     return json.loads(path.read_text())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_atomic_outputs_move_one_run_s_set_at_a_time(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+    import time
+
+    # two runs into one folder that finished together interleaved their renames and left
+    # a mix of both runs' files (2 in 200 tries); a run waits for the folder's lock
+    out = tmp_path / "run"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)  # another run, moving its files now
+    fcntl.flock(held, fcntl.LOCK_EX)
+
+    def run() -> None:
+        with atomic_outputs(out) as stage:
+            (stage / "a.csv").write_text("new")
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    for _ in range(500):  # until the run has written its file and goes to move it
+        if list(out.glob(".prunus-staging-*/a.csv")):
+            break
+        time.sleep(0.01)
+    thread.join(timeout=0.3)
+    try:
+        assert not (out / "a.csv").exists()  # still waiting for the other run's moves
+    finally:
+        os.close(held)  # releases the lock
+    thread.join(timeout=10)
+    assert (out / "a.csv").read_text() == "new"
