@@ -136,9 +136,10 @@ def existing_file(value: str) -> Path:
     Returns
     -------
     Path
-        The path, checked to be an existing file.
+        The path, checked to be an existing file; a leading ``~`` expanded as for
+        :func:`output_folder`.
     """
-    path = Path(value)
+    path = Path(os.path.expanduser(value))  # `--prior=~/p.csv`: "no such file", yet there
     if not path.is_file():
         if not value.strip():  # Path("") is the current folder
             raise argparse.ArgumentTypeError("expected a file, got an empty name")
@@ -166,16 +167,22 @@ def output_folder(value: str) -> Path:
     Returns
     -------
     Path
-        The path.
+        The path, with a leading ``~`` or ``~user`` expanded to that home folder.
     """
     if not value.strip():  # `--out "$DIR"` with DIR unset wrote into the current folder
         raise argparse.ArgumentTypeError("expected a folder, got an empty name (use '.' for "
                                          "the current folder)")
-    path = Path(value)
+    # bash expands ~ only at the start of a word, so `--out=~/x` arrives as typed; pandas
+    # expands it and Path does not, so a run wrote half its files under either
+    path = Path(os.path.expanduser(value))
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{value!r} is an existing file; give a folder")
     folder = path.absolute()
     while not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():  # mkdir fails on it ("File exists"), after the whole run
+            raise argparse.ArgumentTypeError(
+                f"cannot make the folder {value!r}: {str(folder)!r} is a link to "
+                f"{os.readlink(folder)!r}, which does not exist; make that folder first")
         folder = folder.parent
     if not folder.is_dir():  # e.g. results.csv/run1: the folder cannot be made
         raise argparse.ArgumentTypeError(
