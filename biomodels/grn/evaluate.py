@@ -231,9 +231,11 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
                 f"only in truth: {only_truth}"
             )
     try:
-        w = network.to_numpy(dtype=np.float64)[
+        # na_value: pandas < 2.1 refused a nullable column's <NA> ("cannot convert ... with
+        # missing values"), reported as "must hold numbers"; as NaN it is named below
+        w = network.to_numpy(dtype=np.float64, na_value=np.nan)[
             np.ix_(net_rows.get_indexer(rows), net_cols.get_indexer(cols))]
-        t = truth.to_numpy(dtype=np.float64)
+        t = truth.to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{what} and truth must hold numbers") from err
     if not np.isfinite(w).all():
