@@ -254,7 +254,12 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    # through a handle that can write: Windows' fsync (_commit) fails on a read-only one
+    # with "Bad file descriptor"; a folder, or a file one may not write, syncs read-only
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -214,3 +214,27 @@ def test_atomic_outputs_move_one_run_s_set_at_a_time(tmp_path: Path) -> None:
         os.close(held)  # releases the lock
     thread.join(timeout=10)
     assert (out / "a.csv").read_text() == "new"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="emulates Windows' fsync on POSIX")
+def test_files_are_synced_through_a_handle_that_can_write(tmp_path: Path,
+                                                         monkeypatch) -> None:
+    # Windows' fsync (_commit, FlushFileBuffers) needs a handle that can write and fails
+    # on a read-only one with "[Errno 9] Bad file descriptor": every write_json,
+    # save_torch and atomic_outputs run failed there, after the whole fit
+    import errno
+    import fcntl
+
+    real = os.fsync
+
+    def windows_fsync(fd: int) -> None:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY \
+                and not stat.S_ISDIR(os.fstat(fd).st_mode):  # folders: POSIX only here
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", windows_fsync)
+    assert write_json({"a": 1}, tmp_path / "a.json").read_text() == '{\n  "a": 1\n}\n'
+    with atomic_outputs(tmp_path / "run") as stage:
+        (stage / "b.csv").write_text("b")
+    assert (tmp_path / "run" / "b.csv").read_text() == "b"
