@@ -71,12 +71,12 @@ def option_names(message: str, options: Mapping[str, str],
     '--method exact needs n <= 25'
     """
     for name, option in options.items():
-        lead = rf"(?<![\w./-]){name}"
+        lead = rf"(?<![\w./\\-]){name}"  # not inside a path, POSIX or Windows
         if name in choices:  # method='mcmc' -> --method mcmc
             message = re.sub(lead + r"='([\w.-]+)'", rf"{option} \1", message)
         message = re.sub(lead + "=", f"{option} ", message)
         if "_" in name:
-            message = re.sub(lead + r"(?![\w./-])", option, message)
+            message = re.sub(lead + r"(?![\w./\\-])", option, message)
     return message
 
 
@@ -312,6 +312,31 @@ def _matplotlib_backend_kept() -> Iterator[None]:
                 mpl.use(before)
 
 
+@contextlib.contextmanager
+def _unencodable_output_escaped() -> Iterator[None]:
+    r"""Print what stdout's encoding cannot hold as ``\uXXXX`` escapes for the block.
+
+    On Windows, stdout redirected to a file or a pipe encodes with the ANSI code page
+    (cp1252) and raises on other characters: a command that printed an output folder whose
+    name has one (a Greek letter, Chinese) failed with "'charmap' codec can't encode", exit
+    code 2, after writing its files. stderr escapes them already; the caller's stream is
+    left as it was.
+    """
+    stream = sys.stdout
+    errors = getattr(stream, "errors", None)
+    escaped = False
+    if errors == "strict" and hasattr(stream, "reconfigure"):
+        with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+            stream.reconfigure(errors="backslashreplace")
+            escaped = True
+    try:
+        yield
+    finally:
+        if escaped:
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors=errors)
+
+
 def _version() -> str:
     try:
         return version("prunus")
@@ -383,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"prunus: warning: {text}", file=sys.stderr)
 
     try:
-        with _matplotlib_backend_kept(), warnings.catch_warnings():
+        with _matplotlib_backend_kept(), _unencodable_output_escaped(), \
+                warnings.catch_warnings():
             if not _debug():
                 warnings.showwarning = one_line
             return int(func(args) or 0)

@@ -1,4 +1,4 @@
-"""The argparse types of ``core.cli`` that check an output folder before a command runs."""
+"""``core.cli``: the argparse types that check files, and the front's messages and output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import existing_file, output_folder
+from core.cli import existing_file, main, option_names, output_folder
 
 
 def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path: Path,
@@ -38,3 +38,37 @@ def test_an_out_through_a_broken_link_is_refused_first(tmp_path: Path) -> None:
             output_folder(str(given))
     (tmp_path / "scratch" / "results").mkdir(parents=True)  # made: the link is a folder
     assert output_folder(str(link / "run1")) == link / "run1"
+
+
+def test_option_names_leave_names_inside_windows_paths_alone() -> None:
+    # "names inside paths are left alone" held for '/' only: a Windows path's folder
+    # named like an argument (a sweep's runs\epochs=60) was rewritten to runs\--epochs 60
+    options = {"epochs": "--epochs", "prior_weight": "--prior-weight"}
+    for path in ("C:\\runs\\epochs=60\\checkpoint.pt", "C:\\sweep\\prior_weight\\p.csv"):
+        for shown in (path, repr(path)):  # as str() and as !r (backslashes doubled)
+            message = f"checkpoint {shown} cannot be read"
+            assert option_names(message, options) == message
+    assert option_names("epochs=2 with C:\\x", options) == "--epochs 2 with C:\\x"
+
+
+def test_output_the_console_cannot_encode_does_not_fail_the_command(monkeypatch) -> None:
+    # On Windows, stdout redirected to a file or pipe encodes with the ANSI code page
+    # (cp1252) and fails on other characters: a command that printed its output folder
+    # (C:\Users\...\Ω) ended "prunus: error: 'charmap' codec can't encode", exit code 2,
+    # after its files were written
+    import io
+    import sys
+
+    import core.cli
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    command = parser.add_subparsers().add_parser("show")
+    command.set_defaults(func=lambda args: print("wrote C:\\\u03a9\\x.csv") or 0)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="cp1252", errors="strict", newline="\n",
+                              write_through=True)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["show"]) == 0
+    assert raw.getvalue() == b"wrote C:\\\\u03a9\\x.csv\n"
+    assert stdout.errors == "strict"  # the caller's stream is left as it was
