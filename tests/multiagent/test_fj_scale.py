@@ -43,7 +43,8 @@ def test_diagonal_is_dropped_without_scipy_setdiag(monkeypatch):
     rng = np.random.default_rng(0)
     mats = []
     for n in (1, 5, 30):
-        A = sp.random_array((n, n), density=0.4, rng=rng, format="coo")
+        A = sp.random_array((n, n), density=0.4, random_state=rng,
+                            format="coo")  # rng= is scipy >= 1.15
         # a duplicate, an explicit zero and a self-loop on top
         A = sp.coo_array((np.r_[A.data, 0.5, 0.5, 0.0], (np.r_[A.row, 0, 0, n - 1],
                                                          np.r_[A.col, 0, 0, 0])), shape=(n, n))
