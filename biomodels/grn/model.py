@@ -368,6 +368,28 @@ class GRNModel:
         self.is_trained = False
 
     # ------------------------------------------------------------------ helpers
+    def __repr__(self) -> str:
+        # what a notebook shows for `model`: the data, the prior and the fit at a glance, as
+        # scvi-tools' models do (it was "<biomodels.grn.model.GRNModel object at 0x...>")
+        keys = f"time_key={self.time_key!r}" + (
+            f", trajectory_key={self.trajectory_key!r}" if self.trajectory_key else "")
+        data = ("loaded without its data" if self._adata is None else
+                f"{self._x.shape[0]} cells in {len(self.trajectories)} trajectories ({keys})")
+        prior = ("no prior" if self.prior is None else
+                 f"prior with {int(np.count_nonzero(self.prior.to_numpy()))} edges")
+        lines = [f"GRNModel of {len(self.genes)} genes, {data}",
+                 f"    {prior}, {self.n_hidden} hidden units per branch, seed {self.seed}"]
+        if not self.is_trained:
+            lines.append("    not trained: call train()")
+        else:
+            s = self.settings
+            done = f"{s['epochs_run']} of {s['epochs']} epochs, " if "epochs" in s else ""
+            r2 = self.fit_summary.get("r2")
+            lines.append(f"    trained: {done}pruning {s.get('pruning', '?')!r}, sparsity "
+                         f"{self.sparsity():.3f}"
+                         + ("" if r2 is None else f", held-out one-step R^2 {r2:.3f}"))
+        return "\n".join(lines)
+
     def _pruner_state(self) -> dict[str, Any] | None:
         """State of the pruner of the last fit (from :meth:`load` for a loaded model)."""
         return self.pruner.state_dict() if self.pruner is not None else self._saved_pruner

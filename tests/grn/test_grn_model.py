@@ -265,6 +265,25 @@ def test_training_reduces_loss_and_prunes(fitted):
     assert model.sparsity() == pytest.approx(1 - 0.3 * 0.9**2, abs=0.01)
 
 
+def test_repr_summarises_data_prior_and_fit(fitted, small, tmp_path):
+    # a notebook showed "<biomodels.grn.model.GRNModel object at 0x...>"
+    model, _, _, truth = fitted
+    fresh = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=8)
+    assert repr(fresh).splitlines() == [
+        f"GRNModel of 8 genes, {small.n_obs} cells in 12 trajectories (time_key='time', "
+        "trajectory_key='trajectory')",
+        "    no prior, 8 hidden units per branch, seed 0",
+        "    not trained: call train()"]
+    text = repr(model).splitlines()
+    assert f"prior with {int((truth.to_numpy() != 0).sum())} edges" in text[1]
+    assert text[2] == (f"    trained: 25 of 25 epochs, pruning 'dash', sparsity "
+                       f"{model.sparsity():.3f}, held-out one-step R^2 "
+                       f"{model.fit_summary['r2']:.3f}")
+    loaded = GRNModel.load(model.save(tmp_path / "m.pt"))
+    assert repr(loaded).splitlines()[0] == "GRNModel of 8 genes, loaded without its data"
+    assert repr(loaded).splitlines()[2] == text[2]
+
+
 def test_held_out_r2_is_the_fraction_of_one_step_changes_explained(fitted):
     from biomodels.grn.train import evaluate_loss, no_change_mse
 
