@@ -322,6 +322,15 @@ class PruningSchedule:
     def __len__(self) -> int:
         return len(self.densities) + 1
 
+    def __repr__(self) -> str:
+        # IMP, LRR and Cyclic print their own name, where they are and what comes next
+        now = self.densities[self.round - 1] if self.round else self._start
+        ahead = self.densities[self.round:]
+        nxt = f", next {ahead[0]:.4g}" if ahead else ", done"
+        return (f"{type(self).__name__}(round {self.round + 1} of {len(self)}: density "
+                f"{now:.4g}{nxt}; rewind={self.rewind!r}, scope={self.scope!r}, "
+                f"{len(self.names)} tensors)")
+
 
 class IMP(PruningSchedule):
     """Iterative Magnitude Pruning with weight rewinding (see :class:`PruningSchedule`).

@@ -453,6 +453,12 @@ class DashPruner:
         # genes, 2.8 s at 5,000, recomputed every round); dropped after the last round
         self._coreg: tuple[tuple[Any, ...], torch.Tensor] | None = None
 
+    def __repr__(self) -> str:
+        mask = "" if self.masks is None else f", density {self.masks.density():.4g}"
+        lambdas = f"lambda_ppi={self.lambda_ppi:g}, lambda_motif={self.lambda_motif:g}"
+        return (f"DashPruner({self.method!r}, {lambdas}, {self.schedule}; "
+                f"{self.rounds} rounds done{mask})")
+
     def continue_from(self, masks: Any, state: dict[str, Any] | None = None) -> None:
         """Continue an earlier pruned fit instead of starting the schedule over.
 

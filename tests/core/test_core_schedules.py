@@ -248,3 +248,15 @@ def test_a_group_added_after_the_rewind_point_asks_for_a_new_checkpoint(kind) ->
     schedule.prune(0.5)
     assert opt.param_groups[1]["lr"] == 0.3
     assert schedule.masks.density() == pytest.approx(0.5, abs=0.01)
+
+
+def test_repr_says_where_the_schedule_is():
+    # a notebook showed "<core.schedules.IMP object at 0x...>" mid-loop
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    schedule = IMP(model, torch.optim.SGD(model.parameters(), lr=0.1), [0.5, 0.25])
+    seen = [repr(schedule) for _ in schedule]
+    assert seen == [
+        "IMP(round 1 of 3: density 1, next 0.5; rewind='weights', scope='global', 2 tensors)",
+        "IMP(round 2 of 3: density 0.5, next 0.25; rewind='weights', scope='global', "
+        "2 tensors)",
+        "IMP(round 3 of 3: density 0.25, done; rewind='weights', scope='global', 2 tensors)"]

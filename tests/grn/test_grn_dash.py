@@ -571,3 +571,10 @@ def test_a_fit_too_short_for_any_pruning_round_says_so():
         warnings.filterwarnings("error", message="pruning=")
         model.train(4, **kw)  # epoch 3 prunes
     assert _attached_masks(model.func) is not None
+
+
+def test_pruner_repr_names_method_weights_schedule_and_rounds():
+    pruner = DashPruner("imp", schedule=PruningSchedule(first_epoch=2))
+    assert repr(pruner) == (
+        "DashPruner('imp', lambda_ppi=0, lambda_motif=0, PruningSchedule(first_epoch=2, "
+        "first_fraction=0.7, every=10, fraction=0.1); 0 rounds done)")
