@@ -118,6 +118,30 @@ def _read_prior(
     return align_prior(prior, genes, name=name, complete=complete)
 
 
+def _text_time_advice(tcol: pd.Series, key: str) -> tuple[str, str]:
+    """Describe a text time column and a conversion to numbers that works on it.
+
+    Returns what the column holds (dtype and a few values) and one Python statement that
+    turns it into times: ``astype(float)`` only suits numbers written as text ("2"); for
+    labels such as "day2" or "E14.5" pandas refuses it, so those get the number in them,
+    dates their hours since the first, and words a mapping of each label to its time.
+    """
+    values = [str(v) for v in pd.unique(tcol.dropna())]
+    what = f"dtype {tcol.dtype} with values {values[:4]}"
+    col = f"adata.obs[{key!r}]"
+    text = pd.Series(values, dtype=object)
+    if not values or pd.to_numeric(text, errors="coerce").notna().all():
+        return what, f"{col} = {col}.astype(float)"
+    if pd.to_datetime(text, errors="coerce", format="mixed").notna().all():
+        return what, (f"{col} = pd.to_datetime({col}.astype(str)).pipe(lambda t: "
+                      "(t - t.min()) / pd.Timedelta(hours=1))")
+    if text.str.contains(r"\d").all():  # "day2", "E14.5": the number in each label
+        return what, (f"{col} = {col}.astype(str).str.extract(r\"(-?\\d+\\.?\\d*)\", "
+                      "expand=False).astype(float)")
+    mapping = ", ".join(f"{v!r}: {i}" for i, v in enumerate(values[:3]))
+    return what, f"{col} = {col}.map({{{mapping}, ...}}).astype(float)"
+
+
 _RANKED_BY = ("per-target score |E_ij| / sum_i |E_ij| (network(normalize='target')); "
               "the stored network holds the signed effects E")
 
@@ -141,6 +165,7 @@ class GRNModel:
         formed within a trajectory); all cells form one trajectory when None.
     layer
         Use ``adata.layers[layer]`` instead of ``adata.X`` (dense or sparse).
+        ``adata.raw`` is never read: for counts kept there, pass ``adata.raw.to_adata()``.
     prior
         Gene x gene prior (rows = regulators, columns = targets, signed): a DataFrame, a
         CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key.
@@ -197,7 +222,8 @@ class GRNModel:
         genes = pd.Index([str(g) for g in adata.var_names])
         if genes.has_duplicates:
             dup = genes[genes.duplicated()].unique().tolist()[:5]
-            raise ValueError(f"adata.var_names has duplicated genes: {dup}")
+            raise ValueError(f"adata.var_names has duplicated genes: {dup}; make them unique "
+                             "first, adata.var_names_make_unique()")
         # expression
         if layer is not None:
             if layer not in adata.layers:
@@ -238,8 +264,12 @@ class GRNModel:
             # astype(float), the usual advice, fails on dates and durations
             how = ("(t - t.min()) / pd.Timedelta(hours=1) with t = adata.obs[key], in hours"
                    if tcol.dtype.kind in "mM" else "adata.obs[key].astype(float)")
-            raise ValueError(f"adata.obs[{time_key!r}] must be real numbers, got dtype "
-                             f"{tcol.dtype} (convert it, e.g. {how})")
+            what = f"dtype {tcol.dtype}"
+            if not pd.api.types.is_bool_dtype(tcol) and not pd.api.types.is_complex_dtype(
+                    tcol) and tcol.dtype.kind not in "mM":
+                what, how = _text_time_advice(tcol, time_key)
+            raise ValueError(f"adata.obs[{time_key!r}] must be real numbers, got {what} "
+                             f"(convert it, e.g. {how})")
         times = np.array(tcol, dtype=np.float64)  # a writable copy
         bad = ~np.isfinite(times)
         if bad.any():
@@ -259,8 +289,13 @@ class GRNModel:
                 raise ValueError(f"trajectory_key={trajectory_key!r} is not a column of "
                                  f"adata.obs ({list(adata.obs.columns)})")
             labels = adata.obs[trajectory_key]
-            if labels.isna().any():
-                raise ValueError(f"adata.obs[{trajectory_key!r}] has missing values")
+            missing = labels.isna().to_numpy()
+            if missing.any():  # say how many, and how to leave them out (as for the times)
+                raise ValueError(
+                    f"adata.obs[{trajectory_key!r}] has missing values in "
+                    f"{int(missing.sum())} of {len(missing)} cells (e.g. "
+                    f"{list(adata.obs_names[missing][:3])}); leave them out, adata = "
+                    f"adata[adata.obs[{trajectory_key!r}].notna()].copy()")
             codes, names = pd.factorize(labels.astype(str), sort=True)
         else:
             codes, names = np.zeros(adata.n_obs, dtype=np.int64), pd.Index(["all"])
@@ -957,7 +992,10 @@ class GRNModel:
         ----------
         adata
             AnnData with the model's genes in the same order; default: the one the model
-            was built on.
+            was built on. A view (``adata[mask]``) becomes an AnnData of its own that holds
+            the results, as anndata makes any view it writes to (with an
+            ``ImplicitModificationWarning``); the AnnData it was taken from is unchanged. A
+            backed AnnData takes them in memory: ``adata.write()`` puts them in its file.
         key_added
             Key of the ``varp`` and ``uns`` entries.
         truth

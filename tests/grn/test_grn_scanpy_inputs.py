@@ -259,3 +259,65 @@ def test_a_truth_over_more_genes_scores_data_subset_to_some_genes(planted):
     # a truth without a data gene is still refused: that gene would count as edgeless
     with pytest.raises(ValueError, match=r"truth must name every data gene.*\['g5'\]"):
         model.evaluate(full.drop(index="g5", columns="g5"))
+
+
+@pytest.mark.parametrize("labels", [
+    ["day0", "day2", "day4", "day6", "day8", "day10"],  # what sample sheets hold
+    ["E0", "E2", "E4.5", "E6", "E8", "E10"],  # embryonic days, a decimal among them
+    ["0", "2", "4", "6", "8", "10"],  # numbers read as text
+    ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-07", "2024-01-09", "2024-01-11"],
+])
+@pytest.mark.parametrize("as_category", [False, True])  # write_h5ad stores text as categories
+def test_time_labels_as_text_get_a_conversion_that_works(planted, labels, as_category):
+    # "convert it, e.g. adata.obs[key].astype(float)" was the advice for any text, and for
+    # "day0" pandas refuses it ("could not convert string to float")
+    data = planted.copy()
+    step = data.obs.groupby("trajectory", observed=True).cumcount().to_numpy()
+    text = pd.Series(np.asarray(labels, dtype=object)[step], index=data.obs_names)
+    data.obs["day"] = text.astype("category") if as_category else text
+    with pytest.raises(ValueError, match=r"adata.obs\['day'\] must be real numbers") as info:
+        GRNModel(data, time_key="day", trajectory_key="trajectory")
+    message = str(info.value)
+    assert repr(labels[0]) in message  # shows what it holds
+    advice = message.split("e.g. ", 1)[1].rsplit(")", 1)[0]
+    # the advice, run as given, gives a time key the model takes, in the labels' order
+    exec(advice, {"adata": data, "pd": pd, "np": np})
+    model = GRNModel(data, time_key="day", trajectory_key="trajectory", n_hidden=2)
+    order = np.argsort(model._times[:6])
+    np.testing.assert_array_equal(order, np.arange(6))
+    assert len(model._pairs()) == len(GRNModel(planted, time_key="time",
+                                               trajectory_key="trajectory")._pairs())
+
+
+def test_time_words_get_a_mapping_to_fill_in(planted):
+    data = planted.copy()
+    step = data.obs.groupby("trajectory", observed=True).cumcount().to_numpy()
+    data.obs["stage"] = np.array(["early", "mid", "late", "late", "late", "late"])[step]
+    with pytest.raises(ValueError, match=r"adata.obs\['stage'\]\.map\(\{'early': "):
+        GRNModel(data, time_key="stage", trajectory_key="trajectory")
+
+
+def test_missing_lineages_and_duplicated_genes_say_how_to_fix_them(planted):
+    # "has missing values" said neither how many cells nor how to leave them out, and
+    # duplicated var_names (scanpy warns on reading) did not name scanpy's remedy
+    data = planted.copy()
+    lineage = data.obs["trajectory"].astype(object)
+    lineage.iloc[[6, 7]] = np.nan  # cells no lineage was assigned to
+    data.obs["lineage"] = lineage
+    with pytest.raises(ValueError, match=r"adata.obs\['lineage'\] has missing values in 2 "
+                                         r"of 60 cells \(e.g. \['1_0', '1_1'\]\); leave "):
+        GRNModel(data, time_key="time", trajectory_key="lineage")
+    adata = data  # the advice, as given, works
+    adata = adata[adata.obs['lineage'].notna()].copy()
+    model = GRNModel(adata, time_key="time", trajectory_key="lineage", n_hidden=2)
+    assert model._x.shape[0] == 58
+    genes = data.var_names.tolist()
+    genes[3] = genes[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # anndata: not unique
+        data.var_names = genes
+    with pytest.raises(ValueError, match=r"duplicated genes: \['g1'\]; .*"
+                                         r"adata.var_names_make_unique\(\)"):
+        GRNModel(data, time_key="time", trajectory_key="trajectory")
+    data.var_names_make_unique()
+    assert GRNModel(data, time_key="time", trajectory_key="trajectory").genes[3] == "g1-1"
