@@ -22,6 +22,9 @@ def _net(seed: int = 0, dtype: torch.dtype = torch.float32) -> nn.Module:
     return nn.Sequential(nn.Linear(10, 32), nn.Tanh(), nn.Linear(32, 3)).to(dtype)
 
 
+_TORCH = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+
+
 def _data(dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(1)
     return torch.randn(64, 10, generator=g).to(dtype), torch.randn(64, 3, generator=g).to(dtype)
@@ -102,10 +105,10 @@ def test_plain_steps_skip_the_weight_pass(monkeypatch: pytest.MonkeyPatch, opt_c
 
 
 @pytest.mark.parametrize("case", ["subclass", "eps_zero", "float16"])
-# torch < 2.3 warns that its CPU mse kernel is slow in half precision
-@pytest.mark.filterwarnings("ignore:Applying the CPU mse kernel on half:UserWarning")
 def test_optimizers_that_may_move_zeros_always_get_the_pass(
         monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    if case == "float16" and _TORCH < (2, 3):
+        pytest.skip("torch < 2.3 has no half-precision mse backward on the CPU")
     dtype = torch.float16 if case == "float16" else torch.float32
     net = _net(dtype=dtype)
     if case == "subclass":
