@@ -21,7 +21,8 @@ def seeded_globals(seed: int) -> Iterator[None]:
     The seeding is ``pyro.set_rng_seed``'s, so a pyro run inside the block draws what it
     drew after that call; on exit all three states are restored (torch's by
     :func:`torch.random.fork_rng`), so a seeded fit neither resets nor consumes the caller's
-    random streams.
+    random streams. The CUDA generators take part only once CUDA is initialized (a fit of
+    CUDA tensors): the block never starts CUDA itself.
 
     Parameters
     ----------
@@ -48,9 +49,17 @@ def seeded_globals(seed: int) -> Iterator[None]:
     # and 2**32 failed as "Seed must be between 0 and 2**32 - 1", naming no argument
     seed = check_seed(seed, "seed", optional=False, bits=32)
     py_state, np_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng():
+    # fork_rng reads every GPU's generator, which initializes CUDA: a CPU fit on a GPU
+    # machine took a CUDA context (GPU memory, and an error where another process holds
+    # the GPU exclusively). A CUDA not yet initialized holds no state of the caller's and
+    # gets none of the block's draws (CUDA inputs would have initialized it already).
+    cuda_idle = torch.cuda.is_available() and not torch.cuda.is_initialized()
+    with torch.random.fork_rng(devices=[] if cuda_idle else None):
         try:
-            torch.manual_seed(seed)
+            if cuda_idle:  # torch.manual_seed would queue a CUDA seed for its later start
+                torch.random.default_generator.manual_seed(seed)
+            else:
+                torch.manual_seed(seed)
             random.seed(seed)
             np.random.seed(seed)
             yield

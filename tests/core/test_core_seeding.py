@@ -56,3 +56,22 @@ def test_seeds_beyond_32_bits_are_named_before_anything_is_seeded(seed):
     assert _same(before, _states())
     with seeded_globals(2**32 - 1):
         pass
+
+
+def test_a_cpu_block_does_not_start_cuda_on_a_gpu_machine(monkeypatch):
+    # fork_rng read every GPU's generator, which initializes CUDA: a CPU fit on a GPU
+    # machine took a CUDA context, and failed where another process held the GPU
+    def starts_cuda(*args, **kwargs):
+        raise AssertionError("the block initialized CUDA")
+
+    torch.manual_seed(3)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", starts_cuda)
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", starts_cuda)  # queued for CUDA's start
+    before = _states()
+    with seeded_globals(7):
+        got = torch.rand(3)
+    assert torch.equal(got, torch.rand(3, generator=torch.Generator().manual_seed(7)))
+    assert _same(before, _states())
