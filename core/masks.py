@@ -219,6 +219,7 @@ class _MaskHook:
         self._grad_hooks: list[_GradMask | None] = []
         self._grad_handles: list[Any] = []
         self._opt_handles: list[Any] = []
+        self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []  # those hooked
         # per parameter, the stamps (_stamp) right after its pruned entries were last
         # known to be zero, and whether they still held before the current step
         self._zeroed: dict[str, tuple[int, int, int, int]] = {}
@@ -321,6 +322,11 @@ class _MaskHook:
             self.arm(module)
 
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        # once per optimizer: a notebook cell re-run added three more hooks each time, and
+        # every step then applied the masks once per run
+        if any(hooked() is optimizer for hooked in self._optimizers):
+            return
+        self._optimizers.append(weakref.ref(optimizer))
         ref = weakref.ref(module)
 
         def _before_step(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -389,6 +395,7 @@ class _MaskHook:
         for handle in self._opt_handles:
             handle.remove()
         self._opt_handles = []
+        self._optimizers = []
 
 
 class MaskSet(Mapping[str, torch.Tensor]):
@@ -622,7 +629,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
         """Re-apply the masks attached to ``module`` after each ``optimizer.step()``.
 
         Also zeroes pruned entries of same-shaped optimizer state (momentum, Adam
-        moments) so that stale state cannot move a pruned weight.
+        moments) so that stale state cannot move a pruned weight. Attaching an optimizer
+        that is attached already only zeroes its state again (its hooks are not doubled).
 
         Parameters
         ----------

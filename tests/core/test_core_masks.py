@@ -141,6 +141,29 @@ def test_reattach_replaces_masks() -> None:
     assert MaskSet.from_module(net).density() == pytest.approx(0.1, abs=1e-3)
 
 
+def test_attaching_the_same_optimizer_again_adds_no_hooks() -> None:
+    # a notebook cell that called attach_optimizer, re-run, added three hooks each time,
+    # and every step then applied the masks once per run
+    def hooks(opt: torch.optim.Optimizer) -> int:
+        return (len(opt._optimizer_step_pre_hooks) + len(opt._optimizer_step_post_hooks)
+                + len(opt._optimizer_load_state_dict_post_hooks))
+
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    masks = magnitude_mask(net, 0.8).attach(net, opt)
+    for _ in range(5):
+        MaskSet.attach_optimizer(net, opt)
+    assert hooks(opt) == 3
+    _train(net, opt, 20)
+    assert _pruned_are_zero(net, masks)
+    other = torch.optim.Adam(net.parameters())  # another optimizer gets its own hooks
+    MaskSet.attach_optimizer(net, other)
+    assert (hooks(opt), hooks(other)) == (3, 3)
+    masks.attach(net, opt)  # attaching again starts afresh: the other one is let go
+    MaskSet.attach_optimizer(net, opt)
+    assert (hooks(opt), hooks(other)) == (3, 0)
+
+
 def test_and_or_density() -> None:
     a = MaskSet({"w": torch.tensor([[True, False], [True, True]])})
     b = MaskSet({"w": torch.tensor([[False, False], [True, True]])})
