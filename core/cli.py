@@ -299,17 +299,30 @@ def _matplotlib_backend_kept() -> Iterator[None]:
 
     The commands draw their figures with Agg (``matplotlib.use("Agg")``); a notebook that
     ran one through :func:`main` kept Agg for good, and its inline figures stopped showing.
+    ``matplotlib.use`` also turns ``rcParams["backend_fallback"]`` off, which is put back.
     """
     mpl = sys.modules.get("matplotlib")
     # the caller's backend, or the one its own later import would choose (MPLBACKEND)
     before = mpl.get_backend() if mpl is not None else os.environ.get("MPLBACKEND")
+    fallback = mpl.rcParams["backend_fallback"] if mpl is not None else None
     try:
         yield
     finally:
         mpl = sys.modules.get("matplotlib")
-        if mpl is not None and before is not None and mpl.get_backend() != before:
-            with contextlib.suppress(ImportError, ValueError):  # keep the command's outcome
-                mpl.use(before)
+        if mpl is not None:
+            if before is None:
+                # matplotlib first imported by the command: the backend its matplotlibrc
+                # names, or the one it would pick itself (Agg stayed, and a script's later
+                # plt.show() opened no window)
+                before = mpl.rcParamsOrig["backend"]  # not resolved: only rcParams resolves it
+            if fallback is None:
+                fallback = mpl.rcParamsOrig["backend_fallback"]
+            # read unresolved: resolving "auto" would import pyplot for a command that drew
+            # nothing
+            if dict.__getitem__(mpl.rcParams, "backend") != before:
+                with contextlib.suppress(ImportError, ValueError):  # keep the command's outcome
+                    mpl.use(before)
+            mpl.rcParams["backend_fallback"] = fallback
 
 
 @contextlib.contextmanager

@@ -74,3 +74,71 @@ def test_output_the_console_cannot_encode_does_not_fail_the_command(monkeypatch)
     assert main(["show"]) == 0
     assert raw.getvalue() == b"wrote C:\\\\u03a9\\x.csv\n"
     assert stdout.errors == "strict"  # the caller's stream is left as it was
+
+
+def _drawing_command(monkeypatch) -> None:
+    """Make ``main(["draw"])`` run a command that draws as the real ones do (with Agg)."""
+    import core.cli
+
+    def draw(args: argparse.Namespace) -> int:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        plt.close(plt.figure())
+        return 0
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+
+
+def test_a_command_leaves_the_callers_backend_fallback(monkeypatch) -> None:
+    # matplotlib.use("Agg") in a command turned rcParams["backend_fallback"] off for good
+    import matplotlib
+
+    _drawing_command(monkeypatch)
+    before = matplotlib.get_backend(), matplotlib.rcParams["backend_fallback"]
+    matplotlib.use("svg")  # a backend of the caller's that is not Agg
+    matplotlib.rcParams["backend_fallback"] = True  # as before any use(), which clears it
+    try:
+        assert main(["draw"]) == 0
+        assert matplotlib.get_backend() == "svg"
+        assert matplotlib.rcParams["backend_fallback"] is True
+    finally:
+        matplotlib.use(before[0])
+        matplotlib.rcParams["backend_fallback"] = before[1]
+
+
+def test_a_command_that_first_imports_matplotlib_leaves_the_matplotlibrc_backend(
+        tmp_path: Path) -> None:
+    # with matplotlib not yet imported and no MPLBACKEND, Agg stayed: a script's own later
+    # plt.show() opened no window, whatever backend its matplotlibrc named
+    import subprocess
+    import sys
+
+    (tmp_path / "matplotlibrc").write_text("backend: svg\n")
+    script = (
+        "import argparse, sys\n"
+        "import core.cli\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "def draw(args):\n"
+        "    import matplotlib\n"
+        "    matplotlib.use('Agg')\n"
+        "    import matplotlib.pyplot as plt\n"
+        "    plt.close(plt.figure())\n"
+        "    return 0\n"
+        "parser = argparse.ArgumentParser(prog='prunus')\n"
+        "parser.add_subparsers().add_parser('draw').set_defaults(func=draw)\n"
+        "core.cli.build_parser = lambda: parser\n"
+        "assert core.cli.main(['draw']) == 0\n"
+        "import matplotlib\n"
+        "print(matplotlib.get_backend(), matplotlib.rcParams['backend_fallback'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["MATPLOTLIBRC"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["svg", "True"]
