@@ -451,7 +451,7 @@ class DashPruner:
         # Q in float64 for the prior and PPI as they are in the model's dtype and device:
         # |P| |P|^T costs G^3 and does not change between rounds (0.6 s a round at 3,000
         # genes, 2.8 s at 5,000, recomputed every round); dropped after the last round
-        self._coreg: tuple[tuple[Any, ...], torch.Tensor] | None = None
+        self._coreg: tuple[Any, Any, tuple[Any, ...], torch.Tensor] | None = None
 
     def __repr__(self) -> str:
         mask = "" if self.masks is None else f", density {self.masks.density():.4g}"
@@ -546,12 +546,17 @@ class DashPruner:
         device; the key holds those and the versions of the tensors, so an in-place change
         of the prior or the PPI recomputes Q.
         """
-        key = (prior.dtype, prior.device, id(self.prior), self.prior._version,
-               id(self.ppi), None if self.ppi is None else self.ppi._version)
-        if self._coreg is None or self._coreg[0] != key:
+        # the tensors themselves, not their id(): a prior replaced after the old one was
+        # freed often gets its id, and the old Q was returned for it
+        key = (prior.dtype, prior.device, self.prior._version,
+               None if self.ppi is None else self.ppi._version)
+        cached = self._coreg
+        if cached is None or cached[0] is not self.prior or cached[1] is not self.ppi \
+                or cached[2] != key:
             self._coreg = None  # free the old Q before building the new one
-            self._coreg = (key, coregulation(prior, ppi).to(torch.float64))
-        return self._coreg[1]
+            self._coreg = (self.prior, self.ppi, key,
+                           coregulation(prior, ppi).to(torch.float64))
+        return self._coreg[3]
 
     def prune(self, func: PhoenixODEFunc, amount: float,
               optimizer: torch.optim.Optimizer | None = None) -> None:

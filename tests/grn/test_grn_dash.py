@@ -286,6 +286,19 @@ def test_coregulation_is_built_once_per_fit(tiny, monkeypatch):
         assert torch.equal(again[n], fresh.scores(func)[n]), n
 
 
+def test_a_replaced_prior_gets_its_own_coregulation_even_at_a_reused_id():
+    # Q was cached by id(prior) and version: a prior set right after the old one was freed
+    # took its id (version 0 both), and got the old prior's Q
+    g = torch.Generator().manual_seed(0)
+    pruner = DashPruner("dash", prior=torch.rand(6, 6, generator=g))
+    pruner._coregulation(pruner.prior, None)
+    pruner.prior = None  # the only reference: freed here (with the id-keyed cache)
+    new = torch.ones(6, 6)  # one allocation, version 0
+    pruner.prior = new
+    q = pruner._coregulation(pruner.prior, None)
+    assert torch.equal(q, coregulation(new, None).to(torch.float64))
+
+
 def test_no_round_at_the_last_epoch():
     # the DASH code prunes only at epochs < total: a cut at the last epoch leaves no epoch
     # to recover (before: 21 rounds in 200 epochs, sparsity 96.35 % instead of 95.95 %)
