@@ -250,8 +250,10 @@ class _MaskHook:
             return False
         for ref, hook, name in zip(self._params, self._grad_hooks, self.names, strict=True):
             param = getattr(*_owner(module, name))
-            # a parameter frozen when armed has no hook: it needs one once it is unfrozen
-            if ref() is not param or (hook is None and _takes_grad_hook(param)):
+            # a parameter frozen when armed has no hook: it needs one once it is unfrozen;
+            # one set to None (its old one freed, ref() is None too) goes to arm() to be named
+            if param is None or ref() is not param \
+                    or (hook is None and _takes_grad_hook(param)):
                 return False
         return True
 
@@ -269,6 +271,13 @@ class _MaskHook:
                 replaced = attr not in owner._parameters
             except AttributeError:
                 replaced = True
+            if not replaced and owner._parameters[attr] is None:
+                # net[0].bias = None: the hook failed with "'NoneType' object has no
+                # attribute 'requires_grad'"
+                raise ValueError(
+                    f"masks: {name!r} is no longer a parameter of the module: it was set to "
+                    "None after MaskSet.attach. Detach the masks first "
+                    "(MaskSet.detach_from(module)), then attach masks without it")
             if replaced:
                 raise ValueError(
                     f"masks: {name!r} is no longer a parameter of the module: it was replaced "
@@ -424,6 +433,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
     """
 
     def __init__(self, masks: Mapping[str, torch.Tensor]) -> None:
+        if not isinstance(masks, Mapping):  # a list failed with "has no attribute 'items'"
+            raise TypeError(f"masks: expected a mapping of parameter name to mask tensor, "
+                            f"got {type(masks).__name__}")
         out: dict[str, torch.Tensor] = {}
         for name, mask in masks.items():
             if not isinstance(mask, torch.Tensor):

@@ -361,3 +361,23 @@ def test_functional_call_leaves_the_gradient_masks_of_the_module_in_place() -> N
         if n in masks:
             assert not p.grad[~masks[n]].any(), n
             assert p.grad[masks[n]].any(), n
+
+
+def test_a_masked_parameter_set_to_none_is_named() -> None:
+    # net[0].bias = None after attach (or in a deepcopy): the next forward failed with
+    # "'NoneType' object has no attribute 'requires_grad'" in the mask hook
+    net = _net()
+    random_mask(net, 0.5, names=["0.weight", "0.bias"], seed=0).attach(net)
+    net[0].bias = None
+    for model in (net, copy.deepcopy(net)):
+        with pytest.raises(ValueError, match=r"masks: '0.bias' is no longer a parameter of "
+                           r"the module: it was set to None after MaskSet.attach"):
+            model(torch.randn(2, 10))
+
+
+def test_masks_must_be_a_mapping() -> None:
+    # MaskSet([...]) or MaskSet(tensor) failed with "'list' object has no attribute 'items'"
+    for bad in ([("w", torch.ones(3, dtype=torch.bool))], torch.ones(3, dtype=torch.bool)):
+        with pytest.raises(TypeError, match=r"^masks: expected a mapping of parameter name "
+                                            r"to mask tensor"):
+            MaskSet(bad)
