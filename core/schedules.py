@@ -132,9 +132,16 @@ def check_densities(densities: Iterable[float]) -> list[float]:
 
     Raises
     ------
+    TypeError
+        If ``densities`` is one number (or a string) rather than a sequence.
     ValueError
         If the list is empty, a density is outside (0, 1] or the list increases.
     """
+    # one density alone (IMP(net, opt, 0.5)) failed with "'float' object is not iterable"
+    if isinstance(densities, str) or not isinstance(densities, Iterable) \
+            or getattr(densities, "ndim", 1) == 0:
+        raise TypeError(f"densities: expected a sequence of densities, got {densities!r} "
+                        "(one round to density d: [d])")
     out = [_check_density(d, "densities") for d in densities]
     if not out:
         raise ValueError("densities: expected at least one density")

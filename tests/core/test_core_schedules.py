@@ -260,3 +260,13 @@ def test_repr_says_where_the_schedule_is():
         "IMP(round 2 of 3: density 0.5, next 0.25; rewind='weights', scope='global', "
         "2 tensors)",
         "IMP(round 3 of 3: density 0.25, done; rewind='weights', scope='global', 2 tensors)"]
+
+
+def test_one_density_instead_of_a_list_is_named() -> None:
+    # IMP(net, opt, 0.5) failed with "'float' object is not iterable", naming no argument
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"^densities: expected a sequence of densities, got "
+                                        r"0\.5 \(one round to density d: \[d\]\)"):
+        IMP(net, opt, 0.5)
+    assert IMP(net, opt, [0.5]).densities == [0.5]
