@@ -112,7 +112,11 @@ class NanoAdam(torch.optim.Optimizer):
         check_number("lr", lr, above=0)
         check_number("eps", eps, at_least=0)
         check_number("weight_decay", weight_decay, at_least=0)
-        if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        try:
+            valid = len(betas) == 2 and 0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0
+        except TypeError:  # betas=0.9 failed here with "object of type 'float' has no len()"
+            raise TypeError(f"betas: expected two numbers in [0, 1), got {betas!r}") from None
+        if not valid:
             raise ValueError(f"betas: expected two values in [0, 1), got {betas}")
         _check_density(density)
         # check_count, not int(): mask_interval=2.5 was silently 2

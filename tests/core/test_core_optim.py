@@ -640,3 +640,12 @@ def test_hadamard_checks_mask_shapes() -> None:
         hadamard(net, masks={"weight": torch.ones(3, dtype=torch.bool)})
     with pytest.raises(ValueError, match="beta: expected a finite number"):
         hadamard(net, beta=float("nan"))
+
+
+def test_nanoadam_betas_not_a_pair_is_named() -> None:
+    # betas=0.9 failed in NanoAdam's own check with "object of type 'float' has no len()"
+    w = nn.Parameter(torch.ones(4))
+    for betas in (0.9, "ab", (0.9, "x")):
+        with pytest.raises(TypeError, match=r"^betas: expected two numbers in \[0, 1\)"):
+            NanoAdam([w], betas=betas)
+    assert NanoAdam([w], betas=[0.8, 0.99]).param_groups[0]["betas"] == [0.8, 0.99]
