@@ -101,6 +101,11 @@ class PhoenixODEFunc(nn.Module):
         n_genes, n_hidden = int(n_genes), int(n_hidden)
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
+        # as GRNModel: torch.int64 failed in torch with "Only Tensors of floating point and
+        # complex dtype can require gradients", naming no argument
+        if dtype is not None and (not isinstance(dtype, torch.dtype)
+                                  or not dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
         # skip_init needs a device; torch.empty's is the default one (torch >= 2.2)
         device = torch.empty(0).device if device is None else device
         kw = {"dtype": dtype, "device": device}

@@ -900,3 +900,12 @@ def test_an_h5ad_or_a_cut_file_given_as_a_model_is_named_without_torchs_advice(
     with pytest.raises(ValueError, match="cut.pt' cannot be read as a saved GRN model: it is "
                        "not a complete file written by torch.save; it was cut short"):
         GRNModel.load(tmp_path / "cut.pt")
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.complex64, "float32"])
+def test_odefunc_dtype_must_be_a_floating_torch_dtype(dtype):
+    # PhoenixODEFunc(3, dtype=torch.int64) failed in torch with "Only Tensors of floating
+    # point and complex dtype can require gradients", naming no argument
+    with pytest.raises(TypeError, match="^dtype: expected a floating torch dtype"):
+        PhoenixODEFunc(3, 2, dtype=dtype)
+    assert PhoenixODEFunc(3, 2, dtype=torch.float16).gene_rates.dtype == torch.float16
