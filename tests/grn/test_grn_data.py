@@ -325,7 +325,8 @@ def test_simulator_sums_per_target_sparsely(sim, rng):
     np.testing.assert_array_equal(sparse, net.production(x))
     start = time.perf_counter()
     big = simulate_hill_network(2000, n_trajectories=20, n_timepoints=3, seed=0)
-    assert time.perf_counter() - start < 2.0  # 3.3-3.7 s with the dense incidence, 0.65 s now
+    # 3.3-3.7 s with the dense incidence, 0.65 s now (4 s seen on a loaded machine)
+    assert time.perf_counter() - start < 3.0
     assert big.shape == (60, 2000)
 
 

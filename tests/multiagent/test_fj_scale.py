@@ -33,7 +33,9 @@ matplotlib.use("Agg")
 def _reference_drop(A: sp.csr_array) -> sp.csr_array:
     ref = sp.csr_array(A, copy=True)
     ref.sum_duplicates()
+    ref = ref.tolil()  # setdiag on csr warns (SparseEfficiencyWarning) on scipy < 1.13
     ref.setdiag(0)
+    ref = sp.csr_array(ref)
     ref.eliminate_zeros()
     return ref
 
