@@ -269,7 +269,7 @@ class FJFit:
             If ``path`` is not a fit written by :meth:`save` (the message names it).
         """
         try:
-            d = json.loads(Path(path).read_text())
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
             # files from before the tag have none; another prunus file has another tag
             if d.get("format", _FORMAT) != _FORMAT:
                 raise ValueError(f"its format is {d['format']!r}, not {_FORMAT!r}")

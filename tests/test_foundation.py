@@ -437,3 +437,45 @@ def test_ci_script_runs_the_readme_test_command_after_pinning_torch() -> None:
     # exactly the README's test command, and last, so its exit status is the script's
     assert commands[-1] == _quick_start()[1]
     assert torch_pin < len(commands) - 1
+
+
+def test_saved_files_with_utf8_names_load_under_a_non_utf8_locale(tmp_path: Path) -> None:
+    # the loaders read JSON in the system's encoding: a file with raw UTF-8 names (edited,
+    # or written by another tool) read "MÃ¼ller" on Windows (cp1252), failed under LC_ALL=C
+    # ASCII only: a C locale cannot pass other characters on the command line
+    code = r"""
+import json, sys, locale
+from pathlib import Path
+encoding = locale.getpreferredencoding(False)
+assert encoding.lower() not in ("utf-8", "utf8"), encoding
+out = Path(sys.argv[1])
+
+def utf8(path):  # the same content, names as raw UTF-8 instead of \u escapes
+    path.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8")),
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+from biomodels.ctmc import CTMC
+from biomodels.ctmc import random_sparse_theta, sample_trajectories
+x = sample_trajectories(random_sparse_theta(2, seed=0), 50, seed=1).X
+m = CTMC(event_names=["M\u00fcller", "\u03b1-syn"]).fit(x, l1=0.01, max_steps=5)
+assert CTMC.load(utf8(m.save(out / "model.json"))).event_names == ["M\u00fcller", "\u03b1-syn"]
+
+from biomodels.cascade import CascadeFit, CascadeGraph
+g = CascadeGraph.from_edges([("M\u00fcller", "\u03b1", 0.5)])
+CascadeFit(g, seeds=["M\u00fcller"], share="all").save(out / "fit.json")
+CascadeFit.load(utf8(out / "fit.json"), g)
+
+from multiagent.fit import fit_fj, simulate_transcript, FJFit
+fit = fit_fj(simulate_transcript(3, 4, 2, gamma=0.3, alpha=0.4, noise=0.01, seed=2))
+path = fit.save(out / "fj.json")
+d = json.loads(path.read_text(encoding="utf-8")); d["note"] = "M\u00fcller"
+path.write_text(json.dumps(d, ensure_ascii=False), encoding="utf-8")
+FJFit.load(path)
+print("ok")
+"""
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0",
+           "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, env=env, cwd=REPO)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -385,7 +385,7 @@ class CascadeFit:
             are per edge of that graph), or the file is not a saved fit (naming it).
         """
         try:
-            with open(path) as handle:
+            with open(path, encoding="utf-8") as handle:
                 state = json.load(handle)
         except ValueError as exc:  # not JSON, or not text at all
             raise ValueError(f"{os.fspath(path)} cannot be read as a saved cascade fit: {exc}"

@@ -163,7 +163,7 @@ def _setting_key(value: Any) -> str:
 def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
                         ) -> dict[str, float]:
     try:
-        with open(path) as fh:
+        with open(path, encoding="utf-8") as fh:
             saved = json.load(fh)
     except (OSError, ValueError) as exc:
         raise ValueError(f"checkpoint {str(path)!r} cannot be read: {exc}") from exc

@@ -561,7 +561,7 @@ class CTMC:
             If ``path`` is not a readable prunus.ctmc model file (the message names it).
         """
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
         except ValueError as exc:  # not JSON, or not text at all (e.g. a model.pt)
             raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: {exc}"
                              ) from exc

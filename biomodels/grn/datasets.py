@@ -51,7 +51,7 @@ def _parse_model(path: Path) -> tuple[dict[str, str], list[tuple[str, str, float
     rules: dict[str, str] = {}
     couplings: list[tuple[str, str, float]] = []
     section = None
-    for raw in path.read_text().splitlines():
+    for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line:
             continue
@@ -274,7 +274,7 @@ class _HillKinetics:
     def __init__(self, path: Path) -> None:
         import itertools
 
-        text = path.read_text().splitlines()
+        text = path.read_text(encoding="utf-8").splitlines()
         rate = [ln.split("=", 1)[1] for ln in text if ln.startswith("#") and
                 "invTimeStep" in ln]
         if not rate:
