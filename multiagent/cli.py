@@ -86,12 +86,12 @@ def _simulate(args: argparse.Namespace) -> int:
                   "(--no-trajectories writes metrics.json only)", file=sys.stderr)
         return 0
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    truth = int(result.truth[0])
-    plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
-                      title=f"{args.graph}, n={args.n}, adversary={args.adversary}: question 0",
-                      ylabel=f"belief in the correct option ({truth})")
-    fig.tight_layout()
-    try:
+    try:  # the figure is closed if drawing fails too (in a notebook it would show)
+        truth = int(result.truth[0])
+        plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
+                          title=f"{args.graph}, n={args.n}, adversary={args.adversary}: "
+                          "question 0", ylabel=f"belief in the correct option ({truth})")
+        fig.tight_layout()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             _write_trajectories(stage / "trajectories.csv", result.trajectories,
                                 result.truth, nodes)
@@ -106,15 +106,15 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: list[int],
                         *, chunk_rows: int = 1 << 16) -> None:
-    """Write ``(Q, T + 1, n, K)`` beliefs as ``trajectories.csv``, one line per belief.
+    r"""Write ``(Q, T + 1, n, K)`` beliefs as ``trajectories.csv``, one line per belief.
 
     Columns ``question, round, agent, option, belief, role, truth``, rows in C order of
-    the array, byte for byte what pandas' ``to_csv`` writes (beliefs as ``repr``, NaN as
-    an empty field). Lines are joined from strings made once, ``agent,option,`` per
-    (agent, option) and ``,role,truth`` per question, so only the beliefs are formatted
-    per line. pandas formatted every field of every line: this is 2.6x faster (4.4M lines:
-    3.3 s against 8.5 s; a 100,000-agent debate writes 110 million). At most ``chunk_rows``
-    lines are held.
+    the array, byte for byte what pandas' ``to_csv(lineterminator="\n")`` writes (beliefs
+    as ``repr``, NaN as an empty field; ``\n`` line ends on every system). Lines are joined
+    from strings made once, ``agent,option,`` per (agent, option) and ``,role,truth`` per
+    question, so only the beliefs are formatted per line. pandas formatted every field of
+    every line: this is 2.6x faster (4.4M lines: 3.3 s against 8.5 s; a 100,000-agent
+    debate writes 110 million). At most ``chunk_rows`` lines are held.
     """
     import numpy as np
 

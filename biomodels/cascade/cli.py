@@ -112,16 +112,16 @@ def _size(args: argparse.Namespace) -> int:
     if tail_accurate:
         label += ", tail-accurate"
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    fig.suptitle(f"final cascade size distribution: {label}")
-    plot_distribution({label: values}, ax=axes[0], title="where the mass is")
-    # the linear panel shows where the mass is; the log panel keeps every size 0..N
-    reach = int(np.searchsorted(np.cumsum(values), 1 - 1e-4))
-    if reach < graph.n:
-        axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
-    plot_distribution({label: values}, ax=axes[1], log=True, floor=floor,
-                      title="log scale, all sizes (tail)")
-    fig.tight_layout()
-    try:
+    try:  # the figure is closed if drawing fails too (in a notebook it would show)
+        fig.suptitle(f"final cascade size distribution: {label}")
+        plot_distribution({label: values}, ax=axes[0], title="where the mass is")
+        # the linear panel shows where the mass is; the log panel keeps every size 0..N
+        reach = int(np.searchsorted(np.cumsum(values), 1 - 1e-4))
+        if reach < graph.n:
+            axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
+        plot_distribution({label: values}, ax=axes[1], log=True, floor=floor,
+                          title="log scale, all sizes (tail)")
+        fig.tight_layout()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             table.to_csv(stage / "distribution.csv", index=False, float_format="%.17g")
             write_json(summary, stage / "summary.json")

@@ -255,3 +255,22 @@ def test_size_help_states_every_default(capsys):
         main(["cascade", "size", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "default 100000" in text and "default 0, so a rerun draws the same runs" in text
+
+
+def test_a_figure_that_fails_to_draw_is_closed(tmp_path, capsys, monkeypatch):
+    # the figure was made before the try that closes it: a drawing error left it open,
+    # and in a notebook it showed up (and counted towards matplotlib's 20-figure warning)
+    import matplotlib.pyplot as plt
+
+    import biomodels.cascade.plot as plot
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(plot, "plot_distribution", broken)
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    before = set(plt.get_fignums())
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "cannot draw" in capsys.readouterr().err
+    assert set(plt.get_fignums()) == before

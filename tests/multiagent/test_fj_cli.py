@@ -234,7 +234,7 @@ def _old_writer(path, trajectories, truth, nodes):
     frame = pd.DataFrame({"belief": trajectories.ravel()}, index=idx).reset_index()
     frame["role"] = ["adversary" if a in nodes else "benign" for a in frame["agent"]]
     frame["truth"] = truth[frame["question"].to_numpy()]
-    frame.to_csv(path, index=False)
+    frame.to_csv(path, index=False, lineterminator="\n")  # pandas' default is os.linesep
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 7, 15, 1 << 16])
@@ -365,3 +365,19 @@ def test_fit_names_a_comment_line_read_as_beliefs(debate, tmp_path, capsys):
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
     assert ("column 'round' must hold integers >= 0; line 3 has nothing; line 3 starts with "
             "'#' (comments are not supported)") in capsys.readouterr().err
+
+
+def test_a_figure_that_fails_to_draw_is_closed(tmp_path, capsys, monkeypatch):
+    # the figure was made before the try that closes it: a drawing error left it open
+    import matplotlib.pyplot as plt
+
+    import multiagent.plot as plot
+
+    def broken(*args, **kwargs):
+        raise ValueError("cannot draw")
+
+    monkeypatch.setattr(plot, "plot_trajectories", broken)
+    before = set(plt.get_fignums())
+    assert main(["fj", "simulate", "--questions", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "cannot draw" in capsys.readouterr().err
+    assert set(plt.get_fignums()) == before
