@@ -91,6 +91,18 @@ def posterior_theta(
     -------
     np.ndarray
         (num_samples, n, n) posterior draws of theta.
+
+    Notes
+    -----
+    The SVI draws (the default beyond 6 events) are a Gaussian around one optimum and
+    understate the spread: cross-sectional data leave near-equivalent optima and curved
+    ridges (the truth can sit 7 log-posterior units below the mode yet thousands below on
+    the Gaussian at the mode), which NUTS explores and the guide does not.  With theta drawn
+    from the prior, the central 95 % intervals of the draws covered the truth in 96 % of
+    entries with NUTS (3 events, 500 tumours) but 73 % with SVI on the same data, 65 % on
+    7 events with 500 tumours and 33 % with 5,000 (more steps or a start at the penalised
+    fit did not help).  Use ``method="nuts"`` where calibrated intervals matter; read SVI
+    spreads as lower bounds.
     """
     import pyro
     import pyro.distributions as dist
