@@ -119,7 +119,9 @@ for a, b in [("TP53", "IDH1"), ("IDH1", "ATRX"), ("ATRX", "EGFR")]:
 # the state space. A Bayesian posterior over theta (pyro: NUTS for few events, SVI beyond) turns
 # it into a distribution. The SVI guide is a Gaussian around one optimum: its spread says how
 # sharp that optimum is, not whether the mirror optimum of section 4 explains the data as
-# well, so a narrow interval here does not make the order certain.
+# well, so a narrow interval here does not make the order certain. In simulations with theta
+# drawn from the prior, SVI's 95 % intervals covered the true theta 33-73 % of the time, NUTS's
+# 96 %: read these error bars as lower bounds (`method="nuts"` is calibrated, and slower).
 
 # %%
 pairs = [("TP53", "IDH1"), ("IDH1", "ATRX"), ("ATRX", "EGFR"), ("EGFR", "PTEN")]
