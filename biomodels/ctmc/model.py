@@ -90,6 +90,39 @@ class CTMC:
         """Number of events n."""
         return self.theta.shape[0]
 
+    def __repr__(self) -> str:
+        # what a notebook shows for `model` (it was "<biomodels.ctmc.model.CTMC object at
+        # 0x...>"); never raises, also for an unfitted model or an edited saved file
+        names = self.event_names or []
+        shown = ", ".join(map(str, names if len(names) <= 5 else [*names[:4], "..."]))
+        if self._theta is None:
+            head = f"CTMC of {len(names)} events ({shown})" if names else "CTMC"
+            return f"{head}, not fitted: call fit()"
+        n = self._theta.shape[0]
+        off = int(np.count_nonzero(self._theta)) - int(np.count_nonzero(np.diag(self._theta)))
+        lines = [f"CTMC of {n} events ({shown}), {off} of {n * (n - 1)} interactions non-zero"]
+        info = self.fit_info if isinstance(self.fit_info, dict) else {}
+        if self.l1 is None and not info:
+            lines.append("    theta given, not fitted")
+        else:
+            steps = info.get("n_steps")
+            done = info.get("converged")
+            conv = None if not isinstance(done, bool) else (
+                ("converged" if done else "did not converge")
+                + ("" if steps is None else f" after {steps} steps"))
+            l1 = self.l1  # as read from a saved file, which may have been edited
+            parts = [f"l1={l1:g}" if isinstance(l1, float | int) else f"l1={l1!r}",
+                     f"method {info['method']!r}" if "method" in info else None, conv]
+            on = f" on {info['n_tumours']} tumours" if "n_tumours" in info else ""
+            lines.append(f"    fitted{on}: " + ", ".join(p for p in parts if p is not None))
+            folds = {len(s) for s in self.cv_scores.values()} if self.cv_scores else set()
+            if len(folds) == 1:
+                lines.append(f"    l1 chosen by {folds.pop()}-fold cross-validation over "
+                             f"{len(self.cv_scores)} values")
+        if self.posterior_samples is not None:
+            lines.append(f"    {len(self.posterior_samples)} posterior samples of theta")
+        return "\n".join(lines)
+
     def theta_frame(self) -> pd.DataFrame:
         """Theta as a labelled DataFrame (index = affected event, columns = influencing event).
 

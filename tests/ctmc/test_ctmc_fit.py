@@ -190,6 +190,40 @@ def test_fit_records_its_seed_in_the_saved_model_and_the_anndata(tmp_path):
     assert model.write_results(cohort)["fit"]["seed"] == 7
 
 
+def test_repr_summarises_events_interactions_and_fit(tmp_path):
+    # a notebook showed "<biomodels.ctmc.model.CTMC object at 0x...>"
+    import json
+
+    assert repr(CTMC()) == "CTMC, not fitted: call fit()"
+    assert repr(CTMC(event_names=list("abcdef"))) == (
+        "CTMC of 6 events (a, b, c, d, ...), not fitted: call fit()")
+    theta = np.diag([-1.0, -2.0, -3.0])
+    theta[0, 1] = 0.5
+    given = CTMC(theta, ["TP53", "KRAS", "EGFR"])
+    assert repr(given).splitlines() == [
+        "CTMC of 3 events (TP53, KRAS, EGFR), 1 of 6 interactions non-zero",
+        "    theta given, not fitted"]
+    assert repr(CTMC.load(given.save(tmp_path / "given.json"))) == repr(given)
+    x = given.sample(200, seed=0).X
+    model = CTMC().fit(x, l1_grid=[0.01, 0.1], folds=2, method="statespace")
+    info, off = model.fit_info, int((model.theta[~np.eye(3, dtype=bool)] != 0).sum())
+    assert info["converged"]
+    text = [f"CTMC of 3 events (E0, E1, E2), {off} of 6 interactions non-zero",
+            f"    fitted on 200 tumours: l1={model.l1:g}, method 'statespace', converged "
+            f"after {info['n_steps']} steps",
+            "    l1 chosen by 2-fold cross-validation over 2 values"]
+    assert repr(model).splitlines() == text
+    model.posterior_samples = np.zeros((5, 3, 3))
+    assert repr(model).splitlines() == [*text, "    5 posterior samples of theta"]
+    # a loaded model has no cross-validation text unless saved with it; an edited file's
+    # fit_info that is not a dict still shows
+    path = model.save(tmp_path / "model.json")
+    assert repr(CTMC.load(path)).splitlines() == text
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "fit_info": [saved["fit_info"]]}))
+    assert repr(CTMC.load(path)).splitlines()[1] == f"    fitted: l1={model.l1:g}"
+
+
 def test_seed_none_is_seed_zero_for_the_chains_as_documented():
     x = sample_trajectories(random_sparse_theta(6, seed=0), 40, seed=1).X
     kw = dict(l1=0.05, method="mcmc", mcmc_threshold=2, max_steps=5)
