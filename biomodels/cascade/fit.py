@@ -231,6 +231,38 @@ class CascadeFit:
         self.logits = torch.logit(start).clone()
         self.history: list[float] = []
 
+    def __repr__(self) -> str:
+        # what a notebook shows for `fit` (it was "<biomodels.cascade.fit.CascadeFit object
+        # at 0x...>"); cheap: no likelihood is computed
+        def few(values: Sequence[Hashable]) -> str:
+            return "[" + ", ".join(map(repr, values[:3])) + (", ...]" if len(values) > 3
+                                                             else "]")
+
+        g, sp = self.graph, self.seed_prob
+        seeding = [] if self.seeds is None else [f"seeds {few(self.seeds)}"]
+        if isinstance(sp, float | int | np.number) or (isinstance(sp, np.ndarray | torch.Tensor)
+                                                        and sp.ndim == 0):
+            seeding.append(f"seed_prob={float(torch.as_tensor(sp).detach()):g}")
+        elif sp is not None:  # one per node, or the saved seeding of a loaded fit
+            p = self._lik.p.detach()
+            sure = torch.nonzero(p == 1).reshape(-1).tolist()
+            seeding = ([f"seeds {few([g.labels[i] for i in sure])}"]
+                       if self.seeds is None and bool(((p == 0) | (p == 1)).all())
+                       else [*seeding, "seed_prob per node"])
+        n_par = len(self.logits)
+        auto = " (auto)" if self.method == "auto" else ""
+        lines = [f"CascadeFit on {g.n} nodes, {g.num_edges} edges; {' + '.join(seeding)}",
+                 f"    share={self.share!r} ({n_par} weight{'s' * (n_par != 1)}), "
+                 f"method {self._lik.method!r}{auto}"]
+        if not self.history:
+            lines.append("    not fitted: call fit(sizes)")
+        else:
+            w = ", ".join(f"{v:.3g}" for v in self.shared_weights[:3].tolist())
+            lines.append(f"    fitted: {len(self.history)} epochs, weight{'s' * (n_par != 1)} "
+                         f"{w}{', ...' * (n_par > 3)}; mean log-likelihood "
+                         f"{self.history[-1]:.4g} per cascade")
+        return "\n".join(lines)
+
     @property
     def shared_weights(self) -> torch.Tensor:
         """The fitted probability of each shared parameter (type, edge or the single one)."""

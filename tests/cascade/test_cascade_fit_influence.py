@@ -447,6 +447,27 @@ def test_saved_fit_resumes_exactly(tmp_path):
     assert torch.equal(back.fit(sizes, epochs=3).logits, fit.fit(sizes, epochs=3).logits)
 
 
+def test_repr_summarises_graph_seeding_and_fit(tmp_path):
+    # a notebook showed "<biomodels.cascade.fit.CascadeFit object at 0x...>"
+    g = CascadeGraph.from_edges([("a", "b", 0.6), ("b", "c", 0.6), ("b", "d", 0.6)])
+    fit = CascadeFit(g, seeds="a", share="all", init=0.3)
+    head = ["CascadeFit on 4 nodes, 3 edges; seeds ['a']",
+            "    share='all' (1 weight), method 'tree' (auto)"]
+    assert repr(fit).splitlines() == [*head, "    not fitted: call fit(sizes)"]
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=["a"]), n_runs=200, seed=0).sizes
+    fit.fit(sizes, epochs=5)
+    done = [*head, f"    fitted: 5 epochs, weight {float(fit.shared_weights[0]):.3g}; mean "
+            f"log-likelihood {fit.history[-1]:.4g} per cascade"]
+    assert repr(fit).splitlines() == done
+    # a loaded fit knows its seeds from the saved seed probabilities
+    assert repr(CascadeFit.load(fit.save(tmp_path / "fit.json"), g)).splitlines() == done
+    assert repr(CascadeFit(g, seed_prob=0.1, share="edge", method="tda")).splitlines()[:2] == [
+        "CascadeFit on 4 nodes, 3 edges; seed_prob=0.1",
+        "    share='edge' (3 weights), method 'tda'"]
+    assert repr(CascadeFit(g, seeds=["a", "b", "c", "d"], seed_prob=[0.1] * 4)).startswith(
+        "CascadeFit on 4 nodes, 3 edges; seeds ['a', 'b', 'c', ...] + seed_prob per node\n")
+
+
 def test_saved_fit_reads_a_non_finite_history_entry_back_as_nan(tmp_path):
     g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6)])
     fit = CascadeFit(g, seeds=[0], init=0.3)
