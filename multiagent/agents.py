@@ -186,6 +186,16 @@ class ScriptedFJAgent:
         self.read_text = read_text
         self.current = self.innate.copy()
 
+    def __repr__(self) -> str:
+        # what a notebook shows (it was "<multiagent.agents.ScriptedFJAgent object at
+        # 0x...>"): its forces and beliefs, innate and current
+        def few(b: np.ndarray) -> str:
+            return "[" + ", ".join(f"{v:.3g}" for v in b[:5]) + (", ...]" if len(b) > 5 else "]")
+
+        text = ", read_text=True" if self.read_text else ""
+        return (f"ScriptedFJAgent(index={self.index}, gamma={self.gamma:g}, alpha={self.alpha:g}"
+                f"{text}; innate {few(self.innate)}, current {few(self.current)})")
+
     def respond(
         self, question: str, options: Sequence[str], messages: Sequence[Message], round: int
     ) -> Reply:

@@ -124,6 +124,21 @@ def test_scripted_agents_reproduce_fj_rollout(rng):
     assert abs(fit.gamma[0] - g) < 0.01 and abs(fit.alpha[0] - a) < 0.01
 
 
+def test_scripted_agent_repr_shows_forces_and_beliefs():
+    # a notebook showed "<multiagent.agents.ScriptedFJAgent object at 0x...>"
+    agents = [ScriptedFJAgent(0, [0.6, 0.4], 0.25, 0.4, [0, 1]),
+              ScriptedFJAgent(1, [0.2, 0.8], 0.25, 0.4, [1, 0])]
+    assert repr(agents[0]) == ("ScriptedFJAgent(index=0, gamma=0.25, alpha=0.4; "
+                               "innate [0.6, 0.4], current [0.6, 0.4])")
+    run_debate(agents, np.ones((2, 2)) - np.eye(2), options=("A", "B"), rounds=1)
+    # 0.25 (0.6, 0.4) + 0.75 (0.4 (0.6, 0.4) + 0.6 (0.2, 0.8))
+    assert repr(agents[0]) == ("ScriptedFJAgent(index=0, gamma=0.25, alpha=0.4; "
+                               "innate [0.6, 0.4], current [0.42, 0.58])")
+    assert repr(ScriptedFJAgent(2, np.eye(7)[0], 1, 0, {}, read_text=True)) == (
+        "ScriptedFJAgent(index=2, gamma=1, alpha=0, read_text=True; innate [1, 0, 0, 0, 0, "
+        "...], current [1, 0, 0, 0, 0, ...])")
+
+
 def test_parse_belief_fallbacks():
     opts = ("A", "B", "C")
     np.testing.assert_allclose(parse_belief(format_belief([0.2, 0.5, 0.3], opts), opts),
