@@ -90,8 +90,11 @@ class TrustAdaptiveDefense:
         Number of agents.
     trust_gamma
         Exponent on warm-up accuracy (the paper's ``trust_gamma``; not the FJ ``gamma``).
+        The default 2.0 is the paper's shipped experiment config; its code's command-line
+        default is 1.0.
     lr
-        Step size ``eta`` of the online update.
+        Step size ``eta`` of the online update (the paper's ``trust_lr``: 0.4 in its config,
+        the default here, and 0.1 as its command-line default).
     momentum
         ``mu`` of the momentum buffer.
     sparse_fraction
@@ -137,6 +140,15 @@ class TrustAdaptiveDefense:
         self.buffer = np.zeros((self.n, self.n))
         self.updates = 0
         self._rng = np.random.default_rng(check_seed(seed))
+
+    def __repr__(self) -> str:
+        # what a notebook shows (it was "<multiagent.defense.TrustAdaptiveDefense object at
+        # 0x...>"): the settings, and how far the trust has been learned
+        return (f"TrustAdaptiveDefense(n={self.n}, trust_gamma={self.trust_gamma:g}, "
+                f"lr={self.lr:g}, momentum={self.momentum:g}, "
+                f"sparse_fraction={self.sparse_fraction:g}, threshold={self.threshold:g}; "
+                f"{self.updates} update{'s' * (self.updates != 1)}, "
+                f"mean trust {float(np.mean(self.trust)):.3g})")
 
     def _check(self, correct: Any, ndim: int) -> np.ndarray:
         c = np.asarray(correct)

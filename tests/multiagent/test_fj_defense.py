@@ -84,6 +84,19 @@ def test_threshold_drops_low_trust_speakers_and_an_empty_row_listens_to_itself()
                                   [[1, 0, 0], [0.5, 0, 0.5], [0.5, 0.5, 0]])
 
 
+def test_repr_shows_settings_updates_and_mean_trust():
+    # a notebook showed "<multiagent.defense.TrustAdaptiveDefense object at 0x...>"
+    d = TrustAdaptiveDefense(3, sparse_fraction=0.5, threshold=0.1)
+    settings = ("TrustAdaptiveDefense(n=3, trust_gamma=2, lr=0.4, momentum=0.8, "
+                "sparse_fraction=0.5, threshold=0.1; ")
+    assert repr(d) == settings + "0 updates, mean trust 1)"
+    d.warm_up(np.array([[1, 1, 0], [1, 0, 0]], bool))  # every row (1, 1/4, 0)
+    assert repr(d) == settings + "0 updates, mean trust 0.417)"
+    d.sparse_fraction = 1.0
+    d.update(np.array([False, True, True]))  # every row (0.92, 0.31, 0.08)
+    assert repr(d) == settings.replace("0.5", "1") + "1 update, mean trust 0.437)"
+
+
 def test_sparse_updates_skip_items():
     d = TrustAdaptiveDefense(4, sparse_fraction=0.2, seed=3)
     done = sum(d.update(np.array([True, False, True, True])) for _ in range(200))
