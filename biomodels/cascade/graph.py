@@ -43,7 +43,7 @@ def _float_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CascadeGraph:
     """A weighted directed network for the Independent Cascade model.
 
@@ -167,6 +167,20 @@ class CascadeGraph:
                     f"weight of edge {self._edge_name(e)} is {float(w[e])!r}; activation "
                     "probabilities must lie in [0, 1]"
                 )
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed src, dst, weight and every label (9,050 characters for
+        # 364 nodes); counts, the weights' dtype and device and the first labels instead
+        few = ", ".join(map(repr, self.labels[:3])) + (", ..." if self.n > 3 else "")
+        w = self.weight.detach()
+        mean = f", mean {float(w.mean()):.3g}" if w.numel() else ""
+        grad = ", requires grad" if self.weight.requires_grad else ""
+        types = ("" if self.edge_type is None else
+                 f", {np.unique(self.edge_type).size} edge types")
+        e = self.num_edges
+        return (f"CascadeGraph of {self.n} node{'s' * (self.n != 1)} [{few}], "
+                f"{e} edge{'s' * (e != 1)}{types}; "
+                f"weight {str(w.dtype).removeprefix('torch.')} on {w.device}{mean}{grad}")
 
     # ------------------------------------------------------------------ properties
     @property

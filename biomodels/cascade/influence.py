@@ -38,7 +38,7 @@ from .tree import tree_size_distribution
 __all__ = ["SeedSelection", "celf"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SeedSelection:
     """Result of :func:`celf`.
 
@@ -56,6 +56,20 @@ class SeedSelection:
     seeds: list[Hashable]
     values: list[float]
     evaluations: int
+
+    def __repr__(self) -> str:
+        # the dataclass repr listed every seed and every value at full precision
+        # (2.5000000000000004); the seeds picked first and the objective reached instead
+        k = len(self.seeds)
+        few = ", ".join(map(repr, self.seeds[:5])) + (", ..." if k > 5 else "")
+        reached = ""
+        if len(self.values) and isinstance(self.values[-1], float | int | np.number):
+            reached = f": objective {float(self.values[-1]):.4g}"
+            if len(self.values) > 1 and isinstance(self.values[0], float | int | np.number):
+                reached += f" (after the first pick {float(self.values[0]):.4g})"
+        ev = self.evaluations
+        return (f"SeedSelection of {k} seed{'s' * (k != 1)} [{few}]{reached}; "
+                f"{ev} size distribution{'s' * (ev != 1)} computed")
 
 
 def celf(

@@ -39,7 +39,7 @@ class _Batch:
     virtual: torch.Tensor | None  # product-only nodes of the batch (None: none)
 
 
-@dataclass
+@dataclass(repr=False)
 class TreePlan:
     """The structure of a forest prepared for :func:`tree_size_distribution`.
 
@@ -83,6 +83,20 @@ class TreePlan:
     src: np.ndarray  # edge list the plan was built for: e_up/e_down index into it
     dst: np.ndarray
     n_virtual: int = 0  # product-only nodes ``n..n+n_virtual-1`` of the upward pass
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed every array and batch tensor (40,993 characters for a
+        # tree of 364 nodes); the forest's shape and the schedule's size instead
+        def count(k: int, noun: str) -> str:
+            return f"{k} {noun}" + ("" if k == 1 else "es" if noun.endswith("h") else "s")
+
+        levels = (", " + count(int(self.level.max()) + 1, "level")
+                  if isinstance(self.level, np.ndarray) and self.level.size else "")
+        longest = max((b.L for b in self.batches), default=0)
+        virtual = f", {self.n_virtual} product-only nodes" if self.n_virtual else ""
+        return (f"TreePlan of {count(self.n, 'node')} in {count(np.size(self.roots), 'tree')}"
+                f"{levels}; {count(len(self.batches), 'batch')}, polynomials up to length "
+                f"{longest}{virtual}")
 
 
 def _next_pow2(x: np.ndarray) -> np.ndarray:

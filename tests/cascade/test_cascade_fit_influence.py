@@ -658,3 +658,14 @@ def test_an_interrupted_celf_closes_its_progress_bar(monkeypatch):
     with pytest.raises(KeyboardInterrupt) as info:
         celf(g, 2, progress=True)
     assert info.traceback and _open_bars() == before
+
+
+def test_seed_selection_repr_gives_the_seeds_and_the_objective():
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.2), ("c", "d", 0.1),
+                                 ("d", "e", 0.4)])
+    # 'a' reaches 1 + 0.5 + 0.1 + 0.01 + 0.004; with 'd': 1 + 0.5 + 0.1 + 1 + 0.4 = 3
+    assert repr(celf(g, 2)) == ("SeedSelection of 2 seeds ['a', 'd']: objective 3 (after the "
+                                "first pick 1.614); 3 size distributions computed")
+    sel = celf(CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(50)]), 8)
+    first = ", ".join(map(repr, sel.seeds[:5]))  # the first five picks, then "..."
+    assert repr(sel).startswith(f"SeedSelection of 8 seeds [{first}, ...]: objective ")

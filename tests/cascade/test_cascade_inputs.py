@@ -359,3 +359,19 @@ def test_read_edgelist_refuses_comma_separated_lines(tmp_path, line, lineno):
         CascadeGraph.read_edgelist(path)
     path.write_text("IL-2,IL-4 b 0.5\n")  # a comma inside a label is kept
     assert CascadeGraph.read_edgelist(path).labels == ("IL-2,IL-4", "b")
+
+
+def test_graph_repr_gives_counts_dtype_device_and_first_labels():
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.2), ("c", "d", 0.1),
+                                 ("d", "e", 0.4)])
+    assert repr(g) == ("CascadeGraph of 5 nodes ['a', 'b', 'c', ...], 4 edges; "
+                       "weight float64 on cpu, mean 0.3")
+    fitted = g.to(dtype=torch.float32).with_weight(torch.full((4,), 0.25, requires_grad=True))
+    assert repr(fitted) == ("CascadeGraph of 5 nodes ['a', 'b', 'c', ...], 4 edges; "
+                            "weight float32 on cpu, mean 0.25, requires grad")
+    typed = CascadeGraph(2, [0], [1], [1.0], labels=("x", "y"), edge_type=[3])
+    assert repr(typed) == ("CascadeGraph of 2 nodes ['x', 'y'], 1 edge, 1 edge types; "
+                           "weight float64 on cpu, mean 1")
+    # the dataclass repr printed src, dst, weight and every label (9,050 characters at 364)
+    big = CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(2_000)])
+    assert len(repr(big)) < 100

@@ -118,3 +118,14 @@ def test_an_interrupted_run_closes_its_progress_bar(monkeypatch):
         monte_carlo(g, p, n_runs=1_000, seed=3, chunk=100, progress=True)
     assert info.traceback and len(calls) == 4
     assert [bar for bar in list(tqdm._instances) if not bar.disable] == before
+
+
+def test_monte_carlo_result_repr_summarises_the_sizes():
+    from biomodels.cascade import MonteCarloResult
+
+    res = MonteCarloResult(np.array([0, 1, 1, 3]), np.array([0.25, 0.5, 0, 0.25, 0, 0]), 0.125)
+    assert repr(res) == ("MonteCarloResult of 4 runs on 5 nodes: mean size 1.25, sd 1.09, "
+                         "expected TV error 0.125")
+    # the dataclass repr printed every size up to 1,000 runs and the whole distribution
+    g = CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(300)])
+    assert len(repr(monte_carlo(g, np.full(g.n, 0.01), n_runs=1_000, seed=0))) < 120

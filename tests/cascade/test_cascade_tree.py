@@ -441,3 +441,13 @@ def test_tail_mode_computes_p0_in_float64_for_float32_weights():
     P = tree_size_distribution(g, p, tail_accurate=True)
     assert P.dtype == torch.float32
     assert P[0] == torch.prod(1 - p.double()).float()
+
+
+def test_tree_plan_repr_gives_the_forest_and_schedule_sizes():
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.2), ("c", "d", 0.1),
+                                 ("d", "e", 0.4), ("x", "y", 0.5)])
+    assert repr(tree_plan(g)) == ("TreePlan of 7 nodes in 2 trees, 3 levels; 3 batches, "
+                                  "polynomials up to length 8")
+    # the dataclass repr printed every array and batch tensor (40,993 characters at 364)
+    big = CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(2_000)])
+    assert len(repr(tree_plan(big))) < 100
