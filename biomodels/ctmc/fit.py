@@ -66,7 +66,7 @@ __all__ = [
 Method = Literal["auto", "exact", "statespace", "mcmc"]
 
 
-@dataclass
+@dataclass(repr=False)
 class FitResult:
     """Outcome of :func:`fit_theta`.
 
@@ -92,6 +92,24 @@ class FitResult:
     converged: bool
     history: list[float] = field(default_factory=list)
     optimizer: str = "adam"
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed theta and every step of the history (one float per
+        # optimiser step); the shape, the non-zero interactions and how the fit ended instead
+        th = self.theta
+        if isinstance(th, np.ndarray) and th.ndim == 2 and th.shape[0] == th.shape[1]:
+            n = th.shape[0]
+            off = int(np.count_nonzero(th)) - int(np.count_nonzero(np.diag(th)))
+            head = (f"FitResult: theta ({n}, {n}) {th.dtype}, {off} of {n * (n - 1)} "
+                    "interactions non-zero")
+        else:
+            head = f"FitResult: theta {type(th).__name__}"
+        steps = f"{self.n_steps} steps, " + ("converged" if self.converged
+                                              else "did not converge")
+        last = self.history[-1] if len(self.history) else None
+        if isinstance(last, float | int) and math.isfinite(last):  # NaN for mcmc
+            steps += f", final objective {last:.6g}"
+        return (f"{head}\n    method {self.method!r}, optimizer {self.optimizer!r}, {steps}")
 
 
 def independence_theta(x: np.ndarray) -> np.ndarray:

@@ -645,3 +645,17 @@ def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
         many[i, rng.choice(40, 22, replace=False)] = 1
     assert 40 * 2.0**22 * 524 > _EXACT_BUDGET and choose_method(many, "auto") == "mcmc"
     assert choose_method(x, "mcmc") == "mcmc"  # only auto is resolved
+
+
+def test_fit_result_repr_summarises_theta_and_how_the_fit_ended():
+    from biomodels.ctmc import FitResult
+
+    theta = np.array([[-1.0, 0.5, 0.0], [0.0, -2.0, 0.0], [0.25, 0.0, -1.5]])
+    res = FitResult(theta, "exact", 120, True, [3.0, 2.5, 2.4567891], "lbfgs")
+    assert repr(res) == (
+        "FitResult: theta (3, 3) float64, 2 of 6 interactions non-zero\n"
+        "    method 'exact', optimizer 'lbfgs', 120 steps, converged, final objective 2.45679")
+    # mcmc records NaN objectives: no objective is shown; the history is never printed
+    res = FitResult(np.zeros((40, 40)), "mcmc", 5000, False, [float("nan")] * 5000)
+    assert repr(res) == ("FitResult: theta (40, 40) float64, 0 of 1560 interactions non-zero\n"
+                         "    method 'mcmc', optimizer 'adam', 5000 steps, did not converge")

@@ -69,3 +69,13 @@ def test_sample_count_is_checked_as_every_count():
     with pytest.raises(ValueError, match="n_samples: expected an integer >= 0, got -1"):
         sample_trajectories(theta, -1, seed=0)
     assert sample_trajectories(theta, np.int64(3), seed=0).X.shape == (3, 2)
+
+
+def test_trajectories_repr_gives_shapes_not_values():
+    # base rates e^50: all three events occur before the observation at t = 1
+    traj = sample_trajectories(np.diag([50.0, 50.0, 50.0]), 4, seed=0, obs_time=1.0)
+    assert repr(traj) == (
+        "Trajectories of 4 tumours over 3 events, 3.00 events per tumour at observation\n"
+        "    X (4, 3) uint8, order (4, 3) int64, times (4, 3) float64, obs_time (4,) float64")
+    # the dataclass repr printed every array: 18,880 characters for 1,000 tumours
+    assert len(repr(sample_trajectories(np.zeros((10, 10)), 1_000, seed=0))) < 200
