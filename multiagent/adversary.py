@@ -290,7 +290,7 @@ class Scenario:
         return FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=T)
 
 
-@dataclass
+@dataclass(repr=False)
 class SimulationResult:
     """Trajectories and metrics of simulated debates.
 
@@ -333,6 +333,41 @@ class SimulationResult:
                 raise ValueError(f"{name}: differs from trajectories[:, {at}]; leave {name} "
                                  "out (None) when giving trajectories")
             setattr(self, name, view)
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed every belief of every round (4,936 characters for one
+        # question of 6 agents); the debate's size and its metrics instead
+        def arr(x: Any) -> str:
+            shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+            return type(x).__name__ if shape is None or dtype is None else f"{shape} {dtype}"
+
+        size = []
+        if isinstance(self.truth, np.ndarray) and self.truth.ndim == 1:
+            q = self.truth.shape[0]
+            size.append(f"{q} question{'s' * (q != 1)}")
+        if isinstance(self.benign, np.ndarray) and self.benign.ndim == 1:
+            n = self.benign.shape[0]
+            size.append(f"{n} agents ({int(np.count_nonzero(self.benign))} benign)")
+        traj = self.trajectories
+        if isinstance(traj, np.ndarray) and traj.ndim == 4:
+            size.append(f"{traj.shape[1] - 1} round{'s' * (traj.shape[1] != 2)}")
+        m = self.metrics if isinstance(self.metrics, dict) else {}
+
+        def num(key: str) -> str | None:
+            v = m.get(key)
+            return f"{float(v):.3g}" if isinstance(v, float | int | np.number) else None
+
+        asr, start, end, weight = (num(k) for k in ("asr", "accuracy_start", "accuracy_end",
+                                                    "adversary_weight"))
+        said = [f"ASR {asr}" if asr else None,
+                f"benign accuracy {start} -> {end}" if start and end else None,
+                f"adversary weight {weight}" if weight else None]
+        said = [s for s in said if s]
+        kept = (f"trajectories {arr(traj)}" if traj is not None else
+                f"trajectories not kept, final {arr(self.final)}")
+        return ("SimulationResult" + (" of " + ", ".join(size) if size else "")
+                + (": " + ", ".join(said) if said else "")
+                + f"\n    {kept}, truth {arr(self.truth)}, benign {arr(self.benign)}")
 
 
 def initial_beliefs(

@@ -129,7 +129,7 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
             "r2_filtered": r2f, "kl": kl}
 
 
-@dataclass
+@dataclass(repr=False)
 class FJFit:
     """Fitted FJ parameters for one transcript.
 
@@ -161,6 +161,40 @@ class FJFit:
     history: list[float] = field(default_factory=list)
     gamma_se: np.ndarray | None = None
     alpha_se: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        # the dataclass repr printed gamma, alpha, W and the loss history (18,179 characters
+        # for 30 agents); the forces (their means when per agent), the loss and the shapes
+        def values(x: Any) -> np.ndarray | None:
+            return (x.astype(np.float64, copy=False).ravel() if isinstance(x, np.ndarray)
+                    and x.size and x.dtype.kind in "biuf" else None)
+
+        g, a = values(self.gamma), values(self.alpha)
+        if g is None or a is None:
+            forces = "gamma, alpha not arrays"
+        elif g.size > 1 and (g == g[0]).all() and (a == a[0]).all():
+            forces = f"shared gamma={g[0]:.3g}, alpha={a[0]:.3g}"
+        elif g.size > 1:
+            forces = f"per agent, mean gamma={g.mean():.3g}, alpha={a.mean():.3g}"
+        else:
+            forces = f"gamma={g[0]:.3g}, alpha={a[0]:.3g}"
+        n = g.size if g is not None else "?"
+        loss = (f"loss {float(self.loss):.4g}" if isinstance(self.loss, float | int | np.number)
+                else f"loss {self.loss!r}")
+        W = self.W
+        shape = (f"W {W.shape} {W.dtype}" if isinstance(W, np.ndarray)
+                 else f"W {type(W).__name__}")
+        k = len(self.history) if isinstance(self.history, list | np.ndarray) else "?"
+        steps = f"{k} optimiser step{'s' * (k != 1)}"
+        gs, as_ = values(self.gamma_se), values(self.alpha_se)
+        if gs is None or as_ is None:
+            se = "no standard errors"
+        elif gs.size == 1 and as_.size == 1:
+            se = f"standard errors gamma {gs[0]:.3g}, alpha {as_[0]:.3g}"
+        else:
+            se = f"largest standard errors gamma {gs.max():.3g}, alpha {as_.max():.3g}"
+        return (f"FJFit of {n} agents, {forces}; {loss} on rounds 0..{self.train_rounds}\n"
+                f"    {shape}, {steps}, {se}")
 
     def model(self) -> FriedkinJohnsen:
         """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model.

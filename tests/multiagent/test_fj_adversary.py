@@ -226,7 +226,7 @@ def test_results_without_trajectories_work_with_dataclass_tools():
     res = simulate(Scenario(adversaries=(Adversary(),)), questions=2,
                    keep_trajectories=False)
     assert res.trajectories is None
-    assert "trajectories=None" in repr(res)
+    assert "trajectories not kept" in repr(res)
     # replace and asdict read every field: both raised while reading trajectories did
     copy = dataclasses.replace(res, metrics={"asr": 0.0})
     assert copy.final is res.final and copy.trajectories is None
@@ -319,3 +319,17 @@ def test_an_adversary_on_a_named_graph_is_placed_by_its_node_label():
     # a named topology has no labels: a string other than hub / leaf stays an error
     with pytest.raises(TypeError, match="adversary position"):
         Scenario(graph="complete", adversaries=(Adversary("Medici"),)).adversary_nodes()
+
+
+def test_simulation_result_repr_gives_sizes_and_metrics_not_beliefs():
+    sc = Scenario(adversaries=(Adversary(),))
+    # 14 of the 15 benign answers right before and after; the hub's weight is 2/7
+    assert repr(simulate(sc, questions=3, seed=0)) == (
+        "SimulationResult of 3 questions, 6 agents (5 benign), 10 rounds: ASR 0, benign "
+        "accuracy 0.933 -> 0.933, adversary weight 0.286\n"
+        "    trajectories (3, 11, 6, 5) float64, truth (3,) int64, benign (6,) bool")
+    light = simulate(sc, questions=3, seed=0, keep_trajectories=False)
+    assert repr(light).splitlines()[1] == ("    trajectories not kept, final (3, 6, 5) float64, "
+                                           "truth (3,) int64, benign (6,) bool")
+    # the dataclass repr printed every belief of every round (4,936 characters here)
+    assert len(repr(simulate(sc.with_(n=40), questions=30, seed=0))) < 250

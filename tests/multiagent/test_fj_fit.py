@@ -335,3 +335,22 @@ def test_kl_loss_refuses_scalar_opinions():
     with pytest.raises(ValueError, match="loss='kl'.*K = 1"):
         fit_fj(X, loss="kl")
     fit_fj(X, loss="mse", max_steps=1)
+
+
+def test_fit_repr_gives_the_forces_loss_and_shapes():
+    W = np.full((3, 3), 0.5) - 0.5 * np.eye(3)
+    shared = FJFit(np.full(3, 0.3), np.full(3, 0.4), W, 1.5e-5, 10, [1e-3, 2e-5, 1.5e-5],
+                   np.array([0.004]), np.array([0.015]))
+    assert repr(shared) == (
+        "FJFit of 3 agents, shared gamma=0.3, alpha=0.4; loss 1.5e-05 on rounds 0..10\n"
+        "    W (3, 3) float64, 3 optimiser steps, standard errors gamma 0.004, alpha 0.015")
+    per = FJFit(np.array([0.1, 0.2, 0.6]), np.array([0.5, 0.5, 0.2]), W, 0.25, 4, [0.25],
+                np.array([0.01, 0.02, 0.03]), np.array([0.1, np.inf, 0.2]))
+    assert repr(per) == (
+        "FJFit of 3 agents, per agent, mean gamma=0.3, alpha=0.4; loss 0.25 on rounds 0..4\n"
+        "    W (3, 3) float64, 1 optimiser step, largest standard errors gamma 0.03, alpha inf")
+    kl = FJFit(np.array([0.3]), np.array([0.4]), np.ones((1, 1)), 0.5, 2)
+    assert repr(kl).endswith("W (1, 1) float64, 0 optimiser steps, no standard errors")
+    # the dataclass repr printed gamma, alpha, W and the history: 18,179 characters at 30
+    X = simulate_transcript(30, 3, 3, gamma=0.3, alpha=0.4, noise=0.005, seed=1)
+    assert len(repr(fit_fj(X, per_agent=True, max_steps=2))) < 250
