@@ -35,6 +35,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     Path
         A temporary file in the same folder; write to it (by name) inside the block.
 
+    Raises
+    ------
+    IsADirectoryError
+        If ``path`` is a folder (before anything is written).
+
     Examples
     --------
     >>> import pandas as pd, tempfile, pathlib
@@ -49,6 +54,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # os.replace onto the link replaced the link itself with a file and left its target
         # stale; write the target instead (a dangling link's target is created)
         final = Path(os.path.realpath(final))
+    if final.is_dir():  # checked first: the rename failed after the write, naming the temp file
+        raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder; give a file name")
     final.parent.mkdir(parents=True, exist_ok=True)
     try:  # a replaced file keeps its mode (a 0600 file became 0644, readable by all)
         mode = stat.S_IMODE(os.stat(final).st_mode)

@@ -238,3 +238,12 @@ def test_files_are_synced_through_a_handle_that_can_write(tmp_path: Path,
     with atomic_outputs(tmp_path / "run") as stage:
         (stage / "b.csv").write_text("b")
     assert (tmp_path / "run" / "b.csv").read_text() == "b"
+
+
+def test_a_folder_in_the_way_is_named_before_writing(tmp_path: Path) -> None:
+    # the write went ahead and the rename failed, naming the temporary file:
+    # "Is a directory: '.x.json.2jhmmlr5.json' -> 'x.json'"
+    (tmp_path / "x.json").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"cannot write '.*x\.json': it is a folder"):
+        write_json({"a": 1}, tmp_path / "x.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
