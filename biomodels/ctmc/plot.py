@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.frames import square_frame_values
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -35,7 +37,8 @@ def plot_theta(
     Parameters
     ----------
     theta
-        (n, n) parameters; a DataFrame's index names the events.
+        (n, n) parameters; a DataFrame's index names the events and its columns, the same
+        events in any order, are matched to them by name.
     names
         Event names for an array (default ``E0, E1, ...``); ignored for a DataFrame.
     ax
@@ -54,8 +57,12 @@ def plot_theta(
     import matplotlib.pyplot as plt
 
     if isinstance(theta, pd.DataFrame):
-        names = list(theta.index)
-        mat = theta.to_numpy(dtype=float)
+        # columns matched to the rows by label: a frame sorted by its index only
+        # (theta.sort_index()) had its columns labelled with the row names
+        values, names = square_frame_values(theta, "theta", kind="event",
+                                            rows_are="affected events",
+                                            cols_are="influencing events")
+        mat = np.asarray(values, dtype=float)
     else:
         mat = np.asarray(theta, dtype=float)
         names = list(names) if names is not None else [f"E{i}" for i in range(len(mat))]

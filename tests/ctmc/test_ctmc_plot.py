@@ -87,3 +87,23 @@ def test_order_probability_labels_stay_inside_the_figure():
         assert box.x1 <= fig.get_figwidth() and box.y1 <= fig.get_figheight()
     finally:
         plt.close(ax.figure)
+
+
+def test_theta_heatmap_puts_a_planted_effect_under_its_labels_whatever_the_column_order():
+    # only TP53 (j) promotes IDH1 (i): theta[IDH1, TP53] = 2. A frame sorted by its index
+    # (theta_frame().sort_index()) keeps the old column order, and the columns were labelled
+    # with the index's names: the cell sat under EGFR, the effect read from the wrong event
+    names = ["TP53", "IDH1", "EGFR"]
+    theta = pd.DataFrame(-np.eye(3), index=names, columns=names)
+    theta.loc["IDH1", "TP53"] = 2.0
+    for frame in (theta, theta.sort_index(), theta.loc[["EGFR", "TP53", "IDH1"], names]):
+        ax = plot_theta(frame)
+        try:
+            rows = [t.get_text() for t in ax.get_yticklabels()]
+            cols = [t.get_text() for t in ax.get_xticklabels()]
+            (r, c), = np.argwhere(np.nan_to_num(ax.images[0].get_array().filled(0)) > 0)
+            assert (rows[r], cols[c]) == ("IDH1", "TP53")
+        finally:
+            plt.close(ax.figure)
+    with pytest.raises(ValueError, match="columns"):
+        plot_theta(theta.set_axis(["a", "b", "c"], axis=1))
