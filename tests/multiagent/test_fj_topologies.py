@@ -77,6 +77,20 @@ def test_networkx_graph_and_directed_orientation():
     assert sp.issparse(A) and A[0, 1] == 3.0 and A[1, 1] == 0
 
 
+def test_readme_frame_of_a_directed_graph_matches_the_scenario_orientation():
+    # the README's labelled-frame recipe: nx.to_pandas_adjacency puts a directed edge
+    # "b speaks to a" at row b, where FJ reads "b listens to a"; its transpose is the
+    # scenario's (and adjacency()'s) reading: a listens only to b
+    D = nx.DiGraph([("b", "a"), ("c", "b"), ("b", "c")])
+    frame = nx.to_pandas_adjacency(D).T
+    model = FriedkinJohnsen.from_adjacency(frame, 0.2, 0.0)
+    order = list(frame.index)
+    a, b = order.index("a"), order.index("b")
+    assert model.W[a, b] == 1.0 and model.W[b, a] == 0.0
+    # every agent hears one speaker, so W is the scenario's adjacency itself
+    np.testing.assert_array_equal(model.W, adjacency(make_graph(D, 0)))
+
+
 @pytest.mark.parametrize("mapping", [{0: "a", 1: "b", 2: "c"}, {0: 1, 1: 2, 2: 3}])
 def test_adjacency_of_a_graph_not_numbered_0_to_n_minus_1_is_named(mapping):
     # a graph read from an edge list (string nodes, or numbered from 1) failed with
