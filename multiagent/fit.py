@@ -479,6 +479,9 @@ def fit_fj(
     with torch.no_grad():
         g, a, W = unpack()
         final = float(objective())
+    # L-BFGS returns the loss before its step: the loss after step k is the one before
+    # step k + 1, and after the last step the fitted loss
+    history = history[1:] + [final] if history else history
     g_se = a_se = None
     if loss == "mse":
         if learn_trust and 2 * size + n * n > _DENSE_SE_MAX:
@@ -650,7 +653,9 @@ def fit_transcripts(
         ``(Q, T + 1, n, K)`` array or a sequence of ``(T + 1, n, K)`` transcripts.
     train_rounds
         Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
-        scored one step ahead from round 0).
+        scored on rounds ``1..T`` of a rollout from round 0, :meth:`FJFit.score` with
+        ``start=0``; not one step ahead from each observed round, which is what the fit's
+        ``loss`` measures).
     progress
         Show a tqdm bar over transcripts.
     return_fits

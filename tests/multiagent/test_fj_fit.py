@@ -354,3 +354,26 @@ def test_fit_repr_gives_the_forces_loss_and_shapes():
     # the dataclass repr printed gamma, alpha, W and the history: 18,179 characters at 30
     X = simulate_transcript(30, 3, 3, gamma=0.3, alpha=0.4, noise=0.005, seed=1)
     assert len(repr(fit_fj(X, per_agent=True, max_steps=2))) < 250
+
+
+def test_history_holds_the_loss_after_each_optimiser_step():
+    # before: it held L-BFGS's return value, the loss *before* each step (torch returns
+    # its first closure value): history[0] was the loss at the starting values (1.4e-4
+    # here) and history[-1] that of the next-to-last iterate, not the fitted loss
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.005, seed=1)
+    fit = fit_fj(X, max_steps=3)
+    assert len(fit.history) == 3
+    assert fit.history[-1] == pytest.approx(fit.loss, rel=1e-12)
+    for k in (1, 2):  # the loss after k steps is the fitted loss of a k-step fit
+        assert fit.history[k - 1] == pytest.approx(fit_fj(X, max_steps=k).loss, rel=1e-12)
+
+
+def test_fit_transcripts_scores_all_rounds_by_a_rollout_from_round_0():
+    # the docstring said "scored one step ahead from round 0"; the numbers are those of a
+    # rollout from round 0 (one-step-ahead is what the fit's mse loss measures)
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.02, seed=1)
+    row = fit_transcripts([X]).iloc[0]
+    fit = fit_fj(X)
+    assert row["scored_from"] == 0
+    assert row["mse"] == pytest.approx(fit.score(X, start=0)["mse"], rel=1e-12)
+    assert row["mse"] != pytest.approx(fit.loss, rel=1e-3)
