@@ -326,7 +326,8 @@ class CascadeFit:
         Returns
         -------
         CascadeFit
-            ``self``, with ``history`` holding the mean log-likelihood per step. A further
+            ``self``, with ``history`` holding the mean log-likelihood per cascade of the
+            weights after each step (``history[-1]``: the fitted weights'). A further
             call continues from the fitted weights (with a fresh Adam state) and extends
             ``history``; a call that fails or is interrupted (Ctrl-C) changes neither.
 
@@ -349,6 +350,11 @@ class CascadeFit:
             loss.backward()
             opt.step()
             steps.append(-float(loss.detach()))
+        # each value above scores the weights before its step: shift by one and score the
+        # fitted weights, so that history[-1] is the mean log-likelihood of these weights
+        with torch.no_grad():
+            last = float(self._lik(torch.sigmoid(logits.detach()), counts)) / total
+        steps = [*steps[1:], last]
         self.logits = logits.detach()
         self.history.extend(steps)
         return self

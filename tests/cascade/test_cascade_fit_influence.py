@@ -669,3 +669,20 @@ def test_seed_selection_repr_gives_the_seeds_and_the_objective():
     sel = celf(CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(50)]), 8)
     first = ", ".join(map(repr, sel.seeds[:5]))  # the first five picks, then "..."
     assert repr(sel).startswith(f"SeedSelection of 8 seeds [{first}, ...]: objective ")
+
+
+def test_history_is_the_mean_log_likelihood_of_the_weights_after_each_step():
+    # before: each entry was the log-likelihood of the weights *before* that Adam step, so
+    # after fit(epochs=1) the repr showed the fitted weight 0.311 next to the mean
+    # log-likelihood of the starting 0.3 (-2.419 per cascade against its own -2.371)
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(30, seed=0), default=0.6)
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=500, seed=0).sizes
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3)
+    after = []
+    for _ in range(3):
+        fit.fit(sizes, epochs=1)
+        after.append(fit.log_likelihood(sizes) / len(sizes))
+    np.testing.assert_allclose(fit.history, after, rtol=1e-12)
+    two = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=2)
+    assert len(two.history) == 2
+    assert two.history[-1] == pytest.approx(two.log_likelihood(sizes) / len(sizes), rel=1e-12)
