@@ -739,6 +739,10 @@ class GRNModel:
         -------
         pandas.DataFrame
             G x G, ``var_names`` on both axes; exact zeros where pruning cut every path.
+            The effects (``"none"``) are rates on the model's scales: expression scaled to
+            [0, 1] per gene, and time in units of ``1 / time_scale`` of ``obs[time_key]``'s
+            unit (multiply by ``time_scale`` for a rate per data time unit); the
+            per-target scores of ``"target"`` do not depend on either.
         """
         self._require_trained("network")
         e = self.func.effects().detach().cpu().to(torch.float64).numpy()

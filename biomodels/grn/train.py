@@ -616,8 +616,8 @@ def fit(
     -------
     dict
         History: lists ``epoch``, ``train_loss``, ``val_loss``, ``val_r2`` (see
-        :func:`no_change_mse`), ``lr``, ``density`` and ``pruned`` (1.0 in epochs that
-        started with a pruning round).
+        :func:`no_change_mse`), ``lr`` (the weights' learning rate the epoch trained at),
+        ``density`` and ``pruned`` (1.0 in epochs that started with a pruning round).
     """
     from tqdm.auto import tqdm
 
@@ -782,13 +782,15 @@ def fit(
                     "lower: lr=, or --lr on the command line)",
                     RuntimeWarning, stacklevel=2,
                 )
+        # the rate this epoch trained at, read before the scheduler sets the next one's
+        lr_used = float(optimizer.param_groups[0]["lr"])
         scheduler.step(val_loss)
         record = {
             "epoch": float(epoch),
             "train_loss": train_loss,
             "val_loss": val_loss,
             "val_r2": 1.0 - val_loss / base_mse if base_mse > 0 else math.nan,
-            "lr": float(optimizer.param_groups[0]["lr"]),
+            "lr": lr_used,
             "density": 1.0,
             "pruned": float(pruned),
         }

@@ -55,6 +55,9 @@ def test_rates_get_5x_the_lr_and_each_round_resets_it_with_a_new_scheduler(tiny,
     assert weights[2:6] == pytest.approx([1e-2] * 4)
     assert weights[6:9] == pytest.approx([9e-3] * 3)
     assert weights[9] == pytest.approx(1e-2)
+    # the history's lr is the one each epoch trained at (it showed the next epoch's:
+    # 9e-3 at epoch 6, which ran at 1e-2 and only then decayed)
+    assert history["lr"] == pytest.approx(weights)
 
 
 def _worsening_val_loss(monkeypatch):
