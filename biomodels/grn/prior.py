@@ -516,7 +516,8 @@ def rank_prior_first(
     ----------
     network
         Fitted network, rows = regulators, columns = targets (e.g.
-        ``model.network(normalize="target")``), gene names as index and columns.
+        ``model.network(normalize="target")``), gene names as index and columns (the
+        columns in any order: they are matched to the index by name).
     prior
         Prior in any form :func:`align_prior` accepts; its non-zero entries are the support.
 
@@ -547,9 +548,14 @@ def rank_prior_first(
     if not isinstance(network, pd.DataFrame):
         raise TypeError(f"network must be a pandas DataFrame, got {type(network).__name__}")
     genes = _as_gene_index(network.index, "network index")
-    if list(map(str, network.columns)) != list(genes):
-        raise ValueError("network must be square with the same genes, in the same order, as "
-                         "index and columns")
+    cols = pd.Index(list(map(str, network.columns)))
+    if list(cols) != list(genes):
+        # the same genes in another order are matched by name, as evaluate and the plots
+        # match them (it was refused)
+        if cols.has_duplicates or set(cols) != set(genes):
+            raise ValueError("network must be square with the same genes as index and "
+                             "columns")
+        network = network.iloc[:, cols.get_indexer(list(genes))]
     try:
         values = np.abs(network.to_numpy(dtype=np.float64))
     except (TypeError, ValueError) as err:  # numpy's message named neither argument nor fix

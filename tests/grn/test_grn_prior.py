@@ -201,8 +201,11 @@ def test_rank_prior_first_checks_its_inputs():
     prior = pd.DataFrame([[0.0, 1.0], [0.0, 0.0]], index=genes, columns=genes)
     with pytest.raises(TypeError, match="network must be a pandas DataFrame"):
         rank_prior_first(net.to_numpy(), prior)
+    # columns in another order are matched by name, as evaluate matches them (refused before)
+    pd.testing.assert_frame_equal(rank_prior_first(net[["b", "a"]], prior),
+                                  rank_prior_first(net, prior))
     with pytest.raises(ValueError, match="network must be square"):
-        rank_prior_first(net[["b", "a"]], prior)
+        rank_prior_first(net.rename(columns={"b": "c"}), prior)
     with pytest.raises(ValueError, match="NaN or inf"):
         rank_prior_first(net.replace(2.0, np.nan), prior)
     with pytest.raises(ValueError, match="no gene of the prior"):
