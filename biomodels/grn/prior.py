@@ -98,6 +98,10 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
     if regulator is None or "target" not in lower:
         return None
+    if _names_rows(path, sep, [regulator, lower["target"]]):
+        # a square matrix whose genes include "source" and "target" (or "Tf", transferrin):
+        # read as an edge list, it became an all-zero prior with only a warning
+        return None
     sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
     try:
         table = pd.read_csv(path, sep=sep, skipinitialspace=True, dtype={regulator: str},
@@ -108,6 +112,22 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     except (pd.errors.ParserError, ValueError) as err:
         raise ValueError(f"could not read the {name} edge list {str(path)!r} (columns "
                          f"{regulator!r}, {lower['target']!r}, sign {sign!r}): {err}") from err
+
+
+def _names_rows(path: Path, sep: str, columns: Sequence[Any]) -> bool:
+    """Whether every name in ``columns`` also labels a row (the first field of a line).
+
+    A square matrix's header names its genes, and so does its first column; an edge
+    list's first column holds regulators (or a row number), never its own header's names.
+    """
+    try:
+        first = pd.read_csv(path, sep=sep, header=None, skiprows=1, usecols=[0], dtype=str,
+                            index_col=False, skipinitialspace=True, keep_default_na=False,
+                            encoding=text_encoding(path)).iloc[:, 0]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return False
+    rows = set(first.str.strip())
+    return all(str(c).strip() in rows for c in columns)
 
 
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:

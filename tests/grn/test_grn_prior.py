@@ -284,6 +284,24 @@ def test_an_edge_list_csv_is_read_as_a_prior_and_as_a_truth(tmp_path):
         align_prior(bad, ["Gata1", "Pu.1"])
 
 
+@pytest.mark.parametrize("genes", [["source", "target", "hub"], ["Tf", "Alb", "target"]])
+@pytest.mark.parametrize("style", ["pandas", "r_write_table", "gzip"])
+def test_a_matrix_whose_genes_are_named_like_edge_list_columns_stays_a_matrix(
+        tmp_path, genes, style):
+    # its header names "target" and a regulator column, as an edge list's does: it was read
+    # as one, and the prior came out all zeros with only a "not in the data" warning
+    prior = pd.DataFrame([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]], index=genes,
+                         columns=genes)
+    path = tmp_path / ("prior.csv.gz" if style == "gzip" else "prior.csv")
+    if style == "r_write_table":  # no header cell above the row names
+        path.write_text(",".join(genes) + "\n" + prior.to_csv(header=False))
+    else:
+        prior.to_csv(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(align_prior(path, genes), prior, check_names=False)
+
+
 def test_an_edge_list_without_a_header_says_what_header_reads_it(tmp_path):
     path = tmp_path / "edges.csv"
     pd.DataFrame({"Gata1": ["Pu.1"], "Pu.1": ["Gata1"], "-": ["-"]}).to_csv(path, index=False)
