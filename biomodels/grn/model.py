@@ -133,8 +133,10 @@ def _text_time_advice(tcol: pd.Series, key: str) -> tuple[str, str]:
     if not values or pd.to_numeric(text, errors="coerce").notna().all():
         return what, f"{col} = {col}.astype(float)"
     if pd.to_datetime(text, errors="coerce", format="mixed").notna().all():
-        return what, (f"{col} = pd.to_datetime({col}.astype(str)).pipe(lambda t: "
-                      "(t - t.min()) / pd.Timedelta(hours=1))")
+        # format="mixed", as tested above: pandas otherwise infers one format from the
+        # first value and refused "2024-01-01 12:00" after "2024-01-01"
+        return what, (f"{col} = pd.to_datetime({col}.astype(str), format='mixed').pipe("
+                      "lambda t: (t - t.min()) / pd.Timedelta(hours=1))")
     if text.str.contains(r"\d").all():  # "day2", "E14.5": the number in each label
         return what, (f"{col} = {col}.astype(str).str.extract(r\"(-?\\d+\\.?\\d*)\", "
                       "expand=False).astype(float)")

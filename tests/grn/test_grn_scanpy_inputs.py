@@ -266,6 +266,9 @@ def test_a_truth_over_more_genes_scores_data_subset_to_some_genes(planted):
     ["E0", "E2", "E4.5", "E6", "E8", "E10"],  # embryonic days, a decimal among them
     ["0", "2", "4", "6", "8", "10"],  # numbers read as text
     ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-07", "2024-01-09", "2024-01-11"],
+    # a time of day on some: pandas infers one format from the first and refused the rest
+    ["2024-01-01", "2024-01-01 12:00", "2024-01-02", "2024-01-02 12:00", "2024-01-03",
+     "2024-01-03 12:00"],
 ])
 @pytest.mark.parametrize("as_category", [False, True])  # write_h5ad stores text as categories
 def test_time_labels_as_text_get_a_conversion_that_works(planted, labels, as_category):
