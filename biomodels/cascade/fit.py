@@ -251,7 +251,9 @@ class CascadeFit:
                        else [*seeding, "seed_prob per node"])
         n_par = len(self.logits)
         auto = " (auto)" if self.method == "auto" else ""
-        lines = [f"CascadeFit on {g.n} nodes, {g.num_edges} edges; {' + '.join(seeding)}",
+        e = g.num_edges
+        lines = [f"CascadeFit on {g.n} node{'s' * (g.n != 1)}, {e} edge{'s' * (e != 1)}; "
+                 f"{' + '.join(seeding)}",
                  f"    share={self.share!r} ({n_par} weight{'s' * (n_par != 1)}), "
                  f"method {self._lik.method!r}{auto}"]
         if not self.history:

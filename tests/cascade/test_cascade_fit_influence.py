@@ -466,6 +466,8 @@ def test_repr_summarises_graph_seeding_and_fit(tmp_path):
         "    share='edge' (3 weights), method 'tda'"]
     assert repr(CascadeFit(g, seeds=["a", "b", "c", "d"], seed_prob=[0.1] * 4)).startswith(
         "CascadeFit on 4 nodes, 3 edges; seeds ['a', 'b', 'c', ...] + seed_prob per node\n")
+    one = CascadeGraph.from_edges([("a", "b", 0.6)])
+    assert repr(CascadeFit(one, seeds="a")).startswith("CascadeFit on 2 nodes, 1 edge; ")
 
 
 def test_saved_fit_reads_a_non_finite_history_entry_back_as_nan(tmp_path):
