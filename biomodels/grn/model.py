@@ -137,6 +137,10 @@ def _text_time_advice(tcol: pd.Series, key: str) -> tuple[str, str]:
         # first value and refused "2024-01-01 12:00" after "2024-01-01"
         return what, (f"{col} = pd.to_datetime({col}.astype(str), format='mixed').pipe("
                       "lambda t: (t - t.min()) / pd.Timedelta(hours=1))")
+    if text.str.fullmatch(r"\s*-?\d+(,\d+)?\s*").all():
+        # decimal commas ("1,5", as European spreadsheets write 1.5): the number-in-the-label
+        # advice below read "1,5" as 1
+        return what, f"{col} = {col}.astype(str).str.replace(',', '.').astype(float)"
     if text.str.contains(r"\d").all():  # "day2", "E14.5": the number in each label
         return what, (f"{col} = {col}.astype(str).str.extract(r\"(-?\\d+\\.?\\d*)\", "
                       "expand=False).astype(float)")

@@ -265,6 +265,7 @@ def test_a_truth_over_more_genes_scores_data_subset_to_some_genes(planted):
     ["day0", "day2", "day4", "day6", "day8", "day10"],  # what sample sheets hold
     ["E0", "E2", "E4.5", "E6", "E8", "E10"],  # embryonic days, a decimal among them
     ["0", "2", "4", "6", "8", "10"],  # numbers read as text
+    ["0", "0,5", "1", "1,5", "2", "2,5"],  # decimal commas: "1,5" was read as 1
     ["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-07", "2024-01-09", "2024-01-11"],
     # a time of day on some: pandas infers one format from the first and refused the rest
     ["2024-01-01", "2024-01-01 12:00", "2024-01-02", "2024-01-02 12:00", "2024-01-03",
