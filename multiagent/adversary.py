@@ -14,7 +14,7 @@ adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
 
@@ -110,7 +110,7 @@ class Adversary:
         return self.target % n_options
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Scenario:
     """A debate: topology, benign parameters, adversaries, rounds and options.
 
@@ -147,6 +147,15 @@ class Scenario:
     rounds: int = 10
     n_options: int = 5
     seed: int | None = 0
+
+    def __repr__(self) -> str:
+        # the dataclass repr, but a networkx graph by its size, not "<... object at 0x...>"
+        graph = (repr(self.graph) if isinstance(self.graph, str) else
+                 f"<{type(self.graph).__name__} of {self.graph.number_of_nodes()} nodes, "
+                 f"{self.graph.number_of_edges()} edges>")
+        rest = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                         if f.name != "graph")
+        return f"Scenario(graph={graph}, {rest})"
 
     def with_(self, **changes: Any) -> Scenario:
         """Return a copy with some fields changed.

@@ -333,3 +333,16 @@ def test_simulation_result_repr_gives_sizes_and_metrics_not_beliefs():
                                            "truth (3,) int64, benign (6,) bool")
     # the dataclass repr printed every belief of every round (4,936 characters here)
     assert len(repr(simulate(sc.with_(n=40), questions=30, seed=0))) < 250
+
+
+def test_scenario_repr_gives_a_networkx_graph_by_its_size():
+    import networkx as nx
+
+    # the dataclass repr printed "graph=<networkx.classes.graph.Graph object at 0x...>"
+    florence = Scenario(nx.florentine_families_graph(), rounds=3)
+    assert repr(florence) == (
+        "Scenario(graph=<Graph of 15 nodes, 20 edges>, n=6, gamma=0.2, alpha=0.5, "
+        "adversaries=(), rounds=3, n_options=5, seed=0)")
+    assert repr(Scenario("star", n=4)) == (
+        "Scenario(graph='star', n=4, gamma=0.2, alpha=0.5, adversaries=(), rounds=10, "
+        "n_options=5, seed=0)")
