@@ -25,7 +25,7 @@ from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
 from core.seeding import seeded_globals
 
-from .graph import CascadeGraph, as_label_list, seed_probabilities
+from .graph import CascadeGraph, as_label_list, first_labels, seed_probabilities
 from .loopy import tda_size_distribution
 from .plan import tree_plan
 from .tree import tree_size_distribution
@@ -234,19 +234,15 @@ class CascadeFit:
     def __repr__(self) -> str:
         # what a notebook shows for `fit` (it was "<biomodels.cascade.fit.CascadeFit object
         # at 0x...>"); cheap: no likelihood is computed
-        def few(values: Sequence[Hashable]) -> str:
-            return "[" + ", ".join(map(repr, values[:3])) + (", ...]" if len(values) > 3
-                                                             else "]")
-
         g, sp = self.graph, self.seed_prob
-        seeding = [] if self.seeds is None else [f"seeds {few(self.seeds)}"]
+        seeding = [] if self.seeds is None else [f"seeds {first_labels(self.seeds)}"]
         if isinstance(sp, float | int | np.number) or (isinstance(sp, np.ndarray | torch.Tensor)
                                                         and sp.ndim == 0):
             seeding.append(f"seed_prob={float(torch.as_tensor(sp).detach()):g}")
         elif sp is not None:  # one per node, or the saved seeding of a loaded fit
             p = self._lik.p.detach()
             sure = torch.nonzero(p == 1).reshape(-1).tolist()
-            seeding = ([f"seeds {few([g.labels[i] for i in sure])}"]
+            seeding = ([f"seeds {first_labels([g.labels[i] for i in sure])}"]
                        if self.seeds is None and bool(((p == 0) | (p == 1)).all())
                        else [*seeding, "seed_prob per node"])
         n_par = len(self.logits)

@@ -171,14 +171,14 @@ class CascadeGraph:
     def __repr__(self) -> str:
         # the dataclass repr printed src, dst, weight and every label (9,050 characters for
         # 364 nodes); counts, the weights' dtype and device and the first labels instead
-        few = ", ".join(map(repr, self.labels[:3])) + (", ..." if self.n > 3 else "")
         w = self.weight.detach()
         mean = f", mean {float(w.mean()):.3g}" if w.numel() else ""
         grad = ", requires grad" if self.weight.requires_grad else ""
         types = ("" if self.edge_type is None else
                  f", {np.unique(self.edge_type).size} edge types")
         e = self.num_edges
-        return (f"CascadeGraph of {self.n} node{'s' * (self.n != 1)} [{few}], "
+        return (f"CascadeGraph of {self.n} node{'s' * (self.n != 1)} "
+                f"{first_labels(self.labels)}, "
                 f"{e} edge{'s' * (e != 1)}{types}; "
                 f"weight {str(w.dtype).removeprefix('torch.')} on {w.device}{mean}{grad}")
 
@@ -687,6 +687,24 @@ def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
             return u, v
         parent[ru] = rv
     return None
+
+
+def first_labels(labels: Sequence[Hashable], k: int = 3) -> str:
+    """Show the first ``k`` labels as a summary does: ``['a', 'b', 'c', ...]``.
+
+    Parameters
+    ----------
+    labels
+        Node labels (or seeds).
+    k
+        How many to show before ``...``.
+
+    Returns
+    -------
+    str
+        The labels' reprs in brackets, ``...`` when there are more than ``k``.
+    """
+    return "[" + ", ".join(map(repr, labels[:k])) + (", ...]" if len(labels) > k else "]")
 
 
 def as_label_list(

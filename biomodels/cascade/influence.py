@@ -30,7 +30,7 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph, as_label_list, by_node_label
+from .graph import CascadeGraph, as_label_list, by_node_label, first_labels
 from .loopy import tda_size_distribution
 from .plan import TreePlan, tree_plan
 from .tree import tree_size_distribution
@@ -61,14 +61,14 @@ class SeedSelection:
         # the dataclass repr listed every seed and every value at full precision
         # (2.5000000000000004); the seeds picked first and the objective reached instead
         k = len(self.seeds)
-        few = ", ".join(map(repr, self.seeds[:5])) + (", ..." if k > 5 else "")
         reached = ""
         if len(self.values) and isinstance(self.values[-1], float | int | np.number):
             reached = f": objective {float(self.values[-1]):.4g}"
             if len(self.values) > 1 and isinstance(self.values[0], float | int | np.number):
                 reached += f" (after the first pick {float(self.values[0]):.4g})"
         ev = self.evaluations
-        return (f"SeedSelection of {k} seed{'s' * (k != 1)} [{few}]{reached}; "
+        return (f"SeedSelection of {k} seed{'s' * (k != 1)} {first_labels(self.seeds, 5)}"
+                f"{reached}; "
                 f"{ev} size distribution{'s' * (ev != 1)} computed")
 
 

@@ -319,23 +319,18 @@ def test_complex_seed_probabilities_are_refused(seed_prob):
         seed_probabilities(g, seed_prob=seed_prob)
 
 
-def test_read_edgelist_ignores_a_byte_order_mark(tmp_path):
+@pytest.mark.parametrize("content", [
     # a file saved by Windows tools starts with U+FEFF: the first node was named "\ufeff0"
-    path = tmp_path / "g.edgelist"
-    path.write_bytes(b"\xef\xbb\xbf0 1 0.5\n1 2 0.25\n")
-    g = CascadeGraph.read_edgelist(path)
-    assert list(g.labels) == ["0", "1", "2"]
-    assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
-
-
-def test_read_edgelist_reads_utf16_text(tmp_path):
+    b"\xef\xbb\xbf0 1 0.5\n1 2 0.25\n",
     # Excel's "Unicode Text" is UTF-16 with a byte-order mark: it was "not UTF-8 text"
+    "0\t1\t0.5\r\n1\t2\t0.25\r\n".encode("utf-16"),
+], ids=["utf8-bom", "utf16"])
+def test_read_edgelist_reads_text_with_a_byte_order_mark(tmp_path, content):
     path = tmp_path / "g.txt"
-    path.write_bytes("0\t1\t0.5\r\n1\t2\t0.25\r\n".encode("utf-16"))
+    path.write_bytes(content)
     g = CascadeGraph.read_edgelist(path)
     assert list(g.labels) == ["0", "1", "2"]
     assert size_distribution(g, seeds="0").tolist() == pytest.approx([0, 0.5, 0.375, 0.125])
-
 
 
 def test_read_edgelist_of_a_file_not_in_utf8_says_to_save_it_so(tmp_path):
