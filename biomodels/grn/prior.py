@@ -88,25 +88,24 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one."""
     if not path.is_file():
         return None  # _read_prior_csv says so
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    layout: dict[str, Any] = {"sep": _separator(path), "skipinitialspace": True,
+                              "encoding": text_encoding(path)}
     try:
-        header = pd.read_csv(path, sep=sep, nrows=0, skipinitialspace=True,
-                             encoding=text_encoding(path)).columns
+        header = pd.read_csv(path, nrows=0, **layout).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return None
     lower = {str(c).strip().lower(): c for c in header}
     regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
     if regulator is None or "target" not in lower:
         return None
-    if _names_rows(path, sep, [regulator, lower["target"]]):
+    if _names_rows(path, layout, [regulator, lower["target"]]):
         # a square matrix whose genes include "source" and "target" (or "Tf", transferrin):
         # read as an edge list, it became an all-zero prior with only a warning
         return None
     sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
     try:
-        table = pd.read_csv(path, sep=sep, skipinitialspace=True, dtype={regulator: str},
-                            encoding=text_encoding(path), keep_default_na=False,
-                            na_values=[""])
+        table = pd.read_csv(path, dtype={regulator: str}, keep_default_na=False,
+                            na_values=[""], **layout)
         table[lower["target"]] = table[lower["target"]].astype(str)
         return prior_from_edges(table, regulator=regulator, target=lower["target"], sign=sign)
     except (pd.errors.ParserError, ValueError) as err:
@@ -114,26 +113,30 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
                          f"{regulator!r}, {lower['target']!r}, sign {sign!r}): {err}") from err
 
 
-def _names_rows(path: Path, sep: str, columns: Sequence[Any]) -> bool:
+def _names_rows(path: Path, layout: dict[str, Any], columns: Sequence[Any]) -> bool:
     """Whether every name in ``columns`` also labels a row (the first field of a line).
 
     A square matrix's header names its genes, and so does its first column; an edge
     list's first column holds regulators (or a row number), never its own header's names.
     """
     try:
-        first = pd.read_csv(path, sep=sep, header=None, skiprows=1, usecols=[0], dtype=str,
-                            index_col=False, skipinitialspace=True, keep_default_na=False,
-                            encoding=text_encoding(path)).iloc[:, 0]
+        first = pd.read_csv(path, header=None, skiprows=1, usecols=[0], dtype=str,
+                            index_col=False, keep_default_na=False, **layout).iloc[:, 0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return False
     rows = set(first.str.strip())
     return all(str(c).strip() in rows for c in columns)
 
 
+def _separator(path: Path) -> str:
+    """Tab for ``.tsv``, ``.tab`` and ``.txt`` files, else a comma."""
+    return "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+
+
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    sep = _separator(path)
     # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
     encoding = text_encoding(path)
     with open(path, encoding=encoding, errors="replace") as handle:
