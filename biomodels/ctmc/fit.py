@@ -81,7 +81,9 @@ class FitResult:
     converged
         Whether the stopping rule fired before ``max_steps``.
     history
-        Penalised objective per step (exact methods) or NaN (mcmc).
+        Penalised objective of the starting theta and after each step (``history[k]`` after
+        ``k`` steps; exact methods), or NaN (noisy MCMC gradients). With exact objectives the
+        returned theta is the best-scoring iterate, ``max(history)``.
     optimizer
         Optimiser actually used (``"auto"`` resolved).
     """
@@ -106,9 +108,10 @@ class FitResult:
             head = f"FitResult: theta {type(th).__name__}"
         steps = f"{self.n_steps} steps, " + ("converged" if self.converged
                                               else "did not converge")
-        last = self.history[-1] if len(self.history) else None
-        if isinstance(last, float | int) and math.isfinite(last):  # NaN for mcmc
-            steps += f", final objective {last:.6g}"
+        # the returned theta is the best-scoring iterate (NaN scores for noisy mcmc)
+        scores = [h for h in self.history if isinstance(h, float | int) and math.isfinite(h)]
+        if scores:
+            steps += f", final objective {max(scores):.6g}"
         return (f"{head}\n    method {self.method!r}, optimizer {self.optimizer!r}, {steps}")
 
 
@@ -816,8 +819,20 @@ def fit_theta(
             bar.set_postfix(objective=f"{history[-1]:.4f}")
     bar.close()
     final = current().detach()
-    if best[1] is not None and best[0] > history[-1]:
-        final = best[1]  # exact objectives: return the best iterate, not a worse last one
+    if not noisy:
+        # each step scored the iterate it started from; score the last one too, so that
+        # history[k] is the objective after k steps and the last iterate can be chosen
+        leaf = final.clone().requires_grad_(True)
+        value = objective.accumulate(leaf)
+        if sparsity == "mirror":
+            penalty = float(0.5 * l1 * ((m_p**2 + w_p**2) * offdiag).sum().detach())
+        else:
+            penalty = l1 * float((final * offdiag).abs().sum())
+        history.append(-(value + penalty) if math.isfinite(value) else math.nan)
+        if math.isfinite(history[-1]) and history[-1] > best[0]:
+            best = (history[-1], final.clone())
+        if best[1] is not None:
+            final = best[1]  # exact objectives: return the best iterate, not a worse last one
     return FitResult(
         theta=final.cpu().numpy().astype(np.float64),
         method=used,

@@ -438,6 +438,23 @@ def test_a_fit_that_falls_back_is_not_converged_and_returns_its_best_iterate():
         assert h[-1] - h[-11] >= -1e-12  # converged never on a fall
 
 
+@pytest.mark.parametrize("sparsity", ["proximal", "ham"])
+def test_first_order_history_ends_with_the_last_iterate_and_the_best_is_returned(sparsity):
+    # each step scored the iterate it started from: the last iterate was never scored, the
+    # history had n_steps entries and the returned theta could score below max(history)
+    x = sample_trajectories(random_sparse_theta(5, seed=0), 200, seed=1).X
+    l1 = 1 / 200
+    res = fit_theta(x, l1=l1, method="exact", sparsity=sparsity, optimizer="adam", lr=0.3,
+                    max_steps=40, tol=0.0)
+    assert len(res.history) == res.n_steps + 1  # the start and after every step
+    off = res.theta - np.diag(np.diag(res.theta))
+    score = float(data_log_likelihood(torch.as_tensor(res.theta), x).mean())
+    assert score - l1 * np.abs(off).sum() == pytest.approx(max(res.history), abs=1e-10)
+    start = fit_theta(x, l1=l1, method="exact", sparsity=sparsity, optimizer="adam", lr=0.3,
+                      max_steps=1, tol=0.0)
+    assert start.history[0] == pytest.approx(res.history[0], abs=1e-12)  # same start
+
+
 def test_l1_zero_warns_when_the_likelihood_may_have_no_maximum():
     x = sample_trajectories(random_sparse_theta(5, seed=0), 100, seed=1).X
     with pytest.warns(UserWarning, match="l1 = 0 with some of the 2\\^n states never observed"):
@@ -651,10 +668,13 @@ def test_fit_result_repr_summarises_theta_and_how_the_fit_ended():
     from biomodels.ctmc import FitResult
 
     theta = np.array([[-1.0, 0.5, 0.0], [0.0, -2.0, 0.0], [0.25, 0.0, -1.5]])
-    res = FitResult(theta, "exact", 120, True, [3.0, 2.5, 2.4567891], "lbfgs")
+    res = FitResult(theta, "exact", 120, True, [-3.0, -2.5, -2.4567891], "lbfgs")
     assert repr(res) == (
         "FitResult: theta (3, 3) float64, 2 of 6 interactions non-zero\n"
-        "    method 'exact', optimizer 'lbfgs', 120 steps, converged, final objective 2.45679")
+        "    method 'exact', optimizer 'lbfgs', 120 steps, converged, final objective -2.45679")
+    # a first-order fit returns its best iterate: the objective shown is that one's
+    res = FitResult(theta, "exact", 2, False, [-3.0, -2.4, -2.5], "adam")
+    assert repr(res).endswith("2 steps, did not converge, final objective -2.4")
     # mcmc records NaN objectives: no objective is shown; the history is never printed
     res = FitResult(np.zeros((40, 40)), "mcmc", 5000, False, [float("nan")] * 5000)
     assert repr(res) == ("FitResult: theta (40, 40) float64, 0 of 1560 interactions non-zero\n"
