@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from core.checks import check_count, check_number
-from core.masks import MaskSet, prunable_names
+from core.masks import _HOOK_ATTR, MaskSet, prunable_names
 from core.scores import check_scores, magnitude_scores
 from core.select import Scope, _check_density, select_topk
 
@@ -219,16 +219,25 @@ class PruningSchedule:
         self.names = prunable_names(model, names)
         self.densities = check_densities(densities)
         self.masks = masks
-        if masks is not None:
-            masks.attach(model, optimizer)
         start = masks.density() if masks is not None else 1.0
+        # checked before the masks are attached: a refusal leaves the model as it was
         if self.densities[0] > start + 1e-12:
             raise ValueError(f"densities: first density {self.densities[0]} exceeds the "
                              f"starting density {start}")
+        if masks is not None:
+            masks.attach(model, optimizer)
         self.history: list[float] = []
         self.round = 0
         self._start = start
         self.checkpoint()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a copy (deepcopy, pickle) of the model keeps its masks, but torch copies no
+        # optimizer hooks: without them again, the copy's steps moved pruned weights that a
+        # gradient other than the masked one (noise added by hand) reached
+        self.__dict__.update(state)
+        if getattr(self.model, _HOOK_ATTR, None) is not None:  # masks attached
+            MaskSet.attach_optimizer(self.model, self.optimizer)
 
     # -- rewind point ------------------------------------------------------------
     def checkpoint(self) -> None:
@@ -254,7 +263,13 @@ class PruningSchedule:
     def _rewind_lr(self) -> None:
         self._check_groups()
         for group, saved in zip(self.optimizer.param_groups, self._lrs):
-            group.update(saved)
+            for key, value in saved.items():
+                # torch's schedulers write a tensor lr in place (fill_): putting the saved
+                # tensor itself into the group let the next round overwrite the rewind point
+                if isinstance(group.get(key), torch.Tensor) and isinstance(value, torch.Tensor):
+                    group[key].copy_(value)
+                else:
+                    group[key] = copy.deepcopy(value)
         if self.lr_scheduler is not None:
             self.lr_scheduler.load_state_dict(copy.deepcopy(self._sched_state))
 

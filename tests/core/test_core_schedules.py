@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import pytest
 import torch
@@ -92,6 +94,21 @@ def test_lrr_rewinds_the_momentum_a_one_cycle_schedule_cycles(opt_name: str) -> 
         _train(net, opt, one_cycle, steps=8)  # a round that stops part way through the cycle
     first = (pytest.approx(0.3 / 25), 0.95 if opt_name == "sgd" else (0.95, 0.999))
     assert starts == [first] * 3
+
+
+@pytest.mark.parametrize("cls", [IMP, LRR])
+def test_a_tensor_lr_rewinds_to_the_saved_value_every_round(cls) -> None:
+    # torch's schedulers write a tensor lr in place (fill_): the rewind put the saved
+    # tensor itself into the group, so the next round's schedule overwrote the rewind point
+    # and the third round started at 0.025 instead of 0.1
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=torch.tensor(0.1), momentum=0.9)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    starts = []
+    for _ in cls(net, opt, [0.5, 0.25, 0.125], lr_scheduler=sched):
+        starts.append(float(opt.param_groups[0]["lr"]))
+        _train(net, opt, sched, steps=2)
+    assert starts == [pytest.approx(0.1)] * 4
 
 
 def test_a_loop_stopped_part_way_goes_on_from_the_round_it_stopped_in() -> None:
@@ -270,3 +287,48 @@ def test_one_density_instead_of_a_list_is_named() -> None:
                                         r"0\.5 \(one round to density d: \[d\]\)"):
         IMP(net, opt, 0.5)
     assert IMP(net, opt, [0.5]).densities == [0.5]
+
+
+def test_a_refused_schedule_leaves_the_model_as_it_was() -> None:
+    # the starting masks were attached (pruned weights zeroed in place, buffers and hooks
+    # added) before the first density was checked against them: the error came after
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    masks = magnitude_mask(net, sparsity=0.5)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(ValueError, match="first density 0.9 exceeds the starting density"):
+        LRR(net, opt, [0.9], masks=masks)
+    after = net.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(after[k], before[k]) for k in before)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_schedule_keeps_its_pruned_weights_at_zero(how: str) -> None:
+    # a copy's optimizer lost the masks' step hooks (torch copies no optimizer hooks): a
+    # gradient that was not the masked one (noise added by hand) then moved pruned weights
+    # of the copy, while the original kept them at zero
+    def train(net: nn.Module, opt: torch.optim.Optimizer) -> None:
+        g = torch.Generator().manual_seed(5)
+        x, y = torch.randn(64, 6, generator=g), torch.randn(64, 1, generator=g)
+        for _ in range(3):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            for p in net.parameters():
+                p.grad.add_(0.01)  # gradient noise, after the masks' gradient hooks
+            opt.step()
+
+    net = _net()
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    schedule = LRR(net, opt, [0.5, 0.25])
+    rounds = iter(schedule)
+    next(rounds)
+    next(rounds)  # pruned to 0.5
+    clone = (copy.deepcopy(schedule) if how == "deepcopy"
+             else pickle.loads(pickle.dumps(schedule)))
+    train(clone.model, clone.optimizer)
+    train(net, opt)
+    for n, p in clone.model.state_dict().items():
+        assert torch.equal(p, net.state_dict()[n]), n
+    params = dict(clone.model.named_parameters())
+    assert all(bool((params[n][~clone.masks[n]] == 0).all()) for n in clone.masks)
