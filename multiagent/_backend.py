@@ -72,6 +72,11 @@ def _canonical_csr(W: Any) -> sp.csr_array:
     return csr
 
 
+def copy_matrix(W: Any) -> Any:
+    """Return a copy of a matrix of any backend (a torch copy keeps its autograd graph)."""
+    return W.clone() if isinstance(W, torch.Tensor) else W.copy()
+
+
 def is_sparse(W: Any) -> bool:
     """Tell whether ``W`` has a scipy sparse or torch sparse layout."""
     if isinstance(W, torch.Tensor):
@@ -204,12 +209,17 @@ def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
 
 
 def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
-    """Broadcast a scalar or per-agent vector to a length-``n`` vector of ``like``'s backend."""
+    """Broadcast a scalar or per-agent vector to a new length-``n`` vector of ``like``'s backend.
+
+    Never the caller's array or tensor (a torch copy keeps its autograd graph): a model that
+    held it changed, unchecked, when the caller refilled it for another model.
+    """
     try:  # a string or None failed with "could not convert string to float", no name
         if isinstance(like, torch.Tensor):
-            v = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+            # as_tensor shares a tensor or array of the right dtype: clone
+            v = torch.as_tensor(value, dtype=like.dtype, device=like.device).clone()
         else:
-            v = np.asarray(value, dtype=like.dtype)
+            v = np.array(value, dtype=like.dtype)  # a copy, unlike np.asarray
     except (TypeError, ValueError, RuntimeError) as exc:
         raise TypeError(f"{name} must be a number or a vector of {n} numbers (one per agent), "
                         f"got {reprlib.repr(value)}") from exc

@@ -179,7 +179,9 @@ class FriedkinJohnsen:
     Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
     input, torch tensors for torch input; a model built from a DataFrame returns them in
     the order of its index, whatever the order of a labelled Series given.  A torch model
-    converts beliefs (tensors or arrays) to ``W``'s dtype and device.  An agent with
+    converts beliefs (tensors or arrays) to ``W``'s dtype and device.  The model keeps its
+    own copies of ``W``, ``gamma`` and ``alpha`` (torch copies keep their autograd graph):
+    editing the arrays passed in does not change it; build a new model instead.  An agent with
     ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it keeps its innate
     belief and is treated as fully stubborn in :meth:`equilibrium` and
     :meth:`influence_matrix`.
@@ -232,7 +234,9 @@ class FriedkinJohnsen:
                 "self-weight is alpha); set the diagonal to 0, or build the model with "
                 "from_adjacency, which drops self-loops"
             )
-        self.W = W
+        # its own copy: the caller's matrix (or a DataFrame's values) edited later changed
+        # the model around the checks above (normalise builds a new W already)
+        self.W = W if normalise else bk.copy_matrix(W)
         like = self._like()
         self.gamma = self._check_param(gamma, "gamma", like)
         self.alpha = self._check_param(alpha, "alpha", like)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
@@ -484,3 +485,33 @@ def test_a_group_below_float64_stubbornness_is_named_not_nan(backend) -> None:
     fj = FriedkinJohnsen(wrap(W), wrap(np.array([1, 1e-17, 1e-17])), 0.0)
     with pytest.raises(ValueError, match="gamma: I - H is singular in float64.*1e-17"):
         fj.equilibrium(wrap(S))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch", "pandas"])
+def test_the_model_keeps_its_own_w_gamma_and_alpha(backend) -> None:
+    # the model held the caller's arrays (a DataFrame's values too): a sweep that refilled
+    # one gamma array for each model changed the models built before, and an edit went
+    # around the checks (gamma = 5, a row of W summing to 1.5, all accepted)
+    W = np.array([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]])
+    gamma, alpha = np.array([0.2, 0.3, 0.4]), np.array([0.5, 0.1, 0.0])
+    S = np.array([1.0, 0.0, 0.5])
+    expected = FriedkinJohnsen(W.copy(), gamma.copy(), alpha.copy()).equilibrium(S)
+    if backend == "torch":
+        Wx, gx, ax = (torch.tensor(v) for v in (W, gamma, alpha))
+    elif backend == "scipy":
+        Wx, gx, ax = sp.csr_array(W), gamma, alpha
+    elif backend == "pandas":
+        Wx, gx, ax = pd.DataFrame(W, index=list("abc"), columns=list("abc")), gamma, alpha
+    else:
+        Wx, gx, ax = W, gamma, alpha
+    fj = FriedkinJohnsen(Wx, gx, ax)
+    if backend == "scipy":
+        Wx.data[:] = 5.0
+    elif backend == "pandas":
+        Wx.iloc[0, 1] = 1.0
+    else:
+        Wx[0, 1] = 1.0
+    gx[:] = 5.0
+    ax[:] = 1.0
+    S_in = torch.tensor(S) if backend == "torch" else S
+    np.testing.assert_allclose(np.asarray(fj.equilibrium(S_in)), expected, atol=1e-15)
