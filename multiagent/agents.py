@@ -177,7 +177,8 @@ class ScriptedFJAgent:
         read_text: bool = False,
     ) -> None:
         self.index = int(index)
-        self.innate = np.asarray(innate, dtype=np.float64)
+        # a copy: the caller's array (a row of its beliefs) refilled later moved the anchor
+        self.innate = np.array(innate, dtype=np.float64)
         check_beliefs(self.innate[None], 1, f"innate belief of agent {index}", simplex=True)
         if not (0 <= gamma <= 1 and 0 <= alpha <= 1):
             raise ValueError(f"gamma and alpha of agent {index} must be in [0, 1]")
@@ -280,7 +281,9 @@ def run_debate(
             # history, which made a debate quadratic in its rounds as well as its agents
             visible = [last[j] for j in np.flatnonzero(A[i])] if last else []
             reply = agent.respond(question, options, visible, t)
-            b = np.asarray(reply.belief, dtype=np.float64)
+            # a copy: an agent that updates the array it returned in place showed the
+            # agents after it its next round's belief instead of this round's
+            b = np.array(reply.belief, dtype=np.float64)
             if b.shape != (len(options),):
                 raise ValueError(f"agent {i} returned a belief of shape {b.shape}, "
                                  f"expected ({len(options)},)")

@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from multiagent import FriedkinJohnsen
-from multiagent.agents import Agent, ScriptedFJAgent, format_belief, parse_belief, run_debate
+from multiagent.agents import (
+    Agent,
+    Reply,
+    ScriptedFJAgent,
+    format_belief,
+    parse_belief,
+    run_debate,
+)
 from multiagent.analysis import polarization, social_power
 from multiagent.fit import fit_fj
 from multiagent.moe import (
@@ -122,6 +129,32 @@ def test_scripted_agents_reproduce_fj_rollout(rng):
     np.testing.assert_allclose(tr2, ref, atol=1e-10)
     fit = fit_fj(transcript, adjacency=A, tol=1e-9)
     assert abs(fit.gamma[0] - g) < 0.01 and abs(fit.alpha[0] - a) < 0.01
+
+
+def test_agents_and_debates_keep_their_own_beliefs(rng):
+    # an agent held the caller's innate belief (here a row of S): refilling S for the next
+    # question changed the anchors of the agents built before. run_debate passed on the
+    # array an agent returned: an agent that updates one array in place showed the peers
+    # after it its next round's belief instead of this round's
+    n, K, g, a, opts = 4, 3, 0.25, 0.4, ("A", "B", "C")
+    A = np.ones((n, n)) - np.eye(n)
+    W = A / A.sum(1, keepdims=True)
+    S = rng.dirichlet(np.ones(K), size=n)
+    ref = FriedkinJohnsen(W, g, a).rollout(S, 5)
+    agents = [ScriptedFJAgent(i, S[i], g, a, W[i]) for i in range(n)]
+    S_given = S.copy()
+    S[:] = 1.0 / K  # the caller reuses its array
+    np.testing.assert_allclose(run_debate(agents, A, options=opts, rounds=5)[0], ref, atol=1e-14)
+
+    class OneArray(ScriptedFJAgent):
+        def respond(self, question, options, messages, round):  # noqa: ANN001, ANN201
+            new = super().respond(question, options, messages, round).belief
+            self.said = getattr(self, "said", np.empty_like(new))
+            self.said[:] = new
+            return Reply(self.said, format_belief(new, options))
+
+    agents = [OneArray(i, S_given[i], g, a, W[i]) for i in range(n)]
+    np.testing.assert_allclose(run_debate(agents, A, options=opts, rounds=5)[0], ref, atol=1e-14)
 
 
 def test_scripted_agent_repr_shows_forces_and_beliefs():
