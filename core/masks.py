@@ -643,6 +643,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Also zeroes pruned entries of same-shaped optimizer state (momentum, Adam
         moments) so that stale state cannot move a pruned weight. Attaching an optimizer
         that is attached already only zeroes its state again (its hooks are not doubled).
+        Call it again after copying a masked module and its optimizer yourself
+        (``copy.deepcopy``, pickling): torch copies no optimizer hooks, so the copy's steps
+        would not re-apply the masks (a :class:`core.PruningSchedule` copy re-attaches them).
 
         Parameters
         ----------
