@@ -93,7 +93,10 @@ class _Likelihood:
 
     def __init__(self, graph: CascadeGraph, p: torch.Tensor, index: np.ndarray, method: str):
         self.graph = graph
-        self.p = p
+        # the fits do not fit the seeding: a caller's seed_prob tensor that requires grad
+        # got their gradients (a non-leaf one failed at the second backward), and an edit of
+        # it in place changed the fit's seeding
+        self.p = p.detach().clone()
         self.index = torch.from_numpy(index).to(graph.device)
         forest = graph.is_forest()
         if method == "auto":

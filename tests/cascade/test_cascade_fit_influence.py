@@ -688,3 +688,26 @@ def test_history_is_the_mean_log_likelihood_of_the_weights_after_each_step():
     two = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=2)
     assert len(two.history) == 2
     assert two.history[-1] == pytest.approx(two.log_likelihood(sizes) / len(sizes), rel=1e-12)
+
+
+def test_fits_leave_a_seed_prob_tensor_that_requires_grad_alone():
+    # the fits do not fit seed probabilities: a caller's tensor that requires grad got the
+    # fit's gradients in its .grad, one computed from it (a sigmoid) failed at the second
+    # step ("Trying to backward through the graph a second time"), and an in-place edit of
+    # it afterwards changed the fit's seeding
+    g = CascadeGraph.from_networkx(nx.path_graph(5), default=0.5)
+    sizes = [1, 2, 2, 3, 5, 1, 2]
+    leaf = torch.full((5,), 0.2, dtype=torch.float64, requires_grad=True)
+    fit = CascadeFit(g, seed_prob=leaf, share="all", init=0.3).fit(sizes, epochs=3)
+    assert leaf.grad is None
+    expect = CascadeFit(g, seed_prob=0.2, share="all", init=0.3).fit(sizes, epochs=3)
+    assert torch.equal(fit.shared_weights, expect.shared_weights)
+    with torch.no_grad():
+        leaf.fill_(0.9)
+    assert fit.log_likelihood(sizes) == expect.log_likelihood(sizes)
+    raw = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    derived = 0.4 * torch.sigmoid(raw)  # 0.2 per node, not a leaf
+    again = CascadeFit(g, seed_prob=derived, share="all", init=0.3).fit(sizes, epochs=3)
+    assert torch.equal(again.shared_weights, expect.shared_weights)
+    post = fit_bayesian(g, sizes, seed_prob=derived, share="edge", steps=3, num_samples=2)
+    assert post["samples"].shape == (2, g.num_edges) and raw.grad is None
