@@ -111,7 +111,8 @@ class CascadeGraph:
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "labels", labels)
         if self.edge_type is not None:
-            object.__setattr__(self, "edge_type", np.asarray(self.edge_type, dtype=np.int64))
+            # a copy: an int64 array was kept as is, so editing it changed the graph
+            object.__setattr__(self, "edge_type", np.array(self.edge_type, dtype=np.int64))
         self._validate()
 
     # ------------------------------------------------------------------ validation

@@ -370,3 +370,14 @@ def test_graph_repr_gives_counts_dtype_device_and_first_labels():
     # the dataclass repr printed src, dst, weight and every label (9,050 characters at 364)
     big = CascadeGraph.from_edges([(i, i + 1, 0.5) for i in range(2_000)])
     assert len(repr(big)) < 100
+
+
+def test_a_graph_keeps_its_own_copy_of_the_edge_types():
+    # an int64 array was kept as is: editing it afterwards changed the (frozen, validated)
+    # graph's types, and with them the weights a share="type" fit ties together
+    types = np.array([0, 1, 0], dtype=np.int64)
+    g = CascadeGraph(3, [0, 1, 2], [1, 2, 0], [0.5, 0.5, 0.5], edge_type=types)
+    types[:] = 7
+    assert g.edge_type.tolist() == [0, 1, 0]
+    g.edge_type[0] = 5
+    assert types.tolist() == [7, 7, 7]
