@@ -132,7 +132,9 @@ class CTMC:
             (n, n) copy of :attr:`theta` labelled by the event names; the diagonal holds the
             log base rates.
         """
-        return pd.DataFrame(self.theta, index=self.event_names, columns=self.event_names)
+        # a copy: the frame wrapped the model's own array, so editing it changed the model
+        return pd.DataFrame(self.theta.copy(), index=self.event_names,
+                            columns=self.event_names)
 
     def _event(self, e: int | str, arg: str) -> int:
         if isinstance(e, str):

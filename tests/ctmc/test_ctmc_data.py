@@ -80,6 +80,16 @@ def test_a_model_keeps_its_own_copy_of_theta():
         assert model.theta[0, 1] == 0.0
 
 
+def test_theta_frame_is_a_copy_of_theta():
+    # the docstring promises a copy, but the frame wrapped the model's own array: zeroing
+    # small effects in the frame for a table changed the fitted model
+    model = CTMC(np.array([[-1.0, 0.05], [0.5, -2.0]]), ["A", "B"])
+    frame = model.theta_frame()
+    frame[frame.abs() < 0.1] = 0.0
+    frame.loc["A", "A"] = 9.0
+    assert model.theta.tolist() == [[-1.0, 0.05], [0.5, -2.0]]
+
+
 def test_sample_names_its_own_argument():
     model = CTMC(np.zeros((2, 2)), ["A", "B"])
     with pytest.raises(ValueError, match="^n: expected an integer >= 0, got -1"):
