@@ -24,13 +24,16 @@ w[T + i, i] rbar[T + i]`` and ``dL/dlog D[T] = -rbar[T]``.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["subset_bits", "log1p_sum_exp", "solve_lattice_log"]
+__all__ = ["first_order_only", "subset_bits", "log1p_sum_exp", "solve_lattice_log"]
 
 
 def subset_bits(k: int, *, dtype: torch.dtype, device: torch.device | str | None) -> torch.Tensor:
@@ -100,6 +103,39 @@ def _levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, l
     return _cached_levels(k, device) if k <= _CACHED_MAX_K else _level_indices(k, device)
 
 
+def first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """``once_differentiable`` that also refuses a backward pass with ``create_graph=True``.
+
+    ``once_differentiable`` raises on a second derivative only when the incoming gradient
+    itself requires grad; for a likelihood summed straight from theta it does not, so a
+    Hessian went through the solve without a word, its curvature dropped (wrong numbers).
+
+    Parameters
+    ----------
+    backward
+        The ``backward`` of a :class:`torch.autograd.Function`.
+
+    Returns
+    -------
+    Callable
+        The same backward, under ``once_differentiable``, raising a RuntimeError when
+        autograd records it for higher derivatives.
+    """
+    inner = once_differentiable(backward)
+
+    @functools.wraps(backward)
+    def wrapper(ctx: Any, *grads: torch.Tensor) -> Any:
+        if torch.is_grad_enabled():  # the engine runs backward in grad mode = create_graph
+            raise RuntimeError(
+                "second derivatives of the exact CTMC likelihoods are not implemented (their "
+                "adjoint solve is differentiable once), so create_graph=True or a Hessian "
+                "would be wrong; take finite differences of the gradient, or, for a few "
+                "events, use bruteforce_log_likelihood, which has exact higher derivatives")
+        return inner(ctx, *grads)
+
+    return wrapper
+
+
 class _LatticeSolveLog(torch.autograd.Function):
     @staticmethod
     def forward(ctx, log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
@@ -132,7 +168,7 @@ class _LatticeSolveLog(torch.autograd.Function):
         return lp.index_select(-1, inverse)
 
     @staticmethod
-    @once_differentiable  # the saved softmax weights are constants: no double backward
+    @first_order_only  # the saved softmax weights are constants: no double backward
     def backward(ctx, grad_lp: torch.Tensor):  # type: ignore[override]
         order, inverse = ctx.saved_tensors
         batch = grad_lp.shape[:-1]

@@ -16,10 +16,15 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from biomodels.ctmc._checks import as_binary_tensor, as_theta
-from biomodels.ctmc._solve import _CACHED_MAX_K, log1p_sum_exp, solve_lattice_log, subset_bits
+from biomodels.ctmc._solve import (
+    _CACHED_MAX_K,
+    first_order_only,
+    log1p_sum_exp,
+    solve_lattice_log,
+    subset_bits,
+)
 
 __all__ = ["MAX_SUBSET_EVENTS", "subset_log_likelihood", "group_by_size"]
 
@@ -78,7 +83,7 @@ class _LogExit(torch.autograd.Function):
         return torch.log(total)
 
     @staticmethod
-    @once_differentiable
+    @first_order_only
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         rate, total, bits = ctx.saved_tensors
         # d log D[T] / d log rate[T, i] = rate[T, i] / D[T] (zero for present events)
