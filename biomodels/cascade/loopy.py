@@ -30,6 +30,7 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import minimum_spanning_tree
 
+from biomodels._stacklevel import user_stacklevel
 from core.checks import check_count, check_number
 
 from .graph import CascadeGraph
@@ -150,7 +151,9 @@ def bp_messages(
                 f"loopy BP did not converge in max_iterations={max_iterations} updates "
                 f"(largest change {delta:.2g}, tol {stop:g}); the activation marginals, and "
                 "TDA's folded seeds, may be off: compare with monte_carlo, or pass "
-                "iterations=10 (the paper's setting) to stop early", UserWarning, stacklevel=2)
+                "iterations=10 (the paper's setting) to stop early", UserWarning,
+                # the caller's line: 2 named loopy.py, which always calls this function
+                stacklevel=user_stacklevel())
     return m
 
 

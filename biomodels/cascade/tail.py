@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from biomodels._stacklevel import user_stacklevel
+
 from .passes import _single_radius, clip_negative
 from .plan import TreePlan
 
@@ -62,7 +64,7 @@ def _tail_with_boundaries(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor,
             "0 or 1 (within 1e-12) and require a gradient; each costs one more "
             "tail-accurate evaluation (P is linear in each of them, so its derivative is "
             "the difference of two evaluations). Detach them if their gradient is not "
-            "needed", RuntimeWarning, stacklevel=_user_stacklevel())
+            "needed", RuntimeWarning, stacklevel=user_stacklevel())
     on_w = torch.zeros(weight.shape, dtype=torch.bool, device=weight.device)
     on_w[torch.as_tensor(edges, device=weight.device)] = True
     on_p = torch.zeros(p.shape, dtype=torch.bool, device=p.device)
@@ -97,18 +99,6 @@ def _near_bounds(x: torch.Tensor) -> np.ndarray:
     """Return the indices of the entries of ``x`` within ``_BOUND`` of 0 or 1."""
     v = x.detach()
     return torch.nonzero((v <= _BOUND) | (v >= 1 - _BOUND)).reshape(-1).cpu().numpy()
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside this package, for warnings.warn."""
-    import os
-    import sys
-
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class _ChosenRadii(torch.autograd.Function):
@@ -462,5 +452,5 @@ def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
         f"tail_accurate: the contour radius search stopped before P(size = k) was resolved "
         f"to a relative error of {_TAIL_RTOL:g} for k = {shown}{more} (its rounds ran out, "
         f"or the size needs |log rho| beyond {_TAIL_MAX_LR:g}); such sizes are returned as "
-        "0 unless a bound is given", RuntimeWarning, stacklevel=_user_stacklevel())
+        "0 unless a bound is given", RuntimeWarning, stacklevel=user_stacklevel())
 

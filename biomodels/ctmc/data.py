@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from biomodels._stacklevel import user_stacklevel
 from core.checks import (
     check_count,
     check_number,
@@ -136,7 +137,7 @@ def validate_cohort(
                 f"events never observed in any tumour: {never}; their base rates are driven "
                 "down only as far as the optimiser allows (kept finite)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),  # CTMC.fit and read_cohort call this too
             )
     return out, names
 
@@ -295,7 +296,7 @@ def read_cohort(
             more = " ..." if len(repeated) > 10 else ""
             warnings.warn(f"{path}: {len(repeated)} sample id(s) appear on more than one row, "
                           f"and each row counts as a tumour: {repeated[:10]}{more}",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=user_stacklevel())
         frame = frame.drop(columns=[first])
     else:
         ids = [str(i) for i in range(len(frame))]

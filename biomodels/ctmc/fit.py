@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
@@ -615,7 +616,7 @@ def fit_theta(
         warnings.warn(
             "l1 = 0 with some of the 2^n states never observed: the maximum likelihood may not "
             "exist (interactions can grow without bound towards the unseen states); use a "
-            "small l1 such as 1/N", UserWarning, stacklevel=2)
+            "small l1 such as 1/N", UserWarning, stacklevel=user_stacklevel())
     if sparsity not in ("proximal", "mirror", "ham"):
         raise ValueError(f"sparsity must be 'proximal', 'mirror' or 'ham', got {sparsity!r}")
     if optimizer not in ("auto", "adam", "adagrad", "lbfgs"):

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
@@ -327,7 +328,8 @@ class GRNModel:
         if prior_df is not None and not prior_df.to_numpy().any():
             warnings.warn("the prior has no edge between genes of the data, so it carries no "
                           "information: DASH then prunes by the data alone and a soft prior "
-                          "pulls the production term to zero", UserWarning, stacklevel=2)
+                          "pulls the production term to zero", UserWarning,
+                          stacklevel=user_stacklevel())
         ppi_df = _read_prior(ppi, adata, genes, "ppi")
         # per-gene [0, 1] scaling
         lo, hi = x.min(axis=0), x.max(axis=0)
@@ -336,7 +338,7 @@ class GRNModel:
         if const.any():
             warnings.warn(
                 f"genes with constant expression are kept but carry no signal: "
-                f"{genes[const].tolist()[:10]}", UserWarning, stacklevel=2)
+                f"{genes[const].tolist()[:10]}", UserWarning, stacklevel=user_stacklevel())
         span = np.where(const, 1.0, span)
         self.genes = genes
         self.time_key = time_key
@@ -376,7 +378,7 @@ class GRNModel:
                 "and of those only one, the last by obs_names, pairs with the next time "
                 "point. Give each cell its own pseudotime (e.g. sc.tl.dpt, with a lineage "
                 "as trajectory_key), average the cells of each time point, or name the "
-                "trajectories with trajectory_key", UserWarning, stacklevel=2)
+                "trajectories with trajectory_key", UserWarning, stacklevel=user_stacklevel())
         _warn_on_distant_pairs(self._x, first, second, time_key, trajectory_key)
         if time_scale == "auto":
             # total change over total time, not the mean of per-pair velocities: with a
@@ -650,7 +652,7 @@ class GRNModel:
                     f"schedule prunes first at epoch {sch.first_epoch}, then every "
                     f"{sch.every}), so this fit prunes nothing; train for at least "
                     f"{sch.first_epoch} epochs (or, from Python, pass a schedule= that "
-                    "starts earlier)", UserWarning, stacklevel=2)
+                    "starts earlier)", UserWarning, stacklevel=user_stacklevel())
         prior_scaled = None
         if prior is not None and prior_weight < 1.0:
             if prior_scaling == "sign":
@@ -668,7 +670,7 @@ class GRNModel:
                 f"units on the widest gap between consecutive observations ({gap:.3g} after "
                 f"time scaling); above {_STABLE_STEP} the solver may diverge: pass "
                 f"step_size <= {_STABLE_STEP / gap:.3g} or an adaptive method (dopri5)",
-                UserWarning, stacklevel=2)
+                UserWarning, stacklevel=user_stacklevel())
         history = fit(
             func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
             method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint,
@@ -1244,7 +1246,7 @@ def _warn_on_distant_pairs(x: np.ndarray, first: np.ndarray, second: np.ndarray,
             f"{ratio:.0f} times farther than its nearest neighbour. The pairs likely join "
             "different lineages (a branching pseudotime needs a lineage or branch as "
             "trajectory_key) or the time key does not order the cells; the fit learns "
-            "jumps, not dynamics", UserWarning, stacklevel=3)
+            "jumps, not dynamics", UserWarning, stacklevel=user_stacklevel())
 
 
 def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:
@@ -1260,14 +1262,14 @@ def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:
                 f"held-out R^2 {r2:.2f}), so the network mostly reflects the prior. With "
                 "small time steps the data MSE is tiny; raise prior_weight towards 1 "
                 "(krumsiek11: 0.9997) and compare fit_summary['r2'].",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=user_stacklevel(),
             )
             return
     if r2 < 0.1:  # False for NaN (no held-out changes)
         warnings.warn(
             f"the model explains only {r2:.0%} of the held-out one-step changes; train "
             "longer, or check that the time key orders the cells of each trajectory.",
-            UserWarning, stacklevel=3,
+            UserWarning, stacklevel=user_stacklevel(),
         )
 
 

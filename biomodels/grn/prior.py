@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from biomodels._stacklevel import user_stacklevel
 from core.checks import comment_line_note, not_utf8_text, text_encoding
 
 __all__ = ["align_prior", "prior_from_edges", "rank_prior_first"]
@@ -370,7 +371,7 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             f"{len(missing)} gene(s) of the {name} are not in the data and are ignored: "
             f"{shown}",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return frame.reindex(index=genes, columns=genes, fill_value=0.0).astype(np.float64)
 
@@ -490,7 +491,7 @@ def prior_from_edges(
             warnings.warn(
                 f"edges naming {len(outside)} gene(s) outside `genes` are dropped: {shown}",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         edges = edges[edges["regulator"].isin(known) & edges["target"].isin(known)]
         if len(edges) == 0:
@@ -501,7 +502,7 @@ def prior_from_edges(
         warnings.warn(
             f"{n_rep} regulator-target pair(s) appear more than once; their weights are averaged",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     mean = grouped.mean()
     # an activation and a repression of one pair average to 0, which reads as "no edge"
@@ -512,7 +513,7 @@ def prior_from_edges(
             f"the weights of {len(cancelled)} repeated regulator-target pair(s) cancel to 0, "
             f"so the prior has no edge there: {shown}" + (" ..." if len(cancelled) > 20 else ""),
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     out = pd.DataFrame(0.0, index=index.copy(), columns=index.copy())
     rows = index.get_indexer(mean.index.get_level_values(0))

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PhoenixODEFunc
 from core.checks import check_number, check_seed
@@ -780,7 +781,7 @@ def fit(
                     f"epoch {epoch} diverged at learning rate {old:.3g} ({cause}); it runs "
                     f"again from its start at {optimizer.param_groups[0]['lr']:.3g} (to start "
                     "lower: lr=, or --lr on the command line)",
-                    RuntimeWarning, stacklevel=2,
+                    RuntimeWarning, stacklevel=user_stacklevel(),
                 )
         # the rate this epoch trained at, read before the scheduler sets the next one's
         lr_used = float(optimizer.param_groups[0]["lr"])

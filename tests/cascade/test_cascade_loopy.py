@@ -241,6 +241,20 @@ def test_bp_says_when_it_stops_before_converging():
     bp_messages(g, p, iterations=3)  # a fixed count is the caller's choice: silent
 
 
+def test_bp_warning_points_at_the_callers_line(monkeypatch):
+    # stacklevel=2 named loopy.py (bp_marginals' or tda_tree's call), not the line of the
+    # caller of tda_size_distribution or bp_marginals
+    import biomodels.cascade.loopy as loopy
+
+    monkeypatch.setattr(loopy, "_rounding_tol", lambda tol, dtype: -1.0)  # never converges
+    g = CascadeGraph.from_networkx(nx.cycle_graph(4), default=0.4)
+    p = seed_probabilities(g, seeds=[0])
+    for call in (lambda: tda_size_distribution(g, p), lambda: bp_marginals(g, p)):
+        with pytest.warns(UserWarning, match="did not converge") as record:
+            call()
+        assert [w.filename for w in record] == [__file__]
+
+
 def test_bp_in_float32_converges_to_rounding_without_a_warning():
     # float32 messages settle into a cycle between neighbouring floats (change 9e-8, one
     # eps) that never reaches tol=1e-10: all 1000 updates ran and then BP said it had not

@@ -14,6 +14,7 @@ from biomodels.ctmc import (
     fit_theta,
     independence_theta,
     random_sparse_theta,
+    read_cohort,
     sample_trajectories,
     select_l1,
     state_distribution,
@@ -459,6 +460,22 @@ def test_l1_zero_warns_when_the_likelihood_may_have_no_maximum():
     x = sample_trajectories(random_sparse_theta(5, seed=0), 100, seed=1).X
     with pytest.warns(UserWarning, match="l1 = 0 with some of the 2\\^n states never observed"):
         fit_theta(x, l1=0.0, max_steps=5)
+
+
+def test_warnings_of_fit_and_read_cohort_point_at_the_callers_line(tmp_path):
+    # stacklevel=2 named the package's own call (model.py's fit_theta or validate_cohort,
+    # crossval.py's fold fit, data.py's check of the table read), not the caller's line
+    x = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]] * 5)
+    with pytest.warns(UserWarning) as record:
+        CTMC().fit(x, l1=0.0, max_steps=3)
+    with pytest.warns(UserWarning) as in_cv:
+        CTMC().fit(x, l1_grid=[0.0, 0.1], folds=2, max_steps=3)
+    pd.DataFrame(x, columns=["A", "B", "C"]).to_csv(tmp_path / "c.csv", index=False)
+    with pytest.warns(UserWarning, match="never observed") as on_read:
+        read_cohort(tmp_path / "c.csv")
+    said = [str(w.message)[:12] for w in record]
+    assert said == ["events never", "l1 = 0 with "]
+    assert {w.filename for w in [*record, *in_cv, *on_read]} == {__file__}
 
 
 def test_a_checkpointed_nan_fold_score_resumes(tmp_path):

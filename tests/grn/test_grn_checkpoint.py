@@ -299,3 +299,17 @@ def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tm
         with pytest.raises(ValueError, match=r"other settings \(initial_weights: saved"):
             loaded.train(4, checkpoint=path, **kw)
         pd.testing.assert_frame_equal(loaded.network(), other.network())
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only")  # two epochs
+def test_the_warning_of_a_diverged_epoch_points_at_the_callers_line(monkeypatch):
+    # stacklevel=2 named model.py (GRNModel.train's call of the fit loop)
+    import biomodels.grn.train as train_mod
+    from biomodels.grn import GRNModel, simulate_hill_network
+
+    adata = simulate_hill_network(5, n_trajectories=3, n_timepoints=4, seed=0)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=3)
+    monkeypatch.setattr(train_mod, "integrate", _FailOnce(train_mod.integrate, when=1))
+    with pytest.warns(RuntimeWarning, match="epoch 1 diverged") as record:
+        model.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert [w.filename for w in record if w.category is RuntimeWarning] == [__file__]

@@ -429,3 +429,27 @@ def test_a_comment_line_in_a_prior_csv_is_named(tmp_path, text, said, line):
     assert said in str(err.value)
     assert str(err.value).endswith(f"; line {line} starts with '#' (comments are not "
                                    "supported)")
+
+
+def test_prior_warnings_point_at_the_callers_line(tmp_path):
+    # stacklevel 2 or 3 named the package's own call (model.py reading GRNModel's prior,
+    # prior.py reading an edge-list file) instead of the user's line
+    from biomodels.grn import GRNModel, simulate_hill_network
+
+    adata = simulate_hill_network(5, n_trajectories=2, n_timepoints=4, seed=0)
+    genes = list(adata.var_names)
+    square = pd.DataFrame(0.0, index=[*genes, "zz"], columns=[*genes, "zz"])
+    square.iloc[0, 1] = 1.0
+    pd.DataFrame({"regulator": [genes[0], genes[0], "zz"], "target": [genes[1]] * 3,
+                  "sign": [1, 1, -1]}).to_csv(tmp_path / "edges.csv", index=False)
+    calls = [lambda: GRNModel(adata, time_key="time", trajectory_key="trajectory",
+                              prior=square, n_hidden=2),
+             lambda: GRNModel(adata, time_key="time", trajectory_key="trajectory",
+                              prior=tmp_path / "edges.csv", n_hidden=2),
+             lambda: align_prior(tmp_path / "edges.csv", genes)]
+    edges_say = ["1 regulator-target", "1 gene(s) of the prior"]
+    for call, says in zip(calls, [["1 gene(s) of the prior"], edges_say, edges_say]):
+        with pytest.warns(UserWarning) as record:
+            call()
+        assert [str(w.message)[:len(s)] for w, s in zip(record, says)] == says
+        assert [w.filename for w in record] == [__file__] * len(says)
