@@ -63,7 +63,8 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     Returns
     -------
     list of str
-        Parameter names in ``named_parameters()`` order.
+        Parameter names in ``named_parameters()`` order, each once (also when ``names``
+        lists them in another order or repeats one).
 
     Raises
     ------
@@ -81,7 +82,10 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
             f"names: the module has no parameter(s) {missing}; "
             f"expected names from named_parameters(), e.g. {list(params)[:5]}"
         )
-    return names
+    # each once, in model order: a name given twice counted twice in a global budget, and
+    # the order given decided ties and which layer pyramidal budgets count as the input
+    wanted = set(names)
+    return [n for n in params if n in wanted]
 
 
 def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:

@@ -15,6 +15,7 @@ from core import (
     layer_budgets,
     layer_densities,
     magnitude_mask,
+    prunable_names,
     random_mask,
     score_mask,
     select_topk,
@@ -419,3 +420,22 @@ def test_row_and_tied_fast_paths_match_a_stable_sort(dtype: torch.dtype, kind: s
         ref = torch.kthvalue(mixed, 300_001 - k + 1).values
         assert torch.equal(kth_largest(mixed, k).signbit(), ref.signbit())
     assert torch.equal(select_topk({"w": mixed}, keep=99)["w"], torch.arange(300_001) < 99)
+
+
+def test_names_given_twice_or_in_another_order_prune_as_in_model_order() -> None:
+    # before: explicit names were used as given, so a name given twice was counted twice
+    # in the global budget (10 of 18 kept at sparsity 0.5) and their order decided which
+    # layer lost ties and which layer pyramidal counted as the input
+    net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(1.0)  # every weight ties: the earlier layer (model order) is kept
+    assert prunable_names(net, ["1.weight", "0.weight", "1.weight"]) == ["0.weight", "1.weight"]
+    twice = magnitude_mask(net, 0.5, names=["0.weight", "0.weight", "1.weight"])
+    assert twice.kept() == 9 and twice.numel() == 18
+    want = magnitude_mask(net, 0.5)
+    assert want.layer_density() == {"0.weight": 0.75, "1.weight": 0.0}
+    got = magnitude_mask(net, 0.5, names=["1.weight", "0.weight"])
+    assert all(torch.equal(got[k], want[k]) for k in want)
+    pyramid = random_mask(net, 0.5, "pyramidal", names=["1.weight", "0.weight"]).layer_density()
+    assert pyramid == random_mask(net, 0.5, "pyramidal").layer_density()
