@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.checks import check_count, check_number, check_seed
+from core.frames import is_dataframe
 from multiagent._backend import as_numpy, check_indices, square_frame
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 from multiagent.solvers import ConvergenceError
@@ -244,6 +245,22 @@ class Scenario:
         mask[self.adversary_nodes()] = False
         return mask
 
+    def _agent_labels(self, frame: Any, n: int) -> list[Any] | None:
+        """Return the labels a trust DataFrame is read by (None: its own row order).
+
+        Those of the user's graph's nodes when the frame has them, else the agent indices
+        ``0..n-1`` when it has those (labels compared as text, as frames are); a frame
+        with other labels stays in its own row order.
+        """
+        if not is_dataframe(frame):
+            return None
+        have = sorted(str(v) for v in frame.index)
+        graphs = [] if isinstance(self.graph, str) else [list(self.graph.nodes)]
+        for labels in [*graphs, list(range(n))]:
+            if sorted(str(v) for v in labels) == have:
+                return labels
+        return None
+
     def model(self, trust: np.ndarray | None = None) -> FriedkinJohnsen:
         """Build the FJ model: row-normalised adjacency, adversary columns scaled.
 
@@ -252,7 +269,9 @@ class Scenario:
         trust
             Optional ``(n, n)`` non-negative trust of listener ``i`` in speaker ``j``,
             multiplied into the adjacency before row normalisation (e.g. from
-            :class:`multiagent.defense.TrustAdaptiveDefense`).
+            :class:`multiagent.defense.TrustAdaptiveDefense`).  A DataFrame is read by
+            label: over the graph's node labels or the agent indices ``0..n-1``, in any
+            order (a frame with other labels in its own row order).
 
         Returns
         -------
@@ -266,7 +285,9 @@ class Scenario:
         n = A.shape[0]
         gamma = np.full(n, float(self.gamma))
         alpha = np.full(n, float(self.alpha))
-        trust = square_frame(trust, "trust")  # a DataFrame is read by label
+        # a DataFrame is read by label, in the order of the graph's nodes (its own row
+        # order paired listeners with other agents' trust when it was listed otherwise)
+        trust = square_frame(trust, "trust", self._agent_labels(trust, n))
         if trust is not None and np.shape(trust) != (n, n):
             raise ValueError(f"trust must have shape ({n}, {n}), got {np.shape(trust)}")
         nodes = self.adversary_nodes()

@@ -410,6 +410,30 @@ def test_dataframe_matrices_are_read_by_label_not_position():
     assert np.array_equal(beliefs, run_debate(agents, A, options=("A", "B"), rounds=1)[0])
 
 
+def test_a_scenario_reads_a_trust_frame_by_its_graph_node_labels():
+    # before: the frame was read in its own row order, so a trust frame over the
+    # Florentine families listed alphabetically (or over agents 0..n-1 in another order)
+    # paired each listener with another family's trust
+    pd = pytest.importorskip("pandas")
+    import networkx as nx
+
+    graph = nx.florentine_families_graph()
+    nodes = list(graph.nodes)
+    n = len(nodes)
+    T = np.arange(1.0, n * n + 1).reshape(n, n)
+    frame = pd.DataFrame(T, index=nodes, columns=nodes)
+    shuffled = sorted(nodes)
+    sc = Scenario(graph=graph)
+    want = sc.model(trust=T).W
+    assert np.array_equal(sc.model(trust=frame).W, want)
+    assert np.array_equal(sc.model(trust=frame.loc[shuffled, shuffled[::-1]]).W, want)
+    # a named topology's agents are 0..n-1: a frame over them is read by those labels
+    order = [2, 0, 3, 1]
+    T4 = np.arange(1.0, 17).reshape(4, 4)
+    F4 = pd.DataFrame(T4).iloc[order, order]
+    assert np.array_equal(Scenario(n=4).model(trust=F4).W, Scenario(n=4).model(trust=T4).W)
+
+
 def test_dataframe_matrix_with_other_labels_is_refused_by_name():
     FA = _permuted_frame(np.ones((3, 3)) - np.eye(3), [0, 1, 2])
     with pytest.raises(ValueError, match=r"^adjacency: .*differ in \['c', 'z'\]"):
