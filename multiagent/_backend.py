@@ -187,15 +187,35 @@ def vector_labels(x: Any) -> list[Hashable] | None:
     return list(x.index)
 
 
+def _range_indexed(x: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return (pd is not None and isinstance(x, pd.Series | pd.DataFrame)
+            and isinstance(x.index, pd.RangeIndex))
+
+
 def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
     """Read a pandas Series / DataFrame over agents by label, in ``labels``' order.
 
     A model built from a DataFrame reads it by label, but a Series of beliefs over the same
     agents in another order was read by position. Anything else, a Series with the default
-    ``RangeIndex``, or a model without labels (``labels`` None): returned unchanged.
+    ``RangeIndex``, or a model without labels (``labels`` None): returned unchanged, except
+    a ``RangeIndex`` over a model labelled ``0..n-1`` in another order (ambiguous: raises).
     Labels are compared as text, as :func:`core.frames.square_frame_values` does.
     """
     given = vector_labels(x)
+    if labels is not None and given is None and _range_indexed(x):
+        text, n = [str(v) for v in labels], len(x.index)
+        if sorted(text) == sorted(str(i) for i in range(n)) and text != [str(i) for i in
+                                                                         range(n)]:
+            # the default index holds the labels 0..n-1 too, listed in another order than
+            # the model's: by position and by label differ, and pandas .equals() calls the
+            # two readings' Series the same
+            raise ValueError(
+                f"{name}: a Series / DataFrame with the default RangeIndex is ambiguous for a "
+                f"model whose agents are labelled 0..{n - 1} in the order "
+                f"{reprlib.repr(list(labels))}; pass .to_numpy() to read it by position, or "
+                "set its index to the agent labels to read it by label")
+        return x
     if labels is None or given is None:
         return x
     want = [str(v) for v in labels]

@@ -3,6 +3,7 @@ trust), and bad ones are refused by name."""
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -551,3 +552,28 @@ def test_trust_update_reads_labelled_correctness_by_the_adjacency_labels():
     np.testing.assert_allclose(d.trust, np.tile([1.0, 0.0, 0.0], (3, 1)))
     with pytest.raises(ValueError, match=r"^correct: .*differ in \['a', 'z'\]"):
         d.update(correct.rename({"a": "z"}), adjacency=A)
+
+
+def test_a_range_indexed_series_over_agents_labelled_0_to_n_in_another_order_is_refused():
+    # a model from nx.to_pandas_adjacency with integer nodes listed [2, 0, 1, 3] read
+    # pd.Series(g) by position and pd.Series(g, index=[0, 1, 2, 3]) by label: two gammas
+    # from Series that pandas' .equals() calls the same
+    import pandas as pd
+
+    G = nx.DiGraph()
+    G.add_edges_from([(2, 0), (0, 1), (1, 3), (3, 2), (2, 1)])
+    frame = nx.to_pandas_adjacency(G)
+    assert list(frame.index) == [2, 0, 1, 3]
+    g = [0.1, 0.2, 0.3, 0.4]
+    by_label = FriedkinJohnsen(frame, pd.Series(g, index=pd.Index([0, 1, 2, 3])), 0.0,
+                               normalise=True)
+    np.testing.assert_allclose(by_label.gamma, [0.3, 0.1, 0.2, 0.4])
+    with pytest.raises(ValueError, match=r"gamma: a Series / DataFrame with the default "
+                                         r"RangeIndex is ambiguous.*0\.\.3.*\.to_numpy\(\)"):
+        FriedkinJohnsen(frame, pd.Series(g), 0.0, normalise=True)
+    positional = FriedkinJohnsen(frame, pd.Series(g).to_numpy(), 0.0, normalise=True)
+    np.testing.assert_allclose(positional.gamma, g)
+    # labels 0..n-1 in their own order: by position and by label agree, nothing to refuse
+    inorder = nx.to_pandas_adjacency(G, nodelist=[0, 1, 2, 3])
+    np.testing.assert_allclose(FriedkinJohnsen(inorder, pd.Series(g), 0.0,
+                                               normalise=True).gamma, g)
