@@ -482,7 +482,9 @@ class CascadeGraph:
             Probability for edges without the attribute; None makes a missing one an error.
         edge_type
             Optional edge attribute with a hashable type (shared weights in fits); every
-            edge must have it.
+            edge must have it. The types are numbered ``0..T-1`` in sorted order of their
+            values (integer types ``0..T-1`` keep their numbers), whatever the node order,
+            so a fit's ``shared_weights[i]`` is the weight of the ``i``-th type.
         dtype, device
             Of the weight tensor.
 
@@ -540,6 +542,15 @@ class CascadeGraph:
                                         "int)") from None
         g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
         if edge_type is not None:
+            # numbered by sorted value, not by first appearance: that depended on the node
+            # order, so shared_weights[i] of a fit named another type for the same network
+            seen_types = list(type_ids)
+            try:
+                ranked = sorted(seen_types)
+            except TypeError:  # types that do not compare (3 and "b"): by kind, then text
+                ranked = sorted(seen_types, key=lambda t: (type(t).__name__, str(t)))
+            rank = {type_ids[t]: i for i, t in enumerate(ranked)}
+            types = [rank[t] for t in types]
             g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(types, dtype=np.int64))
         return g
 

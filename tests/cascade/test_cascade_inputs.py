@@ -127,6 +127,34 @@ def test_networkx_multigraph_parallel_edges_and_missing_edge_types_are_named():
         CascadeGraph.from_networkx(G, edge_type="kind")
 
 
+def test_networkx_edge_types_are_numbered_by_value_not_by_node_order():
+    # the types were numbered in order of first appearance: the same network with its nodes
+    # added in another order swapped the types, so fit.shared_weights[0] belonged to "school"
+    # in one and "home" in the other, and an integer kind 1 could become type 0
+    def build(nodes):
+        G = nx.DiGraph()
+        G.add_nodes_from(nodes)
+        G.add_edge("a", "b", weight=0.5, kind="school")
+        G.add_edge("b", "c", weight=0.5, kind="home")
+        G.add_edge("c", "d", weight=0.5, kind="school")
+        return CascadeGraph.from_networkx(G, edge_type="kind")
+
+    for nodes in (["a", "b", "c", "d"], ["c", "d", "b", "a"]):
+        g = build(nodes)
+        kind = {(g.labels[u], g.labels[v]): int(t)
+                for u, v, t in zip(g.src, g.dst, g.edge_type, strict=True)}
+        assert kind == {("a", "b"): 1, ("b", "c"): 0, ("c", "d"): 1}  # "home" < "school"
+    H = nx.DiGraph()
+    H.add_edge(0, 1, weight=0.5, kind=1)
+    H.add_edge(1, 2, weight=0.5, kind=0)
+    H.add_edge(2, 3, weight=0.5, kind=2)
+    assert CascadeGraph.from_networkx(H, edge_type="kind").edge_type.tolist() == [1, 0, 2]
+    M = nx.DiGraph()  # types that do not sort together: by kind, then text
+    M.add_edge("x", "y", weight=0.5, kind="b")
+    M.add_edge("y", "z", weight=0.5, kind=3)
+    assert CascadeGraph.from_networkx(M, edge_type="kind").edge_type.tolist() == [1, 0]
+
+
 def test_seed_probabilities_keyed_by_node_label_follow_the_labels():
     import pandas as pd
 
