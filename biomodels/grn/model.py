@@ -885,7 +885,11 @@ class GRNModel:
         first = []
         for c in np.unique(self._codes):
             rows = np.flatnonzero(self._codes == c)
-            first.append(rows[np.argmin(self._times[rows])])
+            # of cells sharing the earliest time, the one that pairs with the next time
+            # point (the last by obs_names): argmin took the first row, so the start moved
+            # with the row order while the fit did not
+            rows = rows[self._times[rows] == self._times[rows].min()]
+            first.append(rows[np.argmax(self._tiebreak[rows])])
         return self._x[first].mean(axis=0) * self.scale + self.offset
 
     def _time_range(self) -> tuple[float, float]:
@@ -930,9 +934,10 @@ class GRNModel:
         ----------
         y0
             Initial expression (see :meth:`predict`); default: the mean of the first cell
-            of every trajectory. For a pseudotime fit with branch labels as trajectories
-            that mixes the root with the branch points: pass the root cell,
-            ``adata.X[adata.uns["iroot"]]``.
+            of every trajectory (of cells sharing its earliest time, the last by
+            ``obs_names``, which pairs with the next time point in training). For a
+            pseudotime fit with branch labels as trajectories that mixes the root with the
+            branch points: pass the root cell, ``adata.X[adata.uns["iroot"]]``.
         times
             Times (data units); default: 100 points over the observed time range.
         perturb

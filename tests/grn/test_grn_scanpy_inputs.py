@@ -109,6 +109,27 @@ def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
     pd.testing.assert_frame_equal(model.network(), shuffled.network())
 
 
+def test_default_start_does_not_depend_on_row_order_when_cells_share_the_first_time(planted):
+    # simulate()'s default start took the first row at the earliest time of each trajectory,
+    # so shuffling the rows moved it by 0.05 here while the fit itself stayed the same
+    data = planted.copy()
+    first = data[data.obs["time"] == data.obs["time"].min()].copy()
+    reps = first.copy()
+    reps.X = reps.X + 0.05
+    reps.obs_names = [f"{n}-rep" for n in reps.obs_names]  # after their twins by name
+    both = ad.concat([data, reps])
+    with pytest.warns(UserWarning, match="cells share a time point"):
+        model = _fit(both)
+    rng = np.random.default_rng(0)
+    with pytest.warns(UserWarning, match="cells share a time point"):
+        shuffled = _fit(both[rng.permutation(both.n_obs)].copy())
+    t0 = [float(data.obs["time"].min())]
+    # the cell that pairs with the next time point, the last by obs_names, as in training
+    expected = np.asarray(reps.X).mean(axis=0)
+    np.testing.assert_allclose(model.simulate(times=t0)[0], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(shuffled.simulate(times=t0)[0], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_steps_are_taken_in_float64(planted):
     data = planted.copy()
     data.obs["time"] = 1.7e9 + 37.0 * data.obs["time"]  # POSIX seconds
