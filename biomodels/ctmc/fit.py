@@ -243,7 +243,8 @@ def data_log_likelihood(
         ``MAX_SUBSET_EVENTS`` (25): the exact lattice needs ``2^k`` states per tumour.
     n_proposals, seed
         Importance-sampling settings; ``seed=None`` is seed 0 (the estimate is the same on
-        every call).
+        every call). Each tumour's estimate depends on its events and the seed alone, not on
+        the other tumours or their order.
 
     Returns
     -------
@@ -268,7 +269,7 @@ def data_log_likelihood(
     xb = torch.as_tensor(x, device=th.device).bool()
     out = np.zeros(len(xb))
     seed = check_seed(seed, bits=64)  # torch.Generator's range
-    gen = torch.Generator(device=th.device).manual_seed(0 if seed is None else seed)
+    seed = 0 if seed is None else seed
     with torch.no_grad():
         if th.shape[0] <= 12:
             lp = log_state_distribution(th)
@@ -279,13 +280,19 @@ def data_log_likelihood(
             exact = subset_log_likelihood(th, xb[small], max_events=is_threshold)
             out[small.cpu().numpy()] = exact.cpu().numpy()
         large = torch.nonzero(~small).squeeze(-1)
-        for rows, events in group_by_size(xb[large]).values():
-            for start in range(0, len(rows), 8):
-                sl = slice(start, start + 8)
-                est = importance_log_likelihood(
-                    th, events[sl], n_proposals=n_proposals, generator=gen
-                )
-                out[large[rows[sl]].cpu().numpy()] = est.cpu().numpy()
+        if large.numel():
+            # a stream per distinct tumour, seeded by its events: one stream through the
+            # cohort made a tumour's estimate depend on the rows before it (row order, the
+            # other tumours in the call; up to 3.8 nats at 17-20 of 20 events)
+            patterns, inverse = torch.unique(xb[large], dim=0, return_inverse=True)
+            for j, pattern in enumerate(patterns):
+                events = torch.nonzero(pattern).reshape(1, -1)
+                key = np.random.SeedSequence([seed, *events.reshape(-1).tolist()])
+                gen = torch.Generator(device=th.device).manual_seed(
+                    int(key.generate_state(1, np.uint64)[0]))
+                est = importance_log_likelihood(th, events, n_proposals=n_proposals,
+                                                generator=gen)
+                out[large[inverse == j].cpu().numpy()] = float(est[0])
     return out
 
 
