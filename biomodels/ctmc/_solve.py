@@ -99,8 +99,17 @@ def _cached_levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Te
     return _level_indices(k, device)
 
 
-def _levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, list]:
-    return _cached_levels(k, device) if k <= _CACHED_MAX_K else _level_indices(k, device)
+def _levels(k: int, device: torch.device, tables: dict | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor, list]:
+    if k <= _CACHED_MAX_K:
+        return _cached_levels(k, device)
+    if tables is None:
+        return _level_indices(k, device)
+    # larger lattices: kept only in the caller's store (a call or a fit), not the process's
+    key = ("levels", k, device)
+    if key not in tables:
+        tables[key] = _level_indices(k, device)
+    return tables[key]
 
 
 def first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
@@ -138,10 +147,11 @@ def first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
 
 class _LatticeSolveLog(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, log_rates: torch.Tensor, log_diag: torch.Tensor,  # type: ignore[override]
+                tables: dict | None = None) -> torch.Tensor:
         k = log_rates.shape[-1]
         batch = log_diag.shape[:-1]
-        order, inverse, levels = _levels(k, log_diag.device)
+        order, inverse, levels = _levels(k, log_diag.device, tables)
         lr_flat = log_rates.reshape(*batch, -1)
         # states in level order: each level is a contiguous slice, right after its predecessors
         ld = log_diag.index_select(-1, order)
@@ -178,10 +188,11 @@ class _LatticeSolveLog(torch.autograd.Function):
             contrib = (w * rbar[..., here, None]).view(*batch, -1)
             grad_flat.index_copy_(-1, flat, contrib)
             rbar[..., below].index_add_(-1, prev, contrib)
-        return grad_flat.view(ctx.rate_shape), (-rbar).index_select(-1, inverse)
+        return grad_flat.view(ctx.rate_shape), (-rbar).index_select(-1, inverse), None
 
 
-def solve_lattice_log(log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.Tensor:
+def solve_lattice_log(log_rates: torch.Tensor, log_diag: torch.Tensor, *,
+                      tables: dict | None = None) -> torch.Tensor:
     """Solve ``(D - N) p = e_empty`` on the lattice of subsets of k items, in log space.
 
     Parameters
@@ -193,6 +204,10 @@ def solve_lattice_log(log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.
     log_diag
         Shape (..., 2^k): ``log(1 + total exit rate)`` of every subset (may include rates of
         items outside the lattice, which only leave it); see :func:`log1p_sum_exp`.
+    tables
+        A dict that keeps the index tables of lattices beyond 16 items between calls (the
+        caller owns it and frees them with it); None builds them per call. Smaller
+        lattices always use the process-wide cache.
 
     Returns
     -------
@@ -201,4 +216,4 @@ def solve_lattice_log(log_rates: torch.Tensor, log_diag: torch.Tensor) -> torch.
         (``-inf`` only for states that no path reaches). Differentiable in ``log_rates`` and
         ``log_diag`` through an adjoint solve (no unrolled graph is kept).
     """
-    return _LatticeSolveLog.apply(log_rates, log_diag)
+    return _LatticeSolveLog.apply(log_rates, log_diag, tables)

@@ -90,11 +90,12 @@ def order_probability(
         off = th - torch.diag(torch.diagonal(th))
         log_rates = (bits @ off.T + torch.diagonal(th)).masked_fill(bits > 0, -math.inf)
         log_diag = log1p_sum_exp(log_rates)
-        lp = solve_lattice_log(log_rates, log_diag)
+        tables: dict = {}  # both solves share the lattice's index tables (n > 16: built here)
+        lp = solve_lattice_log(log_rates, log_diag, tables=tables)
         # b may only enter once a is present (exit rates unchanged)
         blocked = log_rates.clone()
         blocked[:, b] = blocked[:, b].masked_fill(bits[:, a] == 0, -math.inf)
-        lp_ab = solve_lattice_log(blocked, log_diag)
+        lp_ab = solve_lattice_log(blocked, log_diag, tables=tables)
         both = (bits[:, a] * bits[:, b]) > 0
         log_denom = torch.logsumexp(lp[both], dim=0)
         if not bool(torch.isfinite(log_denom)):
