@@ -251,7 +251,7 @@ class CascadeGraph:
             A new graph; this one is unchanged.
         """
         g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
-        for key in ("_lookup", "_text_lookup", "_is_forest"):  # structure-derived caches
+        for key in ("_lookup", "_text_lookup", "_is_forest", "_tree_plan"):  # structure only
             if key in self.__dict__:
                 g.__dict__[key] = self.__dict__[key]
         return g
@@ -323,6 +323,19 @@ class CascadeGraph:
         adj = coo_matrix((np.ones(a.size), (a, b)), shape=(self.n, self.n))
         n_comp = connected_components(adj, directed=False)[0]
         return a.size == self.n - n_comp
+
+    @cached_property
+    def _tree_plan(self) -> Any:
+        # the TreePlan of a forest depends on the structure alone: rebuilt on every call it
+        # was a third of a size_distribution call on 100-1,000 nodes (sweeps over seeds)
+        from .plan import tree_plan
+
+        return tree_plan(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # without the plan: it made a pickled graph 9x larger (sent to every worker of a
+        # process pool), and is rebuilt where it is needed
+        return {k: v for k, v in self.__dict__.items() if k != "_tree_plan"}
 
     # ------------------------------------------------------------------ constructors
     @classmethod

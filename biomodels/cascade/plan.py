@@ -381,7 +381,7 @@ def _plan_for(graph: CascadeGraph, plan: TreePlan | None) -> TreePlan:
     would pick the wrong weights. The weights may differ (fits reuse one plan).
     """
     if plan is None:
-        return tree_plan(graph)
+        return graph._tree_plan  # built once per graph structure
     if not isinstance(plan, TreePlan):
         raise TypeError(f"plan: expected a TreePlan from tree_plan(graph), got "
                         f"{type(plan).__name__}")
