@@ -66,10 +66,15 @@ def plot_distribution(
         raise ValueError(f"floor: expected a positive probability, got {floor!r}")
     if not isinstance(curves, Mapping):
         curves = {"P(size = k)": curves}
+    # read before a figure is made: a curve that failed left an empty figure open
+    arrays = {label: _float64_array(values) for label, values in curves.items()}
+    for label, y in arrays.items():  # a list not rounded to float32 on the way
+        if y.ndim != 1:
+            raise ValueError(f"curves: {label!r} must be one probability per size, a 1-D "
+                             f"array, got shape {y.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
-    for label, values in curves.items():
-        y = _float64_array(values)  # a list not rounded to float32 on the way
+    for label, y in arrays.items():
         k = np.arange(y.size)
         if log:
             y = np.where(y > (floor or 0.0), y, np.nan)

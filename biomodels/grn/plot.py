@@ -107,14 +107,16 @@ def plot_network(
     bound = bound or 1.0
     shown = np.sign(values) * np.sqrt(np.abs(values) / bound) if sqrt_scale else values / bound
     shown = np.clip(shown, -1.0, 1.0)  # +-inf to the end colours; imshow greys them out
+    # checked before a figure is made: a truth on other genes left an empty one open
+    marks = None if truth is None else np.nonzero(np.nan_to_num(_aligned(truth, genes, "truth")))
     if ax is None:
         size = _panel_inches(len(genes))
         _, ax = plt.subplots(figsize=(size + 1, size), constrained_layout=True)
     # grey, not white, on the diagonal: white is the colour of a zero effect
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
     image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
-    if truth is not None:
-        rows, cols = np.nonzero(np.nan_to_num(_aligned(truth, genes, "truth")))
+    if marks is not None:
+        rows, cols = marks
         ax.scatter(cols, rows, s=6, c="k", marker="o", label="true edge")
     if len(genes) <= 60:
         ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
@@ -163,10 +165,14 @@ def plot_networks(
     size = _panel_inches(len(genes))
     fig, axes = plt.subplots(1, len(panels), figsize=((size + 1) * len(panels), size),
                              constrained_layout=True, squeeze=False)
-    for ax, (title, frame) in zip(axes[0], panels.items()):
-        # labels as text, as genes are
-        plot_network(_over_genes(frame, genes, f"panel {title!r}"), truth=truth, ax=ax,
-                     title=title, sqrt_scale=sqrt_scale)
+    try:
+        for ax, (title, frame) in zip(axes[0], panels.items()):
+            # labels as text, as genes are
+            plot_network(_over_genes(frame, genes, f"panel {title!r}"), truth=truth, ax=ax,
+                         title=title, sqrt_scale=sqrt_scale)
+    except BaseException:  # a panel or truth on other genes: no half-drawn figure left open
+        plt.close(fig)
+        raise
     return fig
 
 
@@ -288,6 +294,11 @@ def plot_history(history: Mapping[str, Sequence[float]], *, ax: Any | None = Non
     if missing:
         raise ValueError(f"history lacks the keys {missing}; pass GRNModel.train's result")
     epoch = np.asarray(history["epoch"], dtype=float)
+    # checked before a figure is made (matplotlib's error came after it, which stayed open)
+    short = {k: len(history[k]) for k in need[1:] if len(history[k]) != len(epoch)}
+    if short:
+        raise ValueError(f"history: every series needs one entry per epoch ({len(epoch)}), "
+                         f"got lengths {short}")
     own = ax is None  # lay out only a figure made here
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))

@@ -63,3 +63,15 @@ def test_a_monte_carlo_result_is_drawn_as_its_distribution(axes):
     plot_distribution(res, ax=axes)
     for line in axes.get_lines():
         np.testing.assert_array_equal(line.get_ydata(), res.distribution)
+
+
+def test_a_curve_that_is_not_a_distribution_leaves_no_figure_open():
+    # a 2-D curve failed in matplotlib ("x and y must have same first dimension") after
+    # the figure was made, which stayed open; now it is refused by name, before drawing
+    plt.close("all")
+    with pytest.raises(ValueError, match="'pairs'.*1-D"):
+        plot_distribution({"ok": [0.5, 0.5], "pairs": np.full((2, 2), 0.25)})
+    with pytest.raises(ValueError):
+        plot_distribution({"ok": [0.5, 0.5], "text": ["a", "b"]})
+    assert plt.get_fignums() == []
+

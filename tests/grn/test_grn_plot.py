@@ -165,6 +165,25 @@ def test_networks_must_be_labelled_square_frames():
         plot_network(pd.DataFrame(np.zeros((2, 3)), index=["a", "b"], columns=GENES))
 
 
+def test_a_failed_figure_is_closed_not_left_open():
+    # a truth or panel on other genes, or a history with a short series, raised after the
+    # figure was made: every failed call left an empty figure open (shown in a notebook,
+    # and pyplot warns past 20 of them in a loop); now no figure is left behind
+    net = _frame(np.eye(3))
+    other = pd.DataFrame(np.ones((2, 2)), index=["a", "x"], columns=["a", "x"])
+    history = {"epoch": [1, 2], "train_loss": [1.0], "val_loss": [1.0, 0.5],
+               "density": [1, 1], "pruned": [0, 0]}
+    calls = [(lambda: plot_network(net, truth=other), "truth lacks the genes"),
+             (lambda: plot_networks({"fit": net, "other": other}), "panel 'other' lacks"),
+             (lambda: plot_networks({"fit": net}, truth=other), "truth lacks the genes"),
+             (lambda: plot_history(history), "train_loss")]
+    plt.close("all")
+    for call, match in calls:
+        with pytest.raises(ValueError, match=match):
+            call()
+        assert plt.get_fignums() == []
+
+
 def test_numeric_gene_ids_read_from_a_csv_are_plotted(tmp_path):
     # pd.read_csv(path, index_col=0) reads numeric ids as ints in the index and as text in
     # the header: evaluate scored such a truth, the figures said "must be square"
