@@ -222,8 +222,9 @@ class _MaskHook:
         self._params: list[weakref.ref[torch.Tensor]] = []
         self._grad_hooks: list[_GradMask | None] = []
         self._grad_handles: list[Any] = []
-        self._opt_handles: list[Any] = []
-        self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []  # those hooked
+        # the optimizers hooked and, at the same index, the handles of their three hooks
+        self._opt_handles: list[list[Any]] = []
+        self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []
         # per parameter, the stamps (_stamp) right after its pruned entries were last
         # known to be zero, and whether they still held before the current step
         self._zeroed: dict[str, tuple[int, int, int, int]] = {}
@@ -335,6 +336,12 @@ class _MaskHook:
             self.arm(module)
 
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        # forget the optimizers that are gone (their hooks went with them): a sweep that gave
+        # one masked model a fresh optimizer per run kept a reference and three handles of
+        # every earlier one, and the scan below grew with them
+        live = [i for i, hooked in enumerate(self._optimizers) if hooked() is not None]
+        self._optimizers = [self._optimizers[i] for i in live]
+        self._opt_handles = [self._opt_handles[i] for i in live]
         # once per optimizer: a notebook cell re-run added three more hooks each time, and
         # every step then applied the masks once per run
         if any(hooked() is optimizer for hooked in self._optimizers):
@@ -373,9 +380,9 @@ class _MaskHook:
             else:
                 self._zeroed = {}
 
-        self._opt_handles += [optimizer.register_step_pre_hook(_before_step),
-                              optimizer.register_step_post_hook(_after_step),
-                              optimizer.register_load_state_dict_post_hook(_after_load)]
+        self._opt_handles.append([optimizer.register_step_pre_hook(_before_step),
+                                  optimizer.register_step_post_hook(_after_step),
+                                  optimizer.register_load_state_dict_post_hook(_after_load)])
 
     def apply(self, module: nn.Module, skip_clean: bool = False) -> None:
         """Zero the pruned entries; with ``skip_clean``, not those a step kept at zero.
@@ -405,8 +412,9 @@ class _MaskHook:
                 self._zeroed[name] = _stamp(owner, attr)
 
     def remove_optimizer_hooks(self) -> None:
-        for handle in self._opt_handles:
-            handle.remove()
+        for handles in self._opt_handles:
+            for handle in handles:
+                handle.remove()
         self._opt_handles = []
         self._optimizers = []
 
