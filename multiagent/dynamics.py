@@ -356,6 +356,11 @@ class FriedkinJohnsen:
                     W = W + eye.toarray().astype(W.dtype)
                 sums = np.where(empty, 1.0, sums)
             scale = 1.0 / sums
+            if self.backend == "torch" and W.requires_grad:
+                # the row sums in torch, so that the gradient goes through them: read into
+                # numpy they were constants, and from_adjacency(A * t) gave d/dt of an
+                # equilibrium that does not depend on t as 18.9 instead of 0
+                return bk.scale_rows(W, 1.0 / bk.row_sums(W))
             if self.backend == "torch":
                 scale_t = torch.as_tensor(scale, dtype=W.dtype, device=W.device)
                 return bk.scale_rows(W, scale_t)  # a CSR W stays CSR

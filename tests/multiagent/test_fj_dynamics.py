@@ -385,6 +385,30 @@ def test_refined_direct_solve_keeps_exact_gradients(monkeypatch):
     assert torch.autograd.gradcheck(f, (gamma, s))
 
 
+@pytest.mark.parametrize("layout", ["dense", "sparse"])
+@pytest.mark.parametrize("method", ["direct", "bicgstab"])
+def test_from_adjacency_gradient_goes_through_the_row_normalisation(layout, method):
+    # the row sums were read into numpy, constants to autograd: d/dT of an equilibrium of
+    # W = A T / rowsum(A T) came out as if W were A T / const (2-5x off, and 18.9 instead of
+    # 0 for a scale of all the trust, which leaves W as it is)
+    A = torch.tensor([[0, 1, 1, 0], [1, 0, 1, 1], [1, 1, 0, 1], [0, 0, 0, 0]],
+                     dtype=torch.float64)  # agent 3 hears nobody: a self-loop is added
+    s = torch.tensor([0.9, 0.1, 0.4, 0.7], dtype=torch.float64)
+
+    def f(T):
+        AT = A * T
+        model = FriedkinJohnsen.from_adjacency(AT if layout == "dense" else AT.to_sparse(),
+                                               0.3, 0.5)
+        return model.equilibrium(s, method=method)
+
+    T = torch.tensor([[1, 2, 0.5, 1], [1, 1, 3, 0.2], [0.7, 1, 1, 2], [1, 1, 1, 1]],
+                     dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (T,), atol=1e-7)
+    scale = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(f(T.detach() * scale).sum(), scale)
+    assert abs(float(g)) < 1e-9
+
+
 def test_reciprocal_consensus_weights_keep_their_gradients():
     # the closed form is computed in torch from alpha (its gradient flows); a W that needs
     # a gradient takes the dense solve, whose gradient covers any change of W
