@@ -181,7 +181,9 @@ class FriedkinJohnsen:
     the order of its index, whatever the order of a labelled Series given.  A torch model
     converts beliefs (tensors or arrays) to ``W``'s dtype and device.  The model keeps its
     own copies of ``W``, ``gamma`` and ``alpha`` (torch copies keep their autograd graph):
-    editing the arrays passed in does not change it; build a new model instead.  An agent with
+    editing the arrays passed in does not change it; build a new model instead.  Built from
+    tensors that require grad, a model holds one autograd graph of them: build it again for
+    each optimisation step (a second ``backward()`` through one model raises).  An agent with
     ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it keeps its innate
     belief and is treated as fully stubborn in :meth:`equilibrium` and
     :meth:`influence_matrix`.
