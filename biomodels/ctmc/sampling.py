@@ -129,11 +129,12 @@ def sample_trajectories(
         lr = np.where(state[alive], -np.inf, log_rate[alive])
         top = lr.max(axis=1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
-        w = np.exp(lr - top)
         # a rate beyond float range (theta_ii = 710: total = inf, wait 0) or below it
-        # (-720: wait = inf, never happens) is exact here; numpy's overflow warnings were
-        # errors under -W error
-        with np.errstate(divide="ignore", over="ignore"):
+        # (-720: wait = inf, never happens; e^-745 of the largest: share 0) is exact here;
+        # numpy's overflow warnings were errors under -W error, its underflow ones under
+        # np.seterr(all="raise")
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            w = np.exp(lr - top)
             total = w.sum(axis=1) * np.exp(top[:, 0])
             wait = rng.exponential(1.0, size=alive.size) / total
         new_clock = clock[alive] + wait

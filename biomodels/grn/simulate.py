@@ -114,7 +114,11 @@ class _HillNetwork:
         def rhs(_t: float, y: np.ndarray) -> np.ndarray:
             return self.velocity(y.reshape(b, g)).ravel()
 
-        sol = solve_ivp(rhs, (times[0], times[-1]), x0.ravel(), t_eval=times, rtol=1e-6, atol=1e-8)
+        # underflow is harmless here (solve_ivp's first step from t = 0, the product of many
+        # near-zero Hill terms) and was a FloatingPointError under np.seterr(all="raise")
+        with np.errstate(under="ignore"):
+            sol = solve_ivp(rhs, (times[0], times[-1]), x0.ravel(), t_eval=times, rtol=1e-6,
+                            atol=1e-8)
         if not sol.success:  # pragma: no cover - smooth bounded field
             raise RuntimeError(f"the Hill network ODE failed to integrate: {sol.message}")
         return sol.y.reshape(b, g, len(times)).transpose(0, 2, 1)

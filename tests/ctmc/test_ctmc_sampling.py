@@ -59,6 +59,21 @@ def test_sampling_rates_beyond_float_range_without_overflow_warnings():
     assert (traj.times[:, 0] == 0).all()
 
 
+
+def test_sampling_rates_far_apart_under_numpy_raise():
+    # a rate e^-720 below the largest one is exactly 0 as a share of the next event, by
+    # design; under np.seterr(all="raise") its underflow was a FloatingPointError
+    theta = np.array([[1000.0, 0.0], [0.0, -720.0]])
+    plain = sample_trajectories(theta, 20, seed=0)
+    with np.errstate(all="raise"):
+        traj = sample_trajectories(theta, 20, seed=0)
+        p = CTMC(np.diag([1000.0, 0.0])).order_probability(0, 1, method="sample",
+                                                            n_samples=200, seed=0)
+    assert np.geterr()["under"] == "ignore"  # numpy's default, as the caller left it
+    np.testing.assert_array_equal(traj.X, plain.X)
+    assert (traj.X[:, 0] == 1).all() and (traj.X[:, 1] == 0).all()
+    assert p == 1.0  # event 0 happens at once, so it comes first whenever both do
+
 def test_sample_count_is_checked_as_every_count():
     # True failed in numpy, naming no argument; a float raised a ValueError, unlike
     # CTMC.sample's TypeError

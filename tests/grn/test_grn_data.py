@@ -311,6 +311,17 @@ def test_simulator_seed_and_speed():
     np.testing.assert_array_equal(quiet.X, quiet.layers["noise_free"])
 
 
+
+def test_simulator_runs_under_numpy_raise():
+    # the ODE solver's first step from t = 0 underflows (np.nextafter(0, inf) is subnormal)
+    # by design; under np.seterr(all="raise") that was a FloatingPointError
+    plain = simulate_hill_network(8, n_trajectories=3, n_timepoints=6, seed=1)
+    with np.errstate(all="raise"):
+        ad = simulate_hill_network(8, n_trajectories=3, n_timepoints=6, seed=1)
+    assert np.geterr()["under"] == "ignore"  # numpy's default, as the caller left it
+    np.testing.assert_array_equal(ad.X, plain.X)
+    np.testing.assert_array_equal(ad.varp["truth"], plain.varp["truth"])
+
 def test_simulator_sums_per_target_sparsely(sim, rng):
     """The log-terms are summed per target through a sparse incidence, as the dense one did.
 
