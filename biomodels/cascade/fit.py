@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from biomodels._grad import with_grad
 from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
 from core.seeding import seeded_globals
@@ -91,6 +92,9 @@ def _reachable_count(graph: CascadeGraph, start: np.ndarray) -> int:
 class _Likelihood:
     """Log-likelihood of size counts as a function of the shared weights."""
 
+    # its tensors take part in the fits' backward: ordinary ones also when the fit is set up
+    # inside the caller's torch.inference_mode()
+    @torch.inference_mode(False)
     def __init__(self, graph: CascadeGraph, p: torch.Tensor, index: np.ndarray, method: str):
         self.graph = graph
         # the fits do not fit the seeding: a caller's seed_prob tensor that requires grad
@@ -303,6 +307,7 @@ class CascadeFit:
         with torch.no_grad():
             return float(self._lik(self.shared_weights, counts, strict=True))
 
+    @with_grad  # also inside the caller's torch.no_grad()
     def fit(
         self,
         sizes: Sequence[int] | np.ndarray,
@@ -483,6 +488,7 @@ class CascadeFit:
         return fit
 
 
+@with_grad  # SVI differentiates, also inside the caller's torch.no_grad()
 def fit_bayesian(
     graph: CascadeGraph,
     sizes: Sequence[int] | np.ndarray,
@@ -563,7 +569,9 @@ def fit_bayesian(
     if method == "grid" and n_par != 1:
         raise ValueError(f"method='grid' needs one shared weight (share='all'), got {n_par}")
     if method == "grid" or (method == "auto" and n_par == 1):
-        return _grid_posterior(lik, counts, prior, num_samples, seed)
+        # weights far from the mode weigh 0 by design (also under np.seterr(all="raise"))
+        with np.errstate(under="ignore"):
+            return _grid_posterior(lik, counts, prior, num_samples, seed)
     # pyro seeds numpy's global generator: checked before the fit, not at its end
     check_seed(seed, optional=False, bits=32)
     if num_samples < 2:  # one draw has no spread: its "std" came out NaN

@@ -203,6 +203,7 @@ def _virtual_products(parent, level, size, e_up, e_down, kids, start, count, m, 
     return ucount, ukids, ustart, usize, ue_up, ue_down, ukey, total - n
 
 
+@torch.inference_mode(False)  # kept on the graph: fits and gradients reuse its indices
 def tree_plan(
     graph: CascadeGraph, *, merge_budget: int = 1 << 14, max_children: int = 16
 ) -> TreePlan:

@@ -95,6 +95,7 @@ def _level_indices(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Te
 
 
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)  # cached for the session: inference tensors failed later backwards
 def _cached_levels(k: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, list]:
     return _level_indices(k, device)
 

@@ -18,6 +18,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from biomodels._grad import with_grad
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
@@ -51,6 +52,7 @@ def _log_lik_fn(x: np.ndarray, dtype: torch.dtype):
     return lambda theta: subset_log_likelihood(theta, xt).sum()
 
 
+@with_grad  # SVI and NUTS differentiate, also inside the caller's torch.no_grad()
 def posterior_theta(
     x: np.ndarray,
     *,

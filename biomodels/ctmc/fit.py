@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.data import validate_cohort
@@ -529,6 +530,7 @@ def _fit_owlqn(
     return x, step, converged, history
 
 
+@with_grad  # also inside the caller's torch.no_grad()
 def fit_theta(
     x: np.ndarray,
     *,

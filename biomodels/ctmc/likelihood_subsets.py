@@ -112,6 +112,7 @@ def _bits(k: int, dtype: torch.dtype, device: torch.device, tables: dict | None 
 
 
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)  # kept for the session (see _solve._cached_levels)
 def _cached_bits(k: int, dtype: torch.dtype, device: torch.device
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     return _build_bits(k, dtype, device)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
@@ -510,6 +511,7 @@ class GRNModel:
         return None if frame is None else self._tensor(frame.to_numpy())
 
     # ------------------------------------------------------------------ training
+    @with_grad  # also inside the caller's torch.no_grad()
     def train(
         self,
         epochs: int = 100,
@@ -1111,6 +1113,7 @@ class GRNModel:
         return save_torch(plain(state), path)  # numpy scalars among the settings: see plain
 
     @classmethod
+    @torch.inference_mode(False)  # an ordinary model, also loaded inside inference_mode
     def load(cls, path: str | os.PathLike[str], adata: Any = None, *,
              device: torch.device | str | None = None) -> GRNModel:
         """Load a model saved by :meth:`save`, onto ``adata`` (same genes) or on its own.

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PhoenixODEFunc
@@ -512,6 +513,7 @@ def _check_fit_settings(
         raise ValueError(f"prior_weight must be in [0, 1], got {prior_weight!r}")
 
 
+@with_grad  # also inside the caller's torch.no_grad()
 def fit(
     func: PhoenixODEFunc,
     train: Pairs,

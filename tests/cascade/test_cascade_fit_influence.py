@@ -711,3 +711,39 @@ def test_fits_leave_a_seed_prob_tensor_that_requires_grad_alone():
     assert torch.equal(again.shared_weights, expect.shared_weights)
     post = fit_bayesian(g, sizes, seed_prob=derived, share="edge", steps=3, num_samples=2)
     assert post["samples"].shape == (2, g.num_edges) and raw.grad is None
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode],
+                         ids=["no_grad", "inference_mode"])
+def test_fits_train_inside_the_callers_no_grad_block(mode):
+    # the fit differentiates the likelihood itself: under the caller's no_grad the MLE
+    # failed with torch's "element 0 of tensors does not require grad", and SVI silently
+    # returned its untrained guide (every weight's mean about 0.5) as the posterior
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(12, seed=2), default=0.4)
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=200, seed=3).sizes
+    plain = CascadeFit(g, seeds=[0], init=0.5).fit(sizes, epochs=20, lr=0.1)
+    svi = fit_bayesian(g, sizes, seeds=[0], share="edge", method="svi", steps=40,
+                       num_samples=20)
+    with mode():  # set up inside too: its tensors were inference tensors, refused by backward
+        fit = CascadeFit(g, seeds=[0], init=0.5).fit(sizes, epochs=20, lr=0.1)
+        post = fit_bayesian(g, sizes, seeds=[0], share="edge", method="svi", steps=40,
+                            num_samples=20)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    assert fit.history == pytest.approx(plain.history, rel=1e-12)
+    assert torch.allclose(fit.shared_weights, plain.shared_weights, rtol=1e-12)
+    assert float(plain.shared_weights[0]) == pytest.approx(0.4, abs=0.1)
+    assert torch.allclose(post["samples"], svi["samples"], rtol=1e-10)
+
+
+def test_grid_posterior_underflows_quietly_under_numpy_raise():
+    # far from the mode the likelihood ratio is below float range and rounds to 0 by design;
+    # under np.seterr(all="raise") that underflow was a FloatingPointError
+    g = CascadeGraph.from_networkx(nx.DiGraph([(0, 1), (1, 2), (0, 3)]), default=0.5)
+    plain = fit_bayesian(g, [3, 3, 3], seeds=[0], num_samples=100)
+    with np.errstate(all="raise"):
+        post = fit_bayesian(g, [3, 3, 3], seeds=[0], num_samples=100)
+    assert np.geterr()["under"] == "ignore"  # numpy's default, as the caller left it
+    # size 3 from node 0 is 2 w^2 (1 - w): three of them under Beta(1, 1) give Beta(7, 4)
+    assert float(post["mean"][0]) == pytest.approx(7 / 11, abs=1e-4)
+    for key in ("mean", "std", "q05", "q95", "samples"):
+        assert torch.equal(post[key], plain[key])

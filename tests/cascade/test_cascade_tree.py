@@ -479,3 +479,17 @@ def test_repeated_distributions_of_one_forest_build_its_plan_once(monkeypatch):
     assert "_tree_plan" not in copy.__dict__ and copy.weight.equal(g.weight)
     assert torch.equal(size_distribution(copy, seeds=[0]), size_distribution(g, seeds=[0]))
 
+
+
+def test_a_read_out_inside_inference_mode_leaves_the_graph_differentiable():
+    # the graph keeps its tree plan: built by a first size_distribution inside the caller's
+    # torch.inference_mode(), its indices were inference tensors, and every later gradient
+    # or fit on that graph failed with "Inference tensors cannot be saved for backward"
+    g = CascadeGraph.from_edges([("a", "b", 0.3), ("a", "c", 0.6)])
+    with torch.inference_mode():
+        size_distribution(g, seeds=["a"])
+    w = g.weight.clone().requires_grad_(True)
+    P = size_distribution(g.with_weight(w), seeds=["a"])
+    P[3].backward()  # P(size 3) = w_ab w_ac
+    assert torch.allclose(w.grad, torch.tensor([0.6, 0.3], dtype=w.dtype))
+    assert float(P[3].detach()) == pytest.approx(0.18)

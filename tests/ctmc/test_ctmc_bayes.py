@@ -175,3 +175,17 @@ def test_posterior_leaves_the_global_generators_alone(synth2):
     np.random.rand(3)
     np.testing.assert_array_equal(
         posterior_theta(x, method="svi", svi_steps=5, num_samples=5, seed=3), first)
+
+
+def test_svi_posterior_trains_inside_the_callers_no_grad_block(synth2):
+    # pyro's SVI steps did nothing under no_grad, and the untrained guide came back as the
+    # posterior without a word
+    import torch
+
+    x, _ = synth2
+    plain = posterior_theta(x, method="svi", svi_steps=300, num_samples=20, lr=0.05, seed=0)
+    with torch.no_grad():
+        inside = posterior_theta(x, method="svi", svi_steps=300, num_samples=20, lr=0.05, seed=0)
+    assert torch.is_grad_enabled()
+    np.testing.assert_allclose(inside, plain, rtol=1e-10, atol=1e-12)
+    assert plain.mean(0)[1, 0] > 1.0  # A promotes B, as the trained posterior says

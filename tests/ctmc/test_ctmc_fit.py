@@ -723,3 +723,26 @@ def test_a_fit_builds_the_tables_of_a_large_lattice_once(monkeypatch):
     assert res.n_steps == 3 and np.isfinite(res.history).all()
     assert builds == {"levels": 1, "bits": 1}
 
+
+
+def _grad_off() -> object:
+    return torch.set_grad_enabled(False)
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode, _grad_off],
+                         ids=["no_grad", "inference_mode", "set_grad_enabled"])
+def test_fits_train_inside_the_callers_no_grad_block(mode):
+    # a fit differentiates its likelihood itself: under the caller's no_grad it failed with
+    # torch's "element 0 of tensors does not require grad" (also the independence baseline
+    # that independence_log_likelihood fits, a read-out)
+    theta = random_sparse_theta(3, seed=0)
+    x = sample_trajectories(theta, 80, seed=1).X
+    plain = fit_theta(x, l1=0.02, max_steps=30).theta
+    baseline = CTMC(theta).independence_log_likelihood(x)
+    with mode():
+        inside = fit_theta(x, l1=0.02, max_steps=30).theta
+        inside_baseline = CTMC(theta).independence_log_likelihood(x)
+        assert not torch.is_grad_enabled()  # the caller's mode, as it set it
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    np.testing.assert_allclose(inside, plain, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(inside_baseline, baseline, rtol=1e-12)

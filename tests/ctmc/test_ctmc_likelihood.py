@@ -131,6 +131,34 @@ def test_subset_gradient_equals_statespace_gradient(torch_gen):
     assert torch.allclose(g1, g2, atol=1e-10)
 
 
+
+def test_a_read_out_inside_inference_mode_leaves_later_gradients_working(torch_gen):
+    # the lattice tables are cached for the session: built by a first likelihood inside the
+    # caller's torch.inference_mode(), they were inference tensors, and every later fit or
+    # gradient failed with "Inference tensors cannot be saved for backward"
+    from biomodels.ctmc._solve import _cached_levels
+    from biomodels.ctmc.likelihood_subsets import _cached_bits
+
+    theta = _random_theta(4, torch_gen)
+    x = torch.tensor([[1, 0, 1, 0], [1, 1, 1, 1], [0, 1, 0, 0]])
+    _cached_levels.cache_clear()
+    _cached_bits.cache_clear()
+    try:
+        with torch.inference_mode():
+            statespace_log_likelihood(theta, x)
+            subset_log_likelihood(theta, x)
+            state_distribution(theta)
+        t = theta.clone().requires_grad_(True)
+        (ref,) = torch.autograd.grad(sum(bruteforce_log_likelihood(t, row) for row in x), t)
+        for f in (statespace_log_likelihood, subset_log_likelihood):
+            (g,) = torch.autograd.grad(f(t, x).sum(), t)
+            assert torch.allclose(g, ref, atol=1e-10)
+        state_distribution(t)[5].backward()
+        assert t.grad is not None and bool(torch.isfinite(t.grad).all())
+    finally:  # no tables of this test's making stay behind
+        _cached_levels.cache_clear()
+        _cached_bits.cache_clear()
+
 def test_two_event_closed_form_and_row_convention():
     # theta[1, 0] = effect of event 0 on the rate of event 1 (rows are targets)
     theta = torch.tensor([[-0.5, -0.7], [1.5, -1.0]], dtype=torch.float64)

@@ -393,6 +393,19 @@ def test_save_load_roundtrip_keeps_masks(fitted, small, tmp_path):
         GRNModel.load(path, small[:, :4].copy())
 
 
+
+def test_a_pruned_model_loads_inside_inference_mode(fitted, small, tmp_path):
+    # loading for read-outs inside torch.inference_mode() made the weights inference
+    # tensors, and attaching the masks failed: "Inference tensors do not track version
+    # counter"; the loaded model is an ordinary one, which trains afterwards
+    model, _, _, _ = fitted
+    path = model.save(tmp_path / "m.pt")
+    with torch.inference_mode():
+        loaded = GRNModel.load(path, small)
+        pd.testing.assert_frame_equal(loaded.network(), model.network())
+    assert loaded.sparsity() == model.sparsity() > 0
+    loaded.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+
 def test_a_seed_gives_the_same_fit_whatever_torchs_default_dtype(small):
     # the initialisation, DASH's first prior scores and the soft prior's random states were
     # drawn in torch's default dtype: after torch.set_default_dtype(torch.float64) the same

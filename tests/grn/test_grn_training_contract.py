@@ -146,3 +146,29 @@ def test_the_settings_record_the_prior_weights_the_pruner_used(pruning, used):
     assert (model.settings["lambda_ppi"], model.settings["lambda_motif"]) == used
     info = model.write_results(adata.copy())
     assert (info["settings"]["lambda_ppi"], info["settings"]["lambda_motif"]) == used
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 3 epochs
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode],
+                         ids=["no_grad", "inference_mode"])
+def test_train_works_inside_the_callers_no_grad_block(mode, tiny):
+    # train differentiates the loss itself: under the caller's no_grad it failed with
+    # torch's "element 0 of tensors does not require grad" (also the lower-level fit)
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    low = fit(_func(), train, val, epochs=2, **OPTIONS)
+    func = _func()  # a module made inside inference_mode has weights autograd refuses
+    with mode():
+        low_inside = fit(func, train, val, epochs=2, **OPTIONS)
+    assert low_inside["train_loss"] == pytest.approx(low["train_loss"], rel=1e-10)
+    ad = simulate.simulate_hill_network(6, n_trajectories=4, n_timepoints=5, seed=5)
+    settings = {"pruning": "none", "method": "rk4", "step_size": 0.5, "progress": False}
+    plain = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    history = plain.train(3, **settings)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    with mode():
+        inside = model.train(3, **settings)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    assert inside["train_loss"] == pytest.approx(history["train_loss"], rel=1e-6)
+    assert history["train_loss"][-1] < history["train_loss"][0]  # it trained
+    assert (model.network() - plain.network()).abs().max().max() < 1e-6
