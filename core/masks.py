@@ -452,7 +452,14 @@ class MaskSet(Mapping[str, torch.Tensor]):
         for name, mask in masks.items():
             if not isinstance(mask, torch.Tensor):
                 raise TypeError(f"masks[{name!r}]: expected a torch.Tensor, got {type(mask)}")
-            out[name] = mask if mask.dtype == torch.bool else mask != 0
+            mask = mask if mask.dtype == torch.bool else mask != 0
+            if mask.is_inference():
+                # made under torch.inference_mode (scoring is inference): such a tensor has
+                # no version counter, and attach() failed with torch's "Inference tensors
+                # do not track version counter", even outside inference mode
+                with torch.inference_mode(False):
+                    mask = mask.clone()
+            out[name] = mask
         self.masks: dict[str, torch.Tensor] = out
 
     # -- mapping protocol ----------------------------------------------------

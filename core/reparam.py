@@ -235,13 +235,20 @@ def hadamard_factors(
 def remove_hadamard(module: nn.Module) -> None:
     """Merge ``m * w`` back into plain weights (for inference or export).
 
+    The merged weights are parameters (trainable when ``m`` or ``w`` was), also when this
+    is called under ``torch.no_grad()`` or ``torch.inference_mode()``.
+
     Parameters
     ----------
     module
         A model reparameterized by :func:`hadamard`; modified in place.
     """
-    for mod, attr in _hadamard_sites(module).values():
-        parametrize.remove_parametrizations(mod, attr, leave_parametrized=True)
+    # torch makes the merged weight a parameter only if the product m * w requires grad:
+    # under torch.no_grad() or inference mode (as for inference or export) it became a
+    # plain tensor, out of parameters() and of any optimizer built afterwards
+    with torch.inference_mode(False), torch.enable_grad():
+        for mod, attr in _hadamard_sites(module).values():
+            parametrize.remove_parametrizations(mod, attr, leave_parametrized=True)
 
 
 @torch.no_grad()

@@ -407,3 +407,23 @@ def test_masks_must_be_a_mapping() -> None:
         with pytest.raises(TypeError, match=r"^masks: expected a mapping of parameter name "
                                             r"to mask tensor"):
             MaskSet(bad)
+
+
+def test_masks_made_under_inference_mode_attach_and_hold() -> None:
+    # masks scored inside torch.inference_mode() were inference tensors: attach() failed,
+    # even outside the block, with torch's "Inference tensors do not track version counter"
+    net = _net()
+    expected = magnitude_mask(net, 0.75)
+    with torch.inference_mode():
+        masks = magnitude_mask(net, 0.75)
+        drawn = random_mask(net, 0.5, seed=0)
+    assert all(torch.equal(masks[n], expected[n]) for n in expected)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    masks.attach(net, opt)
+    _train(net, opt, 3)
+    assert _pruned_are_zero(net, masks) and masks.density() == pytest.approx(0.25, abs=0.01)
+    with torch.inference_mode():  # and attached inside the block as well
+        drawn.attach(net, opt)
+    _train(net, opt, 3)
+    assert _pruned_are_zero(net, drawn)
+    assert not any(m.is_inference() for m in (*masks.values(), *drawn.values()))

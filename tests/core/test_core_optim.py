@@ -435,6 +435,26 @@ def test_hadamard_balanced_init_and_merge() -> None:
         balanced_split(torch.ones(2), 0.0)
 
 
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_hadamard_merged_under_no_grad_stays_a_trainable_parameter(context) -> None:
+    # torch reads requires_grad off the product m * w: under no_grad the merged weight
+    # became a plain tensor (a buffer), left out of parameters() and of a new optimizer
+    torch.manual_seed(0)
+    net = nn.Linear(3, 2)
+    before = net.weight.detach().clone()
+    hadamard(net)
+    with context():
+        remove_hadamard(net)
+    assert isinstance(net.weight, nn.Parameter) and net.weight.requires_grad
+    assert not net.weight.is_inference()
+    assert set(dict(net.named_parameters())) == {"weight", "bias"}
+    assert torch.allclose(net.weight, before, atol=1e-6)
+    opt = torch.optim.SGD(net.parameters(), lr=1.0)
+    net(torch.ones(1, 3)).sum().backward()  # d/dW of the summed outputs is all ones
+    opt.step()
+    assert torch.allclose(net.weight.detach(), before - 1.0, atol=1e-6)
+
+
 def test_balanced_split_of_huge_entries_is_finite() -> None:
     # closed form m = sqrt((gamma + sqrt(gamma^2 + 4 x^2)) / 2): 4 x^2 overflowed float32
     for x, dtype in ((1e20, torch.float32), (1e160, torch.float64)):

@@ -332,3 +332,20 @@ def test_a_copied_schedule_keeps_its_pruned_weights_at_zero(how: str) -> None:
         assert torch.equal(p, net.state_dict()[n]), n
     params = dict(clone.model.named_parameters())
     assert all(bool((params[n][~clone.masks[n]] == 0).all()) for n in clone.masks)
+
+
+def test_rounds_advanced_inside_inference_mode_prune_as_outside() -> None:
+    # the prune scored inside torch.inference_mode() made inference-tensor masks, and
+    # attaching them failed: "Inference tensors do not track version counter"
+    nets = [_net(), _net()]
+    opts = [torch.optim.SGD(n.parameters(), lr=0.1, momentum=0.9) for n in nets]
+    loops = [iter(LRR(n, o, [0.5, 0.25])) for n, o in zip(nets, opts)]
+    for _ in range(3):
+        with torch.inference_mode():
+            next(loops[0])
+        next(loops[1])
+        for net, opt in zip(nets, opts):
+            _train(net, opt, None, 5)
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        assert torch.equal(a, b)
+    assert float((nets[0][0].weight == 0).float().mean()) > 0.5  # pruned, and kept at zero
