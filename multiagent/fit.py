@@ -33,6 +33,7 @@ import torch
 from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number, check_seed
+from core.grad_mode import with_grad
 from core.seeding import seeded_globals
 from multiagent._backend import as_dense_numpy, as_numpy, square_frame
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
@@ -342,6 +343,7 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
+@with_grad  # also inside the caller's torch.no_grad() or inference_mode()
 def fit_fj(
     transcript: Any,
     *,
@@ -793,6 +795,7 @@ def _normalise_trust(raw: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return raw / raw.sum(-1, keepdim=True)
 
 
+@with_grad  # also inside the caller's torch.no_grad() or inference_mode()
 def fit_fj_bayes(
     transcript: Any,
     *,

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from biomodels._grad import with_grad
 from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
+from core.grad_mode import with_grad
 from core.seeding import seeded_globals
 
 from .graph import CascadeGraph, as_label_list, first_labels, seed_probabilities

@@ -18,12 +18,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from biomodels._grad import with_grad
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import MAX_SUBSET_EVENTS, subset_log_likelihood
 from core.checks import check_seed
+from core.grad_mode import with_grad
 from core.seeding import seeded_globals
 
 __all__ = ["posterior_theta"]

@@ -41,7 +41,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.data import validate_cohort
@@ -55,6 +54,7 @@ from biomodels.ctmc.likelihood_subsets import (
 )
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
 from core.checks import check_count, check_number, check_seed
+from core.grad_mode import with_grad
 
 __all__ = [
     "FitResult",

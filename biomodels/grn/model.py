@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
@@ -45,6 +44,7 @@ from biomodels.grn.train import (
     split_pairs,
 )
 from core.checks import NotFittedError, check_count, check_h5ad_key, check_seed
+from core.grad_mode import with_grad
 
 __all__ = ["GRNModel"]
 

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from biomodels._grad import with_grad
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PhoenixODEFunc
 from core.checks import check_number, check_seed
 from core.fingerprint import fingerprint
+from core.grad_mode import with_grad
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
 _BATCH_BAR = 200

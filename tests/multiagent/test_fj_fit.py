@@ -377,3 +377,25 @@ def test_fit_transcripts_scores_all_rounds_by_a_rollout_from_round_0():
     assert row["scored_from"] == 0
     assert row["mse"] == pytest.approx(fit.score(X, start=0)["mse"], rel=1e-12)
     assert row["mse"] != pytest.approx(fit.loss, rel=1e-3)
+
+
+@pytest.mark.parametrize("context", ["no_grad", "inference_mode", "grad_off"])
+def test_fits_run_inside_the_callers_no_grad_and_inference_mode(context):
+    # under inference_mode fit_fj (and fit_transcripts, `prunus fj fit` in-process) failed
+    # with torch's "element 0 of tensors does not require grad"; under no_grad the Bayesian
+    # fit's SVI took no step and returned its starting guide as the posterior
+    X = simulate_transcript(3, 4, 3, gamma=0.3, alpha=0.4, noise=0.0, seed=1)
+    ref = fit_fj(X, max_steps=10, tol=0)
+    post_ref = fit_fj_bayes(X, num_steps=20, num_samples=5, seed=0)
+    contexts = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode,
+                "grad_off": lambda: torch.set_grad_enabled(False)}
+    with contexts[context]():
+        fit = fit_fj(X, max_steps=10, tol=0)
+        post = fit_fj_bayes(X, num_steps=20, num_samples=5, seed=0)
+        assert not torch.is_grad_enabled()  # the caller's mode is back
+    np.testing.assert_allclose(fit.gamma, 0.3, atol=1e-3)  # exact data: the planted values
+    np.testing.assert_allclose(fit.alpha, 0.4, atol=1e-3)
+    np.testing.assert_allclose(fit.gamma_se, ref.gamma_se)
+    assert post["elbo"] == post_ref["elbo"]  # the same SVI steps, the ELBO falling
+    assert post["elbo"][-1] < post["elbo"][0]
+    np.testing.assert_array_equal(post["gamma_mean"], post_ref["gamma_mean"])

@@ -1,4 +1,4 @@
-"""Fits that differentiate their loss whatever grad mode the caller runs them in."""
+"""Run training with autograd on, whatever grad mode the caller runs it in."""
 
 from __future__ import annotations
 
