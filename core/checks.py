@@ -31,6 +31,12 @@ __all__ = [
 _LEGACY_TORCH = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 
+def _zero_dim(value: Any) -> bool:
+    # a 0-d numpy array or torch tensor, as np.float64(x) * y or a torch reduction give
+    return getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)) \
+        and not isinstance(value, numbers.Number)
+
+
 def check_number(name: str, value: float, *, above: float | None = None,
                  at_least: float | None = None, at_most: float | None = None) -> float:
     """Return ``value`` as a float after checking it is finite and in range.
@@ -40,7 +46,7 @@ def check_number(name: str, value: float, *, above: float | None = None,
     name
         Argument name used in the error message.
     value
-        The value to check.
+        The value to check (a 0-d array or tensor stands for the number it holds).
     above, at_least
         Strict and non-strict lower bounds (either, both or none).
     at_most
@@ -62,6 +68,8 @@ def check_number(name: str, value: float, *, above: float | None = None,
     >>> check_number("clamp", 5, above=0)
     5.0
     """
+    if _zero_dim(value):  # np.array(0.3), torch.tensor(0.3): the number they hold
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a real number, got {value!r}")
     v = float(value)
@@ -80,7 +88,8 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     """Return the integer setting ``value`` (a count, a size, a seed) as an int.
 
     ``int()`` would truncate ``10.5`` without a word, so floats are refused even when
-    whole; numpy integers and one-element integer tensors are accepted, bools are not.
+    whole; numpy integers, 0-d integer arrays and one-element integer tensors are accepted,
+    bools are not.
 
     Parameters
     ----------
@@ -108,6 +117,8 @@ def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     100
     """
     refused = TypeError(f"{name}: expected an integer >= {at_least}, got {value!r}")
+    if _zero_dim(value) and not isinstance(value, torch.Tensor):
+        value = value.item()  # np.array(3): its int (a float one is refused below)
     if isinstance(value, bool) or getattr(value, "dtype", None) == torch.bool:
         raise refused
     if isinstance(value, numbers.Integral):

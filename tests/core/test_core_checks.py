@@ -37,6 +37,24 @@ def test_check_count_refuses_what_int_would_truncate() -> None:
         check_count("burn_in", -1, at_least=0)
 
 
+def test_zero_dim_arrays_and_tensors_stand_for_their_number() -> None:
+    # np.array(0.3) or torch.tensor(0.01) (a reduction, a value read from a tensor) was
+    # refused as "not a real number", and np.array(3) as "not an integer"
+    assert check_number("lr", torch.tensor(0.25), above=0) == 0.25
+    assert check_number("lr", np.array(0.25), above=0) == 0.25
+    assert check_number("p", torch.tensor(1, dtype=torch.int64), at_most=1) == 1.0
+    assert check_count("epochs", np.array(3)) == 3 and type(check_count("n", np.array(3))) is int
+    for value in (torch.tensor(True), np.array(True), np.array("0.1"), torch.tensor([0.25]),
+                  np.array([0.25]), torch.tensor(1 + 2j)):
+        with pytest.raises(TypeError, match="lr: expected a real number"):
+            check_number("lr", value)
+    with pytest.raises(ValueError, match="lr: expected a finite"):
+        check_number("lr", torch.tensor(float("nan")))
+    for value in (np.array(3.0), np.array(True), np.array([3])):
+        with pytest.raises(TypeError, match="epochs: expected an integer >= 1"):
+            check_count("epochs", value)
+
+
 def test_check_seed_bounds_and_optional() -> None:
     from core.checks import check_seed
 
