@@ -56,6 +56,8 @@ def _param_index(graph: CascadeGraph, share: str, edge_type: np.ndarray | None) 
 
 def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     s = np.asarray(sizes)
+    if s.dtype == object:  # a column of a mixed DataFrame's .values: its entries' own dtype
+        s = np.asarray(s.tolist())
     if s.ndim != 1 or s.size == 0:
         raise ValueError("sizes: expected a non-empty 1-d array of observed cascade sizes")
     if s.dtype.kind not in "iuf":  # strings break np.mod; booleans would pass as sizes 0, 1
@@ -232,7 +234,8 @@ class CascadeFit:
             cnt = torch.bincount(self._lik.index, minlength=n_par).to(w.dtype)
             start = (sums / cnt.clamp_min(1)).clamp(1e-3, 1 - 1e-3)
         else:
-            if not 0 < init < 1:
+            # a string failed in the comparison with a message naming no argument
+            if not 0 < check_number("init", init) < 1:
                 raise ValueError(f"init: expected a probability in (0, 1), got {init}")
             start = torch.full((n_par,), float(init), dtype=graph.dtype, device=graph.device)
         self.logits = torch.logit(start).clone()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checks import not_utf8_text, text_encoding
+from core.checks import check_number, not_utf8_text, text_encoding
 from core.frames import is_dataframe, square_frame_values
 
 __all__ = ["CascadeGraph", "seed_probabilities"]
@@ -205,8 +205,8 @@ class CascadeGraph:
         Parameters
         ----------
         label
-            A node label; a string also matches a label whose ``str`` it is (seeds
-            given on the command line).
+            A node label (a 0-d array or tensor stands for its value); a string also
+            matches a label whose ``str`` it is (seeds given on the command line).
 
         Returns
         -------
@@ -216,9 +216,17 @@ class CascadeGraph:
         Raises
         ------
         ValueError
-            If no node has this label.
+            If no node has this label, or ``label`` is a bool (True == 1 matched node 1:
+            a boolean mask passed as seeds seeded nodes 0 and 1).
         """
+        if isinstance(label, np.ndarray | torch.Tensor) and label.ndim == 0:
+            label = label.item()  # a tensor hashes by identity: tensor(2) matched no node
         lookup = self._lookup
+        if isinstance(label, bool | np.bool_) and not any(
+                isinstance(lab, bool | np.bool_) for lab in self.labels):
+            raise ValueError(f"seed {label!r} is a bool, not a node label; for a boolean "
+                             "mask over the nodes pass [graph.labels[i] for i in "
+                             "np.flatnonzero(mask)]")
         if label in lookup:
             return lookup[label]
         # command-line seeds arrive as strings: match the string form as a fallback
@@ -604,6 +612,8 @@ class CascadeGraph:
         """
         import scipy.sparse as sp
 
+        # a tensor failed in numpy's multiply, a string in a ufunc, naming neither
+        scale = check_number("scale", scale, at_least=0)
         if is_dataframe(matrix):
             # positions alone paired row 'a' with whatever column came first, and the
             # labels became 0..n-1
@@ -744,6 +754,10 @@ def as_label_list(
     """
     if labels is None:
         return None
+    if isinstance(labels, np.ndarray | torch.Tensor):
+        # their entries are 0-d arrays / tensors: a tensor's matched no node, and a 0-d
+        # one could not be iterated
+        labels = labels.tolist()
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         return [labels]
     if isinstance(labels, tuple) and graph is not None and labels in graph._lookup:
@@ -808,7 +822,7 @@ def seed_probabilities(
     Raises
     ------
     TypeError
-        If ``seed_prob`` holds complex values.
+        If ``seed_prob`` holds complex values, or is a bool or a string.
     ValueError
         On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
     """
@@ -826,6 +840,10 @@ def seed_probabilities(
         p = seed_prob.to(dtype=dtype, device=device)
         p = p.expand(graph.n) if p.dim() == 0 else p
     elif np.ndim(seed_prob) == 0:
+        if isinstance(seed_prob, bool | np.bool_ | str | bytes):
+            # True seeded every node for sure; "0.3" was read as a number
+            raise TypeError(f"seed_prob: expected a probability (a number) or one per node, "
+                            f"got {seed_prob!r}")
         p = torch.full((graph.n,), float(seed_prob), dtype=dtype, device=device)
     else:
         p = torch.as_tensor(np.asarray(seed_prob, dtype=np.float64), dtype=dtype, device=device)

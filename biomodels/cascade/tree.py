@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.checks import check_number
+
 from .graph import CascadeGraph
 from .passes import _root_product, _single_radius, _upward, clip_negative
 from .plan import TreePlan, _plan_for
@@ -196,6 +198,8 @@ def tree_conditional_activation(
     """
     plan = _plan_for(graph, plan)
     p = check_seed_vector(graph, p).detach()
+    if min_prob is not None:  # "1e-6" failed in torch's comparison; True masked every size
+        min_prob = check_number("min_prob", min_prob, at_least=0, at_most=1)
     weight = graph.weight.detach()
     real, device = weight.dtype, weight.device
     n = plan.n

@@ -6,6 +6,7 @@ import math
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
@@ -15,6 +16,7 @@ from biomodels.cascade import (
     CascadeGraph,
     bp_marginals,
     celf,
+    conditional_activation,
     exact_small_sizes,
     expected_tv_error,
     fit_bayesian,
@@ -409,3 +411,66 @@ def test_a_graph_keeps_its_own_copy_of_the_edge_types():
     assert g.edge_type.tolist() == [0, 1, 0]
     g.edge_type[0] = 5
     assert types.tolist() == [7, 7, 7]
+
+
+def _chain() -> CascadeGraph:
+    # 0 -> 1 -> 2 -> 3 with probabilities 0.5, 0.5, 0.4: from seed 2, sizes 1 and 2 with
+    # probabilities 0.6 and 0.4
+    return CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.4)])
+
+
+@pytest.mark.parametrize("seeds", [
+    [2], (2,), {2}, np.array([2]), np.int64(2), np.array(2), torch.tensor([2]),
+    torch.tensor(2), pd.Index([2]), pd.Series([2]), [np.int64(2)], [torch.tensor(2)],
+    (s for s in [2]),
+], ids=lambda s: type(s).__name__)
+def test_seeds_held_in_arrays_tensors_or_pandas_are_the_labels_they_hold(seeds):
+    # before: a tensor's entries (tensors, hashed by identity) were "not a node of the
+    # graph", and a 0-d array or tensor failed with "iteration over a 0-d array"
+    P = size_distribution(_chain(), seeds=seeds)
+    torch.testing.assert_close(P, torch.tensor([0.0, 0.6, 0.4, 0.0, 0.0], dtype=P.dtype))
+
+
+@pytest.mark.parametrize("seeds", [np.array([False, False, True, False]),
+                                   [False, False, True, False], [True], torch.tensor([True])],
+                         ids=["numpy mask", "list mask", "True", "tensor mask"])
+def test_a_boolean_mask_is_not_read_as_nodes_0_and_1(seeds):
+    # before: True == 1 and False == 0 as dict keys, so the mask seeding node 2 seeded
+    # nodes 0 and 1 (P(size = 2) = 0.5 instead of 0.4), without a word
+    g = _chain()
+    with pytest.raises(ValueError, match="is a bool, not a node label"):
+        size_distribution(g, seeds=seeds)
+    with pytest.raises(ValueError, match="is a bool, not a node label"):
+        celf(g, 1, candidates=seeds)
+    # a graph whose labels are bools keeps them
+    flags = CascadeGraph.from_edges([(True, False, 0.5)])
+    assert float(size_distribution(flags, seeds=[True])[2]) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda g: conditional_activation(g, seeds=[0], min_prob="1e-6"), "min_prob"),
+    (lambda g: conditional_activation(g, seeds=[0], min_prob=True), "min_prob"),
+    (lambda g: CascadeGraph.from_scipy(np.array([[0, 1.0], [0, 0]]), scale="0.5"), "scale"),
+    (lambda g: CascadeGraph.from_scipy(np.array([[0, 1.0], [0, 0]]), scale=True), "scale"),
+    (lambda g: CascadeFit(g, seeds=[0], init="0.3"), "init"),
+    (lambda g: size_distribution(g, seed_prob=True), "seed_prob"),
+    (lambda g: size_distribution(g, seed_prob="0.3"), "seed_prob"),
+])
+def test_numbers_given_as_text_or_bools_are_refused_by_name(call, match):
+    # before: "1e-6" and "0.5" failed in torch / numpy naming nothing, min_prob=True made
+    # every conditional NaN, seed_prob=True seeded every node, "0.3" was read as 0.3
+    with pytest.raises(TypeError, match=match):
+        call(_chain())
+
+
+def test_numpy_scalars_and_an_object_column_work_like_python_numbers():
+    g = _chain()
+    P = conditional_activation(g, seeds=[0], min_prob=np.float32(1e-6))
+    torch.testing.assert_close(P, conditional_activation(g, seeds=[0], min_prob=1e-6),
+                               equal_nan=True)
+    w = CascadeGraph.from_scipy(np.array([[0, 1.0], [0, 0]]), scale=np.float32(0.5)).weight
+    assert w.tolist() == [0.5]
+    # sizes from a mixed DataFrame's .values: an object array of ints (refused before)
+    fit = CascadeFit(g, seeds=[0], init=np.float64(0.3))
+    sizes = np.array([1, 2, 2, 3], dtype=object)
+    assert fit.log_likelihood(sizes) == fit.log_likelihood([1, 2, 2, 3])
