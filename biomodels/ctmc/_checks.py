@@ -28,7 +28,9 @@ def check_generator(generator: Any) -> torch.Generator | None:
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
     """Return ``theta`` as a square floating tensor (float64 for numpy or integer input)."""
     if isinstance(theta, np.ndarray):
-        if theta.dtype.kind == "c":  # the float cast below drops the imaginary part
+        if theta.dtype == object:  # a DataFrame's .values: torch cannot convert object arrays
+            theta = np.asarray(theta.tolist())
+        if theta.dtype.kind not in "biuf":  # the float cast below drops an imaginary part
             raise TypeError(f"theta must be real, got dtype {theta.dtype}")
         theta = torch.as_tensor(theta, dtype=torch.float64)
     if not isinstance(theta, torch.Tensor):

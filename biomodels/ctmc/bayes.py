@@ -22,7 +22,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import independence_theta
 from biomodels.ctmc.likelihood_statespace import log_state_distribution, state_index
 from biomodels.ctmc.likelihood_subsets import MAX_SUBSET_EVENTS, subset_log_likelihood
-from core.checks import check_seed
+from core.checks import check_count, check_number, check_seed
 from core.grad_mode import with_grad
 from core.seeding import seeded_globals
 
@@ -114,6 +114,11 @@ def posterior_theta(
 
     x, _ = validate_cohort(x, warn_unobserved=False)
     seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
+    # svi_steps=3.0 or lr="0.1" failed inside pyro's loop naming neither
+    num_samples = check_count("num_samples", num_samples)
+    warmup_steps = check_count("warmup_steps", warmup_steps, at_least=0)
+    svi_steps = check_count("svi_steps", svi_steps, at_least=0)
+    lr = check_number("lr", lr, above=0)
     n_t, n = x.shape
     if l1 is None:
         l1 = 1.0 / n_t

@@ -70,8 +70,9 @@ def default_l1_grid(n_tumours: int, steps: int = 5) -> np.ndarray:
     numpy.ndarray
         (steps,) increasing L1 strengths.
     """
-    if n_tumours < 1:  # 0 divides by zero; a negative N gives negative strengths
-        raise ValueError(f"n_tumours must be >= 1, got {n_tumours}")
+    # 0 divides by zero, a negative N gives negative strengths; steps=True gave one point
+    n_tumours = check_count("n_tumours", n_tumours)
+    steps = check_count("steps", steps)
     return np.geomspace(0.1 / n_tumours, 10.0 / n_tumours, steps)
 
 

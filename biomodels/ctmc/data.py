@@ -66,7 +66,8 @@ def validate_cohort(
         AnnData (variables = events, ``X`` in memory, sparse or backed). Entries 0/1,
         booleans or the text ``TRUE``/``FALSE`` (any case).
     event_names
-        Names for a numpy array (default ``"E0", "E1", ...``).
+        Names for a numpy array (default ``"E0", "E1", ...``), read as text like a
+        DataFrame's columns (``np.arange(n)`` names the events ``"0", "1", ...``).
     warn_unobserved
         Warn about events present in no tumour (their base rate is then only bounded by the
         penalty and the optimiser's initialisation, not by data).
@@ -78,6 +79,8 @@ def validate_cohort(
 
     Raises
     ------
+    TypeError
+        If ``event_names`` is a single string.
     ValueError
         NaN or non-binary entries (naming the column), duplicated event names, wrong shape.
     """
@@ -102,7 +105,8 @@ def validate_cohort(
         if arr.ndim != 2:
             raise ValueError(f"X must be a 2-D tumours x events matrix, got shape {arr.shape}")
         names = (
-            list(event_names) if event_names is not None else [f"E{i}" for i in range(arr.shape[1])]
+            _event_names(event_names) if event_names is not None
+            else [f"E{i}" for i in range(arr.shape[1])]
         )
         if len(names) != arr.shape[1]:
             raise ValueError(
@@ -140,6 +144,19 @@ def validate_cohort(
                 stacklevel=user_stacklevel(),  # CTMC.fit and read_cohort call this too
             )
     return out, names
+
+
+def _event_names(event_names: Any) -> list[str]:
+    """Event names as text, as a DataFrame's columns and an AnnData's var_names are read.
+
+    Integers (``np.arange(n)``) stayed integers, so a model named its events ``0, 1`` or
+    ``"0", "1"`` depending on how the cohort came, and ``write_results`` refused the
+    AnnData's (text) var_names; a single string was split into its characters.
+    """
+    if isinstance(event_names, str | bytes):
+        raise TypeError(f"event_names: expected one name per event (a list), got the single "
+                        f"string {event_names!r}")
+    return [str(v) for v in event_names]
 
 
 def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
@@ -443,12 +460,11 @@ def random_sparse_theta(
     np.ndarray
         (n, n) theta; diagonal = log base rates drawn so that tumours carry a few events.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if not 0.0 <= sparsity <= 1.0:
-        raise ValueError(f"sparsity must be in [0, 1], got {sparsity}")
-    if not scale >= 0:
-        raise ValueError(f"scale must be non-negative, got {scale}")
+    # n=4.0 or True failed in numpy ("an integer is required"), sparsity="0.5" in a
+    # comparison, naming neither
+    n = check_count("n", n)
+    sparsity = check_number("sparsity", sparsity, at_least=0, at_most=1)
+    scale = check_number("scale", scale, at_least=0)
     rng = np.random.default_rng(check_seed(seed))
     theta = rng.normal(0.0, scale, (n, n)) * (rng.random((n, n)) >= sparsity)
     np.fill_diagonal(theta, np.log(rng.uniform(0.1, 0.8, n)))

@@ -616,6 +616,15 @@ def fit_theta(
     if lr is not None:
         # a negative step ascends the loss and the best-iterate rule hands back theta0
         lr = check_number("lr", lr, above=0)
+    # max_steps=20.0, n_samples=10.0 or tol="1e-4" failed deep in the fit naming nothing,
+    # max_steps=True ran one step
+    if max_steps is not None:
+        max_steps = check_count("max_steps", max_steps)
+    if tol is not None:
+        tol = check_number("tol", tol, at_least=0)
+    n_samples = check_count("n_samples", n_samples)
+    burn_in = check_count("burn_in", burn_in, at_least=0)
+    ham_alpha = check_number("ham_alpha", ham_alpha, at_least=0)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         # an integer theta would fail deep in autograd ("only Tensors of floating point ...")
         raise ValueError(f"dtype must be a floating torch dtype, got {dtype!r}")
@@ -638,9 +647,7 @@ def fit_theta(
         )
     if method not in ("auto", "exact", "statespace", "mcmc"):
         raise ValueError(f"method must be 'auto', 'exact', 'statespace' or 'mcmc', got {method!r}")
-    if isinstance(mcmc_threshold, bool) or not isinstance(mcmc_threshold, int | np.integer) \
-            or mcmc_threshold < 1:
-        raise ValueError(f"mcmc_threshold must be an integer >= 1, got {mcmc_threshold!r}")
+    mcmc_threshold = check_count("mcmc_threshold", mcmc_threshold)
     seed = check_seed(seed, bits=64)  # torch.Generator's range
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)

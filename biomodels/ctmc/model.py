@@ -20,7 +20,7 @@ import torch
 
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
-from biomodels.ctmc.data import _is_anndata, validate_cohort
+from biomodels.ctmc.data import _event_names, _is_anndata, validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
@@ -38,8 +38,10 @@ class CTMC:
         Optional known (n, n) parameters (rows = affected event i, columns = influencing
         event j, diagonal = log base rates).
     event_names
-        Names of the n events (default ``E0, E1, ...``); without ``theta``, the names that
-        :meth:`fit` gives a plain array's columns (a DataFrame's or AnnData's must match).
+        Names of the n events (default ``E0, E1, ...``), read as text like a DataFrame's
+        columns; without ``theta``, the names that :meth:`fit` gives a plain array's
+        columns (a DataFrame's or AnnData's must match). Methods taking an event read an
+        integer as its index and a string as its name.
 
     Examples
     --------
@@ -61,7 +63,7 @@ class CTMC:
         self.cv_scores: dict[float, list[float]] = {}
         self.fit_info: dict[str, Any] = {}
         self.posterior_samples: np.ndarray | None = None
-        names = None if event_names is None else list(event_names)
+        names = None if event_names is None else _event_names(event_names)
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
         if theta is not None:

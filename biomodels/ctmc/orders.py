@@ -219,8 +219,7 @@ def top_orders(
         raise ValueError("events must be distinct")
     if len(ev) > 8:
         raise ValueError("top_orders enumerates all orderings; pass at most 8 events")
-    if isinstance(k, bool) or int(k) != k or k < 1:
-        raise ValueError(f"k: expected a whole number >= 1, got {k!r}")
+    k = check_count("k", k)  # k=1.0 failed in the slice below, naming no argument
     perms = torch.tensor(list(itertools.permutations(ev)), dtype=torch.int64, device=th.device)
     lp = sequence_log_prob(th, perms.reshape(len(perms), len(ev)))
     prob = torch.softmax(lp, dim=0)

@@ -22,6 +22,7 @@ from biomodels.ctmc import (
     sample_trajectories,
     select_l1,
     state_index,
+    top_orders,
     validate_cohort,
 )
 
@@ -430,3 +431,86 @@ def test_data_log_likelihood_bounds_its_exact_threshold_and_returns_float64():
     assert ll.dtype == np.float64
     # theta = 0: every event at rate 1, observed at T ~ Exp(1); P(no event) = 1 / (1 + 3)
     assert ll[1] == pytest.approx(np.log(0.25), rel=1e-6)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda x: fit_theta(x, l1=0.01, max_steps=20.0), "max_steps"),
+    (lambda x: fit_theta(x, l1=0.01, max_steps=True), "max_steps"),
+    (lambda x: fit_theta(x, l1=0.01, tol="1e-4"), "tol"),
+    (lambda x: fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=2, n_samples=10.0),
+     "n_samples"),
+    (lambda x: fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=2.0), "mcmc_threshold"),
+    (lambda x: fit_theta(x, l1=0.01, sparsity="ham", ham_alpha="2"), "ham_alpha"),
+    (lambda x: random_sparse_theta(4.0), "n"),
+    (lambda x: random_sparse_theta(True), "n"),
+    (lambda x: random_sparse_theta(4, sparsity="0.5"), "sparsity"),
+    (lambda x: default_l1_grid(100, steps=True), "steps"),
+    (lambda x: top_orders(np.zeros((3, 3)), [0, 1], k=1.0), "k"),
+])
+def test_counts_and_numbers_given_as_floats_text_or_bools_are_refused_by_name(call, match):
+    # before: max_steps=20.0, n_samples=10.0 and k=1.0 failed deep ("'float' object cannot
+    # be interpreted as an integer", "slice indices must be integers"), tol="1e-4" and
+    # ham_alpha="2" on "can't multiply sequence", random_sparse_theta(4.0) in numpy;
+    # max_steps=True ran one step and steps=True gave a grid of one strength
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 30, seed=1).X
+    with pytest.raises(TypeError, match=f"{match}: expected"):
+        call(x)
+
+
+@pytest.mark.parametrize("kwargs", [dict(svi_steps=3.0), dict(num_samples=2.0),
+                                    dict(lr="0.1"), dict(warmup_steps=True)])
+def test_posterior_settings_are_checked_before_pyro_runs(kwargs):
+    from biomodels.ctmc import posterior_theta
+
+    x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    # before: svi_steps=3.0 and lr="0.1" failed inside pyro, naming neither
+    with pytest.raises(TypeError, match=f"{next(iter(kwargs))}: expected"):
+        posterior_theta(x, method="svi", **{"svi_steps": 3, "num_samples": 2, **kwargs})
+
+
+def test_numpy_settings_fit_as_the_python_numbers_they_hold():
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 60, seed=1).X
+    ref = fit_theta(x, l1=0.01, max_steps=15, tol=1e-4)
+    got = fit_theta(x, l1=np.float64(0.01), max_steps=np.int64(15), tol=np.float64(1e-4))
+    np.testing.assert_array_equal(got.theta, ref.theta)
+    assert got.n_steps == ref.n_steps
+    np.testing.assert_array_equal(random_sparse_theta(np.int64(4), sparsity=np.float32(0.5),
+                                                      seed=np.int64(3)),
+                                  random_sparse_theta(4, sparsity=0.5, seed=3))
+
+
+def test_event_names_are_text_whatever_container_or_type_they_come_in(tmp_path):
+    import anndata as ad
+
+    from biomodels.ctmc import CTMC
+
+    theta = random_sparse_theta(3, seed=0)
+    x = sample_trajectories(theta, 20, seed=1).X
+    # integers stayed integers in a plain array's names but became text in a DataFrame's
+    # columns, so write_results refused the AnnData's var_names "0", "1", "2"
+    assert validate_cohort(x, np.arange(3))[1] == validate_cohort(pd.DataFrame(x))[1] \
+        == ["0", "1", "2"]
+    for names in (np.array(["A", "B", "C"]), pd.Index(["A", "B", "C"]), ("A", "B", "C")):
+        got = CTMC(theta, names).event_names
+        assert got == ["A", "B", "C"] and all(type(v) is str for v in got)
+    model = CTMC(theta, np.arange(3))
+    cohort = ad.AnnData(x.astype(np.float32), var=pd.DataFrame(index=["0", "1", "2"]))
+    model.write_results(cohort)
+    np.testing.assert_array_equal(cohort.varp["ctmc"], theta)
+    assert model.order_probability("0", "1") == model.order_probability(0, 1)
+    # a single string was split into its letters: "TP53" named four events T, P, 5, 3
+    with pytest.raises(TypeError, match="event_names: expected one name per event"):
+        CTMC(random_sparse_theta(4, seed=0), "TP53")
+    with pytest.raises(TypeError, match="event_names: expected one name per event"):
+        validate_cohort(np.zeros((2, 4)), "TP53")
+
+
+def test_a_theta_of_object_dtype_is_read_as_its_numbers():
+    from biomodels.ctmc import CTMC
+
+    theta = random_sparse_theta(3, seed=0)
+    # a mixed DataFrame's .values: "can't convert np.ndarray of type numpy.object_"
+    np.testing.assert_array_equal(CTMC(theta.astype(object)).theta, theta)
+    assert order_probability(theta.astype(object), 0, 1) == order_probability(theta, 0, 1)
+    with pytest.raises(TypeError, match="theta must be real"):
+        CTMC(np.array([["a", 1.0], [0.0, 1.0]], dtype=object))

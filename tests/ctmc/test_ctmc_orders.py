@@ -100,7 +100,7 @@ def test_top_orders_needs_a_positive_count():
     from biomodels.ctmc import CTMC, random_sparse_theta
 
     model = CTMC(random_sparse_theta(4, seed=0))
-    with pytest.raises(ValueError, match="k: expected a whole number >= 1"):
+    with pytest.raises(ValueError, match="k: expected an integer >= 1"):
         model.top_orders([0, 1, 2], k=-1)
 
 
