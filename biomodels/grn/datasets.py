@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from anndata import AnnData
 
 __all__ = ["krumsiek11", "krumsiek11_network", "krumsiek11_simulate"]
@@ -178,6 +179,23 @@ def krumsiek11() -> AnnData:
     return adata
 
 
+def _perturb_dict(perturb: Any) -> dict[Any, Any]:
+    """``perturb`` as a dict ``{gene: value}``; a pandas Series is keyed by gene like one.
+
+    Shared by :func:`krumsiek11_simulate` and :meth:`GRNModel.simulate`, which refused a
+    Series ("perturb must be a mapping").
+    """
+    if isinstance(perturb, pd.Series):
+        if perturb.index.has_duplicates:  # to_dict would keep the last value silently
+            dup = perturb.index[perturb.index.duplicated()].unique().tolist()
+            raise ValueError(f"perturb names genes more than once: {dup}")
+        return perturb.to_dict()
+    if perturb is not None and not isinstance(perturb, Mapping):
+        raise TypeError(f"perturb must be a mapping {{gene: value}} (a dict or a pandas "
+                        f"Series), got {type(perturb).__name__}")
+    return dict(perturb or {})
+
+
 def krumsiek11_simulate(
     y0: Any,
     n_steps: int = _N_STEPS,
@@ -205,8 +223,8 @@ def krumsiek11_simulate(
     n_steps
         Number of recorded steps, the first being ``y0`` (>= 1; the data have 160).
     perturb
-        ``{gene: value}`` clamps each gene at ``value`` for the whole run (as
-        :meth:`biomodels.grn.GRNModel.simulate`): 0 is a knockout.
+        ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value`` for the
+        whole run (as :meth:`biomodels.grn.GRNModel.simulate`): 0 is a knockout.
 
     Returns
     -------
@@ -233,20 +251,21 @@ def krumsiek11_simulate(
         raise ValueError("y0 must be finite")
     if isinstance(n_steps, bool) or not isinstance(n_steps, int | np.integer) or n_steps < 1:
         raise ValueError(f"n_steps must be an integer >= 1, got {n_steps!r}")
-    if perturb is not None and not isinstance(perturb, Mapping):
-        raise TypeError(f"perturb must be a mapping {{gene: value}}, got "
-                        f"{type(perturb).__name__}")
-    clamp = dict(perturb or {})
+    clamp = _perturb_dict(perturb)
     unknown = [g for g in clamp if g not in genes]
     if unknown:
         raise ValueError(f"perturb names genes not in krumsiek11: {unknown}")
-    bad = {g: v for g, v in clamp.items()
-           if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
-           or not np.isfinite(v)}
+
+    def number(v: Any) -> Any:  # a real scalar (also a 0-d array or tensor), not a bool
+        v = np.asarray(v.detach().cpu().double() if isinstance(v, torch.Tensor) else v)
+        return v if v.ndim == 0 and v.dtype.kind in "iuf" and np.isfinite(v) else None
+
+    # GRNModel.simulate takes tensors and 0-d arrays: "must be finite numbers" refused them
+    bad = {g: v for g, v in clamp.items() if number(v) is None}
     if bad:
         raise ValueError(f"perturb values must be finite numbers, got {bad}")
     idx = [genes.index(g) for g in clamp]
-    vals = np.array([float(clamp[g]) for g in clamp])
+    vals = np.array([float(number(clamp[g])) for g in clamp])
     single = y.ndim == 1
     y = np.atleast_2d(y)
     out = np.empty((n_steps, *y.shape))

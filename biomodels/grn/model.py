@@ -31,6 +31,7 @@ import torch
 
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.dash import DashPruner, PruningSchedule
+from biomodels.grn.datasets import _perturb_dict
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
@@ -943,9 +944,10 @@ class GRNModel:
         times
             Times (data units); default: 100 points over the observed time range.
         perturb
-            ``{gene: value}`` clamps each gene at ``value`` (data units) for the whole
-            simulation: 0 (or the gene's minimum) is a knockout, a high value an
-            overexpression. The clamped genes' derivatives are zero.
+            ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value``
+            (data units) for the whole simulation: 0 (or the gene's minimum) is a
+            knockout, a high value an overexpression. The clamped genes' derivatives are
+            zero.
         method, rtol, atol
             Solver settings.
 
@@ -968,9 +970,7 @@ class GRNModel:
         if t.ndim != 1 or t.size < 1 or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
             raise ValueError(message)
         field: torch.nn.Module = self.func
-        if perturb is not None and not isinstance(perturb, Mapping):
-            raise TypeError(f"perturb must be a mapping {{gene: value}}, got "
-                            f"{type(perturb).__name__}")
+        perturb = _perturb_dict(perturb)
         if perturb:
             unknown = [g for g in perturb if g not in self.genes]
             if unknown:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 
 import biomodels.grn.datasets as datasets
 from biomodels.grn.datasets import krumsiek11, krumsiek11_network, krumsiek11_simulate
@@ -182,6 +183,21 @@ def test_krumsiek11_simulate_pu1_knockout(k11):
 def test_krumsiek11_simulate_bad_input(args, kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):
         krumsiek11_simulate(*args, **kwargs)
+
+
+@pytest.mark.parametrize("perturb", [
+    {np.str_("Pu.1"): np.float32(0.0)}, {"Pu.1": torch.tensor(0.0)}, {"Pu.1": np.array(0.0)},
+    {"Pu.1": np.int64(0)}, pd.Series({"Pu.1": 0.0}),
+], ids=["numpy str and float32", "0-d tensor", "0-d array", "numpy int", "Series"])
+def test_krumsiek11_simulate_takes_the_perturbations_grnmodel_takes(perturb):
+    # before: a tensor or 0-d array value was "not a finite number" and a Series "not a
+    # mapping", while GRNModel.simulate took the first two
+    y0 = np.full(11, 0.5)
+    np.testing.assert_array_equal(krumsiek11_simulate(y0, 5, perturb=perturb),
+                                  krumsiek11_simulate(y0, 5, perturb={"Pu.1": 0.0}))
+    with pytest.raises(ValueError, match=re.escape("perturb names genes more than once: "
+                                                   "['Pu.1']")):
+        krumsiek11_simulate(y0, 5, perturb=pd.Series([0.0, 1.0], index=["Pu.1", "Pu.1"]))
 
 
 # ---------------------------------------------------------------- simulator

@@ -783,6 +783,15 @@ def test_perturb_must_be_a_mapping(quick):
         quick.simulate(times=[0.0, 1.0], perturb=[quick.genes[0]])  # type: ignore[arg-type]
 
 
+def test_perturb_may_be_a_series_keyed_by_gene(quick):
+    # a Series is what a loop over a DataFrame row gives: "perturb must be a mapping"
+    gene = quick.genes[1]
+    ref = quick.simulate(times=[0.0, 1.0], perturb={gene: 0.0}, method="rk4")
+    got = quick.simulate(times=[0.0, 1.0], perturb=pd.Series({np.str_(gene): np.float32(0)}),
+                         method="rk4")
+    np.testing.assert_array_equal(got, ref)
+
+
 def test_edges_list_the_network_strongest_first(fitted):
     model, _, _, truth = fitted
     net, score = model.network(), model.network(normalize="target").abs()
