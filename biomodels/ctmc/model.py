@@ -436,18 +436,20 @@ class CTMC:
         -------
         pandas.DataFrame
             Columns ``source`` (influencing event j), ``target`` (affected event i) and
-            ``theta`` (= ``theta[i, j]``), largest magnitude first; zero effects are left out.
+            ``theta`` (= ``theta[i, j]``, float64), largest magnitude first (ties in the
+            order of theta's rows, then columns), indexed ``0..k-1``; zero effects are left
+            out.
         """
         th = self.theta
         k = check_count("k", k, at_least=0)  # head(-1) kept all but the weakest, silently
-        rows = [
-            (self.event_names[j], self.event_names[i], th[i, j])  # type: ignore[index]
-            for i in range(len(th))
-            for j in range(len(th))
-            if i != j and th[i, j] != 0
-        ]
-        frame = pd.DataFrame(rows, columns=["source", "target", "theta"])
-        return frame.reindex(frame["theta"].abs().sort_values(ascending=False).index).head(k)
+        names = np.asarray(self.event_names, dtype=object)
+        i, j = np.nonzero((th != 0) & ~np.eye(len(th), dtype=bool))  # row-major
+        # a stable sort and a fresh index: the index held each effect's place before the
+        # sort, and without effects the theta column was of objects
+        order = np.argsort(-np.abs(th[i, j]), kind="stable")[:k]
+        i, j = i[order], j[order]
+        return pd.DataFrame({"source": names[j], "target": names[i],
+                             "theta": th[i, j].astype(np.float64)})
 
     # -- uncertainty -----------------------------------------------------------------------
     def sample_posterior(self, X: Any, **kwargs: Any) -> np.ndarray:

@@ -598,6 +598,24 @@ def test_strongest_effects_lists_source_target_by_magnitude():
         ("C", "A", -5.0), ("A", "B", 3.0), ("B", "C", 0.5)]
 
 
+@pytest.mark.parametrize("theta, expected", [
+    # ties in magnitude keep theta's order (rows = affected event, then columns); the index
+    # is 0..k-1 (it held the rows' places before sorting: [0, 1, 2, 4, 3] here)
+    (np.array([[-1.0, 0.5, -0.5], [0.5, -1.0, 0.2], [0.0, 0.5, -1.0]]),
+     [("B", "A", 0.5), ("C", "A", -0.5), ("A", "B", 0.5), ("B", "C", 0.5),
+      ("C", "B", 0.2)]),
+    # no interaction at all (an independence fit, a strong penalty): the theta column held
+    # objects, not float64
+    (np.diag([-1.0, -2.0, -0.5]), []),
+])
+def test_strongest_effects_is_a_float_table_indexed_by_rank(theta, expected):
+    table = CTMC(theta, list("ABC")).strongest_effects(10)
+    assert list(table.itertuples(index=False, name=None)) == expected
+    assert table.index.equals(pd.RangeIndex(len(expected)))
+    assert table["theta"].dtype == np.float64
+    assert table["source"].tolist() == [s for s, _, _ in expected]
+
+
 def test_owlqn_direction_is_the_newton_step_of_the_bfgs_matrix_on_the_free_block():
     # reference: the dense BFGS matrix from the same pairs and initial scaling, its free block
     # inverted directly; the two-loop product restricted to F is (B^-1)_FF pg, not this
