@@ -589,7 +589,9 @@ class GRNModel:
         l1
             Penalty weight for ``pruning="l1"`` (1e-3, the DASH paper's C-NODE setting).
         patience
-            Early stopping patience (epochs), after the last pruning round.
+            Early stopping patience (epochs), after the last pruning round. The weights
+            of the epoch with the lowest validation loss since the last pruning round are
+            kept (not necessarily the last epoch's).
         progress
             tqdm progress bar.
         checkpoint, checkpoint_every
@@ -1002,10 +1004,12 @@ class GRNModel:
 
         Writes ``adata.varp[key_added]`` (the G x G signed network, rows = regulators) and
         ``adata.uns[key_added]`` (``settings``, ``weight_sparsity``, ``genes_order``,
-        ``final_val_loss``, ``fit``:
-        the held-out one-step ``held_out_mse``, ``held_out_no_change_mse`` and
-        ``held_out_r2``, and, when ``truth`` is given, ``metrics``: :meth:`evaluate` of the
-        per-target score, with ``ranked_by`` saying so). Nothing else is touched.
+        ``final_val_loss`` (the last epoch's; the network kept is that of the best epoch
+        since the last pruning round, see ``patience`` in :meth:`train`), ``fit``:
+        the held-out one-step ``held_out_mse`` (of the network kept),
+        ``held_out_no_change_mse`` and ``held_out_r2``, and, when ``truth`` is given,
+        ``metrics``: :meth:`evaluate` of the per-target score, with ``ranked_by`` saying
+        so). Nothing else is touched.
 
         Parameters
         ----------

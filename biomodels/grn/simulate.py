@@ -207,7 +207,8 @@ def simulate_hill_network(
     Returns
     -------
     anndata.AnnData
-        ``n_trajectories * n_timepoints`` observations x G genes (``"g00"``, ``"g01"``, ...),
+        ``n_trajectories * n_timepoints`` observations x G genes (``"g00"``, ``"g01"``, ...
+        for the default 30 genes: numbers padded to the width of ``G - 1``, ``"g0"`` for 6),
         ordered by trajectory then time, with
 
         - ``X``: noisy expression (float32);
