@@ -286,6 +286,10 @@ _NO_KEY = object()  # marks "every key is one JSON can hold" (None itself is suc
 def _plain(obj: Any, where: str) -> Any:
     """``obj`` with numpy/torch scalars as Python numbers and NaN/inf as None."""
     if isinstance(obj, dict):
+        # a numpy scalar key (np.int64 of np.arange, np.bool_) is the Python value it holds,
+        # as a numpy scalar value is (it was refused as "a int64, which JSON cannot hold")
+        obj = {(k.item() if type(k).__module__ == "numpy" and hasattr(k, "item") else k): v
+               for k, v in obj.items()}
         # json.dumps refuses such keys (and sort_keys mixed ones) without saying where
         bad = next((k for k in obj if not (isinstance(k, str | int | float) or k is None)),
                    _NO_KEY)

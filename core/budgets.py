@@ -163,6 +163,7 @@ def layer_budgets(
     >>> layer_budgets({"a": (10, 10), "b": (10, 30)}, 0.5, "balanced")
     {'a': 100, 'b': 100}
     """
+    density = _check_density(density)  # a float: round() of a 0-d tensor failed below
     dens = layer_densities(shapes, density, distribution, redistribute=redistribute)
     n = {k: math.prod(shapes[k]) for k in shapes}
     real = {k: min(dens[k], 1.0) * n[k] for k in shapes}

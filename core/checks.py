@@ -84,6 +84,19 @@ def check_number(name: str, value: float, *, above: float | None = None,
     return v
 
 
+def _check_betas(betas: Any) -> tuple[float, float]:
+    """Return Adam's ``betas`` as two floats in ``[0, 1)`` (numpy scalars, 0-d arrays too)."""
+    try:
+        values = [check_number("betas", b) for b in betas]
+    except TypeError:  # betas=0.9, "ab", (0.9, "x")
+        raise TypeError(f"betas: expected two numbers in [0, 1), got {betas!r}") from None
+    except ValueError:  # NaN or inf
+        values = []
+    if len(values) != 2 or not all(0.0 <= b < 1.0 for b in values):
+        raise ValueError(f"betas: expected two values in [0, 1), got {betas}")
+    return values[0], values[1]
+
+
 def check_count(name: str, value: int, *, at_least: int = 1) -> int:
     """Return the integer setting ``value`` (a count, a size, a seed) as an int.
 

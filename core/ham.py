@@ -281,8 +281,8 @@ class HAM(OptimizerWrapper):
         check_number("alpha", alpha, at_least=0)
         check_number("beta", beta, at_least=0)
         check_number("clamp", clamp, above=0)
-        if max_weight_norm is not None:
-            check_number("max_weight_norm", max_weight_norm, above=0)
+        if max_weight_norm is not None:  # a float: np.array(1e3) failed in `norm > cap`
+            max_weight_norm = check_number("max_weight_norm", max_weight_norm, above=0)
         check_count("min_ndim", min_ndim, at_least=0)  # int(1.5) was silently 1
         super().__init__(optimizer)
         self.alpha = float(alpha)

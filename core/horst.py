@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import check_count, check_number
+from core.checks import _check_betas, check_count, check_number
 from core.ham import OptimizerWrapper, _hyperbolic_step
 
 __all__ = ["HORST"]
@@ -92,6 +92,10 @@ class HORST(OptimizerWrapper):
         check_number("beta", beta, at_least=0)
         check_number("clamp", clamp, above=0)
         check_count("min_ndim", min_ndim, at_least=0)  # int(1.5) was silently 1
+        # as floats: AdamW refused a pair of np.float32 ("both floats or both Tensors"), and
+        # eps=np.array(1e-8) failed inside its step ("add_(): ... must be Tensor")
+        betas = _check_betas(betas)
+        eps = check_number("eps", eps, at_least=0)
         super().__init__(torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps,
                                            weight_decay=weight_decay))
         self.alpha, self.beta = float(alpha), float(beta)

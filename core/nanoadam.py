@@ -110,7 +110,8 @@ class NanoAdam(torch.optim.Optimizer):
         # check_number, not `lr <= 0`: a NaN lr (or eps, weight_decay) slipped through and
         # turned every selected weight into NaN without a word
         check_number("lr", lr, above=0)
-        check_number("eps", eps, at_least=0)
+        # the float it holds: np.array(1e-8) failed in the step's add_ ("must be Tensor")
+        eps = check_number("eps", eps, at_least=0)
         check_number("weight_decay", weight_decay, at_least=0)
         try:
             valid = len(betas) == 2 and 0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0
@@ -118,7 +119,7 @@ class NanoAdam(torch.optim.Optimizer):
             raise TypeError(f"betas: expected two numbers in [0, 1), got {betas!r}") from None
         if not valid:
             raise ValueError(f"betas: expected two values in [0, 1), got {betas}")
-        _check_density(density)
+        density = _check_density(density)
         # check_count, not int(): mask_interval=2.5 was silently 2
         mask_interval = check_count("mask_interval", mask_interval, at_least=1)
         density_interval = check_count("density_interval", density_interval, at_least=1)

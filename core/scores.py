@@ -14,12 +14,14 @@ their own criterion (e.g. DASH's prior-weighted score). Provided here:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 import torch
 from torch import nn
 
+from core.checks import _zero_dim
 from core.masks import MaskSet, prunable_names
 from core.select import Scope, _check_density, carry_unscored, select_topk, topk_mask_flat
 
@@ -238,12 +240,15 @@ def score_mask(
         Masks of the scored parameters (plus those of ``current`` not re-scored).
     """
     check_scores(model, scores)
-    _check_sparsity(sparsity)
+    sparsity = _check_sparsity(sparsity)
     return select_topk(scores, 1.0 - sparsity, scope=scope, current=current)
 
 
 def _check_sparsity(sparsity: float) -> float:
-    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)):
+    if _zero_dim(sparsity):  # np.array(0.5), torch.tensor(0.5): the number they hold
+        sparsity = sparsity.item()
+    # numbers.Real, not (int, float): np.float32 (a float32 array's entries) is no float
+    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
         raise TypeError(f"sparsity: expected a float in [0, 1), got {type(sparsity).__name__}")
     if not 0.0 <= float(sparsity) < 1.0:
         raise ValueError(f"sparsity: expected a value in [0, 1), got {sparsity}")

@@ -27,7 +27,7 @@ from typing import Literal
 
 import torch
 
-from core.checks import check_count
+from core.checks import _zero_dim, check_count
 from core.masks import MaskSet
 
 __all__ = ["select_topk", "kth_largest", "topk_mask_flat"]
@@ -38,7 +38,10 @@ _SAMPLE = 1 << 16
 
 
 def _check_density(density: float, name: str = "density") -> float:
-    if isinstance(density, bool) or not isinstance(density, (int, float)):
+    if _zero_dim(density):  # np.array(0.5), torch.tensor(0.5): the number they hold
+        density = density.item()
+    # numbers.Real, not (int, float): np.float32 (a float32 array's entries) is no float
+    if isinstance(density, bool) or not isinstance(density, numbers.Real):
         raise TypeError(f"{name}: expected a float in (0, 1], got {type(density).__name__}")
     density = float(density)
     if not (0.0 < density <= 1.0) or math.isnan(density):
@@ -72,6 +75,8 @@ def kth_largest(flat: torch.Tensor, k: int) -> torch.Tensor:
     if flat.dtype == torch.bool or flat.is_complex():
         raise ValueError(f"flat: expected real scores, got {flat.dtype}")
     n = flat.numel()
+    if _zero_dim(k):  # np.array(3), torch.tensor(3): the int they hold
+        k = k.item()
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= n:
         raise ValueError(f"k: expected an integer 1 <= k <= {n}, got {k!r}")
     if flat.is_floating_point() and torch.isnan(flat).any():

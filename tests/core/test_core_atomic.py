@@ -247,3 +247,15 @@ def test_a_folder_in_the_way_is_named_before_writing(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError, match=r"cannot write '.*x\.json': it is a folder"):
         write_json({"a": 1}, tmp_path / "x.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+
+
+def test_write_json_takes_numpy_scalar_keys_as_their_values(tmp_path: Path) -> None:
+    """{k: v for k in np.arange(2)} was refused: "the key np.int64(0), a int64"."""
+    import json
+
+    import numpy as np
+
+    out = write_json({np.int64(0): "a", np.int32(1): "b", 2: "c"}, tmp_path / "k.json")
+    assert json.loads(out.read_text()) == {"0": "a", "1": "b", "2": "c"}
+    assert json.loads(write_json({np.bool_(True): 1}, tmp_path / "b.json").read_text()) \
+        == {"true": 1}

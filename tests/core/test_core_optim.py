@@ -669,3 +669,38 @@ def test_nanoadam_betas_not_a_pair_is_named() -> None:
         with pytest.raises(TypeError, match=r"^betas: expected two numbers in \[0, 1\)"):
             NanoAdam([w], betas=betas)
     assert NanoAdam([w], betas=[0.8, 0.99]).param_groups[0]["betas"] == [0.8, 0.99]
+
+
+@pytest.mark.parametrize("as_", [np.array, lambda x: np.float32(x) if isinstance(x, float)
+                                 else x, torch.tensor], ids=["0d-array", "float32", "tensor"])
+def test_optimizer_numbers_as_numpy_or_torch_scalars(as_) -> None:
+    """max_weight_norm=np.array(1.0) and eps=np.array(1e-8) failed inside the step (a tensor
+    compared with, or added to, an ndarray); betas of np.float32 were refused by AdamW."""
+    def run(make) -> torch.Tensor:
+        torch.manual_seed(0)
+        w = nn.Parameter(torch.randn(3, 3, dtype=torch.float64))
+        opt = make([w])
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 3).sum().backward()
+            opt.step()
+        return w.detach()
+
+    capped = run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0,
+                               max_weight_norm=as_(1.0)))
+    assert torch.allclose(capped.norm(), torch.tensor(1.0, dtype=torch.float64))
+    assert torch.equal(capped, run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0,
+                                                 max_weight_norm=1.0)))
+    for make, kwargs in ((HORST, {}), (NanoAdam, {"density": 0.5, "mask_interval": 1})):
+        expected = run(lambda p, make=make, kw=kwargs: make(p, lr=0.01, eps=1e-3, **kw))
+        got = run(lambda p, make=make, kw=kwargs: make(p, lr=0.01, eps=as_(1e-3), **kw))
+        assert torch.allclose(got, expected, rtol=0, atol=1e-6)
+    pair = (np.float32(0.5), np.float32(0.75))  # exact in float32: the same steps
+    assert torch.equal(run(lambda p: HORST(p, betas=pair)),
+                       run(lambda p: HORST(p, betas=(0.5, 0.75))))
+    assert torch.equal(run(lambda p: NanoAdam(p, density=as_(0.5))),
+                       run(lambda p: NanoAdam(p, density=0.5)))
+    with pytest.raises(TypeError, match=r"^betas: expected two numbers"):
+        HORST([nn.Parameter(torch.ones(2))], betas=(0.9, "x"))
+    with pytest.raises(ValueError, match=r"^betas: expected two values"):
+        HORST([nn.Parameter(torch.ones(2))], betas=(1.0, 0.9))

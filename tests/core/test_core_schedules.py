@@ -349,3 +349,15 @@ def test_rounds_advanced_inside_inference_mode_prune_as_outside() -> None:
     for a, b in zip(nets[0].parameters(), nets[1].parameters()):
         assert torch.equal(a, b)
     assert float((nets[0][0].weight == 0).float().mean()) > 0.5  # pruned, and kept at zero
+
+
+def test_densities_of_float32_arrays_and_tensors_are_read_as_floats() -> None:
+    """An entry of a float32 array (np.float32) or of a tensor was refused as no float."""
+    import numpy as np
+
+    assert geometric_densities(0.5, target=np.float32(0.25)) == [0.5, 0.25]
+    assert geometric_densities(0.5, 1, start=torch.tensor(0.5)) == [0.25]
+    for densities in (np.array([0.5, 0.25], dtype=np.float32), torch.tensor([0.5, 0.25])):
+        model = nn.Linear(4, 4, bias=False)
+        sched = IMP(model, torch.optim.SGD(model.parameters(), lr=0.1), densities)
+        assert [round(d, 6) for d in sched.densities] == [0.5, 0.25]

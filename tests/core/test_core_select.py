@@ -439,3 +439,34 @@ def test_names_given_twice_or_in_another_order_prune_as_in_model_order() -> None
     assert all(torch.equal(got[k], want[k]) for k in want)
     pyramid = random_mask(net, 0.5, "pyramidal", names=["1.weight", "0.weight"]).layer_density()
     assert pyramid == random_mask(net, 0.5, "pyramidal").layer_density()
+
+
+# np.float32 (an entry of a float32 array), a 0-d array and a 0-d tensor are refused by an
+# isinstance(x, (int, float)) check; each must select what the Python float selects
+_HALF = [np.float32(0.5), np.array(0.5), np.array(0.5, dtype=np.float32), torch.tensor(0.5)]
+
+
+@pytest.mark.parametrize("half", _HALF, ids=lambda v: f"{type(v).__name__}")
+def test_densities_and_sparsities_as_numpy_or_torch_scalars(half) -> None:
+    def net() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
+
+    scores = {n: p.detach().abs() for n, p in net().named_parameters() if p.ndim > 1}
+    shapes = {"a": (8, 6), "b": (6, 3)}
+    for make in (lambda d: select_topk(scores, d), lambda d: magnitude_mask(net(), d),
+                 lambda d: score_mask(net(), scores, d), lambda d: random_mask(net(), d)):
+        expected, got = make(0.5), make(half)
+        assert expected.keys() == got.keys()
+        assert all(torch.equal(expected[k], got[k]) for k in expected)
+    assert layer_budgets(shapes, half, "uniform") == {"a": 24, "b": 9}
+    assert layer_budgets(shapes, half) == layer_budgets(shapes, 0.5)
+    assert layer_densities(shapes, half) == layer_densities(shapes, 0.5)
+
+
+def test_kth_largest_takes_k_as_a_0d_array_or_tensor() -> None:
+    flat = torch.arange(10.0)
+    for k in (np.array(3), torch.tensor(3), np.int64(3)):
+        assert kth_largest(flat, k).item() == 7.0
+    with pytest.raises(ValueError, match="k: expected an integer"):
+        kth_largest(flat, np.array(3.0))
