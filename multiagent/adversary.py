@@ -13,6 +13,7 @@ adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynam
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
@@ -78,6 +79,21 @@ class Adversary:
     persuasion: float = 1.0
     sleeper: int = 0
     target: int | None = None
+
+    def __post_init__(self) -> None:
+        # the Python numbers they hold (np.float32, 0-d arrays and tensors of a grid):
+        # sleeper=np.array(3) failed as "unhashable", a tensor persuasion failed in an ndarray
+        # product; sleeper=True and target=True were read as 1, target=3.5 failed in np.eye
+        for name in ("gamma", "alpha", "persuasion"):
+            object.__setattr__(self, name, check_number(name, getattr(self, name)))
+        object.__setattr__(self, "sleeper", check_count("sleeper", self.sleeper, at_least=0))
+        if self.target is not None:
+            target = self.target.item() if getattr(self.target, "ndim", None) == 0 \
+                else self.target
+            if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+                raise TypeError(f"target: expected an option index (an integer) or None, "
+                                f"got {self.target!r}")
+            object.__setattr__(self, "target", int(target))
 
     def answer(self, truth: int, n_options: int, *, attacking: bool = True) -> int:
         """Return the option it defends: ``target`` (default ``truth + 1``).
@@ -508,10 +524,12 @@ def simulate(
     >>> res.final.shape, round(res.metrics["adversary_weight"], 4)
     ((3, 6, 5), 0.6667)
     """
-    # bool is an int: questions=True gave a TypeError that did not name the argument
-    if (isinstance(questions, bool) or not isinstance(questions, int | np.integer)
-            or questions < 1):
-        raise ValueError(f"questions must be a positive integer, got {questions!r}")
+    # bool is an int: questions=True gave a TypeError that did not name the argument; a 0-d
+    # array or tensor (np.array(3)) is the int it holds
+    try:
+        questions = check_count("questions", questions)
+    except (TypeError, ValueError):
+        raise ValueError(f"questions must be a positive integer, got {questions!r}") from None
     # rounds = -1 failed with an IndexError far from here
     check_count("rounds", scenario.rounds, at_least=0)
     if scenario.n_options < 2:

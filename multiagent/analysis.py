@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from core.checks import check_count, check_number
 from multiagent import _backend as bk
 from multiagent._sparse import drop_diagonal
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
@@ -84,6 +85,15 @@ def _spread(B: Any) -> float:
     return float((B2.max(0) - B2.min(0)).max())
 
 
+def _check_tol_steps(tol: float, max_steps: int) -> tuple[float, int]:
+    """``tol`` and ``max_steps`` as a float and an int, checked by name.
+
+    Neither was checked: ``max_steps=True`` simulated one round, ``"100"`` failed in
+    ``range``, and a NaN ``tol`` was never reached.
+    """
+    return check_number("tol", tol, at_least=0), check_count("max_steps", max_steps, at_least=0)
+
+
 def time_to_consensus(
     model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000
 ) -> int | None:
@@ -106,6 +116,7 @@ def time_to_consensus(
         The round, or None if the beliefs do not come within ``tol`` of each other in
         ``max_steps`` rounds (FJ with stubborn agents usually never reaches consensus).
     """
+    tol, max_steps = _check_tol_steps(tol, max_steps)
     # no autograd graph: with a W that needs grad every round was recorded for a count
     # that has no gradient (see time_to_equilibrium)
     with torch.no_grad():
@@ -139,6 +150,7 @@ def time_to_equilibrium(
     int or None
         The round, or None if not reached in ``max_steps`` rounds.
     """
+    tol, max_steps = _check_tol_steps(tol, max_steps)
     # no autograd graph: with a W that needs grad every round was recorded (575 MB after
     # 3,000 rounds of 400 agents, 11 MB without), and float() warned about it
     with torch.no_grad():

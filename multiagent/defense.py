@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from core.checks import check_count, check_seed
+from core.checks import check_count, check_number, check_seed
 from multiagent._backend import as_dense_numpy, by_agent_label, frame_labels, square_frame
 from multiagent.adversary import Scenario, debate, initial_beliefs
 
@@ -57,23 +57,26 @@ def apply_defense(scenario: Scenario, kind: DefenseKind, strength: float) -> Sce
     """
     from dataclasses import replace
 
+    # a number, as the float it holds: strength=True added an agent, "0.5" failed in a
+    # compare, and a 0-d tensor as distrust failed later in an ndarray product
+    value = check_number("strength", strength, at_least=0)
     if kind == "more_agents":
-        if int(strength) != strength or strength < 0:
+        if not value.is_integer():
             raise ValueError(f"more_agents needs a non-negative integer strength, got {strength}")
         if not isinstance(scenario.graph, str):
             # n is ignored for a networkx graph: the defense was a silent no-op
             raise ValueError("more_agents: the scenario's graph is a networkx graph, whose "
                              "agents are its nodes (n is ignored); add the benign agents to "
                              "the graph instead")
-        return scenario.with_(n=scenario.n + int(strength))
+        return scenario.with_(n=scenario.n + int(value))
     if kind in ("stubbornness", "peer_resistance", "distrust"):
-        if not 0 <= strength <= 1:
+        if not value <= 1:
             raise ValueError(f"{kind} strength must be in [0, 1], got {strength}")
         if kind == "stubbornness":
-            return scenario.with_(gamma=float(strength))
+            return scenario.with_(gamma=value)
         if kind == "peer_resistance":
-            return scenario.with_(alpha=float(strength))
-        advs = tuple(replace(a, persuasion=a.persuasion * strength) for a in scenario.adversaries)
+            return scenario.with_(alpha=value)
+        advs = tuple(replace(a, persuasion=a.persuasion * value) for a in scenario.adversaries)
         return scenario.with_(adversaries=advs)
     raise ValueError(
         "kind must be 'more_agents', 'stubbornness', 'peer_resistance' or 'distrust', "
@@ -303,6 +306,8 @@ def run_trust_stream(
     # negative counts gave a short or empty table without an error
     check_count("questions", questions, at_least=0)
     check_count("warmup", warmup, at_least=0)
+    # attack_after was never checked: "3" or 3.5 were taken (or failed in a sum), True was 1
+    attack_after = check_count("attack_after", attack_after, at_least=0)
     rng = np.random.default_rng(check_seed(seed))
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()

@@ -499,8 +499,10 @@ class FriedkinJohnsen:
         -------
         Trajectory of shape ``(steps + 1, n)`` or ``(steps + 1, n, K)``; entry 0 is the start.
         """
-        if int(steps) != steps or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+        try:  # check_count: steps=True (an int in Python) ran one step, 2.0 ran two
+            steps = check_count("steps", steps, at_least=0)
+        except (TypeError, ValueError):
+            raise ValueError(f"steps must be a non-negative integer, got {steps!r}") from None
         S = self._beliefs(S, "S", check)
         B = S if B0 is None else self._beliefs(B0, "B0", check)
         if tuple(B.shape) != tuple(S.shape):

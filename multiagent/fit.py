@@ -421,6 +421,14 @@ def fit_fj(
     check_number("init_alpha", init_alpha, at_least=0, at_most=1)
     # int() truncated 2.7 to 2 without a word
     T = X.shape[0] - 1 if train_rounds is None else check_count("train_rounds", train_rounds)
+    # never checked: max_steps=True ran one step, "50" or 2.5 failed in range(), and
+    # learn_trust=np.False_ (of a numpy flag array) failed in torch.zeros(requires_grad=)
+    max_steps = check_count("max_steps", max_steps)
+    tol = check_number("tol", tol, at_least=0)
+    for name, flag in (("per_agent", per_agent), ("learn_trust", learn_trust)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    per_agent, learn_trust = bool(per_agent), bool(learn_trust)
     if not 1 <= T <= X.shape[0] - 1:
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
     if loss not in ("mse", "kl"):
@@ -720,8 +728,11 @@ def fit_sparse_trust(
     """
     X = _check_transcript(transcript)
     n = X.shape[1]
-    if int(keep) != keep or keep < 1:
-        raise ValueError(f"keep must be a positive integer, got {keep!r}")
+    # check_count: keep=True kept one speaker, a 0-d tensor failed in a compare
+    try:
+        keep = check_count("keep", keep)
+    except (TypeError, ValueError):
+        raise ValueError(f"keep must be a positive integer, got {keep!r}") from None
     mask = _mask(adjacency, n)
     fit = fit_fj(X, adjacency=mask, **fit_kwargs)
     while (mask.sum(axis=1) > keep).any():
@@ -772,6 +783,8 @@ def simulate_transcript(
     """
     check_count("n", n)
     check_count("rounds", rounds, at_least=0)
+    # a float: a 0-d tensor failed in "noise * rng.standard_normal(...)", NaN gave NaN reports
+    noise = check_number("noise", noise, at_least=0)
     rng = np.random.default_rng(check_seed(seed))
     if W is None:
         W = rng.random((n, n)) + 0.1
@@ -869,6 +882,10 @@ def fit_fj_bayes(
             check_number(f"{name}[{k}]", v, above=0)
     check_number("trust_concentration", trust_concentration, above=0)
     check_number("noise_scale", noise_scale, above=0)
+    # never checked: num_samples=True drew one sample (a NaN std), "1000" failed in range()
+    num_steps = check_count("num_steps", num_steps)
+    num_samples = check_count("num_samples", num_samples)
+    lr = check_number("lr", lr, above=0)
     seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n = X.shape[1]
     mask_np = _mask(adjacency, n)

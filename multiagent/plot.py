@@ -70,6 +70,12 @@ def plot_trajectories(
     from multiagent._backend import as_numpy, check_indices
 
     traj = as_numpy(trajectory)  # e.g. a torch model's rollout: detached, from any device
+    if traj.ndim == 3:
+        # option=True plotted every option as one agent ("x and y can be no greater than
+        # 2D"), 1.0 or "1" failed in numpy's indexing, 5 of 3 options with an IndexError
+        if np.ndim(option) != 0:
+            raise TypeError(f"option: expected one option index, got {option!r}")
+        option = int(check_indices(option, "option", traj.shape[2], "an option index"))
     y = traj[..., option] if traj.ndim == 3 else traj
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",

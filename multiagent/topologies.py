@@ -78,7 +78,7 @@ def make_graph(
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
     # networkx said "a cannot be used to generate a random.Random instance"; core imports
     # torch, which importing this module alone does not need
-    from core.checks import check_seed
+    from core.checks import check_count, check_number, check_seed
 
     seed = check_seed(seed)
     n = int(n)
@@ -98,14 +98,17 @@ def make_graph(
         G.add_edges_from((i, (i - 1) // 2) for i in range(1, n))
         return G
     if name == "er":
-        prob = min(1.0, 2 * np.log(n) / n) if p is None else p
-        if not 0 <= prob <= 1:
-            raise ValueError(f"p must be in [0, 1], got {prob}")
+        # check_number: p=True was read as 1 (a complete graph), p="0.5" failed in a compare
+        prob = (min(1.0, 2 * np.log(n) / n) if p is None
+                else check_number("p", p, at_least=0, at_most=1))
         if n > _FAST_GNP:  # gnp_random_graph tries all n^2/2 pairs: 7 s at 1e4, minutes at 1e5
             return nx.fast_gnp_random_graph(n, prob, seed=seed)
         return nx.gnp_random_graph(n, prob, seed=seed)
     if name == "ba":
-        if not 1 <= m < n:
+        # check_count: networkx read m=np.array(2) as a list of nodes (another graph), and
+        # m=True as 1 edge per node
+        m = check_count("m", m)
+        if not m < n:
             raise ValueError(f"m must be in [1, n), got {m}")
         return nx.barabasi_albert_graph(n, m, seed=seed)
     raise ValueError(f"unknown topology {name!r}; expected one of {TOPOLOGIES} or a networkx graph")

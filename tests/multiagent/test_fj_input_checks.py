@@ -10,9 +10,11 @@ import scipy.sparse as sp
 import torch
 
 from multiagent import (
+    Adversary,
     FriedkinJohnsen,
     Scenario,
     adversary_weight,
+    apply_defense,
     attack_success_rate,
     benign_accuracy,
     classic_fj,
@@ -21,14 +23,19 @@ from multiagent import (
     disagreement,
     equilibrium_router,
     error_decomposition,
+    fit_fj,
     fit_fj_bayes,
+    fit_sparse_trust,
     internal_conflict,
+    make_graph,
     opinion_indices,
     polarization,
     random_graph,
     run_trust_stream,
     simulate,
     simulate_transcript,
+    time_to_consensus,
+    time_to_equilibrium,
 )
 
 W3 = np.array([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]])
@@ -577,3 +584,93 @@ def test_a_range_indexed_series_over_agents_labelled_0_to_n_in_another_order_is_
     inorder = nx.to_pandas_adjacency(G, nodelist=[0, 1, 2, 3])
     np.testing.assert_allclose(FriedkinJohnsen(inorder, pd.Series(g), 0.0,
                                                normalise=True).gamma, g)
+
+
+_T3 = simulate_transcript(4, 4, 3, gamma=0.3, alpha=0.5, seed=1)
+_ADV = Scenario(graph="ring", n=6, rounds=4)
+
+
+def _adv_metrics(**adv) -> dict:
+    return simulate(_ADV.with_(adversaries=(Adversary(2, **adv),)), questions=2).metrics
+
+
+# each call gives the same answer for a Python number and for the numpy scalar, 0-d array or
+# 0-d tensor a loop over np.arange / a float array / a tensor hands over
+_AS_NUMPY_OR_TORCH = {
+    # networkx read m=np.array(2) as a container of nodes: another graph
+    "make_graph m": (lambda m: sorted(make_graph("ba", 8, m=m, seed=1).edges), 2, np.array),
+    "make_graph m tensor": (lambda m: sorted(make_graph("ba", 8, m=m, seed=1).edges), 2,
+                            torch.tensor),
+    # "unhashable type: 'numpy.ndarray'" in the debate's set of wake-up rounds
+    "Adversary sleeper": (lambda s: _adv_metrics(sleeper=s), 2, np.array),
+    # "unsupported operand type(s) for *=: 'numpy.ndarray' and 'Tensor'"
+    "Adversary persuasion": (lambda p: _adv_metrics(persuasion=p), 0.5,
+                             lambda v: torch.tensor(v, dtype=torch.float64)),
+    # refused: "questions must be a positive integer, got array(2)"
+    "simulate questions": (lambda q: simulate(_ADV, questions=q).metrics, 2, np.array),
+    "apply_defense distrust": (lambda s: apply_defense(_ADV.with_(adversaries=(
+        Adversary("hub"),)), "distrust", s).model().W.tolist(), 0.5,
+        lambda v: torch.tensor(v, dtype=torch.float64)),
+    "fit_sparse_trust keep": (lambda k: fit_sparse_trust(_T3, k, max_steps=2).W.tolist(), 2,
+                              torch.tensor),
+    # "Concatenation operation is not implemented for NumPy arrays"
+    "simulate_transcript noise": (lambda v: simulate_transcript(
+        4, 3, 3, gamma=0.3, alpha=0.5, noise=v, seed=1).tolist(), 0.01,
+        lambda v: torch.tensor(v, dtype=torch.float64)),
+    # torch.zeros(requires_grad=np.False_): "must be bool, not numpy.bool"
+    "fit_fj learn_trust": (lambda f: fit_fj(_T3, learn_trust=f, max_steps=2).W.tolist(), False,
+                           np.bool_),
+}
+
+
+@pytest.mark.parametrize("case", list(_AS_NUMPY_OR_TORCH))
+def test_numpy_and_torch_scalars_give_the_python_answer(case: str) -> None:
+    call, value, cast = _AS_NUMPY_OR_TORCH[case]
+    assert call(cast(value)) == call(value)
+
+
+def test_ba_graph_of_a_0d_m_has_m_edges_per_new_node() -> None:
+    assert make_graph("ba", 8, m=np.array(2), seed=1).number_of_edges() == 2 * (8 - 2)
+
+
+def _fj():
+    return FriedkinJohnsen(W3, 0.3, 0.5)
+
+
+# a bool (an int in Python), text or a fraction where a count or number is expected: refused
+# by name, not read as 1, taken, or failing deep inside
+_REFUSED = {
+    "make_graph m=True": (lambda: make_graph("ba", 6, m=True), "m"),
+    "make_graph p=True": (lambda: make_graph("er", 6, p=True), "p"),
+    "Adversary sleeper=True": (lambda: _adv_metrics(sleeper=True), "sleeper"),
+    "Adversary target=True": (lambda: _adv_metrics(target=True), "target"),
+    "Adversary target=3.5": (lambda: _adv_metrics(target=3.5), "target"),
+    "run_trust_stream attack_after='3'": (lambda: run_trust_stream(
+        _ADV, questions=2, warmup=1, attack_after="3"), "attack_after"),
+    "run_trust_stream attack_after=1.5": (lambda: run_trust_stream(
+        _ADV, questions=2, warmup=1, attack_after=1.5), "attack_after"),
+    "apply_defense more_agents True": (lambda: apply_defense(_ADV, "more_agents", True),
+                                       "strength"),
+    "apply_defense stubbornness '0.5'": (lambda: apply_defense(_ADV, "stubbornness", "0.5"),
+                                         "strength"),
+    "fit_fj max_steps=True": (lambda: fit_fj(_T3, max_steps=True), "max_steps"),
+    "fit_fj max_steps='5'": (lambda: fit_fj(_T3, max_steps="5"), "max_steps"),
+    "fit_fj tol='x'": (lambda: fit_fj(_T3, tol="x"), "tol"),
+    "fit_fj learn_trust='no'": (lambda: fit_fj(_T3, learn_trust="no"), "learn_trust"),
+    "fit_sparse_trust keep=True": (lambda: fit_sparse_trust(_T3, True), "keep"),
+    "simulate_transcript noise=nan": (lambda: simulate_transcript(
+        3, 2, 2, gamma=0.3, alpha=0.5, noise=float("nan")), "noise"),
+    "rollout steps=True": (lambda: _fj().rollout(np.full((3, 2), 0.5), True), "steps"),
+    "time_to_equilibrium max_steps=True": (lambda: time_to_equilibrium(
+        _fj(), np.full(3, 0.5), max_steps=True), "max_steps"),
+    "time_to_consensus tol='x'": (lambda: time_to_consensus(_fj(), np.full(3, 0.5),
+                                                            tol="x"), "tol"),
+    "fit_fj_bayes num_samples=True": (lambda: fit_fj_bayes(_T3, num_samples=True), "num_samples"),
+}
+
+
+@pytest.mark.parametrize("case", list(_REFUSED))
+def test_bools_text_and_fractions_for_numbers_refused_by_name(case: str) -> None:
+    call, name = _REFUSED[case]
+    with pytest.raises((TypeError, ValueError), match=rf"^{name}\b"):
+        call()

@@ -117,3 +117,19 @@ def test_every_fj_option_is_explained_in_help():
     for name, sub in commands.choices.items():
         for action in sub._actions:
             assert action.help, f"prunus fj {name} {action.dest} has no help text"
+
+
+@pytest.mark.parametrize("option", [np.int64(1), np.array(1)])
+def test_plot_trajectories_option_as_a_numpy_integer(option) -> None:
+    traj = _beliefs(4)
+    ax = plot_trajectories(traj, option=option)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), traj[:, 0, 1])
+    assert ax.get_ylabel() == "belief in option 1"
+
+
+@pytest.mark.parametrize("option", [True, 1.0, "1", 3, [1]])
+def test_plot_trajectories_option_not_an_index_is_refused_by_name(option) -> None:
+    # True plotted all options as one agent ("x and y can be no greater than 2D"); the
+    # others failed in numpy's indexing with an IndexError naming no argument
+    with pytest.raises((TypeError, ValueError), match="option"):
+        plot_trajectories(_beliefs(4), option=option)
