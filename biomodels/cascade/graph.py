@@ -817,7 +817,9 @@ def seed_probabilities(
     -------
     torch.Tensor
         Shape ``(n,)``, dtype and device of the graph weights. A tensor ``seed_prob`` that
-        requires grad is used as is (so gradients flow to it).
+        requires grad is used as is (so gradients flow to it; without ``seeds`` the result
+        may be that tensor itself); anything else is copied, so the result shares no
+        memory with ``seed_prob``.
 
     Raises
     ------
@@ -839,6 +841,10 @@ def seed_probabilities(
     elif isinstance(seed_prob, torch.Tensor):
         p = seed_prob.to(dtype=dtype, device=device)
         p = p.expand(graph.n) if p.dim() == 0 else p
+        if not p.requires_grad:
+            # a copy: a tensor already of the graph's dtype and device came back as the
+            # caller's own, so editing the result edited it
+            p = p.clone()
     elif np.ndim(seed_prob) == 0:
         if isinstance(seed_prob, bool | np.bool_ | str | bytes):
             # True seeded every node for sure; "0.3" was read as a number
@@ -846,7 +852,8 @@ def seed_probabilities(
                             f"got {seed_prob!r}")
         p = torch.full((graph.n,), float(seed_prob), dtype=dtype, device=device)
     else:
-        p = torch.as_tensor(np.asarray(seed_prob, dtype=np.float64), dtype=dtype, device=device)
+        # torch.tensor copies: as_tensor shared the memory of a float64 numpy array
+        p = torch.tensor(np.asarray(seed_prob, dtype=np.float64), dtype=dtype, device=device)
     if p.shape != (graph.n,):
         raise ValueError(f"seed_prob: expected a scalar or {graph.n} values, got {tuple(p.shape)}")
     pd = p.detach()

@@ -151,6 +151,10 @@ def celf(
     if base_seed_prob is None:
         base = torch.zeros(n, dtype=dtype, device=device)
     else:
+        if isinstance(base_seed_prob, bool | np.bool_ | str | bytes):
+            # True was read as 1.0 (every node seeded for sure) and "0.3" failed in torch
+            raise TypeError(f"base_seed_prob: expected a probability (a number) or one per "
+                            f"node, got {base_seed_prob!r}")
         base = torch.as_tensor(by_node_label(graph, base_seed_prob, "base_seed_prob"),
                                dtype=dtype, device=device)
         if base.dim() > 1 or base.numel() not in (1, n):

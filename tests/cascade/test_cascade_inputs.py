@@ -178,6 +178,22 @@ def test_seed_probabilities_keyed_by_node_label_follow_the_labels():
     assert celf(g, 1, base_seed_prob=base).seeds == celf(g, 1, base_seed_prob=[0.9, 0, 0]).seeds
 
 
+def test_seed_probabilities_share_no_memory_with_a_tensor_or_array_given():
+    # a tensor of the graph's dtype and device (or a float64 array) came back as the
+    # caller's own memory: editing the result edited the caller's probabilities
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.5)])
+    t = torch.full((3,), 0.2, dtype=g.dtype)
+    a = np.full(3, 0.2)
+    for given in (t, a, torch.tensor(0.2, dtype=g.dtype)):
+        p = seed_probabilities(g, seed_prob=given)
+        p[0] = 0.9
+        assert float(given.reshape(-1)[0]) == 0.2
+    # a tensor that requires grad is still used as is, so gradients reach it
+    w = torch.full((3,), 0.2, dtype=g.dtype, requires_grad=True)
+    seed_probabilities(g, seed_prob=w).sum().backward()
+    assert w.grad.tolist() == [1.0, 1.0, 1.0]
+
+
 def test_a_random_seed_is_not_a_seed_node():
     g = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)
     with pytest.raises(ValueError, match="give seeds=.*seed= is the Monte Carlo random seed"):
@@ -455,6 +471,9 @@ def test_a_boolean_mask_is_not_read_as_nodes_0_and_1(seeds):
     (lambda g: CascadeFit(g, seeds=[0], init="0.3"), "init"),
     (lambda g: size_distribution(g, seed_prob=True), "seed_prob"),
     (lambda g: size_distribution(g, seed_prob="0.3"), "seed_prob"),
+    (lambda g: celf(g, 1, base_seed_prob=True), "base_seed_prob"),  # read as 1.0
+    (lambda g: celf(g, 1, base_seed_prob=np.bool_(False)), "base_seed_prob"),
+    (lambda g: celf(g, 1, base_seed_prob="0.3"), "base_seed_prob"),
 ])
 def test_numbers_given_as_text_or_bools_are_refused_by_name(call, match):
     # before: "1e-6" and "0.5" failed in torch / numpy naming nothing, min_prob=True made
