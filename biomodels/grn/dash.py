@@ -82,6 +82,12 @@ _OUTPUT = ("sum_out.weight", "prod_out.weight")
 _INCOMING = {"sum_out.weight": "sum_in.weight", "prod_out.weight": "prod_in.weight"}
 
 
+def _check_epoch(name: str, value: Any) -> None:
+    """Refuse a non-integer epoch count by name (50.0 failed inside ``range``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer number of epochs, got {value!r}")
+
+
 @dataclass(frozen=True)
 class PruningSchedule:
     """When and how much DASH prunes (defaults: the paper's simulations).
@@ -125,12 +131,16 @@ class PruningSchedule:
                 raise TypeError(f"schedule: {name} must be an integer epoch, got {v!r}")
             if v < 1:
                 raise ValueError("schedule: first_epoch and every must be >= 1")
+            # plain Python numbers: a numpy scalar reached model.settings, which then failed
+            # json.dumps
+            object.__setattr__(self, name, int(v))
         for name in ("first_fraction", "fraction"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"schedule: {name} must be a number, got {v!r}")
             if not 0.0 <= v < 1.0:
                 raise ValueError(f"schedule: {name} must be in [0, 1), got {v!r}")
+            object.__setattr__(self, name, float(v))
 
     def is_round(self, epoch: int, max_epochs: int | None = None) -> bool:
         """Whether a pruning round starts ``epoch`` of a fit of ``max_epochs`` epochs.
@@ -180,6 +190,7 @@ class PruningSchedule:
         -------
         int
         """
+        _check_epoch("epoch", epoch)
         return sum(self.is_round(e, max_epochs) for e in range(1, epoch + 1))
 
     def last_round_epoch(self, max_epochs: int) -> int:
@@ -194,6 +205,7 @@ class PruningSchedule:
         -------
         int
         """
+        _check_epoch("max_epochs", max_epochs)
         rounds = [e for e in range(1, max_epochs + 1) if self.is_round(e, max_epochs)]
         return rounds[-1] if rounds else 0
 

@@ -183,17 +183,28 @@ def _perturb_dict(perturb: Any) -> dict[Any, Any]:
     """``perturb`` as a dict ``{gene: value}``; a pandas Series is keyed by gene like one.
 
     Shared by :func:`krumsiek11_simulate` and :meth:`GRNModel.simulate`, which refused a
-    Series ("perturb must be a mapping").
+    Series ("perturb must be a mapping"). Keys are gene names as text, as
+    :func:`~biomodels.grn.prior.align_prior` reads labels: ``{3: 0.0}`` names gene ``"3"``.
     """
     if isinstance(perturb, pd.Series):
-        if perturb.index.has_duplicates:  # to_dict would keep the last value silently
-            dup = perturb.index[perturb.index.duplicated()].unique().tolist()
-            raise ValueError(f"perturb names genes more than once: {dup}")
-        return perturb.to_dict()
-    if perturb is not None and not isinstance(perturb, Mapping):
+        items = list(perturb.items())
+    elif perturb is not None and not isinstance(perturb, Mapping):
         raise TypeError(f"perturb must be a mapping {{gene: value}} (a dict or a pandas "
                         f"Series), got {type(perturb).__name__}")
-    return dict(perturb or {})
+    else:
+        items = list((perturb or {}).items())
+    # as text: an int key never matched a gene named "3" (numeric ids such as Entrez),
+    # while a prior with int labels was matched to it
+    out: dict[str, Any] = {}
+    dup: list[str] = []
+    for gene, value in items:
+        key = str(gene)
+        if key in out and key not in dup:  # a Series' to_dict kept the last value silently
+            dup.append(key)
+        out[key] = value
+    if dup:
+        raise ValueError(f"perturb names genes more than once: {dup}")
+    return out
 
 
 def krumsiek11_simulate(

@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 
 from biomodels._stacklevel import user_stacklevel
+from biomodels.grn.checkpoint import plain
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.datasets import _perturb_dict
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
@@ -44,7 +45,13 @@ from biomodels.grn.train import (
     solve,
     split_pairs,
 )
-from core.checks import NotFittedError, check_count, check_h5ad_key, check_seed
+from core.checks import (
+    NotFittedError,
+    check_count,
+    check_h5ad_key,
+    check_number,
+    check_seed,
+)
 from core.grad_mode import with_grad
 
 __all__ = ["GRNModel"]
@@ -606,8 +613,8 @@ class GRNModel:
         Returns
         -------
         dict
-            The history (also in ``self.history``): per-epoch ``train_loss``, ``val_loss``,
-            ``val_r2``, ``lr``, ``density``, ``pruned``.
+            A copy of the history (kept in ``self.history``): per-epoch ``train_loss``,
+            ``val_loss``, ``val_r2``, ``lr``, ``density``, ``pruned``.
 
         Notes
         -----
@@ -665,6 +672,10 @@ class GRNModel:
             else:
                 top = prior.abs().max()
                 prior_scaled = prior / top if top > 0 else prior
+        if step_size is not None:
+            # checked here, as a float: "0.5" failed at the product below naming nothing, and
+            # a 0-d array reached the solver (NumPy's __array_wrap__ deprecation warning)
+            step_size = check_number("step_size", step_size, above=0)
         options = {"step_size": step_size} if step_size is not None else None
         gap = self.largest_gap() if step_size is not None else 0.0
         if step_size is not None and step_size * gap > _STABLE_STEP:
@@ -716,13 +727,17 @@ class GRNModel:
             "n_pairs_train": len(train_pairs),
             "n_pairs_val": 0 if val_pairs is None else len(val_pairs),
         }
+        # plain Python numbers: lr=np.float32(...) made json.dumps(model.settings) fail, and
+        # lr=np.array(0.01) (taken as a number) made the saved model unreadable
+        settings = plain({k: v.item() if isinstance(v, np.ndarray | torch.Tensor) and v.ndim == 0
+                          else v for k, v in settings.items()})
         self.func, self.history, self.fit_summary, self.settings = (
             func, history, fit_summary, settings)
         if pruner is not None:
             self.pruner = pruner
         self.is_trained = True
         _warn_on_poor_fit(fit_summary, prior_weight)
-        return history
+        return copy.deepcopy(history)  # editing the returned history edited the model's
 
     # ------------------------------------------------------------------ getters
     def sparsity(self) -> float:
@@ -949,9 +964,10 @@ class GRNModel:
             ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value``
             (data units) for the whole simulation: 0 (or the gene's minimum) is a
             knockout, a high value an overexpression. The clamped genes' derivatives are
-            zero.
+            zero. Genes are matched by name as text, as the prior's labels are: ``{3: 0.0}``
+            clamps a gene named ``"3"``.
         method, rtol, atol
-            Solver settings.
+            Solver settings (``rtol`` and ``atol`` numbers >= 0).
 
         Returns
         -------
@@ -959,6 +975,9 @@ class GRNModel:
             (T, n, G) or (T, G), data units.
         """
         self._require_trained("simulate")
+        # a string reached torch as "new(): invalid data type 'str'", naming neither
+        rtol = check_number("rtol", rtol, at_least=0)
+        atol = check_number("atol", atol, at_least=0)
         y = self._scale_states(self._default_y0() if y0 is None else y0)
         single = y0 is None or np.ndim(y0) == 1  # after the check: a ragged y0 fails there
         if times is None:
@@ -1052,7 +1071,9 @@ class GRNModel:
                 "adata.to_memory(), or write into an AnnData of its own on disk, adata = "
                 "adata.copy(filename='subset.h5ad')")
         info: dict[str, Any] = {
-            "settings": {k: v for k, v in self.settings.items() if v is not None},
+            # a deep copy: the schedule list was the model's own, so editing one edited both
+            "settings": copy.deepcopy({k: v for k, v in self.settings.items()
+                                       if v is not None}),
             "weight_sparsity": self.sparsity(),
             "genes_order": "rows = regulators, columns = targets (var_names order)",
         }

@@ -628,6 +628,11 @@ def fit(
                         prior_weight=prior_weight, checkpoint_every=checkpoint_every,
                         rate_lr_factor=rate_lr_factor, n_random=n_random, rtol=rtol, atol=atol,
                         step_size=(options or {}).get("step_size"), adjoint=adjoint)
+    # Python floats: a 0-d array passed the checks as a number and reached the checkpoint
+    # (signature and optimizer), which torch.load(weights_only=True) then refused
+    lr, rate_lr_factor, rtol, atol, l1 = (float(v) for v in (lr, rate_lr_factor, rtol, atol, l1))
+    if options and options.get("step_size") is not None:
+        options = {**options, "step_size": float(options["step_size"])}
     if len(train) == 0:
         raise ValueError("no training pairs: every trajectory needs at least two time points")
     gen = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))

@@ -223,6 +223,18 @@ def test_numpy_scalar_settings_leave_files_that_load(tmp_path):
     assert loaded.settings["prior_weight"] == first.settings["prior_weight"]
 
 
+def test_zero_dim_array_settings_leave_a_checkpoint_that_resumes(tiny, tmp_path):
+    # an lr or step size given as a 0-d array passed the checks as a number and went into
+    # the checkpoint as an array, which torch.load(weights_only=True) refused on resume
+    pairs, prior = tiny
+    path = tmp_path / "fit.ckpt"
+    _, _, history = _run(pairs, prior, epochs=2, lr=np.array(1e-2), checkpoint=path)
+    saved = torch.load(path, weights_only=True)
+    assert saved["signature"]["lr"] == 1e-2 and type(saved["signature"]["lr"]) is float
+    _, _, again = _run(pairs, prior, epochs=2, lr=np.array(1e-2), checkpoint=path)
+    assert again == history
+
+
 def test_a_cut_checkpoint_says_so_and_how_to_start_afresh(tiny, tmp_path):
     # torch's "PytorchStreamReader failed reading zip archive: failed finding central
     # directory. This is an internal miniz error" said neither what was wrong nor what to do

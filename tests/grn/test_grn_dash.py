@@ -68,6 +68,22 @@ def test_schedule_epochs_must_be_integers(kwargs, match):
     assert PruningSchedule(first_epoch=np.int64(2), fraction=np.float32(0.5)).is_round(2)
 
 
+def test_schedule_counts_need_integer_epochs_and_settings_are_python_numbers():
+    # last_round_epoch(50.0) failed inside range() with a message naming no argument
+    s = PruningSchedule()
+    with pytest.raises(TypeError, match="max_epochs must be an integer"):
+        s.last_round_epoch(50.0)
+    with pytest.raises(TypeError, match="epoch must be an integer"):
+        s.rounds_by(50.0)
+    assert s.last_round_epoch(np.int64(55)) == 50 and s.rounds_by(np.int64(20)) == 3
+    # numpy scalars were kept as given, and model.settings["schedule"] failed json.dumps
+    n = PruningSchedule(first_epoch=np.int64(2), first_fraction=np.float32(0.5),
+                        every=np.int32(5), fraction=np.float64(0.25))
+    values = [n.first_epoch, n.first_fraction, n.every, n.fraction]
+    assert values == [2, 0.5, 5, 0.25]
+    assert [type(v) for v in values] == [int, float, int, float]
+
+
 @pytest.mark.parametrize("g,h,first_fraction", [(1, 1, 0.7), (2, 2, 0.9)])
 def test_a_tiny_layer_keeps_a_weight(g, h, first_fraction):
     # 0.7 of 1 weight (or 0.9 of 4) rounded to the whole layer and zeroed the network,

@@ -581,6 +581,8 @@ def test_predict_matches_the_closed_form_of_pure_decay(fitted):
     ({"pruning": "l1", "l1": -1.0}, ValueError, "l1: expected >= 0"),
     ({"patience": -1}, ValueError, "patience must be >= 0"),
     ({"method": "rk4", "step_size": 0.0}, ValueError, "step_size: expected > 0"),
+    # was "can't multiply sequence by non-int of type 'float'"
+    ({"method": "rk4", "step_size": "0.5"}, TypeError, "step_size: expected a real number"),
     ({"rtol": -1e-3}, ValueError, "rtol: expected > 0"),
 ])
 def test_bad_training_settings_are_named(small, kwargs, error, match):
@@ -790,6 +792,60 @@ def test_perturb_may_be_a_series_keyed_by_gene(quick):
     got = quick.simulate(times=[0.0, 1.0], perturb=pd.Series({np.str_(gene): np.float32(0)}),
                          method="rk4")
     np.testing.assert_array_equal(got, ref)
+
+
+def test_perturb_keys_name_genes_as_text_as_the_prior_does(small):
+    # numeric gene ids: {3: 0.0} was "not in the data" while align_prior matched int labels
+    ad = small.copy()
+    ad.var_names = [str(i) for i in range(ad.n_vars)]
+    m = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    m.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    times = [0.0, 1.0, 2.0]
+    got = m.simulate(times=times, perturb={3: 0.0}, method="rk4")
+    np.testing.assert_array_equal(got, m.simulate(times=times, perturb={"3": 0.0}, method="rk4"))
+    np.testing.assert_allclose(got[:, 3], 0.0, atol=1e-6)  # clamped at the knockout value
+    with pytest.raises(ValueError, match=r"perturb names genes more than once: \['3'\]"):
+        m.simulate(times=times, perturb={3: 0.0, "3": 1.0}, method="rk4")
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"rtol": "1e-5"}, TypeError), ({"atol": "1e-7"}, TypeError),
+    ({"rtol": -1e-5}, ValueError), ({"atol": float("nan")}, ValueError),
+])
+def test_solver_tolerances_of_predict_are_named(quick, kwargs, error):
+    # a string failed inside torch with "new(): invalid data type 'str'", naming neither
+    with pytest.raises(error, match=next(iter(kwargs))):
+        quick.predict(quick._default_y0(), [0.0, 1.0], **kwargs)
+
+
+def test_numpy_settings_are_stored_as_python_numbers(small):
+    # np.float32 / 0-d array settings stayed numpy in model.settings: json.dumps failed
+    import json
+
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    m.train(1, pruning="imp", method="rk4", step_size=np.array(0.5), lr=np.float32(0.5),
+            batch_size=np.int64(16), progress=False,
+            schedule=PruningSchedule(first_epoch=np.int64(1), first_fraction=np.float32(0.5)))
+    back = json.loads(json.dumps(m.settings))
+    assert back["lr"] == 0.5 and back["step_size"] == 0.5 and back["batch_size"] == 16
+    assert back["schedule"] == [1, 0.5, 10, 0.1]
+
+
+def test_returned_history_and_written_settings_are_copies(fitted, small):
+    # train() returned model.history itself and write_results wrote the model's own
+    # schedule list: editing either edited the model
+    model, history, _, _ = fitted
+    assert history == model.history and history is not model.history
+    n_epochs = len(model.history["train_loss"])
+    history["train_loss"].append(0.0)
+    assert len(model.history["train_loss"]) == n_epochs
+    history["train_loss"].pop()
+    ad = small.copy()
+    info = model.write_results(ad)
+    schedule = list(model.settings["schedule"])
+    info["settings"]["schedule"][0] = 99
+    ad.uns["grn"]["settings"]["schedule"][1] = 0.0
+    assert model.settings["schedule"] == schedule
 
 
 def test_edges_list_the_network_strongest_first(fitted):
