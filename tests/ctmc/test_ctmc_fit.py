@@ -716,30 +716,17 @@ def test_fit_result_repr_summarises_theta_and_how_the_fit_ended():
                          "    method 'mcmc', optimizer 'adam', 5000 steps, did not converge")
 
 
-def test_a_fit_builds_the_tables_of_a_large_lattice_once(monkeypatch):
+def test_a_fit_builds_the_tables_of_a_large_lattice_once(large_table_builds):
     # every objective evaluation of an exact fit rebuilt the index and membership tables
     # of each tumour with more than 16 events (1.7x the time of an evaluation at 18-20
     # events); the fit keeps them while it runs and gives the same theta.
-    import biomodels.ctmc._solve as solve
-    import biomodels.ctmc.likelihood_subsets as subsets
-
     rng = np.random.default_rng(0)
     x = (rng.random((40, 18)) < 0.2).astype(np.int64)
     x[0] = 1
     x[0, 4] = 0  # one tumour of 17 events
-    builds = {"levels": 0, "bits": 0}
-
-    def counted(name, build):
-        def wrapper(k, *args):
-            builds[name] += k > 16  # smaller lattices go to the process-wide cache
-            return build(k, *args)
-        return wrapper
-
-    monkeypatch.setattr(solve, "_level_indices", counted("levels", solve._level_indices))
-    monkeypatch.setattr(subsets, "_build_bits", counted("bits", subsets._build_bits))
     res = fit_theta(x, l1=0.05, method="exact", optimizer="adam", max_steps=3)
     assert res.n_steps == 3 and np.isfinite(res.history).all()
-    assert builds == {"levels": 1, "bits": 1}
+    assert large_table_builds == {"levels": 1, "bits": 1}
 
 
 

@@ -67,28 +67,15 @@ def test_subset_tables_of_many_events_are_not_kept(torch_gen):
 
 
 def test_subset_tables_beyond_the_cache_are_built_once_per_lattice_size(torch_gen,
-                                                                      monkeypatch):
+                                                                      large_table_builds):
     # tumours of 17-25 events are solved one chunk (one tumour) at a time, and each chunk
     # rebuilt the lattice's index and membership tables: 12 tumours of 18 events took 3.6 s
     # instead of 2.0 s. One build per lattice size and call now, the values unchanged.
-    import biomodels.ctmc._solve as solve
-    import biomodels.ctmc.likelihood_subsets as subsets
-
-    builds = {"levels": 0, "bits": 0}
-
-    def counted(name, build):
-        def wrapper(k, *args):
-            builds[name] += k > 16  # smaller lattices go to the process-wide cache
-            return build(k, *args)
-        return wrapper
-
-    monkeypatch.setattr(solve, "_level_indices", counted("levels", solve._level_indices))
-    monkeypatch.setattr(subsets, "_build_bits", counted("bits", subsets._build_bits))
     theta = _random_theta(18, torch_gen, scale=0.3)
     x = torch.ones(3, 18, dtype=torch.int64)
     x[0, 0] = x[1, 5] = x[2, 17] = 0  # three tumours of 17 events
     got = subset_log_likelihood(theta, x)
-    assert builds == {"levels": 1, "bits": 1}
+    assert large_table_builds == {"levels": 1, "bits": 1}
     alone = torch.cat([subset_log_likelihood(theta, x[i : i + 1]) for i in range(3)])
     assert torch.equal(got, alone)
 

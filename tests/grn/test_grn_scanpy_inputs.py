@@ -95,9 +95,11 @@ def test_write_results_into_a_backed_view_says_what_to_do(planted, tmp_path):
     backed.file.close()
 
 
-def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
-    data = planted.copy()
-    reps = data[data.obs["time"] == data.obs["time"].unique()[2]].copy()
+def _fits_with_replicates(data: ad.AnnData, time: float) -> tuple[GRNModel, GRNModel,
+                                                                    ad.AnnData]:
+    """Fits of ``data`` plus shifted replicates of the cells at ``time``, rows as they come
+    and shuffled; the replicates follow their twins by name."""
+    reps = data[data.obs["time"] == time].copy()
     reps.X = reps.X + 0.05
     reps.obs_names = [f"{n}-rep" for n in reps.obs_names]
     both = ad.concat([data, reps])
@@ -106,6 +108,12 @@ def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
     rng = np.random.default_rng(0)
     with pytest.warns(UserWarning, match="cells share a time point"):
         shuffled = _fit(both[rng.permutation(both.n_obs)].copy())
+    return model, shuffled, reps
+
+
+def test_pairs_do_not_depend_on_row_order_when_cells_share_a_time(planted):
+    data = planted.copy()
+    model, shuffled, _ = _fits_with_replicates(data, data.obs["time"].unique()[2])
     pd.testing.assert_frame_equal(model.network(), shuffled.network())
 
 
@@ -113,16 +121,7 @@ def test_default_start_does_not_depend_on_row_order_when_cells_share_the_first_t
     # simulate()'s default start took the first row at the earliest time of each trajectory,
     # so shuffling the rows moved it by 0.05 here while the fit itself stayed the same
     data = planted.copy()
-    first = data[data.obs["time"] == data.obs["time"].min()].copy()
-    reps = first.copy()
-    reps.X = reps.X + 0.05
-    reps.obs_names = [f"{n}-rep" for n in reps.obs_names]  # after their twins by name
-    both = ad.concat([data, reps])
-    with pytest.warns(UserWarning, match="cells share a time point"):
-        model = _fit(both)
-    rng = np.random.default_rng(0)
-    with pytest.warns(UserWarning, match="cells share a time point"):
-        shuffled = _fit(both[rng.permutation(both.n_obs)].copy())
+    model, shuffled, reps = _fits_with_replicates(data, data.obs["time"].min())
     t0 = [float(data.obs["time"].min())]
     # the cell that pairs with the next time point, the last by obs_names, as in training
     expected = np.asarray(reps.X).mean(axis=0)
