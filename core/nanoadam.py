@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import check_count, check_number
+from core.checks import _check_betas, check_count, check_number
 from core.select import _check_density, topk_mask_flat
 
 __all__ = ["NanoAdam"]
@@ -113,12 +113,10 @@ class NanoAdam(torch.optim.Optimizer):
         # the float it holds: np.array(1e-8) failed in the step's add_ ("must be Tensor")
         eps = check_number("eps", eps, at_least=0)
         check_number("weight_decay", weight_decay, at_least=0)
-        try:
-            valid = len(betas) == 2 and 0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0
-        except TypeError:  # betas=0.9 failed here with "object of type 'float' has no len()"
-            raise TypeError(f"betas: expected two numbers in [0, 1), got {betas!r}") from None
-        if not valid:
-            raise ValueError(f"betas: expected two values in [0, 1), got {betas}")
+        # HORST's check: betas=(np.array(0.9), 0.99) passed a check of its own and failed in
+        # the step; a list stays a list, as torch's Adam keeps it
+        checked = _check_betas(betas)
+        betas = list(checked) if isinstance(betas, list) else checked
         density = _check_density(density)
         # check_count, not int(): mask_interval=2.5 was silently 2
         mask_interval = check_count("mask_interval", mask_interval, at_least=1)

@@ -23,6 +23,22 @@ def test_written_file_gets_the_umask_mode(tmp_path: Path, umask: int) -> None:
     assert out.read_text() == '{\n  "a": 1\n}\n'
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux /proc")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_umask_is_read_without_setting_it(monkeypatch, umask: int) -> None:
+    # reading the umask by setting it to 022 and back gave a file another thread created
+    # in that window the wrong permissions; Linux reports it in /proc/self/status
+    from core.atomic import _umask
+
+    old = os.umask(umask)
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(os, "umask", lambda *_: pytest.fail("os.umask was called"))
+            assert _umask() == umask
+    finally:
+        os.umask(old)
+
+
 def test_failure_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
     out.write_text("old")

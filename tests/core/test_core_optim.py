@@ -671,6 +671,26 @@ def test_nanoadam_betas_not_a_pair_is_named() -> None:
     assert NanoAdam([w], betas=[0.8, 0.99]).param_groups[0]["betas"] == [0.8, 0.99]
 
 
+def test_nanoadam_checks_betas_as_horst_does() -> None:
+    # NanoAdam's own check let betas=(np.array(0.9), 0.99) through to fail in the step
+    # ("mul_(): argument 'other' must be Tensor"), and (0.9, np.array([0.99])) failed as
+    # "only 0-dimensional arrays can be converted"; HORST took the first, named the second
+    def run(betas) -> torch.Tensor:
+        w = nn.Parameter(torch.tensor([1.0, -2.0, 3.0, 0.5]))
+        opt = NanoAdam([w], lr=0.1, betas=betas, density=0.5, mask_interval=1)
+        for _ in range(3):
+            w.grad = w.detach() ** 3
+            opt.step()
+        return w.detach()
+
+    assert torch.equal(run((np.array(0.5), np.float32(0.75))), run((0.5, 0.75)))
+    w = nn.Parameter(torch.ones(4))
+    assert NanoAdam([w], betas=(np.array(0.5), 0.75)).param_groups[0]["betas"] == (0.5, 0.75)
+    for betas in ((0.9, np.array([0.99])), (True, 0.5)):
+        with pytest.raises(TypeError, match=r"^betas: expected two numbers in \[0, 1\)"):
+            NanoAdam([w], betas=betas)
+
+
 @pytest.mark.parametrize("as_", [np.array, lambda x: np.float32(x) if isinstance(x, float)
                                  else x, torch.tensor], ids=["0d-array", "float32", "tensor"])
 def test_optimizer_numbers_as_numpy_or_torch_scalars(as_) -> None:
