@@ -225,7 +225,10 @@ def disagreement(z: Any, adjacency: Any) -> float:
     ValueError
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array, or ``adjacency`` is not a
         finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative).
+    TypeError
+        If ``adjacency`` is a :class:`FriedkinJohnsen` model, not its weights.
     """
+    _refuse_model(adjacency)
     # a labelled z follows a DataFrame adjacency's agents (it was read by position)
     labels = bk.frame_labels(adjacency)
     Z = _opinions(bk.by_agent_label(z, labels, "z"), "z")
@@ -292,6 +295,14 @@ def controversy(z: Any) -> float:
     return float((_opinions(z, "z") ** 2).sum())
 
 
+def _refuse_model(adjacency: Any) -> None:
+    """Refuse a model passed where its adjacency is expected, by name."""
+    # scipy failed on it with "missing 1 required positional argument: 'shape'"
+    if isinstance(adjacency, FriedkinJohnsen):
+        raise TypeError("adjacency: expected an (n, n) weight matrix, got a FriedkinJohnsen "
+                        "model; pass the adjacency the classic FJ model is built from")
+
+
 def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     """Build the classic FJ model ``z = (I + L)^{-1} s`` (Musco et al.; Bindel et al.).
 
@@ -310,6 +321,7 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     FriedkinJohnsen
         The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
     """
+    _refuse_model(adjacency)
     labels = bk.frame_labels(adjacency)
     adjacency = bk.square_frame(adjacency, "adjacency")  # a DataFrame is read by label
     A = bk.to_scipy_csr(adjacency)

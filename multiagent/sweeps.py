@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -32,7 +32,7 @@ def _closed_form(sc: Scenario) -> float | None:
 
 def sweep(
     base: Scenario,
-    grid: Mapping[str, Sequence[Any]],
+    grid: Mapping[str, Sequence[Any]] | pd.Series,
     *,
     questions: int = 50,
     seed: int | None = 0,
@@ -47,8 +47,9 @@ def sweep(
         Scenario the grid modifies (its first adversary is the one ``adversary_*`` keys
         change; one is added if it has none).
     grid
-        Field name -> values.  Scenario fields (``graph``, ``n``, ``gamma``, ``alpha``,
-        ``rounds``, ``n_options``, ``seed``) or adversary fields prefixed ``adversary_``
+        Field name -> values (a dict, or a pandas Series read as one).  Scenario fields
+        (``graph``, ``n``, ``gamma``, ``alpha``, ``rounds``, ``n_options``, ``seed``) or
+        adversary fields prefixed ``adversary_``
         (``adversary_position``, ``adversary_gamma``, ``adversary_alpha``,
         ``adversary_persuasion``, ``adversary_sleeper``, ``adversary_target``).
         ``adversary_position = "none"`` removes the adversary.
@@ -78,6 +79,12 @@ def sweep(
     >>> df["adversary_weight"].round(4).tolist()
     [0.2857, 0.6667]
     """
+    # a Series is not a Mapping: set(grid) took its values ("unhashable type: 'list'")
+    if isinstance(grid, pd.Series):
+        grid = grid.to_dict()
+    if not isinstance(grid, Mapping):
+        raise TypeError("grid: expected a mapping of field name -> values (a dict or a "
+                        f"pandas Series), got a {type(grid).__name__}")
     unknown = set(grid) - _SCENARIO - _ADVERSARY
     if unknown:
         raise ValueError(
@@ -85,6 +92,10 @@ def sweep(
             f"or adversary fields {sorted(_ADVERSARY)}"
         )
     keys = list(grid)
+    for k in keys:  # "star" swept its letters ("unknown topology 's'"), 0.2 was not iterable
+        if isinstance(grid[k], str | bytes) or not isinstance(grid[k], Iterable):
+            raise TypeError(f"grid {k!r}: expected a list of values to sweep, got "
+                            f"{grid[k]!r} (write [{grid[k]!r}] for one value)")
     combos = list(itertools.product(*(list(grid[k]) for k in keys)))
     rows = []
     for values in tqdm(combos, disable=not progress, desc="sweep"):

@@ -56,7 +56,7 @@ def make_graph(
         or ``"ba"`` (Barabási–Albert with ``m`` edges per new node); or a networkx graph,
         relabelled to ``0..n-1`` in its node order.
     n
-        Number of agents (ignored for a networkx graph).
+        Number of agents, an integer >= 2 (ignored for a networkx graph).
     p, m, seed
         Random-graph parameters and seed. ``seed=None`` draws from Python's global
         ``random`` generator (networkx's rule), so it advances the caller's
@@ -74,14 +74,13 @@ def make_graph(
     """
     if isinstance(name, nx.Graph):
         return nx.convert_node_labels_to_integers(name, ordering="default")
-    if int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
     # networkx said "a cannot be used to generate a random.Random instance"; core imports
     # torch, which importing this module alone does not need
     from core.checks import check_count, check_number, check_seed
 
+    # check_count, as every other count: n=6.0 was taken as 6 agents
+    n = check_count("n", n, at_least=2)
     seed = check_seed(seed)
-    n = int(n)
     if name == "complete":
         return nx.complete_graph(n)
     if name == "star":

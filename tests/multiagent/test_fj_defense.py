@@ -130,6 +130,25 @@ def test_sweep_tidy_and_closed_forms():
         sweep(BASE, {"colour": [1]})
 
 
+def test_sweep_reads_a_pandas_series_grid_like_a_dict():
+    # a Series is not a Mapping: set(grid) took its values and failed "unhashable type: 'list'"
+    pd = pytest.importorskip("pandas")
+    grid = {"graph": ["complete", "star"], "gamma": [0.2, 0.5]}
+    expected = sweep(BASE, grid, questions=2)
+    pd.testing.assert_frame_equal(sweep(BASE, pd.Series(grid), questions=2), expected)
+    assert expected.adversary_weight.tolist() == pytest.approx(
+        expected.adversary_weight_closed_form.tolist(), abs=1e-12)
+    with pytest.raises(TypeError, match=r"^grid: expected a mapping of field name -> values"):
+        sweep(BASE, [("graph", ["star"])])
+
+
+@pytest.mark.parametrize("value", ["star", 0.2])
+def test_a_grid_value_that_is_not_a_list_is_refused_by_key(value):
+    # "star" swept its letters ("unknown topology 's'"); 0.2 was "not iterable", naming no key
+    with pytest.raises(TypeError, match=r"^grid 'gamma': expected a list of values to sweep"):
+        sweep(BASE, {"gamma": value}, questions=2)
+
+
 def test_more_agents_on_a_networkx_graph_is_refused_not_ignored():
     # n is ignored for a networkx graph: "more_agents" returned a scenario reporting n + 4
     # that simulated the same 34 agents, with the same adversary weight

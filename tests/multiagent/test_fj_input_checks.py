@@ -191,6 +191,21 @@ def test_opinion_indices_check_shapes_values_and_weights():
         classic_fj(neg)
 
 
+def test_a_model_in_place_of_the_adjacency_is_refused_by_name():
+    # opinion_indices(model, s) failed in scipy with "missing 1 required positional
+    # argument: 'shape'", naming no argument of ours
+    A = np.ones((3, 3)) - np.eye(3)
+    model = classic_fj(A)
+    s = np.array([1.0, 0.0, 0.5])
+    for call in (lambda: opinion_indices(model, s), lambda: classic_fj(model),
+                 lambda: disagreement(s, model)):
+        with pytest.raises(TypeError, match=r"^adjacency: expected an \(n, n\) weight matrix, "
+                                            r"got a FriedkinJohnsen model"):
+            call()
+    assert opinion_indices(A, s)["disagreement"] == pytest.approx(disagreement(
+        model.equilibrium(s), A))
+
+
 @pytest.mark.parametrize("layout", ["dense", "sparse"])
 def test_torch_model_casts_tensor_beliefs_to_its_dtype(layout):
     # numpy beliefs were cast to the model's dtype; float64 tensors made matmul/solve fail

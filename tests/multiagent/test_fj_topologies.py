@@ -60,8 +60,22 @@ def test_topology_shapes():
 def test_bad_topology_input():
     with pytest.raises(ValueError, match="unknown topology"):
         make_graph("hypercube", 4)
-    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+    with pytest.raises(ValueError, match=r"^n: expected an integer >= 2, got 1"):
         make_graph("ring", 1)
+
+
+def test_a_float_number_of_agents_is_refused_like_every_other_count():
+    # make_graph("ring", 6.0) and Scenario(n=6.0) simulated 6 agents, where every other
+    # count of the package (rounds, questions, sleeper...) refuses a float
+    from multiagent import Scenario
+
+    for n in (6.0, 6.5, True):
+        with pytest.raises(TypeError, match=r"^n: expected an integer >= 2"):
+            make_graph("ring", n)
+    with pytest.raises(TypeError, match=r"^n: expected an integer >= 2, got 6.0"):
+        Scenario(n=6.0).model()
+    assert make_graph("ring", np.int64(6)).number_of_edges() == 6
+    assert make_graph(nx.path_graph(3), 2.5).number_of_nodes() == 3  # n ignored for a graph
 
 
 def test_networkx_graph_and_directed_orientation():
