@@ -188,6 +188,23 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
     return scores
 
 
+def _grid_value(g: Any) -> Any:
+    """Read a float32 or float16 strength as the float64 of its shortest decimal (0.01).
+
+    ``torch.logspace`` and ``np.float32`` grids gave ``cv_scores`` keys and a chosen ``l1``
+    such as 0.009999999776482582; anything else is returned unchanged.
+    """
+    if isinstance(g, torch.Tensor) and g.ndim == 0 and g.is_floating_point():
+        g = g.detach().cpu()
+        # numpy has no bfloat16
+        g = (g.float() if g.dtype == torch.bfloat16 else g).numpy()[()]
+    if isinstance(g, np.ndarray) and g.ndim == 0:
+        g = g[()]
+    if isinstance(g, np.floating) and g.dtype.itemsize < 8:
+        return float(str(g))  # numpy prints the shortest decimal that round-trips
+    return g
+
+
 def select_l1(
     x: np.ndarray,
     grid: Sequence[float] | None = None,
@@ -205,7 +222,8 @@ def select_l1(
     x
         Binary (N, n) matrix.
     grid
-        Candidate strengths (default :func:`default_l1_grid`).
+        Candidate strengths (default :func:`default_l1_grid`); float32 values (e.g. of
+        ``torch.logspace``) are read as their shortest decimal (0.01, not 0.0099999998).
     folds, seed
         CV settings (the same folds for every candidate); the seed also seeds the fits'
         MCMC chains. ``seed=None`` draws new folds on every call (the chains then get seed
@@ -224,14 +242,14 @@ def select_l1(
     Returns
     -------
     best, scores
-        The chosen strength (among those with a finite mean score) and the per-fold scores
-        of every candidate.
+        The chosen strength (a float, among those with a finite mean score) and the per-fold
+        scores of every candidate, keyed by the strengths as floats.
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     if checkpoint is not None and seed is None:
         # without a seed the folds differ between runs, so saved scores would mix two splits
         raise ValueError("checkpoint needs a fixed seed (the folds must be the same on resume)")
-    grid = list(default_l1_grid(len(x)) if grid is None else grid)
+    grid = [_grid_value(g) for g in (default_l1_grid(len(x)) if grid is None else grid)]
     if not grid:  # else max() of no scores fails after the fits with a message naming nothing
         raise ValueError("grid must hold at least one L1 strength")
     tests = kfold_indices(len(x), folds, seed=seed)

@@ -40,8 +40,9 @@ class CTMC:
     event_names
         Names of the n events (default ``E0, E1, ...``), read as text like a DataFrame's
         columns; without ``theta``, the names that :meth:`fit` gives a plain array's
-        columns (a DataFrame's or AnnData's must match). Methods taking an event read an
-        integer as its index and a string as its name.
+        columns (a DataFrame's or AnnData's must be the same events, matched by name in
+        any order). Methods taking an event read an integer as its index and a string as
+        its name; methods taking a cohort match a DataFrame's or AnnData's events by name.
 
     Examples
     --------
@@ -151,9 +152,10 @@ class CTMC:
         if isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData":
             x, names = validate_cohort(X, warn_unobserved=False)
             if names != self.event_names:
-                raise ValueError(
-                    f"X's events {names} do not match the model's events {self.event_names}"
-                )
+                # the model's events in another column order are matched by name, as
+                # plot_theta and theta_frame do (they were refused)
+                x = _reorder(x, names, self.event_names or [], "X's events",
+                             "the model's events")
             return x
         arr = np.asarray(X)
         if arr.ndim == 2 and self.event_names is not None and arr.shape[1] != len(
@@ -245,9 +247,9 @@ class CTMC:
             event_names = self.event_names
         x, names = validate_cohort(X, event_names)
         if preset is not None and names != preset:
-            raise ValueError(
-                f"X's events {names} do not match the event_names {preset} given to CTMC()"
-            )
+            # a DataFrame's columns in another order are matched to the names by name
+            x = _reorder(x, names, preset, "X's events", "the event_names given to CTMC()")
+            names = preset
         kwargs = dict(
             method=method,
             sparsity=sparsity,
@@ -419,7 +421,9 @@ class CTMC:
         Returns
         -------
         list of (order, probability)
-            Orders as event names with P(order | these events observed), most probable first.
+            Orders as event names with P(order | these events observed), most probable
+            first; orders of equal probability in the order of
+            ``itertools.permutations(events)``.
         """
         res = top_orders(self.theta, [self._event(e, "events") for e in events], k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
@@ -514,7 +518,8 @@ class CTMC:
         Parameters
         ----------
         adata
-            AnnData whose variables are the model's events, in the same order.
+            AnnData whose variables are the model's events, in any order (theta is
+            written in ``var_names`` order).
         key_added
             Key of the ``varp`` and ``uns`` entries.
 
@@ -536,9 +541,13 @@ class CTMC:
         if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
         theta = self.theta  # NotFittedError before anything is written
-        if [str(v) for v in adata.var_names] != list(self.event_names):
-            raise ValueError(f"adata.var_names must be the model's events in order "
-                             f"{self.event_names[:5]}..., got {list(adata.var_names[:5])}...")
+        var = [str(v) for v in adata.var_names]
+        if var != list(self.event_names):
+            # the model's events in another order: theta is written in var_names order
+            # (it was refused, while log_likelihood and plot_theta match events by name)
+            idx = _event_positions(var, list(self.event_names or []), "adata.var_names",
+                                   "the model's events")
+            theta = theta[np.ix_(idx, idx)]
         grid = sorted(self.cv_scores)
         info: dict[str, Any] = {
             "convention": "theta[i, j] = effect of event j on the rate of event i; "
@@ -619,3 +628,23 @@ class CTMC:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:  # damaged or edited
             raise ValueError(f"{path} is not a valid prunus.ctmc model file: {exc!r}") from exc
         return model
+
+
+def _event_positions(names: list[str], events: list[str], what: str, of: str) -> list[int]:
+    """Position in ``events`` of each of ``names``; ValueError unless they are the same set."""
+    pos = {e: i for i, e in enumerate(events)}
+    given = set(names)
+    if len(given) != len(names) or given != set(pos):
+        missing = [e for e in events if e not in given][:10]
+        extra = [e for e in names if e not in pos][:10]
+        raise ValueError(f"{what} {names[:10]} do not match {of} {events[:10]} (missing: "
+                         f"{missing}, unexpected: {extra})")
+    return [pos[e] for e in names]
+
+
+def _reorder(x: np.ndarray, names: list[str], events: list[str], what: str,
+             of: str) -> np.ndarray:
+    """Columns of ``x`` (named ``names``) put in the order of ``events``, matched by name."""
+    _event_positions(names, events, what, of)  # the same events, else a ValueError
+    where = {e: i for i, e in enumerate(names)}
+    return x[:, [where[e] for e in events]]

@@ -209,7 +209,8 @@ def top_orders(
     Returns
     -------
     list of (order, probability)
-        Orders with P(order | these events observed), most probable first.
+        Orders with P(order | these events observed), most probable first; orders of
+        equal probability in the order of ``itertools.permutations(events)``.
     """
     import itertools
 
@@ -223,5 +224,7 @@ def top_orders(
     perms = torch.tensor(list(itertools.permutations(ev)), dtype=torch.int64, device=th.device)
     lp = sequence_log_prob(th, perms.reshape(len(perms), len(ev)))
     prob = torch.softmax(lp, dim=0)
-    top = torch.argsort(prob, descending=True)[:k]
+    # stable: orders of equal probability (e.g. independent events of equal rates) came
+    # back in an unspecified order
+    top = torch.argsort(prob, descending=True, stable=True)[:k]
     return [(perms[i].tolist(), float(prob[i])) for i in top]

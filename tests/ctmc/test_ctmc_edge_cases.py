@@ -134,8 +134,8 @@ def test_results_go_back_into_the_cohort_anndata(tmp_path):
     back = ad.read_h5ad(tmp_path / "c.h5ad")
     np.testing.assert_array_equal(back.varp["ctmc"], model.theta)
     assert back.uns["ctmc"]["convention"].startswith("theta[i, j] = effect of event j")
-    with pytest.raises(ValueError, match="var_names must be the model's events in order"):
-        model.write_results(cohort[:, ::-1].copy())
+    with pytest.raises(ValueError, match=r"var_names \['A'\] do not match .*missing: \['B'\]"):
+        model.write_results(cohort[:, :1].copy())
     for key in (None, "ctmc/l1"):  # stored, then write_h5ad raised AttributeError
         with pytest.raises(ValueError, match="key_added must be a non-empty string"):
             model.write_results(cohort, key_added=key)
@@ -514,3 +514,39 @@ def test_a_theta_of_object_dtype_is_read_as_its_numbers():
     assert order_probability(theta.astype(object), 0, 1) == order_probability(theta, 0, 1)
     with pytest.raises(TypeError, match="theta must be real"):
         CTMC(np.array([["a", 1.0], [0.0, 1.0]], dtype=object))
+
+
+def test_cohort_frames_with_the_model_events_in_another_order_are_matched_by_name():
+    import anndata as ad
+
+    from biomodels.ctmc import CTMC, random_sparse_theta
+
+    names = ["TP53", "IDH1", "EGFR"]
+    model = CTMC(random_sparse_theta(3, seed=0), names)
+    x = model.sample(30, seed=1).X
+    frame = pd.DataFrame(x, columns=names)
+    swapped = frame[["EGFR", "TP53", "IDH1"]]
+    # refused with "X's events ... do not match the model's events", while plot_theta and
+    # theta_frame matched events by name
+    expected = model.log_likelihood(x)
+    np.testing.assert_array_equal(model.log_likelihood(swapped), expected)
+    np.testing.assert_array_equal(model.log_likelihood(ad.AnnData(
+        swapped.to_numpy(np.float32), var=pd.DataFrame(index=swapped.columns))), expected)
+    np.testing.assert_array_equal(model.independence_log_likelihood(swapped, train=frame),
+                                  model.independence_log_likelihood(x))
+    # write_results writes theta in the AnnData's var_names order
+    cohort = ad.AnnData(swapped.to_numpy(np.float32), var=pd.DataFrame(index=swapped.columns))
+    model.write_results(cohort)
+    np.testing.assert_array_equal(cohort.varp["ctmc"],
+                                  model.theta_frame().loc[swapped.columns, swapped.columns])
+    # names given to CTMC() order a fit on a DataFrame of the same events
+    fitted = CTMC(event_names=names).fit(swapped, l1=0.1, max_steps=5)
+    np.testing.assert_array_equal(
+        fitted.theta, CTMC(event_names=names).fit(frame, l1=0.1, max_steps=5).theta)
+    assert fitted.event_names == names
+    # a missing or an extra event is still refused by name
+    with pytest.raises(ValueError, match=r"do not match the model's events .*missing: "
+                                         r"\['IDH1'\], unexpected: \['KRAS'\]"):
+        model.log_likelihood(swapped.rename(columns={"IDH1": "KRAS"}))
+    with pytest.raises(ValueError, match=r"unexpected: \['KRAS'\]"):
+        model.log_likelihood(frame.assign(KRAS=0))

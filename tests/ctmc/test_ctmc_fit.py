@@ -89,6 +89,20 @@ def test_l1_by_cross_validation_prefers_moderate_penalty():
     assert model.l1 == 1e-4 and set(model.cv_scores) == {1e-4, 0.3}
 
 
+@pytest.mark.parametrize("grid", [np.array([1e-4, 0.3], dtype=np.float32),
+                                  [np.float32(1e-4), np.float32(0.3)],
+                                  torch.tensor([1e-4, 0.3]), torch.tensor([1e-4, 0.3]).half()])
+def test_a_float32_l1_grid_gives_the_strengths_as_written(grid):
+    # the keys and the chosen l1 were float32 values: 9.99999974737875e-05, 0.30000001192...
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 60, seed=1).X
+    best, scores = select_l1(x, grid, folds=2, max_steps=5)
+    assert list(scores) == [1e-4, 0.3] and all(type(k) is float for k in scores)
+    assert type(best) is float and best in (1e-4, 0.3)
+    model = CTMC().fit(x, l1_grid=grid, folds=2, max_steps=5)
+    assert list(model.cv_scores) == [1e-4, 0.3] and model.l1 in (1e-4, 0.3)
+    assert type(model.l1) is float
+
+
 def _scoring_devices(monkeypatch):
     import biomodels.ctmc.crossval as cv
 
@@ -266,8 +280,10 @@ def test_model_api_roundtrip(tmp_path):
     assert sorted(order) == sorted(["TP53", "EGFR", "PTEN"])
     assert m3.log_likelihood(frame).shape == (300,)
     assert len(m3.strongest_effects(3)) <= 3
+    # the same events in another column order are matched by name
+    np.testing.assert_array_equal(m3.log_likelihood(frame[names[::-1]]), m3.log_likelihood(x))
     with pytest.raises(ValueError, match="do not match"):
-        m3.log_likelihood(frame[names[::-1]])
+        m3.log_likelihood(frame.rename(columns={"PTEN": "KRAS"}))
     with pytest.raises(ValueError, match="a='KRAS' is not an event"):
         m3.order_probability("KRAS", "TP53")
     with pytest.raises(RuntimeError, match="fit"):

@@ -104,6 +104,19 @@ def test_top_orders_needs_a_positive_count():
         model.top_orders([0, 1, 2], k=-1)
 
 
+def test_top_orders_of_equal_probability_come_in_enumeration_order():
+    # independent events of equal rates: all 24 orders have probability 1/24, and the
+    # unstable sort returned them in an unspecified order
+    from biomodels.ctmc import CTMC
+
+    res = top_orders(np.zeros((5, 5)), [3, 0, 4, 1], k=24)
+    assert [o for o, _ in res] == [list(p) for p in itertools.permutations([3, 0, 4, 1])]
+    assert [p for _, p in res] == pytest.approx([1 / 24] * 24, rel=1e-12)
+    model = CTMC(np.zeros((4, 4)), ["A", "B", "C", "D"])
+    assert [o for o, _ in model.top_orders(["D", "A", "C", "B"], k=3)] == [
+        ["D", "A", "C", "B"], ["D", "A", "B", "C"], ["D", "C", "A", "B"]]
+
+
 def test_exact_order_probability_with_underflowing_state_probabilities():
     # three very rare, independent and identical events: P(0 before 1) = 1/2 by symmetry, though
     # every state with two events has probability below e^-800 (0.0 in float64)
