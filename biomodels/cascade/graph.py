@@ -795,6 +795,14 @@ def by_node_label(graph: CascadeGraph, values: Any, name: str) -> Any:
     return np.asarray(out, dtype=np.float64)
 
 
+def is_bool_scalar(value: Any) -> bool:
+    """Whether ``value`` is one bool: Python's, numpy's, or a 0-d bool array or tensor."""
+    if isinstance(value, bool | np.bool_):
+        return True
+    return (isinstance(value, np.ndarray | torch.Tensor) and value.ndim == 0
+            and value.dtype in (np.bool_, torch.bool))
+
+
 def seed_probabilities(
     graph: CascadeGraph,
     seeds: Iterable[Hashable] | None = None,
@@ -824,13 +832,19 @@ def seed_probabilities(
     Raises
     ------
     TypeError
-        If ``seed_prob`` holds complex values, or is a bool or a string.
+        If ``seed_prob`` holds complex values, or is a bool (also a 0-d bool array or
+        tensor) or a string.
     ValueError
         On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
     """
     if seeds is None and seed_prob is None:
         raise ValueError("seeds, seed_prob: give a seed set or seed probabilities")
     dtype, device = graph.dtype, graph.device
+    if is_bool_scalar(seed_prob) or isinstance(seed_prob, str | bytes):
+        # True seeded every node for sure (also as torch.tensor(True)); "0.3" was read as a
+        # number
+        raise TypeError(f"seed_prob: expected a probability (a number) or one per node, "
+                        f"got {seed_prob!r}")
     seed_prob = by_node_label(graph, seed_prob, "seed_prob")
     if seed_prob is not None and (seed_prob.is_complex() if isinstance(seed_prob, torch.Tensor)
                                   else np.iscomplexobj(seed_prob)):
@@ -846,10 +860,6 @@ def seed_probabilities(
             # caller's own, so editing the result edited it
             p = p.clone()
     elif np.ndim(seed_prob) == 0:
-        if isinstance(seed_prob, bool | np.bool_ | str | bytes):
-            # True seeded every node for sure; "0.3" was read as a number
-            raise TypeError(f"seed_prob: expected a probability (a number) or one per node, "
-                            f"got {seed_prob!r}")
         p = torch.full((graph.n,), float(seed_prob), dtype=dtype, device=device)
     else:
         # torch.tensor copies: as_tensor shared the memory of a float64 numpy array

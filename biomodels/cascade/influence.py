@@ -30,7 +30,7 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph, as_label_list, by_node_label, first_labels
+from .graph import CascadeGraph, as_label_list, by_node_label, first_labels, is_bool_scalar
 from .loopy import tda_size_distribution
 from .plan import TreePlan, tree_plan
 from .tree import tree_size_distribution
@@ -151,8 +151,9 @@ def celf(
     if base_seed_prob is None:
         base = torch.zeros(n, dtype=dtype, device=device)
     else:
-        if isinstance(base_seed_prob, bool | np.bool_ | str | bytes):
-            # True was read as 1.0 (every node seeded for sure) and "0.3" failed in torch
+        if is_bool_scalar(base_seed_prob) or isinstance(base_seed_prob, str | bytes):
+            # True (also torch.tensor(True)) was read as 1.0, every node seeded for sure,
+            # and "0.3" failed in torch
             raise TypeError(f"base_seed_prob: expected a probability (a number) or one per "
                             f"node, got {base_seed_prob!r}")
         base = torch.as_tensor(by_node_label(graph, base_seed_prob, "base_seed_prob"),

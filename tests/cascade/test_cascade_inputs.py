@@ -474,6 +474,12 @@ def test_a_boolean_mask_is_not_read_as_nodes_0_and_1(seeds):
     (lambda g: celf(g, 1, base_seed_prob=True), "base_seed_prob"),  # read as 1.0
     (lambda g: celf(g, 1, base_seed_prob=np.bool_(False)), "base_seed_prob"),
     (lambda g: celf(g, 1, base_seed_prob="0.3"), "base_seed_prob"),
+    # 0-d bool arrays and tensors were read as 1.0 while a Python bool was refused
+    (lambda g: seed_probabilities(g, seed_prob=torch.tensor(True)), "seed_prob"),
+    (lambda g: seed_probabilities(g, seed_prob=np.array(True)), "seed_prob"),
+    (lambda g: size_distribution(g, seed_prob=torch.tensor(False)), "seed_prob"),
+    (lambda g: celf(g, 1, base_seed_prob=torch.tensor(True)), "base_seed_prob"),
+    (lambda g: celf(g, 1, base_seed_prob=np.array(True)), "base_seed_prob"),
 ])
 def test_numbers_given_as_text_or_bools_are_refused_by_name(call, match):
     # before: "1e-6" and "0.5" failed in torch / numpy naming nothing, min_prob=True made
