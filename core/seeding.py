@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +13,11 @@ import torch
 from core.checks import check_seed
 
 __all__ = ["seeded_globals"]
+
+# the generators (and pyro's handler stack and parameter store) are process-wide: two
+# threads' blocks at once reseeded each other's streams and crashed pyro fits with
+# "Multiple sample sites named ..."; reentrant so that a block may nest in another
+_GLOBALS_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -23,6 +29,11 @@ def seeded_globals(seed: int) -> Iterator[None]:
     :func:`torch.random.fork_rng`), so a seeded fit neither resets nor consumes the caller's
     random streams. The CUDA generators take part only once CUDA is initialized (a fit of
     CUDA tensors): the block never starts CUDA itself.
+
+    Blocks in different threads run one at a time (a process-wide lock), so seeded fits run
+    in a thread pool give what they give alone; a block that waits for another thread's
+    block would therefore never end. Draws from the global generators made by other threads
+    outside any block are not kept out: during a block they take from its seeded stream.
 
     Parameters
     ----------
@@ -48,6 +59,12 @@ def seeded_globals(seed: int) -> Iterator[None]:
     # torch took 1.5 as 1, numpy refused it; numpy's legacy seed (and pyro's) is 32-bit,
     # and 2**32 failed as "Seed must be between 0 and 2**32 - 1", naming no argument
     seed = check_seed(seed, "seed", optional=False, bits=32)
+    with _GLOBALS_LOCK:
+        yield from _seeded(seed)
+
+
+def _seeded(seed: int) -> Iterator[None]:
+    """Body of :func:`seeded_globals`, run under its lock."""
     py_state, np_state = random.getstate(), np.random.get_state()
     # fork_rng reads every GPU's generator, which initializes CUDA: a CPU fit on a GPU
     # machine took a CUDA context (GPU memory, and an error where another process holds

@@ -858,7 +858,9 @@ def fit_fj_bayes(
         Posterior draws for the summaries.
     seed
         Seed of the SVI and posterior draws, in ``[0, 2**32)``; the global torch, numpy and
-        ``random`` generators and pyro's parameter store are left as they were.
+        ``random`` generators and pyro's parameter store are left as they were. Fits in
+        several threads run their SVI one at a time (pyro's state is process-wide), each
+        giving what it gives alone.
     progress
         Show a tqdm bar.
 

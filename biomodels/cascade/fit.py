@@ -533,7 +533,9 @@ def fit_bayesian(
     seed
         Seed of the draws: pyro's for SVI (below 2**32, numpy's global seed range; seeded
         for this call only: the global generators are restored afterwards), a private numpy
-        generator's for the grid.
+        generator's for the grid. SVI fits in other threads wait for each other (pyro's
+        generators, handlers and parameters are process-wide), so a thread pool of seeds
+        gives each seed's posterior, one fit at a time.
     progress
         tqdm progress bar.
 

@@ -82,7 +82,9 @@ def posterior_theta(
         SVI optimisation (Adam).
     seed
         Seed of the draws, in ``[0, 2**32)`` (pyro's torch, numpy and ``random`` streams,
-        seeded for this call only: the global generators are restored afterwards).
+        seeded for this call only: the global generators are restored afterwards). Calls
+        in other threads wait for each other (pyro's generators, handlers and parameters
+        are process-wide), so a thread pool of seeds gives each seed's draws, one at a time.
     init_theta
         Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
         centre (independence model, no interactions).

@@ -75,3 +75,39 @@ def test_a_cpu_block_does_not_start_cuda_on_a_gpu_machine(monkeypatch):
         got = torch.rand(3)
     assert torch.equal(got, torch.rand(3, generator=torch.Generator().manual_seed(7)))
     assert _same(before, _states())
+
+
+def test_blocks_in_threads_draw_what_they_draw_alone():
+    # two threads' blocks at once reseeded each other's global generators: the draw made
+    # after the other thread had entered its block came from that thread's seed
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(seed: int, start: threading.Barrier | None = None) -> list[float]:
+        if start is not None:
+            start.wait()
+        with seeded_globals(seed):
+            first = torch.rand(1).item()
+            time.sleep(0.05)  # let the other thread run (and enter its block, unlocked)
+            return [first, torch.rand(1).item(), float(np.random.rand()), random.random()]
+
+    alone = [run(s) for s in (1, 2)]
+    start = threading.Barrier(2)
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda s: run(s, start), (1, 2)))
+    assert together == alone
+    assert alone[0] != alone[1]
+
+
+def test_blocks_nest_in_one_thread():
+    with seeded_globals(3):
+        a = torch.rand(2)
+        with seeded_globals(4):  # the lock is reentrant: no deadlock
+            b = torch.rand(2)
+        c = torch.rand(2)
+    with seeded_globals(3):
+        expected = torch.rand(4)
+    assert torch.equal(torch.cat([a, c]), expected)
+    with seeded_globals(4):
+        assert torch.equal(b, torch.rand(2))
