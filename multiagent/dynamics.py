@@ -23,7 +23,6 @@ classic FJ model in the stubbornness form; with ``gamma = 0`` it is DeGroot aver
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -763,9 +762,12 @@ class FriedkinJohnsen:
             def lu_solve(B: Any) -> Any:
                 return torch.linalg.lu_solve(LU, piv, B, adjoint=transpose)
         else:
-            with warnings.catch_warnings():  # an exactly singular K is named below instead
-                warnings.simplefilter("ignore", sla.LinAlgWarning)
-                LU = sla.lu_factor(K, check_finite=False)
+            # LAPACK's getrf, not lu_factor: its LinAlgWarning on an exactly singular K (named
+            # below instead) was silenced by warnings.catch_warnings, which swaps the filters
+            # of the whole process: direct solves in threads left "ignore LinAlgWarning" in
+            # them for good
+            (getrf,) = sla.get_lapack_funcs(("getrf",), (K,))
+            LU = getrf(K)[:2]
 
             def lu_solve(B: Any) -> Any:
                 return sla.lu_solve(LU, B, trans=int(transpose), check_finite=False)
