@@ -79,10 +79,10 @@ def _tail_with_boundaries(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor,
             low = float(x_in[j].detach()) < 0.5
             flipped = x_in.index_put((torch.tensor([j], device=x.device),),
                                      x_in.new_full((1,), 1.0 if low else 0.0))
-            with warnings.catch_warnings():  # the value's own search has warned already
-                warnings.simplefilter("ignore", RuntimeWarning)
-                other = (_tail_accurate(plan, flipped, p_in, p0, radii) if is_w
-                         else _tail_accurate(plan, w_in, flipped, p0, radii))
+            # the value's own search has warned already; not warnings.catch_warnings, which
+            # swaps the process-wide filters (fits in threads left "ignore" in them for good)
+            other = (_tail_accurate(plan, flipped, p_in, p0, radii, warn=False) if is_w
+                     else _tail_accurate(plan, w_in, flipped, p0, radii, warn=False))
             # d P / d x_j = P(x_j = 1) - P(x_j = 0), whatever x_j (an x_j within 1e-12 of
             # the bound moves P by at most 1e-12 of the slope); 0 in value
             slope = (other[1:] - sizes) if low else (sizes - other[1:])
@@ -344,7 +344,8 @@ def _tail_step(lrs: np.ndarray, means: np.ndarray, lerr: np.ndarray, est: np.nda
 
 
 def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: torch.Tensor,
-                   radii: int, max_rounds: int = 12, per_round: int = 12) -> torch.Tensor:
+                   radii: int, max_rounds: int = 12, per_round: int = 12,
+                   warn: bool = True) -> torch.Tensor:
     """``P(size = k)`` with a small relative error for every ``k`` (tilted contours).
 
     At ``log rho = lr`` the tilted coefficients are ``P_k rho^k``; size ``k`` is resolved
@@ -355,8 +356,8 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     ``lr`` within ``~0.004`` of ``log(1/w)``, which no fixed grid provides; a star of
     tiny weights ``w`` needs ``lr`` near ``log(1/w)``, far beyond it. A size that no
     radius resolves (a valley) keeps its estimate within ``_TAIL_KEEP`` and is 0 beyond
-    it; one the search left open is also named in a warning, unless it is impossible.
-    Computed and returned in float64 whatever the dtype.
+    it; one the search left open is also named in a warning, unless it is impossible (or
+    ``warn`` is False). Computed and returned in float64 whatever the dtype.
     """
     weight = weight.to(torch.float64)
     p = p.to(torch.float64)
@@ -432,7 +433,8 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     if open_.size:
         support = _size_support(plan, weight, p)  # impossible sizes are exactly 0
         keep &= support
-        _warn_unresolved(open_[support[open_]], st, log_eps)
+        if warn:
+            _warn_unresolved(open_[support[open_]], st, log_eps)
     keep_t = torch.as_tensor(keep, device=weight.device)
     result = torch.where(keep_t, result, result - result.detach())
     return torch.cat([p0.to(torch.float64), result[1:]])
