@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,3 +47,30 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def in_threads() -> Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]:
+    """Run ``fn(arg)`` for every ``arg`` at once, one thread each; results in ``args`` order.
+
+    The threads start together (a barrier) and switch every microsecond, as long fits do,
+    so that calls which share process-wide state meet inside it.
+    """
+
+    def run(fn: Callable[[Any], Any], args: Iterable[Any]) -> list[Any]:
+        args = list(args)
+        start = threading.Barrier(len(args))
+
+        def call(arg: Any) -> Any:
+            start.wait()
+            return fn(arg)
+
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        try:
+            with ThreadPoolExecutor(len(args)) as pool:
+                return list(pool.map(call, args))
+        finally:
+            sys.setswitchinterval(switch)
+
+    return run

@@ -63,33 +63,20 @@ def test_bayesian_posterior_covers_truth():
     assert abs(float(post["mean"][0]) - 0.5) < 0.08
 
 
-def test_svi_posteriors_fitted_in_threads_are_those_fitted_alone():
+def test_svi_posteriors_fitted_in_threads_are_those_fitted_alone(in_threads):
     # pyro draws from the global generators and keeps one handler stack and parameter store
     # per process: seeds run in a thread pool reseeded each other's streams and failed
     # inside pyro (e.g. "attribute 'w_unconstrained' already exists")
-    import sys
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     path = CascadeGraph.from_networkx(nx.DiGraph([("a", "b"), ("b", "c")]), default=0.3)
     sizes = [1, 2, 2, 3, 3, 3]
     kw = dict(seeds=["a"], share="edge", steps=30, num_samples=5)
     alone = [fit_bayesian(path, sizes, seed=s, **kw)["samples"] for s in range(3)]
     assert not torch.equal(alone[0], alone[1])  # the seeds matter
 
-    def fit(seed: int, start: threading.Barrier) -> torch.Tensor:
-        start.wait()
+    def fit(seed: int) -> torch.Tensor:
         return fit_bayesian(path, sizes, seed=seed, **kw)["samples"]
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, as long fits do
-    try:
-        start = threading.Barrier(3)
-        with ThreadPoolExecutor(3) as pool:
-            fitted = list(pool.map(fit, range(3), [start] * 3))
-    finally:
-        sys.setswitchinterval(switch)
-    for a, b in zip(alone, fitted):
+    for a, b in zip(alone, in_threads(fit, range(3))):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 

@@ -321,14 +321,11 @@ def test_tda_tail_mode_spends_nothing_on_folded_seed_probabilities(monkeypatch):
     assert torch.allclose(gw, expect, atol=1e-9)
 
 
-def test_boundary_gradients_in_threads_leave_the_warning_filters_as_they_were():
+def test_boundary_gradients_in_threads_leave_the_warning_filters_as_they_were(in_threads):
     # the derivative at a weight of 0 or 1 evaluated the flipped weight under
     # warnings.catch_warnings, which swaps the process-wide filter list: fits in a thread
     # pool restored each other's lists and left "ignore RuntimeWarning" in it for good
-    import sys
-    import threading
     import warnings
-    from concurrent.futures import ThreadPoolExecutor
 
     n = 6  # a path seeded at node 0 with its last link cut
     g = CascadeGraph(n, np.arange(n - 1), np.arange(1, n), torch.full((n - 1,), 0.5,
@@ -336,8 +333,7 @@ def test_boundary_gradients_in_threads_leave_the_warning_filters_as_they_were():
     p = torch.zeros(n, dtype=torch.float64)
     p[0] = 1.0
 
-    def grad_at_cut(start: threading.Barrier) -> torch.Tensor:
-        start.wait()
+    def grad_at_cut(_: int) -> torch.Tensor:
         for _ in range(5):
             w = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.0], dtype=torch.float64,
                              requires_grad=True)
@@ -346,16 +342,11 @@ def test_boundary_gradients_in_threads_leave_the_warning_filters_as_they_were():
         return grad
 
     before = list(warnings.filters)
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, as long fits do
     try:
         for _ in range(10):
-            start = threading.Barrier(3)
-            with ThreadPoolExecutor(3) as pool:
-                grads = list(pool.map(grad_at_cut, [start] * 3))
+            grads = in_threads(grad_at_cut, range(3))
             assert warnings.filters == before
             for grad in grads:  # P_5 = w_0 w_1 w_2 w_3 (1 - w_4)
                 np.testing.assert_allclose(grad.numpy(), [1 / 8] * 4 + [-1 / 16], atol=1e-12)
     finally:
-        sys.setswitchinterval(switch)
         warnings.filters[:] = before

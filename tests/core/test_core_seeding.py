@@ -77,26 +77,19 @@ def test_a_cpu_block_does_not_start_cuda_on_a_gpu_machine(monkeypatch):
     assert _same(before, _states())
 
 
-def test_blocks_in_threads_draw_what_they_draw_alone():
+def test_blocks_in_threads_draw_what_they_draw_alone(in_threads):
     # two threads' blocks at once reseeded each other's global generators: the draw made
     # after the other thread had entered its block came from that thread's seed
-    import threading
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
-    def run(seed: int, start: threading.Barrier | None = None) -> list[float]:
-        if start is not None:
-            start.wait()
+    def run(seed: int) -> list[float]:
         with seeded_globals(seed):
             first = torch.rand(1).item()
             time.sleep(0.05)  # let the other thread run (and enter its block, unlocked)
             return [first, torch.rand(1).item(), float(np.random.rand()), random.random()]
 
     alone = [run(s) for s in (1, 2)]
-    start = threading.Barrier(2)
-    with ThreadPoolExecutor(2) as pool:
-        together = list(pool.map(lambda s: run(s, start), (1, 2)))
-    assert together == alone
+    assert in_threads(run, (1, 2)) == alone
     assert alone[0] != alone[1]
 
 

@@ -192,31 +192,18 @@ def test_svi_posterior_trains_inside_the_callers_no_grad_block(synth2):
 
 
 @pytest.mark.parametrize("method", ["svi", "nuts"])
-def test_posteriors_drawn_in_threads_are_those_drawn_alone(synth2, method):
+def test_posteriors_drawn_in_threads_are_those_drawn_alone(synth2, method, in_threads):
     # pyro draws from the global generators and keeps one handler stack and parameter store
     # per process: seeds run in a thread pool reseeded each other's streams (other draws
     # than alone) and NUTS crashed with "cannot install a Messenger instance twice"
-    import sys
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     x, _ = synth2
     kw = (dict(method="svi", svi_steps=40, num_samples=5) if method == "svi"
           else dict(method="nuts", num_samples=5, warmup_steps=5))
     alone = [posterior_theta(x[:100], seed=s, **kw) for s in range(3)]
     assert not np.array_equal(alone[0], alone[1])  # the seeds matter
 
-    def draw(seed: int, start: threading.Barrier) -> np.ndarray:
-        start.wait()
+    def draw(seed: int) -> np.ndarray:
         return posterior_theta(x[:100], seed=seed, **kw)
 
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, as long fits do
-    try:
-        start = threading.Barrier(3)
-        with ThreadPoolExecutor(3) as pool:
-            drawn = list(pool.map(draw, range(3), [start] * 3))
-    finally:
-        sys.setswitchinterval(switch)
-    for a, b in zip(alone, drawn):
+    for a, b in zip(alone, in_threads(draw, range(3))):
         np.testing.assert_array_equal(a, b)

@@ -541,35 +541,26 @@ def test_the_model_keeps_its_own_w_gamma_and_alpha(backend) -> None:
     np.testing.assert_allclose(np.asarray(fj.equilibrium(S_in)), expected, atol=1e-15)
 
 
-def test_direct_solves_in_threads_leave_the_warning_filters_as_they_were():
+def test_direct_solves_in_threads_leave_the_warning_filters_as_they_were(in_threads):
     # the numpy direct solve silenced scipy's LinAlgWarning with warnings.catch_warnings,
     # which swaps the process-wide filter list: solves in a thread pool restored each
     # other's lists and left "ignore LinAlgWarning" in it for good (about half the runs)
-    import sys
-    import threading
     import warnings
-    from concurrent.futures import ThreadPoolExecutor
 
     model = FriedkinJohnsen.from_adjacency(np.ones((30, 30)) - np.eye(30), 0.3, 0.2)
     S = np.full((30, 2), 0.5)
     expected = model.equilibrium(S, method="direct")
     np.testing.assert_allclose(expected, 0.5, rtol=1e-12)
 
-    def solve(start: threading.Barrier) -> np.ndarray:
-        start.wait()
+    def solve(_: int) -> np.ndarray:
         return [model.equilibrium(S, method="direct") for _ in range(10)][-1]
 
     before = list(warnings.filters)
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads often, as long solves do
     try:
         for _ in range(30):
-            start = threading.Barrier(4)
-            with ThreadPoolExecutor(4) as pool:
-                results = list(pool.map(solve, [start] * 4))
+            results = in_threads(solve, range(4))
             assert warnings.filters == before
             for got in results:
                 np.testing.assert_array_equal(got, expected)
     finally:
-        sys.setswitchinterval(switch)
         warnings.filters[:] = before

@@ -401,27 +401,19 @@ def test_fits_run_inside_the_callers_no_grad_and_inference_mode(context):
     np.testing.assert_array_equal(post["gamma_mean"], post_ref["gamma_mean"])
 
 
-def test_fits_in_threads_give_what_they_give_alone():
+def test_fits_in_threads_give_what_they_give_alone(in_threads):
     # pyro's handler stack, parameter store and the global generators are process-wide: two
     # Bayesian fits in a thread pool failed with "Multiple sample sites named
     # '_AutoMultivariateNormal_latent'" or "duplicate plate 'agents'"
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     X = simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=1)
 
-    def run(seed: int, start: threading.Barrier | None = None) -> tuple:
-        if start is not None:
-            start.wait()
+    def run(seed: int) -> tuple:
         post = fit_fj_bayes(X, num_steps=10, num_samples=5, seed=seed)
         fit = fit_fj(X, max_steps=10, tol=0)
         return post["elbo"], post["W_mean"], fit.gamma, fit.W
 
     alone = [run(s) for s in (0, 1)]
-    start = threading.Barrier(2)
-    with ThreadPoolExecutor(2) as pool:
-        together = list(pool.map(lambda s: run(s, start), (0, 1)))
-    for got, expected in zip(together, alone):
+    for got, expected in zip(in_threads(run, (0, 1)), alone):
         assert got[0] == expected[0]
         for g, e in zip(got[1:], expected[1:]):
             np.testing.assert_array_equal(g, e)
