@@ -207,6 +207,28 @@ def _perturb_dict(perturb: Any) -> dict[Any, Any]:
     return out
 
 
+def _perturb_values(perturb: dict[str, Any], units: str = "") -> dict[str, float]:
+    """Return the clamp values of :func:`_perturb_dict`'s result as checked floats.
+
+    A value is a finite real number: a Python or numpy scalar, or a 0-d array or tensor (not
+    a bool); a ValueError lists the others (``units`` says in what the values are read).
+    """
+
+    def number(v: Any) -> float | None:
+        if isinstance(v, torch.Tensor):  # also one that needs grad or lives on a GPU
+            v = v.detach().cpu()
+            v = v if v.dtype == torch.bool else v.to(torch.float64)
+        a = np.asarray(v)
+        ok = a.ndim == 0 and a.dtype.kind in "iuf" and bool(np.isfinite(a))
+        return float(a) if ok else None
+
+    values = {g: number(v) for g, v in perturb.items()}
+    bad = {g: perturb[g] for g, v in values.items() if v is None}
+    if bad:
+        raise ValueError(f"perturb values must be finite numbers{units}, got {bad}")
+    return values  # type: ignore[return-value]
+
+
 def krumsiek11_simulate(
     y0: Any,
     n_steps: int = _N_STEPS,
@@ -266,17 +288,10 @@ def krumsiek11_simulate(
     unknown = [g for g in clamp if g not in genes]
     if unknown:
         raise ValueError(f"perturb names genes not in krumsiek11: {unknown}")
-
-    def number(v: Any) -> Any:  # a real scalar (also a 0-d array or tensor), not a bool
-        v = np.asarray(v.detach().cpu().double() if isinstance(v, torch.Tensor) else v)
-        return v if v.ndim == 0 and v.dtype.kind in "iuf" and np.isfinite(v) else None
-
-    # GRNModel.simulate takes tensors and 0-d arrays: "must be finite numbers" refused them
-    bad = {g: v for g, v in clamp.items() if number(v) is None}
-    if bad:
-        raise ValueError(f"perturb values must be finite numbers, got {bad}")
+    # the values GRNModel.simulate takes (tensors, 0-d arrays), checked by the same rule
+    clamp = _perturb_values(clamp)
     idx = [genes.index(g) for g in clamp]
-    vals = np.array([float(number(clamp[g])) for g in clamp])
+    vals = np.array(list(clamp.values()))
     single = y.ndim == 1
     y = np.atleast_2d(y)
     out = np.empty((n_steps, *y.shape))

@@ -32,7 +32,7 @@ import torch
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import plain
 from biomodels.grn.dash import DashPruner, PruningSchedule
-from biomodels.grn.datasets import _perturb_dict
+from biomodels.grn.datasets import _perturb_dict, _perturb_values
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
@@ -996,17 +996,9 @@ class GRNModel:
             unknown = [g for g in perturb if g not in self.genes]
             if unknown:
                 raise ValueError(f"perturb names genes not in the data: {unknown}")
-            def number(v: Any) -> bool:  # a real scalar (also a 0-d array), not a bool
-                v = np.asarray(_host(v))
-                return (v.ndim == 0 and v.dtype.kind in "iuf" and bool(np.isfinite(v)))
-
-            bad = {g: v for g, v in perturb.items() if not number(v)}
-            if bad:
-                raise ValueError(f"perturb values must be finite numbers (expression in the "
-                                 f"data's units), got {bad}")
+            perturb = _perturb_values(perturb, " (expression in the data's units)")
             idx = [int(self.genes.get_loc(g)) for g in perturb]
-            vals = [(float(_host(perturb[g])) - self.offset[i]) / self.scale[i]
-                    for g, i in zip(perturb, idx)]
+            vals = [(perturb[g] - self.offset[i]) / self.scale[i] for g, i in zip(perturb, idx)]
             y = y.clone()
             y[:, idx] = self._tensor(np.asarray(vals))
             field = _Clamped(self.func, idx, len(self.genes))
