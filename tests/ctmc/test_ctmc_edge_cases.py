@@ -51,6 +51,12 @@ def test_default_l1_grid_needs_tumours(n_tumours):
         default_l1_grid(n_tumours)
 
 
+def test_default_l1_grid_spans_a_tenth_to_ten_over_n():
+    # mhn's range, 0.1/N to 10/N, in five log-spaced steps
+    np.testing.assert_allclose(default_l1_grid(100), [1e-3, 1e-2 / 10**0.5, 1e-2,
+                                                      1e-1 / 10**0.5, 1e-1], rtol=1e-12)
+
+
 def test_select_l1_with_an_empty_grid_names_it():
     x = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
     with pytest.raises(ValueError, match="grid"):

@@ -336,6 +336,24 @@ def test_ham_sparsity_mechanism_runs_and_fits():
         fit_theta(x, l1=0.1, sparsity="lasso")
 
 
+def test_ham_decay_is_ham_alpha_times_l1(monkeypatch):
+    # documented: beta = ham_alpha * l1, the decay that acts like an L1 penalty of strength
+    # l1 once alpha |theta| >> 1 (beta = l1 alone would halve the penalty at alpha = 2)
+    import core.ham
+
+    seen = []
+    real = core.ham.HAM
+
+    def recording(inner, **kwargs):
+        seen.append(kwargs)
+        return real(inner, **kwargs)
+
+    monkeypatch.setattr(core.ham, "HAM", recording)
+    x = sample_trajectories(random_sparse_theta(3, seed=2), 50, seed=3).X
+    fit_theta(x, l1=0.05, sparsity="ham", ham_alpha=3.0, max_steps=2)
+    assert seen == [{"alpha": 3.0, "beta": pytest.approx(0.15, abs=1e-15)}]
+
+
 def test_lbfgs_reaches_the_proximal_adam_optimum_with_exact_zeros():
     from biomodels.ctmc import subset_log_likelihood
 
@@ -440,6 +458,27 @@ def test_independence_baseline_is_the_maximum_likelihood():
     assert float(d.grad.abs().max()) < 1e-4  # a stationary point of the diagonal model
     logit = float(data_log_likelihood(torch.as_tensor(independence_theta(x)), x).mean())
     assert float(ll.detach()) > logit + 1e-3
+
+
+def test_independence_baseline_is_fitted_on_train_not_on_the_scored_tumours():
+    # one event: the maximum-likelihood model gives P(event) = its frequency in train
+    # (3 of 4), so the scored tumours get log 0.75 and log 0.25, not log 0.5 (X's own)
+    model = CTMC(np.zeros((1, 1)), ["a"])
+    got = model.independence_log_likelihood(np.array([[1], [0]]),
+                                            train=np.array([[1], [1], [1], [0]]))
+    np.testing.assert_allclose(got, np.log([0.75, 0.25]), rtol=0, atol=1e-6)
+
+
+def test_mirror_fit_reaches_the_l1_optimum_of_the_same_strength():
+    # the m * w penalty l1/2 (m^2 + w^2) has minimum l1 |theta| over the factorisations, so
+    # the mirror fit must end at the OWL-QN optimum of the same l1 (theta[2, 3] = -0.083,
+    # which a penalty twice as strong sets to zero) and score its objective
+    x = sample_trajectories(random_sparse_theta(4, seed=0), 200, seed=1).X
+    exact = fit_theta(x, l1=0.02)
+    mirror = fit_theta(x, l1=0.02, sparsity="mirror", max_steps=2000, tol=1e-7)
+    assert abs(exact.theta[2, 3]) > 0.05
+    np.testing.assert_allclose(mirror.theta, exact.theta, rtol=0, atol=5e-3)
+    assert max(mirror.history) == pytest.approx(max(exact.history), abs=1e-6)
 
 
 def test_a_fit_that_falls_back_is_not_converged_and_returns_its_best_iterate():
@@ -599,6 +638,24 @@ def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
     table.clear()
     table.update(flat)
     assert select_l1(x, grid, folds=3, seed=0, one_se=True)[0] == 0.01
+
+
+def test_one_standard_error_band_is_one_standard_error_wide(monkeypatch):
+    # best mean -4.9 at 0.01, se = 0.2 / sqrt(3) = 0.1155: the band ends at -5.0155, so 0.1
+    # (mean -5.05, 1.35 se below the best) lies outside it and the rule keeps 0.01; a band
+    # of two standard errors (-5.131) would take 0.1
+    import biomodels.ctmc.crossval as cv
+
+    table = {0.01: [-4.9, -5.1, -4.7], 0.1: [-5.05, -5.05, -5.05]}
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 30, seed=1).X
+    folds = cv.kfold_indices(len(x), 3, seed=0)
+
+    def fake_score(x_, l1, test, seed, fit_kwargs):
+        k = next(i for i, f in enumerate(folds) if np.array_equal(f, test))
+        return table[l1][k]
+
+    monkeypatch.setattr(cv, "_fold_score", fake_score)
+    assert select_l1(x, list(table), folds=3, seed=0, one_se=True)[0] == 0.01
 
 
 def test_strongest_effects_lists_source_target_by_magnitude():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -306,3 +307,15 @@ def test_zero_events_give_log_one():
     assert ll.shape == (3,) and torch.equal(ll, torch.zeros(3, dtype=torch.float64))
     ll.sum().backward()
     assert statespace_log_likelihood(theta, torch.zeros(2, 0)).tolist() == [0.0, 0.0]
+
+
+def test_exit_rates_that_fit_alone_but_overflow_in_their_sum_use_log_space():
+    # float32, ten events at rate e^87 (3.4 = e^88.7 is the float32 limit): each rate fits,
+    # their sum (6e38) does not, so the linear table's 1 + sum is inf and log p(x) -inf;
+    # the guard must leave room for the n + 1 terms. Known answer for x = {0}:
+    # log(l / (1 + 10 l)) - log(1 + 9 l), l = e^87, = -87 - log 10 - log 9 + O(e^-87)
+    theta = 87.0 * torch.eye(10)
+    x = torch.zeros(1, 10)
+    x[0, 0] = 1
+    expected = -87.0 - math.log(10.0) - math.log(9.0)
+    assert float(subset_log_likelihood(theta, x)[0]) == pytest.approx(expected, abs=1e-4)

@@ -302,3 +302,17 @@ def test_importance_sampled_likelihood_of_a_tumour_does_not_depend_on_the_others
     np.testing.assert_allclose(est[2], exact[2], rtol=0, atol=1e-10)  # 2 events: exact
     np.testing.assert_allclose(est, exact, rtol=0, atol=1.0)
 
+
+def test_data_log_likelihood_is_exact_for_tumours_of_exactly_is_threshold_events():
+    # "exact up to is_threshold events": a tumour with exactly that many must get the exact
+    # lattice value, not the importance-sampled estimate (n = 13 > 12 skips the state space)
+    from biomodels.ctmc import data_log_likelihood
+
+    theta = _sparse_theta(13, torch.Generator().manual_seed(4))
+    x = np.zeros((2, 13), dtype=np.uint8)
+    x[0, [1, 4, 7, 9]] = 1  # 4 events = is_threshold
+    x[1, [0, 2, 3, 5, 8]] = 1  # 5 events: sampled
+    exact = subset_log_likelihood(theta, x).numpy()
+    est = data_log_likelihood(theta, x, is_threshold=4, n_proposals=20, seed=0)
+    assert est[0] == pytest.approx(exact[0], abs=1e-10)
+    assert est[1] != exact[1]  # the estimate, not the exact value
