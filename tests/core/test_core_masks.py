@@ -427,3 +427,8 @@ def test_masks_made_under_inference_mode_attach_and_hold() -> None:
     _train(net, opt, 3)
     assert _pruned_are_zero(net, drawn)
     assert not any(m.is_inference() for m in (*masks.values(), *drawn.values()))
+
+
+def test_an_empty_maskset_is_dense() -> None:
+    empty = MaskSet({})
+    assert empty.density() == 1.0 and empty.sparsity() == 0.0 and empty.kept() == 0

@@ -724,3 +724,57 @@ def test_optimizer_numbers_as_numpy_or_torch_scalars(as_) -> None:
         HORST([nn.Parameter(torch.ones(2))], betas=(0.9, "x"))
     with pytest.raises(ValueError, match=r"^betas: expected two values"):
         HORST([nn.Parameter(torch.ones(2))], betas=(1.0, 0.9))
+
+
+def test_hyperbolic_step_takes_the_sign_of_sign_of() -> None:
+    # HYP (sign of theta_k) differs from HYP* (sign of the iterate) where they disagree
+    p = torch.tensor([[0.5, -0.5]], dtype=torch.float64)
+    g = torch.tensor([[1.0, 1.0]], dtype=torch.float64)
+    hyperbolic_step(p, g, lr=0.1, alpha=2.0, beta=0.0, sign_of=torch.tensor([[-1.0, -1.0]]))
+    # exponent -lr * alpha * sign(s) * g = +0.2 for both entries
+    assert torch.allclose(p, torch.tensor([[0.5, -0.5]], dtype=torch.float64) * math.exp(0.2))
+
+
+def test_pilot_boundaries_are_inclusive() -> None:
+    # equal accuracy, L1 exactly at the budget and epoch exactly T/2 still grow alpha
+    ctl = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=4)
+    assert ctl.update(0.5, 5.0) == 2.0  # l1_norm == budget
+    assert ctl.update(0.5, 9.0) == 4.0  # accuracy == previous, epoch 2 == T/2
+    assert ctl.update(0.9, 9.0) == 2.0  # epoch 3 > T/2: relax
+
+
+def test_sign_in_reset_zeroes_masked_factors_and_clears_both_states() -> None:
+    torch.manual_seed(0)
+    net = nn.Linear(3, 2, bias=False)
+    mask = torch.tensor([[True, False, True], [False, True, True]])
+    hadamard(net, masks=MaskSet({"weight": mask}))
+    m, w = hadamard_factors(net)["weight"]
+    opt = torch.optim.Adam([m, w], lr=0.1)
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    assert m in opt.state and w in opt.state
+    sign_in_reset(net, gamma=1.0, optimizer=opt)
+    assert m not in opt.state and w not in opt.state
+    # pruned entries of both factors are zero (they would count in hadamard_penalty)
+    assert bool((m.detach()[~mask] == 0).all()) and bool((w.detach()[~mask] == 0).all())
+    assert torch.allclose((m**2 - w**2).detach()[mask], torch.ones(4))
+
+
+def test_nanoadam_weight_decay_is_decoupled_and_scaled_by_lr() -> None:
+    # one step with a zero gradient: no Adam update (0 / (0 + eps) = 0), only the decay
+    w = nn.Parameter(torch.full((2, 2), 2.0, dtype=torch.float64))
+    opt = NanoAdam([w], lr=0.1, weight_decay=0.5, density=1.0)
+    w.grad = torch.zeros_like(w)
+    w.data[0, 0] = 1.0  # a zero gradient at a non-zero weight is live, not pruned
+    opt.step()
+    expected = torch.tensor([[1.0, 2.0], [2.0, 2.0]], dtype=torch.float64) * (1 - 0.1 * 0.5)
+    assert torch.allclose(w.detach(), expected)
+
+
+def test_nanoadam_rounds_k_and_selects_live_zeros() -> None:
+    # density 0.37 of 10 entries: k = round(3.7) = 4
+    w = nn.Parameter(torch.tensor([[0.0, 0.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 1.0]]))
+    opt = NanoAdam([w], lr=0.1, density=0.37)
+    w.grad = torch.ones_like(w)  # the zeros have a gradient: live weights, the smallest
+    opt.step()
+    assert opt.selected(w).tolist() == [0, 1, 2, 9]

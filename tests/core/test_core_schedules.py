@@ -361,3 +361,31 @@ def test_densities_of_float32_arrays_and_tensors_are_read_as_floats() -> None:
         model = nn.Linear(4, 4, bias=False)
         sched = IMP(model, torch.optim.SGD(model.parameters(), lr=0.1), densities)
         assert [round(d, 6) for d in sched.densities] == [0.5, 0.25]
+
+
+def test_imp_rewinds_the_lr_scheduler_itself() -> None:
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
+    _train(net, opt, sched, 3)
+    schedule = IMP(net, opt, [0.5], lr_scheduler=sched)
+    it = iter(schedule)
+    next(it)
+    _train(net, opt, sched, 4)  # the scheduler's epoch count is 7 now
+    next(it)  # prune and rewind
+    assert sched.last_epoch == 3
+    _train(net, opt, sched, 2)  # epoch 5: the first decay, as after the checkpoint
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+def test_a_custom_score_never_revives_pruned_entries() -> None:
+    # a score that rates the entries pruned in round 1 highest (as a prior-based score
+    # may): round 2 must still pick among the survivors only
+    net = nn.Linear(4, 1, bias=False)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    order = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
+    rounds = [order, -order]  # round 1 keeps the last two, round 2 prefers the first ones
+    schedule = LRR(net, opt, [0.5, 0.25], score=lambda model: {"weight": rounds.pop(0)})
+    masks = [schedule.masks for _ in schedule]
+    assert masks[1]["weight"].tolist() == [[False, False, True, True]]
+    assert masks[2]["weight"].tolist() == [[False, False, True, False]]

@@ -470,3 +470,26 @@ def test_kth_largest_takes_k_as_a_0d_array_or_tensor() -> None:
         assert kth_largest(flat, k).item() == 7.0
     with pytest.raises(ValueError, match="k: expected an integer"):
         kth_largest(flat, np.array(3.0))
+
+
+def test_score_mask_prunes_the_sparsity_fraction_lowest() -> None:
+    net = nn.Linear(5, 2, bias=False)
+    scores = {"weight": torch.arange(10.0).reshape(2, 5)}
+    m = score_mask(net, scores, 0.8)  # prune 80 %: keep the two highest scores
+    assert m["weight"].reshape(-1).nonzero().flatten().tolist() == [8, 9]
+
+
+def test_magnitude_mask_never_revives_an_unzeroed_pruned_entry() -> None:
+    # `current` not attached: its pruned entries still hold the largest weights
+    net = nn.Linear(4, 1, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[9.0, 8.0, 1.0, 2.0]]))
+    current = MaskSet({"weight": torch.tensor([[False, False, True, True]])})
+    m = magnitude_mask(net, 0.75, current=current)
+    assert m["weight"].tolist() == [[False, False, False, True]]
+
+
+def test_layer_budgets_give_the_extra_weight_to_the_largest_remainder() -> None:
+    # targets 0.3 * 3 = 0.9 and 0.3 * 7 = 2.1, floors 0 + 2, total round(3.0) = 3: the one
+    # extra weight goes to "a" (remainder 0.9), not to "b" (0.1, which would end 0.9 off)
+    assert layer_budgets({"a": (3, 1), "b": (7, 1)}, 0.3, "uniform") == {"a": 1, "b": 2}
