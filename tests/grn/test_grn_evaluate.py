@@ -116,6 +116,10 @@ def test_evaluate_early_precision_ties_and_zeros():
     empty = evaluate(TRUTH * 0, TRUTH)
     assert empty["epr"] == 0.0 and empty["auroc"] == 0.5
     assert empty["balanced_accuracy"] == 0.5 and empty["sparsity"] == 1.0
+    # fewer non-zero pairs than true edges: the top-k stops at the last non-zero score (the
+    # k-th score, 0, would count every pair, precision 3/12, ratio 1)
+    one = evaluate(_frame([[0, 3, 0, 0]] + [[0] * 4] * 3, GENES), TRUTH)
+    assert one["epr"] == pytest.approx(4.0) and one["signed_epr"] == pytest.approx(4.0)
 
 
 def test_evaluate_bad_input():
