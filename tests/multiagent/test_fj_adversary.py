@@ -346,3 +346,35 @@ def test_scenario_repr_gives_a_networkx_graph_by_its_size():
     assert repr(Scenario("star", n=4)) == (
         "Scenario(graph='star', n=4, gamma=0.2, alpha=0.5, adversaries=(), rounds=10, "
         "n_options=5, seed=0)")
+
+
+def test_adversary_weight_of_a_partly_stubborn_adversary_by_hand():
+    # two agents hearing each other, both gamma = 1/2, alpha = 0:
+    # b1 = s1/2 + b0/2, b0 = s0/2 + b1/2  =>  b1 = (2/3) s1 + (1/3) s0; the adversary's
+    # innate belief enters through its own gamma (M = (I - H)^-1 Gamma), so the weight is 1/3
+    from multiagent import FriedkinJohnsen
+
+    model = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), 0.5, 0.0)
+    assert adversary_weight(model, [0]) == pytest.approx(1 / 3, abs=1e-12)
+
+
+def test_initial_beliefs_put_confidence_on_the_pick_on_average():
+    # Dirichlet(concentration * m) has mean m: confidence on the pick, the rest spread
+    # evenly over the other K - 1 options
+    from multiagent.adversary import initial_beliefs
+
+    B = initial_beliefs(4000, 5, 2, p_correct=1.0, confidence=0.6, concentration=20.0,
+                        rng=np.random.default_rng(0))
+    assert B[:, 2].mean() == pytest.approx(0.6, abs=0.01)
+    np.testing.assert_allclose(np.delete(B, 2, axis=1).mean(axis=0), 0.1, atol=0.01)
+
+
+def test_final_accuracy_is_scored_on_the_final_round():
+    # leaves with gamma = 0 and alpha = 1/2 under a fully stubborn hub keep 2^-10 of their
+    # innate belief after 10 rounds: every benign agent ends on the adversary's target
+    sc = Scenario(graph="star", gamma=0.0, alpha=0.5, rounds=10,
+                  adversaries=(Adversary("hub"),))
+    res = simulate(sc, questions=5)
+    assert res.metrics["accuracy_start"] > 0.5
+    assert res.metrics["accuracy_end"] == 0.0
+    assert res.metrics["asr"] == 1.0

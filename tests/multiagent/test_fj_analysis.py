@@ -159,3 +159,26 @@ def test_time_to_consensus_of_a_torch_model_matches_numpy(shape):
     assert time_to_consensus(FriedkinJohnsen(torch.tensor(W), 0.0, 0.2), torch.tensor(S)) == want
     stubborn = FriedkinJohnsen(torch.tensor(W), 0.5, 0.2)
     assert time_to_consensus(stubborn, torch.tensor(S), max_steps=50) is None
+
+
+def test_polarization_centres_each_option_on_its_own_mean():
+    from multiagent.analysis import polarization
+
+    # columns centred separately: (-1/2, 1/2) in each, 1/4 + 1/4 twice (not around 5.5)
+    assert polarization(np.array([[0.0, 10.0], [1.0, 11.0]])) == pytest.approx(1.0)
+
+
+def test_disagreement_of_a_directed_adjacency_uses_the_symmetrised_weights():
+    from multiagent.analysis import disagreement
+
+    # one directed edge of weight 1 is the undirected weight (1 + 0) / 2: D = 1/2 (1 - 0)^2
+    A = np.array([[0.0, 1.0], [0.0, 0.0]])
+    assert disagreement(np.array([1.0, 0.0]), A) == pytest.approx(0.5)
+    assert disagreement(np.array([1.0, 0.0]), A.T) == pytest.approx(0.5)
+
+
+def test_time_to_consensus_is_found_at_the_last_allowed_round():
+    # two agents averaging with alpha = 1/2 agree exactly after one round
+    model = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), 0.0, 0.5)
+    assert time_to_consensus(model, np.array([1.0, 0.0]), max_steps=1) == 1
+    assert time_to_consensus(model, np.array([1.0, 0.0]), max_steps=0) is None

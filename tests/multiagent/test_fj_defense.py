@@ -162,3 +162,42 @@ def test_more_agents_on_a_networkx_graph_is_refused_not_ignored():
     # the named topologies still grow; the other defenses apply to a networkx graph
     assert apply_defense(BASE, "more_agents", 2).benign().size == 8
     assert _weight(apply_defense(sc, "distrust", 0.2)) < _weight(sc)
+
+
+def test_an_adaptive_adversary_attacks_from_question_warmup_plus_attack_after():
+    # correct during the 2 warm-up questions and the first attack_after = 1 after them
+    df = run_trust_stream(BASE, questions=3, warmup=2, adaptive=True, attack_after=1)
+    assert df.attacking.tolist() == [False, False, False, True, True]
+    static = run_trust_stream(BASE, questions=2, warmup=1, attack_after=1)
+    assert static.attacking.all()  # attack_after applies to adaptive adversaries only
+
+
+def test_distrust_scales_the_adversary_persuasion_it_is_given():
+    # distrust multiplies the trust in the adversary: persuasion 2 at strength 0.5 is 1
+    sc = BASE.with_(adversaries=(Adversary("hub", persuasion=2.0),))
+    out = apply_defense(sc, "distrust", 0.5)
+    assert out.adversaries[0].persuasion == 1.0
+    assert _weight(out) == pytest.approx(closed_form_weight("complete", 6, 0.2, 0.5)["mean"],
+                                         abs=1e-12)
+
+
+def test_online_trust_learns_from_round_zero_answers_not_final_ones():
+    # benign leaves (gamma = 0) under a fully stubborn hub all end on its wrong target, so
+    # final answers would mark every speaker wrong; round-0 targets keep full trust
+    # (1 + lr (1 - mu)(1 - 1)) in the leaves that were right at round 0, and give the others
+    # 1 + 0.4 * 0.2 * (0 - 1) = 0.92
+    sc = Scenario(graph="star", gamma=0.0, alpha=0.5, rounds=10,
+                  adversaries=(Adversary("hub"),))
+    d = TrustAdaptiveDefense(6)
+    df = run_trust_stream(sc, questions=1, warmup=0, defense=d)
+    assert df.accuracy_end[0] == 0.0 and df.right_start[0] > 0
+    hub_trust_in_leaves = d.trust[0, 1:]
+    assert set(np.round(hub_trust_in_leaves, 12)) <= {1.0, 0.92}
+    assert int((hub_trust_in_leaves == 1.0).sum()) == df.right_start[0]
+
+
+def test_sweep_gives_no_closed_form_for_an_adversary_that_is_not_fully_stubborn():
+    # the closed forms hold for gamma_a = 1 only; gamma_a = 1/2 lets the adversary listen
+    df = sweep(BASE, {"adversary_gamma": [1.0, 0.5]}, questions=2)
+    assert df.adversary_weight_closed_form[0] == pytest.approx(df.adversary_weight[0], abs=1e-12)
+    assert df.adversary_weight_closed_form.isna().tolist() == [False, True]

@@ -347,6 +347,16 @@ def test_direct_equilibrium_exact_when_every_agent_is_barely_stubborn(backend):
     np.testing.assert_allclose(M @ _S5, exact, rtol=0, atol=1e-14)
 
 
+def test_direct_equilibrium_refines_at_a_moderately_small_gamma():
+    # at gamma = 2^-30 one LU solve is off by ~eps/gamma (9e-10 here); the refinement must
+    # start as soon as that error shows in float64, not only near gamma = 1e-14
+    gamma = np.full(5, 2.0**-30)
+    alpha = np.array([0.25, 0.5, 0.0, 0.125, 0.75])
+    exact = _exact_equilibrium(_W5, gamma, alpha, _S5)
+    got = FriedkinJohnsen(_W5, gamma, alpha).equilibrium(_S5)
+    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-14)
+
+
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_float32_direct_equilibrium_is_accurate_to_float32(backend):
     r = np.random.default_rng(3)

@@ -131,6 +131,18 @@ def test_scripted_agents_reproduce_fj_rollout(rng):
     assert abs(fit.gamma[0] - g) < 0.01 and abs(fit.alpha[0] - a) < 0.01
 
 
+def test_a_scripted_agent_does_not_count_its_own_message_as_a_peer(rng):
+    # an adjacency with self-loops shows each agent its own message, and uniform trust
+    # covers it too: the agent's self-weight is alpha alone (W_ii = 0), so the debate is
+    # the FJ rollout with W = (J - I) / (n - 1)
+    n, K, g, a = 4, 5, 0.3, 0.2
+    S = rng.dirichlet(np.ones(K), size=n)
+    agents = [ScriptedFJAgent(i, S[i], g, a, np.ones(n)) for i in range(n)]
+    transcript, _ = run_debate(agents, np.ones((n, n)), rounds=5)
+    W = (np.ones((n, n)) - np.eye(n)) / (n - 1)
+    np.testing.assert_allclose(transcript, FriedkinJohnsen(W, g, a).rollout(S, 5), atol=1e-14)
+
+
 def test_agents_and_debates_keep_their_own_beliefs(rng):
     # an agent held the caller's innate belief (here a row of S): refilling S for the next
     # question changed the anchors of the agents built before. run_debate passed on the

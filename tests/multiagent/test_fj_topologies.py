@@ -160,3 +160,9 @@ def test_torch_sparse_csr_backend(rng):
                                atol=1e-10)
     np.testing.assert_allclose(fj.rollout(torch.tensor(s), 5).numpy(), ref.rollout(s, 5),
                                atol=1e-14)
+
+
+def test_er_default_edge_probability_is_two_log_n_over_n():
+    # p = 2 ln(200) / 200 = 0.053: about 1054 of the 19900 pairs (sd 32)
+    G = make_graph("er", 200, seed=0)
+    assert 900 < G.number_of_edges() < 1200
