@@ -625,6 +625,30 @@ def test_celf_falls_back_to_every_distribution_when_a_bound_misses(monkeypatch):
     assert sel.evaluations >= g.n + 1
 
 
+def test_celf_settles_estimates_within_their_tolerance_by_distributions(monkeypatch):
+    # the linear pass is trusted only to within its tolerance: a near-tie must be settled by
+    # the distributions, not by whichever estimate the pass's round-off put first. Tilt the
+    # estimates of a symmetric star's leaves by less than the tolerance, favouring the leaf
+    # the full queue does not pick: the picks must still be those of the full queue
+    import biomodels.cascade.influence as influence
+
+    star = CascadeGraph.from_networkx(nx.star_graph(6), default=0.5)
+    leaves = list(range(1, 7))
+    ref = _full_queue_celf(star, 1, candidates=leaves)
+    other = 1 if ref[0][0] != 1 else 2
+    tol = influence._gain_tolerance(star.n, star.dtype)
+    real = influence._expected_gains
+
+    def tilted(plan, w, p):
+        gains = real(plan, w, p)
+        gains[other] += 0.9 * tol
+        return gains
+
+    monkeypatch.setattr(influence, "_expected_gains", tilted)
+    sel = celf(star, 1, candidates=leaves)
+    assert sel.seeds == ref[0] and sel.values == ref[1]
+
+
 def test_an_interrupted_fit_leaves_weights_and_history_as_they_were(monkeypatch):
     # Ctrl-C half way appended the steps' values to history while the weights stayed those
     # before the call: history then told of a fit that never happened, and a rerun counted

@@ -184,6 +184,19 @@ def test_conditional_activation_on_loopy_graph_is_consistent():
     assert np.allclose(np.nansum(C, axis=0)[ok], np.arange(13)[ok])
 
 
+def test_conditional_activation_on_loopy_graph_uses_the_folded_seeds():
+    # triangle 0 -> 1 -> 2 (0.9 each) and 0 -> 2 (0.1), seed 0: TDA drops the weak link
+    # 0 - 2 and folds its message (0.1) into node 2's seed probability. Given size 2 the
+    # active pair is {0, 1} (0.9 * 0.1 * 0.9 = 0.081) or {0, 2} (0.1 * 0.1 = 0.01), exactly
+    # as on the triangle itself; without the folded seed {0, 2} would be impossible
+    from biomodels.cascade import conditional_activation
+
+    g = CascadeGraph.from_edges([(0, 1, 0.9), (1, 2, 0.9), (0, 2, 0.1)])
+    C = conditional_activation(g, seeds=[0], method="tda").numpy()
+    assert C[:, 2] == pytest.approx([1.0, 81 / 91, 10 / 91], abs=1e-12)
+    assert C[:, 1] == pytest.approx([1.0, 0.0, 0.0], abs=1e-12)
+
+
 def test_seed_mixture_improves_random_seed_case():
     g = CascadeGraph.from_networkx(nx.random_regular_graph(3, 200, seed=5), default=0.3)
     p = seed_probabilities(g, seed_prob=0.03)
