@@ -101,8 +101,9 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
     -------
     dict
         ``mse``, ``rmse``, ``mae``, ``r2`` (1 - SSE/SST over all entries),
-        ``r2_filtered`` (over (agent, option) series with variance > 1e-6, as in
-        MAS-Cascade), ``kl`` (mean KL(observed || predicted) per belief vector, nats).
+        ``r2_filtered`` (as in MAS-Cascade: the mean of the R^2 of each (agent, option)
+        series over time, over the series whose sum of squares about their mean exceeds
+        1e-6), ``kl`` (mean KL(observed || predicted) per belief vector, nats).
     """
     y = as_numpy(observed).astype(np.float64)  # tensors too, as in _check_transcript
     p = as_numpy(predicted).astype(np.float64)
@@ -115,11 +116,14 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
     if y.ndim >= 2:
         flat_y = y.reshape(y.shape[0], -1)
         flat_p = p.reshape(p.shape[0], -1)
-        keep = flat_y.var(axis=0) > 1e-6
+        # MAS-Cascade (cascade/analysis/fit_fj_complete_full.py): the mean of one R^2 per
+        # (agent, option) series, over the series whose sum of squares about their own mean
+        # exceeds 1e-6 (a pooled R^2 over series with variance > 1e-6 differed from theirs)
+        sst_series = np.sum((flat_y - flat_y.mean(axis=0)) ** 2, axis=0)
+        keep = sst_series > 1e-6
         if keep.any():
-            yy, pp = flat_y[:, keep], flat_p[:, keep]
-            sst_f = float(np.sum((yy - yy.mean(axis=0)) ** 2))
-            r2f = 1 - float(np.sum((yy - pp) ** 2)) / sst_f
+            sse_series = np.sum((flat_y - flat_p) ** 2, axis=0)
+            r2f = float(np.mean(1 - sse_series[keep] / sst_series[keep]))
         else:
             r2f = float("nan")
     else:

@@ -121,6 +121,25 @@ def test_metrics_by_hand():
     assert m["r2"] == pytest.approx(1 - 2 * 0.0625 / sst)
 
 
+def test_filtered_r2_is_the_mean_of_the_moving_series_r2():
+    # MAS-Cascade's filtered R^2: one R^2 per (agent, option) series over time, averaged
+    # over the series whose sum of squares about their mean exceeds 1e-6
+    y = np.zeros((3, 3, 2))
+    y[:, 0, 0] = [0.0, 1.0, 0.0]  # SST 2/3
+    y[:, 1] = [0.5, 0.5]  # agent 1 never moves: SST 0, left out
+    small = np.sqrt(2e-6 / (2 / 3))
+    y[:, 2, 0] = [0.2, 0.2 + small, 0.2]  # SST 2e-6 (variance 6.7e-7): kept
+    y[:, :, 1] = 1 - y[:, :, 0]
+    p = y.copy()
+    p[1, 0, 0] += np.sqrt(1 / 6)  # SSE 1/6: R^2 = 1 - (1/6) / (2/3) = 3/4
+    p[1, 0, 1] += np.sqrt(1 / 3)  # SSE 1/3: R^2 = 1/2
+    p[:, 2, 0] = 2 * y[:, 2, 0].mean() - y[:, 2, 0]  # mirrored: SSE 4 SST, R^2 = -3
+    # (2, 1) predicted exactly: R^2 = 1. A pooled R^2 over the series with variance > 1e-6
+    # gave 1 - (1/2) / (4/3) = 0.625
+    m = transcript_metrics(y, p)
+    assert m["r2_filtered"] == pytest.approx((0.75 + 0.5 - 3 + 1) / 4, abs=1e-9)
+
+
 def test_bad_transcripts():
     with pytest.raises(ValueError, match="rounds \\+ 1, n_agents, K"):
         fit_fj(np.ones((3, 4)))
