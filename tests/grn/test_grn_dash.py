@@ -147,6 +147,19 @@ def test_prior_guesses_equal_normal_equations_when_invertible():
         torch.testing.assert_close(out[n], expected.abs())
 
 
+def test_prior_guesses_of_input_layers_use_q_as_given_not_transposed():
+    # without a PPI Q = |P||P|^T is symmetric, so Q and Q^T gave the same guesses; a
+    # user's PPI need not be: (S S^T)^-1 S Q with Q read as given
+    g, h = 6, 3
+    gen = torch.Generator().manual_seed(2)
+    s = torch.rand(h, g, generator=gen, dtype=torch.float64)
+    q = torch.triu(torch.rand(g, g, generator=gen, dtype=torch.float64))
+    out = prior_guesses({"sum_in.weight": s, "prod_in.weight": s}, None, _prior(g, 2), q)
+    expected = torch.linalg.solve(s @ s.T, s @ q).abs()
+    torch.testing.assert_close(out["sum_in.weight"], expected)
+    assert not torch.allclose(expected, torch.linalg.solve(s @ s.T, s @ q.T).abs())
+
+
 def test_prior_guesses_solve_least_squares_when_singular():
     g, h = 5, 12  # h > G (krumsiek-like): S S^T is singular; pinv gives the LS solution
     gen = torch.Generator().manual_seed(3)

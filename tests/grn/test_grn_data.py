@@ -498,3 +498,16 @@ def test_corrupt_prior_of_numeric_gene_ids_read_from_a_csv(tmp_path):
     prior = corrupt_prior(read, 0.2, seed=3)
     np.testing.assert_array_equal(prior.to_numpy(),
                                   corrupt_prior(truth, 0.2, seed=3).to_numpy())
+
+
+def test_hill_logic_and_multiplies_or_combines_the_complements():
+    """Two activators at their EC50 (Hill term 1/2 each): AND = 1/4, OR = 1 - 1/4 = 3/4."""
+    sign = np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    ec50 = np.where(sign != 0, 0.45, 0.0)
+    hill_n = np.where(sign != 0, 1.6, 0.0)
+    is_input = np.array([True, True, False])
+    levels = np.array([[0.45, 0.45, 0.3], [1.0, 0.0, 0.3]])
+    for use_and, expected in ((True, [0.25, 0.0]), (False, [0.75, 1.0])):
+        net = _HillNetwork(sign, ec50, hill_n, np.array([False, False, use_and]),
+                           np.array([0.0, 0.0, 1.0]), is_input)
+        np.testing.assert_allclose(net.production(levels)[:, 2], expected, atol=1e-12)

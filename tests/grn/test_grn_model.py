@@ -72,6 +72,24 @@ def test_init_is_seeded_and_sparse():
     torch.testing.assert_close(w @ w.T, torch.eye(20, dtype=torch.float64), atol=1e-5, rtol=0)
 
 
+def test_input_biases_span_torchs_default_bound():
+    """Input-layer biases are U(-1/sqrt(G), 1/sqrt(G)), nn.Linear's default for G inputs."""
+    f = PhoenixODEFunc(4, 200, generator=torch.Generator().manual_seed(0))
+    for b in (f.sum_in.bias.detach(), f.prod_in.bias.detach()):
+        assert float(b.abs().max()) <= 0.5  # 1 / sqrt(4)
+        assert float(b.abs().max()) > 0.45  # 200 draws come close to the bound
+
+
+def test_default_start_is_the_last_early_cell_by_obs_name():
+    """Of two cells at the earliest time, the one pairing with the next time is the start."""
+    x = np.array([[0.2, 0.9], [0.8, 0.1], [0.5, 0.5]])
+    ad = AnnData(x, obs=pd.DataFrame({"time": [0.0, 0.0, 1.0]}, index=["b", "a", "c"]))
+    ad.var_names = ["g0", "g1"]
+    with pytest.warns(UserWarning, match="share a time point"):
+        model = GRNModel(ad, time_key="time", n_hidden=4)
+    np.testing.assert_allclose(model._default_y0(), x[0], atol=1e-6)  # "b" follows "a"
+
+
 class _Decay(torch.nn.Module):
     def __init__(self, k: torch.Tensor) -> None:
         super().__init__()

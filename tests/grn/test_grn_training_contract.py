@@ -172,3 +172,28 @@ def test_train_works_inside_the_callers_no_grad_block(mode, tiny):
     assert inside["train_loss"] == pytest.approx(history["train_loss"], rel=1e-6)
     assert history["train_loss"][-1] < history["train_loss"][0]  # it trained
     assert (model.network() - plain.network()).abs().max().max() < 1e-6
+
+
+def test_split_holds_out_the_rounded_share_of_trajectories():
+    """0.18 of 10 trajectories rounds to 2 held out (truncation held out 1)."""
+    traj = torch.arange(10).repeat_interleave(3)
+    x = torch.rand(30, 2, generator=torch.Generator().manual_seed(0))
+    pairs = train_mod.Pairs(x, x, torch.ones(30), traj)
+    _, val = split_pairs(pairs, 0.18, seed=0)
+    assert val is not None and torch.unique(val.trajectory).numel() == 2
+
+
+def test_prior_weight_zero_fits_the_prior_alone(tiny):
+    """loss = w MSE_data + (1 - w) MSE_prior: at w = 0 the data must not move the weights."""
+    pairs, truth = tiny
+    shuffled = train_mod.Pairs(pairs.x0, pairs.x1.flip(0), pairs.dt, pairs.trajectory)
+    weights = []
+    for data in (pairs, shuffled):
+        func = PhoenixODEFunc(10, 8, generator=torch.Generator().manual_seed(0)).double()
+        fit(func, data, epochs=1, method="rk4", options={"step_size": 0.5},
+            prior=truth.abs(), prior_weight=0.0, seed=0)
+        weights.append(torch.cat([p.detach().reshape(-1) for p in func.parameters()]))
+    start = torch.cat([p.detach().reshape(-1) for p in PhoenixODEFunc(
+        10, 8, generator=torch.Generator().manual_seed(0)).double().parameters()])
+    assert not torch.equal(weights[0], start)  # it trained
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=1e-12)
