@@ -16,10 +16,11 @@ def _write(path, lines):
     return path
 
 
-def test_size_writes_distribution_and_plot(tmp_path):
+def test_size_writes_distribution_and_plot(tmp_path, capsys):
     graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5", "b d 0.3"])
     out = tmp_path / "out"
     assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""  # defaults only: nothing "ignored"
     table = pd.read_csv(out / "distribution.csv")
     assert list(table.columns) == ["size", "probability"]
     assert table["size"].tolist() == [0, 1, 2, 3, 4]
@@ -31,7 +32,25 @@ def test_size_writes_distribution_and_plot(tmp_path):
     assert summary["method"] == "tree"
     # the inputs are recorded, as fj simulate's and ctmc fit's files record theirs
     assert summary["seeds"] == ["a"] and summary["seed_prob"] is None
-    assert summary["graph"].endswith(".edgelist")
+    assert summary["graph"] == str(graph)
+    # seed a is always active; 4 nodes, 3 links
+    assert (summary["p_size_0"], summary["nodes"], summary["edges"]) == (0.0, 4, 3)
+
+
+def test_monte_carlo_runs_and_rng_seed_reach_the_sampler(tmp_path):
+    # --runs and --rng-seed left at their defaults still wrote a plausible distribution
+    from biomodels.cascade import CascadeGraph, size_distribution
+
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5", "b d 0.3"])
+    out = tmp_path / "mc"
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--method", "mc", "--runs",
+                 "1000", "--rng-seed", "5", "--quiet", "--out", str(out)]) == 0
+    expect = size_distribution(CascadeGraph.read_edgelist(graph), seeds=["a"], method="mc",
+                               n_runs=1000, seed=5)
+    probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+    assert np.allclose(probs, expect.numpy(), rtol=0, atol=1e-12)  # the same draws
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["runs"], summary["rng_seed"]) == (1000, 5)
 
 
 def test_size_methods_on_a_cycle(tmp_path, capsys):

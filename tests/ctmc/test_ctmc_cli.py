@@ -74,12 +74,17 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
 
 
 def test_cli_chooses_l1_by_cross_validation(tmp_path):
-    path, _ = _cohort(tmp_path)
+    path, names = _cohort(tmp_path)
     out = tmp_path / "cv"
-    assert main(["ctmc", "fit", str(path), "--folds", "2", "--out", str(out)]) == 0
+    assert main(["ctmc", "fit", str(path), "--folds", "2", "--seed", "4", "--quiet",
+                 "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     grid = metrics["l1_cv_scores"]
     assert len(grid) == 5 and str(metrics["l1"]) in grid
+    # the cross-validation's folds are drawn with --seed (it was left at 0 unnoticed)
+    x = pd.read_csv(path, index_col=0).to_numpy()
+    cv = CTMC().fit(x, event_names=names, folds=2, seed=4, progress=False).cv_scores
+    assert grid == pytest.approx({str(k): float(np.mean(v)) for k, v in cv.items()}, abs=1e-9)
     assert metrics["heldout_loglik_per_tumour"] == pytest.approx(max(grid.values()))
     assert metrics["l1_chosen_on_these_folds"] is True  # the figure is the choice's CV score
     assert not (out / "cv_checkpoint.json").exists()  # removed once the outputs are written
@@ -188,14 +193,24 @@ def test_cli_help_spells_the_usage_of_the_issue(capsys):
         assert part in usage, part
 
 
-def test_cli_method_mcmc_reaches_the_fit(tmp_path):
+def test_cli_method_mcmc_reaches_the_fit(tmp_path, monkeypatch):
     path, names = _cohort(tmp_path)
     out = tmp_path / "mcmc"
     argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--method", "mcmc", "--folds", "2",
             "--out", str(out)]
+    import biomodels.ctmc.fit
+
+    fit_theta, methods = biomodels.ctmc.fit.fit_theta, []
+
+    def spy(*args, **kwargs):
+        methods.append(kwargs.get("method"))
+        return fit_theta(*args, **kwargs)
+
+    monkeypatch.setattr(biomodels.ctmc.fit, "fit_theta", spy)
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"] == "mcmc" and len(metrics["heldout_loglik_folds"]) == 2
+    assert methods and set(methods) == {"mcmc"}  # the held-out fold fits too, not auto
     assert list(pd.read_csv(out / "theta.csv", index_col=0).columns) == names
 
 
@@ -238,3 +253,48 @@ def test_cli_help_states_every_default(capsys):
         main(["ctmc", "fit", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "auto (default: the cheapest exact route" in text
+
+
+def test_cli_metrics_describe_the_fit_and_the_options_given(tmp_path, capsys):
+    # metrics.json against the library run with the same options: an option left at its
+    # default (--seed of the folds, --folds, --quiet), the held-out figure scored on the
+    # training tumours, or a field from the wrong array all passed the tests
+    import torch
+
+    from biomodels.ctmc.crossval import kfold_indices
+    from biomodels.ctmc.fit import data_log_likelihood, fit_theta
+
+    path, _ = _cohort(tmp_path)
+    x = pd.read_csv(path, index_col=0).to_numpy()
+    out = tmp_path / "o"
+    capsys.readouterr()
+    assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--seed", "4", "--folds", "3",
+                 "--quiet", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""  # --quiet: no progress bars
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["seed"], metrics["folds"], metrics["l1"]) == (4, 3, 0.01)
+    assert metrics["method"] in ("exact", "statespace")  # what auto chose, not "auto"
+    assert (metrics["n_tumours"], metrics["n_events"]) == (200, 5)
+    theta = CTMC.load(out / "model.json").theta
+    off = theta - np.diag(np.diag(theta))
+    assert metrics["nonzero_effects"] == np.count_nonzero(off)
+    train = float(CTMC.load(out / "model.json").log_likelihood(x).mean())
+    assert metrics["train_loglik_per_tumour"] == pytest.approx(train, abs=1e-9)
+    assert metrics["penalised_loglik_per_tumour"] == pytest.approx(
+        train - 0.01 * np.abs(off).sum(), abs=1e-9)
+    held = []  # each fold (drawn with --seed) fitted on the others, scored on its own
+    for test in kfold_indices(len(x), 3, seed=4):
+        rest = np.setdiff1d(np.arange(len(x)), test)
+        fold = fit_theta(x[rest], l1=0.01, method="auto", seed=4, progress=False).theta
+        held.append(float(data_log_likelihood(torch.as_tensor(fold), x[test]).mean()))
+    assert metrics["heldout_loglik_folds"] == pytest.approx(held, abs=1e-9)
+
+
+def test_cli_leave_one_out_is_as_many_folds_as_tumours(tmp_path):
+    # --folds N on N tumours (leave-one-out) is the largest cross-validation there is
+    path = tmp_path / "small.csv"
+    pd.DataFrame({"TP53": [0, 1, 0, 1], "IDH1": [1, 0, 1, 1]}).to_csv(path, index=False)
+    out = tmp_path / "o"
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "4", "--quiet"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert len(json.loads((out / "metrics.json").read_text())["heldout_loglik_folds"]) == 4

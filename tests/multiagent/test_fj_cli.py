@@ -381,3 +381,58 @@ def test_a_figure_that_fails_to_draw_is_closed(tmp_path, capsys, monkeypatch):
     assert main(["fj", "simulate", "--questions", "1", "--out", str(tmp_path / "o")]) == 2
     assert "cannot draw" in capsys.readouterr().err
     assert set(plt.get_fignums()) == before
+
+
+def test_simulate_passes_every_option_to_the_library(tmp_path):
+    # --rounds, --options, --persuasion, --sleeper, --adversary-gamma and --seed each left
+    # at its default still wrote a plausible run: compare with the library's own
+    from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
+
+    out = tmp_path / "leaf"
+    assert main(["fj", "simulate", "--graph", "star", "--n", "5", "--adversary", "leaf",
+                 "--gamma", "0.3", "--alpha", "0.4", "--persuasion", "2", "--sleeper", "1",
+                 "--rounds", "4", "--options", "3", "--questions", "2", "--seed", "7",
+                 "--quiet", "--out", str(out)]) == 0
+    scenario = Scenario(graph="star", n=5, gamma=0.3, alpha=0.4, rounds=4, n_options=3,
+                        adversaries=(Adversary("leaf", persuasion=2.0, sleeper=1),), seed=7)
+    expect = simulate(scenario, questions=2, seed=7)
+    frame = pd.read_csv(out / "trajectories.csv")
+    assert np.allclose(frame["belief"], expect.trajectories.ravel(), rtol=0, atol=1e-15)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["asr"] == expect.metrics["asr"]
+    assert metrics["adversary_weight_closed_form"] == pytest.approx(
+        closed_form_weight("star_leaf", 5, 0.3, 0.4, persuasion=2.0)["mean"], abs=1e-12)
+    # a random topology (drawn with --seed) and an adversary that moves
+    out = tmp_path / "er"
+    assert main(["fj", "simulate", "--graph", "er", "--n", "8", "--adversary-gamma", "0.6",
+                 "--questions", "2", "--seed", "3", "--no-trajectories", "--out", str(out)]) == 0
+    scenario = Scenario(graph="er", n=8, gamma=0.2, alpha=0.5, seed=3,
+                        adversaries=(Adversary("hub", gamma=0.6),))
+    expect = simulate(scenario, questions=2, seed=3, keep_trajectories=False).metrics
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversary_weight_closed_form"] is None  # no closed form: gamma < 1
+    for key in ("asr", "adversary_weight", "accuracy_end"):
+        assert metrics[key] == pytest.approx(expect[key], abs=1e-12), key
+
+
+def test_fit_writes_the_fits_it_made(debate, tmp_path):
+    # the standard errors swapped, fit.json from the last question rather than the first,
+    # or metrics.json's mean wrong all passed the tests
+    from multiagent.fit import FJFit, fit_transcripts
+
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--out", str(out)]) == 0
+    X = np.stack([g.sort_values(["round", "agent", "option"])["belief"].to_numpy()
+                  .reshape(11, 6, 5) for _, g in debate.groupby("question")])
+    table, fits = fit_transcripts(X, return_fits=True)
+    agents = pd.read_csv(out / "agents.csv")
+    for column in ("gamma", "alpha", "gamma_se", "alpha_se"):
+        expect = np.concatenate([np.broadcast_to(getattr(f, column), 6)  # one, shared
+                                 for f in fits])
+        assert np.allclose(agents[column], expect, rtol=1e-6, atol=1e-9), column
+    saved = FJFit.load(out / "fit.json")  # the first question's fit
+    assert np.allclose(saved.gamma, fits[0].gamma) and not np.allclose(saved.W, fits[1].W)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["per_agent"] is False
+    assert metrics["mean"]["rmse"] == pytest.approx(table["rmse"].mean(), rel=1e-6)
