@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import existing_file, main, option_names, output_folder
+from core.cli import existing_file, main, option_names, output_folder, probability
 
 
 def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path: Path,
@@ -142,3 +142,37 @@ def test_a_command_that_first_imports_matplotlib_leaves_the_matplotlibrc_backend
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["svg", "True"]
+
+
+def test_probability_accepts_both_ends_of_the_interval() -> None:
+    # --gamma 0 (no stubbornness) and --seed-prob 1 are valid settings, not typos
+    assert probability("0") == 0.0 and probability("1") == 1.0
+    for bad in ("-0.001", "1.001", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"\[0, 1\]"):
+            probability(bad)
+
+
+def test_prunus_without_a_command_prints_the_help_and_succeeds(capsys) -> None:
+    assert main([]) == 0
+    assert capsys.readouterr().out.startswith("usage: prunus")
+
+
+def test_a_closed_pipe_ends_the_command_quietly_with_success() -> None:
+    # `prunus ... | head` closes stdout: exit 0 and no traceback, as for any Unix tool
+    import subprocess
+    import sys
+
+    code = (
+        "import argparse, sys\n"
+        "import core.cli as cli\n"
+        "def broken(args):\n"
+        "    raise BrokenPipeError\n"
+        "class Parser:\n"
+        "    def parse_args(self, argv):\n"
+        "        return argparse.Namespace(func=broken)\n"
+        "cli.build_parser = Parser\n"
+        "sys.exit(cli.main(['x']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")

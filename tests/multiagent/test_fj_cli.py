@@ -104,6 +104,7 @@ def test_fit_writes_every_transcripts_agents_and_trust(debate, tmp_path, capsys)
     assert len(trust) == 2 * 36
     assert trust.groupby(["question", "listener"]).trust.sum().to_numpy() == pytest.approx(1)
     assert "marked adversary" not in capsys.readouterr().err  # --per-agent fits each agent
+    assert json.loads((out / "metrics.json").read_text())["per_agent"] is True
 
 
 def test_fit_warns_when_a_shared_fit_includes_adversaries(debate, tmp_path, capsys):
