@@ -207,3 +207,12 @@ def test_posteriors_drawn_in_threads_are_those_drawn_alone(synth2, method, in_th
 
     for a, b in zip(alone, in_threads(draw, range(3))):
         np.testing.assert_array_equal(a, b)
+
+
+def test_svi_guide_starts_at_init_theta_with_rows_as_targets():
+    # no SVI step: the draws scatter (scale 0.05) around the start, whose effects are
+    # asymmetric, so a transposed start would show as swapped off-diagonal means
+    x = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
+    start = np.array([[-1.0, 2.0], [-1.5, -0.5]])
+    draws = posterior_theta(x, method="svi", svi_steps=0, num_samples=100, init_theta=start)
+    np.testing.assert_allclose(draws.mean(0), start, atol=0.05)

@@ -78,7 +78,8 @@ def test_posterior_uses_nuts_for_few_events_and_svi_beyond(monkeypatch):
         raise Used
 
     monkeypatch.setattr(pyro.infer, "MCMC", no_nuts)
-    small = CTMC(random_sparse_theta(3, seed=0)).sample(60, seed=1).X
+    # 6 events, the last that NUTS takes under method='auto'
+    small = CTMC(random_sparse_theta(6, seed=0)).sample(60, seed=1).X
     with pytest.raises(Used):
         posterior_theta(small)
     large = CTMC(random_sparse_theta(7, seed=0)).sample(60, seed=1).X

@@ -378,3 +378,41 @@ def test_read_cohort_names_a_comment_line_read_as_a_tumour(tmp_path):
     with pytest.raises(ValueError, match=r"'TP53' has a NaN/missing; expected 0/1; line 3 "
                        r"starts with '#' \(comments are not supported\)$"):
         read_cohort(tmp_path / "c.csv")
+
+
+def test_block_theta_is_the_documented_synthetic_setting():
+    # synth5: A -> B -> C by +4, C -> D and C -> E by +3, D and E exclude each other (-2)
+    theta, _ = block_theta(30, blocks="synth5", rate_range=(0.05, 0.2), seed=1)
+    dep = np.diag([0.0, -3.0, -3.0, -1.5, -1.5])
+    dep[1, 0] = dep[2, 1] = 4.0
+    dep[3, 2] = dep[4, 2] = 3.0
+    dep[3, 4] = dep[4, 3] = -2.0
+    np.testing.assert_array_equal(theta[:5, :5], dep)
+    rates = np.exp(np.diag(theta)[5:])  # the diagonal holds log base rates
+    assert ((rates >= 0.05) & (rates <= 0.2)).all()
+    theta2, _ = block_theta(0, blocks="synth2")
+    np.testing.assert_array_equal(theta2, [[0.0, 0.0], [4.0, -4.0]])
+
+
+def test_read_cohort_reads_a_tab_file_with_tabs(tmp_path):
+    frame = pd.DataFrame({"TP53": [1, 0], "IDH1": [1, 1]})
+    frame.to_csv(tmp_path / "cohort.tab", sep="\t", index=False)
+    x, names, _ = read_cohort(tmp_path / "cohort.tab")
+    assert names == ["TP53", "IDH1"] and x.tolist() == [[1, 1], [0, 1]]
+
+
+def test_read_maf_reads_a_compressed_csv_with_commas(tmp_path):
+    import gzip
+
+    with gzip.open(tmp_path / "muts.csv.gz", "wt") as handle:
+        handle.write("Tumor_Sample_Barcode,Hugo_Symbol\ns1,TP53\ns2,IDH1\n")
+    x, names, ids = read_maf(tmp_path / "muts.csv.gz")
+    assert ids == ["s1", "s2"] and names == ["IDH1", "TP53"] and x.tolist() == [[0, 1], [1, 0]]
+
+
+def test_read_maf_counts_a_gene_once_per_tumour(tmp_path):
+    # two TP53 mutations in t1 (common in a MAF): TP53 is in 1 of 2 tumours, not 2 of 2
+    (tmp_path / "x.maf").write_text("Hugo_Symbol\tTumor_Sample_Barcode\n"
+                                    "TP53\tt1\nTP53\tt1\nKRAS\tt1\nKRAS\tt2\n")
+    x, names, _ = read_maf(tmp_path / "x.maf", min_frequency=0.75)
+    assert names == ["KRAS"] and x.tolist() == [[1], [1]]

@@ -574,3 +574,41 @@ def test_direct_solves_in_threads_leave_the_warning_filters_as_they_were(in_thre
                 np.testing.assert_array_equal(got, expected)
     finally:
         warnings.filters[:] = before
+
+
+@pytest.mark.parametrize("solver", ["pcg", "bicgstab", "fixed_point"])
+def test_solvers_on_a_diagonal_system_and_a_zero_right_hand_side(solver):
+    from multiagent import solvers
+
+    # Jacobi solves a diagonal system exactly: CG and BiCGSTAB in one step, the fixed
+    # point at its start; a zero column (an option no agent holds) is done at once
+    d = np.array([[2.0], [4.0], [8.0]])
+    b = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    x, iters = getattr(solvers, solver)(lambda X: d * X, b, 1 / d, tol=1e-12)
+    np.testing.assert_allclose(x, b / d, rtol=1e-14)
+    assert iters == (0 if solver == "fixed_point" else 1)
+
+
+def test_torch_solver_stops_at_the_absolute_tolerance():
+    from multiagent.solvers import pcg
+
+    # ||b|| = 0.5 <= atol: the documented rule max(tol ||b||, atol) is met by x = 0
+    d = torch.tensor([[2.0], [4.0]], dtype=torch.float64)
+    b = torch.tensor([[0.3], [0.4]], dtype=torch.float64)
+    x, iters = pcg(lambda X: d * X, b, 1 / d, tol=0.0, atol=1.0)
+    assert iters == 0
+    assert torch.equal(x, torch.zeros_like(b))
+
+
+def test_drop_diagonal_drops_zeros_sums_duplicates_and_leaves_its_input():
+    from multiagent._sparse import drop_diagonal
+
+    # row 0: (0, 1) twice; row 1: a diagonal entry and an explicit zero; row 2 unsorted,
+    # with (2, 0) twice summing to zero
+    data = np.array([1.0, 2.0, 5.0, 0.0, 7.0, 4.0, -4.0])
+    A = sp.csr_array((data, np.array([1, 1, 1, 0, 1, 0, 0]), np.array([0, 2, 4, 7])),
+                     shape=(3, 3))
+    out = drop_diagonal(A)
+    np.testing.assert_array_equal(out.toarray(), [[0, 3, 0], [0, 0, 0], [0, 7, 0]])
+    assert out.nnz == 2 and out.has_canonical_format
+    np.testing.assert_array_equal(A.data, data)

@@ -275,3 +275,55 @@ def test_counts_are_refused_when_not_whole_numbers():
         run_debate(agents, A, options=("A", "B", "C"), rounds=-1)
     X0, _ = run_debate(agents, A, options=("A", "B", "C"), rounds=0)
     assert X0.shape == (1, 4, 3)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a JSON block over several lines, as models write it, fell back to ANSWER
+    ('<BELIEF>\n{"A": 0.2,\n "B": 0.8}\n</BELIEF>\nANSWER: A', [0.2, 0.8, 0]),
+    ('<UPDATED_BELIEF>{"B": 0.25, "C": 0.75}</UPDATED_BELIEF>', [0, 0.25, 0.75]),
+    ('<BELIEF>{"A": 2, "C": 6}</BELIEF>', [0.25, 0, 0.75]),  # normalised; missing B is 0
+    # two blocks (stated, then updated): each read alone, not one span across both
+    ('<BELIEF>{"A": 0.5, "B": 0.5}</BELIEF> then <UPDATED_BELIEF>{"A": 0.5, "B": 0.5}'
+     '</UPDATED_BELIEF>', [0.5, 0.5, 0]),
+    # malformed blocks fall back to the ANSWER line
+    ('<BELIEF>{"A": 0, "B": 0}</BELIEF>\nANSWER: C', [0, 0, 1]),
+    ('<BELIEF>{"A": -0.5, "B": 1.5}</BELIEF>\nANSWER: C', [0, 0, 1]),
+])
+def test_parse_belief_reads_blocks_and_their_fallbacks(text, expected):
+    np.testing.assert_allclose(parse_belief(text, ("A", "B", "C")), expected, atol=1e-15)
+
+
+def test_format_belief_answers_the_most_likely_option():
+    assert format_belief([0.2, 0.5, 0.3], ("A", "B", "C")).endswith("\nANSWER: B")
+
+
+def test_debate_agent_hears_only_whom_it_listens_to():
+    # A[0, 1] = 1: agent 0 listens to agent 1, who listens to nobody; with gamma = alpha = 0
+    # agent 0 takes agent 1's belief in one round and agent 1 keeps its own
+    agents = [ScriptedFJAgent(i, np.eye(2)[i], 0.0, 0.0, np.ones(2)) for i in range(2)]
+    X, _ = run_debate(agents, np.array([[0, 1], [0, 0]]), options=("A", "B"), rounds=1)
+    np.testing.assert_allclose(X[1], [[0, 1], [0, 1]])
+
+
+def test_scripted_agent_reads_only_the_previous_round():
+    from multiagent.agents import Message
+
+    agent = ScriptedFJAgent(0, [1.0, 0.0], 0.0, 0.0, np.ones(3))
+    old = Message(1, 0, np.array([1.0, 0.0]), "")  # round 0: stale at round 2
+    new = Message(2, 1, np.array([0.0, 1.0]), "")
+    np.testing.assert_allclose(agent.respond("", ("A", "B"), [old, new], 2).belief, [0, 1])
+
+
+def test_equilibrium_router_of_a_listener_with_some_agents_not_stubborn(rng):
+    # some gamma = 0 (not all): the row of M solves the system, not the DeGroot limit
+    A = adjacency(make_graph("wheel", 7))
+    fj = FriedkinJohnsen.from_adjacency(A, np.array([0.4, 0, 0, 0.2, 0, 0, 0]), 0.3)
+    M = fj.influence_matrix()
+    for i in (0, 2):
+        np.testing.assert_allclose(equilibrium_router(fj, listener=i), M[i], atol=1e-12)
+
+
+def test_confidence_router_is_per_row_at_large_beta():
+    # one max over the whole batch underflowed the less confident row: 0 / 0 = NaN weights
+    b = np.stack([np.array([[1.0, 0.0], [0.5, 0.5]]), np.full((2, 2), 0.5)])
+    np.testing.assert_allclose(confidence_router(b, beta=1000.0), [[1, 0], [0.5, 0.5]])
