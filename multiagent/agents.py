@@ -7,8 +7,9 @@ exactly (so a debate of scripted agents is a rollout of
 :class:`Agent` protocol and are optional - nothing here calls a model.
 
 Text format (as in MAS-Cascade): a JSON object of option -> probability inside
-``<BELIEF>...</BELIEF>``; :func:`parse_belief` falls back to one-hot on an ``ANSWER: X``
-line and then to uniform, as the reference code does.
+``<BELIEF>...</BELIEF>``; :func:`parse_belief` also reads the tag-colon lines that
+MAS-Cascade's prompts ask for (``<UPDATED_BELIEF>: {...}``, ``<UPDATED_ANSWER>: C``) and
+falls back to one-hot on the answer and then to uniform, as the reference code does.
 """
 
 from __future__ import annotations
@@ -115,35 +116,63 @@ def format_belief(belief: Any, options: Sequence[str]) -> str:
     return f"<BELIEF>{payload}</BELIEF>\nANSWER: {options[int(np.argmax(b))]}"
 
 
+def _tagged(text: str, pattern: str, tag: str) -> str | None:
+    """Return what follows ``<UPDATED_TAG>`` (preferred) or ``<TAG>``, colon or not."""
+    for name in (f"UPDATED_{tag}", tag):
+        m = re.search(rf"<{name}>\s*:?\s*({pattern})", text, re.S)
+        if m:
+            return m.group(1)
+    return None
+
+
 def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
-    """Read a belief from agent text: JSON in ``<BELIEF>``, else ``ANSWER: X``, else uniform.
+    r"""Read a belief from agent text: JSON in ``<BELIEF>``, else the answer, else uniform.
 
     Parameters
     ----------
     text
-        An agent's reply; ``<UPDATED_BELIEF>`` is read like ``<BELIEF>``.
+        An agent's reply. The belief is the JSON object after ``<UPDATED_BELIEF>`` or, when
+        there is none, after ``<BELIEF>``, either closed (``<BELIEF>{...}</BELIEF>``) or in
+        MAS-Cascade's prompt format (``<UPDATED_BELIEF>: {...}`` on its own line). The
+        answer comes from ``<UPDATED_ANSWER>: X``, ``<ANSWER>: X`` or an ``ANSWER: X``
+        line. ``<think>...</think>`` blocks (a reasoning model's draft) are ignored.
     options
-        The K option labels, the JSON keys and ``ANSWER:`` values.
+        The K option labels, the JSON keys and answer values.
 
     Returns
     -------
     numpy.ndarray
         ``(K,)`` probability vector (normalised; a block with negative or non-finite
         entries counts as malformed and the fallbacks apply).
+
+    Examples
+    --------
+    >>> parse_belief('<UPDATED_ANSWER>: B\n<UPDATED_BELIEF>: {"A": 0.25, "B": 0.75}',
+    ...              ("A", "B")).tolist()
+    [0.25, 0.75]
     """
     K = len(options)
-    m = re.search(r"<(?:UPDATED_)?BELIEF>\s*(\{.*?\})\s*</(?:UPDATED_)?BELIEF>", text, re.S)
-    if m:
+    # a draft belief inside the thinking is not the reply's belief
+    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S)
+    block = _tagged(text, r"\{.*?\}", "BELIEF")
+    if block is not None:
         try:
-            d = json.loads(m.group(1))
+            d = json.loads(block)
             b = np.array([float(d.get(o, 0.0)) for o in options])
             if np.isfinite(b).all() and (b >= 0).all() and b.sum() > 0:
                 return b / b.sum()
         except (ValueError, TypeError, AttributeError):
             pass
-    a = re.search(r"ANSWER:\s*([^\s]+)", text)
-    if a and a.group(1) in options:
-        return np.eye(K)[list(options).index(a.group(1))]
+    # MAS-Cascade's tag (the colon form matched "<UPDATED_ANSWER>:" nowhere before) or
+    # a plain "ANSWER: X" line
+    answer = _tagged(text, r"[^\s<]+", "ANSWER")
+    if answer is None:
+        m = re.search(r"ANSWER:\s*([^\s<]+)", text)
+        answer = m.group(1) if m else None
+    if answer is not None:
+        answer = answer.strip("*.,;:()[]'\"")  # "**C**", "C." as models write it
+        if answer in options:
+            return np.eye(K)[list(options).index(answer)]
     return np.full(K, 1.0 / K)
 
 
