@@ -387,6 +387,15 @@ def test_history_holds_the_loss_after_each_optimiser_step():
         assert fit.history[k - 1] == pytest.approx(fit_fj(X, max_steps=k).loss, rel=1e-12)
 
 
+def test_tol_is_relative_to_the_loss():
+    # a noise-free transcript: the optimum is a zero loss. An absolute tol of 1e-6 stopped
+    # after 3 steps at a loss of 2e-10 (the loss itself is below 1e-6 from the start)
+    X = simulate_transcript(4, 6, 3, gamma=0.3, alpha=0.4, noise=0.0, seed=3)
+    fit = fit_fj(X)
+    assert fit.loss < 1e-11
+    assert abs(fit.gamma[0] - 0.3) < 1e-5
+
+
 def test_fit_transcripts_scores_all_rounds_by_a_rollout_from_round_0():
     # the docstring said "scored one step ahead from round 0"; the numbers are those of a
     # rollout from round 0 (one-step-ahead is what the fit's mse loss measures)
