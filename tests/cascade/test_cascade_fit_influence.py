@@ -788,3 +788,14 @@ def test_grid_posterior_underflows_quietly_under_numpy_raise():
     assert float(post["mean"][0]) == pytest.approx(7 / 11, abs=1e-4)
     for key in ("mean", "std", "q05", "q95", "samples"):
         assert torch.equal(post[key], plain[key])
+
+
+def test_a_saved_fit_keeps_the_likelihood_method_it_was_given(tmp_path):
+    # on a tree 'auto' means the exact 'tree' likelihood: a fit made with 'tda' and loaded
+    # as 'auto' continued with another likelihood
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6), (1, 3, 0.6)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=200, seed=2).sizes
+    fit = CascadeFit(g, seeds=[0], share="edge", method="tda", init=0.3).fit(sizes, epochs=3)
+    back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
+    assert back.method == "tda"
+    assert torch.equal(back.fit(sizes, epochs=2).logits, fit.fit(sizes, epochs=2).logits)

@@ -325,3 +325,73 @@ def test_the_warning_of_a_diverged_epoch_points_at_the_callers_line(monkeypatch)
     with pytest.warns(RuntimeWarning, match="epoch 1 diverged") as record:
         model.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
     assert [w.filename for w in record if w.category is RuntimeWarning] == [__file__]
+
+
+def _run_held_out(pairs, *, patience, stop_at=None, checkpoint=None):
+    """30 epochs with validation pairs: the plateau scheduler and early stopping act."""
+    func = PhoenixODEFunc(10, 6, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(0))
+
+    def interrupt(epoch, record):
+        if epoch == stop_at:
+            raise _Interrupt
+
+    history = fit(func, pairs, pairs, epochs=30, lr=0.05, method="rk4",
+                  options={"step_size": 0.5}, batch_size=16, scheduler_patience=1,
+                  patience=patience, callback=interrupt, checkpoint=checkpoint,
+                  checkpoint_every=1)
+    return func, history
+
+
+@pytest.mark.parametrize("patience", [2, 3])
+def test_a_fit_resumed_on_a_plateau_stops_and_slows_down_as_an_uninterrupted_one(
+        tiny, tmp_path, patience):
+    # epochs 28 and 29 do not improve on epoch 27: with patience 2 the fit stops at 29 and
+    # keeps epoch 27's weights; with patience 3 the scheduler lowers the rate for epoch 30.
+    # Both depend on the early-stopping count, the best loss and the scheduler's state
+    # saved at epoch 28 (a resumed fit that started them afresh ran on, or did not slow)
+    pairs, _ = tiny
+    ref_func, ref_history = _run_held_out(pairs, patience=patience)
+    assert len(ref_history["epoch"]) == (29 if patience == 2 else 30)
+    if patience == 3:
+        assert ref_history["lr"][-1] == pytest.approx(0.05 * 0.9)
+    path = tmp_path / "fit.ckpt"
+    with pytest.raises(_Interrupt):
+        _run_held_out(pairs, patience=patience, stop_at=29, checkpoint=path)
+    func, history = _run_held_out(pairs, patience=patience, checkpoint=path)
+    assert history == ref_history
+    assert all(torch.equal(a, b) for a, b in zip(ref_func.parameters(), func.parameters()))
+    # a fit that stopped early is finished: run again with its checkpoint, it trains no more
+    again, history2 = _run_held_out(pairs, patience=patience, checkpoint=path)
+    assert history2 == ref_history
+    assert all(torch.equal(a, b) for a, b in zip(ref_func.parameters(), again.parameters()))
+
+
+def test_save_and_load_checkpoint_round_trip_every_field_of_the_loop_state(tmp_path):
+    # fields a short fit leaves at their defaults: a load that dropped one passed the tests
+    # above (e.g. the backoffs, whose limit then started afresh on every resume)
+    from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
+
+    def objects():
+        func = PhoenixODEFunc(4, 3, dtype=torch.float64,
+                              generator=torch.Generator().manual_seed(0))
+        opt = torch.optim.Adam(func.parameters(), lr=1e-2)
+        return func, opt, torch.optim.lr_scheduler.ReduceLROnPlateau(opt), torch.Generator()
+
+    func, opt, sched, gen = objects()
+    best = {k: v + 1 for k, v in func.state_dict().items()}
+    state = FitState(epoch=7, history={"val_loss": [0.5, 0.25]}, best_loss=0.25,
+                     best_state=best, stale=3, stopped=True, backoffs=2, lr_scale=1 / 9)
+    for loss in (1.0, 2.0):
+        sched.step(loss)
+    gen.manual_seed(11)
+    path = save_checkpoint(tmp_path / "c.ckpt", state, signature={"lr": 1e-2}, func=func,
+                           optimizer=opt, scheduler=sched, generator=gen)
+    func2, opt2, sched2, gen2 = objects()
+    loaded = load_checkpoint(path, signature={"lr": 1e-2}, func=func2, optimizer=opt2,
+                             scheduler=sched2, generator=gen2)
+    assert {k: v for k, v in vars(loaded).items() if k != "best_state"} == {
+        k: v for k, v in vars(state).items() if k != "best_state"}
+    assert all(torch.equal(loaded.best_state[k], v) for k, v in best.items())
+    assert sched2.state_dict() == sched.state_dict() and sched2.num_bad_epochs == 1
+    assert torch.equal(gen2.get_state(), gen.get_state())

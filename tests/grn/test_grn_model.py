@@ -1005,3 +1005,45 @@ def test_odefunc_dtype_must_be_a_floating_torch_dtype(dtype):
     with pytest.raises(TypeError, match="^dtype: expected a floating torch dtype"):
         PhoenixODEFunc(3, 2, dtype=dtype)
     assert PhoenixODEFunc(3, 2, dtype=torch.float16).gene_rates.dtype == torch.float16
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_saved_float64_model_with_a_ppi_loads_and_trains_on_as_the_original(small,
+                                                                               tmp_path):
+    # a double-precision model, an asymmetric PPI and DASH's scores: a load that read any
+    # of them back otherwise (float32, the PPI transposed, no saved pruner state or
+    # history) gave another network or another continued fit than the model saved
+    from biomodels.grn import PruningSchedule
+
+    small = small.copy()
+    small.var_names = genes = [f"gene_{c}" for c in "hgfedcba"]  # not in sorted order
+    ppi = pd.DataFrame(np.triu(np.ones((8, 8)), 1), index=genes, columns=genes)
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
+                     ppi=ppi, n_hidden=4, seed=0, dtype=torch.float64)
+    kw = dict(pruning="dash", method="rk4", step_size=0.5, progress=False,
+              schedule=PruningSchedule(first_epoch=2, every=2, first_fraction=0.3,
+                                       fraction=0.3))
+    model.train(3, **kw)
+    path = model.save(tmp_path / "m.pt")
+    for loaded in (GRNModel.load(path, small), GRNModel.load(path)):
+        assert loaded.dtype == torch.float64
+        pd.testing.assert_frame_equal(loaded.ppi, ppi)
+        pd.testing.assert_frame_equal(loaded.network(), model.network(), check_exact=True)
+        assert loaded.history == model.history and loaded.settings == model.settings
+    on = GRNModel.load(path, small)
+    assert on.train(2, **kw) == model.train(2, **kw)  # the whole history, to the last bit
+    pd.testing.assert_frame_equal(on.network(), model.network(), check_exact=True)
+
+
+def test_a_model_loaded_onto_new_data_starts_from_that_datas_first_states(quick, small,
+                                                                          tmp_path):
+    # the new data are put in the saved scaling: read in their own scaling instead, the
+    # model's default start was not the mean first state of the data it was loaded onto
+    path = quick.save(tmp_path / "m.pt")
+    new = small.copy()
+    new.X = new.X * 2.0 + 0.5
+    loaded = GRNModel.load(path, new)
+    first = new.obs["time"] == new.obs["time"].min()
+    expected = np.asarray(new.X[first.to_numpy()]).mean(axis=0)
+    assert new.obs["trajectory"][first].nunique() == first.sum()  # one first cell each
+    np.testing.assert_allclose(loaded.simulate()[0], expected, rtol=1e-5, atol=1e-6)

@@ -128,3 +128,20 @@ def test_a_dense_adjacency_too_large_for_memory_is_refused_by_name():
     with pytest.raises(ValueError, match="100000 agents takes 80.0 GB; pass sparse=True"):
         adjacency(G)
     assert adjacency(G, sparse=True).shape == (100_000, 100_000)
+
+
+def test_a_saved_fit_loads_with_its_loss_history_and_rounds_to_the_last_bit(tmp_path):
+    # only non-finite losses were checked after a load: a finite one read back wrongly
+    # (e.g. as NaN, as a diverged fit's) passed
+    import numpy as np
+
+    from multiagent import FJFit, fit_fj, simulate_transcript
+
+    X = simulate_transcript(5, 8, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=1)
+    fit = fit_fj(X, train_rounds=6)
+    back = FJFit.load(fit.save(tmp_path / "fit.json"))
+    assert np.isfinite(fit.loss) and back.loss == fit.loss
+    assert back.history == fit.history and back.train_rounds == 6
+    for name in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
+    np.testing.assert_array_equal(back.predict(X), fit.predict(X))
