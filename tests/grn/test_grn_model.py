@@ -1047,3 +1047,16 @@ def test_a_model_loaded_onto_new_data_starts_from_that_datas_first_states(quick,
     expected = np.asarray(new.X[first.to_numpy()]).mean(axis=0)
     assert new.obs["trajectory"][first].nunique() == first.sum()  # one first cell each
     np.testing.assert_allclose(loaded.simulate()[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_loaded_without_its_data_simulates_over_the_saved_time_range(small,
+                                                                             tmp_path):
+    # data observed from t = 5: the default simulation spans [5, t_max] in 100 points; a
+    # loaded model that started its range at 0 spaced the points otherwise
+    late = small.copy()
+    late.obs["time"] = late.obs["time"] + 5.0
+    model = GRNModel(late, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    model.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    alone = GRNModel.load(model.save(tmp_path / "m.pt"))
+    assert alone._time_range() == model._time_range() == (5.0, float(late.obs["time"].max()))
+    np.testing.assert_allclose(alone.simulate(), model.simulate(), rtol=1e-6, atol=1e-9)
