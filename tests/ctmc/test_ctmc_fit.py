@@ -606,19 +606,13 @@ def test_cross_validation_scores_each_fold_with_a_fit_on_the_other_folds():
                                rtol=1e-10)
 
 
-def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
-    # known answer: best mean -4.9 at 0.01 with fold scores (-4.9, -5.1, -4.7), so
-    # se = 0.2 / sqrt(3) = 0.1155 (ddof = 1) and the band is means >= -5.0155; the largest
-    # strength in it is 0.1 (mean -5.005); 1.0 (mean -5.3) lies outside. With ddof = 0
-    # (se 0.0943) 0.1 would drop out; min instead of max would give 0.001.
+def _fold_scores_from(table, monkeypatch):
+    """Make 3-fold cross-validation score fold k of strength l1 as ``table[l1][k]``.
+
+    Returns the cohort to pass to ``select_l1(..., folds=3, seed=0)``.
+    """
     import biomodels.ctmc.crossval as cv
 
-    table = {
-        0.001: [-4.95, -5.05, -4.85],
-        0.01: [-4.9, -5.1, -4.7],
-        0.1: [-5.005, -5.105, -4.905],
-        1.0: [-5.3, -5.3, -5.3],
-    }
     x = sample_trajectories(random_sparse_theta(3, seed=0), 30, seed=1).X
     folds = cv.kfold_indices(len(x), 3, seed=0)
 
@@ -627,6 +621,21 @@ def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
         return table[l1][k]
 
     monkeypatch.setattr(cv, "_fold_score", fake_score)
+    return x
+
+
+def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
+    # known answer: best mean -4.9 at 0.01 with fold scores (-4.9, -5.1, -4.7), so
+    # se = 0.2 / sqrt(3) = 0.1155 (ddof = 1) and the band is means >= -5.0155; the largest
+    # strength in it is 0.1 (mean -5.005); 1.0 (mean -5.3) lies outside. With ddof = 0
+    # (se 0.0943) 0.1 would drop out; min instead of max would give 0.001.
+    table = {
+        0.001: [-4.95, -5.05, -4.85],
+        0.01: [-4.9, -5.1, -4.7],
+        0.1: [-5.005, -5.105, -4.905],
+        1.0: [-5.3, -5.3, -5.3],
+    }
+    x = _fold_scores_from(table, monkeypatch)
     grid = list(table)
     best, scores = select_l1(x, grid, folds=3, seed=0, one_se=True)
     assert best == 0.1
@@ -644,17 +653,8 @@ def test_one_standard_error_band_is_one_standard_error_wide(monkeypatch):
     # best mean -4.9 at 0.01, se = 0.2 / sqrt(3) = 0.1155: the band ends at -5.0155, so 0.1
     # (mean -5.05, 1.35 se below the best) lies outside it and the rule keeps 0.01; a band
     # of two standard errors (-5.131) would take 0.1
-    import biomodels.ctmc.crossval as cv
-
     table = {0.01: [-4.9, -5.1, -4.7], 0.1: [-5.05, -5.05, -5.05]}
-    x = sample_trajectories(random_sparse_theta(3, seed=0), 30, seed=1).X
-    folds = cv.kfold_indices(len(x), 3, seed=0)
-
-    def fake_score(x_, l1, test, seed, fit_kwargs):
-        k = next(i for i, f in enumerate(folds) if np.array_equal(f, test))
-        return table[l1][k]
-
-    monkeypatch.setattr(cv, "_fold_score", fake_score)
+    x = _fold_scores_from(table, monkeypatch)
     assert select_l1(x, list(table), folds=3, seed=0, one_se=True)[0] == 0.01
 
 
