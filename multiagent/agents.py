@@ -163,8 +163,8 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
                 return b / b.sum()
         except (ValueError, TypeError, AttributeError):
             pass
-    # MAS-Cascade's tag (the colon form matched "<UPDATED_ANSWER>:" nowhere before) or
-    # a plain "ANSWER: X" line
+    # MAS-Cascade's tag, or a plain "ANSWER: X" line ("ANSWER:" alone never matched
+    # "<UPDATED_ANSWER>: C", where a '>' comes before the colon)
     answer = _tagged(text, r"[^\s<]+", "ANSWER")
     if answer is None:
         m = re.search(r"ANSWER:\s*([^\s<]+)", text)
