@@ -288,6 +288,19 @@ def test_counts_are_refused_when_not_whole_numbers():
     # malformed blocks fall back to the ANSWER line
     ('<BELIEF>{"A": 0, "B": 0}</BELIEF>\nANSWER: C', [0, 0, 1]),
     ('<BELIEF>{"A": -0.5, "B": 1.5}</BELIEF>\nANSWER: C', [0, 0, 1]),
+    # MAS-Cascade's prompt format: tag-colon lines, no closing tags (read as uniform)
+    ('<UPDATED_ANSWER>: C\n<UPDATED_BELIEF>: {"A": 0.1, "B": 0.2, "C": 0.7}\n'
+     '<UPDATED_REASON>: most trusted peers say C\n<UPDATED_MEMORY>: C', [0.1, 0.2, 0.7]),
+    ('<ANSWER>: B\n<BELIEF>: {"A": 0.4, "B": 0.6}\n<REASON>: ...', [0.4, 0.6, 0.0]),
+    # stated, then updated: the updated belief is the reply's (the first block was read)
+    ('<BELIEF>{"A": 1.0}</BELIEF> on reflection <UPDATED_BELIEF>{"B": 1.0}</UPDATED_BELIEF>',
+     [0.0, 1.0, 0.0]),
+    # a reasoning model's draft inside <think> is not its belief
+    ('<think><BELIEF>{"A": 1.0}</BELIEF> hmm</think>\n<BELIEF>{"C": 1.0}</BELIEF>',
+     [0.0, 0.0, 1.0]),
+    # only an answer, in the tag form and decorated as models write it
+    ("<UPDATED_ANSWER>: **C**\n<UPDATED_BELIEF>: not json", [0.0, 0.0, 1.0]),
+    ("ANSWER: B.", [0.0, 1.0, 0.0]),
 ])
 def test_parse_belief_reads_blocks_and_their_fallbacks(text, expected):
     np.testing.assert_allclose(parse_belief(text, ("A", "B", "C")), expected, atol=1e-15)
@@ -327,22 +340,3 @@ def test_confidence_router_is_per_row_at_large_beta():
     # one max over the whole batch underflowed the less confident row: 0 / 0 = NaN weights
     b = np.stack([np.array([[1.0, 0.0], [0.5, 0.5]]), np.full((2, 2), 0.5)])
     np.testing.assert_allclose(confidence_router(b, beta=1000.0), [[1, 0], [0.5, 0.5]])
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    # MAS-Cascade's prompt format: tag-colon lines, no closing tags (read as uniform)
-    ('<UPDATED_ANSWER>: C\n<UPDATED_BELIEF>: {"A": 0.1, "B": 0.2, "C": 0.7}\n'
-     '<UPDATED_REASON>: most trusted peers say C\n<UPDATED_MEMORY>: C', [0.1, 0.2, 0.7]),
-    ('<ANSWER>: B\n<BELIEF>: {"A": 0.4, "B": 0.6}\n<REASON>: ...', [0.4, 0.6, 0.0]),
-    # stated, then updated: the updated belief is the reply's (the first block was read)
-    ('<BELIEF>{"A": 1.0}</BELIEF> on reflection <UPDATED_BELIEF>{"B": 1.0}</UPDATED_BELIEF>',
-     [0.0, 1.0, 0.0]),
-    # a reasoning model's draft inside <think> is not its belief
-    ('<think><BELIEF>{"A": 1.0}</BELIEF> hmm</think>\n<BELIEF>{"C": 1.0}</BELIEF>',
-     [0.0, 0.0, 1.0]),
-    # only an answer, in the tag form and decorated as models write it
-    ("<UPDATED_ANSWER>: **C**\n<UPDATED_BELIEF>: not json", [0.0, 0.0, 1.0]),
-    ("ANSWER: B.", [0.0, 1.0, 0.0]),
-])
-def test_parse_belief_reads_mas_cascade_replies(text, expected):
-    np.testing.assert_allclose(parse_belief(text, ("A", "B", "C")), expected, atol=1e-15)
