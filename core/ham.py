@@ -20,7 +20,8 @@ Deliberate choices relative to the reference wrapper: the raw ``p.grad`` is used
 per-tensor norm cap ``max_weight_norm`` is 1000 on every parameter with a
 gradient after the step, as there (``None`` turns it off); no gradient clipping
 is done after the step (the reference's ``max_grad_norm`` call after the step
-cannot affect that step).
+cannot affect that step); with a base optimizer's ``maximize=True`` the mirror step
+uses ``-p.grad``, so both steps ascend (the reference would descend in the mirror step).
 """
 
 from __future__ import annotations
@@ -311,15 +312,21 @@ class HAM(OptimizerWrapper):
     @torch.no_grad()
     def mirror_step(self) -> None:
         """Apply only the hyperbolic step (HYP*) with the current gradients."""
-        for group in self.param_groups:
+        for i, group in enumerate(self.param_groups):
             lr = float(group["lr"])
-            alpha = float(group.get("ham_alpha", self.alpha))
-            beta = float(group.get("ham_beta", self.beta))
+            # per-group overrides get the constructor's checks (a negative alpha passed)
+            alpha = check_number(f"param_groups[{i}]['ham_alpha']",
+                                 group.get("ham_alpha", self.alpha), at_least=0)
+            beta = check_number(f"param_groups[{i}]['ham_beta']",
+                                group.get("ham_beta", self.beta), at_least=0)
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 if p.ndim >= self.min_ndim:
-                    _hyperbolic_step(p, p.grad, lr, alpha, beta, self.clamp)
+                    # a maximizing base step ascends f: the mirror step must too (it
+                    # descended, undoing the base step; the reference ignores maximize)
+                    g = -p.grad if group.get("maximize", False) else p.grad
+                    _hyperbolic_step(p, g, lr, alpha, beta, self.clamp)
                 if self.max_weight_norm is not None:  # every tensor, as the reference
                     norm = p.norm()
                     if norm > self.max_weight_norm:

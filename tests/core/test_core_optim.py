@@ -80,6 +80,21 @@ def test_ham_clamp_zeros_and_masks() -> None:
         HAM([w])  # type: ignore[arg-type]
 
 
+def test_ham_with_a_maximizing_base_optimizer_ascends_too() -> None:
+    # maximize=True made the base step ascend while the hyperbolic step still descended,
+    # undoing it: sum(w) went 0.3 -> -0.05. The step must equal HAM's step on -f.
+    w = nn.Parameter(torch.tensor([[0.5, -0.2]], dtype=torch.float64))
+    opt = HAM(torch.optim.SGD([w], lr=0.1, maximize=True), alpha=10.0, beta=0.0)
+    w.grad = torch.ones_like(w)  # f = sum(w)
+    opt.step()
+    # half step [0.6, -0.1], then exp(-lr * alpha * sign(half) * grad(-f)) = exp(+-1)
+    assert w.detach()[0].tolist() == pytest.approx([0.6 * math.e, -0.1 / math.e], rel=1e-12)
+    v = nn.Parameter(torch.tensor([[0.5, -0.2]], dtype=torch.float64))
+    v.grad = -torch.ones_like(v)  # grad of -f, minimized
+    HAM(torch.optim.SGD([v], lr=0.1), alpha=10.0, beta=0.0).step()
+    assert torch.equal(w.detach(), v.detach())
+
+
 def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
     w = nn.Parameter(torch.tensor([[1.0, 2.0]], dtype=torch.float64))
     opt = HAM(torch.optim.SGD([w], lr=0.1))
@@ -106,6 +121,10 @@ def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
     groups.mirror_step()
     assert torch.allclose(a.detach(), torch.full_like(a, math.exp(-0.1 * 2.0)))  # beta only
     assert torch.allclose(b.detach(), torch.full_like(b, math.exp(-0.1 * 1.0)))  # alpha only
+    # a per-group override is checked like the constructor's (a negative alpha passed)
+    bad = HAM(torch.optim.SGD([{"params": [a], "ham_alpha": -1.0}], lr=0.1))
+    with pytest.raises(ValueError, match="ham_alpha"):
+        bad.mirror_step()
 
 
 def test_horst_mirror_step_on_adam_direction() -> None:
