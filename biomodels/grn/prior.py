@@ -275,6 +275,9 @@ def align_prior(
                 return _align_frame(edges, genes, name, complete)
             return _align_frame(_read_prior_csv(path, name), genes, name, complete)
         except ValueError as err:
+            unlabelled = _unlabelled_note(path, name)
+            if unlabelled:
+                raise ValueError(unlabelled) from err
             # a "# ..." line read as a gene: "not square (4, 3)" did not say why
             note = comment_line_note(path)
             if note and note not in str(err):
@@ -306,6 +309,42 @@ def align_prior(
     if not np.isfinite(values).all():
         raise ValueError(f"{name} contains NaN or inf")
     return pd.DataFrame(values, index=genes.copy(), columns=genes.copy())
+
+
+def _unlabelled_note(path: Path, name: str) -> str:
+    """Say how to load a CSV of bare numbers (no gene names), or ``""`` if it has names.
+
+    PHOENIX and DASH write their priors without labels: ``edge_prior_matrix_*.csv`` as a
+    G x G matrix (R's ``write.table`` with ``row.names = F, col.names = F``) and genome-scale
+    priors as 1-based ``(row, column, value)`` lines. Read as a labelled table they failed
+    as "duplicated gene names: ['0']" or "not square". Only called after a read failed.
+    """
+    sep = _separator(path)
+    try:
+        with open(path, encoding=text_encoding(path), errors="replace") as handle:
+            lines = [line for line in handle if line.strip()]
+    except OSError:
+        return ""
+    if not lines:
+        return ""
+    fields = [f.strip().strip('"') for f in lines[0].rstrip("\r\n").split(sep)]
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return ""  # a header of names: the read's own error says what is wrong
+    n = len(fields)
+    if n == len(lines):
+        return (f"{name} file {str(path)!r} is a {n} x {n} matrix of numbers without gene "
+                "names (as PHOENIX's and DASH's edge_prior_matrix_*.csv); load it with "
+                "np.loadtxt(path, delimiter=',') and pass the array, its rows (regulators) "
+                "and columns (targets) in the order of adata.var_names")
+    if n == 3:
+        return (f"{name} file {str(path)!r} is a (row, column, value) list without gene "
+                "names (as PHOENIX's sparse priors, 1-based indices): build the matrix, "
+                "p = np.zeros((G, G)); r, c, v = np.loadtxt(path, delimiter=',').T; "
+                "p[r.astype(int) - 1, c.astype(int) - 1] = v, rows (regulators) and columns "
+                "(targets) in the order of adata.var_names, and pass p")
+    return ""
 
 
 def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",

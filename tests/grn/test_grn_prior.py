@@ -453,3 +453,21 @@ def test_prior_warnings_point_at_the_callers_line(tmp_path):
             call()
         assert [str(w.message)[:len(s)] for w, s in zip(record, says)] == says
         assert [w.filename for w in record] == [__file__] * len(says)
+
+
+def test_a_prior_csv_without_gene_names_says_how_to_load_it(tmp_path):
+    # PHOENIX's and DASH's edge_prior_matrix_*.csv (R write.table, no row or column names)
+    # hold a bare G x G matrix, and PHOENIX's genome-scale priors a 1-based (row, col,
+    # value) list; read as a labelled table they failed as "duplicated gene names: ['0']"
+    matrix = tmp_path / "edge_prior_matrix.csv"
+    matrix.write_text("0,1,0\n0,0,-1\n1,0,0\n")
+    with pytest.raises(ValueError, match=r"3 x 3 matrix of numbers without gene names.*"
+                                         r"np\.loadtxt"):
+        align_prior(matrix, GENES)
+    coo = tmp_path / "prior_long.csv"
+    coo.write_text("1,2,1\n2,3,-1\n3,1,1\n1,3,1\n")
+    with pytest.raises(ValueError, match=r"\(row, column, value\) list.*1-based"):
+        align_prior(coo, GENES)
+    # the array the message asks for gives the prior, rows = regulators (row 1 -> gene b)
+    out = align_prior(np.loadtxt(matrix, delimiter=","), GENES)
+    assert out.loc["a", "b"] == 1.0 and out.loc["b", "c"] == -1.0 and out.loc["c", "a"] == 1.0
