@@ -168,7 +168,9 @@ class GRNModel:
     ``dy/dt = ReLU(g) * (f(y) - y)`` on expression scaled to [0, 1] per gene, fitted on
     one-step-ahead pairs of consecutive observations within each trajectory. The inferred
     network is the signed G x G read-out ``W_sum^T C_sum^T + W_prod^T C_prod^T`` scaled per
-    target by ``ReLU(g)`` (rows = regulators, columns = targets).
+    target by ``ReLU(g)`` (rows = regulators, columns = targets). PHOENIX's scripts scale
+    all genes by one factor instead (simulated data as they are, breast cancer data / 15),
+    so here a gene of small range has its noise stretched to [0, 1] like its signal.
 
     Parameters
     ----------
@@ -592,7 +594,8 @@ class GRNModel:
             few strong edges dominate and makes most edges nearly invisible to the prior;
             on krumsiek11 with a 20 %-corrupted prior (DASH + soft prior 0.9, h = 64,
             corruption seeds 1-3) ``"sign"`` gave AUROC 0.83-0.93 (mean 0.87 over 10 fits)
-            where ``"max"`` gave 0.75-0.84.
+            where ``"max"`` gave 0.75-0.84. PHOENIX's simulations use the signed prior as
+            is, its real-data scripts ``|P|``: pass ``np.abs(prior)`` for the latter.
         l1
             Penalty weight for ``pruning="l1"`` (1e-3, the DASH paper's C-NODE setting).
         patience

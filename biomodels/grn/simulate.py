@@ -25,6 +25,12 @@ so that :math:`h(0) = 0`, :math:`h(K) = 1/2`, :math:`h(1) = 1`; an activation co
 (product) or OR (:math:`1 - \prod(1 - t)`), chosen per target. Expression therefore stays in
 [0, 1]; trajectories start from Beta(2, 2) states and are observed with Gaussian noise.
 
+Simplified from the reference simulator (``ground_truth_simulator`` in
+``QuackenbushLab/phoenix``, "linear-like" parameters): there K ~ U(0.4, 0.6) and
+n ~ U(1.39, 1.8) (SIM350's stored edge table), a target's logic mixes AND and OR by the
+role of each regulator, non-input genes start from Beta(2, 2) shifted per gene by
+U(-0.25, 0.25) and clipped to [0, 1], and SIM350 is observed at t = 0, 2, 3, 7, 9.
+
 Prior corruption (:func:`corrupt_prior`) follows ``prior_matrix_maker.R`` of the same code:
 a fraction of the true edges is sign-flipped and, independently, the same fraction is moved
 to random gene pairs.
@@ -303,6 +309,8 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
     weight) to random pairs of distinct genes that are not edges of the truth. DASH's
     ``prior_matrix_maker.R`` ties this to the expression noise sigma: fraction = sigma / 0.5,
     so sigma = 0.025 / 0.05 / 0.1 gives 5 / 10 / 20 %. Self-loops are kept as they are.
+    PHOENIX's committed ``prior_matrix_maker.R`` has the sign flip commented out: its
+    priors only relocate edges (to any pair of distinct genes).
 
     Parameters
     ----------
