@@ -335,15 +335,17 @@ def _unlabelled_note(path: Path, name: str) -> str:
     n = len(fields)
     if n == len(lines):
         return (f"{name} file {str(path)!r} is a {n} x {n} matrix of numbers without gene "
-                "names (as PHOENIX's and DASH's edge_prior_matrix_*.csv); load it with "
-                "np.loadtxt(path, delimiter=',') and pass the array, its rows (regulators) "
-                "and columns (targets) in the order of adata.var_names")
+                "names (as PHOENIX's and DASH's edge_prior_matrix_*.csv): add the gene "
+                "names as header and first column (rows regulators, columns targets), or "
+                "load it with np.loadtxt(path, delimiter=',') and pass the array, its rows "
+                "and columns in the order of adata.var_names")
     if n == 3:
         return (f"{name} file {str(path)!r} is a (row, column, value) list without gene "
                 "names (as PHOENIX's sparse priors, 1-based indices): build the matrix, "
                 "p = np.zeros((G, G)); r, c, v = np.loadtxt(path, delimiter=',').T; "
                 "p[r.astype(int) - 1, c.astype(int) - 1] = v, rows (regulators) and columns "
-                "(targets) in the order of adata.var_names, and pass p")
+                "(targets) in the order of adata.var_names, and pass p (or save it with the "
+                "gene names as header and first column)")
     return ""
 
 
