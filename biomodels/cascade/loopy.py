@@ -10,6 +10,11 @@ TDA (Tree Distribution Approximation; Burkholz & Quackenbush, AAAI 2021):
 4. the exact tree pass (:mod:`biomodels.cascade.tree`) on the tree with ``p'``;
 5. ``P(size = 0)`` is reset to the exact ``Π_i (1 - p_i)`` and the rest renormalised.
 
+The defaults of :func:`tda_size_distribution` depart from the authors' R code in steps 1,
+2 and 5 (BP to convergence instead of 10 updates, link score ``m_uv + m_vu``, exact
+``P(1)`` and ``P(2)`` too); ``iterations=10, spanning_tree="weights", exact_head=False``
+reproduce it to round-off, up to its tie-breaking between links of equal weight.
+
 Known weakness (measured, see the tests and benchmark): a pseudo-seed of step 3 fires
 independently of the real cascade although in truth it only fires when the cascade has
 reached the dropped edge's tail. On dense, near-critical networks with few seeds the
@@ -145,16 +150,21 @@ def bp_messages(
             break
     else:
         if iterations is None and steps > 0:
-            # BP oscillates on some lattices (1e5-node grid: change 0.008 after 1000 updates,
-            # 16 s): say so rather than hand TDA marginals that have not settled
-            warnings.warn(
-                f"loopy BP did not converge in max_iterations={max_iterations} updates "
-                f"(largest change {delta:.2g}, tol {stop:g}); the activation marginals, and "
-                "TDA's folded seeds, may be off: compare with monte_carlo, or pass "
-                "iterations=10 (the paper's setting) to stop early", UserWarning,
-                # the caller's line: 2 named loopy.py, which always calls this function
-                stacklevel=user_stacklevel())
+            _warn_unconverged(max_iterations, delta, stop)
     return m
+
+
+def _warn_unconverged(max_iterations: int, delta: float, stop: float) -> None:
+    """Say that loopy BP ran out of updates before its largest change fell below ``stop``."""
+    # BP oscillates on some lattices (1e5-node grid: change 0.008 after 1000 updates,
+    # 16 s): say so rather than hand TDA marginals that have not settled
+    warnings.warn(
+        f"loopy BP did not converge in max_iterations={max_iterations} updates "
+        f"(largest change {delta:.2g}, tol {stop:g}); the activation marginals, and "
+        "TDA's folded seeds, may be off: compare with monte_carlo, or pass "
+        "iterations=10 (the paper's setting) to stop early", UserWarning,
+        # the caller's line: 2 named loopy.py, which always calls this function
+        stacklevel=user_stacklevel())
 
 
 def bp_marginals(
@@ -585,6 +595,10 @@ def _mixture_factor(
         M = new
         if iterations is None and delta < _rounding_tol(tol, real):
             break
+    else:
+        if iterations is None and max_iterations > 0:
+            # as bp_messages: 1000 updates ran out silently on messages that had not settled
+            _warn_unconverged(max_iterations, delta, _rounding_tol(tol, real))
     log1m = torch.log((1 - M).clamp_min(tiny))
     into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
     is_seed = torch.zeros(S, n, dtype=torch.bool, device=dev)

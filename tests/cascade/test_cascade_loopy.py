@@ -68,6 +68,20 @@ def test_unicyclic_small_graph_against_brute_force():
     assert float(tda_size_distribution(g, p)[0]) == pytest.approx(0.7 * 0.9 * 0.8, abs=1e-15)
 
 
+def test_tda_paper_settings_reproduce_the_reference_code():
+    # expected values from the steps of the authors' R code (ICMmem in rebekka-burkholz/TDA)
+    # written out by hand: 10 synchronous BP updates from m = p_j w_ji, maximum spanning
+    # tree on w_uv + w_vu (drops link 0-2 here: 0.5 against 0.8, 0.85, 1.05), the dropped
+    # edges' messages folded into the seeds, SDP, then P(0) exact and the rest rescaled
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 0, 0.3), (1, 2, 0.6), (2, 1, 0.25),
+                                 (2, 0, 0.4), (0, 2, 0.1), (2, 3, 0.7), (3, 2, 0.35)])
+    p = torch.tensor([0.3, 0.1, 0.0, 0.2], dtype=torch.float64)
+    got = tda_size_distribution(g, p, iterations=10, spanning_tree="weights", exact_head=False)
+    ref = [0.504, 0.19244521020914798, 0.1236209787997048, 0.07711677093943207,
+           0.10281704005171516]
+    torch.testing.assert_close(got, torch.tensor(ref, dtype=torch.float64), rtol=0, atol=1e-14)
+
+
 # default-run versions (affordable MC); the full >= 1e5-run version is in the benchmark
 CASES = [
     (
@@ -266,6 +280,20 @@ def test_bp_warning_points_at_the_callers_line(monkeypatch):
         with pytest.warns(UserWarning, match="did not converge") as record:
             call()
         assert [w.filename for w in record] == [__file__]
+
+
+def test_seed_mixture_bp_says_when_it_stops_before_converging(monkeypatch):
+    # the per-seed loopy BP of seed_mixture ran its 1000 updates and went on silently with
+    # unsettled messages, where bp_messages (the default path) warns
+    import biomodels.cascade.loopy as loopy
+
+    monkeypatch.setattr(loopy, "_rounding_tol", lambda tol, dtype: -1.0)  # never converges
+    g = CascadeGraph.from_networkx(nx.cycle_graph(4), default=0.4)
+    p = seed_probabilities(g, seed_prob=0.1)
+    with pytest.warns(UserWarning, match="did not converge") as record:
+        tda_size_distribution(g, p, seed_mixture=True)
+    assert [w.filename for w in record] == [__file__]
+    tda_size_distribution(g, p, seed_mixture=True, iterations=3)  # the caller's choice: silent
 
 
 def test_bp_in_float32_converges_to_rounding_without_a_warning():
