@@ -290,6 +290,31 @@ def test_cli_metrics_describe_the_fit_and_the_options_given(tmp_path, capsys):
     assert metrics["heldout_loglik_folds"] == pytest.approx(held, abs=1e-9)
 
 
+def test_cli_heldout_scores_floor_the_rate_of_an_event_unseen_in_training(tmp_path):
+    # one event in one of ten tumours, two folds: the fold that holds the carrier is fitted
+    # on five tumours without it, whose rate is floored at 1/6 (as in mhn's cross-validation;
+    # the independence baseline scored the carrier -27 nats, the MHN -17.5); the other fold
+    # is fitted on one carrier in five, lambda / (1 + lambda) = 1/5, so lambda = 1/4
+    from biomodels.ctmc.crossval import kfold_indices
+
+    x = np.zeros(10, dtype=int)
+    x[3] = 1
+    path = tmp_path / "one.csv"
+    pd.DataFrame({"TP53": x}).to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--seed", "0",
+                 "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    expected = []
+    for test in kfold_indices(10, 2, seed=0):
+        rate = 1 / 6 if 3 in test else 1 / 4
+        expected.append(float(np.mean(np.where(x[test] == 1, np.log(rate / (1 + rate)),
+                                               np.log(1 / (1 + rate))))))
+    assert metrics["heldout_loglik_folds"] == pytest.approx(expected, abs=1e-5)
+    assert metrics["independence_heldout_loglik_per_tumour"] == pytest.approx(
+        np.mean(expected), abs=1e-5)
+
+
 def test_cli_leave_one_out_is_as_many_folds_as_tumours(tmp_path):
     # --folds N on N tumours (leave-one-out) is the largest cross-validation there is
     path = tmp_path / "small.csv"

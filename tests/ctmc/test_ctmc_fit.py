@@ -116,6 +116,19 @@ def _scoring_devices(monkeypatch):
     return seen
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_heldout_score_floors_the_rate_of_an_event_unseen_in_training(optimizer):
+    # one event, carried by the held-out tumour only: the fit drove its rate down as far as
+    # the optimiser went (e^-17.5 or e^-11), and that set the held-out score. Floored at
+    # 1 / (N_train + 1) as in mhn's lambda_from_cv: lambda = 1/10, p({event}) = 1/11
+    from biomodels.ctmc import cross_validate
+
+    x = np.zeros((10, 1), dtype=np.uint8)
+    x[9, 0] = 1
+    held = cross_validate(x, 0.01, fold_indices=[np.array([9])], optimizer=optimizer)
+    assert held == pytest.approx([np.log(1 / 11)], abs=1e-9)
+
+
 def test_cross_validation_scores_on_the_fit_device(monkeypatch):
     from biomodels.ctmc import cross_validate
 
