@@ -38,7 +38,12 @@ def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Te
     if theta.is_complex():  # .to(float) would keep only the real part, with a warning at most
         raise TypeError(f"theta must be real, got dtype {theta.dtype}")
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
-        raise ValueError(f"theta must be a square (n, n) matrix, got shape {tuple(theta.shape)}")
+        # (n + 1, n) is mhn's default model, oMHN (last row: effects on the observation rate)
+        hint = ("; an (n + 1, n) theta is mhn's oMHN: pass the classical MHN of "
+                "oMHN.get_equivalent_classical_mhn().log_theta"
+                if theta.ndim == 2 and theta.shape[0] == theta.shape[1] + 1 else "")
+        raise ValueError(
+            f"theta must be a square (n, n) matrix, got shape {tuple(theta.shape)}{hint}")
     if n is not None and theta.shape[0] != n:
         raise ValueError(
             f"theta has shape {tuple(theta.shape)} but the data have {n} events; "

@@ -227,6 +227,15 @@ def test_state_index_and_the_statespace_likelihood_take_a_scipy_sparse_cohort(fm
     assert np.array_equal(independence_theta(X), independence_theta(dense))
 
 
+def test_an_omhn_theta_is_named_with_its_conversion():
+    # mhn's default model, oMHN, is (n + 1) x n (last row: effects on the observation rate);
+    # "must be square" left the user guessing which of mhn's outputs CTMC models
+    with pytest.raises(ValueError, match=r"oMHN.*get_equivalent_classical_mhn"):
+        CTMC(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"square \(n, n\) matrix, got shape \(2, 3\)$"):
+        CTMC(np.zeros((2, 3)))
+
+
 def test_bad_input_names_the_column():
     with pytest.raises(ValueError, match="'IDH1' has non-binary entry 2;"):
         validate_cohort(pd.DataFrame({"TP53": [0, 1], "IDH1": [2, 0]}))
