@@ -458,7 +458,9 @@ def random_sparse_theta(
     Returns
     -------
     np.ndarray
-        (n, n) theta; diagonal = log base rates drawn so that tumours carry a few events.
+        (n, n) theta; diagonal = log base rates drawn so that tumours carry a few events
+        (``mhn``'s ``random_theta`` draws them from N(0, 1), and a fixed number of
+        non-zero effects; here each is non-zero with probability ``1 - sparsity``).
     """
     # n=4.0 or True failed in numpy ("an integer is required"), sparsity="0.5" in a
     # comparison, naming neither
@@ -487,9 +489,12 @@ def block_theta(
     blocks
         ``"synth2"``: event A (rate 1) promotes B (base rate e^-4, effect +4);
         ``"synth5"``: a chain of five events, A -> B -> C promoting by +4 and C -> D,
-        C -> E by +3, with D and E mutually exclusive (-2 both ways).
+        C -> E by +3, with D and E mutually exclusive (-2 both ways). This is our own
+        block, not the ``synth5`` of Gotovos et al.'s ``exp_synth.py`` (there: 0 -> 1 and
+        3 -> 4 by +4, events 1, 2, 3 inhibiting each other by -2).
     rate_range
-        Base rates of the padding events are uniform in this range.
+        Base rates of the padding events are uniform in this range (Gotovos et al. draw
+        the log rates uniformly instead).
     seed
         Seed; None draws fresh entropy (another theta on every call).
 
