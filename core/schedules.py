@@ -189,6 +189,15 @@ class PruningSchedule:
         Parameters to prune (default: ``ndim >= 2``).
     masks
         Masks to start from (e.g. a random mask); they are attached at once.
+
+    Notes
+    -----
+    Departures from the imp-lrr-lts reference code (Gadhikar & Burkholz): a prune
+    keeps exactly ``round(d N)`` weights, ties broken by index (:func:`core.select_topk`),
+    where the reference drops every score ``<=`` the ``floor((1 - d) N)``-th smallest,
+    so it can keep one weight more, or fewer on ties. ``rewind="weights"`` restores
+    the whole ``state_dict`` (buffers such as BatchNorm running statistics too), the
+    reference only the weights and biases.
     """
 
     def __init__(
