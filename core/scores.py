@@ -15,6 +15,7 @@ their own criterion (e.g. DASH's prior-weighted score). Provided here:
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
@@ -120,7 +121,6 @@ def gradient_scores(
     return out
 
 
-@torch.no_grad()
 def input_norms(
     model: nn.Module,
     batches: Iterable[torch.Tensor | tuple],
@@ -141,11 +141,34 @@ def input_norms(
     Returns
     -------
     dict
-        ``"<module>.weight"`` -> tensor of shape ``(in_features,)``. A weight that several
+        ``"<module>.weight"`` -> tensor of shape ``(in_features,)``: the square root of
+        the sum of squares over every calibration token (not averaged). A weight that several
         modules share (a ``Linear`` tied to an embedding or to another ``Linear``, as in
         most language models) is listed once, under the name ``named_parameters()`` gives
-        it, with the norms over the inputs of every ``Linear`` that uses it.
+        it, with the norms over the inputs of every ``Linear`` that uses it. An
+        ``nn.Linear`` never called during calibration is left out, with a warning.
     """
+    norms, uncalled = _input_norms(model, batches, forward)
+    _warn_uncalled(uncalled)
+    return norms
+
+
+def _warn_uncalled(uncalled: list[str]) -> None:
+    if uncalled:  # its weight was silently left out of the scores, so kept dense
+        warnings.warn(
+            f"nn.Linear modules {uncalled} were never called during calibration, so their "
+            "weights get no input norms or scores (nn.MultiheadAttention applies its "
+            "out_proj functionally); score them another way, e.g. with magnitude_scores",
+            UserWarning, stacklevel=3)
+
+
+@torch.no_grad()
+def _input_norms(
+    model: nn.Module,
+    batches: Iterable[torch.Tensor | tuple],
+    forward: Callable[[nn.Module, object], object] | None,
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Input norms of every called ``nn.Linear`` and the names of those never called."""
     sq: dict[str, torch.Tensor] = {}
     handles = []
     # a tied weight has one name in named_parameters(), the first module's: keyed by the
@@ -167,7 +190,10 @@ def input_norms(
     finally:
         for h in handles:
             h.remove()
-    return {k: v.sqrt() for k, v in sq.items()}
+    # a module tied to one that ran has its weight's norms: not uncalled
+    uncalled = [m for m, mod in model.named_modules() if isinstance(mod, nn.Linear)
+                and canonical.get(id(mod.weight), f"{m}.weight" if m else "weight") not in sq]
+    return {k: v.sqrt() for k, v in sq.items()}, uncalled
 
 
 def wanda_scores(
@@ -193,8 +219,21 @@ def wanda_scores(
     -------
     dict of str to torch.Tensor
         ``"<module>.weight"`` -> score of the weight's shape, in at least float32.
+
+    Notes
+    -----
+    Departures from the locuslab/wanda reference code: its norms are divided by the
+    square root of the number of calibration samples, a per-layer constant that leaves
+    row and layer comparisons unchanged; it takes each block's calibration inputs from
+    the already pruned blocks before it, where here one pass of the unpruned model
+    serves all layers; it prunes only the ``nn.Linear`` layers inside the transformer
+    blocks (drop the ``lm_head``/classifier key to match); and it prunes
+    ``floor(s * cols)`` per row where ``select_topk`` keeps ``round((1 - s) * cols)``.
+    An ``nn.Linear`` whose weight a model uses functionally (the ``out_proj`` of
+    ``nn.MultiheadAttention``) is never called, so it gets no score (with a warning).
     """
-    norms = input_norms(model, batches, forward)
+    norms, uncalled = _input_norms(model, batches, forward)
+    _warn_uncalled(uncalled)
     params = dict(model.named_parameters())
     computed = sorted(k for k in norms if k not in params)
     if computed:  # a bare KeyError before

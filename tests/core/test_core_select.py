@@ -364,6 +364,22 @@ def test_wanda_scores_a_weight_tied_between_modules_once() -> None:
         wanda_scores(product, [torch.randn(2, 4)])
 
 
+def test_wanda_scores_warn_of_a_linear_the_model_never_calls() -> None:
+    # nn.MultiheadAttention applies out_proj's weight functionally: the module never runs,
+    # so its weight had no score and select_topk silently kept it dense
+    from core import input_norms, wanda_scores
+
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    x = torch.randn(2, 3, 8)
+    with pytest.warns(UserWarning, match=r"\['self_attn.out_proj'\] were never called") as rec:
+        scores = wanda_scores(layer, [x])
+    assert [w.filename for w in rec] == [__file__]
+    assert set(scores) == {"linear1.weight", "linear2.weight"}
+    with pytest.warns(UserWarning, match="out_proj"):
+        assert set(input_norms(layer, [x])) == {"linear1.weight", "linear2.weight"}
+
+
 def _brute_rows(s: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> torch.Tensor:
     """Reference for scope="row": per row a stable sort of (dead, -score, index); first k kept."""
     vals = s.reshape(s.shape[0], -1).double().numpy()
