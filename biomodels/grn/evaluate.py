@@ -10,14 +10,23 @@ absolute value, and
   (the trapezoid between tied points, equal to the Mann-Whitney U statistic with ties counted
   one half);
 - **AUPRC** is the trapezoidal area under scikit-learn's precision-recall curve
-  (``auc(recall, precision)`` as in ``BLEval/computeAUC.py``); ``auprc_ratio`` divides it by
+  (``auc(recall, precision)`` as in ``BLEval/computeAUC.py`` and, since v1.1, ``AUPRC.py``;
+  the v1.0 pipeline behind the paper's figures took R PRROC's Davis-Goadrich area instead,
+  another interpolation between the curve's points that matters mainly where tied scores
+  span true edges); ``auprc_ratio`` divides it by
   the edge density (the AUPRC of a random ranking);
 - **EPR** (early precision ratio) is the precision among the top-k pairs, k = number of true
   edges, with ties at the k-th score included and zero scores never counted as predictions
-  (``BLEval/computeEarlyPrec.py``), divided by the density; ``signed_epr`` counts a top-k pair
+  (``BLEval/computeEarlyPrec.py``), divided by the density; scores are compared unrounded
+  (BEELINE v1.0 rounded them to 6 decimals first, its later ``EarlyPrecision.py`` does not,
+  which only matters for scores closer than 1e-6); ``signed_epr`` counts a top-k pair
   as a hit only when the predicted sign matches the true sign (BEELINE, whose methods mostly
   predict unsigned edges, instead reports one ratio per true sign; a signed model deserves the
   stricter single number).
+
+Every gene of ``truth`` is a candidate, also one without any true edge; BEELINE's universe
+holds only the genes its reference edge list names, so to reproduce its numbers drop such
+genes from both matrices (a TF x gene ``truth`` gives its TF-restricted universe).
 
 Two support-based numbers: ``balanced_accuracy`` of the non-zero pattern of the network
 against the true adjacency, (TPR + TNR) / 2, as DASH (Hossain et al., NeurIPS 2024) reports

@@ -173,6 +173,22 @@ def test_epr_matches_beeline_transcription(rng):
         assert m["epr"] * m["density"] == pytest.approx(_beeline_early_precision(net, truth))
 
 
+def test_candidate_universe_and_unrounded_ties_as_documented():
+    # documented departures from BEELINE: a gene without true edges is still a candidate
+    # (BEELINE's universe holds only the reference's genes: 2 edges / 6 pairs there)
+    genes = ["a", "b", "c", "d"]
+    truth = _frame([[0, 1, 0, 0], [0, 0, -1, 0], [0, 0, 0, 0], [0, 0, 0, 0]], genes)
+    net = _frame([[0, 3, 0, 0], [0, 0, 2, 0], [1, 0, 0, 0], [0, 0, 0, 0]], genes)
+    assert evaluate(net, truth)["density"] == pytest.approx(2 / 12)
+    # a TF x gene truth is BEELINE's TF-restricted universe: 2 x 4 pairs less 2 self-loops
+    tf = evaluate(net.loc[["a", "b"]], truth.loc[["a", "b"]])
+    assert tf["density"] == pytest.approx(2 / 6) and tf["epr"] == pytest.approx(3.0)
+    # scores are not rounded (BEELINE v1.0 rounded to 6 decimals, tying these two): the
+    # 2nd-ranked (b, c) beats the miss (c, a) by 1e-9, so the top-2 holds 2 hits of 2
+    close = _frame([[0, 3, 0, 0], [0, 0, 1 + 1e-9, 0], [1, 0, 0, 0], [0, 0, 0, 0]], genes)
+    assert evaluate(close, truth)["epr"] == pytest.approx(1 / (2 / 12))
+
+
 def test_auroc_symmetries(rng):
     y = rng.random(40) < 0.3
     y[:2] = [True, False]
