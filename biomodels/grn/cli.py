@@ -270,8 +270,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "values when X holds counts")
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
                      help="signed gene x gene prior, rows = regulators, columns = targets, "
-                     "or an edge list with a header: regulator (or source, tf), target and "
-                     "an optional sign column (effect, sign, mode, mor or weight)")
+                     "or an edge list with a header: regulator (or source, tf, Gene1), target "
+                     "(or Gene2) and an optional sign column (effect, sign, mode, mor, weight "
+                     "or Type), e.g. BEELINE's refNetwork.csv")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "

@@ -80,9 +80,11 @@ def _strip_labels(frame: pd.DataFrame) -> pd.DataFrame:
 
 #: Column names (any case) that mark a CSV as an edge list rather than a square matrix:
 #: ours (``edges.csv``: regulator, target, effect), decoupler/CollecTRI/DoRothEA (source,
-#: target, weight or mor) and TRRUST-like tables (tf, target, mode).
-_EDGE_REGULATOR = ("regulator", "source", "tf")
-_EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
+#: target, weight or mor), TRRUST-like tables (tf, target, mode) and BEELINE's
+#: ``refNetwork.csv`` (Gene1 regulates Gene2, Type + or -).
+_EDGE_REGULATOR = ("regulator", "source", "tf", "gene1")
+_EDGE_TARGET = ("target", "gene2")
+_EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation", "type")
 
 
 def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
@@ -97,9 +99,10 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
         return None
     lower = {str(c).strip().lower(): c for c in header}
     regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
-    if regulator is None or "target" not in lower:
+    target = next((lower[c] for c in _EDGE_TARGET if c in lower), None)
+    if regulator is None or target is None:
         return None
-    if _names_rows(path, layout, [regulator, lower["target"]]):
+    if _names_rows(path, layout, [regulator, target]):
         # a square matrix whose genes include "source" and "target" (or "Tf", transferrin):
         # read as an edge list, it became an all-zero prior with only a warning
         return None
@@ -107,11 +110,11 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     try:
         table = pd.read_csv(path, dtype={regulator: str}, keep_default_na=False,
                             na_values=[""], **layout)
-        table[lower["target"]] = table[lower["target"]].astype(str)
-        return prior_from_edges(table, regulator=regulator, target=lower["target"], sign=sign)
+        table[target] = table[target].astype(str)
+        return prior_from_edges(table, regulator=regulator, target=target, sign=sign)
     except (pd.errors.ParserError, ValueError) as err:
         raise ValueError(f"could not read the {name} edge list {str(path)!r} (columns "
-                         f"{regulator!r}, {lower['target']!r}, sign {sign!r}): {err}") from err
+                         f"{regulator!r}, {target!r}, sign {sign!r}): {err}") from err
 
 
 def _names_rows(path: Path, layout: dict[str, Any], columns: Sequence[Any]) -> bool:
@@ -221,10 +224,11 @@ def align_prior(
           for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE; UTF-8, or UTF-16
           with a byte-order mark as Excel's "Unicode Text");
         - a path to an edge-list CSV, one row per edge, recognised by its header: a
-          regulator column (``regulator``, ``source`` or ``tf``), a ``target`` column and
-          optionally a sign column (the first of ``effect``, ``sign``, ``mode``, ``mor``,
-          ``weight``, ``regulation``; any case), read by :func:`prior_from_edges`: our own
-          ``edges.csv``, decoupler/CollecTRI and DoRothEA tables as they are saved. Data genes
+          regulator column (``regulator``, ``source``, ``tf`` or ``gene1``), a target
+          column (``target`` or ``gene2``) and optionally a sign column (the first of
+          ``effect``, ``sign``, ``mode``, ``mor``, ``weight``, ``regulation``, ``type``; any
+          case), read by :func:`prior_from_edges`: our own ``edges.csv``, decoupler/CollecTRI
+          and DoRothEA tables as they are saved, BEELINE's ``refNetwork.csv``. Data genes
           it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.

@@ -284,6 +284,19 @@ def test_an_edge_list_csv_is_read_as_a_prior_and_as_a_truth(tmp_path):
         align_prior(bad, ["Gata1", "Pu.1"])
 
 
+def test_beeline_refnetwork_is_read_as_a_truth(tmp_path):
+    # BEELINE's ground truth (inputs/*/refNetwork.csv: Gene1 regulates Gene2, Type + or -)
+    # was refused as "not square", so a lab scoring against BEELINE had to rename columns
+    truth = np.sign(krumsiek11_network())  # BEELINE keeps only the signs
+    long = truth.stack()
+    long = long[long != 0].rename_axis(["Gene1", "Gene2"]).reset_index(name="w")
+    path = tmp_path / "refNetwork.csv"
+    long.assign(Type=np.where(long["w"] > 0, "+", "-")).drop(columns="w").to_csv(
+        path, index=False)
+    pd.testing.assert_frame_equal(align_prior(path, truth.index, name="truth", complete=True),
+                                  truth, check_names=False)
+
+
 @pytest.mark.parametrize("genes", [["source", "target", "hub"], ["Tf", "Alb", "target"]])
 @pytest.mark.parametrize("style", ["pandas", "r_write_table", "gzip"])
 def test_a_matrix_whose_genes_are_named_like_edge_list_columns_stays_a_matrix(
