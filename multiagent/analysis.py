@@ -205,7 +205,9 @@ def polarization(z: Any) -> float:
 def disagreement(z: Any, adjacency: Any) -> float:
     """``D = sum over undirected edges of w_ij (z_i - z_j)^2 = z^T L z`` (symmetric weights).
 
-    A directed/asymmetric ``adjacency`` is symmetrised as ``(A + A^T)/2``.
+    A directed/asymmetric ``adjacency`` is symmetrised as ``(A + A^T)/2``.  Evaluated as
+    ``zbar^T L zbar`` on the mean-centred ``z`` (equal, as ``L 1 = 0``), which stays accurate
+    when the opinions share a large offset.
 
     Parameters
     ----------
@@ -239,6 +241,9 @@ def disagreement(z: Any, adjacency: Any) -> float:
                          f"{A.shape}")
     FriedkinJohnsen._check_entries_of(A, "adjacency")
     A = (A + A.T) * 0.5
+    # D is shift-invariant (L 1 = 0): z^T L z of an uncentred z cancelled under a common
+    # offset (4e-3 off at opinions near 1e6), so take zbar^T L zbar as Xu et al. (2021) do
+    Z = Z - Z.mean(axis=0)
     d = np.asarray(A.sum(axis=1)).ravel()
     LZ = d[:, None] * Z - A @ Z
     return float((Z * LZ).sum())
@@ -366,16 +371,19 @@ def opinion_indices(
         Innate opinions ``(n,)`` (or ``(n, K)``; indices are summed over columns); a
         labelled Series / DataFrame is read by the labels of a DataFrame ``adjacency``.
     tol, method
-        Solver settings (see :meth:`FriedkinJohnsen.solve`).
+        Solver settings (see :meth:`FriedkinJohnsen.solve`).  ``tol`` bounds the relative
+        residual of the FJ system ``(I - H) z = Gamma s``, i.e. of ``(I + L) z = s`` with row
+        ``i`` divided by ``1 + d_i`` (Xu et al., WWW 2021, bound the unscaled one).
 
     Returns
     -------
     dict
         ``z`` (equilibrium, in the order of a DataFrame ``adjacency``'s index),
-        ``polarization``, ``disagreement``, ``pd_index``
-        (``P + D``), ``pd_index_quadratic`` (``sbar^T (I + L)^{-1} sbar``, from a second
-        solve: equal to ``pd_index``), ``internal_conflict``, ``controversy``,
-        ``dc_index`` (``D + C``).
+        ``polarization``, ``disagreement`` and ``internal_conflict`` (from the solve of the
+        mean-centred ``sbar``, as Xu et al. take P and D, so a common offset of the
+        opinions costs no digits),
+        ``pd_index`` (``P + D``), ``pd_index_quadratic`` (``sbar^T (I + L)^{-1} sbar``:
+        equal to ``pd_index``), ``controversy`` and ``dc_index`` (``D + C``).
 
     Examples
     --------
@@ -395,8 +403,10 @@ def opinion_indices(
     sbar = s_np - s_np.mean(axis=0)
     zbar = _np2(model.equilibrium(model._beliefs(sbar if s_arr.ndim == 2 else sbar[:, 0], "s",
                                                  False), method=method, tol=tol, check=False))
-    P = polarization(z)
-    D = disagreement(z, adjacency)
+    # P, D and C_I from the solve of the centred sbar (Xu et al., WWW 2021, take P and D so):
+    # from z they lost the common offset's digits (3.6 % off in D at opinions near 1e6 by CG)
+    P = polarization(zbar)
+    D = disagreement(zbar, adjacency)
     C = controversy(z)
     return {
         "z": z,
@@ -404,7 +414,7 @@ def opinion_indices(
         "disagreement": D,
         "pd_index": P + D,
         "pd_index_quadratic": float((sbar * zbar).sum()),
-        "internal_conflict": internal_conflict(z, s_arr),
+        "internal_conflict": internal_conflict(zbar, sbar),  # z - s = zbar - sbar
         "controversy": C,
         "dc_index": D + C,
     }

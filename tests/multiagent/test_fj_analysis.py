@@ -10,6 +10,7 @@ import torch
 from multiagent import FriedkinJohnsen
 from multiagent.analysis import (
     classic_fj,
+    disagreement,
     opinion_indices,
     social_power,
     time_to_consensus,
@@ -182,3 +183,21 @@ def test_time_to_consensus_is_found_at_the_last_allowed_round():
     model = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), 0.0, 0.5)
     assert time_to_consensus(model, np.array([1.0, 0.0]), max_steps=1) == 1
     assert time_to_consensus(model, np.array([1.0, 0.0]), max_steps=0) is None
+
+
+@pytest.mark.parametrize("conv", [np.asarray, sp.csr_array])
+def test_indices_of_offset_opinions_are_shift_invariant(conv, rng):
+    # P, D, C_I and I_pd do not change when every opinion moves by c ((I + L)^-1 1 = 1, L 1 = 0);
+    # P, D and C_I were taken from the uncentred z, so the offset cancelled digits (here P
+    # 5e-8 off; D 3.6 % off by CG on a Karate-size graph at c = 1e6), and pd_index drifted
+    # from pd_index_quadratic.  Xu et al. (WWW 2021) take P and D of W (s - mean s).
+    G = make_graph("er", 40, p=0.15, seed=4)
+    A = adjacency(G)
+    s = rng.random(40)
+    ref = opinion_indices(A, s)
+    out = opinion_indices(conv(A), s + 1e6)
+    for key in ("polarization", "disagreement", "pd_index", "pd_index_quadratic",
+                "internal_conflict"):
+        assert out[key] == pytest.approx(ref[key], rel=1e-8), key
+    assert out["pd_index"] == pytest.approx(out["pd_index_quadratic"], rel=1e-8)
+    assert disagreement(ref["z"] + 1e6, conv(A)) == pytest.approx(ref["disagreement"], rel=1e-8)
