@@ -111,7 +111,9 @@ class HORST(OptimizerWrapper):
             for p in group["params"]:
                 if p.grad is None or p.ndim < self.min_ndim:
                     continue
-                g = p.grad
+                # a maximize=True group ascends in AdamW: the raw mirror step must too (its
+                # Adam moments already hold -grad)
+                g = -p.grad if group.get("maximize", False) else p.grad
                 if self.mirror_grad == "adam":
                     st = self.state[p]
                     t = float(st["step"])

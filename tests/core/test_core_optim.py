@@ -174,6 +174,25 @@ def test_horst_is_the_stated_composition(order: str) -> None:
         assert torch.allclose(w, ref, atol=1e-12)
 
 
+@pytest.mark.parametrize("mirror_grad", ["raw", "adam"])
+def test_horst_maximizing_group_equals_minimizing_the_negation(mirror_grad: str) -> None:
+    # with a maximize=True group AdamW ascended while the raw mirror step still descended
+    g = torch.Generator().manual_seed(2)
+    init = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    target = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    up, down = nn.Parameter(init.clone()), nn.Parameter(init.clone())
+    ascend = HORST([{"params": [up], "maximize": True}], lr=1e-2, alpha=50.0,
+                   mirror_grad=mirror_grad)  # type: ignore[arg-type]
+    descend = HORST([down], lr=1e-2, alpha=50.0, mirror_grad=mirror_grad)  # type: ignore[arg-type]
+    for _ in range(4):
+        for opt, p, sign in ((ascend, up, -1.0), (descend, down, 1.0)):
+            opt.zero_grad()
+            (sign * _quad(p, target)).backward()
+            opt.step()
+    assert torch.allclose(up, down, rtol=0, atol=1e-12)
+    assert _quad(up, target) < _quad(nn.Parameter(init), target)  # it did minimise the quad
+
+
 def test_horst_orders_do_not_commute() -> None:
     init = torch.tensor([[0.3, -0.2], [1e-3, 0.5]], dtype=torch.float64)
     out = {}
