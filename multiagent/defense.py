@@ -102,7 +102,8 @@ class TrustAdaptiveDefense:
         ``mu`` of the momentum buffer.
     sparse_fraction
         Probability that an item triggers an update (1: every item; the paper's sparse
-        regime uses 0.2).
+        regime uses 0.2).  Each item is drawn independently, so the number of updates
+        varies; the reference code updates on exactly ``ceil(0.2 * items)`` random items.
     threshold
         Speakers whose trust is below this are dropped from ``W``.
     seed
@@ -276,7 +277,9 @@ def run_trust_stream(
     questions
         Questions after the warm-up.
     warmup
-        Labelled warm-up questions.
+        Labelled warm-up questions.  Without a warm-up, trust starts at 1 here but at
+        0.5 in the paper's code (its T-S regime): the first ``W`` is the same (rows are
+        normalised), the updates are not; set ``defense.trust[:] = 0.5`` to match it.
     defense
         The trust learner (default :class:`TrustAdaptiveDefense` with paper defaults);
         None with ``warmup = 0`` and ``online=False`` is the undefended baseline. A
@@ -301,7 +304,8 @@ def run_trust_stream(
     pandas.DataFrame
         One row per question: ``question``, ``phase`` (warmup/debate), ``attacking``,
         ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
-        ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over benign listeners).
+        ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over the benign listeners
+        that hear an adversary; NaN when none does).
     """
     # negative counts gave a short or empty table without an error
     check_count("questions", questions, at_least=0)
@@ -338,7 +342,7 @@ def run_trust_stream(
             rows.append({"question": q, "phase": "warmup", "attacking": attacking,
                          "right_start": int(right0[benign].sum()), "flipped": 0,
                          "accuracy_end": float(right0[benign].mean()),
-                         "trust_in_adversary": _trust_in(defense, nodes, benign)})
+                         "trust_in_adversary": _trust_in(defense, nodes, benign, A)})
             continue
         model = scenario.model(trust=defense.effective_trust())
         traj = debate(scenario, model, S, truth, nodes=nodes, attack=attacking)
@@ -348,14 +352,23 @@ def run_trust_stream(
             "right_start": int(right0[benign].sum()),
             "flipped": int((right0 & ~end_right)[benign].sum()),
             "accuracy_end": float(end_right[benign].mean()),
-            "trust_in_adversary": _trust_in(defense, nodes, benign),
+            "trust_in_adversary": _trust_in(defense, nodes, benign, A),
         })
         if online:
             defense.update(right0, adjacency=A)
     return pd.DataFrame(rows)
 
 
-def _trust_in(defense: TrustAdaptiveDefense, nodes: list[int], benign: np.ndarray) -> float:
+def _trust_in(defense: TrustAdaptiveDefense, nodes: list[int], benign: np.ndarray,
+              A: np.ndarray) -> float:
+    """Mean trust of the benign listeners that hear an adversary, in that adversary.
+
+    Listeners that cannot hear it never update their trust in it: counted in, they held
+    the mean near its start (0.984 after the hub of a pure star found out a leaf adversary).
+    """
     if not nodes:
         return float("nan")
-    return float(defense.trust[np.ix_(benign, nodes)].mean())
+    hears = (np.asarray(A)[np.ix_(benign, nodes)] > 0)
+    if not hears.any():
+        return float("nan")
+    return float(defense.trust[np.ix_(benign, nodes)][hears].mean())

@@ -201,3 +201,17 @@ def test_sweep_gives_no_closed_form_for_an_adversary_that_is_not_fully_stubborn(
     df = sweep(BASE, {"adversary_gamma": [1.0, 0.5]}, questions=2)
     assert df.adversary_weight_closed_form[0] == pytest.approx(df.adversary_weight[0], abs=1e-12)
     assert df.adversary_weight_closed_form.isna().tolist() == [False, True]
+
+
+def test_trust_in_adversary_averages_only_listeners_that_hear_it():
+    # pure star, adversary at a leaf: only the hub hears it, so the reported trust is the
+    # hub's.  One static attack on question 0 gives 1 + 0.4 * 0.2 * (0 - 1) = 0.92 for
+    # question 1; the leaves that cannot hear the adversary kept 1 and reported 0.984
+    sc = Scenario(graph="star", n=6, gamma=0.2, alpha=0.5, adversaries=(Adversary("leaf"),))
+    d = TrustAdaptiveDefense(6)
+    df = run_trust_stream(sc, questions=2, warmup=0, defense=d)
+    adv = sc.adversary_nodes()[0]
+    assert df.trust_in_adversary.tolist() == pytest.approx([1.0, 0.92], abs=1e-12)
+    # each row is the trust the question was debated with; the hub's after both updates:
+    # e = 0.8 * (-0.2) + 0.2 * (0 - 0.92), T = 0.92 + 0.4 e
+    assert d.trust[0, adv] == pytest.approx(0.7824, abs=1e-12)
