@@ -669,7 +669,9 @@ def fit_transcripts(
         Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
         scored on rounds ``1..T`` of a rollout from round 0, :meth:`FJFit.score` with
         ``start=0``; not one step ahead from each observed round, which is what the fit's
-        ``loss`` measures).
+        ``loss`` measures).  MAS-Cascade's prediction protocol (fit rounds 0-7, roll out
+        from round 7, score rounds 8 on) is ``train_rounds=7``; it fits ``gamma`` and
+        ``alpha`` per agent, i.e. ``per_agent=True`` (shared here by default).
     progress
         Show a tqdm bar over transcripts.
     return_fits

@@ -54,7 +54,8 @@ def make_graph(
         above 2,000 agents drawn by networkx's ``fast_gnp_random_graph``, the same
         distribution in O(n + edges) time, so a seed gives another graph there)
         or ``"ba"`` (Barabási–Albert with ``m`` edges per new node); or a networkx graph,
-        relabelled to ``0..n-1`` in its node order.
+        relabelled to ``0..n-1`` in its node order.  MAS-Cascade's names differ: its
+        "star" is ``"wheel"``, its "pure_star" is ``"star"`` and its "circle" is ``"ring"``.
     n
         Number of agents, an integer >= 2 (ignored for a networkx graph).
     p, m, seed
