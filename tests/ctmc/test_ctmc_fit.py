@@ -763,6 +763,42 @@ def test_lbfgs_unit_steps_are_accepted_without_backtracking(monkeypatch):
     assert np.abs(g[zero]).max() <= 1 / 300 + 1e-4
 
 
+def test_unpenalised_lbfgs_recovers_theta_from_a_near_exact_distribution():
+    # Schill et al.'s ExampleApplications.R: given the true distribution, lambda = 0 and a
+    # tight tolerance, theta "can often be recovered exactly". Counts round(p * 1e5) of the
+    # 32 states move the maximum by < 0.01; the orthant rules of OWL-QN, kept at l1 = 0,
+    # clipped entries at zero and stalled 0.15 away in 1000 steps
+    theta = random_sparse_theta(5, sparsity=0.5, seed=1)
+    p = state_distribution(torch.as_tensor(theta)).numpy()
+    states = np.repeat(np.arange(32), np.round(p * 1e5).astype(int))
+    x = ((states[:, None] >> np.arange(5)) & 1).astype(np.uint8)
+    res = fit_theta(x, l1=0.0, method="statespace", tol=1e-13, max_steps=1000)
+    assert res.converged and res.n_steps < 500
+    assert np.abs(res.theta - theta).max() < 0.02
+
+
+def test_lbfgs_recovers_theta_exactly_from_the_true_distribution():
+    # the exact p_theta as data weights (R's Learn.MHN(pTh, lambda = 0, reltol = 1e-13)):
+    # theta is identifiable from 2^5 - 1 probabilities. An absolute curvature floor
+    # (s'y > 1e-12) dropped every L-BFGS pair near the optimum and the fit stalled 0.2 away
+    from biomodels.ctmc import fit as fit_module
+
+    n = 5
+    theta = random_sparse_theta(n, sparsity=0.5, seed=1)
+    p = state_distribution(torch.as_tensor(theta))
+    x = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+    objective = fit_module._Objective(
+        x, "statespace", mcmc_threshold=8, n_samples=50, burn_in=5,
+        device=torch.device("cpu"), dtype=torch.float64, seed=0)
+    objective.weights = p.clone()  # the distribution itself instead of counts / N
+    f = p.numpy() @ x
+    start = torch.diag(torch.as_tensor(np.log(f / (1 - f))))  # R's Learn.Indep
+    final, _, converged, _ = fit_module._fit_owlqn(
+        objective, start, 0.0, torch.zeros(n, n, dtype=torch.bool), max_steps=1000, tol=0.0)
+    assert converged
+    assert float((final - torch.as_tensor(theta)).abs().max()) < 1e-4
+
+
 def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
     # one tumour of 16 events used to send a whole cohort to the MCMC route (Adam, 600 steps,
     # a worse optimum); its lattice costs 2^16 entries per event, well within reach
