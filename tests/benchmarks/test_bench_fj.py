@@ -117,6 +117,7 @@ def test_same_trajectories_as_ndlib_and_speed_ratio(tmp_path, name, n):
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
 def test_one_step_on_10k_nodes_under_1ms():
+    torch.set_num_threads(1)  # README quotes one thread (torch's CSR product is threaded)
     G = make_graph("er", 10_000, p=10 / 10_000, seed=0)
     A = adjacency(G, sparse=True)
     fj = FriedkinJohnsen.from_adjacency(A, 0.2, 0.5)
