@@ -518,7 +518,10 @@ class GRNModel:
             for p in (train, val))
 
     def _prior_tensor(self, frame: pd.DataFrame | None) -> torch.Tensor | None:
-        return None if frame is None else self._tensor(frame.to_numpy())
+        # a copy: pandas 3's to_numpy() is a read-only view, which torch.as_tensor shared
+        # and warned about ("The given NumPy array is not writable")
+        return None if frame is None else torch.tensor(frame.to_numpy(), dtype=self.dtype,
+                                                       device=self.device)
 
     # ------------------------------------------------------------------ training
     @with_grad  # also inside the caller's torch.no_grad()
@@ -1122,8 +1125,9 @@ class GRNModel:
             "offset": torch.as_tensor(self.offset), "scale": torch.as_tensor(self.scale),
             "time_scale": self.time_scale, "time_key": self.time_key,
             "trajectory_key": self.trajectory_key, "layer": self.layer, "seed": self.seed,
-            "prior": None if self.prior is None else torch.as_tensor(self.prior.to_numpy()),
-            "ppi": None if self.ppi is None else torch.as_tensor(self.ppi.to_numpy()),
+            # torch.tensor copies: pandas 3's to_numpy() is read-only (as in _prior_tensor)
+            "prior": None if self.prior is None else torch.tensor(self.prior.to_numpy()),
+            "ppi": None if self.ppi is None else torch.tensor(self.ppi.to_numpy()),
             "history": self.history, "settings": self.settings,
             "fit_summary": self.fit_summary, "pruner": self._pruner_state(),
             "dtype": str(self.dtype).removeprefix("torch."),

@@ -248,6 +248,21 @@ def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
         pd.testing.assert_frame_equal(p, priors[0])
 
 
+def test_the_prior_tensors_are_copies_of_the_models_table(small, tmp_path):
+    # torch.as_tensor shared a float64 prior's memory with model.prior (an in-place change
+    # of one moved the other), and pandas 3's read-only to_numpy() made torch warn "The
+    # given NumPy array is not writable" at the first fit and the first save
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
+                     ppi="truth", n_hidden=3, dtype=torch.float64)
+    model._prior_tensor(model.prior).add_(1.0)
+    model.save(tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=False)
+    payload["prior"].add_(1.0)
+    payload["ppi"].add_(1.0)
+    assert model.prior.to_numpy().tolist() == small.varp["truth"].tolist()
+    assert model.ppi.to_numpy().tolist() == small.varp["truth"].tolist()
+
+
 def test_sparse_and_dense_input_give_the_same_model(small):
     dense = small.copy()
     sparse = small.copy()
