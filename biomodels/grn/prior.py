@@ -108,9 +108,10 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
         return None
     sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
     try:
-        table = pd.read_csv(path, dtype={regulator: str}, keep_default_na=False,
+        # both as text: a target column read as numbers lost leading zeros ("0012" -> 12)
+        # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
+        table = pd.read_csv(path, dtype={regulator: str, target: str}, keep_default_na=False,
                             na_values=[""], **layout)
-        table[target] = table[target].astype(str)
         return prior_from_edges(table, regulator=regulator, target=target, sign=sign)
     except (pd.errors.ParserError, ValueError) as err:
         raise ValueError(f"could not read the {name} edge list {str(path)!r} (columns "

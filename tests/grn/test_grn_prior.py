@@ -284,6 +284,19 @@ def test_an_edge_list_csv_is_read_as_a_prior_and_as_a_truth(tmp_path):
         align_prior(bad, ["Gata1", "Pu.1"])
 
 
+def test_an_edge_lists_targets_are_read_as_text(tmp_path):
+    # the target column was read as numbers and then as text: "0013" became "13" (an edge
+    # to no gene of the data) and an empty cell the gene "nan"
+    ids = tmp_path / "ids.csv"
+    ids.write_text("regulator,target,sign\n0012,0013,1\n0013,0012,-1\n")
+    out = align_prior(ids, ["0012", "0013"])
+    assert out.to_numpy().tolist() == [[0.0, 1.0], [-1.0, 0.0]]
+    gap = tmp_path / "gap.csv"
+    gap.write_text("regulator,target,sign\na,b,1\nb,,-1\n")
+    with pytest.raises(ValueError, match="must not contain missing genes"):
+        align_prior(gap, ["a", "b", "nan"])
+
+
 def test_beeline_refnetwork_is_read_as_a_truth(tmp_path):
     # BEELINE's ground truth (inputs/*/refNetwork.csv: Gene1 regulates Gene2, Type + or -)
     # was refused as "not square", so a lab scoring against BEELINE had to rename columns
