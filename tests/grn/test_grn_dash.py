@@ -464,7 +464,7 @@ def test_l1_baseline_shrinks_weights_and_prior_loss_pulls_towards_prior():
                          n_hidden=6, seed=0)
         model.train(15, method="rk4", step_size=0.5, progress=False, **kwargs)
         norms[label] = l1_norm(model)
-        p = torch.as_tensor(truth.to_numpy(), dtype=torch.float32)
+        p = torch.tensor(truth.to_numpy(), dtype=torch.float32)  # a copy: read-only in pandas 3
         with torch.no_grad():
             plosses[label] = float(prior_loss(model.func, p / p.abs().max(), n_random=2000,
                                               generator=torch.Generator().manual_seed(0)))
@@ -481,7 +481,7 @@ def test_soft_prior_scaling_sets_the_linear_target():
     truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
     # a weighted prior whose magnitudes span two orders, like krumsiek11's (0.1 to 10)
     prior = truth * 10.0 ** np.linspace(-1, 1, truth.size).reshape(truth.shape)
-    p = torch.as_tensor(prior.to_numpy(), dtype=torch.float32)
+    p = torch.tensor(prior.to_numpy(), dtype=torch.float32)  # a copy: read-only in pandas 3
     targets = {"sign": torch.sign(p), "max": p / p.abs().max()}
     losses = {}
     for scaling in ("sign", "max"):

@@ -485,7 +485,8 @@ def test_labelled_beliefs_and_parameters_follow_a_labelled_model():
     shuffled = s.sample(frac=1.0, random_state=1)
     by_label = g.sample(frac=1.0, random_state=2)
     for model in (FriedkinJohnsen.from_adjacency(frame, by_label, 0.0),
-                  FriedkinJohnsen(frame / frame.sum(1).to_numpy()[:, None], g.iloc[::-1], 0.0)):
+                  FriedkinJohnsen(frame / frame.sum(axis=1).to_numpy()[:, None], g.iloc[::-1],
+                                  0.0)):
         np.testing.assert_allclose(model.equilibrium(shuffled), closed, atol=1e-12)
         np.testing.assert_allclose(model.rollout(shuffled, 2)[0], s.to_numpy())
         np.testing.assert_allclose(model.step(shuffled.to_frame()),
@@ -514,7 +515,7 @@ def test_fj_step_and_apply_H_read_labelled_vectors_by_the_frame_labels():
 
     frame, A, s, shuffled = _florentine()
     W = A / A.sum(1, keepdims=True)
-    Wf = frame / frame.sum(1).to_numpy()[:, None]
+    Wf = frame / frame.sum(axis=1).to_numpy()[:, None]
     g = np.linspace(0.1, 0.9, len(A))
     gs = s.copy()
     gs[:] = g
