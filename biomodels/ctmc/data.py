@@ -89,7 +89,8 @@ def validate_cohort(
         # both reached pandas' bare "Must pass 2-d input. shape=()"
         if mat is None:
             raise ValueError("adata.X is None; put the tumours x events 0/1 matrix in X "
-                             f"(layers: {list(data.layers.keys())})")
+                             # anndata 0.13 lists None (for X) among the layer keys
+                             f"(layers: {[k for k in data.layers.keys() if k is not None]})")
         if hasattr(mat, "to_memory"):  # backed (on-disk) sparse X
             mat = mat.to_memory()
         if hasattr(mat, "toarray"):

@@ -129,7 +129,7 @@ def _fit(args: argparse.Namespace) -> int:
 def _fit_run(args: argparse.Namespace) -> int:
     import anndata as ad
 
-    from biomodels.grn.model import _STABLE_STEP, GRNModel
+    from biomodels.grn.model import _STABLE_STEP, GRNModel, _layer_names
     from biomodels.grn.train import SolverDivergedError
 
     try:
@@ -144,7 +144,7 @@ def _fit_run(args: argparse.Namespace) -> int:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
     if args.layer is None and adata.X is None:  # GRNModel's message names its layer=
         raise CommandError(f"{str(args.data)!r} has no X; pass --layer KEY, one of "
-                           f"{sorted(adata.layers.keys())}")
+                           f"{_layer_names(adata)}")
     truth = None
     # "time_key='t' is not a column": the user typed --time-key
     with options_in_errors(_OPTIONS, _CHOICES):

@@ -95,6 +95,11 @@ def _dense(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def _layer_names(adata: Any) -> list[str]:
+    """Return the named layers of ``adata``, sorted (anndata 0.13 also lists ``None``: X)."""
+    return sorted(str(k) for k in adata.layers.keys() if k is not None)
+
+
 def _check_anndata(adata: Any) -> None:
     """Raise a TypeError naming ``adata`` unless it is an AnnData."""
     from anndata import AnnData
@@ -246,14 +251,14 @@ class GRNModel:
         if layer is not None:
             if layer not in adata.layers:
                 raise ValueError(f"layer={layer!r} is not in adata.layers "
-                                 f"({sorted(adata.layers.keys())})")
+                                 f"({_layer_names(adata)})")
             raw = adata.layers[layer]
             where = f"adata.layers[{layer!r}]"
         else:
             raw = adata.X
             where = "adata.X"
             if raw is None:
-                raise ValueError(f"adata.X is None; pass layer= (one of {list(adata.layers)})")
+                raise ValueError(f"adata.X is None; pass layer= (one of {_layer_names(adata)})")
         x = _dense(raw)
         bad = ~np.isfinite(x)
         if bad.any():
