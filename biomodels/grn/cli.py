@@ -271,8 +271,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--prior", type=existing_file, default=None, metavar="PRIOR.csv",
                      help="signed gene x gene prior, rows = regulators, columns = targets, "
                      "or an edge list with a header: regulator (or source, tf, Gene1), target "
-                     "(or Gene2) and an optional sign column (effect, sign, mode, mor, weight "
-                     "or Type), e.g. BEELINE's refNetwork.csv")
+                     "(or Gene2) and an optional sign column (effect, sign, mode, mor or "
+                     "weight; Type with Gene1, as BEELINE's refNetwork.csv)")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
                      help="default: dash with --prior, none without (magnitude pruning "
                      "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "

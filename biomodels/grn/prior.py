@@ -81,10 +81,11 @@ def _strip_labels(frame: pd.DataFrame) -> pd.DataFrame:
 #: Column names (any case) that mark a CSV as an edge list rather than a square matrix:
 #: ours (``edges.csv``: regulator, target, effect), decoupler/CollecTRI/DoRothEA (source,
 #: target, weight or mor), TRRUST-like tables (tf, target, mode) and BEELINE's
-#: ``refNetwork.csv`` (Gene1 regulates Gene2, Type + or -).
+#: ``refNetwork.csv`` (Gene1 regulates Gene2, Type + or -: ``type`` is read as the sign only
+#: with Gene1, since OmniPath's ``type`` column says "transcriptional").
 _EDGE_REGULATOR = ("regulator", "source", "tf", "gene1")
 _EDGE_TARGET = ("target", "gene2")
-_EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation", "type")
+_EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
 
 
 def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
@@ -107,6 +108,8 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
         # read as an edge list, it became an all-zero prior with only a warning
         return None
     sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
+    if sign is None and regulator == lower.get("gene1") and "type" in lower:
+        sign = lower["type"]  # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
     try:
         # both as text: a target column read as numbers lost leading zeros ("0012" -> 12)
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
@@ -227,10 +230,10 @@ def align_prior(
         - a path to an edge-list CSV, one row per edge, recognised by its header: a
           regulator column (``regulator``, ``source``, ``tf`` or ``gene1``), a target
           column (``target`` or ``gene2``) and optionally a sign column (the first of
-          ``effect``, ``sign``, ``mode``, ``mor``, ``weight``, ``regulation``, ``type``; any
-          case), read by :func:`prior_from_edges`: our own ``edges.csv``, decoupler/CollecTRI
-          and DoRothEA tables as they are saved, BEELINE's ``refNetwork.csv``. Data genes
-          it does not name have no edges;
+          ``effect``, ``sign``, ``mode``, ``mor``, ``weight``, ``regulation``, or ``type``
+          with ``gene1``; any case), read by :func:`prior_from_edges`: our own
+          ``edges.csv``, decoupler/CollecTRI and DoRothEA tables as they are saved,
+          BEELINE's ``refNetwork.csv``. Data genes it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
     var_names
@@ -325,20 +328,31 @@ def _unlabelled_note(path: Path, name: str) -> str:
     as "duplicated gene names: ['0']" or "not square". Only called after a read failed.
     """
     sep = _separator(path)
+    first: list[str] | None = None
+    rows = 0
     try:
         with open(path, encoding=text_encoding(path), errors="replace") as handle:
-            lines = [line for line in handle if line.strip()]
+            for line in handle:
+                if not line.strip():
+                    continue
+                fields = [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
+                if first is None:
+                    first = fields
+                elif len(fields) != len(first):
+                    # R's write.table header of numbered genes has one field less than its
+                    # rows: labelled after all, and the read's own error says what is wrong
+                    return ""
+                rows += 1
     except OSError:
         return ""
-    if not lines:
+    if first is None:
         return ""
-    fields = [f.strip().strip('"') for f in lines[0].rstrip("\r\n").split(sep)]
     try:
-        [float(f) for f in fields]
+        [float(f) for f in first]
     except ValueError:
         return ""  # a header of names: the read's own error says what is wrong
-    n = len(fields)
-    if n == len(lines):
+    n = len(first)
+    if n == rows:
         return (f"{name} file {str(path)!r} is a {n} x {n} matrix of numbers without gene "
                 "names (as PHOENIX's and DASH's edge_prior_matrix_*.csv): add the gene "
                 "names as header and first column (rows regulators, columns targets), or "

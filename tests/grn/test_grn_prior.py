@@ -284,6 +284,22 @@ def test_an_edge_list_csv_is_read_as_a_prior_and_as_a_truth(tmp_path):
         align_prior(bad, ["Gata1", "Pu.1"])
 
 
+def test_omnipath_type_column_is_not_a_sign_and_numbered_genes_keep_their_errors(tmp_path):
+    # "type" as a sign column is BEELINE's (with Gene1): OmniPath's says "transcriptional"
+    # and its table was refused as "not a mode of regulation"
+    omni = tmp_path / "omnipath.csv"
+    omni.write_text("source,target,is_stimulation,is_inhibition,type\n"
+                    "a,b,1,0,transcriptional\n")
+    assert align_prior(omni, ["a", "b"]).loc["a", "b"] == 1.0
+    # R's write.table header of genes named 1, 2, 3 has no corner cell: read as a labelled
+    # matrix its real error (a non-number) was replaced by "a (row, column, value) list"
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text('"1","2","3"\n"1",0,1,0\n"2",0,0,x\n"3",1,0,0\n')
+    with pytest.raises(ValueError) as err:
+        align_prior(numbered, ["1", "2", "3"])
+    assert "(row, column, value)" not in str(err.value)
+
+
 def test_an_edge_lists_targets_are_read_as_text(tmp_path):
     # the target column was read as numbers and then as text: "0013" became "13" (an edge
     # to no gene of the data) and an empty cell the gene "nan"
