@@ -1,11 +1,10 @@
 """K-fold cross-validation of the held-out log-likelihood and L1 selection.
 
 Held-out score = mean log-likelihood per tumour of the test folds (exact, or importance-sampled
-for tumours with more than 16 events), the metric of the MHN and Gotovos et al. papers; base
-rates are floored at log(1 / (N_train + 1)) for the scoring, as in ``mhn`` (see
-``_heldout_theta``). The
-default L1 grid spans the range of ``mhn``'s ``lambda_from_cv``, 0.1/N to 10/N, but in 5
-log-spaced steps (``mhn``: 9), and :func:`select_l1` takes the best mean score unless
+for tumours with more than 16 events), the metric of the MHN and Gotovos et al. papers; each
+fit's base rates are floored at log(1 / (N_train + 1)) for the scoring, as in ``mhn``'s
+``lambda_from_cv``. The default L1 grid spans the range of ``mhn``'s, 0.1/N to 10/N, but in
+5 log-spaced steps (``mhn``: 9), and :func:`select_l1` takes the best mean score unless
 ``one_se=True`` (``mhn`` applies the one-standard-error rule). A cross-validation over
 hundreds of events runs for hours, so :func:`select_l1` can checkpoint every finished fold fit
 to a JSON file and skip those fits when it is called again.
@@ -109,7 +108,9 @@ def cross_validate(
     Returns
     -------
     np.ndarray
-        (folds,) held-out mean log-likelihoods.
+        (folds,) held-out mean log-likelihoods, each fit's base rates floored at
+        ``-log(N_train + 1)`` before scoring, as ``mhn``'s ``lambda_from_cv`` (an event absent
+        from the training tumours otherwise scores at whatever rate the optimiser reached).
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     tests = (
@@ -289,6 +290,8 @@ def select_l1(
         "shape": list(x.shape), "grid": [float(g) for g in grid], "folds": folds,
         "seed": seed, "fit": {k: _setting_key(v) for k, v in sorted(fit_kwargs.items())
                               if k != "progress"},
+        # scores saved before the floor (2026-12-06) must not mix with floored ones
+        "score": "heldout, base rates >= -log(N_train + 1)",
     }
     done: dict[str, float] = {}
     if checkpoint is not None and os.path.exists(checkpoint):

@@ -300,7 +300,8 @@ class CTMC:
         Returns
         -------
         numpy.ndarray
-            (folds,) held-out mean log-likelihoods per tumour.
+            (folds,) held-out mean log-likelihoods per tumour, each fit's base rates floored
+            at ``-log(N_train + 1)`` as in :func:`~biomodels.ctmc.cross_validate`.
         """
         if self.l1 is None:
             raise NotFittedError("fit() first (or set model.l1)")
@@ -338,7 +339,11 @@ class CTMC:
         X
             Tumours to score, with the model's events.
         train
-            Tumours to fit the independence model on (default: ``X`` itself).
+            Tumours to fit the independence model on (default: ``X`` itself). The fit is
+            scored as it is, not floored like the held-out scores of
+            :func:`~biomodels.ctmc.cross_validate` and ``prunus ctmc fit``'s
+            ``independence_heldout_loglik_per_tumour``: an event absent from ``train`` costs
+            a carrier of it about 27 nats.
 
         Returns
         -------

@@ -406,6 +406,16 @@ def test_cross_validation_checks_data_and_checkpoint_settings(tmp_path):
     # without a seed the folds change between runs: a resume would mix two splits
     with pytest.raises(ValueError, match="checkpoint needs a fixed seed"):
         select_l1(x, [0.01], folds=2, seed=None, checkpoint=tmp_path / "cv.json", max_steps=5)
+    # a checkpoint from before the held-out floor holds unfloored scores: not mixed in
+    import json
+
+    path = tmp_path / "old.json"
+    select_l1(x, [0.01], folds=2, checkpoint=path, max_steps=5)
+    saved = json.loads(path.read_text())
+    del saved["signature"]["score"]
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="differs in: score"):
+        select_l1(x, [0.01], folds=2, checkpoint=path, max_steps=5)
     # theta0 arrays over 1000 entries have elided reprs; the signature hashes their values
     from biomodels.ctmc.crossval import _setting_key
 
@@ -596,6 +606,7 @@ def test_cross_validation_scores_each_fold_with_a_fit_on_the_other_folds():
     # mean per-tumour log-likelihood of the held-out rows); training on every row, held-out
     # fold included, gave different scores
     from biomodels.ctmc import cross_validate, kfold_indices
+    from biomodels.ctmc.crossval import _heldout_theta
 
     x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 150, seed=3).X
     l1, kw = 0.02, dict(max_steps=60)
@@ -605,8 +616,11 @@ def test_cross_validation_scores_each_fold_with_a_fit_on_the_other_folds():
     hand, in_sample = [], []
     for test in tests:
         train = np.setdiff1d(np.arange(len(x)), test)
-        theta = torch.as_tensor(fit_theta(x[train], l1=l1, seed=4, **kw).theta)
-        hand.append(data_log_likelihood(theta, x[test]).mean())
+        fitted = fit_theta(x[train], l1=l1, seed=4, **kw).theta
+        theta = torch.as_tensor(fitted)
+        # scored with base rates floored at -log(N_train + 1) (binds only for unseen events)
+        floored = torch.as_tensor(_heldout_theta(fitted, len(train)))
+        hand.append(data_log_likelihood(floored, x[test]).mean())
         in_sample.append(data_log_likelihood(theta, x[train]).mean())
     assert scores.shape == (3,)
     np.testing.assert_allclose(scores, hand, rtol=1e-10)
