@@ -20,7 +20,8 @@ whether the mirror step uses the raw or the preconditioned gradient, or the
 hyperparameters. The default here is the working hypothesis that matches HAM
 wrapped around AdamW (raw gradient, mirror step second) step for step, except that
 HORST has no ``max_weight_norm`` cap (HAM's guard from the HAM reference code, 1000
-by default); switch ``order`` and ``mirror_grad`` to test the alternatives.
+by default) and reads no per-group ``ham_alpha``/``ham_beta``; switch ``order`` and
+``mirror_grad`` to test the alternatives.
 """
 
 from __future__ import annotations

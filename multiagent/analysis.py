@@ -242,7 +242,7 @@ def disagreement(z: Any, adjacency: Any) -> float:
     FriedkinJohnsen._check_entries_of(A, "adjacency")
     A = (A + A.T) * 0.5
     # D is shift-invariant (L 1 = 0): z^T L z of an uncentred z cancelled under a common
-    # offset (4e-3 off at opinions near 1e6), so take zbar^T L zbar as Xu et al. (2021) do
+    # offset (relative error 4e-3 at opinions near 1e6), so take zbar^T L zbar as Xu et al.
     Z = Z - Z.mean(axis=0)
     d = np.asarray(A.sum(axis=1)).ravel()
     LZ = d[:, None] * Z - A @ Z
