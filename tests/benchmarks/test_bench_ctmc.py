@@ -29,6 +29,7 @@ from biomodels.ctmc import (
     sample_trajectories,
     state_distribution,
 )
+from biomodels.ctmc.crossval import _heldout_theta
 
 pytestmark = pytest.mark.benchmark
 
@@ -132,6 +133,12 @@ def _score_and_grad(theta: torch.Tensor, weights: torch.Tensor) -> float:
     return time.perf_counter() - t
 
 
+def _heldout(theta: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Held-out mean log-likelihood as prunus scores it (base rates floored, as mhn's CV)."""
+    return float(data_log_likelihood(torch.as_tensor(_heldout_theta(theta, len(train))),
+                                     test).mean())
+
+
 def test_bench_statespace_score_and_gradient(tmp_path):
     ns = [8, 12, 14, 16, 18, 20]
     gen = torch.Generator().manual_seed(0)
@@ -166,10 +173,8 @@ def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
             t = time.perf_counter()
             res = fit_theta(x[train], l1=1 / len(train), method="exact", optimizer=opt)
             times[opt].append(time.perf_counter() - t)
-            held[opt].append(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
-        indep.append(
-            data_log_likelihood(torch.as_tensor(independence_theta(x[train])), x[test]).mean()
-        )
+            held[opt].append(_heldout(res.theta, train, x[test]))
+        indep.append(_heldout(independence_theta(x[train]), train, x[test]))
     ours = held["lbfgs"]
     print("\nGBM 261 x 20, 5-fold held-out log-likelihood per tumour (lambda = 1/N_train)")
     for opt, label in (("adam", "proximal Adam"), ("lbfgs", "OWL-QN L-BFGS")):
@@ -182,7 +187,7 @@ def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
     for test in folds:
         train = np.setdiff1d(np.arange(len(x)), test)
         res = fit_theta(x[train], l1=1 / len(train), method="exact", sparsity="mirror")
-        mirror.append(data_log_likelihood(torch.as_tensor(res.theta), x[test]).mean())
+        mirror.append(_heldout(res.theta, train, x[test]))
     print(f"prunus (m*w mirror flow)     : {np.mean(mirror):.4f}")
     full = fit_theta(x, l1=1 / len(x), method="exact", optimizer="lbfgs").theta
     off = np.abs(full - np.diag(np.diag(full))).sum()
@@ -191,7 +196,7 @@ def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
     peer = _run_mhn({"task": "cv", "x": x.tolist(), "folds": [f.tolist() for f in folds]}, tmp_path)
     if peer:
         theirs = [
-            data_log_likelihood(torch.as_tensor(np.asarray(th)), x[test]).mean()
+            _heldout(np.asarray(th), np.setdiff1d(np.arange(len(x)), test), x[test])
             for th, test in zip(peer["thetas"], folds)
         ]
         print(f"mhn cMHN (L-BFGS-B)          : {np.mean(theirs):.4f}  folds {np.round(theirs, 4)}")
@@ -233,8 +238,8 @@ def test_bench_scalable_fit_n200(tmp_path):
     t = time.perf_counter()
     res = fit_theta(train, l1=0.01, method="mcmc", max_steps=150)
     elapsed = time.perf_counter() - t
-    ll = data_log_likelihood(torch.as_tensor(res.theta), test).mean()
-    ll_ind = data_log_likelihood(torch.as_tensor(independence_theta(train)), test).mean()
+    ll = _heldout(res.theta, train, test)
+    ll_ind = _heldout(independence_theta(train), train, test)
     print(
         f"mcmc fit: {elapsed:.1f} s, {res.n_steps} steps; held-out LL {ll:.4f} vs "
         f"independence {ll_ind:.4f}"
