@@ -282,6 +282,10 @@ def _fit(args: argparse.Namespace) -> int:
               "column; one gamma and alpha shared by all agents also fits them, which biases "
               "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
+    if args.graph is not None:  # a star's transcripts fitted with complete trust misread it
+        from multiagent.topologies import adjacency, make_graph
+
+        options["adjacency"] = adjacency(make_graph(args.graph, X.shape[2], seed=args.seed))
     # "loss='kl' compares probability vectors over K >= 2 options"
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
@@ -314,7 +318,8 @@ def _fit(args: argparse.Namespace) -> int:
         trust.to_csv(stage / "trust.csv", index=False)
         fits[0].save(stage / "fit.json")  # the first transcript's fit, to load with FJFit
         write_json({"transcripts": int(len(table)), "mean": summary,
-                    "per_agent": bool(args.per_agent), "adversaries_in_data": adversaries},
+                    "per_agent": bool(args.per_agent), "graph": args.graph or "complete",
+                    "adversaries_in_data": adversaries},
                    stage / "metrics.json")
     print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
           f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
@@ -391,6 +396,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="fit on rounds 0..R and score the later ones (default: fit all)")
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse",
                      help="one-step loss: squared error or KL divergence; default %(default)s")
+    fit.add_argument("--graph", choices=_GRAPHS, default=None,
+                     help="fit trust only along this topology's edges, as simulate builds it "
+                          "on the transcripts' agents (e.g. star for MAS-Cascade's pure "
+                          "star); default: every agent may trust every other")
+    fit.add_argument("--seed", type=at_least(0, int), default=0,
+                     help="seed of an er or ba --graph, as given to simulate; default "
+                          "%(default)s")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder")
     fit.add_argument("--quiet", action="store_true",

@@ -198,6 +198,33 @@ def test_fit_npy_recovers_parameters(tmp_path, capsys):
     assert "needs columns" in capsys.readouterr().err
 
 
+def test_fit_graph_restricts_trust_to_the_topology(tmp_path):
+    # a pure star's transcripts (hub 0; each leaf hears only the hub) could only be fitted
+    # with trust between every pair; --graph star fits W on the star's edges, as fit_fj does
+    # with its adjacency (MAS-Cascade's star fit: softmax at the hub, weight 1 at a leaf)
+    from multiagent.fit import fit_fj, simulate_transcript
+    from multiagent.topologies import adjacency, make_graph
+
+    A = adjacency(make_graph("star", 5))
+    W = A / A.sum(axis=1, keepdims=True)
+    X = np.stack([simulate_transcript(5, 10, 4, gamma=0.3, alpha=0.4, W=W, noise=0.002,
+                                      seed=s) for s in range(2)])
+    np.save(tmp_path / "star.npy", X)
+    assert main(["fj", "fit", str(tmp_path / "star.npy"), "--graph", "star", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 0
+    trust = pd.read_csv(tmp_path / "o" / "trust.csv")
+    first = trust[trust.question == 0].trust.to_numpy().reshape(5, 5)
+    np.testing.assert_allclose(first, fit_fj(X[0], adjacency=A).W, atol=1e-10)
+    assert (first[A == 0] == 0).all() and np.allclose(first[1:, 0], 1.0)
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["graph"] == "star"
+    assert main(["fj", "fit", str(tmp_path / "star.npy"), "--quiet",
+                 "--out", str(tmp_path / "c")]) == 0
+    complete = pd.read_csv(tmp_path / "c" / "trust.csv")
+    assert (complete[complete.question == 0].trust.to_numpy().reshape(5, 5)[A == 0]
+            [~np.eye(5, dtype=bool)[A == 0]] > 0).any()
+
+
 def test_fit_names_an_npy_file_it_cannot_read(tmp_path, capsys):
     import numpy as np
 
