@@ -90,6 +90,15 @@ def hyperbolic_step(
 
 
 @torch.no_grad()
+def _descent_grad(grad: torch.Tensor, group: dict[str, Any]) -> torch.Tensor:
+    """Return the gradient of what ``group`` minimises: ``-grad`` where it maximizes.
+
+    A maximizing base step ascends f, so the mirror step must too; with ``p.grad`` it
+    descended and undid the base step (the HAM reference ignores ``maximize``).
+    """
+    return -grad if group.get("maximize", False) else grad
+
+
 def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: float,
                      beta: float, clamp: float, sign_of: torch.Tensor | None = None) -> bool:
     """:func:`hyperbolic_step` without the checks (HAM and HORST check their settings)."""
@@ -323,10 +332,7 @@ class HAM(OptimizerWrapper):
                 if p.grad is None:
                     continue
                 if p.ndim >= self.min_ndim:
-                    # a maximizing base step ascends f: the mirror step must too (it
-                    # descended, undoing the base step; the reference ignores maximize)
-                    g = -p.grad if group.get("maximize", False) else p.grad
-                    _hyperbolic_step(p, g, lr, alpha, beta, self.clamp)
+                    _hyperbolic_step(p, _descent_grad(p.grad, group), lr, alpha, beta, self.clamp)
                 if self.max_weight_norm is not None:  # every tensor, as the reference
                     norm = p.norm()
                     if norm > self.max_weight_norm:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import torch
 
 from core.checks import _check_betas, check_count, check_number
-from core.ham import OptimizerWrapper, _hyperbolic_step
+from core.ham import OptimizerWrapper, _descent_grad, _hyperbolic_step
 
 __all__ = ["HORST"]
 
@@ -112,9 +112,7 @@ class HORST(OptimizerWrapper):
             for p in group["params"]:
                 if p.grad is None or p.ndim < self.min_ndim:
                     continue
-                # a maximize=True group ascends in AdamW: the raw mirror step must too (its
-                # Adam moments already hold -grad)
-                g = -p.grad if group.get("maximize", False) else p.grad
+                g = _descent_grad(p.grad, group)  # Adam's moments below already hold -grad
                 if self.mirror_grad == "adam":
                     st = self.state[p]
                     t = float(st["step"])
