@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .graph import CascadeGraph, seed_probabilities
-from .loopy import tda_size_distribution, tda_tree
+from .loopy import _tda_conditional_activation, tda_size_distribution
 from .montecarlo import monte_carlo
 from .tree import tree_conditional_activation, tree_size_distribution
 
@@ -124,24 +124,28 @@ def conditional_activation(
     seeds, seed_prob
         As in :func:`size_distribution`.
     method
-        ``"tree"``: exact on forests; ``"tda"``: the downward pass on TDA's spanning tree
-        with folded seed probabilities (an approximation); ``"auto"`` picks by structure.
+        ``"tree"``: exact on forests; ``"tda"``: on networks with cycles, the downward
+        pass on TDA's spanning tree with folded seed probabilities (an approximation) for
+        sizes ``k >= 3``, and exact for ``k <= 2`` (from the closed forms of
+        :func:`~biomodels.cascade.exact_small_sizes`, as ``size_distribution``'s exact
+        ``P(1)``, ``P(2)``); exact on forests. ``"auto"`` picks by structure.
     min_prob
         Sizes with ``P(size = k) < min_prob`` are NaN (undefined or below the precision
         floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights' dtype (``1e-12`` in
-        float64, ``1.2e-4`` in float32).
+        float64, ``1.2e-4`` in float32). With ``"tda"`` on a network with cycles, sizes
+        ``k <= 2`` are judged by their exact probabilities, larger ones by the tree's.
 
     Returns
     -------
     torch.Tensor
         Shape ``(n, n + 1)``; row ``i`` is node ``i`` (``graph.labels[i]``). For each
-        defined ``k`` the column sums to ``k``.
+        defined ``k`` the column sums to ``k``. Not differentiable (detached from the
+        weights and seed probabilities).
     """
     p = seed_probabilities(graph, seeds, seed_prob)
     how = _resolve(graph, method)
     if how == "mc":
         raise ValueError("method: expected 'auto', 'tree' or 'tda' for conditional activation")
     if how == "tda" and not graph.is_forest():
-        tree, p_eff = tda_tree(graph, p)
-        return tree_conditional_activation(tree, p_eff, min_prob=min_prob)[1]
+        return _tda_conditional_activation(graph, p, min_prob=min_prob)
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

@@ -27,6 +27,7 @@ Poisson-binomial distribution.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Literal
 
@@ -42,7 +43,13 @@ from .graph import CascadeGraph
 from .passes import _segmented_product, _upward, clip_negative
 from .plan import _pieces, _reduction_rounds, tree_plan
 from .tail import _TAIL_RADII, _tail_with_boundaries
-from .tree import check_probabilities, check_seed_vector, tree_size_distribution
+from .tree import (
+    _min_prob,
+    check_probabilities,
+    check_seed_vector,
+    tree_conditional_activation,
+    tree_size_distribution,
+)
 
 __all__ = [
     "bp_messages",
@@ -231,6 +238,33 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         ``w = 1``) comes out 0 instead of its one-sided value: the value is exact, but for
         sensitivities to a sure seed or a certain edge use ``1 - 1e-9`` or the tree pass.
     """
+    return _small_sets(graph, p)[0]
+
+
+def _small_sets(
+    graph: CascadeGraph, p: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exact head of the size distribution and which nodes make up the sizes 1 and 2.
+
+    The closed forms of :func:`exact_small_sizes`, kept per node as well as summed.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    p
+        Seed probabilities, shape ``(n,)``.
+
+    Returns
+    -------
+    head : torch.Tensor
+        ``[P(0), P(1), P(2)]`` as :func:`exact_small_sizes` returns it.
+    single : torch.Tensor
+        ``P(final set = {v})`` per node ``v``, shape ``(n,)``; sums to ``P(1)``.
+    pair : torch.Tensor
+        ``P(v active, size = 2) = Σ_u P(final set = {u, v})`` per node, shape ``(n,)``;
+        sums to ``2 P(2)`` (zeros when ``n < 2``).
+    """
     w = graph.weight
     p = check_seed_vector(graph, p)
     n = graph.n
@@ -253,9 +287,10 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
 
     ar = torch.arange(n, device=dev)
     P0 = torch.where(ZF > 0, 0.0, torch.exp(LF))
-    P1 = (p * excl_seeds(ar) * D).sum()
+    single = p * excl_seeds(ar) * D
+    P1 = single.sum()
     if n < 2:
-        return torch.stack([P0, P1])
+        return torch.stack([P0, P1]), single, torch.zeros_like(single)
     # all pairs as if unlinked: Σ_{a<b} E_ab p_a p_b D_a D_b, by the number of sure seeds
     g = p * D  # per-node factor; E_ab = Π_{u∉{a,b}} f_u
     nz = int(ZF)
@@ -265,15 +300,24 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         # one near-sure seed (p = 1 - 2^-52, h ~ 4e15) dominated, losing P(2) = 0.1
         before = torch.cat([h.new_zeros(1), torch.cumsum(h, 0)[:-1]])
         pairs = torch.exp(LF) * (h * before).sum()
+        # per node the partners' sum by exclusive prefix and suffix sums (Σh - h_v
+        # cancels in the same way)
+        after = torch.cat([torch.flip(torch.cumsum(torch.flip(h, [0]), 0), [0])[1:],
+                           h.new_zeros(1)])
+        pair = torch.exp(LF) * h * (before + after)
     elif nz == 1:
         z = int(torch.nonzero(zf)[0])
         h = torch.where(zf, 0.0, g / torch.where(zf, 1.0, 1 - p))
         pairs = torch.exp(LF) * g[z] * h.sum()
+        # every pair holds the sure seed z (h_z = 0)
+        pair = torch.exp(LF) * g[z] * h + torch.where(zf, pairs, 0.0)
     elif nz == 2:
         z1, z2 = (int(i) for i in torch.nonzero(zf).reshape(-1))
         pairs = torch.exp(LF) * g[z1] * g[z2]
+        pair = torch.where(zf, pairs, 0.0)
     else:
         pairs = torch.zeros((), dtype=w.dtype, device=dev)
+        pair = torch.zeros_like(single)
     # correct the linked pairs: exact R_ab and out-products excluding the partner
     a_np, b_np, e_ab, e_ba = graph.undirected_links()
     if a_np.size:
@@ -297,8 +341,10 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         R = pa * pb + pa * (1 - pb) * w_ab + (1 - pa) * pb * w_ba
         linked = E * R * d_excl(a, iab) * d_excl(b, iba)
         unlinked = E * pa * pb * D[a] * D[b]
-        pairs = pairs + (linked - unlinked).sum()
-    return torch.stack([P0, P1, pairs])
+        fix = linked - unlinked
+        pairs = pairs + fix.sum()
+        pair = pair.index_add(0, a, fix).index_add(0, b, fix)
+    return torch.stack([P0, P1, pairs]), single, pair
 
 
 def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndarray:
@@ -405,7 +451,9 @@ def tda_size_distribution(
         exact values (:func:`exact_small_sizes`) and rescale the larger sizes. This
         restores the early-extinction mode that independent pseudo-seeds wash out
         (ER, mean degree 10, w = 0.1, one seed: TV 0.91 -> about 0.4). False gives the
-        paper's step 5 (only ``P(size = 0)`` exact).
+        paper's step 5 (only ``P(size = 0)`` exact). ``conditional_activation`` with
+        ``method="tda"`` (as ``size_distribution``) always takes the exact head: its
+        columns ``k <= 2`` are exact too.
     messages
         Precomputed BP messages for ``p`` (skips loopy BP).
     seed_mixture
@@ -659,6 +707,69 @@ def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: boo
     tiny = torch.finfo(P.dtype).tiny
     rest = P[h:] * (clip_negative(1 - head.sum()) / P[h:].sum().clamp_min(tiny))
     return torch.cat([head, rest])
+
+
+def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,
+                             min_prob: float) -> torch.Tensor:
+    """Exact ``P(node v active | size = k)`` for ``k = 0, 1, 2`` on any network.
+
+    ``P(v active, size = 1) = P(final set = {v})`` and ``P(v active, size = 2)`` is the sum
+    of ``P(final set = {u, v})`` over ``u``: the terms of :func:`exact_small_sizes`.
+
+    Parameters
+    ----------
+    graph
+        The network.
+    p
+        Seed probabilities, shape ``(n,)``.
+    min_prob
+        Sizes with exact ``P(size = k) < min_prob`` get NaN.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, 3)`` (``(n, 2)`` when ``n < 2``); column 0 is 0 or NaN. Differentiable in
+        the weights and ``p`` (with the caveat of :func:`exact_small_sizes` at exact zeros).
+    """
+    head, single, pair = _small_sets(graph, p)
+    joint = torch.stack([torch.zeros_like(single), single, pair][: head.shape[0]], dim=1)
+    defined = head >= min_prob
+    # a safe denominator: where's unused branch 0/0 would put NaN in the gradient
+    cond = joint / torch.where(defined, head, 1.0)
+    # round-off of the linked-pair corrections left 1 + 2e-16 where one node is in every
+    # set; clamp passes the gradient at the bounds, unlike min(joint, P(k)) at a tie
+    return torch.where(defined, cond.clamp(0.0, 1.0), math.nan)
+
+
+def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
+                                min_prob: float | None = None) -> torch.Tensor:
+    """TDA's ``P(node i active | size = k)``: conSDP on TDA's tree, exact for ``k <= 2``.
+
+    The counterpart of :func:`tda_size_distribution`'s default exact head: sizes 1 and 2
+    (and the 0-or-NaN column of size 0) come from the exact closed forms instead of the
+    tree with folded pseudo-seeds, whose conditionals there could be far off (a pseudo-seed
+    fires alone although in truth it needs the cascade to reach its dropped edge).
+
+    Parameters
+    ----------
+    graph
+        A network with cycles.
+    p
+        Seed probabilities, shape ``(n,)``.
+    min_prob
+        As in :func:`~biomodels.cascade.tree_conditional_activation`; sizes 0-2 are judged
+        by their exact probabilities, larger sizes by the tree pass's.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, n + 1)``, not differentiable (as the tree pass).
+    """
+    tree, p_eff = tda_tree(graph, p)
+    cond = tree_conditional_activation(tree, p_eff, min_prob=min_prob)[1]
+    head = _exact_head_conditionals(graph, p, _min_prob(min_prob, cond.dtype))
+    cond[:, : head.shape[1]] = head.detach()
+    return cond
 
 
 def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:

@@ -158,6 +158,26 @@ def _exclusive_rows(x: torch.Tensor) -> torch.Tensor:
     return pre * suf
 
 
+def _min_prob(min_prob: float | None, dtype: torch.dtype) -> float:
+    """Return the checked ``min_prob`` of conditional activation, or the floor of ``dtype``.
+
+    Parameters
+    ----------
+    min_prob
+        A probability, or None for ``max(1e-12, 1e3 * eps)`` of ``dtype``.
+    dtype
+        The weights' dtype.
+
+    Returns
+    -------
+    float
+    """
+    if min_prob is None:  # the precision floor of the dtype
+        return max(1e-12, 1e3 * torch.finfo(dtype).eps)
+    # "1e-6" failed in torch's comparison; True masked every size
+    return check_number("min_prob", min_prob, at_least=0, at_most=1)
+
+
 def tree_conditional_activation(
     graph: CascadeGraph,
     p: torch.Tensor,
@@ -198,10 +218,9 @@ def tree_conditional_activation(
     """
     plan = _plan_for(graph, plan)
     p = check_seed_vector(graph, p).detach()
-    if min_prob is not None:  # "1e-6" failed in torch's comparison; True masked every size
-        min_prob = check_number("min_prob", min_prob, at_least=0, at_most=1)
     weight = graph.weight.detach()
     real, device = weight.dtype, weight.device
+    min_prob = _min_prob(min_prob, real)
     n = plan.n
     Lf = n + 1
     F = Lf // 2 + 1
@@ -331,7 +350,5 @@ def tree_conditional_activation(
         # probabilities at 1.00000001 (float64, P(k) = 1e-9) and 1.00002 (float32)
         torch.minimum(joint, total, out=joint)
         cond = joint / total
-        if min_prob is None:  # the precision floor of the dtype
-            min_prob = max(1e-12, 1e3 * torch.finfo(total.dtype).eps)
         cond.masked_fill_((total < min_prob).unsqueeze(0), math.nan)
     return joint, cond

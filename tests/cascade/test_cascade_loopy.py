@@ -202,7 +202,8 @@ def test_conditional_activation_on_loopy_graph_uses_the_folded_seeds():
     # triangle 0 -> 1 -> 2 (0.9 each) and 0 -> 2 (0.1), seed 0: TDA drops the weak link
     # 0 - 2 and folds its message (0.1) into node 2's seed probability. Given size 2 the
     # active pair is {0, 1} (0.9 * 0.1 * 0.9 = 0.081) or {0, 2} (0.1 * 0.1 = 0.01), exactly
-    # as on the triangle itself; without the folded seed {0, 2} would be impossible
+    # as on the triangle itself; without the folded seed {0, 2} would be impossible (sizes
+    # 1 and 2 now come from the exact closed forms, so this is a known answer)
     from biomodels.cascade import conditional_activation
 
     g = CascadeGraph.from_edges([(0, 1, 0.9), (1, 2, 0.9), (0, 2, 0.1)])
@@ -347,3 +348,93 @@ def test_seed_mixture_refuses_a_nan_prune():
         tda_size_distribution(g, q, seed_mixture=True, prune=float("nan"))
     P = tda_size_distribution(g, q, seed_mixture=True, prune=0.0)
     assert abs(float(P.sum()) - 1) < 1e-12
+
+
+def _small_loopy_cases() -> list[tuple[str, CascadeGraph, dict]]:
+    """Small graphs with cycles and their seeds, for known answers by brute force."""
+    tri = CascadeGraph.from_edges([(0, 1, 0.5), (0, 2, 0.5), (1, 2, 0.4), (2, 1, 0.3)])
+    tri2 = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.5), (2, 0, 0.7), (1, 0, 0.3)])
+    chord = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.4), (2, 3, 0.6), (3, 0, 0.7),
+                                     (0, 2, 0.3), (2, 0, 0.2)])
+    rng = np.random.default_rng(7)
+    G = nx.gnm_random_graph(6, 11, seed=7, directed=True)
+    rand6 = CascadeGraph.from_edges([(u, v, float(rng.uniform(0.1, 0.9))) for u, v in G.edges()],
+                                    nodes=range(6))
+    # no edge can fire: the pairs beside a near-sure seed (h = p/(1-p) ~ 4.5e15) must not
+    # cancel in Σh - h_v
+    dead = CascadeGraph.from_edges([(0, 1, 0.0), (1, 2, 0.0), (2, 0, 0.0)])
+    return [
+        ("triangle, one seed", tri, {"seeds": [0]}),
+        ("triangle, random seeds", tri2, {"seed_prob": [0.3, 0.2, 0.1]}),
+        ("4-cycle with chord, one seed", chord, {"seeds": [0]}),
+        ("4-cycle with chord, two seeds", chord, {"seeds": [1, 3]}),
+        ("4-cycle with chord, random seeds", chord, {"seed_prob": [0.2, 0.1, 0.3, 0.05]}),
+        ("random 6 nodes, one seed", rand6, {"seeds": [0]}),
+        ("random 6 nodes, random seeds", rand6,
+         {"seed_prob": [0.1, 0.25, 0.05, 0.3, 0.15, 0.2]}),
+        ("near-sure seed", dead, {"seed_prob": [1 - 2.0**-52, 0.1, 0.2]}),
+    ]
+
+
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-12), (torch.float32, 2e-6)])
+@pytest.mark.parametrize("case", range(len(_small_loopy_cases())),
+                         ids=[c[0] for c in _small_loopy_cases()])
+def test_tda_conditional_activation_is_exact_for_sizes_up_to_two(case, dtype, atol):
+    # conSDP on TDA's tree gave P(i active | size = 1, 2) off by up to 0.25 (the folded
+    # pseudo-seeds fire alone), while size_distribution already had P(1), P(2) exact
+    from biomodels.cascade import conditional_activation
+
+    _, g, seeds = _small_loopy_cases()[case]
+    assert not g.is_forest()
+    p = seed_probabilities(g, **seeds)
+    dist, joint = brute_force(g.n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = joint / dist
+    ref[:, dist < 1e-12] = np.nan
+    C = conditional_activation(g.to(dtype=dtype), **seeds, method="tda")
+    assert C.dtype == dtype and C.shape == (g.n, g.n + 1)
+    got = C[:, :3].double().numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref[:, :3]))
+    np.testing.assert_allclose(got, ref[:, :3], rtol=0, atol=atol)
+    defined = ~np.isnan(got[0])
+    np.testing.assert_allclose(got.sum(0)[defined], np.arange(3)[defined], rtol=0, atol=atol)
+
+
+def test_tda_conditional_activation_judges_small_sizes_by_their_exact_probabilities():
+    # exact P(0..2) = 0.504, 0.147, 0.152; TDA's tree had 0.404, 0.207, 0.207, so
+    # min_prob=0.45 made size 0 NaN and 0.15 left size 1 defined
+    from biomodels.cascade import conditional_activation
+
+    g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.5), (2, 0, 0.7), (1, 0, 0.3)])
+    seeds = {"seed_prob": [0.3, 0.2, 0.1]}
+    C = conditional_activation(g, **seeds, method="tda", min_prob=0.45).numpy()
+    assert (C[:, 0] == 0).all() and np.isnan(C[:, 1:3]).all()
+    C = conditional_activation(g, **seeds, method="tda", min_prob=0.15).numpy()
+    assert (C[:, 0] == 0).all() and np.isnan(C[:, 1]).all()
+    assert C[:, 2].sum() == pytest.approx(2, abs=1e-12)
+
+
+def test_tda_conditional_activation_on_a_tree_is_the_exact_tree_pass():
+    from biomodels.cascade import conditional_activation, tree_conditional_activation
+
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(7, seed=4), default=0.6)
+    p = seed_probabilities(g, seed_prob=[0.3, 0.0, 0.1, 0.2, 0.0, 0.05, 0.1])
+    dist, joint = brute_force(g.n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    C = conditional_activation(g, seed_prob=p, method="tda")
+    torch.testing.assert_close(C, tree_conditional_activation(g, p)[1], rtol=0, atol=0,
+                               equal_nan=True)
+    np.testing.assert_allclose(C.numpy(), joint / dist, rtol=0, atol=1e-12)
+
+
+def test_exact_small_conditionals_have_the_right_gradient():
+    from biomodels.cascade.loopy import _exact_head_conditionals
+
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.4), (2, 0, 0.6), (1, 0, 0.3),
+                                 (2, 3, 0.7)])
+    w = g.weight.clone().requires_grad_(True)
+    p = torch.tensor([0.3, 0.2, 0.1, 0.25], dtype=torch.float64, requires_grad=True)
+
+    def f(w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        return _exact_head_conditionals(g.with_weight(w), p, 1e-12)[:, 1:]
+
+    assert torch.autograd.gradcheck(f, (w, p))
