@@ -22,6 +22,9 @@ _SWEEP_LABELS = {
     "adversary_persuasion": "adversary persuasion",
 }
 
+#: Markers of successive lines in :func:`plot_sweep`.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
 
 def plot_trajectories(
     trajectory: np.ndarray,
@@ -80,8 +83,8 @@ def plot_trajectories(
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
                                empty=True).ravel().tolist())
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+    if ax is None:  # constrained: the legend beside the axes and the x label were cut off
+        _, ax = plt.subplots(figsize=(6, 3.2), constrained_layout=True)
     rounds = np.arange(y.shape[0])
     # tab10 then tab20's light shades, both without red (red marks adversaries): 18
     # distinct colours, the first nine far apart; beyond that colours would repeat and
@@ -192,12 +195,16 @@ def plot_sweep(
     for name, column in (("x", x), ("y", y), ("hue", hue)):
         if column is not None and column not in columns:  # pandas' KeyError named neither
             raise ValueError(f"{name}: {column!r} is not a column of frame; it has {columns}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
+    if ax is None:  # constrained: the x label was cut off at the bottom of a saved figure
+        _, ax = plt.subplots(figsize=(5, 3.2), constrained_layout=True)
     groups = [(None, frame)] if hue is None else frame.groupby(hue, sort=True)
-    for key, sub in groups:
+    # a marker each, continued over the lines already on ax (e.g. a second call for another
+    # y): lines told apart by more than their colour
+    drawn = len(ax.get_lines())
+    for rank, (key, sub) in enumerate(groups, start=drawn):
         sub = sub.groupby(x, sort=True)[y].mean()
-        ax.plot(sub.index, sub.values, marker="o", label=None if key is None else f"{hue}={key}")
+        ax.plot(sub.index, sub.values, marker=_MARKERS[rank % len(_MARKERS)],
+                label=None if key is None else f"{hue}={key}")
     ax.set_xlabel(_SWEEP_LABELS.get(x, x))
     ax.set_ylabel(_SWEEP_LABELS.get(y, y))
     if hue is not None:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_distribution"]
 
+#: Line styles of successive curves on one axes, so they differ in more than colour.
+_LINE_STYLES = ("-", "--", "-.", ":")
+#: Marks the curves :func:`plot_distribution` drew, to continue their styles on the axes.
+_CURVE_GID = "prunus-size-distribution"
+
 
 def plot_distribution(
     curves: Mapping[str, np.ndarray | torch.Tensor | MonteCarloResult] | np.ndarray
@@ -36,7 +41,7 @@ def plot_distribution(
         Matplotlib axes to draw on (a new figure if None).
     log
         Logarithmic probability axis (to show the tail); sizes of probability 0 (and
-        negative round-off) have no place on it and are not drawn.
+        negative round-off) have no place on it and are not drawn, which the y label says.
     title
         Axes title.
     floor
@@ -72,15 +77,28 @@ def plot_distribution(
         if y.ndim != 1:
             raise ValueError(f"curves: {label!r} must be one probability per size, a 1-D "
                              f"array, got shape {y.shape}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    for label, y in arrays.items():
+    if ax is None:  # constrained: the x label was cut off at the bottom of a saved figure
+        _, ax = plt.subplots(figsize=(6, 3.5), constrained_layout=True)
+    # curves drawn on this axes before (e.g. one call per curve): the next line style
+    drawn = sum(line.get_gid() == _CURVE_GID for line in ax.get_lines())
+    hidden = log and "not drawn" in ax.get_ylabel()  # an earlier call's gaps stay named
+    for rank, (label, y) in enumerate(arrays.items(), start=drawn):
         k = np.arange(y.size)
         if log:
-            y = np.where(y > (floor or 0.0), y, np.nan)
-        ax.plot(k, y, drawstyle="steps-mid", label=label, lw=1.2)
+            shown = y > (floor or 0.0)
+            hidden |= not shown.all()
+            y = np.where(shown, y, np.nan)
+        # a line style each: curves told apart by more than their colour
+        ax.plot(k, y, drawstyle="steps-mid", label=label, lw=1.2,
+                ls=_LINE_STYLES[rank % len(_LINE_STYLES)], gid=_CURVE_GID)
     ax.set_xlabel("final cascade size k (active nodes)")
-    ax.set_ylabel("P(size = k)")
+    if hidden:  # the gaps are sizes, not missing data: say so
+        below = "P = 0" if floor is None else "P below the floor"
+        ax.set_ylabel(f"P(size = k), log scale\n(gaps: {below}, not drawn)")
+    elif log:
+        ax.set_ylabel("P(size = k), log scale")
+    else:
+        ax.set_ylabel("P(size = k)")
     if log:
         ax.set_yscale("log")
         # probabilities: no decade above 1 (autoscaling over many decades showed 1e3)

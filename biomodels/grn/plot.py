@@ -23,6 +23,8 @@ _MAX_PANEL_INCHES = 12.0
 _MAX_DEFAULT_EDGES = 300
 #: Above this many genes :func:`plot_graph` draws only the genes with a drawn edge.
 _MAX_ALL_NODES = 60
+#: Head of a repressing edge in :func:`plot_graph`: a flat bar across the line's end.
+_BAR_HEAD = "-[, widthB=0.8, lengthB=0"
 
 
 def _panel_inches(n_genes: int) -> float:
@@ -117,7 +119,9 @@ def plot_network(
     image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
     if marks is not None:
         rows, cols = marks
-        ax.scatter(cols, rows, s=6, c="k", marker="o", label="true edge")
+        # ringed in white: a plain black dot vanished on the darkest cells, the strongest hits
+        ax.scatter(cols, rows, s=10, c="k", marker="o", edgecolors="w", linewidths=0.6,
+                   label="true edge")
     if len(genes) <= 60:
         ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
         ax.set_yticks(range(len(genes)), genes, fontsize=7)
@@ -184,7 +188,7 @@ def plot_graph(
     ax: Any | None = None,
     title: str | None = None,
 ) -> Any:
-    """Directed graph of the strongest edges on a circle (red activation, blue repression).
+    """Directed graph of the strongest edges on a circle (red arrows activate, blue bars repress).
 
     Parameters
     ----------
@@ -236,24 +240,32 @@ def plot_graph(
         graph.add_edge(genes[i], genes[j], sign=float(np.sign(values[i, j])),
                        true=bool(true[i, j]) if true is not None else True)
     own = ax is None  # lay out only a figure made here
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 6))
+    n_nodes = graph.number_of_nodes()
+    if ax is None:  # room on the circle for up to _MAX_ALL_NODES labelled nodes
+        side = min(max(6.0, 0.2 * n_nodes), _MAX_PANEL_INCHES)
+        _, ax = plt.subplots(figsize=(side, side))
     pos = nx.circular_layout(graph)
-    nx.draw_networkx_nodes(graph, pos, node_color="white", edgecolors="k", node_size=900,
+    node_size = 900 if n_nodes <= 30 else 600
+    nx.draw_networkx_nodes(graph, pos, node_color="white", edgecolors="k", node_size=node_size,
                            ax=ax)
-    nx.draw_networkx_labels(graph, pos, font_size=8, ax=ax)
+    nx.draw_networkx_labels(graph, pos, font_size=8 if n_nodes <= 30 else 7, ax=ax)
+    # the sign in the head as well as the colour (arrow: activation, bar: repression, as in
+    # pathway diagrams): tab:red and tab:blue print as the same grey and a red-blind reader
+    # sees the red darkened
     for style, is_true in (("solid", True), ("dashed", False)):
-        chosen = [(u, v) for u, v, d in graph.edges(data=True) if d["true"] == is_true]
-        if chosen:
-            colours = ["tab:red" if graph.edges[e]["sign"] > 0 else "tab:blue" for e in chosen]
-            nx.draw_networkx_edges(graph, pos, edgelist=chosen, edge_color=colours,
-                                   style=style, arrowsize=14, node_size=900,
-                                   connectionstyle="arc3,rad=0.1", ax=ax)
+        for colour, head, positive in (("tab:red", "-|>", True), ("tab:blue", _BAR_HEAD, False)):
+            chosen = [(u, v) for u, v, d in graph.edges(data=True)
+                      if d["true"] == is_true and (d["sign"] > 0) == positive]
+            if chosen:
+                nx.draw_networkx_edges(graph, pos, edgelist=chosen, edge_color=colour,
+                                       style=style, arrowstyle=head, arrowsize=14,
+                                       node_size=node_size, connectionstyle="arc3,rad=0.1",
+                                       ax=ax)
     from matplotlib.lines import Line2D
 
-    # a key for the two codes: colour = sign, line style = in the truth or not
-    handles = [Line2D([], [], color="tab:red", label="activation"),
-               Line2D([], [], color="tab:blue", label="repression")]
+    # a key for the three codes: colour and head = sign, line style = in the truth or not
+    handles = [Line2D([], [], color="tab:red", marker=">", label="activation"),
+               Line2D([], [], color="tab:blue", marker="|", markersize=9, label="repression")]
     if true is not None:
         handles += [Line2D([], [], color="0.3", label="in the true network"),
                     Line2D([], [], color="0.3", ls="--", label="not in the true network")]
@@ -303,7 +315,8 @@ def plot_history(history: Mapping[str, Sequence[float]], *, ax: Any | None = Non
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     ax.semilogy(epoch, history["train_loss"], label="train")
-    ax.semilogy(epoch, history["val_loss"], label="held-out")
+    # dash-dotted: not told from the training loss by its colour alone
+    ax.semilogy(epoch, history["val_loss"], ls="-.", label="held-out")
     for k, e in enumerate(epoch[np.asarray(history["pruned"], dtype=float) > 0]):
         ax.axvline(e, color="0.8", lw=0.8, zorder=0, label="pruning round" if k == 0 else None)
     ax.set(xlabel="epoch", ylabel="one-step MSE (scaled expression)")
@@ -391,7 +404,8 @@ def plot_perturbation(
             ax.axhspan(np.nanmin(observed[:, j]), np.nanmax(observed[:, j]), color="0.9",
                        zorder=0, label="observed range")
         ax.plot(t, base[:, j], color="k", label="baseline")
-        ax.plot(t, pert[:, j], color="tab:red", label=label)
+        # dashed: black against red alone is hard to tell for red-blind readers and in grey
+        ax.plot(t, pert[:, j], color="tab:red", ls="--", label=label)
         ax.set(title=gene, xlabel=time_label)
     axes[0, 0].set_ylabel("predicted expression")
     axes[0, 0].legend(frameon=False, fontsize=8)

@@ -75,3 +75,34 @@ def test_a_curve_that_is_not_a_distribution_leaves_no_figure_open():
         plot_distribution({"ok": [0.5, 0.5], "text": ["a", "b"]})
     assert plt.get_fignums() == []
 
+
+
+def test_curves_differ_in_line_style_not_colour_alone(axes):
+    # before: all solid, told apart by the default colours only (green against red among
+    # them); a line style each, continued when curves come one call at a time
+    plot_distribution({"a": [0.5, 0.5], "b": [0.2, 0.8]}, ax=axes)
+    plot_distribution({"c": [0.1, 0.9]}, ax=axes, log=True)
+    styles = [line.get_linestyle() for line in axes.get_lines()]
+    assert len(set(styles)) == 3
+
+
+def test_log_axis_says_that_sizes_of_probability_zero_are_not_drawn(axes):
+    # before: P = 0 bins left silent gaps in the curve, read as missing data
+    plot_distribution([0.0, 0.5, 0.0, 0.5], ax=axes, log=True)
+    assert "P = 0, not drawn" in axes.get_ylabel() and "log scale" in axes.get_ylabel()
+    _, ax = plt.subplots()
+    plot_distribution([0.5, 0.5], ax=ax, log=True)  # nothing hidden: nothing to say
+    assert ax.get_ylabel() == "P(size = k), log scale"
+    plt.close(ax.figure)
+
+
+def test_a_figure_made_here_keeps_its_axis_labels_inside():
+    # before: the x label was cut off at the bottom of the 6 x 3.5 inch figure
+    ax = plot_distribution([0.2, 0.5, 0.3])
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        box = label.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width, label
+    plt.close(fig)

@@ -228,3 +228,62 @@ def test_heatmap_with_an_infinite_weight_keeps_the_finite_edges_visible():
         shown = plot_network(net, sqrt_scale=False).images[0].get_array()
     assert shown[0, 1] == pytest.approx(1.0) and shown[1, 0] == pytest.approx(-0.25)
     assert shown[0, 2] == 1.0  # the strongest activation colour, not the self-loop grey
+
+
+def test_graph_tells_activation_from_repression_by_the_head_not_the_colour_alone():
+    # before: one arrow head for both signs, red against blue only, which print as the same
+    # grey; now an arrow activates and a flat bar represses, as in pathway diagrams
+    from matplotlib.patches import ArrowStyle
+
+    net = _frame([[0, 3, -2], [0, 0, 0], [0, 0, 0]])
+    ax = plot_graph(net)
+    heads = {tuple(np.round(p.get_edgecolor()[:3], 3)): type(p.get_arrowstyle())
+             for p in ax.patches}
+    red = tuple(np.round(matplotlib.colors.to_rgb("tab:red"), 3))
+    blue = tuple(np.round(matplotlib.colors.to_rgb("tab:blue"), 3))
+    assert heads == {red: ArrowStyle.CurveFilledB, blue: ArrowStyle.BracketB}
+    keys = {t.get_text(): h.get_marker() for t, h in
+            zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    assert keys["activation"] != keys["repression"]  # the key shows the heads too
+
+
+def test_graph_of_sixty_genes_keeps_the_gene_names_apart():
+    # every gene is placed on the circle up to 60; before: a 6-inch circle of 60
+    # overlapping nodes whose names ran into each other
+    genes = [f"Gene{i}" for i in range(60)]
+    values = np.zeros((60, 60))
+    values[np.arange(60), (np.arange(60) + 1) % 60] = 1.0
+    ax = plot_graph(pd.DataFrame(values, index=genes, columns=genes), top=5)
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text() in genes]
+    assert len(boxes) == 60
+    overlaps = [(i, j) for i in range(60) for j in range(i + 1, 60)
+                if boxes[i].overlaps(boxes[j])]
+    assert overlaps == []
+
+
+def test_true_edge_dots_stay_visible_on_the_darkest_cells():
+    # before: plain black dots, lost on the dark red and dark blue of the strongest edges
+    # (the hits they mark); now ringed in white
+    net = _frame([[0, 4, -4], [0, 0, 0], [0, 0, 0]])
+    ax = plot_network(net, truth=net)
+    dots = ax.collections[0]
+    assert matplotlib.colors.to_hex(dots.get_facecolor()[0]) == "#000000"
+    assert matplotlib.colors.to_hex(dots.get_edgecolor()[0]) == "#ffffff"
+    assert dots.get_linewidths()[0] > 0
+
+
+def test_history_and_perturbation_lines_differ_in_more_than_colour():
+    # before: train and held-out losses, and baseline (black) and perturbed (red) runs,
+    # were solid lines told apart by colour only (black against red is hard for red-blind
+    # readers)
+    history = {"epoch": [1, 2, 3], "train_loss": [1, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.5],
+               "density": [1, 0.3, 0.3], "pruned": [0, 1, 0]}
+    ax = plot_history(history)
+    styles = {ln.get_label(): ln.get_linestyle() for ln in ax.lines}
+    assert styles["train"] != styles["held-out"]
+    fig = plot_perturbation([0, 1], np.zeros((2, 3)), np.ones((2, 3)), GENES, show="a",
+                            label="knockout")
+    styles = {ln.get_label(): ln.get_linestyle() for ln in fig.axes[0].lines}
+    assert styles["baseline"] != styles["knockout"]

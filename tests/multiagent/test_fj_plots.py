@@ -133,3 +133,33 @@ def test_plot_trajectories_option_not_an_index_is_refused_by_name(option) -> Non
     # others failed in numpy's indexing with an IndexError naming no argument
     with pytest.raises((TypeError, ValueError), match="option"):
         plot_trajectories(_beliefs(4), option=option)
+
+
+def test_sweep_lines_differ_in_marker_not_colour_alone():
+    # before: every line had the same round marker, told apart by colour only; a marker
+    # each, continued over a second call on the same axes (as the tutorial draws ASR and
+    # weight)
+    frame = pd.DataFrame({"gamma": [0.1, 0.2] * 3, "asr": np.linspace(0, 1, 6),
+                          "adversary_weight": np.linspace(1, 0, 6), "alpha": [0, 0, 1, 1, 2, 2]})
+    ax = plot_sweep(frame, x="gamma", y="asr", hue="alpha")
+    plot_sweep(frame, x="gamma", y="adversary_weight", ax=ax)
+    assert len({line.get_marker() for line in ax.lines}) == 4
+
+
+@pytest.mark.parametrize("draw", ["trajectories", "sweep"])
+def test_a_figure_made_here_keeps_its_labels_and_legend_inside(draw):
+    # before: the x label (both) and the legend beside the axes (trajectories) were cut off
+    # a saved figure
+    if draw == "trajectories":
+        ax = plot_trajectories(_beliefs(6), adversaries=[0])
+    else:
+        frame = pd.DataFrame({"gamma": [0.1, 0.2, 0.1, 0.2], "asr": [0.5, 0.2, 0.7, 0.0],
+                              "alpha": [0, 0, 1, 1]})
+        ax = plot_sweep(frame, x="gamma", y="asr", hue="alpha")
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for artist in (ax.xaxis.label, ax.yaxis.label, ax.get_legend()):
+        box = artist.get_window_extent(renderer)
+        assert (box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width
+                and box.y1 <= fig.bbox.height), artist
