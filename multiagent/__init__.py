@@ -56,7 +56,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from multiagent.solvers import ConvergenceError
     from multiagent.sweeps import sweep
-    from multiagent.topologies import TOPOLOGIES, adjacency, hub_and_leaf, make_graph, random_graph
+    from multiagent.topologies import (
+        TOPOLOGIES,
+        adjacency,
+        hub_and_leaf,
+        make_graph,
+        random_graph,
+        read_adjacency,
+    )
 
 # Public name -> module.  Imported lazily so that `prunus --help` (which loads
 # multiagent.cli) does not pay for torch, scipy and pandas.
@@ -70,6 +77,7 @@ _EXPORTS: dict[str, str] = {
     "adjacency": "multiagent.topologies",
     "hub_and_leaf": "multiagent.topologies",
     "random_graph": "multiagent.topologies",
+    "read_adjacency": "multiagent.topologies",
     "social_power": "multiagent.analysis",
     "time_to_consensus": "multiagent.analysis",
     "time_to_equilibrium": "multiagent.analysis",
@@ -121,6 +129,7 @@ __all__ = [
     "adjacency",
     "hub_and_leaf",
     "random_graph",
+    "read_adjacency",
     "social_power",
     "time_to_consensus",
     "time_to_equilibrium",

@@ -18,6 +18,11 @@ from core.cli import (
 )
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
+_ADJACENCY_HELP = ("your own graph, a CSV: a square matrix with the agents' names as header "
+                   "and first column, rows listening to columns (nonzero in row i, column j: "
+                   "i hears j; weights >= 0, zero diagonal), or an edge list with header "
+                   "source,target[,weight] (source speaks to target; list both directions "
+                   "for agents that hear each other)")
 
 #: Arguments of the library that ``prunus fj`` sets, and its options: the library's
 #: messages name the arguments (``loss='kl' ... use loss='mse'``), which stay as they are
@@ -37,6 +42,19 @@ def _simulate(args: argparse.Namespace) -> int:
     from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
     from multiagent.plot import plot_trajectories
 
+    names: list[str] | None = None  # the agents of an --adjacency file, in its order
+    graph: Any = args.graph
+    if args.adjacency is not None:
+        if args.n is not None:  # two counts of agents: say which one is meant
+            raise CommandError(f"--n and --adjacency: the agents are those of the --adjacency "
+                               f"file; leave --n out (got --n {args.n})")
+        frame = _read_adjacency_option(args.adjacency)
+        names = list(frame.index)
+        graph = _speaker_graph(frame)
+        args.n = len(names)  # recorded in metrics.json as the file's count
+    else:
+        args.graph = graph = args.graph or "complete"
+        args.n = 6 if args.n is None else args.n
     if args.n < 2:
         raise CommandError(f"--n must be >= 2, got {args.n}")
     if args.graph == "ba" and args.n < 3:  # two edges per new node need three agents
@@ -44,7 +62,13 @@ def _simulate(args: argparse.Namespace) -> int:
     advs: tuple[Adversary, ...] = ()
     if args.adversary != "none":
         pos: str | int = args.adversary
-        if pos not in ("hub", "leaf"):
+        if pos not in ("hub", "leaf") and names is not None:
+            if pos not in names:  # by name only: "3" may name another agent than index 3
+                shown = names if len(names) <= 10 else [*names[:10], "..."]
+                raise CommandError(f"--adversary: {pos!r} is not an agent of --adjacency "
+                                   f"{str(args.adjacency)!r}; expected hub, leaf, none or one "
+                                   f"of its agents {shown}")
+        elif pos not in ("hub", "leaf"):
             try:
                 pos = int(pos)
             except ValueError as exc:
@@ -53,7 +77,7 @@ def _simulate(args: argparse.Namespace) -> int:
                 ) from exc
         advs = (Adversary(pos, gamma=args.adversary_gamma, persuasion=args.persuasion,
                           sleeper=args.sleeper),)
-    scenario = Scenario(graph=args.graph, n=args.n, gamma=args.gamma, alpha=args.alpha,
+    scenario = Scenario(graph=graph, n=args.n, gamma=args.gamma, alpha=args.alpha,
                         adversaries=advs, rounds=args.rounds, n_options=args.options,
                         seed=args.seed)
     keep = not args.no_trajectories
@@ -68,7 +92,10 @@ def _simulate(args: argparse.Namespace) -> int:
             closed = closed_form_weight(key, args.n, args.gamma, args.alpha,
                                         persuasion=args.persuasion)["mean"]
     metrics["adversary_weight_closed_form"] = closed
-    metrics["adversary_nodes"] = nodes
+    # an --adjacency file's agents by name, as in trajectories.csv
+    metrics["adversary_nodes"] = nodes if names is None else [names[i] for i in nodes]
+    if names is not None:
+        metrics["agents"] = names
     # --quiet changes what is shown, not the run: the same metrics.json either way
     metrics["parameters"] = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
     summary = (f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
@@ -89,12 +116,13 @@ def _simulate(args: argparse.Namespace) -> int:
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
         truth = int(result.truth[0])
         plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
-                          title=f"{args.graph}, n={args.n}, adversary={args.adversary}: "
+                          title=f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
+                          f"adversary={args.adversary}: "
                           "question 0", ylabel=f"belief in the correct option ({truth})")
         fig.tight_layout()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             _write_trajectories(stage / "trajectories.csv", result.trajectories,
-                                result.truth, nodes)
+                                result.truth, nodes, agents=names)
             write_json(metrics, stage / "metrics.json")
             fig.savefig(stage / "trajectories.png", format="png", dpi=120)
     finally:
@@ -104,8 +132,44 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_adjacency_option(path: Path) -> Any:
+    """:func:`multiagent.topologies.read_adjacency`, its errors naming ``--adjacency``."""
+    from multiagent.topologies import read_adjacency
+
+    try:
+        return read_adjacency(path)
+    except ValueError as exc:
+        raise CommandError(f"--adjacency: {exc}") from exc
+
+
+def _speaker_graph(frame: Any) -> Any:
+    """Build the directed networkx graph of an adjacency: ``j -> i`` when ``i`` hears ``j``.
+
+    Its nodes are the agents' names in the frame's order, which the scenario numbers them
+    by; weights are kept (the scenario's trust is the row-normalised adjacency).
+    """
+    import networkx as nx
+    import numpy as np
+
+    names = list(frame.index)
+    A = frame.to_numpy()
+    graph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    listeners, speakers = np.nonzero(A)
+    graph.add_weighted_edges_from((names[j], names[i], float(A[i, j]))
+                                  for i, j in zip(listeners, speakers))
+    return graph
+
+
+def _csv_field(text: str) -> str:
+    """Quote a name as pandas' ``to_csv`` does (only when it holds a comma, quote or newline)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: list[int],
-                        *, chunk_rows: int = 1 << 16) -> None:
+                        *, agents: list[str] | None = None, chunk_rows: int = 1 << 16) -> None:
     r"""Write ``(Q, T + 1, n, K)`` beliefs as ``trajectories.csv``, one line per belief.
 
     Columns ``question, round, agent, option, belief, role, truth``, rows in C order of
@@ -114,7 +178,8 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
     from strings made once, ``agent,option,`` per (agent, option) and ``,role,truth`` per
     question, so only the beliefs are formatted per line. pandas formatted every field of
     every line: this is 2.6x faster (4.4M lines: 3.3 s against 8.5 s; a 100,000-agent
-    debate writes 110 million). At most ``chunk_rows`` lines are held.
+    debate writes 110 million). At most ``chunk_rows`` lines are held. ``agents``: names
+    written in the agent column instead of the indices (an ``--adjacency`` file's).
     """
     import numpy as np
 
@@ -124,7 +189,8 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
     role = ["benign"] * n
     for a in adversaries:
         role[a] = "adversary"
-    middle = [f"{a},{o}," for a in range(n) for o in range(K)]
+    shown = [str(a) for a in range(n)] if agents is None else [_csv_field(a) for a in agents]
+    middle = [f"{shown[a]},{o}," for a in range(n) for o in range(K)]
     block = n * K  # the lines of one (question, round)
 
     def fmt(x: float) -> str:
@@ -148,8 +214,14 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
 _INDEX_COLUMNS = ("round", "agent", "option")
 
 
-def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
-    """Beliefs ``(Q, T + 1, n, K)``, the question labels and the agents marked adversary."""
+def _read_transcripts(path: Path, agents: list[str] | None = None
+                      ) -> tuple[Any, list[Any], list[int]]:
+    """Beliefs ``(Q, T + 1, n, K)``, the question labels and the agents marked adversary.
+
+    ``agents``: the names of an ``--adjacency`` file; a CSV's agent column then holds
+    these names (compared as text, so agents 0..n-1 match a file naming them "0".."n-1")
+    and the agent axis follows the file's order. An .npy file's agents are taken in it.
+    """
     import numpy as np
     import pandas as pd
 
@@ -169,10 +241,16 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
         if 0 in X.shape:  # the fits would end in an IndexError or a torch error
             raise CommandError(f"{path} holds no beliefs: (questions, rounds + 1, agents, "
                                f"options) = {X.shape}")
+        if agents is not None and X.shape[2] != len(agents):
+            raise CommandError(f"--adjacency names {len(agents)} agents, but {path} holds "
+                               f"{X.shape[2]} (an .npy file's agents are taken in the "
+                               "--adjacency file's order)")
         return X, list(range(X.shape[0])), []
     try:
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
-        frame = pd.read_csv(path, encoding=text_encoding(path))
+        # agent names as text: "007" stays "007", as read_adjacency reads it
+        frame = pd.read_csv(path, encoding=text_encoding(path),
+                            dtype=None if agents is None else {"agent": str})
     except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
         raise CommandError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -197,7 +275,18 @@ def _read_transcripts(path: Path) -> tuple[Any, list[Any], list[int]]:
                                f"{row + 2} has {shown}{comment_line_note(path)}")
 
     bad_row(frame["question"].isna(), "question", "a label on every line")
+    if agents is not None:
+        order = {name: i for i, name in enumerate(agents)}
+        codes = frame["agent"].astype("string").str.strip().map(order)
+        shown = agents if len(agents) <= 10 else [*agents[:10], "..."]
+        bad_row(codes.isna(), "agent", f"the names of the --adjacency file's agents {shown}")
+        absent = [name for name in agents if order[name] not in set(codes)]
+        if absent:
+            raise CommandError(f"agents {absent[:10]} of --adjacency have no beliefs in {path}")
+        frame["agent"] = codes.astype(np.int64)
     for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
+        if column == "agent" and agents is not None:
+            continue  # numbered above, from the names
         values = pd.to_numeric(frame[column], errors="coerce")
         integral = values.notna() & (values >= 0) & (values == np.floor(values))
         bad_row(~integral, column, "integers >= 0")
@@ -271,12 +360,19 @@ def _fit(args: argparse.Namespace) -> int:
     from multiagent.fit import fit_transcripts
 
     path = Path(args.data)
-    X, labels, adversaries = _read_transcripts(path)
+    frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
+    agent_names = None if frame is None else list(frame.index)
+    X, labels, adversaries = _read_transcripts(path, agent_names)
+    if agent_names is not None:
+        adversaries = [agent_names[a] for a in adversaries]
     last = X.shape[1] - 1
     if args.train_rounds is not None and args.train_rounds > last:
         # fit_fj would say "train_rounds must be in ...", not naming the option
         raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
                            f"rounds 0..{last}), got {args.train_rounds}")
+    if args.incremental and args.train_rounds is None:  # nothing held out to predict
+        raise CommandError("--incremental predicts the rounds after --train-rounds R; give "
+                           "--train-rounds (MAS-Cascade: 7)")
     if adversaries and not args.per_agent:
         print(f"prunus: warning: agents {adversaries} are marked adversary in the role "
               "column; one gamma and alpha shared by all agents also fits them, which biases "
@@ -286,28 +382,36 @@ def _fit(args: argparse.Namespace) -> int:
         from multiagent.topologies import adjacency, make_graph
 
         options["adjacency"] = adjacency(make_graph(args.graph, X.shape[2], seed=args.seed))
+    elif frame is not None:  # the transcripts' agents are in the file's order
+        deaf = [name for name, row in zip(agent_names, frame.to_numpy()) if not row.any()]
+        if deaf:  # fit_fj would name the agent by its index only
+            raise CommandError(f"--adjacency: agent {deaf[0]!r} hears no one (no edge to it, "
+                               "or a row of zeros); its trust cannot be fitted: give every "
+                               "agent a speaker")
+        options["adjacency"] = frame.to_numpy()
     # "loss='kl' compares probability vectors over K >= 2 options"
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
             table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet,
-                                          **options)
+                                          incremental=args.incremental, **options)
         except ValueError as exc:
             _name_the_belief(exc, X, labels)
             raise
     table.insert(1, "question", labels)
     n = fits[0].W.shape[0]
+    who = list(range(n)) if agent_names is None else agent_names  # as the input names them
 
     def per_agent(values: Any) -> Any:  # shared fits hold one value (or one SE) for all
         return np.broadcast_to(np.nan if values is None else np.asarray(values), (n,))
 
     agents = pd.concat([
-        pd.DataFrame({"question": q, "agent": range(n), "gamma": per_agent(f.gamma),
+        pd.DataFrame({"question": q, "agent": who, "gamma": per_agent(f.gamma),
                       "alpha": per_agent(f.alpha), "gamma_se": per_agent(f.gamma_se),
                       "alpha_se": per_agent(f.alpha_se)})
         for q, f in zip(labels, fits)], ignore_index=True)
     trust = pd.concat([
-        pd.DataFrame({"question": q, "listener": [i for i in range(n) for _ in range(n)],
-                      "speaker": list(range(n)) * n, "trust": f.W.ravel()})
+        pd.DataFrame({"question": q, "listener": [i for i in who for _ in range(n)],
+                      "speaker": who * n, "trust": f.W.ravel()})
         for q, f in zip(labels, fits)], ignore_index=True)
     summary = table.drop(columns=["transcript", "question"]).mean().to_dict()
     out = Path(args.out)
@@ -317,10 +421,13 @@ def _fit(args: argparse.Namespace) -> int:
         agents.to_csv(stage / "agents.csv", index=False)
         trust.to_csv(stage / "trust.csv", index=False)
         fits[0].save(stage / "fit.json")  # the first transcript's fit, to load with FJFit
-        write_json({"transcripts": int(len(table)), "mean": summary,
-                    "per_agent": bool(args.per_agent), "graph": args.graph or "complete",
-                    "adversaries_in_data": adversaries},
-                   stage / "metrics.json")
+        record = {"transcripts": int(len(table)), "mean": summary,
+                  "per_agent": bool(args.per_agent), "incremental": bool(args.incremental),
+                  "graph": args.graph or ("complete" if frame is None else None),
+                  "adjacency": args.adjacency, "adversaries_in_data": adversaries}
+        if agent_names is not None:  # the order of fit.json's gamma, alpha and W
+            record["agents"] = agent_names
+        write_json(record, stage / "metrics.json")
     print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
           f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
     print("wrote " + ", ".join(str(out / name) for name in names))
@@ -346,12 +453,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     sim = sub.add_parser("simulate", help="simulate a debate with an adversary")
-    sim.add_argument("--graph", choices=_GRAPHS, default="complete",
-                     help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default %(default)s")
-    sim.add_argument("--n", type=int, default=6,
-                     help="agents, adversary included; default %(default)s")
+    where = sim.add_mutually_exclusive_group()
+    where.add_argument("--graph", choices=_GRAPHS, default=None,
+                       help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default complete")
+    where.add_argument("--adjacency", type=existing_file, default=None, metavar="FILE",
+                       help=_ADJACENCY_HELP + "; the agents, and their number, are the "
+                            "file's (no --n); outputs name them")
+    sim.add_argument("--n", type=int, default=None,
+                     help="agents, adversary included; default 6")
     sim.add_argument("--adversary", default="hub",
-                     help="hub, leaf, none or an agent index; default %(default)s")
+                     help="hub, leaf, none or an agent index (with --adjacency: an agent's "
+                          "name); default %(default)s")
     sim.add_argument("--gamma", type=probability, default=0.2,
                      help="benign stubbornness; default %(default)s")
     sim.add_argument("--alpha", type=probability, default=0.5,
@@ -394,12 +506,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="fit gamma and alpha per agent (default: one pair shared by all agents)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,
                      help="fit on rounds 0..R and score the later ones (default: fit all)")
+    fit.add_argument("--incremental", action="store_true",
+                     help="with --train-rounds: score MAS-Cascade's incremental prediction "
+                          "(each later round predicted from the observed one before it, the "
+                          "parameters taking 50 gradient steps at lr 0.01 on each newly "
+                          "observed round) instead of the roll-out from round R")
     fit.add_argument("--loss", choices=("mse", "kl"), default="mse",
                      help="one-step loss: squared error or KL divergence; default %(default)s")
-    fit.add_argument("--graph", choices=_GRAPHS, default=None,
-                     help="fit trust only along this topology's edges, as simulate builds it "
-                          "on the transcripts' agents (e.g. star for MAS-Cascade's pure "
-                          "star); default: every agent may trust every other")
+    where = fit.add_mutually_exclusive_group()
+    where.add_argument("--graph", choices=_GRAPHS, default=None,
+                       help="fit trust only along this topology's edges, as simulate builds it "
+                            "on the transcripts' agents (e.g. star for MAS-Cascade's pure "
+                            "star); default: every agent may trust every other")
+    where.add_argument("--adjacency", type=existing_file, default=None, metavar="FILE",
+                       help=_ADJACENCY_HELP + "; trust is fitted only along its edges "
+                            "(weights count as edges only). The transcripts' agent column "
+                            "holds its agents' names (an .npy's agents are in its order); "
+                            "outputs name them")
     fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")

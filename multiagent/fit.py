@@ -211,10 +211,34 @@ class FJFit:
         """
         return FriedkinJohnsen(self.W, self.gamma, self.alpha, normalise=True)
 
-    def predict(self, transcript: Any, *, start: int | None = None) -> np.ndarray:
-        """Roll the fitted model out from round ``start`` of ``transcript``.
+    def predict(
+        self,
+        transcript: Any,
+        *,
+        start: int | None = None,
+        incremental: bool = False,
+        steps: int = 50,
+        lr: float = 0.01,
+    ) -> np.ndarray:
+        """Predict the rounds after ``start`` of ``transcript``: roll out, or incrementally.
 
         Anchors are the transcript's round 0; ``start`` defaults to ``train_rounds``.
+
+        - Roll-out (default, MAS-Cascade's fixed-parameter prediction): the fitted model
+          runs from the observed round ``start``, each prediction fed back as the next
+          round's beliefs; later rounds are never looked at.
+        - ``incremental=True`` (MAS-Cascade's "incremental" variant, for debates whose
+          dynamics drift): round ``r + 1`` is predicted one step ahead from the *observed*
+          round ``r``; then round ``r + 1`` is observed and the parameters take ``steps``
+          gradient steps of size ``lr`` on the squared error of that newest transition,
+          from where they were, before round ``r + 2`` is predicted. As in MAS-Cascade
+          the steps move ``gamma`` and ``alpha`` themselves (per agent, projected back
+          onto [0, 1]) and the trust logits ``log W`` (softmax over each agent's speakers,
+          the support of ``W`` kept), on the newest transition only; MAS-Cascade takes
+          finite-difference gradients, here they are torch autograd's (exact). The fit
+          itself is not changed. With ``steps=0`` this is the fitted model's one-step
+          prediction from each observed round; on a transcript the model fits exactly, it
+          equals the roll-out.
 
         Parameters
         ----------
@@ -223,20 +247,48 @@ class FJFit:
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
+        incremental
+            Predict one round ahead from the observed rounds, updating the parameters
+            after each (see above).
+        steps, lr
+            Gradient steps after each observed round and their size (MAS-Cascade: 50 at
+            0.01); used only when ``incremental``.
 
         Returns
         -------
         numpy.ndarray
             ``(T + 1 - start, n, K)`` predicted beliefs for rounds ``start..T`` (entry 0
             is the observed round ``start``).
+
+        Examples
+        --------
+        >>> X = simulate_transcript(5, 10, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+        >>> fit = fit_fj(X, train_rounds=7)
+        >>> fit.predict(X, incremental=True).shape  # rounds 7..10
+        (4, 5, 3)
         """
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if not 0 <= start < X.shape[0]:
             raise ValueError(f"start must be in [0, {X.shape[0] - 1}], got {start}")
+        if not isinstance(incremental, bool | np.bool_):
+            raise TypeError(f"incremental must be True or False, got {incremental!r}")
+        steps = check_count("steps", steps, at_least=0)
+        lr = check_number("lr", lr, at_least=0)
+        if incremental:
+            return _incremental_predictions(X, start, self.gamma, self.alpha, self.W,
+                                            steps=steps, lr=lr)
         return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start])
 
-    def score(self, transcript: Any, *, start: int | None = None) -> dict[str, float]:
+    def score(
+        self,
+        transcript: Any,
+        *,
+        start: int | None = None,
+        incremental: bool = False,
+        steps: int = 50,
+        lr: float = 0.01,
+    ) -> dict[str, float]:
         """Metrics of :meth:`predict` on the rounds after ``start`` (held out by default).
 
         Parameters
@@ -246,6 +298,10 @@ class FJFit:
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
+        incremental
+            Score the incremental prediction instead of the roll-out (see :meth:`predict`).
+        steps, lr
+            Its gradient steps per observed round and their size.
 
         Returns
         -------
@@ -257,7 +313,7 @@ class FJFit:
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if start >= X.shape[0] - 1:
             raise ValueError("no rounds after start to score")
-        pred = self.predict(X, start=start)
+        pred = self.predict(X, start=start, incremental=incremental, steps=steps, lr=lr)
         return transcript_metrics(X[start + 1 :], pred[1:])
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -340,6 +396,56 @@ class FJFit:
 
 
 _FORMAT = "prunus.fj.fit/1"
+
+
+@with_grad  # also inside the caller's torch.no_grad() or inference_mode()
+def _incremental_predictions(
+    X: np.ndarray, start: int, gamma: np.ndarray, alpha: np.ndarray, W: np.ndarray, *,
+    steps: int, lr: float,
+) -> np.ndarray:
+    """One-step predictions of rounds ``start + 1..T``, updating after each (FJFit.predict).
+
+    Predictions come from a :class:`FriedkinJohnsen` of the current parameters, so that
+    with no update (``steps=0`` or ``lr=0``) they are the fitted model's bit for bit.
+    """
+    n = X.shape[1]
+    W = np.asarray(W, dtype=np.float64)
+    support = W > 0
+    if not support.any(axis=1).all():  # log W would be -inf on a whole row
+        raise ValueError(f"agent {int(np.argmin(support.any(axis=1)))} trusts no speaker "
+                         "(a zero row of W); incremental prediction needs one per agent")
+    mask = torch.as_tensor(support)
+    g = torch.tensor(np.broadcast_to(gamma, (n,)), dtype=torch.float64, requires_grad=True)
+    a = torch.tensor(np.broadcast_to(alpha, (n,)), dtype=torch.float64, requires_grad=True)
+    # logits whose masked softmax is W: the support stays W's, as the fit's mask kept it
+    wl = torch.tensor(np.log(np.where(support, W, 1.0)), requires_grad=True)
+    data = torch.as_tensor(X)
+    S = data[0]
+
+    def one_step(B: torch.Tensor) -> torch.Tensor:
+        Wt = torch.softmax(wl.masked_fill(~mask, float("-inf")), dim=1)
+        g2, a2 = g[:, None], a[:, None]
+        return g2 * S + (1 - g2) * (a2 * B + (1 - a2) * (Wt @ B))
+
+    model = FriedkinJohnsen(W, gamma, alpha, normalise=True)
+    out = [X[start]]
+    T = X.shape[0] - 1
+    for r in range(start, T):
+        out.append(np.asarray(model.step(X[r], X[0])))
+        if r + 1 == T or steps == 0 or lr == 0:
+            continue  # nothing left to predict, or nothing to change
+        for _ in range(steps):  # plain gradient descent, as MAS-Cascade's update
+            loss = ((one_step(data[r]) - data[r + 1]) ** 2).mean()
+            dg, da, dw = torch.autograd.grad(loss, (g, a, wl))
+            with torch.no_grad():
+                g.sub_(lr * dg).clamp_(0, 1)  # projected back onto [0, 1]
+                a.sub_(lr * da).clamp_(0, 1)
+                wl.sub_(lr * dw)
+        with torch.no_grad():
+            W_now = torch.softmax(wl.masked_fill(~mask, float("-inf")), dim=1)
+            model = FriedkinJohnsen(W_now.numpy().copy(), g.numpy().copy(), a.numpy().copy(),
+                                    normalise=True)
+    return np.stack(out)
 
 
 def _logit(p: float) -> float:
@@ -657,6 +763,7 @@ def fit_transcripts(
     train_rounds: int | None = None,
     progress: bool = False,
     return_fits: bool = False,
+    incremental: bool = False,
     **fit_kwargs: Any,
 ) -> pd.DataFrame | tuple[pd.DataFrame, list[FJFit]]:
     """One maximum-likelihood fit per transcript (MAS-Cascade's one fit per question).
@@ -676,6 +783,10 @@ def fit_transcripts(
         Show a tqdm bar over transcripts.
     return_fits
         Also return the :class:`FJFit` of every transcript (per-agent parameters, trust).
+    incremental
+        Score MAS-Cascade's incremental prediction (one round ahead from each observed
+        round, 50 gradient steps at lr 0.01 after each, :meth:`FJFit.predict`) instead of
+        the roll-out.
     **fit_kwargs
         Passed to :func:`fit_fj`.
 
@@ -694,7 +805,8 @@ def fit_transcripts(
         start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
         rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
                      "alpha": float(fit.alpha.mean()), "loss": fit.loss,
-                     "scored_from": start, **fit.score(X, start=start)})
+                     "scored_from": start,
+                     **fit.score(X, start=start, incremental=incremental)})
         fits.append(fit)
     table = pd.DataFrame(rows)
     return (table, fits) if return_fits else table

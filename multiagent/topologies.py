@@ -8,13 +8,17 @@ Conventions: nodes are ``0..n-1``; in ``star`` and ``wheel`` node 0 is the hub; 
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from multiagent._sparse import drop_diagonal
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported by read_adjacency only
+    import pandas as pd
 
 __all__ = [
     "TOPOLOGIES",
@@ -23,6 +27,7 @@ __all__ = [
     "adjacency",
     "hub_and_leaf",
     "random_graph",
+    "read_adjacency",
 ]
 
 # dense adjacencies above this many bytes are refused (4 GB: 22,000 agents)
@@ -231,3 +236,140 @@ def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
     A.data[:] = 1.0  # duplicates summed above: back to 0/1
     return A
 
+
+#: Header of an edge-list CSV (any case, any order): ``source`` speaks to ``target``.
+_EDGE_COLUMNS = ({"source", "target"}, {"source", "target", "weight"})
+
+
+def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
+    r"""Read a user's communication graph from a CSV file as a labelled adjacency.
+
+    Two layouts are read:
+
+    - a square matrix with the agents' names as header and first column (as
+      ``DataFrame.to_csv`` writes it and ``pandas.read_csv(path, index_col=0)`` reads it),
+      in the package's convention for ``A`` and ``W``: **rows are listeners, columns
+      speakers**, so a nonzero entry in row ``i``, column ``j`` means agent ``i`` hears
+      agent ``j`` (columns may be listed in another order than the rows);
+    - an edge list with the header ``source,target`` and optionally ``weight`` (default
+      1), one directed edge a line: ``source`` speaks to ``target`` (the edge ``j -> i``
+      of a directed networkx graph, see :func:`adjacency`); agents that hear each other
+      need both lines. Agents are numbered in the order they first appear.
+
+    Weights are non-negative (0: no edge); self-loops are refused, since an agent's
+    weight on its own belief is the peer-resistance ``alpha``, not trust.
+
+    Parameters
+    ----------
+    path
+        The CSV file (UTF-8, or UTF-16 with a byte-order mark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``(n, n)`` float64 weights, listeners as index and speakers as columns, both the
+        agents' names as text in the file's order; what :func:`~multiagent.fit_fj` and
+        :meth:`~multiagent.FriedkinJohnsen.from_adjacency` take as ``adjacency``.
+
+    Raises
+    ------
+    ValueError
+        If the file is neither layout, is not square, its header and first column name
+        different agents, a weight is not a finite number >= 0, an agent hears itself,
+        an edge is given twice, or fewer than two agents are named. The message names the
+        file and what was expected.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "g.csv"
+    >>> _ = path.write_text("source,target\nann,bob\nbob,ann\nann,cy\n")
+    >>> read_adjacency(path).loc["cy"].tolist()  # cy hears ann
+    [1.0, 0.0, 0.0]
+    """
+    import pandas as pd
+
+    from core.checks import comment_line_note, not_utf8_text, text_encoding
+    from core.frames import square_frame_values
+
+    path = os.fspath(path)
+    where = repr(str(path))
+    expected = ("expected a square matrix with the agents' names as header and first column "
+                "(rows listen to columns), or an edge list with the header source,target"
+                "[,weight]")
+    try:
+        # all as text: names such as "007" keep their zeros, numbers are converted below
+        # so a bad cell can be named
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          encoding=text_encoding(path))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{where} is {not_utf8_text(exc)}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"cannot read {where} as CSV ({exc}); {expected}") from exc
+    note = comment_line_note(path)
+    header = [str(c).strip() for c in raw.columns]
+    raw.columns = header
+    raw = raw.apply(lambda column: column.str.strip())
+
+    def number(cell: str, line: int, column: str) -> float:
+        try:
+            value = float(cell)
+        except ValueError:
+            value = float("nan")
+        if not np.isfinite(value) or value < 0:
+            shown = repr(cell) if cell else "nothing"
+            raise ValueError(f"{where}: weights must be finite numbers >= 0; line {line}, "
+                             f"column {column!r} has {shown}{note}")
+        return value
+
+    if {c.lower() for c in header} in _EDGE_COLUMNS and len(header) == len(set(header)):
+        raw.columns = [c.lower() for c in header]
+        names: dict[str, int] = {}
+        edges: dict[tuple[int, int], float] = {}
+        for k, row in enumerate(raw.itertuples(index=False), start=2):
+            source, target = row.source, row.target
+            if not source or not target:
+                missing = "source" if not source else "target"
+                raise ValueError(f"{where}: line {k} names no {missing} agent{note}")
+            if source == target:
+                raise ValueError(f"{where}: line {k} is a self-loop ({source!r} -> "
+                                 f"{target!r}); an agent's weight on itself is alpha, not trust")
+            w = number(row.weight, k, "weight") if "weight" in raw.columns else 1.0
+            j, i = (names.setdefault(v, len(names)) for v in (source, target))
+            if (i, j) in edges:
+                raise ValueError(f"{where}: line {k} repeats the edge {source!r} -> "
+                                 f"{target!r}; give each edge once")
+            edges[(i, j)] = w  # target i hears source j
+        labels = list(names)
+        A = np.zeros((len(labels), len(labels)))
+        for (i, j), w in edges.items():
+            A[i, j] = w
+    else:
+        if len(header) < 2:
+            raise ValueError(f"{where} has {len(header)} column(s) {header}; {expected}{note}")
+        labels = raw.iloc[:, 0].tolist()
+        speakers = header[1:]
+        if raw.shape[0] != len(speakers):
+            raise ValueError(f"{where} is not square: {raw.shape[0]} rows (listeners) but "
+                             f"{len(speakers)} columns of agents (speakers); {expected}{note}")
+        values = np.array([[number(cell, k, column) for column, cell
+                            in zip(speakers, row[1:])]
+                           for k, row in enumerate(raw.itertuples(index=False), start=2)])
+        frame = pd.DataFrame(values.reshape(len(labels), len(speakers)), index=labels,
+                             columns=speakers)
+        try:  # the same names on both axes, each once; columns put in the rows' order
+            values, labels = square_frame_values(frame, where, kind="agent",
+                                                 rows_are="listeners", cols_are="speakers")
+        except ValueError as exc:
+            raise ValueError(f"{exc}{note}") from exc
+        A = np.asarray(values, dtype=np.float64)
+        loops = np.flatnonzero(np.diagonal(A))
+        if loops.size:
+            name = labels[int(loops[0])]
+            raise ValueError(f"{where}: agent {name!r} hears itself (row {name!r}, column "
+                             f"{name!r} is {A[loops[0], loops[0]]:g}); the diagonal must be "
+                             "0, since an agent's weight on itself is alpha, not trust")
+    if len(labels) < 2:
+        raise ValueError(f"{where} names {len(labels)} agent(s); a debate needs at least 2")
+    return pd.DataFrame(A, index=pd.Index(labels, dtype=object),
+                        columns=pd.Index(labels, dtype=object))

@@ -464,3 +464,141 @@ def test_fit_writes_the_fits_it_made(debate, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["per_agent"] is False
     assert metrics["mean"]["rmse"] == pytest.approx(table["rmse"].mean(), rel=1e-6)
+
+
+def _own_graph(tmp_path):
+    """A pure star on named agents as a matrix (rows listen to columns): hub 'mod'."""
+    names = ["mod", "ann", "bob", "cy", "dee"]
+    A = pd.DataFrame(0, index=names, columns=names)
+    A.loc["mod", names[1:]] = 1  # the hub hears every leaf
+    A.loc[names[1:], "mod"] = 1  # each leaf hears only the hub
+    path = tmp_path / "own graph.csv"
+    A.to_csv(path)
+    return path, names
+
+
+def test_simulate_and_fit_on_an_adjacency_file_keep_the_agents_names(tmp_path, capsys):
+    from multiagent.adversary import Adversary, Scenario, simulate
+    from multiagent.fit import fit_fj
+
+    path, names = _own_graph(tmp_path)
+    out = tmp_path / "sim"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "ann",
+                 "--questions", "1", "--rounds", "6", "--quiet", "--out", str(out)]) == 0
+    frame = pd.read_csv(out / "trajectories.csv")
+    assert frame["agent"].unique().tolist() == names  # names, in the file's order
+    assert set(frame.loc[frame.role == "adversary", "agent"]) == {"ann"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversary_nodes"] == ["ann"] and metrics["agents"] == names
+    assert metrics["parameters"]["adjacency"] == str(path)
+    assert metrics["parameters"]["graph"] is None and metrics["parameters"]["n"] == 5
+    # the same debate as the library's on the named topology: a star, adversary at leaf 1
+    expect = simulate(Scenario(graph="star", n=5, rounds=6, adversaries=(Adversary(1),)),
+                      questions=1, seed=0)
+    np.testing.assert_allclose(frame["belief"], expect.trajectories.ravel(), rtol=0,
+                               atol=1e-15)
+    assert metrics["adversary_weight"] == pytest.approx(expect.metrics["adversary_weight"])
+    # fit them back on the file's graph: trust only along its edges, agents by name
+    fit = tmp_path / "fit"
+    assert main(["fj", "fit", str(out / "trajectories.csv"), "--adjacency", str(path),
+                 "--per-agent", "--quiet", "--out", str(fit)]) == 0
+    trust = pd.read_csv(fit / "trust.csv")
+    first = trust[trust.question == 0].pivot(index="listener", columns="speaker",
+                                             values="trust").loc[names, names]
+    A = pd.read_csv(path, index_col=0).to_numpy()
+    assert (first.to_numpy()[A == 0] == 0).all() and first.loc["bob", "mod"] == 1.0
+    X = frame[frame.question == 0]["belief"].to_numpy().reshape(7, 5, 5)  # as written
+    np.testing.assert_allclose(first.to_numpy(), fit_fj(X, adjacency=A, per_agent=True).W,
+                               atol=1e-8)
+    agents = pd.read_csv(fit / "agents.csv")
+    assert agents["agent"].tolist() == names
+    summary = json.loads((fit / "metrics.json").read_text())
+    assert summary["adjacency"] == str(path) and summary["graph"] is None
+    assert summary["agents"] == names and summary["adversaries_in_data"] == ["ann"]
+
+
+def test_adjacency_edge_list_agents_are_matched_by_name_not_position(tmp_path):
+    # the transcript lists agent "b" first; the edge list names "a" first: a fit by
+    # position would pair every agent's beliefs with another agent's neighbours
+    from multiagent.fit import fit_fj, simulate_transcript
+
+    W = np.array([[0, 1, 0], [0.5, 0, 0.5], [0, 1, 0]])  # a chain a - b - c
+    X = simulate_transcript(3, 8, 3, gamma=0.3, alpha=0.4, W=W, noise=0.002, seed=4)
+    (tmp_path / "chain.csv").write_text("source,target\na,b\nb,a\nc,b\nb,c\n")
+    order = ["b", "c", "a"]  # rows of the transcript file
+    rows = [{"round": t, "agent": name, "option": k, "belief": X[t, "abc".index(name), k]}
+            for t in range(9) for name in order for k in range(3)]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--adjacency",
+                 str(tmp_path / "chain.csv"), "--quiet", "--out", str(tmp_path / "o")]) == 0
+    trust = pd.read_csv(tmp_path / "o" / "trust.csv")
+    assert trust["listener"].unique().tolist() == ["a", "b", "c"]  # the edge list's order
+    got = trust.trust.to_numpy().reshape(3, 3)
+    np.testing.assert_allclose(got, fit_fj(X, adjacency=W).W, atol=1e-8)
+    assert got[0].tolist() == [0, 1, 0] and got[2].tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "message"),
+    [
+        ("simulate", ",a,b\na,0,1\nb,1,0\nc,1,1\n", "--adjacency: "),
+        ("simulate", ",a,b\na,0,1\nc,1,0\n", "differ in ['b', 'c']"),
+        ("simulate", ",a,b\na,0,-1\nb,1,0\n", "weights must be finite numbers >= 0"),
+        ("simulate", ",a,b\na,1,1\nb,1,0\n", "agent 'a' hears itself"),
+        ("simulate", "source,target\na,b\nb,a\n", "--adversary: 'hub_' is not an agent of "
+                                                  "--adjacency"),
+        ("fit", "source,target\na,a\n", "--adjacency: "),
+        ("fit", "source,target\n0,1\n1,2\n2,3\n3,4\n4,5\n", "--adjacency: agent '0' hears "
+                                                           "no one"),
+        ("fit", "source,target\nx,y\ny,x\n", "column 'agent' must hold the names of the "
+                                             "--adjacency file's agents ['x', 'y']; line 2 "
+                                             "has '0'"),
+    ],
+)
+def test_bad_adjacency_files_are_refused_naming_the_option(debate, tmp_path, capsys, command,
+                                                           text, message):
+    path = tmp_path / "g.csv"
+    path.write_text(text)
+    if command == "simulate":
+        argv = ["fj", "simulate", "--adjacency", str(path), "--adversary", "hub_"]
+    else:
+        debate.to_csv(tmp_path / "t.csv", index=False)
+        argv = ["fj", "fit", str(tmp_path / "t.csv"), "--adjacency", str(path)]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--adjacency" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_adjacency_excludes_graph_and_n(tmp_path, capsys):
+    path, _ = _own_graph(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["fj", "simulate", "--adjacency", str(path), "--graph", "star", "--out",
+              str(tmp_path / "o")])
+    assert "not allowed with argument --adjacency" in capsys.readouterr().err
+    assert main(["fj", "simulate", "--adjacency", str(path), "--n", "5", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--n and --adjacency" in capsys.readouterr().err
+    np.save(tmp_path / "x.npy", np.full((3, 4, 2), 0.5))  # 4 agents, the file names 5
+    assert main(["fj", "fit", str(tmp_path / "x.npy"), "--adjacency", str(path),
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--adjacency names 5 agents, but" in capsys.readouterr().err
+
+
+def test_fit_incremental_scores_the_incremental_prediction(debate, tmp_path, capsys):
+    from multiagent.fit import FJFit
+
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--incremental", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--incremental predicts the rounds after --train-rounds" in capsys.readouterr().err
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--train-rounds", "7",
+                 "--incremental", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    fits = pd.read_csv(tmp_path / "o" / "fits.csv")
+    X = debate[debate.question == 0].sort_values(["round", "agent", "option"])["belief"]
+    X = X.to_numpy().reshape(11, 6, 5)
+    fit = FJFit.load(tmp_path / "o" / "fit.json")  # question 0's
+    assert fits.loc[0, "mse"] == pytest.approx(fit.score(X, incremental=True)["mse"],
+                                               rel=1e-9)
+    assert fits.loc[0, "mse"] != pytest.approx(fit.score(X)["mse"], rel=1e-3)
+    assert json.loads((tmp_path / "o" / "metrics.json").read_text())["incremental"] is True

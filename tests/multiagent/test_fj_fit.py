@@ -446,3 +446,87 @@ def test_fits_in_threads_give_what_they_give_alone(in_threads):
         for g, e in zip(got[1:], expected[1:]):
             np.testing.assert_array_equal(g, e)
     assert alone[0][0] != alone[1][0]
+
+
+def _random_trust(n: int, seed: int) -> np.ndarray:
+    W = np.random.default_rng(seed).random((n, n)) + 0.1
+    np.fill_diagonal(W, 0)
+    return W / W.sum(axis=1, keepdims=True)
+
+
+def _two_regimes(n: int = 5, K: int = 3, switch: int = 7, after: int = 8) -> np.ndarray:
+    """Noiseless rounds 0..switch of one FJ model, then ``after`` rounds of another."""
+    first = simulate_transcript(n, switch, K, gamma=0.3, alpha=0.4, W=_random_trust(n, 1),
+                                noise=0.0, seed=2)
+    other = FriedkinJohnsen(_random_trust(n, 2), 0.05, 0.1)  # less stubborn, new trust
+    later = other.rollout(first[0], after, B0=first[-1])[1:]
+    return np.concatenate([first, later])
+
+
+def test_incremental_prediction_of_an_exact_fit_is_exact_and_the_rollout():
+    # MAS-Cascade's "incremental" variant (METHODS 5.4): nothing to learn from a transcript
+    # the fitted parameters generate, so its predictions are the roll-out's and the truth
+    n, W = 5, _random_trust(5, 3)
+    X = simulate_transcript(n, 10, 3, gamma=0.3, alpha=0.4, W=W, noise=0.0, seed=1)
+    exact = FJFit(np.full(n, 0.3), np.full(n, 0.4), W, 0.0, 7)
+    rollout = exact.predict(X)
+    incremental = exact.predict(X, incremental=True)
+    assert incremental.shape == rollout.shape == (4, n, 3)
+    np.testing.assert_allclose(incremental, X[7:], rtol=0, atol=1e-13)
+    np.testing.assert_allclose(incremental, rollout, rtol=0, atol=1e-13)
+    assert exact.score(X, incremental=True)["mse"] < 1e-26
+
+
+def test_incremental_prediction_follows_dynamics_that_change_midway():
+    # the parameters change after round 7: the roll-out from round 7 keeps the old ones,
+    # the incremental prediction restarts from each observed round and adapts its
+    # parameters to each new round (with steps=0 it only restarts: the update must help)
+    X = _two_regimes()
+    old = FJFit(np.full(5, 0.3), np.full(5, 0.4), _random_trust(5, 1), 0.0, 7)
+    rollout = old.score(X)["mse"]
+    restart = old.score(X, incremental=True, steps=0)["mse"]
+    updated = old.score(X, incremental=True)["mse"]  # 50 steps at lr 0.01, as MAS-Cascade
+    faster = old.score(X, incremental=True, lr=1.0)["mse"]
+    assert updated < restart < rollout
+    assert faster < 0.5 * restart
+    # a fit of rounds 0..7 (not the planted parameters) gains the same way; its loss is
+    # 2e-9 after 5 L-BFGS steps (more only polish an exact fit, at 0.4 s a step)
+    fit = fit_fj(X, train_rounds=7, max_steps=5)
+    assert fit.score(X, incremental=True)["mse"] < 0.8 * fit.score(X)["mse"]
+
+
+def test_incremental_prediction_without_steps_is_the_fitted_one_step_prediction():
+    X = simulate_transcript(5, 10, 3, gamma=0.3, alpha=0.4, noise=0.02, seed=3)
+    fit = fit_fj(X, train_rounds=6)
+    model = fit.model()
+    expect = np.stack([X[6]] + [model.step(X[r], X[0]) for r in range(6, 10)])
+    for kwargs in ({"steps": 0}, {"lr": 0.0}):
+        np.testing.assert_array_equal(fit.predict(X, incremental=True, **kwargs), expect)
+    # noisy reports: restarting from the observed rounds is not the roll-out
+    assert not np.allclose(fit.predict(X, incremental=True, steps=0), fit.predict(X))
+    before = (fit.gamma.copy(), fit.alpha.copy(), fit.W.copy())
+    fit.predict(X, incremental=True, lr=1.0)
+    for kept, now in zip(before, (fit.gamma, fit.alpha, fit.W)):
+        np.testing.assert_array_equal(kept, now)  # the fit itself is left as it was
+
+
+def test_incremental_options_are_checked_by_name():
+    X = simulate_transcript(4, 6, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    fit = FJFit(np.full(4, 0.3), np.full(4, 0.4), _random_trust(4, 0), 0.0, 4)
+    with pytest.raises(ValueError, match="steps"):
+        fit.predict(X, incremental=True, steps=-1)
+    with pytest.raises(ValueError, match="lr"):
+        fit.score(X, incremental=True, lr=float("nan"))
+    with pytest.raises(TypeError, match="incremental must be True or False"):
+        fit.predict(X, incremental="yes")
+    with torch.no_grad():  # the updates take gradients inside a caller's no_grad too
+        assert fit.predict(X, incremental=True).shape == (3, 4, 3)
+
+
+def test_fit_transcripts_scores_the_incremental_prediction():
+    X = _two_regimes()[None]
+    table, fits = fit_transcripts(X, train_rounds=7, incremental=True, return_fits=True,
+                                  max_steps=5)
+    assert table.loc[0, "mse"] == pytest.approx(
+        fits[0].score(X[0], incremental=True)["mse"], rel=1e-12)
+    assert table.loc[0, "mse"] < fits[0].score(X[0])["mse"]  # the roll-out's

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -166,3 +168,53 @@ def test_er_default_edge_probability_is_two_log_n_over_n():
     # p = 2 ln(200) / 200 = 0.053: about 1054 of the 19900 pairs (sd 32)
     G = make_graph("er", 200, seed=0)
     assert 900 < G.number_of_edges() < 1200
+
+
+def test_read_adjacency_rows_listen_to_columns_and_edges_point_from_speaker(tmp_path):
+    # the package's convention for A and W: A_ij > 0 when listener i hears speaker j; an
+    # edge source -> target (source speaks to target) is a directed networkx edge j -> i
+    from multiagent.topologies import read_adjacency
+
+    (tmp_path / "m.csv").write_text(",ann,bob,007\nann,0,1,1\n007,0.5,0,0\nbob,1,0,2\n")
+    frame = read_adjacency(tmp_path / "m.csv")
+    assert list(frame.index) == list(frame.columns) == ["ann", "007", "bob"]  # text names
+    assert frame.loc["007", "ann"] == 0.5 and frame.loc["bob", "007"] == 2.0
+    assert frame.loc["ann", "007"] == 1.0 and frame.dtypes.eq(np.float64).all()
+    (tmp_path / "e.csv").write_text("Source, Target, Weight\nann,bob,2\nbob,ann,1\nann,cy,1\n")
+    edges = read_adjacency(tmp_path / "e.csv")
+    assert list(edges.index) == ["ann", "bob", "cy"]  # in the order first named
+    np.testing.assert_array_equal(edges.to_numpy(), [[0, 1, 0], [2, 0, 0], [1, 0, 0]])
+    G = nx.DiGraph()
+    G.add_weighted_edges_from([(0, 1, 2.0), (1, 0, 1.0), (0, 2, 1.0)])
+    np.testing.assert_array_equal(adjacency(G), edges.to_numpy())  # networkx agrees
+    (tmp_path / "u.csv").write_text("source,target\na,b\nb,a\n")
+    assert read_adjacency(tmp_path / "u.csv").to_numpy().tolist() == [[0, 1], [1, 0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (",a,b\na,0,1\nb,1,0\nc,1,1\n", "is not square: 3 rows (listeners) but 2 columns"),
+        (",a,b\na,0,1\nc,1,0\n", "same agent labels as index (listeners) and columns "
+                                "(speakers), each once; they differ in ['b', 'c']"),
+        (",a,b\na,0,-1\nb,1,0\n", "weights must be finite numbers >= 0; line 2, column 'b' "
+                                  "has '-1'"),
+        (",a,b\na,0,x\nb,1,0\n", "line 2, column 'b' has 'x'"),
+        (",a,b\na,1,1\nb,1,0\n", "agent 'a' hears itself"),
+        ("source,target\na,a\n", "line 2 is a self-loop ('a' -> 'a')"),
+        ("source,target,weight\na,b,-2\n", "line 2, column 'weight' has '-2'"),
+        ("source,target\na,b\na,b\n", "line 3 repeats the edge 'a' -> 'b'"),
+        ("source,target\na,\n", "line 2 names no target agent"),
+        ("a\n1\n", "expected a square matrix with the agents' names as header and first "
+                   "column (rows listen to columns), or an edge list"),
+        (",a\na,0\n", "names 1 agent(s); a debate needs at least 2"),
+    ],
+)
+def test_read_adjacency_says_what_is_wrong_and_what_was_expected(tmp_path, text, message):
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "g.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        read_adjacency(path)
+    assert str(path) in str(err.value)
