@@ -454,4 +454,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m core.cli` loads this file a second time as __main__: run the main of
+    # core.cli, whose CommandError is the class the subcommands raise
+    from core.cli import main as _main
+
+    sys.exit(_main())

@@ -176,3 +176,15 @@ def test_a_closed_pipe_ends_the_command_quietly_with_success() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_python_m_core_cli_reports_a_user_mistake_in_one_line(tmp_path: Path) -> None:
+    # run as __main__ the module is loaded a second time, and its CommandError was another
+    # class than the one the subcommands raise: a traceback instead of "prunus: error"
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "core.cli", "fj", "simulate", "--n", "1",
+                           "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (2, "prunus: error: --n must be >= 2, got 1\n")
