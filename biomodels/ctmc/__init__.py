@@ -20,6 +20,7 @@ from biomodels.ctmc.data import (
 from biomodels.ctmc.fit import (
     FitResult,
     data_log_likelihood,
+    fit_distribution,
     fit_theta,
     independence_fit,
     independence_theta,
@@ -53,6 +54,7 @@ __all__ = [
     "cross_validate",
     "data_log_likelihood",
     "default_l1_grid",
+    "fit_distribution",
     "fit_theta",
     "importance_log_likelihood",
     "independence_fit",

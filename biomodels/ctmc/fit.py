@@ -41,7 +41,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -69,6 +69,7 @@ __all__ = [
     "independence_theta",
     "data_log_likelihood",
     "choose_method",
+    "fit_distribution",
 ]
 
 Method = Literal["auto", "exact", "statespace", "mcmc"]
@@ -123,7 +124,27 @@ class FitResult:
         return (f"{head}\n    method {self.method!r}, optimizer {self.optimizer!r}, {steps}")
 
 
-def independence_theta(x: np.ndarray) -> np.ndarray:
+def _check_sample_weight(sample_weight: object, n_rows: int) -> np.ndarray:
+    """Return ``sample_weight`` as float64 (n_rows,), checked: finite, >= 0, not all zero."""
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # text, None inside a list, complex
+        raise TypeError(f"sample_weight: expected one real number per tumour, got "
+                        f"{sample_weight!r}") from exc
+    if w.ndim != 1 or len(w) != n_rows:
+        raise ValueError(f"sample_weight must have one entry per tumour (shape ({n_rows},)), "
+                         f"got shape {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinite entries")
+    if (w < 0).any():
+        raise ValueError(f"sample_weight must be non-negative, got {w[w < 0][0]:g}")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight is zero for every tumour; at least one must be > 0")
+    return w
+
+
+def independence_theta(x: np.ndarray, *, sample_weight: np.ndarray | None = None
+                       ) -> np.ndarray:
     """Independence model matching each event's frequency: diagonal, logit of the frequency.
 
     With no interactions P(event i observed) = lambda_i / (1 + lambda_i), so
@@ -136,6 +157,12 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     ----------
     x
         Tumours x events, 0/1 (at least one tumour; checked as :func:`validate_cohort`).
+    sample_weight
+        Optional non-negative weight of each tumour (e.g. the count of a deduplicated
+        genotype): frequencies are weighted means, clipped at half the lightest positive
+        weight's share, ``0.5 min(w > 0) / sum(w)`` (0.5/N for equal weights). Counts give
+        the theta of the cohort with repeated rows wherever the clip does not act (every
+        event present in some tumour and absent in another, or a count of 1 among them).
 
     Returns
     -------
@@ -146,8 +173,14 @@ def independence_theta(x: np.ndarray) -> np.ndarray:
     # tumours would make it NaN; a scipy sparse x is made dense (len() of it raised
     # "sparse array length is ambiguous")
     x, _ = validate_cohort(x, warn_unobserved=False)
-    n_t = len(x)
-    f = np.clip(np.asarray(x, dtype=float).mean(0), 0.5 / n_t, 1 - 0.5 / n_t)
+    if sample_weight is None:
+        n_t = len(x)
+        f = np.clip(np.asarray(x, dtype=float).mean(0), 0.5 / n_t, 1 - 0.5 / n_t)
+    else:
+        w = _check_sample_weight(sample_weight, len(x))
+        total = w.sum()
+        lo = 0.5 * w[w > 0].min() / total
+        f = np.clip(w @ np.asarray(x, dtype=float) / total, lo, 1 - lo)
     return np.diag(np.log(f / (1 - f)))
 
 
@@ -317,11 +350,16 @@ class _Objective:
         device: torch.device,
         dtype: torch.dtype,
         seed: int | None,
+        sample_weight: np.ndarray | None = None,
     ):
-        self.n_tumours, self.n = x.shape
+        self.n = x.shape[1]
+        # the mean log-likelihood is sum_s w_s log p(x_s) / sum_s w_s (all w_s = 1 unweighted)
+        self.n_tumours = len(x) if sample_weight is None else float(sample_weight.sum())
         self.method = method
         self.n_samples, self.burn_in = n_samples, burn_in
         xb = torch.as_tensor(x, device=device).bool()
+        row_w = None if sample_weight is None else torch.as_tensor(
+            sample_weight, dtype=dtype, device=device)
         self.gen = torch.Generator(device=device).manual_seed(0 if seed is None else seed)
         # the tables of lattices beyond 16 events, for the fit's lifetime: rebuilt for every
         # tumour at every evaluation they took 40 % of its time at 18-20 events. They double
@@ -329,13 +367,20 @@ class _Objective:
         self.tables: dict = {}
         if method == "statespace":
             idx = state_index(xb, self.n)
-            self.weights = torch.bincount(idx, minlength=2**self.n).to(dtype) / self.n_tumours
+            self.weights = torch.bincount(
+                idx, weights=None if row_w is None else row_w.to(torch.float64),
+                minlength=2**self.n).to(dtype) / self.n_tumours
             self.groups = []
         else:
             threshold = mcmc_threshold if method == "mcmc" else 10**9
             small = x.sum(1) < threshold
-            # identical tumours share one lattice solve, weighted by their count
-            uniq, counts = np.unique(x[small], axis=0, return_counts=True)
+            # identical tumours share one lattice solve, weighted by their count (or by the
+            # sum of their weights)
+            uniq, inverse, counts = np.unique(x[small], axis=0, return_inverse=True,
+                                              return_counts=True)
+            if sample_weight is not None:
+                counts = np.bincount(inverse.reshape(-1), weights=sample_weight[small],
+                                     minlength=len(uniq))
             weight = torch.as_tensor(counts, dtype=dtype, device=device)
             self.groups = []
             for k, (rows, events) in group_by_size(
@@ -345,12 +390,15 @@ class _Objective:
                 for start in range(0, len(events), chunk):
                     sl = slice(start, start + chunk)
                     self.groups.append(("exact", events[sl], weight[rows[sl]]))
-            for k, (_, events) in group_by_size(xb[torch.as_tensor(~small)]).items():
+            large = torch.as_tensor(~small)
+            for k, (rows, events) in group_by_size(xb[large]).items():
                 # (chunk, M, k + 1, n + 1) float32 ordering terms, ~2^24 elements at most
                 per_tumour = (1 + burn_in + n_samples) * (k + 1) * (self.n + 1)
                 chunk = max(1, 4 * _CHUNK_ELEMENTS // per_tumour)
+                w_k = None if row_w is None else row_w[large.to(device)][rows]
                 for start in range(0, len(events), chunk):
-                    self.groups.append(("mcmc", events[start : start + chunk], None))
+                    sl = slice(start, start + chunk)
+                    self.groups.append(("mcmc", events[sl], None if w_k is None else w_k[sl]))
 
     def accumulate(self, theta: torch.Tensor) -> float:
         """Add grad of -(mean log-likelihood) to theta.grad; return the exact part's value."""
@@ -373,6 +421,7 @@ class _Objective:
                     n_samples=self.n_samples,
                     burn_in=self.burn_in,
                     generator=self.gen,
+                    weight=weight,
                 )
                 if theta.grad is None:
                     theta.grad = torch.zeros_like(theta)
@@ -561,6 +610,7 @@ def fit_theta(
     dtype: torch.dtype = torch.float64,
     device: torch.device | str | None = None,
     progress: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> FitResult:
     """Fit theta by penalised maximum likelihood.
 
@@ -613,10 +663,25 @@ def fit_theta(
         Arithmetic (float32 or float64; float64 recommended) and device.
     progress
         Show a tqdm progress bar.
+    sample_weight
+        Optional (N,) non-negative, finite weights of the tumours, e.g. the counts of a
+        deduplicated cohort (unique genotypes + counts) or probabilities (see
+        :func:`fit_distribution`). The objective becomes the weighted mean
+        ``sum_s w_s log p(x_s) / sum_s w_s`` minus the same penalty, so integer counts fit
+        exactly as the cohort with repeated rows (for the same ``method``: ``"auto"`` chooses
+        by the rows it is given) and rows of weight 0 are dropped before anything else.
 
     Returns
     -------
     FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> genotypes = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    >>> res = fit_theta(genotypes, l1=0.01, sample_weight=[50, 20, 15, 15])
+    >>> res.theta.shape
+    (2, 2)
     """
     if isinstance(l1, bool) or not (isinstance(l1, numbers.Real | torch.Tensor)
                                     or isinstance(l1, np.ndarray) and l1.ndim == 0):
@@ -645,6 +710,12 @@ def fit_theta(
         raise ValueError(f"dtype must be float32 or float64, got {dtype!r}: too coarse for "
                          "the log-likelihood")
     x, _ = validate_cohort(x, warn_unobserved=False)  # the checks below index x as an array
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, len(x))
+        # rows of weight 0 drop out here, so that they cannot steer the method, the start
+        # or the size checks below (a weightless 30-event row would force the MCMC route)
+        keep = sample_weight > 0
+        x, sample_weight = x[keep], sample_weight[keep]
     if l1 == 0 and len(np.unique(np.asarray(x, dtype=np.uint8), axis=0)) < 2 ** x.shape[1]:
         warnings.warn(
             "l1 = 0 with some of the 2^n states never observed: the maximum likelihood may not "
@@ -707,8 +778,10 @@ def fit_theta(
         device=dev,
         dtype=dtype,
         seed=seed,
+        sample_weight=sample_weight,
     )
-    init = independence_theta(x) if theta0 is None else np.asarray(theta0, dtype=float)
+    init = (independence_theta(x, sample_weight=sample_weight) if theta0 is None
+            else np.asarray(theta0, dtype=float))
     if init.shape != (n, n):
         raise ValueError(f"theta0 must have shape ({n}, {n}), got {init.shape}")
     if not np.isfinite(init).all():
@@ -875,3 +948,93 @@ def fit_theta(
         history=history,
         optimizer=optimizer,
     )
+
+
+def fit_distribution(
+    p: np.ndarray | torch.Tensor,
+    *,
+    l1: float,
+    n_events: int | None = None,
+    atol: float = 1e-8,
+    **fit_kwargs: Any,
+) -> FitResult:
+    """Fit theta to a probability distribution over all 2^n observable states.
+
+    Maximises ``sum_x p(x) log p_theta(x) - l1 * sum_{i != j} |theta[i, j]|``, the objective
+    of :func:`fit_theta` with the data distribution in place of a cohort's frequencies: the
+    check of Schill et al. (Bioinformatics 36(1):241, 2020; R ``Learn.MHN(pD)``) that theta
+    is recovered from its own exact distribution (``l1=0``, a tight ``tol``). It is
+    :func:`fit_theta` on the 2^n states weighted by ``p`` (``sample_weight``).
+
+    Parameters
+    ----------
+    p
+        (2^n,) probabilities: entry S is the probability of the state whose events are the set
+        bits of S (bit i = event i), the order of :func:`state_distribution` and
+        :func:`state_index`. Finite, non-negative and summing to 1 within ``atol``.
+    l1
+        Strength of the L1 penalty on off-diagonal entries, as in :func:`fit_theta`.
+    n_events
+        Number of events n, checked against the length of ``p`` when given.
+    atol
+        Tolerance of the sum of ``p`` around 1.
+    **fit_kwargs
+        Passed to :func:`fit_theta` (``method`` defaults to ``"statespace"``, which costs
+        O(n^2 2^n) per step whatever ``p`` is; ``optimizer``, ``tol``, ``max_steps``,
+        ``theta0``, ``dtype``, ...).
+
+    Returns
+    -------
+    FitResult
+        As :func:`fit_theta`; ``history`` holds ``sum_x p(x) log p_theta(x)`` minus the
+        penalty.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not a 1-D vector of 2^n finite, non-negative entries summing to 1, or
+        its length does not match ``n_events``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from biomodels.ctmc import random_sparse_theta, state_distribution
+    >>> theta = random_sparse_theta(5, seed=1)  # 5 events: theta is identified by p
+    >>> res = fit_distribution(state_distribution(theta), l1=0.0, tol=0.0, max_steps=1000)
+    >>> bool(abs(res.theta - theta).max() < 1e-4)
+    True
+    """
+    if "sample_weight" in fit_kwargs:
+        raise TypeError("fit_distribution: p is the weight of each state; sample_weight "
+                        "cannot be given as well")
+    atol = check_number("atol", atol, at_least=0)
+    if isinstance(p, torch.Tensor):
+        p = p.detach().cpu().to(torch.float64).numpy()
+    try:
+        probs = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"p: expected a vector of probabilities, got {p!r}") from exc
+    if probs.ndim != 1:
+        raise ValueError(f"p must be a 1-D vector of 2^n state probabilities, got shape "
+                         f"{probs.shape}")
+    n = len(probs).bit_length() - 1
+    if len(probs) < 2 or len(probs) != 2**n:
+        raise ValueError(f"p must have 2^n entries (one per state of n >= 1 events), got "
+                         f"{len(probs)}")
+    if n_events is not None:
+        n_events = check_count("n_events", n_events)
+        if n != n_events:
+            raise ValueError(f"p has {len(probs)} = 2^{n} entries but n_events={n_events} "
+                             f"needs 2^{n_events} = {2**n_events}")
+    if not np.isfinite(probs).all():
+        raise ValueError("p contains NaN or infinite entries")
+    if (probs < 0).any():
+        raise ValueError(f"p must be non-negative, got {probs[probs < 0][0]:g} at state "
+                         f"{int(np.flatnonzero(probs < 0)[0])}")
+    total = float(probs.sum())
+    if abs(total - 1.0) > atol:
+        raise ValueError(f"p must sum to 1 (within atol={atol:g}), sums to {total!r}")
+    # every state once, in state_index order; fit_theta drops the states of probability 0
+    states = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+    fit_kwargs.setdefault("method", "statespace")
+    return fit_theta(states, l1=l1, sample_weight=probs, **fit_kwargs)

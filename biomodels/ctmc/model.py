@@ -183,6 +183,7 @@ class CTMC:
         seed: int | None = 0,
         progress: bool = False,
         checkpoint: str | os.PathLike[str] | None = None,
+        sample_weight: Any | None = None,
         **fit_kwargs: Any,
     ) -> CTMC:
         """Fit theta by L1-penalised maximum likelihood.
@@ -219,6 +220,11 @@ class CTMC:
             JSON file for the cross-validation: every finished fold fit is recorded, and a
             call after an interruption skips those fits (see
             :func:`~biomodels.ctmc.crossval.select_l1`). Unused when ``l1`` is given.
+        sample_weight
+            Optional non-negative weight of each row of X, e.g. the counts of a deduplicated
+            cohort (unique genotypes + counts): fits as the cohort with repeated rows (see
+            :func:`~biomodels.ctmc.fit.fit_theta`). Needs ``l1``: the cross-validation
+            splits tumours, not weights.
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
             ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
@@ -258,10 +264,17 @@ class CTMC:
             **fit_kwargs,
         )
         cv_scores: dict[float, list[float]] = {}
+        if sample_weight is not None and l1 is None:
+            # the folds would split deduplicated rows, i.e. whole groups of tumours
+            raise ValueError("sample_weight needs a given l1 (l1=None chooses it by "
+                             "cross-validation, which splits tumours, not weights); pass l1, "
+                             "e.g. 1 / sum(sample_weight)")
         if l1 is None:
             l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, checkpoint=checkpoint,
                                    **kwargs)
             cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
         res = fit_theta(x, l1=float(l1), seed=seed, **kwargs)
         # the model changes only once the fit succeeded, and nothing of an earlier fit stays
         self.event_names, self.l1, self.cv_scores = names, float(l1), cv_scores
@@ -274,6 +287,9 @@ class CTMC:
             sparsity=sparsity,
             optimizer=res.optimizer,
             n_tumours=int(len(x)),
+            # the tumours a weighted fit stands for (the sum of the counts)
+            **({} if sample_weight is None else
+               {"total_weight": float(np.sum(np.asarray(sample_weight, dtype=float)))}),
             # the folds and chains, to reproduce the fit from a saved model (fit_theta
             # checked it: a whole number >= 0 or None)
             seed=None if seed is None else int(seed),

@@ -303,6 +303,7 @@ def mcmc_gradient(
     burn_in: int = 5,
     generator: torch.Generator | None = None,
     compute_dtype: torch.dtype = torch.float32,
+    weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """MCMC estimate of sum_b grad log p(x_b), computed in closed form (no autograd graph).
 
@@ -327,12 +328,15 @@ def mcmc_gradient(
     compute_dtype
         Precision of the (B, M, k + 1, n) ordering terms; float32 halves the memory traffic and
         its rounding (~1e-7 relative) is far below the Monte Carlo error.
+    weight
+        Optional (B,) non-negative weights: the estimate of ``sum_b weight_b grad log p(x_b)``
+        (the chains and the importance-sampling estimates are unchanged).
 
     Returns
     -------
     grad, log_lik_is
-        (n, n) summed gradient estimate over the B tumours and (B,) importance-sampling
-        estimates of log p(x).
+        (n, n) summed (or weighted) gradient estimate over the B tumours and (B,)
+        importance-sampling estimates of log p(x).
     """
     th = as_theta(theta).detach()
     n = th.shape[0]
@@ -340,6 +344,11 @@ def mcmc_gradient(
     n_samples = check_count("n_samples", n_samples, at_least=1)
     burn_in = check_count("burn_in", burn_in, at_least=0)
     bsz, k = events.shape
+    if weight is not None:
+        weight = torch.as_tensor(weight, dtype=th.dtype, device=th.device)
+        if weight.shape != (bsz,):
+            raise ValueError(f"weight must have shape ({bsz},) (one per tumour), got "
+                             f"{tuple(weight.shape)}")
     m = 1 + burn_in + n_samples
     orders, log_q = propose_orders(th, events, m, generator=generator)
     log_p, pi = _ordering_terms(th.to(compute_dtype), orders)
@@ -350,6 +359,8 @@ def mcmc_gradient(
     log_is = torch.logsumexp(log_p - log_q, dim=-1) - math.log(m)
     # A[b, t, m, j] = w_bt ([sigma_m = j] - pi_m[j]) over the n events (drop the clock column)
     wc = weights.to(pi.dtype)
+    if weight is not None:  # the gradient is linear in each tumour's chain weights
+        wc = wc * weight.to(pi.dtype)[:, None]
     coef = pi[..., :n].mul_(-wc[..., None, None])
     coef[..., :k, :].scatter_add_(-1, orders[..., None], wc[..., None, None].expand(bsz, m, k, 1))
     # d/d theta[j, x_l] sums coef over the steps m after x_l occurred (m > position of x_l):

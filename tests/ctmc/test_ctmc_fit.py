@@ -794,23 +794,16 @@ def test_unpenalised_lbfgs_recovers_theta_from_a_near_exact_distribution():
 def test_lbfgs_recovers_theta_exactly_from_the_true_distribution():
     # the exact p_theta as data weights (R's Learn.MHN(pTh, lambda = 0, reltol = 1e-13)):
     # theta is identifiable from 2^5 - 1 probabilities. An absolute curvature floor
-    # (s'y > 1e-12) dropped every L-BFGS pair near the optimum and the fit stalled 0.2 away
-    from biomodels.ctmc import fit as fit_module
+    # (s'y > 1e-12) dropped every L-BFGS pair near the optimum and the fit stalled 0.2 away.
+    # Through the public fit_distribution now (it needed _Objective and _fit_owlqn); its
+    # default start is R's Learn.Indep, the logits of the marginal frequencies of p
+    from biomodels.ctmc import fit_distribution
 
-    n = 5
-    theta = random_sparse_theta(n, sparsity=0.5, seed=1)
+    theta = random_sparse_theta(5, sparsity=0.5, seed=1)
     p = state_distribution(torch.as_tensor(theta))
-    x = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
-    objective = fit_module._Objective(
-        x, "statespace", mcmc_threshold=8, n_samples=50, burn_in=5,
-        device=torch.device("cpu"), dtype=torch.float64, seed=0)
-    objective.weights = p.clone()  # the distribution itself instead of counts / N
-    f = p.numpy() @ x
-    start = torch.diag(torch.as_tensor(np.log(f / (1 - f))))  # R's Learn.Indep
-    final, _, converged, _ = fit_module._fit_owlqn(
-        objective, start, 0.0, torch.zeros(n, n, dtype=torch.bool), max_steps=1000, tol=0.0)
-    assert converged
-    assert float((final - torch.as_tensor(theta)).abs().max()) < 1e-4
+    res = fit_distribution(p, l1=0.0, tol=0.0, max_steps=1000)
+    assert res.converged and res.optimizer == "lbfgs"
+    assert np.abs(res.theta - theta).max() < 1e-4
 
 
 def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
@@ -887,3 +880,171 @@ def test_fits_train_inside_the_callers_no_grad_block(mode):
     assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
     np.testing.assert_allclose(inside, plain, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(inside_baseline, baseline, rtol=1e-12)
+
+
+# --- weighted cohorts and exact distributions -------------------------------------------
+
+
+def _all_states(n):
+    return ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(5, 4), (6, 2)])
+def test_fit_distribution_recovers_theta_from_its_own_distribution(n, seed):
+    # Schill et al.'s check at more thetas (seed 1 at 5 events: the test above). The
+    # likelihood is not concave:
+    # from the independence start about half of the random thetas at 5 events end at another
+    # stationary point 1e-6 nats below (scipy's L-BFGS-B stops there too), so fixed seeds
+    theta = random_sparse_theta(n, sparsity=0.5, seed=seed)
+    from biomodels.ctmc import fit_distribution
+
+    res = fit_distribution(state_distribution(theta), l1=0.0, tol=0.0, max_steps=1000)
+    assert res.method == "statespace" and res.converged
+    assert np.abs(res.theta - theta).max() < 1e-4
+
+
+def test_fit_distribution_matches_the_distribution_where_theta_is_not_identified():
+    # at 4 events theta's 16 entries exceed the 15 free probabilities: the fit reproduces
+    # p (the objective reaches sum p log p) but not necessarily theta
+    from biomodels.ctmc import fit_distribution
+
+    theta = random_sparse_theta(4, sparsity=0.5, seed=1)
+    p = state_distribution(torch.as_tensor(theta))
+    res = fit_distribution(p.numpy(), l1=0.0, tol=0.0, max_steps=1000, n_events=4)
+    assert res.history[-1] == pytest.approx(float((p * p.log()).sum()), abs=1e-10)
+    q = state_distribution(torch.as_tensor(res.theta))
+    assert float((q - p).abs().max()) < 1e-6
+
+
+def test_fit_distribution_equals_the_weighted_fit_of_all_states_and_keeps_the_penalty():
+    from biomodels.ctmc import fit_distribution
+
+    theta = random_sparse_theta(5, sparsity=0.5, seed=3)
+    p = state_distribution(torch.as_tensor(theta)).numpy()
+    res = fit_distribution(p, l1=0.02)
+    direct = fit_theta(_all_states(5), l1=0.02, method="statespace", sample_weight=p)
+    np.testing.assert_array_equal(res.theta, direct.theta)
+    off = ~np.eye(5, dtype=bool)
+    assert (res.theta[off] == 0).sum() >= 5  # the L1 penalty acts as in a cohort fit
+    # the objective recorded is sum_x p(x) log p_theta(x) - l1 |theta_offdiag|
+    want = float(p @ data_log_likelihood(torch.as_tensor(res.theta), _all_states(5)))
+    assert res.history[-1] == pytest.approx(want - 0.02 * np.abs(res.theta[off]).sum(),
+                                            abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("p", "kwargs", "error", "match"),
+    [
+        (np.full(6, 1 / 6), {}, ValueError, r"p must have 2\^n entries"),
+        (np.full((4, 2), 1 / 8), {}, ValueError, r"p must be a 1-D vector"),
+        (np.full(8, 1 / 8), {"n_events": 4}, ValueError, r"n_events=4 needs 2\^4 = 16"),
+        (np.array([0.5, 0.6, -0.1, 0.0]), {}, ValueError, r"p must be non-negative"),
+        (np.array([0.5, np.nan, 0.25, 0.25]), {}, ValueError, r"p contains NaN"),
+        (np.full(4, 0.3), {}, ValueError, r"p must sum to 1 \(within atol=1e-08\)"),
+        (np.full(4, 0.25), {"sample_weight": np.ones(4)}, TypeError, r"sample_weight"),
+        (["a", "b"], {}, TypeError, r"p: expected a vector"),
+    ],
+)
+def test_fit_distribution_names_what_is_wrong_with_p(p, kwargs, error, match):
+    from biomodels.ctmc import fit_distribution
+
+    with pytest.raises(error, match=match):
+        fit_distribution(p, l1=0.0, **kwargs)
+
+
+@pytest.mark.parametrize(("method", "optimizer"),
+                         [("statespace", "lbfgs"), ("exact", "lbfgs"), ("exact", "adam")])
+def test_counts_fit_exactly_as_the_cohort_with_repeated_rows(method, optimizer):
+    # a deduplicated cohort (unique genotypes + counts) is the same data as its expansion
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=0), 400, seed=2).X
+    uniq, counts = np.unique(x, axis=0, return_counts=True)
+    assert counts.min() == 1 and counts.max() > 10
+    rng = np.random.default_rng(0)
+    expanded = np.repeat(uniq, counts, axis=0)[rng.permutation(counts.sum())]
+    kw = dict(l1=0.01, method=method, optimizer=optimizer, max_steps=60)
+    weighted = fit_theta(uniq, sample_weight=counts, **kw)
+    plain = fit_theta(expanded, **kw)
+    assert weighted.n_steps == plain.n_steps
+    np.testing.assert_allclose(weighted.theta, plain.theta, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(weighted.history, plain.history, rtol=0, atol=1e-12)
+    # the weights are relative: scaling them changes nothing but rounding
+    scaled = fit_theta(uniq, sample_weight=counts / counts.sum(), **kw)
+    np.testing.assert_allclose(scaled.theta, plain.theta, rtol=0, atol=1e-8)
+
+
+def test_rows_of_weight_zero_change_nothing():
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=0), 200, seed=3).X
+    w = np.random.default_rng(1).integers(1, 4, len(x)).astype(float)
+    base = fit_theta(x, l1=0.01, sample_weight=w)
+    # weightless rows: a state never seen, every event at once (which would change the
+    # start and, unweighted, the method), and copies of seen rows
+    extra = np.vstack([np.ones((1, 5), np.uint8), x[:7], 1 - x[:3]])
+    more = fit_theta(np.vstack([x, extra]), l1=0.01,
+                     sample_weight=np.concatenate([w, np.zeros(len(extra))]))
+    assert more.method == base.method and more.n_steps == base.n_steps
+    np.testing.assert_array_equal(more.theta, base.theta)
+    np.testing.assert_array_equal(more.history, base.history)
+
+
+def test_weighted_mcmc_gradient_is_the_weighted_sum_of_per_tumour_gradients():
+    from biomodels.ctmc import mcmc_gradient
+
+    theta = torch.as_tensor(random_sparse_theta(10, seed=0))
+    events = torch.tensor([[0, 2, 3, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7, 8]])
+    w = torch.tensor([3.0, 0.5], dtype=torch.float64)
+    kw = dict(compute_dtype=torch.float64)  # float32 terms would round at 1e-7
+
+    def gen():  # the same chains in every call
+        return torch.Generator().manual_seed(4)
+
+    weighted, log_is = mcmc_gradient(theta, events, generator=gen(), weight=w, **kw)
+    full, log_is_plain = mcmc_gradient(theta, events, generator=gen(), **kw)
+    # each tumour's share: weight one tumour at a time
+    per = [mcmc_gradient(theta, events, generator=gen(), **kw,
+                         weight=torch.eye(2, dtype=torch.float64)[b])[0] for b in range(2)]
+    torch.testing.assert_close(per[0] + per[1], full, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(weighted, 3.0 * per[0] + 0.5 * per[1], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(log_is, log_is_plain)
+    with pytest.raises(ValueError, match=r"weight must have shape \(2,\)"):
+        mcmc_gradient(theta, events, weight=torch.ones(3))
+
+
+def test_weighted_mcmc_fit_runs_and_drops_weightless_hypermutated_rows():
+    theta, _ = block_theta(7, blocks="synth5", seed=0)
+    x = sample_trajectories(theta, 120, seed=1).X
+    assert (x.sum(1) >= 8).sum() >= 3  # some tumours go through the MCMC gradient
+    w = np.random.default_rng(0).integers(1, 3, len(x))
+    res = fit_theta(x, l1=0.02, method="mcmc", max_steps=20, sample_weight=w)
+    assert res.method == "mcmc" and np.isfinite(res.theta).all()
+    more = fit_theta(np.vstack([x, np.ones((2, 12), np.uint8)]), l1=0.02, method="mcmc",
+                     max_steps=20, sample_weight=np.concatenate([w, [0, 0]]))
+    np.testing.assert_array_equal(more.theta, res.theta)
+
+
+@pytest.mark.parametrize(
+    ("w", "error", "match"),
+    [
+        (np.ones(3), ValueError, r"sample_weight must have one entry per tumour \(shape \(4,\)\)"),
+        (np.ones((4, 1)), ValueError, r"sample_weight must have one entry per tumour"),
+        ([1.0, -1.0, 1.0, 1.0], ValueError, r"sample_weight must be non-negative, got -1"),
+        ([1.0, np.inf, 1.0, 1.0], ValueError, r"sample_weight contains NaN or infinite"),
+        (np.zeros(4), ValueError, r"sample_weight is zero for every tumour"),
+        (["a", "b", "c", "d"], TypeError, r"sample_weight: expected one real number"),
+    ],
+)
+def test_sample_weight_errors_name_the_argument(w, error, match):
+    x = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    with pytest.raises(error, match=match):
+        fit_theta(x, l1=0.01, sample_weight=w)
+
+
+def test_ctmc_fit_takes_counts_and_needs_l1_for_them():
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=0), 300, seed=5).X
+    uniq, counts = np.unique(x, axis=0, return_counts=True)
+    model = CTMC().fit(uniq, l1=0.01, sample_weight=counts)
+    plain = CTMC().fit(np.repeat(uniq, counts, axis=0), l1=0.01)
+    np.testing.assert_allclose(model.theta, plain.theta, rtol=0, atol=1e-10)
+    assert model.fit_info["n_tumours"] == len(uniq)
+    assert model.fit_info["total_weight"] == 300.0
+    with pytest.raises(ValueError, match=r"sample_weight needs a given l1"):
+        CTMC().fit(uniq, sample_weight=counts)
