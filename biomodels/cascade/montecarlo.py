@@ -39,7 +39,12 @@ class MonteCarloResult:
         Empirical ``P(size = k)``, ``k = 0..n``.
     expected_error
         Expected total variation between ``distribution`` and the truth
-        (:func:`expected_tv_error` evaluated at the empirical distribution).
+        (:func:`expected_tv_error` evaluated at the empirical distribution). Calibrated once
+        the runs outnumber the sizes that carry probability (this value over the observed mean TV:
+        1.00 for blocks of 1,000 runs on a 7-node graph, 0.98 for 10,000 runs on a 1,000-node
+        tree with 532 such sizes); with fewer runs the sizes not yet observed add nothing and
+        it understates (0.92 with 1,000 runs there, 0.68 with 100; 0.52 with 20 runs over 61
+        sizes): a lower bound.
     """
 
     sizes: np.ndarray
@@ -95,7 +100,9 @@ def expected_tv_error(probs: np.ndarray | torch.Tensor, n_runs: int) -> float:
     Returns
     -------
     float
-        ``Σ_k sqrt(p_k (1 - p_k)) / sqrt(2 π M)``.
+        ``Σ_k sqrt(p_k (1 - p_k)) / sqrt(2 π M)``: at the true ``p`` within 1 % of the exact
+        binomial mean once ``M p_k`` is large, up to ~10 % high where most ``M p_k`` are
+        below 1 (100 runs of a cascade spread over 532 sizes).
 
     Raises
     ------

@@ -216,3 +216,31 @@ def test_svi_guide_starts_at_init_theta_with_rows_as_targets():
     start = np.array([[-1.0, 2.0], [-1.5, -0.5]])
     draws = posterior_theta(x, method="svi", svi_steps=0, num_samples=100, init_theta=start)
     np.testing.assert_allclose(draws.mean(0), start, atol=0.05)
+
+
+def test_nuts_draws_follow_the_stated_posterior_of_one_event():
+    # one event: p(x = 1) = e^t / (1 + e^t) (it beats the observation clock), so the posterior
+    # the docstring states (prior Normal(independence fit, 3) on the base rate) is known on a
+    # grid; the NUTS draws must have its location and spread. Posterior sd 0.37: the mean's
+    # Monte Carlo error with >= 50 effective draws is <= 0.05, the 0.2 tolerance ~4 of it;
+    # draws too narrow or too wide by a third or more (intervals 2/3 or 3/2 as wide) fail.
+    import warnings
+
+    from scipy.special import log_expit
+
+    from biomodels.ctmc.fit import independence_theta
+
+    x = (np.random.default_rng(0).random((40, 1)) < 0.3).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        draws = posterior_theta(x, method="nuts", num_samples=200, warmup_steps=60, seed=0)
+    draws = draws[:, 0, 0]
+    k, mu = x.sum(), independence_theta(x)[0, 0]
+    t = np.linspace(-10.0, 6.0, 20_001)
+    log_post = -0.5 * ((t - mu) / 3) ** 2 + k * log_expit(t) + (len(x) - k) * log_expit(-t)
+    w = np.exp(log_post - log_post.max())
+    w /= w.sum()
+    mean = (t * w).sum()
+    sd = np.sqrt(((t - mean) ** 2 * w).sum())
+    assert abs(draws.mean() - mean) < 0.2
+    assert 0.75 < draws.std() / sd < 1.33
