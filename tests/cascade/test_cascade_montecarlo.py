@@ -159,3 +159,35 @@ def test_expected_tv_error_is_the_mean_distance_to_the_exact_distribution():
     tv = np.mean([total_variation(b, dist) for b in blocks])
     assert tv / expected_tv_error(dist, m) == pytest.approx(1.0, abs=0.12)
     assert tv / np.mean([expected_tv_error(b, m) for b in blocks]) == pytest.approx(1.0, abs=0.12)
+
+
+def test_wilson_intervals_cover_each_size_probability_as_stated():
+    # exact coverage over the binomial count of one size (no simulation): the Wilson
+    # interval stays near 95 % where the normal interval p +/- 1.96 sd collapses (M p ~ 1:
+    # 0.39 at p = 0.005, M = 100; zero width at a size never observed)
+    from scipy.stats import binom
+
+    from biomodels.cascade import MonteCarloResult
+
+    for M in (100, 1000):
+        counts = np.arange(M + 1)
+        bounds = [MonteCarloResult(sizes=np.zeros(M), distribution=np.array([x / M, 1 - x / M]),
+                                   expected_error=0.0).interval(0.95) for x in counts]
+        lower = np.array([b[0][0] for b in bounds])
+        upper = np.array([b[1][0] for b in bounds])
+        for p in (0.002, 0.005, 0.02, 0.1, 0.5):
+            coverage = binom.pmf(counts, M, p)[(lower <= p) & (p <= upper)].sum()
+            assert 0.90 < coverage < 0.99, (M, p, coverage)
+    # on a cascade: shapes, bounds, and a size never observed keeps an upper bound > 0
+    g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.3)
+    res = monte_carlo(g, torch.tensor([1.0, 0, 0, 0, 0, 0], dtype=g.dtype), n_runs=500, seed=0)
+    lower, upper = res.interval(0.9)
+    assert lower.shape == upper.shape == (7,)
+    assert np.all((0 <= lower) & (lower <= res.distribution) & (res.distribution <= upper)
+                  & (upper <= 1))
+    assert res.distribution[0] == 0 and 0 < upper[0] < 0.01
+    wider = res.interval(0.99)
+    assert np.all(wider[1] - wider[0] > upper - lower)
+    for bad in (0, 1, 1.5, True, "0.9"):
+        with pytest.raises((ValueError, TypeError), match="level"):
+            res.interval(bad)
