@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from core.checks import check_number
 from core.frames import square_frame_values
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def plot_theta(
     if len(names) != n:
         raise ValueError(f"names: expected {n} event names, one per row of theta, got "
                          f"{len(names)}")
+    if limit is not None:  # 0 or less failed only when the figure was drawn, naming vmin
+        limit = check_number("limit", limit, above=0)
     if ax is None:
         size = min(max(4.0, 0.35 * n + 2), _MAX_FIGSIZE)
         _, ax = plt.subplots(figsize=(size + 1, size))

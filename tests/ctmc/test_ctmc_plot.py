@@ -107,3 +107,13 @@ def test_theta_heatmap_puts_a_planted_effect_under_its_labels_whatever_the_colum
             plt.close(ax.figure)
     with pytest.raises(ValueError, match="columns"):
         plot_theta(theta.set_axis(["a", "b", "c"], axis=1))
+
+
+def test_theta_heatmap_limit_must_be_positive():
+    theta = np.array([[-1.0, 0.5], [-0.5, -2.0]])
+    for bad in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="limit"):
+            plot_theta(theta, limit=bad)
+    ax = plot_theta(theta, limit=2)
+    assert ax.images[0].get_clim() == (-2.0, 2.0)
+    plt.close("all")
