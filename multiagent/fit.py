@@ -155,7 +155,10 @@ class FJFit:
         information of the squared-error fit, noise variance from the residuals);
         ``None`` for ``loss="kl"``.  A large ``alpha_se`` flags a transcript in which
         peer-resistance is weakly identified; ``inf`` marks a value the transcript does not
-        determine at all (e.g. both of an agent that never moves).
+        determine at all (e.g. both of an agent that never moves) and an estimate pinned
+        on a bound (``gamma`` ~ 1e-10 on a DeGroot debate).  Symmetric: near 0 or 1 use
+        :meth:`interval` (logit scale, inside [0, 1]); the calibration measured is in
+        :func:`fit_fj`'s Notes.
     """
 
     gamma: np.ndarray
@@ -315,6 +318,65 @@ class FJFit:
             raise ValueError("no rounds after start to score")
         pred = self.predict(X, start=start, incremental=incremental, steps=steps, lr=lr)
         return transcript_metrics(X[start + 1 :], pred[1:])
+
+    def interval(
+        self, name: Literal["gamma", "alpha"], *, level: float = 0.95
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Asymptotic confidence interval of ``gamma`` or ``alpha``, inside [0, 1].
+
+        The standard errors are delta-method values on the [0, 1] scale, and
+        ``estimate +/- 1.96 se`` is symmetric: near a bound it reaches below 0 or above 1
+        (``gamma = 0.0014 +/- 0.0049`` on a DeGroot debate).  This interval is
+        ``estimate +/- z se`` on the logit scale, where the fit optimises, mapped back:
+        the same as the symmetric one when ``se`` is small next to the distance to the
+        bounds, asymmetric and inside (0, 1) near them.  An infinite ``se`` (a value the
+        transcript does not determine, or an estimate on a bound) gives [0, 1].  Near a
+        bound neither is exact: 95 % intervals of ``gamma`` on 150 debates each (6 agents,
+        known uniform trust, noise 0.01; se ~ 0.004) covered the truth 0.01 in 96 % (the
+        symmetric one 97 %) and the truth 0.003 in 91 % (the symmetric one, which reaches
+        below 0, 99 %).
+
+        Parameters
+        ----------
+        name
+            ``"gamma"`` or ``"alpha"``.
+        level
+            Coverage, in (0, 1).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(low, high)``, each of the shape of the standard errors (``(1,)`` for a
+            shared fit, ``(n,)`` per agent).
+
+        Examples
+        --------
+        >>> X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+        >>> low, high = fit_fj(X).interval("gamma")
+        >>> bool(low[0] < 0.3 < high[0])
+        True
+        """
+        from scipy.special import expit, logit
+        from scipy.stats import norm
+
+        if name not in ("gamma", "alpha"):
+            raise ValueError(f"name must be 'gamma' or 'alpha', got {name!r}")
+        level = check_number("level", level, above=0, at_most=1)
+        if level == 1:
+            raise ValueError("level must be below 1 (a 100 % interval is [0, 1])")
+        se = self.gamma_se if name == "gamma" else self.alpha_se
+        if se is None:
+            raise ValueError("this fit has no standard errors (loss='kl'): fit with "
+                             "loss='mse' for intervals")
+        se = np.asarray(se, dtype=np.float64)
+        est = np.asarray(self.gamma if name == "gamma" else self.alpha, dtype=np.float64)
+        est = est[: se.size]  # a shared fit repeats its value per agent, with one se
+        p = np.clip(est, 1e-12, 1 - 1e-12)
+        half = norm.ppf(0.5 + level / 2) * se / (p * (1 - p))  # logit-scale half-width
+        low, high = expit(logit(p) - half), expit(logit(p) + half)
+        wide = ~np.isfinite(se)
+        low[wide], high[wide] = 0.0, 1.0
+        return low, high
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fit as JSON (atomically).
@@ -500,7 +562,8 @@ def fit_fj(
     Returns
     -------
     FJFit
-        With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"``.  The fit is
+        With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"`` (intervals
+        inside [0, 1]: :meth:`FJFit.interval`).  The fit is
         deterministic (zero trust logits, L-BFGS: no random numbers are drawn).
 
     Notes
@@ -517,6 +580,16 @@ def fit_fj(
     10 did not help; when the trust is uniform and known (``learn_trust=False``) the
     median fell from 0.013 to 0.007 at noise 0.005 (0.046 to 0.033 at 0.02).  ``alpha_se``
     tells which regime a transcript is in.
+
+    Calibration of ``gamma +/- 1.96 gamma_se`` (6 agents, 10 rounds, K = 5, noise 0.01,
+    ``gamma = 0.3``, ``alpha = 0.4``, :func:`simulate_transcript`; 150-200 transcripts
+    each): with known uniform trust (``learn_trust=False``) coverage 95 % for ``gamma``
+    and 94 % for ``alpha``, mean se / sd of the estimates 1.01 and 0.96; per-agent fits with
+    learned trust 94 % and 95 % (ratios 0.93 and 1.15); shared fits with learned trust
+    90 % and 92 % (ratios 0.90 and 1.00, ``alpha`` biased by -0.017, half its se): the 36
+    trust values fitted alongside, kept non-negative by the softmax, make the shared
+    intervals somewhat narrow.  The residual variance counts ``K - 1`` free values per
+    belief row (beliefs sum to 1).
 
     Examples
     --------

@@ -530,3 +530,57 @@ def test_fit_transcripts_scores_the_incremental_prediction():
     assert table.loc[0, "mse"] == pytest.approx(
         fits[0].score(X[0], incremental=True)["mse"], rel=1e-12)
     assert table.loc[0, "mse"] < fits[0].score(X[0])["mse"]  # the roll-out's
+
+
+def test_standard_errors_cover_the_truth_at_the_nominal_rate():
+    """120 per-agent gamma intervals (20 transcripts of 6 agents, known uniform trust).
+
+    A correct se covers with +/-1.96 se in >= 99 of 120 (Binom(120, 0.95): P < 1.3e-7)
+    and with +/-1 se in 56..105 (Binom(120, 0.683): P outside < 5.7e-7), so this fails
+    with probability < 1e-6; se half as wide covers 67 % at 1.96 (fails w.p. 0.9999),
+    twice as wide 95 % at 1 se (fails w.p. 0.9996).  Measured: 113 and 85.
+    """
+    n = 6
+    W = np.ones((n, n)) - np.eye(n)
+    W /= W.sum(1, keepdims=True)
+    rng = np.random.default_rng(11)
+    z = []
+    for seed in range(20):
+        gamma, alpha = rng.uniform(0.2, 0.5, n), rng.uniform(0.2, 0.6, n)
+        X = simulate_transcript(n, 10, 5, gamma=gamma, alpha=alpha, W=W, noise=0.01,
+                                seed=300 + seed)
+        fit = fit_fj(X, per_agent=True, learn_trust=False)
+        z += list((fit.gamma - gamma) / fit.gamma_se)
+    z = np.abs(z)
+    assert (z < 1.96).sum() >= 99
+    assert 56 <= (z < 1).sum() <= 105
+
+
+def test_interval_stays_inside_0_1_near_a_bound():
+    # DeGroot debate (gamma = 0): gamma = 0.0014 +/- 0.0049, a symmetric interval below 0
+    X = simulate_transcript(6, 10, 5, gamma=0.0, alpha=0.4, noise=0.01, seed=0)
+    fit = fit_fj(X)
+    assert fit.gamma[0] - 1.96 * fit.gamma_se[0] < 0
+    low, high = fit.interval("gamma")
+    assert low.shape == high.shape == (1,)
+    assert 0 < low[0] < fit.gamma[0] < high[0] < 1
+    # away from the bounds it is the symmetric interval to first order
+    mid = fit_fj(simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.002, seed=0))
+    for name in ("gamma", "alpha"):
+        est, se = getattr(mid, name)[0], getattr(mid, f"{name}_se")[0]
+        low, high = mid.interval(name, level=0.9)
+        np.testing.assert_allclose([low[0], high[0]], [est - 1.645 * se, est + 1.645 * se],
+                                   atol=0.05 * se)
+    # undetermined (an agent that never moves): the whole of [0, 1]
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=2)
+    X[:, 0] = X[0, 0]
+    per = fit_fj(X, per_agent=True)
+    low, high = per.interval("alpha")
+    assert low.shape == (6,) and (low[0], high[0]) == (0.0, 1.0)
+    assert ((low[1:] < per.alpha[1:]) & (per.alpha[1:] < high[1:])).all()
+    with pytest.raises(ValueError, match="no standard errors"):
+        fit_fj(X, loss="kl").interval("gamma")
+    with pytest.raises(ValueError, match="name must be 'gamma' or 'alpha'"):
+        per.interval("W")
+    with pytest.raises(ValueError, match="level"):
+        per.interval("gamma", level=1.0)
