@@ -106,3 +106,14 @@ def test_a_figure_made_here_keeps_its_axis_labels_inside():
         box = label.get_window_extent(renderer)
         assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width, label
     plt.close(fig)
+
+
+def test_a_callers_tight_layout_after_the_plot_does_not_warn():
+    # a constrained-layout figure warned "The figure layout has changed to tight"
+    import warnings
+
+    ax = plot_distribution([0.2, 0.5, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax.figure.tight_layout()
+    plt.close(ax.figure)

@@ -163,3 +163,17 @@ def test_a_figure_made_here_keeps_its_labels_and_legend_inside(draw):
         box = artist.get_window_extent(renderer)
         assert (box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width
                 and box.y1 <= fig.bbox.height), artist
+
+
+def test_a_callers_tight_layout_after_the_plot_does_not_warn():
+    # a constrained-layout figure warned "The figure layout has changed to tight" (an error
+    # under -W error) when the caller laid it out again, as notebooks and scripts do
+    import warnings
+
+    frame = pd.DataFrame({"gamma": [0.1, 0.2], "asr": [0.5, 0.2]})
+    for ax in (plot_trajectories(_beliefs(6), adversaries=[0]),
+               plot_sweep(frame, x="gamma", y="asr")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ax.figure.tight_layout()
+        plt.close(ax.figure)
