@@ -10,6 +10,7 @@ diagonal holds the log base rates.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -117,6 +118,10 @@ class CTMC:
             parts = [f"l1={l1:g}" if isinstance(l1, float | int) else f"l1={l1!r}",
                      f"method {info['method']!r}" if "method" in info else None, conv]
             on = f" on {info['n_tumours']} tumours" if "n_tumours" in info else ""
+            weight = info.get("total_weight")
+            if on and weight is not None:  # a weighted fit's rows stand for more tumours
+                shown = f"{weight:g}" if isinstance(weight, int | float) else repr(weight)
+                on = f" on {info['n_tumours']} rows of total weight {shown}"
             lines.append(f"    fitted{on}: " + ", ".join(p for p in parts if p is not None))
             folds = {len(s) for s in self.cv_scores.values()} if self.cv_scores else set()
             if len(folds) == 1:
@@ -232,7 +237,9 @@ class CTMC:
         Returns
         -------
         CTMC
-            ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set.
+            ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set;
+            ``fit_info["optimality"]`` is the fit's first-order optimality
+            (:attr:`~biomodels.ctmc.fit.FitResult.optimality`, None for noisy MCMC gradients).
         """
         if event_names is not None and (
             isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData"
@@ -286,6 +293,8 @@ class CTMC:
             converged=res.converged,
             sparsity=sparsity,
             optimizer=res.optimizer,
+            # the certificate of the fit (FitResult.optimality); None for noisy MCMC gradients
+            optimality=(float(res.optimality) if math.isfinite(res.optimality) else None),
             n_tumours=int(len(x)),
             # the tumours a weighted fit stands for (the sum of the counts)
             **({} if sample_weight is None else

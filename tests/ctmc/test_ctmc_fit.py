@@ -806,6 +806,75 @@ def test_lbfgs_recovers_theta_exactly_from_the_true_distribution():
     assert np.abs(res.theta - theta).max() < 1e-4
 
 
+def _kkt_residual(theta, grad, l1):
+    """Largest violation of the optimality conditions, entry by entry from their definition.
+
+    ``grad`` is the gradient of the mean log-likelihood (maximised): 0 on the diagonal,
+    ``l1 * sign(theta_ij)`` on non-zero interactions, at most ``l1`` in size on zero ones.
+    """
+    off = ~np.eye(len(theta), dtype=bool)
+    viol = np.abs(grad)  # the diagonal
+    nonzero, zero = off & (theta != 0), off & (theta == 0)
+    viol[nonzero] = np.abs(grad[nonzero] - l1 * np.sign(theta[nonzero]))
+    viol[zero] = np.maximum(np.abs(grad[zero]) - l1, 0.0)
+    return float(viol.max())
+
+
+def _loglik_grad(theta, x, weight=None):
+    from biomodels.ctmc import bruteforce_log_likelihood
+
+    w = np.ones(len(x)) if weight is None else np.asarray(weight, dtype=float)
+    states, inverse = np.unique(np.asarray(x, dtype=np.uint8), axis=0, return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=w)
+    t = torch.tensor(theta, requires_grad=True)
+    total = sum(c * bruteforce_log_likelihood(t, s) for s, c in zip(states, counts) if c > 0)
+    (total / w.sum()).backward()
+    return t.grad.numpy()
+
+
+def test_fit_optimality_is_the_kkt_residual_of_the_returned_theta():
+    # FitResult.optimality certifies a fit: 0 at a stationary point of the penalised
+    # likelihood. Known answers: theta fitted to its own exact distribution without a penalty
+    # (the MHN paper's recovery) is stationary; a perturbed theta is not
+    from biomodels.ctmc import fit_distribution
+
+    theta = random_sparse_theta(5, sparsity=0.5, seed=1)
+    p = state_distribution(torch.as_tensor(theta)).numpy()
+    states = ((np.arange(32)[:, None] >> np.arange(5)) & 1).astype(np.uint8)
+    exact = fit_distribution(p, l1=0.0, theta0=theta, max_steps=1)
+    assert exact.optimality < 1e-12
+    off = ~np.eye(5, dtype=bool)
+    bumped = theta + np.where(off, 0.0, 0.2)  # base rates 0.2 too high
+    moved = fit_distribution(p, l1=0.0, theta0=bumped, max_steps=1, optimizer="adam", lr=1e-9)
+    ref = _kkt_residual(moved.theta, _loglik_grad(moved.theta, states, p), 0.0)
+    assert moved.optimality == pytest.approx(ref, rel=1e-6) and ref > 0.01
+    # an L1 fit, by OWL-QN and by proximal Adam: the value is the residual of the returned
+    # theta computed from the definition (brute-force gradient over all orderings), small
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=4), 400, seed=5).X
+    l1 = 1 / 400
+    for method, optimizer in (("exact", "lbfgs"), ("statespace", "adam")):
+        res = fit_theta(x, l1=l1, method=method, optimizer=optimizer)
+        g = _loglik_grad(res.theta, x)
+        zero = off & (res.theta == 0)
+        assert zero.sum() >= 3 and np.abs(g[zero]).max() <= l1 + res.optimality
+        assert res.optimality == pytest.approx(_kkt_residual(res.theta, g, l1), rel=1e-6,
+                                               abs=1e-12)
+        assert res.optimality < 1e-4
+        assert f"optimality {res.optimality:.2g}" in repr(res)
+    # noisy MCMC gradients certify nothing
+    assert np.isnan(fit_theta(x, l1=l1, method="mcmc", mcmc_threshold=1, max_steps=2).optimality)
+
+
+def test_ctmc_fit_info_records_the_optimality_and_saves_it(tmp_path):
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 200, seed=3).X
+    model = CTMC().fit(x, l1=1 / 200)
+    res = fit_theta(x, l1=1 / 200)
+    assert model.fit_info["optimality"] == res.optimality < 1e-4
+    assert CTMC.load(model.save(tmp_path / "m.json")).fit_info["optimality"] == res.optimality
+    mcmc = CTMC().fit(x, l1=1 / 200, method="mcmc", mcmc_threshold=1, max_steps=2)
+    assert mcmc.fit_info["optimality"] is None  # JSON has no NaN
+
+
 def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
     # one tumour of 16 events used to send a whole cohort to the MCMC route (Adam, 600 steps,
     # a worse optimum); its lattice costs 2^16 entries per event, well within reach
@@ -972,6 +1041,26 @@ def test_counts_fit_exactly_as_the_cohort_with_repeated_rows(method, optimizer):
     np.testing.assert_allclose(scaled.theta, plain.theta, rtol=0, atol=1e-8)
 
 
+def test_counts_fit_as_the_repeated_rows_also_with_an_event_never_observed():
+    # the start clipped a frequency of 0 at half the lightest count's share, 1 / N with
+    # every count >= 2, where the repeated rows clip at 0.5 / N: the base rate of the event
+    # never observed (flat in the likelihood) ended 0.55 away from the repeated rows' fit
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=0), 400, seed=2).X
+    x[:, 4] = 0
+    uniq, counts = np.unique(x, axis=0, return_counts=True)
+    uniq, counts = uniq[counts >= 2], counts[counts >= 2]
+    expanded = np.repeat(uniq, counts, axis=0)
+    np.testing.assert_allclose(independence_theta(uniq, sample_weight=counts),
+                               independence_theta(expanded), rtol=0, atol=1e-12)
+    kw = dict(l1=0.01, method="exact", max_steps=60)
+    np.testing.assert_allclose(fit_theta(uniq, sample_weight=counts, **kw).theta,
+                               fit_theta(expanded, **kw).theta, rtol=0, atol=1e-10)
+    # fractional weights (probabilities) keep half the lightest weight's share
+    p = counts / counts.sum()
+    f = np.exp(independence_theta(uniq, sample_weight=p)[4, 4])
+    assert f / (1 + f) == pytest.approx(0.5 * p.min())
+
+
 def test_rows_of_weight_zero_change_nothing():
     x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=0), 200, seed=3).X
     w = np.random.default_rng(1).integers(1, 4, len(x)).astype(float)
@@ -1038,7 +1127,7 @@ def test_sample_weight_errors_name_the_argument(w, error, match):
         fit_theta(x, l1=0.01, sample_weight=w)
 
 
-def test_ctmc_fit_takes_counts_and_needs_l1_for_them():
+def test_ctmc_fit_takes_counts_and_needs_l1_for_them(tmp_path):
     x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=0), 300, seed=5).X
     uniq, counts = np.unique(x, axis=0, return_counts=True)
     model = CTMC().fit(uniq, l1=0.01, sample_weight=counts)
@@ -1046,5 +1135,8 @@ def test_ctmc_fit_takes_counts_and_needs_l1_for_them():
     np.testing.assert_allclose(model.theta, plain.theta, rtol=0, atol=1e-10)
     assert model.fit_info["n_tumours"] == len(uniq)
     assert model.fit_info["total_weight"] == 300.0
+    # the repr said "fitted on 13 tumours" for a cohort of 300
+    assert f"fitted on {len(uniq)} rows of total weight 300:" in repr(model)
+    assert repr(CTMC.load(model.save(tmp_path / "m.json"))) == repr(model)
     with pytest.raises(ValueError, match=r"sample_weight needs a given l1"):
         CTMC().fit(uniq, sample_weight=counts)
