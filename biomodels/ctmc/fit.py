@@ -993,7 +993,7 @@ def fit_distribution(
     *,
     l1: float,
     n_events: int | None = None,
-    atol: float = 1e-8,
+    atol: float | None = None,
     **fit_kwargs: Any,
 ) -> FitResult:
     """Fit theta to a probability distribution over all 2^n observable states.
@@ -1015,7 +1015,8 @@ def fit_distribution(
     n_events
         Number of events n, checked against the length of ``p`` when given.
     atol
-        Tolerance of the sum of ``p`` around 1.
+        Tolerance of the sum of ``p`` around 1; default ``1e-8``, or ``1e-5`` for a float32
+        or float16 ``p`` (a float32 ``state_distribution`` sums to 1 within ~1e-7).
     **fit_kwargs
         Passed to :func:`fit_theta` (``method`` defaults to ``"statespace"``, which costs
         O(n^2 2^n) per step whatever ``p`` is; ``optimizer``, ``tol``, ``max_steps``,
@@ -1045,6 +1046,10 @@ def fit_distribution(
     if "sample_weight" in fit_kwargs:
         raise TypeError("fit_distribution: p is the weight of each state; sample_weight "
                         "cannot be given as well")
+    if atol is None:  # single-precision probabilities sum to 1 only to ~1e-7
+        dtype = p.dtype if isinstance(p, torch.Tensor | np.ndarray) else None
+        low = dtype in (torch.float32, torch.float16, torch.bfloat16, np.float32, np.float16)
+        atol = 1e-5 if low else 1e-8
     atol = check_number("atol", atol, at_least=0)
     if isinstance(p, torch.Tensor):
         p = p.detach().cpu().to(torch.float64).numpy()

@@ -1140,3 +1140,17 @@ def test_ctmc_fit_takes_counts_and_needs_l1_for_them(tmp_path):
     assert repr(CTMC.load(model.save(tmp_path / "m.json"))) == repr(model)
     with pytest.raises(ValueError, match=r"sample_weight needs a given l1"):
         CTMC().fit(uniq, sample_weight=counts)
+
+
+def test_fit_distribution_takes_a_single_precision_distribution():
+    # a float32 state_distribution sums to 1 within ~1e-7: refused under the float64 atol
+    from biomodels.ctmc import fit_distribution, state_distribution
+
+    theta = random_sparse_theta(5, seed=1)
+    p32 = state_distribution(theta).to(torch.float32)
+    p32 = p32 / p32.sum() * (1 + 1.2e-7)  # the round-off of a float32 sum
+    for p in (p32, p32.numpy()):
+        res = fit_distribution(p, l1=0.0, max_steps=5)
+        assert res.theta.shape == (5, 5)
+    with pytest.raises(ValueError, match="atol=1e-08"):
+        fit_distribution(p32.double(), l1=0.0, max_steps=5)
