@@ -159,6 +159,11 @@ class FJFit:
         on a bound (``gamma`` ~ 1e-10 on a DeGroot debate).  Symmetric: near 0 or 1 use
         :meth:`interval` (logit scale, inside [0, 1]); the calibration measured is in
         :func:`fit_fj`'s Notes.
+    converged
+        Whether the optimiser stopped by :func:`fit_fj`'s ``tol`` (or L-BFGS's own
+        tolerances) rather than at ``max_steps``; ``None`` for a fit made by hand or read
+        from a file written before this field.  ``False`` means the loss was still
+        falling: refit with a larger ``max_steps`` (see :func:`fit_fj`'s Notes).
     """
 
     gamma: np.ndarray
@@ -169,6 +174,7 @@ class FJFit:
     history: list[float] = field(default_factory=list)
     gamma_se: np.ndarray | None = None
     alpha_se: np.ndarray | None = None
+    converged: bool | None = None
 
     def __repr__(self) -> str:
         # the dataclass repr printed gamma, alpha, W and the loss history (18,179 characters
@@ -402,7 +408,7 @@ class FJFit:
             {"format": _FORMAT, "gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(),
              "W": self.W.tolist(),
              "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history,
-             **se},
+             "converged": self.converged, **se},
             path,
         )
 
@@ -439,7 +445,8 @@ class FJFit:
             fit = cls(np.asarray(d["gamma"], dtype=np.float64),
                       np.asarray(d["alpha"], dtype=np.float64),
                       np.asarray(d["W"], dtype=np.float64), num(d["loss"]),
-                      int(d["train_rounds"]), [num(v) for v in d.get("history", [])], **se)
+                      int(d["train_rounds"]), [num(v) for v in d.get("history", [])], **se,
+                      converged=None if d.get("converged") is None else bool(d["converged"]))
             # a wrong length failed only later, in model(), without naming the file
             if fit.W.ndim != 2 or fit.W.shape[0] != fit.W.shape[1] or fit.W.shape[0] == 0:
                 raise ValueError(f"W has shape {fit.W.shape}, expected (n, n)")
@@ -553,9 +560,11 @@ def fit_fj(
     init_gamma, init_alpha
         Starting values (MAS-Cascade: 0.2 and 0.5).
     max_steps
-        Outer L-BFGS steps (each up to 20 inner iterations).
+        Outer L-BFGS steps (each up to 20 inner iterations); a fit that uses them all
+        without meeting ``tol`` has ``converged=False``.
     tol
-        Stop when one step improves the loss by less than ``tol`` relative to it.
+        Stop when one step improves the loss by less than ``tol`` relative to it.  Not a
+        bound on the distance to the minimum (see Notes).
     progress
         Show a tqdm bar.
 
@@ -590,6 +599,16 @@ def fit_fj(
     trust values fitted alongside, kept non-negative by the softmax, make the shared
     intervals somewhat narrow.  The residual variance counts ``K - 1`` free values per
     belief row (beliefs sum to 1).
+
+    Stopping: the loss converges linearly and slowly where ``alpha`` and trust are nearly
+    collinear, so a step that improves it by ``tol`` leaves more than ``tol`` to gain.
+    Against fits polished for 1,000 steps (6 agents, 10 rounds, K = 5): at the default
+    ``tol`` shared and KL fits were within 2e-5 of the polished ``gamma`` and ``alpha``
+    (projected gradient on [0, 1] and the trust simplex below 1e-4); per-agent fits at
+    noise 0.005 stopped with the loss 4e-5 to 3e-4 (relative) above it and within 0.1
+    standard errors; at noise 0.001 they used all 50 steps (``converged=False``), loss
+    5e-4 to 5e-3 above, within 0.34 standard errors.  Noise-free transcripts never meet a
+    relative ``tol`` (the loss keeps falling towards 0): they run ``max_steps``.
 
     Examples
     --------
@@ -663,10 +682,14 @@ def fit_fj(
 
     history: list[float] = []
     prev_loss = float("inf")
+    # reaching max_steps was silent: per-agent fits at report noise 0.001 stopped there with
+    # the loss 3e-3 (relative) above its minimum and alpha 0.3 standard errors away
+    converged = False
     for _ in tqdm(range(max_steps), disable=not progress, desc="fit FJ"):
         value = float(opt.step(closure).detach())
         history.append(value)
         if abs(prev_loss - value) <= tol * abs(value):
+            converged = True
             break
         prev_loss = value
     with torch.no_grad():
@@ -684,7 +707,7 @@ def fit_fj(
             g_se, a_se = _standard_errors(predict, nxt, (g_logit, a_logit, w_logit),
                                           learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
-                 g_se, a_se)
+                 g_se, a_se, converged)
 
 
 def _free_per_row(K: int) -> int:

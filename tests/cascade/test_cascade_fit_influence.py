@@ -799,3 +799,24 @@ def test_a_saved_fit_keeps_the_likelihood_method_it_was_given(tmp_path):
     back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
     assert back.method == "tda"
     assert torch.equal(back.fit(sizes, epochs=2).logits, fit.fit(sizes, epochs=2).logits)
+
+
+def test_fit_says_whether_the_fitted_weights_are_stationary(tmp_path):
+    # Adam ran its epochs and said nothing: 10 per-edge weights of a 6-node tree ended 0.09
+    # from the optimum with nothing to tell them from a converged fit
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(30, seed=0), default=0.6)
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=500, seed=0).sizes
+    short = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=20)
+    assert short.converged is False and short.gradient > 1e-2
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes)
+    assert fit.converged is True and fit.gradient < 1e-5
+    # the gradient is that of history[-1], the mean log-likelihood of the fitted weights
+    w = fit.shared_weights.clone().requires_grad_(True)
+    ll = fit._lik(torch.sigmoid(torch.logit(w)), fit._lik.counts(sizes)) / len(sizes)
+    (grad,) = torch.autograd.grad(ll, w)
+    p = float(w[0].detach())
+    assert float(grad.abs().max()) * p * (1 - p) == pytest.approx(fit.gradient, abs=1e-9)
+    assert abs(float(fit.shared_weights[0]) - 0.6) < 0.05  # the planted weight
+    back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
+    assert back.converged is True and back.gradient == fit.gradient
+    assert CascadeFit(g, seeds=[0]).converged is None

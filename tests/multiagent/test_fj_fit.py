@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -584,3 +585,20 @@ def test_interval_stays_inside_0_1_near_a_bound():
         per.interval("W")
     with pytest.raises(ValueError, match="level"):
         per.interval("gamma", level=1.0)
+
+
+def test_converged_says_whether_tol_or_max_steps_stopped_the_fit(tmp_path):
+    # a fit that ran out of max_steps looked like one that had converged: per-agent fits at
+    # report noise 0.001 stopped there with the loss 5e-4..5e-3 (relative) above its minimum
+    X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.02, seed=1)
+    done = fit_fj(X)
+    assert done.converged is True and len(done.history) < 50
+    cut = fit_fj(X, max_steps=2)
+    assert cut.converged is False and len(cut.history) == 2
+    assert cut.loss > done.loss
+    for fit in (done, cut):  # kept by save/load; a file without it reads as unknown
+        assert FJFit.load(fit.save(tmp_path / "fit.json")).converged is fit.converged
+    old = json.loads((tmp_path / "fit.json").read_text())
+    del old["converged"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert FJFit.load(tmp_path / "old.json").converged is None
