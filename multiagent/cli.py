@@ -30,6 +30,7 @@ _ADJACENCY_HELP = ("your own graph, a CSV: a square matrix with the agents' name
 #: is typed (``--loss mse``).
 _OPTIONS = {"loss": "--loss"}
 _CHOICES = {"loss"}
+_LEVEL = 0.95  # of the gamma and alpha intervals in agents.csv
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -404,10 +405,17 @@ def _fit(args: argparse.Namespace) -> int:
     def per_agent(values: Any) -> Any:  # shared fits hold one value (or one SE) for all
         return np.broadcast_to(np.nan if values is None else np.asarray(values), (n,))
 
+    def bounds(fit: Any, name: str) -> dict[str, Any]:
+        # FJFit.interval: logit-scale, inside [0, 1]; none without standard errors (kl)
+        se = fit.gamma_se if name == "gamma" else fit.alpha_se
+        low, high = (None, None) if se is None else fit.interval(name, level=_LEVEL)
+        return {f"{name}_low": per_agent(low), f"{name}_high": per_agent(high)}
+
     agents = pd.concat([
         pd.DataFrame({"question": q, "agent": who, "gamma": per_agent(f.gamma),
                       "alpha": per_agent(f.alpha), "gamma_se": per_agent(f.gamma_se),
-                      "alpha_se": per_agent(f.alpha_se)})
+                      "alpha_se": per_agent(f.alpha_se), **bounds(f, "gamma"),
+                      **bounds(f, "alpha")})
         for q, f in zip(labels, fits)], ignore_index=True)
     trust = pd.concat([
         pd.DataFrame({"question": q, "listener": [i for i in who for _ in range(n)],
@@ -500,8 +508,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="CSV with [question,] round, agent, option, belief [, role] (as "
                           "simulate writes) or .npy; one fit per question. Writes fits.csv "
                           "(one row per question), agents.csv (gamma, alpha per agent and "
-                          "question), trust.csv (W per question), fit.json (the first "
-                          "question's fit) and metrics.json")
+                          "question, their standard errors gamma_se, alpha_se and 95%% "
+                          "intervals gamma_low, gamma_high, alpha_low, alpha_high, on the logit "
+                          "scale so inside [0, 1]; empty for --loss kl), trust.csv (W per "
+                          "question), fit.json (the first question's fit) and metrics.json")
     fit.add_argument("--per-agent", action="store_true",
                      help="fit gamma and alpha per agent (default: one pair shared by all agents)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,

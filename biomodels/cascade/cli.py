@@ -9,6 +9,7 @@ import sys
 from core.cli import CommandError, at_least, existing_file, output_folder, probability
 
 _RUNS = 100_000  # default Monte Carlo runs
+_LEVEL = 0.95  # of the Monte Carlo intervals in distribution.csv
 
 
 def _precision_floor(n: int) -> float:
@@ -28,8 +29,8 @@ def _size(args: argparse.Namespace) -> int:
     from core.atomic import atomic_outputs, write_json
 
     from .distribution import _resolve, size_distribution
-    from .graph import CascadeGraph, find_cycle_link
-    from .montecarlo import expected_tv_error
+    from .graph import CascadeGraph, find_cycle_link, seed_probabilities
+    from .montecarlo import expected_tv_error, monte_carlo
 
     graph = CascadeGraph.read_edgelist(args.graph)
     for node in args.seed or ():
@@ -65,18 +66,28 @@ def _size(args: argparse.Namespace) -> int:
         print("prunus: warning: ignoring --tail-accurate: sampled probabilities "
               "are multiples of 1/runs", file=sys.stderr)
     tail_accurate = args.tail_accurate and method != "mc"
-    probs = size_distribution(
-        graph,
-        seeds=args.seed,
-        seed_prob=args.seed_prob,
-        method=method,
-        tail_accurate=tail_accurate,
-        n_runs=args.runs,
-        seed=args.rng_seed,
-        progress=not args.quiet,
-    )
+    sampled = None
+    if method == "mc":  # the runs themselves, for the intervals (as size_distribution draws)
+        import torch
+
+        sampled = monte_carlo(graph, seed_probabilities(graph, args.seed, args.seed_prob),
+                              n_runs=args.runs, seed=args.rng_seed, progress=not args.quiet)
+        probs = torch.as_tensor(sampled.distribution, dtype=graph.dtype, device=graph.device)
+    else:
+        probs = size_distribution(
+            graph,
+            seeds=args.seed,
+            seed_prob=args.seed_prob,
+            method=method,
+            tail_accurate=tail_accurate,
+            n_runs=args.runs,
+            seed=args.rng_seed,
+            progress=not args.quiet,
+        )
     values = probs.detach().cpu().numpy().astype(np.float64)
     table = pd.DataFrame({"size": np.arange(values.size), "probability": values})
+    if sampled is not None:  # Wilson intervals of each sampled P(size = k)
+        table["lower"], table["upper"] = sampled.interval(_LEVEL)
     out = args.out
     summary = {
         "method": method,
@@ -94,6 +105,7 @@ def _size(args: argparse.Namespace) -> int:
         summary["runs"] = args.runs
         summary["rng_seed"] = args.rng_seed
         summary["expected_tv_error"] = expected_tv_error(values, args.runs)
+        summary["interval_level"] = _LEVEL  # of distribution.csv's lower and upper
     else:
         summary["tail_accurate"] = tail_accurate
         if not tail_accurate:
@@ -153,7 +165,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="distribution of the final cascade size",
         description="Compute P(final size = k), k = 0..N, of the Independent Cascade model "
         "on a directed weighted edge list (lines 'u v p', p = activation probability); "
-        "writes DIR/distribution.csv (size,probability), summary.json and a plot.",
+        "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
+        "the 95%% Wilson interval of each sampled probability), summary.json and a plot.",
     )
     size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
                       help="directed edge list, one line 'u v p' per edge (networkx's "
@@ -184,8 +197,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     size.add_argument("--quiet", action="store_true",
                       help="no progress bar (Monte Carlo runs, on stderr)")
     size.add_argument("--out", required=True, type=output_folder, metavar="DIR",
-                      help="output folder (created): distribution.csv, summary.json, "
-                      "distribution.png")
+                      help="output folder (created): distribution.csv (size, probability; "
+                      "for mc also lower and upper, the 95%% Wilson interval of each "
+                      "probability), summary.json, distribution.png")
     size.set_defaults(func=_size)
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 

@@ -3,13 +3,16 @@
 ``prunus ctmc fit DATA.csv [--l1 X] [--method auto|exact|mcmc] [--seed S] --out DIR`` writes
 ``DIR/theta.csv`` (rows = affected event i, columns = influencing event j, diagonal = log base
 rates), ``DIR/metrics.json`` (held-out log-likelihood per tumour by 5-fold CV, with the
-independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``.
+independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``. ``--weights
+COLUMN`` (with ``--l1``) reads a deduplicated cohort: that column counts the tumours of each
+row (``CTMC.fit(sample_weight=...)``).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from core.cli import (
     CommandError,
@@ -43,9 +46,19 @@ def _fit(args: argparse.Namespace) -> int:
     from biomodels.ctmc.plot import plot_theta
     from core.atomic import atomic_outputs, write_json
 
+    if args.weights is not None and args.l1 is None:
+        # CTMC.fit would refuse after reading the file, naming sample_weight and l1
+        raise CommandError(f"--weights {args.weights} needs --l1: the L1 strength is chosen "
+                           "by cross-validation only for a cohort of one row per tumour; give "
+                           "--l1 (e.g. 1 / the number of tumours, or the value a fit of the "
+                           "cohort with repeated rows chose)")
     # warnings reach the user as one line each through the prunus front (core.cli)
+    counts = None
     try:
-        x, names, _ = read_cohort(args.data)
+        if args.weights is None:
+            x, names, _ = read_cohort(args.data)
+        else:
+            x, names, counts = _read_counted_cohort(args.data, args.weights)
     except ValueError as exc:  # read_cohort names the file
         # its hint "pass sep=" is for Python: the command line has no such option
         message = str(exc).replace(
@@ -53,9 +66,12 @@ def _fit(args: argparse.Namespace) -> int:
             "(the command line reads ',' from .csv files and tabs from .tsv, .txt and .tab "
             "files)")
         raise CommandError(message) from exc
-    if args.folds > len(x):  # kfold_indices would say "folds must be in [2, N]" after the fit
+    # the held-out folds split tumours: a counted cohort's rows repeated by their counts (the
+    # cohort before deduplication; its fold fits are those of the repeated rows)
+    x_cv = x if counts is None else np.repeat(x, counts.astype(np.int64), axis=0)
+    if args.folds > len(x_cv):  # kfold_indices would say "folds must be in [2, N]" after the fit
         raise CommandError(f"--folds {args.folds} needs at least {args.folds} tumours, and "
-                           f"{args.data} has {len(x)}; the held-out log-likelihood is "
+                           f"{args.data} has {len(x_cv)}; the held-out log-likelihood is "
                            "cross-validated, so give fewer --folds (at least 2) or more "
                            "tumours")
     model = CTMC()
@@ -72,6 +88,7 @@ def _fit(args: argparse.Namespace) -> int:
             model.fit(
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
+                **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
             if resumes and "belongs to another cross-validation" in str(exc):
@@ -87,24 +104,27 @@ def _fit(args: argparse.Namespace) -> int:
                 raise CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
                                    "use another --out) to start afresh") from exc
             raise
-    folds = kfold_indices(len(x), args.folds, seed=args.seed)
+    folds = kfold_indices(len(x_cv), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []
     indep = []
     for test in folds:
-        train = np.setdiff1d(np.arange(len(x)), test)
+        train = np.setdiff1d(np.arange(len(x_cv)), test)
         if cv_done is None:
-            res = fit_theta(x[train], l1=model.l1, method=args.method, seed=args.seed,
+            res = fit_theta(x_cv[train], l1=model.l1, method=args.method, seed=args.seed,
                             progress=not args.quiet)
             fold_theta = torch.as_tensor(_heldout_theta(res.theta, len(train)))
-            held.append(float(data_log_likelihood(fold_theta, x[test]).mean()))
+            held.append(float(data_log_likelihood(fold_theta, x_cv[test]).mean()))
         # base rates floored as in the cross-validation: an event absent from the training
         # tumours scored -27 nats a carrier here against -17.5 for the MHN
         indep_theta = torch.as_tensor(_heldout_theta(
-            independence_fit(x[train], method=args.method, seed=args.seed), len(train)))
-        indep.append(float(data_log_likelihood(indep_theta, x[test]).mean()))
+            independence_fit(x_cv[train], method=args.method, seed=args.seed), len(train)))
+        indep.append(float(data_log_likelihood(indep_theta, x_cv[test]).mean()))
     out = args.out
-    full_ll = float(model.log_likelihood(x).mean())
+    if counts is None:
+        full_ll = float(model.log_likelihood(x).mean())
+    else:  # per tumour: each row counts as many times as its count says
+        full_ll = float(np.average(model.log_likelihood(x), weights=counts))
     off = model.theta - np.diag(np.diag(model.theta))
     metrics = dict(
         heldout_loglik_per_tumour=float(np.mean(held)),
@@ -123,7 +143,12 @@ def _fit(args: argparse.Namespace) -> int:
         n_events=int(x.shape[1]),
         nonzero_effects=int((off != 0).sum()),
         seed=args.seed,
+        # the KKT residual of the L1 problem (0 at a local optimum); None for MCMC gradients
+        optimality=model.fit_info["optimality"],
     )
+    if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
+        metrics["weights"] = args.weights
+        metrics["total_weight"] = model.fit_info["total_weight"]
     ax = plot_theta(model.theta_frame())
     try:
         with atomic_outputs(out) as stage:  # all four files, or none replaced
@@ -142,6 +167,73 @@ def _fit(args: argparse.Namespace) -> int:
         "metrics.json, theta.png"
     )
     return 0
+
+
+def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
+    """Read a cohort CSV whose ``column`` counts the tumours of each row (``--weights``).
+
+    The other columns are read by :func:`~biomodels.ctmc.data.read_cohort`, with its
+    checks and its detection of a sample id column, from a copy without ``column`` (the
+    messages name ``path``). Returns the 0/1 matrix, the event names and the counts (float64,
+    whole numbers >= 0, not all 0).
+    """
+    import tempfile
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from biomodels.ctmc.data import _read_table, _uncompressed_name, read_cohort
+    from core.checks import text_encoding
+
+    path = Path(path)
+    plain = _uncompressed_name(str(path))
+    sep = "\t" if plain.lower().endswith((".tsv", ".txt", ".tab")) else ","
+    encoding = text_encoding(path)
+    # as text, so that the copy holds the fields as written (read_cohort parses them)
+    frame = _read_table(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False)
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+                         keep_default_na=False, encoding=encoding).iloc[0].tolist()
+    if frame.index.nlevels > 1:  # read_cohort says what is wrong with the lines
+        read_cohort(path)
+    if not isinstance(frame.index, pd.RangeIndex):  # R's write.table: no header cell above
+        frame = frame.rename_axis("").reset_index()  # the row names (read_cohort's ids)
+        header = ["", *header]
+    where = [i for i, h in enumerate(header) if str(h).strip() == column]
+    if not where:
+        shown = [str(h).strip() for h in header]
+        raise CommandError(f"--weights {column}: {path} has no column {column!r} (its columns: "
+                           f"{shown if len(shown) <= 20 else [*shown[:20], '...']})")
+    if len(where) > 1:
+        raise CommandError(f"--weights {column}: {path} has {len(where)} columns named "
+                           f"{column!r}")
+    raw = frame.iloc[:, where[0]]
+    weights = pd.to_numeric(raw.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(weights) | (weights < 0) | (weights != np.floor(weights))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        shown = "nothing" if not raw.iloc[row].strip() else repr(raw.iloc[row])
+        # whole numbers: the held-out folds split the tumours that the counts stand for
+        raise CommandError(f"--weights {column}: line {row + 2} of {path} has {shown}; the "
+                           "column must hold the number of tumours of each row (whole "
+                           "numbers >= 0)")
+    if not weights.sum() > 0:
+        raise CommandError(f"--weights {column}: every count in {path} is 0; at least one "
+                           "row needs tumours")
+    rest = frame.drop(columns=frame.columns[where[0]])
+    rest.columns = [h for i, h in enumerate(header) if i != where[0]]
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / Path(plain).name
+        rest.to_csv(copy, sep=sep, index=False, encoding="utf-8")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                x, names, _ = read_cohort(copy)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace(str(copy), str(path))) from None
+    for w in caught:  # e.g. sample ids on more than one row, naming the file
+        warnings.warn(str(w.message).replace(str(copy), str(path)), w.category, stacklevel=2)
+    return x, names, weights
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -166,7 +258,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(rows = affected event i, columns = influencing event j, diagonal = log base rates), "
         "DIR/metrics.json (held-out log-likelihoods), DIR/model.json and the heatmap "
         "DIR/theta.png. Cross-validation progress is checkpointed to DIR/cv_checkpoint.json; "
-        "rerunning the same command after an interruption resumes.",
+        "rerunning the same command after an interruption resumes. A deduplicated cohort "
+        "(one row per genotype and a column counting its tumours) fits with --weights COLUMN "
+        "and --l1 as the cohort with repeated rows; metrics.json then gives the total_weight "
+        "(the number of tumours). metrics.json's optimality is the fit's first-order "
+        "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null for "
+        "MCMC).",
     )
     fit.add_argument(
         "data",
@@ -188,6 +285,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="auto",
         help="exact subset/state-space likelihood, Gotovos et al. MCMC, or auto (default: "
         "the cheapest exact route, MCMC when tumours carry too many events for it)",
+    )
+    fit.add_argument(
+        "--weights",
+        metavar="COLUMN",
+        default=None,
+        help="column of DATA.csv counting the tumours of each row (whole numbers >= 0), for a "
+        "deduplicated cohort: it is not an event, the fit weighs each row by it and the "
+        "held-out folds split the tumours it counts; needs --l1 (default: every row is one "
+        "tumour)",
     )
     fit.add_argument("--seed", metavar="S", type=random_seed, default=0,
                      help="seed of folds and MCMC chains (default 0)")

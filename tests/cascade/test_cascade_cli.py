@@ -293,3 +293,32 @@ def test_a_figure_that_fails_to_draw_is_closed(tmp_path, capsys, monkeypatch):
                  str(tmp_path / "o")]) == 2
     assert "cannot draw" in capsys.readouterr().err
     assert set(plt.get_fignums()) == before
+
+
+def test_monte_carlo_distribution_has_wilson_intervals(tmp_path):
+    # --method mc: lower and upper, MonteCarloResult.interval(0.95) of the same runs; the
+    # probability column is the one size_distribution gives; exact methods gain nothing
+    from biomodels.cascade import CascadeGraph, monte_carlo, seed_probabilities, size_distribution
+
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.4", "c a 0.6", "c d 0.3"])
+    out = tmp_path / "mc"
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--method", "mc", "--runs",
+                 "500", "--rng-seed", "2", "--quiet", "--out", str(out)]) == 0
+    table = pd.read_csv(out / "distribution.csv", float_precision="round_trip")
+    assert list(table.columns) == ["size", "probability", "lower", "upper"]
+    g = CascadeGraph.read_edgelist(graph)
+    p = size_distribution(g, seeds=["a"], method="mc", n_runs=500, seed=2).numpy()
+    assert np.array_equal(table["probability"].to_numpy(), p)
+    lower, upper = monte_carlo(g, seed_probabilities(g, ["a"]), n_runs=500, seed=2).interval(0.95)
+    assert np.allclose(table["lower"], lower, rtol=1e-15, atol=0)
+    assert np.allclose(table["upper"], upper, rtol=1e-15, atol=0)
+    assert (table["lower"] <= table["probability"]).all()
+    assert (table["probability"] <= table["upper"]).all()
+    assert table["upper"].iloc[0] > 0  # size 0 never sampled (a is a seed) keeps a width
+    assert json.loads((out / "summary.json").read_text())["interval_level"] == 0.95
+    tree = _write(tmp_path / "t.edgelist", ["a b 0.5", "b c 0.4"])
+    assert main(["cascade", "size", str(tree), "--seed", "a", "--method", "tree",
+                 "--out", str(tmp_path / "exact")]) == 0
+    assert list(pd.read_csv(tmp_path / "exact" / "distribution.csv").columns) == [
+        "size", "probability"]
+    assert "interval_level" not in json.loads((tmp_path / "exact" / "summary.json").read_text())

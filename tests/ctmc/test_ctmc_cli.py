@@ -325,3 +325,105 @@ def test_cli_leave_one_out_is_as_many_folds_as_tumours(tmp_path):
     argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "4", "--quiet"]
     assert main([*argv, "--out", str(out)]) == 0
     assert len(json.loads((out / "metrics.json").read_text())["heldout_loglik_folds"]) == 4
+
+
+def _counted(tmp_path, n_tumours=120):
+    """A cohort deduplicated to one row per genotype with a count column, and its rows."""
+    names = ["TP53", "IDH1", "EGFR", "PTEN"]
+    x = CTMC(random_sparse_theta(4, seed=0), names).sample(n_tumours, seed=2).X
+    frame = pd.DataFrame(x, columns=names).value_counts().rename("count").reset_index()
+    frame.insert(0, "genotype", [f"g{i}" for i in range(len(frame))])  # sample-id-like
+    path = tmp_path / "counted.csv"
+    frame.to_csv(path, index=False)
+    rows = frame.loc[frame.index.repeat(frame["count"]), names].to_numpy()
+    return path, names, frame, rows
+
+
+def test_cli_weights_fit_a_deduplicated_cohort_as_its_repeated_rows(tmp_path, capsys):
+    # a deduplicated cohort (genotype, count) fitted with --weights is the cohort with its
+    # rows repeated: the same theta, and held-out folds that split its tumours, not rows
+    from biomodels.ctmc.crossval import kfold_indices
+    from biomodels.ctmc.fit import fit_theta
+
+    path, names, frame, rows = _counted(tmp_path)
+    out = tmp_path / "o"
+    assert main(["ctmc", "fit", str(path), "--weights", "count", "--l1", "0.01", "--folds",
+                 "2", "--seed", "1", "--quiet", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["total_weight"] == 120.0 and metrics["weights"] == "count"
+    assert (metrics["n_tumours"], metrics["n_events"]) == (len(frame), 4)  # rows, as fit_info
+    theta = pd.read_csv(out / "theta.csv", index_col=0)
+    assert list(theta.columns) == names  # neither the counts nor the ids are events
+    repeated = CTMC().fit(rows, l1=0.01, event_names=names)
+    assert np.allclose(theta.to_numpy(), repeated.theta, atol=1e-5)
+    assert metrics["train_loglik_per_tumour"] == pytest.approx(
+        float(repeated.log_likelihood(rows).mean()), abs=1e-6)
+    test = kfold_indices(120, 2, seed=1)[0]
+    rest = np.setdiff1d(np.arange(120), test)
+    fold = _heldout_theta(fit_theta(rows[rest], l1=0.01, seed=1).theta, len(rest))
+    import torch
+
+    from biomodels.ctmc.fit import data_log_likelihood
+
+    first = float(data_log_likelihood(torch.as_tensor(fold), rows[test]).mean())
+    assert metrics["heldout_loglik_folds"][0] == pytest.approx(first, abs=1e-9)
+    assert CTMC.load(out / "model.json").fit_info["total_weight"] == 120.0
+
+
+def test_cli_weights_errors_name_the_option(tmp_path, capsys):
+    path, names, frame, _ = _counted(tmp_path, n_tumours=40)
+    out = tmp_path / "o"
+
+    def error(argv, frame=None):
+        if frame is not None:
+            frame.to_csv(path, index=False)
+        assert main(["ctmc", "fit", str(path), *argv, "--quiet", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("prunus: error: --weights") and len(err.splitlines()) == 1, err
+        return err
+
+    # CTMC.fit(sample_weight=...) needs l1: the cross-validation splits tumours
+    assert "needs --l1" in error(["--weights", "count"])
+    assert "no column 'n'" in error(["--weights", "n", "--l1", "0.01"])
+    half = frame.astype({"count": float})
+    half.loc[2, "count"] = 2.5
+    assert "line 4 of" in error(["--weights", "count", "--l1", "0.01"], half)
+    assert "whole numbers >= 0" in error(["--weights", "count", "--l1", "0.01"],
+                                         frame.assign(count=-1))
+    assert "every count" in error(["--weights", "count", "--l1", "0.01"],
+                                  frame.assign(count=0))
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("method", "certified"), [("exact", True), ("mcmc", False)])
+def test_cli_metrics_give_the_fit_optimality(tmp_path, monkeypatch, method, certified):
+    # fit_info["optimality"], the KKT residual of the L1 problem: small at a converged
+    # exact fit, null where noisy MCMC gradients certify nothing
+    import biomodels.ctmc.fit
+    import biomodels.ctmc.model
+
+    fit_theta = biomodels.ctmc.fit.fit_theta
+
+    def short(*args, **kwargs):  # MCMC fits in a few steps: the test is about the report
+        if method == "mcmc":
+            kwargs.update(max_steps=10, n_samples=10, burn_in=5)
+        return fit_theta(*args, **kwargs)
+
+    for module in (biomodels.ctmc.fit, biomodels.ctmc.model):
+        monkeypatch.setattr(module, "fit_theta", short)
+    rows = (np.random.default_rng(0).random((30, 8)) < 0.3).astype(int)
+    rows[0] = 1  # a tumour of 8 events: the MCMC route samples orderings for it
+    cohort = tmp_path / "rows.csv"
+    pd.DataFrame(rows, columns=[f"e{i}" for i in range(8)]).to_csv(cohort, index=False)
+    out = tmp_path / "o"
+    assert main(["ctmc", "fit", str(cohort), "--l1", "0.02", "--method", method, "--folds",
+                 "2", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"] == method
+    assert metrics["optimality"] == CTMC.load(out / "model.json").fit_info["optimality"]
+    if certified:
+        assert 0 <= metrics["optimality"] < 1e-3
+    else:
+        assert metrics["optimality"] is None
+    assert "total_weight" not in metrics and "weights" not in metrics

@@ -602,3 +602,35 @@ def test_fit_incremental_scores_the_incremental_prediction(debate, tmp_path, cap
                                                rel=1e-9)
     assert fits.loc[0, "mse"] != pytest.approx(fit.score(X)["mse"], rel=1e-3)
     assert json.loads((tmp_path / "o" / "metrics.json").read_text())["incremental"] is True
+
+
+@pytest.mark.parametrize("per_agent", [False, True])
+def test_fit_writes_95_percent_intervals_of_gamma_and_alpha(tmp_path, per_agent):
+    # agents.csv: FJFit.interval("gamma"/"alpha") at 95 % next to the standard errors,
+    # broadcast over the agents like the SEs of a shared fit, inside [0, 1]
+    from multiagent.fit import fit_transcripts, simulate_transcript
+
+    X = np.stack([simulate_transcript(5, 8, 4, gamma=0.3, alpha=0.4, noise=0.01, seed=s)
+                  for s in range(2)])
+    np.save(tmp_path / "d.npy", X)
+    out = tmp_path / "o"
+    argv = ["fj", "fit", str(tmp_path / "d.npy"), "--quiet", "--out", str(out)]
+    assert main(argv + (["--per-agent"] if per_agent else [])) == 0
+    agents = pd.read_csv(out / "agents.csv", float_precision="round_trip")
+    assert list(agents.columns) == ["question", "agent", "gamma", "alpha", "gamma_se",
+                                    "alpha_se", "gamma_low", "gamma_high", "alpha_low",
+                                    "alpha_high"]
+    _, fits = fit_transcripts(X, return_fits=True, per_agent=per_agent)
+    for name in ("gamma", "alpha"):
+        low, high = zip(*(np.broadcast_to(f.interval(name, level=0.95), (2, 5))
+                          for f in fits))
+        assert np.allclose(agents[f"{name}_low"], np.concatenate(low), rtol=1e-6, atol=1e-9)
+        assert np.allclose(agents[f"{name}_high"], np.concatenate(high), rtol=1e-6, atol=1e-9)
+        assert ((0 <= agents[f"{name}_low"]) & (agents[f"{name}_low"] < agents[name])
+                & (agents[name] < agents[f"{name}_high"])
+                & (agents[f"{name}_high"] <= 1)).all()
+    # no standard errors with --loss kl: no intervals either (empty fields)
+    assert main(argv[:-1] + [str(tmp_path / "kl"), "--loss", "kl"]) == 0
+    kl = pd.read_csv(tmp_path / "kl" / "agents.csv")
+    bounds = ["gamma_low", "gamma_high", "alpha_low", "alpha_high"]
+    assert kl[["gamma_se", "alpha_se", *bounds]].isna().all().all()
