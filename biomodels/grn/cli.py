@@ -96,7 +96,9 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         result.write_h5ad(stage / names["result"])
         model.save(stage / names["model"])
         if truth is not None:
-            write_json(info["metrics"], stage / names["metrics"])
+            # with how the fit ended: an early stop, the epoch kept, the rounds made
+            write_json({**info["metrics"], "fit_info": info["fit_info"]},
+                       stage / names["metrics"])
         if figure is not None:
             figure.savefig(stage / names["figure"], format="png", dpi=110)
     if truth is None:  # a metrics file from an earlier run would describe another network
@@ -254,7 +256,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "uns['grn']), "
         "DIR/model.pt, DIR/network.png (heatmap, next to the truth when given) and, with "
         "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
-        "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking). The training state is "
+        "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking, and fit_info: how the fit "
+        "ended). The training state is "
         "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
         "an interruption resumes from it.")
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)

@@ -36,6 +36,7 @@ from biomodels.grn.datasets import _perturb_dict, _perturb_values
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
+    _kept_epoch,
     evaluate_loss,
     fit,
     make_pairs,
@@ -58,8 +59,8 @@ __all__ = ["GRNModel"]
 
 Pruning = Literal["dash", "imp", "prior", "none", "l1"]
 _FORMAT = "prunus.grn/1"
-#: What every file of that format holds (:meth:`GRNModel.save`); ``fit_summary`` and
-#: ``pruner`` came later and have defaults.
+#: What every file of that format holds (:meth:`GRNModel.save`); ``fit_summary``,
+#: ``pruner`` and ``fit_info`` came later and have defaults.
 _SAVED_FIELDS = ("state_dict", "genes", "n_hidden", "init", "offset", "scale", "time_scale",
                  "time_key", "trajectory_key", "layer", "seed", "prior", "ppi", "history",
                  "settings", "dtype")
@@ -422,6 +423,11 @@ class GRNModel:
         #: prior ``prior_mse`` (its term on 1000 random states; training warns when the
         #: weighted prior term exceeds the weighted data term).
         self.fit_summary: dict[str, float] = {}
+        #: How the last fit ended (see :meth:`train`): ``stopped_early``, ``best_epoch``
+        #: (whose weights were kept) and its ``best_val_loss``, ``lr_reductions``,
+        #: ``final_lr``, ``solver_retries``, ``pruning_rounds`` and
+        #: ``pruning_rounds_scheduled``; empty for models saved before it was kept.
+        self.fit_info: dict[str, Any] = {}
         self.pruner: DashPruner | None = None
         self._saved_pruner: dict[str, Any] | None = None
         self.is_trained = False
@@ -625,7 +631,16 @@ class GRNModel:
         -------
         dict
             A copy of the history (kept in ``self.history``): per-epoch ``train_loss``,
-            ``val_loss``, ``val_r2``, ``lr``, ``density``, ``pruned``.
+            ``val_loss``, ``val_r2``, ``lr``, ``density``, ``pruned``, ``lr_cut``,
+            ``retries`` (see :func:`biomodels.grn.train.fit`). How the fit ended is kept in
+            ``self.fit_info``: ``stopped_early`` (early stopping ended it before ``epochs``;
+            False: it ran all ``epochs``, and a ``best_epoch`` at or near the last says the
+            held-out loss was still falling), ``best_epoch`` (whose weights were kept) and its
+            ``best_val_loss``, ``lr_reductions`` (cuts by the plateau scheduler),
+            ``final_lr`` (of the last epoch), ``solver_retries`` (diverged epochs run again),
+            ``pruning_rounds`` and ``pruning_rounds_scheduled`` (those ``epochs`` schedules;
+            fewer only when a fit goes on from the checkpoint of one that had ended, which
+            warns).
 
         Notes
         -----
@@ -742,11 +757,16 @@ class GRNModel:
         # lr=np.array(0.01) (taken as a number) made the saved model unreadable
         settings = plain({k: v.item() if isinstance(v, np.ndarray | torch.Tensor) and v.ndim == 0
                           else v for k, v in settings.items()})
-        self.func, self.history, self.fit_summary, self.settings = (
-            func, history, fit_summary, settings)
+        fit_info = _fit_info(history, int(epochs), pruner)
+        self.func, self.history, self.fit_summary, self.settings, self.fit_info = (
+            func, history, fit_summary, settings, fit_info)
         if pruner is not None:
             self.pruner = pruner
         self.is_trained = True
+        if fit_info["pruning_rounds"] < fit_info["pruning_rounds_scheduled"]:
+            assert pruner is not None
+            _warn_on_short_schedule(fit_info, pruning, int(epochs), self.sparsity(),
+                                    pruner, checkpoint)
         _warn_on_poor_fit(fit_summary, prior_weight)
         return copy.deepcopy(history)  # editing the returned history edited the model's
 
@@ -1029,7 +1049,8 @@ class GRNModel:
         ``final_val_loss`` (the last epoch's; the network kept is that of the best epoch
         since the last pruning round, see ``patience`` in :meth:`train`), ``fit``:
         the held-out one-step ``held_out_mse`` (of the network kept),
-        ``held_out_no_change_mse`` and ``held_out_r2``, and, when ``truth`` is given,
+        ``held_out_no_change_mse`` and ``held_out_r2``, ``fit_info``: how the fit ended
+        (:attr:`fit_info`, see :meth:`train`), and, when ``truth`` is given,
         ``metrics``: :meth:`evaluate` of the per-target score, with ``ranked_by`` saying
         so). Nothing else is touched.
 
@@ -1084,6 +1105,8 @@ class GRNModel:
             info["final_val_loss"] = float(self.history["val_loss"][-1])
         if self.fit_summary:
             info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
+        if self.fit_info:
+            info["fit_info"] = dict(self.fit_info)
         if truth is not None:
             if isinstance(truth, str):
                 elsewhere = Path(truth).is_file() or (
@@ -1135,6 +1158,7 @@ class GRNModel:
             "ppi": None if self.ppi is None else torch.tensor(self.ppi.to_numpy()),
             "history": self.history, "settings": self.settings,
             "fit_summary": self.fit_summary, "pruner": self._pruner_state(),
+            "fit_info": self.fit_info,
             "dtype": str(self.dtype).removeprefix("torch."),
             "start": torch.as_tensor(self._default_y0()),
             "time_range": list(self._time_range()), "trajectories": list(self.trajectories),
@@ -1206,6 +1230,7 @@ class GRNModel:
         model.history = state["history"]
         model.settings = state["settings"]
         model.fit_summary = state.get("fit_summary", {})
+        model.fit_info = state.get("fit_info", {})
         model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
         return model
@@ -1234,7 +1259,7 @@ class GRNModel:
         model.func = PhoenixODEFunc(len(model.genes), model.n_hidden, init=model.init,
                                     dtype=model.dtype, device=model.device,
                                     generator=torch.Generator().manual_seed(model.seed))
-        model.history, model.settings, model.fit_summary = {}, {}, {}
+        model.history, model.settings, model.fit_summary, model.fit_info = {}, {}, {}, {}
         model.pruner, model._saved_pruner, model.is_trained = None, None, False
         return model
 
@@ -1284,6 +1309,46 @@ def _warn_on_distant_pairs(x: np.ndarray, first: np.ndarray, second: np.ndarray,
             "different lineages (a branching pseudotime needs a lineage or branch as "
             "trajectory_key) or the time key does not order the cells; the fit learns "
             "jumps, not dynamics", UserWarning, stacklevel=user_stacklevel())
+
+
+def _fit_info(history: dict[str, list[float]], epochs: int,
+              pruner: DashPruner | None) -> dict[str, Any]:
+    """How a fit ended, from its history: :attr:`GRNModel.fit_info`."""
+    best = _kept_epoch(history)
+    epochs_run = len(history["epoch"])
+    return {
+        # fit() runs every epoch unless early stopping ends it (or ended the fit it resumed)
+        "stopped_early": epochs_run < epochs,
+        "best_epoch": best,
+        "best_val_loss": float(history["val_loss"][best - 1]) if best else math.nan,
+        "lr_reductions": int(np.nansum(history["lr_cut"])),
+        "final_lr": float(history["lr"][-1]) if epochs_run else math.nan,
+        "solver_retries": int(np.nansum(history["retries"])),
+        "pruning_rounds": int(sum(history["pruned"])),
+        "pruning_rounds_scheduled": 0 if pruner is None else
+        pruner.schedule.rounds_by(epochs, epochs),
+    }
+
+
+def _warn_on_short_schedule(info: dict[str, Any], pruning: str, epochs: int,
+                            sparsity: float, pruner: DashPruner,
+                            checkpoint: str | os.PathLike[str] | None) -> None:
+    """Warn when a fit made fewer pruning rounds than its schedule places in ``epochs``.
+
+    Early stopping waits for the last round, but a fit that goes on from the checkpoint of
+    one that had ended (stopped early, or at a last epoch where no round is made) made its
+    rounds by that fit's schedule: it is less sparse than a fit of ``epochs`` epochs.
+    """
+    done, scheduled = info["pruning_rounds"], info["pruning_rounds_scheduled"]
+    target = pruner.schedule.sparsity_after(pruner.rounds + scheduled - done)
+    source = ("" if checkpoint is None else
+              f" (it went on from the checkpoint {str(checkpoint)!r} of a fit that had "
+              "ended, whose rounds followed its own, shorter schedule)")
+    warnings.warn(
+        f"pruning={pruning!r} made {done} of the {scheduled} pruning rounds that "
+        f"epochs={epochs} schedules{source}, so {sparsity:.3f} of the weights are zero "
+        f"where the schedule prunes about {target:.3f}; for the scheduled sparsity, fit "
+        "afresh (without that checkpoint)", UserWarning, stacklevel=user_stacklevel())
 
 
 def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:

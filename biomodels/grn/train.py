@@ -622,7 +622,12 @@ def fit(
     dict
         History: lists ``epoch``, ``train_loss``, ``val_loss``, ``val_r2`` (see
         :func:`no_change_mse`), ``lr`` (the weights' learning rate the epoch trained at),
-        ``density`` and ``pruned`` (1.0 in epochs that started with a pruning round).
+        ``density``, ``pruned`` (1.0 in epochs that started with a pruning round),
+        ``lr_cut`` (1.0 in epochs after which the plateau scheduler lowered the learning
+        rates) and ``retries`` (tries of the epoch that diverged and were run again at a
+        lower rate; NaN for epochs of a checkpoint written before these two were kept).
+        The epoch whose weights are kept is the one with the lowest ``val_loss`` since the
+        last pruning round (the last epoch when none is finite).
     """
     from tqdm.auto import tqdm
 
@@ -657,7 +662,7 @@ def fit(
     last_round = pruner.last_round_epoch(epochs) if pruner is not None else 0
     state = FitState(history={
         k: [] for k in ("epoch", "train_loss", "val_loss", "val_r2", "lr", "density",
-                        "pruned")
+                        "pruned", "lr_cut", "retries")
     })
     held_out = val if val is not None else train
     base_mse = no_change_mse(held_out)
@@ -685,6 +690,8 @@ def fit(
     if checkpoint is not None and os.path.exists(checkpoint):
         state = load_checkpoint(checkpoint, signature=signature, scheduler=scheduler,
                                 **torch_state)
+        for k in ("lr_cut", "retries"):  # not kept by checkpoints of earlier versions
+            state.history.setdefault(k, [math.nan] * len(state.history["epoch"]))
     history = state.history
 
     def scaled() -> list[float]:
@@ -763,6 +770,7 @@ def fit(
                     group["lr"] = base
                 scheduler = make_scheduler()
                 state.best_loss, state.best_state, state.stale = math.inf, None, 0
+        retries = 0
         while True:  # ends by a finished epoch, or by raising after _MAX_BACKOFFS
             # the state a diverged epoch goes back to (small: weights and Adam's moments),
             # taken anew each try: Optimizer.load_state_dict keeps the tensors it is given
@@ -778,6 +786,7 @@ def fit(
                 optimizer.load_state_dict(saved[1])
                 gen.set_state(saved[2])
                 state.backoffs += 1
+                retries += 1
                 state.lr_scale *= _BACKOFF
                 old = float(optimizer.param_groups[0]["lr"])
                 new_base = scaled()
@@ -803,6 +812,9 @@ def fit(
             "lr": lr_used,
             "density": 1.0,
             "pruned": float(pruned),
+            # the plateau scheduler's cut after this epoch (none once the rate is at min_lr)
+            "lr_cut": float(optimizer.param_groups[0]["lr"] < lr_used),
+            "retries": float(retries),
         }
         if pruner is not None:
             record.update(pruner.finalize_epoch(epoch, func))
@@ -831,6 +843,21 @@ def fit(
                 if k in params:
                     params[k].copy_(v)
     return history
+
+
+def _kept_epoch(history: dict[str, list[float]]) -> int:
+    """Return the epoch whose weights :func:`fit` kept, read from its history (0: none).
+
+    The rule of :func:`fit`'s early stopping: the first lowest ``val_loss`` since the last
+    pruning round, or the last epoch when none is finite (then nothing is restored).
+    """
+    best, kept = math.inf, 0
+    for epoch, loss, pruned in zip(history["epoch"], history["val_loss"], history["pruned"]):
+        if pruned:
+            best, kept = math.inf, 0
+        if loss < best:
+            best, kept = loss, int(epoch)
+    return kept or (int(history["epoch"][-1]) if history["epoch"] else 0)
 
 
 def no_change_mse(pairs: Pairs) -> float:

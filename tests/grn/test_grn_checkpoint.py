@@ -153,6 +153,8 @@ def test_a_diverged_epoch_runs_again_at_a_third_of_the_learning_rate(tiny, monke
                                             r"\(non-finite loss at epoch 1\); it runs again "
                                             r"from its start at 0.00333"):
         func, _, history = _run(pairs, prior, epochs=8)
+    # the same fit, whose history also says that epoch 1 was run again
+    assert history.pop("retries") == [1.0] + [0.0] * 7 and ref_history.pop("retries") == [0.0] * 8
     assert history == ref_history
     for a, b in zip(ref_func.state_dict().values(), func.state_dict().values()):
         assert torch.equal(a, b)
@@ -163,7 +165,9 @@ def test_a_diverged_epoch_runs_again_at_a_third_of_the_learning_rate(tiny, monke
     monkeypatch.setattr(train_mod, "integrate", _FailOnce(train_mod.integrate.real, when=(2, 4)))
     with pytest.warns(RuntimeWarning, match="epoch 1 diverged") as caught:
         func, _, history = _run(pairs, prior, epochs=8)
-    assert len(caught) == 2 and history == ref_history
+    assert len(caught) == 2 and history.pop("retries") == [2.0] + [0.0] * 7
+    ref_history.pop("retries")
+    assert history == ref_history
     for a, b in zip(ref_func.state_dict().values(), func.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -395,3 +399,44 @@ def test_save_and_load_checkpoint_round_trip_every_field_of_the_loop_state(tmp_p
     assert all(torch.equal(loaded.best_state[k], v) for k, v in best.items())
     assert sched2.state_dict() == sched.state_dict() and sched2.num_bad_epochs == 1
     assert torch.equal(gen2.get_state(), gen.get_state())
+
+
+def _stopped_then_longer(pruning: str, tmp_path):
+    """A fit stopped early (patience 0) at epoch 4 of 5, then trained to 20 from its file."""
+    from biomodels.grn import GRNModel, simulate
+    from biomodels.grn.dash import PruningSchedule
+
+    adata = simulate.simulate_hill_network(8, n_trajectories=12, n_timepoints=5, seed=2)
+    model = GRNModel(adata, time_key="time", trajectory_key="trajectory", prior="truth",
+                     n_hidden=6, seed=0)
+    settings = {"pruning": pruning, "schedule": PruningSchedule(first_epoch=1, every=2),
+                "patience": 0, "method": "rk4", "step_size": 0.5, "progress": False,
+                "checkpoint": tmp_path / "fit.ckpt"}
+    model.train(5, **settings)
+    first = dict(model.fit_info)
+    model.train(20, **settings)
+    return model, first
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+def test_a_pruned_fit_going_on_from_a_stopped_fits_checkpoint_says_its_rounds_fell_short(
+        tmp_path):
+    # early stopping had ended the 5-epoch fit (after its last round, epoch 4); trained to
+    # 20 epochs from its checkpoint, it trained no more and kept 3 rounds of the 10 that
+    # 20 epochs schedule (sparsity 0.78 where a 20-epoch fit reaches 0.91), silently
+    with pytest.warns(UserWarning, match=r"pruning='dash' made 3 of the 10 pruning rounds "
+                                         r"that epochs=20 schedules \(it went on from the "
+                                         r"checkpoint .* where the schedule prunes about 0.884"):
+        model, first = _stopped_then_longer("dash", tmp_path)
+    assert first["stopped_early"] is True and first["best_epoch"] == 4
+    assert first["pruning_rounds"] == first["pruning_rounds_scheduled"] == 3
+    info = model.fit_info
+    assert info["stopped_early"] is True and model.settings["epochs_run"] == 4
+    assert (info["pruning_rounds"], info["pruning_rounds_scheduled"]) == (3, 10)
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+def test_an_unpruned_fit_going_on_from_a_stopped_fits_checkpoint_does_not_warn(tmp_path):
+    model, first = _stopped_then_longer("none", tmp_path)  # no schedule to fall short of
+    assert model.fit_info["stopped_early"] is True
+    assert model.fit_info["pruning_rounds"] == model.fit_info["pruning_rounds_scheduled"] == 0

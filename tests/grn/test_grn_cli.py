@@ -528,3 +528,21 @@ def test_a_fit_run_from_python_leaves_the_callers_matplotlib_backend(files):
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+def test_metrics_json_says_how_the_fit_ended(files):
+    # metrics.json held the network's metrics only: nothing said whether early stopping
+    # ended the fit, which epoch's weights were kept or how many pruning rounds it made
+    out = files / "ended"
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--prior", str(files / "prior.csv"),
+               "--epochs", "4", "--hidden", "6", "--prior-weight", "0.99", "--quiet",
+               "--truth", str(files / "truth.csv"), "--out", str(out)])
+    assert rc == 0
+    ended = json.loads((out / "metrics.json").read_text())["fit_info"]
+    assert ended["stopped_early"] is False and ended["best_epoch"] in (3, 4)  # round at 3
+    assert ended["pruning_rounds"] == ended["pruning_rounds_scheduled"] == 1
+    uns = ad.read_h5ad(out / "result.h5ad").uns["grn"]["fit_info"]
+    assert int(uns["best_epoch"]) == ended["best_epoch"]
+    assert float(uns["final_lr"]) == ended["final_lr"] == 1e-2

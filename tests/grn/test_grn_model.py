@@ -1075,3 +1075,32 @@ def test_a_model_loaded_without_its_data_simulates_over_the_saved_time_range(sma
     alone = GRNModel.load(model.save(tmp_path / "m.pt"))
     assert alone._time_range() == model._time_range() == (5.0, float(late.obs["time"].max()))
     np.testing.assert_allclose(alone.simulate(), model.simulate(), rtol=1e-6, atol=1e-9)
+
+
+def test_fit_info_says_how_the_fit_ended_and_is_written_and_saved(fitted, tmp_path):
+    # the epoch whose weights were kept, the learning rate cuts and the pruning rounds were
+    # not recorded: a 25-epoch DASH fit ran out of epochs, which nothing said
+    model, history, _, _ = fitted
+    info = model.fit_info
+    best = info["best_epoch"]
+    assert info["stopped_early"] is False and len(history["epoch"]) == 25
+    assert 20 <= best <= 25  # after the last round (epoch 20)
+    assert info["best_val_loss"] == min(history["val_loss"][19:])
+    assert info["best_val_loss"] == history["val_loss"][best - 1]
+    # the held-out loss of the weights kept, as fit_summary measures it anew
+    assert info["best_val_loss"] == pytest.approx(model.fit_summary["mse"], rel=1e-9)
+    assert info["lr_reductions"] == sum(history["lr_cut"])
+    assert info["final_lr"] == history["lr"][-1]
+    assert info["solver_retries"] == 0
+    assert info["pruning_rounds"] == info["pruning_rounds_scheduled"] == 3
+    written = model.write_results(model._adata.copy())
+    assert written["fit_info"] == info
+    path = tmp_path / "r.h5ad"
+    adata = model._adata.copy()
+    model.write_results(adata)
+    adata.write_h5ad(path)
+    from anndata import read_h5ad
+
+    back = read_h5ad(path).uns["grn"]["fit_info"]
+    assert {k: (v.item() if hasattr(v, "item") else v) for k, v in back.items()} == info
+    assert GRNModel.load(model.save(tmp_path / "m.pt")).fit_info == info

@@ -197,3 +197,38 @@ def test_prior_weight_zero_fits_the_prior_alone(tiny):
         10, 8, generator=torch.Generator().manual_seed(0)).double().parameters()])
     assert not torch.equal(weights[0], start)  # it trained
     torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=1e-12)
+
+
+def test_the_history_records_each_learning_rate_cut(tiny, monkeypatch):
+    # the plateau scheduler's cuts were not recorded: the lr history shows a cut only in the
+    # epoch after it (not the one after the last epoch) and not one a pruning round undoes
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    _worsening_val_loss(monkeypatch)
+    history = fit(_func(), train, val, epochs=50, patience=5, scheduler_patience=1,
+                  lr=1e-2, **OPTIONS)
+    assert history["epoch"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    # 2 epochs without gain, then a cut (after epochs 3 and 5); early stop after 5
+    assert history["lr_cut"] == [0.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    assert history["lr"] == pytest.approx([1e-2, 1e-2, 1e-2, 9e-3, 9e-3, 8.1e-3])
+    assert history["retries"] == [0.0] * 6  # no epoch diverged
+    assert train_mod._kept_epoch(history) == 1
+
+
+def test_the_kept_epoch_read_from_the_history_is_the_one_restored(tiny, monkeypatch):
+    # with rounds at epochs 3 and 10 the best held-out loss since the last round is epoch
+    # 10's: its weights (after that round, so the sparsity reported is the model's) are kept
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    _worsening_val_loss(monkeypatch)
+    func, snapshots = _func(), {}
+
+    def keep(epoch, record):
+        snapshots[epoch] = {k: v.clone() for k, v in func.state_dict().items()}
+
+    history = fit(func, train, val, epochs=20, patience=2, pruner=DashPruner("imp"),
+                  callback=keep, **OPTIONS)
+    assert len(history["epoch"]) == 12 and train_mod._kept_epoch(history) == 10
+    for name, value in func.state_dict().items():
+        torch.testing.assert_close(value, snapshots[10][name])
+    assert history["density"][9] == history["density"][-1]  # no round after the kept one
