@@ -83,9 +83,10 @@ def plot_trajectories(
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
                                empty=True).ravel().tolist())
-    own = ax is None  # lay out only a figure made here
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+    if ax is None:  # laid out at each draw: the legend beside the axes and the x label were
+        # cut off. Tight, not constrained: a caller's later fig.tight_layout() warned of a
+        # layout change; not tight_layout() once here: a title the caller added was cut off
+        _, ax = plt.subplots(figsize=(6, 3.2), layout="tight")
     rounds = np.arange(y.shape[0])
     # tab10 then tab20's light shades, both without red (red marks adversaries): 18
     # distinct colours, the first nine far apart; beyond that colours would repeat and
@@ -124,9 +125,6 @@ def plot_trajectories(
     n_entries = (1 if one_colour else n_benign) + len(marked)
     ax.legend(fontsize=7, ncol=1 + n_entries // 13, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
-    if own:  # else the legend beside the axes and the x label are cut off (tight, not
-        # constrained: a caller's later fig.tight_layout() would warn of a layout change)
-        ax.figure.tight_layout()
     return ax
 
 
@@ -199,9 +197,9 @@ def plot_sweep(
     for name, column in (("x", x), ("y", y), ("hue", hue)):
         if column is not None and column not in columns:  # pandas' KeyError named neither
             raise ValueError(f"{name}: {column!r} is not a column of frame; it has {columns}")
-    own = ax is None  # lay out only a figure made here
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.2))
+    if ax is None:  # laid out at each draw (tight, as plot_trajectories): the x label was
+        # cut off at the bottom of a saved figure
+        _, ax = plt.subplots(figsize=(5, 3.2), layout="tight")
     groups = [(None, frame)] if hue is None else frame.groupby(hue, sort=True)
     # a marker each, continued over the lines already on ax (e.g. a second call for another
     # y): lines told apart by more than their colour
@@ -214,6 +212,4 @@ def plot_sweep(
     ax.set_ylabel(_SWEEP_LABELS.get(y, y))
     if hue is not None:
         ax.legend(fontsize=7)
-    if own:  # else the x label is cut off at the bottom of a saved figure
-        ax.figure.tight_layout()
     return ax

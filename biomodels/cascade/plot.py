@@ -77,9 +77,10 @@ def plot_distribution(
         if y.ndim != 1:
             raise ValueError(f"curves: {label!r} must be one probability per size, a 1-D "
                              f"array, got shape {y.shape}")
-    own = ax is None  # lay out only a figure made here
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+    if ax is None:  # laid out at each draw: the x label was cut off at the bottom of a
+        # saved figure. Tight, not constrained: a caller's later fig.tight_layout() warned of
+        # a layout change; not tight_layout() once here: a title the caller added was cut off
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="tight")
     # curves drawn on this axes before (e.g. one call per curve): the next line style
     drawn = sum(line.get_gid() == _CURVE_GID for line in ax.get_lines())
     hidden = log and "not drawn" in ax.get_ylabel()  # an earlier call's gaps stay named
@@ -110,7 +111,4 @@ def plot_distribution(
         ax.set_title(title)
     if len(curves) > 1 or (log and floor is not None):
         ax.legend(frameon=False)
-    if own:  # else the x label is cut off at the bottom of a saved figure (tight, not
-        # constrained: a caller's later fig.tight_layout() would warn of a layout change)
-        ax.figure.tight_layout()
     return ax

@@ -117,3 +117,14 @@ def test_a_callers_tight_layout_after_the_plot_does_not_warn():
         warnings.simplefilter("error")
         ax.figure.tight_layout()
     plt.close(ax.figure)
+
+
+def test_a_title_the_caller_adds_after_the_plot_stays_inside():
+    # laid out once when made, the figure cut off a title set afterwards (the constrained
+    # layout before that kept it): laid out at each draw, it makes room
+    ax = plot_distribution([0.2, 0.5, 0.3])
+    ax.set_title("outbreak sizes")
+    fig = ax.figure
+    fig.canvas.draw()
+    assert ax.title.get_window_extent(fig.canvas.get_renderer()).y1 <= fig.bbox.height
+    plt.close(fig)

@@ -177,3 +177,16 @@ def test_a_callers_tight_layout_after_the_plot_does_not_warn():
             warnings.simplefilter("error")
             ax.figure.tight_layout()
         plt.close(ax.figure)
+
+
+def test_a_title_the_caller_adds_after_the_plot_stays_inside():
+    # laid out once when made, the figure cut off a title set afterwards (the constrained
+    # layout before that kept it): laid out at each draw, it makes room
+    frame = pd.DataFrame({"gamma": [0.1, 0.2], "asr": [0.5, 0.2]})
+    for ax in (plot_trajectories(_beliefs(6), adversaries=[0]),
+               plot_sweep(frame, x="gamma", y="asr")):
+        ax.set_title("a debate")
+        fig = ax.figure
+        fig.canvas.draw()
+        assert ax.title.get_window_extent(fig.canvas.get_renderer()).y1 <= fig.bbox.height
+        plt.close(fig)
