@@ -143,7 +143,8 @@ def _fit(args: argparse.Namespace) -> int:
         n_events=int(x.shape[1]),
         nonzero_effects=int((off != 0).sum()),
         seed=args.seed,
-        # the KKT residual of the L1 problem (0 at a local optimum); None for MCMC gradients
+        # the KKT residual of the L1 problem (0 at a local optimum); None where MCMC sampled
+        # orderings
         optimality=model.fit_info["optimality"],
     )
     if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
@@ -220,6 +221,14 @@ def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
     if not weights.sum() > 0:
         raise CommandError(f"--weights {column}: every count in {path} is 0; at least one "
                            "row needs tumours")
+    zeros = int((weights == 0).sum())
+    if zeros and np.isin(weights, (0.0, 1.0)).all():
+        # an event column taken for the counts (--weights TP53) fitted the other events on
+        # the tumours that carry it, without a word
+        warnings.warn(f"--weights {column}: {path} holds only 0 and 1 in that column, as in an "
+                      f"event column; its {zeros} row(s) with 0 are left out of the fit. Give "
+                      "the column that counts the tumours of each row", UserWarning,
+                      stacklevel=2)
     rest = frame.drop(columns=frame.columns[where[0]])
     rest.columns = [h for i, h in enumerate(header) if i != where[0]]
     with tempfile.TemporaryDirectory() as tmp:
@@ -232,7 +241,10 @@ def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
         except ValueError as exc:
             raise ValueError(str(exc).replace(str(copy), str(path))) from None
     for w in caught:  # e.g. sample ids on more than one row, naming the file
-        warnings.warn(str(w.message).replace(str(copy), str(path)), w.category, stacklevel=2)
+        # a row stands for its count of tumours here, not for one
+        message = str(w.message).replace(str(copy), str(path)).replace(
+            "each row counts as a tumour", f"each row counts as its {column} tumours")
+        warnings.warn(message, w.category, stacklevel=2)
     return x, names, weights
 
 
@@ -262,8 +274,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(one row per genotype and a column counting its tumours) fits with --weights COLUMN "
         "and --l1 as the cohort with repeated rows; metrics.json then gives the total_weight "
         "(the number of tumours). metrics.json's optimality is the fit's first-order "
-        "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null for "
-        "MCMC).",
+        "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null "
+        "where MCMC sampled orderings).",
     )
     fit.add_argument(
         "data",

@@ -427,3 +427,26 @@ def test_cli_metrics_give_the_fit_optimality(tmp_path, monkeypatch, method, cert
     else:
         assert metrics["optimality"] is None
     assert "total_weight" not in metrics and "weights" not in metrics
+
+
+def test_cli_weights_warns_of_an_event_column_taken_for_the_counts(tmp_path, capsys):
+    # --weights TP53 on a cohort of one row per tumour fitted the other events on the
+    # tumours carrying TP53, silently; sample ids repeated now say rows stand for counts
+    path, names, frame, rows = _counted(tmp_path, n_tumours=40)
+    plain = tmp_path / "rows.csv"
+    pd.DataFrame(rows, columns=names).to_csv(plain, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main(["ctmc", "fit", str(plain), "--weights", "TP53", "--l1", "0.01", "--folds",
+                     "2", "--quiet", "--out", str(tmp_path / "o")]) == 0
+        err = capsys.readouterr().err
+        zeros = int((rows[:, 0] == 0).sum())
+        assert f"prunus: warning: --weights TP53: {plain} holds only 0 and 1" in err
+        assert f"its {zeros} row(s) with 0 are left out" in err
+        frame = frame.rename(columns={"genotype": "sample"})  # an id header: kept repeated
+        frame.loc[1, "sample"] = frame.loc[0, "sample"]
+        frame.to_csv(path, index=False)
+        assert main(["ctmc", "fit", str(path), "--weights", "count", "--l1", "0.01", "--folds",
+                     "2", "--quiet", "--out", str(tmp_path / "o2")]) == 0
+    err = capsys.readouterr().err
+    assert "each row counts as its count tumours" in err and "0 and 1" not in err
