@@ -607,8 +607,9 @@ def fit_fj(
     (projected gradient on [0, 1] and the trust simplex below 1e-4); per-agent fits at
     noise 0.005 stopped with the loss 4e-5 to 3e-4 (relative) above it and within 0.1
     standard errors; at noise 0.001 they used all 50 steps (``converged=False``), loss
-    5e-4 to 5e-3 above, within 0.34 standard errors.  Noise-free transcripts never meet a
-    relative ``tol`` (the loss keeps falling towards 0): they run ``max_steps``.
+    5e-4 to 5e-3 above, within 0.34 standard errors.  Noise-free transcripts seldom meet a
+    relative ``tol`` (the loss keeps falling towards 0): of three shared fits (seeds 0-2),
+    two ran ``max_steps`` and one stopped at 25 steps with the loss at round-off (2e-13).
 
     Examples
     --------
