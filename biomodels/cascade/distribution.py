@@ -133,7 +133,8 @@ def conditional_activation(
         Sizes with ``P(size = k) < min_prob`` are NaN (undefined or below the precision
         floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights' dtype (``1e-12`` in
         float64, ``1.2e-4`` in float32). With ``"tda"`` on a network with cycles, sizes
-        ``k <= 2`` are judged by their exact probabilities, larger ones by the tree's.
+        ``k <= 2`` are judged by their exact probabilities, larger ones by the probabilities
+        ``size_distribution`` reports (and by the tree's own).
 
     Returns
     -------

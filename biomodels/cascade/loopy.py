@@ -758,7 +758,9 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
         Seed probabilities, shape ``(n,)``.
     min_prob
         As in :func:`~biomodels.cascade.tree_conditional_activation`; sizes 0-2 are judged
-        by their exact probabilities, larger sizes by the tree pass's.
+        by their exact probabilities, larger sizes by those :func:`tda_size_distribution`
+        reports (the tree's rescaled to the mass the exact head leaves; a size also stays
+        NaN where the tree's own probability is below ``min_prob``).
 
     Returns
     -------
@@ -766,9 +768,21 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
         Shape ``(n, n + 1)``, not differentiable (as the tree pass).
     """
     tree, p_eff = tda_tree(graph, p)
-    cond = tree_conditional_activation(tree, p_eff, min_prob=min_prob)[1]
-    head = _exact_head_conditionals(graph, p, _min_prob(min_prob, cond.dtype))
-    cond[:, : head.shape[1]] = head.detach()
+    joint, cond = tree_conditional_activation(tree, p_eff, min_prob=min_prob)
+    floor = _min_prob(min_prob, cond.dtype)
+    head = _exact_head_conditionals(graph, p, floor)
+    h = head.shape[1]
+    cond[:, :h] = head.detach()
+    if cond.shape[1] > h:
+        # larger sizes are undefined where the P(k) that size_distribution reports (the
+        # tree's, rescaled to the mass the exact head leaves) is below the floor, not only
+        # where the tree's own P(k) is: the two differ by the head's share (x 0.77 on K6)
+        with torch.no_grad():
+            tree_p = joint[:, h:].sum(0) / torch.arange(h, cond.shape[1], dtype=joint.dtype,
+                                                        device=joint.device)
+            left = clip_negative(1 - exact_small_sizes(graph, p).sum())
+            reported = tree_p * (left / tree_p.sum().clamp_min(torch.finfo(joint.dtype).tiny))
+        cond[:, h:] = cond[:, h:].masked_fill((reported < floor).unsqueeze(0), math.nan)
     return cond
 
 

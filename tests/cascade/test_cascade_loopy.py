@@ -11,15 +11,17 @@ from cascade_bruteforce import brute_force
 from biomodels.cascade import (
     CascadeGraph,
     bp_marginals,
+    conditional_activation,
     exact_small_sizes,
     monte_carlo,
     poisson_binomial,
     seed_probabilities,
+    size_distribution,
     tda_size_distribution,
     total_variation,
     tree_size_distribution,
 )
-from biomodels.cascade.loopy import bp_messages
+from biomodels.cascade.loopy import bp_messages, tda_tree
 
 
 def test_poisson_binomial_matches_convolution():
@@ -438,3 +440,19 @@ def test_exact_small_conditionals_have_the_right_gradient():
         return _exact_head_conditionals(g.with_weight(w), p, 1e-12)[:, 1:]
 
     assert torch.autograd.gradcheck(f, (w, p))
+
+
+def test_tda_conditional_activation_judges_larger_sizes_by_the_reported_probabilities():
+    # on K6 (w = 0.3, one seed) the exact head takes a larger share than the tree's, which
+    # size_distribution rescales the larger sizes by (x 0.77): a size whose reported P(k)
+    # is below min_prob was still given conditionals from the tree's larger P(k)
+    g = CascadeGraph.from_networkx(nx.complete_graph(6).to_directed(), default=0.3)
+    P = size_distribution(g, seeds=[0], method="tda")
+    tree, p_eff = tda_tree(g, seed_probabilities(g, [0]))
+    P_tree = tree_size_distribution(tree, p_eff)
+    k = 6
+    assert P[k] < 0.8 * P_tree[k]
+    floor = float((P[k] * P_tree[k]).sqrt())  # between the two
+    cond = conditional_activation(g, seeds=[0], method="tda", min_prob=floor)
+    defined = ~torch.isnan(cond).all(0)
+    assert defined.tolist() == (P >= floor).tolist()
