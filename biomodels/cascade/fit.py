@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from core.checks import check_count, check_number, check_seed
 from core.fingerprint import fingerprint
 from core.grad_mode import with_grad
+from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
 
 from .graph import CascadeGraph, as_label_list, first_labels, seed_probabilities
@@ -565,7 +566,10 @@ def fit_bayesian(
     dict
         ``"samples"`` (``num_samples x n_params``), ``"mean"``, ``"std"``, ``"q05"``,
         ``"q95"`` of the shared weights (for the grid: the exact moments and quantiles, the
-        samples drawn from it).
+        samples drawn from it); ``"elbo"``, the SVI loss (the negative ELBO, a one-draw
+        Monte Carlo estimate, as ``svi.step()`` returned it) at each of the ``steps``, and
+        ``"converged"``, a 0-d bool tensor: whether that loss has levelled off (see Notes).
+        The grid optimises nothing: an empty ``"elbo"`` and ``"converged"`` True.
 
     Raises
     ------
@@ -573,6 +577,16 @@ def fit_bayesian(
         If ``method`` is unknown, ``"grid"`` is asked for more than one shared weight,
         ``prior`` is not two positive finite numbers, or ``steps``, ``num_samples`` are not
         positive integers (``seed`` a non-negative one).
+
+    Notes
+    -----
+    SVI runs all ``steps``; ``"converged"`` is a heuristic plateau test of its noisy loss
+    (:func:`core.plateau.loss_plateaued`): the mean loss over the last 10 % of the steps is
+    within 0.1 % (relative) of the mean over the 10 % before. It is False with fewer than 50
+    steps or a non-finite loss. Where the loss's Monte Carlo noise exceeds 0.1 % of it a
+    settled guide reads False (measured: 5 sizes on a 2-edge chain, settled by step 200,
+    read False at 1,000 and 2,000 steps), and a temporary plateau can read True: when in
+    doubt look at ``"elbo"`` (a running mean) and add steps.
     """
     try:
         a_prior, b_prior = prior
@@ -597,7 +611,11 @@ def fit_bayesian(
     if method == "grid" or (method == "auto" and n_par == 1):
         # weights far from the mode weigh 0 by design (also under np.seterr(all="raise"))
         with np.errstate(under="ignore"):
-            return _grid_posterior(lik, counts, prior, num_samples, seed)
+            post = _grid_posterior(lik, counts, prior, num_samples, seed)
+        # the same keys as SVI's: no optimisation, nothing left to converge
+        post["elbo"] = torch.zeros(0, dtype=counts.dtype, device=counts.device)
+        post["converged"] = torch.tensor(True, device=counts.device)
+        return post
     # pyro seeds numpy's global generator: checked before the fit, not at its end
     check_seed(seed, optional=False, bits=32)
     if num_samples < 2:  # one draw has no spread: its "std" came out NaN
@@ -620,8 +638,8 @@ def fit_bayesian(
     with seeded_globals(seed), pyro.get_param_store().scope():
         guide = AutoNormal(model, init_scale=0.05)
         svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
-        for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI"):
-            svi.step()
+        losses = [float(svi.step())
+                  for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI")]
         with torch.no_grad():
             draws = torch.stack([guide()["w"] for _ in range(num_samples)])
     return {
@@ -630,6 +648,8 @@ def fit_bayesian(
         "std": draws.std(0),
         "q05": draws.quantile(0.05, dim=0),
         "q95": draws.quantile(0.95, dim=0),
+        "elbo": torch.tensor(losses, dtype=counts.dtype, device=counts.device),
+        "converged": torch.tensor(loss_plateaued(losses), device=counts.device),
     }
 
 

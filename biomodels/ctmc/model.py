@@ -65,6 +65,8 @@ class CTMC:
         self.cv_scores: dict[float, list[float]] = {}
         self.fit_info: dict[str, Any] = {}
         self.posterior_samples: np.ndarray | None = None
+        # how sample_posterior drew them: method, SVI loss trace and plateau flag
+        self.posterior_info: dict[str, Any] | None = None
         names = None if event_names is None else _event_names(event_names)
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
@@ -285,7 +287,7 @@ class CTMC:
         res = fit_theta(x, l1=float(l1), seed=seed, **kwargs)
         # the model changes only once the fit succeeded, and nothing of an earlier fit stays
         self.event_names, self.l1, self.cv_scores = names, float(l1), cv_scores
-        self.posterior_samples = None
+        self.posterior_samples = self.posterior_info = None
         self._theta = res.theta
         self.fit_info = dict(
             method=res.method,
@@ -505,15 +507,26 @@ class CTMC:
         Returns
         -------
         numpy.ndarray
-            (S, n, n) draws of theta, also stored in ``posterior_samples``.
+            (S, n, n) draws of theta, also stored in ``posterior_samples``. How they were
+            drawn is stored in ``posterior_info`` (a dict; None until the first call, and
+            again after :meth:`fit`): ``"method"`` (``"nuts"`` or ``"svi"``), ``"elbo"``
+            (SVI's loss, the negative ELBO as ``svi.step()`` returned it, one float per
+            step; None for NUTS) and ``"converged"`` (SVI: whether that loss levelled off,
+            a heuristic, see :func:`~biomodels.ctmc.bayes.posterior_theta`; None for NUTS).
         """
-        from biomodels.ctmc.bayes import posterior_theta
+        import inspect
+
+        from biomodels.ctmc.bayes import _posterior_theta, posterior_theta
 
         x = self._matrix(X) if self.event_names is not None else validate_cohort(X)[0]
         kwargs.setdefault("l1", self.l1)
         if self._theta is not None:
             kwargs.setdefault("init_theta", self._theta)
-        self.posterior_samples = posterior_theta(x, **kwargs)
+        # posterior_theta's signature checks the keywords and gives the defaults; the private
+        # function returns how the draws were made too (the SVI loss trace)
+        args = inspect.signature(posterior_theta).bind(x, **kwargs)
+        args.apply_defaults()
+        self.posterior_samples, self.posterior_info = _posterior_theta(**args.arguments)
         return self.posterior_samples
 
     def order_probability_samples(self, a: int | str, b: int | str) -> np.ndarray:

@@ -244,3 +244,36 @@ def test_nuts_draws_follow_the_stated_posterior_of_one_event():
     sd = np.sqrt(((t - mean) ** 2 * w).sum())
     assert abs(draws.mean() - mean) < 0.2
     assert 0.75 < draws.std() / sd < 1.33
+
+
+def test_sample_posterior_keeps_the_svi_loss_and_whether_it_levelled_off(synth2, monkeypatch):
+    # posterior_theta returns its draws only; the model keeps how they were made. On synth2
+    # at lr 0.05 the loss's last tenth is within 1e-4 of the tenth before at 500 steps
+    import pyro.infer
+
+    x, names = synth2
+    seen = []
+    step = pyro.infer.SVI.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(step(self, *args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(pyro.infer.SVI, "step", spy)
+    model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=50)
+    assert model.posterior_info is None
+    draws = model.sample_posterior(x, method="svi", svi_steps=500, lr=0.05, num_samples=20)
+    info = model.posterior_info
+    assert info["method"] == "svi" and info["elbo"] == seen and len(seen) == 500
+    assert info["converged"] is True and draws.shape == (20, 2, 2)
+    few = model.sample_posterior(x, method="svi", svi_steps=5, num_samples=2)
+    assert model.posterior_info["converged"] is False and len(model.posterior_info["elbo"]) == 5
+    again = posterior_theta(x, method="svi", svi_steps=5, num_samples=2, l1=1 / len(x),
+                            init_theta=model.theta)
+    np.testing.assert_array_equal(again, few)  # the same draws, an array as before
+    model.sample_posterior(x, method="nuts", num_samples=5, warmup_steps=5)
+    assert model.posterior_info == {"method": "nuts", "elbo": None, "converged": None}
+    model.fit(x, l1=1 / len(x), max_steps=50)  # new theta: the old draws' record goes too
+    assert model.posterior_info is None and model.posterior_samples is None
+    with pytest.raises(TypeError, match="svi_step"):  # keywords checked as before
+        model.sample_posterior(x, svi_step=5)
