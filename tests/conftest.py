@@ -74,3 +74,19 @@ def in_threads() -> Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]:
             sys.setswitchinterval(switch)
 
     return run
+
+
+@pytest.fixture
+def svi_losses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The losses pyro's ``SVI.step`` returns during the test, in order (steps unchanged)."""
+    import pyro.infer
+
+    seen: list[float] = []
+    step = pyro.infer.SVI.step
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> float:
+        seen.append(step(self, *args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(pyro.infer.SVI, "step", spy)
+    return seen

@@ -246,20 +246,11 @@ def test_nuts_draws_follow_the_stated_posterior_of_one_event():
     assert 0.75 < draws.std() / sd < 1.33
 
 
-def test_sample_posterior_keeps_the_svi_loss_and_whether_it_levelled_off(synth2, monkeypatch):
+def test_sample_posterior_keeps_the_svi_loss_and_whether_it_levelled_off(synth2, svi_losses):
     # posterior_theta returns its draws only; the model keeps how they were made. On synth2
     # at lr 0.05 the loss's last tenth is within 1e-4 of the tenth before at 500 steps
-    import pyro.infer
-
     x, names = synth2
-    seen = []
-    step = pyro.infer.SVI.step
-
-    def spy(self, *args, **kwargs):
-        seen.append(step(self, *args, **kwargs))
-        return seen[-1]
-
-    monkeypatch.setattr(pyro.infer.SVI, "step", spy)
+    seen = svi_losses
     model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=50)
     assert model.posterior_info is None
     draws = model.sample_posterior(x, method="svi", svi_steps=500, lr=0.05, num_samples=20)

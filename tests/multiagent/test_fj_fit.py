@@ -604,20 +604,11 @@ def test_converged_says_whether_tol_or_max_steps_stopped_the_fit(tmp_path):
     assert FJFit.load(tmp_path / "old.json").converged is None
 
 
-def test_bayes_says_whether_its_loss_levelled_off(monkeypatch):
+def test_bayes_says_whether_its_loss_levelled_off(svi_losses):
     # 3 agents, 30 rounds, 5 options, shared forces: the loss (about -1490) settles by step
     # 400 (last tenth within 3e-4 of the tenth before at 500 steps, seeds 0 and 1)
-    import pyro.infer
-
     X = simulate_transcript(3, 30, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=1)
-    seen = []
-    step = pyro.infer.SVI.step
-
-    def spy(self, *args, **kwargs):
-        seen.append(step(self, *args, **kwargs))
-        return seen[-1]
-
-    monkeypatch.setattr(pyro.infer.SVI, "step", spy)
+    seen = svi_losses
     post = fit_fj_bayes(X, per_agent=False, num_steps=500, lr=0.05, num_samples=5, seed=0)
     assert post["elbo"] == seen and len(seen) == 500  # one loss per step, as pyro gave it
     assert post["converged"] is True
