@@ -710,7 +710,7 @@ def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: boo
 
 
 def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,
-                             min_prob: float) -> torch.Tensor:
+                             min_prob: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact ``P(node v active | size = k)`` for ``k = 0, 1, 2`` on any network.
 
     ``P(v active, size = 1) = P(final set = {v})`` and ``P(v active, size = 2)`` is the sum
@@ -727,9 +727,11 @@ def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,
 
     Returns
     -------
-    torch.Tensor
+    cond : torch.Tensor
         Shape ``(n, 3)`` (``(n, 2)`` when ``n < 2``); column 0 is 0 or NaN. Differentiable in
         the weights and ``p`` (with the caveat of :func:`exact_small_sizes` at exact zeros).
+    head : torch.Tensor
+        ``[P(0), P(1), P(2)]``, as :func:`exact_small_sizes` returns it.
     """
     head, single, pair = _small_sets(graph, p)
     joint = torch.stack([torch.zeros_like(single), single, pair][: head.shape[0]], dim=1)
@@ -738,7 +740,7 @@ def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,
     cond = joint / torch.where(defined, head, 1.0)
     # round-off of the linked-pair corrections left 1 + 2e-16 where one node is in every
     # set; clamp passes the gradient at the bounds, unlike min(joint, P(k)) at a tie
-    return torch.where(defined, cond.clamp(0.0, 1.0), math.nan)
+    return torch.where(defined, cond.clamp(0.0, 1.0), math.nan), head
 
 
 def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
@@ -770,9 +772,9 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
     tree, p_eff = tda_tree(graph, p)
     joint, cond = tree_conditional_activation(tree, p_eff, min_prob=min_prob)
     floor = _min_prob(min_prob, cond.dtype)
-    head = _exact_head_conditionals(graph, p, floor)
-    h = head.shape[1]
-    cond[:, :h] = head.detach()
+    exact, head = _exact_head_conditionals(graph, p, floor)
+    h = exact.shape[1]
+    cond[:, :h] = exact.detach()
     if cond.shape[1] > h:
         # larger sizes are undefined where the P(k) that size_distribution reports (the
         # tree's, rescaled to the mass the exact head leaves) is below the floor, not only
@@ -780,7 +782,7 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
         with torch.no_grad():
             tree_p = joint[:, h:].sum(0) / torch.arange(h, cond.shape[1], dtype=joint.dtype,
                                                         device=joint.device)
-            left = clip_negative(1 - exact_small_sizes(graph, p).sum())
+            left = clip_negative(1 - head.detach().sum())
             reported = tree_p * (left / tree_p.sum().clamp_min(torch.finfo(joint.dtype).tiny))
         cond[:, h:] = cond[:, h:].masked_fill((reported < floor).unsqueeze(0), math.nan)
     return cond
