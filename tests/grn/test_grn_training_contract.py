@@ -70,15 +70,22 @@ def _worsening_val_loss(monkeypatch):
     monkeypatch.setattr(train_mod, "evaluate_loss", loss)
 
 
-def test_early_stopping_restores_the_best_held_out_weights(tiny, monkeypatch):
-    pairs, _ = tiny
-    train, val = split_pairs(pairs, 0.25, seed=0)
-    _worsening_val_loss(monkeypatch)
-    func, snapshots = _func(), {}
+def _snapshots(func):
+    """Return a dict of the weights after each epoch and the ``fit`` callback that fills it."""
+    snapshots = {}
 
     def keep(epoch, record):
         snapshots[epoch] = {k: v.clone() for k, v in func.state_dict().items()}
 
+    return snapshots, keep
+
+
+def test_early_stopping_restores_the_best_held_out_weights(tiny, monkeypatch):
+    pairs, _ = tiny
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    _worsening_val_loss(monkeypatch)
+    func = _func()
+    snapshots, keep = _snapshots(func)
     history = fit(func, train, val, epochs=50, patience=2, callback=keep, **OPTIONS)
     assert history["epoch"] == [1.0, 2.0, 3.0]  # 2 epochs without gain, then stop
     for name, value in func.state_dict().items():  # the weights of epoch 1, not 3
@@ -221,11 +228,8 @@ def test_the_kept_epoch_read_from_the_history_is_the_one_restored(tiny, monkeypa
     pairs, _ = tiny
     train, val = split_pairs(pairs, 0.25, seed=0)
     _worsening_val_loss(monkeypatch)
-    func, snapshots = _func(), {}
-
-    def keep(epoch, record):
-        snapshots[epoch] = {k: v.clone() for k, v in func.state_dict().items()}
-
+    func = _func()
+    snapshots, keep = _snapshots(func)
     history = fit(func, train, val, epochs=20, patience=2, pruner=DashPruner("imp"),
                   callback=keep, **OPTIONS)
     assert len(history["epoch"]) == 12 and train_mod._kept_epoch(history) == 10
