@@ -139,11 +139,12 @@ def plot_order_probabilities(
     import matplotlib.pyplot as plt
 
     if ax is None:
-        # the rotated labels were cut off at the bottom of a saved figure: constrained
-        # layout, and height for them (~0.03 inch each character at 30 degrees, 8 pt)
+        # the rotated labels were cut off at the bottom of a saved figure: laid out at each
+        # draw, and height for them (~0.03 inch each character at 30 degrees, 8 pt). Tight,
+        # not constrained: a caller's later fig.tight_layout() warned of a layout change
         longest = max((len(str(label)) for label in labels), default=0)
         _, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.5 + 0.03 * longest),
-                             constrained_layout=True)
+                             layout="tight")
     ax.bar(range(len(labels)), means, yerr=errors, capsize=3, color="0.6")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="0.5: no preferred order")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)

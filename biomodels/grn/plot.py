@@ -113,7 +113,7 @@ def plot_network(
     marks = None if truth is None else np.nonzero(np.nan_to_num(_aligned(truth, genes, "truth")))
     if ax is None:
         size = _panel_inches(len(genes))
-        _, ax = plt.subplots(figsize=(size + 1, size), constrained_layout=True)
+        _, ax = plt.subplots(figsize=(size + 1, size), layout="tight")
     # grey, not white, on the diagonal: white is the colour of a zero effect
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
     image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
@@ -168,7 +168,7 @@ def plot_networks(
     genes = list(_square(next(iter(panels.values())), "first panel").index)
     size = _panel_inches(len(genes))
     fig, axes = plt.subplots(1, len(panels), figsize=((size + 1) * len(panels), size),
-                             constrained_layout=True, squeeze=False)
+                             layout="tight", squeeze=False)
     try:
         for ax, (title, frame) in zip(axes[0], panels.items()):
             # labels as text, as genes are
@@ -397,7 +397,7 @@ def plot_perturbation(
             raise ValueError(f"observed must be (n, {len(genes)}) expression, got shape "
                              f"{observed.shape}")
     fig, axes = plt.subplots(1, len(show), figsize=(2.7 * len(show), 3), sharey=True,
-                             squeeze=False, constrained_layout=True)
+                             squeeze=False, layout="tight")
     for ax, gene in zip(axes[0], show):
         j = genes.index(gene)
         if observed is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -117,3 +119,14 @@ def test_theta_heatmap_limit_must_be_positive():
     ax = plot_theta(theta, limit=2)
     assert ax.images[0].get_clim() == (-2.0, 2.0)
     plt.close("all")
+
+
+def test_a_callers_tight_layout_after_the_order_bars_does_not_warn():
+    # made with constrained layout, a later fig.tight_layout() warned of a layout change
+    ax = plot_order_probabilities(["TP53 before IDH1", "IDH1 before ATRX"], [0.8, 0.3])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ax.figure.tight_layout()
+    finally:
+        plt.close(ax.figure)

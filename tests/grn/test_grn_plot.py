@@ -287,3 +287,21 @@ def test_history_and_perturbation_lines_differ_in_more_than_colour():
                             label="knockout")
     styles = {ln.get_label(): ln.get_linestyle() for ln in fig.axes[0].lines}
     assert styles["baseline"] != styles["knockout"]
+
+
+def test_a_callers_tight_layout_after_a_heatmap_neither_fails_nor_warns():
+    # plt.tight_layout() after plot_network raised RuntimeError ("Colorbar layout of new
+    # layout engine not compatible"): the figures were made with constrained layout
+    net = _frame([[0, 4, -1], [0, 0, 0], [0, 1, 0]])
+    t = np.linspace(0, 1, 5)
+    base = np.zeros((5, 3))
+    figures = [plot_network(net).figure, plot_networks({"a": net, "b": net}),
+               plot_perturbation(t, base, base + 0.1, GENES)]
+    try:
+        for fig in figures:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                fig.tight_layout()
+    finally:
+        for fig in figures:
+            plt.close(fig)
