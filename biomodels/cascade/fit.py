@@ -202,9 +202,11 @@ class CascadeFit:
     >>> from biomodels.cascade import CascadeGraph, monte_carlo, seed_probabilities
     >>> g = CascadeGraph.from_networkx(nx.random_labeled_tree(30, seed=0), default=0.6)
     >>> sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=500, seed=0).sizes
-    >>> fit = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=150)
+    >>> fit = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes)
     >>> abs(float(fit.shared_weights[0]) - 0.6) < 0.1
     True
+    >>> fit.converged, fit.epochs_run < 300  # it stopped once the gradient met tol
+    (True, True)
     """
 
     def __init__(
@@ -244,6 +246,8 @@ class CascadeFit:
         # set by fit: the largest |d mean log-likelihood / d logit| at the fitted weights
         self.gradient: float | None = None
         self.converged: bool | None = None
+        # set by fit: the Adam steps its last call took (at most its epochs)
+        self.epochs_run: int | None = None
 
     def __repr__(self) -> str:
         # what a notebook shows for `fit` (it was "<biomodels.cascade.fit.CascadeFit object
@@ -323,6 +327,7 @@ class CascadeFit:
         lr: float = 0.05,
         tol: float = 1e-5,
         progress: bool = False,
+        stop_early: bool = True,
     ) -> CascadeFit:
         """Maximise the likelihood of the observed final sizes with Adam on logits.
 
@@ -331,58 +336,78 @@ class CascadeFit:
         sizes
             Observed final cascade sizes (integers in ``0..n``).
         epochs
-            Gradient steps (each is one exact distribution pass and its backward).
+            The most gradient steps to take (each is one exact distribution pass and its
+            backward); fewer when the fit converges first (see ``stop_early``).
         lr
             Adam learning rate on the logits.
         tol
-            ``converged`` is set when no logit's gradient of the mean log-likelihood per
-            cascade exceeds ``tol`` at the fitted weights (all ``epochs`` are run).
+            The weights have converged when no logit's gradient of the mean log-likelihood
+            per cascade exceeds ``tol`` at them.
         progress
             Show a tqdm progress bar.
+        stop_early
+            Stop, without taking the step, at the first weights that have converged (their
+            gradient is computed for the step anyway, so the test costs nothing). False: take
+            all ``epochs`` steps, as Adam at a fixed ``lr`` may carry the weights past the
+            point where they met ``tol``.
 
         Returns
         -------
         CascadeFit
-            ``self``, with ``history`` holding the mean log-likelihood per cascade of the
-            weights after each step (``history[-1]``: the fitted weights'), ``converged``
+            ``self``, with ``epochs_run`` the steps this call took, ``history`` extended by
+            the mean log-likelihood per cascade of the weights after each of them
+            (``history[-1]``: the fitted weights'; a call that takes no step, its starting
+            weights having converged, adds their value as its one entry), ``converged``
             and ``gradient`` (the largest absolute gradient per logit at the fitted weights;
-            ``False`` means more ``epochs`` would still move them). A further
-            call continues from the fitted weights (with a fresh Adam state) and extends
-            ``history``; a call that fails or is interrupted (Ctrl-C) changes neither.
+            ``False`` means more ``epochs`` would still move them). A further call continues
+            from the fitted weights (with a fresh Adam state) and extends ``history``; a call
+            that fails or is interrupted (Ctrl-C) changes none of these.
 
         Raises
         ------
         TypeError, ValueError
-            If ``epochs`` is not a positive integer, or a size cannot occur.
+            If ``epochs`` is not a positive integer, ``tol`` not a non-negative number,
+            ``stop_early`` not True or False, or a size cannot occur.
         """
         epochs = check_count("epochs", epochs)
         tol = check_number("tol", tol, at_least=0)
+        if not isinstance(stop_early, bool | np.bool_):  # "no" would switch it on
+            raise TypeError(f"stop_early must be True or False, got {stop_early!r}")
         counts = self._lik.counts(sizes)
         total = float(counts.sum())
         logits = self.logits.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
-        # the steps' values are kept apart until the end: an interrupted call appended them
-        # to history while the weights stayed those before it, and a rerun counted them twice
-        steps: list[float] = []
-        for _ in tqdm(range(epochs), disable=not progress, desc="cascade fit"):
-            opt.zero_grad()
-            loss = -self._lik(torch.sigmoid(logits), counts) / total
-            loss.backward()
-            opt.step()
-            steps.append(-float(loss.detach()))
-        # each value above scores the weights before its step: shift by one and score the
-        # fitted weights, so that history[-1] is the mean log-likelihood of these weights;
-        # its gradient says whether they are stationary (Adam at a fixed lr ran its epochs
-        # and said nothing: 10 per-edge weights of a 6-node tree ended 0.09 from the optimum)
-        end = logits.detach().clone().requires_grad_(True)
-        ll = self._lik(torch.sigmoid(end), counts)
-        (grad,) = torch.autograd.grad(ll, end)
-        grad = grad / total
-        steps = [*steps[1:], float(ll.detach()) / total]
+        # values[j]: mean log-likelihood of the weights after j steps, kept apart until the
+        # end: an interrupted call appended them to history while the weights stayed those
+        # before it, and a rerun counted them twice
+        values: list[float] = []
+        gradient = 0.0
+        bar = tqdm(total=epochs, disable=not progress, desc="cascade fit")
+        try:
+            # one pass more than steps: the last scores the fitted weights, and its gradient
+            # says whether they are stationary (Adam at a fixed lr ran its epochs and said
+            # nothing: 10 per-edge weights of a 6-node tree ended 0.09 from the optimum)
+            for taken in range(epochs + 1):
+                opt.zero_grad()
+                loss = -self._lik(torch.sigmoid(logits), counts) / total
+                loss.backward()
+                values.append(-float(loss.detach()))
+                grad = logits.grad
+                gradient = float(grad.abs().max()) if grad.numel() else 0.0
+                # the gradient that met tol is that of these weights: no step, no extra pass
+                if taken == epochs or (stop_early and gradient <= tol):
+                    break
+                opt.step()
+                bar.update()
+        finally:
+            bar.close()
         self.logits = logits.detach()
-        self.history.extend(steps)
-        self.gradient = float(grad.abs().max()) if grad.numel() else 0.0
-        self.converged = self.gradient <= tol
+        # a call without a step scores its starting weights once: history[-1] stays that of
+        # the fitted weights under these sizes
+        self.history.extend(values[1:] if taken else values)
+        self.epochs_run = taken
+        self.gradient = gradient
+        self.converged = gradient <= tol
         return self
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -415,6 +440,7 @@ class CascadeFit:
                 "history": self.history,
                 "gradient": self.gradient,
                 "converged": self.converged,
+                "epochs_run": self.epochs_run,
             },
             path,
         )
@@ -510,6 +536,7 @@ class CascadeFit:
         # files written before these fields (or of an unfitted fit) hold none
         fit.gradient = None if state.get("gradient") is None else float(state["gradient"])
         fit.converged = None if state.get("converged") is None else bool(state["converged"])
+        fit.epochs_run = None if state.get("epochs_run") is None else int(state["epochs_run"])
         return fit
 
 

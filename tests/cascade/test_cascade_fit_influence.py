@@ -822,6 +822,50 @@ def test_fit_says_whether_the_fitted_weights_are_stationary(tmp_path):
     assert CascadeFit(g, seeds=[0]).converged is None
 
 
+def _six_node_tree():
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(6, seed=3), default=0.5)
+    return g, monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=400, seed=2).sizes
+
+
+def test_a_fit_stops_once_its_weights_have_converged(tmp_path):
+    # every call ran all its epochs (each a distribution pass and its backward, seconds on
+    # big trees) however early the gradient met tol: here 300 where 179 settle the weights
+    g, sizes = _six_node_tree()
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, epochs=300)
+    assert len(fit.history) < 300
+    assert fit.converged is True and fit.gradient <= 1e-5
+    assert fit.epochs_run == len(fit.history)
+    # history[-1] and gradient are those of the fitted weights: no step after the test
+    assert fit.history[-1] == pytest.approx(fit.log_likelihood(sizes) / len(sizes), rel=1e-12)
+    logits = fit.logits.clone().requires_grad_(True)
+    ll = fit._lik(torch.sigmoid(logits), fit._lik.counts(sizes)) / len(sizes)
+    (grad,) = torch.autograd.grad(ll, logits)
+    assert float(grad.abs().max()) == pytest.approx(fit.gradient, rel=1e-9)
+    # the steps left would hardly move the weights
+    full = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, epochs=300,
+                                                                 stop_early=False)
+    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=1e-4)
+    # a further call on converged weights takes no step; its one entry scores them
+    n, last = len(fit.history), fit.logits.clone()
+    fit.fit(sizes)
+    assert fit.epochs_run == 0 and fit.converged is True and torch.equal(fit.logits, last)
+    assert len(fit.history) == n + 1 and fit.history[-1] == fit.history[-2]
+    assert CascadeFit.load(fit.save(tmp_path / "fit.json"), g).epochs_run == 0
+    assert CascadeFit(g, seeds=[0]).epochs_run is None
+
+
+def test_a_fit_asked_not_to_stop_early_takes_all_its_epochs():
+    g, sizes = _six_node_tree()
+    assert CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=200).epochs_run < 200
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, epochs=200,
+                                                              stop_early=False)
+    assert fit.epochs_run == len(fit.history) == 200
+    fit.fit(sizes, epochs=3, stop_early=np.bool_(False))
+    assert fit.epochs_run == 3 and len(fit.history) == 203
+    with pytest.raises(TypeError, match="stop_early"):
+        fit.fit(sizes, stop_early="no")
+
+
 def _chain():
     G = nx.DiGraph()
     G.add_edge("s", "x", weight=0.5, kind=0)
