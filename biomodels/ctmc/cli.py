@@ -171,81 +171,35 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
-    """Read a cohort CSV whose ``column`` counts the tumours of each row (``--weights``).
+    """Read a cohort whose ``column`` counts the tumours of each row (``--weights``).
 
-    The other columns are read by :func:`~biomodels.ctmc.data.read_cohort`, with its
-    checks and its detection of a sample id column, from a copy without ``column`` (the
-    messages name ``path``). Returns the 0/1 matrix, the event names and the counts (float64,
-    whole numbers >= 0, not all 0).
+    :func:`~biomodels.ctmc.data.read_cohort` with ``weights=column`` reads and checks it;
+    its messages, which name the argument (``weights='n': ...``), name the option here
+    (``--weights n: ...``). Returns the 0/1 matrix, the event names and the counts
+    (float64, whole numbers >= 0, not all 0).
     """
-    import tempfile
     import warnings
 
-    import numpy as np
-    import pandas as pd
+    from biomodels.ctmc.data import read_cohort
 
-    from biomodels.ctmc.data import _read_table, _uncompressed_name, read_cohort
-    from core.checks import text_encoding
+    # the column unquoted, as typed: "weights='n'" became "--weights 'n'" through
+    # option_names, and a name with a space did not match its pattern at all
+    lead = f"weights={column!r}: "
 
-    path = Path(path)
-    plain = _uncompressed_name(str(path))
-    sep = "\t" if plain.lower().endswith((".tsv", ".txt", ".tab")) else ","
-    encoding = text_encoding(path)
-    # as text, so that the copy holds the fields as written (read_cohort parses them)
-    frame = _read_table(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False)
-    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
-                         keep_default_na=False, encoding=encoding).iloc[0].tolist()
-    if frame.index.nlevels > 1:  # read_cohort says what is wrong with the lines
-        read_cohort(path)
-    if not isinstance(frame.index, pd.RangeIndex):  # R's write.table: no header cell above
-        frame = frame.rename_axis("").reset_index()  # the row names (read_cohort's ids)
-        header = ["", *header]
-    where = [i for i, h in enumerate(header) if str(h).strip() == column]
-    if not where:
-        shown = [str(h).strip() for h in header]
-        raise CommandError(f"--weights {column}: {path} has no column {column!r} (its columns: "
-                           f"{shown if len(shown) <= 20 else [*shown[:20], '...']})")
-    if len(where) > 1:
-        raise CommandError(f"--weights {column}: {path} has {len(where)} columns named "
-                           f"{column!r}")
-    raw = frame.iloc[:, where[0]]
-    weights = pd.to_numeric(raw.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(weights) | (weights < 0) | (weights != np.floor(weights))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        shown = "nothing" if not raw.iloc[row].strip() else repr(raw.iloc[row])
-        # whole numbers: the held-out folds split the tumours that the counts stand for
-        raise CommandError(f"--weights {column}: line {row + 2} of {path} has {shown}; the "
-                           "column must hold the number of tumours of each row (whole "
-                           "numbers >= 0)")
-    if not weights.sum() > 0:
-        raise CommandError(f"--weights {column}: every count in {path} is 0; at least one "
-                           "row needs tumours")
-    zeros = int((weights == 0).sum())
-    if zeros and np.isin(weights, (0.0, 1.0)).all():
-        # an event column taken for the counts (--weights TP53) fitted the other events on
-        # the tumours that carry it, without a word
-        warnings.warn(f"--weights {column}: {path} holds only 0 and 1 in that column, as in an "
-                      f"event column; its {zeros} row(s) with 0 are left out of the fit. Give "
-                      "the column that counts the tumours of each row", UserWarning,
-                      stacklevel=2)
-    rest = frame.drop(columns=frame.columns[where[0]])
-    rest.columns = [h for i, h in enumerate(header) if i != where[0]]
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / Path(plain).name
-        rest.to_csv(copy, sep=sep, index=False, encoding="utf-8")
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                x, names, _ = read_cohort(copy)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace(str(copy), str(path))) from None
-    for w in caught:  # e.g. sample ids on more than one row, naming the file
-        # a row stands for its count of tumours here, not for one
-        message = str(w.message).replace(str(copy), str(path)).replace(
-            "each row counts as a tumour", f"each row counts as its {column} tumours")
-        warnings.warn(message, w.category, stacklevel=2)
-    return x, names, weights
+    def reworded(text: str) -> str:
+        return f"--weights {column}: {text.removeprefix(lead)}" if text.startswith(lead) \
+            else text
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x, names, _, counts = read_cohort(path, weights=column)
+    except ValueError as exc:
+        raise ValueError(reworded(str(exc))) from exc
+    finally:
+        for w in caught:  # shown as they would have been without the catch
+            warnings.warn(reworded(str(w.message)), w.category, stacklevel=2)
+    return x, names, counts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -21,7 +21,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -235,9 +235,23 @@ def _text_lines(path: str) -> Iterator[Any]:
         yield handle
 
 
+@overload
 def read_cohort(
-    path: str | os.PathLike[str], *, sep: str | None = None
-) -> tuple[np.ndarray, list[str], list[str]]:
+    path: str | os.PathLike[str], *, sep: str | None = None, weights: None = None
+) -> tuple[np.ndarray, list[str], list[str]]: ...
+
+
+@overload
+def read_cohort(
+    path: str | os.PathLike[str], *, sep: str | None = None, weights: str
+) -> tuple[np.ndarray, list[str], list[str], np.ndarray]: ...
+
+
+def read_cohort(
+    path: str | os.PathLike[str], *, sep: str | None = None, weights: str | None = None
+) -> tuple[np.ndarray, list[str], list[str]] | tuple[
+    np.ndarray, list[str], list[str], np.ndarray
+]:
     """Read a 0/1 tumours x events table (CSV or TSV).
 
     Parameters
@@ -250,11 +264,42 @@ def read_cohort(
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
         looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
+    weights
+        Name of a column that counts the tumours of each row (a deduplicated cohort: one
+        row per genotype). It is not an event: it is taken out before the 0/1 checks and
+        its counts are returned. Default: every row is one tumour.
 
     Returns
     -------
-    X, event_names, sample_ids
+    X : numpy.ndarray
+        (N, n) uint8 0/1 matrix, one row per row of the file.
+    event_names : list of str
+        The n event names.
+    sample_ids : list of str
+        The N sample ids (``"0", "1", ...`` without an id column).
+    counts : numpy.ndarray
+        Only with ``weights``: (N,) float64 counts of the rows' tumours (whole numbers
+        >= 0, not all 0), e.g. for ``CTMC.fit(sample_weight=counts)``. Without
+        ``weights`` three values are returned, as before the argument existed.
+
+    Raises
+    ------
+    ValueError
+        An unreadable table, non-binary events, duplicated or empty header cells (naming
+        the file); with ``weights``, a count column that is missing, repeated, or holds
+        anything but whole numbers >= 0 (or only zeros), naming ``weights`` and the file.
+    TypeError
+        If ``weights`` is not a string.
+
+    Warns
+    -----
+    UserWarning
+        With ``weights``, a count column of only 0 and 1 (an event column taken for the
+        counts: its rows with 0 would be left out of a fit); sample ids on several rows.
     """
+    if weights is not None and not isinstance(weights, str):
+        raise TypeError(f"weights: expected the name of the column counting the tumours of "
+                        f"each row, got {weights!r}")
     path = os.fspath(path)
     if sep is None:
         # COHORT.TSV too: a case-sensitive test read an upper-case name with commas
@@ -268,19 +313,39 @@ def read_cohort(
         raise ValueError(f"{path}: its lines have {frame.index.nlevels} fields more than its "
                          f"first line {list(map(str, frame.columns))}; expected a header of "
                          "event names (and, optionally, a sample id column) on the first line")
-    if not isinstance(frame.index, pd.RangeIndex):
+    r_style = not isinstance(frame.index, pd.RangeIndex)
+    if r_style:
         # one field more on each line than in the header (R's write.table writes no header
         # cell above the row names): pandas made the first field the index, and the sample
         # ids came back as "0", "1", ...; the unnamed column is taken as the ids below
         frame = frame.rename_axis("").reset_index()
+    counts = None
+    if weights is not None:
+        # the header as written, a cell per column of frame (none above R's row names)
+        cells = ([""] if r_style else []) + pd.read_csv(
+            path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False,
+            encoding=encoding).iloc[0].str.strip().tolist()
+        at = _count_column(path, cells, weights)
+        counts = _counts(path, frame.iloc[:, at], weights, at, r_style, sep=sep,
+                         encoding=encoding)
+        frame = frame.iloc[:, [j for j in range(frame.shape[1]) if j != at]]
+        if frame.shape[1] == 0:  # pandas' "No columns to parse" named a temporary copy
+            raise ValueError(f"weights={weights!r}: {path} has no event column besides "
+                             f"{weights!r}")
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
     if frame.shape[1] == 1 and any(c in str(frame.columns[0]) for c in ",;\t|" if c != sep):
         raise ValueError(f"{path}: a single column {str(frame.columns[0])!r}; expected event "
                          f"names separated by {sep!r} (pass sep= for another separator)")
     # pandas renames a repeated header name ("TP53" -> "TP53.1"): check the header as written
-    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
-                         keep_default_na=False, encoding=encoding).iloc[0].str.strip().tolist()
+    if weights is None:
+        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+                             keep_default_na=False, encoding=encoding).iloc[0].str.strip()
+        header = header.tolist()
+        number = list(range(1, len(header) + 1))
+    else:  # the cells of the columns left, numbered as in the file
+        header = [h for j, h in enumerate(cells) if j != at]
+        number = [j + 1 for j in range(len(cells)) if j != at]
     # "TP53, IDH1" (a space after each comma) named the second event " IDH1"
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
     dup = sorted(h for h, times in Counter(header).items() if times > 1)
@@ -312,14 +377,16 @@ def read_cohort(
         repeated = sorted(i for i, times in Counter(ids).items() if times > 1)
         if repeated:  # e.g. two files concatenated: each row still counts as a tumour
             more = " ..." if len(repeated) > 10 else ""
+            # a counted row stands for its count of tumours, not for one
+            each = "a tumour" if counts is None else f"its {weights} tumours"
             warnings.warn(f"{path}: {len(repeated)} sample id(s) appear on more than one row, "
-                          f"and each row counts as a tumour: {repeated[:10]}{more}",
+                          f"and each row counts as {each}: {repeated[:10]}{more}",
                           UserWarning, stacklevel=user_stacklevel())
         frame = frame.drop(columns=[first])
     else:
         ids = [str(i) for i in range(len(frame))]
     # pandas names an empty header cell "Unnamed: 3", which would become an event's name
-    blank = [i + 1 for i, h in enumerate(header) if not str(h).strip()
+    blank = [number[i] for i, h in enumerate(header) if not str(h).strip()
              and not (i == 0 and looks_like_ids)]
     if blank:
         raise ValueError(f"{path}: header cell(s) {blank} (1-based columns) are empty; every "
@@ -328,7 +395,59 @@ def read_cohort(
         x, names = validate_cohort(frame)
     except ValueError as exc:  # a "# ..." line read as a tumour gave a bare "NaN/missing"
         raise ValueError(f"{path}: {exc}{comment_line_note(path)}") from None
+    if counts is not None:
+        return x, names, ids, counts
     return x, names, ids
+
+
+def _count_column(path: str, cells: list[str], weights: str) -> int:
+    """Position of the count column ``weights`` among the header ``cells`` of ``path``."""
+    where = [j for j, h in enumerate(cells) if h == weights]
+    if not where:
+        shown = cells if len(cells) <= 20 else [*cells[:20], "..."]
+        raise ValueError(f"weights={weights!r}: {path} has no column {weights!r} (its "
+                         f"columns: {shown})")
+    if len(where) > 1:
+        raise ValueError(f"weights={weights!r}: {path} has {len(where)} columns named "
+                         f"{weights!r}")
+    return where[0]
+
+
+def _counts(path: str, raw: pd.Series, weights: str, at: int, r_style: bool, *, sep: str,
+            encoding: str) -> np.ndarray:
+    """Read column ``at`` of ``path`` as float64 counts; a ValueError names a bad field."""
+    if raw.dtype.kind == "b":  # TRUE/FALSE parsed as booleans: not counts
+        values = np.full(len(raw), np.nan)
+    elif raw.dtype.kind in "iuf":
+        values = raw.to_numpy(dtype=np.float64)
+    else:  # as text: a True among numbers would count as 1
+        values = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(
+            dtype=np.float64)
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.floor(values))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        # the field as written ("NA" and an empty field both read as NaN)
+        text = _read_table(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False)
+        if r_style:
+            text = text.rename_axis("").reset_index()
+        field = str(text.iloc[row, at])
+        shown = "nothing" if not field.strip() else repr(field)
+        # whole numbers: the held-out folds of a fit split the tumours that the counts stand for
+        raise ValueError(f"weights={weights!r}: line {row + 2} of {path} has {shown}; the "
+                         "column must hold the number of tumours of each row (whole numbers "
+                         ">= 0)")
+    if not values.sum() > 0:
+        raise ValueError(f"weights={weights!r}: every count in {path} is 0; at least one row "
+                         "needs tumours")
+    zeros = int((values == 0).sum())
+    if zeros and np.isin(values, (0.0, 1.0)).all():
+        # an event column taken for the counts (weights="TP53") fitted the other events on
+        # the tumours that carry it, without a word
+        warnings.warn(f"weights={weights!r}: {path} holds only 0 and 1 in that column, as in "
+                      f"an event column; its {zeros} row(s) with 0 are left out of the fit. "
+                      "Give the column that counts the tumours of each row", UserWarning,
+                      stacklevel=user_stacklevel())
+    return values
 
 
 def read_maf(

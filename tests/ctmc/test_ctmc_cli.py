@@ -450,3 +450,13 @@ def test_cli_weights_warns_of_an_event_column_taken_for_the_counts(tmp_path, cap
                      "2", "--quiet", "--out", str(tmp_path / "o2")]) == 0
     err = capsys.readouterr().err
     assert "each row counts as its count tumours" in err and "0 and 1" not in err
+
+
+def test_cli_weights_on_a_file_of_counts_alone_says_there_is_no_event(tmp_path, capsys):
+    # the temporary copy without the count column made pandas say "No columns to parse"
+    path = tmp_path / "counts.csv"
+    path.write_text("count\n3\n4\n")
+    assert main(["ctmc", "fit", str(path), "--weights", "count", "--l1", "0.01", "--quiet",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == (f"prunus: error: --weights count: {path} has no event "
+                                       "column besides 'count'\n")

@@ -425,3 +425,65 @@ def test_read_maf_counts_a_gene_once_per_tumour(tmp_path):
                                     "TP53\tt1\nTP53\tt1\nKRAS\tt1\nKRAS\tt2\n")
     x, names, _ = read_maf(tmp_path / "x.maf", min_frequency=0.75)
     assert names == ["KRAS"] and x.tolist() == [[1], [1]]
+
+
+def test_read_cohort_with_weights_returns_the_counts_of_a_deduplicated_cohort(tmp_path):
+    # the count column (here before the events) is no event; without weights= the same
+    # call unpacks three values as before
+    path = tmp_path / "counted.csv"
+    path.write_text("sample,n,TP53,IDH1\ng0,3,0,0\ng1,0,1,0\ng2,12,1,1\n")
+    x, names, ids, counts = read_cohort(path, weights="n")
+    assert names == ["TP53", "IDH1"] and ids == ["g0", "g1", "g2"]
+    assert x.dtype == np.uint8 and x.tolist() == [[0, 0], [1, 0], [1, 1]]
+    assert counts.dtype == np.float64 and counts.tolist() == [3.0, 0.0, 12.0]
+    path.write_text("sample,n,TP53,IDH1\ng0,1,0,0\ng1,0,1,0\ng2,1,1,1\n")
+    x3, names3, ids3 = read_cohort(path)  # n, all 0/1, is an event here
+    assert names3 == ["n", "TP53", "IDH1"] and ids3 == ids and x3.shape == (3, 3)
+    r_style = tmp_path / "counted.tsv"  # R's write.table: no header cell above the ids
+    r_style.write_text("TP53\tn\tIDH1\ng0\t0\t3\t1\ng1\t1\t1\t0\n")
+    x, names, ids, counts = read_cohort(r_style, weights="n")
+    assert (names, ids, counts.tolist(), x.tolist()) == (
+        ["TP53", "IDH1"], ["g0", "g1"], [3.0, 1.0], [[0, 1], [1, 0]])
+
+
+@pytest.mark.parametrize(("counts", "match"), [
+    (None, "has no column 'n' \\(its columns: \\['sample', 'count', 'TP53'\\]\\)"),
+    ("dup", "has 2 columns named 'count'"),
+    (["2", "2.5", "1"], "line 3 of .* has '2.5'; the column must hold the number of tumours"),
+    (["-1", "2", "1"], "line 2 of .* has '-1'; .*whole numbers >= 0"),
+    (["1", "", "1"], "line 3 of .* has nothing;"),
+    (["1", "NA", "1"], "line 3 of .* has 'NA';"),
+    (["1", "inf", "1"], "line 3 of .* has 'inf';"),
+    (["TRUE", "FALSE", "TRUE"], "line 2 of .* has 'TRUE';"),
+    (["0", "0", "0"], "every count in .* is 0"),
+    ("alone", "has no event column besides 'count'"),
+])
+def test_read_cohort_refuses_bad_counts_naming_weights_and_the_file(tmp_path, counts, match):
+    path = tmp_path / "counted.csv"
+    if counts == "dup":
+        path.write_text("sample,count,TP53,count\ng0,1,0,1\n")
+    elif counts == "alone":
+        path.write_text("count\n1\n2\n")
+    else:
+        cells = counts or ["1", "2", "1"]
+        path.write_text("sample,count,TP53\n" + "".join(
+            f"g{i},{c},{i % 2}\n" for i, c in enumerate(cells)))
+    weights = "n" if counts is None else "count"
+    with pytest.raises(ValueError, match=f"^weights={weights!r}: .*{match}") as caught:
+        read_cohort(path, weights=weights)
+    assert str(path) in str(caught.value)
+    with pytest.raises(TypeError, match="weights: expected the name of the column"):
+        read_cohort(path, weights=1)
+
+
+def test_read_cohort_warns_of_an_event_column_given_as_weights(tmp_path):
+    # weights="TP53" on one row per tumour would fit the other events on TP53's carriers
+    path = tmp_path / "rows.csv"
+    path.write_text("TP53,IDH1\n1,0\n0,1\n1,1\n")
+    with pytest.warns(UserWarning, match="^weights='TP53': .* holds only 0 and 1 in that "
+                                         "column.*its 1 row\\(s\\) with 0 are left out"):
+        x, names, _, counts = read_cohort(path, weights="TP53")
+    assert names == ["IDH1"] and counts.tolist() == [1.0, 0.0, 1.0] and x.shape == (3, 1)
+    path.write_text("sample,count,TP53\ns1,2,1\ns1,3,0\n")
+    with pytest.warns(UserWarning, match="each row counts as its count tumours: \\['s1'\\]"):
+        read_cohort(path, weights="count")
