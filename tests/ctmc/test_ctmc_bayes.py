@@ -268,3 +268,35 @@ def test_sample_posterior_keeps_the_svi_loss_and_whether_it_levelled_off(synth2,
     assert model.posterior_info is None and model.posterior_samples is None
     with pytest.raises(TypeError, match="svi_step"):  # keywords checked as before
         model.sample_posterior(x, svi_step=5)
+
+
+def test_save_and_load_keep_the_posterior_draws_and_how_they_were_made(synth2, tmp_path):
+    # the draws and posterior_info were lost on save; a file without them (as written
+    # before, or by a model without draws) loads with none, as before
+    import json
+
+    x, names = synth2
+    model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=50)
+    plain = json.loads(model.save(tmp_path / "plain.json").read_text())
+    assert "posterior" not in plain  # the file is the one written before
+    draws = model.sample_posterior(x, method="svi", svi_steps=20, num_samples=7, seed=3)
+    model.posterior_info["elbo"][1] = float("nan")  # written as null
+    back = CTMC.load(model.save(tmp_path / "model.json"))
+    np.testing.assert_array_equal(back.posterior_samples, draws)
+    assert back.posterior_samples.flags.writeable and back.posterior_samples.shape == (7, 2, 2)
+    info = back.posterior_info
+    assert info["method"] == "svi" and info["converged"] == model.posterior_info["converged"]
+    assert np.isnan(info["elbo"][1]) and info["elbo"][2:] == model.posterior_info["elbo"][2:]
+    np.testing.assert_array_equal(back.order_probability_samples("A", "B"),
+                                  model.order_probability_samples("A", "B"))
+    saved = json.loads((tmp_path / "model.json").read_text())["posterior"]
+    np.testing.assert_allclose(saved["mean"], draws.mean(0))  # readable without decoding
+    old = tmp_path / "old.json"  # the keys a model file held before
+    old.write_text(json.dumps(plain))
+    loaded = CTMC.load(old)
+    assert loaded.posterior_samples is None and loaded.posterior_info is None
+    np.testing.assert_array_equal(loaded.theta, model.theta)
+    saved["samples"]["shape"] = [7, 3, 3]  # edited: refused, naming the file
+    (tmp_path / "bad.json").write_text(json.dumps({**plain, "posterior": saved}))
+    with pytest.raises(ValueError, match="bad.json is not a valid prunus.ctmc model file"):
+        CTMC.load(tmp_path / "bad.json")

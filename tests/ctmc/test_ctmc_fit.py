@@ -246,7 +246,7 @@ def test_repr_summarises_events_interactions_and_fit(tmp_path):
     # a loaded model has no cross-validation text unless saved with it; an edited file's
     # fit_info that is not a dict still shows
     path = model.save(tmp_path / "model.json")
-    assert repr(CTMC.load(path)).splitlines() == text
+    assert repr(CTMC.load(path)).splitlines() == [*text, "    5 posterior samples of theta"]
     saved = json.loads(path.read_text())
     path.write_text(json.dumps({**saved, "fit_info": [saved["fit_info"]]}))
     assert repr(CTMC.load(path)).splitlines()[1] == f"    fitted: l1={model.l1:g}"
