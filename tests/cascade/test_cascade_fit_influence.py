@@ -866,6 +866,147 @@ def test_a_fit_asked_not_to_stop_early_takes_all_its_epochs():
         fit.fit(sizes, stop_early="no")
 
 
+def test_lbfgs_converges_where_adam_with_the_same_passes_does_not():
+    # Adam at a fixed lr is the wrong tool for this deterministic, smooth objective with few
+    # weights: 179 passes to meet tol on the 6-node per-edge fit, where L-BFGS needs about 11
+    g, sizes = _six_node_tree()
+    adam = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, epochs=30)
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, epochs=30,
+                                                                optimizer="lbfgs")
+    assert adam.converged is False and adam.evaluations == 31
+    assert fit.converged is True and fit.gradient <= 1e-5 and fit.evaluations <= 31
+    assert fit.optimizer == "lbfgs" and adam.optimizer == "adam"
+    # the same optimum as Adam's where Adam gets there (300 passes)
+    full = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes)
+    assert full.converged is True
+    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=1e-4)
+    assert fit.history[-1] >= full.history[-1] - 1e-9
+
+
+def test_lbfgs_finds_the_closed_form_maximum():
+    # seed at the centre of a 3-leaf star: size - 1 ~ Binomial(3, w), so the MLE of w is
+    # the mean of size - 1 over 3, and the gradient per logit is 3 |w_hat - w|
+    g = CascadeGraph.from_networkx(nx.star_graph(3), default=0.5)
+    sizes = np.array([1] * 5 + [2] * 20 + [3] * 30 + [4] * 45)
+    w_hat = (sizes - 1).mean() / 3
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.2).fit(sizes, optimizer="lbfgs",
+                                                              tol=1e-10)
+    assert fit.converged is True and fit.evaluations < 20
+    assert float(fit.shared_weights[0]) == pytest.approx(w_hat, abs=1e-10)
+    # seed -> one child: P(1) = 1 - w, P(2) = w, the MLE the fraction of size 2
+    one = CascadeGraph.from_edges([("s", "c", 0.5)])
+    fit = CascadeFit(one, seeds="s", init=0.9).fit([1, 2, 2, 1, 1], optimizer="lbfgs")
+    assert fit.converged is True and float(fit.shared_weights[0]) == pytest.approx(0.4,
+                                                                                   abs=1e-5)
+
+
+def test_lbfgs_keeps_the_fit_guarantees(tmp_path, monkeypatch):
+    import json
+
+    import biomodels.cascade.fit as cascade_fit
+
+    g, sizes = _six_node_tree()
+    real, calls = cascade_fit._Likelihood.__call__, []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cascade_fit._Likelihood, "__call__", counted)
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, optimizer="lbfgs")
+    # one history entry per step, scoring the weights the step ended at; no pass repeated
+    assert fit.epochs_run == len(fit.history) and 0 < fit.epochs_run < fit.evaluations
+    assert fit.evaluations == len(calls)
+    assert fit.history == sorted(fit.history)  # the line search never accepts a worse point
+    n = len(calls)
+    assert fit.history[-1] == pytest.approx(fit.log_likelihood(sizes) / len(sizes), rel=1e-12)
+    logits = fit.logits.clone().requires_grad_(True)
+    ll = fit._lik(torch.sigmoid(logits), fit._lik.counts(sizes)) / len(sizes)
+    (grad,) = torch.autograd.grad(ll, logits)
+    assert float(grad.abs().max()) == pytest.approx(fit.gradient, rel=1e-9)
+    # epochs bounds the passes after the first, as for Adam, also where the line search
+    # would go on (a torch that gives it 25 passes whatever max_eval is)
+    import torch.optim.lbfgs as lbfgs_module
+
+    wolfe = lbfgs_module._strong_wolfe
+    for unbounded, lr, epochs in ((False, None, 4), (True, 5.0, 2)):
+        if unbounded:  # its second line search wants more passes than are left
+            monkeypatch.setattr(lbfgs_module, "_strong_wolfe",
+                                lambda *a, max_ls=25, **k: wolfe(*a, **k, max_ls=25))
+        del calls[:]
+        short = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(
+            sizes, epochs=epochs, lr=lr, optimizer="lbfgs")
+        assert short.evaluations == len(calls) <= epochs + 1
+        assert short.epochs_run == len(short.history)
+        assert short.converged is False and short.history[-1] > short.history[0] - 1e-12
+        assert short.history[-1] == pytest.approx(short.log_likelihood(sizes) / len(sizes),
+                                                  rel=1e-12)
+    monkeypatch.setattr(lbfgs_module, "_strong_wolfe", wolfe)
+    # a further call on converged weights takes no step; its one entry scores them
+    del calls[:]
+    count, last = len(fit.history), fit.logits.clone()
+    fit.fit(sizes, optimizer="lbfgs")
+    assert (fit.epochs_run, fit.evaluations, len(calls)) == (0, 1, 1) and n > 1
+    assert torch.equal(fit.logits, last) and len(fit.history) == count + 1
+    # stop_early=False goes on past tol, until the passes are spent or no point is better
+    more = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(
+        sizes, epochs=40, optimizer="lbfgs", stop_early=False)
+    assert more.epochs_run == len(more.history) and more.evaluations <= 41
+    assert more.gradient < fit.gradient
+    # the saved file says which optimizer; a file without these keys still loads
+    back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
+    assert (back.optimizer, back.evaluations) == ("lbfgs", 1)
+    state = json.loads((tmp_path / "fit.json").read_text())
+    del state["optimizer"], state["evaluations"]
+    (tmp_path / "old.json").write_text(json.dumps(state))
+    old = CascadeFit.load(tmp_path / "old.json", g)
+    assert old.optimizer is None and old.evaluations is None
+    assert torch.equal(old.logits, fit.logits)
+
+
+def test_an_interrupted_lbfgs_fit_changes_nothing(monkeypatch):
+    import biomodels.cascade.fit as cascade_fit
+
+    g, sizes = _six_node_tree()
+    fresh = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, optimizer="lbfgs")
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.3)
+    real, calls = cascade_fit._Likelihood.__call__, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:  # inside a line search
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cascade_fit._Likelihood, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fit.fit(sizes, optimizer="lbfgs")
+    monkeypatch.setattr(cascade_fit._Likelihood, "__call__", real)
+    assert fit.history == [] and fit.epochs_run is None and fit.optimizer is None
+    assert torch.allclose(fit.shared_weights, torch.full_like(fit.shared_weights, 0.3))
+    fit.fit(sizes, optimizer="lbfgs")  # the rerun is the uninterrupted fit
+    assert fit.history == fresh.history and torch.equal(fit.logits, fresh.logits)
+
+
+def test_fit_checks_the_optimizer_and_its_learning_rate():
+    g, sizes = _six_node_tree()
+    fit = CascadeFit(g, seeds=[0], share="all", init=0.3)
+    for bad in ("LBFGS", "sgd", None, ["adam"]):
+        with pytest.raises(ValueError, match=r"optimizer: expected 'adam' or 'lbfgs'"):
+            fit.fit(sizes, optimizer=bad)
+    for bad in (0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="lr"):
+            fit.fit(sizes, lr=bad, optimizer="lbfgs")
+    assert fit.history == [] and fit.epochs_run is None
+    # lr=None: 0.05 for Adam, as before; an explicit lr scales L-BFGS's first trial step
+    fit.fit(sizes, epochs=3)
+    assert fit.history == CascadeFit(g, seeds=[0], share="all", init=0.3).fit(
+        sizes, epochs=3, lr=0.05).history
+    small = CascadeFit(g, seeds=[0], share="all", init=0.3).fit(sizes, optimizer="lbfgs",
+                                                                lr=0.5)
+    assert small.converged is True
+
+
 def _chain():
     G = nx.DiGraph()
     G.add_edge("s", "x", weight=0.5, kind=0)
