@@ -166,7 +166,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compute P(final size = k), k = 0..N, of the Independent Cascade model "
         "on a directed weighted edge list (lines 'u v p', p = activation probability); "
         "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
-        "the 95%% Wilson interval of each sampled probability), summary.json and a plot.",
+        "the 95% Wilson interval of each sampled probability), summary.json and a plot.",
     )
     size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
                       help="directed edge list, one line 'u v p' per edge (networkx's "

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core.cli import existing_file, main, option_names, output_folder, probability
+from core.cli import build_parser, existing_file, main, option_names, output_folder, probability
 
 
 def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path: Path,
@@ -188,3 +189,18 @@ def test_python_m_core_cli_reports_a_user_mistake_in_one_line(tmp_path: Path) ->
                            "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (2, "prunus: error: --n must be >= 2, got 1\n")
+
+
+def test_no_help_text_shows_a_doubled_percent_sign() -> None:
+    # argparse %-formats an option's help but not a description: "95%%" written for both
+    # showed as "95%%" in `prunus cascade size --help`
+    def helps(parser: argparse.ArgumentParser) -> Iterator[str]:
+        yield parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from helps(sub)
+
+    texts = list(helps(build_parser()))
+    assert len(texts) > 5  # every module's commands were reached
+    assert not [t.splitlines()[0] for t in texts if "%%" in t]
