@@ -298,6 +298,15 @@ def text_encoding(path: str | os.PathLike[str]) -> str:
     return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
+# the first bytes of files that are given by mistake for a text table
+_BINARY_FILES = (
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. AnnData's .h5ad)"),
+    (b"\x93NUMPY", "a NumPy .npy array"),
+    (b"PK\x03\x04", 'a zip archive (e.g. an Excel workbook: save the sheet as "CSV UTF-8")'),
+    (b"\x1f\x8b", "gzip-compressed data (name it with .gz to have it decompressed)"),
+)
+
+
 def not_utf8_text(err: UnicodeDecodeError) -> str:
     r"""Say, after "<the file> is ", that a file is not UTF-8 text and how to save it so.
 
@@ -325,6 +334,13 @@ def not_utf8_text(err: UnicodeDecodeError) -> str:
     advice = 'save it as UTF-8 text (in Excel: "CSV UTF-8")'
     if err.encoding.lower().replace("_", "-").startswith("utf-16"):  # after its BOM
         return f"not UTF-16 text, though it starts with a UTF-16 byte-order mark; {advice}"
+    # an .h5ad or .xlsx given for a CSV was called Latin-1 text from older Excel
+    data = bytes(err.object)
+    for magic, kind in _BINARY_FILES:
+        if data.startswith(magic):
+            return f"not a text table but {kind}; expected CSV or TSV text"
+    if b"\0" in data[:4096]:
+        return "not a text table but a binary file (it has NUL bytes); expected CSV or TSV text"
     bad = err.object[err.start : err.start + 1].hex()
     return (f"not UTF-8 text (it has byte 0x{bad}: Latin-1 or Windows-1252, as older "
             f'Excel\'s "CSV" saves names with accents?); {advice}')

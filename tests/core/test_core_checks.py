@@ -100,3 +100,22 @@ def test_not_utf8_text_and_comment_line_note_say_what_to_do(tmp_path):
     assert comment_line_note(path) == "; line 3 starts with '#' (comments are not supported)"
     path.write_text("a,b#c\n1,2\n")  # a '#' inside a name is no comment line
     assert comment_line_note(path) == "" and comment_line_note(tmp_path / "no.csv") == ""
+
+
+@pytest.mark.parametrize("head, kind", [
+    (b"\x89HDF\r\n\x1a\n\x00\x00", "an HDF5 file"),
+    (b"\x93NUMPY\x01\x00v\x00", "a NumPy .npy array"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "a zip archive (e.g. an Excel workbook"),
+    (b"\x1f\x8b\x08\x00\x00\x00", "gzip-compressed data"),
+    (b"a,b\n\x00\x01\xff\x00", "a binary file (it has NUL bytes)"),
+])
+def test_a_binary_file_given_for_a_table_is_named_for_what_it_is(head, kind):
+    # an .h5ad, .npy or .xlsx given for a CSV was called Latin-1 text from older Excel
+    from core.checks import not_utf8_text
+
+    try:
+        (head + b"\xff").decode("utf-8")  # a byte that is not UTF-8 follows, as in such files
+    except UnicodeDecodeError as err:
+        said = not_utf8_text(err)
+    assert said.startswith(f"not a text table but {kind}") and "Latin-1" not in said
+    assert said.endswith("expected CSV or TSV text")
