@@ -69,8 +69,8 @@ def validate_cohort(
         Names for a numpy array (default ``"E0", "E1", ...``), read as text like a
         DataFrame's columns (``np.arange(n)`` names the events ``"0", "1", ...``).
     warn_unobserved
-        Warn about events present in no tumour (their base rate is then only bounded by the
-        penalty and the optimiser's initialisation, not by data).
+        Warn about events present in no tumour, or in every tumour (their base rate is then
+        only bounded by the penalty and the optimiser's initialisation, not by data).
 
     Returns
     -------
@@ -139,12 +139,27 @@ def validate_cohort(
         never = [names[j] for j in np.flatnonzero(out.sum(0) == 0)]
         if never:
             warnings.warn(
-                f"events never observed in any tumour: {never}; their base rates are driven "
-                "down only as far as the optimiser allows (kept finite)",
+                f"events never observed in any tumour: {_listed(never)}; their base rates are "
+                "driven down only as far as the optimiser allows (kept finite)",
                 UserWarning,
                 stacklevel=user_stacklevel(),  # CTMC.fit and read_cohort call this too
             )
+        # the mirror case: no tumour without the event puts its base rate at +inf (a fit
+        # gave theta_ii = 18, silently)
+        always = [names[j] for j in np.flatnonzero(out.sum(0) == out.shape[0])]
+        if always and out.shape[0] > 1:
+            warnings.warn(
+                f"events observed in every tumour: {_listed(always)}; their base rates are "
+                "driven up only as far as the optimiser allows (kept finite)",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
     return out, names
+
+
+def _listed(names: list[str], k: int = 10) -> str:
+    """Show the first ``k`` of ``names`` and how many there are (a wide panel has thousands)."""
+    return str(names) if len(names) <= k else f"{names[:k]} ... ({len(names)} in all)"
 
 
 def _event_names(event_names: Any) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -265,6 +267,20 @@ def test_never_observed_event_warns_and_stays_finite():
     assert model.theta[2, 2] < -3
 
 
+def test_an_event_in_every_tumour_warns_as_one_in_none_does():
+    # its base rate goes to +inf: a fit gave theta_ii = 18 without a word
+    x = np.array([[1, 0, 1], [1, 1, 0], [1, 1, 1], [1, 0, 0]] * 10)
+    with pytest.warns(UserWarning, match=r"observed in every tumour: \['E0'\]"):
+        model = CTMC().fit(x, l1=0.01, max_steps=100)
+    assert np.isfinite(model.theta).all() and model.theta[0, 0] > 3
+    with warnings.catch_warnings():  # one tumour: every event is in all or none of them
+        warnings.simplefilter("error")
+        validate_cohort(np.array([[1, 1, 1]]), warn_unobserved=True)
+    # a wide panel's list is cut short, with the count
+    with pytest.warns(UserWarning, match=r"'E9'\] \.\.\. \(30 in all\)"):
+        validate_cohort(np.zeros((2, 30), dtype=np.uint8))
+
+
 def test_generators():
     theta = random_sparse_theta(10, sparsity=0.7, seed=0)
     off = ~np.eye(10, dtype=bool)
@@ -404,10 +420,10 @@ def test_block_theta_is_the_documented_synthetic_setting():
 
 
 def test_read_cohort_reads_a_tab_file_with_tabs(tmp_path):
-    frame = pd.DataFrame({"TP53": [1, 0], "IDH1": [1, 1]})
+    frame = pd.DataFrame({"TP53": [1, 0, 0], "IDH1": [1, 1, 0]})
     frame.to_csv(tmp_path / "cohort.tab", sep="\t", index=False)
     x, names, _ = read_cohort(tmp_path / "cohort.tab")
-    assert names == ["TP53", "IDH1"] and x.tolist() == [[1, 1], [0, 1]]
+    assert names == ["TP53", "IDH1"] and x.tolist() == [[1, 1], [0, 1], [0, 0]]
 
 
 def test_read_maf_reads_a_compressed_csv_with_commas(tmp_path):
