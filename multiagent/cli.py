@@ -61,6 +61,21 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.graph == "ba" and args.n < 3:  # two edges per new node need three agents
         raise CommandError(f"--graph ba needs --n >= 3, got {args.n}")
     advs: tuple[Adversary, ...] = ()
+    if args.adversary == "none":  # settings of an adversary no one plays
+        given = [flag for flag, value, default in (("--adversary-gamma", args.adversary_gamma,
+                                                    1.0),
+                                                   ("--persuasion", args.persuasion, 1.0),
+                                                   ("--sleeper", args.sleeper, 0))
+                 if value != default]
+        if given:
+            print(f"prunus: warning: ignoring {_listed(given)}: adversary settings, and "
+                  "--adversary none places no adversary", file=sys.stderr)
+    elif args.sleeper >= args.rounds:
+        # it wakes after the last round: benign throughout (ASR 0), while metrics.json
+        # reported the weight of an attack that never happened
+        raise CommandError(f"--sleeper {args.sleeper} must be less than --rounds "
+                           f"{args.rounds}: the adversary attacks from round --sleeper on, so "
+                           "it would never attack within the debate")
     if args.adversary != "none":
         pos: str | int = args.adversary
         if pos not in ("hub", "leaf") and names is not None:
@@ -131,6 +146,11 @@ def _simulate(args: argparse.Namespace) -> int:
     print(summary)
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
+
+
+def _listed(flags: list[str]) -> str:
+    """Join option names as a sentence does: ``--a, --b and --c``."""
+    return flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
 
 
 def _read_adjacency_option(path: Path) -> Any:
@@ -216,12 +236,16 @@ _INDEX_COLUMNS = ("round", "agent", "option")
 
 
 def _read_transcripts(path: Path, agents: list[str] | None = None
-                      ) -> tuple[Any, list[Any], list[int]]:
-    """Beliefs ``(Q, T + 1, n, K)``, the question labels and the agents marked adversary.
+                      ) -> tuple[Any, list[Any], list[int], list[str] | None]:
+    """Beliefs ``(Q, T + 1, n, K)``, question labels, agents marked adversary, agent names.
 
     ``agents``: the names of an ``--adjacency`` file; a CSV's agent column then holds
     these names (compared as text, so agents 0..n-1 match a file naming them "0".."n-1")
-    and the agent axis follows the file's order. An .npy file's agents are taken in it.
+    and the agent axis follows the file's order. Without them, an agent column of
+    indices 0..n-1 numbers the agents, and one holding names (as ``simulate --adjacency``
+    writes) orders them as they first appear: the order ``simulate`` writes them in, that
+    of its ``--adjacency`` file. The names returned are ``agents`` or those found (None
+    for indices). An .npy file's agents are taken in it.
     """
     import numpy as np
     import pandas as pd
@@ -246,7 +270,7 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
             raise CommandError(f"--adjacency names {len(agents)} agents, but {path} holds "
                                f"{X.shape[2]} (an .npy file's agents are taken in the "
                                "--adjacency file's order)")
-        return X, list(range(X.shape[0])), []
+        return X, list(range(X.shape[0])), [], agents
     try:
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
         # agent names as text: "007" stays "007", as read_adjacency reads it
@@ -276,11 +300,34 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
                                f"{row + 2} has {shown}{comment_line_note(path)}")
 
     bad_row(frame["question"].isna(), "question", "a label on every line")
+    given = agents is not None  # names: given by --adjacency, or found here
+    if not given:
+        number = pd.to_numeric(frame["agent"], errors="coerce")
+        name = number.isna() & frame["agent"].notna()
+        if name.any() and number.notna().any():
+            # "a" among 0..5 is more likely a typo than an agent named "a" beside agents
+            # named "0".."5": refuse, as before, and say what is read
+            row, other = (int(np.flatnonzero(m.to_numpy())[0]) for m in (name, number.notna()))
+            raise CommandError(
+                f"{path}: column 'agent' must hold integers >= 0; line {row + 2} has "
+                f"{str(frame['agent'].iloc[row])!r}, but line {other + 2} has "
+                f"{str(frame['agent'].iloc[other])!r}: number the agents 0..n-1 or name them "
+                "on every line (names in the agent column that look like numbers need "
+                "--adjacency FILE naming them)")
+        if name.any():  # names, not indices: a complete graph on them, in this order
+            # as text, as --adjacency reads them: pandas may have read a large file's
+            # chunks without a name as numbers ("007" as 7)
+            text = pd.read_csv(path, usecols=["agent"], dtype=str,
+                               encoding=text_encoding(path))["agent"].str.strip()
+            frame["agent"] = text.to_numpy()
+            # in the order of their first line; an empty field is refused below
+            agents = list(dict.fromkeys(text.dropna()))
     if agents is not None:
         order = {name: i for i, name in enumerate(agents)}
         codes = frame["agent"].astype("string").str.strip().map(order)
         shown = agents if len(agents) <= 10 else [*agents[:10], "..."]
-        bad_row(codes.isna(), "agent", f"the names of the --adjacency file's agents {shown}")
+        bad_row(codes.isna(), "agent", f"the names of the --adjacency file's agents {shown}"
+                if given else "an agent's name or index on every line")
         absent = [name for name in agents if order[name] not in set(codes)]
         if absent:
             raise CommandError(f"agents {absent[:10]} of --adjacency have no beliefs in {path}")
@@ -324,7 +371,7 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
         # warning below was not given and metrics.json said there were none
         marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
         adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
-    return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries
+    return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries, agents
 
 
 def _name_the_belief(exc: ValueError, X: Any, labels: list[Any]) -> None:
@@ -363,14 +410,29 @@ def _fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
     agent_names = None if frame is None else list(frame.index)
-    X, labels, adversaries = _read_transcripts(path, agent_names)
+    X, labels, adversaries, agent_names = _read_transcripts(path, agent_names)
     if agent_names is not None:
         adversaries = [agent_names[a] for a in adversaries]
+    if frame is None and agent_names is not None and args.graph not in (None, "complete"):
+        # --graph numbers its agents 0..n-1 (which name is a star's hub?)
+        raise CommandError(f"{path} names its agents ({agent_names[0]!r}, ...), but --graph "
+                           f"{args.graph} numbers them 0..n-1 as simulate does: names in the "
+                           "agent column need --adjacency FILE naming them (or no --graph: "
+                           "every agent may trust every other)")
     last = X.shape[1] - 1
-    if args.train_rounds is not None and args.train_rounds > last:
-        # fit_fj would say "train_rounds must be in ...", not naming the option
-        raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
-                           f"rounds 0..{last}), got {args.train_rounds}")
+    if args.train_rounds is not None and args.train_rounds >= last:
+        # R = last held out nothing and scored in-sample (scored_from 0), though the option
+        # promises later rounds; fit_fj's own message for R > last did not name the option
+        most = (f"must be at most {last - 1}" if last > 1 else "cannot hold any round out")
+        raise CommandError(f"--train-rounds {most}: it fits rounds 0..R and scores the later "
+                           f"ones, and the transcripts hold rounds 0..{last}; got "
+                           f"{args.train_rounds} (leave it out to fit all rounds, scored "
+                           "in-sample)")
+    if args.seed != 0 and args.graph not in ("er", "ba"):
+        given = (f"--graph {args.graph}" if args.graph is not None
+                 else "--adjacency" if frame is not None else "a complete graph")
+        print(f"prunus: warning: ignoring --seed {args.seed}: it draws a random --graph (er "
+              f"or ba), and {given} is not drawn", file=sys.stderr)
     if args.incremental and args.train_rounds is None:  # nothing held out to predict
         raise CommandError("--incremental predicts the rounds after --train-rounds R; give "
                            "--train-rounds (MAS-Cascade: 7)")
@@ -482,7 +544,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="multiplier on the trust others place in the adversary; "
                           "default %(default)s")
     sim.add_argument("--sleeper", type=at_least(0, int), default=0,
-                     help="benign rounds before attacking; default %(default)s")
+                     help="benign rounds before attacking, fewer than --rounds; default "
+                          "%(default)s")
     sim.add_argument("--rounds", type=at_least(1, int), default=10,
                      help="debate rounds after round 0; default %(default)s")
     sim.add_argument("--options", type=at_least(2, int), default=5,
@@ -506,7 +569,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
     fit.add_argument("data", type=existing_file,
                      help="CSV with [question,] round, agent, option, belief [, role] (as "
-                          "simulate writes) or .npy; one fit per question. Writes fits.csv "
+                          "simulate writes; agents numbered 0..n-1, or named and then taken "
+                          "in the order they first appear) or .npy; one fit per question. "
+                          "Writes fits.csv "
                           "(one row per question), agents.csv (gamma, alpha per agent and "
                           "question, their standard errors gamma_se, alpha_se and 95%% "
                           "intervals gamma_low, gamma_high, alpha_low, alpha_high, on the logit "
@@ -515,7 +580,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--per-agent", action="store_true",
                      help="fit gamma and alpha per agent (default: one pair shared by all agents)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,
-                     help="fit on rounds 0..R and score the later ones (default: fit all)")
+                     help="fit on rounds 0..R and score the later ones, so R is below the "
+                          "transcripts' last round (default: fit all rounds and score them "
+                          "in-sample)")
     fit.add_argument("--incremental", action="store_true",
                      help="with --train-rounds: score MAS-Cascade's incremental prediction "
                           "(each later round predicted from the observed one before it, the "

@@ -249,8 +249,9 @@ def test_fit_names_the_option_when_train_rounds_exceed_the_transcript(debate, tm
     argv = ["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--train-rounds", "12",
             "--out", str(tmp_path / "f")]
     assert main(argv) == 2
-    assert "--train-rounds must be at most 10 (the transcripts hold rounds 0..10), got 12" \
-        in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--train-rounds must be at most 9: it fits rounds 0..R" in err
+    assert "the transcripts hold rounds 0..10; got 12" in err
     assert not (tmp_path / "f").exists()
 
 
@@ -634,3 +635,80 @@ def test_fit_writes_95_percent_intervals_of_gamma_and_alpha(tmp_path, per_agent)
     kl = pd.read_csv(tmp_path / "kl" / "agents.csv")
     bounds = ["gamma_low", "gamma_high", "alpha_low", "alpha_high"]
     assert kl[["gamma_se", "alpha_se", *bounds]].isna().all().all()
+
+
+def test_fit_reads_the_named_agents_simulate_writes_without_adjacency(tmp_path, capsys):
+    # "column 'agent' must hold integers >= 0; line 2 has 'mod'": simulate --adjacency's
+    # transcripts could not be fitted without the file, though a complete graph needs none
+    path, names = _own_graph(tmp_path)
+    out = tmp_path / "sim"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "ann",
+                 "--questions", "1", "--rounds", "6", "--quiet", "--out", str(out)]) == 0
+    data = str(out / "trajectories.csv")
+    assert main(["fj", "fit", data, "--per-agent", "--quiet", "--out",
+                 str(tmp_path / "named")]) == 0
+    agents = pd.read_csv(tmp_path / "named" / "agents.csv")
+    assert agents["agent"].tolist() == names  # in the order simulate writes them
+    summary = json.loads((tmp_path / "named" / "metrics.json").read_text())
+    assert summary["agents"] == names and summary["graph"] == "complete"
+    assert summary["adversaries_in_data"] == ["ann"]
+    # the same fit as on the complete graph of those names given as --adjacency
+    complete = pd.DataFrame(1 - np.eye(5, dtype=int), index=names, columns=names)
+    complete.to_csv(tmp_path / "complete.csv")
+    assert main(["fj", "fit", data, "--adjacency", str(tmp_path / "complete.csv"),
+                 "--per-agent", "--quiet", "--out", str(tmp_path / "given")]) == 0
+    for name in ("agents.csv", "trust.csv", "fits.csv", "fit.json"):
+        assert (tmp_path / "named" / name).read_bytes() == \
+            (tmp_path / "given" / name).read_bytes(), name
+    # a topology numbered 0..n-1 cannot place named agents
+    assert main(["fj", "fit", data, "--graph", "star", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "--graph star numbers them 0..n-1" in err
+    assert "names in the agent column need --adjacency FILE naming them" in err
+
+
+def test_simulate_warns_of_adversary_settings_without_an_adversary(tmp_path, capsys):
+    # --adversary none with --persuasion 5 --adversary-gamma 0.1 --sleeper 3 ran silently
+    argv = ["fj", "simulate", "--adversary", "none", "--questions", "1", "--no-trajectories",
+            "--out", str(tmp_path / "o")]
+    assert main([*argv, "--persuasion", "5", "--adversary-gamma", "0.1", "--sleeper",
+                 "3"]) == 0
+    assert ("prunus: warning: ignoring --adversary-gamma, --persuasion and --sleeper: "
+            "adversary settings, and --adversary none places no adversary"
+            ) in capsys.readouterr().err
+    assert main([*argv, "--sleeper", "2"]) == 0
+    assert "ignoring --sleeper: adversary settings" in capsys.readouterr().err
+    assert main(argv) == 0  # none set: nothing to say
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_simulate_refuses_a_sleeper_that_never_attacks(tmp_path, capsys):
+    # --sleeper 10 --rounds 10: benign throughout (ASR 0), yet "adversary weight 0.6667"
+    argv = ["fj", "simulate", "--questions", "1", "--no-trajectories", "--rounds", "10"]
+    assert main([*argv, "--sleeper", "10", "--out", str(tmp_path / "o")]) == 2
+    assert ("--sleeper 10 must be less than --rounds 10: the adversary attacks from round "
+            "--sleeper on") in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main([*argv, "--sleeper", "9", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_fit_warns_that_seed_without_a_random_graph_is_ignored(debate, tmp_path, capsys):
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--per-agent"]
+    assert main([*argv, "--seed", "3", "--out", str(tmp_path / "a")]) == 0
+    assert ("prunus: warning: ignoring --seed 3: it draws a random --graph (er or ba), and "
+            "a complete graph is not drawn") in capsys.readouterr().err
+    assert main([*argv, "--graph", "star", "--seed", "3", "--out", str(tmp_path / "b")]) == 0
+    assert "ignoring --seed 3" in capsys.readouterr().err
+    assert main([*argv, "--graph", "ba", "--seed", "3", "--out", str(tmp_path / "c")]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_fit_refuses_train_rounds_that_leave_no_round_to_score(debate, tmp_path, capsys):
+    # --train-rounds 10 on rounds 0..10 held nothing out and scored in-sample (scored_from 0)
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--train-rounds", "10",
+                 "--out", str(tmp_path / "f")]) == 2
+    assert ("--train-rounds must be at most 9: it fits rounds 0..R and scores the later ones, "
+            "and the transcripts hold rounds 0..10; got 10") in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
