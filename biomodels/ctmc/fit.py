@@ -285,7 +285,7 @@ def data_log_likelihood(
     n_proposals: int = 2000,
     seed: int | None = 0,
 ) -> np.ndarray:
-    """Per-tumour log-likelihood: exact up to ``is_threshold`` events, importance-sampled above.
+    """Per-tumour log-likelihood: exact for small tumours or models, importance-sampled above.
 
     Parameters
     ----------
@@ -296,7 +296,9 @@ def data_log_likelihood(
         Binary (N, n) matrix.
     is_threshold
         Tumours with more events than this get the importance-sampling estimate; at most
-        ``MAX_SUBSET_EVENTS`` (25): the exact lattice needs ``2^k`` states per tumour.
+        ``MAX_SUBSET_EVENTS`` (25): the exact lattice needs ``2^k`` states per tumour. Not
+        used for a model of at most 12 events: every tumour's likelihood is then exact,
+        from the full state space (``2^n`` states, cheaper than sampling).
     n_proposals, seed
         Importance-sampling settings; ``seed=None`` is seed 0 (the estimate is the same on
         every call). Each tumour's estimate depends on its events and the seed alone, not on
