@@ -88,6 +88,31 @@ _EDGE_TARGET = ("target", "gene2")
 _EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
 
 
+class _Detect:
+    """Default of ``prior_from_edges(sign=...)``: find the sign column by its name."""
+
+    def __repr__(self) -> str:
+        return "<detected>"
+
+
+#: ``sign=`` not given: :func:`prior_from_edges` looks for the column as the CSV reader does
+_DETECT: Any = _Detect()
+
+
+def _sign_columns(columns: Sequence[Any], regulator: Any) -> list[Any]:
+    """Return the columns that may hold an edge list's signs, the preferred first.
+
+    The one rule for the CSV reader and :func:`prior_from_edges`: a column named (any case,
+    white space ignored) as in ``_EDGE_SIGN``, or BEELINE's ``Type`` when the regulator
+    column is ``Gene1`` and no such column exists.
+    """
+    lower = {str(c).strip().lower(): c for c in columns}
+    found = [lower[c] for c in _EDGE_SIGN if c in lower]
+    if not found and str(regulator).strip().lower() == "gene1" and "type" in lower:
+        found = [lower["type"]]  # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
+    return found
+
+
 def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one."""
     if not path.is_file():
@@ -107,9 +132,9 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
         # a square matrix whose genes include "source" and "target" (or "Tf", transferrin):
         # read as an edge list, it became an all-zero prior with only a warning
         return None
-    sign = next((lower[c] for c in _EDGE_SIGN if c in lower), None)
-    if sign is None and regulator == lower.get("gene1") and "type" in lower:
-        sign = lower["type"]  # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
+    # the first in the documented order (effect before weight): prior_from_edges refuses
+    # to choose, but a file read this way always took the first
+    sign = next(iter(_sign_columns(header, regulator)), None)
     try:
         # both as text: a target column read as numbers lost leading zeros ("0012" -> 12)
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
@@ -476,7 +501,7 @@ def prior_from_edges(
     *,
     regulator: str = "regulator",
     target: str = "target",
-    sign: str | None = None,
+    sign: str | None = _DETECT,
     genes: Sequence[str] | pd.Index | None = None,
 ) -> pd.DataFrame:
     """Build a signed gene x gene prior from a TF-target edge table.
@@ -489,10 +514,14 @@ def prior_from_edges(
     regulator, target
         Names of the columns that hold the regulator and the target gene.
     sign
-        Optional column with the mode of regulation: numbers (used as given: their sign is
-        the mode, their size a weight), booleans (True = activation) or words (``"+"``,
-        ``"-"``, ``"activation"``, ``"repression"``, ``"inhibition"``, ...). ``None``: every
-        edge is +1 (unsigned evidence).
+        Column with the mode of regulation: numbers (used as given: their sign is the mode,
+        their size a weight), booleans (True = activation) or words (``"+"``, ``"-"``,
+        ``"activation"``, ``"repression"``, ``"inhibition"``, ...). ``None``: every edge is
+        +1 (unsigned evidence). Not given: the column is found by its name as
+        :func:`align_prior` finds it in an edge-list CSV (``effect``, ``sign``, ``mode``,
+        ``mor``, ``weight`` or ``regulation``, any case; ``type`` when ``regulator`` is
+        ``gene1``), and without one every edge is +1; a table with two such columns is
+        refused (name the one to use).
     genes
         Genes of the result, in order (e.g. ``adata.var_names``). Edges naming other genes are
         dropped with a warning. ``None``: the sorted union of all genes in the table.
@@ -508,8 +537,8 @@ def prior_from_edges(
     Raises
     ------
     ValueError
-        If a named column is missing, the table is empty, a sign cannot be read, or no edge
-        is left among ``genes``.
+        If a named column is missing, the table is empty, a sign cannot be read, no edge is
+        left among ``genes``, or (``sign`` not given) two columns could hold the signs.
     TypeError
         If ``table`` is not a DataFrame.
 
@@ -520,9 +549,25 @@ def prior_from_edges(
     ...                       "mode": ["repression", "repression"]})
     >>> float(prior_from_edges(edges, sign="mode").loc["Pu.1", "Gata1"])
     -1.0
+    >>> float(prior_from_edges(edges).loc["Pu.1", "Gata1"])  # "mode" found by its name
+    -1.0
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    detected = sign is _DETECT
+    if detected:
+        # as the CSV reader finds it: a "sign" column was dropped, every repression read as
+        # an activation, where the same table saved as a CSV kept its signs
+        found = [c for c in _sign_columns(table.columns, regulator) if c not in (regulator,
+                                                                                  target)]
+        if len(found) > 1:
+            shown = " and ".join(repr(c) for c in found)
+            raise ValueError(
+                f"table has {len(found)} columns that could hold the mode of regulation, "
+                f"{shown}; pass sign= to name the one to use (e.g. sign={found[0]!r}), or "
+                "sign=None for an unsigned prior"
+            )
+        sign = found[0] if found else None
     needed = [regulator, target] + ([sign] if sign is not None else [])
     absent = [c for c in needed if c not in table.columns]
     if absent:
@@ -538,7 +583,13 @@ def prior_from_edges(
     # which matched no gene of the data
     regs = table[regulator].astype(str).str.strip().to_numpy()
     tgts = table[target].astype(str).str.strip().to_numpy()
-    weights = _signs(table[sign], sign) if sign is not None else np.ones(len(table))
+    try:
+        weights = _signs(table[sign], sign) if sign is not None else np.ones(len(table))
+    except ValueError as err:
+        if not detected:
+            raise
+        raise ValueError(f"{err} (column {sign!r} was taken as the sign column by its name; "
+                         "pass sign=None for an unsigned prior)") from err
     edges = pd.DataFrame({"regulator": regs, "target": tgts, "weight": weights})
     if genes is None:
         index = pd.Index(sorted(set(regs) | set(tgts)))

@@ -120,7 +120,10 @@ def test_prior_from_edges_rebuilds_krumsiek11():
         table, regulator="tf", target="tgt", sign="weight", genes=list(truth.index)
     )
     pd.testing.assert_frame_equal(prior, truth, check_names=False)
-    unsigned = prior_from_edges(table, regulator="tf", target="tgt")
+    # the "weight" column is found by its name: sign=None asks for unsigned evidence
+    assert prior_from_edges(table, regulator="tf", target="tgt").equals(
+        prior_from_edges(table, regulator="tf", target="tgt", sign="weight"))
+    unsigned = prior_from_edges(table, regulator="tf", target="tgt", sign=None)
     assert sorted(unsigned.index) == sorted(truth.index)
     assert set(np.unique(unsigned.to_numpy())) == {0.0, 1.0}
     assert unsigned.loc["Cebpa", "Pu.1"] == 1.0
@@ -158,10 +161,40 @@ def test_prior_from_edges_bad_input():
         prior_from_edges(table.iloc[:0], regulator="tf")
     with pytest.raises(ValueError, match="no edge of the table"), pytest.warns(
             UserWarning, match=r"edges naming 2 gene\(s\) outside `genes` are dropped: a, b$"):
-        prior_from_edges(table, regulator="tf", genes=["q", "r"])
+        prior_from_edges(table, regulator="tf", sign=None, genes=["q", "r"])
     missing = pd.DataFrame({"regulator": ["a", None], "target": ["b", "c"]})
     with pytest.raises(ValueError, match="missing genes"):
         prior_from_edges(missing)
+
+
+def test_prior_from_edges_finds_the_sign_column_as_the_csv_reader_does(tmp_path):
+    # a "sign" column was dropped without a word: every repression became an activation,
+    # where the same table saved as a CSV (the CLI's --prior, align_prior(path)) kept it
+    edges = pd.DataFrame({"regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
+                          "sign": [-1, -1]})
+    assert prior_from_edges(edges).loc["Pu.1", "Gata1"] == -1.0
+    edges.to_csv(tmp_path / "edges.csv", index=False)
+    read = align_prior(tmp_path / "edges.csv", ["Gata1", "Pu.1"])
+    pd.testing.assert_frame_equal(prior_from_edges(edges), read)
+    # any case, and BEELINE's Type with Gene1, as in a CSV
+    beeline = pd.DataFrame({"Gene1": ["a"], "Gene2": ["b"], "Type": ["-"]})
+    assert prior_from_edges(beeline, regulator="Gene1", target="Gene2").loc["a", "b"] == -1.0
+    # an explicit argument wins: another column, or none (unsigned evidence)
+    edges["w"] = [2.0, 3.0]
+    assert prior_from_edges(edges, sign="w").loc["Pu.1", "Gata1"] == 3.0
+    assert prior_from_edges(edges, sign=None).loc["Pu.1", "Gata1"] == 1.0
+    # two candidates: refused, naming both and the argument that chooses
+    edges["Weight"] = [0.5, 0.5]
+    with pytest.raises(ValueError, match=r"'sign' and 'Weight'; pass sign="):
+        prior_from_edges(edges)
+    assert prior_from_edges(edges, sign="Weight").loc["Pu.1", "Gata1"] == 0.5
+    # a found column that holds no signs says how to leave it out
+    words = pd.DataFrame({"regulator": ["a"], "target": ["b"], "mode": ["ChIP-seq"]})
+    with pytest.raises(ValueError, match=r"taken as the sign column.*sign=None"):
+        prior_from_edges(words)
+    # without such a column: unsigned, as before
+    plain = pd.DataFrame({"regulator": ["a"], "target": ["b"], "score": [-4.0]})
+    assert prior_from_edges(plain).loc["a", "b"] == 1.0
 
 
 def test_rank_prior_first_orders_the_prior_support_then_the_rest():
