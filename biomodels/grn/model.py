@@ -353,9 +353,14 @@ class GRNModel:
         span = hi - lo
         const = span <= 0
         if const.any():
+            # the first ten and how many in all: the list was cut at ten without a word (as
+            # cascade's first_labels shows labels; core has no such helper)
+            flat = genes[const].tolist()
+            shown = "[" + ", ".join(map(repr, flat[:10])) + (", ...]" if len(flat) > 10
+                                                             else "]")
             warnings.warn(
-                f"genes with constant expression are kept but carry no signal: "
-                f"{genes[const].tolist()[:10]}", UserWarning, stacklevel=user_stacklevel())
+                f"genes with constant expression are kept but carry no signal ({len(flat)} "
+                f"of {len(genes)} genes): {shown}", UserWarning, stacklevel=user_stacklevel())
         span = np.where(const, 1.0, span)
         self.genes = genes
         self.time_key = time_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -790,6 +791,20 @@ def test_a_validation_fraction_near_one_keeps_a_training_pair():
     m = GRNModel(ad, time_key="time", n_hidden=2)
     m.train(1, pruning="none", val_fraction=0.9, method="rk4", step_size=0.5, progress=False)
     assert (m.settings["n_pairs_train"], m.settings["n_pairs_val"]) == (1, 1)
+
+
+def test_the_constant_gene_warning_says_how_many_and_that_the_list_is_cut():
+    # all 12 genes constant: the warning named 10 of them, with no count and no "..."
+    genes = [f"g{i}" for i in range(12)]
+    ad = AnnData(np.zeros((4, 12)), obs=pd.DataFrame({"time": [0.0, 1.0, 2.0, 3.0]},
+                                                      index=list("abcd")))
+    ad.var_names = genes
+    listed = re.escape(repr(genes[:10])[:-1] + ", ...]")
+    with pytest.warns(UserWarning, match=r"no signal \(12 of 12 genes\): " + listed + "$"):
+        GRNModel(ad, time_key="time", n_hidden=2)
+    ad.X[1:, 2:] = 1.0  # two constant genes: all named, no "..."
+    with pytest.warns(UserWarning, match=r"no signal \(2 of 12 genes\): \['g0', 'g1'\]$"):
+        GRNModel(ad, time_key="time", n_hidden=2)
 
 
 @pytest.fixture(scope="module")
