@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from core.cli import (
     CommandError,
@@ -44,6 +44,10 @@ DEMO_DEFAULTS: dict[str, Any] = {
     "plain_hidden": 11,  # the fit without a prior that the demo ranks within the prior
 }
 _RANKING_METRICS = ("auroc", "auprc", "auprc_ratio", "epr")
+#: Fewest one-step pairs behind the printed held-out R^2 that pass without a warning: below
+#: ten, one pair moves its sums of squares by a tenth or more (and the pairs of one held-out
+#: trajectory are not independent), so the number is noise (3 cells: "R^2 0.480" from 1 pair)
+_FEW_HELD_OUT = 10
 
 #: GRNModel's arguments that ``prunus grn fit`` sets, and its options: the library names
 #: its arguments (``time_key='t' is not a column``), which a user of the command line
@@ -144,6 +148,20 @@ def _fit_run(args: argparse.Namespace) -> int:
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
         raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
+    if args.prior is None:
+        # options that only say how a prior is used ran without a word; a --prior-weight
+        # below 1 is refused by the fit itself ("needs a prior network")
+        given = [f"{flag} {value}" for flag, value in (
+            ("--prior-scaling", args.prior_scaling),
+            ("--prior-weight", None if args.prior_weight is None or args.prior_weight < 1
+             else f"{args.prior_weight:g}")) if value is not None]
+        if given:
+            print(f"prunus: warning: ignoring {' and '.join(given)}: they say how the "
+                  "prior is used, and no --prior was given", file=sys.stderr)
+    # None: not given (so that only an option the user typed is reported as ignored)
+    prior_scaling: Literal["max", "sign"] = (
+        "sign" if args.prior_scaling is None else args.prior_scaling)
+    prior_weight = 1.0 if args.prior_weight is None else args.prior_weight
     if args.layer is None and adata.X is None:  # GRNModel's message names its layer=
         raise CommandError(f"{str(args.data)!r} has no X; pass --layer KEY, one of "
                            f"{_layer_names(adata)}")
@@ -155,9 +173,14 @@ def _fit_run(args: argparse.Namespace) -> int:
             layer=args.layer, prior=args.prior, n_hidden=args.hidden, seed=args.seed,
         )
     if args.truth is not None:  # check it before a long fit
+        from biomodels.grn.evaluate import evaluate
         from biomodels.grn.prior import align_prior
 
         truth = align_prior(Path(args.truth), model.genes, name="truth", complete=True)
+        # scored against itself, with evaluate's own checks: a truth without an edge among
+        # the data's genes failed only after the whole fit ("at least one edge and one
+        # non-edge"), leaving nothing but the checkpoint
+        evaluate(truth, truth)
     # a rerun of an interrupted command picks up where it stopped
     checkpoint = Path(args.out) / "checkpoint.pt"
     if checkpoint.exists():
@@ -180,8 +203,8 @@ def _fit_run(args: argparse.Namespace) -> int:
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
             model.train(args.epochs, pruning=args.pruning, method=method,
-                        step_size=step, prior_weight=args.prior_weight,
-                        prior_scaling=args.prior_scaling, progress=not args.quiet,
+                        step_size=step, prior_weight=prior_weight,
+                        prior_scaling=prior_scaling, progress=not args.quiet,
                         checkpoint=checkpoint, lr=args.lr, batch_size=args.batch_size)
         except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
             raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
@@ -225,6 +248,15 @@ def _fit_run(args: argparse.Namespace) -> int:
     checkpoint.unlink(missing_ok=True)
     print(f"held-out one-step R^2 {model.fit_summary['r2']:.3f} (fraction of the changes "
           "between consecutive observations that the model explains)")
+    # the pairs the R^2 was measured on: the held-out ones, or the training pairs when none
+    # could be held out (GRNModel.train's rule)
+    held = model.settings["n_pairs_val"] or model.settings["n_pairs_train"]
+    if held < _FEW_HELD_OUT:
+        where = "held-out" if model.settings["n_pairs_val"] else "training (none held out)"
+        print(f"prunus: warning: the held-out R^2 rests on {held} {where} one-step pair"
+              f"{'s' * (held != 1)} (fewer than {_FEW_HELD_OUT}): too few to measure the fit; "
+              "more cells, time points or trajectories give a held-out set that counts",
+              file=sys.stderr)
     if truth is not None:  # the numbers a user passed --truth for, not only a file name
         metrics = info["metrics"]
         print("against the truth: " + ", ".join(
@@ -290,12 +322,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="true network (a matrix or edge list, as the prior) to score against")
     fit.add_argument("--hidden", type=at_least(1, int), default=FIT_DEFAULTS["n_hidden"],
                      help="hidden units per branch (default: %(default)s; the demo: 64)")
-    fit.add_argument("--prior-weight", type=probability, default=1.0, metavar="LAMBDA",
+    fit.add_argument("--prior-weight", type=probability, default=None, metavar="LAMBDA",
                      help="PHOENIX soft prior: loss = LAMBDA * MSE + (1 - LAMBDA) * prior "
                      "MSE (default 1: prior used by pruning only). With small time steps "
                      "the data MSE is tiny, so LAMBDA must be close to 1 (the demo: 0.9997); "
                      "the printed held-out R^2 shows whether the data still count")
-    fit.add_argument("--prior-scaling", choices=["sign", "max"], default="sign",
+    fit.add_argument("--prior-scaling", choices=["sign", "max"], default=None,
                      help="how the prior's entries are used, by DASH's prior scores and by "
                      "the soft prior's targets: their signs (default) or their values (the "
                      "soft prior divides them by the largest)")

@@ -322,6 +322,67 @@ def test_grn_without_a_command_prints_its_own_help(capsys):
     assert "usage: prunus grn" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("default::UserWarning")  # shown, as the command shows them
+def test_a_truth_without_edges_among_the_data_genes_fails_before_training(files, capsys,
+                                                                          monkeypatch):
+    # it failed only after the whole fit ("at least one edge and one non-edge"), leaving
+    # nothing but the checkpoint of hours of training
+    from biomodels.grn.model import GRNModel
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the fit started")
+
+    monkeypatch.setattr(GRNModel, "train", no_training)
+    (files / "t_bad.csv").write_text("regulator,target\nFOO,BAR\n")
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--truth", str(files / "t_bad.csv"),
+               "--epochs", "2", "--quiet", "--out", str(files / "bad_truth")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "prunus: warning: 2 gene(s) of the truth are not in the data" in err
+    assert err.splitlines()[-1] == (
+        "prunus: error: truth must have at least one edge and one non-edge between distinct "
+        "genes (found 0 edges among 56 pairs)")
+    assert not (files / "bad_truth").exists()
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_prior_options_without_a_prior_are_reported_as_ignored(files, capsys):
+    # --prior-scaling max without --prior ran without a word (--pruning dash is refused)
+    base = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--trajectory-key",
+            "trajectory", "--epochs", "1", "--hidden", "2", "--quiet"]
+    assert main([*base, "--prior-scaling", "max", "--prior-weight", "1",
+                 "--out", str(files / "ignored")]) == 0
+    assert ("prunus: warning: ignoring --prior-scaling max and --prior-weight 1: they say how "
+            "the prior is used, and no --prior was given") in capsys.readouterr().err
+    # only what was typed: the defaults say nothing, and with a prior nothing is ignored
+    assert main([*base, "--out", str(files / "plain_defaults")]) == 0
+    assert "ignoring" not in capsys.readouterr().err
+    assert main([*base, "--prior", str(files / "prior.csv"), "--pruning", "none",
+                 "--prior-scaling", "max", "--out", str(files / "with_prior")]) == 0
+    assert "ignoring" not in capsys.readouterr().err
+    # a weight below 1 stays the one error it was
+    assert main([*base, "--prior-weight", "0.5", "--out", str(files / "bad")]) == 2
+    assert capsys.readouterr().err == (
+        "prunus: error: --prior-weight < 1 needs a prior network\n")
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_a_held_out_r2_of_a_few_pairs_is_flagged(files, tmp_path, capsys):
+    # 3 cells, 2 one-step pairs: "held-out R^2 0.480" from one pair, without a word
+    adata = ad.read_h5ad(files / "data.h5ad")
+    first = adata.obs["trajectory"] == adata.obs["trajectory"].iloc[0]
+    adata[first][:3].copy().write_h5ad(tmp_path / "tiny.h5ad")
+    assert main(["grn", "fit", str(tmp_path / "tiny.h5ad"), "--time-key", "time",
+                 "--epochs", "1", "--hidden", "2", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert "held-out one-step R^2" in captured.out
+    assert ("prunus: warning: the held-out R^2 rests on 1 held-out one-step pair (fewer than "
+            "10): too few to measure the fit") in captured.err
+    settings = ad.read_h5ad(tmp_path / "o" / "result.h5ad").uns["grn"]["settings"]
+    assert (settings["n_pairs_train"], settings["n_pairs_val"]) == (1, 1)
+
+
 def test_fit_rejects_missing_input(files, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["grn", "fit", str(files / "missing.h5ad"), "--time-key", "t", "--out", "x"])
