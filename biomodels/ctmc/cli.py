@@ -5,7 +5,9 @@
 rates), ``DIR/metrics.json`` (held-out log-likelihood per tumour by 5-fold CV, with the
 independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``. ``--weights
 COLUMN`` (with ``--l1``) reads a deduplicated cohort: that column counts the tumours of each
-row (``CTMC.fit(sample_weight=...)``).
+row (``CTMC.fit(sample_weight=...)``). ``--restarts N`` adds N fits from random starts to
+each fit (the final one and every fold's), keeping the best (``CTMC.fit(restarts=N)``);
+``metrics.json`` then records the final fit's starts under ``restarts``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from core.cli import (
 #: messages name the arguments (``method='exact': ... Use method='mcmc'``), which stay as
 #: they are for Python users; the command rewords them. Options with choices show the
 #: value as it is typed (``--method mcmc``).
-_OPTIONS = {"method": "--method", "l1": "--l1"}
+_OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts"}
 _CHOICES = {"method"}
 
 
@@ -88,6 +90,7 @@ def _fit(args: argparse.Namespace) -> int:
             model.fit(
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
+                restarts=args.restarts,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -111,8 +114,9 @@ def _fit(args: argparse.Namespace) -> int:
     for test in folds:
         train = np.setdiff1d(np.arange(len(x_cv)), test)
         if cv_done is None:
+            # the restarts of the final fit, as the cross-validation's fold fits get them
             res = fit_theta(x_cv[train], l1=model.l1, method=args.method, seed=args.seed,
-                            progress=not args.quiet)
+                            progress=not args.quiet, restarts=args.restarts)
             fold_theta = torch.as_tensor(_heldout_theta(res.theta, len(train)))
             held.append(float(data_log_likelihood(fold_theta, x_cv[test]).mean()))
         # base rates floored as in the cross-validation: an event absent from the training
@@ -147,6 +151,8 @@ def _fit(args: argparse.Namespace) -> int:
         # orderings
         optimality=model.fit_info["optimality"],
     )
+    if "restarts" in model.fit_info:  # only with --restarts: the objective of every start
+        metrics["restarts"] = model.fit_info["restarts"]
     if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
         metrics["weights"] = args.weights
         metrics["total_weight"] = model.fit_info["total_weight"]
@@ -229,7 +235,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and --l1 as the cohort with repeated rows; metrics.json then gives the total_weight "
         "(the number of tumours). metrics.json's optimality is the fit's first-order "
         "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null "
-        "where MCMC sampled orderings).",
+        "where MCMC sampled orderings). The L1 problem has several local optima: --restarts N "
+        "fits from N random starts besides the default one and keeps the best; metrics.json's "
+        "restarts then lists the penalised objective of every start.",
     )
     fit.add_argument(
         "data",
@@ -265,6 +273,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of folds and MCMC chains (default 0)")
     fit.add_argument("--folds", metavar="K", type=at_least(2, int), default=5,
                      help="cross-validation folds (default 5)")
+    fit.add_argument("--restarts", metavar="N", type=at_least(0, int), default=0,
+                     help="extra fits from random starts (seeded by --seed), the best "
+                     "penalised likelihood kept, for the final fit and every fold's; each "
+                     "costs about one more fit; needs an exact method, not MCMC (default 0)")
     fit.add_argument("--out", metavar="DIR", required=True, type=output_folder,
                      help="output folder (created if missing)")
     # a cross-validation over hundreds of events runs for hours: show where it is

@@ -192,6 +192,7 @@ class CTMC:
         progress: bool = False,
         checkpoint: str | os.PathLike[str] | None = None,
         sample_weight: Any | None = None,
+        restarts: int = 0,
         **fit_kwargs: Any,
     ) -> CTMC:
         """Fit theta by L1-penalised maximum likelihood.
@@ -233,6 +234,13 @@ class CTMC:
             cohort (unique genotypes + counts): fits as the cohort with repeated rows (see
             :func:`~biomodels.ctmc.fit.fit_theta`). Needs ``l1``: the cross-validation
             splits tumours, not weights.
+        restarts
+            Extra fits from random starts, the one with the best penalised objective kept
+            (see :func:`~biomodels.ctmc.fit.fit_theta`; default 0, one fit). When ``l1`` is
+            chosen by cross-validation every fold fit uses them too, so that the strengths
+            are compared as the final fit is made: the cross-validation then costs
+            ``restarts + 1`` times as much. Needs exact gradients (ValueError where MCMC
+            samples orderings). ``fit_info["restarts"]`` records the final fit's starts.
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
             ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
@@ -243,6 +251,9 @@ class CTMC:
             ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set;
             ``fit_info["optimality"]`` is the fit's first-order optimality
             (:attr:`~biomodels.ctmc.fit.FitResult.optimality`, None for noisy MCMC gradients).
+            With ``restarts > 0``, ``fit_info["restarts"]`` is
+            :attr:`~biomodels.ctmc.fit.FitResult.restarts` (``"objectives"`` of every start,
+            the ``"best"`` one, ...); the key is absent without restarts.
         """
         if event_names is not None and (
             isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData"
@@ -273,6 +284,11 @@ class CTMC:
             progress=progress,
             **fit_kwargs,
         )
+        # checked before any fold fit; passed on only when asked for, so that a fit without
+        # restarts (and its cross-validation checkpoint's settings) is as before the option
+        restarts = check_count("restarts", restarts, at_least=0)
+        if restarts:
+            kwargs["restarts"] = restarts
         cv_scores: dict[float, list[float]] = {}
         if sample_weight is not None and l1 is None:
             # the folds would split deduplicated rows, i.e. whole groups of tumours
@@ -306,6 +322,8 @@ class CTMC:
             # checked it: a whole number >= 0 or None)
             seed=None if seed is None else int(seed),
         )
+        if res.restarts is not None:  # added only with restarts: a default fit's keys stay
+            self.fit_info["restarts"] = dict(res.restarts)
         return self
 
     def cross_validate(

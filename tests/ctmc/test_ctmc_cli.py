@@ -460,3 +460,40 @@ def test_cli_weights_on_a_file_of_counts_alone_says_there_is_no_event(tmp_path, 
                  "--out", str(tmp_path / "o")]) == 2
     assert capsys.readouterr().err == (f"prunus: error: --weights count: {path} has no event "
                                        "column besides 'count'\n")
+
+
+def test_cli_restarts_write_the_objective_of_every_start(tmp_path, capsys):
+    path, _ = _cohort(tmp_path)
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet"]
+    assert main([*argv, "--restarts", "2", "--out", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    record = metrics["restarts"]
+    assert len(record["objectives"]) == 3 and 0 <= record["best"] <= 2
+    assert record == CTMC.load(tmp_path / "r" / "model.json").fit_info["restarts"]
+    assert max(record["objectives"]) == pytest.approx(metrics["penalised_loglik_per_tumour"],
+                                                      abs=1e-9)
+    # without the option metrics.json has no such key (the default run is as before)
+    assert main([*argv, "--out", str(tmp_path / "d")]) == 0
+    assert "restarts" not in json.loads((tmp_path / "d" / "metrics.json").read_text())
+    capsys.readouterr()
+    for bad, message in (("-1", "must be >= 0"), ("1.5", "")):
+        with pytest.raises(SystemExit) as err:
+            main([*argv, "--restarts", bad, "--out", str(tmp_path / "n")])
+        assert err.value.code == 2
+        assert f"argument --restarts: {message}" in capsys.readouterr().err
+
+
+def test_cli_restarts_with_mcmc_orderings_name_the_options(tmp_path, capsys):
+    # tumours of >= 8 events: --method mcmc samples their orderings, whose objective is an
+    # estimate, so the starts cannot be compared; refused before any fit, naming the options
+    x = np.eye(20, 9, dtype=int)
+    x[:4] = 1
+    path = tmp_path / "big.csv"
+    pd.DataFrame(x, columns=[f"e{i}" for i in range(9)]).to_csv(path, index=False)
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--method", "mcmc", "--restarts", "1",
+            "--folds", "2", "--quiet", "--out", str(tmp_path / "m")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: --restarts 1 needs exact objective values")
+    assert "--method mcmc" in err and "restarts=" not in err
+    assert not (tmp_path / "m").exists()

@@ -1154,3 +1154,102 @@ def test_fit_distribution_takes_a_single_precision_distribution():
         assert res.theta.shape == (5, 5)
     with pytest.raises(ValueError, match="atol=1e-08"):
         fit_distribution(p32.double(), l1=0.0, max_steps=5)
+
+
+def _case_two_optima():
+    # the exact distribution of a random 5-event theta from which the default (independence)
+    # start converges (optimality < 1e-8) to a theta 3.3 away, 4e-5 below the true optimum
+    rng = np.random.default_rng(4)
+    rng.uniform(-1.5, 1.5, (3, 3))  # drawn and discarded: the theta below is the next draw
+    theta = rng.uniform(-1.5, 1.5, (5, 5))
+    return theta, state_distribution(torch.as_tensor(theta)).numpy()
+
+
+def test_restarts_find_the_better_optimum_that_the_default_start_misses():
+    from biomodels.ctmc import fit_distribution
+
+    theta, p = _case_two_optima()
+    settings = dict(l1=0.0, tol=0.0, max_steps=1000)
+    default = fit_distribution(p, **settings)
+    assert default.optimality < 1e-7 and np.abs(default.theta - theta).max() > 1
+    res = fit_distribution(p, restarts=2, seed=0, **settings)
+    assert np.abs(res.theta - theta).max() < 1e-4 and res.optimality < 1e-7
+    record = res.restarts
+    objectives = record["objectives"]
+    assert len(objectives) == 3 and record["best"] != 0
+    # start 0 is the default fit; the returned one scores the true theta's objective
+    assert objectives[0] == pytest.approx(default.history[-1], abs=1e-12)
+    best = float(p @ data_log_likelihood(torch.as_tensor(theta), _all_states(5)))
+    assert objectives[record["best"]] == max(objectives) == pytest.approx(best, abs=1e-9)
+    assert max(objectives) - objectives[0] > 3e-5
+    assert record["theta_distance"][record["best"]] == 0
+    assert record["theta_distance"][0] > 1
+    assert "best of 3 starts" in repr(res)
+
+
+def test_restarts_zero_is_the_fit_without_restarts():
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=2), 150, seed=3).X
+    for settings in (dict(l1=0.01), dict(l1=0.01, optimizer="adam", max_steps=30),
+                     dict(l1=0.01, sparsity="mirror", max_steps=30)):
+        plain = fit_theta(x, **settings)
+        zero = fit_theta(x, restarts=0, seed=7, **settings)  # the seed draws nothing then
+        np.testing.assert_array_equal(zero.theta, plain.theta)
+        assert zero.history == plain.history and zero.n_steps == plain.n_steps
+        assert zero.optimality == plain.optimality and zero.restarts is None
+    model, plain_model = CTMC().fit(x, l1=0.01, restarts=0), CTMC().fit(x, l1=0.01)
+    np.testing.assert_array_equal(model.theta, plain_model.theta)
+    assert model.fit_info == plain_model.fit_info and "restarts" not in model.fit_info
+
+
+def test_ctmc_fit_records_the_restarts_and_cross_validates_with_them(tmp_path, monkeypatch):
+    import biomodels.ctmc.crossval
+
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 120, seed=3).X
+    fold_fit, asked = biomodels.ctmc.crossval.fit_theta, []
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("restarts", 0))
+        return fold_fit(*args, **kwargs)
+
+    monkeypatch.setattr(biomodels.ctmc.crossval, "fit_theta", spy)
+    model = CTMC().fit(x, l1_grid=[0.01, 0.05], folds=2, restarts=2, seed=1)
+    assert asked == [2] * 4  # every fold fit, as the final fit
+    record = model.fit_info["restarts"]
+    assert len(record["objectives"]) == 3 and record["objectives"][record["best"]] == max(
+        record["objectives"])
+    # the objective recorded is the returned theta's penalised mean log-likelihood
+    off = model.theta - np.diag(np.diag(model.theta))
+    want = model.log_likelihood(x).mean() - model.l1 * np.abs(off).sum()
+    assert max(record["objectives"]) == pytest.approx(want, abs=1e-9)
+    # the same seed gives the same starts; the record survives save and load
+    again = CTMC().fit(x, l1=model.l1, restarts=2, seed=1)
+    assert again.fit_info["restarts"] == record
+    assert CTMC.load(model.save(tmp_path / "m.json")).fit_info["restarts"] == record
+
+
+@pytest.mark.parametrize(("restarts", "error", "match"), [
+    (-1, ValueError, "restarts: expected an integer >= 0, got -1"),
+    (1.5, TypeError, "restarts: expected an integer >= 0, got 1.5"),
+    (True, TypeError, "restarts: expected an integer >= 0, got True"),
+    ("2", TypeError, "restarts: expected an integer >= 0, got '2'"),
+    (None, TypeError, "restarts: expected an integer >= 0, got None"),
+])
+def test_restarts_must_be_a_whole_number_of_at_least_zero(restarts, error, match):
+    from biomodels.ctmc import fit_distribution
+
+    x = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    with pytest.raises(error, match=match):
+        fit_theta(x, l1=0.01, restarts=restarts)
+    with pytest.raises(error, match=match):
+        CTMC().fit(x, l1=0.01, restarts=restarts)
+    with pytest.raises(error, match=match):
+        fit_distribution(np.full(4, 0.25), l1=0.01, restarts=restarts)
+
+
+def test_restarts_are_refused_where_mcmc_samples_the_objective():
+    x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 60, seed=3).X
+    with pytest.raises(ValueError, match=r"restarts=2 needs exact objective values"):
+        fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=1, restarts=2)
+    # tumours below mcmc_threshold get the exact lattice: the objective is exact there
+    res = fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=20, restarts=1)
+    assert len(res.restarts["objectives"]) == 2
