@@ -340,7 +340,9 @@ def not_utf8_text(err: UnicodeDecodeError) -> str:
         if data.startswith(magic):
             return f"not a text table but {kind}; expected CSV or TSV text"
     if b"\0" in data[:4096]:
-        return "not a text table but a binary file (it has NUL bytes); expected CSV or TSV text"
+        # UTF-16 text without its byte-order mark has them too
+        return ("not a text table but a binary file (it has NUL bytes), or UTF-16 text "
+                f"without a byte-order mark; expected CSV or TSV text: {advice}")
     bad = err.object[err.start : err.start + 1].hex()
     return (f"not UTF-8 text (it has byte 0x{bad}: Latin-1 or Windows-1252, as older "
             f'Excel\'s "CSV" saves names with accents?); {advice}')

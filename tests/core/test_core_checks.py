@@ -118,4 +118,14 @@ def test_a_binary_file_given_for_a_table_is_named_for_what_it_is(head, kind):
     except UnicodeDecodeError as err:
         said = not_utf8_text(err)
     assert said.startswith(f"not a text table but {kind}") and "Latin-1" not in said
-    assert said.endswith("expected CSV or TSV text")
+    assert "expected CSV or TSV text" in said
+
+
+def test_utf16_text_without_its_byte_order_mark_is_not_called_only_binary():
+    from core.checks import not_utf8_text
+
+    try:
+        "A,B\u00e9\n1,0\n".encode("utf-16-le").decode("utf-8")
+    except UnicodeDecodeError as err:
+        said = not_utf8_text(err)
+    assert "UTF-16 text without a byte-order mark" in said and "CSV UTF-8" in said
