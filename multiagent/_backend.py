@@ -24,10 +24,46 @@ def square_frame(W: Any, name: str, order: Sequence[Hashable] | None = None) -> 
     :func:`core.frames.square_frame_values` (``order``: the agents of the matrix this one
     goes with, e.g. the adjacency a trust frame multiplies).
     """
+    refuse_graph(W, name)  # every matrix argument of the FJ code passes here
     if not is_dataframe(W):
         return W
     return square_frame_values(W, name, order, kind="agent", rows_are="listeners",
                                cols_are="speakers")[0]
+
+
+def refuse_graph(x: Any, name: str) -> None:
+    """Raise ``TypeError`` naming ``name`` when ``x`` is a networkx graph, not a matrix.
+
+    :func:`multiagent.make_graph` returns a graph, and passing it where a matrix is expected
+    failed far away ("array must be at least 2-d", "got shape (4,)": ``np.asarray`` of a
+    graph is the vector of its nodes).  networkx is looked up in ``sys.modules`` rather than
+    imported: a graph exists only once it is imported.
+
+    Parameters
+    ----------
+    x
+        The value passed as ``name``.
+    name
+        The argument name, for the message (``"W"`` adds how to build a model from a graph).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is a networkx graph (``nx.Graph`` or a subclass: directed, multi).
+    """
+    nx = sys.modules.get("networkx")
+    if nx is None or not isinstance(x, nx.Graph):
+        return
+    # multiagent.adjacency, not nx.to_numpy_array: it follows the models' convention for a
+    # directed graph (edge j -> i gives A_ij, i hears j), which to_numpy_array transposes
+    conv = ("multiagent.adjacency(G) (A_ij > 0 when agent i hears agent j; nodes 0..n-1, "
+            "see multiagent.make_graph)")
+    fix = f"pass {conv}"
+    if name == "W":
+        fix = (f"build the model with FriedkinJohnsen.from_adjacency(A, gamma, alpha), which "
+               f"row-normalises A = {conv}")
+    raise TypeError(f"{name}: expected an (n, n) matrix, got a networkx {type(x).__name__}; "
+                    f"{fix}")
 
 
 def backend_of(W: Any) -> Backend:

@@ -173,6 +173,15 @@ class FriedkinJohnsen:
         conjugate gradient.  ``None`` detects it on first use (``d`` = 1 or the row
         counts); :meth:`from_adjacency` sets it exactly.
 
+    Raises
+    ------
+    TypeError
+        If ``W`` is a networkx graph: build the model with
+        ``FriedkinJohnsen.from_adjacency(multiagent.adjacency(G), gamma, alpha)``.
+    ValueError
+        If ``W`` is not square, has negative or non-finite entries, or rows that do not
+        sum to 1 (unless ``normalise``), or ``gamma`` / ``alpha`` are outside ``[0, 1]``.
+
     Notes
     -----
     Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
@@ -277,6 +286,12 @@ class FriedkinJohnsen:
         FriedkinJohnsen
             The model; when ``adjacency`` is symmetric and ``trust`` is None, the
             equilibrium is solved by conjugate gradient.
+
+        Raises
+        ------
+        TypeError
+            If ``adjacency`` or ``trust`` is a networkx graph: pass
+            :func:`multiagent.adjacency` of it.
         """
         labels = bk.frame_labels(adjacency)
         adjacency = bk.square_frame(adjacency, "adjacency")  # read by label, not position

@@ -679,7 +679,8 @@ def fit_fj(
         ``(T + 1, n, K)`` beliefs per round and agent.
     adjacency
         ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
-        agent's neighbours.
+        agent's neighbours.  A matrix: a networkx graph raises ``TypeError`` (pass
+        :func:`multiagent.adjacency` of it).
     per_agent
         One ``gamma``/``alpha`` per agent instead of one shared pair.
     learn_trust

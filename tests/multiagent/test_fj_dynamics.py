@@ -204,6 +204,33 @@ def test_networkx_graph_input():
     np.testing.assert_allclose(M.sum(1), 1, atol=1e-12)
 
 
+@pytest.mark.parametrize("graph", [nx.complete_graph(4), nx.DiGraph(nx.complete_graph(4)),
+                                   nx.MultiGraph(nx.complete_graph(4))])
+def test_a_networkx_graph_for_a_matrix_raises_a_type_error_naming_the_fix(graph):
+    # before: "array must be at least 2-d" / "W must be a square (n, n) matrix, got shape
+    # (4,)" (np.asarray of a graph is its node list), naming neither the slip nor the fix
+    from multiagent import TrustAdaptiveDefense, classic_fj, disagreement
+
+    A = np.ones((4, 4)) - np.eye(4)
+    fix = r"multiagent\.adjacency\(G\)"
+    calls = {
+        "adjacency": [lambda: FriedkinJohnsen.from_adjacency(graph, 0.2, 0.5),
+                      lambda: classic_fj(graph), lambda: disagreement(np.zeros(4), graph),
+                      lambda: TrustAdaptiveDefense(4).weights(graph),
+                      lambda: TrustAdaptiveDefense(4).update(np.ones(4, bool), adjacency=graph)],
+        "trust": [lambda: FriedkinJohnsen.from_adjacency(A, 0.2, 0.5, trust=graph)],
+        "W": [lambda: FriedkinJohnsen(graph, 0.2, 0.5),
+              lambda: fj_step(np.zeros(4), np.zeros(4), graph, 0.2, 0.5)],
+    }
+    for name, fns in calls.items():
+        for fn in fns:
+            with pytest.raises(TypeError, match=rf"^{name}: expected an \(n, n\) matrix, got a "
+                                                rf"networkx {type(graph).__name__}; .*{fix}"):
+                fn()
+    with pytest.raises(TypeError, match=r"FriedkinJohnsen\.from_adjacency\(A, gamma, alpha\)"):
+        FriedkinJohnsen(graph, 0.2, 0.5)
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_matches_cpu(rng):

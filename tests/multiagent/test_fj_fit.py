@@ -150,6 +150,17 @@ def test_bad_transcripts():
         fit_fj(X)
 
 
+def test_a_networkx_graph_as_adjacency_raises_a_type_error_naming_the_fix():
+    # before: "adjacency must be (5, 5), got (5,)" (np.asarray of a graph is its node list)
+    import networkx as nx
+
+    X = simulate_transcript(5, 3, 2, gamma=0.3, alpha=0.4, seed=0)
+    msg = r"^adjacency: expected an \(n, n\) matrix, got a networkx Graph; pass multiagent\.adj"
+    for fit in (fit_fj, fit_fj_bayes):
+        with pytest.raises(TypeError, match=msg):
+            fit(X, adjacency=nx.complete_graph(5))
+
+
 def test_bayes_refuses_a_seed_numpy_cannot_take_by_name():
     # before: numpy's "Seed must be between 0 and 2**32 - 1" (or torch's "Overflow when
     # unpacking long long"), naming no argument
