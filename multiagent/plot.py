@@ -145,15 +145,23 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     -------
     matplotlib.axes.Axes
         The axes drawn on; the colour scale starts at 0 and its bar is labelled.
+
+    Raises
+    ------
+    ValueError
+        If ``M`` is not a square ``(n, n)`` matrix (checked before a figure is created).
     """
     import matplotlib.pyplot as plt
 
     from multiagent._backend import as_numpy
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.5))
     # e.g. a torch model's influence_matrix: detached, from any device
     M = as_numpy(M)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+        # a (2, 3) array was drawn as an "influence matrix" with 3 sources for 2 listeners
+        raise ValueError(f"M: expected a square (n, n) influence matrix, got shape {M.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.5))
     im = ax.imshow(M, vmin=0, cmap="viridis")
     bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
     bar.set_label("equilibrium weight $M_{ij}$")

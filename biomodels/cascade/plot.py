@@ -35,8 +35,13 @@ def plot_distribution(
     Parameters
     ----------
     curves
-        A distribution, or a mapping from legend label to distribution (an array, a tensor
-        or a :class:`~biomodels.cascade.MonteCarloResult`).
+        A distribution, or a non-empty mapping from legend label to distribution (an array,
+        a tensor or a :class:`~biomodels.cascade.MonteCarloResult`).  Each is a non-empty
+        1-D array of probabilities in [0, 1], up to round-off (``16 eps sqrt(K)`` of its
+        dtype for ``K`` sizes, at least ``1e-9``: the unit-circle evaluation leaves
+        ``~4 eps sqrt(K)``).  NaN and infinite values are refused: no size distribution
+        holds them (the graph, the seed probabilities and Monte Carlo refuse NaN), so one
+        is a slip upstream, which a line with a gap would hide.
     ax
         Matplotlib axes to draw on (a new figure if None).
     log
@@ -55,6 +60,13 @@ def plot_distribution(
     matplotlib.axes.Axes
         The axes drawn on.
 
+    Raises
+    ------
+    ValueError
+        If ``curves`` or one of its curves is empty, a curve is not 1-D, or holds NaN,
+        infinite or negative values or values above 1 (beyond round-off), or ``floor`` is
+        not positive; checked before a figure is created.
+
     Examples
     --------
     >>> import matplotlib
@@ -71,12 +83,16 @@ def plot_distribution(
         raise ValueError(f"floor: expected a positive probability, got {floor!r}")
     if not isinstance(curves, Mapping):
         curves = {"P(size = k)": curves}
+    if not curves:  # drew an empty axes on a new figure
+        raise ValueError("curves is empty: expected a distribution, or a mapping from "
+                         "label to distribution")
     # read before a figure is made: a curve that failed left an empty figure open
     arrays = {label: _float64_array(values) for label, values in curves.items()}
     for label, y in arrays.items():  # a list not rounded to float32 on the way
-        if y.ndim != 1:
-            raise ValueError(f"curves: {label!r} must be one probability per size, a 1-D "
-                             f"array, got shape {y.shape}")
+        if y.ndim != 1 or y.size == 0:
+            raise ValueError(f"curves: {label!r} must be one probability per size, a "
+                             f"non-empty 1-D array, got shape {y.shape}")
+        _check_probabilities(label, y, _round_off(curves[label], y.size))
     if ax is None:  # laid out at each draw: the x label was cut off at the bottom of a
         # saved figure. Tight, not constrained: a caller's later fig.tight_layout() warned of
         # a layout change; not tight_layout() once here: a title the caller added was cut off
@@ -112,3 +128,29 @@ def plot_distribution(
     if len(curves) > 1 or (log and floor is not None):
         ax.legend(frameon=False)
     return ax
+
+
+def _round_off(values: object, size: int) -> float:
+    """Tolerance of a curve's probabilities beyond [0, 1], from the dtype it came in."""
+    dtype = getattr(values, "dtype", None)  # a MonteCarloResult or a list: float64
+    if isinstance(dtype, torch.dtype):
+        eps = torch.finfo(dtype).eps if dtype.is_floating_point else np.finfo(np.float64).eps
+    else:
+        eps = np.finfo(dtype if dtype is not None and np.issubdtype(dtype, np.floating)
+                       else np.float64).eps
+    # 4x the unit-circle evaluation's bound (cli._precision_floor), whose noise stays
+    # well below it: round-off passes, a count or a log-probability does not
+    return max(1e-9, 16 * float(eps) * float(np.sqrt(size)))
+
+
+def _check_probabilities(label: object, y: np.ndarray, tol: float) -> None:
+    """Refuse values of a curve that are no probability (NaN, inf, < 0 or > 1 beyond ``tol``).
+
+    Unchecked, a negative or NaN value drew a line with a gap (on a linear axis too) and a
+    value above 1 a spike, read as data.
+    """
+    bad = ~((y >= -tol) & (y <= 1 + tol))  # NaN fails both comparisons
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"curves: {label!r} holds {float(y[k])!r} at size {k}: expected "
+                         "probabilities in [0, 1] (P(size = k), no NaN)")

@@ -123,9 +123,14 @@ def plot_order_probabilities(
     labels
         One label per pair (e.g. ``"TP53 before IDH1"``).
     means
-        P(a before b | both observed) per pair, in [0, 1].
+        P(a before b | both observed) per pair, in [0, 1], one per label.  NaN (what
+        :func:`~biomodels.ctmc.orders.order_probability` returns for two events never
+        observed together) is drawn as a missing bar marked "n/a", so that it is not read
+        as a probability of 0.
     errors
-        Half-lengths of the error bars (default: none).
+        Half-lengths of the error bars, non-negative: one per label, a ``(2, n)`` array of
+        lower and upper half-lengths, or one for all (default: none).  NaN only where the
+        mean is NaN.
     ax
         Axes to draw on (default: a new figure).
     title
@@ -135,9 +140,17 @@ def plot_order_probabilities(
     -------
     matplotlib.axes.Axes
         The axes drawn on.
+
+    Raises
+    ------
+    ValueError
+        If ``means`` or ``errors`` do not match ``labels`` in length, are empty, a mean is
+        outside [0, 1], or an error is negative or not finite under a finite mean; checked
+        before a figure is created.
     """
     import matplotlib.pyplot as plt
 
+    means, errors = _check_order_bars(labels, means, errors)
     if ax is None:
         # the rotated labels were cut off at the bottom of a saved figure: laid out at each
         # draw, and height for them (~0.03 inch each character at 30 degrees, 8 pt). Tight,
@@ -148,8 +161,47 @@ def plot_order_probabilities(
     ax.bar(range(len(labels)), means, yerr=errors, capsize=3, color="0.6")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="0.5: no preferred order")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    for i in np.flatnonzero(np.isnan(means)):  # no bar: say why, not a probability of 0
+        ax.text(i, 0.02, "n/a", ha="center", va="bottom", fontsize=7, color="0.3")
     ax.set_ylim(0, 1)
     ax.set_ylabel("P(a before b | both observed)", fontsize=8)
     ax.legend(fontsize=7, loc="best", frameon=False)
     ax.set_title(title, fontsize=9)
     return ax
+
+
+def _check_order_bars(
+    labels: Sequence[str], means: Sequence[float], errors: Sequence[float] | float | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return ``means`` and ``errors`` as float arrays after checking them against ``labels``.
+
+    Unchecked, matplotlib broadcast one mean over all labels, drew bars without labels, and
+    clipped a mean above 1 at the axis limit without a word.
+    """
+    n = len(labels)
+    if n == 0:
+        raise ValueError("labels is empty: expected one label per pair to plot")
+    m = np.asarray(means, dtype=float)
+    if m.ndim != 1 or len(m) != n:
+        raise ValueError(f"means: expected one probability per label ({n} labels), got shape "
+                         f"{m.shape}")
+    bad = ~np.isnan(m) & ~((m >= 0) & (m <= 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"means[{i}] = {float(m[i])!r} ({labels[i]!r}) is outside [0, 1]: "
+                         "expected a probability (NaN for a pair never observed together)")
+    if errors is None:
+        return m, None
+    e = np.asarray(errors, dtype=float)
+    if e.shape not in ((), (n,), (2, n)):
+        raise ValueError(f"errors: expected one half-length per label ({n} labels) or a "
+                         f"(2, {n}) array of lower and upper ones, got shape {e.shape}")
+    # an error bar of a missing (NaN) mean may be NaN too, as the spread of NaN draws is
+    unset = np.broadcast_to(np.isnan(m), e.shape) if e.ndim else np.isnan(m).all()
+    bad = ~(((e >= 0) & np.isfinite(e)) | (unset & np.isnan(e)))
+    if bad.any():
+        k = np.unravel_index(int(np.argmax(bad)), e.shape) if e.ndim else ()
+        where = f"[{', '.join(str(int(j)) for j in k)}]" if k else ""
+        raise ValueError(f"errors{where} = {float(e[k])!r}: expected a finite half-length "
+                         ">= 0 (NaN only for a NaN mean)")
+    return m, e

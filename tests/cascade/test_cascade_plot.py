@@ -76,6 +76,32 @@ def test_a_curve_that_is_not_a_distribution_leaves_no_figure_open():
     assert plt.get_fignums() == []
 
 
+@pytest.mark.parametrize(("curves", "match"), [
+    ({}, r"^curves is empty"),
+    (np.array([]), r"non-empty 1-D array, got shape \(0,\)"),
+    (np.array([0.5, -3.0, 2.0]), r"^curves: 'P\(size = k\)' holds -3\.0 at size 1"),
+    (np.array([0.5, 2.0]), r"holds 2\.0 at size 1: expected probabilities in \[0, 1\]"),
+    (np.array([np.nan, 1.0]), r"holds nan at size 0"),
+    ({"ok": [0.5, 0.5], "tail": torch.tensor([0.5, np.inf])}, r"'tail' holds inf at size 1"),
+    (torch.tensor([1.0, -1e-3]), r"holds -0\.001"),
+])
+def test_a_curve_that_is_no_probability_is_refused_before_making_a_figure(curves, match):
+    # before: {} gave an empty axes on a new figure, -3, 2 and NaN were drawn (as a line
+    # with a gap on a linear axis too), read as data
+    before = plt.get_fignums()
+    for log in (False, True):
+        with pytest.raises(ValueError, match=match):
+            plot_distribution(curves, log=log)
+    assert plt.get_fignums() == before
+
+
+def test_round_off_around_zero_and_one_is_still_drawn(axes):
+    # the unit-circle evaluation leaves ~eps sqrt(K) of noise on either side of [0, 1]
+    values = np.array([-2e-16, 1.0 + 2e-16, 1e-17])
+    plot_distribution(values, ax=axes)
+    plot_distribution(torch.tensor([-1e-7, 1.0], dtype=torch.float32), ax=axes, log=True)
+    assert len(axes.get_lines()) == 2
+
 
 def test_curves_differ_in_line_style_not_colour_alone(axes):
     # before: all solid, told apart by the default colours only (green against red among

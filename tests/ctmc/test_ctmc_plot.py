@@ -130,3 +130,34 @@ def test_a_callers_tight_layout_after_the_order_bars_does_not_warn():
             ax.figure.tight_layout()
     finally:
         plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((["a", "b"], [0.3]), r"^means: expected one probability per label \(2 labels\)"),
+    ((["a"], [0.3, 0.6], [0.1]), r"^means: .*\(1 labels\), got shape \(2,\)"),
+    ((["a", "b"], [0.3, 0.6], [0.1]), r"^errors: expected one half-length per label"),
+    ((["a", "b"], [0.3, 1.7]), r"^means\[1\] = 1\.7 \('b'\) is outside \[0, 1\]"),
+    ((["a", "b"], [-0.1, 0.5]), r"^means\[0\] = -0\.1"),
+    ((["a", "b"], [0.3, np.inf]), r"^means\[1\] = inf"),
+    ((["a", "b"], [0.3, 0.6], [0.1, -0.2]), r"^errors\[1\] = -0\.2: expected a finite"),
+    ((["a", "b"], [0.3, 0.6], [np.nan, 0.1]), r"^errors\[0\] = nan"),
+    (([], []), r"^labels is empty"),
+])
+def test_order_bars_refuse_mismatched_or_improper_inputs_before_making_a_figure(args, match):
+    # before: one mean was broadcast over two labels, two bars got one label, and a mean of
+    # 1.7 was cut off at the axis limit, each without a word
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=match):
+        plot_order_probabilities(*args)
+    assert plt.get_fignums() == before  # no stray figure
+
+
+def test_order_bars_mark_a_nan_probability_as_missing_not_zero():
+    # NaN is order_probability's answer for two events never observed together: no bar
+    # (as before), marked n/a so it is not read as P = 0; its error bar may be NaN too
+    ax = plot_order_probabilities(["a", "b", "c"], [0.3, np.nan, 0.0], [0.1, np.nan, 0.0])
+    try:
+        assert [t.get_text() for t in ax.texts] == ["n/a"]
+        assert ax.texts[0].get_position()[0] == 1
+    finally:
+        plt.close(ax.figure)

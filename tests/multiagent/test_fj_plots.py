@@ -68,6 +68,16 @@ def test_influence_map_names_listener_source_and_scale():
     assert list(ax.get_xticks()) == list(range(6))  # one tick per agent
 
 
+@pytest.mark.parametrize("M", [np.ones((2, 3)), np.ones(3), np.ones((2, 2, 2)),
+                               np.zeros((0, 0))])
+def test_influence_map_refuses_a_matrix_that_is_not_square_before_making_a_figure(M):
+    # before: a (2, 3) array was drawn as an influence matrix of 2 listeners, 3 sources
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"^M: expected a square \(n, n\) influence matrix"):
+        plot_influence(M)
+    assert plt.get_fignums() == before
+
+
 def test_sweep_axes_get_readable_names():
     frame = pd.DataFrame({"gamma": [0.1, 0.2, 0.1, 0.2], "asr": [0.5, 0.2, 0.7, 0.0],
                           "other": [1, 1, 2, 2]})
