@@ -1201,6 +1201,20 @@ def test_restarts_zero_is_the_fit_without_restarts():
     assert model.fit_info == plain_model.fit_info and "restarts" not in model.fit_info
 
 
+def test_restarts_that_find_the_same_optimum_return_the_default_starts_fit():
+    # starts ending at one optimum differ by round-off (8e-9 here): the best of them by that
+    # noise was returned, a theta away from the fit without restarts
+    x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=2), 80, seed=3).X
+    plain = fit_theta(x, l1=0.01)
+    res = fit_theta(x, l1=0.01, restarts=3, seed=0)
+    objectives = res.restarts["objectives"]
+    # start 3 ends where the default start does, better by round-off only (start 1 and 2
+    # at a worse optimum)
+    assert 0 < objectives[3] - objectives[0] < 1e-6 * abs(objectives[0])
+    assert max(objectives) == objectives[3] and res.restarts["best"] == 0
+    np.testing.assert_array_equal(res.theta, plain.theta)
+
+
 def test_ctmc_fit_records_the_restarts_and_cross_validates_with_them(tmp_path, monkeypatch):
     import biomodels.ctmc.crossval
 
@@ -1215,12 +1229,14 @@ def test_ctmc_fit_records_the_restarts_and_cross_validates_with_them(tmp_path, m
     model = CTMC().fit(x, l1_grid=[0.01, 0.05], folds=2, restarts=2, seed=1)
     assert asked == [2] * 4  # every fold fit, as the final fit
     record = model.fit_info["restarts"]
-    assert len(record["objectives"]) == 3 and record["objectives"][record["best"]] == max(
-        record["objectives"])
+    objectives = record["objectives"]
+    # the best, or the default start within the fits' precision of it
+    assert len(objectives) == 3 and objectives[record["best"]] >= max(objectives) - 1e-6 * abs(
+        max(objectives))
     # the objective recorded is the returned theta's penalised mean log-likelihood
     off = model.theta - np.diag(np.diag(model.theta))
     want = model.log_likelihood(x).mean() - model.l1 * np.abs(off).sum()
-    assert max(record["objectives"]) == pytest.approx(want, abs=1e-9)
+    assert record["objectives"][record["best"]] == pytest.approx(want, abs=1e-9)
     # the same seed gives the same starts; the record survives save and load
     again = CTMC().fit(x, l1=model.l1, restarts=2, seed=1)
     assert again.fit_info["restarts"] == record
