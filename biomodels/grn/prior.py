@@ -89,13 +89,14 @@ _EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
 
 
 class _Detect:
-    """Default of ``prior_from_edges(sign=...)``: find the sign column by its name."""
+    """Default of ``prior_from_edges(regulator=, target=, sign=)``: find the column by name."""
 
     def __repr__(self) -> str:
         return "<detected>"
 
 
-#: ``sign=`` not given: :func:`prior_from_edges` looks for the column as the CSV reader does
+#: ``regulator=``, ``target=`` or ``sign=`` not given: :func:`prior_from_edges` looks for
+#: the column as the CSV reader does
 _DETECT: Any = _Detect()
 
 
@@ -113,6 +114,51 @@ def _sign_columns(columns: Sequence[Any], regulator: Any) -> list[Any]:
     return found
 
 
+def _edge_columns(columns: Sequence[Any]) -> tuple[Any, Any]:
+    """Return an edge list's regulator and target columns, found by name; None if absent.
+
+    The one rule for the CSV reader, :func:`prior_from_edges` and an edge-table
+    DataFrame given to :func:`align_prior`: the first of ``_EDGE_REGULATOR`` and of
+    ``_EDGE_TARGET`` that names a column (any case, white space ignored).
+    """
+    lower = {str(c).strip().lower(): c for c in columns}
+    regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
+    target = next((lower[c] for c in _EDGE_TARGET if c in lower), None)
+    return regulator, target
+
+
+def _edge_frame(table: pd.DataFrame, name: str) -> pd.DataFrame | None:
+    """Build the matrix of an edge-table DataFrame; None if ``table`` is not one.
+
+    Read as the CSV reader reads the same table saved as a file: the columns found by
+    :func:`_edge_columns`, the first sign column by :func:`_sign_columns`, and a table whose
+    row labels (index, or first column as ``pd.read_csv`` without ``index_col`` leaves
+    them) include those columns' names is a square matrix.
+    """
+    regulator, target = _edge_columns(table.columns)
+    if regulator is None or target is None:
+        return None
+    if _label_rows(table.index, [regulator, target]) or (
+            table.shape[1] and _label_rows(table.iloc[:, 0], [regulator, target])):
+        return None
+    sign = next(iter(_sign_columns(table.columns, regulator)), None)
+    try:
+        return prior_from_edges(table, regulator=regulator, target=target, sign=sign)
+    except ValueError as err:
+        raise ValueError(f"could not read the {name} edge table (columns {regulator!r}, "
+                         f"{target!r}, sign {sign!r}): {err}") from err
+
+
+def _align_edges(edges: pd.DataFrame, genes: pd.Index, name: str,
+                 complete: bool) -> pd.DataFrame:
+    """Align the matrix of an edge list (CSV or DataFrame) to ``genes``."""
+    # an edge list names only genes with edges: the data's other genes have none
+    extra = genes.difference(edges.index, sort=False)
+    edges = edges.reindex(index=edges.index.append(extra),
+                          columns=edges.index.append(extra), fill_value=0.0)
+    return _align_frame(edges, genes, name, complete)
+
+
 def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one."""
     if not path.is_file():
@@ -123,15 +169,11 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
         header = pd.read_csv(path, nrows=0, **layout).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return None
-    lower = {str(c).strip().lower(): c for c in header}
-    regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
-    target = next((lower[c] for c in _EDGE_TARGET if c in lower), None)
+    regulator, target = _edge_columns(header)
     if regulator is None or target is None:
         return None
     if _names_rows(path, layout, [regulator, target]):
-        # a square matrix whose genes include "source" and "target" (or "Tf", transferrin):
-        # read as an edge list, it became an all-zero prior with only a warning
-        return None
+        return None  # a square matrix whose genes include "source" and "target"
     # the first in the documented order (effect before weight): prior_from_edges refuses
     # to choose, but a file read this way always took the first
     sign = next(iter(_sign_columns(header, regulator)), None)
@@ -157,7 +199,18 @@ def _names_rows(path: Path, layout: dict[str, Any], columns: Sequence[Any]) -> b
                             index_col=False, keep_default_na=False, **layout).iloc[:, 0]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return False
-    rows = set(first.str.strip())
+    return _label_rows(first, columns)
+
+
+def _label_rows(first: Sequence[Any], columns: Sequence[Any]) -> bool:
+    """Whether every name in ``columns`` is among ``first``, a table's row labels.
+
+    The one rule that tells a square matrix from an edge list when the header names both
+    a regulator and a target column: a matrix whose genes include "source" and "target"
+    (or "Tf", transferrin), read as an edge list, became an all-zero prior with only a
+    warning.
+    """
+    rows = {str(r).strip() for r in first}
     return all(str(c).strip() in rows for c in columns)
 
 
@@ -247,6 +300,9 @@ def align_prior(
 
         - a :class:`pandas.DataFrame` with gene names as index and columns (the same set of
           names on both axes, in any order);
+        - a :class:`pandas.DataFrame` edge table, one row per edge, recognised by its
+          column names as an edge-list CSV is (below) and read the same way (a square
+          table whose row labels include those names stays a gene x gene matrix);
         - a path to a CSV file of that table (first column and header row = gene names,
           with or without a header cell above the row names, as pandas' ``to_csv`` and R's
           ``write.table`` write them; white space around names is ignored; tab-separated
@@ -301,11 +357,7 @@ def align_prior(
         try:
             edges = _read_edge_list(path, name)
             if edges is not None:
-                # an edge list names only genes with edges: the data's other genes have none
-                extra = genes.difference(edges.index, sort=False)
-                edges = edges.reindex(index=edges.index.append(extra),
-                                      columns=edges.index.append(extra), fill_value=0.0)
-                return _align_frame(edges, genes, name, complete)
+                return _align_edges(edges, genes, name, complete)
             return _align_frame(_read_prior_csv(path, name), genes, name, complete)
         except ValueError as err:
             unlabelled = _unlabelled_note(path, name)
@@ -317,6 +369,10 @@ def align_prior(
                 raise ValueError(f"{err}{note}") from err
             raise
     if isinstance(prior, pd.DataFrame):
+        # a long edge table is read as its CSV is: it was refused as "not square"
+        edges = _edge_frame(prior, name)
+        if edges is not None:
+            return _align_edges(edges, genes, name, complete)
         return _align_frame(prior, genes, name, complete)
     if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp
         prior = prior.toarray()
@@ -407,7 +463,9 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             )
         raise ValueError(
             f"{name} must be square (regulators x targets over the same genes), got shape "
-            f"{prior.shape}; build a TF-target prior with prior_from_edges(...)"
+            f"{prior.shape}; build a TF-target prior with prior_from_edges(...) (an edge "
+            "table is read as one when its columns are named regulator, source, tf or "
+            "gene1 and target or gene2)"
         )
     for axis, labels in (("index", rows), ("columns", cols)):
         if labels.has_duplicates:
@@ -496,11 +554,35 @@ def _signs(values: pd.Series, column: str) -> np.ndarray:
     return words.map(_SIGN_WORDS).to_numpy(dtype=np.float64)
 
 
+def _regulator_target(table: pd.DataFrame, regulator: Any,
+                      target: Any) -> tuple[Any, Any, list[str]]:
+    """Resolve ``prior_from_edges``'s ``regulator=``/``target=``: a name given wins.
+
+    Those not given are found by :func:`_edge_columns` among the other columns (a column
+    named for one is never taken for the other); not found, they are the default names
+    "regulator" and "target", which the missing-column error then names. Also returns
+    which of the two were looked for by name.
+    """
+    wanted = [w for w, v in (("regulator", regulator), ("target", target)) if v is _DETECT]
+    if wanted:
+        given = {v for v in (regulator, target) if v is not _DETECT}
+        found = dict(zip(("regulator", "target"),
+                         _edge_columns([c for c in table.columns if c not in given]),
+                         strict=True))
+        # as the CSV reader finds them: a decoupler table (source, target) was refused
+        # as "no column 'regulator'" where the same table saved as a CSV was read
+        if regulator is _DETECT:
+            regulator = found["regulator"] if found["regulator"] is not None else "regulator"
+        if target is _DETECT:
+            target = found["target"] if found["target"] is not None else "target"
+    return regulator, target, wanted
+
+
 def prior_from_edges(
     table: pd.DataFrame,
     *,
-    regulator: str = "regulator",
-    target: str = "target",
+    regulator: str = _DETECT,
+    target: str = _DETECT,
     sign: str | None = _DETECT,
     genes: Sequence[str] | pd.Index | None = None,
 ) -> pd.DataFrame:
@@ -512,7 +594,11 @@ def prior_from_edges(
         One row per regulator -> target edge (e.g. motif hits, ChIP-seq peaks, a curated
         database such as DoRothEA or TRRUST).
     regulator, target
-        Names of the columns that hold the regulator and the target gene.
+        Names of the columns that hold the regulator and the target gene. Not given: found
+        by their names as :func:`align_prior` finds them in an edge-list CSV, the regulator
+        column as ``regulator``, ``source``, ``tf`` or ``gene1`` and the target column as
+        ``target`` or ``gene2`` (the first present, any case), so decoupler/CollecTRI,
+        DoRothEA and BEELINE tables are read as they come.
     sign
         Column with the mode of regulation: numbers (used as given: their sign is the mode,
         their size a weight), booleans (True = activation) or words (``"+"``, ``"-"``,
@@ -537,8 +623,9 @@ def prior_from_edges(
     Raises
     ------
     ValueError
-        If a named column is missing, the table is empty, a sign cannot be read, no edge is
-        left among ``genes``, or (``sign`` not given) two columns could hold the signs.
+        If a named column is missing (or, not given, none has a name looked for), the table
+        is empty, a sign cannot be read, no edge is left among ``genes``, or (``sign`` not
+        given) two columns could hold the signs.
     TypeError
         If ``table`` is not a DataFrame.
 
@@ -551,9 +638,13 @@ def prior_from_edges(
     -1.0
     >>> float(prior_from_edges(edges).loc["Pu.1", "Gata1"])  # "mode" found by its name
     -1.0
+    >>> net = pd.DataFrame({"source": ["Gata2"], "target": ["Gata1"], "weight": [-1]})
+    >>> float(prior_from_edges(net).loc["Gata2", "Gata1"])  # decoupler's column names
+    -1.0
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
+    regulator, target, found_by_name = _regulator_target(table, regulator, target)
     detected = sign is _DETECT
     if detected:
         # as the CSV reader finds it: a "sign" column was dropped, every repression read as
@@ -571,9 +662,15 @@ def prior_from_edges(
     needed = [regulator, target] + ([sign] if sign is not None else [])
     absent = [c for c in needed if c not in table.columns]
     if absent:
+        # say which names were looked for: "no column 'regulator'" read as the only one
+        columns = {"regulator": regulator, "target": target}
+        unfound = [w for w in found_by_name if columns[w] in absent]
+        looked = (f"; {' and '.join(w + '=' for w in unfound)} not given, looked for by "
+                  f"name (regulator: {', '.join(_EDGE_REGULATOR)}; target: "
+                  f"{', '.join(_EDGE_TARGET)}; any case)" if unfound else "")
         raise ValueError(
             f"table has no column(s) {absent}; its columns are {list(map(str, table.columns))} "
-            "(set regulator=, target=, sign= to the right names)"
+            f"(set regulator=, target=, sign= to the right names){looked}"
         )
     if len(table) == 0:
         raise ValueError("table has no edges")

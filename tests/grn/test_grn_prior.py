@@ -152,7 +152,7 @@ def test_prior_from_edges_signs_genes_duplicates():
 def test_prior_from_edges_bad_input():
     table = pd.DataFrame({"tf": ["a"], "target": ["b"], "mode": ["maybe"]})
     with pytest.raises(ValueError, match=r"no column\(s\) \['regulator'\]"):
-        prior_from_edges(table)
+        prior_from_edges(table.rename(columns={"tf": "from"}))  # "tf" is found by its name
     with pytest.raises(ValueError, match="not a mode of regulation"):
         prior_from_edges(table, regulator="tf", sign="mode")
     with pytest.raises(TypeError, match="DataFrame"):
@@ -375,6 +375,58 @@ def test_a_matrix_whose_genes_are_named_like_edge_list_columns_stays_a_matrix(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pd.testing.assert_frame_equal(align_prior(path, genes), prior, check_names=False)
+
+
+def test_prior_from_edges_finds_the_regulator_and_target_as_the_csv_reader_does():
+    # a decoupler table (source, target, weight) was refused as "no column(s)
+    # ['regulator']", where the same table saved as a CSV was read as a prior
+    net = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "weight": [1, -1]})
+    out = prior_from_edges(net, genes=GENES)
+    assert out.to_numpy().tolist() == [[0, 1, 0], [0, 0, -1], [0, 0, 0]]
+    beeline = pd.DataFrame({"Gene1": ["a"], "Gene2": ["c"], "Type": ["-"]})
+    assert prior_from_edges(beeline, genes=GENES).loc["a", "c"] == -1.0
+    # a name given wins, and the other is never found in the column it names
+    both = pd.DataFrame({"source": ["a"], "tf": ["b"], "target": ["c"]})
+    assert prior_from_edges(both, genes=GENES).loc["a", "c"] == 1.0
+    assert prior_from_edges(both, regulator="tf", genes=GENES).loc["b", "c"] == 1.0
+    assert prior_from_edges(both, target="source", genes=GENES).loc["b", "a"] == 1.0
+    with pytest.raises(ValueError, match=r"no column\(s\) \['regulator'\].*regulator= not "
+                                         r"given, looked for by name \(regulator: regulator, "
+                                         r"source, tf, gene1"):
+        prior_from_edges(pd.DataFrame({"from": ["a"], "target": ["b"]}))
+
+
+def test_an_edge_table_frame_is_read_as_its_csv_is(tmp_path):
+    # a long DataFrame was refused as "must be square ... got shape (n, 3)" where the same
+    # table saved as a CSV was read as an edge list
+    truth = krumsiek11_network()
+    long = truth.stack()
+    long = long[long != 0].rename_axis(["source", "target"]).rename("mor").reset_index()
+    genes = list(truth.index[::-1])
+    tables = [long.assign(confidence="A"),  # decoupler's columns, signs in "mor"
+              pd.DataFrame({"Regulator": ["Gata1", "Pu.1"], "target": ["Pu.1", "Gata1"],
+                            "effect": [-0.5, 2.0], "score": [0.9, 0.1]}),  # ours
+              long.rename(columns={"source": "Gene1", "target": "Gene2"}).assign(
+                  Type=np.where(long["mor"] > 0, "+", "-")).drop(columns="mor")]  # BEELINE
+    for i, table in enumerate(tables):
+        path = tmp_path / f"edges{i}.csv"
+        table.to_csv(path, index=False)
+        pd.testing.assert_frame_equal(align_prior(table, genes), align_prior(path, genes))
+    pd.testing.assert_frame_equal(align_prior(tables[0], genes, name="truth", complete=True),
+                                  truth.loc[genes, genes], check_names=False)
+    with pytest.raises(ValueError, match=r"truth edge table .*'mode'.*not a mode"):
+        align_prior(pd.DataFrame({"tf": ["Gata1"], "target": ["Pu.1"], "mode": ["maybe"]}),
+                    genes, name="truth")
+    # a square matrix whose genes are named like the columns stays a matrix, and read
+    # without index_col its label column is still named, as before
+    names = ["source", "target", "hub"]
+    square = pd.DataFrame([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]], index=names,
+                          columns=names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(align_prior(square, names), square)
+    with pytest.raises(ValueError, match="first column 'index' holds the gene names"):
+        align_prior(square.reset_index(), names)
 
 
 def test_an_edge_list_without_a_header_says_what_header_reads_it(tmp_path):
