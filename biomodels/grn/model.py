@@ -192,7 +192,10 @@ class GRNModel:
         ``adata.raw`` is never read: for counts kept there, pass ``adata.raw.to_adata()``.
     prior
         Gene x gene prior (rows = regulators, columns = targets, signed): a DataFrame, a
-        CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key.
+        CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key. A
+        long edge table (a DataFrame or CSV with e.g. ``source``, ``target``, ``weight``
+        columns) is read by :func:`~biomodels.grn.prior_from_edges`; see
+        :func:`~biomodels.grn.align_prior` for the forms and names recognised.
         Prior genes missing from the data are dropped with a warning; data genes missing
         from the prior get zero rows and columns.
     ppi
@@ -599,7 +602,8 @@ class GRNModel:
             the pair's time gap, and a warning says when that exceeds 2 time units on the
             widest gap, :meth:`largest_gap`, where RK4 may diverge).
         lambda_ppi, lambda_motif, normalize, schedule
-            DASH settings (see :mod:`biomodels.grn.dash`).
+            DASH settings (see :mod:`biomodels.grn.dash`); ``normalize`` is checked (and
+            recorded in :attr:`settings`) whatever ``pruning``.
         prior_weight
             PHOENIX soft prior: loss = ``prior_weight * MSE + (1 - prior_weight) *
             prior MSE``; 1 disables it (DASH's simulations). Needs a prior.
@@ -658,6 +662,11 @@ class GRNModel:
         if pruning not in ("dash", "imp", "prior", "none", "l1"):
             raise ValueError(f"pruning must be one of 'dash', 'imp', 'prior', 'none', 'l1'; "
                              f"got {pruning!r}")
+        # for every pruning mode, before anything runs: only DashPruner checked it, so a
+        # typo passed unseen with pruning="none" and was recorded in the settings
+        if normalize not in ("alive", "reference", "sum"):
+            raise ValueError(f"normalize must be 'alive', 'reference' or 'sum', got "
+                             f"{normalize!r}")
         prior = self._prior_tensor(self.prior)
         if pruning in ("dash", "prior") and prior is None:
             raise ValueError(f"pruning={pruning!r} needs a prior network; pass prior= to "

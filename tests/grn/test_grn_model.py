@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -249,6 +250,20 @@ def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
         pd.testing.assert_frame_equal(p, priors[0])
 
 
+def test_an_edge_table_prior_frame_gives_the_csv_prior(small, tmp_path):
+    # GRNModel(prior=<source, target, weight DataFrame>) was refused as "prior must be
+    # square", where the same table saved as a CSV was read as an edge list
+    genes = list(small.var_names)
+    table = pd.DataFrame({"source": [genes[1], genes[0]], "target": [genes[0], genes[3]],
+                          "weight": [1, -1]})
+    table.to_csv(tmp_path / "edges.csv", index=False)
+    priors = [GRNModel(small, time_key="time", trajectory_key="trajectory", prior=p,
+                       n_hidden=2).prior for p in (tmp_path / "edges.csv", table)]
+    pd.testing.assert_frame_equal(priors[1], priors[0])
+    assert priors[1].loc[genes[0], genes[3]] == -1.0
+    assert int((priors[1] != 0).to_numpy().sum()) == 2
+
+
 def test_the_prior_tensors_are_copies_of_the_models_table(small, tmp_path):
     # torch.as_tensor shared a float64 prior's memory with model.prior (an in-place change
     # of one moved the other), and pandas 3's read-only to_numpy() made torch warn "The
@@ -440,6 +455,20 @@ def test_a_pruned_model_loads_inside_inference_mode(fitted, small, tmp_path):
     assert loaded.sparsity() == model.sparsity() > 0
     loaded.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
 
+def test_load_warnings_name_the_callers_line(small, tmp_path):
+    # load runs under @torch.inference_mode(False): the constructor's warning about
+    # shuffled times named torch/utils/_contextlib.py, the decorator's wrapper
+    ad = small.copy()
+    ad.obs["shuffled"] = np.random.default_rng(0).permutation(ad.n_obs).astype(float)
+    with pytest.warns(UserWarning, match="far apart"):
+        path = GRNModel(ad, time_key="shuffled", n_hidden=2).save(tmp_path / "w.pt")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        GRNModel.load(path, ad)
+    assert any("far apart" in str(w.message) for w in record)
+    assert [w.filename for w in record] == [__file__] * len(record)
+
+
 def test_a_seed_gives_the_same_fit_whatever_torchs_default_dtype(small):
     # the initialisation, DASH's first prior scores and the soft prior's random states were
     # drawn in torch's default dtype: after torch.set_default_dtype(torch.float64) the same
@@ -625,6 +654,24 @@ def test_bad_training_settings_are_named(small, kwargs, error, match):
     with pytest.raises(error, match=match):
         m.train(1, progress=False, **kwargs)
     assert not m.is_trained
+
+
+@pytest.mark.parametrize("pruning", ["none", "l1", "imp", "prior"])
+def test_normalize_is_checked_whatever_the_pruning(small, pruning, monkeypatch):
+    # only DashPruner checked it: with pruning="none" a typo ran and was recorded
+    import biomodels.grn.model as model_mod
+
+    genes = list(small.var_names)
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0,
+                 prior=pd.DataFrame(small.varp["truth"], index=genes, columns=genes))
+    before = {k: v.clone() for k, v in m.func.state_dict().items()}
+    monkeypatch.setattr(model_mod, "fit", lambda *a, **k: pytest.fail("training ran"))
+    with pytest.raises(ValueError, match="normalize must be 'alive', 'reference' or 'sum', "
+                                         "got 'x'"):
+        m.train(1, pruning=pruning, normalize="x", progress=False)
+    assert not m.is_trained and m.history == {} and m.settings == {}
+    for k, v in m.func.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
 
 
 def test_a_failed_fit_leaves_the_model_as_it_was(small, monkeypatch):
