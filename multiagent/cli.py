@@ -420,14 +420,16 @@ def _fit(args: argparse.Namespace) -> int:
                            "agent column need --adjacency FILE naming them (or no --graph: "
                            "every agent may trust every other)")
     last = X.shape[1] - 1
-    if args.train_rounds is not None and args.train_rounds >= last:
-        # R = last held out nothing and scored in-sample (scored_from 0), though the option
-        # promises later rounds; fit_fj's own message for R > last did not name the option
-        most = (f"must be at most {last - 1}" if last > 1 else "cannot hold any round out")
-        raise CommandError(f"--train-rounds {most}: it fits rounds 0..R and scores the later "
-                           f"ones, and the transcripts hold rounds 0..{last}; got "
-                           f"{args.train_rounds} (leave it out to fit all rounds, scored "
-                           "in-sample)")
+    if args.train_rounds is not None and args.train_rounds > last:
+        # fit_fj would say "train_rounds must be in ...", not naming the option
+        raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
+                           f"rounds 0..{last}), got {args.train_rounds}")
+    if args.train_rounds == last:
+        # it holds nothing out and scores in-sample (scored_from 0), though the option
+        # promises later rounds: said, not refused (such runs worked before)
+        print(f"prunus: warning: --train-rounds {last} is the transcripts' last round: no "
+              "round is held out, so the scores are in-sample, as without the option; give "
+              f"at most {last - 1} to score later rounds", file=sys.stderr)
     if args.seed != 0 and args.graph not in ("er", "ba"):
         given = (f"--graph {args.graph}" if args.graph is not None
                  else "--adjacency" if frame is not None else "a complete graph")
@@ -580,7 +582,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--per-agent", action="store_true",
                      help="fit gamma and alpha per agent (default: one pair shared by all agents)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,
-                     help="fit on rounds 0..R and score the later ones, so R is below the "
+                     help="fit on rounds 0..R and score the later ones, R below the "
                           "transcripts' last round (default: fit all rounds and score them "
                           "in-sample)")
     fit.add_argument("--incremental", action="store_true",

@@ -249,9 +249,8 @@ def test_fit_names_the_option_when_train_rounds_exceed_the_transcript(debate, tm
     argv = ["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--train-rounds", "12",
             "--out", str(tmp_path / "f")]
     assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "--train-rounds must be at most 9: it fits rounds 0..R" in err
-    assert "the transcripts hold rounds 0..10; got 12" in err
+    assert "--train-rounds must be at most 10 (the transcripts hold rounds 0..10), got 12" \
+        in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
 
 
@@ -704,11 +703,13 @@ def test_fit_warns_that_seed_without_a_random_graph_is_ignored(debate, tmp_path,
     assert "warning" not in capsys.readouterr().err
 
 
-def test_fit_refuses_train_rounds_that_leave_no_round_to_score(debate, tmp_path, capsys):
+def test_fit_warns_that_train_rounds_at_the_last_round_score_in_sample(debate, tmp_path,
+                                                                        capsys):
     # --train-rounds 10 on rounds 0..10 held nothing out and scored in-sample (scored_from 0)
+    # without a word; it still runs, as it did
     debate.to_csv(tmp_path / "t.csv", index=False)
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--train-rounds", "10",
-                 "--out", str(tmp_path / "f")]) == 2
-    assert ("--train-rounds must be at most 9: it fits rounds 0..R and scores the later ones, "
-            "and the transcripts hold rounds 0..10; got 10") in capsys.readouterr().err
-    assert not (tmp_path / "f").exists()
+                 "--out", str(tmp_path / "f")]) == 0
+    assert ("prunus: warning: --train-rounds 10 is the transcripts' last round: no round is "
+            "held out, so the scores are in-sample") in capsys.readouterr().err
+    assert (tmp_path / "f" / "fits.csv").exists()
