@@ -136,25 +136,43 @@ def validate_cohort(
         for j in range(start, start + block.shape[1]):
             out[:, j] = _binary_column(frame.iloc[:, j], names[j])
     if warn_unobserved:
-        never = [names[j] for j in np.flatnonzero(out.sum(0) == 0)]
-        if never:
-            warnings.warn(
-                f"events never observed in any tumour: {_listed(never)}; their base rates are "
-                "driven down only as far as the optimiser allows (kept finite)",
-                UserWarning,
-                stacklevel=user_stacklevel(),  # CTMC.fit and read_cohort call this too
-            )
-        # the mirror case: no tumour without the event puts its base rate at +inf (a fit
-        # gave theta_ii = 18, silently)
-        always = [names[j] for j in np.flatnonzero(out.sum(0) == out.shape[0])]
-        if always and out.shape[0] > 1:
-            warnings.warn(
-                f"events observed in every tumour: {_listed(always)}; their base rates are "
-                "driven up only as far as the optimiser allows (kept finite)",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
+        _warn_unobserved(out, names)
     return out, names
+
+
+def _warn_unobserved(x: np.ndarray, names: list[str]) -> None:
+    """Warn of events present in no tumour of ``x``, or in every one.
+
+    Either way the data do not bound the event's base rate: the penalty and the optimiser's
+    start do. A counted cohort passes the rows whose count is above 0 (a row of count 0 is
+    dropped by the fit: an event missing only there is in every tumour that counts).
+
+    Parameters
+    ----------
+    x
+        (N, n) 0/1 matrix, as :func:`validate_cohort` returns it.
+    names
+        The n event names.
+    """
+    counts = x.sum(0)
+    never = [names[j] for j in np.flatnonzero(counts == 0)]
+    if never:
+        warnings.warn(
+            f"events never observed in any tumour: {_listed(never)}; their base rates are "
+            "driven down only as far as the optimiser allows (kept finite)",
+            UserWarning,
+            stacklevel=user_stacklevel(),  # CTMC.fit and read_cohort call this too
+        )
+    # the mirror case: no tumour without the event puts its base rate at +inf (a fit gave
+    # theta_ii = 18, silently)
+    always = [names[j] for j in np.flatnonzero(counts == x.shape[0])]
+    if always and x.shape[0] > 1:
+        warnings.warn(
+            f"events observed in every tumour: {_listed(always)}; their base rates are "
+            "driven up only as far as the optimiser allows (kept finite)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
 
 def _listed(names: list[str], k: int = 10) -> str:
@@ -407,10 +425,12 @@ def read_cohort(
         raise ValueError(f"{path}: header cell(s) {blank} (1-based columns) are empty; every "
                          "event column needs a name")
     try:
-        x, names = validate_cohort(frame)
+        # a counted cohort's warnings are of the rows that count (below)
+        x, names = validate_cohort(frame, warn_unobserved=counts is None)
     except ValueError as exc:  # a "# ..." line read as a tumour gave a bare "NaN/missing"
         raise ValueError(f"{path}: {exc}{comment_line_note(path)}") from None
     if counts is not None:
+        _warn_unobserved(x[counts > 0], names)
         return x, names, ids, counts
     return x, names, ids
 

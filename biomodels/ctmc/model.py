@@ -22,8 +22,18 @@ import torch
 
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
-from biomodels.ctmc.data import _event_names, _is_anndata, validate_cohort
-from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
+from biomodels.ctmc.data import (
+    _event_names,
+    _is_anndata,
+    _warn_unobserved,
+    validate_cohort,
+)
+from biomodels.ctmc.fit import (
+    _check_sample_weight,
+    data_log_likelihood,
+    fit_theta,
+    independence_fit,
+)
 from biomodels.ctmc.orders import most_likely_order, order_probability, top_orders
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
 from core.checks import NotFittedError, check_count, check_h5ad_key
@@ -272,7 +282,12 @@ class CTMC:
             # a fitted (or loaded) model's names too, as its other methods read a plain
             # array: running the fit cell twice renamed the events E0, E1, ...
             event_names = self.event_names
-        x, names = validate_cohort(X, event_names)
+        # a weighted cohort's warnings are of the rows that count (below)
+        x, names = validate_cohort(X, event_names, warn_unobserved=sample_weight is None)
+        if sample_weight is not None:
+            # a row of weight 0 is dropped by the fit: an event missing only there is in
+            # every tumour that counts (theta_ii = 19 without a word)
+            _warn_unobserved(x[_check_sample_weight(sample_weight, len(x)) > 0], names)
         if preset is not None and names != preset:
             # a DataFrame's columns in another order are matched to the names by name
             x = _reorder(x, names, preset, "X's events", "the event_names given to CTMC()")

@@ -267,7 +267,7 @@ def test_never_observed_event_warns_and_stays_finite():
     assert model.theta[2, 2] < -3
 
 
-def test_an_event_in_every_tumour_warns_as_one_in_none_does():
+def test_an_event_in_every_tumour_warns_as_one_in_none_does(tmp_path):
     # its base rate goes to +inf: a fit gave theta_ii = 18 without a word
     x = np.array([[1, 0, 1], [1, 1, 0], [1, 1, 1], [1, 0, 0]] * 10)
     with pytest.warns(UserWarning, match=r"observed in every tumour: \['E0'\]"):
@@ -276,6 +276,14 @@ def test_an_event_in_every_tumour_warns_as_one_in_none_does():
     with warnings.catch_warnings():  # one tumour: every event is in all or none of them
         warnings.simplefilter("error")
         validate_cohort(np.array([[1, 1, 1]]), warn_unobserved=True)
+    # a counted cohort: the rows of count 0 do not count (the fit drops them), so an event
+    # missing only there is in every tumour; the same fit on the repeated rows warned
+    genotypes = np.array([[1, 0], [1, 1], [0, 1]])
+    with pytest.warns(UserWarning, match=r"observed in every tumour: \['E0'\]"):
+        CTMC().fit(genotypes, l1=0.01, sample_weight=[3, 4, 0], max_steps=50)
+    (tmp_path / "counted.csv").write_text("A,B,n\n1,0,3\n1,1,4\n0,1,0\n")
+    with pytest.warns(UserWarning, match=r"observed in every tumour: \['A'\]"):
+        read_cohort(tmp_path / "counted.csv", weights="n")
     # a wide panel's list is cut short, with the count
     with pytest.warns(UserWarning, match=r"'E9'\] \.\.\. \(30 in all\)"):
         validate_cohort(np.zeros((2, 30), dtype=np.uint8))
