@@ -125,6 +125,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def warn_ignored(options: Sequence[str], why: str) -> None:
+    r"""Tell the user, on stderr, that options they set do nothing in this run, and why.
+
+    Parameters
+    ----------
+    options
+        The options as typed, with their values where that helps (``"--seed 3"``); none:
+        nothing is printed.
+    why
+        The reason, after ``"ignoring --a and --b: "``.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     warn_ignored(["--runs", "--rng-seed"], "method tree does not sample")
+    >>> err.getvalue()
+    'prunus: warning: ignoring --runs and --rng-seed: method tree does not sample\n'
+    """
+    if not options:
+        return
+    joined = options[0] if len(options) == 1 else (
+        f"{', '.join(options[:-1])} and {options[-1]}")
+    print(f"prunus: warning: ignoring {joined}: {why}", file=sys.stderr)
+
+
 def existing_file(value: str) -> Path:
     """Argparse type for an input file that must exist.
 

@@ -15,6 +15,7 @@ from core.cli import (
     options_in_errors,
     output_folder,
     probability,
+    warn_ignored,
 )
 
 _GRAPHS = ("complete", "star", "ring", "chain", "wheel", "tree", "er", "ba")
@@ -67,9 +68,7 @@ def _simulate(args: argparse.Namespace) -> int:
                                                    ("--persuasion", args.persuasion, 1.0),
                                                    ("--sleeper", args.sleeper, 0))
                  if value != default]
-        if given:
-            print(f"prunus: warning: ignoring {_listed(given)}: adversary settings, and "
-                  "--adversary none places no adversary", file=sys.stderr)
+        warn_ignored(given, "adversary settings, and --adversary none places no adversary")
     elif args.sleeper >= args.rounds:
         # it wakes after the last round: benign throughout (ASR 0), while metrics.json
         # reported the weight of an attack that never happened
@@ -146,11 +145,6 @@ def _simulate(args: argparse.Namespace) -> int:
     print(summary)
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
-
-
-def _listed(flags: list[str]) -> str:
-    """Join option names as a sentence does: ``--a, --b and --c``."""
-    return flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
 
 
 def _read_adjacency_option(path: Path) -> Any:
@@ -433,8 +427,8 @@ def _fit(args: argparse.Namespace) -> int:
     if args.seed != 0 and args.graph not in ("er", "ba"):
         given = (f"--graph {args.graph}" if args.graph is not None
                  else "--adjacency" if frame is not None else "a complete graph")
-        print(f"prunus: warning: ignoring --seed {args.seed}: it draws a random --graph (er "
-              f"or ba), and {given} is not drawn", file=sys.stderr)
+        warn_ignored([f"--seed {args.seed}"], f"it draws a random --graph (er or ba), and "
+                     f"{given} is not drawn")
     if args.incremental and args.train_rounds is None:  # nothing held out to predict
         raise CommandError("--incremental predicts the rounds after --train-rounds R; give "
                            "--train-rounds (MAS-Cascade: 7)")

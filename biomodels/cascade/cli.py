@@ -6,7 +6,14 @@ import argparse
 import math
 import sys
 
-from core.cli import CommandError, at_least, existing_file, output_folder, probability
+from core.cli import (
+    CommandError,
+    at_least,
+    existing_file,
+    output_folder,
+    probability,
+    warn_ignored,
+)
 
 _RUNS = 100_000  # default Monte Carlo runs
 _LEVEL = 0.95  # of the Monte Carlo intervals in distribution.csv
@@ -58,13 +65,10 @@ def _size(args: argparse.Namespace) -> int:
         given = [flag for flag, value, default in (("--runs", args.runs, _RUNS),
                                                    ("--rng-seed", args.rng_seed, 0))
                  if value != default]
-        if given:
-            print(f"prunus: warning: ignoring {' and '.join(given)}: Monte Carlo "
-                  f"settings (--method mc), and method {method} does not sample",
-                  file=sys.stderr)
+        warn_ignored(given, f"Monte Carlo settings (--method mc), and method {method} does "
+                     "not sample")
     elif args.tail_accurate:
-        print("prunus: warning: ignoring --tail-accurate: sampled probabilities "
-              "are multiples of 1/runs", file=sys.stderr)
+        warn_ignored(["--tail-accurate"], "sampled probabilities are multiples of 1/runs")
     tail_accurate = args.tail_accurate and method != "mc"
     sampled = None
     if method == "mc":  # the runs themselves, for the intervals (as size_distribution draws)

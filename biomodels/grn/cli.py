@@ -19,6 +19,7 @@ from core.cli import (
     output_folder,
     probability,
     random_seed,
+    warn_ignored,
 )
 
 #: Settings of ``prunus grn fit`` and the demo: RK4 with two steps per observation interval
@@ -155,9 +156,7 @@ def _fit_run(args: argparse.Namespace) -> int:
             ("--prior-scaling", args.prior_scaling),
             ("--prior-weight", None if args.prior_weight is None or args.prior_weight < 1
              else f"{args.prior_weight:g}")) if value is not None]
-        if given:
-            print(f"prunus: warning: ignoring {' and '.join(given)}: they say how the "
-                  "prior is used, and no --prior was given", file=sys.stderr)
+        warn_ignored(given, "they say how the prior is used, and no --prior was given")
     # None: not given (so that only an option the user typed is reported as ignored)
     prior_scaling: Literal["max", "sign"] = (
         "sign" if args.prior_scaling is None else args.prior_scaling)
