@@ -281,9 +281,13 @@ class CascadeFit:
             lines.append("    not fitted: call fit(sizes)")
         else:
             w = ", ".join(f"{v:.3g}" for v in self.shared_weights[:3].tolist())
-            lines.append(f"    fitted: {len(self.history)} epochs, weight{'s' * (n_par != 1)} "
-                         f"{w}{', ...' * (n_par > 3)}; mean log-likelihood "
-                         f"{self.history[-1]:.4g} per cascade")
+            # "epochs" read wrong for L-BFGS steps; whether more steps would move the weights
+            # is what a reader of a fit wants next
+            state = ("" if self.converged is None else ", converged" if self.converged
+                     else f", not converged (gradient {self.gradient:.2g})")
+            lines.append(f"    fitted: {len(self.history)} steps{state}; "
+                         f"weight{'s' * (n_par != 1)} {w}{', ...' * (n_par > 3)}; mean "
+                         f"log-likelihood {self.history[-1]:.4g} per cascade")
         return "\n".join(lines)
 
     @property

@@ -473,8 +473,9 @@ def test_repr_summarises_graph_seeding_and_fit(tmp_path):
     assert repr(fit).splitlines() == [*head, "    not fitted: call fit(sizes)"]
     sizes = monte_carlo(g, seed_probabilities(g, seeds=["a"]), n_runs=200, seed=0).sizes
     fit.fit(sizes, epochs=5)
-    done = [*head, f"    fitted: 5 epochs, weight {float(fit.shared_weights[0]):.3g}; mean "
-            f"log-likelihood {fit.history[-1]:.4g} per cascade"]
+    done = [*head, f"    fitted: 5 steps, not converged (gradient {fit.gradient:.2g}); weight "
+            f"{float(fit.shared_weights[0]):.3g}; mean log-likelihood {fit.history[-1]:.4g} per "
+            "cascade"]
     assert repr(fit).splitlines() == done
     # a loaded fit knows its seeds from the saved seed probabilities
     assert repr(CascadeFit.load(fit.save(tmp_path / "fit.json"), g)).splitlines() == done
