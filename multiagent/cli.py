@@ -457,6 +457,9 @@ def _fit(args: argparse.Namespace) -> int:
             _name_the_belief(exc, X, labels)
             raise
     table.insert(1, "question", labels)
+    if agent_names is not None:  # fit.json names them too (fit_fj saw a plain matrix)
+        for f in fits:
+            f.agents = list(agent_names)
     n = fits[0].W.shape[0]
     who = list(range(n)) if agent_names is None else agent_names  # as the input names them
 
@@ -572,7 +575,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "question, their standard errors gamma_se, alpha_se and 95%% "
                           "intervals gamma_low, gamma_high, alpha_low, alpha_high, on the logit "
                           "scale so inside [0, 1]; empty for --loss kl), trust.csv (W per "
-                          "question), fit.json (the first question's fit) and metrics.json")
+                          "question), fit.json (the first question's fit, with the agents' "
+                          "names when they are named; FJFit.load reads it) and metrics.json")
     fit.add_argument("--per-agent", action="store_true",
                      help="fit gamma and alpha per agent (default: one pair shared by all agents)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,

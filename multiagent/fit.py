@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from core.checks import check_count, check_number, check_seed
 from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
-from multiagent._backend import as_dense_numpy, as_numpy, square_frame
+from multiagent._backend import as_dense_numpy, as_numpy, frame_labels, square_frame
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -165,6 +166,12 @@ class FJFit:
         tolerances) rather than at ``max_steps``; ``None`` for a fit made by hand or read
         from a file written before this field.  ``False`` means the loss was still
         falling: refit with a larger ``max_steps`` (see :func:`fit_fj`'s Notes).
+    agents
+        The agents' names (as text) in the order of ``gamma``, ``alpha`` and the rows and
+        columns of ``W``: the index of a DataFrame ``adjacency`` given to :func:`fit_fj`,
+        or the names ``prunus fj fit`` read; ``None`` for a fit without names (a matrix
+        adjacency, or a file written before this field).  Kept by :meth:`save` and
+        :meth:`load`; the arrays stay unlabelled numpy arrays.
     """
 
     gamma: np.ndarray
@@ -176,6 +183,7 @@ class FJFit:
     gamma_se: np.ndarray | None = None
     alpha_se: np.ndarray | None = None
     converged: bool | None = None
+    agents: list[str] | None = None
 
     def __repr__(self) -> str:
         # the dataclass repr printed gamma, alpha, W and the loss history (18,179 characters
@@ -208,8 +216,10 @@ class FJFit:
             se = f"standard errors gamma {gs[0]:.3g}, alpha {as_[0]:.3g}"
         else:
             se = f"largest standard errors gamma {gs.max():.3g}, alpha {as_.max():.3g}"
-        return (f"FJFit of {n} agents, {forces}; {loss} on rounds 0..{self.train_rounds}\n"
-                f"    {shape}, {steps}, {se}")
+        # the first names only: a fit of 100 named agents stays a two-line repr
+        names = "" if self.agents is None else f" {_NAMES_REPR.repr(list(self.agents))}"
+        return (f"FJFit of {n} agents{names}, {forces}; {loss} on rounds "
+                f"0..{self.train_rounds}\n    {shape}, {steps}, {se}")
 
     def model(self) -> FriedkinJohnsen:
         """Return the fitted :class:`~multiagent.dynamics.FriedkinJohnsen` model.
@@ -389,7 +399,8 @@ class FJFit:
         """Write the fit as JSON (atomically).
 
         An infinite standard error is written as ``null`` (standard JSON has no inf) and
-        read back as inf by :meth:`load`.
+        read back as inf by :meth:`load`.  ``agents`` is written only when set (a fit
+        without names writes the file it wrote before that field).
 
         Parameters
         ----------
@@ -400,16 +411,25 @@ class FJFit:
         -------
         pathlib.Path
             The path written.
+
+        Raises
+        ------
+        ValueError
+            If ``agents`` is set but is not one distinct name per agent of ``W`` (such a
+            file could not be read back).
         """
         from core.atomic import write_json
 
         se = {k: v.tolist() for k, v in (("gamma_se", self.gamma_se),
                                           ("alpha_se", self.alpha_se)) if v is not None}
+        # only when set: a fit without names writes the bytes it wrote before the field
+        names = ({} if self.agents is None else
+                 {"agents": _checked_agents(self.agents, np.shape(self.W)[0])})
         return write_json(
             {"format": _FORMAT, "gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(),
              "W": self.W.tolist(),
              "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history,
-             "converged": self.converged, **se},
+             "converged": self.converged, **se, **names},
             path,
         )
 
@@ -425,7 +445,8 @@ class FJFit:
         Returns
         -------
         FJFit
-            The fit, standard errors included when saved.
+            The fit, standard errors and agents' names included when saved (``agents``
+            None for a file without them).
 
         Raises
         ------
@@ -459,6 +480,8 @@ class FJFit:
             for k, v in se.items():  # one standard error for all in a shared fit
                 if v.shape not in ((1,), (n,)):
                     raise ValueError(f"{k} has shape {v.shape}, expected (1,) or ({n},)")
+            if d.get("agents") is not None:  # files written before the field have none
+                fit.agents = _checked_agents(d["agents"], n)
             return fit
         except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON errors: ValueError
             raise ValueError(f"{str(path)!r} is not an FJ fit written by FJFit.save: "
@@ -466,6 +489,28 @@ class FJFit:
 
 
 _FORMAT = "prunus.fj.fit/1"
+_NAMES_REPR = reprlib.Repr()
+_NAMES_REPR.maxlist, _NAMES_REPR.maxstring = 4, 20
+
+
+def _checked_agents(agents: Any, n: int) -> list[str]:
+    """Return ``agents`` as a list of ``n`` distinct names, or raise ``ValueError``."""
+    if not isinstance(agents, list | tuple | np.ndarray) or not all(isinstance(a, str)
+                                                                    for a in agents):
+        raise ValueError(f"agents must be a list of names (text), got {reprlib.repr(agents)}")
+    agents = [str(a) for a in agents]  # np.str_ too, as plain text
+    if len(agents) != n:
+        raise ValueError(f"agents holds {len(agents)} names, expected {n} for the {n} agents "
+                         "of W")
+    if len(set(agents)) != n:
+        raise ValueError(f"agents names an agent twice: {reprlib.repr(agents)}")
+    return agents
+
+
+def _agent_names(adjacency: Any) -> list[str] | None:
+    """Return a DataFrame adjacency's agents as text in its index order, else None."""
+    labels = frame_labels(adjacency)
+    return None if labels is None else [str(a) for a in labels]
 
 
 @with_grad  # also inside the caller's torch.no_grad() or inference_mode()
@@ -680,7 +725,9 @@ def fit_fj(
     adjacency
         ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
         agent's neighbours.  A matrix: a networkx graph raises ``TypeError`` (pass
-        :func:`multiagent.adjacency` of it).
+        :func:`multiagent.adjacency` of it).  A DataFrame is read by label, in its index
+        order, which is then the transcript's agent order; its index (as text) becomes
+        :attr:`FJFit.agents`.
     per_agent
         One ``gamma``/``alpha`` per agent instead of one shared pair.
     learn_trust
@@ -871,7 +918,7 @@ def fit_fj(
             g_se, a_se = _standard_errors(predict, nxt, (g_logit, a_logit, w_logit),
                                           learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
-                 g_se, a_se, converged)
+                 g_se, a_se, converged, _agent_names(adjacency))
 
 
 def _free_per_row(K: int) -> int:
@@ -1095,7 +1142,8 @@ def fit_sparse_trust(
     keep
         Speakers kept per agent (>= 1).
     adjacency
-        Initial support (default complete).
+        Initial support (default complete); a DataFrame's index names the agents
+        (:attr:`FJFit.agents`), as in :func:`fit_fj`.
     **fit_kwargs
         Passed to :func:`fit_fj` (``per_agent``, ``loss``, ``train_rounds``...).
 
@@ -1119,6 +1167,7 @@ def fit_sparse_trust(
             if mask[i].sum() > keep:
                 mask[i, int(np.argmin(W[i]))] = False
         fit = fit_fj(X, adjacency=mask, **fit_kwargs)
+    fit.agents = _agent_names(adjacency)  # fit_fj saw the unlabelled mask
     return fit
 
 
@@ -1221,7 +1270,8 @@ def fit_fj_bayes(
     transcript
         ``(T + 1, n, K)``.
     adjacency
-        Who listens to whom (default complete).
+        Who listens to whom (default complete); a DataFrame is read by label, as in
+        :func:`fit_fj`.
     per_agent
         One ``gamma``/``alpha`` per agent (else shared).
     gamma_prior, alpha_prior
@@ -1249,7 +1299,8 @@ def fit_fj_bayes(
         ``(1,)``), ``W_mean`` ``(n, n)``, ``sigma_mean``, ``elbo`` (loss history: the
         negative ELBO, a one-draw Monte Carlo estimate, as ``svi.step()`` returned it at each
         of the ``num_steps``) and ``converged`` (bool: whether that loss has levelled off,
-        see Notes).
+        see Notes); with a DataFrame ``adjacency`` also ``agents``, its index as text (the
+        order of the arrays, as :attr:`FJFit.agents`).
 
     Notes
     -----
@@ -1283,6 +1334,7 @@ def fit_fj_bayes(
     seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n = X.shape[1]
     mask_np = _mask(adjacency, n)
+    names = _agent_names(adjacency)
     data = torch.as_tensor(X)
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1
@@ -1332,4 +1384,6 @@ def fit_fj_bayes(
         "sigma_mean": float(draws["sigma"].mean()),
         "elbo": elbo,
         "converged": loss_plateaued(elbo),
+        # only when named: an unlabelled fit returns the keys it returned before
+        **({} if names is None else {"agents": names}),
     }

@@ -713,3 +713,31 @@ def test_fit_warns_that_train_rounds_at_the_last_round_score_in_sample(debate, t
     assert ("prunus: warning: --train-rounds 10 is the transcripts' last round: no round is "
             "held out, so the scores are in-sample") in capsys.readouterr().err
     assert (tmp_path / "f" / "fits.csv").exists()
+
+
+@pytest.mark.parametrize("how", ["adjacency", "agent column", "numbered"])
+def test_fit_json_keeps_the_agents_names(tmp_path, how):
+    # agents.csv, trust.csv and metrics.json named the agents, but fit.json did not:
+    # FJFit.load gave unlabelled arrays
+    from multiagent.fit import FJFit, simulate_transcript
+
+    names = ["mod", "ann", "bob", "cy"]  # not sorted: the order they first appear in
+    X = simulate_transcript(4, 3, 2, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    r, i, k = np.meshgrid(range(4), range(4), range(2), indexing="ij")
+    who = np.array(names)[i.ravel()] if how != "numbered" else i.ravel()
+    pd.DataFrame({"round": r.ravel(), "agent": who, "option": k.ravel(),
+                  "belief": X.ravel()}).to_csv(tmp_path / "t.csv", index=False)
+    argv = ["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--out", str(tmp_path / "o")]
+    if how == "adjacency":
+        complete = pd.DataFrame(1 - np.eye(4, dtype=int), index=names, columns=names)
+        complete.to_csv(tmp_path / "a.csv")
+        argv += ["--adjacency", str(tmp_path / "a.csv")]
+    assert main(argv) == 0
+    fit = FJFit.load(tmp_path / "o" / "fit.json")
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    if how == "numbered":
+        assert fit.agents is None and "agents" not in metrics
+        assert "agents" not in json.loads((tmp_path / "o" / "fit.json").read_text())
+    else:
+        assert fit.agents == names == metrics["agents"]
+        assert pd.read_csv(tmp_path / "o" / "agents.csv")["agent"].tolist() == names

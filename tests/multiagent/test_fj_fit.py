@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -725,3 +726,75 @@ def test_shared_and_kl_fits_keep_their_start(monkeypatch):
     assert calls == []
     fit_fj(X, per_agent=True, max_steps=2)
     assert calls == [4]
+
+
+def _named_adjacency():
+    """A 4-agent ring on names, columns listed in another order than the index."""
+    names = ["cy", "ann", "dee", "bob"]  # not sorted: the index order is the agents' order
+    A = np.array([[0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]])
+    frame = pd.DataFrame(A, index=names, columns=names)
+    return frame[["bob", "ann", "dee", "cy"]], A, names
+
+
+def test_fits_on_a_named_adjacency_keep_the_agents_names(tmp_path):
+    # a DataFrame adjacency was read by label but its names were dropped: fit.agents, and
+    # fit.json, held unlabelled arrays
+    frame, A, names = _named_adjacency()
+    X = simulate_transcript(4, 4, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=3)
+    fit = fit_fj(X, adjacency=frame, max_steps=3)
+    assert fit.agents == names  # the index order, which square_frame aligns the columns to
+    np.testing.assert_array_equal(fit.W, fit_fj(X, adjacency=A, max_steps=3).W)
+    assert fit_fj(X, adjacency=A, max_steps=3).agents is None
+    back = FJFit.load(fit.save(tmp_path / "fit.json"))
+    assert back.agents == names
+    assert json.loads((tmp_path / "fit.json").read_text())["agents"] == names
+    assert "FJFit of 4 agents ['cy', 'ann', 'dee', 'bob'], shared" in repr(back)
+    # the other fits that take an adjacency name them too
+    _, fits = fit_transcripts([X], adjacency=frame, max_steps=2, return_fits=True)
+    assert fits[0].agents == names
+    assert fit_sparse_trust(X, keep=1, adjacency=frame, max_steps=2).agents == names
+    post = fit_fj_bayes(X, adjacency=frame, num_steps=1, num_samples=2)
+    assert post["agents"] == names
+    assert "agents" not in fit_fj_bayes(X, adjacency=A, num_steps=1, num_samples=2)
+    # labels compared as text (as square_frame does) and stored as text
+    numbered = pd.DataFrame(A, index=[3, 1, 0, 2], columns=[3, 1, 0, 2])
+    assert fit_fj(X, adjacency=numbered, max_steps=2).agents == ["3", "1", "0", "2"]
+
+
+def test_a_fit_without_names_saves_the_file_it_saved_before(tmp_path):
+    # agents is written only when set: these are the bytes the code before the field wrote
+    W = np.array([[0.0, 1.0], [0.25, 0.75]])
+    fit = FJFit(np.array([0.3, 0.3]), np.array([0.4, 0.4]), W, 1.5e-5, 3, [0.5, 1.5e-5],
+                np.array([0.01]), np.array([np.inf]), True)
+    before = {"W": [[0.0, 1.0], [0.25, 0.75]], "alpha": [0.4, 0.4], "alpha_se": [None],
+              "converged": True, "format": "prunus.fj.fit/1", "gamma": [0.3, 0.3],
+              "gamma_se": [0.01], "history": [0.5, 1.5e-05], "loss": 1.5e-05,
+              "train_rounds": 3}
+    path = fit.save(tmp_path / "fit.json")
+    assert path.read_text() == json.dumps(before, indent=2, sort_keys=True) + "\n"
+    assert FJFit.load(path).agents is None  # an old file, without the key
+    named = FJFit(*[getattr(fit, k) for k in ("gamma", "alpha", "W", "loss",
+                                               "train_rounds", "history", "gamma_se",
+                                               "alpha_se", "converged")], ["x", "y"])
+    assert json.loads(named.save(tmp_path / "named.json").read_text()) == {
+        **before, "agents": ["x", "y"]}  # only the key added
+    assert FJFit.load(tmp_path / "named.json").agents == ["x", "y"]
+
+
+@pytest.mark.parametrize(("agents", "message"), [
+    (["x"], "agents holds 1 names, expected 2"),
+    (["x", "x"], "agents names an agent twice"),
+    ("xy", "agents must be a list of names"),
+    ([1, 2], "agents must be a list of names"),
+])
+def test_load_and_save_refuse_names_that_do_not_fit_the_agents(tmp_path, agents, message):
+    fit = FJFit(np.full(2, 0.3), np.full(2, 0.4), np.array([[0.0, 1.0], [1.0, 0.0]]), 0.1, 2)
+    path = fit.save(tmp_path / "fit.json")
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "agents": agents}))
+    with pytest.raises(ValueError, match=re.escape(repr(str(path))) + ".*" + message):
+        FJFit.load(path)
+    fit.agents = agents  # a file that could not be read back is not written
+    with pytest.raises(ValueError, match=message):
+        fit.save(tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
