@@ -150,6 +150,13 @@ def check_densities(densities: Iterable[float]) -> list[float]:
     return out
 
 
+def _attached_masks(model: nn.Module) -> MaskSet | None:
+    """Return the MaskSet attached to ``model``, or None when none is."""
+    if getattr(model, _HOOK_ATTR, None) is None:
+        return None
+    return MaskSet.from_module(model)
+
+
 class PruningSchedule:
     """Train, prune, rewind, repeat: the common engine of IMP, LRR and Cyclic.
 
@@ -189,15 +196,70 @@ class PruningSchedule:
         Parameters to prune (default: ``ndim >= 2``).
     masks
         Masks to start from (e.g. a random mask); they are attached at once.
+        Without them, masks already attached to ``model`` (``MaskSet.attach``) are
+        the start: the first round trains at their density, ``history`` begins
+        with it, and the weights they pruned stay pruned. A model without masks
+        starts dense.
 
     Notes
     -----
+    To checkpoint a run, save the schedule's :meth:`state_dict` with the model's
+    and the optimizer's (the masks are buffers of the model and are in the
+    schedule's state too; the LR scheduler's state is in the schedule's). To
+    resume, build fresh objects as before, load the schedule's state *first* (it
+    attaches the saved masks, so the model's ``load_state_dict`` finds their
+    buffers), then the model's and the optimizer's; the loop goes on bit for bit
+    as the uninterrupted run would (see Examples). Loading the schedule's state
+    last works too when the fresh schedule was built before the masks were put on
+    the model (``MaskSet.from_state_dict(model_state).attach(model, optimizer)``).
+
     Departures from the imp-lrr-lts reference code (Gadhikar & Burkholz): a prune
     keeps exactly ``round(d N)`` weights, ties broken by index (:func:`core.select_topk`),
     where the reference drops every score ``<=`` the ``floor((1 - d) N)``-th smallest,
     so it can keep one weight more, or fewer on ties. ``rewind="weights"`` restores
     the whole ``state_dict`` (buffers such as BatchNorm running statistics too), the
     reference only the weights and biases.
+
+    Examples
+    --------
+    Checkpoint IMP at the end of its second round, then resume it in fresh objects:
+
+    >>> import io
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import IMP
+    >>> def build():
+    ...     net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    ...     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    ...     lr = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    ...     return net, opt, lr
+    >>> def train(net, opt, lr):
+    ...     for _ in range(3):
+    ...         opt.zero_grad()
+    ...         net(torch.ones(2, 4)).pow(2).mean().backward()
+    ...         opt.step()
+    ...         lr.step()
+    >>> net, opt, lr = build()
+    >>> sched = IMP(net, opt, [0.5, 0.25, 0.125], lr_scheduler=lr)
+    >>> for density in sched:
+    ...     train(net, opt, lr)
+    ...     if sched.round == 1:                     # the second round is trained
+    ...         file = io.BytesIO()
+    ...         torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
+    ...                     "schedule": sched.state_dict(round_trained=True)}, file)
+    ...         break
+    >>> _ = file.seek(0)
+    >>> saved = torch.load(file, weights_only=True)
+    >>> net, opt, lr = build()                       # e.g. in a new process
+    >>> sched = IMP(net, opt, [0.5, 0.25, 0.125], lr_scheduler=lr)
+    >>> sched.load_state_dict(saved["schedule"])     # first: it attaches the masks
+    >>> net.load_state_dict(saved["model"])
+    <All keys matched successfully>
+    >>> opt.load_state_dict(saved["optimizer"])
+    >>> for density in sched:                        # prunes to 0.25, then to 0.125
+    ...     train(net, opt, lr)
+    >>> sched.history
+    [1.0, 0.5, 0.25, 0.125]
     """
 
     def __init__(
@@ -227,17 +289,27 @@ class PruningSchedule:
         self.scope = scope
         self.names = prunable_names(model, names)
         self.densities = check_densities(densities)
+        given = masks is not None
+        # masks attached to the model before: the schedule ignored them, pruned from 1.0 and
+        # let the weights they had pruned grow back (density 0.1 -> 0.198, history 0.25)
+        masks = masks if given else _attached_masks(model)
         self.masks = masks
         start = masks.density() if masks is not None else 1.0
         # checked before the masks are attached: a refusal leaves the model as it was
         if self.densities[0] > start + 1e-12:
+            hint = "" if given or masks is None else (
+                " of the masks attached to the model (the schedule goes on from them; pass "
+                "masks= to start from others, or call MaskSet.detach_from(model) first to "
+                "start dense)")
             raise ValueError(f"densities: first density {self.densities[0]} exceeds the "
-                             f"starting density {start}")
+                             f"starting density {start}{hint}")
         if masks is not None:
             masks.attach(model, optimizer)
         self.history: list[float] = []
         self.round = 0
         self._start = start
+        # set by load_state_dict(round_trained=True state): the next loop prunes first
+        self._trained = False
         self.checkpoint()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -343,12 +415,130 @@ class PruningSchedule:
         """
         done = self.round  # prunes made by an earlier loop over this schedule
         self.history = self.history[:done + 1] or [self._start]
-        yield self.densities[done - 1] if done else self._start
+        trained, self._trained = getattr(self, "_trained", False), False  # older pickles
+        if not trained:  # a state saved with round_trained=True: its round is over
+            yield self.densities[done - 1] if done else self._start
         for d in self.densities[done:]:
             self.prune(d)
             self.round += 1
             self.history.append(self.masks.density() if self.masks is not None else d)
             yield d
+
+    # -- checkpointing ---------------------------------------------------------------
+    def state_dict(self, *, round_trained: bool = False) -> dict[str, Any]:
+        """Return the schedule's state, to save next to the model's and optimizer's.
+
+        It holds the round, the history, the densities, the masks, the rewind point
+        (learning rates and LR-schedule state; with ``rewind="weights"`` also the
+        weights and the optimizer state) and the live state of ``lr_scheduler``. The
+        model's and the optimizer's own state are not in it: save their
+        ``state_dict()`` too. Tensors are shared with the schedule, not copied.
+
+        Parameters
+        ----------
+        round_trained
+            ``True`` when the current round's training is over (a checkpoint at the
+            end of the loop body): the resumed loop then prunes first and goes on
+            with the next round. ``False`` (default): the resumed loop yields the
+            current round again, to train it from the saved point (a checkpoint at
+            the top of the loop body, or one taken part way through a round).
+
+        Returns
+        -------
+        dict
+            Plain containers, numbers, strings and tensors (``torch.load`` with
+            ``weights_only=True`` reads them); give it to :meth:`load_state_dict`.
+        """
+        weights = self.rewind == "weights"
+        return {
+            "kind": type(self).__name__,
+            "rewind": self.rewind,
+            "scope": self.scope,
+            "names": list(self.names),
+            "densities": list(self.densities),
+            "start": self._start,
+            "round": self.round,
+            "round_trained": bool(round_trained),
+            "history": list(self.history),
+            "masks": self.masks.state_dict() if self.masks is not None else None,
+            # only IMP rewinds weights and optimizer state: LRR's checkpoint stays small
+            "rewind_weights": dict(self._weights) if weights else None,
+            "rewind_optimizer": self._opt_state if weights else None,
+            "rewind_lrs": self._lrs,
+            "rewind_lr_scheduler": self._sched_state,
+            "lr_scheduler": (self.lr_scheduler.state_dict()
+                             if self.lr_scheduler is not None else None),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state saved by :meth:`state_dict`, to resume the schedule.
+
+        The saved masks are attached to the model (with the optimizer), so the model's
+        own ``load_state_dict`` finds its mask buffers; the rewind point, the round,
+        the history and the densities replace those of this schedule, and the saved
+        state of ``lr_scheduler`` is loaded into it. Build the schedule as the saved
+        one was built (same class, model, optimizer kind, ``scope``, ``names``, with
+        an ``lr_scheduler`` exactly when it had one).
+
+        Parameters
+        ----------
+        state
+            A dict returned by :meth:`state_dict` (e.g. read back with ``torch.load``).
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is no schedule state or was saved by a schedule built
+            differently (kind, rewind, scope, names, LR scheduler, parameter groups).
+        """
+        keys = ("kind", "rewind", "scope", "names", "densities", "start", "round",
+                "round_trained", "history", "masks", "rewind_weights", "rewind_optimizer",
+                "rewind_lrs", "rewind_lr_scheduler", "lr_scheduler")
+        if not isinstance(state, Mapping) or any(k not in state for k in keys):
+            missing = [k for k in keys if not isinstance(state, Mapping) or k not in state]
+            raise ValueError(f"state: expected a dict from PruningSchedule.state_dict(), "
+                             f"missing {missing}")
+        for key, mine in (("kind", type(self).__name__), ("rewind", self.rewind),
+                          ("scope", self.scope), ("names", list(self.names))):
+            if state[key] != mine:
+                raise ValueError(f"state: saved by a schedule with {key}={state[key]!r}, "
+                                 f"this one has {key}={mine!r}")
+        if (state["lr_scheduler"] is None) != (self.lr_scheduler is None):
+            had = "had" if state["lr_scheduler"] is not None else "had no"
+            raise ValueError(f"state: the saved schedule {had} an lr_scheduler; build this "
+                             "one the same way")
+        have, saved = len(self.optimizer.param_groups), len(state["rewind_lrs"])
+        if have != saved:
+            raise ValueError(f"state: the optimizer has {have} parameter groups but the "
+                             f"saved rewind point has {saved}")
+        densities = check_densities(state["densities"])
+        done = int(state["round"])
+        if not 0 <= done <= len(densities) or len(state["history"]) > done + 1:
+            raise ValueError(f"state: round {done} and {len(state['history'])} history "
+                             f"entries do not fit {len(densities)} densities")
+        if self.rewind == "weights" and (state["rewind_weights"] is None
+                                         or state["rewind_optimizer"] is None):
+            raise ValueError("state: the rewind weights or optimizer state are missing")
+        state = copy.deepcopy(dict(state))  # the caller's dict stays the caller's
+        # masks first: their buffers must exist before model.load_state_dict, and
+        # attaching replaces the model's masks (or none) with the saved ones
+        if state["masks"] is not None:
+            self.masks = MaskSet(state["masks"]).attach(self.model, self.optimizer)
+        else:
+            MaskSet.detach_from(self.model)
+            self.masks = None
+        self.densities = densities
+        self._start = float(state["start"])
+        self.round = done
+        self._trained = bool(state["round_trained"])
+        self.history = [float(h) for h in state["history"]]
+        if self.rewind == "weights":
+            self._weights = state["rewind_weights"]
+            self._opt_state = state["rewind_optimizer"]
+        self._lrs = state["rewind_lrs"]
+        self._sched_state = state["rewind_lr_scheduler"]
+        if self.lr_scheduler is not None:
+            self.lr_scheduler.load_state_dict(state["lr_scheduler"])
 
     def __len__(self) -> int:
         return len(self.densities) + 1
@@ -367,7 +557,9 @@ class IMP(PruningSchedule):
     """Iterative Magnitude Pruning with weight rewinding (see :class:`PruningSchedule`).
 
     Call :meth:`checkpoint` after the warm-up (e.g. 10 epochs in the
-    imp-lrr-lts reference setup) to set the rewind point.
+    imp-lrr-lts reference setup) to set the rewind point. :meth:`state_dict`
+    saves it with the round and the masks, to resume a run (see the Examples
+    of :class:`PruningSchedule`).
 
     Parameters
     ----------
@@ -432,6 +624,8 @@ class Cyclic(PruningSchedule):
                  density: float, cycles: int = 3, **kwargs: Any) -> None:
         cycles = check_count("cycles", cycles, at_least=1)
         masks = kwargs.get("masks")
+        if masks is None:  # masks attached to the model are the start (PruningSchedule)
+            masks = _attached_masks(model)
         start = masks.density() if masks is not None else 1.0
         density = _check_density(density)
         super().__init__(model, optimizer, [start] * (cycles - 1) + [density],

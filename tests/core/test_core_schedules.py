@@ -389,3 +389,113 @@ def test_a_custom_score_never_revives_pruned_entries() -> None:
     masks = [schedule.masks for _ in schedule]
     assert masks[1]["weight"].tolist() == [[False, False, True, True]]
     assert masks[2]["weight"].tolist() == [[False, False, True, False]]
+
+
+def test_masks_attached_before_are_the_start_of_a_schedule_given_no_masks() -> None:
+    # the audit's reproduction: the schedule ignored the attached 0.1 mask, reported round 1
+    # as dense and pruned to a fresh 0.5 mask, so weights it had pruned grew back (actual
+    # density 0.1 -> 0.198 while the history read [1.0, 0.5, 0.25])
+    x = torch.randn(64, 10, generator=torch.Generator().manual_seed(0))
+    y = (x[:, 0] > 0).long()
+    torch.manual_seed(1)
+    m = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 2))
+    o = torch.optim.SGD(m.parameters(), lr=0.1)
+    start = random_mask(m, 0.1, seed=0).attach(m, o)
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=r"first density 0\.5 exceeds the starting density "
+                                         r"0\.10\d* of the masks attached to the model.*masks="):
+        LRR(m, o, [0.5, 0.25])  # masks= not passed
+    assert all(torch.equal(v, before[k]) for k, v in m.state_dict().items())
+    lrr = LRR(m, o, [0.05, 0.025])  # densities below the attached masks' go on from them
+    params = dict(m.named_parameters())
+    for _ in lrr:
+        for n, mask in lrr.masks.items():
+            assert not (mask & ~start[n]).any()  # pruned weights stay pruned
+            assert bool((params[n][~mask] == 0).all())
+        for _ in range(20):
+            o.zero_grad()
+            nn.functional.cross_entropy(m(x), y).backward()
+            o.step()
+    assert lrr.history == pytest.approx([0.1, 0.05, 0.025], abs=1 / 700)
+    cyc = Cyclic(m, o, 0.01, cycles=2)  # Cyclic's cycles run at the attached density
+    assert cyc.densities == pytest.approx([lrr.masks.density(), 0.01])
+
+
+def _resumable(cls, opt_name: str):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 1))
+    opt = (torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9) if opt_name == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=0.01))
+    lr = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+    if cls is Cyclic:
+        return net, opt, lr, Cyclic(net, opt, 0.2, cycles=3, lr_scheduler=lr)
+    return net, opt, lr, cls(net, opt, [0.5, 0.25, 0.125], lr_scheduler=lr)
+
+
+@pytest.mark.parametrize(("cls", "opt_name", "when"), [
+    (IMP, "sgd", "end"), (IMP, "adam", "top"), (IMP, "sgd", "after_model"),
+    (LRR, "adam", "end"), (LRR, "sgd", "top"), (Cyclic, "sgd", "end")])
+def test_a_checkpointed_schedule_resumes_bit_for_bit(cls, opt_name, when, tmp_path) -> None:
+    # schedules had no state_dict: rebuilt on resume, IMP took its rewind point from the
+    # trained weights and round and history were lost
+    net, opt, lr, schedule = _resumable(cls, opt_name)
+    _train(net, opt, lr, 3)  # warm-up: the rewind point is not the construction point
+    schedule.checkpoint()
+    full = []
+    for density in schedule:
+        full.append(density)
+        _train(net, opt, lr, 6)
+    expected = {k: v.clone() for k, v in net.state_dict().items()}
+    history = list(schedule.history)
+
+    net, opt, lr, schedule = _resumable(cls, opt_name)
+    _train(net, opt, lr, 3)
+    schedule.checkpoint()
+    path = tmp_path / "ckpt.pt"
+    for i, _ in enumerate(schedule):
+        if when != "end" and i == 2:  # at the top of the third round, before its training
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
+                        "schedule": schedule.state_dict()}, path)
+            break
+        _train(net, opt, lr, 6)
+        if when == "end" and i == 1:  # the second round is trained
+            torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
+                        "schedule": schedule.state_dict(round_trained=True)}, path)
+            break
+    saved = torch.load(path, weights_only=True)
+    assert any(k.endswith("_mask") for k in saved["model"])  # masks travel as buffers
+    net, opt, lr, schedule = _resumable(cls, opt_name)
+    if when == "after_model":  # the model's and optimizer's state loaded first
+        MaskSet.from_state_dict(saved["model"]).attach(net, opt)
+        net.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        schedule.load_state_dict(saved["schedule"])
+    else:
+        schedule.load_state_dict(saved["schedule"])
+        net.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+    seen = []
+    for density in schedule:
+        seen.append(density)
+        _train(net, opt, lr, 6)
+    assert seen == full[2:]  # the third round on, whether saved before or after it
+    assert schedule.history == history
+    after = net.state_dict()
+    assert after.keys() == expected.keys()
+    assert all(torch.equal(after[k], expected[k]) for k in expected)
+
+
+def test_a_schedule_state_is_refused_by_a_schedule_built_otherwise() -> None:
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    lr = torch.optim.lr_scheduler.StepLR(opt, step_size=4)
+    state = LRR(net, opt, [0.5], lr_scheduler=lr).state_dict()
+    net2 = _net()
+    opt2 = torch.optim.SGD(net2.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="kind='LRR', this one has kind='IMP'"):
+        IMP(net2, opt2, [0.5]).load_state_dict(state)
+    with pytest.raises(ValueError, match="had an lr_scheduler"):
+        LRR(net2, opt2, [0.5]).load_state_dict(state)
+    with pytest.raises(ValueError, match="missing"):
+        LRR(net2, opt2, [0.5]).load_state_dict({"round": 1})
+    assert not any(k.endswith("_mask") for k in net2.state_dict())  # refused before attaching
