@@ -432,3 +432,108 @@ def test_masks_made_under_inference_mode_attach_and_hold() -> None:
 def test_an_empty_maskset_is_dense() -> None:
     empty = MaskSet({})
     assert empty.density() == 1.0 and empty.sparsity() == 0.0 and empty.kept() == 0
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_momentum", "adam"])
+def test_reattach_keeps_the_hooked_optimizer_and_zeroes_its_state(opt_name: str) -> None:
+    # a second round attached without the optimizer dropped its hooks, and its momentum
+    # (or Adam moments) moved 35 of the 154 newly pruned weights off zero
+    net = _net()
+    opt = (torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9) if opt_name == "sgd_momentum"
+           else torch.optim.Adam(net.parameters(), lr=1e-2))
+    first = magnitude_mask(net, 0.5).attach(net, opt)
+    _train(net, opt, 10)
+    second = magnitude_mask(net, 0.8, current=first).attach(net)
+    assert [ref() for ref in net._prunus_mask_hook._optimizers] == [opt]
+    assert len(opt._optimizer_step_post_hooks) == 1
+    params = dict(net.named_parameters())
+    for n, m in second.items():  # state zeroed at the newly pruned entries
+        for value in opt.state[params[n]].values():
+            if value.shape == m.shape:
+                assert (value[~m] == 0).all()
+    _train(net, opt, 5, seed=2)
+    assert _pruned_are_zero(net, second)
+    other = torch.optim.SGD(net.parameters(), lr=0.1)  # given one, only it is hooked
+    magnitude_mask(net, 0.9, current=second).attach(net, other)
+    assert [ref() for ref in net._prunus_mask_hook._optimizers] == [other]
+    assert len(opt._optimizer_step_post_hooks) == 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_float16_adam_keeps_pruned_weights_zero_not_nan(dtype: torch.dtype) -> None:
+    # float16 rounds Adam's eps of 1e-8 to 0: 0 / 0 made every pruned weight NaN, and the
+    # re-application by a float product kept NaN (nan * 0 is nan)
+    torch.manual_seed(0)
+    net = nn.Linear(16, 8).to(dtype)
+    opt = torch.optim.Adam(net.parameters())
+    masks = magnitude_mask(net, 0.5).attach(net, opt)
+    x = torch.ones(4, 16, dtype=dtype)  # every kept weight gets a gradient of 4
+    for _ in range(3):
+        opt.zero_grad()
+        net(x).float().sum().backward()
+        opt.step()
+    w, m = net.weight.detach(), masks["weight"]
+    assert (w[~m] == 0).all()
+    assert torch.isfinite(w[m]).all() and (w[m] != 0).all()
+    # and re-applying by hand: NaN and inf at pruned entries become 0, kept bits unchanged,
+    # in the small path and the block path of large CPU tensors
+    for numel in (10, (1 << 18) + 5):
+        t = torch.randn(numel).to(dtype)
+        keep = torch.rand(numel) < 0.5
+        t[:4] = torch.tensor([float("nan"), float("inf"), -float("inf"), -2.0]).to(dtype)
+        keep[:4] = False
+        before = t.clone()
+        MaskSet({"w": keep}).apply(_Holder(t))
+        assert (t[~keep] == 0).all() and torch.equal(t[keep], before[keep])
+
+
+class _Holder(nn.Module):
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w, requires_grad=False)
+
+
+def test_attach_refuses_what_is_no_optimizer_before_touching_the_module() -> None:
+    # attach(net, net) failed with AttributeError 'register_step_pre_hook' after the
+    # buffers were registered and 44 % of the weights zeroed
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with pytest.raises(TypeError, match="optimizer: expected a torch.optim.Optimizer"):
+        magnitude_mask(net, 0.5).attach(net, net)
+    assert not hasattr(net, "_prunus_mask_hook")
+    after = net.state_dict()
+    assert list(after) == list(before) and all(torch.equal(after[k], before[k]) for k in before)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    masks = magnitude_mask(net, 0.5).attach(net, opt)
+    with pytest.raises(TypeError, match="optimizer"):
+        magnitude_mask(net, 0.9).attach(net, [opt])
+    with pytest.raises(TypeError, match="optimizer"):
+        MaskSet.attach_optimizer(net, net)
+    assert MaskSet.from_module(net).density() == pytest.approx(masks.density())
+    assert [ref() for ref in net._prunus_mask_hook._optimizers] == [opt]
+
+
+def test_models_pruned_by_torch_prune_are_refused_by_name() -> None:
+    # magnitude_mask built masks on 0.weight_orig: density 0.5 reported, 0.1 effective
+    from torch.nn.utils import prune
+
+    from core import magnitude_scores, prunable_names
+
+    net = _net()
+    prune.l1_unstructured(net[2], "weight", amount=0.9)
+    prune.l1_unstructured(net[2], "weight", amount=0.5)  # a PruningContainer
+    hint = r"'2.weight_orig'.*layer '2'.*torch\.nn\.utils\.prune\.remove\(.*'weight'\)"
+    for call in (lambda: prunable_names(net), lambda: magnitude_mask(net, 0.5),
+                 lambda: random_mask(net, 0.5, seed=0), lambda: magnitude_scores(net),
+                 lambda: prunable_names(net, ["2.weight_orig"])):
+        with pytest.raises(ValueError, match=hint):
+            call()
+    mask = MaskSet({"2.weight_orig": torch.ones(32, 32, dtype=torch.bool)})
+    with pytest.raises(ValueError, match=hint):
+        mask.attach(net)
+    assert not hasattr(net, "_prunus_mask_hook")
+    # other layers may still be named, and after prune.remove the model is plain again
+    assert magnitude_mask(net, 0.5, names=["0.weight"]).density() == pytest.approx(0.5)
+    prune.remove(net[2], "weight")
+    assert float((net[2].weight != 0).float().mean()) == pytest.approx(0.05, abs=0.01)
+    assert "2.weight" in magnitude_mask(net, 0.5).attach(net)
