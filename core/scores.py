@@ -24,7 +24,14 @@ from torch import nn
 
 from core.checks import _zero_dim
 from core.masks import MaskSet, prunable_names
-from core.select import Scope, _check_density, carry_unscored, select_topk, topk_mask_flat
+from core.select import (
+    Scope,
+    _check_density,
+    _refuse_nothing_kept,
+    _select_topk,
+    carry_unscored,
+    topk_mask_flat,
+)
 
 __all__ = [
     "magnitude_scores",
@@ -280,7 +287,8 @@ def score_mask(
     """
     check_scores(model, scores)
     sparsity = _check_sparsity(sparsity)
-    return select_topk(scores, 1.0 - sparsity, scope=scope, current=current)
+    return _select_topk(scores, 1.0 - sparsity, scope=scope, current=current,
+                        arg="sparsity", stacklevel=3)
 
 
 def _check_sparsity(sparsity: float) -> float:
@@ -330,6 +338,19 @@ def magnitude_mask(
         Masks of the pruned parameters (plus those of ``current`` not re-scored), on
         the parameters' devices.
 
+    Raises
+    ------
+    ValueError
+        If ``sparsity`` is outside [0, 1) or keeps nothing (``round((1 - sparsity) * N)
+        == 0``; with ``scope="layer"``/``"row"`` in no tensor), or a selected parameter
+        is the ``weight_orig`` of a :mod:`torch.nn.utils.prune` layer.
+
+    Warns
+    -----
+    UserWarning
+        With ``scope="layer"``/``"row"``, when some layers keep nothing (layer
+        collapse; see :func:`core.select_topk`).
+
     Examples
     --------
     >>> import torch
@@ -355,14 +376,16 @@ def magnitude_mask(
     if not chosen:
         raise ValueError("model/names: no parameter to prune (by default those with ndim >= 2)")
     if scope != "global":
-        return select_topk({n: params[n].detach().abs() for n in chosen}, density,
-                           scope=scope, current=current)
+        return _select_topk({n: params[n].detach().abs() for n in chosen}, density,
+                            scope=scope, current=current, arg="sparsity", stacklevel=4)
     ref = params[chosen[0]]
     dtype = torch.float32
     for n in chosen:  # the widest dtype: no float64 weight cut to float32
         dtype = torch.promote_types(dtype, params[n].dtype)
     total = sum(params[n].numel() for n in chosen)
     k = int(round(density * total))
+    if k == 0 and total > 0:  # sparsity=0.999 of a small model kept nothing, silently
+        _refuse_nothing_kept("sparsity", density, total)
     flat = torch.empty(total, dtype=dtype, device=ref.device)
     start = 0
     avail = 0

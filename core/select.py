@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Mapping
 from typing import Literal
 
@@ -213,6 +214,47 @@ def _available(name: str, s: torch.Tensor, current: MaskSet | None) -> int:
     return s.numel()
 
 
+def _share(arg: str, density: float) -> str:
+    """``density`` as the caller gave it: a density, or a sparsity of ``1 - density``."""
+    if arg == "sparsity":
+        return f"{1.0 - density:g} (density {density:g})"
+    return f"{density:g}"
+
+
+def _refuse_nothing_kept(arg: str, density: float, n: int) -> None:
+    """Raise when ``round(density * n)`` keeps none of ``n > 0`` entries."""
+    least = (f"a sparsity below {1.0 - 0.5 / n:.6g}" if arg == "sparsity"
+             else f"a density above {0.5 / n:.3g} (or keep=0 to prune everything)")
+    raise ValueError(
+        f"{arg}: {_share(arg, density)} keeps round({density:g} * {n}) = 0 of the {n} "
+        f"entries, so no weight would be left; ask for {least}")
+
+
+def _check_collapse(arg: str, density: float, empty: list[str], scored: int,
+                    per_row: bool, stacklevel: int) -> None:
+    """Refuse masks that keep nothing at all; warn about layers that keep nothing.
+
+    ``empty`` lists the scored tensors (with entries) where ``round(density * n)`` is 0
+    (``n`` the entries of the tensor, or of one row with ``per_row``), of ``scored``
+    tensors with entries.
+    """
+    if not empty:
+        return
+    if len(empty) == scored:
+        raise ValueError(
+            f"{arg}: {_share(arg, density)} keeps no entry of any scored tensor {empty} "
+            f"(round(density * {'row length' if per_row else 'entries'}) = 0), so no weight "
+            "would be left; ask for a larger density, or use scope='global'")
+    # layer collapse: those layers are cut off, the network's output no longer depends
+    # on what comes before them; a warning, since the others still learn
+    warnings.warn(
+        f"{arg}: {_share(arg, density)} keeps no entry of {empty} "
+        f"(round(density * {'row length' if per_row else 'entries'}) = 0): "
+        "layer collapse, these layers are pruned entirely; give them a share with "
+        "scope='global' or select_topk(..., keep={name: count}, scope='layer')",
+        UserWarning, stacklevel=stacklevel + 1)
+
+
 def select_topk(
     scores: Mapping[str, torch.Tensor],
     density: float | None = None,
@@ -252,7 +294,18 @@ def select_topk(
     ------
     ValueError
         ``density`` outside (0, 1], both or neither of ``density``/``keep``,
-        NaN scores, unknown ``scope``, or ``keep`` larger than what is available.
+        NaN scores, unknown ``scope``, ``keep`` larger than what is available, or a
+        ``density`` so small that nothing is kept (``round(density * n) == 0`` over
+        all entries with ``scope="global"``; in every scored tensor, or every row of
+        each, with ``"layer"``/``"row"``).
+
+    Warns
+    -----
+    UserWarning
+        With ``scope="layer"`` or ``"row"``, when ``density`` keeps nothing of some
+        tensors (``round(density * n) == 0``, ``n`` their entries or row length) while
+        others keep entries: layer collapse, those layers are pruned entirely. An
+        explicit ``keep={name: 0}`` asks for it and is not warned about.
 
     Notes
     -----
@@ -267,18 +320,34 @@ def select_topk(
     >>> m["w"].tolist()
     [[True, True], [False, True]]
     """
+    return _select_topk(scores, density, keep=keep, scope=scope, current=current)
+
+
+def _select_topk(
+    scores: Mapping[str, torch.Tensor],
+    density: float | None = None,
+    *,
+    keep: int | Mapping[str, int] | None = None,
+    scope: Scope = "global",
+    current: MaskSet | None = None,
+    arg: str = "density",
+    stacklevel: int = 3,
+) -> MaskSet:
+    """:func:`select_topk`; errors and warnings name ``arg``, the caller's argument."""
     _validate(scores, current)
     if scope not in ("global", "layer", "row"):
         raise ValueError(f"scope: expected 'global', 'layer' or 'row', got {scope!r}")
     if (density is None) == (keep is None):
         raise ValueError("density/keep: give exactly one of them")
     if density is not None:
-        density = _check_density(density)
+        density = _check_density(density, arg)
 
     if scope == "global":
         n = sum(s.numel() for s in scores.values())
         if keep is None:
             k = int(round(density * n))  # type: ignore[operator]
+            if k == 0 and n > 0:  # 1e-9 or a sparsity of 0.999 on a small model kept nothing
+                _refuse_nothing_kept(arg, density, n)  # type: ignore[arg-type]
         elif isinstance(keep, Mapping):
             raise TypeError("keep: expected an int for scope='global', got a mapping")
         else:
@@ -305,6 +374,11 @@ def select_topk(
             unknown = [n for n in keep if n not in scores]
             if unknown or set(keep) != set(scores):
                 raise ValueError(f"keep: expected one count per score name {list(scores)}")
+        if keep is None:
+            sized = [name for name, s in scores.items() if s.numel()]
+            _check_collapse(arg, density, [  # type: ignore[arg-type]
+                name for name in sized if round(density * scores[name].numel()) == 0],
+                len(sized), per_row=False, stacklevel=stacklevel)
         out = {}
         for name, s in scores.items():
             k = (int(round(density * s.numel())) if keep is None  # type: ignore[operator]
@@ -320,6 +394,10 @@ def select_topk(
     # scope == "row"
     if keep is not None:
         raise ValueError("keep: scope='row' takes `density` only")
+    sized = [name for name, s in scores.items() if s.numel()]
+    _check_collapse(arg, density, [  # type: ignore[arg-type]
+        name for name in sized if round(density * math.prod(scores[name].shape[1:])) == 0],
+        len(sized), per_row=True, stacklevel=stacklevel)
     out = {}
     for name, s in scores.items():
         # math.prod, not -1: a tensor with no rows has no inferable row length

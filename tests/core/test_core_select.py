@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from core import (
     layer_budgets,
     layer_densities,
     magnitude_mask,
+    magnitude_scores,
     prunable_names,
     random_mask,
     score_mask,
@@ -416,10 +418,11 @@ def test_row_and_tied_fast_paths_match_a_stable_sort(dtype: torch.dtype, kind: s
         if k <= 3:
             got = select_topk({"w": s}, density, scope="row", current=MaskSet({"w": cur}))
             assert torch.equal(got["w"], _brute_rows(s, k, cur)), density
-    for n_row in (1, 5):  # rows of length 1 keep all (density 1) or none (round(0.3) == 0)
+    for n_row in (1, 5):  # rows of length 1 keep all (density 1); round(0.3) == 0 is refused
         one = torch.zeros(n_row, 1, dtype=dtype)
         assert select_topk({"w": one}, 1.0, scope="row")["w"].all()
-        assert not select_topk({"w": one}, 0.3, scope="row")["w"].any()
+        with pytest.raises(ValueError, match="density: 0.3 keeps no entry"):
+            select_topk({"w": one}, 0.3, scope="row")
 
     # > 4 * 2**16 entries: the sampled bracket of all-tied scores is one value
     big = torch.zeros(300_001, dtype=dtype)
@@ -509,3 +512,33 @@ def test_layer_budgets_give_the_extra_weight_to_the_largest_remainder() -> None:
     # targets 0.3 * 3 = 0.9 and 0.3 * 7 = 2.1, floors 0 + 2, total round(3.0) = 3: the one
     # extra weight goes to "a" (remainder 0.9), not to "b" (0.1, which would end 0.9 off)
     assert layer_budgets({"a": (3, 1), "b": (7, 1)}, 0.3, "uniform") == {"a": 1, "b": 2}
+
+
+def test_densities_that_keep_nothing_are_refused_and_layer_collapse_warns() -> None:
+    # magnitude_mask(net, 0.999) and select_topk(..., 1e-9) returned masks keeping 0
+    # weights (with scope="layer" every layer at density 0), without a word
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))  # 384 weights
+    scores = magnitude_scores(net)
+    with pytest.raises(ValueError, match=r"sparsity: 0\.999 .*= 0 of the 384"):
+        magnitude_mask(net, 0.999)
+    with pytest.raises(ValueError, match=r"density: 1e-09 .*= 0 of the 384"):
+        select_topk(scores, 1e-9)
+    with pytest.raises(ValueError, match="sparsity: 0.999"):
+        score_mask(net, scores, 0.999)
+    for scope in ("layer", "row"):
+        with pytest.raises(ValueError, match="sparsity: 0.999 .*no entry of any"):
+            magnitude_mask(net, 0.999, scope=scope)
+        with pytest.raises(ValueError, match="density: 0.001 .*no entry of any"):
+            select_topk(scores, 0.001, scope=scope)
+    assert select_topk(scores, keep=0).kept() == 0  # asked for by count: still allowed
+    assert magnitude_mask(net, 0.998).kept() == 1  # round(0.002 * 384) = 1
+    # some layers keep nothing, others do: layer collapse, a warning naming them
+    with pytest.warns(UserWarning, match=r"sparsity: 0\.995 .*\['2\.weight'\].*layer collapse"):
+        masks = magnitude_mask(net, 0.995, scope="layer")
+    assert masks.layer_density() == {"0.weight": pytest.approx(2 / 320), "2.weight": 0.0}
+    with pytest.warns(UserWarning, match=r"\['0\.weight'\].*row length"):
+        assert select_topk(scores, 0.04, scope="row").layer_density()["0.weight"] == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an explicit count of 0 is no collapse to warn of
+        select_topk(scores, keep={"0.weight": 5, "2.weight": 0}, scope="layer")
