@@ -157,14 +157,15 @@ _BITS_DTYPE = {torch.float16: torch.int16, torch.bfloat16: torch.int16,
 def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
     """Zero the entries of ``tensor`` where ``mask`` is False, in place.
 
-    A float tensor is multiplied as integers, through a view of its bits, by the mask
-    viewed as uint8 (no copy of the mask): a pruned entry becomes +0.0 whatever it held,
-    NaN and inf included (float16 Adam's 0 / 0; ``nan * 0`` is NaN), and a kept entry
-    keeps its bits. As fast as the float product in float32 (``masked_fill_`` and
-    ``torch.where`` are 15x slower on the CPU), 5x faster in float16/bfloat16. On the
-    CPU a product of mixed dtypes is not vectorised, so large tensors are multiplied
-    block by block by the mask converted into a small buffer of their own dtype: 1.7x
-    faster, the same values.
+    A float tensor outside autograd (weights and optimizer state after a step; a gradient
+    recorded for a second derivative multiplies as floats) is multiplied as integers,
+    through a view of its bits, by the mask viewed as uint8 (no copy of the mask): a pruned
+    entry becomes +0.0 whatever it held, NaN and inf included (float16 Adam's 0 / 0;
+    ``nan * 0`` is NaN), and a kept entry keeps its bits. As fast as the float product in
+    float32 (``masked_fill_`` and ``torch.where`` are 15x slower on the CPU), 5x faster in
+    float16/bfloat16. On the CPU a product of mixed dtypes is not vectorised, so large
+    tensors are multiplied block by block by the mask converted into a small buffer of
+    their own dtype: 1.7x faster, the same values.
     """
     if mask.device != tensor.device:
         mask = mask.to(tensor.device)
@@ -172,10 +173,13 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
         tensor.mul_(mask)
         return
     bits = mask.view(torch.uint8)
-    if tensor.dtype in _BITS_DTYPE:
+    # the bit view is outside autograd: a gradient masked under create_graph=True kept its
+    # unmasked graph (second-order gradients were H v, not H (m * v)); those multiply as floats
+    if tensor.dtype in _BITS_DTYPE and not (tensor.requires_grad and torch.is_grad_enabled()):
         tensor = tensor.view(_BITS_DTYPE[tensor.dtype])
     if (tensor.device.type != "cpu" or tensor.numel() <= _ZERO_BLOCK
-            or tensor.dtype not in _BITS_DTYPE.values() or not tensor.is_contiguous()):
+            or not (tensor.is_floating_point() or tensor.dtype in _BITS_DTYPE.values())
+            or not tensor.is_contiguous()):
         tensor.mul_(bits)
         return
     flat, bits = tensor.view(-1), bits.reshape(-1)
@@ -686,7 +690,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         so that no stale state moves a pruned weight. Attaching again replaces the masks
         attached before and keeps the optimizers hooked to them (their state is zeroed
         at the entries the new masks prune); given an ``optimizer``, only that one is
-        hooked and the earlier ones are let go. An optimizer that was never hooked is
+        hooked and the earlier ones are let go (their state zeroed at the pruned entries
+        once more, as the masked gradients then keep those weights at 0). An optimizer
+        that was never hooked is
         unknown to the masks: pass it here (or to :meth:`attach_optimizer`) when it
         already holds state, e.g. after dense training, or its stale momentum keeps
         moving the pruned weights.
@@ -731,8 +737,12 @@ class MaskSet(Mapping[str, torch.Tensor]):
                                  f"{buf!r}; cannot register the mask buffer")
         # a re-attach without an optimizer dropped the hooked ones: their steps no longer
         # re-applied the masks and their momentum revived the newly pruned weights
-        optimizers = [optimizer] if optimizer is not None else [] if old is None else [
+        hooked = [] if old is None else [
             opt for opt in (ref() for ref in old._optimizers) if opt is not None]
+        optimizers = [optimizer] if optimizer is not None else hooked
+        # those let go for the one given are still stepped by the caller's code (a schedule
+        # passes its own optimizer at every prune): their state is zeroed at the new masks too
+        dropped = [opt for opt in hooked if opt is not optimizer]
         MaskSet.detach_from(module)
         for n, m in self.masks.items():
             owner, attr = _owner(module, n)
@@ -747,6 +757,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
         hook.apply(module)
         for opt in optimizers:
             self.attach_optimizer(module, opt)
+        for opt in dropped if optimizer is not None else []:
+            _zero_state(module, hook.names, opt)
         return self
 
     @staticmethod

@@ -537,3 +537,46 @@ def test_models_pruned_by_torch_prune_are_refused_by_name() -> None:
     prune.remove(net[2], "weight")
     assert float((net[2].weight != 0).float().mean()) == pytest.approx(0.05, abs=0.01)
     assert "2.weight" in magnitude_mask(net, 0.5).attach(net)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_second_derivatives_through_masked_gradients_see_the_mask():
+    # the gradient masked through a bit view left its graph unmasked: a Hessian-vector
+    # product through backward(create_graph=True) was H v, not H (m * v)
+    torch.manual_seed(0)
+    keep = torch.rand(3, 4) > 0.5
+    v = torch.randn(3, 4)
+    net, inp = nn.Linear(4, 3), torch.randn(5, 4)
+    MaskSet({"weight": keep}).attach(net)
+    net(inp).tanh().pow(2).sum().backward(create_graph=True)
+    (hvp,) = torch.autograd.grad((net.weight.grad * v).sum(), net.weight)
+    W = net.weight.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad((inp @ W.t() + net.bias.detach()).tanh().pow(2).sum(), W,
+                               create_graph=True)
+    (want,) = torch.autograd.grad((g * keep * v).sum(), W)
+    torch.testing.assert_close(hvp, want)
+    net.zero_grad(set_to_none=True)  # the reference cycle torch warns of
+
+
+def test_an_optimizer_let_go_at_a_reattach_has_its_state_zeroed_too():
+    # a schedule passes its own optimizer at every prune; a second one hooked before was let
+    # go with its momentum, which revived 23 newly pruned weights
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 2))
+    o1 = torch.optim.SGD(net[0].parameters(), lr=0.1, momentum=0.9)
+    o2 = torch.optim.SGD(net[2].parameters(), lr=0.1, momentum=0.9)
+    x = torch.randn(16, 6)
+
+    def train(steps):
+        for _ in range(steps):
+            o1.zero_grad(), o2.zero_grad()
+            net(x).pow(2).mean().backward()
+            o1.step(), o2.step()
+
+    masks = magnitude_mask(net, sparsity=0.3).attach(net, o1)
+    MaskSet.attach_optimizer(net, o2)
+    train(5)
+    masks = magnitude_mask(net, sparsity=0.75, current=masks).attach(net, o1)
+    train(5)
+    for name, keep in masks.items():
+        assert (dict(net.named_parameters())[name].detach()[~keep] == 0).all(), name
