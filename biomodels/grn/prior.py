@@ -138,6 +138,11 @@ def _edge_frame(table: pd.DataFrame, name: str) -> pd.DataFrame | None:
     regulator, target = _edge_columns(table.columns)
     if regulator is None or target is None:
         return None
+    # gene names are text: numbers under "gene1"/"gene2" are a matrix's values (a square
+    # frame of genes gene1..geneN became an all-zero prior), not an edge list's genes
+    if any(pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c])
+           for c in (regulator, target)):
+        return None
     if _label_rows(table.index, [regulator, target]) or (
             table.shape[1] and _label_rows(table.iloc[:, 0], [regulator, target])):
         return None
@@ -566,6 +571,16 @@ def _regulator_target(table: pd.DataFrame, regulator: Any,
     wanted = [w for w, v in (("regulator", regulator), ("target", target)) if v is _DETECT]
     if wanted:
         given = {v for v in (regulator, target) if v is not _DETECT}
+        if regulator is _DETECT:
+            # "tf" beside a provenance column "source": the first name won silently and the
+            # edges came out as TRRUST -> target
+            lower = {str(c).strip().lower(): c for c in table.columns if c not in given}
+            both = [lower[c] for c in _EDGE_REGULATOR if c in lower]
+            if len(both) > 1:
+                raise ValueError(
+                    f"table has {len(both)} columns that could hold the regulators, "
+                    f"{' and '.join(map(repr, both))}; pass regulator= to name the one to use"
+                )
         found = dict(zip(("regulator", "target"),
                          _edge_columns([c for c in table.columns if c not in given]),
                          strict=True))

@@ -387,7 +387,8 @@ def test_prior_from_edges_finds_the_regulator_and_target_as_the_csv_reader_does(
     assert prior_from_edges(beeline, genes=GENES).loc["a", "c"] == -1.0
     # a name given wins, and the other is never found in the column it names
     both = pd.DataFrame({"source": ["a"], "tf": ["b"], "target": ["c"]})
-    assert prior_from_edges(both, genes=GENES).loc["a", "c"] == 1.0
+    with pytest.raises(ValueError, match="2 columns that could hold the regulators"):
+        prior_from_edges(both, genes=GENES)  # which one is meant is not for us to guess
     assert prior_from_edges(both, regulator="tf", genes=GENES).loc["b", "c"] == 1.0
     assert prior_from_edges(both, target="source", genes=GENES).loc["b", "a"] == 1.0
     with pytest.raises(ValueError, match=r"no column\(s\) \['regulator'\].*regulator= not "
@@ -598,3 +599,25 @@ def test_a_prior_csv_without_gene_names_says_how_to_load_it(tmp_path):
     # the array the message asks for gives the prior, rows = regulators (row 1 -> gene b)
     out = align_prior(np.loadtxt(matrix, delimiter=","), GENES)
     assert out.loc["a", "b"] == 1.0 and out.loc["b", "c"] == -1.0 and out.loc["c", "a"] == 1.0
+
+
+def test_a_square_frame_of_genes_named_gene1_and_gene2_stays_a_matrix():
+    # its columns gene1 and gene2 were taken for an edge list's, and the 0/1 values for gene
+    # names: an all-zero prior with "not in the data" warnings
+    genes = [f"gene{i}" for i in range(1, 6)]
+    A = np.triu(np.ones((5, 5)), 1)
+    frame = pd.DataFrame(A, index=genes, columns=genes)
+    out = align_prior(frame, pd.Index(genes))
+    assert (out.to_numpy() != 0).sum() == 10
+    with pytest.raises(ValueError, match="row and column labels must name the same genes"):
+        align_prior(pd.DataFrame(A, columns=genes), pd.Index(genes))  # no gene names on rows
+
+
+def test_prior_from_edges_refuses_two_regulator_columns():
+    # "source" (a provenance column) won over "tf" and the edges read TRRUST -> target
+    table = pd.DataFrame({"tf": ["Gata1"], "target": ["Tf"], "mor": [-1],
+                          "source": ["TRRUST"]})
+    with pytest.raises(ValueError, match="2 columns that could hold the regulators, 'source' "
+                                         "and 'tf'; pass regulator="):
+        prior_from_edges(table)
+    assert prior_from_edges(table, regulator="tf").loc["Gata1", "Tf"] == -1.0
