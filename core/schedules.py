@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -46,7 +47,13 @@ from torch import nn
 from core.checks import check_count, check_number
 from core.masks import _HOOK_ATTR, MaskSet, prunable_names
 from core.scores import check_scores, magnitude_scores
-from core.select import Scope, _check_density, select_topk
+from core.select import (
+    Scope,
+    _check_collapse,
+    _check_density,
+    _refuse_nothing_kept,
+    select_topk,
+)
 
 __all__ = [
     "geometric_densities",
@@ -155,6 +162,105 @@ def _attached_masks(model: nn.Module) -> MaskSet | None:
     if getattr(model, _HOOK_ATTR, None) is None:
         return None
     return MaskSet.from_module(model)
+
+
+def _names_density(model: nn.Module, names: Sequence[str], masks: MaskSet | None) -> float:
+    """Kept fraction of the entries of ``names``; a name without a mask counts as dense.
+
+    Parameters
+    ----------
+    model
+        The model that owns the parameters ``names``.
+    names
+        The schedule's parameters.
+    masks
+        Masks of some (or none, or more) of the parameters.
+
+    Returns
+    -------
+    float
+        ``kept / total`` over ``names``; 1.0 when they hold no entry.
+    """
+    # not masks.density(): that counts the masks' own entries, so masks on one layer of
+    # two read 0.09 where the schedule's weights were 0.455 dense
+    params = dict(model.named_parameters())
+    have = masks.masks if masks is not None else {}
+    total = sum(params[n].numel() for n in names)
+    kept = sum(int(torch.count_nonzero(have[n])) if n in have else params[n].numel()
+               for n in names)
+    return kept / total if total else 1.0
+
+
+def _covering(model: nn.Module, names: Sequence[str], masks: MaskSet) -> MaskSet:
+    """``masks`` with an all-True mask for every name in ``names`` it has none for.
+
+    Parameters
+    ----------
+    model
+        The model that owns the parameters ``names``.
+    names
+        The schedule's parameters.
+    masks
+        The current masks.
+
+    Returns
+    -------
+    MaskSet
+        ``masks`` itself when it covers ``names``, else a new MaskSet.
+    """
+    missing = [n for n in names if n not in masks]
+    if not missing:
+        return masks
+    params = dict(model.named_parameters())
+    out = dict(masks.masks)
+    for n in missing:
+        out[n] = torch.ones_like(params[n], dtype=torch.bool)
+    return MaskSet(out)
+
+
+def _check_keeps_some(model: nn.Module, names: Sequence[str], densities: Sequence[float],
+                      scope: Scope) -> None:
+    """Refuse a density that keeps nothing under ``scope``, as the prune would.
+
+    :func:`core.select_topk`'s rule: ``round(d * N) == 0`` over all entries
+    (``"global"``), or in every tensor (``"layer"``) or every row of each
+    (``"row"``). A partial layer collapse stays a warning at prune time.
+
+    Parameters
+    ----------
+    model
+        The model that owns the parameters ``names``.
+    names
+        The schedule's parameters.
+    densities
+        The schedule's densities (checked, non-increasing).
+    scope
+        The selection scope.
+
+    Raises
+    ------
+    ValueError
+        The error :func:`core.select_topk` raises, before any round is trained.
+    """
+    # found only at the prune: IMP(..., [0.5, 0.1, 0.01], scope="layer") raised after
+    # three trained rounds
+    params = dict(model.named_parameters())
+    sizes = [params[n].numel() for n in names]
+    if not any(sizes):
+        return
+    d = min(densities)  # non-increasing: the last one is the smallest, nothing else fails
+    if scope == "global":
+        n = sum(sizes)
+        if round(d * n) == 0:
+            _refuse_nothing_kept("densities", d, n)
+        return
+    per_row = scope == "row"
+    sized = [name for name, size in zip(names, sizes) if size]
+    lengths = {name: (math.prod(params[name].shape[1:]) if per_row else params[name].numel())
+               for name in sized}
+    empty = [name for name in sized if round(d * lengths[name]) == 0]
+    if len(empty) == len(sized):  # select warns (layer collapse) when only some are empty
+        _check_collapse("densities", d, empty, len(sized), per_row=per_row, stacklevel=1)
 
 
 class PruningSchedule:
@@ -289,12 +395,13 @@ class PruningSchedule:
         self.scope = scope
         self.names = prunable_names(model, names)
         self.densities = check_densities(densities)
+        _check_keeps_some(model, self.names, self.densities, scope)
         given = masks is not None
         # masks attached to the model before: the schedule ignored them, pruned from 1.0 and
         # let the weights they had pruned grow back (density 0.1 -> 0.198, history 0.25)
         masks = masks if given else _attached_masks(model)
         self.masks = masks
-        start = masks.density() if masks is not None else 1.0
+        start = _names_density(model, self.names, masks)
         # checked before the masks are attached: a refusal leaves the model as it was
         if self.densities[0] > start + 1e-12:
             hint = "" if given or masks is None else (
@@ -392,8 +499,12 @@ class PruningSchedule:
         """
         density = _check_density(density)
         current = self.masks
-        if current is not None and density >= current.density() - 1e-12 \
-                and set(current) == set(self.names):
+        if current is not None:
+            # masks on some of the names (given or attached): the others are dense, and
+            # this prune chooses among them too
+            current = _covering(self.model, self.names, current)
+        if current is not None and \
+                density >= _names_density(self.model, self.names, current) - 1e-12:
             masks = current  # nothing to prune this round (Cyclic's extra cycles)
         else:
             masks = select_topk(self.scores(), density, scope=self.scope, current=current)
@@ -421,7 +532,7 @@ class PruningSchedule:
         for d in self.densities[done:]:
             self.prune(d)
             self.round += 1
-            self.history.append(self.masks.density() if self.masks is not None else d)
+            self.history.append(_names_density(self.model, self.names, self.masks))
             yield d
 
     # -- checkpointing ---------------------------------------------------------------
@@ -626,7 +737,9 @@ class Cyclic(PruningSchedule):
         masks = kwargs.get("masks")
         if masks is None:  # masks attached to the model are the start (PruningSchedule)
             masks = _attached_masks(model)
-        start = masks.density() if masks is not None else 1.0
+        # the start over the schedule's parameters, as PruningSchedule computes it: over the
+        # masks' own entries, a second cycle pruned a dense layer to the masks' density
+        start = _names_density(model, prunable_names(model, kwargs.get("names")), masks)
         density = _check_density(density)
         super().__init__(model, optimizer, [start] * (cycles - 1) + [density],
                          rewind="lr", **kwargs)

@@ -499,3 +499,65 @@ def test_a_schedule_state_is_refused_by_a_schedule_built_otherwise() -> None:
     with pytest.raises(ValueError, match="missing"):
         LRR(net2, opt2, [0.5]).load_state_dict({"round": 1})
     assert not any(k.endswith("_mask") for k in net2.state_dict())  # refused before attaching
+
+
+def _two_layers() -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
+    # 120 + 80 prunable weights; a ~0.09 mask on the first layer only
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 4))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    first = torch.rand(20, 6, generator=torch.Generator().manual_seed(0)) < 0.1
+    return net, opt, first
+
+
+@pytest.mark.parametrize("how", ["attached", "given"])
+def test_masks_on_some_weights_start_at_the_density_over_all_of_them(how: str) -> None:
+    # the review's reproduction: the start was the masks' own density (0.0917), so history
+    # began with it, IMP(..., [0.3]) was refused, and Cyclic's fixed-density second cycle
+    # pruned the dense 2.weight to 0.09
+    net, opt, first = _two_layers()
+    start = (int(first.sum()) + 80) / 200
+    masks = MaskSet({"0.weight": first})
+    if how == "attached":
+        masks.attach(net, opt)
+    kw = {"masks": masks} if how == "given" else {}
+    imp = IMP(net, opt, [0.3], **kw)
+    for _ in imp:
+        pass
+    assert imp.history == pytest.approx([start, 0.3])
+    assert sorted(imp.masks) == ["0.weight", "2.weight"]  # the prune chose among both
+    assert not (imp.masks["0.weight"] & ~first).any()  # and revived nothing
+
+    net, opt, first = _two_layers()
+    masks = MaskSet({"0.weight": first})
+    if how == "attached":
+        masks.attach(net, opt)
+    kw = {"masks": masks} if how == "given" else {}
+    cyc = Cyclic(net, opt, 0.05, cycles=3, **kw)
+    assert cyc.densities == pytest.approx([start, start, 0.05])
+    for _ in cyc:
+        if cyc.round < 3:  # the cycles before the prune keep the start's masks
+            assert torch.equal(cyc.masks["0.weight"], first)
+            assert "2.weight" not in cyc.masks or bool(cyc.masks["2.weight"].all())
+    assert cyc.history == pytest.approx([start, start, start, 0.05])
+
+
+@pytest.mark.parametrize(("scope", "densities"), [
+    ("global", [0.5, 0.005]),  # round(0.005 * 48) = 0
+    ("layer", [0.5, 0.1, 0.01]),  # 0 of 32 and 0 of 16
+    ("row", [0.5, 0.05]),  # 0 of rows of 4 and of 8
+])
+def test_a_density_that_keeps_nothing_is_refused_at_construction(
+        scope: str, densities: list[float]) -> None:
+    # found only at the prune: the layer case raised after three trained rounds
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=f"densities: {densities[-1]:g} keeps"):
+        IMP(net, opt, densities, scope=scope)
+    with pytest.raises(ValueError, match=f"densities: {densities[-1]:g} keeps"):
+        Cyclic(net, opt, densities[-1], scope=scope)
+    assert not any(k.endswith("_mask") for k in net.state_dict())  # refused before attaching
+    # one weight kept is enough; a layer collapse of some layers stays a prune-time warning
+    IMP(net, opt, [0.011])
+    LRR(net, opt, [0.03], scope="layer")  # 1 of 32, 0 of 16
