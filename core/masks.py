@@ -73,12 +73,26 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         If ``names`` contains a name the module has no parameter for, or a selected
         parameter is the ``<name>_orig`` of a weight pruned with
         :mod:`torch.nn.utils.prune` (call ``torch.nn.utils.prune.remove(layer, name)``
-        first: masks of ``weight_orig`` would ignore torch's mask).
+        first: masks of ``weight_orig`` would ignore torch's mask), or (``names=None``)
+        a parameter is a factor of a parametrised weight (``core.hadamard``,
+        ``weight_norm``), whose masks would not prune the weight itself.
     """
     params = dict(module.named_parameters())
     if names is None:
         chosen = [n for n, p in params.items() if p.ndim >= 2]
         _refuse_torch_prune(module, chosen, "module")
+        # the factors of a parametrised weight (core.hadamard's m and w, weight_norm's g and
+        # v) were scored one by one: a magnitude mask of m and of w, not of m * w, and
+        # weight_norm's gain g of shape (out, 1) pruned as a weight
+        factors = [n for n in chosen if "parametrizations" in n.split(".")]
+        if factors:
+            raise ValueError(
+                f"module: {factors[0]!r} is a factor of a parametrised weight (e.g. "
+                "core.hadamard's m and w, or weight_norm's); masks of the factors would "
+                "not prune the weight: remove the parametrization first "
+                "(core.remove_hadamard, torch.nn.utils.parametrize.remove_parametrizations; "
+                "masks for m * w go to hadamard(module, masks=...)), or pass names= "
+                "(hadamard() was already applied if it is core's)")
         return chosen
     # a str is an iterable of its letters: "0.weight" was refused as ['0', '.', 'w', ...]
     names = [names] if isinstance(names, str) else list(names)

@@ -580,3 +580,21 @@ def test_an_optimizer_let_go_at_a_reattach_has_its_state_zeroed_too():
     train(5)
     for name, keep in masks.items():
         assert (dict(net.named_parameters())[name].detach()[~keep] == 0).all(), name
+
+
+def test_the_factors_of_a_parametrised_weight_are_not_pruned_as_weights():
+    # after core.hadamard a magnitude mask ranked m and w on their own (the output layer
+    # pruned entirely), and weight_norm's gain g, shaped (out, 1), was pruned as a weight
+    from core import hadamard
+
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    hadamard(net)
+    with pytest.raises(ValueError, match=r"'0\.parametrizations\.weight\.original0' is a "
+                                         "factor of a parametrised weight"):
+        magnitude_mask(net, sparsity=0.5)
+    normed = nn.utils.parametrizations.weight_norm(nn.Linear(4, 3))
+    with pytest.raises(ValueError, match="remove the parametrization first"):
+        random_mask(normed, 0.5)
+    # named explicitly, a factor can still be masked (the caller's choice)
+    chosen = magnitude_mask(normed, sparsity=0.5, names=["parametrizations.weight.original1"])
+    assert list(chosen) == ["parametrizations.weight.original1"]
