@@ -203,6 +203,7 @@ class CTMC:
         checkpoint: str | os.PathLike[str] | None = None,
         sample_weight: Any | None = None,
         restarts: int = 0,
+        one_se: bool = False,
         **fit_kwargs: Any,
     ) -> CTMC:
         """Fit theta by L1-penalised maximum likelihood.
@@ -251,6 +252,10 @@ class CTMC:
             are compared as the final fit is made: the cross-validation then costs
             ``restarts + 1`` times as much. Needs exact gradients (ValueError where MCMC
             samples orderings). ``fit_info["restarts"]`` records the final fit's starts.
+        one_se
+            With ``l1=None``: choose the largest strength whose held-out log-likelihood is
+            within one standard error of the best (the one-standard-error rule, as ``mhn``
+            does) instead of the best (see :func:`~biomodels.ctmc.crossval.select_l1`).
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
             ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
@@ -302,6 +307,10 @@ class CTMC:
         # checked before any fold fit; passed on only when asked for, so that a fit without
         # restarts (and its cross-validation checkpoint's settings) is as before the option
         restarts = check_count("restarts", restarts, at_least=0)
+        # a select_l1 option: in **fit_kwargs it reached fit_theta too and failed there, after
+        # the whole cross-validation
+        if not isinstance(one_se, bool | np.bool_):
+            raise TypeError(f"one_se must be True or False, got {one_se!r}")
         if restarts:
             kwargs["restarts"] = restarts
         cv_scores: dict[float, list[float]] = {}
@@ -312,7 +321,7 @@ class CTMC:
                              "e.g. 1 / sum(sample_weight)")
         if l1 is None:
             l1, scores = select_l1(x, l1_grid, folds=folds, seed=seed, checkpoint=checkpoint,
-                                   **kwargs)
+                                   one_se=one_se, **kwargs)
             cv_scores = {float(k): [float(v) for v in s] for k, s in scores.items()}
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight
@@ -587,7 +596,7 @@ class CTMC:
         """Write theta and the fit's settings into the cohort's AnnData (events = variables).
 
         Writes ``adata.varp[key_added]`` (theta, n x n in ``var_names`` order: rows = affected
-        event i, columns = influencing event j, the diagonal the base rates) and
+        event i, columns = influencing event j, the diagonal the log base rates) and
         ``adata.uns[key_added]`` (``convention``, ``l1``, the cross-validation grid
         ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, and the fit
         information), the scverse way; nothing else is touched.
@@ -628,7 +637,7 @@ class CTMC:
         grid = sorted(self.cv_scores)
         info: dict[str, Any] = {
             "convention": "theta[i, j] = effect of event j on the rate of event i; "
-                          "diagonal = base rates",
+                          "diagonal = log base rates",
             "l1": float(self.l1) if self.l1 is not None else float("nan"),
             "cv_l1": np.asarray(grid, dtype=np.float64),
             "cv_mean": np.asarray([np.mean(self.cv_scores[k]) for k in grid], dtype=np.float64),

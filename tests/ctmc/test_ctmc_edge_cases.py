@@ -140,6 +140,8 @@ def test_results_go_back_into_the_cohort_anndata(tmp_path):
     back = ad.read_h5ad(tmp_path / "c.h5ad")
     np.testing.assert_array_equal(back.varp["ctmc"], model.theta)
     assert back.uns["ctmc"]["convention"].startswith("theta[i, j] = effect of event j")
+    # the diagonal holds log rates (it said "base rates", which a reader took as rates)
+    assert back.uns["ctmc"]["convention"].endswith("diagonal = log base rates")
     with pytest.raises(ValueError, match=r"var_names \['A'\] do not match .*missing: \['B'\]"):
         model.write_results(cohort[:, :1].copy())
     for key in (None, "ctmc/l1"):  # stored, then write_h5ad raised AttributeError

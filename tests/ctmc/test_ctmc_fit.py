@@ -676,6 +676,19 @@ def test_one_standard_error_rule_on_hand_made_fold_scores(monkeypatch):
     assert select_l1(x, grid, folds=3, seed=0, one_se=True)[0] == 0.01
 
 
+def test_ctmc_fit_takes_the_one_standard_error_rule(monkeypatch):
+    # one_se reached fit_theta through **fit_kwargs too and failed there ("unexpected keyword
+    # argument 'one_se'"), after the whole cross-validation
+    table = {0.001: [-4.95, -5.05, -4.85], 0.01: [-4.9, -5.1, -4.7],
+             0.1: [-5.005, -5.105, -4.905], 1.0: [-5.3, -5.3, -5.3]}
+    x = _fold_scores_from(table, monkeypatch)
+    model = CTMC().fit(x, l1_grid=list(table), folds=3, seed=0, one_se=True, max_steps=20)
+    assert model.l1 == 0.1  # as select_l1(..., one_se=True) chooses on these scores
+    assert CTMC().fit(x, l1_grid=list(table), folds=3, seed=0, max_steps=20).l1 == 0.01
+    with pytest.raises(TypeError, match="one_se"):
+        CTMC().fit(x, one_se="yes")
+
+
 def test_one_standard_error_band_is_one_standard_error_wide(monkeypatch):
     # best mean -4.9 at 0.01, se = 0.2 / sqrt(3) = 0.1155: the band ends at -5.0155, so 0.1
     # (mean -5.05, 1.35 se below the best) lies outside it and the rule keeps 0.01; a band
