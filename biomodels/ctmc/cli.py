@@ -23,6 +23,7 @@ from core.cli import (
     options_in_errors,
     output_folder,
     random_seed,
+    warn_ignored,
 )
 
 #: Arguments of the library that ``prunus ctmc fit`` sets, and its options: the library's
@@ -54,6 +55,8 @@ def _fit(args: argparse.Namespace) -> int:
                            "by cross-validation only for a cohort of one row per tumour; give "
                            "--l1 (e.g. 1 / the number of tumours, or the value a fit of the "
                            "cohort with repeated rows chose)")
+    if args.one_se and args.l1 is not None:
+        warn_ignored(["--one-se"], f"it chooses the L1 strength, and --l1 {args.l1:g} gives it")
     # warnings reach the user as one line each through the prunus front (core.cli)
     counts = None
     try:
@@ -90,7 +93,7 @@ def _fit(args: argparse.Namespace) -> int:
             model.fit(
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
-                restarts=args.restarts,
+                restarts=args.restarts, one_se=args.one_se,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -153,6 +156,8 @@ def _fit(args: argparse.Namespace) -> int:
     )
     if "restarts" in model.fit_info:  # only with --restarts: the objective of every start
         metrics["restarts"] = model.fit_info["restarts"]
+    if args.one_se:  # only with the option: a default run's metrics are as before
+        metrics["one_se"] = True
     if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
         metrics["weights"] = args.weights
         metrics["total_weight"] = model.fit_info["total_weight"]
@@ -273,6 +278,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of folds and MCMC chains (default 0)")
     fit.add_argument("--folds", metavar="K", type=at_least(2, int), default=5,
                      help="cross-validation folds (default 5)")
+    fit.add_argument("--one-se", action="store_true",
+                     help="without --l1: choose the largest L1 strength within one standard "
+                     "error of the best held-out log-likelihood (mhn's rule), not the best")
     fit.add_argument("--restarts", metavar="N", type=at_least(0, int), default=0,
                      help="extra fits from random starts (seeded by --seed), the best "
                      "penalised likelihood kept, for the final fit and every fold's; each "

@@ -497,3 +497,24 @@ def test_cli_restarts_with_mcmc_orderings_name_the_options(tmp_path, capsys):
     assert err.startswith("prunus: error: --restarts 1 needs exact objective values")
     assert "--method mcmc" in err and "restarts=" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_cli_one_se_chooses_the_l1_as_the_library_does(tmp_path, capsys, monkeypatch):
+    import biomodels.ctmc.crossval as cv
+
+    path, _ = _cohort(tmp_path)
+    chosen = []
+    real = cv.select_l1
+
+    def spy(*args, **kwargs):
+        chosen.append(kwargs.get("one_se"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("biomodels.ctmc.model.select_l1", spy)
+    argv = ["ctmc", "fit", str(path), "--folds", "2", "--quiet"]
+    assert main([*argv, "--one-se", "--out", str(tmp_path / "a")]) == 0
+    assert chosen == [True]
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["one_se"] is True
+    assert main([*argv, "--l1", "0.01", "--one-se", "--out", str(tmp_path / "b")]) == 0
+    assert "prunus: warning: ignoring --one-se: it chooses the L1 strength, and --l1 0.01 " \
+        "gives it" in capsys.readouterr().err
