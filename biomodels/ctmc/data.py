@@ -19,7 +19,7 @@ import os
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, overload
 
@@ -379,6 +379,12 @@ def read_cohort(
     else:  # the cells of the columns left, numbered as in the file
         header = [h for j, h in enumerate(cells) if j != at]
         number = [j + 1 for j in range(len(cells)) if j != at]
+    if header and all(str(h).strip() in ("0", "1") for h in header):
+        # a table saved without its header: the first tumour became the event names ('1',
+        # '0') and was lost, or the names were "duplicated"
+        raise ValueError(f"{path}: its first line {header[:10]} holds only 0 and 1, a tumour, "
+                         "not event names; expected a header line of event names (write the "
+                         "table with its column names)")
     # "TP53, IDH1" (a space after each comma) named the second event " IDH1"
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
     dup = sorted(h for h, times in Counter(header).items() if times > 1)
@@ -494,6 +500,8 @@ def read_maf(
     min_frequency: float = 0.0,
     top: int | None = None,
     samples: list[str] | None = None,
+    classes: Sequence[str] | None = None,
+    class_col: str = "Variant_Classification",
 ) -> tuple[np.ndarray, list[str], list[str]]:
     """Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
 
@@ -519,6 +527,15 @@ def read_maf(
     samples
         All sequenced samples, in the order wanted; those without alterations get zero
         rows and frequencies count them. Default: the samples named in the table.
+    classes
+        Keep only rows whose ``class_col`` is one of these, e.g. maftools' non-synonymous
+        classes ``["Frame_Shift_Del", "Frame_Shift_Ins", "Splice_Site",
+        "Translation_Start_Site", "Nonsense_Mutation", "Nonstop_Mutation", "In_Frame_Del",
+        "In_Frame_Ins", "Missense_Mutation"]``. Default None: every row counts, silent
+        mutations included (maftools sets those aside; filter them here or before). A
+        sample whose rows are all set aside stays, as a row of zeros.
+    class_col
+        The column ``classes`` are read from (MAF: ``Variant_Classification``).
 
     Returns
     -------
@@ -543,15 +560,29 @@ def read_maf(
         # gzip / bz2 say "Not a gzipped file" or "Invalid data stream", naming no file
         raise ValueError(f"cannot read {path!r}: its compressed data are damaged or not "
                          f"what its suffix says ({exc})") from exc
+    if classes is not None:
+        if isinstance(classes, str):  # one class, not its letters
+            classes = [classes]
+        classes = [str(c) for c in classes]
     columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0).columns
-    for name, arg in ((sample_col, "sample_col"), (gene_col, "gene_col")):
+    needed = [(sample_col, "sample_col"), (gene_col, "gene_col")]
+    if classes is not None:
+        needed.append((class_col, "class_col"))
+    for name, arg in needed:
         if name not in columns:
             raise ValueError(
                 f"{arg}={name!r} is not a column of {path}; columns: {list(columns)}"
             )
-    # only the two columns: a MAF has ~120 more, all of which were read as text
-    frame = _read_table(path, sep=sep, skiprows=comments, dtype=str,
-                        usecols=[sample_col, gene_col])
+    # only the columns used: a MAF has ~120 more, all of which were read as text
+    used = [sample_col, gene_col] + ([class_col] if classes is not None else [])
+    frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used)
+    if classes is not None:
+        # every row counted, silent mutations too: maftools sets them aside by default. A
+        # sample whose alterations are all set aside was still sequenced: it stays, as a
+        # row of zeros (in sorted order, as the samples are without `classes`)
+        if samples is None:
+            samples = sorted(frame[sample_col].dropna().astype(str).unique())
+        frame = frame[frame[class_col].str.strip().isin(classes)]
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before
     # the filter (crosstab made 10,000 x 20,000 int64 cells, 4 GB and 30 s, to keep 50 genes)

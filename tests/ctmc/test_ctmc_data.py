@@ -511,3 +511,29 @@ def test_read_cohort_warns_of_an_event_column_given_as_weights(tmp_path):
     path.write_text("sample,count,TP53\ns1,2,1\ns1,3,0\n")
     with pytest.warns(UserWarning, match="each row counts as its count tumours: \\['s1'\\]"):
         read_cohort(path, weights="count")
+
+
+def test_read_cohort_refuses_a_table_without_its_header(tmp_path):
+    # the first tumour became the header: events named '1' and '0' and one tumour lost, or
+    # "duplicated event names in the header: ['0', '1']"
+    for text in ("1,0\n0,1\n1,1\n0,0\n", "1,0,1\n0,1,1\n1,1,0\n"):
+        (tmp_path / "nohdr.csv").write_text(text)
+        with pytest.raises(ValueError, match=r"first line .* holds only 0 and 1, a tumour, not "
+                                             "event names"):
+            read_cohort(tmp_path / "nohdr.csv")
+
+
+def test_read_maf_keeps_the_variant_classes_asked_for(tmp_path):
+    # every row counted: a silent TTN mutation became an event and T2's TP53 a 1
+    path = tmp_path / "small.maf"
+    path.write_text("Tumor_Sample_Barcode\tHugo_Symbol\tVariant_Classification\n"
+                    "T1\tTP53\tMissense_Mutation\nT1\tTTN\tSilent\nT2\tTP53\tSilent\n"
+                    "T3\tIDH1\tMissense_Mutation\n")
+    x, names, ids = read_maf(path)
+    assert names == ["TP53", "IDH1", "TTN"] and ids == ["T1", "T2", "T3"]
+    x, names, ids = read_maf(path, classes=["Missense_Mutation"])
+    # T2's only alteration is silent: it stays, as a tumour without events
+    assert names == ["IDH1", "TP53"] and ids == ["T1", "T2", "T3"]  # ties in name order
+    assert x.tolist() == [[0, 1], [0, 0], [1, 0]]
+    with pytest.raises(ValueError, match="class_col='Variant_Class' is not a column"):
+        read_maf(path, classes="Silent", class_col="Variant_Class")
