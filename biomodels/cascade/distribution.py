@@ -74,13 +74,25 @@ def size_distribution(
     -------
     torch.Tensor
         Shape ``(n + 1,)``, dtype and device of ``graph.weight``; differentiable for
-        ``"tree"`` and ``"tda"``.
+        ``"tree"`` and ``"tda"``. The size counts every active node, the initially active
+        ones (the seeds, the index case) included: to compare with data that count
+        secondary cases only, add the seeds to the data (``+ 1`` for one index case).
 
     Raises
     ------
     ValueError
         Unknown method, ``"tree"`` on a network with a cycle (naming a link on it), or bad
         seeds (naming the node).
+
+    Notes
+    -----
+    An SIR epidemic with a fixed infectious period ``tau`` and per-contact transmission
+    rate ``beta`` is this model with ``w = 1 - exp(-beta * tau)`` on each contact. With a
+    random infectious period a node's transmissions share its period, so they are
+    correlated; the Independent Cascade with ``w = 1 - E[exp(-beta * T)]`` gets each
+    contact's probability right, but the size distribution, and its mean on networks with
+    cycles, only approximately (on a forest a node is reached along one path, so its
+    probability and the mean size stay exact; Newman 2002; Kenah & Robins 2007).
 
     Examples
     --------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -55,7 +56,35 @@ def _param_index(graph: CascadeGraph, share: str, edge_type: np.ndarray | None) 
     raise ValueError(f"share: expected 'type', 'edge' or 'all', got {share!r}")
 
 
+def _refuse_value_counts(sizes: object) -> None:
+    """Refuse a pandas ``value_counts()`` Series, which would be read as a list of sizes.
+
+    Its values are how often each size (its index) occurred: read as sizes they fitted
+    0.729 for 0.433. pandas 2.0 and later name it ``"count"`` (``"proportion"`` with
+    ``normalize=True``) on an ``Index`` of the distinct values, never a ``RangeIndex``; a
+    column of raw sizes keeps its own name, or a ``RangeIndex`` as read from a file.
+    """
+    pd = sys.modules.get("pandas")  # not imported by the caller: no Series to look at
+    if pd is None or not isinstance(sizes, pd.Series):
+        return
+    if sizes.name not in ("count", "proportion") or isinstance(sizes.index, pd.RangeIndex):
+        return
+    if not sizes.index.is_unique:  # value_counts lists each value once
+        return
+    if sizes.name == "proportion":
+        how = ("value_counts(normalize=True) keeps no number of cascades: count them with "
+               "vc = ....value_counts() and pass np.repeat(vc.index, vc.to_numpy())")
+    else:
+        how = "pass np.repeat(vc.index, vc.to_numpy()) to expand it into one size per cascade"
+    raise ValueError(
+        f"sizes: got a pandas Series named {sizes.name!r} whose index is unique, as "
+        "value_counts() returns (index: the sizes, values: how often each occurred), but "
+        f"sizes takes one final size per observed cascade; {how} (a Series of raw sizes "
+        "that happens to carry this name: pass sizes.to_numpy())")
+
+
 def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
+    _refuse_value_counts(sizes)
     s = np.asarray(sizes)
     if s.dtype == object:  # a column of a mixed DataFrame's .values: its entries' own dtype
         s = np.asarray(s.tolist())
@@ -346,7 +375,11 @@ class CascadeFit:
         Parameters
         ----------
         sizes
-            Observed final cascade sizes (integers in ``0..n``).
+            Observed final cascade sizes (integers in ``0..n``), one per cascade. A size
+            counts every active node, the initially active ones (the index case) included:
+            data counting secondary cases only must add the seeds (``+ 1`` for one index
+            case). A pandas ``value_counts()`` Series (sizes as its index) is refused:
+            expand it with ``np.repeat(vc.index, vc.to_numpy())``.
         epochs
             The cost bound, in exact distribution passes (each with its backward) after
             the one at the starting weights, so that a call makes at most ``epochs + 1``
@@ -395,7 +428,8 @@ class CascadeFit:
         TypeError, ValueError
             If ``epochs`` is not a positive integer, ``lr`` not a positive number, ``tol``
             not a non-negative number, ``stop_early`` not True or False, ``optimizer`` not
-            ``"adam"`` or ``"lbfgs"``, or a size cannot occur.
+            ``"adam"`` or ``"lbfgs"``, a size cannot occur, or ``sizes`` is a pandas
+            ``value_counts()`` Series.
 
         Notes
         -----
@@ -698,7 +732,9 @@ def fit_bayesian(
     graph
         The network (as in :class:`CascadeFit`).
     sizes
-        Observed final cascade sizes.
+        Observed final cascade sizes, one per cascade, counting the initially active nodes
+        (the index case) too: data counting secondary cases only must add the seeds (as in
+        :meth:`CascadeFit.fit`, which also refuses a pandas ``value_counts()`` Series).
     seeds, seed_prob, share, edge_type
         As in :class:`CascadeFit`.
     prior

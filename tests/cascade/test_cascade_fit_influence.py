@@ -1040,3 +1040,28 @@ def test_svi_says_whether_its_loss_levelled_off():
     assert bool(done["converged"])
     assert not bool(fit_bayesian(g, sizes, steps=5, lr=0.05, **kw)["converged"])  # too few
     assert not bool(fit_bayesian(g, sizes, steps=50, lr=0.02, **kw)["converged"])  # falling
+
+
+def test_value_counts_series_is_refused_with_the_way_to_expand_it():
+    # pd.Series(obs).value_counts() (index: the sizes, values: their counts) was read as a
+    # list of sizes: the audit's fit gave 0.729 where the sizes give 0.433
+    import pandas as pd
+
+    g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.5)
+    obs = np.array([1, 1, 1, 2, 2, 3, 4, 6])
+    vc = pd.Series(obs).value_counts()
+    for sizes in (vc, vc.sort_index(), pd.Series(obs, name="size").value_counts(sort=False)):
+        with pytest.raises(ValueError, match=r"sizes: .*value_counts\(\).*np\.repeat\(vc\.index"):
+            CascadeFit(g, seeds=[0], init=0.3).fit(sizes, epochs=2)
+        with pytest.raises(ValueError, match=r"np\.repeat\(vc\.index, vc\.to_numpy\(\)\)"):
+            fit_bayesian(g, sizes, seeds=[0])
+    with pytest.raises(ValueError, match=r"normalize=True"):
+        CascadeFit(g, seeds=[0]).log_likelihood(pd.Series(obs).value_counts(normalize=True))
+    # the expansion it names, and Series of raw sizes under any index or other name, fit
+    # as the array does
+    want = CascadeFit(g, seeds=[0], init=0.3).fit(obs, epochs=5).shared_weights
+    for sizes in (np.repeat(vc.index, vc.to_numpy()), pd.Series(obs),
+                  pd.Series(obs, index=list("abcdefgh"), name="n"),
+                  pd.DataFrame({"count": obs})["count"]):  # a column read from a file
+        got = CascadeFit(g, seeds=[0], init=0.3).fit(sizes, epochs=5).shared_weights
+        assert torch.allclose(got, want)
