@@ -39,7 +39,7 @@ def _size(args: argparse.Namespace) -> int:
     from .graph import CascadeGraph, find_cycle_link, seed_probabilities
     from .montecarlo import expected_tv_error, monte_carlo
 
-    graph = CascadeGraph.read_edgelist(args.graph)
+    graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected)
     for node in args.seed or ():
         try:
             graph.index_of(node)
@@ -99,6 +99,8 @@ def _size(args: argparse.Namespace) -> int:
         "graph": str(args.graph),
         "seeds": None if args.seed is None else [str(v) for v in args.seed],
         "seed_prob": args.seed_prob,
+        # only when given: the summaries of directed runs stay as they were
+        **({"undirected": True} if args.undirected else {}),
         "nodes": graph.n,
         "edges": graph.num_edges,
         "mean_size": float((table["size"] * table["probability"]).sum()),
@@ -168,13 +170,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "size",
         help="distribution of the final cascade size",
         description="Compute P(final size = k), k = 0..N, of the Independent Cascade model "
-        "on a directed weighted edge list (lines 'u v p', p = activation probability); "
+        "on a weighted edge list (lines 'u v p', p = the probability that u activates v; "
+        "with --undirected each line is a contact in both directions); "
         "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
         "the 95% Wilson interval of each sampled probability), summary.json and a plot.",
     )
     size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
-                      help="directed edge list, one line 'u v p' per edge (networkx's "
-                      "weighted edge-list format); '#' starts a comment")
+                      help="edge list, one line 'u v p' per directed edge u -> v (networkx's "
+                      "weighted edge-list format); '#' starts a comment. An undirected "
+                      "contact list (nx.write_weighted_edgelist of an nx.Graph gives each "
+                      "contact once) needs --undirected")
+    size.add_argument("--undirected", action="store_true",
+                      help="each line 'u v p' is a contact in both directions (u -> v and "
+                      "v -> u, both with p); a contact listed twice (u v and v u) is refused")
     seeds = size.add_mutually_exclusive_group(required=True)
     seeds.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
                        help="fixed seed node(s); repeat or list several")

@@ -10,7 +10,9 @@ neighbour graphs that scanpy stores in ``AnnData.obsp``.
 
 from __future__ import annotations
 
+import numbers
 import os
+import warnings
 from array import array
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +36,34 @@ def _node_indices(values: Any, name: str) -> np.ndarray:
     if arr.size and arr.dtype.kind not in "iuf":
         raise ValueError(f"{name}: node indices must be integers, got dtype {arr.dtype}")
     return arr.astype(np.int64)
+
+
+def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.ndarray,
+                     labels: tuple[Hashable, ...], path: str
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each line's contact as the edges ``u -> v`` and ``v -> u`` (see ``read_edgelist``).
+
+    A contact on two lines is refused here, naming both: the graph's own check said only
+    "duplicate edge (u -> v); give each directed edge once", of edges the file never listed.
+    """
+    n = len(labels)
+    key = np.minimum(src, dst) * n + np.maximum(src, dst)
+    order = np.argsort(key, kind="stable")  # a contact's lines stay in file order
+    repeat = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if repeat.size:
+        # the pair whose second line comes first in the file
+        j = repeat[np.argmin(order[repeat + 1])]
+        a, b = order[j], order[j + 1]
+        raise ValueError(
+            f"{path}:{rows[a]} and line {rows[b]} both list the contact "
+            f"{labels[src[a]]!r} -- {labels[dst[a]]!r}; read as undirected, each line is a "
+            "contact in both directions, so list each contact once (or read the file as "
+            "directed edges u -> v)")
+    # a self-loop once: the graph's check then names it as one, not as a duplicate edge
+    keep = np.column_stack([np.ones(src.size, dtype=bool), src != dst]).ravel()
+    # line i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders a Graph's
+    return (np.column_stack([src, dst]).ravel()[keep], np.column_stack([dst, src]).ravel()[keep],
+            np.repeat(w, 2)[keep])
 
 
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -410,16 +440,23 @@ class CascadeGraph:
         *,
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
+        undirected: bool = False,
     ) -> CascadeGraph:
-        """Read a directed weighted edge list (lines ``u v p``; ``#`` starts a comment).
+        """Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
         This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``):
-        fields separated by white space; node labels are kept as strings.
+        fields separated by white space; node labels are kept as strings. A line is the
+        directed edge ``u -> v``, unless ``undirected``.
 
         Parameters
         ----------
         path
             The edge-list file.
+        undirected
+            Each line is a contact in both directions (``u -> v`` and ``v -> u``, both with
+            probability ``p``), as ``nx.write_weighted_edgelist`` writes an ``nx.Graph``:
+            each edge once. A contact listed twice (``u v`` and ``v u``, or the same line
+            again) is refused, naming both lines: its probability would be ambiguous.
         dtype, device
             Of the weight tensor (as in :meth:`from_edges`).
 
@@ -433,12 +470,18 @@ class CascadeGraph:
         ValueError
             On a line that is not ``u v p`` (also ``u, v, p``: a label ending in a comma)
             or a ``p`` that is not a number (naming the file and line), a file that is not
-            UTF-8 or UTF-16 text, a file without edges, or any error of :class:`CascadeGraph`.
+            UTF-8 or UTF-16 text, a file without edges, a contact listed twice with
+            ``undirected``, or any error of :class:`CascadeGraph`.
+        TypeError
+            If ``undirected`` is not True or False.
         """
+        if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
+            raise TypeError(f"undirected must be True or False, got {undirected!r}")
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
         src, dst, w = array("q"), array("q"), array("d")
+        rows = array("q")  # line numbers, for undirected's duplicate contacts
         # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node;
         # UTF-16 (Excel's "Unicode Text") after its byte-order mark
         with open(path, encoding=text_encoding(path)) as handle:
@@ -465,20 +508,20 @@ class CascadeGraph:
                     src.append(lookup.setdefault(parts[0], len(lookup)))
                     dst.append(lookup.setdefault(parts[1], len(lookup)))
                     w.append(p)
+                    if undirected:
+                        rows.append(lineno)
             except UnicodeDecodeError as err:
                 raise ValueError(f"{os.fspath(path)} is not a text edge list (lines 'u v p'): "
                                  f"it is {not_utf8_text(err)}") from None
         if not w:
             raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
-        weight = torch.as_tensor(np.array(w, dtype=np.float64), dtype=_float_dtype(dtype),
-                                 device=device)
-        return cls(
-            len(lookup),
-            np.array(src, dtype=np.int64),
-            np.array(dst, dtype=np.int64),
-            weight,
-            tuple(lookup),
-        )
+        s_arr, d_arr = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+        w_arr = np.array(w, dtype=np.float64)
+        if undirected:
+            s_arr, d_arr, w_arr = _both_directions(s_arr, d_arr, w_arr, np.array(rows),
+                                                   tuple(lookup), os.fspath(path))
+        weight = torch.as_tensor(w_arr, dtype=_float_dtype(dtype), device=device)
+        return cls(len(lookup), s_arr, d_arr, weight, tuple(lookup))
 
     @classmethod
     def from_networkx(
@@ -501,6 +544,9 @@ class CascadeGraph:
             Name of the edge attribute holding the activation probability.
         default
             Probability for edges without the attribute; None makes a missing one an error.
+            When no edge has the attribute and the edges carry other numeric attributes, a
+            ``UserWarning`` names them (one may hold the probabilities: pick it with
+            ``weight=``).
         edge_type
             Optional edge attribute with a hashable type (shared weights in fits); every
             edge must have it. The types are numbered ``0..T-1`` in sorted order of their
@@ -523,6 +569,9 @@ class CascadeGraph:
         type_ids: dict[Hashable, int] = {}
         directed = graph.is_directed()
         seen: set[Any] | None = set() if graph.is_multigraph() else None
+        # numeric attributes of edges that took `default`: a probability stored under another
+        # name ('p') was ignored without a word, every edge getting the default
+        defaulted, others = 0, dict[Hashable, None]()  # an ordered set of names
         for u, v, data in graph.edges(data=True):
             if seen is not None:
                 # CascadeGraph's "duplicate edge ...; give each directed edge once" did not
@@ -545,6 +594,10 @@ class CascadeGraph:
                 p = data[weight]
             elif default is not None:
                 p = default
+                defaulted += 1
+                others.update((k, None) for k, x in data.items()
+                              if k != edge_type and isinstance(x, numbers.Real)
+                              and not isinstance(x, bool | np.bool_))
             else:
                 raise ValueError(
                     f"edge ({u!r} -> {v!r}) has no attribute {weight!r}; set `weight=` to the "
@@ -561,6 +614,15 @@ class CascadeGraph:
                         raise TypeError(f"edge ({u!r} -> {v!r}): its {edge_type!r} is "
                                         f"{t!r}; an edge type must be hashable (a str or an "
                                         "int)") from None
+        if defaulted and defaulted == graph.number_of_edges() and others:
+            names = list(others)
+            held = (f"the numeric attribute {names[0]!r}: pass weight={names[0]!r}" if
+                    len(names) == 1 else f"the numeric attributes {', '.join(map(repr, names))}"
+                    f": pass weight= naming one of them (such as weight={names[0]!r})")
+            warnings.warn(
+                f"from_networkx: no edge has the attribute {weight!r}, so every edge got "
+                f"default={default!r}; the edges carry {held} to read the activation "
+                "probabilities from it", UserWarning, stacklevel=2)
         g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
         if edge_type is not None:
             # numbered by sorted value, not by first appearance: that depended on the node

@@ -323,3 +323,27 @@ def test_monte_carlo_distribution_has_wilson_intervals(tmp_path):
     assert list(pd.read_csv(tmp_path / "exact" / "distribution.csv").columns) == [
         "size", "probability"]
     assert "interval_level" not in json.loads((tmp_path / "exact" / "summary.json").read_text())
+
+
+def test_undirected_reads_each_line_as_a_contact(tmp_path, capsys):
+    # an nx.Graph's edge list gives each contact once; read as directed, from c nothing
+    # spread back to b and a
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.3"])
+    out = tmp_path / "o"
+    assert main(["cascade", "size", str(graph), "--seed", "c", "--undirected",
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out / "distribution.csv")
+    assert np.allclose(table["probability"], [0, 0.7, 0.3 * 0.5, 0.3 * 0.5], atol=1e-15)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["edges"] == 4 and summary["undirected"] is True
+    # a contact listed in both directions: one line, naming both lines
+    both = _write(tmp_path / "both.edgelist", ["a b 0.5", "b a 0.5"])
+    code = main(["cascade", "size", str(both), "--seed", "a", "--undirected",
+                 "--out", str(tmp_path / "o2")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "both.edgelist:1 and line 2" in err
+    assert not (tmp_path / "o2").exists()
+    with pytest.raises(SystemExit):
+        main(["cascade", "size", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--undirected" in text and "nx.Graph" in text

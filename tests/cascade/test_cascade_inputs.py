@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -499,3 +500,46 @@ def test_numpy_scalars_and_an_object_column_work_like_python_numbers():
     fit = CascadeFit(g, seeds=[0], init=np.float64(0.3))
     sizes = np.array([1, 2, 2, 3], dtype=object)
     assert fit.log_likelihood(sizes) == fit.log_likelihood([1, 2, 2, 3])
+
+
+def test_networkx_default_for_every_edge_names_the_numeric_attributes_it_ignored():
+    # D.add_edge('a', 'b', p=0.9) with default=0.1 gave weights [0.1, 0.1] without a word
+    D = nx.DiGraph()
+    D.add_edge("a", "b", p=0.9, label="x", flag=True)
+    D.add_edge("b", "c", p=0.9)
+    with pytest.warns(UserWarning, match=r"'weight'.*default=0\.1.*'p'.*weight='p'"):
+        g = CascadeGraph.from_networkx(D, default=0.1)
+    assert g.weight.tolist() == [0.1, 0.1]  # the result is unchanged
+    assert CascadeGraph.from_networkx(D, weight="p").weight.tolist() == [0.9, 0.9]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # no other numeric attribute (a string, a bool, the edge type), or some edge has
+        # the weight attribute: no warning
+        for G, kw in ((nx.path_graph(3), {}), (nx.DiGraph([("a", "b", {"label": "x"})]), {}),
+                      (nx.DiGraph([("a", "b", {"kind": 1})]), {"edge_type": "kind"}),
+                      (nx.DiGraph([("a", "b", {"weight": 0.3, "p": 0.9}),
+                                   ("b", "c", {"p": 0.9})]), {})):
+            CascadeGraph.from_networkx(G, default=0.1, **kw)
+
+
+def test_read_edgelist_undirected_reads_each_line_as_a_contact(tmp_path):
+    # nx.write_weighted_edgelist of an nx.Graph lists each contact once: read as directed
+    # edges, half the contacts were lost
+    G = nx.Graph()
+    G.add_weighted_edges_from([("a", "b", 0.5), ("b", "c", 0.3), ("c", "d", 0.2)])
+    path = tmp_path / "contacts.edgelist"
+    nx.write_weighted_edgelist(G, path)
+    g = CascadeGraph.read_edgelist(path, undirected=True)
+    h = CascadeGraph.from_networkx(G)
+    assert g.labels == h.labels and g.src.tolist() == h.src.tolist()
+    assert g.dst.tolist() == h.dst.tolist() and torch.equal(g.weight, h.weight)
+    assert CascadeGraph.read_edgelist(path).num_edges == 3  # the default stays directed
+    # a contact on two lines would have two probabilities: refused, naming both lines
+    path.write_text("a b 0.5\nb c 0.3\n# comment\nb a 0.4\n")
+    with pytest.raises(ValueError, match=r"contacts\.edgelist:1 and line 4 .*'a' -- 'b'"):
+        CascadeGraph.read_edgelist(path, undirected=True)
+    path.write_text("a b 0.5\nb b 0.3\n")
+    with pytest.raises(ValueError, match="self-loop on node 'b'"):
+        CascadeGraph.read_edgelist(path, undirected=True)
+    with pytest.raises(TypeError, match="undirected must be True or False"):
+        CascadeGraph.read_edgelist(path, undirected="no")
