@@ -100,6 +100,12 @@ class _Detect:
 _DETECT: Any = _Detect()
 
 
+def _columns_named(columns: Sequence[Any], names: Sequence[str]) -> list[Any]:
+    """Return the ``columns`` named as in ``names`` (any case, white space ignored), in order."""
+    lower = {str(c).strip().lower(): c for c in columns}
+    return [lower[c] for c in names if c in lower]
+
+
 def _sign_columns(columns: Sequence[Any], regulator: Any) -> list[Any]:
     """Return the columns that may hold an edge list's signs, the preferred first.
 
@@ -107,10 +113,10 @@ def _sign_columns(columns: Sequence[Any], regulator: Any) -> list[Any]:
     white space ignored) as in ``_EDGE_SIGN``, or BEELINE's ``Type`` when the regulator
     column is ``Gene1`` and no such column exists.
     """
-    lower = {str(c).strip().lower(): c for c in columns}
-    found = [lower[c] for c in _EDGE_SIGN if c in lower]
-    if not found and str(regulator).strip().lower() == "gene1" and "type" in lower:
-        found = [lower["type"]]  # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
+    found = _columns_named(columns, _EDGE_SIGN)
+    if not found and str(regulator).strip().lower() == "gene1":
+        # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
+        found = _columns_named(columns, ["type"])
     return found
 
 
@@ -121,9 +127,8 @@ def _edge_columns(columns: Sequence[Any]) -> tuple[Any, Any]:
     DataFrame given to :func:`align_prior`: the first of ``_EDGE_REGULATOR`` and of
     ``_EDGE_TARGET`` that names a column (any case, white space ignored).
     """
-    lower = {str(c).strip().lower(): c for c in columns}
-    regulator = next((lower[c] for c in _EDGE_REGULATOR if c in lower), None)
-    target = next((lower[c] for c in _EDGE_TARGET if c in lower), None)
+    regulator = next(iter(_columns_named(columns, _EDGE_REGULATOR)), None)
+    target = next(iter(_columns_named(columns, _EDGE_TARGET)), None)
     return regulator, target
 
 
@@ -574,8 +579,8 @@ def _regulator_target(table: pd.DataFrame, regulator: Any,
         if regulator is _DETECT:
             # "tf" beside a provenance column "source": the first name won silently and the
             # edges came out as TRRUST -> target
-            lower = {str(c).strip().lower(): c for c in table.columns if c not in given}
-            both = [lower[c] for c in _EDGE_REGULATOR if c in lower]
+            both = _columns_named([c for c in table.columns if c not in given],
+                                  _EDGE_REGULATOR)
             if len(both) > 1:
                 raise ValueError(
                     f"table has {len(both)} columns that could hold the regulators, "
