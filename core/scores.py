@@ -29,6 +29,7 @@ from core.select import (
     _check_density,
     _refuse_nothing_kept,
     _select_topk,
+    _warn_global_collapse,
     carry_unscored,
     topk_mask_flat,
 )
@@ -284,6 +285,12 @@ def score_mask(
     -------
     MaskSet
         Masks of the scored parameters (plus those of ``current`` not re-scored).
+
+    Warns
+    -----
+    UserWarning
+        When some layers keep nothing while others keep entries (layer collapse; see
+        :func:`core.select_topk`).
     """
     check_scores(model, scores)
     sparsity = _check_sparsity(sparsity)
@@ -348,8 +355,9 @@ def magnitude_mask(
     Warns
     -----
     UserWarning
-        With ``scope="layer"``/``"row"``, when some layers keep nothing (layer
-        collapse; see :func:`core.select_topk`).
+        When some layers keep nothing while others keep entries (layer collapse; see
+        :func:`core.select_topk`): with ``scope="global"`` when the one threshold empties
+        a layer, with ``"layer"``/``"row"`` when the density rounds to nothing in it.
 
     Examples
     --------
@@ -411,4 +419,6 @@ def magnitude_mask(
         numel = params[n].numel()
         out[n] = keep[start : start + numel].view(params[n].shape)
         start += numel
+    _warn_global_collapse("sparsity", out, {n: params[n] for n in chosen}, current,
+                          stacklevel=2)
     return carry_unscored(out, current)

@@ -255,6 +255,29 @@ def _check_collapse(arg: str, density: float, empty: list[str], scored: int,
         UserWarning, stacklevel=stacklevel + 1)
 
 
+def _warn_global_collapse(arg: str, out: Mapping[str, torch.Tensor],
+                          scores: Mapping[str, torch.Tensor], current: MaskSet | None,
+                          stacklevel: int) -> None:
+    """Warn when one global threshold empties tensors that kept entries until now.
+
+    Global magnitude pruning is where layer collapse is best known (Tanaka et al. 2020):
+    a layer of larger fan-in has smaller weights and can lose all of them. Tensors that
+    ``current`` had already emptied were warned about then.
+    """
+    if not any(m.any() for m in out.values()):
+        return  # keep=0 asks for nothing at all
+    empty = [name for name, m in out.items() if scores[name].numel() and not m.any()
+             and _available(name, scores[name], current) > 0]
+    if not empty:
+        return
+    warnings.warn(
+        f"{arg}: the global threshold keeps no entry of {empty}, while other tensors keep "
+        "entries: layer collapse, these layers are pruned entirely (the output no longer "
+        "depends on what comes before them); keep a share of each with scope='layer', or "
+        "leave them out of the scores",
+        UserWarning, stacklevel=stacklevel + 1)
+
+
 def select_topk(
     scores: Mapping[str, torch.Tensor],
     density: float | None = None,
@@ -305,7 +328,9 @@ def select_topk(
         With ``scope="layer"`` or ``"row"``, when ``density`` keeps nothing of some
         tensors (``round(density * n) == 0``, ``n`` their entries or row length) while
         others keep entries: layer collapse, those layers are pruned entirely. An
-        explicit ``keep={name: 0}`` asks for it and is not warned about.
+        explicit ``keep={name: 0}`` asks for it and is not warned about. With
+        ``scope="global"``, when the one threshold keeps no entry of a tensor that had
+        entries left (in ``current``) while others keep some.
 
     Notes
     -----
@@ -365,6 +390,7 @@ def _select_topk(
         for name, s in scores.items():
             out[name] = mask[start : start + s.numel()].reshape(s.shape).clone()
             start += s.numel()
+        _warn_global_collapse(arg, out, scores, current, stacklevel)
         return carry_unscored(out, current)
 
     if scope == "layer":

@@ -16,6 +16,10 @@ from torch import nn
 import core.masks as masks_mod
 from core import MaskSet, magnitude_mask
 
+# global magnitude at 0.8 empties the 32 -> 3 layer of these nets (smaller init by fan-in);
+# these tests are about the optimizer pass, not the masks' shape
+pytestmark = pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")
+
 
 def _net(seed: int = 0, dtype: torch.dtype = torch.float32) -> nn.Module:
     torch.manual_seed(seed)

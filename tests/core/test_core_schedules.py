@@ -96,6 +96,7 @@ def test_lrr_rewinds_the_momentum_a_one_cycle_schedule_cycles(opt_name: str) -> 
     assert starts == [first] * 3
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # toy nets: a layer empties
 @pytest.mark.parametrize("cls", [IMP, LRR])
 def test_a_tensor_lr_rewinds_to_the_saved_value_every_round(cls) -> None:
     # torch's schedulers write a tensor lr in place (fill_): the rewind put the saved
@@ -111,6 +112,7 @@ def test_a_tensor_lr_rewinds_to_the_saved_value_every_round(cls) -> None:
     assert starts == [pytest.approx(0.1)] * 4
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # toy nets: a layer empties
 def test_a_loop_stopped_part_way_goes_on_from_the_round_it_stopped_in() -> None:
     # Ctrl-C in a notebook, then the cell run again: the loop restarted its labels at 1.0
     # while the masks stayed at 0.25, so two "dense" rounds trained sparse and the history
@@ -229,6 +231,7 @@ def _recover(seed: int, scale_to_init: bool) -> tuple[float, float, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # magnitude at init
 def test_planted_ticket_recovery_with_magnitude_lrr() -> None:
     frac, init_frac, chance = _recover(0, scale_to_init=False)
     print(f"\nplanted at target scale: LRR recovers {frac:.3f} of the planted mask "
@@ -432,6 +435,7 @@ def _resumable(cls, opt_name: str):
     return net, opt, lr, cls(net, opt, [0.5, 0.25, 0.125], lr_scheduler=lr)
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # toy nets: a layer empties
 @pytest.mark.parametrize(("cls", "opt_name", "when"), [
     (IMP, "sgd", "end"), (IMP, "adam", "top"), (IMP, "sgd", "after_model"),
     (LRR, "adam", "end"), (LRR, "sgd", "top"), (Cyclic, "sgd", "end")])
@@ -510,6 +514,7 @@ def _two_layers() -> tuple[nn.Module, torch.optim.Optimizer, torch.Tensor]:
     return net, opt, first
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # toy nets: a layer empties
 @pytest.mark.parametrize("how", ["attached", "given"])
 def test_masks_on_some_weights_start_at_the_density_over_all_of_them(how: str) -> None:
     # the review's reproduction: the start was the masks' own density (0.0917), so history

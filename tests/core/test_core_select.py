@@ -37,6 +37,7 @@ def _brute(scores: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
     return out
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # ties can empty one
 @pytest.mark.parametrize("n_levels", [3, 1000, None])
 def test_global_topk_matches_brute_force_with_ties(n_levels: int | None) -> None:
     g = torch.Generator().manual_seed(n_levels or 7)
@@ -91,6 +92,7 @@ def test_current_mask_is_never_reselected() -> None:
         select_topk(s, 0.8, current=first)
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # the 0.9 round empties 2.weight
 def test_magnitude_mask_matches_brute_force_and_iterates() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(30, 40), nn.ReLU(), nn.Linear(40, 5))
@@ -441,6 +443,7 @@ def test_row_and_tied_fast_paths_match_a_stable_sort(dtype: torch.dtype, kind: s
     assert torch.equal(select_topk({"w": mixed}, keep=99)["w"], torch.arange(300_001) < 99)
 
 
+@pytest.mark.filterwarnings("ignore:.*layer collapse:UserWarning")  # ties empty 1.weight
 def test_names_given_twice_or_in_another_order_prune_as_in_model_order() -> None:
     # before: explicit names were used as given, so a name given twice was counted twice
     # in the global budget (10 of 18 kept at sparsity 0.5) and their order decided which
@@ -532,7 +535,8 @@ def test_densities_that_keep_nothing_are_refused_and_layer_collapse_warns() -> N
         with pytest.raises(ValueError, match="density: 0.001 .*no entry of any"):
             select_topk(scores, 0.001, scope=scope)
     assert select_topk(scores, keep=0).kept() == 0  # asked for by count: still allowed
-    assert magnitude_mask(net, 0.998).kept() == 1  # round(0.002 * 384) = 1
+    with pytest.warns(UserWarning, match=r"global threshold keeps no entry of \['2\.weight'\]"):
+        assert magnitude_mask(net, 0.998).kept() == 1  # round(0.002 * 384) = 1
     # some layers keep nothing, others do: layer collapse, a warning naming them
     with pytest.warns(UserWarning, match=r"sparsity: 0\.995 .*\['2\.weight'\].*layer collapse"):
         masks = magnitude_mask(net, 0.995, scope="layer")
@@ -542,3 +546,22 @@ def test_densities_that_keep_nothing_are_refused_and_layer_collapse_warns() -> N
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an explicit count of 0 is no collapse to warn of
         select_topk(scores, keep={"0.weight": 5, "2.weight": 0}, scope="layer")
+
+
+def test_global_magnitude_pruning_warns_when_it_empties_a_layer() -> None:
+    # the audit's reproduction: one global threshold kept none of the 16 output weights
+    # (smaller, by their larger fan-in), so the net's output was its bias; no word was said
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+    for prune in (lambda: magnitude_mask(net, 0.8),
+                  lambda: score_mask(net, magnitude_scores(net), 0.8),
+                  lambda: select_topk(magnitude_scores(net), 0.2)):
+        with pytest.warns(UserWarning, match=r"no entry of \['2\.weight'\].*layer collapse"):
+            masks = prune()
+        assert masks.layer_density() == {"0.weight": 0.25, "2.weight": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # a layer emptied in an earlier round was warned about then; keep=0 asks for nothing
+        assert magnitude_mask(net, 0.9, current=masks).layer_density()["2.weight"] == 0.0
+        select_topk(magnitude_scores(net), keep=0)
+        magnitude_mask(net, 0.5)  # both layers keep entries
