@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -276,6 +277,12 @@ def select_l1(
     best, scores
         The chosen strength (a float, among those with a finite mean score) and the per-fold
         scores of every candidate, keyed by the strengths as floats.
+
+    Warns
+    -----
+    UserWarning
+        When the best mean score is at the smallest or largest of three or more candidates
+        (with finite scores): the optimum may lie outside the grid.
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     if checkpoint is not None and seed is None:
@@ -321,8 +328,26 @@ def select_l1(
     if not means:
         raise ValueError("every L1 strength of the grid got a non-finite held-out score")
     best = max(means, key=means.get)
+    _warn_at_grid_edge(best, sorted(means))
     if one_se:
         se = scores[best].std(ddof=1) / np.sqrt(len(scores[best]))
         ok = [g for g in means if means[g] >= means[best] - se]
         best = max(ok)
     return best, scores
+
+
+def _warn_at_grid_edge(best: float, candidates: list[float]) -> None:
+    """Warn when the best mean score lies at an end of a grid of three or more strengths.
+
+    The held-out score may still rise beyond that end, so the choice is a bound, not an
+    optimum (two candidates always put the best at an end, so they are not warned about).
+    """
+    if len(candidates) < 3 or candidates[0] < best < candidates[-1]:
+        return
+    side, beyond = ("smallest", "smaller") if best == candidates[0] else ("largest", "larger")
+    warnings.warn(
+        f"select_l1: the best held-out score is at the grid's {side} L1 strength {best:.3g} "
+        f"(grid {candidates[0]:.3g} to {candidates[-1]:.3g}); a {beyond} strength may score "
+        "better, so extend the grid past it",
+        UserWarning, stacklevel=3,
+    )

@@ -235,6 +235,25 @@ def test_select_l1_never_picks_a_strength_with_a_nan_score(small_cohort, monkeyp
         select_l1(small_cohort, list(table), folds=2, seed=0)
 
 
+def test_select_l1_warns_when_the_best_strength_is_at_an_end_of_the_grid(
+    small_cohort, monkeypatch
+):
+    # known answer: the score still rises at the grid's largest strength, so the optimum may
+    # lie beyond it; the same at the smallest end; an interior best or two candidates are quiet
+    import biomodels.ctmc.crossval as cv
+
+    table = {0.01: -5.0, 0.1: -4.0, 1.0: -3.0}
+    monkeypatch.setattr(cv, "_fold_score", lambda x, l1, test, seed, kw: table[l1])
+    with pytest.warns(UserWarning, match="largest L1 strength 1 .*extend the grid"):
+        assert select_l1(small_cohort, list(table), folds=2, seed=0)[0] == 1.0
+    table.update({0.01: -3.0, 1.0: -5.0})
+    with pytest.warns(UserWarning, match="smallest L1 strength 0.01 "):
+        select_l1(small_cohort, list(table), folds=2, seed=0)
+    table.update({0.1: -2.0})
+    assert select_l1(small_cohort, list(table), folds=2, seed=0)[0] == 0.1
+    assert select_l1(small_cohort, [0.01, 1.0], folds=2, seed=0)[0] == 0.01
+
+
 def test_read_maf_names_a_frequency_filter_that_keeps_nothing(tmp_path):
     path = tmp_path / "m.maf"
     path.write_text("Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1\nKRAS\tS2\n")
