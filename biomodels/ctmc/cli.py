@@ -7,7 +7,8 @@ independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``. ``-
 COLUMN`` (with ``--l1``) reads a deduplicated cohort: that column counts the tumours of each
 row (``CTMC.fit(sample_weight=...)``). ``--restarts N`` adds N fits from random starts to
 each fit (the final one and every fold's), keeping the best (``CTMC.fit(restarts=N)``);
-``metrics.json`` then records the final fit's starts under ``restarts``.
+``metrics.json`` then records the final fit's starts under ``restarts``. ``--l1-grid
+X,Y,...`` sets the strengths the cross-validation chooses from (``CTMC.fit(l1_grid=...)``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ _OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts"}
 _CHOICES = {"method"}
 
 
+def _l1_grid(value: str) -> list[float]:
+    """Argparse type for ``--l1-grid``: comma-separated finite strengths >= 0, at least one."""
+    parts = [p.strip() for p in value.split(",")]
+    if not all(parts):  # "0.01,,0.1" or a trailing comma
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated L1 strengths such as 0.001,0.01,0.1, got {value!r}")
+    return [at_least(0.0)(p) for p in parts]
+
+
 def _fit(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -55,8 +65,10 @@ def _fit(args: argparse.Namespace) -> int:
                            "by cross-validation only for a cohort of one row per tumour; give "
                            "--l1 (e.g. 1 / the number of tumours, or the value a fit of the "
                            "cohort with repeated rows chose)")
-    if args.one_se and args.l1 is not None:
-        warn_ignored(["--one-se"], f"it chooses the L1 strength, and --l1 {args.l1:g} gives it")
+    ignored = ["--one-se"] * args.one_se + ["--l1-grid"] * (args.l1_grid is not None)
+    if args.l1 is not None and ignored:
+        verb = "it chooses" if len(ignored) == 1 else "they choose"
+        warn_ignored(ignored, f"{verb} the L1 strength, and --l1 {args.l1:g} gives it")
     # warnings reach the user as one line each through the prunus front (core.cli)
     counts = None
     try:
@@ -93,7 +105,7 @@ def _fit(args: argparse.Namespace) -> int:
             model.fit(
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
-                restarts=args.restarts, one_se=args.one_se,
+                restarts=args.restarts, one_se=args.one_se, l1_grid=args.l1_grid,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -257,6 +269,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=at_least(0.0),
         default=None,
         help="L1 strength on interactions (default: chosen by cross-validation)",
+    )
+    fit.add_argument(
+        "--l1-grid",
+        metavar="X,Y,...",
+        type=_l1_grid,
+        default=None,
+        help="without --l1: the L1 strengths cross-validation chooses from, comma-separated "
+        "(default: 5 log-spaced from 0.1/N to 10/N for N tumours); a warning says when the "
+        "best lies at an end of the grid",
     )
     fit.add_argument(
         "--method",

@@ -518,3 +518,35 @@ def test_cli_one_se_chooses_the_l1_as_the_library_does(tmp_path, capsys, monkeyp
     assert main([*argv, "--l1", "0.01", "--one-se", "--out", str(tmp_path / "b")]) == 0
     assert "prunus: warning: ignoring --one-se: it chooses the L1 strength, and --l1 0.01 " \
         "gives it" in capsys.readouterr().err
+
+
+def test_cli_l1_grid_sets_the_strengths_cross_validation_chooses_from(tmp_path, capsys,
+                                                                      monkeypatch):
+    import biomodels.ctmc.crossval as cv
+
+    path, _ = _cohort(tmp_path)
+    grids = []
+    real = cv.select_l1
+
+    def spy(*args, **kwargs):
+        grids.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("biomodels.ctmc.model.select_l1", spy)
+    argv = ["ctmc", "fit", str(path), "--folds", "2", "--quiet"]
+    assert main([*argv, "--l1-grid", "0.002, 0.2", "--out", str(tmp_path / "a")]) == 0
+    assert grids == [[0.002, 0.2]]
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert sorted(metrics["l1_cv_scores"]) == ["0.002", "0.2"]
+    assert metrics["l1"] in (0.002, 0.2)
+    capsys.readouterr()
+    assert main([*argv, "--l1", "0.01", "--l1-grid", "0.1,1", "--one-se",
+                 "--out", str(tmp_path / "b")]) == 0
+    assert "ignoring --one-se and --l1-grid: they choose the L1 strength, and --l1 0.01 " \
+        "gives it" in capsys.readouterr().err
+    for bad in ("0.1,,1", "0.1,-1", "abc", "0.1,nan"):
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--l1-grid", bad, "--out", str(tmp_path / "c")])
+        assert exc.value.code == 2
+        assert "--l1-grid" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
