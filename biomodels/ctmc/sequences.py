@@ -99,7 +99,7 @@ def bruteforce_log_likelihood(
 ) -> torch.Tensor:
     """Compute the reference ``log p(x)`` of one tumour by summing over all orderings of its events.
 
-    Cost k! for k events: meant for tests (k <= 8).
+    Cost k! for k events: meant for tests (k <= 9, else ValueError).
 
     Parameters
     ----------
