@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
@@ -81,6 +82,14 @@ def layer_densities(
     """
     density = _check_density(density)
     _check_distribution(distribution)
+    if not isinstance(shapes, Mapping):
+        # a model failed inside nn.Sequential ("'Linear' object cannot be interpreted as an
+        # integer"), naming neither the argument nor what it takes
+        hint = ("; random_mask(model, ...) takes a model" if isinstance(shapes, nn.Module)
+                else "")
+        raise TypeError("shapes: expected a mapping name -> tensor shape, e.g. {n: p.shape "
+                        "for n, p in model.named_parameters() if p.ndim >= 2}, got "
+                        f"{type(shapes).__name__}{hint}")
     if not shapes:
         raise ValueError("shapes: expected at least one prunable tensor")
     names = list(shapes)
@@ -184,6 +193,29 @@ def layer_budgets(
     return counts
 
 
+def _check_budget_keeps(counts: Mapping[str, int], density: float, distribution: str,
+                        shapes: Mapping[str, Sequence[int]]) -> None:
+    """Refuse a budget that keeps no weight; warn about layers it empties.
+
+    As :func:`core.select_topk` does for the other masks: ``density=1e-6`` returned a mask
+    keeping nothing, and a small layer's share rounding to 0 cut the network in two.
+    """
+    total = sum(math.prod(v) for v in shapes.values())
+    if not any(counts.values()):
+        raise ValueError(
+            f"density: {density:g} keeps round({density:g} * {total}) = 0 of the {total} "
+            f"entries, so no weight would be left; ask for a density above {0.5 / total:.3g}")
+    empty = [k for k, c in counts.items() if c == 0]
+    if empty:
+        other = "" if distribution == "balanced" else (
+            ", or distribution='balanced' (the same count in every layer)")
+        warnings.warn(
+            f"density: the {distribution!r} budget at {density:g} keeps no entry of {empty} "
+            "(their share rounds to 0): layer collapse, these layers are pruned entirely; "
+            f"ask for a larger density{other}",
+            UserWarning, stacklevel=3)
+
+
 def random_mask(
     model: nn.Module,
     density: float,
@@ -219,6 +251,17 @@ def random_mask(
     MaskSet
         Masks on the devices of the parameters.
 
+    Raises
+    ------
+    ValueError
+        ``density`` outside (0, 1], or so small that the budget keeps no weight at all.
+
+    Warns
+    -----
+    UserWarning
+        When the budget keeps no entry of some layers while others keep entries (layer
+        collapse).
+
     Examples
     --------
     >>> from torch import nn
@@ -234,6 +277,7 @@ def random_mask(
     chosen = prunable_names(model, names)
     shapes = {k: tuple(params[k].shape) for k in chosen}
     counts = layer_budgets(shapes, density, distribution, redistribute=redistribute)
+    _check_budget_keeps(counts, density, distribution, shapes)
     gen = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))
     out = {}
     for k in chosen:

@@ -565,3 +565,28 @@ def test_global_magnitude_pruning_warns_when_it_empties_a_layer() -> None:
         assert magnitude_mask(net, 0.9, current=masks).layer_density()["2.weight"] == 0.0
         select_topk(magnitude_scores(net), keep=0)
         magnitude_mask(net, 0.5)  # both layers keep entries
+
+
+def test_random_masks_that_keep_nothing_are_refused_and_layer_collapse_warns() -> None:
+    # random_mask(net, 1e-6) returned a mask keeping none of the 48 weights, and at 0.03
+    # the output layer's share rounded to 0 (the output its bias), both without a word
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    with pytest.raises(ValueError, match=r"density: 1e-06 keeps round\(1e-06 \* 48\) = 0 of"):
+        random_mask(net, 1e-6)
+    with pytest.warns(UserWarning, match=r"'erk' budget at 0.03 keeps no entry of "
+                                         r"\['2\.weight'\].*distribution='balanced'"):
+        assert random_mask(net, 0.03).layer_density() == {"0.weight": 1 / 32, "2.weight": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # round(0.1 * 48) = 5 weights, 3 + 2: every layer keeps some, nothing to warn of
+        assert random_mask(net, 0.1, "balanced").layer_density() == {
+            "0.weight": 3 / 32, "2.weight": 2 / 16}
+
+
+def test_layer_budgets_given_a_model_say_they_take_shapes() -> None:
+    # the model failed inside nn.Sequential: "'Linear' object cannot be interpreted as an int"
+    net = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+    for f in (layer_densities, layer_budgets):
+        with pytest.raises(TypeError, match=r"shapes: expected a mapping name -> tensor shape"
+                                            r".*got Sequential; random_mask\(model"):
+            f(net, 0.3, "erk")
