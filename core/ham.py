@@ -70,10 +70,14 @@ def hyperbolic_step(
     Returns
     -------
     bool
-        ``False`` (and ``param`` untouched) when the update was not finite.
+        ``False`` (and ``param`` untouched) when the update was not finite (a NaN in
+        ``grad``, or overflow). An infinite ``grad`` entry is clamped like any large one: a
+        step of ``exp(+-clamp)``.
 
     Raises
     ------
+    TypeError
+        If ``param`` is not a floating-point tensor.
     ValueError
         If ``lr``, ``alpha`` or ``beta`` is negative, ``clamp`` is not positive, any is
         not finite, or ``grad`` (or ``sign_of``) does not have ``param``'s shape.
@@ -82,6 +86,11 @@ def hyperbolic_step(
     alpha = check_number("alpha", alpha, at_least=0)
     beta = check_number("beta", beta, at_least=0)
     clamp = check_number("clamp", clamp, above=0)  # clamp_(-c, c) with c < 0 is a silent constant
+    if not isinstance(param, torch.Tensor) or not param.is_floating_point():
+        # an int tensor took the update truncated in place (1, 2, 3 became 0, 0, 0)
+        got = f"a {param.dtype} tensor" if isinstance(param, torch.Tensor) else (
+            type(param).__name__)
+        raise TypeError(f"param: expected a floating-point torch tensor, got {got}")
     for name, t in (("grad", grad), ("sign_of", sign_of)):
         if t is not None and t.shape != param.shape:
             raise ValueError(f"{name}: expected shape {tuple(param.shape)} (param's), "

@@ -60,6 +60,13 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
     tuple of torch.Tensor
         ``(m, w)``, each of ``x``'s shape and dtype; ``m > 0`` and ``w`` carries the sign.
 
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point tensor.
+    ValueError
+        If ``gamma`` is not a finite number > 0, or ``x`` holds NaN.
+
     Examples
     --------
     >>> import torch
@@ -69,6 +76,13 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
     (True, True)
     """
     gamma = check_number("gamma", gamma, above=0)
+    # an int tensor failed inside torch ("hypot_cpu" not implemented for 'Long'), an array in
+    # full_like, and NaN came back as NaN factors
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        got = f"a {x.dtype} tensor" if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"x: expected a floating-point torch tensor, got {got}")
+    if torch.isnan(x).any():
+        raise ValueError("x: contains NaN; expected finite values to split")
     # hypot, not sqrt(gamma^2 + 4 x^2): 4 x^2 overflows (float32 from |x| ~ 1e19)
     m = torch.sqrt((gamma + torch.hypot(torch.full_like(x, gamma), 2 * x)) / 2)
     return m, x / m

@@ -520,6 +520,22 @@ def test_hyperbolic_step_refuses_settings_that_silently_change_weights() -> None
     assert torch.equal(p, torch.ones(3))  # zero gradient, no decay: unchanged
 
 
+def test_balanced_split_and_hyperbolic_step_refuse_tensors_they_cannot_use() -> None:
+    # an int tensor failed inside torch ("hypot_cpu" not implemented for 'Long'), an array in
+    # full_like, NaN came back as NaN factors; an int param took the step truncated, 1 -> 0
+    with pytest.raises(TypeError, match="x: expected a floating-point torch tensor, got a "
+                                        "torch.int64 tensor"):
+        balanced_split(torch.tensor([1, 2]), 1.0)
+    with pytest.raises(TypeError, match="x: .* got ndarray"):
+        balanced_split(np.ones(2), 1.0)
+    with pytest.raises(ValueError, match="x: contains NaN"):
+        balanced_split(torch.tensor([1.0, float("nan")]), 1.0)
+    p = torch.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match="param: expected a floating-point torch tensor"):
+        hyperbolic_step(p, torch.ones(3), lr=0.1)
+    assert p.tolist() == [1, 2, 3]
+
+
 def test_hadamard_with_mask_keeps_pruned_entries_zero() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
