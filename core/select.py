@@ -193,7 +193,11 @@ def carry_unscored(out: dict[str, torch.Tensor], current: MaskSet | None) -> Mas
 
 
 def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> None:
-    if not isinstance(scores, Mapping) or not scores:
+    if not isinstance(scores, Mapping):  # a bare tensor: a type, not a value, problem
+        hint = " (e.g. {'weight': scores})" if isinstance(scores, torch.Tensor) else ""
+        raise TypeError("scores: expected a mapping name -> tensor" + hint +
+                        f", got {type(scores).__name__}")
+    if not scores:
         raise ValueError("scores: expected a non-empty mapping name -> tensor")
     for name, s in scores.items():
         if not isinstance(s, torch.Tensor):

@@ -590,3 +590,12 @@ def test_layer_budgets_given_a_model_say_they_take_shapes() -> None:
         with pytest.raises(TypeError, match=r"shapes: expected a mapping name -> tensor shape"
                                             r".*got Sequential; random_mask\(model"):
             f(net, 0.3, "erk")
+
+
+def test_scores_given_as_a_bare_tensor_are_a_type_error() -> None:
+    # a ValueError "expected a non-empty mapping" for what is a type problem
+    with pytest.raises(TypeError, match=r"scores: expected a mapping name -> tensor \(e\.g\. "
+                                        r"\{'weight': scores\}\), got Tensor"):
+        select_topk(torch.tensor([3.0, 1.0]), 0.5)
+    with pytest.raises(ValueError, match="non-empty"):
+        select_topk({}, 0.5)
