@@ -43,7 +43,8 @@ rng = np.random.default_rng(SEED)
 # %% [markdown]
 # ## A contact network
 # A scale-free tree (Barabási–Albert with one link per newcomer): a few people with
-# many contacts (hubs) and many with one or two. On a tree the computation is exact.
+# many contacts (hubs) and many with one or two. On a tree the computation is exact: subtree
+# distribution propagation (SDP) passes each subtree's size distribution up to its parent.
 
 # %%
 n = 200 if QUICK else 1000
@@ -175,14 +176,15 @@ print(f"CELF seeds {sel.seeds}: expected sizes {[round(v, 1) for v in sel.values
 # We observed the final sizes of 200 independent outbreaks (here simulated with the true
 # w = 0.45). The exact distribution is differentiable, so the maximum-likelihood w is a
 # few dozen gradient steps away (in the figure the log-likelihood levels off within about
-# 50 Adam steps). With one transmission probability for all contacts the exact posterior
+# 50 Adam steps; Adam then circles the optimum, and the fit counts as converged only once
+# the gradient falls below `tol`, about 200 steps here). With one transmission probability for all contacts the exact posterior
 # is cheap on a grid (`fit_bayesian` does that by default; with several weights it uses
 # pyro's variational inference, whose Gaussian guide tends to be too narrow).
 
 # %%
 observed = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=200, seed=1)
 fit = CascadeFit(net, seeds=[index_case], share="all", init=0.2)
-fit.fit(observed.sizes, epochs=40 if QUICK else 200, lr=0.1)
+fit.fit(observed.sizes, epochs=40 if QUICK else 400, lr=0.1)  # stops once converged
 post = fit_bayesian(net, observed.sizes, seeds=[index_case], share="all")
 print(
     f"true w = {w_true}; MLE {float(fit.shared_weights[0]):.3f}; posterior mean "
