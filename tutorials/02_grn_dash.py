@@ -8,7 +8,7 @@
 # the model what happens to the progenitors when the master regulator **Pu.1** is knocked
 # out.
 #
-# Everything runs offline on a laptop CPU in well under a minute.
+# Everything runs offline on a laptop CPU in about a minute.
 
 # %%
 from __future__ import annotations
