@@ -85,11 +85,23 @@ def _refuse_value_counts(sizes: object) -> None:
 
 def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
     _refuse_value_counts(sizes)
+    if isinstance(sizes, list | tuple) and any(isinstance(v, bool | np.bool_) for v in sizes):
+        # np.asarray([1, 2, True]) is [1, 2, 1]: a flag read as a cascade of size 1
+        raise TypeError("sizes: expected integer cascade sizes, got a boolean entry")
     s = np.asarray(sizes)
     if s.dtype == object:  # a column of a mixed DataFrame's .values: its entries' own dtype
+        missing = [i for i, v in enumerate(s.tolist()) if v is None or v != v
+                   or type(v).__name__ == "NAType"]
+        if missing:  # pd.NA of an Int64 column was "must be whole numbers"
+            raise ValueError(f"sizes: missing values at positions {missing[:5]}; drop the "
+                             "cascades whose size is unknown")
         s = np.asarray(s.tolist())
     if s.ndim != 1 or s.size == 0:
         raise ValueError("sizes: expected a non-empty 1-d array of observed cascade sizes")
+    if s.dtype.kind == "f" and np.isnan(s).any():
+        raise ValueError(f"sizes: missing values (NaN) at positions "
+                         f"{np.flatnonzero(np.isnan(s))[:5].tolist()}; drop the cascades "
+                         "whose size is unknown")
     if s.dtype.kind not in "iuf":  # strings break np.mod; booleans would pass as sizes 0, 1
         raise ValueError(f"sizes: expected integer cascade sizes, got dtype {s.dtype}")
     if not np.issubdtype(s.dtype, np.integer):
@@ -428,8 +440,8 @@ class CascadeFit:
         TypeError, ValueError
             If ``epochs`` is not a positive integer, ``lr`` not a positive number, ``tol``
             not a non-negative number, ``stop_early`` not True or False, ``optimizer`` not
-            ``"adam"`` or ``"lbfgs"``, a size cannot occur, or ``sizes`` is a pandas
-            ``value_counts()`` Series.
+            ``"adam"`` or ``"lbfgs"``, a size cannot occur, ``sizes`` holds a missing value
+            (NaN, None, ``pd.NA``) or a boolean, or is a pandas ``value_counts()`` Series.
 
         Notes
         -----

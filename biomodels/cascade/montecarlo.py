@@ -169,9 +169,19 @@ def total_variation(a: np.ndarray | torch.Tensor | MonteCarloResult,
     -------
     float
         The distance, in ``[0, 1]`` for two probability distributions.
+
+    Raises
+    ------
+    ValueError
+        If either holds NaN.
     """
     x = _float64_array(a).ravel()
     y = _float64_array(b).ravel()
+    for name, v in (("a", x), ("b", y)):
+        if np.isnan(v).any():  # NaN came back as the distance
+            at = np.flatnonzero(np.isnan(v))[:5].tolist()
+            raise ValueError(f"{name}: contains NaN at sizes {at}; expected a distribution "
+                             "over sizes")
     m = max(x.size, y.size)
     x = np.pad(x, (0, m - x.size))
     y = np.pad(y, (0, m - y.size))

@@ -1065,3 +1065,21 @@ def test_value_counts_series_is_refused_with_the_way_to_expand_it():
                   pd.DataFrame({"count": obs})["count"]):  # a column read from a file
         got = CascadeFit(g, seeds=[0], init=0.3).fit(sizes, epochs=5).shared_weights
         assert torch.allclose(got, want)
+
+
+def test_missing_sizes_and_boolean_flags_are_named_not_fitted():
+    # pd.NA in an Int64 column said "observed sizes must be whole numbers" (the problem is a
+    # missing value), and [1, 2, True] was fitted with True as a cascade of size 1
+    import pandas as pd
+
+    g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.5)
+    for sizes, at in ((pd.Series([1, 2, pd.NA], dtype="Int64"), 2), (np.array([1.0, np.nan]), 1),
+                      (pd.Series([1, None, 2], dtype=object), 1)):
+        with pytest.raises(ValueError, match=rf"sizes: missing values.* at positions \[{at}\]"):
+            CascadeFit(g, seeds=[0]).fit(sizes, epochs=2)
+    with pytest.raises(TypeError, match="sizes: expected integer cascade sizes, got a boolean"):
+        CascadeFit(g, seeds=[0]).fit([1, 2, True], epochs=2)
+    # a nullable column without missing values fits as its plain integers
+    want = CascadeFit(g, seeds=[0], init=0.3).fit([1, 2, 4], epochs=5).shared_weights
+    got = CascadeFit(g, seeds=[0], init=0.3).fit(pd.Series([1, 2, 4], dtype="Int64"), epochs=5)
+    assert torch.equal(got.shared_weights, want)

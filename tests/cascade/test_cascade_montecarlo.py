@@ -191,3 +191,12 @@ def test_wilson_intervals_cover_each_size_probability_as_stated():
     for bad in (0, 1, 1.5, True, "0.9"):
         with pytest.raises((ValueError, TypeError), match="level"):
             res.interval(bad)
+
+
+def test_total_variation_refuses_nan_distributions():
+    # NaN came back as the distance, without a word
+    with pytest.raises(ValueError, match=r"a: contains NaN at sizes \[1\]"):
+        total_variation(torch.tensor([0.5, float("nan")]), [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"b: contains NaN"):
+        total_variation([0.5, 0.5], np.array([np.nan, 1.0]))
+    assert total_variation([0.5, 0.5], [1.0]) == 0.5
