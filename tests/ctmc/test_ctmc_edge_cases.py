@@ -577,3 +577,14 @@ def test_cohort_frames_with_the_model_events_in_another_order_are_matched_by_nam
         model.log_likelihood(swapped.rename(columns={"IDH1": "KRAS"}))
     with pytest.raises(ValueError, match=r"unexpected: \['KRAS'\]"):
         model.log_likelihood(frame.assign(KRAS=0))
+
+
+def test_a_cohort_given_as_any_torch_tensor_fits_as_its_array(small_cohort):
+    # numpy cannot take a bfloat16 tensor ("Got unsupported ScalarType BFloat16") nor one
+    # that requires grad: both failed inside np.asarray
+    from biomodels.ctmc import CTMC
+
+    want = CTMC().fit(small_cohort, l1=0.05, max_steps=20).theta
+    x = torch.as_tensor(small_cohort)
+    for t in (x.bfloat16(), x.half(), x.double().requires_grad_(), x.bool()):
+        assert np.array_equal(CTMC().fit(t, l1=0.05, max_steps=20).theta, want)
