@@ -27,6 +27,7 @@ from core.masks import MaskSet, prunable_names
 from core.select import (
     Scope,
     _check_density,
+    _refuse_meta,
     _refuse_nothing_kept,
     _select_topk,
     _warn_global_collapse,
@@ -399,6 +400,7 @@ def magnitude_mask(
     avail = 0
     for n in chosen:
         p = params[n].detach()
+        _refuse_meta(f"model: parameter {n!r}", p)
         view = flat[start : start + p.numel()]
         torch.abs(p.reshape(-1), out=view) if p.dtype == dtype else view.copy_(p.reshape(-1).abs())
         if torch.isnan(view).any():

@@ -192,6 +192,17 @@ def carry_unscored(out: dict[str, torch.Tensor], current: MaskSet | None) -> Mas
     return MaskSet(out)
 
 
+def _refuse_meta(name: str, t: torch.Tensor) -> None:
+    """Refuse a tensor on the meta device: it has a shape but no values to rank.
+
+    torch failed deep inside the checks ("Tensor.item() cannot be called on meta tensors").
+    """
+    if t.device.type == "meta":
+        raise ValueError(f"{name}: is on the meta device (a shape without values); "
+                         "materialise it first (e.g. model.to_empty(device=...) and "
+                         "initialise the weights)")
+
+
 def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> None:
     if not isinstance(scores, Mapping):  # a bare tensor: a type, not a value, problem
         hint = " (e.g. {'weight': scores})" if isinstance(scores, torch.Tensor) else ""
@@ -204,6 +215,7 @@ def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> No
             raise TypeError(f"scores[{name!r}]: expected a torch.Tensor, got {type(s).__name__}")
         if s.is_complex() or s.dtype == torch.bool:
             raise TypeError(f"scores[{name!r}]: expected real floating/int scores, got {s.dtype}")
+        _refuse_meta(f"scores[{name!r}]", s)
         if torch.isnan(s).any():
             raise ValueError(f"scores[{name!r}]: contains NaN; expected finite scores")
         if current is not None and name in current.masks \

@@ -599,3 +599,12 @@ def test_scores_given_as_a_bare_tensor_are_a_type_error() -> None:
         select_topk(torch.tensor([3.0, 1.0]), 0.5)
     with pytest.raises(ValueError, match="non-empty"):
         select_topk({}, 0.5)
+
+
+def test_meta_tensors_are_refused_by_name() -> None:
+    # torch failed inside the NaN check: "Tensor.item() cannot be called on meta tensors"
+    with pytest.raises(ValueError, match=r"scores\['w'\]: is on the meta device"):
+        select_topk({"w": torch.empty(5, device="meta")}, 0.4)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).to("meta")
+    with pytest.raises(ValueError, match=r"model: parameter '0\.weight': is on the meta device"):
+        magnitude_mask(net, sparsity=0.5)
