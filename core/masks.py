@@ -983,4 +983,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
                 isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
             raise ValueError(f"{str(path)!r} is not a file of masks written by MaskSet.save "
                              "(expected a dict of parameter name -> bool tensor)")
+        # a model's state_dict passed every check above and came back as masks keeping
+        # every non-zero weight: a dense model, silently
+        other = next(((k, v.dtype) for k, v in state.items() if v.dtype != torch.bool), None)
+        if other is not None:
+            raise ValueError(f"{str(path)!r} is not a file of masks written by MaskSet.save: "
+                             f"{other[0]!r} is a {other[1]} tensor, not a bool mask (a model's "
+                             "or an optimizer's state_dict?)")
         return cls(state)

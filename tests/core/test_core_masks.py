@@ -267,6 +267,11 @@ def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
         path = str(tmp_path / name)
         with pytest.raises(ValueError, match=re.escape(repr(path))):
             MaskSet.load(path)
+    # a model's weights file loaded as masks keeping every non-zero weight (density 1.0)
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(ValueError, match=r"'0\.weight' is a torch\.float32 tensor, not a bool "
+                                         r"mask \(a model's or an optimizer's state_dict\?\)"):
+        MaskSet.load(tmp_path / "weights.pt")
 
 
 def test_saving_the_same_masks_twice_writes_the_same_bytes(tmp_path) -> None:
