@@ -14,6 +14,7 @@ adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynam
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
@@ -36,11 +37,13 @@ __all__ = [
     "SimulationResult",
     "simulate",
     "debate",
+    "round_zero_beliefs",
     "initial_beliefs",
     "attack_success_rate",
     "benign_accuracy",
     "adversary_weight",
     "closed_form_weight",
+    "NeverAttacksWarning",
 ]
 
 Position = Literal["hub", "leaf"] | int | str | tuple  # str, tuple: node labels
@@ -127,6 +130,30 @@ class Adversary:
         return self.target % n_options
 
 
+class NeverAttacksWarning(UserWarning):
+    """An adversary sleeps through the whole debate (``sleeper >= rounds``): no attack.
+
+    :func:`simulate` and :func:`multiagent.sweeps.sweep` then leave it out of
+    ``adversary_weight`` (NaN when no adversary attacks); filter this category to silence it.
+    """
+
+
+def _attacks(adv: Adversary, rounds: int) -> bool:
+    """Whether ``adv`` holds its target in some round of a ``rounds``-round debate.
+
+    As :func:`debate` plays it: from round 0 when ``sleeper = 0``, else from round
+    ``sleeper`` if that is one of rounds ``1..rounds - 1`` (the last round is not stepped
+    from, so ``sleeper >= rounds`` never attacks within the debate).
+    """
+    return adv.sleeper == 0 or adv.sleeper < rounds
+
+
+def _never_attacking(scenario: Scenario) -> list[tuple[int, Adversary]]:
+    """``(index in scenario.adversaries, adversary)`` of those that never attack."""
+    return [(i, adv) for i, adv in enumerate(scenario.adversaries)
+            if not _attacks(adv, scenario.rounds)]
+
+
 @dataclass(frozen=True, repr=False)
 class Scenario:
     """A debate: topology, benign parameters, adversaries, rounds and options.
@@ -143,7 +170,8 @@ class Scenario:
         Number of agents, adversaries included, of a named topology; ignored for a
         networkx graph, whose nodes are the agents.
     gamma, alpha
-        Benign stubbornness and peer-resistance.
+        Benign stubbornness and peer-resistance, numbers in ``[0, 1]`` (bools and text are
+        refused).
     adversaries
         The adversaries (empty: a benign debate).
     rounds
@@ -164,6 +192,12 @@ class Scenario:
     rounds: int = 10
     n_options: int = 5
     seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        # gamma=True was read as 1 and "0.2" as 0.2 by float() in model(); checked, not
+        # converted, so that the fields (and the repr) stay what was given
+        for name in ("gamma", "alpha"):
+            check_number(name, getattr(self, name), at_least=0, at_most=1)
 
     def __repr__(self) -> str:
         # the dataclass repr, but a networkx graph by its size, not "<... object at 0x...>"
@@ -515,7 +549,15 @@ def simulate(
     -------
     SimulationResult
         ``metrics["adversary_weight"]`` is NaN when the benign equilibrium is not unique
-        (no stubborn benign agent and no adversary pull), where no weight is defined.
+        (no stubborn benign agent and no adversary pull), where no weight is defined, and
+        when no adversary attacks within the debate (every ``sleeper >= rounds``); an
+        adversary that never attacks is left out of the weight.
+
+    Warns
+    -----
+    NeverAttacksWarning
+        If an adversary sleeps through the whole debate (``sleeper >= rounds``): it holds
+        the truth in every round, so ASR and weight say nothing of its attack.
 
     Examples
     --------
@@ -543,6 +585,16 @@ def simulate(
     benign = scenario.benign()
     K, T = scenario.n_options, scenario.rounds
     n = model.n
+    asleep = _never_attacking(scenario)
+    if asleep:
+        # prunus fj simulate refuses this; here a sweep over sleeper values may include it
+        said = "; ".join(f"adversary {i} (agent {nodes[i]}) has sleeper {adv.sleeper} >= "
+                         f"rounds {T}" for i, adv in asleep)
+        what = ("adversary_weight is NaN (no adversary attacks)" if len(asleep) == len(nodes)
+                else "adversary_weight is the weight on the adversaries that attack")
+        it = "they never attack" if len(asleep) > 1 else "it never attacks"
+        warnings.warn(f"{said}: {it} within the debate (holding the truth in every round), "
+                      f"so {what}", NeverAttacksWarning, stacklevel=2)
     if keep_trajectories:
         trajs = np.empty((questions, T + 1, n, K))
         initial, final = trajs[:, 0], trajs[:, -1]  # views: no extra memory
@@ -562,17 +614,27 @@ def simulate(
         "asr": attack_success_rate(initial, final, truth, benign),
         "accuracy_start": benign_accuracy(initial, truth, benign),
         "accuracy_end": benign_accuracy(final, truth, benign),
-        "adversary_weight": _weight_or_nan(model, nodes) if nodes else 0.0,
+        "adversary_weight": _weight_or_nan(model, nodes, [
+            node for node, adv in zip(nodes, scenario.adversaries) if _attacks(adv, T)])
+        if nodes else 0.0,
     }
     return SimulationResult(trajs, truth, benign, metrics, initial=initial, final=final)
 
 
-def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int]) -> float:
-    """Adversary weight, NaN when the equilibrium is not unique (trajectories still are)."""
-    if len(nodes) == model.n:  # no benign agent: nothing to average over
+def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int], attackers: list[int]) -> float:
+    """Benign weight on the adversaries that attack (``attackers``, among ``nodes``).
+
+    NaN when the equilibrium is not unique (trajectories still are), when no agent is
+    benign, or when no adversary attacks within the debate (a weight of no attack).
+    """
+    if len(nodes) == model.n or not attackers:
         return float("nan")
     try:
-        return adversary_weight(model, nodes)
+        if len(attackers) == len(nodes):
+            return adversary_weight(model, nodes)
+        benign = np.ones(model.n, bool)
+        benign[nodes] = False  # a sleeping adversary is not benign either
+        return _weight_on(model, np.asarray(attackers), benign)
     except ConvergenceError:
         return float("nan")
 
@@ -619,19 +681,14 @@ def debate(
         nodes = idx.tolist()
     K, T = S.shape[1], scenario.rounds
     S_attack = S.copy()
-    sleeping = S.copy()
     for node, adv in zip(nodes, scenario.adversaries):
         S_attack[node] = np.eye(K)[adv.answer(truth, K)]
-        sleeping[node] = np.eye(K)[truth]
-    if not attack:
-        return model.rollout(sleeping, T)
     # each adversary answers correctly until its own `sleeper` round; there its anchor and
     # its belief become the target, and that round's row records the switched belief, so
     # every row follows from the previous one by one FJ step with the anchors of its time
-    anchors = S_attack.copy()
-    for node, adv in zip(nodes, scenario.adversaries):
-        if adv.sleeper > 0:
-            anchors[node] = sleeping[node]
+    anchors = round_zero_beliefs(scenario, S, truth, nodes=nodes, attack=attack)
+    if not attack:
+        return model.rollout(anchors, T)
     wakes = sorted({adv.sleeper for adv in scenario.adversaries if 0 < adv.sleeper < T})
     rows, start, B0 = [], 0, None
     for b in [*wakes, T]:
@@ -646,6 +703,51 @@ def debate(
                 anchors[node] = B0[node] = S_attack[node]
         start = b
     return np.concatenate(rows)
+
+
+def round_zero_beliefs(
+    scenario: Scenario,
+    S: np.ndarray,
+    truth: int,
+    *,
+    nodes: Sequence[int] | None = None,
+    attack: bool = True,
+) -> np.ndarray:
+    """Return what every agent answers at round 0 of :func:`debate`: its first row.
+
+    The one place the round-0 answers are made: :func:`debate` starts from them and
+    :func:`multiagent.defense.run_trust_stream` scores round-0 correctness by them, so the
+    two cannot disagree (the stream scored a sleeper by its target while it answered the
+    truth at round 0).
+
+    Parameters
+    ----------
+    scenario
+        The debate settings (adversaries).
+    S
+        ``(n, K)`` innate beliefs of the agents; not changed.
+    truth
+        Correct option.
+    nodes
+        Adversary indices (``scenario.adversary_nodes()`` when None).
+    attack
+        False: every adversary answers correctly (a sleeper across questions).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``S`` with each adversary's row one-hot on its round-0 answer: its target when
+        attacking from round 0 (``sleeper = 0``), the truth while it sleeps or when not
+        ``attack``.
+    """
+    if nodes is None:
+        nodes = scenario.adversary_nodes()
+    K = S.shape[1]
+    B0 = np.array(S)  # a copy, in S's dtype (as debate's rollout had it)
+    for node, adv in zip(nodes, scenario.adversaries):
+        target = adv.answer(truth, K)  # checks the target, asleep or not
+        B0[node] = np.eye(K)[target if attack and adv.sleeper == 0 else truth]
+    return B0
 
 
 def _question_beliefs(B: Any, name: str) -> np.ndarray:
@@ -792,6 +894,13 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
     if adv.size == model.n:
         raise ValueError(f"adversaries names all {model.n} agents: no benign agent is left "
                          "to average over")
+    mask = np.ones(model.n, bool)
+    mask[adv] = False
+    return _weight_on(model, adv, mask)
+
+
+def _weight_on(model: FriedkinJohnsen, adv: np.ndarray, benign: np.ndarray) -> float:
+    """Mean over the ``benign`` agents of their equilibrium weight on the agents ``adv``."""
     g, _, _ = model._effective()
     if not bool((g > 0).any()):
         # no one stubborn: (I - H) is singular, but the limit 1 pi^T is unique when one
@@ -801,9 +910,7 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
     e[adv] = 1.0
     rhs = model._vec(e) * g
     col = as_numpy(model.solve(rhs))
-    mask = np.ones(model.n, bool)
-    mask[adv] = False
-    return float(col[mask].mean())
+    return float(col[benign].mean())
 
 
 def closed_form_weight(

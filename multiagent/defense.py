@@ -20,6 +20,7 @@ Round-0 targets keep a persuasive attacker from corrupting the trust signal.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +28,7 @@ import pandas as pd
 
 from core.checks import check_count, check_number, check_seed
 from multiagent._backend import as_dense_numpy, by_agent_label, frame_labels, square_frame
-from multiagent.adversary import Scenario, debate, initial_beliefs
+from multiagent.adversary import Scenario, debate, initial_beliefs, round_zero_beliefs
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
 
@@ -92,20 +93,22 @@ class TrustAdaptiveDefense:
     n
         Number of agents.
     trust_gamma
-        Exponent on warm-up accuracy (the paper's ``trust_gamma``; not the FJ ``gamma``).
-        The default 2.0 is the paper's shipped experiment config; its code's command-line
-        default is 1.0.
+        Exponent on warm-up accuracy (the paper's ``trust_gamma``; not the FJ ``gamma``), a
+        finite number ``>= 0``.  The default 2.0 is the paper's shipped experiment config;
+        its code's command-line default is 1.0.
     lr
         Step size ``eta`` of the online update (the paper's ``trust_lr``: 0.4 in its config,
-        the default here, and 0.1 as its command-line default).
+        the default here, and 0.1 as its command-line default), a finite number ``>= 0``.
     momentum
-        ``mu`` of the momentum buffer.
+        ``mu`` of the momentum buffer, in ``[0, 1)``.
     sparse_fraction
-        Probability that an item triggers an update (1: every item; the paper's sparse
-        regime uses 0.2).  Each item is drawn independently, so the number of updates
-        varies; the reference code updates on exactly ``ceil(0.2 * items)`` random items.
+        Probability in ``(0, 1]`` that an item triggers an update (1: every item; the
+        paper's sparse regime uses 0.2).  Each item is drawn independently, so the number
+        of updates varies; the reference code updates on exactly ``ceil(0.2 * items)``
+        random items.
     threshold
-        Speakers whose trust is below this are dropped from ``W``.
+        Speakers whose trust is below this are dropped from ``W``; in ``[0, 1]``, the
+        range of trust (above 1 every speaker would be dropped).
     seed
         Seed of the sparse-update draws; None draws fresh entropy (not reproducible).
 
@@ -128,18 +131,15 @@ class TrustAdaptiveDefense:
         threshold: float = 0.0,
         seed: int | None = 0,
     ) -> None:
-        if not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        if not 0 < sparse_fraction <= 1:
-            raise ValueError(f"sparse_fraction must be in (0, 1], got {sparse_fraction}")
-        if trust_gamma < 0 or lr < 0:
-            raise ValueError("trust_gamma and lr must be non-negative")
+        # NaN passed the old sign checks of trust_gamma and lr, and threshold was not
+        # checked at all: threshold NaN or 2.0 dropped every speaker (W = I, all deaf)
+        self.momentum = _setting("momentum", momentum, 0, 1, high_open=True)
+        self.sparse_fraction = _setting("sparse_fraction", sparse_fraction, 0, 1,
+                                        low_open=True)
+        self.trust_gamma = _setting("trust_gamma", trust_gamma, 0, math.inf)
+        self.lr = _setting("lr", lr, 0, math.inf)
+        self.threshold = _setting("threshold", threshold, 0, 1)
         self.n = check_count("n", n)  # int() truncated 2.5 to 2
-        self.trust_gamma = float(trust_gamma)
-        self.lr = float(lr)
-        self.momentum = float(momentum)
-        self.sparse_fraction = float(sparse_fraction)
-        self.threshold = float(threshold)
         self.trust = np.ones((self.n, self.n))
         self.buffer = np.zeros((self.n, self.n))
         self.updates = 0
@@ -245,6 +245,27 @@ class TrustAdaptiveDefense:
         return W
 
 
+def _setting(name: str, value: float, low: float, high: float, *, low_open: bool = False,
+             high_open: bool = False) -> float:
+    """Return a defense setting as a float after checking it lies in its interval.
+
+    Bools and text are refused (TypeError, as :func:`core.checks.check_number` does); NaN
+    and infinities fail the range (ValueError naming it), as out-of-range values do.
+    """
+    try:
+        v = check_number(name, value)
+    except ValueError:  # NaN or infinite: said with the allowed range below
+        v = math.nan
+    inside = (low < v if low_open else low <= v) and (v < high if high_open else v <= high)
+    if not inside:
+        shown = value.item() if getattr(value, "ndim", None) == 0 else value
+        if math.isinf(high):
+            raise ValueError(f"{name} must be a finite number >= {low:g}, got {shown}")
+        raise ValueError(f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}"
+                         f"{')' if high_open else ']'}, got {shown}")
+    return v
+
+
 def run_trust_stream(
     scenario: Scenario,
     *,
@@ -262,7 +283,10 @@ def run_trust_stream(
     """Debate a stream of questions, adapting trust between them.
 
     The first ``warmup`` questions are labelled: their round-0 answers set the warm-up
-    trust (``warmup = 0`` starts from full trust).  Each later question is debated with
+    trust (``warmup = 0`` starts from full trust).  Round-0 answers are those of
+    :func:`~multiagent.adversary.debate` (:func:`~multiagent.adversary.round_zero_beliefs`):
+    an adversary with ``Adversary.sleeper >= 1`` answers the truth at round 0 and switches
+    within the debate, which round-0 trust cannot see.  Each later question is debated with
     ``W ∝ T ⊙ A``; then, if ``online``, trust is updated from round-0 correctness.  A
     static adversary attacks on every question; an adaptive (sleeper) one answers
     correctly during the warm-up and the first ``attack_after`` questions after it.
@@ -330,10 +354,10 @@ def run_trust_stream(
         S = initial_beliefs(n, K, truth, p_correct=p_correct, confidence=confidence,
                             concentration=concentration, rng=rng)
         attacking = q >= warmup + attack_after if adaptive else True
-        # round-0 answers: adversaries answer their target when attacking, else the truth
-        S0 = S.copy()
-        for node, adv in zip(nodes, scenario.adversaries):
-            S0[node] = np.eye(K)[adv.answer(truth, K, attacking=attacking)]
+        # round-0 answers, as the debate's first row has them: made apart from debate(),
+        # they scored a sleeper (Adversary.sleeper >= 1) by its target although it answers
+        # the truth at round 0, and its trust fell to 0 at once
+        S0 = round_zero_beliefs(scenario, S, truth, nodes=nodes, attack=attacking)
         right0 = S0.argmax(axis=1) == truth
         if q < warmup:
             warm_correct.append(right0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from typing import Any
@@ -10,7 +11,15 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
+from multiagent.adversary import (
+    Adversary,
+    NeverAttacksWarning,
+    Scenario,
+    _attacks,
+    _never_attacking,
+    closed_form_weight,
+    simulate,
+)
 
 __all__ = ["sweep"]
 
@@ -19,10 +28,17 @@ _ADVERSARY = {f"adversary_{f.name}" for f in fields(Adversary)}
 
 
 def _closed_form(sc: Scenario) -> float | None:
+    """Return the closed-form weight where ``prunus fj simulate`` writes one, else None.
+
+    A sleeper that wakes within the debate has the equilibrium weight of any adversary
+    (the equilibrium does not depend on when it woke), so it gets the closed form too, as
+    the command line gives it (refused for every sleeper before); one that never attacks
+    has none.
+    """
     if len(sc.adversaries) != 1 or not isinstance(sc.graph, str):
         return None
     adv = sc.adversaries[0]
-    if adv.gamma != 1.0 or adv.sleeper:
+    if adv.gamma != 1.0 or not _attacks(adv, sc.rounds):
         return None
     key = {"complete": "complete", "star": f"star_{adv.position}"}.get(sc.graph)
     if key not in ("complete", "star_hub", "star_leaf"):
@@ -69,7 +85,15 @@ def sweep(
     pandas.DataFrame
         The grid columns, then ``asr``, ``accuracy_start``, ``accuracy_end``,
         ``adversary_weight`` and ``adversary_weight_closed_form`` (None where no closed
-        form applies).
+        form applies).  An adversary whose ``sleeper >= rounds`` never attacks within the
+        debate: it is left out of ``adversary_weight``, which is NaN (and the closed form
+        None) where no adversary attacks.
+
+    Warns
+    -----
+    multiagent.adversary.NeverAttacksWarning
+        Once per sweep, naming the sleeper and rounds values of the scenarios where an
+        adversary never attacks (instead of one warning per scenario).
 
     Examples
     --------
@@ -98,6 +122,8 @@ def sweep(
                             f"{grid[k]!r} (write [{grid[k]!r}] for one value)")
     combos = list(itertools.product(*(list(grid[k]) for k in keys)))
     rows = []
+    idle: list[dict[str, Any]] = []  # settings where an adversary never attacks
+    said: list[str] = []
     for values in tqdm(combos, disable=not progress, desc="sweep"):
         setting = dict(zip(keys, values))
         sc_changes = {k: v for k, v in setting.items() if k in _SCENARIO}
@@ -112,8 +138,21 @@ def sweep(
         elif adv_changes:
             first = sc.adversaries[0] if sc.adversaries else Adversary()
             sc = replace(sc, adversaries=(replace(first, **adv_changes), *sc.adversaries[1:]))
-        # only the metrics are returned: keeping every round of every debate cost memory
-        result = simulate(sc, questions=questions, seed=seed,
-                          **{"keep_trajectories": False, **simulate_kwargs})
+        asleep = _never_attacking(sc)
+        if asleep:
+            idle.append(setting)
+            said.extend(f"sleeper {adv.sleeper} >= rounds {sc.rounds}" for _, adv in asleep)
+        with warnings.catch_warnings():
+            # said once for the whole sweep below
+            warnings.simplefilter("ignore", NeverAttacksWarning)
+            # only the metrics are returned: keeping every round of every debate cost memory
+            result = simulate(sc, questions=questions, seed=seed,
+                              **{"keep_trajectories": False, **simulate_kwargs})
         rows.append({**setting, **result.metrics, "adversary_weight_closed_form": _closed_form(sc)})
+    if idle:
+        warnings.warn(
+            f"sweep: in {len(idle)} of {len(combos)} scenarios an adversary never attacks "
+            f"within the debate ({', '.join(dict.fromkeys(said))}): it holds the truth in "
+            "every round, so adversary_weight leaves it out and is NaN where no adversary "
+            "attacks", NeverAttacksWarning, stacklevel=2)
     return pd.DataFrame(rows)

@@ -378,3 +378,24 @@ def test_final_accuracy_is_scored_on_the_final_round():
     assert res.metrics["accuracy_start"] > 0.5
     assert res.metrics["accuracy_end"] == 0.0
     assert res.metrics["asr"] == 1.0
+
+
+def test_an_adversary_that_never_wakes_has_no_attack_weight():
+    # before: sleeper >= rounds (it holds the truth throughout) reported adversary_weight
+    # 0.6667, the weight of an attack that never happened (`prunus fj simulate` refuses it)
+    sc = Scenario(graph="star", n=6, adversaries=(Adversary("hub", sleeper=10),), rounds=10)
+    with pytest.warns(UserWarning, match=r"sleeper 10 .*rounds 10.*never attacks"):
+        res = simulate(sc, questions=3)
+    assert np.isnan(res.metrics["adversary_weight"]) and res.metrics["asr"] == 0.0
+    # waking at the last round attacks: the weight as before, and no warning
+    awake = simulate(sc.with_(rounds=11), questions=3)
+    assert awake.metrics["adversary_weight"] == pytest.approx(2 / 3, abs=1e-12)
+    # of two adversaries, the one that never wakes is left out of the weight (it is not
+    # benign either): the benign weight on adversary 0 alone
+    two = Scenario(graph="complete", n=6, rounds=4,
+                   adversaries=(Adversary(0), Adversary(1, sleeper=4)))
+    with pytest.warns(UserWarning, match=r"adversary 1 \(agent 1\).*sleeper 4"):
+        weight = simulate(two, questions=1).metrics["adversary_weight"]
+    M = two.model().influence_matrix()
+    assert weight == pytest.approx(M[2:, 0].mean(), abs=1e-12)
+    assert adversary_weight(two.model(), [0, 1]) > weight + 0.05  # both columns, before

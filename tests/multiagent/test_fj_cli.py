@@ -741,3 +741,21 @@ def test_fit_json_keeps_the_agents_names(tmp_path, how):
     else:
         assert fit.agents == names == metrics["agents"]
         assert pd.read_csv(tmp_path / "o" / "agents.csv")["agent"].tolist() == names
+
+
+def test_a_waking_sleeper_gets_the_same_metrics_from_the_command_line_and_a_sweep(tmp_path):
+    # before: `--sleeper 3` wrote adversary_weight_closed_form 0.6667 while sweep gave None
+    # for any sleeper; the equilibrium weight does not depend on when the adversary woke
+    from multiagent import Adversary, Scenario, sweep
+
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--graph", "star", "--adversary", "hub", "--sleeper", "3",
+                 "--questions", "2", "--seed", "0", "--no-trajectories", "--out",
+                 str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    row = sweep(Scenario(graph="star", adversaries=(Adversary("hub"),)),
+                {"adversary_sleeper": [3]}, questions=2, seed=0).iloc[0]
+    for key in ("asr", "accuracy_start", "accuracy_end", "adversary_weight",
+                "adversary_weight_closed_form"):
+        assert row[key] == pytest.approx(metrics[key], abs=1e-12), key
+    assert metrics["adversary_weight_closed_form"] == pytest.approx(2 / 3, abs=1e-12)

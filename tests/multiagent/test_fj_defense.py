@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from multiagent.adversary import Adversary, Scenario, adversary_weight, closed_form_weight
+from multiagent.adversary import (
+    Adversary,
+    Scenario,
+    adversary_weight,
+    closed_form_weight,
+    simulate,
+)
 from multiagent.defense import TrustAdaptiveDefense, apply_defense, run_trust_stream
 from multiagent.sweeps import sweep
 
@@ -215,3 +221,63 @@ def test_trust_in_adversary_averages_only_listeners_that_hear_it():
     # each row is the trust the question was debated with; the hub's after both updates:
     # e = 0.8 * (-0.2) + 0.2 * (0 - 0.92), T = 0.92 + 0.4 e
     assert d.trust[0, adv] == pytest.approx(0.7824, abs=1e-12)
+
+
+def test_a_sleeper_is_scored_by_the_answer_it_gives_at_round_zero():
+    # before: run_trust_stream built its own round-0 answers and ignored Adversary.sleeper,
+    # so a sleeper that answers the truth at round 0 (as debate() and simulate() show) was
+    # scored by its target: trust in it fell to 0.0 in the warm-up and the attack looked
+    # defeated.  The defense learns from round-0 answers only (METHODS 5.4), and this
+    # sleeper is right at round 0 on every question: trust stays 1 and its attack goes on
+    sc = Scenario(graph="star", n=6, adversaries=(Adversary("hub", sleeper=3),))
+    first = simulate(sc, questions=1, seed=0)
+    assert first.trajectories[0, 0, 0].argmax() == first.truth[0]  # right at round 0
+    df = run_trust_stream(sc, questions=20, seed=2)
+    assert (df.trust_in_adversary == 1.0).all()
+    debates = df[df.phase == "debate"]
+    assert debates.flipped.sum() / debates.right_start.sum() == 1.0  # every one flipped
+    # awake from round 0 (sleeper 0), the same stream finds it out at once
+    static = run_trust_stream(BASE.with_(graph="star"), questions=20, seed=2)
+    assert static.trust_in_adversary.iloc[10] == 0.0
+
+
+def test_sweep_over_sleepers_warns_once_and_agrees_with_the_command_line():
+    # before: sleeper 10 of 10 rounds (never attacks) reported adversary_weight 0.6667, and
+    # a sleeper that wakes (3) had no closed form, while `prunus fj simulate --sleeper 3`
+    # writes adversary_weight_closed_form 0.6667; now one warning for the sweep and NaN for
+    # the attacks that never happen, and the closed form wherever the adversary attacks
+    sc = Scenario(graph="star", n=6, adversaries=(Adversary("hub"),), rounds=10)
+    with pytest.warns(UserWarning, match=r"^sweep: in 2 of 4 scenarios .*sleeper 10 >= "
+                                         r"rounds 10, sleeper 12 >= rounds 10") as record:
+        df = sweep(sc, {"adversary_sleeper": [0, 3, 10, 12]}, questions=2)
+    assert len(record) == 1
+    np.testing.assert_allclose(df.adversary_weight, [2 / 3, 2 / 3, np.nan, np.nan],
+                               atol=1e-12)
+    np.testing.assert_allclose(df.adversary_weight_closed_form.astype(float),
+                               [2 / 3, 2 / 3, np.nan, np.nan], atol=1e-12)
+    assert df.asr[2] == df.asr[3] == 0.0
+
+
+def test_trust_defense_settings_are_checked_by_name_and_range():
+    # before: threshold=nan or 2.0, lr=nan and trust_gamma=nan were accepted and made every
+    # agent deaf (W = I) or the trust NaN
+    for kwargs, message in (
+        ({"threshold": float("nan")}, r"^threshold must be in \[0, 1\], got nan"),
+        ({"threshold": 2.0}, r"^threshold must be in \[0, 1\], got 2.0"),
+        ({"threshold": -0.1}, r"^threshold must be in \[0, 1\], got -0.1"),
+        ({"lr": float("nan")}, r"^lr must be a finite number >= 0, got nan"),
+        ({"lr": -0.1}, r"^lr must be a finite number >= 0, got -0.1"),
+        ({"trust_gamma": float("nan")}, r"^trust_gamma must be a finite number >= 0, got nan"),
+        ({"trust_gamma": float("inf")}, r"^trust_gamma must be a finite number >= 0, got inf"),
+        ({"momentum": float("nan")}, r"^momentum must be in \[0, 1\), got nan"),
+        ({"sparse_fraction": 1.5}, r"^sparse_fraction must be in \(0, 1\], got 1.5"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            TrustAdaptiveDefense(4, **kwargs)
+    for name in ("threshold", "lr", "trust_gamma", "momentum", "sparse_fraction"):
+        with pytest.raises(TypeError, match=rf"^{name}: expected a real number, got True"):
+            TrustAdaptiveDefense(4, **{name: True})
+    # the limits themselves are settings, and numpy scalars are the numbers they hold
+    d = TrustAdaptiveDefense(4, threshold=np.float32(1.0), lr=0.0, trust_gamma=0.0,
+                             momentum=0.0, sparse_fraction=1.0)
+    assert (d.threshold, d.lr, d.trust_gamma) == (1.0, 0.0, 0.0)
