@@ -270,6 +270,11 @@ def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
     Never the caller's array or tensor (a torch copy keeps its autograd graph): a model that
     held it changed, unchecked, when the caller refilled it for another model.
     """
+    if _holds_bool_or_text(value):
+        # True was read as 1 and "0.2" as 0.2, where the package refuses bools and text as
+        # numbers (core.checks.check_number)
+        raise TypeError(f"{name} must be a number or a vector of {n} numbers (one per agent), "
+                        f"got {reprlib.repr(value)}")
     try:  # a string or None failed with "could not convert string to float", no name
         if isinstance(like, torch.Tensor):
             # as_tensor shares a tensor or array of the right dtype: clone
@@ -288,6 +293,22 @@ def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
             f"{tuple(v.shape)}"
         )
     return v
+
+
+def _holds_bool_or_text(value: Any) -> bool:
+    """Whether ``value`` is, or holds, a bool or a string (numpy or torch ones too)."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype == torch.bool
+    if isinstance(value, bool | np.bool_ | str | bytes):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_bool_or_text(v) for v in value)
+    kind = getattr(getattr(value, "dtype", None), "kind", None)  # numpy arrays, Series
+    if kind in ("b", "U", "S"):
+        return True
+    if kind == "O":
+        return any(_holds_bool_or_text(v) for v in np.asarray(value).ravel().tolist())
+    return False
 
 
 def check_indices(

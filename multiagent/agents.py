@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from core.checks import check_count
-from multiagent._backend import as_dense_numpy, square_frame
+from core.checks import check_count, check_number
+from multiagent._backend import as_dense_numpy, as_numpy, square_frame
 from multiagent.dynamics import check_beliefs
 
 __all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "format_belief",
@@ -188,8 +188,9 @@ class ScriptedFJAgent:
     gamma, alpha
         Stubbornness and peer-resistance.
     trust
-        Mapping (or length-n array) speaker -> trust weight; renormalised over the
-        speakers actually heard each round.
+        Mapping (or length-n array) speaker -> trust weight, finite and non-negative (as
+        the model classes require); renormalised over the speakers actually heard each
+        round.
     read_text
         Parse beliefs from message text (as an LLM would) instead of reading
         ``Message.belief``.
@@ -209,9 +210,12 @@ class ScriptedFJAgent:
         # a copy: the caller's array (a row of its beliefs) refilled later moved the anchor
         self.innate = np.array(innate, dtype=np.float64)
         check_beliefs(self.innate[None], 1, f"innate belief of agent {index}", simplex=True)
-        if not (0 <= gamma <= 1 and 0 <= alpha <= 1):
-            raise ValueError(f"gamma and alpha of agent {index} must be in [0, 1]")
-        self.gamma, self.alpha = float(gamma), float(alpha)
+        g, a = _number("gamma", gamma), _number("alpha", alpha)
+        if not (0 <= g <= 1 and 0 <= a <= 1):
+            raise ValueError(f"gamma and alpha of agent {index} must be in [0, 1], got "
+                             f"gamma={gamma}, alpha={alpha}")
+        self.gamma, self.alpha = g, a
+        _check_trust(trust, self.index)
         self.trust = trust
         self.read_text = read_text
         self.current = self.innate.copy()
@@ -263,6 +267,49 @@ class ScriptedFJAgent:
         )
         self.current = new
         return Reply(new.copy(), format_belief(new, options))
+
+
+def _number(name: str, value: Any) -> float:
+    """``value`` as a float, NaN for NaN or inf (the range check then names it).
+
+    Bools and text were read as numbers (``True`` as 1): refused with a TypeError, as
+    :func:`core.checks.check_number` refuses them elsewhere in the package.
+    """
+    try:
+        return check_number(name, value)
+    except ValueError:  # NaN or infinite
+        return float("nan")
+
+
+def _check_trust(trust: Any, index: int) -> None:
+    """Refuse negative or non-finite trust, naming the speaker, as the model classes do.
+
+    A negative weight was accepted: it pushed the agent away from that peer, off the
+    simplex, where :class:`~multiagent.dynamics.FriedkinJohnsen` refuses such a ``W``.
+    """
+    if isinstance(trust, Mapping):
+        items = list(trust.items())
+    else:
+        try:
+            values = np.asarray(as_numpy(trust), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"trust of agent {index}: expected a mapping or a vector of "
+                            f"speaker -> trust weight, got {type(trust).__name__}") from None
+        if values.ndim != 1:
+            raise ValueError(f"trust of agent {index}: expected one weight per speaker (a "
+                             f"1-D vector), got shape {values.shape}")
+        items = list(enumerate(values.tolist()))
+    for j, w in items:
+        try:
+            w = float(w)
+        except (TypeError, ValueError):
+            raise TypeError(f"trust[{j!r}]: expected a number, the trust of agent {index} in "
+                            f"agent {j!r}, got {w!r}") from None
+        if not np.isfinite(w):
+            raise ValueError(f"trust[{j!r}] (agent {j!r}) is not finite")
+        if w < 0:
+            raise ValueError(f"trust[{j!r}] = {w:.4g} < 0: the trust of agent {index} in agent "
+                             f"{j!r} must be non-negative")
 
 
 def run_debate(

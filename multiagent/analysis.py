@@ -120,7 +120,7 @@ def time_to_consensus(
     # no autograd graph: with a W that needs grad every round was recorded for a count
     # that has no gradient (see time_to_equilibrium)
     with torch.no_grad():
-        B = model._beliefs(S, "S", True)
+        B = model._beliefs(S, "S", True, way_out="")  # no check=False here
         S0 = B
         for t in range(max_steps + 1):
             if _spread(B) < tol:
@@ -154,7 +154,7 @@ def time_to_equilibrium(
     # no autograd graph: with a W that needs grad every round was recorded (575 MB after
     # 3,000 rounds of 400 agents, 11 MB without), and float() warned about it
     with torch.no_grad():
-        S0 = model._beliefs(S, "S", True)
+        S0 = model._beliefs(S, "S", True, way_out="")  # no check=False here
         target = model.equilibrium(S0, check=False)
         B = S0
         for t in range(max_steps + 1):

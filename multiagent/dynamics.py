@@ -47,6 +47,11 @@ _REFINE_STEPS = 8
 _REFINE_ABOVE = 1e-12
 
 
+# how to pass opinions that are not probability vectors to the model's methods
+_REAL_VALUED = ("; for real-valued opinions on several topics (one column per topic), pass "
+                "check=False")
+
+
 def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     """One synchronous FJ update, as a pure function (numpy or torch, differentiable).
 
@@ -95,7 +100,8 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     return out[:, 0] if vec else out
 
 
-def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None = None) -> None:
+def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None = None,
+                  way_out: str = "") -> None:
     """Raise ``ValueError`` naming the agent whose beliefs are malformed.
 
     Parameters
@@ -108,6 +114,9 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         Argument name used in messages.
     simplex
         Require each row to be a probability vector; default: when ``B`` is 2-D with K >= 2.
+    way_out
+        Text appended to the messages of rows that are not probability vectors (e.g. how
+        to pass other opinions).
     """
     shape = tuple(B.shape)
     if len(shape) not in (1, 2) or shape[0] != n:
@@ -131,7 +140,7 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         i = int(bk.as_numpy(neg).argmax())
         raise ValueError(
             f"{name}[{i}] (agent {i}) has a negative entry; beliefs over K options must be "
-            "probability vectors"
+            f"probability vectors{way_out}"
         )
     sums = Bx.sum(1)
     off = abs(sums - 1) > _SIMPLEX_TOL * max(1, shape[1])
@@ -139,7 +148,7 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         i = int(bk.as_numpy(off).argmax())
         raise ValueError(
             f"{name}[{i}] (agent {i}) sums to {float(sums[i]):.6g}, expected 1: beliefs over K "
-            "options must be probability vectors (normalise the rows)"
+            f"options must be probability vectors (normalise the rows){way_out}"
         )
 
 
@@ -404,7 +413,12 @@ class FriedkinJohnsen:
         return v
 
     # ------------------------------------------------------------------ helpers
-    def _beliefs(self, B: Any, name: str, check: bool) -> Any:
+    def _beliefs(self, B: Any, name: str, check: bool, way_out: str = _REAL_VALUED) -> Any:
+        """``B`` in the model's backend, dtype and device (checked when ``check``).
+
+        ``way_out`` ends the message of rows that are not probability vectors: by default
+        it points the methods' callers to ``check=False`` for real-valued opinions.
+        """
         B = bk.by_agent_label(B, self._labels, name)  # by label when the model has labels
         if self.backend == "torch":
             # like numpy input, tensors take the model's dtype and device (a float64 tensor
@@ -415,11 +429,13 @@ class FriedkinJohnsen:
             else:
                 B = B.to(dtype=self.W.dtype, device=self.W.device)
         else:
+            # W's dtype, as the class Notes say and a torch model does: float64 beliefs
+            # into a float32 model gave float64 results
             B = np.asarray(bk.as_numpy(B))
-            if not np.issubdtype(B.dtype, np.floating):
+            if B.dtype != self.W.dtype:
                 B = B.astype(self.W.dtype)
         if check:
-            check_beliefs(B, self.n, name)
+            check_beliefs(B, self.n, name, way_out=way_out)
         return B
 
     @property
@@ -483,7 +499,8 @@ class FriedkinJohnsen:
         S
             Innate beliefs ``s = b(0)``; defaults to ``B`` (the first round).
         check
-            Validate shapes and, for ``(n, K)`` beliefs, that rows are distributions.
+            Validate shapes and, for ``(n, K)`` beliefs, that rows are distributions; False
+            for real-valued opinions on several topics (one column per topic).
 
         Returns
         -------
@@ -507,7 +524,8 @@ class FriedkinJohnsen:
         B0
             Starting beliefs if different from ``S``.
         check
-            Validate the beliefs.
+            Validate the beliefs (``(n, K)`` rows as distributions); False for real-valued
+            opinions on several topics (one column per topic).
 
         Returns
         -------
@@ -893,7 +911,8 @@ class FriedkinJohnsen:
         method, tol, atol, maxiter
             See :meth:`solve`.
         check
-            Validate the beliefs.
+            Validate the beliefs (``(n, K)`` rows as distributions); False for real-valued
+            opinions on several topics (one column per topic).
 
         Returns
         -------

@@ -639,3 +639,21 @@ def test_drop_diagonal_drops_zeros_sums_duplicates_and_leaves_its_input():
     np.testing.assert_array_equal(out.toarray(), [[0, 3, 0], [0, 0, 0], [0, 7, 0]])
     assert out.nnz == 2 and out.has_canonical_format
     np.testing.assert_array_equal(A.data, data)
+
+
+@pytest.mark.parametrize("conv", [np.asarray, sp.csr_array])
+def test_a_float32_numpy_model_follows_its_dtype_as_torch_does(conv):
+    # before: float64 beliefs into a float32 numpy/scipy model gave float64 results, while
+    # the class Notes (and a float32 torch model) give W's dtype
+    W = np.array([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]], dtype=np.float32)
+    fj = FriedkinJohnsen(conv(W), 0.2, 0.5)
+    ft = FriedkinJohnsen(torch.tensor(W), 0.2, 0.5)
+    S = np.array([[0.7, 0.3], [0.1, 0.9], [0.5, 0.5]])  # float64
+    for method, args in (("step", ()), ("rollout", (3,)), ("equilibrium", ()), ("solve", ())):
+        got = getattr(fj, method)(S, *args)
+        assert got.dtype == np.float32, method
+        np.testing.assert_array_equal(got, getattr(fj, method)(S.astype(np.float32), *args))
+        np.testing.assert_allclose(got, getattr(ft, method)(S, *args).numpy(), atol=1e-6)
+    # a float64 model keeps float64 beliefs as before
+    assert FriedkinJohnsen(W.astype(np.float64), 0.2, 0.5).step(S.astype(np.float32)).dtype \
+        == np.float64

@@ -690,3 +690,20 @@ def test_bools_text_and_fractions_for_numbers_refused_by_name(case: str) -> None
     call, name = _REFUSED[case]
     with pytest.raises((TypeError, ValueError), match=rf"^{name}\b"):
         call()
+
+
+@pytest.mark.parametrize("value", [True, "0.2", [0.2, True, 0.2], np.array([True, False, True])])
+@pytest.mark.parametrize("name", ["gamma", "alpha"])
+def test_bools_and_text_are_not_stubbornness(name: str, value) -> None:
+    # before: FriedkinJohnsen(W, True, .2) and Scenario(gamma=True) read True as 1 and
+    # "0.2" as 0.2, where the rest of the package refuses bools and text as numbers
+    W = (np.ones((3, 3)) - np.eye(3)) / 2
+    kwargs = {"gamma": 0.2, "alpha": 0.5, name: value}
+    with pytest.raises(TypeError, match=rf"^{name} must be a number or a vector of 3 numbers"):
+        FriedkinJohnsen(W, **kwargs)
+    if not isinstance(value, bool | str):
+        return
+    with pytest.raises(TypeError, match=rf"^{name}: expected a real number, got"):
+        Scenario(**{name: value})
+    # numbers of every kind still are
+    assert Scenario(**{name: np.float32(0.25)}).model().gamma.shape == (6,)

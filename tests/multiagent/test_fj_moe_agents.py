@@ -340,3 +340,22 @@ def test_confidence_router_is_per_row_at_large_beta():
     # one max over the whole batch underflowed the less confident row: 0 / 0 = NaN weights
     b = np.stack([np.array([[1.0, 0.0], [0.5, 0.5]]), np.full((2, 2), 0.5)])
     np.testing.assert_allclose(confidence_router(b, beta=1000.0), [[1, 0], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize(("trust", "message"), [
+    ([0, -0.2, 1.0], r"^trust\[1\] = -0.2 < 0: the trust of agent 0 in agent 1 must be "
+                     r"non-negative"),
+    ([0, np.nan, 1.0], r"^trust\[1\] \(agent 1\) is not finite"),
+    ({1: 0.5, 2: np.inf}, r"^trust\[2\] \(agent 2\) is not finite"),
+    ({1: -1, 2: 1.0}, r"^trust\[1\] = -1 < 0"),
+])
+def test_scripted_agent_refuses_negative_or_non_finite_trust(trust, message):
+    # before: negative trust was accepted (the model classes refuse it) and pulled the agent
+    # away from its peers, off the simplex
+    with pytest.raises(ValueError, match=message):
+        ScriptedFJAgent(0, [0.5, 0.5], 0.2, 0.3, trust)
+    for gamma, alpha in ((1.5, 0.3), (0.2, np.nan)):
+        with pytest.raises(ValueError, match=r"gamma and alpha of agent 0 must be in \[0, 1\]"):
+            ScriptedFJAgent(0, [0.5, 0.5], gamma, alpha, [0, 1.0, 1.0])
+    with pytest.raises(TypeError, match=r"^gamma: expected a real number, got True"):
+        ScriptedFJAgent(0, [0.5, 0.5], True, 0.3, [0, 1.0, 1.0])

@@ -175,3 +175,18 @@ def test_closed_forms_and_success_rates_check_their_inputs():
         attack_success_rate(B, B, np.zeros(4, int), np.array([0, 1, 1]))  # 0/1 indexed rows
     with pytest.raises(ValueError, match=r"truth: expected one correct option per question"):
         benign_accuracy(B, np.zeros(1, int), np.ones(3, bool))
+
+
+def test_real_valued_opinions_are_pointed_to_check_false():
+    # before: "S[0] (agent 0) has a negative entry; beliefs over K options must be
+    # probability vectors", with no word of the way out for opinions on several topics
+    fj = FriedkinJohnsen(W3, 0.2, 0.5)
+    S = np.array([[-0.5, 0.2], [0.3, 0.9], [1.0, -1.0]])
+    with pytest.raises(ValueError, match=r"^S\[0\] \(agent 0\) has a negative entry; .*"
+                                         r"several topics.*check=False"):
+        fj.equilibrium(S)
+    with pytest.raises(ValueError, match=r"^B\[1\] \(agent 1\) sums to 1.2, .*check=False"):
+        fj.step(np.array([[0.5, 0.5], [0.3, 0.9], [0.5, 0.5]]))
+    # each column is one topic, solved as the scalar opinions they are
+    got = fj.equilibrium(S, check=False)
+    np.testing.assert_allclose(got[:, 1], fj.equilibrium(S[:, 1]), atol=1e-14)
