@@ -263,7 +263,9 @@ class CTMC:
         Returns
         -------
         CTMC
-            ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set;
+            ``self``, with ``theta``, ``l1``, ``cv_scores`` and ``fit_info`` set
+            (``fit_info["one_se"]`` when that rule chose ``l1``, ``fit_info["fit_options"]``
+            the ``**fit_kwargs`` given, as JSON values);
             ``fit_info["optimality"]`` is the fit's first-order optimality
             (:attr:`~biomodels.ctmc.fit.FitResult.optimality`, None for noisy MCMC gradients).
             With ``restarts > 0``, ``fit_info["restarts"]`` is
@@ -348,6 +350,15 @@ class CTMC:
         )
         if res.restarts is not None:  # added only with restarts: a default fit's keys stay
             self.fit_info["restarts"] = dict(res.restarts)
+        # what else shaped theta, to reproduce it from a saved model: one_se moved the
+        # chosen l1 tenfold and max_steps=3 theta by 1.25, with nothing saved saying so;
+        # recorded only when given, so that a default fit's keys stay
+        if one_se and cv_scores:
+            self.fit_info["one_se"] = True
+        # None is each option's default, and h5ad (write_results) cannot store it
+        given = {k: _json_setting(v) for k, v in sorted(fit_kwargs.items()) if v is not None}
+        if given:
+            self.fit_info["fit_options"] = given
         return self
 
     def cross_validate(
@@ -783,3 +794,12 @@ def _reorder(x: np.ndarray, names: list[str], events: list[str], what: str,
     _event_positions(names, events, what, of)  # the same events, else a ValueError
     where = {e: i for i, e in enumerate(names)}
     return x[:, [where[e] for e in events]]
+
+
+def _json_setting(value: Any) -> Any:
+    """Give a fit option as JSON can hold it: numbers, text and bools as they are."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)  # torch.float64, torch.device("cpu"), ...

@@ -218,6 +218,29 @@ def test_fit_records_its_seed_in_the_saved_model_and_the_anndata(tmp_path):
     assert model.write_results(cohort)["fit"]["seed"] == 7
 
 
+def test_fit_records_one_se_and_the_fit_options_that_shaped_theta(tmp_path):
+    # one_se moved the chosen l1 tenfold and max_steps=3 theta by 1.25, with fit_info the
+    # same as without them: the saved model could not say how it was made
+    import torch
+
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 60, seed=1).X
+    model = CTMC().fit(x, l1=0.01, max_steps=20, tol=1e-6, dtype=torch.float64)
+    want = {"dtype": "torch.float64", "max_steps": 20, "tol": 1e-6}
+    assert model.fit_info["fit_options"] == want and "one_se" not in model.fit_info
+    assert CTMC.load(model.save(tmp_path / "m.json")).fit_info["fit_options"] == want
+    chosen = CTMC().fit(x, l1_grid=[0.01, 0.1], folds=2, one_se=True, max_steps=5)
+    assert chosen.fit_info["one_se"] is True
+    default = CTMC().fit(x, l1=0.01, device=None)  # a default fit's keys are as before
+    assert "fit_options" not in default.fit_info and "one_se" not in default.fit_info
+    import anndata
+
+    cohort = anndata.AnnData(x.astype(np.float32), var=pd.DataFrame(index=model.event_names))
+    model.write_results(cohort)
+    cohort.write_h5ad(tmp_path / "c.h5ad")  # the options go into the h5ad as they are
+    back = anndata.read_h5ad(tmp_path / "c.h5ad").uns["ctmc"]["fit"]["fit_options"]
+    assert back["max_steps"] == 20 and back["dtype"] == "torch.float64"
+
+
 def test_repr_summarises_events_interactions_and_fit(tmp_path):
     # a notebook showed "<biomodels.ctmc.model.CTMC object at 0x...>"
     import json
