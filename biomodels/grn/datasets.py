@@ -11,7 +11,7 @@ and is identical to BEELINE's HSC reference network (Pratapa et al., *Nature Met
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,60 @@ def _perturb_dict(perturb: Any) -> dict[Any, Any]:
     return out
 
 
+def _states_by_name(y0: Any, genes: Sequence[str], name: str = "y0") -> Any:
+    """Return a labelled ``y0`` as an array with its genes in the order of ``genes``.
+
+    Shared by :func:`krumsiek11_simulate` and :meth:`GRNModel.simulate`: a pandas Series
+    (one state, e.g. ``adata.to_df().iloc[0]``) or DataFrame (one state per row, genes as
+    columns) is matched to ``genes`` by its labels as text, as the prior's labels and
+    ``perturb``'s keys are; labels beyond ``genes`` are ignored. Anything else is returned
+    as it is: its columns follow ``genes`` by position. krumsiek11_simulate read a Series
+    of reordered genes by position, so each gene started at another gene's value.
+    """
+    if isinstance(y0, pd.Series):
+        labels, values = y0.index, y0
+    elif isinstance(y0, pd.DataFrame):
+        labels, values = y0.columns, y0
+    else:
+        return y0
+    text = pd.Index([str(g) for g in labels])
+    known, present = set(genes), set(text)
+    missing = [g for g in genes if g not in present]
+    if missing:
+        unknown = [g for g in text if g not in known]
+        note = (f", and these labels name no gene: {unknown[:5]}{' ...' * (len(unknown) > 5)}"
+                if unknown else "")
+        raise ValueError(f"{name} lacks genes {missing[:5]}{' ...' * (len(missing) > 5)}: a "
+                         f"{type(y0).__name__} {name} is matched to the genes by its "
+                         f"labels{note}")
+    dup = sorted({g for g in text[text.duplicated()] if g in known})
+    if dup:
+        raise ValueError(f"{name} names genes more than once: {dup[:5]}")
+    where = {g: i for i, g in enumerate(text) if g in known}
+    order = [where[g] for g in genes]
+    if isinstance(values, pd.Series):
+        return values.iloc[order].to_numpy()
+    return values.iloc[:, order].to_numpy()
+
+
+def _one_state(y0: Any) -> bool:
+    """Whether ``y0`` is a single initial state: 1-D, or a 1 x G row of a matrix type.
+
+    A scipy sparse matrix and ``np.matrix`` are always 2-D: ``adata.X[i]`` of a sparse X is
+    a 1 x G matrix where a dense X gives a 1-D row, and ``X.mean(axis=0)`` of a sparse X is
+    a 1 x G ``np.matrix``. Read as one state of many, they gave (T, 1, G) trajectories where
+    the dense row gave (T, G). A 2-D array (or sparse array) keeps its rows: ``X[:1]``.
+    """
+    import scipy.sparse as sp
+
+    if isinstance(y0, sp.spmatrix | np.matrix):
+        return len(y0.shape) == 2 and y0.shape[0] == 1
+    if isinstance(y0, pd.Series | pd.DataFrame):
+        return isinstance(y0, pd.Series)
+    shape = getattr(y0, "shape", None)
+    return len(shape) == 1 if shape is not None else np.ndim(y0) == 1
+
+
 def _perturb_values(perturb: dict[str, Any], units: str = "") -> dict[str, float]:
     """Return the clamp values of :func:`_perturb_dict`'s result as checked floats.
 
@@ -251,8 +305,13 @@ def krumsiek11_simulate(
     Parameters
     ----------
     y0
-        Initial expression, shape (11,) or (n, 11), genes in the order of
-        :func:`krumsiek11_network` (that of ``krumsiek11().var_names``).
+        Initial expression, shape (11,) or (n, 11): an array with its genes in the order
+        of :func:`krumsiek11_network` (that of ``krumsiek11().var_names``), or a pandas
+        Series (one state, e.g. ``adata.to_df().iloc[0]``) or DataFrame (one state per
+        row) whose labels name the genes, matched by name as
+        :meth:`biomodels.grn.GRNModel.simulate` matches them (other labels are ignored;
+        a missing gene is an error). A 1 x 11 row of a scipy sparse matrix or
+        ``np.matrix`` is one state, as a 1-D row.
     n_steps
         Number of recorded steps, the first being ``y0`` (>= 1; the data have 160).
     perturb
@@ -276,7 +335,14 @@ def krumsiek11_simulate(
     """
     model = _HillKinetics(_model_file())
     genes = model.genes
+    one = _one_state(y0)
+    # a Series or DataFrame by its gene labels, as GRNModel.simulate reads it
+    y0 = _states_by_name(y0, genes)
+    if hasattr(y0, "toarray"):  # a row of a sparse X
+        y0 = y0.toarray()
     y = np.array(y0, dtype=np.float64)
+    if one and y.ndim == 2 and y.shape[0] == 1:  # a 1 x 11 matrix row: one state
+        y = y[0]
     if y.ndim not in (1, 2) or y.shape[-1] != len(genes):
         raise ValueError(f"y0 must have shape (11,) or (n, 11) (genes {genes}), "
                          f"got {y.shape}")

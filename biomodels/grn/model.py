@@ -32,10 +32,11 @@ import torch
 from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import plain
 from biomodels.grn.dash import DashPruner, PruningSchedule
-from biomodels.grn.datasets import _perturb_dict, _perturb_values
+from biomodels.grn.datasets import _one_state, _perturb_dict, _perturb_values, _states_by_name
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
 from biomodels.grn.train import (
     Pairs,
+    _holds_out_trajectories,
     _kept_epoch,
     evaluate_loss,
     fit,
@@ -429,7 +430,10 @@ class GRNModel:
         #: fraction of the held-out one-step changes it explains; near 0 means the network
         #: reflects the prior more than the data; training warns below 0.1), and with a soft
         #: prior ``prior_mse`` (its term on 1000 random states; training warns when the
-        #: weighted prior term exceeds the weighted data term).
+        #: weighted prior term exceeds the weighted data term). With nothing held out
+        #: (``val_fraction=0``, or a single pair) they are measured on the training pairs:
+        #: ``settings["val_split"]`` is then ``"none"``, and ``uns["grn"]["fit"]["r2_on"]``
+        #: ``"training pairs"``.
         self.fit_summary: dict[str, float] = {}
         #: How the last fit ended (see :meth:`train`): ``stopped_early``, ``best_epoch``
         #: (whose weights were kept) and its ``best_val_loss``, ``lr_reductions``,
@@ -458,9 +462,12 @@ class GRNModel:
             s = self.settings
             done = f"{s['epochs_run']} of {s['epochs']} epochs, " if "epochs" in s else ""
             r2 = self.fit_summary.get("r2")
+            # with nothing held out, it is the fit to the training pairs
+            on = "" if _r2_on(s) != "training pairs" else " on the training pairs"
             lines.append(f"    trained: {done}pruning {s.get('pruning', '?')!r}, sparsity "
                          f"{self.sparsity():.3f}"
-                         + ("" if r2 is None else f", held-out one-step R^2 {r2:.3f}"))
+                         + ("" if r2 is None else
+                            f", {'held-out ' * (not on)}one-step R^2 {r2:.3f}{on}"))
         return "\n".join(lines)
 
     def _pruner_state(self) -> dict[str, Any] | None:
@@ -595,7 +602,10 @@ class GRNModel:
             Pairs per step.
         val_fraction
             Held-out trajectories for early stopping and the LR schedule (random pairs when
-            there are fewer than 8 trajectories).
+            there are fewer than 8 trajectories; ``settings["val_split"]`` records which:
+            ``"trajectories"``, ``"pairs"`` or ``"none"``). 0 holds out nothing: the
+            "validation" loss, ``fit_info["best_val_loss"]`` and :attr:`fit_summary` are
+            then those of the training pairs.
         method, rtol, atol, step_size, adjoint
             torchdiffeq solver (``step_size`` for fixed-step methods, on each pair's unit
             clock, e.g. ``method="rk4", step_size=0.5``: a step covers ``step_size`` times
@@ -766,6 +776,10 @@ class GRNModel:
             "layer": self.layer, "seed": self.seed,
             "n_pairs_train": len(train_pairs),
             "n_pairs_val": 0 if val_pairs is None else len(val_pairs),
+            # what was held out, so that the R^2 can say what it was measured on
+            "val_split": "none" if val_pairs is None or not len(val_pairs) else
+            "trajectories" if _holds_out_trajectories(
+                torch.cat([train_pairs.trajectory, val_pairs.trajectory])) else "pairs",
         }
         # plain Python numbers: lr=np.float32(...) made json.dumps(model.settings) fail, and
         # lr=np.array(0.01) (taken as a number) made the saved model unreadable
@@ -781,7 +795,7 @@ class GRNModel:
             assert pruner is not None
             _warn_on_short_schedule(fit_info, pruning, int(epochs), self.sparsity(),
                                     pruner, checkpoint)
-        _warn_on_poor_fit(fit_summary, prior_weight)
+        _warn_on_poor_fit(fit_summary, prior_weight, _r2_on(settings))
         return copy.deepcopy(history)  # editing the returned history edited the model's
 
     # ------------------------------------------------------------------ getters
@@ -923,15 +937,11 @@ class GRNModel:
         return out
 
     def _scale_states(self, y0: Any) -> torch.Tensor:
-        if isinstance(y0, pd.Series):  # one state, matched to the genes by name
-            y0 = y0.to_frame().T
-        if isinstance(y0, pd.DataFrame):
-            missing = [g for g in self.genes if g not in y0.columns]
-            if missing:
-                raise ValueError(f"y0 lacks genes {missing[:5]}")
-            y0 = y0[list(self.genes)].to_numpy()  # as float64 below, where a word is named
+        # a Series or DataFrame matched to the genes by name (the rule krumsiek11_simulate
+        # shares); as float64 below, where a word is named
+        start = _states_by_name(y0, list(self.genes))
         try:
-            arr = _dense(y0)  # also a row of a sparse adata.X
+            arr = _dense(start)  # also a row of a sparse adata.X
         except (TypeError, ValueError) as err:  # numpy's message named no argument
             raise ValueError(f"y0 must be numbers: an (n, {len(self.genes)}) or "
                              f"({len(self.genes)},) array of expression ({err})") from None
@@ -969,8 +979,11 @@ class GRNModel:
         Parameters
         ----------
         y0
-            (n, G) or (G,) initial expression (array, torch tensor on any device, or
-            DataFrame with gene columns) at ``times[0]``.
+            (n, G) or (G,) initial expression (array, torch tensor on any device, scipy
+            sparse matrix, or DataFrame with gene columns / Series with gene labels,
+            matched by name) at ``times[0]``. A 1 x G scipy sparse matrix or ``np.matrix``
+            (``adata.X[i]`` of a sparse X, ``X.mean(axis=0)``) is a single state, as the
+            1-D ``adata.X[i]`` of a dense X.
         times
             Increasing times in the units of ``adata.obs[time_key]``.
         method, rtol, atol
@@ -1024,7 +1037,9 @@ class GRNModel:
         rtol = check_number("rtol", rtol, at_least=0)
         atol = check_number("atol", atol, at_least=0)
         y = self._scale_states(self._default_y0() if y0 is None else y0)
-        single = y0 is None or np.ndim(y0) == 1  # after the check: a ragged y0 fails there
+        # after the check (a ragged y0 fails there); a 1 x G sparse or np.matrix row is one
+        # state, as adata.X[i] of a dense X (it gave (T, 1, G))
+        single = y0 is None or _one_state(y0)
         if times is None:
             times = np.linspace(*self._time_range(), 100)
         message = "times must be a 1-D increasing sequence of finite numbers"
@@ -1063,7 +1078,11 @@ class GRNModel:
         ``final_val_loss`` (the last epoch's; the network kept is that of the best epoch
         since the last pruning round, see ``patience`` in :meth:`train`), ``fit``:
         the held-out one-step ``held_out_mse`` (of the network kept),
-        ``held_out_no_change_mse`` and ``held_out_r2``, ``fit_info``: how the fit ended
+        ``held_out_no_change_mse`` and ``held_out_r2``, with ``r2_on`` saying what they
+        were measured on (``"held-out trajectories"``, ``"held-out pairs"``, or
+        ``"training pairs"`` when nothing was held out, ``val_fraction=0``: the keys keep
+        their names) and ``held_out`` (False for the training pairs), ``fit_info``: how
+        the fit ended
         (:attr:`fit_info`, see :meth:`train`), and, when ``truth`` is given,
         ``metrics``: :meth:`evaluate` of the per-target score, with ``ranked_by`` saying
         so). Nothing else is touched.
@@ -1119,6 +1138,10 @@ class GRNModel:
             info["final_val_loss"] = float(self.history["val_loss"][-1])
         if self.fit_summary:
             info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
+            # the "held_out_" keys stay as they are; these say what they were measured on
+            r2_on = _r2_on(self.settings)
+            info["fit"]["r2_on"] = r2_on
+            info["fit"]["held_out"] = r2_on != "training pairs"
         if self.fit_info:
             info["fit_info"] = dict(self.fit_info)
         if truth is not None:
@@ -1365,9 +1388,26 @@ def _warn_on_short_schedule(info: dict[str, Any], pruning: str, epochs: int,
         "afresh (without that checkpoint)", UserWarning, stacklevel=user_stacklevel())
 
 
-def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:
+def _r2_on(settings: Mapping[str, Any]) -> str:
+    """Say what a fit's ``fit_summary`` was measured on, from its :attr:`GRNModel.settings`.
+
+    ``"held-out trajectories"``, ``"held-out pairs"`` (random pairs, with fewer than 8
+    trajectories; also for models saved before ``val_split`` was recorded) or
+    ``"training pairs"`` (nothing held out: ``val_fraction=0``, or a single pair).
+    """
+    if settings.get("val_split") == "none" or settings.get("n_pairs_val") == 0:
+        return "training pairs"
+    return ("held-out trajectories" if settings.get("val_split") == "trajectories" else
+            "held-out pairs")
+
+
+def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float,
+                      r2_on: str = "held-out pairs") -> None:
     """Warn when the soft prior outweighs the data, or the model explains little of them."""
     r2 = summary["r2"]
+    # with nothing held out the R^2 is the training fit's: the messages said "held-out"
+    held = r2_on != "training pairs"
+    r2_label = f"held-out R^2 {r2:.2f}" if held else f"R^2 {r2:.2f} on the training pairs"
     if "prior_mse" in summary:
         prior_term = (1.0 - prior_weight) * summary["prior_mse"]
         data_term = prior_weight * summary["mse"]
@@ -1375,7 +1415,7 @@ def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:
             warnings.warn(
                 f"the soft prior outweighs the data in the loss ((1 - prior_weight) * prior "
                 f"MSE = {prior_term:.2g} against prior_weight * data MSE = {data_term:.2g}; "
-                f"held-out R^2 {r2:.2f}), so the network mostly reflects the prior. With "
+                f"{r2_label}), so the network mostly reflects the prior. With "
                 "small time steps the data MSE is tiny; raise prior_weight towards 1 "
                 "(krumsiek11: 0.9997) and compare fit_summary['r2'].",
                 UserWarning, stacklevel=user_stacklevel(),
@@ -1383,7 +1423,9 @@ def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float) -> None:
             return
     if r2 < 0.1:  # False for NaN (no held-out changes)
         warnings.warn(
-            f"the model explains only {r2:.0%} of the held-out one-step changes; train "
+            f"the model explains only {r2:.0%} of the "
+            + ("held-out one-step changes" if held else
+               "one-step changes of the training pairs (none held out)") + "; train "
             "longer, or check that the time key orders the cells of each trajectory.",
             UserWarning, stacklevel=user_stacklevel(),
         )

@@ -196,6 +196,15 @@ def pair_index(time: np.ndarray, trajectory: np.ndarray,
     return a[keep], b[keep]
 
 
+def _holds_out_trajectories(trajectory: torch.Tensor, *, min_trajectories: int = 8) -> bool:
+    """Whether :func:`split_pairs` holds out whole trajectories (else random pairs).
+
+    ``trajectory`` holds the trajectory code of every pair: the split is by trajectory
+    from ``max(2, min_trajectories)`` distinct ones on.
+    """
+    return torch.unique(trajectory.cpu()).numel() >= max(2, min_trajectories)
+
+
 def split_pairs(
     pairs: Pairs, val_fraction: float, *, seed: int = 0, min_trajectories: int = 8
 ) -> tuple[Pairs, Pairs | None]:
@@ -226,7 +235,7 @@ def split_pairs(
         return pairs, None
     g = torch.Generator().manual_seed(check_seed(seed, optional=False, bits=64))
     trajs = torch.unique(pairs.trajectory.cpu())
-    if trajs.numel() >= max(2, min_trajectories):
+    if _holds_out_trajectories(pairs.trajectory, min_trajectories=min_trajectories):
         n_val = max(1, round(val_fraction * trajs.numel()))
         n_val = min(n_val, trajs.numel() - 1)
         held = trajs[torch.randperm(trajs.numel(), generator=g)[:n_val]]

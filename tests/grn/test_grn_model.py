@@ -1166,3 +1166,25 @@ def test_fit_info_says_how_the_fit_ended_and_is_written_and_saved(fitted, tmp_pa
     back = read_h5ad(path).uns["grn"]["fit_info"]
     assert {k: (v.item() if hasattr(v, "item") else v) for k, v in back.items()} == info
     assert GRNModel.load(model.save(tmp_path / "m.pt")).fit_info == info
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only")  # 2-epoch fits
+def test_a_fit_with_nothing_held_out_says_its_r2_is_on_the_training_pairs(small, tmp_path):
+    # val_fraction=0: fit_summary, repr and uns["grn"]["fit"]["held_out_r2"] called the
+    # training fit "held-out", and nothing in the h5ad told a reader otherwise
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0)
+    m.train(2, pruning="none", val_fraction=0, method="rk4", step_size=0.5, progress=False)
+    assert m.settings["val_split"] == "none" and m.settings["n_pairs_val"] == 0
+    assert repr(m).splitlines()[2].endswith(
+        f", one-step R^2 {m.fit_summary['r2']:.3f} on the training pairs")
+    fit = m.write_results(small.copy())["fit"]
+    assert fit["r2_on"] == "training pairs" and fit["held_out"] is False
+    assert fit["held_out_r2"] == m.fit_summary["r2"]  # the keys stay as they were
+    back = GRNModel.load(m.save(tmp_path / "m.pt"))
+    assert repr(back).splitlines()[2] == repr(m).splitlines()[2]
+    # held out: 12 trajectories are enough to hold out whole ones
+    m.train(2, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert m.settings["val_split"] == "trajectories"
+    assert "held-out one-step R^2" in repr(m)
+    fit = m.write_results(small.copy())["fit"]
+    assert fit["r2_on"] == "held-out trajectories" and fit["held_out"] is True

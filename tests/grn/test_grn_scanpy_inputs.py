@@ -73,8 +73,8 @@ def test_backed_and_sparse_expression(planted, tmp_path):
         backed = ad.read_h5ad(tmp_path / f"{fmt}.h5ad", backed="r")
         model = _fit(backed)
         pd.testing.assert_frame_equal(model.network(), dense)
-        row = data.X[:1]  # a sparse row as start state
-        assert model.predict(row, [0.0, 1.0]).shape == (2, 1, planted.n_vars)
+        row = data.X[:1]  # a sparse row as start state: one cell, as a dense X's X[0]
+        assert model.predict(row, [0.0, 1.0]).shape == (2, planted.n_vars)
 
 
 def test_write_results_into_a_backed_view_says_what_to_do(planted, tmp_path):
@@ -345,3 +345,29 @@ def test_missing_lineages_and_duplicated_genes_say_how_to_fix_them(planted):
         GRNModel(data, time_key="time", trajectory_key="trajectory")
     data.var_names_make_unique()
     assert GRNModel(data, time_key="time", trajectory_key="trajectory").genes[3] == "g1-1"
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_a_sparse_or_matrix_row_is_one_start_state(planted):
+    # adata.X[adata.uns["iroot"]] of a sparse X (a 1 x G csr_matrix, as the README
+    # recommends for a pseudotime fit) gave (T, 1, G) trajectories where the dense row gave
+    # (T, G), and plot_perturbation then failed
+    import matplotlib.pyplot as plt
+
+    from biomodels.grn.plot import plot_perturbation
+
+    model = _fit(planted)
+    t = [0.0, 1.0, 2.0]
+    dense = model.simulate(planted.X[3], t, perturb={planted.var_names[0]: 0.0})
+    assert dense.shape == (3, planted.n_vars)
+    sparse = sp.csr_matrix(planted.X)
+    for row in (sparse[3], sp.csc_matrix(planted.X)[3], np.asmatrix(planted.X[3:4])):
+        out = model.simulate(row, t, perturb={planted.var_names[0]: 0.0})
+        np.testing.assert_allclose(out, dense, rtol=1e-12)
+        assert model.predict(row, t).shape == (3, planted.n_vars)
+    fig = plot_perturbation(t, model.simulate(sparse[3], t), dense, list(model.genes))
+    plt.close(fig)
+    # several rows keep their axis, one per cell; a 2-D array of one row too
+    assert model.predict(sparse[3:5], t).shape == (3, 2, planted.n_vars)
+    assert model.predict(sp.csr_array(planted.X)[3:4], t).shape == (3, 1, planted.n_vars)
+    assert model.predict(planted.X[3:4], t).shape == (3, 1, planted.n_vars)
