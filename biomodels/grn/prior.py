@@ -43,6 +43,11 @@ _SIGN_WORDS = {
     "neg": -1.0,
     "down": -1.0,
 }
+#: Words for an edge whose mode of regulation is not known: TRRUST's "Unknown" (a third of
+#: its edges), "Unknown/Unclear" and RegulonDB's "?". Read as +1 with a warning: DASH uses
+#: only the prior's magnitudes |P|, and the sign counts only in the soft prior (and in
+#: signed metrics), so the edge is kept where refusing it lost the whole table.
+_UNKNOWN_SIGN_WORDS = ("unknown", "unclear", "unknown/unclear", "?")
 
 
 def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names") -> pd.Index:
@@ -138,15 +143,24 @@ def _edge_frame(table: pd.DataFrame, name: str) -> pd.DataFrame | None:
     Read as the CSV reader reads the same table saved as a file: the columns found by
     :func:`_edge_columns`, the first sign column by :func:`_sign_columns`, and a table whose
     row labels (index, or first column as ``pd.read_csv`` without ``index_col`` leaves
-    them) include those columns' names is a square matrix.
+    them) include those columns' names is a square matrix. Genes given as numbers (integer
+    IDs) are compared as text, ``1002`` as ``"1002"``; a square table of numbers only,
+    without a sign column, is a matrix whose row labels are missing.
     """
     regulator, target = _edge_columns(table.columns)
     if regulator is None or target is None:
         return None
-    # gene names are text: numbers under "gene1"/"gene2" are a matrix's values (a square
-    # frame of genes gene1..geneN became an all-zero prior), not an edge list's genes
-    if any(pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c])
-           for c in (regulator, target)):
+    # numbers under "gene1"/"gene2" may be a matrix's values (a square frame of genes
+    # gene1..geneN without its row labels became an all-zero prior), but integer gene IDs
+    # (Entrez) are an edge list's genes, read as text as the CSV reader reads them (they
+    # were refused as "not square"): only a square table of numbers alone, with no sign
+    # column, is a matrix; booleans are never genes
+    genes = (regulator, target)
+    if any(pd.api.types.is_bool_dtype(table[c]) for c in genes) or (
+            any(pd.api.types.is_numeric_dtype(table[c]) for c in genes)
+            and table.shape[0] == table.shape[1]
+            and all(pd.api.types.is_numeric_dtype(table[c]) for c in table.columns)
+            and not _sign_columns(table.columns, regulator)):
         return None
     if _label_rows(table.index, [regulator, target]) or (
             table.shape[1] and _label_rows(table.iloc[:, 0], [regulator, target])):
@@ -555,13 +569,26 @@ def _signs(values: pd.Series, column: str) -> np.ndarray:
             raise ValueError(f"column {column!r} contains NaN or inf")
         return out
     words = values.astype(str).str.strip().str.lower()
-    unknown = sorted(set(words) - set(_SIGN_WORDS))
+    unknown = sorted(set(words) - set(_SIGN_WORDS) - set(_UNKNOWN_SIGN_WORDS))
     if unknown:
         raise ValueError(
             f"column {column!r} has values that are not a mode of regulation: {unknown[:10]}; "
-            "use numbers or one of '+', '-', 'activation', 'repression'"
+            "use numbers or one of '+', '-', 'activation', 'repression' (or 'unknown', read "
+            "as +1)"
         )
-    return words.map(_SIGN_WORDS).to_numpy(dtype=np.float64)
+    unsigned = words.isin(_UNKNOWN_SIGN_WORDS).to_numpy()
+    if unsigned.any():
+        said = sorted(set(values.astype(str).str.strip()[unsigned]))
+        warnings.warn(
+            f"{int(unsigned.sum())} edge(s) of unknown mode of regulation (column {column!r}: "
+            f"{', '.join(map(repr, said[:5]))}) are read as activations (+1): the sign counts "
+            "only in the soft prior (prior_weight < 1) and signed metrics, not in DASH's "
+            "pruning, which uses |prior|; drop those rows to leave the edges out",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return words.map(dict.fromkeys(_UNKNOWN_SIGN_WORDS, 1.0) | _SIGN_WORDS).to_numpy(
+        dtype=np.float64)
 
 
 def _regulator_target(table: pd.DataFrame, regulator: Any,
@@ -622,8 +649,12 @@ def prior_from_edges(
     sign
         Column with the mode of regulation: numbers (used as given: their sign is the mode,
         their size a weight), booleans (True = activation) or words (``"+"``, ``"-"``,
-        ``"activation"``, ``"repression"``, ``"inhibition"``, ...). ``None``: every edge is
-        +1 (unsigned evidence). Not given: the column is found by its name as
+        ``"activation"``, ``"repression"``, ``"inhibition"``, ...). An unknown mode,
+        ``"Unknown"`` (TRRUST), ``"unclear"``, ``"Unknown/Unclear"`` or ``"?"`` (RegulonDB),
+        is read as +1 with a warning saying how many: DASH uses only the prior's
+        magnitudes, and the sign counts only in the soft prior (``prior_weight < 1``) and
+        in signed metrics; drop those rows to leave the edges out. ``None``: every edge
+        is +1 (unsigned evidence). Not given: the column is found by its name as
         :func:`align_prior` finds it in an edge-list CSV (``effect``, ``sign``, ``mode``,
         ``mor``, ``weight`` or ``regulation``, any case; ``type`` when ``regulator`` is
         ``gene1``), and without one every edge is +1; a table with two such columns is
@@ -638,7 +669,8 @@ def prior_from_edges(
         Float64 matrix, rows = regulators, columns = targets, zero where the table has no
         edge. Repeated edges are averaged (with a warning); a pair whose repeated weights
         cancel (e.g. once activation, once repression) becomes zero, i.e. no edge, and a
-        second warning names it.
+        second warning names it. An edge of weight 0 (e.g. a ``mor`` of 0) is no edge
+        either, and a warning says how many the table has and names a few.
 
     Raises
     ------
@@ -733,8 +765,23 @@ def prior_from_edges(
             stacklevel=user_stacklevel(),
         )
     mean = grouped.mean()
+    # a weight of 0 (e.g. an OmniPath mor of 0) reads as "no edge": the row was dropped
+    # without a word, so a table of 3 edges gave a prior of 2
+    signed = (edges["weight"] != 0).groupby([edges["regulator"], edges["target"]],
+                                            sort=False).any().reindex(mean.index).to_numpy()
+    zero = mean.index[~signed]
+    if len(zero):
+        shown = ", ".join(f"{r} -> {t}" for r, t in zero[:5])
+        warnings.warn(
+            f"{len(zero)} edge(s) have weight 0 in column {sign!r}, so the prior has no edge "
+            f"there: {shown}" + (" ..." if len(zero) > 5 else "") + "; give them a non-zero "
+            "weight (e.g. +1 where the sign is unknown) to keep them",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     # an activation and a repression of one pair average to 0, which reads as "no edge"
-    cancelled = mean.index[(mean == 0).to_numpy() & (grouped.size() > 1).to_numpy()]
+    cancelled = mean.index[(mean == 0).to_numpy() & (grouped.size() > 1).to_numpy()
+                           & signed]
     if len(cancelled):
         shown = ", ".join(f"{r} -> {t}" for r, t in cancelled[:20])
         warnings.warn(

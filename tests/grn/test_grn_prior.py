@@ -621,3 +621,59 @@ def test_prior_from_edges_refuses_two_regulator_columns():
                                          "and 'tf'; pass regulator="):
         prior_from_edges(table)
     assert prior_from_edges(table, regulator="tf").loc["Gata1", "Tf"] == -1.0
+
+
+def test_an_edge_table_of_integer_gene_ids_is_read_as_its_csv_is(tmp_path):
+    # source/target holding integer IDs (Entrez) were taken for a matrix's values: 11 edges
+    # were refused as "prior must be square ... got shape (11, 3)", while the same table
+    # saved as a CSV, and prior_from_edges, read it
+    genes = pd.Index([str(g) for g in range(1000, 1008)])
+    edges = pd.DataFrame({"source": [1002, 1003, 1007], "target": [1000, 1000, 1002],
+                          "weight": [1.0, -1.0, 0.5]})
+    edges.to_csv(tmp_path / "ids.csv", index=False)
+    out = align_prior(edges, genes)
+    pd.testing.assert_frame_equal(out, align_prior(tmp_path / "ids.csv", genes))
+    assert out.loc["1002", "1000"] == 1.0 and out.loc["1003", "1000"] == -1.0
+    assert out.loc["1007", "1002"] == 0.5 and (out.to_numpy() != 0).sum() == 3
+    # without a sign column: every edge +1
+    out = align_prior(edges[["source", "target"]], genes)
+    assert (out.to_numpy() != 0).sum() == 3 and out.loc["1003", "1000"] == 1.0
+
+
+def test_edges_of_weight_zero_are_named_when_dropped():
+    # an OmniPath-style mor of 0: 3 edges listed, 2 in the prior, without a word
+    table = pd.DataFrame({"source": ["a", "b", "c"], "target": ["b", "c", "a"],
+                          "mor": [1, 0, -1]})
+    with pytest.warns(UserWarning, match=r"^1 edge\(s\) have weight 0 in column 'mor', so the "
+                                         r"prior has no edge there: b -> c; give them a "
+                                         r"non-zero weight"):
+        prior = prior_from_edges(table)
+    assert (prior.to_numpy() != 0).sum() == 2
+    # a pair listed twice at 0 is a zero edge, not a pair whose weights cancel
+    twice = pd.concat([table, table.iloc[[1]]])
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        prior_from_edges(twice)
+    said = [str(w.message) for w in record]
+    assert any(m.startswith("1 edge(s) have weight 0") for m in said)
+    assert not any("cancel" in m for m in said)
+
+
+@pytest.mark.parametrize("word", ["Unknown", "unknown", "Unknown/Unclear", "?", " unclear "])
+def test_edges_of_unknown_mode_are_read_as_activations_with_a_warning(word, tmp_path):
+    # TRRUST's 'Unknown' (a third of its edges) was refused: "column 'mode' has values that
+    # are not a mode of regulation: ['unknown']", losing the whole table
+    table = pd.DataFrame({"tf": ["a", "b", "c", "c"], "target": ["b", "c", "a", "b"],
+                          "mode": ["Activation", "Repression", word, word]})
+    with pytest.warns(UserWarning, match=r"^2 edge\(s\) of unknown mode of regulation "
+                                         r"\(column 'mode': .*\) are read as activations "
+                                         r"\(\+1\): the sign counts only in the soft prior"):
+        prior = prior_from_edges(table)
+    assert prior.loc["c", "a"] == 1.0 and prior.loc["c", "b"] == 1.0
+    assert prior.loc["a", "b"] == 1.0 and prior.loc["b", "c"] == -1.0
+    table.to_csv(tmp_path / "trrust.tsv", sep="\t", index=False)  # the CSV reader too
+    with pytest.warns(UserWarning, match="unknown mode of regulation"):
+        pd.testing.assert_frame_equal(align_prior(tmp_path / "trrust.tsv", list("abc")),
+                                      prior)
+    with pytest.raises(ValueError, match=r"not a mode of regulation: \['maybe'\]"):
+        prior_from_edges(table.assign(mode="maybe"))
