@@ -607,3 +607,46 @@ def test_metrics_json_says_how_the_fit_ended(files):
     uns = ad.read_h5ad(out / "result.h5ad").uns["grn"]["fit_info"]
     assert int(uns["best_epoch"]) == ended["best_epoch"]
     assert float(uns["final_lr"]) == ended["final_lr"] == 1e-2
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only", "ignore:pruning='dash' with "
+                            "epochs=1 runs no pruning round")  # a 1-epoch demo
+def test_the_demo_says_what_its_r2_was_measured_on(tmp_path, capsys):
+    # krumsiek11's 4 trajectories are too few to hold out whole ones, so random pairs are
+    # held out; the demo said "of the one-step changes of the held-out trajectories"
+    assert main(["demo", "--epochs", "1", "--quiet", "--out", str(tmp_path / "d")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("data fit"))
+    assert "held-out trajectories" not in line
+    assert "of the one-step changes of held-out random pairs of consecutive cells (R^2" in line
+    fit = ad.read_h5ad(tmp_path / "d" / "result.h5ad").uns["grn"]["fit"]
+    assert fit["r2_on"] == "held-out pairs" and fit["held_out"]
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only")  # 3-epoch fits
+def test_prior_and_truth_take_a_key_of_the_inputs_varp(files, tmp_path, capsys,
+                                                         monkeypatch):
+    # "--prior truth" failed with "argument --prior: no such file: 'truth'", although
+    # GRNModel(prior="truth") reads adata.varp["truth"], which the simulated data ship
+    base = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--epochs", "3", "--hidden", "4", "--quiet"]
+    assert main([*base, "--prior", "truth", "--truth", "truth",
+                 "--out", str(tmp_path / "key")]) == 0
+    assert "against the truth: auroc" in capsys.readouterr().out
+    assert main([*base, "--prior", str(files / "truth.csv"), "--truth",
+                 str(files / "truth.csv"), "--out", str(tmp_path / "file")]) == 0
+    capsys.readouterr()
+    for name in ("network.csv", "metrics.json"):  # the same matrix, the same fit
+        assert (tmp_path / "key" / name).read_bytes() == (tmp_path / "file" / name).read_bytes()
+    # a file of that name wins over the key: one edge of the eight-gene truth
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth").write_text("regulator,target\ng1,g0\n")
+    assert main([*base, "--prior", "truth", "--truth", "truth",
+                 "--out", str(tmp_path / "named")]) == 0
+    capsys.readouterr()
+    metrics = json.loads((tmp_path / "named" / "metrics.json").read_text())
+    assert metrics["prior_true_edges"] == 1 and metrics["prior_false_edges"] == 0
+    # neither: both possibilities named, with the varp keys
+    assert main([*base, "--prior", "nope", "--out", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"prunus: error: --prior 'nope' is neither a file nor a key of varp in "
+        f"{str(files / 'data.h5ad')!r} (its varp keys: ['truth'])")
