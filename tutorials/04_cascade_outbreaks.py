@@ -177,9 +177,10 @@ print(f"CELF seeds {sel.seeds}: expected sizes {[round(v, 1) for v in sel.values
 # w = 0.45). The exact distribution is differentiable, so the maximum-likelihood w is a
 # few dozen gradient steps away (in the figure the log-likelihood levels off within about
 # 50 Adam steps; Adam then circles the optimum, and the fit counts as converged only once
-# the gradient falls below `tol`, about 200 steps here). With one transmission probability for all contacts the exact posterior
-# is cheap on a grid (`fit_bayesian` does that by default; with several weights it uses
-# pyro's variational inference, whose Gaussian guide tends to be too narrow).
+# the gradient falls below `tol`, about 200 steps here). With one transmission probability
+# for all contacts the exact posterior is cheap on a grid (`fit_bayesian` does that by
+# default; with several weights it uses pyro's variational inference, whose Gaussian guide
+# tends to be too narrow).
 
 # %%
 observed = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=200, seed=1)
