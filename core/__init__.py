@@ -9,6 +9,7 @@ from core.ham import HAM, hyperbolic_step
 from core.horst import HORST
 from core.masks import MaskSet, prunable_names
 from core.nanoadam import NanoAdam
+from core.provenance import environment
 from core.reparam import (
     PILoT,
     balanced_split,
@@ -37,6 +38,7 @@ __all__ = [
     "save_torch",
     "write_json",
     "fingerprint",
+    "environment",
     # masks and selection
     "MaskSet",
     "prunable_names",
