@@ -140,6 +140,10 @@ def _size(args: argparse.Namespace) -> int:
         plot_distribution({label: values}, ax=axes[1], log=True, floor=floor,
                           title="log scale, all sizes (tail)")
         fig.tight_layout()
+        from core.provenance import environment
+
+        # the versions and torch threads the numbers came from, to reproduce them
+        summary["environment"] = environment()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             table.to_csv(stage / "distribution.csv", index=False, float_format="%.17g")
             write_json(summary, stage / "summary.json")

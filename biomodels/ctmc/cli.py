@@ -173,6 +173,12 @@ def _fit(args: argparse.Namespace) -> int:
     if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
         metrics["weights"] = args.weights
         metrics["total_weight"] = model.fit_info["total_weight"]
+    if args.l1_grid is not None:  # only with the option: a default run's metrics as before
+        metrics["l1_grid"] = args.l1_grid
+    from core.provenance import environment
+
+    # the versions and torch threads the numbers came from, to reproduce them
+    metrics["environment"] = environment()
     ax = plot_theta(model.theta_frame())
     try:
         with atomic_outputs(out) as stage:  # all four files, or none replaced

@@ -697,6 +697,9 @@ class CTMC:
         )
         if self.posterior_samples is not None:
             data["posterior"] = _posterior_record(self.posterior_samples, self.posterior_info)
+        from core.provenance import environment
+
+        data["environment"] = environment()  # what it was saved with; load ignores it
         return write_json(data, path)
 
     @classmethod

@@ -35,6 +35,12 @@ def test_size_writes_distribution_and_plot(tmp_path, capsys):
     assert summary["graph"] == str(graph)
     # seed a is always active; 4 nodes, 3 links
     assert (summary["p_size_0"], summary["nodes"], summary["edges"]) == (0.0, 4, 3)
+    # what the numbers were computed with (they recorded no version or thread count)
+    import torch
+
+    env = summary["environment"]
+    assert env["torch"] == torch.__version__ and env["torch_threads"] == torch.get_num_threads()
+    assert {"prunus", "python", "numpy"} <= set(env)
 
 
 def test_monte_carlo_runs_and_rng_seed_reach_the_sampler(tmp_path):

@@ -58,6 +58,11 @@ def test_cli_fit_writes_theta_metrics_and_heatmap(tmp_path, capsys):
     assert np.allclose(theta.to_numpy(), model.theta, rtol=0, atol=1e-12)
     assert metrics["heldout_loglik_per_tumour"] > metrics["independence_heldout_loglik_per_tumour"]
     assert "held-out log-likelihood" in capsys.readouterr().out
+    # the versions and torch threads, in both files (neither recorded them)
+    import torch
+
+    saved = json.loads((out / "model.json").read_text())["environment"]
+    assert metrics["environment"] == saved and saved["torch"] == torch.__version__
 
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):
