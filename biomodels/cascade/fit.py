@@ -598,6 +598,7 @@ class CascadeFit:
             ``path``, as the other modules' ``save`` return it.
         """
         from core.atomic import write_json
+        from core.provenance import environment
 
         return write_json(
             {
@@ -618,6 +619,8 @@ class CascadeFit:
                 # what epochs_run and history's steps were (absent from older files)
                 "optimizer": self.optimizer,
                 "evaluations": self.evaluations,
+                # what it was saved with (load ignores it)
+                "environment": environment(),
             },
             path,
         )

@@ -462,6 +462,10 @@ def test_saved_fit_resumes_exactly(tmp_path):
     back = CascadeFit.load(tmp_path / "fit.json", g)
     assert torch.equal(back.logits, fit.logits)
     assert torch.equal(back.fit(sizes, epochs=3).logits, fit.fit(sizes, epochs=3).logits)
+    import json  # the file says what saved it (no version was recorded)
+
+    saved = json.loads((tmp_path / "fit.json").read_text())["environment"]
+    assert saved["torch"] == torch.__version__ and "prunus" in saved
 
 
 def test_repr_summarises_graph_seeding_and_fit(tmp_path):
