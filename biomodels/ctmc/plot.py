@@ -33,7 +33,9 @@ def plot_theta(
 
     Off-diagonal cells use a diverging colour map centred on 0 (red promotes, blue inhibits);
     the diagonal (log base rates) is drawn grey and annotated with its value (up to 40 events)
-    rather than coloured, so it does not dominate the scale.
+    rather than coloured, so it does not dominate the scale. An infinite effect takes the
+    colour at the end of the scale; a NaN one is grey, and the title says so. Beyond 40
+    events every k-th event is named (40 names at most).
 
     Parameters
     ----------
@@ -77,12 +79,17 @@ def plot_theta(
         limit = check_number("limit", limit, above=0)
     if ax is None:
         size = min(max(4.0, 0.35 * n + 2), _MAX_FIGSIZE)
-        _, ax = plt.subplots(figsize=(size + 1, size))
+        # laid out at each draw: a plain savefig cut off the axis labels and long names
+        _, ax = plt.subplots(figsize=(size + 1, size), layout="tight")
     off = mat.copy()
     np.fill_diagonal(off, np.nan)
+    missing = bool(np.isnan(off[~np.eye(n, dtype=bool)]).any())
     # the scale from finite effects: an inf one made it inf (a meaningless colour bar)
     finite = np.abs(off[np.isfinite(off)])
     vmax = limit if limit is not None else max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    # an infinite effect at the end of the scale, as plot_network draws it: imshow masked
+    # it, grey as the diagonal
+    off = np.where(np.isinf(off), np.sign(off) * vmax, off)
     # the diagonal: grey, not the near-white of a zero effect
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.85")
     im = ax.imshow(off, cmap=cmap, vmin=-vmax, vmax=vmax)
@@ -92,18 +99,25 @@ def plot_theta(
             text = f"{mat[i, i]:.1f}"
             text = "0.0" if text == "-0.0" else text
             ax.text(i, i, text, ha="center", va="center", fontsize=6, color="0.2")
-        ax.set_xticks(range(n), names, rotation=90, fontsize=7)
-        ax.set_yticks(range(n), names, fontsize=7)
-    # without names on the ticks the numbers are event indices
-    suffix = "" if labelled else " (index)"
+    # every name up to 40 events, beyond that every k-th (40 at most), not none: position
+    # numbers alone could not be read back to events
+    step = -(-n // 40)
+    shown = range(0, n, step)
+    ax.set_xticks(shown, [names[i] for i in shown], rotation=90, fontsize=7)
+    ax.set_yticks(shown, [names[i] for i in shown], fontsize=7)
+    suffix = "" if step == 1 else f" (every {step}th named)"
     ax.set_xlabel(f"influencing event j{suffix}")
     ax.set_ylabel(f"affected event i{suffix}")
     diagonal = "log base rate" if labelled else "log base rates, grey, values not shown"
+    # a NaN effect is grey too: say so (on a line of its own, within a small figure's width)
+    nan_note = "\ngrey off the diagonal: NaN" if missing else ""
     ax.set_title(
-        title or f"theta[i, j]: effect of j on the rate of i (diagonal: {diagonal})", fontsize=8
+        title or f"theta[i, j]: effect of j on the rate of i\n(diagonal: {diagonal}){nan_note}",
+        fontsize=8,
     )
     bar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("effect theta[i, j] on the log rate (> 0 promotes)", fontsize=8)
+    # short: a longer label ran past the top of an 8-event figure
+    bar.set_label("theta[i, j], > 0 promotes", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     return ax
 
@@ -130,7 +144,7 @@ def plot_order_probabilities(
     errors
         Half-lengths of the error bars, non-negative: one per label, a ``(2, n)`` array of
         lower and upper half-lengths, or one for all (default: none).  NaN only where the
-        mean is NaN.
+        mean is NaN. Bars end at 0 and 1, the range of a probability.
     ax
         Axes to draw on (default: a new figure).
     title
@@ -156,8 +170,14 @@ def plot_order_probabilities(
         # draw, and height for them (~0.03 inch each character at 30 degrees, 8 pt). Tight,
         # not constrained: a caller's later fig.tight_layout() warned of a layout change
         longest = max((len(str(label)) for label in labels), default=0)
-        _, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(labels) + 2), 3.5 + 0.03 * longest),
-                             layout="tight")
+        # at most 16 inches wide: 50 pairs gave a 42-inch figure
+        width = min(max(4.0, 0.8 * len(labels) + 2), 16.0)
+        _, ax = plt.subplots(figsize=(width, 3.5 + 0.03 * longest), layout="tight")
+    if errors is not None:
+        # a probability's bar ends in [0, 1]: one past 1 was cut at the axis, its cap lost
+        lower, upper = np.broadcast_to(errors, (2, len(means))) if errors.ndim == 2 else (
+            np.broadcast_to(errors, means.shape), np.broadcast_to(errors, means.shape))
+        errors = np.stack([np.minimum(lower, means), np.minimum(upper, 1.0 - means)])
     ax.bar(range(len(labels)), means, yerr=errors, capsize=3, color="0.6")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="0.5: no preferred order")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)

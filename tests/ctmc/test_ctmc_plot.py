@@ -45,7 +45,48 @@ def test_theta_heatmap_of_many_events_keeps_a_readable_size():
     try:
         width, height = ax.figure.get_size_inches()
         assert width <= 13 and height <= 12  # was 72 x 72 inches at 200 events
-        assert "(index)" in ax.get_xlabel() and "(index)" in ax.get_ylabel()
+        # every 5th event named (40 names), where position numbers alone were shown
+        assert "(every 5th named)" in ax.get_xlabel() and "(every 5th named)" in ax.get_ylabel()
+        assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["E0", "E5", "E10"]
+        assert len(ax.get_yticklabels()) == 40
+    finally:
+        plt.close(ax.figure)
+
+
+def test_theta_heatmap_lays_itself_out_and_keeps_infinite_effects_on_the_scale(tmp_path):
+    # a plain savefig cut the axis labels off (no layout engine), and an infinite effect
+    # was masked grey like the diagonal's base rates; a NaN one too, unexplained
+    theta = np.diag([-1.0, -2.0, -3.0])
+    theta[0, 1], theta[1, 0], theta[2, 0], theta[0, 2] = np.inf, -np.inf, 0.5, np.nan
+    names = ["CDKN2A/B homozygous deletion", "TERT promoter (C228T)", "IDH1"]
+    ax = plot_theta(theta, names=names)
+    try:
+        ax.figure.savefig(tmp_path / "t.png")
+        renderer = ax.figure.canvas.get_renderer()
+        box = ax.xaxis.label.get_window_extent(renderer)
+        assert box.y0 >= 0  # inside the figure
+        shown = ax.images[0].get_array()
+        assert shown[0, 1] == 0.5 and shown[1, 0] == -0.5  # the ends of the scale
+        assert np.ma.is_masked(shown[0, 2]) and "grey off the diagonal: NaN" in ax.get_title()
+    finally:
+        plt.close(ax.figure)
+
+
+def test_order_probability_bars_end_at_zero_and_one_and_keep_a_bounded_width():
+    # a bar past 1 was cut at the axis without its cap; 50 pairs gave a 42-inch figure
+    ax = plot_order_probabilities(["A before B", "B before C"], [0.95, 0.03], [0.1, 0.1])
+    try:
+        from matplotlib.container import ErrorbarContainer
+
+        bars = next(c for c in ax.containers if isinstance(c, ErrorbarContainer))
+        segments = bars.lines[2][0].get_segments()
+        assert tuple(segments[0][:, 1]) == pytest.approx((0.85, 1.0))
+        assert tuple(segments[1][:, 1]) == pytest.approx((0.0, 0.13))
+    finally:
+        plt.close(ax.figure)
+    ax = plot_order_probabilities([f"p{i}" for i in range(50)], np.full(50, 0.5))
+    try:
+        assert ax.figure.get_size_inches()[0] <= 16
     finally:
         plt.close(ax.figure)
 
