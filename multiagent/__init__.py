@@ -1,11 +1,11 @@
 """prunus.multiagent: Friedkin-Johnsen opinion dynamics for agent networks.
 
 Three-force FJ model ``b_i(t+1) = gamma_i s_i + (1 - gamma_i)[alpha_i b_i(t) +
-(1 - alpha_i) sum_j W_ij b_j(t)]`` with ``gamma`` = stubbornness (the ``Lambda`` of the
-stubbornness form; *not* the susceptibility ``I - Lambda`` of Friedkin/Proskurnikov-Tempo),
-``alpha`` = peer-resistance and ``W`` row-stochastic trust.  Simulation, equilibria by
-sparse solves, adversaries and defenses (Abedini et al. 2026), transcript fitting and the
-mixture-of-experts view (Bause et al. 2026).
+(1 - alpha_i) sum_j W_ij b_j(t)]`` with ``gamma`` = stubbornness (``I - Lambda`` in
+Friedkin's form, whose ``Lambda`` is the susceptibility: Friedkin & Johnsen 1999,
+Proskurnikov & Tempo 2017), ``alpha`` = peer-resistance and ``W`` row-stochastic trust.
+Simulation, equilibria by sparse solves, adversaries and defenses (Abedini et al. 2026),
+transcript fitting and the mixture-of-experts view (Bause et al. 2026).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from multiagent.adversary import (
         Adversary,
+        NeverAttacksWarning,
         Scenario,
         SimulationResult,
         adversary_weight,
@@ -95,6 +96,7 @@ _EXPORTS: dict[str, str] = {
     "benign_accuracy": "multiagent.adversary",
     "adversary_weight": "multiagent.adversary",
     "closed_form_weight": "multiagent.adversary",
+    "NeverAttacksWarning": "multiagent.adversary",
     "apply_defense": "multiagent.defense",
     "TrustAdaptiveDefense": "multiagent.defense",
     "run_trust_stream": "multiagent.defense",
@@ -147,6 +149,7 @@ __all__ = [
     "benign_accuracy",
     "adversary_weight",
     "closed_form_weight",
+    "NeverAttacksWarning",
     "apply_defense",
     "TrustAdaptiveDefense",
     "run_trust_stream",

@@ -25,6 +25,7 @@ def square_frame(W: Any, name: str, order: Sequence[Hashable] | None = None) -> 
     goes with, e.g. the adjacency a trust frame multiplies).
     """
     refuse_graph(W, name)  # every matrix argument of the FJ code passes here
+    refuse_meta(W, name)
     if not is_dataframe(W):
         return W
     return square_frame_values(W, name, order, kind="agent", rows_are="listeners",
@@ -66,6 +67,35 @@ def refuse_graph(x: Any, name: str) -> None:
                     f"{fix}")
 
 
+def refuse_meta(x: Any, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` when ``x`` is a tensor on the ``meta`` device.
+
+    A meta tensor has a shape and a dtype but no values: the checks failed deep in torch
+    ("Cannot copy out of meta tensor; no data!", a ``NotImplementedError``).
+    """
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise ValueError(f"{name}: a meta tensor holds no values (only a shape and a dtype); "
+                         "pass a tensor with data, on the CPU or a GPU")
+
+
+def dtype_eps(dtype: Any) -> float:
+    """Machine epsilon of a numpy or torch floating dtype; 0 for others (integers, None)."""
+    if dtype is None:
+        return 0.0
+    if isinstance(dtype, torch.dtype):
+        return float(torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        return 0.0
+    return float(np.finfo(dt).eps) if np.issubdtype(dt, np.floating) else 0.0
+
+
+def is_half(x: Any) -> bool:
+    """Whether ``x`` (an array or tensor) holds float16 or bfloat16 values."""
+    return str(getattr(x, "dtype", "")).removeprefix("torch.") in ("float16", "bfloat16")
+
+
 def backend_of(W: Any) -> Backend:
     """Name the backend an adjacency/trust matrix belongs to."""
     if isinstance(W, torch.Tensor):
@@ -89,9 +119,29 @@ def as_matrix(W: Any, backend: Backend) -> Any:
             W = W.astype(np.float64)
         return W
     W = np.asarray(W)
+    if W.dtype == object:
+        W = _missing_as_nan(W)
     if not np.issubdtype(W.dtype, np.floating):
         W = W.astype(np.float64)
     return W
+
+
+def _missing_as_nan(a: np.ndarray) -> np.ndarray:
+    """Return an object array with pandas' missing values (``pd.NA``, ``None``) as NaN.
+
+    A nullable ``Float64`` DataFrame with a missing entry gives an object array holding
+    ``pd.NA``, which ``astype(float)`` refused ("float() argument must be ... not
+    'NAType'"), where a NaN is named by the entry checks.
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return a
+    missing = np.asarray(pd.isna(a), dtype=bool)
+    if not missing.any():
+        return a
+    out = a.copy()
+    out[missing] = np.nan
+    return out
 
 
 def _canonical_csr(W: Any) -> sp.csr_array:
@@ -275,6 +325,12 @@ def vector_like(value: Any, n: int, like: Any, name: str) -> Any:
         # numbers (core.checks.check_number)
         raise TypeError(f"{name} must be a number or a vector of {n} numbers (one per agent), "
                         f"got {reprlib.repr(value)}")
+    refuse_meta(value, name)
+    if (isinstance(value, torch.Tensor) and not isinstance(like, torch.Tensor)
+            and is_half(value) and not value.requires_grad):
+        # numpy cannot read a bfloat16 tensor (refused as "must be a number"), and a
+        # float16 one warned of a missing copy keyword: as_numpy reads both exactly
+        value = as_numpy(value)
     try:  # a string or None failed with "could not convert string to float", no name
         if isinstance(like, torch.Tensor):
             # as_tensor shares a tensor or array of the right dtype: clone

@@ -10,12 +10,13 @@ In matrix form ``B(t+1) = Gamma S + H B(t)`` with ``H = (I - Gamma)[A + (I - A) 
 ``Gamma = diag(gamma)``, ``A = diag(alpha)``; the equilibrium is ``B* = M S`` with
 ``M = (I - H)^{-1} Gamma`` (row-stochastic when every ``gamma_i > 0``).
 
-**Lambda convention.** Here ``gamma`` (``Gamma``, the ``Lambda`` of the *stubbornness
-form* ``x(t+1) = Lambda x(0) + (I - Lambda) W x(t)``) is the **stubbornness**: the weight
-an agent puts on its own initial belief.  Friedkin & Johnsen (1999) and
-Proskurnikov & Tempo (2017) write ``Lambda`` for the **susceptibility** ``I - Gamma``
-(``x(k+1) = Lambda W x(k) + (I - Lambda) u``).  With ``alpha = 0`` this class is the
-classic FJ model in the stubbornness form; with ``gamma = 0`` it is DeGroot averaging.
+**Lambda convention.** Here ``gamma`` (``Gamma = diag(gamma)``) is the **stubbornness**:
+the weight an agent puts on its own initial belief.  It is ``I - Lambda`` in Friedkin's
+form, whose ``Lambda`` is the **susceptibility**: Friedkin & Johnsen (1999) and
+Proskurnikov & Tempo (2017) write ``x(k+1) = Lambda W x(k) + (I - Lambda) u``, so
+``Lambda = I - Gamma``.  With ``alpha = 0`` this class is the classic FJ model in the
+stubbornness form ``x(t+1) = Gamma x(0) + (I - Gamma) W x(t)``; with ``gamma = 0`` it is
+DeGroot averaging.
 ``alpha`` is peer-resistance (self-weight inside the ``1 - gamma`` bracket);
 ``(1 - gamma_i)(1 - alpha_i)`` is the "neighbour influence" of agent ``i``.
 """
@@ -101,7 +102,7 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
 
 
 def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None = None,
-                  way_out: str = "") -> None:
+                  way_out: str = "", source_dtype: Any = None) -> None:
     """Raise ``ValueError`` naming the agent whose beliefs are malformed.
 
     Parameters
@@ -117,6 +118,18 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
     way_out
         Text appended to the messages of rows that are not probability vectors (e.g. how
         to pass other opinions).
+    source_dtype
+        The dtype the beliefs were given in, when they were widened before this check
+        (e.g. float16 read into float64); the coarser of it and ``B``'s dtype sets the
+        tolerance.
+
+    Notes
+    -----
+    A probability row may have entries down to ``-tol`` and sum to ``1 +/- tol K`` with
+    ``tol = max(1e-6, 2 eps)`` and ``eps`` the machine epsilon of that dtype: ``1e-6`` for
+    float32 and float64, about ``2e-3`` for float16 and ``1.6e-2`` for bfloat16, which
+    round each entry by up to half an ``eps`` (relative): at ``1e-6`` most of their rows
+    failed.
     """
     shape = tuple(B.shape)
     if len(shape) not in (1, 2) or shape[0] != n:
@@ -135,7 +148,15 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
         return
     if len(shape) == 1:
         raise ValueError(f"{name} must be 2-D (n, K) to hold probability vectors")
-    neg = (Bx < -_SIMPLEX_TOL).any(1)
+    # float16 / bfloat16 round each entry by up to eps / 2: 1e-6 refused every such row
+    # (float32's 2 eps is below 1e-6: float32 and float64 keep 1e-6)
+    eps = max(bk.dtype_eps(Bx.dtype), bk.dtype_eps(source_dtype))
+    tol = max(_SIMPLEX_TOL, 2 * eps)
+    if bk.is_half(Bx):
+        # summed wider: a float16 sum rounds again, by more than the rows are off (float32,
+        # not float64, which some devices lack)
+        Bx = Bx.float() if xp is torch else Bx.astype(np.float64)
+    neg = (Bx < -tol).any(1)
     if bool(neg.any()):
         i = int(bk.as_numpy(neg).argmax())
         raise ValueError(
@@ -143,7 +164,7 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
             f"probability vectors{way_out}"
         )
     sums = Bx.sum(1)
-    off = abs(sums - 1) > _SIMPLEX_TOL * max(1, shape[1])
+    off = abs(sums - 1) > tol * max(1, shape[1])
     if bool(off.any()):
         i = int(bk.as_numpy(off).argmax())
         raise ValueError(
@@ -156,8 +177,8 @@ class FriedkinJohnsen:
     """Three-force Friedkin-Johnsen opinion dynamics on a trust network.
 
     ``b_i(t+1) = gamma_i s_i + (1 - gamma_i)[alpha_i b_i(t) + (1 - alpha_i) sum_j W_ij b_j(t)]``
-    with ``s = b(0)``.  ``gamma`` is **stubbornness** (the ``Lambda`` of the stubbornness
-    form; the susceptibility convention of Friedkin/Proskurnikov-Tempo is ``I - Lambda``),
+    with ``s = b(0)``.  ``gamma`` is **stubbornness** (``I - Lambda`` in Friedkin's form,
+    whose ``Lambda`` is the susceptibility; see the module's Lambda convention),
     ``alpha`` is peer-resistance and ``W`` is a row-stochastic trust matrix whose row ``i``
     says how much agent ``i`` listens to each other agent.
 
@@ -188,19 +209,23 @@ class FriedkinJohnsen:
         If ``W`` is a networkx graph: build the model with
         ``FriedkinJohnsen.from_adjacency(multiagent.adjacency(G), gamma, alpha)``.
     ValueError
-        If ``W`` is not square, has negative or non-finite entries, or rows that do not
-        sum to 1 (unless ``normalise``), or ``gamma`` / ``alpha`` are outside ``[0, 1]``.
+        If ``W`` is not square, has negative or non-finite entries (a missing value of a
+        nullable pandas frame included), or rows that do not sum to 1 (unless
+        ``normalise``), is float16 / bfloat16 or a meta tensor, or ``gamma`` / ``alpha``
+        are outside ``[0, 1]``.
 
     Notes
     -----
     Results follow ``W``'s backend, dtype and device: numpy arrays for numpy and scipy
-    input, torch tensors for torch input; a model built from a DataFrame returns them in
-    the order of its index, whatever the order of a labelled Series given.  A torch model
-    converts beliefs (tensors or arrays) to ``W``'s dtype and device.  The model keeps its
-    own copies of ``W``, ``gamma`` and ``alpha`` (torch copies keep their autograd graph):
-    editing the arrays passed in does not change it; build a new model instead.  Built from
-    tensors that require grad, a model holds one autograd graph of them: build it again for
-    each optimisation step (a second ``backward()`` through one model raises).  An agent with
+    input, torch tensors for torch input (a float16 or bfloat16 ``W`` is refused as too
+    coarse; :meth:`from_adjacency` builds a float32 model from such weights); a model
+    built from a DataFrame returns them in the order of its index, whatever the order of a
+    labelled Series given.  A torch model converts beliefs (tensors or arrays) to ``W``'s
+    dtype and device.  The model keeps its own copies of ``W``, ``gamma`` and ``alpha``
+    (torch copies keep their autograd graph): editing the arrays passed in does not change
+    it; build a new model instead.  Built from tensors that require grad, a model holds one
+    autograd graph of them: build it again for each optimisation step (a second
+    ``backward()`` through one model raises).  An agent with
     ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it keeps its innate
     belief and is treated as fully stubborn in :meth:`equilibrium` and
     :meth:`influence_matrix`.
@@ -294,21 +319,28 @@ class FriedkinJohnsen:
         -------
         FriedkinJohnsen
             The model; when ``adjacency`` is symmetric and ``trust`` is None, the
-            equilibrium is solved by conjugate gradient.
+            equilibrium is solved by conjugate gradient.  Its ``W`` has the dtype of
+            ``adjacency`` (and ``trust``), except that float16 and bfloat16 weights give a
+            float32 model: ``W`` is computed here (row-normalised), and half precision,
+            which keeps 2-3 digits, is too coarse for the solves (the class refuses such a
+            ``W``).
 
         Raises
         ------
         TypeError
             If ``adjacency`` or ``trust`` is a networkx graph: pass
             :func:`multiagent.adjacency` of it.
+        ValueError
+            If ``adjacency`` or ``trust`` is not square, has negative or non-finite entries
+            (NaN, or a missing value of a nullable pandas frame) or is a meta tensor.
         """
         labels = bk.frame_labels(adjacency)
         adjacency = bk.square_frame(adjacency, "adjacency")  # read by label, not position
         backend = bk.backend_of(adjacency)
-        A = bk.as_matrix(adjacency, backend)
+        A = _widen_half(bk.as_matrix(adjacency, backend))
         if trust is not None:
             # a trust DataFrame follows the adjacency DataFrame's agent order
-            T = bk.as_matrix(bk.square_frame(trust, "trust", labels), backend)
+            T = _widen_half(bk.as_matrix(bk.square_frame(trust, "trust", labels), backend))
             if tuple(T.shape) != tuple(A.shape):
                 raise ValueError(
                     f"trust has shape {tuple(T.shape)} but adjacency has {tuple(A.shape)}"
@@ -420,6 +452,10 @@ class FriedkinJohnsen:
         it points the methods' callers to ``check=False`` for real-valued opinions.
         """
         B = bk.by_agent_label(B, self._labels, name)  # by label when the model has labels
+        bk.refuse_meta(B, name)  # .to() failed with "Cannot copy out of meta tensor"
+        # the tolerance of the dtype given: float16 beliefs widened to a float32 or
+        # float64 model keep their rounding
+        source = getattr(B, "dtype", None)
         if self.backend == "torch":
             # like numpy input, tensors take the model's dtype and device (a float64 tensor
             # into a float32 model would otherwise fail inside matmul / linalg.solve);
@@ -435,7 +471,7 @@ class FriedkinJohnsen:
             if B.dtype != self.W.dtype:
                 B = B.astype(self.W.dtype)
         if check:
-            check_beliefs(B, self.n, name, way_out=way_out)
+            check_beliefs(B, self.n, name, way_out=way_out, source_dtype=source)
         return B
 
     @property
@@ -1142,6 +1178,18 @@ def _is_symmetric(A: Any, tol: float = 1e-12) -> bool:
         return True
     scale = max(1.0, float(np.abs(csr.data).max()) if csr.nnz else 1.0)
     return float(np.abs(diff.data).max()) <= tol * scale
+
+
+def _widen_half(A: Any) -> Any:
+    """Return a float16 / bfloat16 matrix (numpy or torch) as float32; others unchanged.
+
+    scipy has no float16 ("scipy.sparse does not support dtype float16") and numpy no
+    bfloat16 ("Got unsupported ScalarType BFloat16"), and half precision is too coarse for
+    the solves; float32 holds both exactly.
+    """
+    if not bk.is_half(A):
+        return A
+    return A.to(torch.float32) if isinstance(A, torch.Tensor) else A.astype(np.float32)
 
 
 def _without_diagonal(A: Any, backend: str) -> Any:

@@ -37,7 +37,13 @@ from core.checks import check_count, check_number, check_seed
 from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
-from multiagent._backend import as_dense_numpy, as_numpy, frame_labels, square_frame
+from multiagent._backend import (
+    as_dense_numpy,
+    as_numpy,
+    frame_labels,
+    refuse_meta,
+    square_frame,
+)
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -59,6 +65,14 @@ _DENSE_SE_MAX = 500
 
 
 def _check_transcript(transcript: Any) -> np.ndarray:
+    """Return the transcript as a checked float64 ``(T + 1, n, K)`` array.
+
+    Rows are checked at the precision they were given in (float16 and bfloat16 round each
+    belief by up to 5e-4 and 4e-3, relative; see :func:`~multiagent.dynamics.check_beliefs`),
+    so pass the transcript itself, not this widened copy, to a function that checks it
+    again.
+    """
+    refuse_meta(transcript, "transcript")  # as_numpy: "Cannot copy out of meta tensor"
     # as_numpy, not np.asarray, which failed on a tensor that needs grad or lives on a GPU
     # (the rollout of a torch model used as a transcript)
     X = as_numpy(transcript).astype(np.float64)
@@ -66,10 +80,18 @@ def _check_transcript(transcript: Any) -> np.ndarray:
         raise ValueError(
             f"transcript must have shape (rounds + 1, n_agents, K), got shape {X.shape}"
         )
+    # torch.stack failed inside the fit ("stack expects a non-empty TensorList"), where
+    # FriedkinJohnsen says "W is empty (0, 0): expected at least one agent"
+    for axis, what in ((1, "agent"), (2, "option")):
+        if X.shape[axis] == 0:
+            raise ValueError(f"transcript has 0 {what}s (shape {X.shape}): expected at least "
+                             f"one {what}")
     if X.shape[0] < 2:
         raise ValueError("transcript needs at least two rounds (initial + one update)")
+    source = getattr(transcript, "dtype", None)
     for t in range(X.shape[0]):
-        check_beliefs(X[t], X.shape[1], f"transcript[{t}]", simplex=X.shape[2] >= 2)
+        check_beliefs(X[t], X.shape[1], f"transcript[{t}]", simplex=X.shape[2] >= 2,
+                      source_dtype=source)
     return X
 
 
@@ -298,7 +320,9 @@ class FJFit:
         if incremental:
             return _incremental_predictions(X, start, self.gamma, self.alpha, self.W,
                                             steps=steps, lr=lr)
-        return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start])
+        # checked above at the transcript's own precision: a float16 one, widened, would
+        # fail the model's float64 check
+        return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start], check=False)
 
     def score(
         self,
@@ -333,7 +357,9 @@ class FJFit:
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if start >= X.shape[0] - 1:
             raise ValueError("no rounds after start to score")
-        pred = self.predict(X, start=start, incremental=incremental, steps=steps, lr=lr)
+        # the transcript as given: X, widened, would fail predict's check at float64
+        pred = self.predict(transcript, start=start, incremental=incremental, steps=steps,
+                            lr=lr)
         return transcript_metrics(X[start + 1 :], pred[1:])
 
     def interval(
@@ -721,7 +747,9 @@ def fit_fj(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)`` beliefs per round and agent.
+        ``(T + 1, n, K)`` beliefs per round and agent (at least one agent and one option),
+        a numpy array or a tensor; float16 and bfloat16 rows are checked at their own
+        precision (they sum to 1 only within their rounding) and fitted in float64.
     adjacency
         ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
         agent's neighbours.  A matrix: a networkx graph raises ``TypeError`` (pass
@@ -1106,14 +1134,15 @@ def fit_transcripts(
         With ``return_fits``, ``(table, fits)``.
     """
     rows, fits = [], []
-    for q, X in enumerate(tqdm(list(transcripts), disable=not progress, desc="fit FJ")):
-        X = _check_transcript(X)
-        fit = fit_fj(X, train_rounds=train_rounds, **fit_kwargs)
+    for q, given in enumerate(tqdm(list(transcripts), disable=not progress, desc="fit FJ")):
+        X = _check_transcript(given)
+        # the transcript as given, checked at its own precision (X is widened to float64)
+        fit = fit_fj(given, train_rounds=train_rounds, **fit_kwargs)
         start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
         rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
                      "alpha": float(fit.alpha.mean()), "loss": fit.loss,
                      "scored_from": start,
-                     **fit.score(X, start=start, incremental=incremental)})
+                     **fit.score(given, start=start, incremental=incremental)})
         fits.append(fit)
     table = pd.DataFrame(rows)
     return (table, fits) if return_fits else table
@@ -1160,13 +1189,15 @@ def fit_sparse_trust(
     except (TypeError, ValueError):
         raise ValueError(f"keep must be a positive integer, got {keep!r}") from None
     mask = _mask(adjacency, n)
-    fit = fit_fj(X, adjacency=mask, **fit_kwargs)
+    # the transcript as given: X is widened to float64, where a float16 transcript's
+    # rounding fails fit_fj's check
+    fit = fit_fj(transcript, adjacency=mask, **fit_kwargs)
     while (mask.sum(axis=1) > keep).any():
         W = np.where(mask, fit.W, np.inf)
         for i in range(n):
             if mask[i].sum() > keep:
                 mask[i, int(np.argmin(W[i]))] = False
-        fit = fit_fj(X, adjacency=mask, **fit_kwargs)
+        fit = fit_fj(transcript, adjacency=mask, **fit_kwargs)
     fit.agents = _agent_names(adjacency)  # fit_fj saw the unlabelled mask
     return fit
 

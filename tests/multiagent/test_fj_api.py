@@ -145,3 +145,57 @@ def test_a_saved_fit_loads_with_its_loss_history_and_rounds_to_the_last_bit(tmp_
     for name in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
         np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
     np.testing.assert_array_equal(back.predict(X), fit.predict(X))
+
+
+def _convention_text(text: str) -> str:
+    """``text`` with its Lambda spellings (``Lambda``, $\\Lambda$, Λ) as Lambda, one line."""
+    for spelling in ("$\\Lambda$", "``Lambda``", "Λ", "\\Lambda"):
+        text = text.replace(spelling, "Lambda")
+    text = " ".join(line.lstrip("# ") for line in text.splitlines())
+    return " ".join(text.replace("`", "").replace("$", "").replace("*", "").split())
+
+
+def test_the_lambda_convention_reads_the_same_everywhere():
+    # before: the README and multiagent.dynamics said gamma is I - Lambda of Friedkin's form
+    # (Lambda the susceptibility), while multiagent's docstring and tutorial 05 called gamma
+    # "the Lambda of the stubbornness form, not the susceptibility I - Lambda of
+    # Friedkin/Proskurnikov-Tempo": in those papers Lambda *is* the susceptibility
+    from pathlib import Path
+
+    import multiagent.dynamics
+
+    tutorial = Path(__file__).resolve().parents[2] / "tutorials" / "05_fj_agents.py"
+    header = tutorial.read_text(encoding="utf-8").split("# %%\n")[0]
+    texts = {"multiagent": multiagent.__doc__, "multiagent.dynamics": multiagent.dynamics.__doc__,
+             "FriedkinJohnsen": multiagent.FriedkinJohnsen.__doc__, "tutorial 05": header}
+    for where, text in texts.items():
+        text = _convention_text(text)
+        assert "I - Lambda" in text and "Lambda is the susceptibility" in text, where
+        assert "Lambda of the stubbornness form" not in text, where
+        assert "susceptibility I - Lambda" not in text, where
+
+
+def test_tutorial_05_spells_out_its_terms_where_they_first_appear():
+    # before: "ASR", "T-W", "T-WA", "T-WS" and sparse_fraction were used (printed, in a
+    # legend, as a keyword) and explained nowhere in the tutorial
+    from pathlib import Path
+
+    tutorial = Path(__file__).resolve().parents[2] / "tutorials" / "05_fj_agents.py"
+    lines = tutorial.read_text(encoding="utf-8").splitlines()
+    text = _convention_text("\n".join(lines))
+    assert "attack success rate (ASR)" in text
+    assert text.index("attack success rate (ASR)") < text.index("ASR ")
+    for term in ("ASR", "T-W", "T-WA", "T-WS", "sparse_fraction"):
+        first = next(line for line in lines if term in line)
+        assert first.lstrip().startswith("#"), (term, first)  # explained, then used
+    for said in ("T-W (warm-up trust, frozen", "T-WA (", "T-WS (", "sparse_fraction="):
+        assert said in text, said
+
+
+def test_the_never_attacks_warning_is_exported_at_the_top_level():
+    # before: simulate warns with NeverAttacksWarning, but `from multiagent import
+    # NeverAttacksWarning` (to filter it) failed: only multiagent.adversary had it
+    from multiagent.adversary import NeverAttacksWarning
+
+    assert multiagent.NeverAttacksWarning is NeverAttacksWarning
+    assert "NeverAttacksWarning" in multiagent.__all__

@@ -148,3 +148,23 @@ def test_float32_equilibrium_router_feeds_error_decomposition(listener, gamma):
     assert abs(error_decomposition(S, y, pi32)["residual"]) < 1e-6
     with pytest.raises(ValueError, match="router rows"):
         error_decomposition(S, y, np.full(n, 1.001 / n))
+
+
+def test_a_transcript_of_no_agents_or_no_options_is_refused_by_name():
+    # before: fit_fj(X[:, :0]) failed inside torch ("stack expects a non-empty TensorList"),
+    # where FriedkinJohnsen says "W is empty (0, 0): expected at least one agent"
+    from multiagent import fit_fj_bayes, fit_sparse_trust, fit_transcripts
+
+    X = simulate_transcript(3, 4, 2, gamma=0.3, alpha=0.4, noise=0.0)
+    none = X[:, :0]
+    calls = {"fit_fj": lambda: fit_fj(none), "fit_transcripts": lambda: fit_transcripts([none]),
+             "fit_sparse_trust": lambda: fit_sparse_trust(none, keep=1),
+             "fit_fj_bayes": lambda: fit_fj_bayes(none),
+             "FJFit.score": lambda: fit_fj(X).score(none)}
+    for call in calls.values():
+        with pytest.raises(ValueError, match=r"^transcript has 0 agents \(shape \(5, 0, 2\)\): "
+                                             "expected at least one agent"):
+            call()
+    with pytest.raises(ValueError, match=r"^transcript has 0 options \(shape \(5, 3, 0\)\): "
+                                         "expected at least one option"):
+        fit_fj(X[:, :, :0])

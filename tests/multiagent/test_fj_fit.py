@@ -798,3 +798,44 @@ def test_load_and_save_refuse_names_that_do_not_fit_the_agents(tmp_path, agents,
     with pytest.raises(ValueError, match=message):
         fit.save(tmp_path / "bad.json")
     assert not (tmp_path / "bad.json").exists()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_transcripts_are_fitted(dtype):
+    # before: "transcript[0][0] (agent 0) sums to 1.00012, expected 1 ... (normalise the
+    # rows)": the simplex tolerance (1e-6 per option) was below float16's rounding of a row
+    # (eps 1e-3; bfloat16 8e-3), so no half-precision transcript could pass
+    X = simulate_transcript(4, 6, 3, gamma=0.2, alpha=0.5, seed=0)
+    half = torch.tensor(X).to(dtype)
+    fit = fit_fj(half, train_rounds=4)
+    assert fit.gamma[0] == pytest.approx(0.2, abs=0.02)
+    assert fit.alpha[0] == pytest.approx(0.5, abs=0.1)
+    assert fit.score(half)["rmse"] < 0.01  # the scores read it too (rounds 5-6)
+    table = fit_transcripts(half[None], train_rounds=4)  # it checked, then fit_fj refused
+    assert table.gamma[0] == pytest.approx(0.2, abs=0.05)
+    assert fit_sparse_trust(half, keep=2).W.shape == (4, 4)
+    # a row off by more than the dtype's rounding is still refused
+    bad = half.clone()
+    bad[0, 0, 0] += 0.25
+    with pytest.raises(ValueError, match=r"transcript\[0\]\[0\] \(agent 0\) sums to 1.2"):
+        fit_fj(bad)
+
+
+def test_float32_and_float64_beliefs_keep_their_simplex_tolerance():
+    from multiagent.dynamics import check_beliefs
+
+    row = np.array([[0.5, 0.3, 0.2 + 4e-6]])  # 4e-6 off; the tolerance is 1e-6 per option
+    for dtype in (np.float32, np.float64, torch.float32):
+        B = torch.tensor(row, dtype=dtype) if isinstance(dtype, torch.dtype) \
+            else row.astype(dtype)
+        with pytest.raises(ValueError, match="expected 1"):
+            check_beliefs(B, 1)
+    check_beliefs(row - np.array([[0, 0, 2e-6]]), 1)  # 2e-6 off: within 3e-6
+    # a float16 row rounds by ~1e-4 here: accepted as float16, not once widened to float64
+    half = np.array([[0.1, 0.2, 0.7]], dtype=np.float16)
+    assert abs(float(half.astype(np.float64).sum()) - 1) > 1e-4
+    check_beliefs(half, 1)
+    with pytest.raises(ValueError, match="sums to 1.00012, expected 1"):
+        check_beliefs(half.astype(np.float64), 1)
+    check_beliefs(half.astype(np.float64), 1, source_dtype=np.float16)
+    check_beliefs(torch.tensor(half.astype(np.float64)), 1, source_dtype=torch.bfloat16)

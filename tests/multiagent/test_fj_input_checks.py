@@ -707,3 +707,82 @@ def test_bools_and_text_are_not_stubbornness(name: str, value) -> None:
         Scenario(**{name: value})
     # numbers of every kind still are
     assert Scenario(**{name: np.float32(0.25)}).model().gamma.shape == (6,)
+
+
+_HALF = {"numpy-float16": lambda M: M.astype(np.float16),
+         "torch-float16": lambda M: torch.tensor(M, dtype=torch.float16),
+         "torch-bfloat16": lambda M: torch.tensor(M, dtype=torch.bfloat16)}
+
+
+@pytest.mark.parametrize("half", list(_HALF))
+def test_a_half_precision_adjacency_or_trust_builds_a_float32_model(half) -> None:
+    # before: scipy's "does not support dtype float16" (float16) and "Got unsupported
+    # ScalarType BFloat16" (_backend.py, bfloat16) from inside the entry check
+    rng = np.random.default_rng(0)
+    A = rng.random((4, 4))
+    given = _HALF[half](A)
+    exact = np.asarray(torch.as_tensor(given).float() if half != "numpy-float16"
+                       else given.astype(np.float32))  # the half values, held in float32
+    ones = _HALF[half](np.ones((4, 4)))  # trust goes with an adjacency of its backend
+    for fj, ref in ((FriedkinJohnsen.from_adjacency(given, 0.2, 0.5),
+                     FriedkinJohnsen.from_adjacency(exact.astype(np.float64), 0.2, 0.5)),
+                    (FriedkinJohnsen.from_adjacency(ones, 0.2, 0.5, trust=given),
+                     FriedkinJohnsen.from_adjacency(np.ones((4, 4)), 0.2, 0.5,
+                                                    trust=exact.astype(np.float64)))):
+        assert str(fj.W.dtype).removeprefix("torch.") == "float32"
+        assert fj.backend == ("numpy" if half == "numpy-float16" else "torch")
+        s = np.linspace(0, 1, 4)
+        np.testing.assert_allclose(np.asarray(fj.equilibrium(s)), ref.equilibrium(s),
+                                   atol=1e-6)
+    # the constructor's W is the model's own matrix: still refused, as before
+    with pytest.raises(ValueError, match="W: .*float16.* too coarse"):
+        FriedkinJohnsen(_HALF[half](W3), 0.2, 0.5)
+
+
+@pytest.mark.parametrize("half", ["torch-float16", "torch-bfloat16"])
+def test_half_precision_gamma_and_alpha_are_read_as_their_values(half) -> None:
+    # before: gamma=torch.full((4,), 0.2).bfloat16() for a numpy model was refused as "must
+    # be a number or a vector of 4 numbers" (numpy cannot read a bfloat16 tensor)
+    g = _HALF[half](np.full(4, 0.2))
+    A = np.ones((4, 4))
+    for fj in (FriedkinJohnsen.from_adjacency(A, g, 0.5),
+               FriedkinJohnsen.from_adjacency(A, 0.2, g)):
+        assert fj.gamma.dtype == np.float64
+    assert FriedkinJohnsen.from_adjacency(A, g, 0.5).gamma == pytest.approx(float(g[0]))
+
+
+def test_meta_tensors_are_refused_by_name() -> None:
+    # before: "Cannot copy out of meta tensor; no data!" (NotImplementedError) from deep in
+    # the checks, or "gamma must be a number or a vector of 4 numbers"
+    A = torch.ones(4, 4)
+    meta = A.to("meta")
+    calls = {"W": lambda: FriedkinJohnsen(meta / 3, 0.2, 0.5),
+             "adjacency": lambda: FriedkinJohnsen.from_adjacency(meta, 0.2, 0.5),
+             "trust": lambda: FriedkinJohnsen.from_adjacency(A, 0.2, 0.5, trust=meta),
+             "gamma": lambda: FriedkinJohnsen.from_adjacency(A, torch.full((4,), 0.2,
+                                                                           device="meta"), 0.5),
+             "alpha": lambda: FriedkinJohnsen.from_adjacency(A, 0.2, torch.zeros(4,
+                                                                           device="meta")),
+             "S": lambda: FriedkinJohnsen.from_adjacency(A, 0.2, 0.5).equilibrium(
+                 torch.zeros(4, device="meta")),
+             "transcript": lambda: fit_fj(torch.zeros(3, 4, 2, device="meta"))}
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=rf"^{name}: a meta tensor holds no values"):
+            call()
+
+
+def test_a_missing_value_of_a_nullable_frame_is_named_as_nan_is() -> None:
+    # before: pd.NA in a Float64 frame failed with "float() argument must be a string or a
+    # real number, not 'NAType'", where NaN gets "adjacency[0, 1] (agent 0) is not finite"
+    pd = pytest.importorskip("pandas")
+    A = pd.DataFrame(np.ones((3, 3)), dtype="Float64")
+    A.iloc[0, 1] = pd.NA
+    with pytest.raises(ValueError, match=r"^adjacency\[0, 1\] \(agent 0\) is not finite"):
+        FriedkinJohnsen.from_adjacency(A, 0.2, 0.5)
+    W = pd.DataFrame(W3, dtype="Float64")
+    W.iloc[2, 0] = pd.NA
+    with pytest.raises(ValueError, match=r"^W\[2, 0\] \(agent 2\) is not finite"):
+        FriedkinJohnsen(W, 0.2, 0.5)
+    full = pd.DataFrame(np.ones((3, 3)), dtype="Float64")  # without a missing value: read
+    np.testing.assert_allclose(FriedkinJohnsen.from_adjacency(full, 0.2, 0.5).W,
+                               (np.ones((3, 3)) - np.eye(3)) / 2)
