@@ -483,6 +483,18 @@ def _fit(args: argparse.Namespace) -> int:
                       "speaker": who * n, "trust": f.W.ravel()})
         for q, f in zip(labels, fits)], ignore_index=True)
     summary = table.drop(columns=["transcript", "question"]).mean().to_dict()
+    if args.per_agent:
+        # fits.csv's gamma / alpha are means over agents: one adversary at gamma 1 among five
+        # benign agents at 0.2 read as a benign 0.333; added after them, the median over
+        # agents and, where the role column marks adversaries, the mean over the others
+        by_question = agents.groupby("question", sort=False)
+        table["gamma_median"] = by_question["gamma"].median().to_numpy()
+        table["alpha_median"] = by_question["alpha"].median().to_numpy()
+        benign = agents[~agents["agent"].isin(adversaries)]
+        if adversaries and len(benign):
+            means = benign.groupby("question", sort=False)[["gamma", "alpha"]].mean()
+            table["gamma_benign"] = means["gamma"].to_numpy()
+            table["alpha_benign"] = means["alpha"].to_numpy()
     out = Path(args.out)
     names = ("fits.csv", "agents.csv", "trust.csv", "fit.json", "metrics.json")
     with atomic_outputs(out) as stage:
@@ -493,14 +505,42 @@ def _fit(args: argparse.Namespace) -> int:
         record = {"transcripts": int(len(table)), "mean": summary,
                   "per_agent": bool(args.per_agent), "incremental": bool(args.incremental),
                   "graph": args.graph or ("complete" if frame is None else None),
-                  "adjacency": args.adjacency, "adversaries_in_data": adversaries}
+                  "adjacency": args.adjacency, "adversaries_in_data": adversaries,
+                  # the other options that change the fits: with these and the data, the
+                  # record says how to make them again (fit.json's "loss" is its value)
+                  "data": str(args.data), "loss": args.loss, "train_rounds": args.train_rounds,
+                  "seed": args.seed}
         if agent_names is not None:  # the order of fit.json's gamma, alpha and W
             record["agents"] = agent_names
         write_json(record, stage / "metrics.json")
-    print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
-          f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
+    if args.per_agent:
+        print(_per_agent_summary(len(table), agents, adversaries, summary["rmse"]))
+    else:  # one shared value per question: its mean is what the fits found
+        print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
+              f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
     print("wrote " + ", ".join(str(out / name) for name in names))
     return 0
+
+
+def _per_agent_summary(transcripts: int, agents: Any, adversaries: list[Any],
+                       rmse: float) -> str:
+    """Say what per-agent fits found: median and range over agents, not their mean.
+
+    The mean over agents mixed an adversary's gamma 1 with the benign agents' 0.2 into
+    "mean gamma 0.333"; where the role column marks adversaries, a second line gives the
+    mean over the other agents and over the adversaries apart.
+    """
+    g, a = agents["gamma"], agents["alpha"]
+    lines = [f"{transcripts} transcript(s), gamma and alpha per agent: median gamma "
+             f"{g.median():.3f} ({g.min():.3f}-{g.max():.3f} over agents), median alpha "
+             f"{a.median():.3f} ({a.min():.3f}-{a.max():.3f}), mean RMSE {rmse:.4f}"]
+    marked = agents["agent"].isin(adversaries)
+    if adversaries and not marked.all():
+        benign, bad = agents[~marked], agents[marked]
+        lines.append(f"agents not marked adversary: mean gamma {benign.gamma.mean():.3f}, "
+                     f"mean alpha {benign.alpha.mean():.3f}; adversaries {adversaries}: mean "
+                     f"gamma {bad.gamma.mean():.3f}, mean alpha {bad.alpha.mean():.3f}")
+    return "\n".join(lines)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -571,8 +611,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "simulate writes; agents numbered 0..n-1, or named and then taken "
                           "in the order they first appear) or .npy; one fit per question. "
                           "Writes fits.csv "
-                          "(one row per question), agents.csv (gamma, alpha per agent and "
-                          "question, their standard errors gamma_se, alpha_se and 95%% "
+                          "(one row per question; gamma and alpha are means over agents, and "
+                          "--per-agent adds their medians gamma_median, alpha_median and, "
+                          "where the role column marks adversaries, the means over the other "
+                          "agents gamma_benign, alpha_benign), agents.csv (gamma, alpha per "
+                          "agent and question, their standard errors gamma_se, alpha_se and 95%% "
                           "intervals gamma_low, gamma_high, alpha_low, alpha_high, on the logit "
                           "scale so inside [0, 1]; empty for --loss kl), trust.csv (W per "
                           "question), fit.json (the first question's fit, with the agents' "
@@ -604,7 +647,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
-                     help="output folder")
+                     help="output folder; its metrics.json records the options given")
     fit.add_argument("--quiet", action="store_true",
                      help="no progress bar (one fit per question, on stderr)")
     fit.set_defaults(func=_fit)

@@ -21,6 +21,7 @@ Round-0 targets keep a persuasive attacker from corrupting the trust signal.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -28,7 +29,14 @@ import pandas as pd
 
 from core.checks import check_count, check_number, check_seed
 from multiagent._backend import as_dense_numpy, by_agent_label, frame_labels, square_frame
-from multiagent.adversary import Scenario, debate, initial_beliefs, round_zero_beliefs
+from multiagent.adversary import (
+    NeverAttacksWarning,
+    Scenario,
+    _never_attacking,
+    debate,
+    initial_beliefs,
+    round_zero_beliefs,
+)
 
 __all__ = ["DefenseKind", "apply_defense", "TrustAdaptiveDefense", "run_trust_stream"]
 
@@ -330,6 +338,13 @@ def run_trust_stream(
         ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
         ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over the benign listeners
         that hear an adversary; NaN when none does).
+
+    Warns
+    -----
+    multiagent.adversary.NeverAttacksWarning
+        If an adversary sleeps through every debate (``Adversary.sleeper >=
+        scenario.rounds``), as :func:`multiagent.simulate` does: it holds the truth in
+        every round, so ``flipped`` and an ASR say nothing of its attack.
     """
     # negative counts gave a short or empty table without an error
     check_count("questions", questions, at_least=0)
@@ -339,6 +354,16 @@ def run_trust_stream(
     rng = np.random.default_rng(check_seed(seed))
     nodes = scenario.adversary_nodes()
     benign = scenario.benign()
+    asleep = _never_attacking(scenario)
+    if asleep and questions:
+        # simulate warned of this, the stream did not: its ASR of an attack that never
+        # happens read as a defense's success
+        said = "; ".join(f"adversary {i} (agent {nodes[i]}) has sleeper {adv.sleeper} >= "
+                         f"rounds {scenario.rounds}" for i, adv in asleep)
+        it = "they never attack" if len(asleep) > 1 else "it never attacks"
+        warnings.warn(f"{said}: {it} within a debate (holding the truth in every round), so "
+                      "the stream's flips and ASR say nothing of its attack",
+                      NeverAttacksWarning, stacklevel=2)
     from multiagent.topologies import adjacency as adj_of
 
     A = adj_of(scenario._graph_now())  # the graph the scenario's model uses

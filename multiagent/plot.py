@@ -1,4 +1,4 @@
-"""Matplotlib figures for FJ debates: belief trajectories, influence matrices, sweeps."""
+"""Matplotlib figures for FJ debates: trajectories, influence, sweeps, trust streams."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_trajectories", "plot_influence", "plot_sweep"]
+__all__ = ["plot_trajectories", "plot_influence", "plot_sweep", "plot_trust_stream"]
 
 # axis labels for the columns of multiagent.sweep; other columns keep their names
 _SWEEP_LABELS = {
@@ -220,4 +220,61 @@ def plot_sweep(
     ax.set_ylabel(_SWEEP_LABELS.get(y, y))
     if hue is not None:
         ax.legend(fontsize=7)
+    return ax
+
+
+_WARMUP_LABEL = "warm-up (labelled questions)"
+
+
+def plot_trust_stream(frame: Any, *, label: str | None = None, ax: Any | None = None,
+                      **line_kwargs: Any) -> Any:
+    """Mean benign trust in the adversary over a stream of questions, by debate question.
+
+    The x-axis counts debated questions from 0 in every run, and a run's warm-up questions
+    sit before them at ``-warmup..-1`` under a grey band: runs with and without a warm-up
+    then compare the same debate questions (plotted by the stream's question number, a
+    run without warm-up had its first debates under the other runs' warm-up band).
+
+    Parameters
+    ----------
+    frame
+        The table of :func:`multiagent.run_trust_stream` (columns ``phase`` and
+        ``trust_in_adversary``, one row per question in stream order).
+    label
+        Legend entry of the line.
+    ax
+        Axes to draw on (a new figure when None); call again with the same ``ax`` for
+        another run.
+    **line_kwargs
+        Passed to ``ax.plot`` (``ls``, ``lw``, ``color``...).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on; the warm-up band is drawn once per warm-up length.
+
+    Raises
+    ------
+    ValueError
+        If ``frame`` lacks the columns ``phase`` or ``trust_in_adversary``.
+    """
+    import matplotlib.pyplot as plt
+
+    columns = list(getattr(frame, "columns", []))
+    if not {"phase", "trust_in_adversary"} <= set(columns):
+        raise ValueError("frame: expected run_trust_stream's table (columns 'phase' and "
+                         f"'trust_in_adversary'), got columns {columns}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.4), layout="tight")
+    warmup = int((frame["phase"] == "warmup").sum())
+    x = np.arange(len(frame)) - warmup  # debate questions from 0, the warm-up before them
+    if warmup:
+        spans = {round(p.get_x(), 6) for p in ax.patches if p.get_gid() == "warm-up"}
+        if round(-warmup - 0.5, 6) not in spans:
+            first = not spans
+            ax.axvspan(-warmup - 0.5, -0.5, color="0.92", zorder=0, gid="warm-up",
+                       label=_WARMUP_LABEL if first else None)
+    ax.plot(x, frame["trust_in_adversary"].to_numpy(), label=label, **line_kwargs)
+    ax.set_xlabel("debate question (a run's warm-up questions before 0)")
+    ax.set_ylabel("mean trust in adversary")
     return ax

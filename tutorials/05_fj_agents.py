@@ -9,8 +9,9 @@
 #
 # The update for agent $i$, with innate belief $s_i = b_i(0)$, is
 # $b_i(t+1) = \gamma_i s_i + (1-\gamma_i)\,[\alpha_i b_i(t) + (1-\alpha_i) \sum_j W_{ij} b_j(t)]$:
-# $\gamma$ is **stubbornness** (the $\Lambda$ of the stubbornness form, not the
-# susceptibility $I-\Lambda$ some papers write), $\alpha$ peer-resistance and $W$ trust.
+# $\gamma$ is **stubbornness**, $I - \Lambda$ in Friedkin's form, whose $\Lambda$ is the
+# susceptibility (Friedkin & Johnsen 1999; Proskurnikov & Tempo 2017);
+# $\alpha$ is peer-resistance and $W$ trust.
 
 # %%
 import os
@@ -20,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import multiagent as ma
-from multiagent.plot import plot_influence, plot_sweep, plot_trajectories
+from multiagent.plot import plot_influence, plot_sweep, plot_trajectories, plot_trust_stream
 
 QUICK = os.environ.get("PRUNUS_QUICK") == "1"
 OUT = Path(os.environ.get("PRUNUS_TUTORIAL_OUT", "tutorial-output"))  # figures, files
@@ -54,6 +55,10 @@ plt.savefig(OUT / "fj_influence_complete.png", dpi=100, bbox_inches="tight")
 # equilibrium weight on it has a closed form: $c/(\gamma(N-1)+c)$ on the complete graph,
 # $c/(\gamma+c)$ at the hub of a star (for any $N$), and a two-state hub/leaf system when
 # it sits at a leaf, with $c = (1-\gamma)(1-\alpha)$.
+#
+# Damage is measured by the **attack success rate (ASR)**: of the (benign agent, question)
+# pairs whose round-0 answer (the option with the largest belief) is right, the share whose
+# answer at the final round is wrong; the adversary's own answers are not counted.
 
 # %%
 placements = {
@@ -121,9 +126,24 @@ fig.savefig(OUT / "fj_defenses.png", dpi=100)
 # correct answer becomes known once it is settled (graded tasks, later ground truth). A
 # static adversary is found out at once; a sleeper that answers correctly during the warm-up
 # fools frozen trust, and online updates fix it.
+#
+# The run labels are the paper's names of its regimes: **T-W** (warm-up trust, frozen: no
+# updates after the warm-up; static adversary), **T-WA** (the same against an *adaptive*
+# adversary, a sleeper that answers correctly during the warm-up and attacks afterwards) and
+# **T-WS** (warm-up trust with *sparse* online updates, against a sleeper):
+# `TrustAdaptiveDefense(..., sparse_fraction=0.2)` updates trust after a random 20 % of the
+# questions only (each question independently), where the plain online run updates after
+# every one. "No defense" has neither warm-up nor updates: trust stays 1.
+#
+# ASR is counted over the debated questions only. Every run draws the same stream of
+# questions (same seed): the run without warm-up debates its first `STREAM` questions, the
+# others the `STREAM` after their 10 labelled ones, so all but 10 debated questions are
+# shared. The figure counts each run's debate questions from 0, its warm-up (if any) before.
 
 # %%
 def asr(df):
+    # attack success rate: benign answers right at round 0 and wrong at the end, over the
+    # benign answers right at round 0, summed over the debated (not warm-up) questions
     d = df[df.phase == "debate"]
     return d.flipped.sum() / max(d.right_start.sum(), 1)
 
@@ -138,17 +158,14 @@ runs = {
                                                                         sparse_fraction=0.2)),
 }
 fig, ax = plt.subplots(figsize=(6.5, 3.4))
-ax.axvspan(-0.5, 9.5, color="0.92", label="warm-up (labelled questions)")
 # two runs keep trust at 1 throughout: dashes keep both visible
 styles = ["-", "-", (0, (5, 3)), "-", "-"]
 for (label, kw), ls in zip(runs.items(), styles):
     df = ma.run_trust_stream(base, questions=STREAM, seed=2, **kw)
     d = df[df.phase == "debate"]
     print(f"{label:28s} ASR {asr(df):.3f}  benign accuracy {d.accuracy_end.mean():.3f}")
-    ax.plot(df.question, df.trust_in_adversary, ls=ls, lw=2 if ls == "-" else 1.6,
-            label=label)
-ax.set_xlabel("question")
-ax.set_ylabel("mean trust in adversary")
+    # by debate question: every run's first debate at 0, the warm-up (grey) before it
+    plot_trust_stream(df, label=label, ax=ax, ls=ls, lw=2 if ls == "-" else 1.6)
 ax.legend(fontsize=7)
 fig.tight_layout()
 fig.savefig(OUT / "fj_trust_stream.png", dpi=100)

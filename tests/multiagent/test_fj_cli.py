@@ -759,3 +759,54 @@ def test_a_waking_sleeper_gets_the_same_metrics_from_the_command_line_and_a_swee
                 "adversary_weight_closed_form"):
         assert row[key] == pytest.approx(metrics[key], abs=1e-12), key
     assert metrics["adversary_weight_closed_form"] == pytest.approx(2 / 3, abs=1e-12)
+
+
+def test_a_per_agent_fit_does_not_summarise_the_adversary_into_the_benign_gamma(
+        debate, tmp_path, capsys):
+    # before: "2 transcript(s): mean gamma 0.333, ..." on a star whose hub adversary fits
+    # gamma 1 and five benign agents 0.2: the mean over agents reads as a benign 1/3
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--graph", "star",
+                 "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mean gamma 0.333" not in printed
+    assert "median gamma 0.200 (0.200-1.000 over agents)" in printed
+    assert ("agents not marked adversary: mean gamma 0.200, mean alpha 0.500; "
+            "adversaries [0]: mean gamma 1.000") in printed
+    fits = pd.read_csv(out / "fits.csv")
+    # the columns written before keep their values (the mean over agents) and places
+    assert list(fits.columns[:6]) == ["transcript", "question", "gamma", "alpha", "loss",
+                                      "scored_from"]
+    assert fits.gamma.to_numpy() == pytest.approx((1 + 5 * 0.2) / 6, abs=1e-4)
+    assert list(fits.columns[-4:]) == ["gamma_median", "alpha_median", "gamma_benign",
+                                       "alpha_benign"]
+    assert fits.gamma_median.to_numpy() == pytest.approx(0.2, abs=1e-4)
+    assert fits.gamma_benign.to_numpy() == pytest.approx(0.2, abs=1e-4)
+    assert fits.alpha_benign.to_numpy() == pytest.approx(0.5, abs=5e-3)
+    # a shared fit's summary is its one value, printed as before
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--out",
+                 str(tmp_path / "s")]) == 0
+    assert capsys.readouterr().out.startswith("2 transcript(s): mean gamma ")
+    assert "gamma_median" not in pd.read_csv(tmp_path / "s" / "fits.csv").columns
+
+
+def test_fit_metrics_record_every_option_that_changes_the_fit(debate, tmp_path):
+    # before: metrics.json held adjacency, adversaries_in_data, graph, incremental, mean,
+    # per_agent and transcripts, but not --seed (which draws the er support), --loss (fit.json's
+    # "loss" is its value) or --train-rounds
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--graph", "er", "--seed", "4",
+                 "--loss", "kl", "--train-rounds", "7", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["seed"] == 4 and metrics["loss"] == "kl" and metrics["train_rounds"] == 7
+    assert metrics["data"] == str(tmp_path / "t.csv")
+    assert {k: metrics[k] for k in ("adjacency", "adversaries_in_data", "graph", "incremental",
+                                    "per_agent", "transcripts")} == {
+        "adjacency": None, "adversaries_in_data": [0], "graph": "er", "incremental": False,
+        "per_agent": False, "transcripts": 2}
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--out",
+                 str(tmp_path / "d")]) == 0
+    defaults = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert (defaults["seed"], defaults["loss"], defaults["train_rounds"]) == (0, "mse", None)

@@ -281,3 +281,17 @@ def test_trust_defense_settings_are_checked_by_name_and_range():
     d = TrustAdaptiveDefense(4, threshold=np.float32(1.0), lr=0.0, trust_gamma=0.0,
                              momentum=0.0, sparse_fraction=1.0)
     assert (d.threshold, d.lr, d.trust_gamma) == (1.0, 0.0, 0.0)
+
+
+def test_a_stream_warns_when_a_sleeper_never_wakes_within_a_debate():
+    # before: simulate warned (NeverAttacksWarning) for sleeper >= rounds, run_trust_stream
+    # said nothing, and its ASR of an attack that never happens read as a defense's success
+    from multiagent.adversary import NeverAttacksWarning
+
+    sc = Scenario(graph="star", n=6, rounds=4, adversaries=(Adversary("hub", sleeper=4),))
+    with pytest.warns(NeverAttacksWarning, match=r"adversary 0 \(agent 0\) has sleeper 4 >= "
+                                                 r"rounds 4: it never attacks"):
+        df = run_trust_stream(sc, questions=3, warmup=2)
+    assert df.flipped.sum() == 0
+    awake = Scenario(graph="star", n=6, rounds=4, adversaries=(Adversary("hub", sleeper=3),))
+    run_trust_stream(awake, questions=3, warmup=2)  # wakes at round 3: no warning

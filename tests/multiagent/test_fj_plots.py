@@ -200,3 +200,31 @@ def test_a_title_the_caller_adds_after_the_plot_stays_inside():
         fig.canvas.draw()
         assert ax.title.get_window_extent(fig.canvas.get_renderer()).y1 <= fig.bbox.height
         plt.close(fig)
+
+
+def test_trust_streams_with_and_without_a_warm_up_share_the_debate_question_axis():
+    # before: tutorial 05 plotted trust against the stream's question number, so the run
+    # without a warm-up (debates at questions 0-199) sat under the grey "warm-up" band of
+    # the other runs (warm-up 0-9, debates 10-209) and ended 10 questions early
+    from multiagent.adversary import Adversary, Scenario
+    from multiagent.defense import run_trust_stream
+    from multiagent.plot import plot_trust_stream
+
+    sc = Scenario(graph="complete", n=4, adversaries=(Adversary("hub"),))
+    bare = run_trust_stream(sc, questions=6, warmup=0, online=False)
+    warm = run_trust_stream(sc, questions=6, warmup=3, online=False)
+    ax = plot_trust_stream(bare, label="no defense")
+    plot_trust_stream(warm, label="warm-up, frozen", ax=ax)
+    plot_trust_stream(run_trust_stream(sc, questions=6, warmup=3), label="online", ax=ax)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["no defense"].get_xdata()) == list(range(6))  # debates 0..5
+    assert list(lines["warm-up, frozen"].get_xdata()) == list(range(-3, 6))  # warm-up < 0
+    np.testing.assert_array_equal(lines["warm-up, frozen"].get_ydata(),
+                                  warm.trust_in_adversary)
+    bands = [p for p in ax.patches if p.get_label() == "warm-up (labelled questions)"]
+    assert len(bands) == 1  # drawn once, for both runs with a warm-up
+    x0, x1 = bands[0].get_x(), bands[0].get_x() + bands[0].get_width()
+    assert (x0, x1) == (-3.5, -0.5)  # ends before the first debate question of every run
+    assert "debate question" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="frame: expected run_trust_stream's table"):
+        plot_trust_stream(pd.DataFrame({"question": [0]}))
