@@ -132,12 +132,14 @@ def _size(args: argparse.Namespace) -> int:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
         fig.suptitle(f"final cascade size distribution: {label}")
-        plot_distribution({label: values}, ax=axes[0], title="where the mass is")
+        # the runs themselves for mc: their interval band and gaps "never sampled"
+        curve = values if sampled is None else sampled
+        plot_distribution({label: curve}, ax=axes[0], title="where the mass is")
         # the linear panel shows where the mass is; the log panel keeps every size 0..N
         reach = int(np.searchsorted(np.cumsum(values), 1 - 1e-4))
         if reach < graph.n:
             axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
-        plot_distribution({label: values}, ax=axes[1], log=True, floor=floor,
+        plot_distribution({label: curve}, ax=axes[1], log=True, floor=floor,
                           title="log scale, all sizes (tail)")
         fig.tight_layout()
         from core.provenance import environment

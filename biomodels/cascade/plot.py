@@ -36,7 +36,8 @@ def plot_distribution(
     ----------
     curves
         A distribution, or a non-empty mapping from legend label to distribution (an array,
-        a tensor or a :class:`~biomodels.cascade.MonteCarloResult`).  Each is a non-empty
+        a tensor or a :class:`~biomodels.cascade.MonteCarloResult`, drawn with the band of
+        its 95 % Wilson intervals).  Each is a non-empty
         1-D array of probabilities in [0, 1], up to round-off (``16 eps sqrt(K)`` of its
         dtype for ``K`` sizes, at least ``1e-9``: the unit-circle evaluation leaves
         ``~4 eps sqrt(K)``).  NaN and infinite values are refused: no size distribution
@@ -51,9 +52,9 @@ def plot_distribution(
         Axes title.
     floor
         Precision floor of the values (e.g. ``1e-15`` for the default unit-circle
-        evaluation, whose smaller entries are round-off). With ``log=True`` a dotted line
-        marks it and values below it are not drawn, so that noise is not read as a tail;
-        ignored on a linear axis.
+        evaluation, whose smaller entries are round-off). With ``log=True`` values below it
+        are not drawn, so that noise is not read as a tail, and a dotted line marks it when
+        it lies within two decades of the drawn values; ignored on a linear axis.
 
     Returns
     -------
@@ -100,6 +101,7 @@ def plot_distribution(
     # curves drawn on this axes before (e.g. one call per curve): the next line style
     drawn = sum(line.get_gid() == _CURVE_GID for line in ax.get_lines())
     hidden = log and "not drawn" in ax.get_ylabel()  # an earlier call's gaps stay named
+    sampled = any(isinstance(v, MonteCarloResult) for v in curves.values())
     for rank, (label, y) in enumerate(arrays.items(), start=drawn):
         k = np.arange(y.size)
         if log:
@@ -107,11 +109,27 @@ def plot_distribution(
             hidden |= not shown.all()
             y = np.where(shown, y, np.nan)
         # a line style each: curves told apart by more than their colour
-        ax.plot(k, y, drawstyle="steps-mid", label=label, lw=1.2,
-                ls=_LINE_STYLES[rank % len(_LINE_STYLES)], gid=_CURVE_GID)
+        (line,) = ax.plot(k, y, drawstyle="steps-mid", label=label, lw=1.2,
+                          ls=_LINE_STYLES[rank % len(_LINE_STYLES)], gid=_CURVE_GID)
+        # a step drawn at a size with no drawn neighbour has no width: a point mass (or
+        # [1.0]) drew nothing at all, so such sizes get a dot
+        finite = np.isfinite(y)
+        alone = finite & ~np.r_[False, finite[:-1]] & ~np.r_[finite[1:], False]
+        if alone.any():  # markers, not a line: the curves are the axes' lines
+            ax.scatter(k[alone], y[alone], s=9, color=line.get_color(), zorder=line.zorder)
+        source = curves[label]
+        if isinstance(source, MonteCarloResult):
+            # the sampling error of each size, as distribution.csv's lower and upper give it
+            lower, upper = source.interval(0.95)
+            if log:
+                lower = np.where(lower > (floor or 0.0), lower, np.nan)
+            ax.fill_between(k, lower, upper, step="mid", color=line.get_color(), alpha=0.2,
+                            lw=0, label=f"{label}: 95 % Wilson interval")
     ax.set_xlabel("final cascade size k (active nodes)")
     if hidden:  # the gaps are sizes, not missing data: say so
         below = "P = 0" if floor is None else "P below the floor"
+        if sampled:  # a size no run reached may still have a small probability
+            below = "never sampled" if floor is None else "never sampled or below the floor"
         ax.set_ylabel(f"P(size = k), log scale\n(gaps: {below}, not drawn)")
     elif log:
         ax.set_ylabel("P(size = k), log scale")
@@ -121,12 +139,22 @@ def plot_distribution(
         ax.set_yscale("log")
         # probabilities: no decade above 1 (autoscaling over many decades showed 1e3)
         ax.set_ylim(top=2.0)
-        if floor is not None:
+        # marked when it lies in view or within two decades below it (the view then
+        # stretches to it): a floor far below the values got a legend entry for a line no
+        # one could see
+        bottom = ax.get_ylim()[0]
+        marked = floor is not None and floor >= bottom / 100
+        if marked:
+            ax.set_ylim(bottom=min(bottom, floor / 2))
             ax.axhline(floor, color="0.5", ls=":", lw=1, label="precision floor")
+    else:
+        marked = False
     if title:
         ax.set_title(title)
-    if len(curves) > 1 or (log and floor is not None):
-        ax.legend(frameon=False)
+    if len(curves) > 1 or marked or sampled:
+        # a band is no line "best" avoids: up right, over the tail's small values
+        ax.legend(frameon=False, loc="upper right" if sampled else "best",
+                  fontsize=8 if sampled else None)
     return ax
 
 

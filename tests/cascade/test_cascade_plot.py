@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
 import pytest
 import torch
 
-from biomodels.cascade import plot_distribution
+from biomodels.cascade import (
+    CascadeGraph,
+    monte_carlo,
+    plot_distribution,
+    seed_probabilities,
+)
 
 
 @pytest.fixture
@@ -26,13 +32,19 @@ def test_axes_are_labelled_and_several_curves_get_a_legend(axes):
 
 
 def test_log_scale_drops_zeros_and_values_below_the_floor(axes):
-    values = np.array([0.0, 0.7, 0.2, 0.1 - 3e-16, 1e-17, 3e-16])
+    values = np.array([0.0, 0.7, 0.2, 0.1 - 2e-14, 2e-14, 1e-17, 3e-16])
     plot_distribution(values, ax=axes, log=True, floor=1e-15)
     curve, line = axes.get_lines()
     y = np.asarray(curve.get_ydata(), dtype=float)
-    assert np.isnan(y[[0, 4, 5]]).all() and np.allclose(y[1:4], values[1:4])
+    assert np.isnan(y[[0, 5, 6]]).all() and np.allclose(y[1:5], values[1:5])
     assert axes.get_yscale() == "log" and list(line.get_ydata()) == [1e-15, 1e-15]
     assert "precision floor" in [t.get_text() for t in axes.get_legend().get_texts()]
+    # a floor far below every drawn value is not marked: its legend entry named a line
+    # outside the axis range
+    _, ax = plt.subplots()
+    plot_distribution([0.0, 0.7, 0.2, 0.1, 1e-17], ax=ax, log=True, floor=1e-15)
+    assert len(ax.get_lines()) == 1 and ax.get_legend() is None
+    plt.close(ax.figure)
     # without a floor only the zeros go (a log axis cannot show them)
     _, ax = plt.subplots()
     plot_distribution(values, ax=ax, log=True)
@@ -154,3 +166,18 @@ def test_a_title_the_caller_adds_after_the_plot_stays_inside():
     fig.canvas.draw()
     assert ax.title.get_window_extent(fig.canvas.get_renderer()).y1 <= fig.bbox.height
     plt.close(fig)
+
+
+def test_a_point_mass_is_drawn_and_sampled_curves_show_their_intervals(axes):
+    # plot_distribution([1.0]) drew nothing (a step of no width); a Monte Carlo curve's
+    # Wilson intervals were in distribution.csv only, and its gaps read "P = 0"
+    plot_distribution([1.0], ax=axes)
+    (dot,) = axes.collections
+    assert dot.get_offsets().tolist() == [[0.0, 1.0]]
+    g = CascadeGraph.from_networkx(nx.path_graph(4), default=0.3)
+    mc = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=200, seed=0)
+    _, ax = plt.subplots()
+    plot_distribution({"sampled": mc}, ax=ax, log=True)
+    assert "never sampled" in ax.get_ylabel()
+    assert "sampled: 95 % Wilson interval" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(ax.figure)
