@@ -755,9 +755,10 @@ def fit_bayesian(
     prior
         Beta(a, b) prior of every shared weight (``a``, ``b`` finite and positive).
     method
-        ``"grid"``: the exact posterior of a single shared weight on a grid (a coarse pass
-        over (0, 1), then 201 points where the posterior lives, refined up to four times;
-        300 to 900 likelihood evaluations); ``"svi"``: pyro SVI with an AutoNormal guide,
+        ``"grid"``: the exact posterior of a single shared weight on a grid in logit
+        space (a coarse pass over (0, 1), then 201 points where the posterior lives,
+        refined up to five times, a cubic spline of the log density between them; 270 to
+        1,080 likelihood evaluations); ``"svi"``: pyro SVI with an AutoNormal guide,
         a Gaussian in logit space that tends to understate the spread; ``"auto"``: grid
         for one weight, SVI for more.
     steps, lr
@@ -798,7 +799,11 @@ def fit_bayesian(
     steps or a non-finite loss. Where the loss's Monte Carlo noise exceeds 0.1 % of it a
     settled guide reads False (measured: 5 sizes on a 2-edge chain, settled by step 200,
     read False at 1,000 and 2,000 steps), and a temporary plateau can read True: when in
-    doubt look at ``"elbo"`` (a running mean) and add steps.
+    doubt look at ``"elbo"`` (a running mean) and add steps. The guide returned is Adam's
+    last iterate at a constant ``lr``, whose location keeps moving with the gradient noise:
+    on one shared weight (100 cascades, exact mean 0.397, sd 0.030) SVI's means ranged over
+    0.381-0.413 across seeds and 500-5,000 steps, each run "converged"; read SVI's mean to
+    about half a posterior sd, and use the grid where there is one weight.
     """
     try:
         a_prior, b_prior = prior
@@ -865,62 +870,68 @@ def fit_bayesian(
     }
 
 
-def _beta_mass(lo: np.ndarray, hi: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Beta(a, b) probability of each interval [lo, hi], from the nearer tail (no cancellation)."""
-    from scipy.special import betainc
-
-    lower = betainc(a, b, hi) - betainc(a, b, lo)
-    upper = betainc(b, a, 1 - lo) - betainc(b, a, 1 - hi)
-    return np.where(lo + hi < 1, lower, upper)
-
-
 def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, float],
                     num_samples: int, seed: int) -> dict[str, torch.Tensor]:
-    """Exact posterior of one shared weight: log-likelihood + Beta log-prior on a grid."""
+    """Exact posterior of one shared weight: log-likelihood + Beta log-prior on a grid.
+
+    The grid is in logit space, ``u = log(w / (1 - w))``, where the posterior density
+    ``p(w) w (1 - w)`` is smooth and falls to 0 at both ends: a posterior piled up at 0 or 1
+    (every cascade of size 1 under a Beta(0.5, 0.5) prior) is resolved as well as any other.
+    A grid in w put a few intervals under such a spike and interpolated the CDF linearly
+    where it rises like ``w^a``: its 5 % quantile was 8.8 times the exact one.
+    """
     a, b = float(prior[0]), float(prior[1])
 
-    def log_lik(w: np.ndarray) -> np.ndarray:
-        t = torch.as_tensor(w, dtype=counts.dtype, device=counts.device)
+    def log_post(u: np.ndarray) -> np.ndarray:
+        # log w and log(1 - w) from u without rounding w to 0 or 1; the Jacobian w (1 - w)
+        # turns the Beta(a, b) log density into a log w + b log(1 - w)
+        log_w, log_1mw = -np.logaddexp(0.0, -u), -np.logaddexp(0.0, u)
+        t = torch.as_tensor(np.exp(log_w), dtype=counts.dtype, device=counts.device)
         with torch.no_grad():
-            return np.array([float(lik(v.reshape(1), counts)) for v in t])
+            ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
+        return ll + a * log_w + b * log_1mw
 
-    def log_post(w: np.ndarray) -> np.ndarray:  # on 0 < w < 1
-        return log_lik(w) + (a - 1) * np.log(w) + (b - 1) * np.log1p(-w)
-
-    # a coarse pass in logit space finds where the posterior lives; finer passes zoom in until
-    # its mass (log density within 40 of the top) spans at least 50 grid points
-    w = 1 / (1 + np.exp(-np.linspace(-9.0, 9.0, 101)))
-    lp = log_post(w)
-    for step in range(4):
+    # a coarse pass over w in (6e-16, 1 - 6e-16) finds where the posterior lives; finer
+    # passes zoom in until its mass (log density within 40 of the top) spans at least 60
+    # grid points
+    u = np.linspace(-35.0, 35.0, 71)
+    lp = log_post(u)
+    for step in range(5):
         live = np.flatnonzero(lp > lp.max() - 40)
-        if step and live.size >= 50:
+        if step and live.size >= 60:
             break
-        lo = w[live[0] - 1] if live[0] > 0 else 0.0
-        hi = w[live[-1] + 1] if live[-1] < w.size - 1 else 1.0
-        w = np.linspace(lo, hi, 203)[1:-1]  # open: log w, log(1 - w) stay finite
-        lp = log_post(w)
-    # integrate on [lo, hi] (the bounds 0 or 1 included once the mass reaches them) with the
-    # prior's mass of each interval exact (incomplete beta) and the likelihood linear across
-    # it: a posterior piled up at 0 or 1 keeps the mass next to the bound, also where a prior
-    # below 1 makes the density infinite there (a trapezoid of the density lost it: mean
-    # 0.906 for the exact 0.923 of Beta(6, 0.5), 0.99757 for 0.99801 of Beta(501, 1))
-    w = np.linspace(lo, hi, 203)
-    ll = log_lik(w)
-    g = np.exp(ll - ll[np.isfinite(ll)].max())  # impossible weights (-inf) weigh 0
-    gm = (g[1:] + g[:-1]) / 2
-    left, right = w[:-1], w[1:]
-    mass = gm * _beta_mass(left, right, a, b)
-    # E[w] and E[w^2] over an interval under Beta(a, b) are Beta(a + 1, b) and Beta(a + 2, b)
-    # masses scaled by the first two moments of Beta(a, b)
-    m1 = gm * a / (a + b) * _beta_mass(left, right, a + 1, b)
-    m2 = gm * a * (a + 1) / ((a + b) * (a + b + 1)) * _beta_mass(left, right, a + 2, b)
+        lo = u[live[0] - 1] if live[0] > 0 else u[0]
+        hi = u[live[-1] + 1] if live[-1] < u.size - 1 else u[-1]
+        u = np.linspace(lo, hi, 201)
+        lp = log_post(u)
+    # the log density is smooth in u: a cubic spline through the evaluated points gives
+    # ten points per interval for the integrals and quantiles without more likelihood
+    # passes (quantiles interpolated between the evaluated points alone were 1 % off)
+    fine = np.linspace(u[0], u[-1], 10 * (u.size - 1) + 1)
+    top = lp[np.isfinite(lp)].max()
+    if np.isfinite(lp).all():
+        from scipy.interpolate import CubicSpline
+
+        dens = np.exp(CubicSpline(u, lp - top)(fine))
+    else:  # impossible weights (-inf) weigh 0: no spline through them
+        dens = np.interp(fine, u, np.exp(lp - top))
+    u = fine
+    w = 1 / (1 + np.exp(-u))
+    # trapezoids in u: the density is smooth there, and ends 40 nats below its top
+    du = np.diff(u)
+    mass = du * (dens[1:] + dens[:-1]) / 2
     cdf = np.concatenate([[0.0], np.cumsum(mass)])
     total = cdf[-1]
     cdf /= total
-    mean = float(m1.sum() / total)
-    second = float(m2.sum() / total)
+    mean = float(np.sum(du * (dens[1:] * w[1:] + dens[:-1] * w[:-1]) / 2) / total)
+    second = float(np.sum(du * (dens[1:] * w[1:] ** 2 + dens[:-1] * w[:-1] ** 2) / 2) / total)
     rng = np.random.default_rng(check_seed(seed))
-    draws = np.interp(rng.random(int(num_samples)), cdf, w)
+
+    def quantile(q: np.ndarray | float) -> np.ndarray:
+        # interpolated in u, where the CDF is smooth, then mapped to w
+        return 1 / (1 + np.exp(-np.interp(q, cdf, u)))
+
+    draws = quantile(rng.random(int(num_samples)))
 
     def out(x: float | np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(-1),
@@ -930,6 +941,6 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
         "samples": out(draws).reshape(-1, 1),
         "mean": out(mean),
         "std": out(np.sqrt(max(second - mean**2, 0.0))),
-        "q05": out(np.interp(0.05, cdf, w)),
-        "q95": out(np.interp(0.95, cdf, w)),
+        "q05": out(quantile(0.05)),
+        "q95": out(quantile(0.95)),
     }

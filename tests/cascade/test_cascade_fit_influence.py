@@ -781,6 +781,26 @@ def test_fits_train_inside_the_callers_no_grad_block(mode):
     assert torch.allclose(post["samples"], svi["samples"], rtol=1e-10)
 
 
+@pytest.mark.parametrize(("prior", "n", "size"), [((0.5, 0.5), 30, 1), ((0.5, 0.5), 300, 1),
+                                                  ((1.0, 1.0), 300, 1), ((0.5, 0.5), 30, 5)])
+def test_grid_posterior_piled_up_at_a_bound_is_exact(prior, n, size):
+    # node 0 with two children, each with one more: n cascades of size 1 (both edges fail,
+    # (1 - w)^2 each) under Beta(a, b) give Beta(a, b + 2n); of size 5 (w^4), Beta(a + 4n, b).
+    # A grid in w put a few intervals under the spike at 0: q05 3e-4 for the exact 3.3e-5
+    from scipy import stats
+
+    g = CascadeGraph.from_networkx(nx.DiGraph([(0, 1), (0, 2), (1, 3), (2, 4)]), default=0.3)
+    post = fit_bayesian(g, [size] * n, seeds=[0], prior=prior, num_samples=5)
+    a, b = prior
+    beta = stats.beta(a, b + 2 * n) if size == 1 else stats.beta(a + 4 * n, b)
+    for key, want in (("mean", beta.mean()), ("std", beta.std()), ("q05", beta.ppf(0.05)),
+                      ("q95", beta.ppf(0.95))):
+        got = float(post[key][0])
+        if size == 5:  # near 1: compare the distance to it
+            got, want = 1 - got, 1 - want
+        assert got == pytest.approx(want, rel=2e-3), key
+
+
 def test_grid_posterior_underflows_quietly_under_numpy_raise():
     # far from the mode the likelihood ratio is below float range and rounds to 0 by design;
     # under np.seterr(all="raise") that underflow was a FloatingPointError
