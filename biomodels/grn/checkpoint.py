@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.atomic import torch_file_damage
 from core.checks import torch_file_problem
 from core.fingerprint import fingerprint
 
@@ -133,7 +134,18 @@ def save_checkpoint(
 
 
 def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
-    """``torch.load`` (weights only, onto the CPU); on failure a ValueError ``error: cause``."""
+    """``torch.load`` (weights only, onto the CPU); on failure a ValueError ``error: cause``.
+
+    The file's records are first compared with the CRC-32 checksums saved with them
+    (:func:`core.atomic.torch_file_damage`): ``torch.load`` does not, and a file damaged
+    after it was written loaded with wrong numbers (a model's largest effect 1.0e+23 for
+    1.55) or was resumed from.
+    """
+    # first: torch_file_problem's zipfile.is_zipfile raised BadZipFile on some damaged files
+    damage = None if not isinstance(path, str | os.PathLike) else torch_file_damage(path)
+    if damage is not None:
+        raise ValueError(f"{error}: it is damaged: {damage} (it changed after it was "
+                         "written, e.g. on a faulty disk or in a copy or transfer)")
     problem = torch_file_problem(path)
     if problem is not None:
         raise ValueError(f"{error}: it is not a complete file written by torch.save; "
@@ -191,8 +203,9 @@ def load_checkpoint(
     Raises
     ------
     ValueError
-        When ``path`` is not a fit checkpoint, or it was written by a fit with other
-        settings or another model size (the differing keys are named).
+        When ``path`` is not a fit checkpoint, is damaged (a record that does not match
+        its CRC-32 checksum), or was written by a fit with other settings or another
+        model size (the differing keys are named).
     """
     from core import MaskSet
 

@@ -54,6 +54,7 @@ from core.checks import (
     check_number,
     check_seed,
 )
+from core.fingerprint import fingerprint
 from core.grad_mode import with_grad
 
 __all__ = ["GRNModel"]
@@ -123,7 +124,15 @@ def _read_prior(
         return None
     complete = name == "truth"  # a gene missing from a truth would count as edgeless
     if isinstance(prior, str) and adata is not None and prior in adata.varp:
-        return align_prior(_dense(adata.varp[prior]), genes, name=name, complete=complete)
+        if not Path(prior).is_file():
+            return align_prior(_dense(adata.varp[prior]), genes, name=name, complete=complete)
+        # a file of that name wins, as on the command line (`prunus grn fit --prior x`);
+        # the varp key won here, so one name gave two networks
+        warnings.warn(
+            f"{name}={prior!r} names both a file and a key of adata.varp; the file is read "
+            f"(as `prunus grn fit` does). For the varp matrix pass {name}="
+            f"adata.varp[{prior!r}]; to silence this, pass the file as "
+            f"pathlib.Path({prior!r})", UserWarning, stacklevel=user_stacklevel())
     if isinstance(prior, str | os.PathLike):
         if not Path(prior).is_file():
             keys = "no data" if adata is None else sorted(adata.varp.keys())
@@ -193,7 +202,9 @@ class GRNModel:
         ``adata.raw`` is never read: for counts kept there, pass ``adata.raw.to_adata()``.
     prior
         Gene x gene prior (rows = regulators, columns = targets, signed): a DataFrame, a
-        CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key. A
+        CSV path, an array in ``var_names`` order, or the name of an ``adata.varp`` key (a
+        ``str`` that names both an existing file and a key reads the file, with a warning,
+        as ``prunus grn fit --prior`` does; a ``pathlib.Path`` is always a file). A
         long edge table (a DataFrame or CSV with e.g. ``source``, ``target``, ``weight``
         columns) is read by :func:`~biomodels.grn.prior_from_edges`; see
         :func:`~biomodels.grn.align_prior` for the forms and names recognised.
@@ -213,6 +224,9 @@ class GRNModel:
         pseudotime).
     dtype
         Torch dtype of the model (float32 is enough for fitting; use float64 for checks).
+        float16 is refused (ValueError): its range is too narrow for Adam's updates, which
+        make the weights infinite at the first step; bfloat16 has float32's range and
+        trains.
     device
         Torch device.
     seed
@@ -341,6 +355,15 @@ class GRNModel:
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point \
                 or dtype.is_complex:  # int64 failed deep in torch's Linear
             raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
+        if dtype == torch.float16:
+            # it failed only in train(), after retries down to lr 1.2e-6, as "non-finite loss
+            # ... try a lower learning rate" (dopri5: "underflow in dt 0.0")
+            raise ValueError(
+                "dtype=torch.float16 cannot be trained: Adam's eps (1e-8) is 0 in float16, "
+                "and so are the squared gradients of its second moment (the gradients are "
+                "small: about 1e-6 on krumsiek11), so the first step divides by 0 and "
+                "the weights become infinite; use torch.float32 (the default) or "
+                "torch.bfloat16 (16 bits with float32's range)")
         seed = check_seed(seed, optional=False, bits=64)  # torch.Generator takes 64 bits
         if init not in ("dash", "phoenix"):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
@@ -425,6 +448,16 @@ class GRNModel:
             generator=torch.Generator().manual_seed(self.seed),
         )
         self.history: dict[str, list[float]] = {}
+        #: What the last fit was run with (empty before :meth:`train`): every
+        #: :meth:`train` argument that changes the result (``epochs``, ``pruning``, ``lr``,
+        #: ``patience``, ...), the constructor's (``n_hidden``, ``init``, ``time_scale``,
+        #: ``time_key``, ``trajectory_key``, ``layer``, ``seed``, ``dtype``, ``device``),
+        #: ``expression`` (``"adata.X"`` or ``"adata.layers['KEY']"``), ``torch_threads``
+        #: (another count changes the last digits), ``prior_fingerprint`` and
+        #: ``ppi_fingerprint`` (:func:`core.fingerprint` of the aligned matrices; None
+        #: without one), and what the fit made of the data (``epochs_run``,
+        #: ``n_pairs_train``, ``n_pairs_val``, ``val_split``). Plain Python values, for
+        #: JSON; :meth:`write_results` leaves the None values out of ``uns``.
         self.settings: dict[str, Any] = {}
         #: Held-out fit of the trained model: ``mse``, ``no_change_mse`` and ``r2`` (the
         #: fraction of the held-out one-step changes it explains; near 0 means the network
@@ -774,6 +807,16 @@ class GRNModel:
             "n_hidden": self.n_hidden, "init": self.init, "time_scale": self.time_scale,
             "time_key": self.time_key, "trajectory_key": self.trajectory_key,
             "layer": self.layer, "seed": self.seed,
+            # the rest also change the result, and were not recorded (krumsiek11, 25 epochs:
+            # patience 2 kept epoch 13's weights, 40 epoch 25's, effects up to 3.7 apart);
+            # "expression" names adata.X too, which layer=None, dropped from uns, did not
+            "patience": patience, "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device), "torch_threads": torch.get_num_threads(),
+            "expression": "adata.X" if self.layer is None else f"adata.layers[{self.layer!r}]",
+            # which prior and PPI (core.fingerprint of the aligned matrices; None: none)
+            "prior_fingerprint": None if self.prior is None else fingerprint(
+                self.prior.to_numpy()),
+            "ppi_fingerprint": None if self.ppi is None else fingerprint(self.ppi.to_numpy()),
             "n_pairs_train": len(train_pairs),
             "n_pairs_val": 0 if val_pairs is None else len(val_pairs),
             # what was held out, so that the R^2 can say what it was measured on
@@ -909,7 +952,7 @@ class GRNModel:
         ----------
         truth
             DataFrame (rows = regulators), array in ``var_names`` order, CSV path or
-            ``adata.varp`` key.
+            ``adata.varp`` key (a file of that name wins, with a warning, as for ``prior``).
         normalize
             Score used for the rankings (see :meth:`network`); the support (balanced
             accuracy, sparsity) is the same for both.
@@ -922,7 +965,10 @@ class GRNModel:
         Returns
         -------
         dict
-            :func:`biomodels.grn.evaluate.evaluate` plus ``weight_sparsity``.
+            :func:`biomodels.grn.evaluate.evaluate` plus ``weight_sparsity`` (the fraction
+            of the model's weights that are zero, :meth:`sparsity`). ``density`` is the
+            truth's edge density, ``sparsity`` the network's share of gene pairs scored
+            exactly zero.
         """
         from biomodels.grn.evaluate import evaluate
 
@@ -1099,7 +1145,8 @@ class GRNModel:
             Key of the ``varp`` and ``uns`` entries.
         truth
             Optional true network (forms as in :meth:`evaluate`) to score against; a
-            ``varp`` key is looked up in ``adata`` first.
+            ``varp`` key is looked up in ``adata`` first, then in the model's data (a file
+            of that name wins over either, with a warning).
 
         Returns
         -------
@@ -1226,6 +1273,13 @@ class GRNModel:
         GRNModel
             Trained (``is_trained``) when the saved model was, with its masks, history,
             settings and held-out fit.
+
+        Raises
+        ------
+        ValueError
+            If ``path`` is not a file written by :meth:`save`, lacks fields, or is damaged:
+            each record is compared with the CRC-32 checksum saved with it, which
+            ``torch.load`` skips (a damaged file loaded with wrong numbers).
         """
         from biomodels.grn.checkpoint import read_torch_file
         from core import MaskSet

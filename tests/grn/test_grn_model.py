@@ -1188,3 +1188,101 @@ def test_a_fit_with_nothing_held_out_says_its_r2_is_on_the_training_pairs(small,
     assert "held-out one-step R^2" in repr(m)
     fit = m.write_results(small.copy())["fit"]
     assert fit["r2_on"] == "held-out trajectories" and fit["held_out"] is True
+
+
+def test_a_damaged_model_file_is_refused_not_loaded_with_wrong_numbers(quick, small, tmp_path):
+    # torch.load does not check the zip records' CRC-32s: 40 bytes damaged in a saved
+    # model's weights loaded without an error (krumsiek11: largest effect 1.0e+23, not 1.55)
+    path = quick.save(tmp_path / "m.pt")
+    _damage(path, tmp_path / "damaged.pt")
+    torch.load(tmp_path / "damaged.pt", weights_only=True)  # torch reads it without a word
+    for adata in (None, small):
+        with pytest.raises(ValueError, match=r"damaged.pt' cannot be read as a saved GRN "
+                           r"model: it is damaged: its record '.*' does not match the CRC-32 "
+                           r"checksum saved with it"):
+            GRNModel.load(tmp_path / "damaged.pt", adata)
+    assert GRNModel.load(path).network().equals(quick.network())  # the intact file loads
+
+
+def test_float16_is_refused_up_front_naming_the_alternatives(small):
+    # float16 trained nowhere: Adam's eps (1e-8) is 0 in float16 and the squared gradients
+    # underflow, so the first step made NaN weights; train() then retried down to lr 1.2e-6
+    # and raised "SolverDivergedError: non-finite loss at epoch 1; try a lower learning rate"
+    with pytest.raises(ValueError, match=r"dtype=torch.float16 cannot be trained: .*eps.*; "
+                       r"use torch.float32 \(the default\) or torch.bfloat16"):
+        GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=2,
+                 dtype=torch.float16)
+    model = GRNModel(small, time_key="time", trajectory_key="trajectory", n_hidden=2,
+                     dtype=torch.bfloat16)
+    model.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+
+
+def test_settings_record_every_option_that_changes_the_fit(small, tmp_path):
+    # patience changes the network (krumsiek11, 25 epochs: patience 2 kept epoch 13's
+    # weights, 40 epoch 25's), yet neither it nor dtype was in uns["grn"]["settings"];
+    # layer=None (adata.X) was dropped from it as None, and nothing said which prior or PPI
+    # the fit used
+    from anndata import read_h5ad
+
+    from core.fingerprint import fingerprint
+
+    genes = list(small.var_names)
+    truth = pd.DataFrame(small.varp["truth"], index=genes, columns=genes)
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", prior=truth,
+                 n_hidden=3, dtype=torch.float64, seed=0)
+    m.train(2, pruning="none", patience=7, method="rk4", step_size=0.5, progress=False)
+    s = m.settings
+    assert (s["patience"], s["dtype"], s["device"], s["expression"]) == (
+        7, "float64", "cpu", "adata.X")
+    assert s["torch_threads"] == torch.get_num_threads()
+    assert s["prior_fingerprint"] == fingerprint(truth.to_numpy()) and s["ppi_fingerprint"] is None
+    adata = small.copy()
+    m.write_results(adata)
+    adata.write_h5ad(tmp_path / "r.h5ad")  # None values are left out: h5ad cannot hold them
+    back = read_h5ad(tmp_path / "r.h5ad").uns["grn"]["settings"]
+    assert (back["patience"], back["dtype"], back["expression"]) == (7, "float64", "adata.X")
+    assert back["prior_fingerprint"] == s["prior_fingerprint"] and "ppi_fingerprint" not in back
+    layered = small.copy()
+    layered.layers["scaled"] = layered.X * 2
+    m = GRNModel(layered, time_key="time", trajectory_key="trajectory", layer="scaled",
+                 n_hidden=3, seed=0)
+    m.train(1, pruning="none", method="rk4", step_size=0.5, progress=False)
+    assert (m.settings["expression"], m.settings["layer"]) == ("adata.layers['scaled']",
+                                                               "scaled")
+    assert m.settings["patience"] == 40 and m.settings["dtype"] == "float32"
+
+
+def test_a_prior_file_wins_over_a_varp_key_of_the_same_name_as_on_the_command_line(
+        small, tmp_path, monkeypatch):
+    # GRNModel(prior="truth") read adata.varp["truth"] although a file "truth" was there,
+    # the opposite of `prunus grn fit --prior truth`, where a file of that name wins
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth").write_text("regulator,target\ng1,g0\n")
+    with pytest.warns(UserWarning, match=r"prior='truth' names both a file and a key of "
+                      r"adata.varp; the file is read"):
+        m = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
+                     n_hidden=2)
+    assert int(np.count_nonzero(m.prior.to_numpy())) == 1 and m.prior.loc["g1", "g0"] == 1
+    # the key alone, or a path object, as before
+    (tmp_path / "truth").unlink()
+    m = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
+                 n_hidden=2)
+    np.testing.assert_array_equal(m.prior.to_numpy(), small.varp["truth"])
+
+
+def _damage(path, out=None):
+    """Flip 40 bytes in the middle of the file's largest tensor: torch.load still reads it."""
+    import zipfile
+    from pathlib import Path
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        info = max((i for i in archive.infolist() if "/data/" in i.filename),
+                   key=lambda i: i.file_size)
+        record = archive.read(info)
+    data = bytearray(path.read_bytes())
+    middle = data.find(record) + len(record) // 2
+    for i in range(middle - 20, middle + 20):
+        data[i] ^= 0x5A
+    (out or path).write_bytes(bytes(data))
+    return out or path
