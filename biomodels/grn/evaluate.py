@@ -46,6 +46,8 @@ Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -53,9 +55,20 @@ import pandas as pd
 __all__ = ["auprc", "auroc", "evaluate"]
 
 
+def _host(x: Any) -> Any:
+    """Return a torch tensor as a float64 numpy array on the CPU, anything else as is.
+
+    numpy reads neither a bfloat16 tensor ("Got unsupported ScalarType BFloat16") nor one
+    that needs grad or lives on a GPU.
+    """
+    if hasattr(x, "detach"):  # torch tensor (as align_prior tells it, without torch)
+        return x.detach().cpu().double().numpy()
+    return x
+
+
 def _check_scores(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    y_true = np.asarray(y_true)
-    scores = np.asarray(scores, dtype=np.float64)
+    y_true = np.asarray(_host(y_true))
+    scores = np.asarray(_host(scores), dtype=np.float64)
     if y_true.ndim != 1 or scores.ndim != 1 or y_true.shape != scores.shape:
         raise ValueError(
             "y_true and scores must be 1-d arrays of the same length, "
@@ -89,7 +102,9 @@ def auroc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     y_true
         Binary labels (0/1 or bool), 1-d.
     scores
-        Scores of the same length; larger means more likely positive.
+        Scores of the same length; larger means more likely positive. Either may be a
+        torch tensor of any floating dtype (bfloat16 included), on any device, also one
+        that needs grad: it is read as float64 on the CPU.
 
     Returns
     -------
@@ -173,7 +188,9 @@ def auprc(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> float:
     y_true
         Binary labels (0/1 or bool), 1-d.
     scores
-        Scores of the same length; larger means more likely positive.
+        Scores of the same length; larger means more likely positive. Either may be a
+        torch tensor of any floating dtype (bfloat16 included), on any device, also one
+        that needs grad: it is read as float64 on the CPU.
 
     Returns
     -------
@@ -313,11 +330,14 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
     Returns
     -------
     dict of str to float
-        ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC / density), ``epr`` (early precision
-        ratio), ``signed_epr`` (early precision with sign-matched hits, over density),
-        ``balanced_accuracy`` (non-zero support vs true support), ``sparsity`` (fraction of
-        candidate pairs scored exactly zero), ``density`` (true edges / candidate pairs) and
-        ``n_true_edges``. All over directed pairs of distinct genes. With ``prior``, also:
+        ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC / density: how many times better
+        than a random ranking), ``epr`` (early precision ratio), ``signed_epr`` (early
+        precision with sign-matched hits, over density), ``balanced_accuracy`` (non-zero
+        support vs true support), ``sparsity`` (of the network: fraction of candidate
+        pairs it scores exactly zero), ``density`` (of the truth, not of the network: true
+        edges / candidate pairs, the AUPRC of a random ranking; the network's share of
+        non-zero pairs is ``1 - sparsity``) and ``n_true_edges``. All over directed pairs
+        of distinct genes. With ``prior``, also:
 
         - ``auroc_prior_edges``: AUROC among the prior's edges, true against false ones
           (does the fit clean the prior?);

@@ -351,7 +351,8 @@ def plot_perturbation(
     times
         (T,) time points of the two simulations.
     baseline, perturbed
-        (T, G) trajectories from :meth:`biomodels.grn.GRNModel.simulate`.
+        (T, G) trajectories from :meth:`biomodels.grn.GRNModel.simulate` (arrays, or torch
+        tensors of any floating dtype and device).
     genes
         The G gene names (``model.genes``).
     show
@@ -372,9 +373,12 @@ def plot_perturbation(
     """
     import matplotlib.pyplot as plt
 
+    from biomodels.grn.model import _host  # torch tensors: bfloat16, needing grad, on a GPU
+
     genes = list(genes)
-    base, pert = np.asarray(baseline, dtype=float), np.asarray(perturbed, dtype=float)
-    t = np.asarray(times, dtype=float)
+    base = np.asarray(_host(baseline), dtype=float)
+    pert = np.asarray(_host(perturbed), dtype=float)
+    t = np.asarray(_host(times), dtype=float)
     if base.shape != pert.shape or base.shape != (len(t), len(genes)):
         raise ValueError(f"baseline and perturbed must both be (len(times), len(genes)) = "
                          f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")

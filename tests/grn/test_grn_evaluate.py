@@ -339,3 +339,39 @@ def test_a_missing_value_in_a_nullable_column_is_named_as_such():
         evaluate(network, truth.astype("Int64").mask(truth == -1))
     with pytest.raises(ValueError, match="network contains NaN"):
         evaluate(network.astype("Float64").mask(network > 0.4), truth)
+
+
+def test_auroc_and_auprc_take_bfloat16_gpu_style_and_grad_tensors():
+    # auroc(y, scores.bfloat16()) failed with "TypeError: Got unsupported ScalarType
+    # BFloat16" and a score tensor that needs grad with "Can't call numpy() on Tensor that
+    # requires grad"
+    import torch
+
+    y = [1, 0, 1, 0, 0, 1]
+    s = [0.9, 0.8, 0.7, 0.1, 0.75, 0.3]
+    expected = auroc(y, s), auprc(y, s)  # 5/9, and the BEELINE area
+    for scores in (torch.tensor(s).bfloat16(), torch.tensor(s, requires_grad=True),
+                   torch.tensor(s, dtype=torch.float64, requires_grad=True) * 2):
+        for labels in (y, torch.tensor(y), torch.tensor(y, dtype=torch.bool),
+                       torch.tensor(y, dtype=torch.bfloat16, requires_grad=True)):
+            # bfloat16 keeps the order of these scores, so the areas are the same
+            assert (auroc(labels, scores), auprc(labels, scores)) == expected
+    assert expected[0] == pytest.approx(5 / 9)
+
+
+def test_density_is_documented_as_the_truths_and_auprc_ratio_is_defined():
+    # metrics.json and evaluate() put "density" 0.236 (the truth's: 26 true edges of 110
+    # pairs) next to "sparsity" 0.100 (the network's zeros), which read as if density were
+    # the network's 1 - sparsity; tutorial 02 printed auprc_ratio without defining it
+    from pathlib import Path
+
+    doc = " ".join(evaluate.__doc__.split())
+    assert "``density`` (of the truth, not of the network: true edges / candidate pairs" in doc
+    genes = ["a", "b", "c"]
+    truth = pd.DataFrame([[0, 1, 0], [0, 0, -1], [0, 0, 0]], index=genes, columns=genes)
+    dense = pd.DataFrame(np.ones((3, 3)), index=genes, columns=genes)
+    m = evaluate(dense, truth)
+    assert (m["density"], m["sparsity"]) == (2 / 6, 0.0)  # the truth's, not 1 - sparsity
+    tutorial = Path(__file__).parents[2] / "tutorials" / "02_grn_dash.py"
+    text = " ".join(tutorial.read_text().split())
+    assert "`auprc_ratio` is the AUPRC over the truth's edge density" in text

@@ -305,3 +305,17 @@ def test_a_callers_tight_layout_after_a_heatmap_neither_fails_nor_warns():
     finally:
         for fig in figures:
             plt.close(fig)
+
+
+def test_perturbation_plot_takes_bfloat16_and_grad_tensors():
+    # trajectories as torch tensors that need grad (or bfloat16 ones) failed in np.asarray:
+    # "Can't call numpy() on Tensor that requires grad"
+    import torch
+
+    t = torch.linspace(0.0, 1.0, 5)
+    base = torch.linspace(0.0, 1.0, 15).reshape(5, 3).requires_grad_()
+    for conv in (lambda x: x, lambda x: x.bfloat16()):
+        fig = plot_perturbation(conv(t), conv(base), conv(base) * 2, GENES, observed=conv(base))
+        line = fig.axes[0].get_lines()[0]
+        np.testing.assert_allclose(line.get_ydata(), conv(base).detach().double()[:, 2].numpy())
+        plt.close(fig)
