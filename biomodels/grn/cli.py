@@ -102,8 +102,13 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         result.write_h5ad(stage / names["result"])
         model.save(stage / names["model"])
         if truth is not None:
-            # with how the fit ended: an early stop, the epoch kept, the rounds made
-            write_json({**info["metrics"], "fit_info": info["fit_info"]},
+            # with how the fit ended (an early stop, the epoch kept, the rounds made), what
+            # it was run with and its R^2, which the README says to check when choosing
+            # --prior-weight: the file held neither, so two runs could not be told apart
+            fit = info.get("fit", {})
+            write_json({**info["metrics"], "fit_info": info["fit_info"],
+                        "settings": info["settings"],
+                        **{key: fit[key] for key in ("held_out_r2", "r2_on") if key in fit}},
                        stage / names["metrics"])
         if figure is not None:
             figure.savefig(stage / names["figure"], format="png", dpi=110)
@@ -138,7 +143,14 @@ def _file_or_key(value: str) -> Path | str:
 
 def _varp_or_file(value: Path | str | None, adata: Any, option: str,
                   data: Path) -> Path | str | None:
-    """Check a :func:`_file_or_key` value that named no file against ``adata.varp``."""
+    """Check a :func:`_file_or_key` value that named no file against ``adata.varp``.
+
+    A file wins over a key of the same name; a warning says so (as ``GRNModel(prior=...)``
+    warns, which reads the file too).
+    """
+    if isinstance(value, Path) and str(value) in adata.varp:
+        print(f"prunus: warning: {option} {str(value)!r} names both a file and a key of varp "
+              f"in {str(data)!r}; the file is read, not the key", file=sys.stderr)
     if value is None or isinstance(value, Path) or value in adata.varp:
         return value
     # krumsiek11() and simulate_hill_network ship varp["truth"]: "--prior truth" was
@@ -330,8 +342,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "uns['grn']), "
         "DIR/model.pt, DIR/network.png (heatmap, next to the truth when given) and, with "
         "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
-        "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking, and fit_info: how the fit "
-        "ended). The training state is "
+        "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking, fit_info: how the fit "
+        "ended, settings: what it was run with, as uns['grn']['settings'], and held_out_r2 "
+        "with r2_on: the one-step R^2 and what it was measured on). The training state is "
         "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
         "an interruption resumes from it.")
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
@@ -352,9 +365,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "weight; Type with Gene1, as BEELINE's refNetwork.csv); or, when no file "
                      "has that name, a key of the input's varp (e.g. truth)")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
-                     help="default: dash with --prior, none without (magnitude pruning "
-                     "without a prior loses the network: AUROC 0.56 vs 0.69 on krumsiek11 "
-                     "at --hidden 40)")
+                     help="default: dash with --prior, none without, since magnitude "
+                     "pruning without a prior loses the network: AUROC 0.555 vs 0.685 on "
+                     "krumsiek11 at --hidden 40 (mean of seeds 0-7; single seeds vary)")
     fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
                      metavar="N", help="maximum number of epochs (default: %(default)s, "
                      "6 DASH rounds)")
