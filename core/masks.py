@@ -969,6 +969,14 @@ class MaskSet(Mapping[str, torch.Tensor]):
             If ``path`` is not a file of masks written by :meth:`save` (the message
             names it).
         """
+        from core.atomic import torch_file_damage
+
+        # first: is_zipfile inside torch_file_problem raised on some damaged end records,
+        # and torch.load does not compare the records' CRC-32s (damaged masks loaded)
+        damage = torch_file_damage(path)
+        if damage is not None:
+            raise ValueError(f"{str(path)!r} cannot be read as saved masks: it is damaged: "
+                             f"{damage}")
         problem = torch_file_problem(path)
         if problem is not None:
             raise ValueError(f"{str(path)!r} cannot be read as saved masks: it is not a "

@@ -267,6 +267,14 @@ def test_save_load_round_trip_and_files_that_are_not_masks(tmp_path) -> None:
         path = str(tmp_path / name)
         with pytest.raises(ValueError, match=re.escape(repr(path))):
             MaskSet.load(path)
+    # a damaged file: torch.load does not check the records' CRC-32s
+    data = bytearray((tmp_path / "m.pt").read_bytes())
+    start = data.index(b"data/0") + 200  # inside the first mask's record
+    for i in range(start, start + 8):
+        data[i] ^= 0x01
+    (tmp_path / "bad.pt").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="it is damaged"):
+        MaskSet.load(tmp_path / "bad.pt")
     # a model's weights file loaded as masks keeping every non-zero weight (density 1.0)
     torch.save(net.state_dict(), tmp_path / "weights.pt")
     with pytest.raises(ValueError, match=r"'0\.weight' is a torch\.float32 tensor, not a bool "
