@@ -1327,8 +1327,11 @@ def fit_fj_bayes(
     -------
     dict
         ``gamma_mean``, ``gamma_std``, ``alpha_mean``, ``alpha_std`` (``(n,)`` or
-        ``(1,)``), ``W_mean`` ``(n, n)``, ``sigma_mean``, ``elbo`` (loss history: the
-        negative ELBO, a one-draw Monte Carlo estimate, as ``svi.step()`` returned it at each
+        ``(1,)``), ``gamma_low``, ``gamma_high``, ``alpha_low``, ``alpha_high`` (the
+        equal-tailed 95 % intervals of the ``num_samples`` draws, inside [0, 1]),
+        ``W_mean`` and ``W_std`` ``(n, n)``, ``sigma_mean``, ``sigma_std``, ``elbo`` (loss
+        history: the negative ELBO, a one-draw Monte Carlo estimate, as ``svi.step()``
+        returned it at each
         of the ``num_steps``) and ``converged`` (bool: whether that loss has levelled off,
         see Notes); with a DataFrame ``adjacency`` also ``agents``, its index as text (the
         order of the arrays, as :attr:`FJFit.agents`).
@@ -1405,14 +1408,27 @@ def fit_fj_bayes(
             samples = [guide() for _ in range(num_samples)]
     draws = {k: torch.stack([d[k] for d in samples]) for k in ("gamma", "alpha", "sigma",
                                                                 "trust")}
-    W_mean = _normalise_trust(draws["trust"], mask_t).mean(0).detach().numpy()
+    W_draws = _normalise_trust(draws["trust"], mask_t).detach()
+    W_mean = W_draws.mean(0).numpy()
+
+    def tails(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        # equal-tailed 95 % from the draws, inside [0, 1] as gamma and alpha are: mean +-
+        # 1.96 sd, all the mean and sd allowed, went below 0 for a gamma near 0
+        levels = torch.tensor([0.025, 0.975], dtype=torch.float64)
+        q = torch.quantile(x.detach().double(), levels, dim=0)
+        return q[0].numpy(), q[1].numpy()
+
+    (g_low, g_high), (a_low, a_high) = tails(draws["gamma"]), tails(draws["alpha"])
     return {
         "gamma_mean": draws["gamma"].mean(0).detach().numpy(),
         "gamma_std": draws["gamma"].std(0).detach().numpy(),
         "alpha_mean": draws["alpha"].mean(0).detach().numpy(),
         "alpha_std": draws["alpha"].std(0).detach().numpy(),
+        "gamma_low": g_low, "gamma_high": g_high, "alpha_low": a_low, "alpha_high": a_high,
         "W_mean": W_mean,
+        "W_std": W_draws.std(0).numpy(),
         "sigma_mean": float(draws["sigma"].mean()),
+        "sigma_std": float(draws["sigma"].std()),
         "elbo": elbo,
         "converged": loss_plateaued(elbo),
         # only when named: an unlabelled fit returns the keys it returned before

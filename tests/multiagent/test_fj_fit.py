@@ -185,6 +185,14 @@ def test_bayes_leaves_unidentified_agent_near_prior():
     assert sd[0] > 2 * np.median(sd[1:])
     assert abs(post["gamma_mean"][1:].mean() - 0.3) < 0.1
     assert post["sigma_mean"] < 0.03
+    # equal-tailed intervals of the draws, inside [0, 1] (mean +- 1.96 sd went below 0),
+    # and the spread of W and sigma (only their means were returned)
+    for name in ("gamma", "alpha"):
+        low, high = post[f"{name}_low"], post[f"{name}_high"]
+        assert low.shape == high.shape == (5,)
+        assert (0 <= low).all() and (low <= post[f"{name}_mean"]).all()
+        assert (post[f"{name}_mean"] <= high).all() and (high <= 1).all()
+    assert post["W_std"].shape == (5, 5) and post["sigma_std"] > 0
 
 
 @pytest.mark.slow
