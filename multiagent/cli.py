@@ -130,10 +130,13 @@ def _simulate(args: argparse.Namespace) -> int:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
         truth = int(result.truth[0])
+        # "$" in a file or agent name shown as written, not read as mathtext
+        title = (f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
+                 f"adversary={args.adversary}: question 0").replace("$", r"\$")
+        # the legend names an --adjacency file's agents, as the CSV and metrics.json do
         plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
-                          title=f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
-                          f"adversary={args.adversary}: "
-                          "question 0", ylabel=f"belief in the correct option ({truth})")
+                          title=title, ylabel=f"belief in the correct option ({truth})",
+                          names=names)
         fig.tight_layout()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             _write_trajectories(stage / "trajectories.csv", result.trajectories,

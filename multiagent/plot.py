@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ def plot_trajectories(
     ax: Any | None = None,
     title: str | None = None,
     ylabel: str | None = None,
+    names: Sequence[Any] | None = None,
 ) -> Any:
     """Plot each agent's belief in one option across rounds.
 
@@ -51,6 +53,10 @@ def plot_trajectories(
         Axes title.
     ylabel
         y-axis label; default ``"belief in option <option>"`` (``"opinion"`` for scalars).
+    names
+        One label per agent, in the trajectory's order (e.g. the agents of an adjacency
+        file); default ``"agent 0"``, ``"agent 1"``, ...  Shown as text (``$`` is not
+        read as mathtext).
 
     Returns
     -------
@@ -58,6 +64,13 @@ def plot_trajectories(
         The axes drawn on.  Up to 18 benign agents get a colour and a legend entry each;
         more share one colour and one entry.  The legend sits right of the axes, so it
         never hides a line.
+
+    Raises
+    ------
+    TypeError
+        If ``names`` is a string rather than a sequence of names.
+    ValueError
+        If ``names`` does not hold one name per agent (checked before a figure is made).
 
     Examples
     --------
@@ -83,6 +96,7 @@ def plot_trajectories(
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
                                empty=True).ravel().tolist())
+    labels = _agent_labels(names, y.shape[1])
     if ax is None:  # laid out at each draw: the legend beside the axes and the x label were
         # cut off. Tight, not constrained: a caller's later fig.tight_layout() warned of a
         # layout change; not tight_layout() once here: a title the caller added was cut off
@@ -109,10 +123,10 @@ def plot_trajectories(
         for rank, i in enumerate(benign):
             # colour by agent index where it fits, so an agent keeps its colour across panels
             colour = palette[i if y.shape[1] <= len(palette) else rank]
-            ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=f"agent {i}")
+            ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=labels[i])
     for i in sorted(marked):
         ax.plot(rounds, y[:, i], ls="--", color="tab:red", lw=2,
-                label=f"agent {i} (adversary)")
+                label=f"{labels[i]} (adversary)")
     ax.set_xlabel("round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole numbers
     if ylabel is None:
@@ -128,28 +142,59 @@ def plot_trajectories(
     return ax
 
 
-def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = None) -> Any:
+def _agent_labels(names: Sequence[Any] | None, n: int) -> list[str]:
+    """Legend labels of ``n`` agents: ``names`` as text, or ``agent 0``, ``agent 1``, ..."""
+    if names is None:
+        return [f"agent {i}" for i in range(n)]
+    if isinstance(names, str | bytes):  # "abc" would name three agents a, b and c
+        raise TypeError(f"names: expected a sequence of agent names, got a "
+                        f"{type(names).__name__} ({names!r})")
+    labels = [str(name) for name in names]
+    if len(labels) != n:
+        raise ValueError(f"names: expected {n} agent names, one per agent of trajectory, "
+                         f"got {len(labels)}")
+    # a label starting with "_" is left out of a legend, and a pair of "$" starts mathtext:
+    # a name is shown as written
+    return [(" " + label if label.startswith("_") else label).replace("$", r"\$")
+            for label in labels]
+
+
+def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = None,
+                   diagonal: bool = False) -> Any:
     """Heat map of an influence matrix ``M`` (row: listener, column: source).
+
+    By default the colours show who influences whom: the scale runs from 0 to the
+    largest off-diagonal weight, and the diagonal (each agent's weight on its own initial
+    opinion, which in the Friedkin-Johnsen model is often several times any other weight)
+    is drawn grey, with its values written in the cells up to 20 agents and their range
+    given in the colour bar's label.  ``diagonal=True`` colours the diagonal on the same
+    scale instead (from 0 to the largest entry).
 
     Parameters
     ----------
     M
         ``(n, n)`` non-negative influence matrix, e.g.
-        :meth:`~multiagent.FriedkinJohnsen.influence_matrix` (numpy or torch).
+        :meth:`~multiagent.FriedkinJohnsen.influence_matrix` (numpy or torch).  Round-off
+        down to ``-1e-9`` (of a solve) is drawn as 0.
     ax
         Axes to draw on (a new figure when None).
     title
         Axes title.
+    diagonal
+        Colour the diagonal on the scale of the other entries (True), or draw it grey and
+        scale the colours to the off-diagonal entries (False, the default).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The axes drawn on; the colour scale starts at 0 and its bar is labelled.
+        The axes drawn on; the colour scale starts at 0 (0 to 1 when every coloured entry
+        is 0) and its bar, the figure's last axes, is labelled.
 
     Raises
     ------
     ValueError
-        If ``M`` is not a square ``(n, n)`` matrix (checked before a figure is created).
+        If ``M`` is not a square ``(n, n)`` matrix, or holds a NaN, infinite or negative
+        entry (the first one is named); checked before a figure is created.
     """
     import matplotlib.pyplot as plt
 
@@ -160,12 +205,41 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
         # a (2, 3) array was drawn as an "influence matrix" with 3 sources for 2 listeners
         raise ValueError(f"M: expected a square (n, n) influence matrix, got shape {M.shape}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 3.5))
-    im = ax.imshow(M, vmin=0, cmap="viridis")
+    M = np.asarray(M, dtype=float)
+    # NaN was drawn white and a negative weight in the colour of 0, neither with a key:
+    # influence weights are finite and non-negative, so either is a slip upstream
+    bad = ~np.isfinite(M)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"M: expected finite influence weights; M[{i}, {j}] = {M[i, j]}")
+    negative = M < -1e-9
+    if negative.any():
+        i, j = np.argwhere(negative)[0]
+        raise ValueError(f"M: influence weights are non-negative; M[{i}, {j}] = {M[i, j]:g}")
+    M = np.maximum(M, 0.0)  # round-off of a solve, e.g. -1e-17, is a weight of 0
+    n = M.shape[0]
+    if ax is None:  # laid out at each draw: a plain savefig cut off the y label
+        _, ax = plt.subplots(figsize=(4.2, 3.5), layout="tight")
+    shown = np.ma.masked_array(M, mask=np.zeros_like(M, dtype=bool) if diagonal
+                               else np.eye(n, dtype=bool))
+    # an all-zero matrix had a -0.1..0.1 bar; weights of a row-stochastic M lie in [0, 1]
+    top = float(shown.max()) if shown.count() else 0.0
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")  # masked diagonal: grey
+    im = ax.imshow(shown, vmin=0, vmax=top if top > 0 else 1.0, cmap=cmap)
     bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
-    bar.set_label("equilibrium weight $M_{ij}$")
-    if M.shape[0] <= 20:  # one tick per agent while the labels still fit
+    if diagonal:
+        bar.set_label("equilibrium weight $M_{ij}$")
+    else:
+        self_weights = np.diag(M)
+        low, high = f"{self_weights.min():.2f}", f"{self_weights.max():.2f}"
+        span = low if low == high else f"{low}-{high}"
+        bar.set_label(f"equilibrium weight $M_{{ij}}$, $i \\neq j$\n(grey diagonal: "
+                      f"$M_{{ii}}$ = {span})", fontsize=9)
+        if n <= 20:  # the self-weights in their cells while they fit
+            for i in range(n):
+                ax.text(i, i, f"{M[i, i]:.2g}", ha="center", va="center",
+                        fontsize=7 if n <= 10 else 5, color="0.15")
+    if n <= 20:  # one tick per agent while the labels still fit
         ax.set_xticks(range(M.shape[1]))
         ax.set_yticks(range(M.shape[0]))
     ax.set_xlabel("source agent j")
@@ -175,10 +249,47 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     return ax
 
 
+def _short_labels(values: Sequence[Any]) -> list[str]:
+    """Text of sweep values: numbers to 4 significant digits, more where 4 would merge two.
+
+    ``np.linspace(0.1, 0.9, 5)`` gave the legend "gamma=0.30000000000000004"; whole numbers
+    stay whole (``n=1000``, not ``1e+03``), other values are shown as ``str`` gives them.
+    """
+    def text(value: Any, digits: int) -> str:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, Real):
+            return str(value)
+        if float(value).is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{float(value):.{digits}g}"
+
+    for digits in range(4, 18):
+        labels = [text(v, digits) for v in values]
+        if len(set(labels)) == len(set(values)):
+            break
+    return labels
+
+
+#: Where a legend of more entries than this goes beside the axes (inside, it hid curves).
+_LEGEND_INSIDE_MAX = 6
+
+
 def plot_sweep(
-    frame: Any, *, x: str, y: str, hue: str | None = None, ax: Any | None = None
+    frame: Any, *, x: str, y: str, hue: str | None = None, ax: Any | None = None,
+    spread: str | None = "ci",
 ) -> Any:
-    """Line plot of a tidy sweep DataFrame: ``y`` against ``x``, one line per ``hue`` value.
+    """Plot a tidy sweep DataFrame: the mean of ``y`` against ``x``, one line per ``hue``.
+
+    A numeric ``x`` is drawn as lines with markers.  A categorical one (e.g. graph names)
+    is drawn as markers without joining lines, its categories in the order they first
+    appear in ``frame`` (the grid's), each ``hue`` shifted a little sideways so their
+    markers do not hide each other.  Numbers in the legend and on categorical ticks are
+    shown to 4 significant digits (more where 4 would give two values the same label).
+
+    Where some point has several rows (e.g. seeds of a sweep over ``seed``), the spread
+    is drawn around the mean: a band (numeric ``x``) or a vertical bar (categorical
+    ``x``), in the line's colour, of the 95 % confidence interval of the mean
+    (``mean +- t(0.975, k-1) sd / sqrt(k)`` over the point's ``k`` rows, Student's t),
+    or of the smallest and largest value; the y label says which and over how many runs.
 
     Parameters
     ----------
@@ -193,33 +304,96 @@ def plot_sweep(
         Column whose values get one line each (one line when None).
     ax
         Axes to draw on (a new figure when None).
+    spread
+        Spread drawn where a point has several rows: ``"ci"`` (95 % confidence interval
+        of the mean, the default), ``"range"`` (min-max) or None (none).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The axes drawn on.
+        The axes drawn on.  A legend of more than 6 entries sits right of the axes, so
+        it hides no curve.
+
+    Raises
+    ------
+    ValueError
+        If ``x``, ``y`` or ``hue`` is not a column of ``frame``, or ``spread`` is not one
+        of ``"ci"``, ``"range"`` or None.
     """
     import matplotlib.pyplot as plt
+    import pandas as pd
+    from matplotlib.transforms import Affine2D
 
     columns = list(getattr(frame, "columns", []))
     for name, column in (("x", x), ("y", y), ("hue", hue)):
         if column is not None and column not in columns:  # pandas' KeyError named neither
             raise ValueError(f"{name}: {column!r} is not a column of frame; it has {columns}")
+    if spread not in ("ci", "range", None):
+        raise ValueError(f"spread: expected 'ci', 'range' or None, got {spread!r}")
     if ax is None:  # laid out at each draw (tight, as plot_trajectories): the x label was
         # cut off at the bottom of a saved figure
         _, ax = plt.subplots(figsize=(5, 3.2), layout="tight")
-    groups = [(None, frame)] if hue is None else frame.groupby(hue, sort=True)
+    # graph names were joined by lines, as if "ring" lay between "complete" and "star"
+    numeric = (pd.api.types.is_numeric_dtype(frame[x])
+               and not pd.api.types.is_bool_dtype(frame[x]))
+    if numeric:
+        groups = [(None, frame)] if hue is None else list(frame.groupby(hue, sort=True))
+    else:  # as text on a categorical axis, in the grid's order (not alphabetical)
+        order = list(pd.unique(frame[x]))
+        frame = frame.assign(**{x: frame[x].map(dict(zip(order, _short_labels(order))))})
+        groups = [(None, frame)] if hue is None else list(frame.groupby(hue, sort=True))
+        # the categories on the axis first, in the grid's order, whatever each hue holds
+        ax.xaxis.update_units(frame[x].drop_duplicates().tolist())
+    labels = _short_labels([key for key, _ in groups]) if hue is not None else [None]
     # a marker each, continued over the lines already on ax (e.g. a second call for another
     # y): lines told apart by more than their colour
     drawn = len(ax.get_lines())
-    for rank, (key, sub) in enumerate(groups, start=drawn):
-        sub = sub.groupby(x, sort=True)[y].mean()
-        ax.plot(sub.index, sub.values, marker=_MARKERS[rank % len(_MARKERS)],
-                label=None if key is None else f"{hue}={key}")
+    counts: set[int] = set()
+    for rank, ((_, sub), label) in enumerate(zip(groups, labels), start=drawn):
+        stats = sub.groupby(x, sort=numeric)[y].agg(["mean", "std", "count", "min", "max"])
+        points = stats.index.tolist()
+        style: dict[str, Any] = {"marker": _MARKERS[rank % len(_MARKERS)]}
+        if not numeric:  # markers only, each hue shifted by up to a third of a category
+            style["ls"] = "none"
+            shift = 0.0 if len(groups) == 1 else (
+                (rank - drawn) / (len(groups) - 1) - 0.5) * min(0.4, 0.12 * len(groups))
+            style["transform"] = Affine2D().translate(shift, 0) + ax.transData
+        (line,) = ax.plot(points, stats["mean"].to_numpy(), label=None if hue is None else
+                          f"{hue}={label}", **style)
+        several = stats["count"] > 1
+        if spread is None or not several.any():
+            continue
+        counts.update(stats.loc[stats["count"] > 0, "count"].tolist())
+        if spread == "ci":
+            from scipy.stats import t
+
+            k = stats["count"].to_numpy(dtype=float)
+            half = (t.ppf(0.975, np.maximum(k - 1, 1)) * stats["std"].to_numpy()
+                    / np.sqrt(k))
+            low = np.where(k > 1, stats["mean"] - half, np.nan)
+            high = np.where(k > 1, stats["mean"] + half, np.nan)
+        else:
+            low = np.where(several, stats["min"], np.nan)
+            high = np.where(several, stats["max"], np.nan)
+        if numeric:
+            ax.fill_between(points, low, high, color=line.get_color(), alpha=0.2, lw=0)
+        else:
+            ax.vlines(points, low, high, color=line.get_color(), lw=1.5,
+                      transform=style["transform"])
     ax.set_xlabel(_SWEEP_LABELS.get(x, x))
-    ax.set_ylabel(_SWEEP_LABELS.get(y, y))
+    ylabel = _SWEEP_LABELS.get(y, y)
+    if counts:  # say what the band is: seaborn's default band is easy to misread
+        runs = (f"{min(counts)}" if len(counts) == 1 else f"{min(counts)}-{max(counts)}")
+        what = "95 % CI" if spread == "ci" else "min-max"
+        ylabel = f"{ylabel}\n(mean of {runs} runs, {what})"
+    ax.set_ylabel(ylabel)
     if hue is not None:
-        ax.legend(fontsize=7)
+        entries = len(ax.get_legend_handles_labels()[0])
+        if entries > _LEGEND_INSIDE_MAX:
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      borderaxespad=0.0, frameon=False, ncol=1 + entries // 16)
+        else:
+            ax.legend(fontsize=7)
     return ax
 
 

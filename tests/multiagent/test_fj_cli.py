@@ -810,3 +810,27 @@ def test_fit_metrics_record_every_option_that_changes_the_fit(debate, tmp_path):
                  str(tmp_path / "d")]) == 0
     defaults = json.loads((tmp_path / "d" / "metrics.json").read_text())
     assert (defaults["seed"], defaults["loss"], defaults["train_rounds"]) == (0, "mse", None)
+
+
+def test_simulate_on_an_adjacency_file_names_the_agents_in_the_plot(tmp_path, monkeypatch):
+    # before: the title said "adversary=ann" and the CSV named the agents, but the legend
+    # said "agent 0", ..., "agent 1 (adversary)"
+    import multiagent.plot as plot
+
+    seen = {}
+    original = plot.plot_trajectories
+
+    def spy(*args, **kwargs):
+        ax = original(*args, **kwargs)
+        seen["legend"] = [t.get_text() for t in ax.get_legend().get_texts()]
+        return ax
+
+    monkeypatch.setattr(plot, "plot_trajectories", spy)
+    path, names = _own_graph(tmp_path)
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "ann",
+                 "--questions", "1", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert seen["legend"] == ["mod", "bob", "cy", "dee", "ann (adversary)"]
+    # a numbered graph keeps its numbered legend
+    assert main(["fj", "simulate", "--graph", "star", "--n", "3", "--questions", "1",
+                 "--quiet", "--out", str(tmp_path / "n")]) == 0
+    assert seen["legend"] == ["agent 1", "agent 2", "agent 0 (adversary)"]

@@ -228,3 +228,182 @@ def test_trust_streams_with_and_without_a_warm_up_share_the_debate_question_axis
     assert "debate question" in ax.get_xlabel()
     with pytest.raises(ValueError, match="frame: expected run_trust_stream's table"):
         plot_trust_stream(pd.DataFrame({"question": [0]}))
+
+
+def test_trajectory_legend_uses_the_agents_names_when_given():
+    # before: plot_trajectories had no names=, so an adjacency file's agents (Alice..Eve)
+    # were "agent 0".."agent 4" in the legend while the title and the CSV named them
+    names = ["Alice", "Bob", "Carol", "Dave", "Eve"]
+    ax = plot_trajectories(_beliefs(5), adversaries=[4], names=names)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["Alice", "Bob", "Carol", "Dave", "Eve (adversary)"]
+    # beyond 18 benign agents they still share one entry; the adversary keeps its name
+    many = [f"a{i}" for i in range(30)]
+    ax = plot_trajectories(_beliefs(30), adversaries=[7], names=many)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["benign agents (29)", "a7 (adversary)"]
+    # a leading underscore hid the entry; a dollar pair started mathtext
+    ax = plot_trajectories(_beliefs(2), names=["_x", "$a$"])
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [" _x", r"\$a\$"]
+
+
+@pytest.mark.parametrize(("names", "error", "message"), [
+    (["a", "b"], ValueError, r"^names: expected 3 agent names, one per agent of trajectory, "
+                             r"got 2"),
+    ("abc", TypeError, r"^names: expected a sequence of agent names, got a str"),
+])
+def test_trajectory_names_of_the_wrong_length_are_refused(names, error, message):
+    before = plt.get_fignums()
+    with pytest.raises(error, match=message):
+        plot_trajectories(_beliefs(3), names=names)
+    assert plt.get_fignums() == before
+
+
+def test_sweep_hue_values_get_short_labels():
+    # before: "gamma=0.30000000000000004", "gamma=0.7000000000000001" (np.linspace)
+    gammas = list(np.linspace(0.1, 0.9, 5))
+    frame = pd.DataFrame({"alpha": [0.2, 0.5] * 5, "asr": np.linspace(0, 1, 10),
+                          "gamma": np.repeat(gammas, 2)})
+    ax = plot_sweep(frame, x="alpha", y="asr", hue="gamma")
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["gamma=0.1", "gamma=0.3", "gamma=0.5", "gamma=0.7", "gamma=0.9"]
+    # values that 4 digits would merge keep enough digits to stay apart
+    frame = pd.DataFrame({"alpha": [0.2, 0.2], "asr": [0.0, 1.0],
+                          "gamma": [0.123451, 0.123459]})
+    ax = plot_sweep(frame, x="alpha", y="asr", hue="gamma")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == \
+        ["gamma=0.12345", "gamma=0.12346"]
+
+
+def test_sweep_legend_of_many_hues_sits_beside_the_axes():
+    # before: 12 entries inside the axes covered the curves
+    frame = pd.DataFrame({"alpha": np.tile([0.0, 0.5], 12), "asr": np.linspace(0, 1, 24),
+                          "gamma": np.repeat(np.linspace(0.05, 0.9, 12), 2)})
+    ax = plot_sweep(frame, x="alpha", y="asr", hue="gamma")
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1 and legend.x1 <= fig.bbox.width
+    # a few entries stay inside, where matplotlib finds room
+    few = plot_sweep(frame[frame.gamma < 0.3], x="alpha", y="asr", hue="gamma")
+    few.figure.canvas.draw()
+    assert few.get_legend().get_window_extent().x1 <= few.get_window_extent().x1
+
+
+def test_sweep_repeated_rows_get_a_band_of_the_95_percent_interval():
+    # before: seeds were averaged with no spread shown
+    from scipy import stats
+
+    frame = pd.DataFrame({"gamma": [0.1] * 3 + [0.2] * 3, "asr": [0, 0.5, 1, 0.2, 0.2, 0.2],
+                          "seed": [0, 1, 2] * 2})
+    ax = plot_sweep(frame, x="gamma", y="asr")
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.5, 0.2])
+    (band,) = ax.collections
+    half = stats.t.ppf(0.975, 2) * 0.5 / np.sqrt(3)  # t(2) quantile * sd / sqrt(3): 1.242
+    low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
+    assert (low, high) == pytest.approx((0.5 - half, 0.5 + half))
+    assert "95 % CI" in ax.get_ylabel() and "3 runs" in ax.get_ylabel()
+    ax = plot_sweep(frame, x="gamma", y="asr", spread="range")
+    verts = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert (verts.min(), verts.max()) == pytest.approx((0.0, 1.0))
+    assert "min-max" in ax.get_ylabel()
+    assert not plot_sweep(frame, x="gamma", y="asr", spread=None).collections
+    # one row per point: no band, the label as before
+    ax = plot_sweep(frame[frame.seed == 0], x="gamma", y="asr")
+    assert not ax.collections and ax.get_ylabel() == "attack success rate"
+    with pytest.raises(ValueError, match=r"^spread: expected 'ci', 'range' or None"):
+        plot_sweep(frame, x="gamma", y="asr", spread="sd")
+
+
+def test_sweep_categorical_x_is_not_joined_by_lines():
+    # before: graph names were joined by lines (as if "ring" lay between "complete" and
+    # "star") and put in alphabetical order instead of the grid's
+    frame = pd.DataFrame({"graph": ["star", "complete", "ring"] * 2,
+                          "asr": [1.0, 0.5, 0.2, 0.9, 0.4, 0.1], "alpha": [0.3] * 3 + [0.7] * 3})
+    ax = plot_sweep(frame, x="graph", y="asr", hue="alpha")
+    assert all(line.get_linestyle() == "None" for line in ax.lines)
+    assert {line.get_marker() for line in ax.lines} == {"o", "s"}
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["star", "complete", "ring"]
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0.9, 0.4, 0.1])
+
+
+def test_influence_map_scale_starts_at_zero_for_an_all_zero_matrix():
+    # before: a -0.1..0.1 colour bar, though the scale starts at 0
+    ax = plot_influence(np.zeros((4, 4)))
+    assert ax.images[0].get_clim() == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (-0.3, r"^M: influence weights are non-negative; M\[1, 2\] = -0.3"),
+    (np.nan, r"^M: expected finite influence weights; M\[1, 2\] = nan"),
+    (np.inf, r"^M: expected finite influence weights; M\[1, 2\] = inf"),
+])
+def test_influence_map_refuses_negative_and_missing_weights(value, message):
+    # before: a negative weight was drawn in the colour of 0, NaN white with no key
+    M = np.full((4, 4), 0.25)
+    M[1, 2] = value
+    M[3, 0] = value
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match=message):
+        plot_influence(M)
+    assert plt.get_fignums() == before
+    M = np.full((3, 3), 1 / 3)
+    M[0, 1] = -1e-17  # round-off of a solve: drawn as 0
+    assert plot_influence(M).images[0].get_clim()[0] == 0
+
+
+def test_influence_map_scales_to_the_off_diagonal_weights_by_default():
+    # before: on a 150-agent BA graph the self-weights (0.34-0.41) set the scale and the
+    # off-diagonal weights (below 0.17, most below 0.01) were all one dark colour
+    import multiagent as ma
+
+    G = ma.make_graph("ba", 150, seed=0)
+    M = ma.FriedkinJohnsen.from_adjacency(ma.adjacency(G), gamma=0.2,
+                                          alpha=0.5).influence_matrix()
+    off = M[~np.eye(150, dtype=bool)]
+    ax = plot_influence(M)
+    image = ax.images[0]
+    assert image.get_clim() == pytest.approx((0, off.max()))
+    assert np.ma.getmaskarray(image.get_array()).diagonal().all()  # drawn grey
+    label = ax.figure.axes[-1].get_ylabel()
+    assert "i \\neq j" in label and f"{np.diag(M).min():.2f}" in label
+    # the old figure on request: the diagonal on the same scale
+    same = plot_influence(M, diagonal=True).images[0]
+    assert same.get_clim() == pytest.approx((0, np.diag(M).max()))
+    # up to 20 agents the grey diagonal cells show their values
+    small = plot_influence(np.array([[0.6, 0.4], [0.1, 0.9]]))
+    assert [t.get_text() for t in small.texts] == ["0.6", "0.9"]
+
+
+@pytest.mark.parametrize("draw", ["influence", "sweep-many"])
+def test_more_figures_made_here_keep_their_labels_inside(draw):
+    # before: plot_influence made a figure without a layout, so a plain savefig cut the
+    # y label of a 150-agent map; a sweep's legend beside the axes must fit too
+    if draw == "influence":
+        ax = plot_influence(np.full((150, 150), 1 / 150))
+        artists = [ax.xaxis.label, ax.yaxis.label, ax.figure.axes[-1].yaxis.label]
+    else:
+        frame = pd.DataFrame({"alpha": np.tile([0.0, 0.5], 12), "asr": np.linspace(0, 1, 24),
+                              "gamma": np.repeat(np.linspace(0.05, 0.9, 12), 2)})
+        ax = plot_sweep(frame, x="alpha", y="asr", hue="gamma")
+        artists = [ax.xaxis.label, ax.yaxis.label, ax.get_legend()]
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for artist in artists:
+        box = artist.get_window_extent(renderer)
+        assert (box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.width
+                and box.y1 <= fig.bbox.height), artist
+
+
+def test_plots_draw_on_the_given_axes_without_a_new_figure():
+    _, ax = plt.subplots()
+    _, ax2 = plt.subplots()
+    before = plt.get_fignums()
+    frame = pd.DataFrame({"gamma": [0.1, 0.2], "asr": [0.5, 0.2]})
+    assert plot_trajectories(_beliefs(3), ax=ax, names=["a", "b", "c"]) is ax
+    assert plot_sweep(frame, x="gamma", y="asr", ax=ax) is ax
+    assert plot_influence(np.eye(3), ax=ax2) is ax2
+    assert plt.get_fignums() == before
