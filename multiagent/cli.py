@@ -113,6 +113,9 @@ def _simulate(args: argparse.Namespace) -> int:
         metrics["agents"] = names
     # --quiet changes what is shown, not the run: the same metrics.json either way
     metrics["parameters"] = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
+    from core.provenance import environment
+
+    metrics["environment"] = environment()  # the versions and threads that made the numbers
     summary = (f"ASR {metrics['asr']:.3f}  benign accuracy {metrics['accuracy_start']:.3f} -> "
                f"{metrics['accuracy_end']:.3f}  adversary weight "
                f"{metrics['adversary_weight']:.4f}")
@@ -515,6 +518,9 @@ def _fit(args: argparse.Namespace) -> int:
                   "seed": args.seed}
         if agent_names is not None:  # the order of fit.json's gamma, alpha and W
             record["agents"] = agent_names
+        from core.provenance import environment
+
+        record["environment"] = environment()  # the versions and threads that made the fits
         write_json(record, stage / "metrics.json")
     if args.per_agent:
         print(_per_agent_summary(len(table), agents, adversaries, summary["rmse"]))

@@ -810,6 +810,14 @@ def test_fit_metrics_record_every_option_that_changes_the_fit(debate, tmp_path):
                  str(tmp_path / "d")]) == 0
     defaults = json.loads((tmp_path / "d" / "metrics.json").read_text())
     assert (defaults["seed"], defaults["loss"], defaults["train_rounds"]) == (0, "mse", None)
+    # and what computed them, as fj simulate's metrics.json records it
+    import torch
+
+    assert metrics["environment"]["torch"] == torch.__version__
+    assert main(["fj", "simulate", "--questions", "1", "--no-trajectories", "--quiet",
+                 "--out", str(tmp_path / "s")]) == 0
+    simulated = json.loads((tmp_path / "s" / "metrics.json").read_text())
+    assert simulated["environment"]["torch_threads"] == torch.get_num_threads()
 
 
 def test_simulate_on_an_adjacency_file_names_the_agents_in_the_plot(tmp_path, monkeypatch):
