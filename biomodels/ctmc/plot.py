@@ -105,7 +105,7 @@ def plot_theta(
     shown = range(0, n, step)
     ax.set_xticks(shown, [names[i] for i in shown], rotation=90, fontsize=7)
     ax.set_yticks(shown, [names[i] for i in shown], fontsize=7)
-    suffix = "" if step == 1 else f" (every {step}th named)"
+    suffix = "" if step == 1 else f" (1 in {step} named)"  # no "2th": no ordinal
     ax.set_xlabel(f"influencing event j{suffix}")
     ax.set_ylabel(f"affected event i{suffix}")
     diagonal = "log base rate" if labelled else "log base rates, grey, values not shown"

@@ -46,7 +46,7 @@ def test_theta_heatmap_of_many_events_keeps_a_readable_size():
         width, height = ax.figure.get_size_inches()
         assert width <= 13 and height <= 12  # was 72 x 72 inches at 200 events
         # every 5th event named (40 names), where position numbers alone were shown
-        assert "(every 5th named)" in ax.get_xlabel() and "(every 5th named)" in ax.get_ylabel()
+        assert "(1 in 5 named)" in ax.get_xlabel() and "(1 in 5 named)" in ax.get_ylabel()
         assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["E0", "E5", "E10"]
         assert len(ax.get_yticklabels()) == 40
     finally:
