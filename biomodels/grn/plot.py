@@ -2,6 +2,7 @@
 
 All networks are in the package orientation, **rows = regulators, columns = targets**;
 self-loops are greyed out in heatmaps and left out of graphs because evaluation ignores them.
+A heatmap's other grey cells are NaN (no value), which its title then says.
 """
 
 from __future__ import annotations
@@ -21,10 +22,26 @@ _MAX_PANEL_INCHES = 12.0
 #: Most edges :func:`plot_graph` draws by default: drawing is quadratic in the genes when
 #: every non-zero edge is drawn (120 genes, 14k edges: 54 s; 500 genes: tens of minutes).
 _MAX_DEFAULT_EDGES = 300
-#: Above this many genes :func:`plot_graph` draws only the genes with a drawn edge.
+#: Above this many genes :func:`plot_graph` draws only the genes with a drawn edge, and
+#: :func:`plot_network` names every k-th gene (at most this many names per axis).
 _MAX_ALL_NODES = 60
+#: Longest name :func:`plot_graph` writes across its node; longer ones, and every name of a
+#: graph of more than ``_MAX_ALL_NODES`` nodes, are written outside the circle along the radius
+#: (across the nodes, 150 names ran into each other and long ones past the figure's edge).
+_INSIDE_CHARS = 6
+#: Most panels in a row of :func:`plot_perturbation` (40 genes made one 108-inch row).
+_MAX_COLUMNS = 6
+#: Up to this many time points :func:`plot_perturbation` marks each one (lines alone left a
+#: single time point's panels empty).
+_FEW_TIMES = 12
 #: Head of a repressing edge in :func:`plot_graph`: a flat bar across the line's end.
 _BAR_HEAD = "-[, widthB=0.8, lengthB=0"
+
+
+def _ordinal(k: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ..., ``11th``, ``21st``, ..."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 def _panel_inches(n_genes: int) -> float:
@@ -75,6 +92,11 @@ def plot_network(
 ) -> Any:
     """Heatmap of a signed network (red activation, blue repression), self-loops grey.
 
+    NaN cells off the diagonal (e.g. a network pivoted from a list of its top edges) are grey
+    too, and ``+-inf`` ones take the colour at the end of the scale; the title then says so
+    (as :func:`biomodels.ctmc.plot.plot_theta` does). Beyond 60 genes every k-th gene is
+    named (``k = ceil(n / 60)``), and the axis labels say which.
+
     Parameters
     ----------
     network
@@ -85,7 +107,7 @@ def plot_network(
     ax
         Axes to draw into (a new figure when None).
     title
-        Axes title.
+        Axes title (a note on NaN and infinite cells goes on a line below it).
     sqrt_scale
         Colour by ``sign * sqrt(|x| / max|x|)`` so weak edges stay visible next to strong
         ones; the colour bar is labelled in ``x / max|x|``, not in the square roots.
@@ -103,6 +125,12 @@ def plot_network(
 
     genes = list(_square(network, "network").index)
     values = _aligned(network, genes, "network")
+    n = len(genes)
+    # NaN off the diagonal is grey as the self-loops are, and inf the end colour of finite
+    # weights: said in the title, else both read as something they are not
+    notes = [note for note, found in (
+        ("grey off the diagonal: NaN (no value)", np.isnan(values[~np.eye(n, dtype=bool)])),
+        ("+-inf drawn at the ends of the scale", np.isinf(values))) if found.any()]
     # the scale from finite weights: an inf one made it inf and drew every edge white
     finite = np.abs(values[np.isfinite(values)])
     bound = float(finite.max()) if finite.size else 0.0
@@ -122,14 +150,18 @@ def plot_network(
         # ringed in white: a plain black dot vanished on the darkest cells, the strongest hits
         ax.scatter(cols, rows, s=10, c="k", marker="o", edgecolors="w", linewidths=0.6,
                    label="true edge")
-    if len(genes) <= 60:
-        ax.set_xticks(range(len(genes)), genes, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(genes)), genes, fontsize=7)
+    # every name up to 60 genes, beyond that every k-th (60 at most), not none: position
+    # numbers alone could not be read back to genes
+    step = -(-n // _MAX_ALL_NODES)
+    named = range(0, n, step)
+    ax.set_xticks(named, [genes[i] for i in named], rotation=90, fontsize=7)
+    ax.set_yticks(named, [genes[i] for i in named], fontsize=7)
+    which = "" if step == 1 else f" (every {_ordinal(step)} named)"
     # the dots need a key; in the axis label it cannot collide with a title or the ticks
-    ax.set(xlabel="target" if truth is None else "target  (dot: true edge)",
-           ylabel="regulator")
-    if title:
-        ax.set_title(title)
+    ax.set(xlabel=f"target{which}" + ("" if truth is None else "  (dot: true edge)"),
+           ylabel=f"regulator{which}")
+    if title or notes:
+        ax.set_title("\n".join([title] * bool(title) + notes))
     bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
                              label="signed strength / max |strength|")
     if sqrt_scale:  # ticks where the colours are, labels in the data's (relative) units
@@ -200,24 +232,36 @@ def plot_graph(
         default, with a warning when more are left out). With more than 60 genes only the genes
         with a drawn edge are placed on the circle.
     truth
-        Optional true network: edges in it are drawn solid, the others dashed, and the title
-        counts the hits.
+        Optional true network: edges in it with the network's sign are drawn solid, those in
+        it with the opposite sign dotted, the others dashed; the title counts the edges in
+        the truth and, among them, those of the opposite sign. Signs are read as
+        :func:`~biomodels.grn.evaluate.evaluate`'s ``signed_epr`` reads them: a truth
+        without signs (all edges positive) puts every repression on the opposite sign.
     ax, title
         Axes to draw into and its title.
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Notes
+    -----
+    Names of up to 6 characters are written across their nodes when at most 60 genes are
+    placed; longer names, and those of more genes, outside the circle along the radius,
+    with the limits widened to hold them. Where even so they would run into each other,
+    every k-th is named and the title says so.
     """
     import matplotlib.pyplot as plt
     import networkx as nx
 
     genes = list(_square(network, "network").index)
     values = _aligned(network, genes, "network")
-    true = None if truth is None else np.nan_to_num(_aligned(truth, genes, "truth")) != 0
+    # the truth's signs, 0 off it: an edge with the opposite sign is no hit for signed_epr
+    true = (None if truth is None
+            else np.sign(np.nan_to_num(_aligned(truth, genes, "truth"))))
     if top is None:
         # nan_to_num: the NaN diagonal (self-loops) is no edge, NaN != 0 counted it
-        top = (int(true.sum()) if true is not None
+        top = (int(np.count_nonzero(true)) if true is not None
                else int(np.count_nonzero(np.nan_to_num(values))))
         if top > _MAX_DEFAULT_EDGES:
             what = "true edges' worth" if true is not None else "non-zero edges"
@@ -237,28 +281,49 @@ def plot_graph(
         graph.add_nodes_from(genes[k] for k in np.unique(np.divmod(order, len(genes))))
     for flat in order:
         i, j = divmod(int(flat), len(genes))
-        graph.add_edge(genes[i], genes[j], sign=float(np.sign(values[i, j])),
-                       true=bool(true[i, j]) if true is not None else True)
+        sign = float(np.sign(values[i, j]))
+        kind = ("same" if true is None or true[i, j] == sign
+                else "absent" if true[i, j] == 0 else "opposite")
+        graph.add_edge(genes[i], genes[j], sign=sign, kind=kind)
     own = ax is None  # lay out only a figure made here
     n_nodes = graph.number_of_nodes()
+    inside = n_nodes <= _MAX_ALL_NODES and all(len(g) <= _INSIDE_CHARS for g in graph)
+    font = 8 if n_nodes <= 30 else 7 if n_nodes <= 100 else 6
+    # the longest name in inches, measured as it will be drawn: the room left around the circle
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    longest = 0.0 if inside else max(
+        (text_to_path.get_text_width_height_descent(g, FontProperties(size=font),
+                                                    ismath=False)[0] for g in graph),
+        default=0.0) / 72
     if ax is None:  # room on the circle for up to _MAX_ALL_NODES labelled nodes
-        side = min(max(6.0, 0.2 * n_nodes), _MAX_PANEL_INCHES)
+        side = min(max(6.0, 0.2 * n_nodes, 4.0 + 2.5 * longest), _MAX_PANEL_INCHES)
         _, ax = plt.subplots(figsize=(side, side))
     pos = nx.circular_layout(graph)
     node_size = 900 if n_nodes <= 30 else 600
+    if not inside:  # small nodes, the names beside them
+        node_size = 80 if n_nodes <= _MAX_ALL_NODES else 30
     nx.draw_networkx_nodes(graph, pos, node_color="white", edgecolors="k", node_size=node_size,
                            ax=ax)
-    nx.draw_networkx_labels(graph, pos, font_size=8 if n_nodes <= 30 else 7, ax=ax)
+    step = 1  # every node named
+    if inside:
+        nx.draw_networkx_labels(graph, pos, font_size=font, ax=ax)
+    else:
+        step = _radial_names(ax, graph, pos, longest, font, node_size)
     # the sign in the head as well as the colour (arrow: activation, bar: repression, as in
     # pathway diagrams): tab:red and tab:blue print as the same grey and a red-blind reader
-    # sees the red darkened
-    for style, is_true in (("solid", True), ("dashed", False)):
+    # sees the red darkened; the line style says whether the truth has the edge, and with
+    # which sign (dotted: the opposite one, which a solid line passed off as a hit)
+    for kind, style in (("same", "solid"), ("opposite", "dotted"), ("absent", "dashed")):
         for colour, head, positive in (("tab:red", "-|>", True), ("tab:blue", _BAR_HEAD, False)):
             chosen = [(u, v) for u, v, d in graph.edges(data=True)
-                      if d["true"] == is_true and (d["sign"] > 0) == positive]
+                      if d["kind"] == kind and (d["sign"] > 0) == positive]
             if chosen:
                 nx.draw_networkx_edges(graph, pos, edgelist=chosen, edge_color=colour,
-                                       style=style, arrowstyle=head, arrowsize=14,
+                                       style=style, width=1.6 if kind == "opposite" else 1.0,
+                                       arrowstyle=head,
+                                       arrowsize=14 if n_nodes <= _MAX_ALL_NODES else 8,
                                        node_size=node_size, connectionstyle="arc3,rad=0.1",
                                        ax=ax)
     from matplotlib.lines import Line2D
@@ -268,19 +333,60 @@ def plot_graph(
                Line2D([], [], color="tab:blue", marker="|", markersize=9, label="repression")]
     if true is not None:
         handles += [Line2D([], [], color="0.3", label="in the true network"),
+                    Line2D([], [], color="0.3", ls=":", lw=1.6,
+                           label="in the true network, opposite sign"),
                     Line2D([], [], color="0.3", ls="--", label="not in the true network")]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
-              frameon=False, fontsize=8)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+              ncol=2 if true is None else 3, frameon=False, fontsize=8)
     if title is None:
         title = f"top {graph.number_of_edges()} edges"
         if true is not None:
-            hits = sum(bool(d["true"]) for _, _, d in graph.edges(data=True))
-            title += f", {hits} in the true network"
+            kinds = [d["kind"] for _, _, d in graph.edges(data=True)]
+            title += f", {kinds.count('same') + kinds.count('opposite')} in the true network"
+            if kinds.count("opposite"):  # a hit by position only: say so, not a plain hit
+                title += f",\n{kinds.count('opposite')} of them with the opposite sign"
+    if step > 1:  # the unnamed nodes are not genes without a name
+        title = f"{title}\n(every {_ordinal(step)} gene named)".lstrip("\n")
     ax.set_title(title)
     ax.axis("off")
     if own:  # the key sits below the circle: keep it inside the figure
         ax.figure.tight_layout()
     return ax
+
+
+def _radial_names(ax: Any, graph: Any, pos: Mapping[str, np.ndarray], longest: float,
+                  font: float, node_size: float) -> int:
+    """Write the node names outside the unit circle along the radius; return k (every k-th).
+
+    The axes' limits are widened so that names of ``longest`` inches fit within the axes at
+    its present size (a figure's layout later only enlarges it); where neighbouring names
+    would be closer than a line, every k-th is written.
+    """
+    fig = ax.figure
+    box = ax.get_position()
+    inches = min(box.width * fig.get_figwidth(), box.height * fig.get_figheight())
+    # half the axes' side spans `limit` radii: limit = 1 + gap + longest * (2 limit / inches),
+    # the gap between a node and its name in radii: the node's radius and 2 points
+    clear = (np.sqrt(node_size) / 2 + 2) / 72  # inches
+    limit = 1.0
+    for _ in range(3):  # the gap in radii depends on the limit: a few rounds settle it
+        gap = clear * 2 * limit / inches
+        limit = (1.0 + gap) / max(1.0 - 2.0 * longest / inches, 0.3)
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    nodes = list(graph)
+    # the names start (1 + gap) radii out, where neighbours are closest: one line apart
+    spacing = 2 * np.pi * (1 + gap) * inches / (2 * limit) / max(len(nodes), 1)
+    step = max(1, int(np.ceil(1.3 * font / 72 / spacing)))
+    for node in nodes[::step]:
+        x, y = pos[node]
+        angle = np.degrees(np.arctan2(y, x))
+        right = x >= -1e-9  # the left half turned by 180 degrees: read left to right
+        ax.text((1 + gap) * x, (1 + gap) * y, node, fontsize=font, va="center",
+                ha="left" if right else "right", rotation=angle if right else angle - 180,
+                rotation_mode="anchor", clip_on=False)
+    return step
 
 
 def plot_history(history: Mapping[str, Sequence[float]], *, ax: Any | None = None) -> Any:
@@ -343,8 +449,12 @@ def plot_perturbation(
     label: str = "perturbed",
     observed: np.ndarray | None = None,
     time_label: str = "time",
+    sharey: bool = False,
 ) -> Any:
     """Predicted trajectories with and without a perturbation, one panel per gene.
+
+    Panels run in rows of at most 6, each on its own y scale (``sharey=True`` for one
+    scale); up to 12 time points are marked, so that a single one still shows.
 
     Parameters
     ----------
@@ -366,15 +476,26 @@ def plot_perturbation(
         bounded to the data range).
     time_label
         Label of the time axes, with the unit of ``times``, e.g. ``"time (steps)"``.
+    sharey
+        One y scale for every panel. Off by default: a gene at 1e-4 beside one at 1e5 was
+        drawn as a flat line, its change invisible.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        When the trajectories do not match ``times`` and ``genes``, ``show`` names no gene
+        or unknown genes, ``observed`` is not (n, G) expression, or ``sharey`` is not a bool.
     """
     import matplotlib.pyplot as plt
 
     from biomodels.grn.model import _host  # torch tensors: bfloat16, needing grad, on a GPU
 
+    if not isinstance(sharey, (bool, np.bool_)):
+        raise TypeError(f"sharey must be True or False, got {sharey!r}")
     genes = list(genes)
     base = np.asarray(_host(baseline), dtype=float)
     pert = np.asarray(_host(perturbed), dtype=float)
@@ -386,6 +507,9 @@ def plot_perturbation(
         show = [genes[j] for j in np.argsort(-np.abs(pert[-1] - base[-1]))[:6]]
     elif isinstance(show, str):  # one gene, not the letters of its name
         show = [show]
+    show = list(show)
+    if not show:  # matplotlib's error named the number of columns
+        raise ValueError("show must name at least one gene")
     unknown = [g for g in show if g not in genes]
     if unknown:
         raise ValueError(f"show names genes that are not in genes: {unknown}")
@@ -400,17 +524,26 @@ def plot_perturbation(
         if observed.ndim != 2 or observed.shape[1] != len(genes):
             raise ValueError(f"observed must be (n, {len(genes)}) expression, got shape "
                              f"{observed.shape}")
-    fig, axes = plt.subplots(1, len(show), figsize=(2.7 * len(show), 3), sharey=True,
+    # rows of at most _MAX_COLUMNS panels: 40 genes made one row 108 inches wide
+    ncols = min(len(show), _MAX_COLUMNS)
+    nrows = -(-len(show) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 3 * nrows), sharey=sharey,
                              squeeze=False, layout="tight")
-    for ax, gene in zip(axes[0], show):
+    for ax in axes.flat[len(show):]:  # the last row's empty places
+        fig.delaxes(ax)
+    # a line alone draws nothing at a single time point: mark the points while they are few
+    few = len(t) <= _FEW_TIMES
+    for ax, gene in zip(axes.flat, show):
         j = genes.index(gene)
         if observed is not None:
             ax.axhspan(np.nanmin(observed[:, j]), np.nanmax(observed[:, j]), color="0.9",
                        zorder=0, label="observed range")
-        ax.plot(t, base[:, j], color="k", label="baseline")
+        ax.plot(t, base[:, j], color="k", marker="o" if few else None, ms=4, label="baseline")
         # dashed: black against red alone is hard to tell for red-blind readers and in grey
-        ax.plot(t, pert[:, j], color="tab:red", ls="--", label=label)
+        ax.plot(t, pert[:, j], color="tab:red", ls="--", marker="x" if few else None, ms=5,
+                label=label)
         ax.set(title=gene, xlabel=time_label)
-    axes[0, 0].set_ylabel("predicted expression")
+    for row in axes[:, 0]:
+        row.set_ylabel("predicted expression")
     axes[0, 0].legend(frameon=False, fontsize=8)
     return fig

@@ -90,11 +90,14 @@ def test_graph_draws_the_strongest_edges_and_counts_hits():
     net = _frame([[9, 3, -2], [0.5, 0, 0], [0, 0.1, 0]])
     truth = _frame([[0, 0, 1], [0, 0, 0], [0, 1, 0]])
     ax = plot_graph(net, truth=truth)  # top = 2 true edges: a->b (3), a->c (-2)
-    assert ax.get_title() == "top 2 edges, 1 in the true network"
+    # a->c is in the truth as an activation: a hit by position, with the opposite sign
+    assert ax.get_title() == ("top 2 edges, 1 in the true network,\n1 of them with the "
+                              "opposite sign")
     assert len(ax.patches) == 2
-    # a key for both codes: colour = sign, line style = in the truth
+    # a key for both codes: colour = sign, line style = in the truth (and with which sign)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "activation", "repression", "in the true network", "not in the true network"]
+        "activation", "repression", "in the true network", "in the true network, opposite sign",
+        "not in the true network"]
     _inside_figure(ax.figure, ax.get_legend())
     ax = plot_graph(net, top=10)  # only the 4 non-zero off-diagonal edges exist
     assert ax.get_title() == "top 4 edges"
@@ -319,3 +322,149 @@ def test_perturbation_plot_takes_bfloat16_and_grad_tensors():
         line = fig.axes[0].get_lines()[0]
         np.testing.assert_allclose(line.get_ydata(), conv(base).detach().double()[:, 2].numpy())
         plt.close(fig)
+
+
+def _edge_styles(ax):
+    """(colour, line style) of every drawn edge, as a sorted list."""
+    names = {matplotlib.colors.to_hex("tab:red"): "red", matplotlib.colors.to_hex("tab:blue"):
+             "blue"}
+    return sorted((names[matplotlib.colors.to_hex(p.get_edgecolor())], p.get_linestyle())
+                  for p in ax.patches)
+
+
+def test_graph_tells_edges_of_the_opposite_sign_from_hits():
+    # truth a -| b -| c, network a -> b -> c: the title said "top 2 edges, 2 in the true
+    # network" and both were drawn as solid red arrows, as if the truth had these
+    # activations; evaluate's signed_epr counts neither as a hit
+    truth = _frame([[0, -1, 0], [0, 0, -1], [0, 0, 0]])
+    ax = plot_graph(_frame([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), truth=truth)
+    assert ax.get_title() == ("top 2 edges, 2 in the true network,\n2 of them with the "
+                              "opposite sign")
+    styles = _edge_styles(ax)
+    assert [colour for colour, _ in styles] == ["red", "red"]
+    assert styles[0][1] == styles[1][1] != "solid"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "in the true network, opposite sign" in legend
+    # one edge of each kind: the same sign (solid), the opposite one, not in the truth (dashed)
+    truth = _frame([[0, -1, 1], [0, 0, -1], [1, 0, 0]])
+    net = _frame([[0, 1, 2], [0, 0, -1.5], [0, 0.5, 0]])
+    ax = plot_graph(net, truth=truth, top=4)
+    assert ax.get_title() == ("top 4 edges, 3 in the true network,\n1 of them with the "
+                              "opposite sign")
+    kinds = _edge_styles(ax)
+    assert ("blue", "solid") in kinds and ("red", "solid") in kinds  # b -| c, a -> c
+    opposite = [s for c, s in kinds if s != "solid"]
+    assert len(opposite) == 2 and len(set(opposite)) == 2  # a -> b and c -> b told apart
+    # a network whose signs agree keeps the title it had
+    assert plot_graph(truth, truth=truth).get_title() == "top 4 edges, 4 in the true network"
+
+
+def test_heatmap_says_what_grey_off_the_diagonal_means_and_draws_inf_at_the_ends():
+    # a network pivoted from edges.csv has NaN where no edge was listed (81 of 110 cells for
+    # the demo's top 40): drawn in the self-loops' grey with nothing saying so
+    net = _frame([[0, np.nan, np.inf], [-np.inf, 0, 1], [np.nan, -2, 0]])
+    ax = plot_network(net)
+    assert "grey off the diagonal: NaN" in ax.get_title()
+    assert "inf" in ax.get_title()
+    shown = np.ma.filled(ax.images[0].get_array(), np.nan)
+    assert shown[0, 2] == 1.0 and shown[1, 0] == -1.0  # the ends of the scale
+    assert np.isnan(shown[0, 1]) and np.isnan(shown[2, 0])
+    ax = plot_network(net, title="pivoted")
+    assert ax.get_title().startswith("pivoted\n")
+    assert plot_network(_frame([[0, 1, 0], [0, 0, 1], [1, 0, 0]]), title="t").get_title() == "t"
+    _inside_figure(ax.figure, ax.title)
+
+
+@pytest.mark.parametrize(("n", "step", "word"), [(61, 2, "2nd"), (150, 3, "3rd")])
+def test_a_large_heatmap_names_every_kth_gene(n, step, word):
+    # above 60 genes every name was dropped: position numbers only, under a plain "target"
+    genes = [f"g{i}" for i in range(n)]
+    net = pd.DataFrame(np.ones((n, n)), index=genes, columns=genes)
+    ax = plot_network(net, truth=net)
+    assert [t.get_text() for t in ax.get_xticklabels()] == genes[::step]
+    assert [t.get_text() for t in ax.get_yticklabels()] == genes[::step]
+    assert len(genes[::step]) <= 60
+    assert ax.get_xlabel() == f"target (every {word} named)  (dot: true edge)"
+    assert ax.get_ylabel() == f"regulator (every {word} named)"
+
+
+def _corners(text, renderer):
+    """The four corners of a (possibly rotated) text's box, in display coordinates."""
+    angle = np.deg2rad(text.get_rotation())
+    rotation = text.get_rotation()
+    text.set_rotation(0)
+    box = text.get_window_extent(renderer)
+    text.set_rotation(rotation)
+    anchor = text.get_transform().transform(text.get_unitless_position())
+    corners = np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1],
+                        [box.x0, box.y1]]) - anchor
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return corners @ turn.T + anchor
+
+
+def _overlap(a, b):
+    """Whether two convex polygons overlap (separating axis theorem), touching excluded."""
+    for poly in (a, b):
+        for k in range(len(poly)):
+            edge = poly[(k + 1) % len(poly)] - poly[k]
+            axis = np.array([-edge[1], edge[0]])
+            pa, pb = a @ axis, b @ axis
+            if pa.max() <= pb.min() + 1e-6 or pb.max() <= pa.min() + 1e-6:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("n", [8, 150])
+def test_graph_of_many_genes_and_long_names_keeps_the_names_apart_and_inside(n):
+    # 150 genes: the default 300 edges touch every gene, so all 150 names were placed across
+    # their nodes and ran into each other; long names were cut at the figure's edges
+    rng = np.random.default_rng(0)
+    genes = [f"ENSG_long_gene_name_{i:03d}" for i in range(n)]
+    values = rng.normal(size=(n, n)) * (rng.random((n, n)) < 0.3)
+    net = pd.DataFrame(values, index=genes, columns=genes)
+    if n > 60:
+        with pytest.warns(UserWarning, match="draws the 300 strongest edges"):
+            ax = plot_graph(net)
+    else:
+        ax = plot_graph(net)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    names = [t for t in ax.texts if t.get_text() in genes]
+    assert len(names) == len(ax.collections[0].get_offsets()) > 0.9 * n  # every node named
+    boxes = [_corners(t, renderer) for t in names]
+    for box in boxes:  # inside the figure
+        assert box.min() >= 0 and (box[:, 0] <= fig.bbox.width).all()
+        assert (box[:, 1] <= fig.bbox.height).all()
+    assert [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if _overlap(boxes[i], boxes[j])] == []
+
+
+def test_perturbation_panels_have_their_own_scales_wrap_and_mark_few_time_points():
+    # sharey=True drew a gene at 1e-4 as a flat line at 0 beside one at 1e5
+    t = np.linspace(0, 10, 20)
+    base = np.stack([1e5 * (1 + 0.01 * t), 1e-4 * (1 + 0.1 * t)], axis=1)
+    pert = base.copy()
+    pert[:, 1] = 0.5e-4
+    fig = plot_perturbation(t, base, pert, ["big", "small"], show=["big", "small"])
+    low, high = fig.axes[1].get_ylim()
+    assert high - low < 1e-3
+    shared = plot_perturbation(t, base, pert, ["big", "small"], show=["big", "small"],
+                               sharey=True)
+    assert shared.axes[1].get_ylim() == shared.axes[0].get_ylim()
+    # 40 genes: one row 108 inches wide before; now at most 6 panels a row
+    genes = [f"g{i}" for i in range(40)]
+    many = plot_perturbation(t, np.outer(t, np.arange(40)), np.outer(t, np.arange(40)) + 1,
+                             genes, show=genes)
+    assert [ax.get_title() for ax in many.axes] == genes
+    assert many.get_figwidth() <= 6 * 2.7 + 1e-9 and many.get_figheight() == 7 * 3
+    assert {ax.get_subplotspec().colspan.start for ax in many.axes} == set(range(6))
+    assert all(ax.get_ylabel() == "predicted expression" for ax in many.axes
+               if ax.get_subplotspec().is_first_col())
+    # one time point: lines without markers drew empty panels
+    one = plot_perturbation([0.0], np.ones((1, 3)), 2 * np.ones((1, 3)), GENES)
+    markers = {ln.get_label(): ln.get_marker() for ln in one.axes[0].lines}
+    assert markers["baseline"] not in ("None", "", None)
+    assert markers["perturbed"] not in ("None", "", None, markers["baseline"])
+    with pytest.raises(TypeError, match="sharey must be True or False"):
+        plot_perturbation(t, base, pert, ["big", "small"], sharey="yes")
