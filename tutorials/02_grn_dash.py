@@ -271,8 +271,8 @@ fig.savefig(OUT / "network_heatmaps.png", dpi=120)
 
 # %% [markdown]
 # The same result as a graph: the 26 strongest DASH edges (as many as the truth has), red
-# for activation, blue for repression, solid when the edge is in the true network and dashed
-# when it is not.
+# for activation, blue for repression, solid when the edge is in the true network with the
+# same sign, dotted when it is there with the opposite sign, and dashed when it is not.
 
 # %%
 ax = plot_graph(dash.network(normalize="target"), truth=truth)

@@ -108,7 +108,9 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
             fit = info.get("fit", {})
             write_json({**info["metrics"], "fit_info": info["fit_info"],
                         "settings": info["settings"],
-                        **{key: fit[key] for key in ("held_out_r2", "r2_on") if key in fit}},
+                        **{key: fit[key] for key in ("held_out_r2", "r2_on") if key in fit},
+                        # the versions and threads it was computed with, as uns["grn"] has
+                        "environment": info["environment"]},
                        stage / names["metrics"])
         if figure is not None:
             figure.savefig(stage / names["figure"], format="png", dpi=110)
@@ -344,7 +346,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
         "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking, fit_info: how the fit "
         "ended, settings: what it was run with, as uns['grn']['settings'], and held_out_r2 "
-        "with r2_on: the one-step R^2 and what it was measured on). The training state is "
+        "with r2_on: the one-step R^2 and what it was measured on; environment: the "
+        "versions of python, prunus, torch, numpy, ... and torch's threads, as "
+        "uns['grn']['environment'] and model.pt record them). The training state is "
         "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
         "an interruption resumes from it.")
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)

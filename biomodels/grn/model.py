@@ -1131,7 +1131,10 @@ class GRNModel:
         the fit ended
         (:attr:`fit_info`, see :meth:`train`), and, when ``truth`` is given,
         ``metrics``: :meth:`evaluate` of the per-target score, with ``ranked_by`` saying
-        so). Nothing else is touched.
+        so), and ``environment``: the versions of Python, prunus and its numerical
+        libraries and torch's thread count at the time of writing
+        (:func:`core.provenance.environment`; the fit's threads are in ``settings``).
+        Nothing else is touched.
 
         Parameters
         ----------
@@ -1191,6 +1194,10 @@ class GRNModel:
             info["fit"]["held_out"] = r2_on != "training pairs"
         if self.fit_info:
             info["fit_info"] = dict(self.fit_info)
+        from core.provenance import environment
+
+        # what the results were written with (strings and ints, as h5ad stores them)
+        info["environment"] = environment()
         if truth is not None:
             if isinstance(truth, str):
                 elsewhere = Path(truth).is_file() or (
@@ -1214,7 +1221,9 @@ class GRNModel:
 
         The data are not saved, only what :meth:`simulate` needs by default (the mean
         first state of the trajectories and the observed time range): :meth:`load` with the
-        AnnData restores everything, without it a model to read out and simulate.
+        AnnData restores everything, without it a model to read out and simulate. The file
+        also records what it was saved with (``"environment"``:
+        :func:`core.provenance.environment`), which :meth:`load` does not need.
 
         Parameters
         ----------
@@ -1228,6 +1237,7 @@ class GRNModel:
         """
         from biomodels.grn.checkpoint import plain
         from core import save_torch
+        from core.provenance import environment
 
         state = {
             "format": _FORMAT,
@@ -1246,6 +1256,8 @@ class GRNModel:
             "dtype": str(self.dtype).removeprefix("torch."),
             "start": torch.as_tensor(self._default_y0()),
             "time_range": list(self._time_range()), "trajectories": list(self.trajectories),
+            # versions and threads it was saved with; load reads past it (older files lack it)
+            "environment": environment(),
         }
         return save_torch(plain(state), path)  # numpy scalars among the settings: see plain
 

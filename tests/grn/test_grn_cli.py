@@ -418,6 +418,8 @@ def test_demo_runs_fast_and_writes_everything(tmp_path, capsys):
     assert first_auroc >= 0.88 and first_auroc > prior_auroc
     result = ad.read_h5ad(tmp_path / "demo" / "result.h5ad")
     assert result.uns["grn"]["fit"]["held_out_r2"] > 0.3
+    # what it was computed with: the demo fits on one torch thread
+    assert metrics["environment"]["torch_threads"] == 1
 
 
 def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys):
@@ -705,6 +707,26 @@ def test_metrics_json_records_the_settings_and_the_r2(files):
     assert set(settings) == set(uns["settings"])
     assert metrics["held_out_r2"] == float(uns["fit"]["held_out_r2"])
     assert metrics["r2_on"] == uns["fit"]["r2_on"] == "held-out trajectories"
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_metrics_json_the_model_file_and_the_result_record_the_environment(files):
+    # no output said what software computed it (python, torch, numpy, ... versions) nor with
+    # how many torch threads, which change the last digits of a fit
+    import torch
+
+    out = files / "environment"
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--epochs", "2", "--hidden", "4",
+               "--threads", "1", "--quiet", "--truth", str(files / "truth.csv"),
+               "--out", str(out)])
+    assert rc == 0
+    env = json.loads((out / "metrics.json").read_text())["environment"]
+    assert env["torch"] == torch.__version__ and env["torch_threads"] == 1
+    assert {"python", "prunus", "numpy", "scipy", "pandas", "anndata"} <= set(env)
+    uns = ad.read_h5ad(out / "result.h5ad").uns["grn"]["environment"]
+    assert {k: (v.item() if hasattr(v, "item") else v) for k, v in uns.items()} == env
+    assert torch.load(out / "model.pt", weights_only=True)["environment"] == env
 
 
 def _damage(path, out=None):

@@ -1286,3 +1286,29 @@ def _damage(path, out=None):
         data[i] ^= 0x5A
     (out or path).write_bytes(bytes(data))
     return out or path
+
+
+def test_the_environment_is_saved_and_written_and_files_without_it_load(fitted, tmp_path):
+    # no GRN output recorded the versions it was computed with (python, torch, numpy, ...)
+    # nor torch's thread count, which changes the last digits: a result could not be traced
+    from anndata import read_h5ad
+
+    from core import save_torch
+    from core.provenance import environment
+
+    model, _, _, _ = fitted
+    path = model.save(tmp_path / "m.pt")
+    state = torch.load(path, weights_only=True)
+    assert state["environment"] == environment()
+    assert state["environment"]["torch"] == torch.__version__
+    assert GRNModel.load(path).fit_info == model.fit_info  # read past, not in the way
+    # a file written before it was recorded still loads
+    del state["environment"]
+    old = GRNModel.load(save_torch(state, tmp_path / "old.pt"))
+    pd.testing.assert_frame_equal(old.network(), model.network())
+    adata = model._adata.copy()
+    info = model.write_results(adata)
+    assert info["environment"] == environment()
+    adata.write_h5ad(tmp_path / "r.h5ad")  # strings and ints: h5ad stores them
+    back = read_h5ad(tmp_path / "r.h5ad").uns["grn"]["environment"]
+    assert {k: (v.item() if hasattr(v, "item") else v) for k, v in back.items()} == environment()
