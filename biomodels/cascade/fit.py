@@ -757,8 +757,9 @@ def fit_bayesian(
     method
         ``"grid"``: the exact posterior of a single shared weight on a grid in logit
         space (a coarse pass over (0, 1), then 201 points where the posterior lives,
-        refined up to five times, a cubic spline of the log density between them; 270 to
-        1,080 likelihood evaluations); ``"svi"``: pyro SVI with an AutoNormal guide,
+        refined up to five times, a cubic spline of the log density between them, and the
+        tails beyond the weights the graph's dtype holds apart from 0 and 1 in closed form;
+        250 to 1,050 likelihood evaluations); ``"svi"``: pyro SVI with an AutoNormal guide,
         a Gaussian in logit space that tends to understate the spread; ``"auto"``: grid
         for one weight, SVI for more.
     steps, lr
@@ -878,7 +879,10 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
     ``p(w) w (1 - w)`` is smooth and falls to 0 at both ends: a posterior piled up at 0 or 1
     (every cascade of size 1 under a Beta(0.5, 0.5) prior) is resolved as well as any other.
     A grid in w put a few intervals under such a spike and interpolated the CDF linearly
-    where it rises like ``w^a``: its 5 % quantile was 8.8 times the exact one.
+    where it rises like ``w^a``: its 5 % quantile was 8.8 times the exact one. Beyond the
+    weights the graph's dtype can tell from 0 and 1 the density is ``e^(a u)`` (``e^(-b u)``)
+    times the likelihood's limit, whose mass is added in closed form: with ``a`` well below 1
+    much of the posterior lies there.
     """
     a, b = float(prior[0]), float(prior[1])
 
@@ -891,10 +895,15 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
             ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
         return ll + a * log_w + b * log_1mw
 
-    # a coarse pass over w in (6e-16, 1 - 6e-16) finds where the posterior lives; finer
-    # passes zoom in until its mass (log density within 40 of the top) spans at least 60
-    # grid points
-    u = np.linspace(-35.0, 35.0, 71)
+    # the weights the likelihood's dtype holds apart from 1: float32 rounded w to 1 from
+    # u = 17 on, where the likelihood jumped to its floor and the spline rang (a point mass
+    # at w = 1); float64 to u = 36
+    edge = min(35.0, float(np.log(1 / torch.finfo(counts.dtype).eps)) - 1.0)
+    # a coarse pass finds where the posterior lives (sparse far out, where the tail-accurate
+    # likelihood is slow); finer passes zoom in until its mass (log density within 40 of the
+    # top) spans at least 60 grid points
+    far = np.linspace(9.0, edge, 7)[1:] if edge > 9.0 else np.empty(0)
+    u = np.concatenate([-far[::-1], np.linspace(-9.0, 9.0, 37), far])
     lp = log_post(u)
     for step in range(5):
         live = np.flatnonzero(lp > lp.max() - 40)
@@ -917,19 +926,35 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
         dens = np.interp(fine, u, np.exp(lp - top))
     u = fine
     w = 1 / (1 + np.exp(-u))
-    # trapezoids in u: the density is smooth there, and ends 40 nats below its top
+    # trapezoids in u: the density is smooth there
     du = np.diff(u)
     mass = du * (dens[1:] + dens[:-1]) / 2
-    cdf = np.concatenate([[0.0], np.cumsum(mass)])
-    total = cdf[-1]
-    cdf /= total
-    mean = float(np.sum(du * (dens[1:] * w[1:] + dens[:-1] * w[:-1]) / 2) / total)
-    second = float(np.sum(du * (dens[1:] * w[1:] ** 2 + dens[:-1] * w[:-1] ** 2) / 2) / total)
+    m1 = np.sum(du * (dens[1:] * w[1:] + dens[:-1] * w[:-1]) / 2)
+    m2 = np.sum(du * (dens[1:] * w[1:] ** 2 + dens[:-1] * w[:-1] ** 2) / 2)
+    # the tails beyond a grid that reaches the edge: dens(u) ~ dens(u0) e^(a (u - u0)) below,
+    # ~ dens(u1) e^(-b (u - u1)) above (w ~ e^u, 1 - w ~ e^-u there); elsewhere the grid
+    # ends 40 nats below the top and they are nothing
+    d0 = dens[0] if u[0] <= -edge else 0.0
+    d1 = dens[-1] if u[-1] >= edge else 0.0
+    left, right = d0 / a, d1 / b
+    total = left + mass.sum() + right
+    e0, e1 = np.exp(u[0]), np.exp(-u[-1])
+    mean = float((m1 + d0 * e0 / (a + 1) + right - d1 * e1 / (b + 1)) / total)
+    second = float((m2 + d0 * e0**2 / (a + 2) + right - 2 * d1 * e1 / (b + 1)) / total)
+    cdf = (left + np.concatenate([[0.0], np.cumsum(mass)])) / total
     rng = np.random.default_rng(check_seed(seed))
 
     def quantile(q: np.ndarray | float) -> np.ndarray:
-        # interpolated in u, where the CDF is smooth, then mapped to w
-        return 1 / (1 + np.exp(-np.interp(q, cdf, u)))
+        # interpolated in u, where the CDF is smooth, then mapped to w; in the tails the
+        # exponential CDF inverted
+        q = np.asarray(q, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            below = u[0] + np.log(q * total * a / d0) / a
+            above = u[-1] - np.log((1 - q) * total * b / d1) / b
+        uq = np.where(q < cdf[0], below, np.where(q > cdf[-1], above, np.interp(q, cdf, u)))
+        from scipy.special import expit
+
+        return expit(uq)  # 1 / (1 + e^-u) overflowed for tail draws far below 0
 
     draws = quantile(rng.random(int(num_samples)))
 

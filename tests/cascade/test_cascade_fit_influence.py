@@ -801,6 +801,31 @@ def test_grid_posterior_piled_up_at_a_bound_is_exact(prior, n, size):
         assert got == pytest.approx(want, rel=2e-3), key
 
 
+@pytest.mark.parametrize(("dtype", "k", "n", "prior"), [
+    (torch.float32, 49, 50, (1.0, 1.0)), (torch.float32, 19, 20, (1.0, 1.0)),
+    (torch.float64, 0, 10, (0.01, 1.0)), (torch.float64, 0, 100, (0.05, 1.0)),
+    (torch.float64, 100, 100, (1.0, 0.05))])
+def test_grid_posterior_of_a_float32_graph_or_a_prior_far_below_one_is_exact(dtype, k, n, prior):
+    # the review's cases: a float32 graph rounded w to 1 at the grid's far end, where the
+    # likelihood dropped to its floor and the spline rang (mean 1.0 for the exact 0.962); a
+    # prior with a = 0.01 keeps most of its mass below w = 6e-16, beyond the grid (mean 3.6x)
+    from scipy import stats
+
+    g = CascadeGraph.from_edges([("a", "b", 0.5)], dtype=dtype)
+    post = fit_bayesian(g, [2] * k + [1] * (n - k), seeds=["a"], method="grid", prior=prior,
+                        num_samples=20_000)
+    beta = stats.beta(prior[0] + k, prior[1] + n - k)
+    rel = 1e-4 if dtype == torch.float32 else 1e-5
+    assert float(post["mean"][0]) == pytest.approx(beta.mean(), rel=rel)
+    assert float(post["std"][0]) == pytest.approx(beta.std(), rel=1e-3)
+    for key, q in (("q05", 0.05), ("q95", 0.95)):
+        got, want = float(post[key][0]), beta.ppf(q)
+        if want > 0.5:  # near 1: the distance to it
+            got, want = 1 - got, 1 - want
+        assert got == pytest.approx(want, rel=1e-3, abs=1e-7 if dtype == torch.float32 else 0)
+    assert float(post["samples"].mean()) == pytest.approx(beta.mean(), abs=4 * beta.std() / 141)
+
+
 def test_grid_posterior_underflows_quietly_under_numpy_raise():
     # far from the mode the likelihood ratio is below float range and rounds to 0 by design;
     # under np.seterr(all="raise") that underflow was a FloatingPointError
