@@ -344,6 +344,8 @@ def _warn_at_grid_edge(best: float, candidates: list[float]) -> None:
     """
     if len(candidates) < 3 or candidates[0] < best < candidates[-1]:
         return
+    if best == candidates[0] == 0.0:  # no L1 at all: there is no smaller strength to try
+        return
     side, beyond = ("smallest", "smaller") if best == candidates[0] else ("largest", "larger")
     warnings.warn(
         f"select_l1: the best held-out score is at the grid's {side} L1 strength {best:.3g} "

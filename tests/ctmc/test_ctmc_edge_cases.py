@@ -252,6 +252,8 @@ def test_select_l1_warns_when_the_best_strength_is_at_an_end_of_the_grid(
     table.update({0.1: -2.0})
     assert select_l1(small_cohort, list(table), folds=2, seed=0)[0] == 0.1
     assert select_l1(small_cohort, [0.01, 1.0], folds=2, seed=0)[0] == 0.01
+    table.update({0.0: -1.0})  # best with no penalty at all: nothing smaller to try
+    assert select_l1(small_cohort, [0.0, 0.1, 1.0], folds=2, seed=0)[0] == 0.0
 
 
 def test_read_maf_names_a_frequency_filter_that_keeps_nothing(tmp_path):
