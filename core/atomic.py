@@ -316,6 +316,11 @@ def torch_file_damage(path: str | os.PathLike[str]) -> str | None:
     if not os.path.isfile(path):
         return None
     with open(path, "rb") as handle:
+        # a zip starts with a local file header, as torch checks: is_zipfile searches the
+        # end for a directory record, which a legacy (pre-1.6) file's data can hold by chance
+        if handle.read(4) != b"PK\x03\x04":
+            return None
+        handle.seek(0)
         name = None
         try:
             # inside the try: is_zipfile raises BadZipFile for some damaged end records

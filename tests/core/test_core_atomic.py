@@ -298,6 +298,16 @@ def test_torch_file_damage_names_the_record_whose_checksum_fails(tmp_path: Path)
     (tmp_path / "notes.txt").write_text("not a torch file")
     assert torch_file_damage(tmp_path / "notes.txt") is None
     assert torch_file_damage(tmp_path / "absent.pt") is None
+    # a legacy (pre-1.6) file whose data end in bytes that read as a zip's end record: it
+    # loads, so it is no damaged zip (the review's "Bad magic number for central directory")
+    import struct
+
+    tail = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 1, 1, 46, 0, 0)
+    legacy = torch.tensor(list(bytes(50) + tail), dtype=torch.uint8)
+    torch.save(legacy, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    assert (tmp_path / "legacy.pt").read_bytes().endswith(tail)
+    assert torch.equal(torch.load(tmp_path / "legacy.pt", weights_only=True), legacy)
+    assert torch_file_damage(tmp_path / "legacy.pt") is None
 
 
 def test_save_torch_records_checksums_even_when_torch_is_told_not_to(tmp_path: Path) -> None:
