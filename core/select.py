@@ -406,7 +406,9 @@ def _select_topk(
         for name, s in scores.items():
             out[name] = mask[start : start + s.numel()].reshape(s.shape).clone()
             start += s.numel()
-        _warn_global_collapse(arg, out, scores, current, stacklevel)
+        # named as the caller asked: keep=5 was reported as "density: ..."
+        _warn_global_collapse(arg if keep is None else "keep", out, scores, current,
+                              stacklevel)
         return carry_unscored(out, current)
 
     if scope == "layer":

@@ -565,6 +565,8 @@ def test_global_magnitude_pruning_warns_when_it_empties_a_layer() -> None:
         assert magnitude_mask(net, 0.9, current=masks).layer_density()["2.weight"] == 0.0
         select_topk(magnitude_scores(net), keep=0)
         magnitude_mask(net, 0.5)  # both layers keep entries
+    with pytest.warns(UserWarning, match=r"^keep: the global threshold keeps no entry"):
+        select_topk(magnitude_scores(net), keep=16)  # named as asked (it said "density")
 
 
 def test_random_masks_that_keep_nothing_are_refused_and_layer_collapse_warns() -> None:
