@@ -213,9 +213,10 @@ def _states_by_name(y0: Any, genes: Sequence[str], name: str = "y0") -> Any:
     Shared by :func:`krumsiek11_simulate` and :meth:`GRNModel.simulate`: a pandas Series
     (one state, e.g. ``adata.to_df().iloc[0]``) or DataFrame (one state per row, genes as
     columns) is matched to ``genes`` by its labels as text, as the prior's labels and
-    ``perturb``'s keys are; labels beyond ``genes`` are ignored. Anything else is returned
-    as it is: its columns follow ``genes`` by position. krumsiek11_simulate read a Series
-    of reordered genes by position, so each gene started at another gene's value.
+    ``perturb``'s keys are; labels beyond ``genes`` are ignored. Anything else, and pandas
+    objects with the default labels 0, 1, ... (none of them a gene), is taken by position.
+    krumsiek11_simulate read a Series of reordered genes by position, so each gene started
+    at another gene's value.
     """
     if isinstance(y0, pd.Series):
         labels, values = y0.index, y0
@@ -225,6 +226,10 @@ def _states_by_name(y0: Any, genes: Sequence[str], name: str = "y0") -> Any:
         return y0
     text = pd.Index([str(g) for g in labels])
     known, present = set(genes), set(text)
+    if isinstance(labels, pd.RangeIndex) and not known & present:
+        # the default labels 0..G-1 (pd.Series(array), pd.DataFrame(adata.X), a CSV read
+        # with header=None) name no gene: positional, as the array they hold
+        return values.to_numpy()
     missing = [g for g in genes if g not in present]
     if missing:
         unknown = [g for g in text if g not in known]

@@ -537,3 +537,8 @@ def test_krumsiek11_simulate_matches_a_labelled_start_by_gene_name(k11):
             "y0 lacks genes ['Pu.1']: a Series y0 is matched to the genes by its labels, "
             "and these labels name no gene: ['PU.1']")):
         krumsiek11_simulate(k11.to_df().iloc[0].rename({"Pu.1": "PU.1"}), 3)
+    # the default labels 0..10 name no gene: by position, as the array they hold (the review:
+    # pd.Series(array) and pd.DataFrame(adata.X) were refused as lacking every gene)
+    np.testing.assert_array_equal(krumsiek11_simulate(pd.Series(k11.X[0]), 30, perturb=ko), ref)
+    np.testing.assert_array_equal(
+        krumsiek11_simulate(pd.DataFrame(k11.X[:2]), 30, perturb=ko)[:, 0], ref)
