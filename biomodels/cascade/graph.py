@@ -14,7 +14,7 @@ import numbers
 import os
 import warnings
 from array import array
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -735,12 +735,33 @@ class CascadeGraph:
         ------
         ValueError
             If ``obsp_key`` is not in ``adata.obsp``.
+
+        Warns
+        -----
+        UserWarning
+            If ``obsp_key`` names ``sc.pp.neighbors``' distance matrix (``"distances"``, or
+            a ``distances_key`` recorded in ``adata.uns``): distances are no probabilities.
         """
         if obsp_key not in adata.obsp:
             raise ValueError(
                 f"obsp_key: {obsp_key!r} not in adata.obsp (have {list(adata.obsp.keys())}); "
                 "run scanpy.pp.neighbors first"
             )
+        # sc.pp.neighbors names its distance matrix in uns[...]["distances_key"]: distances
+        # grow as cells differ, so read as probabilities they spread along the least similar
+        # pairs (krumsiek11's all lay below 1: a graph built without a word)
+        uns = getattr(adata, "uns", {})
+        distances = {v.get("distances_key") for v in uns.values() if isinstance(v, Mapping)}
+        if obsp_key in distances or obsp_key == "distances" or obsp_key.endswith("_distances"):
+            connectivities = sorted(
+                str(v["connectivities_key"]) for v in uns.values()
+                if isinstance(v, Mapping) and v.get("distances_key") == obsp_key
+                and "connectivities_key" in v) or ["connectivities"]
+            warnings.warn(
+                f"obsp_key: {obsp_key!r} holds sc.pp.neighbors' distances, which grow as cells "
+                "differ: read as transmission probabilities, the least similar neighbours "
+                f"pass a cascade on most; use obsp_key={connectivities[0]!r}",
+                UserWarning, stacklevel=2)
         return cls.from_scipy(
             adata.obsp[obsp_key], labels=list(adata.obs_names), scale=scale, dtype=dtype,
             device=device,

@@ -70,6 +70,15 @@ def test_scipy_edge_list_file_and_anndata_agree(tmp_path):
     assert g3.labels == tuple(ad.obs_names)
     with pytest.raises(ValueError, match="obsp_key"):
         CascadeGraph.from_anndata(ad, obsp_key="distances")
+    # sc.pp.neighbors' distances are no probabilities: read as weights without a word before
+    ad.obsp["distances"] = A
+    with pytest.warns(UserWarning, match="'distances' holds sc.pp.neighbors' distances.*"
+                                         "use obsp_key='connectivities'"):
+        CascadeGraph.from_anndata(ad, obsp_key="distances")
+    ad.obsp["knn_d"] = A
+    ad.uns["knn"] = {"distances_key": "knn_d", "connectivities_key": "knn_c"}  # key_added
+    with pytest.warns(UserWarning, match="use obsp_key='knn_c'"):
+        CascadeGraph.from_anndata(ad, obsp_key="knn_d")
     # device= like the other constructors (the README promises the device is followed)
     for g in (CascadeGraph.read_edgelist(path, dtype=torch.float32, device="cpu"),
               CascadeGraph.from_anndata(ad, dtype=torch.float32, device="cpu")):
