@@ -21,9 +21,14 @@ from biomodels.ctmc._solve import log1p_sum_exp, solve_lattice_log, subset_bits
 from biomodels.ctmc.likelihood_statespace import MAX_STATESPACE_EVENTS
 from biomodels.ctmc.sampling import sample_trajectories
 from biomodels.ctmc.sequences import sequence_log_prob
-from core.checks import check_count
+from core.checks import check_count, check_seed
 
 __all__ = ["order_probability", "most_likely_order", "top_orders"]
+
+# method="auto" solves exactly up to here, at most about the cost of 100,000 trajectories
+# (measured 0.2 s against 0.6 s at 17 events, 0.3-0.8 s against 0.5 s at 18, 1 s against
+# 0.5 s at 19, 3-4 s against 0.6 s at 20)
+AUTO_EXACT_EVENTS = 18
 
 # entries of one slice of most_likely_order's (subsets, n) rate table
 _CHUNK_ELEMENTS = 2**22
@@ -56,7 +61,10 @@ def order_probability(
         Distinct event indices.
     method
         ``"exact"`` (state space, n <= 24), ``"sample"`` (Gillespie trajectories) or ``"auto"``
-        (exact when n <= 16).
+        (exact when n <= 18, where the exact solve costs about as much as 100,000
+        trajectories or less: 0.2 s against 0.6 s at 17 events, 0.3-0.8 s against 0.5 s at
+        18, 1 s against 0.5 s at 19, 3-4 s against 0.6 s at 20; it needs about 1.3 GB at
+        20 events and doubles per event).
     n_samples, seed
         Trajectories and their seed for ``method="sample"``; ``seed=None`` draws fresh
         entropy (another estimate on every call).
@@ -75,6 +83,15 @@ def order_probability(
     """
     th = as_theta(theta).detach()
     n = th.shape[0]
+    a, b, method, n_samples = _check_order_args(n, a, b, method, n_samples)
+    if method == "exact":
+        return _exact_order_probability(th, a, b, {})
+    return _sampled_order_probability(th, a, b, n_samples, seed)
+
+
+def _check_order_args(n: int, a: int, b: int, method: str, n_samples: int
+                      ) -> tuple[int, int, str, int]:
+    """Check :func:`order_probability`'s arguments; ``method`` resolved from ``"auto"``."""
     a = _check_event("a", a, n)
     b = _check_event("b", b, n)
     if a == b:
@@ -82,27 +99,40 @@ def order_probability(
     if method not in ("auto", "exact", "sample"):
         raise ValueError(f"method must be 'auto', 'exact' or 'sample', got {method!r}")
     if method == "auto":
-        method = "exact" if n <= 16 else "sample"
+        method = "exact" if n <= AUTO_EXACT_EVENTS else "sample"
     if method == "exact":
         if n > MAX_STATESPACE_EVENTS:
             raise ValueError(f"exact order probabilities need n <= {MAX_STATESPACE_EVENTS}")
-        bits = subset_bits(n, dtype=th.dtype, device=th.device)
-        off = th - torch.diag(torch.diagonal(th))
-        log_rates = (bits @ off.T + torch.diagonal(th)).masked_fill(bits > 0, -math.inf)
-        log_diag = log1p_sum_exp(log_rates)
-        tables: dict = {}  # both solves share the lattice's index tables (n > 16: built here)
-        lp = solve_lattice_log(log_rates, log_diag, tables=tables)
-        # b may only enter once a is present (exit rates unchanged)
-        blocked = log_rates.clone()
-        blocked[:, b] = blocked[:, b].masked_fill(bits[:, a] == 0, -math.inf)
-        lp_ab = solve_lattice_log(blocked, log_diag, tables=tables)
-        both = (bits[:, a] * bits[:, b]) > 0
-        log_denom = torch.logsumexp(lp[both], dim=0)
-        if not bool(torch.isfinite(log_denom)):
-            return float("nan")
-        return float(torch.exp(torch.logsumexp(lp_ab[both], dim=0) - log_denom))
-    # no trajectories would read as "never observed together" (NaN) instead of an error
-    n_samples = check_count("n_samples", n_samples, at_least=1)
+    else:
+        # no trajectories would read as "never observed together" (NaN) instead of an error
+        n_samples = check_count("n_samples", n_samples, at_least=1)
+    return a, b, method, n_samples
+
+
+def _exact_order_probability(th: torch.Tensor, a: int, b: int, tables: dict) -> float:
+    """P(a before b | both observed) on the state space; ``tables`` as solve_lattice_log's."""
+    n = th.shape[0]
+    bits = subset_bits(n, dtype=th.dtype, device=th.device)
+    off = th - torch.diag(torch.diagonal(th))
+    log_rates = (bits @ off.T + torch.diagonal(th)).masked_fill(bits > 0, -math.inf)
+    log_diag = log1p_sum_exp(log_rates)
+    # both solves share the lattice's index tables (n > 16: built here, or kept by the caller)
+    lp = solve_lattice_log(log_rates, log_diag, tables=tables)
+    # b may only enter once a is present (exit rates unchanged)
+    blocked = log_rates.clone()
+    blocked[:, b] = blocked[:, b].masked_fill(bits[:, a] == 0, -math.inf)
+    lp_ab = solve_lattice_log(blocked, log_diag, tables=tables)
+    both = (bits[:, a] * bits[:, b]) > 0
+    log_denom = torch.logsumexp(lp[both], dim=0)
+    if not bool(torch.isfinite(log_denom)):
+        return float("nan")
+    return float(torch.exp(torch.logsumexp(lp_ab[both], dim=0) - log_denom))
+
+
+def _sampled_order_probability(th: torch.Tensor, a: int, b: int, n_samples: int,
+                               seed: int | None) -> float:
+    """P(a before b | both observed) estimated from ``n_samples`` Gillespie trajectories."""
+    n = th.shape[0]
     traj = sample_trajectories(th, n_samples, seed=seed)
     pos_a = np.where(traj.order == a, np.arange(n)[None, :], n).min(axis=1)
     pos_b = np.where(traj.order == b, np.arange(n)[None, :], n).min(axis=1)
@@ -110,6 +140,51 @@ def order_probability(
     if not both.any():
         return float("nan")
     return float((pos_a[both] < pos_b[both]).mean())
+
+
+def _order_probabilities(
+    thetas: np.ndarray,
+    a: int,
+    b: int,
+    *,
+    method: str = "auto",
+    n_samples: int = 100_000,
+    seed: int | None = 0,
+) -> np.ndarray:
+    """P(a before b | both observed) under each of several thetas (e.g. posterior draws).
+
+    Parameters
+    ----------
+    thetas
+        (S, n, n) parameters, rows = affected event.
+    a, b
+        Distinct event indices.
+    method, n_samples
+        As :func:`order_probability`.
+    seed
+        Seed of ``method="sample"``'s trajectories: draw s gets its own seed, derived from
+        this one (``numpy.random.SeedSequence``), so the same draws give the same answers
+        on every call; None draws fresh entropy. Unused by the exact solve.
+
+    Returns
+    -------
+    numpy.ndarray
+        (S,) probabilities (NaN where a and b are never observed together).
+    """
+    n = thetas.shape[1]
+    a, b, method, n_samples = _check_order_args(n, a, b, method, n_samples)
+    seed = check_seed(seed)
+    out = np.empty(len(thetas))
+    if method == "exact":
+        tables: dict = {}  # the lattice's index tables (n > 16), built once for all draws
+        for s, th in enumerate(thetas):
+            out[s] = _exact_order_probability(as_theta(th).detach(), a, b, tables)
+        return out
+    seeds = ([None] * len(thetas) if seed is None else
+             [int(v) for v in np.random.SeedSequence(seed).generate_state(len(thetas))])
+    for s, th in enumerate(thetas):
+        out[s] = _sampled_order_probability(as_theta(th).detach(), a, b, n_samples, seeds[s])
+    return out
 
 
 def most_likely_order(

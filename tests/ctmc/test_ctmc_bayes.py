@@ -19,7 +19,9 @@ def test_nuts_posterior_order_probability(synth2):
     model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=200)
     # 100 draws after 100 warm-up steps: 40 and 40 left some chains stuck near one mode
     # (seed 1 gave 24 distinct draws, order probabilities within 0.82-0.93, sd 0.04)
-    draws = model.sample_posterior(x, method="nuts", num_samples=100, warmup_steps=100, seed=0)
+    with pytest.warns(UserWarning, match="smallest effective sample size is .* of 100"):
+        draws = model.sample_posterior(x, method="nuts", num_samples=100, warmup_steps=100,
+                                       seed=0)
     assert draws.shape == (100, 2, 2) and np.isfinite(draws).all()
     # co-occurrence is identified: the two directed effects sum to a clearly positive value
     assert (draws[:, 1, 0] + draws[:, 0, 1] > 1.0).mean() > 0.9
@@ -199,14 +201,17 @@ def test_posteriors_drawn_in_threads_are_those_drawn_alone(synth2, method, in_th
     x, _ = synth2
     kw = (dict(method="svi", svi_steps=40, num_samples=5) if method == "svi"
           else dict(method="nuts", num_samples=5, warmup_steps=5))
-    alone = [posterior_theta(x[:100], seed=s, **kw) for s in range(3)]
-    assert not np.array_equal(alone[0], alone[1])  # the seeds matter
+    import warnings
 
     def draw(seed: int) -> np.ndarray:
         return posterior_theta(x[:100], seed=seed, **kw)
 
-    for a, b in zip(alone, in_threads(draw, range(3))):
-        np.testing.assert_array_equal(a, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 5 NUTS draws: no effective sample size
+        alone = [draw(s) for s in range(3)]
+        assert not np.array_equal(alone[0], alone[1])  # the seeds matter
+        for a, b in zip(alone, in_threads(draw, range(3))):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_svi_guide_starts_at_init_theta_with_rows_as_targets():
@@ -262,8 +267,12 @@ def test_sample_posterior_keeps_the_svi_loss_and_whether_it_levelled_off(synth2,
     again = posterior_theta(x, method="svi", svi_steps=5, num_samples=2, l1=1 / len(x),
                             init_theta=model.theta)
     np.testing.assert_array_equal(again, few)  # the same draws, an array as before
-    model.sample_posterior(x, method="nuts", num_samples=5, warmup_steps=5)
-    assert model.posterior_info == {"method": "nuts", "elbo": None, "converged": None}
+    with pytest.warns(UserWarning, match="NUTS posterior"):
+        model.sample_posterior(x, method="nuts", num_samples=5, warmup_steps=5)
+    info = model.posterior_info  # NUTS's diagnostics added to the keys it had
+    assert {k: info[k] for k in ("method", "elbo", "converged")} == {
+        "method": "nuts", "elbo": None, "converged": None}
+    assert info["num_samples"] == 5 and info["warmup_steps"] == 5
     model.fit(x, l1=1 / len(x), max_steps=50)  # new theta: the old draws' record goes too
     assert model.posterior_info is None and model.posterior_samples is None
     with pytest.raises(TypeError, match="svi_step"):  # keywords checked as before
@@ -300,3 +309,157 @@ def test_save_and_load_keep_the_posterior_draws_and_how_they_were_made(synth2, t
     (tmp_path / "bad.json").write_text(json.dumps({**plain, "posterior": saved}))
     with pytest.raises(ValueError, match="bad.json is not a valid prunus.ctmc model file"):
         CTMC.load(tmp_path / "bad.json")
+
+
+def _captured_model(monkeypatch, *args, **kwargs):
+    """The pyro model posterior_theta(*args, **kwargs) hands to NUTS (which is not run)."""
+    import pyro.infer
+
+    captured = {}
+
+    class Captured(Exception):
+        pass
+
+    def spy_nuts(model, **kw):
+        captured["model"] = model
+        raise Captured
+
+    monkeypatch.setattr(pyro.infer, "NUTS", spy_nuts)
+    with pytest.raises(Captured):
+        posterior_theta(*args, method="nuts", **kwargs)
+    monkeypatch.undo()
+    return captured["model"]
+
+
+def _log_joint(model, theta):
+    import pyro
+    import torch
+
+    off = ~np.eye(len(theta), dtype=bool)
+    data = {"base": torch.as_tensor(np.diag(theta).copy()),
+            "effects": torch.as_tensor(theta[off])}
+    trace = pyro.poutine.trace(pyro.poutine.condition(model, data=data)).get_trace()
+    return float(trace.log_prob_sum())
+
+
+def test_weighted_posterior_is_the_posterior_of_the_repeated_rows(monkeypatch):
+    # sample_posterior ignored a weighted fit's counts: 4 genotypes of 400 tumours counted
+    # as 4 tumours (likelihood) and the Laplace scale as 1 / (4 l1), posterior means
+    # [[0.4, -22.6], [-5.2, 0.0]] with sds up to 28 against [[-0.11, 0.2], [0.16, -2.03]],
+    # sds 0.1-0.34, from the 400 repeated rows; sample_weight raised a TypeError
+    import warnings
+
+    geno = np.array([[0, 0], [1, 0], [0, 1], [1, 1]])
+    counts = np.array([200, 150, 10, 40])
+    rows = np.repeat(geno, counts, axis=0)
+    # known answer: the log joint of the weighted model is that of the repeated rows
+    weighted = _captured_model(monkeypatch, geno, l1=0.01, sample_weight=counts)
+    repeated = _captured_model(monkeypatch, rows, l1=0.01)
+    for theta in (np.array([[-0.1, 0.2], [0.15, -2.0]]), np.array([[1.0, -3.0], [2.0, 0.5]])):
+        assert _log_joint(weighted, theta) == pytest.approx(_log_joint(repeated, theta),
+                                                            rel=1e-12)
+    kw = dict(method="nuts", num_samples=30, warmup_steps=30, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 30 draws: a low effective sample size
+        draws = posterior_theta(geno, l1=0.01, sample_weight=counts, **kw)
+        np.testing.assert_array_equal(draws, posterior_theta(rows, l1=0.01, **kw))
+    assert (draws.std(0) < 0.6).all()  # 400 tumours, not 4: sds were up to 28
+    model = CTMC().fit(geno, l1=0.01, sample_weight=counts)
+    with pytest.raises(ValueError, match="sample_weight: this model was fitted with "
+                                         "sample_weight .* = 400 tumours"):
+        model.sample_posterior(geno, method="nuts")  # rows would count as tumours
+    kw = dict(method="nuts", num_samples=5, warmup_steps=5, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_array_equal(
+            model.sample_posterior(geno, sample_weight=counts, **kw),
+            posterior_theta(geno, l1=0.01, sample_weight=counts, init_theta=model.theta, **kw))
+    assert model.posterior_info["total_weight"] == 400.0
+    with pytest.raises(ValueError, match="sample_weight must have one entry per tumour"):
+        model.sample_posterior(geno, sample_weight=counts[:3])
+
+
+def test_weighted_posterior_beyond_the_state_space_weighs_each_row(monkeypatch):
+    # above 12 events the subset lattices sum the rows: the weights must enter there too
+    rng = np.random.default_rng(0)
+    geno = (rng.random((5, 13)) < 0.3).astype(np.uint8)
+    counts = np.array([3, 1, 0, 2, 5])
+    weighted = _captured_model(monkeypatch, geno, sample_weight=counts)
+    repeated = _captured_model(monkeypatch, np.repeat(geno, counts, axis=0))
+    theta = rng.normal(-1.0, 0.5, (13, 13))
+    assert _log_joint(weighted, theta) == pytest.approx(_log_joint(repeated, theta), rel=1e-12)
+
+
+def test_nuts_keeps_its_diagnostics_and_warns_when_its_draws_are_few(synth2, tmp_path):
+    # posterior_info for NUTS was {'method': 'nuts', 'elbo': None, 'converged': None}: no
+    # effective sample size, R-hat or divergences, and no word when 200 draws held ~50
+    # effective ones (2 events: an sd of theta_10 of 0.84 against the exact 1.11)
+    import inspect
+
+    import torch
+    from pyro.ops.stats import effective_sample_size, split_gelman_rubin
+
+    x, names = synth2
+    model = CTMC().fit(x, l1=1 / len(x), event_names=names, max_steps=200)
+    with pytest.warns(UserWarning, match=r"smallest effective sample size is \d+ of 40 draws "
+                                         r"\(below 100\).*draw more, e\.g\. num_samples=1000"):
+        draws = model.sample_posterior(x, method="nuts", num_samples=40, warmup_steps=40,
+                                       seed=0)
+    info = model.posterior_info
+    chain = torch.as_tensor(draws)[None]  # known answer: pyro's statistics of the draws
+    np.testing.assert_allclose(info["n_eff"], effective_sample_size(chain).numpy(), rtol=1e-9)
+    np.testing.assert_allclose(info["r_hat"], split_gelman_rubin(chain).numpy(), rtol=1e-9)
+    assert info["min_n_eff"] == pytest.approx(np.min(info["n_eff"]))
+    assert info["min_n_eff"] < 100
+    assert info["max_r_hat"] == pytest.approx(np.max(info["r_hat"]))
+    assert info["num_samples"] == 40 and info["warmup_steps"] == 40
+    assert isinstance(info["divergences"], int) and info["step_size"] > 0
+    assert 0 <= info["mean_accept_prob"] <= 1 and 0 <= info["acceptance_rate"] <= 1
+    back = CTMC.load(model.save(tmp_path / "model.json"))
+    assert back.posterior_info == info  # saved with the draws, as JSON values
+    # 200 warm-up steps by default: after 100 the step size stayed too small (mean
+    # acceptance 0.87-0.93 against pyro's target 0.8)
+    assert inspect.signature(posterior_theta).parameters["warmup_steps"].default == 200
+
+
+def test_nuts_diagnostics_of_a_few_draws_load_back_as_nan(tmp_path):
+    # under 4 draws there is no split R-hat (pyro asserts): NaN, saved as null, read as NaN
+    x = (np.random.default_rng(0).random((40, 1)) < 0.3).astype(float)
+    model = CTMC(np.zeros((1, 1)))
+    with pytest.warns(UserWarning, match="no effective sample size could be estimated from "
+                                         "3 draws"):
+        model.sample_posterior(x, method="nuts", num_samples=3, warmup_steps=10, l1=0.1)
+    back = CTMC.load(model.save(tmp_path / "model.json")).posterior_info
+    assert np.isnan(back["n_eff"][0][0]) and np.isnan(back["min_n_eff"])
+    assert np.isnan(back["max_r_hat"]) and back["num_samples"] == 3
+
+
+def test_nuts_with_enough_draws_does_not_warn():
+    # one event, 800 draws: ~300 effective ones, so no warning (pytest turns it into an error)
+    x = (np.random.default_rng(0).random((40, 1)) < 0.3).astype(float)
+    model = CTMC(np.zeros((1, 1)))
+    model.sample_posterior(x, method="nuts", num_samples=800, warmup_steps=200, l1=0.1)
+    assert model.posterior_info["min_n_eff"] > 100 and model.posterior_info["divergences"] == 0
+
+
+def test_svi_guide_settles_as_its_rate_decays(synth2, monkeypatch):
+    # the guide is the last iterate: at Adam's constant rate it kept moving by ~lr per step
+    # to the end (3 events, 200 tumours, 1,000 steps: means up to 0.27 posterior sds apart
+    # between seeds); the rate now decays to lr / 100 over the last quarter of the steps
+    import pyro
+    import pyro.infer
+
+    x, _ = synth2
+    locs = []
+    step = pyro.infer.SVI.step
+
+    def spy(self, *args, **kwargs):
+        loss = step(self, *args, **kwargs)
+        locs.append(pyro.get_param_store()["AutoMultivariateNormal.loc"].detach().clone())
+        return loss
+
+    monkeypatch.setattr(pyro.infer.SVI, "step", spy)
+    posterior_theta(x, method="svi", svi_steps=200, num_samples=2, lr=0.05, seed=0)
+    moves = [float((b - a).abs().max()) for a, b in zip(locs, locs[1:])]
+    assert max(moves[:100]) > 0.02  # Adam at lr: steps of order lr
+    assert moves[-1] < 0.05 / 50  # the last at about lr / 100

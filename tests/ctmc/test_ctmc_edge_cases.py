@@ -406,7 +406,8 @@ def test_posterior_of_a_single_event_runs_and_matches_quadrature():
     # no interactions: the empty "effects" site crashed NUTS ("cannot reshape tensor of 0
     # elements"), so posterior_theta(x) failed for one event under method="auto"
     x = np.array([[1]] * 30 + [[0]] * 70)
-    draws = posterior_theta(x, num_samples=150, warmup_steps=50, seed=0)
+    with pytest.warns(UserWarning, match="effective sample size"):  # 150 draws, ~50 of them
+        draws = posterior_theta(x, num_samples=150, warmup_steps=50, seed=0)
     assert draws.shape == (150, 1, 1) and np.isfinite(draws).all()
     grid = np.linspace(-6.0, 4.0, 20001)  # prior N(logit 0.3, 3) x Bernoulli(e^t / (1 + e^t))
     log_post = norm.logpdf(grid, np.log(0.3 / 0.7), 3.0) + 30 * grid - 100 * np.logaddexp(0, grid)
