@@ -21,7 +21,8 @@ def environment() -> dict[str, str | int]:
     """Return the versions of Python, prunus and its numerical libraries, and torch's threads.
 
     Versions are read from the installed distributions' metadata, without importing them
-    (scanpy alone takes seconds to import).
+    (scanpy alone takes seconds to import); torch's is ``torch.__version__``, which names
+    its build (``+cpu``, ``+cu121``).
 
     Returns
     -------
@@ -45,5 +46,7 @@ def environment() -> dict[str, str | int]:
             out[name] = version(name)
         except PackageNotFoundError:
             out[name] = "unknown"
+    # the build torch runs as ("2.2.2+cu121"), where a wheel's metadata may say "2.2.2"
+    out["torch"] = str(torch.__version__)  # a plain str: TorchVersion does not unpickle
     out["torch_threads"] = torch.get_num_threads()
     return out
