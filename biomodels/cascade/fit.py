@@ -90,8 +90,9 @@ def _counts(sizes: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
         raise TypeError("sizes: expected integer cascade sizes, got a boolean entry")
     s = np.asarray(sizes)
     if s.dtype == object:  # a column of a mixed DataFrame's .values: its entries' own dtype
-        missing = [i for i, v in enumerate(s.tolist()) if v is None or v != v
-                   or type(v).__name__ == "NAType"]
+        # NAType first: pd.NA != pd.NA is itself NA, whose truth pandas 2.0 refuses
+        missing = [i for i, v in enumerate(s.tolist()) if v is None
+                   or type(v).__name__ == "NAType" or (isinstance(v, float) and v != v)]
         if missing:  # pd.NA of an Int64 column was "must be whole numbers"
             raise ValueError(f"sizes: missing values at positions {missing[:5]}; drop the "
                              "cascades whose size is unknown")
