@@ -443,10 +443,12 @@ def plot_trust_stream(frame: Any, *, label: str | None = None, ax: Any | None = 
     warmup = int((frame["phase"] == "warmup").sum())
     x = np.arange(len(frame)) - warmup  # debate questions from 0, the warm-up before them
     if warmup:
-        spans = {round(p.get_x(), 6) for p in ax.patches if p.get_gid() == "warm-up"}
-        if round(-warmup - 0.5, 6) not in spans:
+        # the band's length in its gid: matplotlib < 3.9 returns a Polygon (no get_x)
+        spans = {p.get_gid() for p in ax.patches
+                 if str(p.get_gid()).startswith("warm-up ")}
+        if f"warm-up {warmup}" not in spans:
             first = not spans
-            ax.axvspan(-warmup - 0.5, -0.5, color="0.92", zorder=0, gid="warm-up",
+            ax.axvspan(-warmup - 0.5, -0.5, color="0.92", zorder=0, gid=f"warm-up {warmup}",
                        label=_WARMUP_LABEL if first else None)
     ax.plot(x, frame["trust_in_adversary"].to_numpy(), label=label, **line_kwargs)
     ax.set_xlabel("debate question (a run's warm-up questions before 0)")
