@@ -318,6 +318,9 @@ def test_save_torch_records_checksums_even_when_torch_is_told_not_to(tmp_path: P
     import torch
     from torch import serialization
 
+    if not hasattr(serialization, "set_crc32_options"):  # torch < 2.4 always writes them
+        pytest.skip("this torch has no set_crc32_options")
+
     from core.atomic import save_torch, torch_file_damage
 
     serialization.set_crc32_options(False)
