@@ -55,6 +55,7 @@ pruning) and ``"prior"`` (lambda = 1: prior best guesses only, "Bio-pruning").
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -101,11 +102,13 @@ class PruningSchedule:
     Parameters
     ----------
     first_epoch
-        Epoch of the first round (1-based).
+        Epoch of the first round (1-based). An integer, or a whole float such as ``3.0``
+        (as h5ad reads ``uns["grn"]["settings"]["schedule"]`` back); ``3.5`` is refused.
     first_fraction
         Fraction of each layer removed by the first round, in [0, 1).
     every
-        Later rounds start every epoch that is a multiple of ``every``.
+        Later rounds start every epoch that is a multiple of ``every`` (integer or whole
+        float, as ``first_epoch``).
     fraction
         Fraction of the still-unpruned weights removed by each later round, in [0, 1).
 
@@ -126,8 +129,11 @@ class PruningSchedule:
     def __post_init__(self) -> None:
         for name in ("first_epoch", "every"):
             v = getattr(self, name)
-            # first_epoch=1.5 matched no epoch, so the first cut silently never happened
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            # first_epoch=1.5 matched no epoch, so the first cut silently never happened;
+            # a whole float (3.0) is taken: h5ad reads settings["schedule"] back as floats
+            whole = isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral) \
+                and math.isfinite(v) and float(v).is_integer()
+            if isinstance(v, bool) or not (isinstance(v, numbers.Integral) or whole):
                 raise TypeError(f"schedule: {name} must be an integer epoch, got {v!r}")
             if v < 1:
                 raise ValueError("schedule: first_epoch and every must be >= 1")

@@ -623,3 +623,14 @@ def test_pruner_repr_names_method_weights_schedule_and_rounds():
     assert repr(pruner) == (
         "DashPruner('imp', lambda_ppi=0, lambda_motif=0, PruningSchedule(first_epoch=2, "
         "first_fraction=0.7, every=10, fraction=0.1); 0 rounds done)")
+
+
+def test_schedule_epochs_may_be_whole_floats_as_h5ad_reads_them_back():
+    # uns["grn"]["settings"]["schedule"] comes back from h5ad as floats: PruningSchedule(
+    # *schedule) refused np.float64(3.0) ("must be an integer epoch")
+    s = PruningSchedule(np.float64(3.0), np.float64(0.7), np.float64(10.0), np.float64(0.1))
+    assert s == PruningSchedule() and [type(s.first_epoch), type(s.every)] == [int, int]
+    assert PruningSchedule(first_epoch=2.0, every=np.float32(5.0)).every == 5
+    for bad in (3.5, np.float64(3.5), float("inf"), float("nan")):
+        with pytest.raises(TypeError, match="first_epoch must be an integer epoch"):
+            PruningSchedule(first_epoch=bad)
