@@ -77,8 +77,9 @@ def _str_keys(obj: Any) -> Any:
 
 
 def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
-                   figure: Any | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
-    """Write the result files (all or none); return their paths and ``uns["grn"]``."""
+                   figure: Any | None = None, key_added: str = "grn",
+                   ) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write the result files (all or none); return their paths and ``uns[key_added]``."""
     import torch
 
     from core import atomic_outputs, write_json
@@ -90,7 +91,7 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
     if figure is not None:
         names["figure"] = "network.png"
     result = adata.copy()
-    info = model.write_results(result, truth=truth)
+    info = model.write_results(result, key_added=key_added, truth=truth)
     for key in list(result.uns.keys()):  # only the copy written to disk is changed
         result.uns[key] = _str_keys(result.uns[key])
     with atomic_outputs(out) as stage:  # all files, or none replaced
@@ -141,6 +142,21 @@ def _file_or_key(value: str) -> Path | str:
         if not value.strip() or Path(os.path.expanduser(value)).exists():
             raise  # an empty name, a folder, a pipe: no key either
         return value
+
+
+def _h5ad_key(value: str) -> str:
+    """Argparse type of ``--key-added``: a key h5ad can store (``write_results``' check).
+
+    Checked before the data are read, so that a bad key does not fail after the fit.
+    """
+    from core.checks import check_h5ad_key
+
+    try:
+        return check_h5ad_key("key", value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"must be a non-empty string without '/' (a key of varp and uns in h5ad), "
+            f"got {value!r}") from exc
 
 
 def _varp_or_file(value: Path | str | None, adata: Any, option: str,
@@ -294,7 +310,8 @@ def _fit_run(args: argparse.Namespace) -> int:
     fig = (plot_networks({"true network": truth, label: fitted}, truth=truth)
            if truth is not None else plot_network(fitted, title=label).figure)
     try:
-        paths, info = _write_outputs(model, adata, Path(args.out), truth, figure=fig)
+        paths, info = _write_outputs(model, adata, Path(args.out), truth, figure=fig,
+                                     key_added=args.key_added)
     finally:
         plt.close(fig)
     # the outputs are complete; another run into the same --out may have removed it
@@ -340,8 +357,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
         "(DASH: Hossain et al., NeurIPS 2024). Writes DIR/network.csv (rows = regulators, "
         "columns = targets, signed effects), DIR/edges.csv (the same as a list of "
-        "regulator, target, effect, score, strongest first), DIR/result.h5ad (varp['grn'], "
-        "uns['grn']), "
+        "regulator, target, effect, score, strongest first), DIR/result.h5ad (the input with "
+        "varp['grn'] and uns['grn'] added, or the --key-added KEY), "
         "DIR/model.pt, DIR/network.png (heatmap, next to the truth when given) and, with "
         "--truth, DIR/metrics.json (BEELINE metrics of the per-target "
         "score |E_ij| / sum_i |E_ij|, PHOENIX's edge ranking, fit_info: how the fit "
@@ -407,6 +424,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "as two, and on a shared or busy machine much faster (a dopri5 epoch "
                      "of 5,000 cells x 500 genes: 3.9 s against 85 s); more threads pay "
                      "from about a thousand genes")
+    fit.add_argument("--key-added", type=_h5ad_key, default="grn", metavar="KEY",
+                     help="key of the network in result.h5ad's varp and uns (default: "
+                     "%(default)s); another key keeps an earlier run's results when its "
+                     "result.h5ad is the input, as write_results(key_added=KEY) does")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder (created if needed)")

@@ -191,7 +191,10 @@ class GRNModel:
     Parameters
     ----------
     adata
-        Cells x genes. Not modified by the constructor.
+        Cells x genes. Not modified by the constructor; kept, not copied, as
+        :attr:`adata` (the default target of :meth:`write_results`). To fit some genes
+        (highly variable genes, TFs), pass ``adata[:, mask]``: :meth:`write_results`
+        writes the network into the full AnnData by gene name.
     time_key
         Numeric ``adata.obs`` column with (pseudo)time.
     trajectory_key
@@ -450,7 +453,11 @@ class GRNModel:
         self.history: dict[str, list[float]] = {}
         #: What the last fit was run with (empty before :meth:`train`): every
         #: :meth:`train` argument that changes the result (``epochs``, ``pruning``, ``lr``,
-        #: ``patience``, ...), the constructor's (``n_hidden``, ``init``, ``time_scale``,
+        #: ``patience``, ...; the pruning schedule as ``schedule``, the list
+        #: ``[first_epoch, first_fraction, every, fraction]``, and as ``schedule_params``,
+        #: the same by name, whose epochs stay integers through h5ad, where the list's
+        #: become floats: ``PruningSchedule(**schedule_params)``), the constructor's
+        #: (``n_hidden``, ``init``, ``time_scale``,
         #: ``time_key``, ``trajectory_key``, ``layer``, ``seed``, ``dtype``, ``device``),
         #: ``expression`` (``"adata.X"`` or ``"adata.layers['KEY']"``), ``torch_threads``
         #: (another count changes the last digits), ``prior_fingerprint`` and
@@ -478,6 +485,19 @@ class GRNModel:
         self.is_trained = False
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def adata(self) -> Any:
+        """The AnnData the model holds (read-only; None when loaded without data).
+
+        The object passed to the constructor, not a copy: a view (``adata[mask]``) stays a
+        view until :meth:`write_results` writes into it, when anndata makes it an AnnData of
+        its own, which then holds the results (the AnnData it was taken from does not; pass
+        that to :meth:`write_results`). :meth:`load` onto an AnnData with other genes or
+        another gene order holds ``adata[:, model's genes]``. It is :meth:`write_results`'
+        default target and where :meth:`evaluate` looks up a ``varp`` key.
+        """
+        return self._adata
+
     def __repr__(self) -> str:
         # what a notebook shows for `model`: the data, the prior and the fit at a glance, as
         # scvi-tools' models do (it was "<biomodels.grn.model.GRNModel object at 0x...>")
@@ -804,6 +824,11 @@ class GRNModel:
             "l1": l1 if pruning == "l1" else 0.0,
             "schedule": None if sched is None else [sched.first_epoch, sched.first_fraction,
                                                     sched.every, sched.fraction],
+            # the same by name: h5ad writes the list above as one float array, so the
+            # epochs came back as 3.0; a dict keeps ints as ints (PruningSchedule(**it))
+            "schedule_params": None if sched is None else {
+                "first_epoch": sched.first_epoch, "first_fraction": sched.first_fraction,
+                "every": sched.every, "fraction": sched.fraction},
             "n_hidden": self.n_hidden, "init": self.init, "time_scale": self.time_scale,
             "time_key": self.time_key, "trajectory_key": self.trajectory_key,
             "layer": self.layer, "seed": self.seed,
@@ -1136,39 +1161,59 @@ class GRNModel:
         (:func:`core.provenance.environment`; the fit's threads are in ``settings``).
         Nothing else is touched.
 
+        The model's genes are matched to ``adata.var_names`` by name, in any order: the
+        network is written in ``var_names`` order. An AnnData with more genes than the
+        model (a model fitted on highly variable genes or TFs, written into the full
+        data) gets an ``n_vars x n_vars`` matrix with the model's network in the rows and
+        columns of its genes and 0 elsewhere ("no edge estimated", as ``sc.pp.pca``'s
+        zero loadings of the genes it left out), and ``uns[key_added]["genes"]`` lists
+        the model's genes (in the model's order); ``var`` is not touched. For an AnnData
+        with exactly the model's genes nothing changes (no ``genes`` entry).
+
         Parameters
         ----------
         adata
-            AnnData with the model's genes in the same order; default: the one the model
-            was built on. A view (``adata[mask]``) becomes an AnnData of its own that holds
-            the results, as anndata makes any view it writes to (with an
-            ``ImplicitModificationWarning``); the AnnData it was taken from is unchanged. A
-            backed AnnData takes them in memory: ``adata.write()`` puts them in its file.
+            AnnData whose ``var_names`` include the model's genes (in any order); default:
+            the one the model was built on, :attr:`adata`. A view (``adata[mask]``)
+            becomes an AnnData of its own that holds the results, as anndata makes any view
+            it writes to (with an ``ImplicitModificationWarning``); the AnnData it was taken
+            from is unchanged. When the default target is a view, a ``UserWarning`` says so
+            instead: the results are in :attr:`adata`; pass the AnnData the view was taken
+            from to write them there. A backed AnnData takes them in memory:
+            ``adata.write()`` puts them in its file.
         key_added
             Key of the ``varp`` and ``uns`` entries.
         truth
             Optional true network (forms as in :meth:`evaluate`) to score against; a
-            ``varp`` key is looked up in ``adata`` first, then in the model's data (a file
-            of that name wins over either, with a warning).
+            ``varp`` key is looked up in ``adata`` first (its rows and columns of the
+            model's genes), then in the model's data (a file of that name wins over either,
+            with a warning).
 
         Returns
         -------
         dict
-            What was written to ``uns``.
+            What was written to ``uns`` (the dict itself, so a notebook cell that ends with
+            this call shows it all: end the line with ``;`` or assign it, ``_ = ...``).
 
         Raises
         ------
         ValueError
             If ``adata`` is a view of a backed AnnData, which cannot become an AnnData of
-            its own in memory (``adata.to_memory()`` first), or its genes differ.
+            its own in memory (``adata.to_memory()`` first), or lacks genes of the model
+            (named), or has one of them more than once.
         """
         check_h5ad_key("key_added", key_added)
+        default = adata is None
         if adata is None:
             self._require_data("write_results without adata")
             adata = self._adata
         _check_anndata(adata)
-        if [str(g) for g in adata.var_names] != list(self.genes):
-            raise ValueError("adata.var_names do not match the model's genes")
+        genes = list(self.genes)
+        var = [str(g) for g in adata.var_names]
+        # by name, as CTMC.write_results: a fit on highly variable genes is written into the
+        # full AnnData (it was refused, as was the same genes in another order)
+        pos = None if var == genes else _gene_positions(genes, var, "the model's",
+                                                         "write into an AnnData that has them")
         if getattr(adata, "is_view", False) and getattr(adata, "isbacked", False):
             # anndata turns a view it writes to into an AnnData of its own, which for a
             # backed one fails with an error about copying that names nothing asked for
@@ -1207,11 +1252,37 @@ class GRNModel:
                     # loaded model has none) or hold another matrix under that name; a name
                     # found nowhere is reported with this AnnData's keys (it listed the
                     # model's data's keys, or "no data" for a loaded model)
+                    if pos is not None and truth in adata.varp and not Path(truth).is_file():
+                        # in adata's var order, over its genes: the model's rows and columns
+                        truth = _dense(adata.varp[truth])[np.ix_(pos, pos)]
                     truth = _read_prior(truth, adata, self.genes, "truth")
             # say what was ranked: varp holds the raw effects, the metrics rank PHOENIX's
             # per-target score (network(normalize="target")), as evaluate() does by default
             info["metrics"] = {**self.evaluate(truth), "ranked_by": _RANKED_BY}
-        adata.varp[key_added] = self.network().to_numpy()
+        net = self.network().to_numpy()
+        if pos is not None:
+            full = np.zeros((len(var), len(var)), dtype=net.dtype)  # 0: no edge estimated
+            full[np.ix_(pos, pos)] = net
+            net = full
+            if len(var) > len(genes):  # which rows and columns the model estimated
+                info["genes"] = genes
+        if default and getattr(adata, "is_view", False):
+            # the model's own view becomes an AnnData of its own, which the user may hold no
+            # name for (GRNModel(adata[mask])): say where the results went, in place of
+            # anndata's "initializing view as actual"
+            from anndata import ImplicitModificationWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ImplicitModificationWarning)
+                adata.varp[key_added] = net
+                adata.uns[key_added] = info
+            warnings.warn(
+                "the model's AnnData is a view: the results were written into model.adata, "
+                "which anndata turned into an AnnData of its own (a copy); the AnnData the "
+                "view was taken from is unchanged: pass it, write_results(parent), to write "
+                "them there", UserWarning, stacklevel=user_stacklevel())
+            return info
+        adata.varp[key_added] = net
         adata.uns[key_added] = info
         return info
 
@@ -1272,8 +1343,11 @@ class GRNModel:
         path
             File written by :meth:`save`.
         adata
-            The data the model was fitted on (or new data with the same genes), needed to
-            continue training and for :meth:`write_results`' default target. Without it
+            The data the model was fitted on (or new data with the model's genes), needed
+            to continue training and for :meth:`write_results`' default target. Its genes
+            are matched by name: an AnnData with more genes (the full data of a fit on
+            highly variable genes) or another order is read as ``adata[:, genes]`` (a view,
+            :attr:`adata`); one that lacks genes of the model is refused, naming them. Without it
             (the default) the model reads out (:meth:`network`, :meth:`evaluate`) and
             simulates (:meth:`predict`, :meth:`simulate`, from the saved default start and
             time range) in the saved scaling; :meth:`train` then raises.
@@ -1289,6 +1363,7 @@ class GRNModel:
         Raises
         ------
         ValueError
+            If ``adata`` lacks genes of the model (named) or has one of them more than once.
             If ``path`` is not a file written by :meth:`save`, lacks fields, or is damaged:
             each record is compared with the CRC-32 checksum saved with it, which
             ``torch.load`` skips (a damaged file loaded with wrong numbers).
@@ -1315,8 +1390,11 @@ class GRNModel:
             model = cls._without_data(state, frame, device)
         else:
             _check_anndata(adata)
-            if [str(g) for g in adata.var_names] != genes:
-                raise ValueError("adata.var_names do not match the saved model's genes")
+            var = [str(g) for g in adata.var_names]
+            if var != genes:
+                # by name: the full data of a fit on some genes, or another order (once refused)
+                adata = adata[:, _gene_positions(genes, var, "the saved model's",
+                                                 "load it onto an AnnData that has them")]
             model = cls(
                 adata, time_key=state["time_key"], trajectory_key=state["trajectory_key"],
                 layer=state["layer"], prior=frame(state["prior"]), ppi=frame(state["ppi"]),
@@ -1365,6 +1443,31 @@ class GRNModel:
         model.history, model.settings, model.fit_summary, model.fit_info = {}, {}, {}, {}
         model.pruner, model._saved_pruner, model.is_trained = None, None, False
         return model
+
+
+def _gene_positions(genes: list[str], var: list[str], whose: str, advice: str) -> np.ndarray:
+    """Position in ``var`` (``adata.var_names``) of each of the model's ``genes``.
+
+    Raises a ValueError naming the genes ``var`` lacks (``whose``: "the model's"; ``advice``:
+    what to do) or holds more than once (which of them is meant is unknown).
+    """
+    where: dict[str, int] = {}
+    twice: set[str] = set()
+    for i, g in enumerate(var):
+        if g in where:
+            twice.add(g)
+        where.setdefault(g, i)
+    missing = [g for g in genes if g not in where]
+    if missing:
+        shown = "[" + ", ".join(map(repr, missing[:10])) + (", ...]" if len(missing) > 10
+                                                           else "]")
+        raise ValueError(f"adata lacks {len(missing)} of {whose} {len(genes)} genes: {shown} "
+                         f"(matched to adata.var_names by name); {advice}")
+    dup = [g for g in genes if g in twice]
+    if dup:
+        raise ValueError(f"adata.var_names has genes of the model more than once: {dup[:10]}; "
+                         "make them unique first, adata.var_names_make_unique()")
+    return np.array([where[g] for g in genes], dtype=np.intp)
 
 
 def _mean_abs_steps(x: np.ndarray, first: np.ndarray, second: np.ndarray,

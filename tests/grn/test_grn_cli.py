@@ -764,3 +764,31 @@ def test_a_name_that_is_both_a_file_and_a_varp_key_warns_that_the_file_is_read(
     assert _varp_or_file(_file_or_key(str(files / "prior.csv")), adata, "--prior",
                          files / "data.h5ad")
     assert capsys.readouterr().err == ""  # a file alone, as before
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_key_added_lets_a_second_fit_keep_the_first_ones_results(files, capsys):
+    # `prunus grn fit` always wrote varp/uns["grn"]: a second run over the first run's
+    # result.h5ad replaced the first network; --key-added maps to write_results(key_added=)
+    common = ["--time-key", "time", "--trajectory-key", "trajectory", "--epochs", "1",
+              "--hidden", "4", "--quiet"]
+    first = files / "key_first"
+    assert main(["grn", "fit", str(files / "data.h5ad"), *common, "--out", str(first)]) == 0
+    second = files / "key_second"
+    assert main(["grn", "fit", str(first / "result.h5ad"), *common, "--seed", "3",
+                 "--key-added", "grn_seed3", "--out", str(second)]) == 0
+    kept, again = ad.read_h5ad(first / "result.h5ad"), ad.read_h5ad(second / "result.h5ad")
+    np.testing.assert_array_equal(again.varp["grn"], kept.varp["grn"])
+    assert again.uns["grn"]["settings"]["seed"] == 0
+    assert again.uns["grn_seed3"]["settings"]["seed"] == 3
+    net = pd.read_csv(second / "network.csv", index_col=0)
+    np.testing.assert_allclose(again.varp["grn_seed3"], net.to_numpy())
+    capsys.readouterr()
+    # checked before the data are read, as h5ad needs it (write_results' check)
+    with pytest.raises(SystemExit) as exc:
+        main(["grn", "fit", str(files / "data.h5ad"), *common, "--key-added", "a/b",
+              "--out", str(files / "bad")])
+    assert exc.value.code == 2
+    assert "argument --key-added: must be a non-empty string without '/'" in (
+        capsys.readouterr().err)
+    assert not (files / "bad").exists()

@@ -371,3 +371,105 @@ def test_a_sparse_or_matrix_row_is_one_start_state(planted):
     assert model.predict(sparse[3:5], t).shape == (3, 2, planted.n_vars)
     assert model.predict(sp.csr_array(planted.X)[3:4], t).shape == (3, 1, planted.n_vars)
     assert model.predict(planted.X[3:4], t).shape == (3, 1, planted.n_vars)
+
+
+def test_a_network_fitted_on_some_genes_is_written_into_the_full_anndata(planted, tmp_path):
+    # fitted on the highly variable genes, the network could not be written back into the
+    # full AnnData ("adata.var_names do not match the model's genes"), nor into one with the
+    # same genes in another order, while CTMC.write_results matches by name
+    full = planted.copy()
+    full.var["highly_variable"] = [True] * 6 + [False] * 2
+    kept = ["g0", "g1", "g2", "g3", "g4", "g5"]
+    model = _fit(full[:, full.var["highly_variable"]])
+    net = model.network()
+    info = model.write_results(full, truth="truth")
+    written = pd.DataFrame(full.varp["grn"], index=full.var_names, columns=full.var_names)
+    pd.testing.assert_frame_equal(written.loc[kept, kept], net, check_exact=True)
+    # 0 = no edge estimated for the genes the model did not cover, as sc.pp.pca's zeros
+    assert not written.loc[["g6", "g7"]].to_numpy().any()
+    assert not written[["g6", "g7"]].to_numpy().any()
+    assert list(full.uns["grn"]["genes"]) == kept and info["genes"] == kept
+    # the truth key of the full AnnData is scored on the model's genes
+    truth = pd.DataFrame(planted.varp["truth"], index=planted.var_names,
+                         columns=planted.var_names).loc[kept, kept]
+    assert info["metrics"]["auroc"] == model.evaluate(truth)["auroc"]
+    full.write_h5ad(tmp_path / "full.h5ad")
+    assert list(ad.read_h5ad(tmp_path / "full.h5ad").uns["grn"]["genes"]) == kept
+    # the same genes in another order: written in var_names order, all genes covered
+    flipped = planted[:, planted.var_names[::-1]].copy()
+    whole = _fit(planted)
+    whole.write_results(flipped)
+    np.testing.assert_array_equal(
+        flipped.varp["grn"], whole.network().loc[flipped.var_names, flipped.var_names])
+    assert "genes" not in flipped.uns["grn"]
+    # genes of the model that the AnnData lacks are named
+    fewer = planted[:, kept].copy()
+    with pytest.raises(ValueError, match=r"adata lacks 2 of the model's 8 genes: "
+                                         r"\['g6', 'g7'\]"):
+        whole.write_results(fewer)
+    assert "grn" not in fewer.varp and "grn" not in fewer.uns
+
+
+def test_a_model_fitted_on_some_genes_loads_onto_the_full_anndata(planted, tmp_path):
+    # GRNModel.load(path, adata) refused an AnnData with more genes, or the same in another
+    # order, with "adata.var_names do not match the saved model's genes"
+    kept = ["g0", "g1", "g2", "g3", "g4", "g5"]
+    model = _fit(planted[:, kept].copy())
+    path = model.save(tmp_path / "m.pt")
+    full = planted.copy()
+    loaded = GRNModel.load(path, full)
+    pd.testing.assert_frame_equal(loaded.network(), model.network(), check_exact=True)
+    assert list(loaded.adata.var_names) == kept and loaded.adata.n_obs == full.n_obs
+    np.testing.assert_allclose(loaded._x, model._x)  # the same genes, in the saved order
+    loaded.write_results(full)
+    assert full.varp["grn"].shape == (8, 8) and list(full.uns["grn"]["genes"]) == kept
+    flipped = planted[:, kept[::-1]].copy()
+    np.testing.assert_allclose(GRNModel.load(path, flipped)._x, model._x)
+    with pytest.raises(ValueError, match=r"adata lacks 1 of the saved model's 6 genes: "
+                                         r"\['g5'\]"):
+        GRNModel.load(path, planted[:, kept[:5]].copy())
+
+
+def test_write_results_without_a_target_says_where_a_views_results_went(planted):
+    # a model built on an inline view (GRNModel(adata[mask])) wrote write_results() into
+    # the model's private copy, which the user could not reach, with only anndata's
+    # ImplicitModificationWarning; model.adata now exposes it
+    data = planted.copy()
+    model = _fit(data[data.obs["trajectory"].isin(["0", "1", "2", "3"])])
+    assert model.adata.is_view and model.adata.n_obs == 24
+    with pytest.raises(AttributeError):
+        model.adata = data  # read-only
+    with pytest.warns(UserWarning, match=r"the model's AnnData is a view: the results were "
+                                         r"written into model.adata.*write_results\(parent\)"):
+        model.write_results()
+    assert not model.adata.is_view and "grn" in model.adata.varp
+    assert "grn" not in data.varp and "grn" not in data.uns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.write_results()  # no longer a view: no warning
+        model.write_results(data)
+    np.testing.assert_array_equal(data.varp["grn"], model.network().to_numpy())
+
+
+def test_the_schedule_read_back_from_h5ad_rebuilds_the_fit_schedule(planted, tmp_path):
+    # h5ad stored settings["schedule"] [3, 0.7, 10, 0.1] as one float array, and
+    # PruningSchedule(*schedule) then refused first_epoch np.float64(3.0)
+    from biomodels.grn import PruningSchedule
+
+    schedule = PruningSchedule(first_epoch=1, first_fraction=0.5, every=2, fraction=0.25)
+    model = GRNModel(planted, time_key="time", trajectory_key="trajectory", n_hidden=4)
+    model.train(2, pruning="imp", schedule=schedule, method="rk4", step_size=0.5,
+                progress=False)
+    data = planted.copy()
+    model.write_results(data)
+    data.write_h5ad(tmp_path / "r.h5ad")
+    back = ad.read_h5ad(tmp_path / "r.h5ad").uns["grn"]["settings"]
+    assert back["schedule"].dtype == np.float64  # the key stays as it was
+    assert PruningSchedule(*back["schedule"]) == schedule
+    params = back["schedule_params"]
+    assert PruningSchedule(**params) == schedule
+    assert all(isinstance(params[k], int | np.integer) for k in ("first_epoch", "every"))
+    assert model.settings["schedule_params"] == {"first_epoch": 1, "first_fraction": 0.5,
+                                                 "every": 2, "fraction": 0.25}
+    none = _fit(planted)
+    assert none.settings["schedule"] is None and none.settings["schedule_params"] is None
