@@ -937,11 +937,18 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
     # ends 40 nats below the top and they are nothing
     d0 = dens[0] if u[0] <= -edge else 0.0
     d1 = dens[-1] if u[-1] >= edge else 0.0
-    left, right = d0 / a, d1 / b
+    # the tails' exponents: a (b) where the likelihood tends to a constant at w -> 0 (1), more
+    # where it vanishes there (a size that needs w > 0: w^k more), read off the last step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rise = np.log(dens[1] / dens[0]) / (u[1] - u[0]) if d0 > 0 else a
+        fall = np.log(dens[-2] / dens[-1]) / (u[-1] - u[-2]) if d1 > 0 else b
+    a_t = max(float(rise), a) if np.isfinite(rise) else a
+    b_t = max(float(fall), b) if np.isfinite(fall) else b
+    left, right = d0 / a_t, d1 / b_t
     total = left + mass.sum() + right
     e0, e1 = np.exp(u[0]), np.exp(-u[-1])
-    mean = float((m1 + d0 * e0 / (a + 1) + right - d1 * e1 / (b + 1)) / total)
-    second = float((m2 + d0 * e0**2 / (a + 2) + right - 2 * d1 * e1 / (b + 1)) / total)
+    mean = float((m1 + d0 * e0 / (a_t + 1) + right - d1 * e1 / (b_t + 1)) / total)
+    second = float((m2 + d0 * e0**2 / (a_t + 2) + right - 2 * d1 * e1 / (b_t + 1)) / total)
     cdf = (left + np.concatenate([[0.0], np.cumsum(mass)])) / total
     rng = np.random.default_rng(check_seed(seed))
 
@@ -950,8 +957,8 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
         # exponential CDF inverted
         q = np.asarray(q, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            below = u[0] + np.log(q * total * a / d0) / a
-            above = u[-1] - np.log((1 - q) * total * b / d1) / b
+            below = u[0] + np.log(q * total * a_t / d0) / a_t
+            above = u[-1] - np.log((1 - q) * total * b_t / d1) / b_t
         uq = np.where(q < cdf[0], below, np.where(q > cdf[-1], above, np.interp(q, cdf, u)))
         from scipy.special import expit
 
