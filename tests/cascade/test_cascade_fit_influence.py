@@ -804,7 +804,10 @@ def test_grid_posterior_piled_up_at_a_bound_is_exact(prior, n, size):
 @pytest.mark.parametrize(("dtype", "k", "n", "prior"), [
     (torch.float32, 49, 50, (1.0, 1.0)), (torch.float32, 19, 20, (1.0, 1.0)),
     (torch.float64, 0, 10, (0.01, 1.0)), (torch.float64, 0, 100, (0.05, 1.0)),
-    (torch.float64, 100, 100, (1.0, 0.05))])
+    (torch.float64, 100, 100, (1.0, 0.05)),
+    # a size that needs w > 0 under a prior far below 1: the likelihood vanishes at the
+    # float32 grid's edge, and a tail of exponent a over-counted it (mean 0.2476, 0.25 exact)
+    (torch.float32, 1, 3, (1e-4, 1.0)), (torch.float32, 0, 1, (1.0, 1e-4))])
 def test_grid_posterior_of_a_float32_graph_or_a_prior_far_below_one_is_exact(dtype, k, n, prior):
     # the review's cases: a float32 graph rounded w to 1 at the grid's far end, where the
     # likelihood dropped to its floor and the spline rang (mean 1.0 for the exact 0.962); a
