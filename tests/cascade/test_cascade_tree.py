@@ -432,6 +432,64 @@ def test_tail_mode_multiplies_many_components_without_overflow(n, p0):
     _assert_tail_matches(P, binom.logpmf(np.arange(n + 1), n, p0))
 
 
+def _star_and_isolated(
+    k: int, p0: float, w: float
+) -> tuple[CascadeGraph, torch.Tensor, np.ndarray]:
+    """A seeded centre with two leaves (weight ``w``) and ``k`` isolated nodes seeded with
+    ``p0``: the size is ``1 + Binomial(2, w) + Binomial(k, p0)``; returns its log-pmf."""
+    g = CascadeGraph.from_edges([(0, 1, w), (0, 2, w)], nodes=list(range(k + 3)))
+    p = torch.cat([torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
+                   torch.full((k,), p0, dtype=torch.float64)])
+    star = binom.pmf(np.arange(3), 2, w)
+    with np.errstate(divide="ignore"):
+        iso = binom.logpmf(np.arange(k + 1), k, p0)
+        logexp = np.full(k + 4, -np.inf)
+        for j in range(3):  # sizes 1 + j + i
+            logexp[1 + j : k + 2 + j] = np.logaddexp(logexp[1 + j : k + 2 + j],
+                                                     math.log(star[j]) + iso)
+    return g, p, logexp
+
+
+@pytest.mark.parametrize("tail", [False, True])
+def test_many_components_match_the_product_of_closed_forms(tail):
+    # 2,103 components: their distributions were multiplied as a dense (components x
+    # (n + 1)) matrix at the (n + 1)-th roots of unity (20,000 nodes: 5.4 GB, 13 s);
+    # above 2**22 values they now go through a product tree, which must give the same
+    # known answer, also in the tail mode (which rescales every partial product)
+    k = 2100
+    g, p, logexp = _star_and_isolated(k, 0.3, 0.4)
+    assert np.size(tree_plan(g).roots) * (g.n + 1) > 2**22  # the product-tree path
+    P = tree_size_distribution(g, p, tail_accurate=tail).numpy()
+    if tail:
+        _assert_tail_matches(P, logexp)
+    else:
+        assert np.abs(P - np.exp(logexp)).max() < 1e-13
+        assert abs(P.sum() - 1) < 1e-12
+
+
+@pytest.mark.parametrize("tail", [False, True])
+def test_product_tree_of_components_has_the_dense_products_gradients(tail, monkeypatch):
+    # the product tree (taken above 2**22 values) must stay differentiable in the weights
+    # and seed probabilities like the dense product it replaces: forced on a small forest
+    import biomodels.cascade.passes as passes
+
+    g, p, _ = _star_and_isolated(6, 0.3, 0.4)
+    g = CascadeGraph.from_edges([(0, 1, 0.4), (0, 2, 0.4), (3, 4, 0.7), (4, 3, 0.2)],
+                                nodes=list(range(g.n)))
+
+    def grads() -> list[torch.Tensor]:
+        w = g.weight.clone().requires_grad_(True)
+        q = p.clone().requires_grad_(True)
+        P = tree_size_distribution(g.with_weight(w), q, tail_accurate=tail)
+        (P * torch.arange(P.shape[0], dtype=P.dtype) ** 2).sum().backward()
+        return [P.detach(), w.grad, q.grad]
+
+    dense = grads()
+    monkeypatch.setattr(passes, "_DENSE_ROOT_VALUES", 0)
+    for a, b in zip(grads(), dense):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_tail_mode_computes_p0_in_float64_for_float32_weights():
     # the tail mode computes in float64 and rounds once; P(0) = prod(1 - p) was multiplied
     # in float32 (n roundings: relative error 2e-6 for 200 nodes), unlike every other size
