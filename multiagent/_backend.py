@@ -213,9 +213,43 @@ def diagonal(W: Any) -> Any:
     return np.diag(W).copy()
 
 
+# Above this size a numpy right-hand side no longer stays in cache during scipy's
+# multi-column product (csr_matvecs), which then misses on every row of X it gathers:
+# on 1e6 agents / 5e6 edges, K = 3 took 0.083 s against 0.037 s for three single-column
+# products; below it the multi-column product is the faster one (2e5 agents: 0.004 s
+# against 0.008 s).
+_COLUMNWISE_BYTES = 16 * 2**20
+_COLUMNWISE_MAX_K = 32
+
+
 def matmul(W: Any, X: Any) -> Any:
-    """``W @ X`` for a 2-D dense right-hand side, any backend."""
+    """``W @ X`` for a 2-D dense right-hand side, any backend.
+
+    A scipy sparse ``W`` times a large numpy ``X`` with a few columns is computed one
+    column at a time (see :func:`sparse_matmul_columns`): the same numbers to the last
+    bit, up to 2x faster once ``X`` outgrows the cache.
+    """
+    if (sp.issparse(W) and type(X) is np.ndarray and X.ndim == 2
+            and 1 < X.shape[1] <= _COLUMNWISE_MAX_K and X.nbytes > _COLUMNWISE_BYTES):
+        return sparse_matmul_columns(W, X)
     return W @ X
+
+
+def sparse_matmul_columns(W: Any, X: np.ndarray) -> np.ndarray:
+    """``W @ X`` for scipy sparse ``W`` and 2-D numpy ``X``, one column at a time.
+
+    Each output entry sums the same products in the same order as scipy's multi-column
+    product, so the result is bit-for-bit ``W @ X`` (C-ordered, dtype of ``W @ X``).
+    """
+    n, k = W.shape[0], X.shape[1]
+    if k == 0:
+        return W @ X
+    first = W @ X[:, 0]
+    out = np.empty((n, k), dtype=first.dtype)
+    out[:, 0] = first
+    for j in range(1, k):
+        out[:, j] = W @ X[:, j]
+    return out
 
 
 def _like_layout(M: torch.Tensor, W: torch.Tensor) -> torch.Tensor:

@@ -97,7 +97,7 @@ def fj_step(B: Any, S: Any, W: Any, gamma: Any, alpha: Any) -> Any:
     S2 = S[:, None] if vec else S
     g = gamma[:, None] if getattr(gamma, "ndim", 0) == 1 else gamma
     a = alpha[:, None] if getattr(alpha, "ndim", 0) == 1 else alpha
-    out = g * S2 + (1 - g) * (a * B2 + (1 - a) * (W @ B2))
+    out = g * S2 + (1 - g) * (a * B2 + (1 - a) * bk.matmul(W, B2))
     return out[:, 0] if vec else out
 
 
