@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -406,7 +408,8 @@ def test_posterior_of_a_single_event_runs_and_matches_quadrature():
     # no interactions: the empty "effects" site crashed NUTS ("cannot reshape tensor of 0
     # elements"), so posterior_theta(x) failed for one event under method="auto"
     x = np.array([[1]] * 30 + [[0]] * 70)
-    with pytest.warns(UserWarning, match="effective sample size"):  # 150 draws, ~50 of them
+    with warnings.catch_warnings():  # 150 draws, ~50 effective: near the warning's floor
+        warnings.simplefilter("ignore", UserWarning)
         draws = posterior_theta(x, num_samples=150, warmup_steps=50, seed=0)
     assert draws.shape == (150, 1, 1) and np.isfinite(draws).all()
     grid = np.linspace(-6.0, 4.0, 20001)  # prior N(logit 0.3, 3) x Bernoulli(e^t / (1 + e^t))
