@@ -752,7 +752,9 @@ class CascadeGraph:
         # pairs (krumsiek11's all lay below 1: a graph built without a word)
         uns = getattr(adata, "uns", {})
         distances = {v.get("distances_key") for v in uns.values() if isinstance(v, Mapping)}
-        if obsp_key in distances or obsp_key == "distances" or obsp_key.endswith("_distances"):
+        # the literal "distances", or a key recorded as one: a name that merely ends in
+        # "_distances" may hold probabilities
+        if obsp_key in distances or obsp_key == "distances":
             connectivities = sorted(
                 str(v["connectivities_key"]) for v in uns.values()
                 if isinstance(v, Mapping) and v.get("distances_key") == obsp_key

@@ -79,6 +79,10 @@ def test_scipy_edge_list_file_and_anndata_agree(tmp_path):
     ad.uns["knn"] = {"distances_key": "knn_d", "connectivities_key": "knn_c"}  # key_added
     with pytest.warns(UserWarning, match="use obsp_key='knn_c'"):
         CascadeGraph.from_anndata(ad, obsp_key="knn_d")
+    ad.obsp["contact_distances"] = A  # a name alone says nothing: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CascadeGraph.from_anndata(ad, obsp_key="contact_distances")
     # device= like the other constructors (the README promises the device is followed)
     for g in (CascadeGraph.read_edgelist(path, dtype=torch.float32, device="cpu"),
               CascadeGraph.from_anndata(ad, dtype=torch.float32, device="cpu")):
