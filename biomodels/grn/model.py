@@ -493,8 +493,9 @@ class GRNModel:
         view until :meth:`write_results` writes into it, when anndata makes it an AnnData of
         its own, which then holds the results (the AnnData it was taken from does not; pass
         that to :meth:`write_results`). :meth:`load` onto an AnnData with other genes or
-        another gene order holds ``adata[:, model's genes]``. It is :meth:`write_results`'
-        default target and where :meth:`evaluate` looks up a ``varp`` key.
+        another gene order holds ``adata[:, model's genes]``, and :meth:`write_results`
+        then writes into the AnnData given to :meth:`load`. Otherwise it is
+        :meth:`write_results`' default target; :meth:`evaluate` looks up ``varp`` keys here.
         """
         return self._adata
 
@@ -1206,7 +1207,10 @@ class GRNModel:
         default = adata is None
         if adata is None:
             self._require_data("write_results without adata")
-            adata = self._adata
+            # the AnnData given to load when it had more genes; else the model's own
+            adata = getattr(self, "_target", None)
+            if adata is None:
+                adata = self._adata
         _check_anndata(adata)
         genes = list(self.genes)
         var = [str(g) for g in adata.var_names]
@@ -1391,6 +1395,7 @@ class GRNModel:
         else:
             _check_anndata(adata)
             var = [str(g) for g in adata.var_names]
+            given = adata
             if var != genes:
                 # by name: the full data of a fit on some genes, or another order (once refused)
                 adata = adata[:, _gene_positions(genes, var, "the saved model's",
@@ -1414,6 +1419,10 @@ class GRNModel:
         model.fit_info = state.get("fit_info", {})
         model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
+        if adata is not None and adata is not given:
+            # write_results() writes into the AnnData given, not the model's view of its
+            # genes (a copy anndata would make of it, out of the user's reach)
+            model._target = given
         return model
 
     @classmethod

@@ -423,6 +423,13 @@ def test_a_model_fitted_on_some_genes_loads_onto_the_full_anndata(planted, tmp_p
     np.testing.assert_allclose(loaded._x, model._x)  # the same genes, in the saved order
     loaded.write_results(full)
     assert full.varp["grn"].shape == (8, 8) and list(full.uns["grn"]["genes"]) == kept
+    # without a target: into the AnnData given to load, not a copy of the model's view
+    # (the review: a warning, and nothing in full)
+    again = planted.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GRNModel.load(path, again).write_results()
+    np.testing.assert_array_equal(again.varp["grn"], full.varp["grn"])
     flipped = planted[:, kept[::-1]].copy()
     np.testing.assert_allclose(GRNModel.load(path, flipped)._x, model._x)
     with pytest.raises(ValueError, match=r"adata lacks 1 of the saved model's 6 genes: "
