@@ -17,3 +17,27 @@ def tiny():
     pairs = make_pairs(x, torch.tensor(ad.obs["time"].to_numpy(copy=True)),
                        torch.tensor(ad.obs["trajectory"].cat.codes.to_numpy(copy=True)))
     return pairs, torch.as_tensor(ad.varp["truth"])
+
+
+def _damage(path, out=None):
+    """Flip 40 bytes in the middle of the file's largest tensor: torch.load still reads it."""
+    import zipfile
+    from pathlib import Path
+
+    path = Path(path)
+    with zipfile.ZipFile(path) as archive:
+        info = max((i for i in archive.infolist() if "/data/" in i.filename),
+                   key=lambda i: i.file_size)
+        record = archive.read(info)
+    data = bytearray(path.read_bytes())
+    middle = data.find(record) + len(record) // 2
+    for i in range(middle - 20, middle + 20):
+        data[i] ^= 0x5A
+    (out or path).write_bytes(bytes(data))
+    return out or path
+
+
+@pytest.fixture
+def damage():
+    """``damage(path, out=None)``: a torch file with 40 bytes of its largest tensor flipped."""
+    return _damage

@@ -254,14 +254,14 @@ def test_a_cut_checkpoint_says_so_and_how_to_start_afresh(tiny, tmp_path):
     assert "miniz" not in str(err.value)
 
 
-def test_a_damaged_checkpoint_is_refused_not_resumed(tiny, tmp_path):
+def test_a_damaged_checkpoint_is_refused_not_resumed(tiny, tmp_path, damage):
     # torch.load does not check the zip records' CRC-32s: a checkpoint damaged on disk was
     # resumed from, and `prunus grn fit` then failed with "the ODE solver diverged ... try
     # another --seed or a lower --lr", which pointed away from the file
     pairs, truth = tiny
     path = tmp_path / "fit.ckpt"
     _run(pairs, truth, epochs=3, checkpoint=path)
-    _damage(path)
+    damage(path)
     torch.load(path, weights_only=True)  # torch reads it without a word
     with pytest.raises(ValueError, match=r"fit.ckpt' cannot be read \(delete it to start the "
                        r"fit afresh\): it is damaged: its record '.*' does not match the "
@@ -457,19 +457,3 @@ def test_an_unpruned_fit_going_on_from_a_stopped_fits_checkpoint_does_not_warn(t
     assert model.fit_info["pruning_rounds"] == model.fit_info["pruning_rounds_scheduled"] == 0
 
 
-def _damage(path, out=None):
-    """Flip 40 bytes in the middle of the file's largest tensor: torch.load still reads it."""
-    import zipfile
-    from pathlib import Path
-
-    path = Path(path)
-    with zipfile.ZipFile(path) as archive:
-        info = max((i for i in archive.infolist() if "/data/" in i.filename),
-                   key=lambda i: i.file_size)
-        record = archive.read(info)
-    data = bytearray(path.read_bytes())
-    middle = data.find(record) + len(record) // 2
-    for i in range(middle - 20, middle + 20):
-        data[i] ^= 0x5A
-    (out or path).write_bytes(bytes(data))
-    return out or path

@@ -654,7 +654,7 @@ def test_prior_and_truth_take_a_key_of_the_inputs_varp(files, tmp_path, capsys,
         f"{str(files / 'data.h5ad')!r} (its varp keys: ['truth'])")
 
 
-def test_a_damaged_checkpoint_is_reported_not_resumed(files, monkeypatch, capsys):
+def test_a_damaged_checkpoint_is_reported_not_resumed(files, monkeypatch, capsys, damage):
     # torch.load does not check the zip records' CRC-32s: the rerun "resumed" from a damaged
     # DIR/checkpoint.pt and failed with "the ODE solver diverged ... try another --seed or a
     # lower --lr", advice that pointed away from the file
@@ -667,7 +667,7 @@ def test_a_damaged_checkpoint_is_reported_not_resumed(files, monkeypatch, capsys
     real = _interrupt_in_epoch(monkeypatch, 11)
     assert main([*args, "--out", str(out)]) == 130
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
-    _damage(out / "checkpoint.pt")
+    damage(out / "checkpoint.pt")
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -727,24 +727,6 @@ def test_metrics_json_the_model_file_and_the_result_record_the_environment(files
     uns = ad.read_h5ad(out / "result.h5ad").uns["grn"]["environment"]
     assert {k: (v.item() if hasattr(v, "item") else v) for k, v in uns.items()} == env
     assert torch.load(out / "model.pt", weights_only=True)["environment"] == env
-
-
-def _damage(path, out=None):
-    """Flip 40 bytes in the middle of the file's largest tensor: torch.load still reads it."""
-    import zipfile
-    from pathlib import Path
-
-    path = Path(path)
-    with zipfile.ZipFile(path) as archive:
-        info = max((i for i in archive.infolist() if "/data/" in i.filename),
-                   key=lambda i: i.file_size)
-        record = archive.read(info)
-    data = bytearray(path.read_bytes())
-    middle = data.find(record) + len(record) // 2
-    for i in range(middle - 20, middle + 20):
-        data[i] ^= 0x5A
-    (out or path).write_bytes(bytes(data))
-    return out or path
 
 
 def test_a_name_that_is_both_a_file_and_a_varp_key_warns_that_the_file_is_read(

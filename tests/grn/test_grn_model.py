@@ -1190,11 +1190,12 @@ def test_a_fit_with_nothing_held_out_says_its_r2_is_on_the_training_pairs(small,
     assert fit["r2_on"] == "held-out trajectories" and fit["held_out"] is True
 
 
-def test_a_damaged_model_file_is_refused_not_loaded_with_wrong_numbers(quick, small, tmp_path):
+def test_a_damaged_model_file_is_refused_not_loaded_with_wrong_numbers(quick, small, tmp_path,
+                                                                      damage):
     # torch.load does not check the zip records' CRC-32s: 40 bytes damaged in a saved
     # model's weights loaded without an error (krumsiek11: largest effect 1.0e+23, not 1.55)
     path = quick.save(tmp_path / "m.pt")
-    _damage(path, tmp_path / "damaged.pt")
+    damage(path, tmp_path / "damaged.pt")
     torch.load(tmp_path / "damaged.pt", weights_only=True)  # torch reads it without a word
     for adata in (None, small):
         with pytest.raises(ValueError, match=r"damaged.pt' cannot be read as a saved GRN "
@@ -1268,24 +1269,6 @@ def test_a_prior_file_wins_over_a_varp_key_of_the_same_name_as_on_the_command_li
     m = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
                  n_hidden=2)
     np.testing.assert_array_equal(m.prior.to_numpy(), small.varp["truth"])
-
-
-def _damage(path, out=None):
-    """Flip 40 bytes in the middle of the file's largest tensor: torch.load still reads it."""
-    import zipfile
-    from pathlib import Path
-
-    path = Path(path)
-    with zipfile.ZipFile(path) as archive:
-        info = max((i for i in archive.infolist() if "/data/" in i.filename),
-                   key=lambda i: i.file_size)
-        record = archive.read(info)
-    data = bytearray(path.read_bytes())
-    middle = data.find(record) + len(record) // 2
-    for i in range(middle - 20, middle + 20):
-        data[i] ^= 0x5A
-    (out or path).write_bytes(bytes(data))
-    return out or path
 
 
 def test_the_environment_is_saved_and_written_and_files_without_it_load(fitted, tmp_path):
