@@ -456,3 +456,46 @@ def test_tda_conditional_activation_judges_larger_sizes_by_the_reported_probabil
     cond = conditional_activation(g, seeds=[0], method="tda", min_prob=floor)
     defined = ~torch.isnan(cond).all(0)
     assert defined.tolist() == (P >= floor).tolist()
+
+
+def _relay_network(k: int, m: int) -> CascadeGraph:
+    """A cycle 0 -> 1 -> 2 -> 3 -> 0 whose node 0 also feeds ``m`` targets through ``k``
+    weak relays: with ``prune=1e-3`` each target is a component of its own (see below)."""
+    edges = [(0, 1, 0.6), (1, 2, 0.5), (2, 3, 0.7), (3, 0, 0.4), (1, 3, 0.3)]
+    edges += [(0, 4 + i, 5e-4) for i in range(k)]
+    edges += [(4 + i, 4 + k + j, 0.9) for i in range(k) for j in range(m)]
+    return CascadeGraph.from_edges(edges, nodes=list(range(4 + k + m)))
+
+
+def test_seed_mixture_multiplies_many_components_in_a_product_tree(monkeypatch):
+    # a seed's kept subgraph (BP marginal above prune) may fall into many components: here
+    # the relays (marginal <= 5e-4) are pruned and each target (> 1e-3) stands alone. Their
+    # distributions were all moved to the n + 1 roots of unity (components x n values, as
+    # the tree pass before passes._tree_product); above passes._DENSE_ROOT_VALUES they
+    # now go through the product tree, with the dense product's values and gradients
+    import biomodels.cascade.loopy as loopy
+    import biomodels.cascade.passes as passes
+
+    g = _relay_network(20, 40)
+    p0 = torch.zeros(g.n, dtype=torch.float64)
+    p0[[0, 1, 2]] = torch.tensor([0.3, 0.2, 0.1], dtype=torch.float64)
+
+    def run() -> list[torch.Tensor]:
+        w = g.weight.clone().requires_grad_(True)
+        q = p0.clone().requires_grad_(True)
+        P = tda_size_distribution(g.with_weight(w), q, seed_mixture=True, prune=1e-3)
+        (P * torch.arange(P.shape[0], dtype=P.dtype) ** 2).sum().backward()
+        return [P.detach(), w.grad, q.grad]
+
+    trees = []
+    real = loopy._tree_product
+    monkeypatch.setattr(loopy, "_tree_product",
+                        lambda *a, **k: trees.append(np.size(a[0].roots)) or real(*a, **k))
+    dense = run()
+    assert trees == []  # 3 seeds x 41 components x 65 values: the dense layout
+    monkeypatch.setattr(passes, "_DENSE_ROOT_VALUES", 0)
+    tree = run()
+    assert sorted(trees) == [41, 41, 41]  # one product tree per seed, of its components
+    assert abs(float(dense[0].sum()) - 1) < 1e-12
+    for a, b in zip(tree, dense):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
