@@ -21,10 +21,38 @@ __all__ = [
     "check_number",
     "check_seed",
     "comment_line_note",
+    "host_array",
     "not_utf8_text",
     "text_encoding",
     "torch_file_problem",
 ]
+
+def host_array(x: Any) -> Any:
+    """Return a torch tensor as a CPU numpy array (float64 unless bool), anything else as is.
+
+    ``np.asarray`` fails on a tensor on a GPU, one that needs grad and a bfloat16 one
+    ("Got unsupported ScalarType BFloat16"); float64 holds every other float exactly.
+
+    Parameters
+    ----------
+    x
+        A tensor, or anything numpy reads (returned unchanged).
+
+    Returns
+    -------
+    numpy.ndarray or object
+        The tensor's values, detached, on the CPU.
+
+    Examples
+    --------
+    >>> host_array(torch.tensor([1.5, 2.0], dtype=torch.bfloat16, requires_grad=True))
+    array([1.5, 2. ])
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        return (x if x.dtype == torch.bool else x.to(torch.float64)).numpy()
+    return x
+
 
 #: How a file of torch.save's legacy format (``_use_new_zipfile_serialization=False``)
 #: starts: pickle protocol 2, then torch's magic number 0x1950a86a20f9469cfc6c.

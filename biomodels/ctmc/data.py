@@ -16,7 +16,6 @@ import gzip
 import io
 import lzma
 import os
-import sys
 import warnings
 import zipfile
 from collections import Counter
@@ -34,6 +33,7 @@ from core.checks import (
     check_number,
     check_seed,
     comment_line_note,
+    host_array,
     not_utf8_text,
     text_encoding,
 )
@@ -103,7 +103,7 @@ def validate_cohort(
         names = [str(c) for c in data.columns]
     else:
         # a scipy sparse matrix became a 0-d object array: "got shape ()"
-        arr = data.toarray() if sp.issparse(data) else np.asarray(_tensor_on_cpu(data))
+        arr = data.toarray() if sp.issparse(data) else np.asarray(host_array(data))
         if arr.ndim != 2:
             raise ValueError(f"X must be a 2-D tumours x events matrix, got shape {arr.shape}")
         names = (
@@ -139,19 +139,6 @@ def validate_cohort(
     if warn_unobserved:
         _warn_unobserved(out, names)
     return out, names
-
-
-def _tensor_on_cpu(data: Any) -> Any:
-    """Give a torch tensor as numpy can take it: detached, on the CPU, bfloat16 widened.
-
-    ``np.asarray`` failed on a bfloat16 tensor ("Got unsupported ScalarType BFloat16"), one
-    that requires grad, and one on a GPU; a 0/1 matrix is exact in any float dtype.
-    """
-    torch = sys.modules.get("torch")  # not imported by the caller: no tensor to look at
-    if torch is None or not isinstance(data, torch.Tensor):
-        return data
-    data = data.detach().cpu()
-    return data.double() if data.dtype == torch.bfloat16 else data
 
 
 def _warn_unobserved(x: np.ndarray, names: list[str]) -> None:

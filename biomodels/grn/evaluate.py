@@ -46,8 +46,6 @@ Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -55,20 +53,13 @@ import pandas as pd
 __all__ = ["auprc", "auroc", "evaluate"]
 
 
-def _host(x: Any) -> Any:
-    """Return a torch tensor as a float64 numpy array on the CPU, anything else as is.
-
-    numpy reads neither a bfloat16 tensor ("Got unsupported ScalarType BFloat16") nor one
-    that needs grad or lives on a GPU.
-    """
-    if hasattr(x, "detach"):  # torch tensor (as align_prior tells it, without torch)
-        return x.detach().cpu().double().numpy()
-    return x
-
-
 def _check_scores(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    y_true = np.asarray(_host(y_true))
-    scores = np.asarray(_host(scores), dtype=np.float64)
+    # torch tensors (bfloat16, needing grad, on a GPU) as numpy reads them; imported here:
+    # this module does not load torch
+    from core.checks import host_array
+
+    y_true = np.asarray(host_array(y_true))
+    scores = np.asarray(host_array(scores), dtype=np.float64)
     if y_true.ndim != 1 or scores.ndim != 1 or y_true.shape != scores.shape:
         raise ValueError(
             "y_true and scores must be 1-d arrays of the same length, "

@@ -53,6 +53,7 @@ from core.checks import (
     check_h5ad_key,
     check_number,
     check_seed,
+    host_array,
 )
 from core.fingerprint import fingerprint
 from core.grad_mode import with_grad
@@ -73,20 +74,11 @@ _STABLE_STEP = 2.0
 _GATHER_BLOCK = 1 << 23
 
 
-def _host(x: Any) -> Any:
-    """Return a torch tensor as a CPU numpy array (float64 unless bool), anything else as is."""
-    if isinstance(x, torch.Tensor):
-        # np.asarray fails on a CUDA tensor, one that needs grad and a bfloat16 one
-        x = x.detach().cpu()
-        return (x if x.dtype == torch.bool else x.to(torch.float64)).numpy()
-    return x
-
-
 def _dense(x: Any) -> np.ndarray:
     """Return dense, scipy sparse, backed (on-disk) or torch expression as a float64 array."""
     from anndata import AnnData
 
-    x = _host(x)
+    x = host_array(x)
     if isinstance(x, AnnData):  # its to_memory() is an AnnData again, then a numpy error
         raise TypeError("expected an expression matrix (adata.X, adata.layers[key] or "
                         "adata.to_df()), got an AnnData")

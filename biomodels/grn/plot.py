@@ -492,14 +492,14 @@ def plot_perturbation(
     """
     import matplotlib.pyplot as plt
 
-    from biomodels.grn.model import _host  # torch tensors: bfloat16, needing grad, on a GPU
+    from core.checks import host_array  # torch tensors: bfloat16, needing grad, on a GPU
 
     if not isinstance(sharey, (bool, np.bool_)):
         raise TypeError(f"sharey must be True or False, got {sharey!r}")
     genes = list(genes)
-    base = np.asarray(_host(baseline), dtype=float)
-    pert = np.asarray(_host(perturbed), dtype=float)
-    t = np.asarray(_host(times), dtype=float)
+    base = np.asarray(host_array(baseline), dtype=float)
+    pert = np.asarray(host_array(perturbed), dtype=float)
+    t = np.asarray(host_array(times), dtype=float)
     if base.shape != pert.shape or base.shape != (len(t), len(genes)):
         raise ValueError(f"baseline and perturbed must both be (len(times), len(genes)) = "
                          f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")
