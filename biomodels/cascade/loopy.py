@@ -475,7 +475,9 @@ def tda_size_distribution(
         mixture is formed on the unit circle).
     prune
         Nodes whose BP activation marginal from a single seed is below this are left out
-        of that seed's computation (error at most about their total marginal).
+        of that seed's computation (error at most about their total marginal). The mass
+        the exact head leaves is spread over the sizes the kept part can reach, or put at
+        size 3 where the prune left a seed no more than two nodes.
     tail_accurate
         Passed to the tree pass (not with ``seed_mixture``).
 
@@ -718,9 +720,7 @@ def _mixture_factor(
             for own in np.split(roots, cuts)
         ]))
     head = _single_seed_heads(graph, seeds)  # exact per seed; the seed is always active
-    scale = clip_negative(1 - head.sum(1)) / G[:, 3:].sum(1).clamp_min(tiny)
-    rest = G[:, 3:] * scale.unsqueeze(1)
-    G = torch.cat([head, rest], dim=1)
+    G = torch.cat([head, _rest_after_head(G[:, 3:], clip_negative(1 - head.sum(1)))], dim=1)
     ps = p.index_select(0, seed_t).unsqueeze(1)
     factors = 1 - ps + ps * torch.fft.rfft(G, n=n + 1, dim=-1)
     all_rounds, _ = _reduction_rounds(np.zeros(S, dtype=np.int64), np.arange(S))
@@ -731,9 +731,26 @@ def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: boo
     """Put the exact ``P(0)`` (and ``P(1)``, ``P(2)`` if ``exact``) in front of ``P``'s rest."""
     head = exact_small_sizes(graph, p) if exact else torch.prod(1 - p).reshape(1)
     h = head.shape[0]
-    tiny = torch.finfo(P.dtype).tiny
-    rest = P[h:] * (clip_negative(1 - head.sum()) / P[h:].sum().clamp_min(tiny))
-    return torch.cat([head, rest])
+    return torch.cat([head, _rest_after_head(P[h:], clip_negative(1 - head.sum()))])
+
+
+def _rest_after_head(rest: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
+    """Scale ``rest`` (sizes past an exact head, last axis) to hold the mass ``left``.
+
+    Where ``rest`` holds only FFT round-off (a ``prune`` cut a seed's reach down to the
+    head's sizes), scaling would put ``left`` onto that noise, at sizes the seed cannot
+    cause; it goes to the first size of ``rest`` instead, the smallest size left out.
+    """
+    if rest.shape[-1] == 0:
+        return rest
+    mass = rest.sum(-1, keepdim=True)
+    # about the sum of the positive round-off an inverse FFT leaves in empty sizes
+    real = mass > rest.shape[-1] * torch.finfo(rest.dtype).eps
+    first = torch.zeros_like(rest)
+    first[..., 0] = 1
+    # a safe divisor where not taken: 0 / 0 in the branch not taken is NaN in the gradient
+    scaled = rest * (left.unsqueeze(-1) / torch.where(real, mass, 1.0))
+    return torch.where(real, scaled, first * left.unsqueeze(-1))
 
 
 def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,

@@ -499,3 +499,22 @@ def test_seed_mixture_multiplies_many_components_in_a_product_tree(monkeypatch):
     assert abs(float(dense[0].sum()) - 1) < 1e-12
     for a, b in zip(tree, dense):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_seed_mixture_puts_mass_a_prune_cuts_off_at_the_smallest_size_it_left_out():
+    # a prune that cut a seed's reach down to two nodes left its sizes >= 3 holding only FFT
+    # round-off, and the exact head's leftover (0.05 here) was scaled onto that noise: at
+    # sizes 6 and 8, which seed 0 (reach 5 nodes, the rest is a separate triangle) can
+    # never cause; it now goes to size 3, the smallest size the prune left out
+    g = CascadeGraph(8, np.array([0, 1, 2, 3, 5, 6, 7]), np.array([1, 2, 3, 4, 6, 7, 5]),
+                     torch.tensor([0.5, 0.5, 0.5, 0.5, 0.3, 0.3, 0.3], dtype=torch.float64))
+    p = torch.zeros(8, dtype=torch.float64)
+    p[0] = 0.2
+    for prune in (0.3, 0.6):  # drop node 2 (marginal 0.25) / nodes 1 and 2 (0.5)
+        P = tda_size_distribution(g, p, seed_mixture=True, prune=prune).numpy()
+        assert np.allclose(P[:3], [0.8, 0.1, 0.05], atol=1e-14)  # the exact head
+        assert abs(P[3] - 0.05) < 1e-14, P
+        assert np.abs(P[4:]).max() < 1e-14, P
+    # without a prune that bites the mixture is exact on this chain
+    P = tda_size_distribution(g, p, seed_mixture=True).numpy()
+    assert np.allclose(P, [0.8, 0.1, 0.05, 0.025, 0.0125, 0.0125, 0, 0, 0], atol=1e-14)
