@@ -1,4 +1,4 @@
-"""prunus.biomodels: gene-regulatory ODEs, CTMC mutation models and cascade sizes.
+"""biomodels (distribution prunus): gene-regulatory ODEs, CTMC mutation models and cascade sizes.
 
 Subpackages: ``grn`` (neural ODEs pruned with DASH), ``ctmc`` (Mutual Hazard Networks) and
 ``cascade`` (cascade size distributions by message passing).

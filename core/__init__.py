@@ -1,4 +1,4 @@
-"""prunus.core: the shared sparse engine (masks, pruning, mirror-flow optimizers)."""
+"""core (distribution prunus): the shared sparse engine (masks, pruning, mirror-flow optimizers)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""prunus.multiagent: Friedkin-Johnsen opinion dynamics for agent networks.
+"""multiagent (distribution prunus): Friedkin-Johnsen opinion dynamics for agent networks.
 
 Three-force FJ model ``b_i(t+1) = gamma_i s_i + (1 - gamma_i)[alpha_i b_i(t) +
 (1 - alpha_i) sum_j W_ij b_j(t)]`` with ``gamma`` = stubbornness (``I - Lambda`` in

@@ -1,4 +1,4 @@
-"""prunus.biomodels.cascade: exact cascade size distributions by message passing.
+"""biomodels.cascade (distribution prunus): exact cascade size distributions by message passing.
 
 Independent Cascade model on weighted directed networks; whole distribution of the final
 cascade size, exact on forests (SDP), approximate on networks with cycles (TDA), Monte

@@ -1,4 +1,4 @@
-"""prunus.biomodels.ctmc: continuous-time Markov chain models of mutation accumulation.
+"""biomodels.ctmc (distribution prunus): continuous-time Markov chains of mutation accumulation.
 
 Mutual Hazard Networks (Schill et al., Bioinformatics 2020) with the scalable fit of Gotovos,
 Burkholz, Quackenbush & Jegelka ("Scaling up Continuous-Time Markov Chains Helps Resolve

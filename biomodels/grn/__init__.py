@@ -1,4 +1,4 @@
-"""prunus.biomodels.grn: gene-regulatory neural ODEs (PHOENIX) pruned with DASH.
+"""biomodels.grn (distribution prunus): gene-regulatory neural ODEs (PHOENIX) pruned with DASH.
 
 Hossain et al., *Genome Biology* 25:127 (2024) (PHOENIX); Hossain, Fischer, Burkholz,
 Quackenbush, NeurIPS 2024, arXiv:2403.04805 (DASH).
