@@ -7,8 +7,9 @@ when persuasive, receives a larger share of its neighbours' trust.  A *sleeper* 
 benignly (holds the right answer) for a warm-up and then switches to its target.
 
 Attack success rate (ASR): among benign agents right at round 0, the share wrong at the
-final round.  Adversary weight: a benign agent's equilibrium weight ``M_ia`` on the
-adversary's innate belief (``gamma`` is stubbornness, see :mod:`multiagent.dynamics`).
+final round (an agent whose top options tie gives no answer: neither right nor wrong).
+Adversary weight: a benign agent's equilibrium weight ``M_ia`` on the adversary's innate
+belief (``gamma`` is stubbornness, see :mod:`multiagent.dynamics`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ __all__ = [
 ]
 
 Position = Literal["hub", "leaf"] | int | str | tuple  # str, tuple: node labels
+
+# beliefs this close (relative) to an agent's largest belief tie with it: a tie for the top
+# option is no answer (argmax read it as the first tied option, "I cannot decide" as A)
+_TIE_RTOL = 1e-12
 
 # Scenario.model keeps W dense up to this many agents (where FriedkinJohnsen.solve uses an
 # exact dense solve) and sparse above it, where a dense W costs n^2 memory and time per step
@@ -624,8 +629,11 @@ def simulate(
 def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int], attackers: list[int]) -> float:
     """Benign weight on the adversaries that attack (``attackers``, among ``nodes``).
 
-    NaN when the equilibrium is not unique (trajectories still are), when no agent is
-    benign, or when no adversary attacks within the debate (a weight of no attack).
+    The weight in the limit of the dynamics, also where some agents reach no stubborn
+    agent (e.g. leaves that trust nobody, with ``gamma = 0``: they keep their own belief
+    and put weight 0 on the adversary; NaN before).  NaN when no agent is benign, when no
+    adversary attacks within the debate (a weight of no attack), or when an iterative
+    solve misses its tolerance (trajectories are still given).
     """
     if len(nodes) == model.n or not attackers:
         return float("nan")
@@ -764,20 +772,42 @@ def _question_beliefs(B: Any, name: str) -> np.ndarray:
     return B3
 
 
-def _correct(B: np.ndarray, truth: Any) -> np.ndarray:
-    """``(questions, n)``: is each agent's arg-max belief the truth (``B`` from above)."""
+def _answers(B: np.ndarray) -> np.ndarray:
+    """``(..., n)`` each agent's answer: its arg-max option, or -1 where options tie.
+
+    Options whose beliefs are within ``_TIE_RTOL`` (1e-12, relative) of the largest one tie
+    with it (equal up to round-off): the agent gives no answer.
+    """
+    top = B.max(axis=-1, keepdims=True)
+    tied = (B >= top - _TIE_RTOL * np.abs(top)).sum(axis=-1) > 1
+    return np.where(tied, -1, B.argmax(axis=-1))
+
+
+def _right_wrong(B: np.ndarray, truth: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(questions, n)`` masks: does each agent answer the truth, or another option.
+
+    ``B`` as :func:`_question_beliefs` gives it.  An agent whose top options tie (see
+    :func:`_answers`) gives no answer: neither right nor wrong.
+    """
     Q, _, K = B.shape
     truth = np.atleast_1d(check_indices(truth, "truth", K, "option indices"))
     if truth.shape != (Q,):
         raise ValueError(f"truth: expected one correct option per question ({Q}), "
                          f"got shape {truth.shape}")
-    return B.argmax(axis=-1) == truth[:, None]
+    answer = _answers(B)
+    right = answer == truth[:, None]
+    return right, (answer >= 0) & ~right
 
 
 def attack_success_rate(
     B_start: np.ndarray, B_end: np.ndarray, truth: Any, benign: np.ndarray
 ) -> float:
     """Share of (benign agent, question) pairs right at round 0 that are wrong at the end.
+
+    An agent's answer is its arg-max option.  A tie for the top option (beliefs equal to
+    within 1e-12, relative, e.g. a uniform "I cannot decide") is no answer: such an agent
+    is not right at round 0 (left out of the pairs counted) and not wrong at the end (not
+    an attack success); argmax read a tie as its first option (option 0).
 
     Parameters
     ----------
@@ -807,15 +837,20 @@ def attack_success_rate(
         raise ValueError(f"B_end has shape {B_end.shape} but B_start has {B_start.shape} "
                          "(as (questions, n, K))")
     benign = _benign_mask(benign, B_start)
-    start = _correct(B_start, truth)[:, benign]
-    end = _correct(B_end, truth)[:, benign]
+    start = _right_wrong(B_start, truth)[0][:, benign]
+    end_wrong = _right_wrong(B_end, truth)[1][:, benign]
     if start.sum() == 0:
         return float("nan")
-    return float((start & ~end).sum() / start.sum())
+    return float((start & end_wrong).sum() / start.sum())
 
 
 def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
     """Share of (benign agent, question) pairs whose arg-max belief is the truth.
+
+    A tie for the top option (beliefs equal to within 1e-12, relative, e.g. a uniform "I
+    cannot decide") is no answer and is not counted as correct (argmax read it as option
+    0, so a benign group that could not decide scored accuracy 1 on questions whose truth
+    was option 0).
 
     Parameters
     ----------
@@ -839,7 +874,7 @@ def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
         If ``truth`` is not integer.
     """
     B = _question_beliefs(B, "B")
-    correct = _correct(B, truth)[:, _benign_mask(benign, B)]
+    correct = _right_wrong(B, truth)[0][:, _benign_mask(benign, B)]
     return float(correct.mean()) if correct.size else float("nan")
 
 
@@ -879,13 +914,16 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
     ValueError
         If it is empty, out of range, repeats an agent or names every agent.
     ConvergenceError
-        If the equilibrium is not unique.
+        If an iterative solve misses its tolerance.
 
     Notes
     -----
-    With every ``gamma = 0`` (DeGroot) the agents reach a consensus, and the weight is the
-    adversaries' share of it, ``sum(pi[adversaries])`` (:meth:`~FriedkinJohnsen.
-    consensus_weights`), as in :meth:`~FriedkinJohnsen.influence_matrix`.
+    With every ``gamma = 0`` (DeGroot) and one closed group of agents they reach a
+    consensus, and the weight is the adversaries' share of it, ``sum(pi[adversaries])``
+    (:meth:`~FriedkinJohnsen.consensus_weights`), as in
+    :meth:`~FriedkinJohnsen.influence_matrix`.  Where some agents reach no stubborn agent
+    the weight is read from the limit map of :meth:`~FriedkinJohnsen.equilibrium` (each
+    closed group of them reaches its own consensus).
     """
     adv = check_indices(adversaries, "adversaries", model.n, "agent indices", unique=True)
     if adv.ndim != 1:
@@ -901,15 +939,18 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
 
 def _weight_on(model: FriedkinJohnsen, adv: np.ndarray, benign: np.ndarray) -> float:
     """Mean over the ``benign`` agents of their equilibrium weight on the agents ``adv``."""
-    g, _, _ = model._effective()
-    if not bool((g > 0).any()):
-        # no one stubborn: (I - H) is singular, but the limit 1 pi^T is unique when one
-        # group listens only to itself (raised with a ConvergenceError otherwise)
+    g, a, c = model._effective()
+    classes = model._closed_classes(g, c)
+    if not bool((g > 0).any()) and len(classes) == 1:
+        # no one stubborn: (I - H) is singular, but the limit is 1 pi^T
         return float(as_numpy(model.consensus_weights())[adv].sum())
     e = np.zeros(model.n)
     e[adv] = 1.0
-    rhs = model._vec(e) * g
-    col = as_numpy(model.solve(rhs))
+    if classes:  # agents that reach no stubborn agent: the limit map M e_A, as equilibrium
+        col = as_numpy(model._limit_solve(model._vec(e), g, a, c, classes))
+    else:
+        rhs = model._vec(e) * g
+        col = as_numpy(model.solve(rhs))
     return float(col[benign].mean())
 
 

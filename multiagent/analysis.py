@@ -47,9 +47,14 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     """Column means of the influence matrix, ``pi = (1/n) 1^T M``, by one transposed solve.
 
     ``pi_j`` is agent ``j``'s share of the equilibrium (its aggregate router weight in the
-    mixture-of-experts reading); the entries sum to 1.  Computed as
-    ``pi = Gamma (I - H)^{-T} 1/n`` without forming ``M``; with every ``gamma = 0`` it is
-    the DeGroot stationary distribution.
+    mixture-of-experts reading); the entries sum to 1 (rescaled to sum to 1 after the
+    solve: the transposed solve is off by about ``eps / gamma``, mostly in scale, so at
+    every ``gamma`` = 1e-14 the sum was 2e-3 off while the rescaled entries are accurate to
+    round-off).  Computed as ``pi = Gamma (I - H)^{-T} 1/n`` without forming ``M``; with
+    every ``gamma = 0`` and one closed group of agents it is the DeGroot stationary
+    distribution.  Where some agents reach no stubborn agent, ``M`` is the limit map of
+    :meth:`~FriedkinJohnsen.equilibrium` (each closed group of them reaches its own
+    consensus) and ``pi`` its column means.
 
     Parameters
     ----------
@@ -69,13 +74,21 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     numpy.ndarray or torch.Tensor
         Length-``n`` social powers in the model's backend, summing to 1.
     """
-    g, _, _ = model._effective()
-    if not bool((g > 0).any()):
+    g, a, c = model._effective()
+    classes = model._closed_classes(g, c)
+    if not bool((g > 0).any()) and len(classes) == 1:
         return (model.consensus_weights(tol=tol) if maxiter is None
                 else model.consensus_weights(tol=tol, maxiter=maxiter))
     ones = model._vec(np.full(model.n, 1.0 / model.n))
-    y = model.solve(ones, transpose=True, method=method, tol=tol, maxiter=maxiter)
-    return g * y
+    if classes:  # some agents reach no stubborn agent: M is the limit map (I - H singular)
+        pi = model._limit_solve(ones, g, a, c, classes, transpose=True, method=method,
+                                tol=tol, maxiter=maxiter, pi_tol=tol,
+                                pi_maxiter=100_000 if maxiter is None else maxiter)
+    else:
+        pi = g * model.solve(ones, transpose=True, method=method, tol=tol, maxiter=maxiter)
+    # the transposed solve is off by about eps / gamma, mostly in scale: the sum was 2e-3
+    # off 1 at every gamma = 1e-14; rescaled, the entries are accurate to round-off
+    return pi / pi.sum()
 
 
 def _spread(B: Any) -> float:

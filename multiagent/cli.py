@@ -41,8 +41,9 @@ def _simulate(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from core.atomic import atomic_outputs, write_json
-    from multiagent.adversary import Adversary, Scenario, closed_form_weight, simulate
+    from multiagent.adversary import Adversary, Scenario, simulate
     from multiagent.plot import plot_trajectories
+    from multiagent.sweeps import _closed_form
 
     names: list[str] | None = None  # the agents of an --adjacency file, in its order
     graph: Any = args.graph
@@ -100,13 +101,9 @@ def _simulate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     nodes = scenario.adversary_nodes()
     metrics = dict(result.metrics)
-    closed = None
-    if advs and args.adversary_gamma == 1.0:
-        key = {"complete": "complete", "star": f"star_{args.adversary}"}.get(args.graph)
-        if key in ("complete", "star_hub", "star_leaf"):
-            closed = closed_form_weight(key, args.n, args.gamma, args.alpha,
-                                        persuasion=args.persuasion)["mean"]
-    metrics["adversary_weight_closed_form"] = closed
+    # as a sweep gives it: on a star, an agent index too is the hub or a leaf (--adversary 0
+    # wrote null although agent 0 is the hub)
+    metrics["adversary_weight_closed_form"] = _closed_form(scenario)
     # an --adjacency file's agents by name, as in trajectories.csv
     metrics["adversary_nodes"] = nodes if names is None else [names[i] for i in nodes]
     if names is not None:

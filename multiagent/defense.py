@@ -32,6 +32,7 @@ from multiagent._backend import as_dense_numpy, by_agent_label, frame_labels, sq
 from multiagent.adversary import (
     NeverAttacksWarning,
     Scenario,
+    _answers,
     _never_attacking,
     debate,
     initial_beliefs,
@@ -335,7 +336,9 @@ def run_trust_stream(
     -------
     pandas.DataFrame
         One row per question: ``question``, ``phase`` (warmup/debate), ``attacking``,
-        ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end),
+        ``right_start``, ``flipped`` (benign right at round 0 and wrong at the end; an
+        agent whose top options tie, to 1e-12 relative, gives no answer: neither right nor
+        wrong, as in :func:`~multiagent.adversary.attack_success_rate`),
         ``accuracy_end`` (benign), ``trust_in_adversary`` (mean over the benign listeners
         that hear an adversary; NaN when none does).
 
@@ -383,7 +386,8 @@ def run_trust_stream(
         # they scored a sleeper (Adversary.sleeper >= 1) by its target although it answers
         # the truth at round 0, and its trust fell to 0 at once
         S0 = round_zero_beliefs(scenario, S, truth, nodes=nodes, attack=attacking)
-        right0 = S0.argmax(axis=1) == truth
+        # a tie for the top option is no answer (argmax read it as option 0)
+        right0 = _answers(S0) == truth
         if q < warmup:
             warm_correct.append(right0)
             if q == warmup - 1:
@@ -395,11 +399,12 @@ def run_trust_stream(
             continue
         model = scenario.model(trust=defense.effective_trust())
         traj = debate(scenario, model, S, truth, nodes=nodes, attack=attacking)
-        end_right = traj[-1].argmax(axis=1) == truth
+        end = _answers(traj[-1])
+        end_right = end == truth
         rows.append({
             "question": q, "phase": "debate", "attacking": attacking,
             "right_start": int(right0[benign].sum()),
-            "flipped": int((right0 & ~end_right)[benign].sum()),
+            "flipped": int((right0 & (end >= 0) & ~end_right)[benign].sum()),
             "accuracy_end": float(end_right[benign].mean()),
             "trust_in_adversary": _trust_in(defense, nodes, benign, A),
         })

@@ -642,12 +642,18 @@ class FriedkinJohnsen:
         csr.eliminate_zeros()
         return csr
 
-    def _check_reachability(self, g: Any, c: Any) -> None:
-        """Every agent must reach (along trust edges) an agent with effective gamma > 0."""
-        gn = bk.as_numpy(g)
-        stubborn = gn > 0
+    def _unanchored(self, g: Any, c: Any) -> tuple[np.ndarray, sp.csr_array | None]:
+        """Agents that reach (along trust edges) no agent with effective gamma > 0.
+
+        Returns
+        -------
+        lost, graph
+            Bool mask of those agents, and the listening graph (None when every agent is
+            stubborn, where it is not needed).
+        """
+        stubborn = bk.as_numpy(g) > 0
         if stubborn.all():
-            return
+            return np.zeros(self.n, bool), None
         csr = self._listening_graph(bk.as_numpy(c) > 0)
         # reversed edges j -> i plus a super source n -> every stubborn agent
         rev = sp.csr_array(csr.T)
@@ -665,12 +671,108 @@ class FriedkinJohnsen:
                                               return_predecessors=False)
         ok = np.zeros(self.n + 1, bool)
         ok[reached] = True
-        if not ok[: self.n].all():
-            lost = np.flatnonzero(~ok[: self.n])
+        return ~ok[: self.n], csr
+
+    def _check_reachability(self, g: Any, c: Any) -> None:
+        """Every agent must reach an agent with effective gamma > 0 (else I - H is singular)."""
+        lost = np.flatnonzero(self._unanchored(g, c)[0])
+        if lost.size:
             raise ConvergenceError(
-                f"agents {lost[:10].tolist()} never reach a stubborn agent (gamma > 0), so the "
-                "equilibrium depends on the start; give them gamma > 0 or use rollout()"
+                f"agents {lost[:10].tolist()} never reach a stubborn agent (gamma > 0), so "
+                "I - H is singular and (I - H) X = rhs has no unique solution; equilibrium(), "
+                "influence_matrix() and social_power() give the limit of the dynamics (each "
+                "group of such agents that listens only to itself reaches its own consensus)"
             )
+
+    def _closed_classes(self, g: Any, c: Any) -> list[np.ndarray]:
+        """Return the closed groups of agents without a stubborn agent (index arrays).
+
+        A closed group (closed class) is a sink strongly connected component of the
+        listening graph: its agents listen only to each other.  Those that reach no agent
+        with ``gamma > 0`` (Proskurnikov & Tempo 2017, part II) run DeGroot averaging among
+        themselves; every other agent reaches a stubborn agent or such a group.  Empty when
+        every agent reaches a stubborn agent (then ``I - H`` is invertible).
+        """
+        lost, csr = self._unanchored(g, c)
+        if csr is None or not lost.any():
+            return []
+        # the agents that reach no stubborn agent listen only to each other (a listener of
+        # an anchored agent would be anchored), so their closed groups are the sinks of
+        # their own subgraph
+        idx = np.flatnonzero(lost)
+        sub = csr[idx][:, idx]
+        ncomp, labels = csgraph.connected_components(sub, directed=True, connection="strong")
+        coo = sub.tocoo()
+        out = labels[coo.row] != labels[coo.col]
+        closed = np.setdiff1d(np.arange(ncomp), labels[coo.row[out]])
+        return [idx[labels == k] for k in closed]
+
+    def _frozen(self, g: Any, a: Any, c: Any, classes: list[np.ndarray]
+                ) -> tuple[Any, Any, Any, Any]:
+        """``(g, a, c)`` with the members of ``classes`` fixed, and the mask of the others.
+
+        A fixed agent has an identity row in ``I - H`` (like an agent that never listens):
+        its value is given (its group's consensus), and the other agents solve the FJ
+        equation around it.
+        """
+        fixed = np.zeros(self.n, bool)
+        for members in classes:
+            fixed[members] = True
+        free = self._vec((~fixed).astype(np.float64))
+        if self.backend == "torch":
+            f = torch.as_tensor(fixed, device=g.device)
+            return (torch.where(f, 1.0, g), torch.where(f, 0.0, a), torch.where(f, 0.0, c),
+                    free)
+        return np.where(fixed, 1.0, g), np.where(fixed, 0.0, a), np.where(fixed, 0.0, c), free
+
+    def _limit_solve(
+        self,
+        X: Any,
+        g: Any,
+        a: Any,
+        c: Any,
+        classes: list[np.ndarray],
+        *,
+        transpose: bool = False,
+        method: Method = "auto",
+        tol: float = 1e-10,
+        atol: float = 0.0,
+        maxiter: int | None = None,
+        pi_tol: float = 1e-12,
+        pi_maxiter: int = 100_000,
+    ) -> Any:
+        """``M X`` (or ``M^T X``) for the limit map ``M`` of a network with closed groups.
+
+        Each closed group ``C`` of ``classes`` (no stubborn agent in it) reaches the DeGroot
+        consensus ``pi_C^T s_C`` of its members (``pi_C`` its stationary distribution: the
+        Cesàro limit for a periodic group), and the other agents ``F`` satisfy the FJ
+        equation with those values as given inputs (Proskurnikov & Tempo 2017, part II):
+        ``M = (I - H')^{-1} Q`` with the groups' rows of ``H'`` set to zero,
+        ``Q = diag(gamma_F) + sum_C 1_C pi_C^T``.  Rows of ``M`` sum to 1.
+        """
+        tol = max(float(tol), 16 * self._eps())
+        pis = [self._group_weights(self.alpha, members, tol=pi_tol, maxiter=pi_maxiter)
+               for members in classes]
+        inds = []
+        for members in classes:
+            ind = np.zeros(self.n)
+            ind[members] = 1.0
+            inds.append(self._vec(ind))
+        g2, a2, c2, free = self._frozen(g, a, c, classes)
+        gf = g * free
+        if not transpose:  # M X = (I - H')^{-1} (Q X)
+            R = _rows(gf, X) * X
+            for ind, pi in zip(inds, pis):
+                R = R + _rows(ind, X) * (pi @ X)
+            return self._solve_with(R, g2, a2, c2, transpose=False, method=method, tol=tol,
+                                    atol=atol, maxiter=maxiter)
+        # M^T X = Q^T (I - H')^{-T} X
+        Y = self._solve_with(X, g2, a2, c2, transpose=True, method=method, tol=tol,
+                             atol=atol, maxiter=maxiter)
+        out = _rows(gf, Y) * Y
+        for ind, pi in zip(inds, pis):
+            out = out + _rows(pi, Y) * (ind @ Y)
+        return out
 
     def _operator(self, g: Any, a: Any, c: Any, transpose: bool = False) -> tuple[Any, Any]:
         """Matvec and inverse Jacobi diagonal of ``I - H_eff`` (or its transpose)."""
@@ -720,6 +822,13 @@ class FriedkinJohnsen:
         -------
         The solution, same shape as ``rhs``.  ``self.info_`` records the method and iterations.
 
+        Raises
+        ------
+        ConvergenceError
+            If some agents reach no stubborn agent (``I - H`` is singular; their limit is
+            given by :meth:`equilibrium` and :meth:`influence_matrix`), or an iterative
+            solver misses its tolerance.
+
         Notes
         -----
         ``I - H`` has condition about ``1 / gamma``.  The direct solve works in float64 (so a
@@ -735,6 +844,12 @@ class FriedkinJohnsen:
         tol = max(float(tol), 16 * self._eps())
         g, a, c = self._effective()
         self._check_reachability(g, c)
+        return self._solve_with(rhs, g, a, c, transpose=transpose, method=method, tol=tol,
+                                atol=atol, maxiter=maxiter)
+
+    def _solve_with(self, rhs: Any, g: Any, a: Any, c: Any, *, transpose: bool, method: Method,
+                    tol: float, atol: float, maxiter: int | None) -> Any:
+        """:meth:`solve` for the effective ``(g, a, c)`` given (``tol`` already bounded)."""
         rhs = self._beliefs(rhs, "rhs", check=False)
         if not _all_finite(rhs):
             raise ValueError("rhs has NaN or infinite entries")
@@ -926,13 +1041,20 @@ class FriedkinJohnsen:
         maxiter: int | None = None,
         check: bool = True,
     ) -> Any:
-        """Compute the fixed point ``B* = (I - H)^{-1} Gamma S`` by a linear solve.
+        """Compute the limit of the dynamics, ``B* = (I - H)^{-1} Gamma S``, by a linear solve.
 
-        When every agent has ``gamma = 0`` the dynamics are DeGroot averaging and the
-        limit is consensus ``1 pi^T S`` with ``pi`` the stationary distribution of
-        ``A + (I - A) W`` (requires a single closed group of agents, see
-        :meth:`consensus_weights`; for a periodic chain this is the Cesàro limit).
-        Near that limit ``I - H`` is close to singular (condition about ``1 / gamma``).
+        This is the limit of :meth:`rollout` from ``b(0) = S``.  When every agent has
+        ``gamma = 0`` the dynamics are DeGroot averaging and, with a single closed group of
+        agents (see :meth:`consensus_weights`), the limit is consensus ``1 pi^T S`` with
+        ``pi`` the stationary distribution of ``A + (I - A) W``.  More generally, agents
+        that reach no stubborn agent along trust edges make ``I - H`` singular, yet the
+        limit exists (Proskurnikov & Tempo 2017, part II): each closed group of them (agents
+        that listen only to each other, e.g. an isolated agent) reaches the consensus
+        ``pi_C^T S_C`` of its own members, and the other agents satisfy the FJ equation with
+        those values as given inputs.  For a periodic group (e.g. two agents listening only
+        to each other with ``alpha = 0``) the beliefs oscillate and this is their Cesàro
+        limit (the time average), as in the DeGroot case.  With small ``gamma``, ``I - H``
+        is close to singular (condition about ``1 / gamma``).
         The dense direct solve (the default up to 2000 agents) works in float64 and refines
         its answer with a cancellation-free residual, so it stays accurate to round-off of
         the model's dtype down to every ``gamma`` = 1e-14 (one plain solve lost 1 % there,
@@ -957,16 +1079,26 @@ class FriedkinJohnsen:
         Raises
         ------
         ConvergenceError
-            If some agents cannot reach a stubborn agent (the limit is not unique), or an
-            iterative solver misses its tolerance.
+            If an iterative solver (or the power iteration for a group's consensus weights)
+            misses its tolerance.
         """
         S = self._beliefs(S, "S", check)
-        g, _, _ = self._effective()
-        if not bool((g > 0).any()):  # DeGroot: everyone ends at the consensus pi^T S
+        g, a, c = self._effective()
+        classes = self._closed_classes(g, c)
+        if not bool((g > 0).any()) and len(classes) == 1:
+            # DeGroot: everyone ends at the consensus pi^T S
             val = self.consensus_weights(tol=tol) @ S
             ones = torch.ones_like(S) if self.backend == "torch" else np.ones_like(S)
             return ones * val
-        return self.solve(_rows(g, S) * S, method=method, tol=tol, atol=atol, maxiter=maxiter)
+        if classes:
+            # agents that reach no stubborn agent: I - H is singular, but the limit exists
+            # (was refused with "the equilibrium depends on the start", although b(0) = s)
+            return self._limit_solve(S, g, a, c, classes, method=method, tol=tol, atol=atol,
+                                     maxiter=maxiter, pi_tol=tol)
+        # every agent reaches a stubborn one (just checked): solve() without checking again
+        return self._solve_with(_rows(g, S) * S, g, a, c, transpose=False, method=method,
+                                tol=max(float(tol), 16 * self._eps()), atol=atol,
+                                maxiter=maxiter)
 
     def consensus_weights(self, *, tol: float = 1e-12, maxiter: int = 100_000) -> Any:
         """Stationary distribution ``pi`` of ``P = A + (I - A) W`` (DeGroot social power).
@@ -1015,17 +1147,27 @@ class FriedkinJohnsen:
                 groups = [np.flatnonzero(labels == k)[:5].tolist() for k in closed[:3]]
                 raise ConvergenceError(
                     f"with gamma = 0 the agents form {closed.size} groups that listen only to "
-                    f"themselves (e.g. agents {groups}): they never reach a common consensus; "
-                    "give some agents gamma > 0 or connect the groups"
+                    f"themselves (e.g. agents {groups}): they never reach a common consensus "
+                    "(equilibrium() and influence_matrix() give each group's own); give "
+                    "some agents gamma > 0 or connect the groups"
                 )
         leaders = labels[0] if ncomp == 1 else closed[0]
         members = np.flatnonzero(labels == leaders)
+        return self._group_weights(a, members, tol=tol, maxiter=maxiter)
+
+    def _group_weights(self, a: Any, members: np.ndarray, *, tol: float, maxiter: int) -> Any:
+        """Stationary distribution of ``P = A + (I - A) W`` on the closed group ``members``.
+
+        ``pi`` is zero outside the group; see :meth:`consensus_weights` for the methods.
+        """
         pi = self._consensus_reversible(a, members)
         if pi is not None:
             return pi
         if not bk.is_sparse(self.W) and self.n <= 2000:
             return self._consensus_direct(a, members)
-        keep = self._vec((labels == leaders).astype(float))
+        group = np.zeros(self.n)
+        group[members] = 1.0
+        keep = self._vec(group)
         Wt = bk.transpose(self.W)
         pi = self._vec(np.full(self.n, 1.0 / self.n))
         steps: list[float] = []
@@ -1112,9 +1254,11 @@ class FriedkinJohnsen:
         """``M = (I - H)^{-1} Gamma`` as a dense matrix (small systems only).
 
         Row ``i`` holds agent ``i``'s equilibrium weights on everyone's innate beliefs
-        (``B* = M S``); rows sum to 1 when every agent reaches a stubborn agent.  With
-        every ``gamma = 0`` (DeGroot) the formula degenerates and the limit map
-        ``1 pi^T`` (see :meth:`consensus_weights`) is returned instead.
+        (``B* = M S``, the limit of the dynamics); rows sum to 1.  With every ``gamma = 0``
+        (DeGroot) and one closed group the formula degenerates and the limit map
+        ``1 pi^T`` (see :meth:`consensus_weights`) is returned instead; where some agents
+        reach no stubborn agent, ``M`` is the limit map described in :meth:`equilibrium`
+        (a closed group's rows hold its consensus weights; Cesàro limit if periodic).
 
         Parameters
         ----------
@@ -1130,12 +1274,26 @@ class FriedkinJohnsen:
                 f"influence_matrix is dense ({self.n}x{self.n}); raise max_n or use "
                 "equilibrium()/solve() for large graphs"
             )
-        g, _, c = self._effective()
-        if not bool((g > 0).any()):
+        g, a, c = self._effective()
+        classes = self._closed_classes(g, c)
+        if not bool((g > 0).any()) and len(classes) == 1:
             pi = self.consensus_weights()
             return pi[None, :].repeat(self.n, 1) if self.backend == "torch" else \
                 np.repeat(pi[None, :], self.n, 0)
-        self._check_reachability(g, c)
+        if classes:
+            # M = (I - H')^{-1} Q (see _limit_solve): Q's rows hold a group's consensus
+            # weights on its members, gamma elsewhere
+            pis = [self._group_weights(self.alpha, members, tol=1e-12, maxiter=100_000)
+                   for members in classes]
+            g2, _, c2, free = self._frozen(g, a, c, classes)
+            torch_ = self.backend == "torch"
+            Q = torch.diag(g * free) if torch_ else np.diag(g * free)
+            for members, pi in zip(classes, pis):
+                ind = np.zeros(self.n)
+                ind[members] = 1.0
+                ind = self._vec(ind)
+                Q = Q + ind[:, None] * pi[None, :]
+            return self._solve_direct(Q, g2, c2, transpose=False)
         G = torch.diag(g) if self.backend == "torch" else np.diag(g)
         return self._solve_direct(G, g, c, transpose=False)
 

@@ -146,11 +146,16 @@ def equilibrium_router(model: FriedkinJohnsen, *, listener: int | None = None) -
     if i.ndim != 0:
         raise TypeError(f"listener must be one agent index, got shape {i.shape}")
     listener = int(i)
-    g, _, _ = model._effective()
-    if not bool((g > 0).any()):  # DeGroot: M = 1 pi^T, every row is pi (no solve exists)
+    g, a, c = model._effective()
+    classes = model._closed_classes(g, c)
+    if not bool((g > 0).any()) and len(classes) == 1:
+        # DeGroot: M = 1 pi^T, every row is pi (no solve exists)
         return _unit_sum(bk.as_numpy(model.consensus_weights()).astype(np.float64))
     e = np.zeros(model.n)
     e[listener] = 1.0
+    if classes:  # agents that reach no stubborn agent: row i of the limit map M
+        row = model._limit_solve(model._vec(e), g, a, c, classes, transpose=True)
+        return _unit_sum(bk.as_numpy(row).astype(np.float64))
     y = bk.as_numpy(model.solve(model._vec(e), transpose=True))
     # float64 like the social-power and DeGroot branches (a float32 model gave float32)
     return _unit_sum((bk.as_numpy(g) * y).astype(np.float64))

@@ -20,6 +20,7 @@ from multiagent.adversary import (
     closed_form_weight,
     simulate,
 )
+from multiagent.topologies import hub_and_leaf
 
 __all__ = ["sweep"]
 
@@ -33,15 +34,21 @@ def _closed_form(sc: Scenario) -> float | None:
     A sleeper that wakes within the debate has the equilibrium weight of any adversary
     (the equilibrium does not depend on when it woke), so it gets the closed form too, as
     the command line gives it (refused for every sleeper before); one that never attacks
-    has none.
+    has none.  On a star, an adversary placed by agent index has the closed form of the
+    hub or of a leaf, whichever that agent is (every leaf is alike); only the words
+    ``"hub"`` and ``"leaf"`` had one before.
     """
     if len(sc.adversaries) != 1 or not isinstance(sc.graph, str):
         return None
     adv = sc.adversaries[0]
     if adv.gamma != 1.0 or not _attacks(adv, sc.rounds):
         return None
-    key = {"complete": "complete", "star": f"star_{adv.position}"}.get(sc.graph)
-    if key not in ("complete", "star_hub", "star_leaf"):
+    if sc.graph == "complete":
+        key = "complete"
+    elif sc.graph == "star":
+        hub, _ = hub_and_leaf(sc._graph_now())
+        key = "star_hub" if sc.adversary_nodes()[0] == hub else "star_leaf"
+    else:
         return None
     return closed_form_weight(key, sc.n, sc.gamma, sc.alpha, persuasion=adv.persuasion)["mean"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -112,6 +114,34 @@ def test_benign_accuracy_by_hand():
     # (all agents: 5/8; truth 0 for both questions: 3/6)
 
 
+def test_a_tie_for_the_top_option_is_no_answer():
+    # argmax read a tie as its first option: three agents that "cannot decide" (a uniform
+    # belief, as parse_belief gives it) scored benign accuracy 1.0 on truth A, were counted
+    # as right at round 0 in the ASR, and as answering A at the end (the adversary's answer
+    # when the truth is B)
+    from multiagent.agents import parse_belief
+
+    undecided = parse_belief("I cannot decide", ("A", "B", "C", "D", "E"))
+    np.testing.assert_array_equal(undecided, 0.2)
+    tied = np.tile(undecided, (3, 1))
+    everyone = np.ones(3, bool)
+    assert benign_accuracy(tied, 0, everyone) == 0.0  # 1.0 before
+    assert np.isnan(attack_success_rate(tied, tied, 0, everyone))  # 0.0: all "right" at 0
+    # right at round 0 (truth B), undecided at the end: not the adversary's answer A, no
+    # attack success (1.0 before)
+    right = np.tile(np.eye(5)[1], (3, 1))
+    assert attack_success_rate(right, tied, 1, everyone) == 0.0
+    assert attack_success_rate(right, np.tile(np.eye(5)[0], (3, 1)), 1, everyone) == 1.0
+    # beliefs equal up to round-off (within 1e-12, relative) tie; a real preference does not
+    one = np.ones(1, bool)
+    close = np.array([[0.4 * (1 - 2e-16), 0.4, 0.2, 0.0]])
+    clear = np.array([[0.4 - 1e-9, 0.4 + 1e-9, 0.2, 0.0]])
+    assert benign_accuracy(close, 1, one) == benign_accuracy(close, 0, one) == 0.0
+    assert benign_accuracy(clear, 1, one) == 1.0
+    assert attack_success_rate(clear, close, 1, one) == 0.0
+    assert attack_success_rate(clear, clear[:, [1, 0, 2, 3]], 1, one) == 1.0
+
+
 def test_sleeper_holds_truth_then_attacks():
     sc = Scenario(graph="star", adversaries=(Adversary("hub", sleeper=4),), rounds=10)
     res = simulate(sc, questions=3)
@@ -190,12 +220,27 @@ def test_closed_forms_without_a_stubborn_benign_agent(key):
                                        np.broadcast_to(adv, (5, adv.size)), atol=1e-6)
 
 
-def test_simulate_without_unique_equilibrium_reports_nan_weight():
+def test_simulate_where_benign_agents_reach_no_stubborn_agent_gives_the_limit_weight():
+    # the leaves trust nobody (persuasion 0: their rows become self-loops) and have
+    # gamma = 0: they keep their own beliefs, weight 0 on the hub adversary, as the closed
+    # form says; the weight was NaN (the solve refused agents that reach no stubborn one)
     sc = Scenario(graph="star", n=6, gamma=0.0, alpha=0.5,
                   adversaries=(Adversary("hub", persuasion=0.0),))
     res = simulate(sc, questions=2, seed=0)
-    assert np.isnan(res.metrics["adversary_weight"])
+    assert res.metrics["adversary_weight"] == 0.0
+    assert closed_form_weight("star_hub", 6, 0.0, 0.5, persuasion=0.0)["mean"] == 0.0
     assert np.isfinite(res.trajectories).all()
+    # and every (n, gamma, alpha, persuasion) of the closed forms, NaN before wherever a
+    # benign agent reached no stubborn agent (18 of these 108 raised ConvergenceError)
+    for n, gamma, alpha, t in itertools.product([2, 4, 9], [0.0, 0.2], [0.0, 0.9],
+                                                [0.0, 0.5, 3.0]):
+        for graph, pos, key in [("complete", "hub", "complete"), ("star", "hub", "star_hub"),
+                                ("star", "leaf", "star_leaf")]:
+            other = Scenario(graph=graph, n=n, gamma=gamma, alpha=alpha,
+                             adversaries=(Adversary(pos, persuasion=t),))
+            weight = adversary_weight(other.model(), other.adversary_nodes())
+            assert weight == pytest.approx(closed_form_weight(key, n, gamma, alpha,
+                                                              persuasion=t)["mean"], abs=1e-9)
     with pytest.raises(ValueError, match="questions must be a positive integer"):
         simulate(sc, questions=0)
     with pytest.raises(ValueError, match="n_options must be >= 2"):

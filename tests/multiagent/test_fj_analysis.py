@@ -201,3 +201,57 @@ def test_indices_of_offset_opinions_are_shift_invariant(conv, rng):
         assert out[key] == pytest.approx(ref[key], rel=1e-8), key
     assert out["pd_index"] == pytest.approx(out["pd_index_quadratic"], rel=1e-8)
     assert disagreement(ref["z"] + 1e6, conv(A)) == pytest.approx(ref["disagreement"], rel=1e-8)
+
+
+def _exact_social_power(W, gamma, alpha):
+    """``pi = Gamma (I - H)^{-T} 1/n`` in exact rational arithmetic (Fractions)."""
+    from fractions import Fraction as F
+
+    n = len(gamma)
+    g, a = [F(float(x)) for x in gamma], [F(float(x)) for x in alpha]
+    Wf = [[F(float(x)) for x in row] for row in W]
+    c = [(1 - g[i]) * (1 - a[i]) for i in range(n)]
+    # rows of (I - H)^T, augmented with the right-hand side 1/n
+    rows = [[(1 - (1 - g[j]) * a[j] if i == j else 0) - c[j] * Wf[j][i] for j in range(n)]
+            + [F(1, n)] for i in range(n)]
+    for k in range(n):  # Gauss-Jordan elimination
+        p = next(r for r in range(k, n) if rows[r][k] != 0)
+        rows[k], rows[p] = rows[p], rows[k]
+        for r in range(n):
+            if r != k and rows[r][k] != 0:
+                f = rows[r][k] / rows[k][k]
+                rows[r] = [x - f * y for x, y in zip(rows[r], rows[k])]
+    return np.array([float(g[i] * rows[i][n] / rows[i][i]) for i in range(n)])
+
+
+@pytest.mark.parametrize("eps", [1e-10, 1e-12, 1e-14])
+def test_social_power_sums_to_one_at_tiny_stubbornness(eps):
+    # the transposed solve is off by about eps / gamma, mostly in scale: here the sum was
+    # 1.8e-7 (gamma ~ 1e-10), 1.9e-6 (1e-12) and 2.8e-4 (1e-14) off 1, while the docstring
+    # says the entries sum to 1; rescaled, they match exact rational arithmetic to 1e-14
+    rng = np.random.default_rng(0)
+    n = 8
+    W = np.zeros((n, n))
+    for i in range(n):  # weights in eighths: every row sums to exactly 1
+        W[i, np.arange(n) != i] = rng.multinomial(8, np.full(n - 1, 1 / (n - 1))) / 8
+    assert (W.sum(axis=1) == 1).all()
+    gamma = eps * (1 + np.arange(n) / n)
+    alpha = np.full(n, 0.25)
+    pi = social_power(FriedkinJohnsen(W, gamma, alpha))
+    assert abs(pi.sum() - 1) <= 4e-16
+    np.testing.assert_allclose(pi, _exact_social_power(W, gamma, alpha), rtol=1e-14, atol=0)
+
+
+def test_social_power_rescaled_leaves_ordinary_stubbornness_as_it_was():
+    # at ordinary gamma the rescaling changes the entries by round-off only: within 2e-16
+    # of the unscaled Gamma (I - H)^{-T} 1/n, and both within 1e-15 of exact arithmetic
+    rng = np.random.default_rng(1)
+    n = 8
+    W = rng.random((n, n)) * (1 - np.eye(n))
+    W /= W.sum(axis=1, keepdims=True)
+    gamma, alpha = rng.uniform(0.05, 0.9, n), rng.uniform(0, 0.8, n)
+    fj = FriedkinJohnsen(W, gamma, alpha)
+    unscaled = gamma * fj.solve(np.full(n, 1 / n), transpose=True)
+    pi = social_power(fj)
+    np.testing.assert_allclose(pi, unscaled, rtol=0, atol=2e-16)
+    np.testing.assert_allclose(pi, _exact_social_power(W, gamma, alpha), rtol=0, atol=1e-15)

@@ -842,3 +842,31 @@ def test_simulate_on_an_adjacency_file_names_the_agents_in_the_plot(tmp_path, mo
     assert main(["fj", "simulate", "--graph", "star", "--n", "3", "--questions", "1",
                  "--quiet", "--out", str(tmp_path / "n")]) == 0
     assert seen["legend"] == ["agent 1", "agent 2", "agent 0 (adversary)"]
+
+
+def test_simulate_where_the_leaves_hear_nobody_writes_the_limit_weight(tmp_path):
+    # --gamma 0 --persuasion 0: the leaves trust nobody and keep their beliefs, weight 0 on
+    # the hub; metrics.json had "adversary_weight": null next to the closed form 0.0
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--graph", "star", "--adversary", "hub", "--gamma", "0",
+                 "--persuasion", "0", "--questions", "2", "--no-trajectories", "--out",
+                 str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversary_weight"] == 0.0
+    assert metrics["adversary_weight_closed_form"] == 0.0
+
+
+@pytest.mark.parametrize(("adversary", "key"), [("0", "star_hub"), ("3", "star_leaf")])
+def test_an_adversary_placed_by_index_on_a_star_gets_its_closed_form(tmp_path, adversary, key):
+    # `--adversary 0` is the star's hub: metrics.json had adversary_weight 0.6667 with
+    # adversary_weight_closed_form null (the lookup knew only the words hub and leaf)
+    from multiagent import closed_form_weight
+
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--graph", "star", "--adversary", adversary,
+                 "--questions", "2", "--no-trajectories", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    closed = closed_form_weight(key, 6, 0.2, 0.5)["mean"]
+    assert metrics["adversary_weight_closed_form"] == pytest.approx(closed, abs=1e-15)
+    assert metrics["adversary_weight"] == pytest.approx(closed, abs=1e-12)
+    assert metrics["adversary_nodes"] == [int(adversary)]

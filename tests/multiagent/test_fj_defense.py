@@ -295,3 +295,31 @@ def test_a_stream_warns_when_a_sleeper_never_wakes_within_a_debate():
     assert df.flipped.sum() == 0
     awake = Scenario(graph="star", n=6, rounds=4, adversaries=(Adversary("hub", sleeper=3),))
     run_trust_stream(awake, questions=3, warmup=2)  # wakes at round 3: no warning
+
+
+def test_trust_stream_reads_a_tie_for_the_top_option_as_no_answer(monkeypatch):
+    # agents that cannot decide (uniform beliefs) stay undecided without an adversary;
+    # argmax read them as answering option 0: right on every question whose truth is 0
+    import multiagent.defense as defense_module
+
+    def undecided(n, K, truth, **_):
+        return np.full((n, K), 1 / K)
+
+    monkeypatch.setattr(defense_module, "initial_beliefs", undecided)
+    df = run_trust_stream(Scenario(graph="complete", n=4), questions=6, warmup=2)
+    assert (df["right_start"] == 0).all()
+    assert (df["flipped"] == 0).all()
+    assert (df["accuracy_end"] == 0.0).all()
+
+
+def test_sweep_gives_the_star_closed_form_of_an_adversary_placed_by_index():
+    # adversary_position 0 (the hub) and 2 (a leaf) had no closed form (None): the lookup
+    # f"star_{position}" knew only the words hub and leaf
+    df = sweep(Scenario(graph="star", n=6, adversaries=(Adversary("hub"),)),
+               {"adversary_position": [0, 2, "hub", "leaf"]}, questions=2)
+    hub = closed_form_weight("star_hub", 6, 0.2, 0.5)["mean"]
+    leaf = closed_form_weight("star_leaf", 6, 0.2, 0.5)["mean"]
+    np.testing.assert_allclose(df["adversary_weight_closed_form"].to_numpy(float),
+                               [hub, leaf, hub, leaf], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(df["adversary_weight"], [hub, leaf, hub, leaf], rtol=0,
+                               atol=1e-12)

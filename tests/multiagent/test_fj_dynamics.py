@@ -108,11 +108,18 @@ def test_gamma_zero_primitive_reaches_degroot_consensus(rng):
     np.testing.assert_allclose(pi, deg / deg.sum(), atol=1e-10)
 
 
-def test_unreachable_agents_raise(rng):
+def test_unreachable_agents_end_at_their_groups_time_average(rng):
+    # agents 2 and 3 reach no stubborn agent and swap beliefs every round: equilibrium
+    # raised ConvergenceError; it now gives their Cesàro limit, as the DeGroot path does,
+    # and only the linear solve of the singular I - H is refused
     W = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0.0]])
     fj = FriedkinJohnsen(W, [0.5, 0.5, 0.0, 0.0], 0.0)
-    with pytest.raises(ConvergenceError, match=r"agents \[2, 3\]"):
-        fj.equilibrium(rng.random(4))
+    s = rng.random(4)
+    x = fj.equilibrium(s)
+    np.testing.assert_allclose(x[2:], (s[2] + s[3]) / 2, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(x[:2], fj.rollout(s, 200)[-1, :2], rtol=0, atol=1e-15)
+    with pytest.raises(ConvergenceError, match=r"agents \[2, 3\] never reach a stubborn"):
+        fj.solve(s)
 
 
 def test_never_listening_agents_keep_their_belief(rng):
@@ -254,10 +261,13 @@ def test_degroot_with_a_single_leader_reaches_the_leaders_belief():
     np.testing.assert_array_equal(fj.consensus_weights(), [1.0, 0.0, 0.0])
     np.testing.assert_allclose(fj.equilibrium(s), fj.rollout(s, 400)[-1], atol=1e-12)
     np.testing.assert_allclose(fj.equilibrium(s), 0.9, atol=1e-12)
-    # two self-listening groups: no common consensus, and the message says so
+    # two self-listening groups: no common consensus, and the message says so (the
+    # equilibrium raised it too; each group now keeps its own, agent 1 ends between them)
     W2 = np.array([[1.0, 0, 0], [0.5, 0, 0.5], [0, 0, 1.0]])
     with pytest.raises(ConvergenceError, match=r"2 groups .* agents \[\[0\], \[2\]\]"):
-        FriedkinJohnsen(W2, 0.0, 0.2).equilibrium(s)
+        FriedkinJohnsen(W2, 0.0, 0.2).consensus_weights()
+    np.testing.assert_allclose(FriedkinJohnsen(W2, 0.0, 0.2).equilibrium(s), [0.9, 0.6, 0.3],
+                               rtol=0, atol=1e-15)
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
@@ -657,3 +667,216 @@ def test_a_float32_numpy_model_follows_its_dtype_as_torch_does(conv):
     # a float64 model keeps float64 beliefs as before
     assert FriedkinJohnsen(W.astype(np.float64), 0.2, 0.5).step(S.astype(np.float32)).dtype \
         == np.float64
+
+
+def _reducible_model(rng, n=14, symmetric=False):
+    """A random network whose agents do not all reach a stubborn agent.
+
+    Three closed groups (agents that listen only to each other): two without a stubborn
+    agent, one with; an isolated agent with gamma = 0 (its empty row becomes a self-loop);
+    the others listen to anyone and some of them have gamma = 0 too, the last one (without
+    ``symmetric``) hearing only the two groups without a stubborn agent.  With
+    ``symmetric`` the trust is reciprocal and the other agents hear only each other.
+    Agents are shuffled.
+    """
+    groups = [[0, 1, 2], [3, 4], [5, 6, 7], [8]]
+    rest = list(range(9, n))
+    A = np.zeros((n, n))
+    for grp in groups[:3]:
+        for i in grp:  # a ring inside the group, plus random edges within it
+            A[i, grp[(grp.index(i) + 1) % len(grp)]] = 1
+            A[i, grp] += rng.random(len(grp)) < 0.5
+    for i in rest:
+        A[i, rng.choice([j for j in range(n) if j != i], 3, replace=False)] = 1
+    if symmetric:
+        A = A + A.T
+        A[np.ix_(rest, range(9))] = 0
+        A[np.ix_(range(9), rest)] = 0
+    else:  # reaches no stubborn agent, but is in no closed group
+        A[rest[-1]] = 0
+        A[rest[-1], [0, 3]] = 1
+    np.fill_diagonal(A, 0)
+    gamma = np.zeros(n)
+    gamma[5] = 0.3  # the third group holds a stubborn agent
+    gamma[rest] = np.where(rng.random(len(rest)) < 0.5, rng.uniform(0.05, 0.5, len(rest)), 0.0)
+    gamma[rest[0]] = 0.4  # at least one
+    gamma[rest[-1]] = 0.0
+    alpha = rng.uniform(0.1, 0.8, n)  # alpha > 0: aperiodic, so rollout converges
+    perm = rng.permutation(n)
+    A, gamma, alpha = A[np.ix_(perm, perm)], gamma[perm], alpha[perm]
+    trust = None if symmetric else rng.uniform(0.5, 2.0, (n, n))
+    return A, gamma, alpha, trust
+
+
+def _limit_map_by_classes(W, gamma, alpha):
+    """The limit map by Proskurnikov & Tempo's construction, apart from the package's code.
+
+    Each attracting component of the trust graph without a stubborn agent takes the
+    consensus of its members (left null vector of its block of I - H); the other agents
+    solve the FJ equation with those values as inputs.
+    """
+    import scipy.linalg as sla
+
+    n = len(gamma)
+    c = (1 - gamma) * (1 - alpha)
+    g = np.where(c == 0, 1.0, gamma)
+    H = np.diag(np.where(c == 0, 0.0, (1 - gamma) * alpha)) + c[:, None] * W
+    G = nx.DiGraph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from(zip(*np.nonzero(c[:, None] * W)))
+    M, fixed = np.zeros((n, n)), np.zeros(n, bool)
+    for comp in nx.attracting_components(G):
+        C = sorted(comp)
+        if (g[C] > 0).any():
+            continue
+        pi = sla.null_space((np.eye(len(C)) - H[np.ix_(C, C)]).T)[:, 0]
+        M[np.ix_(C, C)] = pi / pi.sum()
+        fixed[C] = True
+    F = ~fixed
+    Q = np.diag(g)[F] + H[np.ix_(F, fixed)] @ M[fixed]
+    M[F] = np.linalg.solve(np.eye(F.sum()) - H[np.ix_(F, F)], Q)
+    return M
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reducible_networks_reach_the_limit_of_their_closed_groups(seed):
+    # agents that reach no stubborn agent were refused ("never reach a stubborn agent ...,
+    # so the equilibrium depends on the start") although b(0) = s makes the limit unique:
+    # each closed group ends at its own consensus, the others solve FJ around it
+    from multiagent import adversary_weight, equilibrium_router, social_power
+
+    rng = np.random.default_rng(seed)
+    A, gamma, alpha, trust = _reducible_model(rng)
+    fj = FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
+    exact = _limit_map_by_classes(np.asarray(fj.W), gamma, alpha)
+    S = rng.dirichlet(np.ones(3), size=fj.n)
+    x = fj.equilibrium(S)
+    np.testing.assert_allclose(x, exact @ S, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fj.rollout(S, 6000)[-1], x, rtol=0, atol=1e-12)
+    M = fj.influence_matrix()
+    np.testing.assert_allclose(M, exact, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(M.sum(axis=1), 1, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(M @ S, x, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(social_power(fj), exact.mean(axis=0), rtol=0, atol=1e-12)
+    for i in range(fj.n):  # agent i as the system's voice: row i of M
+        np.testing.assert_allclose(equilibrium_router(fj, listener=i), exact[i], rtol=0,
+                                   atol=1e-12)
+    adv = [int(np.argmax(gamma)), 0]
+    benign = np.setdiff1d(np.arange(fj.n), adv)
+    assert adversary_weight(fj, adv) == pytest.approx(exact[np.ix_(benign, adv)].sum(1).mean(),
+                                                      abs=1e-12)
+    # the public linear solve of the singular system still says why it cannot
+    with pytest.raises(ConvergenceError, match=r"never reach a stubborn agent .* I - H is "
+                                               r"singular .* equilibrium\(\)"):
+        fj.solve(S)
+
+
+@pytest.mark.parametrize("method", ["direct", "bicgstab", "fixed_point"])
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch_dense", "torch_sparse"])
+def test_reducible_limit_is_the_same_for_every_backend_and_method(method, kind):
+    from multiagent import social_power
+
+    rng = np.random.default_rng(7)
+    A, gamma, alpha, trust = _reducible_model(rng, n=20)
+    ref = FriedkinJohnsen.from_adjacency(A, gamma, alpha, trust=trust)
+    exact = _limit_map_by_classes(np.asarray(ref.W), gamma, alpha)
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array, "torch_dense": torch.tensor,
+            "torch_sparse": lambda X: torch.tensor(X).to_sparse()}[kind]
+    fj = FriedkinJohnsen(conv(np.asarray(ref.W)), gamma, alpha)
+    S = rng.dirichlet(np.ones(4), size=fj.n)
+    x = np.asarray(fj.equilibrium(torch.tensor(S) if "torch" in kind else S, method=method,
+                                  tol=1e-14))
+    assert fj.info_["method"] == method
+    np.testing.assert_allclose(x, exact @ S, rtol=0, atol=1e-12)
+    pi = np.asarray(social_power(fj, method=method, tol=1e-14))
+    np.testing.assert_allclose(pi, exact.mean(axis=0), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "scipy", "torch_sparse"])
+def test_reducible_limit_by_conjugate_gradient_on_reciprocal_trust(kind):
+    rng = np.random.default_rng(3)
+    A, gamma, alpha, _ = _reducible_model(rng, n=16, symmetric=True)
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array,
+            "torch_sparse": lambda X: torch.tensor(X).to_sparse()}[kind]
+    fj = FriedkinJohnsen.from_adjacency(conv(A), gamma, alpha)
+    exact = _limit_map_by_classes(FriedkinJohnsen.from_adjacency(A, gamma, alpha).W, gamma,
+                                  alpha)
+    S = rng.random((fj.n, 2))
+    x = np.asarray(fj.equilibrium(torch.tensor(S) if "torch" in kind else S, method="cg",
+                                  tol=1e-14, check=False))
+    assert fj.info_["method"] == "cg"
+    np.testing.assert_allclose(x, exact @ S, rtol=0, atol=1e-12)
+
+
+def test_an_isolated_agent_without_stubbornness_keeps_its_belief():
+    # agent 2 hears nobody (its row becomes a self-loop) and has gamma = 0: it keeps s_2, and
+    # the others weigh it as a stubborn agent; refused before as never reaching one
+    A = np.array([[0, 1.0, 1], [1, 0, 1], [0, 0, 0]])
+    fj = FriedkinJohnsen.from_adjacency(A, [0.2, 0.0, 0.0], 0.5)
+    s = np.array([1.0, 0.0, 0.3])
+    x = fj.equilibrium(s)
+    assert x[2] == s[2]
+    np.testing.assert_allclose(x, fj.rollout(s, 2000)[-1], rtol=0, atol=1e-12)
+    # by hand: x1 = (x0 + x2)/2, x0 = 0.2 + 0.4 (x1 + x2)/2 + 0.4 x0 (gamma 0.2, alpha 0.5)
+    x0 = (0.2 + 0.2 * (0.5 * 0.3 + 0.3)) / (0.6 - 0.1)
+    np.testing.assert_allclose(x, [x0, (x0 + 0.3) / 2, 0.3], rtol=0, atol=1e-14)
+
+
+def test_degroot_with_two_closed_groups_reaches_each_groups_consensus():
+    # every gamma = 0 and two closed groups ({0, 1} and {4}): each reaches its own
+    # consensus and the others settle between them; refused before ("2 groups ... never
+    # reach a common consensus"), as consensus_weights still is (there is no common one)
+    from multiagent import social_power
+
+    W = np.array([[0, 1.0, 0, 0, 0], [1, 0, 0, 0, 0], [0.5, 0, 0, 0.5, 0],
+                  [0, 0, 0.5, 0, 0.5], [0, 0, 0, 0, 1]])
+    alpha = np.array([0.3, 0.6, 0.2, 0.4, 0.0])
+    fj = FriedkinJohnsen(W, 0.0, alpha)
+    s = np.array([0.9, 0.1, 0.5, 0.2, 0.7])
+    x = fj.equilibrium(s)
+    exact = _limit_map_by_classes(W, np.zeros(5), alpha)
+    np.testing.assert_allclose(x, exact @ s, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(x, fj.rollout(s, 3000)[-1], rtol=0, atol=1e-12)
+    # {0, 1}: pi proportional to 1 / (1 - alpha) = (1/0.7, 1/0.4): 0.9 * 4/11 + 0.1 * 7/11
+    assert x[0] == pytest.approx(4.3 / 11, abs=1e-15)
+    assert x[4] == 0.7
+    np.testing.assert_allclose(fj.influence_matrix(), exact, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(social_power(fj), exact.mean(axis=0), rtol=0, atol=1e-12)
+    with pytest.raises(ConvergenceError, match=r"2 groups .*\(equilibrium\(\) and "
+                                               r"influence_matrix\(\) give each group's own"):
+        fj.consensus_weights()
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5])
+def test_a_periodic_group_gives_its_cesaro_limit_as_the_degroot_path(gamma):
+    # agents 2 and 3 listen only to each other with alpha = 0: they swap beliefs every
+    # round, so their limit is the time average, as the all-gamma = 0 (DeGroot) path
+    # already gives it; raised ConvergenceError before when agents 0, 1 were stubborn
+    W = np.array([[0, 1, 0, 0], [0.5, 0, 0.5, 0], [0, 0, 0, 1], [0, 0, 1, 0.0]])
+    fj = FriedkinJohnsen(W, [gamma, gamma, 0.0, 0.0], 0.0)
+    s = np.array([1.0, 0.0, 0.2, 0.6])
+    traj = fj.rollout(s, 4001)
+    cesaro = (traj[-1] + traj[-2]) / 2
+    np.testing.assert_allclose(fj.equilibrium(s), cesaro, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fj.equilibrium(s)[2:], 0.4, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(fj.influence_matrix() @ s, cesaro, rtol=0, atol=1e-12)
+
+
+def test_a_reducible_limit_keeps_its_gradients():
+    # the limit map is differentiable in W and alpha (torch): d x_0 / d alpha by finite
+    # differences of the numpy model
+    W = np.array([[0, 1, 0, 0], [0.5, 0, 0.5, 0], [0, 0, 0, 1], [0, 0, 1, 0.0]])
+    gamma = np.array([0.3, 0.0, 0.0, 0.0])
+    alpha = torch.tensor([0.2, 0.4, 0.3, 0.6], dtype=torch.float64, requires_grad=True)
+    s = np.array([1.0, 0.0, 0.2, 0.6])
+    x = FriedkinJohnsen(torch.tensor(W), torch.tensor(gamma), alpha).equilibrium(
+        torch.tensor(s))
+    x[0].backward()
+    h = 1e-6
+    for k in range(4):
+        up, down = alpha.detach().numpy().copy(), alpha.detach().numpy().copy()
+        up[k] += h
+        down[k] -= h
+        fd = (FriedkinJohnsen(W, gamma, up).equilibrium(s)[0]
+              - FriedkinJohnsen(W, gamma, down).equilibrium(s)[0]) / (2 * h)
+        assert float(alpha.grad[k]) == pytest.approx(fd, abs=1e-8)
