@@ -13,8 +13,10 @@ import contextlib
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
@@ -116,6 +118,40 @@ def options_in_errors(options: Mapping[str, str],
         raise CommandError(text) from exc
     finally:
         warnings.showwarning = shown
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C's KeyboardInterrupt is (same cleanup)."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` for the block; the handler before is put back.
+
+    A batch system (Slurm, PBS) sends SIGTERM before SIGKILL at its time limit: by default
+    it ended the process at once, with no word, no finally block run (a staging folder or
+    a temporary file left behind). Unwound like Ctrl-C, the command cleans up and says how
+    to resume. A handler the caller set (or SIG_IGN) is kept, as is everything outside
+    the main thread, where no handler can be set. A second SIGTERM ends the process at
+    once, as before, should the cleanup hang.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    if before != signal.SIG_DFL:
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the next one ends it outright
+        raise _Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -422,7 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit code: 0 on success, 2 on an input error of a command (one line on
-        stderr; ``PRUNUS_DEBUG=1`` raises it instead), 130 when interrupted (Ctrl-C).
+        stderr; ``PRUNUS_DEBUG=1`` raises it instead), 130 when interrupted (Ctrl-C),
+        143 when terminated (SIGTERM, which batch systems such as Slurm and PBS send before
+        SIGKILL at a time limit). Both interruptions end the command as an error does
+        (files being written are removed, earlier results kept) and print one line
+        saying that commands that checkpoint resume when rerun.
 
     Raises
     ------
@@ -448,18 +488,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"prunus: warning: {text}", file=sys.stderr)
 
     try:
-        with _matplotlib_backend_kept(), _unencodable_output_escaped(), \
-                warnings.catch_warnings():
+        with _terminate_as_interrupt(), _matplotlib_backend_kept(), \
+                _unencodable_output_escaped(), warnings.catch_warnings():
             if not _debug():
                 warnings.showwarning = one_line
             return int(func(args) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if _debug():
             raise
         # Ctrl-C printed a traceback; the fits checkpoint, so say that a rerun resumes
         print("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume "
               "when rerun with the same arguments", file=sys.stderr)
-        return 130
+        # the shell's codes of a process ended by the signal: 128 + SIGTERM's 15, SIGINT's 2
+        return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError:
         # `prunus ... | head` closed our stdout: not an error; silence the final flush.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -179,6 +179,77 @@ def test_a_closed_pipe_ends_the_command_quietly_with_success() -> None:
     assert (done.returncode, done.stderr) == (0, "")
 
 
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is a POSIX signal")
+def test_sigterm_ends_a_command_as_ctrl_c_does(tmp_path: Path) -> None:
+    # Slurm and PBS send SIGTERM before SIGKILL at a time limit: the command died at once
+    # with status 143 and no word, leaving the temporary file of the write under way
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import argparse, sys, time\n"
+        "import core.cli as cli\n"
+        "from core import atomic_path\n"
+        "def work(args):\n"
+        "    with atomic_path(sys.argv[1]) as tmp:\n"
+        "        tmp.write_text('half')\n"
+        "        print('writing', flush=True)\n"
+        "        time.sleep(60)\n"
+        "class Parser:\n"
+        "    def parse_args(self, argv):\n"
+        "        return argparse.Namespace(func=work)\n"
+        "cli.build_parser = Parser\n"
+        "sys.exit(cli.main(['x']))\n"
+    )
+    message = ("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume when "
+               "rerun with the same arguments\n")
+    env = {k: v for k, v in os.environ.items() if k != "PRUNUS_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "result.csv")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "writing\n"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    # 143 = 128 + 15, the shell's status of SIGTERM (Ctrl-C's is 130); Ctrl-C's message
+    assert (proc.returncode, err) == (143, message)
+    assert list(tmp_path.iterdir()) == []  # the half-written file removed, as on Ctrl-C
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGTERM is a POSIX signal")
+def test_sigterm_is_handled_for_the_command_only_and_a_callers_handler_kept(monkeypatch) -> None:
+    # main() runs inside callers' processes too (tests, notebooks, pipelines)
+    import argparse
+    import signal
+
+    import core.cli as cli
+
+    seen = []
+
+    class Parser:
+        def parse_args(self, argv):
+            return argparse.Namespace(func=lambda args: seen.append(
+                signal.getsignal(signal.SIGTERM)))
+
+    monkeypatch.setattr(cli, "build_parser", Parser)
+    before = signal.getsignal(signal.SIGTERM)
+    assert before == signal.SIG_DFL
+    assert main(["x"]) == 0 and callable(seen[-1])
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+    def own(signum, frame):
+        pass
+
+    signal.signal(signal.SIGTERM, own)
+    try:
+        assert main(["x"]) == 0 and seen[-1] is own
+        assert signal.getsignal(signal.SIGTERM) is own
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_python_m_core_cli_reports_a_user_mistake_in_one_line(tmp_path: Path) -> None:
     # run as __main__ the module is loaded a second time, and its CommandError was another
     # class than the one the subcommands raise: a traceback instead of "prunus: error"
