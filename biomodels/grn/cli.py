@@ -274,7 +274,8 @@ def _fit_run(args: argparse.Namespace) -> int:
             model.train(args.epochs, pruning=args.pruning, method=method,
                         step_size=step, prior_weight=prior_weight,
                         prior_scaling=prior_scaling, progress=not args.quiet,
-                        checkpoint=checkpoint, lr=args.lr, batch_size=args.batch_size)
+                        checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
+                        lr=args.lr, batch_size=args.batch_size)
         except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
             raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
                                "lower --lr") from exc
@@ -366,8 +367,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with r2_on: the one-step R^2 and what it was measured on; environment: the "
         "versions of python, prunus, torch, numpy, ... and torch's threads, as "
         "uns['grn']['environment'] and model.pt record them). The training state is "
-        "checkpointed to DIR/checkpoint.pt every 10 epochs; rerunning the same command after "
-        "an interruption resumes from it.")
+        "checkpointed to DIR/checkpoint.pt every --checkpoint-every epochs (default 10) and "
+        "removed once the results are written; rerunning the same command after an "
+        "interruption (Ctrl-C, SIGTERM, a killed job) resumes from it, with the same "
+        "result as an uninterrupted run.")
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad",
                      help="AnnData file: cells x genes in X (or --layer), time (and trajectory) "
@@ -428,6 +431,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="key of the network in result.h5ad's varp and uns (default: "
                      "%(default)s); another key keeps an earlier run's results when its "
                      "result.h5ad is the input, as write_results(key_added=KEY) does")
+    fit.add_argument("--checkpoint-every", type=at_least(1, int), default=10, metavar="N",
+                     help="epochs between checkpoints of the training state in "
+                     "DIR/checkpoint.pt (default: %(default)s): an interrupted run loses at "
+                     "most the epochs since the last one. A checkpoint holds the weights and "
+                     "the optimizer's moments (about twice model.pt's size), so 1 suits long "
+                     "epochs (many cells) and jobs with a wall-time limit; the rerun that "
+                     "resumes may use another N")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder (created if needed)")

@@ -259,6 +259,9 @@ def test_fit_warnings_name_the_options_not_python_arguments(files, capsys):
     (["--hidden", "0"], "argument --hidden: must be >= 1, got 0"),
     (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
     (["--batch-size", "0"], "argument --batch-size: must be >= 1, got 0"),
+    (["--checkpoint-every", "0"], "argument --checkpoint-every: must be >= 1, got 0"),
+    (["--checkpoint-every", "2.5"],
+     "argument --checkpoint-every: expected a whole number, got '2.5'"),
     # torch's generators take 64 bits: "Overflow when unpacking long long", no option named
     (["--seed", str(2**64)], f"argument --seed: must be < 2**64 (a 64-bit seed), got {2**64}"),
 ])
@@ -440,6 +443,27 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
     assert not (out / "checkpoint.pt").exists()
     pd.testing.assert_frame_equal(pd.read_csv(out / "network.csv", index_col=0),
                                   pd.read_csv(files / "whole" / "network.csv", index_col=0))
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+def test_checkpoint_every_sets_the_epochs_a_fit_can_lose(files, monkeypatch, capsys):
+    # the command checkpointed every 10 epochs, with no option to change it (train's
+    # checkpoint_every=): a fit stopped in epoch 5 had no checkpoint and started afresh
+    import torch
+
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--pruning", "none", "--epochs", "5",
+            "--hidden", "4", "--quiet", "--out", str(files / "every3")]
+    real = _interrupt_in_epoch(monkeypatch, 5)
+    assert main([*args, "--checkpoint-every", "3"]) == 130
+    checkpoint = files / "every3" / "checkpoint.pt"
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 3
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main(args) == 0  # resumed with the default (10): the option is no setting of the fit
+    assert f"resuming from {checkpoint}" in capsys.readouterr().out
 
 
 def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
