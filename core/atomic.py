@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import stat
@@ -24,6 +25,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     A ``path`` that is a symbolic link is written through: its target gets the new
     contents and the link stays. A file that is replaced keeps its permission bits; a new
     file gets those of any new file (``0o666`` minus the umask).
+
+    The temporary file is named after the destination, this machine and this process
+    (``.checkpoint.pt.prunus-HOST-PID-XXXXXXXX.pt``). A write killed outright (SIGKILL, a
+    batch system's time limit) cannot remove it; the next write to the same ``path`` on
+    the same machine does, once that process no longer runs. Temporary files of running
+    processes and of other machines (a shared filesystem) are left alone.
 
     Parameters
     ----------
@@ -63,7 +70,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp creates the file 0600; give the result the mode any new file gets (0666
         # minus the umask) so that lab members who share the folder can read it.
         mode = 0o666 & ~_umask()
-    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=final.suffix)
+    _remove_abandoned_temporaries(final)
+    # named after the machine and the process, so that a later write can tell an abandoned
+    # one (its writer killed) from a running writer's
+    fd, tmp_name = tempfile.mkstemp(dir=final.parent, suffix=final.suffix,
+                                    prefix=f"{_temporary_prefix(final)}{os.getpid()}-")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -170,10 +181,45 @@ def _locked(folder: Path) -> Iterator[None]:
             os.close(fd)  # and the lock with it
 
 
+def _host() -> str:
+    """Return the host name with every character but letters and digits as ``_``."""
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+
+
 def _stage_prefix() -> str:
     """Staging folders are named after this machine and the process that made them."""
-    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
-    return f".prunus-staging-{host}-"
+    return f".prunus-staging-{_host()}-"
+
+
+def _temporary_prefix(final: Path) -> str:
+    """:func:`atomic_path`'s temporary files of ``final`` start so, then the writer's pid."""
+    return f".{final.name}.prunus-{_host()}-"
+
+
+def _remove_abandoned_temporaries(final: Path) -> None:
+    """Remove temporary files of writes to ``final`` whose writers (on this machine) died.
+
+    A write killed outright left its temporary file (a whole checkpoint, mode 0600) next
+    to ``final`` for good. Those of live processes and of other machines (a shared
+    filesystem, where a pid says nothing) are left alone.
+    """
+    if os.name != "posix" or not final.parent.is_dir():  # os.kill(pid, 0): Ctrl-C on Windows
+        return
+    # the writer's pid, then mkstemp's random letters: no other file of the folder matches
+    name = re.compile(re.escape(_temporary_prefix(final)) + r"(\d+)-[A-Za-z0-9_]+"
+                      + re.escape(final.suffix))
+    try:
+        entries = list(os.scandir(final.parent))
+    except OSError:  # a folder one may write but not list: nothing to find
+        return
+    for entry in entries:
+        match = name.fullmatch(entry.name)
+        if (match is not None and entry.is_file(follow_symlinks=False)
+                and not _alive(int(match.group(1)))):
+            try:
+                os.unlink(entry.path)
+            except OSError:  # removed by another writer meanwhile, or not ours to remove
+                pass
 
 
 def _remove_abandoned_stages(folder: Path) -> None:
@@ -196,7 +242,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):  # exists but is not ours, or cannot tell: keep it
+    except (PermissionError, OSError, OverflowError):  # not ours, or cannot tell: keep it
         return True
     return True
 

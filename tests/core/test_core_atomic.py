@@ -150,6 +150,40 @@ def test_atomic_outputs_remove_the_staging_folder_of_a_killed_run(tmp_path: Path
     assert sorted(p.name for p in out.iterdir()) == sorted(["a.csv", other.name, live.name])
 
 
+@pytest.mark.skipif(os.name != "posix", reason="process check by signal 0")
+def test_atomic_path_removes_the_temporary_file_of_a_killed_write(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from core.atomic import _stage_prefix
+
+    host = _stage_prefix().removeprefix(".prunus-staging-").rstrip("-")  # as staging folders
+    out = tmp_path / "checkpoint.pt"
+    out.write_bytes(b"old")
+    # a write killed outright (SIGKILL) after its temporary file was written left it for
+    # good, e.g. .checkpoint.pt.56_izpb8.pt (a whole checkpoint, mode 0600) next to the file
+    code = ("import os, sys; from core import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_bytes(b'x' * 1000)\n"
+            "    os.kill(os.getpid(), 9)\n")
+    killed = subprocess.Popen([sys.executable, "-c", code, str(out)])
+    assert killed.wait(timeout=120) == -9
+    left = sorted(p.name for p in tmp_path.iterdir() if p != out)
+    assert len(left) == 1
+    assert left[0].startswith(f".checkpoint.pt.prunus-{host}-{killed.pid}-")
+    # a running writer's, another machine's (a shared filesystem) and another file's stay
+    live = f".checkpoint.pt.prunus-{host}-{os.getpid()}-abcd1234.pt"
+    other_host = ".checkpoint.pt.prunus-otherhost-1-abcd1234.pt"
+    other_file = f".model.pt.prunus-{host}-{killed.pid}-abcd1234.pt"
+    for name in (live, other_host, other_file):
+        (tmp_path / name).write_bytes(b"partial")
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(b"new")
+    assert out.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [out.name, live, other_host, other_file])
+
+
 def test_atomic_outputs_refuse_a_blocked_name_before_moving_anything(tmp_path: Path) -> None:
     out = tmp_path / "run"
     (out / "plot.png").mkdir(parents=True)
