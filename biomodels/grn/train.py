@@ -669,10 +669,9 @@ def fit(
     # built once: the prior does not change during the fit
     dynamics = _PriorDynamics(prior.to(func.sum_in.weight)) if use_prior else None
     last_round = pruner.last_round_epoch(epochs) if pruner is not None else 0
-    state = FitState(history={
-        k: [] for k in ("epoch", "train_loss", "val_loss", "val_r2", "lr", "density",
-                        "pruned", "lr_cut", "retries")
-    })
+    keys = ("epoch", "train_loss", "val_loss", "val_r2", "lr", "density", "pruned", "lr_cut",
+            "retries")
+    state = FitState(history={k: [] for k in keys})
     held_out = val if val is not None else train
     base_mse = no_change_mse(held_out)
     # the signature identifies a checkpoint's fit; it hashes all the data (1.2 GB of pairs at
@@ -699,8 +698,14 @@ def fit(
     if checkpoint is not None and os.path.exists(checkpoint):
         state = load_checkpoint(checkpoint, signature=signature, scheduler=scheduler,
                                 **torch_state)
-        for k in ("lr_cut", "retries"):  # not kept by checkpoints of earlier versions
-            state.history.setdefault(k, [math.nan] * len(state.history["epoch"]))
+        loaded = state.history
+        done = len(loaded["epoch"])
+        # keyed by this fit's own strings, not the copies torch.load made: pickle writes a
+        # string object once and refers back to it after, so the loaded keys gave a saved
+        # model other bytes than an uninterrupted fit's ("lr" of its settings written out
+        # again); "lr_cut" and "retries" were not kept by checkpoints of earlier versions
+        state.history = {k: loaded.get(k, [math.nan] * done) for k in keys}
+        state.history.update((k, v) for k, v in loaded.items() if k not in state.history)
     history = state.history
 
     def scaled() -> list[float]:
