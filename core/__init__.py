@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as _np
+import torch as _torch
+
 from core.atomic import atomic_outputs, atomic_path, save_torch, write_json
 from core.budgets import layer_budgets, layer_densities, random_mask
 from core.fingerprint import fingerprint
@@ -9,6 +12,7 @@ from core.ham import HAM, hyperbolic_step
 from core.horst import HORST
 from core.masks import MaskSet, prunable_names
 from core.nanoadam import NanoAdam
+from core.provenance import check_numpy_abi as _check_numpy_abi
 from core.provenance import environment
 from core.reparam import (
     PILoT,
@@ -31,6 +35,9 @@ from core.scores import (
     wanda_scores,
 )
 from core.select import kth_largest, select_topk
+
+# on import, not deep inside a fit where the first from_numpy fails
+_check_numpy_abi(str(_torch.__version__), _np.__version__)
 
 __all__ = [
     "atomic_outputs",
