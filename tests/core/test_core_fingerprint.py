@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -61,3 +63,23 @@ def test_fingerprint_hashes_large_arrays_without_copying_them():
     assert peak < arr.nbytes // 8
     assert digests == (fingerprint(arr.copy()), fingerprint(ten.clone()))
     assert fingerprint(arr[::2]) == fingerprint(np.ascontiguousarray(arr[::2]))
+
+
+def test_fingerprint_of_sparse_matrices_reads_their_values():
+    # np.ascontiguousarray(csr) is a 0-d object array whose repr names only shape, dtype and
+    # count: any two sparse matrices of one shape and nonzero count hashed the same
+    import scipy.sparse as sp
+
+    a = sp.csr_matrix(np.array([[1.0, 0], [0, 2]]))
+    b = sp.csr_matrix(np.array([[5.0, 0], [0, 7]]))
+    c = sp.csr_matrix(np.array([[0.0, 1], [3, 0]]))
+    assert len({fingerprint(a), fingerprint(b), fingerprint(c)}) == 3
+    # one matrix, whatever its sparse format or the order of its stored entries
+    assert fingerprint(a) == fingerprint(sp.csc_array(a)) == fingerprint(sp.coo_matrix(a))
+    assert fingerprint(a) != fingerprint(sp.csr_matrix(np.array([[1.0, 0], [0, 2]]).T * 2))
+    t = torch.tensor([[1.0, 0], [0, 2]])
+    with warnings.catch_warnings():  # "Sparse CSR tensor support is in beta state"
+        warnings.simplefilter("ignore", UserWarning)
+        csr = t.to_sparse_csr()
+    assert fingerprint(t.to_sparse()) == fingerprint(csr)
+    assert fingerprint(t.to_sparse()) != fingerprint((2 * t).to_sparse())
