@@ -9,6 +9,10 @@ row (``CTMC.fit(sample_weight=...)``). ``--restarts N`` adds N fits from random 
 each fit (the final one and every fold's), keeping the best (``CTMC.fit(restarts=N)``);
 ``metrics.json`` then records the final fit's starts under ``restarts``. ``--l1-grid
 X,Y,...`` sets the strengths the cross-validation chooses from (``CTMC.fit(l1_grid=...)``).
+Every fold fit of the cross-validation, the L1 choice's or (with ``--l1``) the held-out
+score's and its independence baseline's, is recorded in ``DIR/cv_checkpoint.json`` as it
+finishes; a rerun of the same command after an interruption skips them, and the file is
+removed once the outputs are written.
 """
 
 from __future__ import annotations
@@ -92,12 +96,21 @@ def _fit(args: argparse.Namespace) -> int:
                            "cross-validated, so give fewer --folds (at least 2) or more "
                            "tumours")
     model = CTMC()
-    # a rerun of an interrupted command skips the fold fits already done; with --l1 there is
-    # no cross-validation to resume and an earlier run's checkpoint is left alone
+    # a rerun of an interrupted command skips the fold fits already done: those of the L1
+    # choice (select_l1's checkpoint) or, with --l1, those of the held-out score below
     checkpoint = Path(args.out) / "cv_checkpoint.json"
-    resumes = args.l1 is None and checkpoint.exists()
+    resumes = checkpoint.exists()
     if resumes:
         print(f"resuming the cross-validation from {checkpoint}")
+    folds = kfold_indices(len(x_cv), args.folds, seed=args.seed)
+    fixed_cv = None
+    if args.l1 is not None:
+        # read before the final fit: a checkpoint of other settings stops the command at once
+        fixed_cv = _FixedL1Checkpoint(checkpoint, x_cv, args)
+        try:
+            fixed_cv.read()
+        except ValueError as exc:  # all of them about the file
+            raise _checkpoint_error(exc, checkpoint) or exc from exc
     # around the try: the checkpoint's messages get their own wording there first, and
     # what is left ("method='exact': a tumour carries 30 events") names the options here
     with options_in_errors(_OPTIONS, _CHOICES):
@@ -109,36 +122,35 @@ def _fit(args: argparse.Namespace) -> int:
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
-            if resumes and "belongs to another cross-validation" in str(exc):
-                raise CommandError(
-                    f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
-                    "that command to finish it, or delete the file (or use another --out) to "
-                    "start afresh"
-                ) from exc
-            if resumes and str(exc).startswith("checkpoint"):
-                # a damaged or foreign file: "other settings" sent the user looking for a run
-                # that never was; the library's message says what is wrong
-                detail = str(exc).removesuffix("; delete it to start afresh")
-                raise CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
-                                   "use another --out) to start afresh") from exc
+            error = _checkpoint_error(exc, checkpoint) if resumes else None
+            if error is not None:
+                raise error from exc
             raise
-    folds = kfold_indices(len(x_cv), args.folds, seed=args.seed)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []
     indep = []
-    for test in folds:
+
+    def scored(key: str, fit: Any, train: Any, test: Any) -> float:
+        """Score ``fit(training tumours)`` on the test fold, or take the checkpoint's score."""
+        if fixed_cv is not None and key in fixed_cv.scores:
+            return fixed_cv.scores[key]
+        theta = torch.as_tensor(_heldout_theta(fit(x_cv[train]), len(train)))
+        score = float(data_log_likelihood(theta, x_cv[test]).mean())
+        if fixed_cv is not None:  # with --l1 every fit is checkpointed as it finishes
+            fixed_cv.record(key, score)
+        return score
+
+    for k, test in enumerate(folds):
         train = np.setdiff1d(np.arange(len(x_cv)), test)
         if cv_done is None:
             # the restarts of the final fit, as the cross-validation's fold fits get them
-            res = fit_theta(x_cv[train], l1=model.l1, method=args.method, seed=args.seed,
-                            progress=not args.quiet, restarts=args.restarts)
-            fold_theta = torch.as_tensor(_heldout_theta(res.theta, len(train)))
-            held.append(float(data_log_likelihood(fold_theta, x_cv[test]).mean()))
+            held.append(scored(f"{model.l1!r}/{k}", lambda xt: fit_theta(
+                xt, l1=model.l1, method=args.method, seed=args.seed,
+                progress=not args.quiet, restarts=args.restarts).theta, train, test))
         # base rates floored as in the cross-validation: an event absent from the training
         # tumours scored -27 nats a carrier here against -17.5 for the MHN
-        indep_theta = torch.as_tensor(_heldout_theta(
-            independence_fit(x_cv[train], method=args.method, seed=args.seed), len(train)))
-        indep.append(float(data_log_likelihood(indep_theta, x_cv[test]).mean()))
+        indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
+            xt, method=args.method, seed=args.seed), train, test))
     out = args.out
     if counts is None:
         full_ll = float(model.log_likelihood(x).mean())
@@ -188,8 +200,7 @@ def _fit(args: argparse.Namespace) -> int:
             ax.figure.savefig(stage / "theta.png", dpi=150, bbox_inches="tight", format="png")
     finally:
         plt.close(ax.figure)
-    if args.l1 is None:
-        checkpoint.unlink(missing_ok=True)  # the outputs are complete
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete
     note = " (L1 chosen on these folds)" if cv_done is not None else ""
     print(
         f"held-out log-likelihood per tumour {np.mean(held):.4f}{note} "
@@ -197,6 +208,84 @@ def _fit(args: argparse.Namespace) -> int:
         "metrics.json, theta.png"
     )
     return 0
+
+
+def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
+    """Word a checkpoint the run cannot resume from as the command's one-line error.
+
+    Returns None when ``exc`` is not about the checkpoint.
+    """
+    if "belongs to another cross-validation" in str(exc):
+        return CommandError(
+            f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
+            "that command to finish it, or delete the file (or use another --out) to "
+            "start afresh"
+        )
+    if str(exc).startswith("checkpoint"):
+        # a damaged or foreign file: "other settings" sent the user looking for a run
+        # that never was; the library's message says what is wrong
+        detail = str(exc).removesuffix("; delete it to start afresh")
+        return CommandError(f"cannot resume the cross-validation: {detail}; delete it (or "
+                            "use another --out) to start afresh")
+    return None
+
+
+class _FixedL1Checkpoint:
+    """The checkpoint of the held-out score's fold fits with ``--l1`` (no L1 choice).
+
+    Written as :func:`~biomodels.ctmc.crossval.select_l1`'s (same format, atomically after
+    every fit), with the strength in place of the grid in its signature, so that either
+    refuses the other's file; ``scores`` holds ``"{l1!r}/{k}"`` (the fold fits) and
+    ``"independence/{k}"`` (the baseline's). Without it an interrupted run started afresh.
+
+    Parameters
+    ----------
+    path
+        The checkpoint file.
+    x_cv
+        The tumours the folds split (a counted cohort's rows repeated by their counts).
+    args
+        The command's arguments: ``l1``, ``folds``, ``seed``, ``method`` and ``restarts``
+        decide the fold scores and so make up the signature.
+    """
+
+    def __init__(self, path: Path, x_cv: Any, args: argparse.Namespace) -> None:
+        import hashlib
+
+        import numpy as np
+
+        from biomodels.ctmc.crossval import _setting_key
+
+        # the fold fits' settings as CTMC.fit hands them to select_l1 (fit_theta's defaults
+        # for the rest), so that a run choosing the L1 strength differs in grid and l1 only
+        fit: dict[str, Any] = {"method": args.method, "sparsity": "proximal",
+                               "optimizer": "auto"}
+        if args.restarts:  # as CTMC.fit passes it on: only when given
+            fit["restarts"] = args.restarts
+        self.path = path
+        self.signature = {
+            "data_sha1": hashlib.sha1(np.ascontiguousarray(x_cv).tobytes()).hexdigest(),
+            "shape": list(x_cv.shape), "l1": float(args.l1), "folds": args.folds,
+            "seed": args.seed, "fit": {k: _setting_key(v) for k, v in sorted(fit.items())},
+            "score": "heldout, base rates >= -log(N_train + 1)",
+        }
+        self.scores: dict[str, float] = {}
+
+    def read(self) -> None:
+        """Load the scores of an earlier run; ValueError if the file is of other settings."""
+        from biomodels.ctmc.crossval import _read_cv_checkpoint
+
+        if self.path.exists():
+            self.scores = _read_cv_checkpoint(self.path, self.signature)
+
+    def record(self, key: str, score: float) -> None:
+        """Add one fit's score and rewrite the file (atomically: a kill leaves the last one)."""
+        from biomodels.ctmc.crossval import _CHECKPOINT_FORMAT
+        from core.atomic import write_json
+
+        self.scores[key] = score
+        write_json({"format": _CHECKPOINT_FORMAT, "signature": self.signature,
+                    "scores": self.scores}, self.path)
 
 
 def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:

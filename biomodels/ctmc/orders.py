@@ -49,8 +49,9 @@ def order_probability(
     *,
     method: str = "auto",
     n_samples: int = 100_000,
-    seed: int | None = None,
-) -> float:
+    seed: int | None = 0,
+    return_se: bool = False,
+) -> float | tuple[float, float]:
     """P(event a occurred before event b | both are observed).
 
     Parameters
@@ -66,13 +67,27 @@ def order_probability(
         18, 1 s against 0.5 s at 19, 3-4 s against 0.6 s at 20; it needs about 1.3 GB at
         20 events and doubles per event).
     n_samples, seed
-        Trajectories and their seed for ``method="sample"``; ``seed=None`` draws fresh
-        entropy (another estimate on every call).
+        Trajectories and their seed where they are simulated (``method="sample"``, or
+        ``"auto"`` beyond 18 events). The default seed 0 gives the same estimate on every
+        call, as the package's other random defaults do (before, ``seed=None`` gave
+        another one per call: 0.419, 0.433, 0.410 for TP53 before IDH1 on the 20-event
+        glioblastoma cohort, exact 0.4188); ``seed=None`` draws fresh entropy. The estimate
+        is the fraction of the m simulated tumours carrying both events in which a came
+        first; its Monte Carlo standard error is ``sqrt(p (1 - p) / m)`` (``return_se=True``
+        gives it), 0.008 in that example, where m = 3,600 of the 100,000 trajectories carry
+        both (seed 0 gives 0.4143; the sd over 20 seeds was 0.0075). Unused by the exact
+        solve.
+    return_se
+        Return ``(p, se)``, the probability and its Monte Carlo standard error (0.0 for
+        the exact solve; NaN with ``p``; 0.0 also when every simulated tumour with both
+        events has them in the same order, so raise ``n_samples`` then), instead of ``p``
+        alone.
 
     Returns
     -------
-    float
-        The probability; NaN if a and b are never observed together.
+    float or (float, float)
+        The probability; NaN if a and b are never observed together. With ``return_se``,
+        also its standard error.
 
     Examples
     --------
@@ -80,13 +95,23 @@ def order_probability(
     >>> theta = np.array([[0.0, 0.0], [2.0, -1.0]])  # event 0 promotes event 1
     >>> order_probability(theta, 0, 1) > 0.5
     True
+    >>> p, se = order_probability(theta, 0, 1, method="sample", n_samples=10_000,
+    ...                           return_se=True)
+    >>> bool(abs(p - order_probability(theta, 0, 1)) < 4 * se)
+    True
     """
+    if not isinstance(return_se, bool | np.bool_):  # "no" would read as True
+        raise TypeError(f"return_se must be True or False, got {return_se!r}")
     th = as_theta(theta).detach()
     n = th.shape[0]
     a, b, method, n_samples = _check_order_args(n, a, b, method, n_samples)
     if method == "exact":
-        return _exact_order_probability(th, a, b, {})
-    return _sampled_order_probability(th, a, b, n_samples, seed)
+        p = _exact_order_probability(th, a, b, {})
+        return (p, 0.0 if math.isfinite(p) else math.nan) if return_se else p
+    p, m = _sampled_order_probability(th, a, b, n_samples, seed)
+    # binomial standard error of a fraction of m; NaN where no tumour had both events
+    se = math.sqrt(p * (1.0 - p) / m) if m else math.nan
+    return (p, se) if return_se else p
 
 
 def _check_order_args(n: int, a: int, b: int, method: str, n_samples: int
@@ -130,16 +155,20 @@ def _exact_order_probability(th: torch.Tensor, a: int, b: int, tables: dict) -> 
 
 
 def _sampled_order_probability(th: torch.Tensor, a: int, b: int, n_samples: int,
-                               seed: int | None) -> float:
-    """P(a before b | both observed) estimated from ``n_samples`` Gillespie trajectories."""
+                               seed: int | None) -> tuple[float, int]:
+    """P(a before b | both observed) from ``n_samples`` Gillespie trajectories.
+
+    Returns the estimate (NaN if no trajectory carries both) and the number m of
+    trajectories that carry both, on which it rests.
+    """
     n = th.shape[0]
     traj = sample_trajectories(th, n_samples, seed=seed)
     pos_a = np.where(traj.order == a, np.arange(n)[None, :], n).min(axis=1)
     pos_b = np.where(traj.order == b, np.arange(n)[None, :], n).min(axis=1)
     both = (pos_a < n) & (pos_b < n)
     if not both.any():
-        return float("nan")
-    return float((pos_a[both] < pos_b[both]).mean())
+        return float("nan"), 0
+    return float((pos_a[both] < pos_b[both]).mean()), int(both.sum())
 
 
 def _order_probabilities(
@@ -183,7 +212,8 @@ def _order_probabilities(
     seeds = ([None] * len(thetas) if seed is None else
              [int(v) for v in np.random.SeedSequence(seed).generate_state(len(thetas))])
     for s, th in enumerate(thetas):
-        out[s] = _sampled_order_probability(as_theta(th).detach(), a, b, n_samples, seeds[s])
+        out[s] = _sampled_order_probability(as_theta(th).detach(), a, b, n_samples,
+                                            seeds[s])[0]
     return out
 
 

@@ -1223,6 +1223,22 @@ def test_restarts_find_the_better_optimum_that_the_default_start_misses():
     assert "best of 3 starts" in repr(res)
 
 
+def test_restarts_of_a_tight_fit_return_the_truth_they_found():
+    # random_sparse_theta(5, seed=3)'s exact distribution: the default start ends 3.21 from
+    # the truth, 1.1e-6 nats below it, and start 2 at the truth (to 1e-14); the default
+    # start was returned all the same, as no other beat it by 1e-6 relative, a margin for
+    # fits stopped at tol=1e-8 that tol=0 fits (agreeing to 3e-14) do not need
+    from biomodels.ctmc import fit_distribution
+
+    theta = random_sparse_theta(5, seed=3)
+    p = state_distribution(torch.as_tensor(theta)).numpy()
+    res = fit_distribution(p, l1=0.0, tol=0.0, max_steps=1000, restarts=2, seed=0)
+    objectives = res.restarts["objectives"]
+    assert 1e-7 < objectives[2] - objectives[0] < 1e-6 * abs(objectives[0])
+    assert res.restarts["best"] == 2 and np.abs(res.theta - theta).max() < 1e-4
+    assert res.restarts["theta_distance"][0] > 3
+
+
 def test_restarts_zero_is_the_fit_without_restarts():
     x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=2), 150, seed=3).X
     for settings in (dict(l1=0.01), dict(l1=0.01, optimizer="adam", max_steps=30),
