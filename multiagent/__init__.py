@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         fit_sparse_trust,
         fit_transcripts,
         simulate_transcript,
+        stubborn_test,
         transcript_metrics,
     )
     from multiagent.moe import (
@@ -107,6 +108,7 @@ _EXPORTS: dict[str, str] = {
     "fit_sparse_trust": "multiagent.fit",
     "fit_transcripts": "multiagent.fit",
     "simulate_transcript": "multiagent.fit",
+    "stubborn_test": "multiagent.fit",
     "transcript_metrics": "multiagent.fit",
     "confidence": "multiagent.moe",
     "relative_confidence": "multiagent.moe",
@@ -160,6 +162,7 @@ __all__ = [
     "fit_sparse_trust",
     "fit_transcripts",
     "simulate_transcript",
+    "stubborn_test",
     "transcript_metrics",
     "confidence",
     "relative_confidence",

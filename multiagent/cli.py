@@ -117,15 +117,18 @@ def _simulate(args: argparse.Namespace) -> int:
                f"{metrics['accuracy_end']:.3f}  adversary weight "
                f"{metrics['adversary_weight']:.4f}")
     if not keep:
+        # an earlier run's trajectories beside this run's metrics.json read as this run's
+        # (a later `fj fit DIR/trajectories.csv` fitted them): removed once metrics.json is
+        # in place, so a run that fails leaves the earlier run's files together
+        earlier = _files_of(out, ("trajectories.csv", "trajectories.png"))
         with atomic_outputs(out) as stage:
             write_json(metrics, stage / "metrics.json")
+        removed = _remove_unchanged(earlier)
         print(summary)
         print(f"wrote {out / 'metrics.json'}")
-        stale = [name for name in ("trajectories.csv", "trajectories.png")
-                 if (out / name).exists()]
-        if stale:  # they would read as this run's
-            print(f"prunus: warning: {', '.join(stale)} in {out} are from an earlier run "
-                  "(--no-trajectories writes metrics.json only)", file=sys.stderr)
+        if removed:
+            print(f"removed the earlier run's {', '.join(str(p) for p in removed)} "
+                  "(--no-trajectories writes metrics.json only)")
         return 0
     fig, ax = plt.subplots(figsize=(7, 3.6))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
@@ -148,6 +151,38 @@ def _simulate(args: argparse.Namespace) -> int:
     print(summary)
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
+
+
+def _files_of(folder: Path, names: tuple[str, ...]) -> dict[Path, tuple[int, int, int]]:
+    """Return the files ``names`` in ``folder`` that exist, with device, inode and mtime."""
+    found = {}
+    for name in names:
+        path = folder / name
+        try:
+            info = path.stat()
+        except OSError:  # not there (or not ours to see): nothing to remove
+            continue
+        if path.is_file():
+            found[path] = (info.st_dev, info.st_ino, info.st_mtime_ns)
+    return found
+
+
+def _remove_unchanged(files: dict[Path, tuple[int, int, int]]) -> list[Path]:
+    """Remove the files that are still those :func:`_files_of` saw; return those removed.
+
+    A file replaced meanwhile (another run into the same folder that wrote it) is kept.
+    """
+    removed = []
+    for path, seen in files.items():
+        try:
+            info = path.stat()
+            if (info.st_dev, info.st_ino, info.st_mtime_ns) != seen:
+                continue
+            path.unlink()
+        except OSError:  # gone already, or not ours to remove
+            continue
+        removed.append(path)
+    return removed
 
 
 def _read_adjacency_option(path: Path) -> Any:
@@ -451,12 +486,20 @@ def _fit(args: argparse.Namespace) -> int:
                                "or a row of zeros); its trust cannot be fitted: give every "
                                "agent a speaker")
         options["adjacency"] = frame.to_numpy()
+    # a rerun of an interrupted command reads the questions already fitted from here
+    checkpoint = Path(args.out) / "fit_checkpoint.json"
+    if checkpoint.exists():
+        _say_resuming(checkpoint, len(X))
     # "loss='kl' compares probability vectors over K >= 2 options"
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
             table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet,
-                                          incremental=args.incremental, **options)
+                                          incremental=args.incremental,
+                                          checkpoint=checkpoint, **options)
         except ValueError as exc:
+            error = _checkpoint_error(exc, checkpoint)
+            if error is not None:
+                raise error from exc
             _name_the_belief(exc, X, labels)
             raise
     table.insert(1, "question", labels)
@@ -519,6 +562,7 @@ def _fit(args: argparse.Namespace) -> int:
 
         record["environment"] = environment()  # the versions and threads that made the fits
         write_json(record, stage / "metrics.json")
+    checkpoint.unlink(missing_ok=True)  # the outputs are complete
     if args.per_agent:
         print(_per_agent_summary(len(table), agents, adversaries, summary["rmse"]))
     else:  # one shared value per question: its mean is what the fits found
@@ -526,6 +570,38 @@ def _fit(args: argparse.Namespace) -> int:
               f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
     print("wrote " + ", ".join(str(out / name) for name in names))
     return 0
+
+
+def _say_resuming(checkpoint: Path, questions: int) -> None:
+    """Print that a rerun resumes from ``checkpoint``, and how far it had come."""
+    import json
+
+    try:  # the count only: fit_transcripts reads and checks the file
+        done = len(json.loads(checkpoint.read_text(encoding="utf-8"))["done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"resuming the fits from {checkpoint}")
+        return
+    print(f"resuming the fits from {checkpoint} ({done} of {questions} questions done)")
+
+
+def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
+    """Word a checkpoint the run cannot resume from as the command's one-line error.
+
+    Returns None when ``exc`` is not about the checkpoint.
+    """
+    if "belongs to other fits" in str(exc):
+        detail = str(exc).removesuffix("; delete it or pass another path")
+        detail = detail[detail.find("(differs in"):]
+        return CommandError(
+            f"{checkpoint} is from an interrupted run with other settings {detail}; rerun "
+            "that command to finish it, or delete the file (or use another --out) to start "
+            "afresh")
+    if str(exc).startswith(f"checkpoint {str(checkpoint)!r}"):
+        # a damaged or foreign file: the library's message says what is wrong
+        detail = str(exc).removesuffix("; delete it to start afresh")
+        return CommandError(f"cannot resume the fits: {detail}; delete it (or use another "
+                            "--out) to start afresh")
+    return None
 
 
 def _per_agent_summary(transcripts: int, agents: Any, adversaries: list[Any],
@@ -602,7 +678,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--no-trajectories", action="store_true",
                      help="write metrics.json only, no trajectories.csv or trajectories.png: "
                           "for large runs, where the CSV takes about 40 bytes per (question, "
-                          "round, agent, option) and every round would be held in memory")
+                          "round, agent, option) and every round would be held in memory. "
+                          "An earlier run's trajectories.csv and trajectories.png in DIR are "
+                          "removed once metrics.json is written (they are not this run's)")
     sim.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                      help="output folder: trajectories.csv, metrics.json, trajectories.png")
     # every other prunus command takes --quiet; scripts that pass it to all of them failed
@@ -653,7 +731,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")
     fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
-                     help="output folder; its metrics.json records the options given")
+                     help="output folder; its metrics.json records the options given. The "
+                          "questions' fits are checkpointed to DIR/fit_checkpoint.json as "
+                          "they finish: rerunning the same command (same data and options) "
+                          "after an interruption resumes with the files an uninterrupted "
+                          "run writes; the checkpoint is removed once they are written")
     fit.add_argument("--quiet", action="store_true",
                      help="no progress bar (one fit per question, on stderr)")
     fit.set_defaults(func=_fit)

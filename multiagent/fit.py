@@ -53,6 +53,7 @@ __all__ = [
     "fit_sparse_trust",
     "fit_transcripts",
     "simulate_transcript",
+    "stubborn_test",
     "transcript_metrics",
 ]
 
@@ -182,7 +183,8 @@ class FJFit:
         determine at all (e.g. both of an agent that never moves) and an estimate pinned
         on a bound (``gamma`` ~ 1e-10 on a DeGroot debate).  Symmetric: near 0 or 1 use
         :meth:`interval` (logit scale, inside [0, 1]); the calibration measured is in
-        :func:`fit_fj`'s Notes.
+        :func:`fit_fj`'s Notes.  A value on the boundary itself (a fully stubborn agent,
+        ``gamma = 1``) is not covered: test it with :func:`stubborn_test`.
     converged
         Whether the optimiser stopped by :func:`fit_fj`'s ``tol`` (or L-BFGS's own
         tolerances) rather than at ``max_steps``; ``None`` for a fit made by hand or read
@@ -379,6 +381,13 @@ class FJFit:
         symmetric one 97 %) and the truth 0.003 in 91 % (the symmetric one, which reaches
         below 0, 99 %).
 
+        On the boundary itself neither covers: the logit interval never contains 0 or 1,
+        and an estimate there is not asymptotically normal.  A planted fully stubborn
+        agent (``gamma = 1``; 5 agents, 8 rounds, K = 3, noise 0.005, per-agent fit) was
+        fitted at 0.954 with the interval [0.893, 0.981], and in 10 of 12 such transcripts
+        the interval excluded 1 (the other 2 were [0, 1], an infinite ``se``).  Whether an
+        agent may be fully stubborn is a test of ``gamma_i = 1``: :func:`stubborn_test`.
+
         Parameters
         ----------
         name
@@ -426,7 +435,10 @@ class FJFit:
 
         An infinite standard error is written as ``null`` (standard JSON has no inf) and
         read back as inf by :meth:`load`.  ``agents`` is written only when set (a fit
-        without names writes the file it wrote before that field).
+        without names writes the file it wrote before that field).  ``environment`` records
+        what it was saved with (:func:`core.environment`: the versions of Python, prunus
+        and its numerical libraries, torch's threads), as the project's other saved files
+        do; :meth:`load` ignores it, and reads files written before it.
 
         Parameters
         ----------
@@ -445,6 +457,7 @@ class FJFit:
             file could not be read back).
         """
         from core.atomic import write_json
+        from core.provenance import environment
 
         se = {k: v.tolist() for k, v in (("gamma_se", self.gamma_se),
                                           ("alpha_se", self.alpha_se)) if v is not None}
@@ -455,7 +468,10 @@ class FJFit:
             {"format": _FORMAT, "gamma": self.gamma.tolist(), "alpha": self.alpha.tolist(),
              "W": self.W.tolist(),
              "loss": self.loss, "train_rounds": self.train_rounds, "history": self.history,
-             "converged": self.converged, **se, **names},
+             "converged": self.converged, **se, **names,
+             # the versions and threads it was computed with, as every other prunus file
+             # records them (absent from older files; load ignores it)
+             "environment": environment()},
             path,
         )
 
@@ -674,6 +690,21 @@ def _simplex_least_squares(A: np.ndarray, y: np.ndarray, *, max_iter: int | None
     return b
 
 
+def _agent_regressors(S: np.ndarray, prev: np.ndarray, mask: np.ndarray, i: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Agent ``i``'s neighbours and the ``(T K, 2 + neighbours)`` regressors of its update.
+
+    Columns ``s_i``, ``b_i(t)`` and ``b_j(t)`` of each neighbour ``j``, rows (round,
+    option): agent ``i``'s one-step prediction is this matrix times ``(g_i, (1 - g_i) a_i,
+    (1 - g_i)(1 - a_i) W_i.)``, a point of the simplex (:func:`_convex_start`).
+    """
+    T, _, K = prev.shape
+    nb = np.flatnonzero(mask[i])
+    A = np.concatenate([np.broadcast_to(S[i], (T, K))[..., None], prev[:, i, :, None],
+                        prev[:, nb].transpose(0, 2, 1)], axis=2).reshape(T * K, -1)
+    return nb, A
+
+
 def _convex_start(
     S: np.ndarray, prev: np.ndarray, nxt: np.ndarray, mask: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -711,9 +742,7 @@ def _convex_start(
     a = np.empty(n)
     w_logit = np.zeros((n, n))
     for i in range(n):
-        nb = np.flatnonzero(mask[i])
-        A = np.concatenate([np.broadcast_to(S[i], (T, K))[..., None], prev[:, i, :, None],
-                            prev[:, nb].transpose(0, 2, 1)], axis=2).reshape(T * K, -1)
+        nb, A = _agent_regressors(S, prev, mask, i)
         beta = _simplex_least_squares(A, nxt[:, i].reshape(-1))
         rest = beta[1:].sum()
         g[i] = beta[0]
@@ -949,6 +978,129 @@ def fit_fj(
                  g_se, a_se, converged, _agent_names(adjacency))
 
 
+def stubborn_test(
+    transcript: Any,
+    *,
+    adjacency: Any | None = None,
+    train_rounds: int | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Test, per agent, whether it is fully stubborn (``gamma_i = 1``): a likelihood ratio.
+
+    ``gamma = 1`` lies on the boundary of [0, 1], where :meth:`FJFit.interval` (logit
+    scale) never reaches and ``gamma_se`` says nothing: a planted ``gamma = 1`` was fitted
+    at 0.954 with the interval [0.893, 0.981].  This tests it directly.  An agent with
+    ``gamma_i = 1`` keeps its innate belief, ``b_i(t + 1) = s_i``; the alternative is the
+    per-agent FJ fit with learned trust (as :func:`fit_fj` with ``per_agent=True`` and
+    squared error; its exact optimum, see Notes there).  The statistic is
+    ``(SSE_i(gamma_i = 1) - SSE_i) / sigma^2``, ``sigma^2`` the residual variance of the
+    per-agent fit of all agents (``K - 1`` free values per belief row).  Under the null
+    hypothesis it is not chi-squared: the alternative's parameters, seen from
+    ``gamma_i = 1``, form a cone (``gamma`` cannot exceed 1, nor ``alpha`` and trust leave
+    their simplex), so it is chi-bar-squared, ``sum_k w_k chi^2_k``, with ``w_k`` the
+    probability that Gaussian noise projected onto the cone lands on a ``k``-dimensional
+    face (Silvapulle & Sen 2005, ch. 3), estimated from ``draws`` such projections.
+
+    Parameters
+    ----------
+    transcript
+        ``(T + 1, n, K)`` beliefs per round and agent.
+    adjacency
+        Who listens to whom (default complete), as in :func:`fit_fj`; a DataFrame's index
+        names the rows of the result.
+    train_rounds
+        Use transitions up to this round only (default: all), as in :func:`fit_fj`.
+    draws
+        Monte Carlo draws for each agent's weights ``w_k``: about 0.25 ms each, taken only
+        where the p-value is not 0 or 1 in any case.
+    seed
+        Seed of the draws (each agent's own stream, so a row does not depend on the
+        others).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per agent (index ``agent``: the names of a DataFrame ``adjacency``, else
+        0..n-1): ``statistic`` (0 where the fit is at ``gamma_i = 1``) and ``p_value``.
+        A small p-value says that the agent moves away from its innate belief towards
+        what it hears; a large one that the transcript is consistent with an agent that
+        never does (not that ``gamma_i`` is 1: near 1 the test has little power).
+
+    Notes
+    -----
+    On the planted case (5 agents, 8 rounds, K = 3, ``gamma = (0.2, 0.3, 1, 0.1, 0.4)``,
+    ``alpha = 0.4``, report noise 0.005, :func:`simulate_transcript`) the test rejected
+    the fully stubborn agent at 5 % in 10 of 200 transcripts (20 at 10 %, 1 at 1 %): the
+    level it claims.  Planted at 0.9, 0.95 and 0.98 instead it rejected ``gamma = 1`` in 30,
+    27 and 17 of 30; the other agents' p-values were below 1e-8.  At 40 agents (10 rounds,
+    K = 5) it takes about 2 s.  The test assumes Gaussian report noise of one variance for
+    all agents, as the squared-error fit does.
+
+    Examples
+    --------
+    >>> X = simulate_transcript(5, 8, 3, gamma=[0.2, 0.3, 1, 0.1, 0.4], alpha=0.4,
+    ...                         noise=0.005, seed=1)
+    >>> p = stubborn_test(X, draws=200)["p_value"]
+    >>> bool(p[2] > 0.05), bool(p.drop(2).max() < 1e-12)  # agent 2 may be fully stubborn
+    (True, True)
+    """
+    from scipy.optimize import nnls
+    from scipy.stats import chi2
+
+    X = _check_transcript(transcript)
+    T = X.shape[0] - 1 if train_rounds is None else check_count("train_rounds", train_rounds)
+    if not 1 <= T <= X.shape[0] - 1:
+        raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
+    draws = check_count("draws", draws)
+    seed = check_seed(seed, optional=False)
+    n, K = X.shape[1], X.shape[2]
+    mask = _mask(adjacency, n)
+    S, prev, nxt = X[0], X[:T], X[1 : T + 1]
+    stubborn_sse, sse, ranks, moves = np.empty(n), np.empty(n), np.empty(n, int), []
+    for i in range(n):
+        _, A = _agent_regressors(S, prev, mask, i)
+        y = nxt[:, i].reshape(-1)
+        beta = _simplex_least_squares(A, y)  # the per-agent fit's exact optimum
+        sse[i] = float(np.sum((A @ beta - y) ** 2))
+        stubborn_sse[i] = float(np.sum((A[:, 0] - y) ** 2))  # b_i(t + 1) = s_i
+        # the directions from gamma_i = 1 into the simplex: the cone of the alternative
+        C = A[:, 1:] - A[:, :1]
+        ranks[i] = np.linalg.matrix_rank(C)
+        moves.append(C)
+    dof = max(T * n * _free_per_row(K) - int(ranks.sum()), 1)
+    sigma2 = float(sse.sum()) / dof
+    # the optimum is at least as good as gamma_i = 1, up to round-off
+    gain = np.maximum(stubborn_sse - sse, 0.0)
+    if sigma2 > 0:
+        statistic = gain / sigma2
+    else:  # an exact transcript: any gain is certain
+        statistic = np.where(gain > 0, np.inf, 0.0)
+    p_value = np.empty(n)
+    for i, C in enumerate(moves):
+        d = float(statistic[i])
+        if d == 0:
+            p_value[i] = 1.0  # w_0 + sum_k w_k P(chi2_k >= 0) = 1
+            continue
+        if chi2.sf(d, max(int(ranks[i]), 1)) == 0.0:  # every chi2_k, k <= rank, is below
+            p_value[i] = 0.0
+            continue
+        # the cone lies in the rows' sum-zero space, so the projection of isotropic noise
+        # onto it is that of the noise on the simplex: no need to centre each row
+        rng = np.random.default_rng([seed, i])
+        faces = np.zeros(C.shape[1] + 1)
+        independent = ranks[i] == C.shape[1]  # then a face's dimension is its generators'
+        for _ in range(draws):
+            active = nnls(C, rng.standard_normal(C.shape[0]))[0] > 0
+            k = int(active.sum())
+            faces[k if independent or k == 0 else np.linalg.matrix_rank(C[:, active])] += 1
+        w = faces / draws
+        p_value[i] = float(sum(w[k] * chi2.sf(d, k) for k in range(1, len(w)) if w[k]))
+    names = _agent_names(adjacency)
+    index = pd.Index(range(n) if names is None else names, name="agent")
+    return pd.DataFrame({"statistic": statistic, "p_value": p_value}, index=index)
+
+
 def _free_per_row(K: int) -> int:
     """Free values in one reported belief row: ``K - 1`` on the simplex, 1 for a scalar.
 
@@ -1099,6 +1251,7 @@ def fit_transcripts(
     progress: bool = False,
     return_fits: bool = False,
     incremental: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
     **fit_kwargs: Any,
 ) -> pd.DataFrame | tuple[pd.DataFrame, list[FJFit]]:
     """One maximum-likelihood fit per transcript (MAS-Cascade's one fit per question).
@@ -1122,6 +1275,18 @@ def fit_transcripts(
         Score MAS-Cascade's incremental prediction (one round ahead from each observed
         round, 50 gradient steps at lr 0.01 after each, :meth:`FJFit.predict`) instead of
         the roll-out.
+    checkpoint
+        A JSON file that keeps the finished transcripts' rows and fits, rewritten
+        atomically as they finish (after every transcript, less often when writing it
+        would take more than a tenth of the time; and when the loop is interrupted, e.g.
+        by Ctrl-C).  When it exists, the transcripts it holds are read back instead of
+        fitted again, bit for bit as fitted, so a call interrupted and repeated returns
+        what one uninterrupted call returns.  It is used only with the same transcripts
+        (their values and dtypes, by fingerprint), ``train_rounds``, ``incremental`` and
+        ``fit_kwargs`` (``progress`` aside); with others, or a damaged file, ``ValueError``
+        names it.  Every transcript is checked before the first fit (a bad one would
+        leave a checkpoint the corrected data cannot use).  It is left in place: delete it
+        once the results are saved (``prunus fj fit`` does).  Default: none.
     **fit_kwargs
         Passed to :func:`fit_fj`.
 
@@ -1133,19 +1298,181 @@ def fit_transcripts(
         scored rounds (rollout from ``train_rounds``; from round 0 without held-out rounds).
         With ``return_fits``, ``(table, fits)``.
     """
-    rows, fits = [], []
-    for q, given in enumerate(tqdm(list(transcripts), disable=not progress, desc="fit FJ")):
-        X = _check_transcript(given)
-        # the transcript as given, checked at its own precision (X is widened to float64)
-        fit = fit_fj(given, train_rounds=train_rounds, **fit_kwargs)
-        start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
-        rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
-                     "alpha": float(fit.alpha.mean()), "loss": fit.loss,
-                     "scored_from": start,
-                     **fit.score(given, start=start, incremental=incremental)})
-        fits.append(fit)
+    items = list(transcripts)
+    saved = None
+    if checkpoint is not None:
+        # every transcript checked first: one that fails after others were fitted left a
+        # checkpoint that the corrected transcripts (another fingerprint) could not use
+        for given in items:
+            _check_transcript(given)
+        saved = _FitCheckpoint(checkpoint, _fits_signature(items, train_rounds, incremental,
+                                                           fit_kwargs), len(items))
+    done = [] if saved is None else saved.read()
+    rows = [row for row, _ in done]
+    fits = [fit for _, fit in done]
+    bar = tqdm(total=len(items), initial=len(done), disable=not progress, desc="fit FJ")
+    # closed however the loop ends: a bar left open by Ctrl-C pushed later bars down
+    try:
+        for q in range(len(done), len(items)):
+            given = items[q]
+            X = _check_transcript(given)
+            # the transcript as given, checked at its own precision (X is widened to float64)
+            fit = fit_fj(given, train_rounds=train_rounds, **fit_kwargs)
+            start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
+            rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
+                         "alpha": float(fit.alpha.mean()), "loss": fit.loss,
+                         "scored_from": start,
+                         **fit.score(given, start=start, incremental=incremental)})
+            fits.append(fit)
+            bar.update()
+            if saved is not None:
+                saved.record(rows, fits)
+    except BaseException:
+        if saved is not None:  # keep what was fitted (Ctrl-C, or a fit that fails)
+            try:
+                saved.record(rows, fits, now=True)
+            except OSError:  # e.g. a full disk: the error that stopped the fits matters more
+                pass
+        raise
+    finally:
+        bar.close()
+    if saved is not None:
+        saved.record(rows, fits, now=True)  # all of them: the caller's outputs may fail
     table = pd.DataFrame(rows)
     return (table, fits) if return_fits else table
+
+
+_CHECKPOINT_FORMAT = "prunus.fj.fit_transcripts_checkpoint/1"
+
+
+def _fits_signature(items: list[Any], train_rounds: Any, incremental: Any,
+                    fit_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Return what decides :func:`fit_transcripts`' rows and fits, for its checkpoint.
+
+    The transcripts by fingerprint (values, shapes and dtypes, as given: a float16
+    transcript is checked at its own precision), the settings by value, and a matrix
+    setting (``adjacency``) by the fingerprint of its values and its agents' names.
+    """
+    from core.fingerprint import fingerprint
+
+    def value(name: str, v: Any) -> Any:
+        if v is None or isinstance(v, bool | str):
+            return v
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if isinstance(v, int | np.integer):
+            return int(v)
+        if isinstance(v, float | np.floating):
+            return repr(float(v))  # NaN compares equal as text
+        labels = _agent_names(v)
+        values = as_dense_numpy(square_frame(v, name))  # a DataFrame in its index order
+        return {"fingerprint": fingerprint(values), "agents": labels}
+
+    # one key per setting, so that a refusal names the one that differs
+    return {"transcripts": fingerprint(*items),
+            "train_rounds": value("train_rounds", train_rounds),
+            "incremental": value("incremental", incremental),
+            **{k: value(k, v) for k, v in sorted(fit_kwargs.items()) if k != "progress"}}
+
+
+class _FitCheckpoint:
+    """:func:`fit_transcripts`' checkpoint: the finished rows and fits, in order.
+
+    Written as JSON with NaN and inf as such (Python's ``json`` reads them back), so that
+    every float returns bit for bit; rewritten whole and atomically, after every transcript
+    unless the last write took more than a tenth of the time since.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], signature: dict[str, Any],
+                 count: int) -> None:
+        self.path = Path(path)
+        self.signature = signature
+        self.count = count
+        self.written = 0  # transcripts in the file
+        self.last = float("-inf")  # when it was last written, and how long that took
+        self.cost = 0.0
+
+    def read(self) -> list[tuple[dict[str, Any], FJFit]]:
+        """Return the rows and fits of the file, or none if there is no file.
+
+        Raises
+        ------
+        ValueError
+            If the file cannot be read, or belongs to other transcripts or settings.
+        """
+        if not self.path.exists():
+            return []
+        where = f"checkpoint {str(self.path)!r}"
+        try:
+            saved = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{where} cannot be read: {exc}") from exc
+        if not isinstance(saved, dict) or saved.get("format") != _CHECKPOINT_FORMAT:
+            raise ValueError(f"{where} is not a checkpoint of prunus FJ fits")
+        try:  # an edited or damaged file: KeyError 'signature', TypeError ...
+            old = dict(saved["signature"])
+            done = [(dict(entry["row"]), _fit_from_state(entry["fit"]))
+                    for entry in saved["done"]]
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"{where} cannot be read: it is damaged ({type(exc).__name__}: "
+                             f"{exc}); delete it to start afresh") from exc
+        differ = sorted(k for k in set(old) | set(self.signature)
+                        if old.get(k) != self.signature.get(k))
+        if differ:
+            raise ValueError(f"{where} belongs to other fits (differs in: "
+                             f"{', '.join(differ)}); delete it or pass another path")
+        if len(done) > self.count:
+            raise ValueError(f"{where} cannot be read: it is damaged (it holds {len(done)} "
+                             f"fits of {self.count} transcripts); delete it to start afresh")
+        self.written = len(done)
+        return done
+
+    def record(self, rows: list[dict[str, Any]], fits: list[FJFit], *,
+               now: bool = False) -> None:
+        """Write the rows and fits if any are new, and it is time (or ``now``)."""
+        import time
+
+        from core.atomic import atomic_path
+
+        if len(rows) == self.written:
+            return
+        start = time.monotonic()
+        if not now and start - self.last < 10 * self.cost:  # writes take <= 1/10 of the time
+            return
+        text = json.dumps({"format": _CHECKPOINT_FORMAT, "signature": self.signature,
+                           "done": [{"row": row, "fit": _fit_state(fit)}
+                                    for row, fit in zip(rows, fits)]})
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+        self.written = len(rows)
+        self.last = time.monotonic()
+        self.cost = self.last - start
+
+
+def _fit_state(fit: FJFit) -> dict[str, Any]:
+    """Return a fit as plain values (floats exact in JSON, NaN and inf included)."""
+    def listed(x: np.ndarray | None) -> list[Any] | None:
+        return None if x is None else np.asarray(x, dtype=np.float64).tolist()
+
+    return {"gamma": listed(fit.gamma), "alpha": listed(fit.alpha), "W": listed(fit.W),
+            "loss": float(fit.loss), "train_rounds": int(fit.train_rounds),
+            "history": [float(v) for v in fit.history], "gamma_se": listed(fit.gamma_se),
+            "alpha_se": listed(fit.alpha_se), "converged": fit.converged,
+            "agents": fit.agents}
+
+
+def _fit_from_state(state: dict[str, Any]) -> FJFit:
+    """Return the :class:`FJFit` of :func:`_fit_state`'s values."""
+    def array(x: Any) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64)
+
+    def optional(x: Any) -> np.ndarray | None:  # no standard errors (loss="kl")
+        return None if x is None else array(x)
+
+    return FJFit(array(state["gamma"]), array(state["alpha"]), array(state["W"]),
+                 float(state["loss"]), int(state["train_rounds"]),
+                 [float(v) for v in state["history"]], optional(state["gamma_se"]),
+                 optional(state["alpha_se"]), state["converged"], state["agents"])
 
 
 def fit_sparse_trust(

@@ -294,10 +294,10 @@ def test_simulate_no_trajectories_writes_the_same_metrics_only(tmp_path, capsys)
     assert light["parameters"].pop("out") != full["parameters"].pop("out")
     assert light == full
     capsys.readouterr()
-    # files of an earlier run in the folder are kept, but not passed off as this run's
+    # an earlier run's trajectories in the folder are removed, not passed off as this run's
     assert main([*argv, "--no-trajectories", "--out", str(tmp_path / "full")]) == 0
-    assert "trajectories.csv, trajectories.png in" in capsys.readouterr().err
-    assert (tmp_path / "full" / "trajectories.csv").exists()
+    assert "removed" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["metrics.json"]
 
 
 def test_fit_refuses_transcripts_without_beliefs(debate, tmp_path, capsys):
@@ -870,3 +870,92 @@ def test_an_adversary_placed_by_index_on_a_star_gets_its_closed_form(tmp_path, a
     assert metrics["adversary_weight_closed_form"] == pytest.approx(closed, abs=1e-15)
     assert metrics["adversary_weight"] == pytest.approx(closed, abs=1e-12)
     assert metrics["adversary_nodes"] == [int(adversary)]
+
+
+def test_simulate_no_trajectories_removes_an_earlier_runs_trajectories(tmp_path, capsys):
+    # they were left beside the new metrics.json (a warning on stderr said they were from an
+    # earlier run), and `prunus fj fit DIR/trajectories.csv` then fitted that run's debate
+    out = tmp_path / "o"
+    argv = ["fj", "simulate", "--graph", "star", "--questions", "2", "--out", str(out)]
+    assert main(argv) == 0
+    (out / "notes.txt").write_text("mine")  # not a file simulate writes: kept
+    earlier = (out / "trajectories.csv").read_bytes()
+    # a run that fails removes nothing: the earlier run's files stay together
+    (out / "metrics.json").unlink()
+    (out / "metrics.json").mkdir()
+    assert main([*argv, "--no-trajectories"]) == 2
+    assert (out / "trajectories.csv").read_bytes() == earlier
+    assert (out / "trajectories.png").exists()
+    (out / "metrics.json").rmdir()
+    capsys.readouterr()
+    assert main([*argv, "--no-trajectories", "--seed", "3"]) == 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "notes.txt"]
+    assert (f"removed the earlier run's {out / 'trajectories.csv'}, "
+            f"{out / 'trajectories.png'}") in captured.out
+    assert captured.err == ""
+    assert json.loads((out / "metrics.json").read_text())["parameters"]["seed"] == 3
+    # the stale debate can no longer be fitted by mistake
+    with pytest.raises(SystemExit):
+        main(["fj", "fit", str(out / "trajectories.csv"), "--out", str(tmp_path / "f")])
+
+
+def _short_debates(tmp_path):
+    """Four questions among four agents, as simulate writes them."""
+    sim = tmp_path / "sim"
+    assert main(["fj", "simulate", "--graph", "ring", "--n", "4", "--questions", "4",
+                 "--rounds", "5", "--options", "3", "--quiet", "--out", str(sim)]) == 0
+    return sim / "trajectories.csv"
+
+
+def test_fit_resumes_after_an_interruption_with_the_files_of_an_uninterrupted_run(
+        tmp_path, capsys, monkeypatch):
+    # `prunus fj fit` lost every fit on an interruption (1,000 questions of 40 agents take
+    # ~25 min); grn fit and ctmc fit resume when rerun with the same arguments
+    import multiagent.fit as module
+
+    data = _short_debates(tmp_path)
+    argv = ["fj", "fit", str(data), "--per-agent", "--train-rounds", "4", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "whole")]) == 0
+    real, calls, stop = module.fit_fj, [], [3]
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop[0]:  # Ctrl-C during the third question's fit
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "fit_fj", counted)
+    out = tmp_path / "resumed"
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    checkpoint = out / "fit_checkpoint.json"
+    assert sorted(p.name for p in out.iterdir()) == ["fit_checkpoint.json"]
+    assert len(json.loads(checkpoint.read_text())["done"]) == 2
+    # a rerun with other settings is refused, naming the file, and keeps it
+    assert main(["fj", "fit", str(data), "--train-rounds", "4", "--quiet",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{checkpoint} is from an interrupted run with other settings" in err
+    assert "(differs in: per_agent)" in err and checkpoint.exists()
+    calls.clear()
+    stop[0] = 0
+    assert main([*argv, "--out", str(out)]) == 0
+    assert f"resuming the fits from {checkpoint} (2 of 4 questions done)" in \
+        capsys.readouterr().out
+    assert len(calls) == 2  # the other two questions
+    assert not checkpoint.exists()  # the outputs are complete
+    for name in ("fits.csv", "agents.csv", "trust.csv", "fit.json", "metrics.json"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_fit_refuses_a_damaged_checkpoint_naming_it(tmp_path, capsys):
+    data = _short_debates(tmp_path)
+    out = tmp_path / "f"
+    out.mkdir()
+    (out / "fit_checkpoint.json").write_text("{")
+    assert main(["fj", "fit", str(data), "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot resume the fits: checkpoint {str(out / 'fit_checkpoint.json')!r}" in err
+    assert "delete it (or use another --out) to start afresh" in err

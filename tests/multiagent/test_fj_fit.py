@@ -778,14 +778,18 @@ def test_a_fit_without_names_saves_the_file_it_saved_before(tmp_path):
               "converged": True, "format": "prunus.fj.fit/1", "gamma": [0.3, 0.3],
               "gamma_se": [0.01], "history": [0.5, 1.5e-05], "loss": 1.5e-05,
               "train_rounds": 3}
+    from core.provenance import environment
+
     path = fit.save(tmp_path / "fit.json")
-    assert path.read_text() == json.dumps(before, indent=2, sort_keys=True) + "\n"
+    # and the environment it was saved with, a key added since
+    assert path.read_text() == json.dumps({**before, "environment": environment()},
+                                          indent=2, sort_keys=True) + "\n"
     assert FJFit.load(path).agents is None  # an old file, without the key
     named = FJFit(*[getattr(fit, k) for k in ("gamma", "alpha", "W", "loss",
                                                "train_rounds", "history", "gamma_se",
                                                "alpha_se", "converged")], ["x", "y"])
     assert json.loads(named.save(tmp_path / "named.json").read_text()) == {
-        **before, "agents": ["x", "y"]}  # only the key added
+        **before, "environment": environment(), "agents": ["x", "y"]}  # only the key added
     assert FJFit.load(tmp_path / "named.json").agents == ["x", "y"]
 
 
@@ -847,3 +851,112 @@ def test_float32_and_float64_beliefs_keep_their_simplex_tolerance():
         check_beliefs(half.astype(np.float64), 1)
     check_beliefs(half.astype(np.float64), 1, source_dtype=np.float16)
     check_beliefs(torch.tensor(half.astype(np.float64)), 1, source_dtype=torch.bfloat16)
+
+
+def test_saved_fits_record_the_environment_they_were_made_in(tmp_path):
+    # fit.json was the one saved file without the versions and torch threads that made it
+    # (core.environment(), which ctmc's model.json and CascadeFit.save record)
+    from importlib.metadata import version
+
+    X = simulate_transcript(4, 4, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    fit = fit_fj(X, per_agent=True, max_steps=2)
+    saved = json.loads(fit.save(tmp_path / "fit.json").read_text())
+    assert saved["environment"]["prunus"] == version("prunus")
+    assert saved["environment"]["torch_threads"] == torch.get_num_threads()
+    back = FJFit.load(tmp_path / "fit.json")  # load ignores it
+    # a file written before the key still loads, to the same fit
+    del saved["environment"]
+    (tmp_path / "old.json").write_text(json.dumps(saved))
+    old = FJFit.load(tmp_path / "old.json")
+    for name in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
+        np.testing.assert_array_equal(getattr(old, name), getattr(fit, name))
+
+
+def test_stubborn_test_keeps_a_fully_stubborn_agent_that_the_intervals_exclude():
+    # agent 2 is planted fully stubborn (gamma = 1, on the boundary): the logit interval
+    # never reaches 1 (seed 0: gamma 0.954, 95 % interval [0.893, 0.981]; it excluded 1 in
+    # 10 of these 12 seeds, the other 2 being [0, 1]), and nothing tested gamma_i = 1 itself
+    from multiagent.fit import stubborn_test
+
+    highs, p_stubborn, p_moving = [], [], []
+    for seed in range(12):
+        X = simulate_transcript(5, 8, 3, gamma=[0.2, 0.3, 1, 0.1, 0.4], alpha=0.4,
+                                noise=0.005, seed=seed)
+        highs.append(fit_fj(X, per_agent=True).interval("gamma")[1][2])
+        table = stubborn_test(X, draws=300)
+        assert list(table.index) == [0, 1, 2, 3, 4]
+        p_stubborn.append(table["p_value"][2])
+        p_moving += list(table["p_value"].drop(2))
+    highs, p_stubborn = np.array(highs), np.array(p_stubborn)
+    assert (highs < 1).sum() == 10 and highs[0] == pytest.approx(0.9807, abs=1e-4)
+    # the likelihood-ratio test keeps gamma = 1 at 5 % in 10 of 12 and at 1 % in 11 (its
+    # level holds: below 0.05 in 5 % of 200 seeds); seed 0 is a rare draw (p = 0.0027)
+    assert (p_stubborn >= 0.05).sum() == 10 and (p_stubborn >= 0.01).sum() == 11
+    assert p_stubborn[0] == pytest.approx(0.0027, abs=0.001)
+    assert max(p_moving) < 1e-12  # the agents at gamma 0.1-0.4 are not fully stubborn
+    # and it tells a nearly stubborn agent (gamma 0.9) from a fully stubborn one
+    X = simulate_transcript(5, 8, 3, gamma=[0.2, 0.3, 0.9, 0.1, 0.4], alpha=0.4,
+                            noise=0.005, seed=0)
+    assert stubborn_test(X, draws=300)["p_value"][2] < 1e-3
+
+
+def test_stubborn_test_names_agents_and_checks_its_arguments():
+    from multiagent.fit import stubborn_test
+
+    frame, A, names = _named_adjacency()
+    X = simulate_transcript(4, 6, 3, gamma=[1, 0.3, 0.3, 0.3], alpha=0.4, noise=0.01,
+                            seed=1)
+    table = stubborn_test(X, adjacency=frame, train_rounds=4, draws=50)
+    assert list(table.index) == names and list(table.columns) == ["statistic", "p_value"]
+    assert table.index.name == "agent"
+    assert table.equals(stubborn_test(X, adjacency=frame, train_rounds=4, draws=50))
+    # an agent that never moves is fitted at gamma = 1 exactly: no evidence against it
+    X[:, 0] = X[0, 0]
+    assert stubborn_test(X, draws=50).loc[0].tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError, match="draws"):
+        stubborn_test(X, draws=0)
+    with pytest.raises(ValueError, match=r"train_rounds must be in \[1, 6\]"):
+        stubborn_test(X, train_rounds=7)
+
+
+def test_fit_transcripts_resume_from_a_checkpoint(tmp_path, monkeypatch):
+    # 1,000 questions took ~25 min at 40 agents and an interruption lost every fit
+    import multiagent.fit as module
+
+    X = np.stack([simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=s)
+                  for s in range(3)])
+    path = tmp_path / "ckpt.json"
+    whole, fits = fit_transcripts(X, return_fits=True, per_agent=True)
+    real, calls, stop = module.fit_fj, [], [2]
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop[0]:  # Ctrl-C during the second question's fit
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "fit_fj", counted)
+    with pytest.raises(KeyboardInterrupt):
+        fit_transcripts(X, per_agent=True, checkpoint=path)
+    assert len(json.loads(path.read_text())["done"]) == 1
+    calls.clear()
+    stop[0] = 0  # no more interruptions
+    table, again = fit_transcripts(X, return_fits=True, per_agent=True, checkpoint=path)
+    assert len(calls) == 2  # questions 1 and 2 fitted, question 0 read back
+    pd.testing.assert_frame_equal(table, whole, check_exact=True)
+    for resumed, fit in zip(again, fits):  # the same values, bit for bit
+        for name, value in vars(fit).items():
+            if isinstance(value, np.ndarray):
+                assert getattr(resumed, name).dtype == value.dtype
+                np.testing.assert_array_equal(getattr(resumed, name), value, strict=True)
+            else:
+                assert getattr(resumed, name) == value, name
+    # other settings, or other transcripts: refused, not mixed in
+    with pytest.raises(ValueError, match=r"belongs to other fits \(differs in: per_agent\)"):
+        fit_transcripts(X, checkpoint=path)
+    with pytest.raises(ValueError, match=r"differs in: transcripts"):
+        fit_transcripts(X[:2], per_agent=True, checkpoint=path)
+    path.write_text("{")
+    with pytest.raises(ValueError, match="cannot be read"):
+        fit_transcripts(X, per_agent=True, checkpoint=path)
