@@ -497,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _debug():
             raise
         # Ctrl-C printed a traceback; the fits checkpoint, so say that a rerun resumes
-        print("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume "
+        print("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit, fj fit) resume "
               "when rerun with the same arguments", file=sys.stderr)
         # the shell's codes of a process ended by the signal: 128 + SIGTERM's 15, SIGINT's 2
         return 143 if isinstance(exc, _Terminated) else 130

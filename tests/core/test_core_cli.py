@@ -202,8 +202,8 @@ def test_sigterm_ends_a_command_as_ctrl_c_does(tmp_path: Path) -> None:
         "cli.build_parser = Parser\n"
         "sys.exit(cli.main(['x']))\n"
     )
-    message = ("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit) resume when "
-               "rerun with the same arguments\n")
+    message = ("prunus: interrupted; commands that checkpoint (grn fit, ctmc fit, fj fit) "
+               "resume when rerun with the same arguments\n")
     env = {k: v for k, v in os.environ.items() if k != "PRUNUS_DEBUG"}
     proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "result.csv")],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
