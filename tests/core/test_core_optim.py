@@ -589,6 +589,22 @@ def test_sign_in_reset_keeps_product() -> None:
         sign_in_reset(nn.Linear(2, 2))
 
 
+@pytest.mark.parametrize("gamma", [0.1, 4.0])
+def test_sign_in_reset_rebalances_to_the_gamma_given(gamma: float) -> None:
+    # m^2 - w^2 = gamma, not the default 1, with m * w held fixed; closed form
+    # m = sqrt((gamma + sqrt(gamma^2 + 4 x^2)) / 2), w = x / m
+    torch.manual_seed(1)
+    net = nn.Linear(5, 4, bias=False)
+    hadamard(net, beta=1.0)
+    x = net.weight.detach().clone().double()
+    sign_in_reset(net, gamma=gamma)
+    m, w = (f.detach().double() for f in hadamard_factors(net)["weight"])
+    assert torch.allclose(m * w, x, atol=1e-6)
+    assert torch.allclose(m**2 - w**2, torch.full_like(m, gamma), atol=1e-5)
+    expected_m = torch.sqrt((gamma + torch.sqrt(gamma**2 + 4 * x**2)) / 2)
+    assert torch.allclose(m, expected_m, atol=1e-6) and bool((m > 0).all())
+
+
 def test_pilot_controller_rule_and_penalty() -> None:
     ctl = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
     # acc up and L1 above budget before T/2: grow
@@ -620,6 +636,24 @@ def test_pilot_state_with_a_numpy_accuracy_loads_from_a_checkpoint(tmp_path) -> 
     resumed = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
     resumed.load_state_dict(torch.load(tmp_path / "ckpt.pt")["pilot"])
     assert resumed.update(0.6, 10.0) == ctl.update(0.6, 10.0) == 4.0
+
+
+def test_pilot_resumed_at_any_epoch_continues_as_the_uninterrupted_run() -> None:
+    # the epoch count decides whether alpha may still grow (k <= T/2): a controller resumed
+    # after T/2 must keep relaxing, not start growing again as at epoch 1
+    inputs = [(0.1 * k, 10.0) for k in range(1, 9)]  # accuracy rising, L1 above the budget
+    full = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
+    alphas = [full.update(*a) for a in inputs]
+    assert alphas == [2.0, 4.0, 8.0, 16.0, 8.0, 4.0, 2.0, 1.0]  # grows to T/2 = 4, decays
+    for k in range(len(inputs) + 1):
+        first = PILoT(alpha=1.0, delta=2.0, budget=5.0, total_epochs=8)
+        for a in inputs[:k]:
+            first.update(*a)
+        resumed = PILoT(alpha=123.0, delta=2.0, budget=5.0, total_epochs=8)
+        resumed.load_state_dict(first.state_dict())
+        assert resumed.epoch == k
+        assert [resumed.update(*a) for a in inputs[k:]] == alphas[k:], k
+        assert resumed.history == full.history
 
 
 def _pilot_fit(use_pilot: bool) -> torch.Tensor:

@@ -381,6 +381,29 @@ def test_imp_rewinds_the_lr_scheduler_itself() -> None:
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
 
 
+def test_imp_rewinds_the_optimizer_state_to_the_checkpoint() -> None:
+    # IMP rewinds the momentum with the weights: the next round starts from the state saved
+    # at checkpoint(), masked, not from the momentum the trained round ended with
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    _train(net, opt, None, 3)  # a non-zero momentum buffer at the rewind point
+    schedule = IMP(net, opt, [0.5])  # checkpoint() at construction
+    saved = {n: opt.state[p]["momentum_buffer"].clone() for n, p in net.named_parameters()}
+    it = iter(schedule)
+    next(it)
+    _train(net, opt, None, 5)  # the buffers move away from the rewind point
+    params = dict(net.named_parameters())
+    assert not any(torch.equal(opt.state[params[n]]["momentum_buffer"], saved[n])
+                   for n in saved)
+    next(it)  # prune and rewind
+    masks = schedule.masks
+    for n, p in params.items():
+        buf = opt.state[p]["momentum_buffer"]
+        keep = masks[n] if n in masks else torch.ones_like(buf, dtype=torch.bool)
+        assert torch.equal(buf[keep], saved[n][keep]), n  # exactly the saved state
+        assert bool((buf[~keep] == 0).all()), n  # and zero where pruned
+
+
 def test_a_custom_score_never_revives_pruned_entries() -> None:
     # a score that rates the entries pruned in round 1 highest (as a prior-based score
     # may): round 2 must still pick among the survivors only

@@ -156,6 +156,19 @@ def test_erk_and_balanced_redistribute_capped_layers() -> None:
     assert e2["a"] / e2["b"] == pytest.approx((300 / 20000) / (100 / 2500))
 
 
+def test_erk_of_conv_kernels_counts_every_dimension() -> None:
+    # Erdos-Renyi-kernel (Evci et al. 2020): p_l = eps (n_out + n_in + k_h + k_w) /
+    # (n_out n_in k_h k_w), the kernel sizes included. Here N = 432 + 4608 + 320 = 5360,
+    # p N = 536 and sum_l (sum of the shape) = 25 + 54 + 42 = 121, so eps = 536 / 121
+    shapes = {"conv1": (16, 3, 3, 3), "conv2": (32, 16, 3, 3), "fc": (10, 32)}
+    erk = layer_densities(shapes, 0.1, "erk")
+    assert erk["conv1"] == pytest.approx(536 / 121 * 25 / 432, rel=1e-12)  # 0.2564
+    assert erk["conv2"] == pytest.approx(536 / 121 * 54 / 4608, rel=1e-12)  # 0.0519
+    assert erk["fc"] == pytest.approx(536 / 121 * 42 / 320, rel=1e-12)  # 0.5814
+    assert [round(erk[k], 4) for k in shapes] == [0.2564, 0.0519, 0.5814]
+    assert layer_budgets(shapes, 0.1, "erk") == {"conv1": 111, "conv2": 239, "fc": 186}
+
+
 @pytest.mark.parametrize("dist", ["uniform", "erk", "balanced", "pyramidal"])
 def test_random_mask_counts_and_seed(dist: str) -> None:
     torch.manual_seed(0)
@@ -515,6 +528,9 @@ def test_layer_budgets_give_the_extra_weight_to_the_largest_remainder() -> None:
     # targets 0.3 * 3 = 0.9 and 0.3 * 7 = 2.1, floors 0 + 2, total round(3.0) = 3: the one
     # extra weight goes to "a" (remainder 0.9), not to "b" (0.1, which would end 0.9 off)
     assert layer_budgets({"a": (3, 1), "b": (7, 1)}, 0.3, "uniform") == {"a": 1, "b": 2}
+    # and where the largest remainder is not the first layer: targets 2.1 and 2.7, floors
+    # 2 + 2, total round(4.8) = 5: the extra weight goes to "b" (0.7), not to "a" (0.1)
+    assert layer_budgets({"a": (1, 7), "b": (1, 9)}, 0.3, "uniform") == {"a": 2, "b": 3}
 
 
 def test_densities_that_keep_nothing_are_refused_and_layer_collapse_warns() -> None:

@@ -501,6 +501,31 @@ def test_soft_prior_scaling_sets_the_linear_target():
         model.train(1, pruning="none", prior_weight=0.5, prior_scaling="log")  # type: ignore
 
 
+def test_dash_under_the_default_sign_scaling_sees_only_the_prior_signs():
+    # prior_scaling="sign" (default) hands DASH sign(P): a weighted prior whose magnitudes
+    # span two orders (as krumsiek11's 0.1 to 10) prunes exactly as its signs do, bit for bit
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=8)
+    genes = list(ad.var_names)
+    truth = pd.DataFrame(ad.varp["truth"], index=genes, columns=genes)
+    weighted = truth * 10.0 ** np.linspace(-1, 1, truth.size).reshape(truth.shape)
+    fits = {}
+    for name, prior in (("weighted", weighted), ("sign", np.sign(weighted)),
+                        ("scaled", 10.0 * weighted)):
+        model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=prior,
+                         n_hidden=6, seed=0)
+        model.train(4, pruning="dash", method="rk4", step_size=0.5, progress=False)
+        assert model.pruner is not None and model.pruner.rounds == 1
+        fits[name] = model
+    ref = fits["sign"]
+    ref_masks, ref_params = _masks(ref.func), dict(ref.func.named_parameters())
+    for name in ("weighted", "scaled"):
+        masks = _masks(fits[name].func)
+        assert all(torch.equal(masks[n], ref_masks[n]) for n in PRUNABLE), name
+        params = dict(fits[name].func.named_parameters())
+        assert all(torch.equal(params[n], ref_params[n]) for n in ref_params), name
+        pd.testing.assert_frame_equal(fits[name].network(), ref.network())
+
+
 def test_prior_loss_is_the_phoenix_formula():
     from biomodels.grn.train import prior_loss
 

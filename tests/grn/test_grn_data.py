@@ -298,6 +298,24 @@ def test_hill_function_is_normalised():
     np.testing.assert_allclose(rep.production(levels)[:, 1], [1.0, 0.5, 0.0], atol=1e-12)
 
 
+def test_simulator_kinetics_are_drawn_from_the_documented_ranges(sim):
+    # module docstring: K in [0.4, 0.52], n in [1.4, 1.8] per edge; rates U(0.5, 1.5), 0 for
+    # the inputs (held constant); no parameters off the edges
+    p = sim.uns["hill_network"]
+    edge = sim.varp["truth"] != 0
+    ec50, hill_n, rate = p["ec50"], p["hill_n"], p["rate"]
+    assert ec50.shape == hill_n.shape == edge.shape and edge.sum() > 40
+    assert np.all(ec50[~edge] == 0) and np.all(hill_n[~edge] == 0)
+    k, n = ec50[edge], hill_n[edge]
+    assert k.min() >= 0.4 and k.max() <= 0.52
+    assert n.min() >= 1.4 and n.max() <= 1.8
+    # and spread over the ranges, not a narrower part of them
+    assert k.min() < 0.41 and k.max() > 0.51 and n.min() < 1.43 and n.max() > 1.77
+    inputs = sim.var["input"].to_numpy()
+    assert np.all(rate[inputs] == 0)
+    assert rate[~inputs].min() >= 0.5 and rate[~inputs].max() <= 1.5
+
+
 def test_simulator_data_carry_the_network(sim):
     """A linear finite-difference regression already ranks the planted edges well."""
     x = sim.X.astype(np.float64).reshape(100, 6, 30)
@@ -406,6 +424,43 @@ def test_corrupt_prior_counts_and_signs():
     # flips are chosen independently of moves: on average 5 * 21/26 land on kept edges
     assert np.mean(kept_flips) == pytest.approx(5 * 21 / 26, abs=0.5)
     assert corrupt_prior(truth, 0.2, seed=1).equals(corrupt_prior(truth, 0.2, seed=1))
+
+
+def test_relocated_edges_carry_their_flipped_weight():
+    # fraction 1: every edge is flipped and every edge moved, so every moved edge must carry
+    # the negated weight (moved before the flip, they would all keep the truth's sign)
+    genes = ["a", "b", "c", "d"]
+    truth = pd.DataFrame(0.0, index=genes, columns=genes)
+    truth.loc["a", "b"], truth.loc["c", "d"], truth.loc["d", "a"] = 2.0, -3.0, 0.5
+    for seed in range(5):
+        p = corrupt_prior(truth, 1.0, seed=seed).to_numpy()
+        t = truth.to_numpy()
+        assert not np.any((t != 0) & (p != 0))  # all moved away
+        np.testing.assert_array_equal(np.sort(p[p != 0]), [-2.0, -0.5, 3.0])
+
+
+def test_corrupt_prior_flips_exactly_its_share_also_of_the_moved_edges():
+    # each true edge gets its own magnitude, so a moved edge is found by it wherever it went:
+    # exactly round(fraction * E) edges, kept or moved, must carry the negated weight
+    truth = krumsiek11_network()
+    t = truth.to_numpy()
+    off = ~np.eye(11, dtype=bool)
+    rows, cols = np.nonzero((t != 0) & off)
+    weighted = t.copy()
+    weighted[rows, cols] = np.sign(t[rows, cols]) * np.arange(1, len(rows) + 1)  # 1 .. 26
+    source = {float(abs(weighted[r, c])): float(weighted[r, c]) for r, c in zip(rows, cols)}
+    moved_flipped = 0
+    for seed in range(20):
+        p = corrupt_prior(pd.DataFrame(weighted, truth.index, truth.columns), 0.2,
+                          seed=seed).to_numpy()
+        got = {float(abs(p[r, c])): float(p[r, c]) for r, c in zip(*np.nonzero((p != 0) & off))}
+        assert sorted(got) == sorted(source)  # every edge once, magnitude kept
+        flipped = {k for k in source if got[k] == -source[k]}
+        assert all(got[k] in (source[k], -source[k]) for k in source)
+        assert len(flipped) == 5, seed  # round(0.2 * 26), moved edges included
+        at = {float(abs(p[r, c])) for r, c in zip(*np.nonzero((t == 0) & (p != 0)))}
+        moved_flipped += len(at & flipped)
+    assert moved_flipped > 0  # the seeds do flip some of the moved edges
 
 
 def test_corrupt_prior_degrades_ranking():

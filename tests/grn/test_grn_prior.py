@@ -149,6 +149,36 @@ def test_prior_from_edges_signs_genes_duplicates():
         assert prior_from_edges(dup, sign="w").loc["a", "b"] == 2.0
 
 
+# every word of the sign vocabulary and the sign it stands for (module docstring: positive
+# for activation, negative for repression); kept apart from the code's own table
+_DOCUMENTED_SIGNS = {
+    "+": 1.0, "activation": 1.0, "activates": 1.0, "activator": 1.0, "activating": 1.0,
+    "positive": 1.0, "pos": 1.0, "up": 1.0,
+    "-": -1.0, "repression": -1.0, "represses": -1.0, "repressor": -1.0,
+    "repressing": -1.0, "inhibition": -1.0, "inhibits": -1.0, "inhibitor": -1.0,
+    "negative": -1.0, "neg": -1.0, "down": -1.0,
+}
+
+
+def test_the_sign_table_covers_the_whole_vocabulary():
+    from biomodels.grn.prior import _SIGN_WORDS
+
+    assert set(_DOCUMENTED_SIGNS) == set(_SIGN_WORDS)  # a new word needs its row below
+
+
+@pytest.mark.parametrize(("word", "sign"), sorted(_DOCUMENTED_SIGNS.items()))
+def test_every_sign_word_reads_as_its_documented_sign(word, sign):
+    # as written, capitalised and upper case with spaces around: case and padding are ignored
+    for spelled in (word, word.capitalize(), f" {word.upper()} "):
+        table = pd.DataFrame({"regulator": ["a", "b"], "target": ["b", "a"],
+                              "mode": [spelled, "activation"]})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a known word is read without a warning
+            prior = prior_from_edges(table, sign="mode")
+        assert prior.loc["a", "b"] == sign, spelled
+        assert prior.loc["b", "a"] == 1.0
+
+
 def test_prior_from_edges_bad_input():
     table = pd.DataFrame({"tf": ["a"], "target": ["b"], "mode": ["maybe"]})
     with pytest.raises(ValueError, match=r"no column\(s\) \['regulator'\]"):
