@@ -274,16 +274,17 @@ def choose_method(x: np.ndarray, method: Method, mcmc_threshold: int = 8) -> str
     str
         ``"statespace"`` (n <= 16 and cheaper than the subset lattices), ``"exact"`` (at
         most 14 events per tumour, or at most 25 with lattices of at most ``2^28`` entries
-        in all, about a second a gradient) or ``"mcmc"``.
+        in all, about a second a gradient; each tumour's lattice has ``2^k`` states for its
+        ``k`` events, whatever the cohort's ``n``) or ``"mcmc"`` (any number of events).
     """
     n = x.shape[1]
     sizes = x.sum(1)
     if method != "auto":
         return method
     kmax = int(sizes.max()) if len(sizes) else 0
-    subset_cost = float(np.sum(2.0**sizes)) * n
-    state_cost = float(2.0**n) * n
-    if n <= 16 and state_cost <= subset_cost:
+    # costs compared only up to 16 events: 2.0**n overflows a float from 1024 events on,
+    # and 2.0**sizes for tumours that large
+    if n <= 16 and float(2.0**n) * n <= float(np.sum(2.0**sizes)) * n:
         return "statespace"
     if kmax <= 14:
         return "exact"

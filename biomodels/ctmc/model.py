@@ -13,6 +13,7 @@ import base64
 import json
 import math
 import os
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,7 +42,7 @@ from biomodels.ctmc.orders import (
     top_orders,
 )
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
-from core.checks import NotFittedError, check_count, check_h5ad_key
+from core.checks import NotFittedError, check_count, check_h5ad_key, text_encoding
 
 __all__ = ["CTMC"]
 
@@ -779,16 +780,27 @@ class CTMC:
         Raises
         ------
         ValueError
-            If ``path`` is not a readable prunus.ctmc model file (the message names it).
+            If ``path`` is not a readable prunus.ctmc model file (the message names it):
+            not JSON, nested too deeply for Python's parser, or with an entry of theta that
+            is not a JSON number (text such as ``"1.5"``, ``true`` or ``null``).
+
+        Notes
+        -----
+        The file is read as UTF-8, after a byte-order mark where it has one (Notepad's
+        UTF-8, or its UTF-16 "Unicode"), as the cohort readers read CSV files.
         """
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(Path(path).read_text(encoding=text_encoding(path)))
         except ValueError as exc:  # not JSON, or not text at all (e.g. a model.pt)
             raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: {exc}"
                              ) from exc
+        except RecursionError as exc:  # json's parser recurses once per nested [ or {
+            raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: its JSON "
+                             "nests too deeply") from exc
         if not isinstance(data, dict) or data.get("format") != "prunus.ctmc/1":
             raise ValueError(f"{path} is not a prunus.ctmc model file")
         try:
+            _check_json_numbers(data["theta"], "theta")
             model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
             model.l1 = data.get("l1")
             # save wrote a NaN or infinite fold score as null: read it back as NaN (as the
@@ -802,6 +814,25 @@ class CTMC:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:  # damaged or edited
             raise ValueError(f"{path} is not a valid prunus.ctmc model file: {exc!r}") from exc
         return model
+
+
+def _check_json_numbers(rows: Any, what: str) -> None:
+    """TypeError naming the first entry of the rows of ``rows`` that is not a JSON number.
+
+    numpy reads ``"1.5"`` as 1.5 and ``true`` as 1; save writes numbers only. A ``rows``
+    that is not a list of lists is left to the shape checks of ``np.asarray`` and theta.
+    """
+    if not isinstance(rows, list):
+        return
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            continue
+        for j, value in enumerate(row):
+            # json gives exactly int or float for a number (bool is an int subclass)
+            if type(value) not in (int, float):
+                raise TypeError(f"{what}[{i}][{j}] is {reprlib.repr(value)} "
+                                f"({type(value).__name__}); "
+                                "expected a JSON number")
 
 
 def _posterior_record(samples: np.ndarray, info: dict[str, Any] | None) -> dict[str, Any]:

@@ -156,13 +156,15 @@ def metropolis_weights(
     n_samples, burn_in
         Chain length after burn-in (>= 1), and burn-in steps (>= 0).
     generator
-        Torch generator for the uniforms; None draws from torch's global generator.
+        Torch generator for the uniforms; None draws from torch's global generator. The
+        uniforms are float64 and the acceptance test is taken in float64 whatever the dtype of
+        ``log_p``, so float32 and float64 inputs of the same values run the same chain.
 
     Returns
     -------
     torch.Tensor
-        (B, M) weights summing to 1 per row: the fraction of post-burn-in steps the chain spent in
-        each proposal.
+        (B, M) weights summing to 1 per row, in ``log_p``'s dtype: the fraction of post-burn-in
+        steps the chain spent in each proposal.
     """
     generator = check_generator(generator)
     n_samples = check_count("n_samples", n_samples, at_least=1)
@@ -175,10 +177,12 @@ def metropolis_weights(
     bsz, m = log_p.shape
     if m != 1 + burn_in + n_samples:
         raise ValueError(f"expected {1 + burn_in + n_samples} proposals per tumour, got {m}")
-    ratio = (log_p - log_q).detach()
-    unif = torch.rand(bsz, m, generator=generator, dtype=log_p.dtype, device=log_p.device)
+    # uniforms and ratios in float64 whatever log_p's dtype: torch.rand draws other numbers
+    # for float32 from the same generator, so a float32 theta ran another chain
+    ratio = log_p.detach().to(torch.float64) - log_q.detach().to(torch.float64)
+    unif = torch.rand(bsz, m, generator=generator, dtype=torch.float64, device=log_p.device)
     cur = torch.zeros(bsz, dtype=torch.int64, device=log_p.device)
-    weights = torch.zeros_like(ratio)
+    weights = torch.zeros(bsz, m, dtype=log_p.dtype, device=log_p.device)
     rows = torch.arange(bsz, device=log_p.device)
     for t in range(1, m):
         accept = torch.log(unif[:, t]) < ratio[:, t] - ratio[rows, cur]

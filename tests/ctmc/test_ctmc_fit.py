@@ -360,6 +360,37 @@ def test_load_names_a_file_that_is_not_a_model(tmp_path, content, match):
         CTMC.load(bad)
 
 
+def test_load_reads_a_byte_order_mark_and_refuses_deep_nesting_and_text_numbers(tmp_path):
+    # a UTF-8 byte-order mark (Notepad) was refused ("Unexpected UTF-8 BOM") where the CSV
+    # readers take it, a deeply nested file raised a bare RecursionError without the path,
+    # and theta entries written as text ("1.5") or true were read as the numbers 1.5 and 1
+    import json
+
+    model = CTMC(np.array([[-1.0, 0.5], [0.0, -2.0]]), ["TP53", "IDH1"])
+    text = model.save(tmp_path / "model.json").read_text(encoding="utf-8")
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (tmp_path / "utf16.json").write_text(text, encoding="utf-16")  # Notepad's "Unicode"
+    for name in ("bom.json", "utf16.json"):
+        back = CTMC.load(tmp_path / name)
+        assert back.theta.tolist() == [[-1.0, 0.5], [0.0, -2.0]]
+        assert back.event_names == ["TP53", "IDH1"]
+    data = json.loads(text)
+    data["theta"] = [[-1, 0], [0, -2]]  # integers are JSON numbers too
+    (tmp_path / "ints.json").write_text(json.dumps(data))
+    assert CTMC.load(tmp_path / "ints.json").theta.tolist() == [[-1.0, 0.0], [0.0, -2.0]]
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"format": "prunus.ctmc/1", "theta": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ValueError, match="deep.json cannot be read as a prunus.ctmc model file: "
+                                         "its JSON nests too deeply"):
+        CTMC.load(deep)
+    for entry, kind in [("1.5", "str"), (True, "bool"), (None, "NoneType"), ([0.5], "list")]:
+        data["theta"] = [[-1.0, entry], [0.0, -2.0]]
+        (tmp_path / "edited.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=r"edited.json is not a valid prunus.ctmc model "
+                           rf"file: .*theta\[0\]\[1\] is .* \({kind}\); expected a JSON number"):
+            CTMC.load(tmp_path / "edited.json")
+
+
 def test_ham_sparsity_mechanism_runs_and_fits():
     theta = random_sparse_theta(5, sparsity=0.5, seed=2)
     x = sample_trajectories(theta, 800, seed=3).X
@@ -931,6 +962,26 @@ def test_auto_stays_exact_for_a_few_tumours_of_15_to_25_events():
         many[i, rng.choice(40, 22, replace=False)] = 1
     assert 40 * 2.0**22 * 524 > _EXACT_BUDGET and choose_method(many, "auto") == "mcmc"
     assert choose_method(x, "mcmc") == "mcmc"  # only auto is resolved
+
+
+@pytest.mark.parametrize("n", [30, 1023, 1024, 5000])
+def test_auto_chooses_a_feasible_method_for_many_events(n):
+    # the state space's cost was float(2.0**n) * n, computed for every n: OverflowError
+    # (34, 'Numerical result out of range') from 1024 events on (`prunus ctmc fit` of a
+    # 10 x 20,000 cohort crashed), and 2.0**sizes warned of an overflow for tumours of
+    # 1024 events or more. "exact" is each tumour's own lattice (2^k_s states, not 2^n)
+    from biomodels.ctmc.fit import choose_method
+
+    rng = np.random.default_rng(n)
+    small = np.zeros((10, n), dtype=np.uint8)
+    for i in range(10):  # tumours of 1-6 events: lattices of at most 2^6 states
+        small[i, rng.choice(n, i % 6 + 1, replace=False)] = 1
+    assert choose_method(small, "auto") == "exact"
+    assert choose_method(small, "auto", None) == "exact"
+    big = small.copy()
+    big[0, : min(n, 2000)] = 1  # 30 to 2,000 events in one tumour: beyond any lattice
+    assert choose_method(big, "auto") == "mcmc"
+    assert choose_method(big, "statespace") == "statespace"  # only auto is resolved
 
 
 def test_fit_result_repr_summarises_theta_and_how_the_fit_ended():
