@@ -49,6 +49,35 @@ __all__ = ["MaskSet", "prunable_names"]
 _HOOK_ATTR = "_prunus_mask_hook"
 
 
+def _objects_refused(exc: BaseException) -> str | None:
+    """Say why ``torch.load(weights_only=True)`` refused a file of other objects, or None.
+
+    torch's message advised "Re-running torch.load with weights_only set to False will
+    likely succeed, but it can result in arbitrary code execution": for a file that may
+    have been crafted, the one thing not to do. The class it stopped at is kept.
+
+    Parameters
+    ----------
+    exc
+        What ``torch.load`` raised.
+
+    Returns
+    -------
+    str or None
+        The reason, to follow "<file> cannot be read ...: ", or None for other errors.
+    """
+    import pickle
+    import re
+
+    text = str(exc)
+    if not isinstance(exc, pickle.UnpicklingError) or "Weights only load failed" not in text:
+        return None
+    found = re.search(r"GLOBAL ([A-Za-z_][\w.]*)", text)
+    named = f" ({found.group(1)})" if found else ""
+    return (f"it holds Python objects other than tensors and plain values{named}, so prunus "
+            "refuses to load it (it may be crafted, or not written by prunus)")
+
+
 def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> list[str]:
     """Names of the parameters that are pruned by default.
 
@@ -967,7 +996,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
         ------
         ValueError
             If ``path`` is not a file of masks written by :meth:`save` (the message
-            names it).
+            names it), e.g. a pickle of objects other than tensors, which
+            ``torch.load(weights_only=True)`` refuses to build.
         """
         from core.atomic import torch_file_damage
 
@@ -986,7 +1016,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
         except OSError:  # a missing or unreadable file already says which
             raise
         except Exception as exc:  # pickle and zip errors of all kinds: name the file
-            raise ValueError(f"{str(path)!r} cannot be read as saved masks: {exc}") from exc
+            cause = _objects_refused(exc) or exc
+            raise ValueError(f"{str(path)!r} cannot be read as saved masks: {cause}") from exc
         if not isinstance(state, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
             raise ValueError(f"{str(path)!r} is not a file of masks written by MaskSet.save "

@@ -23,6 +23,7 @@ from torch import nn
 from core.atomic import torch_file_damage
 from core.checks import torch_file_problem
 from core.fingerprint import fingerprint
+from core.masks import _objects_refused
 
 __all__ = ["FitState", "save_checkpoint", "load_checkpoint"]
 
@@ -139,7 +140,9 @@ def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
     The file's records are first compared with the CRC-32 checksums saved with them
     (:func:`core.atomic.torch_file_damage`): ``torch.load`` does not, and a file damaged
     after it was written loaded with wrong numbers (a model's largest effect 1.0e+23 for
-    1.55) or was resumed from.
+    1.55) or was resumed from. A pickle of objects other than tensors and plain values is
+    refused as such (it may be crafted), without torch's advice to load it with
+    ``weights_only=False``.
     """
     # first: torch_file_problem's zipfile.is_zipfile raised BadZipFile on some damaged files
     damage = None if not isinstance(path, str | os.PathLike) else torch_file_damage(path)
@@ -153,7 +156,8 @@ def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
-        raise ValueError(f"{error}: {exc}") from exc
+        # objects other than tensors: one line, without torch's advice to load it unsafely
+        raise ValueError(f"{error}: {_objects_refused(exc) or exc}") from exc
 
 
 def _continues(payload: dict[str, Any], signature: dict[str, Any]) -> bool:

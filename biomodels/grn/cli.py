@@ -159,6 +159,71 @@ def _h5ad_key(value: str) -> str:
             f"got {value!r}") from exc
 
 
+def _check_h5ad_file(path: str | os.PathLike[str]) -> None:
+    """Refuse an HDF5 file whose data would be read from other files.
+
+    A dataset with external raw storage (``h5py``'s ``external=``), a virtual dataset and
+    an HDF5 external link all make ``anndata.read_h5ad`` read another file: a crafted input
+    made ``prunus grn fit`` copy any file the job could read into its result.h5ad. Soft
+    links stay inside the file and pass. Only the links and the datasets' creation
+    properties are visited, no data are read. A file that is not HDF5 passes, for
+    ``read_h5ad`` to say what it is.
+
+    Parameters
+    ----------
+    path
+        The ``.h5ad`` file.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path``, the dataset or link, and the file it points to; or when the walk
+        fails on a damaged object.
+    """
+    import h5py
+
+    try:
+        handle = h5py.File(path, "r")
+    except OSError:  # not HDF5 (or unreadable): read_h5ad's error says which
+        return
+    found: list[str] = []
+
+    def visit(name: bytes, info: Any) -> bool | None:
+        where = "/" + name.decode("utf-8", "replace")
+        if info.type == h5py.h5l.TYPE_HARD:
+            obj = h5py.h5o.open(handle.id, name)  # opens the object; reads no data
+            if isinstance(obj, h5py.h5d.DatasetID):
+                plist = obj.get_create_plist()
+                if plist.get_external_count():
+                    other = plist.get_external(0)[0].decode("utf-8", "replace")
+                    found.append(f"dataset {where!r} keeps its values in another file "
+                                 f"({other!r}: HDF5 external storage)")
+                elif plist.get_layout() == h5py.h5d.VIRTUAL:
+                    others = ", ".join(sorted({repr(plist.get_virtual_filename(i)) for i in
+                                               range(plist.get_virtual_count())}))
+                    found.append(f"dataset {where!r} is a virtual dataset that maps (part "
+                                 f"of) its values from other files ({others})")
+        elif info.type == h5py.h5l.TYPE_EXTERNAL:
+            other, target = (v.decode("utf-8", "replace") for v in
+                             handle.id.links.get_val(name))
+            found.append(f"link {where!r} is a link to {target!r} in another file ({other!r})")
+        elif info.type != h5py.h5l.TYPE_SOFT:  # a user-defined link class
+            found.append(f"link {where!r} is of a kind that HDF5 resolves outside the file")
+        return True if found else None  # stop at the first
+
+    with handle:
+        try:
+            # visits every link once, descending only through hard links (soft and
+            # external links are reported, not followed)
+            handle.id.links.visit(visit, info=True)
+        except Exception as exc:  # a damaged object: refused, not read past
+            raise ValueError(f"{str(path)!r} cannot be read as h5ad: {exc}") from exc
+    if found:
+        raise ValueError(f"{str(path)!r} cannot be read as h5ad: its {found[0]}; prunus reads "
+                         "only data stored inside the input (a crafted file could make it copy "
+                         "any file it can read into its outputs)")
+
+
 def _varp_or_file(value: Path | str | None, adata: Any, option: str,
                   data: Path) -> Path | str | None:
     """Check a :func:`_file_or_key` value that named no file against ``adata.varp``.
@@ -205,6 +270,9 @@ def _fit_run(args: argparse.Namespace) -> int:
     from biomodels.grn.model import _STABLE_STEP, GRNModel, _layer_names
     from biomodels.grn.train import SolverDivergedError
 
+    # first: read_h5ad follows external storage, external links and virtual datasets into
+    # other files of the machine
+    _check_h5ad_file(args.data)
     try:
         adata = ad.read_h5ad(args.data)
     except Exception as exc:  # corrupt or non-h5ad input

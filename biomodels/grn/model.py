@@ -67,6 +67,16 @@ _FORMAT = "prunus.grn/1"
 _SAVED_FIELDS = ("state_dict", "genes", "n_hidden", "init", "offset", "scale", "time_scale",
                  "time_key", "trajectory_key", "layer", "seed", "prior", "ppi", "history",
                  "settings", "dtype")
+#: The dtypes a saved model may name (the constructor's floating dtypes; float16 models,
+#: refused since they cannot be trained, were saved by earlier versions and read out).
+_SAVED_DTYPES = ("bfloat16", "float16", "float32", "float64")
+#: The weights of :class:`PhoenixODEFunc` by their dimensions (G genes, h hidden units), in
+#: the order :meth:`GRNModel.load` checks them: the gene rates name a wrong gene count first.
+_WEIGHT_DIMS: dict[str, tuple[str, ...]] = {
+    "gene_rates": ("G",), "sum_in.weight": ("h", "G"), "sum_in.bias": ("h",),
+    "prod_in.weight": ("h", "G"), "prod_in.bias": ("h",), "sum_out.weight": ("G", "h"),
+    "prod_out.weight": ("G", "h"),
+}
 #: Largest fixed solver step (scaled time) that :meth:`GRNModel.train` takes without a
 #: warning; RK4 on dy/dt = -g y is stable for g h < 2.8 and the rates start near 1.
 _STABLE_STEP = 2.0
@@ -1362,7 +1372,13 @@ class GRNModel:
             If ``adata`` lacks genes of the model (named) or has one of them more than once.
             If ``path`` is not a file written by :meth:`save`, lacks fields, or is damaged:
             each record is compared with the CRC-32 checksum saved with it, which
-            ``torch.load`` skips (a damaged file loaded with wrong numbers).
+            ``torch.load`` skips (a damaged file loaded with wrong numbers). If it holds
+            Python objects other than tensors and plain values (it is not unpickled). If a
+            field is invalid (named), checked before the model is built: a ``dtype`` other
+            than float32, float64, bfloat16 or float16, weights whose shapes do not match
+            ``genes`` and ``n_hidden`` or that hold NaN or infinite values, duplicated or
+            non-string ``genes``, a scaling, start or prior of another size or with
+            non-finite values.
         """
         from biomodels.grn.checkpoint import read_torch_file
         from core import MaskSet
@@ -1376,6 +1392,9 @@ class GRNModel:
         if missing:  # a bare KeyError named one field and not the file
             raise ValueError(f"{str(path)!r} is a prunus GRN model file without the fields "
                              f"{missing}: it was damaged or not written by GRNModel.save")
+        # before anything is built from it: n_hidden = 10**8 in a 7 KB file allocated 4.4 GB,
+        # NaN weights and duplicated genes loaded silently
+        _check_saved(state, path)
         genes = state["genes"]
 
         def frame(t: torch.Tensor | None) -> pd.DataFrame | None:
@@ -1444,6 +1463,111 @@ class GRNModel:
         model.history, model.settings, model.fit_summary, model.fit_info = {}, {}, {}, {}
         model.pruner, model._saved_pruner, model.is_trained = None, None, False
         return model
+
+
+def _check_saved(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Check a saved model's fields against each other before a model is built from them.
+
+    Raises a ValueError naming ``path`` and the field: an edited or crafted file failed
+    with torch's AttributeError (``dtype="bogus"``), allocated gigabytes before a shape
+    check (``n_hidden=10**8``), failed with torch's multi-line "Error(s) in loading
+    state_dict", or loaded NaN weights and duplicated genes without a word.
+    """
+
+    def bad(text: str) -> ValueError:
+        return ValueError(f"{str(path)!r} is not a valid GRN model file: {text} (it was "
+                          "edited, damaged or not written by GRNModel.save)")
+
+    def is_int(value: Any) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    def is_real(value: Any) -> bool:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+    def finite(t: Any, shape: tuple[int, ...]) -> bool:  # a real tensor of that shape
+        return (isinstance(t, torch.Tensor) and tuple(t.shape) == shape
+                and t.dtype != torch.bool and not t.is_complex()
+                and bool(torch.isfinite(t).all()))
+
+    dtype = state["dtype"]
+    if not isinstance(dtype, str) or dtype not in _SAVED_DTYPES:
+        raise bad(f"dtype is {dtype!r}, not one of {list(_SAVED_DTYPES)}")
+    genes = state["genes"]
+    if not isinstance(genes, list) or not genes or not all(isinstance(g, str) for g in genes):
+        raise bad(f"genes must be a list of strings (the gene names), got "
+                  f"{type(genes).__name__} {str(genes)[:60]}")
+    index = pd.Index(genes)
+    if index.has_duplicates:  # the constructor refuses duplicated var_names
+        raise bad(f"genes has duplicates: {index[index.duplicated()].unique().tolist()[:5]}")
+    n_hidden = state["n_hidden"]
+    if not is_int(n_hidden) or n_hidden < 1:
+        raise bad(f"n_hidden must be a positive integer, got {n_hidden!r}")
+    if state["init"] not in ("dash", "phoenix"):
+        raise bad(f"init is {state['init']!r}, not one of ['dash', 'phoenix']")
+    sd = state["state_dict"]
+    if not isinstance(sd, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                           for k, v in sd.items()):
+        raise bad("state_dict must be a dict of weight name -> tensor")
+    lacking = [name for name in _WEIGHT_DIMS if name not in sd]
+    if lacking:
+        raise bad(f"state_dict lacks the weights {lacking}")
+    size = {"G": len(genes), "h": int(n_hidden)}
+    for name, dims in _WEIGHT_DIMS.items():
+        t, expected = sd[name], tuple(size[d] for d in dims)
+        if tuple(t.shape) != expected:  # name the setting the shape disagrees with
+            dim = next((d for d, n in zip(dims, t.shape, strict=False) if size[d] != n),
+                       dims[0]) if t.dim() == len(dims) else dims[0]
+            who = (f"genes names {len(genes)} genes" if dim == "G"
+                   else f"n_hidden is {n_hidden}")
+            raise bad(f"{who} but the weight {name!r} has shape {tuple(t.shape)}; expected "
+                      f"{expected}")
+        if not t.is_floating_point():
+            raise bad(f"the weight {name!r} is a {t.dtype} tensor, not a floating one")
+        if not bool(torch.isfinite(t).all()):
+            raise bad(f"the weight {name!r} holds NaN or infinite values")
+    for key in sd:
+        if key in _WEIGHT_DIMS:
+            continue
+        weight = key.removesuffix("_mask")
+        if weight == key or weight not in _WEIGHT_DIMS:
+            raise bad(f"state_dict holds {key!r}, which is neither a weight nor a mask of one")
+        if sd[key].dtype != torch.bool or sd[key].shape != sd[weight].shape:
+            raise bad(f"the mask {key!r} must be a bool tensor of shape "
+                      f"{tuple(sd[weight].shape)}, got a {sd[key].dtype} tensor of shape "
+                      f"{tuple(sd[key].shape)}")
+    n = len(genes)
+    if not finite(state["offset"], (n,)):
+        raise bad(f"offset must be a tensor of {n} finite values (one per gene)")
+    if not finite(state["scale"], (n,)) or not bool((state["scale"] > 0).all()):
+        raise bad(f"scale must be a tensor of {n} positive finite values (one per gene)")
+    if "start" in state and not finite(state["start"], (n,)):
+        raise bad(f"start must be a tensor of {n} finite values (one per gene)")
+    if "time_range" in state:
+        times = state["time_range"]
+        if not isinstance(times, list | tuple) or len(times) != 2 or not all(
+                is_real(t) and math.isfinite(t) for t in times) or not times[0] < times[1]:
+            raise bad(f"time_range must be two finite increasing times, got {times!r}")
+    for key in ("prior", "ppi"):
+        if state[key] is not None and not finite(state[key], (n, n)):
+            raise bad(f"{key} must be None or a tensor of {n} x {n} finite values")
+    scale = state["time_scale"]
+    if not is_real(scale) or not 0 < scale < math.inf:
+        raise bad(f"time_scale must be a positive finite number, got {scale!r}")
+    if not is_int(state["seed"]) or state["seed"] < 0:
+        raise bad(f"seed must be an integer >= 0, got {state['seed']!r}")
+    if not isinstance(state["time_key"], str):
+        raise bad(f"time_key must be a string, got {state['time_key']!r}")
+    for key in ("trajectory_key", "layer"):
+        if state[key] is not None and not isinstance(state[key], str):
+            raise bad(f"{key} must be None or a string, got {state[key]!r}")
+    for key in ("settings", "history", "fit_summary", "fit_info"):
+        if key in state and not isinstance(state[key], dict):
+            raise bad(f"{key} must be a dict, got {type(state[key]).__name__}")
+    if state.get("pruner") is not None and not isinstance(state["pruner"], dict):
+        raise bad(f"pruner must be None or a dict, got {type(state['pruner']).__name__}")
+    if "trajectories" in state and not (isinstance(state["trajectories"], list) and all(
+            isinstance(t, str) for t in state["trajectories"])):
+        raise bad("trajectories must be a list of strings (the trajectory names)")
 
 
 def _gene_positions(genes: list[str], var: list[str], whose: str, advice: str) -> np.ndarray:
