@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -54,6 +54,52 @@ def _param_index(graph: CascadeGraph, share: str, edge_type: np.ndarray | None) 
         _, idx = np.unique(types, return_inverse=True)
         return idx.astype(np.int64)
     raise ValueError(f"share: expected 'type', 'edge' or 'all', got {share!r}")
+
+
+def _shown(value: Any) -> str:
+    """Return a saved field as an error shows it: its first 80 characters."""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _saved_index(index: Any, share: Any, n_weights: int) -> np.ndarray:
+    """Check a saved fit's ``index`` and ``share`` against its ``n_weights`` shared weights.
+
+    ``index[0] = -1`` loaded and ``fit.weights`` then raised IndexError, 0.7 was truncated
+    to 0, and a shared weight named by no edge shifted the others (the constructor numbers
+    the types it is given anew). Raises ValueError naming the field.
+
+    Parameters
+    ----------
+    index, share
+        The saved fields (from JSON).
+    n_weights
+        How many shared weights the file holds.
+
+    Returns
+    -------
+    numpy.ndarray
+        The index as int64.
+    """
+    if share not in ("type", "edge", "all"):
+        raise ValueError(f"share is {share!r}, not one of ['type', 'edge', 'all']")
+    if not isinstance(index, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in index):
+        raise ValueError(f"index must be a list of integers (the shared weight of each "
+                         f"edge), got {_shown(index)}")
+    outside = next((i for i in index if not 0 <= i < n_weights), None)
+    if outside is not None:
+        raise ValueError(f"index must hold shared-weight numbers 0 to {n_weights - 1} (one "
+                         f"per value of shared_weights), got {outside}")
+    out = np.asarray(index, dtype=np.int64)
+    unused = np.setdiff1d(np.arange(n_weights), out)
+    if unused.size:  # a fit numbers only the weights its edges use
+        raise ValueError(f"index names no edge of shared weight {unused[:10].tolist()}")
+    if share == "all" and n_weights > 1:
+        raise ValueError(f"share is 'all' but index names {n_weights} shared weights")
+    if share == "edge" and not np.array_equal(out, np.arange(out.size)):
+        raise ValueError("share is 'edge' but index does not give each edge its own weight")
+    return out
 
 
 def _refuse_value_counts(sizes: object) -> None:
@@ -655,7 +701,14 @@ class CascadeFit:
         ------
         ValueError
             If ``graph`` has other nodes or edges than the saved one (the saved weights
-            are per edge of that graph), or the file is not a saved fit (naming it).
+            are per edge of that graph), or the file is not a saved fit (naming it). If a
+            field is invalid (naming the file and the field): an ``index`` entry that is
+            not an integer naming one of the shared weights (or a shared weight that no
+            edge uses), a ``share`` other than ``"type"``, ``"edge"`` or ``"all"`` (or one
+            the index contradicts), a ``method`` other than ``"auto"``, ``"tree"`` or
+            ``"tda"``, ``shared_weights`` or ``seed_probabilities`` (one per node) outside
+            [0, 1] or null, or non-finite ``logits``. Files of earlier versions, without
+            ``logits`` or a format tag, still load.
         """
         try:
             with open(path, encoding="utf-8") as handle:
@@ -668,21 +721,40 @@ class CascadeFit:
                 "index", "shared_weights", "method", "share", "history"} <= set(state):
             raise ValueError(f"{os.fspath(path)} is not a saved cascade fit (CascadeFit.save)")
         try:  # an edited or damaged file: one error naming it, not torch's "new(): ..."
-            index = np.asarray(state["index"], dtype=np.int64)
+            weights = np.asarray(state["shared_weights"], dtype=np.float64)
+            if weights.ndim != 1:
+                raise ValueError(f"shared_weights must be a list of probabilities, got "
+                                 f"{_shown(state['shared_weights'])}")
+            index = _saved_index(state["index"], state["share"], weights.size)
+            n_par = weights.size
+            if state["method"] not in ("auto", "tree", "tda"):
+                raise ValueError(f"method is {state['method']!r}, not one of ['auto', "
+                                 "'tree', 'tda']")
             logits = None if "logits" not in state else np.asarray(state["logits"],
                                                                    dtype=np.float64)
-            weights = np.asarray(state["shared_weights"], dtype=np.float64)
             saved_p = None if "seed_probabilities" not in state else np.asarray(
                 state["seed_probabilities"], dtype=np.float64)
             # save writes a non-finite value as null
             history = [float("nan") if v is None else float(v) for v in state["history"]]
-            n_par = int(index.max()) + 1 if index.size else 0
             for name, values in (("logits", logits), ("shared_weights", weights)):
                 if values is not None and values.shape != (n_par,):
                     raise ValueError(f"{name} holds {values.size} values for {n_par} shared "
                                      "weights")
             if logits is not None and not np.isfinite(logits).all():
                 raise ValueError("logits holds NaN, infinite or null values")
+            # the weights of a file without logits: null was read as a NaN weight, 2.5 was
+            # clamped to 1; with logits they are sigmoid(logits), in [0, 1] as well
+            if not ((weights >= 0) & (weights <= 1)).all():  # False for NaN
+                raise ValueError(f"shared_weights must be probabilities in [0, 1], got "
+                                 f"{_shown(state['shared_weights'])}")
+            counts = {}
+            for key in ("epochs_run", "evaluations"):  # int("many") named no file
+                value = state.get(key)
+                if value is not None and (isinstance(value, bool) or not isinstance(
+                        value, int) or value < 0):
+                    raise ValueError(f"{key} must be an integer or null, got {value!r}")
+                counts[key] = value
+            gradient = None if state.get("gradient") is None else float(state["gradient"])
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: {exc}"
                              ) from exc
@@ -696,6 +768,13 @@ class CascadeFit:
                 f"graph: {os.fspath(path)} was fitted on another network (other nodes or "
                 "edges); load it with the graph it was fitted on"
             )
+        if saved_p is not None and (saved_p.shape != (graph.n,) or not (
+                (saved_p >= 0) & (saved_p <= 1)).all()):  # False for NaN (null)
+            # refused by seed_probabilities, naming no file; after the graph checks, which
+            # name the right cause for a fit loaded onto another graph
+            raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: "
+                             f"seed_probabilities must be {graph.n} probabilities in [0, 1] "
+                             f"(one per node), got {_shown(state['seed_probabilities'])}")
         if seeds is None and seed_prob is None and saved_p is not None:
             seed_prob = torch.tensor(saved_p, dtype=graph.dtype, device=graph.device)
         fit = cls(
@@ -715,12 +794,11 @@ class CascadeFit:
             fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
         fit.history = history
         # files written before these fields (or of an unfitted fit) hold none
-        fit.gradient = None if state.get("gradient") is None else float(state["gradient"])
+        fit.gradient = gradient
         fit.converged = None if state.get("converged") is None else bool(state["converged"])
-        fit.epochs_run = None if state.get("epochs_run") is None else int(state["epochs_run"])
+        fit.epochs_run = counts["epochs_run"]
         fit.optimizer = None if state.get("optimizer") is None else str(state["optimizer"])
-        fit.evaluations = (None if state.get("evaluations") is None
-                           else int(state["evaluations"]))
+        fit.evaluations = counts["evaluations"]
         return fit
 
 
