@@ -17,6 +17,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -141,6 +142,13 @@ class NeverAttacksWarning(UserWarning):
     :func:`simulate` and :func:`multiagent.sweeps.sweep` then leave it out of
     ``adversary_weight`` (NaN when no adversary attacks); filter this category to silence it.
     """
+
+
+# True while multiagent.sweeps.sweep runs simulate: the sweep warns once for all its
+# scenarios, so simulate does not warn for each.  Not warnings.catch_warnings, which swaps
+# the filter list of the whole process: sweeps in threads left "ignore NeverAttacksWarning"
+# in it for good.  A context variable is seen only by its own thread (and asyncio task).
+_SWEEP_WARNS: ContextVar[bool] = ContextVar("multiagent_sweep_warns", default=False)
 
 
 def _attacks(adv: Adversary, rounds: int) -> bool:
@@ -591,7 +599,7 @@ def simulate(
     K, T = scenario.n_options, scenario.rounds
     n = model.n
     asleep = _never_attacking(scenario)
-    if asleep:
+    if asleep and not _SWEEP_WARNS.get():
         # prunus fj simulate refuses this; here a sweep over sleeper values may include it
         said = "; ".join(f"adversary {i} (agent {nodes[i]}) has sleeper {adv.sleeper} >= "
                          f"rounds {T}" for i, adv in asleep)
@@ -790,7 +798,11 @@ def _right_wrong(B: np.ndarray, truth: Any) -> tuple[np.ndarray, np.ndarray]:
     :func:`_answers`) gives no answer: neither right nor wrong.
     """
     Q, _, K = B.shape
-    truth = np.atleast_1d(check_indices(truth, "truth", K, "option indices"))
+    truth = check_indices(truth, "truth", K, "option indices")
+    if truth.ndim == 0:
+        # a scalar is every question's truth: np.atleast_1d made it one question's, and
+        # (questions, n, K) beliefs refused it as "got shape (1,)"
+        truth = np.full(Q, truth)
     if truth.shape != (Q,):
         raise ValueError(f"truth: expected one correct option per question ({Q}), "
                          f"got shape {truth.shape}")
@@ -814,7 +826,8 @@ def attack_success_rate(
     B_start, B_end
         Beliefs ``(n, K)`` or ``(questions, n, K)`` at round 0 and at the final round.
     truth
-        Correct option index in ``[0, K)`` (scalar or one per question).
+        Correct option index in ``[0, K)``: one per question, or a scalar (a Python or
+        numpy integer, a 0-d array or tensor) that is every question's.
     benign
         ``(n,)`` bool mask of benign agents (adversaries are excluded).
 
@@ -857,7 +870,8 @@ def benign_accuracy(B: np.ndarray, truth: Any, benign: np.ndarray) -> float:
     B
         Beliefs ``(n, K)`` or ``(questions, n, K)``.
     truth
-        Correct option index in ``[0, K)`` (scalar or one per question).
+        Correct option index in ``[0, K)``: one per question, or a scalar (a Python or
+        numpy integer, a 0-d array or tensor) that is every question's.
     benign
         ``(n,)`` bool mask of benign agents.
 

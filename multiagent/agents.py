@@ -142,8 +142,12 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(K,)`` probability vector (normalised; a block with negative or non-finite
-        entries counts as malformed and the fallbacks apply).
+        ``(K,)`` probability vector (normalised, also when the entries' sum exceeds
+        float64's range, e.g. two entries of 1e308; a block with negative or non-finite
+        entries counts as malformed and the fallbacks apply).  An entry is a JSON number
+        or a string holding one (``"0.3"``, as models sometimes quote it); a JSON
+        ``true`` / ``false`` or ``null`` makes the block malformed, and an option missing
+        from the block gets 0.
 
     Examples
     --------
@@ -158,9 +162,20 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
     if block is not None:
         try:
             d = json.loads(block)
-            b = np.array([float(d.get(o, 0.0)) for o in options])
-            if np.isfinite(b).all() and (b >= 0).all() and b.sum() > 0:
-                return b / b.sum()
+            raw = [d.get(o, 0.0) for o in options]
+            # JSON true is no probability: float(True) read it as 1 (and false as 0)
+            if any(isinstance(v, bool) for v in raw):
+                raise TypeError("a boolean belief")
+            b = np.array([float(v) for v in raw])
+            with np.errstate(over="ignore"):  # handled below
+                total = b.sum()
+            if np.isfinite(b).all() and (b >= 0).all() and total > 0:
+                if np.isinf(total):
+                    # finite entries whose sum overflows (1e308 twice): b / inf gave zeros
+                    # and a RuntimeWarning; scaled by the largest first, the sum is finite
+                    b = b / b.max()
+                    total = b.sum()
+                return b / total
         except (ValueError, TypeError, AttributeError):
             pass
     # MAS-Cascade's tag, or a plain "ANSWER: X" line ("ANSWER:" alone never matched

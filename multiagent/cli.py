@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -391,10 +392,28 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
         raise CommandError(f"{path}: line {row + 2} repeats a (question, round, agent, option) "
                            f"of line {first + 2}{collide}; each belief must be given once")
     codes, labels = pd.factorize(frame["question"], sort=True)
-    shape = (len(labels),) + tuple(int(frame[c].max()) + 1 for c in _INDEX_COLUMNS)
+    top = {c: int(frame[c].max()) for c in _INDEX_COLUMNS}
+    shape = (len(labels),) + tuple(top[c] + 1 for c in _INDEX_COLUMNS)
+    # a full transcript has one line per question, round, agent and option (repeats are
+    # refused above), so counting them finds a gap before allocating: a typo'd index
+    # (round 100000 among rounds 0..5) asked np.full for 74.5 GiB and named no line
+    if math.prod(shape) != len(frame):
+        typos = []
+        for c in _INDEX_COLUMNS:
+            used = int(frame[c].nunique())
+            if used < top[c] + 1:  # indices skipped below the largest
+                row = int(np.flatnonzero(frame[c].to_numpy() == top[c])[0])
+                typos.append(f"{c} {top[c]} on line {row + 2} ({used} distinct {c} "
+                             f"value{'s' if used > 1 else ''} in the file)")
+        hint = f"; the largest {', the largest '.join(typos)}: a typo?" if typos else ""
+        dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
+                          zip(shape, ("question", "round", "agent", "option")))
+        raise CommandError(f"{path} does not hold every (question, round, agent, option) "
+                           f"belief: its indices call for {dims} = {math.prod(shape):,} "
+                           f"lines, one per belief, and it has {len(frame):,}{hint}")
     X = np.full(shape, np.nan)
     X[codes, frame["round"], frame["agent"], frame["option"]] = belief
-    if np.isnan(X).any():
+    if np.isnan(X).any():  # not reached while the count above holds: kept as a guard
         raise CommandError(f"{path} does not hold every (question, round, agent, option) "
                            "belief")
     adversaries: list[int] = []

@@ -221,13 +221,14 @@ class FriedkinJohnsen:
     coarse; :meth:`from_adjacency` builds a float32 model from such weights); a model
     built from a DataFrame returns them in the order of its index, whatever the order of a
     labelled Series given.  A torch model converts beliefs (tensors or arrays) to ``W``'s
-    dtype and device.  The model keeps its own copies of ``W``, ``gamma`` and ``alpha``
-    (torch copies keep their autograd graph): editing the arrays passed in does not change
-    it; build a new model instead.  Built from tensors that require grad, a model holds one
-    autograd graph of them: build it again for each optimisation step (a second
-    ``backward()`` through one model raises).  An agent with
-    ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it keeps its innate
-    belief and is treated as fully stubborn in :meth:`equilibrium` and
+    dtype and device, and computes in that dtype also inside a caller's
+    ``torch.autocast`` (which is turned off for its products).  The model keeps its own
+    copies of ``W``, ``gamma`` and ``alpha`` (torch copies keep their autograd graph):
+    editing the arrays passed in does not change it; build a new model instead.  Built
+    from tensors that require grad, a model holds one autograd graph of them: build it
+    again for each optimisation step (a second ``backward()`` through one model raises).
+    An agent with ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it
+    keeps its innate belief and is treated as fully stubborn in :meth:`equilibrium` and
     :meth:`influence_matrix`.
 
     Examples
@@ -763,7 +764,7 @@ class FriedkinJohnsen:
         if not transpose:  # M X = (I - H')^{-1} (Q X)
             R = _rows(gf, X) * X
             for ind, pi in zip(inds, pis):
-                R = R + _rows(ind, X) * (pi @ X)
+                R = R + _rows(ind, X) * bk.matmul(pi, X)
             return self._solve_with(R, g2, a2, c2, transpose=False, method=method, tol=tol,
                                     atol=atol, maxiter=maxiter)
         # M^T X = Q^T (I - H')^{-T} X
@@ -771,7 +772,7 @@ class FriedkinJohnsen:
                              atol=atol, maxiter=maxiter)
         out = _rows(gf, Y) * Y
         for ind, pi in zip(inds, pis):
-            out = out + _rows(pi, Y) * (ind @ Y)
+            out = out + _rows(pi, Y) * bk.matmul(ind, Y)
         return out
 
     def _operator(self, g: Any, a: Any, c: Any, transpose: bool = False) -> tuple[Any, Any]:
@@ -982,7 +983,7 @@ class FriedkinJohnsen:
                            for v in (g, c, rs))
             for _ in range(_REFINE_STEPS):
                 Y = X - X.mean(0)
-                dX = lu_solve(R - g2 * X - c2 * (rs2 * Y - Wd @ Y))
+                dX = lu_solve(R - g2 * X - c2 * (rs2 * Y - bk.matmul(Wd, Y)))
                 X = X + dX
                 if _absmax(dX) <= 4 * eps * _absmax(X):
                     break
@@ -1087,7 +1088,7 @@ class FriedkinJohnsen:
         classes = self._closed_classes(g, c)
         if not bool((g > 0).any()) and len(classes) == 1:
             # DeGroot: everyone ends at the consensus pi^T S
-            val = self.consensus_weights(tol=tol) @ S
+            val = bk.matmul(self.consensus_weights(tol=tol), S)
             ones = torch.ones_like(S) if self.backend == "torch" else np.ones_like(S)
             return ones * val
         if classes:

@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from multiagent.adversary import (
+    _SWEEP_WARNS,
     Adversary,
     NeverAttacksWarning,
     Scenario,
@@ -100,7 +101,8 @@ def sweep(
     -----
     multiagent.adversary.NeverAttacksWarning
         Once per sweep, naming the sleeper and rounds values of the scenarios where an
-        adversary never attacks (instead of one warning per scenario).
+        adversary never attacks (instead of one warning per scenario).  The process's
+        warning filters are left alone, so sweeps may run in threads.
 
     Examples
     --------
@@ -149,12 +151,15 @@ def sweep(
         if asleep:
             idle.append(setting)
             said.extend(f"sleeper {adv.sleeper} >= rounds {sc.rounds}" for _, adv in asleep)
-        with warnings.catch_warnings():
-            # said once for the whole sweep below
-            warnings.simplefilter("ignore", NeverAttacksWarning)
+        # said once for the whole sweep below: simulate does not warn (a warnings filter
+        # here swapped the process-wide filters, and threads left it there for good)
+        token = _SWEEP_WARNS.set(True)
+        try:
             # only the metrics are returned: keeping every round of every debate cost memory
             result = simulate(sc, questions=questions, seed=seed,
                               **{"keep_trajectories": False, **simulate_kwargs})
+        finally:
+            _SWEEP_WARNS.reset(token)
         rows.append({**setting, **result.metrics, "adversary_weight_closed_form": _closed_form(sc)})
     if idle:
         warnings.warn(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -100,6 +101,45 @@ def test_attack_success_rate_by_hand():
     end = np.array([[0.4, 0.6], [0.7, 0.3], [0.9, 0.1], [0.0, 1.0]])
     benign = np.array([True, True, True, False])
     assert attack_success_rate(start, end, truth, benign) == pytest.approx(0.5)
+
+
+def test_attack_success_rate_counts_only_agents_right_at_round_0():
+    # only a repr test failed when ASR counted every benign agent wrong at the end (not only
+    # those right at round 0, `start &`): here agent 1 is wrong at both ends of question 0
+    truth = np.array([1, 1])
+    start = np.array([[[0.2, 0.8], [0.7, 0.3], [0.0, 1.0]],   # right, wrong
+                      [[0.1, 0.9], [0.4, 0.6], [0.0, 1.0]]])  # right, right
+    end = np.array([[[0.6, 0.4], [0.9, 0.1], [1.0, 0.0]],     # flipped, still wrong
+                    [[0.3, 0.7], [0.8, 0.2], [1.0, 0.0]]])    # stays right, flipped
+    benign = np.array([True, True, False])
+    # 3 (question, agent) pairs right at round 0, 2 of them wrong at the end (3/3 before)
+    assert attack_success_rate(start, end, truth, benign) == pytest.approx(2 / 3)
+    assert benign_accuracy(start, truth, benign) == pytest.approx(3 / 4)
+    assert benign_accuracy(end, truth, benign) == pytest.approx(1 / 4)
+
+
+@pytest.mark.parametrize("scalar", [1, np.int64(1), np.array(1), "tensor"])
+def test_a_scalar_truth_is_every_questions_truth(scalar):
+    # with (questions, n, K) beliefs a scalar truth was refused: "truth: expected one
+    # correct option per question (2), got shape (1,)", although the docstrings say
+    # "scalar or one per question" and (n, K) beliefs took it
+    import torch
+
+    truth = torch.tensor(1) if isinstance(scalar, str) else scalar
+    start = np.array([[[0.2, 0.8], [0.7, 0.3], [0.0, 1.0]],
+                      [[0.1, 0.9], [0.4, 0.6], [0.0, 1.0]]])
+    end = np.array([[[0.6, 0.4], [0.9, 0.1], [1.0, 0.0]],
+                    [[0.3, 0.7], [0.8, 0.2], [1.0, 0.0]]])
+    benign = np.array([True, True, False])
+    assert attack_success_rate(start, end, truth, benign) == pytest.approx(2 / 3)
+    assert benign_accuracy(start, truth, benign) == pytest.approx(3 / 4)
+    assert benign_accuracy(start[1], truth, benign) == 1.0  # (n, K) beliefs, as before
+    # a truth of the wrong length is still refused, with the shape it was given
+    for wrong in ([1], [1, 1, 1], [[1, 1]]):
+        shape = re.escape(str(np.shape(wrong)))
+        with pytest.raises(ValueError, match=r"^truth: expected one correct option per "
+                                             rf"question \(2\), got shape {shape}$"):
+            benign_accuracy(start, np.array(wrong), benign)
 
 
 def test_benign_accuracy_by_hand():

@@ -959,3 +959,34 @@ def test_fit_refuses_a_damaged_checkpoint_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"cannot resume the fits: checkpoint {str(out / 'fit_checkpoint.json')!r}" in err
     assert "delete it (or use another --out) to start afresh" in err
+
+
+def test_fit_names_a_typo_d_index_before_allocating_the_transcript(debate, tmp_path, capsys,
+                                                                   monkeypatch):
+    # before: the lines 0,0,0,0,1.0 and 0,100000,100000,0,0.5 asked np.full for a
+    # (1, 100001, 100001, 1) array, 74.5 GiB, and the error ("Unable to allocate 74.5 GiB
+    # for an array ...") named no line or value; the lines are now counted first
+    full, asked = np.full, []
+
+    def spy(shape, *args, **kwargs):
+        if np.prod(shape, dtype=float) > 1e6:  # never allocate that much in a test
+            asked.append(shape)
+            raise MemoryError(f"np.full{shape} asked for in a test")
+        return full(shape, *args, **kwargs)
+
+    monkeypatch.setattr(np, "full", spy)
+    (tmp_path / "t.csv").write_text("question,round,agent,option,belief\n0,0,0,0,1.0\n"
+                                    "0,100000,100000,0,0.5\n")
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert ("t.csv does not hold every (question, round, agent, option) belief: its indices "
+            "call for 1 question x 100,001 rounds x 100,001 agents x 1 option = "
+            "10,000,200,001 lines, one per belief, and it has 2; the largest round 100000 on "
+            "line 3 (2 distinct round values in the file), the largest agent 100000 on line 3 "
+            "(2 distinct agent values in the file): a typo?") in capsys.readouterr().err
+    assert asked == []
+    # a missing line without skipped indices: the count alone
+    debate.drop(index=7).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert ("belief: its indices call for 2 questions x 11 rounds x 6 agents x 5 options = 660 "
+            "lines, one per belief, and it has 659\n") in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()

@@ -68,6 +68,22 @@ def test_warm_up_and_momentum_update_by_hand():
     np.testing.assert_allclose(W.sum(1), 1)
 
 
+def test_default_learning_rate_and_momentum_by_hand():
+    # lr = 0.4 and momentum = 0.8 (the paper's config) were checked only through the repr:
+    # two updates with the defaults, worked out by hand
+    d = TrustAdaptiveDefense(3)
+    d.warm_up(np.array([[1, 1, 0], [1, 0, 0]], bool))  # trust_gamma 2: T = (1, 1/4, 0)
+    right = np.array([False, True, True])
+    d.update(right)
+    # e = 0.2 (y - T) = (-0.2, 0.15, 0.2); T + 0.4 e
+    np.testing.assert_allclose(d.buffer[1], [-0.2, 0.15, 0.2], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(d.trust[1], [0.92, 0.31, 0.08], rtol=0, atol=1e-15)
+    d.update(right)
+    # e = 0.8 (-0.2, 0.15, 0.2) + 0.2 ((0, 1, 1) - (0.92, 0.31, 0.08)) = (-0.344, 0.258, 0.344)
+    np.testing.assert_allclose(d.buffer[2], [-0.344, 0.258, 0.344], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(d.trust[2], [0.7824, 0.4132, 0.2176], rtol=0, atol=1e-15)
+
+
 def test_threshold_drops_low_trust_speakers_and_an_empty_row_listens_to_itself():
     correct = np.array([[1, 1, 0], [1, 0, 0]], bool)  # accuracies 1, 1/2, 0 -> T = 1, 1/4, 0
     A = np.array([[0, 1.0, 1], [2, 0, 1], [1, 3, 0]])
@@ -323,3 +339,35 @@ def test_sweep_gives_the_star_closed_form_of_an_adversary_placed_by_index():
                                [hub, leaf, hub, leaf], rtol=0, atol=1e-15)
     np.testing.assert_allclose(df["adversary_weight"], [hub, leaf, hub, leaf], rtol=0,
                                atol=1e-12)
+
+
+def test_sweeps_in_threads_leave_the_warning_filters_as_they_were(in_threads):
+    # sweep silenced simulate's NeverAttacksWarning with warnings.catch_warnings, which swaps
+    # the process-wide filter list: sweeps in a thread pool restored each other's lists and
+    # left ("ignore", NeverAttacksWarning) in it for good, so that a later simulate of a
+    # sleeper that never wakes said nothing
+    import warnings
+
+    import pandas as pd
+
+    from multiagent.adversary import NeverAttacksWarning
+
+    sc = Scenario(graph="star", n=6, adversaries=(Adversary("hub"),))
+    grid = {"gamma": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]}
+    expected = [sweep(sc, grid, questions=2, seed=i) for i in range(4)]
+    before = list(warnings.filters)
+    try:
+        for _ in range(5):
+            results = in_threads(lambda i: sweep(sc, grid, questions=2, seed=i), range(4))
+            assert warnings.filters == before
+            for got, want in zip(results, expected):
+                pd.testing.assert_frame_equal(got, want)
+    finally:
+        warnings.filters[:] = before
+    sleepy = Scenario(graph="star", n=6, rounds=5, adversaries=(Adversary("hub", sleeper=10),))
+    with pytest.warns(NeverAttacksWarning, match="sleeper 10 >= rounds 5"):
+        simulate(sleepy, questions=2)
+    # the sweep itself still says it once, and simulate not once per scenario
+    with pytest.warns(NeverAttacksWarning, match=r"^sweep: in 2 of 2 scenarios") as record:
+        sweep(sleepy, {"alpha": [0.3, 0.5]}, questions=2)
+    assert len(record) == 1

@@ -880,3 +880,37 @@ def test_a_reducible_limit_keeps_its_gradients():
         fd = (FriedkinJohnsen(W, gamma, up).equilibrium(s)[0]
               - FriedkinJohnsen(W, gamma, down).equilibrium(s)[0]) / (2 * h)
         assert float(alpha.grad[k]) == pytest.approx(fd, abs=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("layout", ["dense", "csr", "coo"])
+def test_a_callers_autocast_leaves_float32_results_as_they_are(layout):
+    # under a caller's torch.autocast("cpu", bfloat16) the products ran in bfloat16: a
+    # float32 rollout moved by 1.2e-3 to 1.9e-3 (so did steps and iterative equilibria) and
+    # a CSR model failed ("addmm_out_sparse_csr_impl_mkl" not implemented for 'BFloat16')
+    A = adjacency(make_graph("er", 30, p=0.3, seed=2))
+    W64 = A / A.sum(1, keepdims=True)
+    S64 = np.random.default_rng(0).dirichlet(np.ones(4), size=30)
+    W = torch.tensor(W64, dtype=torch.float32)
+    if layout != "dense":
+        W = W.to_sparse_csr() if layout == "csr" else W.to_sparse()
+    S = torch.tensor(S64, dtype=torch.float32)
+    fj = FriedkinJohnsen(W, 0.3, 0.4)
+    degroot = FriedkinJohnsen(W, 0.0, 0.3)  # consensus path: weights times S
+
+    def results() -> dict[str, torch.Tensor]:
+        return {"fj_step": fj_step(S, S, W, 0.3, 0.4), "rollout": fj.rollout(S, 6),
+                "cg": fj.equilibrium(S, method="cg"),
+                "fixed_point": fj.equilibrium(S, method="fixed_point"),
+                "bicgstab": fj.equilibrium(S, method="bicgstab"),
+                "solve": fj.solve(S), "degroot": degroot.equilibrium(S, check=False)}
+
+    plain = results()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = results()
+    reference = FriedkinJohnsen(W64, 0.3, 0.4).rollout(S64, 6)
+    for name, got in mixed.items():
+        assert got.dtype == torch.float32, name
+        torch.testing.assert_close(got, plain[name], rtol=0, atol=0, msg=name)
+    # and the known answer: the float64 rollout, to float32's precision
+    np.testing.assert_allclose(mixed["rollout"].numpy(), reference, rtol=0, atol=1e-6)

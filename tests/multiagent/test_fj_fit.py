@@ -371,6 +371,28 @@ def test_standard_errors_of_scalar_opinions(monkeypatch, dense_max, per_agent):
     np.testing.assert_allclose(scalar.alpha_se, pair.alpha_se, rtol=1e-5)
 
 
+@pytest.mark.parametrize("per_agent", [False, True])
+def test_dense_and_blocked_standard_errors_take_the_same_residual_dof(monkeypatch, per_agent):
+    """The full information matrix and its per-agent blocks give the same SEs.
+
+    Both estimate sigma^2 as SSE / (T n (K - 1) - rank).  Before, no test of the fits
+    compared them: without ``- rank`` in the dense path (dof 120 instead of 94 shared and
+    91 per agent here), its SEs were 11 % (shared) and 13 % (per agent) too small and
+    every test of the fits still passed.
+    """
+    import multiagent.fit as fit_module
+
+    X = simulate_transcript(6, 10, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    monkeypatch.setattr(fit_module, "_DENSE_SE_MAX", 10**9)
+    dense = fit_fj(X, per_agent=per_agent)
+    monkeypatch.setattr(fit_module, "_DENSE_SE_MAX", 0)
+    blocked = fit_fj(X, per_agent=per_agent)
+    np.testing.assert_array_equal(dense.gamma, blocked.gamma)  # the same fit
+    assert np.isfinite(dense.gamma_se).all()
+    np.testing.assert_allclose(dense.gamma_se, blocked.gamma_se, rtol=1e-6)
+    np.testing.assert_allclose(dense.alpha_se, blocked.alpha_se, rtol=1e-6)
+
+
 def test_kl_loss_refuses_scalar_opinions():
     # before: y log(y / p) of one scalar is no divergence; on an exact (noise-free)
     # transcript of gamma = 0.3, alpha = 0.4 the fit returned gamma = alpha = 0 and a

@@ -222,6 +222,29 @@ def test_parse_belief_refuses_infinite_values():
     np.testing.assert_allclose(parse_belief(text, opts), [0, 1, 0])  # was [nan, 0, 0]
 
 
+def test_parse_belief_normalises_entries_whose_sum_overflows():
+    # 1e308 + 1e308 overflowed to inf: the belief was [0, 0] (no probability vector), with a
+    # RuntimeWarning; the largest entry is now divided out first
+    opts = ("A", "B", "C")
+    text = '<BELIEF>{"A": 1e308, "B": 1e308}</BELIEF>'
+    np.testing.assert_array_equal(parse_belief(text, opts), [0.5, 0.5, 0.0])
+    text = '<BELIEF>{"A": 1.5e308, "B": 5e307, "C": 1e308}</BELIEF>'
+    np.testing.assert_allclose(parse_belief(text, opts), [0.5, 1 / 6, 1 / 3], rtol=1e-15)
+
+
+def test_parse_belief_refuses_booleans_and_reads_numeric_strings():
+    # JSON true was read as 1 (float(True)): {"A": true, "B": 0.5} gave [2/3, 1/3] although
+    # true is no probability; a boolean now makes the block malformed and the answer line
+    # (else the uniform belief) applies.  Quoted numbers stay readable, as documented.
+    opts = ("A", "B")
+    np.testing.assert_array_equal(
+        parse_belief('<BELIEF>{"A": true, "B": 0.5}</BELIEF>\nANSWER: B', opts), [0, 1])
+    np.testing.assert_array_equal(parse_belief('<BELIEF>{"A": false, "B": 0.5}</BELIEF>', opts),
+                                  [0.5, 0.5])
+    np.testing.assert_allclose(parse_belief('<BELIEF>{"A": "0.3", "B": 0.1}</BELIEF>', opts),
+                               [0.75, 0.25], rtol=1e-15)
+
+
 @pytest.mark.parametrize("layout", ["scipy", "torch_sparse"])
 def test_sparse_adjacency_accepted_by_fits_debates_and_trust(layout):
     # before: np.asarray of a scipy matrix is a 0-d object array: fit_fj, run_debate and
