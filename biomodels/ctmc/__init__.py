@@ -4,6 +4,8 @@ Mutual Hazard Networks (Schill et al., Bioinformatics 2020) with the scalable fi
 Burkholz, Quackenbush & Jegelka ("Scaling up Continuous-Time Markov Chains Helps Resolve
 Underspecification", NeurIPS 2021). Convention: ``theta[i, j]`` is the effect of event j on the
 rate of event i (rows are targets), as in MHN and ``mhn``; the diagonal holds log base rates.
+The observation MHN (oMHN, ``mhn``'s default; :mod:`biomodels.ctmc.omhn`) adds a row of the
+events' effects on the observation rate: ``CTMC(theta_omhn)``, ``CTMC().fit(X, model="omhn")``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from biomodels.ctmc.likelihood_statespace import (
 )
 from biomodels.ctmc.likelihood_subsets import subset_log_likelihood
 from biomodels.ctmc.model import CTMC
+from biomodels.ctmc.omhn import classical_theta, sample_omhn_trajectories
 from biomodels.ctmc.orderings_mcmc import (
     importance_log_likelihood,
     mcmc_gradient,
@@ -51,6 +54,7 @@ __all__ = [
     "Trajectories",
     "block_theta",
     "bruteforce_log_likelihood",
+    "classical_theta",
     "cross_validate",
     "data_log_likelihood",
     "default_l1_grid",
@@ -73,6 +77,7 @@ __all__ = [
     "random_sparse_theta",
     "read_cohort",
     "read_maf",
+    "sample_omhn_trajectories",
     "sample_trajectories",
     "select_l1",
     "sequence_log_prob",

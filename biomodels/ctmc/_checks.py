@@ -39,8 +39,9 @@ def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Te
         raise TypeError(f"theta must be real, got dtype {theta.dtype}")
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
         # (n + 1, n) is mhn's default model, oMHN (last row: effects on the observation rate)
-        hint = ("; an (n + 1, n) theta is mhn's oMHN: pass the classical MHN of "
-                "oMHN.get_equivalent_classical_mhn().log_theta"
+        hint = ("; an (n + 1, n) theta is mhn's oMHN: CTMC(theta) builds one, and this "
+                "function takes its classical MHN, biomodels.ctmc.omhn.classical_theta(theta) "
+                "(oMHN.get_equivalent_classical_mhn().log_theta)"
                 if theta.ndim == 2 and theta.shape[0] == theta.shape[1] + 1 else "")
         raise ValueError(
             f"theta must be a square (n, n) matrix, got shape {tuple(theta.shape)}{hint}")

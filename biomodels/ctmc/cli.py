@@ -12,7 +12,10 @@ X,Y,...`` sets the strengths the cross-validation chooses from (``CTMC.fit(l1_gr
 Every fold fit of the cross-validation, the L1 choice's or (with ``--l1``) the held-out
 score's and its independence baseline's, is recorded in ``DIR/cv_checkpoint.json`` as it
 finishes; a rerun of the same command after an interruption skips them, and the file is
-removed once the outputs are written.
+removed once the outputs are written. ``--model omhn`` fits the observation MHN (``mhn``'s
+default, ``CTMC.fit(model="omhn")``): ``theta.csv`` gets its observation row appended as the
+row ``Observation``, ``model.json`` is of format ``prunus.ctmc/2`` with ``"model": "omhn"``
+and ``metrics.json`` adds ``model`` and ``nonzero_observation_effects``.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def _fit(args: argparse.Namespace) -> int:
     from biomodels.ctmc.data import read_cohort
     from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
+    from biomodels.ctmc.omhn import classical_theta
     from biomodels.ctmc.plot import plot_theta
     from core.atomic import atomic_outputs, write_json
 
@@ -119,6 +123,7 @@ def _fit(args: argparse.Namespace) -> int:
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
                 restarts=args.restarts, one_se=args.one_se, l1_grid=args.l1_grid,
+                model=args.model,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -140,13 +145,20 @@ def _fit(args: argparse.Namespace) -> int:
             fixed_cv.record(key, score)
         return score
 
+    omhn = args.model == "omhn"
+
+    def fold_fit(xt: Any) -> Any:
+        """Fit the fold as the final fit; return its classical theta (scored the same)."""
+        res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
+                        progress=not args.quiet, restarts=args.restarts,
+                        **({"model": "omhn"} if omhn else {}))
+        return classical_theta(res.theta) if omhn else res.theta
+
     for k, test in enumerate(folds):
         train = np.setdiff1d(np.arange(len(x_cv)), test)
         if cv_done is None:
             # the restarts of the final fit, as the cross-validation's fold fits get them
-            held.append(scored(f"{model.l1!r}/{k}", lambda xt: fit_theta(
-                xt, l1=model.l1, method=args.method, seed=args.seed,
-                progress=not args.quiet, restarts=args.restarts).theta, train, test))
+            held.append(scored(f"{model.l1!r}/{k}", fold_fit, train, test))
         # base rates floored as in the cross-validation: an event absent from the training
         # tumours scored -27 nats a carrier here against -17.5 for the MHN
         indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
@@ -157,6 +169,8 @@ def _fit(args: argparse.Namespace) -> int:
     else:  # per tumour: each row counts as many times as its count says
         full_ll = float(np.average(model.log_likelihood(x), weights=counts))
     off = model.theta - np.diag(np.diag(model.theta))
+    # an oMHN's penalty covers its observation row too (as mhn's)
+    penalised = float(np.abs(off).sum()) + (float(np.abs(model.omega).sum()) if omhn else 0.0)
     metrics = dict(
         heldout_loglik_per_tumour=float(np.mean(held)),
         heldout_loglik_folds=held,
@@ -165,7 +179,7 @@ def _fit(args: argparse.Namespace) -> int:
         l1_chosen_on_these_folds=cv_done is not None,
         independence_heldout_loglik_per_tumour=float(np.mean(indep)),
         train_loglik_per_tumour=full_ll,
-        penalised_loglik_per_tumour=full_ll - model.l1 * float(np.abs(off).sum()),
+        penalised_loglik_per_tumour=full_ll - model.l1 * penalised,
         l1=model.l1,
         l1_cv_scores={str(k): float(np.mean(v)) for k, v in model.cv_scores.items()},
         folds=args.folds,
@@ -182,6 +196,9 @@ def _fit(args: argparse.Namespace) -> int:
         metrics["restarts"] = model.fit_info["restarts"]
     if args.one_se:  # only with the option: a default run's metrics are as before
         metrics["one_se"] = True
+    if omhn:  # only with --model omhn: a default run's metrics are as before
+        metrics["model"] = "omhn"
+        metrics["nonzero_observation_effects"] = int(np.count_nonzero(model.omega))
     if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
         metrics["weights"] = args.weights
         metrics["total_weight"] = model.fit_info["total_weight"]
@@ -262,6 +279,8 @@ class _FixedL1Checkpoint:
                                "optimizer": "auto"}
         if args.restarts:  # as CTMC.fit passes it on: only when given
             fit["restarts"] = args.restarts
+        if args.model == "omhn":  # as CTMC.fit passes it on: only for an oMHN
+            fit["model"] = "omhn"
         self.path = path
         self.signature = {
             "data_sha1": hashlib.sha1(np.ascontiguousarray(x_cv).tobytes()).hexdigest(),
@@ -349,7 +368,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null "
         "where MCMC sampled orderings). The L1 problem has several local optima: --restarts N "
         "fits from N random starts besides the default one and keeps the best; metrics.json's "
-        "restarts then lists the penalised objective of every start.",
+        "restarts then lists the penalised objective of every start. --model omhn fits the "
+        "observation MHN (mhn's default model): theta.csv gets the events' effects on the "
+        "observation rate as a last row named Observation, model.json says \"model\": "
+        "\"omhn\".",
     )
     fit.add_argument(
         "data",
@@ -389,6 +411,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "deduplicated cohort: it is not an event, the fit weighs each row by it and the "
         "held-out folds split the tumours it counts; needs --l1 (default: every row is one "
         "tumour)",
+    )
+    fit.add_argument(
+        "--model",
+        choices=["cmhn", "omhn"],
+        default="cmhn",
+        help="cmhn: the classical MHN (default); omhn: the observation MHN of Schill et al. "
+        "2024 (mhn's default), with a row of the events' effects on the observation rate, "
+        "L1-penalised with the interactions, written to theta.csv as the row Observation",
     )
     fit.add_argument("--seed", metavar="S", type=random_seed, default=0,
                      help="seed of folds and MCMC chains (default 0)")

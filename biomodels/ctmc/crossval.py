@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
+from biomodels.ctmc.omhn import classical_theta
 from core.checks import check_count, check_seed
 from core.fingerprint import fingerprint
 
@@ -175,8 +176,11 @@ def _fold_score(x: np.ndarray, l1: float, test: np.ndarray, seed: int | None,
                 fit_kwargs: dict[str, Any]) -> float:
     train = np.setdiff1d(np.arange(len(x)), test)
     res = fit_theta(x[train], l1=l1, seed=seed, **fit_kwargs)
+    fitted = res.theta
+    if fit_kwargs.get("model") == "omhn":  # scored by its classical theta (same likelihood)
+        fitted = classical_theta(fitted)
     # score on the fit's device: the held-out likelihood costs as much as a fit's evaluation
-    theta = torch.as_tensor(_heldout_theta(res.theta, len(train)), dtype=torch.float64,
+    theta = torch.as_tensor(_heldout_theta(fitted, len(train)), dtype=torch.float64,
                             device=fit_kwargs.get("device"))
     return float(data_log_likelihood(theta, x[test]).mean())
 

@@ -60,6 +60,7 @@ from biomodels.ctmc.likelihood_subsets import (
     group_by_size,
     subset_log_likelihood,
 )
+from biomodels.ctmc.omhn import _OmhnObjective, omhn_penalty_mask
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
 from core.checks import check_count, check_number, check_seed
 from core.grad_mode import with_grad
@@ -84,7 +85,8 @@ class FitResult:
     Attributes
     ----------
     theta
-        (n, n) fitted parameters (float64 numpy, rows = affected event).
+        (n, n) fitted parameters (float64 numpy, rows = affected event); (n + 1, n) for
+        ``model="omhn"``, the last row omega (:mod:`biomodels.ctmc.omhn`).
     method
         Gradient source actually used.
     n_steps
@@ -663,6 +665,7 @@ def fit_theta(
     progress: bool = False,
     sample_weight: np.ndarray | None = None,
     restarts: int = 0,
+    model: Literal["cmhn", "omhn"] = "cmhn",
 ) -> FitResult:
     """Fit theta by penalised maximum likelihood.
 
@@ -738,10 +741,21 @@ def fit_theta(
         draws nothing. Each restart costs about one more fit. Needs exact objective values:
         refused (ValueError) when MCMC samples orderings (``method="mcmc"`` with tumours of
         at least ``mcmc_threshold`` events).
+    model
+        ``"cmhn"`` (default), the classical MHN with an (n, n) theta, or ``"omhn"``, the
+        observation MHN of Schill et al. 2024 (``mhn``'s default model): an (n + 1, n) theta
+        whose last row omega holds the events' effects on the observation rate. Its
+        likelihood is the cMHN likelihood of
+        :func:`~biomodels.ctmc.omhn.classical_theta`; the L1 penalty covers the off-diagonal
+        event rows and omega (``mhn``'s default oMHN penalty, exact here). Every ``method``,
+        ``sparsity`` and ``optimizer`` works with it; the default start is the independence
+        model with omega = 0, as in ``mhn``, and ``theta0`` may be (n + 1, n) or an (n, n)
+        classical theta (omega = 0).
 
     Returns
     -------
     FitResult
+        ``theta`` is (n + 1, n) for ``model="omhn"``.
 
     Examples
     --------
@@ -799,6 +813,8 @@ def fit_theta(
     if method not in ("auto", "exact", "statespace", "mcmc"):
         raise ValueError(f"method must be 'auto', 'exact', 'statespace' or 'mcmc', got {method!r}")
     mcmc_threshold = check_count("mcmc_threshold", mcmc_threshold)
+    if model not in ("cmhn", "omhn"):
+        raise ValueError(f"model must be 'cmhn' or 'omhn', got {model!r}")
     seed = check_seed(seed, bits=64)  # torch.Generator's range
     n = x.shape[1]
     used = choose_method(x, method, mcmc_threshold)
@@ -858,11 +874,20 @@ def fit_theta(
     )
     init = (independence_theta(x, sample_weight=sample_weight) if theta0 is None
             else np.asarray(theta0, dtype=float))
-    if init.shape != (n, n):
+    if model == "omhn":
+        # the oMHN's parameters; the likelihood is that of its classical theta
+        objective = _OmhnObjective(objective)
+        if init.shape == (n, n):  # the independence model or a classical theta: omega = 0
+            init = np.vstack([init, np.zeros((1, n))])
+        if init.shape != (n + 1, n):
+            raise ValueError(f"theta0 must have shape ({n + 1}, {n}) (or ({n}, {n}), omega "
+                             f"= 0) for model='omhn', got {init.shape}")
+    if init.shape != (n, n) and model == "cmhn":
         raise ValueError(f"theta0 must have shape ({n}, {n}), got {init.shape}")
     if not np.isfinite(init).all():
         raise ValueError("theta0 contains NaN or infinite entries")
-    offdiag = ~torch.eye(n, dtype=torch.bool, device=dev)
+    offdiag = (~torch.eye(n, dtype=torch.bool, device=dev) if model == "cmhn"
+               else omhn_penalty_mask(n, device=dev))
     theta_init = torch.as_tensor(init, dtype=dtype, device=dev)
     settings: dict[str, Any] = dict(
         l1=l1, offdiag=offdiag, used=used, sparsity=sparsity, optimizer=optimizer, lr=lr,
@@ -938,7 +963,7 @@ def _descend(
         ham = HAM(inner, alpha=ham_alpha, beta=ham_alpha * l1)
 
         def current() -> torch.Tensor:
-            return torch.diag(diag_p) + off_p * offdiag
+            return _diag_matrix(diag_p, offdiag) + off_p * offdiag
     else:
         from core.reparam import balanced_split
 
@@ -950,7 +975,7 @@ def _descend(
         params = [diag_p, m_p, w_p]
 
         def current() -> torch.Tensor:
-            return torch.diag(diag_p) + m_p * w_p * offdiag
+            return _diag_matrix(diag_p, offdiag) + m_p * w_p * offdiag
 
     state = [dict(m=torch.zeros_like(p), v=torch.zeros_like(p)) for p in params]
     b1, b2, eps = 0.9, 0.999, 1e-8
@@ -1090,6 +1115,15 @@ _RESTART_TIE_TIGHT = 1e-10
 _RESTART_STREAM = 0x5EED_0F_57A2
 
 
+def _diag_matrix(diag: torch.Tensor, offdiag: torch.Tensor) -> torch.Tensor:
+    """``diag`` on the diagonal of a zero matrix shaped as ``offdiag`` ((n, n) or (n + 1, n))."""
+    square = torch.diag(diag)
+    if offdiag.shape[0] == offdiag.shape[1]:
+        return square
+    return torch.cat([square, square.new_zeros(offdiag.shape[0] - offdiag.shape[1],
+                                               offdiag.shape[1])])
+
+
 def _penalised_objective(objective: _Objective, theta: torch.Tensor, l1: float,
                          offdiag: torch.Tensor) -> float:
     """Return the exact L1-penalised mean log-likelihood at ``theta`` (a fit maximises it)."""
@@ -1126,8 +1160,8 @@ def _best_of_starts(
         # its fits agree to about the tol asked for (relative objective change per step):
         # the default 1e-8 keeps 1e-6, a tighter one a margin to match (see _RESTART_TIE_TIGHT)
         tie = min(_RESTART_TIE, max(100.0 * settings["tol"], _RESTART_TIE_TIGHT))
-    n = init.shape[0]
-    off_np = ~np.eye(n, dtype=bool)
+    # (n, n), or (n + 1, n) for an oMHN, whose omega row gets random entries too
+    off_np = offdiag.cpu().numpy()
     rng = np.random.default_rng(
         np.random.SeedSequence([0 if seed is None else seed, _RESTART_STREAM]))
     total = restarts + 1
@@ -1137,7 +1171,7 @@ def _best_of_starts(
     bar = tqdm(total=total, disable=not progress, desc="ctmc fit starts", leave=None)
     try:
         for k in range(total):
-            start = init if k == 0 else init + off_np * rng.normal(0.0, _RESTART_SCALE, (n, n))
+            start = init if k == 0 else init + off_np * rng.normal(0.0, _RESTART_SCALE, init.shape)
             theta0 = torch.as_tensor(start, dtype=dtype, device=device)
             try:
                 res = _descend(objective, theta0, desc=f", start {k + 1}/{total}", **settings)

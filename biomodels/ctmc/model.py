@@ -35,6 +35,13 @@ from biomodels.ctmc.fit import (
     fit_theta,
     independence_fit,
 )
+from biomodels.ctmc.omhn import (
+    OBSERVATION,
+    as_omhn_theta,
+    classical_theta,
+    is_omhn_shape,
+    sample_omhn_trajectories,
+)
 from biomodels.ctmc.orders import (
     _order_probabilities,
     most_likely_order,
@@ -54,7 +61,10 @@ class CTMC:
     ----------
     theta
         Optional known (n, n) parameters (rows = affected event i, columns = influencing
-        event j, diagonal = log base rates).
+        event j, diagonal = log base rates) of a classical MHN, or (n + 1, n) parameters of
+        an oMHN (observation MHN, ``mhn``'s default; e.g. ``oMHN.log_theta``): the event
+        rows, then the events' effects on the observation rate (see
+        :mod:`biomodels.ctmc.omhn`).
     event_names
         Names of the n events (default ``E0, E1, ...``), read as text like a DataFrame's
         columns; without ``theta``, the names that :meth:`fit` gives a plain array's
@@ -71,12 +81,25 @@ class CTMC:
     >>> model = CTMC().fit(X, l1=0.01, max_steps=100)
     >>> model.theta.shape
     (4, 4)
+
+    Notes
+    -----
+    An oMHN (``fit(..., model="omhn")`` or an (n + 1, n) ``theta``) keeps its event rows in
+    :attr:`theta` ((n, n), as a cMHN's) and its observation row in :attr:`omega`;
+    :attr:`log_theta` is the (n + 1, n) matrix of ``mhn``'s ``oMHN.log_theta`` and
+    :meth:`classical_theta` the equivalent cMHN's theta (``get_equivalent_classical_mhn``).
+    Everything about the observed genotypes and the event order (``log_likelihood``,
+    ``order_probability``, ``most_likely_order``, ``top_orders``, ``sample``'s ``X`` and
+    ``order``) is that of the equivalent cMHN; ``sample``'s times are simulated with the
+    oMHN's own observation rate, and a fixed ``obs_time`` or ``sample_posterior`` is refused.
     """
 
     def __init__(
         self, theta: np.ndarray | torch.Tensor | None = None, event_names: list[str] | None = None
     ) -> None:
         self._theta: np.ndarray | None = None
+        # an oMHN's observation row (None: a classical MHN)
+        self._omega: np.ndarray | None = None
         self.event_names: list[str] | None = None
         self.l1: float | None = None
         self.cv_scores: dict[float, list[float]] = {}
@@ -87,6 +110,10 @@ class CTMC:
         names = None if event_names is None else _event_names(event_names)
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
+        if theta is not None and is_omhn_shape(theta):
+            # mhn's oMHN.log_theta: event rows, then the observation row
+            full = as_omhn_theta(theta).detach().cpu().to(torch.float64).numpy().copy()
+            theta, self._omega = full[:-1].copy(), full[-1].copy()
         if theta is not None:
             # a copy: a float64 array was kept as is, so editing it changed the model
             th = as_theta(theta).detach().cpu().to(torch.float64).numpy().copy()
@@ -103,7 +130,11 @@ class CTMC:
     # -- state -------------------------------------------------------------------------
     @property
     def theta(self) -> np.ndarray:
-        """(n, n) parameters; rows = affected event i, columns = influencing event j."""
+        """(n, n) parameters; rows = affected event i, columns = influencing event j.
+
+        For an oMHN its event rows (the observation row is :attr:`omega`; the likelihood is
+        that of :meth:`classical_theta`).
+        """
         if self._theta is None:
             raise NotFittedError("the model has no theta yet; call fit() first")
         return self._theta
@@ -112,6 +143,51 @@ class CTMC:
     def n_events(self) -> int:
         """Number of events n."""
         return self.theta.shape[0]
+
+    @property
+    def model_type(self) -> str:
+        """``"omhn"`` for an observation MHN (with :attr:`omega`), else ``"cmhn"``."""
+        return "cmhn" if self._omega is None else "omhn"
+
+    @property
+    def omega(self) -> np.ndarray | None:
+        """An oMHN's (n,) effects of the events on the observation rate; None for a cMHN.
+
+        In state S the tumour is observed at rate ``exp(sum_{j in S} omega[j])``.
+        """
+        return self._omega
+
+    @property
+    def log_theta(self) -> np.ndarray:
+        """Theta as ``mhn`` holds it: (n + 1, n) for an oMHN (last row omega), else (n, n).
+
+        A new array: editing it leaves the model unchanged.
+        """
+        if self._omega is None:
+            return self.theta.copy()
+        return np.vstack([self.theta, self._omega])
+
+    def classical_theta(self) -> np.ndarray:
+        """Return the (n, n) theta of the classical MHN with the same genotype distribution.
+
+        For an oMHN ``theta[i, j] - omega[j]`` off the diagonal and ``theta[i, i]`` on it
+        (``mhn``'s ``get_equivalent_classical_mhn().log_theta``); for a cMHN a copy of
+        :attr:`theta`.
+        """
+        if self._omega is None:
+            return self.theta.copy()
+        return classical_theta(self.log_theta)
+
+    def to_classical(self) -> CTMC:
+        """Return the equivalent classical MHN as a new model (``get_equivalent_classical_mhn``).
+
+        Same genotype and order distributions, not the same times (see :mod:`~biomodels.ctmc.omhn`).
+        """
+        return CTMC(self.classical_theta(), list(self.event_names or []))
+
+    def _ctheta(self) -> np.ndarray:
+        """Theta of the likelihood and the jump chain: the classical one (no copy for a cMHN)."""
+        return self.theta if self._omega is None else classical_theta(self.log_theta)
 
     def __repr__(self) -> str:
         # what a notebook shows for `model` (it was "<biomodels.ctmc.model.CTMC object at
@@ -124,6 +200,9 @@ class CTMC:
         n = self._theta.shape[0]
         off = int(np.count_nonzero(self._theta)) - int(np.count_nonzero(np.diag(self._theta)))
         lines = [f"CTMC of {n} events ({shown}), {off} of {n * (n - 1)} interactions non-zero"]
+        if self._omega is not None:  # only for an oMHN: a cMHN's repr stays as it was
+            lines[0] = "oMHN " + lines[0] + (f", {int(np.count_nonzero(self._omega))} of {n} "
+                                             "observation effects non-zero")
         info = self.fit_info if isinstance(self.fit_info, dict) else {}
         if self.l1 is None and not info:
             lines.append("    theta given, not fitted")
@@ -157,8 +236,12 @@ class CTMC:
         -------
         pandas.DataFrame
             (n, n) copy of :attr:`theta` labelled by the event names; the diagonal holds the
-            log base rates.
+            log base rates. For an oMHN (n + 1, n): :attr:`log_theta`, its last row
+            ``"Observation"`` (:attr:`omega`), as ``mhn``'s ``oMHN.save`` writes it.
         """
+        if self._omega is not None:
+            return pd.DataFrame(self.log_theta, index=[*self.event_names, OBSERVATION],
+                                columns=self.event_names)
         # a copy: the frame wrapped the model's own array, so editing it changed the model
         return pd.DataFrame(self.theta.copy(), index=self.event_names,
                             columns=self.event_names)
@@ -210,6 +293,7 @@ class CTMC:
         sample_weight: Any | None = None,
         restarts: int = 0,
         one_se: bool = False,
+        model: Literal["cmhn", "omhn"] = "cmhn",
         **fit_kwargs: Any,
     ) -> CTMC:
         """Fit theta by L1-penalised maximum likelihood.
@@ -262,6 +346,15 @@ class CTMC:
             With ``l1=None``: choose the largest strength whose held-out log-likelihood is
             within one standard error of the best (the one-standard-error rule, as ``mhn``
             does) instead of the best (see :func:`~biomodels.ctmc.crossval.select_l1`).
+        model
+            ``"cmhn"`` (default): the classical MHN. ``"omhn"``: the observation MHN of
+            Schill et al. 2024, ``mhn``'s default (``Optimizer()``), whose extra row omega
+            models how each event changes the rate of observation; the L1 penalty (chosen by
+            cross-validation as for the cMHN) covers the interactions and omega, as in
+            ``mhn``. Every method, optimiser, ``sample_weight``, ``restarts`` and
+            ``checkpoint`` work as for the cMHN. The fitted model keeps the event rows in
+            :attr:`theta`, the observation row in :attr:`omega` and both in
+            :attr:`log_theta`; ``fit_info["model"]`` is ``"omhn"`` (absent for a cMHN).
         **fit_kwargs
             Passed to :func:`~biomodels.ctmc.fit.fit_theta` (``lr``, ``max_steps``, ``tol``,
             ``mcmc_threshold``, ``n_samples``, ``burn_in``, ``dtype``, ``device``).
@@ -319,8 +412,12 @@ class CTMC:
         # the whole cross-validation
         if not isinstance(one_se, bool | np.bool_):
             raise TypeError(f"one_se must be True or False, got {one_se!r}")
+        if model not in ("cmhn", "omhn"):
+            raise ValueError(f"model must be 'cmhn' or 'omhn', got {model!r}")
         if restarts:
             kwargs["restarts"] = restarts
+        if model == "omhn":  # only then: a cMHN's checkpoint signature stays as it was
+            kwargs["model"] = model
         cv_scores: dict[float, list[float]] = {}
         if sample_weight is not None and l1 is None:
             # the folds would split deduplicated rows, i.e. whole groups of tumours
@@ -337,7 +434,10 @@ class CTMC:
         # the model changes only once the fit succeeded, and nothing of an earlier fit stays
         self.event_names, self.l1, self.cv_scores = names, float(l1), cv_scores
         self.posterior_samples = self.posterior_info = None
-        self._theta = res.theta
+        if model == "omhn":  # (n + 1, n): event rows, then the observation row
+            self._theta, self._omega = res.theta[:-1].copy(), res.theta[-1].copy()
+        else:
+            self._theta, self._omega = res.theta, None
         self.fit_info = dict(
             method=res.method,
             n_steps=res.n_steps,
@@ -354,6 +454,8 @@ class CTMC:
             # checked it: a whole number >= 0 or None)
             seed=None if seed is None else int(seed),
         )
+        if model == "omhn":  # added only for an oMHN: a cMHN fit's keys stay
+            self.fit_info["model"] = "omhn"
         if res.restarts is not None:  # added only with restarts: a default fit's keys stay
             self.fit_info["restarts"] = dict(res.restarts)
         # what else shaped theta, to reproduce it from a saved model: one_se moved the
@@ -382,7 +484,8 @@ class CTMC:
             Seed of the fold split and of the fits' MCMC chains, as in :meth:`fit` (None:
             new folds on every call, chains seeded with 0).
         **fit_kwargs
-            Passed to :func:`~biomodels.ctmc.fit.fit_theta`.
+            Passed to :func:`~biomodels.ctmc.fit.fit_theta` (an oMHN's folds are fitted as
+            oMHNs, ``model="omhn"``, unless given).
 
         Returns
         -------
@@ -393,6 +496,8 @@ class CTMC:
         if self.l1 is None:
             raise NotFittedError("fit() first (or set model.l1)")
         x = self._matrix(X)
+        if self._omega is not None:
+            fit_kwargs.setdefault("model", "omhn")
         # the seed also seeds the fits' chains, as in fit (select_l1); they always got 0
         return cross_validate(
             x, self.l1, fold_indices=kfold_indices(len(x), folds, seed=seed), seed=seed,
@@ -411,10 +516,10 @@ class CTMC:
         Returns
         -------
         numpy.ndarray
-            (N,) log p(x) per tumour, in nats.
+            (N,) log p(x) per tumour, in nats (an oMHN's: that of its classical theta).
         """
         x = self._matrix(X)
-        return data_log_likelihood(torch.as_tensor(self.theta), x)
+        return data_log_likelihood(torch.as_tensor(self._ctheta()), x)
 
     def independence_log_likelihood(self, X: Any, train: Any | None = None) -> np.ndarray:
         """Per-tumour log-likelihood of the independence model fitted on ``train`` (default X).
@@ -453,16 +558,29 @@ class CTMC:
         seed
             Seed of the simulation; None draws fresh entropy (another sample on every call).
         obs_time
-            Fixed observation time (default: T ~ Exp(1) per tumour, the MHN model).
+            Fixed observation time (default: T ~ Exp(1) per tumour, the MHN model). An oMHN
+            refuses it (ValueError): its observation is an event of the model, at rate
+            ``exp(sum_{j in S} omega[j])``.
 
         Returns
         -------
         Trajectories
             ``X`` (observed 0/1 states), ``order``, ``times`` and ``obs_time``
-            (see :func:`~biomodels.ctmc.sampling.sample_trajectories`).
+            (see :func:`~biomodels.ctmc.sampling.sample_trajectories`). An oMHN's are
+            simulated with its state-dependent observation rate
+            (:func:`~biomodels.ctmc.omhn.sample_omhn_trajectories`): ``X`` and ``order``
+            follow the equivalent cMHN, the times are the oMHN's own.
         """
         # checked here so that the error names this method's argument, not n_samples
         n = check_count("n", n, at_least=0)
+        if self._omega is not None:
+            if obs_time is not None:
+                raise ValueError(
+                    f"obs_time={obs_time!r}: an oMHN observes a tumour at the state-dependent "
+                    "rate exp(sum of omega over its events), not at a fixed time; leave "
+                    "obs_time=None, or sample the classical MHN (model.to_classical().sample"
+                    "(n, obs_time=...)), whose event times differ")
+            return sample_omhn_trajectories(self.log_theta, n, seed=seed)
         return sample_trajectories(self.theta, n, seed=seed, obs_time=obs_time)
 
     def order_probability(self, a: int | str, b: int | str,
@@ -486,7 +604,9 @@ class CTMC:
             The probability; NaN if a and b are never observed together. With
             ``return_se=True``, also its standard error (0.0 when solved exactly).
         """
-        return order_probability(self.theta, self._event(a, "a"), self._event(b, "b"), **kwargs)
+        # an oMHN's orders are those of its classical theta (the same jump chain)
+        return order_probability(self._ctheta(), self._event(a, "a"), self._event(b, "b"),
+                                 **kwargs)
 
     def most_likely_order(self, events: list[int | str]) -> tuple[list[str], float]:
         """Most likely order of a tumour's events (names) and its log-probability.
@@ -502,7 +622,8 @@ class CTMC:
             Event names in order of occurrence and ``log p(order)`` (joint with observing
             exactly these events).
         """
-        order, lp = most_likely_order(self.theta, [self._event(e, "events") for e in events])
+        order, lp = most_likely_order(self._ctheta(),
+                                      [self._event(e, "events") for e in events])
         return [self.event_names[i] for i in order], lp  # type: ignore[index]
 
     def top_orders(self, events: list[int | str], k: int = 5) -> list[tuple[list[str], float]]:
@@ -522,7 +643,7 @@ class CTMC:
             first; orders of equal probability in the order of
             ``itertools.permutations(events)``.
         """
-        res = top_orders(self.theta, [self._event(e, "events") for e in events], k=k)
+        res = top_orders(self._ctheta(), [self._event(e, "events") for e in events], k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
 
     def strongest_effects(self, k: int = 10) -> pd.DataFrame:
@@ -539,12 +660,16 @@ class CTMC:
             Columns ``source`` (influencing event j), ``target`` (affected event i) and
             ``theta`` (= ``theta[i, j]``, float64), largest magnitude first (ties in the
             order of theta's rows, then columns), indexed ``0..k-1``; zero effects are left
-            out.
+            out. An oMHN's are its own parameters: the interactions of :attr:`theta` and the
+            observation effects :attr:`omega` (target ``"Observation"``, the last row of
+            :attr:`log_theta`).
         """
-        th = self.theta
+        th = self.theta if self._omega is None else self.log_theta
         k = check_count("k", k, at_least=0)  # head(-1) kept all but the weakest, silently
         names = np.asarray(self.event_names, dtype=object)
-        i, j = np.nonzero((th != 0) & ~np.eye(len(th), dtype=bool))  # row-major
+        if self._omega is not None:
+            names = np.asarray([*self.event_names, OBSERVATION], dtype=object)
+        i, j = np.nonzero((th != 0) & ~np.eye(*th.shape, dtype=bool))  # row-major
         # a stable sort and a fresh index: the index held each effect's place before the
         # sort, and without effects the theta column was of objects
         order = np.argsort(-np.abs(th[i, j]), kind="stable")[:k]
@@ -600,6 +725,12 @@ class CTMC:
 
         from biomodels.ctmc.bayes import _posterior_theta, _warn_if_unreliable, posterior_theta
 
+        if self._omega is not None:
+            raise ValueError(
+                "sample_posterior draws a classical MHN's theta; this model is an oMHN (its "
+                "prior would need omega too): draw the posterior of its classical MHN, "
+                "model.to_classical().sample_posterior(X), whose genotype and order "
+                "probabilities are the same")
         x = self._matrix(X) if self.event_names is not None else validate_cohort(X)[0]
         if kwargs.get("sample_weight") is None and "total_weight" in self.fit_info:
             # the rows of a deduplicated cohort counted as one tumour each: 4 genotypes of
@@ -669,7 +800,9 @@ class CTMC:
         event i, columns = influencing event j, the diagonal the log base rates) and
         ``adata.uns[key_added]`` (``convention``, ``l1``, the cross-validation grid
         ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, and the fit
-        information), the scverse way; nothing else is touched.
+        information), the scverse way; nothing else is touched. For an oMHN ``varp`` holds
+        its event rows (:attr:`theta`) and ``uns`` adds ``model`` (``"omhn"``) and ``omega``
+        (the observation row, in ``var_names`` order); a cMHN's entries are as before.
 
         Parameters
         ----------
@@ -697,6 +830,7 @@ class CTMC:
         if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
         theta = self.theta  # NotFittedError before anything is written
+        omega = self._omega
         var = [str(v) for v in adata.var_names]
         if var != list(self.event_names):
             # the model's events in another order: theta is written in var_names order
@@ -704,6 +838,7 @@ class CTMC:
             idx = _event_positions(var, list(self.event_names or []), "adata.var_names",
                                    "the model's events")
             theta = theta[np.ix_(idx, idx)]
+            omega = None if omega is None else omega[idx]
         grid = sorted(self.cv_scores)
         info: dict[str, Any] = {
             "convention": "theta[i, j] = effect of event j on the rate of event i; "
@@ -713,6 +848,9 @@ class CTMC:
             "cv_mean": np.asarray([np.mean(self.cv_scores[k]) for k in grid], dtype=np.float64),
             "fit": {k: v for k, v in self.fit_info.items() if v is not None},
         }
+        if omega is not None:  # only for an oMHN: a cMHN's uns keys stay as they were
+            info["model"] = "omhn"
+            info["omega"] = np.asarray(omega, dtype=np.float64).copy()
         adata.varp[key_added] = theta.copy()
         adata.uns[key_added] = info
         return info
@@ -728,7 +866,11 @@ class CTMC:
             event, l1, cross-validation scores and fit information; after
             :meth:`sample_posterior`, also the key ``posterior``: the draws of theta, exact
             as base64 float64 ``samples``, their ``mean`` and ``sd`` as readable (n, n)
-            lists, and ``info``, the ``posterior_info``).
+            lists, and ``info``, the ``posterior_info``). An oMHN is written as format
+            ``prunus.ctmc/2`` with ``model: "omhn"`` and theta (n + 1, n), its last row
+            ``"Observation"`` (:attr:`log_theta`): readers of ``prunus.ctmc/1`` (before the
+            oMHN) refuse it as "not a prunus.ctmc model file" instead of misreading it; a
+            cMHN is written as before.
 
         Returns
         -------
@@ -745,15 +887,28 @@ class CTMC:
         """
         from core.atomic import write_json
 
-        data = dict(
-            format="prunus.ctmc/1",
-            convention="theta[i, j] = effect of j on i",
-            event_names=self.event_names,
-            theta=self.theta.tolist(),
-            l1=self.l1,
-            cv_scores={str(k): v for k, v in self.cv_scores.items()},
-            fit_info=self.fit_info,
-        )
+        if self._omega is not None:
+            data = dict(
+                format=_FORMAT_OMHN,
+                convention="theta[i, j] = effect of j on i; last row (Observation): effect "
+                           "of j on the observation rate",
+                model="omhn",
+                event_names=self.event_names,
+                theta=self.log_theta.tolist(),
+                l1=self.l1,
+                cv_scores={str(k): v for k, v in self.cv_scores.items()},
+                fit_info=self.fit_info,
+            )
+        else:
+            data = dict(
+                format="prunus.ctmc/1",
+                convention="theta[i, j] = effect of j on i",
+                event_names=self.event_names,
+                theta=self.theta.tolist(),
+                l1=self.l1,
+                cv_scores={str(k): v for k, v in self.cv_scores.items()},
+                fit_info=self.fit_info,
+            )
         if self.posterior_samples is not None:
             data["posterior"] = _posterior_record(self.posterior_samples, self.posterior_info)
         from core.provenance import environment
@@ -768,7 +923,8 @@ class CTMC:
         Parameters
         ----------
         path
-            A file written by :meth:`save`.
+            A file written by :meth:`save`: format ``prunus.ctmc/1`` (a classical MHN, also
+            files written before the oMHN) or ``prunus.ctmc/2`` (an oMHN).
 
         Returns
         -------
@@ -797,11 +953,22 @@ class CTMC:
         except RecursionError as exc:  # json's parser recurses once per nested [ or {
             raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: its JSON "
                              "nests too deeply") from exc
-        if not isinstance(data, dict) or data.get("format") != "prunus.ctmc/1":
+        if not isinstance(data, dict) or data.get("format") not in ("prunus.ctmc/1",
+                                                                    _FORMAT_OMHN):
             raise ValueError(f"{path} is not a prunus.ctmc model file")
         try:
             _check_json_numbers(data["theta"], "theta")
-            model = cls(np.asarray(data["theta"], dtype=float), data["event_names"])
+            theta = np.asarray(data["theta"], dtype=float)
+            # the shape must say what the file says: an (n + 1, n) theta in a cMHN file
+            # would load as an oMHN, a square one in an oMHN file as a cMHN
+            kind = "omhn" if data["format"] == _FORMAT_OMHN else "cmhn"
+            if kind == "omhn" and data.get("model") != "omhn":
+                raise ValueError(f"model is {data.get('model')!r}; expected 'omhn' in a "
+                                 f"{_FORMAT_OMHN} file")
+            if (kind == "omhn") != is_omhn_shape(theta):
+                raise ValueError(f"theta has shape {theta.shape}; expected (n + 1, n) for an "
+                                 "oMHN (prunus.ctmc/2), (n, n) for a cMHN (prunus.ctmc/1)")
+            model = cls(theta, data["event_names"])
             model.l1 = data.get("l1")
             # save wrote a NaN or infinite fold score as null: read it back as NaN (as the
             # cross-validation checkpoint does), not None, which write_results cannot average
@@ -814,6 +981,11 @@ class CTMC:
         except (KeyError, TypeError, AttributeError, ValueError) as exc:  # damaged or edited
             raise ValueError(f"{path} is not a valid prunus.ctmc model file: {exc!r}") from exc
         return model
+
+
+#: Format of a saved oMHN (readers from before it refuse the file); a cMHN is still written
+#: as ``prunus.ctmc/1``.
+_FORMAT_OMHN = "prunus.ctmc/2"
 
 
 def _check_json_numbers(rows: Any, what: str) -> None:

@@ -37,11 +37,16 @@ def plot_theta(
     colour at the end of the scale; a NaN one is grey, and the title says so. Beyond 40
     events every k-th event is named (40 names at most).
 
+    An oMHN's (n + 1, n) theta (``CTMC.theta_frame()`` of an oMHN, or an array) gets its
+    observation row ``omega`` drawn below the events, on the same colour scale.
+
     Parameters
     ----------
     theta
         (n, n) parameters; a DataFrame's index names the events and its columns, the same
-        events in any order, are matched to them by name.
+        events in any order, are matched to them by name. (n + 1, n) for an oMHN: a
+        DataFrame's last row is the observation row (named ``"Observation"`` by
+        ``theta_frame``).
     names
         Event names for an array (default ``E0, E1, ...``); ignored for a DataFrame.
     ax
@@ -59,6 +64,14 @@ def plot_theta(
     """
     import matplotlib.pyplot as plt
 
+    omega = None
+    if _is_omhn(theta):
+        # the observation row apart; the event rows are checked as a cMHN's below
+        omega = np.asarray(theta.iloc[-1] if isinstance(theta, pd.DataFrame) else theta[-1],
+                           dtype=float)
+        theta = theta.iloc[:-1] if isinstance(theta, pd.DataFrame) else np.asarray(theta)[:-1]
+        if isinstance(theta, pd.DataFrame):  # omega in the order of the rows' events
+            omega = pd.Series(omega, index=theta.columns).reindex(theta.index).to_numpy()
     if isinstance(theta, pd.DataFrame):
         # columns matched to the rows by label: a frame sorted by its index only
         # (theta.sort_index()) had its columns labelled with the row names
@@ -84,6 +97,9 @@ def plot_theta(
     off = mat.copy()
     np.fill_diagonal(off, np.nan)
     missing = bool(np.isnan(off[~np.eye(n, dtype=bool)]).any())
+    if omega is not None:  # one row more, below the events
+        missing = missing or bool(np.isnan(omega).any())
+        off = np.vstack([off, omega])
     # the scale from finite effects: an inf one made it inf (a meaningless colour bar)
     finite = np.abs(off[np.isfinite(off)])
     vmax = limit if limit is not None else max(float(finite.max()) if finite.size else 1.0, 1e-6)
@@ -104,7 +120,10 @@ def plot_theta(
     step = -(-n // 40)
     shown = range(0, n, step)
     ax.set_xticks(shown, [names[i] for i in shown], rotation=90, fontsize=7)
-    ax.set_yticks(shown, [names[i] for i in shown], fontsize=7)
+    if omega is None:
+        ax.set_yticks(shown, [names[i] for i in shown], fontsize=7)
+    else:
+        ax.set_yticks([*shown, n], [*(names[i] for i in shown), "Observation"], fontsize=7)
     suffix = "" if step == 1 else f" (1 in {step} named)"  # no "2th": no ordinal
     ax.set_xlabel(f"influencing event j{suffix}")
     ax.set_ylabel(f"affected event i{suffix}")
@@ -112,7 +131,8 @@ def plot_theta(
     # a NaN effect is grey too: say so (on a line of its own, within a small figure's width)
     nan_note = "\ngrey off the diagonal: NaN" if missing else ""
     ax.set_title(
-        title or f"theta[i, j]: effect of j on the rate of i\n(diagonal: {diagonal}){nan_note}",
+        title or f"theta[i, j]: effect of j on the rate of i\n(diagonal: {diagonal}){nan_note}"
+        + ("" if omega is None else "\nlast row: effect of j on the observation rate (oMHN)"),
         fontsize=8,
     )
     bar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -120,6 +140,16 @@ def plot_theta(
     bar.set_label("theta[i, j], > 0 promotes", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     return ax
+
+
+def _is_omhn(theta: object) -> bool:
+    """Whether ``theta`` is an oMHN's (n + 1, n) matrix (a frame's last row not an event)."""
+    shape = np.shape(theta)
+    if len(shape) != 2 or shape[0] != shape[1] + 1:
+        return False
+    if isinstance(theta, pd.DataFrame):
+        return str(theta.index[-1]) not in {str(c) for c in theta.columns}
+    return True
 
 
 def plot_order_probabilities(

@@ -16,6 +16,7 @@ from biomodels.ctmc import (
     random_sparse_theta,
     read_cohort,
     read_maf,
+    state_distribution,
     validate_cohort,
 )
 from biomodels.ctmc._checks import as_theta
@@ -231,9 +232,12 @@ def test_state_index_and_the_statespace_likelihood_take_a_scipy_sparse_cohort(fm
 
 def test_an_omhn_theta_is_named_with_its_conversion():
     # mhn's default model, oMHN, is (n + 1) x n (last row: effects on the observation rate);
-    # "must be square" left the user guessing which of mhn's outputs CTMC models
-    with pytest.raises(ValueError, match=r"oMHN.*get_equivalent_classical_mhn"):
-        CTMC(np.zeros((4, 3)))
+    # "must be square" left the user guessing which of mhn's outputs CTMC models. CTMC builds
+    # an oMHN from it now (tests/ctmc/test_ctmc_omhn.py); the functions of a classical theta
+    # name the conversion
+    assert CTMC(np.zeros((4, 3))).model_type == "omhn"
+    with pytest.raises(ValueError, match=r"oMHN.*classical_theta.*get_equivalent_classical_mhn"):
+        state_distribution(torch.zeros(4, 3))
     with pytest.raises(ValueError, match=r"square \(n, n\) matrix, got shape \(2, 3\)$"):
         CTMC(np.zeros((2, 3)))
 
