@@ -720,7 +720,9 @@ def _mixture_factor(
             for own in np.split(roots, cuts)
         ]))
     head = _single_seed_heads(graph, seeds)  # exact per seed; the seed is always active
-    G = torch.cat([head, _rest_after_head(G[:, 3:], clip_negative(1 - head.sum(1)))], dim=1)
+    small = torch.from_numpy(keep.sum(1) <= 2).to(dev)  # no size past 2 left to scale
+    G = torch.cat([head, _rest_after_head(G[:, 3:], clip_negative(1 - head.sum(1)), small)],
+                  dim=1)
     ps = p.index_select(0, seed_t).unsqueeze(1)
     factors = 1 - ps + ps * torch.fft.rfft(G, n=n + 1, dim=-1)
     all_rounds, _ = _reduction_rounds(np.zeros(S, dtype=np.int64), np.arange(S))
@@ -734,23 +736,23 @@ def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: boo
     return torch.cat([head, _rest_after_head(P[h:], clip_negative(1 - head.sum()))])
 
 
-def _rest_after_head(rest: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
+def _rest_after_head(rest: torch.Tensor, left: torch.Tensor,
+                     empty: torch.Tensor | None = None) -> torch.Tensor:
     """Scale ``rest`` (sizes past an exact head, last axis) to hold the mass ``left``.
 
-    Where ``rest`` holds only FFT round-off (a ``prune`` cut a seed's reach down to the
-    head's sizes), scaling would put ``left`` onto that noise, at sizes the seed cannot
-    cause; it goes to the first size of ``rest`` instead, the smallest size left out.
+    Rows marked ``empty`` (a ``prune`` cut a seed's reach down to the head's two nodes) hold
+    only FFT round-off past the head: scaling put ``left`` onto that noise, at sizes the
+    seed cannot cause; it goes to the first size of ``rest``, the smallest size left out.
+    Decided by the kept nodes, not by the mass: a real float32 tail of 1e-5 is as small as
+    the round-off of 400 sizes.
     """
-    if rest.shape[-1] == 0:
-        return rest
-    mass = rest.sum(-1, keepdim=True)
-    # about the sum of the positive round-off an inverse FFT leaves in empty sizes
-    real = mass > rest.shape[-1] * torch.finfo(rest.dtype).eps
+    tiny = torch.finfo(rest.dtype).tiny
+    scaled = rest * (left / rest.sum(-1).clamp_min(tiny)).unsqueeze(-1)
+    if empty is None or rest.shape[-1] == 0:
+        return scaled
     first = torch.zeros_like(rest)
     first[..., 0] = 1
-    # a safe divisor where not taken: 0 / 0 in the branch not taken is NaN in the gradient
-    scaled = rest * (left.unsqueeze(-1) / torch.where(real, mass, 1.0))
-    return torch.where(real, scaled, first * left.unsqueeze(-1))
+    return torch.where(empty.unsqueeze(-1), first * left.unsqueeze(-1), scaled)
 
 
 def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,

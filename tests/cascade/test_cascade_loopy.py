@@ -518,3 +518,24 @@ def test_seed_mixture_puts_mass_a_prune_cuts_off_at_the_smallest_size_it_left_ou
     # without a prune that bites the mixture is exact on this chain
     P = tda_size_distribution(g, p, seed_mixture=True).numpy()
     assert np.allclose(P, [0.8, 0.1, 0.05, 0.025, 0.0125, 0.0125, 0, 0, 0], atol=1e-14)
+
+
+def test_a_small_float32_tail_is_kept_where_no_prune_cut_the_reach():
+    # the first fix of the pruned-seed case judged "only round-off" by the tail's mass: a real
+    # float32 tail of 1e-5 on 400 nodes (below 400 eps) went to size 3 whole, P(>= 4) = 0
+    rng = np.random.default_rng(0)
+    n = 400
+    edges = [(int(rng.integers(0, i)), i, 0.6) for i in range(1, n)]
+    edges += [(int(rng.integers(0, n)), int(rng.integers(0, n)), 0.3) for _ in range(40)]
+    edges = list({(a, b): (a, b, w) for a, b, w in edges if a != b}.values())
+    tails = {}
+    for dtype in (torch.float64, torch.float32):
+        g = CascadeGraph.from_edges(edges, dtype=dtype)
+        p = torch.full((n,), 1e-8, dtype=dtype)
+        p[0] = 1e-5
+        for mix in (False, True):
+            P = tda_size_distribution(g, p, seed_mixture=mix).double()
+            tails[dtype, mix] = float(P[4:].sum())
+    for mix in (False, True):
+        assert tails[torch.float64, mix] > 9e-6
+        assert tails[torch.float32, mix] > 0.5 * tails[torch.float64, mix], tails
