@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -191,9 +192,27 @@ def _stage_prefix() -> str:
     return f".prunus-staging-{_host()}-"
 
 
+#: a file name's limit on common filesystems (ext4, xfs, APFS, NTFS: 255 bytes)
+_NAME_MAX = 255
+
+
 def _temporary_prefix(final: Path) -> str:
-    """:func:`atomic_path`'s temporary files of ``final`` start so, then the writer's pid."""
-    return f".{final.name}.prunus-{_host()}-"
+    """:func:`atomic_path`'s temporary files of ``final`` start so, then the writer's pid.
+
+    Where the whole name (plus pid, mkstemp's 8 letters and the suffix) would pass 255
+    bytes, the target's name is cut and a hash of it added: a 235-character name that
+    writes fine failed with "File name too long" on its temporary.
+    """
+    host = _host()
+    prefix = f".{final.name}.prunus-{host}-"
+    rest = 10 + 1 + 8 + len(final.suffix.encode())  # pid, "-", random letters, suffix
+    if len((prefix).encode()) + rest <= _NAME_MAX:
+        return prefix
+    digest = hashlib.sha256(final.name.encode()).hexdigest()[:12]
+    host = host[:32]
+    room = _NAME_MAX - rest - len(f"..~{digest}.prunus-{host}-".encode())
+    stem = final.name.encode()[:max(room, 0)].decode(errors="ignore")
+    return f".{stem}~{digest}.prunus-{host}-"
 
 
 def _remove_abandoned_temporaries(final: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -368,3 +369,25 @@ def test_save_torch_records_checksums_even_when_torch_is_told_not_to(tmp_path: P
         assert all(info.CRC for info in archive.infolist() if info.file_size)
     # a file written without checksums has none to fail: it is not called damaged
     assert torch_file_damage(tmp_path / "bare.pt") is None
+
+
+def test_a_long_file_name_writes_and_its_abandoned_temporary_is_found(tmp_path):
+    # the temporary's name (target + ".prunus-HOST-PID-XXXXXXXX" + suffix) passed 255 bytes
+    # for a 235-character target that a plain open() writes: "File name too long"
+    import subprocess
+    import sys
+
+    from core.atomic import _temporary_prefix
+
+    target = tmp_path / ("x" * 235 + ".json")
+    write_json({"a": 1}, target)
+    assert json.loads(target.read_text()) == {"a": 1}
+    prefix = _temporary_prefix(target)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert gone.wait(timeout=120) == 0  # a process that has ended: its temporary is abandoned
+    dead = tmp_path / f"{prefix}{gone.pid}-abcdefgh.json"
+    dead.write_text("{}")
+    assert len(dead.name.encode()) <= 255
+    write_json({"a": 2}, target)
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
