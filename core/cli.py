@@ -99,7 +99,17 @@ def options_in_errors(options: Mapping[str, str],
     ------
     None
         The block whose library calls are covered; other errors pass unchanged.
+
+    Notes
+    -----
+    Warnings are reworded in the main thread only: ``warnings.showwarning`` is one for the
+    whole process, and blocks in threads put it back out of order, leaving a rewording
+    printer installed for good. Errors are reworded in any thread.
     """
+    if threading.current_thread() is not threading.main_thread():
+        with _reworded_errors(options, choices):
+            yield
+        return
     shown = warnings.showwarning
 
     def reworded(message: Warning | str, category: type[Warning], filename: str,
@@ -110,14 +120,22 @@ def options_in_errors(options: Mapping[str, str],
 
     warnings.showwarning = reworded
     try:
+        with _reworded_errors(options, choices):
+            yield
+    finally:
+        warnings.showwarning = shown
+
+
+@contextlib.contextmanager
+def _reworded_errors(options: Mapping[str, str], choices: Collection[str]) -> Iterator[None]:
+    """Reword errors as :func:`options_in_errors` does, touching no process-wide state."""
+    try:
         yield
     except ValueError as exc:
         text = option_names(str(exc), options, choices)
         if text == str(exc):
             raise
         raise CommandError(text) from exc
-    finally:
-        warnings.showwarning = shown
 
 
 class _Terminated(KeyboardInterrupt):
@@ -413,6 +431,57 @@ def _unencodable_output_escaped() -> Iterator[None]:
                 stream.reconfigure(errors=errors)
 
 
+@contextlib.contextmanager
+def _one_line_warnings(printer: Callable[..., None]) -> Iterator[None]:
+    """Show the block's warnings with ``printer``, in the main thread only.
+
+    ``warnings.showwarning`` and the filters that ``warnings.catch_warnings`` saves and puts
+    back are one for the whole process: :func:`main` called from several threads put them
+    back out of order and left its printer installed for good (the caller's own warnings
+    then printed as "prunus: warning: ...", once each). In other threads warnings are shown
+    as the caller has them, as they are everywhere under ``PRUNUS_DEBUG``.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with warnings.catch_warnings():
+        if not _debug():
+            warnings.showwarning = printer
+        yield
+
+
+def _figure_failure(exc: BaseException, text: str) -> str | None:
+    """One line for an error raised inside matplotlib, naming the figure file if it can.
+
+    matplotlib's messages span lines (mathtext's starts with a line break, then the text
+    it failed on and a caret), so the first line alone read "x^" or "^", saying neither
+    that a plot failed nor which. None for errors raised elsewhere.
+    """
+    in_matplotlib = False
+    target: Any = None
+    caller = ""  # the function that called matplotlib, where no file name says which plot
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        module = str(frame.f_globals.get("__name__", ""))
+        if module == "matplotlib" or module.startswith("matplotlib."):
+            in_matplotlib = True
+            # Figure.savefig(fname, ...): the file being written, when that is where it failed
+            if target is None and frame.f_code.co_name == "savefig":
+                target = frame.f_locals.get("fname")
+        elif not in_matplotlib:
+            caller = f"{module}.{frame.f_code.co_name}"
+        tb = tb.tb_next
+    if not in_matplotlib:
+        return None
+    name = (os.path.basename(os.fsdecode(target))
+            if isinstance(target, str | bytes | os.PathLike) else "")
+    if not name:
+        name = f"a figure (in {caller})" if caller else "a figure"
+    detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    return f"matplotlib failed to draw {name}: {detail or type(exc).__name__}"
+
+
 def _version() -> str:
     try:
         return version("prunus")
@@ -469,6 +538,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     SystemExit
         From argparse: code 0 after ``--help`` or ``--version``, code 2 on a usage error
         (unknown command or option), with a one-line message.
+
+    Notes
+    -----
+    A command's warnings print as one line each (``prunus: warning: ...``, once) when
+    ``main`` runs in the main thread. Called from other threads (a thread pool of runs) it
+    leaves ``warnings.showwarning`` and the warning filters alone, which are one for the
+    whole process: warnings show as the caller has them.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -489,9 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with _terminate_as_interrupt(), _matplotlib_backend_kept(), \
-                _unencodable_output_escaped(), warnings.catch_warnings():
-            if not _debug():
-                warnings.showwarning = one_line
+                _unencodable_output_escaped(), _one_line_warnings(one_line):
             return int(func(args) or 0)
     except KeyboardInterrupt as exc:
         if _debug():
@@ -517,6 +591,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             text = str(exc)
         message = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        if not isinstance(exc, CommandError | OSError | MemoryError):
+            message = _figure_failure(exc, text) or message
         print(f"prunus: error: {message}", file=sys.stderr)
         return 2
 

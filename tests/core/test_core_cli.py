@@ -275,3 +275,78 @@ def test_no_help_text_shows_a_doubled_percent_sign() -> None:
     texts = list(helps(build_parser()))
     assert len(texts) > 5  # every module's commands were reached
     assert not [t.splitlines()[0] for t in texts if "%%" in t]
+
+
+def test_main_in_threads_leaves_the_callers_warning_printer_and_filters(monkeypatch) -> None:
+    # main() swapped warnings.showwarning (and, through warnings.catch_warnings, the filters)
+    # for the whole process: calls in threads put them back out of order, and its one-line
+    # printer stayed for good (the caller's own warnings printed as "prunus: warning: ...",
+    # once each). Here the first call ends while the second runs, the order that left it.
+    import threading
+    import warnings
+
+    import core.cli
+
+    first_in, second_in, first_done = (threading.Event() for _ in range(3))
+
+    def work(args: argparse.Namespace) -> int:
+        warnings.warn("a command's warning", UserWarning, stacklevel=2)
+        if args.n == 0:
+            first_in.set()
+            assert second_in.wait(30)
+        else:
+            second_in.set()
+            assert first_done.wait(30)
+        return 0
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    command = parser.add_subparsers().add_parser("work")
+    command.add_argument("n", type=int)
+    command.set_defaults(func=work)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    codes: list[int] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the commands' warnings (pytest's are errors)
+        shown, filters = warnings.showwarning, list(warnings.filters)
+        first = threading.Thread(target=lambda: codes.append(main(["work", "0"])))
+        second = threading.Thread(target=lambda: codes.append(main(["work", "1"])))
+        first.start()
+        assert first_in.wait(30)
+        second.start()
+        first.join(30)
+        first_done.set()
+        second.join(30)
+        assert codes == [0, 0]
+        assert warnings.showwarning is shown  # main's printer was left installed
+        assert warnings.filters == filters
+
+
+def test_a_figure_that_fails_to_draw_is_named_in_the_error(tmp_path: Path, monkeypatch,
+                                                           capsys) -> None:
+    # matplotlib's mathtext error starts with a line break and the text it failed on, so
+    # the one-line error was "prunus: error: x^" (or "prunus: error: ^"): nothing said that
+    # a plot failed, nor which
+    import core.cli
+
+    def draw(args: argparse.Namespace) -> int:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        try:
+            ax.set_title("$x^$")
+            fig.savefig(tmp_path / "plot.png", format="png")
+        finally:
+            plt.close(fig)
+        return 0
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    assert main(["draw"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("prunus: error: matplotlib failed to draw plot.png: x^ ^ ")
