@@ -10,7 +10,6 @@ and is identical to BEELINE's HSC reference network (Pratapa et al., *Nature Met
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,8 +116,9 @@ def krumsiek11_network() -> pd.DataFrame:
 def krumsiek11() -> AnnData:
     """Scanpy's simulated myeloid progenitors, prepared for GRN inference.
 
-    Loads :func:`scanpy.datasets.krumsiek11` (shipped with scanpy, no download) and adds the
-    keys a dynamical GRN model needs. The data file holds 4 realisations of the same
+    Reads the data of :func:`scanpy.datasets.krumsiek11` (a file shipped with scanpy, no
+    download) as scanpy does, with scanpy's annotations, and adds the keys a dynamical GRN
+    model needs. The data file holds 4 realisations of the same
     stochastic Hill-type simulation, each 160 steps long and written one after the other
     (the iteration counter restarts at 0 at rows 160, 320 and 480); every realisation starts
     from the progenitor state (Gata2, Cebpa and Pu.1 high, all other genes near 0) and ends in
@@ -147,21 +147,41 @@ def krumsiek11() -> AnnData:
     """
     import scanpy as sc
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*names are not unique.*")
-        adata = sc.datasets.krumsiek11()
-    steps = np.asarray([int(float(n)) for n in adata.obs_names])
+    # the file scanpy.datasets.krumsiek11() reads, read here as it does but with unique cell
+    # names from the start: scanpy's AnnData has the steps as names, which anndata warns
+    # about, and silencing that with warnings.catch_warnings swapped the filters of the
+    # whole process (calls in threads left "ignore names are not unique" in them for good)
+    path = _scanpy_dir() / "datasets" / "krumsiek11.txt"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"scanpy's krumsiek11 data file is missing ({path}); reinstall scanpy>=1.10")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
+    steps = np.asarray([int(float(lines[i].split()[0])) for i in rows])
     starts = np.flatnonzero(steps == 0)
     expected = np.arange(_N_TRAJ) * _N_STEPS
-    if adata.n_obs != _N_TRAJ * _N_STEPS or not np.array_equal(starts, expected):
+    if steps.size != _N_TRAJ * _N_STEPS or not np.array_equal(starts, expected):
         raise RuntimeError(
             "scanpy's krumsiek11 file does not have the expected layout "
             f"({_N_TRAJ} realisations x {_N_STEPS} steps); found restarts at rows "
-            f"{starts.tolist()} among {adata.n_obs}"
+            f"{starts.tolist()} among {steps.size}"
         )
     traj = np.repeat(np.arange(_N_TRAJ), _N_STEPS)
     if not np.array_equal(steps, np.tile(np.arange(_N_STEPS), _N_TRAJ)):
         raise RuntimeError("scanpy's krumsiek11 steps are not 0..159 within each realisation")
+    for i, k, s in zip(rows, traj, steps):  # the first column, the step, named "<k>_<s>"
+        lines[i] = " ".join([f"{k}_{s}", *lines[i].split()[1:]])
+    adata = sc.read_text(iter(lines), first_column_names=True)  # float32, as scanpy's
+    # what scanpy.datasets.krumsiek11() adds to the data, in its order
+    adata.uns["iroot"] = 0
+    adata.uns["highlights"] = {0: "Stem", 159: "Mo", 319: "Ery", 459: "Mk", 619: "Neu"}
+    cell_type = pd.array(["progenitor"]).repeat(adata.n_obs)
+    cell_type[80:160] = "Mo"
+    cell_type[240:320] = "Ery"
+    cell_type[400:480] = "Mk"
+    cell_type[560:640] = "Neu"
+    adata.obs["cell_type"] = cell_type
+    adata.strings_to_categoricals()  # scanpy's sanitize_anndata
     adata.obs_names = pd.Index([f"{k}_{s}" for k, s in zip(traj, steps)])
     adata.obs["time"] = steps.astype(np.float64)
     adata.obs["trajectory"] = pd.Categorical(

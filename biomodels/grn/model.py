@@ -56,7 +56,7 @@ from core.checks import (
     host_array,
 )
 from core.fingerprint import fingerprint
-from core.grad_mode import with_grad
+from core.grad_mode import with_grad, without_autocast
 
 __all__ = ["GRNModel"]
 
@@ -229,6 +229,8 @@ class GRNModel:
         pseudotime).
     dtype
         Torch dtype of the model (float32 is enough for fitting; use float64 for checks).
+        :meth:`train`, :meth:`simulate` and :meth:`network` compute in it also inside a
+        caller's ``torch.autocast``, which they turn off.
         float16 is refused (ValueError): its range is too narrow for Adam's updates, which
         make the weights infinite at the first step; bfloat16 has float32's range and
         trains.
@@ -607,6 +609,7 @@ class GRNModel:
 
     # ------------------------------------------------------------------ training
     @with_grad  # also inside the caller's torch.no_grad()
+    @without_autocast  # in the model's dtype, also inside the caller's torch.autocast
     def train(
         self,
         epochs: int = 100,
@@ -883,6 +886,7 @@ class GRNModel:
         total = sum(params[n].numel() for n in PRUNABLE)
         return zeros / total
 
+    @without_autocast  # in the model's dtype, also inside the caller's torch.autocast
     def network(self, *, normalize: Literal["none", "target"] = "none") -> pd.DataFrame:
         """Return the inferred signed network, rows = regulators, columns = targets.
 
@@ -1070,6 +1074,7 @@ class GRNModel:
         """
         return self.simulate(y0, times, method=method, rtol=rtol, atol=atol)
 
+    @without_autocast  # in the model's dtype, also inside the caller's torch.autocast
     def simulate(
         self,
         y0: Any = None,
@@ -1275,13 +1280,13 @@ class GRNModel:
         if default and getattr(adata, "is_view", False):
             # the model's own view becomes an AnnData of its own, which the user may hold no
             # name for (GRNModel(adata[mask])): say where the results went, in place of
-            # anndata's "initializing view as actual"
-            from anndata import ImplicitModificationWarning
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ImplicitModificationWarning)
-                adata.varp[key_added] = net
-                adata.uns[key_added] = info
+            # anndata's "initializing view as actual". Setting uns makes it one without that
+            # warning (a deep copy, as anndata's own), so nothing filters it: the filters are
+            # the whole process's, and warnings.catch_warnings in threads left "ignore" there
+            uns = copy.deepcopy(adata.uns)  # the view's uns, as anndata would copy it
+            uns[key_added] = info
+            adata.uns = uns
+            adata.varp[key_added] = net
             warnings.warn(
                 "the model's AnnData is a view: the results were written into model.adata, "
                 "which anndata turned into an AnnData of its own (a copy); the AnnData the "

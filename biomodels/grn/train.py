@@ -25,7 +25,7 @@ from biomodels.grn.checkpoint import FitState, load_checkpoint, save_checkpoint
 from biomodels.grn.odefunc import PhoenixODEFunc
 from core.checks import check_number, check_seed
 from core.fingerprint import fingerprint
-from core.grad_mode import with_grad
+from core.grad_mode import with_grad, without_autocast
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
 _BATCH_BAR = 200
@@ -523,6 +523,7 @@ def _check_fit_settings(
 
 
 @with_grad  # also inside the caller's torch.no_grad()
+@without_autocast  # in func's dtype, also inside the caller's torch.autocast
 def fit(
     func: PhoenixODEFunc,
     train: Pairs,
@@ -558,7 +559,8 @@ def fit(
     Parameters
     ----------
     func
-        The vector field, trained in place.
+        The vector field, trained in place, in its own dtype (also inside a caller's
+        ``torch.autocast``, which the fit turns off).
     train, val
         Training pairs; validation pairs (held-out trajectories) for the scheduler and
         early stopping (the training loss is used when None).

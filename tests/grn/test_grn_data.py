@@ -597,3 +597,21 @@ def test_krumsiek11_simulate_matches_a_labelled_start_by_gene_name(k11):
     np.testing.assert_array_equal(krumsiek11_simulate(pd.Series(k11.X[0]), 30, perturb=ko), ref)
     np.testing.assert_array_equal(
         krumsiek11_simulate(pd.DataFrame(k11.X[:2]), 30, perturb=ko)[:, 0], ref)
+
+
+def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were(in_threads):
+    # scanpy's file repeats the step numbers as cell names, and krumsiek11 silenced
+    # anndata's "names are not unique" with warnings.catch_warnings, which swaps the filters
+    # of the whole process: calls in threads put them back out of order and left "ignore
+    # names are not unique" in them for good, hiding that warning about the user's own data
+    import anndata
+
+    before = list(warnings.filters)
+
+    def load(i: int) -> list[str]:
+        return [str(krumsiek11().obs_names[-1]) for _ in range(5)]
+
+    assert in_threads(load, range(8)) == [["3_159"] * 5] * 8
+    assert warnings.filters == before
+    with pytest.warns(UserWarning, match="names are not unique"):
+        anndata.AnnData(np.zeros((2, 1)), obs=pd.DataFrame(index=["a", "a"]))

@@ -480,3 +480,53 @@ def test_the_schedule_read_back_from_h5ad_rebuilds_the_fit_schedule(planted, tmp
                                                  "every": 2, "fraction": 0.25}
     none = _fit(planted)
     assert none.settings["schedule"] is None and none.settings["schedule_params"] is None
+
+
+def test_write_results_into_views_in_threads_leaves_the_warning_filters(planted, monkeypatch):
+    # writing into the model's own view silenced anndata's "initializing view as actual"
+    # with warnings.catch_warnings, which swaps the filters of the whole process: writes in
+    # threads put them back out of order and left "ignore ImplicitModificationWarning" in
+    # them for good. Here the first write ends while the second is under way, that order.
+    import threading
+
+    data = planted.copy()
+    models = [_fit(data[data.obs["trajectory"].isin(["0", "1", "2", "3"])]) for _ in range(2)]
+    first_in, second_in, first_done = (threading.Event() for _ in range(3))
+    copy = ad.AnnData.copy
+    held: set[int] = set()
+
+    def copy_in_turn(self, *args, **kwargs):  # the view made an AnnData of its own
+        out = copy(self, *args, **kwargs)
+        me = threading.get_ident()
+        if me not in held and threading.current_thread() is not threading.main_thread():
+            held.add(me)
+            if self is models[0].adata:
+                first_in.set()
+                assert second_in.wait(30)
+            else:
+                second_in.set()
+                assert first_done.wait(30)
+        return out
+
+    monkeypatch.setattr(ad.AnnData, "copy", copy_in_turn)
+    infos: list = [None, None]
+
+    def write(k: int) -> None:
+        infos[k] = models[k].write_results()
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "the model's AnnData is a view", UserWarning)
+        before = list(warnings.filters)
+        first = threading.Thread(target=write, args=(0,))
+        second = threading.Thread(target=write, args=(1,))
+        first.start()
+        assert first_in.wait(30)
+        second.start()
+        first.join(30)
+        first_done.set()
+        second.join(30)
+        assert warnings.filters == before
+    for model, info in zip(models, infos):
+        assert not model.adata.is_view and model.adata.uns["grn"] is info
+        np.testing.assert_array_equal(model.adata.varp["grn"], model.network().to_numpy())
+    assert "grn" not in data.varp and "grn" not in data.uns
