@@ -850,7 +850,9 @@ def fit_bayesian(
         for this call only: the global generators are restored afterwards), a private numpy
         generator's for the grid. SVI fits in other threads wait for each other (pyro's
         generators, handlers and parameters are process-wide), so a thread pool of seeds
-        gives each seed's posterior, one fit at a time.
+        gives each seed's posterior, one fit at a time. SVI runs under
+        ``pyro.poutine.block()``: the caller's pyro handlers (``trace``, ``scale``,
+        ``condition``) neither see nor change it.
     progress
         tqdm progress bar.
 
@@ -931,8 +933,10 @@ def fit_bayesian(
         w = pyro.sample("w", dist.Beta(a, b).expand([n_par]).to_event(1))
         pyro.factor("sizes", lik(w.clamp(1e-9, 1 - 1e-9), counts))
 
-    # the caller's global random streams and pyro parameters stay as they were
-    with seeded_globals(seed), pyro.get_param_store().scope():
+    # the caller's global random streams and pyro parameters stay as they were; block():
+    # the fit's sites reach none of the caller's pyro handlers (inside trace() it failed
+    # with "Multiple sample sites named 'w'", inside scale() its loss and draws changed)
+    with seeded_globals(seed), pyro.get_param_store().scope(), pyro.poutine.block():
         guide = AutoNormal(model, init_scale=0.05)
         svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())
         losses = [float(svi.step())
