@@ -13,6 +13,7 @@ import scipy.sparse as sp
 import torch
 
 from core.frames import is_dataframe, square_frame_values
+from core.grad_mode import no_autocast as core_no_autocast
 
 Backend = Literal["numpy", "scipy", "torch"]
 
@@ -230,7 +231,7 @@ def no_autocast(x: Any) -> contextlib.AbstractContextManager[Any]:
     so a float32 FJ rollout moved by 2e-3 and a product with a CSR tensor failed ("not
     implemented for 'BFloat16'"): results follow the dtype of the inputs instead.  A
     null context for anything else (numpy, scipy, a device autocast does not know), and
-    when autocast is off (checking costs about half a microsecond).
+    when autocast is off (checking costs a few microseconds).
 
     Parameters
     ----------
@@ -243,13 +244,9 @@ def no_autocast(x: Any) -> contextlib.AbstractContextManager[Any]:
         ``torch.autocast(device_type=..., enabled=False)`` or a null context.
     """
     if isinstance(x, torch.Tensor):
-        device = x.device.type
-        try:
-            on = torch.is_autocast_enabled(device)
-        except RuntimeError:  # e.g. "meta": no autocast there
-            on = False
-        if on:
-            return torch.autocast(device_type=device, enabled=False)
+        # core's: torch < 2.4 asks per device type (is_autocast_enabled took no device and
+        # raised a TypeError on every torch product here)
+        return core_no_autocast(x)
     return contextlib.nullcontext()
 
 

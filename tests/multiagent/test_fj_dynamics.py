@@ -914,3 +914,21 @@ def test_a_callers_autocast_leaves_float32_results_as_they_are(layout):
         torch.testing.assert_close(got, plain[name], rtol=0, atol=0, msg=name)
     # and the known answer: the float64 rollout, to float32's precision
     np.testing.assert_allclose(mixed["rollout"].numpy(), reference, rtol=0, atol=1e-6)
+
+
+def test_products_run_on_a_torch_whose_autocast_check_takes_no_device(monkeypatch):
+    # torch < 2.4's is_autocast_enabled() takes no device type; asked with one it raised a
+    # TypeError, and every torch product of the FJ code failed on the torch 2.2 we admit
+    def old_is_autocast_enabled(*args: object) -> bool:
+        if args:
+            raise TypeError("is_autocast_enabled() takes 0 positional arguments but 1 was given")
+        return False
+
+    W = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    S = torch.tensor([[1.0], [0.0]], dtype=torch.float64)
+    expected = FriedkinJohnsen(W, 0.2, 0.5).rollout(S, 3)
+    monkeypatch.setattr(torch, "is_autocast_enabled", old_is_autocast_enabled)
+    # as torch < 2.4's: the per-device check, not yet deprecated there
+    monkeypatch.setattr(torch, "is_autocast_cpu_enabled", lambda: False)
+    got = FriedkinJohnsen(W, 0.2, 0.5).rollout(S, 3)
+    assert torch.equal(got, expected)
