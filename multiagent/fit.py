@@ -1723,8 +1723,9 @@ def fit_fj_bayes(
         pyro.sample("obs", dist.Normal(pred, sigma).to_event(3), obs=nxt)
 
     latent = 2 * size + n * n + 1
-    # the caller's global random streams and pyro parameters stay as they were
-    with seeded_globals(seed), pyro.get_param_store().scope():
+    # the caller's global random streams and pyro parameters stay as they were, and the
+    # caller's pyro handlers see none of it (inside a trace() it failed on repeated sites)
+    with seeded_globals(seed), pyro.get_param_store().scope(), pyro.poutine.block():
         guide = (AutoMultivariateNormal(model, init_scale=0.05) if latent <= 500 else
                  AutoLowRankMultivariateNormal(model, init_scale=0.05, rank=min(50, latent)))
         svi = SVI(model, guide, pyro.optim.Adam({"lr": lr}), loss=Trace_ELBO())

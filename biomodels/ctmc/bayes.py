@@ -320,8 +320,9 @@ def _posterior_theta(
         )
     else:
         init = init_to_median
-    # the caller's global random streams and pyro parameters stay as they were
-    with seeded_globals(seed), pyro.get_param_store().scope():
+    # the caller's global random streams and pyro parameters stay as they were, and the
+    # caller's pyro handlers see none of it (inside a trace() it failed on repeated sites)
+    with seeded_globals(seed), pyro.get_param_store().scope(), pyro.poutine.block():
         if method == "nuts":
             sampler: dict[str, Any] = {}
 

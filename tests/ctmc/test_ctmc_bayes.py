@@ -464,3 +464,24 @@ def test_svi_guide_settles_as_its_rate_decays(synth2, monkeypatch):
     moves = [float((b - a).abs().max()) for a, b in zip(locs, locs[1:])]
     assert max(moves[:100]) > 0.02  # Adam at lr: steps of order lr
     assert moves[-1] < 0.05 / 50  # the last at about lr / 100
+
+
+@pytest.mark.filterwarnings("ignore:NUTS posterior:UserWarning")  # 4 draws: few effective
+@pytest.mark.parametrize("method", ["svi", "nuts"])
+def test_posterior_is_the_same_inside_the_callers_pyro_handlers(synth2, method):
+    # the model and guide ran through the caller's pyro handlers: inside
+    # pyro.poutine.trace() SVI failed with "Multiple sample sites named 'base'" (its sites
+    # went into the caller's trace), inside pyro.poutine.scale(scale=10) the draws changed
+    import pyro
+
+    x = synth2[0]
+    kw = dict(method=method, num_samples=4, seed=0)
+    kw.update(svi_steps=20) if method == "svi" else kw.update(warmup_steps=4)
+    alone = posterior_theta(x, **kw)
+    with pyro.poutine.trace() as tracer:
+        traced = posterior_theta(x, **kw)
+    with pyro.poutine.scale(scale=10.0):
+        scaled = posterior_theta(x, **kw)
+    assert list(tracer.trace.nodes) == []
+    np.testing.assert_array_equal(traced, alone)
+    np.testing.assert_array_equal(scaled, alone)

@@ -982,3 +982,22 @@ def test_fit_transcripts_resume_from_a_checkpoint(tmp_path, monkeypatch):
     path.write_text("{")
     with pytest.raises(ValueError, match="cannot be read"):
         fit_transcripts(X, per_agent=True, checkpoint=path)
+
+
+def test_bayes_fit_is_the_same_inside_the_callers_pyro_handlers():
+    # the model and guide ran through the caller's pyro handlers: inside
+    # pyro.poutine.trace() the fit failed on repeated sample sites and leaked its sites into
+    # the caller's trace; inside pyro.poutine.scale(scale=10) its draws changed
+    import pyro
+
+    X = simulate_transcript(3, 3, 2, gamma=0.3, alpha=0.4, seed=0)
+    kw = dict(num_steps=5, num_samples=3, seed=0)
+    alone = fit_fj_bayes(X, **kw)
+    with pyro.poutine.trace() as tracer:
+        traced = fit_fj_bayes(X, **kw)
+    with pyro.poutine.scale(scale=10.0):
+        scaled = fit_fj_bayes(X, **kw)
+    assert list(tracer.trace.nodes) == []
+    for post in (traced, scaled):
+        for key in ("gamma_mean", "alpha_mean", "sigma_mean"):
+            np.testing.assert_array_equal(np.asarray(post[key]), np.asarray(alone[key]))
