@@ -282,6 +282,25 @@ def test_a_checkpoint_without_a_field_names_it(tiny, tmp_path):
         _run(pairs, truth, epochs=3, checkpoint=path)
 
 
+def _interrupted_in_epoch_3(m, path, kw, monkeypatch):
+    """Train ``m`` 4 epochs with a checkpoint every epoch, stopped by Ctrl-C in epoch 3."""
+    import biomodels.grn.train as train_mod
+
+    real, calls = train_mod.evaluate_loss, []
+
+    def interrupt(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        m.train(4, checkpoint=path, checkpoint_every=1, **kw)
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    return m
+
+
 def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tmp_path,
                                                                                monkeypatch):
     # a Ctrl-C'd GRNModel.train resumes from its checkpoint, and the model it returned goes
@@ -289,7 +308,6 @@ def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tm
     # silently, throwing its own away
     import warnings
 
-    import biomodels.grn.train as train_mod
     from biomodels.grn import GRNModel, simulate
 
     adata = simulate.simulate_hill_network(6, n_trajectories=8, n_timepoints=4, seed=1)
@@ -303,19 +321,7 @@ def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tm
         reference = model()
         reference.train(4, **kw)
         path = tmp_path / "fit.ckpt"
-        real, calls = train_mod.evaluate_loss, []
-
-        def interrupt(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-            return real(*args, **kwargs)
-
-        m = model()
-        monkeypatch.setattr(train_mod, "evaluate_loss", interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            m.train(4, checkpoint=path, checkpoint_every=1, **kw)
-        monkeypatch.setattr(train_mod, "evaluate_loss", real)
+        m = _interrupted_in_epoch_3(model(), path, kw, monkeypatch)
         assert not m.is_trained and path.exists()
         m.train(4, checkpoint=path, **kw)
         assert m.history == reference.history
@@ -467,7 +473,6 @@ def test_a_resumed_fit_saves_the_model_file_of_an_uninterrupted_one_byte_for_byt
     # a string object once and refers back to it, wrote the settings' "lr" out again
     import warnings
 
-    import biomodels.grn.train as train_mod
     from biomodels.grn import GRNModel, PruningSchedule, simulate
 
     adata = simulate.simulate_hill_network(6, n_trajectories=8, n_timepoints=4, seed=1)
@@ -483,19 +488,7 @@ def test_a_resumed_fit_saves_the_model_file_of_an_uninterrupted_one_byte_for_byt
         reference = model()
         reference.train(4, **kw)
         path = tmp_path / "fit.ckpt"
-        real, calls = train_mod.evaluate_loss, []
-
-        def interrupt(*args, **kwargs):
-            calls.append(1)
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-            return real(*args, **kwargs)
-
-        resumed = model()
-        monkeypatch.setattr(train_mod, "evaluate_loss", interrupt)
-        with pytest.raises(KeyboardInterrupt):
-            resumed.train(4, checkpoint=path, checkpoint_every=1, **kw)
-        monkeypatch.setattr(train_mod, "evaluate_loss", real)
+        resumed = _interrupted_in_epoch_3(model(), path, kw, monkeypatch)
         assert torch.load(path, weights_only=True)["epoch"] == 2
         resumed.train(4, checkpoint=path, **kw)
     whole = reference.save(tmp_path / "whole.pt").read_bytes()
