@@ -10,6 +10,8 @@ and is identical to BEELINE's HSC reference network (Pratapa et al., *Nature Met
 
 from __future__ import annotations
 
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,10 @@ _N_STEPS = 160
 #: without autocorrelation (lag-1 correlation 0.00; with 4 or 6 steps 0.39 and 0.36, with 1,
 #: the file's own time step, 0.84)
 _SUBSTEPS = 5
+
+
+#: krumsiek11()'s warnings.catch_warnings block, entered by one thread at a time
+_SCANPY_WARNINGS = threading.Lock()
 
 
 def _scanpy_dir() -> Path:
@@ -116,9 +122,8 @@ def krumsiek11_network() -> pd.DataFrame:
 def krumsiek11() -> AnnData:
     """Scanpy's simulated myeloid progenitors, prepared for GRN inference.
 
-    Reads the data of :func:`scanpy.datasets.krumsiek11` (a file shipped with scanpy, no
-    download) as scanpy does, with scanpy's annotations, and adds the keys a dynamical GRN
-    model needs. The data file holds 4 realisations of the same
+    Loads :func:`scanpy.datasets.krumsiek11` (shipped with scanpy, no download) and adds the
+    keys a dynamical GRN model needs. The data file holds 4 realisations of the same
     stochastic Hill-type simulation, each 160 steps long and written one after the other
     (the iteration counter restarts at 0 at rows 160, 320 and 480); every realisation starts
     from the progenitor state (Gata2, Cebpa and Pu.1 high, all other genes near 0) and ends in
@@ -147,41 +152,24 @@ def krumsiek11() -> AnnData:
     """
     import scanpy as sc
 
-    # the file scanpy.datasets.krumsiek11() reads, read here as it does but with unique cell
-    # names from the start: scanpy's AnnData has the steps as names, which anndata warns
-    # about, and silencing that with warnings.catch_warnings swapped the filters of the
-    # whole process (calls in threads left "ignore names are not unique" in them for good)
-    path = _scanpy_dir() / "datasets" / "krumsiek11.txt"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"scanpy's krumsiek11 data file is missing ({path}); reinstall scanpy>=1.10")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    rows = [i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
-    steps = np.asarray([int(float(lines[i].split()[0])) for i in rows])
+    # scanpy names the cells by their steps, which anndata warns about; catch_warnings swaps
+    # the filters of the whole process, and calls in threads that overlapped put them back
+    # out of order ("ignore names are not unique" left for good): one call at a time
+    with _SCANPY_WARNINGS, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*names are not unique.*")
+        adata = sc.datasets.krumsiek11()
+    steps = np.asarray([int(float(n)) for n in adata.obs_names])
     starts = np.flatnonzero(steps == 0)
     expected = np.arange(_N_TRAJ) * _N_STEPS
-    if steps.size != _N_TRAJ * _N_STEPS or not np.array_equal(starts, expected):
+    if adata.n_obs != _N_TRAJ * _N_STEPS or not np.array_equal(starts, expected):
         raise RuntimeError(
             "scanpy's krumsiek11 file does not have the expected layout "
             f"({_N_TRAJ} realisations x {_N_STEPS} steps); found restarts at rows "
-            f"{starts.tolist()} among {steps.size}"
+            f"{starts.tolist()} among {adata.n_obs}"
         )
     traj = np.repeat(np.arange(_N_TRAJ), _N_STEPS)
     if not np.array_equal(steps, np.tile(np.arange(_N_STEPS), _N_TRAJ)):
         raise RuntimeError("scanpy's krumsiek11 steps are not 0..159 within each realisation")
-    for i, k, s in zip(rows, traj, steps):  # the first column, the step, named "<k>_<s>"
-        lines[i] = " ".join([f"{k}_{s}", *lines[i].split()[1:]])
-    adata = sc.read_text(iter(lines), first_column_names=True)  # float32, as scanpy's
-    # what scanpy.datasets.krumsiek11() adds to the data, in its order
-    adata.uns["iroot"] = 0
-    adata.uns["highlights"] = {0: "Stem", 159: "Mo", 319: "Ery", 459: "Mk", 619: "Neu"}
-    cell_type = pd.array(["progenitor"]).repeat(adata.n_obs)
-    cell_type[80:160] = "Mo"
-    cell_type[240:320] = "Ery"
-    cell_type[400:480] = "Mk"
-    cell_type[560:640] = "Neu"
-    adata.obs["cell_type"] = cell_type
-    adata.strings_to_categoricals()  # scanpy's sanitize_anndata
     adata.obs_names = pd.Index([f"{k}_{s}" for k, s in zip(traj, steps)])
     adata.obs["time"] = steps.astype(np.float64)
     adata.obs["trajectory"] = pd.Categorical(

@@ -600,12 +600,13 @@ def test_krumsiek11_simulate_matches_a_labelled_start_by_gene_name(k11):
 
 
 def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were(in_threads):
-    # scanpy's file repeats the step numbers as cell names, and krumsiek11 silenced
+    # scanpy's file repeats the step numbers as cell names, and krumsiek11 silences
     # anndata's "names are not unique" with warnings.catch_warnings, which swaps the filters
     # of the whole process: calls in threads put them back out of order and left "ignore
     # names are not unique" in them for good, hiding that warning about the user's own data
     import anndata
 
+    krumsiek11()  # what its first call imports may add filters of its own (numpy, scanpy)
     before = list(warnings.filters)
 
     def load(i: int) -> list[str]:

@@ -205,6 +205,7 @@ def test_a_pickle_of_other_objects_is_refused_in_one_line_without_torchs_advice(
     text = str(err.value)
     assert re.fullmatch(
         r"(checkpoint )?'[^']*upload\.pt' cannot be read[^:]*: it holds Python objects "
-        r"other than tensors and plain values \(fractions\.Fraction\), so prunus refuses "
+        # torch < 2.4's message names no class
+        r"other than tensors and plain values( \(fractions\.Fraction\))?, so prunus refuses "
         r"to load it \(it may be crafted, or not written by prunus\)", text), text
     assert "weights_only" not in text
