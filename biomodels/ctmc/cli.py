@@ -315,27 +315,17 @@ def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
     (``--weights n: ...``). Returns the 0/1 matrix, the event names and the counts
     (float64, whole numbers >= 0, not all 0).
     """
-    import warnings
-
-    from biomodels.ctmc.data import read_cohort
+    from biomodels.ctmc.data import WEIGHTS_LABEL, read_cohort
 
     # the column unquoted, as typed: "weights='n'" became "--weights 'n'" through
-    # option_names, and a name with a space did not match its pattern at all
-    lead = f"weights={column!r}: "
-
-    def reworded(text: str) -> str:
-        return f"--weights {column}: {text.removeprefix(lead)}" if text.startswith(lead) \
-            else text
-
+    # option_names, and a name with a space did not match its pattern at all. Named through
+    # a context variable: rewording caught warnings took warnings.catch_warnings, which
+    # swaps the filters of the whole process (runs in threads left "always" in them)
+    token = WEIGHTS_LABEL.set(f"--weights {column}")
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            x, names, _, counts = read_cohort(path, weights=column)
-    except ValueError as exc:
-        raise ValueError(reworded(str(exc))) from exc
+        x, names, _, counts = read_cohort(path, weights=column)
     finally:
-        for w in caught:  # shown as they would have been without the catch
-            warnings.warn(reworded(str(w.message)), w.category, stacklevel=2)
+        WEIGHTS_LABEL.reset(token)
     return x, names, counts
 
 

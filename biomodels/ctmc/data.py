@@ -21,6 +21,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, overload
 
 import numpy as np
@@ -269,6 +270,17 @@ def _text_lines(path: str) -> Iterator[Any]:
         yield handle
 
 
+#: how errors and warnings about ``weights`` name it: ``prunus ctmc fit`` sets its option
+#: (``--weights count``) for its own call; a context variable, so threads keep their own
+WEIGHTS_LABEL: ContextVar[str | None] = ContextVar("WEIGHTS_LABEL", default=None)
+
+
+def _weights_label(weights: str) -> str:
+    """Return how messages name the ``weights`` argument (:data:`WEIGHTS_LABEL`, if set)."""
+    label = WEIGHTS_LABEL.get()
+    return label if label is not None else f"weights={weights!r}"
+
+
 @overload
 def read_cohort(
     path: str | os.PathLike[str], *, sep: str | None = None, weights: None = None
@@ -364,7 +376,7 @@ def read_cohort(
                          encoding=encoding)
         frame = frame.iloc[:, [j for j in range(frame.shape[1]) if j != at]]
         if frame.shape[1] == 0:  # pandas' "No columns to parse" named a temporary copy
-            raise ValueError(f"weights={weights!r}: {path} has no event column besides "
+            raise ValueError(f"{_weights_label(weights)}: {path} has no event column besides "
                              f"{weights!r}")
     if frame.shape[1] == 0:
         raise ValueError(f"{path}: no columns")
@@ -447,10 +459,10 @@ def _count_column(path: str, cells: list[str], weights: str) -> int:
     where = [j for j, h in enumerate(cells) if h == weights]
     if not where:
         shown = cells if len(cells) <= 20 else [*cells[:20], "..."]
-        raise ValueError(f"weights={weights!r}: {path} has no column {weights!r} (its "
+        raise ValueError(f"{_weights_label(weights)}: {path} has no column {weights!r} (its "
                          f"columns: {shown})")
     if len(where) > 1:
-        raise ValueError(f"weights={weights!r}: {path} has {len(where)} columns named "
+        raise ValueError(f"{_weights_label(weights)}: {path} has {len(where)} columns named "
                          f"{weights!r}")
     return where[0]
 
@@ -475,17 +487,17 @@ def _counts(path: str, raw: pd.Series, weights: str, at: int, r_style: bool, *, 
         field = str(text.iloc[row, at])
         shown = "nothing" if not field.strip() else repr(field)
         # whole numbers: the held-out folds of a fit split the tumours that the counts stand for
-        raise ValueError(f"weights={weights!r}: line {row + 2} of {path} has {shown}; the "
+        raise ValueError(f"{_weights_label(weights)}: line {row + 2} of {path} has {shown}; the "
                          "column must hold the number of tumours of each row (whole numbers "
                          ">= 0)")
     if not values.sum() > 0:
-        raise ValueError(f"weights={weights!r}: every count in {path} is 0; at least one row "
+        raise ValueError(f"{_weights_label(weights)}: every count in {path} is 0; at least one row "
                          "needs tumours")
     zeros = int((values == 0).sum())
     if zeros and np.isin(values, (0.0, 1.0)).all():
         # an event column taken for the counts (weights="TP53") fitted the other events on
         # the tumours that carry it, without a word
-        warnings.warn(f"weights={weights!r}: {path} holds only 0 and 1 in that column, as in "
+        warnings.warn(f"{_weights_label(weights)}: {path} holds only 0 and 1 in that column, as in "
                       f"an event column; its {zeros} row(s) with 0 are left out of the fit. "
                       "Give the column that counts the tumours of each row", UserWarning,
                       stacklevel=user_stacklevel())

@@ -613,3 +613,22 @@ def test_cli_l1_grid_sets_the_strengths_cross_validation_chooses_from(tmp_path, 
         assert exc.value.code == 2
         assert "--l1-grid" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_reading_counted_cohorts_in_threads_leaves_the_warning_filters(tmp_path, in_threads):
+    # the messages about --weights were reworded by catching the reader's warnings under
+    # warnings.catch_warnings, which swaps the filters of the whole process: runs in threads
+    # put them back out of order and left "always" (and a dead recorder) behind
+    import warnings
+
+    from biomodels.ctmc.cli import _read_counted_cohort
+
+    path = tmp_path / "counted.csv"
+    path.write_text("A,B,n\n1,0,3\n0,1,2\n1,1,1\n0,0,4\n")
+    _read_counted_cohort(path, "n")
+    before = list(warnings.filters)
+    got = in_threads(lambda i: _read_counted_cohort(path, "n")[2].tolist(), range(8))
+    assert got == [[3.0, 2.0, 1.0, 4.0]] * 8
+    assert warnings.filters == before
+    with pytest.raises(ValueError, match=r"^--weights m: .* has no column 'm'"):
+        _read_counted_cohort(path, "m")
