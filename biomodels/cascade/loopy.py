@@ -34,6 +34,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.sparse import csgraph
 from scipy.sparse.csgraph import minimum_spanning_tree
 
 from biomodels._stacklevel import user_stacklevel
@@ -477,7 +478,7 @@ def tda_size_distribution(
         Nodes whose BP activation marginal from a single seed is below this are left out
         of that seed's computation (error at most about their total marginal). The mass
         the exact head leaves is spread over the sizes the kept part can reach, or put at
-        size 3 where the prune left a seed no more than two nodes.
+        size 3 where no more than two kept nodes are reachable from the seed.
     tail_accurate
         Passed to the tree pass (not with ``seed_mixture``).
 
@@ -720,13 +721,31 @@ def _mixture_factor(
             for own in np.split(roots, cuts)
         ]))
     head = _single_seed_heads(graph, seeds)  # exact per seed; the seed is always active
-    small = torch.from_numpy(keep.sum(1) <= 2).to(dev)  # no size past 2 left to scale
+    small = torch.from_numpy(_reach_at_most_two(union, uid[np.arange(S), seeds], owner, S))
+    small = small.to(dev)  # no size past 2 left to scale: the leftover goes to size 3
     G = torch.cat([head, _rest_after_head(G[:, 3:], clip_negative(1 - head.sum(1)), small)],
                   dim=1)
     ps = p.index_select(0, seed_t).unsqueeze(1)
     factors = 1 - ps + ps * torch.fft.rfft(G, n=n + 1, dim=-1)
     all_rounds, _ = _reduction_rounds(np.zeros(S, dtype=np.int64), np.arange(S))
     return _segmented_product(factors, all_rounds)[0]
+
+
+def _reach_at_most_two(union: CascadeGraph, starts: np.ndarray, owner: np.ndarray,
+                       S: int) -> np.ndarray:
+    """Per seed, whether at most two nodes of its pruned subgraph can ever be active.
+
+    Those reachable along kept links from the seed's node ``starts[s]`` of the disjoint
+    union (one search from a source linked to every seed). A node kept for its marginal
+    can still be cut off from the seed when the weak paths that reach it were pruned.
+    """
+    m = union.n
+    rows = np.concatenate([np.asarray(union.src, np.int64), np.full(S, m)])
+    cols = np.concatenate([np.asarray(union.dst, np.int64), starts])
+    links = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(m + 1, m + 1))
+    reached = csgraph.breadth_first_order(links, m, directed=True, return_predecessors=False)
+    reached = reached[reached < m]
+    return np.bincount(owner[reached], minlength=S) <= 2
 
 
 def _with_head(graph: CascadeGraph, p: torch.Tensor, P: torch.Tensor, exact: bool) -> torch.Tensor:

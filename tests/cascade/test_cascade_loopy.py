@@ -515,6 +515,17 @@ def test_seed_mixture_puts_mass_a_prune_cuts_off_at_the_smallest_size_it_left_ou
         assert np.allclose(P[:3], [0.8, 0.1, 0.05], atol=1e-14)  # the exact head
         assert abs(P[3] - 0.05) < 1e-14, P
         assert np.abs(P[4:]).max() < 1e-14, P
+    # a node kept for its marginal (20 weak paths into it) but cut off from the seed when
+    # those paths were pruned: 3 nodes kept, 2 reachable; judged by the kept count, the
+    # leftover 0.128 went onto round-off at sizes 7 to 22
+    K = 20
+    edges = [(0, 1, 0.9)] + [(0, 3 + k, 0.05) for k in range(K)] + \
+        [(3 + k, 2, 0.9) for k in range(K)]
+    g2 = CascadeGraph.from_edges(edges, dtype=torch.float64)
+    p2 = torch.full((3 + K,), 1e-6, dtype=torch.float64)
+    p2[0] = 0.2
+    P = tda_size_distribution(g2, p2, seed_mixture=True, prune=0.1).numpy()
+    assert P[3] > 0.12 and P[6:].sum() < 1e-9, P
     # without a prune that bites the mixture is exact on this chain
     P = tda_size_distribution(g, p, seed_mixture=True).numpy()
     assert np.allclose(P, [0.8, 0.1, 0.05, 0.025, 0.0125, 0.0125, 0, 0, 0], atol=1e-14)
