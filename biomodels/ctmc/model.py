@@ -54,6 +54,15 @@ from core.checks import NotFittedError, check_count, check_h5ad_key, text_encodi
 __all__ = ["CTMC"]
 
 
+def _check_no_observation_event(names: list[str] | None) -> None:
+    """Refuse an event named as an oMHN's observation row (its frame and theta.csv)."""
+    if names is not None and OBSERVATION in names:
+        raise ValueError(
+            f"event_names: an oMHN names its observation row {OBSERVATION!r}, as mhn does, "
+            f"and an event has that name; rename the event (e.g. '{OBSERVATION} (event)')"
+        )
+
+
 class CTMC:
     """Mutual-hazard CTMC of event accumulation (MHN; Gotovos et al. 2021 for large cohorts).
 
@@ -111,6 +120,7 @@ class CTMC:
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
         if theta is not None and is_omhn_shape(theta):
+            _check_no_observation_event(names)
             # mhn's oMHN.log_theta: event rows, then the observation row
             full = as_omhn_theta(theta).detach().cpu().to(torch.float64).numpy().copy()
             theta, self._omega = full[:-1].copy(), full[-1].copy()
@@ -417,6 +427,7 @@ class CTMC:
         if restarts:
             kwargs["restarts"] = restarts
         if model == "omhn":  # only then: a cMHN's checkpoint signature stays as it was
+            _check_no_observation_event(names)  # before the fit, not when writing theta
             kwargs["model"] = model
         cv_scores: dict[float, list[float]] = {}
         if sample_weight is not None and l1 is None:

@@ -349,3 +349,16 @@ def test_cli_fit_model_omhn_round_trip(tmp_path):
     assert metrics["penalised_loglik_per_tumour"] == pytest.approx(
         metrics["train_loglik_per_tumour"] - 0.01 * (off + np.abs(model.omega).sum()))
     assert metrics["heldout_loglik_per_tumour"] > metrics["independence_heldout_loglik_per_tumour"]
+
+
+def test_an_event_named_as_the_observation_row_is_refused_before_the_fit():
+    # theta_frame and theta.csv label omega "Observation": an event of that name ran the
+    # whole fit and cross-validation, then failed on "repeated labels" with no output
+
+
+    X = pd.DataFrame(np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 5), columns=["Observation", "B"])
+    with pytest.raises(ValueError, match="rename the event"):
+        CTMC().fit(X, l1=0.01, model="omhn")
+    with pytest.raises(ValueError, match="rename the event"):
+        CTMC(np.zeros((3, 2)), ["Observation", "B"])
+    CTMC().fit(X, l1=0.01, max_steps=5)  # a cMHN has no observation row: fine
