@@ -58,9 +58,36 @@ def _check_no_observation_event(names: list[str] | None) -> None:
     """Refuse an event named as an oMHN's observation row (its frame and theta.csv)."""
     if names is not None and OBSERVATION in names:
         raise ValueError(
-            f"event_names: an oMHN names its observation row {OBSERVATION!r}, as mhn does, "
-            f"and an event has that name; rename the event (e.g. '{OBSERVATION} (event)')"
+            f"an oMHN names its observation row {OBSERVATION!r}, as mhn does, and one of "
+            "its events (a column of the cohort, or event_names) has that name; rename the "
+            f"event (e.g. '{OBSERVATION} (event)')"
         )
+
+
+def _theta_from_frame(frame: pd.DataFrame, event_names: Any) -> tuple[np.ndarray, list[str]]:
+    """Theta and its event names from a labelled frame (``theta_frame()``, mhn's CSV).
+
+    Rows are matched to the columns by label: a cMHN's (n, n) frame has the events on both
+    axes, an oMHN's (n + 1, n) the events, then the row ``Observation``, as ``mhn``'s
+    ``oMHN.save`` writes it.
+    """
+    cols = [str(c) for c in frame.columns]
+    rows = [str(r) for r in frame.index]
+    if event_names is not None and [str(e) for e in _event_names(event_names)] != cols:
+        raise ValueError("event_names: a DataFrame theta names its events by its columns; "
+                         "leave event_names out or give the columns in their order")
+    omhn = frame.shape[0] == frame.shape[1] + 1 and rows[-1] == OBSERVATION
+    events = rows[:-1] if omhn else rows
+    if len(set(cols)) != len(cols) or sorted(events) != sorted(cols):
+        raise ValueError(
+            "theta: a DataFrame needs the events as columns and as rows (each once, in any "
+            f"order){', then the row ' + repr(OBSERVATION) if omhn else ''}; got rows "
+            f"{rows[:6]}{'...' if len(rows) > 6 else ''} and columns "
+            f"{cols[:6]}{'...' if len(cols) > 6 else ''} (an oMHN's last row must be named "
+            f"{OBSERVATION!r})")
+    order = [events.index(c) for c in cols] + ([len(events)] if omhn else [])
+    values = frame.to_numpy(dtype=np.float64)[order]
+    return values, cols
 
 
 class CTMC:
@@ -116,10 +143,25 @@ class CTMC:
         self.posterior_samples: np.ndarray | None = None
         # how sample_posterior drew them: method, SVI loss trace and plateau flag
         self.posterior_info: dict[str, Any] | None = None
+        if isinstance(theta, pd.DataFrame):
+            # theta_frame() or mhn's CSV (pd.read_csv(path, index_col=0)): the names come
+            # with it (a frame was refused: "must be a torch.Tensor or numpy array")
+            theta, event_names = _theta_from_frame(theta, event_names)
         names = None if event_names is None else _event_names(event_names)
         if names is not None and len(set(names)) != len(names):
             raise ValueError("event_names contains duplicates")
+        shape = tuple(theta.shape) if hasattr(theta, "shape") else ()
+        if len(shape) == 2 and shape[1] == shape[0] + 1:
+            raise ValueError(
+                f"theta must be a square (n, n) matrix or an oMHN's (n + 1, n), its last row "
+                f"the observation effects (mhn's log_theta), got shape {shape}: pass theta.T "
+                "if an oMHN was transposed")
         if theta is not None and is_omhn_shape(theta):
+            if names is not None and len(names) == shape[1] + 1:
+                raise ValueError(
+                    f"event_names has {len(names)} entries for an oMHN of {shape[1]} events: "
+                    "pass the events' names (an mhn CSV's columns, not its rows, which end "
+                    f"with {OBSERVATION!r})")
             _check_no_observation_event(names)
             # mhn's oMHN.log_theta: event rows, then the observation row
             full = as_omhn_theta(theta).detach().cpu().to(torch.float64).numpy().copy()
@@ -853,7 +895,11 @@ class CTMC:
         grid = sorted(self.cv_scores)
         info: dict[str, Any] = {
             "convention": "theta[i, j] = effect of event j on the rate of event i; "
-                          "diagonal = log base rates",
+                          "diagonal = log base rates" + (
+                              "" if omega is None else
+                              "; an oMHN: varp holds its event rows, uns 'omega' the events' "
+                              "effects on the observation rate; the equivalent classical "
+                              "theta is theta[i, j] - omega[j] off the diagonal"),
             "l1": float(self.l1) if self.l1 is not None else float("nan"),
             "cv_l1": np.asarray(grid, dtype=np.float64),
             "cv_mean": np.asarray([np.mean(self.cv_scores[k]) for k in grid], dtype=np.float64),

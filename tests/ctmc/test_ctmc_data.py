@@ -238,7 +238,8 @@ def test_an_omhn_theta_is_named_with_its_conversion():
     assert CTMC(np.zeros((4, 3))).model_type == "omhn"
     with pytest.raises(ValueError, match=r"oMHN.*classical_theta.*get_equivalent_classical_mhn"):
         state_distribution(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match=r"square \(n, n\) matrix, got shape \(2, 3\)$"):
+    with pytest.raises(ValueError, match=r"square \(n, n\) matrix .*got shape \(2, 3\): pass "
+                       r"theta\.T if an oMHN was transposed$"):
         CTMC(np.zeros((2, 3)))
 
 

@@ -293,7 +293,7 @@ def test_omhn_bad_inputs_are_refused_clearly():
         CTMC(bad)
     with pytest.raises(ValueError, match=r"square \(n, n\) matrix, got shape \(5, 3\)"):
         CTMC(np.zeros((5, 3)))
-    with pytest.raises(ValueError, match=r"square \(n, n\) matrix, got shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"square \(n, n\) .* got shape \(3, 4\): pass theta\.T"):
         CTMC(np.zeros((3, 4)))
     with pytest.raises(ValueError, match="event_names has 2 entries but theta has 3 rows"):
         CTMC(full, ["A", "B"])
@@ -362,3 +362,42 @@ def test_an_event_named_as_the_observation_row_is_refused_before_the_fit():
     with pytest.raises(ValueError, match="rename the event"):
         CTMC(np.zeros((3, 2)), ["Observation", "B"])
     CTMC().fit(X, l1=0.01, max_steps=5)  # a cMHN has no observation row: fine
+
+
+def test_a_theta_csv_of_mhn_or_of_prunus_loads_back_by_its_labels(tmp_path):
+    # mhn's oMHN.save writes events as columns and the events, then "Observation", as rows;
+    # read back with pd.read_csv(index_col=0), CTMC refused the frame ("must be a
+    # torch.Tensor or numpy array"), and theta_frame() could not be fed back either
+    rng = np.random.default_rng(0)
+    names = ["TP53", "EGFR", "IDH1"]
+    full = rng.normal(size=(4, 3))
+    om = CTMC(full, names)
+    path = tmp_path / "mhn_omhn.csv"
+    pd.DataFrame(full, index=[*names, "Observation"], columns=names).to_csv(path)
+    back = CTMC(pd.read_csv(path, index_col=0))
+    assert back.event_names == names
+    np.testing.assert_allclose(back.log_theta, om.log_theta, rtol=1e-15)  # CSV's digits
+    # rows in another order are matched to the columns by label
+    frame = om.theta_frame().iloc[[2, 0, 1, 3]]
+    np.testing.assert_array_equal(CTMC(frame).log_theta, om.log_theta)
+    cm = CTMC(full[:3], names)
+    np.testing.assert_array_equal(CTMC(cm.theta_frame()).theta, cm.theta)
+    # the rows' labels as event names, a transposed oMHN, a missing Observation row
+    with pytest.raises(ValueError, match="an mhn CSV's columns, not its rows"):
+        CTMC(full, [*names, "Observation"])
+    with pytest.raises(ValueError, match=r"pass theta\.T"):
+        CTMC(full.T, names)
+    with pytest.raises(ValueError, match="last row must be named 'Observation'"):
+        CTMC(pd.DataFrame(full, index=[*names, "obs"], columns=names))
+
+
+def test_write_results_of_an_omhn_says_what_varp_holds():
+    # the stored convention read as a cMHN theta: varp holds only the oMHN's event rows
+    import anndata
+
+    full = np.random.default_rng(1).normal(size=(3, 2))
+    adata = anndata.AnnData(np.zeros((2, 2)), var=pd.DataFrame(index=["A", "B"]))
+    info = CTMC(full, ["A", "B"]).write_results(adata)
+    assert "omega" in info["convention"] and "observation" in info["convention"]
+    cm = anndata.AnnData(np.zeros((2, 2)), var=pd.DataFrame(index=["A", "B"]))
+    assert "omega" not in CTMC(full[:2], ["A", "B"]).write_results(cm)["convention"]
