@@ -735,13 +735,16 @@ def _reach_at_most_two(union: CascadeGraph, starts: np.ndarray, owner: np.ndarra
                        S: int) -> np.ndarray:
     """Per seed, whether at most two nodes of its pruned subgraph can ever be active.
 
-    Those reachable along kept links from the seed's node ``starts[s]`` of the disjoint
-    union (one search from a source linked to every seed). A node kept for its marginal
-    can still be cut off from the seed when the weak paths that reach it were pruned.
+    Those reachable along kept links of positive weight from the seed's node
+    ``starts[s]`` of the disjoint union (one search from a source linked to every seed). A
+    node kept for its marginal can still be cut off from the seed when the weak paths that
+    reach it were pruned.
     """
     m = union.n
-    rows = np.concatenate([np.asarray(union.src, np.int64), np.full(S, m)])
-    cols = np.concatenate([np.asarray(union.dst, np.int64), starts])
+    # a link of weight 0 is no path (it sent the leftover onto round-off again)
+    live = union.weight.detach().cpu().numpy() > 0
+    rows = np.concatenate([np.asarray(union.src, np.int64)[live], np.full(S, m)])
+    cols = np.concatenate([np.asarray(union.dst, np.int64)[live], starts])
     links = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(m + 1, m + 1))
     reached = csgraph.breadth_first_order(links, m, directed=True, return_predecessors=False)
     reached = reached[reached < m]

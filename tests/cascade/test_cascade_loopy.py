@@ -526,6 +526,10 @@ def test_seed_mixture_puts_mass_a_prune_cuts_off_at_the_smallest_size_it_left_ou
     p2[0] = 0.2
     P = tda_size_distribution(g2, p2, seed_mixture=True, prune=0.1).numpy()
     assert P[3] > 0.12 and P[6:].sum() < 1e-9, P
+    # a link of weight 0 from the seed's side to the cut-off node is no path
+    g3 = CascadeGraph.from_edges([*edges, (1, 2, 0.0)], dtype=torch.float64)
+    P = tda_size_distribution(g3, p2, seed_mixture=True, prune=0.1).numpy()
+    assert P[3] > 0.12 and P[6:].sum() < 1e-9, P
     # without a prune that bites the mixture is exact on this chain
     P = tda_size_distribution(g, p, seed_mixture=True).numpy()
     assert np.allclose(P, [0.8, 0.1, 0.05, 0.025, 0.0125, 0.0125, 0, 0, 0], atol=1e-14)
