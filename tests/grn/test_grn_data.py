@@ -599,20 +599,32 @@ def test_krumsiek11_simulate_matches_a_labelled_start_by_gene_name(k11):
         krumsiek11_simulate(pd.DataFrame(k11.X[:2]), 30, perturb=ko)[:, 0], ref)
 
 
-def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were(in_threads):
+def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were():
     # scanpy's file repeats the step numbers as cell names, and krumsiek11 silences
     # anndata's "names are not unique" with warnings.catch_warnings, which swaps the filters
     # of the whole process: calls in threads put them back out of order and left "ignore
-    # names are not unique" in them for good, hiding that warning about the user's own data
-    import anndata
+    # names are not unique" in them for good, hiding that warning about the user's own data.
+    # Run in a fresh interpreter: pytest's own per-test warning capture is process-wide too
+    import subprocess
+    import sys
 
-    krumsiek11()  # what its first call imports may add filters of its own (numpy, scanpy)
-    before = list(warnings.filters)
-
-    def load(i: int) -> list[str]:
-        return [str(krumsiek11().obs_names[-1]) for _ in range(5)]
-
-    assert in_threads(load, range(8)) == [["3_159"] * 5] * 8
-    assert warnings.filters == before
-    with pytest.warns(UserWarning, match="names are not unique"):
-        anndata.AnnData(np.zeros((2, 1)), obs=pd.DataFrame(index=["a", "a"]))
+    code = (
+        "import sys, warnings\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "import anndata, numpy as np, pandas as pd\n"
+        "from biomodels.grn import krumsiek11\n"
+        "krumsiek11()\n"
+        "before = list(warnings.filters)\n"
+        "sys.setswitchinterval(1e-6)\n"
+        "with ThreadPoolExecutor(8) as pool:\n"
+        "    names = list(pool.map(lambda i: str(krumsiek11().obs_names[-1]), range(32)))\n"
+        "assert names == ['3_159'] * 32, names\n"
+        "assert warnings.filters == before, [f for f in warnings.filters if f not in before]\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    anndata.AnnData(np.zeros((2, 1)), obs=pd.DataFrame(index=['a', 'a']))\n"
+        "assert any('not unique' in str(w.message) for w in seen)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

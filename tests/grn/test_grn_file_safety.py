@@ -203,9 +203,11 @@ def test_a_pickle_of_other_objects_is_refused_in_one_line_without_torchs_advice(
     with pytest.raises(ValueError) as err:
         load(path)
     text = str(err.value)
+    # torch < 2.4's message names no class, so neither can ours
+    old_torch = tuple(int(v) for v in torch.__version__.split(".")[:2]) < (2, 4)
+    named = "" if old_torch else r" \(fractions\.Fraction\)"
     assert re.fullmatch(
         r"(checkpoint )?'[^']*upload\.pt' cannot be read[^:]*: it holds Python objects "
-        # torch < 2.4's message names no class
-        r"other than tensors and plain values( \(fractions\.Fraction\))?, so prunus refuses "
+        r"other than tensors and plain values" + named + ", so prunus refuses "
         r"to load it \(it may be crafted, or not written by prunus\)", text), text
     assert "weights_only" not in text
