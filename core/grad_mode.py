@@ -74,8 +74,9 @@ def _autocast_on(device_type: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def no_autocast(x: torch.Tensor | torch.device | str | None = None) -> Iterator[None]:
+def no_autocast(
+    x: torch.Tensor | torch.device | str | None = None,
+) -> contextlib.AbstractContextManager[Any]:
     """Turn a caller's ``torch.autocast`` off for the block, so results follow the dtypes.
 
     Under ``torch.autocast("cpu", dtype=torch.bfloat16)`` torch ran a float32 model's
@@ -90,10 +91,11 @@ def no_autocast(x: torch.Tensor | torch.device | str | None = None) -> Iterator[
         A tensor, device or device type (``"cuda"``) whose autocast is turned off; None:
         every device type on which the caller turned autocast on.
 
-    Yields
-    ------
-    None
-        Control, with autocast off.
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        ``torch.autocast(..., enabled=False)`` for each device where it is on; a null
+        context where it is off (the common case: products pay no generator per call).
 
     Examples
     --------
@@ -109,10 +111,20 @@ def no_autocast(x: torch.Tensor | torch.device | str | None = None) -> Iterator[
         devices = (x.device.type,)
     else:
         devices = (torch.device(x).type,)
+    on = [device for device in devices if _autocast_on(device)]
+    if not on:
+        return contextlib.nullcontext()
+    if len(on) == 1:
+        return torch.autocast(device_type=on[0], enabled=False)
+    return _all_off(on)
+
+
+@contextlib.contextmanager
+def _all_off(devices: list[str]) -> Iterator[None]:
+    """Autocast off on several device types at once (entered only at ``with``)."""
     with contextlib.ExitStack() as stack:
         for device in devices:
-            if _autocast_on(device):
-                stack.enter_context(torch.autocast(device_type=device, enabled=False))
+            stack.enter_context(torch.autocast(device_type=device, enabled=False))
         yield
 
 

@@ -241,7 +241,7 @@ def no_autocast(x: Any) -> contextlib.AbstractContextManager[Any]:
     Returns
     -------
     contextlib.AbstractContextManager
-        :func:`core.grad_mode.no_autocast` for a tensor (single use), else a null context.
+        :func:`core.grad_mode.no_autocast` for a tensor, else a null context.
     """
     if isinstance(x, torch.Tensor):
         # core's: torch < 2.4 asks per device type (is_autocast_enabled took no device and
