@@ -944,28 +944,19 @@ class CTMC:
         """
         from core.atomic import write_json
 
-        if self._omega is not None:
-            data = dict(
-                format=_FORMAT_OMHN,
-                convention="theta[i, j] = effect of j on i; last row (Observation): effect "
-                           "of j on the observation rate",
-                model="omhn",
-                event_names=self.event_names,
-                theta=self.log_theta.tolist(),
-                l1=self.l1,
-                cv_scores={str(k): v for k, v in self.cv_scores.items()},
-                fit_info=self.fit_info,
-            )
-        else:
-            data = dict(
-                format="prunus.ctmc/1",
-                convention="theta[i, j] = effect of j on i",
-                event_names=self.event_names,
-                theta=self.theta.tolist(),
-                l1=self.l1,
-                cv_scores={str(k): v for k, v in self.cv_scores.items()},
-                fit_info=self.fit_info,
-            )
+        omhn = self._omega is not None
+        data = dict(
+            format=_FORMAT_OMHN if omhn else "prunus.ctmc/1",
+            convention="theta[i, j] = effect of j on i" + (
+                "; last row (Observation): effect of j on the observation rate" if omhn
+                else ""),
+            **({"model": "omhn"} if omhn else {}),
+            event_names=self.event_names,
+            theta=(self.log_theta if omhn else self.theta).tolist(),
+            l1=self.l1,
+            cv_scores={str(k): v for k, v in self.cv_scores.items()},
+            fit_info=self.fit_info,
+        )
         if self.posterior_samples is not None:
             data["posterior"] = _posterior_record(self.posterior_samples, self.posterior_info)
         from core.provenance import environment
