@@ -104,8 +104,6 @@ def _fit(args: argparse.Namespace) -> int:
     # choice (select_l1's checkpoint) or, with --l1, those of the held-out score below
     checkpoint = Path(args.out) / "cv_checkpoint.json"
     resumes = checkpoint.exists()
-    if resumes:
-        print(f"resuming the cross-validation from {checkpoint}")
     folds = kfold_indices(len(x_cv), args.folds, seed=args.seed)
     fixed_cv = None
     if args.l1 is not None:
@@ -115,6 +113,8 @@ def _fit(args: argparse.Namespace) -> int:
             fixed_cv.read()
         except ValueError as exc:  # all of them about the file
             raise _checkpoint_error(exc, checkpoint) or exc from exc
+        if resumes:  # said once the file is known to be this run's (not before a refusal)
+            print(f"resuming the cross-validation from {checkpoint}")
     # around the try: the checkpoint's messages get their own wording there first, and
     # what is left ("method='exact': a tumour carries 30 events") names the options here
     with options_in_errors(_OPTIONS, _CHOICES):
@@ -131,6 +131,10 @@ def _fit(args: argparse.Namespace) -> int:
             if error is not None:
                 raise error from exc
             raise
+    if resumes and fixed_cv is None:
+        # select_l1 reads the file inside the fit (its progress bar starts at the fits it
+        # found): said after it, as a refused file is refused before any fit
+        print(f"resumed the cross-validation from {checkpoint}")
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []
     indep = []

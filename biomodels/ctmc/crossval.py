@@ -216,7 +216,15 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"checkpoint {str(path)!r} cannot be read: it is damaged "
                          f"({type(exc).__name__}: {exc}); delete it to start afresh") from exc
-    differ = sorted(k for k in set(old) | set(signature) if old.get(k) != signature.get(k))
+    differ = []
+    for k in sorted(set(old) | set(signature)):
+        was, now = old.get(k), signature.get(k)
+        if isinstance(was, dict) and isinstance(now, dict):
+            # the fit's settings by name: "fit" alone left the user guessing which option
+            differ += [f"{k}.{s}" for s in sorted(set(was) | set(now))
+                       if was.get(s) != now.get(s)]
+        elif was != now:
+            differ.append(k)
     if differ:
         raise ValueError(f"checkpoint {str(path)!r} belongs to another cross-validation "
                          f"(differs in: {', '.join(differ)}); delete it or pass another path")

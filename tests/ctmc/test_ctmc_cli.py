@@ -125,7 +125,16 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
     # left the file alone when only the L1 choice was checkpointed)
     assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--out", str(out)]) == 2
     assert "differs in: grid, l1)" in capsys.readouterr().err
+    # another model: the fit option is named (it said "differs in: fit"), and nothing said
+    # "resuming the cross-validation" before refusing to
+    assert main(["ctmc", "fit", str(path), "--model", "omhn", "--folds", "2",
+                 "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "differs in: fit.model)" in captured.err and "resum" not in captured.out
     assert checkpoint.exists()
+    # the same command resumes, and says so
+    assert main(["ctmc", "fit", str(path), "--folds", "2", "--quiet", "--out", str(out)]) == 0
+    assert f"resumed the cross-validation from {checkpoint}" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("weights", [False, True])
