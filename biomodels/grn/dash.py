@@ -30,7 +30,9 @@ the prior dominate where the guesses are large; on planted networks this is what
 beat IMP and prior-only pruning.
 
 - ``"alive"`` (default): the data term is divided by its sum over the layer's unpruned
-  entries, and pruned entries score 0, also in the ``S`` kept for the next round's guesses.
+  entries, and entries pruned in earlier rounds score 0. The ``S`` kept for the next
+  round's guesses is the Omega this round ranked (as in the reference), so the entries it
+  removes keep their scores there until the round after.
 - ``"reference"``: DASH's ``train_DASH_simu.py`` exactly (a test checks the masks against a
   transcription of it): the data term is divided by its sum over the whole layer, where a
   pruned weight is 0, or ``exp(0) = 1`` in the log-space branch (so at high sparsity the

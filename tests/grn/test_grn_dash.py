@@ -261,6 +261,25 @@ def test_dash_rounds_match_a_transcription_of_the_reference_code():
                     p.add_(nudge[r][n] * pruner.masks[n])
 
 
+def test_alive_scores_kept_for_the_next_round_are_the_ranked_ones():
+    # the module docstring said pruned entries score 0 in the S kept for the next round:
+    # the S kept is the Omega the round ranked (as in the reference), so the entries that
+    # round removed keep their scores there; those of earlier rounds score 0
+    g, h = 8, 5
+    func = _random_func(g, h, seed=3)
+    pruner = DashPruner("dash", prior=_prior(g, seed=4), seed=7)
+    pruner.prune(func, 0.7)
+    first = {n: pruner.masks[n].clone() for n in ("sum_in.weight", "prod_in.weight")}
+    for n, kept in first.items():
+        s = pruner._previous[n]
+        assert bool((s[~kept] != 0).any())  # removed in this round, scored in S
+    omega = pruner.scores(func)
+    pruner.prune(func, 0.1)
+    for n, kept in first.items():
+        assert torch.equal(pruner._previous[n], omega[n])
+        assert bool((pruner._previous[n][~kept] == 0).all())  # removed a round earlier
+
+
 def test_first_round_scores_are_independent_of_the_initialisation(monkeypatch):
     # the model and the pruner took the same seed, so the U(0, 1) scores S of the first
     # round were the very numbers that chose the initial non-zero input weights: S >= 0.95
