@@ -49,6 +49,7 @@ from biomodels.ctmc.orders import (
     top_orders,
 )
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
+from biomodels.ctmc.sequences import sequence_log_prob
 from core.checks import NotFittedError, check_count, check_h5ad_key, text_encoding
 
 __all__ = ["CTMC"]
@@ -698,6 +699,88 @@ class CTMC:
         """
         res = top_orders(self._ctheta(), [self._event(e, "events") for e in events], k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
+
+    def order_log_probability(self, order: list[int | str]) -> float:
+        """Return ``log p(order)``: the events happen in this order, then the tumour is observed.
+
+        The probability of one ordering (Gotovos et al. 2021, eq. 6; ``mhn``'s
+        ``order_likelihood``, here in log space): each event in turn wins the race against the
+        other absent events and the observation clock, and after the last one the
+        observation comes first. Summed over the orderings of a tumour's events it is the
+        tumour's likelihood (``exp`` of :meth:`log_likelihood`).
+
+        Parameters
+        ----------
+        order
+            Distinct events, names or indices, first event first; ``[]`` is the probability
+            of observing a tumour without events.
+
+        Returns
+        -------
+        float
+            The log-probability (an oMHN's is that of its equivalent cMHN, the same jump
+            chain with the observation).
+        """
+        if isinstance(order, str) or not isinstance(order, list | tuple | np.ndarray):
+            raise TypeError(f"order: expected a list of event names or indices, got {order!r}")
+        idx = [self._event(e, "order") for e in order]
+        theta = torch.as_tensor(self._ctheta())
+        return float(sequence_log_prob(theta, torch.tensor(idx, dtype=torch.int64)))
+
+    def next_event_probabilities(self, state: Any, *,
+                                 allow_observation: bool = False) -> pd.Series:
+        """Return the probability of each event to be the next one in a tumour at ``state``.
+
+        In state S event i (not in S) comes next with probability
+        ``lambda_i(S) / sum_{j not in S} lambda_j(S)`` (``mhn``'s ``compute_next_event_probs``);
+        with ``allow_observation=True`` the observation races the events too (rate 1 for a
+        cMHN, ``exp(sum_{j in S} omega_j)`` for an oMHN) and gets its own entry.
+
+        Parameters
+        ----------
+        state
+            The events present: a list of names or indices (as :meth:`most_likely_order`
+            takes them), or a 0/1 vector over the model's events (a numpy array, tensor or
+            pandas Series, as ``mhn`` takes a state; a Series is matched by name).
+        allow_observation
+            Also give the probability that the tumour is observed before any further event.
+
+        Returns
+        -------
+        pandas.Series
+            Float64 probabilities indexed by the event names (0 for events already present),
+            then ``"Observation"`` with ``allow_observation``; they sum to 1.
+        """
+        if not isinstance(allow_observation, bool | np.bool_):
+            raise TypeError(f"allow_observation must be True or False, got {allow_observation!r}")
+        n = self.n_events
+        present = np.zeros(n, dtype=bool)
+        if isinstance(state, list | tuple | set | frozenset):
+            for e in state:
+                present[self._event(e, "state")] = True
+        else:
+            if isinstance(state, pd.Series):  # by name: positions could be another order
+                pos = _event_positions([str(e) for e in state.index], self.event_names or [],
+                                       "state's index", "the model's events")
+                state = state.to_numpy()[np.argsort(pos)]
+            vec = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(
+                state)
+            if vec.shape != (n,) or vec.dtype.kind not in "biuf" or not np.isin(vec, (0, 1)).all():
+                raise ValueError(f"state: expected the present events as a list, or a 0/1 "
+                                 f"vector of the model's {n} events, got {reprlib.repr(state)}")
+            present = vec.astype(bool)
+        theta = self._ctheta()  # observation at rate 1 in the equivalent cMHN
+        log_rates = np.diag(theta) + theta[:, present].sum(axis=1)
+        log_rates[present] = -np.inf
+        if allow_observation:
+            log_rates = np.append(log_rates, 0.0)
+        if np.isneginf(log_rates).all():
+            raise ValueError("state: every event is present, so no event can come next; pass "
+                             "allow_observation=True for the observation")
+        shift = log_rates.max()
+        p = np.exp(log_rates - shift)
+        names = list(self.event_names or range(n)) + [OBSERVATION] * allow_observation
+        return pd.Series(p / p.sum(), index=names, name="next_event", dtype=np.float64)
 
     def strongest_effects(self, k: int = 10) -> pd.DataFrame:
         """Return the k largest off-diagonal effects by magnitude (source -> target, value).

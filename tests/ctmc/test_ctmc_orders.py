@@ -237,3 +237,94 @@ def test_order_probability_gives_its_monte_carlo_standard_error():
     assert 0.7 < spread / np.mean([r[1] for r in runs]) < 1.4
     with pytest.raises(TypeError, match="return_se must be True or False"):
         order_probability(theta, 0, 3, return_se="yes")
+
+
+def _race(log_rates: np.ndarray) -> np.ndarray:
+    """Probabilities of the winners of a race of exponential clocks with these log-rates."""
+    r = np.exp(log_rates)
+    return r / r.sum()
+
+
+def test_order_log_probability_closed_form_and_order_sum_identity():
+    # mhn's order_likelihood (the probability of one ordering) had no counterpart
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    theta = np.array([[-0.5, -0.7], [1.5, -1.0]])
+    m = CTMC(pd.DataFrame(theta, index=["A", "B"], columns=["A", "B"]))
+    t0, t1 = np.exp(theta[0, 0]), np.exp(theta[1, 1])
+    t01 = np.exp(theta[1, 0])  # A present acting on B
+    p01 = t0 / (1 + t0 + t1) * t1 * t01 / (1 + t1 * t01)
+    assert np.exp(m.order_log_probability(["A", "B"])) == pytest.approx(p01, rel=1e-12)
+    assert np.exp(m.order_log_probability([])) == pytest.approx(1 / (1 + t0 + t1), rel=1e-12)
+    # summed over the orderings of a tumour's events: the tumour's likelihood
+    m4 = CTMC(random_sparse_theta(4, sparsity=0.3, seed=5))
+    x = np.array([[1, 0, 1, 1]])
+    lps = [m4.order_log_probability(list(p)) for p in itertools.permutations([0, 2, 3])]
+    assert float(np.logaddexp.reduce(lps)) == pytest.approx(
+        float(m4.log_likelihood(x)[0]), abs=1e-12)
+    with pytest.raises(TypeError, match="order: expected a list"):
+        m.order_log_probability("AB")
+    with pytest.raises(ValueError, match="order='C' is not an event"):
+        m.order_log_probability(["C"])
+
+
+def test_next_event_probabilities_race_the_absent_events():
+    # mhn's compute_next_event_probs had no counterpart
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    theta = random_sparse_theta(4, sparsity=0.0, seed=1)
+    m = CTMC(pd.DataFrame(theta, index=list("ABCD"), columns=list("ABCD")))
+    present = np.array([0, 1, 0, 1], dtype=bool)
+    log_rates = np.diag(theta) + theta[:, present].sum(axis=1)
+    without = m.next_event_probabilities(["B", "D"])
+    assert list(without.index) == list("ABCD") and without.dtype == np.float64
+    np.testing.assert_allclose(without[["A", "C"]], _race(log_rates[[0, 2]]), rtol=1e-12)
+    assert without["B"] == without["D"] == 0.0
+    # the observation clock (rate 1) races too
+    with_obs = m.next_event_probabilities(["B", "D"], allow_observation=True)
+    assert list(with_obs.index) == [*"ABCD", "Observation"]
+    np.testing.assert_allclose(with_obs[["A", "C", "Observation"]],
+                               _race(np.append(log_rates[[0, 2]], 0.0)), rtol=1e-12)
+    # mhn's 0/1 state vector, indices, and a Series matched by name give the same
+    pd.testing.assert_series_equal(m.next_event_probabilities(np.array([0, 1, 0, 1])), without)
+    pd.testing.assert_series_equal(m.next_event_probabilities([1, 3]), without)
+    by_name = pd.Series([1, 1, 0, 0], index=["D", "B", "A", "C"])
+    pd.testing.assert_series_equal(m.next_event_probabilities(by_name), without)
+    # one step: next = A, then observed at once, is the ordering [A]
+    first = m.next_event_probabilities([], allow_observation=True)["A"]
+    then = m.next_event_probabilities(["A"], allow_observation=True)["Observation"]
+    assert np.log(first * then) == pytest.approx(m.order_log_probability(["A"]), abs=1e-12)
+    with pytest.raises(ValueError, match="0/1 vector of the model's 4 events"):
+        m.next_event_probabilities(np.array([0, 2, 0, 1]))
+    with pytest.raises(ValueError, match="every event is present"):
+        m.next_event_probabilities(list("ABCD"))
+    with pytest.raises(TypeError, match="allow_observation must be True or False"):
+        m.next_event_probabilities([], allow_observation=1)
+
+
+def test_omhn_next_event_and_order_probabilities_use_the_observation_rate():
+    # the oMHN's own parameters: observation at rate exp(sum_{j in S} omega_j), not 1
+    from biomodels.ctmc import CTMC
+
+    rng = np.random.default_rng(3)
+    log_theta = rng.normal(0, 1, (4, 3))
+    m = CTMC(log_theta)
+    theta, omega = log_theta[:3], log_theta[3]
+    s = np.array([True, False, True])
+    log_rates = np.append(np.diag(theta)[~s] + theta[~s][:, s].sum(axis=1), omega[s].sum())
+    got = m.next_event_probabilities([0, 2], allow_observation=True)
+    np.testing.assert_allclose(got[[m.event_names[1], "Observation"]], _race(log_rates),
+                               rtol=1e-12)
+    # the ordering [2, 0]: each step races the absent events and the observation clock
+    lp, state = 0.0, np.zeros(3, dtype=bool)
+    for e in [2, 0]:
+        rates = np.where(state, -np.inf, np.diag(theta) + theta[:, state].sum(axis=1))
+        lp += np.log(_race(np.append(rates, omega[state].sum()))[e])
+        state[e] = True
+    rates = np.where(state, -np.inf, np.diag(theta) + theta[:, state].sum(axis=1))
+    lp += np.log(_race(np.append(rates, omega[state].sum()))[-1])
+    assert m.order_log_probability([2, 0]) == pytest.approx(lp, abs=1e-12)
