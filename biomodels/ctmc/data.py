@@ -136,7 +136,17 @@ def validate_cohort(
                 out[:, start : start + block.shape[1]] = values
                 continue
         for j in range(start, start + block.shape[1]):
-            out[:, j] = _binary_column(frame.iloc[:, j], names[j])
+            try:
+                out[:, j] = _binary_column(frame.iloc[:, j], names[j])
+            except ValueError as exc:
+                if not _is_anndata(data):
+                    raise
+                # counts in X and the 0/1 calls in a layer, as scanpy workflows keep them
+                layers = [k for k in data.layers.keys() if k is not None]
+                raise ValueError(
+                    f"adata.X: {exc}; the events are read from X: pass a 0/1 layer as "
+                    f"adata.to_df(layer=...) (layers: {layers}) or the calls as X, e.g. "
+                    "(adata.X > 0)") from exc
     if warn_unobserved:
         _warn_unobserved(out, names)
     return out, names

@@ -542,3 +542,19 @@ def test_read_maf_keeps_the_variant_classes_asked_for(tmp_path):
     assert x.tolist() == [[0, 1], [0, 0], [1, 0]]
     with pytest.raises(ValueError, match="class_col='Variant_Class' is not a column"):
         read_maf(path, classes="Silent", class_col="Variant_Class")
+
+
+def test_anndata_counts_in_x_point_to_a_binary_layer():
+    # counts in X and the 0/1 calls in a layer: "event column 'A' has non-binary entry 3",
+    # not a word of layers (and fit(adata, layer=...) is no argument of the fit)
+    import anndata as ad
+
+    counts = np.array([[3, 0, 1], [0, 2, 0], [1, 1, 0], [0, 0, 1]], dtype=np.float64)
+    adata = ad.AnnData(counts)
+    adata.var_names = ["A", "B", "C"]
+    adata.layers["calls"] = (counts > 0).astype(np.uint8)
+    with pytest.raises(ValueError, match=r"adata.X: event column 'A' has non-binary entry "
+                                         r"3.*adata.to_df\(layer=...\) \(layers: \['calls'\]\)"):
+        validate_cohort(adata)
+    x, names = validate_cohort(adata.to_df(layer="calls"))
+    assert names == ["A", "B", "C"] and np.array_equal(x, counts > 0)
