@@ -102,7 +102,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         If ``names`` contains a name the module has no parameter for, or a selected
         parameter is the ``<name>_orig`` of a weight pruned with
         :mod:`torch.nn.utils.prune` (call ``torch.nn.utils.prune.remove(layer, name)``
-        first: masks of ``weight_orig`` would ignore torch's mask), or (``names=None``)
+        first: masks of ``weight_orig`` would ignore torch's mask; torch's masks
+        themselves are read, before that, by ``MaskSet.from_state_dict(module.state_dict())``),
+        or (``names=None``)
         a parameter is a factor of a parametrised weight (``core.hadamard``,
         ``weight_norm``), whose masks would not prune the weight itself.
     """
@@ -187,7 +189,68 @@ def _refuse_torch_prune(module: nn.Module, names: Iterable[str], arg: str) -> No
                 f"torch.nn.utils.prune (layer {path or '<root>'!r}); its mask lives in that "
                 f"layer's {base + '_mask'!r} buffer. Make the pruning permanent first: "
                 f"torch.nn.utils.prune.remove({layer}, {base!r}) (the weights it pruned "
-                "are zero from then on), then build the masks")
+                "are zero from then on), then build the masks; to keep torch's masks as "
+                "prunus masks, read them before the remove with "
+                "masks = MaskSet.from_state_dict(module.state_dict()) and attach them "
+                "after it")
+
+
+def _torch_mask_problem(mask: Any, orig: Any) -> str | None:
+    """Say why ``mask`` is not torch.nn.utils.prune's mask of ``orig``, or None.
+
+    Parameters
+    ----------
+    mask
+        The ``<param>_mask`` entry of a state dict.
+    orig
+        Its ``<param>_orig`` entry.
+
+    Returns
+    -------
+    str or None
+        The reason, to follow the key's name in a message.
+    """
+    if not isinstance(mask, torch.Tensor):
+        return f"is a {type(mask).__name__}, not a tensor"
+    if isinstance(orig, torch.Tensor) and mask.shape != orig.shape:
+        return (f"has shape {tuple(mask.shape)}, not the shape {tuple(orig.shape)} of "
+                "its weight")
+    # a meta tensor has no values to check
+    if mask.dtype != torch.bool and mask.device.type != "meta" \
+            and not bool(((mask == 0) | (mask == 1)).all()):
+        return "holds values other than 0 and 1"
+    return None
+
+
+def _refuse_unread_masks(state_dict: Mapping[str, Any], loose: list[str]) -> None:
+    """Raise ``ValueError`` where a state dict that gave no mask holds masks all the same.
+
+    An empty MaskSet attaches without a word and the model trains dense: this names
+    the entries that look like masks (``loose``: ``<param>_mask`` beside ``<param>``
+    but not bool), a checkpoint that holds a state dict with masks as one of its
+    values, and a dict of masks alone (:meth:`MaskSet.state_dict`).
+    """
+    if loose:
+        first = state_dict[loose[0]]
+        what = (f"a {first.dtype} tensor" if isinstance(first, torch.Tensor)
+                else f"a {type(first).__name__}")
+        raise ValueError(
+            f"state_dict: {loose[0]!r} is {what}, not a bool mask, and no mask could be "
+            f"read ({len(loose)} of them: {loose[:5]}); MaskSet.attach saves bool "
+            "masks, torch.nn.utils.prune's float ones come with '<param>_orig'. If they "
+            "are masks converted to numbers, pass them as bool ({k: v.bool() ...}); if "
+            "they are the model's own buffers, it holds no masks to attach")
+    for key, value in state_dict.items():
+        if isinstance(value, Mapping) and any(
+                isinstance(k, str) and k.endswith("_mask") for k in value):
+            raise ValueError(f"state_dict: expected a module's state_dict, got a mapping "
+                             f"that holds one under {key!r}: pass state_dict[{key!r}]")
+    if state_dict and all(isinstance(v, torch.Tensor) and v.dtype == torch.bool
+                          for v in state_dict.values()):
+        raise ValueError("state_dict: holds only bool tensors and no '<param>_mask' entry: "
+                         "masks by parameter name (MaskSet.state_dict(), a file of "
+                         "MaskSet.save), not a module's state_dict; read them with "
+                         "MaskSet(masks) or MaskSet.load(path)")
 
 
 # entries per block when zeroing a large CPU tensor (a 1 MB float32 buffer)
@@ -899,12 +962,26 @@ class MaskSet(Mapping[str, torch.Tensor]):
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, torch.Tensor]) -> MaskSet:
-        """Masks saved in a ``state_dict`` (keys ``<param>_mask`` holding bool tensors).
+        """Masks saved in a module's ``state_dict``: prunus's, or torch.nn.utils.prune's.
 
+        Two conventions are read: a bool ``<param>_mask`` beside ``<param>`` (what
+        :meth:`attach` registers), and, in a state dict without those, a
+        ``<param>_mask`` of 0s and 1s beside ``<param>_orig``
+        (:mod:`torch.nn.utils.prune`, whose masks are floats), which gives the mask of
+        ``<param>``. (Beside prunus masks, torch's are those of layers the model still
+        prunes with torch, whose ``load_state_dict`` restores them: they are not read.)
         Use it to restore a masked model into a fresh instance::
 
             MaskSet.from_state_dict(sd).attach(fresh_model)
             fresh_model.load_state_dict(sd)
+
+        torch's state dict keeps the dense weights in ``<param>_orig``, pruned entries
+        included: load them as ``<param>`` and zero the pruned entries::
+
+            masks = MaskSet.from_state_dict(sd).attach(fresh_model)
+            fresh_model.load_state_dict({(k[:-5] if k.endswith("_orig") and k[:-5] in masks
+                                          else k): v for k, v in sd.items()})
+            masks.apply(fresh_model)
 
         Parameters
         ----------
@@ -914,15 +991,55 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Returns
         -------
         MaskSet
-            Copies of the bool ``<param>_mask`` entries whose parameter is in ``state_dict``.
+            Copies of the masks, as bool tensors, in the order of ``state_dict``; empty
+            for a state dict without masks (no ``<param>_mask`` entry beside its
+            ``<param>`` or ``<param>_orig``).
+
+        Raises
+        ------
+        TypeError
+            If ``state_dict`` is not a mapping.
+        ValueError
+            If, in a state dict without prunus masks, an entry that looks like a mask
+            cannot be read (the message names it), as an empty MaskSet would leave the
+            model dense: a ``<param>_mask`` beside ``<param>_orig`` that is not a tensor
+            of ``<param>_orig``'s shape holding only 0 and 1; a ``<param>_mask`` beside
+            ``<param>`` that is not bool (e.g. masks converted to float) when no mask
+            is read; a checkpoint holding the state dict as one of its values; or the
+            masks alone (a :meth:`state_dict` of a MaskSet, or a file of :meth:`save`).
         """
-        out = {}
+        if not isinstance(state_dict, Mapping):
+            raise TypeError("state_dict: expected a mapping of name -> tensor (a module's "
+                            f"state_dict()), got {type(state_dict).__name__}")
+        out: dict[str, torch.Tensor] = {}
+        loose: list[str] = []  # "<p>_mask" beside "<p>" that is not bool
+        torch_style: list[str] = []  # "<p>_mask" beside "<p>_orig" (and no "<p>")
         for key, value in state_dict.items():
-            if key.endswith("_mask") and isinstance(value, torch.Tensor) \
-                    and value.dtype == torch.bool:
-                pname = key[: -len("_mask")]
-                if pname in state_dict:
+            if not (isinstance(key, str) and key.endswith("_mask")):
+                continue
+            pname = key[: -len("_mask")]
+            if pname in state_dict:
+                if isinstance(value, torch.Tensor) and value.dtype == torch.bool:
                     out[pname] = value.clone()
+                else:
+                    loose.append(key)
+            elif pname + "_orig" in state_dict:
+                torch_style.append(key)
+        # beside prunus masks, torch's belong to layers the model itself still prunes with
+        # torch.nn.utils.prune (its load_state_dict restores them): only prunus's are read
+        if out:
+            return cls(out)
+        for key in torch_style:
+            pname = key[: -len("_mask")]
+            value = state_dict[key]
+            problem = _torch_mask_problem(value, state_dict[pname + "_orig"])
+            if problem is not None:
+                raise ValueError(f"state_dict: {key!r} {problem}, so it cannot be read "
+                                 "as the mask of a weight pruned with "
+                                 f"torch.nn.utils.prune (beside {pname + '_orig'!r})")
+            out[pname] = value != 0  # a new bool tensor
+        if not out:
+            _refuse_unread_masks(state_dict, loose)
         return cls(out)
 
     def to_dense_model(self, module: nn.Module) -> nn.Module:
@@ -997,7 +1114,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         ValueError
             If ``path`` is not a file of masks written by :meth:`save` (the message
             names it), e.g. a pickle of objects other than tensors, which
-            ``torch.load(weights_only=True)`` refuses to build.
+            ``torch.load(weights_only=True)`` refuses to build, or a model's state dict
+            (with masks, prunus's or :mod:`torch.nn.utils.prune`'s, the message points
+            to :meth:`from_state_dict`).
         """
         from core.atomic import torch_file_damage
 
@@ -1026,7 +1145,16 @@ class MaskSet(Mapping[str, torch.Tensor]):
         # every non-zero weight: a dense model, silently
         other = next(((k, v.dtype) for k, v in state.items() if v.dtype != torch.bool), None)
         if other is not None:
+            # a model's state_dict with masks (prunus's or torch.nn.utils.prune's): say
+            # which reader takes it
+            try:
+                found = len(cls.from_state_dict(state))
+            except ValueError:
+                found = 0
+            hint = (f"; it is a model's state_dict with the masks of {found} parameter(s): "
+                    "read them with MaskSet.from_state_dict(torch.load(path))"
+                    if found else "")
             raise ValueError(f"{str(path)!r} is not a file of masks written by MaskSet.save: "
                              f"{other[0]!r} is a {other[1]} tensor, not a bool mask (a model's "
-                             "or an optimizer's state_dict?)")
+                             f"or an optimizer's state_dict?){hint}")
         return cls(state)

@@ -276,7 +276,8 @@ def score_mask(
     scores
         Mapping parameter name -> score (higher = keep).
     sparsity
-        Fraction of the scored entries to prune, in [0, 1).
+        Fraction of the scored entries to prune, in [0, 1). An int is not a count of
+        entries as torch.nn.utils.prune's ``amount`` is: pass ``count / n`` instead.
     scope
         ``"global"``, ``"layer"`` or ``"row"`` (see :func:`core.select_topk`).
     current
@@ -294,20 +295,55 @@ def score_mask(
         :func:`core.select_topk`).
     """
     check_scores(model, scores)
-    sparsity = _check_sparsity(sparsity)
+    # a count is of all scored entries only for one global threshold
+    sparsity = _check_sparsity(sparsity, lambda: sum(s.numel() for s in scores.values())
+                               if scope == "global" else None)
     return _select_topk(scores, 1.0 - sparsity, scope=scope, current=current,
                         arg="sparsity", stacklevel=3)
 
 
-def _check_sparsity(sparsity: float) -> float:
+def _check_sparsity(sparsity: float, numel: Callable[[], int | None] | None = None) -> float:
+    """Return ``sparsity`` as a float in [0, 1), or raise naming the argument.
+
+    Parameters
+    ----------
+    sparsity
+        The fraction to prune.
+    numel
+        Called only for an int ``sparsity`` >= 1 (torch.nn.utils.prune's count of
+        weights): the number of entries the fraction is of, for the message, or None.
+
+    Returns
+    -------
+    float
+        ``sparsity``.
+    """
     if _zero_dim(sparsity):  # np.array(0.5), torch.tensor(0.5): the number they hold
         sparsity = sparsity.item()
     # numbers.Real, not (int, float): np.float32 (a float32 array's entries) is no float
     if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
         raise TypeError(f"sparsity: expected a float in [0, 1), got {type(sparsity).__name__}")
     if not 0.0 <= float(sparsity) < 1.0:
-        raise ValueError(f"sparsity: expected a value in [0, 1), got {sparsity}")
+        hint = ""
+        if isinstance(sparsity, numbers.Integral) and sparsity >= 1:
+            # torch.nn.utils.prune reads an int amount as a count of weights (the README
+            # compares the two): say how to turn the count into prunus's fraction
+            total = numel() if numel is not None else None
+            of = str(total) if total else "N"
+            hint = (f"; prunus takes the fraction of the entries to prune, not a count as "
+                    f"torch.nn.utils.prune's int amount: to prune {int(sparsity)} of "
+                    f"{of} entries pass sparsity={int(sparsity)} / {of}")
+        raise ValueError(f"sparsity: expected a value in [0, 1), got {sparsity}{hint}")
     return float(sparsity)
+
+
+def _selected_numel(model: nn.Module, names: Iterable[str] | None) -> int | None:
+    """Return the number of entries ``magnitude_mask`` chooses from, or None if unknown."""
+    try:
+        params = dict(model.named_parameters())
+        return sum(params[n].numel() for n in prunable_names(model, names))
+    except (TypeError, ValueError, AttributeError):  # the call itself names the problem
+        return None
 
 
 @torch.no_grad()
@@ -332,7 +368,10 @@ def magnitude_mask(
         The model.
     sparsity
         Fraction of the masked entries to prune, in [0, 1) (of all entries,
-        including those already pruned by ``current``).
+        including those already pruned by ``current``). An int is not a count of
+        weights as torch.nn.utils.prune's ``amount`` is: to prune ``count`` of the
+        ``n`` weights (``scope="global"``) pass ``count / n`` (the message says ``n``),
+        which prunes exactly ``count``.
     scope
         ``"global"``, ``"layer"`` or ``"row"``.
     names
@@ -349,9 +388,10 @@ def magnitude_mask(
     Raises
     ------
     ValueError
-        If ``sparsity`` is outside [0, 1) or keeps nothing (``round((1 - sparsity) * N)
-        == 0``; with ``scope="layer"``/``"row"`` in no tensor), or a selected parameter
-        is the ``weight_orig`` of a :mod:`torch.nn.utils.prune` layer.
+        If ``sparsity`` is outside [0, 1) (an int count too) or keeps nothing
+        (``round((1 - sparsity) * N) == 0``; with ``scope="layer"``/``"row"`` in no
+        tensor), or a selected parameter is the ``weight_orig`` of a
+        :mod:`torch.nn.utils.prune` layer.
 
     Warns
     -----
@@ -370,7 +410,8 @@ def magnitude_mask(
     >>> magnitude_mask(net, 0.9).kept()
     1100
     """
-    sparsity = _check_sparsity(sparsity)
+    sparsity = _check_sparsity(sparsity, lambda: _selected_numel(model, names)
+                               if scope == "global" else None)
     density = _check_density(1.0 - sparsity, "sparsity")
     params = dict(model.named_parameters())
     chosen = prunable_names(model, names)

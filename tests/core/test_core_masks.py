@@ -611,3 +611,61 @@ def test_the_factors_of_a_parametrised_weight_are_not_pruned_as_weights():
     # named explicitly, a factor can still be masked (the caller's choice)
     chosen = magnitude_mask(normed, sparsity=0.5, names=["parametrizations.weight.original1"])
     assert list(chosen) == ["parametrizations.weight.original1"]
+
+
+def test_state_dicts_of_torch_prune_give_their_masks(tmp_path) -> None:
+    # a checkpoint pruned with torch.nn.utils.prune (float '<p>_mask' beside '<p>_orig')
+    # gave MaskSet(0 tensors, density=1.0000): attached to a fresh model, it trained dense
+    from torch.nn.utils import prune
+
+    net = _net()
+    prune.l1_unstructured(net[0], "weight", amount=0.9)
+    prune.l1_unstructured(net[2], "weight", amount=0.9)
+    prune.l1_unstructured(net[2], "weight", amount=0.5)  # a PruningContainer
+    sd = net.state_dict()
+    masks = MaskSet.from_state_dict(sd)
+    assert sorted(masks) == ["0.weight", "2.weight"]
+    # torch prunes round(0.9 * 320) = 288 of 320, then 922 of 1024 and 51 of the 102 left
+    assert masks.layer_density() == {"0.weight": pytest.approx(32 / 320),
+                                     "2.weight": pytest.approx(51 / 1024)}
+    assert all(m.dtype == torch.bool for m in masks.values())
+    assert torch.equal(masks["0.weight"], sd["0.weight_mask"] != 0)
+    # the docstring's recipe: a fresh model computes what the torch-pruned one does
+    fresh = _net(seed=9)
+    masks.attach(fresh)
+    fresh.load_state_dict({(k[:-5] if k.endswith("_orig") and k[:-5] in masks else k): v
+                           for k, v in sd.items()})
+    masks.apply(fresh)
+    x = torch.randn(5, 10)
+    torch.testing.assert_close(fresh(x), net(x), rtol=0, atol=0)
+    # mask-like entries that cannot be read are named, not dropped
+    bad = dict(sd, **{"0.weight_mask": sd["0.weight_mask"] * 0.5})
+    with pytest.raises(ValueError, match=r"state_dict: '0\.weight_mask' .*0 and 1"):
+        MaskSet.from_state_dict(bad)
+    bad = dict(sd, **{"2.weight_mask": sd["0.weight_mask"]})
+    with pytest.raises(ValueError, match=r"'2\.weight_mask' has shape \(32, 10\).*\(32, 32\)"):
+        MaskSet.from_state_dict(bad)
+    # prunus masks turned into numbers: refused (they gave an empty MaskSet too)
+    plain = _net()
+    magnitude_mask(plain, 0.5).attach(plain)
+    floats = {k: v.float() for k, v in plain.state_dict().items()}
+    with pytest.raises(ValueError, match=r"'0\.weight_mask' is a torch\.float32 tensor"):
+        MaskSet.from_state_dict(floats)
+    # a whole checkpoint, or the masks alone, are not a model's state_dict
+    with pytest.raises(ValueError, match=r"state_dict\['model'\]"):
+        MaskSet.from_state_dict({"model": plain.state_dict(), "epoch": 3})
+    with pytest.raises(ValueError, match=r"MaskSet\.load"):
+        MaskSet.from_state_dict(magnitude_mask(_net(), 0.5).state_dict())
+    # a dense state_dict has no masks: the empty MaskSet the docstring promises
+    assert len(MaskSet.from_state_dict(_net().state_dict())) == 0
+    # beside prunus masks, torch's stay torch's (the model restores them itself), as before
+    mixed = _net()
+    prune.l1_unstructured(mixed[2], "weight", amount=0.9)
+    magnitude_mask(mixed, 0.5, names=["0.weight"]).attach(mixed)
+    assert list(MaskSet.from_state_dict(mixed.state_dict())) == ["0.weight"]
+    # MaskSet.load and magnitude_mask point to the reader
+    torch.save(sd, tmp_path / "torch_pruned.pt")
+    with pytest.raises(ValueError, match=r"not a bool mask.*MaskSet\.from_state_dict"):
+        MaskSet.load(tmp_path / "torch_pruned.pt")
+    with pytest.raises(ValueError, match=r"prune\.remove.*MaskSet\.from_state_dict"):
+        magnitude_mask(net, 0.5)

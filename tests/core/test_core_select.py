@@ -626,3 +626,24 @@ def test_meta_tensors_are_refused_by_name() -> None:
     net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).to("meta")
     with pytest.raises(ValueError, match=r"model: parameter '0\.weight': is on the meta device"):
         magnitude_mask(net, sparsity=0.5)
+
+
+def test_an_int_sparsity_is_refused_with_torchs_count_converted() -> None:
+    # torch.nn.utils.prune reads amount=10 as 10 weights; sparsity=10 said only
+    # "expected a value in [0, 1), got 10", though the README compares the two
+    from torch.nn.utils import prune
+
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))  # 16 + 8 weights
+    with pytest.raises(ValueError, match=r"got 10; .*count.*sparsity=10 / 24"):
+        magnitude_mask(net, sparsity=10)
+    with pytest.raises(ValueError, match=r"got 1; .*sparsity=1 / 8"):
+        magnitude_mask(net, sparsity=1, names=["1.weight"])
+    with pytest.raises(ValueError, match=r"got 3; .*sparsity=3 / 16"):
+        score_mask(net, {"0.weight": torch.rand(4, 4)}, 3)
+    # the conversion prunes exactly the 10 weights torch prunes
+    masks = magnitude_mask(net, sparsity=10 / 24)
+    prune.global_unstructured([(net[0], "weight"), (net[1], "weight")],
+                              pruning_method=prune.L1Unstructured, amount=10)
+    assert masks.kept() == 14
+    assert torch.equal(masks["0.weight"], net[0].weight_mask.bool())
+    assert torch.equal(masks["1.weight"], net[1].weight_mask.bool())
