@@ -167,8 +167,9 @@ def check_beliefs(B: Any, n: int, name: str = "beliefs", *, simplex: bool | None
     off = abs(sums - 1) > tol * max(1, shape[1])
     if bool(off.any()):
         i = int(bk.as_numpy(off).argmax())
+        total = float(bk.as_numpy(sums[i]))  # detached: float() of beliefs needing grad warned
         raise ValueError(
-            f"{name}[{i}] (agent {i}) sums to {float(sums[i]):.6g}, expected 1: beliefs over K "
+            f"{name}[{i}] (agent {i}) sums to {total:.6g}, expected 1: beliefs over K "
             f"options must be probability vectors (normalise the rows){way_out}"
         )
 
@@ -229,7 +230,9 @@ class FriedkinJohnsen:
     again for each optimisation step (a second ``backward()`` through one model raises).
     An agent with ``(1 - gamma_i)(1 - alpha_i) = 0`` never listens; at equilibrium it
     keeps its innate belief and is treated as fully stubborn in :meth:`equilibrium` and
-    :meth:`influence_matrix`.
+    :meth:`influence_matrix`.  For ``gamma_i > 0`` the torch gradients there are the
+    one-sided limits from inside: at ``alpha_i = 1`` with ``gamma_i < 1``,
+    ``d b_i / d alpha_i = -(1 - gamma_i) ((W b)_i - s_i) / gamma_i``.
 
     Examples
     --------
@@ -481,14 +484,26 @@ class FriedkinJohnsen:
         return (1 - self.gamma) * (1 - self.alpha)
 
     def _effective(self) -> tuple[Any, Any, Any]:
-        """(g, a, c) with agents that never listen (c = 0) made fully stubborn."""
+        """(g, a, c) with agents that never listen (c = 0) made fully stubborn.
+
+        A frozen agent's row of ``I - H``, ``(g_i + c_i) b_i - c_i (W b)_i = g_i s_i``, is
+        divided by ``g_i`` (when ``g_i > 0``): its values become ``g = 1``, ``a = 0``,
+        ``c = 0`` and in torch ``c_i / g_i`` keeps ``c``'s autograd path, so the gradient in
+        ``alpha_i`` at ``alpha_i = 1`` is the one-sided limit from ``alpha_i < 1``.
+        """
         a = (1 - self.gamma) * self.alpha
         c = (1 - self.gamma) * (1 - self.alpha)
         frozen = c == 0
         one = 1.0
         if self.backend == "torch":
+            # g = 1 and a = 0 as constants cut alpha's path: d b_i / d alpha_i at alpha_i = 1
+            # was gamma_i times the limit from inside (-0.2 for -1.0 at gamma_i = 0.2).
+            # c / g is 0 here, its derivative d c / g; g = 0 (no row to divide) keeps c, and
+            # the others divide by 1, so no inf or NaN reaches the discarded branch
+            g_div = torch.where(frozen & (self.gamma > 0), self.gamma, one)
+            c = torch.where(frozen, c / g_div, c)
             g = torch.where(frozen, one, self.gamma)
-            a = torch.where(frozen, 0.0, a)
+            a = torch.where(frozen, 1 - g - c, a)  # 1 - 1 - 0 = +0.0, as the 0 before
         else:
             g = np.where(frozen, one, self.gamma)
             a = np.where(frozen, 0.0, a)
@@ -839,6 +854,9 @@ class FriedkinJohnsen:
         (3e-9 at every ``gamma`` = 1e-8 on a 40-agent graph in float64).  Below about 1e-16
         (``1 + gamma == 1`` in float64) a group of agents that listen only to each other
         makes ``I - H`` exactly singular, and the direct solve raises a ValueError.
+        ``method="cg"`` on a torch model whose ``gamma`` / ``alpha`` need grad and with agents
+        that never listen solves twice (once without a graph), so that their gradients are
+        the one-sided limits, as the other methods give.
         """
         # a float32 residual stalls near its eps (6e-8): at the float64 default of 1e-10,
         # 'fixed_point' ran all 10 n + 1000 iterations and raised ConvergenceError
@@ -990,6 +1008,24 @@ class FriedkinJohnsen:
         return X.to(dtype) if torch_ else X.astype(dtype, copy=False)
 
     def _solve_cg(self, R, g, a, c, transpose, tol, atol, maxiter):  # noqa: ANN001, ANN202
+        fixed = c == 0
+        if self.backend == "torch" and c.requires_grad and bool(fixed.any()):
+            # A fixed agent's identity row drops c's derivative there (d b / d alpha_i at
+            # alpha_i = 1 came out 0 for -1): with X from a solve without graph, the rhs
+            # R - dK X, dK = diag(c_F)(I - W) of value 0, puts that derivative back.
+            # P - P.detach() is +0.0, so R and the answer keep their values bit for bit.
+            with torch.no_grad():
+                X0, _ = self._solve_cg_listeners(R, g, a, c, transpose, tol, atol, maxiter)
+            cf = torch.where(fixed, c, 0.0)[:, None]
+            if transpose:  # (I - H)^T y: dK^T y = c_F y_F - W^T (c_F y_F)
+                P = cf * X0
+                P = P - bk.matmul(bk.transpose(self.W), P)
+            else:
+                P = cf * (X0 - bk.matmul(self.W, X0))
+            R = R - (P - P.detach())
+        return self._solve_cg_listeners(R, g, a, c, transpose, tol, atol, maxiter)
+
+    def _solve_cg_listeners(self, R, g, a, c, transpose, tol, atol, maxiter):  # noqa: ANN001, ANN202
         # Row i of (I - H) times d_i / c_i gives the symmetric K = diag(kd) - diag(d) W on the
         # listening agents; agents with c_i = 0 are fixed (identity rows) and move to the rhs.
         d = self._sym_d
@@ -1177,7 +1213,9 @@ class FriedkinJohnsen:
             Ppi = a[:, None] * col + bk.matmul(Wt, (1 - a)[:, None] * col)
             new = 0.5 * (pi + Ppi[:, 0]) * keep  # the followers' mass is transient
             new = new / new.sum()
-            steps.append(float(abs(new - pi).max()))
+            # detached: float() of a tensor that needs grad (alpha's) warned, an error
+            # under warnings-as-errors
+            steps.append(_absmax(new - pi))
             pi = new
             # a step of size delta with contraction rho leaves an error of about
             # delta rho / (1 - rho): stopping at delta < tol left 2e-6 on a 50 x 50 grid

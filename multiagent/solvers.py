@@ -57,6 +57,9 @@ def _safe_div(num: Any, den: Any) -> Any:
 
 
 def _max(x: Any) -> float:
+    """Largest entry as a float (0 when empty), outside any autograd graph."""
+    if isinstance(x, torch.Tensor):  # float() of a tensor that needs grad warned
+        x = x.detach()
     return float(x.max()) if x.shape[0] else 0.0
 
 

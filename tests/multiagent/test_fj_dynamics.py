@@ -932,3 +932,160 @@ def test_products_run_on_a_torch_whose_autocast_check_takes_no_device(monkeypatc
     monkeypatch.setattr(torch, "is_autocast_cpu_enabled", lambda: False)
     got = FriedkinJohnsen(W, 0.2, 0.5).rollout(S, 3)
     assert torch.equal(got, expected)
+
+
+# Three agents that trust each other equally; agent 2 never listens (alpha_2 = 1).
+_W3 = [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+
+
+def _fj_output(fn: str, W: torch.Tensor, gamma: torch.Tensor, alpha: torch.Tensor,
+               S: torch.Tensor, method: str = "direct") -> torch.Tensor:
+    from multiagent import social_power
+
+    fj = FriedkinJohnsen(W, gamma, alpha)
+    if fn == "equilibrium":
+        return fj.equilibrium(S, method=method, check=False)
+    if fn == "influence_matrix":
+        return fj.influence_matrix()
+    return social_power(fj, method=method)
+
+
+def test_gradient_in_alpha_of_an_agent_that_never_listens_is_the_closed_form():
+    # at alpha_2 = 1 the agent was made fully stubborn with gamma = 1 and a = 0 as
+    # constants, which cut alpha's path: autograd gave d b*/d alpha_2 = [-0.1, -0.1, -0.2],
+    # gamma_2 = 0.2 times the limit from inside. Closed form:
+    # d b_2 / d alpha_2 = -(1 - gamma) ((W b)_2 - s_2) / gamma = -0.8 * 0.25 / 0.2 = -1
+    W = torch.tensor(_W3, dtype=torch.float64)
+    S = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    alpha = torch.tensor([0.5, 0.5, 1.0], dtype=torch.float64, requires_grad=True)
+    b = FriedkinJohnsen(W, 0.2, alpha).equilibrium(S, check=False)
+    torch.testing.assert_close(b.detach(), torch.tensor([0.375, 0.125, 0.0],
+                                                        dtype=torch.float64))
+    rows = [torch.autograd.grad(b[i], alpha, retain_graph=True)[0][2] for i in range(3)]
+    torch.testing.assert_close(torch.stack(rows),
+                               torch.tensor([-0.5, -0.5, -1.0], dtype=torch.float64),
+                               rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["equilibrium", "influence_matrix", "social_power"])
+def test_gradients_at_alpha_or_gamma_one_are_the_one_sided_limits(fn):
+    # autograd at alpha_2 = 1 was off the one-sided finite difference by up to 0.43
+    # (equilibrium), 1.63 (influence_matrix) and 0.55 (social_power) on such a graph;
+    # gamma_1 = 1 and gamma_3 = 0 were right and stay so
+    rng = np.random.default_rng(0)
+    n = 5
+    A = rng.random((n, n)) + 0.2
+    np.fill_diagonal(A, 0)
+    W = torch.tensor(A / A.sum(1, keepdims=True))
+    S = torch.tensor(rng.dirichlet(np.ones(3), n))
+    g0 = torch.tensor(rng.uniform(0.1, 0.6, n))
+    a0 = torch.tensor(rng.uniform(0.1, 0.6, n))
+    a0[2] = 1.0
+    g0[1], g0[3] = 1.0, 0.0
+
+    def f(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return _fj_output(fn, W, g, a, S)
+
+    Jg, Ja = torch.autograd.functional.jacobian(f, (g0, a0))
+    h = 1e-7
+    for name, x0, J in (("gamma", g0, Jg), ("alpha", a0, Ja)):
+        for i in range(n):
+            step = -h if x0[i] == 1 else h  # from inside [0, 1]
+            x = x0.clone()
+            x[i] += step
+            fd = ((f(x, a0) if name == "gamma" else f(g0, x)) - f(g0, a0)) / step
+            torch.testing.assert_close(J[..., i], fd, rtol=0, atol=1e-5,
+                                       msg=f"d {fn} / d {name}[{i}]")
+    # and the gradient is continuous there: the same as just inside, 1 - 1e-9
+    inside = a0.clone()
+    inside[2] -= 1e-9
+    Ja_in = torch.autograd.functional.jacobian(lambda a: f(g0, a), inside)
+    torch.testing.assert_close(Ja[..., 2], Ja_in[..., 2], rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("fn", ["equilibrium", "social_power"])
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+def test_iterative_gradients_at_never_listening_agents_match_the_direct_solve(fn, method):
+    # an agent with c = 0 (alpha_2 = 1, gamma_4 = 1): the iterative solves used a = 0 as
+    # a constant while c kept its path, and CG fixes such rows (their derivative was
+    # dropped): d/d alpha and d/d gamma were off the direct solve's by up to 0.84
+    # (BiCGSTAB, fixed point) and 0.35 (CG) on this graph; now by 7e-6 at most (the
+    # derivative of BiCGSTAB's last iterate, whose values stop at tol = 1e-10)
+    rng = np.random.default_rng(6)
+    n = 6
+    A = (rng.random((n, n)) < 0.5).astype(float)
+    np.fill_diagonal(A, 0)
+    A[np.arange(n), (np.arange(n) + 1) % n] = 1
+    A = np.maximum(A, A.T)  # reciprocal, for CG
+    W = torch.tensor(A / A.sum(1, keepdims=True))
+    S = torch.tensor(rng.random((n, 2)))
+    g0 = torch.tensor(rng.uniform(0.05, 0.5, n))
+    a0 = torch.tensor(rng.uniform(0, 0.8, n))
+    a0[2], g0[4] = 1.0, 1.0
+
+    def f(method: str) -> tuple[torch.Tensor, ...]:
+        return torch.autograd.functional.jacobian(
+            lambda g, a: _fj_output(fn, W, g, a, S, method), (g0, a0))
+
+    expected = f("direct")
+    got = f(method)
+    for name, J, J_direct in zip(("gamma", "alpha"), got, expected):
+        torch.testing.assert_close(J, J_direct, rtol=0, atol=1e-4, msg=name)
+    # the values are those of the model without a gradient
+    plain = _fj_output(fn, W, g0, a0, S, method)
+    g1, a1 = g0.clone().requires_grad_(), a0.clone().requires_grad_()
+    assert torch.equal(_fj_output(fn, W, g1, a1, S, method).detach(), plain)
+
+
+@pytest.fixture
+def torch_warns_always():
+    """Torch's warn-once warnings every time, so a test sees one an earlier test raised."""
+    before = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    yield
+    torch.set_warn_always(before)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.filterwarnings("ignore:Sparse CSC tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("layout", ["coo", "csr"])
+@pytest.mark.usefixtures("torch_warns_always")
+def test_sparse_consensus_weights_with_alpha_needing_grad_raise_no_warning(layout):
+    # the power iteration read float() of its step, a tensor that needed alpha's grad:
+    # "UserWarning: Converting a tensor with requires_grad=True to a scalar" (an error
+    # under warnings-as-errors). On a directed 3-cycle, pi is proportional to
+    # 1 / (1 - alpha) (the flow pi_i (1 - alpha_i) is the same around the cycle)
+    W = torch.tensor([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=torch.float64)
+    W = W.to_sparse() if layout == "coo" else W.to_sparse_csr()
+    alpha = torch.tensor([0.2, 0.5, 0.6], dtype=torch.float64, requires_grad=True)
+    pi = FriedkinJohnsen(W, 0.0, alpha).consensus_weights()
+    w = 1 / (1 - alpha)
+    torch.testing.assert_close(pi, (w / w.sum()).detach(), rtol=0, atol=1e-10)
+    (grad,) = torch.autograd.grad(pi[0], alpha)
+    (expected,) = torch.autograd.grad((w / w.sum())[0], alpha)
+    torch.testing.assert_close(grad, expected, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+@pytest.mark.usefixtures("torch_warns_always")
+def test_an_unconverged_solve_with_gamma_needing_grad_names_the_solver(method):
+    # the error's residual was read by float() of a tensor that needed gamma's grad: the
+    # fixed point raised "UserWarning: Converting a tensor with requires_grad=True to a
+    # scalar" (under warnings-as-errors) instead of its ConvergenceError
+    W = torch.tensor(_W3, dtype=torch.float64)
+    gamma = torch.full((3,), 0.2, dtype=torch.float64, requires_grad=True)
+    S = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    name = {"cg": "conjugate gradient", "bicgstab": "BiCGSTAB", "fixed_point": "fixed point"}
+    with pytest.raises(ConvergenceError, match=f"{name[method]} did not converge in 1 "):
+        FriedkinJohnsen(W, gamma, 0.5).equilibrium(S, method=method, maxiter=1)
+
+
+@pytest.mark.usefixtures("torch_warns_always")
+def test_beliefs_needing_grad_that_are_no_distributions_are_named():
+    # the message read float() of the row sum, which needed grad: a UserWarning (an error
+    # under warnings-as-errors) came instead of the ValueError
+    W = torch.tensor(_W3, dtype=torch.float64)
+    S = torch.tensor([[0.5, 0.6], [0.5, 0.5], [0.5, 0.5]], dtype=torch.float64,
+                     requires_grad=True)
+    with pytest.raises(ValueError, match=r"S\[0\] \(agent 0\) sums to 1.1, expected 1"):
+        FriedkinJohnsen(W, 0.2, 0.5).equilibrium(S)
