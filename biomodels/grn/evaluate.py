@@ -26,7 +26,11 @@ absolute value, and
 
 Every gene of ``truth`` is a candidate, also one without any true edge; BEELINE's universe
 holds only the genes its reference edge list names, so to reproduce its numbers drop such
-genes from both matrices (a TF x gene ``truth`` gives its TF-restricted universe).
+genes from both matrices, or pass both networks as edge lists (a network link list scored
+against BEELINE's ``refNetwork.csv`` takes the truth's genes); a TF x gene ``truth`` gives
+its TF-restricted universe. ``network`` and ``truth`` are read in the forms
+:func:`~biomodels.grn.align_prior` reads a prior: labelled matrices, edge tables (BEELINE's,
+GENIE3's and GRNBoost2's link lists included) and CSV paths of either.
 
 Two support-based numbers: ``balanced_accuracy`` of the non-zero pattern of the network
 against the true adjacency, (TPR + TNR) / 2, as DASH (Hossain et al., NeurIPS 2024) reports
@@ -45,6 +49,8 @@ Orientation everywhere in :mod:`biomodels.grn`: rows are regulators, columns are
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import numpy.typing as npt
@@ -245,7 +251,7 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
             raise ValueError(
                 f"{what} and truth must have the same genes on their {axis} "
                 f"(rows are regulators, columns targets); only in {what}: {only_net}, "
-                f"only in truth: {only_truth}"
+                f"only in truth: {only_truth}" + _differ_in_case(only_net, only_truth, what)
             )
     try:
         # na_value: pandas < 2.1 refused a nullable column's <NA> ("cannot convert ... with
@@ -264,6 +270,117 @@ def _aligned(network: pd.DataFrame, truth: pd.DataFrame,
     at = cols.get_indexer(rows)
     off[np.flatnonzero(at >= 0), at[at >= 0]] = False
     return w[off], t[off]
+
+
+def _differ_in_case(only_net: list[str], only_truth: list[str], what: str) -> str:
+    """Say which genes differ only in case between the two matrices, or ``""``."""
+    from biomodels.grn.prior import _case_pairs, _shown_pairs
+
+    pairs = _case_pairs(only_net, only_truth)
+    if not pairs:
+        return ""
+    # "only in network: ['GATA1'], only in truth: ['Gata1']" did not say why they differ
+    return (f"; {len(pairs)} of them match when case is ignored ({what} ~ truth: "
+            f"{_shown_pairs(pairs)}): names are compared exactly, so give both one spelling")
+
+
+def _not_a_table(value: object, name: str) -> str:
+    """Say what :func:`evaluate` reads, for an input of no such form (a TypeError's text)."""
+    from biomodels.grn.prior import _graph_advice
+
+    said = (f"{name} must be a pandas DataFrame with gene names as index (regulators) and "
+            "columns (targets), an edge table (e.g. BEELINE's Gene1, Gene2, Type; "
+            f"GRNBoost2's TF, target, importance) or a CSV path of either, got "
+            f"{type(value).__name__}")
+    graph = _graph_advice(value, name)
+    if graph:
+        return f"{said}; {graph}"
+    if hasattr(value, "shape") or isinstance(value, list | tuple):
+        # an array has no gene names: which gene is which row cannot be guessed
+        return (f"{said}: an array has no gene names; pass pd.DataFrame({name}, "
+                "index=genes, columns=genes) with the genes of its rows (regulators) and "
+                "columns (targets) in order")
+    return said
+
+
+def _read(value: object, name: str, scores: bool = False) -> tuple[pd.DataFrame, bool]:
+    """Read ``value`` as :func:`biomodels.grn.align_prior` reads a prior (not yet aligned)."""
+    from biomodels.grn.prior import _read_table
+
+    read = _read_table(value, name, scores=scores)
+    if read is None:
+        raise TypeError(_not_a_table(value, name))
+    unread = "" if read[1] else _unread_table(read[0], name)
+    if unread:
+        raise ValueError(unread)
+    return read
+
+
+def _onto(edges: pd.DataFrame, frame: pd.DataFrame, name: str, other: str) -> pd.DataFrame:
+    """Align the matrix of an edge list to the rows and columns of the labelled ``frame``.
+
+    Genes the list names beyond ``frame``'s are dropped with a warning, as
+    :func:`biomodels.grn.align_prior` drops them; pairs it does not list are 0.
+    """
+    from biomodels.grn.prior import _align_edges, _case_note
+
+    rows = list(dict.fromkeys(str(g) for g in frame.index))
+    cols = list(dict.fromkeys(str(g) for g in frame.columns))
+    genes = pd.Index(list(dict.fromkeys(rows + cols)))
+    if not set(edges.index) & set(genes):
+        # Ensembl IDs against symbols: every pair scored 0, AUROC 0.5 with a warning only
+        raise ValueError(
+            f"no gene of the {name} edge list is among the {other}'s genes; check that both "
+            f"use the same identifiers ({name} e.g. {edges.index[:5].tolist()}, {other} "
+            f"e.g. {genes[:5].tolist()})"
+            + _case_note(list(edges.index), list(genes), other, f"the {name}'s genes"))
+    return _align_edges(edges, genes, name, False, other).reindex(index=rows, columns=cols)
+
+
+def _unread_table(frame: pd.DataFrame, name: str) -> str:
+    """Say why a DataFrame of words with row numbers is no matrix, or ``""`` if it may be one.
+
+    Its row numbers were compared as genes: "only in network: ['0', '1', '10', ...]".
+    """
+    if not isinstance(frame.index, pd.RangeIndex) or not any(
+            frame.iloc[:, i].map(lambda v: isinstance(v, str)).any()
+            for i, dtype in enumerate(frame.dtypes) if not pd.api.types.is_numeric_dtype(dtype)):
+        return ""  # numbers (in an object column too) under gene names 0, 1, ... may be one
+    cols = [str(c) for c in frame.columns]
+    if frame.shape[1] == frame.shape[0] + 1 and set(frame.iloc[:, 0].astype(str)) == set(
+            cols[1:]):  # pd.read_csv(path) without index_col=0
+        return (f"{name}'s first column {cols[0]!r} holds the gene names; make it the index "
+                f"({name}.set_index({cols[0]!r})), or pass the CSV path itself")
+    from biomodels.grn.prior import _EDGE_REGULATOR, _EDGE_TARGET
+
+    return (f"{name} has row numbers as its index and columns of words {cols[:6]}, as an edge "
+            "table has, but no column is named as a regulator "
+            f"({', '.join(_EDGE_REGULATOR)}) and one as a target ({', '.join(_EDGE_TARGET)}; "
+            f"any case): rename them, e.g. {name}.rename(columns={{...: 'regulator', ...: "
+            "'target'}), the score column 'weight'")
+
+
+def _tables(network: object, truth: object,
+            prior: object) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """``network``, ``truth`` and ``prior`` as labelled matrices, edge lists on shared genes.
+
+    Labelled matrices are returned as given (their genes are matched by :func:`_aligned`).
+    An edge list takes the genes of the labelled matrix it is scored with: the network's
+    for a truth, the truth's for a network or prior; two edge lists take the truth's genes
+    (BEELINE's universe).
+    """
+    net, net_edges = _read(network, "network", scores=True)
+    true, true_edges = _read(truth, "truth")
+    if true_edges and net_edges:
+        net = _onto(net, true, "network", "truth")
+    elif true_edges:
+        true = _onto(true, net, "truth", "network")
+    elif net_edges:
+        net = _onto(net, true, "network", "truth")
+    if prior is None:
+        return net, true, None
+    given, prior_edges = _read(prior, "prior")
+    return net, true, _onto(given, true, "prior", "truth") if prior_edges else given
 
 
 def _auroc_or_nan(y: np.ndarray, s: np.ndarray, order: np.ndarray) -> float:
@@ -301,8 +418,10 @@ def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray,
     }
 
 
-def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
-             *, prior: pd.DataFrame | None = None) -> dict[str, float]:
+def evaluate(network: pd.DataFrame | str | os.PathLike[str],
+             truth: pd.DataFrame | str | os.PathLike[str],
+             *, prior: pd.DataFrame | str | os.PathLike[str] | None = None
+             ) -> dict[str, float]:
     """Score a signed network against the true one (BEELINE conventions, self-loops excluded).
 
     Parameters
@@ -310,13 +429,28 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
     network
         Inferred network: rows = regulators, columns = targets, signed real scores (for
         instance :meth:`GRNModel.network`). Pairs are ranked by ``|network|``; an entry of
-        exactly zero means "no edge".
+        exactly zero means "no edge". A DataFrame with gene names as index and columns, or
+        a link list, one row per pair, read as :func:`~biomodels.grn.align_prior` reads an
+        edge table (its regulator and target columns found by name: ``regulator``,
+        ``source``, ``tf``, ``gene1`` or ``regulatoryGene`` and ``target``, ``gene2`` or
+        ``targetGene``, any case), its score the first column named as a sign there
+        (``effect``, ``sign``, ``mode``, ``mor``, ``weight``, ``regulation``; ``Type`` with
+        ``Gene1``) or else ``importance``, ``EdgeWeight`` or ``score``: arboreto's
+        GRNBoost2/GENIE3 output (``TF, target, importance``), GENIE3's R ``getLinkList``,
+        BEELINE's ``rankedEdges``, our ``edges.csv`` (by ``effect``). A pair the list leaves
+        out scores 0, as in BEELINE (a top-k ranking is scored as it stands). Or a path to
+        a CSV of either (tab-separated for ``.tsv``/``.tab``/``.txt``), also arboreto's
+        header-less one (regulator, target, score).
     truth
-        True network with the same gene names on each axis (the order may differ; rows are
-        matched by name): non-zero = edge, its sign = activation (+) or repression (-).
+        True network: non-zero = edge, its sign = activation (+) or repression (-). A
+        DataFrame with the same gene names as ``network`` on each axis (the order may
+        differ; rows are matched by name), an edge table such as BEELINE's
+        ``refNetwork.csv`` (``Gene1, Gene2, Type`` with ``+``/``-``), or a path to a CSV of
+        either: the forms :func:`~biomodels.grn.align_prior` reads.
     prior
-        Optional prior network the model was given (same genes and layout as ``truth``):
-        adds the rankings split by the prior's support (below).
+        Optional prior network the model was given, in the forms ``truth`` takes (as a
+        matrix, the same genes and layout as ``truth``): adds the rankings split by the
+        prior's support (below).
 
     Returns
     -------
@@ -347,14 +481,31 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
     Raises
     ------
     TypeError
-        If either input is not a DataFrame of numbers.
+        If an input is of no form above (an array has no gene names: the message says how
+        to label it) or a matrix holds non-numbers.
     ValueError
-        If the gene names differ, are duplicated, values are not finite, or the truth has no
-        edge (or no non-edge) among distinct-gene pairs.
+        If the gene names of two matrices differ (the message names those that differ only
+        in case), are duplicated, values are not finite, no gene of an edge list is among
+        the genes it is matched to, or the truth has no edge (or no non-edge) among
+        distinct-gene pairs.
+
+    Warns
+    -----
+    UserWarning
+        If an edge list names genes beyond those of the matrix it is scored with (the
+        network's genes for a truth, the truth's for a network or prior): they are ignored,
+        as :func:`~biomodels.grn.align_prior` ignores them.
 
     Notes
     -----
+    Gene names are matched as the prior's are: an edge list gets the genes of the labelled
+    matrix it is scored with, and two edge lists get the truth's genes, BEELINE's candidate
+    universe; a truth edge list names only genes with edges, so scored with a network
+    matrix the network's other genes are candidates too.
+
     Pratapa et al., *Nature Methods* 17:147-154 (2020); DASH: Hossain et al., NeurIPS 2024.
+    GENIE3: Huynh-Thu et al., *PLoS ONE* 5:e12776 (2010); GRNBoost2/arboreto: Moerman et al.,
+    *Bioinformatics* 35:2159-2161 (2019).
 
     Examples
     --------
@@ -366,7 +517,11 @@ def evaluate(network: pd.DataFrame, truth: pd.DataFrame,
     >>> prior = pd.DataFrame([[0, 1, 1], [0, 0, 0], [0, 0, 0]], index=genes, columns=genes)
     >>> evaluate(truth * 0.5, truth, prior=prior)["prior_missed_edges"]
     1.0
+    >>> beeline = pd.DataFrame({"Gene1": ["a", "b"], "Gene2": ["b", "c"], "Type": ["+", "-"]})
+    >>> evaluate(truth * 0.5, beeline)["auroc"]  # BEELINE's refNetwork as the truth
+    1.0
     """
+    network, truth, prior = _tables(network, truth, prior)
     w, t = _aligned(network, truth)
     y = t != 0
     n_pos = int(y.sum())

@@ -85,12 +85,24 @@ def _strip_labels(frame: pd.DataFrame) -> pd.DataFrame:
 
 #: Column names (any case) that mark a CSV as an edge list rather than a square matrix:
 #: ours (``edges.csv``: regulator, target, effect), decoupler/CollecTRI/DoRothEA (source,
-#: target, weight or mor), TRRUST-like tables (tf, target, mode) and BEELINE's
+#: target, weight or mor), TRRUST-like tables (tf, target, mode), BEELINE's
 #: ``refNetwork.csv`` (Gene1 regulates Gene2, Type + or -: ``type`` is read as the sign only
-#: with Gene1, since OmniPath's ``type`` column says "transcriptional").
-_EDGE_REGULATOR = ("regulator", "source", "tf", "gene1")
-_EDGE_TARGET = ("target", "gene2")
+#: with Gene1, since OmniPath's ``type`` column says "transcriptional"), arboreto's
+#: GENIE3/GRNBoost2 (TF, target, importance) and GENIE3's R ``getLinkList`` (regulatoryGene,
+#: targetGene, weight).
+_EDGE_REGULATOR = ("regulator", "source", "tf", "gene1", "regulatorygene")
+_EDGE_TARGET = ("target", "gene2", "targetgene")
 _EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
+#: Score columns of an inferred network's link list, looked for after ``_EDGE_SIGN`` when
+#: :func:`biomodels.grn.evaluate` reads one: arboreto's ``importance``, BEELINE's
+#: ``rankedEdges.csv`` ``EdgeWeight`` and our ``edges.csv``'s ``score`` (its ``effect``, an
+#: ``_EDGE_SIGN`` name, comes first). Not read for a prior: there an importance has no sign,
+#: and a GRNBoost2 table has always been read as unsigned evidence, +1 per edge.
+_EDGE_SCORE = ("importance", "edgeweight", "score")
+#: The columns a header-less three-column link list is read with (arboreto's documented
+#: ``network.to_csv(path, sep="\t", index=False, header=False)``): the third as a weight,
+#: as under GENIE3's and decoupler's ``weight`` header.
+_HEADERLESS = ("regulator", "target", "weight")
 
 
 class _Detect:
@@ -111,17 +123,20 @@ def _columns_named(columns: Sequence[Any], names: Sequence[str]) -> list[Any]:
     return [lower[c] for c in names if c in lower]
 
 
-def _sign_columns(columns: Sequence[Any], regulator: Any) -> list[Any]:
+def _sign_columns(columns: Sequence[Any], regulator: Any, scores: bool = False) -> list[Any]:
     """Return the columns that may hold an edge list's signs, the preferred first.
 
     The one rule for the CSV reader and :func:`prior_from_edges`: a column named (any case,
     white space ignored) as in ``_EDGE_SIGN``, or BEELINE's ``Type`` when the regulator
-    column is ``Gene1`` and no such column exists.
+    column is ``Gene1`` and no such column exists. ``scores`` (an inferred network's link
+    list): then, without either, a column named as in ``_EDGE_SCORE``.
     """
     found = _columns_named(columns, _EDGE_SIGN)
     if not found and str(regulator).strip().lower() == "gene1":
         # BEELINE's refNetwork.csv; OmniPath's "type" is no sign
         found = _columns_named(columns, ["type"])
+    if not found and scores:
+        found = _columns_named(columns, _EDGE_SCORE)
     return found
 
 
@@ -137,11 +152,12 @@ def _edge_columns(columns: Sequence[Any]) -> tuple[Any, Any]:
     return regulator, target
 
 
-def _edge_frame(table: pd.DataFrame, name: str) -> pd.DataFrame | None:
+def _edge_frame(table: pd.DataFrame, name: str, scores: bool = False) -> pd.DataFrame | None:
     """Build the matrix of an edge-table DataFrame; None if ``table`` is not one.
 
     Read as the CSV reader reads the same table saved as a file: the columns found by
-    :func:`_edge_columns`, the first sign column by :func:`_sign_columns`, and a table whose
+    :func:`_edge_columns`, the first sign column by :func:`_sign_columns` (``scores``: an
+    inferred network's link list, its scores read as in :func:`_sign_columns`), and a table whose
     row labels (index, or first column as ``pd.read_csv`` without ``index_col`` leaves
     them) include those columns' names is a square matrix. Genes given as numbers (integer
     IDs) are compared as text, ``1002`` as ``"1002"``; a square table of numbers only,
@@ -160,31 +176,39 @@ def _edge_frame(table: pd.DataFrame, name: str) -> pd.DataFrame | None:
             any(pd.api.types.is_numeric_dtype(table[c]) for c in genes)
             and table.shape[0] == table.shape[1]
             and all(pd.api.types.is_numeric_dtype(table[c]) for c in table.columns)
-            and not _sign_columns(table.columns, regulator)):
+            and not _sign_columns(table.columns, regulator, scores)):
         return None
     if _label_rows(table.index, [regulator, target]) or (
             table.shape[1] and _label_rows(table.iloc[:, 0], [regulator, target])):
         return None
-    sign = next(iter(_sign_columns(table.columns, regulator)), None)
+    sign = next(iter(_sign_columns(table.columns, regulator, scores)), None)
     try:
-        return prior_from_edges(table, regulator=regulator, target=target, sign=sign)
+        return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
+                             scores=scores)
     except ValueError as err:
         raise ValueError(f"could not read the {name} edge table (columns {regulator!r}, "
                          f"{target!r}, sign {sign!r}): {err}") from err
 
 
 def _align_edges(edges: pd.DataFrame, genes: pd.Index, name: str,
-                 complete: bool) -> pd.DataFrame:
-    """Align the matrix of an edge list (CSV or DataFrame) to ``genes``."""
+                 complete: bool, other: str = "data") -> pd.DataFrame:
+    """Align the matrix of an edge list (CSV or DataFrame) to ``genes``.
+
+    ``other`` names where ``genes`` come from, in messages (:func:`_align_frame`).
+    """
     # an edge list names only genes with edges: the data's other genes have none
     extra = genes.difference(edges.index, sort=False)
     edges = edges.reindex(index=edges.index.append(extra),
                           columns=edges.index.append(extra), fill_value=0.0)
-    return _align_frame(edges, genes, name, complete)
+    return _align_frame(edges, genes, name, complete, other)
 
 
-def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
-    """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one."""
+def _read_edge_list(path: Path, name: str, scores: bool = False) -> pd.DataFrame | None:
+    """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one.
+
+    ``scores``: an inferred network's link list, its score column found as
+    :func:`_sign_columns` says.
+    """
     if not path.is_file():
         return None  # _read_prior_csv says so
     layout: dict[str, Any] = {"sep": _separator(path), "skipinitialspace": True,
@@ -194,22 +218,60 @@ def _read_edge_list(path: Path, name: str) -> pd.DataFrame | None:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
         return None
     regulator, target = _edge_columns(header)
+    names: dict[str, Any] = {}
     if regulator is None or target is None:
-        return None
-    if _names_rows(path, layout, [regulator, target]):
+        if not _headerless_edges(path, layout):
+            return None
+        # arboreto's documented output has no header: it was read as a matrix and refused
+        # as 'Unable to parse string "Gata1"'
+        regulator, target, sign = _HEADERLESS
+        names = {"header": None, "names": list(_HEADERLESS)}
+    elif _names_rows(path, layout, [regulator, target]):
         return None  # a square matrix whose genes include "source" and "target"
-    # the first in the documented order (effect before weight): prior_from_edges refuses
-    # to choose, but a file read this way always took the first
-    sign = next(iter(_sign_columns(header, regulator)), None)
+    else:
+        # the first in the documented order (effect before weight): prior_from_edges refuses
+        # to choose, but a file read this way always took the first
+        sign = next(iter(_sign_columns(header, regulator, scores)), None)
     try:
         # both as text: a target column read as numbers lost leading zeros ("0012" -> 12)
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
         table = pd.read_csv(path, dtype={regulator: str, target: str}, keep_default_na=False,
-                            na_values=[""], **layout)
-        return prior_from_edges(table, regulator=regulator, target=target, sign=sign)
+                            na_values=[""], **names, **layout)
+        return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
+                             scores=scores)
     except (pd.errors.ParserError, ValueError) as err:
-        raise ValueError(f"could not read the {name} edge list {str(path)!r} (columns "
+        what = " (no header: read as regulator, target, weight)" if names else ""
+        raise ValueError(f"could not read the {name} edge list {str(path)!r}{what} (columns "
                          f"{regulator!r}, {target!r}, sign {sign!r}): {err}") from err
+
+
+def _headerless_edges(path: Path, layout: dict[str, Any]) -> bool:
+    """Whether ``path`` is a link list without a header: regulator, target, number a line.
+
+    arboreto's GRNBoost2/GENIE3 output as its documentation saves it. Only when every line
+    has three fields, the first two non-empty, the third a number, and the first line names
+    a gene that is not a number: a list of numbers alone is PHOENIX's (row, column, value)
+    form, which :func:`_unlabelled_note` explains, and a two-gene matrix repeats its header's
+    genes down its first column.
+    """
+    reading = {"header": None, "dtype": str, "keep_default_na": False, "index_col": False}
+    try:
+        # the first line alone first: a square matrix of thousands of genes is not read
+        if pd.read_csv(path, nrows=1, **reading, **layout).shape[1] != 3:
+            return False
+        table = pd.read_csv(path, **reading, **layout)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return False
+    if table.shape[1] != 3 or len(table) == 0:
+        return False
+    table = table.apply(lambda column: column.str.strip())
+    if (table.iloc[:, :2] == "").any().any():
+        return False
+    if pd.to_numeric(table.iloc[:, 2], errors="coerce").isna().any():
+        return False
+    if pd.to_numeric(table.iloc[0, :2], errors="coerce").notna().all():
+        return False
+    return set(table.iloc[1:, 0]) != set(table.iloc[0, 1:])
 
 
 def _names_rows(path: Path, layout: dict[str, Any], columns: Sequence[Any]) -> bool:
@@ -333,14 +395,23 @@ def align_prior(
           for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE; UTF-8, or UTF-16
           with a byte-order mark as Excel's "Unicode Text");
         - a path to an edge-list CSV, one row per edge, recognised by its header: a
-          regulator column (``regulator``, ``source``, ``tf`` or ``gene1``), a target
-          column (``target`` or ``gene2``) and optionally a sign column (the first of
-          ``effect``, ``sign``, ``mode``, ``mor``, ``weight``, ``regulation``, or ``type``
-          with ``gene1``; any case), read by :func:`prior_from_edges`: our own
-          ``edges.csv``, decoupler/CollecTRI and DoRothEA tables as they are saved,
-          BEELINE's ``refNetwork.csv``. Data genes it does not name have no edges;
+          regulator column (``regulator``, ``source``, ``tf``, ``gene1`` or
+          ``regulatoryGene``), a target column (``target``, ``gene2`` or ``targetGene``) and
+          optionally a sign column (the first of ``effect``, ``sign``, ``mode``, ``mor``,
+          ``weight``, ``regulation``, or ``type`` with ``gene1``; any case), read by
+          :func:`prior_from_edges`: our own ``edges.csv``, decoupler/CollecTRI and DoRothEA
+          tables as they are saved, BEELINE's ``refNetwork.csv``, GENIE3's R
+          ``getLinkList`` (its ``weight``, an importance, as the edge weights) and
+          arboreto's ``TF, target, importance`` (no sign column: +1 an edge). Without a
+          header, a file whose lines are a regulator, a target and a number (arboreto's
+          documented output: tab-separated, ``index=False, header=False``) is read as
+          ``regulator, target, weight``. Data genes it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
+
+        A regulators x genes or genes x regulators matrix (CellOracle's), an edge table
+        indexed by its regulators, or a networkx graph is refused with the call that makes
+        it one of these.
     var_names
         The genes of the data (e.g. ``adata.var_names``), in the order wanted.
     name
@@ -356,8 +427,9 @@ def align_prior(
     pandas.DataFrame
         Float64 matrix of shape ``(len(var_names), len(var_names))`` with ``var_names`` as
         index and columns. Genes of the prior that are not in the data are dropped (with a
-        warning naming them); data genes absent from the prior get zero rows and columns.
-        A new matrix: it shares no memory with ``prior``.
+        warning naming them, and those that match a data gene when case is ignored, e.g.
+        GATA1 ~ Gata1: names are compared exactly); data genes absent from the prior get
+        zero rows and columns. A new matrix: it shares no memory with ``prior``.
 
     Raises
     ------
@@ -366,7 +438,8 @@ def align_prior(
         values are not finite, an array's shape does not match ``var_names``, no gene of
         the prior is in the data, or (``complete``) it lacks a gene of ``var_names``.
     TypeError
-        If the prior is of another type or holds non-numbers.
+        If the prior is of another type (for a networkx graph the message names the
+        conversion) or holds non-numbers.
 
     Examples
     --------
@@ -384,20 +457,19 @@ def align_prior(
                 return _align_edges(edges, genes, name, complete)
             return _align_frame(_read_prior_csv(path, name), genes, name, complete)
         except ValueError as err:
-            unlabelled = _unlabelled_note(path, name)
-            if unlabelled:
-                raise ValueError(unlabelled) from err
-            # a "# ..." line read as a gene: "not square (4, 3)" did not say why
-            note = comment_line_note(path)
-            if note and note not in str(err):
-                raise ValueError(f"{err}{note}") from err
-            raise
+            explained = _explained(err, path, name)
+            if explained is None:
+                raise
+            raise explained from err
     if isinstance(prior, pd.DataFrame):
         # a long edge table is read as its CSV is: it was refused as "not square"
         edges = _edge_frame(prior, name)
         if edges is not None:
             return _align_edges(edges, genes, name, complete)
         return _align_frame(prior, genes, name, complete)
+    graph = _graph_advice(prior, name)
+    if graph:  # np.array(graph) failed as "got DiGraph", naming no conversion
+        raise TypeError(graph)
     if hasattr(prior, "toarray"):  # scipy sparse matrix, e.g. from adata.varp
         prior = prior.toarray()
     if hasattr(prior, "detach"):  # torch tensor
@@ -422,6 +494,65 @@ def align_prior(
     if not np.isfinite(values).all():
         raise ValueError(f"{name} contains NaN or inf")
     return pd.DataFrame(values, index=genes.copy(), columns=genes.copy())
+
+
+def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
+    """Return a clearer error for ``err``, raised reading ``path``; None to keep ``err``."""
+    unlabelled = _unlabelled_note(path, name)
+    if unlabelled:
+        return ValueError(unlabelled)
+    # a "# ..." line read as a gene: "not square (4, 3)" did not say why
+    note = comment_line_note(path)
+    if note and note not in str(err):
+        return ValueError(f"{err}{note}")
+    return None
+
+
+def _read_table(table: Any, name: str, *,
+                scores: bool = False) -> tuple[pd.DataFrame, bool] | None:
+    """Read a network in the forms :func:`align_prior` takes, before any gene is matched.
+
+    :func:`biomodels.grn.evaluate`'s reader, the rules of :func:`align_prior`: a DataFrame
+    that is an edge table (:func:`_edge_frame`), else a labelled matrix, as given; a path to
+    an edge list (:func:`_read_edge_list`, also without a header), else to a labelled
+    matrix (:func:`_read_prior_csv`). ``scores``: an inferred network, whose link list's
+    score column may also be named as in ``_EDGE_SCORE``.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, bool) or None
+        The matrix, and whether it came from an edge list (whose matrix names only the
+        genes with edges: the others have none). None for any other type.
+    """
+    if isinstance(table, pd.DataFrame):
+        edges = _edge_frame(table, name, scores)
+        return (table, False) if edges is None else (edges, True)
+    if not isinstance(table, str | os.PathLike):
+        return None
+    path = Path(table)
+    try:
+        edges = _read_edge_list(path, name, scores)
+        if edges is not None:
+            return edges, True
+        return _read_prior_csv(path, name), False
+    except ValueError as err:
+        explained = _explained(err, path, name)
+        if explained is None:
+            raise
+        raise explained from err
+
+
+def _graph_advice(graph: Any, name: str) -> str:
+    """Say how to pass a networkx graph as a gene x gene matrix; ``""`` for anything else."""
+    if type(graph).__module__.split(".")[0] != "networkx":
+        return ""
+    undirected = ("" if getattr(graph, "is_directed", lambda: True)() else
+                  "; an undirected graph gives each edge in both directions")
+    return (f"{name} is a networkx {type(graph).__name__}: pass "
+            "nx.to_pandas_adjacency(G, weight='weight') (rows regulate columns; the edge "
+            "attribute named by weight= is the signed value, weight=None gives 1 per edge), "
+            "or the edge table nx.to_pandas_edgelist(G) (columns source, target and the edge "
+            f"attributes){undirected}")
 
 
 def _unlabelled_note(path: Path, name: str) -> str:
@@ -474,7 +605,12 @@ def _unlabelled_note(path: Path, name: str) -> str:
 
 
 def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
-                 complete: bool = False) -> pd.DataFrame:
+                 complete: bool = False, other: str = "data") -> pd.DataFrame:
+    """Align a labelled gene x gene matrix to ``genes``, as :func:`align_prior` documents.
+
+    ``other`` names where ``genes`` come from, in messages: ``"data"`` (var_names), or the
+    other matrix :func:`biomodels.grn.evaluate` matches ``prior`` to.
+    """
     rows = pd.Index([str(g) for g in prior.index])
     cols = pd.Index([str(g) for g in prior.columns])
     if prior.shape[0] != prior.shape[1]:
@@ -487,9 +623,7 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             )
         raise ValueError(
             f"{name} must be square (regulators x targets over the same genes), got shape "
-            f"{prior.shape}; build a TF-target prior with prior_from_edges(...) (an edge "
-            "table is read as one when its columns are named regulator, source, tf or "
-            "gene1 and target or gene2)"
+            f"{prior.shape}{_rectangular_advice(prior, rows, cols, name)}"
         )
     for axis, labels in (("index", rows), ("columns", cols)):
         if labels.has_duplicates:
@@ -516,11 +650,13 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
     # the sets once, not once per gene: that was quadratic in the number of genes
     row_set, gene_set = set(rows), set(genes)
     common = [g for g in genes if g in row_set]
+    among = "the data genes (var_names)" if other == "data" else f"the {other}'s genes"
     if not common:
         raise ValueError(
-            f"no gene of the {name} is among the data genes (var_names); check that both use "
-            f"the same identifiers ({name} e.g. {rows[:5].tolist()}, data e.g. "
+            f"no gene of the {name} is among {among}; check that both use "
+            f"the same identifiers ({name} e.g. {rows[:5].tolist()}, {other} e.g. "
             f"{genes[:5].tolist()})"
+            + _case_note(list(rows), genes, other, f"the {name}'s {len(rows)} genes")
         )
     missing = [g for g in rows if g not in gene_set]
     if complete:
@@ -531,16 +667,85 @@ def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
             raise ValueError(
                 f"{name} must name every data gene (var_names): missing from the {name} "
                 f"{absent[:20]}, not in the data {missing[:20]}"
+                + _case_note(missing, absent, other)
             )
     if missing:
         shown = ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")
         warnings.warn(
-            f"{len(missing)} gene(s) of the {name} are not in the data and are ignored: "
-            f"{shown}",
+            f"{len(missing)} gene(s) of the {name} are not in the {other} and are ignored: "
+            f"{shown}" + _case_note(missing, genes, other),
             UserWarning,
             stacklevel=user_stacklevel(),
         )
     return frame.reindex(index=genes, columns=genes, fill_value=0.0).astype(np.float64)
+
+
+def _case_pairs(names: Sequence[str], genes: Sequence[str]) -> list[tuple[str, str]]:
+    """Each of ``names`` that matches one of ``genes`` only when case is ignored, with it."""
+    folded: dict[str, str] = {}
+    for gene in genes:
+        folded.setdefault(str(gene).casefold(), str(gene))
+    return [(n, folded[n.casefold()]) for n in map(str, names)
+            if n.casefold() in folded and folded[n.casefold()] != n]
+
+
+def _shown_pairs(pairs: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{a} ~ {b}" for a, b in pairs[:5]) + (", ..." if len(pairs) > 5 else "")
+
+
+def _case_note(names: Sequence[str], genes: Sequence[str], other: str = "data",
+               subject: str = "them") -> str:
+    """Say which unmatched ``names`` match a gene of ``genes`` when case is ignored, or ``""``.
+
+    GATA1 against the data's Gata1 (human against mouse symbols, or an upper-cased table)
+    was dropped as "not in the data", which did not say why. Names are still compared
+    exactly: a case-folded match may be another gene. ``other`` names where ``genes`` come
+    from (``"data"``, ``"network"``, ``"truth"`` or ``"`genes`"``); ``subject`` what
+    ``names`` are, as the message goes on.
+    """
+    pairs = _case_pairs(names, genes)
+    if not pairs:
+        return ""
+    if other == "data":
+        gene, spelling = "a data gene", "the data's spelling"
+    elif other.startswith("`"):
+        gene, spelling = f"a gene of {other}", f"their spelling in {other}"
+    else:
+        gene, spelling = f"a gene of the {other}", f"the {other}'s spelling"
+    return (f"; {len(pairs)} of {subject} match {gene} when case is ignored "
+            f"({_shown_pairs(pairs)}): names are compared exactly, so rename them to "
+            f"{spelling}")
+
+
+def _rectangular_advice(prior: pd.DataFrame, rows: pd.Index, cols: pd.Index,
+                        name: str) -> str:
+    """Say how to make a non-square ``prior`` a gene x gene matrix (its message's end)."""
+    n_rows, n_cols = prior.shape
+    regulator, target = _edge_columns([prior.index.name, *prior.columns])
+    if regulator is not None and regulator == prior.index.name and target is not None:
+        # edges.set_index("TF"): the regulators are no column
+        return (f"; its index {regulator!r} holds the regulators of an edge table: pass "
+                f"{name}.reset_index()")
+    numeric = all(pd.api.types.is_numeric_dtype(dt) for dt in prior.dtypes)
+    if numeric and set(rows) < set(cols):
+        # arboreto/SCENIC-style regulators x genes: the other genes regulate nothing
+        return (f"; its {n_rows} rows are all among its {n_cols} columns (regulators x "
+                f"genes): make it square with {name}.reindex(index={name}.columns, "
+                "fill_value=0), rows regulating columns")
+    if numeric and set(cols) < set(rows):
+        return (f"; its {n_cols} columns are all among its {n_rows} rows (genes x "
+                "regulators): if its columns are the regulators (as CellOracle's base GRN, "
+                f"targets x TFs), pass {name}.T.reindex(index={name}.index, fill_value=0); "
+                f"if its rows regulate its columns, {name}.reindex(columns={name}.index, "
+                "fill_value=0)")
+    if numeric:
+        return (f"; list its entries as an edge table, rows regulating columns: edges = "
+                f"{name}.stack().rename('weight').rename_axis(['regulator', "
+                "'target']).reset_index(), and pass edges[edges['weight'] != 0]")
+    return ("; build a TF-target prior with prior_from_edges(...) (an edge table is read as "
+            f"one when its columns are named {', '.join(_EDGE_REGULATOR[:-1])} or "
+            f"{_EDGE_REGULATOR[-1]} and {', '.join(_EDGE_TARGET[:-1])} or "
+            f"{_EDGE_TARGET[-1]}, any case)")
 
 
 def _refuse_nonfinite(bad: np.ndarray, rows: pd.Index, cols: pd.Index, name: str,
@@ -643,9 +848,10 @@ def prior_from_edges(
     regulator, target
         Names of the columns that hold the regulator and the target gene. Not given: found
         by their names as :func:`align_prior` finds them in an edge-list CSV, the regulator
-        column as ``regulator``, ``source``, ``tf`` or ``gene1`` and the target column as
-        ``target`` or ``gene2`` (the first present, any case), so decoupler/CollecTRI,
-        DoRothEA and BEELINE tables are read as they come.
+        column as ``regulator``, ``source``, ``tf``, ``gene1`` or ``regulatoryGene`` and
+        the target column as ``target``, ``gene2`` or ``targetGene`` (the first present, any
+        case), so decoupler/CollecTRI, DoRothEA, BEELINE, arboreto and GENIE3 (R) tables
+        are read as they come.
     sign
         Column with the mode of regulation: numbers (used as given: their sign is the mode,
         their size a weight), booleans (True = activation) or words (``"+"``, ``"-"``,
@@ -661,7 +867,8 @@ def prior_from_edges(
         refused (name the one to use).
     genes
         Genes of the result, in order (e.g. ``adata.var_names``). Edges naming other genes are
-        dropped with a warning. ``None``: the sorted union of all genes in the table.
+        dropped with a warning (which names those that match a gene of ``genes`` when case
+        is ignored). ``None``: the sorted union of all genes in the table.
 
     Returns
     -------
@@ -693,6 +900,17 @@ def prior_from_edges(
     >>> net = pd.DataFrame({"source": ["Gata2"], "target": ["Gata1"], "weight": [-1]})
     >>> float(prior_from_edges(net).loc["Gata2", "Gata1"])  # decoupler's column names
     -1.0
+    """
+    return _edges_matrix(table, regulator=regulator, target=target, sign=sign, genes=genes)
+
+
+def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any = _DETECT,
+                  sign: Any = _DETECT, genes: Sequence[str] | pd.Index | None = None,
+                  scores: bool = False) -> pd.DataFrame:
+    """:func:`prior_from_edges`; ``scores``: the table is an inferred network's link list.
+
+    A score of 0 there is a pair the method ranks last, as an absent pair is (GENIE3 lists
+    every pair), not an edge of the prior lost without a word: it is not warned of.
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -749,7 +967,8 @@ def prior_from_edges(
         if outside:
             shown = ", ".join(outside[:20]) + (" ..." if len(outside) > 20 else "")
             warnings.warn(
-                f"edges naming {len(outside)} gene(s) outside `genes` are dropped: {shown}",
+                f"edges naming {len(outside)} gene(s) outside `genes` are dropped: {shown}"
+                + _case_note(outside, index, "`genes`"),
                 UserWarning,
                 stacklevel=user_stacklevel(),
             )
@@ -770,7 +989,7 @@ def prior_from_edges(
     signed = (edges["weight"] != 0).groupby([edges["regulator"], edges["target"]],
                                             sort=False).any().reindex(mean.index).to_numpy()
     zero = mean.index[~signed]
-    if len(zero):
+    if len(zero) and not scores:
         shown = ", ".join(f"{r} -> {t}" for r, t in zero[:5])
         warnings.warn(
             f"{len(zero)} edge(s) have weight 0 in column {sign!r}, so the prior has no edge "
@@ -786,7 +1005,8 @@ def prior_from_edges(
         shown = ", ".join(f"{r} -> {t}" for r, t in cancelled[:20])
         warnings.warn(
             f"the weights of {len(cancelled)} repeated regulator-target pair(s) cancel to 0, "
-            f"so the prior has no edge there: {shown}" + (" ..." if len(cancelled) > 20 else ""),
+            f"so the {'network' if scores else 'prior'} has no edge there: {shown}"
+            + (" ..." if len(cancelled) > 20 else ""),
             UserWarning,
             stacklevel=user_stacklevel(),
         )

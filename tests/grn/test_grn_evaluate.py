@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -375,3 +376,112 @@ def test_density_is_documented_as_the_truths_and_auprc_ratio_is_defined():
     tutorial = Path(__file__).parents[2] / "tutorials" / "02_grn_dash.py"
     text = " ".join(tutorial.read_text().split())
     assert "`auprc_ratio` is the AUPRC over the truth's edge density" in text
+
+
+# the network of the table tests below: off the diagonal, the true edges a->b, b->c, c->d
+# score 3, 2 and 0.3 (signs right), the nine other pairs .5, .2, .1, 0, .4, 0, 0, .3, 0, so
+# 0.3 beats 6 of them and ties one: AUROC (9 + 9 + 6.5) / 27
+TABLE_NET = _frame([[0, 3, -0.5, 0.2], [0.1, 0, -2, 0], [0.4, 0, 0, 0.3], [0, 0.3, 0, 0]],
+                   GENES)
+# BEELINE's refNetwork.csv of TRUTH: Gene1 regulates Gene2, Type + or -
+REF_NETWORK = pd.DataFrame({"Gene1": ["a", "a", "b", "c"], "Gene2": ["a", "b", "c", "d"],
+                            "Type": ["+", "+", "-", "+"]})
+
+
+def _long(frame, columns):
+    """Every pair of a gene x gene frame as a link list with the given column names."""
+    long = frame.stack().reset_index()
+    long.columns = columns
+    return long
+
+
+def test_evaluate_reads_beeline_and_arboreto_tables_as_align_prior_does(tmp_path):
+    # evaluate read BEELINE's refNetwork (Gene1, Gene2, Type) as a matrix whose genes were the
+    # row numbers ("only in truth: ['0', '1', '10', ...]"), refused its CSV path ("got str")
+    # and read a GRNBoost2 ranking (TF, target, importance) the same way ("only in network:
+    # ['0', '1', '10', '100', ...]"), where align_prior, model.evaluate and --truth read them
+    square = evaluate(TABLE_NET, TRUTH)
+    assert square["auroc"] == pytest.approx(24.5 / 27)
+    REF_NETWORK.to_csv(tmp_path / "refNetwork.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for truth in (REF_NETWORK, str(tmp_path / "refNetwork.csv"), tmp_path / "refNetwork.csv"):
+            assert evaluate(TABLE_NET, truth) == pytest.approx(square)
+        grnboost = _long(TABLE_NET, ["TF", "target", "importance"])  # zeros, self-loops
+        genie3 = _long(TABLE_NET, ["regulatoryGene", "targetGene", "weight"])  # GENIE3 (R)
+        ranked = _long(TABLE_NET, ["Gene1", "Gene2", "EdgeWeight"])  # BEELINE's rankedEdges
+        for network in (grnboost, genie3, ranked):
+            assert evaluate(network, TRUTH) == pytest.approx(square)
+            assert evaluate(network, REF_NETWORK) == pytest.approx(square)
+        # arboreto's documented output: a header-less TSV
+        grnboost.to_csv(tmp_path / "grnboost.tsv", sep="\t", index=False, header=False)
+        assert evaluate(tmp_path / "grnboost.tsv", tmp_path / "refNetwork.csv") == (
+            pytest.approx(square))
+        # a square CSV path is read as pd.read_csv(path, index_col=0) is
+        TABLE_NET.to_csv(tmp_path / "network.csv")
+        assert evaluate(tmp_path / "network.csv", TRUTH) == square
+        # a ranking of its top edges only: the pairs it leaves out score 0 (BEELINE's rule)
+        top = grnboost[grnboost["importance"].abs() >= 0.3]
+        assert evaluate(top, TRUTH) == pytest.approx(
+            evaluate(TABLE_NET.where(TABLE_NET.abs() >= 0.3, 0.0), TRUTH))
+        # the prior too, in the forms align_prior reads
+        prior = pd.DataFrame({"source": ["a", "d"], "target": ["b", "a"], "mor": [-1, 1]})
+        dense = _frame([[0, -1, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]], GENES)
+        assert evaluate(TABLE_NET, REF_NETWORK, prior=prior) == pytest.approx(
+            evaluate(TABLE_NET, TRUTH, prior=dense), nan_ok=True)
+
+
+def test_evaluate_matches_the_genes_of_an_edge_table_as_align_prior_does():
+    square = evaluate(TABLE_NET, TRUTH)
+    # a truth gene the network lacks is dropped with its edges, with a warning (as
+    # model.evaluate drops it); a network gene outside the truth's genes likewise
+    extra = pd.concat([REF_NETWORK, pd.DataFrame({"Gene1": ["x"], "Gene2": ["a"],
+                                                  "Type": ["-"]})])
+    with pytest.warns(UserWarning, match=r"^1 gene\(s\) of the truth are not in the network "
+                                         r"and are ignored: x$"):
+        assert evaluate(TABLE_NET, extra) == pytest.approx(square)
+    grnboost = _long(TABLE_NET, ["TF", "target", "importance"])
+    more = pd.concat([grnboost, pd.DataFrame({"TF": ["y"], "target": ["a"],
+                                              "importance": [9.0]})])
+    with pytest.warns(UserWarning, match=r"^1 gene\(s\) of the network are not in the truth "
+                                         r"and are ignored: y$"):
+        assert evaluate(more, REF_NETWORK) == pytest.approx(square)
+    with pytest.warns(UserWarning, match="of the network are not in the truth"):
+        assert evaluate(more, TRUTH) == pytest.approx(square)
+
+
+def test_evaluate_says_how_to_name_the_genes_of_an_array():
+    # "network must be a pandas DataFrame ..., got ndarray" did not say what to do
+    with pytest.raises(TypeError, match=r"network must be a pandas DataFrame.*got ndarray.*"
+                                        r"pd\.DataFrame\(network, index=genes, "
+                                        r"columns=genes\)"):
+        evaluate(TABLE_NET.to_numpy(), TRUTH)
+    with pytest.raises(TypeError, match=r"truth must be a pandas DataFrame.*got ndarray"):
+        evaluate(TABLE_NET, TRUTH.to_numpy())
+
+
+def test_evaluate_names_genes_that_differ_only_in_case():
+    # "only in network: ['A', ...], only in truth: ['a', ...]" did not say why they differ
+    upper = TABLE_NET.rename(index=str.upper, columns=str.upper)
+    with pytest.raises(ValueError, match=r"only in truth: \['a', 'b', 'c', 'd'\]; 4 of them "
+                                         r"match when case is ignored \(network ~ truth: A ~ "
+                                         r"a, B ~ b, C ~ c, D ~ d\): names are compared "
+                                         r"exactly"):
+        evaluate(upper, TRUTH)
+
+
+def test_evaluate_names_a_table_it_cannot_read_or_match(tmp_path):
+    # a link list under other column names, or a frame read without index_col, had its row
+    # numbers compared as genes ("only in network: ['0']"); a ranking in other identifiers
+    # (Ensembl against symbols) would score every pair 0
+    with pytest.raises(ValueError, match=r"network has row numbers as its index and columns "
+                                         r"of words \['from', 'to'\].*rename them"):
+        evaluate(pd.DataFrame({"from": ["a"], "to": ["b"]}), TRUTH)
+    TRUTH.rename_axis("gene").to_csv(tmp_path / "truth.csv")
+    with pytest.raises(ValueError, match=r"truth's first column 'gene' holds the gene names"):
+        evaluate(TABLE_NET, pd.read_csv(tmp_path / "truth.csv"))
+    assert evaluate(TABLE_NET, tmp_path / "truth.csv") == evaluate(TABLE_NET, TRUTH)
+    ensembl = pd.DataFrame({"TF": ["ENSG01"], "target": ["ENSG02"], "importance": [1.0]})
+    with pytest.raises(ValueError, match=r"no gene of the network edge list is among the "
+                                         r"truth's genes"):
+        evaluate(ensembl, REF_NETWORK)

@@ -707,3 +707,96 @@ def test_edges_of_unknown_mode_are_read_as_activations_with_a_warning(word, tmp_
                                       prior)
     with pytest.raises(ValueError, match=r"not a mode of regulation: \['maybe'\]"):
         prior_from_edges(table.assign(mode="maybe"))
+
+
+def test_genie3_and_arboreto_link_lists_are_read_as_priors(tmp_path):
+    # GENIE3's getLinkList (R: regulatoryGene, targetGene, weight) was refused as "must be
+    # square" and, saved, as "Unable to parse string 'a'"; so was arboreto's documented
+    # output, network.to_csv(path, sep='\t', index=False, header=False)
+    expected = [[0.0, 0.7, 0.0], [0.0, 0.0, 0.2], [0.0, 0.0, 0.0]]
+    link = pd.DataFrame({"regulatoryGene": ["a", "b"], "targetGene": ["b", "c"],
+                         "weight": [0.7, 0.2]})
+    link.to_csv(tmp_path / "genie3.csv", index=False)
+    link.to_csv(tmp_path / "arboreto.tsv", sep="\t", index=False, header=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for prior in (link, tmp_path / "genie3.csv", tmp_path / "arboreto.tsv"):
+            assert align_prior(prior, GENES).to_numpy().tolist() == expected
+        # header-less, the third column is the weight, as under a "weight" header
+        (tmp_path / "signed.csv").write_text("a,b,-1\nc,a,2.5\n")
+        assert align_prior(tmp_path / "signed.csv", GENES).to_numpy().tolist() == [
+            [0.0, -1.0, 0.0], [0.0, 0.0, 0.0], [2.5, 0.0, 0.0]]
+
+
+def test_a_rectangular_or_graph_prior_says_how_to_make_it_square():
+    # "must be square ... got shape (2, 3); build a TF-target prior with prior_from_edges"
+    # named no way to make a TF x gene matrix, a genes x TF one (CellOracle's) or an
+    # nx.DiGraph a gene x gene prior
+    tf = _prior().iloc[:2]  # regulators a, b over the targets a, b, c
+    with pytest.raises(ValueError, match=r"must be square .*got shape \(2, 3\).*its 2 rows "
+                                         r"are all among its 3 columns.*"
+                                         r"prior\.reindex\(index=prior\.columns, "
+                                         r"fill_value=0\)"):
+        align_prior(tf, GENES)
+    expected = _prior()
+    expected.loc["c"] = 0.0  # c regulates nothing
+    pd.testing.assert_frame_equal(align_prior(tf.reindex(index=tf.columns, fill_value=0),
+                                              GENES), expected)
+    # genes x TF, the regulators as columns (CellOracle's base GRN): transposed first
+    with pytest.raises(ValueError, match=r"its 2 columns are all among its 3 rows.*"
+                                         r"prior\.T\.reindex\(index=prior\.index, "
+                                         r"fill_value=0\).*prior\.reindex\(columns="
+                                         r"prior\.index, fill_value=0\)"):
+        align_prior(tf.T, GENES)
+    pd.testing.assert_frame_equal(align_prior(tf.T.T.reindex(index=tf.T.index, fill_value=0),
+                                              GENES), expected)
+    other = pd.DataFrame([[1.0, 0.0]], index=["x"], columns=["a", "b"])
+    with pytest.raises(ValueError, match=r"got shape \(1, 2\).*stack\(\)"):
+        align_prior(other, GENES)
+    # an edge table whose regulators are its index
+    edges = pd.DataFrame({"TF": ["a", "b"], "target": ["b", "c"]}).set_index("TF")
+    with pytest.raises(ValueError, match=r"its index 'TF' holds the regulators of an edge "
+                                         r"table: pass prior\.reset_index\(\)"):
+        align_prior(edges, GENES)
+    assert align_prior(edges.reset_index(), GENES).loc["b", "c"] == 1.0
+    nx = pytest.importorskip("networkx")
+    graph = nx.DiGraph()
+    graph.add_edge("a", "b", weight=-1.0)
+    with pytest.raises(TypeError, match=r"prior is a networkx DiGraph.*nx\.to_pandas_"
+                                        r"adjacency\(G, weight='weight'\)"):
+        align_prior(graph, GENES)
+    assert align_prior(nx.to_pandas_adjacency(graph), GENES).loc["a", "b"] == -1.0
+
+
+def test_gene_names_that_differ_only_in_case_are_said_to(tmp_path):
+    # an upper-cased prior (GATA1 for the data's Gata1) lost its edges with only "2 gene(s)
+    # of the prior are not in the data": nothing said that case was the difference. Names
+    # are still compared exactly.
+    genes = ["Gata1", "Pu.1", "Fli1"]
+    upper = pd.DataFrame([[0.0, -1.0, 1.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+                         index=["GATA1", "PU.1", "Fli1"], columns=["GATA1", "PU.1", "Fli1"])
+    with pytest.warns(UserWarning, match=r"^2 gene\(s\) of the prior are not in the data and "
+                                         r"are ignored: GATA1, PU\.1; 2 of them match a data "
+                                         r"gene when case is ignored \(GATA1 ~ Gata1, PU\.1 ~ "
+                                         r"Pu\.1\): names are compared exactly"):
+        out = align_prior(upper, genes)
+    assert (out.to_numpy() == 0).all()
+    with pytest.raises(ValueError, match=r"no gene of the prior is among the data genes.*; 3 "
+                                         r"of the prior's 3 genes match a data gene when case "
+                                         r"is ignored"):
+        align_prior(upper.rename(index={"Fli1": "FLI1"}, columns={"Fli1": "FLI1"}), genes)
+    edges = pd.DataFrame({"tf": ["GATA1", "Fli1"], "target": ["Fli1", "Pu.1"]})
+    with pytest.raises(ValueError, match=r"truth must name every data gene.*not in the data "
+                                         r"\['GATA1', 'PU\.1'\]; 2 of them match a data gene "
+                                         r"when case is ignored \(GATA1 ~ Gata1, PU\.1 ~ "
+                                         r"Pu\.1\)"):
+        align_prior(upper, genes, name="truth", complete=True)
+    with pytest.warns(UserWarning, match=r"outside `genes` are dropped: GATA1; 1 of them "
+                                         r"match a gene of `genes` when case is ignored "
+                                         r"\(GATA1 ~ Gata1\): names are compared exactly, so "
+                                         r"rename them to their spelling in `genes`"):
+        prior_from_edges(edges, genes=genes)
+    # exact names as before: no such note
+    with pytest.warns(UserWarning) as record:
+        align_prior(_prior(), ["a", "b", "z"])
+    assert "case" not in str(record[0].message)
