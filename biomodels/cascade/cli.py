@@ -39,7 +39,8 @@ def _size(args: argparse.Namespace) -> int:
     from .graph import CascadeGraph, find_cycle_link, seed_probabilities
     from .montecarlo import expected_tv_error, monte_carlo
 
-    graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected)
+    graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
+                                       weight=args.weight)
     for node in args.seed or ():
         try:
             graph.index_of(node)
@@ -101,6 +102,7 @@ def _size(args: argparse.Namespace) -> int:
         "seed_prob": args.seed_prob,
         # only when given: the summaries of directed runs stay as they were
         **({"undirected": True} if args.undirected else {}),
+        **({"weight": args.weight} if args.weight != "weight" else {}),
         "nodes": graph.n,
         "edges": graph.num_edges,
         "mean_size": float((table["size"] * table["probability"]).sum()),
@@ -183,12 +185,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
                       help="edge list, one line 'u v p' per directed edge u -> v (networkx's "
-                      "weighted edge-list format); '#' starts a comment. An undirected "
-                      "contact list (nx.write_weighted_edgelist of an nx.Graph gives each "
-                      "contact once) needs --undirected")
+                      "weighted edge-list format; lines 'u v {'weight': p, ...}' of "
+                      "nx.write_edgelist are read too, see --weight); '#' starts a comment. "
+                      "An undirected contact list (nx.write_weighted_edgelist of an nx.Graph "
+                      "gives each contact once) needs --undirected")
     size.add_argument("--undirected", action="store_true",
                       help="each line 'u v p' is a contact in both directions (u -> v and "
                       "v -> u, both with p); a contact listed twice (u v and v u) is refused")
+    size.add_argument("--weight", default="weight", metavar="NAME",
+                      help="on lines 'u v {attributes}' (nx.write_edgelist), the attribute "
+                      "that holds the probability p; default %(default)s (lines 'u v p' do "
+                      "not use it)")
     seeds = size.add_mutually_exclusive_group(required=True)
     seeds.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
                        help="fixed seed node(s); repeat or list several")

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, seed_probabilities
+from .graph import CascadeGraph, check_graph, seed_probabilities
 from .loopy import _tda_conditional_activation, tda_size_distribution
 from .montecarlo import monte_carlo
 from .tree import tree_conditional_activation, tree_size_distribution
@@ -80,6 +80,9 @@ def size_distribution(
 
     Raises
     ------
+    TypeError
+        If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (the message names
+        ``CascadeGraph.from_networkx`` for a networkx graph, ``from_scipy`` for a matrix).
     ValueError
         Unknown method, ``"tree"`` on a network with a cycle (naming a link on it), or bad
         seeds (naming the node).
@@ -103,6 +106,7 @@ def size_distribution(
     >>> round(float(P.sum()), 12), round(float(P[1]), 3)
     (1.0, 0.5)
     """
+    check_graph(graph)
     if seeds is None and seed_prob is None:
         # seed= sits beside seeds= and is easy to take for it
         raise ValueError("seeds, seed_prob: give seeds=[node, ...] or seed_prob=...; seed= is "
@@ -154,7 +158,14 @@ def conditional_activation(
         Shape ``(n, n + 1)``; row ``i`` is node ``i`` (``graph.labels[i]``). For each
         defined ``k`` the column sums to ``k``. Not differentiable (detached from the
         weights and seed probabilities).
+
+    Raises
+    ------
+    TypeError
+        If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
+        constructor that converts it).
     """
+    check_graph(graph)
     p = seed_probabilities(graph, seeds, seed_prob)
     how = _resolve(graph, method)
     if how == "mc":

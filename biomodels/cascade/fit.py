@@ -28,7 +28,7 @@ from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
 
-from .graph import CascadeGraph, as_label_list, first_labels, seed_probabilities
+from .graph import CascadeGraph, as_label_list, check_graph, first_labels, seed_probabilities
 from .loopy import tda_size_distribution
 from .plan import tree_plan
 from .tree import tree_size_distribution
@@ -281,6 +281,12 @@ class CascadeFit:
         Starting probability for every shared weight (None: mean of the graph's weights
         within each group).
 
+    Raises
+    ------
+    TypeError
+        If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
+        constructor that converts a networkx graph or a matrix).
+
     Notes
     -----
     A gradient step keeps every subtree's distribution for backward, memory that grows
@@ -312,7 +318,7 @@ class CascadeFit:
         method: Literal["auto", "tree", "tda"] = "auto",
         init: float | None = None,
     ) -> None:
-        self.graph = graph
+        self.graph = check_graph(graph)
         self.seeds = as_label_list(seeds, graph)
         self.seed_prob = seed_prob
         self.share = share
@@ -699,6 +705,9 @@ class CascadeFit:
 
         Raises
         ------
+        TypeError
+            If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
+            constructor that converts a networkx graph or a matrix).
         ValueError
             If ``graph`` has other nodes or edges than the saved one (the saved weights
             are per edge of that graph), or the file is not a saved fit (naming it). If a
@@ -710,6 +719,7 @@ class CascadeFit:
             [0, 1] or null, or non-finite ``logits``. Files of earlier versions, without
             ``logits`` or a format tag, still load.
         """
+        check_graph(graph)
         try:
             with open(path, encoding="utf-8") as handle:
                 state = json.load(handle)
@@ -869,7 +879,9 @@ def fit_bayesian(
     Raises
     ------
     TypeError, ValueError
-        If ``method`` is unknown, ``"grid"`` is asked for more than one shared weight,
+        If ``graph`` is not a :class:`CascadeGraph` (a TypeError naming the constructor
+        that converts a networkx graph or a matrix), ``method`` is unknown, ``"grid"`` is
+        asked for more than one shared weight,
         ``prior`` is not two positive finite numbers, or ``steps``, ``num_samples`` are not
         positive integers (``seed`` a non-negative one).
 
@@ -887,6 +899,7 @@ def fit_bayesian(
     0.381-0.413 across seeds and 500-5,000 steps, each run "converged"; read SVI's mean to
     about half a posterior sd, and use the grid where there is one weight.
     """
+    check_graph(graph)
     try:
         a_prior, b_prior = prior
     except (TypeError, ValueError):

@@ -4,14 +4,19 @@ A :class:`CascadeGraph` holds ``n`` nodes (with their original labels), directed
 ``src -> dst`` and the activation probability ``weight`` of each edge: ``w_uv`` is the
 probability that ``u``, once active, activates ``v`` in its single attempt. Constructors
 read networkx graphs (probability attribute name configurable), scipy sparse matrices,
-``(u, v, p)`` edge lists or files in networkx's weighted edge-list format, and the
-neighbour graphs that scanpy stores in ``AnnData.obsp``.
+``(u, v, p)`` edge lists or files in networkx's weighted edge-list format (or its default
+one, lines ``u v {'weight': p}``), and the neighbour graphs that scanpy stores in
+``AnnData.obsp``. Functions that take a graph refuse anything else with a ``TypeError``
+naming the constructor that converts it (:func:`check_graph`).
 """
 
 from __future__ import annotations
 
+import ast
 import numbers
 import os
+import re
+import sys
 import warnings
 from array import array
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -64,6 +69,58 @@ def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.n
     # line i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders a Graph's
     return (np.column_stack([src, dst]).ravel()[keep], np.column_stack([dst, src]).ravel()[keep],
             np.repeat(w, 2)[keep])
+
+
+# numpy 2 writes its scalars as np.float64(0.5) in the attribute dicts of nx.write_edgelist
+_NUMPY_SCALAR = re.compile(r"\b(?:np|numpy)\.(?:float|int|uint)\d*\(([^()]*)\)")
+# nan and inf too: the graph's check then names the edge (literal_eval reads no nan)
+_ONE_ATTRIBUTE = re.compile(r"\{'([^'\\]*)': ([-+.0-9eE]+|-?inf|nan)\}$")
+_WEIGHTED = "nx.write_weighted_edgelist(G, path, weight=...), whose lines are 'u v p'"
+
+
+def _attribute_probability(text: str, weight: str, where: str, u: str, v: str) -> float:
+    """Return the probability on a line ``u v {attributes}`` (``nx.write_edgelist``'s default).
+
+    ``weight`` names the attribute; a dict without it, or with a value that is not a
+    number, is refused naming ``nx.write_weighted_edgelist`` (and the numeric attributes
+    the line has, which ``weight=`` may name). ``where`` is ``path:line``.
+    """
+    one = _ONE_ATTRIBUTE.match(text)
+    if one and one[1] == weight:
+        try:  # the usual "{'weight': 0.5}", 10x faster than literal_eval
+            return float(one[2])
+        except ValueError:
+            pass  # "{'weight': 1e}" and the like: literal_eval says what it is
+    try:
+        data = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", text))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected 'u v p', got {f'{u} {v} {text}'!r}, whose "
+                         "third field is no dict of edge attributes either (as "
+                         f"nx.write_edgelist writes them); write the file with {_WEIGHTED}")
+    edge = f"edge ({u!r} -> {v!r})"
+    numeric = [k for k, x in data.items()
+               if isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)]
+    if weight not in data:
+        if not data:
+            raise ValueError(f"{where}: {edge} has no attributes ({{}}, as nx.write_edgelist "
+                             "writes an edge without any), so no activation probability; "
+                             f"set them (nx.set_edge_attributes(G, p, 'weight')) and write "
+                             f"the file with {_WEIGHTED}")
+        held = (f"; its numeric attribute {numeric[0]!r} may hold it: pass "
+                f"weight={numeric[0]!r} (on the command line: --weight {numeric[0]})"
+                if len(numeric) == 1 else
+                f"; pass weight= naming one of its numeric attributes "
+                f"{', '.join(map(repr, numeric))} (on the command line: --weight NAME)"
+                if numeric else "")
+        raise ValueError(f"{where}: {edge} has no attribute {weight!r} (the activation "
+                         f"probability) among {sorted(map(str, data))}{held}, or write the "
+                         f"file with {_WEIGHTED}")
+    if weight not in numeric:
+        raise ValueError(f"{where}: {edge} has probability {data[weight]!r} (attribute "
+                         f"{weight!r}), not a number")
+    return float(data[weight])
 
 
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -441,12 +498,15 @@ class CascadeGraph:
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
         undirected: bool = False,
+        weight: str = "weight",
     ) -> CascadeGraph:
         """Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
         This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``):
         fields separated by white space; node labels are kept as strings. A line is the
-        directed edge ``u -> v``, unless ``undirected``.
+        directed edge ``u -> v``, unless ``undirected``. Lines of networkx's default
+        edge-list format (``nx.write_edgelist``: ``u v {'weight': 0.5, ...}``) are read
+        too, ``p`` being the attribute named by ``weight``.
 
         Parameters
         ----------
@@ -457,6 +517,10 @@ class CascadeGraph:
             probability ``p``), as ``nx.write_weighted_edgelist`` writes an ``nx.Graph``:
             each edge once. A contact listed twice (``u v`` and ``v u``, or the same line
             again) is refused, naming both lines: its probability would be ambiguous.
+        weight
+            On lines ``u v {attributes}`` (``nx.write_edgelist``), the attribute that holds
+            the activation probability (as in :meth:`from_networkx`); its value must be a
+            number. Lines ``u v p`` do not use it.
         dtype, device
             Of the weight tensor (as in :meth:`from_edges`).
 
@@ -469,14 +533,19 @@ class CascadeGraph:
         ------
         ValueError
             On a line that is not ``u v p`` (also ``u, v, p``: a label ending in a comma)
-            or a ``p`` that is not a number (naming the file and line), a file that is not
-            UTF-8 or UTF-16 text, a file without edges, a contact listed twice with
-            ``undirected``, or any error of :class:`CascadeGraph`.
+            or ``u v {attributes}``, a ``p`` that is not a number, attributes without
+            ``weight`` (naming the file and line, the numeric attributes ``weight=`` may
+            name, and ``nx.write_weighted_edgelist``), a file that is not UTF-8 or UTF-16
+            text, a file without edges, a contact listed twice with ``undirected``, or any
+            error of :class:`CascadeGraph`.
         TypeError
-            If ``undirected`` is not True or False.
+            If ``undirected`` is not True or False, or ``weight`` is not a str.
         """
         if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
             raise TypeError(f"undirected must be True or False, got {undirected!r}")
+        if not isinstance(weight, str):
+            raise TypeError(f"weight: expected the name of an edge attribute (a str), got "
+                            f"{weight!r}")
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
@@ -491,16 +560,30 @@ class CascadeGraph:
                     if not line:
                         continue
                     parts = line.split()
+                    # nx.write_edgelist's default: "a b {'weight': 0.5}" was "expected
+                    # 'u v p'", not saying which networkx writer gives that
+                    attributes = len(parts) >= 3 and parts[2].startswith("{")
+                    if attributes:
+                        parts = line.split(maxsplit=2)
                     # "a, b, 0.5" named the nodes "a," and "b,", and --seed a found no node;
                     # a comma inside a label ("IL-2,IL-4") is kept
                     if len(parts) != 3 or parts[0].endswith(",") or parts[1].endswith(","):
                         comma = (", separated by white space, not commas" if "," in line
                                  else "")
+                        # nx.write_edgelist(G, path, data=False) writes "u v"
+                        bare = ("; each line needs its probability p, as "
+                                "nx.write_weighted_edgelist writes it"
+                                if len(parts) == 2 and not comma else "")
                         raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
-                                         f"{comma}, got {raw.strip()!r}")
+                                         f"{comma}, got {raw.strip()!r}{bare}")
                     try:
-                        p = float(parts[2])
+                        p = (_attribute_probability(parts[2], weight,
+                                                    f"{os.fspath(path)}:{lineno}",
+                                                    parts[0], parts[1])
+                             if attributes else float(parts[2]))
                     except ValueError:
+                        if attributes:
+                            raise
                         raise ValueError(
                             f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
                             f"{parts[1]!r}) has probability {parts[2]!r}, not a number"
@@ -788,6 +871,71 @@ class CascadeGraph:
         return g
 
 
+def check_graph(graph: Any, name: str = "graph") -> CascadeGraph:
+    """Return ``graph`` if it is a :class:`CascadeGraph`; else say how to convert it.
+
+    Every public function that takes a network calls this first: a networkx graph or a
+    scipy matrix passed as it is failed far inside with a bare ``AttributeError``
+    ("'Graph' object has no attribute 'dtype'", "... 'num_edges'", "... 'device'").
+    networkx, scipy and pandas are looked up in ``sys.modules``, not imported: an object
+    of theirs exists only once they are.
+
+    Parameters
+    ----------
+    graph
+        The value passed as ``name``.
+    name
+        The argument name, for the message.
+
+    Returns
+    -------
+    CascadeGraph
+        ``graph`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``graph`` is not a :class:`CascadeGraph`; the message names the constructor
+        that converts what was given (:meth:`CascadeGraph.from_networkx` for a networkx
+        graph, :meth:`CascadeGraph.from_scipy` for a matrix or DataFrame,
+        :meth:`CascadeGraph.from_anndata`, :meth:`CascadeGraph.read_edgelist` for a path,
+        :meth:`CascadeGraph.from_edges` for a list of triples).
+    """
+    if isinstance(graph, CascadeGraph):
+        return graph
+    kind = type(graph)
+    module = kind.__module__.split(".", 1)[0]
+    nx = sys.modules.get("networkx")
+    sparse = sys.modules.get("scipy.sparse")
+    if nx is not None and isinstance(graph, nx.Graph):
+        got = f"a networkx {kind.__name__}"
+        fix = ("convert it with CascadeGraph.from_networkx(G, weight='weight', default=None)"
+               " (weight= names the edge attribute that holds the activation probability, "
+               "default= is the probability of an edge without it; an undirected graph "
+               "gives both directions of each edge)")
+    elif ((sparse is not None and sparse.issparse(graph)) or is_dataframe(graph)
+          or (isinstance(graph, np.ndarray | torch.Tensor) and graph.ndim == 2)):
+        got = f"a {module} {kind.__name__}"
+        fix = ("convert it with CascadeGraph.from_scipy(A, labels=None): entry (u, v) is "
+               "the probability that u activates v (rows = sources; labels= names the "
+               "nodes, by default 0..n-1 or a DataFrame's index)")
+    elif kind.__name__ == "AnnData":
+        got = "an AnnData"
+        fix = ("convert its neighbour graph with CascadeGraph.from_anndata(adata, "
+               "obsp_key='connectivities')")
+    elif isinstance(graph, str | os.PathLike):
+        got = f"the path {os.fspath(graph)!r}"
+        fix = "read the file with CascadeGraph.read_edgelist(path) (lines 'u v p')"
+    elif isinstance(graph, list | tuple):
+        got = f"a {kind.__name__}"
+        fix = "build one from (u, v, p) triples with CascadeGraph.from_edges(edges)"
+    else:
+        got = f"{kind.__name__}" if graph is not None else "None"
+        fix = ("build one with CascadeGraph.from_networkx, from_scipy, from_edges or "
+               "read_edgelist")
+    raise TypeError(f"{name}: expected a CascadeGraph, got {got}; {fix}")
+
+
 def find_cycle_link(graph: CascadeGraph) -> tuple[int, int] | None:
     """Return one undirected link ``(a, b)`` that closes a cycle of the skeleton, or None."""
     if graph.is_forest():
@@ -917,11 +1065,13 @@ def seed_probabilities(
     Raises
     ------
     TypeError
-        If ``seed_prob`` holds complex values, or is a bool (also a 0-d bool array or
-        tensor) or a string.
+        If ``graph`` is not a :class:`CascadeGraph` (naming the constructor that converts
+        a networkx graph or a matrix), or ``seed_prob`` holds complex values, or is a bool
+        (also a 0-d bool array or tensor) or a string.
     ValueError
         On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
     """
+    check_graph(graph)
     if seeds is None and seed_prob is None:
         raise ValueError("seeds, seed_prob: give a seed set or seed probabilities")
     dtype, device = graph.dtype, graph.device

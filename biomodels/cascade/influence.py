@@ -30,7 +30,14 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph, as_label_list, by_node_label, first_labels, is_bool_scalar
+from .graph import (
+    CascadeGraph,
+    as_label_list,
+    by_node_label,
+    check_graph,
+    first_labels,
+    is_bool_scalar,
+)
 from .loopy import tda_size_distribution
 from .plan import TreePlan, tree_plan
 from .tree import tree_size_distribution
@@ -112,6 +119,12 @@ def celf(
     -------
     SeedSelection
 
+    Raises
+    ------
+    TypeError
+        If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
+        constructor that converts a networkx graph or a matrix).
+
     Notes
     -----
     With the mean objective on a forest (float64 weights), every candidate's gain is
@@ -129,7 +142,7 @@ def celf(
     >>> celf(g, 1).seeds
     [0]
     """
-    n = graph.n
+    n = check_graph(graph).n
     k = check_count("k", k)
     if k > n:
         raise ValueError(f"k: expected 1..{n} seeds, got {k}")

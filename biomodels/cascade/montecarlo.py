@@ -22,7 +22,7 @@ import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph
+from .graph import CascadeGraph, check_graph
 
 __all__ = ["MonteCarloResult", "monte_carlo", "expected_tv_error", "total_variation"]
 
@@ -225,8 +225,10 @@ def monte_carlo(
     Raises
     ------
     TypeError, ValueError
-        If ``n_runs`` or ``chunk`` is not a positive integer, ``seed`` not a non-negative
-        integer (or None), or ``p`` not one probability per node.
+        If ``graph`` is not a :class:`CascadeGraph` (a TypeError naming the constructor
+        that converts a networkx graph or a matrix), ``n_runs`` or ``chunk`` is not a
+        positive integer, ``seed`` not a non-negative integer (or None), or ``p`` not one
+        probability per node.
 
     Examples
     --------
@@ -236,7 +238,7 @@ def monte_carlo(
     >>> bool(abs(res.distribution[2] - 0.5) < 4 * res.expected_error)
     True
     """
-    n = graph.n
+    n = check_graph(graph).n
     n_runs = check_count("n_runs", n_runs)
     if seed is not None:
         seed = check_count("seed", seed, at_least=0)

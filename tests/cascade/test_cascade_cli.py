@@ -353,3 +353,33 @@ def test_undirected_reads_each_line_as_a_contact(tmp_path, capsys):
         main(["cascade", "size", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--undirected" in text and "nx.Graph" in text
+
+
+def test_networkx_default_edge_list_is_read_or_points_to_the_weighted_one(tmp_path, capsys):
+    # nx.write_edgelist writes "a b {'weight': 0.5}": the command said only "expected
+    # 'u v p'", not that nx.write_weighted_edgelist writes the format it reads
+    attrs = _write(tmp_path / "attrs.edgelist", ["a b {'weight': 0.5}", "b c {'weight': 0.5}"])
+    named = _write(tmp_path / "named.edgelist", ["a b {'p': 0.5, 'kind': 'x'}",
+                                                 "b c {'p': 0.5}"])
+    runs = {"attrs": [str(attrs)], "named": [str(named), "--weight", "p"]}
+    for name, argv in runs.items():
+        assert main(["cascade", "size", *argv, "--seed", "a", "--undirected",
+                     "--out", str(tmp_path / name)]) == 0
+    tables = [(tmp_path / name / "distribution.csv").read_bytes() for name in runs]
+    assert tables[0] == tables[1]
+    # as the lines "a b 0.5", "b c 0.5" give: from a, sizes 1, 2, 3 with 0.5, 0.25, 0.25
+    table = pd.read_csv(tmp_path / "attrs" / "distribution.csv")
+    assert np.allclose(table["probability"], [0, 0.5, 0.25, 0.25], atol=1e-15)
+    # --weight is recorded only when given: the summaries of other runs stay as they were
+    assert "weight" not in json.loads((tmp_path / "attrs" / "summary.json").read_text())
+    assert json.loads((tmp_path / "named" / "summary.json").read_text())["weight"] == "p"
+    capsys.readouterr()
+    code = main(["cascade", "size", str(named), "--seed", "a", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "named.edgelist:1: edge ('a' -> 'b') has no attribute 'weight'" in err
+    assert "--weight p" in err and "nx.write_weighted_edgelist" in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        main(["cascade", "size", "--help"])
+    assert "--weight NAME" in capsys.readouterr().out

@@ -556,3 +556,110 @@ def test_read_edgelist_undirected_reads_each_line_as_a_contact(tmp_path):
         CascadeGraph.read_edgelist(path, undirected=True)
     with pytest.raises(TypeError, match="undirected must be True or False"):
         CascadeGraph.read_edgelist(path, undirected="no")
+
+
+def _contact_path():
+    # a -- b -- c, each contact 0.5 both ways: from 'a', sizes 1, 2, 3 with 0.5, 0.25, 0.25
+    G = nx.Graph()
+    G.add_edge("a", "b", weight=0.5)
+    G.add_edge("b", "c", weight=0.5)
+    return G
+
+
+_TAKES_A_GRAPH = {
+    "size_distribution": lambda g, tmp: size_distribution(g, seeds=["a"]),
+    "conditional_activation": lambda g, tmp: conditional_activation(g, seeds=["a"]),
+    "seed_probabilities": lambda g, tmp: seed_probabilities(g, seeds=["a"]),
+    "monte_carlo": lambda g, tmp: monte_carlo(g, torch.tensor([1.0, 0, 0]), n_runs=10),
+    "celf": lambda g, tmp: celf(g, 1),
+    "CascadeFit": lambda g, tmp: CascadeFit(g, seeds=["a"]),
+    "CascadeFit.load": lambda g, tmp: CascadeFit.load(tmp, g),
+    "fit_bayesian": lambda g, tmp: fit_bayesian(g, [1, 2], seeds=["a"]),
+}
+
+
+@pytest.mark.parametrize("call", list(_TAKES_A_GRAPH.values()), ids=list(_TAKES_A_GRAPH))
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda G: G, r"graph: expected a CascadeGraph, got a networkx Graph; convert it with "
+                  r"CascadeGraph\.from_networkx\(G, weight='weight', default=None\)"),
+    (lambda G: sp.csr_matrix(nx.to_scipy_sparse_array(G)),
+     r"graph: expected a CascadeGraph, got a scipy csr_matrix; convert it with "
+     r"CascadeGraph\.from_scipy\(A, labels=None\): entry \(u, v\) is the probability"),
+    (lambda G: nx.to_numpy_array(G), r"got a numpy ndarray; convert it with "
+                                     r"CascadeGraph\.from_scipy\("),
+], ids=["networkx", "csr_matrix", "ndarray"])
+def test_every_function_taking_a_graph_names_the_conversion(tmp_path, call, make, match):
+    # before: a bare AttributeError from deep inside: "'Graph' object has no attribute
+    # 'dtype'" (size_distribution), "... 'n'" (monte_carlo, celf), "... 'num_edges'"
+    # (CascadeFit), "'csr_matrix' object has no attribute 'device'"
+    G = _contact_path()
+    g = CascadeGraph.from_networkx(G)
+    saved = tmp_path / "fit.json"
+    CascadeFit(g, seeds=["a"]).save(saved)
+    with pytest.raises(TypeError, match=match):
+        call(make(G), saved)
+    # the conversions named give the known answer
+    assert size_distribution(g, seeds=["a"]).tolist() == pytest.approx([0, 0.5, 0.25, 0.25])
+    A = CascadeGraph.from_scipy(nx.to_scipy_sparse_array(G), labels=list(G))
+    assert size_distribution(A, seeds=["a"]).tolist() == pytest.approx([0, 0.5, 0.25, 0.25])
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    (pd.DataFrame([[0, 0.5], [0, 0]], index=["a", "b"], columns=["a", "b"]),
+     r"got a pandas DataFrame; convert it with CascadeGraph\.from_scipy\("),
+    (torch.zeros(2, 2), r"got a torch Tensor; convert it with CascadeGraph\.from_scipy\("),
+    ("contacts.edgelist", r"got the path 'contacts\.edgelist'; read the file with "
+                          r"CascadeGraph\.read_edgelist\(path\)"),
+    ([("a", "b", 0.5)], r"got a list; build one from \(u, v, p\) triples with "
+                        r"CascadeGraph\.from_edges\(edges\)"),
+    (None, r"graph: expected a CascadeGraph, got None; build one with "
+           r"CascadeGraph\.from_networkx, from_scipy, from_edges or read_edgelist"),
+], ids=["dataframe", "tensor", "path", "triples", "none"])
+def test_a_graph_given_in_another_form_names_its_constructor(value, match):
+    # before: AttributeError "'DataFrame' object has no attribute 'dtype'", "'str' object
+    # has no attribute 'dtype'", ...
+    with pytest.raises(TypeError, match=match):
+        size_distribution(value, seeds=["a"])
+
+
+def test_read_edgelist_reads_networkx_default_edge_list_format(tmp_path):
+    # nx.write_edgelist writes "a b {'weight': 0.5}": refused with "expected 'u v p'", not
+    # saying that nx.write_weighted_edgelist writes the format read
+    G = _contact_path()
+    G.add_edge("c", "d", weight=np.float64(0.25), kind="home")  # numpy 2: np.float64(0.25)
+    path = tmp_path / "g.edgelist"
+    nx.write_edgelist(G, path)
+    assert "np.float64(0.25)" in path.read_text()
+    g = CascadeGraph.read_edgelist(path, undirected=True)
+    h = CascadeGraph.from_networkx(G)
+    assert g.labels == h.labels and g.src.tolist() == h.src.tolist()
+    assert g.dst.tolist() == h.dst.tolist() and torch.equal(g.weight, h.weight)
+    assert size_distribution(g, seeds=["d"]).tolist() == pytest.approx(
+        [0, 0.75, 0.125, 0.0625, 0.0625])
+    # the probability under another name: named by weight=, or the error says so
+    D = nx.DiGraph([("a", "b", {"p": 0.5, "label": "x"}), ("b", "c", {"p": 0.25})])
+    nx.write_edgelist(D, path)
+    assert CascadeGraph.read_edgelist(path, weight="p").weight.tolist() == [0.5, 0.25]
+    with pytest.raises(ValueError, match=r"g\.edgelist:1: edge \('a' -> 'b'\) has no attribute "
+                       r"'weight' .*numeric attribute 'p' may hold it: pass weight='p' \(on the "
+                       r"command line: --weight p\), or write the file with "
+                       r"nx\.write_weighted_edgelist"):
+        CascadeGraph.read_edgelist(path)
+    nx.write_edgelist(nx.path_graph(["a", "b"]), path)  # "a b {}": no attributes at all
+    with pytest.raises(ValueError, match=r"g\.edgelist:1: edge \('a' -> 'b'\) has no "
+                       r"attributes .*nx\.write_weighted_edgelist"):
+        CascadeGraph.read_edgelist(path)
+    path.write_text("a b {'weight': 'high'}\n")
+    with pytest.raises(ValueError, match=r"has probability 'high' \(attribute 'weight'\), "
+                       "not a number"):
+        CascadeGraph.read_edgelist(path)
+    path.write_text("a b {weight: 0.5}\n")
+    with pytest.raises(ValueError, match=r"g\.edgelist:1: expected 'u v p', got "
+                       r"'a b \{weight: 0\.5\}'.*nx\.write_weighted_edgelist"):
+        CascadeGraph.read_edgelist(path)
+    nx.write_edgelist(G, path, data=False)  # "a b": no probability
+    with pytest.raises(ValueError, match=r"expected 'u v p', got 'a b'; each line needs its "
+                       "probability p, as nx.write_weighted_edgelist writes it"):
+        CascadeGraph.read_edgelist(path)
+    with pytest.raises(TypeError, match="weight: expected the name of an edge attribute"):
+        CascadeGraph.read_edgelist(path, weight=1)
