@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .graph import CascadeGraph, find_cycle_link
+from .graph import CascadeGraph, check_graph, find_cycle_link
 
 __all__ = ["TreePlan", "tree_plan"]
 
@@ -229,9 +229,12 @@ def tree_plan(
 
     Raises
     ------
+    TypeError
+        If ``graph`` is not a :class:`CascadeGraph` (the message names its constructor).
     ValueError
         If the skeleton has a cycle (the message names a link on it).
     """
+    check_graph(graph)
     n = graph.n
     link = find_cycle_link(graph)
     if link is not None:

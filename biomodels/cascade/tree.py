@@ -32,7 +32,7 @@ import torch
 
 from core.checks import check_number
 
-from .graph import CascadeGraph
+from .graph import CascadeGraph, check_graph
 from .passes import _root_product, _single_radius, _upward, clip_negative
 from .plan import TreePlan, _plan_for
 from .tail import _TAIL_RADII, _tail_with_boundaries
@@ -121,7 +121,8 @@ def tree_size_distribution(
     Raises
     ------
     TypeError, ValueError
-        If ``p`` is not one probability per node, or ``plan`` was built for another graph.
+        If ``p`` is not one probability per node, or ``plan`` was built for another graph;
+        TypeError if ``graph`` is not a :class:`CascadeGraph` (naming its constructor).
 
     Warns
     -----
@@ -139,6 +140,7 @@ def tree_size_distribution(
     >>> [round(float(x), 3) for x in P]
     [0.0, 0.5, 0.25, 0.25]
     """
+    check_graph(graph)
     plan = _plan_for(graph, plan)
     weight = graph.weight
     p = check_seed_vector(graph, p)
@@ -216,6 +218,7 @@ def tree_conditional_activation(
     conditional : torch.Tensor
         ``P(node i active | size = k)``, shape ``(n, n+1)``, NaN where undefined.
     """
+    check_graph(graph)
     plan = _plan_for(graph, plan)
     p = check_seed_vector(graph, p).detach()
     weight = graph.weight.detach()

@@ -575,6 +575,10 @@ _TAKES_A_GRAPH = {
     "CascadeFit": lambda g, tmp: CascadeFit(g, seeds=["a"]),
     "CascadeFit.load": lambda g, tmp: CascadeFit.load(tmp, g),
     "fit_bayesian": lambda g, tmp: fit_bayesian(g, [1, 2], seeds=["a"]),
+    "tree_size_distribution": lambda g, tmp: tree_size_distribution(g, torch.ones(3)),
+    "tree_conditional_activation": lambda g, tmp: tree_conditional_activation(
+        g, torch.ones(3)),
+    "tree_plan": lambda g, tmp: tree_plan(g),
 }
 
 
