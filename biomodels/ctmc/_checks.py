@@ -8,7 +8,27 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_generator"]
+__all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_generator",
+           "check_not_trajectories"]
+
+
+def check_not_trajectories(x: Any, name: str = "X") -> None:
+    """Refuse a :class:`~biomodels.ctmc.sampling.Trajectories` given for a 0/1 matrix.
+
+    ``CTMC().fit(model.sample(100))`` (the sample, not its matrix) became a 0-d object array
+    and failed with "got shape ()", which did not say what to pass.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is a ``Trajectories``, naming ``name`` and its matrix ``.X``.
+    """
+    from biomodels.ctmc.sampling import Trajectories  # sampling imports this module
+
+    if isinstance(x, Trajectories):
+        raise TypeError(
+            f"{name}: got a Trajectories (what CTMC.sample and sample_trajectories return); "
+            f"pass its 0/1 matrix {name}.X, e.g. CTMC().fit(model.sample(n).X)")
 
 
 def check_generator(generator: Any) -> torch.Generator | None:
@@ -63,6 +83,7 @@ def as_binary_tensor(
     x: torch.Tensor | np.ndarray, n: int, *, device: torch.device | None = None
 ) -> torch.Tensor:
     """Return a (N, n) bool tensor of observed events, checking shape and 0/1 entries."""
+    check_not_trajectories(x)
     if sp.issparse(x):  # np.asarray gave a 0-d object array, which torch refused
         x = x.toarray()
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, device=device)

@@ -5,8 +5,10 @@
 rates), ``DIR/metrics.json`` (held-out log-likelihood per tumour by 5-fold CV, with the
 independence model for reference), ``DIR/model.json`` and ``DIR/theta.png``. ``--weights
 COLUMN`` (with ``--l1``) reads a deduplicated cohort: that column counts the tumours of each
-row (``CTMC.fit(sample_weight=...)``). ``--restarts N`` adds N fits from random starts to
-each fit (the final one and every fold's), keeping the best (``CTMC.fit(restarts=N)``);
+row (``CTMC.fit(sample_weight=...)``); ``metrics.json``'s ``n_tumours`` and ``total_weight``
+are then the number of tumours (the sum of the counts) and ``n_rows`` the file's rows.
+``--restarts N`` adds N fits from random starts to each fit (the final one and every
+fold's), keeping the best (``CTMC.fit(restarts=N)``);
 ``metrics.json`` then records the final fit's starts under ``restarts``. ``--l1-grid
 X,Y,...`` sets the strengths the cross-validation chooses from (``CTMC.fit(l1_grid=...)``).
 Every fold fit of the cross-validation, the L1 choice's or (with ``--l1``) the held-out
@@ -188,7 +190,8 @@ def _fit(args: argparse.Namespace) -> int:
         l1_cv_scores={str(k): float(np.mean(v)) for k, v in model.cv_scores.items()},
         folds=args.folds,
         method=model.fit_info["method"],
-        n_tumours=int(x.shape[0]),
+        # the tumours: a counted cohort's rows repeated by their counts (its rows: n_rows)
+        n_tumours=int(x_cv.shape[0]),
         n_events=int(x.shape[1]),
         nonzero_effects=int((off != 0).sum()),
         seed=args.seed,
@@ -203,9 +206,13 @@ def _fit(args: argparse.Namespace) -> int:
     if omhn:  # only with --model omhn: a default run's metrics are as before
         metrics["model"] = "omhn"
         metrics["nonzero_observation_effects"] = int(np.count_nonzero(model.omega))
-    if counts is not None:  # n_tumours counts the rows, as CTMC.fit_info does
+    if counts is not None:  # only with --weights: a default run's metrics are as before
         metrics["weights"] = args.weights
         metrics["total_weight"] = model.fit_info["total_weight"]
+        # the file's rows (genotypes), rows of count 0 included; n_tumours was this number,
+        # which read as the cohort's size beside total_weight (CTMC.fit_info's n_tumours
+        # still counts the rows)
+        metrics["n_rows"] = int(x.shape[0])
     if args.l1_grid is not None:  # only with the option: a default run's metrics as before
         metrics["l1_grid"] = args.l1_grid
     from core.provenance import environment
@@ -358,8 +365,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "rerunning the same command after an interruption resumes. A deduplicated cohort "
         "(one row per genotype and a column counting its tumours) fits with --weights COLUMN "
         "and --l1 as the cohort with repeated rows; metrics.json then gives the total_weight "
-        "(the number of tumours). metrics.json's optimality is the fit's first-order "
-        "optimality (the KKT residual of the L1 problem, 0 at a local optimum; null "
+        "and n_tumours (the number of tumours) and n_rows (the file's rows). metrics.json's "
+        "optimality is the fit's first-order optimality (the KKT residual of the L1 "
+        "problem, 0 at a local optimum; null "
         "where MCMC sampled orderings). The L1 problem has several local optima: --restarts N "
         "fits from N random starts besides the default one and keeps the best; metrics.json's "
         "restarts then lists the penalised objective of every start. --model omhn fits the "

@@ -29,6 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from biomodels._stacklevel import user_stacklevel
+from biomodels.ctmc._checks import check_not_trajectories
 from core.checks import (
     check_count,
     check_number,
@@ -82,7 +83,9 @@ def validate_cohort(
     Raises
     ------
     TypeError
-        If ``event_names`` is a single string.
+        If ``event_names`` is a single string, or ``data`` is the
+        :class:`~biomodels.ctmc.sampling.Trajectories` of a sample instead of its matrix
+        ``.X``.
     ValueError
         NaN or non-binary entries (naming the column), duplicated event names, wrong shape.
     """
@@ -103,6 +106,7 @@ def validate_cohort(
         frame = data
         names = [str(c) for c in data.columns]
     else:
+        check_not_trajectories(data)  # a sample, not its matrix: also "got shape ()"
         # a scipy sparse matrix became a 0-d object array: "got shape ()"
         arr = data.toarray() if sp.issparse(data) else np.asarray(host_array(data))
         if arr.ndim != 2:

@@ -355,7 +355,8 @@ class CTMC:
         ----------
         X
             Tumours x events: binary numpy array, pandas DataFrame (columns = events) or AnnData
-            (variables = events).
+            (variables = events); of a :meth:`sample`, its matrix ``.X`` (the sample itself is
+            a TypeError).
         l1
             Penalty strength on off-diagonal entries; chosen by ``folds``-fold cross-validation
             of the held-out log-likelihood over ``l1_grid`` when None.
@@ -1069,7 +1070,9 @@ class CTMC:
         ValueError
             If ``path`` is not a readable prunus.ctmc model file (the message names it):
             not JSON, nested too deeply for Python's parser, or with an entry of theta that
-            is not a JSON number (text such as ``"1.5"``, ``true`` or ``null``).
+            is not a JSON number (text such as ``"1.5"``, ``true`` or ``null``). A file of
+            a newer format version (``prunus.ctmc/3`` on) is named as such, with the
+            formats this version reads: upgrade prunus to load it.
 
         Notes
         -----
@@ -1084,9 +1087,8 @@ class CTMC:
         except RecursionError as exc:  # json's parser recurses once per nested [ or {
             raise ValueError(f"{path} cannot be read as a prunus.ctmc model file: its JSON "
                              "nests too deeply") from exc
-        if not isinstance(data, dict) or data.get("format") not in ("prunus.ctmc/1",
-                                                                    _FORMAT_OMHN):
-            raise ValueError(f"{path} is not a prunus.ctmc model file")
+        if not isinstance(data, dict) or data.get("format") not in _READ_FORMATS:
+            raise ValueError(_format_error(path, data))
         try:
             _check_json_numbers(data["theta"], "theta")
             theta = np.asarray(data["theta"], dtype=float)
@@ -1117,6 +1119,28 @@ class CTMC:
 #: Format of a saved oMHN (readers from before it refuse the file); a cMHN is still written
 #: as ``prunus.ctmc/1``.
 _FORMAT_OMHN = "prunus.ctmc/2"
+
+#: The formats :meth:`CTMC.load` reads, oldest first.
+_READ_FORMATS = ("prunus.ctmc/1", _FORMAT_OMHN)
+
+
+def _format_error(path: str | os.PathLike[str], data: Any) -> str:
+    """Say why ``data``, read from ``path``, is not a model file this version reads.
+
+    A file of a later format version ("prunus.ctmc/3") was called "not a prunus.ctmc model
+    file", as if it were some other file, where it needs a newer prunus.
+    """
+    found = data.get("format") if isinstance(data, dict) else None
+    if not isinstance(found, str) or not found.startswith("prunus.ctmc/"):
+        return f"{path} is not a prunus.ctmc model file"
+    reads = ", ".join(repr(f) for f in _READ_FORMATS)
+    version = found.removeprefix("prunus.ctmc/")
+    # newer: a whole version number beyond the last this version reads
+    newest = int(_READ_FORMATS[-1].rsplit("/", 1)[1])
+    if version.isdigit() and version.isascii() and int(version) > newest:
+        return (f"{path} is a prunus.ctmc model file of format {found!r}, newer than this "
+                f"version of prunus reads ({reads}): upgrade prunus to load it")
+    return f"{path} has the unknown format {found!r}; this version of prunus reads ({reads})"
 
 
 def _check_json_numbers(rows: Any, what: str) -> None:

@@ -69,9 +69,13 @@ def order_probability(
     n_samples, seed
         Trajectories and their seed where they are simulated (``method="sample"``, or
         ``"auto"`` beyond 18 events). The default seed 0 gives the same estimate on every
-        call, as the package's other random defaults do (before, ``seed=None`` gave
-        another one per call: 0.419, 0.433, 0.410 for TP53 before IDH1 on the 20-event
-        glioblastoma cohort, exact 0.4188); ``seed=None`` draws fresh entropy. The estimate
+        call (before, ``seed=None`` gave another one per call: 0.419, 0.433, 0.410 for
+        TP53 before IDH1 on the 20-event glioblastoma cohort, exact 0.4188), as
+        ``CTMC.fit``'s and ``kfold_indices``' folds are seeded with 0; ``seed=None`` draws
+        fresh entropy. The samplers and generators ``CTMC.sample``, ``sample_trajectories``,
+        ``sample_omhn_trajectories``, ``random_sparse_theta`` and ``block_theta`` (and
+        ``multiagent``'s ``make_graph`` and ``random_graph``) default to ``seed=None``,
+        fresh entropy on every call: pass ``seed=`` to reproduce them. The estimate
         is the fraction of the m simulated tumours carrying both events in which a came
         first; its Monte Carlo standard error is ``sqrt(p (1 - p) / m)`` (``return_se=True``
         gives it), 0.008 in that example, where m = 3,600 of the 100,000 trajectories carry

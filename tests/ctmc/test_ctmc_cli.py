@@ -424,7 +424,8 @@ def test_cli_weights_fit_a_deduplicated_cohort_as_its_repeated_rows(tmp_path, ca
     assert capsys.readouterr().err == ""
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["total_weight"] == 120.0 and metrics["weights"] == "count"
-    assert (metrics["n_tumours"], metrics["n_events"]) == (len(frame), 4)  # rows, as fit_info
+    # the tumours the rows stand for (n_tumours was the rows, now n_rows)
+    assert (metrics["n_tumours"], metrics["n_rows"], metrics["n_events"]) == (120, len(frame), 4)
     theta = pd.read_csv(out / "theta.csv", index_col=0)
     assert list(theta.columns) == names  # neither the counts nor the ids are events
     repeated = CTMC().fit(rows, l1=0.01, event_names=names)
@@ -640,3 +641,24 @@ def test_reading_counted_cohorts_in_threads_leaves_the_warning_filters(tmp_path,
     assert warnings.filters == before
     with pytest.raises(ValueError, match=r"^--weights m: .* has no column 'm'"):
         _read_counted_cohort(path, "m")
+
+
+def test_cli_weights_n_tumours_counts_the_tumours_and_n_rows_the_rows(tmp_path):
+    # with --weights, metrics.json's n_tumours was the number of rows (12 beside a
+    # total_weight of 80), though total_weight is "the number of tumours"
+    path, _, frame, rows = _counted(tmp_path, n_tumours=40)
+    frame.loc[len(frame)] = ["g_none", 1, 1, 1, 1, 0]  # a row of count 0 is a row, no tumour
+    frame.to_csv(path, index=False)
+    out = tmp_path / "o"
+    assert main(["ctmc", "fit", str(path), "--weights", "count", "--l1", "0.01", "--folds",
+                 "2", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_tumours"], metrics["total_weight"]) == (40, 40.0)
+    assert metrics["n_rows"] == len(frame) and len(frame) < 40
+    # the repeated rows fit without --weights: n_tumours as before, and no n_rows
+    plain = tmp_path / "rows.csv"
+    pd.DataFrame(rows, columns=frame.columns[1:-1]).to_csv(plain, index=False)
+    assert main(["ctmc", "fit", str(plain), "--l1", "0.01", "--folds", "2", "--quiet",
+                 "--out", str(tmp_path / "p")]) == 0
+    metrics = json.loads((tmp_path / "p" / "metrics.json").read_text())
+    assert metrics["n_tumours"] == 40 and "n_rows" not in metrics

@@ -558,3 +558,42 @@ def test_anndata_counts_in_x_point_to_a_binary_layer():
         validate_cohort(adata)
     x, names = validate_cohort(adata.to_df(layer="calls"))
     assert names == ["A", "B", "C"] and np.array_equal(x, counts > 0)
+
+
+def test_a_sample_passed_for_its_matrix_says_to_pass_its_x():
+    # CTMC().fit(model.sample(100)) (the Trajectories, not its .X) said "X must be a 2-D
+    # tumours x events matrix, got shape ()", and subset_log_likelihood a torch TypeError
+    from biomodels.ctmc import (
+        cross_validate,
+        data_log_likelihood,
+        posterior_theta,
+        select_l1,
+        subset_log_likelihood,
+    )
+
+    model = CTMC(random_sparse_theta(3, seed=0), ["A", "B", "C"])
+    sample = model.sample(20, seed=0)
+    model.l1 = 0.01
+    theta = torch.as_tensor(model.theta)
+    calls = [
+        lambda: CTMC().fit(sample, l1=0.01),
+        lambda: CTMC().fit(sample),
+        lambda: model.log_likelihood(sample),
+        lambda: model.independence_log_likelihood(model.sample(5, seed=1).X, train=sample),
+        lambda: model.cross_validate(sample),
+        lambda: model.sample_posterior(sample),
+        lambda: validate_cohort(sample),
+        lambda: fit_theta(sample, l1=0.01),
+        lambda: cross_validate(sample, 0.01),
+        lambda: select_l1(sample),
+        lambda: data_log_likelihood(theta, sample),
+        lambda: subset_log_likelihood(theta, sample),
+        lambda: posterior_theta(sample),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"X: got a Trajectories .*; pass its 0/1 matrix "
+                                            r"X\.X, e\.g\. CTMC\(\)\.fit\(model\.sample\(n\)"
+                                            r"\.X\)"):
+            call()
+    # its matrix fits as before
+    assert CTMC().fit(sample.X, l1=0.01).theta.shape == (3, 3)

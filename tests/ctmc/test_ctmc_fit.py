@@ -1372,3 +1372,26 @@ def test_restarts_are_refused_where_mcmc_samples_the_objective():
     # tumours below mcmc_threshold get the exact lattice: the objective is exact there
     res = fit_theta(x, l1=0.01, method="mcmc", mcmc_threshold=20, restarts=1)
     assert len(res.restarts["objectives"]) == 2
+
+
+def test_load_names_a_newer_format_version_and_says_to_upgrade(tmp_path):
+    # a model.json of a later format ("prunus.ctmc/3") was called "not a prunus.ctmc model
+    # file", as if it were some other file, where it needs a newer prunus
+    import json
+
+    data = json.loads(CTMC(np.zeros((2, 2)), ["A", "B"]).save(tmp_path / "m.json").read_text())
+    for version in ("prunus.ctmc/3", "prunus.ctmc/12"):
+        data["format"] = version
+        (tmp_path / "new.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=(
+                rf"new.json is a prunus.ctmc model file of format '{version}', newer than "
+                r"this version of prunus reads \('prunus.ctmc/1', 'prunus.ctmc/2'\): "
+                r"upgrade prunus to load it")):
+            CTMC.load(tmp_path / "new.json")
+    # a format of the family this version does not know, and a foreign one, are not "newer"
+    for version, match in [("prunus.ctmc/x", "has the unknown format 'prunus.ctmc/x'"),
+                           ("prunus.cascade/1", "is not a prunus.ctmc model file")]:
+        data["format"] = version
+        (tmp_path / "other.json").write_text(json.dumps(data))
+        with pytest.raises(ValueError, match=f"other.json {match}"):
+            CTMC.load(tmp_path / "other.json")

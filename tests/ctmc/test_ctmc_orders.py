@@ -202,8 +202,8 @@ def test_posterior_order_probabilities_solve_exactly_when_asked(monkeypatch):
 
 
 def test_order_probability_beyond_the_exact_solve_is_the_same_on_every_call():
-    # "auto" simulates beyond 18 events, and order_probability's seed defaulted to None (all
-    # other random defaults are 0): the README's model.order_probability("TP53(M)",
+    # "auto" simulates beyond 18 events, and order_probability's seed defaulted to None (as
+    # CTMC.fit's is 0): the README's model.order_probability("TP53(M)",
     # "IDH1(M)") on the 20-event glioblastoma cohort gave 0.419, 0.433, 0.410 (exact 0.4188)
     from biomodels.ctmc import CTMC
 
@@ -328,3 +328,42 @@ def test_omhn_next_event_and_order_probabilities_use_the_observation_rate():
     rates = np.where(state, -np.inf, np.diag(theta) + theta[:, state].sum(axis=1))
     lp += np.log(_race(np.append(rates, omega[state].sum()))[-1])
     assert m.order_log_probability([2, 0]) == pytest.approx(lp, abs=1e-12)
+
+
+def test_the_seed_defaults_are_documented_as_they_are():
+    # the README and order_probability's docstring said its seed 0 was "like the package's
+    # other random defaults", but the samplers and generators default to seed=None (fresh
+    # entropy on every call): model.sample(300).X fitted gave another theta on every run
+    import inspect
+    import re
+    from pathlib import Path
+
+    from biomodels.ctmc import (
+        CTMC,
+        block_theta,
+        kfold_indices,
+        sample_omhn_trajectories,
+        sample_trajectories,
+    )
+    from multiagent import make_graph, random_graph
+
+    def default(f):
+        return inspect.signature(f).parameters["seed"].default
+
+    fresh = {"CTMC.sample": CTMC.sample, "sample_trajectories": sample_trajectories,
+             "sample_omhn_trajectories": sample_omhn_trajectories,
+             "random_sparse_theta": random_sparse_theta, "block_theta": block_theta,
+             "make_graph": make_graph, "random_graph": random_graph}
+    zero = {"order_probability": order_probability, "CTMC.fit": CTMC.fit,
+            "kfold_indices": kfold_indices}
+    assert all(default(f) is None for f in fresh.values())
+    assert all(default(f) == 0 for f in zero.values())
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"Beyond 18 events `order_probability` simulates.*?\n\n", readme,
+                     flags=re.S).group(0)
+    doc = " ".join(order_probability.__doc__.split())
+    for text in (said, doc):
+        assert "other random defaults" not in text
+        assert "seed=None" in text and "fresh entropy" in text
+        for name in [*fresh, *zero]:
+            assert re.search(rf"\b{re.escape(name)}\b", text), (name, text)
