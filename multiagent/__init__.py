@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from multiagent.dynamics import FriedkinJohnsen, check_beliefs, fj_step
     from multiagent.fit import (
         FJFit,
+        IsolatedAgentWarning,
         fit_fj,
         fit_fj_bayes,
         fit_sparse_trust,
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         random_graph,
         read_adjacency,
     )
+    from multiagent.transcripts import Transcripts, read_transcripts
 
 # Public name -> module.  Imported lazily so that `prunus --help` (which loads
 # multiagent.cli) does not pay for torch, scipy and pandas.
@@ -103,6 +105,7 @@ _EXPORTS: dict[str, str] = {
     "run_trust_stream": "multiagent.defense",
     "sweep": "multiagent.sweeps",
     "FJFit": "multiagent.fit",
+    "IsolatedAgentWarning": "multiagent.fit",
     "fit_fj": "multiagent.fit",
     "fit_fj_bayes": "multiagent.fit",
     "fit_sparse_trust": "multiagent.fit",
@@ -110,6 +113,8 @@ _EXPORTS: dict[str, str] = {
     "simulate_transcript": "multiagent.fit",
     "stubborn_test": "multiagent.fit",
     "transcript_metrics": "multiagent.fit",
+    "Transcripts": "multiagent.transcripts",
+    "read_transcripts": "multiagent.transcripts",
     "confidence": "multiagent.moe",
     "relative_confidence": "multiagent.moe",
     "confidence_router": "multiagent.moe",
@@ -157,6 +162,7 @@ __all__ = [
     "run_trust_stream",
     "sweep",
     "FJFit",
+    "IsolatedAgentWarning",
     "fit_fj",
     "fit_fj_bayes",
     "fit_sparse_trust",
@@ -164,6 +170,8 @@ __all__ = [
     "simulate_transcript",
     "stubborn_test",
     "transcript_metrics",
+    "Transcripts",
+    "read_transcripts",
     "confidence",
     "relative_confidence",
     "confidence_router",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from pathlib import Path
@@ -265,164 +264,27 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
                                       in zip(middle[i:j], values, tails[i:j])]))
 
 
-_INDEX_COLUMNS = ("round", "agent", "option")
-
-
 def _read_transcripts(path: Path, agents: list[str] | None = None
                       ) -> tuple[Any, list[Any], list[int], list[str] | None]:
     """Beliefs ``(Q, T + 1, n, K)``, question labels, agents marked adversary, agent names.
 
-    ``agents``: the names of an ``--adjacency`` file; a CSV's agent column then holds
-    these names (compared as text, so agents 0..n-1 match a file naming them "0".."n-1")
-    and the agent axis follows the file's order. Without them, an agent column of
-    indices 0..n-1 numbers the agents, and one holding names (as ``simulate --adjacency``
-    writes) orders them as they first appear: the order ``simulate`` writes them in, that
-    of its ``--adjacency`` file. The names returned are ``agents`` or those found (None
-    for indices). An .npy file's agents are taken in it.
+    :func:`multiagent.read_transcripts` (the library reads the same tables by the same
+    rules), its messages naming ``--adjacency`` for ``agents``: the names of an
+    ``--adjacency`` file; a CSV's agent column then holds these names (compared as text, so
+    agents 0..n-1 match a file naming them "0".."n-1") and the agent axis follows the
+    file's order. Without them, an agent column of indices 0..n-1 numbers the agents, and
+    one holding names (as ``simulate --adjacency`` writes) orders them as they first
+    appear: the order ``simulate`` writes them in, that of its ``--adjacency`` file. The
+    names returned are ``agents`` or those found (None for indices). An .npy file's agents
+    are taken in it.
     """
-    import numpy as np
-    import pandas as pd
+    from multiagent.transcripts import _csv_wording, _read_path
 
-    from core.checks import comment_line_note, not_utf8_text, text_encoding
-
-    if path.suffix == ".npy":
-        try:
-            X = np.asarray(np.load(path), dtype=np.float64)
-        except (ValueError, TypeError, EOFError) as exc:  # not an .npy, truncated, pickled
-            raise CommandError(f"cannot read {str(path)!r} as a numeric .npy array: "
-                               f"{exc}") from exc
-        if X.ndim == 3:
-            X = X[None]
-        if X.ndim != 4:
-            raise CommandError(f"{path} must hold (rounds + 1, agents, options) or "
-                               f"(questions, rounds + 1, agents, options), got {X.shape}")
-        if 0 in X.shape:  # the fits would end in an IndexError or a torch error
-            raise CommandError(f"{path} holds no beliefs: (questions, rounds + 1, agents, "
-                               f"options) = {X.shape}")
-        if agents is not None and X.shape[2] != len(agents):
-            raise CommandError(f"--adjacency names {len(agents)} agents, but {path} holds "
-                               f"{X.shape[2]} (an .npy file's agents are taken in the "
-                               "--adjacency file's order)")
-        return X, list(range(X.shape[0])), [], agents
     try:
-        # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
-        # agent names as text: "007" stays "007", as read_adjacency reads it
-        frame = pd.read_csv(path, encoding=text_encoding(path),
-                            dtype=None if agents is None else {"agent": str})
-    except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
-        raise CommandError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CommandError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
-    need = {"round", "agent", "option", "belief"}
-    if not need <= set(frame.columns):
-        raise CommandError(f"{path} needs columns {sorted(need)}, has {list(frame.columns)}"
-                           f"{comment_line_note(path)}")
-    if frame.empty:  # a header alone: "cannot convert float NaN to integer" otherwise
-        raise CommandError(f"{path} has a header but no beliefs (no lines below it)")
-    labelled = "question" in frame.columns
-    if not labelled:
-        frame = frame.assign(question=0)
-
-    def bad_row(mask: Any, column: str, expected: str) -> None:
-        if mask.any():
-            row = int(np.flatnonzero(np.asarray(mask))[0])
-            value = frame[column].iloc[row]
-            shown = "nothing" if pd.isna(value) else repr(str(value))
-            # a "# ..." line is read as beliefs: "line 3 has nothing" did not say why
-            raise CommandError(f"{path}: column {column!r} must hold {expected}; line "
-                               f"{row + 2} has {shown}{comment_line_note(path)}")
-
-    bad_row(frame["question"].isna(), "question", "a label on every line")
-    given = agents is not None  # names: given by --adjacency, or found here
-    if not given:
-        number = pd.to_numeric(frame["agent"], errors="coerce")
-        name = number.isna() & frame["agent"].notna()
-        if name.any() and number.notna().any():
-            # "a" among 0..5 is more likely a typo than an agent named "a" beside agents
-            # named "0".."5": refuse, as before, and say what is read
-            row, other = (int(np.flatnonzero(m.to_numpy())[0]) for m in (name, number.notna()))
-            raise CommandError(
-                f"{path}: column 'agent' must hold integers >= 0; line {row + 2} has "
-                f"{str(frame['agent'].iloc[row])!r}, but line {other + 2} has "
-                f"{str(frame['agent'].iloc[other])!r}: number the agents 0..n-1 or name them "
-                "on every line (names in the agent column that look like numbers need "
-                "--adjacency FILE naming them)")
-        if name.any():  # names, not indices: a complete graph on them, in this order
-            # as text, as --adjacency reads them: pandas may have read a large file's
-            # chunks without a name as numbers ("007" as 7)
-            text = pd.read_csv(path, usecols=["agent"], dtype=str,
-                               encoding=text_encoding(path))["agent"].str.strip()
-            frame["agent"] = text.to_numpy()
-            # in the order of their first line; an empty field is refused below
-            agents = list(dict.fromkeys(text.dropna()))
-    if agents is not None:
-        order = {name: i for i, name in enumerate(agents)}
-        codes = frame["agent"].astype("string").str.strip().map(order)
-        shown = agents if len(agents) <= 10 else [*agents[:10], "..."]
-        bad_row(codes.isna(), "agent", f"the names of the --adjacency file's agents {shown}"
-                if given else "an agent's name or index on every line")
-        absent = [name for name in agents if order[name] not in set(codes)]
-        if absent:
-            raise CommandError(f"agents {absent[:10]} of --adjacency have no beliefs in {path}")
-        frame["agent"] = codes.astype(np.int64)
-    for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
-        if column == "agent" and agents is not None:
-            continue  # numbered above, from the names
-        values = pd.to_numeric(frame[column], errors="coerce")
-        integral = values.notna() & (values >= 0) & (values == np.floor(values))
-        bad_row(~integral, column, "integers >= 0")
-        frame[column] = values.astype(np.int64)
-    belief = pd.to_numeric(frame["belief"], errors="coerce")
-    bad_row(~np.isfinite(belief), "belief", "finite numbers")
-    repeated = frame.duplicated(["question", *_INDEX_COLUMNS])
-    if repeated.any():
-        row = int(np.flatnonzero(repeated.to_numpy())[0])
-        key = ["question", *_INDEX_COLUMNS]
-        first = int(np.flatnonzero((frame[key] == frame[key].iloc[row]).all(axis=1))[0])
-        collide = ""
-        if labelled and frame["question"].dtype.kind in "iuf":
-            # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
-            # only that the line repeats an earlier one the user sees as another question
-            written = pd.read_csv(path, usecols=["question"], dtype=str,
-                                  keep_default_na=False, encoding=text_encoding(path))
-            was, now = written["question"].iloc[first], written["question"].iloc[row]
-            if was != now:
-                collide = (f" (questions {was!r} and {now!r} are read as the same number; "
-                           "write each question's label one way, or as text)")
-        raise CommandError(f"{path}: line {row + 2} repeats a (question, round, agent, option) "
-                           f"of line {first + 2}{collide}; each belief must be given once")
-    codes, labels = pd.factorize(frame["question"], sort=True)
-    top = {c: int(frame[c].max()) for c in _INDEX_COLUMNS}
-    shape = (len(labels),) + tuple(top[c] + 1 for c in _INDEX_COLUMNS)
-    # a full transcript has one line per question, round, agent and option (repeats are
-    # refused above), so counting them finds a gap before allocating: a typo'd index
-    # (round 100000 among rounds 0..5) asked np.full for 74.5 GiB and named no line
-    if math.prod(shape) != len(frame):
-        typos = []
-        for c in _INDEX_COLUMNS:
-            used = int(frame[c].nunique())
-            if used < top[c] + 1:  # indices skipped below the largest
-                row = int(np.flatnonzero(frame[c].to_numpy() == top[c])[0])
-                typos.append(f"{c} {top[c]} on line {row + 2} ({used} distinct {c} "
-                             f"value{'s' if used > 1 else ''} in the file)")
-        hint = f"; the largest {', the largest '.join(typos)}: a typo?" if typos else ""
-        dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
-                          zip(shape, ("question", "round", "agent", "option")))
-        raise CommandError(f"{path} does not hold every (question, round, agent, option) "
-                           f"belief: its indices call for {dims} = {math.prod(shape):,} "
-                           f"lines, one per belief, and it has {len(frame):,}{hint}")
-    X = np.full(shape, np.nan)
-    X[codes, frame["round"], frame["agent"], frame["option"]] = belief
-    if np.isnan(X).any():  # not reached while the count above holds: kept as a guard
-        raise CommandError(f"{path} does not hold every (question, round, agent, option) "
-                           "belief")
-    adversaries: list[int] = []
-    if "role" in frame.columns:
-        # "Adversary" or " adversary" (a space after the comma) marked no agent: the
-        # warning below was not given and metrics.json said there were none
-        marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
-        adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
-    return X, [v.item() if hasattr(v, "item") else v for v in labels], adversaries, agents
+        read = _read_path(path, agents, _csv_wording(path, option="--adjacency"))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    return read.beliefs, read.questions, read.adversaries, read.agents
 
 
 def _name_the_belief(exc: ValueError, X: Any, labels: list[Any]) -> None:
@@ -456,7 +318,7 @@ def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from core.atomic import atomic_outputs, write_json
-    from multiagent.fit import fit_transcripts
+    from multiagent.fit import _isolated_said, fit_transcripts
 
     path = Path(args.data)
     frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
@@ -499,12 +361,29 @@ def _fit(args: argparse.Namespace) -> int:
 
         options["adjacency"] = adjacency(make_graph(args.graph, X.shape[2], seed=args.seed))
     elif frame is not None:  # the transcripts' agents are in the file's order
-        deaf = [name for name, row in zip(agent_names, frame.to_numpy()) if not row.any()]
-        if deaf:  # fit_fj would name the agent by its index only
-            raise CommandError(f"--adjacency: agent {deaf[0]!r} hears no one (no edge to it, "
-                               "or a row of zeros); its trust cannot be fitted: give every "
-                               "agent a speaker")
         options["adjacency"] = frame.to_numpy()
+    # an agent that hears no one was refused ("its trust cannot be fitted"), though simulate
+    # runs it: it listens only to itself, as in the model, and the others are fitted. Said
+    # here by name, once (fit_fj would name it by index, once per question)
+    isolated = []
+    if "adjacency" in options:
+        A = np.asarray(options["adjacency"])
+        named = list(range(A.shape[0])) if agent_names is None else agent_names
+        isolated = [named[i] for i in np.flatnonzero(~(A > 0).any(axis=1))]
+    if isolated:
+        one = len(isolated) == 1
+        shown = repr(isolated[0]) if one else str(isolated[:10])[:-1] + (
+            ", ...]" if len(isolated) > 10 else "]")
+        its = "its" if one else "their"
+        print(f"prunus: warning: {'--adjacency' if frame is not None else '--graph ' + args.graph}"
+              f": agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one (no edge "
+              f"to {'it' if one else 'them'}, or a row of zeros): as simulate has it, "
+              f"{'it listens' if one else 'they listen'} only to "
+              f"{'itself' if one else 'themselves'}, so {its} alpha is not identified "
+              f"(alpha_se inf in agents.csv; with --per-agent left at 0.5 and out of the "
+              f"means and medians over agents) and trust.csv gives {its} trust in "
+              f"{'itself' if one else 'themselves'} as 1; {its} gamma is fitted",
+              file=sys.stderr)
     # a rerun of an interrupted command reads the questions already fitted from here
     checkpoint = Path(args.out) / "fit_checkpoint.json"
     if checkpoint.exists():
@@ -512,9 +391,10 @@ def _fit(args: argparse.Namespace) -> int:
     # "loss='kl' compares probability vectors over K >= 2 options"
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
-            table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet,
-                                          incremental=args.incremental,
-                                          checkpoint=checkpoint, **options)
+            with _isolated_said():  # by name, above
+                table, fits = fit_transcripts(X, return_fits=True, progress=not args.quiet,
+                                              incremental=args.incremental,
+                                              checkpoint=checkpoint, **options)
         except ValueError as exc:
             error = _checkpoint_error(exc, checkpoint)
             if error is not None:
@@ -548,14 +428,17 @@ def _fit(args: argparse.Namespace) -> int:
                       "speaker": who * n, "trust": f.W.ravel()})
         for q, f in zip(labels, fits)], ignore_index=True)
     summary = table.drop(columns=["transcript", "question"]).mean().to_dict()
+    # an isolated agent's alpha (left at 0.5) says nothing: out of the medians and means
+    heard = (agents if not isolated else
+             agents.assign(alpha=agents["alpha"].where(~agents["agent"].isin(isolated))))
     if args.per_agent:
         # fits.csv's gamma / alpha are means over agents: one adversary at gamma 1 among five
         # benign agents at 0.2 read as a benign 0.333; added after them, the median over
         # agents and, where the role column marks adversaries, the mean over the others
-        by_question = agents.groupby("question", sort=False)
+        by_question = heard.groupby("question", sort=False)
         table["gamma_median"] = by_question["gamma"].median().to_numpy()
         table["alpha_median"] = by_question["alpha"].median().to_numpy()
-        benign = agents[~agents["agent"].isin(adversaries)]
+        benign = heard[~heard["agent"].isin(adversaries)]
         if adversaries and len(benign):
             means = benign.groupby("question", sort=False)[["gamma", "alpha"]].mean()
             table["gamma_benign"] = means["gamma"].to_numpy()
@@ -577,13 +460,15 @@ def _fit(args: argparse.Namespace) -> int:
                   "seed": args.seed}
         if agent_names is not None:  # the order of fit.json's gamma, alpha and W
             record["agents"] = agent_names
+        if isolated:  # only then: the record of other runs stays as it was
+            record["isolated_agents"] = isolated
         from core.provenance import environment
 
         record["environment"] = environment()  # the versions and threads that made the fits
         write_json(record, stage / "metrics.json")
     checkpoint.unlink(missing_ok=True)  # the outputs are complete
     if args.per_agent:
-        print(_per_agent_summary(len(table), agents, adversaries, summary["rmse"]))
+        print(_per_agent_summary(len(table), heard, adversaries, summary["rmse"]))
     else:  # one shared value per question: its mean is what the fits found
         print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
               f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")

@@ -2,7 +2,9 @@
 
 A transcript is an array ``(T + 1, n, K)``: the belief vector over ``K`` options that each
 of ``n`` agents reported at round 0 (its innate belief ``s``) and after each of ``T``
-rounds - what a multi-agent LLM debate produces when agents state probabilities.
+rounds - what a multi-agent LLM debate produces when agents state probabilities.  The fits
+also take the long table of such a debate, one row per belief, as a pandas DataFrame
+(:func:`multiagent.read_transcripts`).
 
 Maximum likelihood (:func:`fit_fj`) follows the fitting protocol of MAS-Cascade
 (Abedini, Mavali, Schönherr, Pawelczyk & Burkholz 2026): one fit per transcript,
@@ -21,9 +23,13 @@ When parameters are not identified - an agent that never moves fits ``gamma = 1`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import reprlib
+import warnings
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +40,7 @@ import torch
 from tqdm.auto import tqdm
 
 from core.checks import check_count, check_number, check_seed
+from core.frames import is_dataframe
 from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
@@ -48,6 +55,7 @@ from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
     "FJFit",
+    "IsolatedAgentWarning",
     "fit_fj",
     "fit_fj_bayes",
     "fit_sparse_trust",
@@ -96,7 +104,43 @@ def _check_transcript(transcript: Any) -> np.ndarray:
     return X
 
 
-def _mask(adjacency: Any | None, n: int) -> np.ndarray:
+class IsolatedAgentWarning(UserWarning):
+    """An agent hears no one in the adjacency given to a fit: it listens only to itself.
+
+    As in :class:`~multiagent.dynamics.FriedkinJohnsen` (and the simulations), a zero row
+    of the adjacency (or one with a self-loop only) is the agent's trust in itself alone,
+    ``W_ii = 1``: ``b_i(t + 1) = gamma_i s_i + (1 - gamma_i) b_i(t)``.  Its ``alpha`` and
+    trust do not act on it, so the transcript cannot determine them; its ``gamma`` (the
+    pull back to its innate belief) is fitted.  The fits go on; filter this class to
+    silence them.
+    """
+
+
+# set while a caller that has already warned about isolated agents fits again (the rounds
+# of fit_sparse_trust, the questions of fit_transcripts and prunus fj fit): one warning
+# per call, not per fit, without touching the process's warning filters (threads)
+_ISOLATED_SAID: ContextVar[bool] = ContextVar("_ISOLATED_SAID", default=False)
+
+
+@contextlib.contextmanager
+def _isolated_said() -> Iterator[None]:
+    """Fit without warning about isolated agents again (the caller has said it)."""
+    token = _ISOLATED_SAID.set(True)
+    try:
+        yield
+    finally:
+        _ISOLATED_SAID.reset(token)
+
+
+def _mask(adjacency: Any | None, n: int, names: list[str] | None = None, *,
+          stacklevel: int = 3) -> np.ndarray:
+    """Who each agent hears: ``(n, n)`` booleans, no diagonal but for isolated agents.
+
+    An agent that hears no one (a zero row) gets its own diagonal entry: it listens to
+    itself, trust 1, as :class:`~multiagent.dynamics.FriedkinJohnsen` reads such a row
+    (:class:`IsolatedAgentWarning`, naming it by ``names`` or the adjacency's labels;
+    ``stacklevel`` counted from here to the caller of the public function).
+    """
     if adjacency is None:
         mask = np.ones((n, n), bool)
     else:
@@ -106,12 +150,50 @@ def _mask(adjacency: Any | None, n: int) -> np.ndarray:
             raise ValueError(f"adjacency must be ({n}, {n}), got {mask.shape}")
     mask = mask.copy()
     np.fill_diagonal(mask, False)
-    empty = ~mask.any(axis=1)
-    if empty.any():
-        raise ValueError(
-            f"agent {int(np.argmax(empty))} has no neighbour in adjacency; nothing to fit"
-        )
+    deaf = np.flatnonzero(~mask.any(axis=1))
+    if deaf.size:
+        # "agent 3 has no neighbour in adjacency; nothing to fit" refused what the model
+        # and the simulations accept: it hears itself (W_ii = 1), and the others are fitted
+        mask[deaf, deaf] = True
+        if not _ISOLATED_SAID.get():
+            names = _agent_names(adjacency) if names is None else names
+            who = [int(i) if names is None else names[i] for i in deaf]
+            warnings.warn(_isolated_message(who, "adjacency"), IsolatedAgentWarning,
+                          stacklevel=stacklevel)
     return mask
+
+
+def _isolated_message(who: list[Any], where: str) -> str:
+    """Say that the agents ``who`` hear no one in ``where``, and what the fit does."""
+    one = len(who) == 1
+    shown = repr(who[0]) if one else reprlib.repr(who)
+    its = "its" if one else "their"
+    return (f"agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one in {where} "
+            f"(a row of zeros): as in FriedkinJohnsen {'it listens' if one else 'they listen'}"
+            f" only to {'itself' if one else 'themselves'} (trust 1), where alpha and trust "
+            f"do not act, so {its} alpha is not identified by the transcript; {its} gamma, "
+            "the pull back to the innate belief, is fitted")
+
+
+def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adjacency"
+                   ) -> tuple[Any, list[str] | None]:
+    """Return a long-table DataFrame's one transcript and its agents' names.
+
+    Read as :func:`multiagent.read_transcripts` reads it, in the order of ``agents`` when
+    given (a labelled adjacency's, a fit's: messages name them as ``given``'s); anything
+    else is returned as it is, with no names.
+    """
+    if not is_dataframe(transcript):
+        return transcript, None
+    from multiagent.transcripts import _read_frame
+
+    read = _read_frame(transcript, agents, given)
+    if len(read.questions) != 1:
+        raise ValueError(
+            f"transcript holds {len(read.questions)} questions "
+            f"({reprlib.repr(read.questions)}): give the rows of one question "
+            "(frame[frame['question'] == q]), or fit every question with fit_transcripts")
+    return read.beliefs[0], read.agents
 
 
 def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
@@ -166,9 +248,11 @@ class FJFit:
     Attributes
     ----------
     gamma, alpha
-        ``(n,)`` stubbornness and peer-resistance.
+        ``(n,)`` stubbornness and peer-resistance (an agent that hears no one has an
+        ``alpha`` the transcript does not determine: see :func:`fit_fj`'s ``adjacency``).
     W
-        ``(n, n)`` row-stochastic trust.
+        ``(n, n)`` row-stochastic trust (zero diagonal, but for an agent that hears no
+        one: it trusts itself, ``W_ii = 1``, as in :class:`FriedkinJohnsen`).
     loss
         Final training loss.
     train_rounds
@@ -287,7 +371,9 @@ class FJFit:
         Parameters
         ----------
         transcript
-            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors).
+            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors), or
+            one question's long table (a DataFrame, as :func:`fit_fj` reads it; named
+            agents in the order of :attr:`agents` when the fit has them).
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
@@ -311,6 +397,7 @@ class FJFit:
         >>> fit.predict(X, incremental=True).shape  # rounds 7..10
         (4, 5, 3)
         """
+        transcript, _ = _transcript_of(transcript, self.agents, "FJFit.agents")
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if not 0 <= start < X.shape[0]:
@@ -340,7 +427,8 @@ class FJFit:
         Parameters
         ----------
         transcript
-            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors).
+            ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors), or
+            one question's long table (a DataFrame), as in :meth:`predict`.
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
@@ -355,6 +443,7 @@ class FJFit:
             ``mse``, ``rmse``, ``mae``, ``r2``, ``r2_filtered`` and ``kl`` over rounds
             ``start + 1..T`` (see :func:`transcript_metrics`).
         """
+        transcript, _ = _transcript_of(transcript, self.agents, "FJFit.agents")
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if start >= X.shape[0] - 1:
@@ -696,10 +785,13 @@ def _agent_regressors(S: np.ndarray, prev: np.ndarray, mask: np.ndarray, i: int
 
     Columns ``s_i``, ``b_i(t)`` and ``b_j(t)`` of each neighbour ``j``, rows (round,
     option): agent ``i``'s one-step prediction is this matrix times ``(g_i, (1 - g_i) a_i,
-    (1 - g_i)(1 - a_i) W_i.)``, a point of the simplex (:func:`_convex_start`).
+    (1 - g_i)(1 - a_i) W_i.)``, a point of the simplex (:func:`_convex_start`).  An
+    isolated agent (only its own diagonal entry in ``mask``) has no neighbour column: its
+    ``W_ii = 1`` repeats ``b_i(t)``, so the prediction is ``(g_i, 1 - g_i)`` times the two.
     """
     T, _, K = prev.shape
     nb = np.flatnonzero(mask[i])
+    nb = nb[nb != i]  # an isolated agent's self-loop (_mask) is no neighbour
     A = np.concatenate([np.broadcast_to(S[i], (T, K))[..., None], prev[:, i, :, None],
                         prev[:, nb].transpose(0, 2, 1)], axis=2).reshape(T * K, -1)
     return nb, A
@@ -718,8 +810,10 @@ def _convex_start(
     and ``W_ii`` never multiply the same regressor and the map back is one-to-one:
     ``g = beta_0``, ``a = beta_1 / (1 - g)``, ``W = rest / ((1 - g)(1 - a))``.  Where it is
     0/0 (``g = 1``: ``a`` and ``W`` do not matter; ``a = 1``: ``W`` does not) ``a`` is 0.5
-    and ``W`` uniform over the neighbours.  Values are clamped to ``[1e-9, 1 - 1e-9]``
-    (trust floored at 1e-9 and renormalised) so the logits are finite.
+    and ``W`` uniform over the neighbours.  An isolated agent (no neighbour, its self-loop
+    in ``mask``) fits ``g`` alone; its ``a`` does not act and is 0.5, its trust logits 0.
+    Values are clamped to ``[1e-9, 1 - 1e-9]`` (trust floored at 1e-9 and renormalised) so
+    the logits are finite.
 
     Parameters
     ----------
@@ -728,7 +822,7 @@ def _convex_start(
     prev, nxt
         ``(T, n, K)`` beliefs before and after each fitted transition.
     mask
-        ``(n, n)`` boolean neighbours (no diagonal, at least one per agent: ``_mask``).
+        ``(n, n)`` boolean neighbours (``_mask``: no diagonal but an isolated agent's).
 
     Returns
     -------
@@ -744,8 +838,11 @@ def _convex_start(
     for i in range(n):
         nb, A = _agent_regressors(S, prev, mask, i)
         beta = _simplex_least_squares(A, nxt[:, i].reshape(-1))
-        rest = beta[1:].sum()
         g[i] = beta[0]
+        if nb.size == 0:  # isolated: b_i(t + 1) = g s_i + (1 - g) b_i(t); alpha does nothing
+            a[i] = 0.5
+            continue
+        rest = beta[1:].sum()
         a[i] = beta[1] / rest if rest > 0 else 0.5
         mixed = beta[2:].sum()  # (1 - g)(1 - a)
         w = beta[2:] / mixed if mixed > 0 else np.full(nb.size, 1.0 / nb.size)
@@ -778,13 +875,24 @@ def fit_fj(
     transcript
         ``(T + 1, n, K)`` beliefs per round and agent (at least one agent and one option),
         a numpy array or a tensor; float16 and bfloat16 rows are checked at their own
-        precision (they sum to 1 only within their rounding) and fitted in float64.
+        precision (they sum to 1 only within their rounding) and fitted in float64.  Or
+        the long table of one question's debate, a DataFrame with one row per belief
+        (columns ``round``, ``agent``, ``option``, ``belief``; what ``prunus fj
+        simulate`` writes to ``trajectories.csv`` and ``prunus fj fit`` reads, read by
+        the same rules: :func:`multiagent.read_transcripts`); agents named there are
+        taken in the order of a DataFrame ``adjacency``, else in the order they first
+        appear, and become :attr:`FJFit.agents`.
     adjacency
         ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
         agent's neighbours.  A matrix: a networkx graph raises ``TypeError`` (pass
         :func:`multiagent.adjacency` of it).  A DataFrame is read by label, in its index
         order, which is then the transcript's agent order; its index (as text) becomes
-        :attr:`FJFit.agents`.
+        :attr:`FJFit.agents`.  An agent that hears no one (a zero row) listens only to
+        itself, as in :class:`~multiagent.dynamics.FriedkinJohnsen`: its trust in itself
+        is 1 and its ``alpha`` does not act on it, so it is not identified (``alpha_se``
+        inf; a per-agent fit leaves it at ``init_alpha``); its ``gamma`` still pulls it
+        back to its innate belief and is fitted.  An :class:`IsolatedAgentWarning` names
+        such agents.
     per_agent
         One ``gamma``/``alpha`` per agent instead of one shared pair.
     learn_trust
@@ -876,6 +984,9 @@ def fit_fj(
     >>> abs(float(fit.gamma[0]) - 0.3) < 0.05
     True
     """
+    names = _agent_names(adjacency)
+    transcript, read_names = _transcript_of(transcript, names)
+    names = read_names if names is None else names
     X = _check_transcript(transcript)
     # a NaN start (min/max in _logit pass it through) fails later inside an SVD
     check_number("init_gamma", init_gamma, at_least=0, at_most=1)
@@ -900,7 +1011,9 @@ def fit_fj(
         raise ValueError("loss='kl' compares probability vectors over K >= 2 options; this "
                          "transcript has K = 1 (scalar opinions): use loss='mse'")
     n = X.shape[1]
-    mask = torch.as_tensor(_mask(adjacency, n))
+    mask_np = _mask(adjacency, n, names, stacklevel=4)  # with_grad is one more frame
+    isolated = torch.as_tensor(~(mask_np & ~np.eye(n, dtype=bool)).any(axis=1))
+    mask = torch.as_tensor(mask_np)
     data = torch.as_tensor(X[: T + 1])
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1
@@ -917,6 +1030,9 @@ def fit_fj(
         with torch.no_grad():
             for logit, start in zip((g_logit, a_logit, w_logit), starts):
                 logit.copy_(torch.from_numpy(start))
+            # an isolated agent's alpha does not act (its gradient is 0): where the other
+            # fits leave it, at init_alpha
+            a_logit[isolated] = _logit(init_alpha)
 
     def unpack(
         gl: torch.Tensor = g_logit, al: torch.Tensor = a_logit, wl: torch.Tensor = w_logit
@@ -975,7 +1091,7 @@ def fit_fj(
             g_se, a_se = _standard_errors(predict, nxt, (g_logit, a_logit, w_logit),
                                           learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
-                 g_se, a_se, converged, _agent_names(adjacency))
+                 g_se, a_se, converged, names)
 
 
 def stubborn_test(
@@ -1005,10 +1121,13 @@ def stubborn_test(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)`` beliefs per round and agent.
+        ``(T + 1, n, K)`` beliefs per round and agent, or one question's long table (a
+        DataFrame), as in :func:`fit_fj`.
     adjacency
         Who listens to whom (default complete), as in :func:`fit_fj`; a DataFrame's index
-        names the rows of the result.
+        names the rows of the result.  An agent that hears no one listens only to itself
+        (as in :func:`fit_fj`): the alternative is then ``b_i(t + 1) = gamma_i s_i +
+        (1 - gamma_i) b_i(t)``.
     train_rounds
         Use transitions up to this round only (default: all), as in :func:`fit_fj`.
     draws
@@ -1021,8 +1140,9 @@ def stubborn_test(
     Returns
     -------
     pandas.DataFrame
-        One row per agent (index ``agent``: the names of a DataFrame ``adjacency``, else
-        0..n-1): ``statistic`` (0 where the fit is at ``gamma_i = 1``) and ``p_value``.
+        One row per agent (index ``agent``: the names of a DataFrame ``adjacency`` or of
+        a long-table ``transcript``, else 0..n-1): ``statistic`` (0 where the fit is at
+        ``gamma_i = 1``) and ``p_value``.
         A small p-value says that the agent moves away from its innate belief towards
         what it hears; a large one that the transcript is consistent with an agent that
         never does (not that ``gamma_i`` is 1: near 1 the test has little power).
@@ -1035,7 +1155,12 @@ def stubborn_test(
     level it claims.  Planted at 0.9, 0.95 and 0.98 instead it rejected ``gamma = 1`` in 30,
     27 and 17 of 30; the other agents' p-values were below 1e-8.  At 40 agents (10 rounds,
     K = 5) it takes about 2 s.  The test assumes Gaussian report noise of one variance for
-    all agents, as the squared-error fit does.
+    all agents, as the squared-error fit does.  Reports clipped at 0 where a belief puts
+    almost no mass on an option (:func:`simulate_transcript`'s with Dirichlet(1) innate
+    beliefs and K = 5) drift from the innate belief, and the size grows: a planted
+    ``gamma = 1`` was rejected at 5 % in 7 % of debates on a complete graph of 6 agents and
+    in 10-11 % on a ring of 6 (400-600 debates), again in 5 % with innate beliefs away from
+    0 (``concentration=50``).
 
     Examples
     --------
@@ -1048,6 +1173,9 @@ def stubborn_test(
     from scipy.optimize import nnls
     from scipy.stats import chi2
 
+    names = _agent_names(adjacency)
+    transcript, read_names = _transcript_of(transcript, names)
+    names = read_names if names is None else names
     X = _check_transcript(transcript)
     T = X.shape[0] - 1 if train_rounds is None else check_count("train_rounds", train_rounds)
     if not 1 <= T <= X.shape[0] - 1:
@@ -1055,7 +1183,7 @@ def stubborn_test(
     draws = check_count("draws", draws)
     seed = check_seed(seed, optional=False)
     n, K = X.shape[1], X.shape[2]
-    mask = _mask(adjacency, n)
+    mask = _mask(adjacency, n, names)
     S, prev, nxt = X[0], X[:T], X[1 : T + 1]
     stubborn_sse, sse, ranks, moves = np.empty(n), np.empty(n), np.empty(n, int), []
     for i in range(n):
@@ -1096,7 +1224,6 @@ def stubborn_test(
             faces[k if independent or k == 0 else np.linalg.matrix_rank(C[:, active])] += 1
         w = faces / draws
         p_value[i] = float(sum(w[k] * chi2.sf(d, k) for k in range(1, len(w)) if w[k]))
-    names = _agent_names(adjacency)
     index = pd.Index(range(n) if names is None else names, name="agent")
     return pd.DataFrame({"statistic": statistic, "p_value": p_value}, index=index)
 
@@ -1259,7 +1386,11 @@ def fit_transcripts(
     Parameters
     ----------
     transcripts
-        ``(Q, T + 1, n, K)`` array or a sequence of ``(T + 1, n, K)`` transcripts.
+        ``(Q, T + 1, n, K)`` array or a sequence of ``(T + 1, n, K)`` transcripts; or a
+        long table (a DataFrame of one row per belief, with a ``question`` column for
+        several questions: what ``prunus fj simulate`` writes to ``trajectories.csv``, read
+        by :func:`multiagent.read_transcripts` in the order of a DataFrame ``adjacency``),
+        one transcript per question in the order of their sorted labels.
     train_rounds
         Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
         scored on rounds ``1..T`` of a rollout from round 0, :meth:`FJFit.score` with
@@ -1294,10 +1425,20 @@ def fit_transcripts(
     -------
     pandas.DataFrame or tuple
         One row per transcript: ``transcript``, ``gamma``/``alpha`` (mean over agents for
-        per-agent fits), ``loss`` and the metrics of :func:`transcript_metrics` on the
-        scored rounds (rollout from ``train_rounds``; from round 0 without held-out rounds).
-        With ``return_fits``, ``(table, fits)``.
+        per-agent fits; ``alpha`` over the agents that hear someone, where an isolated
+        agent's is not identified, see :func:`fit_fj`), ``loss`` and the metrics of
+        :func:`transcript_metrics` on the scored rounds (rollout from ``train_rounds``; from
+        round 0 without held-out rounds); for a long table, ``question`` (its label) after
+        ``transcript``, and the fits name the agents it names.  With ``return_fits``,
+        ``(table, fits)``.
     """
+    questions, names = None, None
+    if is_dataframe(transcripts):  # a long table: list() gave its column names
+        from multiagent.transcripts import _read_frame
+
+        read = _read_frame(transcripts, _agent_names(fit_kwargs.get("adjacency")), "adjacency")
+        questions, names = read.questions, read.agents
+        transcripts = read.beliefs
     items = list(transcripts)
     saved = None
     if checkpoint is not None:
@@ -1316,12 +1457,21 @@ def fit_transcripts(
         for q in range(len(done), len(items)):
             given = items[q]
             X = _check_transcript(given)
-            # the transcript as given, checked at its own precision (X is widened to float64)
-            fit = fit_fj(given, train_rounds=train_rounds, **fit_kwargs)
+            # an isolated agent is named once, by the first fit (not once per question)
+            with _isolated_said() if q > len(done) else contextlib.nullcontext():
+                # the transcript as given, checked at its own precision (X is widened)
+                fit = fit_fj(given, train_rounds=train_rounds, **fit_kwargs)
+            if fit.agents is None and names is not None:
+                fit.agents = list(names)
             start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
-            rows.append({"transcript": q, "gamma": float(fit.gamma.mean()),
-                         "alpha": float(fit.alpha.mean()), "loss": fit.loss,
-                         "scored_from": start,
+            # an isolated agent's alpha (its trust in itself is 1) is not identified:
+            # left out of the mean unless no agent hears another
+            heard = np.diagonal(fit.W) < 1
+            alpha = fit.alpha if heard.all() or not heard.any() else fit.alpha[heard]
+            rows.append({"transcript": q,
+                         **({} if questions is None else {"question": questions[q]}),
+                         "gamma": float(fit.gamma.mean()), "alpha": float(alpha.mean()),
+                         "loss": fit.loss, "scored_from": start,
                          **fit.score(given, start=start, incremental=incremental)})
             fits.append(fit)
             bar.update()
@@ -1494,12 +1644,14 @@ def fit_sparse_trust(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)`` beliefs.
+        ``(T + 1, n, K)`` beliefs, or one question's long table (a DataFrame), as in
+        :func:`fit_fj`.
     keep
         Speakers kept per agent (>= 1).
     adjacency
         Initial support (default complete); a DataFrame's index names the agents
-        (:attr:`FJFit.agents`), as in :func:`fit_fj`.
+        (:attr:`FJFit.agents`), as in :func:`fit_fj`.  An agent that hears no one keeps
+        its trust in itself (as in :func:`fit_fj`).
     **fit_kwargs
         Passed to :func:`fit_fj` (``per_agent``, ``loss``, ``train_rounds``...).
 
@@ -1508,6 +1660,10 @@ def fit_sparse_trust(
     FJFit
         The final fit; ``W`` is zero outside the kept support.
     """
+    names = _agent_names(adjacency)
+    # a long table read once, in the adjacency's agent order (the mask below has none)
+    transcript, read_names = _transcript_of(transcript, names)
+    names = read_names if names is None else names
     X = _check_transcript(transcript)
     n = X.shape[1]
     # check_count: keep=True kept one speaker, a 0-d tensor failed in a compare
@@ -1515,17 +1671,18 @@ def fit_sparse_trust(
         keep = check_count("keep", keep)
     except (TypeError, ValueError):
         raise ValueError(f"keep must be a positive integer, got {keep!r}") from None
-    mask = _mask(adjacency, n)
-    # the transcript as given: X is widened to float64, where a float16 transcript's
-    # rounding fails fit_fj's check
-    fit = fit_fj(transcript, adjacency=mask, **fit_kwargs)
-    while (mask.sum(axis=1) > keep).any():
-        W = np.where(mask, fit.W, np.inf)
-        for i in range(n):
-            if mask[i].sum() > keep:
-                mask[i, int(np.argmin(W[i]))] = False
+    mask = _mask(adjacency, n, names)
+    with _isolated_said():  # said above, by name: not again in every round
+        # the transcript as given: X is widened to float64, where a float16 transcript's
+        # rounding fails fit_fj's check
         fit = fit_fj(transcript, adjacency=mask, **fit_kwargs)
-    fit.agents = _agent_names(adjacency)  # fit_fj saw the unlabelled mask
+        while (mask.sum(axis=1) > keep).any():
+            W = np.where(mask, fit.W, np.inf)
+            for i in range(n):
+                if mask[i].sum() > keep:
+                    mask[i, int(np.argmin(W[i]))] = False
+            fit = fit_fj(transcript, adjacency=mask, **fit_kwargs)
+    fit.agents = names  # fit_fj saw the unlabelled mask
     return fit
 
 
@@ -1626,10 +1783,12 @@ def fit_fj_bayes(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)``.
+        ``(T + 1, n, K)``, or one question's long table (a DataFrame), as in
+        :func:`fit_fj`.
     adjacency
         Who listens to whom (default complete); a DataFrame is read by label, as in
-        :func:`fit_fj`.
+        :func:`fit_fj`.  An agent that hears no one listens only to itself (trust 1, as
+        in :func:`fit_fj`): its ``alpha`` does not act, and its posterior is its prior.
     per_agent
         One ``gamma``/``alpha`` per agent (else shared).
     gamma_prior, alpha_prior
@@ -1661,7 +1820,8 @@ def fit_fj_bayes(
         returned it at each
         of the ``num_steps``) and ``converged`` (bool: whether that loss has levelled off,
         see Notes); with a DataFrame ``adjacency`` also ``agents``, its index as text (the
-        order of the arrays, as :attr:`FJFit.agents`).
+        order of the arrays, as :attr:`FJFit.agents`), or the names of a long-table
+        ``transcript``.
 
     Notes
     -----
@@ -1679,6 +1839,9 @@ def fit_fj_bayes(
     from pyro.infer import SVI, Trace_ELBO
     from pyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoMultivariateNormal
 
+    names = _agent_names(adjacency)
+    transcript, read_names = _transcript_of(transcript, names)
+    names = read_names if names is None else names
     X = _check_transcript(transcript)
     # pyro's own message named a Dirichlet "concentration", not the argument given
     for name, prior in (("gamma_prior", gamma_prior), ("alpha_prior", alpha_prior)):
@@ -1694,8 +1857,7 @@ def fit_fj_bayes(
     lr = check_number("lr", lr, above=0)
     seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n = X.shape[1]
-    mask_np = _mask(adjacency, n)
-    names = _agent_names(adjacency)
+    mask_np = _mask(adjacency, n, names, stacklevel=4)  # with_grad is one more frame
     data = torch.as_tensor(X)
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1

@@ -145,10 +145,11 @@ def adjacency(
     Raises
     ------
     ValueError
-        If the nodes are not ``0..n-1`` (relabel with :func:`make_graph`), or the dense
+        If the nodes are not ``0..n-1`` (pass ``nx.to_pandas_adjacency(graph)`` to keep
+        their labels, or relabel with :func:`make_graph`), or the dense
         array would take more than ``_DENSE_LIMIT`` bytes (pass ``sparse=True``).
     """
-    _check_agent_nodes(graph)
+    _check_agent_nodes(graph, frame_instead=True)
     n = graph.number_of_nodes()
     if not sparse and 8 * n * n > _DENSE_LIMIT:  # numpy's MemoryError did not say why
         raise ValueError(f"a dense adjacency of {n} agents takes {8 * n * n / 1e9:.1f} GB; "
@@ -162,11 +163,13 @@ def adjacency(
     return A if sparse else A.toarray()
 
 
-def _check_agent_nodes(graph: nx.Graph) -> None:
+def _check_agent_nodes(graph: nx.Graph, *, frame_instead: bool = False) -> None:
     """Refuse a graph whose nodes are not the agent indices ``0..n-1``.
 
     networkx's "Node 0 in nodelist is not in G" did not say why: a graph read from an edge
-    list has string nodes, or nodes numbered from 1.
+    list has string nodes, or nodes numbered from 1.  ``frame_instead``: the caller also
+    takes the labelled ``nx.to_pandas_adjacency(graph)`` (what an adjacency is for), which
+    the message then offers first.
     """
     if not isinstance(graph, nx.Graph):
         raise TypeError(f"graph: expected a networkx graph, got {type(graph).__name__}")
@@ -174,10 +177,16 @@ def _check_agent_nodes(graph: nx.Graph) -> None:
     missing = next((i for i in range(n) if i not in graph), None)
     if missing is not None:
         some = [v for v, _ in zip(graph.nodes(), range(5))]
+        # the labelled frame first: make_graph and convert_node_labels_to_integers number
+        # the nodes and drop their labels (the families of florentine_families_graph)
+        keep = ("to keep the nodes' labels use nx.to_pandas_adjacency(graph) instead (a "
+                "labelled DataFrame, which models and fits read by label; its transpose .T "
+                "for a directed graph), or " if frame_instead else "")
         raise ValueError(
             f"graph: expected the agents' nodes 0..{n - 1}, but node {missing} is missing "
-            f"(nodes {some}...); relabel it with make_graph(graph, n) or "
-            "nx.convert_node_labels_to_integers(graph), which number the nodes in their order"
+            f"(nodes {some}...); {keep}relabel it with make_graph(graph, n) or "
+            "nx.convert_node_labels_to_integers(graph), which number the nodes in their "
+            f"order{' and drop the labels' if frame_instead else ''}"
         )
 
 

@@ -79,7 +79,7 @@ def _public_callables():
     import importlib
 
     for module in ("adversary", "agents", "analysis", "defense", "dynamics", "fit", "moe",
-                   "plot", "solvers", "sweeps", "topologies"):
+                   "plot", "solvers", "sweeps", "topologies", "transcripts"):
         mod = importlib.import_module(f"multiagent.{module}")
         for name in getattr(mod, "__all__", ()):
             obj = getattr(mod, name)

@@ -548,8 +548,6 @@ def test_adjacency_edge_list_agents_are_matched_by_name_not_position(tmp_path):
         ("simulate", "source,target\na,b\nb,a\n", "--adversary: 'hub_' is not an agent of "
                                                   "--adjacency"),
         ("fit", "source,target\na,a\n", "--adjacency: "),
-        ("fit", "source,target\n0,1\n1,2\n2,3\n3,4\n4,5\n", "--adjacency: agent '0' hears "
-                                                           "no one"),
         ("fit", "source,target\nx,y\ny,x\n", "column 'agent' must hold the names of the "
                                              "--adjacency file's agents ['x', 'y']; line 2 "
                                              "has '0'"),
@@ -990,3 +988,46 @@ def test_fit_names_a_typo_d_index_before_allocating_the_transcript(debate, tmp_p
     assert ("belief: its indices call for 2 questions x 11 rounds x 6 agents x 5 options = 660 "
             "lines, one per belief, and it has 659\n") in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
+
+
+def test_fit_fits_the_others_when_an_adjacency_agent_hears_no_one(tmp_path, capsys):
+    # simulate --adjacency ran with agent d hearing no one (it listens to itself, as the
+    # model reads a zero row), but fit --adjacency on its transcripts refused: "agent 'd'
+    # hears no one ...; its trust cannot be fitted"
+    from multiagent.fit import FJFit, fit_fj
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "adj.csv"
+    path.write_text(",a,b,c,d\na,0,1,1,0\nb,1,0,1,0\nc,1,1,0,0\nd,0,0,0,0\n")
+    sim = tmp_path / "sim"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "none",
+                 "--questions", "2", "--rounds", "6", "--quiet", "--out", str(sim)]) == 0
+    for per_agent in ([], ["--per-agent"]):
+        out = tmp_path / f"fit{len(per_agent)}"
+        assert main(["fj", "fit", str(sim / "trajectories.csv"), "--adjacency", str(path),
+                     *per_agent, "--quiet", "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert err.count("hears no one") == 1 and "agent 'd' hears no one" in err
+        agents = pd.read_csv(out / "agents.csv")
+        d, others = agents[agents.agent == "d"], agents[agents.agent != "d"]
+        assert others.gamma.to_numpy() == pytest.approx(0.2, abs=1e-6)  # noise-free
+        assert others.alpha.to_numpy() == pytest.approx(0.5, abs=1e-4)
+        trust = pd.read_csv(out / "trust.csv")
+        assert trust[trust.listener == "d"].trust.tolist() == [0, 0, 0, 1] * 2  # itself
+        if per_agent:  # its alpha does nothing: left at the start, and said so
+            assert (d.alpha == 0.5).all() and np.isinf(d.alpha_se).all()
+            assert (d.alpha_low == 0).all() and (d.alpha_high == 1).all()
+            fits = pd.read_csv(out / "fits.csv")
+            assert fits.alpha.to_numpy() == pytest.approx(0.5, abs=1e-4)  # a, b, c only
+    # the long table simulate wrote, read with pandas, is what fit_fj reads too
+    frame = pd.read_csv(sim / "trajectories.csv")
+    with pytest.warns(UserWarning, match="agent 'd' hears no one"):
+        fit = fit_fj(frame[frame.question == 1], adjacency=read_adjacency(path),
+                     per_agent=True)
+    with pytest.warns(UserWarning, match="agent 'd' hears no one"):
+        first = fit_fj(frame[frame.question == 0], adjacency=read_adjacency(path),
+                       per_agent=True)
+    saved = FJFit.load(tmp_path / "fit1" / "fit.json")
+    assert saved.agents == fit.agents == list("abcd")
+    np.testing.assert_array_equal(saved.W, first.W)
+    np.testing.assert_array_equal(saved.alpha, first.alpha)

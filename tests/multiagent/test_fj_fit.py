@@ -303,7 +303,7 @@ def test_saved_fits_carry_a_format_tag_and_other_prunus_files_are_refused(tmp_pa
     import json
 
     X = simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.01, seed=2)
-    path = fit_fj(X, max_steps=5).save(tmp_path / "fit.json")
+    path = fit_fj(X, max_steps=3).save(tmp_path / "fit.json")
     data = json.loads(path.read_text())
     assert data["format"] == "prunus.fj.fit/1"  # like the grn, ctmc and cascade files
     del data["format"]  # written before the tag: still read
@@ -364,8 +364,8 @@ def test_standard_errors_of_scalar_opinions(monkeypatch, dense_max, per_agent):
     X = FriedkinJohnsen(W, 0.3, 0.4).rollout(rng.random(n), T)
     X = np.clip(X + 0.01 * rng.standard_normal(X.shape), 0, 1)[..., None]
     monkeypatch.setattr(fit_module, "_DENSE_SE_MAX", dense_max)
-    scalar = fit_fj(X, per_agent=per_agent, max_steps=5)
-    pair = fit_fj(np.concatenate([X, 1 - X], axis=-1), per_agent=per_agent, max_steps=5)
+    scalar = fit_fj(X, per_agent=per_agent, max_steps=3)
+    pair = fit_fj(np.concatenate([X, 1 - X], axis=-1), per_agent=per_agent, max_steps=3)
     np.testing.assert_allclose(scalar.gamma, pair.gamma, atol=1e-6)
     np.testing.assert_allclose(scalar.gamma_se, pair.gamma_se, rtol=1e-5)
     np.testing.assert_allclose(scalar.alpha_se, pair.alpha_se, rtol=1e-5)
@@ -538,7 +538,7 @@ def test_incremental_prediction_follows_dynamics_that_change_midway():
     assert faster < 0.5 * restart
     # a fit of rounds 0..7 (not the planted parameters) gains the same way; its loss is
     # 2e-9 after 5 L-BFGS steps (more only polish an exact fit, at 0.4 s a step)
-    fit = fit_fj(X, train_rounds=7, max_steps=5)
+    fit = fit_fj(X, train_rounds=7, max_steps=3)
     assert fit.score(X, incremental=True)["mse"] < 0.8 * fit.score(X)["mse"]
 
 
@@ -573,7 +573,7 @@ def test_incremental_options_are_checked_by_name():
 def test_fit_transcripts_scores_the_incremental_prediction():
     X = _two_regimes()[None]
     table, fits = fit_transcripts(X, train_rounds=7, incremental=True, return_fits=True,
-                                  max_steps=5)
+                                  max_steps=3)
     assert table.loc[0, "mse"] == pytest.approx(
         fits[0].score(X[0], incremental=True)["mse"], rel=1e-12)
     assert table.loc[0, "mse"] < fits[0].score(X[0])["mse"]  # the roll-out's
@@ -1001,3 +1001,142 @@ def test_bayes_fit_is_the_same_inside_the_callers_pyro_handlers():
     for post in (traced, scaled):
         for key in ("gamma_mean", "alpha_mean", "sigma_mean"):
             np.testing.assert_array_equal(np.asarray(post[key]), np.asarray(alone[key]))
+
+
+def _long_table(X, agents, question=None):
+    """``(T + 1, n, K)`` beliefs as the long table ``prunus fj simulate`` writes."""
+    T1, n, K = X.shape
+    frame = pd.DataFrame({"round": np.repeat(np.arange(T1), n * K),
+                          "agent": np.tile(np.repeat(agents, K), T1),
+                          "option": np.tile(np.arange(K), T1 * n),
+                          "belief": X.reshape(-1)})
+    return frame if question is None else frame.assign(question=question)
+
+
+def test_fits_read_the_long_transcript_table_the_command_line_reads():
+    # fit_fj(pd.read_csv("trajectories.csv")) failed with "could not convert string to
+    # float: 'a'", a pivot of it with "must have shape (rounds + 1, n_agents, K), got
+    # (24, 5)": only the command line's private reader read this table
+    from multiagent import read_transcripts
+
+    names = ["cy", "ann", "dee", "bob"]
+    X = simulate_transcript(4, 6, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=3)
+    ordered = _long_table(X, names)
+    fit = fit_fj(ordered, max_steps=3)
+    plain = fit_fj(X, max_steps=3)
+    np.testing.assert_array_equal(fit.W, plain.W)
+    assert fit.gamma[0] == plain.gamma[0] and fit.agents == names
+    # rows in any order: the agents in the order they first appear, as the command line
+    shuffled = ordered.sample(frac=1, random_state=0)
+    first = list(dict.fromkeys(shuffled["agent"]))
+    assert first != names
+    moved = fit_fj(shuffled, max_steps=3)
+    assert moved.agents == first
+    # (C order: a fit of the strided X[:, perm] differs in the last bits)
+    permuted = np.ascontiguousarray(X[:, [names.index(a) for a in first]])
+    np.testing.assert_array_equal(moved.W, fit_fj(permuted, max_steps=3).W)
+    # a labelled adjacency orders them by its index
+    frame, A, frame_names = _named_adjacency()
+    by_label = fit_fj(_long_table(X, frame_names).sample(frac=1, random_state=1),
+                      adjacency=frame, max_steps=3)
+    assert by_label.agents == frame_names
+    np.testing.assert_array_equal(by_label.W, fit_fj(X, adjacency=A, max_steps=3).W)
+    # predict and score read it too, in the fit's agent order
+    np.testing.assert_array_equal(moved.predict(shuffled, start=2),
+                                  moved.predict(permuted, start=2))
+    assert fit.score(shuffled, start=3) == fit.score(X, start=3)
+    # several questions: one fit each, labelled as in the table
+    X2 = simulate_transcript(4, 6, 3, gamma=0.5, alpha=0.2, noise=0.01, seed=4)
+    both = pd.concat([_long_table(X, names, "q1"), _long_table(X2, names, "q2")])
+    rows, fits = fit_transcripts(both, max_steps=3, return_fits=True)
+    assert rows["question"].tolist() == ["q1", "q2"] and fits[1].agents == names
+    assert rows["gamma"].tolist() == fit_transcripts([X, X2], max_steps=3)["gamma"].tolist()
+    read = read_transcripts(both)
+    assert read.beliefs.shape == (2, 7, 4, 3) and read.questions == ["q1", "q2"]
+    assert read.agents == names and read.adversaries == []
+    np.testing.assert_array_equal(read.beliefs[1], X2)
+    with pytest.raises(ValueError, match="holds 2 questions.*fit_transcripts"):
+        fit_fj(both)
+    # a pivot (wide table) is told the columns expected
+    wide = ordered.pivot_table(index="round", columns=["agent", "option"], values="belief")
+    with pytest.raises(ValueError, match=r"needs columns \['agent', 'belief', 'option', "
+                                         r"'round'\]"):
+        fit_fj(wide)
+    with pytest.raises(ValueError, match=r"column 'agent' must hold the agents' names of "
+                                         r"adjacency \['cy', 'ann', 'dee', 'bob'\]; row 0"):
+        fit_fj(_long_table(X, list("abcd")), adjacency=frame)
+    # the command line's rules, a row named by its index label
+    bad = ordered.assign(round=ordered["round"].where(ordered.index != 5, -1))
+    with pytest.raises(ValueError, match="column 'round' must hold integers >= 0; row 5"):
+        fit_fj(bad)
+
+
+def _deaf_debate(noise=0.01, seed=0):
+    """Agents a, b, c hear each other (and a hears d); d hears no one (a zero row)."""
+    A = np.array([[0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], float)
+    gamma, alpha = np.array([0.2, 0.3, 0.4, 0.25]), np.array([0.5, 0.3, 0.6, 0.7])
+    model = FriedkinJohnsen.from_adjacency(A, gamma, alpha)  # d listens to itself
+    X = simulate_transcript(4, 12, 4, gamma=gamma, alpha=alpha, W=model.W, noise=noise,
+                            seed=seed)
+    return X, A, model, gamma, alpha
+
+
+def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
+    # "agent 3 has no neighbour in adjacency; nothing to fit", though the model (and
+    # simulate) let such an agent listen to itself: b_3(t+1) = g_3 s_3 + (1 - g_3) b_3(t),
+    # where its alpha and trust do nothing and its gamma still acts
+    import scipy.sparse as sp
+
+    from multiagent import IsolatedAgentWarning
+
+    X, A, model, gamma, alpha = _deaf_debate(noise=0.0)
+    message = r"agent 3 hears no one in adjacency.*listens only to itself"
+    with pytest.warns(IsolatedAgentWarning, match=message):
+        fit = fit_fj(X, adjacency=A, per_agent=True, max_steps=20)
+    # a noise-free transcript of the model: fitted exactly; d never leaves s_d, so neither
+    # its gamma nor its alpha is identified
+    assert fit.loss < 1e-20
+    np.testing.assert_allclose(fit.gamma[:3], gamma[:3], atol=1e-6)
+    np.testing.assert_allclose(fit.alpha[:3], alpha[:3], atol=1e-6)
+    np.testing.assert_array_equal(fit.W[3], [0, 0, 0, 1])  # the model's self-loop
+    np.testing.assert_allclose(fit.W, np.asarray(model.W), atol=1e-6)
+    assert fit.alpha[3] == 0.5 and np.isinf(fit.alpha_se[3]) and np.isinf(fit.gamma_se[3])
+    assert np.isfinite(fit.gamma_se[:3]).all()
+    np.testing.assert_allclose(fit.predict(X, start=0), X, atol=1e-9)
+    # with report noise d's pull back to s_d identifies its gamma (alpha stays unidentified)
+    X, A, _, gamma, alpha = _deaf_debate(noise=0.01, seed=1)
+    results = {}
+    for kind, adj in {"dense": A, "bool": A > 0, "sparse": sp.csr_array(A)}.items():
+        for per_agent in (True, False):
+            for learn_trust in (True, False):
+                with pytest.warns(IsolatedAgentWarning, match=message):
+                    f = fit_fj(X, adjacency=adj, per_agent=per_agent,
+                               learn_trust=learn_trust, init_alpha=0.4)
+                assert f.W[3].tolist() == [0, 0, 0, 1]
+                if per_agent:
+                    assert f.alpha[3] == pytest.approx(0.4) and np.isinf(f.alpha_se[3])
+                    # identified, if weakly: 0.094 +- 0.12 for the planted 0.25
+                    assert abs(f.gamma[3] - gamma[3]) < 2 * f.gamma_se[3] < 0.3
+                else:
+                    assert np.isfinite(f.alpha_se).all()
+                results[kind, per_agent, learn_trust] = f
+    for (_, *rest), f in results.items():  # the same fits, however the adjacency is held
+        np.testing.assert_allclose(f.gamma, results["dense", *rest].gamma, atol=1e-9)
+    # named: the warning says which
+    frame = pd.DataFrame(A, index=list("abcd"), columns=list("abcd"))
+    with pytest.warns(IsolatedAgentWarning, match="agent 'd' hears no one"):
+        assert fit_fj(X, adjacency=frame, max_steps=3).agents == list("abcd")
+    # the other fits that take an adjacency: once per call
+    with pytest.warns(IsolatedAgentWarning, match="agent 3") as seen:
+        table = fit_transcripts([X, X], adjacency=A, per_agent=True, max_steps=3)
+        sparse = fit_sparse_trust(X, keep=1, adjacency=A, max_steps=3)
+        post = fit_fj_bayes(X, adjacency=A, num_steps=3, num_samples=4)
+        from multiagent.fit import stubborn_test
+
+        p = stubborn_test(X, adjacency=A, draws=20)["p_value"]
+    assert len(seen) == 4
+    # the mean alpha over agents leaves out d's, which the transcript does not determine
+    assert table["alpha"][0] == pytest.approx(results["dense", True, True].alpha[:3].mean())
+    assert sparse.W[3].tolist() == [0, 0, 0, 1] and (sparse.W[:3] > 0).sum() == 3
+    assert post["W_mean"][3].tolist() == [0, 0, 0, 1]
+    assert p[3] < 1e-3  # d moves back towards s_d: not fully stubborn

@@ -218,3 +218,17 @@ def test_read_adjacency_says_what_is_wrong_and_what_was_expected(tmp_path, text,
     with pytest.raises(ValueError, match=re.escape(message)) as err:
         read_adjacency(path)
     assert str(path) in str(err.value)
+
+
+def test_a_labelled_graph_is_pointed_first_to_the_frame_that_keeps_its_labels():
+    # the message suggested make_graph or nx.convert_node_labels_to_integers only, which
+    # number the nodes and drop the labels (florentine_families_graph's family names)
+    G = nx.florentine_families_graph()
+    with pytest.raises(ValueError) as raised:
+        adjacency(G)
+    message = str(raised.value)
+    assert "nx.to_pandas_adjacency(graph)" in message
+    assert message.index("to_pandas_adjacency") < message.index("make_graph")
+
+    frame = nx.to_pandas_adjacency(G)  # the recipe works and keeps the names
+    assert FriedkinJohnsen.from_adjacency(frame, 0.2, 0.5).n == 15

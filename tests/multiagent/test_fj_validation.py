@@ -105,8 +105,11 @@ def test_bad_input_beyond_the_model():
         fit_fj(X, adjacency=np.ones((3, 3)))
     lonely = np.ones((4, 4))
     lonely[2] = 0
-    with pytest.raises(ValueError, match="agent 2 has no neighbour"):
-        fit_fj_bayes(X, adjacency=lonely, num_steps=1)
+    # it listens to itself, as in the model (before: "agent 2 has no neighbour in
+    # adjacency; nothing to fit"): fitted, with a warning
+    with pytest.warns(UserWarning, match="agent 2 hears no one"):
+        post = fit_fj_bayes(X, adjacency=lonely, num_steps=1, num_samples=2)
+    assert post["W_mean"][2].tolist() == [0, 0, 1, 0]
     with pytest.raises(ValueError, match="at least two rounds"):
         fit_fj(X[:1])
     with pytest.raises(ValueError, match=r"adversary position must be .* in \[0, 6\), got 9"):

@@ -1,0 +1,346 @@
+"""Read debate transcripts from the long table that ``prunus fj simulate`` writes.
+
+A debate log is usually a long table, one line per belief: columns ``round``, ``agent``,
+``option`` and ``belief``, optionally ``question`` (one transcript per question) and
+``role`` (``adversary`` marks an agent), as ``trajectories.csv``.  :func:`read_transcripts`
+turns such a table (a CSV file or a pandas DataFrame), or an ``.npy`` array, into the
+``(questions, rounds + 1, agents, options)`` beliefs that the fits take, by the rules
+``prunus fj fit`` reads its input with (it uses this reader).  The fits also take the
+DataFrame itself (:func:`multiagent.fit_fj`, :func:`multiagent.fit_transcripts`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import reprlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.frames import is_dataframe
+
+__all__ = ["Transcripts", "read_transcripts"]
+
+_INDEX_COLUMNS = ("round", "agent", "option")
+_NEED = {"round", "agent", "option", "belief"}
+
+
+@dataclass(frozen=True)
+class Transcripts:
+    """Debate transcripts read by :func:`read_transcripts`.
+
+    Attributes
+    ----------
+    beliefs
+        ``(Q, T + 1, n, K)`` float64 beliefs by question, round, agent and option: give
+        ``beliefs[q]`` to :func:`~multiagent.fit_fj`, or ``beliefs`` to
+        :func:`~multiagent.fit_transcripts`.
+    questions
+        The ``Q`` question labels in the order of ``beliefs`` (sorted; ``[0]`` for a table
+        without a ``question`` column, ``0..Q-1`` for an ``.npy`` array).
+    agents
+        The agents' names (text) in the order of the agent axis, or None when the agent
+        column numbers them ``0..n-1`` (and for an ``.npy`` array read without
+        ``agents``).
+    adversaries
+        Indices of the agents that the ``role`` column marks ``adversary`` (any case,
+        spaces around it ignored); empty without that column.
+    """
+
+    beliefs: np.ndarray
+    questions: list[Any]
+    agents: list[str] | None = None
+    adversaries: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """How the reader's messages name the data and the agents' names given with it.
+
+    ``prunus fj fit`` names a file, its lines and its ``--adjacency`` option; a Python
+    caller a DataFrame, its rows and the ``agents`` argument.
+    """
+
+    data: str  # the data, as messages name it
+    line: Callable[[int], str]  # the row at a position: "line 7", "row 5"
+    lines: str  # what the table holds one belief per: "lines", "rows"
+    whole: str  # the table as a whole: "the file", "the DataFrame"
+    note: Callable[[], str]  # appended to a message about a row ("" or a comment-line note)
+    empty: str  # the message for a table with no beliefs
+    given: str  # where the agents' names given with the data are: "--adjacency", "agents"
+    given_names: str  # what the agent column must then hold
+    name_them: str  # how to name agents whose names look like numbers
+    npy_order: str  # the order of an .npy file's agents when names are given
+
+
+def _csv_wording(path: Path, *, option: str = "agents") -> _Wording:
+    """Messages about the CSV or .npy file ``path``, naming ``option`` for given names."""
+    from core.checks import comment_line_note
+
+    cli = option == "--adjacency"
+    return _Wording(
+        data=str(path), line=lambda row: f"line {row + 2}", lines="lines", whole="the file",
+        note=lambda: comment_line_note(path),
+        empty=f"{path} has a header but no beliefs (no lines below it)", given=option,
+        given_names=("the names of the --adjacency file's agents" if cli else
+                     "the agents' names of agents"),
+        name_them="--adjacency FILE naming them" if cli else "agents=[...] naming them",
+        npy_order="the --adjacency file's order" if cli else "the order of agents")
+
+
+def _frame_wording(frame: pd.DataFrame, given: str = "agents") -> _Wording:
+    """Messages about a DataFrame (rows named by their index labels); names from ``given``."""
+    def line(row: int) -> str:
+        label = frame.index[row]
+        return f"row {label.item() if hasattr(label, 'item') else label!r}"
+
+    return _Wording(
+        data="transcript DataFrame", line=line, lines="rows", whole="the DataFrame",
+        note=lambda: "",
+        empty="transcript DataFrame has no rows (no beliefs)", given=given,
+        given_names=f"the agents' names of {given}", name_them="agents=[...] naming them",
+        npy_order=f"the order of {given}")
+
+
+def read_transcripts(
+    data: str | os.PathLike[str] | pd.DataFrame,
+    *,
+    agents: Sequence[Any] | None = None,
+) -> Transcripts:
+    """Read debate transcripts from a long table (CSV or DataFrame) or an ``.npy`` array.
+
+    The table holds one line per belief: columns ``round``, ``agent``, ``option`` (integers
+    >= 0, also written as 0.0, 1.0, ...) and ``belief`` (finite numbers), optionally
+    ``question`` (any labels: one transcript per question) and ``role`` (``adversary``
+    marks an agent); other columns are ignored.  This is the ``trajectories.csv`` of
+    ``prunus fj simulate`` and the input of ``prunus fj fit``, read by the same rules.
+    Every (question, round, agent, option) must be given exactly once.  Agents are
+    numbered ``0..n-1`` in the agent column, or named: then they are taken in the order
+    they first appear (``simulate --adjacency`` writes them in its file's order), or in the
+    order of ``agents``.  A DataFrame whose index holds some of these columns (e.g. after
+    ``set_index``) is read as if they were columns.
+
+    Parameters
+    ----------
+    data
+        A long table: a CSV file (UTF-8 or UTF-16 text) or a pandas DataFrame; or an
+        ``.npy`` file of ``(T + 1, n, K)`` or ``(Q, T + 1, n, K)`` beliefs.
+    agents
+        The agents' names in the order wanted (e.g. the index of a labelled adjacency);
+        the agent column must then hold exactly these names, compared as text (agents
+        ``0..n-1`` match names ``"0".."n-1"``).  For an ``.npy`` file only their number is
+        checked.
+
+    Returns
+    -------
+    Transcripts
+        ``beliefs`` ``(Q, T + 1, n, K)``, ``questions``, ``agents`` and ``adversaries``.
+
+    Raises
+    ------
+    ValueError
+        If the table lacks a column (the message names the columns expected), a line
+        holds something other than what its column must hold (the message names the
+        column and the line, or the DataFrame's row by its index label), a belief is
+        given twice or missing, or the file cannot be read.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"round": [0, 0, 1, 1], "agent": ["a", "b", "a", "b"],
+    ...                       "option": 0, "belief": [0.2, 0.8, 0.5, 0.5]})
+    >>> read = read_transcripts(table)
+    >>> read.beliefs.shape, read.agents
+    ((1, 2, 2, 1), ['a', 'b'])
+    """
+    names = None if agents is None else [str(a).strip() for a in agents]
+    if names is not None and len(set(names)) != len(names):
+        raise ValueError(f"agents names an agent twice: {reprlib.repr(names)}")
+    if is_dataframe(data):
+        return _read_frame(data, names)
+    if not isinstance(data, str | os.PathLike):
+        raise TypeError(f"data: expected a path (CSV or .npy) or a pandas DataFrame, got "
+                        f"{type(data).__name__}")
+    return _read_path(Path(data), names, _csv_wording(Path(data)))
+
+
+def _read_frame(frame: pd.DataFrame, agents: list[str] | None, given: str = "agents"
+                ) -> Transcripts:
+    """Read a long-table DataFrame, its agents in the order of ``agents`` (from ``given``)."""
+    if not _NEED <= set(frame.columns) and set(frame.index.names) & (_NEED | {"question"}):
+        frame = frame.reset_index()  # e.g. set_index(["round", "agent", "option"])
+    # a copy: the reader numbers the columns in place
+    return _read_long(frame.copy(), agents, _frame_wording(frame, given), path=None)
+
+
+def _read_path(path: Path, agents: list[str] | None, say: _Wording) -> Transcripts:
+    """Read the CSV or .npy file ``path`` (:func:`read_transcripts`)."""
+    from core.checks import not_utf8_text, text_encoding
+
+    if path.suffix == ".npy":
+        try:
+            X = np.asarray(np.load(path), dtype=np.float64)
+        except (ValueError, TypeError, EOFError) as exc:  # not an .npy, truncated, pickled
+            raise ValueError(f"cannot read {str(path)!r} as a numeric .npy array: "
+                             f"{exc}") from exc
+        if X.ndim == 3:
+            X = X[None]
+        if X.ndim != 4:
+            raise ValueError(f"{path} must hold (rounds + 1, agents, options) or "
+                             f"(questions, rounds + 1, agents, options), got {X.shape}")
+        if 0 in X.shape:  # the fits would end in an IndexError or a torch error
+            raise ValueError(f"{path} holds no beliefs: (questions, rounds + 1, agents, "
+                             f"options) = {X.shape}")
+        if agents is not None and X.shape[2] != len(agents):
+            raise ValueError(f"{say.given} names {len(agents)} agents, but {path} holds "
+                             f"{X.shape[2]} (an .npy file's agents are taken in "
+                             f"{say.npy_order})")
+        return Transcripts(X, list(range(X.shape[0])), agents, [])
+    try:
+        # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
+        # agent names as text: "007" stays "007", as read_adjacency reads it
+        frame = pd.read_csv(path, encoding=text_encoding(path),
+                            dtype=None if agents is None else {"agent": str})
+    except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
+        raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+    return _read_long(frame, agents, say, path=path)
+
+
+def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
+               path: Path | None) -> Transcripts:
+    """Read a long table (``frame``, modified in place) into :class:`Transcripts`.
+
+    ``path``: the CSV file ``frame`` was read from, whose columns are read again as the
+    text they were written as (a name that looks like a number, a question label); None
+    for a DataFrame, whose values are taken as they are.
+    """
+    from core.checks import text_encoding
+
+    if not _NEED <= set(frame.columns):
+        if path is not None:
+            raise ValueError(f"{path} needs columns {sorted(_NEED)}, has "
+                             f"{list(frame.columns)}{say.note()}")
+        # a pivot (one column per agent and option) gave "must have shape (rounds + 1,
+        # n_agents, K), got (24, 5)": say which table is meant
+        raise ValueError(f"{say.data} needs columns {sorted(_NEED)} (and optionally "
+                         "'question', 'role'): the long table of one row per belief that "
+                         "prunus fj simulate writes to trajectories.csv; it has "
+                         f"{reprlib.repr(list(frame.columns))}")
+    if frame.empty:  # a header alone: "cannot convert float NaN to integer" otherwise
+        raise ValueError(say.empty)
+    labelled = "question" in frame.columns
+    if not labelled:
+        frame = frame.assign(question=0)
+
+    def bad_row(mask: Any, column: str, expected: str) -> None:
+        if mask.any():
+            row = int(np.flatnonzero(np.asarray(mask))[0])
+            value = frame[column].iloc[row]
+            shown = "nothing" if pd.isna(value) else repr(str(value))
+            # a "# ..." line is read as beliefs: "line 3 has nothing" did not say why
+            raise ValueError(f"{say.data}: column {column!r} must hold {expected}; "
+                             f"{say.line(row)} has {shown}{say.note()}")
+
+    bad_row(frame["question"].isna(), "question", "a label on every line")
+    given = agents is not None  # names: given, or found here
+    if not given:
+        number = pd.to_numeric(frame["agent"], errors="coerce")
+        name = number.isna() & frame["agent"].notna()
+        if name.any() and number.notna().any():
+            # "a" among 0..5 is more likely a typo than an agent named "a" beside agents
+            # named "0".."5": refuse, and say what is read
+            row, other = (int(np.flatnonzero(m.to_numpy())[0]) for m in (name, number.notna()))
+            raise ValueError(
+                f"{say.data}: column 'agent' must hold integers >= 0; {say.line(row)} has "
+                f"{str(frame['agent'].iloc[row])!r}, but {say.line(other)} has "
+                f"{str(frame['agent'].iloc[other])!r}: number the agents 0..n-1 or name them "
+                "on every line (names in the agent column that look like numbers need "
+                f"{say.name_them})")
+        if name.any():  # names, not indices: in the order they first appear
+            if path is not None:
+                # as text, as --adjacency reads them: pandas may have read a large file's
+                # chunks without a name as numbers ("007" as 7)
+                text = pd.read_csv(path, usecols=["agent"], dtype=str,
+                                   encoding=text_encoding(path))["agent"].str.strip()
+                frame["agent"] = text.to_numpy()
+            else:
+                text = frame["agent"].astype("string").str.strip()
+            # in the order of their first line; an empty field is refused below
+            agents = [str(a) for a in dict.fromkeys(text.dropna())]
+    if agents is not None:
+        order = {name: i for i, name in enumerate(agents)}
+        codes = frame["agent"].astype("string").str.strip().map(order)
+        shown = agents if len(agents) <= 10 else [*agents[:10], "..."]
+        bad_row(codes.isna(), "agent", f"{say.given_names} {shown}"
+                if given else "an agent's name or index on every line")
+        absent = [name for name in agents if order[name] not in set(codes)]
+        if absent:
+            raise ValueError(f"agents {absent[:10]} of {say.given} have no beliefs in "
+                             f"{say.data}")
+        frame["agent"] = codes.astype(np.int64)
+    for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
+        if column == "agent" and agents is not None:
+            continue  # numbered above, from the names
+        values = pd.to_numeric(frame[column], errors="coerce")
+        integral = values.notna() & (values >= 0) & (values == np.floor(values))
+        bad_row(~integral, column, "integers >= 0")
+        frame[column] = values.astype(np.int64)
+    belief = pd.to_numeric(frame["belief"], errors="coerce")
+    bad_row(~np.isfinite(belief), "belief", "finite numbers")
+    repeated = frame.duplicated(["question", *_INDEX_COLUMNS])
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0])
+        key = ["question", *_INDEX_COLUMNS]
+        first = int(np.flatnonzero((frame[key] == frame[key].iloc[row]).all(axis=1))[0])
+        collide = ""
+        if path is not None and labelled and frame["question"].dtype.kind in "iuf":
+            # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
+            # only that the line repeats an earlier one the user sees as another question
+            written = pd.read_csv(path, usecols=["question"], dtype=str,
+                                  keep_default_na=False, encoding=text_encoding(path))
+            was, now = written["question"].iloc[first], written["question"].iloc[row]
+            if was != now:
+                collide = (f" (questions {was!r} and {now!r} are read as the same number; "
+                           "write each question's label one way, or as text)")
+        raise ValueError(f"{say.data}: {say.line(row)} repeats a (question, round, agent, "
+                         f"option) of {say.line(first)}{collide}; each belief must be given "
+                         "once")
+    codes, labels = pd.factorize(frame["question"], sort=True)
+    top = {c: int(frame[c].max()) for c in _INDEX_COLUMNS}
+    shape = (len(labels),) + tuple(top[c] + 1 for c in _INDEX_COLUMNS)
+    # a full transcript has one line per question, round, agent and option (repeats are
+    # refused above), so counting them finds a gap before allocating: a typo'd index
+    # (round 100000 among rounds 0..5) asked np.full for 74.5 GiB and named no line
+    if math.prod(shape) != len(frame):
+        typos = []
+        for c in _INDEX_COLUMNS:
+            used = int(frame[c].nunique())
+            if used < top[c] + 1:  # indices skipped below the largest
+                row = int(np.flatnonzero(frame[c].to_numpy() == top[c])[0])
+                typos.append(f"{c} {top[c]} on {say.line(row)} ({used} distinct {c} "
+                             f"value{'s' if used > 1 else ''} in {say.whole})")
+        hint = f"; the largest {', the largest '.join(typos)}: a typo?" if typos else ""
+        dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
+                          zip(shape, ("question", "round", "agent", "option")))
+        raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
+                         f"belief: its indices call for {dims} = {math.prod(shape):,} "
+                         f"{say.lines}, one per belief, and it has {len(frame):,}{hint}")
+    X = np.full(shape, np.nan)
+    X[codes, frame["round"], frame["agent"], frame["option"]] = belief
+    if np.isnan(X).any():  # not reached while the count above holds: kept as a guard
+        raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
+                         "belief")
+    adversaries: list[int] = []
+    if "role" in frame.columns:
+        # "Adversary" or " adversary" (a space after the comma) marked no agent
+        marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
+        adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
+    questions = [v.item() if hasattr(v, "item") else v for v in labels]
+    return Transcripts(X, questions, agents, adversaries)
