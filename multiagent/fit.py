@@ -447,7 +447,15 @@ class FJFit:
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
         if start >= X.shape[0] - 1:
-            raise ValueError("no rounds after start to score")
+            # a fit of every round (the default) left the bare "no rounds after start to
+            # score", though prunus fj fit and fit_transcripts score such a fit in-sample
+            held = ("the fit used every round (train_rounds = "
+                    f"{self.train_rounds}): pass start=0 to score it in-sample, as prunus fj "
+                    "fit and fit_transcripts do, or fit with train_rounds below the last "
+                    "round to hold rounds out" if start == self.train_rounds else
+                    "pass a smaller start")
+            raise ValueError(f"no rounds after start to score: start={start} and the "
+                             f"transcript's last round is {X.shape[0] - 1}; {held}")
         # the transcript as given: X, widened, would fail predict's check at float64
         pred = self.predict(transcript, start=start, incremental=incremental, steps=steps,
                             lr=lr)

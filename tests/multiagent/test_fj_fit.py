@@ -1140,3 +1140,17 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
     assert sparse.W[3].tolist() == [0, 0, 0, 1] and (sparse.W[:3] > 0).sum() == 3
     assert post["W_mean"][3].tolist() == [0, 0, 0, 1]
     assert p[3] < 1e-3  # d moves back towards s_d: not fully stubborn
+
+
+def test_score_of_a_fit_of_every_round_says_to_pass_start_zero():
+    # fit_fj(X).score(X) raised a bare "no rounds after start to score", though the command
+    # line and fit_transcripts score such a fit in-sample from round 0
+    X = simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    fit = fit_fj(X)
+    with pytest.raises(ValueError, match=r"start=5 and the transcript's last round is 5; the "
+                                         r"fit used every round \(train_rounds = 5\): pass "
+                                         r"start=0"):
+        fit.score(X)
+    assert fit.score(X, start=0)["r2"] > 0.9
+    with pytest.raises(ValueError, match="pass a smaller start"):
+        fit_fj(X, train_rounds=3).score(X, start=5)
