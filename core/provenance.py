@@ -13,8 +13,10 @@ from importlib.metadata import PackageNotFoundError, version
 __all__ = ["environment", "check_numpy_abi"]
 
 #: The distributions whose versions can change a result, by their names on PyPI.
+#: networkx last (added later: the keys recorded before keep their order); it draws the
+#: ``fj`` commands' er/ba graphs from a seed.
 _PACKAGES = ("prunus", "torch", "numpy", "scipy", "pandas", "anndata", "scanpy",
-             "torchdiffeq", "pyro-ppl")
+             "torchdiffeq", "pyro-ppl", "networkx")
 
 
 def environment() -> dict[str, str | int]:
@@ -28,7 +30,8 @@ def environment() -> dict[str, str | int]:
     -------
     dict
         ``"python"`` and one entry per distribution (``"unknown"`` when it is not
-        installed, e.g. prunus run from a source tree), then ``"torch_threads"``, the
+        installed, e.g. prunus run from a source tree; ``"networkx"`` last, after
+        ``"pyro-ppl"``), then ``"torch_threads"``, the
         number of threads torch computes with (another count changes the last digits).
 
     Examples
@@ -36,7 +39,7 @@ def environment() -> dict[str, str | int]:
     >>> from core.provenance import environment
     >>> env = environment()
     >>> sorted(env)[:3], isinstance(env["torch_threads"], int)
-    (['anndata', 'numpy', 'pandas'], True)
+    (['anndata', 'networkx', 'numpy'], True)
     """
     import torch
 

@@ -143,6 +143,28 @@ def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
     1.55) or was resumed from. A pickle of objects other than tensors and plain values is
     refused as such (it may be crafted), without torch's advice to load it with
     ``weights_only=False``.
+
+    Parameters
+    ----------
+    path
+        The file.
+    error
+        The start of every message, naming the file and what it was read as.
+
+    Returns
+    -------
+    Any
+        What ``torch.load`` returns.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be opened, of the class ``open`` raises (FileNotFoundError for
+        no file, IsADirectoryError for a folder, PermissionError, ...) and with its
+        ``errno``, as the other loaders (``CTMC.load``, ``MaskSet.load``, ...) raise it;
+        the message is ``error: cause``.
+    ValueError
+        If the file is damaged, is no complete ``torch.save`` file, or cannot be unpickled.
     """
     # first: torch_file_problem's zipfile.is_zipfile raised BadZipFile on some damaged files
     damage = None if not isinstance(path, str | os.PathLike) else torch_file_damage(path)
@@ -155,6 +177,13 @@ def read_torch_file(path: str | os.PathLike[str], error: str) -> Any:
                          f"{problem}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        # no file, a folder, no permission: the OSError subclass every other loader raises
+        # (a ValueError here slipped past `except FileNotFoundError`); errno kept, filename
+        # not (setting it would make str() drop the message)
+        refused = type(exc)(f"{error}: {exc}")
+        refused.errno = exc.errno
+        raise refused from exc
     except Exception as exc:  # pickle errors of all kinds: say which file, keep the cause
         # objects other than tensors: one line, without torch's advice to load it unsafely
         raise ValueError(f"{error}: {_objects_refused(exc) or exc}") from exc
@@ -206,6 +235,8 @@ def load_checkpoint(
 
     Raises
     ------
+    OSError
+        When ``path`` cannot be opened (IsADirectoryError for a folder, PermissionError).
     ValueError
         When ``path`` is not a fit checkpoint, is damaged (a record that does not match
         its CRC-32 checksum), or was written by a fit with other settings or another

@@ -33,7 +33,7 @@ from biomodels._stacklevel import user_stacklevel
 from biomodels.grn.checkpoint import plain
 from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.datasets import _one_state, _perturb_dict, _perturb_values, _states_by_name
-from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc
+from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc, _check_float_dtype
 from biomodels.grn.train import (
     Pairs,
     _holds_out_trajectories,
@@ -146,6 +146,37 @@ def _read_prior(
     return align_prior(prior, genes, name=name, complete=complete)
 
 
+#: Share of the pairs of distinct genes from which a prior is (nearly) complete: it then
+#: marks (almost) no pair as a non-edge. Curated priors name a few per cent of the pairs
+#: (krumsiek11's network 24 %); an earlier run's edges.csv names all of them.
+_COMPLETE_PRIOR_SHARE = 0.9
+
+
+def _warn_on_complete_prior(prior: pd.DataFrame) -> None:
+    """Warn when ``prior`` names (nearly) every pair of distinct genes, saying how to cut it.
+
+    README offers an earlier run's ``edges.csv`` as a prior, and that file lists every pair
+    with a non-zero effect, however small (4.6e-4 on krumsiek11): such a prior named all 110
+    pairs of 11 genes and nothing said so. Self-loops are not counted.
+    """
+    n_genes = prior.shape[0]
+    pairs = n_genes * (n_genes - 1)
+    values = prior.to_numpy()
+    named = int(np.count_nonzero(values)) - int(np.count_nonzero(np.diagonal(values)))
+    if pairs == 0 or named < _COMPLETE_PRIOR_SHARE * pairs:
+        return
+    top = 2 * n_genes  # about two regulators per gene, as in SIM350 and krumsiek11
+    warnings.warn(
+        f"the prior names {named} of the {pairs} pairs of distinct genes ({named / pairs:.0%}), "
+        "so it marks (almost) no pair as a non-edge: DASH's prior term then ranks pairs by "
+        "the prior's magnitudes alone, and the prior's edge counts (prior_true_edges, "
+        "prior_false_edges) count nearly every pair. An earlier run's edges.csv lists every "
+        "pair with a non-zero effect, however small: keep its strongest edges first, e.g. "
+        f"about two per gene with prior=pd.read_csv(path).head({top}) (the file lists them "
+        f"strongest first), or in a shell head -n {top + 1} edges.csv > prior.csv",
+        UserWarning, stacklevel=user_stacklevel())
+
+
 def _text_time_advice(tcol: pd.Series, key: str) -> tuple[str, str]:
     """Describe a text time column and a conversion to numbers that works on it.
 
@@ -214,7 +245,11 @@ class GRNModel:
         columns) is read by :func:`~biomodels.grn.prior_from_edges`; see
         :func:`~biomodels.grn.align_prior` for the forms and names recognised.
         Prior genes missing from the data are dropped with a warning; data genes missing
-        from the prior get zero rows and columns.
+        from the prior get zero rows and columns. A prior that names 90 % or more of the
+        pairs of distinct genes marks no pair as a non-edge and is warned about: an
+        earlier run's ``edges.csv`` lists every pair with a non-zero effect, so keep its
+        strongest edges first (``pd.read_csv(path).head(2 * n_genes)``; it lists them
+        strongest first).
     ppi
         Optional gene x gene co-regulation / PPI matrix for DASH (same forms as ``prior``).
     n_hidden
@@ -233,7 +268,8 @@ class GRNModel:
         caller's ``torch.autocast``, which they turn off.
         float16 is refused (ValueError): its range is too narrow for Adam's updates, which
         make the weights infinite at the first step; bfloat16 has float32's range and
-        trains.
+        trains. A name or numpy type (``"float64"``, ``np.float64``) is not a torch dtype
+        (TypeError, naming the torch dtype meant, ``torch.float64``).
     device
         Torch device.
     seed
@@ -359,9 +395,9 @@ class GRNModel:
                 "formed (one-step pairs need at least two time points)"
             )
         n_hidden = check_count("n_hidden", n_hidden)  # 2.7 was truncated to 2
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point \
-                or dtype.is_complex:  # int64 failed deep in torch's Linear
-            raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
+        # int64 failed deep in torch's Linear; "float64" and np.float64 are told the torch
+        # dtype meant (float16, a torch dtype, is refused just below with its reason)
+        _check_float_dtype(dtype, (torch.float32, torch.float64, torch.bfloat16))
         if dtype == torch.float16:
             # it failed only in train(), after retries down to lr 1.2e-6, as "non-finite loss
             # ... try a lower learning rate" (dopri5: "underflow in dt 0.0")
@@ -381,6 +417,8 @@ class GRNModel:
                           "information: DASH then prunes by the data alone and a soft prior "
                           "pulls the production term to zero", UserWarning,
                           stacklevel=user_stacklevel())
+        elif prior_df is not None:
+            _warn_on_complete_prior(prior_df)
         ppi_df = _read_prior(ppi, adata, genes, "ppi")
         # per-gene [0, 1] scaling
         lo, hi = x.min(axis=0), x.max(axis=0)
@@ -1373,6 +1411,9 @@ class GRNModel:
 
         Raises
         ------
+        FileNotFoundError, IsADirectoryError
+            If ``path`` does not exist or is a folder (OSErrors, as the other loaders of
+            prunus raise them; the message names the path).
         ValueError
             If ``adata`` lacks genes of the model (named) or has one of them more than once.
             If ``path`` is not a file written by :meth:`save`, lacks fields, or is damaged:

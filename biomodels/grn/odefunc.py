@@ -31,6 +31,48 @@ PRUNABLE: tuple[str, ...] = (
 )
 
 
+def _check_float_dtype(dtype: object, taken: tuple[torch.dtype, ...]) -> None:
+    """Refuse a ``dtype`` that is not a floating torch dtype, saying which ones are taken.
+
+    A name (``"float64"``) or a numpy type (``np.float32``) is not a ``torch.dtype``, so it
+    is a TypeError, as an integer or complex torch dtype has always been here; the message
+    lists ``taken`` and, for a name or numpy type of one of them, the torch dtype meant
+    (it said only "expected a floating torch dtype").
+
+    Parameters
+    ----------
+    dtype
+        The argument.
+    taken
+        The floating dtypes the caller takes, named in the message.
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a real floating ``torch.dtype``.
+    """
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point and not dtype.is_complex:
+        return
+    names = [str(t) for t in taken]
+    listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    hint = ""
+    if not isinstance(dtype, torch.dtype) and dtype is not None:
+        import numpy as np
+
+        name = None
+        if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
+            name = dtype  # "bfloat16", which numpy does not know
+        else:
+            try:
+                name = np.dtype(dtype).name  # "float64", np.float32, np.dtype("f8"), float
+            except Exception:  # anything numpy cannot read as a dtype: no hint
+                pass
+        meant = getattr(torch, name, None) if name else None
+        if meant in taken:
+            hint = f": pass {meant}"
+    raise TypeError(f"dtype: expected a floating torch dtype ({listed}), got {dtype!r}{hint}")
+
+
 def shifted_softsign(y: torch.Tensor) -> torch.Tensor:
     """Shifted softsign ``(y - 0.5) / (1 + |y - 0.5|)``, elementwise, in (-1, 1).
 
@@ -103,9 +145,9 @@ class PhoenixODEFunc(nn.Module):
             raise ValueError(f"init must be 'dash' or 'phoenix', got {init!r}")
         # as GRNModel: torch.int64 failed in torch with "Only Tensors of floating point and
         # complex dtype can require gradients", naming no argument
-        if dtype is not None and (not isinstance(dtype, torch.dtype)
-                                  or not dtype.is_floating_point or dtype.is_complex):
-            raise TypeError(f"dtype: expected a floating torch dtype, got {dtype!r}")
+        if dtype is not None:
+            _check_float_dtype(dtype, (torch.float32, torch.float64, torch.bfloat16,
+                                       torch.float16))
         # skip_init needs a device; torch.empty's is the default one (torch >= 2.2)
         device = torch.empty(0).device if device is None else device
         kw = {"dtype": dtype, "device": device}

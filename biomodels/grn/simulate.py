@@ -44,6 +44,8 @@ import scipy.sparse as sp
 from anndata import AnnData
 from scipy.integrate import solve_ivp
 
+from core.checks import check_seed
+
 __all__ = ["corrupt_prior", "simulate_hill_network"]
 
 
@@ -208,7 +210,8 @@ def simulate_hill_network(
     activation_fraction
         Probability that an edge activates (SIM350: 374 of 550).
     seed
-        Seed of the network, the initial states and the noise.
+        Seed of the network, the initial states and the noise: an integer >= 0 (a numpy
+        integer or a one-element integer tensor too, as every ``seed=`` of prunus).
 
     Returns
     -------
@@ -236,7 +239,8 @@ def simulate_hill_network(
     n_genes = _check_int(n_genes, "n_genes", 3)
     n_trajectories = _check_int(n_trajectories, "n_trajectories", 1)
     n_timepoints = _check_int(n_timepoints, "n_timepoints", 2)
-    seed = _check_int(seed, "seed", 0)
+    # check_seed, as every other seed=: torch.tensor(1) was refused here ("got Tensor")
+    seed = check_seed(seed, optional=False)
     edges_per_gene = _check_float(edges_per_gene, "edges_per_gene", 1.0)
     t_max = _check_float(t_max, "t_max", 0.0)
     if t_max == 0.0:
@@ -319,7 +323,8 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
     fraction
         Fraction in [0, 1] of true edges to flip and (separately) to relocate.
     seed
-        Seed of the random choices.
+        Seed of the random choices: an integer >= 0 (a numpy integer or a one-element
+        integer tensor too, as every ``seed=`` of prunus).
 
     Returns
     -------
@@ -344,7 +349,8 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
     if not isinstance(truth, pd.DataFrame):
         raise TypeError(f"truth must be a pandas DataFrame, got {type(truth).__name__}")
     fraction = _check_float(fraction, "fraction", 0.0, 1.0)
-    seed = _check_int(seed, "seed", 0)
+    # check_seed, as every other seed=: torch.tensor(1) was refused here ("got Tensor")
+    seed = check_seed(seed, optional=False)
     # names compared as text: pd.read_csv(path, index_col=0) reads numeric ids (Entrez) as
     # ints in the index but as text in the header, and such a truth was "not square"
     if truth.shape[0] != truth.shape[1] or [str(g) for g in truth.index] != [

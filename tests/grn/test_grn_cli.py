@@ -253,6 +253,33 @@ def test_fit_warnings_name_the_options_not_python_arguments(files, capsys):
     assert "trajectory_key" not in err and "pruning=" not in err and "epochs=" not in err
 
 
+@pytest.mark.filterwarnings("default::UserWarning")  # shown, as the command shows them
+def test_an_earlier_runs_edges_csv_as_prior_warns_until_thresholded(files, capsys):
+    # README offers "an earlier run's edges.csv" as a --prior; it lists every pair with a
+    # non-zero effect, so the prior named all 56 pairs of 8 genes and metrics.json counted
+    # prior_false_edges for nearly all of them, with no warning
+    first = files / "first_run"
+    base = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--trajectory-key",
+            "trajectory", "--epochs", "1", "--hidden", "3", "--pruning", "none", "--quiet"]
+    assert main([*base, "--out", str(first)]) == 0
+    edges = first / "edges.csv"
+    assert len(pd.read_csv(edges)) == 56  # every pair of distinct genes
+    capsys.readouterr()
+    assert main([*base, "--prior", str(edges), "--truth", str(files / "truth.csv"),
+                 "--out", str(files / "second_run")]) == 0
+    err = capsys.readouterr().err
+    assert ("prunus: warning: the prior names 56 of the 56 pairs of distinct genes (100%), "
+            "so it marks (almost) no pair as a non-edge") in err, err
+    assert "head -n 17 edges.csv > prior.csv" in err
+    metrics = json.loads((files / "second_run" / "metrics.json").read_text())
+    assert metrics["prior_true_edges"] + metrics["prior_false_edges"] == 56  # counted as before
+    # README's one-liner: the 16 strongest edges (two per gene), no warning
+    top = files / "top.csv"
+    top.write_text("".join(edges.read_text().splitlines(keepends=True)[:17]))
+    assert main([*base, "--prior", str(top), "--out", str(files / "third_run")]) == 0
+    assert "pairs of distinct genes" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),

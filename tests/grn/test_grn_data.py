@@ -396,6 +396,27 @@ def test_simulator_bad_input(kwargs, error, match):
         simulate_hill_network(**kwargs)
 
 
+def test_simulator_and_corrupt_prior_take_the_seeds_every_other_seed_takes():
+    # both checked seeds with their own _check_int and refused seed=torch.tensor(1) ("seed
+    # must be an integer, got Tensor"), which every other seed= (core.check_seed) accepts
+    a = simulate_hill_network(6, n_trajectories=2, n_timepoints=3, seed=1)
+    for seed in (torch.tensor(1), np.int64(1), np.array(1)):
+        b = simulate_hill_network(6, n_trajectories=2, n_timepoints=3, seed=seed)
+        np.testing.assert_array_equal(a.X, b.X)
+        settings = b.uns["hill_network"]["settings"]
+        assert settings["seed"] == 1 and type(settings["seed"]) is int  # h5ad writes it
+    truth = krumsiek11_network()
+    assert corrupt_prior(truth, 0.2, seed=torch.tensor(3)).equals(
+        corrupt_prior(truth, 0.2, seed=3))
+    # refused in check_seed's words, naming the argument
+    for bad, error in ((1.5, TypeError), (True, TypeError), (torch.tensor(1.0), TypeError),
+                       (-1, ValueError)):
+        with pytest.raises(error, match=r"^seed: expected an integer >= 0, got "):
+            simulate_hill_network(6, seed=bad)
+        with pytest.raises(error, match=r"^seed: expected an integer >= 0, got "):
+            corrupt_prior(truth, 0.2, seed=bad)
+
+
 # ---------------------------------------------------------------- prior corruption
 
 

@@ -211,3 +211,32 @@ def test_a_pickle_of_other_objects_is_refused_in_one_line_without_torchs_advice(
         r"other than tensors and plain values" + named + ", so prunus refuses "
         r"to load it \(it may be crafted, or not written by prunus\)", text), text
     assert "weights_only" not in text
+
+
+# ---------------------------------------------------------------- files that are not there
+def test_a_missing_file_or_a_folder_raises_the_oserror_the_other_loaders_raise(tmp_path):
+    # GRNModel.load raised ValueError ("'missing.pt' cannot be read as a saved GRN model:
+    # [Errno 2] ...") for both, where CTMC.load, CascadeFit.load, FJFit.load and MaskSet.load
+    # raise FileNotFoundError / IsADirectoryError: `except FileNotFoundError` missed GRN's
+    from biomodels.grn.checkpoint import read_torch_file
+
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(FileNotFoundError) as err:
+        GRNModel.load(missing)
+    assert str(err.value) == (f"{str(missing)!r} cannot be read as a saved GRN model: "
+                              f"[Errno 2] No such file or directory: {str(missing)!r}")
+    assert err.value.errno == 2  # errno.ENOENT, for code that tests it
+    with pytest.raises(IsADirectoryError, match=r"^'[^']*' cannot be read as a saved GRN "
+                       r"model: \[Errno 21\] Is a directory") as err:
+        GRNModel.load(tmp_path)
+    assert err.value.errno == 21
+    # as MaskSet.load, the other torch-file loader
+    for load in (GRNModel.load, MaskSet.load):
+        with pytest.raises(FileNotFoundError):
+            load(str(missing))
+        with pytest.raises(IsADirectoryError):
+            load(str(tmp_path))
+    # a checkpoint that is a folder: the same class, still saying how to start afresh
+    with pytest.raises(IsADirectoryError, match=r"cannot be read \(delete it to start"):
+        read_torch_file(tmp_path, f"checkpoint {str(tmp_path)!r} cannot be read (delete it "
+                                  "to start the fit afresh)")

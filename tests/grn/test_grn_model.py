@@ -236,6 +236,46 @@ def test_snapshot_data_and_uninformative_priors_warn(small):
     _unchanged(ad, snap)
 
 
+def test_a_prior_naming_nearly_every_pair_warns_and_says_how_to_threshold_it(small, tmp_path):
+    # README offers an earlier run's edges.csv as a prior, but that file lists every pair
+    # with a non-zero effect (4.6e-4 counted): GRNModel(prior="demo_out/edges.csv") said
+    # "prior with 110 edges" (all pairs of 11 genes), and nothing warned that such a prior
+    # marks no pair as a non-edge
+    genes = list(small.var_names)
+    rng = np.random.default_rng(0)
+    effect = rng.normal(scale=0.01, size=(8, 8))
+    np.fill_diagonal(effect, 0.0)
+    rows, cols = np.nonzero(effect)
+    order = np.argsort(-np.abs(effect[rows, cols]), kind="stable")  # strongest first
+    edges = pd.DataFrame({"regulator": np.asarray(genes)[rows[order]],
+                          "target": np.asarray(genes)[cols[order]],
+                          "effect": effect[rows, cols][order]})
+    edges.to_csv(tmp_path / "edges.csv", index=False)
+    kw = {"time_key": "time", "trajectory_key": "trajectory", "n_hidden": 2}
+    with pytest.warns(UserWarning) as record:
+        m = GRNModel(small, prior=tmp_path / "edges.csv", **kw)
+    text = str(record[0].message)
+    assert text.startswith("the prior names 56 of the 56 pairs of distinct genes (100%), so "
+                           "it marks (almost) no pair as a non-edge"), text
+    assert "pd.read_csv(path).head(16)" in text and "head -n 17 edges.csv > prior.csv" in text
+    assert "\n" not in text  # one line on the command line
+    assert len(record) == 1 and int(np.count_nonzero(m.prior.to_numpy())) == 56  # read as before
+    # 90 % of the pairs (51 of 56) still warn; 50 (89 %) and the thresholded file do not
+    with pytest.warns(UserWarning, match=r"^the prior names 51 of the 56 pairs .*\(91%\)"):
+        GRNModel(small, prior=edges.head(51), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sparse = GRNModel(small, prior=edges.head(50), **kw)
+        top = GRNModel(small, prior=pd.read_csv(tmp_path / "edges.csv").head(16), **kw)
+        # self-loops do not count: a full diagonal with a sparse off-diagonal is sparse
+        GRNModel(small, prior=np.eye(8) + np.diag(np.ones(7), 1), **kw)
+    assert int(np.count_nonzero(sparse.prior.to_numpy())) == 50
+    # the one-liner keeps the 16 strongest pairs of the complete prior, as they were
+    full, kept = m.prior.to_numpy(), top.prior.to_numpy() != 0
+    assert kept.sum() == 16 and np.abs(full[kept]).min() > np.abs(full[~kept]).max()
+    np.testing.assert_array_equal(top.prior.to_numpy()[kept], full[kept])
+
+
 def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
     ad = small.copy()
     genes = list(ad.var_names)
@@ -1075,6 +1115,27 @@ def test_an_h5ad_or_a_cut_file_given_as_a_model_is_named_without_torchs_advice(
         GRNModel.load(tmp_path / "cut.pt")
 
 
+@pytest.mark.parametrize(("dtype", "hint"), [
+    ("float64", "'float64': pass torch.float64"),
+    (np.float32, "<class 'numpy.float32'>: pass torch.float32"),
+    (np.dtype("float64"), "dtype('float64'): pass torch.float64"),
+    ("bfloat16", "'bfloat16': pass torch.bfloat16"),
+    (torch.int64, "torch.int64"),
+])
+def test_a_dtype_given_by_name_says_which_torch_dtypes_are_taken(small, dtype, hint):
+    # "dtype: expected a floating torch dtype, got 'float64'" said neither which dtypes a
+    # model takes nor that torch.float64 is the one meant (CTMC and cascade say ValueError;
+    # a name is not a torch.dtype, so a TypeError as the project's rule and GRN's tests say)
+    taken = "(torch.float32, torch.float64 or torch.bfloat16)"
+    with pytest.raises(TypeError) as err:
+        GRNModel(small, time_key="time", trajectory_key="trajectory", dtype=dtype)
+    assert str(err.value) == f"dtype: expected a floating torch dtype {taken}, got {hint}"
+    with pytest.raises(TypeError) as err:  # the ODE function also takes float16
+        PhoenixODEFunc(3, 2, dtype=dtype)
+    assert "(torch.float32, torch.float64, torch.bfloat16 or torch.float16)" in str(err.value)
+    assert str(err.value).endswith(f"got {hint}")
+
+
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.complex64, "float32"])
 def test_odefunc_dtype_must_be_a_floating_torch_dtype(dtype):
     # PhoenixODEFunc(3, dtype=torch.int64) failed in torch with "Only Tensors of floating
@@ -1269,6 +1330,21 @@ def test_a_prior_file_wins_over_a_varp_key_of_the_same_name_as_on_the_command_li
     m = GRNModel(small, time_key="time", trajectory_key="trajectory", prior="truth",
                  n_hidden=2)
     np.testing.assert_array_equal(m.prior.to_numpy(), small.varp["truth"])
+
+
+def test_the_environment_records_networkx():
+    # core.environment() left networkx out, yet `prunus fj simulate --graph er|ba` draws its
+    # graph with it: the record could not show that two runs used the same networkx
+    from importlib.metadata import version
+
+    from core.provenance import environment
+
+    env = environment()
+    assert env["networkx"] == version("networkx")
+    # only added: the keys recorded before are all still there, in their order
+    assert [k for k in env if k != "networkx"] == [
+        "python", "prunus", "torch", "numpy", "scipy", "pandas", "anndata", "scanpy",
+        "torchdiffeq", "pyro-ppl", "torch_threads"]
 
 
 def test_the_environment_is_saved_and_written_and_files_without_it_load(fitted, tmp_path):
