@@ -24,6 +24,7 @@ DeGroot averaging.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -232,7 +233,10 @@ class FriedkinJohnsen:
     keeps its innate belief and is treated as fully stubborn in :meth:`equilibrium` and
     :meth:`influence_matrix`.  For ``gamma_i > 0`` the torch gradients there are the
     one-sided limits from inside: at ``alpha_i = 1`` with ``gamma_i < 1``,
-    ``d b_i / d alpha_i = -(1 - gamma_i) ((W b)_i - s_i) / gamma_i``.
+    ``d b_i / d alpha_i = -(1 - gamma_i) ((W b)_i - s_i) / gamma_i``.  Whatever the method,
+    the torch gradients of :meth:`equilibrium`, :meth:`solve` and
+    :meth:`consensus_weights` are those of the exact solution, not of a solver's last
+    iterate (see :meth:`solve`).
 
     Examples
     --------
@@ -854,9 +858,13 @@ class FriedkinJohnsen:
         (3e-9 at every ``gamma`` = 1e-8 on a 40-agent graph in float64).  Below about 1e-16
         (``1 + gamma == 1`` in float64) a group of agents that listen only to each other
         makes ``I - H`` exactly singular, and the direct solve raises a ValueError.
-        ``method="cg"`` on a torch model whose ``gamma`` / ``alpha`` need grad and with agents
-        that never listen solves twice (once without a graph), so that their gradients are
-        the one-sided limits, as the other methods give.
+
+        In torch, the gradients of the iterative methods are those of the exact solution
+        (implicit differentiation), as the direct solve's: the solver runs without an
+        autograd graph, and ``backward()`` solves the transposed system by the same method
+        and tolerance (about one more solve, and no graph of the iterations is kept).  Their
+        second derivatives are not available (``backward`` with ``create_graph=True``
+        raises a RuntimeError); use ``method="direct"`` for those.
         """
         # a float32 residual stalls near its eps (6e-8): at the float64 default of 1e-10,
         # 'fixed_point' ran all 10 n + 1000 iterations and raised ConvergenceError
@@ -897,20 +905,54 @@ class FriedkinJohnsen:
                 raise ValueError(
                     "method='cg' needs a symmetrisable W (diag(d) W symmetric); use 'bicgstab'"
                 )
-            # solve for R / s, s a power of two (exact): the solvers' norms and dot products
-            # of beliefs of 1e-170 underflowed to 0 (overflowed at 1e170), so residual and
-            # bound read 0 <= 0 and they returned X = 0 after 0 iterations
-            s = _pow2_scale(R)
-            R, atol = R / s, atol / s
-            if method == "cg":
-                X, iters = self._solve_cg(R, g, a, c, transpose, tol, atol, maxiter)
-            else:
-                matvec, inv_diag = self._operator(g, a, c, transpose)
-                solver = bicgstab if method == "bicgstab" else fixed_point
-                X, iters = solver(matvec, R, inv_diag, tol=tol, atol=atol, maxiter=maxiter)
-            X = X * s
+            X, iters = self._solve_iterative(R, g, a, c, transpose=transpose, method=method,
+                                             tol=tol, atol=atol, maxiter=maxiter)
         self.info_ = {"method": method, "iterations": int(iters)}
         return X[:, 0] if vec else X
+
+    def _solve_iterative(self, R: Any, g: Any, a: Any, c: Any, *, transpose: bool,
+                         method: Method, tol: float, atol: float, maxiter: int
+                         ) -> tuple[Any, int]:
+        """Solve ``(I - H) X = R`` (or the transpose) iteratively, for an ``(n, k)`` ``R``.
+
+        In torch, when ``R``, ``g``, ``a``, ``c`` or ``W`` need grad, the solver runs without
+        a graph and the solution gets the gradient of the exact solution (implicit
+        differentiation): ``backward()`` solves the transposed system for
+        ``(I - H)^T L = grad`` by the same method and tolerance, ``R`` gets ``L`` and the
+        parameters ``-L^T d(I - H) X`` (autograd of one product with ``I - H``).
+        Differentiating the solver's iterations instead gave the derivative of its last
+        iterate, not the solution's, when it stopped early (CG on a symmetric 3-agent
+        system: d b_2 / d alpha_2 = -1.125 for -1).
+        """
+        def run(B: Any, transposed: bool) -> tuple[Any, int]:
+            # solve for B / s, s a power of two (exact): the solvers' norms and dot products
+            # of beliefs of 1e-170 underflowed to 0 (overflowed at 1e170), so residual and
+            # bound read 0 <= 0 and they returned X = 0 after 0 iterations
+            s = _pow2_scale(B)
+            B, atol_s = B / s, atol / s
+            if method == "cg":
+                X, iters = self._solve_cg(B, g, a, c, transposed, tol, atol_s, maxiter)
+            else:
+                matvec, inv_diag = self._operator(g, a, c, transposed)
+                solver = bicgstab if method == "bicgstab" else fixed_point
+                X, iters = solver(matvec, B, inv_diag, tol=tol, atol=atol_s, maxiter=maxiter)
+            return X * s, iters
+
+        if not (self.backend == "torch" and torch.is_grad_enabled()
+                and any(t.requires_grad for t in (R, g, a, c, self.W))):
+            return run(R, transpose)
+        with torch.no_grad():
+            X, iters = run(R, transpose)
+        # P - P.detach() is +0.0 (P finite), so R keeps its values bit for bit; its graph
+        # carries d(I - H) X into the rhs of the linear solve below
+        matvec, _ = self._operator(g, a, c, transpose)
+        P = matvec(X)
+
+        def adjoint(G: Any) -> Any:  # (I - H)^{-T} G, or (I - H)^{-1} G after a transpose
+            return run(G, not transpose)[0]
+
+        second = (f"method={method!r} solves", "method='direct' has them")
+        return _ImplicitSolve.apply(R - (P - P.detach()), X, adjoint, second), iters
 
     def _eps(self) -> float:
         """Machine epsilon of ``W``'s dtype."""
@@ -1008,24 +1050,6 @@ class FriedkinJohnsen:
         return X.to(dtype) if torch_ else X.astype(dtype, copy=False)
 
     def _solve_cg(self, R, g, a, c, transpose, tol, atol, maxiter):  # noqa: ANN001, ANN202
-        fixed = c == 0
-        if self.backend == "torch" and c.requires_grad and bool(fixed.any()):
-            # A fixed agent's identity row drops c's derivative there (d b / d alpha_i at
-            # alpha_i = 1 came out 0 for -1): with X from a solve without graph, the rhs
-            # R - dK X, dK = diag(c_F)(I - W) of value 0, puts that derivative back.
-            # P - P.detach() is +0.0, so R and the answer keep their values bit for bit.
-            with torch.no_grad():
-                X0, _ = self._solve_cg_listeners(R, g, a, c, transpose, tol, atol, maxiter)
-            cf = torch.where(fixed, c, 0.0)[:, None]
-            if transpose:  # (I - H)^T y: dK^T y = c_F y_F - W^T (c_F y_F)
-                P = cf * X0
-                P = P - bk.matmul(bk.transpose(self.W), P)
-            else:
-                P = cf * (X0 - bk.matmul(self.W, X0))
-            R = R - (P - P.detach())
-        return self._solve_cg_listeners(R, g, a, c, transpose, tol, atol, maxiter)
-
-    def _solve_cg_listeners(self, R, g, a, c, transpose, tol, atol, maxiter):  # noqa: ANN001, ANN202
         # Row i of (I - H) times d_i / c_i gives the symmetric K = diag(kd) - diag(d) W on the
         # listening agents; agents with c_i = 0 are fixed (identity rows) and move to the rhs.
         d = self._sym_d
@@ -1162,13 +1186,17 @@ class FriedkinJohnsen:
         Returns
         -------
         numpy.ndarray or torch.Tensor
-            ``pi``, a length-``n`` probability vector in the model's backend.
+            ``pi``, a length-``n`` probability vector in the model's backend.  In torch,
+            the power iteration's gradient is that of the exact ``pi`` (implicit
+            differentiation of its fixed point: ``backward()`` iterates once more, to the
+            same ``tol`` relative to the gradient), not that of its last step.
 
         Raises
         ------
         ConvergenceError
             If several groups listen only to themselves (no common consensus), or the
-            iteration has not converged after ``maxiter`` steps.
+            iteration (or, in ``backward()``, that of its gradient) has not converged after
+            ``maxiter`` steps.
         """
         maxiter = check_count("maxiter", maxiter)
         a = self.alpha
@@ -1206,29 +1234,48 @@ class FriedkinJohnsen:
         group[members] = 1.0
         keep = self._vec(group)
         Wt = bk.transpose(self.W)
-        pi = self._vec(np.full(self.n, 1.0 / self.n))
-        steps: list[float] = []
-        for _ in range(maxiter):
+
+        def lazy(pi: Any) -> Any:
+            """One step of the lazy chain on the group, before it is renormalised."""
             col = pi[:, None]
             Ppi = a[:, None] * col + bk.matmul(Wt, (1 - a)[:, None] * col)
-            new = 0.5 * (pi + Ppi[:, 0]) * keep  # the followers' mass is transient
-            new = new / new.sum()
-            # detached: float() of a tensor that needs grad (alpha's) warned, an error
-            # under warnings-as-errors
-            steps.append(_absmax(new - pi))
-            pi = new
-            # a step of size delta with contraction rho leaves an error of about
-            # delta rho / (1 - rho): stopping at delta < tol left 2e-6 on a 50 x 50 grid
-            if steps[-1] == 0.0:
-                return pi
-            if len(steps) > 10 and steps[-1] < tol:
-                rho = max(b / a_ for a_, b in zip(steps[-10:-1], steps[-9:]) if a_ > 0)
-                if rho < 1 and steps[-1] * rho / (1 - rho) < tol:
-                    return pi
-        raise ConvergenceError(
-            f"power iteration for pi did not reach {tol:g} in {maxiter} steps (the chain mixes "
-            "slowly); raise maxiter or tol"
-        )
+            return 0.5 * (pi + Ppi[:, 0]) * keep  # the followers' mass is transient
+
+        def lazy_step(pi: Any) -> Any:
+            new = lazy(pi)
+            return new / new.sum()
+
+        pi0 = self._vec(np.full(self.n, 1.0 / self.n))
+        if not (self.backend == "torch" and torch.is_grad_enabled()
+                and (a.requires_grad or self.W.requires_grad)):
+            return _fixed_point_iterate(lazy_step, pi0, tol=tol, maxiter=maxiter)
+        # pi's gradient is that of the fixed point pi = F(pi), not of the last step
+        # (implicit differentiation): d pi = (I - J)^{-1} dF, J = dF / d pi. Through the steps,
+        # a 3-cycle with equal alpha, which starts at pi and stops after one step, gave
+        # d pi_0 / d alpha = [1/6, 0, -1/6] for [4/9, -2/9, -2/9]
+        with torch.no_grad():
+            pi = _fixed_point_iterate(lazy_step, pi0, tol=tol, maxiter=maxiter)
+        F = lazy_step(pi)  # its graph holds dF / d(alpha, W); its value is pi's next step
+
+        def adjoint(G: Any) -> Any:
+            # (I - J)^T u = G by the same iteration, u <- G + J^T u, which contracts as the
+            # lazy chain does: with F = y / sum(y), J^T u = (I + P) (keep (u - pi.u)) / (2 s)
+            # for P = diag(a) + diag(1 - a) W and s = sum(y) at pi. Solved for G / max|G|,
+            # so that tol is relative to the gradient's size
+            scale = max(_absmax(G), 1e-300)
+            Gs, s = G / scale, lazy(pi).sum()
+
+            def step(u: Any) -> Any:
+                v = (keep * (u - (pi * u).sum()))[:, None]
+                Pv = a[:, None] * v + (1 - a)[:, None] * bk.matmul(self.W, v)
+                return Gs + 0.5 * (v + Pv)[:, 0] / s
+
+            return scale * _fixed_point_iterate(step, Gs, tol=tol, maxiter=maxiter,
+                                                what="power iteration for pi's gradient")
+
+        second = ("the power iteration of consensus_weights (a sparse W, or over 2000 "
+                  "agents)", "the direct solve of a dense W of up to 2000 agents has them")
+        return _ImplicitSolve.apply(F - F.detach(), pi, adjoint, second)
 
     def _consensus_reversible(self, a: Any, members: np.ndarray) -> Any | None:
         """``pi`` of the closed group by detailed balance, or None if trust is not reciprocal.
@@ -1338,6 +1385,67 @@ class FriedkinJohnsen:
 
     def __repr__(self) -> str:
         return f"FriedkinJohnsen(n={self.n}, backend={self.backend!r})"
+
+
+class _ImplicitSolve(torch.autograd.Function):
+    """The solution ``X = A^{-1} rhs`` of a solve done already, with its exact gradient.
+
+    ``forward(rhs, X, adjoint, second)`` returns (a copy of) ``X``, computed without a
+    graph; ``backward`` gives ``rhs`` the gradient ``adjoint(grad) = A^{-T} grad``, and
+    refuses a second derivative with a RuntimeError naming ``second`` (where, way out).
+    Callers pass ``rhs = r - (P - P.detach())`` with ``P = A X`` computed with the graph
+    of ``A``'s parameters (zero-valued, so ``r``'s values are unchanged): autograd then
+    gives them ``-(A^{-T} grad)^T (dA) X``, the implicit derivative of ``X`` (for a fixed
+    point ``X = F(X)``: ``A = I - dF/dX`` and ``rhs`` the zero-valued ``F - F.detach()``).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, rhs: torch.Tensor, X: torch.Tensor, adjoint: Any,
+                second: tuple[str, str]) -> torch.Tensor:
+        ctx.adjoint, ctx.second = adjoint, second
+        return X.clone()
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, None, None, None]:
+        if torch.is_grad_enabled():
+            # create_graph=True: the adjoint solve has no graph and the parameters' term
+            # holds X as a constant, so a second derivative would come out silently wrong
+            what, hint = ctx.second
+            raise RuntimeError(f"second derivatives through {what} are not available "
+                               f"(backward with create_graph=True); {hint}")
+        return ctx.adjoint(grad), None, None, None
+
+
+def _fixed_point_iterate(step: Callable[[Any], Any], x: Any, *, tol: float, maxiter: int,
+                         what: str = "power iteration for pi") -> Any:
+    """Iterate ``x <- step(x)`` until its estimated error is below ``tol`` (entrywise).
+
+    A step of size ``delta`` with observed contraction ``rho`` (per step, over the last
+    ten) leaves an error of about ``delta rho / (1 - rho)``: stopping at ``delta < tol``
+    left 2e-6 on a 50 x 50 grid.
+
+    Raises
+    ------
+    ConvergenceError
+        After ``maxiter`` steps (the message names ``what``).
+    """
+    steps: list[float] = []
+    for _ in range(maxiter):
+        new = step(x)
+        # detached: float() of a tensor that needs grad (alpha's) warned, an error under
+        # warnings-as-errors
+        steps.append(_absmax(new - x))
+        x = new
+        if steps[-1] == 0.0:
+            return x
+        if len(steps) > 10 and steps[-1] < tol:
+            rho = max(b / a_ for a_, b in zip(steps[-10:-1], steps[-9:]) if a_ > 0)
+            if rho < 1 and steps[-1] * rho / (1 - rho) < tol:
+                return x
+    raise ConvergenceError(
+        f"{what} did not reach {tol:g} in {maxiter} steps (the chain mixes slowly); raise "
+        "maxiter or tol"
+    )
 
 
 def _rows(v: Any, X: Any) -> Any:

@@ -1009,8 +1009,9 @@ def test_iterative_gradients_at_never_listening_agents_match_the_direct_solve(fn
     # an agent with c = 0 (alpha_2 = 1, gamma_4 = 1): the iterative solves used a = 0 as
     # a constant while c kept its path, and CG fixes such rows (their derivative was
     # dropped): d/d alpha and d/d gamma were off the direct solve's by up to 0.84
-    # (BiCGSTAB, fixed point) and 0.35 (CG) on this graph; now by 7e-6 at most (the
-    # derivative of BiCGSTAB's last iterate, whose values stop at tol = 1e-10)
+    # (BiCGSTAB, fixed point) and 0.35 (CG) on this graph; then by 7e-6 at most (the
+    # derivative of BiCGSTAB's last iterate), now by 1.2e-9 (the implicit gradient, to the
+    # solvers' tol = 1e-10)
     rng = np.random.default_rng(6)
     n = 6
     A = (rng.random((n, n)) < 0.5).astype(float)
@@ -1030,7 +1031,7 @@ def test_iterative_gradients_at_never_listening_agents_match_the_direct_solve(fn
     expected = f("direct")
     got = f(method)
     for name, J, J_direct in zip(("gamma", "alpha"), got, expected):
-        torch.testing.assert_close(J, J_direct, rtol=0, atol=1e-4, msg=name)
+        torch.testing.assert_close(J, J_direct, rtol=0, atol=1e-8, msg=name)
     # the values are those of the model without a gradient
     plain = _fj_output(fn, W, g0, a0, S, method)
     g1, a1 = g0.clone().requires_grad_(), a0.clone().requires_grad_()
@@ -1089,3 +1090,166 @@ def test_beliefs_needing_grad_that_are_no_distributions_are_named():
                      requires_grad=True)
     with pytest.raises(ValueError, match=r"S\[0\] \(agent 0\) sums to 1.1, expected 1"):
         FriedkinJohnsen(W, 0.2, 0.5).equilibrium(S)
+
+
+def _masked_softmax(logits: torch.Tensor, support: torch.Tensor) -> torch.Tensor:
+    """Row-stochastic ``W`` on ``support`` from free logits (learned trust)."""
+    return torch.softmax(logits.masked_fill(~support, float("-inf")), dim=1)
+
+
+@pytest.mark.parametrize("alpha_2", [0.5, 1.0])
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+def test_iterative_gradients_are_the_solutions_when_the_solver_stops_early(method, alpha_2):
+    # autograd went through the solver's iterations: on this symmetric system CG and
+    # BiCGSTAB stop after 1-2 steps, and the derivative of that last iterate is not the
+    # solution's. d b / d alpha_2 was [-0.125, -0.104, -0.271] (CG) and
+    # [-0.125, -0.132, -0.243] (BiCGSTAB) for [-0.125, -0.125, -0.25]; at alpha_2 = 1 CG gave
+    # d b_2 / d alpha_2 = -1.125 and BiCGSTAB [-0.469, -0.431, -0.975] for [-0.5, -0.5, -1]
+    from multiagent import social_power
+
+    support = ~torch.eye(3, dtype=torch.bool)
+    S0 = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    expected = {0.5: [-0.125, -0.125, -0.25], 1.0: [-0.5, -0.5, -1.0]}[alpha_2]
+
+    def run(method: str) -> tuple[list[torch.Tensor], ...]:
+        gamma = torch.full((3,), 0.2, dtype=torch.float64, requires_grad=True)
+        alpha = torch.tensor([0.5, 0.5, alpha_2], dtype=torch.float64, requires_grad=True)
+        logits = torch.zeros((3, 3), dtype=torch.float64, requires_grad=True)
+        S = S0.clone().requires_grad_(True)
+        fj = FriedkinJohnsen(_masked_softmax(logits, support), gamma, alpha)
+        b = fj.equilibrium(S, method=method, check=False)
+        rows = [torch.autograd.grad(b[i], alpha, retain_graph=True)[0][2] for i in range(3)]
+        weights = torch.tensor([0.3, -1.1, 0.7], dtype=torch.float64)
+        eq = torch.autograd.grad((b * weights).sum(), (gamma, alpha, S, logits),
+                                 retain_graph=True)  # W's softmax serves both
+        sp_ = torch.autograd.grad((social_power(fj, method=method) * weights).sum(),
+                                  (gamma, alpha, logits))
+        return rows, eq, sp_
+
+    rows, eq, sp_ = run(method)
+    torch.testing.assert_close(torch.stack(rows),
+                               torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-9)
+    _, eq_direct, sp_direct = run("direct")
+    for got, ref, name in zip(eq + sp_, eq_direct + sp_direct,
+                              ("gamma", "alpha", "S", "W", "sp gamma", "sp alpha", "sp W")):
+        torch.testing.assert_close(got, ref, rtol=0, atol=1e-9, msg=name)
+
+
+def _sparse_reciprocal_case(seed: int = 3, n: int = 30):
+    """A sparse reciprocal graph, an agent that never listens and one fully stubborn."""
+    rng = np.random.default_rng(seed)
+    A = (rng.random((n, n)) < 0.15).astype(float)
+    np.fill_diagonal(A, 0)
+    A[np.arange(n), (np.arange(n) + 1) % n] = 1
+    A = np.maximum(A, A.T)
+    gamma = rng.uniform(0.05, 0.5, n)
+    alpha = rng.uniform(0, 0.8, n)
+    alpha[4], gamma[7] = 1.0, 1.0
+    return (torch.tensor(A > 0), torch.tensor(rng.normal(0, 0.5, (n, n))),
+            torch.tensor(gamma), torch.tensor(alpha),
+            torch.tensor(rng.dirichlet(np.ones(3), n)), rng)
+
+
+@pytest.mark.parametrize("fn", ["equilibrium", "social_power", "solve_transposed"])
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point"])
+def test_iterative_gradients_on_a_sparse_graph_match_the_direct_solve(fn, method):
+    # the implicit gradient (one transposed solve) on a sparse torch model whose reciprocal
+    # trust weights E + E^T are learned, with an agent that never listens (alpha_4 = 1)
+    # and one fully stubborn (gamma_7 = 1): gamma, alpha, S and the trust logits as a
+    # dense float64 solve, to about the solver's tolerance
+    from multiagent import social_power
+
+    support, logits0, g0, a0, S0, rng = _sparse_reciprocal_case()
+    weights = torch.tensor(rng.standard_normal(tuple(S0.shape)))
+    values = {}
+
+    def run(method: str, sparse: bool) -> tuple[torch.Tensor, ...]:
+        gamma, alpha = g0.clone().requires_grad_(True), a0.clone().requires_grad_(True)
+        logits, S = logits0.clone().requires_grad_(True), S0.clone().requires_grad_(True)
+        E = torch.where(support, logits.exp(), 0.0)
+        A = E + E.T
+        fj = FriedkinJohnsen.from_adjacency(A.to_sparse() if sparse else A, gamma, alpha)
+        if fn == "equilibrium":
+            out = fj.equilibrium(S, method=method)
+        elif fn == "social_power":
+            out = social_power(fj, method=method)[:, None] * S
+        else:
+            out = fj.solve(S, transpose=True, method=method, tol=1e-12)
+        values[method] = out.detach()
+        return torch.autograd.grad((out * weights).sum(), (gamma, alpha, S, logits))
+
+    expected = run("direct", sparse=False)
+    got = run(method, sparse=True)
+    for name, g, e in zip(("gamma", "alpha", "S", "logits"), got, expected):
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-8, msg=name)
+    # the values are those of the same model without a gradient, bit for bit
+    E = torch.where(support, logits0.exp(), 0.0)
+    plain = FriedkinJohnsen.from_adjacency((E + E.T).to_sparse(), g0, a0)
+    if fn == "equilibrium":
+        assert torch.equal(plain.equilibrium(S0, method=method), values[method])
+    elif fn == "solve_transposed":
+        assert torch.equal(plain.solve(S0, transpose=True, method=method, tol=1e-12),
+                           values[method])
+
+
+@pytest.mark.parametrize("fn", ["consensus_weights", "equilibrium"])
+def test_sparse_consensus_weights_gradient_is_the_solutions_when_iteration_stops_early(fn):
+    # the power iteration on a sparse W was differentiated through its steps: on a directed
+    # 3-cycle with equal alpha it starts at pi and stops after one step, whose derivative
+    # d pi_0 / d alpha was [1/6, 0, -1/6]. pi is proportional to 1 / (1 - alpha):
+    # d pi_0 / d alpha = [4/9, -2/9, -2/9] at alpha = 0.5 (as the dense solve gives)
+    W = torch.tensor([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=torch.float64).to_sparse()
+    alpha = torch.full((3,), 0.5, dtype=torch.float64, requires_grad=True)
+    fj = FriedkinJohnsen(W, 0.0, alpha)
+    if fn == "consensus_weights":
+        out = fj.consensus_weights()
+    else:  # DeGroot: everyone ends at pi^T s
+        out = fj.equilibrium(torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64), check=False)
+    torch.testing.assert_close(out.detach(), torch.full((3,), 1 / 3, dtype=torch.float64))
+    (grad,) = torch.autograd.grad(out[0], alpha)
+    # to the iteration's tol (equilibrium's default of 1e-10)
+    torch.testing.assert_close(grad, torch.tensor([4 / 9, -2 / 9, -2 / 9],
+                                                  dtype=torch.float64), rtol=0, atol=1e-9)
+
+
+def test_sparse_consensus_weights_gradients_match_the_dense_solve():
+    # a 30-agent non-reciprocal graph with learned trust logits: the power iteration's
+    # implicit gradient in alpha and the logits as the dense direct solve's
+    rng = np.random.default_rng(3)
+    n = 30
+    A = (rng.random((n, n)) < 0.15).astype(float)
+    np.fill_diagonal(A, 0)
+    A[np.arange(n), (np.arange(n) + 1) % n] = 1
+    support = torch.tensor(A > 0)
+    logits0 = torch.tensor(rng.normal(0, 0.5, (n, n)))
+    a0 = torch.tensor(rng.uniform(0, 0.8, n))
+    weights = torch.tensor(rng.standard_normal(n))
+
+    def run(sparse: bool) -> tuple[torch.Tensor, ...]:
+        alpha, logits = a0.clone().requires_grad_(True), logits0.clone().requires_grad_(True)
+        W = _masked_softmax(logits, support)
+        pi = FriedkinJohnsen(W.to_sparse() if sparse else W, 0.0, alpha).consensus_weights()
+        return torch.autograd.grad((pi * weights).sum(), (alpha, logits))
+
+    for name, g, e in zip(("alpha", "logits"), run(True), run(False)):
+        torch.testing.assert_close(g, e, rtol=0, atol=1e-10, msg=name)
+
+
+@pytest.mark.parametrize("method", ["cg", "bicgstab", "fixed_point", "power_iteration"])
+def test_second_derivatives_through_iterative_solves_are_refused(method):
+    # the implicit gradient holds the solution as a constant in the parameters' term, so a
+    # backward with create_graph=True would give silently wrong second derivatives: it
+    # raises instead, naming the way out (the direct solve's are exact)
+    W = torch.tensor(_W3, dtype=torch.float64)
+    gamma = torch.full((3,), 0.2, dtype=torch.float64, requires_grad=True)
+    S = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    if method == "power_iteration":  # a directed 3-cycle (no detailed balance), sparse
+        cycle = torch.tensor([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=torch.float64)
+        out = FriedkinJohnsen(cycle.to_sparse(), 0.0, gamma).consensus_weights()
+        match = "power iteration of consensus_weights"
+    else:
+        out = FriedkinJohnsen(W, gamma, 0.5).equilibrium(S, method=method, check=False)
+        match = f"method='{method}' solves are not available .*method='direct' has them"
+    (first,) = torch.autograd.grad(out[0], gamma, retain_graph=True)  # first order: fine
+    with pytest.raises(RuntimeError, match=match):
+        torch.autograd.grad(out[0], gamma, create_graph=True)
