@@ -972,7 +972,10 @@ class FriedkinJohnsen:
             Wd = self.W.to_dense() if self.W.layout != torch.strided else self.W
             if Wd.dtype != torch.float64 and Wd.device.type != "mps":
                 Wd, g, c = Wd.double(), g.double(), c.double()
-            rs = Wd.sum(1)
+            # the rows' sums stand for the 1 of 1 - a - c W_ii (exactly, for stochastic rows)
+            # without its derivative: through them d/dW gained a per-row term the model has
+            # not (a raw W's gradient was 2.3 off the rollout's and the iterative solves')
+            rs = Wd.sum(1).detach()
             K = -c[:, None] * Wd
             K = K + torch.diag(g + c * (rs - torch.diagonal(Wd)) - torch.diagonal(K))
             return K, Wd, rs

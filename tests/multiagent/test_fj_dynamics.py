@@ -1253,3 +1253,30 @@ def test_second_derivatives_through_iterative_solves_are_refused(method):
     (first,) = torch.autograd.grad(out[0], gamma, retain_graph=True)  # first order: fine
     with pytest.raises(RuntimeError, match=match):
         torch.autograd.grad(out[0], gamma, create_graph=True)
+
+
+@pytest.mark.parametrize("method", ["direct", "bicgstab"])
+def test_gradient_in_a_raw_trust_matrix_is_the_models(method):
+    # the direct solve put W's row sums on the diagonal of I - H (for precision) with their
+    # derivative: d/dW of a raw W (no row normalisation) was 2.3 off the rollout's
+    gen = torch.Generator().manual_seed(0)
+    n = 8
+    A = torch.rand(n, n, dtype=torch.float64, generator=gen).fill_diagonal_(0)
+    W0 = A / A.sum(1, keepdim=True)
+    S = torch.softmax(torch.randn(n, 3, dtype=torch.float64, generator=gen), 1)
+    gamma = torch.full((n,), 0.3, dtype=torch.float64)
+    alpha = torch.full((n,), 0.4, dtype=torch.float64)
+    weights = torch.arange(n, dtype=torch.float64)
+
+    def grad_of(value) -> torch.Tensor:
+        W = W0.clone().requires_grad_()
+        (value(FriedkinJohnsen(W, gamma, alpha))[:, 0] * weights).sum().backward()
+        return W.grad
+
+    rolled = grad_of(lambda m: m.rollout(S, 400)[-1])
+    solved = grad_of(lambda m: m.equilibrium(S, method=method))
+    assert torch.allclose(solved, rolled, atol=1e-8)
+    if method == "direct":  # the influence matrix: the same I - H
+        M_rolled = grad_of(lambda m: m.rollout(torch.eye(n, dtype=torch.float64), 400)[-1])
+        M_direct = grad_of(lambda m: m.influence_matrix())
+        assert torch.allclose(M_direct, M_rolled, atol=1e-8)
