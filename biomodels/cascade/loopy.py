@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -122,7 +123,10 @@ def bp_messages(
     -------
     torch.Tensor
         ``m`` of shape ``(num_edges,)``: probability that the tail activates the head,
-        with the head's own influence on the tail removed (cavity).
+        with the head's own influence on the tail removed (cavity). Differentiable; at a
+        sure seed (``p = 1``) or a certain edge (``w = 1``) the derivative is the
+        one-sided one, and with ``iterations`` None BP runs on until the derivatives have
+        settled as well as the values (the values are those at which they settled).
 
     Raises
     ------
@@ -145,20 +149,96 @@ def bp_messages(
     has_rev = rev >= 0
     rev_c = rev.clamp_min(0)
     tiny = torch.finfo(w.dtype).tiny
-    m = p.index_select(0, src) * w
-    steps = iterations if iterations is not None else max_iterations
-    for _ in range(steps):
+    certain = _needs_certain_slopes(w, p)
+
+    def update(m: torch.Tensor, w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         log1m = torch.log((1 - m).clamp_min(tiny))
         S = torch.zeros(n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
         excl = S.index_select(0, src) - torch.where(has_rev, log1m.index_select(0, rev_c), 0.0)
-        new = w * (1 - (1 - p.index_select(0, src)) * torch.exp(excl))
+        fail = torch.exp(excl)
+        if certain and torch.is_grad_enabled():  # (not in the probe: 0 in value)
+            fail = fail + _certain_slope(1 - m, excl, dst, n, src=src, rev=rev_c,
+                                         has_rev=has_rev)
+        return w * (1 - (1 - p.index_select(0, src)) * fail)
+
+    # a sure seed's 1 - p = 0 hides from the values what the derivative in p multiplies
+    probe = certain or (torch.is_grad_enabled() and p.requires_grad
+                        and bool((p.detach() >= 1).any()))
+    return _bp_loop(lambda w, p: p.index_select(0, src) * w, update, (w, p), iterations=iterations,
+                    max_iterations=max_iterations, stop=stop, probe=probe)
+
+
+def _bp_loop(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tensor],
+             params: tuple[torch.Tensor, ...], *, iterations: int | None, max_iterations: int,
+             stop: float, probe: bool) -> torch.Tensor:
+    """Iterate BP messages ``m <- update(m, *params)`` from ``init(*params)``.
+
+    Parameters
+    ----------
+    init, update
+        The first messages, and one synchronous update.
+    params
+        The tensors they depend on (weights, seed probabilities).
+    iterations, max_iterations, stop
+        A fixed number of updates, or (``iterations`` None) updates until the largest
+        change is below ``stop``, warning when ``max_iterations`` run out first.
+    probe
+        Whether autograd records through an exact zero factor: a sure seed's ``1 - p`` or
+        a message of exactly 1. There the messages can settle before their derivatives:
+        the zero hides, from the values, the messages that the derivative in that factor
+        multiplies (P(k)'s slope in a sure seed's ``p`` stopped 5e-4 off, a marginal's in a
+        certain edge 0.07). A probe then runs along: in float64, without autograd, the
+        messages at the inputs and at inputs moved inwards by a relative ``1e-4`` in a
+        random direction, whose difference follows the derivative in that direction; the
+        updates go on until it settles too. The messages keep the value at which they
+        settled and take the derivative of the last update. Only with ``iterations``
+        None: a fixed number of updates is differentiated as it is.
+
+    Returns
+    -------
+    torch.Tensor
+        The messages.
+    """
+    m = init(*params)
+    probe = probe and iterations is None and m.numel() > 0
+    if probe:
+        step = 1e-4  # differences of 1e-16 become 1e-12 in the slope, well below stop
+        gen = torch.Generator().manual_seed(0)
+        at = tuple(x.detach().to(torch.float64) for x in params)
+        inward = tuple(
+            x * (1 - step * (torch.rand(x.shape, generator=gen, dtype=x.dtype) + 0.5
+                             ).to(x.device)) if t.requires_grad else x
+            for x, t in zip(at, params))
+        # float64 messages serve as the probe's own (same values: the slopes add 0)
+        own = all(x.dtype == torch.float64 for x in params)
+        with torch.no_grad():
+            pair = [m.detach() if own else init(*at), init(*inward)]
+        slope = (pair[0] - pair[1]) / step
+    settled = None
+    delta = 0.0
+    steps = iterations if iterations is not None else max_iterations
+    for _ in range(steps):
+        new = update(m, *params)
         delta = float((new - m).detach().abs().max()) if m.numel() else 0.0
+        moving = False
+        if probe:
+            with torch.no_grad():
+                pair = [new.detach() if own else update(pair[0], *at), update(pair[1], *inward)]
+            moved = (pair[0] - pair[1]) / step
+            scale = max(1.0, float(moved.abs().max()))
+            moving = float((moved - slope).abs().max()) >= stop * scale
+            slope = moved
         m = new
         if iterations is None and delta < stop:
-            break
+            settled = m if settled is None else settled
+            if not moving:
+                break
     else:
-        if iterations is None and steps > 0:
+        if iterations is None and steps > 0 and settled is None:
             _warn_unconverged(max_iterations, delta, stop)
+    if settled is not None and settled is not m:
+        # the value at which BP settled, with the derivative of the last update
+        m = settled.detach() + (m - m.detach())
     return m
 
 
@@ -173,6 +253,97 @@ def _warn_unconverged(max_iterations: int, delta: float, stop: float) -> None:
         "iterations=10 (the paper's setting) to stop early", UserWarning,
         # the caller's line: 2 named loopy.py, which always calls this function
         stacklevel=user_stacklevel())
+
+
+def _needs_certain_slopes(x: torch.Tensor, *inputs: torch.Tensor) -> bool:
+    """Whether a BP product may meet a message of exactly 1 while autograd records.
+
+    ``x`` is the messages, or the weights: ``m_{j->i} = w_ji [1 - (1 - p_j) Π (1 - m)]``
+    is 1 only along an edge of weight 1. Without one the slope terms of
+    :func:`_certain_slope` (and a check per BP update) are skipped; ``inputs`` are the
+    other tensors autograd may record through.
+    """
+    return (torch.is_grad_enabled() and any(t.requires_grad for t in (x, *inputs))
+            and bool((x.detach() >= 1).any()))
+
+
+def _one_zero_slope(log: torch.Tensor, zeros: torch.Tensor,
+                    slope: torch.Tensor) -> torch.Tensor:
+    """Return the part of a product that its exact zero factors contribute to first order.
+
+    Parameters
+    ----------
+    log
+        Sum of the logs of the product's nonzero factors.
+    zeros
+        Number of its factors that are exactly 0.
+    slope
+        Sum of ``x - x.detach()`` over those factors ``x``: 0, with the derivative of each.
+
+    Returns
+    -------
+    torch.Tensor
+        0 in value. With exactly one zero factor ``x_z`` the product is ``x_z Π_others``,
+        whose derivative in ``x_z`` is ``Π_others = exp(log)``: this term carries it.
+        With two or more zero factors the product is flat to first order.
+    """
+    return torch.where((zeros - 1).abs() < 0.5, slope * torch.exp(log), 0.0)
+
+
+def _product(log: torch.Tensor, zeros: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
+    """Return a product from the parts of :func:`_one_zero_slope`.
+
+    ``exp(log)`` without zero factors, else 0 with the derivative in a lone zero factor
+    (its one-sided value; a plain 0 lost it, e.g. in ``p_v`` of a sure seed or ``w`` of a
+    certain edge).
+    """
+    return torch.where(zeros > 0.5, _one_zero_slope(log, zeros, slope), torch.exp(log))
+
+
+def _certain_slope(one_minus: torch.Tensor, log_sum: torch.Tensor, index: torch.Tensor,
+                   n: int, *, mask: torch.Tensor | None = None,
+                   src: torch.Tensor | None = None, rev: torch.Tensor | None = None,
+                   has_rev: torch.Tensor | None = None) -> torch.Tensor:
+    """Return the 0 to add to BP's ``exp(Σ log max(1 - m, tiny))`` for an exact derivative.
+
+    The clip at a message of exactly 1 (a certain edge out of a sure-active node) gave that
+    factor ``1 - m = 0`` a zero slope instead of minus the product of the others: the
+    messages, marginals and TDA's folded seeds downstream lost their derivative in it.
+
+    Parameters
+    ----------
+    one_minus
+        ``1 - m``, edges on the last axis.
+    log_sum
+        The sums of the clipped logs that the caller formed: per node, or per edge with
+        ``src``. Each clipped factor added ``log(tiny)`` to them.
+    index
+        Node of each factor's product (``index_add`` along the last axis into ``n``).
+    mask
+        Factors that take part (the others' logs were 0); all when None.
+    src, rev, has_rev
+        For the cavity products per edge: the node's product at the edge's tail without
+        the reverse edge's factor, as in :func:`bp_messages`.
+
+    Returns
+    -------
+    torch.Tensor
+        Zeros, per node (or per edge with ``src``).
+    """
+    tiny = torch.finfo(one_minus.dtype).tiny
+    zero = one_minus < tiny  # where the clip acted
+    if mask is not None:
+        zero = zero & mask
+    # one sum for both: the number of clipped factors in value, their slopes in derivative
+    counted = torch.where(zero, 1 + (one_minus - one_minus.detach()), 0.0)
+    last = counted.dim() - 1
+    sums = counted.new_zeros(*counted.shape[:-1], n).index_add(last, index, counted)
+    if src is not None:
+        sums = sums.index_select(last, src) - torch.where(
+            has_rev, counted.index_select(last, rev), 0.0)
+    zeros = sums.detach()
+    # the others' product: log_sum without the clipped factors' log(tiny)
+    return _one_zero_slope(log_sum - zeros * math.log(tiny), zeros, sums - zeros)
 
 
 def bp_marginals(
@@ -201,16 +372,36 @@ def bp_marginals(
     m = bp_messages(graph, p, iterations=iterations) if messages is None else messages
     dst = torch.from_numpy(graph.dst).to(w.device)
     tiny = torch.finfo(w.dtype).tiny
-    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(
-        0, dst, torch.log((1 - m).clamp_min(tiny))
-    )
-    return 1 - (1 - p) * torch.exp(S)
+    log1m = torch.log((1 - m).clamp_min(tiny))
+    S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
+    fail = torch.exp(S)
+    if _needs_certain_slopes(m):
+        fail = fail + _certain_slope(1 - m, S, dst, graph.n)
+    return 1 - (1 - p) * fail
 
 
-def _log_nonzero(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``log x`` where ``x > 0`` (else 0) and the indicator of ``x == 0``."""
+def _log_nonzero(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Split ``x`` into the parts of :func:`_product`.
+
+    ``log x`` where ``x > 0`` (else 0), the indicator of ``x == 0``, and there a 0 with the
+    derivative of ``x``.
+    """
     zero = x <= 0
-    return torch.where(zero, 0.0, torch.log(torch.where(zero, 1.0, x))), zero
+    return (torch.where(zero, 0.0, torch.log(torch.where(zero, 1.0, x))), zero,
+            torch.where(zero, x - x.detach(), 0.0))
+
+
+def _exclusive_sums(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per entry the sums of ``h`` before it and after it.
+
+    ``Σ_{a<b} h_a h_b = Σ_b h_b before_b`` and the partners' sum ``before + after``:
+    ``((Σh)² - Σh²)/2`` and ``Σh - h_v`` cancelled to 0 when one near-sure seed
+    (``p = 1 - 2^-52``, ``h ~ 4e15``) dominated, losing ``P(2) = 0.1``.
+    """
+    before = torch.cat([h.new_zeros(1), torch.cumsum(h, 0)[:-1]])
+    after = torch.cat([torch.flip(torch.cumsum(torch.flip(h, [0]), 0), [0])[1:],
+                       h.new_zeros(1)])
+    return before, after
 
 
 def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
@@ -234,10 +425,9 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     torch.Tensor
-        ``[P(0), P(1), P(2)]`` (fewer entries when ``n < 2``); differentiable, except that
-        the derivative with respect to a factor that is exactly zero (``p_v = 1``,
-        ``w = 1``) comes out 0 instead of its one-sided value: the value is exact, but for
-        sensitivities to a sure seed or a certain edge use ``1 - 1e-9`` or the tree pass.
+        ``[P(0), P(1), P(2)]`` (fewer entries when ``n < 2``); differentiable, also at a
+        sure seed (``p_v = 1``) or a certain edge (``w = 1``), where the derivative is
+        the one-sided one (``P(k)`` is linear in each ``p_v`` and ``w``).
     """
     return _small_sets(graph, p)[0]
 
@@ -271,23 +461,27 @@ def _small_sets(
     n = graph.n
     dev = w.device
     src = torch.from_numpy(graph.src).to(dev)
-    lf, zf = _log_nonzero(1 - p)  # seeds: f = 1 - p
-    LF, ZF = lf.sum(), zf.sum()
-    lw, zw = _log_nonzero(1 - w)  # edge failures
+    # products as exp(Σ log) over the nonzero factors, a count of the exact zeros, and the
+    # zeros' slopes: a product with one zero factor keeps its derivative in that factor
+    lf, zf, sf = _log_nonzero(1 - p)  # seeds: f = 1 - p
+    LF, ZF, SF = lf.sum(), zf.sum(), sf.sum()
+    lw, zw, sw = _log_nonzero(1 - w)  # edge failures
     LD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, lw)
     ZD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, zw.to(w.dtype))
-    D = torch.where(ZD > 0, 0.0, torch.exp(LD))  # all out-edges of v fail
+    SD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, sw)
+    D = _product(LD, ZD, SD)  # all out-edges of v fail
 
     def excl_seeds(*nodes: torch.Tensor) -> torch.Tensor:
         """Π over u outside ``nodes`` of (1 - p_u), with exact zeros."""
-        lsum, zsum = LF, ZF.to(w.dtype)
+        lsum, zsum, ssum = LF, ZF.to(w.dtype), SF
         for v in nodes:
             lsum = lsum - lf[v]
             zsum = zsum - zf[v].to(w.dtype)
-        return torch.where(zsum > 0.5, 0.0, torch.exp(lsum))
+            ssum = ssum - sf[v]
+        return _product(lsum, zsum, ssum)
 
     ar = torch.arange(n, device=dev)
-    P0 = torch.where(ZF > 0, 0.0, torch.exp(LF))
+    P0 = _product(LF, ZF.to(w.dtype), SF)
     single = p * excl_seeds(ar) * D
     P1 = single.sum()
     if n < 2:
@@ -297,14 +491,8 @@ def _small_sets(
     nz = int(ZF)
     if nz == 0:
         h = g / (1 - p)
-        # Σ_{a<b} h_a h_b by exclusive prefix sums: ((Σh)² - Σh²)/2 cancelled to 0 when
-        # one near-sure seed (p = 1 - 2^-52, h ~ 4e15) dominated, losing P(2) = 0.1
-        before = torch.cat([h.new_zeros(1), torch.cumsum(h, 0)[:-1]])
+        before, after = _exclusive_sums(h)  # Σ_{a<b} h_a h_b, and per node the partners'
         pairs = torch.exp(LF) * (h * before).sum()
-        # per node the partners' sum by exclusive prefix and suffix sums (Σh - h_v
-        # cancels in the same way)
-        after = torch.cat([torch.flip(torch.cumsum(torch.flip(h, [0]), 0), [0])[1:],
-                           h.new_zeros(1)])
         pair = torch.exp(LF) * h * (before + after)
     elif nz == 1:
         z = int(torch.nonzero(zf)[0])
@@ -319,6 +507,12 @@ def _small_sets(
     else:
         pairs = torch.zeros((), dtype=w.dtype, device=dev)
         pair = torch.zeros_like(single)
+    if 1 <= nz <= 3:
+        # the pairs that leave out a sure seed hold its factor 1 - p_z = 0: no value, but
+        # their derivative in p_z, which the branches above leave out
+        slope, slope_each = _sure_seed_slopes(g, p, zf, sf, nz)
+        pairs = pairs + torch.exp(LF) * slope
+        pair = pair + torch.exp(LF) * slope_each
     # correct the linked pairs: exact R_ab and out-products excluding the partner
     a_np, b_np, e_ab, e_ba = graph.undirected_links()
     if a_np.size:
@@ -328,14 +522,14 @@ def _small_sets(
         wz = torch.cat([w, w.new_zeros(1)])
         lwz = torch.cat([lw, lw.new_zeros(1)])
         zwz = torch.cat([zw, zw.new_zeros(1)]).to(w.dtype)
+        swz = torch.cat([sw, sw.new_zeros(1)])
         iab = torch.from_numpy(np.where(e_ab >= 0, e_ab, m)).to(dev)
         iba = torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev)
         w_ab, w_ba = wz[iab], wz[iba]
 
         def d_excl(v: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
             """All out-edges of ``v`` but edge ``e`` fail (exact zeros counted)."""
-            zz = ZD[v] - zwz[e]
-            return torch.where(zz > 0.5, 0.0, torch.exp(LD[v] - lwz[e]))
+            return _product(LD[v] - lwz[e], ZD[v] - zwz[e], SD[v] - swz[e])
 
         E = excl_seeds(a, b)
         pa, pb = p[a], p[b]
@@ -346,6 +540,62 @@ def _small_sets(
         pairs = pairs + fix.sum()
         pair = pair.index_add(0, a, fix).index_add(0, b, fix)
     return torch.stack([P0, P1, pairs]), single, pair
+
+
+def _sure_seed_slopes(g: torch.Tensor, p: torch.Tensor, zero: torch.Tensor,
+                      slope: torch.Tensor, nz: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the unlinked pairs' terms that hold a sure seed's factor ``1 - p_z = 0``.
+
+    With ``F_u = 1 - p_u`` for ``p_u < 1`` and the zero ``F_z`` (``slope``) for the ``nz``
+    sure seeds, the unlinked pairs sum to ``exp(Σ log F_u) [t²] Π_u (F_u + H_u t)``,
+    ``H_u = g_u / (1 - p_u)`` (``g_u`` at a sure seed). To first order in the zeros
+    ``Π_{sure}(F_z + g_z t) = t^nz Π g_z + t^(nz-1) Σ_z F_z Π_{z'≠z} g_z'``: the first
+    part is the value :func:`_small_sets` has, the second (0 in value, its derivative
+    in ``p_z``) is returned; beyond three sure seeds both parts vanish.
+
+    Parameters
+    ----------
+    g
+        ``p_v D_v`` per node.
+    p
+        Seed probabilities.
+    zero, slope
+        The sure seeds and their zeros with slope (see :func:`_log_nonzero`).
+    nz
+        Number of sure seeds, 1 to 3.
+
+    Returns
+    -------
+    total, per_node : torch.Tensor
+        The term of ``Σ_{a<b}`` and of each node's ``Σ_u`` over its partners, to be
+        multiplied by ``exp(Σ log F_u)``.
+    """
+    sure = [int(i) for i in torch.nonzero(zero).reshape(-1)]
+    h = torch.where(zero, 0.0, g / torch.where(zero, 1.0, 1 - p))  # the others' H_u
+    before, after = _exclusive_sums(h)
+    e = [h.new_ones(()), h.sum(), (h * before).sum()]  # [t^k] Π_others (1 + H_u t)
+
+    def lead(zs: list[int]) -> torch.Tensor:
+        """Σ_z F_z Π_{z'≠z} g_z' over the sure seeds ``zs``."""
+        out = h.new_zeros(())
+        for z in zs:
+            term = slope[z]
+            for y in zs:
+                if y != z:
+                    term = term * g[y]
+            out = out + term
+        return out
+
+    q = lead(sure)
+    total = q * e[3 - nz]
+    # a node's partners: all but itself; for a node that is not sure that leaves the
+    # other nodes' sums (before + after) in place of e1, 1 in place of e0
+    per_node = h * q * [before + after, h.new_ones(()), h.new_zeros(())][nz - 1]
+    for v in sure:
+        rest = lead([z for z in sure if z != v])
+        per_node = per_node + torch.where(torch.arange(h.shape[0], device=h.device) == v,
+                                          g[v] * rest * e[3 - nz], 0.0)
+    return total, per_node
 
 
 def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndarray:
@@ -408,7 +658,10 @@ def tda_tree(
     tiny = torch.finfo(w.dtype).tiny
     log1m = torch.where(drop, torch.log((1 - m).clamp_min(tiny)), 0.0)
     S = torch.zeros(graph.n, dtype=w.dtype, device=w.device).index_add(0, dst, log1m)
-    p_eff = 1 - (1 - p) * torch.exp(S)
+    fail = torch.exp(S)
+    if _needs_certain_slopes(m):
+        fail = fail + _certain_slope(1 - m, S, dst, graph.n, mask=drop)
+    p_eff = 1 - (1 - p) * fail
     kt = torch.from_numpy(np.flatnonzero(keep)).to(w.device)
     tree = CascadeGraph(
         graph.n, graph.src[keep], graph.dst[keep], w.index_select(0, kt), graph.labels
@@ -485,7 +738,10 @@ def tda_size_distribution(
     Returns
     -------
     torch.Tensor
-        Approximate ``P(size = k)``, ``k = 0..n``; differentiable in weights and ``p``.
+        Approximate ``P(size = k)``, ``k = 0..n``; differentiable in weights and ``p``,
+        with the one-sided derivative at ``w = 1`` and ``p = 1``. (Where links tie for a
+        spanning tree, as chains of certain edges can with ``seed_mixture``, TDA has a
+        kink: the derivative is that of the tree kept at the tie.)
     """
     p = check_seed_vector(graph, p)
     if spanning_tree not in ("messages", "weights"):
@@ -545,7 +801,8 @@ def _single_seed_heads(graph: CascadeGraph, seeds: np.ndarray) -> torch.Tensor:
 
     ``P(1) = Π_x (1 - w_vx)``; ``P(2) = Σ_{v->x} w_vx Π_{y≠x}(1 - w_vy) Π_{y≠v}(1 - w_xy)``
     (the special case of :func:`exact_small_sizes`, for all seeds at once in ``O(edges)``);
-    exclusions count exact zeros instead of dividing.
+    exclusions count exact zeros instead of dividing, and a product with one keeps its
+    derivative in it (:func:`_product`).
     """
     w = graph.weight
     dev = w.device
@@ -553,20 +810,18 @@ def _single_seed_heads(graph: CascadeGraph, seeds: np.ndarray) -> torch.Tensor:
     src = torch.from_numpy(graph.src).to(dev)
     dst = torch.from_numpy(graph.dst).to(dev)
     rev = _reverse_index(graph)
-    lw, zw = _log_nonzero(1 - w)
+    lw, zw, sw = _log_nonzero(1 - w)
     zw = zw.to(w.dtype)
     LD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, lw)
     ZD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, zw)
-    lr = torch.cat([lw, lw.new_zeros(1)])[torch.from_numpy(np.where(rev >= 0, rev, -1)).to(dev)]
-    zr = torch.cat([zw, zw.new_zeros(1)])[torch.from_numpy(np.where(rev >= 0, rev, -1)).to(dev)]
-
-    def fail(log: torch.Tensor, zeros: torch.Tensor) -> torch.Tensor:
-        return torch.where(zeros > 0.5, 0.0, torch.exp(log))
-
-    term = w * fail(LD[src] - lw, ZD[src] - zw) * fail(LD[dst] - lr, ZD[dst] - zr)
+    SD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, sw)
+    r = torch.from_numpy(np.where(rev >= 0, rev, -1)).to(dev)
+    lr, zr, sr = (torch.cat([x, x.new_zeros(1)])[r] for x in (lw, zw, sw))
+    term = (w * _product(LD[src] - lw, ZD[src] - zw, SD[src] - sw)
+            * _product(LD[dst] - lr, ZD[dst] - zr, SD[dst] - sr))
     P2 = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, term)
     s = torch.from_numpy(seeds).to(dev)
-    P1 = fail(LD, ZD)
+    P1 = _product(LD, ZD, SD)
     return torch.stack([torch.zeros_like(P1[s]), P1[s], P2[s]], dim=1)
 
 
@@ -652,20 +907,21 @@ def _mixture_factor(
     seed_t = torch.from_numpy(seeds).to(dev)
     at_seed = src.unsqueeze(0) == seed_t.unsqueeze(1)  # (S, E): edge leaves the seed
     # batched single-seed loopy BP (a seed's out-messages are w: it is active for sure)
-    M = torch.where(at_seed, w, 0.0)
-    for _ in range(iterations if iterations is not None else max_iterations):
+    certain = _needs_certain_slopes(w)  # the messages here depend on w alone
+
+    def update(M: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         log1m = torch.log((1 - M).clamp_min(tiny))
-        into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
+        into = torch.zeros(S, n, dtype=w.dtype, device=dev).index_add(1, dst, log1m)
         excl = into.index_select(1, src) - torch.where(has_rev, log1m.index_select(1, rev_c), 0.0)
-        new = torch.where(at_seed, w, w * (1 - torch.exp(excl)))
-        delta = float((new - M).detach().abs().max()) if M.numel() else 0.0
-        M = new
-        if iterations is None and delta < _rounding_tol(tol, real):
-            break
-    else:
-        if iterations is None and max_iterations > 0:
-            # as bp_messages: 1000 updates ran out silently on messages that had not settled
-            _warn_unconverged(max_iterations, delta, _rounding_tol(tol, real))
+        fail = torch.exp(excl)
+        if certain and torch.is_grad_enabled():  # (not in the probe: 0 in value)
+            fail = fail + _certain_slope(1 - M, excl, dst, n, src=src, rev=rev_c,
+                                         has_rev=has_rev)
+        return torch.where(at_seed, w, w * (1 - fail))
+
+    # as bp_messages (1000 updates ran out silently on messages that had not settled)
+    M = _bp_loop(lambda w: torch.where(at_seed, w, 0.0), update, (w,), iterations=iterations,
+                 max_iterations=max_iterations, stop=_rounding_tol(tol, real), probe=certain)
     log1m = torch.log((1 - M).clamp_min(tiny))
     into = torch.zeros(S, n, dtype=real, device=dev).index_add(1, dst, log1m)
     is_seed = torch.zeros(S, n, dtype=torch.bool, device=dev)
@@ -688,7 +944,10 @@ def _mixture_factor(
     u_dst = torch.from_numpy(union.dst).to(dev)
     log_q = torch.zeros(union.n, dtype=real, device=dev).index_add(0, u_dst, folded)
     p_base = torch.from_numpy(node == seeds[owner]).to(dev)
-    p_eff = 1 - torch.where(p_base, 0.0, torch.exp(log_q))
+    fail = torch.exp(log_q)
+    if certain:
+        fail = fail + _certain_slope(1 - m_u, log_q, u_dst, union.n, mask=drop)
+    p_eff = 1 - torch.where(p_base, 0.0, fail)
     kt = torch.from_numpy(np.flatnonzero(kept)).to(dev)
     forest = CascadeGraph(
         union.n, union.src[kept], union.dst[kept], union.weight.index_select(0, kt)
@@ -797,7 +1056,8 @@ def _exact_head_conditionals(graph: CascadeGraph, p: torch.Tensor,
     -------
     cond : torch.Tensor
         Shape ``(n, 3)`` (``(n, 2)`` when ``n < 2``); column 0 is 0 or NaN. Differentiable in
-        the weights and ``p`` (with the caveat of :func:`exact_small_sizes` at exact zeros).
+        the weights and ``p`` (one-sided at ``w = 1``, ``p = 1``, as
+        :func:`exact_small_sizes`).
     head : torch.Tensor
         ``[P(0), P(1), P(2)]``, as :func:`exact_small_sizes` returns it.
     """

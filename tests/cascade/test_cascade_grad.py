@@ -10,6 +10,8 @@ from torch.autograd import gradcheck
 
 from biomodels.cascade import (
     CascadeGraph,
+    bp_marginals,
+    exact_small_sizes,
     size_distribution,
     tda_size_distribution,
     tree_plan,
@@ -350,3 +352,125 @@ def test_boundary_gradients_in_threads_leave_the_warning_filters_as_they_were(in
                 np.testing.assert_allclose(grad.numpy(), [1 / 8] * 4 + [-1 / 16], atol=1e-12)
     finally:
         warnings.filters[:] = before
+
+
+def _one_sided_slope(f, h=1e-4):
+    """``-d f(t) / dt`` at ``t = 0`` from ``t >= 0`` only, to second order in ``h``.
+
+    ``f(t)`` is the function at a weight or seed probability of ``1 - t``. A step of 1e-4:
+    BP stops within 1e-10 of its fixed point, which a step of 1e-7 turns into 1e-3.
+    """
+    return (3 * f(0.0) - 4 * f(h) + f(2 * h)) / (2 * h)
+
+
+def test_tda_gradient_in_a_certain_edge_of_a_cycle_is_the_one_sided_derivative():
+    # a 4-cycle seeded at 0 with w_01 = 1: the exact head dropped the derivative of the
+    # factor 1 - w_01 = 0 and rescaling spread the error over the larger sizes, with sign
+    # flips: dP / dw_01 = [0, 0, 0.25, -0.149, -0.101] (dE[size] / dw_01 = -0.351) for the
+    # one-sided [0, -0.5, 0, 0.211, 0.289] (+1.289) that the weights just below 1 give
+    g = CascadeGraph.from_networkx(nx.cycle_graph(4), default=0.5)
+    e = int(np.flatnonzero((g.src == 0) & (g.dst == 1))[0])
+    w1 = torch.full((g.num_edges,), 0.5, dtype=torch.float64)
+    w1[e] = 1.0
+
+    def f(w):
+        return size_distribution(g.with_weight(w), seeds=[0])
+
+    J = torch.autograd.functional.jacobian(f, w1)[:, e]
+    below = w1.clone()
+    below[e] = 1 - 1e-9
+    p = torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64)
+    inside = torch.autograd.functional.jacobian(
+        lambda w: tda_size_distribution(g.with_weight(w), p, iterations=200), below)[:, e]
+    one_sided = _one_sided_slope(lambda t: f(w1 - t * torch.eye(g.num_edges,
+                                                              dtype=torch.float64)[e]))
+    # P(1) = (1 - w_01)(1 - w_03), P(2) = w_01 (1 - w_03)(1 - w_12) + w_03 (1 - w_01)(1 - w_32)
+    np.testing.assert_allclose(J[:3].numpy(), [0.0, -0.5, 0.0], atol=1e-12)
+    torch.testing.assert_close(J, inside, rtol=0, atol=1e-7)
+    torch.testing.assert_close(J, one_sided, rtol=0, atol=1e-5)
+    k = torch.arange(g.n + 1, dtype=torch.float64)
+    assert float((k * J).sum()) == pytest.approx(1.289256, abs=1e-5)
+
+
+def _sure_entries_graph():
+    """A directed 6-node graph with cycles and reciprocal links (12 edges), weights 0.2-0.8."""
+    rng = np.random.default_rng(11)
+    pairs = [(0, 1), (1, 0), (1, 2), (2, 3), (3, 1), (3, 4), (4, 3), (4, 5), (5, 0),
+             (2, 5), (5, 2), (0, 3)]
+    return CascadeGraph.from_edges([(a, b, rng.uniform(0.2, 0.8)) for a, b in pairs],
+                                   nodes=list(range(6)))
+
+
+# (edges set to 1, nodes with p = 1): up to four sure seeds, certain edges out of sure seeds
+# (BP messages of exactly 1) and a node whose out-edges are all certain
+_SURE_CASES = [((), (1,)), ((2,), ()), ((0, 5, 9), ()), ((0, 2), (0, 3)), ((0, 2, 6), (0,)),
+               ((3, 4), (1, 3, 5)), ((), (0, 2, 4, 5)), ((1, 7, 10), (2, 4))]
+
+
+def _at_sure_entries(g, edges, nodes):
+    """Weights and seed probabilities of the case: generic values, some exactly 1."""
+    w = g.weight.clone()
+    w[list(edges)] = 1.0
+    p = torch.linspace(0.05, 0.35, g.n, dtype=torch.float64)
+    p[list(nodes)] = 1.0
+    return w, p
+
+
+@pytest.mark.parametrize("edges, nodes", _SURE_CASES)
+def test_exact_small_sizes_gradients_at_certain_edges_and_sure_seeds(edges, nodes):
+    # products that left out an exact zero factor dropped its derivative: d P(k) / dp_v at
+    # a sure seed and d P(k) / dw at a certain edge were up to 1.0 off (d P(0) / dp_z with
+    # one sure seed came out 0 for minus the product of the others). P(k) is linear in
+    # every weight and seed probability, so the brute force's slopes are exact
+    g = _sure_entries_graph()
+    w, p = _at_sure_entries(g, edges, nodes)
+    Jw, Jp = torch.autograd.functional.jacobian(
+        lambda w, p: exact_small_sizes(g.with_weight(w), p), (w, p))
+    dw, dp = _exact_slopes(g.n, g.src, g.dst, w.numpy(), p.numpy())
+    np.testing.assert_allclose(Jw.numpy(), dw[:, :3].T, atol=1e-12)
+    np.testing.assert_allclose(Jp.numpy(), dp[:, :3].T, atol=1e-12)
+
+
+_TDA_VARIANTS = {
+    "default": {},
+    "paper head": {"exact_head": False},
+    "tail": {"tail_accurate": True},
+}
+
+
+@pytest.mark.parametrize("edges, nodes", _SURE_CASES)
+def test_tda_gradients_at_certain_edges_and_sure_seeds_are_the_one_sided_derivatives(
+        edges, nodes):
+    # TDA's exact head lost the derivative of each factor 1 - w = 0 or 1 - p = 0 (and
+    # rescaled the larger sizes by it), BP's messages of exactly 1 (a certain edge out of
+    # a sure seed) clipped log(1 - m) with a zero slope, and BP stopped once the values
+    # had settled, before the derivatives in a sure seed's p, which the zero factor hides
+    # from the values: off by up to 1.0 in P(k), 0.7 in a marginal, 5e-4 for the last.
+    # The derivative at 1 is the limit from inside (at 1 - 1e-9, where 200 BP updates let
+    # the derivatives settle too; central differences as in gradcheck would step past 1)
+    # and a one-sided difference
+    g = _sure_entries_graph()
+    w, p = _at_sure_entries(g, edges, nodes)
+    w_in, p_in = (torch.where(x == 1, 1 - 1e-9, x) for x in (w, p))
+
+    def tda(**kw):
+        return lambda w, p, it=None: tda_size_distribution(g.with_weight(w), p,
+                                                           iterations=it, **kw)
+
+    fns = {name: tda(**kw) for name, kw in _TDA_VARIANTS.items()}
+    fns["bp"] = lambda w, p, it=None: bp_marginals(g.with_weight(w), p, iterations=it)
+    if not nodes:  # the mixture needs every p < 1
+        fns["mixture"] = tda(seed_mixture=True)
+    for name, f in fns.items():
+        at = torch.autograd.functional.jacobian(f, (w, p))
+        inside = torch.autograd.functional.jacobian(lambda w, p, f=f: f(w, p, 200), (w_in, p_in))
+        for x, y in zip(at, inside):
+            torch.testing.assert_close(x, y, rtol=0, atol=1e-7, msg=name)
+        for j in edges:
+            unit = torch.eye(g.num_edges, dtype=torch.float64)[j]
+            slope = _one_sided_slope(lambda t, f=f, unit=unit: f(w - t * unit, p))
+            torch.testing.assert_close(at[0][:, j], slope, rtol=0, atol=1e-5, msg=name)
+        for v in nodes:
+            unit = torch.eye(g.n, dtype=torch.float64)[v]
+            slope = _one_sided_slope(lambda t, f=f, unit=unit: f(w, p - t * unit))
+            torch.testing.assert_close(at[1][:, v], slope, rtol=0, atol=1e-5, msg=name)
