@@ -633,7 +633,8 @@ def test_read_edgelist_reads_networkx_default_edge_list_format(tmp_path):
     G.add_edge("c", "d", weight=np.float64(0.25), kind="home")  # numpy 2: np.float64(0.25)
     path = tmp_path / "g.edgelist"
     nx.write_edgelist(G, path)
-    assert "np.float64(0.25)" in path.read_text()
+    if int(np.__version__.split(".")[0]) >= 2:  # numpy 1 writes the plain 0.25
+        assert "np.float64(0.25)" in path.read_text()
     g = CascadeGraph.read_edgelist(path, undirected=True)
     h = CascadeGraph.from_networkx(G)
     assert g.labels == h.labels and g.src.tolist() == h.src.tolist()
