@@ -222,6 +222,15 @@ def _torch_mask_problem(mask: Any, orig: Any) -> str | None:
     return None
 
 
+def _zeros_and_ones_like(value: Any, param: Any) -> bool:
+    """Whether ``value`` could be a mask of ``param`` turned into numbers (0s and 1s, its shape)."""
+    if not (isinstance(value, torch.Tensor) and isinstance(param, torch.Tensor)) \
+            or value.shape != param.shape:
+        return False
+    # a meta tensor has no values to look at
+    return value.device.type == "meta" or bool(((value == 0) | (value == 1)).all())
+
+
 def _refuse_unread_masks(state_dict: Mapping[str, Any], loose: list[str]) -> None:
     """Raise ``ValueError`` where a state dict that gave no mask holds masks all the same.
 
@@ -247,7 +256,8 @@ def _refuse_unread_masks(state_dict: Mapping[str, Any], loose: list[str]) -> Non
                              f"that holds one under {key!r}: pass state_dict[{key!r}]")
     if state_dict and all(isinstance(v, torch.Tensor) and v.dtype == torch.bool
                           for v in state_dict.values()):
-        raise ValueError("state_dict: holds only bool tensors and no '<param>_mask' entry: "
+        raise ValueError("state_dict: holds only bool tensors, none of them a "
+                         "'<param>_mask' beside its '<param>': "
                          "masks by parameter name (MaskSet.state_dict(), a file of "
                          "MaskSet.save), not a module's state_dict; read them with "
                          "MaskSet(masks) or MaskSet.load(path)")
@@ -1021,7 +1031,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
             if pname in state_dict:
                 if isinstance(value, torch.Tensor) and value.dtype == torch.bool:
                     out[pname] = value.clone()
-                else:
+                elif _zeros_and_ones_like(value, state_dict[pname]):
+                    # masks converted to numbers; a model's own float buffer (a causal
+                    # attention mask of 0 and -inf) is no mask and is left alone
                     loose.append(key)
             elif pname + "_orig" in state_dict:
                 torch_style.append(key)
@@ -1038,6 +1050,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
                                  "as the mask of a weight pruned with "
                                  f"torch.nn.utils.prune (beside {pname + '_orig'!r})")
             out[pname] = value != 0  # a new bool tensor
+        if not out and state_dict and all(
+                isinstance(k, str) and k.endswith("_mask") and isinstance(v, torch.Tensor)
+                and v.dtype == torch.bool for k, v in state_dict.items()):
+            # the mask buffers of a masked model's state_dict kept apart from its weights
+            return cls({k[: -len("_mask")]: v.clone() for k, v in state_dict.items()})
         if not out:
             _refuse_unread_masks(state_dict, loose)
         return cls(out)

@@ -658,6 +658,19 @@ def test_state_dicts_of_torch_prune_give_their_masks(tmp_path) -> None:
         MaskSet.from_state_dict(magnitude_mask(_net(), 0.5).state_dict())
     # a dense state_dict has no masks: the empty MaskSet the docstring promises
     assert len(MaskSet.from_state_dict(_net().state_dict())) == 0
+    # nor has a model whose own float buffer '<x>_mask' (a causal mask of 0 and -inf)
+    # stands beside a parameter '<x>': it was refused as masks turned into numbers
+    causal = {"attn": torch.ones(3, 3),
+              "attn_mask": torch.triu(torch.full((3, 3), float("-inf")), diagonal=1)}
+    assert len(MaskSet.from_state_dict(causal)) == 0
+    # the mask buffers alone, kept apart from the weights: read by their parameters' names
+    # (they were refused with "no '<param>_mask' entry" and pointed to MaskSet(masks))
+    buffers = {k: v for k, v in plain.state_dict().items() if k.endswith("_mask")}
+    alone = MaskSet.from_state_dict(buffers)
+    assert sorted(alone) == sorted(k[: -len("_mask")] for k in buffers)
+    fresh = _net()
+    alone.attach(fresh)
+    assert all(torch.equal(fresh.get_buffer(k), v) for k, v in buffers.items())
     # beside prunus masks, torch's stay torch's (the model restores them itself), as before
     mixed = _net()
     prune.l1_unstructured(mixed[2], "weight", amount=0.9)
