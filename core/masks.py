@@ -996,7 +996,10 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         state_dict
-            A module's ``state_dict()``.
+            A module's ``state_dict()``, or only its bool ``<param>_mask`` entries (read
+            as the masks of ``<param>``). A float ``<param>_mask`` that is not 0s and 1s of
+            the parameter's shape (a causal attention mask) is the model's own buffer and
+            is left alone.
 
         Returns
         -------
