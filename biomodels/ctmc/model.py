@@ -740,9 +740,10 @@ class CTMC:
         Parameters
         ----------
         state
-            The events present: a list of names or indices (as :meth:`most_likely_order`
-            takes them), or a 0/1 vector over the model's events (a numpy array, tensor or
-            pandas Series, as ``mhn`` takes a state; a Series is matched by name).
+            The events present: a list of distinct names or indices (as
+            :meth:`most_likely_order` takes them), or a 0/1 vector over the model's events
+            (a numpy array, tensor or pandas Series, as ``mhn`` takes a state; a Series is
+            matched by name).
         allow_observation
             Also give the probability that the tumour is observed before any further event.
 
@@ -757,8 +758,15 @@ class CTMC:
         n = self.n_events
         present = np.zeros(n, dtype=bool)
         if isinstance(state, list | tuple | set | frozenset):
-            for e in state:
-                present[self._event(e, "state")] = True
+            idx = [self._event(e, "state") for e in state]
+            if len(set(idx)) != len(idx):
+                # [1, 0, 0, 1] is mhn's 0/1 state, not events 1, 0, 0 and 1 (read as {A, B})
+                raise ValueError(
+                    f"state={reprlib.repr(state)} names an event twice: a list names the "
+                    "events present (names or indices); pass a 0/1 state as a numpy array, "
+                    "e.g. np.array(state)")
+            for i in idx:
+                present[i] = True
         else:
             if isinstance(state, pd.Series):  # by name: positions could be another order
                 pos = _event_positions([str(e) for e in state.index], self.event_names or [],

@@ -302,6 +302,9 @@ def test_next_event_probabilities_race_the_absent_events():
         m.next_event_probabilities(np.array([0, 2, 0, 1]))
     with pytest.raises(ValueError, match="every event is present"):
         m.next_event_probabilities(list("ABCD"))
+    # a list of 0/1 was read as indices (events B and A): refused, pointing to an array
+    with pytest.raises(ValueError, match=r"names an event twice.*np\.array\(state\)"):
+        m.next_event_probabilities([0, 1, 0, 1])
     with pytest.raises(TypeError, match="allow_observation must be True or False"):
         m.next_event_probabilities([], allow_observation=1)
 
