@@ -322,6 +322,40 @@ def scale_rows(W: Any, d: Any) -> Any:
     return W * d[:, None]
 
 
+def divide_rows(W: Any, d: Any) -> Any:
+    """``diag(d)^-1 @ W`` by division, keeping the backend (and a torch CSR layout).
+
+    It divides rather than multiplying by ``1 / d``: for a subnormal ``d_i`` (1e-310) the
+    reciprocal overflows to inf, where ``W_ij / d_i`` stays finite.
+    """
+    if isinstance(W, torch.Tensor):
+        if W.layout == torch.strided:
+            return W / d[:, None]
+        coo = W.to_sparse_coo().coalesce()
+        vals = coo.values() / d[coo.indices()[0]]
+        return _like_layout(torch.sparse_coo_tensor(
+            coo.indices(), vals, coo.shape, check_invariants=False, is_coalesced=True
+        ), W)
+    if sp.issparse(W):
+        W = sp.csr_array(W)
+        data = W.data / np.repeat(np.asarray(d, dtype=W.dtype), np.diff(W.indptr))
+        return sp.csr_array((data, W.indices, W.indptr), shape=W.shape)
+    return W / d[:, None]
+
+
+def row_max(W: Any) -> np.ndarray:
+    """Return the largest entry of each row of a non-negative matrix (0 for an empty row).
+
+    A numpy array in ``W``'s dtype (detached, on the CPU), whatever the backend.
+    """
+    if isinstance(W, torch.Tensor) and W.layout == torch.strided:
+        return as_numpy(W.amax(dim=1))
+    if isinstance(W, torch.Tensor) or sp.issparse(W):
+        csr = to_scipy_csr(W)
+        return np.asarray(csr.max(axis=1).toarray(), dtype=csr.dtype).ravel()
+    return np.asarray(W).max(axis=1)
+
+
 def frame_labels(W: Any) -> list[Hashable] | None:
     """Return the agent labels of a DataFrame matrix (its index), None for another matrix."""
     return list(W.index) if is_dataframe(W) else None

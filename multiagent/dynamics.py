@@ -198,7 +198,9 @@ class FriedkinJohnsen:
         Peer-resistance in ``[0, 1]``: a scalar or one value per agent.
     normalise
         Row-normalise ``W`` instead of rejecting rows that do not sum to 1; an agent with an
-        empty row then listens only to itself (``W_ii = 1``).
+        empty row then listens only to itself (``W_ii = 1``).  Rows of any finite scale
+        normalise (weights of 1e-310 or 1e308, float32 1e-40 or 3e38: a row whose ``1 /
+        sum`` is not a normal number is divided by its largest entry first).
     symmetric
         Whether ``diag(d) W`` is symmetric for some positive ``d`` (true for ``W = D^-1 A``
         with a symmetric weighted adjacency ``A``), which lets :meth:`equilibrium` use
@@ -310,7 +312,9 @@ class FriedkinJohnsen:
         """Build ``W`` by row-normalising ``adjacency`` (times optional ``trust``).
 
         ``W_ij = A_ij T_ij / sum_{k != i} A_ik T_ik`` (self-loops of ``adjacency`` are
-        dropped: W_ii = 0); agents with no neighbour listen to themselves.
+        dropped: W_ii = 0); agents with no neighbour listen to themselves.  Weights of any
+        finite scale normalise: ``A * 1e-310`` and ``A * 1e308`` (float32 ``A * 1e-40`` and
+        ``A * 3e38``), whose row sums or their reciprocals overflow, give the ``W`` of ``A``.
 
         Parameters
         ----------
@@ -364,8 +368,11 @@ class FriedkinJohnsen:
         model = cls(A, gamma, alpha, normalise=True, symmetric=symmetric)
         model._labels = labels
         if symmetric:
-            d = bk.row_sums(A)
-            model._sym_d = _where_zero(d, 1.0)
+            d = _symmetriser_of(A)
+            if d is None:
+                model._symmetric = None  # detected on first use instead (d = 1, row counts)
+            else:
+                model._sym_d = d
         return model
 
     def _like(self) -> Any:
@@ -395,7 +402,8 @@ class FriedkinJohnsen:
         self._check_entries_of(W, "W")
 
     def _check_rows(self, W: Any, normalise: bool) -> Any:
-        sums = bk.as_numpy(bk.row_sums(W)).astype(np.float64)
+        with np.errstate(over="ignore"):  # a sum of huge weights (1e308) is inf: see below
+            sums = bk.as_numpy(bk.row_sums(W)).astype(np.float64)
         if normalise:
             empty = sums <= 0
             if empty.any():
@@ -420,7 +428,15 @@ class FriedkinJohnsen:
                 else:
                     W = W + eye.toarray().astype(W.dtype)
                 sums = np.where(empty, 1.0, sums)
-            scale = 1.0 / sums
+            W, sums = self._rescale_extreme_rows(W, sums)
+            with np.errstate(divide="ignore", over="ignore"):  # refused just below
+                scale = 1.0 / sums
+            if not (np.isfinite(scale) & (scale > 0)).all():
+                i = int(np.argmax(~(np.isfinite(scale) & (scale > 0))))
+                raise ValueError(
+                    f"row {i} of W (agent {i}) cannot be row-normalised: its entries sum to "
+                    f"{sums[i]:.6g}; expected a finite positive sum"
+                )
             if self.backend == "torch" and W.requires_grad:
                 # the row sums in torch, so that the gradient goes through them: read into
                 # numpy they were constants, and from_adjacency(A * t) gave d/dt of an
@@ -441,6 +457,38 @@ class FriedkinJohnsen:
                 "pass normalise=True to row-normalise"
             )
         return W
+
+    def _rescale_extreme_rows(self, W: Any, sums: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Divide each row whose ``1 / sum`` is not a normal number of W's dtype by its max.
+
+        ``1 / sum`` in W's dtype overflowed for subnormal sums (weights 1e-310, float32
+        1e-40: a NaN/inf W) and was 0 or subnormal for sums that overflow or nearly do
+        (1e308, float32 3e38: an all-zero W).  Such a row divided by its largest entry
+        sums to between 1 and n, and normalises to the same row.  Other rows are divided
+        by 1 and keep their sums: their ``W`` is the same to the last bit.
+
+        Returns
+        -------
+        W, sums
+            ``W`` with those rows rescaled (unchanged when there are none) and its row sums.
+        """
+        finfo = torch.finfo if self.backend == "torch" else np.finfo
+        info = finfo(W.dtype)
+        with np.errstate(over="ignore", divide="ignore"):
+            scale = 1.0 / sums
+        normal = (scale >= float(info.tiny)) & (scale <= float(info.max))
+        extreme = ~(np.isfinite(sums) & normal)
+        if not extreme.any():
+            return W, sums
+        peak = bk.row_max(W)
+        m = np.where(extreme, peak, peak.dtype.type(1))  # W's dtype: the division is exact
+        if self.backend == "torch":
+            W = bk.divide_rows(W, torch.as_tensor(m, device=W.device))
+        else:
+            W = bk.divide_rows(W, m)
+        with np.errstate(over="ignore"):
+            rescaled = bk.as_numpy(bk.row_sums(W)).astype(np.float64)
+        return W, np.where(extreme, rescaled, sums)
 
     def _check_param(self, value: Any, name: str, like: Any) -> Any:
         value = bk.by_agent_label(value, self._labels, name)
@@ -1475,6 +1523,37 @@ def _where_zero(x: Any, value: float) -> Any:
     if isinstance(x, torch.Tensor):
         return torch.where(x != 0, x, value)
     return np.where(x != 0, x, value)
+
+
+def _symmetriser_of(A: Any) -> Any | None:
+    """Return ``d`` (the row sums of a symmetric ``A``) making ``diag(d) D^-1 A`` symmetric.
+
+    Any positive multiple of the row sums does; they are used as they are unless one is
+    within a factor ``1 / eps`` of the dtype's limits (below 1e-292 or above 4e292 in
+    float64, 1e-31 and 4e31 in float32), where they overflowed (weights 1e308: inf) or the
+    conjugate-gradient products did (1e-310 or 1e307, float32 1e-38 or 3e37: no
+    convergence): ``A`` is then divided by its largest entry first.
+    Returns None when even then a non-empty row's sum is that small (weights spread over
+    more than the dtype's range): the model detects its symmetry on first use instead.
+    """
+    with np.errstate(over="ignore"):  # a sum of huge weights (1e308) is inf: handled below
+        d = bk.row_sums(A)
+    dn = bk.as_numpy(d).astype(np.float64)
+    info = torch.finfo(A.dtype) if isinstance(A, torch.Tensor) else np.finfo(A.dtype)
+    lo, hi = float(info.tiny) / float(info.eps), float(info.max) * float(info.eps)
+    used = dn != 0
+
+    def fits(x: np.ndarray) -> bool:
+        return bool(np.isfinite(x).all() and ((x[used] >= lo) & (x[used] <= hi)).all())
+
+    if fits(dn):
+        return _where_zero(d, 1.0)
+    peak = bk.row_max(A).max()
+    m = np.full(A.shape[0], peak)  # one factor for every row, so diag(d) W stays symmetric
+    A = bk.divide_rows(A, torch.as_tensor(m, device=A.device)
+                       if isinstance(A, torch.Tensor) else m)
+    d = bk.row_sums(A)
+    return _where_zero(d, 1.0) if fits(bk.as_numpy(d).astype(np.float64)) else None
 
 
 def _is_symmetric(A: Any, tol: float = 1e-12) -> bool:

@@ -51,6 +51,7 @@ from multiagent._backend import (
     refuse_meta,
     square_frame,
 )
+from multiagent._stacklevel import user_stacklevel
 from multiagent.dynamics import FriedkinJohnsen, check_beliefs
 
 __all__ = [
@@ -132,14 +133,13 @@ def _isolated_said() -> Iterator[None]:
         _ISOLATED_SAID.reset(token)
 
 
-def _mask(adjacency: Any | None, n: int, names: list[str] | None = None, *,
-          stacklevel: int = 3) -> np.ndarray:
+def _mask(adjacency: Any | None, n: int, names: list[str] | None = None) -> np.ndarray:
     """Who each agent hears: ``(n, n)`` booleans, no diagonal but for isolated agents.
 
     An agent that hears no one (a zero row) gets its own diagonal entry: it listens to
     itself, trust 1, as :class:`~multiagent.dynamics.FriedkinJohnsen` reads such a row
-    (:class:`IsolatedAgentWarning`, naming it by ``names`` or the adjacency's labels;
-    ``stacklevel`` counted from here to the caller of the public function).
+    (:class:`IsolatedAgentWarning`, naming it by ``names`` or the adjacency's labels, at
+    the line of the user's code that called the package).
     """
     if adjacency is None:
         mask = np.ones((n, n), bool)
@@ -158,8 +158,10 @@ def _mask(adjacency: Any | None, n: int, names: list[str] | None = None, *,
         if not _ISOLATED_SAID.get():
             names = _agent_names(adjacency) if names is None else names
             who = [int(i) if names is None else names[i] for i in deaf]
+            # the user's line through any public function (a fixed stacklevel named
+            # fit.py's call of fit_fj when fit_transcripts called it)
             warnings.warn(_isolated_message(who, "adjacency"), IsolatedAgentWarning,
-                          stacklevel=stacklevel)
+                          stacklevel=user_stacklevel())
     return mask
 
 
@@ -1019,7 +1021,7 @@ def fit_fj(
         raise ValueError("loss='kl' compares probability vectors over K >= 2 options; this "
                          "transcript has K = 1 (scalar opinions): use loss='mse'")
     n = X.shape[1]
-    mask_np = _mask(adjacency, n, names, stacklevel=4)  # with_grad is one more frame
+    mask_np = _mask(adjacency, n, names)
     isolated = torch.as_tensor(~(mask_np & ~np.eye(n, dtype=bool)).any(axis=1))
     mask = torch.as_tensor(mask_np)
     data = torch.as_tensor(X[: T + 1])
@@ -1865,7 +1867,7 @@ def fit_fj_bayes(
     lr = check_number("lr", lr, above=0)
     seed = check_seed(seed, optional=False, bits=32)  # pyro seeds numpy's global generator
     n = X.shape[1]
-    mask_np = _mask(adjacency, n, names, stacklevel=4)  # with_grad is one more frame
+    mask_np = _mask(adjacency, n, names)
     data = torch.as_tensor(X)
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1

@@ -168,3 +168,60 @@ def test_a_transcript_of_no_agents_or_no_options_is_refused_by_name():
     with pytest.raises(ValueError, match=r"^transcript has 0 options \(shape \(5, 3, 0\)\): "
                                          "expected at least one option"):
         fit_fj(X[:, :, :0])
+
+
+def _tiny_huge_cases():
+    import scipy.sparse as sp
+    import torch
+
+    A = np.ones((3, 3)) - np.eye(3)
+    return {
+        "numpy 1e-310": A * 1e-310,  # subnormal row sums: 1 / sum overflowed to inf
+        "numpy 1e308": A * 1e308,  # the row sums overflow float64 to inf
+        "scipy 1e-310": sp.csr_array(A * 1e-310),
+        "scipy 1e308": sp.csr_array(A * 1e308),
+        "torch32 1e-40": torch.tensor(A * 1e-40, dtype=torch.float32),
+        "torch32 3e38": torch.tensor(A * 3e38, dtype=torch.float32),
+        "torch32 csr 3e38": torch.tensor(A * 3e38, dtype=torch.float32).to_sparse_csr(),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("case", ["numpy 1e-310", "numpy 1e308", "scipy 1e-310", "scipy 1e308",
+                                  "torch32 1e-40", "torch32 3e38", "torch32 csr 3e38"])
+@pytest.mark.parametrize("build", ["from_adjacency", "normalise"])
+def test_extreme_but_finite_weights_row_normalise_to_the_same_model(case, build):
+    """Before: 1 / row sum was taken in float64 and cast to W's dtype, so the complete graph
+    on 3 agents with weights 1e-310 (float32 1e-40) got a NaN/inf W (rollout all NaN, and
+    equilibrium blamed gamma), and weights 1e308 (float32 3e38) an all-zero W: equilibrium
+    returned S unchanged and influence_matrix the identity, without an error.  Any finite
+    positive row now normalises to W = (1 - I) / 2, whatever its scale."""
+    import torch
+
+    from multiagent._backend import as_dense_numpy
+
+    A = _tiny_huge_cases()[case]
+    if build == "from_adjacency":
+        model = FriedkinJohnsen.from_adjacency(A, 0.2, 0.5)
+    else:
+        model = FriedkinJohnsen(A, 0.2, 0.5, normalise=True)
+    assert as_dense_numpy(model.W).tolist() == [[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+    S = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    if isinstance(A, torch.Tensor):
+        S = torch.tensor(S, dtype=A.dtype)
+    known = [[0.625, 0.375], [0.375, 0.625], [0.5, 0.5]]  # the model of W = (1 - I) / 2
+    np.testing.assert_allclose(np.asarray(model.equilibrium(S)), known, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model.rollout(S, 200)[-1]), known, atol=1e-6)
+    M = np.asarray(model.influence_matrix())
+    np.testing.assert_allclose(M, [[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.25, 0.25, 0.5]],
+                               atol=1e-6)
+
+
+def test_rows_of_very_different_scales_each_normalise():
+    """One row at 1e308 and one at 1e-310 beside an ordinary row: each is normalised on
+    its own, and the ordinary row is the same as before to the last bit."""
+    A = np.array([[0.0, 1e308, 1e308], [3e-310, 0.0, 1e-310], [0.1, 0.7, 0.0]])
+    W = FriedkinJohnsen(A, 0.2, 0.5, normalise=True).W
+    np.testing.assert_array_equal(W[0], [0.0, 0.5, 0.5])
+    np.testing.assert_allclose(W[1], [0.75, 0.0, 0.25], rtol=1e-12)
+    np.testing.assert_array_equal(W[2], A[2] * (1.0 / A[2].sum()))

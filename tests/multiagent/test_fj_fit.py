@@ -1142,6 +1142,32 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
     assert p[3] < 1e-3  # d moves back towards s_d: not fully stubborn
 
 
+@pytest.mark.parametrize("entry", ["fit_fj", "fit_transcripts", "fit_sparse_trust",
+                                   "fit_fj_bayes", "stubborn_test", "fit_fj under no_grad"])
+def test_the_isolated_agent_warning_names_the_callers_line(entry):
+    # before: through fit_transcripts the IsolatedAgentWarning named multiagent/fit.py
+    # (line 1471, where it calls fit_fj), not the caller's line: fit_fj's fixed
+    # stacklevel=4 counted one frame too few through another public function
+    from multiagent import IsolatedAgentWarning
+    from multiagent.fit import stubborn_test
+
+    X, A, *_ = _deaf_debate(noise=0.01, seed=1)
+
+    def under_no_grad():
+        with torch.no_grad():
+            return fit_fj(X, adjacency=A, max_steps=2)
+
+    calls = {"fit_fj": lambda: fit_fj(X, adjacency=A, max_steps=2),
+             "fit_transcripts": lambda: fit_transcripts([X, X], adjacency=A, max_steps=2),
+             "fit_sparse_trust": lambda: fit_sparse_trust(X, keep=1, adjacency=A, max_steps=2),
+             "fit_fj_bayes": lambda: fit_fj_bayes(X, adjacency=A, num_steps=2, num_samples=2),
+             "stubborn_test": lambda: stubborn_test(X, adjacency=A, draws=20),
+             "fit_fj under no_grad": under_no_grad}
+    with pytest.warns(IsolatedAgentWarning, match="agent 3 hears no one") as seen:
+        calls[entry]()
+    assert [(w.filename, w.category) for w in seen] == [(__file__, IsolatedAgentWarning)]
+
+
 def test_score_of_a_fit_of_every_round_says_to_pass_start_zero():
     # fit_fj(X).score(X) raised a bare "no rounds after start to score", though the command
     # line and fit_transcripts score such a fit in-sample from round 0
