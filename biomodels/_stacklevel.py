@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from types import FrameType
-
 import core
+from core.stacklevel import package_dirs, stacklevel_outside
 
 __all__ = ["user_stacklevel"]
 
 # biomodels and the core it calls back through (with_grad wraps the fits)
-_PACKAGES = tuple(os.path.dirname(os.path.abspath(f)) + os.sep
-                  for f in (__file__, core.__file__))
-
-#: Modules whose frames only pass a call on: a decorator such as
-#: ``@torch.inference_mode(False)`` on ``GRNModel.load`` (or a ``contextlib`` one) puts its
-#: wrapper between the package and the user, and the warning named torch's file
-_WRAPPERS = frozenset({"torch.utils._contextlib", "contextlib"})
-
-
-def _passes_on(frame: FrameType) -> bool:
-    """Whether ``frame`` is the package's own or a library wrapper's around it."""
-    return (os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGES)
-            or frame.f_globals.get("__name__") in _WRAPPERS)
+_PACKAGES = package_dirs([__file__, core.__file__])
 
 
 def user_stacklevel() -> int:
     """Stack level of the first frame outside ``biomodels`` and ``core``, for ``warnings.warn``.
 
-    A fixed ``stacklevel=2`` names the user's line only when the user called the warning
-    function directly; reached through a model method (``CTMC.fit`` -> ``fit_theta``) it
-    named a line of the package. The frames of decorators that wrap a package function
-    (torch's ``inference_mode``/``no_grad`` and ``contextlib``'s) are passed over too, when
-    they lie between the package's frames and the user's.
+    See :func:`core.stacklevel.stacklevel_outside`.
 
     Returns
     -------
@@ -46,9 +27,4 @@ def user_stacklevel() -> int:
     >>> def check() -> None:
     ...     warnings.warn("suspicious input", UserWarning, stacklevel=user_stacklevel())
     """
-    frame, level = sys._getframe(1), 1
-    # only the frames next to the package's are passed over: a user's own function under
-    # such a decorator stops the walk at its own frame
-    while frame is not None and _passes_on(frame):
-        frame, level = frame.f_back, level + 1
-    return level
+    return stacklevel_outside(_PACKAGES, depth=2)
