@@ -22,7 +22,7 @@ absolute value, and
   which only matters for scores closer than 1e-6); ``signed_epr`` counts a top-k pair
   as a hit only when the predicted sign matches the true sign (BEELINE, whose methods mostly
   predict unsigned edges, instead reports one ratio per true sign; a signed model deserves the
-  stricter single number).
+  stricter single number; a pair a truth edge list gives both signs matches either).
 
 Every gene of ``truth`` is a candidate, also one without any true edge; BEELINE's universe
 holds only the genes its reference edge list names, so to reproduce its numbers drop such
@@ -303,11 +303,16 @@ def _not_a_table(value: object, name: str) -> str:
     return said
 
 
-def _read(value: object, name: str, scores: bool = False) -> tuple[pd.DataFrame, bool]:
-    """Read ``value`` as :func:`biomodels.grn.align_prior` reads a prior (not yet aligned)."""
+def _read(value: object, name: str, scores: bool = False,
+          either: list[tuple[str, str]] | None = None) -> tuple[pd.DataFrame, bool]:
+    """Read ``value`` as :func:`biomodels.grn.align_prior` reads a prior (not yet aligned).
+
+    ``either`` (the truth's reading only): filled with the pairs its edge list gives both
+    signs, which signed metrics count as right whatever the network's sign.
+    """
     from biomodels.grn.prior import _read_table
 
-    read = _read_table(value, name, scores=scores)
+    read = _read_table(value, name, scores=scores, truth=either is not None, either=either)
     if read is None:
         raise TypeError(_not_a_table(value, name))
     unread = "" if read[1] else _unread_table(read[0], name)
@@ -360,27 +365,37 @@ def _unread_table(frame: pd.DataFrame, name: str) -> str:
             "'target'}), the score column 'weight'")
 
 
-def _tables(network: object, truth: object,
-            prior: object) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+def _tables(network: object, truth: object, prior: object
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """``network``, ``truth`` and ``prior`` as labelled matrices, edge lists on shared genes.
 
     Labelled matrices are returned as given (their genes are matched by :func:`_aligned`).
     An edge list takes the genes of the labelled matrix it is scored with: the network's
     for a truth, the truth's for a network or prior; two edge lists take the truth's genes
-    (BEELINE's universe).
+    (BEELINE's universe). Last, with the labels of the truth, 1 where its edge list gives
+    a pair both signs (None where it gives none).
     """
     net, net_edges = _read(network, "network", scores=True)
-    true, true_edges = _read(truth, "truth")
+    mixed: list[tuple[str, str]] = []
+    true, true_edges = _read(truth, "truth", either=mixed)
     if true_edges and net_edges:
         net = _onto(net, true, "network", "truth")
     elif true_edges:
         true = _onto(true, net, "truth", "network")
     elif net_edges:
         net = _onto(net, true, "network", "truth")
+    either = None
+    if mixed:
+        rows = pd.Index([str(g) for g in true.index]).get_indexer([r for r, _ in mixed])
+        cols = pd.Index([str(g) for g in true.columns]).get_indexer([t for _, t in mixed])
+        kept = (rows >= 0) & (cols >= 0)  # genes the network lacks were dropped
+        marks = np.zeros(true.shape)
+        marks[rows[kept], cols[kept]] = 1.0
+        either = pd.DataFrame(marks, index=true.index, columns=true.columns)
     if prior is None:
-        return net, true, None
+        return net, true, None, either
     given, prior_edges = _read(prior, "prior")
-    return net, true, _onto(given, true, "prior", "truth") if prior_edges else given
+    return net, true, _onto(given, true, "prior", "truth") if prior_edges else given, either
 
 
 def _auroc_or_nan(y: np.ndarray, s: np.ndarray, order: np.ndarray) -> float:
@@ -391,15 +406,16 @@ def _auroc_or_nan(y: np.ndarray, s: np.ndarray, order: np.ndarray) -> float:
 
 
 def _prior_breakdown(w: np.ndarray, t: np.ndarray, p: np.ndarray,
-                     order: np.ndarray, ranks: np.ndarray) -> dict[str, float]:
+                     order: np.ndarray, ranks: np.ndarray,
+                     either: np.ndarray) -> dict[str, float]:
     """Rankings split by the prior's support (candidate pairs as 1-d arrays).
 
     ``order`` sorts ``|w|`` ascending and ``ranks`` are its average ranks; the subsets'
     orders are read off it (a sort each made these rankings 45 % of :func:`evaluate`'s
-    8.4 s at 3,000 genes).
+    8.4 s at 3,000 genes). ``either``: the true edges whose either sign is right.
     """
     s, y, in_prior = np.abs(w), t != 0, p != 0
-    flipped = in_prior & y & (np.sign(p) != np.sign(t))
+    flipped = in_prior & y & (np.sign(p) != np.sign(t)) & ~either
     corrected = (float((np.sign(w[flipped]) == np.sign(t[flipped])).mean())
                  if flipped.any() else float("nan"))
     return {
@@ -439,14 +455,21 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
         GRNBoost2/GENIE3 output (``TF, target, importance``), GENIE3's R ``getLinkList``,
         BEELINE's ``rankedEdges``, our ``edges.csv`` (by ``effect``). A pair the list leaves
         out scores 0, as in BEELINE (a top-k ranking is scored as it stands). Or a path to
-        a CSV of either (tab-separated for ``.tsv``/``.tab``/``.txt``), also arboreto's
-        header-less one (regulator, target, score).
+        a CSV of either (tab-separated for ``.tsv``/``.tab``/``.txt``, and for BEELINE's
+        ``rankedEdges.csv``, which BEELINE writes tab-separated: a ``.csv`` whose header is
+        ``Gene1, Gene2, EdgeWeight``), also arboreto's header-less one (regulator, target,
+        score: two genes that are not numbers and a number a line).
     truth
         True network: non-zero = edge, its sign = activation (+) or repression (-). A
         DataFrame with the same gene names as ``network`` on each axis (the order may
         differ; rows are matched by name), an edge table such as BEELINE's
         ``refNetwork.csv`` (``Gene1, Gene2, Type`` with ``+``/``-``), or a path to a CSV of
-        either: the forms :func:`~biomodels.grn.align_prior` reads.
+        either: the forms :func:`~biomodels.grn.align_prior` reads. In an edge list every
+        listed pair is a true edge, as BEELINE counts them: a pair listed with both signs
+        (TRRUST lists pairs as Activation and Repression) is one edge, of the sign of its
+        weights' mean (the sign listed more often, + on a tie), which the signed metrics
+        (``signed_epr``, ``prior_flipped_edges``, ``prior_signs_corrected``) count as right
+        whatever the sign given to it (a warning names such pairs).
     prior
         Optional prior network the model was given, in the forms ``truth`` takes (as a
         matrix, the same genes and layout as ``truth``): adds the rankings split by the
@@ -457,7 +480,8 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
     dict of str to float
         ``auroc``, ``auprc``, ``auprc_ratio`` (AUPRC / density: how many times better
         than a random ranking), ``epr`` (early precision ratio), ``signed_epr`` (early
-        precision with sign-matched hits, over density), ``balanced_accuracy`` (non-zero
+        precision with sign-matched hits, over density; either sign matches a pair the
+        truth's edge list gives both), ``balanced_accuracy`` (non-zero
         support vs true support), ``sparsity`` (of the network: fraction of candidate
         pairs it scores exactly zero), ``density`` (of the truth, not of the network: true
         edges / candidate pairs, the AUPRC of a random ranking; the network's share of
@@ -521,8 +545,11 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
     >>> evaluate(truth * 0.5, beeline)["auroc"]  # BEELINE's refNetwork as the truth
     1.0
     """
-    network, truth, prior = _tables(network, truth, prior)
+    network, truth, prior, either = _tables(network, truth, prior)
     w, t = _aligned(network, truth)
+    # a pair the truth's edge list gives both signs: either sign of the network is right
+    both = (_aligned(either, truth, "truth")[0] != 0 if either is not None
+            else np.zeros(t.shape, dtype=bool))
     y = t != 0
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == len(y):
@@ -535,7 +562,7 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
     # 6.2-6.9 s against 3.2-3.4 s at 3,000 genes with a prior)
     order = np.argsort(s)
     density = n_pos / len(y)
-    sign_hit = y & (np.sign(w) == np.sign(t))
+    sign_hit = y & ((np.sign(w) == np.sign(t)) | (both & (w != 0)))
     ranks = _average_ranks(s, order)
     precision, recall = _pr_curve(y, s, order)
     area_pr = _trapezoid(precision, recall)
@@ -555,5 +582,5 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
     }
     if prior is not None:
         p, _ = _aligned(prior, truth, "prior")
-        out.update(_prior_breakdown(w, t, p, order, ranks))
+        out.update(_prior_breakdown(w, t, p, order, ranks, both))
     return out

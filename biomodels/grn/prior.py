@@ -100,9 +100,16 @@ _EDGE_SIGN = ("effect", "sign", "mode", "mor", "weight", "regulation")
 #: and a GRNBoost2 table has always been read as unsigned evidence, +1 per edge.
 _EDGE_SCORE = ("importance", "edgeweight", "score")
 #: The columns a header-less three-column link list is read with (arboreto's documented
-#: ``network.to_csv(path, sep="\t", index=False, header=False)``): the third as a weight,
-#: as under GENIE3's and decoupler's ``weight`` header.
+#: ``network.to_csv(path, sep="\t", index=False, header=False)``). The third is a score:
+#: for a network (:func:`biomodels.grn.evaluate`) its ranking; for a prior or a truth, where
+#: none of its numbers is negative, arboreto's importance (unsigned, not comparable across
+#: targets), so +1 an edge as under its ``TF, target, importance`` header; with a negative
+#: number a signed list, its numbers the weights as under a ``weight`` header.
 _HEADERLESS = ("regulator", "target", "weight")
+#: The header of BEELINE's ``rankedEdges.csv`` (any case), which its runners write
+#: tab-separated despite the name (``BLRun/*Runner.py``; ``BLEval`` reads it with
+#: ``sep='\t'``): the one ``.csv`` header read as tab-separated.
+_BEELINE_RANKED = ("gene1", "gene2", "edgeweight")
 
 
 class _Detect:
@@ -152,7 +159,8 @@ def _edge_columns(columns: Sequence[Any]) -> tuple[Any, Any]:
     return regulator, target
 
 
-def _edge_frame(table: pd.DataFrame, name: str, scores: bool = False) -> pd.DataFrame | None:
+def _edge_frame(table: pd.DataFrame, name: str, scores: bool = False, truth: bool = False,
+                either: list[tuple[str, str]] | None = None) -> pd.DataFrame | None:
     """Build the matrix of an edge-table DataFrame; None if ``table`` is not one.
 
     Read as the CSV reader reads the same table saved as a file: the columns found by
@@ -161,7 +169,8 @@ def _edge_frame(table: pd.DataFrame, name: str, scores: bool = False) -> pd.Data
     row labels (index, or first column as ``pd.read_csv`` without ``index_col`` leaves
     them) include those columns' names is a square matrix. Genes given as numbers (integer
     IDs) are compared as text, ``1002`` as ``"1002"``; a square table of numbers only,
-    without a sign column, is a matrix whose row labels are missing.
+    without a sign column, is a matrix whose row labels are missing. ``truth`` and
+    ``either``: as :func:`_edges_matrix` takes them.
     """
     regulator, target = _edge_columns(table.columns)
     if regulator is None or target is None:
@@ -184,7 +193,7 @@ def _edge_frame(table: pd.DataFrame, name: str, scores: bool = False) -> pd.Data
     sign = next(iter(_sign_columns(table.columns, regulator, scores)), None)
     try:
         return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
-                             scores=scores)
+                             scores=scores, truth=truth, either=either)
     except ValueError as err:
         raise ValueError(f"could not read the {name} edge table (columns {regulator!r}, "
                          f"{target!r}, sign {sign!r}): {err}") from err
@@ -203,16 +212,19 @@ def _align_edges(edges: pd.DataFrame, genes: pd.Index, name: str,
     return _align_frame(edges, genes, name, complete, other)
 
 
-def _read_edge_list(path: Path, name: str, scores: bool = False) -> pd.DataFrame | None:
+def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = False,
+                    either: list[tuple[str, str]] | None = None) -> pd.DataFrame | None:
     """Read an edge-list CSV as a gene x gene matrix; None if ``path`` is not one.
 
     ``scores``: an inferred network's link list, its score column found as
-    :func:`_sign_columns` says.
+    :func:`_sign_columns` says. ``truth`` and ``either``: as :func:`_edges_matrix` takes
+    them.
     """
     if not path.is_file():
         return None  # _read_prior_csv says so
-    layout: dict[str, Any] = {"sep": _separator(path), "skipinitialspace": True,
-                              "encoding": text_encoding(path)}
+    encoding = text_encoding(path)
+    layout: dict[str, Any] = {"sep": _edge_separator(path, encoding), "skipinitialspace": True,
+                              "encoding": encoding}
     try:
         header = pd.read_csv(path, nrows=0, **layout).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
@@ -237,10 +249,17 @@ def _read_edge_list(path: Path, name: str, scores: bool = False) -> pd.DataFrame
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
         table = pd.read_csv(path, dtype={regulator: str, target: str}, keep_default_na=False,
                             na_values=[""], **names, **layout)
+        if names and not scores and not (pd.to_numeric(table[sign], errors="coerce")
+                                         < 0).any():
+            # arboreto's importances, unsigned and not comparable across targets: +1 an
+            # edge, as under its TF,target,importance header (kept, one table gave two
+            # priors, 12.5 against 1)
+            sign = None
         return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
-                             scores=scores)
+                             scores=scores, truth=truth, either=either)
     except (pd.errors.ParserError, ValueError) as err:
-        what = " (no header: read as regulator, target, weight)" if names else ""
+        what = (" (no header: read as regulator, target, weight)" if names and sign else
+                " (no header: read as regulator, target, unsigned score)" if names else "")
         raise ValueError(f"could not read the {name} edge list {str(path)!r}{what} (columns "
                          f"{regulator!r}, {target!r}, sign {sign!r}): {err}") from err
 
@@ -249,10 +268,11 @@ def _headerless_edges(path: Path, layout: dict[str, Any]) -> bool:
     """Whether ``path`` is a link list without a header: regulator, target, number a line.
 
     arboreto's GRNBoost2/GENIE3 output as its documentation saves it. Only when every line
-    has three fields, the first two non-empty, the third a number, and the first line names
-    a gene that is not a number: a list of numbers alone is PHOENIX's (row, column, value)
-    form, which :func:`_unlabelled_note` explains, and a two-gene matrix repeats its header's
-    genes down its first column.
+    has three fields, the first two words that are not numbers, the third a number: a list
+    of numbers alone is PHOENIX's (row, column, value) form, which :func:`_unlabelled_note`
+    explains, a header-less two-gene matrix is a gene and two numbers a line
+    (:func:`_headerless_matrix_note`), and a two-gene matrix repeats its header's genes
+    down its first column.
     """
     reading = {"header": None, "dtype": str, "keep_default_na": False, "index_col": False}
     try:
@@ -269,9 +289,32 @@ def _headerless_edges(path: Path, layout: dict[str, Any]) -> bool:
         return False
     if pd.to_numeric(table.iloc[:, 2], errors="coerce").isna().any():
         return False
-    if pd.to_numeric(table.iloc[0, :2], errors="coerce").notna().all():
+    # genes on every line: only the first line was looked at, so a header-less two-gene
+    # matrix ("x, 0, 1" then "y, -1, 0") was read as the edges x -> 0 and y -> -1, an
+    # all-zero prior with only warnings
+    genes = table.iloc[:, :2].to_numpy().ravel()
+    if pd.to_numeric(pd.Series(genes), errors="coerce").notna().any():
         return False
     return set(table.iloc[1:, 0]) != set(table.iloc[0, 1:])
+
+
+def _edge_separator(path: Path, encoding: str) -> str:
+    """:func:`_separator`, but a tab for a ``.csv`` whose header is BEELINE's rankedEdges'.
+
+    ``Gene1<TAB>Gene2<TAB>EdgeWeight``, no comma: BEELINE's ``rankedEdges.csv`` as its
+    runners write it, refused as "has no ',' in its header but a tab". Only that header:
+    any other tab-separated ``.csv`` is still refused by :func:`_read_prior_csv`.
+    """
+    sep = _separator(path)
+    if sep != ",":
+        return sep
+    try:
+        with open(path, encoding=encoding, errors="replace") as handle:
+            head = handle.readline().rstrip("\r\n")
+    except OSError:
+        return sep
+    fields = tuple(f.strip().strip('"').strip().lower() for f in head.split("\t"))
+    return "\t" if "," not in head and fields == _BEELINE_RANKED else sep
 
 
 def _names_rows(path: Path, layout: dict[str, Any], columns: Sequence[Any]) -> bool:
@@ -402,10 +445,15 @@ def align_prior(
           :func:`prior_from_edges`: our own ``edges.csv``, decoupler/CollecTRI and DoRothEA
           tables as they are saved, BEELINE's ``refNetwork.csv``, GENIE3's R
           ``getLinkList`` (its ``weight``, an importance, as the edge weights) and
-          arboreto's ``TF, target, importance`` (no sign column: +1 an edge). Without a
-          header, a file whose lines are a regulator, a target and a number (arboreto's
-          documented output: tab-separated, ``index=False, header=False``) is read as
-          ``regulator, target, weight``. Data genes it does not name have no edges;
+          arboreto's ``TF, target, importance`` (no sign column: +1 an edge). BEELINE's
+          ``rankedEdges.csv`` (header ``Gene1, Gene2, EdgeWeight``) is read tab-separated
+          as BEELINE writes it; any other ``.csv`` is comma-separated. Without a header, a
+          file whose lines are two genes (not numbers) and a number is a link list:
+          arboreto's documented output (tab-separated, ``index=False, header=False``), an
+          unsigned ranking read as +1 an edge as under its header, unless one of its
+          numbers is negative: then it is signed, read as ``regulator, target, weight``
+          (a gene name and numbers a line is a square matrix without its header row,
+          refused). Data genes it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
 
@@ -415,7 +463,12 @@ def align_prior(
     var_names
         The genes of the data (e.g. ``adata.var_names``), in the order wanted.
     name
-        What the matrix is, for messages (``"prior"``, ``"truth"``, ``"ppi"``).
+        What the matrix is, for messages (``"prior"``, ``"truth"``, ``"ppi"``). ``"truth"``
+        also reads an edge list as a true network, where a listed pair is an edge whatever
+        its sign: a pair listed with both signs (TRRUST lists pairs as Activation and
+        Repression) is one edge of magnitude 1, of the sign of its weights' mean (the sign
+        listed more often, + on a tie), with a warning, where a prior averages the weights
+        (+1 and -1 cancel to no edge).
     complete
         Require the matrix to name every gene of the data (for a true network: a gene left
         out, or misspelt, would silently count as having no edges). Genes beyond the
@@ -449,10 +502,11 @@ def align_prior(
     1.0
     """
     genes = _as_gene_index(var_names)
+    truth = name == "truth"  # a pair listed with both signs is a true edge all the same
     if isinstance(prior, str | os.PathLike):
         path = Path(prior)
         try:
-            edges = _read_edge_list(path, name)
+            edges = _read_edge_list(path, name, truth=truth)
             if edges is not None:
                 return _align_edges(edges, genes, name, complete)
             return _align_frame(_read_prior_csv(path, name), genes, name, complete)
@@ -463,7 +517,7 @@ def align_prior(
             raise explained from err
     if isinstance(prior, pd.DataFrame):
         # a long edge table is read as its CSV is: it was refused as "not square"
-        edges = _edge_frame(prior, name)
+        edges = _edge_frame(prior, name, truth=truth)
         if edges is not None:
             return _align_edges(edges, genes, name, complete)
         return _align_frame(prior, genes, name, complete)
@@ -498,7 +552,7 @@ def align_prior(
 
 def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
     """Return a clearer error for ``err``, raised reading ``path``; None to keep ``err``."""
-    unlabelled = _unlabelled_note(path, name)
+    unlabelled = _unlabelled_note(path, name) or _headerless_matrix_note(path, name)
     if unlabelled:
         return ValueError(unlabelled)
     # a "# ..." line read as a gene: "not square (4, 3)" did not say why
@@ -508,15 +562,17 @@ def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
     return None
 
 
-def _read_table(table: Any, name: str, *,
-                scores: bool = False) -> tuple[pd.DataFrame, bool] | None:
+def _read_table(table: Any, name: str, *, scores: bool = False, truth: bool = False,
+                either: list[tuple[str, str]] | None = None
+                ) -> tuple[pd.DataFrame, bool] | None:
     """Read a network in the forms :func:`align_prior` takes, before any gene is matched.
 
     :func:`biomodels.grn.evaluate`'s reader, the rules of :func:`align_prior`: a DataFrame
     that is an edge table (:func:`_edge_frame`), else a labelled matrix, as given; a path to
     an edge list (:func:`_read_edge_list`, also without a header), else to a labelled
     matrix (:func:`_read_prior_csv`). ``scores``: an inferred network, whose link list's
-    score column may also be named as in ``_EDGE_SCORE``.
+    score column may also be named as in ``_EDGE_SCORE``; ``truth`` and ``either``: a true
+    network, as :func:`_edges_matrix` takes them.
 
     Returns
     -------
@@ -525,16 +581,23 @@ def _read_table(table: Any, name: str, *,
         genes with edges: the others have none). None for any other type.
     """
     if isinstance(table, pd.DataFrame):
-        edges = _edge_frame(table, name, scores)
+        edges = _edge_frame(table, name, scores, truth, either)
         return (table, False) if edges is None else (edges, True)
     if not isinstance(table, str | os.PathLike):
         return None
     path = Path(table)
     try:
-        edges = _read_edge_list(path, name, scores)
+        edges = _read_edge_list(path, name, scores, truth, either)
         if edges is not None:
             return edges, True
-        return _read_prior_csv(path, name), False
+        frame = _read_prior_csv(path, name)
+        # a TF x gene matrix is scored as it is, but not a square one without its header,
+        # whose genes are its first line's numbers
+        headerless = (_headerless_matrix_note(path, name)
+                      if frame.shape[0] != frame.shape[1] else "")
+        if headerless:
+            raise ValueError(headerless)
+        return frame, False
     except ValueError as err:
         explained = _explained(err, path, name)
         if explained is None:
@@ -602,6 +665,51 @@ def _unlabelled_note(path: Path, name: str) -> str:
                 "(targets) in the order of adata.var_names, and pass p (or save it with the "
                 "gene names as header and first column)")
     return ""
+
+
+def _headerless_matrix_note(path: Path, name: str) -> str:
+    """Say that a CSV is a square matrix without its header row, or ``""`` if it is not one.
+
+    ``to_csv(path, header=False)`` of a G x G matrix: G lines of a gene name and G numbers.
+    Read with its first line as the header it is "not square (G - 1, G)", and a two-gene one
+    looked like an arboreto link list (gene, gene, number). Only called after a read failed
+    or gave a matrix that is not square.
+    """
+    sep = _separator(path)
+    labels: set[str] = set()
+    width = 0
+    try:
+        with open(path, encoding=text_encoding(path), errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                fields = [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
+                width = width or len(fields)
+                # line by line: a labelled matrix's header (names) stops it at once
+                if (len(fields) != width or fields[0] in ("", *labels)
+                        or _is_number(fields[0]) or not all(map(_is_number, fields[1:]))):
+                    return ""  # numbers alone are _unlabelled_note's forms
+                labels.add(fields[0])
+    except OSError:
+        return ""
+    n = len(labels)
+    if n < 2 or width != n + 1:
+        return ""
+    return (f"{name} must be square (regulators x targets over the same genes), got shape "
+            f"({n - 1}, {n}): {name} file {str(path)!r} has no header row: each of its {n} "
+            f"lines is a gene and {n} numbers, a {n} x {n} matrix without the gene names "
+            "above its columns (as to_csv(path, header=False) writes it); write it with its "
+            "header (to_csv(path)), or add the genes, in the order of its rows, as its first "
+            "line")
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (as ``float`` reads it)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
@@ -759,7 +867,8 @@ def _refuse_nonfinite(bad: np.ndarray, rows: pd.Index, cols: pd.Index, name: str
                          f"{fix}")
 
 
-def _signs(values: pd.Series, column: str) -> np.ndarray:
+def _signs(values: pd.Series, column: str, truth: bool = False) -> np.ndarray:
+    """Read an edge list's signs as numbers; ``truth``: the list is a true network's."""
     missing = values.isna().to_numpy()
     if missing.any():
         # a nullable boolean's NA failed as "boolean value of NA is ambiguous", naming nothing
@@ -784,11 +893,15 @@ def _signs(values: pd.Series, column: str) -> np.ndarray:
     unsigned = words.isin(_UNKNOWN_SIGN_WORDS).to_numpy()
     if unsigned.any():
         said = sorted(set(values.astype(str).str.strip()[unsigned]))
+        # a truth's sign has nothing to do with the soft prior or DASH's pruning
+        counts = ("in a truth the sign counts only in signed metrics (signed_epr, "
+                  "prior_signs_corrected)" if truth else "the sign counts only in the soft "
+                  "prior (prior_weight < 1) and signed metrics, not in DASH's pruning, which "
+                  "uses |prior|")
         warnings.warn(
             f"{int(unsigned.sum())} edge(s) of unknown mode of regulation (column {column!r}: "
-            f"{', '.join(map(repr, said[:5]))}) are read as activations (+1): the sign counts "
-            "only in the soft prior (prior_weight < 1) and signed metrics, not in DASH's "
-            "pruning, which uses |prior|; drop those rows to leave the edges out",
+            f"{', '.join(map(repr, said[:5]))}) are read as activations (+1): {counts}; drop "
+            "those rows to leave the edges out",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
@@ -906,11 +1019,19 @@ def prior_from_edges(
 
 def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any = _DETECT,
                   sign: Any = _DETECT, genes: Sequence[str] | pd.Index | None = None,
-                  scores: bool = False) -> pd.DataFrame:
+                  scores: bool = False, truth: bool = False,
+                  either: list[tuple[str, str]] | None = None) -> pd.DataFrame:
     """:func:`prior_from_edges`; ``scores``: the table is an inferred network's link list.
 
     A score of 0 there is a pair the method ranks last, as an absent pair is (GENIE3 lists
     every pair), not an edge of the prior lost without a word: it is not warned of.
+
+    ``truth``: the table is a true network's (BEELINE's refNetwork, TRRUST), where a listed
+    pair is an edge whatever its sign: a pair listed with both signs is one edge of
+    magnitude 1, of the sign of its weights' mean (the sign listed more often when they are
+    words), + where they cancel, not an average that cancelled to "no edge". ``either``
+    (a list, for :func:`biomodels.grn.evaluate`, whose signed metrics then count either
+    sign as right there): those pairs are appended to it as (regulator, target).
     """
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame, got {type(table).__name__}")
@@ -951,7 +1072,8 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
     regs = table[regulator].astype(str).str.strip().to_numpy()
     tgts = table[target].astype(str).str.strip().to_numpy()
     try:
-        weights = _signs(table[sign], sign) if sign is not None else np.ones(len(table))
+        weights = (_signs(table[sign], sign, truth) if sign is not None
+                   else np.ones(len(table)))
     except ValueError as err:
         if not detected:
             raise
@@ -975,15 +1097,41 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
         edges = edges[edges["regulator"].isin(known) & edges["target"].isin(known)]
         if len(edges) == 0:
             raise ValueError("no edge of the table connects two genes of `genes`")
+    what = "network" if scores else "truth" if truth else "prior"
     grouped = edges.groupby(["regulator", "target"], sort=False)["weight"]
-    if grouped.size().max() > 1:
-        n_rep = int((grouped.size() > 1).sum())
+    mean = grouped.mean()
+    both = np.zeros(len(mean), dtype=bool)
+    if truth:
+        # TRRUST lists pairs as both Activation and Repression, and BEELINE counts any
+        # refNetwork row as an edge: averaged, + and - cancelled and the true edge was lost
+        keys = [edges["regulator"], edges["target"]]
+        both = ((edges["weight"] > 0).groupby(keys, sort=False).any()
+                & (edges["weight"] < 0).groupby(keys, sort=False).any()
+                ).reindex(mean.index).to_numpy()
+        mean = mean.where(~both, np.where(mean.to_numpy() < 0, -1.0, 1.0))
+    repeated = (grouped.size() > 1).to_numpy() & ~both
+    if repeated.any():
         warnings.warn(
-            f"{n_rep} regulator-target pair(s) appear more than once; their weights are averaged",
+            f"{int(repeated.sum())} regulator-target pair(s) appear more than once; their "
+            "weights are averaged",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    mean = grouped.mean()
+    if both.any():
+        mixed = mean.index[both]
+        if either is not None:
+            either.extend(mixed)
+        shown = ", ".join(f"{r} -> {t}" for r, t in mixed[:20])
+        warnings.warn(
+            f"{len(mixed)} regulator-target pair(s) of the truth are listed with both signs; "
+            "each is one true edge, of the sign of its weights' mean (the sign listed more "
+            "often, + on a tie)"
+            + (", and signed metrics count either sign as right" if either is not None
+               else "")
+            + f": {shown}" + (" ..." if len(mixed) > 20 else ""),
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     # a weight of 0 (e.g. an OmniPath mor of 0) reads as "no edge": the row was dropped
     # without a word, so a table of 3 edges gave a prior of 2
     signed = (edges["weight"] != 0).groupby([edges["regulator"], edges["target"]],
@@ -992,7 +1140,7 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
     if len(zero) and not scores:
         shown = ", ".join(f"{r} -> {t}" for r, t in zero[:5])
         warnings.warn(
-            f"{len(zero)} edge(s) have weight 0 in column {sign!r}, so the prior has no edge "
+            f"{len(zero)} edge(s) have weight 0 in column {sign!r}, so the {what} has no edge "
             f"there: {shown}" + (" ..." if len(zero) > 5 else "") + "; give them a non-zero "
             "weight (e.g. +1 where the sign is unknown) to keep them",
             UserWarning,
@@ -1005,7 +1153,7 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
         shown = ", ".join(f"{r} -> {t}" for r, t in cancelled[:20])
         warnings.warn(
             f"the weights of {len(cancelled)} repeated regulator-target pair(s) cancel to 0, "
-            f"so the {'network' if scores else 'prior'} has no edge there: {shown}"
+            f"so the {what} has no edge there: {shown}"
             + (" ..." if len(cancelled) > 20 else ""),
             UserWarning,
             stacklevel=user_stacklevel(),

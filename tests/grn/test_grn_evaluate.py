@@ -485,3 +485,71 @@ def test_evaluate_names_a_table_it_cannot_read_or_match(tmp_path):
     with pytest.raises(ValueError, match=r"no gene of the network edge list is among the "
                                          r"truth's genes"):
         evaluate(ensembl, REF_NETWORK)
+
+
+def _said(call):
+    """Run ``call``; return its result and the messages of every warning it gave, in order."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [str(w.message) for w in record]
+
+
+def test_a_truth_pair_listed_with_both_signs_is_one_true_edge(tmp_path):
+    # a truth listing a -> b as + and as - (TRRUST lists pairs as both Activation and
+    # Repression; BEELINE's computeScores counts any refNetwork row as an edge) averaged the
+    # two to 0 and dropped the edge: n_true_edges 2.0 and AUROC 0.85 for 3.0 and 26/27, with
+    # a warning that "the prior has no edge there"
+    net = _frame([[0, -0.9, 0, 0], [0, 0, -0.8, 0], [0, 0, 0, 0.1], [0.5, 0, 0, 0]], GENES)
+    ref = pd.DataFrame({"Gene1": ["a", "a", "b", "c"], "Gene2": ["b", "b", "c", "d"],
+                        "Type": ["+", "-", "-", "+"]})
+    ref.to_csv(tmp_path / "refNetwork.csv", index=False)
+    for truth in (ref, tmp_path / "refNetwork.csv"):
+        out, said = _said(lambda truth=truth: evaluate(net, truth))
+        assert said == ["1 regulator-target pair(s) of the truth are listed with both signs; "
+                        "each is one true edge, of the sign of its weights' mean (the sign "
+                        "listed more often, + on a tie), and signed metrics count either sign "
+                        "as right: a -> b"]
+        # the true 0.9, 0.8 and 0.1 beat 9, 9 and 8 of the 9 non-edges (0.5 and zeros)
+        assert out["n_true_edges"] == 3.0
+        assert out["auroc"] == pytest.approx(26 / 27)
+        # top 3: a -> b, b -> c and the false d -> a, over the density 3 / 12
+        assert out["epr"] == pytest.approx(8 / 3)
+        # a -> b is a signed hit whichever sign the network gives it (its tie reads +)
+        assert out["signed_epr"] == pytest.approx(8 / 3)
+    once = ref.drop_duplicates(["Gene1", "Gene2"])  # a -> b as + only: the - is a miss
+    assert evaluate(net, once) == pytest.approx({**out, "signed_epr": 4 / 3})
+    # a prior giving a -> b either sign has not flipped it
+    prior = pd.DataFrame({"source": ["a"], "target": ["b"], "mor": [-1]})
+    split, _ = _said(lambda: evaluate(net, ref, prior=prior))
+    assert split["prior_true_edges"] == 1.0 and split["prior_flipped_edges"] == 0.0
+    assert evaluate(net, once, prior=prior)["prior_flipped_edges"] == 1.0
+    # a network link list with both signs for a pair still cancels, as it did
+    links = pd.DataFrame({"TF": ["a", "a", "b"], "target": ["b", "b", "c"],
+                          "importance": [1.0, -1.0, 2.0]})
+    _, said = _said(lambda: evaluate(links, TRUTH))
+    assert said[-1] == ("the weights of 1 repeated regulator-target pair(s) cancel to 0, so "
+                        "the network has no edge there: a -> b")
+
+
+def test_beeline_ranked_edges_csv_is_read_tab_separated(tmp_path):
+    # BEELINE writes rankedEdges.csv tab-separated despite its name (BLRun's parseOutput;
+    # BLEval reads it with sep='\t'): evaluate refused it, "has no ',' in its header but
+    # '\t': expected ','-separated values", where README said it scored as it came
+    square = evaluate(TABLE_NET, TRUTH)
+    path = tmp_path / "rankedEdges.csv"
+    ranked = _long(TABLE_NET, ["Gene1", "Gene2", "EdgeWeight"])
+    with open(path, "w") as out:  # as BLRun/grnboost2Runner.py writes it
+        out.write("Gene1" + "\t" + "Gene2" + "\t" + "EdgeWeight" + "\n")
+        for _, row in ranked.iterrows():
+            out.write("\t".join([row["Gene1"], row["Gene2"], str(row["EdgeWeight"])]) + "\n")
+    REF_NETWORK.to_csv(tmp_path / "refNetwork.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert evaluate(path, TRUTH) == pytest.approx(square)
+        assert evaluate(str(path), tmp_path / "refNetwork.csv") == pytest.approx(square)
+    # only BEELINE's header: another tab-separated .csv is refused as before
+    (tmp_path / "other.csv").write_text("TF\ttarget\timportance\na\tb\t1\n")
+    with pytest.raises(ValueError, match=r"other\.csv' has no ',' in its header but '\\t': "
+                                         r"expected ','-separated values"):
+        evaluate(tmp_path / "other.csv", TRUTH)

@@ -720,9 +720,13 @@ def test_genie3_and_arboreto_link_lists_are_read_as_priors(tmp_path):
     link.to_csv(tmp_path / "arboreto.tsv", sep="\t", index=False, header=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for prior in (link, tmp_path / "genie3.csv", tmp_path / "arboreto.tsv"):
+        for prior in (link, tmp_path / "genie3.csv"):
             assert align_prior(prior, GENES).to_numpy().tolist() == expected
-        # header-less, the third column is the weight, as under a "weight" header
+        # header-less and without a negative number it is arboreto's ranking: +1 an edge,
+        # as with its TF,target,importance header
+        assert align_prior(tmp_path / "arboreto.tsv", GENES).to_numpy().tolist() == [
+            [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+        # header-less with a negative number it is signed: the third column is the weight
         (tmp_path / "signed.csv").write_text("a,b,-1\nc,a,2.5\n")
         assert align_prior(tmp_path / "signed.csv", GENES).to_numpy().tolist() == [
             [0.0, -1.0, 0.0], [0.0, 0.0, 0.0], [2.5, 0.0, 0.0]]
@@ -800,3 +804,95 @@ def test_gene_names_that_differ_only_in_case_are_said_to(tmp_path):
     with pytest.warns(UserWarning) as record:
         align_prior(_prior(), ["a", "b", "z"])
     assert "case" not in str(record[0].message)
+
+
+def _said(call):
+    """Run ``call``; return its result and the messages of every warning it gave, in order."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [str(w.message) for w in record]
+
+
+def test_a_truth_edge_list_keeps_a_pair_listed_with_both_signs(tmp_path):
+    # read as a truth (GRNModel.evaluate, --truth), a pair listed as both activation and
+    # repression (TRRUST lists such pairs) averaged to 0: the true edge was lost, with a
+    # warning that "the prior has no edge there"
+    table = pd.DataFrame({"tf": ["a", "a", "b", "b", "b"], "target": ["b", "b", "c", "c", "c"],
+                          "mode": ["Activation", "Repression", "Repression", "Activation",
+                                   "Repression"]})
+    table.to_csv(tmp_path / "trrust.csv", index=False)
+    for truth in (table, tmp_path / "trrust.csv"):
+        out, said = _said(lambda truth=truth: align_prior(truth, GENES, name="truth"))
+        # a tie reads +, b -> c the sign listed more often, each of magnitude 1
+        assert out.to_numpy().tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, 0.0]]
+        assert said == ["2 regulator-target pair(s) of the truth are listed with both signs; "
+                        "each is one true edge, of the sign of its weights' mean (the sign "
+                        "listed more often, + on a tie): a -> b, b -> c"]
+    # read as a prior it is as it was: the weights averaged, a -> b cancelled
+    prior, said = _said(lambda: align_prior(table, GENES))
+    assert prior.loc["a", "b"] == 0.0 and prior.loc["b", "c"] == pytest.approx(-1 / 3)
+    assert said == ["2 regulator-target pair(s) appear more than once; their weights are "
+                    "averaged", "the weights of 1 repeated regulator-target pair(s) cancel to "
+                    "0, so the prior has no edge there: a -> b"]
+    # what a truth's warnings say of it names the truth
+    zero = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "mor": [1, 0]})
+    _, said = _said(lambda: align_prior(zero, GENES, name="truth"))
+    assert said == ["1 edge(s) have weight 0 in column 'mor', so the truth has no edge there: "
+                    "b -> c; give them a non-zero weight (e.g. +1 where the sign is unknown) "
+                    "to keep them"]
+    unknown = pd.DataFrame({"tf": ["a"], "target": ["b"], "mode": ["Unknown"]})
+    _, said = _said(lambda: align_prior(unknown, GENES, name="truth"))
+    assert said == ["1 edge(s) of unknown mode of regulation (column 'mode': 'Unknown') are "
+                    "read as activations (+1): in a truth the sign counts only in signed "
+                    "metrics (signed_epr, prior_signs_corrected); drop those rows to leave the "
+                    "edges out"]
+
+
+def test_a_headerless_two_gene_matrix_is_not_read_as_an_edge_list(tmp_path):
+    # "x\t0\t1\ny\t-1\t0" (to_csv(sep="\t", header=False)) has three fields a line, two
+    # words then a number, and was read as the edges x -> 0 and y -> -1.0: an all-zero prior
+    # with only warnings, where it was refused as "must be square ... got shape (1, 2)"
+    genes = ["x", "y"]
+    matrix = pd.DataFrame([[0.0, 1.0], [-1.0, 0.0]], index=genes, columns=genes)
+    matrix.to_csv(tmp_path / "m.tsv", sep="\t", header=False)
+    matrix.to_csv(tmp_path / "m.csv", header=False)
+    for path in (tmp_path / "m.tsv", tmp_path / "m.csv"):
+        with pytest.raises(ValueError, match=r"^prior must be square \(regulators x targets "
+                                             r"over the same genes\), got shape \(1, 2\): .*"
+                                             r"has no header row"):
+            align_prior(path, genes)
+    three = _prior()
+    three.to_csv(tmp_path / "m3.tsv", sep="\t", header=False)
+    with pytest.raises(ValueError, match=r"got shape \(2, 3\): .*m3\.tsv' has no header row: "
+                                         r"each of its 3 lines is a gene and 3 numbers"):
+        align_prior(tmp_path / "m3.tsv", GENES)
+    # with the header it is read; arboreto's header-less list still is
+    matrix.to_csv(tmp_path / "header.tsv", sep="\t")
+    assert align_prior(tmp_path / "header.tsv", genes).to_numpy().tolist() == [[0.0, 1.0],
+                                                                              [-1.0, 0.0]]
+    (tmp_path / "arboreto.tsv").write_text("x\ty\t0.5\n")
+    assert align_prior(tmp_path / "arboreto.tsv", genes).loc["x", "y"] == 1.0
+
+
+def test_an_arboreto_ranking_is_read_alike_with_or_without_its_header(tmp_path):
+    # with its header (TF, target, importance) arboreto's ranking was +1 an edge, without it
+    # the importances were kept (12.5 and 0.03): one table gave two priors
+    table = pd.DataFrame({"TF": ["a", "b"], "target": ["b", "c"], "importance": [12.5, 0.03]})
+    table.to_csv(tmp_path / "header.tsv", sep="\t", index=False)
+    table.to_csv(tmp_path / "none.tsv", sep="\t", index=False, header=False)
+    expected = [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for prior in (table, tmp_path / "header.tsv", tmp_path / "none.tsv"):
+            assert align_prior(prior, GENES).to_numpy().tolist() == expected
+        # a negative number makes a header-less list signed: its weights are kept
+        (tmp_path / "signed.tsv").write_text("a\tb\t-0.5\nb\tc\t2\n")
+        assert align_prior(tmp_path / "signed.tsv", GENES).to_numpy().tolist() == [
+            [0.0, -0.5, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]]
+        # a network's ranking keeps its importances as scores, with or without the header
+        truth = pd.DataFrame([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+                             index=GENES, columns=GENES)
+        scored = evaluate(tmp_path / "none.tsv", truth)
+        assert scored == evaluate(tmp_path / "header.tsv", truth)
+        assert scored["auroc"] == 1.0
