@@ -430,9 +430,13 @@ class GRNModel:
             flat = genes[const].tolist()
             shown = "[" + ", ".join(map(repr, flat[:10])) + (", ...]" if len(flat) > 10
                                                              else "]")
+            # as targets they carry no evidence: their incoming edges score 0 (network)
             warnings.warn(
                 f"genes with constant expression are kept but carry no signal ({len(flat)} "
-                f"of {len(genes)} genes): {shown}", UserWarning, stacklevel=user_stacklevel())
+                f"of {len(genes)} genes): {shown}; as targets they score 0: their incoming "
+                "edges rank last in network(normalize='target'), edges() and evaluate() "
+                "(their effects in network() stay as fitted)", UserWarning,
+                stacklevel=user_stacklevel())
         span = np.where(const, 1.0, span)
         self.genes = genes
         self.time_key = time_key
@@ -447,6 +451,8 @@ class GRNModel:
         self.ppi = ppi_df
         self.offset = lo
         self.scale = span
+        #: Genes constant in the data (one bool per gene): as targets they score 0
+        self._constant = const
         # (x - lo) / span with one temporary, not two (x may be the user's own array)
         self._x = np.subtract(x, lo)
         self._x /= span
@@ -493,7 +499,8 @@ class GRNModel:
             generator=torch.Generator().manual_seed(self.seed),
         )
         self.history: dict[str, list[float]] = {}
-        #: What the last fit was run with (empty before :meth:`train`): every
+        #: What the last fit was run with (empty before :meth:`train`; the fits before it
+        #: are in :attr:`earlier_fits`): every
         #: :meth:`train` argument that changes the result (``epochs``, ``pruning``, ``lr``,
         #: ``patience``, ...; the pruning schedule as ``schedule``, the list
         #: ``[first_epoch, first_fraction, every, fraction]``, and as ``schedule_params``,
@@ -520,8 +527,16 @@ class GRNModel:
         #: How the last fit ended (see :meth:`train`): ``stopped_early``, ``best_epoch``
         #: (whose weights were kept) and its ``best_val_loss``, ``lr_reductions``,
         #: ``final_lr``, ``solver_retries``, ``pruning_rounds`` and
-        #: ``pruning_rounds_scheduled``; empty for models saved before it was kept.
+        #: ``pruning_rounds_scheduled``; empty for models saved before it was kept. A model
+        #: trained again (:meth:`train` goes on from the trained weights) also has
+        #: ``continued`` (True), ``total_epochs`` and ``total_pruning_rounds``, over all
+        #: its fits; the other keys describe the last fit (its ``best_epoch`` counts from
+        #: that fit's first epoch, entry ``total_epochs - epochs_run + best_epoch`` of
+        #: :attr:`history`).
         self.fit_info: dict[str, Any] = {}
+        #: The fits this model ran before the last, oldest first (empty for a model trained
+        #: once): per fit a dict of its ``settings``, ``fit_info`` and ``epochs`` (run).
+        self.earlier_fits: list[dict[str, Any]] = []
         self.pruner: DashPruner | None = None
         self._saved_pruner: dict[str, Any] | None = None
         self.is_trained = False
@@ -557,6 +572,13 @@ class GRNModel:
         else:
             s = self.settings
             done = f"{s['epochs_run']} of {s['epochs']} epochs, " if "epochs" in s else ""
+            if self.earlier_fits:  # train() went on from a trained model: say so
+                n, info = len(self.earlier_fits), self.fit_info
+                rounds = info.get("total_pruning_rounds", 0)
+                done = (f"{done.removesuffix(', ')} after {n} earlier fit{'s' * (n > 1)} "
+                        f"({info.get('total_epochs', '?')} epochs"
+                        + (f", {rounds} pruning round{'s' * (rounds != 1)}" if rounds else "")
+                        + " in all), ")
             r2 = self.fit_summary.get("r2")
             # with nothing held out, it is the fit to the training pairs
             on = "" if _r2_on(s) != "training pairs" else " on the training pairs"
@@ -581,6 +603,36 @@ class GRNModel:
         if self._adata is None:
             raise ValueError(f"{what}: this model was loaded without its data "
                              "(GRNModel.load(path)); load it with GRNModel.load(path, adata)")
+
+    def _continued(self, history: dict[str, list[float]], resumable: bool
+                   ) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+        """Return the earlier fits and the whole history once ``history``'s fit is kept.
+
+        ``train`` goes on from the current weights: after a trained model's fit (a notebook
+        cell run again) the record said "12 of 12 epochs" for a model of 24 epochs. The last
+        fit becomes an earlier one unless this fit resumed it from its checkpoint (its
+        history then begins with the last fit's). The history goes on, epochs numbered on,
+        as scvi-tools' ``history_`` after a second ``train()``.
+        """
+        if not self.is_trained:
+            return [], history
+        done = sum(int(fit["epochs"]) for fit in self.earlier_fits)
+        before = {k: list(v[:done]) for k, v in self.history.items()}
+        # the last fit's epochs as it numbered them (the history numbers them on)
+        last = {k: [e - done for e in v[done:]] if k == "epoch" else v[done:]
+                for k, v in self.history.items()}
+        earlier = list(self.earlier_fits)
+        if not (resumable and _begins_with(history, last)):
+            earlier.append({"settings": self.settings, "fit_info": self.fit_info,
+                            "epochs": len(last.get("epoch", []))})
+            before = {k: list(v) for k, v in self.history.items()}
+        if not earlier:
+            return [], history
+        n = len(before.get("epoch", []))
+        joined = {k: before.get(k, [math.nan] * n)
+                  + ([n + e for e in v] if k == "epoch" else list(v))
+                  for k, v in history.items()}
+        return earlier, joined
 
     def largest_gap(self) -> float:
         """Widest time gap of a training pair, in the model's scaled time.
@@ -680,6 +732,13 @@ class GRNModel:
         pruned before (also one saved and loaded) keeps its masks and goes on with the
         pruning schedule: the round count continues, the first scheduled round removes
         ``schedule.fraction`` (not the first cut again) and DASH's recursive scores carry over.
+        A trained model trained again (a notebook cell run twice) runs a fit of its own after
+        the earlier ones, and its record says so: :attr:`settings` and most of
+        :attr:`fit_info` describe the last fit, ``fit_info`` adds ``continued``,
+        ``total_epochs`` and ``total_pruning_rounds``, :attr:`earlier_fits` keeps the earlier
+        fits' settings and ``fit_info``, :attr:`history` goes on (epochs numbered on, as
+        scvi-tools' ``history_`` after a second ``train()``), and the repr, ``uns`` and the
+        saved file say so too. A fit resumed from its own checkpoint (below) stays one fit.
 
         Parameters
         ----------
@@ -746,7 +805,8 @@ class GRNModel:
         Returns
         -------
         dict
-            A copy of the history (kept in ``self.history``): per-epoch ``train_loss``,
+            A copy of this fit's history (kept in ``self.history``, after the earlier fits'
+            epochs when the model was trained before): per-epoch ``train_loss``,
             ``val_loss``, ``val_r2``, ``lr``, ``density``, ``pruned``, ``lr_cut``,
             ``retries`` (see :func:`biomodels.grn.train.fit`). How the fit ended is kept in
             ``self.fit_info``: ``stopped_early`` (early stopping ended it before ``epochs``;
@@ -834,6 +894,9 @@ class GRNModel:
                 f"time scaling); above {_STABLE_STEP} the solver may diverge: pass "
                 f"step_size <= {_STABLE_STEP / gap:.3g} or an adaptive method (dopri5)",
                 UserWarning, stacklevel=user_stacklevel())
+        # whether this call goes on from the model's own checkpointed fit (the same fit,
+        # resumed) rather than from a trained model (a fit of its own, after the earlier)
+        resumable = checkpoint is not None and os.path.exists(checkpoint)
         history = fit(
             func, train_pairs, val_pairs, epochs=epochs, lr=lr, batch_size=batch_size,
             method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint,
@@ -898,8 +961,13 @@ class GRNModel:
         settings = plain({k: v.item() if isinstance(v, np.ndarray | torch.Tensor) and v.ndim == 0
                           else v for k, v in settings.items()})
         fit_info = _fit_info(history, int(epochs), pruner)
+        earlier, joined = self._continued(history, resumable)
+        if earlier:  # only then: a model trained once records what it recorded before
+            fit_info.update(continued=True, total_epochs=len(joined["epoch"]),
+                            total_pruning_rounds=int(np.nansum(joined["pruned"])))
         self.func, self.history, self.fit_summary, self.settings, self.fit_info = (
-            func, history, fit_summary, settings, fit_info)
+            func, joined, fit_summary, settings, fit_info)
+        self.earlier_fits = earlier
         if pruner is not None:
             self.pruner = pruner
         self.is_trained = True
@@ -933,7 +1001,11 @@ class GRNModel:
         normalize
             ``"none"``: effects ``E`` as read out (see the class docstring); ``"target"``:
             each column divided by its sum of absolute values, PHOENIX's per-target edge
-            score ``|E_ij| / sum_i |E_ij|`` with the sign of ``E_ij`` kept.
+            score ``|E_ij| / sum_i |E_ij|`` with the sign of ``E_ij`` kept. A target whose
+            expression is constant in the data (the constructor warns of it) scores 0 for
+            all its incoming edges, as GENIE3 gives a constant target no importance: its
+            effects are the fit's noise (a planted 8-gene network: at most 5e-4 against up
+            to 9.4), which the division made as large as the strongest edges.
 
         Returns
         -------
@@ -949,6 +1021,10 @@ class GRNModel:
         if normalize == "target":
             tot = np.abs(e).sum(axis=0, keepdims=True)
             e = e / np.where(tot > 0, tot, 1.0)
+            if self._constant.any():
+                # a target that never changes carries no evidence: divided by their own
+                # small total, its noise-level effects ranked among the strongest edges
+                e[:, self._constant] = 0.0
         elif normalize != "none":
             raise ValueError(f"normalize must be 'none' or 'target', got {normalize!r}")
         return pd.DataFrame(e, index=self.genes.copy(), columns=self.genes.copy())
@@ -973,9 +1049,10 @@ class GRNModel:
         -------
         pandas.DataFrame
             Columns ``regulator``, ``target``, ``effect`` (signed, as :meth:`network`),
-            ``score`` (``|E_ij| / sum_i |E_ij|``) and, for a model fitted with a prior,
-            ``in_prior`` (the prior names the pair). Ties in score keep regulator-major
-            order.
+            ``score`` (``|E_ij| / sum_i |E_ij|``; 0 for the edges into a target constant in
+            the data, listed last, see :meth:`network`) and, for a model fitted with a
+            prior, ``in_prior`` (the prior names the pair). Ties in score keep
+            regulator-major order.
 
         Examples
         --------
@@ -1025,7 +1102,8 @@ class GRNModel:
             ``adata.varp`` key (a file of that name wins, with a warning, as for ``prior``).
         normalize
             Score used for the rankings (see :meth:`network`); the support (balanced
-            accuracy, sparsity) is the same for both.
+            accuracy, sparsity) is the same for both, but for the edges into a target
+            constant in the data, which ``"target"`` scores 0 (no edge).
         by_prior
             When the model has a prior, also split the ranking by the prior's support
             (``auroc_prior_edges``, ``auroc_new_edges``, ``prior_edges_first``,
@@ -1200,7 +1278,10 @@ class GRNModel:
         ``"training pairs"`` when nothing was held out, ``val_fraction=0``: the keys keep
         their names) and ``held_out`` (False for the training pairs), ``fit_info``: how
         the fit ended
-        (:attr:`fit_info`, see :meth:`train`), and, when ``truth`` is given,
+        (:attr:`fit_info`, see :meth:`train`), for a model trained more than once
+        ``earlier_fits``: the fits before the last (:attr:`earlier_fits`) by number,
+        ``"1"`` the first, for data with constant genes ``constant_genes``: those whose
+        incoming edges score 0 (see :meth:`network`), and, when ``truth`` is given,
         ``metrics``: :meth:`evaluate` of the per-target score, with ``ranked_by`` saying
         so), and ``environment``: the versions of Python, prunus and its numerical
         libraries and torch's thread count at the time of writing
@@ -1220,13 +1301,15 @@ class GRNModel:
         ----------
         adata
             AnnData whose ``var_names`` include the model's genes (in any order); default:
-            the one the model was built on, :attr:`adata`. A view (``adata[mask]``)
-            becomes an AnnData of its own that holds the results, as anndata makes any view
-            it writes to (with an ``ImplicitModificationWarning``); the AnnData it was taken
-            from is unchanged. When the default target is a view, a ``UserWarning`` says so
-            instead: the results are in :attr:`adata`; pass the AnnData the view was taken
-            from to write them there. A backed AnnData takes them in memory:
-            ``adata.write()`` puts them in its file.
+            the one the model was built on, :attr:`adata`. Not a view (``adata[mask]``):
+            anndata would turn it into an AnnData of its own to hold the results (with an
+            ``ImplicitModificationWarning``), leaving the AnnData it was taken from without
+            them, so a view is refused (ValueError): pass the AnnData it was taken from (its
+            other cells and genes do not matter) or a copy, ``adata[mask].copy()``. When
+            the default target is a view (a model built on ``adata[mask]``), the results go
+            into :attr:`adata`, which becomes an AnnData of its own, and a ``UserWarning``
+            says so; pass the AnnData the view was taken from to write them there. A backed
+            AnnData takes them in memory: ``adata.write()`` puts them in its file.
         key_added
             Key of the ``varp`` and ``uns`` entries.
         truth
@@ -1244,8 +1327,8 @@ class GRNModel:
         Raises
         ------
         ValueError
-            If ``adata`` is a view of a backed AnnData, which cannot become an AnnData of
-            its own in memory (``adata.to_memory()`` first), or lacks genes of the model
+            If ``adata`` is a view (of a backed AnnData, which cannot become an AnnData of
+            its own in memory: ``adata.to_memory()`` first), or lacks genes of the model
             (named), or has one of them more than once.
         """
         check_h5ad_key("key_added", key_added)
@@ -1271,6 +1354,14 @@ class GRNModel:
                 "one read with backed='r'): load the subset first, adata = "
                 "adata.to_memory(), or write into an AnnData of its own on disk, adata = "
                 "adata.copy(filename='subset.h5ad')")
+        if not default and getattr(adata, "is_view", False):
+            # anndata turned it into an AnnData of its own (ImplicitModificationWarning),
+            # which the caller often held no name for, and the parent got nothing
+            raise ValueError(
+                "write_results: adata is a view (adata[mask]), which anndata would turn into "
+                "an AnnData of its own to hold the results, leaving the AnnData it was taken "
+                "from without them: pass the AnnData it was taken from (the model's genes are "
+                "matched by name; its cells do not matter) or a copy, adata[mask].copy()")
         info: dict[str, Any] = {
             # a deep copy: the schedule list was the model's own, so editing one edited both
             "settings": copy.deepcopy({k: v for k, v in self.settings.items()
@@ -1288,6 +1379,14 @@ class GRNModel:
             info["fit"]["held_out"] = r2_on != "training pairs"
         if self.fit_info:
             info["fit_info"] = dict(self.fit_info)
+        if self.earlier_fits:  # the fits before the last, by number (h5ad: str keys)
+            info["earlier_fits"] = {
+                str(i): {"settings": copy.deepcopy({k: v for k, v in fit["settings"].items()
+                                                    if v is not None}),
+                         "fit_info": dict(fit["fit_info"]), "epochs": int(fit["epochs"])}
+                for i, fit in enumerate(self.earlier_fits, start=1)}
+        if self._constant.any():  # the targets network(normalize="target") scores 0
+            info["constant_genes"] = [str(g) for g in self.genes[self._constant]]
         from core.provenance import environment
 
         # what the results were written with (strings and ints, as h5ad stores them)
@@ -1316,8 +1415,9 @@ class GRNModel:
             if len(var) > len(genes):  # which rows and columns the model estimated
                 info["genes"] = genes
         if default and getattr(adata, "is_view", False):
-            # the model's own view becomes an AnnData of its own, which the user may hold no
-            # name for (GRNModel(adata[mask])): say where the results went, in place of
+            # the model's own view (or the view given to load) becomes an AnnData of its
+            # own, which the user may hold no name for (GRNModel(adata[mask])): say where
+            # the results went, in place of
             # anndata's "initializing view as actual". Setting uns makes it one without that
             # warning (a deep copy, as anndata's own), so nothing filters it: the filters are
             # the whole process's, and warnings.catch_warnings in threads left "ignore" there
@@ -1325,8 +1425,10 @@ class GRNModel:
             uns[key_added] = info
             adata.uns = uns
             adata.varp[key_added] = net
+            where = ("model.adata" if adata is self._adata else
+                     "the AnnData given to GRNModel.load")
             warnings.warn(
-                "the model's AnnData is a view: the results were written into model.adata, "
+                f"the model's AnnData is a view: the results were written into {where}, "
                 "which anndata turned into an AnnData of its own (a copy); the AnnData the "
                 "view was taken from is unchanged: pass it, write_results(parent), to write "
                 "them there", UserWarning, stacklevel=user_stacklevel())
@@ -1379,6 +1481,10 @@ class GRNModel:
             # versions and threads it was saved with; load reads past it (older files lack it)
             "environment": environment(),
         }
+        if self._constant.any():  # only then: other models' files keep their bytes
+            state["constant_genes"] = [str(g) for g in self.genes[self._constant]]
+        if self.earlier_fits:  # likewise: a model trained once saves what it saved before
+            state["earlier_fits"] = self.earlier_fits
         return save_torch(plain(state), path)  # numpy scalars among the settings: see plain
 
     @classmethod
@@ -1407,7 +1513,11 @@ class GRNModel:
         -------
         GRNModel
             Trained (``is_trained``) when the saved model was, with its masks, history,
-            settings and held-out fit.
+            settings, held-out fit and :attr:`earlier_fits`. Its per-target scores
+            (:meth:`network`) give 0 to the targets that were constant in the data it was
+            fitted on, as the file records them; a file without that record (data without
+            constant genes, or a file written before it was kept) gives 0 to those constant
+            in ``adata`` (to none without ``adata``).
 
         Raises
         ------
@@ -1470,10 +1580,14 @@ class GRNModel:
         if any(k.endswith("_mask") for k in sd):
             MaskSet.from_state_dict(sd).attach(model.func)
         model.func.load_state_dict(sd)
+        if "constant_genes" in state:  # those of the data it was fitted on
+            model._constant = np.isin(np.asarray(genes, dtype=object),
+                                      state["constant_genes"])
         model.history = state["history"]
         model.settings = state["settings"]
         model.fit_summary = state.get("fit_summary", {})
         model.fit_info = state.get("fit_info", {})
+        model.earlier_fits = state.get("earlier_fits", [])  # files before it: trained once
         model._saved_pruner = state.get("pruner")
         model.is_trained = bool(state["settings"])
         if adata is not None and adata is not given:
@@ -1501,12 +1615,14 @@ class GRNModel:
         model.trajectories = list(state["trajectories"])
         model._adata = model._x = model._times = model._codes = model._tiebreak = None
         model._start = state["start"].numpy()
+        model._constant = np.zeros(len(model.genes), dtype=bool)  # load reads the record
         model._saved_time_range = tuple(float(t) for t in state["time_range"])
         # the weights are overwritten; a generator of its own leaves torch's global stream
         model.func = PhoenixODEFunc(len(model.genes), model.n_hidden, init=model.init,
                                     dtype=model.dtype, device=model.device,
                                     generator=torch.Generator().manual_seed(model.seed))
         model.history, model.settings, model.fit_summary, model.fit_info = {}, {}, {}, {}
+        model.earlier_fits = []
         model.pruner, model._saved_pruner, model.is_trained = None, None, False
         return model
 
@@ -1614,6 +1730,15 @@ def _check_saved(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None
     if "trajectories" in state and not (isinstance(state["trajectories"], list) and all(
             isinstance(t, str) for t in state["trajectories"])):
         raise bad("trajectories must be a list of strings (the trajectory names)")
+    fits = state.get("earlier_fits", [])
+    if not isinstance(fits, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("settings"), dict)
+            and isinstance(f.get("fit_info"), dict) and is_int(f.get("epochs"))
+            and f["epochs"] >= 0 for f in fits):
+        raise bad("earlier_fits must be a list of dicts with settings, fit_info and epochs")
+    if "constant_genes" in state and not (isinstance(state["constant_genes"], list) and all(
+            isinstance(g, str) and g in index for g in state["constant_genes"])):
+        raise bad("constant_genes must be a list of names from genes")
 
 
 def _gene_positions(genes: list[str], var: list[str], whose: str, advice: str) -> np.ndarray:
@@ -1705,6 +1830,26 @@ def _fit_info(history: dict[str, list[float]], epochs: int,
         "pruning_rounds_scheduled": 0 if pruner is None else
         pruner.schedule.rounds_by(epochs, epochs),
     }
+
+
+def _begins_with(history: Mapping[str, Sequence[float]],
+                 head: Mapping[str, Sequence[float]]) -> bool:
+    """Whether ``history`` starts with the epochs of ``head`` (NaN equal to NaN).
+
+    A fit resumed from its own checkpoint returns its whole history, whose first epochs are
+    those of the fit the model ran before (a fit that goes on from the trained model begins
+    anew, at epoch 1, with other losses).
+    """
+    n = len(head.get("epoch", []))
+    if n == 0 or len(history.get("epoch", [])) < n:
+        return False
+    for key in ("epoch", "train_loss", "val_loss"):
+        a, b = head.get(key), history.get(key)
+        if a is None or b is None or not np.array_equal(
+                np.asarray(a, dtype=np.float64), np.asarray(b[:n], dtype=np.float64),
+                equal_nan=True):
+            return False
+    return True
 
 
 def _warn_on_short_schedule(info: dict[str, Any], pruning: str, epochs: int,

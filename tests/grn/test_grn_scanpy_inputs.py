@@ -530,3 +530,18 @@ def test_write_results_into_views_in_threads_leaves_the_warning_filters(planted,
         assert not model.adata.is_view and model.adata.uns["grn"] is info
         np.testing.assert_array_equal(model.adata.varp["grn"], model.network().to_numpy())
     assert "grn" not in data.varp and "grn" not in data.uns
+
+
+def test_write_results_into_a_view_is_refused_naming_the_parent_or_a_copy(planted):
+    # model.write_results(adata[mask]) raised anndata's ImplicitModificationWarning, made
+    # the view an AnnData of its own that nobody held, and left the parent without results
+    model = _fit(planted)
+    data = planted.copy()
+    view = data[data.obs["trajectory"].isin(["0", "1"])]
+    with pytest.raises(ValueError, match=r"adata is a view .*pass the AnnData it was "
+                                         r"taken from .* or a copy, adata\[mask\]\.copy\(\)"):
+        model.write_results(view)
+    assert view.is_view and "grn" not in data.varp and "grn" not in data.uns
+    subset = view.copy()
+    model.write_results(subset)
+    np.testing.assert_array_equal(subset.varp["grn"], model.network().to_numpy())
