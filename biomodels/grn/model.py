@@ -150,6 +150,9 @@ def _read_prior(
 #: marks (almost) no pair as a non-edge. Curated priors name a few per cent of the pairs
 #: (krumsiek11's network 24 %); an earlier run's edges.csv names all of them.
 _COMPLETE_PRIOR_SHARE = 0.9
+#: Fewer genes than this may well regulate each other all (a toggle switch, a 3-gene
+#: feedback loop), and two edges per gene would keep them all: no warning
+_COMPLETE_PRIOR_MIN_GENES = 5
 
 
 def _warn_on_complete_prior(prior: pd.DataFrame) -> None:
@@ -163,7 +166,7 @@ def _warn_on_complete_prior(prior: pd.DataFrame) -> None:
     pairs = n_genes * (n_genes - 1)
     values = prior.to_numpy()
     named = int(np.count_nonzero(values)) - int(np.count_nonzero(np.diagonal(values)))
-    if pairs == 0 or named < _COMPLETE_PRIOR_SHARE * pairs:
+    if n_genes < _COMPLETE_PRIOR_MIN_GENES or named < _COMPLETE_PRIOR_SHARE * pairs:
         return
     top = 2 * n_genes  # about two regulators per gene, as in SIM350 and krumsiek11
     warnings.warn(

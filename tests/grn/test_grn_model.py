@@ -274,6 +274,13 @@ def test_a_prior_naming_nearly_every_pair_warns_and_says_how_to_threshold_it(sma
     full, kept = m.prior.to_numpy(), top.prior.to_numpy() != 0
     assert kept.sum() == 16 and np.abs(full[kept]).min() > np.abs(full[~kept]).max()
     np.testing.assert_array_equal(top.prior.to_numpy()[kept], full[kept])
+    # a 3- or 4-gene motif may well be complete (a toggle switch, a feedback loop), and two
+    # edges per gene would keep it whole: it warned "names 6 of the 6 pairs ... head(6)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for g in (3, 4):
+            motif = small[:, genes[:g]].copy()
+            GRNModel(motif, prior=np.ones((g, g)) - np.eye(g), **kw)
 
 
 def test_prior_from_varp_csv_and_frame_agree(small, tmp_path):
