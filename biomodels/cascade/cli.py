@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import TYPE_CHECKING
 
 from core.cli import (
     CommandError,
@@ -15,18 +16,51 @@ from core.cli import (
     warn_ignored,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
 _RUNS = 100_000  # default Monte Carlo runs
 _LEVEL = 0.95  # of the Monte Carlo intervals in distribution.csv
 
 
-def _precision_floor(n: int) -> float:
+def _precision_floor(n: int, probabilities: np.ndarray | None = None) -> float:
     """Round-off level of the unit-circle evaluation of ``P(size = k)``, ``k = 0..n``.
 
     The inverse DFT of ``n + 1`` values spreads ~``eps * sqrt(n + 1)`` of the total mass
-    over every size; measured noise on paths and random trees stays below this bound
-    (7e-15 at n = 10,000 for a bound of 9e-14).
+    over every size; measured noise where the sizes are spread out stays below
+    ``4 eps sqrt(n + 1)`` (7e-15 on paths and random trees at n = 10,000, for 9e-14).
+    Each active node also adds a relative error of about ``eps`` to the distribution's
+    values on the unit circle, and where the size is nearly certain (weights at or near 1
+    on deep or wide trees) those values have modulus near 1, so nothing damps the sum: the
+    noise grows like ``eps (E[size] + 1) mean|P(z)|`` (the mean over the ``n + 1`` roots of
+    unity), measured at up to 1.04 times that on stars, paths, caterpillars and random
+    trees of up to 10,000 nodes at or near w = 1 (4.4e-13 on a star of 10,000 leaves at
+    w = 1, 1.5e-12 on a path of 10,000 nodes: 5 and 17 times the first bound). The floor
+    is the larger of the first bound and 3 times that.
+
+    Parameters
+    ----------
+    n
+        Number of nodes.
+    probabilities
+        The computed ``P(size = k)``, ``k = 0..n``; None gives the first bound alone (that
+        of spread-out sizes).
+
+    Returns
+    -------
+    float
+        The floor; below it a probability may be round-off.
     """
-    return 4 * sys.float_info.epsilon * math.sqrt(n + 1)
+    eps = sys.float_info.epsilon
+    floor = 4 * eps * math.sqrt(n + 1)
+    if probabilities is None:
+        return floor
+    import numpy as np
+
+    P = np.asarray(probabilities, dtype=np.float64)
+    mean = float(np.arange(P.size) @ P)
+    spectrum = float(np.abs(np.fft.fft(P)).mean())  # ~1 for a point mass, ~1/sd if spread
+    return max(floor, 3 * eps * (mean + 1) * spectrum)
 
 
 def _size(args: argparse.Namespace) -> int:
@@ -105,7 +139,8 @@ def _size(args: argparse.Namespace) -> int:
         **({"weight": args.weight} if args.weight != "weight" else {}),
         "nodes": graph.n,
         "edges": graph.num_edges,
-        "mean_size": float((table["size"] * table["probability"]).sum()),
+        # at most n: round-off near w = 1 gave 10001.000000014878 of 10,001 nodes
+        "mean_size": float(min((table["size"] * table["probability"]).sum(), graph.n)),
         "p_size_0": float(values[0]),
     }
     floor = None
@@ -117,7 +152,7 @@ def _size(args: argparse.Namespace) -> int:
     else:
         summary["tail_accurate"] = tail_accurate
         if not tail_accurate:
-            floor = _precision_floor(graph.n)
+            floor = _precision_floor(graph.n, values)
             summary["precision_floor"] = floor
 
     import matplotlib
@@ -209,9 +244,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "threshold: compare with mc); mc: Monte Carlo; auto (default): tree "
                       "on forests, else tda")
     size.add_argument("--tail-accurate", action="store_true",
-                      help="resolve probabilities below the round-off floor (about 1e-14, "
-                      "precision_floor in summary.json) with a small relative error "
-                      "(tree/tda; about 30-40x slower)")
+                      help="resolve probabilities below the round-off floor (about 1e-14; "
+                      "up to 3 n eps, 7e-12 at 10,000 nodes, where the size is nearly "
+                      "certain: weights at or near 1 on deep or wide trees; precision_floor "
+                      "in summary.json) with a small relative error (tree/tda; about 30-40x "
+                      "slower)")
     # defaults stated: with a fixed default seed a rerun draws the same runs, which "Monte
     # Carlo seed" alone did not say
     size.add_argument("--runs", type=at_least(1, int), default=_RUNS,

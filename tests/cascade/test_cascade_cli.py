@@ -383,3 +383,59 @@ def test_networkx_default_edge_list_is_read_or_points_to_the_weighted_one(tmp_pa
     with pytest.raises(SystemExit):
         main(["cascade", "size", "--help"])
     assert "--weight NAME" in capsys.readouterr().out
+
+
+def _near_certain(kind, n, w):
+    """A star of n leaves or a path of n nodes at weight w, seeded at 0, and P exactly."""
+    import networkx as nx
+    from scipy.stats import binom
+
+    from biomodels.cascade import CascadeGraph
+
+    G = nx.star_graph(n) if kind == "star" else nx.path_graph(n)
+    g = CascadeGraph.from_networkx(G, default=w)
+    exact = np.zeros(g.n + 1)
+    if kind == "star":
+        exact[1:] = binom.pmf(np.arange(n + 1), n, w)
+    else:
+        k = np.arange(1, n)
+        exact[1:n] = w ** (k - 1.0) * (1 - w)
+        exact[n] = w ** (n - 1.0)
+    return g, exact
+
+
+@pytest.mark.parametrize("kind, n, w", [("star", 10_000, 1.0), ("star", 10_000, 1 - 1e-16),
+                                        ("star", 10_000, 0.99999), ("path", 5_000, 1.0)])
+def test_precision_floor_covers_the_round_off_of_near_certain_cascades(kind, n, w):
+    # at or near w = 1 the round-off grows like n eps, not eps sqrt(n): on a star of 10,000
+    # leaves at w = 1 the sizes that cannot occur came out up to 4.4e-13, on a path of
+    # 5,000 nodes 1.9e-13, and at w = 1 - 1e-16 P(10000) = 1.4e-12 for 1.1e-12, all above
+    # the 4 eps sqrt(n + 1) (8.9e-14 and 6.3e-14) that summary.json gave as the floor
+    from biomodels.cascade import size_distribution
+    from biomodels.cascade.cli import _precision_floor
+
+    g, exact = _near_certain(kind, n, w)
+    P = size_distribution(g, seeds=[0]).numpy()
+    floor = _precision_floor(g.n, P)
+    assert np.abs(P - exact).max() <= floor < 1e-11
+
+
+def test_summary_of_a_near_certain_cascade_is_a_distribution_with_an_honest_floor(tmp_path):
+    # `prunus cascade size` on a star of 10,000 leaves at w = 1: summary.json said
+    # precision_floor 8.9e-14 and mean_size 10001.000000014878 (of 10,001 nodes), and
+    # distribution.csv had P(10001) = 1.0000000000001108 and P(10000) = 4.4e-13
+    n = 10_000
+    graph = _write(tmp_path / "star.edgelist", [f"0 {i} 1.0" for i in range(1, n + 1)])
+    out = tmp_path / "star_out"
+    assert main(["cascade", "size", str(graph), "--seed", "0", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+    assert probs.max() <= 1.0 and probs[-1] == pytest.approx(1.0, abs=1e-15)
+    assert summary["mean_size"] <= summary["nodes"] == n + 1
+    assert summary["mean_size"] == pytest.approx(n + 1, abs=1e-7)
+    assert probs[:-1].max() <= summary["precision_floor"] < 1e-11
+    # spread-out sizes keep the floor they had: 4 eps sqrt(n + 1)
+    graph = _write(tmp_path / "half.edgelist", [f"0 {i} 0.5" for i in range(1, 1001)])
+    assert main(["cascade", "size", str(graph), "--seed", "0", "--out", str(tmp_path / "h")]) == 0
+    floor = json.loads((tmp_path / "h" / "summary.json").read_text())["precision_floor"]
+    assert floor == 4 * np.finfo(float).eps * np.sqrt(1002)

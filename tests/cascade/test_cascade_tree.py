@@ -551,3 +551,21 @@ def test_a_read_out_inside_inference_mode_leaves_the_graph_differentiable():
     P[3].backward()  # P(size 3) = w_ab w_ac
     assert torch.allclose(w.grad, torch.tensor([0.6, 0.3], dtype=w.dtype))
     assert float(P[3].detach()) == pytest.approx(0.18)
+
+
+def test_a_near_certain_cascade_gives_no_probability_above_1_and_keeps_its_gradient():
+    # a star of 10,000 leaves at w = 1 seeded at its centre: every node is reached, but
+    # round-off that grows with the nodes (the values on the unit circle all have modulus
+    # 1, so nothing damps it) put P(size = 10001) at 1.0000000000001108; negatives were
+    # clipped, values above 1 were not
+    g = CascadeGraph.from_networkx(nx.star_graph(10_000, create_using=nx.DiGraph),
+                                   default=1.0)
+    w = g.weight.clone().requires_grad_(True)
+    P = size_distribution(g.with_weight(w), seeds=[0])
+    values = P.detach()
+    assert float(values.max()) <= 1.0 and float(values.min()) >= 0.0
+    assert float(values[-1]) == pytest.approx(1.0, abs=1e-15)
+    # the clipped entry keeps its gradient: dP(all) / dw_i = prod of the other weights = 1
+    # (clamp would have given 0)
+    (grad,) = torch.autograd.grad(P[-1], w)
+    assert torch.allclose(grad, torch.ones_like(grad), atol=1e-9)
