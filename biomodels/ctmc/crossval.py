@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
 from biomodels.ctmc.omhn import classical_theta
@@ -363,5 +364,6 @@ def _warn_at_grid_edge(best: float, candidates: list[float]) -> None:
         f"select_l1: the best held-out score is at the grid's {side} L1 strength {best:.3g} "
         f"(grid {candidates[0]:.3g} to {candidates[-1]:.3g}); a {beyond} strength may score "
         "better, so extend the grid past it",
-        UserWarning, stacklevel=3,
+        # the caller's line, through CTMC.fit too (stacklevel=3 named model.py's call)
+        UserWarning, stacklevel=user_stacklevel(),
     )

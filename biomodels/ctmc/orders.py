@@ -237,7 +237,8 @@ def most_likely_order(
     -------
     order, log_prob
         The event indices in order of occurrence and ``log p(order)`` (joint with observing
-        exactly these events).
+        exactly these events). Of orders of equal probability, the first in
+        ``itertools.permutations(events)``'s order, the one :func:`top_orders` lists first.
     """
     th = as_theta(theta).detach()
     n = th.shape[0]
@@ -276,7 +277,8 @@ def most_likely_order(
         step[start : start + chunk] = log_rates[:, idx] - exit_here[:, None]
     best = torch.full((2**k,), float("-inf"), dtype=th.dtype, device=th.device)
     best[0] = 0.0
-    back = torch.full((2**k,), -1, dtype=torch.int64, device=th.device)
+    # tight[s, i]: the best order of subset s may end with event i (it attains best[s])
+    tight = torch.zeros(2**k, k, dtype=torch.bool, device=th.device)
     popcount = bits.sum(1).long()
     shifts = torch.arange(k, device=th.device)
     # Viterbi layer by layer: all subsets of one size at once, as subsets of size m depend
@@ -285,19 +287,30 @@ def most_likely_order(
         states = torch.nonzero(popcount == size).squeeze(-1)
         has = (states[:, None] >> shifts) & 1 == 1  # (states, k): event i is in the subset
         prev = states[:, None] ^ (1 << shifts)
-        cand = best[prev] + step[prev, shifts]
-        val, arg = cand.masked_fill(~has, float("-inf")).max(dim=1)  # first max on ties
+        cand = (best[prev] + step[prev, shifts]).masked_fill(~has, float("-inf"))
+        val = cand.max(dim=1).values
         best[states] = val
-        back[states] = arg
-    back = back.cpu()
+        tight[states] = has & (cand == val[:, None])
     full = 2**k - 1
+    # ties as in top_orders (itertools.permutations' order, the lexicographically first
+    # order of the events' positions): mark the subsets on some best path to the full set,
+    # then go forwards, each time taking the first event that stays on one. Backtracking
+    # from the full set with the first maximum chose the *last* event first, and reversed
+    # the ties ([2, 1, 0] where top_orders gives [0, 1, 2]).
+    on_path = torch.zeros(2**k, dtype=torch.bool, device=th.device)
+    on_path[full] = True
+    for size in range(k, 0, -1):
+        states = torch.nonzero(popcount == size).squeeze(-1)
+        keep = tight[states] & on_path[states][:, None]
+        on_path[(states[:, None] ^ (1 << shifts))[keep]] = True
+    tight, on_path = tight.cpu().numpy(), on_path.cpu().numpy()
     order: list[int] = []
-    s = full
-    while s:
-        i = int(back[s])
+    s = 0
+    while s != full:
+        i = next(i for i in range(k) if not s >> i & 1
+                 and on_path[s | 1 << i] and tight[s | 1 << i, i])
         order.append(ev[i])
-        s ^= 1 << i
-    order.reverse()
+        s |= 1 << i
     return order, float(best[full] - log_exit[full])
 
 

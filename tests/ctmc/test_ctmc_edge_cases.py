@@ -258,6 +258,22 @@ def test_select_l1_warns_when_the_best_strength_is_at_an_end_of_the_grid(
     assert select_l1(small_cohort, [0.0, 0.1, 1.0], folds=2, seed=0)[0] == 0.0
 
 
+def test_select_l1_grid_edge_warning_names_the_callers_line(small_cohort, monkeypatch):
+    # stacklevel=3 named biomodels/ctmc/model.py (CTMC.fit's call of select_l1) when the
+    # grid was searched through CTMC().fit(X, l1_grid=...), not the line that called fit
+    import biomodels.ctmc.crossval as cv
+    from biomodels.ctmc import CTMC
+
+    table = {0.01: -5.0, 0.1: -4.0, 1.0: -3.0}
+    monkeypatch.setattr(cv, "_fold_score", lambda x, l1, test, seed, kw: table[l1])
+    with pytest.warns(UserWarning, match="largest L1 strength 1 ") as through_fit:
+        CTMC().fit(small_cohort, l1_grid=list(table), folds=2, max_steps=3)
+    with pytest.warns(UserWarning, match="largest L1 strength 1 ") as direct:
+        select_l1(small_cohort, list(table), folds=2, seed=0)
+    edge = [w for w in [*through_fit, *direct] if "L1 strength" in str(w.message)]
+    assert len(edge) == 2 and {w.filename for w in edge} == {__file__}
+
+
 def test_read_maf_names_a_frequency_filter_that_keeps_nothing(tmp_path):
     path = tmp_path / "m.maf"
     path.write_text("Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1\nKRAS\tS2\n")

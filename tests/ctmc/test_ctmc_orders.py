@@ -370,3 +370,24 @@ def test_the_seed_defaults_are_documented_as_they_are():
         assert "seed=None" in text and "fresh entropy" in text
         for name in [*fresh, *zero]:
             assert re.search(rf"\b{re.escape(name)}\b", text), (name, text)
+
+
+@pytest.mark.parametrize("theta, events, first", [
+    # all 6 orders equally likely: most_likely_order gave [2, 1, 0], top_orders [0, 1, 2]
+    (np.diag([-300.0] * 3), [0, 1, 2], [0, 1, 2]),
+    (np.zeros((5, 5)), [3, 0, 4, 1], [3, 0, 4, 1]),
+    # event 0 needs 1 and 2, which tie: [1, 2, 0] and [2, 1, 0] (it gave the second)
+    (np.array([[-6.0, 4.0, 4.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]]), [0, 1, 2], [1, 2, 0]),
+    (np.array([[-6.0, 4.0, 4.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5]]), [2, 0, 1], [2, 1, 0]),
+    # event 0 first (fast), then 1 and 2 tie: [0, 1, 2] and [0, 2, 1] (it gave the second)
+    (np.diag([3.0, -1.0, -1.0]), [0, 1, 2], [0, 1, 2]),
+])
+def test_most_likely_order_breaks_ties_as_top_orders(theta, events, first):
+    # the Viterbi backtracking took the first maximum for the *last* event, so ties came
+    # out in the reverse of itertools.permutations' order, which top_orders documents
+    order, lp = most_likely_order(theta, events)
+    (best, prob), *_ = top_orders(theta, events, k=1)
+    assert order == best == first
+    perms = torch.tensor(list(itertools.permutations(events)))
+    lps = sequence_log_prob(torch.as_tensor(theta), perms)
+    assert lp == pytest.approx(float(lps.max()), abs=1e-10)
