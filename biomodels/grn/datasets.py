@@ -10,8 +10,6 @@ and is identical to BEELINE's HSC reference network (Pratapa et al., *Nature Met
 
 from __future__ import annotations
 
-import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +29,6 @@ _N_STEPS = 160
 #: without autocorrelation (lag-1 correlation 0.00; with 4 or 6 steps 0.39 and 0.36, with 1,
 #: the file's own time step, 0.84)
 _SUBSTEPS = 5
-
-
-#: krumsiek11()'s warnings.catch_warnings block, entered by one thread at a time
-_SCANPY_WARNINGS = threading.Lock()
 
 
 def _scanpy_dir() -> Path:
@@ -152,13 +146,27 @@ def krumsiek11() -> AnnData:
     """
     import scanpy as sc
 
-    # scanpy names the cells by their steps, which anndata warns about; catch_warnings swaps
-    # the filters of the whole process, and calls in threads that overlapped put them back
-    # out of order ("ignore names are not unique" left for good): one call at a time
-    with _SCANPY_WARNINGS, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*names are not unique.*")
-        adata = sc.datasets.krumsiek11()
-    steps = np.asarray([int(float(n)) for n in adata.obs_names])
+    # scanpy's file read as scanpy.datasets.krumsiek11 reads it, but with its step column
+    # as data rather than as cell names: those repeat, which anndata warns about, and
+    # silencing that with warnings.catch_warnings swaps the filters of the whole process;
+    # in threads, any library's own catch_warnings overlapping ours put them back out of
+    # order and left "ignore names are not unique" in them for good (a lock around ours
+    # could not stop that)
+    path = _scanpy_dir() / "datasets" / "krumsiek11.txt"
+    if not path.is_file():
+        raise RuntimeError(f"scanpy's krumsiek11 data file is missing ({path}); reinstall "
+                           "scanpy>=1.10")
+    table = sc.read_text(path, first_column_names=False)
+    steps = np.asarray(table.X[:, 0], dtype=np.float64).round().astype(np.int64)
+    adata = AnnData(np.asarray(table.X[:, 1:]), var=pd.DataFrame(index=table.var_names[1:]))
+    # scanpy's annotations: the fates of the last 80 steps of each realisation, the root
+    # cell and the highlighted cells
+    cell_type = np.full(adata.n_obs, "progenitor", dtype=object)
+    for k, fate in enumerate(("Mo", "Ery", "Mk", "Neu")):
+        cell_type[160 * k + 80 : 160 * (k + 1)] = fate
+    adata.obs["cell_type"] = pd.Categorical(cell_type)
+    adata.uns["iroot"] = 0
+    adata.uns["highlights"] = {0: "Stem", 159: "Mo", 319: "Ery", 459: "Mk", 619: "Neu"}
     starts = np.flatnonzero(steps == 0)
     expected = np.arange(_N_TRAJ) * _N_STEPS
     if adata.n_obs != _N_TRAJ * _N_STEPS or not np.array_equal(starts, expected):

@@ -621,10 +621,13 @@ def test_krumsiek11_simulate_matches_a_labelled_start_by_gene_name(k11):
 
 
 def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were():
-    # scanpy's file repeats the step numbers as cell names, and krumsiek11 silences
+    # scanpy's file repeats the step numbers as cell names, and krumsiek11 silenced
     # anndata's "names are not unique" with warnings.catch_warnings, which swaps the filters
     # of the whole process: calls in threads put them back out of order and left "ignore
-    # names are not unique" in them for good, hiding that warning about the user's own data.
+    # names are not unique" in them for good, hiding that warning about the user's own data
+    # (a lock around its block could not stop other libraries' own catch_warnings from
+    # interleaving with it; now it touches no filter). Libraries it calls (pandas) may
+    # still leave their own filters behind in threads: only ours is checked.
     # Run in a fresh interpreter: pytest's own per-test warning capture is process-wide too
     import subprocess
     import sys
@@ -640,7 +643,8 @@ def test_krumsiek11_in_threads_leaves_the_warning_filters_as_they_were():
         "with ThreadPoolExecutor(8) as pool:\n"
         "    names = list(pool.map(lambda i: str(krumsiek11().obs_names[-1]), range(32)))\n"
         "assert names == ['3_159'] * 32, names\n"
-        "assert warnings.filters == before, [f for f in warnings.filters if f not in before]\n"
+        "left = [f for f in warnings.filters if f not in before]\n"
+        "assert not [f for f in left if 'not unique' in str(f[1])], left\n"
         "with warnings.catch_warnings(record=True) as seen:\n"
         "    warnings.simplefilter('always')\n"
         "    anndata.AnnData(np.zeros((2, 1)), obs=pd.DataFrame(index=['a', 'a']))\n"
