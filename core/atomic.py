@@ -11,7 +11,8 @@ import shutil
 import socket
 import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     contents and the link stays. A file that is replaced keeps its permission bits; a new
     file gets those of any new file (``0o666`` minus the umask).
 
-    The temporary file is named after the destination, this machine and this process
-    (``.checkpoint.pt.prunus-HOST-PID-XXXXXXXX.pt``). A write killed outright (SIGKILL, a
-    batch system's time limit) cannot remove it; the next write to the same ``path`` on
-    the same machine does, once that process no longer runs. Temporary files of running
-    processes and of other machines (a shared filesystem) are left alone.
+    The temporary file is named after the destination, this machine, this process and its
+    PID namespace (``.checkpoint.pt.prunus-HOST-PID-nsNNNN-XXXXXXXX.pt``). A write killed
+    outright (SIGKILL, a batch system's time limit) cannot remove it; the next write to the
+    same ``path`` on the same machine does, once that process no longer runs. A process of
+    another PID namespace (a container that shares the host name: Apptainer, podman,
+    docker) cannot be looked up by its pid, so its temporary file is removed only once it
+    has not changed for an hour. Temporary files of running processes and of other
+    machines (a shared filesystem) are left alone.
 
     Parameters
     ----------
@@ -47,6 +51,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     ------
     IsADirectoryError
         If ``path`` is a folder (before anything is written).
+    FileNotFoundError
+        If ``path``'s folder is a staging folder of :func:`atomic_outputs` that is gone
+        (another process removed it while this run wrote into it): it is not made again,
+        so that run fails and its output folder keeps its earlier files.
+    OSError
+        As the write raised it, naming ``path`` rather than the temporary file, and naming
+        ``path`` where it named no file (a full disk: ``[Errno 28] No space left on
+        device``).
 
     Examples
     --------
@@ -64,7 +76,15 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         final = Path(os.path.realpath(final))
     if final.is_dir():  # checked first: the rename failed after the write, naming the temp file
         raise IsADirectoryError(f"cannot write {str(path)!r}: it is a folder; give a file name")
-    final.parent.mkdir(parents=True, exist_ok=True)
+    # a staging folder that another process removed was made again here, and its run then
+    # moved an incomplete set of files into place and reported success
+    stage = next((p for p in (final.parent, *final.parent.parents)
+                  if p.name.startswith(_STAGING)), None)
+    vanished = None if stage is None else _vanished_stage(stage)
+    if vanished is not None:
+        raise vanished
+    if final.parent != stage:  # a staging folder is never made here, only checked
+        final.parent.mkdir(parents=True, exist_ok=True)
     try:  # a replaced file keeps its mode (a 0600 file became 0644, readable by all)
         mode = stat.S_IMODE(os.stat(final).st_mode)
     except FileNotFoundError:
@@ -72,10 +92,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # minus the umask) so that lab members who share the folder can read it.
         mode = 0o666 & ~_umask()
     _remove_abandoned_temporaries(final)
-    # named after the machine and the process, so that a later write can tell an abandoned
-    # one (its writer killed) from a running writer's
+    # named after the machine, the process and its PID namespace, so that a later write
+    # can tell an abandoned one (its writer killed) from a running writer's
     fd, tmp_name = tempfile.mkstemp(dir=final.parent, suffix=final.suffix,
-                                    prefix=f"{_temporary_prefix(final)}{os.getpid()}-")
+                                    prefix=f"{_temporary_prefix(final)}{_owner()}")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -85,6 +105,16 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, final)  # atomic on POSIX within one filesystem
         if os.name == "posix":
             _fsync(final.parent)  # and the rename itself
+    except OSError as exc:
+        vanished = None if stage is None else _vanished_stage(stage)
+        if vanished is not None:
+            raise vanished from exc
+        # named after the file being written, not its hidden temporary; a full disk named
+        # none ("prunus: error: [Errno 28] No space left on device")
+        named = _renamed(exc, {tmp: final}, final)
+        if named is None:
+            raise
+        raise named from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -103,6 +133,16 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
     (SIGKILL, a batch system's time limit) cannot remove its staging folder; the next run
     into ``folder`` on the same machine removes it.
 
+    A run holds an ``flock`` on its staging folder while it runs, which the kernel releases
+    when the process ends, however it ends: a staging folder is removed only when its lock
+    is free, so a running process's is kept also where its pid cannot be looked up (a
+    container of its own PID namespace that shares the host name: Apptainer, podman,
+    docker). Where the filesystem has no locks (some network filesystems), the folder of a
+    process of another PID namespace is removed only once it has not changed for an hour.
+    A staging folder that is gone all the same (removed by an earlier version of prunus, or
+    by hand) is not made again: the run fails, naming it, and ``folder`` keeps its earlier
+    files.
+
     Parameters
     ----------
     folder
@@ -118,6 +158,11 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
     ------
     ValueError
         If ``folder`` exists and is not a folder, or the block wrote a sub-folder.
+    FileNotFoundError
+        If the staging folder was removed while the block wrote into it (nothing moved).
+    OSError
+        As the block or a move raised it, naming the file in ``folder`` rather than in the
+        staging folder, and naming ``folder`` where it named no file (a full disk).
 
     Examples
     --------
@@ -134,27 +179,45 @@ def atomic_outputs(folder: str | os.PathLike[str]) -> Iterator[Path]:
         raise ValueError(f"the output folder {str(final)!r} is an existing file; give a folder")
     final.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_stages(final)
-    stage = Path(tempfile.mkdtemp(dir=final, prefix=f"{_stage_prefix()}{os.getpid()}-"))
+    stage, lock = _new_stage(final)
     try:
-        yield stage
-        files = sorted(stage.iterdir())
-        nested = [p.name for p in files if p.is_dir()]
-        if nested:
-            raise ValueError(f"atomic_outputs takes plain files, got folders {nested}")
-        for path in files:
-            _fsync(path)
-        # two runs into one folder that end together interleaved their moves and left a
-        # mix of both runs' files: one run's set is moved at a time
-        with _locked(final):
-            # every move must be able to succeed before the first one is made
-            blocked = [str(final / p.name) for p in files if (final / p.name).is_dir()]
-            if blocked:
-                raise ValueError(f"cannot write {blocked}: a folder of that name is in the way")
-            _move_all(files, final, stage)
-            if os.name == "posix":
-                _fsync(final)
+        try:
+            yield stage
+            vanished = _vanished_stage(stage, lock)
+            if vanished is not None:  # nothing of this run is left to move
+                raise vanished
+            files = sorted(stage.iterdir())
+            nested = [p.name for p in files if p.is_dir()]
+            if nested:
+                raise ValueError(f"atomic_outputs takes plain files, got folders {nested}")
+            for path in files:
+                _fsync(path)
+            # two runs into one folder that end together interleaved their moves and left a
+            # mix of both runs' files: one run's set is moved at a time
+            with _locked(final):
+                # every move must be able to succeed before the first one is made
+                blocked = [str(final / p.name) for p in files if (final / p.name).is_dir()]
+                if blocked:
+                    raise ValueError(
+                        f"cannot write {blocked}: a folder of that name is in the way")
+                _move_all(files, final, stage)
+                if os.name == "posix":
+                    _fsync(final)
+        except Exception as exc:  # errors only: Ctrl-C and SIGTERM pass as they are
+            vanished = _vanished_stage(stage, lock)
+            if vanished is not None and vanished.args != exc.args:
+                raise vanished from exc  # whatever failed, this was why
+            # the files as the user knows them (DIR/x.csv, not DIR/.prunus-staging-.../x.csv),
+            # and the folder where the error named none (a full disk)
+            named = _renamed(exc, {stage: final}, final) if isinstance(exc, OSError) else None
+            if named is None:
+                raise
+            raise named from exc
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if _vanished_stage(stage, lock) is None:  # not a folder of that name made since
+            shutil.rmtree(stage, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)  # and its lock, once the folder is gone
 
 
 @contextmanager
@@ -182,14 +245,176 @@ def _locked(folder: Path) -> Iterator[None]:
             os.close(fd)  # and the lock with it
 
 
+#: How long a staging folder or temporary file of a process of another PID namespace must
+#: have gone unchanged to be taken for abandoned where no lock can tell (seconds): a pid
+#: of another namespace cannot be looked up, and a live writer changes its files far
+#: more often than that
+_ABANDONED_AFTER = 3600.0
+
+#: the start of every staging folder's name
+_STAGING = ".prunus-staging-"
+
+
+def _new_stage(final: Path) -> tuple[Path, int | None]:
+    """Make a staging folder in ``final`` and hold its lock; return it and the lock's fd.
+
+    The fd is None where the folder cannot be locked (no locks on the filesystem). Another
+    run may take a folder for abandoned in the instant between its making and its lock
+    (its pid in another PID namespace): the lock is taken once that run has let go, and a
+    folder removed meanwhile is made anew.
+    """
+    for _ in range(100):
+        stage = Path(tempfile.mkdtemp(dir=final, prefix=f"{_stage_prefix()}{_owner()}"))
+        try:
+            held, lock = _hold(stage)
+        except BaseException:  # Ctrl-C while waiting for the lock
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        if held:
+            return stage, lock
+    raise FileNotFoundError(f"cannot make a staging folder in {str(final)!r} that stays: "
+                            "other processes keep removing them")
+
+
+def _hold(stage: Path) -> tuple[bool, int | None]:
+    """Lock ``stage`` (``flock``, waiting for a run that looks at it to remove it).
+
+    Returns whether the folder is still there, made by this process, and the locked fd
+    (None where the filesystem has no locks).
+    """
+    if os.name != "posix":
+        return True, None
+    import fcntl
+
+    try:
+        fd = os.open(stage, os.O_RDONLY)
+    except FileNotFoundError:  # removed already
+        return False, None
+    except OSError:
+        return True, None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:  # no locks on this filesystem (some NFS mounts): go on without
+        os.close(fd)
+        return True, None
+    if _vanished_stage(stage, fd) is not None:  # removed before it was locked
+        os.close(fd)
+        return False, None
+    return True, fd
+
+
+def _vanished_stage(folder: Path, lock: int | None = None) -> FileNotFoundError | None:
+    """Return the error for a staging folder ``folder`` that is gone, or None.
+
+    With ``lock`` (the fd locking the folder) a folder made anew under the same name is
+    gone too. None for a folder that is no staging folder.
+    """
+    if not folder.name.startswith(_STAGING):
+        return None
+    try:
+        now = os.stat(folder)
+    except FileNotFoundError:
+        gone = True
+    except OSError:  # cannot tell: the write's own error says what failed
+        gone = False
+    else:
+        then = os.fstat(lock) if lock is not None else now
+        gone = not stat.S_ISDIR(now.st_mode) or (now.st_dev, now.st_ino) != (then.st_dev,
+                                                                             then.st_ino)
+    if not gone:
+        return None
+    return FileNotFoundError(
+        f"the staging folder {str(folder)!r} was removed while this run was writing its "
+        f"files into it (by another process, which took it for abandoned); none of them "
+        f"was moved into {str(folder.parent)!r}, which keeps its earlier files: run the "
+        "command again")
+
+
+def _renamed(exc: OSError, moved: Mapping[Path, Path], default: Path) -> OSError | None:
+    """Return ``exc`` naming destinations, not temporaries, and ``default`` for no name.
+
+    A file in a folder of ``moved`` (a key) is named in the folder it goes to (its value);
+    a key itself is named as its value. None where nothing changes, ``exc`` has no errno,
+    or the errno gives another class.
+    """
+    if exc.errno is None:
+        return None
+
+    def name(value: Any) -> Any:
+        if not isinstance(value, str | os.PathLike):
+            return value
+        path = Path(value)
+        for old, new in moved.items():
+            if path == old:
+                return str(new)
+            if old in path.parents:
+                return str(new / path.relative_to(old))
+        return value
+
+    filename = str(default) if exc.filename is None else name(exc.filename)
+    filename2 = name(exc.filename2)
+    if (filename, filename2) == (exc.filename, exc.filename2):
+        return None
+    named = OSError(exc.errno, exc.strerror, filename, None, filename2)
+    return named if type(named) is type(exc) else None
+
+
+def _pid_namespace() -> str:
+    """Return the PID namespace of this process (``ns4026531836``), or ``""`` if unknown.
+
+    Linux gives every container that does not share the host's PIDs one of its own; a pid
+    says whether a process runs only within the namespace it is from.
+    """
+    try:
+        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except (OSError, AttributeError):
+        return ""
+    digits = "".join(c for c in link if c.isdigit())
+    return f"ns{digits}" if digits else ""
+
+
+def _owner() -> str:
+    """Return the part of a staging folder's or temporary's name after the host."""
+    namespace = _pid_namespace()
+    return f"{os.getpid()}-{namespace}-" if namespace else f"{os.getpid()}-"
+
+
+def _parse_owner(rest: str) -> tuple[int, str | None] | None:
+    """Return the pid and PID namespace (None: not recorded) of a name after the host."""
+    parts = rest.split("-")
+    if not parts[0].isdigit():
+        return None
+    namespace = parts[1] if len(parts) >= 3 and re.fullmatch(r"ns\d+", parts[1]) else None
+    return int(parts[0]), namespace
+
+
+def _abandoned(pid: int, namespace: str | None, path: str | os.PathLike[str]) -> bool:
+    """Whether the writer ``pid`` of ``path`` has ended, where no lock can tell.
+
+    A pid of this PID namespace (or of a name that does not record one: earlier versions)
+    is looked up; one of another namespace cannot be, so ``path`` must also have gone
+    unchanged for :data:`_ABANDONED_AFTER` seconds (its files too, for a folder).
+    """
+    if namespace is None or namespace == _pid_namespace():
+        return not _alive(pid)
+    try:
+        latest = os.stat(path).st_mtime
+        if os.path.isdir(path):
+            for entry in os.scandir(path):
+                latest = max(latest, entry.stat(follow_symlinks=False).st_mtime)
+    except OSError:  # gone, or cannot be read: leave it
+        return False
+    return time.time() - latest > _ABANDONED_AFTER
+
+
 def _host() -> str:
     """Return the host name with every character but letters and digits as ``_``."""
     return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
 
 
 def _stage_prefix() -> str:
-    """Staging folders are named after this machine and the process that made them."""
-    return f".prunus-staging-{_host()}-"
+    """Staging folders are named after this machine, then the process that made them."""
+    return f"{_STAGING}{_host()}-"
 
 
 #: a file name's limit on common filesystems (ext4, xfs, APFS, NTFS: 255 bytes)
@@ -205,7 +430,8 @@ def _temporary_prefix(final: Path) -> str:
     """
     host = _host()
     prefix = f".{final.name}.prunus-{host}-"
-    rest = 10 + 1 + 8 + len(final.suffix.encode())  # pid, "-", random letters, suffix
+    # pid, "-", the PID namespace ("ns", up to 20 digits, "-"), random letters, suffix
+    rest = 10 + 1 + 23 + 8 + len(final.suffix.encode())
     if len((prefix).encode()) + rest <= _NAME_MAX:
         return prefix
     digest = hashlib.sha256(final.name.encode()).hexdigest()[:12]
@@ -220,12 +446,15 @@ def _remove_abandoned_temporaries(final: Path) -> None:
 
     A write killed outright left its temporary file (a whole checkpoint, mode 0600) next
     to ``final`` for good. Those of live processes and of other machines (a shared
-    filesystem, where a pid says nothing) are left alone.
+    filesystem, where a pid says nothing) are left alone, and those of another PID
+    namespace (a container) until they have not changed for an hour (:func:`_abandoned`):
+    a running writer's was removed because its pid was not found.
     """
     if os.name != "posix" or not final.parent.is_dir():  # os.kill(pid, 0): Ctrl-C on Windows
         return
-    # the writer's pid, then mkstemp's random letters: no other file of the folder matches
-    name = re.compile(re.escape(_temporary_prefix(final)) + r"(\d+)-[A-Za-z0-9_]+"
+    # the writer's pid (and PID namespace), then mkstemp's random letters: no other file of
+    # the folder matches
+    name = re.compile(re.escape(_temporary_prefix(final)) + r"(\d+)-(?:(ns\d+)-)?[A-Za-z0-9_]+"
                       + re.escape(final.suffix))
     try:
         entries = list(os.scandir(final.parent))
@@ -234,7 +463,7 @@ def _remove_abandoned_temporaries(final: Path) -> None:
     for entry in entries:
         match = name.fullmatch(entry.name)
         if (match is not None and entry.is_file(follow_symlinks=False)
-                and not _alive(int(match.group(1)))):
+                and _abandoned(int(match.group(1)), match.group(2), entry.path)):
             try:
                 os.unlink(entry.path)
             except OSError:  # removed by another writer meanwhile, or not ours to remove
@@ -244,15 +473,48 @@ def _remove_abandoned_temporaries(final: Path) -> None:
 def _remove_abandoned_stages(folder: Path) -> None:
     """Remove staging folders of this machine's processes that no longer run.
 
-    Another machine's folders (a shared filesystem) and live processes' are left alone.
+    Another machine's folders (a shared filesystem) and live processes' are left alone. A
+    running process holds the lock of its folder (:func:`atomic_outputs`), which is all
+    that tells where its pid cannot be looked up (another PID namespace: a container that
+    shares the host name): its folder was removed under it. A folder whose lock is free is
+    removed, unless its pid runs in this namespace (the name of an earlier version's folder
+    records no namespace, and its writer took no lock); where the filesystem has no locks,
+    :func:`_abandoned` decides.
     """
     if os.name != "posix":  # os.kill(pid, 0) sends Ctrl-C on Windows
         return
+    import fcntl
+
     prefix = _stage_prefix()
     for stage in folder.glob(f"{prefix}*"):
-        pid = stage.name[len(prefix):].split("-", 1)[0]
-        if stage.is_dir() and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stage, ignore_errors=True)
+        owner = _parse_owner(stage.name[len(prefix):])
+        if owner is None or stage.is_symlink() or not stage.is_dir():
+            continue
+        pid, namespace = owner
+        try:
+            fd: int | None = os.open(stage, os.O_RDONLY)
+        except OSError:  # gone meanwhile, or cannot be read
+            fd = None
+        try:
+            free: bool | None = None  # None: no lock can tell
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    free = True
+                except BlockingIOError:
+                    free = False  # its process runs, wherever its pid lives
+                except OSError:  # no locks on this filesystem
+                    pass
+            if free is None:
+                remove = _abandoned(pid, namespace, stage)
+            else:  # removed while locked: its maker, if it starts now, makes another
+                same = namespace is None or namespace == _pid_namespace()
+                remove = free and not (same and _alive(pid))
+            if remove:
+                shutil.rmtree(stage, ignore_errors=True)
+        finally:
+            if fd is not None:
+                os.close(fd)
 
 
 def _alive(pid: int) -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "at_least",
     "build_parser",
     "existing_file",
+    "figures_locked",
     "main",
     "option_names",
     "options_in_errors",
@@ -369,6 +370,44 @@ def probability(value: str) -> float:
     return x
 
 
+#: The lock of every command's figures, one for the process: matplotlib's mathtext parser
+#: (the "10^{-12}" tick labels of a log axis), pyplot's list of figures and its backend
+#: switch are not thread-safe, and runs of :func:`main` in a thread pool failed in most
+#: threads ("Unknown symbol: \mathdefault"). Re-entrant, so that a locked block may call
+#: code that locks again.
+_FIGURES = threading.RLock()
+
+
+@contextlib.contextmanager
+def figures_locked() -> Iterator[Any]:
+    """Hold the process-wide figure lock for the block; yield ``matplotlib.pyplot`` on Agg.
+
+    A command holds it while it makes, lays out and saves a figure, and while it closes
+    it; the rest of its work (fits, other files) runs outside it. Other threads' commands
+    wait for their own drawing, so runs of :func:`main` in a thread pool draw one figure at
+    a time, with the same files as runs one after another.
+
+    Yields
+    ------
+    module
+        ``matplotlib.pyplot``, with the Agg backend selected (inside the lock: switching
+        the backend closes every figure of the process).
+
+    Examples
+    --------
+    >>> with figures_locked() as plt:
+    ...     fig, ax = plt.subplots()
+    ...     plt.close(fig)
+    """
+    with _FIGURES:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        yield plt
+
+
 def _debug() -> bool:
     """Whether ``PRUNUS_DEBUG`` asks for tracebacks (``0``, like unset, does not)."""
     return os.environ.get("PRUNUS_DEBUG", "").strip() not in ("", "0")
@@ -389,21 +428,24 @@ def _matplotlib_backend_kept() -> Iterator[None]:
     try:
         yield
     finally:
-        mpl = sys.modules.get("matplotlib")
-        if mpl is not None:
-            if before is None:
-                # matplotlib first imported by the command: the backend its matplotlibrc
-                # names, or the one it would pick itself (Agg stayed, and a script's later
-                # plt.show() opened no window)
-                before = mpl.rcParamsOrig["backend"]  # not resolved: only rcParams resolves it
-            if fallback is None:
-                fallback = mpl.rcParamsOrig["backend_fallback"]
-            # read unresolved: resolving "auto" would import pyplot for a command that drew
-            # nothing
-            if dict.__getitem__(mpl.rcParams, "backend") != before:
-                with contextlib.suppress(ImportError, ValueError):  # keep the command's outcome
-                    mpl.use(before)
-            mpl.rcParams["backend_fallback"] = fallback
+        # under the figure lock: switching the backend closes every figure of the process,
+        # those that other threads' commands are drawing too
+        with _FIGURES:
+            mpl = sys.modules.get("matplotlib")
+            if mpl is not None:
+                if before is None:
+                    # matplotlib first imported by the command: the backend its matplotlibrc
+                    # names, or the one it would pick itself (Agg stayed, and a script's later
+                    # plt.show() opened no window)
+                    before = mpl.rcParamsOrig["backend"]  # unresolved: only rcParams resolves
+                if fallback is None:
+                    fallback = mpl.rcParamsOrig["backend_fallback"]
+                # read unresolved: resolving "auto" would import pyplot for a command that
+                # drew nothing
+                if dict.__getitem__(mpl.rcParams, "backend") != before:
+                    with contextlib.suppress(ImportError, ValueError):  # keep the outcome
+                        mpl.use(before)
+                mpl.rcParams["backend_fallback"] = fallback
 
 
 @contextlib.contextmanager
@@ -544,7 +586,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     A command's warnings print as one line each (``prunus: warning: ...``, once) when
     ``main`` runs in the main thread. Called from other threads (a thread pool of runs) it
     leaves ``warnings.showwarning`` and the warning filters alone, which are one for the
-    whole process: warnings show as the caller has them.
+    whole process: warnings show as the caller has them. matplotlib is not thread-safe
+    either: the commands make and save their figures one at a time, under a lock of the
+    process (:func:`figures_locked`), and write the same files as runs one after another.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

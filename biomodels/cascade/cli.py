@@ -155,10 +155,8 @@ def _size(args: argparse.Namespace) -> int:
             floor = _precision_floor(graph.n, values)
             summary["precision_floor"] = floor
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from core.cli import figures_locked
+    from core.provenance import environment
 
     from .plot import plot_distribution
 
@@ -166,29 +164,33 @@ def _size(args: argparse.Namespace) -> int:
              "mc": f"Monte Carlo, {args.runs} runs"}[method]
     if tail_accurate:
         label += ", tail-accurate"
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    # matplotlib under the process's figure lock: its mathtext parser (the log panel's
+    # 10^{-k} labels) failed in most runs of a thread pool; the files are written outside it
+    with figures_locked() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
-        fig.suptitle(f"final cascade size distribution: {label}")
-        # the runs themselves for mc: their interval band and gaps "never sampled"
-        curve = values if sampled is None else sampled
-        plot_distribution({label: curve}, ax=axes[0], title="where the mass is")
-        # the linear panel shows where the mass is; the log panel keeps every size 0..N
-        reach = int(np.searchsorted(np.cumsum(values), 1 - 1e-4))
-        if reach < graph.n:
-            axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
-        plot_distribution({label: curve}, ax=axes[1], log=True, floor=floor,
-                          title="log scale, all sizes (tail)")
-        fig.tight_layout()
-        from core.provenance import environment
-
+        with figures_locked():
+            fig.suptitle(f"final cascade size distribution: {label}")
+            # the runs themselves for mc: their interval band and gaps "never sampled"
+            curve = values if sampled is None else sampled
+            plot_distribution({label: curve}, ax=axes[0], title="where the mass is")
+            # the linear panel shows where the mass is; the log panel keeps every size 0..N
+            reach = int(np.searchsorted(np.cumsum(values), 1 - 1e-4))
+            if reach < graph.n:
+                axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
+            plot_distribution({label: curve}, ax=axes[1], log=True, floor=floor,
+                              title="log scale, all sizes (tail)")
+            fig.tight_layout()
         # the versions and torch threads the numbers came from, to reproduce them
         summary["environment"] = environment()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             table.to_csv(stage / "distribution.csv", index=False, float_format="%.17g")
             write_json(summary, stage / "summary.json")
-            fig.savefig(stage / "distribution.png", dpi=120, format="png")
+            with figures_locked():
+                fig.savefig(stage / "distribution.png", dpi=120, format="png")
     finally:
-        plt.close(fig)
+        with figures_locked() as plt:
+            plt.close(fig)
     print(
         f"wrote {out / 'distribution.csv'}, summary.json and distribution.png "
         f"(method {method}, mean size {summary['mean_size']:.4g})"

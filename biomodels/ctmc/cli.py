@@ -54,10 +54,6 @@ def _l1_grid(value: str) -> list[float]:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
     import torch
 
@@ -68,6 +64,7 @@ def _fit(args: argparse.Namespace) -> int:
     from biomodels.ctmc.omhn import classical_theta
     from biomodels.ctmc.plot import plot_theta
     from core.atomic import atomic_outputs, write_json
+    from core.cli import figures_locked
 
     if args.weights is not None and args.l1 is None:
         # CTMC.fit would refuse after reading the file, naming sample_weight and l1
@@ -219,15 +216,21 @@ def _fit(args: argparse.Namespace) -> int:
 
     # the versions and torch threads the numbers came from, to reproduce them
     metrics["environment"] = environment()
-    ax = plot_theta(model.theta_frame())
+    # matplotlib under the process's figure lock (runs of main() in a thread pool); the
+    # files are written outside it
+    with figures_locked():
+        ax = plot_theta(model.theta_frame())
     try:
         with atomic_outputs(out) as stage:  # all four files, or none replaced
             model.theta_frame().to_csv(stage / "theta.csv", index_label="affected\\influencing")
             model.save(stage / "model.json")
             write_json(metrics, stage / "metrics.json")
-            ax.figure.savefig(stage / "theta.png", dpi=150, bbox_inches="tight", format="png")
+            with figures_locked():
+                ax.figure.savefig(stage / "theta.png", dpi=150, bbox_inches="tight",
+                                  format="png")
     finally:
-        plt.close(ax.figure)
+        with figures_locked() as plt:
+            plt.close(ax.figure)
     checkpoint.unlink(missing_ok=True)  # the outputs are complete
     note = " (L1 chosen on these folds)" if cv_done is not None else ""
     print(
@@ -243,11 +246,17 @@ def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
 
     Returns None when ``exc`` is not about the checkpoint.
     """
-    if "belongs to another cross-validation" in str(exc):
+    text = str(exc)
+    if "belongs to another cross-validation" in text:
+        # "(differs in: l1)": the library's advice ("delete it or pass another path") is for
+        # Python, and the run it names may still be going (another command into this --out)
+        start = text.find("(differs in")
+        detail = (text[start:] if start >= 0 else f"({text})").removesuffix(
+            "; delete it or pass another path")
         return CommandError(
-            f"{checkpoint} is from an interrupted run with other settings ({exc}); rerun "
-            "that command to finish it, or delete the file (or use another --out) to "
-            "start afresh"
+            f"{checkpoint} is from another run (interrupted, or still running) with other "
+            f"settings {detail}; if it was interrupted, rerun that command to finish it; to "
+            "start afresh, delete the file if no run is using it, or use another --out"
         )
     if str(exc).startswith("checkpoint"):
         # a damaged or foreign file: "other settings" sent the user looking for a run

@@ -64,6 +64,9 @@ _OPTIONS = {
     "epochs": "--epochs",
 }
 _CHOICES = {"pruning"}  # options with choices: their values shown unquoted, as typed
+#: How to start afresh beside a checkpoint of another run: that run may still be going
+#: (another command into the same --out), and deleting its file would break it.
+_AFRESH = "to start afresh, delete the file if no run is using it, or use another --out"
 
 
 def _str_keys(obj: Any) -> Any:
@@ -100,7 +103,15 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         model.network().to_csv(stage / names["network"], float_format=exact)
         # the link list that GENIE3/GRNBoost2 users read: strongest edges first
         model.edges().to_csv(stage / names["edges"], index=False, float_format=exact)
-        result.write_h5ad(stage / names["result"])
+        try:
+            result.write_h5ad(stage / names["result"])
+        except RuntimeError as exc:
+            # h5py reports a failed write (a full disk) as a RuntimeError, which the front
+            # showed as a traceback: an OSError that names the file, as other writes give
+            error = _write_error(exc, out / names["result"])
+            if error is None:
+                raise
+            raise error from exc
         model.save(stage / names["model"])
         if truth is not None:
             # with how the fit ended (an early stop, the epoch kept, the rounds made), what
@@ -114,10 +125,29 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
                         "environment": info["environment"]},
                        stage / names["metrics"])
         if figure is not None:
-            figure.savefig(stage / names["figure"], format="png", dpi=110)
+            from core.cli import figures_locked
+
+            with figures_locked():  # matplotlib is not thread-safe (runs in a thread pool)
+                figure.savefig(stage / names["figure"], format="png", dpi=110)
     if truth is None:  # a metrics file from an earlier run would describe another network
         (out / "metrics.json").unlink(missing_ok=True)
     return {key: out / name for key, name in names.items()}, info
+
+
+def _write_error(exc: RuntimeError, path: Path) -> OSError | None:
+    """Return h5py's error of a failed write to ``path`` as an OSError naming ``path``.
+
+    HDF5 gives the cause as ``errno = 28, error message = 'No space left on device'``
+    inside a message of many lines. None for an error without an errno (no I/O failure).
+    """
+    import errno
+    import re
+
+    found = re.search(r"errno = (\d+)", str(exc))
+    if found is None or int(found.group(1)) not in errno.errorcode:
+        return None
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code), str(path))
 
 
 def _file_or_key(value: str) -> Path | str:
@@ -318,10 +348,10 @@ def _fit_run(args: argparse.Namespace) -> int:
         # the data's genes failed only after the whole fit ("at least one edge and one
         # non-edge"), leaving nothing but the checkpoint
         evaluate(truth, truth)
-    # a rerun of an interrupted command picks up where it stopped
+    # a rerun of an interrupted command picks up where it stopped; said once train() has
+    # taken the file (a run of other settings, perhaps still running, is refused there)
     checkpoint = Path(args.out) / "checkpoint.pt"
-    if checkpoint.exists():
-        print(f"resuming from {checkpoint}")
+    resumes = checkpoint.exists()
     method, step = FIT_DEFAULTS["method"], FIT_DEFAULTS["step_size"]
     gap = model.largest_gap()
     if step * gap > _STABLE_STEP:  # uneven (pseudo)time: keep RK4 stable on the widest gap
@@ -354,35 +384,39 @@ def _fit_run(args: argparse.Namespace) -> int:
             if str(exc).startswith(held):  # "... more than epochs=N": train()'s argument
                 done = str(exc)[len(held):].split(" ", 1)[0]
                 raise CommandError(
-                    f"{checkpoint} is from an interrupted run that had trained {done} epochs, more "
-                    f"than --epochs {args.epochs}; rerun with --epochs {done} or more to finish "
-                    "it, or delete the file (or use another --out) to start afresh"
+                    f"{checkpoint} is from another run (interrupted, or still running) that had "
+                    f"trained {done} epochs, more than --epochs {args.epochs}; if it was "
+                    f"interrupted, rerun it with --epochs {done} or more to finish it; "
+                    f"{_AFRESH}"
                 ) from exc
             if not str(exc).startswith(prefix):
                 raise
             # "(batch_size: saved 32, now 64)": the settings as the options that set them
             detail = option_names(str(exc)[len(prefix):].split("; delete it")[0], _OPTIONS)
             raise CommandError(
-                f"{checkpoint} is from an interrupted run with other settings {detail}; rerun that "
-                "command to finish it, or delete the file (or use another --out) to start afresh"
+                f"{checkpoint} is from another run (interrupted, or still running) with other "
+                f"settings {detail}; if it was interrupted, rerun that command to finish it; "
+                f"{_AFRESH}"
             ) from exc
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    if resumes:
+        print(f"resumed the fit from {checkpoint}")
     from biomodels.grn.plot import plot_network, plot_networks
+    from core.cli import figures_locked
 
     # a figure like every other command's: the network, next to the truth when given
     fitted = model.network(normalize="target")
     label = f"GRN ODE, pruning {args.pruning} (per-target score)"
-    fig = (plot_networks({"true network": truth, label: fitted}, truth=truth)
-           if truth is not None else plot_network(fitted, title=label).figure)
+    # matplotlib under the process's figure lock (runs of main() in a thread pool); the
+    # files are written outside it
+    with figures_locked():
+        fig = (plot_networks({"true network": truth, label: fitted}, truth=truth)
+               if truth is not None else plot_network(fitted, title=label).figure)
     try:
         paths, info = _write_outputs(model, adata, Path(args.out), truth, figure=fig,
                                      key_added=args.key_added)
     finally:
-        plt.close(fig)
+        with figures_locked() as plt:
+            plt.close(fig)
     # the outputs are complete; another run into the same --out may have removed it
     checkpoint.unlink(missing_ok=True)
     # with nothing held out (a single pair) it is the training fit's, as the warning says
@@ -513,13 +547,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _plot(network: Any, truth: Any) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
     from biomodels.grn.plot import plot_networks
+    from core.cli import figures_locked
 
-    return plot_networks({"true network": truth,
-                          "DASH-pruned GRN ODE (per-target score)": network}, truth=truth)
+    with figures_locked():  # matplotlib is not thread-safe (runs in a thread pool)
+        return plot_networks({"true network": truth,
+                              "DASH-pruned GRN ODE (per-target score)": network}, truth=truth)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -590,7 +623,7 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
           "training pairs": "of the training pairs (none held out)"}[_r2_on(model.settings)]
     print(f"data fit: the model explains {r2:.0%} of the one-step changes {of} "
           f"(R^2 {r2:.2f}; 0 = no better than predicting no change)")
-    import matplotlib.pyplot as plt
+    from core.cli import figures_locked
 
     # written last and together: a demo that fails (e.g. in the fit without the prior)
     # leaves an earlier run's files as they were, not a mix of two runs
@@ -598,7 +631,8 @@ def _demo_run(args: argparse.Namespace, start: float) -> int:
     try:
         paths, _ = _write_outputs(model, adata, out, truth, figure=fig)
     finally:
-        plt.close(fig)
+        with figures_locked() as plt:
+            plt.close(fig)
     print()
     for name, path in paths.items():
         print(f"{name:8s} {path}")

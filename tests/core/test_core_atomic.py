@@ -391,3 +391,126 @@ def test_a_long_file_name_writes_and_its_abandoned_temporary_is_found(tmp_path):
     write_json({"a": 2}, target)
     assert json.loads(target.read_text()) == {"a": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def _not_visible(monkeypatch) -> None:
+    """Look up pids as from another PID namespace (a container sharing the host name)."""
+    import core.atomic
+
+    monkeypatch.setattr(core.atomic, "_alive", lambda pid: False)  # no such pid here
+    # this process's own namespace is another (earlier versions had no such function)
+    monkeypatch.setattr(core.atomic, "_pid_namespace", lambda: "ns1", raising=False)
+
+
+def _start(code: str, *args: str):
+    """Start ``code`` in another Python; return it once it printed its first line."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline() == "ready\n"
+    return child
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock and PID namespaces")
+def test_a_running_writers_staging_folder_is_kept_where_its_pid_cannot_be_seen(
+        tmp_path: Path, monkeypatch) -> None:
+    # in separate PID namespaces on one host (Apptainer --containall, podman, docker) a
+    # run took another's live staging folder for abandoned (os.kill(pid, 0): no such
+    # process) and removed it; the other run's next write_json made the folder again and
+    # it moved an incomplete set into place, exit code 0: here a.csv was missing
+    out = tmp_path / "run"
+    writer = _start("import sys; from core import atomic_outputs, write_json\n"
+                    "with atomic_outputs(sys.argv[1]) as stage:\n"
+                    "    (stage / 'a.csv').write_text('a')\n"
+                    "    print('ready', flush=True)\n"
+                    "    sys.stdin.readline()\n"
+                    "    write_json({'b': 1}, stage / 'b.json')\n", str(out))
+    _not_visible(monkeypatch)
+    with atomic_outputs(out) as stage:  # another run into the same folder
+        (stage / "c.csv").write_text("c")
+    _, err = writer.communicate("go\n", timeout=120)
+    assert writer.returncode == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv", "b.json", "c.csv"]
+
+
+def test_a_staging_folder_that_vanished_is_not_made_again(tmp_path: Path) -> None:
+    # write_json into a staging folder that another process had removed made it again
+    # (mkdir(exist_ok=True)), and the run moved its last file alone into place
+    import shutil
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "a.csv").write_text("earlier")
+    with pytest.raises(FileNotFoundError, match=r"the staging folder '.*\.prunus-staging-.*' "
+                       r"was removed while this run was writing its files into it"), \
+            atomic_outputs(out) as stage:
+        (stage / "a.csv").write_text("new")
+        shutil.rmtree(stage)  # as another process did
+        write_json({"b": 1}, stage / "b.json")
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv"]  # all files, or none
+    assert (out / "a.csv").read_text() == "earlier"
+    # nor when the last write was before the removal: nothing is moved
+    with pytest.raises(FileNotFoundError, match="none of them was moved into"), \
+            atomic_outputs(out) as stage:
+        (stage / "a.csv").write_text("new")
+        shutil.rmtree(stage)
+    assert (out / "a.csv").read_text() == "earlier"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="PID namespaces")
+def test_a_running_writers_temporary_is_kept_where_its_pid_cannot_be_seen(
+        tmp_path: Path, monkeypatch) -> None:
+    # a concurrent write of the same file from another PID namespace removed the live
+    # temporary file (its pid not found), and the write then failed at its rename
+    out = tmp_path / "checkpoint.pt"
+    writer = _start("import sys; from core import atomic_path\n"
+                    "with atomic_path(sys.argv[1]) as tmp, open(tmp, 'wb') as handle:\n"
+                    "    handle.write(b'first half ')\n"
+                    "    print('ready', flush=True)\n"
+                    "    sys.stdin.readline()\n"
+                    "    handle.write(b'second half')\n", str(out))
+    _not_visible(monkeypatch)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(b"other")
+    _, err = writer.communicate("go\n", timeout=120)
+    assert writer.returncode == 0, err
+    assert out.read_bytes() == b"first half second half"
+    # a temporary of another namespace that has not changed for an hour is abandoned
+    from core.atomic import _temporary_prefix
+
+    stale = tmp_path / f"{_temporary_prefix(out)}12345-ns7-abcd1234.pt"
+    fresh = tmp_path / f"{_temporary_prefix(out)}12346-ns7-abcd1234.pt"
+    for path in (stale, fresh):
+        path.write_bytes(b"partial")
+    hours_ago = os.stat(stale).st_mtime - 7200
+    os.utime(stale, (hours_ago, hours_ago))
+    write_json({"a": 1}, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, out.name]
+
+
+def test_a_full_disk_names_the_file_or_folder_being_written(tmp_path: Path) -> None:
+    # a write that fails on a full disk raises "[Errno 28] No space left on device" with
+    # no file name (write() on an open file), and prunus printed just that: which of the
+    # run's files and folders had failed was not said; one named in the staging folder
+    # was named there (DIR/.prunus-staging-HOST-PID-.../x.csv), not where it belongs
+    import errno
+    import re
+
+    full = os.strerror(errno.ENOSPC)
+    out = tmp_path / "run"
+    with pytest.raises(OSError, match=re.escape(f"[Errno 28] {full}: {str(out)!r}")), \
+            atomic_outputs(out):
+        raise OSError(errno.ENOSPC, full)  # as a write through an open file raises it
+    with pytest.raises(OSError, match=re.escape(f"{full}: {str(out / 'x.csv')!r}")), \
+            atomic_outputs(out) as stage:
+        raise OSError(errno.ENOSPC, full, str(stage / "x.csv"))  # as open() raises it
+    target = tmp_path / "checkpoint.pt"
+    with pytest.raises(OSError, match=re.escape(f"{full}: {str(target)!r}")) as caught, \
+            atomic_path(target) as tmp, open(tmp, "wb"):
+        raise OSError(errno.ENOSPC, full)
+    assert type(caught.value) is OSError and caught.value.errno == errno.ENOSPC
+    with pytest.raises(PermissionError, match=re.escape(str(target))), atomic_path(target) as tmp:
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp))  # its class kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing left behind

@@ -120,7 +120,9 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
     # other settings: a one-line error that says how to go on, the checkpoint kept
     assert main(["ctmc", "fit", str(path), "--folds", "3", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "interrupted run with other settings" in err and "differs in: folds" in err
+    # the run may be still going (another command into the same --out): not "interrupted"
+    assert "another run (interrupted, or still running) with other settings" in err
+    assert "differs in: folds" in err
     # nor with --l1, whose own cross-validation checkpoints to the same file (it ran and
     # left the file alone when only the L1 choice was checkpointed)
     assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--out", str(out)]) == 2
@@ -177,7 +179,9 @@ def test_cli_fixed_l1_cross_validation_resumes_from_its_checkpoint(tmp_path, cap
     calls.clear()
     assert main([*head, "--l1", "0.02", *tail, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "interrupted run with other settings" in err and "differs in: l1)" in err
+    # the run may be still going (another command into the same --out): not "interrupted"
+    assert "another run (interrupted, or still running) with other settings" in err
+    assert "differs in: l1)" in err
     if not weights:  # nor by a run that chooses the L1 strength
         assert main([*head, *tail, "--out", str(out)]) == 2
         assert "differs in: grid, l1)" in capsys.readouterr().err
@@ -662,3 +666,37 @@ def test_cli_weights_n_tumours_counts_the_tumours_and_n_rows_the_rows(tmp_path):
                  "--out", str(tmp_path / "p")]) == 0
     metrics = json.loads((tmp_path / "p" / "metrics.json").read_text())
     assert metrics["n_tumours"] == 40 and "n_rows" not in metrics
+
+
+def test_a_checkpoint_of_another_run_may_be_of_a_run_still_going(tmp_path, capsys,
+                                                                  monkeypatch):
+    # the refusal said "is from an interrupted run with other settings ...; rerun that
+    # command to finish it, or delete the file": a run into the same --out that is still
+    # going keeps such a file too, and deleting it would break that run
+    import biomodels.ctmc.fit as fit_module
+
+    path, _ = _cohort(tmp_path)
+    argv = ["ctmc", "fit", str(path), "--folds", "2", "--quiet"]
+    real, calls = fit_module.fit_theta, []
+
+    def stops(x, *args, **kwargs):  # the run in progress, after its first fold fit
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(x, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit_theta", stops)
+    out = tmp_path / "o"
+    assert main([*argv, "--l1", "0.01", "--out", str(out)]) == 130
+    monkeypatch.setattr(fit_module, "fit_theta", real)
+    capsys.readouterr()
+    assert main([*argv, "--l1", "0.02", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    checkpoint = out / "cv_checkpoint.json"
+    assert "resum" not in captured.out
+    assert captured.err == (
+        f"prunus: error: {checkpoint} is from another run (interrupted, or still running) "
+        "with other settings (differs in: l1); if it was interrupted, rerun that command to "
+        "finish it; to start afresh, delete the file if no run is using it, or use another "
+        "--out\n")
+    assert checkpoint.exists()

@@ -466,7 +466,8 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 0
-    assert f"resuming from {out / 'checkpoint.pt'}" in capsys.readouterr().out
+    # said once the file is taken (it said "resuming" before refusing another run's file)
+    assert f"resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().out
     assert not (out / "checkpoint.pt").exists()
     pd.testing.assert_frame_equal(pd.read_csv(out / "network.csv", index_col=0),
                                   pd.read_csv(files / "whole" / "network.csv", index_col=0))
@@ -490,7 +491,7 @@ def test_checkpoint_every_sets_the_epochs_a_fit_can_lose(files, monkeypatch, cap
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
     capsys.readouterr()
     assert main(args) == 0  # resumed with the default (10): the option is no setting of the fit
-    assert f"resuming from {checkpoint}" in capsys.readouterr().out
+    assert f"resumed the fit from {checkpoint}" in capsys.readouterr().out
 
 
 def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
@@ -825,3 +826,62 @@ def test_key_added_lets_a_second_fit_keep_the_first_ones_results(files, capsys):
     assert "argument --key-added: must be a non-empty string without '/'" in (
         capsys.readouterr().err)
     assert not (files / "bad").exists()
+
+
+def test_a_checkpoint_of_another_run_is_not_announced_as_resumed(files, monkeypatch, capsys):
+    # another fit into the same --out (here: --seed 1 beside a --seed 0 run's checkpoint)
+    # printed "resuming from DIR/checkpoint.pt", then "... is from an interrupted run with
+    # other settings ...; rerun that command to finish it, or delete the file": that run may
+    # still be going, and deleting its file would break it. "resumed" is said once the file
+    # is taken, and the refusal says that the other run may be running.
+    import biomodels.grn.train as train_mod
+
+    args = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--pruning", "none", "--epochs", "12",
+            "--hidden", "4", "--quiet"]
+    out = files / "another_run"
+    real = _interrupt_in_epoch(monkeypatch, 11)
+    assert main([*args, "--out", str(out)]) == 130
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    capsys.readouterr()
+    assert main([*args, "--seed", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "resum" not in captured.out
+    assert captured.err.startswith(
+        f"prunus: error: {out / 'checkpoint.pt'} is from another run (interrupted, or still "
+        "running) with other settings (data: saved ")
+    assert "seed: saved 0, now 1" in captured.err
+    assert captured.err.endswith(
+        "; if it was interrupted, rerun that command to finish it; to start afresh, delete "
+        "the file if no run is using it, or use another --out\n")
+    assert main([*args, "--out", str(out)]) == 0  # the run it belongs to takes it
+    assert f"resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+def test_a_full_disk_while_writing_result_h5ad_is_one_line_naming_it(files, monkeypatch,
+                                                                      capsys):
+    # h5py reports a failed write as a RuntimeError ("... errno = 28, error message = 'No
+    # space left on device' ..."), which main() does not catch: a full disk while writing
+    # result.h5ad printed a Python traceback, exit code 1
+    out = files / "full_disk"
+    out.mkdir()
+    (out / "network.csv").write_text("earlier")
+
+    def full(self, *args, **kwargs):
+        raise RuntimeError(
+            "Disable slist on flush dest failure failed (file write failed: time = Mon Dec  7 "
+            "04:42:02 2026\n, filename = 'result.h5ad', file descriptor = 3, errno = 28, "
+            "error message = 'No space left on device', buf = 0x55707f45e268, total write "
+            "size = 7112, bytes this sub-write = 7112, offset = 53248)")
+
+    monkeypatch.setattr(ad.AnnData, "write_h5ad", full)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    assert main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+                 "--trajectory-key", "trajectory", "--pruning", "none", "--epochs", "2",
+                 "--hidden", "4", "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("prunus: error: [Errno 28] No space left on device: "
+                        f"{str(out / 'result.h5ad')!r}\n")
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "network.csv"]
+    assert (out / "network.csv").read_text() == "earlier"  # all files, or none
