@@ -158,7 +158,8 @@ def krumsiek11() -> AnnData:
                            "scanpy>=1.10")
     table = sc.read_text(path, first_column_names=False)
     steps = np.asarray(table.X[:, 0], dtype=np.float64).round().astype(np.int64)
-    adata = AnnData(np.asarray(table.X[:, 1:]), var=pd.DataFrame(index=table.var_names[1:]))
+    adata = AnnData(np.ascontiguousarray(table.X[:, 1:]),
+                    var=pd.DataFrame(index=table.var_names[1:]))
     # scanpy's annotations: the fates of the last 80 steps of each realisation, the root
     # cell and the highlighted cells
     cell_type = np.full(adata.n_obs, "progenitor", dtype=object)

@@ -1357,7 +1357,10 @@ class GRNModel:
                 "one read with backed='r'): load the subset first, adata = "
                 "adata.to_memory(), or write into an AnnData of its own on disk, adata = "
                 "adata.copy(filename='subset.h5ad')")
-        if not default and getattr(adata, "is_view", False):
+        # the model's own AnnData (or load's) is written as write_results() writes it: a
+        # model built on a view had write_results(model.adata) refused, not the default
+        own = adata is getattr(self, "_target", None) or adata is self._adata
+        if not (default or own) and getattr(adata, "is_view", False):
             # anndata turned it into an AnnData of its own (ImplicitModificationWarning),
             # which the caller often held no name for, and the parent got nothing
             raise ValueError(

@@ -102,9 +102,10 @@ _EDGE_SCORE = ("importance", "edgeweight", "score")
 #: The columns a header-less three-column link list is read with (arboreto's documented
 #: ``network.to_csv(path, sep="\t", index=False, header=False)``). The third is a score:
 #: for a network (:func:`biomodels.grn.evaluate`) its ranking; for a prior or a truth, where
-#: none of its numbers is negative, arboreto's importance (unsigned, not comparable across
-#: targets), so +1 an edge as under its ``TF, target, importance`` header; with a negative
-#: number a signed list, its numbers the weights as under a ``weight`` header.
+#: all its numbers are positive, arboreto's importance (unsigned, not comparable across
+#: targets), so +1 an edge as under its ``TF, target, importance`` header; with a 0 or a
+#: negative number a weight list, its numbers the weights as under a ``weight`` header (0 no
+#: edge).
 _HEADERLESS = ("regulator", "target", "weight")
 #: The header of BEELINE's ``rankedEdges.csv`` (any case), which its runners write
 #: tab-separated despite the name (``BLRun/*Runner.py``; ``BLEval`` reads it with
@@ -249,11 +250,12 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
         table = pd.read_csv(path, dtype={regulator: str, target: str}, keep_default_na=False,
                             na_values=[""], **names, **layout)
-        if names and not scores and not (pd.to_numeric(table[sign], errors="coerce")
-                                         < 0).any():
-            # arboreto's importances, unsigned and not comparable across targets: +1 an
-            # edge, as under its TF,target,importance header (kept, one table gave two
-            # priors, 12.5 against 1)
+        if names and not scores and (pd.to_numeric(table[sign], errors="coerce")
+                                     > 0).all():
+            # arboreto's importances, unsigned, positive and not comparable across targets:
+            # +1 an edge, as under its TF,target,importance header (kept, one table gave two
+            # priors, 12.5 against 1); a 0 or a negative number makes it a weight list,
+            # where 0 is no edge (a 0/1 adjacency list read every line as an edge)
             sign = None
         return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
                              scores=scores, truth=truth, either=either)
@@ -451,7 +453,8 @@ def align_prior(
           file whose lines are two genes (not numbers) and a number is a link list:
           arboreto's documented output (tab-separated, ``index=False, header=False``), an
           unsigned ranking read as +1 an edge as under its header, unless one of its
-          numbers is negative: then it is signed, read as ``regulator, target, weight``
+          numbers is 0 or negative: then it is a weight list (0 no edge), read as
+          ``regulator, target, weight``
           (a gene name and numbers a line is a square matrix without its header row,
           refused). Data genes it does not name have no edges;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU

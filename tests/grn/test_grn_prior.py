@@ -890,6 +890,12 @@ def test_an_arboreto_ranking_is_read_alike_with_or_without_its_header(tmp_path):
         (tmp_path / "signed.tsv").write_text("a\tb\t-0.5\nb\tc\t2\n")
         assert align_prior(tmp_path / "signed.tsv", GENES).to_numpy().tolist() == [
             [0.0, -0.5, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]]
+        # a 0 makes it a weight list too, where 0 is no edge (a 0/1 adjacency list read
+        # every line as an edge)
+        (tmp_path / "adjacency.tsv").write_text("a\tb\t1\na\tc\t0\nb\tc\t1\nc\ta\t0\n")
+        with pytest.warns(UserWarning, match="2 edge"):
+            zero_one = align_prior(tmp_path / "adjacency.tsv", GENES).to_numpy().tolist()
+        assert zero_one == [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
         # a network's ranking keeps its importances as scores, with or without the header
         truth = pd.DataFrame([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
                              index=GENES, columns=GENES)

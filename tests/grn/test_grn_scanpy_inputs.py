@@ -545,3 +545,10 @@ def test_write_results_into_a_view_is_refused_naming_the_parent_or_a_copy(plante
     subset = view.copy()
     model.write_results(subset)
     np.testing.assert_array_equal(subset.varp["grn"], model.network().to_numpy())
+    # a model built on a view writes into it as write_results() does, given it by name too
+    # (write_results(model.adata) was refused while write_results() wrote into it)
+    on_view = _fit(view)
+    for call in (on_view.write_results, lambda: on_view.write_results(on_view.adata)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # anndata's and ours about writing into a view
+            call()
