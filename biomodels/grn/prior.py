@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -629,22 +629,17 @@ def _unlabelled_note(path: Path, name: str) -> str:
     priors as 1-based ``(row, column, value)`` lines. Read as a labelled table they failed
     as "duplicated gene names: ['0']" or "not square". Only called after a read failed.
     """
-    sep = _separator(path)
     first: list[str] | None = None
     rows = 0
     try:
-        with open(path, encoding=text_encoding(path), errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                fields = [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
-                if first is None:
-                    first = fields
-                elif len(fields) != len(first):
-                    # R's write.table header of numbered genes has one field less than its
-                    # rows: labelled after all, and the read's own error says what is wrong
-                    return ""
-                rows += 1
+        for fields in _field_rows(path):
+            if first is None:
+                first = fields
+            elif len(fields) != len(first):
+                # R's write.table header of numbered genes has one field less than its
+                # rows: labelled after all, and the read's own error says what is wrong
+                return ""
+            rows += 1
     except OSError:
         return ""
     if first is None:
@@ -678,21 +673,16 @@ def _headerless_matrix_note(path: Path, name: str) -> str:
     looked like an arboreto link list (gene, gene, number). Only called after a read failed
     or gave a matrix that is not square.
     """
-    sep = _separator(path)
     labels: set[str] = set()
     width = 0
     try:
-        with open(path, encoding=text_encoding(path), errors="replace") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                fields = [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
-                width = width or len(fields)
-                # line by line: a labelled matrix's header (names) stops it at once
-                if (len(fields) != width or fields[0] in ("", *labels)
-                        or _is_number(fields[0]) or not all(map(_is_number, fields[1:]))):
-                    return ""  # numbers alone are _unlabelled_note's forms
-                labels.add(fields[0])
+        for fields in _field_rows(path):
+            width = width or len(fields)
+            # line by line: a labelled matrix's header (names) stops it at once
+            if (len(fields) != width or fields[0] in ("", *labels)
+                    or _is_number(fields[0]) or not all(map(_is_number, fields[1:]))):
+                return ""  # numbers alone are _unlabelled_note's forms
+            labels.add(fields[0])
     except OSError:
         return ""
     n = len(labels)
@@ -704,6 +694,21 @@ def _headerless_matrix_note(path: Path, name: str) -> str:
             "above its columns (as to_csv(path, header=False) writes it); write it with its "
             "header (to_csv(path)), or add the genes, in the order of its rows, as its first "
             "line")
+
+
+def _field_rows(path: Path) -> Iterator[list[str]]:
+    """Yield the fields of each non-blank line of ``path`` (unquoted), split as it is read.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    """
+    sep = _separator(path)
+    with open(path, encoding=text_encoding(path), errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                yield [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
 
 
 def _is_number(text: str) -> bool:
