@@ -369,7 +369,9 @@ def _fit(args: argparse.Namespace) -> int:
     if "adjacency" in options:
         A = np.asarray(options["adjacency"])
         named = list(range(A.shape[0])) if agent_names is None else agent_names
-        isolated = [named[i] for i in np.flatnonzero(~(A > 0).any(axis=1))]
+        # a self-loop is no one else (the fits drop it): such a row hears no one
+        heard = ((A > 0) & ~np.eye(A.shape[0], dtype=bool)).any(axis=1)
+        isolated = [named[i] for i in np.flatnonzero(~heard)]
     if isolated:
         one = len(isolated) == 1
         shown = repr(isolated[0]) if one else str(isolated[:10])[:-1] + (
@@ -379,11 +381,13 @@ def _fit(args: argparse.Namespace) -> int:
               f": agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one (no edge "
               f"to {'it' if one else 'them'}, or a row of zeros): as simulate has it, "
               f"{'it listens' if one else 'they listen'} only to "
-              f"{'itself' if one else 'themselves'}, so {its} alpha is not identified "
-              f"(alpha_se inf in agents.csv; with --per-agent left at 0.5 and out of the "
-              f"means and medians over agents) and trust.csv gives {its} trust in "
-              f"{'itself' if one else 'themselves'} as 1; {its} gamma is fitted",
-              file=sys.stderr)
+              f"{'itself' if one else 'themselves'} and, in the model, keep"
+              f"{'s' if one else ''} {its} innate belief whatever {its} gamma and alpha, "
+              f"so neither is identified: {its} transitions are left out of the fits"
+              f" (with --per-agent {its} gamma and alpha stay at 0.2 and 0.5, with "
+              f"gamma_se and alpha_se inf in agents.csv, out of the means and medians over "
+              f"agents) and trust.csv gives {its} trust in "
+              f"{'itself' if one else 'themselves'} as 1", file=sys.stderr)
     # a rerun of an interrupted command reads the questions already fitted from here
     checkpoint = Path(args.out) / "fit_checkpoint.json"
     if checkpoint.exists():
@@ -428,9 +432,13 @@ def _fit(args: argparse.Namespace) -> int:
                       "speaker": who * n, "trust": f.W.ravel()})
         for q, f in zip(labels, fits)], ignore_index=True)
     summary = table.drop(columns=["transcript", "question"]).mean().to_dict()
-    # an isolated agent's alpha (left at 0.5) says nothing: out of the medians and means
+    # an isolated agent's gamma and alpha (left at 0.2 and 0.5) say nothing: out of the
+    # medians and means (its gamma, set by noise, made question 0's gamma_benign 0.467
+    # for agents fitted at 0.2)
+    lone = agents["agent"].isin(isolated)
     heard = (agents if not isolated else
-             agents.assign(alpha=agents["alpha"].where(~agents["agent"].isin(isolated))))
+             agents.assign(gamma=agents["gamma"].where(~lone),
+                           alpha=agents["alpha"].where(~lone)))
     if args.per_agent:
         # fits.csv's gamma / alpha are means over agents: one adversary at gamma 1 among five
         # benign agents at 0.2 read as a benign 0.333; added after them, the median over

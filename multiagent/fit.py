@@ -110,10 +110,11 @@ class IsolatedAgentWarning(UserWarning):
 
     As in :class:`~multiagent.dynamics.FriedkinJohnsen` (and the simulations), a zero row
     of the adjacency (or one with a self-loop only) is the agent's trust in itself alone,
-    ``W_ii = 1``: ``b_i(t + 1) = gamma_i s_i + (1 - gamma_i) b_i(t)``.  Its ``alpha`` and
-    trust do not act on it, so the transcript cannot determine them; its ``gamma`` (the
-    pull back to its innate belief) is fitted.  The fits go on; filter this class to
-    silence them.
+    ``W_ii = 1``: ``b_i(t + 1) = gamma_i s_i + (1 - gamma_i) b_i(t)``, which from
+    ``b_i(0) = s_i`` stays at ``s_i`` whatever ``gamma_i`` and ``alpha_i`` are.  The
+    transcript determines neither (only report noise would move them), so its
+    transitions are left out of the fits, and its ``gamma`` and ``alpha`` out of the means
+    over agents (see :func:`fit_fj`).  The fits go on; filter this class to silence them.
     """
 
 
@@ -165,6 +166,11 @@ def _mask(adjacency: Any | None, n: int, names: list[str] | None = None) -> np.n
     return mask
 
 
+def _hears_someone(mask: np.ndarray) -> np.ndarray:
+    """``(n,)`` booleans: whether each agent hears another (not isolated) in ``_mask``."""
+    return (mask & ~np.eye(mask.shape[0], dtype=bool)).any(axis=1)
+
+
 def _isolated_message(who: list[Any], where: str) -> str:
     """Say that the agents ``who`` hear no one in ``where``, and what the fit does."""
     one = len(who) == 1
@@ -172,9 +178,11 @@ def _isolated_message(who: list[Any], where: str) -> str:
     its = "its" if one else "their"
     return (f"agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one in {where} "
             f"(a row of zeros): as in FriedkinJohnsen {'it listens' if one else 'they listen'}"
-            f" only to {'itself' if one else 'themselves'} (trust 1), where alpha and trust "
-            f"do not act, so {its} alpha is not identified by the transcript; {its} gamma, "
-            "the pull back to the innate belief, is fitted")
+            f" only to {'itself' if one else 'themselves'} (trust 1) and keep"
+            f"{'s' if one else ''} {its} innate belief whatever {its} gamma and alpha, so "
+            f"neither {its} gamma nor {its} alpha is identified by the transcript: the fits "
+            f"leave {its} transitions out, and a per-agent fit_fj leaves {its} gamma and alpha "
+            "at init_gamma and init_alpha (standard errors inf)")
 
 
 def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adjacency"
@@ -250,13 +258,15 @@ class FJFit:
     Attributes
     ----------
     gamma, alpha
-        ``(n,)`` stubbornness and peer-resistance (an agent that hears no one has an
-        ``alpha`` the transcript does not determine: see :func:`fit_fj`'s ``adjacency``).
+        ``(n,)`` stubbornness and peer-resistance (an agent that hears no one has a
+        ``gamma`` and ``alpha`` the transcript does not determine: see :func:`fit_fj`'s
+        ``adjacency``).
     W
         ``(n, n)`` row-stochastic trust (zero diagonal, but for an agent that hears no
         one: it trusts itself, ``W_ii = 1``, as in :class:`FriedkinJohnsen`).
     loss
-        Final training loss.
+        Final training loss (over the transitions of the agents that hear someone, see
+        :func:`fit_fj`'s ``adjacency``).
     train_rounds
         Rounds ``0..train_rounds`` used for fitting.
     history
@@ -448,16 +458,26 @@ class FJFit:
         transcript, _ = _transcript_of(transcript, self.agents, "FJFit.agents")
         X = _check_transcript(transcript)
         start = self.train_rounds if start is None else check_count("start", start, at_least=0)
-        if start >= X.shape[0] - 1:
+        last = X.shape[0] - 1
+        if start >= last:
             # a fit of every round (the default) left the bare "no rounds after start to
-            # score", though prunus fj fit and fit_transcripts score such a fit in-sample
-            held = ("the fit used every round (train_rounds = "
-                    f"{self.train_rounds}): pass start=0 to score it in-sample, as prunus fj "
-                    "fit and fit_transcripts do, or fit with train_rounds below the last "
-                    "round to hold rounds out" if start == self.train_rounds else
-                    "pass a smaller start")
+            # score", though prunus fj fit and fit_transcripts score such a fit in-sample;
+            # that hint only where this transcript ends at train_rounds (a shorter one,
+            # fit_fj(X) then score(X[:3]), was told the fit used every round)
+            if start == self.train_rounds == last:
+                held = ("the fit used every round of it (train_rounds = "
+                        f"{self.train_rounds}): pass start=0 to score it in-sample, as prunus "
+                        "fj fit and fit_transcripts do, or fit with train_rounds below the "
+                        "last round to hold rounds out")
+            elif start > last:
+                given = (f"start (by default train_rounds = {start})"
+                         if start == self.train_rounds else "start")
+                held = (f"{given} exceeds the transcript's last round: pass start below "
+                        f"{last}")
+            else:
+                held = "pass a smaller start"
             raise ValueError(f"no rounds after start to score: start={start} and the "
-                             f"transcript's last round is {X.shape[0] - 1}; {held}")
+                             f"transcript's last round is {last}; {held}")
         # the transcript as given: X, widened, would fail predict's check at float64
         pred = self.predict(transcript, start=start, incremental=incremental, steps=steps,
                             lr=lr)
@@ -821,7 +841,8 @@ def _convex_start(
     ``g = beta_0``, ``a = beta_1 / (1 - g)``, ``W = rest / ((1 - g)(1 - a))``.  Where it is
     0/0 (``g = 1``: ``a`` and ``W`` do not matter; ``a = 1``: ``W`` does not) ``a`` is 0.5
     and ``W`` uniform over the neighbours.  An isolated agent (no neighbour, its self-loop
-    in ``mask``) fits ``g`` alone; its ``a`` does not act and is 0.5, its trust logits 0.
+    in ``mask``) fits ``g`` alone (which :func:`fit_fj` replaces by ``init_gamma``: its
+    rows are not fitted); its ``a`` does not act and is 0.5, its trust logits 0.
     Values are clamped to ``[1e-9, 1 - 1e-9]`` (trust floored at 1e-9 and renormalised) so
     the logits are finite.
 
@@ -899,10 +920,14 @@ def fit_fj(
         order, which is then the transcript's agent order; its index (as text) becomes
         :attr:`FJFit.agents`.  An agent that hears no one (a zero row) listens only to
         itself, as in :class:`~multiagent.dynamics.FriedkinJohnsen`: its trust in itself
-        is 1 and its ``alpha`` does not act on it, so it is not identified (``alpha_se``
-        inf; a per-agent fit leaves it at ``init_alpha``); its ``gamma`` still pulls it
-        back to its innate belief and is fitted.  An :class:`IsolatedAgentWarning` names
-        such agents.
+        is 1, and from ``b_i(0) = s_i`` it keeps its innate belief whatever its ``gamma``
+        and ``alpha``, so neither is identified.  Its transitions are left out of the loss
+        (fitted, they moved its ``gamma`` anywhere from 1e-9 to 1 through report noise and
+        pulled a shared ``gamma`` towards 1); a per-agent fit leaves its ``gamma`` and
+        ``alpha`` at ``init_gamma`` and ``init_alpha`` with ``gamma_se`` and ``alpha_se``
+        inf, and a shared fit is that of the other agents.  When no agent hears another,
+        nothing is fitted: the starting values, standard errors inf, and the loss theirs.
+        An :class:`IsolatedAgentWarning` names such agents.
     per_agent
         One ``gamma``/``alpha`` per agent instead of one shared pair.
     learn_trust
@@ -916,7 +941,8 @@ def fit_fj(
         K >= 2 options).
     init_gamma, init_alpha
         Starting values (MAS-Cascade: 0.2 and 0.5); not used by per-agent squared-error
-        fits with learned trust, which start at the global optimum (see Notes).
+        fits with learned trust, which start at the global optimum (see Notes), but for
+        an agent that hears no one (see ``adjacency``), whose values stay there.
     max_steps
         Outer L-BFGS steps (each up to 20 inner iterations); a fit that uses them all
         without meeting ``tol`` has ``converged=False``.
@@ -1022,7 +1048,14 @@ def fit_fj(
                          "transcript has K = 1 (scalar opinions): use loss='mse'")
     n = X.shape[1]
     mask_np = _mask(adjacency, n, names)
-    isolated = torch.as_tensor(~(mask_np & ~np.eye(n, dtype=bool)).any(axis=1))
+    heard = _hears_someone(mask_np)
+    isolated = torch.as_tensor(~heard)
+    # an isolated agent's transitions, b_i(t + 1) = g s_i + (1 - g) b_i(t) = s_i whatever
+    # g is, say nothing on any parameter: left out of the loss (through report noise they
+    # set its own gamma anywhere from 1e-9 to 1, and pulled a shared one towards 1). When
+    # no agent hears another, nothing is fitted and the loss is that of the starting values
+    fitted = (None if heard.all() or not heard.any() else
+              torch.as_tensor(np.flatnonzero(heard)))
     mask = torch.as_tensor(mask_np)
     data = torch.as_tensor(X[: T + 1])
     S, prev, nxt = data[0], data[:-1], data[1:]
@@ -1040,8 +1073,9 @@ def fit_fj(
         with torch.no_grad():
             for logit, start in zip((g_logit, a_logit, w_logit), starts):
                 logit.copy_(torch.from_numpy(start))
-            # an isolated agent's alpha does not act (its gradient is 0): where the other
-            # fits leave it, at init_alpha
+            # an isolated agent's gamma and alpha are not fitted (their gradients are 0):
+            # where the other fits leave them, at init_gamma and init_alpha
+            g_logit[isolated] = _logit(init_gamma)
             a_logit[isolated] = _logit(init_alpha)
 
     def unpack(
@@ -1058,11 +1092,18 @@ def fit_fj(
         return g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
                                                                               prev))
 
+    def fitted_rows(*logits: torch.Tensor) -> torch.Tensor:
+        """Predict one step for the agents that hear someone (all, if none does)."""
+        pred = predict(*logits)
+        return pred if fitted is None else pred[:, fitted]
+
+    target = nxt if fitted is None else nxt[:, fitted]
+
     def objective() -> torch.Tensor:
-        pred = predict()
+        pred = fitted_rows()
         if loss == "mse":
-            return ((pred - nxt) ** 2).mean()
-        y = nxt.clamp_min(_EPS)
+            return ((pred - target) ** 2).mean()
+        y = target.clamp_min(_EPS)
         return (y * (y.log() - pred.clamp_min(_EPS).log())).sum(-1).mean()
 
     opt = torch.optim.LBFGS(params, lr=1.0, max_iter=20, tolerance_grad=1e-12,
@@ -1079,7 +1120,10 @@ def fit_fj(
     # reaching max_steps was silent: per-agent fits at report noise 0.001 stopped there with
     # the loss 3e-3 (relative) above its minimum and alpha 0.3 standard errors away
     converged = False
-    for _ in tqdm(range(max_steps), disable=not progress, desc="fit FJ"):
+    # no agent hears another: nothing to fit (every transition repeats the innate belief),
+    # and gamma and alpha stay at their starting values, with infinite standard errors
+    for _ in tqdm(range(max_steps if heard.any() else 0), disable=not progress,
+                  desc="fit FJ"):
         value = float(opt.step(closure).detach())
         history.append(value)
         if abs(prev_loss - value) <= tol * abs(value):
@@ -1092,13 +1136,16 @@ def fit_fj(
     # L-BFGS returns the loss before its step: the loss after step k is the one before
     # step k + 1, and after the last step the fitted loss
     history = history[1:] + [final] if history else history
+    converged = converged or not heard.any()
     g_se = a_se = None
-    if loss == "mse":
+    if loss == "mse" and not heard.any():
+        g_se, a_se = np.full(size, np.inf), np.full(size, np.inf)
+    elif loss == "mse":
         if learn_trust and 2 * size + n * n > _DENSE_SE_MAX:
             g_se, a_se = _standard_errors_blocked(g_logit.detach(), a_logit.detach(), W, S,
-                                                  prev, nxt)
+                                                  prev, nxt, heard)
         else:
-            g_se, a_se = _standard_errors(predict, nxt, (g_logit, a_logit, w_logit),
+            g_se, a_se = _standard_errors(fitted_rows, target, (g_logit, a_logit, w_logit),
                                           learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
                  g_se, a_se, converged, names)
@@ -1137,7 +1184,9 @@ def stubborn_test(
         Who listens to whom (default complete), as in :func:`fit_fj`; a DataFrame's index
         names the rows of the result.  An agent that hears no one listens only to itself
         (as in :func:`fit_fj`): the alternative is then ``b_i(t + 1) = gamma_i s_i +
-        (1 - gamma_i) b_i(t)``.
+        (1 - gamma_i) b_i(t)``.  In the model such an agent keeps its innate belief
+        whatever its ``gamma``, so its row tests report noise only (a p-value near 0 says
+        its reports drift back towards ``s_i``, not what it hears).
     train_rounds
         Use transitions up to this round only (default: all), as in :func:`fit_fj`.
     draws
@@ -1302,6 +1351,7 @@ def _standard_errors_blocked(
     S: torch.Tensor,
     prev: torch.Tensor,
     observed: torch.Tensor,
+    heard: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_standard_errors` from the per-agent blocks of the information matrix.
 
@@ -1312,10 +1362,13 @@ def _standard_errors_blocked(
     pseudo-inverse and flat directions.  Shared fits: the gamma/alpha block of the
     pseudo-inverse is the inverse of the 2 x 2 Schur complement ``A - B C^+ B^T`` (exact,
     since ``null(C) = null(J_W)`` lies in ``null(B)``); its null vectors give the flat
-    directions.  O(n^4) time and O(n^3) memory instead of O(n^6) and O(n^4).
+    directions.  O(n^4) time and O(n^3) memory instead of O(n^6) and O(n^4).  Only the
+    agents ``heard`` marks (default all: the others are isolated, their transitions out of
+    the fit) have residuals.
     """
     Wn, Sn, Xp, Xo = (x.detach().numpy() for x in (W, S, prev, observed))
     T, n, K = Xo.shape
+    heard = np.ones(n, bool) if heard is None else heard
     shared = g_logit.numel() == 1
     g_own, a_own = torch.sigmoid(g_logit).numpy(), torch.sigmoid(a_logit).numpy()
     g, a = np.broadcast_to(g_own, (n,)), np.broadcast_to(a_own, (n,))
@@ -1323,9 +1376,13 @@ def _standard_errors_blocked(
     mix = np.einsum("ij,tjk->tik", Wn, Xp)
     base = a[None, :, None] * Xp + (1 - a[None, :, None]) * mix
     resid = g[None, :, None] * Sn[None] + (1 - g[None, :, None]) * base - Xo
+    resid[:, ~heard] = 0
     n_params = (2 if shared else 2 * n) + n * n
     blocks = []  # per agent: J columns (d/d gamma logit, d/d alpha logit, d/d trust logits)
     for i in range(n):
+        if not heard[i]:  # isolated: no residual, so no information (an SE of inf)
+            blocks.append(np.zeros((T * K, 2 + n)))
+            continue
         jg = dg[i] * (Sn[i][None] - base[:, i])  # (T, K)
         ja = (1 - g[i]) * da[i] * (Xp[:, i] - mix[:, i])
         # softmax: d mix_i / d w_ij = W_ij (b_j - mix_i); masked speakers have W_ij = 0
@@ -1370,7 +1427,7 @@ def _standard_errors_blocked(
         in_flat = (U[:, ~keep] ** 2).sum(axis=1)
         var_g, var_a = np.array([var_g]), np.array([var_a])
         flat_g, flat_a = in_flat[:1], in_flat[1:]
-    dof = max(T * n * _free_per_row(K) - rank, 1)
+    dof = max(T * int(heard.sum()) * _free_per_row(K) - rank, 1)
     sigma2 = float((resid.ravel() @ resid.ravel()) / dof)
     g_se = g_own * (1 - g_own) * np.sqrt(np.clip(var_g * sigma2, 0, None))
     a_se = a_own * (1 - a_own) * np.sqrt(np.clip(var_a * sigma2, 0, None))
@@ -1435,8 +1492,8 @@ def fit_transcripts(
     -------
     pandas.DataFrame or tuple
         One row per transcript: ``transcript``, ``gamma``/``alpha`` (mean over agents for
-        per-agent fits; ``alpha`` over the agents that hear someone, where an isolated
-        agent's is not identified, see :func:`fit_fj`), ``loss`` and the metrics of
+        per-agent fits; over the agents that hear someone, where an isolated agent's are
+        not identified, see :func:`fit_fj`), ``loss`` and the metrics of
         :func:`transcript_metrics` on the scored rounds (rollout from ``train_rounds``; from
         round 0 without held-out rounds); for a long table, ``question`` (its label) after
         ``transcript``, and the fits name the agents it names.  With ``return_fits``,
@@ -1474,13 +1531,15 @@ def fit_transcripts(
             if fit.agents is None and names is not None:
                 fit.agents = list(names)
             start = fit.train_rounds if fit.train_rounds < X.shape[0] - 1 else 0
-            # an isolated agent's alpha (its trust in itself is 1) is not identified:
-            # left out of the mean unless no agent hears another
+            # an isolated agent's gamma and alpha (its trust in itself is 1) are not
+            # identified: left out of the means unless no agent hears another (its gamma,
+            # set by noise anywhere in [1e-9, 1], made a mean of 1, 0.2, 0.2 read 0.6)
             heard = np.diagonal(fit.W) < 1
-            alpha = fit.alpha if heard.all() or not heard.any() else fit.alpha[heard]
+            gamma, alpha = ((fit.gamma, fit.alpha) if heard.all() or not heard.any() else
+                            (fit.gamma[heard], fit.alpha[heard]))
             rows.append({"transcript": q,
                          **({} if questions is None else {"question": questions[q]}),
-                         "gamma": float(fit.gamma.mean()), "alpha": float(alpha.mean()),
+                         "gamma": float(gamma.mean()), "alpha": float(alpha.mean()),
                          "loss": fit.loss, "scored_from": start,
                          **fit.score(given, start=start, incremental=incremental)})
             fits.append(fit)
@@ -1798,7 +1857,9 @@ def fit_fj_bayes(
     adjacency
         Who listens to whom (default complete); a DataFrame is read by label, as in
         :func:`fit_fj`.  An agent that hears no one listens only to itself (trust 1, as
-        in :func:`fit_fj`): its ``alpha`` does not act, and its posterior is its prior.
+        in :func:`fit_fj`) and keeps its innate belief: its transitions are left out of
+        the likelihood, so its ``gamma`` and ``alpha`` posteriors are their priors (a
+        shared pair is that of the other agents).
     per_agent
         One ``gamma``/``alpha`` per agent (else shared).
     gamma_prior, alpha_prior
@@ -1872,6 +1933,11 @@ def fit_fj_bayes(
     S, prev, nxt = data[0], data[:-1], data[1:]
     size = n if per_agent else 1
     mask_t = torch.as_tensor(mask_np)
+    # an isolated agent's transitions say nothing on any parameter (it keeps its innate
+    # belief whatever they are): out of the likelihood, as in fit_fj
+    heard = _hears_someone(mask_np)
+    fitted = None if heard.all() else torch.as_tensor(np.flatnonzero(heard))
+    observed = nxt if fitted is None else nxt[:, fitted]
 
     def model() -> None:
         f64 = dict(dtype=torch.float64)
@@ -1892,7 +1958,9 @@ def fit_fj_bayes(
         a2 = a.expand(n)[None, :, None]
         pred = g2 * S[None] + (1 - g2) * (a2 * prev + (1 - a2) * torch.einsum("ij,tjk->tik", W,
                                                                               prev))
-        pyro.sample("obs", dist.Normal(pred, sigma).to_event(3), obs=nxt)
+        if fitted is not None:
+            pred = pred[:, fitted]
+        pyro.sample("obs", dist.Normal(pred, sigma).to_event(3), obs=observed)
 
     latent = 2 * size + n * n + 1
     # the caller's global random streams and pyro parameters stay as they were, and the

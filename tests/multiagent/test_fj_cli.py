@@ -1031,3 +1031,31 @@ def test_fit_fits_the_others_when_an_adjacency_agent_hears_no_one(tmp_path, caps
     assert saved.agents == fit.agents == list("abcd")
     np.testing.assert_array_equal(saved.W, first.W)
     np.testing.assert_array_equal(saved.alpha, first.alpha)
+
+
+def test_fit_leaves_an_isolated_agents_gamma_out_of_the_summaries(tmp_path, capsys):
+    # agent c hears no one, so it keeps its innate belief whatever its gamma: fitted all
+    # the same, its gamma came out 0.99999 in question 0 (gamma_se inf, planted 0.2), and
+    # fits.csv's mean gamma 0.600 and gamma_benign 0.467 counted it, where b and d fit 0.2
+    path = tmp_path / "adj.csv"
+    path.write_text(",a,b,c,d\na,0,1,1,0\nb,1,0,1,1\nc,0,0,0,0\nd,1,1,0,0\n")
+    sim, out = tmp_path / "sim", tmp_path / "fit"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "a",
+                 "--questions", "3", "--rounds", "8", "--quiet", "--out", str(sim)]) == 0
+    assert main(["fj", "fit", str(sim / "trajectories.csv"), "--adjacency", str(path),
+                 "--per-agent", "--quiet", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    agents = pd.read_csv(out / "agents.csv")
+    c = agents[agents.agent == "c"]
+    assert c.gamma.to_numpy() == pytest.approx(0.2) and np.isinf(c.gamma_se).all()
+    assert (c.gamma_low == 0).all() and (c.gamma_high == 1).all()
+    fits = pd.read_csv(out / "fits.csv")
+    # a (the adversary, fully stubborn) at 1, b and d at 0.2: c is in none of them
+    assert fits.gamma.to_numpy() == pytest.approx(1.4 / 3, abs=1e-6)
+    assert fits.gamma_benign.to_numpy() == pytest.approx(0.2, abs=1e-6)
+    assert fits.gamma_median.to_numpy() == pytest.approx(0.2, abs=1e-6)
+    assert "mean gamma 0.200" in captured.out  # the benign agents' line: b and d
+    # the warning said "its gamma is fitted"
+    assert ("so neither is identified: its transitions are left out of the fits (with "
+            "--per-agent its gamma and alpha stay at 0.2 and 0.5, with gamma_se and alpha_se "
+            "inf in agents.csv") in captured.err

@@ -1103,7 +1103,8 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
     assert fit.alpha[3] == 0.5 and np.isinf(fit.alpha_se[3]) and np.isinf(fit.gamma_se[3])
     assert np.isfinite(fit.gamma_se[:3]).all()
     np.testing.assert_allclose(fit.predict(X, start=0), X, atol=1e-9)
-    # with report noise d's pull back to s_d identifies its gamma (alpha stays unidentified)
+    # with report noise d's transitions are left out of the fits (they were fitted, only
+    # through the noise): its gamma and alpha stay where they start, with SE inf
     X, A, _, gamma, alpha = _deaf_debate(noise=0.01, seed=1)
     results = {}
     for kind, adj in {"dense": A, "bool": A > 0, "sparse": sp.csr_array(A)}.items():
@@ -1111,14 +1112,14 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
             for learn_trust in (True, False):
                 with pytest.warns(IsolatedAgentWarning, match=message):
                     f = fit_fj(X, adjacency=adj, per_agent=per_agent,
-                               learn_trust=learn_trust, init_alpha=0.4)
+                               learn_trust=learn_trust, init_gamma=0.3, init_alpha=0.4)
                 assert f.W[3].tolist() == [0, 0, 0, 1]
                 if per_agent:
                     assert f.alpha[3] == pytest.approx(0.4) and np.isinf(f.alpha_se[3])
-                    # identified, if weakly: 0.094 +- 0.12 for the planted 0.25
-                    assert abs(f.gamma[3] - gamma[3]) < 2 * f.gamma_se[3] < 0.3
+                    assert f.gamma[3] == pytest.approx(0.3) and np.isinf(f.gamma_se[3])
+                    assert np.isfinite(f.gamma_se[:3]).all()
                 else:
-                    assert np.isfinite(f.alpha_se).all()
+                    assert np.isfinite(f.alpha_se).all() and np.isfinite(f.gamma_se).all()
                 results[kind, per_agent, learn_trust] = f
     for (_, *rest), f in results.items():  # the same fits, however the adjacency is held
         np.testing.assert_allclose(f.gamma, results["dense", *rest].gamma, atol=1e-9)
@@ -1128,18 +1129,72 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
         assert fit_fj(X, adjacency=frame, max_steps=3).agents == list("abcd")
     # the other fits that take an adjacency: once per call
     with pytest.warns(IsolatedAgentWarning, match="agent 3") as seen:
-        table = fit_transcripts([X, X], adjacency=A, per_agent=True, max_steps=3)
+        table, fits = fit_transcripts([X, X], adjacency=A, per_agent=True, max_steps=3,
+                                      return_fits=True)
         sparse = fit_sparse_trust(X, keep=1, adjacency=A, max_steps=3)
         post = fit_fj_bayes(X, adjacency=A, num_steps=3, num_samples=4)
         from multiagent.fit import stubborn_test
 
         p = stubborn_test(X, adjacency=A, draws=20)["p_value"]
     assert len(seen) == 4
-    # the mean alpha over agents leaves out d's, which the transcript does not determine
+    # the means over agents leave out d's gamma and alpha, which the transcript does not
+    # determine
     assert table["alpha"][0] == pytest.approx(results["dense", True, True].alpha[:3].mean())
+    assert table["gamma"][0] == pytest.approx(fits[0].gamma[:3].mean())
+    assert fits[0].gamma[3] == pytest.approx(0.2)  # init_gamma: out of the mean
     assert sparse.W[3].tolist() == [0, 0, 0, 1] and (sparse.W[:3] > 0).sum() == 3
     assert post["W_mean"][3].tolist() == [0, 0, 0, 1]
     assert p[3] < 1e-3  # d moves back towards s_d: not fully stubborn
+
+
+def test_an_isolated_agents_transitions_are_left_out_of_the_fits():
+    # an agent that hears no one keeps its innate belief whatever its gamma, so its rows
+    # say nothing on any parameter; yet they were fitted, through report noise alone: here
+    # d's reports wander about s_d (a, b, c follow the model exactly, and no one hears d).
+    # Before: per agent d's gamma was 1.0 (SE inf) and the others' SE 0.03-0.06 (noise
+    # taken from d's rows); the shared fit gave gamma 0.3132, alpha 0.3772 for 0.3, 0.4,
+    # and fit_transcripts' mean gamma counted d's 1.0 (0.475)
+    from multiagent import IsolatedAgentWarning
+
+    A = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], float)
+    rng = np.random.default_rng(0)
+    S = rng.dirichlet(np.ones(3) * 5, 4)
+    X = FriedkinJohnsen.from_adjacency(A, 0.3, 0.4).rollout(S, 8)
+    e = rng.standard_normal((8, 3)) * 0.02
+    X[1:, 3] = S[3] + e - e.mean(1, keepdims=True)
+    with pytest.warns(IsolatedAgentWarning):
+        per = fit_fj(X, adjacency=A, per_agent=True, init_gamma=0.25)
+    assert per.gamma[3] == pytest.approx(0.25) and per.alpha[3] == pytest.approx(0.5)
+    assert np.isinf(per.gamma_se[3]) and np.isinf(per.alpha_se[3])
+    np.testing.assert_allclose(per.gamma[:3], 0.3, atol=1e-9)
+    assert (per.gamma_se[:3] < 1e-6).all() and per.loss < 1e-25  # an exact fit of a, b, c
+    for learn_trust in (True, False):
+        with pytest.warns(IsolatedAgentWarning):
+            shared = fit_fj(X, adjacency=A, learn_trust=learn_trust)
+        np.testing.assert_allclose([shared.gamma[0], shared.alpha[0]], [0.3, 0.4], atol=1e-5)
+    with pytest.warns(IsolatedAgentWarning):
+        table = fit_transcripts([X], adjacency=A, per_agent=True)
+    assert table["gamma"][0] == pytest.approx(0.3, abs=1e-9)  # a, b and c only
+    # d's last report is nothing but its own target: the fits, Bayesian too (its
+    # likelihood), are the same without it
+    moved = X.copy()
+    moved[-1, 3] = [0.6, 0.3, 0.1]
+    with pytest.warns(IsolatedAgentWarning):
+        fits = [fit_fj(Y, adjacency=A, max_steps=5) for Y in (X, moved)]
+        posts = [fit_fj_bayes(Y, adjacency=A, num_steps=5, num_samples=5) for Y in (X, moved)]
+    assert fits[0].gamma.tolist() == fits[1].gamma.tolist()
+    assert fits[0].loss == fits[1].loss
+    assert posts[0]["gamma_mean"].tolist() == posts[1]["gamma_mean"].tolist()
+    # no agent hears another: nothing to fit, the starting values with SE inf
+    with pytest.warns(IsolatedAgentWarning, match="agents \\[0, 1, 2, 3\\]"):
+        none = fit_fj(X, adjacency=np.zeros((4, 4)), per_agent=True)
+    assert none.gamma.tolist() == pytest.approx([0.2] * 4) and np.isinf(none.gamma_se).all()
+    assert none.converged and none.history == [] and np.isfinite(none.loss)
+    # the warning says so (it said "its gamma, the pull back to the innate belief, is
+    # fitted")
+    with pytest.warns(IsolatedAgentWarning, match="keeps its innate belief whatever its "
+                      "gamma and alpha, so neither its gamma nor its alpha is identified"):
+        fit_fj(X, adjacency=A, max_steps=1)
 
 
 @pytest.mark.parametrize("entry", ["fit_fj", "fit_transcripts", "fit_sparse_trust",
@@ -1174,9 +1229,30 @@ def test_score_of_a_fit_of_every_round_says_to_pass_start_zero():
     X = simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
     fit = fit_fj(X)
     with pytest.raises(ValueError, match=r"start=5 and the transcript's last round is 5; the "
-                                         r"fit used every round \(train_rounds = 5\): pass "
-                                         r"start=0"):
+                                         r"fit used every round of it \(train_rounds = 5\): "
+                                         r"pass start=0"):
         fit.score(X)
     assert fit.score(X, start=0)["r2"] > 0.9
     with pytest.raises(ValueError, match="pass a smaller start"):
         fit_fj(X, train_rounds=3).score(X, start=5)
+
+
+def test_score_of_a_shorter_transcript_says_start_exceeds_its_last_round():
+    # the hint "the fit used every round (train_rounds = 5): pass start=0 to score it
+    # in-sample" was given for a shorter transcript too, which the fit never saw whole
+    # (start = train_rounds = 5 past its last round, 2): said as it is
+    X = simulate_transcript(4, 5, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    fit = fit_fj(X, max_steps=2)
+    with pytest.raises(ValueError, match=r"^no rounds after start to score: start=5 and the "
+                                         r"transcript's last round is 2; start \(by default "
+                                         r"train_rounds = 5\) exceeds the transcript's last "
+                                         r"round: pass start below 2$"):
+        fit.score(X[:3])
+    with pytest.raises(ValueError, match=r"start=4 and the transcript's last round is 2; "
+                                         r"start exceeds the transcript's last round: pass "
+                                         r"start below 2$"):
+        fit.score(X[:3], start=4)
+    # a fit of rounds 0..3 scored on just those rounds: it used every round of them
+    with pytest.raises(ValueError, match=r"every round of it \(train_rounds = 3\)"):
+        fit_fj(X, train_rounds=3, max_steps=2).score(X[:4])
+    assert set(fit.score(X[:3], start=0)) >= {"mse", "r2"}
