@@ -35,12 +35,8 @@ _LEVEL = 0.95  # of the gamma and alpha intervals in agents.csv
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from core.atomic import atomic_outputs, write_json
+    from core.cli import figures_locked
     from multiagent.adversary import Adversary, Scenario, simulate
     from multiagent.plot import plot_trajectories
     from multiagent.sweeps import _closed_form
@@ -130,24 +126,30 @@ def _simulate(args: argparse.Namespace) -> int:
             print(f"removed the earlier run's {', '.join(str(p) for p in removed)} "
                   "(--no-trajectories writes metrics.json only)")
         return 0
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    # drawn under the process-wide figure lock: matplotlib's text layout is not thread-safe,
+    # and runs of main() in a thread pool failed in it
+    with figures_locked() as plt:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
         truth = int(result.truth[0])
         # "$" in a file or agent name shown as written, not read as mathtext
         title = (f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
                  f"adversary={args.adversary}: question 0").replace("$", r"\$")
-        # the legend names an --adjacency file's agents, as the CSV and metrics.json do
-        plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
-                          title=title, ylabel=f"belief in the correct option ({truth})",
-                          names=names)
-        fig.tight_layout()
+        with figures_locked():
+            # the legend names an --adjacency file's agents, as the CSV and metrics.json do
+            plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,
+                              title=title, ylabel=f"belief in the correct option ({truth})",
+                              names=names)
+            fig.tight_layout()
         with atomic_outputs(out) as stage:  # all three files, or none replaced
             _write_trajectories(stage / "trajectories.csv", result.trajectories,
                                 result.truth, nodes, agents=names)
             write_json(metrics, stage / "metrics.json")
-            fig.savefig(stage / "trajectories.png", format="png", dpi=120)
+            with figures_locked():
+                fig.savefig(stage / "trajectories.png", format="png", dpi=120)
     finally:
-        plt.close(fig)
+        with figures_locked() as plt:
+            plt.close(fig)
     print(summary)
     print(f"wrote {out / 'trajectories.csv'}, {out / 'metrics.json'}, {out / 'trajectories.png'}")
     return 0
@@ -390,8 +392,9 @@ def _fit(args: argparse.Namespace) -> int:
               f"{'itself' if one else 'themselves'} as 1", file=sys.stderr)
     # a rerun of an interrupted command reads the questions already fitted from here
     checkpoint = Path(args.out) / "fit_checkpoint.json"
-    if checkpoint.exists():
-        _say_resuming(checkpoint, len(X))
+    # said after the fits (fit_transcripts reads and checks the file): "resuming" was
+    # printed before a checkpoint of other settings was refused
+    resumed = _resume_note(checkpoint, len(X)) if checkpoint.exists() else None
     # "loss='kl' compares probability vectors over K >= 2 options"
     with options_in_errors(_OPTIONS, _CHOICES):
         try:
@@ -405,6 +408,8 @@ def _fit(args: argparse.Namespace) -> int:
                 raise error from exc
             _name_the_belief(exc, X, labels)
             raise
+    if resumed is not None:
+        print(resumed)
     table.insert(1, "question", labels)
     if agent_names is not None:  # fit.json names them too (fit_fj saw a plain matrix)
         for f in fits:
@@ -484,16 +489,15 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_resuming(checkpoint: Path, questions: int) -> None:
-    """Print that a rerun resumes from ``checkpoint``, and how far it had come."""
+def _resume_note(checkpoint: Path, questions: int) -> str:
+    """Say that a rerun resumed from ``checkpoint``, and how far it had come."""
     import json
 
     try:  # the count only: fit_transcripts reads and checks the file
         done = len(json.loads(checkpoint.read_text(encoding="utf-8"))["done"])
     except (OSError, ValueError, KeyError, TypeError):
-        print(f"resuming the fits from {checkpoint}")
-        return
-    print(f"resuming the fits from {checkpoint} ({done} of {questions} questions done)")
+        return f"resumed the fits from {checkpoint}"
+    return f"resumed the fits from {checkpoint} ({done} of {questions} questions had been done)"
 
 
 def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
@@ -505,9 +509,9 @@ def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
         detail = str(exc).removesuffix("; delete it or pass another path")
         detail = detail[detail.find("(differs in"):]
         return CommandError(
-            f"{checkpoint} is from an interrupted run with other settings {detail}; rerun "
-            "that command to finish it, or delete the file (or use another --out) to start "
-            "afresh")
+            f"{checkpoint} is from another run (interrupted, or still running) with other "
+            f"settings {detail}; if it was interrupted, rerun that command to finish it; to "
+            "start afresh, delete the file if no run is using it, or use another --out")
     if str(exc).startswith(f"checkpoint {str(checkpoint)!r}"):
         # a damaged or foreign file: the library's message says what is wrong
         detail = str(exc).removesuffix("; delete it to start afresh")

@@ -934,13 +934,17 @@ def test_fit_resumes_after_an_interruption_with_the_files_of_an_uninterrupted_ru
     # a rerun with other settings is refused, naming the file, and keeps it
     assert main(["fj", "fit", str(data), "--train-rounds", "4", "--quiet",
                  "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"{checkpoint} is from an interrupted run with other settings" in err
+    captured = capsys.readouterr()
+    err = captured.err
+    # it may be of a run still going: not announced as resumed, nor called interrupted
+    assert f"{checkpoint} is from another run (interrupted, or still running) with other " \
+        "settings" in err and "delete the file if no run is using it" in err
     assert "(differs in: per_agent)" in err and checkpoint.exists()
+    assert "resum" not in captured.out
     calls.clear()
     stop[0] = 0
     assert main([*argv, "--out", str(out)]) == 0
-    assert f"resuming the fits from {checkpoint} (2 of 4 questions done)" in \
+    assert f"resumed the fits from {checkpoint} (2 of 4 questions had been done)" in \
         capsys.readouterr().out
     assert len(calls) == 2  # the other two questions
     assert not checkpoint.exists()  # the outputs are complete
@@ -1059,3 +1063,26 @@ def test_fit_leaves_an_isolated_agents_gamma_out_of_the_summaries(tmp_path, caps
     assert ("so neither is identified: its transitions are left out of the fits (with "
             "--per-agent its gamma and alpha stay at 0.2 and 0.5, with gamma_se and alpha_se "
             "inf in agents.csv") in captured.err
+
+
+def test_simulate_runs_in_a_thread_pool_write_the_files_of_serial_runs(tmp_path):
+    # matplotlib's drawing is not thread-safe: the commands draw under one lock for the
+    # process (core.cli.figures_locked), fj simulate too
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(seed: int, where: str) -> int:
+        return main(["fj", "simulate", "--graph", "star", "--n", "6", "--adversary", "hub",
+                     "--questions", "3", "--rounds", "4", "--seed", str(seed),
+                     "--out", str(tmp_path / where / f"s{seed}")])
+
+    assert [run(s, "serial") for s in range(3)] == [0] * 3
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(lambda s: run(s, "threads"), range(3))) == [0] * 3
+    for s in range(3):
+        threads, serial = tmp_path / "threads" / f"s{s}", tmp_path / "serial" / f"s{s}"
+        for name in ("trajectories.csv", "trajectories.png"):
+            assert (threads / name).read_bytes() == (serial / name).read_bytes(), name
+        metrics = [json.loads((d / "metrics.json").read_text()) for d in (threads, serial)]
+        for m in metrics:  # the folders differ, nothing else
+            m["parameters"].pop("out")
+        assert metrics[0] == metrics[1]
