@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -330,6 +331,12 @@ def _vanished_stage(folder: Path, lock: int | None = None) -> FileNotFoundError 
         "command again")
 
 
+#: The errors of a write that failed for want of room or a writable device: such an error
+#: that names no file gets the output folder's name
+_WRITE_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EFBIG", "EIO",
+                                                      "EROFS") if hasattr(errno, n))
+
+
 def _renamed(exc: OSError, moved: Mapping[Path, Path], default: Path) -> OSError | None:
     """Return ``exc`` naming destinations, not temporaries, and ``default`` for no name.
 
@@ -351,7 +358,10 @@ def _renamed(exc: OSError, moved: Mapping[Path, Path], default: Path) -> OSError
                 return str(new / path.relative_to(old))
         return value
 
-    filename = str(default) if exc.filename is None else name(exc.filename)
+    # the folder is said only for a failed write: another error raised in the block (a
+    # network reset) has nothing to do with it
+    unnamed = str(default) if exc.errno in _WRITE_ERRNOS else None
+    filename = unnamed if exc.filename is None else name(exc.filename)
     filename2 = name(exc.filename2)
     if (filename, filename2) == (exc.filename, exc.filename2):
         return None
@@ -679,7 +689,14 @@ def _fsync(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
-        fd = os.open(path, os.O_RDONLY)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except PermissionError:
+            # a write-only folder (mode -wx) took its files, then the command failed on
+            # this sync and reported an error for files it had written
+            if path.is_dir():
+                return
+            raise
     try:
         os.fsync(fd)
     finally:

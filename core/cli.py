@@ -376,6 +376,8 @@ def probability(value: str) -> float:
 #: threads ("Unknown symbol: \mathdefault"). Re-entrant, so that a locked block may call
 #: code that locks again.
 _FIGURES = threading.RLock()
+#: the commands running now and the backend (and fallback) the caller had before the first
+_BACKEND_KEPT: dict[str, Any] = {"running": 0, "before": None, "fallback": None}
 
 
 @contextlib.contextmanager
@@ -421,17 +423,28 @@ def _matplotlib_backend_kept() -> Iterator[None]:
     ran one through :func:`main` kept Agg for good, and its inline figures stopped showing.
     ``matplotlib.use`` also turns ``rcParams["backend_fallback"]`` off, which is put back.
     """
-    mpl = sys.modules.get("matplotlib")
-    # the caller's backend, or the one its own later import would choose (MPLBACKEND)
-    before = mpl.get_backend() if mpl is not None else os.environ.get("MPLBACKEND")
-    fallback = mpl.rcParams["backend_fallback"] if mpl is not None else None
+    # the first of the commands running at once records the caller's backend and the last
+    # to end puts it back: each recording its own, a thread that began while another's
+    # command had switched to Agg put Agg back when it ended last (a thread pool of runs
+    # left a notebook on Agg)
+    with _FIGURES:
+        if _BACKEND_KEPT["running"] == 0:
+            mpl = sys.modules.get("matplotlib")
+            # the caller's backend, or the one its own later import would choose
+            _BACKEND_KEPT["before"] = (mpl.get_backend() if mpl is not None
+                                       else os.environ.get("MPLBACKEND"))
+            _BACKEND_KEPT["fallback"] = (mpl.rcParams["backend_fallback"] if mpl is not None
+                                         else None)
+        _BACKEND_KEPT["running"] += 1
     try:
         yield
     finally:
         # under the figure lock: switching the backend closes every figure of the process,
         # those that other threads' commands are drawing too
         with _FIGURES:
-            mpl = sys.modules.get("matplotlib")
+            _BACKEND_KEPT["running"] -= 1
+            before, fallback = _BACKEND_KEPT["before"], _BACKEND_KEPT["fallback"]
+            mpl = sys.modules.get("matplotlib") if _BACKEND_KEPT["running"] == 0 else None
             if mpl is not None:
                 if before is None:
                     # matplotlib first imported by the command: the backend its matplotlibrc

@@ -105,9 +105,11 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         model.edges().to_csv(stage / names["edges"], index=False, float_format=exact)
         try:
             result.write_h5ad(stage / names["result"])
-        except RuntimeError as exc:
+        except (RuntimeError, OSError) as exc:
             # h5py reports a failed write (a full disk) as a RuntimeError, which the front
-            # showed as a traceback: an OSError that names the file, as other writes give
+            # showed as a traceback, or as an OSError of many lines naming the staged file
+            # ("Unable to synchronously create file (file write failed: time = ..."):
+            # one that names the file and the cause, as other writes give
             error = _write_error(exc, out / names["result"])
             if error is None:
                 raise
@@ -134,7 +136,7 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
     return {key: out / name for key, name in names.items()}, info
 
 
-def _write_error(exc: RuntimeError, path: Path) -> OSError | None:
+def _write_error(exc: RuntimeError | OSError, path: Path) -> OSError | None:
     """Return h5py's error of a failed write to ``path`` as an OSError naming ``path``.
 
     HDF5 gives the cause as ``errno = 28, error message = 'No space left on device'``
@@ -144,9 +146,9 @@ def _write_error(exc: RuntimeError, path: Path) -> OSError | None:
     import re
 
     found = re.search(r"errno = (\d+)", str(exc))
-    if found is None or int(found.group(1)) not in errno.errorcode:
+    code = int(found.group(1)) if found is not None else getattr(exc, "errno", None)
+    if not isinstance(code, int) or code not in errno.errorcode:
         return None
-    code = int(found.group(1))
     return OSError(code, os.strerror(code), str(path))
 
 

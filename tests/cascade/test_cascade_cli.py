@@ -458,9 +458,19 @@ def test_runs_in_a_thread_pool_all_succeed_with_the_files_of_serial_runs(tmp_pat
         return main(["cascade", "size", str(graph), "--undirected", "--seed", str(seed),
                      "--quiet", "--out", str(tmp_path / where / f"c{seed}")])
 
+    import matplotlib
+
     assert [run(s, "serial") for s in range(4)] == [0] * 4
-    with ThreadPoolExecutor(4) as pool:  # failed on every try before
-        assert list(pool.map(lambda s: run(s, "threads"), range(4))) == [0] * 4
+    caller = matplotlib.get_backend()
+    matplotlib.use("pdf")  # the caller's backend, put back when the last run ends
+    try:
+        with ThreadPoolExecutor(4) as pool:  # failed on every try before
+            assert list(pool.map(lambda s: run(s, "threads"), range(4))) == [0] * 4
+        # each run put back the backend it had found: one that began while another's was
+        # on Agg left Agg (4 runs in 4)
+        assert matplotlib.get_backend() == "pdf"
+    finally:
+        matplotlib.use(caller)
     for s in range(4):
         for name in ("distribution.csv", "summary.json", "distribution.png"):
             assert ((tmp_path / "threads" / f"c{s}" / name).read_bytes()

@@ -514,3 +514,43 @@ def test_a_full_disk_names_the_file_or_folder_being_written(tmp_path: Path) -> N
     with pytest.raises(PermissionError, match=re.escape(str(target))), atomic_path(target) as tmp:
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp))  # its class kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing left behind
+
+
+def test_an_error_that_is_no_failed_write_is_not_blamed_on_the_folder(tmp_path):
+    # any OSError without a file name raised in the block was given the output folder's
+    # (and rebuilt, losing its subclass's attributes): a network reset read
+    # "[Errno 104] Connection reset by peer: 'out'"
+    out = tmp_path / "out"
+    with pytest.raises(ConnectionResetError) as caught:
+        with atomic_outputs(out):
+            raise ConnectionResetError(104, "Connection reset by peer")
+    assert caught.value.filename is None
+    with pytest.raises(OSError, match=r"No space left on device: '.*out'") as full:
+        with atomic_outputs(out):
+            raise OSError(28, "No space left on device")
+    assert full.value.errno == 28
+
+
+def test_a_folder_that_cannot_be_opened_to_sync_is_not_a_failed_write(tmp_path, monkeypatch):
+    # a write-only folder (mode -wx) took the new files, then the sync of the folder, which
+    # opens it for reading, failed and the command reported an error for files it wrote
+    import core.atomic as atomic
+
+    folder = tmp_path / "wo"
+    folder.mkdir()
+    real = os.open
+
+    def no_read(path, flags, *args, **kwargs):
+        if Path(path) == folder:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "open", no_read)
+    atomic._fsync(folder)  # no error
+    file = folder / "f"
+    monkeypatch.setattr(atomic.os, "open", real)
+    file.write_text("x")
+    monkeypatch.setattr(atomic.os, "open", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied")))
+    with pytest.raises(PermissionError):  # a file that cannot be synced still says so
+        atomic._fsync(file)

@@ -859,21 +859,24 @@ def test_a_checkpoint_of_another_run_is_not_announced_as_resumed(files, monkeypa
 
 
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
+@pytest.mark.parametrize("kind", [RuntimeError, OSError])
 def test_a_full_disk_while_writing_result_h5ad_is_one_line_naming_it(files, monkeypatch,
-                                                                      capsys):
+                                                                      capsys, kind):
     # h5py reports a failed write as a RuntimeError ("... errno = 28, error message = 'No
     # space left on device' ..."), which main() does not catch: a full disk while writing
-    # result.h5ad printed a Python traceback, exit code 1
-    out = files / "full_disk"
+    # result.h5ad printed a Python traceback, exit code 1; or as an OSError of many lines
+    # naming the staged file: "[Errno 28] Unable to synchronously create file (file write
+    # failed: time = ..." was the whole line
+    out = files / f"full_disk_{kind.__name__}"
     out.mkdir()
     (out / "network.csv").write_text("earlier")
 
     def full(self, *args, **kwargs):
-        raise RuntimeError(
-            "Disable slist on flush dest failure failed (file write failed: time = Mon Dec  7 "
-            "04:42:02 2026\n, filename = 'result.h5ad', file descriptor = 3, errno = 28, "
-            "error message = 'No space left on device', buf = 0x55707f45e268, total write "
-            "size = 7112, bytes this sub-write = 7112, offset = 53248)")
+        text = ("Disable slist on flush dest failure failed (file write failed: time = Mon Dec "
+                " 7 04:42:02 2026\n, filename = 'result.h5ad', file descriptor = 3, errno = "
+                "28, error message = 'No space left on device', buf = 0x55707f45e268, total "
+                "write size = 7112, bytes this sub-write = 7112, offset = 53248)")
+        raise RuntimeError(text) if kind is RuntimeError else OSError(28, text)
 
     monkeypatch.setattr(ad.AnnData, "write_h5ad", full)
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
