@@ -1212,9 +1212,10 @@ def test_sparse_consensus_weights_gradient_is_the_solutions_when_iteration_stops
                                                   dtype=torch.float64), rtol=0, atol=1e-9)
 
 
-def test_sparse_consensus_weights_gradients_match_the_dense_solve():
-    # a 30-agent non-reciprocal graph with learned trust logits: the power iteration's
-    # implicit gradient in alpha and the logits as the dense direct solve's
+def _learned_trust_graph() -> tuple[np.random.Generator, int, np.ndarray, torch.Tensor,
+                                    torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A 30-agent non-reciprocal graph (a ring and 15 % of the pairs), trust logits, alpha
+    and the weights of a scalar read-out, from seed 3; the generator goes on from there."""
     rng = np.random.default_rng(3)
     n = 30
     A = (rng.random((n, n)) < 0.15).astype(float)
@@ -1224,6 +1225,13 @@ def test_sparse_consensus_weights_gradients_match_the_dense_solve():
     logits0 = torch.tensor(rng.normal(0, 0.5, (n, n)))
     a0 = torch.tensor(rng.uniform(0, 0.8, n))
     weights = torch.tensor(rng.standard_normal(n))
+    return rng, n, A, support, logits0, a0, weights
+
+
+def test_sparse_consensus_weights_gradients_match_the_dense_solve():
+    # a 30-agent non-reciprocal graph with learned trust logits: the power iteration's
+    # implicit gradient in alpha and the logits as the dense direct solve's
+    rng, n, A, support, logits0, a0, weights = _learned_trust_graph()
 
     def run(sparse: bool) -> tuple[torch.Tensor, ...]:
         alpha, logits = a0.clone().requires_grad_(True), logits0.clone().requires_grad_(True)
@@ -1382,15 +1390,7 @@ def test_sparse_hessians_of_iterative_solves_match_the_dense_direct_solve(fn, me
 def test_sparse_consensus_weights_hessian_matches_the_dense_solve():
     # the power iteration's second derivatives (they were refused) in alpha and learned
     # trust logits, as the dense direct solve's
-    rng = np.random.default_rng(3)
-    n = 30
-    A = (rng.random((n, n)) < 0.15).astype(float)
-    np.fill_diagonal(A, 0)
-    A[np.arange(n), (np.arange(n) + 1) % n] = 1
-    support = torch.tensor(A > 0)
-    logits0 = torch.tensor(rng.normal(0, 0.5, (n, n)))
-    a0 = torch.tensor(rng.uniform(0, 0.8, n))
-    weights = torch.tensor(rng.standard_normal(n))
+    rng, n, A, support, logits0, a0, weights = _learned_trust_graph()
     directions = [torch.tensor(rng.standard_normal(tuple(x.shape))) for x in (a0, logits0)]
 
     def hvp(sparse: bool) -> tuple[torch.Tensor, ...]:
