@@ -466,8 +466,8 @@ def test_runs_in_a_thread_pool_all_succeed_with_the_files_of_serial_runs(tmp_pat
     try:
         with ThreadPoolExecutor(4) as pool:  # failed on every try before
             assert list(pool.map(lambda s: run(s, "threads"), range(4))) == [0] * 4
-        # each run put back the backend it had found: one that began while another's was
-        # on Agg left Agg (4 runs in 4)
+        # the caller's backend is back (a run that began while another's was on Agg left
+        # Agg where the race struck; the order that does so is tested in test_core_cli.py)
         assert matplotlib.get_backend() == "pdf"
     finally:
         matplotlib.use(caller)

@@ -350,3 +350,27 @@ def test_a_figure_that_fails_to_draw_is_named_in_the_error(tmp_path: Path, monke
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
     assert err.startswith("prunus: error: matplotlib failed to draw plot.png: x^ ^ ")
+
+
+def test_overlapping_commands_put_back_the_backend_the_first_one_found() -> None:
+    # each command recorded the backend it found and put it back when it ended: one that
+    # began while another's had switched to Agg recorded Agg, and ending last it left Agg
+    # (a thread pool of runs took a notebook's backend; here the two overlap in one thread,
+    # in the order the threads did)
+    import matplotlib
+
+    from core.cli import _matplotlib_backend_kept
+
+    caller = matplotlib.get_backend()
+    matplotlib.use("pdf")
+    try:
+        first, second = _matplotlib_backend_kept(), _matplotlib_backend_kept()
+        first.__enter__()
+        matplotlib.use("Agg")  # the first command draws
+        second.__enter__()
+        first.__exit__(None, None, None)
+        matplotlib.use("Agg")  # the second draws
+        second.__exit__(None, None, None)
+        assert matplotlib.get_backend() == "pdf"
+    finally:
+        matplotlib.use(caller)
