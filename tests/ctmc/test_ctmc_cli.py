@@ -639,10 +639,15 @@ def test_reading_counted_cohorts_in_threads_leaves_the_warning_filters(tmp_path,
 
     path = tmp_path / "counted.csv"
     path.write_text("A,B,n\n1,0,3\n0,1,2\n1,1,1\n0,0,4\n")
-    before = list(warnings.filters)
+    before, shown = list(warnings.filters), warnings.showwarning
     got = in_threads(lambda i: _read_counted_cohort(path, "n")[2].tolist(), range(8))
     assert got == [[3.0, 2.0, 1.0, 4.0]] * 8
-    assert warnings.filters == before
+    # what the reader's catch_warnings(record=True) left: "always" for every Warning and
+    # its recorder. pandas' own catch_warnings around np.dtype, overlapping in threads, may
+    # leave its ("always", DeprecationWarning) behind (Python < 3.14): not ours, not checked
+    left = [f for f in warnings.filters if f not in before]
+    assert not [f for f in left if f[2] is not DeprecationWarning], left
+    assert warnings.showwarning is shown
     with pytest.raises(ValueError, match=r"^--weights m: .* has no column 'm'"):
         _read_counted_cohort(path, "m")
 
