@@ -23,11 +23,45 @@ __all__ = [
     "comment_line_note",
     "host_array",
     "not_utf8_text",
+    "refuse_meta",
     "text_encoding",
     "torch_file_problem",
 ]
 
-def host_array(x: Any) -> Any:
+def refuse_meta(x: Any, name: str,
+                fix: str = "pass a tensor with data, on the CPU or a GPU") -> None:
+    """Raise ``ValueError`` naming ``name`` when ``x`` is a tensor on the ``meta`` device.
+
+    A meta tensor has a shape and a dtype but no values: checks and copies failed deep in
+    torch ("Tensor.item() cannot be called on meta tensors", or a ``NotImplementedError``
+    "Cannot copy out of meta tensor; no data!"), naming no argument.
+
+    Parameters
+    ----------
+    x
+        Anything; only a ``torch.Tensor`` on the meta device is refused.
+    name
+        The argument's name, for the message.
+    fix
+        What to do instead, for the message.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is a tensor on the meta device.
+
+    Examples
+    --------
+    >>> refuse_meta(torch.empty(2, device="meta"), "theta")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: theta: is on the meta device (a shape without values); pass a tensor ...
+    """
+    if isinstance(x, torch.Tensor) and x.device.type == "meta":
+        raise ValueError(f"{name}: is on the meta device (a shape without values); {fix}")
+
+
+def host_array(x: Any, name: str = "input") -> Any:
     """Return a torch tensor as a CPU numpy array (float64 unless bool), anything else as is.
 
     ``np.asarray`` fails on a tensor on a GPU, one that needs grad and a bfloat16 one
@@ -37,11 +71,18 @@ def host_array(x: Any) -> Any:
     ----------
     x
         A tensor, or anything numpy reads (returned unchanged).
+    name
+        The argument's name, for the message that refuses a meta tensor.
 
     Returns
     -------
     numpy.ndarray or object
         The tensor's values, detached, on the CPU.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is a tensor on the meta device (it holds no values).
 
     Examples
     --------
@@ -49,6 +90,7 @@ def host_array(x: Any) -> Any:
     array([1.5, 2. ])
     """
     if isinstance(x, torch.Tensor):
+        refuse_meta(x, name)  # .cpu() failed with torch's "Cannot copy out of meta tensor"
         x = x.detach().cpu()
         return (x if x.dtype == torch.bool else x.to(torch.float64)).numpy()
     return x

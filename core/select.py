@@ -28,7 +28,7 @@ from typing import Literal
 
 import torch
 
-from core.checks import _zero_dim, check_count
+from core.checks import _zero_dim, check_count, refuse_meta
 from core.masks import MaskSet
 
 __all__ = ["select_topk", "kth_largest", "topk_mask_flat"]
@@ -197,10 +197,8 @@ def _refuse_meta(name: str, t: torch.Tensor) -> None:
 
     torch failed deep inside the checks ("Tensor.item() cannot be called on meta tensors").
     """
-    if t.device.type == "meta":
-        raise ValueError(f"{name}: is on the meta device (a shape without values); "
-                         "materialise it first (e.g. model.to_empty(device=...) and "
-                         "initialise the weights)")
+    refuse_meta(t, name, fix="materialise it first (e.g. model.to_empty(device=...) and "
+                "initialise the weights)")
 
 
 def _validate(scores: Mapping[str, torch.Tensor], current: MaskSet | None) -> None:

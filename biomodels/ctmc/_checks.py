@@ -8,6 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from core.checks import refuse_meta
+
 __all__ = ["as_theta", "as_binary_tensor", "as_event_indices", "check_generator",
            "check_not_trajectories"]
 
@@ -46,7 +48,16 @@ def check_generator(generator: Any) -> torch.Generator | None:
 
 
 def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Tensor:
-    """Return ``theta`` as a square floating tensor (float64 for numpy or integer input)."""
+    """Return ``theta`` as a square floating tensor (float64 for numpy or integer input).
+
+    Raises
+    ------
+    TypeError
+        If ``theta`` is not a real tensor or numpy array.
+    ValueError
+        If it is not square (of ``n`` rows when given), is on the meta device, or has a
+        NaN or infinite entry.
+    """
     if isinstance(theta, np.ndarray):
         if theta.dtype == object:  # a DataFrame's .values: torch cannot convert object arrays
             theta = np.asarray(theta.tolist())
@@ -55,6 +66,7 @@ def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Te
         theta = torch.as_tensor(theta, dtype=torch.float64)
     if not isinstance(theta, torch.Tensor):
         raise TypeError(f"theta must be a torch.Tensor or numpy array, got {type(theta).__name__}")
+    refuse_meta(theta, "theta")
     if theta.is_complex():  # .to(float) would keep only the real part, with a warning at most
         raise TypeError(f"theta must be real, got dtype {theta.dtype}")
     if theta.ndim != 2 or theta.shape[0] != theta.shape[1]:
@@ -82,8 +94,13 @@ def as_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> torch.Te
 def as_binary_tensor(
     x: torch.Tensor | np.ndarray, n: int, *, device: torch.device | None = None
 ) -> torch.Tensor:
-    """Return a (N, n) bool tensor of observed events, checking shape and 0/1 entries."""
+    """Return a (N, n) bool tensor of observed events, checking shape and 0/1 entries.
+
+    A tensor on the meta device is refused (ValueError naming ``X``): it has no entries to
+    check.
+    """
     check_not_trajectories(x)
+    refuse_meta(x, "X")
     if sp.issparse(x):  # np.asarray gave a 0-d object array, which torch refused
         x = x.toarray()
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, device=device)
@@ -111,8 +128,10 @@ def as_event_indices(
     """Return event indices as int64, checking integer dtype, range [0, n) and distinctness.
 
     Indices must be distinct along the last axis (one tumour's events, or one ordering);
-    ``ndim`` fixes the number of axes (e.g. 2 for a (B, k) batch of tumours).
+    ``ndim`` fixes the number of axes (e.g. 2 for a (B, k) batch of tumours). A tensor on
+    the meta device is refused (ValueError naming ``name``).
     """
+    refuse_meta(events, name)
     t = torch.as_tensor(np.asarray(events) if not isinstance(events, torch.Tensor) else events)
     if ndim is not None and t.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} axes, got shape {tuple(t.shape)}")

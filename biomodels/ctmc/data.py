@@ -108,7 +108,7 @@ def validate_cohort(
     else:
         check_not_trajectories(data)  # a sample, not its matrix: also "got shape ()"
         # a scipy sparse matrix became a 0-d object array: "got shape ()"
-        arr = data.toarray() if sp.issparse(data) else np.asarray(host_array(data))
+        arr = data.toarray() if sp.issparse(data) else np.asarray(host_array(data, "X"))
         if arr.ndim != 2:
             raise ValueError(f"X must be a 2-D tumours x events matrix, got shape {arr.shape}")
         names = (

@@ -50,7 +50,7 @@ from biomodels.ctmc.orders import (
 )
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
 from biomodels.ctmc.sequences import sequence_log_prob
-from core.checks import NotFittedError, check_count, check_h5ad_key, text_encoding
+from core.checks import NotFittedError, check_count, check_h5ad_key, refuse_meta, text_encoding
 
 __all__ = ["CTMC"]
 
@@ -317,6 +317,7 @@ class CTMC:
                 x = _reorder(x, names, self.event_names or [], "X's events",
                              "the model's events")
             return x
+        refuse_meta(X, "X")  # numpy: "can't convert meta device type tensor to numpy"
         arr = np.asarray(X)
         if arr.ndim == 2 and self.event_names is not None and arr.shape[1] != len(
             self.event_names

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checks import check_count, check_seed
+from core.checks import check_count, check_seed, refuse_meta
 
 __all__ = [
     "OBSERVATION",
@@ -73,7 +73,8 @@ def as_omhn_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> tor
     TypeError
         If ``theta`` is not a real tensor or array.
     ValueError
-        If its shape is not (n + 1, n) or it has a NaN or infinite entry.
+        If its shape is not (n + 1, n), it is on the meta device, or it has a NaN or
+        infinite entry.
     """
     if isinstance(theta, np.ndarray):
         if theta.dtype == object:
@@ -83,6 +84,7 @@ def as_omhn_theta(theta: torch.Tensor | np.ndarray, n: int | None = None) -> tor
         theta = torch.as_tensor(theta, dtype=torch.float64)
     if not isinstance(theta, torch.Tensor):
         raise TypeError(f"theta must be a torch.Tensor or numpy array, got {type(theta).__name__}")
+    refuse_meta(theta, "theta")  # its finiteness check failed inside torch (Tensor.item())
     if theta.is_complex():
         raise TypeError(f"theta must be real, got dtype {theta.dtype}")
     if not is_omhn_shape(theta):

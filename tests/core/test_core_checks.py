@@ -129,3 +129,18 @@ def test_utf16_text_without_its_byte_order_mark_is_not_called_only_binary():
     except UnicodeDecodeError as err:
         said = not_utf8_text(err)
     assert "UTF-16 text without a byte-order mark" in said and "CSV UTF-8" in said
+
+
+def test_host_array_refuses_a_meta_tensor_by_name():
+    # .cpu() of a meta tensor (a shape without values) raised torch's NotImplementedError
+    # "Cannot copy out of meta tensor; no data!", naming no argument
+    import numpy as np
+
+    from core.checks import host_array
+
+    with pytest.raises(ValueError, match=r"^X: is on the meta device \(a shape without values\)"):
+        host_array(torch.zeros(2, 3, device="meta"), "X")
+    with pytest.raises(ValueError, match=r"^input: is on the meta device"):
+        host_array(torch.zeros(2, device="meta"))
+    np.testing.assert_array_equal(host_array(torch.tensor([1.5, 2.0], requires_grad=True)),
+                                  [1.5, 2.0])

@@ -610,3 +610,43 @@ def test_a_cohort_given_as_any_torch_tensor_fits_as_its_array(small_cohort):
     x = torch.as_tensor(small_cohort)
     for t in (x.bfloat16(), x.half(), x.double().requires_grad_(), x.bool()):
         assert np.array_equal(CTMC().fit(t, l1=0.05, max_steps=20).theta, want)
+
+
+def test_tensors_on_the_meta_device_are_refused_by_name():
+    # a meta tensor (a shape without values) failed inside torch: "Tensor.item() cannot be
+    # called on meta tensors" (theta, a float X) or the NotImplementedError "Cannot copy out
+    # of meta tensor; no data!" (an integer X, event indices), naming no argument
+    from biomodels.ctmc import (
+        CTMC,
+        fit_theta,
+        independence_theta,
+        sequence_log_prob,
+        state_distribution,
+        statespace_log_likelihood,
+        subset_log_likelihood,
+    )
+
+    meta = torch.zeros(3, 3, device="meta")
+    theta = torch.zeros(3, 3, dtype=torch.float64)
+    x = torch.tensor([[1, 0, 1], [0, 0, 0]])
+    for call in (lambda: state_distribution(meta), lambda: CTMC(meta),
+                 lambda: CTMC(torch.zeros(4, 3, device="meta")),  # an oMHN's theta
+                 lambda: statespace_log_likelihood(meta, x)):
+        with pytest.raises(ValueError, match=r"^theta: is on the meta device \(a shape "
+                                             r"without values\); pass a tensor with data"):
+            call()
+    # fits, independence_theta (NotImplementedError) and log_likelihood (numpy's TypeError)
+    for call in (lambda: statespace_log_likelihood(theta, x.float().to("meta")),
+                 lambda: subset_log_likelihood(theta, x.to("meta")),
+                 lambda: CTMC(theta).log_likelihood(meta), lambda: CTMC().fit(meta),
+                 lambda: fit_theta(meta, l1=0.1), lambda: independence_theta(meta)):
+        with pytest.raises(ValueError, match=r"^X: is on the meta device"):
+            call()
+    for call, name in ((lambda: sequence_log_prob(theta, meta.long()), "orders"),
+                       (lambda: mcmc_gradient(theta, meta.long()), "events")):
+        with pytest.raises(ValueError, match=rf"^{name}: is on the meta device"):
+            call()
+    # valid input is untouched: theta = 0 (all rates 1, observed at rate 1) gives
+    # p(empty) = 1 / (1 + 3), each of the 6 states of one or two events 1 / 12, p(all) = 1 / 4
+    want = torch.tensor([1 / 4] + [1 / 12] * 6 + [1 / 4], dtype=torch.float64)
+    torch.testing.assert_close(state_distribution(theta), want)
