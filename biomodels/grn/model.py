@@ -54,6 +54,7 @@ from core.checks import (
     check_number,
     check_seed,
     host_array,
+    refuse_meta,
 )
 from core.fingerprint import fingerprint
 from core.grad_mode import with_grad, without_autocast
@@ -1134,6 +1135,9 @@ class GRNModel:
         return out
 
     def _scale_states(self, y0: Any) -> torch.Tensor:
+        # a meta tensor has no values: host_array failed with torch's NotImplementedError
+        # "Cannot copy out of meta tensor; no data!"
+        refuse_meta(y0, "y0")
         # a Series or DataFrame matched to the genes by name (the rule krumsiek11_simulate
         # shares); as float64 below, where a word is named
         start = _states_by_name(y0, list(self.genes))
@@ -1182,7 +1186,10 @@ class GRNModel:
             (``adata.X[i]`` of a sparse X, ``X.mean(axis=0)``) is a single state, as the
             1-D ``adata.X[i]`` of a dense X.
         times
-            Increasing times in the units of ``adata.obs[time_key]``.
+            Increasing times in the units of ``adata.obs[time_key]`` (a sequence, array or
+            torch tensor on any device; one that requires grad is detached, as ``y0``: the
+            output carries no gradient). A tensor on the meta device (``y0`` or ``times``)
+            is refused (ValueError): it holds no values.
         method, rtol, atol
             Solver settings (torchdiffeq).
 
@@ -1215,7 +1222,8 @@ class GRNModel:
             pseudotime fit with branch labels as trajectories that mixes the root with the
             branch points: pass the root cell, ``adata.X[adata.uns["iroot"]]``.
         times
-            Times (data units); default: 100 points over the observed time range.
+            Times (data units; see :meth:`predict`); default: 100 points over the observed
+            time range.
         perturb
             ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value``
             (data units) for the whole simulation: 0 (or the gene's minimum) is a
@@ -1241,8 +1249,11 @@ class GRNModel:
         if times is None:
             times = np.linspace(*self._time_range(), 100)
         message = "times must be a 1-D increasing sequence of finite numbers"
+        refuse_meta(times, "times")
         try:
-            t = np.asarray(times, dtype=np.float64)
+            # host_array: detached and on the CPU, as y0 (numpy refused a tensor that
+            # requires grad or lives on a GPU)
+            t = np.asarray(host_array(times), dtype=np.float64)
         except (TypeError, ValueError) as err:  # numpy's message named no argument
             raise ValueError(f"{message} ({err})") from None
         # NaN passed the order check (the solver then failed) and inf never ended dopri5

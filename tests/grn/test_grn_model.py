@@ -1105,6 +1105,29 @@ def test_initial_states_and_times_that_are_not_numbers_are_named(quick, y0, time
         quick.predict(quick._default_y0() if y0 is None else y0, times, method="rk4")
 
 
+def test_initial_states_and_times_on_the_meta_device_are_refused_by_name(quick):
+    # a meta tensor (a shape without values) failed inside torch with the
+    # NotImplementedError "Cannot copy out of meta tensor; no data!", naming no argument
+    y0, times = quick._default_y0(), [0.0, 1.0]
+    with pytest.raises(ValueError, match=r"^y0: is on the meta device \(a shape without "
+                                         r"values\); pass a tensor with data"):
+        quick.simulate(torch.zeros(3, 8, device="meta"), times)
+    with pytest.raises(ValueError, match=r"^times: is on the meta device"):
+        quick.predict(y0, torch.tensor(times, device="meta"), method="rk4")
+
+
+def test_times_that_require_grad_are_detached_as_y0_is(quick):
+    # np.asarray(times) raised "Can't call numpy() on Tensor that requires grad" while a y0
+    # that requires grad was accepted (detached: the output carries no gradient)
+    y0, times = quick._default_y0(), [0.0, 0.5, 1.0]
+    want = quick.predict(y0, times, method="rk4")
+    for t in (torch.tensor(times, requires_grad=True),
+              torch.tensor(times, dtype=torch.float64, requires_grad=True)):
+        np.testing.assert_array_equal(quick.predict(y0, t, method="rk4"), want)
+        np.testing.assert_array_equal(quick.simulate(torch.tensor(y0, requires_grad=True), t,
+                                                     method="rk4"), want)
+
+
 def test_an_h5ad_or_a_cut_file_given_as_a_model_is_named_without_torchs_advice(
         quick, small, tmp_path):
     # torch's weights-only error advised re-running with weights_only=False ("will likely
