@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import numbers
 import os
 import reprlib
 from pathlib import Path
@@ -744,7 +745,9 @@ class CTMC:
             The events present: a list of distinct names or indices (as
             :meth:`most_likely_order` takes them), or a 0/1 vector over the model's events
             (a numpy array, tensor or pandas Series, as ``mhn`` takes a state; a Series is
-            matched by name).
+            matched by name). Its entries are booleans, integers or floats; 0/1 numbers held
+            as objects (a row of a DataFrame with a column of names,
+            ``df.iloc[0].drop("id")``) are read as their values.
         allow_observation
             Also give the probability that the tumour is observed before any further event.
 
@@ -775,6 +778,10 @@ class CTMC:
                 state = state.to_numpy()[np.argsort(pos)]
             vec = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(
                 state)
+            if vec.dtype == object and vec.shape == (n,) and all(map(_is_zero_one, vec)):
+                # a row of a DataFrame with a column of names (df.iloc[0].drop("id")) holds
+                # its 0/1 integers as objects: read them as the numbers they are
+                vec = vec.astype(np.int8)
             if vec.shape != (n,) or vec.dtype.kind not in "biuf" or not np.isin(vec, (0, 1)).all():
                 raise ValueError(f"state: expected the present events as a list, or a 0/1 "
                                  f"vector of the model's {n} events, got {reprlib.repr(state)}")
@@ -1212,6 +1219,15 @@ def _read_posterior(record: dict[str, Any], n: int) -> tuple[np.ndarray, dict[st
             if key in info and info[key] is None:
                 info[key] = float("nan")
     return draws, info
+
+
+def _is_zero_one(value: object) -> bool:
+    """Whether ``value`` is a boolean or real number equal to 0 or 1.
+
+    Strings, None and complex numbers are not (``1 + 0j == 1``, but a complex state is
+    refused as a complex array is).
+    """
+    return isinstance(value, bool | np.bool_ | numbers.Real) and bool(value in (0, 1))
 
 
 def _event_positions(names: list[str], events: list[str], what: str, of: str) -> list[int]:

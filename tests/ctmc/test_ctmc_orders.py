@@ -391,3 +391,44 @@ def test_most_likely_order_breaks_ties_as_top_orders(theta, events, first):
     perms = torch.tensor(list(itertools.permutations(events)))
     lps = sequence_log_prob(torch.as_tensor(theta), perms)
     assert lp == pytest.approx(float(lps.max()), abs=1e-10)
+
+
+def test_next_event_probabilities_of_rates_beyond_exp_s_range():
+    # mutation audit: the log-rates are shifted by their largest before exp; unshifted, no
+    # test noticed: exp(-800) underflows to 0 (0 / 0: NaN) and exp(710) overflows (inf / inf)
+    from biomodels.ctmc import CTMC
+
+    slow = CTMC(np.diag([-800.0] * 3)).next_event_probabilities([])
+    np.testing.assert_array_equal(slow.to_numpy(), [1 / 3] * 3)
+    fast = CTMC(np.diag([710.0, 1.0, 1.0])).next_event_probabilities([])
+    # exactly [1, e^-709, e^-709] / (1 + 2 e^-709), and 1 + 2 e^-709 rounds to 1
+    tiny = np.exp(-709.0)
+    np.testing.assert_array_equal(fast.to_numpy(), [1.0, tiny, tiny])
+    assert 0 < tiny < 1e-307
+
+
+def test_next_event_probabilities_take_0_1_objects_and_refuse_complex_states():
+    # a row of a DataFrame with a column of names (df.iloc[0].drop("id")) is an object
+    # Series of 0/1 integers: it was refused, "state: expected the present events as a list,
+    # or a 0/1 vector of the model's 3 events"; complex states stay refused (mutation audit:
+    # no test failed when they were read as their real parts)
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    m = CTMC(pd.DataFrame(random_sparse_theta(3, sparsity=0.0, seed=4), index=list("ABC"),
+                          columns=list("ABC")))
+    known = m.next_event_probabilities(["B"])
+    frame = pd.DataFrame({"id": ["t1", "t2"], "A": [0, 1], "B": [1, 1], "C": [0, 0]})
+    row = frame.iloc[0].drop("id")
+    assert row.dtype == object
+    pd.testing.assert_series_equal(m.next_event_probabilities(row), known)
+    for mixed in ([0, True, 0.0], [False, np.int64(1), np.float32(0)]):
+        pd.testing.assert_series_equal(
+            m.next_event_probabilities(np.array(mixed, dtype=object)), known)
+    message = r"state: expected the present events as a list, or a 0/1 vector of the model's 3"
+    for bad in (np.array([0, "1", 0], dtype=object), np.array([0, 2, 0], dtype=object),
+                np.array([0, None, 0], dtype=object), np.array([0, 1 + 0j, 0], dtype=object),
+                np.array([0, 1, 0], dtype=complex), torch.tensor([0, 1, 0], dtype=torch.cfloat)):
+        with pytest.raises(ValueError, match=message):
+            m.next_event_probabilities(bad)
