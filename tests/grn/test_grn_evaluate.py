@@ -553,3 +553,19 @@ def test_beeline_ranked_edges_csv_is_read_tab_separated(tmp_path):
     with pytest.raises(ValueError, match=r"other\.csv' has no ',' in its header but '\\t': "
                                          r"expected ','-separated values"):
         evaluate(tmp_path / "other.csv", TRUTH)
+
+
+def test_a_both_signs_pair_on_a_gene_the_network_lacks_marks_no_other_pair():
+    # mutation audit: the pair a -> d listed with both signs, d not in the network, has
+    # column -1 among the network's genes; kept only rows >= 0, it marked a -> c (the last
+    # column) as either-sign, so the network's wrong -0.8 there counted as a signed hit:
+    # signed_epr 2.0 for 4/3
+    genes = ["a", "b", "c"]
+    net = _frame([[0, 0.9, -0.8], [0, 0, 0.7], [0.1, 0, 0]], genes)
+    ref = pd.DataFrame({"Gene1": ["a", "a", "b", "a", "a"], "Gene2": ["b", "c", "c", "d", "d"],
+                        "Type": ["+", "+", "+", "+", "-"]})
+    out, said = _said(lambda: evaluate(net, ref))
+    assert said[-1] == "1 gene(s) of the truth are not in the network and are ignored: d"
+    # top 3 of the 6 pairs: a -> b, a -> c (wrong sign), b -> c; density 3 / 6
+    assert out["epr"] == pytest.approx(2.0)
+    assert out["signed_epr"] == pytest.approx((2 / 3) / 0.5)
