@@ -1087,3 +1087,26 @@ def test_simulate_runs_in_a_thread_pool_write_the_files_of_serial_runs(tmp_path)
             m["parameters"].pop("out")
             m.pop("environment")
         assert metrics[0] == metrics[1]
+
+
+def test_fit_per_agent_median_and_record_leave_out_an_isolated_agent_of_three(tmp_path,
+                                                                             capsys):
+    # mutation audit: with four agents the median gamma was 0.2 with or without isolated c,
+    # so a median over all agents, or a metrics.json without isolated_agents, went unseen.
+    # Here a (adversary, gamma 1) and b (0.2) hear each other and c hears no one: the
+    # median over a and b is 0.6, where one over all three reads 0.2
+    path = tmp_path / "adj.csv"
+    path.write_text(",a,b,c\na,0,1,0\nb,1,0,0\nc,0,0,0\n")
+    sim, out = tmp_path / "sim", tmp_path / "fit"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--adversary", "a",
+                 "--questions", "1", "--rounds", "6", "--quiet", "--out", str(sim)]) == 0
+    assert main(["fj", "fit", str(sim / "trajectories.csv"), "--adjacency", str(path),
+                 "--per-agent", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "median gamma 0.600 (0.200-1.000 over agents)" in printed
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits.gamma_median.to_numpy() == pytest.approx(0.6, abs=1e-6)
+    assert fits.gamma_benign.to_numpy() == pytest.approx(0.2, abs=1e-6)  # b alone
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["isolated_agents"] == ["c"]
+    assert metrics["mean"]["gamma"] == pytest.approx(0.6, abs=1e-6)  # fits.csv's, a and b

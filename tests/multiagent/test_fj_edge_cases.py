@@ -225,3 +225,42 @@ def test_rows_of_very_different_scales_each_normalise():
     np.testing.assert_array_equal(W[0], [0.0, 0.5, 0.5])
     np.testing.assert_allclose(W[1], [0.75, 0.0, 0.25], rtol=1e-12)
     np.testing.assert_array_equal(W[2], A[2] * (1.0 / A[2].sum()))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_an_agent_with_gamma_0_and_alpha_1_keeps_its_belief_at_equilibrium(backend):
+    """Mutation audit: agent 0 (gamma 0, alpha 1) never moves, so it is made fully
+    stubborn; the torch path divides its c = 0 by gamma only where gamma > 0. Dividing by
+    its gamma 0 (0 / 0) went unseen by the tests and made equilibrium raise "I - H is
+    singular". By hand, with b_0 = s_0 and W = (1 - I) / 2: 3 b_i = s_i + b_0 + b_j for
+    i, j in {1, 2}, so s = (0.1, 0.5, 0.9) gives b = (0.1, 0.35, 0.45)."""
+    import torch
+
+    W = (np.ones((3, 3)) - np.eye(3)) / 2
+    gamma, alpha, s = np.array([0.0, 0.2, 0.2]), np.array([1.0, 0.5, 0.5]), [0.1, 0.5, 0.9]
+    as_input = torch.tensor if backend == "torch" else np.asarray
+    model = FriedkinJohnsen(as_input(W), as_input(gamma), as_input(alpha))
+    assert model.backend == backend
+    known = [0.1, 0.35, 0.45]
+    np.testing.assert_allclose(np.asarray(model.equilibrium(as_input(s))), known, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(model.rollout(as_input(s), 200)[-1]), known,
+                               atol=1e-12)
+
+
+def test_conjugate_gradients_on_huge_symmetric_weights_match_those_of_scale_one():
+    """Mutation audit: the symmetriser rescales row sums that come within a factor 1 / eps
+    of float64's limits; only at the limits themselves (row sums up to 1.8e308) was no test
+    affected, yet there the products of the conjugate gradients overflow: at weights 1e307
+    (row sums ~1e308) equilibrium(method="cg") returned NaN after 0 iterations."""
+    rng = np.random.default_rng(0)
+    upper = np.triu((rng.random((30, 30)) < 0.3).astype(float), 1)
+    A = upper + upper.T  # symmetric, every agent with a neighbour
+    s = rng.random(30)
+    one = FriedkinJohnsen.from_adjacency(A, gamma=0.2, alpha=0.5)
+    huge = FriedkinJohnsen.from_adjacency(A * 1e307, gamma=0.2, alpha=0.5)
+    known = one.equilibrium(s, method="direct")
+    expect = one.equilibrium(s, method="cg")
+    np.testing.assert_allclose(expect, known, atol=1e-9)
+    got = huge.equilibrium(s, method="cg")
+    np.testing.assert_allclose(got, expect, rtol=0, atol=1e-12)  # equal here, to the bit
+    assert huge.info_ == one.info_ and one.info_["iterations"] > 0
