@@ -240,7 +240,10 @@ def random_mask(
         Layer-wise budget: ``"uniform"``, ``"erk"``, ``"balanced"`` or
         ``"pyramidal"`` (see :mod:`core.budgets`).
     seed
-        Seed of the CPU generator that draws the masks (reproducible across devices).
+        Seed of the CPU generator that draws the masks (reproducible across devices): an
+        integer in [0, 2**64) (a numpy integer or a one-element integer tensor too). None
+        is refused, not read as fresh entropy: the same call gives the same masks; pass
+        another integer for another draw.
     names
         Parameters to mask (default: all with ``ndim >= 2``, in model order).
     redistribute
@@ -254,7 +257,11 @@ def random_mask(
     Raises
     ------
     ValueError
-        ``density`` outside (0, 1], or so small that the budget keeps no weight at all.
+        ``density`` outside (0, 1], or so small that the budget keeps no weight at all;
+        an unknown ``distribution``; ``seed`` negative or not below 2**64.
+    TypeError
+        ``density`` not a real number (e.g. ``"0.2"``); ``seed`` not an integer, e.g.
+        ``1.0`` or ``None`` ("seed: expected an integer >= 0, got None").
 
     Warns
     -----

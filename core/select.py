@@ -331,10 +331,19 @@ def select_topk(
     ------
     ValueError
         ``density`` outside (0, 1], both or neither of ``density``/``keep``,
-        NaN scores, unknown ``scope``, ``keep`` larger than what is available, or a
-        ``density`` so small that nothing is kept (``round(density * n) == 0`` over
-        all entries with ``scope="global"``; in every scored tensor, or every row of
-        each, with ``"layer"``/``"row"``).
+        NaN scores, unknown ``scope``, ``keep`` negative or larger than what is
+        available, ``keep`` with ``scope="row"``, a ``keep`` mapping whose names are
+        not those of ``scores``, empty ``scores``, a ``current`` mask of another
+        shape, scores on the meta device, or a ``density`` so small that nothing is
+        kept (``round(density * n) == 0`` over all entries with ``scope="global"``;
+        in every scored tensor, or every row of each, with ``"layer"``/``"row"``).
+    TypeError
+        ``density`` not a real number (e.g. ``"0.5"`` or ``True``); a ``keep`` count
+        not an integer (e.g. ``2.0`` or ``True``; numpy and 0-d integers are taken),
+        whether ``keep`` itself or a value of the ``keep`` mapping; a mapping as
+        ``keep`` with ``scope="global"`` (e.g. ``{"w": 2}``) or an int with
+        ``scope="layer"``; ``scores`` not a mapping (e.g. a bare tensor) or holding
+        something other than real-valued tensors (lists, bool or complex tensors).
 
     Warns
     -----

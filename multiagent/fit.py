@@ -1493,9 +1493,11 @@ def fit_transcripts(
     pandas.DataFrame or tuple
         One row per transcript: ``transcript``, ``gamma``/``alpha`` (mean over agents for
         per-agent fits; over the agents that hear someone, where an isolated agent's are
-        not identified, see :func:`fit_fj`), ``loss`` and the metrics of
-        :func:`transcript_metrics` on the scored rounds (rollout from ``train_rounds``; from
-        round 0 without held-out rounds); for a long table, ``question`` (its label) after
+        not identified, see :func:`fit_fj`), ``loss``, ``scored_from`` (int: the round the
+        scoring starts from, ``train_rounds``, or 0 when no round is held out, i.e.
+        ``train_rounds`` left out or equal to the last round ``T``: then rounds ``1..T``
+        are scored in-sample) and the metrics of :func:`transcript_metrics` on the scored
+        rounds ``scored_from + 1..T``; for a long table, ``question`` (its label) after
         ``transcript``, and the fits name the agents it names.  With ``return_fits``,
         ``(table, fits)``.
     """

@@ -143,11 +143,18 @@ def read_transcripts(
 
     Raises
     ------
+    FileNotFoundError, IsADirectoryError
+        If ``data`` is a path that does not exist or is a folder (OSErrors, as ``open``
+        raises them; the message names the path).
     ValueError
         If the table lacks a column (the message names the columns expected), a line
         holds something other than what its column must hold (the message names the
         column and the line, or the DataFrame's row by its index label), a belief is
-        given twice or missing, or the file cannot be read.
+        given twice or missing, ``agents`` names an agent twice, or the file exists but
+        cannot be read as a CSV (empty, malformed, not UTF-8/UTF-16 text) or as a numeric
+        ``.npy`` array.
+    TypeError
+        If ``data`` is neither a path nor a pandas DataFrame.
 
     Examples
     --------

@@ -49,9 +49,16 @@ def size_distribution(
     graph
         The weighted directed network (``w_uv`` = probability that u activates v).
     seeds
-        A fixed set of seed node labels.
+        A fixed set of seed node labels: active for sure.
     seed_prob
-        Independent seed probability, one for all nodes or one per node.
+        Independent seed probability, one for all nodes or one per node, read as
+        :func:`~biomodels.cascade.seed_probabilities` reads it. Give ``seeds``,
+        ``seed_prob`` or both: with both, the nodes of ``seeds`` are seeds for sure and
+        ``seed_prob`` applies to the other nodes only (its values for the seeds must still
+        be probabilities, but are not used), as ``seed_probabilities`` combines them. E.g. a
+        star of 3 leaves, edge weight 0.5, ``seeds=[0]`` (its centre), ``seed_prob=0.1``:
+        each leaf is active with probability ``1 - 0.9 * 0.5 = 0.55``, so the size is
+        ``1 + Binomial(3, 0.55)`` (the last example below).
     method
         ``"tree"``: exact SDP (forests only); ``"tda"``: tree approximation for networks
         with cycles (exact on forests); ``"mc"``: Monte Carlo with ``n_runs`` runs;
@@ -84,8 +91,9 @@ def size_distribution(
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (the message names
         ``CascadeGraph.from_networkx`` for a networkx graph, ``from_scipy`` for a matrix).
     ValueError
-        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it), or bad
-        seeds (naming the node).
+        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it), neither
+        ``seeds`` nor ``seed_prob`` given, or bad seeds or seed probabilities (naming the
+        node).
 
     Notes
     -----
@@ -105,6 +113,9 @@ def size_distribution(
     >>> P = size_distribution(g, seeds=[0])
     >>> round(float(P.sum()), 12), round(float(P[1]), 3)
     (1.0, 0.5)
+    >>> star = CascadeGraph.from_networkx(nx.star_graph(3), default=0.5)  # centre 0
+    >>> [round(float(x), 6) for x in size_distribution(star, seeds=[0], seed_prob=0.1)]
+    [0.0, 0.091125, 0.334125, 0.408375, 0.166375]
     """
     check_graph(graph)
     if seeds is None and seed_prob is None:

@@ -511,7 +511,10 @@ def evaluate(network: pd.DataFrame | str | os.PathLike[str],
         If the gene names of two matrices differ (the message names those that differ only
         in case), are duplicated, values are not finite, no gene of an edge list is among
         the genes it is matched to, or the truth has no edge (or no non-edge) among
-        distinct-gene pairs.
+        distinct-gene pairs. Also if ``network``, ``truth`` or ``prior`` is a path that
+        does not exist or is a folder ("truth file '...' does not exist", naming the
+        argument): a ValueError, as :func:`~biomodels.grn.align_prior` raises, not a
+        FileNotFoundError.
 
     Warns
     -----

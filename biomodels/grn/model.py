@@ -810,7 +810,9 @@ class GRNModel:
         -------
         dict
             A copy of this fit's history (kept in ``self.history``, after the earlier fits'
-            epochs when the model was trained before): per-epoch ``train_loss``,
+            epochs when the model was trained before): per-epoch ``epoch`` (the epoch's
+            number as a float, 1.0, 2.0, ... counted from this fit's first; ``self.history``
+            numbers a later fit's epochs on from the earlier ones'), ``train_loss``,
             ``val_loss``, ``val_r2``, ``lr``, ``density``, ``pruned``, ``lr_cut``,
             ``retries`` (see :func:`biomodels.grn.train.fit`). How the fit ended is kept in
             ``self.fit_info``: ``stopped_early`` (early stopping ended it before ``epochs``;

@@ -492,7 +492,10 @@ def align_prior(
     ValueError
         If the prior is not square, its row and column names differ, names are duplicated,
         values are not finite, an array's shape does not match ``var_names``, no gene of
-        the prior is in the data, or (``complete``) it lacks a gene of ``var_names``.
+        the prior is in the data, or (``complete``) it lacks a gene of ``var_names``. Also
+        if ``prior`` is a path that does not exist or is a folder ("prior file '...' does
+        not exist", ``name`` in place of "prior"): a ValueError, not the FileNotFoundError
+        of :meth:`~biomodels.grn.GRNModel.load` and the other loaders of prunus.
     TypeError
         If the prior is of another type (for a networkx graph the message names the
         conversion) or holds non-numbers.

@@ -324,7 +324,9 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
         Fraction in [0, 1] of true edges to flip and (separately) to relocate.
     seed
         Seed of the random choices: an integer >= 0 (a numpy integer or a one-element
-        integer tensor too, as every ``seed=`` of prunus).
+        integer tensor too, as every ``seed=`` of prunus). None is refused, not read as
+        fresh entropy: the same call gives the same prior; pass another integer for
+        another draw.
 
     Returns
     -------
@@ -335,8 +337,13 @@ def corrupt_prior(truth: pd.DataFrame, fraction: float, *, seed: int = 0) -> pd.
     Raises
     ------
     ValueError
-        If ``fraction`` is outside [0, 1], the labels differ between axes, or there are not
-        enough free pairs to relocate edges to.
+        If ``fraction`` is outside [0, 1], the labels differ between axes, the values are
+        not finite, ``seed`` is negative, or there are not enough free pairs to relocate
+        edges to.
+    TypeError
+        If ``truth`` is not a DataFrame or holds non-numbers, ``fraction`` is not a
+        number, or ``seed`` is not an integer, e.g. ``1.5`` or ``None`` ("seed: expected
+        an integer >= 0, got None").
 
     Examples
     --------

@@ -361,6 +361,19 @@ def test_a_single_parameter_name_is_one_name_not_its_letters() -> None:
     assert list(magnitude_mask(net, 0.5, names="2.weight")) == ["2.weight"]
 
 
+def test_random_mask_refuses_seed_none_as_its_docstring_says() -> None:
+    # its Raises listed only ValueError, yet seed=None raised a TypeError (where CTMC.sample
+    # and monte_carlo draw fresh entropy): refused by design, the default 0 reproducible
+    net = _net()
+    with pytest.raises(TypeError, match=r"^seed: expected an integer >= 0, got None$"):
+        random_mask(net, 0.5, seed=None)
+    default, zero = random_mask(net, 0.5), random_mask(net, 0.5, seed=0)
+    assert all(torch.equal(default[n], zero[n]) for n in zero)
+    assert default.kept() == 720  # half of the 1440 weights (the ERK budget keeps the total)
+    with pytest.raises(ValueError, match=r"^seed: expected an integer below 2\*\*64"):
+        random_mask(net, 0.5, seed=2**64)
+
+
 def test_masks_attach_to_frozen_parameters_and_follow_an_unfreeze() -> None:
     # torch refuses a gradient hook on a tensor without requires_grad: attaching masks to a
     # model with a frozen layer, a deepcopy's first forward and functional_call with plain

@@ -417,6 +417,15 @@ def test_simulator_and_corrupt_prior_take_the_seeds_every_other_seed_takes():
             corrupt_prior(truth, 0.2, seed=bad)
 
 
+def test_corrupt_prior_refuses_seed_none_as_its_docstring_says():
+    # its Raises listed only ValueError, yet seed=None raised a TypeError (where CTMC.sample
+    # and monte_carlo draw fresh entropy): refused by design, the default 0 reproducible
+    truth = krumsiek11_network()
+    with pytest.raises(TypeError, match=r"^seed: expected an integer >= 0, got None$"):
+        corrupt_prior(truth, 0.2, seed=None)
+    assert corrupt_prior(truth, 0.2).equals(corrupt_prior(truth, 0.2, seed=0))
+
+
 # ---------------------------------------------------------------- prior corruption
 
 
