@@ -9,11 +9,15 @@ touching ``core``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
+import functools
 import math
 import os
 import re
+import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -28,6 +32,7 @@ __all__ = [
     "CommandError",
     "at_least",
     "build_parser",
+    "drawable_text",
     "existing_file",
     "figures_locked",
     "main",
@@ -395,6 +400,14 @@ def figures_locked() -> Iterator[Any]:
         ``matplotlib.pyplot``, with the Agg backend selected (inside the lock: switching
         the backend closes every figure of the process).
 
+    Warns
+    -----
+    UserWarning
+        When ``rcParams["text.usetex"]`` is on (a matplotlibrc's ``text.usetex: True``) and
+        LaTeX cannot draw here (no ``latex`` or ``dvipng``, or a trial fails): the block
+        then runs with ``text.usetex`` off, and the user's setting is back after it. Where
+        LaTeX works, the figures are drawn with it.
+
     Examples
     --------
     >>> with figures_locked() as plt:
@@ -407,7 +420,78 @@ def figures_locked() -> Iterator[Any]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        yield plt
+        problem = _latex_problem() if matplotlib.rcParams["text.usetex"] else None
+        if problem is None:
+            yield plt
+            return
+        # a matplotlibrc of a laptop with TeX, read on a compute node without it, failed
+        # every command after its work, with no file written
+        warnings.warn(f"matplotlib's text.usetex is on, but LaTeX cannot draw here "
+                      f"({problem}): the figures are drawn without LaTeX", UserWarning,
+                      stacklevel=3)
+        with matplotlib.rc_context({"text.usetex": False}):
+            yield plt
+
+
+def _latex_problem() -> str | None:
+    """Why matplotlib cannot draw text with LaTeX here, or None when it can.
+
+    Checked once a process for each preamble and font family (under the figure lock).
+    """
+    import matplotlib
+
+    return _latex_problem_with(str(matplotlib.rcParams["text.latex.preamble"]),
+                               tuple(matplotlib.rcParams["font.family"]))
+
+
+@functools.cache
+def _latex_problem_with(preamble: str, family: tuple[str, ...]) -> str | None:
+    """:func:`_latex_problem` for this preamble and font family (the cache's keys)."""
+    # Agg lays out TeX text with latex and draws it with dvipng (ghostscript serves the
+    # PostScript backend only, which no command uses)
+    for program in ("latex", "dvipng"):
+        if shutil.which(program) is None:
+            return f"{program} could not be found"
+    from matplotlib.texmanager import TexManager
+
+    try:  # the programs are there: a missing LaTeX package or an old dvipng still fail
+        TexManager().get_text_width_height_descent("0.5", 10)
+        TexManager().get_grey("0.5", 10, 72)
+    except Exception as exc:  # whatever it is, the figures would fail the same way
+        lines = str(exc).strip().splitlines()
+        return lines[0].rstrip(":") if lines else type(exc).__name__
+    return None
+
+
+def drawable_text(text: str | os.PathLike[str]) -> str:
+    r"""Return a file name, or text holding one, as text that matplotlib can draw.
+
+    A file name whose bytes are not UTF-8 (a Latin-1 name from an old Windows zip on a UTF-8
+    system) arrives with surrogate escapes (``"x\udce4dj.csv"``), which matplotlib refuses:
+    a title holding one failed the figure, and with it the whole run. Use it for every
+    figure text that holds a file name or a name the user gave.
+
+    Parameters
+    ----------
+    text
+        The name, a path, or a title holding them.
+
+    Returns
+    -------
+    str
+        The text, with each undecodable byte (and any other lone surrogate) as U+FFFD;
+        valid text unchanged.
+
+    Examples
+    --------
+    >>> drawable_text("x\udce4dj.csv") == "x\ufffddj.csv"
+    True
+    """
+    text = os.fspath(text)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate not from a byte (a Windows name may hold one)
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def _debug() -> bool:
@@ -534,7 +618,84 @@ def _figure_failure(exc: BaseException, text: str) -> str | None:
     if not name:
         name = f"a figure (in {caller})" if caller else "a figure"
     detail = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    if len(detail) > _FIGURE_DETAIL_MAX:  # pybind's signature dumps run to 600 characters
+        detail = detail[:_FIGURE_DETAIL_MAX] + "..."
     return f"matplotlib failed to draw {name}: {detail or type(exc).__name__}"
+
+
+#: the most characters of matplotlib's message that a figure's one-line error shows
+_FIGURE_DETAIL_MAX = 200
+
+
+def _numba_user_cache() -> str:
+    """Return the user-wide folder where numba caches compiled functions (its appdirs rule)."""
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~/Library/Caches"), "numba")
+    return os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                        "numba")
+
+
+def _could_make(path: str) -> bool:
+    """Whether ``path`` is, or could be made as, a folder one can write in."""
+    if not os.path.isabs(path):  # "~" not expanded (no home): numba would write in "./~"
+        return False
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+def _numba_cache_fallback() -> str | None:
+    """Return a private temporary folder for numba's cache when it has none, else None.
+
+    numba caches a function (scanpy's, with ``cache=True``) beside its source or in the
+    user's cache folder: in a read-only installation (cluster modules, ``docker run
+    --user``) without a writable home it has neither, and the import that defines the
+    function fails ("cannot cache function ...: no locator available"). The home's cache
+    folder is the proxy checked. ``NUMBA_CACHE_DIR`` set (not empty) is left alone, as is
+    Windows.
+
+    Returns
+    -------
+    str or None
+        ``<temp>/prunus-numba-cache-<uid>``, made private (mode 0o700) and reused by later
+        runs; a fresh private folder, removed at exit, when that name is someone else's or
+        not private (numba's cache holds pickles it loads). None when numba can cache, the
+        variable is set, or no temporary folder can be made.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR") or not hasattr(os, "getuid"):
+        return None
+    if _could_make(_numba_user_cache()):
+        return None
+    try:
+        folder = os.path.join(tempfile.gettempdir(), f"prunus-numba-cache-{os.getuid()}")
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o700)
+        info = os.lstat(folder)
+        if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+                and not info.st_mode & 0o022):
+            return folder
+        folder = tempfile.mkdtemp(prefix="prunus-numba-cache-")
+    except OSError:  # no writable temporary folder either: numba as before
+        return None
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _give_numba_a_cache() -> None:
+    """Set ``NUMBA_CACHE_DIR`` to :func:`_numba_cache_fallback`'s folder, if any.
+
+    Before numba is imported only: it reads the variable when imported, and a caller that
+    imported it already has its own settings.
+    """
+    if "numba" in sys.modules:
+        return
+    folder = _numba_cache_fallback()
+    if folder is None:
+        return
+    os.environ["NUMBA_CACHE_DIR"] = folder  # for subprocesses too
+    if _debug():
+        print(f"prunus: debug: no writable cache folder for numba "
+              f"({_numba_user_cache()!r}); NUMBA_CACHE_DIR={folder}", file=sys.stderr)
 
 
 def _version() -> str:
@@ -581,8 +742,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 2 on an input error of a command (one line on
-        stderr; ``PRUNUS_DEBUG=1`` raises it instead), 130 when interrupted (Ctrl-C),
+        The exit code: 0 on success, 2 on an input error of a command or a figure that
+        matplotlib failed to draw (one line on stderr; ``PRUNUS_DEBUG=1`` raises it
+        instead), 130 when interrupted (Ctrl-C),
         143 when terminated (SIGTERM, which batch systems such as Slurm and PBS send before
         SIGKILL at a time limit). Both interruptions end the command as an error does
         (files being written are removed, earlier results kept) and print one line
@@ -602,7 +764,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     whole process: warnings show as the caller has them. matplotlib is not thread-safe
     either: the commands make and save their figures one at a time, under a lock of the
     process (:func:`figures_locked`), and write the same files as runs one after another.
+    A matplotlibrc's ``text.usetex: True`` where LaTeX cannot run draws them without LaTeX,
+    with one warning.
+
+    Without a writable home folder (``HOME`` unset or not writable) and with
+    ``NUMBA_CACHE_DIR`` unset, numba is given a private cache folder under the system's
+    temporary folder (``NUMBA_CACHE_DIR``, set in ``os.environ`` before numba is imported):
+    in a read-only installation, scanpy's cached functions failed to import without one.
     """
+    _give_numba_a_cache()  # before any command's module imports numba (through scanpy)
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -651,6 +821,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(exc, CommandError | OSError | MemoryError):
             message = _figure_failure(exc, text) or message
         print(f"prunus: error: {message}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        # matplotlib's own (LaTeX not found) ended in a traceback; a RuntimeError raised
+        # elsewhere is a bug, and keeps its traceback
+        figure = None if _debug() else _figure_failure(exc, str(exc))
+        if figure is None:
+            raise
+        print(f"prunus: error: {figure}", file=sys.stderr)
         return 2
 
 

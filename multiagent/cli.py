@@ -36,7 +36,7 @@ _LEVEL = 0.95  # of the gamma and alpha intervals in agents.csv
 
 def _simulate(args: argparse.Namespace) -> int:
     from core.atomic import atomic_outputs, write_json
-    from core.cli import figures_locked
+    from core.cli import drawable_text, figures_locked
     from multiagent.adversary import Adversary, Scenario, simulate
     from multiagent.plot import plot_trajectories
     from multiagent.sweeps import _closed_form
@@ -132,9 +132,10 @@ def _simulate(args: argparse.Namespace) -> int:
         fig, ax = plt.subplots(figsize=(7, 3.6))
     try:  # the figure is closed if drawing fails too (in a notebook it would show)
         truth = int(result.truth[0])
-        # "$" in a file or agent name shown as written, not read as mathtext
-        title = (f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
-                 f"adversary={args.adversary}: question 0").replace("$", r"\$")
+        # "$" in a file or agent name shown as written, not read as mathtext; a file name
+        # that is not UTF-8 (surrogate escapes) with U+FFFD, which matplotlib can draw
+        title = drawable_text(f"{args.graph or Path(args.adjacency).name}, n={args.n}, "
+                              f"adversary={args.adversary}: question 0").replace("$", r"\$")
         with figures_locked():
             # the legend names an --adjacency file's agents, as the CSV and metrics.json do
             plot_trajectories(result.trajectories[0], option=truth, adversaries=nodes, ax=ax,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -374,3 +375,218 @@ def test_overlapping_commands_put_back_the_backend_the_first_one_found() -> None
         assert matplotlib.get_backend() == "pdf"
     finally:
         matplotlib.use(caller)
+
+
+def _edgelist(tmp_path: Path) -> Path:
+    """A three-edge path a -> b -> c -> d for ``prunus cascade size``."""
+    path = tmp_path / "g.edgelist"
+    path.write_text("a b 0.5\nb c 0.5\nc d 0.5\n")
+    return path
+
+
+def test_a_matplotlibrc_with_usetex_and_no_latex_still_draws_every_file(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    # `text.usetex: True` in a user's matplotlibrc on a machine where LaTeX cannot run failed
+    # every command with a traceback ("Failed to process string with tex because latex
+    # could not be found") and lost its results: cascade size wrote no folder at all. The
+    # figures are now drawn without LaTeX, with one warning; "latex unusable" is forced, so
+    # the test holds on machines with LaTeX too
+    import warnings
+
+    import matplotlib
+
+    import core.cli
+
+    graph = _edgelist(tmp_path)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # shown by main's printer (pytest's are errors)
+        assert main(["cascade", "size", str(graph), "--seed", "b", "--out",
+                     str(tmp_path / "plain")]) == 0
+        capsys.readouterr()
+        monkeypatch.setattr(core.cli, "_latex_problem", lambda: "latex could not be found",
+                            raising=False)
+        monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
+        assert main(["cascade", "size", str(graph), "--seed", "b", "--out",
+                     str(tmp_path / "tex")]) == 0
+        assert matplotlib.rcParams["text.usetex"] is True  # the user's setting, as it was
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "prunus: warning: matplotlib's text.usetex is on, but LaTeX cannot draw here (latex "
+        "could not be found): the figures are drawn without LaTeX"]
+    for name in ("distribution.csv", "summary.json", "distribution.png"):
+        assert (tmp_path / "tex" / name).is_file(), name
+    # the same figure as a run without usetex, to the byte
+    assert ((tmp_path / "tex" / "distribution.png").read_bytes()
+            == (tmp_path / "plain" / "distribution.png").read_bytes())
+
+
+def test_latex_that_works_keeps_the_users_usetex(monkeypatch) -> None:
+    # the fallback is for machines where LaTeX cannot run only: where it can, the figures
+    # are drawn with it, as the user's matplotlibrc asks, and nothing is said
+    import matplotlib
+
+    import core.cli
+    from core.cli import figures_locked
+
+    monkeypatch.setattr(core.cli, "_latex_problem", lambda: None, raising=False)
+    monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
+    with figures_locked():  # a warning here would be an error (pytest's filters)
+        assert matplotlib.rcParams["text.usetex"] is True
+
+
+def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception) -> None:
+    """Make ``main(["draw"])`` draw TeX text whose layout raises ``error`` inside matplotlib."""
+    import matplotlib.texmanager
+
+    import core.cli
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(matplotlib.texmanager.TexManager, "make_dvi", fail)
+
+    def draw(args: argparse.Namespace) -> int:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        try:
+            ax.set_title("x", usetex=True)
+            fig.savefig(tmp_path / "plot.png", format="png")
+        finally:
+            plt.close(fig)
+        return 0
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+
+
+def test_a_runtime_error_inside_matplotlib_is_one_line(tmp_path: Path, monkeypatch,
+                                                       capsys) -> None:
+    # matplotlib's RuntimeError (LaTeX not found) was not among the errors main() words in
+    # one line: the command ended in a traceback of many lines
+    message = "Failed to process string with tex because latex could not be found"
+    _failing_tex_command(monkeypatch, tmp_path, RuntimeError(message))
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    assert main(["draw"]) == 2
+    assert capsys.readouterr().err == (f"prunus: error: matplotlib failed to draw plot.png: "
+                                       f"{message}\n")
+    monkeypatch.setenv("PRUNUS_DEBUG", "1")  # the traceback, on request
+    with pytest.raises(RuntimeError, match="latex could not be found"):
+        main(["draw"])
+
+
+def test_a_runtime_error_outside_matplotlib_keeps_its_traceback(monkeypatch) -> None:
+    # only matplotlib's own are worded: a RuntimeError of prunus is a bug, shown as one
+    import core.cli
+
+    def boom(args: argparse.Namespace) -> int:
+        raise RuntimeError("a bug")
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser("boom").set_defaults(func=boom)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["boom"])
+
+
+def test_a_very_long_matplotlib_message_is_cut(tmp_path: Path, monkeypatch, capsys) -> None:
+    # a name matplotlib could not draw gave pybind's signature dump, 600 characters on one
+    # line ("set_text(): incompatible function arguments. The following argument types ...")
+    detail = "set_text(): incompatible function arguments. " + "x" * 600
+    _failing_tex_command(monkeypatch, tmp_path, TypeError(detail))
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    assert main(["draw"]) == 2
+    err = capsys.readouterr().err
+    lead = "prunus: error: matplotlib failed to draw plot.png: "
+    assert err == lead + detail[:200] + "...\n"
+
+
+def test_drawable_text_replaces_the_bytes_of_a_name_that_is_not_utf8() -> None:
+    # a Latin-1 file name on a UTF-8 system arrives with surrogate escapes ("x\udce4dj.csv"),
+    # which matplotlib cannot draw: the figure, and with it the whole run, failed
+    from core.cli import drawable_text
+
+    assert drawable_text("x\udce4dj.csv, n=3") == "x\ufffddj.csv, n=3"
+    assert drawable_text("\u00e4\u03a9.csv") == "\u00e4\u03a9.csv"  # real text as it is
+    assert drawable_text("a\ud800b") == "a\ufffdb"  # a lone surrogate not from a byte
+    assert drawable_text(Path("x\udce4.csv")) == "x\ufffd.csv"
+
+
+def _blocked_home(tmp_path: Path, monkeypatch) -> Path:
+    """Give the test a home folder that cannot be made (under a file) and its own temp."""
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("HOME", str(tmp_path / "afile" / "home"))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX users and homes")
+def test_no_writable_home_gives_numba_a_private_temporary_cache(tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    # a read-only installation (cluster modules, docker --user) without a writable home:
+    # `prunus demo` crashed inside numba ("cannot cache function '_is_constant_csr_rows':
+    # no locator available"), scanpy's cached functions having nowhere to go
+    from core.cli import _numba_cache_fallback
+
+    temp = _blocked_home(tmp_path, monkeypatch)
+    folder = _numba_cache_fallback()
+    assert folder == str(temp / f"prunus-numba-cache-{os.getuid()}")
+    assert (Path(folder).stat().st_mode & 0o777) == 0o700  # numba's cache holds pickles
+    assert _numba_cache_fallback() == folder  # the same one in the next run
+    # a writable home: numba caches there, as before
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _numba_cache_fallback() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX users and homes")
+def test_a_numba_cache_dir_already_set_is_left_alone(tmp_path: Path, monkeypatch) -> None:
+    from core.cli import _numba_cache_fallback
+
+    _blocked_home(tmp_path, monkeypatch)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert _numba_cache_fallback() is None
+    # someone else's folder of that name (or a link) is not used: a fresh private one is
+    other = tmp_path / "tmp" / f"prunus-numba-cache-{os.getuid()}"
+    other.mkdir(mode=0o777)
+    other.chmod(0o777)
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    folder = _numba_cache_fallback()
+    assert folder is not None and Path(folder).parent == tmp_path / "tmp"
+    assert Path(folder) != other and (Path(folder).stat().st_mode & 0o777) == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX users and homes")
+def test_the_command_line_sets_the_numba_cache_before_numba_is_imported(
+        tmp_path: Path) -> None:
+    # main() decides before any module imports numba (scanpy does when a command runs),
+    # which reads NUMBA_CACHE_DIR once, on import
+    import subprocess
+    import sys
+
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "tmp").mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XDG_CACHE_HOME", "NUMBA_CACHE_DIR", "PRUNUS_DEBUG")}
+    env.update(HOME=str(tmp_path / "afile" / "home"), TMPDIR=str(tmp_path / "tmp"))
+    script = ("import os, sys\n"
+              "import core.cli\n"
+              "try:\n"
+              "    core.cli.main(['--version'])\n"
+              "except SystemExit:\n"
+              "    pass\n"
+              "print('numba' in sys.modules, os.environ.get('NUMBA_CACHE_DIR'))\n")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "tmp" / f"prunus-numba-cache-{os.getuid()}"
+    assert done.stdout.splitlines()[-1] == f"False {folder}"

@@ -1110,3 +1110,36 @@ def test_fit_per_agent_median_and_record_leave_out_an_isolated_agent_of_three(tm
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["isolated_agents"] == ["c"]
     assert metrics["mean"]["gamma"] == pytest.approx(0.6, abs=1e-6)  # fits.csv's, a and b
+
+
+def test_simulate_an_adjacency_file_whose_name_is_not_utf8(tmp_path, monkeypatch, capsys):
+    # a Latin-1 file name ("x\xe4dj.csv" from an old Windows zip) on a UTF-8 system: the
+    # figure's title held its surrogate escape, which matplotlib cannot draw, and the run
+    # ended "matplotlib failed to draw a figure ...: set_text(): incompatible function
+    # arguments ..." with no file written. The title now shows the byte as U+FFFD
+    import os
+
+    import multiagent.plot
+
+    name = os.fsdecode(b"x\xe4dj.csv")
+    if name != "x\udce4dj.csv":
+        pytest.skip("file names are not decoded as UTF-8 with surrogate escapes here")
+    path = tmp_path / name
+    try:
+        path.write_text(",a,b,c\na,0,1,1\nb,1,0,1\nc,1,1,0\n")
+    except (OSError, UnicodeError):
+        pytest.skip("the file system refuses file names that are not UTF-8")
+    titles = []
+    drawn = multiagent.plot.plot_trajectories
+
+    def recorded(*args, **kwargs):
+        titles.append(kwargs.get("title"))
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(multiagent.plot, "plot_trajectories", recorded)
+    out = tmp_path / "run"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--questions", "2",
+                 "--rounds", "2", "--quiet", "--out", str(out)]) == 0
+    assert titles == ["x\ufffddj.csv, n=3, adversary=hub: question 0"]
+    for file in ("trajectories.csv", "metrics.json", "trajectories.png"):
+        assert (out / file).is_file(), file
