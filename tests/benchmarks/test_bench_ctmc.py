@@ -3,6 +3,9 @@
 Ratios against ``mhn`` (Schill et al. 2020; PyPI) are computed in the same run when a separate
 Python with ``mhn`` installed is available (it pins numpy < 2 and scipy < 1.15): set
 ``PRUNUS_MHN_PYTHON`` to that interpreter (default ``/work/peers/ctmc/bin/python`` if present).
+Without it, a comparison test still prints and checks prunus's own figures, then is skipped
+with a reason naming the variable; an interpreter that is there but whose run fails fails the
+test.
 """
 
 from __future__ import annotations
@@ -82,8 +85,9 @@ _MHN_SCRIPT = textwrap.dedent(
             opt.set_device(Device.CPU)
             opt.load_data_matrix(np.asarray(x, dtype=np.int32))
             t = time.perf_counter()
-            opt.train(lam=1 / len(x), round_result=False)
-            out[name] = time.perf_counter() - t
+            res = opt.train(lam=1 / len(x), round_result=False)
+            out[name] = dict(time=time.perf_counter() - t,
+                             theta=np.asarray(res.log_theta).tolist(), nit=int(res.meta["nit"]))
     elif job["task"] == "fit_theta":
         # setup (optimizer, state container) is charged to mhn as validation and the
         # objective's tables are to prunus; the interpreter's start and imports to neither
@@ -112,15 +116,36 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
+_MHN_DEFAULT = "/work/peers/ctmc/bin/python"
+
+
+def _mhn_exe() -> str:
+    """The peer interpreter's path: ``$PRUNUS_MHN_PYTHON``, else the default venv's."""
+    return os.environ.get("PRUNUS_MHN_PYTHON", _MHN_DEFAULT)
+
+
 def _mhn_python() -> str | None:
-    exe = os.environ.get("PRUNUS_MHN_PYTHON", "/work/peers/ctmc/bin/python")
+    exe = _mhn_exe()
     return exe if Path(exe).is_file() else None
 
 
+def _no_mhn() -> str:
+    """The skip reason of a comparison without a peer: it names the variable to set."""
+    return (f"mhn: no peer interpreter at {_mhn_exe()}; set PRUNUS_MHN_PYTHON to a Python with "
+            "mhn 1.2.3 (numpy < 2, scipy < 1.15) to compare (prunus's own figures were "
+            "printed and checked)")
+
+
 def _run_mhn(job: dict, tmp_path: Path, timeout: float = 900) -> dict | None:
+    """Run ``job`` in the peer interpreter: its output, or None when there is no peer.
+
+    A peer that is there but fails or times out fails the test: it used to print a line
+    and return None, which the callers took for a missing peer, and the test passed.
+    """
     exe = _mhn_python()
     if exe is None:
-        print("mhn: no peer interpreter (set PRUNUS_MHN_PYTHON); skipping the comparison")
+        print(f"mhn: no peer interpreter at {_mhn_exe()} (set PRUNUS_MHN_PYTHON); the "
+              "comparison is skipped")
         return None
     script, spec, result = tmp_path / "mhn_job.py", tmp_path / "job.json", tmp_path / "out.json"
     script.write_text(_MHN_SCRIPT)
@@ -133,10 +158,13 @@ def _run_mhn(job: dict, tmp_path: Path, timeout: float = 900) -> dict | None:
             timeout=timeout,
             env=env,
             capture_output=True,
+            text=True,
         )
-    except (subprocess.SubprocessError, OSError) as exc:
-        print(f"mhn: peer run failed or timed out: {exc}")
-        return None
+    except subprocess.CalledProcessError as exc:
+        tail = "\n".join(exc.stderr.strip().splitlines()[-5:])
+        pytest.fail(f"mhn at {exe} ({job['task']!r}) exited with {exc.returncode}:\n{tail}")
+    except (subprocess.TimeoutExpired, OSError) as exc:
+        pytest.fail(f"mhn at {exe} ({job['task']!r}) did not finish: {exc}")
     return json.loads(result.read_text())
 
 
@@ -165,7 +193,8 @@ def test_bench_statespace_score_and_gradient(tmp_path):
         _score_and_grad(theta, w)
         reps = 5 if n <= 16 else 2
         ours[n] = min(_score_and_grad(theta, w) for _ in range(reps))
-    peer = _run_mhn({"task": "statespace", "ns": ns}, tmp_path) or {}
+    job = _run_mhn({"task": "statespace", "ns": ns}, tmp_path)
+    peer = job or {}
     print("\nexact score + gradient over the full state space (s, 1 thread)")
     print(f"{'n':>4} {'prunus':>9} {'mhn':>9} {'mhn/prunus':>10}")
     for n in ns:
@@ -173,6 +202,8 @@ def test_bench_statespace_score_and_gradient(tmp_path):
         ratio = f"{p / ours[n]:10.2f}" if p else f"{'-':>10}"
         print(f"{n:>4} {ours[n]:9.4f} {p if p else float('nan'):9.4f} {ratio}")
     assert ours[16] < 0.2
+    if job is None:  # it passed without the comparison it is named after
+        pytest.skip(_no_mhn())
 
 
 def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
@@ -228,6 +259,8 @@ def test_bench_gbm_cross_validation_vs_cmhn(shared_data, tmp_path):
               f"(its own smoothed-penalty score {-peer['full_score']:.4f})")
         assert np.mean(ours) >= np.mean(theirs) - 0.01
     assert np.mean(ours) > np.mean(indep)
+    if not peer:
+        pytest.skip(_no_mhn())
 
 
 def _padded_cohort(n_total: int, n_tumours: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -250,25 +283,33 @@ def test_bench_scalable_fit_n200(tmp_path):
         f"tumours with >= 8 events: {(k >= 8).sum()}"
     )
     assert k.max() >= 25
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     res = fit_theta(train, l1=0.01, method="mcmc", max_steps=150)
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     ll = _heldout(res.theta, train, test)
     ll_ind = _heldout(independence_theta(train), train, test)
     print(
         f"mcmc fit: {elapsed:.1f} s, {res.n_steps} steps; held-out LL {ll:.4f} vs "
-        f"independence {ll_ind:.4f}"
+        f"independence {ll_ind:.4f}; CPU {cpu:.1f} s (1 thread), load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
-    assert elapsed < 300
+    # the limit is on the process's CPU time (one thread): the wall time on a shared machine
+    # also counts other users' work and failed the limit at a load of 4
+    assert cpu < 300
     assert ll > ll_ind
 
 
 def test_bench_time_vs_n_and_k(tmp_path):
-    """Time of one gradient evaluation vs n (events) and vs the largest k per tumour."""
+    """Time of one gradient evaluation vs n (events) and vs the largest k per tumour.
+
+    Then full fits of 20 and 30 events against mhn's: the time ratio and the penalised
+    objective each fit reached (the two stop by different rules, so a time alone does not
+    say which did more).
+    """
     from biomodels.ctmc.fit import _Objective
 
     print("\none gradient of the mean log-likelihood (s): exact subset DP vs MCMC (k >= 8)")
-    print(f"{'n':>5} {'max k':>6} {'exact':>9} {'mcmc':>9}")
+    print(f"{'n':>5} {'max k':>6} {'exact':>9} {'mcmc':>9} {'exact/mcmc':>10}")
     rows = []
     for n, t_obs in [(20, 1.0), (50, 1.0), (100, 1.0), (200, 1.0), (50, 2.0), (50, 3.0)]:
         theta, _ = block_theta(n - 5, blocks="synth5", rate_range=(0.01, 0.1), seed=0)
@@ -294,23 +335,42 @@ def test_bench_time_vs_n_and_k(tmp_path):
             obj.accumulate(th)
             times[method] = time.perf_counter() - t
         rows.append((n, kmax, times["exact"], times["mcmc"]))
-        print(f"{n:>5} {kmax:>6} {times['exact']:9.3f} {times['mcmc']:9.3f}")
+        print(f"{n:>5} {kmax:>6} {times['exact']:9.3f} {times['mcmc']:9.3f} "
+              f"{times['exact'] / times['mcmc']:10.2f}")
     datasets = {}
     for n in (20, 30):
         theta, _ = block_theta(n - 5, blocks="synth5", rate_range=(0.01, 0.1), seed=0)
         datasets[f"n{n}"] = sample_trajectories(theta, 300, seed=0).X.tolist()
     peer = _run_mhn({"task": "fit", "datasets": datasets}, tmp_path, timeout=600)
+    # each with its own stopping rule (prunus's default tol, mhn's scipy default), so the
+    # times are compared with the objective each reached, scored as in the sibling test
+    # below (exact-L1 penalised mean log-likelihood, higher is better)
+    print("full fit, lambda = 1/N, each with its default stopping rule; objective = mean "
+          "log-likelihood - lambda |theta_offdiag|_1 (exact L1)")
     for name, data in datasets.items():
         x = np.asarray(data, dtype=np.uint8)
+        lam = 1 / len(x)
         t = time.perf_counter()
-        fit_theta(x, l1=1 / len(x), method="auto")
+        res = fit_theta(x, l1=lam, method="auto")
         ours = time.perf_counter() - t
+        o_ours = _penalised(res.theta, x, lam)
         theirs = peer.get(name) if peer else None
-        print(
-            f"full fit {name} (max k {x.sum(1).max()}): prunus {ours:.1f} s, mhn "
-            f"{theirs if theirs is not None else float('nan'):.1f} s"
-        )
+        if theirs is None:
+            print(f"full fit {name} (max k {x.sum(1).max()}): prunus {ours:.1f} s, mhn "
+                  f"{float('nan'):.1f} s; objective prunus {o_ours:.6f}")
+            continue
+        o_m = _penalised(np.asarray(theirs["theta"]), x, lam)
+        print(f"full fit {name} (max k {x.sum(1).max()}): prunus {ours:.1f} s, mhn "
+              f"{theirs['time']:.1f} s, mhn/prunus {theirs['time'] / ours:.2f}; objective "
+              f"prunus {o_ours:.6f}, mhn {o_m:.6f} (prunus - mhn {o_ours - o_m:+.1e}); steps "
+              f"prunus/mhn {res.n_steps}/{theirs['nit']}")
+        # a time ratio means little if the faster fit stopped short: prunus must end within
+        # the spread of local optima seen between the two (mhn up to 3.1e-3 higher at 16
+        # events, sibling test; prunus 6.5e-4 and 1.5e-3 higher here at 20 and 30)
+        assert o_ours >= o_m - 5e-3, (name, o_ours, o_m)
     assert all(np.isfinite(r[3]) for r in rows)
+    if peer is None:
+        pytest.skip(_no_mhn())
 
 
 def _penalised(theta: np.ndarray, x: np.ndarray, lam: float) -> float:
@@ -383,6 +443,8 @@ def test_bench_fit_time_vs_n_statespace_vs_mhn(tmp_path):
         print(f"{n:>3} {kmax:>5} {t_ss:12.2f} {t_ex:8.2f} {tail} {optimality[name]:13.1e}")
         # the two exact routes solve one problem from one start: the same optimum
         assert not np.isfinite(o_ex) or abs(o_ss - o_ex) < 1e-5
+    if not peer:
+        pytest.skip(_no_mhn())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -96,7 +96,8 @@ def _best_of(fn, repeat: int = 7, number: int = 20) -> float:
 @pytest.mark.parametrize(("name", "n"), [("ba", 300), ("er", 300), ("ba", 10_000)])
 def test_same_trajectories_as_ndlib_and_speed_ratio(tmp_path, name, n):
     if not _ndlib_available():  # checked here, not at collection time of the default suite
-        pytest.skip(f"no ndlib at {NDLIB_PYTHON}")
+        pytest.skip(f"no ndlib at {NDLIB_PYTHON}: set PRUNUS_NDLIB_PYTHON to a Python with "
+                    "ndlib, six and scikit-learn")
     G = make_graph(name, n, seed=1, m=3) if name == "ba" else make_graph(name, n, p=0.03, seed=1)
     G.add_node(n)  # an isolated agent: NDlib keeps its opinion; our normalise gives W_ii = 1
     theta = 0.3
