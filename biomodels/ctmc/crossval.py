@@ -15,11 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
@@ -190,13 +193,89 @@ _CHECKPOINT_FORMAT = "prunus.ctmc.cv-checkpoint/1"
 
 
 def _setting_key(value: Any) -> str:
-    """Return a fit setting as text for the checkpoint signature, arrays by fingerprint.
+    """Return a fit setting as text for the checkpoint signature, array-likes by fingerprint.
 
-    An array's repr elides entries beyond 1000, so two different ``theta0`` would match.
+    Arrays and tensors are keyed by the fingerprint of their values (an array's repr elides
+    entries beyond 1000), a pandas DataFrame or Series by that of its values and labels (its
+    repr rounds to 6 digits and hides columns beyond 20, so two ``theta0`` frames matched),
+    a numpy bool, integer or float scalar as the Python number it holds (numpy 2's repr
+    ``np.float64(1e-06)`` is numpy 1's ``1e-06``), and a list or tuple element by element.
+    Plain Python values (what ``prunus ctmc fit`` writes) keep their repr, so the keys of
+    earlier checkpoints do not change.
+
+    Parameters
+    ----------
+    value
+        One keyword argument of the fold fits.
+
+    Returns
+    -------
+    str
+        Text that differs when the setting does.
     """
-    if isinstance(value, np.ndarray | torch.Tensor):
+    if isinstance(value, np.ndarray | torch.Tensor) or sp.issparse(value):
         return f"array:{fingerprint(value)}"
+    if isinstance(value, pd.DataFrame):
+        labels = (_labels(value.index), _labels(value.columns))
+        return f"frame:{fingerprint(value.to_numpy(), *labels)}"
+    if isinstance(value, pd.Series):
+        return f"series:{fingerprint(value.to_numpy(), _labels(value.index))}"
+    if isinstance(value, np.bool_):
+        return repr(bool(value))
+    if isinstance(value, np.integer):
+        return repr(int(value))
+    if isinstance(value, np.floating):  # float32 as its exact value: 0.10000000149011612
+        return repr(float(value))
+    if hasattr(value, "__array__"):  # a pandas Index, an xarray or a cupy array, ...
+        return f"array:{fingerprint(np.asarray(value))}"
+    if type(value) in (list, tuple) and not all(type(v) in _PLAIN for v in value):
+        # written as repr() writes it, so that a list of plain values keeps its key
+        inner = ", ".join(_setting_key(v) for v in value)
+        if type(value) is list:
+            return f"[{inner}]"
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     return repr(value)
+
+
+# types whose repr() is exact and the same on every supported stack
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _labels(index: pd.Index) -> np.ndarray:
+    """Return an index's labels as an object array of Python values (hashed by repr)."""
+    out = np.empty(len(index), dtype=object)
+    for k, label in enumerate(index.tolist()):  # one by one: MultiIndex labels are tuples
+        out[k] = label
+    return out
+
+
+# numpy 2 wrote a numpy scalar setting as np.float64(1e-06), np.int64(3) or np.True_
+_NUMPY2_SCALAR = re.compile(r"\bnp\.(True_|False_|(?:u?int|float)(?:8|16|32|64|128)?|longdouble)"
+                            r"(?:\(([^()]*)\))?")
+
+
+def _legacy_setting_key(key: Any) -> Any:
+    """Return a setting's key as written before 2026-12-07 in today's form.
+
+    Keys of numpy scalars, as numpy 2 wrote them, are rewritten to those of the Python
+    numbers they hold, so that such a checkpoint still resumes; any other key is returned
+    unchanged.
+    """
+    if not isinstance(key, str) or "np." not in key:
+        return key
+
+    def plain(m: re.Match[str]) -> str:
+        name, inner = m.group(1), m.group(2)
+        if name in ("True_", "False_"):
+            return "True" if name == "True_" else "False"
+        if inner is None:
+            return m.group(0)
+        try:
+            return _setting_key(getattr(np, name)(inner))
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            return m.group(0)
+
+    return _NUMPY2_SCALAR.sub(plain, key)
 
 
 def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
@@ -223,7 +302,7 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
         if isinstance(was, dict) and isinstance(now, dict):
             # the fit's settings by name: "fit" alone left the user guessing which option
             differ += [f"{k}.{s}" for s in sorted(set(was) | set(now))
-                       if was.get(s) != now.get(s)]
+                       if _legacy_setting_key(was.get(s)) != now.get(s)]
         elif was != now:
             differ.append(k)
     if differ:
@@ -281,7 +360,9 @@ def select_l1(
     checkpoint
         JSON file that records each (strength, fold) score as soon as its fit finishes
         (written atomically). When it exists, those fits are skipped; it must come from the
-        same data, grid, folds, seed and fit settings (else ValueError).
+        same data, grid, folds, seed and fit settings (else ValueError): arrays, tensors and
+        pandas objects (``theta0``) are compared by their values (and labels), numpy scalars
+        as the Python numbers they hold, on any numpy version.
     **fit_kwargs
         Passed to the fits; ``progress=True`` also shows a bar over all the fold fits.
 

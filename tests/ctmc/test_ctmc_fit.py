@@ -478,6 +478,63 @@ def test_cross_validation_checks_data_and_checkpoint_settings(tmp_path):
     assert repr(a) == repr(b) and _setting_key(a) != _setting_key(b)
 
 
+def test_cv_checkpoint_tells_theta0_frames_apart(tmp_path):
+    # a DataFrame setting was keyed by its repr, which rounds to 6 digits: a warm start
+    # differing by 4e-7 (a previous fit's theta_frame()) resumed with the other's scores
+    import json
+
+    x = sample_trajectories(random_sparse_theta(6, seed=0), 60, seed=1).X
+    a = CTMC().fit(x, l1=0.05, max_steps=20).theta_frame()
+    b = a.copy()
+    b.iloc[0, 0] += 4e-7
+    assert repr(a) == repr(b)
+    path, kw = tmp_path / "th0.json", dict(l1_grid=[0.005, 0.05], folds=3, max_steps=20)
+    first = CTMC().fit(x, checkpoint=path, theta0=a, **kw)
+    with pytest.raises(ValueError, match=r"differs in: fit\.theta0\)"):
+        CTMC().fit(x, checkpoint=path, theta0=b, **kw)
+    assert json.loads(path.read_text())["signature"]["fit"]["theta0"].startswith("frame:")
+    renamed = a.rename(columns={a.columns[0]: "other"})  # the labels count too
+    with pytest.raises(ValueError, match=r"differs in: fit\.theta0\)"):
+        CTMC().fit(x, checkpoint=path, theta0=renamed, **kw)
+    again = CTMC().fit(x, checkpoint=path, theta0=a.copy(), **kw)  # same frame: resumes
+    assert again.cv_scores.keys() == first.cv_scores.keys()
+    for g in first.cv_scores:
+        np.testing.assert_array_equal(again.cv_scores[g], first.cv_scores[g])
+
+
+def test_cv_checkpoint_keys_numpy_scalars_as_the_numbers_they_hold(tmp_path, monkeypatch):
+    # repr(np.float64(1e-6)) is '1e-06' on numpy 1 and 'np.float64(1e-06)' on numpy 2: a
+    # checkpoint was refused on the other numpy, and on numpy 2 tol=1e-6 and
+    # tol=np.float64(1e-6) counted as different settings
+    import json
+
+    import biomodels.ctmc.crossval as cv
+    from biomodels.ctmc.crossval import _setting_key
+
+    # plain values (what `prunus ctmc fit` writes) keep their keys: old checkpoints resume
+    assert [_setting_key(v) for v in (1e-06, 3, None, "lbfgs", True, [50, 20, 15.5], (1,))] \
+        == ["1e-06", "3", "None", "'lbfgs'", "True", "[50, 20, 15.5]", "(1,)"]
+    assert [_setting_key(v) for v in (np.float64(1e-6), np.int64(3), np.bool_(True),
+                                      [np.float64(1.0), 2], np.float32(0.5))] \
+        == ["1e-06", "3", "True", "[1.0, 2]", "0.5"]
+    x = sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X
+    path, kw = tmp_path / "cv.json", dict(folds=2, max_steps=5)
+    _, scores = select_l1(x, [0.01], checkpoint=path, tol=1e-6, **kw)
+    real, calls = cv._fold_score, []
+    monkeypatch.setattr(cv, "_fold_score", lambda *a: calls.append(a) or real(*a))
+    _, again = select_l1(x, [0.01], checkpoint=path, tol=np.float64(1e-6), **kw)
+    # a checkpoint written by numpy 2 before the fix still resumes
+    saved = json.loads(path.read_text())
+    saved["signature"]["fit"]["tol"] = "np.float64(1e-06)"
+    path.write_text(json.dumps(saved))
+    _, legacy = select_l1(x, [0.01], checkpoint=path, tol=1e-6, **kw)
+    assert calls == []  # every fold score came from the checkpoint
+    np.testing.assert_array_equal(again[0.01], scores[0.01])
+    np.testing.assert_array_equal(legacy[0.01], scores[0.01])
+    with pytest.raises(ValueError, match=r"differs in: fit\.tol\)"):
+        select_l1(x, [0.01], checkpoint=path, tol=np.float64(2e-6), **kw)
+
+
 def test_fit_refuses_starts_it_cannot_leave_and_sizes_it_cannot_solve():
     x = sample_trajectories(random_sparse_theta(5, seed=0), 300, seed=1).X
     x[0] = 1
