@@ -561,6 +561,9 @@ class PruningSchedule:
         dict
             Plain containers, numbers, strings and tensors (``torch.load`` with
             ``weights_only=True`` reads them); give it to :meth:`load_state_dict`.
+            Caveat: torch 2.2 (checked: 2.2.2) puts a ``OneCycleLR``'s annealing function in
+            its state, which ``weights_only=True`` refuses on every torch; torch 2.4 and later
+            (pytorch PR 123775; checked: 2.13, 2.14) store its name, and their files load on 2.2.
         """
         weights = self.rewind == "weights"
         return {

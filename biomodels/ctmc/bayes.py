@@ -183,6 +183,8 @@ def posterior_theta(
         seeded for this call only: the global generators are restored afterwards). Calls
         in other threads wait for each other (pyro's generators, handlers and parameters
         are process-wide), so a thread pool of seeds gives each seed's draws, one at a time.
+        The draws reproduce within one software stack: NUTS magnifies rounding differences,
+        so other versions of torch, pyro or numpy can give other draws for the same seed.
     init_theta
         Start NUTS and the SVI guide's means here (e.g. the penalised fit); default: the prior's
         centre (independence model, no interactions).

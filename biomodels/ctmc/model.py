@@ -845,11 +845,12 @@ class CTMC:
         **kwargs
             Passed to :func:`~biomodels.ctmc.bayes.posterior_theta` (``method``,
             ``sample_weight``, ``num_samples``, ``warmup_steps``, ``svi_steps``, ``lr``,
-            ``seed``, ...); ``l1`` and ``init_theta`` default to the model's. A model fitted
-            with ``sample_weight`` (``fit_info["total_weight"]``) needs ``sample_weight``
-            here too (the fit's counts for its genotype table; ``np.ones(len(X))`` for rows
-            that are single tumours): without it a ValueError, as each row would count as
-            one tumour.
+            ``seed``, ...); ``l1`` and ``init_theta`` default to the model's. A seed's draws
+            reproduce within one software stack (other torch, pyro or numpy versions can
+            draw others, see ``seed`` there). A model fitted with ``sample_weight``
+            (``fit_info["total_weight"]``) needs ``sample_weight`` here too (the fit's counts
+            for its genotype table; ``np.ones(len(X))`` for rows that are single tumours):
+            without it a ValueError, as each row would count as one tumour.
 
         Returns
         -------
