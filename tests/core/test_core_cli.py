@@ -410,8 +410,10 @@ def test_a_matplotlibrc_with_usetex_and_no_latex_still_draws_every_file(
         assert main(["cascade", "size", str(graph), "--seed", "b", "--out",
                      str(tmp_path / "tex")]) == 0
         assert matplotlib.rcParams["text.usetex"] is True  # the user's setting, as it was
-    err = capsys.readouterr().err
-    assert err.splitlines() == [
+    # once; other lines are libraries' own deprecations (pyparsing's under matplotlib 3.7)
+    err = [line for line in capsys.readouterr().err.splitlines()
+           if "deprecat" not in line.lower()]
+    assert err == [
         "prunus: warning: matplotlib's text.usetex is on, but LaTeX cannot draw here (latex "
         "could not be found): the figures are drawn without LaTeX"]
     for name in ("distribution.csv", "summary.json", "distribution.png"):
