@@ -678,3 +678,87 @@ def test_schedule_epochs_may_be_whole_floats_as_h5ad_reads_them_back():
     for bad in (3.5, np.float64(3.5), float("inf"), float("nan")):
         with pytest.raises(TypeError, match="first_epoch must be an integer epoch"):
             PruningSchedule(first_epoch=bad)
+
+
+# ---------------------------------------------------------------- mutation audit: PPI, "prior"
+def test_coregulation_of_a_signed_ppi_is_its_absolute_value_scaled_to_sum_one():
+    # mutation audit: no test gave a PPI, so Q built from |P||P|^T whatever the PPI, or from
+    # the signed PPI, went unnoticed. Q = |PPI| / sum |PPI|, read as given (not transposed)
+    ppi = torch.tensor([[0.0, 2.0, -1.0], [-3.0, 0.0, 0.0], [0.0, 4.0, 0.0]],
+                       dtype=torch.float64)
+    prior = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [0.0, 0.0, 0.0]],
+                         dtype=torch.float64)
+    expected = torch.tensor([[0.0, 2.0, 1.0], [3.0, 0.0, 0.0], [0.0, 4.0, 0.0]],
+                            dtype=torch.float64) / 10.0
+    torch.testing.assert_close(coregulation(prior, ppi), expected, rtol=0, atol=1e-15)
+    # without a PPI: |P||P|^T (a and b share no target: only the diagonal), over its sum 2
+    torch.testing.assert_close(coregulation(prior), torch.diag(torch.tensor(
+        [0.5, 0.5, 0.0], dtype=torch.float64)), rtol=0, atol=1e-15)
+
+
+def test_a_ppi_changes_the_dash_masks_and_only_its_absolute_value_counts():
+    # mutation audit: a PPI silently ignored, or its signs kept, pruned as before unseen.
+    # One 70 % round on 8 genes, 5 hidden units, half the input-layer score from the prior
+    # guesses (and the output layers' guesses start from those input-layer scores)
+    g, h = 8, 5
+    prior = _prior(g, seed=4)
+    ppi = torch.randn(g, g, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    assert (ppi < 0).any() and not torch.equal(ppi, ppi.T)  # signed and asymmetric
+
+    def masks(ppi):
+        pruner = DashPruner("dash", prior=prior, ppi=ppi, lambda_ppi=0.5, seed=7)
+        pruner.prune(_random_func(g, h, seed=3), 0.7)
+        return {n: pruner.masks[n].clone() for n in PRUNABLE}
+
+    signed, absolute, none = masks(ppi), masks(ppi.abs()), masks(None)
+    for n in PRUNABLE:
+        assert torch.equal(signed[n], absolute[n]), n  # sign-invariant
+        assert not torch.equal(signed[n], none[n]), n  # the PPI is used, in every layer
+
+
+def _two_regulator_prior(g: int) -> torch.Tensor:
+    """Genes 0 and 1 regulate genes 2 and 3; the other genes regulate nothing."""
+    prior = torch.zeros(g, g, dtype=torch.float64)
+    prior[0, 2], prior[0, 3], prior[1, 2] = 1.0, -1.0, 1.0
+    return prior
+
+
+def test_prior_only_pruning_is_the_prior_guesses_alone_ties_by_index():
+    # mutation audit: method="prior" with lambda 0.99 instead of 1 went unnoticed. Here the
+    # genes that regulate nothing (8 of 10) give exactly-zero guesses: 48 of the 60 entries
+    # of each layer (8 columns of an input layer, 8 rows of an output one) tie at 0 and a
+    # 70 % round removes 42 of them, so even a 1 % data term would pick which ones
+    g, h = 10, 6
+    prior = _two_regulator_prior(g)
+    func = _random_func(g, h, seed=1)
+    pruner = DashPruner("prior", prior=prior, seed=2)
+    got = pruner.scores(func)
+    # the pruner's first-round U(0, 1) scores S, then combine_scores(..., lam=1) per layer
+    gen = torch.Generator().manual_seed(_score_seed(2))
+    s0 = {n: torch.rand((h, g), generator=gen).to(torch.float64)
+          for n in ("sum_in.weight", "prod_in.weight")}
+    q = coregulation(prior)
+    data = data_scores(func)
+    guess = prior_guesses(s0, None, prior, q)
+    expected = {n: combine_scores(data[n], guess[n], 1.0)
+                for n in ("sum_in.weight", "prod_in.weight")}
+    guess = prior_guesses(s0, expected, prior, q)
+    expected |= {n: combine_scores(data[n], guess[n], 1.0)
+                 for n in ("sum_out.weight", "prod_out.weight")}
+    for n in PRUNABLE:
+        assert torch.equal(got[n], expected[n]), n
+        assert int((got[n] == 0).sum()) == 48, n
+    # the pruned set ignores the weights: the 12 non-zero guesses and the first 6 of the
+    # zero ones (ties broken by index), the same for a model with other weights
+    masks = {}
+    for seed in (1, 9):
+        other = DashPruner("prior", prior=prior, seed=2)
+        other.prune(_random_func(g, h, seed=seed), 0.7)
+        masks[seed] = other.masks
+    for n in PRUNABLE:
+        zero = (got[n] == 0).flatten()
+        first_zeros = torch.zeros_like(zero)
+        first_zeros[torch.nonzero(zero).flatten()[:6]] = True
+        kept = (~zero | first_zeros).reshape(got[n].shape)
+        assert torch.equal(masks[1][n], kept), n
+        assert torch.equal(masks[9][n], kept), n

@@ -569,3 +569,33 @@ def test_a_both_signs_pair_on_a_gene_the_network_lacks_marks_no_other_pair():
     # top 3 of the 6 pairs: a -> b, a -> c (wrong sign), b -> c; density 3 / 6
     assert out["epr"] == pytest.approx(2.0)
     assert out["signed_epr"] == pytest.approx((2 / 3) / 0.5)
+
+
+def test_a_pruned_edge_corrects_no_prior_sign():
+    # mutation audit: comparing the network's sign with the prior's (sign(w) != sign(p))
+    # instead of the truth's went unnoticed; they differ only where the network is 0. The
+    # prior gives a -> b the wrong sign (-); the network pruned a -> b: it has no sign, so
+    # it corrected none of the one flipped edge (the mutant counted it: 1.0)
+    prior = TRUTH.copy()
+    prior.loc["a", "b"] = -1.0
+    pruned = TRUTH * 0.5
+    pruned.loc["a", "b"] = 0.0
+    m = evaluate(pruned, TRUTH, prior=prior)
+    assert m["prior_flipped_edges"] == 1.0
+    assert m["prior_signs_corrected"] == 0.0
+    # the network giving a -> b the true sign (+0.5) corrected it
+    assert evaluate(TRUTH * 0.5, TRUTH, prior=prior)["prior_signs_corrected"] == 1.0
+
+
+@pytest.mark.parametrize("weight", [1e-13, 1e-300])
+def test_support_is_every_non_zero_score_however_small(weight):
+    # mutation audit: a threshold (support = |w| > 1e-12 instead of > 0) went unnoticed; the
+    # documented support is every non-zero pair. The 3 true edges of TRUTH at 0.5 and the
+    # false pair d -> a at 1e-13 or 1e-300: support 4 of the 12 pairs, TPR 3/3, TNR 8/9,
+    # balanced accuracy (1 + 8/9) / 2 = 17/18 = 0.9444, sparsity 8/12 = 0.6667 (the mutant:
+    # TNR 9/9, 1.0 and 9/12 = 0.75)
+    net = TRUTH * 0.5
+    net.loc["d", "a"] = weight
+    m = evaluate(net, TRUTH)
+    assert m["balanced_accuracy"] == pytest.approx(17 / 18)
+    assert m["sparsity"] == pytest.approx(8 / 12)
