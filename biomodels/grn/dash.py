@@ -395,7 +395,8 @@ class DashPruner:
         Signed gene-gene prior P (regulators x targets); needed for ``"dash"`` and
         ``"prior"`` (a zero prior makes the guesses zero).
     ppi
-        Optional G x G protein-protein interaction / co-regulation matrix (else |P||P|^T).
+        Optional G x G protein-protein interaction / co-regulation matrix, used as |PPI| (its
+        signs do not count; else |P||P|^T), normalised to sum 1 (:func:`coregulation`).
     lambda_ppi, lambda_motif
         Prior weights of the input and output layers (paper's simulations: 0.05, 0.01).
     schedule
