@@ -383,6 +383,8 @@ def probability(value: str) -> float:
 _FIGURES = threading.RLock()
 #: the commands running now and the backend (and fallback) the caller had before the first
 _BACKEND_KEPT: dict[str, Any] = {"running": 0, "before": None, "fallback": None}
+#: the reasons LaTeX cannot draw that a warning has named (once a process, under the lock)
+_USETEX_WARNED: set[str] = set()
 
 
 @contextlib.contextmanager
@@ -405,8 +407,8 @@ def figures_locked() -> Iterator[Any]:
     UserWarning
         When ``rcParams["text.usetex"]`` is on (a matplotlibrc's ``text.usetex: True``) and
         LaTeX cannot draw here (no ``latex`` or ``dvipng``, or a trial fails): the block
-        then runs with ``text.usetex`` off, and the user's setting is back after it. Where
-        LaTeX works, the figures are drawn with it.
+        then runs with ``text.usetex`` off, and the user's setting is back after it (the
+        warning once a process). Where LaTeX works, the figures are drawn with it.
 
     Examples
     --------
@@ -425,10 +427,13 @@ def figures_locked() -> Iterator[Any]:
             yield plt
             return
         # a matplotlibrc of a laptop with TeX, read on a compute node without it, failed
-        # every command after its work, with no file written
-        warnings.warn(f"matplotlib's text.usetex is on, but LaTeX cannot draw here "
-                      f"({problem}): the figures are drawn without LaTeX", UserWarning,
-                      stacklevel=3)
+        # every command after its work, with no file written. Said once a process: a
+        # command draws in several blocks, and in threads each block's warning showed
+        if problem not in _USETEX_WARNED:
+            _USETEX_WARNED.add(problem)
+            warnings.warn(f"matplotlib's text.usetex is on, but LaTeX cannot draw here "
+                          f"({problem}): the figures are drawn without LaTeX", UserWarning,
+                          stacklevel=3)
         with matplotlib.rc_context({"text.usetex": False}):
             yield plt
 
@@ -623,6 +628,17 @@ def _figure_failure(exc: BaseException, text: str) -> str | None:
     return f"matplotlib failed to draw {name}: {detail or type(exc).__name__}"
 
 
+def _raised_in_matplotlib(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is matplotlib's own code."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    module = str(tb.tb_frame.f_globals.get("__name__", ""))
+    return module == "matplotlib" or module.startswith("matplotlib.")
+
+
 #: the most characters of matplotlib's message that a figure's one-line error shows
 _FIGURE_DETAIL_MAX = 200
 
@@ -657,10 +673,10 @@ def _numba_cache_fallback() -> str | None:
     Returns
     -------
     str or None
-        ``<temp>/prunus-numba-cache-<uid>``, made private (mode 0o700) and reused by later
-        runs; a fresh private folder, removed at exit, when that name is someone else's or
-        not private (numba's cache holds pickles it loads). None when numba can cache, the
-        variable is set, or no temporary folder can be made.
+        ``<temp>/prunus-numba-cache-<uid>``, made with mode 0o700 and reused by later runs
+        while it is the user's own folder that no one else can write in; else a fresh
+        private folder, removed at exit (numba's cache holds pickles it loads). None when
+        numba can cache, the variable is set, or no temporary folder can be made.
     """
     if os.environ.get("NUMBA_CACHE_DIR") or not hasattr(os, "getuid"):
         return None
@@ -824,8 +840,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RuntimeError as exc:
         # matplotlib's own (LaTeX not found) ended in a traceback; a RuntimeError raised
-        # elsewhere is a bug, and keeps its traceback
-        figure = None if _debug() else _figure_failure(exc, str(exc))
+        # elsewhere is a bug, and keeps its traceback: one that matplotlib only passed on
+        # (torch's from __array__, a recursion in a callback) too
+        figure = None
+        if not (_debug() or isinstance(exc, RecursionError | NotImplementedError)
+                or not _raised_in_matplotlib(exc)):
+            figure = _figure_failure(exc, str(exc))
         if figure is None:
             raise
         print(f"prunus: error: {figure}", file=sys.stderr)

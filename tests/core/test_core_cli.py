@@ -362,7 +362,7 @@ def test_overlapping_commands_put_back_the_backend_the_first_one_found() -> None
 
     from core.cli import _matplotlib_backend_kept
 
-    caller = matplotlib.get_backend()
+    caller, fallback = matplotlib.get_backend(), matplotlib.rcParams["backend_fallback"]
     matplotlib.use("pdf")
     try:
         first, second = _matplotlib_backend_kept(), _matplotlib_backend_kept()
@@ -375,6 +375,7 @@ def test_overlapping_commands_put_back_the_backend_the_first_one_found() -> None
         assert matplotlib.get_backend() == "pdf"
     finally:
         matplotlib.use(caller)
+        matplotlib.rcParams["backend_fallback"] = fallback  # use() turned it off
 
 
 def _edgelist(tmp_path: Path) -> Path:
@@ -406,6 +407,7 @@ def test_a_matplotlibrc_with_usetex_and_no_latex_still_draws_every_file(
         capsys.readouterr()
         monkeypatch.setattr(core.cli, "_latex_problem", lambda: "latex could not be found",
                             raising=False)
+        monkeypatch.setattr(core.cli, "_USETEX_WARNED", set())  # not yet said in this process
         monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
         assert main(["cascade", "size", str(graph), "--seed", "b", "--out",
                      str(tmp_path / "tex")]) == 0
@@ -423,6 +425,33 @@ def test_a_matplotlibrc_with_usetex_and_no_latex_still_draws_every_file(
             == (tmp_path / "plain" / "distribution.png").read_bytes())
 
 
+def test_the_usetex_fallback_is_said_once_a_process(monkeypatch) -> None:
+    # a command draws in several locked blocks: in threads, where main's printer does not
+    # gather them, each block's warning showed (four for one cascade size run)
+    import warnings
+
+    import matplotlib
+
+    import core.cli
+    from core.cli import figures_locked
+
+    monkeypatch.setattr(core.cli, "_latex_problem", lambda: "latex could not be found",
+                        raising=False)
+    monkeypatch.setattr(core.cli, "_USETEX_WARNED", set())
+    monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
+    monkeypatch.setitem(matplotlib.rcParams, "backend_fallback",
+                        matplotlib.rcParams["backend_fallback"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            with figures_locked():
+                assert matplotlib.rcParams["text.usetex"] is False  # drawn without LaTeX
+    assert [str(w.message) for w in caught] == [
+        "matplotlib's text.usetex is on, but LaTeX cannot draw here (latex could not be "
+        "found): the figures are drawn without LaTeX"]
+    assert matplotlib.rcParams["text.usetex"] is True
+
+
 def test_latex_that_works_keeps_the_users_usetex(monkeypatch) -> None:
     # the fallback is for machines where LaTeX cannot run only: where it can, the figures
     # are drawn with it, as the user's matplotlibrc asks, and nothing is said
@@ -433,12 +462,18 @@ def test_latex_that_works_keeps_the_users_usetex(monkeypatch) -> None:
 
     monkeypatch.setattr(core.cli, "_latex_problem", lambda: None, raising=False)
     monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
+    # matplotlib.use("Agg") turns it off; put back after the test
+    monkeypatch.setitem(matplotlib.rcParams, "backend_fallback",
+                        matplotlib.rcParams["backend_fallback"])
     with figures_locked():  # a warning here would be an error (pytest's filters)
         assert matplotlib.rcParams["text.usetex"] is True
 
 
-def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception) -> None:
-    """Make ``main(["draw"])`` draw TeX text whose layout raises ``error`` inside matplotlib."""
+def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception | None) -> None:
+    """Make ``main(["draw"])`` draw TeX text whose layout raises ``error`` inside matplotlib.
+
+    With ``error`` None matplotlib's TeX layout runs as it is.
+    """
     import matplotlib.texmanager
 
     import core.cli
@@ -446,7 +481,8 @@ def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(matplotlib.texmanager.TexManager, "make_dvi", fail)
+    if error is not None:
+        monkeypatch.setattr(matplotlib.texmanager.TexManager, "make_dvi", fail)
 
     def draw(args: argparse.Namespace) -> int:
         import matplotlib
@@ -470,9 +506,17 @@ def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception) -> None:
 def test_a_runtime_error_inside_matplotlib_is_one_line(tmp_path: Path, monkeypatch,
                                                        capsys) -> None:
     # matplotlib's RuntimeError (LaTeX not found) was not among the errors main() words in
-    # one line: the command ended in a traceback of many lines
+    # one line: the command ended in a traceback of many lines. matplotlib raises it itself
+    # here: the tex programs are not found when it runs them
+    import subprocess
+
     message = "Failed to process string with tex because latex could not be found"
-    _failing_tex_command(monkeypatch, tmp_path, RuntimeError(message))
+    _failing_tex_command(monkeypatch, tmp_path, None)
+
+    def not_found(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("latex")
+
+    monkeypatch.setattr(subprocess, "check_output", not_found)
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
     assert main(["draw"]) == 2
     assert capsys.readouterr().err == (f"prunus: error: matplotlib failed to draw plot.png: "
@@ -495,6 +539,37 @@ def test_a_runtime_error_outside_matplotlib_keeps_its_traceback(monkeypatch) -> 
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match="a bug"):
         main(["boom"])
+
+
+def test_a_runtime_error_matplotlib_passes_on_keeps_its_traceback(monkeypatch) -> None:
+    # raised by code matplotlib called (torch's __array__ of a tensor that requires grad, a
+    # callback), or a RecursionError: a bug of the command, not a figure matplotlib could
+    # not draw, was worded "matplotlib failed to draw a figure"
+    import matplotlib
+
+    import core.cli
+
+    class Values:
+        def __array__(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+    def plot(args: argparse.Namespace) -> int:
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        try:
+            ax.plot(Values())
+        finally:
+            plt.close(fig)
+        return 0
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser("plot").set_defaults(func=plot)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        main(["plot"])
 
 
 def test_a_very_long_matplotlib_message_is_cut(tmp_path: Path, monkeypatch, capsys) -> None:
