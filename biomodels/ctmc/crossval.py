@@ -30,7 +30,7 @@ from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import data_log_likelihood, fit_theta
 from biomodels.ctmc.omhn import classical_theta
-from core.checks import check_count, check_seed
+from core.checks import check_count, check_seed, refuse_meta
 from core.fingerprint import fingerprint
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
@@ -386,6 +386,8 @@ def select_l1(
     if not grid:  # else max() of no scores fails after the fits with a message naming nothing
         raise ValueError("grid must hold at least one L1 strength")
     tests = kfold_indices(len(x), folds, seed=seed)
+    for k, v in fit_kwargs.items():  # its fingerprint failed inside torch, naming nothing
+        refuse_meta(v, k)
     signature = {
         "data_sha1": hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest(),
         "shape": list(x.shape), "grid": [float(g) for g in grid], "folds": folds,

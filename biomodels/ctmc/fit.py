@@ -62,7 +62,7 @@ from biomodels.ctmc.likelihood_subsets import (
 )
 from biomodels.ctmc.omhn import _OmhnObjective, omhn_penalty_mask
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
-from core.checks import check_count, check_number, check_seed
+from core.checks import check_count, check_number, check_seed, host_array
 from core.grad_mode import with_grad
 
 __all__ = [
@@ -873,7 +873,8 @@ def fit_theta(
         sample_weight=sample_weight,
     )
     init = (independence_theta(x, sample_weight=sample_weight) if theta0 is None
-            else np.asarray(theta0, dtype=float))
+            # a tensor needing grad or on a GPU as y0 elsewhere; a meta one refused by name
+            else np.asarray(host_array(theta0, "theta0"), dtype=float))
     if model == "omhn":
         # the oMHN's parameters; the likelihood is that of its classical theta
         objective = _OmhnObjective(objective)

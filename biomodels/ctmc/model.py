@@ -309,7 +309,7 @@ class CTMC:
             raise TypeError(f"{arg}: expected an event name or index, got {e!r}")
         return int(e)
 
-    def _matrix(self, X: Any) -> np.ndarray:
+    def _matrix(self, X: Any, name: str = "X") -> np.ndarray:
         if isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData":
             x, names = validate_cohort(X, warn_unobserved=False)
             if names != self.event_names:
@@ -318,14 +318,14 @@ class CTMC:
                 x = _reorder(x, names, self.event_names or [], "X's events",
                              "the model's events")
             return x
-        refuse_meta(X, "X")  # numpy: "can't convert meta device type tensor to numpy"
+        refuse_meta(X, name)  # numpy: "can't convert meta device type tensor to numpy"
         arr = np.asarray(X)
         if arr.ndim == 2 and self.event_names is not None and arr.shape[1] != len(
             self.event_names
         ):  # else validate_cohort blames an event_names argument the caller never passed
             raise ValueError(
-                f"X has {arr.shape[1]} event columns but the model has {len(self.event_names)} "
-                f"events {self.event_names}"
+                f"{name} has {arr.shape[1]} event columns but the model has "
+                f"{len(self.event_names)} events {self.event_names}"
             )
         x, _ = validate_cohort(X, self.event_names, warn_unobserved=False)
         return x
@@ -600,7 +600,7 @@ class CTMC:
             (N,) log-likelihoods of the tumours of ``X``.
         """
         x = self._matrix(X)
-        xt = x if train is None else self._matrix(train)
+        xt = x if train is None else self._matrix(train, "train")
         return data_log_likelihood(torch.as_tensor(independence_fit(xt)), x)
 
     def sample(
@@ -776,6 +776,7 @@ class CTMC:
                 pos = _event_positions([str(e) for e in state.index], self.event_names or [],
                                        "state's index", "the model's events")
                 state = state.to_numpy()[np.argsort(pos)]
+            refuse_meta(state, "state")  # .cpu() failed: "Cannot copy out of meta tensor"
             vec = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(
                 state)
             if vec.dtype == object and vec.shape == (n,) and all(map(_is_zero_one, vec)):

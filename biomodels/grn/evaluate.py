@@ -64,8 +64,8 @@ def _check_scores(y_true: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndar
     # this module does not load torch
     from core.checks import host_array
 
-    y_true = np.asarray(host_array(y_true))
-    scores = np.asarray(host_array(scores), dtype=np.float64)
+    y_true = np.asarray(host_array(y_true, "y_true"))
+    scores = np.asarray(host_array(scores, "scores"), dtype=np.float64)
     if y_true.ndim != 1 or scores.ndim != 1 or y_true.shape != scores.shape:
         raise ValueError(
             "y_true and scores must be 1-d arrays of the same length, "

@@ -497,9 +497,9 @@ def plot_perturbation(
     if not isinstance(sharey, (bool, np.bool_)):
         raise TypeError(f"sharey must be True or False, got {sharey!r}")
     genes = list(genes)
-    base = np.asarray(host_array(baseline), dtype=float)
-    pert = np.asarray(host_array(perturbed), dtype=float)
-    t = np.asarray(host_array(times), dtype=float)
+    base = np.asarray(host_array(baseline, "baseline"), dtype=float)
+    pert = np.asarray(host_array(perturbed, "perturbed"), dtype=float)
+    t = np.asarray(host_array(times, "times"), dtype=float)
     if base.shape != pert.shape or base.shape != (len(t), len(genes)):
         raise ValueError(f"baseline and perturbed must both be (len(times), len(genes)) = "
                          f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")

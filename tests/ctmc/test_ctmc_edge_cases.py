@@ -642,11 +642,26 @@ def test_tensors_on_the_meta_device_are_refused_by_name():
                  lambda: fit_theta(meta, l1=0.1), lambda: independence_theta(meta)):
         with pytest.raises(ValueError, match=r"^X: is on the meta device"):
             call()
+    fitted = CTMC(theta)
+    x4 = np.array([[1, 0, 1], [0, 0, 0], [1, 1, 0], [0, 1, 1]])
     for call, name in ((lambda: sequence_log_prob(theta, meta.long()), "orders"),
-                       (lambda: mcmc_gradient(theta, meta.long()), "events")):
+                       (lambda: mcmc_gradient(theta, meta.long()), "events"),
+                       (lambda: fitted.next_event_probabilities(meta[0]), "state"),
+                       # the training cohort, not X (a message named X for it)
+                       (lambda: fitted.independence_log_likelihood(x4, train=meta), "train"),
+                       # the start: numpy's TypeError, or with l1=None (cross-validation)
+                       # its fingerprint's NotImplementedError
+                       (lambda: CTMC().fit(x4, l1=0.05, theta0=meta.double()), "theta0"),
+                       (lambda: CTMC().fit(x4, folds=2, l1_grid=[0.05], theta0=meta.double()),
+                        "theta0")):
         with pytest.raises(ValueError, match=rf"^{name}: is on the meta device"):
             call()
     # valid input is untouched: theta = 0 (all rates 1, observed at rate 1) gives
     # p(empty) = 1 / (1 + 3), each of the 6 states of one or two events 1 / 12, p(all) = 1 / 4
     want = torch.tensor([1 / 4] + [1 / 12] * 6 + [1 / 4], dtype=torch.float64)
     torch.testing.assert_close(state_distribution(theta), want)
+    # a start that requires grad is read as its values (numpy refused it), as y0 elsewhere
+    start = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
+    np.testing.assert_array_equal(
+        CTMC().fit(x4, l1=0.05, theta0=start, max_steps=3).theta,
+        CTMC().fit(x4, l1=0.05, theta0=np.zeros((3, 3)), max_steps=3).theta)
