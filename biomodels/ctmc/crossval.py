@@ -198,8 +198,9 @@ def _setting_key(value: Any) -> str:
     Arrays and tensors are keyed by the fingerprint of their values (an array's repr elides
     entries beyond 1000), a pandas DataFrame or Series by that of its values and labels (its
     repr rounds to 6 digits and hides columns beyond 20, so two ``theta0`` frames matched),
-    a numpy bool, integer or float scalar as the Python number it holds (numpy 2's repr
-    ``np.float64(1e-06)`` is numpy 1's ``1e-06``), and a list or tuple element by element.
+    a numpy bool, integer or float scalar as numpy 1's repr wrote it (numpy 2's repr
+    ``np.float64(1e-06)`` is numpy 1's ``1e-06``; a float32 by the shortest text of its
+    precision), and a list or tuple element by element.
     Plain Python values (what ``prunus ctmc fit`` writes) keep their repr, so the keys of
     earlier checkpoints do not change.
 
@@ -224,8 +225,10 @@ def _setting_key(value: Any) -> str:
         return repr(bool(value))
     if isinstance(value, np.integer):
         return repr(int(value))
-    if isinstance(value, np.floating):  # float32 as its exact value: 0.10000000149011612
-        return repr(float(value))
+    if isinstance(value, np.floating):
+        # the shortest text of its own precision, as numpy 1's repr wrote it (float32 0.1
+        # as "0.1", not 0.10000000149011612): numpy 1's checkpoints resume
+        return str(value)
     if hasattr(value, "__array__"):  # a pandas Index, an xarray or a cupy array, ...
         return f"array:{fingerprint(np.asarray(value))}"
     if type(value) in (list, tuple) and not all(type(v) in _PLAIN for v in value):
@@ -302,7 +305,9 @@ def _read_cv_checkpoint(path: str | os.PathLike[str], signature: dict[str, Any]
         if isinstance(was, dict) and isinstance(now, dict):
             # the fit's settings by name: "fit" alone left the user guessing which option
             differ += [f"{k}.{s}" for s in sorted(set(was) | set(now))
-                       if _legacy_setting_key(was.get(s)) != now.get(s)]
+                       # both sides: a key of today's that holds "np." (a dict of numpy
+                       # scalars) is rewritten as the checkpoint's was
+                       if _legacy_setting_key(was.get(s)) != _legacy_setting_key(now.get(s))]
         elif was != now:
             differ.append(k)
     if differ:

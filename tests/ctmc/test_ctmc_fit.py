@@ -514,9 +514,12 @@ def test_cv_checkpoint_keys_numpy_scalars_as_the_numbers_they_hold(tmp_path, mon
     # plain values (what `prunus ctmc fit` writes) keep their keys: old checkpoints resume
     assert [_setting_key(v) for v in (1e-06, 3, None, "lbfgs", True, [50, 20, 15.5], (1,))] \
         == ["1e-06", "3", "None", "'lbfgs'", "True", "[50, 20, 15.5]", "(1,)"]
+    # as numpy 1 wrote them: a float32 by the shortest text of its precision (numpy 1 wrote
+    # np.float32(0.1) as 0.1; its checkpoint was refused when keyed 0.10000000149011612)
     assert [_setting_key(v) for v in (np.float64(1e-6), np.int64(3), np.bool_(True),
-                                      [np.float64(1.0), 2], np.float32(0.5))] \
-        == ["1e-06", "3", "True", "[1.0, 2]", "0.5"]
+                                      [np.float64(1.0), 2], np.float32(0.5),
+                                      np.float32(0.1), np.float32(1e-6))] \
+        == ["1e-06", "3", "True", "[1.0, 2]", "0.5", "0.1", "1e-06"]
     x = sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X
     path, kw = tmp_path / "cv.json", dict(folds=2, max_steps=5)
     _, scores = select_l1(x, [0.01], checkpoint=path, tol=1e-6, **kw)
@@ -533,6 +536,14 @@ def test_cv_checkpoint_keys_numpy_scalars_as_the_numbers_they_hold(tmp_path, mon
     np.testing.assert_array_equal(legacy[0.01], scores[0.01])
     with pytest.raises(ValueError, match=r"differs in: fit\.tol\)"):
         select_l1(x, [0.01], checkpoint=path, tol=np.float64(2e-6), **kw)
+    # a key of today's holding "np." (a dict of numpy scalars) is read as the checkpoint's
+    # was: rewritten on the checkpoint's side only, today's own checkpoint was refused
+    signature = {"fit": {"opts": _setting_key({"a": np.float64(0.5)})}}
+    path.write_text(json.dumps({"format": cv._CHECKPOINT_FORMAT, "signature": signature,
+                                "scores": {}}))
+    assert cv._read_cv_checkpoint(path, signature) == {}
+    with pytest.raises(ValueError, match=r"differs in: fit\.opts\)"):
+        cv._read_cv_checkpoint(path, {"fit": {"opts": _setting_key({"a": np.float64(0.6)})}})
 
 
 def test_fit_refuses_starts_it_cannot_leave_and_sizes_it_cannot_solve():
