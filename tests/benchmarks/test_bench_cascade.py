@@ -58,7 +58,7 @@ _PEER_MODULES = {"cynetdiff": "cynetdiff", "eon": "EoN", "ndlib": "ndlib"}
 
 def _peer_installed(lib: str) -> bool:
     """Whether ``PEER_PY`` exists and finds the peer's module (without importing it)."""
-    if not Path(PEER_PY).exists():
+    if not Path(PEER_PY).is_file():  # a folder given for the interpreter: missing too
         return False
     probe = subprocess.run(
         [PEER_PY, "-c", "import importlib.util, sys; "

@@ -66,11 +66,24 @@ json.dump({"traj": traj, "times": times[1:]}, open(sys.argv[2], "w"))
 
 
 def _ndlib_available() -> bool:
-    if not Path(NDLIB_PYTHON).exists():
+    """Whether ``NDLIB_PYTHON`` is an interpreter that finds ndlib (without importing it).
+
+    An ndlib that is found but fails to import fails the comparison, as README says of an
+    installed peer that fails: it was taken for a missing one and skipped.
+    """
+    if not Path(NDLIB_PYTHON).is_file():  # a folder given for the interpreter: missing too
+        return False
+    probe = subprocess.run([NDLIB_PYTHON, "-c", "import importlib.util, sys; "
+                            "sys.exit(importlib.util.find_spec('ndlib') is None)"],
+                           capture_output=True)
+    if probe.returncode != 0:
         return False
     proc = subprocess.run([NDLIB_PYTHON, "-c", "import ndlib.models.opinions"],
-                          capture_output=True)
-    return proc.returncode == 0
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-3:])
+        pytest.fail(f"ndlib at {NDLIB_PYTHON} is installed but does not import:\n{tail}")
+    return True
 
 
 def _run_ndlib(tmp_path: Path, G, theta: float, x0: np.ndarray, iterations: int) -> dict:

@@ -206,7 +206,8 @@ def test_bench_krumsiek_vs_arboreto(tmp_path):
 
 def _bench_seeds() -> list[int]:
     """Seeds of the seed sweeps: ``$PRUNUS_BENCH_SEEDS`` (comma-separated), default 0-7."""
-    return [int(s) for s in os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")]
+    seeds = os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")
+    return [int(s) for s in seeds if s.strip()]  # "0,1," too
 
 
 def test_bench_planted_ordering_over_seeds():
