@@ -591,6 +591,12 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        When interrupted while writing (Ctrl-C, or SIGTERM in a command), also where torch's
+        writer raised a ``RuntimeError`` over the interrupt; ``path`` is left as it was.
     """
     import torch
     from torch import serialization
@@ -604,7 +610,15 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
         # through a handle: given a path, torch names the archive's inner folder after the
         # file, here atomic_path's random temporary name, so the same object gave other bytes
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            torch.save(obj, handle)
+            try:
+                torch.save(obj, handle)
+            except RuntimeError as exc:
+                # Ctrl-C or SIGTERM inside torch's zip writer: closing the archive raised
+                # "[enforce fail at inline_container.cc] unexpected pos" over it, and a
+                # command ended in that traceback (exit 1, not 130/143). The interrupt it is
+                if isinstance(exc.__context__, KeyboardInterrupt):
+                    raise exc.__context__ from None
+                raise
     finally:
         if not crc:  # the caller's setting
             serialization.set_crc32_options(False)

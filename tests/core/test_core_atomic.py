@@ -554,3 +554,36 @@ def test_a_folder_that_cannot_be_opened_to_sync_is_not_a_failed_write(tmp_path, 
         PermissionError(13, "Permission denied")))
     with pytest.raises(PermissionError):  # a file that cannot be synced still says so
         atomic._fsync(file)
+
+
+def test_an_interrupt_inside_torch_save_stays_an_interrupt(tmp_path: Path, monkeypatch) -> None:
+    # Ctrl-C or SIGTERM while torch's zip writer wrote: closing the archive raised
+    # "RuntimeError: [enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0"
+    # over the interrupt (its __context__), and `prunus grn fit` ended in that traceback,
+    # exit 1 instead of 143 (about 1 run in 30 with --checkpoint-every 1)
+    import torch
+
+    from core.atomic import save_torch
+
+    path = save_torch({"w": torch.ones(3)}, tmp_path / "model.pt")
+    before = path.read_bytes()
+
+    def interrupted(obj: object, f: object) -> None:
+        try:
+            raise KeyboardInterrupt
+        finally:  # as torch's writer closes the archive: the interrupt becomes its context
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos "
+                               "64 vs 0")
+
+    monkeypatch.setattr(torch, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_torch({"w": torch.zeros(3)}, path)
+    assert path.read_bytes() == before  # the earlier file, and no temporary one beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+    def failing(obj: object, f: object) -> None:
+        raise RuntimeError("a writer that fails by itself")
+
+    monkeypatch.setattr(torch, "save", failing)  # not over an interrupt: as it was
+    with pytest.raises(RuntimeError, match="fails by itself"):
+        save_torch({"w": torch.zeros(3)}, path)
