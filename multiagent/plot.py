@@ -68,9 +68,11 @@ def plot_trajectories(
     Raises
     ------
     TypeError
-        If ``names`` is a string rather than a sequence of names.
+        If ``names`` is a string rather than a sequence of names, or ``trajectory`` is a
+        whole :class:`~multiagent.SimulationResult` (pass ``result.trajectories[q]``).
     ValueError
-        If ``names`` does not hold one name per agent (checked before a figure is made).
+        If ``names`` does not hold one name per agent (checked before a figure is made), or
+        ``trajectory`` has neither 2 nor 3 axes (simulate's 4-axis stack of questions).
 
     Examples
     --------
@@ -85,7 +87,19 @@ def plot_trajectories(
 
     from multiagent._backend import as_numpy, check_indices
 
+    if hasattr(trajectory, "trajectories") and hasattr(trajectory, "truth"):
+        # a SimulationResult failed in numpy ("tuple index out of range")
+        raise TypeError("trajectory: expected one question's (T + 1, n) or (T + 1, n, K) "
+                        "array, got a SimulationResult; pass result.trajectories[q] (and "
+                        "option=int(result.truth[q]))")
     traj = as_numpy(trajectory)  # e.g. a torch model's rollout: detached, from any device
+    if traj.ndim not in (2, 3):
+        # simulate's (questions, T + 1, n, K) failed in matplotlib ("x and y can be no
+        # greater than 2D")
+        more = ("; a (questions, T + 1, n, K) stack holds one per question: pass "
+                "trajectories[q]" if traj.ndim == 4 else "")
+        raise ValueError(f"trajectory: expected a (T + 1, n) or (T + 1, n, K) array, got "
+                         f"shape {traj.shape}{more}")
     if traj.ndim == 3:
         # option=True plotted every option as one agent ("x and y can be no greater than
         # 2D"), 1.0 or "1" failed in numpy's indexing, 5 of 3 options with an IndexError

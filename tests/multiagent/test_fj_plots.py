@@ -409,3 +409,22 @@ def test_plots_draw_on_the_given_axes_without_a_new_figure():
     assert plot_sweep(frame, x="gamma", y="asr", ax=ax) is ax
     assert plot_influence(np.eye(3), ax=ax2) is ax2
     assert plt.get_fignums() == before
+
+
+def test_a_whole_simulation_or_its_stack_of_questions_is_refused_by_name():
+    # the objects a user has at hand: a SimulationResult gave numpy's "tuple index out of
+    # range", its (questions, T + 1, n, K) trajectories matplotlib's "x and y can be no
+    # greater than 2D"
+    import multiagent as ma
+
+    result = ma.simulate(ma.Scenario(graph="star", adversaries=(ma.Adversary("hub"),)),
+                         questions=2, seed=0)
+    with pytest.raises(TypeError, match=r"^trajectory: .*got a SimulationResult; pass "
+                                        r"result\.trajectories\[q\]"):
+        plot_trajectories(result)
+    with pytest.raises(ValueError, match=r"^trajectory: .*got shape \(2, \d+, \d+, \d+\); a "
+                                         r"\(questions, T \+ 1, n, K\) stack"):
+        plot_trajectories(result.trajectories)
+    ax = plot_trajectories(result.trajectories[0], option=int(result.truth[0]))
+    assert len(ax.get_lines()) == result.trajectories.shape[2]  # one line per agent
+    plt.close(ax.figure)
