@@ -371,3 +371,65 @@ def test_sweeps_in_threads_leave_the_warning_filters_as_they_were(in_threads):
     with pytest.warns(NeverAttacksWarning, match=r"^sweep: in 2 of 2 scenarios") as record:
         sweep(sleepy, {"alpha": [0.3, 0.5]}, questions=2)
     assert len(record) == 1
+
+
+def test_momentum_overshoot_is_clipped_to_full_trust():
+    # the momentum buffer carries trust past its target: without the clip to [0, 1] (a
+    # mutation a mutation-testing audit found unnoticed) 30 right answers took trust
+    # in speaker 1 from 0.64 to 1.103. With the defaults (lr 0.4, momentum 0.8) it stays in
+    # [0, 1] and settles at exactly 1; speaker 0 (always right) stays at 1 throughout
+    d = TrustAdaptiveDefense(2)
+    d.warm_up(np.array([[1, 1], [1, 0], [1, 1], [1, 1], [1, 1]], bool))  # accuracy 1, 0.8
+    np.testing.assert_allclose(d.trust, [[1, 0.64]] * 2, rtol=0, atol=1e-15)
+    seen = []
+    for _ in range(30):
+        d.update(np.array([True, True]))
+        seen.append(d.trust.copy())
+    seen = np.array(seen)
+    assert float(seen.min()) >= 0.0
+    assert float(seen.max()) == 1.0
+    assert (seen[:, :, 0] == 1.0).all()
+    assert (seen[-1] == 1.0).all()
+
+
+def test_an_update_with_an_adjacency_covers_the_listener_itself():
+    # update() changes a listener's trust in its in-neighbours "and the listener itself";
+    # dropping the diagonal from the mask (a mutation a mutation-testing audit found
+    # unnoticed) left every self-trust at 1. Path 0 - 1 - 2, agents 0 and 2 wrong: an
+    # updated entry with target 0 goes 1 + 0.4 * 0.2 * (0 - 1) = 0.92, target 1 stays 1,
+    # and the pairs that do not hear each other (0 <-> 2) stay 1
+    A = np.array([[0, 1.0, 0], [1, 0, 1], [0, 1, 0]])
+    d = TrustAdaptiveDefense(3)
+    assert d.update(np.array([False, True, False]), adjacency=A)
+    np.testing.assert_allclose(np.diag(d.trust), [0.92, 1, 0.92], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(d.trust, [[0.92, 1, 1], [0.92, 1, 0.92], [1, 1, 0.92]],
+                               rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.diag(d.buffer), [-0.2, 0, -0.2], rtol=0, atol=1e-15)
+
+
+def test_trust_stream_does_not_count_a_tie_at_the_end_as_a_flip():
+    # a benign agent right at round 0 whose top options tie at the end gives no answer:
+    # not flipped. Dropping "end >= 0" (a mutation a mutation-testing audit found
+    # unnoticed) counted the three leaves of this star as flipped. Each leaf hears only the
+    # adversarial hub: with gamma = 1/2, alpha = 0, one round and sure, right leaves
+    # (p_correct = confidence = 1), b(1) = s / 2 + (hub's one-hot wrong option) / 2 =
+    # (1/2, 1/2) exactly, a tie
+    sc = Scenario(graph="star", n=4, n_options=2, gamma=0.5, alpha=0.0, rounds=1,
+                  adversaries=(Adversary("hub"),))
+    df = run_trust_stream(sc, questions=2, warmup=0, online=False, p_correct=1.0,
+                          confidence=1.0)
+    assert df["right_start"].tolist() == [3, 3]
+    assert df["flipped"].tolist() == [0, 0]
+    assert df["accuracy_end"].tolist() == [0.0, 0.0]
+
+
+def test_sweep_gives_no_closed_form_for_two_adversaries():
+    # the closed forms are those of one adversary; with two, adversary_weight_closed_form
+    # is None. A mutation-testing audit found that a test for "no adversary" only
+    # (len < 1) went unnoticed: it gave two adversaries the one-adversary value 0.2857
+    sc = Scenario(graph="complete", n=6, adversaries=(Adversary(0), Adversary(1)))
+    df = sweep(sc, {"gamma": [0.2]}, questions=2)
+    assert df["adversary_weight_closed_form"].tolist() == [None]
+    # the simulated weight on both adversaries together, by hand: a benign agent's weight x
+    # on them solves x = 0.4 x + 0.08 (2 + 3 x), x = 4/9 (one adversary: 2/7 = 0.2857)
+    assert df["adversary_weight"][0] == pytest.approx(4 / 9, abs=1e-12)

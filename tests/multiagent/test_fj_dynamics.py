@@ -1430,3 +1430,46 @@ def test_gradient_in_a_raw_trust_matrix_is_the_models(method):
         M_rolled = grad_of(lambda m: m.rollout(torch.eye(n, dtype=torch.float64), 400)[-1])
         M_direct = grad_of(lambda m: m.influence_matrix())
         assert torch.allclose(M_direct, M_rolled, atol=1e-8)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_influence_matrix_of_an_agent_that_never_listens_by_hand(backend):
+    # Gamma in M = (I - H)^{-1} Gamma is the effective stubbornness of _effective(): agent 0
+    # (alpha = 1) never listens, its row of I - H is divided by its gamma and its g is 1.
+    # A mutation-testing audit found that Gamma = diag(raw gamma) went unnoticed: row 0 read
+    # (0.2, 0, 0) and no row summed to 1. By hand, on the complete graph (weights 1/2),
+    # gamma = 0.2 and alpha = (1, 1/2, 1/2): b_0 = s_0; for i = 1, 2 (g = 0.2, a = c = 0.4)
+    # b_i = 0.2 s_i + 0.4 b_i + 0.2 (b_0 + b_other), so 3 b_1 - b_2 = s_0 + s_1 and
+    # 3 b_2 - b_1 = s_0 + s_2: b_1 = (4 s_0 + 3 s_1 + s_2) / 8 = 1/2 s_0 + 3/8 s_1 + 1/8 s_2
+    W = np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    alpha = np.array([1.0, 0.5, 0.5])
+    s = np.array([1.0, 0.0, 0.0])
+    conv = torch.tensor if backend == "torch" else np.asarray
+    fj = FriedkinJohnsen(conv(W), gamma=0.2, alpha=conv(alpha))
+    M = fj.influence_matrix()
+    assert isinstance(M, torch.Tensor) == (backend == "torch")
+    M = np.asarray(M)
+    exact = [[1, 0, 0], [0.5, 0.375, 0.125], [0.5, 0.125, 0.375]]
+    np.testing.assert_allclose(M, exact, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(M.sum(axis=1), 1, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(M @ s, np.asarray(fj.equilibrium(conv(s))), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(M @ s, [1, 0.5, 0.5], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_rollout_from_b0_is_anchored_to_the_innate_beliefs(backend):
+    # each round is gamma S + H b(t): the anchor is the innate S, not the start B0. A
+    # mutation-testing audit found that gamma * B0 as the anchor went unnoticed (every
+    # rollout test started at B0 = S, where the two agree). Complete graph (weights 1/2),
+    # gamma = 1/2, alpha = 0, S = (1, 0, 0), B0 = (0, 1, 1): W B0 = (1, 1/2, 1/2), so
+    # b(1) = S/2 + W B0 / 2 = (1, 1/4, 1/4) (anchored to B0: (1/2, 3/4, 3/4)); then
+    # W b(1) = (1/4, 5/8, 5/8) and b(2) = (5/8, 5/16, 5/16)
+    W = np.array([[0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    S, B0 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 1.0])
+    conv = torch.tensor if backend == "torch" else np.asarray
+    fj = FriedkinJohnsen(conv(W), gamma=0.5, alpha=0.0)
+    one = np.asarray(fj.rollout(conv(S), 1, B0=conv(B0)))
+    np.testing.assert_array_equal(one, [[0, 1, 1], [1, 0.25, 0.25]])
+    np.testing.assert_array_equal(one[1], fj_step(B0, S, W, 0.5, 0.0))
+    two = np.asarray(fj.rollout(conv(S), 2, B0=conv(B0)))  # numpy writes rounds >= 2 in place
+    np.testing.assert_array_equal(two, [[0, 1, 1], [1, 0.25, 0.25], [0.625, 0.3125, 0.3125]])
