@@ -1156,3 +1156,20 @@ def test_missing_sizes_and_boolean_flags_are_named_not_fitted():
     want = CascadeFit(g, seeds=[0], init=0.3).fit([1, 2, 4], epochs=5).shared_weights
     got = CascadeFit(g, seeds=[0], init=0.3).fit(pd.Series([1, 2, 4], dtype="Int64"), epochs=5)
     assert torch.equal(got.shared_weights, want)
+
+
+@pytest.mark.parametrize(("share", "init"), [("edge", 0.9), ("all", 0.02)])
+def test_lbfgs_with_one_epoch_takes_its_step_within_two_passes(share, init):
+    # nothing pinned the budget the line search is given: one pass more than epochs
+    # allows passed every test, and with epochs=1 its second trial ran out of passes, so
+    # the step was dropped (epochs_run 0, weights and log-likelihood -5.0747 unchanged);
+    # within the documented epochs + 1 passes the first trial point is taken (-4.7348)
+    g = CascadeGraph.from_networkx(nx.balanced_tree(2, 3), default=0.4)
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=300, seed=3).sizes
+    fit = CascadeFit(g, seeds=[0], share=share, init=init)
+    start, weights = fit.log_likelihood(sizes) / len(sizes), fit.shared_weights.clone()
+    fit.fit(sizes, optimizer="lbfgs", epochs=1)
+    assert fit.epochs_run == 1 and fit.evaluations <= 2
+    assert len(fit.history) == 1 and fit.history[-1] > start + 0.1, (start, fit.history)
+    assert fit.history[-1] == pytest.approx(fit.log_likelihood(sizes) / len(sizes), rel=1e-12)
+    assert not torch.equal(fit.shared_weights, weights)

@@ -554,3 +554,16 @@ def test_a_small_float32_tail_is_kept_where_no_prune_cut_the_reach():
     for mix in (False, True):
         assert tails[torch.float64, mix] > 9e-6
         assert tails[torch.float32, mix] > 0.5 * tails[torch.float64, mix], tails
+
+
+def test_spanning_tree_breaks_a_tie_of_messages_by_the_larger_weight():
+    # nothing pinned the documented tie-break (the sum of the weights): preferring the
+    # lighter link passed every test. Links 1-3 and 2-3 tie at message 0.4; the heavier
+    # 1-3 (0.8 against 0.5) stays. Keeping 2-3 instead gave [0, .1, .22, .4156, .2644]
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (0, 2, 0.8), (1, 3, 0.8), (2, 3, 0.5)])
+    p = seed_probabilities(g, seeds=[0])
+    tree, _ = tda_tree(g, p)
+    assert list(zip(tree.src.tolist(), tree.dst.tolist())) == [(0, 1), (0, 2), (1, 3)]
+    # brute force (cascade_bruteforce): [0, 0.1, 0.22, 0.32, 0.36]
+    P = tda_size_distribution(g, p).numpy()
+    assert np.allclose(P, [0.0, 0.1, 0.22, 0.310617, 0.369383], atol=1e-6), P
