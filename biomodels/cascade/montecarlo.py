@@ -213,9 +213,11 @@ def monte_carlo(
         Seed of the numpy generator (reproducible results); None draws fresh entropy
         (other runs on every call).
     chunk
-        Runs simulated together (memory ``~ 5 * chunk * n`` bytes); chosen automatically
-        (from ``n_runs`` and the graph size). The runs a seed gives depend on it: the same
-        ``seed`` with another ``chunk`` or ``n_runs`` draws other (equally valid) runs.
+        Runs simulated together (memory ``~ 5 * chunk * n`` bytes); by default
+        ``min(n_runs, 2,000,000 // n, 50,000)`` (at least 1) for ``n`` nodes. The runs a seed
+        gives depend on it: the same ``seed`` with another ``chunk`` or ``n_runs`` draws other
+        (equally valid) runs, so pass it explicitly where draws must stay those of a
+        publication across versions.
     progress
         Show a tqdm bar of the runs done, updated once per chunk (10^6 runs on 10,000
         nodes take minutes); the sizes do not depend on it.
