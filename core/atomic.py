@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -609,6 +610,9 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
     try:
         # through a handle: given a path, torch names the archive's inner folder after the
         # file, here atomic_path's random temporary name, so the same object gave other bytes
+        # an interrupt the caller is handling ("save what we have" in an except block) is the
+        # context of every error raised here: not one that landed while writing
+        handled = sys.exc_info()[1]
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             try:
                 torch.save(obj, handle)
@@ -616,8 +620,9 @@ def save_torch(obj: Any, path: str | os.PathLike[str]) -> Path:
                 # Ctrl-C or SIGTERM inside torch's zip writer: closing the archive raised
                 # "[enforce fail at inline_container.cc] unexpected pos" over it, and a
                 # command ended in that traceback (exit 1, not 130/143). The interrupt it is
-                if isinstance(exc.__context__, KeyboardInterrupt):
-                    raise exc.__context__ from None
+                interrupt = exc.__context__
+                if isinstance(interrupt, KeyboardInterrupt) and interrupt is not handled:
+                    raise interrupt from None
                 raise
     finally:
         if not crc:  # the caller's setting

@@ -587,3 +587,14 @@ def test_an_interrupt_inside_torch_save_stays_an_interrupt(tmp_path: Path, monke
     monkeypatch.setattr(torch, "save", failing)  # not over an interrupt: as it was
     with pytest.raises(RuntimeError, match="fails by itself"):
         save_torch({"w": torch.zeros(3)}, path)
+    # saving in a Ctrl-C handler ("save what we have, then stop"): the handled interrupt is
+    # the context of the writer's own error, which must not be swapped for it
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        with pytest.raises(RuntimeError, match="fails by itself"):
+            save_torch({"w": torch.zeros(3)}, path)
+        monkeypatch.setattr(torch, "save", interrupted)  # a new interrupt while writing
+        with pytest.raises(KeyboardInterrupt):
+            save_torch({"w": torch.zeros(3)}, path)
+    assert path.read_bytes() == before
