@@ -199,8 +199,9 @@ def _setting_key(value: Any) -> str:
     entries beyond 1000), a pandas DataFrame or Series by that of its values and labels (its
     repr rounds to 6 digits and hides columns beyond 20, so two ``theta0`` frames matched),
     a numpy bool, integer or float scalar as numpy 1's repr wrote it (numpy 2's repr
-    ``np.float64(1e-06)`` is numpy 1's ``1e-06``; a float32 by the shortest text of its
-    precision), and a list or tuple element by element.
+    ``np.float64(1e-06)`` is numpy 1's ``1e-06``; a float32 or float16 by the shortest text
+    of its precision, so ``np.float32(0.3)`` shares the key of ``0.3``: the dtype is not
+    part of the key), and a list or tuple element by element.
     Plain Python values (what ``prunus ctmc fit`` writes) keep their repr, so the keys of
     earlier checkpoints do not change.
 
@@ -226,9 +227,13 @@ def _setting_key(value: Any) -> str:
     if isinstance(value, np.integer):
         return repr(int(value))
     if isinstance(value, np.floating):
-        # the shortest text of its own precision, as numpy 1's repr wrote it (float32 0.1
-        # as "0.1", not 0.10000000149011612): numpy 1's checkpoints resume
-        return str(value)
+        # as numpy 1's repr wrote it: a float64 exactly, a float32 or float16 by the shortest
+        # text of its own precision (float32 0.1 as "0.1", not 0.10000000149011612), so
+        # numpy 1's checkpoints resume. Not str(): np.set_printoptions(legacy="1.13") cuts
+        # it to 12 digits, and two strengths shared a key
+        if value.dtype.itemsize >= 8:
+            return repr(float(value))
+        return repr(float(np.format_float_scientific(value, unique=True)))
     if hasattr(value, "__array__"):  # a pandas Index, an xarray or a cupy array, ...
         return f"array:{fingerprint(np.asarray(value))}"
     if type(value) in (list, tuple) and not all(type(v) in _PLAIN for v in value):

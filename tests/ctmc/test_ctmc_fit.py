@@ -520,6 +520,11 @@ def test_cv_checkpoint_keys_numpy_scalars_as_the_numbers_they_hold(tmp_path, mon
                                       [np.float64(1.0), 2], np.float32(0.5),
                                       np.float32(0.1), np.float32(1e-6))] \
         == ["1e-06", "3", "True", "[1.0, 2]", "0.5", "0.1", "1e-06"]
+    # whatever numpy's print options (legacy="1.13" prints 12 digits: 0.1 + 0.2 was "0.3")
+    with np.printoptions(legacy="1.13"):
+        assert _setting_key(np.float64(0.1) + np.float64(0.2)) == "0.30000000000000004"
+        assert _setting_key(np.float64(1.0000000000001)) == "1.0000000000001"
+        assert _setting_key(np.float32(0.1)) == "0.1"
     x = sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X
     path, kw = tmp_path / "cv.json", dict(folds=2, max_steps=5)
     _, scores = select_l1(x, [0.01], checkpoint=path, tol=1e-6, **kw)
