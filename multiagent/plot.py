@@ -89,9 +89,11 @@ def plot_trajectories(
 
     if hasattr(trajectory, "trajectories") and hasattr(trajectory, "truth"):
         # a SimulationResult failed in numpy ("tuple index out of range")
+        fix = ("pass result.trajectories[q] (and option=int(result.truth[q]))"
+               if trajectory.trajectories is not None else "it kept no trajectories: "
+               "simulate again with keep_trajectories=True")
         raise TypeError("trajectory: expected one question's (T + 1, n) or (T + 1, n, K) "
-                        "array, got a SimulationResult; pass result.trajectories[q] (and "
-                        "option=int(result.truth[q]))")
+                        f"array, got a SimulationResult; {fix}")
     traj = as_numpy(trajectory)  # e.g. a torch model's rollout: detached, from any device
     if traj.ndim not in (2, 3):
         # simulate's (questions, T + 1, n, K) failed in matplotlib ("x and y can be no

@@ -425,6 +425,11 @@ def test_a_whole_simulation_or_its_stack_of_questions_is_refused_by_name():
     with pytest.raises(ValueError, match=r"^trajectory: .*got shape \(2, \d+, \d+, \d+\); a "
                                          r"\(questions, T \+ 1, n, K\) stack"):
         plot_trajectories(result.trajectories)
+    bare = ma.simulate(ma.Scenario(graph="star", adversaries=(ma.Adversary("hub"),)),
+                       questions=2, seed=0, keep_trajectories=False)
+    with pytest.raises(TypeError, match=r"it kept no trajectories: simulate again with "
+                                        r"keep_trajectories=True$"):
+        plot_trajectories(bare)
     ax = plot_trajectories(result.trajectories[0], option=int(result.truth[0]))
     assert len(ax.get_lines()) == result.trajectories.shape[2]  # one line per agent
     plt.close(ax.figure)
