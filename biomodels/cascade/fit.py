@@ -589,8 +589,8 @@ class CascadeFit:
             for point, loss, grad in seen:
                 if torch.equal(point, x):
                     return loss, grad
-            # torch bounds its line search by max_eval (set below); one that did not would
-            # overrun the budget: the step is then dropped
+            # torch bounds its line search by max_eval (set below); one that did not (torch
+            # 2.2's ran up to 25 trials) would overrun the budget: the step is then dropped
             if passes > epochs:
                 raise _OutOfPasses
             value = float(self._objective(logits, counts))

@@ -207,7 +207,10 @@ def test_bench_krumsiek_vs_arboreto(tmp_path):
 def _bench_seeds() -> list[int]:
     """Seeds of the seed sweeps: ``$PRUNUS_BENCH_SEEDS`` (comma-separated), default 0-7."""
     seeds = os.environ.get("PRUNUS_BENCH_SEEDS", "0,1,2,3,4,5,6,7").split(",")
-    return [int(s) for s in seeds if s.strip()]  # "0,1," too
+    out = [int(s) for s in seeds if s.strip()]  # "0,1," too
+    if not out:
+        pytest.fail("PRUNUS_BENCH_SEEDS holds no seed: give comma-separated integers, e.g. 0,1,2")
+    return out
 
 
 def test_bench_planted_ordering_over_seeds():
