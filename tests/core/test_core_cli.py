@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,7 +81,6 @@ def test_output_the_console_cannot_encode_does_not_fail_the_command(monkeypatch)
 
 def _drawing_command(monkeypatch) -> None:
     """Make ``main(["draw"])`` run a command that draws as the real ones do (with Agg)."""
-    import core.cli
 
     def draw(args: argparse.Namespace) -> int:
         import matplotlib
@@ -91,9 +91,7 @@ def _drawing_command(monkeypatch) -> None:
         plt.close(plt.figure())
         return 0
 
-    parser = argparse.ArgumentParser(prog="prunus")
-    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
-    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    _only_command(monkeypatch, "draw", draw)
 
 
 def test_a_command_leaves_the_callers_backend_fallback(monkeypatch) -> None:
@@ -327,7 +325,6 @@ def test_a_figure_that_fails_to_draw_is_named_in_the_error(tmp_path: Path, monke
     # matplotlib's mathtext error starts with a line break and the text it failed on, so
     # the one-line error was "prunus: error: x^" (or "prunus: error: ^"): nothing said that
     # a plot failed, nor which
-    import core.cli
 
     def draw(args: argparse.Namespace) -> int:
         import matplotlib
@@ -343,9 +340,7 @@ def test_a_figure_that_fails_to_draw_is_named_in_the_error(tmp_path: Path, monke
             plt.close(fig)
         return 0
 
-    parser = argparse.ArgumentParser(prog="prunus")
-    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
-    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    _only_command(monkeypatch, "draw", draw)
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
     assert main(["draw"]) == 2
     err = capsys.readouterr().err
@@ -376,6 +371,15 @@ def test_overlapping_commands_put_back_the_backend_the_first_one_found() -> None
     finally:
         matplotlib.use(caller)
         matplotlib.rcParams["backend_fallback"] = fallback  # use() turned it off
+
+
+def _only_command(monkeypatch, name: str, func: Any) -> None:
+    """Make ``main`` know one command, ``name``, run by ``func``."""
+    import core.cli
+
+    parser = argparse.ArgumentParser(prog="prunus")
+    parser.add_subparsers().add_parser(name).set_defaults(func=func)
+    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
 
 
 def _edgelist(tmp_path: Path) -> Path:
@@ -476,7 +480,6 @@ def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception | None) -
     """
     import matplotlib.texmanager
 
-    import core.cli
 
     def fail(*args: object, **kwargs: object) -> None:
         raise error
@@ -498,9 +501,7 @@ def _failing_tex_command(monkeypatch, tmp_path: Path, error: Exception | None) -
             plt.close(fig)
         return 0
 
-    parser = argparse.ArgumentParser(prog="prunus")
-    parser.add_subparsers().add_parser("draw").set_defaults(func=draw)
-    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    _only_command(monkeypatch, "draw", draw)
 
 
 def test_a_runtime_error_inside_matplotlib_is_one_line(tmp_path: Path, monkeypatch,
@@ -528,14 +529,11 @@ def test_a_runtime_error_inside_matplotlib_is_one_line(tmp_path: Path, monkeypat
 
 def test_a_runtime_error_outside_matplotlib_keeps_its_traceback(monkeypatch) -> None:
     # only matplotlib's own are worded: a RuntimeError of prunus is a bug, shown as one
-    import core.cli
 
     def boom(args: argparse.Namespace) -> int:
         raise RuntimeError("a bug")
 
-    parser = argparse.ArgumentParser(prog="prunus")
-    parser.add_subparsers().add_parser("boom").set_defaults(func=boom)
-    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    _only_command(monkeypatch, "boom", boom)
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match="a bug"):
         main(["boom"])
@@ -547,7 +545,6 @@ def test_a_runtime_error_matplotlib_passes_on_keeps_its_traceback(monkeypatch) -
     # not draw, was worded "matplotlib failed to draw a figure"
     import matplotlib
 
-    import core.cli
 
     class Values:
         def __array__(self, *args: object, **kwargs: object) -> None:
@@ -564,9 +561,7 @@ def test_a_runtime_error_matplotlib_passes_on_keeps_its_traceback(monkeypatch) -
             plt.close(fig)
         return 0
 
-    parser = argparse.ArgumentParser(prog="prunus")
-    parser.add_subparsers().add_parser("plot").set_defaults(func=plot)
-    monkeypatch.setattr(core.cli, "build_parser", lambda: parser)
+    _only_command(monkeypatch, "plot", plot)
     monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
     with pytest.raises(RuntimeError, match="requires grad"):
         main(["plot"])
