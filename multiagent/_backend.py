@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from core.checks import refuse_meta
 from core.frames import is_dataframe, square_frame_values
 from core.grad_mode import no_autocast as core_no_autocast
 
@@ -67,17 +68,6 @@ def refuse_graph(x: Any, name: str) -> None:
                f"row-normalises A = {conv}")
     raise TypeError(f"{name}: expected an (n, n) matrix, got a networkx {type(x).__name__}; "
                     f"{fix}")
-
-
-def refuse_meta(x: Any, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` when ``x`` is a tensor on the ``meta`` device.
-
-    A meta tensor has a shape and a dtype but no values: the checks failed deep in torch
-    ("Cannot copy out of meta tensor; no data!", a ``NotImplementedError``).
-    """
-    if isinstance(x, torch.Tensor) and x.device.type == "meta":
-        raise ValueError(f"{name}: a meta tensor holds no values (only a shape and a dtype); "
-                         "pass a tensor with data, on the CPU or a GPU")
 
 
 def dtype_eps(dtype: Any) -> float:

@@ -767,7 +767,8 @@ def test_meta_tensors_are_refused_by_name() -> None:
                  torch.zeros(4, device="meta")),
              "transcript": lambda: fit_fj(torch.zeros(3, 4, 2, device="meta"))}
     for name, call in calls.items():
-        with pytest.raises(ValueError, match=rf"^{name}: a meta tensor holds no values"):
+        with pytest.raises(ValueError, match=rf"^{name}: is on the meta device \(a shape "
+                                             r"without values\); pass a tensor with data"):
             call()
 
 
