@@ -17,6 +17,7 @@ import torch
 __all__ = [
     "NotFittedError",
     "check_count",
+    "check_device",
     "check_h5ad_key",
     "check_number",
     "check_seed",
@@ -27,6 +28,70 @@ __all__ = [
     "text_encoding",
     "torch_file_problem",
 ]
+
+def check_device(device: Any, name: str = "device") -> torch.device:
+    """Return ``device`` as a ``torch.device`` that can hold tensors here (CPU for None).
+
+    ``torch.device("gpu")`` failed with "Expected one of cpu, cuda, ipu, xpu, ... device
+    type", the meta device later with "META device type not an accelerator" and a GPU this
+    machine lacks with "Torch not compiled with CUDA enabled", none naming the argument.
+
+    Parameters
+    ----------
+    device
+        None, a device name (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), a
+        ``torch.device`` or a CUDA index.
+    name
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    torch.device
+        The device.
+
+    Raises
+    ------
+    TypeError
+        If ``device`` is of another type.
+    ValueError
+        If it names no device type, is the meta device (it holds no values), or is a CUDA
+        or MPS device this machine does not have.
+
+    Examples
+    --------
+    >>> check_device(None), check_device("cpu")
+    (device(type='cpu'), device(type='cpu'))
+    >>> check_device("gpu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: device: expected a torch device such as 'cpu', 'cuda', 'cuda:1' or 'mps', ...
+    """
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, bool) or not isinstance(device, str | torch.device | int):
+        raise TypeError(f"{name}: expected a device name such as 'cpu' or 'cuda', a "
+                        f"torch.device or a CUDA index, got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as err:  # torch's lists every type it knows
+        raise ValueError(f"{name}: expected a torch device such as 'cpu', 'cuda', 'cuda:1' "
+                         f"or 'mps', got {device!r}") from err
+    if dev.type == "meta":
+        raise ValueError(f"{name}: the meta device holds no values (only shapes); pass "
+                         "'cpu' or a GPU")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{name}: {str(dev)!r} asks for a CUDA GPU, but torch sees none "
+                             "here (torch.cuda.is_available() is False); pass 'cpu'")
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"{name}: {str(dev)!r} asks for GPU {dev.index}, but torch sees "
+                             f"{count} (indices 0-{count - 1})")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}: 'mps' asks for Apple's GPU, which torch does not see here "
+                         "(torch.backends.mps.is_available() is False); pass 'cpu'")
+    return dev
+
 
 def refuse_meta(x: Any, name: str,
                 fix: str = "pass a tensor with data, on the CPU or a GPU") -> None:

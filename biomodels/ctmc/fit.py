@@ -62,7 +62,7 @@ from biomodels.ctmc.likelihood_subsets import (
 )
 from biomodels.ctmc.omhn import _OmhnObjective, omhn_penalty_mask
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
-from core.checks import check_count, check_number, check_seed, host_array
+from core.checks import check_count, check_device, check_number, check_seed, host_array
 from core.grad_mode import with_grad
 
 __all__ = [
@@ -860,7 +860,7 @@ def fit_theta(
     window = 200 if noisy else 50
     if tol is None:
         tol = 1e-8 if lbfgs else 0.03 if noisy else 1e-4
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+    dev = check_device(device)  # torch's own messages named no argument
     objective = _Objective(
         x,
         used,

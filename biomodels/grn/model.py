@@ -50,6 +50,7 @@ from biomodels.grn.train import (
 from core.checks import (
     NotFittedError,
     check_count,
+    check_device,
     check_h5ad_key,
     check_number,
     check_seed,
@@ -449,7 +450,7 @@ class GRNModel:
         self.n_hidden = int(n_hidden)
         self.init = init
         self.dtype = dtype
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.device = check_device(device)  # torch's own messages named no argument
         self.seed = int(seed)
         self.prior = prior_df
         self.ppi = ppi_df
@@ -1628,7 +1629,7 @@ class GRNModel:
         model.layer, model.init = state["layer"], state["init"]
         model.n_hidden, model.seed = int(state["n_hidden"]), int(state["seed"])
         model.dtype = getattr(torch, state["dtype"])
-        model.device = torch.device(device) if device is not None else torch.device("cpu")
+        model.device = check_device(device)
         model.prior, model.ppi = frame(state["prior"]), frame(state["ppi"])
         model.time_scale = float(state["time_scale"])
         model.trajectories = list(state["trajectories"])

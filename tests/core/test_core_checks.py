@@ -144,3 +144,34 @@ def test_host_array_refuses_a_meta_tensor_by_name():
         host_array(torch.zeros(2, device="meta"))
     np.testing.assert_array_equal(host_array(torch.tensor([1.5, 2.0], requires_grad=True)),
                                   [1.5, 2.0])
+
+
+def test_check_device_names_the_argument_for_devices_this_machine_cannot_use():
+    # torch's own words named no argument: "Expected one of cpu, cuda, ipu, xpu, ... device
+    # type" for "gpu", "META device type not an accelerator" later in a fit, and "Torch not
+    # compiled with CUDA enabled" for a GPU the machine lacks
+    from core.checks import check_device
+
+    assert check_device(None) == torch.device("cpu") == check_device("cpu")
+    assert check_device(torch.device("cpu"), "where") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"^device: expected a torch device such as 'cpu', "
+                                         r"'cuda', 'cuda:1' or 'mps', got 'gpu'$"):
+        check_device("gpu")
+    with pytest.raises(ValueError, match=r"^where: the meta device holds no values"):
+        check_device(torch.device("meta"), "where")
+    with pytest.raises(TypeError, match=r"^device: expected a device name .*got float$"):
+        check_device(1.0)
+    with pytest.raises(TypeError, match=r"got bool$"):
+        check_device(True)
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count == 0:
+        with pytest.raises(ValueError, match=r"^device: 'cuda' asks for a CUDA GPU, but torch "
+                                             r"sees none here"):
+            check_device("cuda")
+    else:
+        assert check_device("cuda").type == "cuda"
+    with pytest.raises(ValueError, match=rf"^device: 'cuda:{count}' asks for"):
+        check_device(f"cuda:{count}")
+    if not torch.backends.mps.is_available():
+        with pytest.raises(ValueError, match=r"^device: 'mps' asks for Apple's GPU"):
+            check_device("mps")

@@ -660,6 +660,11 @@ def test_tensors_on_the_meta_device_are_refused_by_name():
     # p(empty) = 1 / (1 + 3), each of the 6 states of one or two events 1 / 12, p(all) = 1 / 4
     want = torch.tensor([1 / 4] + [1 / 12] * 6 + [1 / 4], dtype=torch.float64)
     torch.testing.assert_close(state_distribution(theta), want)
+    # a fit's device: torch's "Expected one of cpu, cuda, ..." and "META device type not an
+    # accelerator" named no argument
+    for device, said in (("gpu", "expected a torch device"), ("meta", "the meta device")):
+        with pytest.raises(ValueError, match=rf"^device: {said}"):
+            CTMC().fit(x4, l1=0.05, device=device, max_steps=3)
     # a start that requires grad is read as its values (numpy refused it), as y0 elsewhere
     start = torch.zeros(3, 3, dtype=torch.float64, requires_grad=True)
     np.testing.assert_array_equal(

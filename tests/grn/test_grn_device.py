@@ -140,3 +140,17 @@ def test_dash_fit_on_cuda_matches_cpu(planted, tmp_path):
     back = GRNModel.load(gpu.save(tmp_path / "m.pt"), adata, device="cuda")
     assert {t.device.type for t in back.func.parameters()} == {"cuda"}
     np.testing.assert_array_equal(back.network().to_numpy(), gpu.network().to_numpy())
+
+
+def test_a_device_this_machine_cannot_use_is_refused_by_name(planted, tmp_path):
+    # "gpu" failed in torch's words ("Expected one of cpu, cuda, ipu, ..."), the meta device
+    # was taken and failed in the fit, naming no argument; load(device=...) alike
+    adata, prior = planted
+    for device, said in (("gpu", "expected a torch device"), ("meta", "the meta device")):
+        with pytest.raises(ValueError, match=rf"^device: {said}"):
+            GRNModel(adata, time_key="time", trajectory_key="trajectory", device=device)
+    path = GRNModel(adata, time_key="time", trajectory_key="trajectory", n_hidden=8,
+                    seed=0).save(tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=r"^device: the meta device"):
+        GRNModel.load(path, adata, device="meta")
+    assert GRNModel.load(path, adata, device=torch.device("cpu")).device.type == "cpu"
