@@ -379,7 +379,15 @@ class CascadeFit:
             # is what a reader of a fit wants next
             state = ("" if self.converged is None else ", converged" if self.converged
                      else f", not converged (gradient {self.gradient:.2g})")
-            lines.append(f"    fitted: {len(self.history)} steps{state}; "
+            # history holds one value per step, or one for a call that took none: it
+            # counted "1 steps" for such a call and summed earlier calls' steps in
+            n, h = self.epochs_run, len(self.history)
+            if n is None:  # a file written before epochs_run was saved
+                steps = f"{h} value{'s' * (h != 1)} in history"
+            else:
+                steps = f"{n} step{'s' * (n != 1)}" + (
+                    f" in its last call ({h} values in history)" if h != max(n, 1) else "")
+            lines.append(f"    fitted: {steps}{state}; "
                          f"weight{'s' * (n_par != 1)} {w}{', ...' * (n_par > 3)}; mean "
                          f"log-likelihood {self.history[-1]:.4g} per cascade")
         return "\n".join(lines)

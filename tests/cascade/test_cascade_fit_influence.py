@@ -513,6 +513,23 @@ def test_repr_summarises_graph_seeding_and_fit(tmp_path):
     assert repr(CascadeFit(one, seeds="a")).startswith("CascadeFit on 2 nodes, 1 edge; ")
 
 
+def test_repr_counts_the_steps_of_the_last_call_not_history_entries():
+    # history holds one value per step and one for a call that took none: the repr said
+    # "fitted: 1 steps" for a call that took no step and "8 steps" after calls of 5 and 3
+    g = CascadeGraph.from_edges([("a", "b", 0.6), ("b", "c", 0.6)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=["a"]), n_runs=200, seed=0).sizes
+    fit = CascadeFit(g, seeds="a", init=0.3).fit(sizes, epochs=5)
+    assert "    fitted: 5 steps, not converged" in repr(fit)
+    fit.fit(sizes, epochs=3)
+    assert len(fit.history) == 8
+    assert "    fitted: 3 steps in its last call (8 values in history), not conv" in repr(fit)
+    still = CascadeFit(g, seeds="a", init=0.3).fit(sizes, epochs=1, tol=1e6)
+    assert (still.epochs_run, len(still.history)) == (0, 1)
+    assert "    fitted: 0 steps, converged; weight " in repr(still)
+    still.epochs_run = None  # as loaded from a file written before epochs_run was saved
+    assert "    fitted: 1 value in history, converged; " in repr(still)
+
+
 def test_saved_fit_reads_a_non_finite_history_entry_back_as_nan(tmp_path):
     g = CascadeGraph.from_edges([(0, 1, 0.6), (1, 2, 0.6)])
     fit = CascadeFit(g, seeds=[0], init=0.3)
