@@ -838,10 +838,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = _figure_failure(exc, text) or message
         print(f"prunus: error: {message}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:
-        # matplotlib's own (LaTeX not found) ended in a traceback; a RuntimeError raised
-        # elsewhere is a bug, and keeps its traceback: one that matplotlib only passed on
-        # (torch's from __array__, a recursion in a callback) too
+    except (RuntimeError, OverflowError) as exc:
+        # matplotlib's own (LaTeX not found, Agg's "Exceeded cell block limit" for a line
+        # of millions of points) ended in a traceback; one raised elsewhere is a bug, and
+        # keeps its traceback: one that matplotlib only passed on (torch's from __array__,
+        # a recursion in a callback) too
         figure = None
         if not (_debug() or isinstance(exc, RecursionError | NotImplementedError)
                 or not _raised_in_matplotlib(exc)):

@@ -527,6 +527,55 @@ def test_a_runtime_error_inside_matplotlib_is_one_line(tmp_path: Path, monkeypat
         main(["draw"])
 
 
+def test_aggs_cell_block_overflow_is_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    # Agg's OverflowError for a path of millions of points (matplotlib words it over several
+    # lines: "Exceeded cell block limit in Agg, however ...") was not among the errors
+    # main() words: the command ended in a traceback. Agg's C++ renderer raises it here
+    # on the first path, as it does past its cell limit (a million-point line, 26 s)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends import backend_agg
+
+    class Full:
+        def __init__(self, *args: object) -> None:
+            self._renderer = real(*args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._renderer, name)
+
+        def draw_path(self, *args: object) -> None:
+            raise OverflowError("In draw_path: Exceeded cell block limit")
+
+    real = backend_agg._RendererAgg
+    monkeypatch.setattr(backend_agg, "_RendererAgg", Full)
+
+    def plot(args: argparse.Namespace) -> int:
+        fig, ax = plt.subplots()
+        try:
+            ax.plot([0.0, 1.0, 0.5], lw=1)
+            fig.savefig(tmp_path / "plot.png", format="png")
+        finally:
+            plt.close(fig)
+        return 0
+
+    _only_command(monkeypatch, "plot", plot)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    assert main(["plot"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: matplotlib failed to draw plot.png: Exceeded cell "
+                          "block limit in Agg")
+    assert err.count("\n") == 1 and not (tmp_path / "plot.png").exists()
+
+    def overflow(args: argparse.Namespace) -> int:
+        raise OverflowError("math range error")  # prunus's own: a bug, with its traceback
+
+    _only_command(monkeypatch, "overflow", overflow)
+    with pytest.raises(OverflowError, match="math range error"):
+        main(["overflow"])
+
+
 def test_a_runtime_error_outside_matplotlib_keeps_its_traceback(monkeypatch) -> None:
     # only matplotlib's own are worded: a RuntimeError of prunus is a bug, shown as one
 
