@@ -454,7 +454,9 @@ def magnitude_mask(
             avail += p.numel()
         start += p.numel()
     if k > avail:
-        raise ValueError(f"sparsity: keeps {k} entries but `current` keeps only {avail}")
+        # the count is of all entries, not of the survivors: the likely mistake
+        raise ValueError(f"sparsity: asks for {k} of the {total} entries but `current` keeps "
+                         f"only {avail}")
     keep = topk_mask_flat(flat, k)
     del flat
     out, start = {}, 0

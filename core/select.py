@@ -405,8 +405,9 @@ def _select_topk(
         if not 0 <= k <= n:
             raise ValueError(f"keep: expected 0 <= keep <= {n}, got {k}")
         if k > avail:
-            raise ValueError(f"density/keep: asks for {k} kept entries but `current` keeps "
-                             f"only {avail}")
+            # named as the caller asked (it said "density/keep" for sparsity=0.5 too)
+            raise ValueError(f"{arg if keep is None else 'keep'}: asks for {k} of the {n} "
+                             f"entries but `current` keeps only {avail}")
         flat, alive = _flatten(scores, current)
         mask = topk_mask_flat(flat, k, alive)
         out, start = {}, 0
@@ -435,6 +436,11 @@ def _select_topk(
             k = (int(round(density * s.numel())) if keep is None  # type: ignore[operator]
                  else check_count(f"keep[{name!r}]", keep[name], at_least=0))
             avail = _available(name, s, current)
+            if not 0 <= k <= avail and keep is None:
+                # sparsity=0.5 was reported as "keep['weight']: ..., got 20", an argument
+                # the caller never passed; the count is of all entries, not the survivors
+                raise ValueError(f"{arg}: asks for {k} of the {s.numel()} entries of "
+                                 f"{name!r} but `current` keeps only {avail}")
             if not 0 <= k <= avail:
                 raise ValueError(f"keep[{name!r}]: expected 0 <= k <= {avail} available "
                                  f"entries, got {k}")
@@ -461,8 +467,8 @@ def _select_topk(
             cur = current.masks[name].to(vals.device).reshape(vals.shape)
             # a tensor without rows has no row short of k (min() of nothing raised)
             if cur.shape[0] and int(cur.sum(1).min()) < k:
-                raise ValueError(f"density: asks for {k} entries per row of {name!r} but "
-                                 "`current` keeps fewer in some row")
+                raise ValueError(f"{arg}: asks for {k} of the {cols} entries per row of "
+                                 f"{name!r} but `current` keeps fewer in some row")
             vals = vals.masked_fill(~cur, -math.inf)
         out[name] = _topk_rows(vals, k, cur).reshape(s.shape)
     return carry_unscored(out, current)

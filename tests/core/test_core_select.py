@@ -647,3 +647,24 @@ def test_an_int_sparsity_is_refused_with_torchs_count_converted() -> None:
     assert masks.kept() == 14
     assert torch.equal(masks["0.weight"], net[0].weight_mask.bool())
     assert torch.equal(masks["1.weight"], net[1].weight_mask.bool())
+
+
+@pytest.mark.parametrize("scope", ["global", "layer", "row"])
+def test_a_current_mask_that_keeps_too_few_is_named_as_the_caller_asked(scope) -> None:
+    # sparsity=0.5 with a `current` keeping 3 of 40 was refused as "keep['weight']: expected
+    # 0 <= k <= 3 available entries, got 20" (scope 'layer'), "density: ..." (scope 'row')
+    # or "density/keep: ..." (scope 'global'): arguments the caller never passed
+    net = nn.Linear(10, 4)
+    keep = torch.zeros(4, 10, dtype=torch.bool)
+    keep[:, 0] = True  # one per row: 4 of 40
+    current = MaskSet({"weight": keep})
+    # the count is of all entries (per row for scope 'row'), which says why it is too many
+    asked = {"global": "20 of the 40 entries but `current` keeps only 4",
+             "layer": "20 of the 40 entries of 'weight' but `current` keeps only 4",
+             "row": "5 of the 10 entries per row of 'weight' but `current` keeps fewer in some"
+                    " row"}[scope]
+    with pytest.raises(ValueError, match=rf"^sparsity: asks for {asked}$"):
+        magnitude_mask(net, sparsity=0.5, scope=scope, current=current)
+    with pytest.raises(ValueError, match=rf"^density: asks for {asked}$"):
+        select_topk({"weight": net.weight.detach().abs()}, 0.5, scope=scope, current=current)
+    assert magnitude_mask(net, sparsity=0.9, scope=scope, current=current)["weight"].sum() == 4
