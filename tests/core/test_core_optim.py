@@ -866,3 +866,65 @@ def test_nanoadam_rounds_k_and_selects_live_zeros() -> None:
     w.grad = torch.ones_like(w)  # the zeros have a gradient: live weights, the smallest
     opt.step()
     assert opt.selected(w).tolist() == [0, 1, 2, 9]
+
+
+def _steps_of(make, base: torch.Tensor, *, transposed: bool, closure: bool,
+              steps: int = 5) -> tuple[torch.Tensor, list[float | None]]:
+    """Weights after ``steps`` of ``make([w])`` on 0.5 |w x - y|^2, and what step returned."""
+    # the same values either way; `transposed` stores them column-major (not contiguous)
+    w = nn.Parameter(base.t().contiguous().t() if transposed else base.clone())
+    assert w.is_contiguous() != transposed
+    opt = make([w])
+    x, y = torch.linspace(-1, 1, base.shape[1], dtype=base.dtype), torch.ones(base.shape[0],
+                                                                             dtype=base.dtype)
+
+    def loss() -> torch.Tensor:
+        opt.zero_grad()
+        value = 0.5 * ((w @ x - y) ** 2).sum()
+        value.backward()
+        return value
+
+    returned = []
+    for _ in range(steps):
+        if closure:
+            returned.append(float(opt.step(loss).detach()))
+        else:
+            loss()
+            returned.append(opt.step())
+    return w.detach().clone(), returned
+
+
+def test_nanoadam_steps_a_non_contiguous_weight_like_a_contiguous_one() -> None:
+    # a column-major weight (a transposed view made a parameter) takes the copy-back path
+    # that no test reached: it must move exactly as the contiguous weight, and at density 1
+    # both are AdamW (decoupled weight decay) step for step
+    base = torch.randn(6, 8, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    sparse = lambda p: NanoAdam(p, lr=1e-2, density=0.3, mask_interval=2)  # noqa: E731
+    a, _ = _steps_of(sparse, base, transposed=False, closure=False)
+    b, _ = _steps_of(sparse, base, transposed=True, closure=False)
+    assert torch.equal(a, b)
+    assert 0 < int((a != base).sum()) < base.numel()  # some entries moved, not all
+    dense = lambda p: NanoAdam(p, lr=1e-2, weight_decay=0.1, density=1.0)  # noqa: E731
+    adamw = lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.1)  # noqa: E731
+    ref, _ = _steps_of(adamw, base, transposed=False, closure=False)
+    for transposed in (False, True):
+        got, _ = _steps_of(dense, base, transposed=transposed, closure=False)
+        torch.testing.assert_close(got, ref, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", ["nanoadam", "horst", "ham"])
+def test_step_with_a_closure_returns_its_loss_and_takes_the_same_step(kind: str) -> None:
+    # torch's optimizer contract: step(closure) evaluates the loss, returns it and steps as
+    # step() after the same backward; no test called step with a closure
+    make = {"nanoadam": lambda p: NanoAdam(p, lr=1e-2, density=0.5),
+            # HAM's alpha of 200 needs a small learning rate (METHODS 1.2)
+            "horst": lambda p: HORST(p, lr=1e-3),
+            "ham": lambda p: HAM(torch.optim.SGD(p, lr=1e-3))}[kind]
+    base = torch.randn(4, 5, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    plain, none = _steps_of(make, base, transposed=False, closure=False)
+    closed, losses = _steps_of(make, base, transposed=False, closure=True)
+    assert none == [None] * 5
+    assert torch.equal(closed, plain)
+    x = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    assert losses[0] == pytest.approx(float(0.5 * ((base @ x - 1) ** 2).sum()), rel=1e-12)
+    assert losses[-1] < losses[0]
