@@ -94,8 +94,9 @@ def _size(args: argparse.Namespace) -> int:
     if args.method == "auto" and method == "tda":
         # auto never samples, so say that this answer is an approximation
         print("prunus: note: the network has cycles, so auto uses the TDA "
-              "approximation (total variation up to 0.3-0.9 on dense networks near the "
-              "epidemic threshold); compare with --method mc there", file=sys.stderr)
+              "approximation (total variation up to 0.3-0.9 on networks with many short "
+              "cycles near the epidemic threshold, sparse ones too); compare with "
+              "--method mc there", file=sys.stderr)
     if method != "mc":
         given = [flag for flag, value, default in (("--runs", args.runs, _RUNS),
                                                    ("--rng-seed", args.rng_seed, 0))
@@ -242,8 +243,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto",
                       help="tree: exact, networks without cycles; tda: approximation for "
-                      "networks with cycles (poor on dense graphs near the epidemic "
-                      "threshold: compare with mc); mc: Monte Carlo; auto (default): tree "
+                      "networks with cycles (poor on networks with many short cycles near "
+                      "the epidemic threshold, sparse ones too: compare with mc); mc: Monte "
+                      "Carlo; auto (default): tree "
                       "on forests, else tda")
     size.add_argument("--tail-accurate", action="store_true",
                       help="resolve probabilities below the round-off floor (about 1e-14; "
