@@ -17,6 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -306,7 +307,7 @@ def test_bench_planted_vs_arboreto(tmp_path):
                 nets[label] = (time.perf_counter() - start, model.network())
             seconds, ode = nets["ODE, no prior"]
             nets["ODE, no prior (TFs)"] = (seconds, ode.mul(ode.index.isin(tfs), axis=0))
-            nets["prior alone"] = (0.0, prior)
+            nets["prior alone"] = (0.0, np.sign(prior))  # its signs, as DASH uses them
             for label, (seconds, net) in nets.items():
                 m = evaluate(net, truth)
                 rows.append({"seed": seed, "method": label, "auroc": m["auroc"],
@@ -365,7 +366,12 @@ def test_bench_krumsiek_over_seeds():
                     step_size=FIT_DEFAULTS["step_size"], progress=False)
         m_dash = dash.evaluate(truth)
         m_plain = evaluate(plain.network(normalize="target"), truth, prior=prior)
-        rows.append({"seed": seed, "prior_alone": evaluate(prior, truth)["auroc"],
+        # the prior as a user holds it and as DASH uses it: signs. corrupt_prior keeps the
+        # simulator's kinetic weights, which ranked its edges by the true strengths (AUPRC
+        # 0.741 on average against 0.830 for the signs)
+        alone = evaluate(np.sign(prior), truth)
+        rows.append({"seed": seed, "prior_alone": alone["auroc"],
+                     "prior_auprc": alone["auprc"], "dash_auprc": m_dash["auprc"],
                      "dash_demo": m_dash["auroc"],
                      "no_prior": m_plain["auroc"],
                      "prior_first": evaluate(
@@ -385,7 +391,8 @@ def test_bench_krumsiek_over_seeds():
           "prior lacks against the other pairs outside it, dash_first: P(a prior edge "
           "outranks a pair outside the prior)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    for col in ("prior_alone", "dash_demo", "no_prior", "prior_first", "dash_r2",
+    for col in ("prior_alone", "dash_demo", "prior_auprc", "dash_auprc", "no_prior",
+                "prior_first", "dash_r2",
                 "no_prior_r2", "dash_in_prior", "dash_new", "dash_first", "no_prior_in_prior",
                 "no_prior_new"):
         print(f"{col:12s} mean {table[col].mean():.3f}  min {table[col].min():.3f}  "
