@@ -603,12 +603,14 @@ def read_maf(
     # only the columns used: a MAF has ~120 more, all of which were read as text
     used = [sample_col, gene_col] + ([class_col] if classes is not None else [])
     frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used)
+    sequenced = None
     if classes is not None:
         # every row counted, silent mutations too: maftools sets them aside by default. A
         # sample whose alterations are all set aside was still sequenced: it stays, as a
         # row of zeros (in sorted order, as the samples are without `classes`)
+        sequenced = frame[sample_col].dropna().astype(str).unique()
         if samples is None:
-            samples = sorted(frame[sample_col].dropna().astype(str).unique())
+            samples = sorted(sequenced)
         frame = frame[frame[class_col].str.strip().isin(classes)]
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before
@@ -619,7 +621,10 @@ def read_maf(
         wanted = pd.Index([str(v) for v in samples])
         if wanted.duplicated().any():
             raise ValueError(f"samples has duplicates: {sorted(set(wanted[wanted.duplicated()]))}")
-        unknown = sorted(set(map(str, sample_names)) - set(wanted))
+        # with `classes`, a sample whose rows were all set aside is checked too: it was
+        # dropped silently where the same file without `classes` was refused
+        unknown = sorted(set(map(str, sample_names) if sequenced is None else sequenced)
+                         - set(wanted))
         if unknown:
             raise ValueError(
                 f"samples: {len(unknown)} sample(s) of {path} are not in `samples`, e.g. "

@@ -195,6 +195,24 @@ def test_read_maf_long_table(tmp_path):
         read_maf(tmp_path / "x.maf", samples=["t1", "t2"])
 
 
+def test_read_maf_with_classes_still_refuses_a_sample_missing_from_samples(tmp_path):
+    # S3's only row is Silent: with classes=["Missense_Mutation"] the class filter ran before
+    # the check that every sequenced sample is in `samples`, so S3 was dropped silently where
+    # the same file without `classes` is refused
+    maf = pd.DataFrame({"Hugo_Symbol": ["TP53", "IDH1", "EGFR"],
+                        "Tumor_Sample_Barcode": ["S1", "S2", "S3"],
+                        "Variant_Classification": ["Missense_Mutation"] * 2 + ["Silent"]})
+    (tmp_path / "x.maf").write_text(maf.to_csv(sep="\t", index=False))
+    for classes in (None, ["Missense_Mutation"]):
+        with pytest.raises(ValueError, match=r"1 sample\(s\) .* not in `samples`, e.g. \['S3'\]"):
+            read_maf(tmp_path / "x.maf", samples=["S1", "S2"], classes=classes)
+    # listed, S3 is a sequenced tumour without a counted alteration: a row of zeros
+    x, names, ids = read_maf(tmp_path / "x.maf", samples=["S1", "S2", "S3"],
+                             classes=["Missense_Mutation"])
+    assert ids == ["S1", "S2", "S3"] and names == ["IDH1", "TP53"]
+    assert x.tolist() == [[0, 1], [1, 0], [0, 0]]
+
+
 @pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "coo_array", "csc_array"])
 def test_a_scipy_sparse_cohort_is_read_as_its_dense_matrix(fmt):
     # np.asarray of a sparse matrix is a 0-d object array: "X must be a 2-D tumours x
