@@ -1473,3 +1473,137 @@ def test_rollout_from_b0_is_anchored_to_the_innate_beliefs(backend):
     np.testing.assert_array_equal(one[1], fj_step(B0, S, W, 0.5, 0.0))
     two = np.asarray(fj.rollout(conv(S), 2, B0=conv(B0)))  # numpy writes rounds >= 2 in place
     np.testing.assert_array_equal(two, [[0, 1, 1], [1, 0.25, 0.25], [0.625, 0.3125, 0.3125]])
+
+
+# ---------------------------------------------------------------- recovered symmetriser d
+def _weighted_symmetric(rng, n: int, extra: int, spread: float = 1.0) -> sp.csr_array:
+    """A connected symmetric weighted adjacency: a ring plus ``extra`` random edges, weights
+    log-uniform over ``spread`` decades (so the row sums are neither 1 nor the counts)."""
+    i = np.arange(n)
+    rows = np.r_[i, rng.integers(0, n, extra)]
+    cols = np.r_[(i + 1) % n, rng.integers(0, n, extra)]
+    keep = rows != cols
+    w = 10.0 ** rng.uniform(-spread, 0, keep.sum())
+    A = sp.csr_array((w, (rows[keep], cols[keep])), shape=(n, n))
+    return sp.csr_array(A + A.T)
+
+
+def _fj_direct(W: np.ndarray, gamma: np.ndarray, alpha: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """``(I - H)^{-1} Gamma S`` by one dense numpy solve (the reference)."""
+    H = np.diag(1 - gamma) @ (np.diag(alpha) + np.diag(1 - alpha) @ W)
+    return np.linalg.solve(np.eye(len(gamma)) - H, gamma * S)
+
+
+@pytest.mark.parametrize("n, sparse", [(6, False), (3000, True)])
+@pytest.mark.parametrize("symmetric", [True, None])
+def test_cg_recovers_the_symmetriser_of_a_reciprocal_weighted_w(rng, n, sparse, symmetric):
+    # before: only d = 1 and d = the row counts were tried, so W = D^-1 A of a symmetric
+    # weighted A (the case the `symmetric` docstring names) raised "symmetric=True but diag(d)
+    # W is not symmetric for d = 1 or the row counts" (and symmetric=None fell back to
+    # BiCGSTAB); d is now recovered from W by detailed balance (d = the row sums of A)
+    A = _weighted_symmetric(rng, n, 3 * n)
+    W = sp.csr_array(sp.diags_array(1 / A.sum(axis=1)) @ A)
+    gamma, alpha = rng.uniform(0.1, 0.5, n), rng.uniform(0, 0.5, n)
+    s = rng.random(n)
+    fj = FriedkinJohnsen(W if sparse else W.toarray(), gamma, alpha, symmetric=symmetric)
+    x = fj.equilibrium(s, method="auto" if sparse else "cg")
+    assert fj.info_["method"] == "cg"
+    ref = FriedkinJohnsen.from_adjacency(A, gamma, alpha).equilibrium(s)
+    np.testing.assert_allclose(x, ref, rtol=0, atol=1e-8)
+    if not sparse:
+        np.testing.assert_allclose(x, _fj_direct(W.toarray(), gamma, alpha, s), rtol=0,
+                                   atol=1e-8)
+    else:  # the sparse direct solve of I - H
+        H = sp.diags_array(1 - gamma) @ (sp.diags_array(alpha) + sp.diags_array(1 - alpha) @ W)
+        direct = sp.linalg.spsolve(sp.csc_array(sp.eye_array(n) - H), gamma * s)
+        np.testing.assert_allclose(x, direct, rtol=0, atol=1e-8)
+
+
+def test_a_w_violating_kolmogorovs_criterion_is_not_symmetrisable():
+    # a symmetric pattern is not enough: on the 3-cycle W_01 W_12 W_20 = 0.21 but
+    # W_02 W_21 W_10 = 0.06, so no positive d makes diag(d) W symmetric (agent 3 hangs off
+    # agent 0 by a reciprocal edge, which a tree alone would have accepted)
+    W = np.array([[0, 0.4, 0.4, 0.2], [0.3, 0, 0.7, 0], [0.6, 0.4, 0, 0], [1.0, 0, 0, 0]])
+    g, a, s = np.full(4, 0.3), np.full(4, 0.2), np.array([0.1, 0.9, 0.5, 0.3])
+    with pytest.raises(ValueError, match=r"symmetric=True but W does not satisfy detailed "
+                                         r"balance: no positive d makes diag\(d\) W symmetric"):
+        FriedkinJohnsen(W, g, a, symmetric=True).equilibrium(s, method="cg")
+    fj = FriedkinJohnsen(sp.csr_array(W), g, a)
+    x = fj.equilibrium(s)
+    assert fj.info_["method"] == "bicgstab"
+    np.testing.assert_allclose(x, _fj_direct(W, g, a, s), rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="needs a symmetrisable W"):
+        fj.equilibrium(s, method="cg")
+    # the same cycle where d ~ 1e-20 (agent 0 gives agent 1 a weight of 1e-20): diag(d) W
+    # is symmetric there to 1e-20 in absolute terms, yet CG on it did not converge
+    # (relative residual 1.6 after 1050 iterations); the balance is checked edge by edge
+    W5 = np.array([[0, 1e-20, 0, 0, 1 - 1e-20], [0.2, 0, 0.4, 0.4, 0], [0, 0.3, 0, 0.7, 0],
+                   [0, 0.6, 0.4, 0, 0], [1.0, 0, 0, 0, 0]])
+    g5, a5, s5 = np.full(5, 0.3), np.full(5, 0.2), np.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="does not satisfy detailed balance"):
+        FriedkinJohnsen(W5, g5, a5, symmetric=True).equilibrium(s5, method="cg")
+    fj5 = FriedkinJohnsen(sp.csr_array(W5), g5, a5)
+    np.testing.assert_allclose(fj5.equilibrium(s5), _fj_direct(W5, g5, a5, s5), atol=1e-9)
+    assert fj5.info_["method"] == "bicgstab"
+
+
+def test_a_w_with_an_asymmetric_pattern_is_not_symmetrisable():
+    # agent 2 listens to agent 0, who does not listen back (W_20 > 0 = W_02): no positive d
+    W = np.array([[0, 1.0, 0], [0.5, 0, 0.5], [0.25, 0.75, 0]])
+    g, a, s = np.full(3, 0.3), np.full(3, 0.2), np.array([0.1, 0.9, 0.5])
+    with pytest.raises(ValueError, match="does not satisfy detailed balance"):
+        FriedkinJohnsen(W, g, a, symmetric=True).equilibrium(s, method="cg")
+    fj = FriedkinJohnsen(sp.csr_array(W), g, a)
+    np.testing.assert_allclose(fj.equilibrium(s), _fj_direct(W, g, a, s), rtol=0, atol=1e-9)
+    assert fj.info_["method"] == "bicgstab"
+
+
+def test_the_symmetriser_is_recovered_on_components_of_different_scales(rng):
+    # two groups whose row sums differ by 1e250 (and spread over 40 decades inside the second):
+    # d is recovered on each component by itself, so neither underflows. The second group is
+    # DeGroot (gamma = 0, a closed group): its consensus weights pi ~ rowsum(A) / (1 - alpha)
+    # come from detailed balance on that group
+    A1 = _weighted_symmetric(rng, 30, 60)
+    A2 = _weighted_symmetric(rng, 20, 30, spread=40.0) * 1e-250
+    A = sp.csr_array(sp.block_diag([A1, A2]))
+    rs = A.sum(axis=1)
+    W = sp.csr_array(sp.diags_array(1 / rs) @ A)
+    n = 50
+    gamma = np.r_[rng.uniform(0.1, 0.5, 30), np.zeros(20)]
+    alpha = rng.uniform(0, 0.5, n)
+    s = rng.random(n)
+    fj = FriedkinJohnsen(W, gamma, alpha, symmetric=True)
+    x = fj.equilibrium(s)
+    w = rs[30:] / (1 - alpha[30:])
+    expect = np.r_[_fj_direct(W.toarray()[:30, :30], gamma[:30], alpha[:30], s[:30]),
+                   np.full(20, w @ s[30:] / w.sum())]
+    np.testing.assert_allclose(x, expect, rtol=0, atol=1e-9)
+    d = np.asarray(fj._sym_d)
+    Ws = W.toarray() * d[:, None]
+    np.testing.assert_allclose(Ws, Ws.T, rtol=1e-12, atol=0)
+    assert d[:30].max() == d[30:].max() == 1.0  # each component normalised by itself
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
+def test_consensus_weights_of_a_reciprocal_weighted_w_by_detailed_balance(rng, backend):
+    # before: W = D^-1 A given directly (not through from_adjacency) was not recognised as
+    # reciprocal, so pi fell back to a dense solve or power iteration; now it is the closed
+    # form pi ~ rowsum(A) / (1 - alpha), which is the left eigenvector of P for eigenvalue 1
+    n = 40
+    A = _weighted_symmetric(rng, n, 60, spread=3.0)
+    rs = A.sum(axis=1)
+    W = (sp.diags_array(1 / rs) @ A).toarray()
+    alpha = rng.uniform(0, 0.5, n)
+    P = np.diag(alpha) + np.diag(1 - alpha) @ W
+    vals, vecs = np.linalg.eig(P.T)
+    eig = np.real(vecs[:, np.argmin(np.abs(vals - 1))])
+    eig /= eig.sum()
+    power = np.full(n, 1.0 / n)
+    for _ in range(20000):
+        power = 0.5 * (power + P.T @ power)
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array, "torch": torch.tensor}[backend]
+    pi = np.asarray(FriedkinJohnsen(conv(W), 0.0, alpha).consensus_weights())
+    np.testing.assert_allclose(pi, eig, rtol=1e-10)
+    np.testing.assert_allclose(pi, power, rtol=1e-10)
+    w = rs / (1 - alpha)
+    np.testing.assert_allclose(pi, w / w.sum(), rtol=1e-12)
