@@ -354,32 +354,106 @@ def frame_labels(W: Any) -> list[Hashable] | None:
 def vector_labels(x: Any) -> list[Hashable] | None:
     """Return the agent labels of a pandas Series / DataFrame over agents, else None.
 
-    A default ``RangeIndex`` is no labelling: such a Series is read by position.
+    The default ``RangeIndex`` (``0, 1, ..., n - 1``) is no labelling: such a Series is
+    read by position.  Any other index is, a ``RangeIndex`` that starts elsewhere too
+    (ids ``1..n``, or rows ``5..9`` of a larger table, were read by position).
     """
     pd = sys.modules.get("pandas")
-    if pd is None or not isinstance(x, pd.Series | pd.DataFrame) \
-            or isinstance(x.index, pd.RangeIndex):
+    if pd is None or not isinstance(x, pd.Series | pd.DataFrame) or _default_range(x.index):
         return None
     return list(x.index)
+
+
+def _default_range(index: Any) -> bool:
+    """Whether ``index`` is a ``RangeIndex`` from 0 in steps of 1 (of any length)."""
+    pd = sys.modules.get("pandas")
+    return (pd is not None and isinstance(index, pd.RangeIndex) and index.start == 0
+            and index.step == 1)
 
 
 def _range_indexed(x: Any) -> bool:
     pd = sys.modules.get("pandas")
     return (pd is not None and isinstance(x, pd.Series | pd.DataFrame)
-            and isinstance(x.index, pd.RangeIndex))
+            and _default_range(x.index))
 
 
-def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
+def agent_index(x: Any) -> list[Hashable] | None:
+    """Return the index of a pandas Series / DataFrame whose index names agents, else None.
+
+    An index that is the positions ``0..n-1`` in order (the default ``RangeIndex``, or
+    integers equal to it) names no agent: reading by position and by label agree.  Any
+    other index (names, integers in another order or from 1) says which agent each row
+    is, and reading such a Series by position pairs it with the wrong agents.
+    """
+    labels = vector_labels(x)
+    if labels is None:
+        return None
+    index = x.index
+    pd = sys.modules["pandas"]  # vector_labels found a pandas object
+    if (pd.api.types.is_integer_dtype(index.dtype) and index.nlevels == 1
+            and np.array_equal(index.to_numpy(), np.arange(len(index)))):
+        return None
+    return labels
+
+
+def _refuse_named(x: Any, name: str, who: str, fix: str) -> None:
+    """Raise ``ValueError`` when ``x`` is indexed by agent names that ``who`` lacks."""
+    given = agent_index(x)
+    if given is None:
+        return
+    raise ValueError(
+        f"{name}: a pandas {type(x).__name__} indexed by {reprlib.repr(given)} is paired "
+        f"with the agents by label, but {who} has no agent names, so it would be read by "
+        f"position (its first row taken for agent 0); {fix}, or pass {name}.to_numpy() to "
+        "read it by position")
+
+
+_MODEL_FIX = ("build the model from a pandas DataFrame indexed by the agents' names (e.g. "
+              "FriedkinJohnsen.from_adjacency(A_frame, gamma, alpha))")
+
+
+def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str, *,
+                   who: str = "the model, built from a numpy / scipy / torch matrix,",
+                   fix: str = _MODEL_FIX) -> Any:
     """Read a pandas Series / DataFrame over agents by label, in ``labels``' order.
 
     A model built from a DataFrame reads it by label, but a Series of beliefs over the same
-    agents in another order was read by position. Anything else, a Series with the default
-    ``RangeIndex``, or a model without labels (``labels`` None): returned unchanged, except
-    a ``RangeIndex`` over a model labelled ``0..n-1`` in another order (ambiguous: raises).
-    Labels are compared as text, as :func:`core.frames.square_frame_values` does.
+    agents in another order was read by position. Anything else, or a Series with the
+    default ``RangeIndex``: returned unchanged, except a ``RangeIndex`` over a model
+    labelled ``0..n-1`` in another order (ambiguous: raises).  Without labels (``labels``
+    None: a model built from a matrix) a Series / DataFrame whose index names agents (see
+    :func:`agent_index`) raises, as it was silently read by position; one indexed by the
+    positions ``0..n-1`` in order is returned unchanged.  Labels are compared as text, as
+    :func:`core.frames.square_frame_values` does.
+
+    Parameters
+    ----------
+    x
+        The value passed as ``name``: a vector or matrix over agents, pandas or not.
+    labels
+        The agents' labels in the model's order, or None when it has none.
+    name
+        The argument name, for messages.
+    who, fix
+        What has no labels when ``labels`` is None and how to give them, for the message
+        (default: a model built from a matrix).
+
+    Returns
+    -------
+    Any
+        ``x`` in ``labels``' order as a numpy array when read by label, else ``x``.
+
+    Raises
+    ------
+    ValueError
+        If the labels of ``x`` are not the model's, each once; if ``x`` names agents and
+        ``labels`` is None; or for the ambiguous ``RangeIndex`` above.
     """
+    if labels is None:
+        _refuse_named(x, name, who, fix)
+        return x
     given = vector_labels(x)
-    if labels is not None and given is None and _range_indexed(x):
+    if given is None and _range_indexed(x):
         text, n = [str(v) for v in labels], len(x.index)
         if sorted(text) == sorted(str(i) for i in range(n)) and text != [str(i) for i in
                                                                          range(n)]:
@@ -392,7 +466,7 @@ def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
                 f"{reprlib.repr(list(labels))}; pass .to_numpy() to read it by position, or "
                 "set its index to the agent labels to read it by label")
         return x
-    if labels is None or given is None:
+    if given is None:
         return x
     want = [str(v) for v in labels]
     have = {str(v): i for i, v in enumerate(given)}
@@ -402,6 +476,36 @@ def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str) -> Any:
                          f"labels as its index, each once; they differ in "
                          f"{differ or 'repeated labels'}")
     return x.iloc[[have[v] for v in want]].to_numpy()
+
+
+def pair_by_label(a: Any, b: Any, name_a: str, name_b: str) -> Any:
+    """Return ``b`` in the agent order of ``a``, for two vectors over the same agents.
+
+    Both indexed by agent names (see :func:`agent_index`): ``b`` read by ``a``'s names
+    (a numpy array in ``a``'s order).  Neither: ``b`` unchanged, paired by position.  Only
+    one: raises, as pairing a named vector with a positional one by position put each
+    agent's value against another agent's.
+
+    Raises
+    ------
+    ValueError
+        Naming both arguments, if only one names its agents, or if their names differ.
+    """
+    la, lb = agent_index(a), agent_index(b)
+    if la is None and lb is None:
+        return b
+    if la is not None and lb is not None:
+        return by_agent_label(b, la, name_b)
+    named, other, x, y = (name_a, name_b, a, b) if la is not None else (name_b, name_a, b, a)
+    pd = sys.modules["pandas"]  # agent_index found a pandas object
+    what = (f"indexed by position 0..{len(y.index) - 1}"
+            if isinstance(y, pd.Series | pd.DataFrame) else "an array")
+    raise ValueError(
+        f"{name_a} and {name_b}: {named} is a pandas {type(x).__name__} indexed by "
+        f"{reprlib.repr(agent_index(x))} but {other} is {what}, so they would be paired by "
+        f"position, whatever agent each row of {named} is; pass both as pandas Series / "
+        f"DataFrames indexed by the agents' names, or both as arrays in one agent order "
+        f"(e.g. {named}.to_numpy() if its rows follow {other}'s agents)")
 
 
 def vector_like(value: Any, n: int, like: Any, name: str) -> Any:

@@ -228,7 +228,9 @@ def disagreement(z: Any, adjacency: Any) -> float:
         Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
     adjacency
         ``(n, n)`` non-negative edge weights (dense or scipy sparse); a pandas DataFrame is
-        read by label, and a labelled Series / DataFrame ``z`` by its labels.
+        read by label, and a labelled Series / DataFrame ``z`` by its labels.  A matrix has
+        no agent names: a ``z`` indexed by names (anything but the positions ``0..n-1``)
+        is then refused rather than read by position.
 
     Returns
     -------
@@ -239,14 +241,15 @@ def disagreement(z: Any, adjacency: Any) -> float:
     ------
     ValueError
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array, or ``adjacency`` is not a
-        finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative).
+        finite, non-negative ``(n, n)`` matrix (a negative weight would make ``D`` negative),
+        or ``z`` names agents that ``adjacency`` does not (a matrix names none).
     TypeError
         If ``adjacency`` is a :class:`FriedkinJohnsen` model, not its weights.
     """
     _refuse_model(adjacency)
     # a labelled z follows a DataFrame adjacency's agents (it was read by position)
     labels = bk.frame_labels(adjacency)
-    Z = _opinions(bk.by_agent_label(z, labels, "z"), "z")
+    Z = _opinions(bk.by_agent_label(z, labels, "z", **_ADJACENCY_HAS_NO_NAMES), "z")
     n = Z.shape[0]
     A = bk.to_scipy_csr(bk.square_frame(adjacency, "adjacency"))  # a DataFrame by label
     if A.shape != (n, n):
@@ -271,7 +274,8 @@ def internal_conflict(z: Any, s: Any) -> float:
         Opinions, ``(n,)`` or ``(n, K)`` (e.g. the classic-FJ equilibrium).
     s
         Innate opinions, same shape as ``z``; read by label when both are pandas Series /
-        DataFrames with agent labels.
+        DataFrames with agent labels, by position when neither is (arrays, tensors, or an
+        index that is the positions ``0..n-1``).
 
     Returns
     -------
@@ -281,10 +285,15 @@ def internal_conflict(z: Any, s: Any) -> float:
     Raises
     ------
     ValueError
-        If ``z`` or ``s`` is not finite, or their shapes differ (no broadcasting).
+        If ``z`` or ``s`` is not finite, or their shapes differ (no broadcasting); if only
+        one of them is indexed by agent names (e.g. ``z`` the array that
+        :meth:`~FriedkinJohnsen.equilibrium` returns and ``s`` a Series by name), which
+        was paired by position: pass both by name, or both as arrays in one order.
     """
+    # paired by label when both name their agents; one named and one by position was
+    # paired by position, each agent's opinion against another's innate one: refused
     Z = _opinions(z, "z")
-    S = _opinions(bk.by_agent_label(s, bk.vector_labels(z), "s"), "s")  # paired by label
+    S = _opinions(bk.pair_by_label(z, s, "z", "s"), "s")
     if S.shape != Z.shape:
         raise ValueError(f"s has shape {np.shape(bk.as_numpy(s))} but z has "
                          f"{np.shape(bk.as_numpy(z))}: expected one innate opinion per "
@@ -311,6 +320,12 @@ def controversy(z: Any) -> float:
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array.
     """
     return float((_opinions(z, "z") ** 2).sum())
+
+
+# by_agent_label's words when the opinions name agents and the adjacency is a bare matrix
+_ADJACENCY_HAS_NO_NAMES = {
+    "who": "adjacency, a numpy / scipy / torch matrix,",
+    "fix": "pass adjacency as a pandas DataFrame indexed by the agents' names"}
 
 
 def _refuse_model(adjacency: Any) -> None:
@@ -382,7 +397,9 @@ def opinion_indices(
         Symmetric non-negative ``(n, n)`` weights (dense, scipy sparse or torch).
     s
         Innate opinions ``(n,)`` (or ``(n, K)``; indices are summed over columns); a
-        labelled Series / DataFrame is read by the labels of a DataFrame ``adjacency``.
+        labelled Series / DataFrame is read by the labels of a DataFrame ``adjacency``,
+        and refused with a matrix ``adjacency``, which names no agent (an index that is
+        the positions ``0..n-1`` is read by position).
     tol, method
         Solver settings (see :meth:`FriedkinJohnsen.solve`).  ``tol`` bounds the relative
         residual of the FJ system ``(I - H) z = Gamma s``, i.e. of ``(I + L) z = s`` with row
@@ -407,6 +424,8 @@ def opinion_indices(
     (0.055556, 0.111111)
     """
     model = classic_fj(adjacency)
+    # a named s and a bare adjacency: refused here, naming the adjacency, not the model
+    bk.by_agent_label(s, bk.frame_labels(adjacency), "s", **_ADJACENCY_HAS_NO_NAMES)
     s_arr = model._beliefs(s, "s", False)
     if not np.isfinite(_np2(s_arr)).all():
         raise ValueError("s has NaN or infinite entries")

@@ -602,6 +602,115 @@ def test_a_range_indexed_series_over_agents_labelled_0_to_n_in_another_order_is_
                                                normalise=True).gamma, g)
 
 
+_PEOPLE = ["alice", "bob", "carol", "dave", "erin"]
+
+
+def _people() -> tuple[object, object]:
+    """A 5-person weighted adjacency (rows listen) and opinions by name in another order."""
+    import pandas as pd
+
+    A = pd.DataFrame([[0, 1, 3, 0, 0], [2, 0, 0, 1, 0], [0.5, 0, 0, 0, 0], [1, 0, 0, 0, 0],
+                      [0, 4, 0, 0, 0]], index=_PEOPLE, columns=_PEOPLE, dtype=float)
+    return A, pd.Series({"erin": 7.0, "bob": 1.0, "alice": 4.0, "carol": 6.0, "dave": 2.0})
+
+
+def test_a_named_series_given_to_a_model_without_names_is_refused():
+    # a model built from a numpy / scipy / torch matrix has no agent names, and a Series
+    # indexed by names (or by integers in another order) was read by position: alice's
+    # equilibrium 5.531 (erin's opinion taken for hers) where by name it is 4.248
+    import pandas as pd
+
+    from multiagent import TrustAdaptiveDefense
+    from multiagent.dynamics import fj_step
+
+    A, s = _people()
+    x = s[_PEOPLE].to_numpy()
+    named = FriedkinJohnsen.from_adjacency(A, 0.3, 0.2)
+    np.testing.assert_allclose(named.equilibrium(s)[0], 4.24767504, atol=1e-8)
+    refusal = (r"^S: a pandas Series indexed by \['erin', 'bob', .*\] is paired with the "
+               r"agents by label, but the model, built from a numpy / scipy / torch matrix, has no "
+               r"agent names, .*S\.to_numpy\(\)")
+    for matrix in (A.to_numpy(), sp.csr_array(A.to_numpy()), torch.tensor(A.to_numpy())):
+        with pytest.raises(ValueError, match=refusal):
+            FriedkinJohnsen.from_adjacency(matrix, 0.3, 0.2).equilibrium(s)
+    model = FriedkinJohnsen.from_adjacency(A.to_numpy(), 0.3, 0.2)
+    shuffled = pd.Series(x[[4, 1, 0, 2, 3]], index=[4, 1, 0, 2, 3])  # numbers, not in order
+    one_based = pd.Series(x, index=pd.RangeIndex(1, 6))  # ids 1..5, not positions 0..4
+    for given in (shuffled, one_based, s.to_frame()):
+        with pytest.raises(ValueError, match="has no agent names"):
+            model.equilibrium(given)
+    with pytest.raises(ValueError, match=r"^B: .*the model, built from"):
+        model.step(s)
+    with pytest.raises(ValueError, match=r"^S: .*has no agent names"):
+        model.rollout(s, 2)
+    with pytest.raises(ValueError, match=r"^X: .*has no agent names"):
+        model.apply_H(s)
+    with pytest.raises(ValueError, match=r"^gamma: .*has no agent names"):
+        FriedkinJohnsen.from_adjacency(A.to_numpy(), s * 0 + 0.3, 0.2)
+    with pytest.raises(ValueError, match=r"^alpha: .*has no agent names"):
+        FriedkinJohnsen(model.W, 0.3, s * 0 + 0.2)
+    with pytest.raises(ValueError, match=r"^B: .*has no agent names"):
+        fj_step(s, x, model.W, 0.3, 0.2)
+    sym = A.to_numpy() + A.to_numpy().T
+    with pytest.raises(ValueError, match=r"^z: .*but adjacency, a numpy / scipy / torch "
+                                         r"matrix, has no agent names.*pass adjacency as a "
+                                         r"pandas DataFrame"):
+        disagreement(s, sym)
+    with pytest.raises(ValueError, match=r"^s: .*but adjacency, a numpy"):
+        opinion_indices(sym, s)
+    with pytest.raises(ValueError, match=r"^correct: .*has no agent names"):
+        TrustAdaptiveDefense(5).update(s > 3)
+    # by position, as before, for arrays and for an index 0..n-1 in order
+    ref = model.equilibrium(x)
+    for given in (pd.Series(x), pd.Series(x, index=pd.Index([0, 1, 2, 3, 4])),
+                  pd.Series(x, index=np.arange(5, dtype=np.uint8))):
+        np.testing.assert_array_equal(model.equilibrium(given), ref)
+    np.testing.assert_array_equal(model.equilibrium(pd.DataFrame({"o": x})), ref[:, None])
+    np.testing.assert_array_equal(model.step(pd.Series(x)), model.step(x))
+    assert disagreement(pd.Series(x), sym) == disagreement(x, sym)
+    # and a named model reads a named Series by name
+    np.testing.assert_allclose(named.equilibrium(s), ref, atol=1e-12)
+    np.testing.assert_allclose(disagreement(s, pd.DataFrame(sym, index=A.index,
+                                                            columns=A.index)),
+                               disagreement(x, sym), rtol=1e-12)
+    # a named model refuses numbers 1..5 that are not its names, which it read by position
+    with pytest.raises(ValueError, match=r"^S: a labelled Series .*differ in"):
+        named.equilibrium(one_based)
+
+
+def test_internal_conflict_refuses_one_named_and_one_positional_opinion_vector():
+    # internal_conflict(z, s) with z an array (what equilibrium returns) and s a Series by
+    # names in another order paired them by position: 12.573 where ||z - s||^2 = 11.7495
+    # (= opinion_indices(A, s)['internal_conflict'])
+    import pandas as pd
+
+    G = nx.Graph()
+    G.add_weighted_edges_from([("alice", "bob", 1), ("bob", "carol", 2), ("carol", "dave", 1),
+                               ("dave", "alice", 0.5)])
+    A = nx.to_pandas_adjacency(G)
+    s = pd.Series({"dave": 7.0, "carol": 1.0, "bob": 2.0, "alice": 6.0})
+    z = classic_fj(A).equilibrium(s)  # in A's order: alice, bob, carol, dave
+    known = 11.749519415609381
+    assert opinion_indices(A, s)["internal_conflict"] == pytest.approx(known, rel=1e-12)
+    both = r"^z and s: {} is a pandas \w+ indexed by .* but {} is {}.*\.to_numpy\(\)"
+    with pytest.raises(ValueError, match=both.format("s", "z", "an array")):
+        internal_conflict(z, s)
+    with pytest.raises(ValueError, match=both.format("z", "s", "an array")):
+        internal_conflict(s, z)
+    with pytest.raises(ValueError, match=both.format("s", "z", r"indexed by position 0\.\.3")):
+        internal_conflict(pd.Series(z), s)
+    with pytest.raises(ValueError, match=both.format("z", "s", "an array")):
+        internal_conflict(s.to_frame(), torch.as_tensor(z))
+    # both named: by name; both by position: as before
+    assert internal_conflict(pd.Series(z, index=A.index), s) == pytest.approx(known, rel=1e-12)
+    by_position = s[A.index].to_numpy()
+    assert internal_conflict(z, by_position) == pytest.approx(known, rel=1e-12)
+    assert internal_conflict(pd.Series(z), pd.Series(by_position)) == \
+        internal_conflict(z, by_position)
+    assert internal_conflict(z, pd.Series(by_position, index=pd.Index(range(4)))) == \
+        internal_conflict(z, by_position)
+
+
 _T3 = simulate_transcript(4, 4, 3, gamma=0.3, alpha=0.5, seed=1)
 _ADV = Scenario(graph="ring", n=6, rounds=4)
 
