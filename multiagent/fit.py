@@ -291,7 +291,8 @@ class FJFit:
         columns of ``W``: the index of a DataFrame ``adjacency`` given to :func:`fit_fj`,
         or the names ``prunus fj fit`` read; ``None`` for a fit without names (a matrix
         adjacency, or a file written before this field).  Kept by :meth:`save` and
-        :meth:`load`; the arrays stay unlabelled numpy arrays.
+        :meth:`load`; the arrays stay unlabelled numpy arrays, and :meth:`model` reads
+        beliefs and parameters given as pandas Series by these names.
     """
 
     gamma: np.ndarray
@@ -347,8 +348,26 @@ class FJFit:
         Returns
         -------
         FriedkinJohnsen
-            A numpy model with the fitted ``W``, ``gamma`` and ``alpha``.
+            A numpy model with the fitted ``W``, ``gamma`` and ``alpha``.  With
+            :attr:`agents` set, its agents carry those names, as a model built from a
+            labelled DataFrame does: a pandas Series / DataFrame of beliefs indexed by
+            them is read by name (it was read by position, each agent given another's
+            beliefs), and one indexed by other names is refused.
+
+        Raises
+        ------
+        ValueError
+            If :attr:`agents` is set but is not one distinct name per agent of ``W``.
         """
+        model = self._unnamed_model()
+        if self.agents is not None:
+            # the labels FriedkinJohnsen.from_adjacency gives a model of a DataFrame; names
+            # are text, and the model compares labels as text
+            model._labels = list(_checked_agents(self.agents, model.n))
+        return model
+
+    def _unnamed_model(self) -> FriedkinJohnsen:
+        """Return the fitted model without the agents' names (arrays in the fit's order)."""
         return FriedkinJohnsen(self.W, self.gamma, self.alpha, normalise=True)
 
     def predict(
@@ -423,7 +442,8 @@ class FJFit:
                                             steps=steps, lr=lr)
         # checked above at the transcript's own precision: a float16 one, widened, would
         # fail the model's float64 check
-        return self.model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start], check=False)
+        return self._unnamed_model().rollout(X[0], X.shape[0] - 1 - start, B0=X[start],
+                                             check=False)
 
     def score(
         self,
@@ -891,6 +911,7 @@ def fit_fj(
     adjacency: Any | None = None,
     per_agent: bool = False,
     learn_trust: bool = True,
+    trust: Literal["uniform", "given"] = "uniform",
     train_rounds: int | None = None,
     loss: Loss = "mse",
     init_gamma: float = 0.2,
@@ -931,7 +952,17 @@ def fit_fj(
     per_agent
         One ``gamma``/``alpha`` per agent instead of one shared pair.
     learn_trust
-        Fit ``W`` (masked softmax logits); otherwise uniform over neighbours.
+        Fit ``W`` (masked softmax logits); otherwise ``W`` is fixed as ``trust`` says.
+    trust
+        The fixed ``W`` of ``learn_trust=False``: ``"uniform"`` (default) trusts each
+        agent's neighbours equally, whatever ``adjacency``'s weights (they count as edges
+        only); ``"given"`` takes ``adjacency``'s weights as known trust, row-normalised as
+        :meth:`FriedkinJohnsen.from_adjacency` does (``W_ij = A_ij / sum_k A_ik``,
+        self-loops dropped, an agent that hears no one trusting itself), and fits only
+        ``gamma`` and ``alpha``: the usual set-up with measured tie strengths.  Its
+        weights must be finite and non-negative (``ValueError`` naming ``adjacency``);
+        it needs ``adjacency`` and ``learn_trust=False``.  The fit's ``W`` is then those
+        weights (a fit saved by :meth:`FJFit.save` keeps them).
     train_rounds
         Use transitions up to round ``train_rounds`` only (default: all), so that later
         rounds can be predicted with :meth:`FJFit.score`.
@@ -1037,6 +1068,7 @@ def fit_fj(
         if not isinstance(flag, bool | np.bool_):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     per_agent, learn_trust = bool(per_agent), bool(learn_trust)
+    _check_trust(trust, learn_trust, adjacency)
     if not 1 <= T <= X.shape[0] - 1:
         raise ValueError(f"train_rounds must be in [1, {X.shape[0] - 1}], got {train_rounds}")
     if loss not in ("mse", "kl"):
@@ -1047,6 +1079,8 @@ def fit_fj(
         raise ValueError("loss='kl' compares probability vectors over K >= 2 options; this "
                          "transcript has K = 1 (scalar opinions): use loss='mse'")
     n = X.shape[1]
+    # measured weights, checked before _mask reads a negative or NaN one as no edge
+    fixed_W = None if trust == "uniform" else torch.as_tensor(_given_trust(adjacency, n))
     mask_np = _mask(adjacency, n, names)
     heard = _hears_someone(mask_np)
     isolated = torch.as_tensor(~heard)
@@ -1083,6 +1117,8 @@ def fit_fj(
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         g = torch.sigmoid(gl).expand(n)
         a = torch.sigmoid(al).expand(n)
+        if fixed_W is not None:  # trust="given": the adjacency's weights, not fitted
+            return g, a, fixed_W
         W = torch.softmax(wl.masked_fill(~mask, float("-inf")), dim=1)
         return g, a, W
 
@@ -1149,6 +1185,41 @@ def fit_fj(
                                           learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
                  g_se, a_se, converged, names)
+
+
+def _check_trust(trust: Any, learn_trust: bool, adjacency: Any) -> None:
+    """Check :func:`fit_fj`'s ``trust`` against ``learn_trust`` and ``adjacency``, by name."""
+    if not isinstance(trust, str):
+        # from_adjacency's trust is a matrix: here the weights are adjacency's
+        raise TypeError(f"trust must be 'uniform' or 'given', got a {type(trust).__name__} "
+                        f"{reprlib.repr(trust)}; known trust weights are passed as "
+                        "adjacency, with trust='given'")
+    if trust not in ("uniform", "given"):
+        raise ValueError(f"trust must be 'uniform' or 'given', got {trust!r}")
+    if trust == "given" and learn_trust:
+        raise ValueError("trust='given' fixes W to adjacency's weights (row-normalised), "
+                         "which learn_trust=True (the default) would fit: pass "
+                         "learn_trust=False")
+    if trust == "given" and adjacency is None:
+        raise ValueError("trust='given' reads the weights of adjacency, and none was given: "
+                         "pass the (n, n) trust weights as adjacency (A_ij: how much agent "
+                         "i trusts agent j)")
+
+
+def _given_trust(adjacency: Any, n: int) -> np.ndarray:
+    """``adjacency``'s weights row-normalised as the model reads them, a float64 ``(n, n)``.
+
+    :meth:`FriedkinJohnsen.from_adjacency` builds it, so a DataFrame is read by label and
+    negative or non-finite weights are refused naming ``adjacency``; an agent that hears
+    no one trusts itself (``W_ii = 1``), as :func:`_mask` marks it.
+    """
+    W = as_dense_numpy(FriedkinJohnsen.from_adjacency(adjacency, 0.0, 0.0).W)
+    if W.shape != (n, n):
+        raise ValueError(f"adjacency must be ({n}, {n}), got {W.shape}")
+    if W.dtype != np.float64:  # float32 rows summed to 1 only to 1e-7 in float64
+        W = W.astype(np.float64)
+        W = W / W.sum(axis=1, keepdims=True)
+    return W
 
 
 def stubborn_test(

@@ -1256,3 +1256,98 @@ def test_score_of_a_shorter_transcript_says_start_exceeds_its_last_round():
     with pytest.raises(ValueError, match=r"every round of it \(train_rounds = 3\)"):
         fit_fj(X, train_rounds=3, max_steps=2).score(X[:4])
     assert set(fit.score(X[:3], start=0)) >= {"mse", "r2"}
+
+
+_PEOPLE = ["alice", "bob", "carol", "dave", "erin"]
+
+
+def _weighted_people() -> pd.DataFrame:
+    """Who hears whom, with measured trust weights (rows listen): a 5-person survey."""
+    return pd.DataFrame([[0, 1, 3, 0, 0], [2, 0, 0, 1, 0], [0.5, 0, 0, 0, 0],
+                         [1, 0, 0, 0, 0], [0, 4, 0, 0, 0]], index=_PEOPLE, columns=_PEOPLE,
+                        dtype=float)
+
+
+def test_the_model_of_a_named_fit_reads_beliefs_by_the_agents_names(tmp_path):
+    # FJFit.model() dropped fit.agents: the model of a fit on a named adjacency (and of the
+    # fit read back by FJFit.load) read a Series of opinions by position,
+    # [5.396 2.869 5.093 5.827 2.373] where the model by name gives [3.811 ... 4.849]
+    A = _weighted_people()
+    g = pd.Series([0.3, 0.5, 0.2, 0.6, 0.4], index=_PEOPLE)
+    a = pd.Series([0.2, 0.3, 0.1, 0.4, 0.5], index=_PEOPLE)
+    truth = FriedkinJohnsen.from_adjacency(A, g, a)
+    X = truth.rollout(np.random.default_rng(0).dirichlet(np.ones(3), size=5), 10)
+    fit = fit_fj(X, adjacency=A, per_agent=True)
+    assert fit.agents == _PEOPLE
+    s = pd.Series({"erin": 7.0, "bob": 1.0, "alice": 4.0, "carol": 6.0, "dave": 2.0})
+    expected = [3.81143957, 1.98005947, 4.28721357, 2.51755416, 4.84859692]
+    np.testing.assert_allclose(truth.equilibrium(s), expected, atol=1e-8)
+    by_position = FriedkinJohnsen(fit.W, fit.gamma, fit.alpha, normalise=True)
+    for model in (fit.model(), FJFit.load(fit.save(tmp_path / "fit.json")).model()):
+        np.testing.assert_allclose(model.equilibrium(s), expected, atol=1e-6)
+        # the same numbers as the unnamed model given the opinions in the fit's order
+        np.testing.assert_array_equal(model.equilibrium(s), by_position.equilibrium(
+            s[fit.agents].to_numpy()))
+        np.testing.assert_array_equal(model.equilibrium(s.to_numpy()),
+                                      by_position.equilibrium(s.to_numpy()))  # as before
+    # a fit without names gives a model without names, which refuses a named Series
+    unnamed = FJFit(fit.gamma, fit.alpha, fit.W, fit.loss, fit.train_rounds).model()
+    with pytest.raises(ValueError, match=r"^S: .*has no agent names.*\.to_numpy\(\)"):
+        unnamed.equilibrium(s)
+
+
+def test_known_trust_weights_fit_only_gamma_and_alpha(tmp_path):
+    # learn_trust=False turned measured trust weights into uniform 0/1 edges, and nothing
+    # fixed W to them: on an exact transcript of a weighted A (gamma 0.3, alpha 0.2) the
+    # fit gave gamma 0.3097, alpha 0.196. trust="given" takes the weights, row-normalised
+    A = _weighted_people()
+    truth = FriedkinJohnsen.from_adjacency(A, 0.3, 0.2)
+    X = truth.rollout(np.random.default_rng(0).dirichlet(np.ones(3), size=5), 8)
+    fit = fit_fj(X, adjacency=A, learn_trust=False, trust="given")
+    np.testing.assert_allclose(fit.gamma, 0.3, atol=1e-6)
+    np.testing.assert_allclose(fit.alpha, 0.2, atol=1e-6)
+    np.testing.assert_allclose(fit.W, truth.W, rtol=1e-15)
+    assert fit.agents == _PEOPLE
+    per = fit_fj(X, adjacency=A, learn_trust=False, trust="given", per_agent=True)
+    np.testing.assert_allclose(per.gamma, 0.3, atol=1e-5)  # L-BFGS stops at loss 4e-15
+    np.testing.assert_allclose(per.alpha, 0.2, atol=1e-5)
+    # the default still binarises (uniform over neighbours), with the numbers it gave
+    uniform = fit_fj(X, adjacency=A, learn_trust=False)
+    np.testing.assert_array_equal(
+        fit_fj(X, adjacency=A, learn_trust=False, trust="uniform").gamma, uniform.gamma)
+    np.testing.assert_array_equal(uniform.W, (A > 0) / (A > 0).sum(axis=1).to_numpy()[:, None])
+    assert uniform.gamma[0] == pytest.approx(0.30965853, abs=1e-8)
+    assert uniform.alpha[0] == pytest.approx(0.1961574, abs=1e-7)
+    # saved and read back whole
+    back = FJFit.load(fit.save(tmp_path / "fit.json"))
+    for key in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
+        np.testing.assert_array_equal(getattr(back, key), getattr(fit, key))
+    assert back.agents == _PEOPLE and back.loss == fit.loss
+    # the weights of a matrix, a scipy or a torch adjacency alike; an isolated agent
+    # listens to itself, as in the model
+    import scipy.sparse as sp
+
+    for given in (A.to_numpy(), sp.csr_array(A.to_numpy()), torch.tensor(A.to_numpy())):
+        np.testing.assert_array_equal(
+            fit_fj(X, adjacency=given, learn_trust=False, trust="given").W, fit.W)
+    deaf = A.copy()
+    deaf.loc["dave"] = 0.0
+    with pytest.warns(UserWarning, match="agent 'dave' hears no one"):
+        W = fit_fj(X, adjacency=deaf, learn_trust=False, trust="given", max_steps=2).W
+    np.testing.assert_array_equal(W[3], [0, 0, 0, 1, 0])
+
+
+@pytest.mark.parametrize(("change", "kwargs", "error", "message"), [
+    (lambda A: A.assign(bob=-A["bob"]), {}, ValueError, r"^adjacency\[0, 1\] = -1 < 0"),
+    (lambda A: A.assign(bob=A["bob"].replace(1.0, np.nan)), {}, ValueError,
+     r"^adjacency\[0, 1\] \(agent 0\) is not finite"),
+    (lambda A: A, {"learn_trust": True}, ValueError, "^trust='given' fixes W.*learn_trust=False"),
+    (lambda A: None, {}, ValueError, "^trust='given' reads the weights of adjacency"),
+    (lambda A: A, {"trust": "known"}, ValueError, r"^trust must be 'uniform' or 'given'"),
+    (lambda A: A, {"trust": np.eye(5)}, TypeError, r"^trust must be 'uniform' or 'given'"),
+])
+def test_known_trust_weights_are_checked_by_name(change, kwargs, error, message):
+    X = simulate_transcript(5, 3, 3, gamma=0.3, alpha=0.4, seed=0)
+    options = {"learn_trust": False, "trust": "given", **kwargs}
+    with pytest.raises(error, match=message):
+        fit_fj(X, adjacency=change(_weighted_people()), **options)
