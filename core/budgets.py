@@ -79,6 +79,18 @@ def layer_densities(
     -------
     dict
         name -> density in (0, 1].
+
+    Examples
+    --------
+    ERK gives each (out, in) layer a density proportional to ``(in + out) / (in out)``,
+    scaled so that 0.5 of the 400 weights are kept (0.6667 * 100 + 0.4444 * 300 = 200):
+
+    >>> from core import layer_densities
+    >>> shapes = {"a": (10, 10), "b": (10, 30)}
+    >>> {k: round(d, 4) for k, d in layer_densities(shapes, 0.5, "erk").items()}
+    {'a': 0.6667, 'b': 0.4444}
+    >>> layer_densities(shapes, 0.5, "uniform")
+    {'a': 0.5, 'b': 0.5}
     """
     density = _check_density(density)
     _check_distribution(distribution)

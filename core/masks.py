@@ -107,6 +107,16 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         or (``names=None``)
         a parameter is a factor of a parametrised weight (``core.hadamard``,
         ``weight_norm``), whose masks would not prune the weight itself.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from core import prunable_names
+    >>> net = nn.Sequential(nn.Linear(4, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    >>> prunable_names(net)                        # biases and norm scales stay dense
+    ['0.weight', '2.weight']
+    >>> prunable_names(net, ["2.weight", "0.bias"])
+    ['0.bias', '2.weight']
     """
     params = dict(module.named_parameters())
     if names is None:

@@ -256,6 +256,27 @@ def remove_hadamard(module: nn.Module) -> None:
     ----------
     module
         A model reparameterized by :func:`hadamard`; modified in place.
+
+    Returns
+    -------
+    None
+        ``module`` is changed in place: each ``m * w`` becomes one parameter again.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import hadamard, remove_hadamard
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Linear(3, 2)
+    >>> before = net.weight.detach().clone()
+    >>> hadamard(net)
+    ['weight']
+    >>> remove_hadamard(net)
+    >>> sorted(name for name, _ in net.named_parameters())
+    ['bias', 'weight']
+    >>> torch.allclose(net.weight, before)
+    True
     """
     # torch makes the merged weight a parameter only if the product m * w requires grad:
     # under torch.no_grad() or inference mode (as for inference or export) it became a
@@ -286,6 +307,33 @@ def sign_in_reset(
     optimizer
         If given, the optimizer state of ``m`` and ``w`` is cleared (the paper
         leaves this open; stale moments refer to the old factorization).
+
+    Returns
+    -------
+    None
+        The factors are changed in place (and their optimizer state cleared when
+        ``optimizer`` is given).
+
+    Raises
+    ------
+    ValueError
+        If ``module`` has no ``m * w`` parametrization.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import hadamard, hadamard_factors, sign_in_reset
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Linear(3, 2)
+    >>> _ = hadamard(net, beta=4.0)                # m^2 - w^2 = 4
+    >>> before = net.weight.detach().clone()
+    >>> sign_in_reset(net, gamma=1.0)
+    >>> m, w = hadamard_factors(net)["weight"]
+    >>> torch.allclose(m * w, before), torch.allclose(m**2 - w**2, torch.ones(2, 3))
+    (True, True)
+    >>> bool((m > 0).all())                        # w carries the sign
+    True
     """
     sites = _hadamard_sites(module)
     if not sites:

@@ -687,6 +687,31 @@ class IMP(PruningSchedule):
         Densities after each prune (e.g. :func:`geometric_densities`).
     **kwargs
         Keyword arguments of :class:`PruningSchedule` other than ``rewind``.
+
+    Examples
+    --------
+    After each prune the kept weights are back at the rewind point (here: taken at
+    construction); 80 weights at densities 0.5 and 0.25 keep 40 and 20:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import IMP
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> def train():
+    ...     opt.zero_grad()
+    ...     net(torch.randn(4, 8)).pow(2).mean().backward()
+    ...     opt.step()
+    >>> sched = IMP(net, opt, [0.5, 0.25])
+    >>> w0 = net[0].weight.detach().clone()
+    >>> for density in sched:
+    ...     if sched.round:                                 # after a prune
+    ...         m = sched.masks["0.weight"]
+    ...         print(density, sched.masks.kept(), torch.equal(net[0].weight, w0 * m))
+    ...     train()
+    0.5 40 True
+    0.25 20 True
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -707,6 +732,31 @@ class LRR(PruningSchedule):
         Densities after each prune (e.g. :func:`geometric_densities`).
     **kwargs
         Keyword arguments of :class:`PruningSchedule` other than ``rewind``.
+
+    Examples
+    --------
+    The weights are kept, the learning rate starts each round at 0.1 again:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import LRR
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> lr = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    >>> sched = LRR(net, opt, [0.5, 0.25], lr_scheduler=lr)
+    >>> for density in sched:
+    ...     print(density, opt.param_groups[0]["lr"])
+    ...     for _ in range(3):                              # one round: three steps
+    ...         opt.zero_grad()
+    ...         net(torch.randn(4, 8)).pow(2).mean().backward()
+    ...         opt.step()
+    ...         lr.step()
+    1.0 0.1
+    0.5 0.1
+    0.25 0.1
+    >>> round(opt.param_groups[0]["lr"], 4), sched.masks.kept()    # 0.1 * 0.5**3, 0.25 * 80
+    (0.0125, 20)
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -734,6 +784,26 @@ class Cyclic(PruningSchedule):
     **kwargs
         Keyword arguments of :class:`PruningSchedule` other than ``rewind``
         (``masks`` to start from a sparse mask).
+
+    Examples
+    --------
+    Two dense cycles, then the prune to 0.25 and one cycle at it (80 weights keep 20):
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import Cyclic
+    >>> _ = torch.manual_seed(0)
+    >>> net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    >>> sched = Cyclic(net, opt, density=0.25, cycles=2)
+    >>> rounds = []
+    >>> for density in sched:
+    ...     rounds.append(density)
+    ...     opt.zero_grad()                                 # train one cycle here
+    ...     net(torch.randn(4, 8)).pow(2).mean().backward()
+    ...     opt.step()
+    >>> rounds, sched.masks.kept()
+    ([1.0, 1.0, 0.25], 20)
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -56,10 +56,27 @@ def check_scores(model: nn.Module, scores: Mapping[str, torch.Tensor]) -> None:
     scores
         Mapping name -> score tensor.
 
+    Returns
+    -------
+    None
+        The scores are usable; nothing is changed.
+
     Raises
     ------
     ValueError
         Naming the first score whose parameter is missing or has another shape.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import check_scores
+    >>> net = nn.Linear(3, 2)
+    >>> check_scores(net, {"weight": torch.ones(2, 3)})
+    >>> check_scores(net, {"weight": torch.ones(3, 2)})
+    Traceback (most recent call last):
+    ...
+    ValueError: scores['weight']: shape (3, 2) does not match the parameter's shape (2, 3)
     """
     params = dict(model.named_parameters())
     for name, s in scores.items():
@@ -86,6 +103,18 @@ def magnitude_scores(
     -------
     dict of str to torch.Tensor
         Parameter name -> ``|w|`` (a new tensor, no autograd history).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import magnitude_scores
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+    >>> scores = magnitude_scores(net)
+    >>> {name: tuple(s.shape) for name, s in scores.items()}     # biases stay dense
+    {'0.weight': (2, 3), '1.weight': (1, 2)}
+    >>> torch.equal(scores["0.weight"], net[0].weight.abs())
+    True
     """
     params = dict(model.named_parameters())
     return {n: params[n].detach().abs() for n in prunable_names(model, names)}
@@ -117,6 +146,22 @@ def gradient_scores(
     ------
     ValueError
         If ``kind`` is unknown or a scored parameter has no ``.grad``.
+
+    Examples
+    --------
+    For ``L = w . x`` the gradient is ``x``:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import gradient_scores
+    >>> net = nn.Linear(2, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.tensor([[2.0, -3.0]]))
+    >>> net(torch.tensor([[0.5, 2.0]])).sum().backward()
+    >>> gradient_scores(net)["weight"].tolist()                  # |w * g|
+    [[1.0, 6.0]]
+    >>> gradient_scores(net, kind="grad")["weight"].tolist()     # |g|
+    [[0.5, 2.0]]
     """
     if kind not in ("snip", "grad"):
         raise ValueError(f"kind: expected 'snip' or 'grad', got {kind!r}")
@@ -156,6 +201,19 @@ def input_norms(
         most language models) is listed once, under the name ``named_parameters()`` gives
         it, with the norms over the inputs of every ``Linear`` that uses it. An
         ``nn.Linear`` never called during calibration is left out, with a warning.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import input_norms
+    >>> net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    >>> batches = [torch.tensor([[3.0, 0.0]]), torch.tensor([[4.0, 1.0]])]
+    >>> norms = input_norms(net, batches)
+    >>> norms["0.weight"].tolist()                 # sqrt(3^2 + 4^2), sqrt(0^2 + 1^2)
+    [5.0, 1.0]
+    >>> tuple(norms["2.weight"].shape)             # the 3 inputs of the second layer
+    (3,)
     """
     norms, uncalled = _input_norms(model, batches, forward)
     _warn_uncalled(uncalled)
@@ -240,6 +298,18 @@ def wanda_scores(
     ``floor(s * cols)`` per row where ``select_topk`` keeps ``round((1 - s) * cols)``.
     An ``nn.Linear`` whose weight a model uses functionally (the ``out_proj`` of
     ``nn.MultiheadAttention``) is never called, so it gets no score (with a warning).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import wanda_scores
+    >>> net = nn.Linear(2, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.tensor([[1.0, -2.0]]))
+    >>> batches = [torch.tensor([[3.0, 0.0], [4.0, 1.0]])]      # ||X_0|| = 5, ||X_1|| = 1
+    >>> wanda_scores(net, batches)["weight"].tolist()           # |W_ij| * ||X_j||
+    [[5.0, 2.0]]
     """
     norms, uncalled = _input_norms(model, batches, forward)
     _warn_uncalled(uncalled)
@@ -293,6 +363,20 @@ def score_mask(
     UserWarning
         When some layers keep nothing while others keep entries (layer collapse; see
         :func:`core.select_topk`).
+
+    Examples
+    --------
+    Half of 8 entries pruned: the 4 highest scores overall, or the 2 highest of each row:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from core import score_mask
+    >>> net = nn.Linear(4, 2, bias=False)
+    >>> scores = {"weight": torch.tensor([[0.1, 0.9, 0.5, 0.3], [0.8, 0.2, 0.7, 0.6]])}
+    >>> score_mask(net, scores, 0.5)["weight"].int().tolist()
+    [[0, 1, 0, 0], [1, 0, 1, 1]]
+    >>> score_mask(net, scores, 0.5, scope="row")["weight"].int().tolist()
+    [[0, 1, 1, 0], [1, 0, 1, 0]]
     """
     check_scores(model, scores)
     # a count is of all scored entries only for one global threshold

@@ -88,6 +88,20 @@ def validate_cohort(
         ``.X``.
     ValueError
         NaN or non-binary entries (naming the column), duplicated event names, wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from biomodels.ctmc import validate_cohort
+    >>> frame = pd.DataFrame({"TP53": [1, 0, 1], "IDH1": ["TRUE", "false", "FALSE"]})
+    >>> X, names = validate_cohort(frame)
+    >>> X.tolist(), names, X.dtype.name
+    ([[1, 1], [0, 0], [1, 0]], ['TP53', 'IDH1'], 'uint8')
+    >>> validate_cohort(np.array([[0, 1], [1, 2]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: event column 'E1' has non-binary entry 2; expected 0/1
     """
     if _is_anndata(data):
         mat = data.X
@@ -312,7 +326,7 @@ def read_cohort(
 ) -> tuple[np.ndarray, list[str], list[str]] | tuple[
     np.ndarray, list[str], list[str], np.ndarray
 ]:
-    """Read a 0/1 tumours x events table (CSV or TSV).
+    r"""Read a 0/1 tumours x events table (CSV or TSV).
 
     Parameters
     ----------
@@ -356,6 +370,17 @@ def read_cohort(
     UserWarning
         With ``weights``, a count column of only 0 and 1 (an event column taken for the
         counts: its rows with 0 would be left out of a fit); sample ids on several rows.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> import tempfile
+    >>> from biomodels.ctmc import read_cohort
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cohort.csv"
+    >>> _ = path.write_text("sample,TP53,IDH1,count\nT1,1,0,5\nT2,1,1,2\nT3,0,0,9\n")
+    >>> X, events, samples, counts = read_cohort(path, weights="count")
+    >>> X.tolist(), events, samples, counts.tolist()
+    ([[1, 0], [1, 1], [0, 0]], ['TP53', 'IDH1'], ['T1', 'T2', 'T3'], [5.0, 2.0, 9.0])
     """
     if weights is not None and not isinstance(weights, str):
         raise TypeError(f"weights: expected the name of the column counting the tumours of "
@@ -530,7 +555,7 @@ def read_maf(
     classes: Sequence[str] | None = None,
     class_col: str = "Variant_Classification",
 ) -> tuple[np.ndarray, list[str], list[str]]:
-    """Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
+    r"""Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
 
     A MAF lists alterations only, so tumours without any are not in it; pass the sequenced
     cohort as ``samples`` to keep them (as all-zero rows: the empty state carries much of an
@@ -567,6 +592,20 @@ def read_maf(
     Returns
     -------
     X, event_names, sample_ids
+
+    Examples
+    --------
+    Events come most frequent first; ``T3`` was sequenced but has no alteration:
+
+    >>> import pathlib
+    >>> import tempfile
+    >>> from biomodels.ctmc import read_maf
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cohort.maf"
+    >>> _ = path.write_text("Tumor_Sample_Barcode\tHugo_Symbol\n"
+    ...                     "T1\tIDH1\nT1\tTP53\nT2\tTP53\n")
+    >>> X, events, samples = read_maf(path, samples=["T1", "T2", "T3"])
+    >>> X.tolist(), events, samples
+    ([[1, 1], [1, 0], [0, 0]], ['TP53', 'IDH1'], ['T1', 'T2', 'T3'])
     """
     if top is not None:
         top = check_count("top", top, at_least=1)  # iloc[:-1] would drop an event silently
@@ -679,6 +718,20 @@ def random_sparse_theta(
         (n, n) theta; diagonal = log base rates drawn so that tumours carry a few events
         (``mhn``'s ``random_theta`` draws them from N(0, 1), and a fixed number of
         non-zero effects; here each is non-zero with probability ``1 - sparsity``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from biomodels.ctmc import random_sparse_theta
+    >>> off = ~np.eye(4, dtype=bool)                # the 12 interactions of 4 events
+    >>> int(np.count_nonzero(random_sparse_theta(4, sparsity=0.0, seed=0)[off]))
+    12
+    >>> theta = random_sparse_theta(4, sparsity=1.0, seed=0)
+    >>> int(np.count_nonzero(theta[off]))           # independent events
+    0
+    >>> rates = np.exp(np.diag(theta))              # base rates, drawn in [0.1, 0.8)
+    >>> bool(((rates >= 0.1) & (rates < 0.8)).all())
+    True
     """
     # n=4.0 or True failed in numpy ("an integer is required"), sparsity="0.5" in a
     # comparison, naming neither
@@ -720,6 +773,19 @@ def block_theta(
     -------
     theta, names
         theta with rows = targets; names ``A, B, ...`` then ``I0, I1, ...``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from biomodels.ctmc import block_theta
+    >>> theta, names = block_theta(2, blocks="synth2", seed=0)
+    >>> names
+    ['A', 'B', 'I0', 'I1']
+    >>> theta[:2, :2].tolist()                      # A (rate e^0 = 1) promotes B by +4
+    [[0.0, 0.0], [4.0, -4.0]]
+    >>> rates = np.exp(np.diag(theta)[2:])          # padding: uniform in rate_range
+    >>> bool(((rates >= 0.01) & (rates <= 0.3)).all())
+    True
     """
     if isinstance(n_independent, bool) or not isinstance(n_independent, int | np.integer) \
             or n_independent < 0:

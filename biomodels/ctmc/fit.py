@@ -241,6 +241,20 @@ def independence_fit(x: np.ndarray, *, method: Method = "auto", seed: int | None
     -------
     numpy.ndarray
         Diagonal (n, n) theta.
+
+    Examples
+    --------
+    With one event the maximum is the logit of its frequency, here log(3 / 1):
+
+    >>> import math
+    >>> import numpy as np
+    >>> from biomodels.ctmc import independence_fit
+    >>> theta = independence_fit(np.array([[1], [1], [1], [0]]))
+    >>> round(float(theta[0, 0]), 4), round(math.log(3), 4)
+    (1.0986, 1.0986)
+    >>> theta = independence_fit(np.array([[0, 0], [1, 0], [0, 1], [1, 1], [0, 0]]))
+    >>> theta.shape, int(np.count_nonzero(theta - np.diag(np.diag(theta))))
+    ((2, 2), 0)
     """
     # checked first: choose_method reads x.shape, which a list or a tensor lacks (an
     # AttributeError / TypeError naming nothing, where fit_theta accepts both)
@@ -335,6 +349,20 @@ def data_log_likelihood(
     ------
     ValueError
         If ``is_threshold`` is negative or above ``MAX_SUBSET_EVENTS``.
+
+    Examples
+    --------
+    Without interactions (theta = 0) both events and the observation have rate 1, so
+    nothing is observed with probability 1/3, event 0 alone with 1/3 * 1/2 and both
+    events with 2 * 1/3 * 1/2 = 1/3:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from biomodels.ctmc import data_log_likelihood
+    >>> X = np.array([[0, 0], [1, 0], [1, 1]])
+    >>> lp = data_log_likelihood(torch.zeros(2, 2, dtype=torch.float64), X)
+    >>> np.exp(lp).round(6).tolist()
+    [0.333333, 0.166667, 0.333333]
     """
     x, _ = validate_cohort(x, warn_unobserved=False)
     is_threshold = check_count("is_threshold", is_threshold, at_least=0)

@@ -239,6 +239,21 @@ def most_likely_order(
         The event indices in order of occurrence and ``log p(order)`` (joint with observing
         exactly these events). Of orders of equal probability, the first in
         ``itertools.permutations(events)``'s order, the one :func:`top_orders` lists first.
+
+    Examples
+    --------
+    Event 0 (rate 1) raises the rate of event 1 from e^-1 to e^1; the observation
+    clock has rate 1, so 0 then 1 has probability ``1 / (2 + e^-1) * e / (1 + e)``:
+
+    >>> import math
+    >>> import numpy as np
+    >>> from biomodels.ctmc import most_likely_order
+    >>> theta = np.array([[0.0, 0.0], [2.0, -1.0]])
+    >>> order, log_p = most_likely_order(theta, [0, 1])
+    >>> order, round(log_p, 6)
+    ([0, 1], -1.175256)
+    >>> round(math.log(1 / (2 + math.exp(-1)) * math.e / (1 + math.e)), 6)
+    -1.175256
     """
     th = as_theta(theta).detach()
     n = th.shape[0]
@@ -333,6 +348,21 @@ def top_orders(
     list of (order, probability)
         Orders with P(order | these events observed), most probable first; orders of
         equal probability in the order of ``itertools.permutations(events)``.
+
+    Examples
+    --------
+    Event 0 promotes event 1: 0 then 1 is observed with probability proportional to
+    ``e / (1 + e)``, 1 then 0 to ``e^-1 / 2`` (see :func:`most_likely_order`):
+
+    >>> import math
+    >>> import numpy as np
+    >>> from biomodels.ctmc import top_orders
+    >>> theta = np.array([[0.0, 0.0], [2.0, -1.0]])
+    >>> [(order, round(p, 4)) for order, p in top_orders(theta, [0, 1])]
+    [([0, 1], 0.799), ([1, 0], 0.201)]
+    >>> a, b = math.e / (1 + math.e), math.exp(-1) / 2
+    >>> round(a / (a + b), 4)
+    0.799
     """
     import itertools
 
