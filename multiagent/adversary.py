@@ -66,7 +66,9 @@ class Adversary:
     Parameters
     ----------
     position
-        ``"hub"`` (highest degree), ``"leaf"`` (lowest degree) or a node index; on a
+        ``"hub"`` (highest degree), ``"leaf"`` (lowest degree; on a directed graph the
+        degree is the number of agents who listen to the node, see
+        :func:`~multiagent.topologies.hub_and_leaf`) or a node index; on a
         scenario with a networkx graph also a node label other than an int (e.g.
         ``"Medici"`` of ``nx.florentine_families_graph()``), which stands for its index
         in the graph's node order.

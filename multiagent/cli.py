@@ -47,9 +47,9 @@ def _simulate(args: argparse.Namespace) -> int:
         if args.n is not None:  # two counts of agents: say which one is meant
             raise CommandError(f"--n and --adjacency: the agents are those of the --adjacency "
                                f"file; leave --n out (got --n {args.n})")
-        frame = _read_adjacency_option(args.adjacency)
-        names = list(frame.index)
-        graph = _speaker_graph(frame)
+        # sparse: a 20,000-agent edge list took 3.4 GB through the dense matrix
+        names, weights = _read_adjacency_option(args.adjacency, sparse=True)
+        graph = _speaker_graph(names, weights)
         args.n = len(names)  # recorded in metrics.json as the file's count
     else:
         args.graph = graph = args.graph or "complete"
@@ -188,32 +188,40 @@ def _remove_unchanged(files: dict[Path, tuple[int, int, int]]) -> list[Path]:
     return removed
 
 
-def _read_adjacency_option(path: Path) -> Any:
-    """:func:`multiagent.topologies.read_adjacency`, its errors naming ``--adjacency``."""
-    from multiagent.topologies import read_adjacency
+def _read_adjacency_option(path: Path, *, sparse: bool = False) -> Any:
+    """:func:`multiagent.topologies.read_adjacency`, its errors naming ``--adjacency``.
+
+    ``sparse``: return the agents' names and a CSR array of the weights instead of the
+    labelled DataFrame (an edge list is then never held as a dense ``(n, n)`` array).
+    """
+    from multiagent.topologies import _read_adjacency_file, read_adjacency
 
     try:
-        return read_adjacency(path)
+        return _read_adjacency_file(path, sparse=True) if sparse else read_adjacency(path)
     except ValueError as exc:
         raise CommandError(f"--adjacency: {exc}") from exc
 
 
-def _speaker_graph(frame: Any) -> Any:
+def _speaker_graph(names: list[str], weights: Any) -> Any:
     """Build the directed networkx graph of an adjacency: ``j -> i`` when ``i`` hears ``j``.
 
-    Its nodes are the agents' names in the frame's order, which the scenario numbers them
-    by; weights are kept (the scenario's trust is the row-normalised adjacency).
+    ``weights``: the ``(n, n)`` adjacency, dense or sparse, rows listening to columns. Its
+    nodes are the agents' ``names`` in that order, which the scenario numbers them by;
+    weights are kept (the scenario's trust is the row-normalised adjacency). Edges are
+    added row by row, columns ascending, as ``np.nonzero`` of the dense array gives them.
     """
     import networkx as nx
     import numpy as np
+    import scipy.sparse as sp
 
-    names = list(frame.index)
-    A = frame.to_numpy()
+    A = sp.csr_array(weights)
+    A.eliminate_zeros()
+    A.sort_indices()
+    listeners = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr)).tolist()
     graph = nx.DiGraph()
     graph.add_nodes_from(names)
-    listeners, speakers = np.nonzero(A)
-    graph.add_weighted_edges_from((names[j], names[i], float(A[i, j]))
-                                  for i, j in zip(listeners, speakers))
+    graph.add_weighted_edges_from((names[j], names[i], w) for i, j, w
+                                  in zip(listeners, A.indices.tolist(), A.data.tolist()))
     return graph
 
 
@@ -276,7 +284,8 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
     ``--adjacency`` file; a CSV's agent column then holds these names (compared as text, so
     agents 0..n-1 match a file naming them "0".."n-1") and the agent axis follows the
     file's order. Without them, an agent column of indices 0..n-1 numbers the agents, and
-    one holding names (as ``simulate --adjacency`` writes) orders them as they first
+    one holding names (as ``simulate --adjacency`` writes, also names that look like
+    numbers, such as respondent IDs, when every belief is there) orders them as they first
     appear: the order ``simulate`` writes them in, that of its ``--adjacency`` file. The
     names returned are ``agents`` or those found (None for indices). An .npy file's agents
     are taken in it.
@@ -570,8 +579,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--n", type=int, default=None,
                      help="agents, adversary included; default 6")
     sim.add_argument("--adversary", default="hub",
-                     help="hub, leaf, none or an agent index (with --adjacency: an agent's "
-                          "name); default %(default)s")
+                     help="hub (the agent with the most neighbours; with --adjacency the "
+                          "one heard by the most agents: the most edges as source, or "
+                          "nonzero entries in its column), leaf (the fewest), none or an "
+                          "agent index (with --adjacency: an agent's name); default "
+                          "%(default)s")
     sim.add_argument("--gamma", type=probability, default=0.2,
                      help="benign stubbornness; default %(default)s")
     sim.add_argument("--alpha", type=probability, default=0.5,
@@ -610,7 +622,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("data", type=existing_file,
                      help="CSV with [question,] round, agent, option, belief [, role] (as "
                           "simulate writes; agents numbered 0..n-1, or named and then taken "
-                          "in the order they first appear) or .npy; one fit per question. "
+                          "in the order they first appear: numbers other than 0..n-1, such "
+                          "as respondent IDs, are names when every belief is given) or .npy; "
+                          "one fit per question. "
                           "Writes fits.csv "
                           "(one row per question; gamma and alpha are means over agents, and "
                           "--per-agent adds their medians gamma_median, alpha_median and, "

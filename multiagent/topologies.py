@@ -193,6 +193,12 @@ def _check_agent_nodes(graph: nx.Graph, *, frame_instead: bool = False) -> None:
 def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
     """Return a highest-degree node (the hub) and a lowest-degree node (a leaf).
 
+    On an undirected graph the degree is the number of edges at a node.  On a directed
+    graph, where an edge ``j -> i`` means ``j`` speaks to ``i`` (see :func:`adjacency`), it
+    is the number of agents who listen to the node: its successors other than itself
+    (its out-degree without a self-loop).  The hub is the agent heard by the most agents,
+    a leaf one heard by the fewest (possibly none).
+
     Parameters
     ----------
     graph
@@ -205,7 +211,13 @@ def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
         one if that is the hub, as on a complete graph).
     """
     _check_agent_nodes(graph)
-    deg = np.array([graph.degree(i) for i in range(graph.number_of_nodes())])
+    n = graph.number_of_nodes()
+    if graph.is_directed():
+        # graph.degree counted in- and out-edges together: an agent that many speak to
+        # but that speaks to no one was the hub, an adversary nobody hears
+        deg = np.array([sum(1 for j in graph.successors(i) if j != i) for i in range(n)])
+    else:
+        deg = np.array([graph.degree(i) for i in range(n)])
     hub = int(np.argmax(deg))
     order = np.flatnonzero(deg == deg.min())
     leaf = int(order[-1]) if order[-1] != hub else int(order[0])
@@ -249,6 +261,52 @@ def random_graph(n: int, m: int, *, seed: int | None = None) -> sp.csr_array:
 #: Header of an edge-list CSV (any case, any order): ``source`` speaks to ``target``.
 _EDGE_COLUMNS = ({"source", "target"}, {"source", "target", "weight"})
 
+#: Other tools' names of the edge-list columns (lower case), for messages only: igraph and R
+#: write from,to; prunus fj fit's trust.csv listener,speaker,trust (the speaker speaks).
+_EDGE_ALIASES = {"from": "source", "src": "source", "sender": "source", "speaker": "source",
+                 "to": "target", "dst": "target", "dest": "target", "destination": "target",
+                 "receiver": "target", "listener": "target", "trust": "weight",
+                 "weights": "weight", "value": "weight"}
+
+
+def _edge_list_fixes(header: list[str]) -> str | None:
+    """Say how to turn ``header`` into an edge list's, or None if it is not meant as one.
+
+    A header is taken as meant for an edge list when its first cell names a column (a
+    square matrix as ``to_csv`` writes it leaves that cell empty) and some column is
+    ``source``, ``target`` or ``weight`` (any case) or another tool's name for one of them.
+    """
+    if not header or not header[0] or header[0].lower().startswith("unnamed:"):
+        return None
+    lowered = [c.lower() for c in header]
+    if not set(lowered) & ({"source", "target", "weight"} | set(_EDGE_ALIASES)):
+        return None
+    have = {c for c in lowered if c in ("source", "target", "weight")}
+    renames, extras, seen = [], [], set()
+    for column, low in zip(header, lowered):
+        if low in ("source", "target", "weight"):
+            if low in seen:
+                extras.append(f"{column!r} (it repeats {low!r})")
+            seen.add(low)
+        elif _EDGE_ALIASES.get(low) not in (None, *have):
+            have.add(_EDGE_ALIASES[low])
+            renames.append(f"{column!r} to {_EDGE_ALIASES[low]!r}")
+        else:
+            extras.append(repr(column))
+
+    def listed(items: list[str]) -> str:
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+    fixes = []
+    if renames:
+        fixes.append(f"rename {listed(renames)}")
+    if extras:
+        fixes.append(f"remove the column{'s' if len(extras) > 1 else ''} {listed(extras)}")
+    missing = [repr(c) for c in ("source", "target") if c not in have]
+    if missing:
+        fixes.append(f"add the column{'s' if len(missing) > 1 else ''} {listed(missing)}")
+    return "; ".join(fixes)
+
 
 def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     r"""Read a user's communication graph from a CSV file as a labelled adjacency.
@@ -263,7 +321,10 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     - an edge list with the header ``source,target`` and optionally ``weight`` (default
       1), one directed edge a line: ``source`` speaks to ``target`` (the edge ``j -> i``
       of a directed networkx graph, see :func:`adjacency`); agents that hear each other
-      need both lines. Agents are numbered in the order they first appear.
+      need both lines. Agents are numbered in the order they first appear. The header
+      names these columns only, each once, in any case and order: a file with other
+      columns (Gephi's ``type``) or other names (``from,to``) is refused, and the message
+      says which columns to rename, remove or add.
 
     Weights are non-negative (0: no edge); self-loops are refused, since an agent's
     weight on its own belief is the peer-resistance ``alpha``, not trust.
@@ -278,15 +339,17 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     pandas.DataFrame
         ``(n, n)`` float64 weights, listeners as index and speakers as columns, both the
         agents' names as text in the file's order; what :func:`~multiagent.fit_fj` and
-        :meth:`~multiagent.FriedkinJohnsen.from_adjacency` take as ``adjacency``.
+        :meth:`~multiagent.FriedkinJohnsen.from_adjacency` take as ``adjacency``.  It is
+        dense, ``8 n^2`` bytes (20,000 agents: 3.2 GB); ``prunus fj simulate --adjacency``
+        reads an edge list into a sparse graph instead.
 
     Raises
     ------
     ValueError
-        If the file is neither layout, is not square, its header and first column name
-        different agents, a weight is not a finite number >= 0, an agent hears itself,
-        an edge is given twice, or fewer than two agents are named. The message names the
-        file and what was expected.
+        If the file is neither layout (an edge list's header with other columns), is not
+        square, its header and first column name different agents, a weight is not a
+        finite number >= 0, an agent hears itself, an edge is given twice, or fewer than
+        two agents are named. The message names the file and what was expected.
 
     Examples
     --------
@@ -295,6 +358,22 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     >>> _ = path.write_text("source,target\nann,bob\nbob,ann\nann,cy\n")
     >>> read_adjacency(path).loc["cy"].tolist()  # cy hears ann
     [1.0, 0.0, 0.0]
+    """
+    import pandas as pd
+
+    labels, A = _read_adjacency_file(path, sparse=False)
+    return pd.DataFrame(A, index=pd.Index(labels, dtype=object),
+                        columns=pd.Index(labels, dtype=object))
+
+
+def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
+                         ) -> tuple[list[str], np.ndarray | sp.csr_array]:
+    """Read the file of :func:`read_adjacency`: the agents' names and the weights ``A``.
+
+    ``sparse``: ``A`` as a CSR array (rows listeners, columns speakers), which an edge list
+    fills without the dense ``(n, n)`` array (a 20,000-agent, 40,000-edge list took 3.4 GB
+    and 12-14 s through the dense array); a matrix file is read dense, as it is written.
+    Otherwise a dense array, as :func:`read_adjacency` returns it.
     """
     import pandas as pd
 
@@ -331,31 +410,14 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
                              f"column {column!r} has {shown}{note}")
         return value
 
-    if {c.lower() for c in header} in _EDGE_COLUMNS and len(header) == len(set(header)):
-        raw.columns = [c.lower() for c in header]
-        names: dict[str, int] = {}
-        edges: dict[tuple[int, int], float] = {}
-        for k, row in enumerate(raw.itertuples(index=False), start=2):
-            source, target = row.source, row.target
-            if not source or not target:
-                missing = "source" if not source else "target"
-                raise ValueError(f"{where}: line {k} names no {missing} agent{note}")
-            if source == target:
-                raise ValueError(f"{where}: line {k} is a self-loop ({source!r} -> "
-                                 f"{target!r}); an agent's weight on itself is alpha, not trust")
-            w = number(row.weight, k, "weight") if "weight" in raw.columns else 1.0
-            j, i = (names.setdefault(v, len(names)) for v in (source, target))
-            if (i, j) in edges:
-                raise ValueError(f"{where}: line {k} repeats the edge {source!r} -> "
-                                 f"{target!r}; give each edge once")
-            edges[(i, j)] = w  # target i hears source j
-        labels = list(names)
-        A = np.zeros((len(labels), len(labels)))
-        for (i, j), w in edges.items():
-            A[i, j] = w
-    else:
+    def matrix() -> tuple[np.ndarray, list[str]]:
+        """Read the square-matrix layout: weights and the agents' names in row order."""
         if len(header) < 2:
-            raise ValueError(f"{where} has {len(header)} column(s) {header}; {expected}{note}")
+            sep = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
+            hint = ("" if sep is None else f" (fields separated by {sep!r}? The columns must "
+                    "be separated by commas)")
+            raise ValueError(f"{where} has {len(header)} column(s) {header}{hint}; "
+                             f"{expected}{note}")
         labels = raw.iloc[:, 0].tolist()
         speakers = header[1:]
         if raw.shape[0] != len(speakers):
@@ -378,7 +440,54 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise ValueError(f"{where}: agent {name!r} hears itself (row {name!r}, column "
                              f"{name!r} is {A[loops[0], loops[0]]:g}); the diagonal must be "
                              "0, since an agent's weight on itself is alpha, not trust")
+        return A, labels
+
+    lowered = {c.lower() for c in header}
+    # each column once in any case: "source,target,Source" read one of the two sources
+    if lowered in _EDGE_COLUMNS and len(header) == len(lowered):
+        raw.columns = [c.lower() for c in header]
+        names: dict[str, int] = {}
+        edges: dict[tuple[int, int], float] = {}
+        for k, row in enumerate(raw.itertuples(index=False), start=2):
+            source, target = row.source, row.target
+            if not source or not target:
+                missing = "source" if not source else "target"
+                raise ValueError(f"{where}: line {k} names no {missing} agent{note}")
+            if source == target:
+                raise ValueError(f"{where}: line {k} is a self-loop ({source!r} -> "
+                                 f"{target!r}); an agent's weight on itself is alpha, not trust")
+            w = number(row.weight, k, "weight") if "weight" in raw.columns else 1.0
+            j, i = (names.setdefault(v, len(names)) for v in (source, target))
+            if (i, j) in edges:
+                raise ValueError(f"{where}: line {k} repeats the edge {source!r} -> "
+                                 f"{target!r}; give each edge once")
+            edges[(i, j)] = w  # target i hears source j
+        labels = list(names)
+        if sparse:
+            rows, cols = (np.fromiter((key[axis] for key in edges), np.int64, len(edges))
+                          for axis in (0, 1))
+            weights = np.fromiter(edges.values(), np.float64, len(edges))
+            A = sp.csr_array((weights, (rows, cols)), shape=(len(labels), len(labels)))
+        else:
+            A = np.zeros((len(labels), len(labels)))
+            for (i, j), w in edges.items():
+                A[i, j] = w
+    else:
+        try:
+            A, labels = matrix()
+        except ValueError as exc:
+            fixes = _edge_list_fixes(header)
+            if fixes is None:
+                raise
+            # an edge list with other columns (Gephi's type, igraph's from,to) was read as a
+            # matrix: "is not square" or "column 'to' has 'bob'" did not say what was wrong
+            raise ValueError(
+                f"{where} has the header {','.join(header)}, which is not an edge list's: an "
+                "edge list has exactly the columns source,target and optionally weight (any "
+                f"case, any order); {fixes} (or write a square matrix with the agents' names "
+                f"as header and first column){note}") from exc
+        if sparse:
+            A = sp.csr_array(A)
     if len(labels) < 2:
         raise ValueError(f"{where} names {len(labels)} agent(s); a debate needs at least 2")
-    return pd.DataFrame(A, index=pd.Index(labels, dtype=object),
-                        columns=pd.Index(labels, dtype=object))
+    return labels, A

@@ -46,7 +46,7 @@ class Transcripts:
     agents
         The agents' names (text) in the order of the agent axis, or None when the agent
         column numbers them ``0..n-1`` (and for an ``.npy`` array read without
-        ``agents``).
+        ``agents``); numbers that are not ``0..n-1`` are names (``"101"``).
     adversaries
         Indices of the agents that the ``role`` column marks ``adversary`` (any case,
         spaces around it ignored); empty without that column.
@@ -120,10 +120,15 @@ def read_transcripts(
     marks an agent); other columns are ignored.  This is the ``trajectories.csv`` of
     ``prunus fj simulate`` and the input of ``prunus fj fit``, read by the same rules.
     Every (question, round, agent, option) must be given exactly once.  Agents are
-    numbered ``0..n-1`` in the agent column, or named: then they are taken in the order
-    they first appear (``simulate --adjacency`` writes them in its file's order), or in the
-    order of ``agents``.  A DataFrame whose index holds some of these columns (e.g. after
-    ``set_index``) is read as if they were columns.
+    numbered ``0..n-1`` in the agent column (each index used), or named: then they are
+    taken in the order they first appear (``simulate --adjacency`` writes them in its
+    file's order), or in the order of ``agents``.  Names may look like numbers: an agent
+    column that is not ``0..n-1`` (respondent IDs 101, 205, 333; agents numbered from 1;
+    "007" beside "Zoë") is read as names, as text, when so read it gives every belief
+    once; otherwise a typo is the likelier cause (50 among agents 0..5, "l" among them
+    leaves a belief of the right agent missing) and it is refused, naming the line.  A
+    DataFrame whose index holds some of these columns (e.g. after ``set_index``) is read
+    as if they were columns.
 
     Parameters
     ----------
@@ -257,30 +262,12 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
 
     bad_row(frame["question"].isna(), "question", "a label on every line")
     given = agents is not None  # names: given, or found here
-    if not given:
-        number = pd.to_numeric(frame["agent"], errors="coerce")
-        name = number.isna() & frame["agent"].notna()
-        if name.any() and number.notna().any():
-            # "a" among 0..5 is more likely a typo than an agent named "a" beside agents
-            # named "0".."5": refuse, and say what is read
-            row, other = (int(np.flatnonzero(m.to_numpy())[0]) for m in (name, number.notna()))
-            raise ValueError(
-                f"{say.data}: column 'agent' must hold integers >= 0; {say.line(row)} has "
-                f"{str(frame['agent'].iloc[row])!r}, but {say.line(other)} has "
-                f"{str(frame['agent'].iloc[other])!r}: number the agents 0..n-1 or name them "
-                "on every line (names in the agent column that look like numbers need "
-                f"{say.name_them})")
-        if name.any():  # names, not indices: in the order they first appear
-            if path is not None:
-                # as text, as --adjacency reads them: pandas may have read a large file's
-                # chunks without a name as numbers ("007" as 7)
-                text = pd.read_csv(path, usecols=["agent"], dtype=str,
-                                   encoding=text_encoding(path))["agent"].str.strip()
-                frame["agent"] = text.to_numpy()
-            else:
-                text = frame["agent"].astype("string").str.strip()
-            # in the order of their first line; an empty field is refused below
-            agents = [str(a) for a in dict.fromkeys(text.dropna())]
+    as_names = ""  # said when numbered agents not 0..n-1 are missing beliefs either way
+    if given and path is not None and frame["agent"].isna().any():
+        # pandas read an agent named "NA" or "null" as missing: as written, as --adjacency
+        frame["agent"] = _agent_text(frame, path).to_numpy()
+    if not given and not _numbered(frame["agent"]):
+        agents, as_names = _agent_names(frame, say, path)
     if agents is not None:
         order = {name: i for i, name in enumerate(agents)}
         codes = frame["agent"].astype("string").str.strip().map(order)
@@ -334,6 +321,7 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
                 typos.append(f"{c} {top[c]} on {say.line(row)} ({used} distinct {c} "
                              f"value{'s' if used > 1 else ''} in {say.whole})")
         hint = f"; the largest {', the largest '.join(typos)}: a typo?" if typos else ""
+        hint += as_names
         dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
                           zip(shape, ("question", "round", "agent", "option")))
         raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
@@ -351,3 +339,86 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
     questions = [v.item() if hasattr(v, "item") else v for v in labels]
     return Transcripts(X, questions, agents, adversaries)
+
+
+def _numbered(agent: pd.Series) -> bool:
+    """Whether the agent column numbers the agents ``0..n-1``: integers, each index used."""
+    number = pd.to_numeric(agent, errors="coerce").to_numpy(dtype=np.float64)
+    if not (np.isfinite(number) & (number >= 0) & (number == np.floor(number))).all():
+        return False
+    top = int(number.max())
+    if top >= number.size:  # more indices than lines: some unused (and no huge array)
+        return False
+    used = np.zeros(top + 1, bool)
+    used[number.astype(np.int64)] = True  # O(lines), not a hash of every value
+    return bool(used.all())
+
+
+def _agent_text(frame: pd.DataFrame, path: Path | None) -> pd.Series:
+    """Return the agent column as written: text without surrounding spaces.
+
+    ``path``: the CSV ``frame`` was read from, whose column is read again as text, so that
+    "007" stays "007" and an agent named "NA" or "null" is not read as missing (pandas'
+    default); an empty field is missing (NA).  A DataFrame's values are taken as text.
+    """
+    from core.checks import text_encoding
+
+    if path is None:
+        return frame["agent"].astype("string").str.strip()
+    text = pd.read_csv(path, usecols=["agent"], dtype=str, keep_default_na=False,
+                       encoding=text_encoding(path))["agent"].str.strip()
+    return text.mask(text == "")
+
+
+def _complete_as_names(frame: pd.DataFrame, n_agents: int) -> bool:
+    """Whether ``frame`` has one line per (question, round, agent, option) for ``n_agents``.
+
+    Counted as the reader counts indices (rounds ``0..max``, options ``0..max``); False
+    when a round or option is not a number (the reader then names the line).
+    """
+    top = []
+    for column in ("round", "option"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        if values.isna().any():
+            return False
+        top.append(int(max(values.max(), -1)) + 1)
+    return len(frame) == frame["question"].nunique() * top[0] * n_agents * top[1]
+
+
+def _agent_names(frame: pd.DataFrame, say: _Wording, path: Path | None
+                 ) -> tuple[list[str] | None, str]:
+    """Read an agent column that does not number the agents ``0..n-1``.
+
+    Returns the agents' names in the order they first appear (``frame``'s agent column then
+    holds them as text), or None to read the column as indices, with a note for the
+    message about missing beliefs.  The column is read as names when no value is a number,
+    or when, read as names, it gives every (question, round, agent, option) one line: as
+    ``simulate --adjacency`` writes names that look like numbers (respondent IDs 101, 205,
+    or "007" beside "Zoë").  A typo in agents numbered ``0..n-1`` ("l" for 1, 50 for 5)
+    leaves a belief of the right agent missing, so that reading fails and the typo is
+    refused as before: a mixture with the message below, indices with the count of lines.
+    """
+    text = _agent_text(frame, path)
+    named = text.notna()
+    numeric = pd.to_numeric(text, errors="coerce").notna()
+    names = [str(a) for a in dict.fromkeys(text[named])]  # in the order of their first line
+    word = ~numeric & named
+    # an empty field among numbers: the index reading names its line, as before
+    if (not numeric.any() and word.any()) or (bool(named.all())
+                                              and _complete_as_names(frame, len(names))):
+        frame["agent"] = text.to_numpy()  # an empty field is refused by the caller
+        return names, ""
+    if word.any():
+        # "a" among 0..5 without a full table of names is more likely a typo than an agent
+        # named "a" beside agents named "0".."5": refuse, and say what is read
+        row, other = (int(np.flatnonzero(m.to_numpy())[0]) for m in (word, numeric))
+        raise ValueError(
+            f"{say.data}: column 'agent' must hold integers >= 0; {say.line(row)} has "
+            f"{str(text.iloc[row])!r}, but {say.line(other)} has "
+            f"{str(text.iloc[other])!r}: number the agents 0..n-1 or name them "
+            "on every line (names in the agent column that look like numbers need "
+            f"{say.name_them}, or every (question, round, agent, option) given once)")
+    shown = names if len(names) <= 5 else [*names[:5], "..."]
+    return None, (f" (read as the names of {len(names):,} agents {shown}, as respondent IDs "
+                  "are, it lacks beliefs too)")
+

@@ -517,6 +517,59 @@ def test_simulate_and_fit_on_an_adjacency_file_keep_the_agents_names(tmp_path, c
     assert summary["agents"] == names and summary["adversaries_in_data"] == ["ann"]
 
 
+def test_simulate_hub_of_a_directed_adjacency_is_the_agent_heard_most(tmp_path):
+    # x1..x5 speak to c and in a ring; c speaks to no one. --adversary hub picked c (most
+    # edges, in and out together): adversary weight 0.0000, an attack nobody hears
+    from multiagent.adversary import Adversary, Scenario, simulate
+    from multiagent.cli import _speaker_graph
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "dstar.csv"
+    path.write_text("source,target\nx1,c\nx2,c\nx3,c\nx4,c\nx5,c\nx1,x2\nx2,x3\n"
+                    "x3,x4\nx4,x5\nx5,x1\nx2,x1\n")
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--adjacency", str(path), "--questions", "2",
+                 "--no-trajectories", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversary_nodes"] == ["x2"]  # heard by c, x1 and x3
+    frame = read_adjacency(path)
+    graph = _speaker_graph(list(frame.index), frame.to_numpy())
+    expect = simulate(Scenario(graph=graph, adversaries=(Adversary("x2"),)), questions=2,
+                      seed=0, keep_trajectories=False)
+    assert metrics["adversary_weight"] == pytest.approx(expect.metrics["adversary_weight"])
+    assert metrics["adversary_weight"] > 0.3
+    assert main(["fj", "simulate", "--adjacency", str(path), "--questions", "2",
+                 "--adversary", "leaf", "--no-trajectories", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["adversary_nodes"] == ["c"]
+
+
+def test_simulate_on_a_large_edge_list_never_builds_the_dense_matrix(tmp_path):
+    # --adjacency filled an n x n array: 20,000 agents took 3.4 GB (2.9 GiB for the matrix
+    # alone) and 12.5 s for a 1.6 MB edge list; here 4,000 agents peaked at 166 MB
+    import tracemalloc
+
+    import multiagent.adversary
+    import multiagent.sweeps  # noqa: F401  (imported before tracing: not the run's memory)
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(2 * n, 2)) if a != b}
+    lines = [f"u{a},u{b}" for a, b in sorted(pairs)]
+    (tmp_path / "big.csv").write_text("source,target\n" + "\n".join(lines) + "\n")
+    argv = ["fj", "simulate", "--adjacency", str(tmp_path / "big.csv"), "--questions", "1",
+            "--rounds", "2", "--no-trajectories", "--out", str(tmp_path / "o")]
+    tracemalloc.start()
+    try:
+        assert main(argv) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 90e6, f"peak {peak / 1e6:.0f} MB"  # the dense matrix alone: 128 MB
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert len(metrics["agents"]) == metrics["parameters"]["n"]
+    assert metrics["agents"][:2] == ["u0", lines[0].split(",")[1]]  # in the order first named
+
+
 def test_adjacency_edge_list_agents_are_matched_by_name_not_position(tmp_path):
     # the transcript lists agent "b" first; the edge list names "a" first: a fit by
     # position would pair every agent's beliefs with another agent's neighbours
@@ -662,6 +715,63 @@ def test_fit_reads_the_named_agents_simulate_writes_without_adjacency(tmp_path, 
     err = capsys.readouterr().err
     assert "--graph star numbers them 0..n-1" in err
     assert "names in the agent column need --adjacency FILE naming them" in err
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["101", "205", "333"],  # respondent IDs: "its indices call for ... 334 agents ... typo?"
+     ["O'Brien, Pat", "Zoë", "007"],  # "line 2 has "O'Brien, Pat", but line 17 has '007'"
+     ["NA", "ann", "bob"]],  # pandas read "NA" as missing: "line 2 has nothing"
+)
+def test_fit_reads_back_any_agent_names_simulate_writes_without_adjacency(tmp_path, names):
+    # the README promises that fit reads the named agents simulate --adjacency writes
+    # without the file; names that look like numbers were read as agent indices
+    edges = pd.DataFrame([(a, b) for a in names for b in names if a != b],
+                         columns=["source", "target"])
+    edges.to_csv(tmp_path / "g.csv", index=False)
+    out = tmp_path / "sim"
+    assert main(["fj", "simulate", "--adjacency", str(tmp_path / "g.csv"), "--adversary",
+                 "none", "--questions", "2", "--rounds", "4", "--out", str(out)]) == 0
+    data = str(out / "trajectories.csv")
+    assert main(["fj", "fit", data, "--quiet", "--out", str(tmp_path / "named")]) == 0
+    summary = json.loads((tmp_path / "named" / "metrics.json").read_text())
+    assert summary["agents"] == names and summary["graph"] == "complete"
+    agents = pd.read_csv(tmp_path / "named" / "agents.csv", dtype=str, keep_default_na=False)
+    assert agents["agent"].tolist() == names * 2
+    # the same fit as with the file (a complete graph), which read "NA" as missing too
+    assert main(["fj", "fit", data, "--adjacency", str(tmp_path / "g.csv"), "--quiet",
+                 "--out", str(tmp_path / "given")]) == 0
+    for name in ("agents.csv", "trust.csv", "fits.csv", "fit.json"):
+        assert (tmp_path / "named" / name).read_bytes() == \
+            (tmp_path / "given" / name).read_bytes(), name
+
+
+def test_numbered_agents_not_0_to_n_minus_1_are_names_only_when_every_belief_is_there(
+        debate, tmp_path, capsys):
+    # a typo in agents numbered 0..n-1 leaves a belief of the right agent missing, so it is
+    # still refused; numbers that give every (question, round, agent, option) once are names
+    from multiagent import read_transcripts
+
+    path = tmp_path / "t.csv"
+    debate.assign(agent=debate["agent"].where(debate.index != 29, 50)).to_csv(path,
+                                                                             index=False)
+    assert main(["fj", "fit", str(path), "--out", str(tmp_path / "f")]) == 2
+    assert ("the largest agent 50 on line 31 (7 distinct agent values in the file): a typo? "
+            "(read as the names of 7 agents ['0', '1', '2', '3', '4', '...'], as respondent "
+            "IDs are, it lacks beliefs too)") in capsys.readouterr().err
+    # numbered from 1 (as R numbers them): agents "1".."6", not 7 agents with 0 missing
+    debate.assign(agent=debate["agent"] + 1).to_csv(path, index=False)
+    read = read_transcripts(path)
+    assert read.agents == ["1", "2", "3", "4", "5", "6"] and read.adversaries == [0]
+    np.testing.assert_array_equal(read.beliefs.ravel(), debate["belief"].to_numpy())
+    # 0..n-1 listed in another order stay indices
+    order = {0: 2, 1: 0, 2: 1, 3: 3, 4: 5, 5: 4}
+    assert read_transcripts(debate.assign(agent=debate["agent"].map(order))).agents is None
+    # one "l" among indices: the mixture is refused as before
+    debate.assign(agent=debate["agent"].astype(str).where(debate.index != 3, "l")).to_csv(
+        path, index=False)
+    with pytest.raises(ValueError, match="line 5 has 'l', but line 2 has '0'"):
+        read_transcripts(path)
 
 
 def test_simulate_warns_of_adversary_settings_without_an_adversary(tmp_path, capsys):

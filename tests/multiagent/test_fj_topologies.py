@@ -59,6 +59,19 @@ def test_topology_shapes():
     assert ba.number_of_edges() == 2 * (200 - 2)
 
 
+def test_hub_of_a_directed_graph_is_the_agent_most_agents_listen_to():
+    # hub_and_leaf ranked a directed graph by graph.degree (in- plus out-edges): node 0,
+    # which five agents speak to but which speaks to no one, was the hub (adversary
+    # weight 0). An edge j -> i means j speaks to i, so the listeners of j are its
+    # successors; a self-loop is no listener (adjacency drops it)
+    D = nx.DiGraph([(k, 0) for k in range(1, 6)])  # 1..5 speak to 0
+    D.add_edges_from([(1, 2), (2, 3), (3, 4), (4, 5), (5, 1), (2, 1), (1, 1)])
+    assert dict(D.degree)[0] == 5 and D.out_degree(1) == 3  # what the old ranking saw
+    assert hub_and_leaf(D) == (2, 0)  # 2 has three listeners, 0 none
+    assert hub_and_leaf(D.to_undirected()) == (0, 5)  # undirected: by degree, as before
+    assert hub_and_leaf(nx.DiGraph(make_graph("star", 6))) == (0, 5)  # both directions
+
+
 def test_bad_topology_input():
     with pytest.raises(ValueError, match="unknown topology"):
         make_graph("hypercube", 4)
@@ -218,6 +231,51 @@ def test_read_adjacency_says_what_is_wrong_and_what_was_expected(tmp_path, text,
     with pytest.raises(ValueError, match=re.escape(message)) as err:
         read_adjacency(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Gephi's export: "is not square: 2 rows (listeners) but 3 columns"
+        ("Source,Target,Weight,type\nalice,bob,1,x\nbob,alice,2,y\n",
+         "has the header Source,Target,Weight,type, which is not an edge list's: an edge "
+         "list has exactly the columns source,target and optionally weight (any case, any "
+         "order); remove the column 'type'"),
+        # igraph / R: "weights must be finite numbers >= 0; line 2, column 'to' has 'bob'"
+        ("from,to,weight\nalice,bob,1\nbob,alice,2\n",
+         "has the header from,to,weight, which is not an edge list's: an edge list has "
+         "exactly the columns source,target and optionally weight (any case, any order); "
+         "rename 'from' to 'source' and 'to' to 'target'"),
+        # prunus fj fit's own trust.csv: the speaker speaks to the listener
+        ("question,listener,speaker,trust\n0,a,b,0.5\n0,b,a,1\n",
+         "rename 'listener' to 'target', 'speaker' to 'source' and 'trust' to 'weight'; "
+         "remove the column 'question'"),
+        # read as an edge list, one of the two source columns silently
+        ("source,target,Source\na,b,c\nb,a,d\n", "remove the column 'Source' (it repeats "
+                                                   "'source')"),
+        ("source,weight\na,1\nb,2\n", "add the column 'target'"),
+        ("source;target;weight\na;b;1\nb;a;2\n", "fields separated by ';'? The columns "
+                                                   "must be separated by commas"),
+    ],
+)
+def test_an_edge_list_with_other_columns_says_which_header_is_expected(tmp_path, text,
+                                                                       message):
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "edges.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        read_adjacency(path)
+    assert str(err.value).startswith(repr(str(path)))
+
+
+def test_a_matrix_whose_agents_have_edge_list_column_names_is_still_read(tmp_path):
+    # the edge-list wording above is given only when the matrix layout fails too
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "m.csv"
+    path.write_text("agent,source,to\nsource,0,1\nto,2,0\n")
+    assert read_adjacency(path).to_numpy().tolist() == [[0, 1], [2, 0]]
 
 
 def test_a_labelled_graph_is_pointed_first_to_the_frame_that_keeps_its_labels():
