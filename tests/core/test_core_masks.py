@@ -333,6 +333,59 @@ def test_a_file_torch_save_did_not_write_is_named_without_torchs_advice(tmp_path
     assert all(torch.equal(back[n], masks[n]) for n in masks)
 
 
+class _MakesADirectory:
+    """Unpickled, it creates a directory: the marker that a pickle was executed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return (os.mkdir, (self.path,))
+
+
+def test_files_torch_load_refuses_are_named_with_the_reason_and_never_executed(
+        tmp_path) -> None:
+    # pins the branch of MaskSet.load where torch.load itself raises (a torch.save zip of
+    # other objects, a zip that is no torch archive); a plain pickle and plain text stop
+    # before torch.load; in each case the message names the file and the reason, and the
+    # pickle's payload (os.mkdir of a marker) is never run
+    marker = tmp_path / "executed"
+    payload = {"0.weight": _MakesADirectory(str(marker))}
+    torch.save(payload, tmp_path / "objects.pt")  # a zip written by torch.save
+    with open(tmp_path / "objects.pkl", "wb") as f:
+        pickle.dump(payload, f)
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "garbage.zip", "w") as z:  # a sound zip, no torch file
+        z.writestr("readme.txt", "not masks")
+    (tmp_path / "masks.txt").write_text("0.weight: 1 0 1\n")
+    reasons = {
+        "objects.pt": "it holds Python objects other than tensors and plain values",
+        "objects.pkl": "it is not a complete file written by torch.save",
+        "garbage.zip": "",  # torch's own reason (its wording changes between versions)
+        "masks.txt": "it is not a complete file written by torch.save",
+    }
+    for name, reason in reasons.items():
+        path = str(tmp_path / name)
+        with pytest.raises(ValueError, match=re.escape(
+                f"{path!r} cannot be read as saved masks: {reason}")) as err:
+            MaskSet.load(path)
+        assert not marker.exists(), name
+        if name in ("objects.pt", "garbage.zip"):  # torch.load raised: chained, not hidden
+            assert err.value.__cause__ is not None
+            assert "weights_only" not in str(err.value)
+            assert str(err.value).split("saved masks: ", 1)[1].strip()  # a reason is given
+    # a missing file: torch.load's own OSError, which names the file, goes through as is
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "absent.pt"))):
+        MaskSet.load(tmp_path / "absent.pt")
+    # the payload is live: a plain unpickle does create the marker
+    with open(tmp_path / "objects.pkl", "rb") as f:
+        pickle.load(f)
+    assert marker.is_dir()
+
+
 def test_a_parameter_replaced_after_attach_is_named() -> None:
     # hadamard() or torch's prune after MaskSet.attach put a computed tensor in the weight's
     # place: the next forward failed in torch with "post accumulate grad hooks cannot be

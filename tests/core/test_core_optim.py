@@ -127,6 +127,50 @@ def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
         bad.mirror_step()
 
 
+def test_ham_group_added_later_steps_with_its_own_alpha_and_load_pre_hooks_run() -> None:
+    # pins HAM.add_param_group (a group added after construction, with ham_alpha/ham_beta
+    # of its own) and the wrapper's load_state_dict pre-hooks; the known answer is HYP*:
+    # theta_half = theta - lr g (SGD), theta' = theta_half exp(-lr (alpha sign(theta_half) g
+    # + beta)), each group with its own lr, alpha and beta (exponents well inside +-5)
+    gen = torch.Generator().manual_seed(0)
+    a0 = torch.randn(3, 4, generator=gen, dtype=torch.float64)
+    b0 = torch.randn(2, 5, generator=gen, dtype=torch.float64)
+    ga = torch.randn(3, 4, generator=gen, dtype=torch.float64)
+    gb = torch.randn(2, 5, generator=gen, dtype=torch.float64)
+    a, b = nn.Parameter(a0.clone()), nn.Parameter(b0.clone())
+    opt = HAM(torch.optim.SGD([a], lr=0.1), alpha=1.0, beta=0.0, max_weight_norm=None)
+    opt.add_param_group({"params": [b], "lr": 0.05, "ham_alpha": 3.0, "ham_beta": 0.5})
+    assert len(opt.optimizer.param_groups) == 2  # the group went to the inner optimizer
+    a.grad, b.grad = ga.clone(), gb.clone()
+    opt.step()
+    for p, p0, g, lr, alpha, beta in ((a, a0, ga, 0.1, 1.0, 0.0), (b, b0, gb, 0.05, 3.0, 0.5)):
+        half = p0 - lr * g
+        expected = half * torch.exp(-lr * (alpha * torch.sign(half) * g + beta))
+        torch.testing.assert_close(p.detach(), expected, rtol=1e-14, atol=0)
+    # the same group under the wrapper's alpha would have moved differently
+    half = b0 - 0.05 * gb
+    assert not torch.allclose(b.detach(), half * torch.exp(-0.05 * torch.sign(half) * gb))
+
+    saved = copy.deepcopy(opt.state_dict())
+    calls = []
+
+    def set_lr(optimizer, state_dict):  # returns a new state dict: it is the one loaded
+        calls.append(("set_lr", optimizer))
+        state_dict = copy.deepcopy(state_dict)
+        state_dict["param_groups"][1]["lr"] = 0.01
+        return state_dict
+
+    def look(optimizer, state_dict):  # returns None: the state dict goes on unchanged
+        calls.append(("look", state_dict["param_groups"][1]["lr"]))
+
+    opt.register_load_state_dict_pre_hook(set_lr)
+    opt.register_load_state_dict_pre_hook(look)
+    opt.load_state_dict(saved)
+    assert calls == [("set_lr", opt), ("look", 0.01)]  # in order, each seeing the last
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
+    assert saved["param_groups"][1]["lr"] == 0.05  # the caller's dict is not changed
+
+
 def test_horst_mirror_step_on_adam_direction() -> None:
     g = torch.Generator().manual_seed(5)
     init = torch.randn(3, 3, generator=g, dtype=torch.float64)
@@ -191,6 +235,35 @@ def test_horst_maximizing_group_equals_minimizing_the_negation(mirror_grad: str)
             opt.step()
     assert torch.allclose(up, down, rtol=0, atol=1e-12)
     assert _quad(up, target) < _quad(nn.Parameter(init), target)  # it did minimise the quad
+
+
+def test_horst_skips_1d_tensors_and_equals_ham_around_adamw_step_for_step() -> None:
+    # pins HORST's skip of tensors below min_ndim (a bias); the module docstring states the
+    # known answer: the default HORST is HAM wrapped around AdamW (raw gradient, mirror step
+    # second) without HAM's max_weight_norm cap, so max_weight_norm=None makes them equal
+    # bit for bit (the same AdamW step, the same mirror-step function on the same numbers)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(16, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(16, 3, generator=gen, dtype=torch.float64)
+    torch.manual_seed(0)
+    nets = [nn.Linear(4, 3).double() for _ in range(3)]
+    for net in nets[1:]:
+        net.load_state_dict(nets[0].state_dict())
+    kw = {"lr": 1e-2, "weight_decay": 0.1}
+    horst = HORST(nets[0].parameters(), alpha=50.0, beta=1e-2, **kw)
+    ham = HAM(torch.optim.AdamW(nets[1].parameters(), **kw), alpha=50.0, beta=1e-2,
+              max_weight_norm=None)
+    adamw = torch.optim.AdamW(nets[2].parameters(), **kw)  # no mirror step at all
+    for step in range(5):
+        for net, opt in zip(nets, (horst, ham, adamw)):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            opt.step()
+        for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+            assert torch.equal(p, q)  # difference 0.0, bias and weight
+        if step == 0:  # same start, same gradient: the bias took the AdamW step alone
+            assert torch.equal(nets[0].bias, nets[2].bias)
+            assert not torch.equal(nets[0].weight, nets[2].weight)  # the weight was mirrored
 
 
 def test_horst_orders_do_not_commute() -> None:
@@ -436,6 +509,40 @@ def test_nanoadam_trains_the_live_weights_of_a_masked_model() -> None:
         assert int(moved.sum()) > 0.3 * int(m.sum()), name  # live weights train
         assert bool((p.detach()[~m] == 0).all())  # pruned ones stay zero
         assert bool(m.reshape(-1)[opt.selected(p)].all())  # only live entries selected
+
+
+def test_nanoadam_without_gradients_and_with_an_all_zero_tensor() -> None:
+    # pins select()'s branch for a tensor with no gradient yet (its zeros may be live weights:
+    # only a zero with a zero gradient is a pruned one), step's skip of a parameter without
+    # a gradient, and an all-zero tensor with a zero gradient (every entry pruned: k = 0)
+    w = nn.Parameter(torch.tensor([0.0, 0.0, 0.5, -3.0, 2.0, 0.0]))
+    opt = NanoAdam([w], lr=0.1, density=0.5, mask_interval=1000)  # k = 3
+    opt.select()  # no gradient: the three zeros are the smallest live entries
+    assert opt.selected(w).tolist() == [0, 1, 5]
+    w.grad = torch.tensor([0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    opt.select()  # zeros 0 and 1 now have a zero gradient: pruned; 5 has one: live
+    assert opt.selected(w).tolist() == [2, 4, 5]
+
+    a = nn.Parameter(torch.tensor([0.1, -0.2, 3.0, 4.0]))
+    b = nn.Parameter(torch.tensor([1.0, 2.0]))  # gets no gradient
+    z = nn.Parameter(torch.zeros(3, 2))  # all zero, zero gradient
+    opt = NanoAdam([a, b, z], lr=0.1, density=0.5)
+    a.grad = torch.tensor([1.0, -1.0, 1.0, 1.0])
+    z.grad = torch.zeros(3, 2)
+    opt.step()
+    # Adam's first step on the selected (smallest) entries: -lr sign(g) (eps aside)
+    assert a.detach().tolist() == pytest.approx([0.0, -0.1, 3.0, 4.0], abs=1e-6)
+    assert opt.selected(a).tolist() == [0, 1]
+    assert b.detach().tolist() == [1.0, 2.0]  # skipped: not moved, not aged
+    assert opt.state[b]["entry_step"].tolist() == [0]
+    assert opt.state[b]["exp_avg"].tolist() == [0.0]
+    assert opt.selected(z).numel() == 0 and opt.state[z]["exp_avg"].numel() == 0
+    assert not z.detach().any()
+    b.grad = torch.tensor([1.0, 1.0])
+    opt.step()  # b takes its first Adam step now; z's empty selection still steps fine
+    assert b.detach().tolist() == pytest.approx([0.9, 2.0], abs=1e-6)
+    assert opt.state[b]["entry_step"].tolist() == [1] and opt.global_step == 2
+    assert not z.detach().any()
 
 
 def test_nanoadam_schedule_reselects_every_interval_and_spares_own_densities() -> None:

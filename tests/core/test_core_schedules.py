@@ -10,7 +10,16 @@ import pytest
 import torch
 from torch import nn
 
-from core import IMP, LRR, Cyclic, MaskSet, geometric_densities, magnitude_mask, random_mask
+from core import (
+    IMP,
+    LRR,
+    Cyclic,
+    MaskSet,
+    PruningSchedule,
+    geometric_densities,
+    magnitude_mask,
+    random_mask,
+)
 
 
 def test_density_lists() -> None:
@@ -507,6 +516,60 @@ def test_a_checkpointed_schedule_resumes_bit_for_bit(cls, opt_name, when, tmp_pa
         _train(net, opt, lr, 6)
     assert seen == full[2:]  # the third round on, whether saved before or after it
     assert schedule.history == history
+    after = net.state_dict()
+    assert after.keys() == expected.keys()
+    assert all(torch.equal(after[k], expected[k]) for k in expected)
+
+
+def _dense_resumable(kind: str):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 1))  # 140 prunable
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    lr = torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+    if kind == "imp":
+        return net, opt, lr, IMP(net, opt, [0.5, 0.25], lr_scheduler=lr)
+    rewind = "lr" if kind == "lrr" else "none"
+    return net, opt, lr, PruningSchedule(net, opt, [0.5, 0.25], lr_scheduler=lr,
+                                         rewind=rewind)
+
+
+@pytest.mark.parametrize("round_trained", [False, True])
+@pytest.mark.parametrize("kind", ["imp", "lrr", "none"])
+def test_a_state_saved_in_the_dense_first_round_resumes_bit_for_bit(
+        kind: str, round_trained: bool, tmp_path) -> None:
+    # pins load_state_dict's masks-is-None branch (no prune yet: the model is detached, the
+    # schedule keeps no masks); the answer is the uninterrupted run of the same seeds, and
+    # 0.5 and 0.25 of 140 weights are whole counts, so the history is exactly [1, 0.5, 0.25]
+    net, opt, lr, schedule = _dense_resumable(kind)
+    full = []
+    for density in schedule:
+        full.append(density)
+        _train(net, opt, lr, 6)
+    expected = {k: v.clone() for k, v in net.state_dict().items()}
+    assert full == [1.0, 0.5, 0.25]
+    assert schedule.history == [1.0, 0.5, 0.25]
+
+    net, opt, lr, schedule = _dense_resumable(kind)
+    path = tmp_path / "ckpt.pt"
+    for _ in schedule:  # round 0, dense: saved before or after its training
+        if round_trained:
+            _train(net, opt, lr, 6)
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(),
+                    "schedule": schedule.state_dict(round_trained=round_trained)}, path)
+        break
+    saved = torch.load(path, weights_only=True)
+    assert saved["schedule"]["masks"] is None and saved["schedule"]["round"] == 0
+    net, opt, lr, schedule = _dense_resumable(kind)
+    schedule.load_state_dict(saved["schedule"])
+    net.load_state_dict(saved["model"])
+    opt.load_state_dict(saved["opt"])
+    assert schedule.masks is None
+    seen = []
+    for density in schedule:
+        seen.append(density)
+        _train(net, opt, lr, 6)
+    assert seen == (full[1:] if round_trained else full)
+    assert schedule.history == [1.0, 0.5, 0.25]
     after = net.state_dict()
     assert after.keys() == expected.keys()
     assert all(torch.equal(after[k], expected[k]) for k in expected)
