@@ -1363,6 +1363,45 @@ def test_restarts_of_a_tight_fit_return_the_truth_they_found():
     assert res.restarts["theta_distance"][0] > 3
 
 
+def test_a_random_start_that_fails_is_recorded_as_nan_and_the_best_finite_one_kept(
+        monkeypatch):
+    # pins _best_of_starts' branch for a random start whose fit raises (a start beyond the
+    # floating-point range): provoked by failing the inner fit of start 2 of 3, the one that
+    # wins without the failure. The random starts are drawn whether or not a fit fails, so
+    # starts 1 and 3 end as before, start 2 is NaN, and start 3 (better than the default
+    # start by 1.5e-5) is returned; a failing default start raises as without restarts
+    import biomodels.ctmc.fit as fit_module
+    from biomodels.ctmc import fit_distribution
+
+    _, p = _case_two_optima()
+    settings = dict(l1=0.0, tol=0.0, max_steps=1000, restarts=2, seed=0)
+    plain = fit_distribution(p, **settings)
+    assert plain.restarts["best"] == 1
+    assert plain.restarts["objectives"][2] > plain.restarts["objectives"][0] + 1e-5
+    descend = fit_module._descend
+
+    def failing(which):
+        def fit(objective, theta0, *, desc, **kwargs):
+            if f"start {which}/3" in desc:
+                raise ValueError("log-likelihood is not finite at this start")
+            return descend(objective, theta0, desc=desc, **kwargs)
+        return fit
+
+    monkeypatch.setattr(fit_module, "_descend", failing(2))
+    res = fit_distribution(p, **settings)
+    record, before = res.restarts, plain.restarts
+    assert record["objectives"][0] == before["objectives"][0]
+    assert record["objectives"][2] == before["objectives"][2]
+    assert np.isnan(record["objectives"][1]) and np.isnan(record["theta_distance"][1])
+    assert record["best"] == 2 and record["converged"] == [True, False, True]
+    assert record["theta_distance"][2] == 0.0
+    # the theta returned is the one start 3 found without the failure
+    assert float(np.abs(res.theta - plain.theta).max()) == before["theta_distance"][2]
+    monkeypatch.setattr(fit_module, "_descend", failing(1))
+    with pytest.raises(ValueError, match="not finite at this start"):
+        fit_distribution(p, **settings)
+
+
 def test_restarts_zero_is_the_fit_without_restarts():
     x = sample_trajectories(random_sparse_theta(5, sparsity=0.5, seed=2), 150, seed=3).X
     for settings in (dict(l1=0.01), dict(l1=0.01, optimizer="adam", max_steps=30),

@@ -162,6 +162,42 @@ def test_two_event_closed_form_and_row_convention():
     assert np.isclose(p[1], t0 / (1 + t0 + t1) / (1 + t1 * t01))  # {0} only: bit 0 = event 0
 
 
+def test_bruteforce_by_hand_on_four_events_and_its_argument_errors():
+    # pins bruteforce_log_likelihood's refusals (several tumours, more than 9 events) next
+    # to its known answer: Gotovos' eq. 6 written out here over the 3! orders of {0, 1, 3},
+    # which the subset DP and the state-space solve must give as well
+    theta = torch.tensor([[-0.5, 1.0, 0.0, 0.0], [0.0, -1.0, 0.7, 0.0],
+                          [0.3, 0.0, 0.2, -1.5], [0.0, 0.0, 2.0, -2.0]], dtype=torch.float64)
+    t = theta.numpy()
+
+    def rate(j, present):
+        return math.exp(t[j, j] + sum(t[j, i] for i in present))
+
+    def prob(order):  # each event wins its race against the others and the observation
+        p, present = 1.0, []
+        for e in order:
+            p *= rate(e, present) / (1 + sum(rate(j, present) for j in range(4)
+                                             if j not in present))
+            present.append(e)
+        return p / (1 + sum(rate(j, present) for j in range(4) if j not in present))
+
+    by_hand = math.log(sum(prob(o) for o in itertools.permutations([0, 1, 3])))
+    assert by_hand == pytest.approx(-4.649618262860974, abs=1e-12)
+    x = torch.tensor([1, 1, 0, 1])
+    assert float(bruteforce_log_likelihood(theta, x)) == pytest.approx(by_hand, abs=1e-12)
+    assert float(subset_log_likelihood(theta, x[None])[0]) == pytest.approx(by_hand, abs=1e-12)
+    assert float(statespace_log_likelihood(theta, x[None])[0]) == pytest.approx(by_hand,
+                                                                               abs=1e-12)
+    with pytest.raises(ValueError, match=r"x must be one tumour \(a vector of length 4\)"):
+        bruteforce_log_likelihood(theta, torch.ones(2, 4, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"(?i)x must have shape \(tumours, 4\)"):
+        bruteforce_log_likelihood(theta, torch.tensor([1, 0, 1]))
+    with pytest.raises(ValueError, match=r"(?i)x must be binary"):
+        bruteforce_log_likelihood(theta, np.array([0.5, 0.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="brute force over 3628800 orderings is too slow"):
+        bruteforce_log_likelihood(torch.zeros(10, 10, dtype=torch.float64), np.ones(10))
+
+
 def test_dtype_and_device_follow_input(torch_gen):
     theta = _random_theta(4, torch_gen).to(torch.float32)
     p = state_distribution(theta)

@@ -58,6 +58,32 @@ def test_most_likely_order_is_the_argmax():
     assert top[0][0] == order and top[0][1] >= top[1][1] >= top[2][1]
 
 
+def test_sampled_order_of_events_that_never_co_occur_is_nan():
+    # pins _sampled_order_probability's branch where no trajectory carries both events: the
+    # documented answer is NaN, and NaN for its standard error. Events 0 and 1 shut each
+    # other off (theta = -40: after one, the other's rate is e^-40 of the observation rate)
+    theta = np.array([[0.0, -40.0, 0.0], [-40.0, 0.3, 0.0], [0.5, 0.0, -1.0]])
+    kw = {"method": "sample", "n_samples": 2000, "seed": 0}
+    assert np.isnan(order_probability(theta, 0, 1, **kw))
+    p, se = order_probability(theta, 0, 1, return_se=True, **kw)
+    assert np.isnan(p) and np.isnan(se)
+    assert not np.isnan(order_probability(theta, 0, 2, **kw))  # 0 and 2 do co-occur
+
+
+def test_most_likely_order_of_no_events_is_the_observation_coming_first():
+    # pins most_likely_order's branch for an empty event set: the empty order has the
+    # probability that the observation clock (rate 1) rings before any event's clock
+    # (rates exp(theta_ii)): 1 / (1 + sum_i exp(theta_ii)); off-diagonals play no part
+    theta = np.array([[0.0, 1.0, -2.0], [0.5, 0.3, 0.0], [0.0, 2.0, -1.0]])
+    order, log_p = most_likely_order(theta, [])
+    assert order == []
+    assert log_p == pytest.approx(-np.log(1 + 1 + np.exp(0.3) + np.exp(-1.0)), abs=1e-12)
+    assert log_p == pytest.approx(-1.3131154857309968, abs=1e-12)
+    assert most_likely_order(theta, np.array([], dtype=int)) == (order, log_p)
+    with pytest.raises(ValueError, match="got k = 21 > 20"):  # 2^k subsets: refused first
+        most_likely_order(np.zeros((21, 21)), list(range(21)))
+
+
 def test_order_arguments_are_checked():
     theta = np.zeros((3, 3))
     with pytest.raises(ValueError, match="different"):

@@ -1105,6 +1105,50 @@ def test_initial_states_and_times_that_are_not_numbers_are_named(quick, y0, time
         quick.predict(quick._default_y0() if y0 is None else y0, times, method="rk4")
 
 
+def test_network_per_target_scores_by_hand_and_an_unknown_normalization_is_named(quick):
+    # pins network()'s refusal of a normalize it does not know ("sum" is combine_scores'
+    # word, not this method's) next to the documented meaning of "target" on a network set
+    # by hand: E = W_sum^T C_sum^T + W_prod^T C_prod^T, column j times ReLU(g_j), then
+    # each column divided by its sum of |E_ij|, the sign kept
+    model = copy.deepcopy(quick)
+    assert not model._constant.any()  # no constant target: no column zeroed on that ground
+    with torch.no_grad():
+        for n in PRUNABLE:
+            dict(model.func.named_parameters())[n].zero_()
+        model.func.sum_in.weight[1, 2] = 1.0  # regulator 2 -> hidden 1 -> target 5, x 1
+        model.func.sum_out.weight[5, 1] = 1.0
+        model.func.sum_in.weight[2, 3] = 1.0  # regulator 3 -> hidden 2 -> target 5, x -3
+        model.func.sum_out.weight[5, 2] = -3.0
+        model.func.prod_in.weight[3, 0] = 2.0  # product branch: regulator 0 -> target 0, x 2
+        model.func.prod_out.weight[0, 3] = 1.0
+        model.func.gene_rates.fill_(1.0)
+        model.func.gene_rates[5] = 0.5
+    raw = np.zeros((8, 8))
+    raw[2, 5], raw[3, 5], raw[0, 0] = 0.5, -1.5, 2.0
+    np.testing.assert_allclose(model.network().to_numpy(), raw, rtol=1e-6, atol=0)
+    scores = np.zeros((8, 8))
+    scores[2, 5], scores[3, 5], scores[0, 0] = 0.25, -0.75, 1.0  # 0.5 / 2, -1.5 / 2, 2 / 2
+    net = model.network(normalize="target")
+    np.testing.assert_allclose(net.to_numpy(), scores, rtol=1e-12, atol=0)
+    assert list(net.index) == list(net.columns) == list(model.genes)
+    for bad in ("sum", "Target", None):
+        with pytest.raises(ValueError, match=re.escape(
+                f"normalize must be 'none' or 'target', got {bad!r}")):
+            model.network(normalize=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_initial_states_are_refused_by_name(quick, bad):
+    # pins the finiteness check of y0 in predict and simulate: a NaN start would integrate
+    # to NaN trajectories without a word; one bad entry in a row of a batch is enough
+    y0 = np.stack([quick._default_y0(), quick._default_y0()])
+    y0[1, 3] = bad
+    with pytest.raises(ValueError, match="y0 has NaN or infinite values"):
+        quick.predict(y0, [0.0, 1.0], method="rk4")
+    with pytest.raises(ValueError, match="y0 has NaN or infinite values"):
+        quick.simulate(y0[1], [0.0, 1.0], method="rk4")
+
+
 def test_initial_states_and_times_on_the_meta_device_are_refused_by_name(quick):
     # a meta tensor (a shape without values) failed inside torch with the
     # NotImplementedError "Cannot copy out of meta tensor; no data!", naming no argument

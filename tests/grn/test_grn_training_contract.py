@@ -233,6 +233,24 @@ def test_split_holds_out_the_rounded_share_of_trajectories():
     assert val is not None and torch.unique(val.trajectory).numel() == 2
 
 
+def test_fit_without_training_pairs_names_the_cause():
+    # pins fit's refusal of an empty training set: a pair needs two time points of one
+    # trajectory (dt > 0), so one cell per trajectory, or cells all at one time, make none;
+    # the refusal comes before any step, the weights as they were
+    x = torch.rand(4, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    alone = train_mod.make_pairs(x, torch.tensor([0.0, 1.0, 2.0, 3.0]), torch.arange(4))
+    same_time = train_mod.make_pairs(x, torch.zeros(4, dtype=torch.float64),
+                                     torch.zeros(4, dtype=torch.int64))
+    func = _func()
+    start = [p.detach().clone() for p in func.parameters()]
+    for pairs in (alone, same_time):
+        assert len(pairs) == 0
+        with pytest.raises(ValueError, match="no training pairs: every trajectory needs at "
+                                             "least two time points"):
+            fit(func, pairs, epochs=1, progress=False, **OPTIONS)
+    assert all(torch.equal(p, q) for p, q in zip(func.parameters(), start))
+
+
 def test_prior_weight_zero_fits_the_prior_alone(tiny):
     """loss = w MSE_data + (1 - w) MSE_prior: at w = 0 the data must not move the weights."""
     pairs, truth = tiny
