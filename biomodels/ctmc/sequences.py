@@ -119,7 +119,8 @@ def bruteforce_log_likelihood(
         raise ValueError(f"x must be one tumour (a vector of length {theta.shape[0]})")
     events = torch.nonzero(xb[0]).flatten().tolist()
     if len(events) > 9:
-        raise ValueError(f"brute force over {math.factorial(len(events))} orderings is too slow")
+        raise ValueError(f"x: {len(events)} events, expected at most 9 (brute force over "
+                         f"{math.factorial(len(events))} orderings is too slow)")
     perms = torch.tensor(
         list(itertools.permutations(events)), dtype=torch.int64, device=theta.device
     ).reshape(math.factorial(len(events)), len(events))
