@@ -82,6 +82,15 @@ class Adversary:
     target
         The wrong option it defends (index into the K options); ``None`` = ``truth + 1``,
         and ``truth + 1`` too on questions whose truth is ``target``.
+
+    Examples
+    --------
+    >>> from multiagent import Adversary, Scenario
+    >>> adv = Adversary("leaf", persuasion=2.0)  # trusted twice as much as a peer
+    >>> adv.answer(truth=2, n_options=5)  # by default it defends truth + 1
+    3
+    >>> Scenario(graph="star", n=6, adversaries=(Adversary("hub"), adv)).adversary_nodes()
+    [0, 5]
     """
 
     position: Position = "hub"
@@ -197,6 +206,18 @@ class Scenario:
         Seed for random topologies (``"er"``, ``"ba"``). None draws the graph from Python's
         global ``random`` generator (networkx's rule, see :func:`~multiagent.make_graph`),
         once per scenario.
+
+    Examples
+    --------
+    On a star the leaves hear only the hub: with the hub an adversary, each leaf's weight
+    on it is ``c / (gamma + c)`` with ``c = (1 - gamma)(1 - alpha) = 0.4``, i.e. 2/3:
+
+    >>> from multiagent import Adversary, Scenario, adversary_weight
+    >>> sc = Scenario(graph="star", n=6, adversaries=(Adversary("hub"),))
+    >>> sc.adversary_nodes(), sc.benign().tolist()
+    ([0], [False, True, True, True, True, True])
+    >>> round(adversary_weight(sc.model(), sc.adversary_nodes()), 4)
+    0.6667
     """
 
     graph: Topology | nx.Graph = "complete"
@@ -845,6 +866,18 @@ def attack_success_rate(
         does not fit them.
     TypeError
         If ``truth`` is not integer.
+
+    Examples
+    --------
+    Truth is option 0; agent 2 is the adversary. Both benign agents start right and one of
+    them ends wrong:
+
+    >>> import numpy as np
+    >>> from multiagent import attack_success_rate
+    >>> start = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]])
+    >>> end = np.array([[0.6, 0.4], [0.3, 0.7], [0.1, 0.9]])
+    >>> attack_success_rate(start, end, truth=0, benign=np.array([True, True, False]))
+    0.5
     """
     B_start = _question_beliefs(B_start, "B_start")
     B_end = _question_beliefs(B_end, "B_end")
@@ -940,6 +973,17 @@ def adversary_weight(model: FriedkinJohnsen, adversaries: Sequence[int]) -> floa
     :meth:`~FriedkinJohnsen.influence_matrix`.  Where some agents reach no stubborn agent
     the weight is read from the limit map of :meth:`~FriedkinJohnsen.equilibrium` (each
     closed group of them reaches its own consensus).
+
+    Examples
+    --------
+    A benign agent who keeps half its innate opinion and listens only to a fully stubborn
+    adversary ends half-way between them:
+
+    >>> import numpy as np
+    >>> from multiagent import FriedkinJohnsen, adversary_weight
+    >>> fj = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=[0.5, 1.0], alpha=0.0)
+    >>> round(adversary_weight(fj, [1]), 4)
+    0.5
     """
     adv = check_indices(adversaries, "adversaries", model.n, "agent indices", unique=True)
     if adv.ndim != 1:

@@ -355,6 +355,24 @@ def run_debate(
     transcript, texts
         ``(rounds + 1, n, K)`` beliefs (the format :func:`multiagent.fit.fit_fj` takes)
         and the texts per round and agent.
+
+    Examples
+    --------
+    Two scripted agents who keep half their innate answer and hear each other reach the FJ
+    equilibrium ``(2/3, 1/3)``:
+
+    >>> import numpy as np
+    >>> from multiagent import ScriptedFJAgent, run_debate
+    >>> agents = [ScriptedFJAgent(0, [1.0, 0.0], gamma=0.5, alpha=0.0, trust=[0.0, 1.0]),
+    ...           ScriptedFJAgent(1, [0.0, 1.0], gamma=0.5, alpha=0.0, trust=[1.0, 0.0])]
+    >>> A = np.array([[0, 1], [1, 0]])
+    >>> X, texts = run_debate(agents, A, options=("A", "B"), rounds=20)
+    >>> X.shape  # (rounds + 1, agents, options)
+    (21, 2, 2)
+    >>> X[1].round(4).tolist()  # half innate, half the peer's round-0 answer
+    [[0.5, 0.5], [0.5, 0.5]]
+    >>> X[-1].round(4).tolist()
+    [[0.6667, 0.3333], [0.3333, 0.6667]]
     """
     # a negative count failed in np.stack ("need at least one array"), 2.5 in range()
     rounds = check_count("rounds", rounds, at_least=0)

@@ -73,6 +73,17 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     -------
     numpy.ndarray or torch.Tensor
         Length-``n`` social powers in the model's backend, summing to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import FriedkinJohnsen, social_power
+    >>> W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> fj = FriedkinJohnsen(W, gamma=[0.5, 0.25], alpha=0.0)
+    >>> fj.influence_matrix().round(4).tolist()
+    [[0.8, 0.2], [0.6, 0.4]]
+    >>> social_power(fj).round(4).tolist()  # its column means
+    [0.7, 0.3]
     """
     g, a, c = model._effective()
     classes = model._closed_classes(g, c)
@@ -128,6 +139,17 @@ def time_to_consensus(
     int or None
         The round, or None if the beliefs do not come within ``tol`` of each other in
         ``max_steps`` rounds (FJ with stubborn agents usually never reaches consensus).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import FriedkinJohnsen, time_to_consensus
+    >>> W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> time_to_consensus(FriedkinJohnsen(W, gamma=0.0, alpha=0.5), np.array([1.0, 0.0]))
+    1
+    >>> swap = FriedkinJohnsen(W, gamma=0.0, alpha=0.0)  # the two swap opinions every round
+    >>> print(time_to_consensus(swap, np.array([1.0, 0.0]), max_steps=100))
+    None
     """
     tol, max_steps = _check_tol_steps(tol, max_steps)
     # no autograd graph: with a W that needs grad every round was recorded for a count
@@ -162,6 +184,17 @@ def time_to_equilibrium(
     -------
     int or None
         The round, or None if not reached in ``max_steps`` rounds.
+
+    Examples
+    --------
+    Two agents who each keep half their innate opinion: ``b* = (2/3, 1/3)`` and the
+    distance to it halves every round from ``1/3``, below ``1e-6`` first at round 19:
+
+    >>> import numpy as np
+    >>> from multiagent import FriedkinJohnsen, time_to_equilibrium
+    >>> fj = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=0.5, alpha=0.0)
+    >>> time_to_equilibrium(fj, np.array([1.0, 0.0]), tol=1e-6)
+    19
     """
     tol, max_steps = _check_tol_steps(tol, max_steps)
     # no autograd graph: with a W that needs grad every round was recorded (575 MB after
@@ -209,6 +242,15 @@ def polarization(z: Any) -> float:
     ------
     ValueError
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import polarization
+    >>> polarization(np.array([1.0, 0.0]))  # mean 0.5: 0.5^2 + 0.5^2
+    0.5
+    >>> polarization(np.array([[1.0, 0.0], [0.0, 1.0]]))  # summed over the two columns
+    1.0
     """
     Z = _opinions(z, "z")
     Zc = Z - Z.mean(axis=0)
@@ -245,6 +287,14 @@ def disagreement(z: Any, adjacency: Any) -> float:
         or ``z`` names agents that ``adjacency`` does not (a matrix names none).
     TypeError
         If ``adjacency`` is a :class:`FriedkinJohnsen` model, not its weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import disagreement
+    >>> A = np.array([[0.0, 2.0], [2.0, 0.0]])  # one edge of weight 2
+    >>> disagreement(np.array([1.0, 0.0]), A)  # 2 * (1 - 0)^2
+    2.0
     """
     _refuse_model(adjacency)
     # a labelled z follows a DataFrame adjacency's agents (it was read by position)
@@ -289,6 +339,15 @@ def internal_conflict(z: Any, s: Any) -> float:
         one of them is indexed by agent names (e.g. ``z`` the array that
         :meth:`~FriedkinJohnsen.equilibrium` returns and ``s`` a Series by name), which
         was paired by position: pass both by name, or both as arrays in one order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import classic_fj, internal_conflict
+    >>> s = np.array([1.0, 0.0])
+    >>> z = classic_fj(np.array([[0.0, 1.0], [1.0, 0.0]])).equilibrium(s)  # (2/3, 1/3)
+    >>> round(internal_conflict(z, s), 4)  # 2 * (1/3)^2
+    0.2222
     """
     # paired by label when both name their agents; one named and one by position was
     # paired by position, each agent's opinion against another's innate one: refused
@@ -318,6 +377,13 @@ def controversy(z: Any) -> float:
     ------
     ValueError
         If ``z`` is not a finite ``(n,)`` or ``(n, K)`` array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import controversy
+    >>> round(controversy(np.array([0.6, 0.8])), 4)  # 0.36 + 0.64
+    1.0
     """
     return float((_opinions(z, "z") ** 2).sum())
 
@@ -353,6 +419,16 @@ def classic_fj(adjacency: Any) -> FriedkinJohnsen:
     -------
     FriedkinJohnsen
         The model; its :meth:`~FriedkinJohnsen.equilibrium` is ``(I + L)^{-1} s``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from multiagent import classic_fj
+    >>> fj = classic_fj(np.array([[0.0, 1.0], [1.0, 0.0]]))  # two agents, one edge
+    >>> fj.gamma.tolist()  # 1 / (1 + degree)
+    [0.5, 0.5]
+    >>> fj.equilibrium(np.array([1.0, 0.0])).round(4).tolist()  # (I + L)^-1 s
+    [0.6667, 0.3333]
     """
     _refuse_model(adjacency)
     labels = bk.frame_labels(adjacency)

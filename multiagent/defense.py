@@ -64,6 +64,21 @@ def apply_defense(scenario: Scenario, kind: DefenseKind, strength: float) -> Sce
     Returns
     -------
     Scenario
+
+    Examples
+    --------
+    Halving the trust in an adversary on a complete graph of 6 agents lowers its weight
+    from 2/7 to 2/11 (:func:`~multiagent.closed_form_weight`):
+
+    >>> from multiagent import Adversary, Scenario, adversary_weight, apply_defense
+    >>> sc = Scenario(graph="complete", n=6, adversaries=(Adversary(),))
+    >>> weak = apply_defense(sc, "distrust", 0.5)
+    >>> weak.adversaries[0].persuasion
+    0.5
+    >>> [round(adversary_weight(s.model(), s.adversary_nodes()), 4) for s in (sc, weak)]
+    [0.2857, 0.1818]
+    >>> apply_defense(sc, "more_agents", 4).n
+    10
     """
     from dataclasses import replace
 

@@ -175,6 +175,21 @@ def conditional_activation(
     TypeError
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
         constructor that converts it).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from biomodels.cascade import CascadeGraph, conditional_activation
+    >>> g = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)  # 0 - 1 - 2
+    >>> C = conditional_activation(g, seeds=[1])
+    >>> tuple(C.shape)  # (nodes, sizes 0..n)
+    (3, 4)
+    >>> bool(C[:, 0].isnan().all())  # size 0 never happens with a seed: undefined
+    True
+    >>> [round(float(x), 4) for x in C[:, 2]]  # size 2: the seed and one of its neighbours
+    [0.5, 1.0, 0.5]
+    >>> [round(float(x), 4) for x in C[:, 1:].sum(dim=0)]  # column k sums to k
+    [1.0, 2.0, 3.0]
     """
     check_graph(graph)
     p = seed_probabilities(graph, seeds, seed_prob)

@@ -1070,6 +1070,17 @@ def seed_probabilities(
         (also a 0-d bool array or tensor) or a string.
     ValueError
         On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
+
+    Examples
+    --------
+    >>> from biomodels.cascade import CascadeGraph, seed_probabilities
+    >>> g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.2)])
+    >>> seed_probabilities(g, seeds=["a"]).tolist()
+    [1.0, 0.0, 0.0]
+    >>> seed_probabilities(g, seeds=["a"], seed_prob=0.1).tolist()  # 0.1 for the non-seeds
+    [1.0, 0.1, 0.1]
+    >>> seed_probabilities(g, seed_prob={"a": 1.0, "b": 0.5, "c": 0.0}).tolist()
+    [1.0, 0.5, 0.0]
     """
     check_graph(graph)
     if seeds is None and seed_prob is None:

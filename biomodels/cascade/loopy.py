@@ -452,6 +452,13 @@ def bp_marginals(
     -------
     torch.Tensor
         Shape ``(n,)``.
+
+    Examples
+    --------
+    >>> from biomodels.cascade import CascadeGraph, bp_marginals, seed_probabilities
+    >>> g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5)])  # a chain: BP is exact
+    >>> [round(float(x), 4) for x in bp_marginals(g, seed_probabilities(g, seeds=[0]))]
+    [1.0, 0.5, 0.25]
     """
     w = graph.weight
     p = check_seed_vector(graph, p)
@@ -514,6 +521,15 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
         ``[P(0), P(1), P(2)]`` (fewer entries when ``n < 2``); differentiable, also at a
         sure seed (``p_v = 1``) or a certain edge (``w = 1``), where the derivative is
         the one-sided one (``P(k)`` is linear in each ``p_v`` and ``w``).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from biomodels.cascade import CascadeGraph, exact_small_sizes, seed_probabilities
+    >>> g = CascadeGraph.from_networkx(nx.cycle_graph(3), default=0.5)  # a triangle
+    >>> P = exact_small_sizes(g, seed_probabilities(g, seeds=[0]))
+    >>> [round(float(x), 4) for x in P]  # P(1) = 0.5^2, P(2) = 2 * 0.5^3
+    [0.0, 0.25, 0.25]
     """
     return _small_sets(graph, p)[0]
 
@@ -833,6 +849,21 @@ def tda_size_distribution(
         ``seeds x edges`` messages recorded for autograd, running 2.4x as long on ER(200)
         with certain edges, for a gradient 1e-8 closer): the derivative is that of the
         update where the values settled, within about BP's tolerance of the limit.
+
+    Examples
+    --------
+    On a triangle seeded at node 0 the exact distribution is ``[0, 1/4, 1/4, 1/2]``. TDA
+    with its exact head finds it (``P(3)`` is the mass that sizes 1 and 2 leave); the
+    paper's TDA (``exact_head=False``) only approximates it:
+
+    >>> import networkx as nx
+    >>> from biomodels.cascade import CascadeGraph, seed_probabilities, tda_size_distribution
+    >>> g = CascadeGraph.from_networkx(nx.cycle_graph(3), default=0.5)
+    >>> p = seed_probabilities(g, seeds=[0])
+    >>> [round(float(x), 4) for x in tda_size_distribution(g, p)]
+    [0.0, 0.25, 0.25, 0.5]
+    >>> [round(float(x), 6) for x in tda_size_distribution(g, p, exact_head=False)]
+    [0.0, 0.140625, 0.46875, 0.390625]
     """
     p = check_seed_vector(graph, p)
     if spanning_tree not in ("messages", "weights"):
@@ -1229,6 +1260,16 @@ def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:
     TypeError, ValueError
         If ``marginals`` is not a 1-d tensor of probabilities in ``[0, 1]``, or is float16
         or bfloat16.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from biomodels.cascade import poisson_binomial
+    >>> P = poisson_binomial(torch.tensor([0.5, 0.5, 0.5], dtype=torch.float64))
+    >>> [round(float(x), 4) for x in P]  # three fair coins: Binomial(3, 1/2)
+    [0.125, 0.375, 0.375, 0.125]
+    >>> [round(float(x), 4) for x in poisson_binomial(torch.tensor([True, False]))]
+    [0.0, 1.0, 0.0]
     """
     if not isinstance(marginals, torch.Tensor):
         raise TypeError(f"marginals must be a torch tensor of probabilities, got "

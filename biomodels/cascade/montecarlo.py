@@ -176,6 +176,18 @@ def total_variation(a: np.ndarray | torch.Tensor | MonteCarloResult,
     ------
     ValueError
         If either holds NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from biomodels.cascade import (CascadeGraph, monte_carlo, seed_probabilities,
+    ...                                size_distribution, total_variation)
+    >>> total_variation(np.array([0.5, 0.5]), np.array([1.0]))  # [1.0] padded to [1.0, 0.0]
+    0.5
+    >>> g = CascadeGraph.from_edges([(0, 1, 0.5)])
+    >>> res = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=10_000, seed=1)
+    >>> bool(total_variation(res, size_distribution(g, seeds=[0])) < 4 * res.expected_error)
+    True
     """
     x = _float64_array(a).ravel()
     y = _float64_array(b).ravel()

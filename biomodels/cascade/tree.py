@@ -221,6 +221,18 @@ def tree_conditional_activation(
         ``P(node i active, size = k)``, shape ``(n, n+1)``.
     conditional : torch.Tensor
         ``P(node i active | size = k)``, shape ``(n, n+1)``, NaN where undefined.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from biomodels.cascade import (CascadeGraph, seed_probabilities,
+    ...                                tree_conditional_activation)
+    >>> g = CascadeGraph.from_networkx(nx.path_graph(3), default=0.5)  # 0 - 1 - 2
+    >>> joint, conditional = tree_conditional_activation(g, seed_probabilities(g, seeds=[1]))
+    >>> [round(float(x), 4) for x in joint[:, 2]]  # P(node active, size = 2)
+    [0.25, 0.5, 0.25]
+    >>> [round(float(x), 4) for x in conditional[:, 2]]  # divided by P(size = 2) = 0.5
+    [0.5, 1.0, 0.5]
     """
     check_graph(graph)
     plan = _plan_for(graph, plan)
