@@ -1,4 +1,8 @@
-"""Command line for ``prunus fj``: simulate attacked debates and fit FJ to transcripts."""
+"""Command line for ``prunus fj``: simulate, fit and solve Friedkin-Johnsen networks.
+
+``simulate`` runs attacked debates, ``fit`` fits FJ to their transcripts, and
+``equilibrium`` solves where innate opinions settle on a trust network.
+"""
 
 from __future__ import annotations
 
@@ -360,6 +364,21 @@ def _fit(args: argparse.Namespace) -> int:
                  else "--adjacency" if frame is not None else "a complete graph")
         warn_ignored([f"--seed {args.seed}"], f"it draws a random --graph (er or ba), and "
                      f"{given} is not drawn")
+    if args.trust == "given" and frame is None:
+        # the weights are the file's: --graph and the complete graph have none
+        given = (f"--graph {args.graph}" if args.graph is not None
+                 else "the complete graph (no --adjacency)")
+        raise CommandError(f"--trust given takes the trust from the weights of --adjacency "
+                           f"FILE (row-normalised), and {given} has none: pass "
+                           "--adjacency FILE (an edge list source,target,weight or a square "
+                           "matrix of weights), or use --trust learn or --trust uniform")
+    if args.trust == "given":
+        weights = frame.to_numpy()
+        if np.unique(weights[weights > 0]).size == 1:  # no weight column, or all equal
+            print(f"prunus: warning: --trust given: the weights of --adjacency "
+                  f"{str(args.adjacency)!r} are all equal, so the given trust is uniform "
+                  "over each agent's neighbours, as --trust uniform (an edge list needs a "
+                  "weight column source,target,weight to give other trust)", file=sys.stderr)
     if args.incremental and args.train_rounds is None:  # nothing held out to predict
         raise CommandError("--incremental predicts the rounds after --train-rounds R; give "
                            "--train-rounds (MAS-Cascade: 7)")
@@ -374,6 +393,9 @@ def _fit(args: argparse.Namespace) -> int:
         options["adjacency"] = adjacency(make_graph(args.graph, X.shape[2], seed=args.seed))
     elif frame is not None:  # the transcripts' agents are in the file's order
         options["adjacency"] = frame.to_numpy()
+    if args.trust != "learn":
+        # only then: a default run's checkpoint signature (its fit_kwargs) stays as it was
+        options.update(learn_trust=False, trust=args.trust)
     # an agent that hears no one was refused ("its trust cannot be fitted"), though simulate
     # runs it: it listens only to itself, as in the model, and the others are fitted. Said
     # here by name, once (fit_fj would name it by index, once per question)
@@ -480,7 +502,7 @@ def _fit(args: argparse.Namespace) -> int:
                   # the other options that change the fits: with these and the data, the
                   # record says how to make them again (fit.json's "loss" is its value)
                   "data": str(args.data), "loss": args.loss, "train_rounds": args.train_rounds,
-                  "seed": args.seed}
+                  "seed": args.seed, "trust": args.trust}
         if agent_names is not None:  # the order of fit.json's gamma, alpha and W
             record["agents"] = agent_names
         if isolated:  # only then: the record of other runs stays as it was
@@ -518,6 +540,11 @@ def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
     if "belongs to other fits" in str(exc):
         detail = str(exc).removesuffix("; delete it or pass another path")
         detail = detail[detail.find("(differs in"):]
+        listed = re.fullmatch(r"\(differs in: (.*)\)", detail)
+        if listed is not None:  # --trust uniform / given pass these two to the fits
+            named = [{"learn_trust": "--trust", "trust": "--trust"}.get(k, k)
+                     for k in listed[1].split(", ")]
+            detail = f"(differs in: {', '.join(dict.fromkeys(named))})"
         return CommandError(
             f"{checkpoint} is from another run (interrupted, or still running) with other "
             f"settings {detail}; if it was interrupted, rerun that command to finish it; to "
@@ -528,6 +555,259 @@ def _checkpoint_error(exc: ValueError, checkpoint: Path) -> CommandError | None:
         return CommandError(f"cannot resume the fits: {detail}; delete it (or use another "
                             "--out) to start afresh")
     return None
+
+
+_SPECIAL = ("agent", "gamma", "alpha")  # the --opinions columns that are not topics
+_DENSE_MAX = 2000  # agents up to which the model solves densely (direct, to round-off)
+_INDICES = ("polarization", "disagreement", "internal_conflict", "controversy", "pd_index",
+            "dc_index")
+
+
+def _shown(names: list[Any], limit: int = 10) -> str:
+    """Show ``names`` in a message: all of them, or the first ``limit`` and the count."""
+    if len(names) <= limit:
+        return str(names)
+    return f"{str(names[:limit])[:-1]}, ... ({len(names)} in all)]"
+
+
+def _read_opinions(path: Path, agents: list[str], adjacency: Path
+                   ) -> tuple[list[str], Any, dict[str, Any]]:
+    """Read ``--opinions``: the topics, the innate opinions and the per-agent settings.
+
+    Parameters
+    ----------
+    path
+        The CSV: a column ``agent`` and one numeric column per topic (any scale), and
+        optionally ``gamma`` and ``alpha`` per agent (these three in any case).
+    agents
+        The ``--adjacency`` file's agents, in its order: every one needs a row, matched by
+        name as text (the file's rows may be in any order); other names are refused.
+    adjacency
+        The ``--adjacency`` file, named in the messages.
+
+    Returns
+    -------
+    topics, opinions, settings
+        The topic columns as the file names them, the ``(n, K)`` float64 opinions in
+        ``agents``' order, and ``{"gamma": ..., "alpha": ...}`` (length-``n`` arrays in
+        that order) for those of the two columns the file has.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from core.checks import comment_line_note, not_utf8_text, text_encoding
+
+    where = f"--opinions {str(path)!r}"
+    expected = ("expected a CSV with a column agent (the names of the --adjacency file's "
+                "agents), one numeric column of innate opinions per topic and optionally "
+                "columns gamma and alpha per agent")
+    try:
+        # all as text, the header too (read as data: pandas renamed a repeated column
+        # "x" to "x.1"), so that names such as "007" keep their zeros and a bad cell can
+        # be named
+        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
+                          skipinitialspace=True, encoding=text_encoding(path))
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{where} is {not_utf8_text(exc)}") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty"
+        raise CommandError(f"cannot read {where} as CSV ({detail}); {expected}") from exc
+    note = comment_line_note(path)
+    raw = raw.apply(lambda column: column.str.strip())
+    header = [str(c) for c in raw.iloc[0]]
+    body = raw.iloc[1:]
+    special: dict[str, int] = {}
+    topics: list[tuple[int, str]] = []
+    for k, name in enumerate(header):
+        key = name.lower()
+        if not name:
+            raise CommandError(f"{where}: column {k + 1} of the header has no name "
+                               f"(a trailing comma?); {expected}{note}")
+        if key in special or any(name == t for _, t in topics):
+            raise CommandError(f"{where} has the column {name!r} twice (in any case for "
+                               f"agent, gamma and alpha); give each column once{note}")
+        if key in _SPECIAL:
+            special[key] = k
+        else:
+            topics.append((k, name))
+    if "agent" not in special:
+        sep = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
+        hint = ("" if sep is None else f" (fields separated by {sep!r}? The columns must be "
+                "separated by commas)")
+        raise CommandError(f"{where} has no column 'agent' (its columns: {header}){hint}; "
+                           f"{expected}{note}")
+    if not topics:
+        raise CommandError(f"{where} has no column of opinions (its columns: {header}); "
+                           f"{expected}{note}")
+    names = body.iloc[:, special["agent"]].tolist()
+    seen: dict[str, int] = {}  # name -> its line in the file
+    for line, name in enumerate(names, start=2):
+        if not name:
+            raise CommandError(f"{where}: line {line} names no agent{note}")
+        if name in seen:
+            raise CommandError(f"{where}: agent {name!r} has two rows (lines {seen[name]} "
+                               f"and {line}); give each agent one row")
+        seen[name] = line
+    known = set(agents)
+    extra = [name for name in names if name not in known]
+    if extra:
+        raise CommandError(f"{where} names agents that --adjacency {str(adjacency)!r} does "
+                           f"not: {_shown(extra)}; its rows must be the network's agents "
+                           "(names compared as text)")
+    missing = [name for name in agents if name not in seen]
+    if missing:
+        raise CommandError(f"{where} has no row for the agents {_shown(missing)} of "
+                           f"--adjacency {str(adjacency)!r}: every agent needs its innate "
+                           "opinion")
+    order = np.array([seen[name] - 2 for name in agents], dtype=np.int64)
+
+    def numbers(k: int, name: str, what: str, low: float = -np.inf,
+                high: float = np.inf) -> Any:
+        cells = body.iloc[:, k]
+        values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~(np.isfinite(values) & (values >= low) & (values <= high))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            shown = repr(cells.iloc[row]) if cells.iloc[row] else "nothing"
+            raise CommandError(f"{where}: column {name!r} must hold {what}; line {row + 2} "
+                               f"(agent {names[row]!r}) has {shown}{note}")
+        return values[order]
+
+    opinions = np.column_stack([numbers(k, name, "finite numbers (innate opinions, on any "
+                                                 "scale)") for k, name in topics])
+    words = {"gamma": "stubbornness", "alpha": "peer-resistance"}
+    settings = {key: numbers(special[key], header[special[key]],
+                             f"numbers in [0, 1] ({words[key]})", 0.0, 1.0)
+                for key in ("gamma", "alpha") if key in special}
+    return [name for _, name in topics], opinions, settings
+
+
+def _asymmetry(names: list[str], A: Any) -> str:
+    """Name the pair of agents whose weights differ most between the two directions."""
+    import numpy as np
+
+    D = (A - A.T).tocoo()
+    k = int(np.argmax(D.data))  # i hears j more than j hears i: named in that order
+    i, j = int(D.row[k]), int(D.col[k])
+    return (f"agent {names[i]!r} hears {names[j]!r} with weight {A[i, j]:g}, but "
+            f"{names[j]!r} hears {names[i]!r} with weight {A[j, i]:g}")
+
+
+def _equilibrium(args: argparse.Namespace) -> int:
+    """Run ``prunus fj equilibrium``: solve B* of innate opinions on an --adjacency network."""
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from core.atomic import atomic_outputs, write_json
+    from core.provenance import environment
+    from multiagent.analysis import _symmetric, opinion_indices, social_power
+    from multiagent.dynamics import FriedkinJohnsen
+    from multiagent.solvers import ConvergenceError
+
+    # sparse: a 20,000-agent edge list took 3.4 GB through the dense matrix (simulate)
+    names, weights = _read_adjacency_option(args.adjacency, sparse=True)
+    A = sp.csr_array(weights)
+    n = len(names)
+    topics, S, settings = _read_opinions(args.opinions, names, args.adjacency)
+    symmetric = _symmetric(A)
+    degree = np.asarray(A.sum(axis=1)).ravel()
+    classic_gamma = 1.0 / (1.0 + degree)  # as multiagent.classic_fj sets it
+    if args.classic:
+        given = [f"--{key}" for key in ("gamma", "alpha") if getattr(args, key) is not None]
+        if given:
+            raise CommandError(f"--classic sets gamma_i = 1/(1 + d_i) and alpha = 0 (the "
+                               f"classic FJ model); leave {' and '.join(given)} out")
+        if settings:
+            raise CommandError(f"--classic sets gamma_i = 1/(1 + d_i) and alpha = 0 (the "
+                               f"classic FJ model), but --opinions {str(args.opinions)!r} "
+                               f"gives {' and '.join(settings)} per agent: remove the "
+                               "column(s), or leave --classic out to use them")
+        if not symmetric:
+            raise CommandError(f"--classic needs a symmetric --adjacency (undirected: each "
+                               f"edge in both directions, with one weight), and in "
+                               f"{str(args.adjacency)!r} {_asymmetry(names, A)}")
+        gamma, alpha = classic_gamma, np.zeros(n)
+    else:
+        for key in ("gamma", "alpha"):
+            if key in settings and getattr(args, key) is not None:
+                warn_ignored([f"--{key} {getattr(args, key)}"],
+                             f"--opinions gives {key} per agent (its {key} column)")
+            elif key not in settings and getattr(args, key) is None:
+                setattr(args, key, {"gamma": 0.2, "alpha": 0.5}[key])  # as simulate's
+        gamma = settings.get("gamma", np.full(n, args.gamma))
+        alpha = settings.get("alpha", np.full(n, args.alpha))
+    # the indices of Musco et al. are those of the classic model's equilibrium
+    # (multiagent.opinion_indices): reported only when this model is that one
+    classic = bool(symmetric and not alpha.any()
+                   and np.allclose(gamma, classic_gamma, rtol=1e-12, atol=0))
+    # small networks densely: the direct solve is refined to round-off
+    matrix = A.toarray() if n <= _DENSE_MAX else A
+    model = FriedkinJohnsen.from_adjacency(matrix, gamma, alpha)
+    try:
+        Z = model.equilibrium(S, check=False)  # opinions on any scale, one column a topic
+        # the DeGroot limit (every gamma 0) is a consensus and solves no linear system
+        solver = dict(model.info_) or {"method": "consensus", "iterations": None}
+        power = social_power(model)
+        indices = None
+        if classic:
+            indices = {}
+            for k, topic in enumerate(topics):
+                found = opinion_indices(matrix, S[:, k])
+                indices[topic] = {key: found[key] for key in _INDICES}
+    except ConvergenceError as exc:
+        raise CommandError(f"the equilibrium was not found: {exc}") from exc
+    metrics: dict[str, Any] = {
+        # the options as used: gamma / alpha null where --classic or a column set them
+        "parameters": {k: v for k, v in vars(args).items() if k not in ("func", "quiet")},
+        "n_agents": n, "topics": topics, "per_agent_columns": sorted(settings),
+        "solver": solver, "symmetric": bool(symmetric), "classic_fj": classic}
+    if indices is not None:
+        metrics["indices"] = indices
+    metrics["environment"] = environment()  # the versions and threads that made the numbers
+    out = Path(args.out)
+    files = ("equilibrium.csv", "social_power.csv", "metrics.json")
+    with atomic_outputs(out) as stage:  # all three files, or none replaced
+        pd.DataFrame({"agent": names, **{t: Z[:, k] for k, t in enumerate(topics)}}).to_csv(
+            stage / "equilibrium.csv", index=False)
+        pd.DataFrame({"agent": names, "power": power}).to_csv(stage / "social_power.csv",
+                                                              index=False)
+        write_json(metrics, stage / "metrics.json")
+    print(_equilibrium_summary(names, topics, S, Z, power, solver, indices, symmetric))
+    print("wrote " + ", ".join(str(out / name) for name in files))
+    return 0
+
+
+def _equilibrium_summary(names: list[str], topics: list[str], S: Any, Z: Any, power: Any,
+                         solver: dict[str, Any], indices: dict[str, Any] | None,
+                         symmetric: bool) -> str:
+    """Say where the opinions settle: a table of topics, the most powerful agents."""
+    import numpy as np
+
+    steps = solver.get("iterations")
+    lines = [f"{len(names)} agents, {len(topics)} topic(s); solver {solver.get('method')}"
+             + (f", {steps} iterations" if steps else "")]
+    width = min(max(len("topic"), *(len(t) for t in topics)), 24)
+    head = f"{'topic':<{width}}  {'innate mean':>11}  {'sd':>9}  {'settled mean':>12}  {'sd':>9}"
+    if indices is not None:
+        head += f"  {'polarization':>12}  {'disagreement':>12}"
+    lines.append(head)
+    for k, topic in enumerate(topics):
+        shown = topic if len(topic) <= width else topic[: width - 3] + "..."
+        row = (f"{shown:<{width}}  {S[:, k].mean():>11.4g}  {S[:, k].std():>9.4g}  "
+               f"{Z[:, k].mean():>12.4g}  {Z[:, k].std():>9.4g}")
+        if indices is not None:
+            row += (f"  {indices[topic]['polarization']:>12.4g}  "
+                    f"{indices[topic]['disagreement']:>12.4g}")
+        lines.append(row)
+    top = np.argsort(-np.asarray(power), kind="stable")[:3]
+    lines.append("most social power: " + ", ".join(f"{names[i]} {float(power[i]):.3g}"
+                                                   for i in top))
+    if indices is None:
+        lines.append("polarization indices (Musco et al. 2018) are those of the classic FJ "
+                     "model: " + ("add --classic (gamma_i = 1/(1 + d_i), alpha = 0)"
+                                  if symmetric else "they need a symmetric --adjacency"))
+    return "\n".join(lines)
 
 
 def _per_agent_summary(transcripts: int, agents: Any, adversaries: list[Any],
@@ -552,7 +832,7 @@ def _per_agent_summary(transcripts: int, agents: Any, adversaries: list[Any],
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``prunus fj`` (``simulate``, ``fit``) to the ``prunus`` command line.
+    """Add ``prunus fj`` (``simulate``, ``fit``, ``equilibrium``) to the ``prunus`` command line.
 
     Found through the ``prunus.commands`` entry point; model code is imported only when a
     command runs, so ``prunus --help`` stays fast.
@@ -563,7 +843,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         The ``prunus`` parser's subcommand group.
     """
     parser = subparsers.add_parser(
-        "fj", help="Friedkin-Johnsen agent networks: attacks, defenses, fitting",
+        "fj", help="Friedkin-Johnsen agent networks: attacks, defenses, fitting, equilibria",
         description="Friedkin-Johnsen opinion dynamics for agent networks "
                     "(gamma = stubbornness, alpha = peer-resistance).",
     )
@@ -655,9 +935,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "star); default: every agent may trust every other")
     where.add_argument("--adjacency", type=existing_file, default=None, metavar="FILE",
                        help=_ADJACENCY_HELP + "; trust is fitted only along its edges "
-                            "(weights count as edges only). The transcripts' agent column "
-                            "holds its agents' names (an .npy's agents are in its order); "
-                            "outputs name them")
+                            "(weights count as edges only, unless --trust given takes them "
+                            "as the trust). The transcripts' agent column holds its agents' "
+                            "names (an .npy's agents are in its order); outputs name them")
+    fit.add_argument("--trust", choices=("learn", "uniform", "given"), default="learn",
+                     help="learn: fit the trust W along the edges (of --graph, --adjacency, "
+                          "or between every pair); uniform: trust each agent's neighbours "
+                          "equally and fit gamma and alpha only; given: take --adjacency "
+                          "FILE's weights, row-normalised (W_ij = A_ij / sum_k A_ik), as the "
+                          "known trust (measured tie strengths) and fit gamma and alpha only "
+                          "(needs --adjacency); trust.csv holds the W used; default "
+                          "%(default)s")
     fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")
@@ -670,3 +958,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--quiet", action="store_true",
                      help="no progress bar (one fit per question, on stderr)")
     fit.set_defaults(func=_fit)
+    eq = sub.add_parser(
+        "equilibrium", help="where opinions settle on a trust network, and who sways them",
+        description="Solve the FJ equilibrium B* = (I - H)^-1 Gamma S of innate opinions S "
+                    "on your network (see prunus fj --help for gamma and alpha), with each "
+                    "agent's social power. Writes DIR/equilibrium.csv, "
+                    "DIR/social_power.csv and DIR/metrics.json.")
+    eq.add_argument("--adjacency", required=True, type=existing_file, metavar="FILE",
+                    help=_ADJACENCY_HELP + "; weights are trust, row-normalised (W_ij = "
+                         "A_ij / sum_k A_ik); an edge list is read sparse (large networks)")
+    eq.add_argument("--opinions", required=True, type=existing_file, metavar="FILE",
+                    help="CSV of innate opinions: a column agent (every agent of --adjacency "
+                         "once, matched by name, in any order; no others) and one numeric "
+                         "column per topic, on any scale (e.g. Likert 1-7); optionally "
+                         "columns gamma and alpha, one value in [0, 1] per agent, which "
+                         "override --gamma and --alpha")
+    eq.add_argument("--gamma", type=probability, default=None,
+                    help="stubbornness of every agent (weight on its innate opinion); "
+                         "default 0.2")
+    eq.add_argument("--alpha", type=probability, default=None,
+                    help="peer-resistance of every agent (weight on its current opinion "
+                         "against its neighbours'); default 0.5")
+    eq.add_argument("--classic", action="store_true",
+                    help="the classic FJ model of Musco et al. (2018), z = (I + L)^-1 s: "
+                         "gamma_i = 1/(1 + d_i) with d_i agent i's weighted degree, alpha = 0; "
+                         "needs a symmetric --adjacency. metrics.json then holds the "
+                         "polarization, disagreement, internal_conflict, controversy, "
+                         "pd_index and dc_index of each topic (reported only for this model, "
+                         "whose equilibrium they describe)")
+    eq.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                    help="output folder: equilibrium.csv (agent, then the equilibrium "
+                         "opinion on each topic, columns named as in --opinions), "
+                         "social_power.csv (agent, power: the weight of each agent's innate "
+                         "opinion in the equilibrium, the column means of M in B* = M S, "
+                         "summing to 1) and metrics.json (the "
+                         "options, the solver's method and iterations, whether the network "
+                         "is symmetric and the model classic, the indices of --classic, the "
+                         "environment)")
+    eq.add_argument("--quiet", action="store_true",
+                    help="no progress bar (accepted as by the other commands; equilibrium "
+                         "shows none)")
+    eq.set_defaults(func=_equilibrium)

@@ -1253,3 +1253,252 @@ def test_simulate_an_adjacency_file_whose_name_is_not_utf8(tmp_path, monkeypatch
     assert titles == ["x\ufffddj.csv, n=3, adversary=hub: question 0"]
     for file in ("trajectories.csv", "metrics.json", "trajectories.png"):
         assert (out / file).is_file(), file
+
+
+def _weighted_debate(tmp_path, *, noise=0.0):
+    """A noise-free debate on a weighted directed edge list, as a long table by name."""
+    from multiagent.fit import simulate_transcript
+    from multiagent.topologies import read_adjacency
+
+    path = tmp_path / "ties.csv"
+    path.write_text("source,target,weight\nb,a,3\nc,a,1\na,b,2\nc,b,2\nd,c,5\nb,c,1\n"
+                    "a,d,1\nc,d,4\n")
+    A = read_adjacency(path)  # agents in the order first named: b, a, c, d
+    W = A.to_numpy() / A.to_numpy().sum(axis=1, keepdims=True)
+    X = simulate_transcript(4, 10, 3, gamma=0.3, alpha=0.4, W=W, noise=noise, seed=2)
+    names = list(A.index)
+    rows = [{"round": t, "agent": names[i], "option": k, "belief": X[t, i, k]}
+            for t in range(11) for i in range(4) for k in range(3)]
+    pd.DataFrame(rows).to_csv(tmp_path / "t.csv", index=False)
+    return path, A, W, X
+
+
+def test_fit_trust_given_takes_the_adjacency_weights_and_fits_gamma_and_alpha(tmp_path):
+    # before: --adjacency counted weights as edges only, and trust was always learned: a
+    # researcher with measured tie strengths had to call fit_fj(..., trust="given") in
+    # Python. --trust given fixes W to the row-normalised weights: on a noise-free debate
+    # gamma and alpha come back exactly and trust.csv is those weights
+    from multiagent.fit import fit_transcripts
+
+    path, A, W, X = _weighted_debate(tmp_path)
+    out = tmp_path / "given"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--adjacency", str(path), "--trust",
+                 "given", "--quiet", "--out", str(out)]) == 0
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits.gamma.to_numpy() == pytest.approx(0.3, abs=1e-5)
+    assert fits.alpha.to_numpy() == pytest.approx(0.4, abs=1e-5)
+    trust = pd.read_csv(out / "trust.csv").pivot(index="listener", columns="speaker",
+                                                   values="trust")
+    np.testing.assert_allclose(trust.loc[A.index, A.index].to_numpy(), W, rtol=0, atol=1e-15)
+    assert json.loads((out / "metrics.json").read_text())["trust"] == "given"
+    # uniform: equal trust in each neighbour, only gamma and alpha fitted (here misfitted)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--adjacency", str(path), "--trust",
+                 "uniform", "--quiet", "--out", str(tmp_path / "u")]) == 0
+    uniform = pd.read_csv(tmp_path / "u" / "trust.csv").trust.to_numpy().reshape(4, 4)
+    np.testing.assert_allclose(uniform, (A.to_numpy() > 0) / 2)
+    assert abs(pd.read_csv(tmp_path / "u" / "fits.csv").gamma[0] - 0.3) > 0.01
+    # the default learns W as before: the library's fit without the new keywords
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--adjacency", str(path), "--quiet",
+                 "--out", str(tmp_path / "d")]) == 0
+    _, (fit,) = fit_transcripts(X[None], adjacency=A.to_numpy(), return_fits=True)
+    learned = pd.read_csv(tmp_path / "d" / "trust.csv").trust.to_numpy().reshape(4, 4)
+    np.testing.assert_allclose(learned, fit.W, rtol=0, atol=1e-12)  # X via CSV: last bits
+    assert json.loads((tmp_path / "d" / "metrics.json").read_text())["trust"] == "learn"
+
+
+@pytest.mark.parametrize("where", [[], ["--graph", "star"]])
+def test_fit_trust_given_without_adjacency_is_refused_naming_the_option(debate, tmp_path,
+                                                                        capsys, where):
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), *where, "--trust", "given",
+                 "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--trust given takes the trust from the weights of --adjacency FILE" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_checkpoint_of_learned_trust_is_not_resumed_with_trust_given(tmp_path, capsys):
+    # the checkpoint records the fits' settings: one of --trust learn is refused, naming
+    # the option (not fit_fj's learn_trust, trust)
+    from multiagent.fit import fit_transcripts
+
+    path, A, _, X = _weighted_debate(tmp_path, noise=0.002)
+    np.save(tmp_path / "t.npy", X[None])  # the beliefs bit for bit (the fingerprint's)
+    out = tmp_path / "o"
+    out.mkdir()
+    fit_transcripts(X[None], checkpoint=out / "fit_checkpoint.json", per_agent=False,
+                    train_rounds=None, loss="mse", adjacency=A.to_numpy())
+    assert main(["fj", "fit", str(tmp_path / "t.npy"), "--adjacency", str(path), "--trust",
+                 "given", "--quiet", "--out", str(out)]) == 2
+    assert "other settings (differs in: --trust)" in capsys.readouterr().err
+
+
+def _fj_equilibrium(A, S, gamma, alpha):
+    """B* of b_i(t+1) = g_i s_i + (1 - g_i)[a_i b_i(t) + (1 - a_i) sum_j W_ij b_j(t)]."""
+    W = A / A.sum(axis=1, keepdims=True)
+    g, a = np.broadcast_to(gamma, len(A)), np.broadcast_to(alpha, len(A))
+    H = (1 - g)[:, None] * (np.diag(a) + (1 - a)[:, None] * W)
+    M = np.linalg.solve(np.eye(len(A)) - H, np.diag(g))  # B* = M S
+    return M @ S, M.mean(axis=0)  # and the social power, column means of M
+
+
+def test_equilibrium_of_a_weighted_chain_by_name_on_a_likert_scale(tmp_path, capsys):
+    # before: no command answered "where do these opinions settle?": the researcher with an
+    # edge list and a survey wrote Python. Known answer: the FJ fixed point, solved here
+    (tmp_path / "g.csv").write_text("source,target,weight\na,b,1\nb,a,1\nb,c,2\nc,b,2\n"
+                                    "c,d,1\nd,c,1\n")
+    # rows in another order than the edge list's agents; Likert 1-7 and a 0-100 scale
+    (tmp_path / "op.csv").write_text("agent,economy,thermometer\nd,7,10\nb,3,55\n"
+                                     "a,1,90\nc,5,40\n")
+    out = tmp_path / "o"
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--gamma", "0.3", "--alpha", "0.4",
+                 "--out", str(out)]) == 0
+    A = np.array([[0, 1, 0, 0], [1, 0, 2, 0], [0, 2, 0, 1], [0, 0, 1, 0]], dtype=float)
+    S = np.array([[1, 90], [3, 55], [5, 40], [7, 10]], dtype=float)
+    B, power = _fj_equilibrium(A, S, 0.3, 0.4)
+    eq = pd.read_csv(out / "equilibrium.csv")
+    assert eq.columns.tolist() == ["agent", "economy", "thermometer"]
+    assert eq.agent.tolist() == ["a", "b", "c", "d"]  # the network's order
+    np.testing.assert_allclose(eq[["economy", "thermometer"]].to_numpy(), B, rtol=1e-13)
+    assert eq.economy.between(1, 7).all()  # a weighted mean of innate opinions
+    sp_ = pd.read_csv(out / "social_power.csv")
+    assert sp_.columns.tolist() == ["agent", "power"]
+    np.testing.assert_allclose(sp_.power.to_numpy(), power, rtol=1e-12)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["parameters"]["gamma"] == 0.3 and metrics["parameters"]["alpha"] == 0.4
+    assert metrics["solver"] == {"method": "direct", "iterations": 0}
+    assert metrics["symmetric"] is True and metrics["classic_fj"] is False
+    assert "indices" not in metrics  # not the classic model: they would describe another z
+    assert metrics["topics"] == ["economy", "thermometer"] and metrics["n_agents"] == 4
+    assert "torch" in metrics["environment"]
+    shown = capsys.readouterr().out
+    assert "economy" in shown and "add --classic" in shown and "equilibrium.csv" in shown
+    assert not list(out.glob(".*"))  # written atomically, nothing left behind
+
+
+def test_equilibrium_per_agent_gamma_and_alpha_columns_override_the_options(tmp_path,
+                                                                             capsys):
+    (tmp_path / "g.csv").write_text("source,target\nx,y\ny,z\nz,x\nx,z\n")  # directed
+    (tmp_path / "op.csv").write_text("agent,Gamma,opinion,ALPHA\nz,0.5,-1,0\n"
+                                     "x,1,2,0.9\ny,0.1,0.5,0.2\n")
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--gamma", "0.7", "--out", str(tmp_path / "o")]) == 0
+    assert "ignoring --gamma 0.7: --opinions gives gamma per agent" in capsys.readouterr().err
+    # x, y, z as the edge list first names them; y hears x, z hears y and x, x hears z
+    A = np.array([[0, 0, 1], [1, 0, 0], [1, 1, 0]], dtype=float)
+    B, power = _fj_equilibrium(A, np.array([[2.0], [0.5], [-1.0]]), np.array([1, 0.1, 0.5]),
+                               np.array([0.9, 0.2, 0]))
+    eq = pd.read_csv(tmp_path / "o" / "equilibrium.csv")
+    assert eq.columns.tolist() == ["agent", "opinion"] and eq.opinion[0] == 2.0  # gamma 1
+    np.testing.assert_allclose(eq[["opinion"]].to_numpy(), B, rtol=1e-13)
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["per_agent_columns"] == ["alpha", "gamma"] and not metrics["symmetric"]
+    assert metrics["parameters"]["alpha"] is None  # from the column, not the default
+
+
+def test_equilibrium_classic_reports_the_indices_of_opinion_indices(tmp_path, capsys):
+    # the indices of Musco et al. describe the classic model's equilibrium: reported with
+    # --classic (and equal to multiagent.opinion_indices), not for another gamma and alpha
+    from multiagent import opinion_indices
+
+    (tmp_path / "g.csv").write_text(",p,q,r,s\np,0,2,1,0\nq,2,0,0,1\nr,1,0,0,3\ns,0,1,3,0\n")
+    (tmp_path / "op.csv").write_text("agent,t1,t2\ns,4,1\nr,2,7\nq,6,3\np,1,5\n")
+    out = tmp_path / "o"
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--classic", "--out", str(out)]) == 0
+    A = np.array([[0, 2, 1, 0], [2, 0, 0, 1], [1, 0, 0, 3], [0, 1, 3, 0]], dtype=float)
+    S = np.array([[1, 5], [6, 3], [2, 7], [4, 1]], dtype=float)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classic_fj"] is True and metrics["parameters"]["gamma"] is None
+    eq = pd.read_csv(out / "equilibrium.csv")
+    for k, topic in enumerate(["t1", "t2"]):
+        expect = opinion_indices(A, S[:, k])
+        assert set(metrics["indices"][topic]) == {"polarization", "disagreement",
+                                                  "internal_conflict", "controversy",
+                                                  "pd_index", "dc_index"}
+        for key, value in metrics["indices"][topic].items():
+            assert value == pytest.approx(expect[key], rel=1e-12), key
+        np.testing.assert_allclose(eq[topic], expect["z"], rtol=1e-13)
+        # z = (I + L)^{-1} s, the classic FJ equilibrium
+        L = np.diag(A.sum(axis=1)) - A
+        np.testing.assert_allclose(eq[topic], np.linalg.solve(np.eye(4) + L, S[:, k]))
+    assert "polarization" in capsys.readouterr().out
+    # the same network with gamma 0.2 and alpha 0.5: no indices (another equilibrium)
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--out", str(tmp_path / "p")]) == 0
+    assert "indices" not in json.loads((tmp_path / "p" / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("opinions", "extra", "message"),
+    [
+        ("agent,x\na,1\nb,2\n", [], "has no row for the agents ['c'] of --adjacency"),
+        ("agent,x\na,1\nb,2\nc,3\nzed,4\n", [], "names agents that --adjacency"),
+        ("agent,x\na,1\nb,2\nc,3\nzed,4\n", [], "does not: ['zed']"),
+        ("agent,x\na,1\nb,2\nc,3\na,4\n", [], "agent 'a' has two rows (lines 2 and 5)"),
+        ("agent,x\na,1\nb,\nc,3\n", [], "column 'x' must hold finite numbers (innate "
+                                        "opinions, on any scale); line 3 (agent 'b') has "
+                                        "nothing"),
+        ("agent,x\na,1\nb,yes\nc,3\n", [], "line 3 (agent 'b') has 'yes'"),
+        ("agent,x,gamma\na,1,0.2\nb,2,1.5\nc,3,0\n", [], "column 'gamma' must hold numbers "
+                                                         "in [0, 1] (stubbornness); line 3"),
+        ("name,x\na,1\nb,2\nc,3\n", [], "has no column 'agent'"),
+        ("agent,gamma\na,1\nb,1\nc,1\n", [], "has no column of opinions"),
+        ("agent,x,x\na,1,1\nb,2,2\nc,3,3\n", [], "has the column 'x' twice"),
+        ("agent,x\na,1\nb,2\nc,3\n", ["--classic"], "--classic needs a symmetric "
+                                                   "--adjacency"),
+        ("agent,x\na,1\nb,2\nc,3\n", ["--classic"], "agent 'c' hears 'b' with weight 1, "
+                                                   "but 'b' hears 'c' with weight 0"),
+        ("agent,x\na,1\nb,2\nc,3\n", ["--classic", "--alpha", "0"], "leave --alpha out"),
+    ],
+)
+def test_equilibrium_refuses_bad_opinions_naming_the_file_column_and_agent(
+        tmp_path, capsys, opinions, extra, message):
+    (tmp_path / "g.csv").write_text("source,target\na,b\nb,a\nb,c\n")  # c hears b only
+    (tmp_path / "op.csv").write_text(opinions)
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), *extra, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_equilibrium_of_a_20000_agent_edge_list_never_builds_the_dense_matrix(tmp_path):
+    # the dense matrix alone of 20,000 agents takes 3.2 GB; read sparse and solved by
+    # BiCGSTAB the whole run peaked at 0.36 GB resident (README), imports included
+    import tracemalloc
+
+    import multiagent.analysis  # noqa: F401  (imported before tracing: not the run's memory)
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(2 * n, 2)) if a != b}
+    lines = [f"u{a},u{b},{1 + (a + b) % 3}" for a, b in sorted(pairs)]
+    (tmp_path / "big.csv").write_text("source,target,weight\n" + "\n".join(lines) + "\n")
+    agents = sorted({a for pair in pairs for a in pair})
+    (tmp_path / "op.csv").write_text("agent,q\n" + "".join(f"u{a},{1 + a % 7}\n"
+                                                           for a in agents[::-1]))
+    argv = ["fj", "equilibrium", "--adjacency", str(tmp_path / "big.csv"), "--opinions",
+            str(tmp_path / "op.csv"), "--out", str(tmp_path / "o")]
+    tracemalloc.start()
+    try:
+        assert main(argv) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"  # 42 MB traced; dense: 3.2 GB
+    eq = pd.read_csv(tmp_path / "o" / "equilibrium.csv")
+    assert len(eq) == len(agents) and eq.q.between(1 - 1e-6, 7 + 1e-6).all()
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["solver"]["method"] == "bicgstab" and metrics["n_agents"] == len(agents)
+
+
+def test_equilibrium_help_lists_the_files_it_writes(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fj", "equilibrium", "--help"])
+    assert exc.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for name in ("equilibrium.csv", "social_power.csv", "metrics.json", "--opinions",
+                 "--classic"):
+        assert name in shown
