@@ -31,6 +31,7 @@ from core.seeding import seeded_globals
 from .graph import CascadeGraph, as_label_list, check_graph, first_labels, seed_probabilities
 from .loopy import tda_size_distribution
 from .plan import tree_plan
+from .tail import _last_unresolved, _size_support
 from .tree import tree_size_distribution
 
 __all__ = ["CascadeFit", "fit_bayesian"]
@@ -202,6 +203,12 @@ class _Likelihood:
             raise ValueError(f"method: expected 'auto', 'tree' or 'tda', got {method!r}")
         self.method = method
         self.plan = tree_plan(graph) if method == "tree" else None
+        # observed sizes whose P came out 0 at the last call (their term: log(tiny)), and
+        # whether any call since the flag was reset had one (see floor_message)
+        self.floored = np.zeros(0, dtype=np.int64)
+        self.floored_unresolved = np.zeros(0, dtype=np.int64)
+        self.floored_impossible = np.zeros(0, dtype=np.int64)
+        self.floored_any = False
 
     def counts(self, sizes: Sequence[int] | np.ndarray) -> torch.Tensor:
         """Observed size counts, refusing sizes that no weights can produce.
@@ -239,16 +246,61 @@ class _Likelihood:
             # in float64 whatever the weights' dtype: float32 probabilities end at 1e-38 and
             # below (log P = -104) gave log(tiny) = -87 with no gradient
             P = self.distribution(shared.double(), tail_accurate=True)
-        lost = ((counts > 0) & (P.detach() == 0)).cpu().numpy() if strict else None
-        if lost is not None and lost.any():
-            # a possible size (counts() refused the impossible ones) below float64's range:
+        # a possible size (counts() refused the impossible ones) that came out 0: below
+        # float64's range, or one the tail mode could not resolve (it warned; before the
+        # tail mode resolved every size, such sizes of 1e-19 were called "below 1e-308")
+        lost = np.flatnonzero(((counts > 0) & (P.detach() == 0)).cpu().numpy())
+        self.floored = lost
+        self.floored_unresolved = (np.intersect1d(lost, _last_unresolved()) if lost.size
+                                   else lost)
+        self.floored_impossible = self._impossible(shared, lost) if lost.size else lost
+        self.floored_any |= bool(lost.size)
+        if strict and lost.size:
             # log(tiny) = -708 stood for, e.g., log P = -1040 on a 2,000-node path
-            raise ValueError(
-                f"sizes: P(size = k) for k = {np.flatnonzero(lost)[:10].tolist()} is below "
-                "float64's range (1e-308) under these weights, so the log-likelihood cannot "
-                "be computed")
+            raise ValueError(f"sizes: {self.floor_message()}, so the log-likelihood cannot "
+                             "be computed")
         tiny = torch.finfo(P.dtype).tiny
         return (counts.to(P.dtype) * torch.log(P.clamp_min(tiny))).sum().to(counts.dtype)
+
+    def _impossible(self, shared: torch.Tensor, sizes: np.ndarray) -> np.ndarray:
+        """Those of ``sizes`` that weights or seed probabilities of exactly 0 or 1 rule out.
+
+        Exact on a forest (:func:`~biomodels.cascade.tail._size_support`); none on TDA.
+        """
+        if self.method != "tree":
+            return sizes[:0]
+        w = shared.detach().double().index_select(0, self.index)
+        return sizes[~_size_support(self.plan, w, self.p.double())[sizes]]
+
+    def floor_message(self) -> str:
+        """Say which observed sizes came out 0 at the last call, and why."""
+        unresolved = self.floored_unresolved
+        impossible = self.floored_impossible
+        under = np.setdiff1d(self.floored, np.union1d(unresolved, impossible))
+        parts = []
+        if impossible.size:
+            parts.append(f"P(size = k) for k = {impossible[:10].tolist()} is 0 under these "
+                         "weights: a weight or seed probability of exactly 0 or 1 (a logit "
+                         "beyond +-37 rounds to it) rules it out")
+        if under.size:
+            parts.append(f"P(size = k) for k = {under[:10].tolist()} is below float64's "
+                         "range (1e-308) under these weights")
+        if unresolved.size:
+            parts.append(f"P(size = k) for k = {unresolved[:10].tolist()} could not be "
+                         "resolved under these weights (the tail-accurate mode returned 0 "
+                         "and named it in a RuntimeWarning)")
+        return "; ".join(parts)
+
+    def warn_floored(self, where: str) -> None:
+        """Warn that the log-likelihood at ``where`` counted ``log(tiny)`` for some sizes."""
+        import warnings
+
+        from biomodels._stacklevel import user_stacklevel
+
+        warnings.warn(
+            f"{where}: {self.floor_message()}; the log-likelihood counted log(1e-308) = -708 "
+            "for each such cascade, a bound with no gradient, so the result may not be the "
+            "likelihood's", RuntimeWarning, stacklevel=user_stacklevel())
 
 
 class _OutOfPasses(Exception):
@@ -425,7 +477,8 @@ class CascadeFit:
         ------
         ValueError
             If a size cannot occur under these seeds, or its probability is below
-            float64's range (``1e-308``) under the current weights.
+            float64's range (``1e-308``) under the current weights, or the tail-accurate
+            mode could not resolve it (the message says which, by size).
         """
         counts = self._lik.counts(sizes)
         with torch.no_grad():
@@ -504,6 +557,14 @@ class CascadeFit:
             ``"adam"`` or ``"lbfgs"``, a size cannot occur, ``sizes`` holds a missing value
             (NaN, None, ``pd.NA``) or a boolean, or is a pandas ``value_counts()`` Series.
 
+        Warns
+        -----
+        RuntimeWarning
+            If at the fitted weights an observed size's probability is below float64's
+            range (``1e-308``) or unresolved: its term counts ``log(1e-308)``, a bound with
+            no gradient, so the weights may not maximise the likelihood; ``converged`` is
+            then False.
+
         Notes
         -----
         Measured (float64, ``tol=1e-5``): on a 200-node random tree with three edge types
@@ -531,11 +592,19 @@ class CascadeFit:
         counts = self._lik.counts(sizes)
         run = self._adam if optimizer == "adam" else self._lbfgs
         bar = tqdm(total=epochs, disable=not progress, desc="cascade fit")
+        self._lik.floored_any = False
         try:
             logits, values, taken, gradient, evaluations = run(
                 counts, epochs=epochs, lr=lr, tol=tol, stop_early=bool(stop_early), bar=bar)
         finally:
             bar.close()
+        floored = False
+        if self._lik.floored_any:  # some pass counted log(tiny): do the fitted weights?
+            with torch.no_grad():
+                self._lik(torch.sigmoid(logits), counts)
+            floored = bool(self._lik.floored.size)
+            if floored:
+                self._lik.warn_floored("fit (converged is set to False)")
         # values[j]: mean log-likelihood of the weights after j steps, kept apart until here:
         # an interrupted call appended them to history while the weights stayed those
         # before it, and a rerun counted them twice
@@ -545,7 +614,8 @@ class CascadeFit:
         self.history.extend(values[1:] if taken else values)
         self.epochs_run = taken
         self.gradient = gradient
-        self.converged = gradient <= tol
+        # a floored term has no gradient: the one measured is not the likelihood's
+        self.converged = gradient <= tol and not floored
         self.evaluations = evaluations
         self.optimizer = optimizer
         return self
@@ -893,6 +963,14 @@ def fit_bayesian(
         ``prior`` is not two positive finite numbers, or ``steps``, ``num_samples`` are not
         positive integers (``seed`` a non-negative one).
 
+    Warns
+    -----
+    RuntimeWarning
+        If an observed size's probability is below float64's range (``1e-308``) or
+        unresolved where the grid posterior lives (within 40 nats of its top), or at the
+        SVI posterior mean: its term counts ``log(1e-308)``, a bound, so the posterior may
+        be wrong there.
+
     Notes
     -----
     SVI runs all ``steps``; ``"converged"`` is a heuristic plateau test of its noisy loss
@@ -964,6 +1042,10 @@ def fit_bayesian(
                   for _ in tqdm(range(steps), disable=not progress, desc="cascade SVI")]
         with torch.no_grad():
             draws = torch.stack([guide()["w"] for _ in range(num_samples)])
+    with torch.no_grad():  # does the likelihood at the posterior mean count log(tiny)?
+        lik(draws.mean(0).clamp(1e-9, 1 - 1e-9), counts)
+    if lik.floored.size:
+        lik.warn_floored("fit_bayesian (at the posterior mean)")
     return {
         "samples": draws,
         "mean": draws.mean(0),
@@ -989,14 +1071,19 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
     much of the posterior lies there.
     """
     a, b = float(prior[0]), float(prior[1])
+    floored: dict[float, tuple[np.ndarray, np.ndarray]] = {}  # u: (floored, unresolved)
 
     def log_post(u: np.ndarray) -> np.ndarray:
         # log w and log(1 - w) from u without rounding w to 0 or 1; the Jacobian w (1 - w)
         # turns the Beta(a, b) log density into a log w + b log(1 - w)
         log_w, log_1mw = -np.logaddexp(0.0, -u), -np.logaddexp(0.0, u)
         t = torch.as_tensor(np.exp(log_w), dtype=counts.dtype, device=counts.device)
+        ll = np.empty(u.size)
         with torch.no_grad():
-            ll = np.array([float(lik(v.reshape(1), counts)) for v in t])
+            for i, v in enumerate(t):
+                ll[i] = float(lik(v.reshape(1), counts))
+                if lik.floored.size:
+                    floored[float(u[i])] = (lik.floored, lik.floored_unresolved)
         return ll + a * log_w + b * log_1mw
 
     # the weights the likelihood's dtype holds apart from 1: float32 rounded w to 1 from
@@ -1017,11 +1104,17 @@ def _grid_posterior(lik: _Likelihood, counts: torch.Tensor, prior: tuple[float, 
         hi = u[live[-1] + 1] if live[-1] < u.size - 1 else u[-1]
         u = np.linspace(lo, hi, 201)
         lp = log_post(u)
+    top = lp[np.isfinite(lp)].max()
+    # weights where an observed size came out 0 count log(tiny) for it, a bound: harmless
+    # far below the top (the coarse pass's far ends), not where the posterior lives
+    near = [float(x) for x, v in zip(u, lp) if float(x) in floored and v > top - 40]
+    if near:
+        lik.floored, lik.floored_unresolved = floored[near[0]]
+        lik.warn_floored(f"fit_bayesian (at w = {1 / (1 + np.exp(-near[0])):.4g})")
     # the log density is smooth in u: a cubic spline through the evaluated points gives
     # ten points per interval for the integrals and quantiles without more likelihood
     # passes (quantiles interpolated between the evaluated points alone were 1 % off)
     fine = np.linspace(u[0], u[-1], 10 * (u.size - 1) + 1)
-    top = lp[np.isfinite(lp)].max()
     if np.isfinite(lp).all():
         from scipy.interpolate import CubicSpline
 

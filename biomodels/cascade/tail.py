@@ -8,11 +8,26 @@ rescaled on its own so that the tilted coefficients stay in range for ``|log ρ|
 700) and takes each ``P_k`` from the radius whose Chernoff bound ``Σ_m P_m ρ^m / ρ^k`` is
 smallest, which makes the *relative* error of the tail small. The radii are searched size
 by size, bracketing the saddle point of each unresolved size (:func:`_tail_step`).
+
+A radius resolves only the sizes on the upper concave hull of ``log P``: a size far below
+the line through ``log P`` of a smaller and a larger size stays below their round-off at
+every radius. That is a valley between neighbours, but also a whole run of sizes between
+a likely small size and the bulk: a leaf seed next to a hub has ``P(1) = 1 - w``, then
+``P(2) = w (1 - w)^d`` (1e-19 on a BA tree at d = 36), and on a star of 100 leaves at
+``w = 0.9`` every radius left sizes 2-71 unresolved (the tilted mean jumps from 1 to 82
+between two radii). Such sizes came out 0, silently. They are taken from an upward pass
+in the coefficient domain instead (:func:`_direct_sizes`): the messages only add and
+multiply nonnegative polynomials, so products summed term by term keep every
+coefficient's relative error at a few ``eps`` per node, down to float64's ``tiny``. It
+costs up to ``O(n k)`` for sizes up to ``k`` (1-16 ms on the cases above), and runs only
+when some size is left unresolved; beyond ``_DIRECT_BUDGET`` multiply-adds it is skipped
+and those sizes are named in a RuntimeWarning.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,8 +172,9 @@ class _ChosenRadii(torch.autograd.Function):
 _TAIL_RTOL = 1e-8
 #: largest |log rho| of the tail mode (rho and 1 / rho stay finite in float64)
 _TAIL_MAX_LR = 700.0
-#: an unresolved size (a valley) keeps its estimate while its relative error bound is
-#: below this; above, the value may be round-off of larger sizes (noise): it comes out 0.
+#: where the direct pass is over its budget, an unresolved size (a valley) keeps its
+#: estimate while its relative error bound is below this; above, the value may be
+#: round-off of larger sizes (noise): it comes out 0.
 #: The bound eps * Σ_m |P_m| rho^m can fall 10-50x short of the round-off (a valley's
 #: bound of 8% of its estimate, which was 3e9 times the true value; kept valleys of
 #: random trees: errors up to 1.2% for bounds of 2.5e-4), hence the margin
@@ -261,6 +277,239 @@ def _size_support(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor) -> np.n
     return np.unpackbits(bits, bitorder="little")[: n + 1].astype(bool)
 
 
+#: values of one block of a direct product's Toeplitz matrix (:func:`_conv_rows`): 32 MB
+_DIRECT_BLOCK = 1 << 22
+
+
+def _conv_rows(a: torch.Tensor, b: torch.Tensor, width: int) -> torch.Tensor:
+    """Row-wise product of polynomials ``a`` and ``b``, its first ``width`` coefficients.
+
+    Summed term by term (no transform), so a product of nonnegative rows has every
+    coefficient to a relative error of about ``eps`` times the number of terms; an FFT
+    product only reaches ``eps`` times the largest one. Blocks of ``b``'s coefficients at a
+    time, so that the Toeplitz matrix of ``a`` never holds more than ``_DIRECT_BLOCK``
+    values at once.
+    """
+    m, la = a.shape
+    lb = min(b.shape[1], width)
+    out = a.new_zeros(m, width)
+    step = max(1, min(lb, _DIRECT_BLOCK // max(1, m * width)))
+    for s in range(0, lb, step):
+        bb = b[:, s : s + step]
+        e, span = bb.shape[1], width - s
+        aa = a[:, :span]
+        # row t of the matrix: a[t - j] for j = e-1 .. 0 (zeros before a[0])
+        mat = torch.nn.functional.pad(aa, (e - 1, span - aa.shape[1])).unfold(1, e, 1)
+        out[:, s:] += torch.matmul(mat, bb.flip(1).unsqueeze(-1)).squeeze(-1)
+    return out
+
+
+def _fit_width(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Cut or zero-pad the rows of ``x`` to ``width`` coefficients."""
+    if x.shape[-1] >= width:
+        return x[..., :width]
+    return torch.nn.functional.pad(x, (0, width - x.shape[-1]))
+
+
+class _PolyMul(torch.autograd.Function):
+    """:func:`_conv_rows` with its gradient: a correlation, which is again a product.
+
+    ``d out[t] / d a[j] = b[t - j]``, so the gradient of ``a`` is the reversed product of
+    the reversed output gradient with ``b`` (and alike for ``b``). Backward calls this
+    Function again, so second derivatives (``create_graph``) work too.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, width: int) -> torch.Tensor:
+        ctx.save_for_backward(a, b)
+        ctx.width = width
+        return _conv_rows(a, b, width)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        a, b = ctx.saved_tensors
+        rev = grad.flip(-1)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = _fit_width(_PolyMul.apply(rev, b, ctx.width).flip(-1), a.shape[1])
+        if ctx.needs_input_grad[1]:
+            gb = _fit_width(_PolyMul.apply(rev, a, ctx.width).flip(-1), b.shape[1])
+        return ga, gb, None
+
+
+def _direct_product(x: torch.Tensor, lens: np.ndarray, rounds, top: int
+                    ) -> tuple[torch.Tensor, np.ndarray]:
+    """Segmented product of rows ``(B, A0, D)`` in the coefficient domain (exact sums).
+
+    ``x`` is ``(m, 3, width)``, ``lens`` the number of coefficients each row may hold (at
+    most ``top``); the rounds are the plan's (:func:`_tilted_product` in the Fourier
+    domain). ``Π A - Π A0`` is carried as ``D1 (A0_2 + D2) + A0_1 D2``: no subtraction.
+    """
+    dev = x.device
+    for keep, partner, has in rounds:
+        kn, pn, hn = keep.numpy(), partner.numpy(), has.numpy()
+        lk, lp = lens[kn], np.where(hn, lens[pn], 1)
+        new = np.minimum(lk + lp - 1, top)
+        mine = x.index_select(0, keep.to(dev))[..., : int(lk.max())]
+        other = x.index_select(0, partner.to(dev))[..., : int(lp.max())]
+        ident = torch.zeros_like(other[:1])
+        ident[0, :2, 0] = 1.0  # the identity of (B, A0, D): 1, 1 and no difference
+        other = torch.where(has.to(dev).view(-1, 1, 1), other, ident)
+        left = torch.stack([mine[:, 0], mine[:, 1], mine[:, 2], mine[:, 1]], 1)
+        right = torch.stack([other[:, 0], other[:, 1], other[:, 1] + other[:, 2],
+                             other[:, 2]], 1)
+        width = int(new.max())
+        c = _PolyMul.apply(left.reshape(-1, left.shape[-1]), right.reshape(-1, right.shape[-1]),
+                           width).view(-1, 4, width)
+        x = torch.stack([c[:, 0], c[:, 1], c[:, 2] + c[:, 3]], 1)
+        lens = new
+    return x, lens
+
+
+def _direct_sizes(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, top: int
+                  ) -> torch.Tensor:
+    """``P(size = k)`` for ``k < top`` from the upward pass in the coefficient domain.
+
+    The tail mode's messages ``(B, A0, D = A - A0)`` only add and multiply nonnegative
+    polynomials (:func:`_size_support`), so computed term by term (:func:`_conv_rows`) and
+    cut after ``top`` coefficients every ``P_k`` keeps a relative error of a few ``eps``
+    per node on its way (1e-13 measured on a path of 10,000), down to float64's ``tiny``, with
+    no radius at all: it resolves the sizes that lie far below the line through ``log P``
+    of sizes on both sides, where every contour radius leaves them below the round-off of
+    the others (a leaf seed next to a hub: ``P(1) = 1 - w``, then ``P(2) = w (1 - w)^d``).
+    The work is ``O(Σ`` products of the children's lengths ``)``, up to ``O(n top)`` per
+    level, so the tail mode runs it only for such sizes. Differentiable (twice).
+    """
+    dev = weight.device
+    dt = weight.dtype
+    m = weight.shape[0]
+    w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
+    p_all = torch.cat([p, p.new_zeros(plan.n_virtual)])
+    q_all = 1.0 - p_all
+    pad = np.full(plan.n_virtual, m, dtype=np.int64)
+    wu = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_up, pad])).to(dev))
+    wd = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_down, pad])).to(dev))
+    outs: list[tuple[torch.Tensor, np.ndarray] | None] = []
+    free_after: dict[int, list[int]] = {}
+    for b, last in enumerate(plan.last_use.tolist()):
+        free_after.setdefault(last, []).append(b)
+    for i, bt in enumerate(plan.batches):
+        nodes = bt.nodes.to(dev)
+        nb = nodes.shape[0]
+        if bt.pieces:
+            parts, lens = [], []
+            for b, rows in bt.pieces:
+                x, ln = outs[b]  # type: ignore[misc]
+                parts.append(x.index_select(0, rows.to(dev)))
+                lens.append(ln[rows.numpy()])
+            width = max(x.shape[-1] for x in parts)
+            x = torch.cat([_fit_width(x, width) for x in parts])
+            ln = np.concatenate(lens)
+            if bt.perm is not None:
+                x, ln = x.index_select(0, bt.perm.to(dev)), ln[bt.perm.numpy()]
+            x, ln = _direct_product(x, ln, bt.rounds, top)
+            if bt.slots is not None:
+                full = torch.zeros(nb, 3, x.shape[-1], dtype=dt, device=dev)
+                full[:, :2, 0] = 1.0  # no children: products 1, no difference
+                x = full.index_copy(0, bt.slots.to(dev), x)
+                ln_full = np.ones(nb, dtype=np.int64)
+                ln_full[bt.slots.numpy()] = ln
+                ln = ln_full
+            PB, PA0, PD = x.unbind(1)
+        else:
+            PB = PA0 = torch.ones(nb, 1, dtype=dt, device=dev)
+            PD = torch.zeros(nb, 1, dtype=dt, device=dev)
+            ln = np.ones(nb, dtype=np.int64)
+        width = min(PB.shape[-1] + 1, top)
+
+        def z(y: torch.Tensor, width: int = width) -> torch.Tensor:  # times z, cut
+            return torch.nn.functional.pad(y, (1, 0))[:, :width]
+
+        q = q_all.index_select(0, nodes).unsqueeze(-1)
+        pv = p_all.index_select(0, nodes).unsqueeze(-1)
+        u = wu.index_select(0, nodes).unsqueeze(-1)
+        d = wd.index_select(0, nodes).unsqueeze(-1)
+        Iz = z(pv * PA0 + PD)  # p itself: 1 - q loses a p below 1e-16
+        N = _fit_width(q * PB, width)
+        B = (1 - u) * Iz + N
+        A0 = (1 - u) * Iz + d * z(q * PA0) + (1 - d) * N
+        D = u * Iz
+        if bt.virtual is not None:  # product-only nodes pass their children's products on
+            v = bt.virtual.to(dev).unsqueeze(-1)
+            B = torch.where(v, _fit_width(PB, width), B)
+            A0 = torch.where(v, _fit_width(PA0, width), A0)
+            D = torch.where(v, _fit_width(PD, width), D)
+            ln = np.where(bt.virtual.numpy(), ln, np.minimum(ln + 1, top))
+        else:
+            ln = np.minimum(ln + 1, top)
+        outs.append((torch.stack([B, A0, D], 1), ln))
+        for b in free_after.get(i, ()):
+            outs[b] = None
+    # the components' distributions (the roots' B rows), multiplied pairwise, shortest first
+    rows, lens = [], []
+    for b, r in plan.final_pieces:
+        x, ln = outs[b]  # type: ignore[misc]
+        rows.append(x.index_select(0, r.to(dev))[:, 0])
+        lens.append(ln[r.numpy()])
+    width = max(x.shape[-1] for x in rows)
+    x = torch.cat([_fit_width(x, width) for x in rows])
+    ln = np.concatenate(lens)
+    while x.shape[0] > 1:
+        order = np.argsort(ln, kind="stable")
+        odd = order[-1:] if order.size % 2 else order[:0]
+        a, c = order[0 : order.size - odd.size : 2], order[1 : order.size - odd.size : 2]
+        new = np.minimum(ln[a] + ln[c] - 1, top)
+        left = x.index_select(0, torch.from_numpy(a).to(dev))[:, : int(ln[a].max())]
+        right = x.index_select(0, torch.from_numpy(c).to(dev))[:, : int(ln[c].max())]
+        prod = _PolyMul.apply(left, right, int(new.max()))
+        rest = x.index_select(0, torch.from_numpy(odd).to(dev))
+        width = max(prod.shape[-1], rest.shape[-1])
+        x = torch.cat([_fit_width(prod, width), _fit_width(rest, width)])
+        ln = np.concatenate([new, ln[odd]])
+    return _fit_width(x[0], top)
+
+
+#: multiply-adds (as :func:`_direct_work` counts them) :func:`_direct_sizes` may spend:
+#: 2-8 s on one CPU core, 3x that with its backward (measured: 5.3e10 took 11.6 s on a
+#: random tree of 20,000 nodes up to every size); beyond, the tail mode leaves its sizes as
+#: the radius search had them and warns
+_DIRECT_BUDGET = 1e10
+
+
+def _direct_work(plan: TreePlan, top: int) -> float:
+    """Multiply-adds of :func:`_direct_sizes` cut after ``top`` coefficients (lengths only)."""
+    nt = plan.n + plan.n_virtual
+    lens = np.ones(nt, dtype=np.int64)  # coefficients each node's messages may hold
+    work = 0.0
+    for bt in plan.batches:
+        nodes = bt.nodes.numpy()
+        ln = np.ones(nodes.size, dtype=np.int64)
+        if bt.children.numel():
+            x = lens[bt.children.numpy()]
+            for keep, partner, has in bt.rounds:
+                kn, pn, hn = keep.numpy(), partner.numpy(), has.numpy()
+                lk, lp = x[kn], np.where(hn, x[pn], 1)
+                new = np.minimum(lk + lp - 1, top)
+                work += 4.0 * kn.size * float(new.max()) * float(lp.max())
+                x = new
+            if bt.slots is None:
+                ln = x
+            else:
+                ln[bt.slots.numpy()] = x
+        work += 20.0 * nodes.size * float(min(int(ln.max()) + 1, top))
+        virtual = np.zeros(nodes.size, dtype=bool) if bt.virtual is None else bt.virtual.numpy()
+        lens[nodes] = np.where(virtual, ln, np.minimum(ln + 1, top))
+    ln = lens[np.asarray(plan.roots)]
+    while ln.size > 1:
+        ln = np.sort(ln)
+        odd = ln[-1:] if ln.size % 2 else ln[:0]
+        a, c = ln[0 : ln.size - odd.size : 2], ln[1 : ln.size - odd.size : 2]
+        new = np.minimum(a + c - 1, top)
+        work += a.size * float(new.max()) * float(c.max())
+        ln = np.concatenate([new, odd])
+    return work
+
+
 @dataclass
 class _TailState:
     """What the radius search knows about every size ``k`` (arrays of shape ``(n + 1,)``)."""
@@ -284,11 +533,12 @@ def _tail_step(lrs: np.ndarray, means: np.ndarray, lerr: np.ndarray, est: np.nda
     and above ``k``; their tangents meet at the next radius (kept 1/8 of the bracket
     away from its ends, so that the bracket shrinks at least that fast) and below the
     smallest ``f_k`` any radius between them can reach. A size
-    that no radius could resolve even there (a size impossible or far less likely than
-    its neighbours, a valley) asks for none, so it costs no passes, unless a radius there
-    could still bring it within ``_TAIL_KEEP`` (the error it is then returned with). A
-    size without a radius on one side asks for the range to widen (doubling ``|lr|`` up
-    to ``_TAIL_MAX_LR``).
+    that no radius could resolve even there (a size impossible or far below the line
+    through ``log P`` of sizes on both sides, a valley) asks for none, so it costs no
+    passes, unless a radius there could still bring it within ``_TAIL_KEEP`` (the tail
+    mode takes every unresolved size from :func:`_direct_sizes`, unless that is over its
+    budget: then the estimate within ``_TAIL_KEEP`` is returned). A size without a radius
+    on one side asks for the range to widen (doubling ``|lr|`` up to ``_TAIL_MAX_LR``).
     """
     log_eps = math.log(float(np.finfo(np.float64).eps))
     log_rtol = math.log(_TAIL_RTOL)
@@ -354,10 +604,14 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     ``radii`` radii over ``log rho`` in [-30, 30] is widened and refined where sizes are
     still unresolved (:func:`_tail_step`). A geometric tail ``w^k`` over 1000 sizes needs
     ``lr`` within ``~0.004`` of ``log(1/w)``, which no fixed grid provides; a star of
-    tiny weights ``w`` needs ``lr`` near ``log(1/w)``, far beyond it. A size that no
-    radius resolves (a valley) keeps its estimate within ``_TAIL_KEEP`` and is 0 beyond
-    it; one the search left open is also named in a warning, unless it is impossible (or
-    ``warn`` is False). Computed and returned in float64 whatever the dtype.
+    tiny weights ``w`` needs ``lr`` near ``log(1/w)``, far beyond it. Every possible size
+    that no radius resolves (a valley, a run of sizes below the line from a likely small
+    size to the bulk, or one the search left open) and that is not shown below float64's
+    range comes from the coefficient-domain pass (:func:`_direct_sizes`). Only where that
+    would exceed ``_DIRECT_BUDGET`` multiply-adds does such a size keep its estimate
+    within ``_TAIL_KEEP`` (0 beyond it), named in a warning unless ``warn`` is False, and
+    recorded for :func:`_last_unresolved`. Computed and returned in float64 whatever the
+    dtype.
     """
     weight = weight.to(torch.float64)
     p = p.to(torch.float64)
@@ -427,21 +681,63 @@ def _tail_accurate(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, p0: to
     log_eps = math.log(float(np.finfo(np.float64).eps))
     keep = possible & (st.best + log_eps <= math.log(_TAIL_KEEP) + st.est)
     # sizes the search left open: neither resolved nor shown out of reach of every radius
-    # (those are valleys, or impossible: documented, and 0 unless within _TAIL_KEEP)
     open_ = np.flatnonzero(possible & ~st.resolved & ~st.below & ~st.hopeless)
     open_ = open_[open_ > 0]
+    # every possible size that no radius resolved and that is not shown below float64's
+    # range: a valley, or a size far below the line from a likely small size to the bulk
+    # (a leaf seed next to a hub: P(2) = 1e-19 after P(1) = 0.3), which no contour lifts
+    # above the others' round-off (they came out 0, silently, or within _TAIL_KEEP), and
+    # the sizes the search left open. The coefficient-domain pass resolves them all
+    rest = possible & ~st.resolved & ~st.below
+    rest[0] = False
+    support = _size_support(plan, weight, p) if rest.any() else None
     if open_.size:
-        support = _size_support(plan, weight, p)  # impossible sizes are exactly 0
-        keep &= support
-        if warn:
-            _warn_unresolved(open_[support[open_]], st, log_eps)
+        keep &= support  # impossible sizes are exactly 0
+    if support is not None:
+        rest &= support
     keep_t = torch.as_tensor(keep, device=weight.device)
     result = torch.where(keep_t, result, result - result.detach())
+    unresolved = np.zeros(0, dtype=np.int64)
+    if rest.any():
+        top = int(np.flatnonzero(rest).max()) + 1
+        work = _direct_work(plan, top)
+        if work <= _DIRECT_BUDGET:
+            exact = _direct_sizes(plan, weight, p, top)
+            # below float64's range the products lost their digits: 0, as documented
+            exact = torch.where(exact < float(np.finfo(np.float64).tiny),
+                                exact - exact.detach(), exact)
+            mask = torch.tensor(rest[:top], device=weight.device)
+            result = torch.cat([torch.where(mask, exact, result[:top]), result[top:]])
+        else:
+            if warn:
+                _warn_unresolved(np.flatnonzero(rest), st, log_eps, top, work)
+            unresolved = np.flatnonzero(rest)
+    if warn:
+        _LAST.unresolved = unresolved
     return torch.cat([p0.to(torch.float64), result[1:]])
 
 
-def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
-    """Warn that the radius search stopped before resolving the possible sizes ``sizes``."""
+#: per thread, the sizes that the last tail-mode evaluation (its value, not the extra ones
+#: of entries at 0 or 1) left unresolved: the fits tell them from sizes below float64's range
+_LAST = threading.local()
+
+
+def _last_unresolved() -> np.ndarray:
+    """Return the sizes the last tail-mode evaluation of this thread left unresolved.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sizes ``k`` whose ``P(size = k)`` neither the radius search nor the direct pass
+        resolved (named in the RuntimeWarning of that evaluation); empty when every
+        possible size was resolved or shown below float64's range, or no evaluation ran.
+    """
+    return getattr(_LAST, "unresolved", np.zeros(0, dtype=np.int64))
+
+
+def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float, top: int,
+                     work: float) -> None:
+    """Warn that neither the radius search nor the direct pass resolved ``sizes``."""
     if not sizes.size:
         return
     import warnings
@@ -451,8 +747,10 @@ def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float) -> None:
                       for s, r in zip(sizes[:10], rel[:10]))
     more = f" and {sizes.size - 10} more" if sizes.size > 10 else ""
     warnings.warn(
-        f"tail_accurate: the contour radius search stopped before P(size = k) was resolved "
-        f"to a relative error of {_TAIL_RTOL:g} for k = {shown}{more} (its rounds ran out, "
-        f"or the size needs |log rho| beyond {_TAIL_MAX_LR:g}); such sizes are returned as "
-        "0 unless a bound is given", RuntimeWarning, stacklevel=user_stacklevel())
-
+        f"tail_accurate: P(size = k) could not be resolved to a relative error of "
+        f"{_TAIL_RTOL:g} for k = {shown}{more}: no contour radius reaches it (it lies far "
+        "below the line through log P of smaller and larger sizes, or the search's rounds "
+        f"ran out), and the direct pass up to size {top - 1} would take about "
+        f"{work:.1e} multiply-adds, more than its budget of "
+        f"{_DIRECT_BUDGET:.0e}; such sizes are returned as 0 unless a bound is given",
+        RuntimeWarning, stacklevel=user_stacklevel())

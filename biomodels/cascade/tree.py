@@ -111,12 +111,14 @@ def tree_size_distribution(
         never takes an entry below 0 or above 1 (clipped, keeping the gradient); in the
         tail-accurate mode every size down to float64's ``1e-308`` has a relative error of
         about ``1e-8`` (computed in float64, returned in the weights' dtype) and
-        impossible sizes are exactly 0, except a size far below the line through ``log P``
-        of sizes on both sides of it (a valley: no contour radius lifts it above the
-        round-off of the others, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and
-        ``P(2) = 2e-3``, or ``P(1) = 1e-60`` between ``P(0) = 1`` and ``P(2) = 5e-76``):
-        that one comes out with a larger error, below about 1%, or as 0 when even that
-        is out of reach, never as round-off noise. There, a weight or seed probability
+        impossible sizes are exactly 0. A size far below the line through ``log P`` of
+        sizes on both sides of it, which no contour radius lifts above the round-off of
+        the others (a valley, e.g. ``P(1) = 2e-18`` between ``P(0) = 1`` and
+        ``P(2) = 2e-3``; or a run of sizes between a likely small size and the bulk, as
+        for a leaf seed next to a hub, ``P(2) = w (1 - w)^d``), is summed term by term
+        instead (relative error about 1e-13); only beyond that pass's work budget does it
+        come out with a larger error, below about 1%, or as 0, named in a RuntimeWarning,
+        never as round-off noise. There, a weight or seed probability
         within 1e-12 of 0 or 1 that requires a gradient costs one more evaluation (``P``
         is linear in it, so its derivative is a difference of two, accurate to about 1e-8
         of the larger of ``P`` at 0 and at 1, or that value's valley error), and the
@@ -131,9 +133,9 @@ def tree_size_distribution(
     Warns
     -----
     RuntimeWarning
-        In the tail-accurate mode, naming the sizes the radius search left neither
-        resolved nor shown to be valleys (its rounds ran out, or a ratio
-        ``P(k+1) / P(k)`` below about ``e^-700`` needs a radius beyond its range).
+        In the tail-accurate mode, naming the sizes left unresolved: those the radius
+        search did not resolve when the term-by-term pass for them would exceed its work
+        budget.
 
     Examples
     --------

@@ -233,6 +233,24 @@ def test_tail_accurate_flag_resolves_sizes_below_the_floor(tmp_path, capsys):
     assert "ignoring --tail-accurate" in capsys.readouterr().err
 
 
+def test_tail_accurate_flag_resolves_a_leaf_seed_next_to_a_hub(tmp_path):
+    # a BA tree's leaf next to its degree-37 hub, w = 0.7: P(1) = 0.3, P(2) = 0.7 * 0.3^36
+    # = 1.05e-19 (the hub joins, none of its other neighbours). No contour radius lifts
+    # sizes 2-6 above the round-off of P(1) and of the bulk: they were written as 0
+    import networkx as nx
+
+    G = nx.barabasi_albert_graph(300, 1, seed=0)
+    hub = max(G, key=G.degree)
+    leaf = min(v for v in G[hub] if G.degree(v) == 1)
+    graph = _write(tmp_path / "ba.edgelist", [f"{u} {v} 0.7" for u, v in G.edges()])
+    out = tmp_path / "ba"
+    assert main(["cascade", "size", str(graph), "--undirected", "--seed", str(leaf),
+                 "--tail-accurate", "--quiet", "--out", str(out)]) == 0
+    probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+    assert probs[1] == pytest.approx(0.3, rel=1e-12) and (probs[2:7] > 0).all()
+    assert probs[2] == pytest.approx(0.7 * 0.3**36, rel=1e-8)
+
+
 def test_plot_names_the_method_and_hides_round_off(tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 

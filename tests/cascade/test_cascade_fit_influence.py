@@ -382,6 +382,108 @@ def test_log_likelihood_of_sizes_in_the_deep_tail_is_exact_or_refused():
         fit.log_likelihood([3, 340])
 
 
+def _star_leaf_data():
+    """Star of 100 leaves seeded at leaf 1, sizes whose P(3) no contour radius resolves,
+    and the exact log-likelihood: P(1) = 1 - w, P(k) = w Binom(99, w).pmf(k - 2)."""
+    from scipy.stats import binom
+
+    g = CascadeGraph.from_networkx(nx.star_graph(100), default=0.9)
+    sizes = np.array([1, 1, 1, 3, 60, 85, 90])
+
+    def loglik(w: np.ndarray) -> np.ndarray:
+        return sum(np.log1p(-w) if k == 1 else np.log(w) + binom.logpmf(k - 2, 99, w)
+                   for k in sizes)
+
+    return g, sizes, loglik
+
+
+def test_fit_of_a_size_no_contour_radius_resolves_is_the_exact_mle():
+    # P(3) (1e-36 near the optimum) came out 0 in the tail mode and the likelihood used
+    # log(tiny) = -708 for it, with no gradient: L-BFGS reported w = 0.766, converged, at a
+    # mean log-likelihood of -105 per cascade; the exact MLE is 0.5806 (-130.80 in all)
+    g, sizes, loglik = _star_leaf_data()
+    grid = np.linspace(0.4, 0.8, 40001)
+    ll = loglik(grid)
+    fit = CascadeFit(g, seeds=[1], share="all").fit(sizes, optimizer="lbfgs", epochs=200)
+    assert fit.converged
+    assert float(fit.shared_weights[0]) == pytest.approx(grid[ll.argmax()], abs=1e-4)
+    assert fit.log_likelihood(sizes) == pytest.approx(ll.max(), rel=1e-9)
+    assert ll.max() == pytest.approx(-130.80, abs=0.01)
+
+
+@pytest.mark.slow  # 250 tail-accurate likelihoods: about 4 s
+def test_grid_posterior_of_a_size_no_contour_radius_resolves_is_exact():
+    # the grid posterior of the same data was a spike at 0.2729 (the floor of log P(3)
+    # made the far weights look likely); exact Beta(1, 1) posterior: mean 0.580, 90%
+    # interval [0.540, 0.620]
+    g, sizes, loglik = _star_leaf_data()
+    w = np.linspace(1e-6, 1 - 1e-6, 400001)
+    dens = np.exp(loglik(w) - loglik(w).max())
+    cdf = np.cumsum(dens) / dens.sum()
+    post = fit_bayesian(g, sizes, seeds=[1])
+    assert float(post["mean"][0]) == pytest.approx(np.sum(w * dens) / dens.sum(), abs=2e-4)
+    assert float(post["q05"][0]) == pytest.approx(np.interp(0.05, cdf, w), abs=5e-4)
+    assert float(post["q95"][0]) == pytest.approx(np.interp(0.95, cdf, w), abs=5e-4)
+
+
+def test_log_likelihood_says_whether_a_lost_size_underflows_or_is_unresolved(monkeypatch):
+    # a leaf seed next to the degree-37 hub of a BA tree, w = 0.7: P(2) = 0.7 * 0.3^36 =
+    # 1.05e-19 came out 0 and log_likelihood([2]) said it "is below float64's range
+    # (1e-308)". Resolved now; where the tail mode cannot resolve it (its direct pass over
+    # budget) the message says so instead of blaming float64's range
+    import biomodels.cascade.tail as tail
+
+    G = nx.barabasi_albert_graph(300, 1, seed=0)
+    hub = max(G, key=G.degree)
+    leaf = min(v for v in G[hub] if G.degree(v) == 1)
+    fit = CascadeFit(CascadeGraph.from_networkx(G, default=0.7), seeds=[leaf], share="all",
+                     init=0.7)
+    assert fit.log_likelihood([2]) == pytest.approx(np.log(0.7 * 0.3**36), rel=1e-9)
+    monkeypatch.setattr(tail, "_DIRECT_BUDGET", 0.0)
+    with pytest.warns(RuntimeWarning, match=r"tail_accurate: P\(size = k\) could not be "
+                                            r"resolved .* for k = 2"):
+        with pytest.raises(ValueError, match=r"sizes: P\(size = k\) for k = \[2\] could "
+                                             r"not be resolved under these weights"):
+            fit.log_likelihood([1, 2])
+
+
+def _underflow_star(monkeypatch=None):
+    """Hub seeded, 1,100 leaves: P(1) = (1 - w)^1100 is below 1e-308 from w = 0.475 on;
+    one cascade of size 1 and 50 of 551 put the exact MLE at 0.490, where it underflows."""
+    g = CascadeGraph.from_networkx(nx.DiGraph([(0, i) for i in range(1, 1101)]), default=0.5)
+    return g, [1] + [551] * 50
+
+
+def test_fit_warns_where_the_fitted_weights_floor_an_observed_size():
+    # at w = 0.5 the sizes 551 have a zero gradient and P(1) = 2^-1100 counted log(tiny)
+    # with no gradient: the fit stopped there at once, "converged", silently
+    g, sizes = _underflow_star()
+    with pytest.warns(RuntimeWarning, match=r"fit \(converged is set to False\): P\(size = "
+                                            r"k\) for k = \[1\] is below float64's range"):
+        fit = CascadeFit(g, seeds=[0], share="all", init=0.5).fit(sizes, epochs=3)
+    assert not fit.converged and fit.gradient < 1e-5  # the measured one: the 551s alone
+
+
+def test_grid_posterior_warns_where_a_floored_size_shapes_it(monkeypatch):
+    # the same data: where the posterior lives every likelihood counts log(tiny) for the
+    # cascade of size 1. The star's distribution in closed form (1 + Binom(1100, w), exp
+    # underflowing to 0 as float64 does) keeps the ~500 grid evaluations fast
+    import biomodels.cascade.fit as fit_module
+
+    def closed_form(graph, p, *, plan=None, tail_accurate=False):
+        w = graph.weight[0].double()
+        j = torch.arange(1101, dtype=torch.float64)
+        logpmf = (torch.lgamma(torch.tensor(1101.0)) - torch.lgamma(j + 1)
+                  - torch.lgamma(1101 - j) + j * torch.log(w) + (1100 - j) * torch.log1p(-w))
+        return torch.cat([torch.zeros(1, dtype=torch.float64), torch.exp(logpmf)])
+
+    monkeypatch.setattr(fit_module, "tree_size_distribution", closed_form)
+    g, sizes = _underflow_star()
+    with pytest.warns(RuntimeWarning, match=r"fit_bayesian \(at w = 0\.4.*\): P\(size = k\) "
+                                            r"for k = \[1\] is below float64's range"):
+        fit_bayesian(g, sizes, seeds=[0])
+
+
 def test_celf_tail_objective_is_plain_greedy():
     # lazy bounds do not hold for the non-submodular tail objective: CELF used to return a
     # worse set than greedy (0.197 against 0.578 after two picks on 7-node trees)
@@ -482,7 +584,12 @@ def test_saved_fit_resumes_exactly(tmp_path):
     fit.save(tmp_path / "fit.json")
     back = CascadeFit.load(tmp_path / "fit.json", g)
     assert torch.equal(back.logits, fit.logits)
-    assert torch.equal(back.fit(sizes, epochs=3).logits, fit.fit(sizes, epochs=3).logits)
+    # at a logit of 40 the weight is 1.0: the observed size 1 is ruled out, its term is
+    # floored with no gradient, and the fits say so
+    with pytest.warns(RuntimeWarning, match=r"for k = \[1\] is 0 under these weights"):
+        resumed = back.fit(sizes, epochs=3).logits
+    with pytest.warns(RuntimeWarning, match="converged is set to False"):
+        assert torch.equal(resumed, fit.fit(sizes, epochs=3).logits)
     import json  # the file says what saved it (no version was recorded)
 
     saved = json.loads((tmp_path / "fit.json").read_text())["environment"]

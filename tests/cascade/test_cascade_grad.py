@@ -175,6 +175,29 @@ def test_tail_mode_gradient_of_a_deep_path_size_matches_the_closed_form():
     assert torch.allclose(grad, expect, rtol=1e-7, atol=1e-7)
 
 
+def test_tail_mode_gradient_of_a_size_no_radius_resolves_matches_the_closed_form():
+    # a leaf seed next to the degree-37 hub of a BA tree, w = 0.7: P(2) = w_(leaf, hub)
+    # Π_x (1 - w_(hub, x)) over the hub's 36 other neighbours (1.05e-19), which no contour
+    # radius resolves (it came out 0, its gradient the noise of a radius: 0 after the
+    # fits' clamp). d log P(2) / d w = 1 / 0.7 on the seed's link, -1 / 0.3 on the hub's
+    # other links, 0 elsewhere; the second derivative on the seed's link -1 / 0.7^2
+    G = nx.barabasi_albert_graph(300, 1, seed=0)
+    hub = max(G, key=G.degree)
+    leaf = min(v for v in G[hub] if G.degree(v) == 1)
+    g = CascadeGraph.from_networkx(G, default=0.7)
+    w = g.weight.clone().requires_grad_(True)
+    P = size_distribution(g.with_weight(w), seeds=[leaf], tail_accurate=True)
+    (grad,) = torch.autograd.grad(P[2].log(), w, create_graph=True)
+    src, dst = np.asarray(g.src), np.asarray(g.dst)
+    seed_link = int(np.flatnonzero((src == g.index_of(leaf)) & (dst == g.index_of(hub)))[0])
+    expect = np.zeros(g.num_edges)
+    expect[seed_link] = 1 / 0.7
+    expect[(src == g.index_of(hub)) & (dst != g.index_of(leaf))] = -1 / 0.3
+    np.testing.assert_allclose(grad.detach().numpy(), expect, rtol=1e-8, atol=1e-9)
+    (second,) = torch.autograd.grad(grad[seed_link], w)
+    assert float(second[seed_link]) == pytest.approx(-1 / 0.49, rel=1e-8)
+
+
 def _exact_slopes(n, src, dst, w, p):
     """dP / dw_e and dP / dp_v by the brute force: P is linear in each of them."""
     from cascade_bruteforce import brute_force

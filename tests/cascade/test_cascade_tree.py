@@ -370,36 +370,96 @@ def test_tail_mode_keeps_the_rows_of_each_message_on_their_own_scale():
         assert abs(float(P[1]) - 1) < 1e-12 and bool((P[2:] == 0).all())
 
 
-def test_tail_mode_returns_a_valley_with_its_error_or_as_zero_not_noise():
+def test_tail_mode_resolves_a_valley_that_no_radius_reaches():
     # two nodes seeded with p = 1e-3 and links of weight 1 - eps_w: P(1) ~ 2e-3 eps_w lies
     # between P(0) ~ 1 and P(2) ~ 2e-3, and no contour radius lifts it above their
-    # round-off. eps_w = 1e-10: the best radius resolves it to ~1e-4 (returned); eps_w =
-    # 1e-15: not even to 100% (noise: returned as 0; it came out 5e-18, exact 2.2e-18)
-    for eps_w, rel in ((1e-10, 1e-3), (1e-15, None)):
+    # round-off. It came out with the best radius's error (~1e-4 at eps_w = 1e-10) or,
+    # beyond 1e-3 (eps_w = 1e-15: 5e-18 for the exact 2.2e-18), as 0; the coefficient-
+    # domain pass resolves it
+    for eps_w in (1e-10, 1e-15):
         g = CascadeGraph.from_edges([(0, 1, 1 - eps_w), (1, 0, 1 - eps_w)])
         p = torch.full((2,), 1e-3, dtype=torch.float64)
         P = tree_size_distribution(g, p, tail_accurate=True).numpy()
         dist, _ = brute_force(2, g.src, g.dst, g.weight.numpy(), p.numpy())
-        assert abs(P[2] / dist[2] - 1) < 1e-8
-        if rel is None:
-            assert P[1] == 0 and dist[1] > 1e-18
-        else:
-            assert abs(P[1] / dist[1] - 1) < rel
+        assert np.abs(P[1:] / dist[1:] - 1).max() < 1e-8, (eps_w, P, dist)
 
 
-def test_tail_mode_warns_about_sizes_its_search_left_open():
+def test_tail_mode_resolves_sizes_below_the_line_from_a_likely_small_size_to_the_bulk():
+    # a leaf seed of a star of 100 leaves, w = 0.9: P(1) = 0.1 (the link to the hub
+    # fails), then P(k) = 0.9 Binom(99, 0.9).pmf(k - 2), log P concave from k = 2 on. The
+    # tilted mean jumps from 1 to 82 between two radii, so every radius leaves sizes 2-71
+    # below the round-off of P(1) and of the bulk: sizes 2-63 came out 0 (P(2) = 9e-100,
+    # P(63) = 5.1e-14), 64-71 with errors up to 4e-5, and no warning
+    g = CascadeGraph.from_networkx(nx.star_graph(100), default=0.9)
+    P = size_distribution(g, seeds=[1], tail_accurate=True).numpy()
+    exact = np.concatenate([[0.0, 0.1], 0.9 * binom.pmf(np.arange(100), 99, 0.9)])
+    assert P[0] == 0 and exact[63] == pytest.approx(5.1e-14, rel=0.01)
+    assert np.abs(P[1:] / exact[1:] - 1).max() < 1e-8
+
+
+def _ba_leaf_next_to_a_hub() -> tuple[nx.Graph, int, int]:
+    """BA tree (300 nodes, m = 1, seed 0) with a leaf of its degree-37 hub."""
+    G = nx.barabasi_albert_graph(300, 1, seed=0)
+    hub = max(G, key=G.degree)
+    leaf = min(v for v in G[hub] if G.degree(v) == 1)
+    assert G.degree(hub) == 37
+    return G, hub, leaf
+
+
+def test_tail_mode_resolves_the_small_sizes_of_a_leaf_seed_next_to_a_hub():
+    # w = 0.7: P(1) = 0.3, P(2) = 0.7 * 0.3^36 = 1.05e-19 (the hub joins, none of its 36
+    # other neighbours) came out 0, as did sizes 3-6 (the CLI wrote 0 for 2-6). Size 3:
+    # the hub and one other neighbour x, which passes it on to none of its own
+    G, hub, leaf = _ba_leaf_next_to_a_hub()
+    P = size_distribution(CascadeGraph.from_networkx(G, default=0.7), seeds=[leaf],
+                          tail_accurate=True).numpy()
+    p3 = sum(0.7 * 0.7 * 0.3**35 * 0.3 ** (G.degree(x) - 1) for x in G[hub] if x != leaf)
+    assert P[2] / (0.7 * 0.3**36) - 1 == pytest.approx(0, abs=1e-8)
+    assert P[3] / p3 - 1 == pytest.approx(0, abs=1e-8)
+    assert P[1] == pytest.approx(0.3, rel=1e-12) and (P[2:7] > 0).all()
+
+
+def test_tail_mode_warns_about_sizes_it_cannot_resolve(monkeypatch):
     # with no refinement rounds the star of weights 1e-100 keeps sizes 2-4 unresolved
-    # (they need log rho ~ 225), and larger ones not shown below float64's range: named
-    # in a warning and returned as 0, not as noise
-    from biomodels.cascade.tail import _tail_accurate
+    # (they need log rho ~ 225): the coefficient-domain pass resolves them; where it
+    # would cost more than its budget they are named in a warning and returned as 0
+    import biomodels.cascade.tail as tail
 
     n = 200
     g = CascadeGraph.from_edges([(0, i, 1e-100) for i in range(1, n + 1)])
     p = seed_probabilities(g, seeds=[0])
-    with pytest.warns(RuntimeWarning, match=r"for k = 2, 3, 4, .*its rounds ran out"):
-        P = _tail_accurate(tree_plan(g), g.weight, p, torch.zeros(1, dtype=torch.float64),
-                           25, max_rounds=0)
+    P = tail._tail_accurate(tree_plan(g), g.weight, p, torch.zeros(1, dtype=torch.float64),
+                            25, max_rounds=0)
+    _assert_tail_matches(P.numpy()[1:], _log_binom_star(n, 1e-100))
+    assert tail._last_unresolved().size == 0
+    monkeypatch.setattr(tail, "_DIRECT_BUDGET", 0.0)
+    with pytest.warns(RuntimeWarning, match=r"could not be resolved .* for k = 2, 3, 4, "
+                                            r".*more than its budget"):
+        P = tail._tail_accurate(tree_plan(g), g.weight, p, torch.zeros(1, dtype=torch.float64),
+                                25, max_rounds=0)
     assert (P[2:] == 0).all() and float(P[1]) == pytest.approx(1.0, rel=1e-12)
+    assert tail._last_unresolved()[:3].tolist() == [2, 3, 4]
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_direct_pass_matches_brute_force(trial):
+    # the coefficient-domain pass of the tail mode, cut after any number of sizes, on
+    # random forests (with product-only nodes under every node of more than 2 children)
+    from biomodels.cascade.tail import _direct_sizes
+
+    rng = np.random.default_rng(700 + trial)
+    n = int(rng.integers(1, 11))
+    g = random_forest(rng, n, both=0.3)
+    while g.num_edges > 14:
+        g = random_forest(rng, n, both=0.2)
+    p = torch.tensor(rng.uniform(0, 0.5, n) * (rng.random(n) < 0.7))
+    dist, _ = brute_force(n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    for plan in (tree_plan(g), tree_plan(g, max_children=2)):
+        for top in (2, n // 2 + 1, n + 1):
+            D = _direct_sizes(plan, g.weight, p, top).numpy()
+            pos = dist[:top] > 0
+            assert D.shape == (top,) and (D[~pos] == 0).all()
+            assert np.abs(D[pos] / dist[:top][pos] - 1).max() < 1e-12
 
 
 @pytest.mark.parametrize("trial", range(20))
@@ -572,14 +632,15 @@ def test_a_near_certain_cascade_gives_no_probability_above_1_and_keeps_its_gradi
     assert torch.allclose(grad, torch.ones_like(grad), atol=1e-9)
 
 
-def test_tail_mode_valley_next_to_a_near_sure_link_is_within_1_percent_or_zero():
+def test_tail_mode_valley_next_to_a_near_sure_link_is_resolved():
     # nothing pinned the documented "below about 1%, or 0" for a valley: keeping valleys
     # with a relative error bound up to 1e-1 (not 1e-3) passed every test and returned
-    # P(1) = 2.05e-15 for the exact 2.0e-15 (p = 0.1, w1 = 1 - 2e-14): 2.7% off. Path
-    # 0 -> 1 -> 2 seeded at 0: P(1) = p (1 - w1) lies between P(0) = 1 - p and P(2) ~ p
+    # P(1) = 2.05e-15 for the exact 2.0e-15 (p = 0.1, w1 = 1 - 2e-14): 2.7% off. Now the
+    # coefficient-domain pass resolves every valley (they came out with errors of 1.9e-5
+    # and 4.7e-5, or as 0). Path 0 -> 1 -> 2 seeded at 0: P(1) = p (1 - w1) lies between
+    # P(0) = 1 - p and P(2) ~ p
     from fractions import Fraction
 
-    kept = set()
     for p0 in (0.5, 0.1, 2e-3):
         for d in (1e-11, 1e-12, 1e-13, 5e-14, 2e-14, 1e-14, 5e-15):
             g = CascadeGraph.from_edges([(0, 1, 1 - d), (1, 2, 1e-3)])
@@ -590,9 +651,4 @@ def test_tail_mode_valley_next_to_a_near_sure_link_is_within_1_percent_or_zero()
             q = Fraction(p0)
             exact = [1 - q, q * (1 - w1), q * w1 * (1 - w2), q * w1 * w2]
             err = [abs(Fraction(a) - b) / b for a, b in zip(P, exact)]
-            assert max(err[0], err[2], err[3]) < 1e-8, (p0, d, P)  # resolved sizes
-            assert P[1] == 0 or err[1] < 0.01, (p0, d, float(err[1]))
-            if P[1]:
-                kept.add((p0, d))
-    # a valley well within reach keeps its estimate (errors 1.9e-5 and 4.7e-5)
-    assert {(0.5, 1e-11), (0.1, 1e-11)} <= kept, kept
+            assert max(err) < 1e-8, (p0, d, P)
