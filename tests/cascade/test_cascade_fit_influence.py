@@ -1303,3 +1303,43 @@ def test_lbfgs_with_one_epoch_takes_its_step_within_two_passes(share, init):
     assert len(fit.history) == 1 and fit.history[-1] > start + 0.1, (start, fit.history)
     assert fit.history[-1] == pytest.approx(fit.log_likelihood(sizes) / len(sizes), rel=1e-12)
     assert not torch.equal(fit.shared_weights, weights)
+
+
+def test_celf_tail_objective_on_a_four_cycle_against_brute_force():
+    # C4 with w = 0.5 on each direction: two opposite seeds reach 1 and 3 each with
+    # 1 - 0.5^2, so P(size >= 3) = 1 - 0.25^2 = 0.9375; two adjacent ones 0.75. Greedy
+    # takes node 0 first (a tie of four: the earliest) with P(size >= 3) = 0.5, then node 2.
+    # Brute force: every pair, over the 2^8 outcomes of the eight directed edges
+    g = CascadeGraph.from_networkx(nx.cycle_graph(4), default=0.5)
+    src, dst, w = g.src, g.dst, g.weight.numpy()
+
+    def tail(seeds):
+        p = np.zeros(4)
+        p[list(seeds)] = 1.0
+        return float(brute_force(4, src, dst, w, p)[0][3:].sum())
+
+    pairs = {s: tail(s) for s in itertools.combinations(range(4), 2)}
+    assert pairs == {(0, 1): 0.75, (0, 2): 0.9375, (0, 3): 0.75, (1, 2): 0.75,
+                     (1, 3): 0.9375, (2, 3): 0.75}
+    sel = celf(g, 2, objective="tail", threshold=3)
+    assert sel.seeds == [0, 2]
+    assert sel.values == pytest.approx([tail([0]), pairs[(0, 2)]], abs=1e-12)
+    assert sel.values[-1] == pytest.approx(max(pairs.values()), abs=1e-12)
+
+
+def test_celf_refuses_impossible_requests_by_name():
+    # pins the checks before any distribution: more seeds than nodes, an unknown objective
+    # or method, a tail threshold above the node count, a yes/no or text background
+    g = CascadeGraph.from_networkx(nx.cycle_graph(4), default=0.5)
+    with pytest.raises(ValueError, match=r"k: expected 1\.\.4 seeds, got 5"):
+        celf(g, 5)
+    with pytest.raises(ValueError, match="objective: expected 'mean' or 'tail', got 'max'"):
+        celf(g, 1, objective="max")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"threshold: the tail objective needs a size in "
+                                         r"1\.\.4, got 5"):
+        celf(g, 1, objective="tail", threshold=5)
+    with pytest.raises(ValueError, match="method: expected 'auto', 'tree' or 'tda', got 'mc'"):
+        celf(g, 1, method="mc")  # type: ignore[arg-type]
+    for bad in (True, "0.3"):
+        with pytest.raises(TypeError, match="base_seed_prob: expected a probability"):
+            celf(g, 1, base_seed_prob=bad)  # type: ignore[arg-type]

@@ -567,3 +567,29 @@ def test_spanning_tree_breaks_a_tie_of_messages_by_the_larger_weight():
     # brute force (cascade_bruteforce): [0, 0.1, 0.22, 0.32, 0.36]
     P = tda_size_distribution(g, p).numpy()
     assert np.allclose(P, [0.0, 0.1, 0.22, 0.310617, 0.369383], atol=1e-6), P
+
+
+@pytest.mark.parametrize("seed_mixture", [False, True])
+@pytest.mark.parametrize("exact_head", [True, False])
+def test_tda_without_a_possible_seed_is_the_empty_cascade(seed_mixture, exact_head):
+    # pins the seed-mixture branch for no node with p > 0: with no seed nothing activates,
+    # so P(size = 0) = 1, one entry per size 0..n, on a graph with a cycle (TDA's case)
+    g = CascadeGraph.from_networkx(nx.cycle_graph(5), default=0.3)
+    got = tda_size_distribution(g, torch.zeros(5, dtype=torch.float64),
+                                seed_mixture=seed_mixture, exact_head=exact_head)
+    assert got.dtype == torch.float64
+    assert got.tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_exact_small_sizes_of_one_node_and_poisson_binomial_of_nothing():
+    # pins exact_small_sizes' n < 2 branch (no pair of nodes: only P(0) and P(1)) and
+    # poisson_binomial's empty input: a lone node with p = 0.4 is active with p, and a sum
+    # of no Bernoulli variables is 0 for sure
+    g = CascadeGraph.from_networkx(nx.empty_graph(1), default=0.3)
+    got = exact_small_sizes(g, torch.tensor([0.4], dtype=torch.float64))
+    torch.testing.assert_close(got, torch.tensor([0.6, 0.4], dtype=torch.float64),
+                               rtol=0, atol=1e-15)
+    for dtype in (torch.float64, torch.float32):
+        empty = poisson_binomial(torch.zeros(0, dtype=dtype))
+        assert empty.tolist() == [1.0] and empty.dtype == dtype
+    assert poisson_binomial(torch.zeros(0, dtype=torch.bool)).dtype == torch.float64

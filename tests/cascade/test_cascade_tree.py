@@ -652,3 +652,44 @@ def test_tail_mode_valley_next_to_a_near_sure_link_is_resolved():
             exact = [1 - q, q * (1 - w1), q * w1 * (1 - w2), q * w1 * w2]
             err = [abs(Fraction(a) - b) / b for a, b in zip(P, exact)]
             assert max(err) < 1e-8, (p0, d, P)
+
+
+def _random_tree(n, seed):
+    rng = np.random.default_rng(0)
+    g = CascadeGraph.from_networkx(nx.random_labeled_tree(n, seed=seed), default=0.5)
+    g = g.with_weight(torch.tensor(rng.uniform(0.2, 0.9, g.num_edges)))
+    return g, torch.tensor(rng.uniform(0.0, 0.05, n))
+
+
+def _two_branches():
+    # root 0 above node 1 (one child, 3) and node 2 (five children, 4..8): nodes 1 and 2
+    # are peeled in the same round, so they wait at the same level of the downward pass
+    g = CascadeGraph.from_networkx(
+        nx.Graph([(0, 1), (0, 2), (1, 3)] + [(2, k) for k in range(4, 9)]), default=0.4)
+    return g, torch.full((9,), 0.1, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("case", "chunk_values"), [
+    # n = 9, F = 6: hubs have 5 or more children (18 (K + 2) > 110); the chunk that starts
+    # at node 1 (one child) would hold 110 // 54 = 2 parents, node 2 among them
+    (_two_branches, 110),
+    # n = 60, F = 31: hubs have 5 or more children (93 (K + 2) > 600); a node of no child
+    # or one would share its chunk with 2 or 1 more, and on this tree one reaches a hub
+    (lambda: _random_tree(60, 3), 600),
+], ids=["two_branches", "random_tree_60"])
+def test_tree_pass_in_small_chunks_leaves_hubs_to_their_own_path(case, chunk_values):
+    # pins the step that shrinks a chunk of parents until it holds no hub (a node whose
+    # children's messages alone exceed chunk_values), which then go through hub(). The
+    # chunking changes only the order of the products: the joint equals the default pass's
+    # to round-off, and so does the conditional where P(size = k) is large enough to
+    # divide by without amplifying that round-off
+    g, p = case()
+    joint, cond = tree_conditional_activation(g, p)
+    joint_c, cond_c = tree_conditional_activation(g, p, chunk_values=chunk_values)
+    torch.testing.assert_close(joint_c, joint, rtol=0, atol=1e-15)
+    assert torch.equal(torch.isnan(cond_c), torch.isnan(cond))  # the same sizes undefined
+    n = g.n
+    total = joint.sum(0) / torch.arange(n + 1).clamp_min(1)  # sum_i P(i, k) = k P(k)
+    large = total > 1e-6
+    assert 0 < int(large.sum()) and bool(torch.isfinite(cond[:, large]).all())
+    torch.testing.assert_close(cond_c[:, large], cond[:, large], rtol=0, atol=1e-9)
