@@ -647,9 +647,10 @@ def read_maf(
         # every row counted, silent mutations too: maftools sets them aside by default. A
         # sample whose alterations are all set aside was still sequenced: it stays, as a
         # row of zeros (in sorted order, as the samples are without `classes`)
-        sequenced = frame[sample_col].dropna().astype(str).unique()
         if samples is None:
-            samples = sorted(sequenced)
+            samples = sorted(frame[sample_col].dropna().astype(str).unique())
+        # the samples the check below sees without `classes`: those with a gene named
+        sequenced = frame[[sample_col, gene_col]].dropna()[sample_col].astype(str).unique()
         frame = frame[frame[class_col].str.strip().isin(classes)]
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before

@@ -211,6 +211,12 @@ def test_read_maf_with_classes_still_refuses_a_sample_missing_from_samples(tmp_p
                              classes=["Missense_Mutation"])
     assert ids == ["S1", "S2", "S3"] and names == ["IDH1", "TP53"]
     assert x.tolist() == [[0, 1], [1, 0], [0, 0]]
+    # a row without a gene names no alteration: ignored with or without `classes`
+    maf.loc[2, "Hugo_Symbol"] = None
+    (tmp_path / "x.maf").write_text(maf.to_csv(sep="\t", index=False))
+    for classes in (None, ["Missense_Mutation", "Silent"]):
+        assert read_maf(tmp_path / "x.maf", samples=["S1", "S2"], classes=classes)[2] == \
+            ["S1", "S2"]
 
 
 @pytest.mark.parametrize("fmt", ["csr_matrix", "csr_array", "coo_array", "csc_array"])
