@@ -472,9 +472,12 @@ def by_agent_label(x: Any, labels: Sequence[Hashable] | None, name: str, *,
     have = {str(v): i for i, v in enumerate(given)}
     if len(have) != len(given) or set(have) != set(want):
         differ = sorted(set(want) ^ set(have))[:5]
+        # a slice of a table (RangeIndex 5..9) counts as labelled too: say how to read it
+        # by position
         raise ValueError(f"{name}: a labelled Series / DataFrame needs the model's agent "
                          f"labels as its index, each once; they differ in "
-                         f"{differ or 'repeated labels'}")
+                         f"{differ or 'repeated labels'}; pass {name}.to_numpy() to read it "
+                         "by position")
     return x.iloc[[have[v] for v in want]].to_numpy()
 
 

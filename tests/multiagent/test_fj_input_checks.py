@@ -674,7 +674,8 @@ def test_a_named_series_given_to_a_model_without_names_is_refused():
                                                             columns=A.index)),
                                disagreement(x, sym), rtol=1e-12)
     # a named model refuses numbers 1..5 that are not its names, which it read by position
-    with pytest.raises(ValueError, match=r"^S: a labelled Series .*differ in"):
+    with pytest.raises(ValueError, match=r"^S: a labelled Series .*differ in .*; pass "
+                                         r"S\.to_numpy\(\) to read it by position$"):
         named.equilibrium(one_based)
 
 
