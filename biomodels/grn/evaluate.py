@@ -327,18 +327,13 @@ def _onto(edges: pd.DataFrame, frame: pd.DataFrame, name: str, other: str) -> pd
     Genes the list names beyond ``frame``'s are dropped with a warning, as
     :func:`biomodels.grn.align_prior` drops them; pairs it does not list are 0.
     """
-    from biomodels.grn.prior import _align_edges, _case_note
+    from biomodels.grn.prior import _align_edges
 
     rows = list(dict.fromkeys(str(g) for g in frame.index))
     cols = list(dict.fromkeys(str(g) for g in frame.columns))
     genes = pd.Index(list(dict.fromkeys(rows + cols)))
-    if not set(edges.index) & set(genes):
-        # Ensembl IDs against symbols: every pair scored 0, AUROC 0.5 with a warning only
-        raise ValueError(
-            f"no gene of the {name} edge list is among the {other}'s genes; check that both "
-            f"use the same identifiers ({name} e.g. {edges.index[:5].tolist()}, {other} "
-            f"e.g. {genes[:5].tolist()})"
-            + _case_note(list(edges.index), list(genes), other, f"the {name}'s genes"))
+    # an edge list in other identifiers (Ensembl IDs against symbols) is refused there, as
+    # align_prior refuses it: every pair scored 0, AUROC 0.5 with a warning only
     return _align_edges(edges, genes, name, False, other).reindex(index=rows, columns=cols)
 
 

@@ -107,6 +107,11 @@ _EDGE_SCORE = ("importance", "edgeweight", "score")
 #: negative number a weight list, its numbers the weights as under a ``weight`` header (0 no
 #: edge).
 _HEADERLESS = ("regulator", "target", "weight")
+#: The columns TRRUST's download (``trrust_rawdata.human.tsv``, ``...mouse.tsv``) is read
+#: with: no header, a TF, its target, the mode (``Activation``, ``Repression`` or
+#: ``Unknown``, exactly as TRRUST spells them) and the PubMed IDs, tab-separated.
+_TRRUST = ("regulator", "target", "mode", "pmid")
+_TRRUST_MODES = ("Activation", "Repression", "Unknown")
 #: The header of BEELINE's ``rankedEdges.csv`` (any case), which its runners write
 #: tab-separated despite the name (``BLRun/*Runner.py``; ``BLEval`` reads it with
 #: ``sep='\t'``): the one ``.csv`` header read as tab-separated.
@@ -205,7 +210,22 @@ def _align_edges(edges: pd.DataFrame, genes: pd.Index, name: str,
     """Align the matrix of an edge list (CSV or DataFrame) to ``genes``.
 
     ``other`` names where ``genes`` come from, in messages (:func:`_align_frame`).
+
+    Raises
+    ------
+    ValueError
+        If no gene of the edge list is among ``genes`` (e.g. symbols against Ensembl IDs).
     """
+    if not set(edges.index) & set(genes):
+        # checked before the padding below, which gave the matrix every gene of the data:
+        # a prior in other identifiers became an all-zero prior with warnings only, and a
+        # truth "had 0 edges" (evaluate refused the same case here, _align_frame a matrix)
+        among = "the data genes (var_names)" if other == "data" else f"the {other}'s genes"
+        raise ValueError(
+            f"no gene of the {name} edge list is among {among}; check that both use the "
+            f"same identifiers ({name} e.g. {edges.index[:5].tolist()}, {other} e.g. "
+            f"{genes[:5].tolist()})"
+            + _case_note(list(edges.index), list(genes), other, f"the {name}'s genes"))
     # an edge list names only genes with edges: the data's other genes have none
     extra = genes.difference(edges.index, sort=False)
     edges = edges.reindex(index=edges.index.append(extra),
@@ -232,13 +252,21 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
         return None
     regulator, target = _edge_columns(header)
     names: dict[str, Any] = {}
+    trrust = False
     if regulator is None or target is None:
-        if not _headerless_edges(path, layout):
+        if _headerless_edges(path, layout):
+            # arboreto's documented output has no header: it was read as a matrix and
+            # refused as 'Unable to parse string "Gata1"'
+            regulator, target, sign = _HEADERLESS
+            names = {"header": None, "names": list(_HEADERLESS)}
+        elif _headerless_trrust(path, layout):
+            # TRRUST's download has no header either: refused the same way, though its
+            # modes (Unknown included) are read under a TF,target,mode header
+            regulator, target, sign = _TRRUST[:3]
+            names = {"header": None, "names": list(_TRRUST)}
+            trrust = True
+        else:
             return None
-        # arboreto's documented output has no header: it was read as a matrix and refused
-        # as 'Unable to parse string "Gata1"'
-        regulator, target, sign = _HEADERLESS
-        names = {"header": None, "names": list(_HEADERLESS)}
     elif _names_rows(path, layout, [regulator, target]):
         return None  # a square matrix whose genes include "source" and "target"
     else:
@@ -250,8 +278,8 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
         # and astype(str) made an empty cell the gene "nan" (pandas 3 keeps it missing)
         table = pd.read_csv(path, dtype={regulator: str, target: str}, keep_default_na=False,
                             na_values=[""], **names, **layout)
-        if names and not scores and (pd.to_numeric(table[sign], errors="coerce")
-                                     > 0).all():
+        if names and not trrust and not scores and (pd.to_numeric(table[sign],
+                                                                  errors="coerce") > 0).all():
             # arboreto's importances, unsigned, positive and not comparable across targets:
             # +1 an edge, as under its TF,target,importance header (kept, one table gave two
             # priors, 12.5 against 1); a 0 or a negative number makes it a weight list,
@@ -260,7 +288,8 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
         return _edges_matrix(table, regulator=regulator, target=target, sign=sign,
                              scores=scores, truth=truth, either=either)
     except (pd.errors.ParserError, ValueError) as err:
-        what = (" (no header: read as regulator, target, weight)" if names and sign else
+        what = (" (no header: read as TRRUST's TF, target, mode, PMIDs)" if trrust else
+                " (no header: read as regulator, target, weight)" if names and sign else
                 " (no header: read as regulator, target, unsigned score)" if names else "")
         raise ValueError(f"could not read the {name} edge list {str(path)!r}{what} (columns "
                          f"{regulator!r}, {target!r}, sign {sign!r}): {err}") from err
@@ -298,6 +327,29 @@ def _headerless_edges(path: Path, layout: dict[str, Any]) -> bool:
     if pd.to_numeric(pd.Series(genes), errors="coerce").notna().any():
         return False
     return set(table.iloc[1:, 0]) != set(table.iloc[0, 1:])
+
+
+def _headerless_trrust(path: Path, layout: dict[str, Any]) -> bool:
+    """Whether ``path`` is TRRUST's download: TF, target, mode, PMIDs a line, no header.
+
+    Only when every line has four fields, the first two not empty and the third one of
+    TRRUST's words for the mode (``_TRRUST_MODES``, as TRRUST spells them): no matrix of
+    numbers and no other header-less table has those words in its third column.
+    """
+    reading = {"header": None, "dtype": str, "keep_default_na": False, "index_col": False}
+    try:
+        # the first line alone first: a square matrix of thousands of genes is not read
+        if pd.read_csv(path, nrows=1, **reading, **layout).shape[1] != len(_TRRUST):
+            return False
+        table = pd.read_csv(path, **reading, **layout)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        return False
+    if table.shape[1] != len(_TRRUST) or len(table) == 0:
+        return False
+    genes = table.iloc[:, :2]
+    if genes.isna().any().any() or (genes.apply(lambda c: c.str.strip()) == "").any().any():
+        return False
+    return bool(table.iloc[:, 2].str.strip().isin(_TRRUST_MODES).all())
 
 
 def _edge_separator(path: Path, encoding: str) -> str:
@@ -456,7 +508,10 @@ def align_prior(
           numbers is 0 or negative: then it is a weight list (0 no edge), read as
           ``regulator, target, weight``
           (a gene name and numbers a line is a square matrix without its header row,
-          refused). Data genes it does not name have no edges;
+          refused). TRRUST's download (``trrust_rawdata.human.tsv``: TF, target, mode,
+          PMIDs a line, tab-separated, no header) is read as under a ``TF, target, mode``
+          header when every third field is ``Activation``, ``Repression`` or ``Unknown``.
+          Data genes it does not name have no edges, but it must name at least one;
         - a square array (numpy, or anything :func:`numpy.asarray` accepts, e.g. a CPU
           tensor or ``adata.varp[key]``) whose rows and columns follow ``var_names``.
 
@@ -492,7 +547,11 @@ def align_prior(
     ValueError
         If the prior is not square, its row and column names differ, names are duplicated,
         values are not finite, an array's shape does not match ``var_names``, no gene of
-        the prior is in the data, or (``complete``) it lacks a gene of ``var_names``. Also
+        the prior (of a matrix, or named by an edge list) is in the data (the message
+        shows a few genes of each, to tell other identifiers apart, e.g. symbols against
+        Ensembl IDs), or (``complete``) it lacks a gene of ``var_names``. Genes in common
+        but no edge between two data genes is no error: an all-zero matrix, with a warning
+        naming the dropped genes. Also
         if ``prior`` is a path that does not exist or is a folder ("prior file '...' does
         not exist", ``name`` in place of "prior"): a ValueError, not the FileNotFoundError
         of :meth:`~biomodels.grn.GRNModel.load` and the other loaders of prunus.
@@ -998,7 +1057,8 @@ def prior_from_edges(
     -------
     pandas.DataFrame
         Float64 matrix, rows = regulators, columns = targets, zero where the table has no
-        edge. Repeated edges are averaged (with a warning); a pair whose repeated weights
+        edge. Repeated edges are averaged (with a warning naming up to 5 such pairs, e.g.
+        from duplicated gene symbols); a pair whose repeated weights
         cancel (e.g. once activation, once repression) becomes zero, i.e. no edge, and a
         second warning names it. An edge of weight 0 (e.g. a ``mor`` of 0) is no edge
         either, and a warning says how many the table has and names a few.
@@ -1007,8 +1067,9 @@ def prior_from_edges(
     ------
     ValueError
         If a named column is missing (or, not given, none has a name looked for), the table
-        is empty, a sign cannot be read, no edge is left among ``genes``, or (``sign`` not
-        given) two columns could hold the signs.
+        is empty, a sign cannot be read, no edge is left among ``genes`` (the message shows
+        a few genes of the table and of ``genes``), or (``sign`` not given) two columns
+        could hold the signs.
     TypeError
         If ``table`` is not a DataFrame.
 
@@ -1107,7 +1168,19 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
             )
         edges = edges[edges["regulator"].isin(known) & edges["target"].isin(known)]
         if len(edges) == 0:
-            raise ValueError("no edge of the table connects two genes of `genes`")
+            # examples of both sides: symbols against Ensembl IDs said only this much
+            named = sorted(set(regs) | set(tgts))
+            inside = [g for g in named if g in known]
+            why = (f": {len(inside)} of its {len(named)} genes are in `genes` "
+                   f"({', '.join(inside[:5])}{' ...' if len(inside) > 5 else ''}), but no "
+                   "edge joins two of them" if inside else
+                   f": none of its {len(named)} genes is in `genes`; check that both use the "
+                   "same identifiers")
+            raise ValueError(
+                f"no edge of the table connects two genes of `genes`{why} (table e.g. "
+                f"{named[:5]}, `genes` e.g. {index[:5].tolist()})"
+                + ("" if inside else
+                   _case_note(named, index, "`genes`", "the table's genes")))
     what = "network" if scores else "truth" if truth else "prior"
     grouped = edges.groupby(["regulator", "target"], sort=False)["weight"]
     mean = grouped.mean()
@@ -1122,9 +1195,12 @@ def _edges_matrix(table: pd.DataFrame, *, regulator: Any = _DETECT, target: Any 
         mean = mean.where(~both, np.where(mean.to_numpy() < 0, -1.0, 1.0))
     repeated = (grouped.size() > 1).to_numpy() & ~both
     if repeated.any():
+        # which pairs: duplicated symbols (two genes mapped to one name) said nothing here
+        twice = mean.index[repeated]
         warnings.warn(
-            f"{int(repeated.sum())} regulator-target pair(s) appear more than once; their "
-            "weights are averaged",
+            f"{len(twice)} regulator-target pair(s) appear more than once; their weights "
+            "are averaged: " + ", ".join(f"{r} -> {t}" for r, t in twice[:5])
+            + (" ..." if len(twice) > 5 else ""),
             UserWarning,
             stacklevel=user_stacklevel(),
         )

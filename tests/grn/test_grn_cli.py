@@ -363,16 +363,26 @@ def test_a_truth_without_edges_among_the_data_genes_fails_before_training(files,
         raise AssertionError("the fit started")
 
     monkeypatch.setattr(GRNModel, "train", no_training)
-    (files / "t_bad.csv").write_text("regulator,target\nFOO,BAR\n")
+    # one gene of the data, the other not: no edge between data genes
+    (files / "t_bad.csv").write_text("regulator,target\ng0,FOO\n")
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
                "--trajectory-key", "trajectory", "--truth", str(files / "t_bad.csv"),
                "--epochs", "2", "--quiet", "--out", str(files / "bad_truth")])
     assert rc == 2
     err = capsys.readouterr().err
-    assert "prunus: warning: 2 gene(s) of the truth are not in the data" in err
+    assert "prunus: warning: 1 gene(s) of the truth are not in the data" in err
     assert err.splitlines()[-1] == (
         "prunus: error: truth must have at least one edge and one non-edge between distinct "
         "genes (found 0 edges among 56 pairs)")
+    assert not (files / "bad_truth").exists()
+    # no gene of the data at all (other identifiers): said so, also before any training
+    (files / "t_bad.csv").write_text("regulator,target\nFOO,BAR\n")
+    assert main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+                 "--trajectory-key", "trajectory", "--truth", str(files / "t_bad.csv"),
+                 "--epochs", "2", "--quiet", "--out", str(files / "bad_truth")]) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        "prunus: error: no gene of the truth edge list is among the data genes (var_names); "
+        "check that both use the same identifiers (truth e.g. ['BAR', 'FOO'], data e.g. ")
     assert not (files / "bad_truth").exists()
 
 

@@ -833,8 +833,8 @@ def test_a_truth_edge_list_keeps_a_pair_listed_with_both_signs(tmp_path):
     prior, said = _said(lambda: align_prior(table, GENES))
     assert prior.loc["a", "b"] == 0.0 and prior.loc["b", "c"] == pytest.approx(-1 / 3)
     assert said == ["2 regulator-target pair(s) appear more than once; their weights are "
-                    "averaged", "the weights of 1 repeated regulator-target pair(s) cancel to "
-                    "0, so the prior has no edge there: a -> b"]
+                    "averaged: a -> b, b -> c", "the weights of 1 repeated regulator-target "
+                    "pair(s) cancel to 0, so the prior has no edge there: a -> b"]
     # what a truth's warnings say of it names the truth
     zero = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "mor": [1, 0]})
     _, said = _said(lambda: align_prior(zero, GENES, name="truth"))
@@ -902,3 +902,128 @@ def test_an_arboreto_ranking_is_read_alike_with_or_without_its_header(tmp_path):
         scored = evaluate(tmp_path / "none.tsv", truth)
         assert scored == evaluate(tmp_path / "header.tsv", truth)
         assert scored["auroc"] == 1.0
+
+
+ENSEMBL = ["ENSG01", "ENSG02", "ENSG03"]
+SYMBOLS = pd.DataFrame({"TF": ["SYM1", "SYM2"], "target": ["SYM2", "SYM3"],
+                        "mode": ["activation", "repression"]})
+
+
+def test_an_edge_list_naming_no_data_gene_is_refused(tmp_path):
+    # an edge list in other identifiers (symbols against the data's Ensembl IDs) was padded
+    # with every data gene before the genes were matched: an all-zero prior with warnings
+    # only, and `prunus grn fit --prior` ran a whole DASH fit on it, where a matrix prior
+    # and evaluate() refused the same case ("no gene of the prior is in the data")
+    SYMBOLS.to_csv(tmp_path / "sym.csv", index=False)
+    for prior in (SYMBOLS, tmp_path / "sym.csv"):
+        with pytest.raises(ValueError) as err:
+            align_prior(prior, ENSEMBL)
+        assert str(err.value) == (
+            "no gene of the prior edge list is among the data genes (var_names); check that "
+            "both use the same identifiers (prior e.g. ['SYM1', 'SYM2', 'SYM3'], data e.g. "
+            "['ENSG01', 'ENSG02', 'ENSG03'])")
+    upper = SYMBOLS.assign(TF=["GATA1", "PU.1"], target=["PU.1", "FLI1"])
+    with pytest.raises(ValueError, match=r"no gene of the prior edge list .*; 3 of the "
+                                         r"prior's genes match a data gene when case is "
+                                         r"ignored \(FLI1 ~ Fli1, GATA1 ~ Gata1, PU\.1 ~ "
+                                         r"Pu\.1\)"):
+        align_prior(upper, ["Gata1", "Pu.1", "Fli1"])
+    # a matrix prior and a varp array are refused or read as before
+    matrix = pd.DataFrame(np.eye(3), index=["SYM1", "SYM2", "SYM3"],
+                          columns=["SYM1", "SYM2", "SYM3"])
+    with pytest.raises(ValueError, match=r"^no gene of the prior is among the data genes"):
+        align_prior(matrix, ENSEMBL)
+    assert (align_prior(np.eye(3), ENSEMBL).to_numpy() == np.eye(3)).all()
+    # genes in common but no edge between two data genes: a warning, as before (the
+    # docstring promises an error only when no gene is in the data)
+    out, said = _said(lambda: align_prior(SYMBOLS, ["SYM1", "ENSG02"]))
+    assert (out.to_numpy() == 0).all() and out.shape == (2, 2)
+    assert said == ["2 gene(s) of the prior are not in the data and are ignored: SYM2, SYM3"]
+
+
+def test_a_truth_edge_list_in_other_identifiers_says_so(tmp_path):
+    # --truth and GRNModel.evaluate read the truth with align_prior(complete=True): padded
+    # with the data genes, a truth in symbols passed, a warning dropped its genes and the
+    # error came later as "truth must have at least one edge and one non-edge between
+    # distinct genes (found 0 edges among 6 pairs)", which did not say why
+    from biomodels.grn.model import _read_prior
+
+    beeline = pd.DataFrame({"Gene1": ["SYM1", "SYM2"], "Gene2": ["SYM2", "SYM3"],
+                            "Type": ["+", "-"]})
+    beeline.to_csv(tmp_path / "truth_sym.csv", index=False)
+    said = ("no gene of the truth edge list is among the data genes (var_names); check that "
+            "both use the same identifiers (truth e.g. ['SYM1', 'SYM2', 'SYM3'], data e.g. "
+            "['ENSG01', 'ENSG02', 'ENSG03'])")
+    with pytest.raises(ValueError) as err:
+        _read_prior(str(tmp_path / "truth_sym.csv"), None, pd.Index(ENSEMBL), "truth")
+    assert str(err.value) == said
+    with pytest.raises(ValueError) as err:
+        align_prior(beeline, ENSEMBL, name="truth", complete=True)
+    assert str(err.value) == said
+    # evaluate says what it said
+    network = pd.DataFrame(np.ones((3, 3)), index=ENSEMBL, columns=ENSEMBL)
+    with pytest.raises(ValueError) as err:
+        evaluate(network, tmp_path / "truth_sym.csv")
+    assert str(err.value) == said.replace("the data genes (var_names)", "the network's "
+                                          "genes").replace("data e.g.", "network e.g.")
+
+
+def test_prior_from_edges_shows_both_sides_when_no_edge_is_left():
+    # "no edge of the table connects two genes of `genes`" alone did not show that the
+    # table and `genes` use other identifiers
+    with pytest.raises(ValueError) as err, pytest.warns(UserWarning, match="outside"):
+        prior_from_edges(SYMBOLS, genes=ENSEMBL)
+    assert str(err.value) == (
+        "no edge of the table connects two genes of `genes`: none of its 3 genes is in "
+        "`genes`; check that both use the same identifiers (table e.g. ['SYM1', 'SYM2', "
+        "'SYM3'], `genes` e.g. ['ENSG01', 'ENSG02', 'ENSG03'])")
+    with pytest.raises(ValueError) as err, pytest.warns(UserWarning, match="outside"):
+        prior_from_edges(SYMBOLS, genes=["SYM1", "SYM3", "ENSG01"])
+    assert str(err.value) == (
+        "no edge of the table connects two genes of `genes`: 2 of its 3 genes are in "
+        "`genes` (SYM1, SYM3), but no edge joins two of them (table e.g. ['SYM1', 'SYM2', "
+        "'SYM3'], `genes` e.g. ['SYM1', 'SYM3', 'ENSG01'])")
+
+
+def test_trrust_download_without_header_is_read(tmp_path):
+    # TRRUST's file (TF, target, Activation/Repression/Unknown, PMIDs; tab-separated, no
+    # header) was refused as 'could not read the prior CSV ...: Unable to parse string
+    # "a"', though README names TRRUST's modes as read
+    raw = "a\tb\tActivation\t123;456\nb\tc\tRepression\t789\nc\ta\tUnknown\t1\n"
+    (tmp_path / "trrust_rawdata.human.tsv").write_text(raw)
+    (tmp_path / "header.tsv").write_text("TF\ttarget\tmode\tPMID\n" + raw)
+    expected = [[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]]
+    unknown = ("1 edge(s) of unknown mode of regulation (column 'mode': 'Unknown') are read "
+               "as activations (+1)")
+    for path in (tmp_path / "trrust_rawdata.human.tsv", tmp_path / "header.tsv"):
+        out, said = _said(lambda path=path: align_prior(path, GENES))
+        assert out.to_numpy().tolist() == expected
+        assert len(said) == 1 and said[0].startswith(unknown)
+    # as a truth, a pair TRRUST lists with both modes is one true edge
+    (tmp_path / "both.tsv").write_text(raw + "a\tb\tRepression\t42\n")
+    truth, said = _said(lambda: align_prior(tmp_path / "both.tsv", GENES, name="truth"))
+    assert truth.to_numpy().tolist() == expected
+    assert said[-1].startswith("1 regulator-target pair(s) of the truth are listed with "
+                               "both signs")
+    net = pd.DataFrame(np.abs(expected), index=GENES, columns=GENES)
+    assert _said(lambda: evaluate(net, tmp_path / "trrust_rawdata.human.tsv"))[0][
+        "auroc"] == 1.0
+    # four header-less columns with other words are refused as before
+    (tmp_path / "other.tsv").write_text("a\tb\tbinds\t1\nb\tc\tbinds\t2\n")
+    with pytest.raises(ValueError, match=r"^could not read the prior CSV .*other\.tsv'"):
+        align_prior(tmp_path / "other.tsv", GENES)
+
+
+def test_the_repeated_pair_warning_names_the_pairs():
+    # "2 regulator-target pair(s) appear more than once" did not say which (duplicated
+    # symbols map two genes to one name)
+    genes = list("abcdefg")
+    table = pd.DataFrame({"tf": ["a", "a", "b", "c"], "target": ["b", "b", "c", "a"]})
+    out, said = _said(lambda: align_prior(pd.concat([table, table.iloc[2:]]), GENES))
+    assert said == ["3 regulator-target pair(s) appear more than once; their weights are "
+                    "averaged: a -> b, b -> c, c -> a"]
+    assert out.loc["a", "b"] == out.loc["b", "c"] == out.loc["c", "a"] == 1.0
+    many = pd.DataFrame({"tf": genes[:6] * 2, "target": genes[1:7] * 2})
+    _, said = _said(lambda: prior_from_edges(many))
+    assert said == ["6 regulator-target pair(s) appear more than once; their weights are "
+                    "averaged: a -> b, b -> c, c -> d, d -> e, e -> f ..."]
