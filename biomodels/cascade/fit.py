@@ -57,6 +57,31 @@ def _param_index(graph: CascadeGraph, share: str, edge_type: np.ndarray | None) 
     raise ValueError(f"share: expected 'type', 'edge' or 'all', got {share!r}")
 
 
+def _type_names(graph: CascadeGraph, share: str,
+                edge_type: Any) -> tuple[Hashable, ...] | None:
+    """Name of each shared weight of ``share="type"`` (in :func:`_param_index`'s order).
+
+    The types given as ``edge_type`` name themselves; the graph's own are named by
+    ``graph.edge_type_names`` (from_networkx numbered "household" and "work" 0 and 1, and
+    nothing said which was which). None for other sharings or types without names.
+    """
+    if share != "type":
+        return None
+    if edge_type is not None:
+        return tuple(np.unique(np.asarray(edge_type)).tolist())
+    names = graph.edge_type_names
+    if names is None or graph.edge_type is None:
+        return None
+    return tuple(names[t] for t in np.unique(graph.edge_type).tolist())
+
+
+def _json_name(name: Any) -> Any:
+    """Return a type name as JSON holds it: str, int, float, bool as they are, else text."""
+    if isinstance(name, np.generic):
+        name = name.item()
+    return name if isinstance(name, str | int | float | bool) else str(name)
+
+
 def _shown(value: Any) -> str:
     """Return a saved field as an error shows it: its first 80 characters."""
     text = str(value)
@@ -326,7 +351,9 @@ class CascadeFit:
         ``"type"``: one weight per edge type (``edge_type`` or ``graph.edge_type``);
         ``"edge"``: one per edge; ``"all"``: one transmission probability for every edge.
     edge_type
-        Edge types for ``share="type"``.
+        Edge types for ``share="type"``. The shared weights follow the sorted type values;
+        ``edge_type_names`` holds them (or the graph's ``edge_type_names`` when the graph's
+        own types are used), None for other sharings or unnamed types.
     method
         ``"tree"``, ``"tda"`` or ``"auto"`` for the likelihood.
     init
@@ -376,6 +403,8 @@ class CascadeFit:
         self.share = share
         self.method = method
         self.index = _param_index(graph, share, edge_type)
+        # the name of each shared weight (share="type"), as fit.json and the repr show them
+        self.edge_type_names = _type_names(graph, share, edge_type)
         p = seed_probabilities(graph, self.seeds, seed_prob)
         self._lik = _Likelihood(graph, p, self.index, method)
         n_par = int(self.index.max()) + 1 if self.index.size else 0
@@ -426,7 +455,13 @@ class CascadeFit:
         if not self.history:
             lines.append("    not fitted: call fit(sizes)")
         else:
-            w = ", ".join(f"{v:.3g}" for v in self.shared_weights[:3].tolist())
+            values = self.shared_weights[:3].tolist()
+            names = self.edge_type_names
+            # names that are not just the numbers 0..T-1 say which weight is which type
+            if names is not None and list(names) != list(range(len(names))):
+                w = ", ".join(f"{name} {v:.3g}" for name, v in zip(names, values))
+            else:
+                w = ", ".join(f"{v:.3g}" for v in values)
             # "epochs" read wrong for L-BFGS steps; whether more steps would move the weights
             # is what a reader of a fit wants next
             state = ("" if self.converged is None else ", converged" if self.converged
@@ -718,6 +753,9 @@ class CascadeFit:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted shared weights and settings as JSON (atomically).
 
+        With ``share="type"`` and named types, ``edge_type_names`` lists the type of each
+        shared weight (names that are not str or numbers as text).
+
         Parameters
         ----------
         path
@@ -752,6 +790,9 @@ class CascadeFit:
                 "evaluations": self.evaluations,
                 # what it was saved with (load ignores it)
                 "environment": environment(),
+                # share="type": which type each shared weight is (absent from older files)
+                **({} if self.edge_type_names is None else {
+                    "edge_type_names": [_json_name(t) for t in self.edge_type_names]}),
             },
             path,
         )
@@ -794,8 +835,9 @@ class CascadeFit:
             edge uses), a ``share`` other than ``"type"``, ``"edge"`` or ``"all"`` (or one
             the index contradicts), a ``method`` other than ``"auto"``, ``"tree"`` or
             ``"tda"``, ``shared_weights`` or ``seed_probabilities`` (one per node) outside
-            [0, 1] or null, or non-finite ``logits``. Files of earlier versions, without
-            ``logits`` or a format tag, still load.
+            [0, 1] or null, non-finite ``logits``, or ``edge_type_names`` that are not one
+            name (str or number) per shared weight. Files of earlier versions, without
+            ``logits``, ``edge_type_names`` or a format tag, still load.
         """
         check_graph(graph)
         try:
@@ -843,6 +885,15 @@ class CascadeFit:
                     raise ValueError(f"{key} must be an integer or null, got {value!r}")
                 counts[key] = value
             gradient = None if state.get("gradient") is None else float(state["gradient"])
+            type_names = state.get("edge_type_names")
+            if type_names is not None:
+                if not isinstance(type_names, list) or not all(
+                        isinstance(t, str | int | float | bool) for t in type_names):
+                    raise ValueError(f"edge_type_names must be a list of names, got "
+                                     f"{_shown(type_names)}")
+                if len(type_names) != n_par:
+                    raise ValueError(f"edge_type_names holds {len(type_names)} names for "
+                                     f"{n_par} shared weights")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: {exc}"
                              ) from exc
@@ -887,6 +938,9 @@ class CascadeFit:
         fit.epochs_run = counts["epochs_run"]
         fit.optimizer = None if state.get("optimizer") is None else str(state["optimizer"])
         fit.evaluations = counts["evaluations"]
+        # files written before the names were saved (or of other sharings) hold none
+        fit.edge_type_names = (None if type_names is None or fit.share != "type"
+                               else tuple(type_names))
         return fit
 
 

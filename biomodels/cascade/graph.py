@@ -16,6 +16,7 @@ import ast
 import numbers
 import os
 import re
+import reprlib
 import sys
 import warnings
 from array import array
@@ -43,6 +44,41 @@ def _node_indices(values: Any, name: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _first_repeat(key: np.ndarray) -> tuple[int, int] | None:
+    """Return the first and second occurrence of the key repeated earliest, or None."""
+    order = np.argsort(key, kind="stable")  # equal keys stay in file order
+    repeat = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if not repeat.size:
+        return None
+    j = repeat[np.argmin(order[repeat + 1])]  # then order[j] is its first occurrence
+    return int(order[j]), int(order[j + 1])
+
+
+def _refuse_repeats_and_loops(src: np.ndarray, dst: np.ndarray, w: np.ndarray,
+                              rows: np.ndarray, labels: tuple[Hashable, ...], path: str,
+                              directed: bool = True) -> None:
+    """Name the line of a self-loop or of a directed edge listed again (``read_edgelist``).
+
+    Read as ``undirected``, repeated contacts are left to :func:`_both_directions`.
+
+    The graph's own check said "duplicate edge (u -> v); give each directed edge once" and
+    "self-loop on node ...", naming no line and not how to merge repeated contacts.
+    """
+    loops = np.flatnonzero(src == dst)
+    if loops.size:
+        e = int(loops[0])
+        raise ValueError(f"{path}:{rows[e]}: self-loop on node {labels[src[e]]!r}: the "
+                         "Independent Cascade model has no self-activation; remove the line")
+    repeat = _first_repeat(src * len(labels) + dst) if directed else None
+    if repeat is not None:
+        a, b = repeat
+        raise ValueError(
+            f"{path}:{rows[b]}: edge ({labels[src[a]]!r} -> {labels[dst[a]]!r}) is listed "
+            f"again (first on line {rows[a]}; p {w[a]:g} and {w[b]:g}): give each directed "
+            "edge once: independent contacts combine as 1 - (1 - p1)(1 - p2)... (here "
+            f"{1 - (1 - w[a]) * (1 - w[b]):g}): merge the lines into one")
+
+
 def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.ndarray,
                      labels: tuple[Hashable, ...], path: str
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,18 +88,15 @@ def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.n
     "duplicate edge (u -> v); give each directed edge once", of edges the file never listed.
     """
     n = len(labels)
-    key = np.minimum(src, dst) * n + np.maximum(src, dst)
-    order = np.argsort(key, kind="stable")  # a contact's lines stay in file order
-    repeat = np.flatnonzero(key[order][1:] == key[order][:-1])
-    if repeat.size:
-        # the pair whose second line comes first in the file
-        j = repeat[np.argmin(order[repeat + 1])]
-        a, b = order[j], order[j + 1]
+    repeat = _first_repeat(np.minimum(src, dst) * n + np.maximum(src, dst))
+    if repeat is not None:
+        a, b = repeat
         raise ValueError(
             f"{path}:{rows[a]} and line {rows[b]} both list the contact "
             f"{labels[src[a]]!r} -- {labels[dst[a]]!r}; read as undirected, each line is a "
-            "contact in both directions, so list each contact once (or read the file as "
-            "directed edges u -> v)")
+            "contact in both directions, so list each contact once: merge the lines into "
+            "one: independent contacts combine as 1 - (1 - p1)(1 - p2)... (here "
+            f"{1 - (1 - w[a]) * (1 - w[b]):g}) (or read the file as directed edges u -> v)")
     # a self-loop once: the graph's check then names it as one, not as a duplicate edge
     keep = np.column_stack([np.ones(src.size, dtype=bool), src != dst]).ravel()
     # line i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders a Graph's
@@ -123,6 +156,120 @@ def _attribute_probability(text: str, weight: str, where: str, u: str, v: str) -
     return float(data[weight])
 
 
+def _refuse_duplicate_entries(row: np.ndarray, col: np.ndarray, data: np.ndarray,
+                              labels: Sequence[Hashable] | None, n: int) -> None:
+    """Refuse a pair stored twice in a sparse matrix (entries sorted by row, then column).
+
+    scipy reads duplicate entries as their sum: two contacts of 0.3 and 0.4 became the
+    weight 0.7, where independent contacts give ``1 - (0.7)(0.6) = 0.58`` (and 0.6 + 0.6
+    failed as "weight ... is 1.2" without naming the cause).
+    """
+    same = (row[1:] == row[:-1]) & (col[1:] == col[:-1])
+    if not same.any():
+        return
+    first = int(np.argmax(same))
+    last = first + 1
+    while last + 1 < row.size and row[last + 1] == row[first] and col[last + 1] == col[first]:
+        last += 1
+    u, v = int(row[first]), int(col[first])
+    if labels is not None and len(labels) == n:
+        u, v = labels[u], labels[v]
+    entries = [float(x) for x in data[first:last + 1]]
+    shown = ", ".join(f"{x:g}" for x in entries[:5]) + (", ..." if len(entries) > 5 else "")
+    combined = 1 - float(np.prod([1 - x for x in entries]))
+    raise ValueError(
+        f"matrix: the pair ({u!r} -> {v!r}) is stored {len(entries)} times ({shown}); scipy "
+        f"would add them (to {sum(entries):g}), but independent contacts combine as "
+        f"1 - (1 - p1)(1 - p2)... (here {combined:g}): give one probability per pair "
+        "(e.g. store np.log1p(-p) for each contact, call .sum_duplicates() and take "
+        "-np.expm1 of the data), or call A.sum_duplicates() first if the sum is meant")
+
+
+# column names that say a table lists edges, one per row (networkx's are source / target)
+_SOURCE_NAMES = {"source", "src", "from", "u", "infector", "node1", "sender"}
+_TARGET_NAMES = {"target", "dst", "to", "v", "infectee", "node2", "receiver"}
+_WEIGHT_NAMES = {"weight", "w", "p", "prob", "probability", "beta"}
+
+
+def _long_form_call(frame: Any) -> str | None:
+    """Return the ``from_pandas_edgelist`` call for a DataFrame that lists edges, or None.
+
+    A table lists edges (one per row) when a column holds text rather than numbers, it is
+    not square, or its columns are named like ``source`` / ``target`` and are not its row
+    labels; a square table of numbers is otherwise an adjacency matrix. The
+    columns in the call are guesses: named ones first, else the first two and the first
+    other numeric column.
+    """
+    import pandas as pd
+
+    cols = list(frame.columns)
+    if len(cols) < 2:
+        return None
+    low = [str(c).strip().lower() for c in cols]
+    src = [c for c, k in zip(cols, low) if k in _SOURCE_NAMES or "source" in k]
+    dst = [c for c, k in zip(cols, low) if k in _TARGET_NAMES or "target" in k]
+    numeric = []
+    for j in range(len(cols)):
+        col = frame.iloc[:, j]
+        try:
+            numeric.append(not bool((pd.to_numeric(col, errors="coerce").isna()
+                                     & col.notna()).any()))
+        except (TypeError, ValueError):  # lists or dicts in the cells
+            numeric.append(False)
+    # a square table of numbers is an adjacency matrix (mislabelled, perhaps), unless its
+    # columns are named source / target and are not its row labels
+    if all(numeric) and frame.shape[0] == frame.shape[1] and (
+            not (src and dst) or {str(i) for i in frame.index} == {str(c) for c in cols}):
+        return None
+    source = src[0] if src else cols[0]
+    target = next((c for c in dst if c != source), None)
+    if target is None:
+        target = next(c for c in cols if c != source)
+    rest = [(c, k, num) for c, k, num in zip(cols, low, numeric) if c not in (source, target)]
+    weight = next((c for c, k, _ in rest if k in _WEIGHT_NAMES or k.startswith("p_")
+                   or "prob" in k or "weight" in k), None)
+    if weight is None:
+        weight = next((c for c, _, num in rest if num), "weight")
+    return (f"CascadeGraph.from_pandas_edgelist(df, source={source!r}, target={target!r}, "
+            f"weight={weight!r})")
+
+
+def _refuse_long_form(frame: Any) -> None:
+    """Raise, naming ``from_pandas_edgelist``, if ``frame`` lists edges (see ``from_scipy``)."""
+    call = _long_form_call(frame)
+    if call is not None:
+        raise ValueError(
+            f"matrix: the DataFrame (columns {reprlib.repr(list(frame.columns))}) looks like "
+            f"a long-form edge list, one row per edge, not a square matrix; read it with "
+            f"{call}") from None
+
+
+def _is_missing(value: Any) -> bool:
+    """Whether a table cell is empty: None, NaN, pandas' NA or NaT."""
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
+def _type_codes(values: Sequence[Hashable]) -> tuple[list[int], tuple[Hashable, ...]]:
+    """Return each type's code ``0..T-1`` (by sorted value) and the sorted names.
+
+    Numbered by first appearance, the types depended on the node order, so a fit's
+    ``shared_weights[i]`` named another type for the same network; types that do not
+    compare (3 and "b") are sorted by kind, then text.
+    """
+    first: dict[Hashable, int] = {}
+    codes = [first.setdefault(t, len(first)) for t in values]
+    seen = list(first)
+    try:
+        ranked = sorted(seen)
+    except TypeError:
+        ranked = sorted(seen, key=lambda t: (type(t).__name__, str(t)))
+    rank = {first[t]: i for i, t in enumerate(ranked)}
+    return [rank[c] for c in codes], tuple(ranked)
+
+
 def _float_dtype(dtype: torch.dtype) -> torch.dtype:
     """Refuse an integer or bool weight dtype, which would truncate 0.5 to 0 silently."""
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -147,12 +294,17 @@ class CascadeGraph:
         Original node labels (``labels[i]`` names node ``i``); defaults to ``0..n-1``.
     edge_type
         Optional integer type per edge (for fits that share one weight per type).
+    edge_type_names
+        Optional name of each edge type: ``edge_type_names[t]`` names type ``t`` (set by
+        :meth:`from_networkx` and :meth:`from_pandas_edgelist` from the type values, kept
+        by :meth:`with_weight` and :meth:`to`, and written by ``CascadeFit.save``).
 
     Raises
     ------
     ValueError
         On an empty graph, self-loops, duplicate edges, node indices out of range, or
-        probabilities that are NaN or outside ``[0, 1]``; the message names the edge.
+        probabilities that are NaN or outside ``[0, 1]``; the message names the edge. On
+        ``edge_type_names`` without ``edge_type``, or not one distinct name per type.
 
     Examples
     --------
@@ -167,6 +319,7 @@ class CascadeGraph:
     weight: torch.Tensor
     labels: tuple[Hashable, ...] = field(default=())
     edge_type: np.ndarray | None = None
+    edge_type_names: tuple[Hashable, ...] | None = None
 
     def __post_init__(self) -> None:
         try:  # int() of inf or NaN raises OverflowError / a message that names no argument
@@ -200,6 +353,8 @@ class CascadeGraph:
         if self.edge_type is not None:
             # a copy: an int64 array was kept as is, so editing it changed the graph
             object.__setattr__(self, "edge_type", np.array(self.edge_type, dtype=np.int64))
+        if self.edge_type_names is not None:
+            object.__setattr__(self, "edge_type_names", tuple(self.edge_type_names))
         self._validate()
 
     # ------------------------------------------------------------------ validation
@@ -221,6 +376,16 @@ class CascadeGraph:
             )
         if self.edge_type is not None and self.edge_type.shape != self.src.shape:
             raise ValueError("edge_type: expected one integer type per edge")
+        names = self.edge_type_names
+        if names is not None:
+            if self.edge_type is None:
+                raise ValueError("edge_type_names: names need edge types; give edge_type too")
+            top = int(self.edge_type.max()) if self.edge_type.size else -1
+            if (self.edge_type.size and int(self.edge_type.min()) < 0) or len(names) <= top:
+                raise ValueError(f"edge_type_names: expected a name for each edge type "
+                                 f"0..{top}, got {len(names)} name{'s' * (len(names) != 1)}")
+            if len(set(names)) != len(names):
+                raise ValueError("edge_type_names: each edge type needs a name of its own")
         if self.src.size:
             bad = np.flatnonzero(
                 (self.src < 0) | (self.src >= n) | (self.dst < 0) | (self.dst >= n)
@@ -242,7 +407,8 @@ class CascadeGraph:
                 k = int(uniq[counts > 1][0])
                 raise ValueError(
                     f"duplicate edge ({self.labels[k // n]!r} -> {self.labels[k % n]!r}); "
-                    "give each directed edge once"
+                    "give each directed edge once (independent contacts between the same "
+                    "pair combine as 1 - (1 - p1)(1 - p2)...: merge them into one)"
                 )
             w = self.weight.detach()
             nan = torch.nonzero(torch.isnan(w)).reshape(-1)
@@ -345,7 +511,8 @@ class CascadeGraph:
         CascadeGraph
             A new graph; this one is unchanged.
         """
-        g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type)
+        g = CascadeGraph(self.n, self.src, self.dst, weight, self.labels, self.edge_type,
+                         self.edge_type_names)
         for key in ("_lookup", "_text_lookup", "_is_forest", "_tree_plan"):  # structure only
             if key in self.__dict__:
                 g.__dict__[key] = self.__dict__[key]
@@ -458,7 +625,23 @@ class CascadeGraph:
         -------
         CascadeGraph
             The graph.
+
+        Raises
+        ------
+        TypeError
+            If ``edges`` is a pandas DataFrame (it iterates over its column names): the
+            message names :meth:`from_pandas_edgelist`, which reads one edge per row.
+        ValueError
+            On an item that is not a triple, a probability that is not a number, a node
+            missing from ``nodes``, or any error of :class:`CascadeGraph`.
         """
+        if is_dataframe(edges):
+            # its iteration gave the column names: "expected (u, v, p) triples, got 'source'"
+            call = (_long_form_call(edges) or "CascadeGraph.from_pandas_edgelist(df, "
+                    "source=..., target=..., weight=...)")
+            raise TypeError(f"edges: got a pandas DataFrame, not (u, v, p) triples; read a "
+                            f"table with one edge per row with {call}, or a square "
+                            "adjacency matrix with CascadeGraph.from_scipy(df)")
         edges = list(edges)
         labels: list[Hashable] = list(nodes) if nodes is not None else []
         lookup = {lab: i for i, lab in enumerate(labels)}
@@ -491,6 +674,154 @@ class CascadeGraph:
         )
 
     @classmethod
+    def from_pandas_edgelist(
+        cls,
+        df: Any,
+        source: Hashable = "source",
+        target: Hashable = "target",
+        weight: Hashable = "weight",
+        edge_type: Hashable | None = None,
+        nodes: Iterable[Hashable] | None = None,
+        *,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ) -> CascadeGraph:
+        """Build from a long-form table, one directed edge ``source -> target`` per row.
+
+        Named after ``networkx.from_pandas_edgelist``: a contact table read with
+        ``pd.read_csv`` (columns ``source, target, p_transmit``, say) needs no conversion.
+        Each row is the directed edge ``u -> v`` with probability ``p``, as in
+        :meth:`from_edges` (for contacts in both directions, list both rows).
+
+        Parameters
+        ----------
+        df
+            A pandas DataFrame with one row per edge.
+        source, target
+            The columns holding the edges' source and target node labels.
+        weight
+            The column holding each edge's activation probability.
+        edge_type
+            Optional column holding each edge's type (shared weights in fits); numbered
+            ``0..T-1`` in sorted order of the values, as :meth:`from_networkx` numbers them,
+            and kept by name in ``edge_type_names``.
+        nodes
+            All node labels, in order (people without contacts included), as in
+            :meth:`from_edges`; by default the labels in order of first appearance.
+        dtype, device
+            Of the weight tensor.
+
+        Returns
+        -------
+        CascadeGraph
+            The graph.
+
+        Raises
+        ------
+        TypeError
+            If ``df`` is not a DataFrame, or a label or type is not hashable (naming the row).
+        ValueError
+            If a column is missing (naming the argument and the columns there are); naming
+            the row (by its index label): an empty node label, a weight that is not a
+            number, NaN or outside ``[0, 1]``, a self-loop, a node not in ``nodes``, an
+            empty edge type, or an edge given on two rows (with the rule that merges them:
+            independent contacts combine as ``1 - (1 - p1)(1 - p2)...``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "p": [0.5, 0.2]})
+        >>> g = CascadeGraph.from_pandas_edgelist(df, weight="p")
+        >>> g.labels, g.weight.tolist()
+        (('a', 'b', 'c'), [0.5, 0.2])
+        """
+        if not is_dataframe(df):
+            hint = ("; for (u, v, p) triples use CascadeGraph.from_edges(edges)"
+                    if isinstance(df, list | tuple) else "")
+            raise TypeError(f"df: expected a pandas DataFrame with one row per edge, got "
+                            f"{type(df).__name__}{hint}")
+        columns = list(df.columns)
+        wanted = [("source", source, "source node labels"),
+                  ("target", target, "target node labels"),
+                  ("weight", weight, "activation probabilities")]
+        if edge_type is not None:
+            wanted.append(("edge_type", edge_type, "edge types"))
+        for arg, col, holds in wanted:
+            found = sum(1 for c in columns if c == col)
+            if found != 1:
+                problem = ("has no column" if not found else f"has {found} columns named")
+                raise ValueError(f"{arg}: df {problem} {col!r} (columns "
+                                 f"{reprlib.repr(columns)}); pass {arg}= naming the column "
+                                 f"that holds the {holds}")
+        rows = df.index.tolist()
+        us, vs, ps = df[source].tolist(), df[target].tolist(), df[weight].tolist()
+        types = df[edge_type].tolist() if edge_type is not None else None
+        labels: list[Hashable] = list(nodes) if nodes is not None else []
+        lookup = {lab: i for i, lab in enumerate(labels)}
+        src, dst = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
+        w = np.empty(len(rows), np.float64)
+        first: dict[tuple[int, int], int] = {}
+        for e, (row, u, v, p) in enumerate(zip(rows, us, vs, ps)):
+            where = f"df row {row!r}"
+            ends = []
+            for end, lab in (("source", u), ("target", v)):
+                if _is_missing(lab):
+                    raise ValueError(f"{where}: no {end} node ({lab!r}); give every edge its "
+                                     "two nodes")
+                try:
+                    i = lookup.get(lab)
+                except TypeError:
+                    raise TypeError(f"{where}: the {end} node {lab!r} is not hashable; node "
+                                    "labels are str or int") from None
+                if i is None:
+                    if nodes is not None:
+                        raise ValueError(f"{where}: edge ({u!r} -> {v!r}): node {lab!r} not in "
+                                         "nodes")
+                    i = lookup[lab] = len(labels)
+                    labels.append(lab)
+                ends.append(i)
+            edge = f"edge ({u!r} -> {v!r})"
+            try:
+                x = float(p)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: {edge} has weight {p!r} (column {weight!r}), not "
+                                 "a number") from None
+            if not 0 <= x <= 1:  # False for NaN
+                raise ValueError(f"{where}: {edge} has weight {x!r} (column {weight!r}); "
+                                 "activation probabilities must lie in [0, 1]")
+            if ends[0] == ends[1]:
+                raise ValueError(f"{where}: self-loop on node {u!r}: the Independent Cascade "
+                                 "model has no self-activation; remove the row")
+            before = first.setdefault((ends[0], ends[1]), e)
+            if before != e:
+                p1 = w[before]
+                # a repeated index label ("rows 0 and 0" after pd.concat): the positions
+                pair = (f"{rows[before]!r} and {row!r}" if rows[before] != row else
+                        f"at positions {before} and {e} (both labelled {row!r})")
+                raise ValueError(
+                    f"df rows {pair} both give the {edge} ({p1:g}, "
+                    f"{x:g}); give each directed edge once: independent contacts combine as "
+                    f"1 - (1 - p1)(1 - p2)... (here {1 - (1 - p1) * (1 - x):g}), e.g. "
+                    f"df.groupby([{source!r}, {target!r}], sort=False, as_index=False)"
+                    f"[{weight!r}].agg(lambda p: 1 - (1 - p).prod())")
+            src[e], dst[e], w[e] = ends[0], ends[1], x
+        codes = names = None
+        if types is not None:
+            for row, t in zip(rows, types):
+                if _is_missing(t):
+                    raise ValueError(f"df row {row!r}: no edge type ({t!r}, column "
+                                     f"{edge_type!r}); give every edge a type")
+                try:
+                    hash(t)
+                except TypeError:
+                    raise TypeError(f"df row {row!r}: its edge type {t!r} is not hashable (a "
+                                    "str or an int)") from None
+            rank, names = _type_codes(types)
+            codes = np.array(rank, dtype=np.int64)
+        weight_t = torch.as_tensor(w, dtype=_float_dtype(dtype), device=device)
+        return cls(len(labels), src, dst, weight_t, tuple(labels), codes, names)
+
+    @classmethod
     def read_edgelist(
         cls,
         path: str | os.PathLike[str],
@@ -499,6 +830,7 @@ class CascadeGraph:
         device: torch.device | str | None = None,
         undirected: bool = False,
         weight: str = "weight",
+        nodes: Iterable[Hashable] | None = None,
     ) -> CascadeGraph:
         """Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
@@ -521,13 +853,19 @@ class CascadeGraph:
             On lines ``u v {attributes}`` (``nx.write_edgelist``), the attribute that holds
             the activation probability (as in :meth:`from_networkx`); its value must be a
             number. Lines ``u v p`` do not use it.
+        nodes
+            All node labels, in order, people without contacts included (as in
+            :meth:`from_edges`): a file lists contacts only, and with random seeding the
+            size distribution depends on the nodes without any. Labels of a file are text,
+            so each is compared as ``str(label)``; every node of the file must be among them.
         dtype, device
             Of the weight tensor (as in :meth:`from_edges`).
 
         Returns
         -------
         CascadeGraph
-            The graph, with nodes in order of first appearance.
+            The graph, with nodes in the order of ``nodes``, by default in order of first
+            appearance.
 
         Raises
         ------
@@ -536,10 +874,14 @@ class CascadeGraph:
             or ``u v {attributes}``, a ``p`` that is not a number, attributes without
             ``weight`` (naming the file and line, the numeric attributes ``weight=`` may
             name, and ``nx.write_weighted_edgelist``), a file that is not UTF-8 or UTF-16
-            text, a file without edges, a contact listed twice with ``undirected``, or any
-            error of :class:`CascadeGraph`.
+            text, a file without edges, a self-loop or an edge listed twice (naming the
+            file and line, and for an edge listed twice how to merge independent contacts:
+            ``1 - (1 - p1)(1 - p2)...``), a contact listed twice with ``undirected`` (naming
+            both lines), or any error of :class:`CascadeGraph`; a node of the file not in
+            ``nodes``, or a label given twice in ``nodes``.
         TypeError
-            If ``undirected`` is not True or False, or ``weight`` is not a str.
+            If ``undirected`` is not True or False, ``weight`` is not a str, or ``nodes``
+            is a str or not iterable.
         """
         if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
             raise TypeError(f"undirected must be True or False, got {undirected!r}")
@@ -549,8 +891,15 @@ class CascadeGraph:
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
+        if nodes is not None:
+            if isinstance(nodes, str | bytes) or not isinstance(nodes, Iterable):
+                raise TypeError(f"nodes: expected an iterable of node labels, got {nodes!r}")
+            for lab in map(str, nodes):
+                if lab in lookup:
+                    raise ValueError(f"nodes: {lab!r} is given twice")
+                lookup[lab] = len(lookup)
         src, dst, w = array("q"), array("q"), array("d")
-        rows = array("q")  # line numbers, for undirected's duplicate contacts
+        rows = array("q")  # line numbers, to name a repeated edge or a self-loop
         # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node;
         # UTF-16 (Excel's "Unicode Text") after its byte-order mark
         with open(path, encoding=text_encoding(path)) as handle:
@@ -588,11 +937,16 @@ class CascadeGraph:
                             f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
                             f"{parts[1]!r}) has probability {parts[2]!r}, not a number"
                         ) from None
+                    if nodes is not None:
+                        for lab in parts[:2]:
+                            if lab not in lookup:
+                                raise ValueError(
+                                    f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
+                                    f"{parts[1]!r}): node {lab!r} not in nodes")
                     src.append(lookup.setdefault(parts[0], len(lookup)))
                     dst.append(lookup.setdefault(parts[1], len(lookup)))
                     w.append(p)
-                    if undirected:
-                        rows.append(lineno)
+                    rows.append(lineno)
             except UnicodeDecodeError as err:
                 raise ValueError(f"{os.fspath(path)} is not a text edge list (lines 'u v p'): "
                                  f"it is {not_utf8_text(err)}") from None
@@ -600,8 +954,11 @@ class CascadeGraph:
             raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
         s_arr, d_arr = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
         w_arr = np.array(w, dtype=np.float64)
+        r_arr = np.array(rows, dtype=np.int64)
+        _refuse_repeats_and_loops(s_arr, d_arr, w_arr, r_arr, tuple(lookup), os.fspath(path),
+                                  directed=not undirected)
         if undirected:
-            s_arr, d_arr, w_arr = _both_directions(s_arr, d_arr, w_arr, np.array(rows),
+            s_arr, d_arr, w_arr = _both_directions(s_arr, d_arr, w_arr, r_arr,
                                                    tuple(lookup), os.fspath(path))
         weight = torch.as_tensor(w_arr, dtype=_float_dtype(dtype), device=device)
         return cls(len(lookup), s_arr, d_arr, weight, tuple(lookup))
@@ -634,7 +991,8 @@ class CascadeGraph:
             Optional edge attribute with a hashable type (shared weights in fits); every
             edge must have it. The types are numbered ``0..T-1`` in sorted order of their
             values (integer types ``0..T-1`` keep their numbers), whatever the node order,
-            so a fit's ``shared_weights[i]`` is the weight of the ``i``-th type.
+            so a fit's ``shared_weights[i]`` is the weight of the ``i``-th type; the values
+            are kept in ``edge_type_names`` (``edge_type_names[i]`` names type ``i``).
         dtype, device
             Of the weight tensor.
 
@@ -708,16 +1066,11 @@ class CascadeGraph:
                 "probabilities from it", UserWarning, stacklevel=2)
         g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
         if edge_type is not None:
-            # numbered by sorted value, not by first appearance: that depended on the node
-            # order, so shared_weights[i] of a fit named another type for the same network
-            seen_types = list(type_ids)
-            try:
-                ranked = sorted(seen_types)
-            except TypeError:  # types that do not compare (3 and "b"): by kind, then text
-                ranked = sorted(seen_types, key=lambda t: (type(t).__name__, str(t)))
-            rank = {type_ids[t]: i for i, t in enumerate(ranked)}
-            types = [rank[t] for t in types]
-            g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(types, dtype=np.int64))
+            # numbered by sorted value, not by first appearance (see _type_codes)
+            rank, names = _type_codes(list(type_ids))  # type_ids: by first appearance
+            codes = [rank[t] for t in types]
+            g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(codes, dtype=np.int64),
+                    names)
         return g
 
     @classmethod
@@ -734,7 +1087,10 @@ class CascadeGraph:
 
         Explicitly stored zeros and the diagonal are dropped (the diagonal is not an
         error here: neighbour graphs often store it). Duplicate entries of a COO (or
-        non-canonical CSR/CSC) matrix are summed, as scipy reads them.
+        non-canonical CSR/CSC) matrix, which scipy reads as their sum, are refused:
+        two contacts between the same pair are independent attempts, which combine as
+        ``1 - (1 - p1)(1 - p2)...``, not ``p1 + p2`` (merge them first, as the message
+        says; :meth:`from_edges` and :meth:`from_networkx` refuse them likewise).
 
         Parameters
         ----------
@@ -754,27 +1110,40 @@ class CascadeGraph:
         -------
         CascadeGraph
             The graph.
+
+        Raises
+        ------
+        ValueError
+            If the matrix is not square, stores a pair (off the diagonal, not zero) more
+            than once (naming the pair, its entries and their combination for independent
+            contacts), or on any error of :class:`CascadeGraph`.
         """
         import scipy.sparse as sp
 
         # a tensor failed in numpy's multiply, a string in a ufunc, naming neither
         scale = check_number("scale", scale, at_least=0)
         if is_dataframe(matrix):
+            frame = matrix
             # positions alone paired row 'a' with whatever column came first, and the
             # labels became 0..n-1
-            matrix, frame_labels = square_frame_values(
-                matrix, "matrix", kind="node", rows_are="sources", cols_are="targets")
+            try:
+                matrix, frame_labels = square_frame_values(
+                    frame, "matrix", kind="node", rows_are="sources", cols_are="targets")
+            except ValueError:
+                _refuse_long_form(frame)
+                raise
+            if matrix.dtype == object:  # text in it: scipy's "does not support dtype object"
+                _refuse_long_form(frame)
             labels = frame_labels if labels is None else labels
-        # a copy: sum_duplicates works in place. scipy reads duplicate COO entries as their
-        # sum; they were refused as "duplicate edge"
         coo = sp.coo_matrix(matrix, copy=True)
         if coo.shape[0] != coo.shape[1]:
             raise ValueError(f"matrix: expected a square matrix, got shape {coo.shape}")
-        coo.sum_duplicates()
         keep = (coo.row != coo.col) & (coo.data != 0)
         data = np.asarray(coo.data[keep], dtype=np.float64) * scale
         order = np.lexsort((coo.col[keep], coo.row[keep]))
         n = coo.shape[0]
+        _refuse_duplicate_entries(coo.row[keep][order], coo.col[keep][order],
+                                  coo.data[keep][order], labels, n)
         return cls(
             n,
             coo.row[keep][order].astype(np.int64),
@@ -897,7 +1266,8 @@ def check_graph(graph: Any, name: str = "graph") -> CascadeGraph:
     TypeError
         If ``graph`` is not a :class:`CascadeGraph`; the message names the constructor
         that converts what was given (:meth:`CascadeGraph.from_networkx` for a networkx
-        graph, :meth:`CascadeGraph.from_scipy` for a matrix or DataFrame,
+        graph, :meth:`CascadeGraph.from_scipy` for a matrix or square DataFrame,
+        :meth:`CascadeGraph.from_pandas_edgelist` for a DataFrame with one edge per row,
         :meth:`CascadeGraph.from_anndata`, :meth:`CascadeGraph.read_edgelist` for a path,
         :meth:`CascadeGraph.from_edges` for a list of triples).
     """
@@ -913,6 +1283,11 @@ def check_graph(graph: Any, name: str = "graph") -> CascadeGraph:
                " (weight= names the edge attribute that holds the activation probability, "
                "default= is the probability of an edge without it; an undirected graph "
                "gives both directions of each edge)")
+    elif is_dataframe(graph) and (call := _long_form_call(graph)) is not None:
+        # the from_scipy below said nothing of a table with one edge per row
+        got = (f"a pandas DataFrame that looks like a long-form edge list (one row per edge, "
+               f"columns {reprlib.repr(list(graph.columns))})")
+        fix = f"read it with {call}"
     elif ((sparse is not None and sparse.issparse(graph)) or is_dataframe(graph)
           or (isinstance(graph, np.ndarray | torch.Tensor) and graph.ndim == 2)):
         got = f"a {module} {kind.__name__}"
@@ -1003,13 +1378,24 @@ def by_node_label(graph: CascadeGraph, values: Any, name: str) -> Any:
 
     Anything else is returned as it is. A Series was read by position: its value for node
     ``"c"`` went to whichever node came first. A Series with the default ``RangeIndex``
-    (``pd.Series(list_of_values)``) stays positional, as an array.
+    (``pd.Series(list_of_values)``) stays positional, as an array, unless its range holds
+    the graph's node labels in another order (labels ``(3, 1, 0, 2)``, say, as
+    ``nx.read_weighted_edgelist(..., nodetype=int)`` gives them): read by position or by
+    label it gives different nodes, so it is refused (labels compared as text, as
+    :meth:`CascadeGraph.index_of` matches them).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``: for the ambiguous ``RangeIndex`` above, a key that is no node, a
+        node given twice or a node without a value.
     """
     is_series = type(values).__name__ == "Series" and type(values).__module__.startswith(
         "pandas")
     if not (is_series or isinstance(values, dict)):
         return values
     if is_series and type(values.index).__name__ == "RangeIndex":
+        _refuse_ambiguous_range(graph, values.index, name)
         return values.to_numpy()
     keys = list(values.index if is_series else values.keys())
     entries = list(values.to_numpy() if is_series else values.values())
@@ -1026,6 +1412,53 @@ def by_node_label(graph: CascadeGraph, values: Any, name: str) -> Any:
     if missing:
         raise ValueError(f"{name}: no value for node(s) {missing[:5]}; give one per node")
     return np.asarray(out, dtype=np.float64)
+
+
+def _refuse_ambiguous_range(graph: CascadeGraph, index: Any, name: str) -> None:
+    """Refuse a ``RangeIndex`` that names the graph's nodes, but in another order.
+
+    Read by position, ``sp[3] = 1.0`` over labels ``(3, 1, 0, 2)`` seeded node ``2``;
+    read by label, node ``3``. Labels ``0..n-1`` in order (both readings agree) and labels
+    the range does not name (position is the only reading) pass.
+    """
+    if len(index) != graph.n:
+        return
+    # text, as index_of matches a key: labels "3", "1", ... read from a file
+    text = [str(lab) for lab in graph.labels]
+    keys = [str(i) for i in index]
+    if text == keys or set(text) != set(keys):
+        return
+    raise ValueError(
+        f"{name}: a pandas Series with the default RangeIndex is ambiguous for a graph whose "
+        f"nodes are labelled {index[0]}..{index[-1]} in the order "
+        f"{reprlib.repr(list(graph.labels))}; pass .to_numpy() to read it by position "
+        "(in graph.labels' order), or .to_dict() to read it by label (as a Series "
+        "whose index holds the node labels is)")
+
+
+def _refuse_nested_seeds(graph: CascadeGraph, seeds: list[Any]) -> None:
+    """Refuse seeds given as groups (``[["P001"], ["P004"]]``: one index case per outbreak).
+
+    They failed with "unhashable type: 'list'" from a dict lookup, naming no argument (a
+    tuple: "seed ('P001',) is not a node"). A tuple stays a label on a graph with tuple
+    labels (``nx.grid_2d_graph``'s ``(row, col)``).
+    """
+    tuples: bool | None = None
+    for s in seeds:
+        nested = (not isinstance(s, Hashable)
+                  or (isinstance(s, torch.Tensor) and s.ndim > 0)
+                  or isinstance(s, frozenset | range))
+        if not nested and isinstance(s, tuple) and s not in graph._lookup:
+            if tuples is None:
+                tuples = any(isinstance(lab, tuple) for lab in graph.labels)
+            nested = not tuples
+        if nested:
+            raise TypeError(
+                f"seeds: {reprlib.repr(s)} is a {type(s).__name__}, not a node label; seeds "
+                "are the node labels seeded together in every cascade (seeds=['P001', "
+                "'P004'] starts each cascade from both); one seeding per outbreak is not "
+                "supported: fit the outbreaks of each index case separately (one CascadeFit "
+                "per group of outbreaks with the same seeds)")
 
 
 def is_bool_scalar(value: Any) -> bool:
@@ -1049,10 +1482,16 @@ def seed_probabilities(
         The network.
     seeds
         Labels of nodes that are seeds for sure (``p_v = 1``); the others get 0 unless
-        ``seed_prob`` is also given, in which case it applies to the non-seeds.
+        ``seed_prob`` is also given, in which case it applies to the non-seeds. They are
+        seeded together in every cascade: one seed set per outbreak
+        (``[["P001"], ["P004"]]``) is refused; fit each group of outbreaks that share
+        their seeds separately.
     seed_prob
         A probability for every node (scalar) or one per node: in the order of
-        ``graph.labels``, or a dict / pandas Series keyed by node label.
+        ``graph.labels``, or a dict / pandas Series keyed by node label. A Series with
+        the default ``RangeIndex`` (``pd.Series(values)``) is read by position, except
+        over nodes labelled ``0..n-1`` in another order, where it is refused as
+        ambiguous (pass ``.to_numpy()`` or ``.to_dict()``).
 
     Returns
     -------
@@ -1067,9 +1506,11 @@ def seed_probabilities(
     TypeError
         If ``graph`` is not a :class:`CascadeGraph` (naming the constructor that converts
         a networkx graph or a matrix), or ``seed_prob`` holds complex values, or is a bool
-        (also a 0-d bool array or tensor) or a string.
+        (also a 0-d bool array or tensor) or a string, or ``seeds`` holds lists, sets or
+        tuples of labels (one seed set per outbreak, which is not supported).
     ValueError
-        On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node).
+        On an unknown seed, NaN, or a probability outside ``[0, 1]`` (naming the node),
+        or the ambiguous ``RangeIndex`` above.
 
     Examples
     --------
@@ -1121,7 +1562,9 @@ def seed_probabilities(
             "probability in [0, 1]"
         )
     if seeds is not None:
-        idx = [graph.index_of(s) for s in as_label_list(seeds, graph)]
+        seeds = as_label_list(seeds, graph)
+        _refuse_nested_seeds(graph, seeds)
+        idx = [graph.index_of(s) for s in seeds]
         if not idx:
             raise ValueError("seeds: the seed set is empty")
         mask = torch.zeros(graph.n, dtype=torch.bool, device=device)

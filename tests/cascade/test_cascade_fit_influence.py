@@ -278,6 +278,46 @@ def test_saved_fit_keeps_its_seeding_and_refuses_another_graph(tmp_path):
         CascadeFit.load(tmp_path / "fit.json", other)
 
 
+def test_a_saved_fit_keeps_the_names_of_its_edge_types(tmp_path):
+    # share="type" fits on from_networkx(H, edge_type="type") gave shared_weights in the
+    # sorted order of the names, but neither the fit, its repr nor fit.json said which
+    # name was which weight
+    import json
+
+    G = nx.DiGraph()
+    G.add_edge("a", "b", weight=0.5, type="work")
+    G.add_edge("b", "c", weight=0.5, type="household")
+    G.add_edge("b", "d", weight=0.5, type="household")
+    g = CascadeGraph.from_networkx(G, edge_type="type")
+    fit = CascadeFit(g, seeds=["a"], share="type", init=0.3).fit([1, 2, 3, 4], epochs=3)
+    assert fit.edge_type_names == ("household", "work")
+    w = fit.shared_weights.tolist()
+    assert f"weights household {w[0]:.3g}, work {w[1]:.3g}; " in repr(fit)
+    fit.save(tmp_path / "fit.json")
+    saved = json.loads((tmp_path / "fit.json").read_text())
+    assert saved["edge_type_names"] == ["household", "work"]
+    back = CascadeFit.load(tmp_path / "fit.json", g)
+    assert back.edge_type_names == ("household", "work") and repr(back) == repr(fit)
+    # names given with edge_type= are the weights' names too
+    given = CascadeFit(g, seeds=["a"], share="type", edge_type=["x", "y", "x"])
+    assert given.edge_type_names == ("x", "y")
+    # a file without the key (written before) loads, without names; other sharings have none
+    del saved["edge_type_names"]
+    (tmp_path / "old.json").write_text(json.dumps(saved))
+    old = CascadeFit.load(tmp_path / "old.json", g)
+    assert old.edge_type_names is None and "weights 0." in repr(old)
+    assert torch.equal(old.logits, back.logits)
+    assert CascadeFit(g, seeds=["a"], share="all").edge_type_names is None
+    allfit = CascadeFit(g, seeds=["a"], share="all")
+    allfit.save(tmp_path / "all.json")
+    assert "edge_type_names" not in json.loads((tmp_path / "all.json").read_text())
+    saved["edge_type_names"] = ["household"]
+    (tmp_path / "bad.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"bad\.json is not a valid saved cascade fit: "
+                                         r"edge_type_names holds 1 names for 2 shared weights"):
+        CascadeFit.load(tmp_path / "bad.json", g)
+
+
 def test_fits_and_celf_take_one_label_as_size_distribution_does():
     # list("12") seeded the nodes "1" and "2" of an edge list's string labels, silently, and
     # list(3) raised "'int' object is not iterable"; size_distribution takes both as one seed

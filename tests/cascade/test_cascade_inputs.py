@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 
 import networkx as nx
@@ -90,20 +91,106 @@ def test_scipy_edge_list_file_and_anndata_agree(tmp_path):
 
 
 @pytest.mark.parametrize("make", [sp.coo_array, sp.coo_matrix, "csr_unsummed"])
-def test_scipy_duplicate_entries_are_summed_as_scipy_reads_them(make):
-    # scipy's value of a COO matrix with a repeated (row, col) is the sum of the entries;
-    # from_scipy refused it as "duplicate edge (0 -> 1)"
-    data, row, col = [0.2, 0.3, 0.4, 0.0], [0, 0, 1, 2], [1, 1, 2, 0]
+def test_scipy_duplicate_entries_are_refused_with_the_rule_to_combine_them(make):
+    # duplicate entries were summed, as scipy reads them: two contacts of 0.3 and 0.4
+    # between the same pair gave the weight 0.7 where independent contacts give
+    # 1 - (0.7)(0.6) = 0.58, and 0.6 + 0.6 failed with "weight ... is 1.2" not saying why.
+    # Edge lists and multigraphs refuse them with the rule to merge them; so does from_scipy
+    data, row, col = [0.3, 0.4, 0.4, 0.0], [0, 0, 1, 2], [1, 1, 2, 0]
     if make == "csr_unsummed":
         A = sp.csr_array((np.array(data), np.array([1, 1, 2, 0]), np.array([0, 2, 3, 4])),
                          shape=(3, 3))
     else:
         A = make((data, (row, col)), shape=(3, 3))
     before = A.copy()
-    g = CascadeGraph.from_scipy(A)
-    assert list(zip(g.src.tolist(), g.dst.tolist())) == [(0, 1), (1, 2)]
-    assert g.weight.tolist() == [pytest.approx(0.5), 0.4]
+    with pytest.raises(ValueError, match=r"matrix: the pair \(0 -> 1\) is stored 2 times "
+                       r"\(0\.3, 0\.4\).*independent contacts combine as 1 - \(1 - p1\)"
+                       r"\(1 - p2\)\.\.\. \(here 0\.58\)"):
+        CascadeGraph.from_scipy(A)
     assert (A != before).nnz == 0 and A.nnz == before.nnz  # the caller's matrix untouched
+    with pytest.raises(ValueError, match=r"the pair \('a' -> 'b'\) is stored 2 times"):
+        CascadeGraph.from_scipy(A, labels=["a", "b", "c"])
+    # combined as the message says: one entry per pair, read as given
+    B = sp.coo_array(([0.58, 0.4], ([0, 1], [1, 2])), shape=(3, 3))
+    g = CascadeGraph.from_scipy(B)
+    assert list(zip(g.src.tolist(), g.dst.tolist())) == [(0, 1), (1, 2)]
+    assert g.weight.tolist() == [0.58, 0.4]
+    # a zero or diagonal entry beside an edge is no second contact (both are dropped)
+    C = sp.coo_array(([0.3, 0.0, 0.2, 0.5], ([0, 0, 1, 1], [1, 1, 1, 1])), shape=(2, 2))
+    assert CascadeGraph.from_scipy(C).weight.tolist() == [0.3]
+
+
+def _contacts_table() -> pd.DataFrame:
+    # P001 -> P002 -> P003 and P004 -> P005: from P001, sizes 1, 2, 3 w.p. 0.5, 0.3, 0.2
+    return pd.DataFrame({"source": ["P001", "P002", "P004"], "target": ["P002", "P003", "P005"],
+                         "p_transmit": [0.5, 0.4, 0.7]})
+
+
+def test_a_long_form_edge_table_is_read_by_from_pandas_edgelist():
+    # a table with one row per edge had no constructor: size_distribution(df) pointed to
+    # from_scipy, from_scipy(df) said "a DataFrame needs the same node labels as index
+    # (sources) and columns (targets)" and from_edges(df) "expected (u, v, p) triples, got
+    # 'source'", none saying how to read it
+    df = _contacts_table()
+    call = (r"CascadeGraph\.from_pandas_edgelist\(df, source='source', target='target', "
+            r"weight='p_transmit'\)")
+    with pytest.raises(TypeError, match=r"graph: expected a CascadeGraph, got a pandas "
+                       r"DataFrame that looks like a long-form edge list.*" + call):
+        size_distribution(df, seeds=["P001"])
+    with pytest.raises(ValueError, match="matrix: .*long-form edge list.*" + call):
+        CascadeGraph.from_scipy(df)
+    with pytest.raises(TypeError, match="edges: .*DataFrame.*" + call):
+        CascadeGraph.from_edges(df)
+    g = CascadeGraph.from_pandas_edgelist(df, weight="p_transmit")
+    h = CascadeGraph.from_edges(zip(df["source"], df["target"], df["p_transmit"]))
+    assert g.labels == h.labels == ("P001", "P002", "P003", "P004", "P005")
+    assert g.src.tolist() == h.src.tolist() and g.dst.tolist() == h.dst.tolist()
+    assert torch.equal(g.weight, h.weight) and g.edge_type is None
+    assert size_distribution(g, seeds=["P001"]).tolist() == pytest.approx(
+        [0, 0.5, 0.3, 0.2, 0, 0], abs=1e-15)
+    # networkx's names: source=, target=; nodes= adds people without contacts
+    alt = df.rename(columns={"source": "from", "target": "to", "p_transmit": "weight"})
+    g2 = CascadeGraph.from_pandas_edgelist(alt, "from", "to",
+                                           nodes=["P009", "P001", "P002", "P003", "P004",
+                                                  "P005"])
+    assert g2.labels[0] == "P009" and g2.n == 6
+    # a square adjacency DataFrame still points to from_scipy
+    square = pd.DataFrame([[0, 0.5], [0, 0]], index=["a", "b"], columns=["a", "b"])
+    with pytest.raises(TypeError, match=r"got a pandas DataFrame; convert it with "
+                                        r"CascadeGraph\.from_scipy\("):
+        size_distribution(square, seeds=["a"])
+
+
+@pytest.mark.parametrize(("edit", "error", "match"), [
+    (lambda d: d.drop(columns="p_transmit"), ValueError,
+     r"weight: df has no column 'weight' \(columns \['source', 'target'\]\)"),
+    (lambda d: d.rename(columns={"source": "src"}), ValueError,
+     r"source: df has no column 'source'.*pass source="),
+    (lambda d: d.assign(p_transmit=[0.5, math.nan, 0.7]), ValueError,
+     r"df row 1: edge \('P002' -> 'P003'\) has weight nan \(column 'p_transmit'\)"),
+    (lambda d: d.assign(p_transmit=[0.5, 1.2, 0.7]), ValueError,
+     r"df row 1: edge \('P002' -> 'P003'\) has weight 1\.2 \(column 'p_transmit'\); "
+     r"activation probabilities must lie in \[0, 1\]"),
+    (lambda d: d.assign(p_transmit=[0.5, "high", 0.7]), ValueError,
+     r"df row 1: edge \('P002' -> 'P003'\) has weight 'high' .*not a number"),
+    (lambda d: pd.concat([d, d.iloc[[0]].assign(p_transmit=0.3)], ignore_index=True),
+     ValueError, r"df rows 0 and 3 both give the edge \('P001' -> 'P002'\) \(0\.5, 0\.3\); "
+     r"give each directed edge once: independent contacts combine as 1 - \(1 - p1\)"
+     r"\(1 - p2\)\.\.\. \(here 0\.65\)"),
+    (lambda d: d.assign(target=["P001", "P003", "P005"]), ValueError,
+     r"df row 0: self-loop on node 'P001'"),
+    (lambda d: d.assign(target=["P002", None, "P005"]), ValueError,
+     r"df row 1: no target node \(None\)"),
+    (lambda d: d.set_axis(["a", "b", "c"]), ValueError,
+     r"df row 'b': edge \('P002' -> 'P003'\) has weight nan") ,
+])
+def test_from_pandas_edgelist_names_the_row_of_a_bad_edge(edit, error, match):
+    df = edit(_contacts_table())
+    if "b" in df.index:
+        df.loc["b", "p_transmit"] = math.nan
+    weight = "weight" if "p_transmit" not in df else "p_transmit"
+    with pytest.raises(error, match=match):
+        CascadeGraph.from_pandas_edgelist(df, weight=weight)
 
 
 def test_a_labelled_dataframe_adjacency_keeps_its_labels_and_pairs_columns_by_label():
@@ -171,6 +258,32 @@ def test_networkx_edge_types_are_numbered_by_value_not_by_node_order():
     assert CascadeGraph.from_networkx(M, edge_type="kind").edge_type.tolist() == [1, 0]
 
 
+def test_edge_type_names_stay_on_the_graph():
+    # from_networkx(H, edge_type="type") numbered "household" and "work" 0 and 1, and no
+    # graph or fit recorded which name was which number
+    H = nx.Graph()
+    H.add_edge("a", "b", weight=0.5, type="work")
+    H.add_edge("b", "c", weight=0.5, type="household")
+    g = CascadeGraph.from_networkx(H, edge_type="type")
+    assert g.edge_type.tolist() == [1, 1, 0, 0] and g.edge_type_names == ("household", "work")
+    for copy in (g.with_weight(torch.full((4,), 0.3, dtype=torch.float64)),
+                 g.to(dtype=torch.float32), pickle.loads(pickle.dumps(g))):
+        assert copy.edge_type_names == ("household", "work")
+        assert copy.edge_type.tolist() == [1, 1, 0, 0]
+    df = pd.DataFrame({"source": ["a", "b"], "target": ["b", "c"], "weight": [0.5, 0.5],
+                       "kind": ["work", "household"]})
+    t = CascadeGraph.from_pandas_edgelist(df, edge_type="kind")
+    assert t.edge_type.tolist() == [1, 0] and t.edge_type_names == ("household", "work")
+    # untyped graphs, and types given as numbers alone, have no names
+    assert CascadeGraph.from_networkx(H).edge_type_names is None
+    assert CascadeGraph(2, [0], [1], [0.5], edge_type=[0]).edge_type_names is None
+    with pytest.raises(ValueError, match=r"edge_type_names: expected a name for each edge "
+                                         r"type 0\.\.1, got 1 name"):
+        CascadeGraph(3, [0, 1], [1, 2], [0.5, 0.5], edge_type=[0, 1], edge_type_names=["x"])
+    with pytest.raises(ValueError, match="edge_type_names: names need edge types"):
+        CascadeGraph(2, [0], [1], [0.5], edge_type_names=["x"])
+
+
 def test_seed_probabilities_keyed_by_node_label_follow_the_labels():
     import pandas as pd
 
@@ -190,6 +303,79 @@ def test_seed_probabilities_keyed_by_node_label_follow_the_labels():
         seed_probabilities(g, seed_prob={"a": 0.1, "b": 0.1, "c": 0.3, "d": 0.5})
     base = pd.Series({"c": 0.0, "b": 0.0, "a": 0.9})
     assert celf(g, 1, base_seed_prob=base).seeds == celf(g, 1, base_seed_prob=[0.9, 0, 0]).seeds
+
+
+def _int_labels_out_of_order() -> CascadeGraph:
+    # nx.read_weighted_edgelist(..., nodetype=int) of "3 1 / 1 0 / 0 2": labels (3, 1, 0, 2)
+    G = nx.DiGraph()
+    G.add_weighted_edges_from([(3, 1, 0.5), (1, 0, 0.5), (0, 2, 0.5)])
+    return CascadeGraph.from_networkx(G)
+
+
+def test_a_default_index_over_integer_labels_in_another_order_is_ambiguous():
+    # a Series with the default RangeIndex was read by position: sp[3] = 1.0 seeded node 2
+    # (the 4th node), P = [0, 1, 0, 0, 0] where sp.to_dict() and seeds=[3] give the chain's
+    # [0, .5, .25, .125, .125]
+    g = _int_labels_out_of_order()
+    assert g.labels == (3, 1, 0, 2)
+    sp = pd.Series(0.0, index=range(4))
+    sp[3] = 1.0
+    want = pytest.approx([0, 0.5, 0.25, 0.125, 0.125], abs=1e-15)
+    assert size_distribution(g, seed_prob=sp.to_dict()).tolist() == want
+    assert size_distribution(g, seeds=[3]).tolist() == want
+    match = (r"seed_prob: a pandas Series with the default RangeIndex is ambiguous for a graph "
+             r"whose nodes are labelled 0\.\.3 in the order \[3, 1, 0, 2\]; pass "
+             r"\.to_numpy\(\) to read it by position .*or \.to_dict\(\) to read it by label")
+    for call in (lambda: size_distribution(g, seed_prob=sp),
+                 lambda: seed_probabilities(g, seed_prob=sp),
+                 lambda: conditional_activation(g, seed_prob=sp),
+                 lambda: CascadeFit(g, seed_prob=sp)):
+        with pytest.raises(ValueError, match=match):
+            call()
+    with pytest.raises(ValueError, match="base_seed_prob: a pandas Series with the default "
+                                         "RangeIndex is ambiguous"):
+        celf(g, 1, base_seed_prob=sp)
+    # the two readings the message names
+    assert size_distribution(g, seed_prob=sp.to_numpy()).tolist() == pytest.approx(
+        [0, 1, 0, 0, 0], abs=1e-15)
+    by_label = sp.set_axis(pd.Index([0, 1, 2, 3]))  # an index of labels, not a RangeIndex
+    assert size_distribution(g, seed_prob=by_label).tolist() == want
+    # labels read from a file are text ("3", "1", "0", "2"), matched as text as seeds are
+    h = CascadeGraph.from_edges([("3", "1", 0.5), ("1", "0", 0.5), ("0", "2", 0.5)])
+    with pytest.raises(ValueError, match="seed_prob: a pandas Series with the default"):
+        size_distribution(h, seed_prob=sp)
+    # unchanged: labels 0..n-1 in order, or labels a RangeIndex cannot name (position is
+    # the only reading)
+    path = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5)])
+    assert size_distribution(path, seed_prob=pd.Series([1.0, 0, 0, 0])).tolist() == want
+    named = CascadeGraph.from_edges([("d", "b", 0.5), ("b", "a", 0.5), ("a", "c", 0.5)])
+    assert size_distribution(named, seed_prob=pd.Series([1.0, 0, 0, 0])).tolist() == want
+
+
+@pytest.mark.parametrize("seeds", [[["P001"], ["P004"]], [{"P001"}, {"P004"}],
+                                   np.array([["P001"], ["P004"]]), [("P001",), ("P004",)]],
+                         ids=["lists", "sets", "2-d array", "tuples"])
+def test_one_index_case_per_outbreak_is_refused_naming_seeds(seeds):
+    # seeds=[["P001"], ["P004"]] (one index case per outbreak) raised "TypeError: unhashable
+    # type: 'list'" from deep inside, naming no argument (tuples: "seed ('P001',) is not a
+    # node of the graph")
+    g = CascadeGraph.from_edges([("P001", "P002", 0.5), ("P002", "P003", 0.4),
+                                 ("P004", "P005", 0.7)])
+    match = (r"seeds: .*'P001'.* is a (list|set|tuple|2-d array), not a node label; seeds "
+             r"are the node labels seeded together in every cascade.*one seeding per "
+             r"outbreak is not supported: fit the outbreaks of each index case separately")
+    for call in (lambda: size_distribution(g, seeds=seeds),
+                 lambda: seed_probabilities(g, seeds=seeds),
+                 lambda: CascadeFit(g, seeds=seeds),
+                 lambda: fit_bayesian(g, [1, 2], seeds=seeds)):
+        with pytest.raises(TypeError, match=match):
+            call()
+    # the seeds of one outbreak, together, and a graph whose labels are tuples, as before
+    # (P001's chain adds 0, 1, 2 nodes w.p. 0.5, 0.3, 0.2; P004's adds 1 w.p. 0.7)
+    assert size_distribution(g, seeds=["P001", "P004"]).tolist() == pytest.approx(
+        [0, 0, 0.15, 0.44, 0.27, 0.14], abs=1e-15)
+    grid = CascadeGraph.from_networkx(nx.grid_2d_graph(1, 2), default=0.5)
+    assert size_distribution(grid, seeds=[(0, 0)]).tolist() == pytest.approx([0, 0.5, 0.5])
 
 
 def test_seed_probabilities_share_no_memory_with_a_tensor_or_array_given():
@@ -556,6 +742,67 @@ def test_read_edgelist_undirected_reads_each_line_as_a_contact(tmp_path):
         CascadeGraph.read_edgelist(path, undirected=True)
     with pytest.raises(TypeError, match="undirected must be True or False"):
         CascadeGraph.read_edgelist(path, undirected="no")
+
+
+def test_read_edgelist_takes_the_nodes_without_contacts(tmp_path):
+    # people with no contacts could not be included from a file: read_edgelist had no
+    # nodes= (from_edges has one), and with a random seed probability the size
+    # distribution depends on them: P009 isolated gives [.4096 .3174 .1792 .0813 .0125],
+    # without it [.512 .2688 .1568 .0624]
+    path = tmp_path / "contacts.edgelist"
+    path.write_text("P001 P002 0.5\nP002 P003 0.4\n")
+    without = CascadeGraph.read_edgelist(path)
+    assert size_distribution(without, seed_prob=0.2).tolist() == pytest.approx(
+        [0.512, 0.2688, 0.1568, 0.0624], abs=1e-15)
+    g = CascadeGraph.read_edgelist(path, nodes=["P009", "P001", "P002", "P003"])
+    assert g.labels == ("P009", "P001", "P002", "P003")  # in the order given, as from_edges
+    h = CascadeGraph.from_edges([("P001", "P002", 0.5), ("P002", "P003", 0.4)],
+                                nodes=["P009", "P001", "P002", "P003"])
+    assert g.src.tolist() == h.src.tolist() and g.dst.tolist() == h.dst.tolist()
+    assert torch.equal(g.weight, h.weight)
+    assert size_distribution(g, seed_prob=0.2).tolist() == pytest.approx(
+        [0.4096, 0.31744, 0.1792, 0.08128, 0.01248], abs=1e-15)
+    # labels of a file are text: numbers given as nodes are read as their text
+    ids = tmp_path / "ids.edgelist"
+    ids.write_text("1 2 0.5\n")
+    assert CascadeGraph.read_edgelist(ids, nodes=range(4)).labels == ("0", "1", "2", "3")
+    u = CascadeGraph.read_edgelist(path, undirected=True, nodes=["P001", "P002", "P003",
+                                                                 "P009"])
+    assert u.n == 4 and u.num_edges == 4
+    with pytest.raises(ValueError, match=r"contacts\.edgelist:2: edge \('P002' -> 'P003'\): "
+                                         r"node 'P003' not in nodes"):
+        CascadeGraph.read_edgelist(path, nodes=["P001", "P002"])
+    with pytest.raises(ValueError, match="nodes: 'P001' is given twice"):
+        CascadeGraph.read_edgelist(path, nodes=["P001", "P002", "P003", "P001"])
+    with pytest.raises(ValueError, match="nodes: 'P003' is given twice"):
+        CascadeGraph.read_edgelist(path, nodes=["P001", "P002", "P003", "P003"])
+    with pytest.raises(TypeError, match="nodes: expected an iterable of node labels"):
+        CascadeGraph.read_edgelist(path, nodes="P001")
+
+
+def test_read_edgelist_names_the_line_of_a_repeated_edge_or_a_self_loop(tmp_path):
+    # both were refused without file:line ("duplicate edge ('P001' -> 'P002'); give each
+    # directed edge once", "self-loop on node 'P002' ...") and without the rule to merge
+    # repeated contacts; --undirected's message for a contact in both directions neither
+    path = tmp_path / "dup.edgelist"
+    path.write_text("P001 P002 0.5\nP002 P003 0.4\n\nP001 P002 0.3\n")
+    with pytest.raises(ValueError, match=r"dup\.edgelist:4: edge \('P001' -> 'P002'\) is listed "
+                       r"again \(first on line 1; p 0\.5 and 0\.3\): give each directed edge "
+                       r"once: independent contacts combine as 1 - \(1 - p1\)\(1 - p2\)\.\.\. "
+                       r"\(here 0\.65\)"):
+        CascadeGraph.read_edgelist(path)
+    path.write_text("P001 P002 0.5\nP002 P002 0.4\n")
+    for undirected in (False, True):
+        with pytest.raises(ValueError, match=r"dup\.edgelist:2: self-loop on node 'P002': the "
+                           "Independent Cascade model has no self-activation; remove the line"):
+            CascadeGraph.read_edgelist(path, undirected=undirected)
+    path.write_text("A B 0.9\nB A 0.1\nB C 0.5\n")
+    with pytest.raises(ValueError, match=r"dup\.edgelist:1 and line 2 both list the contact "
+                       r"'A' -- 'B'.*merge the lines into one: independent contacts combine as "
+                       r"1 - \(1 - p1\)\(1 - p2\)\.\.\. \(here 0\.91\)"):
+        CascadeGraph.read_edgelist(path, undirected=True)
+    # u -> v and v -> u are two directed edges: read as before
+    assert CascadeGraph.read_edgelist(path).weight.tolist() == [0.9, 0.1, 0.5]
 
 
 def _contact_path():
