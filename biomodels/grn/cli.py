@@ -274,6 +274,49 @@ def _varp_or_file(value: Path | str | None, adata: Any, option: str,
                        f"{str(data)!r} (its varp keys: {sorted(map(str, adata.varp))})")
 
 
+def _fitted_genes(adata: Any, key: str, data: Path) -> Any:
+    """Return ``adata[:, adata.var[key]]`` for ``--genes KEY``, or ``adata`` for all genes.
+
+    Parameters
+    ----------
+    adata
+        The input.
+    key
+        A boolean column of ``adata.var`` (``highly_variable``), True for the genes to fit.
+    data
+        The input's path, for messages.
+
+    Returns
+    -------
+    AnnData
+        A view of the genes to fit (in the input's order), or ``adata`` itself when the
+        column selects every gene (the fit and its outputs are then those without
+        ``--genes``).
+
+    Raises
+    ------
+    CommandError
+        Naming ``--genes`` and the column: not a column of ``var``, not boolean (or with
+        missing values), or selecting no gene.
+    """
+    import pandas as pd
+
+    if key not in adata.var.columns:
+        raise CommandError(f"--genes {key!r} is not a column of var in {str(data)!r} (its "
+                           f"columns: {[str(c) for c in adata.var.columns]})")
+    column = adata.var[key]
+    # a float or text column is no selection (a threshold or a label would be a guess)
+    if not pd.api.types.is_bool_dtype(column) or bool(column.isna().any()):
+        missing = " with missing values" if pd.api.types.is_bool_dtype(column) else ""
+        raise CommandError(f"--genes {key!r} must be a boolean column of var (True: fit the "
+                           f"gene), got dtype {column.dtype}{missing}")
+    mask = column.to_numpy(dtype=bool)
+    if not mask.any():
+        raise CommandError(f"--genes {key!r} selects no gene of {str(data)!r} (all "
+                           f"{adata.n_vars} are False)")
+    return adata if mask.all() else adata[:, mask]
+
+
 @contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Run with ``n`` torch threads (None: unchanged), restoring the count afterwards.
@@ -309,6 +352,14 @@ def _fit_run(args: argparse.Namespace) -> int:
         adata = ad.read_h5ad(args.data)
     except Exception as exc:  # corrupt or non-h5ad input
         raise CommandError(f"cannot read {str(args.data)!r} as h5ad: {exc}") from exc
+    # the genes to fit (--genes KEY): a view of them, the results go into the whole input
+    data = adata if args.genes is None else _fitted_genes(adata, args.genes, args.data)
+    if args.gene_symbols is not None and args.gene_symbols not in adata.var.columns:
+        # said here: GRNModel's message names its gene_symbols=, and rewording that name
+        # would reach a column called gene_symbols in its warnings too
+        raise CommandError(f"--gene-symbols {args.gene_symbols!r} is not a column of var in "
+                           f"{str(args.data)!r} (its columns: "
+                           f"{[str(c) for c in adata.var.columns]})")
     # a name that is no file is a key of the data's varp (krumsiek11's "truth")
     args.prior = _varp_or_file(args.prior, adata, "--prior", args.data)
     args.truth = _varp_or_file(args.truth, adata, "--truth", args.data)
@@ -334,18 +385,22 @@ def _fit_run(args: argparse.Namespace) -> int:
         raise CommandError(f"{str(args.data)!r} has no X; pass --layer KEY, one of "
                            f"{_layer_names(adata)}")
     truth = None
+    if data is not adata:
+        print(f"fitting {data.n_vars} of {adata.n_vars} genes (var[{args.genes!r}])")
     # "time_key='t' is not a column": the user typed --time-key
     with options_in_errors(_OPTIONS, _CHOICES):
         model = GRNModel(
-            adata, time_key=args.time_key, trajectory_key=args.trajectory_key,
+            data, time_key=args.time_key, trajectory_key=args.trajectory_key,
             layer=args.layer, prior=args.prior, n_hidden=args.hidden, seed=args.seed,
+            gene_symbols=args.gene_symbols,
         )
     if args.truth is not None:  # check it before a long fit
         from biomodels.grn.evaluate import evaluate
         from biomodels.grn.model import _read_prior
 
-        # a file, or a key of varp (a Path is never looked up in varp)
-        truth = _read_prior(args.truth, adata, model.genes, "truth")
+        # a file, or a key of varp (a Path is never looked up in varp; a view of the
+        # fitted genes holds their rows and columns)
+        truth = _read_prior(args.truth, data, model.genes, "truth", model._symbols)
         # scored against itself, with evaluate's own checks: a truth without an edge among
         # the data's genes failed only after the whole fit ("at least one edge and one
         # non-edge"), leaving nothing but the checkpoint
@@ -492,6 +547,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "(or Gene2) and an optional sign column (effect, sign, mode, mor or "
                      "weight; Type with Gene1, as BEELINE's refNetwork.csv); or, when no file "
                      "has that name, a key of the input's varp (e.g. truth)")
+    fit.add_argument("--genes", default=None, metavar="KEY",
+                     help="boolean var column of the genes to fit, e.g. highly_variable "
+                     "(default: every gene); network.csv, edges.csv and model.pt cover "
+                     "those genes, result.h5ad is the whole input with varp['grn'] a sparse "
+                     "matrix holding their block (uns['grn']['genes'] lists them)")
+    fit.add_argument("--gene-symbols", default=None, metavar="KEY",
+                     help="var column holding the genes' symbols, as scanpy's gene_symbols "
+                     "(e.g. data keyed by Ensembl IDs): --prior and --truth files may then "
+                     "name genes by symbol (or by var_names), and edges.csv gains "
+                     "regulator_symbol and target_symbol columns")
     fit.add_argument("--pruning", choices=["dash", "imp", "none"], default=None,
                      help="default: dash with --prior, none without, since magnitude "
                      "pruning without a prior loses the network: AUROC 0.555 vs 0.685 on "

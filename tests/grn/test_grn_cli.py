@@ -902,3 +902,122 @@ def test_a_full_disk_while_writing_result_h5ad_is_one_line_naming_it(files, monk
                         f"{str(out / 'result.h5ad')!r}\n")
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "network.csv"]
     assert (out / "network.csv").read_text() == "earlier"  # all files, or none
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2-epoch fits
+def test_genes_fits_a_boolean_var_column_and_writes_into_the_whole_input(files, tmp_path,
+                                                                          capsys):
+    # the command fitted every gene of the input: README's pattern, a fit on the highly
+    # variable genes (or TFs and targets) written back into the full data, had no option
+    import scipy.sparse as sp
+
+    small = ad.read_h5ad(files / "data.h5ad")
+    planted = list(small.var_names)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(300)  # the 8 planted genes spread among 292 others
+    names = np.array(planted + [f"x{i}" for i in range(292)])[order]
+    x = np.hstack([small.X, rng.random((small.n_obs, 292))])[:, order]
+    full = ad.AnnData(x, obs=small.obs.copy(), var=pd.DataFrame(index=names))
+    full.var["highly_variable"] = full.var_names.isin(planted)
+    full.var["means"] = x.mean(axis=0)
+    full.var["nothing"] = False
+    pos = full.var_names.get_indexer(planted)
+    truth = np.zeros((300, 300))
+    truth[np.ix_(pos, pos)] = small.varp["truth"]
+    full.varp["truth"] = truth
+    full.write_h5ad(tmp_path / "full.h5ad")
+    base = ["grn", "fit", str(tmp_path / "full.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--epochs", "2", "--hidden", "4", "--quiet"]
+    out = tmp_path / "hv"
+    assert main([*base, "--genes", "highly_variable", "--truth", "truth",
+                 "--out", str(out)]) == 0
+    assert "fitting 8 of 300 genes (var['highly_variable'])" in capsys.readouterr().out
+    kept = [g for g in full.var_names if g in planted]  # in the input's order
+    net = pd.read_csv(out / "network.csv", index_col=0)
+    assert list(net.index) == kept and list(net.columns) == kept
+    result = ad.read_h5ad(out / "result.h5ad")
+    assert result.shape == (full.n_obs, 300) and list(result.uns["grn"]["genes"]) == kept
+    grn = result.varp["grn"]
+    assert sp.issparse(grn) and grn.nnz == np.count_nonzero(net.to_numpy())
+    block = result[:, kept].varp["grn"].toarray()
+    np.testing.assert_array_equal(block, net.to_numpy().astype(np.float32))
+    edges = pd.read_csv(out / "edges.csv")
+    assert set(edges["regulator"]) <= set(kept) and set(edges["target"]) <= set(kept)
+    # the same fit as on the 8 genes alone
+    small[:, kept].copy().write_h5ad(tmp_path / "kept.h5ad")
+    assert main([*base[:2], str(tmp_path / "kept.h5ad"), *base[3:], "--truth", "truth",
+                 "--out", str(tmp_path / "alone")]) == 0
+    capsys.readouterr()
+    for name in ("network.csv", "edges.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "alone" / name).read_bytes()
+    assert json.loads((out / "metrics.json").read_text())["auroc"] == json.loads(
+        (tmp_path / "alone" / "metrics.json").read_text())["auroc"]
+    # refused, naming the column: missing, not boolean, selecting nothing
+    for key, message in (
+            ("hvg", "--genes 'hvg' is not a column of var in"),
+            ("means", "--genes 'means' must be a boolean column of var (True: fit the "
+                      "gene), got dtype float64"),
+            ("nothing", "--genes 'nothing' selects no gene")):
+        assert main([*base, "--genes", key, "--out", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"prunus: error: {message}") and len(err.splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 3-epoch fits
+def test_gene_symbols_reads_prior_and_truth_by_symbol_and_labels_edges(files, tmp_path,
+                                                                        capsys):
+    # data keyed by Ensembl IDs with the symbols in a var column, priors and truths by
+    # symbol (DoRothEA, CollecTRI, TRRUST): the command had no way to match them, and a
+    # symbol prior was refused as naming no gene of the data
+    adata = ad.read_h5ad(files / "data.h5ad")
+    genes = list(adata.var_names)
+    ens = {g: f"ENSG{i:011d}" for i, g in enumerate(genes)}
+    sym = {g: f"SYM{i}" for i, g in enumerate(genes)}
+    adata.var_names = [ens[g] for g in genes]
+    adata.var["gene_symbols"] = [sym[g] for g in genes]
+    del adata.varp["truth"]
+    adata.write_h5ad(tmp_path / "ens.h5ad")
+    truth = pd.read_csv(files / "truth.csv", index_col=0)
+    prior = pd.read_csv(files / "prior.csv", index_col=0)
+    for label, names in (("sym", sym), ("ens", ens)):
+        pd.DataFrame([(names[r], names[t], "activation" if prior.loc[r, t] > 0 else
+                       "repression") for r in genes for t in genes if prior.loc[r, t] != 0],
+                     columns=["TF", "target", "mode"]).to_csv(tmp_path / f"prior_{label}.csv",
+                                                              index=False)
+        pd.DataFrame([(names[r], names[t], "+" if truth.loc[r, t] > 0 else "-")
+                      for r in genes for t in genes if truth.loc[r, t] != 0],
+                     columns=["Gene1", "Gene2", "Type"]).to_csv(tmp_path / f"truth_{label}.csv",
+                                                                index=False)
+    base = ["grn", "fit", str(tmp_path / "ens.h5ad"), "--time-key", "time",
+            "--trajectory-key", "trajectory", "--epochs", "3", "--hidden", "4", "--quiet"]
+    assert main([*base, "--gene-symbols", "gene_symbols", "--prior",
+                 str(tmp_path / "prior_sym.csv"), "--truth", str(tmp_path / "truth_sym.csv"),
+                 "--out", str(tmp_path / "sym")]) == 0
+    assert main([*base, "--prior", str(tmp_path / "prior_ens.csv"), "--truth",
+                 str(tmp_path / "truth_ens.csv"), "--out", str(tmp_path / "ens")]) == 0
+    capsys.readouterr()
+    sym_out, ens_out = tmp_path / "sym", tmp_path / "ens"
+    # the same prior and truth on the same pairs: the same fit, network.csv as it was
+    assert (sym_out / "network.csv").read_bytes() == (ens_out / "network.csv").read_bytes()
+    metrics = json.loads((sym_out / "metrics.json").read_text())
+    assert metrics["auroc"] == json.loads((ens_out / "metrics.json").read_text())["auroc"]
+    assert metrics["prior_true_edges"] > 0
+    edges, plain = pd.read_csv(sym_out / "edges.csv"), pd.read_csv(ens_out / "edges.csv")
+    assert list(plain.columns) == ["regulator", "target", "effect", "score", "in_prior"]
+    pd.testing.assert_frame_equal(edges[list(plain.columns)], plain)
+    back = {e: sym[g] for g, e in ens.items()}
+    assert list(edges["regulator_symbol"]) == [back[g] for g in edges["regulator"]]
+    assert list(edges["target_symbol"]) == [back[g] for g in edges["target"]]
+    # recorded where load finds it
+    result = ad.read_h5ad(sym_out / "result.h5ad")
+    assert result.uns["grn"]["settings"]["gene_symbols"] == "gene_symbols"
+    from biomodels.grn import GRNModel
+
+    loaded = GRNModel.load(sym_out / "model.pt")
+    assert list(loaded.network(labels="symbols").index) == [sym[g] for g in genes]
+    # a column the input lacks is named
+    assert main([*base, "--gene-symbols", "symbol", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: --gene-symbols 'symbol' is not a column of var in ")
+    assert "(its columns: ['tf', 'input', 'gene_symbols'])" in err

@@ -383,8 +383,11 @@ def test_a_network_fitted_on_some_genes_is_written_into_the_full_anndata(planted
     model = _fit(full[:, full.var["highly_variable"]])
     net = model.network()
     info = model.write_results(full, truth="truth")
-    written = pd.DataFrame(full.varp["grn"], index=full.var_names, columns=full.var_names)
-    pd.testing.assert_frame_equal(written.loc[kept, kept], net, check_exact=True)
+    # sparse, the fitted block alone in float32 (see the 2,000-gene test below)
+    written = pd.DataFrame(full.varp["grn"].toarray(), index=full.var_names,
+                           columns=full.var_names)
+    pd.testing.assert_frame_equal(written.loc[kept, kept].astype(np.float64), net,
+                                  check_exact=True)
     # 0 = no edge estimated for the genes the model did not cover, as sc.pp.pca's zeros
     assert not written.loc[["g6", "g7"]].to_numpy().any()
     assert not written[["g6", "g7"]].to_numpy().any()
@@ -429,7 +432,7 @@ def test_a_model_fitted_on_some_genes_loads_onto_the_full_anndata(planted, tmp_p
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         GRNModel.load(path, again).write_results()
-    np.testing.assert_array_equal(again.varp["grn"], full.varp["grn"])
+    np.testing.assert_array_equal(again.varp["grn"].toarray(), full.varp["grn"].toarray())
     flipped = planted[:, kept[::-1]].copy()
     np.testing.assert_allclose(GRNModel.load(path, flipped)._x, model._x)
     with pytest.raises(ValueError, match=r"adata lacks 1 of the saved model's 6 genes: "
@@ -552,3 +555,136 @@ def test_write_results_into_a_view_is_refused_naming_the_parent_or_a_copy(plante
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # anndata's and ours about writing into a view
             call()
+
+
+def test_a_fit_on_some_genes_of_a_large_anndata_is_written_back_sparse(tmp_path):
+    # a fit on a subset written into the full AnnData was a dense float64 n_vars x n_vars
+    # matrix, though only the fitted genes' block can be non-zero: 12 genes in 2,000 made
+    # 32 MB in memory and in the h5ad (300 of 12,300 genes: 1.21 GB each). Now a CSR matrix
+    # of the fitted block in the model's dtype, as scanpy keeps obsp["connectivities"]
+    from biomodels.grn.plot import plot_network
+
+    small = simulate_hill_network(12, n_trajectories=8, n_timepoints=6, seed=1)
+    genes = list(small.var_names)
+    extra = sp.random(small.n_obs, 1988, density=0.05, format="csr", random_state=0,
+                      dtype=np.float32)
+    order = np.random.default_rng(0).permutation(2000)  # the fitted genes spread over var
+    names = np.array(genes + [f"x{i}" for i in range(1988)])[order]
+    full = ad.AnnData(sp.hstack([sp.csr_matrix(small.X), extra]).tocsr()[:, order],
+                      obs=small.obs.copy(), var=pd.DataFrame(index=names))
+    pos = full.var_names.get_indexer(genes)
+    full.varp["truth"] = sp.coo_matrix(
+        (small.varp["truth"][small.varp["truth"] != 0],
+         tuple(pos[i] for i in np.nonzero(small.varp["truth"]))), shape=(2000, 2000)).tocsr()
+    model = _fit(full[:, genes], prior="truth")  # a sparse varp read as the prior
+    net = model.network()
+    truth = pd.DataFrame(small.varp["truth"], index=genes, columns=genes)
+    info = model.write_results(full, truth="truth")  # a sparse varp read as the truth
+    assert info["metrics"]["auroc"] == model.evaluate(truth)["auroc"]
+    grn = full.varp["grn"]
+    assert sp.issparse(grn) and grn.format == "csr" and grn.shape == (2000, 2000)
+    assert grn.dtype == np.float32  # the model's (float64 held no more digits)
+    assert grn.nnz == np.count_nonzero(net.to_numpy())  # the fitted block's non-zeros only
+    np.testing.assert_array_equal(grn[pos][:, pos].toarray(), net.to_numpy())
+    assert list(full.uns["grn"]["genes"]) == genes
+    full.write_h5ad(tmp_path / "full.h5ad")
+    assert (tmp_path / "full.h5ad").stat().st_size < 1_000_000  # dense: 32 MB
+    back = ad.read_h5ad(tmp_path / "full.h5ad")
+    assert sp.issparse(back.varp["grn"])
+    np.testing.assert_array_equal(back.varp["grn"].toarray(), grn.toarray())
+    # read back: onto the full AnnData (which holds it), its block as a prior, a plot
+    loaded = GRNModel.load(model.save(tmp_path / "m.pt"), back)
+    pd.testing.assert_frame_equal(loaded.network(), net, check_exact=True)
+    loaded.write_results(key_added="again")
+    assert (back.varp["again"] != back.varp["grn"]).nnz == 0
+    with pytest.warns(UserWarning, match="the prior names 132 of the 132 pairs"):
+        assert _fit(back[:, genes], prior="grn").prior.equals(net)  # unpruned: every pair
+    block = back[:, genes].varp["grn"]  # the fitted genes' block, as README says
+    ax = plot_network(pd.DataFrame(block.toarray(), index=genes, columns=genes))
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+    # a fit over every gene stays as it was: a dense float64 array
+    whole = simulate_hill_network(8, n_trajectories=10, n_timepoints=6, seed=0)
+    _fit(whole).write_results(whole)
+    assert isinstance(whole.varp["grn"], np.ndarray) and whole.varp["grn"].dtype == np.float64
+
+
+def test_gene_symbols_translate_priors_perturbations_and_labels(planted, tmp_path):
+    # 10x data are keyed by Ensembl IDs, priors (DoRothEA, CollecTRI, TRRUST) by symbol,
+    # and nothing read the symbols kept in var (scanpy's gene_symbols=): a symbol prior was
+    # refused ("no gene of the prior edge list is among the data genes") and
+    # simulate(perturb={"SYM1": 0.0}) failed "perturb names genes not in the data"
+    data = planted.copy()
+    genes = list(planted.var_names)  # g0 ... g7
+    ens = [f"ENSG{i:011d}" for i in range(8)]
+    data.var_names = ens
+    symbol = {g: f"SYM{i}" for i, g in enumerate(genes)}
+    symbol["g7"] = "SYM6"  # g6 and g7 share a symbol, as 10x data have a few
+    data.var["gene_symbols"] = [symbol[g] for g in genes]
+    truth = pd.DataFrame(planted.varp["truth"], index=genes, columns=genes)
+    # one row per pair of symbols, as a symbol-keyed prior has (g7's pairs are g6's)
+    pairs = list({(symbol[r], symbol[t]): (r, t, truth.loc[r, t]) for r in genes
+                  for t in genes if truth.loc[r, t] != 0 and "g7" not in (r, t)}.values())
+    assert any("g6" in p[:2] for p in pairs)
+    first = next(p for p in pairs if "g6" not in p[:2])  # by Ensembl ID: a var_name
+    table = pd.DataFrame([(ens[genes.index(first[0])], ens[genes.index(first[1])], first[2])]
+                         + [(symbol[r], symbol[t], w) for r, t, w in pairs if (r, t, w) != first],
+                         columns=["source", "target", "weight"])
+    table.to_csv(tmp_path / "prior.csv", index=False)
+    # the known answer: each pair on its genes, SYM6's edges on both g6 and g7
+    expected = pd.DataFrame(0.0, index=ens, columns=ens)
+    for r, t, w in pairs:
+        for rr in ({"g6", "g7"} if r == "g6" else {r}):
+            for tt in ({"g6", "g7"} if t == "g6" else {t}):
+                expected.loc[ens[genes.index(rr)], ens[genes.index(tt)]] = w
+    for prior in (table, tmp_path / "prior.csv"):
+        with pytest.warns(UserWarning, match=r"1 gene symbol\(s\) of the prior name several "
+                          r"genes .*'SYM6': \['ENSG00000000006', 'ENSG00000000007'\]"):
+            model = _fit(data, prior=prior, gene_symbols="gene_symbols")
+        pd.testing.assert_frame_equal(model.prior, expected, check_exact=True)
+    with pytest.raises(ValueError, match="no gene of the prior edge list is among"):
+        GRNModel(data, time_key="time", prior=table[1:])  # symbols alone, no gene_symbols
+    with pytest.raises(ValueError, match=r"gene_symbols='symbol' is not a column of adata"
+                                         r"\.var \(\['tf', 'input', 'gene_symbols'\]\)"):
+        GRNModel(data, time_key="time", gene_symbols="symbol")
+    # perturb by symbol: the same as by Ensembl ID
+    t = [0.0, 1.0]
+    np.testing.assert_array_equal(model.simulate(times=t, perturb={"SYM2": 0.0}),
+                                  model.simulate(times=t, perturb={ens[2]: 0.0}))
+    with pytest.warns(UserWarning, match=r"'SYM6': \['ENSG00000000006', 'ENSG00000000007'\]"):
+        both = model.simulate(times=t, perturb={"SYM6": 0.0})
+    np.testing.assert_array_equal(both, model.simulate(times=t, perturb={ens[6]: 0.0,
+                                                                         ens[7]: 0.0}))
+    with pytest.raises(ValueError, match=r"perturb names genes not in the data: \['SYM9'\] "
+                                         r"\(neither var_names nor symbols"):
+        model.simulate(times=t, perturb={"SYM9": 0.0})
+    # labels: symbols made unique as scanpy does, the same values; edges gain two columns
+    net = model.network()
+    by_symbol = model.network(labels="symbols")
+    assert list(by_symbol.index) == [f"SYM{i}" for i in range(7)] + ["SYM6-1"]
+    np.testing.assert_array_equal(by_symbol.to_numpy(), net.to_numpy())
+    edges = model.edges()
+    assert list(edges.columns) == ["regulator", "target", "effect", "score", "in_prior",
+                                   "regulator_symbol", "target_symbol"]
+    assert [symbol[genes[ens.index(g)]] for g in edges["regulator"]] == list(
+        edges["regulator_symbol"])
+    # a truth by symbol scores as the same truth by Ensembl ID
+    sym_truth = pd.DataFrame([(symbol[r], symbol[t], w) for r, t, w in pairs],
+                             columns=["Gene1", "Gene2", "Type"])
+    with pytest.warns(UserWarning, match="'SYM6'"):
+        scored = model.evaluate(sym_truth)
+    assert pd.Series(scored).equals(pd.Series(model.evaluate(expected)))  # NaN equal
+    # recorded, saved and loaded
+    assert model.settings["gene_symbols"] == "gene_symbols"
+    model.write_results(data)
+    assert data.uns["grn"]["settings"]["gene_symbols"] == "gene_symbols"
+    loaded = GRNModel.load(model.save(tmp_path / "m.pt"))
+    pd.testing.assert_frame_equal(loaded.network(labels="symbols"), by_symbol)
+    pd.testing.assert_frame_equal(loaded.edges(), edges)
+    assert GRNModel.load(tmp_path / "m.pt", data).network(labels="symbols").equals(by_symbol)
+    # without gene_symbols nothing changes: no symbol columns, no setting, labels refused
+    plain = _fit(planted)
+    assert "regulator_symbol" not in plain.edges() and "gene_symbols" not in plain.settings
+    with pytest.raises(ValueError, match="labels='symbols' needs the genes' symbols"):
+        plain.network(labels="symbols")
