@@ -1395,6 +1395,11 @@ def test_equilibrium_per_agent_gamma_and_alpha_columns_override_the_options(tmp_
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["per_agent_columns"] == ["alpha", "gamma"] and not metrics["symmetric"]
     assert metrics["parameters"]["alpha"] is None  # from the column, not the default
+    # social power by agent: column means of B* = M S's M (x, y, z differ, so a reversed or
+    # shuffled column would show)
+    powers = pd.read_csv(tmp_path / "o" / "social_power.csv")
+    assert powers.agent.tolist() == ["x", "y", "z"] and len(set(power.round(6))) == 3
+    np.testing.assert_allclose(powers.power.to_numpy(), power, rtol=1e-12)
 
 
 def test_equilibrium_classic_reports_the_indices_of_opinion_indices(tmp_path, capsys):
@@ -1428,6 +1433,10 @@ def test_equilibrium_classic_reports_the_indices_of_opinion_indices(tmp_path, ca
     assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
                  str(tmp_path / "op.csv"), "--out", str(tmp_path / "p")]) == 0
     assert "indices" not in json.loads((tmp_path / "p" / "metrics.json").read_text())
+    # nor with alpha 0 and a gamma other than 1/(1 + d_i): only the classic model has them
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--alpha", "0", "--out", str(tmp_path / "r")]) == 0
+    assert "indices" not in json.loads((tmp_path / "r" / "metrics.json").read_text())
 
 
 @pytest.mark.parametrize(
