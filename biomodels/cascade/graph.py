@@ -1395,8 +1395,11 @@ def by_node_label(graph: CascadeGraph, values: Any, name: str) -> Any:
     if not (is_series or isinstance(values, dict)):
         return values
     if is_series and type(values.index).__name__ == "RangeIndex":
-        _refuse_ambiguous_range(graph, values.index, name)
-        return values.to_numpy()
+        array = values.to_numpy()
+        # one value for every node reads the same by position and by label
+        if not (len(array) and bool((array == array[0]).all())):
+            _refuse_ambiguous_range(graph, values.index, name)
+        return array
     keys = list(values.index if is_series else values.keys())
     entries = list(values.to_numpy() if is_series else values.values())
     out: list[Any] = [None] * graph.n

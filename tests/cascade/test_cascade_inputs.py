@@ -350,6 +350,9 @@ def test_a_default_index_over_integer_labels_in_another_order_is_ambiguous():
     assert size_distribution(path, seed_prob=pd.Series([1.0, 0, 0, 0])).tolist() == want
     named = CascadeGraph.from_edges([("d", "b", 0.5), ("b", "a", 0.5), ("a", "c", 0.5)])
     assert size_distribution(named, seed_prob=pd.Series([1.0, 0, 0, 0])).tolist() == want
+    # and one value for every node, which both readings give alike
+    assert size_distribution(g, seed_prob=pd.Series([0.1] * 4)).tolist() == \
+        size_distribution(g, seed_prob=0.1).tolist()
 
 
 @pytest.mark.parametrize("seeds", [[["P001"], ["P004"]], [{"P001"}, {"P004"}],
