@@ -240,6 +240,19 @@ def _align_with_symbols(prior: pd.DataFrame | Path, genes: pd.Index, name: str,
     cols = list(range(n)) + [g for s in labels for g in symbols.labels[s]]
     onto = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(extended), n))
     values = np.asarray((onto.T @ (onto.T @ wide).T).T)  # T^T M_ext T, genes x genes
+    # a pair named once by var_name and once by symbol was summed (+1 and -1 cancelled
+    # silently, +1 twice gave 2): averaged, as align_prior averages a repeated pair
+    named_by = (wide != 0).astype(float)
+    counts = np.asarray((onto.T @ (onto.T @ named_by).T).T)
+    repeated = np.argwhere(counts > 1)
+    if len(repeated):
+        values = np.where(counts > 1, values / np.maximum(counts, 1), values)
+        pairs = ", ".join(f"{genes[i]} -> {genes[j]}" for i, j in repeated[:5])
+        warnings.warn(
+            f"{len(repeated)} regulator-target pair(s) of the {name} are named more than "
+            f"once, by var_name and by symbol (adata.var[{symbols.key!r}]); their weights "
+            f"are averaged: {pairs}{' ...' if len(repeated) > 5 else ''}",
+            UserWarning, stacklevel=user_stacklevel())
     shared = [s for k, s in enumerate(labels) if len(symbols.labels[s]) > 1
               and (wide[n + k].any() or wide[:, n + k].any())]
     if shared:

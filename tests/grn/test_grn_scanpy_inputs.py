@@ -688,3 +688,23 @@ def test_gene_symbols_translate_priors_perturbations_and_labels(planted, tmp_pat
     assert "regulator_symbol" not in plain.edges() and "gene_symbols" not in plain.settings
     with pytest.raises(ValueError, match="labels='symbols' needs the genes' symbols"):
         plain.network(labels="symbols")
+
+
+def test_a_pair_named_by_var_name_and_by_symbol_is_averaged_with_a_warning(planted):
+    # the translation summed the two names of one pair: +1 by symbol and -1 by Ensembl ID
+    # cancelled to 0 without a word, and +1 twice gave 2, where align_prior averages a
+    # repeated pair and says so
+    data = planted.copy()
+    ens = [f"ENSG{i:011d}" for i in range(data.n_vars)]
+    data.var_names = ens
+    data.var["gene_symbols"] = [f"SYM{i}" for i in range(data.n_vars)]
+    for second, want in ((-1.0, 0.0), (1.0, 1.0)):
+        table = pd.DataFrame([("SYM0", "SYM1", 1.0), (ens[0], ens[1], second),
+                              ("SYM2", "SYM3", 1.0)], columns=["source", "target", "weight"])
+        with pytest.warns(UserWarning, match=r"1 regulator-target pair\(s\) of the prior are "
+                          r"named more than once, by var_name and by symbol .*averaged: "
+                          r"ENSG00000000000 -> ENSG00000000001$"):
+            prior = GRNModel(data, time_key="time", trajectory_key="trajectory", prior=table,
+                             gene_symbols="gene_symbols").prior
+        assert prior.loc[ens[0], ens[1]] == want and prior.loc[ens[2], ens[3]] == 1.0
+        assert int((prior != 0).to_numpy().sum()) == 1 + (want != 0)
