@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import reprlib
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -123,7 +124,12 @@ def celf(
     ------
     TypeError
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
-        constructor that converts a networkx graph or a matrix).
+        constructor that converts a networkx graph or a matrix), or a candidate is not a
+        label (a list or set of labels: ``candidates=[["a"], ["b"]]``), naming
+        ``candidates``.
+    ValueError
+        If a candidate is not a node or is given twice (naming ``candidates``), or ``k``,
+        ``objective``, ``threshold``, ``base_seed_prob`` or ``method`` is invalid.
 
     Notes
     -----
@@ -213,7 +219,7 @@ def celf(
 
         # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
         pool = (list(range(n)) if candidates is None
-                else [graph.index_of(c) for c in as_label_list(candidates, graph)])
+                else [_candidate_index(graph, c) for c in as_label_list(candidates, graph)])
         if len(set(pool)) != len(pool):
             # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
             seen = Counter(pool)
@@ -251,6 +257,21 @@ def celf(
         return SeedSelection([graph.labels[v] for v in chosen], values, evaluations)
     finally:
         bar.close()
+
+
+def _candidate_index(graph: CascadeGraph, label: Hashable) -> int:
+    """Index of one candidate label; errors name ``candidates`` (not seeds, nor a dict).
+
+    A group of labels (``[["a"], ["b"]]``) failed with a bare "unhashable type: 'list'".
+    """
+    if not isinstance(label, Hashable):
+        raise TypeError(f"candidates: {reprlib.repr(label)} is a {type(label).__name__}, not "
+                        "a node label; candidates are the labels allowed as seeds "
+                        "(candidates=['a', 'b']), each picked alone")
+    try:
+        return graph.index_of(label)
+    except ValueError as exc:  # "seed 'q' is not a node ...": celf has no seeds argument
+        raise ValueError(f"candidates: {str(exc).removeprefix('seed ')}") from None
 
 
 def _celf_bounded(

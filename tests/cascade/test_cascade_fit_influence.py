@@ -382,6 +382,20 @@ def test_celf_checks_its_inputs():
     assert celf(g, 2, candidates=[1, 3], base_seed_prob=0.1).seeds[0] in (1, 3)
 
 
+def test_celf_refuses_candidates_given_as_groups_naming_candidates():
+    # candidates=[["a"], ["b"]] (one group per option, as seeds per outbreak are given)
+    # failed with a bare "unhashable type: 'list'", and a label that is no node said
+    # "seed 'q' is not a node", naming seeds, which celf has no argument for
+    g = CascadeGraph.from_edges([("a", "b", 0.5), ("b", "c", 0.5)])
+    with pytest.raises(TypeError, match=r"candidates: \['a'\] is a list, not a node label"):
+        celf(g, 1, candidates=[["a"], ["b"]])
+    with pytest.raises(TypeError, match=r"candidates: \{'b'\} is a set"):
+        celf(g, 1, candidates=["a", {"b"}])
+    with pytest.raises(ValueError, match="candidates: 'q' is not a node of the graph"):
+        celf(g, 1, candidates=["a", "q"])
+    assert celf(g, 1, candidates=["b", "c"]).seeds == ["b"]  # the known answer: 1.5 > 1
+
+
 def test_fits_refuse_sizes_that_cannot_occur():
     # a size-0 cascade with a sure seed used to add log(tiny) with no gradient: the fit
     # reported a finite likelihood for impossible data
