@@ -1,11 +1,23 @@
-"""Command line for ``prunus cascade``."""
+"""Command line for ``prunus cascade``.
+
+``prunus cascade size`` writes the final size distribution of the Independent Cascade model
+on an edge list; ``prunus cascade fit`` fits its transmission probabilities to observed
+outbreak sizes (``CascadeFit``, and ``fit_bayesian`` with ``--bayes``). Both read the
+population with ``--nodes`` (people without contacts too) and the seeding with ``--seed``
+(sure seeds), ``--seed-prob`` (a probability, or a CSV file of one per node) or both (sure
+seeds plus a background rate, as ``seed_probabilities`` combines them).
+"""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.cli import (
     CommandError,
@@ -18,6 +30,9 @@ from core.cli import (
 
 if TYPE_CHECKING:
     import numpy as np
+    import torch
+
+    from .graph import CascadeGraph
 
 _RUNS = 100_000  # default Monte Carlo runs
 _LEVEL = 0.95  # of the Monte Carlo intervals in distribution.csv
@@ -63,25 +78,225 @@ def _precision_floor(n: int, probabilities: np.ndarray | None = None) -> float:
     return max(floor, 3 * eps * (mean + 1) * spectrum)
 
 
-def _size(args: argparse.Namespace) -> int:
+def _seed_prob(value: str) -> float | Path:
+    """Argparse type for ``--seed-prob``: a probability, or a CSV file of one per node.
+
+    Parameters
+    ----------
+    value
+        The command-line text.
+
+    Returns
+    -------
+    float or Path
+        The probability, or the path of an existing file (read once the graph is known).
+    """
+    try:
+        return probability(value)
+    except argparse.ArgumentTypeError as exc:
+        # 2 and nan are numbers outside [0, 1]: said as before, not looked up as files
+        if "expected a number" not in str(exc):
+            raise
+    if os.path.exists(os.path.expanduser(value)):
+        return existing_file(value)  # a folder or a pipe: said as for any input file
+    raise argparse.ArgumentTypeError(
+        f"expected a number, got {value!r}, which is no file either (a CSV file with the "
+        "header node,probability gives each node its own)")
+
+
+def _positive(value: str) -> float:
+    """Argparse type for a finite number above 0 (a Beta prior's parameter)."""
+    x = at_least(0.0)(value)
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return x
+
+
+def _seed_32(value: str) -> int:
+    """Argparse type for a seed in ``[0, 2**32 - 1]``, the range fit_bayesian's SVI takes."""
+    seed = at_least(0, int)(value)
+    if seed >= 2**32:
+        raise argparse.ArgumentTypeError(f"must be < 2**32 (numpy's seed range), got {value}")
+    return seed
+
+
+def _text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line)`` of a user's text file (UTF-8 or UTF-16 with its BOM).
+
+    A file that is not text is refused naming it and ``what`` it should be.
+    """
+    from core.checks import not_utf8_text, text_encoding
+
+    with open(path, encoding=text_encoding(path), newline="") as handle:
+        try:
+            yield from enumerate(handle, start=1)
+        except UnicodeDecodeError as err:
+            raise CommandError(f"{path} is not {what}: it is {not_utf8_text(err)}") from None
+
+
+def _read_nodes(path: Path) -> list[str]:
+    """Read ``--nodes``: one node label per line, ``#`` starting a comment.
+
+    Returns
+    -------
+    list of str
+        The labels in file order, as ``CascadeGraph.read_edgelist(nodes=)`` takes them.
+
+    Raises
+    ------
+    CommandError
+        Naming ``path:line``: a line with more than one label or a label listed again;
+        a file without labels.
+    """
+    first: dict[str, int] = {}
+    for lineno, raw in _text_lines(path, "a node list (one label per line)"):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 1:  # edge-list labels hold no white space
+            raise CommandError(f"{path}:{lineno}: expected one node label per line (no "
+                               f"white space, as in the edge list), got {raw.strip()!r}")
+        label = parts[0]
+        if label in first:
+            raise CommandError(f"{path}:{lineno}: node {label!r} is listed again (first on "
+                               f"line {first[label]})")
+        first[label] = lineno
+    if not first:
+        raise CommandError(f"{path} lists no node (expected one node label per line)")
+    return list(first)
+
+
+def _read_graph(args: argparse.Namespace) -> CascadeGraph:
+    """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``."""
+    from .graph import CascadeGraph
+
+    nodes = None if args.nodes is None else _read_nodes(args.nodes)
+    try:
+        return CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
+                                          weight=args.weight, nodes=nodes)
+    except ValueError as exc:
+        text = str(exc)
+        # "edges.txt:2: edge ('a' -> 'b'): node 'b' not in nodes": nodes= is Python's
+        if nodes is not None and text.endswith(" not in nodes"):
+            raise CommandError(text.removesuffix("nodes") + f"the node list {args.nodes} "
+                               "(--nodes); add it there") from exc
+        raise
+
+
+def _read_seed_probabilities(path: Path, graph: CascadeGraph) -> np.ndarray:
+    """Read a ``--seed-prob`` file: a header line, then ``node,probability`` rows.
+
+    Every node of the graph needs its row, as ``seed_probabilities`` needs of a dict.
+
+    Returns
+    -------
+    numpy.ndarray
+        The seed probability of each node, in the graph's node order.
+
+    Raises
+    ------
+    CommandError
+        Naming ``path:line``: a row that is not two fields, a probability that is not a
+        number in [0, 1], a node that is not in the graph, a node listed again, a first
+        line that is a row rather than a header; naming ``path``: nodes without a row.
+    """
+    import csv
+
     import numpy as np
-    import pandas as pd
 
-    from core.atomic import atomic_outputs, write_json
+    values = np.full(graph.n, np.nan)
+    first: dict[int, int] = {}
+    header = None
+    lines = _text_lines(path, "a CSV file of seed probabilities (node,probability)")
+    # csv's line_num counts the lines read so far, quoted line breaks included
+    reader = csv.reader(line for _, line in lines)
+    for row in reader:
+        lineno = reader.line_num
+        fields = [f.strip() for f in row]
+        if not any(fields):
+            continue
+        if len(fields) != 2:
+            raise CommandError(f"{path}:{lineno}: expected two fields, node,probability, got "
+                               f"{','.join(row)!r}")
+        label, text = fields
+        if header is None:
+            header = fields
+            try:  # a file without its header would lose its first node's row
+                float(text)
+            except ValueError:
+                continue
+            raise CommandError(f"{path}:{lineno}: expected a header line (such as "
+                               f"node,probability), got the row {','.join(row)!r}")
+        try:
+            i = graph.index_of(label)
+        except ValueError:
+            raise CommandError(f"{path}:{lineno}: {label!r} is not a node of the network "
+                               "(the edge list, and --nodes if given)") from None
+        try:
+            p = float(text)
+        except ValueError:
+            p = None
+        if p is None or not 0 <= p <= 1:  # False for NaN
+            raise CommandError(f"{path}:{lineno}: node {label!r} has seed probability "
+                               f"{text!r}; expected a probability in [0, 1]")
+        if i in first:
+            raise CommandError(f"{path}:{lineno}: node {label!r} is listed again (first on "
+                               f"line {first[i]})")
+        first[i] = lineno
+        values[i] = p
+    missing = [graph.labels[i] for i in np.flatnonzero(np.isnan(values))]
+    if missing:
+        raise CommandError(f"{path} gives no seed probability for {len(missing)} node(s) "
+                           f"{missing[:5]}{' ...' * (len(missing) > 5)}; give one per node "
+                           "(0 for people who are never seeds)")
+    return values
 
-    from .distribution import _resolve, size_distribution
-    from .graph import CascadeGraph, find_cycle_link, seed_probabilities
-    from .montecarlo import expected_tv_error, monte_carlo
 
-    graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
-                                       weight=args.weight)
+def _require_seeding(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Exit as argparse does (code 2) when neither ``--seed`` nor ``--seed-prob`` is given."""
+    if args.seed is None and args.seed_prob is None:
+        # the message argparse gave while the two options were an exclusive group
+        parser.error("one of the arguments --seed --seed-prob is required")
+
+
+def _seeding(args: argparse.Namespace, graph: CascadeGraph,
+             random_seed: str = "the Monte Carlo random seed is --rng-seed",
+             ) -> float | np.ndarray | None:
+    """Check ``--seed`` against the graph; return ``--seed-prob`` as the library takes it.
+
+    ``random_seed`` says which option is the command's random seed (other commands' --seed).
+    """
     for node in args.seed or ():
         try:
             graph.index_of(node)
         except ValueError as exc:
             # the other commands' --seed is the random seed, here it names seed nodes
             raise CommandError(f"--seed {node}: no node {node!r} in {args.graph} (--seed names "
-                               "seed nodes; the Monte Carlo random seed is --rng-seed)") from exc
+                               f"seed nodes; {random_seed})") from exc
+    if isinstance(args.seed_prob, Path):
+        return _read_seed_probabilities(args.seed_prob, graph)
+    return args.seed_prob
+
+
+def _recorded_seed_prob(args: argparse.Namespace) -> float | str | None:
+    """``--seed-prob`` as summary.json records it: the number, or the file's path."""
+    return str(args.seed_prob) if isinstance(args.seed_prob, Path) else args.seed_prob
+
+
+def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from core.atomic import atomic_outputs, write_json
+
+    from .distribution import _resolve, size_distribution
+    from .graph import find_cycle_link, seed_probabilities
+    from .montecarlo import expected_tv_error, monte_carlo
+
+    _require_seeding(args, parser)
+    graph = _read_graph(args)
+    seed_prob = _seeding(args, graph)
     method = _resolve(graph, args.method)
     if method == "tree" and not graph.is_forest():
         # the library's error names its argument (method='tree' ... use method='tda')
@@ -110,14 +325,14 @@ def _size(args: argparse.Namespace) -> int:
     if method == "mc":  # the runs themselves, for the intervals (as size_distribution draws)
         import torch
 
-        sampled = monte_carlo(graph, seed_probabilities(graph, args.seed, args.seed_prob),
+        sampled = monte_carlo(graph, seed_probabilities(graph, args.seed, seed_prob),
                               n_runs=args.runs, seed=args.rng_seed, progress=not args.quiet)
         probs = torch.as_tensor(sampled.distribution, dtype=graph.dtype, device=graph.device)
     else:
         probs = size_distribution(
             graph,
             seeds=args.seed,
-            seed_prob=args.seed_prob,
+            seed_prob=seed_prob,
             method=method,
             tail_accurate=tail_accurate,
             n_runs=args.runs,
@@ -134,10 +349,11 @@ def _size(args: argparse.Namespace) -> int:
         # what was asked, so the file alone says which run it describes
         "graph": str(args.graph),
         "seeds": None if args.seed is None else [str(v) for v in args.seed],
-        "seed_prob": args.seed_prob,
+        "seed_prob": _recorded_seed_prob(args),
         # only when given: the summaries of directed runs stay as they were
         **({"undirected": True} if args.undirected else {}),
         **({"weight": args.weight} if args.weight != "weight" else {}),
+        **({"nodes_file": str(args.nodes)} if args.nodes is not None else {}),
         "nodes": graph.n,
         "edges": graph.num_edges,
         # at most n: round-off near w = 1 gave 10001.000000014878 of 10,001 nodes
@@ -199,8 +415,359 @@ def _size(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Values of a sizes file that mean "not known" (pandas reads them as NaN).
+_MISSING = frozenset({"", "nan", "na", "n/a", "null", "none", "<na>"})
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (a row of sizes rather than a header)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
+    """Read ``--sizes``: one outbreak per row, in a column ``size`` or a single column.
+
+    A single column may have a header line of any name, or none.
+
+    Returns
+    -------
+    sizes, lines : list of int
+        The final sizes (``3.0`` read as 3) and the line each is on.
+
+    Raises
+    ------
+    CommandError
+        Naming ``path:line``: no column ``size`` among several, a row of another width
+        than the first, a missing value, a size that is not a number or not whole; naming
+        ``path``: a file without sizes.
+    """
+    import csv
+
+    sizes: list[int] = []
+    lines: list[int] = []
+    column = width = None
+    reader = csv.reader(line for _, line in _text_lines(path, "a CSV file of outbreak sizes"))
+    for row in reader:
+        lineno = reader.line_num
+        fields = [f.strip() for f in row]
+        if not any(fields):
+            continue
+        if width is None:  # the header, or the first row of a single column
+            width = len(fields)
+            named = [i for i, f in enumerate(fields) if f == "size"]
+            if len(named) > 1:
+                raise CommandError(f"{path}:{lineno}: {len(named)} columns are named 'size'")
+            if named:
+                column = named[0]
+                continue
+            if width != 1:
+                raise CommandError(
+                    f"{path}:{lineno}: expected a column 'size' (one final outbreak size per "
+                    f"row) or a single column of sizes, got the columns {fields}")
+            column = 0
+            if not _is_number(fields[0]):  # a single column's header, whatever its name
+                continue
+        if len(fields) != width:
+            raise CommandError(f"{path}:{lineno}: expected {width} fields, as on the first "
+                               f"line, got {len(fields)}: {','.join(row)!r}")
+        text = fields[column]
+        try:
+            x = None if text.lower() in _MISSING else float(text)
+        except ValueError:
+            raise CommandError(f"{path}:{lineno}: size {text!r} is not a number") from None
+        if x is None or math.isnan(x):
+            raise CommandError(f"{path}:{lineno}: no size (a missing value); drop the "
+                               "outbreaks whose size is unknown")
+        if not x.is_integer():  # inf too
+            raise CommandError(f"{path}:{lineno}: size {text} is not a whole number (a size "
+                               "counts the people infected)")
+        sizes.append(int(x))
+        lines.append(lineno)
+    if not sizes:
+        raise CommandError(f"{path} holds no outbreak size (expected one final size per row, "
+                           "in a column 'size' or a single column)")
+    return sizes, lines
+
+
+def _check_sizes(path: Path, sizes: list[int], lines: list[int], graph: CascadeGraph,
+                 p: torch.Tensor) -> None:
+    """Refuse, naming ``path:line``, a size that no weights can give under seeding ``p``.
+
+    The bounds are those CascadeFit refuses sizes outside of, naming no line.
+    """
+    from .fit import _reachable_count
+
+    start = p.detach().cpu().numpy()
+    low = int((start >= 1).sum())  # the sure seeds are always active
+    high = _reachable_count(graph, start > 0)
+    for k, lineno in zip(sizes, lines):
+        if not low <= k <= high:
+            hint = (" (a size counts every infected person, the index case included: add "
+                    "the seeds to counts of secondary cases)" if k < low else "")
+            raise CommandError(
+                f"{path}:{lineno}: size {k} cannot occur under these seeds: every outbreak "
+                f"has between {low} (the sure seeds) and {high} (the nodes a possible seed "
+                f"can reach) active nodes{hint}")
+
+
+def _read_edge_types(args: argparse.Namespace, graph: CascadeGraph) -> np.ndarray:
+    """Each edge's type: the attribute ``--edge-type`` of the lines ``u v {attributes}``.
+
+    The edge list was read by ``read_edgelist`` already, so its lines are well formed.
+
+    Returns
+    -------
+    numpy.ndarray
+        One type per edge of ``graph``, in its edge order (text or numbers).
+
+    Raises
+    ------
+    CommandError
+        Naming ``path:line``: a line without attributes or without the attribute, a type
+        that is not text or a number, types of both kinds.
+    """
+    import ast
+
+    import numpy as np
+
+    from .graph import _NUMPY_SCALAR
+
+    path, name = args.graph, args.edge_type
+    typed: dict[tuple[str, str], str | int | float] = {}
+    kinds: dict[str, int] = {}  # "text" / "number": the first line of each
+    for lineno, raw in _text_lines(path, "a text edge list (lines 'u v p')"):
+        line = raw.split("#", 1)[0].strip()  # as read_edgelist reads it
+        if not line:
+            continue
+        u, v, rest = line.split(maxsplit=2)
+        edge = f"edge ({u!r} -> {v!r})"
+        try:
+            data = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", rest)) if rest.startswith(
+                "{") else None
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            raise CommandError(
+                f"{path}:{lineno}: {edge} has no attributes, so no edge type; --edge-type "
+                f"{name} reads lines 'u v {{attributes}}' (nx.write_edgelist's), e.g. "
+                f"\"{u} {v} {{'{args.weight}': 0.3, '{name}': 'household'}}\"")
+        if name not in data:
+            raise CommandError(f"{path}:{lineno}: {edge} has no attribute {name!r} "
+                               f"(--edge-type) among {sorted(map(str, data))}")
+        t = data[name]
+        if isinstance(t, np.generic):
+            t = t.item()
+        if (isinstance(t, bool) or not isinstance(t, str | int | float) or t == ""
+                or (isinstance(t, float) and not math.isfinite(t))):
+            raise CommandError(f"{path}:{lineno}: {edge} has edge type {t!r} (attribute "
+                               f"{name!r}); expected a name: text or a number")
+        kind = "text" if isinstance(t, str) else "a number"
+        kinds.setdefault(kind, lineno)
+        if len(kinds) > 1:  # sorted, "1" and 1 would be told apart by nothing shown
+            other = next(k for k in kinds if k != kind)
+            raise CommandError(f"{path}:{lineno}: {edge} has the edge type {t!r} ({kind}), "
+                               f"where line {kinds[other]}'s is {other}; give every type "
+                               "as text, or every type as a number")
+        typed[(u, v)] = t
+    labels = graph.labels
+    # read as undirected, each line's type goes to both of its edges
+    return np.asarray([typed[(labels[a], labels[b])] if (labels[a], labels[b]) in typed
+                       else typed[(labels[b], labels[a])]
+                       for a, b in zip(graph.src, graph.dst)])
+
+
+def _weight_names(graph: CascadeGraph, share: str,
+                  type_names: tuple[Any, ...] | None) -> list[str]:
+    """Name each shared weight: ``all``, its type, or its edge ``u->v``."""
+    if share == "all":
+        return ["all"]
+    if share == "edge":  # one weight per edge, in the graph's edge order
+        return [f"{graph.labels[a]}->{graph.labels[b]}" for a, b in zip(graph.src, graph.dst)]
+    return [str(t) for t in type_names or ()]
+
+
+def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run ``prunus cascade fit``: CascadeFit (and fit_bayesian) on the files given."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from core.atomic import atomic_outputs, write_json
+    from core.cli import figures_locked
+    from core.provenance import environment
+
+    from .distribution import size_distribution
+    from .fit import CascadeFit, fit_bayesian
+    from .graph import seed_probabilities
+    from .montecarlo import MonteCarloResult, expected_tv_error
+    from .plot import plot_distribution
+
+    _require_seeding(args, parser)
+    if args.share == "type" and args.edge_type is None:
+        raise CommandError("--share type needs --edge-type NAME: the attribute of the edge "
+                           "list's lines 'u v {attributes}' that names each edge's type (one "
+                           "weight is fitted per type)")
+    if args.share != "type":
+        warn_ignored(["--edge-type"] * (args.edge_type is not None),
+                     f"it names the edge types of --share type, and --share is {args.share}")
+    if not args.bayes:
+        given = [flag for flag, value, default in (("--prior", args.prior, [1.0, 1.0]),
+                                                   ("--rng-seed", args.rng_seed, 0))
+                 if value != default]
+        warn_ignored(given, f"{'it sets' if len(given) == 1 else 'they set'} the posterior "
+                     "of --bayes")
+    graph = _read_graph(args)
+    seed_prob = _seeding(args, graph, "the random seed of --bayes is --rng-seed")
+    types = _read_edge_types(args, graph) if args.share == "type" else None
+    sizes_read, lines = _read_sizes(args.sizes)
+    _check_sizes(args.sizes, sizes_read, lines, graph,
+                 seed_probabilities(graph, args.seed, seed_prob))
+    sizes = np.asarray(sizes_read, dtype=np.int64)
+    fit = CascadeFit(graph, seeds=args.seed, seed_prob=seed_prob, share=args.share,
+                     edge_type=types)
+    method = fit._lik.method
+    if method == "tda":
+        print("prunus: note: the network has cycles, so the likelihood uses the TDA "
+              "approximation of the size distribution (check the fitted weights with "
+              "`prunus cascade size --method mc`)", file=sys.stderr)
+    fit.fit(sizes, epochs=args.epochs, optimizer=args.optimizer, progress=not args.quiet)
+    shared = fit.shared_weights.cpu().numpy().astype(np.float64)
+    table = pd.DataFrame({"name": _weight_names(graph, args.share, fit.edge_type_names),
+                          "probability": shared})
+    try:
+        log_likelihood = fit.log_likelihood(sizes)
+    except ValueError:  # a size below float64's range: fit warned; history holds the bound
+        log_likelihood = fit.history[-1] * sizes.size
+    posterior = None
+    if args.bayes:
+        post = fit_bayesian(graph, sizes, seeds=args.seed, seed_prob=seed_prob,
+                            share=args.share, edge_type=types, prior=tuple(args.prior),
+                            seed=args.rng_seed, progress=not args.quiet)
+        for key, column in (("mean", "mean"), ("std", "sd"), ("q05", "q05"), ("q95", "q95")):
+            table[column] = post[key].detach().cpu().numpy().astype(np.float64)
+        posterior = {
+            # fit_bayesian's auto: the exact grid for one weight, SVI for more
+            "method": "grid" if shared.size == 1 else "svi",
+            "prior": [float(a) for a in args.prior],
+            "rng_seed": args.rng_seed,
+            "samples": int(post["samples"].shape[0]),
+            "converged": bool(post["converged"]),
+        }
+    with torch.no_grad():
+        fitted = size_distribution(fit.fitted_graph, seeds=args.seed, seed_prob=seed_prob,
+                                   method=method)
+    values = fitted.detach().cpu().numpy().astype(np.float64)
+    counts = np.bincount(sizes, minlength=graph.n + 1)
+    frequency = counts / sizes.size
+    # the outbreaks are a sample, as Monte Carlo runs are: drawn with their Wilson band
+    observed = MonteCarloResult(sizes, frequency, expected_tv_error(frequency, sizes.size))
+    out = args.out
+    summary = {
+        # what was asked, so the file alone says which run it describes
+        "graph": str(args.graph),
+        "sizes": str(args.sizes),
+        "seeds": None if args.seed is None else [str(v) for v in args.seed],
+        "seed_prob": _recorded_seed_prob(args),
+        **({"undirected": True} if args.undirected else {}),
+        **({"weight": args.weight} if args.weight != "weight" else {}),
+        **({"nodes_file": str(args.nodes)} if args.nodes is not None else {}),
+        "share": args.share,
+        **({"edge_type": args.edge_type} if args.share == "type" else {}),
+        "optimizer": args.optimizer,
+        "epochs": args.epochs,
+        "bayes": args.bayes,
+        "method": method,
+        "nodes": graph.n,
+        "edges": graph.num_edges,
+        "outbreaks": int(sizes.size),
+        "weights": int(shared.size),
+        # at the fitted weights: a sum over the outbreaks, and per outbreak
+        "log_likelihood": float(log_likelihood),
+        "mean_log_likelihood": float(log_likelihood) / sizes.size,
+        "converged": fit.converged,
+        "gradient": fit.gradient,
+        "steps": fit.epochs_run,
+        "evaluations": fit.evaluations,
+        "mean_size_observed": float(sizes.mean()),
+        "mean_size_fitted": float(min(np.arange(values.size) @ values, graph.n)),
+        **({"posterior": posterior} if posterior is not None else {}),
+    }
+    what = (f"w = {shared[0]:.4g}" if shared.size == 1 else f"{shared.size} weights")
+    label = f"fitted ({what}, {'exact' if method == 'tree' else 'TDA'})"
+    floor = _precision_floor(graph.n, values)
+    with figures_locked() as plt:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    try:  # the figure is closed if drawing fails too
+        with figures_locked():
+            fig.suptitle(f"outbreak sizes: observed and fitted ({what})")
+            curves = {f"observed ({sizes.size} outbreaks)": observed, label: values}
+            plot_distribution(curves, ax=axes[0], title="where the mass is")
+            reach = max(int(np.searchsorted(np.cumsum(values), 1 - 1e-4)), int(sizes.max()))
+            if reach < graph.n:
+                axes[0].set_xlim(-0.5, max(reach, 5) * 1.1 + 0.5)
+            plot_distribution(curves, ax=axes[1], log=True, floor=floor,
+                              title="log scale, all sizes (tail)")
+            fig.tight_layout()
+        # the versions and torch threads the numbers came from, to reproduce them
+        summary["environment"] = environment()
+        with atomic_outputs(out) as stage:  # all four files, or none replaced
+            fit.save(stage / "fit.json")
+            table.to_csv(stage / "weights.csv", index=False, float_format="%.17g")
+            write_json(summary, stage / "summary.json")
+            with figures_locked():
+                fig.savefig(stage / "fit.png", dpi=120, format="png")
+    finally:
+        with figures_locked() as plt:
+            plt.close(fig)
+    state = ("converged" if fit.converged else
+             f"not converged: gradient {fit.gradient:.2g}, raise --epochs")
+    print(f"wrote {out / 'weights.csv'}, fit.json, summary.json and fit.png ({what}, {state})")
+    return 0
+
+
+def _graph_options(parser: argparse.ArgumentParser) -> None:
+    """Add the edge list and how to read it: ``--undirected``, ``--weight``, ``--nodes``."""
+    parser.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
+                        help="edge list, one line 'u v p' per directed edge u -> v (networkx's "
+                        "weighted edge-list format; lines 'u v {'weight': p, ...}' of "
+                        "nx.write_edgelist are read too, see --weight); '#' starts a comment. "
+                        "An undirected contact list (nx.write_weighted_edgelist of an nx.Graph "
+                        "gives each contact once) needs --undirected")
+    parser.add_argument("--undirected", action="store_true",
+                        help="each line 'u v p' is a contact in both directions (u -> v and "
+                        "v -> u, both with p); a contact listed twice (u v and v u) is refused")
+    parser.add_argument("--weight", default="weight", metavar="NAME",
+                        help="on lines 'u v {attributes}' (nx.write_edgelist), the attribute "
+                        "that holds the probability p; default %(default)s (lines 'u v p' do "
+                        "not use it)")
+    parser.add_argument("--nodes", type=existing_file, metavar="FILE",
+                        help="every node of the population, one label per line ('#' starts a "
+                        "comment; no header line), people without contacts included: with "
+                        "--seed-prob they may be seeds, and sizes count them; every node of "
+                        "the edge list must be listed. Default: the edge list's nodes")
+
+
+def _seeding_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--seed`` and ``--seed-prob`` (one of them or both is required)."""
+    parser.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
+                        help="seed node(s), active for sure in every cascade; repeat or "
+                        "list several. With --seed-prob too, the other nodes are seeds with "
+                        "its probability (a background rate)")
+    parser.add_argument(
+        "--seed-prob", type=_seed_prob, metavar="P|FILE",
+        help="every node is a seed independently with P; or a CSV file with a header line "
+        "and rows node,probability giving each node its own (every node needs its row, 0 "
+        "for people who are never seeds; summary.json records the file's path). With "
+        "--seed, it applies to the other nodes (their rows are not used)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``prunus cascade size`` to the ``prunus`` command line.
+    """Add ``prunus cascade size`` and ``prunus cascade fit`` to the ``prunus`` command line.
 
     Parameters
     ----------
@@ -209,7 +776,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         point).
     """
     parser = subparsers.add_parser(
-        "cascade", help="cascade size distributions of the Independent Cascade model"
+        "cascade", help="cascade size distributions of the Independent Cascade model, and "
+        "transmission weights fitted to observed outbreak sizes"
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     size = sub.add_parser(
@@ -221,26 +789,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
         "the 95% Wilson interval of each sampled probability), summary.json and a plot.",
     )
-    size.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
-                      help="edge list, one line 'u v p' per directed edge u -> v (networkx's "
-                      "weighted edge-list format; lines 'u v {'weight': p, ...}' of "
-                      "nx.write_edgelist are read too, see --weight); '#' starts a comment. "
-                      "An undirected contact list (nx.write_weighted_edgelist of an nx.Graph "
-                      "gives each contact once) needs --undirected")
-    size.add_argument("--undirected", action="store_true",
-                      help="each line 'u v p' is a contact in both directions (u -> v and "
-                      "v -> u, both with p); a contact listed twice (u v and v u) is refused")
-    size.add_argument("--weight", default="weight", metavar="NAME",
-                      help="on lines 'u v {attributes}' (nx.write_edgelist), the attribute "
-                      "that holds the probability p; default %(default)s (lines 'u v p' do "
-                      "not use it)")
-    seeds = size.add_mutually_exclusive_group(required=True)
-    seeds.add_argument("--seed", nargs="+", action="extend", metavar="NODE",
-                       help="fixed seed node(s); repeat or list several")
-    seeds.add_argument(
-        "--seed-prob", type=probability, metavar="P",
-        help="every node is a seed independently with P",
-    )
+    _graph_options(size)
+    _seeding_options(size)
     size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto",
                       help="tree: exact, networks without cycles; tda: approximation for "
                       "networks with cycles (poor on networks with many short cycles near "
@@ -266,7 +816,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="output folder (created): distribution.csv (size, probability; "
                       "for mc also lower and upper, the 95%% Wilson interval of each "
                       "probability), summary.json, distribution.png")
-    size.set_defaults(func=_size)
+    # the handler exits as argparse does when no seeding is given
+    size.set_defaults(func=functools.partial(_size, parser=size))
+    fit = sub.add_parser(
+        "fit",
+        help="transmission weights from observed outbreak sizes",
+        description="Fit the Independent Cascade model's transmission probabilities to "
+        "observed final outbreak sizes by maximum likelihood (CascadeFit; with --bayes also "
+        "their posterior, fit_bayesian), on a contact network given as in 'prunus cascade "
+        "size' (its probabilities p are the starting point: their mean within each shared "
+        "weight). Writes DIR/weights.csv (name,probability: one row per shared weight, named "
+        "'all', by its edge type, or by its edge 'u->v'; with --bayes also mean,sd,q05,q95 "
+        "of the posterior), DIR/fit.json (CascadeFit.save: CascadeFit.load reads it back "
+        "onto the same edge list, read with the same --undirected and --nodes), "
+        "DIR/summary.json and DIR/fit.png (the observed size "
+        "frequencies against the fitted distribution).",
+    )
+    _graph_options(fit)
+    fit.add_argument("--sizes", required=True, type=existing_file, metavar="FILE",
+                     help="CSV of observed outbreaks, one per row: a column 'size' (other "
+                     "columns are ignored), or a single column with or without a header. "
+                     "A size counts every infected person, the index case included; whole "
+                     "numbers (3.0 is read as 3)")
+    _seeding_options(fit)
+    fit.add_argument("--share", choices=["all", "type", "edge"], default="all",
+                     help="one weight for every edge (all, the default), one per edge type "
+                     "(type, needs --edge-type), or one per directed edge (edge)")
+    fit.add_argument("--edge-type", metavar="NAME",
+                     help="with --share type, the attribute of lines 'u v {attributes}' "
+                     "(nx.write_edgelist) that holds each edge's type, e.g. {'weight': 0.3, "
+                     "'type': 'household'}; the types' weights follow their sorted names")
+    fit.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs",
+                     help="L-BFGS (default lbfgs: few passes where few weights are shared) "
+                     "or Adam (steadier with one weight per edge)")
+    fit.add_argument("--epochs", type=at_least(1, int), default=300, metavar="N",
+                     help="the most exact distribution passes after the first (CascadeFit."
+                     "fit's epochs); the fit stops once converged; default %(default)s")
+    fit.add_argument("--bayes", action="store_true",
+                     help="also the posterior of the shared weights under Beta priors "
+                     "(fit_bayesian: exact on a grid for one weight, SVI for more), written "
+                     "to weights.csv (mean, sd, q05, q95) and summary.json")
+    fit.add_argument("--prior", type=_positive, nargs=2, default=[1.0, 1.0],
+                     metavar=("A", "B"),
+                     help="Beta(A, B) prior of every shared weight (--bayes); default 1 1, "
+                     "uniform")
+    fit.add_argument("--rng-seed", type=_seed_32, default=0,
+                     help="seed of the posterior draws (--bayes); default %(default)s, so a "
+                     "rerun gives the same posterior")
+    fit.add_argument("--quiet", action="store_true",
+                     help="no progress bar (on stderr)")
+    fit.add_argument("--out", required=True, type=output_folder, metavar="DIR",
+                     help="output folder (created): weights.csv, fit.json, summary.json, "
+                     "fit.png")
+    fit.set_defaults(func=functools.partial(_fit, parser=fit))
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 
 

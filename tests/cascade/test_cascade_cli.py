@@ -174,11 +174,12 @@ def test_size_writes_all_files_or_none(tmp_path, capsys):
 # -- the command line issue 6 spells out ---------------------------------------------------
 # prunus cascade size GRAPH.edgelist (--seed NODE ... | --seed-prob P)
 #                     [--method auto|tree|tda|mc] --out DIR
+# (--seed and --seed-prob together are sure seeds with a background rate: see
+# test_seed_and_seed_prob_together_are_sure_seeds_plus_a_background_rate)
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["--seed", "a", "--seed-prob", "0.1"], "not allowed with argument"),  # not both
-    ([], "one of the arguments --seed --seed-prob is required"),  # and not neither
+    ([], "one of the arguments --seed --seed-prob is required"),  # not neither
     (["--seed", "a", "--method", "exact"], "invalid choice"),  # auto|tree|tda|mc only
     # a probability, refused before the edge list is read (was checked after)
     (["--seed-prob", "2"], "argument --seed-prob: must be a probability in [0, 1], got 2"),
@@ -493,3 +494,368 @@ def test_runs_in_a_thread_pool_all_succeed_with_the_files_of_serial_runs(tmp_pat
         for name in ("distribution.csv", "summary.json", "distribution.png"):
             assert ((tmp_path / "threads" / f"c{s}" / name).read_bytes()
                     == (tmp_path / "serial" / f"c{s}" / name).read_bytes())
+
+
+# -- people without contacts, per-node seeding, sure seeds with a background rate ----------
+
+
+def test_nodes_file_adds_people_without_contacts(tmp_path, capsys):
+    # the population was the edge list's nodes alone: a person without contacts (P009 of
+    # the audit's withiso example) could not be given, and with --seed-prob the
+    # distribution left out their chance of being a seed (and of size 4)
+    graph = _write(tmp_path / "withiso.edgelist", ["P001 P002 0.5", "P002 P003 0.4"])
+    nodes = _write(tmp_path / "people.txt", ["# everyone, contacts or not", "P001", "P002",
+                                             "", "P003", "P009  # no contacts"])
+    argv = ["cascade", "size", str(graph), "--seed-prob", "0.2"]
+    assert main([*argv, "--nodes", str(nodes), "--out", str(tmp_path / "all")]) == 0
+    table = pd.read_csv(tmp_path / "all" / "distribution.csv")
+    assert np.allclose(table["probability"], [.4096, .31744, .1792, .08128, .01248],
+                       rtol=0, atol=1e-15)
+    summary = json.loads((tmp_path / "all" / "summary.json").read_text())
+    assert summary["nodes"] == 4 and summary["nodes_file"] == str(nodes)
+    # without the file: the three people of the edge list, as before (and no nodes_file)
+    assert main([*argv, "--out", str(tmp_path / "contacts")]) == 0
+    table = pd.read_csv(tmp_path / "contacts" / "distribution.csv")
+    assert np.allclose(table["probability"], [.512, .2688, .1568, .0624], rtol=0, atol=1e-15)
+    assert "nodes_file" not in json.loads((tmp_path / "contacts" / "summary.json").read_text())
+    # a node of the edge list missing from the file: the edge list's file:line, and the file
+    short = _write(tmp_path / "short.txt", ["P001", "P002"])
+    capsys.readouterr()
+    assert main([*argv, "--nodes", str(short), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(short) in err
+    assert "withiso.edgelist:2: edge ('P002' -> 'P003'): node 'P003' not in" in err
+    # a label twice, or two on one line: the nodes file's lines
+    for lines, message in ((["P001", "P002", "P003", "P001"], "twice.txt:4: node 'P001' is "
+                            "listed again (first on line 1)"),
+                           (["P001 P002", "P003"], "twice.txt:1: expected one node label")):
+        bad = _write(tmp_path / "twice.txt", lines)
+        assert main([*argv, "--nodes", str(bad), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit):
+        main(["cascade", "size", "--help"])
+    assert "--nodes FILE" in capsys.readouterr().out
+
+
+def test_seed_prob_file_gives_each_node_its_own(tmp_path, capsys):
+    # --seed-prob took one number for every node: per-node seed probabilities (of
+    # seed_probabilities(g, seed_prob={node: p})) had no command line
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    # by name, not by position: read in file order, a would get 0.2 (P(2) = 0.15)
+    probs = _write(tmp_path / "seedp.csv", ["node,probability", "b,0.2", "a, 0.5"])
+    out = tmp_path / "o"
+    assert main(["cascade", "size", str(graph), "--seed-prob", str(probs),
+                 "--out", str(out)]) == 0
+    table = pd.read_csv(out / "distribution.csv")
+    # P(0) = 0.5 * 0.8; P(2) = 0.5 * (1 - 0.8 * 0.5); the rest P(1)
+    assert np.allclose(table["probability"], [0.4, 0.3, 0.3], rtol=0, atol=1e-15)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed_prob"] == str(probs) and summary["seeds"] is None
+    # a plain number still works, and Monte Carlo takes the file too
+    assert main(["cascade", "size", str(graph), "--seed-prob", "0.25", "--out",
+                 str(tmp_path / "n")]) == 0
+    assert json.loads((tmp_path / "n" / "summary.json").read_text())["seed_prob"] == 0.25
+    assert main(["cascade", "size", str(graph), "--seed-prob", str(probs), "--method", "mc",
+                 "--runs", "20000", "--quiet", "--out", str(tmp_path / "mc")]) == 0
+    sampled = pd.read_csv(tmp_path / "mc" / "distribution.csv")["probability"]
+    assert np.abs(sampled - [0.4, 0.3, 0.3]).max() < 0.02
+    # errors name the file and line; a node without a row is refused, as
+    # seed_probabilities refuses a dict that leaves nodes out
+    cases = [
+        (["node,probability", "a,0.5", "zz,0.1", "b,0"], "bad.csv:3: 'zz' is not a node"),
+        (["node,probability", "a,0.5"], "bad.csv gives no seed probability for 1 node(s) "
+         "['b']; give one per node"),
+        (["node,probability", "a,0.5", "b,nan"], "bad.csv:3: node 'b' has seed probability "
+         "'nan'; expected a probability in [0, 1]"),
+        (["node,probability", "a,1.5", "b,0"], "bad.csv:2: node 'a' has seed probability"),
+        (["node,probability", "a,0.5", "b,0", "a,0.1"], "bad.csv:4: node 'a' is listed again "
+         "(first on line 2)"),
+        (["a,0.5", "b,0.1"], "bad.csv:1: expected a header line"),
+        (["node,probability", "a;0.5"], "bad.csv:2: expected two fields"),
+    ]
+    for lines, message in cases:
+        bad = _write(tmp_path / "bad.csv", lines)
+        code = main(["cascade", "size", str(graph), "--seed-prob", str(bad),
+                     "--out", str(tmp_path / "x")])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and message in err, (lines, err)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit):
+        main(["cascade", "size", str(graph), "--seed-prob", str(tmp_path / "nofile.csv"),
+              "--out", str(tmp_path / "x")])
+    assert "which is no file either" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cascade", "size", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--seed-prob P|FILE" in text and "node,probability" in text
+    assert "every node needs its row" in text
+
+
+def test_seed_and_seed_prob_together_are_sure_seeds_plus_a_background_rate(tmp_path):
+    # the two options were mutually exclusive, though seed_probabilities(g, seeds=...,
+    # seed_prob=...) defines the pair: the seeds for sure, the others with seed_prob
+    star = _write(tmp_path / "star.edgelist", ["0 1 0.5", "0 2 0.5", "0 3 0.5"])
+    # each leaf active with 1 - 0.9 * 0.5 = 0.55: size 1 + Binomial(3, 0.55)
+    from scipy.stats import binom
+
+    exact = np.concatenate([[0.0], binom.pmf(np.arange(4), 3, 0.55)])
+    probs = _write(tmp_path / "p.csv", ["node,probability", "0,0.3", "1,0.1", "2,0.1",
+                                        "3,0.1"])  # the seed's row is not used
+    for name, given in (("number", "0.1"), ("file", str(probs))):
+        out = tmp_path / name
+        assert main(["cascade", "size", str(star), "--seed", "0", "--seed-prob", given,
+                     "--out", str(out)]) == 0
+        table = pd.read_csv(out / "distribution.csv")
+        assert np.allclose(table["probability"], exact, rtol=0, atol=1e-15)
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["seeds"] == ["0"]
+        assert summary["seed_prob"] == (0.1 if name == "number" else str(probs))
+        assert summary["p_size_0"] == 0.0
+    assert main(["cascade", "size", str(star), "--seed", "0", "--seed-prob", "0.1", "--method",
+                 "mc", "--runs", "20000", "--quiet", "--out", str(tmp_path / "mc")]) == 0
+    sampled = pd.read_csv(tmp_path / "mc" / "distribution.csv")["probability"]
+    assert np.abs(sampled - exact).max() < 0.02
+
+
+# -- prunus cascade fit: transmission weights from observed outbreak sizes ----------------
+# There was no command for it: CascadeFit and fit_bayesian had Python only.
+
+
+def _star(tmp_path, d=5, p=0.5, hub="h"):
+    return _write(tmp_path / "star.edgelist", [f"{hub} l{i} {p}" for i in range(1, d + 1)])
+
+
+def _sizes_file(path, sizes, header="outbreak,size"):
+    lines = [header] if header else []
+    lines += [f"{i},{float(s)}" if header and "," in header else f"{float(s)}"
+              for i, s in enumerate(sizes)]
+    return _write(path, lines)
+
+
+def test_fit_recovers_the_star_mle_exactly_and_writes_its_files(tmp_path, capsys):
+    # a star seeded at its hub: size = 1 + Binomial(d, w), whose MLE is mean(size - 1) / d
+    from scipy.stats import binom
+
+    from biomodels.cascade import CascadeFit, CascadeGraph
+
+    d = 5
+    graph = _star(tmp_path, d)
+    sizes = 1 + np.random.default_rng(3).binomial(d, 0.35, size=200)
+    mle = (sizes - 1).mean() / d
+    data = _sizes_file(tmp_path / "sizes.csv", sizes)  # floats such as 3.0, as pandas writes
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "h",
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "cascade fit" in captured.err  # the progress bar, unless --quiet
+    assert "wrote" in captured.out
+    weights = pd.read_csv(out / "weights.csv", dtype={"probability": str})
+    assert list(weights.columns) == ["name", "probability"]
+    weights["probability"] = weights["probability"].astype(float)  # exact on every pandas
+    assert weights["name"].tolist() == ["all"]
+    assert weights["probability"][0] == pytest.approx(mle, abs=1e-7)
+    summary = json.loads((out / "summary.json").read_text())
+    expected_ll = binom.logpmf(sizes - 1, d, weights["probability"][0]).sum()
+    assert summary["log_likelihood"] == pytest.approx(expected_ll, rel=1e-10)
+    assert summary["converged"] is True and summary["gradient"] <= 1e-5
+    assert summary["steps"] >= 1 and summary["evaluations"] >= summary["steps"]
+    assert (summary["graph"], summary["sizes"]) == (str(graph), str(data))
+    assert (summary["seeds"], summary["seed_prob"]) == (["h"], None)
+    assert (summary["share"], summary["optimizer"], summary["epochs"]) == ("all", "lbfgs", 300)
+    assert (summary["outbreaks"], summary["nodes"], summary["edges"]) == (200, d + 1, d)
+    assert summary["method"] == "tree" and summary["bayes"] is False
+    import torch
+
+    assert summary["environment"]["torch"] == torch.__version__
+    assert (out / "fit.png").stat().st_size > 0
+    # fit.json is CascadeFit.save's: it loads back onto the same edge list
+    fit = CascadeFit.load(out / "fit.json", CascadeGraph.read_edgelist(graph))
+    assert float(fit.shared_weights[0]) == weights["probability"][0]
+    assert fit.log_likelihood(sizes) == pytest.approx(expected_ll, rel=1e-10)
+    # a single column without a header, and one weight per edge: by symmetry each leaf's
+    # weight is the same MLE; named u->v
+    bare = _sizes_file(tmp_path / "bare.csv", sizes, header=None)
+    assert main(["cascade", "fit", str(graph), "--sizes", str(bare), "--seed", "h",
+                 "--share", "edge", "--quiet", "--out", str(tmp_path / "edge")]) == 0
+    assert capsys.readouterr().err == ""
+    weights = pd.read_csv(tmp_path / "edge" / "weights.csv")
+    assert weights["name"].tolist() == [f"h->l{i}" for i in range(1, d + 1)]
+    assert np.allclose(weights["probability"], mle, rtol=0, atol=1e-6)
+
+
+def test_fit_plots_observed_frequencies_against_the_fitted_distribution(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    from scipy.stats import binom
+
+    figures = []
+    close = plt.close
+    monkeypatch.setattr(plt, "close", lambda fig=None: (figures.append(fig), close(fig)))
+    sizes = [1, 2, 2, 3, 4, 2, 1, 3]
+    graph, data = _star(tmp_path, 3), _sizes_file(tmp_path / "s.csv", sizes)
+    out = tmp_path / "o"
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "h", "--quiet",
+                 "--out", str(out)]) == 0
+    w = pd.read_csv(out / "weights.csv")["probability"][0]
+    (fig,) = figures
+    linear = fig.axes[0]
+    observed, fitted = (np.asarray(line.get_ydata(), dtype=float)
+                        for line in linear.get_lines()[:2])
+    assert np.allclose(observed, np.bincount(sizes, minlength=5) / len(sizes))
+    assert np.allclose(fitted[1:], binom.pmf(np.arange(4), 3, w), atol=1e-12)
+    assert "observed (8 outbreaks)" in [t.get_text() for t in linear.get_legend().get_texts()]
+
+
+@pytest.mark.parametrize("lines,message", [
+    (["outbreak,size", "0,2", "1,nan"], "s.csv:3: no size (a missing value)"),
+    (["outbreak,size", "0,2", "1,"], "s.csv:3: no size (a missing value)"),
+    (["outbreak,size", "0,2", "1,2.5"], "s.csv:3: size 2.5 is not a whole number"),
+    (["outbreak,size", "0,two"], "s.csv:2: size 'two' is not a number"),
+    (["size", "2", "-1"], "s.csv:3: size -1 cannot occur under these seeds"),
+    # size 0 with a sure seed, and more people than the seed can reach
+    (["2", "0"], "s.csv:2: size 0 cannot occur under these seeds: every outbreak has "
+     "between 1 (the sure seeds) and 4"),
+    (["size", "2", "5.0"], "s.csv:3: size 5 cannot occur under these seeds"),
+    (["outbreak,cases", "0,2"], "s.csv:1: expected a column 'size'"),
+    (["outbreak,size", "0"], "s.csv:2: expected 2 fields"),
+    (["outbreak,size"], "s.csv holds no outbreak size"),
+])
+def test_fit_sizes_are_refused_naming_file_and_line(tmp_path, capsys, lines, message):
+    graph, data = _star(tmp_path, 3), _write(tmp_path / "s.csv", lines)
+    code = main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "h",
+                 "--quiet", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_options_are_checked_before_fitting(tmp_path, capsys):
+    graph, data = _star(tmp_path, 3), _sizes_file(tmp_path / "s.csv", [1, 2])
+    argv = ["cascade", "fit", str(graph), "--sizes", str(data), "--quiet"]
+    with pytest.raises(SystemExit) as exc:  # a seeding is needed, as for size
+        main([*argv, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 2
+    assert "one of the arguments --seed --seed-prob is required" in capsys.readouterr().err
+    code = main([*argv, "--seed", "h", "--share", "type", "--out", str(tmp_path / "o")])
+    assert code == 2 and "--share type needs --edge-type NAME" in capsys.readouterr().err
+    code = main([*argv, "--seed", "zz", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--seed zz: no node 'zz' in" in err
+    assert "the random seed of --bayes is --rng-seed" in err
+    assert not (tmp_path / "o").exists()
+    # settings that do nothing in this run are reported, as size reports --runs
+    assert main([*argv, "--seed", "h", "--edge-type", "kind", "--prior", "2", "2",
+                 "--out", str(tmp_path / "ignored")]) == 0
+    err = capsys.readouterr().err
+    assert "ignoring --edge-type: it names the edge types of --share type" in err
+    assert "ignoring --prior: it sets the posterior of --bayes" in err
+    # all files or none: a folder in the way of the plot
+    (tmp_path / "busy" / "fit.png").mkdir(parents=True)
+    assert main([*argv, "--seed", "h", "--out", str(tmp_path / "busy")]) == 2
+    assert "in the way" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["fit.png"]
+    with pytest.raises(SystemExit):
+        main(["cascade", "fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--sizes FILE", "--share {all,type,edge}", "--edge-type NAME",
+                   "--optimizer {lbfgs,adam}", "--epochs N", "--bayes", "--nodes FILE",
+                   "--seed-prob P|FILE", "default 300", "default lbfgs"):
+        assert option in text, option
+
+
+def _typed_tree(tmp_path):
+    """A root with 4 household contacts, each with 3 work contacts (types in attributes)."""
+    lines, edges = [], []
+    for i in range(4):
+        lines.append(f"r h{i} {{'p': 0.5, 'type': 'household'}}")
+        edges.append(("r", f"h{i}", 0.7))
+        for j in range(3):
+            lines.append(f"h{i} w{i}{j} {{'p': 0.5, 'type': 'work'}}")
+            edges.append((f"h{i}", f"w{i}{j}", 0.3))
+    return _write(tmp_path / "typed.edgelist", lines), edges
+
+
+def test_fit_share_type_recovers_planted_weights(tmp_path, capsys):
+    # household 0.7 and work 0.3, planted; 3,000 outbreaks simulated from the root
+    from biomodels.cascade import (
+        CascadeFit,
+        CascadeGraph,
+        monte_carlo,
+        seed_probabilities,
+    )
+
+    graph, edges = _typed_tree(tmp_path)
+    truth = CascadeGraph.from_edges(edges)
+    sizes = monte_carlo(truth, seed_probabilities(truth, ["r"]), n_runs=3000, seed=11).sizes
+    data = _sizes_file(tmp_path / "sizes.csv", sizes)
+    out = tmp_path / "o"
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "r",
+                 "--weight", "p", "--share", "type", "--edge-type", "type", "--quiet",
+                 "--out", str(out)]) == 0
+    weights = pd.read_csv(out / "weights.csv", dtype={"probability": str})
+    weights["probability"] = weights["probability"].astype(float)  # exact on every pandas
+    assert weights["name"].tolist() == ["household", "work"]  # sorted type names
+    # measured 0.706 and 0.298 (standard errors about 0.005)
+    assert np.abs(weights["probability"].to_numpy() - [0.7, 0.3]).max() < 0.02
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["converged"] is True and summary["edge_type"] == "type"
+    # the Python fit of the same inputs, to the last digit
+    g = CascadeGraph.read_edgelist(graph, weight="p")
+    types = [{"h": "household", "w": "work"}[g.labels[v][0]] for v in g.dst]
+    fit = CascadeFit(g, seeds=["r"], share="type", edge_type=types).fit(
+        sizes, optimizer="lbfgs")
+    assert weights["probability"].tolist() == fit.shared_weights.tolist()
+    loaded = CascadeFit.load(out / "fit.json", g)
+    assert loaded.edge_type_names == ("household", "work")
+    assert loaded.shared_weights.tolist() == fit.shared_weights.tolist()
+    # a line without the type attribute, or without attributes at all: file:line
+    for bad_line, message in (("h0 x {'p': 0.5}", "typed.edgelist:17: edge ('h0' -> 'x') has "
+                               "no attribute 'type' (--edge-type)"),
+                              ("h0 x 0.5", "typed.edgelist:17: edge ('h0' -> 'x') has no "
+                               "attributes")):
+        with open(graph, "a") as handle:
+            handle.write(bad_line + "\n")
+        code = main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "r",
+                     "--weight", "p", "--share", "type", "--edge-type", "type", "--quiet",
+                     "--out", str(tmp_path / "x")])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and message in err, err
+        graph, _ = _typed_tree(tmp_path)
+
+
+def test_fit_bayes_matches_a_grid_posterior(tmp_path):
+    # a path a -> b -> c seeded at a, one weight w: P(1) = 1 - w, P(2) = w (1 - w),
+    # P(3) = w^2; Beta(2, 3) prior; the posterior on a fine grid is the known answer
+    graph = _write(tmp_path / "path.edgelist", ["a b 0.5", "b c 0.5"])
+    sizes = [1, 2, 2, 3, 1, 3, 2, 2, 1, 3, 3, 2]
+    data = _sizes_file(tmp_path / "s.csv", sizes)
+    out = tmp_path / "o"
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "a", "--bayes",
+                 "--prior", "2", "3", "--quiet", "--out", str(out)]) == 0
+    w = np.linspace(1e-7, 1 - 1e-7, 400_001)
+    pk = {1: 1 - w, 2: w * (1 - w), 3: w**2}
+    log_post = sum(np.log(pk[k]) for k in sizes) + np.log(w) + 2 * np.log(1 - w)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    mean = (w * post).sum()
+    sd = np.sqrt(((w - mean) ** 2 * post).sum())
+    cdf = np.cumsum(post)
+    q05, q95 = np.interp([0.05, 0.95], cdf, w)
+    weights = pd.read_csv(out / "weights.csv")
+    assert list(weights.columns) == ["name", "probability", "mean", "sd", "q05", "q95"]
+    row = weights.iloc[0]
+    # measured: mean and sd within 4e-10, the quantiles within 5e-6 (the grid's spacing)
+    assert row["mean"] == pytest.approx(mean, abs=1e-7)
+    assert row["sd"] == pytest.approx(sd, abs=1e-7)
+    assert row["q05"] == pytest.approx(q05, abs=2e-5)
+    assert row["q95"] == pytest.approx(q95, abs=2e-5)
+    # the MLE beside it: 2 n3 + n2 successes of n2 + n1 + 2 n3 + n2 trials
+    n1, n2, n3 = (sizes.count(k) for k in (1, 2, 3))
+    assert row["probability"] == pytest.approx((n2 + 2 * n3) / (n1 + 2 * n2 + 2 * n3),
+                                               abs=1e-6)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["bayes"] is True
+    assert summary["posterior"]["method"] == "grid"
+    assert summary["posterior"]["prior"] == [2.0, 3.0]
