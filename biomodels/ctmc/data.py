@@ -16,6 +16,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import warnings
 import zipfile
 from collections import Counter
@@ -223,6 +224,18 @@ def _event_names(event_names: Any) -> list[str]:
     return [str(v) for v in event_names]
 
 
+def _entry_error(what: str, row: int) -> ValueError:
+    """Build the plain ValueError ``"<what>; expected 0/1"`` of a bad entry, with its row.
+
+    ``read_cohort`` puts the file's line (and sample id) before ``"; expected 0/1"`` from
+    the attributes ``entry_what`` and ``entry_row`` (a subclass would show its private name
+    in tracebacks).
+    """
+    exc = ValueError(f"{what}; expected 0/1")
+    exc.entry_what, exc.entry_row = what, row  # type: ignore[attr-defined]
+    return exc
+
+
 def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
     """One event column as uint8, or a ValueError naming the column and its first bad entry."""
     if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
@@ -242,12 +255,13 @@ def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
         numeric = pd.Series(cvals.real, index=raw.index)
     values = numeric.to_numpy(dtype=float)
     if np.isnan(values).any():
-        bad = raw[np.isnan(values)].iloc[0]
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        bad = raw.iloc[row]
         kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
-        raise ValueError(f"event column {col!r} has a {kind}; expected 0/1")
+        raise _entry_error(f"event column {col!r} has a {kind}", row)
     if not np.isin(values, (0.0, 1.0)).all():
-        bad = values[~np.isin(values, (0.0, 1.0))][0]
-        raise ValueError(f"event column {col!r} has non-binary entry {bad:g}; expected 0/1")
+        row = int(np.flatnonzero(~np.isin(values, (0.0, 1.0)))[0])
+        raise _entry_error(f"event column {col!r} has non-binary entry {values[row]:g}", row)
     return values.astype(np.uint8)
 
 
@@ -276,12 +290,12 @@ def _uncompressed_name(path: str) -> str:
 
 
 @contextmanager
-def _text_lines(path: str) -> Iterator[Any]:
+def _text_lines(path: str, encoding: str = "utf-8") -> Iterator[Any]:
     """Open ``path`` as text, decompressing as pandas does by its suffix."""
     low = path.lower()
     for ext, opener in _OPENERS.items():
         if low.endswith(ext):
-            with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+            with opener(path, "rt", encoding=encoding, errors="replace") as handle:
                 yield handle
             return
     if low.endswith(".zip"):
@@ -290,11 +304,11 @@ def _text_lines(path: str) -> Iterator[Any]:
             if len(names) != 1:  # pandas refuses those too
                 raise ValueError(f"{path}: a zip archive must hold one file, holds "
                                  f"{len(names)}")
-            with io.TextIOWrapper(archive.open(names[0]), encoding="utf-8",
+            with io.TextIOWrapper(archive.open(names[0]), encoding=encoding,
                                   errors="replace") as handle:
                 yield handle
         return
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    with open(path, encoding=encoding, errors="replace") as handle:
         yield handle
 
 
@@ -331,10 +345,13 @@ def read_cohort(
     Parameters
     ----------
     path
-        File with event names in the header; a first column of sample ids (distinct
-        non-numeric strings, or a header such as ``sample``/``id``, or no header cell as
-        R's ``write.table`` writes) is detected and kept as the index. UTF-8 text, or
-        UTF-16 with a byte-order mark (Excel's "Unicode Text").
+        File with event names in the header; a first column of sample ids is detected and
+        kept as the index: distinct non-numeric strings, a header such as ``sample``/``id``
+        or none (as R's ``write.table`` writes), or, when the column is not 0/1, a header
+        naming ids in any usual spelling (``Tumor_Sample_Barcode``, ``Sample ID``,
+        ``patient_id``, ``sampleId``: the words sample, patient, barcode, id, tumor/tumour)
+        or mostly text with about one value per row. Ids on several rows are kept, with a
+        warning. UTF-8 text, or UTF-16 with a byte-order mark (Excel's "Unicode Text").
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
         looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
@@ -359,9 +376,10 @@ def read_cohort(
     Raises
     ------
     ValueError
-        An unreadable table, non-binary events, duplicated or empty header cells (naming
-        the file); with ``weights``, a count column that is missing, repeated, or holds
-        anything but whole numbers >= 0 (or only zeros), naming ``weights`` and the file.
+        An unreadable table, non-binary events (naming the file, the column, the line and
+        the sample id), duplicated or empty header cells (naming the file); with
+        ``weights``, a count column that is missing, repeated, or holds anything but whole
+        numbers >= 0 (or only zeros), naming ``weights`` and the file.
     TypeError
         If ``weights`` is not a string.
 
@@ -369,7 +387,9 @@ def read_cohort(
     -----
     UserWarning
         With ``weights``, a count column of only 0 and 1 (an event column taken for the
-        counts: its rows with 0 would be left out of a fit); sample ids on several rows.
+        counts: its rows with 0 would be left out of a fit); sample ids on several rows;
+        more event columns than tumours, unless the header of the id column names samples
+        (``sample``, ``Tumor_Sample_Barcode``, ...): the table may be genes x samples.
 
     Examples
     --------
@@ -443,28 +463,9 @@ def read_cohort(
     if dup:
         raise ValueError(f"{path}: duplicated event names in the header: {dup}")
     first = frame.columns[0]
-    col = frame[first]
-    numeric = pd.to_numeric(col, errors="coerce")
-    # text in the first column marks sample ids only under an id-like header or when every
-    # value is distinct: a 'yes'/'no' event column must be refused, not dropped
-    looks_like_ids = (
-        str(first).lower()
-        in {
-            "sample",
-            "samples",
-            "sample_id",
-            "id",
-            "patient",
-            "tumour",
-            "tumor",
-            "barcode",
-            "unnamed: 0",
-            "",
-        }
-        or ((numeric.isna() & col.notna()).all() and col.is_unique)
-    )
+    looks_like_ids = _is_id_column(first, frame[first])
     if looks_like_ids:
-        ids = [str(v) for v in col]
+        ids = [str(v) for v in frame[first]]
         repeated = sorted(i for i, times in Counter(ids).items() if times > 1)
         if repeated:  # e.g. two files concatenated: each row still counts as a tumour
             more = " ..." if len(repeated) > 10 else ""
@@ -482,15 +483,101 @@ def read_cohort(
     if blank:
         raise ValueError(f"{path}: header cell(s) {blank} (1-based columns) are empty; every "
                          "event column needs a name")
+    tumours = len(frame) if counts is None else float(counts.sum())
+    # a header "sample" (or "Tumor_Sample_Barcode", ...) above the ids says rows are samples
+    rows_named = looks_like_ids and bool(_header_words(str(first)) & _SAMPLE_WORDS)
+    if frame.shape[1] > tumours and not rows_named:
+        # a genes x samples table (Hugo_Symbol, then a column per sample) was read as
+        # samples for events and genes for tumours, said only "events never observed".
+        # A warning: tiny cohorts exist
+        warnings.warn(f"{path}: {frame.shape[1]} event columns but {tumours:g} tumours (rows): "
+                      "the table may be transposed (genes as rows, samples as columns); "
+                      "expected one row per tumour and one column per event: transpose it, "
+                      "e.g. pandas.read_csv(path, index_col=0).T.to_csv(new_path)",
+                      UserWarning, stacklevel=user_stacklevel())
     try:
         # a counted cohort's warnings are of the rows that count (below)
         x, names = validate_cohort(frame, warn_unobserved=counts is None)
     except ValueError as exc:  # a "# ..." line read as a tumour gave a bare "NaN/missing"
-        raise ValueError(f"{path}: {exc}{comment_line_note(path)}") from None
+        note = comment_line_note(path)
+        row = getattr(exc, "entry_row", None)
+        if row is not None and not note:
+            # "has a NaN/missing" named no line: a cohort has hundreds of them
+            line = _line_of_row(path, row, sep=sep, encoding=encoding)
+            where = f" on line {line}" if line is not None else f" in data row {row + 1}"
+            if looks_like_ids:
+                where += f" (sample {ids[row]!r})"
+            raise ValueError(f"{path}: {exc.entry_what}{where}; expected 0/1") from None
+        raise ValueError(f"{path}: {exc}{note}") from None
     if counts is not None:
         _warn_unobserved(x[counts > 0], names)
         return x, names, ids, counts
     return x, names, ids
+
+
+# words that name a column of sample ids ("Tumor_Sample_Barcode", "Sample ID", "patientId")
+_ID_WORDS = frozenset({"sample", "samples", "patient", "patients", "barcode", "barcodes", "id",
+                       "ids", "tumor", "tumors", "tumour", "tumours"})
+# words of a header that say the rows are tumours (an "id" may be a gene's)
+_SAMPLE_WORDS = _ID_WORDS - {"id", "ids"}
+# headers taken as ids whatever the column holds (the rule before _ID_WORDS; kept as it was)
+_ID_HEADERS = frozenset({"sample", "samples", "sample_id", "id", "patient", "tumour", "tumor",
+                         "barcode", "unnamed: 0", ""})
+
+
+def _header_words(header: str) -> set[str]:
+    """Return the lower-case words of a header (split on ``_``, ``-``, ``.``, camelCase)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", header)  # sampleId -> sample Id
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)  # TCGAId -> TCGA Id
+    return {w for w in re.split(r"[_\-.\s]+", spaced.lower()) if w}
+
+
+def _is_id_column(header: Any, col: pd.Series) -> bool:
+    """Whether the first column of a cohort table holds sample ids rather than an event.
+
+    Ids: under one of the headers of :data:`_ID_HEADERS`, or distinct non-numeric text (the
+    rule before; files read so are read as before), or, when the column is no 0/1 event,
+    under a header naming ids in any usual spelling (:data:`_ID_WORDS`) or holding mostly
+    text with many distinct values. Repeated ids under ``Tumor_Sample_Barcode`` or
+    ``Sample ID`` were read as an event ("non-numeric entry 'TCGA-02-0000'"), while
+    ``sample`` gave the warning about repeated ids. A ``yes``/``no`` event (two words) is
+    still refused, not dropped as ids.
+    """
+    numeric = pd.to_numeric(col, errors="coerce")
+    text = numeric.isna() & col.notna()
+    if str(header).lower() in _ID_HEADERS or (text.all() and col.is_unique):
+        return True
+    try:  # a 0/1 event stays one (it loaded as an event before), whatever its name
+        _binary_column(col, str(header))
+        return False
+    except ValueError:
+        pass
+    if _header_words(str(header)) & _ID_WORDS:
+        return True
+    # an event written as words has two values (yes/no, mut/wt); ids have about one per row
+    words = col[text].astype(str).str.strip().str.lower()
+    return bool(text.mean() > 0.5 and words.nunique() > max(2, len(col) / 2))
+
+
+def _line_of_row(path: str, row: int, *, sep: str, encoding: str) -> int | None:
+    """Return the line of ``path`` (1-based) holding data row ``row`` of ``pd.read_csv``.
+
+    Lines of blanks that pandas skips are counted as the file has them; None when the file
+    cannot be read again or holds fewer lines (a quoted field over several lines).
+    """
+    try:
+        with _text_lines(path, encoding=encoding) as handle:
+            seen = -1  # the header is the first line read
+            for number, line in enumerate(handle, start=1):
+                text = line.rstrip("\r\n")
+                if not text.strip() and sep not in text:
+                    continue
+                if seen == row:
+                    return number
+                seen += 1
+    except (OSError, ValueError, EOFError):
+        pass
+    return None
 
 
 def _count_column(path: str, cells: list[str], weights: str) -> int:
@@ -554,6 +641,7 @@ def read_maf(
     samples: list[str] | None = None,
     classes: Sequence[str] | None = None,
     class_col: str = "Variant_Classification",
+    collapse: str | None = None,
 ) -> tuple[np.ndarray, list[str], list[str]]:
     r"""Turn a MAF-style long table (one row per sample/gene alteration) into a 0/1 matrix.
 
@@ -585,13 +673,37 @@ def read_maf(
         "Translation_Start_Site", "Nonsense_Mutation", "Nonstop_Mutation", "In_Frame_Del",
         "In_Frame_Ins", "Missense_Mutation"]``. Default None: every row counts, silent
         mutations included (maftools sets those aside; filter them here or before). A
-        sample whose rows are all set aside stays, as a row of zeros.
+        sample whose rows are all set aside stays, as a row of zeros. Classes are matched
+        as written (case included): a ValueError lists the file's classes when none of
+        ``classes`` keeps an alteration, a warning names those that never occur.
     class_col
         The column ``classes`` are read from (MAF: ``Variant_Classification``).
+    collapse
+        ``"sample"`` or ``"patient"`` merge the rows of one TCGA sample (the barcode's first
+        15 characters, ``TCGA-02-0001-01``) or patient (the first 12, ``TCGA-02-0001``) into
+        one tumour, with an event present when any of its aliquots has it; ``samples`` and
+        the returned ids are then such barcodes. Every barcode must then be a TCGA one
+        (ValueError naming one that is not). Default None: one tumour per barcode, as
+        written.
 
     Returns
     -------
     X, event_names, sample_ids
+
+    Raises
+    ------
+    ValueError
+        A missing column (naming its argument), a sample of the file not in ``samples``,
+        ``classes`` or ``min_frequency`` that keep no alteration, a barcode that is not a
+        TCGA one with ``collapse``.
+    TypeError
+        If ``collapse`` is not a string or None.
+
+    Warns
+    -----
+    UserWarning
+        Without ``collapse``, several barcodes of one TCGA patient (each read as a tumour,
+        where an MHN takes one tumour per patient); ``classes`` that never occur.
 
     Examples
     --------
@@ -607,6 +719,10 @@ def read_maf(
     >>> X.tolist(), events, samples
     ([[1, 1], [1, 0], [0, 0]], ['TP53', 'IDH1'], ['T1', 'T2', 'T3'])
     """
+    if collapse is not None and not isinstance(collapse, str):
+        raise TypeError(f"collapse: expected 'sample', 'patient' or None, got {collapse!r}")
+    if collapse not in (None, "sample", "patient"):
+        raise ValueError(f"collapse: expected 'sample', 'patient' or None, got {collapse!r}")
     if top is not None:
         top = check_count("top", top, at_least=1)  # iloc[:-1] would drop an event silently
     min_frequency = check_number("min_frequency", min_frequency)
@@ -642,6 +758,8 @@ def read_maf(
     # only the columns used: a MAF has ~120 more, all of which were read as text
     used = [sample_col, gene_col] + ([class_col] if classes is not None else [])
     frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used)
+    # aliquots of one tumour were counted as several tumours without a word
+    frame[sample_col] = _tcga_level(frame[sample_col], collapse, path=path, column=sample_col)
     sequenced = None
     if classes is not None:
         # every row counted, silent mutations too: maftools sets them aside by default. A
@@ -651,7 +769,20 @@ def read_maf(
             samples = sorted(frame[sample_col].dropna().astype(str).unique())
         # the samples the check below sees without `classes`: those with a gene named
         sequenced = frame[[sample_col, gene_col]].dropna()[sample_col].astype(str).unique()
-        frame = frame[frame[class_col].str.strip().isin(classes)]
+        written = frame[class_col].str.strip()
+        present = sorted(written.dropna().unique())
+        kept = frame[written.isin(classes)]
+        # the filter emptied a file with alterations: "lists no alterations" blamed the file
+        if kept[[sample_col, gene_col]].dropna().empty and len(sequenced):
+            raise ValueError(f"classes={classes!r} keeps no alteration of {path}; the classes "
+                             f"in {class_col!r} are {_listed(present, 30)} (matched as "
+                             "written, upper/lower case included)")
+        absent = [c for c in classes if c not in set(present)]
+        if absent:  # a misspelt class among good ones was dropped without a word
+            warnings.warn(f"classes: {absent} never occur in {class_col!r} of {path} (its "
+                          f"classes: {_listed(present, 30)}); classes are matched as written, "
+                          "upper/lower case included", UserWarning, stacklevel=user_stacklevel())
+        frame = kept
     frame = frame[[sample_col, gene_col]].dropna().drop_duplicates()
     # sorted codes as pd.crosstab orders them; no dense samples x genes table is built before
     # the filter (crosstab made 10,000 x 20,000 int64 cells, 4 GB and 30 s, to keep 50 genes)
@@ -666,9 +797,12 @@ def read_maf(
         unknown = sorted(set(map(str, sample_names) if sequenced is None else sequenced)
                          - set(wanted))
         if unknown:
+            level = "" if collapse is None else (
+                f" (with collapse={collapse!r}, as {collapse} barcodes: their first "
+                f"{_TCGA_LENGTH[collapse]} characters)")
             raise ValueError(
                 f"samples: {len(unknown)} sample(s) of {path} are not in `samples`, e.g. "
-                f"{unknown[:5]}; pass every sequenced sample"
+                f"{unknown[:5]}; pass every sequenced sample{level}"
             )
         row_of = wanted.get_indexer(pd.Index(sample_names).map(str))
         ids = [str(s) for s in wanted]
@@ -695,6 +829,55 @@ def read_maf(
     table[row_of[sample_code[hit]], col[hit]] = 1
     x, names = validate_cohort(table, [str(g) for g in keep.index], warn_unobserved=False)
     return x, names, ids
+
+
+# TCGA barcodes: TCGA-<site>-<participant>-<sample type><vial>-...
+_TCGA_PATIENT = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(?=-|$)")
+_TCGA_SAMPLE = re.compile(r"TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}-[0-9]{2}(?=[A-Z]|-|$)")
+_TCGA_LENGTH = {"patient": 12, "sample": 15}
+
+
+def _tcga_level(barcodes: pd.Series, collapse: str | None, *, path: str,
+                column: str) -> pd.Series:
+    """Cut TCGA barcodes to their sample or patient (``collapse``); warn of repeats without.
+
+    Parameters
+    ----------
+    barcodes
+        The sample column of a MAF (text, missing values kept).
+    collapse
+        ``"sample"``, ``"patient"`` or None (the barcodes are returned as they are, with a
+        warning when several of them belong to one TCGA patient).
+    path, column
+        The file and its sample column, for the messages.
+
+    Returns
+    -------
+    pandas.Series
+        The barcodes, cut to ``collapse``'s level.
+    """
+    written = barcodes.dropna()
+    if collapse is None:
+        patient = written[written.str.match(_TCGA_PATIENT)].str[:12]
+        per_patient = pd.Series(written[patient.index].to_numpy(), index=patient.to_numpy())
+        many = per_patient.groupby(level=0).nunique()
+        many = many[many > 1]
+        if len(many):
+            shown = ", ".join(f"{p!r} ({k} barcodes)" for p, k in many.iloc[:3].items())
+            more = f" ({len(many)} patients in all)" if len(many) > 3 else ""
+            warnings.warn(f"{path}: several barcodes of one TCGA patient, each read as a "
+                          f"tumour: {shown}{more}; collapse=\"patient\" or \"sample\" merges "
+                          "them (an MHN takes one tumour per patient)", UserWarning,
+                          stacklevel=user_stacklevel())
+        return barcodes
+    pattern = _TCGA_SAMPLE if collapse == "sample" else _TCGA_PATIENT
+    bad = written[~written.str.match(pattern)]
+    if len(bad):
+        raise ValueError(f"collapse={collapse!r}: {bad.iloc[0]!r} in {column!r} of {path} is "
+                         f"not a TCGA {collapse} barcode (TCGA-XX-XXXX"
+                         f"{'-NN' if collapse == 'sample' else ''}...); collapse reads TCGA "
+                         "barcodes only")
+    return barcodes.str[: _TCGA_LENGTH[collapse]]
 
 
 def random_sparse_theta(

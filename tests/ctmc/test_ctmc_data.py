@@ -76,6 +76,60 @@ def test_read_cohort_refuses_what_pandas_would_hide(tmp_path):
     assert read_cohort(tmp_path / "one.csv")[1] == ["B"]
 
 
+def test_read_cohort_warns_of_a_table_that_may_be_transposed(tmp_path):
+    # genes x samples (Hugo_Symbol, then a column per sample) was read as 5 "events" of 3
+    # "tumours" named by genes, with nothing said but "events never observed"
+    path = tmp_path / "t.csv"
+    path.write_text("Hugo_Symbol,S1,S2,S3,S4,S5\nTP53,1,0,1,0,1\nIDH1,0,1,1,1,0\n"
+                    "EGFR,1,1,0,0,0\n")
+    with pytest.warns(UserWarning, match=r"t\.csv: 5 event columns but 3 tumours \(rows\): the "
+                                         r"table may be transposed \(genes as rows, samples "
+                                         r"as columns\).*index_col=0\)\.T\.to_csv"):
+        x, names, ids = read_cohort(path)
+    assert names == ["S1", "S2", "S3", "S4", "S5"] and ids == ["TP53", "IDH1", "EGFR"]
+    # as many events as tumours, or fewer (the GBM cohort is 261 x 20), or rows under a
+    # header naming samples: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path.write_text("A,B\n1,0\n0,1\n")
+        assert read_cohort(path)[0].shape == (2, 2)
+        path.write_text("Tumor_Sample_Barcode,A,B,C\ns1,1,0,1\ns2,0,1,0\n")
+        assert read_cohort(path)[0].shape == (2, 3)
+
+
+@pytest.mark.parametrize("header", ["Tumor_Sample_Barcode", "Sample ID", "patient_id",
+                                    "sampleId", "PatientBarcode", "Tumour-ID", "SAMPLE_ID"])
+def test_read_cohort_takes_repeated_ids_under_a_common_id_header(tmp_path, header):
+    # only a few exact headers ("sample", "sample_id", ...) marked repeated ids: under
+    # Tumor_Sample_Barcode, "Sample ID" or patient_id the ids were read as an event
+    # ("event column 'Tumor_Sample_Barcode' has a non-numeric entry 'TCGA-02-0000'")
+    path = tmp_path / "c.csv"
+    path.write_text(f"{header},TP53,IDH1\nTCGA-02-0000,1,0\nTCGA-02-0001,0,1\n"
+                    "TCGA-02-0000,1,1\n")
+    with pytest.warns(UserWarning, match=r"1 sample id\(s\) appear on more than one row, and "
+                                         r"each row counts as a tumour: \['TCGA-02-0000'\]"):
+        x, names, ids = read_cohort(path)
+    assert names == ["TP53", "IDH1"] and ids == ["TCGA-02-0000", "TCGA-02-0001", "TCGA-02-0000"]
+    assert x.tolist() == [[1, 0], [0, 1], [1, 1]]
+
+
+def test_read_cohort_takes_mostly_text_repeated_ids_under_any_header(tmp_path):
+    # text ids with a repeat under a header that names no id were read as an event column
+    path = tmp_path / "c.csv"
+    path.write_text("name,TP53,IDH1\nP1,1,0\nP2,0,1\nP3,1,1\nP1,0,0\n")
+    with pytest.warns(UserWarning, match=r"1 sample id\(s\) .*\['P1'\]"):
+        x, names, ids = read_cohort(path)
+    assert names == ["TP53", "IDH1"] and ids == ["P1", "P2", "P3", "P1"]
+    assert x.tolist() == [[1, 0], [0, 1], [1, 1], [0, 0]]
+    # a 0/1 event whose name holds an id word stays an event (it loaded so before)
+    path.write_text("patient_female,TP53\n1,0\n0,1\n")
+    assert read_cohort(path)[1] == ["patient_female", "TP53"]
+    # a yes/no event (two words, repeated) is still refused, not dropped as ids
+    path.write_text("IDH1,TP53\nyes,0\nno,1\nyes,1\nno,0\nYes,1\n")
+    with pytest.raises(ValueError, match="event column 'IDH1' has a non-numeric entry 'yes'"):
+        read_cohort(path)
+
+
 def test_a_model_keeps_its_own_copy_of_theta():
     for theta in (np.zeros((2, 2)), torch.zeros(2, 2, dtype=torch.float64)):
         model = CTMC(theta, ["A", "B"])
@@ -442,6 +496,22 @@ def test_read_cohort_names_a_comment_line_read_as_a_tumour(tmp_path):
         read_cohort(tmp_path / "c.csv")
 
 
+def test_read_cohort_names_the_line_and_sample_of_a_bad_entry(tmp_path):
+    # "event column 'CDKN2A_del' has a NaN/missing; expected 0/1" named neither the line nor
+    # the sample of the empty cell
+    path = tmp_path / "c.csv"
+    path.write_text("Tumor_Sample_Barcode,TP53,CDKN2A_del\nTCGA-02-0000,1,0\n"
+                    "TCGA-02-0001,0,1\nTCGA-02-0002,1,NA\n")
+    with pytest.raises(ValueError, match=r"c\.csv: event column 'CDKN2A_del' has a NaN/missing "
+                                         r"on line 4 \(sample 'TCGA-02-0002'\); expected 0/1$"):
+        read_cohort(path)
+    # without an id column, the line alone; a blank line above is counted as the file has it
+    path.write_text("TP53,CDKN2A_del\n1,0\n\n0,1\n1,2\n")
+    with pytest.raises(ValueError, match=r"c\.csv: event column 'CDKN2A_del' has non-binary "
+                                         r"entry 2 on line 5; expected 0/1$"):
+        read_cohort(path)
+
+
 def test_block_theta_is_the_documented_synthetic_setting():
     # synth5: A -> B -> C by +4, C -> D and C -> E by +3, D and E exclude each other (-2)
     theta, _ = block_theta(30, blocks="synth5", rate_range=(0.05, 0.2), seed=1)
@@ -566,6 +636,78 @@ def test_read_maf_keeps_the_variant_classes_asked_for(tmp_path):
     assert x.tolist() == [[0, 1], [0, 0], [1, 0]]
     with pytest.raises(ValueError, match="class_col='Variant_Class' is not a column"):
         read_maf(path, classes="Silent", class_col="Variant_Class")
+
+
+def test_read_maf_names_classes_that_keep_nothing_or_never_occur(tmp_path):
+    # classes="Missense" (no such class) said "small.maf lists no alterations (no row with
+    # both 'Tumor_Sample_Barcode' and 'Hugo_Symbol')", and a misspelt class among good ones
+    # ("Splice_Region") was dropped without a word
+    path = tmp_path / "small.maf"
+    path.write_text("Tumor_Sample_Barcode\tHugo_Symbol\tVariant_Classification\n"
+                    "T1\tTP53\tMissense_Mutation\nT1\tTTN\tSilent\nT2\tTP53\tSilent\n"
+                    "T3\tIDH1\tMissense_Mutation\n")
+    present = r"\['Missense_Mutation', 'Silent'\]"
+    for classes, asked in (("Missense", r"\['Missense'\]"),
+                           (["missense_mutation"], r"\['missense_mutation'\]")):
+        with pytest.raises(ValueError, match=rf"^classes={asked} keeps no alteration of .*"
+                                             rf"small\.maf; the classes in "
+                                             rf"'Variant_Classification' are {present}"):
+            read_maf(path, classes=classes)
+    with pytest.warns(UserWarning, match=r"^classes: \['Splice_Region'\] never occur in "
+                                         rf"'Variant_Classification' of .*small\.maf \(its "
+                                         rf"classes: {present}\)"):
+        x, names, ids = read_maf(path, classes=["Missense_Mutation", "Splice_Region"])
+    assert names == ["IDH1", "TP53"] and ids == ["T1", "T2", "T3"]  # as without the typo
+    assert x.tolist() == [[0, 1], [0, 0], [1, 0]]
+
+_ALIQUOTS = ("Hugo_Symbol\tTumor_Sample_Barcode\n"
+             "TP53\tTCGA-02-0001-01A-01D-1490-08\nIDH1\tTCGA-02-0001-01A-01D-1490-08\n"
+             "TP53\tTCGA-02-0001-01B-02D-1490-08\nEGFR\tTCGA-02-0001-02A-01D-1490-08\n"
+             "EGFR\tTCGA-02-0003-01A-01D-1490-08\n")
+
+
+def test_read_maf_collapses_the_aliquots_of_a_tcga_sample_or_patient(tmp_path):
+    # two aliquots of one tumour (01A and 01B) counted as two tumours without a word, and
+    # samples=[patient barcodes] was refused as "not in `samples`"
+    path = tmp_path / "a.maf"
+    path.write_text(_ALIQUOTS)
+    with pytest.warns(UserWarning, match=r"a\.maf: several barcodes of one TCGA patient, each "
+                                         r"read as a tumour: 'TCGA-02-0001' \(3 barcodes\); "
+                                         r"collapse=\"patient\" or \"sample\" merges them"):
+        x, names, ids = read_maf(path)
+    assert len(ids) == 4 and names == ["EGFR", "TP53", "IDH1"]
+    x, names, ids = read_maf(path, collapse="sample")
+    assert ids == ["TCGA-02-0001-01", "TCGA-02-0001-02", "TCGA-02-0003-01"]
+    assert names == ["EGFR", "IDH1", "TP53"]  # ties in name order
+    assert x.tolist() == [[0, 1, 1], [1, 0, 0], [1, 0, 0]]  # TP53 once for 01A and 01B
+    x, names, ids = read_maf(path, collapse="patient",
+                             samples=["TCGA-02-0001", "TCGA-02-0002", "TCGA-02-0003"])
+    assert ids == ["TCGA-02-0001", "TCGA-02-0002", "TCGA-02-0003"]
+    assert names == ["EGFR", "IDH1", "TP53"]  # EGFR in 2 of 3 patients
+    assert x.tolist() == [[1, 1, 1], [0, 0, 0], [1, 0, 0]]
+    with pytest.raises(ValueError, match=r"not in `samples`, e.g. \['TCGA-02-0003'\]; .*"
+                                         r"collapse='patient'.*first 12 characters"):
+        read_maf(path, collapse="patient", samples=["TCGA-02-0001"])
+
+
+def test_read_maf_collapse_refuses_what_is_not_a_tcga_barcode(tmp_path):
+    path = tmp_path / "a.maf"
+    path.write_text(_ALIQUOTS + "KRAS\tS7\n")
+    with pytest.raises(ValueError, match=r"collapse='patient': 'S7' in 'Tumor_Sample_Barcode' "
+                                         r"of .*a\.maf is not a TCGA patient barcode"):
+        read_maf(path, collapse="patient")
+    path.write_text(_ALIQUOTS + "KRAS\tTCGA-02-0009\n")  # a patient barcode has no sample
+    with pytest.raises(ValueError, match=r"collapse='sample': 'TCGA-02-0009' .* is not a TCGA "
+                                         r"sample barcode"):
+        read_maf(path, collapse="sample")
+    for bad, error in (("aliquot", ValueError), (True, TypeError)):
+        with pytest.raises(error, match=r"collapse: expected 'sample', 'patient' or None"):
+            read_maf(path, collapse=bad)
+    # other barcodes: no warning, read as before
+    path.write_text("Hugo_Symbol\tTumor_Sample_Barcode\nTP53\tS1-a\nTP53\tS1-b\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_maf(path)[2] == ["S1-a", "S1-b"]
 
 
 def test_anndata_counts_in_x_point_to_a_binary_layer():
