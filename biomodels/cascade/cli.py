@@ -173,8 +173,8 @@ def _read_graph(args: argparse.Namespace) -> CascadeGraph:
 
     nodes = None if args.nodes is None else _read_nodes(args.nodes)
     try:
-        return CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
-                                          weight=args.weight, nodes=nodes)
+        graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
+                                           weight=args.weight, nodes=nodes)
     except ValueError as exc:
         text = str(exc)
         # "edges.txt:2: edge ('a' -> 'b'): node 'b' not in nodes": nodes= is Python's
@@ -182,6 +182,13 @@ def _read_graph(args: argparse.Namespace) -> CascadeGraph:
             raise CommandError(text.removesuffix("nodes") + f"the node list {args.nodes} "
                                "(--nodes); add it there") from exc
         raise
+    first = None if nodes is None else graph.index_of(nodes[0])
+    if first is not None and first not in graph.src and first not in graph.dst:
+        # "person_id" on the first line became one more person, who may seed
+        print(f"prunus: warning: the first line of {args.nodes} ({nodes[0]!r}) names no node "
+              "of the edge list, so it is one more person without contacts; --nodes takes "
+              "no header line", file=sys.stderr)
+    return graph
 
 
 def _read_seed_probabilities(path: Path, graph: CascadeGraph) -> np.ndarray:
@@ -420,7 +427,12 @@ _MISSING = frozenset({"", "nan", "na", "n/a", "null", "none", "<na>"})
 
 
 def _is_number(text: str) -> bool:
-    """Whether ``text`` reads as a number (a row of sizes rather than a header)."""
+    """Whether ``text`` reads as a number (a row of sizes rather than a header).
+
+    Python's ``float`` reads ``1_0`` as 10; a CSV cell with an underscore is text.
+    """
+    if "_" in text:
+        return False
     try:
         float(text)
     except ValueError:
@@ -449,7 +461,7 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
 
     sizes: list[int] = []
     lines: list[int] = []
-    column = width = None
+    column = width = count = None
     reader = csv.reader(line for _, line in _text_lines(path, "a CSV file of outbreak sizes"))
     for row in reader:
         lineno = reader.line_num
@@ -463,30 +475,45 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
                 raise CommandError(f"{path}:{lineno}: {len(named)} columns are named 'size'")
             if named:
                 column = named[0]
+                # value_counts().to_csv() writes size,count: each row stands for `count`
+                # outbreaks (it was read as one each: w 0.5 where the counts give 0.25)
+                counted = [i for i, f in enumerate(fields) if f.lower() == "count"]
+                if len(counted) > 1:
+                    raise CommandError(f"{path}:{lineno}: {len(counted)} columns are named "
+                                       "'count'")
+                count = counted[0] if counted else None
                 continue
             if width != 1:
                 raise CommandError(
                     f"{path}:{lineno}: expected a column 'size' (one final outbreak size per "
                     f"row) or a single column of sizes, got the columns {fields}")
             column = 0
-            if not _is_number(fields[0]):  # a single column's header, whatever its name
+            # a single column's header, whatever its name; a missing first size is no header
+            if not _is_number(fields[0]) and fields[0].lower() not in _MISSING:
                 continue
         if len(fields) != width:
             raise CommandError(f"{path}:{lineno}: expected {width} fields, as on the first "
                                f"line, got {len(fields)}: {','.join(row)!r}")
         text = fields[column]
-        try:
-            x = None if text.lower() in _MISSING else float(text)
-        except ValueError:
-            raise CommandError(f"{path}:{lineno}: size {text!r} is not a number") from None
+        if text.lower() not in _MISSING and not _is_number(text):
+            raise CommandError(f"{path}:{lineno}: size {text!r} is not a number")
+        x = None if text.lower() in _MISSING else float(text)
         if x is None or math.isnan(x):
             raise CommandError(f"{path}:{lineno}: no size (a missing value); drop the "
                                "outbreaks whose size is unknown")
         if not x.is_integer():  # inf too
             raise CommandError(f"{path}:{lineno}: size {text} is not a whole number (a size "
                                "counts the people infected)")
-        sizes.append(int(x))
-        lines.append(lineno)
+        times = 1
+        if count is not None:
+            given = fields[count]
+            k = float(given) if _is_number(given) else math.nan
+            if not (k >= 0 and k.is_integer()):
+                raise CommandError(f"{path}:{lineno}: count {given!r} is not a whole number "
+                                   ">= 0 (the number of outbreaks of this size)")
+            times = int(k)
+        sizes.extend([int(x)] * times)
+        lines.extend([lineno] * times)
     if not sizes:
         raise CommandError(f"{path} holds no outbreak size (expected one final size per row, "
                            "in a column 'size' or a single column)")
@@ -834,8 +861,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _graph_options(fit)
     fit.add_argument("--sizes", required=True, type=existing_file, metavar="FILE",
-                     help="CSV of observed outbreaks, one per row: a column 'size' (other "
-                     "columns are ignored), or a single column with or without a header. "
+                     help="CSV of observed outbreaks, one per row: a column 'size' (with a "
+                     "column 'count', as value_counts().to_csv() writes, a row stands for "
+                     "that many outbreaks; other columns are ignored), or a single column "
+                     "with or without a header. "
                      "A size counts every infected person, the index case included; whole "
                      "numbers (3.0 is read as 3)")
     _seeding_options(fit)

@@ -721,6 +721,12 @@ def test_fit_plots_observed_frequencies_against_the_fitted_distribution(tmp_path
     (["outbreak,cases", "0,2"], "s.csv:1: expected a column 'size'"),
     (["outbreak,size", "0"], "s.csv:2: expected 2 fields"),
     (["outbreak,size"], "s.csv holds no outbreak size"),
+    # a missing first size of a file without header was taken for the header and dropped
+    (["NA", "2", "3"], "s.csv:1: no size (a missing value)"),
+    # Python's float() reads 1_0 as 10
+    (["size", "2", "1_0"], "s.csv:3: size '1_0' is not a number"),
+    (["size,count", "2,3", "3,1.5"], "s.csv:3: count '1.5' is not a whole number >= 0"),
+    (["size,count", "2,-1"], "s.csv:2: count '-1' is not a whole number >= 0"),
 ])
 def test_fit_sizes_are_refused_naming_file_and_line(tmp_path, capsys, lines, message):
     graph, data = _star(tmp_path, 3), _write(tmp_path / "s.csv", lines)
@@ -729,6 +735,61 @@ def test_fit_sizes_are_refused_naming_file_and_line(tmp_path, capsys, lines, mes
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_fit_reads_a_value_counts_table_as_that_many_outbreaks(tmp_path):
+    # value_counts().to_csv() writes size,count: each row was read as one outbreak, so 100
+    # outbreaks on a 3-leaf star seeded at its hub gave w = 0.5 where their MLE is
+    # mean(size - 1) / 3 = (30 + 15 * 2 + 5 * 3) / 100 / 3 = 0.25
+    graph = _star(tmp_path, 3)
+    counts = pd.Series(np.repeat([1, 2, 3, 4], [50, 30, 15, 5]), name="size").value_counts()
+    counts.to_csv(tmp_path / "vc.csv")
+    assert (tmp_path / "vc.csv").read_text().splitlines()[0] == "size,count"
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "vc.csv"), "--seed",
+                 "h", "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert pd.read_csv(tmp_path / "o" / "weights.csv")["probability"][0] == pytest.approx(
+        0.25, abs=1e-7)
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["outbreaks"] == 100
+
+
+def test_fit_options_reach_the_fit(tmp_path):
+    # --optimizer, --epochs, and --seed with --seed-prob were not checked by any test: each
+    # must give what CascadeFit gives with the same settings (the size column need not be
+    # last either)
+    from biomodels.cascade import CascadeFit, CascadeGraph
+
+    graph = _star(tmp_path, 4)
+    sizes = 1 + np.random.default_rng(5).binomial(4, 0.3, size=60)
+    _write(tmp_path / "s.csv", ["size,region"] + [f"{k},north" for k in sizes])
+    g = CascadeGraph.read_edgelist(graph)
+    for extra, kw in ((["--optimizer", "adam", "--epochs", "7"],
+                       dict(optimizer="adam", epochs=7)),
+                      (["--seed-prob", "0.05", "--epochs", "50"],
+                       dict(optimizer="lbfgs", epochs=50, seed_prob=0.05))):
+        out = tmp_path / "_".join(extra).replace("-", "")
+        assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "s.csv"),
+                     "--seed", "h", "--quiet", "--out", str(out), *extra]) == 0
+        seed_prob = kw.pop("seed_prob", None)
+        fit = CascadeFit(g, seeds=["h"], seed_prob=seed_prob).fit(sizes, **kw)
+        summary = json.loads((out / "summary.json").read_text())
+        assert (summary["optimizer"], summary["steps"]) == (kw["optimizer"], fit.epochs_run)
+        assert pd.read_csv(out / "weights.csv")["probability"][0] == pytest.approx(
+            float(fit.shared_weights[0]), rel=1e-12)
+    assert summary["steps"] <= 50 and summary["seed_prob"] == 0.05
+
+
+def test_nodes_file_whose_first_line_names_no_contact_is_warned_of(tmp_path, capsys):
+    # a header line "person_id" became one more person without contacts, who may seed
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5"])
+    nodes = _write(tmp_path / "people.txt", ["person_id", "a", "b", "c"])
+    assert main(["cascade", "size", str(graph), "--nodes", str(nodes), "--seed-prob", "0.2",
+                 "--out", str(tmp_path / "o")]) == 0
+    assert ("prunus: warning: the first line of " in capsys.readouterr().err)
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["nodes"] == 4
+    _write(tmp_path / "people.txt", ["a", "b", "c", "lonely"])  # listed last: no warning
+    assert main(["cascade", "size", str(graph), "--nodes", str(nodes), "--seed-prob", "0.2",
+                 "--out", str(tmp_path / "p")]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_fit_options_are_checked_before_fitting(tmp_path, capsys):
