@@ -543,6 +543,17 @@ def test_simulate_hub_of_a_directed_adjacency_is_the_agent_heard_most(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["adversary_nodes"] == ["c"]
 
 
+def _random_edge_list(path, n: int, *, weighted: bool) -> set[tuple[int, int]]:
+    """Write about 2n random directed edges among agents u0..u{n-1}; return the pairs."""
+    rng = np.random.default_rng(0)
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(2 * n, 2)) if a != b}
+    lines = [f"u{a},u{b}" + (f",{1 + (a + b) % 3}" if weighted else "")
+             for a, b in sorted(pairs)]
+    header = "source,target,weight" if weighted else "source,target"
+    path.write_text(header + "\n" + "\n".join(lines) + "\n")
+    return pairs
+
+
 def test_simulate_on_a_large_edge_list_never_builds_the_dense_matrix(tmp_path):
     # --adjacency filled an n x n array: 20,000 agents took 3.4 GB (2.9 GiB for the matrix
     # alone) and 12.5 s for a 1.6 MB edge list; here 4,000 agents peaked at 166 MB
@@ -551,11 +562,7 @@ def test_simulate_on_a_large_edge_list_never_builds_the_dense_matrix(tmp_path):
     import multiagent.adversary
     import multiagent.sweeps  # noqa: F401  (imported before tracing: not the run's memory)
 
-    rng = np.random.default_rng(0)
-    n = 4000
-    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(2 * n, 2)) if a != b}
-    lines = [f"u{a},u{b}" for a, b in sorted(pairs)]
-    (tmp_path / "big.csv").write_text("source,target\n" + "\n".join(lines) + "\n")
+    first = min(_random_edge_list(tmp_path / "big.csv", 4000, weighted=False))
     argv = ["fj", "simulate", "--adjacency", str(tmp_path / "big.csv"), "--questions", "1",
             "--rounds", "2", "--no-trajectories", "--out", str(tmp_path / "o")]
     tracemalloc.start()
@@ -567,7 +574,7 @@ def test_simulate_on_a_large_edge_list_never_builds_the_dense_matrix(tmp_path):
     assert peak < 90e6, f"peak {peak / 1e6:.0f} MB"  # the dense matrix alone: 128 MB
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert len(metrics["agents"]) == metrics["parameters"]["n"]
-    assert metrics["agents"][:2] == ["u0", lines[0].split(",")[1]]  # in the order first named
+    assert metrics["agents"][:2] == ["u0", f"u{first[1]}"]  # in the order first named
 
 
 def test_adjacency_edge_list_agents_are_matched_by_name_not_position(tmp_path):
@@ -1480,11 +1487,7 @@ def test_equilibrium_of_a_20000_agent_edge_list_never_builds_the_dense_matrix(tm
 
     import multiagent.analysis  # noqa: F401  (imported before tracing: not the run's memory)
 
-    rng = np.random.default_rng(0)
-    n = 20_000
-    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(2 * n, 2)) if a != b}
-    lines = [f"u{a},u{b},{1 + (a + b) % 3}" for a, b in sorted(pairs)]
-    (tmp_path / "big.csv").write_text("source,target,weight\n" + "\n".join(lines) + "\n")
+    pairs = _random_edge_list(tmp_path / "big.csv", 20_000, weighted=True)
     agents = sorted({a for pair in pairs for a in pair})
     (tmp_path / "op.csv").write_text("agent,q\n" + "".join(f"u{a},{1 + a % 7}\n"
                                                            for a in agents[::-1]))
