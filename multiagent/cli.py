@@ -279,7 +279,7 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
                                       in zip(middle[i:j], values, tails[i:j])]))
 
 
-def _read_transcripts(path: Path, agents: list[str] | None = None
+def _read_transcripts(path: Path, agents: list[str] | None = None, normalize: bool = False
                       ) -> tuple[Any, list[Any], list[int], list[str] | None]:
     """Beliefs ``(Q, T + 1, n, K)``, question labels, agents marked adversary, agent names.
 
@@ -292,24 +292,34 @@ def _read_transcripts(path: Path, agents: list[str] | None = None
     numbers, such as respondent IDs, when every belief is there) orders them as they first
     appear: the order ``simulate`` writes them in, that of its ``--adjacency`` file. The
     names returned are ``agents`` or those found (None for indices). An .npy file's agents
-    are taken in it.
+    are taken in it. ``normalize``: ``--normalize``, each belief row divided by its sum.
     """
+    import warnings
+
     from multiagent.transcripts import _csv_wording, _read_path
 
     try:
-        read = _read_path(path, agents, _csv_wording(path, option="--adjacency"))
+        # --normalize's note printed as the command's other warnings, whatever the filters
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            read = _read_path(path, agents, _csv_wording(path, option="--adjacency"),
+                              normalize=normalize)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    for warning in said:
+        print(f"prunus: warning: {warning.message}", file=sys.stderr)
     return read.beliefs, read.questions, read.adversaries, read.agents
 
 
-def _name_the_belief(exc: ValueError, X: Any, labels: list[Any]) -> None:
+def _name_the_belief(exc: ValueError, X: Any, labels: list[Any],
+                     agents: list[str] | None = None) -> None:
     """Raise ``exc`` as a CommandError naming the question, round and agent it is about.
 
     The fit names a bad belief ``transcript[t][i] (agent i)``, a Python index into an
-    array the user never saw, and not its question. Other messages: return.
+    array the user never saw, and not its question; named agents by their names. Other
+    messages: return.
     """
-    from multiagent.fit import _check_transcript
+    from multiagent.fit import _ROUNDED_HINT, _check_transcript
 
     found = re.match(r"transcript\[(\d+)\]\[(\d+)\] \(agent \d+\)", str(exc))
     if found is None:
@@ -317,8 +327,11 @@ def _name_the_belief(exc: ValueError, X: Any, labels: list[Any]) -> None:
     question = next((label for label, beliefs in zip(labels, X)
                      if _fails(_check_transcript, beliefs)), None)
     where = "" if question is None or len(labels) == 1 else f"question {question}, "
-    raise CommandError(f"{where}round {found[1]}, agent {found[2]}:{str(exc)[found.end():]}"
-                       ) from exc
+    who = found[2] if agents is None else repr(agents[int(found[2])])
+    rest = str(exc)[found.end():].replace(
+        _ROUNDED_HINT, " (rounded probabilities? pass --normalize; percentages? divide by "
+        "100)")
+    raise CommandError(f"{where}round {found[1]}, agent {who}:{rest}") from exc
 
 
 def _fails(check: Any, value: Any) -> bool:
@@ -339,7 +352,8 @@ def _fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
     agent_names = None if frame is None else list(frame.index)
-    X, labels, adversaries, agent_names = _read_transcripts(path, agent_names)
+    X, labels, adversaries, agent_names = _read_transcripts(path, agent_names,
+                                                            args.normalize)
     if agent_names is not None:
         adversaries = [agent_names[a] for a in adversaries]
     if frame is None and agent_names is not None and args.graph not in (None, "complete"):
@@ -438,7 +452,7 @@ def _fit(args: argparse.Namespace) -> int:
             error = _checkpoint_error(exc, checkpoint)
             if error is not None:
                 raise error from exc
-            _name_the_belief(exc, X, labels)
+            _name_the_belief(exc, X, labels, agent_names)
             raise
     if resumed is not None:
         print(resumed)
@@ -507,6 +521,8 @@ def _fit(args: argparse.Namespace) -> int:
             record["agents"] = agent_names
         if isolated:  # only then: the record of other runs stays as it was
             record["isolated_agents"] = isolated
+        if args.normalize:  # only then, as isolated_agents
+            record["normalize"] = True
         from core.provenance import environment
 
         record["environment"] = environment()  # the versions and threads that made the fits
@@ -946,6 +962,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "known trust (measured tie strengths) and fit gamma and alpha only "
                           "(needs --adjacency); trust.csv holds the W used; default "
                           "%(default)s")
+    fit.add_argument("--normalize", action="store_true",
+                     help="divide each belief row by its sum, for probabilities as LLMs "
+                          "report them: rounded (rows summing to 0.999 or 1.001) or in "
+                          "percent; done when every row sums to within 0.01 of 1 (or every "
+                          "row to within 1 of 100, read as percentages), with a warning "
+                          "naming the largest deviation; a row further off is refused "
+                          "(default: beliefs as written, rows must sum to 1)")
     fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")

@@ -26,9 +26,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import reprlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +75,17 @@ _EPS = 1e-9
 _DENSE_SE_MAX = 500
 
 
-def _check_transcript(transcript: Any) -> np.ndarray:
+#: appended to a refused row's sum: LLMs report rounded probabilities, or percentages
+_ROUNDED_HINT = (" (rounded probabilities? pass normalize=True to read_transcripts / "
+                 "--normalize; percentages? divide by 100)")
+
+
+def _check_transcript(transcript: Any, agents: Sequence[Any] | None = None,
+                      question: Any = None) -> np.ndarray:
     """Return the transcript as a checked float64 ``(T + 1, n, K)`` array.
+
+    ``agents``, ``question``: the names a long table gave them, said in messages about a
+    row (``transcript[t][i] (question 'q', round t, agent 'name')``) instead of an index.
 
     Rows are checked at the precision they were given in (float16 and bfloat16 round each
     belief by up to 5e-4 and 4e-3, relative; see :func:`~multiagent.dynamics.check_beliefs`),
@@ -100,9 +110,30 @@ def _check_transcript(transcript: Any) -> np.ndarray:
         raise ValueError("transcript needs at least two rounds (initial + one update)")
     source = getattr(transcript, "dtype", None)
     for t in range(X.shape[0]):
-        check_beliefs(X[t], X.shape[1], f"transcript[{t}]", simplex=X.shape[2] >= 2,
-                      source_dtype=source)
+        try:
+            check_beliefs(X[t], X.shape[1], f"transcript[{t}]", simplex=X.shape[2] >= 2,
+                          source_dtype=source)
+        except ValueError as exc:
+            raise ValueError(_named_row(str(exc), agents, question)) from exc
     return X
+
+
+def _named_row(message: str, agents: Sequence[Any] | None, question: Any) -> str:
+    """Name the agent (and question) of a refused row where known, with a hint.
+
+    ``transcript[t][i] (agent i)`` becomes ``(question 'q', round t, agent 'name')``; a
+    row that does not sum to 1 gains the hint at normalising rounded probabilities.
+    """
+    if " sums to " in message:
+        message += _ROUNDED_HINT
+    found = re.match(r"transcript\[(\d+)\]\[(\d+)\] \(agent (\d+)\)", message)
+    if found is None or (agents is None and question is None):
+        return message
+    t, i = int(found[1]), int(found[2])
+    who = repr(agents[i]) if agents is not None else str(i)
+    where = "" if question is None else f"question {question!r}, "
+    return (f"transcript[{t}][{i}] ({where}round {t}, agent {who})"
+            f"{message[found.end():]}")
 
 
 class IsolatedAgentWarning(UserWarning):
@@ -185,13 +216,14 @@ def _isolated_message(who: list[Any], where: str) -> str:
             "at init_gamma and init_alpha (standard errors inf)")
 
 
-def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adjacency"
-                   ) -> tuple[Any, list[str] | None]:
+def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adjacency",
+                   question: list[Any] | None = None) -> tuple[Any, list[str] | None]:
     """Return a long-table DataFrame's one transcript and its agents' names.
 
     Read as :func:`multiagent.read_transcripts` reads it, in the order of ``agents`` when
     given (a labelled adjacency's, a fit's: messages name them as ``given``'s); anything
-    else is returned as it is, with no names.
+    else is returned as it is, with no names.  ``question``: a list to which the
+    question's label is appended when the table has a question column.
     """
     if not is_dataframe(transcript):
         return transcript, None
@@ -203,6 +235,9 @@ def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adja
             f"transcript holds {len(read.questions)} questions "
             f"({reprlib.repr(read.questions)}): give the rows of one question "
             "(frame[frame['question'] == q]), or fit every question with fit_transcripts")
+    if question is not None and ("question" in transcript.columns
+                                 or "question" in transcript.index.names):
+        question.append(read.questions[0])
     return read.beliefs[0], read.agents
 
 
@@ -1052,9 +1087,10 @@ def fit_fj(
     True
     """
     names = _agent_names(adjacency)
-    transcript, read_names = _transcript_of(transcript, names)
+    label: list[Any] = []
+    transcript, read_names = _transcript_of(transcript, names, question=label)
     names = read_names if names is None else names
-    X = _check_transcript(transcript)
+    X = _check_transcript(transcript, names, label[0] if label else None)
     # a NaN start (min/max in _logit pass it through) fails later inside an SVD
     check_number("init_gamma", init_gamma, at_least=0, at_most=1)
     check_number("init_alpha", init_alpha, at_least=0, at_most=1)
@@ -1528,7 +1564,10 @@ def fit_transcripts(
         long table (a DataFrame of one row per belief, with a ``question`` column for
         several questions: what ``prunus fj simulate`` writes to ``trajectories.csv``, read
         by :func:`multiagent.read_transcripts` in the order of a DataFrame ``adjacency``),
-        one transcript per question in the order of their sorted labels.
+        one transcript per question in the order of their sorted labels; or a sequence
+        of such tables, one question each (each read the same way; they must name the
+        same agents), in the order given.  Rounded probabilities:
+        ``read_transcripts(table, normalize=True).beliefs``.
     train_rounds
         Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
         scored on rounds ``1..T`` of a rollout from round 0, :meth:`FJFit.score` with
@@ -1593,13 +1632,18 @@ def fit_transcripts(
         read = _read_frame(transcripts, _agent_names(fit_kwargs.get("adjacency")), "adjacency")
         questions, names = read.questions, read.agents
         transcripts = read.beliefs
+    elif (isinstance(transcripts, list | tuple) and transcripts
+          and any(is_dataframe(t) for t in transcripts)):
+        # one long table per question: each row's values were taken as beliefs ("could not
+        # convert string to float: 'q_001'")
+        questions, names, transcripts = _read_frames(transcripts, fit_kwargs.get("adjacency"))
     items = list(transcripts)
     saved = None
     if checkpoint is not None:
         # every transcript checked first: one that fails after others were fitted left a
         # checkpoint that the corrected transcripts (another fingerprint) could not use
-        for given in items:
-            _check_transcript(given)
+        for q, given in enumerate(items):
+            _check_transcript(given, names, None if questions is None else questions[q])
         saved = _FitCheckpoint(checkpoint, _fits_signature(items, train_rounds, incremental,
                                                            fit_kwargs), len(items))
     done = [] if saved is None else saved.read()
@@ -1610,7 +1654,7 @@ def fit_transcripts(
     try:
         for q in range(len(done), len(items)):
             given = items[q]
-            X = _check_transcript(given)
+            X = _check_transcript(given, names, None if questions is None else questions[q])
             # an isolated agent is named once, by the first fit (not once per question)
             with _isolated_said() if q > len(done) else contextlib.nullcontext():
                 # the transcript as given, checked at its own precision (X is widened)
@@ -1646,6 +1690,41 @@ def fit_transcripts(
         saved.record(rows, fits, now=True)  # all of them: the caller's outputs may fail
     table = pd.DataFrame(rows)
     return (table, fits) if return_fits else table
+
+
+def _read_frames(frames: list[Any] | tuple[Any, ...], adjacency: Any
+                 ) -> tuple[list[Any] | None, list[str] | None, list[np.ndarray]]:
+    """Read a list of one-question long tables (:func:`fit_transcripts`).
+
+    Returns the questions' labels (None unless every table has a question column), the
+    agents' names (the same in every table) and the transcripts.
+    """
+    from multiagent.transcripts import _read_frame
+
+    if not all(is_dataframe(t) for t in frames):
+        kinds = sorted({type(t).__name__ for t in frames})
+        raise TypeError(f"transcripts: expected DataFrames only or arrays only, got a "
+                        f"sequence of {kinds}")
+    given = _agent_names(adjacency)
+    labels, names, beliefs = [], None, []
+    for q, frame in enumerate(frames):
+        read = _read_frame(frame, given, "adjacency")
+        if len(read.questions) != 1:
+            raise ValueError(
+                f"transcripts[{q}] holds {len(read.questions)} questions "
+                f"({reprlib.repr(read.questions)}): give one question per DataFrame, or "
+                "concatenate them into one table with a question column "
+                "(pd.concat(frames)) and pass that")
+        if q and read.agents != names:
+            raise ValueError(f"transcripts[{q}] names the agents {reprlib.repr(read.agents)}, "
+                             f"transcripts[0] {reprlib.repr(names)}: every question's table "
+                             "must name the same agents (in the same order of first "
+                             "appearance, or give a DataFrame adjacency naming them)")
+        names = read.agents
+        if "question" in frame.columns or "question" in frame.index.names:
+            labels.append(read.questions[0])
+        beliefs.append(read.beliefs[0])
+    return (labels if len(labels) == len(frames) else None), names, beliefs
 
 
 _CHECKPOINT_FORMAT = "prunus.fj.fit_transcripts_checkpoint/1"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import reprlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +51,16 @@ class Transcripts:
     adversaries
         Indices of the agents that the ``role`` column marks ``adversary`` (any case,
         spaces around it ignored); empty without that column.
+    options
+        The options' labels in the order of the option axis when the option column holds
+        labels (``A``, ``B``, ... read in sorted order); None for options ``0..K-1``.
     """
 
     beliefs: np.ndarray
     questions: list[Any]
     agents: list[str] | None = None
     adversaries: list[int] = field(default_factory=list)
+    options: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class _Wording:
     given_names: str  # what the agent column must then hold
     name_them: str  # how to name agents whose names look like numbers
     npy_order: str  # the order of an .npy file's agents when names are given
+    normalize: str = "normalize=True"  # how to ask for rows divided by their sums
 
 
 def _csv_wording(path: Path, *, option: str = "agents") -> _Wording:
@@ -90,7 +96,8 @@ def _csv_wording(path: Path, *, option: str = "agents") -> _Wording:
         given_names=("the names of the --adjacency file's agents" if cli else
                      "the agents' names of agents"),
         name_them="--adjacency FILE naming them" if cli else "agents=[...] naming them",
-        npy_order="the --adjacency file's order" if cli else "the order of agents")
+        npy_order="the --adjacency file's order" if cli else "the order of agents",
+        normalize="--normalize" if cli else "normalize=True")
 
 
 def _frame_wording(frame: pd.DataFrame, given: str = "agents") -> _Wording:
@@ -111,13 +118,16 @@ def read_transcripts(
     data: str | os.PathLike[str] | pd.DataFrame,
     *,
     agents: Sequence[Any] | None = None,
+    normalize: bool = False,
 ) -> Transcripts:
     """Read debate transcripts from a long table (CSV or DataFrame) or an ``.npy`` array.
 
     The table holds one line per belief: columns ``round``, ``agent``, ``option`` (integers
     >= 0, also written as 0.0, 1.0, ...) and ``belief`` (finite numbers), optionally
     ``question`` (any labels: one transcript per question) and ``role`` (``adversary``
-    marks an agent); other columns are ignored.  This is the ``trajectories.csv`` of
+    marks an agent); other columns are ignored.  An option column of labels only (``A``,
+    ``B``, ``C``, ``D``) is read in their sorted order (:attr:`Transcripts.options`).
+    Rounds start at 0, the agents' innate beliefs.  This is the ``trajectories.csv`` of
     ``prunus fj simulate`` and the input of ``prunus fj fit``, read by the same rules.
     Every (question, round, agent, option) must be given exactly once.  Agents are
     numbered ``0..n-1`` in the agent column (each index used), or named: then they are
@@ -140,6 +150,13 @@ def read_transcripts(
         the agent column must then hold exactly these names, compared as text (agents
         ``0..n-1`` match names ``"0".."n-1"``).  For an ``.npy`` file only their number is
         checked.
+    normalize
+        Divide each belief row (one question, round and agent) by its sum, for
+        probabilities as LLMs report them: rounded (rows summing to 0.999 or 1.001) or in
+        percent.  Done when every row sums to within 0.01 of 1, or every row to within 1 of
+        100 (read as percentages), with a ``UserWarning`` naming the largest deviation;
+        otherwise ``ValueError`` names the row furthest off.  Default False: the beliefs as
+        written (the fits refuse rows that do not sum to 1).  ``prunus fj fit --normalize``.
 
     Returns
     -------
@@ -174,23 +191,25 @@ def read_transcripts(
     if names is not None and len(set(names)) != len(names):
         raise ValueError(f"agents names an agent twice: {reprlib.repr(names)}")
     if is_dataframe(data):
-        return _read_frame(data, names)
+        return _read_frame(data, names, normalize=normalize)
     if not isinstance(data, str | os.PathLike):
         raise TypeError(f"data: expected a path (CSV or .npy) or a pandas DataFrame, got "
                         f"{type(data).__name__}")
-    return _read_path(Path(data), names, _csv_wording(Path(data)))
+    return _read_path(Path(data), names, _csv_wording(Path(data)), normalize=normalize)
 
 
-def _read_frame(frame: pd.DataFrame, agents: list[str] | None, given: str = "agents"
-                ) -> Transcripts:
+def _read_frame(frame: pd.DataFrame, agents: list[str] | None, given: str = "agents", *,
+                normalize: bool = False) -> Transcripts:
     """Read a long-table DataFrame, its agents in the order of ``agents`` (from ``given``)."""
     if not _NEED <= set(frame.columns) and set(frame.index.names) & (_NEED | {"question"}):
         frame = frame.reset_index()  # e.g. set_index(["round", "agent", "option"])
     # a copy: the reader numbers the columns in place
-    return _read_long(frame.copy(), agents, _frame_wording(frame, given), path=None)
+    return _read_long(frame.copy(), agents, _frame_wording(frame, given), path=None,
+                      normalize=normalize)
 
 
-def _read_path(path: Path, agents: list[str] | None, say: _Wording) -> Transcripts:
+def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
+               normalize: bool = False) -> Transcripts:
     """Read the CSV or .npy file ``path`` (:func:`read_transcripts`)."""
     from core.checks import not_utf8_text, text_encoding
 
@@ -212,6 +231,8 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording) -> Transcrip
             raise ValueError(f"{say.given} names {len(agents)} agents, but {path} holds "
                              f"{X.shape[2]} (an .npy file's agents are taken in "
                              f"{say.npy_order})")
+        if normalize:
+            X = _normalized(X, list(range(X.shape[0])), agents, say, labelled=True)
         return Transcripts(X, list(range(X.shape[0])), agents, [])
     try:
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
@@ -222,11 +243,11 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording) -> Transcrip
         raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
-    return _read_long(frame, agents, say, path=path)
+    return _read_long(frame, agents, say, path=path, normalize=normalize)
 
 
 def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
-               path: Path | None) -> Transcripts:
+               path: Path | None, normalize: bool = False) -> Transcripts:
     """Read a long table (``frame``, modified in place) into :class:`Transcripts`.
 
     ``path``: the CSV file ``frame`` was read from, whose columns are read again as the
@@ -279,6 +300,13 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
             raise ValueError(f"agents {absent[:10]} of {say.given} have no beliefs in "
                              f"{say.data}")
         frame["agent"] = codes.astype(np.int64)
+    options = None
+    letters = frame["option"].astype("string").str.strip()
+    if (letters.notna().all() and pd.to_numeric(letters, errors="coerce").isna().all()):
+        # options as LLM logs write them (A, B, C, D) were refused as "must hold integers":
+        # read in sorted order, as agents may be names
+        options = sorted(str(v) for v in letters.unique())
+        frame["option"] = letters.map({o: k for k, o in enumerate(options)}).astype(np.int64)
     for column in _INDEX_COLUMNS:  # integer indices, also when written as 0.0, 1.0, ...
         if column == "agent" and agents is not None:
             continue  # numbered above, from the names
@@ -303,6 +331,14 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
             if was != now:
                 collide = (f" (questions {was!r} and {now!r} are read as the same number; "
                            "write each question's label one way, or as text)")
+        if not labelled:
+            # a question_id column is not read: every question's beliefs fell into one
+            alike = [c for c in frame.columns if isinstance(c, str) and c != "question"
+                     and (c.strip().lower().replace(" ", "_") in ("qid", "q_id", "q")
+                          or "question" in c.lower())]
+            if alike:
+                collide = (f" (the column {alike[0]!r} is not read: rename it to "
+                           "'question' to read one transcript per question)")
         raise ValueError(f"{say.data}: {say.line(row)} repeats a (question, round, agent, "
                          f"option) of {say.line(first)}{collide}; each belief must be given "
                          "once")
@@ -313,6 +349,12 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
     # refused above), so counting them finds a gap before allocating: a typo'd index
     # (round 100000 among rounds 0..5) asked np.full for 74.5 GiB and named no line
     if math.prod(shape) != len(frame):
+        start = int(frame["round"].min())
+        if start > 0:  # "the largest round 7 ...: a typo?" did not say where rounds start
+            raise ValueError(
+                f"{say.data}: rounds must start at 0 (round 0 holds the agents' innate "
+                f"beliefs), and {say.whole}'s rounds start at {start}: subtract {start} from "
+                "the round column if its first round is the agents' first answers")
         typos = []
         for c in _INDEX_COLUMNS:
             used = int(frame[c].nunique())
@@ -322,6 +364,10 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
                              f"value{'s' if used > 1 else ''} in {say.whole})")
         hint = f"; the largest {', the largest '.join(typos)}: a typo?" if typos else ""
         hint += as_names
+        if not typos and math.prod(shape) <= 50_000_000:
+            # the count alone did not say which beliefs are missing
+            hint += _missing(frame, codes, labels if labelled else None, agents, options,
+                             shape)
         dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
                           zip(shape, ("question", "round", "agent", "option")))
         raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
@@ -338,7 +384,78 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
         adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
     questions = [v.item() if hasattr(v, "item") else v for v in labels]
-    return Transcripts(X, questions, agents, adversaries)
+    if normalize:
+        X = _normalized(X, questions, agents, say, labelled=labelled)
+    return Transcripts(X, questions, agents, adversaries, options)
+
+
+def _key(q: int, t: int, i: int, questions: Sequence[Any] | None,
+         agents: Sequence[str] | None) -> str:
+    """Name a (question, round, agent) by the labels and names the table gives them."""
+    where = "" if questions is None else f"question {_label(questions[q])!r}, "
+    return f"{where}round {t}, agent {i if agents is None else repr(agents[i])}"
+
+
+def _label(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _missing(frame: pd.DataFrame, codes: np.ndarray, questions: Sequence[Any] | None,
+             agents: Sequence[str] | None, options: Sequence[str] | None,
+             shape: tuple[int, ...]) -> str:
+    """Name the first missing beliefs, as the end of the message about their count.
+
+    Where a question stops early (rounds after it absent), then the first few
+    (question, round, agent) keys that lack a belief.
+    """
+    present = np.zeros(shape, bool)
+    present[codes, frame["round"].to_numpy(), frame["agent"].to_numpy(),
+            frame["option"].to_numpy()] = True
+    said, stops = [], set()
+    last = shape[1] - 1
+    for q in range(shape[0]):
+        rounds = np.flatnonzero(present[q].any(axis=(1, 2)))
+        if questions is not None and rounds.size and rounds[-1] < last:
+            said.append(f"question {_label(questions[q])!r} stops at round {rounds[-1]} "
+                        f"(others go on to round {last})")
+            stops.add(q)
+    gaps = [(q, t, i) for q, t, i in np.argwhere(~present.all(axis=3)) if q not in stops]
+    for q, t, i in gaps[:3]:
+        lacking = np.flatnonzero(~present[q, t, i])
+        part = "" if lacking.size == shape[3] else " (option{} {})".format(
+            "s" if lacking.size > 1 else "",
+            ", ".join(str(k) if options is None else repr(options[k]) for k in lacking))
+        said.append(f"no belief for {_key(q, t, i, questions, agents)}{part}")
+    if len(gaps) > 3:
+        said.append(f"{len(gaps) - 3:,} more (question, round, agent) lacking beliefs")
+    return "; " + "; ".join(said) if said else ""
+
+
+def _normalized(X: np.ndarray, questions: Sequence[Any], agents: Sequence[str] | None,
+                say: _Wording, *, labelled: bool) -> np.ndarray:
+    """Return ``X`` with each belief row divided by its sum (``normalize=True``).
+
+    Only when every row sums to within 0.01 of 1 (rounded probabilities), or every row
+    to within 1 of 100 (percentages): a row further off is more than rounding, and is
+    refused, naming it.
+    """
+    if X.shape[3] < 2:  # scalar opinions are no probability vectors
+        return X
+    sums = X.sum(axis=3)
+    named = questions if labelled else None
+    for target, what in ((1.0, ""), (100.0, ", read as percentages")):
+        off = np.abs(sums - target)
+        if float(off.max()) <= 0.01 * target:
+            q, t, i = np.unravel_index(int(off.argmax()), off.shape)
+            warnings.warn(f"{say.data}: each belief row divided by its sum{what} (the "
+                          f"largest deviation from {target:g}: {float(off.max()):.3g}, "
+                          f"{_key(q, t, i, named, agents)})", UserWarning, stacklevel=4)
+            return X / sums[..., None]
+    q, t, i = np.unravel_index(int(np.abs(sums - 1).argmax()), sums.shape)
+    raise ValueError(f"{say.data}: {say.normalize} divides each belief row by its sum when "
+                     "every row sums to within 0.01 of 1 (or every row to within 1 of 100, "
+                     f"percentages), but {_key(q, t, i, named, agents)} sums to "
+                     f"{float(sums[q, t, i]):.6g}: more than rounding")
 
 
 def _numbered(agent: pd.Series) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -1103,11 +1104,12 @@ def test_fit_names_a_typo_d_index_before_allocating_the_transcript(debate, tmp_p
             "line 3 (2 distinct round values in the file), the largest agent 100000 on line 3 "
             "(2 distinct agent values in the file): a typo?") in capsys.readouterr().err
     assert asked == []
-    # a missing line without skipped indices: the count alone
+    # a missing line without skipped indices: the count, and the belief missing
     debate.drop(index=7).to_csv(tmp_path / "t.csv", index=False)
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
     assert ("belief: its indices call for 2 questions x 11 rounds x 6 agents x 5 options = 660 "
-            "lines, one per belief, and it has 659\n") in capsys.readouterr().err
+            "lines, one per belief, and it has 659; no belief for question 0, round 0, agent 1 "
+            "(option 2)\n") in capsys.readouterr().err
     assert not (tmp_path / "f").exists()
 
 
@@ -1514,3 +1516,49 @@ def test_equilibrium_help_lists_the_files_it_writes(capsys):
     for name in ("equilibrium.csv", "social_power.csv", "metrics.json", "--opinions",
                  "--classic"):
         assert name in shown
+
+
+def test_fit_names_missing_beliefs_and_rounds_from_1(debate, tmp_path, capsys):
+    # before: a missing answer was refused by count only ("... = 660 lines, one per belief,
+    # and it has 655"), and rounds numbered from 1 got "the largest round 11 on line ...:
+    # a typo?"
+    names = dict(enumerate(["gpt-4o", "claude-3.5", "llama", "mistral", "gemini", "qwen"]))
+    data = debate.drop(columns="role").assign(agent=debate.agent.map(names))
+    gone = (data.question == 1) & (data["round"] == 3) & (data.agent == "claude-3.5")
+    data[~gone].to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err.endswith(
+        "= 660 lines, one per belief, and it has 655; no belief for question 1, round 3, "
+        "agent 'claude-3.5'\n")
+    data[data["round"] < 9 + data.question].to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err.endswith(
+        "and it has 570; question 0 stops at round 8 (others go on to round 9)\n")
+    data.assign(round=data["round"] + 1).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
+    assert capsys.readouterr().err == (
+        f"prunus: error: {tmp_path / 't.csv'}: rounds must start at 0 (round 0 holds the "
+        "agents' innate beliefs), and the file's rounds start at 1: subtract 1 from the "
+        "round column if its first round is the agents' first answers\n")
+    assert not (tmp_path / "f").exists()
+
+
+def test_fit_normalize_repairs_rounded_probabilities(debate, tmp_path, capsys):
+    # before: rows rounded to 3 decimals were refused ("question 1, round 2, agent 3: sums
+    # to 1.001") with no repair, naming the agent by position though the file names it
+    names = dict(enumerate(["gpt-4o", "claude-3.5", "llama", "mistral", "gemini", "qwen"]))
+    data = debate.drop(columns="role").assign(agent=debate.agent.map(names),
+                                              belief=debate.belief.round(3))
+    data.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--out",
+                 str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert re.match(r"prunus: error: question \d, round \d+, agent '[a-z0-9.-]+': sums to "
+                    r"[\d.]+, expected 1: .*\(rounded probabilities\? pass --normalize; "
+                    r"percentages\? divide by 100\)\n$", err), err
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet", "--normalize",
+                 "--out", str(tmp_path / "f")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"prunus: warning: .*t\.csv: each belief row divided by its sum \(the "
+                     r"largest deviation from 1: [\d.e-]+, question \d, round \d+, agent '", err)
+    assert json.loads((tmp_path / "f" / "metrics.json").read_text())["normalize"] is True

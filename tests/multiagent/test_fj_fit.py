@@ -1351,3 +1351,87 @@ def test_known_trust_weights_are_checked_by_name(change, kwargs, error, message)
     options = {"learn_trust": False, "trust": "given", **kwargs}
     with pytest.raises(error, match=message):
         fit_fj(X, adjacency=change(_weighted_people()), **options)
+
+
+def _llm_debate():
+    """Two questions of four named LLM agents, as a long table with question labels."""
+    names = ["gpt-4o", "claude-3.5", "llama-3-70b", "mistral"]
+    return names, [_long_table(simulate_transcript(4, 3, 4, gamma=0.3, alpha=0.4, noise=0.0,
+                                                   seed=s), names, question=q)
+                   for s, q in ((1, "q_001"), (2, "q_002"))]
+
+
+def test_bad_belief_rows_are_named_by_agent_and_question():
+    # before: fit_fj(table) said "transcript[2][2] (agent 2) sums to 1.01", the position of
+    # an agent the table names 'llama-3-70b', and no question
+    from multiagent import fit_transcripts
+
+    names, (q1, q2) = _llm_debate()
+    q2.loc[(q2["round"] == 2) & (q2.agent == "llama-3-70b") & (q2.option == 0), "belief"] += 0.01
+    with pytest.raises(ValueError, match=r"^transcript\[2\]\[2\] \(question 'q_002', round 2, "
+                       r"agent 'llama-3-70b'\) sums to 1.01, expected 1: .*\(rounded "
+                       r"probabilities\? pass normalize=True"):
+        fit_fj(q2)
+    with pytest.raises(ValueError, match=r"\(question 'q_002', round 2, agent 'llama-3-70b'\)"):
+        fit_transcripts(pd.concat([q1, q2]))
+    with pytest.raises(ValueError, match=r"\(round 2, agent 'llama-3-70b'\) sums to 1.01"):
+        fit_fj(q2.drop(columns="question"))
+
+
+def test_rounded_or_percent_probabilities_are_normalised_on_request():
+    # before: rows rounded to 3 decimals (sums 0.999, 1.001) or percentages were refused
+    # with no repair; normalize=True divides each row by its sum, and only then
+    from multiagent import read_transcripts
+
+    names, (q1, _) = _llm_debate()
+    rounded = q1.assign(belief=q1.belief.round(3))
+    exact = read_transcripts(q1).beliefs
+    with pytest.warns(UserWarning, match=r"each belief row divided by its sum \(the largest "
+                      r"deviation from 1: .*question 'q_001', round \d, agent '"):
+        read = read_transcripts(rounded, normalize=True)
+    np.testing.assert_allclose(read.beliefs, exact, atol=2e-3)
+    np.testing.assert_allclose(read.beliefs.sum(-1), 1, atol=1e-12)
+    with pytest.warns(UserWarning, match="read as percentages"):
+        pct = read_transcripts(q1.assign(belief=q1.belief * 100), normalize=True)
+    np.testing.assert_allclose(pct.beliefs, exact, atol=1e-12)
+    np.testing.assert_array_equal(read_transcripts(rounded).beliefs[0],
+                                  rounded.belief.to_numpy().reshape(4, 4, 4))  # default
+    far = q1.copy()
+    far.loc[5, "belief"] += 0.2
+    with pytest.raises(ValueError, match=r"normalize=True divides each belief row by its sum "
+                       r"when every row sums to within 0.01 of 1 .* but question 'q_001', "
+                       r"round 0, agent 'claude-3.5' sums to 1.2"):
+        read_transcripts(far, normalize=True)
+
+
+def test_fit_transcripts_takes_a_list_of_one_question_tables():
+    # before: fit_transcripts([df_q1, df_q2]) failed with "could not convert string to
+    # float: 'q_001'"; each table is read as fit_fj reads one
+    from multiagent import fit_transcripts
+
+    _, frames = _llm_debate()
+    both = fit_transcripts(pd.concat(frames), learn_trust=False)
+    listed = fit_transcripts(frames, learn_trust=False)
+    pd.testing.assert_frame_equal(listed, both)
+    assert listed.question.tolist() == ["q_001", "q_002"]
+    with pytest.raises(ValueError, match=r"transcripts\[0\] holds 2 questions .*concatenate "
+                       "them into one table with a question column"):
+        fit_transcripts([pd.concat(frames), frames[0]])
+
+
+def test_option_letters_are_read_and_a_question_id_column_is_named():
+    # before: options A/B/C/D were refused ("column 'option' must hold integers >= 0; line 2
+    # has 'A'"), and a question_id column, not read, ended in "row 64 repeats a (question,
+    # round, agent, option) of row 0" without saying why
+    from multiagent import read_transcripts
+
+    _, frames = _llm_debate()
+    both = pd.concat(frames, ignore_index=True)
+    letters = both.assign(option=both.option.map(dict(enumerate("ABCD"))))
+    read = read_transcripts(letters)
+    assert read.options == ["A", "B", "C", "D"] and read_transcripts(both).options is None
+    np.testing.assert_array_equal(read.beliefs, read_transcripts(both).beliefs)
+    with pytest.raises(ValueError, match=r"row 64 repeats a \(question, round, agent, option\) "
+                       r"of row 0 \(the column 'question_id' is not read: rename it to "
+                       "'question'"):
+        read_transcripts(both.rename(columns={"question": "question_id"}))
