@@ -540,8 +540,9 @@ def _is_id_column(header: Any, col: pd.Series) -> bool:
     under a header naming ids in any usual spelling (:data:`_ID_WORDS`) or holding mostly
     text with many distinct values. Repeated ids under ``Tumor_Sample_Barcode`` or
     ``Sample ID`` were read as an event ("non-numeric entry 'TCGA-02-0000'"), while
-    ``sample`` gave the warning about repeated ids. A ``yes``/``no`` event (two words) is
-    still refused, not dropped as ids.
+    ``sample`` gave the warning about repeated ids. Under an id header the column must
+    still hold mostly text with more than two values: a ``yes``/``no`` or ``mut``/``wt``
+    event, or a 0/1 event with a gap or a 2, is still refused, not dropped as ids.
     """
     numeric = pd.to_numeric(col, errors="coerce")
     text = numeric.isna() & col.notna()
@@ -552,11 +553,21 @@ def _is_id_column(header: Any, col: pd.Series) -> bool:
         return False
     except ValueError:
         pass
-    if _header_words(str(header)) & _ID_WORDS:
-        return True
-    # an event written as words has two values (yes/no, mut/wt); ids have about one per row
+    # an event written as words has two values (yes/no, mut/wt); ids have about one per row.
+    # Under an id header, mostly text with more than two values is enough; numbers with a
+    # gap or a 2 stay an event to refuse (a Tumor_Type 0/1 column with one NaN was dropped)
     words = col[text].astype(str).str.strip().str.lower()
-    return bool(text.mean() > 0.5 and words.nunique() > max(2, len(col) / 2))
+    mostly_text = bool(text.mean() > 0.5)
+    if _header_words(str(header)) & _ID_WORDS:
+        return mostly_text and (words.nunique() > 2 or not set(words) <= _EVENT_WORDS)
+    return mostly_text and words.nunique() > max(2, len(col) / 2)
+
+
+#: Words an event column may be written in (an event, not ids, under an id-like header)
+_EVENT_WORDS = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "mut", "wt",
+                          "mutant", "mutated", "wildtype", "wild-type", "wild type",
+                          "present", "absent", "pos", "neg", "positive", "negative", "+",
+                          "-", "amp", "del", "altered", "unaltered"})
 
 
 def _line_of_row(path: str, row: int, *, sep: str, encoding: str) -> int | None:

@@ -763,3 +763,17 @@ def test_a_sample_passed_for_its_matrix_says_to_pass_its_x():
             call()
     # its matrix fits as before
     assert CTMC().fit(sample.X, l1=0.01).theta.shape == (3, 3)
+
+
+@pytest.mark.parametrize("rows,message", [
+    (["1,0,1", ",1,1", "1,1,0", "0,0,1"], "has a NaN/missing on line 3"),
+    (["1,0,1", "2,1,1", "1,1,0", "0,0,1"], "non-binary entry"),
+    (["mut,0,1", "wt,1,1", "mut,1,0", "wt,0,1"], "non-numeric entry 'mut'"),
+])
+def test_an_event_under_an_id_like_header_is_refused_not_dropped(tmp_path, rows, message):
+    # the rule taking id-like headers (Tumor_Sample_Barcode, Sample ID) as the id column
+    # dropped a Tumor_Type / tumor_status event with a gap, a 2 or mut/wt values silently,
+    # with only a misleading "repeated sample id" warning
+    (tmp_path / "c.csv").write_text("\n".join(["Tumor_Type,IDH1,EGFR", *rows]) + "\n")
+    with pytest.raises(ValueError, match=rf"event column 'Tumor_Type' .*{message}"):
+        read_cohort(tmp_path / "c.csv")
