@@ -965,8 +965,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--normalize", action="store_true",
                      help="divide each belief row by its sum, for probabilities as LLMs "
                           "report them: rounded (rows summing to 0.999 or 1.001) or in "
-                          "percent; done when every row sums to within 0.01 of 1 (or every "
-                          "row to within 1 of 100, read as percentages), with a warning "
+                          "percent; done when every row sums to within max(0.01, 0.005 K) "
+                          "of 1 for K options, two-decimal rounding (or every row to within "
+                          "100 times that of 100, read as percentages), with a warning "
                           "naming the largest deviation; a row further off is refused "
                           "(default: beliefs as written, rows must sum to 1)")
     fit.add_argument("--seed", type=at_least(0, int), default=0,

@@ -153,7 +153,8 @@ def read_transcripts(
     normalize
         Divide each belief row (one question, round and agent) by its sum, for
         probabilities as LLMs report them: rounded (rows summing to 0.999 or 1.001) or in
-        percent.  Done when every row sums to within 0.01 of 1, or every row to within 1 of
+        percent.  Done when every row sums to within max(0.01, 0.005 K) of 1 for K
+        options (two-decimal rounding), or every row to within 100 times that of
         100 (read as percentages), with a ``UserWarning`` naming the largest deviation;
         otherwise ``ValueError`` names the row furthest off.  Default False: the beliefs as
         written (the fits refuse rows that do not sum to 1).  ``prunus fj fit --normalize``.
@@ -435,27 +436,33 @@ def _normalized(X: np.ndarray, questions: Sequence[Any], agents: Sequence[str] |
                 say: _Wording, *, labelled: bool) -> np.ndarray:
     """Return ``X`` with each belief row divided by its sum (``normalize=True``).
 
-    Only when every row sums to within 0.01 of 1 (rounded probabilities), or every row
-    to within 1 of 100 (percentages): a row further off is more than rounding, and is
-    refused, naming it.
+    Only when every row sums to within ``tol`` of 1 (rounded probabilities), or every row
+    to within ``100 tol`` of 100 (percentages), ``tol = max(0.01, 0.005 K)`` for ``K``
+    options: ``K`` probabilities rounded to two decimals are off by up to ``0.005 K`` (5
+    options: 0.025). A row further off is more than rounding, and is refused, naming it.
     """
     if X.shape[3] < 2:  # scalar opinions are no probability vectors
         return X
     sums = X.sum(axis=3)
     named = questions if labelled else None
+    # 0.34 + 0.34 + 0.33 is 1.0100000000000000089 in floats: a bound of exactly 0.01
+    # refused two-decimal rounding; the slack covers the sum's round-off
+    tol = max(0.01, 0.005 * X.shape[3]) + 1e-9
     for target, what in ((1.0, ""), (100.0, ", read as percentages")):
         off = np.abs(sums - target)
-        if float(off.max()) <= 0.01 * target:
+        if float(off.max()) <= tol * target:
             q, t, i = np.unravel_index(int(off.argmax()), off.shape)
             warnings.warn(f"{say.data}: each belief row divided by its sum{what} (the "
                           f"largest deviation from {target:g}: {float(off.max()):.3g}, "
                           f"{_key(q, t, i, named, agents)})", UserWarning, stacklevel=4)
             return X / sums[..., None]
     q, t, i = np.unravel_index(int(np.abs(sums - 1).argmax()), sums.shape)
+    bound = max(0.01, 0.005 * X.shape[3])
     raise ValueError(f"{say.data}: {say.normalize} divides each belief row by its sum when "
-                     "every row sums to within 0.01 of 1 (or every row to within 1 of 100, "
-                     f"percentages), but {_key(q, t, i, named, agents)} sums to "
-                     f"{float(sums[q, t, i]):.6g}: more than rounding")
+                     f"every row sums to within {bound:g} of 1 (or every row to within "
+                     f"{100 * bound:g} of 100, percentages), but "
+                     f"{_key(q, t, i, named, agents)} sums to {float(sums[q, t, i]):.6g}: "
+                     "more than rounding")
 
 
 def _numbered(agent: pd.Series) -> bool:

@@ -1399,9 +1399,20 @@ def test_rounded_or_percent_probabilities_are_normalised_on_request():
     far = q1.copy()
     far.loc[5, "belief"] += 0.2
     with pytest.raises(ValueError, match=r"normalize=True divides each belief row by its sum "
-                       r"when every row sums to within 0.01 of 1 .* but question 'q_001', "
+                       r"when every row sums to within 0.02 of 1 .* but question 'q_001', "
                        r"round 0, agent 'claude-3.5' sums to 1.2"):
         read_transcripts(far, normalize=True)
+    # two decimals: 0.34 + 0.34 + 0.33 is 1.01 plus round-off, and five options may be off
+    # by 0.025; a bound of exactly 0.01 refused both
+    three = pd.DataFrame({"round": 0, "agent": np.repeat([0, 1], 3), "option": [0, 1, 2] * 2,
+                          "belief": [0.34, 0.34, 0.33, 0.5, 0.25, 0.25]})
+    with pytest.warns(UserWarning, match="divided by its sum"):
+        np.testing.assert_allclose(read_transcripts(three, normalize=True).beliefs[0, 0, 0],
+                                   np.array([34, 34, 33]) / 101, rtol=1e-14)
+    five = pd.DataFrame({"round": 0, "agent": 0, "option": range(5),
+                         "belief": [0.205, 0.205, 0.205, 0.205, 0.205]})
+    with pytest.warns(UserWarning, match=r"largest deviation from 1: 0.025"):
+        read_transcripts(five, normalize=True)
 
 
 def test_fit_transcripts_takes_a_list_of_one_question_tables():
