@@ -477,7 +477,8 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
                 column = named[0]
                 # value_counts().to_csv() writes size,count: each row stands for `count`
                 # outbreaks (it was read as one each: w 0.5 where the counts give 0.25)
-                counted = [i for i, f in enumerate(fields) if f.lower() == "count"]
+                # exactly "count", as "size": an unrelated "Count" column stays ignored
+                counted = [i for i, f in enumerate(fields) if f == "count"]
                 if len(counted) > 1:
                     raise CommandError(f"{path}:{lineno}: {len(counted)} columns are named "
                                        "'count'")

@@ -750,6 +750,12 @@ def test_fit_reads_a_value_counts_table_as_that_many_outbreaks(tmp_path):
     assert pd.read_csv(tmp_path / "o" / "weights.csv")["probability"][0] == pytest.approx(
         0.25, abs=1e-7)
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["outbreaks"] == 100
+    # exactly "count", as "size" is: another column that happens to be called "Count"
+    # (a contact count, say) is ignored as before
+    _write(tmp_path / "other.csv", ["outbreak,size,Count", "o1,1,12", "o2,2,7"])
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "other.csv"),
+                 "--seed", "h", "--quiet", "--out", str(tmp_path / "p")]) == 0
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["outbreaks"] == 2
 
 
 def test_fit_options_reach_the_fit(tmp_path):
