@@ -23,6 +23,22 @@ import torch
 from .plan import TreePlan
 
 
+def node_factors(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per node of ``plan`` (virtual ones too): ``p``, ``1 - p`` and its up / down weights.
+
+    Virtual nodes (hub splitting) are no seed and hang on no edge (weight 0), as is a root.
+    The factors keep the gradient of ``weight`` and ``p``.
+    """
+    m = weight.shape[0]
+    w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
+    p_all = torch.cat([p, p.new_zeros(plan.n_virtual)])
+    pad = np.full(plan.n_virtual, m, dtype=np.int64)
+    wu = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_up, pad])).to(w.device))
+    wd = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_down, pad])).to(w.device))
+    return p_all, 1.0 - p_all, wu, wd
+
+
 def _segmented_product(x: torch.Tensor, rounds) -> torch.Tensor:
     """Segmented product of rows (the tail mode's scaled rows: :func:`_tilted_product`)."""
     dev = x.device  # the plan's index tensors live on the CPU
@@ -168,15 +184,9 @@ def _upward_tilted(
     device = weight.device
     lr = math.log(radius)
     nt = plan.n + plan.n_virtual
-    m = weight.shape[0]
-    w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
-    # per node (virtual ones: no seed, no edge): the factors of the terms below, with
-    # the gradient, and 0 / _NONE (factor nonzero / zero) for their log-scales
-    p_all = torch.cat([p, p.new_zeros(plan.n_virtual)])
-    q_all = 1.0 - p_all
-    pad = np.full(plan.n_virtual, m, dtype=np.int64)
-    wu = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_up, pad])).to(device))
-    wd = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_down, pad])).to(device))
+    # per node: the factors of the terms below, with the gradient, and 0 / _NONE (factor
+    # nonzero / zero) for their log-scales
+    p_all, q_all, wu, wd = node_factors(plan, weight, p)
     # p Π A0 | Π A - Π A0 in I / z; (1-wu) I | q Π B in B; (1-wu) I | wd q z Π A0 |
     # (1-wd) q Π B in A0; wu I in A - A0
     coef = torch.stack([p_all, torch.ones_like(p_all), 1 - wu, q_all, 1 - wu, wd * q_all,

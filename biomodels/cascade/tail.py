@@ -36,7 +36,7 @@ import torch
 
 from biomodels._stacklevel import user_stacklevel
 
-from .passes import _single_radius, clip_negative
+from .passes import _single_radius, clip_negative, node_factors
 from .plan import TreePlan
 
 #: contour radii of the tail mode's starting grid (25 took twice the time for the same values)
@@ -382,13 +382,7 @@ def _direct_sizes(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, top: in
     """
     dev = weight.device
     dt = weight.dtype
-    m = weight.shape[0]
-    w = torch.cat([weight, weight.new_zeros(1)])  # index num_edges = absent edge
-    p_all = torch.cat([p, p.new_zeros(plan.n_virtual)])
-    q_all = 1.0 - p_all
-    pad = np.full(plan.n_virtual, m, dtype=np.int64)
-    wu = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_up, pad])).to(dev))
-    wd = w.index_select(0, torch.from_numpy(np.concatenate([plan.e_down, pad])).to(dev))
+    p_all, q_all, wu, wd = node_factors(plan, weight, p)
     outs: list[tuple[torch.Tensor, np.ndarray] | None] = []
     free_after: dict[int, list[int]] = {}
     for b, last in enumerate(plan.last_use.tolist()):
