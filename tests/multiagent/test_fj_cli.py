@@ -544,6 +544,18 @@ def test_simulate_hub_of_a_directed_adjacency_is_the_agent_heard_most(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["adversary_nodes"] == ["c"]
 
 
+def _traced_peak(argv: list[str]) -> int:
+    """Run ``prunus argv`` (it must succeed); return the peak of Python's traced memory."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert main(argv) == 0
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _random_edge_list(path, n: int, *, weighted: bool) -> set[tuple[int, int]]:
     """Write about 2n random directed edges among agents u0..u{n-1}; return the pairs."""
     rng = np.random.default_rng(0)
@@ -558,20 +570,13 @@ def _random_edge_list(path, n: int, *, weighted: bool) -> set[tuple[int, int]]:
 def test_simulate_on_a_large_edge_list_never_builds_the_dense_matrix(tmp_path):
     # --adjacency filled an n x n array: 20,000 agents took 3.4 GB (2.9 GiB for the matrix
     # alone) and 12.5 s for a 1.6 MB edge list; here 4,000 agents peaked at 166 MB
-    import tracemalloc
-
     import multiagent.adversary
     import multiagent.sweeps  # noqa: F401  (imported before tracing: not the run's memory)
 
     first = min(_random_edge_list(tmp_path / "big.csv", 4000, weighted=False))
     argv = ["fj", "simulate", "--adjacency", str(tmp_path / "big.csv"), "--questions", "1",
             "--rounds", "2", "--no-trajectories", "--out", str(tmp_path / "o")]
-    tracemalloc.start()
-    try:
-        assert main(argv) == 0
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(argv)
     assert peak < 90e6, f"peak {peak / 1e6:.0f} MB"  # the dense matrix alone: 128 MB
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert len(metrics["agents"]) == metrics["parameters"]["n"]
@@ -1485,8 +1490,6 @@ def test_equilibrium_refuses_bad_opinions_naming_the_file_column_and_agent(
 def test_equilibrium_of_a_20000_agent_edge_list_never_builds_the_dense_matrix(tmp_path):
     # the dense matrix alone of 20,000 agents takes 3.2 GB; read sparse and solved by
     # BiCGSTAB the whole run peaked at 0.36 GB resident (README), imports included
-    import tracemalloc
-
     import multiagent.analysis  # noqa: F401  (imported before tracing: not the run's memory)
 
     pairs = _random_edge_list(tmp_path / "big.csv", 20_000, weighted=True)
@@ -1495,12 +1498,7 @@ def test_equilibrium_of_a_20000_agent_edge_list_never_builds_the_dense_matrix(tm
                                                            for a in agents[::-1]))
     argv = ["fj", "equilibrium", "--adjacency", str(tmp_path / "big.csv"), "--opinions",
             str(tmp_path / "op.csv"), "--out", str(tmp_path / "o")]
-    tracemalloc.start()
-    try:
-        assert main(argv) == 0
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = _traced_peak(argv)
     assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"  # 42 MB traced; dense: 3.2 GB
     eq = pd.read_csv(tmp_path / "o" / "equilibrium.csv")
     assert len(eq) == len(agents) and eq.q.between(1 - 1e-6, 7 + 1e-6).all()
