@@ -58,7 +58,6 @@ def _fit(args: argparse.Namespace) -> int:
     import torch
 
     from biomodels.ctmc.crossval import _heldout_theta, kfold_indices
-    from biomodels.ctmc.data import read_cohort
     from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.omhn import classical_theta
@@ -80,7 +79,7 @@ def _fit(args: argparse.Namespace) -> int:
     counts = None
     try:
         if args.weights is None:
-            x, names, _ = read_cohort(args.data)
+            x, names, _ = _read_cohort(args.data)
         else:
             x, names, counts = _read_counted_cohort(args.data, args.weights)
     except ValueError as exc:  # read_cohort names the file
@@ -327,6 +326,24 @@ class _FixedL1Checkpoint:
                     "scores": self.scores}, self.path)
 
 
+def _read_cohort(path: Path) -> tuple[Any, list[str], list[str]]:
+    """Read a cohort of one row per tumour (no ``--weights``).
+
+    :func:`~biomodels.ctmc.data.read_cohort`, whose error about a column named as counts
+    (``count``, ``n``, ...) and warning about one of only 0 and 1 say to read it with
+    ``weights='count'``: here they name the option, ``--weights count (and --l1)``.
+    Returns the 0/1 matrix, the event names and the sample ids.
+    """
+    from biomodels.ctmc.data import COUNTS_HINT, read_cohort
+
+    # a context variable, as WEIGHTS_LABEL: runs of main() in threads keep their own
+    token = COUNTS_HINT.set("--weights {} (and --l1)")
+    try:
+        return read_cohort(path)
+    finally:
+        COUNTS_HINT.reset(token)
+
+
 def _read_counted_cohort(path: Path, column: str) -> tuple[Any, list[str], Any]:
     """Read a cohort whose ``column`` counts the tumours of each row (``--weights``).
 
@@ -383,6 +400,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "observation MHN (mhn's default model): theta.csv gets the events' effects on the "
         "observation rate as a last row named Observation, model.json says \"model\": "
         "\"omhn\".",
+        # the README's example line, as a user would type it
+        epilog="example: prunus ctmc fit cohort.csv --method auto --seed 0 --out results/",
     )
     fit.add_argument(
         "data",

@@ -224,15 +224,16 @@ def _event_names(event_names: Any) -> list[str]:
     return [str(v) for v in event_names]
 
 
-def _entry_error(what: str, row: int) -> ValueError:
+def _entry_error(what: str, row: int, column: str | None = None) -> ValueError:
     """Build the plain ValueError ``"<what>; expected 0/1"`` of a bad entry, with its row.
 
     ``read_cohort`` puts the file's line (and sample id) before ``"; expected 0/1"`` from
     the attributes ``entry_what`` and ``entry_row`` (a subclass would show its private name
-    in tracebacks).
+    in tracebacks), and reads the column from ``entry_column`` (None when not given).
     """
     exc = ValueError(f"{what}; expected 0/1")
     exc.entry_what, exc.entry_row = what, row  # type: ignore[attr-defined]
+    exc.entry_column = column  # type: ignore[attr-defined]
     return exc
 
 
@@ -258,10 +259,11 @@ def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
         row = int(np.flatnonzero(np.isnan(values))[0])
         bad = raw.iloc[row]
         kind = "NaN/missing" if pd.isna(bad) else f"non-numeric entry {bad!r}"
-        raise _entry_error(f"event column {col!r} has a {kind}", row)
+        raise _entry_error(f"event column {col!r} has a {kind}", row, col)
     if not np.isin(values, (0.0, 1.0)).all():
         row = int(np.flatnonzero(~np.isin(values, (0.0, 1.0)))[0])
-        raise _entry_error(f"event column {col!r} has non-binary entry {values[row]:g}", row)
+        raise _entry_error(f"event column {col!r} has non-binary entry {values[row]:g}", row,
+                           col)
     return values.astype(np.uint8)
 
 
@@ -323,6 +325,26 @@ def _weights_label(weights: str) -> str:
     return label if label is not None else f"weights={weights!r}"
 
 
+#: how a read without ``weights`` names the way to read a count column as counts, a format
+#: taking the column's name: ``prunus ctmc fit`` sets its option (``"--weights {} (and
+#: --l1)"``) for its own call; a context variable, so threads keep their own
+COUNTS_HINT: ContextVar[str] = ContextVar("COUNTS_HINT", default="weights={!r}")
+
+# headers that name the tumours a row stands for (pandas' value_counts writes "count",
+# dplyr's count() "n"); "n" only in lower case: "N" is also the nodal stage of TNM
+_COUNT_HEADERS = frozenset({"count", "counts", "weight", "weights"})
+
+
+def _is_count_header(header: str) -> bool:
+    """Whether ``header`` names a column of tumour counts (a deduplicated cohort's)."""
+    return header.lower() in _COUNT_HEADERS or header == "n"
+
+
+def _counts_option(column: str) -> str:
+    """Return how to ask for ``column`` as tumour counts (:data:`COUNTS_HINT`)."""
+    return COUNTS_HINT.get().format(column)
+
+
 @overload
 def read_cohort(
     path: str | os.PathLike[str], *, sep: str | None = None, weights: None = None
@@ -349,16 +371,24 @@ def read_cohort(
         kept as the index: distinct non-numeric strings, a header such as ``sample``/``id``
         or none (as R's ``write.table`` writes), or, when the column is not 0/1, a header
         naming ids in any usual spelling (``Tumor_Sample_Barcode``, ``Sample ID``,
-        ``patient_id``, ``sampleId``: the words sample, patient, barcode, id, tumor/tumour)
-        or mostly text with about one value per row. Ids on several rows are kept, with a
-        warning. UTF-8 text, or UTF-16 with a byte-order mark (Excel's "Unicode Text").
+        ``patient_id``, ``sampleId``: made of the words sample, patient, barcode, id,
+        tumor/tumour; numeric ids such as ``1001`` too, unless the column's numbers are
+        all 0 and 1, an event with a gap) or mostly text with about one value per row. A
+        header that only holds such a word (``Tumor_Type``) takes mostly text with more
+        than two values, or words that are not an event's (``yes``/``no``, ``mut``/``wt``),
+        as ids. Ids on several rows are kept, with a warning. UTF-8 text, or UTF-16 with a
+        byte-order mark (Excel's "Unicode Text").
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
         looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
     weights
         Name of a column that counts the tumours of each row (a deduplicated cohort: one
         row per genotype). It is not an event: it is taken out before the 0/1 checks and
-        its counts are returned. Default: every row is one tumour.
+        its counts are returned. Default: every row is one tumour, and a column named
+        ``count``, ``counts``, ``weight``, ``weights`` (any case) or ``n`` (as pandas'
+        ``value_counts`` and dplyr's ``count`` name it) is an event: an error about its
+        entries (a count of 10) says to pass ``weights``, and one of only 0 and 1 is read
+        as an event with a warning.
 
     Returns
     -------
@@ -377,7 +407,8 @@ def read_cohort(
     ------
     ValueError
         An unreadable table, non-binary events (naming the file, the column, the line and
-        the sample id), duplicated or empty header cells (naming the file); with
+        the sample id, and, for a column named as counts, ``weights``), duplicated or empty
+        header cells (naming the file); with
         ``weights``, a count column that is missing, repeated, or holds anything but whole
         numbers >= 0 (or only zeros), naming ``weights`` and the file.
     TypeError
@@ -387,7 +418,9 @@ def read_cohort(
     -----
     UserWarning
         With ``weights``, a count column of only 0 and 1 (an event column taken for the
-        counts: its rows with 0 would be left out of a fit); sample ids on several rows;
+        counts: its rows with 0 would be left out of a fit); without it, a column named as
+        counts (``count``, ``n``, ...) of only 0 and 1, read as an event; sample ids on
+        several rows;
         more event columns than tumours, unless the header of the id column names samples
         (``sample``, ``Tumor_Sample_Barcode``, ...): the table may be genes x samples.
 
@@ -507,11 +540,24 @@ def read_cohort(
             where = f" on line {line}" if line is not None else f" in data row {row + 1}"
             if looks_like_ids:
                 where += f" (sample {ids[row]!r})"
-            raise ValueError(f"{path}: {exc.entry_what}{where}; expected 0/1") from None
+            column = getattr(exc, "entry_column", None)
+            hint = ""
+            if weights is None and column is not None and _is_count_header(column):
+                # a deduplicated cohort read without weights: said only "non-binary entry 10"
+                hint = (f"; a column counting the tumours of each row (a deduplicated "
+                        f"cohort) is read with {_counts_option(column)}")
+            raise ValueError(f"{path}: {exc.entry_what}{where}; expected 0/1{hint}") from None
         raise ValueError(f"{path}: {exc}{note}") from None
     if counts is not None:
         _warn_unobserved(x[counts > 0], names)
         return x, names, ids, counts
+    for name in names:
+        if _is_count_header(name):
+            # counts that happen to be 0/1 were fitted as one more event without a word
+            warnings.warn(f"{path}: column {name!r} holds only 0 and 1 and is read as an "
+                          "event; if it counts the tumours of each row (a deduplicated "
+                          f"cohort), read it with {_counts_option(name)}",
+                          UserWarning, stacklevel=user_stacklevel())
     return x, names, ids
 
 
@@ -540,9 +586,13 @@ def _is_id_column(header: Any, col: pd.Series) -> bool:
     under a header naming ids in any usual spelling (:data:`_ID_WORDS`) or holding mostly
     text with many distinct values. Repeated ids under ``Tumor_Sample_Barcode`` or
     ``Sample ID`` were read as an event ("non-numeric entry 'TCGA-02-0000'"), while
-    ``sample`` gave the warning about repeated ids. Under an id header the column must
-    still hold mostly text with more than two values: a ``yes``/``no`` or ``mut``/``wt``
-    event, or a 0/1 event with a gap or a 2, is still refused, not dropped as ids.
+    ``sample`` gave the warning about repeated ids. Mostly text under a header holding an
+    id word must still have more than two values or words that are not an event's: a
+    ``yes``/``no`` or ``mut``/``wt`` event is still refused, not dropped as ids. Numbers
+    (``1001``, ...) are ids under a header made of id words only (``patient_id``,
+    ``sampleId``, ``Tumor_Sample_Barcode``, ``Sample ID``), as under ``sample_id``, unless
+    their numbers are all 0 and 1 (a 0/1 event with a gap or a stray word, refused); under
+    a header with other words (``Tumor_Type``) a 0/1 event with a gap or a 2 is refused.
     """
     numeric = pd.to_numeric(col, errors="coerce")
     text = numeric.isna() & col.notna()
@@ -558,8 +608,16 @@ def _is_id_column(header: Any, col: pd.Series) -> bool:
     # gap or a 2 stay an event to refuse (a Tumor_Type 0/1 column with one NaN was dropped)
     words = col[text].astype(str).str.strip().str.lower()
     mostly_text = bool(text.mean() > 0.5)
-    if _header_words(str(header)) & _ID_WORDS:
-        return mostly_text and (words.nunique() > 2 or not set(words) <= _EVENT_WORDS)
+    header_words = _header_words(str(header))
+    if header_words & _ID_WORDS:
+        if mostly_text:
+            return words.nunique() > 2 or not set(words) <= _EVENT_WORDS
+        # numeric ids under patient_id, sampleId or Tumor_Sample_Barcode were refused as
+        # "non-binary entry 1001" (sample_id took them); a header with other words
+        # (Tumor_Type) keeps a 0/1 event with a 2 an event to refuse, as does a column whose
+        # numbers are all 0/1 (an event with a gap or a stray word)
+        numbers = numeric.dropna()
+        return header_words <= _ID_WORDS and not numbers.isin((0, 1)).all()
     return mostly_text and words.nunique() > max(2, len(col) / 2)
 
 

@@ -301,12 +301,18 @@ class CTMC:
                             columns=self.event_names)
 
     def _event(self, e: int | str, arg: str) -> int:
+        """Return the index of event ``e`` (a name or an index in ``[0, n)``) for ``arg``."""
         if isinstance(e, str):
             if e not in (self.event_names or []):
                 raise ValueError(f"{arg}={e!r} is not an event; events: {self.event_names}")
             return self.event_names.index(e)  # type: ignore[union-attr]
         if isinstance(e, bool) or not isinstance(e, int | np.integer):
             raise TypeError(f"{arg}: expected an event name or index, got {e!r}")
+        n = self.n_events
+        if not 0 <= int(e) < n:
+            # -1 was numpy's last event (next_event_probabilities([-1]) answered for [3]),
+            # n a bare IndexError; the order functions refuse both in these words
+            raise ValueError(f"{arg} must be an event index in [0, {n}), got {e!r}")
         return int(e)
 
     def _matrix(self, X: Any, name: str = "X") -> np.ndarray:
@@ -954,16 +960,23 @@ class CTMC:
         Writes ``adata.varp[key_added]`` (theta, n x n in ``var_names`` order: rows = affected
         event i, columns = influencing event j, the diagonal the log base rates) and
         ``adata.uns[key_added]`` (``convention``, ``l1``, the cross-validation grid
-        ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, and the fit
-        information), the scverse way; nothing else is touched. For an oMHN ``varp`` holds
-        its event rows (:attr:`theta`) and ``uns`` adds ``model`` (``"omhn"``) and ``omega``
-        (the observation row, in ``var_names`` order); a cMHN's entries are as before.
+        ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, the fit
+        information, and ``environment``: the versions of Python, prunus and its numerical
+        libraries and torch's thread count at the time of writing,
+        :func:`core.provenance.environment`), the scverse way; nothing else is touched. For
+        an oMHN ``varp`` holds its event rows (:attr:`theta`) and ``uns`` adds ``model``
+        (``"omhn"``) and ``omega`` (the observation row, in ``var_names`` order); a cMHN's
+        entries are as before.
 
         Parameters
         ----------
         adata
             AnnData whose variables are the model's events, in any order (theta is
-            written in ``var_names`` order).
+            written in ``var_names`` order). Not a view (``adata[mask]``): anndata would
+            turn it into an AnnData of its own to hold the results (with an
+            ``ImplicitModificationWarning``), leaving the AnnData it was taken from without
+            them, so a view is refused: pass the AnnData it was taken from (its tumours do
+            not matter) or a copy, ``adata[mask].copy()``.
         key_added
             Key of the ``varp`` and ``uns`` entries.
 
@@ -971,6 +984,14 @@ class CTMC:
         -------
         dict
             What was written to ``uns``.
+
+        Raises
+        ------
+        TypeError
+            If ``adata`` is not an AnnData.
+        ValueError
+            If ``adata`` is a view, its ``var_names`` are not the model's events, or
+            ``key_added`` is no key h5ad can store.
 
         Examples
         --------
@@ -984,6 +1005,16 @@ class CTMC:
         check_h5ad_key("key_added", key_added)
         if not _is_anndata(adata):
             raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
+        if getattr(adata, "is_view", False):
+            # anndata turned the view into an AnnData of its own to hold the results
+            # (ImplicitModificationWarning), which the caller often held no name for, and
+            # the AnnData it was taken from got nothing (as GRNModel.write_results refuses)
+            raise ValueError(
+                "write_results: adata is a view (adata[mask]), which anndata would turn into "
+                "an AnnData of its own to hold the results, leaving the AnnData it was taken "
+                "from without them: pass the AnnData it was taken from (the model's events "
+                "are matched by name; its tumours do not matter) or a copy, "
+                "adata[mask].copy()")
         theta = self.theta  # NotFittedError before anything is written
         omega = self._omega
         var = [str(v) for v in adata.var_names]
@@ -1010,6 +1041,11 @@ class CTMC:
         if omega is not None:  # only for an oMHN: a cMHN's uns keys stay as they were
             info["model"] = "omhn"
             info["omega"] = np.asarray(omega, dtype=np.float64).copy()
+        from core.provenance import environment
+
+        # what the results were written with (strings and ints, as h5ad stores them), as
+        # uns["grn"] and model.json record it
+        info["environment"] = environment()
         adata.varp[key_added] = theta.copy()
         adata.uns[key_added] = info
         return info

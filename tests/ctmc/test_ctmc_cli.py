@@ -722,3 +722,34 @@ def test_theta_csv_reads_back_bit_exact_as_the_readme_says(tmp_path):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     shown = re.findall(r"pd\.read_csv\([^)]*index_col=0[^)]*\)", readme)
     assert shown and all('float_precision="round_trip"' in call for call in shown)
+
+
+def test_cli_points_a_count_column_to_the_weights_option(tmp_path, capsys):
+    # "event column 'count' has non-binary entry 10 on line 2; expected 0/1" named no way to
+    # read a deduplicated cohort, and counts that were all 0/1 became a fourth event silently
+    path = tmp_path / "dedup.csv"
+    path.write_text("A,B,C,count\n0,0,0,10\n1,0,0,3\n1,1,0,2\n0,1,1,4\n")
+    assert main(["ctmc", "fit", str(path), "--quiet", "--out", str(tmp_path / "dd")]) == 2
+    assert capsys.readouterr().err == (
+        f"prunus: error: {path}: event column 'count' has non-binary entry 10 on line 2; "
+        "expected 0/1; a column counting the tumours of each row (a deduplicated cohort) is "
+        "read with --weights count (and --l1)\n")
+    assert not (tmp_path / "dd").exists()
+    rows = ["0,0,0,1", "1,0,0,1", "1,1,0,0", "0,1,1,1", "1,0,1,0", "0,0,1,1"]
+    path.write_text("A,B,C,count\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet",
+                     "--out", str(tmp_path / "dd")]) == 0
+    assert (f"prunus: warning: {path}: column 'count' holds only 0 and 1 and is read as an "
+            "event; if it counts the tumours of each row (a deduplicated cohort), read it "
+            "with --weights count (and --l1)") in capsys.readouterr().err
+
+
+def test_cli_help_ends_with_an_example(capsys):
+    # the help of ctmc fit showed no example command
+    with pytest.raises(SystemExit):
+        main(["ctmc", "fit", "--help"])
+    text = capsys.readouterr().out
+    assert " ".join(text.split()).endswith(
+        "example: prunus ctmc fit cohort.csv --method auto --seed 0 --out results/")

@@ -85,3 +85,42 @@ def test_posterior_uses_nuts_for_few_events_and_svi_beyond(monkeypatch):
     large = CTMC(random_sparse_theta(7, seed=0)).sample(60, seed=1).X
     draws = posterior_theta(large, svi_steps=1, num_samples=2)  # SVI: MCMC untouched
     assert draws.shape == (2, 7, 7)
+
+
+def test_write_results_refuses_a_view_and_records_the_environment():
+    # write_results(adata[mask]) wrote into the view, which anndata turned into an AnnData of
+    # its own: the AnnData it was taken from got nothing (only ImplicitModificationWarning)
+    import anndata as ad
+    import pandas as pd
+
+    from core.provenance import environment
+
+    model = CTMC(random_sparse_theta(3, seed=0), ["A", "B", "C"])
+    cohort = ad.AnnData(model.sample(20, seed=1).X.astype(np.float32),
+                        var=pd.DataFrame(index=["A", "B", "C"]))
+    view = cohort[:10]
+    with pytest.raises(ValueError, match=r"^write_results: adata is a view \(adata\[mask\]\), "
+                                         r"which anndata would turn into an AnnData of its own"
+                                         r".*pass the AnnData it was taken from .* or a copy, "
+                                         r"adata\[mask\]\.copy\(\)"):
+        model.write_results(view)
+    assert view.is_view and "ctmc" not in cohort.uns and "ctmc" not in cohort.varp
+    # the parent, or a copy of the view, take the results; uns names the software stack
+    info = model.write_results(view.copy())
+    assert info["environment"] == environment()
+    assert model.write_results(cohort)["environment"]["torch"] == environment()["torch"]
+    np.testing.assert_array_equal(cohort.varp["ctmc"], model.theta)
+
+
+@pytest.mark.parametrize("event", [-1, 4, -5])
+def test_next_event_probabilities_refuses_an_index_out_of_range(event):
+    # [-1] gave the answer of [3] (numpy's negative indexing), [4] a bare IndexError
+    model = CTMC(random_sparse_theta(4, seed=0), ["A", "B", "C", "D"])
+    with pytest.raises(ValueError, match=rf"^state must be an event index in \[0, 4\), "
+                                         rf"got {event}$"):
+        model.next_event_probabilities([event])
+    with pytest.raises(ValueError, match=rf"^order must be an event index in \[0, 4\), "
+                                         rf"got {event}$"):
+        model.order_log_probability([event])
+    p = model.next_event_probabilities([3])  # in range: as before
+    assert p["D"] == 0 and p.sum() == pytest.approx(1.0)

@@ -560,7 +560,9 @@ def test_read_cohort_with_weights_returns_the_counts_of_a_deduplicated_cohort(tm
     assert x.dtype == np.uint8 and x.tolist() == [[0, 0], [1, 0], [1, 1]]
     assert counts.dtype == np.float64 and counts.tolist() == [3.0, 0.0, 12.0]
     path.write_text("sample,n,TP53,IDH1\ng0,1,0,0\ng1,0,1,0\ng2,1,1,1\n")
-    x3, names3, ids3 = read_cohort(path)  # n, all 0/1, is an event here
+    # n, all 0/1, is an event here (with a warning that says how to read it as counts)
+    with pytest.warns(UserWarning, match="column 'n' holds only 0 and 1 and is read as an event"):
+        x3, names3, ids3 = read_cohort(path)
     assert names3 == ["n", "TP53", "IDH1"] and ids3 == ids and x3.shape == (3, 3)
     r_style = tmp_path / "counted.tsv"  # R's write.table: no header cell above the ids
     r_style.write_text("TP53\tn\tIDH1\ng0\t0\t3\t1\ng1\t1\t1\t0\n")
@@ -777,3 +779,63 @@ def test_an_event_under_an_id_like_header_is_refused_not_dropped(tmp_path, rows,
     (tmp_path / "c.csv").write_text("\n".join(["Tumor_Type,IDH1,EGFR", *rows]) + "\n")
     with pytest.raises(ValueError, match=rf"event column 'Tumor_Type' .*{message}"):
         read_cohort(tmp_path / "c.csv")
+
+
+@pytest.mark.parametrize("header", ["patient_id", "sampleId", "Tumor_Sample_Barcode",
+                                    "Sample ID", "PatientBarcode", "Tumour-ID"])
+@pytest.mark.parametrize("ids", [["1001", "1002", "1003", "1004"], ["1", "2", "3", "4"]])
+def test_read_cohort_takes_numeric_ids_under_a_header_naming_ids(tmp_path, header, ids):
+    # numbers under a header of id words were read as an event: "event column 'patient_id'
+    # has non-binary entry 1001 on line 2; expected 0/1" (sample_id took the same ids)
+    path = tmp_path / "c.csv"
+    rows = ["1,0", "0,1", "1,1", "0,0"]
+    path.write_text(f"{header},TP53,IDH1\n" + "".join(
+        f"{i},{r}\n" for i, r in zip(ids, rows, strict=True)))
+    x, names, read = read_cohort(path)
+    assert names == ["TP53", "IDH1"] and read == ids
+    assert x.tolist() == [[1, 0], [0, 1], [1, 1], [0, 0]]
+
+
+@pytest.mark.parametrize(("column", "message"), [
+    ("1,0,1,0", None),                     # a 0/1 event named like ids stays an event
+    ("1,,1,0", "has a NaN/missing on line 3"),  # with a gap: refused as before, not ids
+    ("1,0,yes,0", "has a non-numeric entry 'yes' on line 4"),
+])
+def test_read_cohort_keeps_a_0_1_column_under_a_header_naming_ids_an_event(tmp_path, column,
+                                                                           message):
+    path = tmp_path / "c.csv"
+    path.write_text("patient_id,TP53\n" + "".join(
+        f"{v},{i % 2}\n" for i, v in enumerate(column.split(","))))
+    if message is None:
+        assert read_cohort(path)[1] == ["patient_id", "TP53"]
+    else:
+        with pytest.raises(ValueError, match=f"event column 'patient_id' {message}"):
+            read_cohort(path)
+
+
+def test_read_cohort_points_a_count_column_to_weights(tmp_path):
+    # a deduplicated cohort read without weights= said only "event column 'count' has
+    # non-binary entry 10 on line 2; expected 0/1", and counts that happened to be 0/1
+    # were fitted as a fourth event without a word
+    path = tmp_path / "dedup.csv"
+    path.write_text("A,B,C,count\n0,0,0,10\n1,0,0,3\n1,1,0,2\n0,1,1,4\n")
+    with pytest.raises(ValueError, match=r"dedup\.csv: event column 'count' has non-binary "
+                                         r"entry 10 on line 2; expected 0/1; a column "
+                                         r"counting the tumours of each row \(a deduplicated "
+                                         r"cohort\) is read with weights='count'$"):
+        read_cohort(path)
+    assert read_cohort(path, weights="count")[3].tolist() == [10.0, 3.0, 2.0, 4.0]
+    path.write_text("A,B,C,n\n0,0,0,1\n1,0,0,1\n1,1,0,0\n0,1,1,1\n")
+    with pytest.warns(UserWarning, match=r"dedup\.csv: column 'n' holds only 0 and 1 and is "
+                                         r"read as an event; if it counts the tumours of each "
+                                         r"row \(a deduplicated cohort\), read it with "
+                                         r"weights='n'"):
+        x, names, _ = read_cohort(path)
+    assert names == ["A", "B", "C", "n"] and x.shape == (4, 4)
+    # another event name, or the counts given as weights: nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path.write_text("A,B,C,counted\n0,0,0,1\n1,0,0,1\n1,1,0,0\n0,1,1,1\n")
+        assert read_cohort(path)[1] == ["A", "B", "C", "counted"]
+        path.write_text("A,B,C,count\n0,0,0,1\n1,0,0,4\n1,1,0,2\n0,1,1,1\n")
+        assert read_cohort(path, weights="count")[1] == ["A", "B", "C"]
