@@ -151,7 +151,8 @@ class NeverAttacksWarning(UserWarning):
     """An adversary sleeps through the whole debate (``sleeper >= rounds``): no attack.
 
     :func:`simulate` and :func:`multiagent.sweeps.sweep` then leave it out of
-    ``adversary_weight`` (NaN when no adversary attacks); filter this category to silence it.
+    ``adversary_weight`` (NaN when adversaries are placed but none attacks; 0.0 for a
+    scenario without adversaries); filter this category to silence it.
     """
 
 
@@ -420,7 +421,8 @@ class SimulationResult:
     benign
         ``(n,)`` mask of benign agents.
     metrics
-        ``asr``, ``accuracy_start``, ``accuracy_end``, ``adversary_weight``.
+        ``asr``, ``accuracy_start``, ``accuracy_end``, ``adversary_weight`` (0.0 without
+        adversaries, NaN where :func:`simulate` says).
     initial, final
         ``(questions, n, K)`` beliefs at round 0 and at the final round, what the metrics
         are computed from; views into ``trajectories`` when those are kept.  Optional when
@@ -584,10 +586,17 @@ def simulate(
     Returns
     -------
     SimulationResult
-        ``metrics["adversary_weight"]`` is NaN when the benign equilibrium is not unique
-        (no stubborn benign agent and no adversary pull), where no weight is defined, and
-        when no adversary attacks within the debate (every ``sleeper >= rounds``); an
-        adversary that never attacks is left out of the weight.
+        ``metrics["adversary_weight"]`` is 0.0 when the scenario has no adversary (the
+        benign agents' total equilibrium weight on an empty set, what a sweep over
+        adversary settings averages; ``prunus fj simulate --adversary none`` writes it
+        too).  It is NaN when adversaries are placed but none attacks within the debate
+        (every ``sleeper >= rounds``: a weight of no attack), when every agent is an
+        adversary (no benign agent to average over), and when an iterative solve misses
+        its tolerance (the trajectories are still given).  An adversary that never attacks
+        is left out of the weight.  Where benign agents reach no stubborn agent (every
+        ``gamma = 0``, or an adversary that is not stubborn either) it is the weight in the
+        limit of the dynamics, e.g. the adversaries' share of the consensus (see
+        :func:`adversary_weight`).
 
     Warns
     -----
@@ -650,6 +659,7 @@ def simulate(
         "asr": attack_success_rate(initial, final, truth, benign),
         "accuracy_start": benign_accuracy(initial, truth, benign),
         "accuracy_end": benign_accuracy(final, truth, benign),
+        # no adversary: the weight of an empty set, 0.0 (what sweeps average), not NaN
         "adversary_weight": _weight_or_nan(model, nodes, [
             node for node, adv in zip(nodes, scenario.adversaries) if _attacks(adv, T)])
         if nodes else 0.0,
@@ -664,7 +674,8 @@ def _weight_or_nan(model: FriedkinJohnsen, nodes: list[int], attackers: list[int
     agent (e.g. leaves that trust nobody, with ``gamma = 0``: they keep their own belief
     and put weight 0 on the adversary; NaN before).  NaN when no agent is benign, when no
     adversary attacks within the debate (a weight of no attack), or when an iterative
-    solve misses its tolerance (trajectories are still given).
+    solve misses its tolerance (trajectories are still given).  Not called for a scenario
+    without adversaries, whose weight :func:`simulate` gives as 0.0.
     """
     if len(nodes) == model.n or not attackers:
         return float("nan")

@@ -36,6 +36,34 @@ _ADJACENCY_HELP = ("your own graph, a CSV: a square matrix with the agents' name
 _OPTIONS = {"loss": "--loss"}
 _CHOICES = {"loss"}
 _LEVEL = 0.95  # of the gamma and alpha intervals in agents.csv
+#: The example that ends each command's --help: README's
+_EXAMPLES = {
+    "simulate": "prunus fj simulate --graph star --n 6 --adversary hub --gamma 0.2 --alpha 0.5 "
+                "--out results/",
+    "fit": "prunus fj fit results/trajectories.csv --per-agent --graph star --out fit/",
+    "equilibrium": "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
+                   "--gamma 0.2 --alpha 0.5 --out eq/",
+}
+
+
+class _ExampleFormatter(argparse.HelpFormatter):
+    """argparse's help, with a text of several lines (the example epilog) kept line by line.
+
+    The default formatter joins the lines of an epilog and wraps them, which breaks an
+    example command where it cannot be copied; descriptions (one line) are wrapped as
+    before.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in text.splitlines())
+
+
+def _example(command: str) -> dict[str, Any]:
+    """Return the ``add_parser`` arguments that end ``command``'s help with its example."""
+    return {"epilog": f"example:\n  {_EXAMPLES[command]}",
+            "formatter_class": _ExampleFormatter}
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -586,8 +614,9 @@ def _shown(names: list[Any], limit: int = 10) -> str:
     return f"{str(names[:limit])[:-1]}, ... ({len(names)} in all)]"
 
 
-def _read_opinions(path: Path, agents: list[str], adjacency: Path
-                   ) -> tuple[list[str], Any, dict[str, Any]]:
+def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
+                   edge_list: bool = False
+                   ) -> tuple[list[str], Any, dict[str, Any], list[str]]:
     """Read ``--opinions``: the topics, the innate opinions and the per-agent settings.
 
     Parameters
@@ -597,16 +626,21 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path
         optionally ``gamma`` and ``alpha`` per agent (these three in any case).
     agents
         The ``--adjacency`` file's agents, in its order: every one needs a row, matched by
-        name as text (the file's rows may be in any order); other names are refused.
+        name as text (the file's rows may be in any order).
     adjacency
         The ``--adjacency`` file, named in the messages.
+    edge_list
+        Whether ``adjacency`` is an edge list, which cannot name an agent without ties:
+        rows of other agents then add them (isolated), in the order of ``path``. A matrix
+        names every agent, so other names are refused.
 
     Returns
     -------
-    topics, opinions, settings
-        The topic columns as the file names them, the ``(n, K)`` float64 opinions in
-        ``agents``' order, and ``{"gamma": ..., "alpha": ...}`` (length-``n`` arrays in
-        that order) for those of the two columns the file has.
+    topics, opinions, settings, added
+        The topic columns as the file names them, the ``(n, K)`` float64 opinions in the
+        order of ``agents`` followed by ``added``, ``{"gamma": ..., "alpha": ...}``
+        (length-``n`` arrays in that order) for those of the two columns the file has, and
+        the agents added (empty unless ``edge_list``).
     """
     import numpy as np
     import pandas as pd
@@ -666,16 +700,21 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path
         seen[name] = line
     known = set(agents)
     extra = [name for name in names if name not in known]
-    if extra:
+    if extra and not edge_list:
         raise CommandError(f"{where} names agents that --adjacency {str(adjacency)!r} does "
                            f"not: {_shown(extra)}; its rows must be the network's agents "
-                           "(names compared as text)")
+                           "(names compared as text): give an agent without ties a row and "
+                           "a column of zeros in --adjacency, or use an edge list, to which "
+                           "agents in no edge are added")
     missing = [name for name in agents if name not in seen]
     if missing:
+        # a row in place of a network agent's is likelier misspelt than an agent without ties
+        also = ("" if not extra else f" (its rows also name {_shown(extra)}, in no edge of "
+                "--adjacency: misspelt?)")
         raise CommandError(f"{where} has no row for the agents {_shown(missing)} of "
                            f"--adjacency {str(adjacency)!r}: every agent needs its innate "
-                           "opinion")
-    order = np.array([seen[name] - 2 for name in agents], dtype=np.int64)
+                           f"opinion{also}")
+    order = np.array([seen[name] - 2 for name in [*agents, *extra]], dtype=np.int64)
 
     def numbers(k: int, name: str, what: str, low: float = -np.inf,
                 high: float = np.inf) -> Any:
@@ -695,7 +734,35 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path
     settings = {key: numbers(special[key], header[special[key]],
                              f"numbers in [0, 1] ({words[key]})", 0.0, 1.0)
                 for key in ("gamma", "alpha") if key in special}
-    return [name for _, name in topics], opinions, settings
+    return [name for _, name in topics], opinions, settings, extra
+
+
+def _is_edge_list(path: Path) -> bool:
+    """Whether the ``--adjacency`` file ``path`` is an edge list, as its reader decides."""
+    import pandas as pd
+
+    from core.checks import text_encoding
+    from multiagent.topologies import _EDGE_COLUMNS
+
+    # the header only: the file has been read (and checked) by read_adjacency's reader
+    header = [str(c).strip() for c in pd.read_csv(
+        path, nrows=0, dtype=str, skipinitialspace=True, encoding=text_encoding(path)).columns]
+    lowered = {c.lower() for c in header}
+    return lowered in _EDGE_COLUMNS and len(header) == len(lowered)
+
+
+def _with_isolated(names: list[str], A: Any, added: list[str]) -> tuple[list[str], Any]:
+    """Append the agents ``added`` to ``names`` and zero rows and columns to the CSR ``A``.
+
+    A zero row hears no one: in the model such an agent listens only to itself and keeps
+    its innate opinion (``FriedkinJohnsen.from_adjacency``).
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = len(names) + len(added)
+    indptr = np.concatenate([A.indptr, np.full(len(added), A.indptr[-1], A.indptr.dtype)])
+    return [*names, *added], sp.csr_array((A.data, A.indices, indptr), shape=(n, n))
 
 
 def _asymmetry(names: list[str], A: Any) -> str:
@@ -722,10 +789,29 @@ def _equilibrium(args: argparse.Namespace) -> int:
     from multiagent.solvers import ConvergenceError
 
     # sparse: a 20,000-agent edge list took 3.4 GB through the dense matrix (simulate)
-    names, weights = _read_adjacency_option(args.adjacency, sparse=True)
+    try:
+        names, weights = _read_adjacency_option(args.adjacency, sparse=True)
+    except CommandError as exc:
+        if "is a self-loop" not in str(exc):
+            raise
+        # a self-loop of weight 0 was the only way users found to name a lone respondent
+        raise CommandError(f"{exc}; for an agent without ties, leave it out of --adjacency "
+                           "and give it a row in --opinions: it is added as an isolated "
+                           "agent") from exc
     A = sp.csr_array(weights)
+    # survey respondents without ties were refused: an edge list cannot name them, so its
+    # agents in no edge come from --opinions (a matrix names them with a zero row)
+    topics, S, settings, added = _read_opinions(args.opinions, names, args.adjacency,
+                                                edge_list=_is_edge_list(args.adjacency))
+    if added:
+        names, A = _with_isolated(names, A, added)
+        said = (("agent", "an isolated agent (hears no one, so it keeps its", repr(added[0]))
+                if len(added) == 1 else
+                ("agents", "isolated agents (hear no one, so they keep their", _shown(added)))
+        print(f"prunus: note: --opinions {str(args.opinions)!r} names {len(added)} {said[0]} "
+              f"in no edge of --adjacency {str(args.adjacency)!r}: added as {said[1]} innate "
+              f"opinion): {said[2]}", file=sys.stderr)
     n = len(names)
-    topics, S, settings = _read_opinions(args.opinions, names, args.adjacency)
     symmetric = _symmetric(A)
     degree = np.asarray(A.sum(axis=1)).ravel()
     classic_gamma = 1.0 / (1.0 + degree)  # as multiagent.classic_fj sets it
@@ -778,6 +864,8 @@ def _equilibrium(args: argparse.Namespace) -> int:
         "parameters": {k: v for k, v in vars(args).items() if k not in ("func", "quiet")},
         "n_agents": n, "topics": topics, "per_agent_columns": sorted(settings),
         "solver": solver, "symmetric": bool(symmetric), "classic_fj": classic}
+    if added:  # only then: the record of other runs stays as it was
+        metrics["agents_without_ties"] = added
     if indices is not None:
         metrics["indices"] = indices
     metrics["environment"] = environment()  # the versions and threads that made the numbers
@@ -865,7 +953,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
-    sim = sub.add_parser("simulate", help="simulate a debate with an adversary")
+    sim = sub.add_parser("simulate", help="simulate a debate with an adversary",
+                         **_example("simulate"))
     where = sim.add_mutually_exclusive_group()
     where.add_argument("--graph", choices=_GRAPHS, default=None,
                        help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default complete")
@@ -914,9 +1003,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="no progress bar (accepted as by the other commands; simulate "
                           "shows none)")
     sim.set_defaults(func=_simulate)
-    fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts")
+    fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts",
+                         **_example("fit"))
     fit.add_argument("data", type=existing_file,
-                     help="CSV with [question,] round, agent, option, belief [, role] (as "
+                     help="CSV with [question,] round, agent, option, belief [, role] "
+                          "(tab-separated when named .tsv or .tab; as "
                           "simulate writes; agents numbered 0..n-1, or named and then taken "
                           "in the order they first appear: numbers other than 0..n-1, such "
                           "as respondent IDs, are names when every belief is given) or .npy; "
@@ -968,7 +1059,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "percent; done when every row sums to within max(0.01, 0.005 K) "
                           "of 1 for K options, two-decimal rounding (or every row to within "
                           "100 times that of 100, read as percentages), with a warning "
-                          "naming the largest deviation; a row further off is refused "
+                          "naming the largest deviation; a row further off is refused, and "
+                          "rows summing to 1 up to round-off (1e-12) are kept as written "
                           "(default: beliefs as written, rows must sum to 1)")
     fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of an er or ba --graph, as given to simulate; default "
@@ -987,13 +1079,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Solve the FJ equilibrium B* = (I - H)^-1 Gamma S of innate opinions S "
                     "on your network (see prunus fj --help for gamma and alpha), with each "
                     "agent's social power. Writes DIR/equilibrium.csv, "
-                    "DIR/social_power.csv and DIR/metrics.json.")
+                    "DIR/social_power.csv and DIR/metrics.json.",
+        **_example("equilibrium"))
     eq.add_argument("--adjacency", required=True, type=existing_file, metavar="FILE",
                     help=_ADJACENCY_HELP + "; weights are trust, row-normalised (W_ij = "
                          "A_ij / sum_k A_ik); an edge list is read sparse (large networks)")
     eq.add_argument("--opinions", required=True, type=existing_file, metavar="FILE",
                     help="CSV of innate opinions: a column agent (every agent of --adjacency "
-                         "once, matched by name, in any order; no others) and one numeric "
+                         "once, matched by name, in any order; no others, but for an edge "
+                         "list, to which agents in no edge are added as isolated agents, who "
+                         "keep their innate opinion) and one numeric "
                          "column per topic, on any scale (e.g. Likert 1-7); optionally "
                          "columns gamma and alpha, one value in [0, 1] per agent, which "
                          "override --gamma and --alpha")

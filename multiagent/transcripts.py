@@ -29,6 +29,20 @@ __all__ = ["Transcripts", "read_transcripts"]
 
 _INDEX_COLUMNS = ("round", "agent", "option")
 _NEED = {"round", "agent", "option", "belief"}
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")  # suffixes pandas decompresses
+
+
+def _separator(path: Path) -> str:
+    """Return the field separator of ``path``: a tab for ``.tsv`` and ``.tab``, else ``,``.
+
+    As ``prunus ctmc fit`` reads its tables (any case, also compressed: ``t.tsv.gz``);
+    a ``.tsv`` transcript was read with commas, its whole header one column.  ``.txt``
+    stays comma-separated, as it was read before.
+    """
+    name = path.name.lower()
+    for suffix in _COMPRESSED:
+        name = name.removesuffix(suffix)
+    return "\t" if name.endswith((".tsv", ".tab")) else ","
 
 
 @dataclass(frozen=True)
@@ -143,8 +157,10 @@ def read_transcripts(
     Parameters
     ----------
     data
-        A long table: a CSV file (UTF-8 or UTF-16 text) or a pandas DataFrame; or an
-        ``.npy`` file of ``(T + 1, n, K)`` or ``(Q, T + 1, n, K)`` beliefs.
+        A long table: a CSV file (UTF-8 or UTF-16 text; tab-separated when its name ends
+        in ``.tsv`` or ``.tab``, any case, as ``prunus ctmc fit`` reads them) or a pandas
+        DataFrame; or an ``.npy`` file of ``(T + 1, n, K)`` or ``(Q, T + 1, n, K)``
+        beliefs.
     agents
         The agents' names in the order wanted (e.g. the index of a labelled adjacency);
         the agent column must then hold exactly these names, compared as text (agents
@@ -156,8 +172,10 @@ def read_transcripts(
         percent.  Done when every row sums to within max(0.01, 0.005 K) of 1 for K
         options (two-decimal rounding), or every row to within 100 times that of
         100 (read as percentages), with a ``UserWarning`` naming the largest deviation;
-        otherwise ``ValueError`` names the row furthest off.  Default False: the beliefs as
-        written (the fits refuse rows that do not sum to 1).  ``prunus fj fit --normalize``.
+        otherwise ``ValueError`` names the row furthest off.  Rows that all sum to 1 up to
+        round-off (within max(1e-12, 4 K eps), as ``prunus fj simulate`` writes them) are
+        kept as written, without a warning.  Default False: the beliefs as written (the
+        fits refuse rows that do not sum to 1).  ``prunus fj fit --normalize``.
 
     Returns
     -------
@@ -238,7 +256,7 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
     try:
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
         # agent names as text: "007" stays "007", as read_adjacency reads it
-        frame = pd.read_csv(path, encoding=text_encoding(path),
+        frame = pd.read_csv(path, sep=_separator(path), encoding=text_encoding(path),
                             dtype=None if agents is None else {"agent": str})
     except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
         raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
@@ -259,8 +277,13 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
 
     if not _NEED <= set(frame.columns):
         if path is not None:
+            # a tab-separated .txt or .csv is read as one column: say how to read tabs
+            sep = next((c for c in "\t;" if len(frame.columns) == 1
+                        and c in str(frame.columns[0])), None)
+            hint = ("" if sep is None else f" (fields separated by {sep!r}? A file named "
+                    ".tsv or .tab is read with tabs, others with commas)")
             raise ValueError(f"{path} needs columns {sorted(_NEED)}, has "
-                             f"{list(frame.columns)}{say.note()}")
+                             f"{list(frame.columns)}{hint}{say.note()}")
         # a pivot (one column per agent and option) gave "must have shape (rounds + 1,
         # n_agents, K), got (24, 5)": say which table is meant
         raise ValueError(f"{say.data} needs columns {sorted(_NEED)} (and optionally "
@@ -326,8 +349,9 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         if path is not None and labelled and frame["question"].dtype.kind in "iuf":
             # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
             # only that the line repeats an earlier one the user sees as another question
-            written = pd.read_csv(path, usecols=["question"], dtype=str,
-                                  keep_default_na=False, encoding=text_encoding(path))
+            written = pd.read_csv(path, sep=_separator(path), usecols=["question"],
+                                  dtype=str, keep_default_na=False,
+                                  encoding=text_encoding(path))
             was, now = written["question"].iloc[first], written["question"].iloc[row]
             if was != now:
                 collide = (f" (questions {was!r} and {now!r} are read as the same number; "
@@ -440,10 +464,16 @@ def _normalized(X: np.ndarray, questions: Sequence[Any], agents: Sequence[str] |
     to within ``100 tol`` of 100 (percentages), ``tol = max(0.01, 0.005 K)`` for ``K``
     options: ``K`` probabilities rounded to two decimals are off by up to ``0.005 K`` (5
     options: 0.025). A row further off is more than rounding, and is refused, naming it.
+    ``X`` itself, without a warning, when every row sums to 1 but for the round-off of the
+    sum (within ``max(1e-12, 4 K eps)``): such rows are probabilities as they are.
     """
     if X.shape[3] < 2:  # scalar opinions are no probability vectors
         return X
     sums = X.sum(axis=3)
+    # simulate's own beliefs sum to 1 +- a few ulps: they warned "divided by its sum (the
+    # largest deviation from 1: 6.66e-16)" and had their last digits changed
+    if float(np.abs(sums - 1.0).max()) <= max(1e-12, 4 * X.shape[3] * np.finfo(float).eps):
+        return X
     named = questions if labelled else None
     # 0.34 + 0.34 + 0.33 is 1.0100000000000000089 in floats: a bound of exactly 0.01
     # refused two-decimal rounding; the slack covers the sum's round-off
@@ -489,8 +519,8 @@ def _agent_text(frame: pd.DataFrame, path: Path | None) -> pd.Series:
 
     if path is None:
         return frame["agent"].astype("string").str.strip()
-    text = pd.read_csv(path, usecols=["agent"], dtype=str, keep_default_na=False,
-                       encoding=text_encoding(path))["agent"].str.strip()
+    text = pd.read_csv(path, sep=_separator(path), usecols=["agent"], dtype=str,
+                       keep_default_na=False, encoding=text_encoding(path))["agent"].str.strip()
     return text.mask(text == "")
 
 

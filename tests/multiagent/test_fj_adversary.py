@@ -484,3 +484,22 @@ def test_an_adversary_that_never_wakes_has_no_attack_weight():
     M = two.model().influence_matrix()
     assert weight == pytest.approx(M[2:, 0].mean(), abs=1e-12)
     assert adversary_weight(two.model(), [0, 1]) > weight + 0.05  # both columns, before
+
+
+def test_adversary_weight_is_0_without_adversaries_and_nan_only_where_documented():
+    # before: simulate's docstring (and README) said the weight is NaN "when the benign
+    # equilibrium is not unique (no stubborn benign agent and no adversary pull)" and "when
+    # no adversary attacks", yet a scenario without adversaries gave 0.0 and one without
+    # pull the limit weight. Kept (0.0 is the weight of no adversary, what sweeps average)
+    # and documented: NaN only with no benign agent, no attack, or a solve that fails
+    free = simulate(Scenario(graph="ring", gamma=0.0, alpha=0.0), questions=2)
+    assert free.metrics["adversary_weight"] == 0.0
+    pull = Scenario(graph="ring", gamma=0.0, alpha=0.0, adversaries=(Adversary(0, gamma=0.0),))
+    # DeGroot on a ring of 6: the adversary's share of the consensus
+    assert simulate(pull, questions=2).metrics["adversary_weight"] == pytest.approx(1 / 6)
+    every = Scenario(graph="ring", n=2, adversaries=(Adversary(0), Adversary(1)))
+    assert np.isnan(simulate(every, questions=2).metrics["adversary_weight"])
+    doc = " ".join(simulate.__doc__.split())
+    assert "not unique" not in doc
+    assert ("``metrics[\"adversary_weight\"]`` is 0.0 when the scenario has no adversary"
+            in doc)

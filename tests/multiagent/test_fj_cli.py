@@ -1457,8 +1457,12 @@ def test_equilibrium_classic_reports_the_indices_of_opinion_indices(tmp_path, ca
     ("opinions", "extra", "message"),
     [
         ("agent,x\na,1\nb,2\n", [], "has no row for the agents ['c'] of --adjacency"),
-        ("agent,x\na,1\nb,2\nc,3\nzed,4\n", [], "names agents that --adjacency"),
-        ("agent,x\na,1\nb,2\nc,3\nzed,4\n", [], "does not: ['zed']"),
+        # an agent in no edge is added as an isolated one, but not when it takes the place
+        # of one of the network's agents: then it is likely misspelt
+        ("agent,x\na,1\nb,2\nzed,4\n", [], "has no row for the agents ['c'] of --adjacency"),
+        ("agent,x\na,1\nb,2\nzed,4\n", [], "every agent needs its innate opinion (its rows "
+                                           "also name ['zed'], in no edge of --adjacency: "
+                                           "misspelt?)"),
         ("agent,x\na,1\nb,2\nc,3\na,4\n", [], "agent 'a' has two rows (lines 2 and 5)"),
         ("agent,x\na,1\nb,\nc,3\n", [], "column 'x' must hold finite numbers (innate "
                                         "opinions, on any scale); line 3 (agent 'b') has "
@@ -1485,6 +1489,63 @@ def test_equilibrium_refuses_bad_opinions_naming_the_file_column_and_agent(
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_equilibrium_adds_survey_respondents_without_ties_to_an_edge_list(tmp_path, capsys):
+    # before: an --opinions row for an agent in no edge was refused ("--opinions ... names
+    # agents that --adjacency ... does not: ['999']"), and a self-loop 999,999,0 as a
+    # self-loop, so respondents without ties could not be included. Known answer: such an
+    # agent hears no one and keeps its innate opinion (x_i = s_i), the others settle as
+    # without it, and it holds all of its own weight (social power 1/n)
+    (tmp_path / "g.csv").write_text("source,target,weight\na,b,1\nb,a,1\nb,c,2\nc,b,2\n")
+    (tmp_path / "op.csv").write_text("agent,x\nc,5\n999,6\na,1\nb,3\n")
+    out = tmp_path / "o"
+    argv = ["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+            str(tmp_path / "op.csv"), "--gamma", "0.3", "--alpha", "0.4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert (f"prunus: note: --opinions {str(tmp_path / 'op.csv')!r} names 1 agent in no edge "
+            f"of --adjacency {str(tmp_path / 'g.csv')!r}: added as an isolated agent (hears "
+            "no one, so it keeps its innate opinion): '999'\n") in capsys.readouterr().err
+    A = np.array([[0, 1, 0], [1, 0, 2], [0, 2, 0]], dtype=float)
+    B, power = _fj_equilibrium(A, np.array([[1.0], [3.0], [5.0]]), 0.3, 0.4)
+    eq = pd.read_csv(out / "equilibrium.csv", dtype={"agent": str})
+    assert eq.agent.tolist() == ["a", "b", "c", "999"]  # the edge list's, then the added
+    np.testing.assert_allclose(eq.x.to_numpy(), [*B[:, 0], 6.0], rtol=1e-13)
+    np.testing.assert_allclose(pd.read_csv(out / "social_power.csv").power.to_numpy(),
+                               [*(power * 3 / 4), 1 / 4], rtol=1e-12)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_agents"] == 4 and metrics["agents_without_ties"] == ["999"]
+    # --classic: gamma 1/(1 + 0) = 1 for the isolated agent, the indices those of the
+    # network with a zero row and column for it, as a matrix file writes it
+    (tmp_path / "m.csv").write_text(",a,b,c,999\na,0,1,0,0\nb,1,0,2,0\nc,0,2,0,0\n"
+                                    "999,0,0,0,0\n")
+    for adjacency, folder in (("g.csv", "k"), ("m.csv", "km")):
+        assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / adjacency),
+                     "--opinions", str(tmp_path / "op.csv"), "--classic",
+                     "--out", str(tmp_path / folder)]) == 0
+    edges, matrix = (json.loads((tmp_path / f / "metrics.json").read_text())
+                     for f in ("k", "km"))
+    assert edges["classic_fj"] is True and edges["indices"] == matrix["indices"]
+    assert ((tmp_path / "k" / "equilibrium.csv").read_bytes()
+            == (tmp_path / "km" / "equilibrium.csv").read_bytes())
+    assert "agents_without_ties" not in matrix  # none added: as before
+    capsys.readouterr()
+    # a matrix names every agent: an unknown one is refused, saying how to include it
+    (tmp_path / "m.csv").write_text(",a,b,c\na,0,1,0\nb,1,0,2\nc,0,2,0\n")
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "m.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--out", str(tmp_path / "no")]) == 2
+    assert ("does not: ['999']; its rows must be the network's agents (names compared as "
+            "text): give an agent without ties a row and a column of zeros in --adjacency, "
+            "or use an edge list, to which agents in no edge are added") in (
+        capsys.readouterr().err)
+    # a self-loop is still refused, now saying how to include an agent without ties
+    (tmp_path / "g.csv").write_text("source,target\na,b\nb,a\n999,999\n")
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--out", str(tmp_path / "no")]) == 2
+    err = capsys.readouterr().err
+    assert "is a self-loop ('999' -> '999')" in err and err.endswith(
+        "; for an agent without ties, leave it out of --adjacency and give it a row in "
+        "--opinions: it is added as an isolated agent\n")
 
 
 def test_equilibrium_of_a_20000_agent_edge_list_never_builds_the_dense_matrix(tmp_path):
@@ -1514,6 +1575,44 @@ def test_equilibrium_help_lists_the_files_it_writes(capsys):
     for name in ("equilibrium.csv", "social_power.csv", "metrics.json", "--opinions",
                  "--classic"):
         assert name in shown
+
+
+@pytest.mark.parametrize("name", ["t.tsv", "t.TAB"])
+def test_fit_reads_tab_separated_transcripts(debate, tmp_path, capsys, name):
+    # before: a .tsv transcript was read with commas, its whole header one column:
+    # "t.tsv needs columns ['agent', 'belief', 'option', 'round'], has ['question\tround
+    # \tagent\t...']", though prunus ctmc fit reads .tsv, .tab (any case) with tabs
+    from multiagent import read_transcripts
+
+    names = dict(enumerate(["007", "Zoë", "a b", "NA", "x", "y"]))  # read back as text
+    data = debate.assign(agent=debate.agent.map(names))
+    data.to_csv(tmp_path / "t.csv", index=False)
+    data.to_csv(tmp_path / name, sep="\t", index=False)
+    for path, folder in ((tmp_path / "t.csv", "c"), (tmp_path / name, "t")):
+        assert main(["fj", "fit", str(path), "--quiet", "--out", str(tmp_path / folder)]) == 0
+    for file in ("fits.csv", "agents.csv", "trust.csv"):
+        assert ((tmp_path / "t" / file).read_bytes() == (tmp_path / "c" / file).read_bytes())
+    read = read_transcripts(tmp_path / name)
+    assert read.agents == list(names.values()) and read.adversaries == [0]
+    np.testing.assert_array_equal(read.beliefs, read_transcripts(tmp_path / "t.csv").beliefs)
+
+
+@pytest.mark.parametrize(("command", "example"), [
+    ("simulate", "prunus fj simulate --graph star --n 6 --adversary hub --gamma 0.2 "
+                 "--alpha 0.5 --out results/"),
+    ("fit", "prunus fj fit results/trajectories.csv --per-agent --graph star --out fit/"),
+    ("equilibrium", "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
+                    "--gamma 0.2 --alpha 0.5 --out eq/"),
+])
+def test_help_ends_with_an_example_command(capsys, command, example):
+    # before: no command's --help showed how to call it; README's example, on one line
+    # (argparse re-wraps the other text) so that it can be copied
+    with pytest.raises(SystemExit) as exc:
+        main(["fj", command, "--help"])
+    assert exc.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.endswith(f"\nexample:\n  {example}\n"), shown[-300:]
+    assert shown.startswith(f"usage: prunus fj {command} [-h]")
 
 
 def test_fit_names_missing_beliefs_and_rounds_from_1(debate, tmp_path, capsys):

@@ -1415,6 +1415,27 @@ def test_rounded_or_percent_probabilities_are_normalised_on_request():
         read_transcripts(five, normalize=True)
 
 
+def test_normalize_leaves_rows_summing_to_1_up_to_round_off_alone():
+    # before: beliefs that sum to 1 but for round-off (as simulate writes them; here off
+    # by 2.2e-16) warned "each belief row divided by its sum (the largest deviation from
+    # 1: 2.22e-16, ...)" and were changed in the last digits; now read as written
+    import warnings
+
+    from multiagent import read_transcripts
+
+    _, (q1, _) = _llm_debate()
+    written = read_transcripts(q1).beliefs
+    assert 0 < np.abs(written.sum(-1) - 1).max() < 1e-15  # round-off, not rounding
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = read_transcripts(q1, normalize=True)
+    np.testing.assert_array_equal(read.beliefs, written)
+    off = q1.assign(belief=q1.belief.where(q1.index != 0, q1.belief + 1e-9))
+    with pytest.warns(UserWarning, match=r"largest deviation from 1: 1e-09, question "
+                      r"'q_001', round 0, agent 'gpt-4o'"):  # more than round-off: said
+        read_transcripts(off, normalize=True)
+
+
 def test_fit_transcripts_takes_a_list_of_one_question_tables():
     # before: fit_transcripts([df_q1, df_q2]) failed with "could not convert string to
     # float: 'q_001'"; each table is read as fit_fj reads one
