@@ -183,30 +183,67 @@ def _read_graph(args: argparse.Namespace) -> CascadeGraph:
                                "(--nodes); add it there") from exc
         raise
     first = None if nodes is None else graph.index_of(nodes[0])
-    if first is not None and first not in graph.src and first not in graph.dst:
-        # "person_id" on the first line became one more person, who may seed
+    if (first is not None and first not in graph.src and first not in graph.dst
+            and _looks_like_header(nodes[0], nodes[1:])):
+        # "person_id" on the first line became one more person, who may seed; a roster
+        # whose first person has no contacts is said nothing of
         print(f"prunus: warning: the first line of {args.nodes} ({nodes[0]!r}) names no node "
               "of the edge list, so it is one more person without contacts; --nodes takes "
               "no header line", file=sys.stderr)
     return graph
 
 
-def _read_seed_probabilities(path: Path, graph: CascadeGraph) -> np.ndarray:
+#: Words of a header line of a node list ("person_id", "NodeID", "name").
+_HEADER_WORDS = frozenset({"node", "nodes", "id", "ids", "name", "names", "label", "labels",
+                           "person", "persons", "people", "individual", "participant",
+                           "patient", "subject", "member", "user", "vertex", "key"})
+
+
+def _looks_like_header(first: str, others: list[str]) -> bool:
+    """Whether the first label of a ``--nodes`` file looks like a header line.
+
+    It does if it holds no digit and a usual header word (``person_id``, ``NodeID``), or if
+    every other label is a whole number and it is not (``lonely`` before 0, 1, 2, ...).
+    """
+    import re
+
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", first).lower())
+    if not any(c.isdigit() for c in first) and _HEADER_WORDS.intersection(words):
+        return True
+    whole = re.compile(r"[+-]?[0-9]+")
+    return (bool(others) and all(whole.fullmatch(x) for x in others)
+            and not whole.fullmatch(first))
+
+
+def _read_seed_probabilities(path: Path, graph: CascadeGraph,
+                             seeds: list[str] | None = None) -> np.ndarray:
     """Read a ``--seed-prob`` file: a header line, then ``node,probability`` rows.
 
-    Every node of the graph needs its row, as ``seed_probabilities`` needs of a dict.
+    Every node of the graph needs its row, as ``seed_probabilities`` needs of a dict,
+    except the sure seeds ``seeds`` (``--seed``), whose rows are not used.
+
+    Parameters
+    ----------
+    path
+        The file.
+    graph
+        The network, whose nodes the rows name.
+    seeds
+        The ``--seed`` labels (nodes of ``graph``), or None.
 
     Returns
     -------
     numpy.ndarray
-        The seed probability of each node, in the graph's node order.
+        The seed probability of each node, in the graph's node order (1 for a sure seed
+        without its row).
 
     Raises
     ------
     CommandError
         Naming ``path:line``: a row that is not two fields, a probability that is not a
         number in [0, 1], a node that is not in the graph, a node listed again, a first
-        line that is a row rather than a header; naming ``path``: nodes without a row.
+        line that is a row rather than a header; naming ``path``: nodes other than the
+        sure seeds without a row.
     """
     import csv
 
@@ -252,11 +289,17 @@ def _read_seed_probabilities(path: Path, graph: CascadeGraph) -> np.ndarray:
                                f"line {first[i]})")
         first[i] = lineno
         values[i] = p
+    # a sure seed's row is not used (seed_probabilities sets it to 1): it may be left out
+    for label in seeds or ():
+        i = graph.index_of(label)
+        if np.isnan(values[i]):
+            values[i] = 1.0
     missing = [graph.labels[i] for i in np.flatnonzero(np.isnan(values))]
     if missing:
         raise CommandError(f"{path} gives no seed probability for {len(missing)} node(s) "
-                           f"{missing[:5]}{' ...' * (len(missing) > 5)}; give one per node "
-                           "(0 for people who are never seeds)")
+                           f"{missing[:5]}{' ...' * (len(missing) > 5)}; give one per node"
+                           f"{' other than the --seed nodes' * bool(seeds)} (0 for people "
+                           "who are never seeds)")
     return values
 
 
@@ -272,7 +315,9 @@ def _seeding(args: argparse.Namespace, graph: CascadeGraph,
              ) -> float | np.ndarray | None:
     """Check ``--seed`` against the graph; return ``--seed-prob`` as the library takes it.
 
-    ``random_seed`` says which option is the command's random seed (other commands' --seed).
+    ``random_seed`` says which option is the command's random seed (other commands' --seed),
+    in the error of a seed that is no node and in the line naming the index cases (printed
+    unless ``--quiet``).
     """
     for node in args.seed or ():
         try:
@@ -282,8 +327,17 @@ def _seeding(args: argparse.Namespace, graph: CascadeGraph,
             raise CommandError(f"--seed {node}: no node {node!r} in {args.graph} (--seed names "
                                f"seed nodes; {random_seed})") from exc
     if isinstance(args.seed_prob, Path):
-        return _read_seed_probabilities(args.seed_prob, graph)
-    return args.seed_prob
+        seed_prob = _read_seed_probabilities(args.seed_prob, graph, args.seed)
+    else:
+        seed_prob = args.seed_prob
+    if args.seed and not args.quiet:
+        from .graph import first_labels
+
+        # a habitual "--seed 0" (the random seed elsewhere) made node '0' a sure index case
+        # without a word (mean size 3.28 -> 9.35); stdout, as the results' line
+        print(f"index case(s) given by --seed: {first_labels(args.seed, 10)}, active in every "
+              f"cascade ({random_seed})")
+    return seed_prob
 
 
 def _recorded_seed_prob(args: argparse.Namespace) -> float | str | None:
@@ -440,10 +494,46 @@ def _is_number(text: str) -> bool:
     return True
 
 
+#: Column names (as words of the name, lower case) that say "how many outbreaks": beside
+#: ``size`` only ``count`` multiplies a row, so these are refused rather than ignored.
+_COUNT_WORDS = frozenset({"count", "counts", "freq", "frequency", "frequencies", "outbreaks",
+                          "occurrences"})
+#: Whole column names that say the same.
+_COUNT_NAMES = frozenset({"n", "num", "number", "nobs", "times", "total", "weight", "weights"})
+#: Words of a column of shares (value_counts(normalize=True), distribution.csv).
+_SHARE_WORDS = frozenset({"proportion", "proportions", "probability", "prob", "fraction",
+                          "percent", "percentage", "pct"})
+
+
+def _count_like(name: str) -> str | None:
+    """Why a sizes column other than ``size`` and ``count`` may hold counts, or None.
+
+    ``df.groupby("size").size().to_csv()`` names its counts ``0``: read as one outbreak
+    per row, its table fitted 0.4829 where the outbreaks give 0.4852.
+    """
+    import re
+
+    words = set(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()))
+    if _is_number(name):
+        return ("pandas names an unnamed Series so, as df.groupby('size').size().to_csv() "
+                "writes it")
+    if words & _SHARE_WORDS:
+        return ("shares, as value_counts(normalize=True) or prunus cascade size's "
+                "distribution.csv write them, give no number of outbreaks")
+    if words & _COUNT_WORDS or name.lower() in _COUNT_NAMES:
+        return "its name says it may count outbreaks"
+    return None
+
+
 def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Read ``--sizes``: one outbreak per row, in a column ``size`` or a single column.
 
-    A single column may have a header line of any name, or none.
+    A single column may have a header line of any name, or none. A column ``count`` makes
+    a row stand for that many outbreaks; the table ``value_counts().to_csv()`` writes for
+    a Series without a name (header ``,count``) has its sizes in the unnamed first column
+    (so has a two-column table whose second column :func:`_count_like` refuses).
+    Other columns are ignored, but one whose name suggests counts or shares
+    (:func:`_count_like`) is refused: only ``count`` multiplies a row.
 
     Returns
     -------
@@ -453,9 +543,10 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     Raises
     ------
     CommandError
-        Naming ``path:line``: no column ``size`` among several, a row of another width
-        than the first, a missing value, a size that is not a number or not whole; naming
-        ``path``: a file without sizes.
+        Naming ``path:line``: no column ``size`` among several, a column whose name
+        suggests counts or shares, a row of another width than the first, a missing
+        value, a size that is not a number or not whole; naming ``path``: a file without
+        sizes.
     """
     import csv
 
@@ -473,21 +564,36 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
             named = [i for i, f in enumerate(fields) if f == "size"]
             if len(named) > 1:
                 raise CommandError(f"{path}:{lineno}: {len(named)} columns are named 'size'")
+            if not named and width == 2 and fields[0] == "" and (
+                    fields[1] == "count" or _count_like(fields[1])):
+                # pd.Series(sizes).value_counts().to_csv() writes ",count": the sizes are its
+                # unnamed index (a count under another name is refused below)
+                named = [0]
             if named:
                 column = named[0]
                 # value_counts().to_csv() writes size,count: each row stands for `count`
                 # outbreaks (it was read as one each: w 0.5 where the counts give 0.25)
-                # exactly "count", as "size": an unrelated "Count" column stays ignored
                 counted = [i for i, f in enumerate(fields) if f == "count"]
                 if len(counted) > 1:
                     raise CommandError(f"{path}:{lineno}: {len(counted)} columns are named "
                                        "'count'")
                 count = counted[0] if counted else None
+                for i, name in enumerate(fields):
+                    why = None if i in (column, count) else _count_like(name)
+                    if why is not None:  # "size,0" of groupby was one outbreak per row
+                        raise CommandError(
+                            f"{path}:{lineno}: column {name!r} beside the sizes ({why}), but "
+                            "only a column named exactly 'count' makes a row stand for that "
+                            "many outbreaks: rename it to count if it holds the number of "
+                            "outbreaks of each size, else rename or drop it")
                 continue
             if width != 1:
+                # df.to_csv() writes its index as a first column without a name
+                hint = ("; the first column has no name (as to_csv() writes an index): "
+                        "name the column of sizes size" if fields[0] == "" else "")
                 raise CommandError(
                     f"{path}:{lineno}: expected a column 'size' (one final outbreak size per "
-                    f"row) or a single column of sizes, got the columns {fields}")
+                    f"row) or a single column of sizes, got the columns {fields}{hint}")
             column = 0
             # a single column's header, whatever its name; a missing first size is no header
             if not _is_number(fields[0]) and fields[0].lower() not in _MISSING:
@@ -757,6 +863,19 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+class _ExampleFormatter(argparse.HelpFormatter):
+    """argparse's help layout, but an epilog starting ``example:`` keeps its lines.
+
+    The default formatter rewraps every text, which would break the example command across
+    lines; the description and options are wrapped as before.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def _graph_options(parser: argparse.ArgumentParser) -> None:
     """Add the edge list and how to read it: ``--undirected``, ``--weight``, ``--nodes``."""
     parser.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
@@ -790,7 +909,8 @@ def _seeding_options(parser: argparse.ArgumentParser) -> None:
         help="every node is a seed independently with P; or a CSV file with a header line "
         "and rows node,probability giving each node its own (every node needs its row, 0 "
         "for people who are never seeds; summary.json records the file's path). With "
-        "--seed, it applies to the other nodes (their rows are not used)",
+        "--seed, it applies to the other nodes (their rows are not used, and may be left "
+        "out)",
     )
 
 
@@ -816,6 +936,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with --undirected each line is a contact in both directions); "
         "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
         "the 95% Wilson interval of each sampled probability), summary.json and a plot.",
+        epilog="example:\n  prunus cascade size contacts.edgelist --seed 7 --method auto "
+        "--out results/",
+        formatter_class=_ExampleFormatter,
     )
     _graph_options(size)
     _seeding_options(size)
@@ -859,13 +982,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "onto the same edge list, read with the same --undirected and --nodes), "
         "DIR/summary.json and DIR/fit.png (the observed size "
         "frequencies against the fitted distribution).",
+        epilog="example:\n  prunus cascade fit contacts.edgelist --sizes outbreaks.csv "
+        "--seed P001 --out fit/",
+        formatter_class=_ExampleFormatter,
     )
     _graph_options(fit)
     fit.add_argument("--sizes", required=True, type=existing_file, metavar="FILE",
                      help="CSV of observed outbreaks, one per row: a column 'size' (with a "
                      "column 'count', as value_counts().to_csv() writes, a row stands for "
-                     "that many outbreaks; other columns are ignored), or a single column "
-                     "with or without a header. "
+                     "that many outbreaks; the header ',count' it writes for a Series "
+                     "without a name is read too; a column whose name suggests counts or "
+                     "shares, such as the '0' of groupby('size').size() or 'n', is refused, "
+                     "since only 'count' multiplies a row; other columns are ignored), or a "
+                     "single column with or without a header. "
                      "A size counts every infected person, the index case included; whole "
                      "numbers (3.0 is read as 3)")
     _seeding_options(fit)

@@ -129,19 +129,29 @@ def _saved_index(index: Any, share: Any, n_weights: int) -> np.ndarray:
 
 
 def _refuse_value_counts(sizes: object) -> None:
-    """Refuse a pandas ``value_counts()`` Series, which would be read as a list of sizes.
+    """Refuse a pandas ``value_counts()`` or ``groupby("size")`` Series of counts.
 
-    Its values are how often each size (its index) occurred: read as sizes they fitted
-    0.729 for 0.433. pandas 2.0 and later name it ``"count"`` (``"proportion"`` with
-    ``normalize=True``) on an ``Index`` of the distinct values, never a ``RangeIndex``; a
-    column of raw sizes keeps its own name, or a ``RangeIndex`` as read from a file.
+    Either would be read as a list of sizes. The values of ``value_counts()`` are how often
+    each size (its index) occurred: read as sizes they fitted 0.729 for 0.433. pandas 2.0
+    and later name it ``"count"`` (``"proportion"`` with ``normalize=True``) on an ``Index``
+    of the distinct values, never a ``RangeIndex``; a column of raw sizes keeps its own
+    name, or a ``RangeIndex`` as read from a file. ``df.groupby("size").size()`` has no
+    name, but its index of distinct sizes is named ``"size"`` (0.6146 for 0.4852).
     """
     pd = sys.modules.get("pandas")  # not imported by the caller: no Series to look at
     if pd is None or not isinstance(sizes, pd.Series):
         return
-    if sizes.name not in ("count", "proportion") or isinstance(sizes.index, pd.RangeIndex):
-        return
-    if not sizes.index.is_unique:  # value_counts lists each value once
+    if isinstance(sizes.index, pd.RangeIndex) or not sizes.index.is_unique:
+        return  # value_counts and groupby list each value once
+    if sizes.name not in ("count", "proportion"):
+        if sizes.index.name == "size":
+            raise ValueError(
+                "sizes: got a pandas Series whose index is named 'size' and unique, as "
+                "df.groupby('size').size() returns (index: the sizes, values: how many "
+                "cascades had each), but sizes takes one final size per observed cascade; "
+                "pass np.repeat(s.index, s.to_numpy()) to expand it into one size per "
+                "cascade (a Series of raw sizes that happens to carry this index: pass "
+                "sizes.to_numpy())")
         return
     if sizes.name == "proportion":
         how = ("value_counts(normalize=True) keeps no number of cascades: count them with "
@@ -333,9 +343,75 @@ class _OutOfPasses(Exception):
 
 
 def _graph_fingerprint(graph: CascadeGraph) -> str:
-    """Fingerprint of the node labels and the edge list (not the weights) of ``graph``."""
+    """Fingerprint of the node labels and the edge list (not the weights) of ``graph``.
+
+    In the order the graph stores them: the same network built another way (from networkx
+    rather than ``read_edgelist``) has another; :func:`_graph_order` has one for both.
+    """
     labels = np.asarray([str(lab) for lab in graph.labels])
     return fingerprint(labels, np.asarray(graph.src, np.int64), np.asarray(graph.dst, np.int64))
+
+
+def _graph_order(graph: CascadeGraph) -> dict[str, Any] | None:
+    """Fingerprint of ``graph``'s labels and edges whatever their order, and that order.
+
+    Nodes are sorted by their label as text and edges by their ends' labels, so any graph
+    with the same labels and edges has the same ``fingerprint``; ``nodes`` and ``edges``
+    list the graph's own positions in that sorted order, which maps a saved fit's per-node
+    and per-edge values onto another storage order (:func:`_reordered`). None where two
+    labels read the same as text (1 and "1"), which leaves the sorted order ambiguous.
+    """
+    text = np.asarray([str(lab) for lab in graph.labels])
+    nodes = np.argsort(text, kind="stable")
+    if (text[nodes][1:] == text[nodes][:-1]).any():
+        return None
+    rank = np.empty(graph.n, dtype=np.int64)
+    rank[nodes] = np.arange(graph.n)
+    src, dst = rank[np.asarray(graph.src, np.int64)], rank[np.asarray(graph.dst, np.int64)]
+    edges = np.lexsort((dst, src))  # edges are unique (CascadeGraph refuses repeats)
+    return {"fingerprint": fingerprint(text[nodes], src[edges], dst[edges]),
+            "nodes": nodes.tolist(), "edges": edges.tolist()}
+
+
+def _reordered(saved: Any, graph: CascadeGraph) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where each node and edge of ``graph`` sits in the graph a fit was saved from.
+
+    Parameters
+    ----------
+    saved
+        The saved fit's ``graph_order`` (:func:`_graph_order` of its graph), or None for
+        files written before it.
+    graph
+        The graph the fit is loaded onto.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray) or None
+        ``node[i]``, the saved position of node ``i`` of ``graph``, and ``edge[e]``, that
+        of edge ``e``; None if the file has no order or ``graph`` is another network.
+
+    Raises
+    ------
+    ValueError
+        If the saved order is not a permutation of the saved nodes or edges.
+    """
+    mine = _graph_order(graph)
+    if mine is None or not isinstance(saved, dict) or saved.get(
+            "fingerprint") != mine["fingerprint"]:
+        return None
+    maps = []
+    for key in ("nodes", "edges"):
+        theirs = saved.get(key)
+        if not isinstance(theirs, list) or len(theirs) != len(mine[key]) or sorted(
+                i if isinstance(i, int) and not isinstance(i, bool) else -1
+                for i in theirs) != list(range(len(theirs))):
+            raise ValueError(f"graph_order {key} must list the positions 0 to "
+                             f"{len(mine[key]) - 1} once each, got {_shown(theirs)}")
+        # the k-th node (edge) in sorted order is theirs[k] in the file, mine[k] here
+        out = np.empty(len(theirs), dtype=np.int64)
+        out[np.asarray(mine[key], dtype=np.int64)] = np.asarray(theirs, dtype=np.int64)
+        maps.append(out)
+    return maps[0], maps[1]
 
 
 class CascadeFit:
@@ -754,7 +830,10 @@ class CascadeFit:
         """Write the fitted shared weights and settings as JSON (atomically).
 
         With ``share="type"`` and named types, ``edge_type_names`` lists the type of each
-        shared weight (names that are not str or numbers as text).
+        shared weight (names that are not str or numbers as text). ``graph`` fingerprints
+        the network in its storage order, ``graph_order`` whatever the order (with the
+        order, so that :meth:`load` maps the values onto the same network stored in
+        another order).
 
         Parameters
         ----------
@@ -769,6 +848,7 @@ class CascadeFit:
         from core.atomic import write_json
         from core.provenance import environment
 
+        order = _graph_order(self.graph)
         return write_json(
             {
                 "format": _FORMAT,
@@ -781,6 +861,9 @@ class CascadeFit:
                 "logits": self.logits.cpu().tolist(),
                 "seed_probabilities": self._lik.p.detach().cpu().tolist(),
                 "graph": _graph_fingerprint(self.graph),
+                # the same network stored in another order loads too (absent where two
+                # labels read the same as text, and from older files)
+                **({} if order is None else {"graph_order": order}),
                 "history": self.history,
                 "gradient": self.gradient,
                 "converged": self.converged,
@@ -813,7 +896,11 @@ class CascadeFit:
         path
             A file written by :meth:`save`.
         graph
-            The network the fit was made on (same nodes and edges; weights may differ).
+            The network the fit was made on: the same node labels and edges, stored in
+            any order (``read_edgelist`` or ``from_networkx`` of one edge list; files
+            written before ``graph_order`` was saved need the order they were fitted in);
+            the weights may differ. The saved per-edge weights and per-node seed
+            probabilities follow their edges and nodes.
         seeds, seed_prob
             Seeding to use instead of the saved one (default: the saved seeding).
 
@@ -836,8 +923,9 @@ class CascadeFit:
             the index contradicts), a ``method`` other than ``"auto"``, ``"tree"`` or
             ``"tda"``, ``shared_weights`` or ``seed_probabilities`` (one per node) outside
             [0, 1] or null, non-finite ``logits``, or ``edge_type_names`` that are not one
-            name (str or number) per shared weight. Files of earlier versions, without
-            ``logits``, ``edge_type_names`` or a format tag, still load.
+            name (str or number) per shared weight, or a ``graph_order`` that does not
+            list each saved node and edge once. Files of earlier versions, without
+            ``logits``, ``edge_type_names``, ``graph_order`` or a format tag, still load.
         """
         check_graph(graph)
         try:
@@ -903,10 +991,30 @@ class CascadeFit:
             )
         saved = state.get("graph")
         if saved is not None and saved != _graph_fingerprint(graph):
-            raise ValueError(
-                f"graph: {os.fspath(path)} was fitted on another network (other nodes or "
-                "edges); load it with the graph it was fitted on"
-            )
+            # the same labels and edges in another order (networkx's rather than the file's)
+            try:
+                moved = _reordered(state.get("graph_order"), graph)
+            except ValueError as exc:
+                raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: {exc}"
+                                 ) from exc
+            if moved is None:
+                # a file without graph_order cannot tell a reordered network from another
+                older = ("" if "graph_order" in state else ", or on this one with its nodes "
+                         "or edges stored in another order, which a file written before "
+                         "graph_order was saved cannot follow")
+                raise ValueError(
+                    f"graph: {os.fspath(path)} was fitted on another network (other nodes "
+                    f"or edges){older}; load it with the graph it was fitted on"
+                )
+            node, edge = moved
+            # the saved values follow their nodes and edges, not their positions
+            if saved_p is not None and saved_p.shape == (graph.n,):
+                saved_p = saved_p[node]
+            if state["share"] == "edge":  # shared weight j stays that of edge j
+                weights = weights[edge]
+                logits = None if logits is None else logits[edge]
+            else:
+                index = index[edge]
         if saved_p is not None and (saved_p.shape != (graph.n,) or not (
                 (saved_p >= 0) & (saved_p <= 1)).all()):  # False for NaN (null)
             # refused by seed_probabilities, naming no file; after the graph checks, which

@@ -80,12 +80,14 @@ def _refuse_repeats_and_loops(src: np.ndarray, dst: np.ndarray, w: np.ndarray,
 
 
 def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.ndarray,
-                     labels: tuple[Hashable, ...], path: str
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     labels: tuple[Hashable, ...], path: str,
+                     types: np.ndarray | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Each line's contact as the edges ``u -> v`` and ``v -> u`` (see ``read_edgelist``).
 
     A contact on two lines is refused here, naming both: the graph's own check said only
     "duplicate edge (u -> v); give each directed edge once", of edges the file never listed.
+    Each line's type (``types``, one per line, or None) goes to both of its edges.
     """
     n = len(labels)
     repeat = _first_repeat(np.minimum(src, dst) * n + np.maximum(src, dst))
@@ -101,7 +103,7 @@ def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.n
     keep = np.column_stack([np.ones(src.size, dtype=bool), src != dst]).ravel()
     # line i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders a Graph's
     return (np.column_stack([src, dst]).ravel()[keep], np.column_stack([dst, src]).ravel()[keep],
-            np.repeat(w, 2)[keep])
+            np.repeat(w, 2)[keep], None if types is None else np.repeat(types, 2)[keep])
 
 
 # numpy 2 writes its scalars as np.float64(0.5) in the attribute dicts of nx.write_edgelist
@@ -111,19 +113,13 @@ _ONE_ATTRIBUTE = re.compile(r"\{'([^'\\]*)': ([-+.0-9eE]+|-?inf|nan)\}$")
 _WEIGHTED = "nx.write_weighted_edgelist(G, path, weight=...), whose lines are 'u v p'"
 
 
-def _attribute_probability(text: str, weight: str, where: str, u: str, v: str) -> float:
-    """Return the probability on a line ``u v {attributes}`` (``nx.write_edgelist``'s default).
+def _edge_attributes(text: str, where: str, u: str, v: str) -> dict[Any, Any]:
+    """Return the dict of edge attributes on a line ``u v {attributes}``.
 
-    ``weight`` names the attribute; a dict without it, or with a value that is not a
-    number, is refused naming ``nx.write_weighted_edgelist`` (and the numeric attributes
-    the line has, which ``weight=`` may name). ``where`` is ``path:line``.
+    numpy scalars (``np.float64(0.5)``, as numpy 2 writes them) are read as numbers; a
+    third field that is no dict is refused naming ``nx.write_weighted_edgelist``.
+    ``where`` is ``path:line``.
     """
-    one = _ONE_ATTRIBUTE.match(text)
-    if one and one[1] == weight:
-        try:  # the usual "{'weight': 0.5}", 10x faster than literal_eval
-            return float(one[2])
-        except ValueError:
-            pass  # "{'weight': 1e}" and the like: literal_eval says what it is
     try:
         data = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", text))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
@@ -132,6 +128,26 @@ def _attribute_probability(text: str, weight: str, where: str, u: str, v: str) -
         raise ValueError(f"{where}: expected 'u v p', got {f'{u} {v} {text}'!r}, whose "
                          "third field is no dict of edge attributes either (as "
                          f"nx.write_edgelist writes them); write the file with {_WEIGHTED}")
+    return data
+
+
+def _attribute_probability(text: str, weight: str, where: str, u: str, v: str,
+                           data: dict[Any, Any] | None = None) -> float:
+    """Return the probability on a line ``u v {attributes}`` (``nx.write_edgelist``'s default).
+
+    ``weight`` names the attribute; a dict without it, or with a value that is not a
+    number, is refused naming ``nx.write_weighted_edgelist`` (and the numeric attributes
+    the line has, which ``weight=`` may name). ``where`` is ``path:line``; ``data`` is
+    the line's attributes when :func:`_edge_attributes` has read them already.
+    """
+    if data is None:
+        one = _ONE_ATTRIBUTE.match(text)
+        if one and one[1] == weight:
+            try:  # the usual "{'weight': 0.5}", 10x faster than literal_eval
+                return float(one[2])
+            except ValueError:
+                pass  # "{'weight': 1e}" and the like: literal_eval says what it is
+        data = _edge_attributes(text, where, u, v)
     edge = f"edge ({u!r} -> {v!r})"
     numeric = [k for k, x in data.items()
                if isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)]
@@ -154,6 +170,81 @@ def _attribute_probability(text: str, weight: str, where: str, u: str, v: str) -
         raise ValueError(f"{where}: {edge} has probability {data[weight]!r} (attribute "
                          f"{weight!r}), not a number")
     return float(data[weight])
+
+
+def _edge_type_value(data: Mapping[Any, Any], name: str, where: str, u: str,
+                     v: str) -> str | int | float:
+    """Return the edge type held by the attribute ``name`` of a line ``u v {attributes}``.
+
+    The rule of ``CascadeGraph.read_edgelist(edge_type=)`` and of the command line's
+    ``--edge-type``: a type is a name, text or a number (a numpy scalar is read as its
+    value).
+
+    Parameters
+    ----------
+    data
+        The line's edge attributes.
+    name
+        The attribute that holds the type.
+    where
+        ``path:line``, for the message.
+    u, v
+        The edge's nodes, for the message.
+
+    Returns
+    -------
+    str or int or float
+        The type.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` and the edge: the attribute is missing (listing the attributes
+        there are), or the type is a bool, empty text, NaN or infinite, or no text or
+        number.
+    """
+    edge = f"edge ({u!r} -> {v!r})"
+    if name not in data:
+        raise ValueError(f"{where}: {edge} has no attribute {name!r} (the edge type: "
+                         f"edge_type=, on the command line --edge-type) among "
+                         f"{sorted(map(str, data))}")
+    t = data[name]
+    if isinstance(t, np.generic):
+        t = t.item()
+    if (isinstance(t, bool) or not isinstance(t, str | int | float) or t == ""
+            or (isinstance(t, float) and not np.isfinite(t))):
+        raise ValueError(f"{where}: {edge} has edge type {t!r} (attribute {name!r}); "
+                         "expected a name: text or a number")
+    return t
+
+
+def _line_type(parts: list[str], attributes: bool, name: str, weight: str,
+               kinds: dict[str, int], where: str, lineno: int
+               ) -> tuple[dict[Any, Any], str | int | float]:
+    """Return the attributes and the edge type of a line ``u v {attributes}``.
+
+    The rule of ``read_edgelist(edge_type=)``. ``kinds`` holds the first line of each
+    kind of type seen ("text", "a number"): sorted, "1" and 1 would be told apart by
+    nothing shown, so a file gives one kind.
+    """
+    u, v = parts[0], parts[1]
+    edge = f"edge ({u!r} -> {v!r})"
+    if not attributes:
+        raise ValueError(
+            f"{where}: {edge} has no attributes, so no edge type; edge_type={name!r} (on the "
+            f"command line: --edge-type {name}) reads lines 'u v {{attributes}}' "
+            f"(nx.write_edgelist's), e.g. \"{u} {v} {{'{weight}': 0.3, '{name}': "
+            "'household'}\"")
+    data = _edge_attributes(parts[2], where, u, v)
+    t = _edge_type_value(data, name, where, u, v)
+    kind = "text" if isinstance(t, str) else "a number"
+    kinds.setdefault(kind, lineno)
+    if len(kinds) > 1:
+        other = next(k for k in kinds if k != kind)
+        raise ValueError(f"{where}: {edge} has the edge type {t!r} ({kind}), where line "
+                         f"{kinds[other]}'s is {other}; give every type as text, or every "
+                         "type as a number")
+    return data, t
 
 
 def _refuse_duplicate_entries(row: np.ndarray, col: np.ndarray, data: np.ndarray,
@@ -191,31 +282,72 @@ _TARGET_NAMES = {"target", "dst", "to", "v", "infectee", "node2", "receiver"}
 _WEIGHT_NAMES = {"weight", "w", "p", "prob", "probability", "beta"}
 
 
-def _long_form_call(frame: Any) -> str | None:
-    """Return the ``from_pandas_edgelist`` call for a DataFrame that lists edges, or None.
-
-    A table lists edges (one per row) when a column holds text rather than numbers, it is
-    not square, or its columns are named like ``source`` / ``target`` and are not its row
-    labels; a square table of numbers is otherwise an adjacency matrix. The
-    columns in the call are guesses: named ones first, else the first two and the first
-    other numeric column.
-    """
+def _numeric_columns(frame: Any) -> list[bool]:
+    """Whether each column of ``frame`` holds numbers only (empty cells allowed)."""
     import pandas as pd
 
-    cols = list(frame.columns)
-    if len(cols) < 2:
-        return None
-    low = [str(c).strip().lower() for c in cols]
-    src = [c for c, k in zip(cols, low) if k in _SOURCE_NAMES or "source" in k]
-    dst = [c for c, k in zip(cols, low) if k in _TARGET_NAMES or "target" in k]
     numeric = []
-    for j in range(len(cols)):
+    for j in range(frame.shape[1]):
         col = frame.iloc[:, j]
         try:
             numeric.append(not bool((pd.to_numeric(col, errors="coerce").isna()
                                      & col.notna()).any()))
         except (TypeError, ValueError):  # lists or dicts in the cells
             numeric.append(False)
+    return numeric
+
+
+def _unindexed_matrix(frame: Any) -> tuple[str, str] | None:
+    """Say what a square matrix read without its index is and how to read it, or None.
+
+    Returns ``(what, fix)``: "looks like a square adjacency matrix read without its index
+    ...", and "read the file with pd.read_csv(path, index_col=0) ...".
+
+    ``A.to_csv(path)`` writes the row labels as a first column; read back without
+    ``index_col=0`` the frame is one column wider than tall, and was taken for a long-form
+    edge list whose "source" was that column ("Unnamed: 0") and whose "target" was node
+    ``a``. It is such a matrix when its first column holds the other columns' names (as
+    text), or its first header is pandas' ``Unnamed: 0`` (or empty) over numbers in the
+    other columns, which are not named like ``source`` / ``target``.
+    """
+    rows, width = frame.shape
+    if rows < 1 or width != rows + 1:
+        return None
+    first, *cols = list(frame.columns)
+    values = frame.iloc[:, 0].tolist()
+    names = {str(c) for c in cols}
+    held = (len(names) == rows and not any(_is_missing(x) for x in values)
+            and {str(x) for x in values} == names)
+    if not held:
+        low = [str(c).strip().lower() for c in cols]
+        named = (any(k in _SOURCE_NAMES or "source" in k for k in low)
+                 and any(k in _TARGET_NAMES or "target" in k for k in low))
+        blank = first is None or str(first).strip() in ("", "Unnamed: 0")
+        if not (blank and not named and all(_numeric_columns(frame.iloc[:, 1:]))):
+            return None
+    return (f"looks like a square adjacency matrix read without its index: its first "
+            f"column {first!r} holds the row labels {reprlib.repr(values)}",
+            f"read the file with pd.read_csv(path, index_col=0) (or call "
+            f"df.set_index({first!r})), then convert it with CascadeGraph.from_scipy(df)")
+
+
+def _long_form_call(frame: Any) -> str | None:
+    """Return the ``from_pandas_edgelist`` call for a DataFrame that lists edges, or None.
+
+    A table lists edges (one per row) when a column holds text rather than numbers, it is
+    not square, or its columns are named like ``source`` / ``target`` and are not its row
+    labels; a square table of numbers is otherwise an adjacency matrix, and so is one read
+    without its index (:func:`_unindexed_matrix`). The
+    columns in the call are guesses: named ones first, else the first two and the first
+    other numeric column.
+    """
+    cols = list(frame.columns)
+    if len(cols) < 2 or _unindexed_matrix(frame) is not None:
+        return None
+    low = [str(c).strip().lower() for c in cols]
+    src = [c for c, k in zip(cols, low) if k in _SOURCE_NAMES or "source" in k]
+    dst = [c for c, k in zip(cols, low) if k in _TARGET_NAMES or "target" in k]
+    numeric = _numeric_columns(frame)
     # a square table of numbers is an adjacency matrix (mislabelled, perhaps), unless its
     # columns are named source / target and are not its row labels
     if all(numeric) and frame.shape[0] == frame.shape[1] and (
@@ -235,7 +367,16 @@ def _long_form_call(frame: Any) -> str | None:
 
 
 def _refuse_long_form(frame: Any) -> None:
-    """Raise, naming ``from_pandas_edgelist``, if ``frame`` lists edges (see ``from_scipy``)."""
+    """Raise, naming ``from_pandas_edgelist``, if ``frame`` lists edges (see ``from_scipy``).
+
+    A square matrix read without its index is named as one, with ``index_col=0``: the
+    call suggested for it built a graph of its labels and entries.
+    """
+    unindexed = _unindexed_matrix(frame)
+    if unindexed is not None:
+        what, fix = unindexed
+        raise ValueError(f"matrix: the DataFrame (columns {reprlib.repr(list(frame.columns))})"
+                         f" {what}, not a long-form edge list; {fix}") from None
     call = _long_form_call(frame)
     if call is not None:
         raise ValueError(
@@ -250,6 +391,63 @@ def _is_missing(value: Any) -> bool:
         return True
     pd = sys.modules.get("pandas")
     return pd is not None and (value is pd.NA or value is pd.NaT)
+
+
+class _TextMatch:
+    """Match labels to the ``nodes`` given as text (``from_pandas_edgelist(nodes=)``).
+
+    A label that is not one of the nodes is matched to the node whose ``str`` is its own,
+    as :meth:`CascadeGraph.read_edgelist` and :meth:`CascadeGraph.index_of` match labels.
+    Where that is ambiguous (the nodes hold both 1 and "1"), or two labels of different
+    types (1 and "1") would become one node, it refuses, naming their types.
+
+    Parameters
+    ----------
+    nodes
+        The node labels given.
+    *columns
+        The labels of the table (its source and target columns), to find a label that is
+        also there as it is.
+    """
+
+    def __init__(self, nodes: Sequence[Hashable], *columns: Sequence[Hashable]) -> None:
+        self.nodes = nodes
+        self.columns = columns
+        self.text: dict[str, list[int]] | None = None  # built on the first miss
+        self.present: set[Hashable] = set()
+        self.by_text: dict[int, Hashable] = {}  # node -> the label matched to it as text
+
+    def find(self, label: Hashable, where: str) -> int | None:
+        """Return the node whose text is ``str(label)``, or None if there is none."""
+        if self.text is None:
+            self.text = {}
+            for i, node in enumerate(self.nodes):
+                self.text.setdefault(str(node), []).append(i)
+            for lab in (lab for col in self.columns for lab in col):
+                try:
+                    self.present.add(lab)
+                except TypeError:  # refused by its row, with the row's label
+                    pass
+        found = self.text.get(str(label), [])
+        if len(found) > 1:
+            kinds = " and ".join(f"{self.nodes[i]!r} ({type(self.nodes[i]).__name__})"
+                                 for i in found[:2])
+            raise ValueError(f"{where}: node {label!r} ({type(label).__name__}) is not in "
+                             f"nodes, whose labels {kinds} both read {str(label)!r}: the "
+                             "labels differ in type; give df and nodes labels of one type "
+                             "(e.g. df[col].astype(str) and [str(x) for x in nodes])")
+        if not found:
+            return None
+        i = found[0]
+        node = self.nodes[i]
+        # the node's own label is in df too: both would become that node
+        other = node if node in self.present else self.by_text.setdefault(i, label)
+        if other != label:
+            raise ValueError(f"{where}: the labels {other!r} ({type(other).__name__}) and "
+                             f"{label!r} ({type(label).__name__}) of df both read as node "
+                             f"{self.nodes[i]!r} of nodes: the labels differ in type; give "
+                             "df's labels one type (e.g. df[col].astype(str))")
+        return i
 
 
 def _type_codes(values: Sequence[Hashable]) -> tuple[list[int], tuple[Hashable, ...]]:
@@ -636,6 +834,10 @@ class CascadeGraph:
             missing from ``nodes``, or any error of :class:`CascadeGraph`.
         """
         if is_dataframe(edges):
+            unindexed = _unindexed_matrix(edges)
+            if unindexed is not None:
+                raise TypeError(f"edges: got a pandas DataFrame, not (u, v, p) triples; it "
+                                f"{unindexed[0]}; {unindexed[1]}")
             # its iteration gave the column names: "expected (u, v, p) triples, got 'source'"
             call = (_long_form_call(edges) or "CascadeGraph.from_pandas_edgelist(df, "
                     "source=..., target=..., weight=...)")
@@ -707,7 +909,11 @@ class CascadeGraph:
             and kept by name in ``edge_type_names``.
         nodes
             All node labels, in order (people without contacts included), as in
-            :meth:`from_edges`; by default the labels in order of first appearance.
+            :meth:`from_edges`; by default the labels in order of first appearance. A
+            label of ``df`` that is not among them is matched as text (``str(label)``),
+            as :meth:`read_edgelist` and :meth:`index_of` match labels: integer ids of
+            ``pd.read_csv`` match the strings of a node list read from a file. The graph
+            keeps the labels of ``nodes``.
         dtype, device
             Of the weight tensor.
 
@@ -725,7 +931,9 @@ class CascadeGraph:
             the row (by its index label): an empty node label, a weight that is not a
             number, NaN or outside ``[0, 1]``, a self-loop, a node not in ``nodes``, an
             empty edge type, or an edge given on two rows (with the rule that merges them:
-            independent contacts combine as ``1 - (1 - p1)(1 - p2)...``).
+            independent contacts combine as ``1 - (1 - p1)(1 - p2)...``); labels that
+            differ in type where matching them as text is ambiguous (two labels of ``df``,
+            1 and ``"1"``, that would become one node; ``nodes`` holding both).
 
         Examples
         --------
@@ -758,6 +966,10 @@ class CascadeGraph:
         types = df[edge_type].tolist() if edge_type is not None else None
         labels: list[Hashable] = list(nodes) if nodes is not None else []
         lookup = {lab: i for i, lab in enumerate(labels)}
+        # a label of df that is not in nodes is matched as text, as read_edgelist and
+        # index_of match it: ids 1, 2 of pd.read_csv against "1", "2" read from a file
+        # were "not in nodes"
+        matcher = _TextMatch(labels, us, vs) if nodes is not None else None
         src, dst = np.empty(len(rows), np.int64), np.empty(len(rows), np.int64)
         w = np.empty(len(rows), np.float64)
         first: dict[tuple[int, int], int] = {}
@@ -773,6 +985,8 @@ class CascadeGraph:
                 except TypeError:
                     raise TypeError(f"{where}: the {end} node {lab!r} is not hashable; node "
                                     "labels are str or int") from None
+                if i is None and matcher is not None:
+                    i = matcher.find(lab, f"{where}: edge ({u!r} -> {v!r})")
                 if i is None:
                     if nodes is not None:
                         raise ValueError(f"{where}: edge ({u!r} -> {v!r}): node {lab!r} not in "
@@ -831,8 +1045,9 @@ class CascadeGraph:
         undirected: bool = False,
         weight: str = "weight",
         nodes: Iterable[Hashable] | None = None,
+        edge_type: str | None = None,
     ) -> CascadeGraph:
-        """Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
+        r"""Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
         This is networkx's weighted edge-list format (``nx.write_weighted_edgelist``):
         fields separated by white space; node labels are kept as strings. A line is the
@@ -858,6 +1073,13 @@ class CascadeGraph:
             :meth:`from_edges`): a file lists contacts only, and with random seeding the
             size distribution depends on the nodes without any. Labels of a file are text,
             so each is compared as ``str(label)``; every node of the file must be among them.
+        edge_type
+            On lines ``u v {attributes}``, the attribute that holds each edge's type (as in
+            :meth:`from_networkx`; the command line's ``--edge-type``), e.g. ``kind`` of
+            ``a b {'weight': 0.3, 'kind': 'household'}``: text or a number, every type of
+            one of the two. The types are numbered ``0..T-1`` in sorted order and kept by
+            name in ``edge_type_names``; read ``undirected``, a line's type goes to both of
+            its edges. None (the default) reads no types.
         dtype, device
             Of the weight tensor (as in :meth:`from_edges`).
 
@@ -878,16 +1100,34 @@ class CascadeGraph:
             file and line, and for an edge listed twice how to merge independent contacts:
             ``1 - (1 - p1)(1 - p2)...``), a contact listed twice with ``undirected`` (naming
             both lines), or any error of :class:`CascadeGraph`; a node of the file not in
-            ``nodes``, or a label given twice in ``nodes``.
+            ``nodes``, or a label given twice in ``nodes``. With ``edge_type``, naming the
+            file and line: a line ``u v p`` (no attributes, so no type), a line without the
+            attribute, a type that is no text or number (or a bool, empty, NaN), or types
+            both of text and of numbers.
         TypeError
-            If ``undirected`` is not True or False, ``weight`` is not a str, or ``nodes``
-            is a str or not iterable.
+            If ``undirected`` is not True or False, ``weight`` or ``edge_type`` is not a
+            str, or ``nodes`` is a str or not iterable.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "contacts.edgelist"
+        >>> _ = path.write_text("a b {'weight': 0.5, 'kind': 'work'}\n"
+        ...                     "b c {'weight': 0.2, 'kind': 'household'}\n")
+        >>> g = CascadeGraph.read_edgelist(path, edge_type="kind")
+        >>> g.edge_type.tolist(), g.edge_type_names
+        ([1, 0], ('household', 'work'))
         """
         if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
             raise TypeError(f"undirected must be True or False, got {undirected!r}")
         if not isinstance(weight, str):
             raise TypeError(f"weight: expected the name of an edge attribute (a str), got "
                             f"{weight!r}")
+        if edge_type is not None and not isinstance(edge_type, str):
+            raise TypeError(f"edge_type: expected the name of an edge attribute (a str) or "
+                            f"None, got {edge_type!r}")
+        types: list[str | int | float] | None = None if edge_type is None else []
+        kinds: dict[str, int] = {}  # "text" / "a number": the first line of each
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
         # took ~500 bytes per edge (1,000,000 lines: +500 MB)
         lookup: dict[str, int] = {}
@@ -925,10 +1165,15 @@ class CascadeGraph:
                                 if len(parts) == 2 and not comma else "")
                         raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
                                          f"{comma}, got {raw.strip()!r}{bare}")
+                    if types is not None:
+                        typed = _line_type(parts, attributes, edge_type, weight, kinds,
+                                           f"{os.fspath(path)}:{lineno}", lineno)
+                        types.append(typed[1])
                     try:
                         p = (_attribute_probability(parts[2], weight,
                                                     f"{os.fspath(path)}:{lineno}",
-                                                    parts[0], parts[1])
+                                                    parts[0], parts[1],
+                                                    None if types is None else typed[0])
                              if attributes else float(parts[2]))
                     except ValueError:
                         if attributes:
@@ -957,11 +1202,16 @@ class CascadeGraph:
         r_arr = np.array(rows, dtype=np.int64)
         _refuse_repeats_and_loops(s_arr, d_arr, w_arr, r_arr, tuple(lookup), os.fspath(path),
                                   directed=not undirected)
+        codes = names = None
+        if types is not None:
+            # numbered by sorted value, as from_networkx and from_pandas_edgelist number them
+            rank, names = _type_codes(types)
+            codes = np.array(rank, dtype=np.int64)
         if undirected:
-            s_arr, d_arr, w_arr = _both_directions(s_arr, d_arr, w_arr, r_arr,
-                                                   tuple(lookup), os.fspath(path))
+            s_arr, d_arr, w_arr, codes = _both_directions(s_arr, d_arr, w_arr, r_arr,
+                                                          tuple(lookup), os.fspath(path), codes)
         weight = torch.as_tensor(w_arr, dtype=_float_dtype(dtype), device=device)
-        return cls(len(lookup), s_arr, d_arr, weight, tuple(lookup))
+        return cls(len(lookup), s_arr, d_arr, weight, tuple(lookup), codes, names)
 
     @classmethod
     def from_networkx(
@@ -1116,7 +1366,11 @@ class CascadeGraph:
         ValueError
             If the matrix is not square, stores a pair (off the diagonal, not zero) more
             than once (naming the pair, its entries and their combination for independent
-            contacts), or on any error of :class:`CascadeGraph`.
+            contacts), or on any error of :class:`CascadeGraph`. A DataFrame that lists
+            edges, one per row, is refused naming :meth:`from_pandas_edgelist`; one that
+            is a square matrix read without its index (``pd.read_csv`` without
+            ``index_col=0``: one column wider than tall, its first column holding the row
+            labels) naming ``pd.read_csv(path, index_col=0)``.
         """
         import scipy.sparse as sp
 
@@ -1221,21 +1475,58 @@ class CascadeGraph:
             device=device,
         )
 
-    def to_networkx(self) -> Any:
-        """Return an ``nx.DiGraph`` with attribute ``weight`` on each edge.
+    def to_networkx(self, *, edge_type: str = "type") -> Any:
+        """Return an ``nx.DiGraph`` with attribute ``weight`` on each edge (and its type).
+
+        Parameters
+        ----------
+        edge_type
+            The edge attribute that holds each edge's type, written only when the graph
+            has types (``graph.edge_type``): its name in ``edge_type_names``, else its
+            number. ``CascadeGraph.from_networkx(G, edge_type="type")`` reads them back.
+            Untyped graphs' edges carry ``weight`` alone.
 
         Returns
         -------
         networkx.DiGraph
             Nodes are the labels; each edge carries its probability as ``weight``.
+
+        Raises
+        ------
+        TypeError
+            If ``edge_type`` is not a str.
+        ValueError
+            If ``edge_type`` is ``"weight"``, the probability's attribute.
+
+        Examples
+        --------
+        >>> g = CascadeGraph(2, [0], [1], [0.5], ("a", "b"), [0], ("home",))
+        >>> list(g.to_networkx().edges(data=True))
+        [('a', 'b', {'weight': 0.5, 'type': 'home'})]
         """
         import networkx as nx
 
+        if not isinstance(edge_type, str):
+            raise TypeError(f"edge_type: expected the name of an edge attribute (a str), got "
+                            f"{edge_type!r}")
+        if edge_type == "weight":
+            raise ValueError("edge_type: 'weight' holds each edge's probability; name the "
+                             "type's attribute otherwise (default 'type')")
         g = nx.DiGraph()
         g.add_nodes_from(self.labels)
         w = self.weight.detach().cpu().numpy()
-        g.add_weighted_edges_from(
-            (self.labels[u], self.labels[v], float(p)) for u, v, p in zip(self.src, self.dst, w)
+        if self.edge_type is None:
+            g.add_weighted_edges_from(
+                (self.labels[u], self.labels[v], float(p))
+                for u, v, p in zip(self.src, self.dst, w)
+            )
+            return g
+        # the types were dropped: a typed graph could not go through networkx and back
+        names = self.edge_type_names
+        g.add_edges_from(
+            (self.labels[u], self.labels[v],
+             {"weight": float(p), edge_type: int(t) if names is None else names[t]})
+            for u, v, p, t in zip(self.src, self.dst, w, self.edge_type)
         )
         return g
 
@@ -1268,6 +1559,7 @@ def check_graph(graph: Any, name: str = "graph") -> CascadeGraph:
         that converts what was given (:meth:`CascadeGraph.from_networkx` for a networkx
         graph, :meth:`CascadeGraph.from_scipy` for a matrix or square DataFrame,
         :meth:`CascadeGraph.from_pandas_edgelist` for a DataFrame with one edge per row,
+        ``pd.read_csv(path, index_col=0)`` for a square matrix read without its index,
         :meth:`CascadeGraph.from_anndata`, :meth:`CascadeGraph.read_edgelist` for a path,
         :meth:`CascadeGraph.from_edges` for a list of triples).
     """
@@ -1283,6 +1575,10 @@ def check_graph(graph: Any, name: str = "graph") -> CascadeGraph:
                " (weight= names the edge attribute that holds the activation probability, "
                "default= is the probability of an edge without it; an undirected graph "
                "gives both directions of each edge)")
+    elif is_dataframe(graph) and (unindexed := _unindexed_matrix(graph)) is not None:
+        # its first column made it look like a long-form edge list (see _refuse_long_form)
+        what, fix = unindexed
+        got = f"a pandas DataFrame (columns {reprlib.repr(list(graph.columns))}) that {what}"
     elif is_dataframe(graph) and (call := _long_form_call(graph)) is not None:
         # the from_scipy below said nothing of a table with one edge per row
         got = (f"a pandas DataFrame that looks like a long-form edge list (one row per edge, "

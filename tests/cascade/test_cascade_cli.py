@@ -750,9 +750,11 @@ def test_fit_reads_a_value_counts_table_as_that_many_outbreaks(tmp_path):
     assert pd.read_csv(tmp_path / "o" / "weights.csv")["probability"][0] == pytest.approx(
         0.25, abs=1e-7)
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["outbreaks"] == 100
-    # exactly "count", as "size" is: another column that happens to be called "Count"
-    # (a contact count, say) is ignored as before
-    _write(tmp_path / "other.csv", ["outbreak,size,Count", "o1,1,12", "o2,2,7"])
+    # exactly "count", as "size" is; a column that happens to be called "Count" was
+    # ignored, each row read as one outbreak: now refused as a count under another name
+    # (test_fit_refuses_a_count_column_under_another_name), while a column whose name
+    # says nothing of counts is still ignored
+    _write(tmp_path / "other.csv", ["outbreak,size,region", "o1,1,north", "o2,2,south"])
     assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "other.csv"),
                  "--seed", "h", "--quiet", "--out", str(tmp_path / "p")]) == 0
     assert json.loads((tmp_path / "p" / "summary.json").read_text())["outbreaks"] == 2
@@ -926,3 +928,133 @@ def test_fit_bayes_matches_a_grid_posterior(tmp_path):
     assert summary["bayes"] is True
     assert summary["posterior"]["method"] == "grid"
     assert summary["posterior"]["prior"] == [2.0, 3.0]
+
+
+def test_fit_refuses_a_count_column_under_another_name(tmp_path, capsys):
+    # df.groupby("size").size().to_csv() writes the header size,0: the counts were ignored
+    # and each row read as one outbreak (the audit's tree: w = 0.4829 where the outbreaks
+    # give 0.4852). 100 outbreaks on a 3-leaf star seeded at its hub: MLE 0.25, one
+    # outbreak per row 0.5
+    graph = _star(tmp_path, 3)
+    sizes = np.repeat([1, 2, 3, 4], [50, 30, 15, 5])
+    frame = pd.DataFrame({"size": sizes})
+    frame.groupby("size").size().to_csv(tmp_path / "gb.csv")
+    assert (tmp_path / "gb.csv").read_text().splitlines()[0] == "size,0"
+    _write(tmp_path / "n.csv", ["size,n", "1,50", "2,30", "3,15", "4,5"])
+    _write(tmp_path / "cap.csv", ["outbreak,size,Count", "o1,1,12", "o2,2,7"])
+    pd.Series(sizes).value_counts(normalize=True).to_csv(tmp_path / "share.csv")
+    _write(tmp_path / "prob.csv", ["size,probability", "1,0.5", "2,0.5"])
+    _write(tmp_path / "bare.csv", [",n", "1,50", "2,30"])
+    for name, column in (("gb", "'0'"), ("n", "'n'"), ("cap", "'Count'"),
+                         ("share", "'proportion'"), ("prob", "'probability'"),
+                         ("bare", "'n'")):
+        code = main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / f"{name}.csv"),
+                     "--seed", "h", "--quiet", "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"{name}.csv:1: column {column}" in err, err
+        assert "only a column named exactly 'count' makes a row stand for" in err, err
+    assert not (tmp_path / "o").exists()
+    # pd.Series(sizes).value_counts().to_csv() writes ",count" (its index has no name): it
+    # was refused with "expected a column 'size'", though --help and README promise the
+    # table value_counts().to_csv() writes; it is read as that many outbreaks
+    pd.Series(sizes).value_counts().to_csv(tmp_path / "vc.csv")
+    assert (tmp_path / "vc.csv").read_text().splitlines()[0] == ",count"
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "vc.csv"), "--seed",
+                 "h", "--quiet", "--out", str(tmp_path / "vc")]) == 0
+    assert pd.read_csv(tmp_path / "vc" / "weights.csv")["probability"][0] == pytest.approx(
+        0.25, abs=1e-7)
+    assert json.loads((tmp_path / "vc" / "summary.json").read_text())["outbreaks"] == 100
+    # an unnamed first column of another table says what to name
+    _write(tmp_path / "idx.csv", [",outbreak,cases", "0,o1,2", "1,o2,3"])
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "idx.csv"), "--seed",
+                 "h", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert ("expected a column 'size' (one final outbreak size per row) or a single column "
+            "of sizes, got the columns ['', 'outbreak', 'cases']; the first column has no "
+            "name (as to_csv() writes an index): name the column of sizes size"
+            ) in capsys.readouterr().err
+
+
+def test_seed_prob_file_may_leave_out_the_sure_seeds(tmp_path, capsys):
+    # with --seed, --help says the file "applies to the other nodes (their rows are not
+    # used)", but a file without the seed's row was refused: "gives no seed probability for
+    # 1 node(s) ['0']"
+    from scipy.stats import binom
+
+    star = _write(tmp_path / "star.edgelist", ["0 1 0.5", "0 2 0.5", "0 3 0.5"])
+    probs = _write(tmp_path / "p.csv", ["node,probability", "1,0.1", "2,0.1", "3,0.1"])
+    out = tmp_path / "o"
+    assert main(["cascade", "size", str(star), "--seed", "0", "--seed-prob", str(probs),
+                 "--quiet", "--out", str(out)]) == 0
+    # each leaf active with 1 - 0.9 * 0.5 = 0.55: size 1 + Binomial(3, 0.55)
+    exact = np.concatenate([[0.0], binom.pmf(np.arange(4), 3, 0.55)])
+    table = pd.read_csv(out / "distribution.csv")
+    assert np.allclose(table["probability"], exact, rtol=0, atol=1e-15)
+    # another node without its row is still refused, naming it alone
+    short = _write(tmp_path / "short.csv", ["node,probability", "1,0.1", "2,0.1"])
+    code = main(["cascade", "size", str(star), "--seed", "0", "--seed-prob", str(short),
+                 "--quiet", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and "short.csv gives no seed probability for 1 node(s) ['3']" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_nodes_file_warns_only_of_a_first_line_that_looks_like_a_header(tmp_path, capsys):
+    # an ordinary roster whose first person has no contacts was warned of as a header line
+    graph = _write(tmp_path / "g.edgelist", [f"{i} {i + 1} 0.3" for i in range(14)])
+    argv = ["cascade", "size", str(graph), "--seed-prob", "0.1", "--quiet"]
+    for first, others, warned in (("100", [str(i) for i in range(15)] + ["99"], False),
+                                  ("lonely", [str(i) for i in range(15)], True),
+                                  ("node_id", [str(i) for i in range(15)], True),
+                                  ("PersonID", [str(i) for i in range(15)], True)):
+        nodes = _write(tmp_path / "people.txt", [first, *others])
+        assert main([*argv, "--nodes", str(nodes), "--out", str(tmp_path / first)]) == 0
+        err = capsys.readouterr().err
+        assert ("--nodes takes no header line" in err) == warned, (first, err)
+    labels = _write(tmp_path / "l.edgelist", ["P001 P002 0.5", "P002 P003 0.4"])
+    for first, warned in (("P009", False), ("node7", False), ("person", True)):
+        nodes = _write(tmp_path / "people.txt", [first, "P001", "P002", "P003"])
+        assert main(["cascade", "size", str(labels), "--seed-prob", "0.1", "--nodes",
+                     str(nodes), "--out", str(tmp_path / f"l{first}")]) == 0
+        err = capsys.readouterr().err
+        assert ("--nodes takes no header line" in err) == warned, (first, err)
+
+
+def test_seed_option_says_it_names_index_cases(tmp_path, capsys):
+    # in the other commands --seed is the random seed: here a habitual --seed 0 made node
+    # '0' a sure index case without a word (mean size 3.28 -> 9.35 in the audit's run)
+    graph = _write(tmp_path / "g.edgelist", ["0 1 0.5", "1 2 0.5", "1 3 0.5"])
+    argv = ["cascade", "size", str(graph), "--seed", "0", "--seed-prob", "0.02"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("index case(s) given by --seed: ['0'], active in every cascade (the "
+                      "Monte Carlo random seed is --rng-seed)")
+    assert out[1].startswith("wrote ")
+    # not with --quiet, and the files are those of a run without the note
+    assert main([*argv, "--quiet", "--out", str(tmp_path / "b")]) == 0
+    assert "index case" not in capsys.readouterr().out
+    for name in ("distribution.csv", "distribution.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    # without --seed nothing is said; fit says it too, naming its own random seed
+    assert main(["cascade", "size", str(graph), "--seed-prob", "0.02", "--out",
+                 str(tmp_path / "c")]) == 0
+    assert "index case" not in capsys.readouterr().out
+    data = _sizes_file(tmp_path / "s.csv", [1, 2, 3, 4, 2])
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "0",
+                 "--out", str(tmp_path / "f")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "index case(s) given by --seed: ['0'], active in every cascade (the random seed of "
+        "--bayes is --rng-seed)")
+
+
+@pytest.mark.parametrize("command, example", [
+    ("size", "prunus cascade size contacts.edgelist --seed 7 --method auto --out results/"),
+    ("fit", "prunus cascade fit contacts.edgelist --sizes outbreaks.csv --seed P001 "
+     "--out fit/"),
+])
+def test_help_ends_with_an_example_command(capsys, command, example):
+    # the help of both commands gave no example of a whole command line
+    with pytest.raises(SystemExit):
+        main(["cascade", command, "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ["example:", f"  {example}"]

@@ -1397,3 +1397,77 @@ def test_celf_refuses_impossible_requests_by_name():
     for bad in (True, "0.3"):
         with pytest.raises(TypeError, match="base_seed_prob: expected a probability"):
             celf(g, 1, base_seed_prob=bad)  # type: ignore[arg-type]
+
+
+def test_groupby_size_series_is_refused_with_the_way_to_expand_it():
+    # df.groupby("size").size() (index named "size": the sizes; values: their counts) was
+    # read as a list of sizes: the audit's fit gave 0.6146 where the sizes give 0.4852
+    import pandas as pd
+
+    g = CascadeGraph.from_networkx(nx.path_graph(6), default=0.5)
+    obs = np.array([1, 1, 1, 2, 2, 3, 4, 6])
+    counts = pd.DataFrame({"size": obs}).groupby("size").size()
+    assert counts.name is None and counts.index.name == "size"  # not value_counts' "count"
+    for sizes in (counts, pd.DataFrame({"size": obs, "id": range(8)}).groupby("size")["id"]
+                  .count()):
+        with pytest.raises(ValueError, match=r"sizes: .*index is named 'size'.*groupby\('size'"
+                                             r"\)\.size\(\).*np\.repeat\(s\.index, s\.to_numpy"):
+            CascadeFit(g, seeds=[0], init=0.3).fit(sizes, epochs=2)
+        with pytest.raises(ValueError, match=r"np\.repeat\(s\.index, s\.to_numpy\(\)\)"):
+            fit_bayesian(g, sizes, seeds=[0])
+    # the expansion it names fits as the raw sizes do
+    want = CascadeFit(g, seeds=[0], init=0.3).fit(obs, epochs=5).shared_weights
+    got = CascadeFit(g, seeds=[0], init=0.3).fit(np.repeat(counts.index, counts.to_numpy()),
+                                                 epochs=5).shared_weights
+    assert torch.equal(got, want)
+
+
+def test_saved_fit_loads_onto_the_same_network_stored_in_another_order(tmp_path):
+    # CascadeFit.load refused the network of a typed edge list read by read_edgelist when
+    # the fit was made on nx.read_edgelist + from_networkx of the same file ("was fitted on
+    # another network (other nodes or edges)"): the fingerprint hashed the edges in storage
+    # order. The saved per-edge values must follow the edges, not their positions
+    import json
+
+    path = tmp_path / "typed.edgelist"
+    path.write_text("a b {'weight': 0.3, 'type': 'h'}\nc d {'weight': 0.3, 'type': 'w'}\n"
+                    "b c {'weight': 0.3, 'type': 'h'}\ne a {'weight': 0.3, 'type': 'w'}\n")
+    fitted_on = CascadeGraph.from_networkx(nx.read_edgelist(path), edge_type="type")
+    # other node order too (nodes=), and edges in file order
+    other = CascadeGraph.read_edgelist(path, undirected=True, nodes=["e", "d", "c", "b", "a"])
+    assert fitted_on.labels != other.labels
+    assert not np.array_equal(fitted_on.src, other.src)
+
+    def by_edge(g, w):
+        return {(g.labels[u], g.labels[v]): float(x) for u, v, x in zip(g.src, g.dst, w)}
+
+    sizes = [1, 2, 3, 2, 4, 1, 2, 5, 3]
+    seed_prob = {"a": 0.3, "b": 0.1, "c": 0.0, "d": 0.05, "e": 0.2}
+    for share in ("edge", "type"):
+        fit = CascadeFit(fitted_on, seed_prob=seed_prob, share=share, init=0.3).fit(
+            sizes, epochs=10)
+        fit.save(tmp_path / "fit.json")
+        back = CascadeFit.load(tmp_path / "fit.json", other)
+        assert by_edge(other, back.weights) == by_edge(fitted_on, fit.weights)
+        p = back._lik.p.tolist()
+        assert {lab: p[i] for i, lab in enumerate(other.labels)} == seed_prob
+        assert back.log_likelihood(sizes) == pytest.approx(fit.log_likelihood(sizes),
+                                                           rel=1e-12)
+        # saved again from the other order, it loads back onto the first
+        again = CascadeFit.load(back.save(tmp_path / "again.json"), fitted_on)
+        assert torch.equal(again.weights, fit.weights)
+    # the edge types follow the edges, named as before
+    assert back.edge_type_names == ("h", "w")
+    # a file written before the order was saved loads onto the network it was fitted on,
+    # and still refuses the other order (it cannot tell where its edges went)
+    state = json.loads((tmp_path / "fit.json").read_text())
+    old = {k: v for k, v in state.items() if k != "graph_order"}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert torch.equal(CascadeFit.load(tmp_path / "old.json", fitted_on).weights, fit.weights)
+    with pytest.raises(ValueError, match="another network"):
+        CascadeFit.load(tmp_path / "old.json", other)
+    # another network is refused as before
+    path.write_text("a b 0.3\nc d 0.3\nb c 0.3\ne b 0.3\n")
+    with pytest.raises(ValueError, match="another network"):
+        CascadeFit.load(tmp_path / "fit.json", CascadeGraph.read_edgelist(path,
+                                                                          undirected=True))

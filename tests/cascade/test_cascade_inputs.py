@@ -918,3 +918,142 @@ def test_read_edgelist_reads_networkx_default_edge_list_format(tmp_path):
         CascadeGraph.read_edgelist(path)
     with pytest.raises(TypeError, match="weight: expected the name of an edge attribute"):
         CascadeGraph.read_edgelist(path, weight=1)
+
+
+@pytest.mark.parametrize("index_label", [None, "node"])
+def test_a_square_matrix_read_without_its_index_says_to_read_it_with_index_col(tmp_path,
+                                                                              index_label):
+    # A.to_csv(path) read back without index_col=0 has the row labels as a first column
+    # ('Unnamed: 0'): it was called "a long-form edge list", and the call suggested,
+    # from_pandas_edgelist(df, source='Unnamed: 0', target='a', weight='b'), built a
+    # 6-node graph of labels and entries ('a', 0.0, 'b', 0.3, 'c', 'd')
+    A = pd.DataFrame([[0, 0.3, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.2], [0, 0, 0, 0]],
+                     index=list("abcd"), columns=list("abcd"))
+    path = tmp_path / "adj.csv"
+    A.to_csv(path, index_label=index_label)
+    df = pd.read_csv(path)
+    first = "Unnamed: 0" if index_label is None else "node"
+    said = (r"looks like a square adjacency matrix read without its index: its first column "
+            rf"'{first}' holds the row labels \['a', 'b', 'c', 'd'\].*; read the file with "
+            r"pd\.read_csv\(path, index_col=0\) \(or call df\.set_index\('" + first +
+            r"'\)\), then convert it with CascadeGraph\.from_scipy\(df\)$")
+    with pytest.raises(ValueError, match=rf"^matrix: the DataFrame \(columns \['{first}', "
+                                         r"'a', 'b', 'c', 'd'\]\) " + said) as err:
+        CascadeGraph.from_scipy(df)
+    assert "from_pandas_edgelist" not in str(err.value)
+    with pytest.raises(TypeError, match=r"^graph: expected a CascadeGraph, got a pandas "
+                                        r"DataFrame \(columns .*\) that " + said) as err:
+        size_distribution(df, seeds=["a"])
+    assert "from_pandas_edgelist" not in str(err.value)
+    with pytest.raises(TypeError, match=r"^edges: got a pandas DataFrame, not \(u, v, p\) "
+                                        r"triples; it " + said):
+        CascadeGraph.from_edges(df)
+    # read as the message says: a -> b -> c -> d, from 'a' sizes 1..4 with .7 .15 .12 .03
+    for g in (CascadeGraph.from_scipy(pd.read_csv(path, index_col=0)),
+              CascadeGraph.from_scipy(df.set_index(first))):
+        assert g.labels == ("a", "b", "c", "d")
+        assert size_distribution(g, seeds=["a"]).tolist() == pytest.approx(
+            [0, 0.7, 0.15, 0.12, 0.03], abs=1e-15)
+    # an edge list saved with its index is one column wider than tall too: a long-form list
+    _contacts_table().to_csv(path)
+    with pytest.raises(ValueError, match=r"long-form edge list.*from_pandas_edgelist\(df, "
+                       r"source='source', target='target', weight='p_transmit'\)"):
+        CascadeGraph.from_scipy(pd.read_csv(path))
+
+
+class _ReadsAsOne:
+    """A node label whose text is "1", equal to neither 1 nor "1"."""
+
+    def __str__(self) -> str:
+        return "1"
+
+
+def test_from_pandas_edgelist_matches_nodes_as_text_as_read_edgelist_does(tmp_path):
+    # pd.read_csv gives integer ids, a node list read from a file gives strings: "df row 0:
+    # edge (1 -> 2): node 1 not in nodes", where read_edgelist(nodes=) and index_of match
+    # labels as text
+    edges = tmp_path / "contacts.csv"
+    edges.write_text("source,target,p\n1,2,0.5\n2,3,0.4\n")
+    people = tmp_path / "people.txt"
+    people.write_text("9\n1\n2\n3\n")
+    df, nodes = pd.read_csv(edges), people.read_text().split()
+    g = CascadeGraph.from_pandas_edgelist(df, weight="p", nodes=nodes)
+    h = CascadeGraph.from_edges([("1", "2", 0.5), ("2", "3", 0.4)], nodes=nodes)
+    assert g.labels == h.labels == ("9", "1", "2", "3")  # the labels of nodes
+    assert g.src.tolist() == h.src.tolist() and g.dst.tolist() == h.dst.tolist()
+    assert torch.equal(g.weight, h.weight)
+    # the numbers of read_edgelist's test with P009 without contacts
+    assert size_distribution(g, seed_prob=0.2).tolist() == pytest.approx(
+        [0.4096, 0.31744, 0.1792, 0.08128, 0.01248], abs=1e-15)
+    assert size_distribution(g, seeds=[1]).tolist() == pytest.approx([0, 0.5, 0.3, 0.2, 0])
+    # the ids as numbers match as they are
+    assert CascadeGraph.from_pandas_edgelist(df, weight="p", nodes=[9, 1, 2, 3]).labels == (
+        9, 1, 2, 3)
+    with pytest.raises(ValueError, match=r"df row 1: edge \(2 -> 3\): node 3 not in nodes"):
+        CascadeGraph.from_pandas_edgelist(df, weight="p", nodes=["1", "2"])
+    # where text is ambiguous, the labels' types are named
+    mixed = pd.DataFrame({"source": [1, "1"], "target": ["2", "3"], "p": [0.5, 0.4]})
+    with pytest.raises(ValueError, match=r"df row 0: edge \(1 -> '2'\): the labels '1' \(str\) "
+                       r"and 1 \(int\) of df both read as node '1' of nodes: the labels "
+                       r"differ in type"):
+        CascadeGraph.from_pandas_edgelist(mixed, weight="p", nodes=["1", "2", "3"])
+    odd = pd.DataFrame({"source": [_ReadsAsOne()], "target": [2], "p": [0.5]})
+    with pytest.raises(ValueError, match=r"df row 0: .*\(_ReadsAsOne\) is not in nodes, whose "
+                       r"labels '1' \(str\) and 1 \(int\) both read '1': the labels differ in "
+                       r"type"):
+        CascadeGraph.from_pandas_edgelist(odd, weight="p", nodes=["1", 1, 2])
+
+
+def test_read_edgelist_reads_edge_types_and_to_networkx_writes_them(tmp_path):
+    # read_edgelist had no edge_type= (only the command line's --edge-type read the types)
+    # and to_networkx() wrote the weight alone: a typed graph lost its types on the way
+    # through an edge list or networkx
+    G = nx.Graph()
+    G.add_edge("a", "b", weight=0.5, kind="work")
+    G.add_edge("b", "c", weight=0.25, kind="household")
+    G.add_edge("c", "d", weight=np.float64(0.125), kind="work")
+    path = tmp_path / "typed.edgelist"
+    nx.write_edgelist(G, path)
+    g = CascadeGraph.read_edgelist(path, undirected=True, edge_type="kind")
+    h = CascadeGraph.from_networkx(G, edge_type="kind")
+    assert g.labels == h.labels and g.src.tolist() == h.src.tolist()
+    assert g.dst.tolist() == h.dst.tolist() and torch.equal(g.weight, h.weight)
+    assert g.edge_type.tolist() == h.edge_type.tolist() == [1, 1, 0, 0, 1, 1]
+    assert g.edge_type_names == h.edge_type_names == ("household", "work")
+    D = g.to_networkx()
+    assert D.edges["b", "c"] == {"weight": 0.25, "type": "household"}
+    back = CascadeGraph.from_networkx(D, edge_type="type")
+
+    def typed_edges(x):
+        return sorted((x.labels[u], x.labels[v], p, x.edge_type_names[t]) for u, v, p, t in
+                      zip(x.src, x.dst, x.weight.tolist(), x.edge_type, strict=True))
+
+    assert back.labels == g.labels and back.edge_type_names == g.edge_type_names
+    assert typed_edges(back) == typed_edges(g) and len(typed_edges(g)) == 6
+    assert typed_edges(CascadeGraph.from_networkx(g.to_networkx(edge_type="kind"),
+                                                  edge_type="kind")) == typed_edges(g)
+    # directed lines, types as numbers
+    path.write_text("a b {'weight': 0.5, 'kind': 2}\nb c {'weight': 0.2, 'kind': 1}\n")
+    d = CascadeGraph.read_edgelist(path, edge_type="kind")
+    assert d.edge_type.tolist() == [1, 0] and d.edge_type_names == (1, 2)
+    # an untyped graph's networkx edges carry the weight alone, as before
+    assert list(CascadeGraph.read_edgelist(path).to_networkx().edges(data=True)) == [
+        ("a", "b", {"weight": 0.5}), ("b", "c", {"weight": 0.2})]
+    for text, match in [
+        ("a b 0.5\n", r"typed\.edgelist:1: edge \('a' -> 'b'\) has no attributes, so no edge "
+                      r"type; edge_type='kind' \(on the command line: --edge-type kind\)"),
+        ("a b {'weight': 0.5, 'kind': 'x'}\nb c {'weight': 0.2}\n",
+         r"typed\.edgelist:2: edge \('b' -> 'c'\) has no attribute 'kind' \(the edge type"),
+        ("a b {'weight': 0.5, 'kind': 'x'}\nb c {'weight': 0.2, 'kind': 1}\n",
+         r"typed\.edgelist:2: edge \('b' -> 'c'\) has the edge type 1 \(a number\), where "
+         r"line 1's is text"),
+        ("a b {'weight': 0.5, 'kind': True}\n",
+         r"typed\.edgelist:1: .* has edge type True \(attribute 'kind'\); expected a name"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ValueError, match=match):
+            CascadeGraph.read_edgelist(path, edge_type="kind")
+    with pytest.raises(TypeError, match="edge_type: expected the name of an edge attribute"):
+        CascadeGraph.read_edgelist(path, edge_type=1)
+    with pytest.raises(ValueError, match="edge_type: 'weight' holds each edge's probability"):
+        g.to_networkx(edge_type="weight")
