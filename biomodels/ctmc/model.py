@@ -15,6 +15,8 @@ import math
 import numbers
 import os
 import reprlib
+from collections.abc import Iterator
+from collections.abc import Set as AbcSet
 from pathlib import Path
 from typing import Any, Literal
 
@@ -314,6 +316,60 @@ class CTMC:
             # n a bare IndexError; the order functions refuse both in these words
             raise ValueError(f"{arg} must be an event index in [0, {n}), got {e!r}")
         return int(e)
+
+    def _tumour_events(self, events: Any, arg: str) -> list[int]:
+        """Return the indices of a tumour's events given as ``arg`` (one rule for all methods).
+
+        A list, tuple, set, range or iterator holds distinct names or indices (returned in
+        its order, which ``top_orders`` breaks ties by); so does an array of names. A numpy
+        array, tensor or pandas Series of numbers is a 0/1 state over the model's events (a
+        Series matched by name), returned in ascending order: ``np.array([0, 1])`` of a
+        2-event model is the state {E1}, never the events 0 and 1.
+        """
+        n = self.n_events
+        if isinstance(events, str):
+            # iterated, "AC" was the events A and C
+            raise ValueError(f"{arg}: expected the present events as a list, or a 0/1 vector "
+                             f"of the model's {n} events, got {events!r} (one event: "
+                             f"[{events!r}])")
+        if not isinstance(events, list | tuple | range | AbcSet | Iterator):
+            if isinstance(events, pd.Series):  # by name: positions could be another order
+                pos = _event_positions([str(e) for e in events.index], self.event_names or [],
+                                       f"{arg}'s index", "the model's events")
+                events = events.to_numpy()[np.argsort(pos)]
+            refuse_meta(events, arg)  # .cpu() failed: "Cannot copy out of meta tensor"
+            vec = (events.detach().cpu().numpy() if isinstance(events, torch.Tensor)
+                   else np.asarray(events))
+            if vec.ndim == 1 and vec.size and (vec.dtype.kind in "US" or (
+                    vec.dtype == object and all(isinstance(e, str) for e in vec))):
+                events = vec.tolist()  # names (adata.var_names[mask]): no state holds one
+            else:
+                if vec.dtype == object and vec.shape == (n,) and all(map(_is_zero_one, vec)):
+                    # a row of a DataFrame with a column of names (df.iloc[0].drop("id"))
+                    # holds its 0/1 integers as objects: read them as the numbers they are
+                    vec = vec.astype(np.int8)
+                if (vec.shape != (n,) or vec.dtype.kind not in "biuf"
+                        or not np.isin(vec, (0, 1)).all()):
+                    hint = ""
+                    if vec.ndim == 1 and vec.dtype.kind in "iu" and len(set(vec.tolist())) == len(
+                            vec) and all(0 <= i < n for i in vec.tolist()):
+                        # np.flatnonzero(row): indices, which only a list holds
+                        hint = (f"; an array is a 0/1 state, a list names events: to name "
+                                f"them by index, pass {reprlib.repr(vec.tolist())}")
+                    raise ValueError(f"{arg}: expected the present events as a list, or a 0/1 "
+                                     f"vector of the model's {n} events, got "
+                                     f"{reprlib.repr(events)}{hint}")
+                return np.flatnonzero(vec).tolist()
+        given = events if isinstance(events, list) else list(events)
+        idx = [self._event(e, arg) for e in given]
+        if len(set(idx)) != len(idx):
+            # [1, 0, 0, 1] is mhn's 0/1 state, not events 1, 0, 0 and 1 (read as {A, B})
+            shown = given if isinstance(events, Iterator) else events
+            raise ValueError(
+                f"{arg}={reprlib.repr(shown)} names an event twice: a list names the events "
+                f"present (names or indices); pass a 0/1 state as a numpy array, e.g. "
+                f"np.array({arg})")
+        return idx
 
     def _matrix(self, X: Any, name: str = "X") -> np.ndarray:
         if isinstance(X, pd.DataFrame) or type(X).__name__ == "AnnData":
@@ -671,13 +727,18 @@ class CTMC:
         return order_probability(self._ctheta(), self._event(a, "a"), self._event(b, "b"),
                                  **kwargs)
 
-    def most_likely_order(self, events: list[int | str]) -> tuple[list[str], float]:
+    def most_likely_order(self, events: Any) -> tuple[list[str], float]:
         """Most likely order of a tumour's events (names) and its log-probability.
 
         Parameters
         ----------
         events
-            The tumour's events, names or indices (at most 20).
+            The tumour's events (at most 20), read as :meth:`next_event_probabilities` reads
+            its ``state``: a list (or tuple, set) of distinct names or indices, or a 0/1
+            vector over the model's events (a numpy array, tensor or pandas Series, a Series
+            matched by name; a cohort row such as ``X[0]``). An array of numbers is always a
+            0/1 state: ``np.array([0, 1])`` of a 2-event model is the tumour carrying E1 only;
+            pass event indices as a list (``[0, 1]``). An array of names is read as names.
 
         Returns
         -------
@@ -685,17 +746,19 @@ class CTMC:
             Event names in order of occurrence and ``log p(order)`` (joint with observing
             exactly these events).
         """
-        order, lp = most_likely_order(self._ctheta(),
-                                      [self._event(e, "events") for e in events])
+        order, lp = most_likely_order(self._ctheta(), self._tumour_events(events, "events"))
         return [self.event_names[i] for i in order], lp  # type: ignore[index]
 
-    def top_orders(self, events: list[int | str], k: int = 5) -> list[tuple[list[str], float]]:
+    def top_orders(self, events: Any, k: int = 5) -> list[tuple[list[str], float]]:
         """Return the k most probable orders of a small event set (with probabilities).
 
         Parameters
         ----------
         events
-            At most 8 events, names or indices.
+            At most 8 events, read as :meth:`most_likely_order` reads them: a list (or tuple,
+            set) of distinct names or indices, or a 0/1 vector over the model's events (a
+            numpy array, tensor or pandas Series; ``np.array([0, 1])`` is the state carrying
+            the second event only, ``[0, 1]`` the first two events).
         k
             How many orders to return.
 
@@ -704,9 +767,9 @@ class CTMC:
         list of (order, probability)
             Orders as event names with P(order | these events observed), most probable
             first; orders of equal probability in the order of
-            ``itertools.permutations(events)``.
+            ``itertools.permutations(events)`` (a 0/1 state's events in the model's order).
         """
-        res = top_orders(self._ctheta(), [self._event(e, "events") for e in events], k=k)
+        res = top_orders(self._ctheta(), self._tumour_events(events, "events"), k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
 
     def order_log_probability(self, order: list[int | str]) -> float:
@@ -722,7 +785,9 @@ class CTMC:
         ----------
         order
             Distinct events, names or indices, first event first; ``[]`` is the probability
-            of observing a tumour without events.
+            of observing a tumour without events. A sequence, not a set: unlike
+            :meth:`most_likely_order`'s ``events``, a numpy array here lists event indices in
+            order (``np.array([1, 0])`` is E1 then E0), as a 0/1 state has no order.
 
         Returns
         -------
@@ -733,6 +798,12 @@ class CTMC:
         if isinstance(order, str) or not isinstance(order, list | tuple | np.ndarray):
             raise TypeError(f"order: expected a list of event names or indices, got {order!r}")
         idx = [self._event(e, "order") for e in order]
+        if len(set(idx)) != len(idx):
+            # a cohort row, np.array([1, 0, 1]), met "orders must not repeat an event"
+            raise ValueError(
+                f"order={reprlib.repr(order)} names an event twice: an order lists distinct "
+                "events first to last (names or indices); a 0/1 state has no order (its most "
+                "likely one: most_likely_order(state))")
         theta = torch.as_tensor(self._ctheta())
         return float(sequence_log_prob(theta, torch.tensor(idx, dtype=torch.int64)))
 
@@ -748,12 +819,14 @@ class CTMC:
         Parameters
         ----------
         state
-            The events present: a list of distinct names or indices (as
-            :meth:`most_likely_order` takes them), or a 0/1 vector over the model's events
-            (a numpy array, tensor or pandas Series, as ``mhn`` takes a state; a Series is
-            matched by name). Its entries are booleans, integers or floats; 0/1 numbers held
-            as objects (a row of a DataFrame with a column of names,
-            ``df.iloc[0].drop("id")``) are read as their values.
+            The events present: a list (or tuple, set) of distinct names or indices, or a 0/1
+            vector over the model's events (a numpy array, tensor or pandas Series, as
+            ``mhn`` takes a state; a Series is matched by name), read by the rule of
+            :meth:`most_likely_order` and :meth:`top_orders`. Its entries are booleans,
+            integers or floats; 0/1 numbers held as objects (a row of a DataFrame with a
+            column of names, ``df.iloc[0].drop("id")``) are read as their values. An array of
+            numbers is always a state (``np.array([0, 1])`` is the second event only; pass
+            indices as a list), an array of names a list of names.
         allow_observation
             Also give the probability that the tumour is observed before any further event.
 
@@ -767,32 +840,7 @@ class CTMC:
             raise TypeError(f"allow_observation must be True or False, got {allow_observation!r}")
         n = self.n_events
         present = np.zeros(n, dtype=bool)
-        if isinstance(state, list | tuple | set | frozenset):
-            idx = [self._event(e, "state") for e in state]
-            if len(set(idx)) != len(idx):
-                # [1, 0, 0, 1] is mhn's 0/1 state, not events 1, 0, 0 and 1 (read as {A, B})
-                raise ValueError(
-                    f"state={reprlib.repr(state)} names an event twice: a list names the "
-                    "events present (names or indices); pass a 0/1 state as a numpy array, "
-                    "e.g. np.array(state)")
-            for i in idx:
-                present[i] = True
-        else:
-            if isinstance(state, pd.Series):  # by name: positions could be another order
-                pos = _event_positions([str(e) for e in state.index], self.event_names or [],
-                                       "state's index", "the model's events")
-                state = state.to_numpy()[np.argsort(pos)]
-            refuse_meta(state, "state")  # .cpu() failed: "Cannot copy out of meta tensor"
-            vec = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(
-                state)
-            if vec.dtype == object and vec.shape == (n,) and all(map(_is_zero_one, vec)):
-                # a row of a DataFrame with a column of names (df.iloc[0].drop("id")) holds
-                # its 0/1 integers as objects: read them as the numbers they are
-                vec = vec.astype(np.int8)
-            if vec.shape != (n,) or vec.dtype.kind not in "biuf" or not np.isin(vec, (0, 1)).all():
-                raise ValueError(f"state: expected the present events as a list, or a 0/1 "
-                                 f"vector of the model's {n} events, got {reprlib.repr(state)}")
-            present = vec.astype(bool)
+        present[self._tumour_events(state, "state")] = True
         theta = self._ctheta()  # observation at rate 1 in the equivalent cMHN
         log_rates = np.diag(theta) + theta[:, present].sum(axis=1)
         log_rates[present] = -np.inf

@@ -124,3 +124,44 @@ def test_next_event_probabilities_refuses_an_index_out_of_range(event):
         model.order_log_probability([event])
     p = model.next_event_probabilities([3])  # in range: as before
     assert p["D"] == 0 and p.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("method", "arg"), [("most_likely_order", "events"),
+                                             ("top_orders", "events"),
+                                             ("next_event_probabilities", "state")])
+def test_a_tumours_events_are_read_by_one_rule(method, arg):
+    # most_likely_order and top_orders read an array as event indices, next_event_probabilities
+    # as a 0/1 state: np.array([0, 2]) gave the order of events A and C, np.array([1, 0, 1])
+    # failed, "events must be distinct", and "AC" was read letter by letter as [A, C]
+    import pandas as pd
+
+    model = CTMC(np.zeros((3, 3)), ["A", "B", "C"])
+    call = getattr(model, method)
+    assert str(call(np.array([1, 0, 1]))) == str(call(["A", "C"])) == str(call([0, 2]))
+    assert str(call(pd.Series([1, 1, 0], index=["C", "A", "B"]))) == str(call([0, 2]))
+    # an array of names is names (no 0/1 state holds a name): adata.var_names[mask]
+    assert str(call(pd.Index(["A", "C"]))) == str(call(np.array(["A", "C"]))) == str(
+        call(["A", "C"]))
+    with pytest.raises(ValueError, match=rf"^{arg}: expected the present events as a list, or "
+                                         rf"a 0/1 vector of the model's 3 events, got "
+                                         rf"array\(\[0, 2\]\).*pass \[0, 2\]"):
+        call(np.array([0, 2]))
+    with pytest.raises(ValueError, match=rf"^{arg}=\[0, 1, 0\] names an event twice: a list "
+                                         rf"names the events present"):
+        call([0, 1, 0])
+    with pytest.raises(ValueError, match=rf"^{arg}: expected the present events as a list.*"
+                                         rf"got 'AC'.*\['AC'\]"):
+        call("AC")
+
+
+def test_order_log_probability_reads_an_array_as_an_order_and_names_a_repeat():
+    # an ordering has no 0/1 form: its array stays event indices in order; a cohort row
+    # (np.array([1, 0, 1])) met "orders must not repeat an event within a tumour / ordering"
+    model = CTMC(np.zeros((3, 3)), ["A", "B", "C"])
+    # three events of rate 1: B, then A, then the observation: 1/4 * 1/3 * 1/2
+    assert model.order_log_probability(np.array([1, 0])) == pytest.approx(np.log(1 / 24))
+    assert model.order_log_probability(np.array([1, 0])) == model.order_log_probability(
+        ["B", "A"])
+    with pytest.raises(ValueError, match=r"^order=array\(\[1, 0, 1\]\) names an event twice: "
+                                         r"an order lists distinct events.*most_likely_order"):
+        model.order_log_probability(np.array([1, 0, 1]))

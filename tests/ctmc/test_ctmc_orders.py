@@ -458,3 +458,55 @@ def test_next_event_probabilities_take_0_1_objects_and_refuse_complex_states():
                 np.array([0, 1, 0], dtype=complex), torch.tensor([0, 1, 0], dtype=torch.cfloat)):
         with pytest.raises(ValueError, match=message):
             m.next_event_probabilities(bad)
+
+
+def test_order_methods_read_a_0_1_array_as_the_tumour_state():
+    # most_likely_order and top_orders read np.array([0, 1]) as the events {E0, E1}, not as
+    # next_event_probabilities' genotype {E1}: a cohort row gave another tumour's order, and
+    # a row with two events (np.array([1, 0, 1])) failed, "events must be distinct"
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    m = CTMC(np.array([[-1.0, 0.5], [0.2, -2.0]]))
+    order, log_p = m.most_likely_order([1])  # E1 first, then the observation
+    assert order == ["E1"]
+    assert log_p == pytest.approx(-2 - np.log(1 + np.exp(-1) + np.exp(-2))
+                                  - np.log(1 + np.exp(-0.5)), abs=1e-12)
+    for state in (np.array([0, 1]), np.array([False, True]), torch.tensor([0.0, 1.0]),
+                  pd.Series([1, 0], index=["E1", "E0"])):  # a Series by name
+        assert m.most_likely_order(state) == m.most_likely_order([1])
+        assert m.top_orders(state) == [(["E1"], 1.0)]
+    assert m.next_event_probabilities(np.array([0, 1]))["E0"] == 1.0  # the same genotype
+    # a list names events: [0, 1] keeps meaning E0 and E1
+    order, log_p = m.most_likely_order([0, 1])
+    assert order == ["E0", "E1"] and log_p == pytest.approx(-3.3605835749704545, abs=1e-12)
+    # three independent events of rate 1: E0 then E2 has probability 1/4 * 1/3 * 1/2
+    order, log_p = CTMC(np.zeros((3, 3))).most_likely_order(np.array([1, 0, 1]))
+    assert order == ["E0", "E2"] and log_p == pytest.approx(np.log(1 / 24), abs=1e-12)
+
+
+def test_order_methods_take_a_cohort_row_as_next_event_probabilities_does():
+    # a fitted model's most_likely_order(X[0]) failed, "events must be distinct"
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    m = CTMC(pd.DataFrame(random_sparse_theta(3, sparsity=0.0, seed=4), index=list("ABC"),
+                          columns=list("ABC")))
+    order, log_p = m.most_likely_order(["A", "C"])
+    assert order == ["C", "A"] and log_p == pytest.approx(-2.899697919317143, abs=1e-12)
+    frame = pd.DataFrame({"id": ["t1"], "C": [1], "A": [1], "B": [0]})
+    for row in (frame[["A", "B", "C"]].to_numpy()[0], frame.iloc[0].drop("id"),
+                torch.tensor([1, 0, 1])):
+        assert m.most_likely_order(row) == m.most_likely_order(["A", "C"])
+        res = m.top_orders(row, k=2)
+        assert res == m.top_orders([0, 2], k=2)
+        assert [o for o, _ in res] == [["C", "A"], ["A", "C"]]
+        assert [p for _, p in res] == pytest.approx([0.8946494010632454, 0.1053505989367545],
+                                                    abs=1e-12)
+    # a list keeps its order, which breaks ties as before; a state lists the model's order
+    flat = CTMC(np.zeros((3, 3)), ["A", "B", "C"])
+    assert flat.top_orders(["C", "A"]) == [(["C", "A"], 0.5), (["A", "C"], 0.5)]
+    assert flat.top_orders((2, 0)) == flat.top_orders(["C", "A"])
+    assert flat.top_orders(np.array([1, 0, 1])) == [(["A", "C"], 0.5), (["C", "A"], 0.5)]
