@@ -64,9 +64,34 @@ _OPTIONS = {
     "epochs": "--epochs",
 }
 _CHOICES = {"pruning"}  # options with choices: their values shown unquoted, as typed
+#: The example ending each command's --help: README's lines, as a user would type them.
+_EXAMPLES = {
+    "fit": "prunus grn fit data.h5ad --time-key time --trajectory-key trajectory --prior "
+           "prior.csv --pruning dash --prior-weight 0.9997 --hidden 64 --out results/",
+    "demo": "prunus demo",
+}
 #: How to start afresh beside a checkpoint of another run: that run may still be going
 #: (another command into the same --out), and deleting its file would break it.
 _AFRESH = "to start afresh, delete the file if no run is using it, or use another --out"
+
+
+class _ExampleFormatter(argparse.HelpFormatter):
+    """argparse's help, with a text of several lines (the example epilog) kept line by line.
+
+    The default formatter joins an epilog's lines and wraps them, which breaks an example
+    command where it cannot be copied; the descriptions (one line each) wrap as before.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in text.splitlines())
+
+
+def _example(command: str) -> dict[str, Any]:
+    """Return the ``add_parser`` arguments that end ``command``'s help with its example."""
+    return {"epilog": f"example:\n  {_EXAMPLES[command]}",
+            "formatter_class": _ExampleFormatter}
 
 
 def _str_keys(obj: Any) -> Any:
@@ -131,9 +156,29 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
 
             with figures_locked():  # matplotlib is not thread-safe (runs in a thread pool)
                 figure.savefig(stage / names["figure"], format="png", dpi=110)
-    if truth is None:  # a metrics file from an earlier run would describe another network
+    if truth is None and _written_by_grn(out / "metrics.json"):
+        # an earlier grn run's metrics would describe another network; another command's
+        # metrics.json in the same --out (README sends them all to results/) is left alone
         (out / "metrics.json").unlink(missing_ok=True)
+        print(f"removed the earlier run's {out / 'metrics.json'} (the metrics of the network "
+              "this run replaced; --truth writes this run's)")
     return {key: out / name for key, name in names.items()}, info
+
+
+def _written_by_grn(path: Path) -> bool:
+    """Whether ``path`` is a ``metrics.json`` that ``prunus grn fit`` or the demo wrote.
+
+    Recognised by keys only they write, in every version: ``signed_epr`` (BEELINE's signed
+    early precision) and ``weight_sparsity``. A file that cannot be read or parsed, or is
+    not a JSON object, is not theirs (it is left alone).
+    """
+    import json
+
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # absent, a folder, not UTF-8 or JSON
+        return False
+    return isinstance(record, dict) and {"signed_epr", "weight_sparsity"} <= record.keys()
 
 
 def _write_error(exc: RuntimeError | OSError, path: Path) -> OSError | None:
@@ -529,7 +574,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checkpointed to DIR/checkpoint.pt every --checkpoint-every epochs (default 10) and "
         "removed once the results are written; rerunning the same command after an "
         "interruption (Ctrl-C, SIGTERM, a killed job) resumes from it, with the same "
-        "result as an uninterrupted run.")
+        "result as an uninterrupted run. It fits with RK4 at step 0.5 "
+        "(GRNModel.train(method='rk4', step_size=0.5); the Python default is dopri5), with "
+        "shorter steps, or dopri5, where the widest gap between consecutive observations "
+        "needs them (a note says so). Without --truth, a DIR/metrics.json that an earlier "
+        "prunus grn fit or prunus demo wrote is removed (it describes another network), "
+        "and a line says so; another command's metrics.json is left alone.",
+        **_example("fit"))
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad",
                      help="AnnData file: cells x genes in X (or --layer), time (and trajectory) "
@@ -723,7 +774,8 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
         description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%-corrupted "
-        "prior, prune it with DASH, print the metrics and save the network and a figure.")
+        "prior, prune it with DASH, print the metrics and save the network and a figure.",
+        **_example("demo"))
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
     parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],

@@ -35,11 +35,14 @@ from biomodels.grn.dash import DashPruner, PruningSchedule
 from biomodels.grn.datasets import _one_state, _perturb_dict, _perturb_values, _states_by_name
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc, _check_float_dtype
 from biomodels.grn.train import (
+    _ADAPTIVE,
     Pairs,
+    SolverDivergedError,
     _holds_out_trajectories,
     _kept_epoch,
     evaluate_loss,
     fit,
+    integrate,
     make_pairs,
     no_change_mse,
     pair_index,
@@ -84,6 +87,10 @@ _WEIGHT_DIMS: dict[str, tuple[str, ...]] = {
 _STABLE_STEP = 2.0
 #: Values gathered per block when the training pairs are built (64 MB of float64).
 _GATHER_BLOCK = 1 << 23
+#: Pairs per solve when :attr:`GRNModel.fit_summary` is measured (``evaluate_loss``'s
+#: default): the per-gene errors are solved in the same batches as the pooled one, so that
+#: dopri5 takes the same steps for both.
+_EVAL_BATCH = 1024
 
 
 def _dense(x: Any) -> np.ndarray:
@@ -675,13 +682,20 @@ class GRNModel:
         self.settings: dict[str, Any] = {}
         #: Held-out fit of the trained model: ``mse``, ``no_change_mse`` and ``r2`` (the
         #: fraction of the held-out one-step changes it explains; near 0 means the network
-        #: reflects the prior more than the data; training warns below 0.1), and with a soft
+        #: reflects the prior more than the data; training warns below 0.1), with a soft
         #: prior ``prior_mse`` (its term on 1000 random states; training warns when the
-        #: weighted prior term exceeds the weighted data term). With nothing held out
-        #: (``val_fraction=0``, or a single pair) they are measured on the training pairs:
-        #: ``settings["val_split"]`` is then ``"none"``, and ``uns["grn"]["fit"]["r2_on"]``
-        #: ``"training pairs"``.
-        self.fit_summary: dict[str, float] = {}
+        #: weighted prior term exceeds the weighted data term), and ``r2_per_gene``: a dict
+        #: gene -> the same R^2 of that gene's own one-step changes, on the same pairs
+        #: (NaN for a gene that does not change in them). ``r2`` is their mean weighted by
+        #: each gene's no-change MSE, so a few genes with large changes can carry it. A
+        #: target with R^2 near 0 is one the fit leaves unexplained: the per-target scores
+        #: of its inputs (:meth:`network` with ``normalize="target"``, :meth:`edges`) then
+        #: reflect what pruning kept (the prior's support) rather than fitted dynamics. With
+        #: nothing held out (``val_fraction=0``, or a single pair) they are measured on the
+        #: training pairs: ``settings["val_split"]`` is then ``"none"``, and
+        #: ``uns["grn"]["fit"]["r2_on"]`` ``"training pairs"``. Models saved before
+        #: ``r2_per_gene`` was kept load without it.
+        self.fit_summary: dict[str, Any] = {}
         #: How the last fit ended (see :meth:`train`): ``stopped_early``, ``best_epoch``
         #: (whose weights were kept) and its ``best_val_loss``, ``lr_reductions``,
         #: ``final_lr``, ``solver_retries``, ``pruning_rounds`` and
@@ -1067,15 +1081,18 @@ class GRNModel:
         )
         held_out = val_pairs if val_pairs is not None and len(val_pairs) else train_pairs
         mse = evaluate_loss(func, held_out, method=method, rtol=rtol, atol=atol,
-                            options=options)
+                            options=options, batch_size=_EVAL_BATCH)
         base = no_change_mse(held_out)
-        fit_summary = {"mse": mse, "no_change_mse": base,
-                       "r2": 1.0 - mse / base if base > 0 else float("nan")}
+        fit_summary: dict[str, Any] = {"mse": mse, "no_change_mse": base, "r2": _r2(mse, base)}
         if prior_scaled is not None:
             with torch.no_grad():
                 fit_summary["prior_mse"] = float(prior_loss(
                     func, prior_scaled, n_random=1000,
                     generator=torch.Generator().manual_seed(self.seed)))
+        # which targets the fit explains: the pooled R^2 hid one left unexplained (tutorial
+        # 02: SCL's inputs ranked among the strongest edges on a target with R^2 ~0)
+        fit_summary["r2_per_gene"] = _r2_per_gene(func, held_out, self.genes, method=method,
+                                                  rtol=rtol, atol=atol, options=options)
         sched = pruner.schedule if pruner is not None else None
         settings = {
             "pruning": pruning, "epochs": int(epochs), "epochs_run": len(history["epoch"]),
@@ -1373,7 +1390,8 @@ class GRNModel:
             output carries no gradient). A tensor on the meta device (``y0`` or ``times``)
             is refused (ValueError): it holds no values.
         method, rtol, atol
-            Solver settings (torchdiffeq).
+            Solver settings (torchdiffeq), checked as in :meth:`simulate`: numbers >= 0, not
+            both 0 for an adaptive ``method`` such as dopri5.
 
         Returns
         -------
@@ -1415,17 +1433,33 @@ class GRNModel:
             symbols (``{"GATA1": 0.0}`` for data keyed by Ensembl IDs); a symbol shared by
             several genes clamps each, with a warning naming them.
         method, rtol, atol
-            Solver settings (``rtol`` and ``atol`` numbers >= 0).
+            Solver settings (``rtol`` and ``atol`` numbers >= 0; an adaptive ``method``
+            such as dopri5 needs one of them > 0, a fixed-step one, ``"rk4"``, ignores them).
 
         Returns
         -------
         numpy.ndarray
             (T, n, G) or (T, G), data units.
+
+        Raises
+        ------
+        ValueError
+            If ``rtol`` or ``atol`` is negative or not finite, or both are 0 for an adaptive
+            ``method``.
+        SolverDivergedError
+            If the solver fails (its advice: ``method="rk4"`` or looser tolerances) or the
+            trajectory becomes non-finite.
         """
         self._require_trained("simulate")
         # a string reached torch as "new(): invalid data type 'str'", naming neither
         rtol = check_number("rtol", rtol, at_least=0)
         atol = check_number("atol", atol, at_least=0)
+        if rtol == 0 and atol == 0 and method in _ADAPTIVE:
+            # no error is ever small enough: dopri5 shrank its step to 0 and failed with
+            # "underflow in dt 0.0 ... try a lower learning rate", which nothing here has
+            raise ValueError(f"rtol and atol are both 0, which method={method!r} (adaptive) "
+                             "cannot meet: give rtol or atol > 0 (the defaults are 1e-5 and "
+                             "1e-7), or a fixed-step method such as 'rk4'")
         y = self._scale_states(self._default_y0() if y0 is None else y0)
         # after the check (a ragged y0 fails there); a 1 x G sparse or np.matrix row is one
         # state, as adata.X[i] of a dense X (it gave (T, 1, G))
@@ -1455,7 +1489,17 @@ class GRNModel:
             field = _Clamped(self.func, idx, len(self.genes))
         tt = self._tensor((t - t[0]) * self.time_scale)
         with torch.no_grad():
-            out = solve(field, y, tt, method=method, rtol=rtol, atol=atol)
+            try:
+                out = solve(field, y, tt, method=method, rtol=rtol, atol=atol)
+            except SolverDivergedError as exc:
+                if not isinstance(exc.__cause__, AssertionError):
+                    raise  # a trajectory that blows up: its own advice fits simulate
+                # the solver's own failure: its advice named a learning rate, and simulate
+                # trains nothing
+                raise SolverDivergedError(
+                    f"ODE solver {method!r} failed while simulating ({exc.__cause__}); try "
+                    f"method='rk4' or looser tolerances (rtol={rtol:g}, atol={atol:g})"
+                ) from exc.__cause__
         res = out.detach().cpu().to(torch.float64).numpy() * self.scale + self.offset
         return res[:, 0, :] if single else res
 
@@ -1504,7 +1548,10 @@ class GRNModel:
         ``held_out_no_change_mse`` and ``held_out_r2``, with ``r2_on`` saying what they
         were measured on (``"held-out trajectories"``, ``"held-out pairs"``, or
         ``"training pairs"`` when nothing was held out, ``val_fraction=0``: the keys keep
-        their names) and ``held_out`` (False for the training pairs), ``fit_info``: how
+        their names) and ``held_out`` (False for the training pairs), and
+        ``held_out_r2_per_gene``, ``fit_summary["r2_per_gene"]`` as a DataFrame with one
+        row per gene (index ``gene``, column ``r2``; absent for a model saved before it was
+        kept), ``fit_info``: how
         the fit ended
         (:attr:`fit_info`, see :meth:`train`), for a model trained more than once
         ``earlier_fits``: the fits before the last (:attr:`earlier_fits`) by number,
@@ -1609,11 +1656,18 @@ class GRNModel:
         if self.history.get("val_loss"):
             info["final_val_loss"] = float(self.history["val_loss"][-1])
         if self.fit_summary:
-            info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()}
+            info["fit"] = {f"held_out_{k}": float(v) for k, v in self.fit_summary.items()
+                           if k != "r2_per_gene"}
             # the "held_out_" keys stay as they are; these say what they were measured on
             r2_on = _r2_on(self.settings)
             info["fit"]["r2_on"] = r2_on
             info["fit"]["held_out"] = r2_on != "training pairs"
+            per_gene = self.fit_summary.get("r2_per_gene")  # absent in models saved before
+            if per_gene is not None:
+                # a table, not a dict keyed by gene: h5ad cannot store a key holding "/"
+                info["fit"]["held_out_r2_per_gene"] = pd.DataFrame(
+                    {"r2": np.asarray(list(per_gene.values()), dtype=np.float64)},
+                    index=pd.Index(list(per_gene), dtype=object, name="gene"))
         if self.fit_info:
             info["fit_info"] = dict(self.fit_info)
         if self.earlier_fits:  # the fits before the last, by number (h5ad: str keys)
@@ -1973,6 +2027,10 @@ def _check_saved(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None
     for key in ("settings", "history", "fit_summary", "fit_info"):
         if key in state and not isinstance(state[key], dict):
             raise bad(f"{key} must be a dict, got {type(state[key]).__name__}")
+    per_gene = state.get("fit_summary", {}).get("r2_per_gene")  # absent in older files
+    if per_gene is not None and not (isinstance(per_gene, dict) and all(
+            isinstance(g, str) and is_real(v) for g, v in per_gene.items())):
+        raise bad("fit_summary['r2_per_gene'] must be a dict of gene names to numbers")
     if state.get("pruner") is not None and not isinstance(state["pruner"], dict):
         raise bad(f"pruner must be None or a dict, got {type(state['pruner']).__name__}")
     if "trajectories" in state and not (isinstance(state["trajectories"], list) and all(
@@ -2166,7 +2224,57 @@ def _r2_on(settings: Mapping[str, Any]) -> str:
             "held-out pairs")
 
 
-def _warn_on_poor_fit(summary: dict[str, float], prior_weight: float,
+def _r2(mse: float, base: float) -> float:
+    """One-step R^2: the share of the no-change error ``base`` that the model's ``mse`` removes.
+
+    NaN when ``base`` is 0 (nothing changed in the pairs measured, so nothing to explain).
+    """
+    return 1.0 - mse / base if base > 0 else float("nan")
+
+
+@torch.no_grad()
+def _r2_per_gene(func: torch.nn.Module, pairs: Pairs, genes: pd.Index, *, method: str,
+                 rtol: float, atol: float, options: dict[str, Any] | None) -> dict[str, float]:
+    """Each gene's one-step R^2 over ``pairs``, measured as ``fit_summary["r2"]`` is.
+
+    The pairs are solved in the batches :func:`~biomodels.grn.train.evaluate_loss` uses
+    (dopri5 then takes the same steps), and each gene's mean squared error and no-change
+    error give its R^2 by :func:`_r2`; weighted by the no-change errors, their mean is the
+    pooled R^2 (up to rounding).
+
+    Parameters
+    ----------
+    func
+        The fitted vector field.
+    pairs
+        The one-step pairs ``fit_summary`` was measured on (at least one).
+    genes
+        The model's genes, in the order of the pairs' columns.
+    method, rtol, atol, options
+        The fit's solver settings.
+
+    Returns
+    -------
+    dict
+        Gene name -> R^2 (a float; NaN for a gene that does not change in ``pairs``).
+    """
+    was = func.training
+    func.eval()
+    total = torch.zeros(pairs.x0.shape[1], dtype=torch.float64, device=pairs.x0.device)
+    try:
+        for start in range(0, len(pairs), _EVAL_BATCH):
+            sl = slice(start, start + _EVAL_BATCH)
+            pred = integrate(func, pairs.x0[sl], pairs.dt[sl], method=method, rtol=rtol,
+                             atol=atol, options=options)
+            total += ((pred - pairs.x1[sl]).to(torch.float64) ** 2).sum(dim=0)
+    finally:
+        func.train(was)
+    mse = (total / len(pairs)).cpu().numpy()
+    base = ((pairs.x1 - pairs.x0).to(torch.float64) ** 2).mean(dim=0).cpu().numpy()
+    return {str(g): _r2(float(m), float(b)) for g, m, b in zip(genes, mse, base)}
+
+
+def _warn_on_poor_fit(summary: dict[str, Any], prior_weight: float,
                       r2_on: str = "held-out pairs") -> None:
     """Warn when the soft prior outweighs the data, or the model explains little of them."""
     r2 = summary["r2"]

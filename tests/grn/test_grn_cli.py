@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import anndata as ad
 import numpy as np
@@ -99,7 +100,8 @@ def test_fit_writes_the_four_files(files, capsys):
 def test_fit_without_truth_or_prior(files):
     out = files / "plain"
     (out).mkdir()
-    (out / "metrics.json").write_text("{}")  # from an earlier run: it would describe another fit
+    # an earlier grn run's (its keys): it would describe another fit
+    (out / "metrics.json").write_text('{"auroc": 0.9, "signed_epr": 2.0, "weight_sparsity": 0.8}')
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
                "--trajectory-key", "trajectory",
                "--epochs", "2", "--hidden", "4", "--quiet", "--out", str(out)])
@@ -1021,3 +1023,67 @@ def test_gene_symbols_reads_prior_and_truth_by_symbol_and_labels_edges(files, tm
     err = capsys.readouterr().err
     assert err.startswith("prunus: error: --gene-symbols 'symbol' is not a column of var in ")
     assert "(its columns: ['tf', 'input', 'gene_symbols'])" in err
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1-2 epoch fits
+def test_a_fit_without_truth_removes_only_an_earlier_grn_runs_metrics_json(files, tmp_path,
+                                                                           capsys):
+    # README sends grn, ctmc, cascade and fj all to --out results/, and a grn fit without
+    # --truth deleted any metrics.json there: ctmc's vanished without a word
+    rng = np.random.default_rng(0)
+    pd.DataFrame((rng.random((60, 4)) < 0.3).astype(int), columns=list("abcd")).to_csv(
+        tmp_path / "cohort.csv", index=False)
+    out = tmp_path / "R"
+    assert main(["ctmc", "fit", str(tmp_path / "cohort.csv"), "--l1", "0.01", "--quiet",
+                 "--out", str(out)]) == 0
+    ctmc = (out / "metrics.json").read_bytes()
+    fit = ["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--trajectory-key",
+           "trajectory", "--epochs", "1", "--hidden", "4", "--quiet", "--out", str(out)]
+    capsys.readouterr()
+    assert main(fit) == 0
+    assert (out / "metrics.json").read_bytes() == ctmc  # another command's: left alone
+    assert "removed" not in capsys.readouterr().out
+    # an earlier grn run's is removed (it scored the network this run replaced), and said
+    assert main([*fit[:-2], "--truth", str(files / "truth.csv"), "--out", str(out)]) == 0
+    assert "signed_epr" in json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(fit) == 0
+    assert not (out / "metrics.json").exists()
+    assert (f"removed the earlier run's {out / 'metrics.json'} (the metrics of the network "
+            "this run replaced; --truth writes this run's)") in capsys.readouterr().out
+    # a file that cannot be read as JSON is not recognised, so it stays
+    for text in (b"\xff\xfe not utf-8", b'{"signed_epr": 1, ', b'["signed_epr"]'):
+        (out / "metrics.json").write_bytes(text)
+        assert main(fit) == 0
+        assert (out / "metrics.json").read_bytes() == text
+
+
+def test_fit_and_demo_help_end_with_readmes_example(capsys):
+    # neither --help gave an example command (ctmc's and fj's do)
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    for command, example in ((["grn", "fit"], "prunus grn fit data.h5ad --time-key time "
+                              "--trajectory-key trajectory --prior prior.csv --pruning dash "
+                              "--prior-weight 0.9997 --hidden 64 --out results/"),
+                             (["demo"], "prunus demo")):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        out = capsys.readouterr().out
+        assert out.endswith(f"\n\nexample:\n  {example}\n")  # on one line, to copy
+        assert example in readme
+
+
+def test_fit_help_says_it_fits_with_rk4_where_python_uses_dopri5(capsys):
+    # prunus grn fit trains with RK4 at step 0.5 (FIT_DEFAULTS), GRNModel.train with dopri5,
+    # and --help did not say so
+    from biomodels.grn.cli import FIT_DEFAULTS
+
+    with pytest.raises(SystemExit):
+        main(["grn", "fit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert (FIT_DEFAULTS["method"], FIT_DEFAULTS["step_size"]) == ("rk4", 0.5)
+    assert ("It fits with RK4 at step 0.5 (GRNModel.train(method='rk4', step_size=0.5); the "
+            "Python default is dopri5)") in text
+    # and README says the same
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert ('It fits with RK4 at step 0.5 (`GRNModel.train(method="rk4", step_size=0.5)`; the '
+            "Python default is dopri5)") in readme
