@@ -3,8 +3,8 @@
 A transcript is an array ``(T + 1, n, K)``: the belief vector over ``K`` options that each
 of ``n`` agents reported at round 0 (its innate belief ``s``) and after each of ``T``
 rounds - what a multi-agent LLM debate produces when agents state probabilities.  The fits
-also take the long table of such a debate, one row per belief, as a pandas DataFrame
-(:func:`multiagent.read_transcripts`).
+also take the long table of such a debate, one row per belief, as a pandas DataFrame, or
+what :func:`multiagent.read_transcripts` returns of it (a :class:`~multiagent.Transcripts`).
 
 Maximum likelihood (:func:`fit_fj`) follows the fitting protocol of MAS-Cascade
 (Abedini, Mavali, Schönherr, Pawelczyk & Burkholz 2026): one fit per transcript,
@@ -216,15 +216,61 @@ def _isolated_message(who: list[Any], where: str) -> str:
             "at init_gamma and init_alpha (standard errors inf)")
 
 
+def _is_transcripts(value: Any) -> bool:
+    """Whether ``value`` is what :func:`multiagent.read_transcripts` returns."""
+    from multiagent.transcripts import Transcripts
+
+    return isinstance(value, Transcripts)
+
+
+def _read_in_order(read: Any, agents: list[str] | None, given: str = "adjacency"
+                   ) -> tuple[np.ndarray, list[Any], list[str] | None]:
+    """Return a :class:`~multiagent.Transcripts`' beliefs, questions and agents' names.
+
+    As its long table is read with ``agents`` (a labelled adjacency's or a fit's names,
+    which messages call ``given``'s): the agents matched to them as text (agents numbered
+    ``0..n-1`` to ``"0".."n-1"``) and put in their order; without ``agents`` as read.
+    """
+    X = np.asarray(read.beliefs)
+    if X.ndim != 4:
+        raise ValueError(f"transcripts: expected Transcripts.beliefs of shape (questions, "
+                         f"rounds + 1, agents, options), got shape {X.shape}")
+    names = None if read.agents is None else [str(a) for a in read.agents]
+    if agents is None:
+        return X, list(read.questions), names
+    have = names if names is not None else [str(i) for i in range(X.shape[2])]
+    at = {name: i for i, name in enumerate(have)}
+    if len(have) != len(agents) or set(at) != set(agents):
+        raise ValueError(f"transcripts: the Transcripts' agents {reprlib.repr(have)} are not "
+                         f"the agents of {given} {reprlib.repr(list(agents))}: expected the "
+                         "same names (compared as text), in any order")
+    # a C-ordered copy, as the reader builds it (a strided one fits differently in the
+    # last bits)
+    X = np.ascontiguousarray(X[:, :, [at[a] for a in agents]])
+    return X, list(read.questions), list(agents)
+
+
 def _transcript_of(transcript: Any, agents: list[str] | None, given: str = "adjacency",
                    question: list[Any] | None = None) -> tuple[Any, list[str] | None]:
-    """Return a long-table DataFrame's one transcript and its agents' names.
+    """Return a long-table DataFrame's or a Transcripts' one transcript and agents' names.
 
     Read as :func:`multiagent.read_transcripts` reads it, in the order of ``agents`` when
     given (a labelled adjacency's, a fit's: messages name them as ``given``'s); anything
     else is returned as it is, with no names.  ``question``: a list to which the
-    question's label is appended when the table has a question column.
+    question's label is appended when the table has a question column (a
+    :class:`~multiagent.Transcripts` always has its questions' labels).
     """
+    if _is_transcripts(transcript):
+        # "float() argument must be a string or a real number, not 'Transcripts'"
+        X, questions, names = _read_in_order(transcript, agents, given)
+        if len(questions) != 1:
+            raise ValueError(
+                f"transcript holds {len(questions)} questions ({reprlib.repr(questions)}): "
+                "give one question's beliefs (transcripts.beliefs[q]), or fit every "
+                "question with fit_transcripts(transcripts)")
+        if question is not None:
+            question.append(questions[0])
+        return X[0], names
     if not is_dataframe(transcript):
         return transcript, None
     from multiagent.transcripts import _read_frame
@@ -438,8 +484,9 @@ class FJFit:
         ----------
         transcript
             ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors), or
-            one question's long table (a DataFrame, as :func:`fit_fj` reads it; named
-            agents in the order of :attr:`agents` when the fit has them).
+            one question's long table (a DataFrame, or a
+            :class:`~multiagent.Transcripts` of one question, as :func:`fit_fj` reads
+            them; named agents in the order of :attr:`agents` when the fit has them).
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
@@ -495,7 +542,8 @@ class FJFit:
         ----------
         transcript
             ``(T + 1, n, K)`` beliefs per round and agent (round 0 gives the anchors), or
-            one question's long table (a DataFrame), as in :meth:`predict`.
+            one question's long table (a DataFrame or a Transcripts), as in
+            :meth:`predict`.
         start
             Round to start from; default ``train_rounds`` (the first held-out prediction
             is of round ``start + 1``).
@@ -968,7 +1016,14 @@ def fit_fj(
         simulate`` writes to ``trajectories.csv`` and ``prunus fj fit`` reads, read by
         the same rules: :func:`multiagent.read_transcripts`); agents named there are
         taken in the order of a DataFrame ``adjacency``, else in the order they first
-        appear, and become :attr:`FJFit.agents`.
+        appear, and become :attr:`FJFit.agents`.  Or what
+        :func:`multiagent.read_transcripts` returns (a :class:`~multiagent.Transcripts`)
+        of one question: its beliefs, and its agents' names as :attr:`FJFit.agents` (put
+        in the order of a DataFrame ``adjacency``, matched as text), the same fit as of
+        the table it was read from (``fit_fj(read_transcripts(path))`` failed: "float()
+        argument must be a string or a real number, not 'Transcripts'").  For one
+        question of several give ``transcripts.beliefs[q]``, or fit them all with
+        :func:`fit_transcripts`.
     adjacency
         ``(n, n)`` who listens to whom (default complete); trust is a softmax over each
         agent's neighbours.  A matrix: a networkx graph raises ``TypeError`` (pass
@@ -1286,7 +1341,7 @@ def stubborn_test(
     ----------
     transcript
         ``(T + 1, n, K)`` beliefs per round and agent, or one question's long table (a
-        DataFrame), as in :func:`fit_fj`.
+        DataFrame or a Transcripts), as in :func:`fit_fj`.
     adjacency
         Who listens to whom (default complete), as in :func:`fit_fj`; a DataFrame's index
         names the rows of the result.  An agent that hears no one listens only to itself
@@ -1566,8 +1621,14 @@ def fit_transcripts(
         by :func:`multiagent.read_transcripts` in the order of a DataFrame ``adjacency``),
         one transcript per question in the order of their sorted labels; or a sequence
         of such tables, one question each (each read the same way; they must name the
-        same agents), in the order given.  Rounded probabilities:
-        ``read_transcripts(table, normalize=True).beliefs``.
+        same agents), in the order given; or what :func:`multiagent.read_transcripts`
+        returns (a :class:`~multiagent.Transcripts`): its beliefs, one transcript per
+        question in the order of ``Transcripts.questions``, which label the rows, and
+        its agents' names, which name the fits' agents (put in the order of a DataFrame
+        ``adjacency``, matched as text), the table and fits that its long table or
+        ``prunus fj fit`` of its file give (``fit_transcripts(read_transcripts(path))``
+        failed: "'Transcripts' object is not iterable").  Rounded probabilities:
+        ``read_transcripts(table, normalize=True)``.
     train_rounds
         Fit on rounds ``0..train_rounds`` and score the later rounds (default: all rounds,
         scored on rounds ``1..T`` of a rollout from round 0, :meth:`FJFit.score` with
@@ -1607,9 +1668,9 @@ def fit_transcripts(
         scoring starts from, ``train_rounds``, or 0 when no round is held out, i.e.
         ``train_rounds`` left out or equal to the last round ``T``: then rounds ``1..T``
         are scored in-sample) and the metrics of :func:`transcript_metrics` on the scored
-        rounds ``scored_from + 1..T``; for a long table, ``question`` (its label) after
-        ``transcript``, and the fits name the agents it names.  With ``return_fits``,
-        ``(table, fits)``.
+        rounds ``scored_from + 1..T``; for a long table or a Transcripts, ``question``
+        (its label) after ``transcript``, and the fits name the agents it names.  With
+        ``return_fits``, ``(table, fits)``.
 
     Examples
     --------
@@ -1626,7 +1687,11 @@ def fit_transcripts(
     [[0.2, 0.4], [0.6, 0.4]]
     """
     questions, names = None, None
-    if is_dataframe(transcripts):  # a long table: list() gave its column names
+    if _is_transcripts(transcripts):
+        # read_transcripts' result: "'Transcripts' object is not iterable"
+        transcripts, questions, names = _read_in_order(
+            transcripts, _agent_names(fit_kwargs.get("adjacency")))
+    elif is_dataframe(transcripts):  # a long table: list() gave its column names
         from multiagent.transcripts import _read_frame
 
         read = _read_frame(transcripts, _agent_names(fit_kwargs.get("adjacency")), "adjacency")
@@ -1879,8 +1944,8 @@ def fit_sparse_trust(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)`` beliefs, or one question's long table (a DataFrame), as in
-        :func:`fit_fj`.
+        ``(T + 1, n, K)`` beliefs, or one question's long table (a DataFrame or a
+        Transcripts), as in :func:`fit_fj`.
     keep
         Speakers kept per agent (>= 1).
     adjacency
@@ -2045,8 +2110,8 @@ def fit_fj_bayes(
     Parameters
     ----------
     transcript
-        ``(T + 1, n, K)``, or one question's long table (a DataFrame), as in
-        :func:`fit_fj`.
+        ``(T + 1, n, K)``, or one question's long table (a DataFrame or a
+        Transcripts), as in :func:`fit_fj`.
     adjacency
         Who listens to whom (default complete); a DataFrame is read by label, as in
         :func:`fit_fj`.  An agent that hears no one listens only to itself (trust 1, as

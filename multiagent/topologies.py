@@ -9,7 +9,7 @@ Conventions: nodes are ``0..n-1``; in ``star`` and ``wheel`` node 0 is the hub; 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -211,13 +211,42 @@ def hub_and_leaf(graph: nx.Graph) -> tuple[int, int]:
         one if that is the hub, as on a complete graph).
     """
     _check_agent_nodes(graph)
+    # each node at its own index (found also for a label 1.0 or np.int64(1), equal to 1)
     n = graph.number_of_nodes()
+    return _hub_and_leaf_of(_degrees(graph, {i: i for i in range(n)}))
+
+
+def _hub_and_leaf_by_order(graph: nx.Graph) -> tuple[int, int]:
+    """:func:`hub_and_leaf` of ``graph`` relabelled ``0..n-1`` in its node order.
+
+    What ``hub_and_leaf(make_graph(graph, n))`` returns, without the relabelled copy
+    (1.7 s at 10^5 agents and 2*10^5 edges): a node's degree does not change with its
+    label.  Any node labels.
+    """
+    return _hub_and_leaf_of(_degrees(graph, {v: i for i, v in enumerate(graph)}))
+
+
+def _degrees(graph: nx.Graph, index: dict[Any, int]) -> np.ndarray:
+    """Each node's degree as :func:`hub_and_leaf` counts it, at ``index[node]``.
+
+    One pass over networkx's degree view or successor dicts: a Python loop over each
+    node's successors took 0.5 s at 10^5 agents and 2*10^5 edges.
+    """
     if graph.is_directed():
-        # graph.degree counted in- and out-edges together: an agent that many speak to
-        # but that speaks to no one was the hub, an adversary nobody hears
-        deg = np.array([sum(1 for j in graph.successors(i) if j != i) for i in range(n)])
+        # distinct successors less a self-loop (graph.degree counted in- and out-edges
+        # together: an agent that many speak to but that speaks to no one was the hub,
+        # an adversary nobody hears)
+        pairs = [(v, len(succ) - (v in succ)) for v, succ in graph.succ.items()]
     else:
-        deg = np.array([graph.degree(i) for i in range(n)])
+        pairs = list(graph.degree)  # as graph.degree(i): a self-loop counts twice
+    deg = np.zeros(len(index), dtype=np.int64)
+    at = np.fromiter((index[v] for v, _ in pairs), dtype=np.int64, count=len(pairs))
+    deg[at] = np.fromiter((d for _, d in pairs), dtype=np.int64, count=len(pairs))
+    return deg
+
+
+def _hub_and_leaf_of(deg: np.ndarray) -> tuple[int, int]:
+    """Return the first index of highest ``deg`` and the last of lowest (first if the hub)."""
     hub = int(np.argmax(deg))
     order = np.flatnonzero(deg == deg.min())
     leaf = int(order[-1]) if order[-1] != hub else int(order[0])

@@ -406,6 +406,47 @@ def test_an_adversary_on_a_named_graph_is_placed_by_its_node_label():
         Scenario(graph="complete", adversaries=(Adversary("Medici"),)).adversary_nodes()
 
 
+
+def _labelled_graphs():
+    import networkx as nx
+
+    D = nx.DiGraph()  # ties in listeners and self-loops, labels not in sorted order
+    D.add_nodes_from(["c", "a", "b", "d", "e", "f"])
+    D.add_edges_from([("a", "b"), ("b", "a"), ("c", "a"), ("d", "e"), ("e", "d"), ("a", "a"),
+                      ("c", "c"), ("f", "c"), ("b", "f")])
+    U = nx.Graph()  # a ring with a self-loop at 2, nodes listed out of order
+    U.add_nodes_from([3, 1, 0, 2, 5, 4])
+    U.add_edges_from([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (2, 2)])
+    return {"directed": D, "undirected": U,
+            "random": nx.gnm_random_graph(30, 60, seed=1, directed=True)}
+
+
+@pytest.mark.parametrize(("name", "nodes", "metrics"), [
+    ("directed", [2, 5], (0.5, 1.0, 0.5, 0.3055555555555556)),
+    ("undirected", [3, 5], (0.7272727272727273, 0.9166666666666666, 0.25,
+                            0.4848484848484848)),
+    ("random", [7, 28], (0.03125, 0.7619047619047619, 0.8928571428571429,
+                         0.10665281644108408)),
+])
+def test_a_networkx_graph_relabelled_once_places_and_scores_as_before(name, nodes, metrics):
+    # simulate relabelled the graph 5 times and found its hub and leaf 4 times; now once
+    # each, and adversary_nodes() reads the user's graph by its node order: the known
+    # answers of the old code (hub and leaf on ties, metrics), and the trajectories of
+    # the graph relabelled by hand
+    from multiagent.topologies import make_graph
+
+    graph = _labelled_graphs()[name]
+    advs = (Adversary("hub"), Adversary("leaf", persuasion=2.0, sleeper=2))
+    sc = Scenario(graph=graph, adversaries=advs, rounds=4)
+    result = simulate(sc, questions=3, seed=1)
+    assert sc.adversary_nodes() == nodes
+    assert np.flatnonzero(~sc.benign()).tolist() == sorted(nodes)
+    keys = ("asr", "accuracy_start", "accuracy_end", "adversary_weight")
+    assert tuple(result.metrics[k] for k in keys) == pytest.approx(metrics, rel=1e-14)
+    by_hand = simulate(sc.with_(graph=make_graph(graph, 0)), questions=3, seed=1)
+    assert by_hand.metrics == result.metrics
+    assert by_hand.trajectories.tobytes() == result.trajectories.tobytes()
+
 def test_simulation_result_repr_gives_sizes_and_metrics_not_beliefs():
     sc = Scenario(adversaries=(Adversary(),))
     # 14 of the 15 benign answers right before and after; the hub's weight is 2/7

@@ -1071,6 +1071,64 @@ def test_fits_read_the_long_transcript_table_the_command_line_reads():
         fit_fj(bad)
 
 
+
+def _same_fits(got, want):
+    for g, w in zip(got, want, strict=True):
+        for name in ("gamma", "alpha", "W", "gamma_se", "alpha_se"):
+            np.testing.assert_array_equal(getattr(g, name), getattr(w, name))
+        assert g.loss == w.loss and g.agents == w.agents
+
+
+def test_fits_take_what_read_transcripts_returns(tmp_path):
+    # before: fit_transcripts(read_transcripts(path)) failed with "'Transcripts' object is
+    # not iterable", fit_fj(read_transcripts(path)) with "float() argument must be a string
+    # or a real number, not 'Transcripts'", though both docstrings point to read_transcripts
+    from core.cli import main
+    from multiagent import read_transcripts
+
+    run = tmp_path / "run"
+    assert main(["fj", "simulate", "--graph", "ba", "--n", "6", "--questions", "3",
+                 "--rounds", "3", "--adversary", "none", "--out", str(run), "--quiet"]) == 0
+    path = run / "trajectories.csv"
+    read = read_transcripts(path)
+    known = {"learn_trust": False, "trust": "uniform"}  # prunus fj fit --trust uniform
+    table, fits = fit_transcripts(read, return_fits=True, **known)
+    # the same table and fits as of the file read by pandas
+    want, want_fits = fit_transcripts(pd.read_csv(path), return_fits=True, **known)
+    pd.testing.assert_frame_equal(table, want, check_exact=True)
+    assert table["question"].tolist() == [0, 1, 2]
+    _same_fits(fits, want_fits)
+    # and as prunus fj fit's (written to CSV and JSON: their decimals)
+    assert main(["fj", "fit", str(path), "--trust", "uniform", "--out", str(tmp_path / "fit"),
+                 "--quiet"]) == 0
+    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "fit" / "fits.csv"),
+                                  check_exact=False, rtol=1e-15)
+    saved = FJFit.load(tmp_path / "fit" / "fit.json")
+    np.testing.assert_allclose(saved.W, fits[0].W, rtol=1e-15, atol=0)
+    assert saved.gamma.tolist() == pytest.approx(fits[0].gamma.tolist(), rel=1e-15)
+    # fit_fj: one question's
+    one = pd.read_csv(path).query("question == 1")
+    _same_fits([fit_fj(read_transcripts(one), **known)], [fit_fj(one, **known)])
+    _same_fits([fit_fj(read_transcripts(one), **known)], [fits[1]])
+    with pytest.raises(ValueError, match=r"holds 3 questions \(\[0, 1, 2\]\).*beliefs\[q\]"):
+        fit_fj(read)
+    # named agents: in the order of a labelled adjacency, as the table is read
+    frame, A, names = _named_adjacency()
+    X = simulate_transcript(4, 6, 3, gamma=0.3, alpha=0.4, noise=0.01, seed=3)
+    shuffled = _long_table(X, names).sample(frac=1, random_state=1)
+    named = read_transcripts(shuffled)
+    assert named.agents != names
+    fit = fit_fj(named, adjacency=frame, max_steps=3)
+    _same_fits([fit], [fit_fj(shuffled, adjacency=frame, max_steps=3)])
+    assert fit.agents == names
+    np.testing.assert_array_equal(fit.W, fit_fj(X, adjacency=A, max_steps=3).W)
+    _same_fits(fit_transcripts(named, adjacency=frame, max_steps=3, return_fits=True)[1],
+               fit_transcripts(shuffled, adjacency=frame, max_steps=3, return_fits=True)[1])
+    assert fit_fj(named, max_steps=3).agents == named.agents  # without one, as read
+    with pytest.raises(ValueError, match=r"the Transcripts' agents \['a', 'b', 'c', 'd'\] "
+                                         r"are not the agents of adjacency"):
+        fit_transcripts(read_transcripts(_long_table(X, list("abcd"))), adjacency=frame)
+
 def _deaf_debate(noise=0.01, seed=0):
     """Agents a, b, c hear each other (and a hears d); d hears no one (a zero row)."""
     A = np.array([[0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0]], float)
