@@ -321,10 +321,13 @@ class CTMC:
         """Return the indices of a tumour's events given as ``arg`` (one rule for all methods).
 
         A list, tuple, set, range or iterator holds distinct names or indices (returned in
-        its order, which ``top_orders`` breaks ties by); so does an array of names. A numpy
-        array, tensor or pandas Series of numbers is a 0/1 state over the model's events (a
-        Series matched by name), returned in ascending order: ``np.array([0, 1])`` of a
-        2-event model is the state {E1}, never the events 0 and 1.
+        its order, which ``top_orders`` breaks ties by); so does an array, Index or Series of
+        names (a long table's ``maf.loc[maf.sample == "s1", "Hugo_Symbol"]``: its values,
+        whatever its index). A numpy array, tensor or pandas Series of numbers is a 0/1 state
+        over the model's events (a Series matched by name), returned in ascending order:
+        ``np.array([0, 1])`` of a 2-event model is the state {E1}, never the events 0 and 1.
+        An empty one-dimensional array, Index, tensor or Series (any dtype) holds no events,
+        as ``[]`` does: an event-free tumour's ``df.columns[row == 1]``.
         """
         n = self.n_events
         if isinstance(events, str):
@@ -333,15 +336,29 @@ class CTMC:
                              f"of the model's {n} events, got {events!r} (one event: "
                              f"[{events!r}])")
         if not isinstance(events, list | tuple | range | AbcSet | Iterator):
-            if isinstance(events, pd.Series):  # by name: positions could be another order
-                pos = _event_positions([str(e) for e in events.index], self.event_names or [],
-                                       f"{arg}'s index", "the model's events")
-                events = events.to_numpy()[np.argsort(pos)]
+            if isinstance(events, pd.Series):
+                values = events.to_numpy()
+                # names (a long table's column) and empty Series are read by their values;
+                # a Series of numbers is a state by name: positions could be another order
+                if values.ndim == 1 and values.size and not _holds_names(values):
+                    try:
+                        pos = _event_positions([str(e) for e in events.index],
+                                               self.event_names or [], f"{arg}'s index",
+                                               "the model's events")
+                    except ValueError as err:
+                        raise ValueError(
+                            f"{err}; a Series of numbers is a 0/1 state matched by its index: "
+                            f"pass {arg}.to_numpy() for one in the model's event order, or a "
+                            f"list of names or indices") from None
+                    values = values[np.argsort(pos)]
+                events = values
             refuse_meta(events, arg)  # .cpu() failed: "Cannot copy out of meta tensor"
             vec = (events.detach().cpu().numpy() if isinstance(events, torch.Tensor)
                    else np.asarray(events))
-            if vec.ndim == 1 and vec.size and (vec.dtype.kind in "US" or (
-                    vec.dtype == object and all(isinstance(e, str) for e in vec))):
+            if vec.ndim == 1 and vec.size == 0:
+                # an event-free tumour's df.columns[row == 1] (an empty object Index), as []
+                return []
+            if vec.ndim == 1 and _holds_names(vec):
                 events = vec.tolist()  # names (adata.var_names[mask]): no state holds one
             else:
                 if vec.dtype == object and vec.shape == (n,) and all(map(_is_zero_one, vec)):
@@ -365,10 +382,12 @@ class CTMC:
         if len(set(idx)) != len(idx):
             # [1, 0, 0, 1] is mhn's 0/1 state, not events 1, 0, 0 and 1 (read as {A, B})
             shown = given if isinstance(events, Iterator) else events
+            fix = (f"pass each event once, e.g. list(dict.fromkeys({arg})) (a long table "
+                   f"repeats an event mutated twice)" if all(isinstance(e, str) for e in given)
+                   else f"pass a 0/1 state as a numpy array, e.g. np.array({arg})")
             raise ValueError(
                 f"{arg}={reprlib.repr(shown)} names an event twice: a list names the events "
-                f"present (names or indices); pass a 0/1 state as a numpy array, e.g. "
-                f"np.array({arg})")
+                f"present (names or indices); {fix}")
         return idx
 
     def _matrix(self, X: Any, name: str = "X") -> np.ndarray:
@@ -738,7 +757,11 @@ class CTMC:
             vector over the model's events (a numpy array, tensor or pandas Series, a Series
             matched by name; a cohort row such as ``X[0]``). An array of numbers is always a
             0/1 state: ``np.array([0, 1])`` of a 2-event model is the tumour carrying E1 only;
-            pass event indices as a list (``[0, 1]``). An array of names is read as names.
+            pass event indices as a list (``[0, 1]``). An array, Index or Series of names is
+            read as names, a Series by its values whatever its index (a long table's
+            ``maf.loc[maf.Tumor_Sample_Barcode == "s1", "Hugo_Symbol"]``); an empty one of
+            any dtype (an event-free tumour's ``df.columns[row == 1]``) as no events, as
+            ``[]`` is.
 
         Returns
         -------
@@ -758,7 +781,8 @@ class CTMC:
             At most 8 events, read as :meth:`most_likely_order` reads them: a list (or tuple,
             set) of distinct names or indices, or a 0/1 vector over the model's events (a
             numpy array, tensor or pandas Series; ``np.array([0, 1])`` is the state carrying
-            the second event only, ``[0, 1]`` the first two events).
+            the second event only, ``[0, 1]`` the first two events); an array, Index or
+            Series of names as names, an empty one as no events.
         k
             How many orders to return.
 
@@ -826,7 +850,8 @@ class CTMC:
             integers or floats; 0/1 numbers held as objects (a row of a DataFrame with a
             column of names, ``df.iloc[0].drop("id")``) are read as their values. An array of
             numbers is always a state (``np.array([0, 1])`` is the second event only; pass
-            indices as a list), an array of names a list of names.
+            indices as a list), an array, Index or Series of names (a Series by its values)
+            a list of names, and an empty one of any dtype no events, as ``[]``.
         allow_observation
             Also give the probability that the tumour is observed before any further event.
 
@@ -1305,6 +1330,16 @@ def _read_posterior(record: dict[str, Any], n: int) -> tuple[np.ndarray, dict[st
             if key in info and info[key] is None:
                 info[key] = float("nan")
     return draws, info
+
+
+def _holds_names(values: np.ndarray) -> bool:
+    """Whether ``values`` (non-empty) holds text only: event names, which no 0/1 state holds.
+
+    A numpy string array, or an object array of ``str`` (a pandas Index or Series of names,
+    string and categorical dtypes included, once taken ``to_numpy``).
+    """
+    return bool(values.size) and (values.dtype.kind in "US" or (
+        values.dtype == object and all(isinstance(e, str) for e in values.flat)))
 
 
 def _is_zero_one(value: object) -> bool:

@@ -154,6 +154,27 @@ def test_a_tumours_events_are_read_by_one_rule(method, arg):
         call("AC")
 
 
+
+@pytest.mark.parametrize(("method", "arg"), [("most_likely_order", "events"),
+                                             ("top_orders", "events"),
+                                             ("next_event_probabilities", "state")])
+def test_a_tumours_names_series_and_empty_containers_follow_the_rule(method, arg):
+    # a Series of names (a long table's column) was matched by its index, a 0/1 state:
+    # "events's index ['0', '1'] do not match the model's events"; an empty Index or array
+    # (an event-free tumour's df.columns[row == 1]) was "expected the present events as a
+    # list, or a 0/1 vector of the model's 3 events"
+    import pandas as pd
+
+    model = CTMC(np.zeros((3, 3)), ["A", "B", "C"])
+    call = getattr(model, method)
+    assert str(call(pd.Series(["C", "A"]))) == str(call(["C", "A"]))
+    assert str(call(pd.Series(["C", "A"], index=["A", "B"]))) == str(call(["C", "A"]))
+    for empty in (pd.Index([], dtype=object), np.array([], dtype=str), np.array([]),
+                  pd.Series([], dtype=float), pd.Series([], dtype=object)):
+        assert str(call(empty)) == str(call([]))
+    with pytest.raises(ValueError, match=rf"^{arg}'s index \['0', '1', '2'\] do not match"):
+        call(pd.Series([1, 0, 1]))  # a state by name; by position: .to_numpy()
+
 def test_order_log_probability_reads_an_array_as_an_order_and_names_a_repeat():
     # an ordering has no 0/1 form: its array stays event indices in order; a cohort row
     # (np.array([1, 0, 1])) met "orders must not repeat an event within a tumour / ordering"

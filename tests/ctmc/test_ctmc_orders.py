@@ -510,3 +510,72 @@ def test_order_methods_take_a_cohort_row_as_next_event_probabilities_does():
     assert flat.top_orders(["C", "A"]) == [(["C", "A"], 0.5), (["A", "C"], 0.5)]
     assert flat.top_orders((2, 0)) == flat.top_orders(["C", "A"])
     assert flat.top_orders(np.array([1, 0, 1])) == [(["A", "C"], 0.5), (["C", "A"], 0.5)]
+
+
+def test_order_methods_take_a_series_of_names_from_a_long_table():
+    # a MAF-style long table's maf.loc[maf.sample == "s1", "Hugo_Symbol"] (names 'A', 'C' at
+    # index 0, 2) gave (['C', 'A'], -3.8812) at a56435c, then failed, "events's index ['0',
+    # '2'] do not match the model's events": every Series was read as a 0/1 state by index
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    m = CTMC(pd.DataFrame(random_sparse_theta(4, sparsity=0.0, seed=1), index=list("ABCD"),
+                          columns=list("ABCD")))
+    maf = pd.DataFrame({"Tumor_Sample_Barcode": ["s1", "s2", "s1"],
+                        "Hugo_Symbol": ["A", "B", "C"]})
+    names = maf.loc[maf.Tumor_Sample_Barcode == "s1", "Hugo_Symbol"]
+    for events in (names, names.astype("string"), names.astype("category"),
+                   pd.Series(["A", "C"], index=["D", "B"])):  # values, not the index
+        order, log_p = m.most_likely_order(events)  # a56435c's answers
+        assert order == ["C", "A"] and log_p == pytest.approx(-3.881232816489943, abs=1e-12)
+        res = m.top_orders(events)
+        assert [o for o, _ in res] == [["C", "A"], ["A", "C"]]
+        assert [p for _, p in res] == pytest.approx([0.5813759611724525, 0.41862403882754756],
+                                                    abs=1e-12)
+        # as the list of the same names; next_event_probabilities reads it as names too
+        assert m.most_likely_order(events) == m.most_likely_order(["A", "C"])
+        pd.testing.assert_series_equal(m.next_event_probabilities(events),
+                                       m.next_event_probabilities(["A", "C"]))
+    # a Series of numbers stays a 0/1 state matched by name ...
+    assert m.most_likely_order(pd.Series([1, 0, 0, 1], index=list("CBDA"))) == (
+        m.most_likely_order(["A", "C"]))
+    # ... and one with a default index is refused, as next_event_probabilities did at a56435c
+    for method, arg in (("most_likely_order", "events"), ("next_event_probabilities", "state")):
+        with pytest.raises(ValueError, match=rf"^{arg}'s index \['0', '1', '2', '3'\] do not "
+                                             rf"match the model's events.*to_numpy\(\)"):
+            getattr(m, method)(pd.Series([1, 0, 1, 0]))
+    # a gene mutated twice is one event: the hint says how to keep each name once
+    with pytest.raises(ValueError, match=r"^events=\['A', 'A'\] names an event twice.*"
+                                         r"dict\.fromkeys"):
+        m.most_likely_order(pd.Series(["A", "A"]))
+
+
+def test_order_methods_read_an_empty_names_container_as_no_events():
+    # an event-free tumour's df.columns[row == 1] (an empty object Index) or np.array([],
+    # dtype=str) gave ([], -1.2388) and [([], 1.0)] at a56435c, then failed, "events: expected
+    # the present events as a list, or a 0/1 vector of the model's 4 events, got Index([],
+    # dtype='object')"; next_event_probabilities refused them too
+    import pandas as pd
+
+    from biomodels.ctmc import CTMC
+
+    m = CTMC(pd.DataFrame(random_sparse_theta(4, sparsity=0.0, seed=1), index=list("ABCD"),
+                          columns=list("ABCD")))
+    df = pd.DataFrame([[0, 0, 0, 0]], columns=list("ABCD"))
+    row = df.iloc[0].to_numpy()
+    nothing = m.next_event_probabilities([])
+    np.testing.assert_allclose(nothing, [0.2188373062812825, 0.26258305908755264,
+                                         0.21584280410918816, 0.3027368305219768], rtol=1e-12)
+    for events in (df.columns[row == 1], np.array([], dtype=str), np.array([]),
+                   np.array([], dtype=object), np.array([], dtype=np.int64), torch.tensor([]),
+                   pd.Series([], dtype=object), pd.Series([], dtype=float),
+                   pd.Series(["A"])[[False]]):
+        order, log_p = m.most_likely_order(events)  # a56435c's answers
+        assert order == [] and log_p == pytest.approx(-1.2387601603330136, abs=1e-12)
+        assert m.most_likely_order(events) == m.most_likely_order([])
+        assert m.top_orders(events) == [([], 1.0)]
+        pd.testing.assert_series_equal(m.next_event_probabilities(events), nothing)
+    # a cohort of no tumours is not a tumour without events
+    with pytest.raises(ValueError, match=r"^events: expected the present events as a list"):
+        m.most_likely_order(np.zeros((0, 4)))
