@@ -94,7 +94,9 @@ def options_in_errors(options: Mapping[str, str],
     """Re-raise a library ValueError that names an argument as a one-line CommandError.
 
     Warnings shown inside the block get the same wording, as they are shown (a long fit's
-    warnings are not held back to its end).
+    warnings are not held back to its end), and so do those that the warning filters make
+    errors (``-W error``): re-raised as their own class, which :func:`main` reports as it
+    reports errors.
 
     Parameters
     ----------
@@ -142,6 +144,19 @@ def _reworded_errors(options: Mapping[str, str], choices: Collection[str]) -> It
         if text == str(exc):
             raise
         raise CommandError(text) from exc
+    except Warning as exc:
+        # one the filters made an error: worded as it is shown when only shown, and of its
+        # own class still (the caller's filters and handlers name the class)
+        text = option_names(str(exc), options, choices)
+        if text == str(exc):
+            raise
+        try:
+            reworded = type(exc)(text)
+        except Exception:  # a class that takes other arguments: left as it came
+            reworded = None
+        if reworded is None:
+            raise
+        raise reworded.with_traceback(exc.__traceback__) from exc
 
 
 class _Terminated(KeyboardInterrupt):
@@ -758,9 +773,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 2 on an input error of a command or a figure that
-        matplotlib failed to draw (one line on stderr; ``PRUNUS_DEBUG=1`` raises it
-        instead), 130 when interrupted (Ctrl-C),
+        The exit code: 0 on success, 2 on an input error of a command, a warning that the
+        caller's warning filters make an error (``python -W error``,
+        ``PYTHONWARNINGS=error``) or a figure that matplotlib failed to draw (one line on
+        stderr; ``PRUNUS_DEBUG=1`` raises it instead), 130 when interrupted (Ctrl-C),
         143 when terminated (SIGTERM, which batch systems such as Slurm and PBS send before
         SIGKILL at a time limit). Both interruptions end the command as an error does
         (files being written are removed, earlier results kept) and print one line
@@ -774,10 +790,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Notes
     -----
-    A command's warnings print as one line each (``prunus: warning: ...``, once) when
-    ``main`` runs in the main thread. Called from other threads (a thread pool of runs) it
-    leaves ``warnings.showwarning`` and the warning filters alone, which are one for the
-    whole process: warnings show as the caller has them. matplotlib is not thread-safe
+    A command's warnings follow the caller's warning filters: shown, they print as one
+    line each (``prunus: warning: ...``, once) when ``main`` runs in the main thread;
+    ignored, they print nothing; made errors, they end the command as its errors do
+    (``prunus: error: ...``, the warning's first line, exit code 2). Called from other
+    threads (a thread pool of runs) it leaves ``warnings.showwarning`` and the warning
+    filters alone, which are one for the whole process: warnings show as the caller has
+    them. matplotlib is not thread-safe
     either: the commands make and save their figures one at a time, under a lock of the
     process (:func:`figures_locked`), and write the same files as runs one after another.
     A matplotlibrc's ``text.usetex: True`` where LaTeX cannot run draws them without LaTeX,
@@ -823,8 +842,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except (CommandError, OSError, ValueError, TypeError, KeyError, MemoryError) as exc:
-        # MemoryError: a count too large for the machine (numpy says how much it asked for)
+    except (CommandError, OSError, ValueError, TypeError, KeyError, MemoryError,
+            Warning) as exc:
+        # MemoryError: a count too large for the machine (numpy says how much it asked for);
+        # Warning: one the user's filters made an error (-W error, PYTHONWARNINGS=error),
+        # which escaped as a traceback with exit code 1
         if _debug():
             raise
         if isinstance(exc, KeyError) and exc.args:

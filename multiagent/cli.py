@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -322,8 +323,6 @@ def _read_transcripts(path: Path, agents: list[str] | None = None, normalize: bo
     names returned are ``agents`` or those found (None for indices). An .npy file's agents
     are taken in it. ``normalize``: ``--normalize``, each belief row divided by its sum.
     """
-    import warnings
-
     from multiagent.transcripts import _csv_wording, _read_path
 
     try:
@@ -375,7 +374,7 @@ def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from core.atomic import atomic_outputs, write_json
-    from multiagent.fit import _isolated_said, fit_transcripts
+    from multiagent.fit import IsolatedAgentWarning, _isolated_said, fit_transcripts
 
     path = Path(args.data)
     frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
@@ -397,10 +396,11 @@ def _fit(args: argparse.Namespace) -> int:
                            f"rounds 0..{last}), got {args.train_rounds}")
     if args.train_rounds == last:
         # it holds nothing out and scores in-sample (scored_from 0), though the option
-        # promises later rounds: said, not refused (such runs worked before)
-        print(f"prunus: warning: --train-rounds {last} is the transcripts' last round: no "
-              "round is held out, so the scores are in-sample, as without the option; give "
-              f"at most {last - 1} to score later rounds", file=sys.stderr)
+        # promises later rounds: said, not refused (such runs worked before); warned, not
+        # printed, so that the user's warning filters apply (-W error refuses the run)
+        warnings.warn(f"--train-rounds {last} is the transcripts' last round: no round is "
+                      "held out, so the scores are in-sample, as without the option; give "
+                      f"at most {last - 1} to score later rounds", UserWarning, stacklevel=1)
     if args.seed != 0 and args.graph not in ("er", "ba"):
         given = (f"--graph {args.graph}" if args.graph is not None
                  else "--adjacency" if frame is not None else "a complete graph")
@@ -417,17 +417,19 @@ def _fit(args: argparse.Namespace) -> int:
     if args.trust == "given":
         weights = frame.to_numpy()
         if np.unique(weights[weights > 0]).size == 1:  # no weight column, or all equal
-            print(f"prunus: warning: --trust given: the weights of --adjacency "
-                  f"{str(args.adjacency)!r} are all equal, so the given trust is uniform "
-                  "over each agent's neighbours, as --trust uniform (an edge list needs a "
-                  "weight column source,target,weight to give other trust)", file=sys.stderr)
+            warnings.warn(f"--trust given: the weights of --adjacency "
+                          f"{str(args.adjacency)!r} are all equal, so the given trust is "
+                          "uniform over each agent's neighbours, as --trust uniform (an edge "
+                          "list needs a weight column source,target,weight to give other "
+                          "trust)", UserWarning, stacklevel=1)
     if args.incremental and args.train_rounds is None:  # nothing held out to predict
         raise CommandError("--incremental predicts the rounds after --train-rounds R; give "
                            "--train-rounds (MAS-Cascade: 7)")
     if adversaries and not args.per_agent:
-        print(f"prunus: warning: agents {adversaries} are marked adversary in the role "
-              "column; one gamma and alpha shared by all agents also fits them, which biases "
-              "both. Use --per-agent to fit every agent its own.", file=sys.stderr)
+        warnings.warn(f"agents {adversaries} are marked adversary in the role column; one "
+                      "gamma and alpha shared by all agents also fits them, which biases "
+                      "both. Use --per-agent to fit every agent its own.", UserWarning,
+                      stacklevel=1)
     options = dict(per_agent=args.per_agent, train_rounds=args.train_rounds, loss=args.loss)
     if args.graph is not None:  # a star's transcripts fitted with complete trust misread it
         from multiagent.topologies import adjacency, make_graph
@@ -453,17 +455,20 @@ def _fit(args: argparse.Namespace) -> int:
         shown = repr(isolated[0]) if one else str(isolated[:10])[:-1] + (
             ", ...]" if len(isolated) > 10 else "]")
         its = "its" if one else "their"
-        print(f"prunus: warning: {'--adjacency' if frame is not None else '--graph ' + args.graph}"
-              f": agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one (no edge "
-              f"to {'it' if one else 'them'}, or a row of zeros): as simulate has it, "
-              f"{'it listens' if one else 'they listen'} only to "
-              f"{'itself' if one else 'themselves'} and, in the model, keep"
-              f"{'s' if one else ''} {its} innate belief whatever {its} gamma and alpha, "
-              f"so neither is identified: {its} transitions are left out of the fits"
-              f" (with --per-agent {its} gamma and alpha stay at 0.2 and 0.5, with "
-              f"gamma_se and alpha_se inf in agents.csv, out of the means and medians over "
-              f"agents) and trust.csv gives {its} trust in "
-              f"{'itself' if one else 'themselves'} as 1", file=sys.stderr)
+        # the library's class for it: a filter on IsolatedAgentWarning covers both
+        warnings.warn(
+            f"{'--adjacency' if frame is not None else '--graph ' + args.graph}"
+            f": agent{'' if one else 's'} {shown} hear{'s' if one else ''} no one (no edge "
+            f"to {'it' if one else 'them'}, or a row of zeros): as simulate has it, "
+            f"{'it listens' if one else 'they listen'} only to "
+            f"{'itself' if one else 'themselves'} and, in the model, keep"
+            f"{'s' if one else ''} {its} innate belief whatever {its} gamma and alpha, "
+            f"so neither is identified: {its} transitions are left out of the fits"
+            f" (with --per-agent {its} gamma and alpha stay at 0.2 and 0.5, with "
+            f"gamma_se and alpha_se inf in agents.csv, out of the means and medians over "
+            f"agents) and trust.csv gives {its} trust in "
+            f"{'itself' if one else 'themselves'} as 1",
+            IsolatedAgentWarning, stacklevel=1)
     # a rerun of an interrupted command reads the questions already fitted from here
     checkpoint = Path(args.out) / "fit_checkpoint.json"
     # said after the fits (fit_transcripts reads and checks the file): "resuming" was

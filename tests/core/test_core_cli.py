@@ -711,3 +711,80 @@ def test_the_command_line_sets_the_numba_cache_before_numba_is_imported(
     assert done.returncode == 0, done.stderr
     folder = tmp_path / "tmp" / f"prunus-numba-cache-{os.getuid()}"
     assert done.stdout.splitlines()[-1] == f"False {folder}"
+
+
+def test_a_warning_the_filters_make_an_error_is_a_one_line_error(monkeypatch,
+                                                                  capsys) -> None:
+    # under `python -W error` or PYTHONWARNINGS=error a command's warning is raised as an
+    # exception, and it escaped main: a 23-line traceback ending "UserWarning: the model
+    # explains only 10% ...", exit code 1, where other errors are one line with code 2
+    import warnings
+
+    def warn(args: argparse.Namespace) -> int:
+        warnings.warn("the model explains only 10% of the variance\nsecond line",
+                      UserWarning, stacklevel=2)
+        return 0
+
+    _only_command(monkeypatch, "warn", warn)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as -W error has it
+        assert main(["warn"]) == 2
+    assert capsys.readouterr().err == (
+        "prunus: error: the model explains only 10% of the variance\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # no such filter: one line, the command goes on
+        assert main(["warn"]) == 0
+    assert capsys.readouterr().err == (
+        "prunus: warning: the model explains only 10% of the variance\n")
+    monkeypatch.setenv("PRUNUS_DEBUG", "1")  # the traceback, on request, as for errors
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="explains only 10%"):
+            main(["warn"])
+
+
+def test_a_warning_made_an_error_names_the_options_as_the_warning_does(monkeypatch,
+                                                                        capsys) -> None:
+    # a library warning shown inside options_in_errors names the options (--epochs 1); made
+    # an error by the filters it named the Python arguments (epochs=1)
+    import warnings
+
+    from core.cli import options_in_errors
+
+    def warn(args: argparse.Namespace) -> int:
+        with options_in_errors({"epochs": "--epochs"}):
+            warnings.warn("epochs=1 runs no pruning round", UserWarning, stacklevel=2)
+        return 0
+
+    _only_command(monkeypatch, "warn", warn)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    for action, code, kind in (("default", 0, "warning"), ("error", 2, "error")):
+        with warnings.catch_warnings():
+            warnings.simplefilter(action)
+            assert main(["warn"]) == code
+        assert capsys.readouterr().err == f"prunus: {kind}: --epochs 1 runs no pruning round\n"
+    monkeypatch.setenv("PRUNUS_DEBUG", "1")  # still the warning's class, for the filters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="^--epochs 1 runs no pruning round$"):
+            main(["warn"])
+
+
+def test_a_real_commands_warning_made_an_error_is_one_line(tmp_path: Path, monkeypatch,
+                                                           capsys) -> None:
+    # `python -W error -m core.cli ctmc fit` on a cohort with an event never observed ended
+    # in a traceback from validate_cohort and exit code 1
+    import warnings
+
+    path = tmp_path / "cohort.csv"
+    path.write_text("A,B,C\n" + "1,0,0\n0,1,0\n1,1,0\n0,0,0\n" * 5)
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["ctmc", "fit", str(path), "--l1", "0.01", "--quiet", "--out",
+                     str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == (
+        "prunus: error: events never observed in any tumour: ['C']; their base rates are "
+        "driven down only as far as the optimiser allows (kept finite)\n")
+    assert not (tmp_path / "o" / "theta.csv").exists()

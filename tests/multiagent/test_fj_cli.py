@@ -11,7 +11,17 @@ import pytest
 
 from core.cli import main
 
+# `prunus fj fit`'s warnings are warnings.warn, which pytest's filters make errors (exit
+# code 2, as under `python -W error`): tests that run it where it warns show them, as the
+# command does outside pytest (one line each on stderr)
+ADVERSARY_SHOWN = pytest.mark.filterwarnings(
+    "default:agents .* are marked adversary in the role column:UserWarning")
+ISOLATED_SHOWN = pytest.mark.filterwarnings("default::multiagent.fit.IsolatedAgentWarning")
+IN_SAMPLE_SHOWN = pytest.mark.filterwarnings(
+    "default:--train-rounds .* is the transcripts' last round:UserWarning")
 
+
+@ADVERSARY_SHOWN
 def test_simulate_star_hub_writes_files(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["fj", "simulate", "--graph", "star", "--n", "6", "--adversary", "hub",
@@ -108,6 +118,7 @@ def test_fit_writes_every_transcripts_agents_and_trust(debate, tmp_path, capsys)
     assert json.loads((out / "metrics.json").read_text())["per_agent"] is True
 
 
+@ADVERSARY_SHOWN
 def test_fit_warns_when_a_shared_fit_includes_adversaries(debate, tmp_path, capsys):
     debate.to_csv(tmp_path / "t.csv", index=False)
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 0
@@ -349,6 +360,7 @@ def test_fit_names_the_question_round_and_agent_of_a_bad_belief(debate, tmp_path
     assert not (tmp_path / "f").exists()
 
 
+@ADVERSARY_SHOWN
 def test_fit_reads_utf16_transcripts_and_any_spelling_of_adversary(debate, tmp_path, capsys):
     # Excel's "Unicode Text" (UTF-16) failed with "'utf-8' codec can't decode byte 0xff";
     # a role "Adversary" or " adversary" marked no agent: no warning, and metrics.json
@@ -444,6 +456,7 @@ def test_simulate_passes_every_option_to_the_library(tmp_path):
         assert metrics[key] == pytest.approx(expect[key], abs=1e-12), key
 
 
+@ADVERSARY_SHOWN
 def test_fit_writes_the_fits_it_made(debate, tmp_path):
     # the standard errors swapped, fit.json from the last question rather than the first,
     # or metrics.json's mean wrong all passed the tests
@@ -649,6 +662,7 @@ def test_adjacency_excludes_graph_and_n(tmp_path, capsys):
     assert "--adjacency names 5 agents, but" in capsys.readouterr().err
 
 
+@ADVERSARY_SHOWN
 def test_fit_incremental_scores_the_incremental_prediction(debate, tmp_path, capsys):
     from multiagent.fit import FJFit
 
@@ -824,6 +838,8 @@ def test_fit_warns_that_seed_without_a_random_graph_is_ignored(debate, tmp_path,
     assert "warning" not in capsys.readouterr().err
 
 
+@ADVERSARY_SHOWN
+@IN_SAMPLE_SHOWN
 def test_fit_warns_that_train_rounds_at_the_last_round_score_in_sample(debate, tmp_path,
                                                                         capsys):
     # --train-rounds 10 on rounds 0..10 held nothing out and scored in-sample (scored_from 0)
@@ -882,6 +898,7 @@ def test_a_waking_sleeper_gets_the_same_metrics_from_the_command_line_and_a_swee
     assert metrics["adversary_weight_closed_form"] == pytest.approx(2 / 3, abs=1e-12)
 
 
+@ADVERSARY_SHOWN
 def test_a_per_agent_fit_does_not_summarise_the_adversary_into_the_benign_gamma(
         debate, tmp_path, capsys):
     # before: "2 transcript(s): mean gamma 0.333, ..." on a star whose hub adversary fits
@@ -912,6 +929,7 @@ def test_a_per_agent_fit_does_not_summarise_the_adversary_into_the_benign_gamma(
     assert "gamma_median" not in pd.read_csv(tmp_path / "s" / "fits.csv").columns
 
 
+@ADVERSARY_SHOWN
 def test_fit_metrics_record_every_option_that_changes_the_fit(debate, tmp_path):
     # before: metrics.json held adjacency, adversaries_in_data, graph, incremental, mean,
     # per_agent and transcripts, but not --seed (which draws the er support), --loss (fit.json's
@@ -1029,6 +1047,7 @@ def _short_debates(tmp_path):
     return sim / "trajectories.csv"
 
 
+@ADVERSARY_SHOWN
 def test_fit_resumes_after_an_interruption_with_the_files_of_an_uninterrupted_run(
         tmp_path, capsys, monkeypatch):
     # `prunus fj fit` lost every fit on an interruption (1,000 questions of 40 agents take
@@ -1075,6 +1094,7 @@ def test_fit_resumes_after_an_interruption_with_the_files_of_an_uninterrupted_ru
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
+@ADVERSARY_SHOWN
 def test_fit_refuses_a_damaged_checkpoint_naming_it(tmp_path, capsys):
     data = _short_debates(tmp_path)
     out = tmp_path / "f"
@@ -1118,6 +1138,7 @@ def test_fit_names_a_typo_d_index_before_allocating_the_transcript(debate, tmp_p
     assert not (tmp_path / "f").exists()
 
 
+@ISOLATED_SHOWN
 def test_fit_fits_the_others_when_an_adjacency_agent_hears_no_one(tmp_path, capsys):
     # simulate --adjacency ran with agent d hearing no one (it listens to itself, as the
     # model reads a zero row), but fit --adjacency on its transcripts refused: "agent 'd'
@@ -1161,6 +1182,7 @@ def test_fit_fits_the_others_when_an_adjacency_agent_hears_no_one(tmp_path, caps
     np.testing.assert_array_equal(saved.alpha, first.alpha)
 
 
+@ISOLATED_SHOWN
 def test_fit_leaves_an_isolated_agents_gamma_out_of_the_summaries(tmp_path, capsys):
     # agent c hears no one, so it keeps its innate belief whatever its gamma: fitted all
     # the same, its gamma came out 0.99999 in question 0 (gamma_se inf, planted 0.2), and
@@ -1213,6 +1235,7 @@ def test_simulate_runs_in_a_thread_pool_write_the_files_of_serial_runs(tmp_path)
         assert metrics[0] == metrics[1]
 
 
+@ISOLATED_SHOWN
 def test_fit_per_agent_median_and_record_leave_out_an_isolated_agent_of_three(tmp_path,
                                                                              capsys):
     # mutation audit: with four agents the median gamma was 0.2 with or without isolated c,
@@ -1578,6 +1601,7 @@ def test_equilibrium_help_lists_the_files_it_writes(capsys):
 
 
 @pytest.mark.parametrize("name", ["t.tsv", "t.TAB"])
+@ADVERSARY_SHOWN
 def test_fit_reads_tab_separated_transcripts(debate, tmp_path, capsys, name):
     # before: a .tsv transcript was read with commas, its whole header one column:
     # "t.tsv needs columns ['agent', 'belief', 'option', 'round'], has ['question\tround
@@ -1659,3 +1683,68 @@ def test_fit_normalize_repairs_rounded_probabilities(debate, tmp_path, capsys):
     assert re.search(r"prunus: warning: .*t\.csv: each belief row divided by its sum \(the "
                      r"largest deviation from 1: [\d.e-]+, question \d, round \d+, agent '", err)
     assert json.loads((tmp_path / "f" / "metrics.json").read_text())["normalize"] is True
+
+
+def _star_csv(path, deaf=()):
+    """The debate fixture's star (hub 0, leaves 1..5) as a 0/1 matrix; ``deaf`` hear no one."""
+    A = np.zeros((6, 6), int)
+    A[0, 1:] = A[1:, 0] = 1
+    A[list(deaf)] = 0
+    pd.DataFrame(A, index=range(6), columns=range(6)).to_csv(path)
+    return path
+
+
+_ISOLATED_5 = (
+    "--adjacency: agent '5' hears no one (no edge to it, or a row of zeros): as simulate has "
+    "it, it listens only to itself and, in the model, keeps its innate belief whatever its "
+    "gamma and alpha, so neither is identified: its transitions are left out of the fits "
+    "(with --per-agent its gamma and alpha stay at 0.2 and 0.5, with gamma_se and alpha_se "
+    "inf in agents.csv, out of the means and medians over agents) and trust.csv gives its "
+    "trust in itself as 1")
+
+
+@pytest.mark.parametrize(("argv", "category", "message"), [
+    ([], UserWarning,
+     "agents [0] are marked adversary in the role column; one gamma and alpha shared by "
+     "all agents also fits them, which biases both. Use --per-agent to fit every agent its "
+     "own."),
+    (["--per-agent", "--train-rounds", "10"], UserWarning,
+     "--train-rounds 10 is the transcripts' last round: no round is held out, so the scores "
+     "are in-sample, as without the option; give at most 9 to score later rounds"),
+    (["--per-agent", "--adjacency", "star.csv", "--trust", "given"], UserWarning,
+     "--trust given: the weights of --adjacency '{star}' are all equal, so the given trust "
+     "is uniform over each agent's neighbours, as --trust uniform (an edge list needs a "
+     "weight column source,target,weight to give other trust)"),
+    (["--per-agent", "--adjacency", "deaf.csv"], "isolated", _ISOLATED_5),
+], ids=["adversary", "in-sample", "equal-weights", "isolated"])
+def test_fit_warnings_follow_the_warning_filters(debate, tmp_path, capsys, monkeypatch,
+                                                 argv, category, message):
+    # fj fit printed these four with print(): `python -W error` still ran to exit code 0
+    # and `-W ignore` still printed them, where the other commands' warnings follow the
+    # filters. Now warnings: the same line without filters, none when ignored, and made
+    # errors they end the run as errors do (one line, exit code 2, no files written)
+    import warnings
+
+    from multiagent.fit import IsolatedAgentWarning
+
+    category = IsolatedAgentWarning if category == "isolated" else category
+    monkeypatch.delenv("PRUNUS_DEBUG", raising=False)
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    star = _star_csv(tmp_path / "star.csv")
+    _star_csv(tmp_path / "deaf.csv", deaf=[5])
+    argv = [str(tmp_path / a) if a.endswith(".csv") else a for a in argv]
+    message = message.format(star=star)
+
+    def fit(action: str, out: str) -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter(action, category)
+            return main(["fj", "fit", str(tmp_path / "t.csv"), *argv, "--quiet", "--out",
+                         str(tmp_path / out)])
+
+    assert fit("default", "shown") == 0
+    assert capsys.readouterr().err == f"prunus: warning: {message}\n"  # as it was printed
+    assert fit("ignore", "ignored") == 0
+    assert capsys.readouterr().err == ""
+    assert fit("error", "refused") == 2
+    assert capsys.readouterr().err == f"prunus: error: {message}\n"
+    assert not (tmp_path / "refused").exists()
