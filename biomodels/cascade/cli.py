@@ -494,46 +494,81 @@ def _is_number(text: str) -> bool:
     return True
 
 
-#: Column names (as words of the name, lower case) that say "how many outbreaks": beside
-#: ``size`` only ``count`` multiplies a row, so these are refused rather than ignored.
-_COUNT_WORDS = frozenset({"count", "counts", "freq", "frequency", "frequencies", "outbreaks",
-                          "occurrences"})
-#: Whole column names that say the same.
-_COUNT_NAMES = frozenset({"n", "num", "number", "nobs", "times", "total", "weight", "weights"})
-#: Words of a column of shares (value_counts(normalize=True), distribution.csv).
-_SHARE_WORDS = frozenset({"proportion", "proportions", "probability", "prob", "fraction",
-                          "percent", "percentage", "pct"})
+#: Whole column names (any case) that say "how many outbreaks": beside ``size`` only
+#: ``count`` multiplies a row, so these are refused rather than ignored. Whole names only:
+#: ``contact_count`` or ``n_contacts`` is a covariate and stays ignored.
+_COUNT_NAMES = frozenset({"count", "counts", "n", "freq", "frequency", "outbreaks",
+                          "n_outbreaks", "occurrences", "times", "total", "weight", "weights"})
+#: Whole column names (any case) of shares: value_counts(normalize=True) writes
+#: ``proportion``, prunus cascade size's distribution.csv ``probability``.
+_SHARE_NAMES = frozenset({"proportion", "probability", "prob", "fraction", "percent",
+                          "percentage", "share"})
 
 
 def _count_like(name: str) -> str | None:
     """Why a sizes column other than ``size`` and ``count`` may hold counts, or None.
 
-    ``df.groupby("size").size().to_csv()`` names its counts ``0``: read as one outbreak
-    per row, its table fitted 0.4829 where the outbreaks give 0.4852.
+    It may if its name is a number (``df.groupby("size").size().to_csv()`` names its counts
+    ``0``: read as one outbreak per row, its table fitted 0.4829 where the outbreaks give
+    0.4852) or, in any case, one of ``_COUNT_NAMES`` (``Count``, ``n``, ``freq``).
     """
-    import re
-
-    words = set(re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()))
     if _is_number(name):
         return ("pandas names an unnamed Series so, as df.groupby('size').size().to_csv() "
                 "writes it")
-    if words & _SHARE_WORDS:
-        return ("shares, as value_counts(normalize=True) or prunus cascade size's "
-                "distribution.csv write them, give no number of outbreaks")
-    if words & _COUNT_WORDS or name.lower() in _COUNT_NAMES:
+    if name.lower() in _COUNT_NAMES:
         return "its name says it may count outbreaks"
     return None
+
+
+def _shares_refused(path: Path, lineno: int, name: str) -> CommandError:
+    """Build the error for a column of shares (``_SHARE_NAMES``) without a ``count``.
+
+    Dropping it would read each distinct size as one outbreak (w 0.5 where the outbreaks
+    give 0.25), so the advice is to count, as fit.py's refusal of such a Series says.
+    """
+    return CommandError(
+        f"{path}:{lineno}: column {name!r} holds shares of the outbreaks, as "
+        "value_counts(normalize=True) and prunus cascade size's distribution.csv write them, "
+        "but value_counts(normalize=True) keeps no number of outbreaks (each row would be "
+        "read as one outbreak): write value_counts() instead, whose table (size,count or "
+        ",count) is read as that many outbreaks, or one size per outbreak")
+
+
+def _is_row_index(rows: Iterator[list[str]]) -> bool:
+    """Whether the first fields of ``rows`` are 0, 1, ..., n-1 or 1, ..., n.
+
+    That is the index ``to_csv()`` writes for a Series or DataFrame read from a list; an
+    unreadable rest of the file says no (the header's error is raised all the same).
+    """
+    import csv
+
+    firsts: list[str] = []
+    try:
+        for row in rows:
+            fields = [f.strip() for f in row]
+            if any(fields):
+                firsts.append(fields[0])
+    except (CommandError, csv.Error):
+        return False
+    if not firsts or not all(_is_number(f) for f in firsts):
+        return False
+    values = [float(f) for f in firsts]
+    return values in ([float(i) for i in range(len(values))],
+                      [float(i) for i in range(1, len(values) + 1)])
 
 
 def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Read ``--sizes``: one outbreak per row, in a column ``size`` or a single column.
 
     A single column may have a header line of any name, or none. A column ``count`` makes
-    a row stand for that many outbreaks; the table ``value_counts().to_csv()`` writes for
-    a Series without a name (header ``,count``) has its sizes in the unnamed first column
-    (so has a two-column table whose second column :func:`_count_like` refuses).
-    Other columns are ignored, but one whose name suggests counts or shares
-    (:func:`_count_like`) is refused: only ``count`` multiplies a row.
+    a row stand for that many outbreaks, and the other columns are ignored; the table
+    ``value_counts().to_csv()`` writes for a Series without a name (header ``,count``) has
+    its sizes in the unnamed first column. No other unnamed first column is read as sizes
+    (``pd.Series(sizes).to_csv()`` writes ``,0``, its row index first). Without ``count``
+    the other columns are ignored, but one named as counts (a number, or one of
+    ``_COUNT_NAMES`` in any case: :func:`_count_like`) or shares (``_SHARE_NAMES``) is
+    refused: only ``count`` multiplies a row, and shares keep no number of outbreaks.
+    Names are matched whole: ``contact_count`` is ignored.
 
     Returns
     -------
@@ -543,8 +578,9 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     Raises
     ------
     CommandError
-        Naming ``path:line``: no column ``size`` among several, a column whose name
-        suggests counts or shares, a row of another width than the first, a missing
+        Naming ``path:line``: no column ``size`` among several (an unnamed first column
+        that looks like a row index said so), a column named as counts or shares without
+        a column ``count``, a row of another width than the first, a missing
         value, a size that is not a number or not whole; naming ``path``: a file without
         sizes.
     """
@@ -564,11 +600,16 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
             named = [i for i, f in enumerate(fields) if f == "size"]
             if len(named) > 1:
                 raise CommandError(f"{path}:{lineno}: {len(named)} columns are named 'size'")
-            if not named and width == 2 and fields[0] == "" and (
-                    fields[1] == "count" or _count_like(fields[1])):
-                # pd.Series(sizes).value_counts().to_csv() writes ",count": the sizes are its
-                # unnamed index (a count under another name is refused below)
-                named = [0]
+            if not named and width == 2 and fields[0] == "":
+                if fields[1] == "count":
+                    # pd.Series(sizes).value_counts().to_csv() writes ",count": the sizes
+                    # are its unnamed index
+                    named = [0]
+                elif fields[1].lower() in _SHARE_NAMES:  # value_counts(normalize=True)
+                    raise _shares_refused(path, lineno, fields[1])
+                # else the unnamed first column is no column of sizes: pd.Series(sizes)
+                # .to_csv() writes ",0", its row index first (read as the sizes, it fitted
+                # w = 0.5024 where the sizes give 0.09224)
             if named:
                 column = named[0]
                 # value_counts().to_csv() writes size,count: each row stands for `count`
@@ -578,8 +619,14 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
                     raise CommandError(f"{path}:{lineno}: {len(counted)} columns are named "
                                        "'count'")
                 count = counted[0] if counted else None
+                # beside a column count the others are ignored (value_counts().reset_index()
+                # with a share column); whole names only: contact_count is a covariate
                 for i, name in enumerate(fields):
-                    why = None if i in (column, count) else _count_like(name)
+                    if count is not None or i == column:
+                        continue
+                    if name.lower() in _SHARE_NAMES:
+                        raise _shares_refused(path, lineno, name)
+                    why = _count_like(name)
                     if why is not None:  # "size,0" of groupby was one outbreak per row
                         raise CommandError(
                             f"{path}:{lineno}: column {name!r} beside the sizes ({why}), but "
@@ -588,9 +635,16 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
                             "outbreaks of each size, else rename or drop it")
                 continue
             if width != 1:
-                # df.to_csv() writes its index as a first column without a name
-                hint = ("; the first column has no name (as to_csv() writes an index): "
-                        "name the column of sizes size" if fields[0] == "" else "")
+                hint = ""
+                if fields[0] == "":  # df.to_csv() writes its index as an unnamed column
+                    hint = ("; the first column has no name (as to_csv() writes an index) "
+                            "and is not read as sizes: name the column of sizes size, one "
+                            "outbreak per row, as pd.Series(sizes, name='size').to_csv(path, "
+                            "index=False) writes it (a column count beside it gives the "
+                            "number of outbreaks of each size)")
+                    if _is_row_index(reader):
+                        hint += ("; the first column looks like a row index written by "
+                                 "to_csv(); write with index=False")
                 raise CommandError(
                     f"{path}:{lineno}: expected a column 'size' (one final outbreak size per "
                     f"row) or a single column of sizes, got the columns {fields}{hint}")
@@ -991,10 +1045,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="CSV of observed outbreaks, one per row: a column 'size' (with a "
                      "column 'count', as value_counts().to_csv() writes, a row stands for "
                      "that many outbreaks; the header ',count' it writes for a Series "
-                     "without a name is read too; a column whose name suggests counts or "
-                     "shares, such as the '0' of groupby('size').size() or 'n', is refused, "
-                     "since only 'count' multiplies a row; other columns are ignored), or a "
-                     "single column with or without a header. "
+                     "without a name is read too, but no other unnamed first column, such "
+                     "as the row index of pd.Series(sizes).to_csv(); without 'count', a "
+                     "column named as counts (a number, as the '0' of "
+                     "groupby('size').size(), or in any case count, counts, n, freq, "
+                     "frequency, outbreaks, n_outbreaks, occurrences, times, total, weight, "
+                     "weights) or shares (proportion, probability, prob, fraction, percent, "
+                     "percentage, share) is refused, since only 'count' multiplies a row; "
+                     "other columns, such as contact_count, are ignored), or a single column "
+                     "with or without a header. "
                      "A size counts every infected person, the index case included; whole "
                      "numbers (3.0 is read as 3)")
     _seeding_options(fit)
