@@ -77,7 +77,10 @@ class Adversary:
         :func:`~multiagent.topologies.hub_and_leaf`) or a node index; on a
         scenario with a networkx graph also a node label other than an int (e.g.
         ``"Medici"`` of ``nx.florentine_families_graph()``), which stands for its index
-        in the graph's node order.
+        in the graph's node order. An int is always an index in that order, not a label:
+        on a graph whose int nodes were added out of order (``nx.read_edgelist(path,
+        nodetype=int)`` lists them as first met) ``Adversary(5)`` is the sixth node
+        listed, whatever its label.
     gamma, alpha
         Its stubbornness and peer-resistance (1 and 0: never moves).
     persuasion
@@ -325,7 +328,8 @@ class Scenario:
                 node = leaf
             elif isinstance(adv.position, str | tuple) and not isinstance(self.graph, str):
                 # a named agent of the user's graph, which the simulation numbers in node
-                # order (int labels stay indices, as they always were)
+                # order; an int position is that index in node order, not an int label
+                # (as it always was: nodes added as 3, 0, 4 make Adversary(0) the node 3)
                 order = {label: i for i, label in enumerate(self.graph.nodes)}
                 if adv.position not in order:
                     raise ValueError(f"adversary position {adv.position!r} is not a node of "
