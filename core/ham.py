@@ -26,6 +26,7 @@ uses ``-p.grad``, so both steps ascend (the reference would descend in the mirro
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -72,7 +73,8 @@ def hyperbolic_step(
     bool
         ``False`` (and ``param`` untouched) when the update was not finite (a NaN in
         ``grad``, or overflow). An infinite ``grad`` entry is clamped like any large one: a
-        step of ``exp(+-clamp)``.
+        step of ``exp(+-clamp)``; at a weight of sign 0 (exactly 0) it has no effect, as
+        any gradient there.
 
     Raises
     ------
@@ -120,7 +122,17 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
     # inf and NaN survive a sum, so a finite sum proves every entry finite in one cheap
     # pass; isfinite(new).all() (several passes and temporaries) only when it overflows
     if not (torch.isfinite(new.sum()) or torch.isfinite(new).all()):
-        return False
+        if torch.isnan(grad).any():
+            return False
+        # sign 0 times an infinite gradient is NaN, which refused the whole tensor's step
+        # (a zero-initialised layer): an entry of sign 0 has no gradient term, only beta's
+        zero = torch.sign(param if sign_of is None else sign_of) == 0
+        if not zero.any():
+            return False
+        shrink = math.exp(max(-clamp, min(clamp, -lr * beta)))
+        new = torch.where(zero, param * shrink, new)
+        if not torch.isfinite(new).all():
+            return False
     param.copy_(new)
     return True
 

@@ -214,3 +214,24 @@ def test_write_json_says_where_a_bad_key_sits(tmp_path):
     assert not list(tmp_path.iterdir())  # refused before anything was written
     write_json({"run": {1: "x", 2.5: "y"}}, tmp_path / "c.json")  # what JSON takes still goes
     assert json.loads((tmp_path / "c.json").read_text()) == {"run": {"1": "x", "2.5": "y"}}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_hyperbolic_step_with_an_infinite_gradient_at_a_zero_weight(dtype):
+    # sign(0) * inf is NaN, which refused the step of the whole tensor (False, nothing
+    # updated) where the docstring promises an infinite gradient is clamped: a zero weight
+    # takes no gradient term, and the other entries step as with a finite gradient there
+    from core.ham import hyperbolic_step
+
+    w = torch.tensor([[0.0, 1.0], [2.0, -1.0]], dtype=dtype)
+    finite = w.clone()
+    g = torch.tensor([[float("inf"), 1.0], [1.0, 1.0]], dtype=dtype)
+    assert hyperbolic_step(w, g, lr=0.01)
+    assert hyperbolic_step(finite, torch.where(torch.isinf(g), 0.0, g), lr=0.01)
+    torch.testing.assert_close(w, finite, rtol=0, atol=0)
+    # by hand: 1 * exp(-0.01 * 200 * 1 - 0.01 * 1e-3), -1 * exp(0.01 * 200 - 0.01 * 1e-3)
+    assert w[0, 0] == 0 and float(w[0, 1]) == pytest.approx(math.exp(-2.00001), rel=1e-6)
+    assert float(w[1, 1]) == pytest.approx(-math.exp(1.99999), rel=1e-6)
+    nan = torch.tensor([[0.0, 1.0]], dtype=dtype)  # a NaN gradient still refuses the step
+    assert not hyperbolic_step(nan, torch.tensor([[float("nan"), 1.0]], dtype=dtype), lr=0.01)
+    assert nan.tolist() == [[0.0, 1.0]]
