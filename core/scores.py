@@ -444,7 +444,10 @@ def magnitude_mask(
     The global path writes ``|w|`` straight into one preallocated buffer and
     selects exactly ``k = round((1 - sparsity) N)`` entries without sorting
     (see :mod:`core.select`; ties broken by index). Extra memory: one score per
-    weight plus the bool masks.
+    weight plus the bool masks. ``torch.nn.utils.prune`` rounds the number it prunes,
+    ``round(sparsity N)``, instead: where either product falls half-way (sparsity 0.5
+    of 5 weights; 0.9 of 25, whose ``1 - 0.9`` is 0.0999...) the two keep one weight
+    more or less; give a count of weights (``count / N``) for an exact number.
 
     Parameters
     ----------
