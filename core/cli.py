@@ -30,9 +30,11 @@ from typing import Any
 __all__ = [
     "ENTRY_POINT_GROUP",
     "CommandError",
+    "ExampleFormatter",
     "at_least",
     "build_parser",
     "drawable_text",
+    "example_help",
     "existing_file",
     "figures_locked",
     "main",
@@ -198,6 +200,49 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class ExampleFormatter(argparse.HelpFormatter):
+    """argparse's help layout, but a text starting ``example:`` keeps its lines as they are.
+
+    argparse joins the lines of an epilog and wraps them to the terminal's width
+    (``COLUMNS``), which split a long example command over two lines where it could not be
+    copied; the description and the options' help wrap as before.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if not text.startswith("example:"):
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in text.splitlines())
+
+
+def example_help(command_line: str) -> dict[str, Any]:
+    """Return the ``add_parser`` arguments that end a command's ``--help`` with an example.
+
+    Parameters
+    ----------
+    command_line
+        The example, as a user would type it (one line; README's).
+
+    Returns
+    -------
+    dict
+        ``epilog`` (``"example:"``, then the command line indented on a line of its own)
+        and ``formatter_class`` (:class:`ExampleFormatter`, which never wraps that line,
+        whatever the terminal's width), for ``subparsers.add_parser(name, **...)``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="prunus demo", **example_help("prunus demo"))
+    >>> parser.format_help().splitlines()[-2:]
+    ['example:', '  prunus demo']
+    """
+    if not isinstance(command_line, str):
+        raise TypeError(f"command_line: expected a str, got {type(command_line).__name__}")
+    if not command_line.strip() or len(command_line.splitlines()) != 1:
+        # the layout keeps lines as given: a line break would cut the command to copy
+        raise ValueError(f"command_line: expected one line of text, got {command_line!r}")
+    return {"epilog": f"example:\n  {command_line}", "formatter_class": ExampleFormatter}
 
 
 def warn_ignored(options: Sequence[str], why: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from core.cli import (
     CommandError,
     at_least,
+    example_help,
     existing_file,
     options_in_errors,
     output_folder,
@@ -45,26 +46,6 @@ _EXAMPLES = {
     "equilibrium": "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
                    "--gamma 0.2 --alpha 0.5 --out eq/",
 }
-
-
-class _ExampleFormatter(argparse.HelpFormatter):
-    """argparse's help, with a text of several lines (the example epilog) kept line by line.
-
-    The default formatter joins the lines of an epilog and wraps them, which breaks an
-    example command where it cannot be copied; descriptions (one line) are wrapped as
-    before.
-    """
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" not in text:
-            return super()._fill_text(text, width, indent)
-        return "\n".join(indent + line for line in text.splitlines())
-
-
-def _example(command: str) -> dict[str, Any]:
-    """Return the ``add_parser`` arguments that end ``command``'s help with its example."""
-    return {"epilog": f"example:\n  {_EXAMPLES[command]}",
-            "formatter_class": _ExampleFormatter}
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -959,7 +940,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
     sim = sub.add_parser("simulate", help="simulate a debate with an adversary",
-                         **_example("simulate"))
+                         **example_help(_EXAMPLES["simulate"]))
     where = sim.add_mutually_exclusive_group()
     where.add_argument("--graph", choices=_GRAPHS, default=None,
                        help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default complete")
@@ -1009,7 +990,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "shows none)")
     sim.set_defaults(func=_simulate)
     fit = sub.add_parser("fit", help="fit gamma, alpha and trust to debate transcripts",
-                         **_example("fit"))
+                         **example_help(_EXAMPLES["fit"]))
     fit.add_argument("data", type=existing_file,
                      help="CSV with [question,] round, agent, option, belief [, role] "
                           "(tab-separated when named .tsv or .tab; as "
@@ -1085,7 +1066,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "on your network (see prunus fj --help for gamma and alpha), with each "
                     "agent's social power. Writes DIR/equilibrium.csv, "
                     "DIR/social_power.csv and DIR/metrics.json.",
-        **_example("equilibrium"))
+        **example_help(_EXAMPLES["equilibrium"]))
     eq.add_argument("--adjacency", required=True, type=existing_file, metavar="FILE",
                     help=_ADJACENCY_HELP + "; weights are trust, row-normalised (W_ij = "
                          "A_ij / sum_k A_ik); an edge list is read sparse (large networks)")

@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from core.cli import (
     CommandError,
     at_least,
+    example_help,
     existing_file,
     output_folder,
     probability,
@@ -36,6 +38,11 @@ if TYPE_CHECKING:
 
 _RUNS = 100_000  # default Monte Carlo runs
 _LEVEL = 0.95  # of the Monte Carlo intervals in distribution.csv
+#: The example that ends each command's --help: README's, as a user would type it
+_EXAMPLES = {
+    "size": "prunus cascade size contacts.edgelist --seed 7 --method auto --out results/",
+    "fit": "prunus cascade fit contacts.edgelist --sizes outbreaks.csv --seed P001 --out fit/",
+}
 
 
 def _precision_floor(n: int, probabilities: np.ndarray | None = None) -> float:
@@ -167,29 +174,63 @@ def _read_nodes(path: Path) -> list[str]:
     return list(first)
 
 
-def _read_graph(args: argparse.Namespace) -> CascadeGraph:
-    """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``."""
+def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> CascadeGraph:
+    """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``.
+
+    Parameters
+    ----------
+    args
+        The command's arguments.
+    edge_type
+        ``--edge-type`` where the run uses it (``--share type``): each edge's type is read
+        as ``CascadeGraph.read_edgelist(edge_type=)`` reads it, into ``graph.edge_type``
+        and ``graph.edge_type_names``; None reads no types.
+
+    Returns
+    -------
+    CascadeGraph
+        The network.
+
+    Raises
+    ------
+    CommandError
+        ``read_edgelist``'s errors that name its arguments (``nodes=``, ``edge_type=``),
+        worded with the options.
+    """
     from .graph import CascadeGraph
 
     nodes = None if args.nodes is None else _read_nodes(args.nodes)
     try:
         graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
-                                           weight=args.weight, nodes=nodes)
+                                           weight=args.weight, nodes=nodes,
+                                           edge_type=edge_type)
     except ValueError as exc:
         text = str(exc)
         # "edges.txt:2: edge ('a' -> 'b'): node 'b' not in nodes": nodes= is Python's
         if nodes is not None and text.endswith(" not in nodes"):
             raise CommandError(text.removesuffix("nodes") + f"the node list {args.nodes} "
                                "(--nodes); add it there") from exc
+        # the edge type's messages name edge_type= and the option: the option alone
+        typed = text
+        if edge_type is not None:
+            for python, option in (
+                    (f"edge_type={edge_type!r} (on the command line: --edge-type "
+                     f"{edge_type})", f"--edge-type {edge_type}"),
+                    ("(the edge type: edge_type=, on the command line --edge-type)",
+                     "(--edge-type)")):
+                typed = typed.replace(python, option)
+        if typed != text:
+            raise CommandError(typed) from exc
         raise
     first = None if nodes is None else graph.index_of(nodes[0])
     if (first is not None and first not in graph.src and first not in graph.dst
             and _looks_like_header(nodes[0], nodes[1:])):
         # "person_id" on the first line became one more person, who may seed; a roster
-        # whose first person has no contacts is said nothing of
-        print(f"prunus: warning: the first line of {args.nodes} ({nodes[0]!r}) names no node "
-              "of the edge list, so it is one more person without contacts; --nodes takes "
-              "no header line", file=sys.stderr)
+        # whose first person has no contacts is said nothing of. A warning: the filters
+        # govern it (-W error: a one-line error, -W ignore: nothing)
+        warnings.warn(f"the first line of {args.nodes} ({nodes[0]!r}) names no node of the "
+                      "edge list, so it is one more person without contacts; --nodes takes "
+                      "no header line", UserWarning, stacklevel=1)
     return graph
 
 
@@ -702,70 +743,18 @@ def _check_sizes(path: Path, sizes: list[int], lines: list[int], graph: CascadeG
                 f"can reach) active nodes{hint}")
 
 
-def _read_edge_types(args: argparse.Namespace, graph: CascadeGraph) -> np.ndarray:
-    """Each edge's type: the attribute ``--edge-type`` of the lines ``u v {attributes}``.
+def _edge_types(graph: CascadeGraph) -> np.ndarray:
+    """Each edge's type value, in the graph's edge order, for ``CascadeFit(edge_type=)``.
 
-    The edge list was read by ``read_edgelist`` already, so its lines are well formed.
-
-    Returns
-    -------
-    numpy.ndarray
-        One type per edge of ``graph``, in its edge order (text or numbers).
-
-    Raises
-    ------
-    CommandError
-        Naming ``path:line``: a line without attributes or without the attribute, a type
-        that is not text or a number, types of both kinds.
+    ``graph`` was read with ``read_edgelist(edge_type=)``, which checks the types and
+    numbers them. The fit gets the values, not those numbers: it names its weights by
+    ``np.unique`` of them, as the command always did (types 2 and 1.5 name the weights 1.5
+    and 2.0 in weights.csv and fit.json).
     """
-    import ast
-
     import numpy as np
 
-    from .graph import _NUMPY_SCALAR
-
-    path, name = args.graph, args.edge_type
-    typed: dict[tuple[str, str], str | int | float] = {}
-    kinds: dict[str, int] = {}  # "text" / "number": the first line of each
-    for lineno, raw in _text_lines(path, "a text edge list (lines 'u v p')"):
-        line = raw.split("#", 1)[0].strip()  # as read_edgelist reads it
-        if not line:
-            continue
-        u, v, rest = line.split(maxsplit=2)
-        edge = f"edge ({u!r} -> {v!r})"
-        try:
-            data = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", rest)) if rest.startswith(
-                "{") else None
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            data = None
-        if not isinstance(data, dict):
-            raise CommandError(
-                f"{path}:{lineno}: {edge} has no attributes, so no edge type; --edge-type "
-                f"{name} reads lines 'u v {{attributes}}' (nx.write_edgelist's), e.g. "
-                f"\"{u} {v} {{'{args.weight}': 0.3, '{name}': 'household'}}\"")
-        if name not in data:
-            raise CommandError(f"{path}:{lineno}: {edge} has no attribute {name!r} "
-                               f"(--edge-type) among {sorted(map(str, data))}")
-        t = data[name]
-        if isinstance(t, np.generic):
-            t = t.item()
-        if (isinstance(t, bool) or not isinstance(t, str | int | float) or t == ""
-                or (isinstance(t, float) and not math.isfinite(t))):
-            raise CommandError(f"{path}:{lineno}: {edge} has edge type {t!r} (attribute "
-                               f"{name!r}); expected a name: text or a number")
-        kind = "text" if isinstance(t, str) else "a number"
-        kinds.setdefault(kind, lineno)
-        if len(kinds) > 1:  # sorted, "1" and 1 would be told apart by nothing shown
-            other = next(k for k in kinds if k != kind)
-            raise CommandError(f"{path}:{lineno}: {edge} has the edge type {t!r} ({kind}), "
-                               f"where line {kinds[other]}'s is {other}; give every type "
-                               "as text, or every type as a number")
-        typed[(u, v)] = t
-    labels = graph.labels
-    # read as undirected, each line's type goes to both of its edges
-    return np.asarray([typed[(labels[a], labels[b])] if (labels[a], labels[b]) in typed
-                       else typed[(labels[b], labels[a])]
-                       for a, b in zip(graph.src, graph.dst)])
+    names = np.asarray(graph.edge_type_names)
+    return names[graph.edge_type]
 
 
 def _weight_names(graph: CascadeGraph, share: str,
@@ -808,9 +797,10 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                  if value != default]
         warn_ignored(given, f"{'it sets' if len(given) == 1 else 'they set'} the posterior "
                      "of --bayes")
-    graph = _read_graph(args)
+    # the types are read with the edge list (read_edgelist(edge_type=)'s rules and messages)
+    graph = _read_graph(args, args.edge_type if args.share == "type" else None)
     seed_prob = _seeding(args, graph, "the random seed of --bayes is --rng-seed")
-    types = _read_edge_types(args, graph) if args.share == "type" else None
+    types = _edge_types(graph) if args.share == "type" else None
     sizes_read, lines = _read_sizes(args.sizes)
     _check_sizes(args.sizes, sizes_read, lines, graph,
                  seed_probabilities(graph, args.seed, seed_prob))
@@ -917,19 +907,6 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-class _ExampleFormatter(argparse.HelpFormatter):
-    """argparse's help layout, but an epilog starting ``example:`` keeps its lines.
-
-    The default formatter rewraps every text, which would break the example command across
-    lines; the description and options are wrapped as before.
-    """
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("example:"):
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
-
-
 def _graph_options(parser: argparse.ArgumentParser) -> None:
     """Add the edge list and how to read it: ``--undirected``, ``--weight``, ``--nodes``."""
     parser.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
@@ -990,9 +967,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "with --undirected each line is a contact in both directions); "
         "writes DIR/distribution.csv (size,probability; with --method mc also lower,upper: "
         "the 95% Wilson interval of each sampled probability), summary.json and a plot.",
-        epilog="example:\n  prunus cascade size contacts.edgelist --seed 7 --method auto "
-        "--out results/",
-        formatter_class=_ExampleFormatter,
+        **example_help(_EXAMPLES["size"]),
     )
     _graph_options(size)
     _seeding_options(size)
@@ -1036,9 +1011,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "onto the same edge list, read with the same --undirected and --nodes), "
         "DIR/summary.json and DIR/fit.png (the observed size "
         "frequencies against the fitted distribution).",
-        epilog="example:\n  prunus cascade fit contacts.edgelist --sizes outbreaks.csv "
-        "--seed P001 --out fit/",
-        formatter_class=_ExampleFormatter,
+        **example_help(_EXAMPLES["fit"]),
     )
     _graph_options(fit)
     fit.add_argument("--sizes", required=True, type=existing_file, metavar="FILE",

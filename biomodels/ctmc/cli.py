@@ -29,6 +29,7 @@ from typing import Any
 from core.cli import (
     CommandError,
     at_least,
+    example_help,
     existing_file,
     options_in_errors,
     output_folder,
@@ -42,6 +43,10 @@ from core.cli import (
 #: value as it is typed (``--method mcmc``).
 _OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts"}
 _CHOICES = {"method"}
+#: The example that ends each command's --help: README's line, as a user would type it
+_EXAMPLES = {
+    "fit": "prunus ctmc fit cohort.csv --method auto --seed 0 --out results/",
+}
 
 
 def _l1_grid(value: str) -> list[float]:
@@ -400,8 +405,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "observation MHN (mhn's default model): theta.csv gets the events' effects on the "
         "observation rate as a last row named Observation, model.json says \"model\": "
         "\"omhn\".",
-        # the README's example line, as a user would type it
-        epilog="example: prunus ctmc fit cohort.csv --method auto --seed 0 --out results/",
+        # on a line of its own, never wrapped (argparse wrapped it on narrow terminals)
+        **example_help(_EXAMPLES["fit"]),
     )
     fit.add_argument(
         "data",

@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 from core.cli import (
     CommandError,
     at_least,
+    example_help,
     existing_file,
     option_names,
     options_in_errors,
@@ -73,25 +75,6 @@ _EXAMPLES = {
 #: How to start afresh beside a checkpoint of another run: that run may still be going
 #: (another command into the same --out), and deleting its file would break it.
 _AFRESH = "to start afresh, delete the file if no run is using it, or use another --out"
-
-
-class _ExampleFormatter(argparse.HelpFormatter):
-    """argparse's help, with a text of several lines (the example epilog) kept line by line.
-
-    The default formatter joins an epilog's lines and wraps them, which breaks an example
-    command where it cannot be copied; the descriptions (one line each) wrap as before.
-    """
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if "\n" not in text:
-            return super()._fill_text(text, width, indent)
-        return "\n".join(indent + line for line in text.splitlines())
-
-
-def _example(command: str) -> dict[str, Any]:
-    """Return the ``add_parser`` arguments that end ``command``'s help with its example."""
-    return {"epilog": f"example:\n  {_EXAMPLES[command]}",
-            "formatter_class": _ExampleFormatter}
 
 
 def _str_keys(obj: Any) -> Any:
@@ -305,12 +288,13 @@ def _varp_or_file(value: Path | str | None, adata: Any, option: str,
                   data: Path) -> Path | str | None:
     """Check a :func:`_file_or_key` value that named no file against ``adata.varp``.
 
-    A file wins over a key of the same name; a warning says so (as ``GRNModel(prior=...)``
-    warns, which reads the file too).
+    A file wins over a key of the same name; a UserWarning says so (as ``GRNModel(prior=...)``
+    warns, which reads the file too), which follows the warning filters: ``-W error`` makes
+    it a one-line error, ``-W ignore`` silences it.
     """
     if isinstance(value, Path) and str(value) in adata.varp:
-        print(f"prunus: warning: {option} {str(value)!r} names both a file and a key of varp "
-              f"in {str(data)!r}; the file is read, not the key", file=sys.stderr)
+        warnings.warn(f"{option} {str(value)!r} names both a file and a key of varp in "
+                      f"{str(data)!r}; the file is read, not the key", UserWarning, stacklevel=1)
     if value is None or isinstance(value, Path) or value in adata.varp:
         return value
     # krumsiek11() and simulate_hill_network ship varp["truth"]: "--prior truth" was
@@ -531,10 +515,11 @@ def _fit_run(args: argparse.Namespace) -> int:
     held = model.settings["n_pairs_val"] or model.settings["n_pairs_train"]
     if held < _FEW_HELD_OUT:
         where = "held-out" if model.settings["n_pairs_val"] else "training (none held out)"
-        print(f"prunus: warning: the held-out R^2 rests on {held} {where} one-step pair"
-              f"{'s' * (held != 1)} (fewer than {_FEW_HELD_OUT}): too few to measure the fit; "
-              "more cells, time points or trajectories give a held-out set that counts",
-              file=sys.stderr)
+        # a warning (the filters govern it); the outputs are written already
+        warnings.warn(f"the held-out R^2 rests on {held} {where} one-step pair"
+                      f"{'s' * (held != 1)} (fewer than {_FEW_HELD_OUT}): too few to measure "
+                      "the fit; more cells, time points or trajectories give a held-out set "
+                      "that counts", UserWarning, stacklevel=1)
     if truth is not None:  # the numbers a user passed --truth for, not only a file name
         metrics = info["metrics"]
         print("against the truth: " + ", ".join(
@@ -580,7 +565,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "needs them (a note says so). Without --truth, a DIR/metrics.json that an earlier "
         "prunus grn fit or prunus demo wrote is removed (it describes another network), "
         "and a line says so; another command's metrics.json is left alone.",
-        **_example("fit"))
+        **example_help(_EXAMPLES["fit"]))
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
     fit.add_argument("data", type=existing_file, metavar="INPUT.h5ad",
                      help="AnnData file: cells x genes in X (or --layer), time (and trajectory) "
@@ -775,7 +760,7 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
         description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%-corrupted "
         "prior, prune it with DASH, print the metrics and save the network and a figure.",
-        **_example("demo"))
+        **example_help(_EXAMPLES["demo"]))
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")
     parser.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from core.cli import main
+
+# `prunus cascade`'s header warning of --nodes is warnings.warn, which pytest's filters make
+# errors (exit code 2, as under `python -W error`): tests that run it where it warns show it,
+# as the command does outside pytest (one line on stderr)
+HEADER_SHOWN = pytest.mark.filterwarnings(
+    "default:the first line of .* names no node of the edge list:UserWarning")
 
 
 def _write(path, lines):
@@ -787,6 +794,7 @@ def test_fit_options_reach_the_fit(tmp_path):
     assert summary["steps"] <= 50 and summary["seed_prob"] == 0.05
 
 
+@HEADER_SHOWN
 def test_nodes_file_whose_first_line_names_no_contact_is_warned_of(tmp_path, capsys):
     # a header line "person_id" became one more person without contacts, who may seed
     graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5"])
@@ -799,6 +807,29 @@ def test_nodes_file_whose_first_line_names_no_contact_is_warned_of(tmp_path, cap
     assert main(["cascade", "size", str(graph), "--nodes", str(nodes), "--seed-prob", "0.2",
                  "--out", str(tmp_path / "p")]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_the_nodes_header_warning_follows_the_warning_filters(tmp_path, capsys):
+    # it was a print(): `-W error` left it a warning (exit code 0) and `-W ignore` printed
+    # it. Now shown as before, one line; made an error, a one-line error (exit code 2),
+    # no files; ignored, nothing
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5", "b c 0.5"])
+    nodes = _write(tmp_path / "people.txt", ["person_id", "a", "b", "c"])
+    argv = ["cascade", "size", str(graph), "--nodes", str(nodes), "--seed-prob", "0.2"]
+    text = (f"the first line of {nodes} ('person_id') names no node of the edge list, so it "
+            "is one more person without contacts; --nodes takes no header line")
+    # pytest's filters make it an error, as `python -W error` does
+    assert main([*argv, "--out", str(tmp_path / "e")]) == 2
+    assert capsys.readouterr().err == f"prunus: error: {text}\n"
+    assert not (tmp_path / "e").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # -W ignore
+        assert main([*argv, "--out", str(tmp_path / "i")]) == 0
+    assert capsys.readouterr().err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", UserWarning)  # no filters: the text as before
+        assert main([*argv, "--out", str(tmp_path / "d")]) == 0
+    assert capsys.readouterr().err == f"prunus: warning: {text}\n"
 
 
 def test_fit_options_are_checked_before_fitting(tmp_path, capsys):
@@ -893,6 +924,50 @@ def test_fit_share_type_recovers_planted_weights(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and message in err, err
         graph, _ = _typed_tree(tmp_path)
+
+
+def test_fit_share_type_reads_the_types_as_read_edgelist_does(tmp_path, capsys):
+    # the command re-read the edge list with its own copy of read_edgelist(edge_type=)'s
+    # rules; now it reads the types with the edge list. Known answers of the command, as
+    # before: numeric types 2 and 1.5 (numpy 2's np.int64(2) and np.float64(1.5)) name the
+    # weights 1.5 and 2.0; read --undirected, a line's type goes to both of its edges
+    from biomodels.cascade import CascadeFit, CascadeGraph
+
+    graph = _write(tmp_path / "typed.edgelist", [
+        "r h0 {'p': 0.5, 'type': np.int64(2)}", "r h1 {'p': 0.5, 'type': np.int64(2)}",
+        "h0 w0 {'p': 0.5, 'type': np.float64(1.5)}", "h1 w1 {'p': 0.5, 'type': 1.5}"])
+    sizes = [1, 3, 5, 2, 4, 1, 2, 5]
+    data = _sizes_file(tmp_path / "s.csv", sizes)
+    argv = ["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "r", "--undirected",
+            "--weight", "p", "--share", "type", "--edge-type", "type", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 0
+    weights = pd.read_csv(tmp_path / "o" / "weights.csv", dtype=str)
+    assert weights["name"].tolist() == ["1.5", "2.0"]
+    saved = json.loads((tmp_path / "o" / "fit.json").read_text())
+    assert saved["edge_type_names"] == [1.5, 2.0]
+    g = CascadeGraph.read_edgelist(graph, undirected=True, weight="p", edge_type="type")
+    assert g.edge_type_names == (1.5, 2) and g.edge_type.tolist() == [1, 1, 1, 1, 0, 0, 0, 0]
+    fit = CascadeFit(g, seeds=["r"], share="type").fit(sizes, optimizer="lbfgs")
+    assert weights["probability"].astype(float).tolist() == fit.shared_weights.tolist()
+    assert saved["index"] == fit.index.tolist()
+    # read_edgelist's messages, with the option: file:line, one line, exit code 2
+    for line, message in (
+            ("w0 x {'p': 0.5, 'type': 'work'}",
+             "typed.edgelist:5: edge ('w0' -> 'x') has the edge type 'work' (text), where "
+             "line 1's is a number; give every type as text, or every type as a number"),
+            ("w0 x {'p': 0.5, 'type': True}",
+             "typed.edgelist:5: edge ('w0' -> 'x') has edge type True (attribute 'type'); "
+             "expected a name: text or a number"),
+            ("w0 x 0.5",
+             "typed.edgelist:5: edge ('w0' -> 'x') has no attributes, so no edge type; "
+             "--edge-type type reads lines 'u v {attributes}' (nx.write_edgelist's), e.g. "
+             "\"w0 x {'p': 0.3, 'type': 'household'}\"")):
+        with open(graph, "a") as handle:
+            handle.write(line + "\n")
+        assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+        assert capsys.readouterr().err == f"prunus: error: {tmp_path / message}\n"
+        graph.write_text("\n".join(graph.read_text().splitlines()[:4]) + "\n")
+    assert not (tmp_path / "x").exists()
 
 
 def test_fit_bayes_matches_a_grid_posterior(tmp_path):
@@ -1001,6 +1076,7 @@ def test_seed_prob_file_may_leave_out_the_sure_seeds(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+@HEADER_SHOWN
 def test_nodes_file_warns_only_of_a_first_line_that_looks_like_a_header(tmp_path, capsys):
     # an ordinary roster whose first person has no contacts was warned of as a header line
     graph = _write(tmp_path / "g.edgelist", [f"{i} {i + 1} 0.3" for i in range(14)])
@@ -1054,12 +1130,17 @@ def test_seed_option_says_it_names_index_cases(tmp_path, capsys):
     ("fit", "prunus cascade fit contacts.edgelist --sizes outbreaks.csv --seed P001 "
      "--out fit/"),
 ])
-def test_help_ends_with_an_example_command(capsys, command, example):
+def test_help_ends_with_an_example_command(capsys, monkeypatch, command, example):
     # the help of both commands gave no example of a whole command line
     with pytest.raises(SystemExit):
         main(["cascade", command, "--help"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2:] == ["example:", f"  {example}"]
+    # core.cli's layout (example_help), as grn's, ctmc's and fj's: never wrapped
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["cascade", command, "--help"])
+    assert capsys.readouterr().out.splitlines()[-2:] == ["example:", f"  {example}"]
 
 
 def _fit_weight_text(tmp_path, graph, data, name):

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from core.cli import build_parser, existing_file, main, option_names, output_folder, probability
+from core.cli import (
+    build_parser,
+    example_help,
+    existing_file,
+    main,
+    option_names,
+    output_folder,
+    probability,
+)
 
 
 def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path: Path,
@@ -788,3 +796,20 @@ def test_a_real_commands_warning_made_an_error_is_one_line(tmp_path: Path, monke
         "prunus: error: events never observed in any tumour: ['C']; their base rates are "
         "driven down only as far as the optimiser allows (kept finite)\n")
     assert not (tmp_path / "o" / "theta.csv").exists()
+
+
+def test_example_help_keeps_the_example_whole_on_a_narrow_terminal(monkeypatch) -> None:
+    # grn, fj and cascade each had a copy of this layout, and ctmc none: argparse wrapped
+    # its example at COLUMNS=60 ("... --seed 0" / "--out results/"), which cannot be copied
+    monkeypatch.setenv("COLUMNS", "60")
+    line = "prunus ctmc fit cohort.csv --method auto --seed 0 --out results/"  # 65 characters
+    parser = argparse.ArgumentParser(prog="prunus x", description="word " * 30,
+                                     **example_help(line))
+    lines = parser.format_help().splitlines()
+    assert lines[-2:] == ["example:", f"  {line}"]
+    assert max(map(len, lines[:-1])) <= 60  # the description still wraps
+    with pytest.raises(ValueError, match=r"command_line: expected one line of text, got "
+                                         r"'prunus x\\nprunus y'"):
+        example_help("prunus x\nprunus y")
+    with pytest.raises(TypeError, match="command_line: expected a str, got list"):
+        example_help(["prunus", "x"])  # type: ignore[arg-type]

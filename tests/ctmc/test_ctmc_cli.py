@@ -753,3 +753,15 @@ def test_cli_help_ends_with_an_example(capsys):
     text = capsys.readouterr().out
     assert " ".join(text.split()).endswith(
         "example: prunus ctmc fit cohort.csv --method auto --seed 0 --out results/")
+
+
+def test_cli_help_example_stays_whole_on_a_narrow_terminal(capsys, monkeypatch):
+    # argparse rewrapped the epilog to the terminal: at COLUMNS=60 the example ended
+    # "... --seed 0" and "--out results/" on the next line, where it could not be copied
+    monkeypatch.setenv("COLUMNS", "60")
+    for command, example in (
+            ("fit", "prunus ctmc fit cohort.csv --method auto --seed 0 --out results/"),):
+        with pytest.raises(SystemExit):
+            main(["ctmc", command, "--help"])
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[-2:] == ["example:", f"  {example}"]

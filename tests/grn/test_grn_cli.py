@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -14,6 +15,13 @@ import pytest
 from biomodels.grn import simulate
 from core.cli import main
 
+# `prunus grn fit`'s own warnings are warnings.warn, which pytest's filters make errors (exit
+# code 2, as under `python -W error`): tests that run it where it warns show them, as the
+# command does outside pytest (one line each on stderr)
+FEW_PAIRS_SHOWN = pytest.mark.filterwarnings(
+    "default:the held-out R\\^2 rests on .* one-step pair:UserWarning")
+FILE_AND_KEY_SHOWN = pytest.mark.filterwarnings(
+    "default:--(prior|truth) .* names both a file and a key of varp:UserWarning")
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
@@ -43,6 +51,7 @@ def _interrupt_in_epoch(monkeypatch: pytest.MonkeyPatch, epoch: int):
     return real
 
 
+@FEW_PAIRS_SHOWN
 def test_fit_writes_the_four_files(files, capsys):
     out = files / "out"
     rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
@@ -96,6 +105,7 @@ def test_fit_writes_the_four_files(files, capsys):
         assert float(value) == pytest.approx(metrics[key], abs=5e-4)
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
 def test_fit_without_truth_or_prior(files):
     out = files / "plain"
@@ -188,6 +198,7 @@ def test_fit_threads_hold_for_the_fit_only(files, monkeypatch):
     assert torch.get_num_threads() == before  # restored for the caller, also on failure
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_fit_with_imp_pruning_needs_no_prior(files):
     # --pruning dash|imp|none: imp is the DASH schedule with data scores only
@@ -313,6 +324,7 @@ def test_fit_writes_all_files_or_none(files, capsys):
     assert {p.name for p in out.iterdir()} == {"model.pt", "checkpoint.pt"}  # can resume
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
 def test_a_fit_whose_checkpoint_another_run_removed_still_succeeds(files, monkeypatch, capsys):
     # two fits into one --out share DIR/checkpoint.pt: the first to finish removes it, and
@@ -388,6 +400,7 @@ def test_a_truth_without_edges_among_the_data_genes_fails_before_training(files,
     assert not (files / "bad_truth").exists()
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
 def test_prior_options_without_a_prior_are_reported_as_ignored(files, capsys):
     # --prior-scaling max without --prior ran without a word (--pruning dash is refused)
@@ -409,6 +422,7 @@ def test_prior_options_without_a_prior_are_reported_as_ignored(files, capsys):
         "prunus: error: --prior-weight < 1 needs a prior network\n")
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
 def test_a_held_out_r2_of_a_few_pairs_is_flagged(files, tmp_path, capsys):
     # 3 cells, 2 one-step pairs: "held-out R^2 0.480" from one pair, without a word
@@ -468,6 +482,7 @@ def test_demo_runs_fast_and_writes_everything(tmp_path, capsys):
     assert metrics["environment"]["torch_threads"] == 1
 
 
+@FEW_PAIRS_SHOWN
 def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys):
     import biomodels.grn.train as train_mod
 
@@ -489,6 +504,7 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
                                   pd.read_csv(files / "whole" / "network.csv", index_col=0))
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_checkpoint_every_sets_the_epochs_a_fit_can_lose(files, monkeypatch, capsys):
     # the command checkpointed every 10 epochs, with no option to change it (train's
@@ -597,6 +613,7 @@ def test_a_checkpoint_of_other_settings_names_their_options(files, monkeypatch, 
     assert "(--batch-size: saved 32, now 64)" in err and "batch_size" not in err
 
 
+@FEW_PAIRS_SHOWN
 def test_a_checkpoint_with_more_epochs_names_the_option(files, monkeypatch, capsys):
     # before: "checkpoint ... already holds 10 epochs, more than epochs=5; ask for at least
     # 10 or remove the checkpoint", train()'s argument rather than --epochs
@@ -618,6 +635,7 @@ def test_a_checkpoint_with_more_epochs_names_the_option(files, monkeypatch, caps
     assert main([*args, "--epochs", "12", "--out", str(out)]) == 0  # which finishes it
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
 def test_fit_reads_the_expression_from_a_layer(files, tmp_path, capsys):
     # the command had no --layer: an h5ad whose expression is in a layer (X empty, or counts)
@@ -643,6 +661,7 @@ def test_fit_reads_the_expression_from_a_layer(files, tmp_path, capsys):
         == "norm"
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
 def test_a_fit_run_from_python_leaves_the_callers_matplotlib_backend(files):
     # a notebook calling main([...]) had its backend switched to Agg for good (the fit
@@ -661,6 +680,7 @@ def test_a_fit_run_from_python_leaves_the_callers_matplotlib_backend(files):
         matplotlib.use(before)
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_metrics_json_says_how_the_fit_ended(files):
     # metrics.json held the network's metrics only: nothing said whether early stopping
@@ -692,6 +712,8 @@ def test_the_demo_says_what_its_r2_was_measured_on(tmp_path, capsys):
     assert fit["r2_on"] == "held-out pairs" and fit["held_out"]
 
 
+@FEW_PAIRS_SHOWN
+@FILE_AND_KEY_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only")  # 3-epoch fits
 def test_prior_and_truth_take_a_key_of_the_inputs_varp(files, tmp_path, capsys,
                                                          monkeypatch):
@@ -755,6 +777,7 @@ def test_fit_help_says_what_its_pruning_numbers_measure(capsys):
     assert "0.56 vs 0.69" not in text
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
 def test_metrics_json_records_the_settings_and_the_r2(files):
     # metrics.json held no settings (seed, epochs, hidden units, prior weight, pruning), so
@@ -777,6 +800,7 @@ def test_metrics_json_records_the_settings_and_the_r2(files):
     assert metrics["r2_on"] == uns["fit"]["r2_on"] == "held-out trajectories"
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2 epochs
 def test_metrics_json_the_model_file_and_the_result_record_the_environment(files):
     # no output said what software computed it (python, torch, numpy, ... versions) nor with
@@ -806,16 +830,20 @@ def test_a_name_that_is_both_a_file_and_a_varp_key_warns_that_the_file_is_read(
     adata = ad.read_h5ad(files / "data.h5ad")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "truth").write_text("regulator,target\ng1,g0\n")
-    value = _varp_or_file(_file_or_key("truth"), adata, "--prior", files / "data.h5ad")
+    # a UserWarning (the command shows it as "prunus: warning: ..."; see
+    # test_grn_fit_warnings_follow_the_warning_filters)
+    with pytest.warns(UserWarning) as shown:
+        value = _varp_or_file(_file_or_key("truth"), adata, "--prior", files / "data.h5ad")
     assert str(value) == "truth" and not isinstance(value, str)  # the file's path
-    assert capsys.readouterr().err == (
-        f"prunus: warning: --prior 'truth' names both a file and a key of varp in "
-        f"{str(files / 'data.h5ad')!r}; the file is read, not the key\n")
+    assert [str(w.message) for w in shown] == [
+        f"--prior 'truth' names both a file and a key of varp in "
+        f"{str(files / 'data.h5ad')!r}; the file is read, not the key"]
     assert _varp_or_file(_file_or_key(str(files / "prior.csv")), adata, "--prior",
-                         files / "data.h5ad")
-    assert capsys.readouterr().err == ""  # a file alone, as before
+                         files / "data.h5ad")  # a file alone: no warning (pytest: an error)
+    assert capsys.readouterr().err == ""
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
 def test_key_added_lets_a_second_fit_keep_the_first_ones_results(files, capsys):
     # `prunus grn fit` always wrote varp/uns["grn"]: a second run over the first run's
@@ -844,6 +872,7 @@ def test_key_added_lets_a_second_fit_keep_the_first_ones_results(files, capsys):
     assert not (files / "bad").exists()
 
 
+@FEW_PAIRS_SHOWN
 def test_a_checkpoint_of_another_run_is_not_announced_as_resumed(files, monkeypatch, capsys):
     # another fit into the same --out (here: --seed 1 beside a --seed 0 run's checkpoint)
     # printed "resuming from DIR/checkpoint.pt", then "... is from an interrupted run with
@@ -906,6 +935,7 @@ def test_a_full_disk_while_writing_result_h5ad_is_one_line_naming_it(files, monk
     assert (out / "network.csv").read_text() == "earlier"  # all files, or none
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2-epoch fits
 def test_genes_fits_a_boolean_var_column_and_writes_into_the_whole_input(files, tmp_path,
                                                                           capsys):
@@ -966,6 +996,7 @@ def test_genes_fits_a_boolean_var_column_and_writes_into_the_whole_input(files, 
     assert not (tmp_path / "bad").exists()
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 3-epoch fits
 def test_gene_symbols_reads_prior_and_truth_by_symbol_and_labels_edges(files, tmp_path,
                                                                         capsys):
@@ -1025,6 +1056,7 @@ def test_gene_symbols_reads_prior_and_truth_by_symbol_and_labels_edges(files, tm
     assert "(its columns: ['tf', 'input', 'gene_symbols'])" in err
 
 
+@FEW_PAIRS_SHOWN
 @pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1-2 epoch fits
 def test_a_fit_without_truth_removes_only_an_earlier_grn_runs_metrics_json(files, tmp_path,
                                                                            capsys):
@@ -1072,6 +1104,21 @@ def test_fit_and_demo_help_end_with_readmes_example(capsys):
         assert example in readme
 
 
+def test_fit_and_demo_help_examples_stay_whole_on_a_narrow_terminal(capsys, monkeypatch):
+    # the layout is core.cli's now (example_help): the example line is never wrapped, as
+    # before (ctmc's was: test_ctmc_cli.py)
+    monkeypatch.setenv("COLUMNS", "60")
+    for command, example in ((["grn", "fit"], "prunus grn fit data.h5ad --time-key time "
+                              "--trajectory-key trajectory --prior prior.csv --pruning dash "
+                              "--prior-weight 0.9997 --hidden 64 --out results/"),
+                             (["demo"], "prunus demo")):
+        with pytest.raises(SystemExit):
+            main([*command, "--help"])
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[-2:] == ["example:", f"  {example}"]
+        assert max(map(len, lines[:-1])) <= 60  # the rest wraps to the terminal
+
+
 def test_fit_help_says_it_fits_with_rk4_where_python_uses_dopri5(capsys):
     # prunus grn fit trains with RK4 at step 0.5 (FIT_DEFAULTS), GRNModel.train with dopri5,
     # and --help did not say so
@@ -1087,3 +1134,37 @@ def test_fit_help_says_it_fits_with_rk4_where_python_uses_dopri5(capsys):
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
     assert ('It fits with RK4 at step 0.5 (`GRNModel.train(method="rk4", step_size=0.5)`; the '
             "Python default is dopri5)") in readme
+
+
+@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 1 epoch
+def test_grn_fit_warnings_follow_the_warning_filters(files, tmp_path, monkeypatch, capsys):
+    # a name that is both a file and a key of varp, and a held-out R^2 of one pair, were
+    # print()s: `-W error` left them warnings (exit code 0), `-W ignore` printed them. Now
+    # shown as before, one line each; made errors, a one-line error (exit 2); ignored, nothing
+    adata = ad.read_h5ad(files / "data.h5ad")  # varp["truth"], as krumsiek11's
+    first = adata.obs["trajectory"] == adata.obs["trajectory"].iloc[0]
+    adata[first][:3].copy().write_h5ad(tmp_path / "tiny.h5ad")  # 3 cells: 1 held-out pair
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "truth").write_text(f"regulator,target\n{adata.var_names[1]},"
+                                    f"{adata.var_names[0]}\n")
+    fit = ["grn", "fit", str(tmp_path / "tiny.h5ad"), "--time-key", "time", "--epochs", "1",
+           "--hidden", "2", "--pruning", "none", "--quiet"]
+    both = (f"--prior 'truth' names both a file and a key of varp in "
+            f"{str(tmp_path / 'tiny.h5ad')!r}; the file is read, not the key")
+    few = ("the held-out R^2 rests on 1 held-out one-step pair (fewer than 10): too few to "
+           "measure the fit; more cells, time points or trajectories give a held-out set "
+           "that counts")
+    # pytest's filters make them errors, as `python -W error` does: one line, exit code 2
+    assert main([*fit, "--prior", "truth", "--out", "e1"]) == 2
+    assert capsys.readouterr().err == f"prunus: error: {both}\n"
+    assert main([*fit, "--out", "e2"]) == 2
+    assert capsys.readouterr().err == f"prunus: error: {few}\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # -W ignore
+        assert main([*fit, "--prior", "truth", "--out", "i"]) == 0
+    assert capsys.readouterr().err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", UserWarning)  # no filters: the text as before
+        warnings.filterwarnings("ignore", "the model explains only", UserWarning)
+        assert main([*fit, "--prior", "truth", "--out", "d"]) == 0
+    assert capsys.readouterr().err == f"prunus: warning: {both}\nprunus: warning: {few}\n"

@@ -1639,6 +1639,23 @@ def test_help_ends_with_an_example_command(capsys, command, example):
     assert shown.startswith(f"usage: prunus fj {command} [-h]")
 
 
+@pytest.mark.parametrize(("command", "example"), [
+    ("simulate", "prunus fj simulate --graph star --n 6 --adversary hub --gamma 0.2 "
+                 "--alpha 0.5 --out results/"),
+    ("fit", "prunus fj fit results/trajectories.csv --per-agent --graph star --out fit/"),
+    ("equilibrium", "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
+                    "--gamma 0.2 --alpha 0.5 --out eq/"),
+])
+def test_help_example_stays_whole_on_a_narrow_terminal(capsys, monkeypatch, command, example):
+    # the layout is core.cli's now (example_help), shared with grn, ctmc and cascade: the
+    # example is never wrapped
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["fj", command, "--help"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ["example:", f"  {example}"]
+
+
 def test_fit_names_missing_beliefs_and_rounds_from_1(debate, tmp_path, capsys):
     # before: a missing answer was refused by count only ("... = 660 lines, one per belief,
     # and it has 655"), and rounds numbered from 1 got "the largest round 11 on line ...:
