@@ -150,14 +150,15 @@ def _reworded_errors(options: Mapping[str, str], choices: Collection[str]) -> It
         # one the filters made an error: worded as it is shown when only shown, and of its
         # own class still (the caller's filters and handlers name the class)
         text = option_names(str(exc), options, choices)
-        if text == str(exc):
-            raise
-        try:
-            reworded = type(exc)(text)
-        except Exception:  # a class that takes other arguments: left as it came
-            reworded = None
-        if reworded is None:
-            raise
+        if text == str(exc) or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+            raise  # unchanged, or a message of several parts: left as it came
+        # a copy with the new text, its constructor not run again: type(exc)(text) formatted
+        # a formatting class's message twice and dropped the attributes of another
+        reworded = type(exc).__new__(type(exc))
+        reworded.__dict__.update(exc.__dict__)
+        reworded.args = (text,)
+        if str(reworded) != text:
+            raise  # a class that words itself (its own __str__): left as it came
         raise reworded.with_traceback(exc.__traceback__) from exc
 
 
@@ -838,7 +839,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     A command's warnings follow the caller's warning filters: shown, they print as one
     line each (``prunus: warning: ...``, once) when ``main`` runs in the main thread;
     ignored, they print nothing; made errors, they end the command as its errors do
-    (``prunus: error: ...``, the warning's first line, exit code 2). Called from other
+    (``prunus: error: ...``, the warning's first line, exit code 2). Two kinds of notes are
+    printed whatever the filters: that options do nothing in a run (:func:`warn_ignored`)
+    and ``prunus fj fit --normalize``'s note that rows were rescaled. Called from other
     threads (a thread pool of runs) it leaves ``warnings.showwarning`` and the warning
     filters alone, which are one for the whole process: warnings show as the caller has
     them. matplotlib is not thread-safe

@@ -779,6 +779,39 @@ def test_a_warning_made_an_error_names_the_options_as_the_warning_does(monkeypat
             main(["warn"])
 
 
+def test_a_reworded_warning_made_an_error_keeps_its_text_and_attributes() -> None:
+    # the reworded copy was built by calling the class again, type(exc)(text): a class that
+    # formats its message formatted it twice ("bad value of step_size: bad value of
+    # --step-size: 5"), one with an optional attribute lost it, and one of two arguments
+    # became a single argument holding the tuple's repr
+    import warnings
+
+    from core.cli import options_in_errors
+
+    class Formatted(UserWarning):
+        def __init__(self, n: object) -> None:
+            super().__init__(f"bad value of step_size: {n}")
+
+    class Coded(UserWarning):
+        def __init__(self, message: str, code: int | None = None) -> None:
+            super().__init__(message)
+            self.code = code
+
+    def raised(warning: Warning) -> Warning:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(Warning) as info, options_in_errors({"step_size": "--step-size"}):
+                warnings.warn(warning, stacklevel=2)
+        return info.value
+
+    got = raised(Formatted(5))
+    assert type(got) is Formatted and str(got) == "bad value of --step-size: 5"
+    got = raised(Coded("step_size=0 is too small", code=7))
+    assert type(got) is Coded and str(got) == "--step-size 0 is too small" and got.code == 7
+    two = UserWarning("step_size x", "extra")  # several parts: left as it came
+    assert raised(two) is two
+
+
 def test_a_real_commands_warning_made_an_error_is_one_line(tmp_path: Path, monkeypatch,
                                                            capsys) -> None:
     # `python -W error -m core.cli ctmc fit` on a cohort with an event never observed ended
