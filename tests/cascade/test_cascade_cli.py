@@ -825,11 +825,13 @@ def test_the_nodes_header_warning_follows_the_warning_filters(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # -W ignore
         assert main([*argv, "--out", str(tmp_path / "i")]) == 0
-    assert capsys.readouterr().err == ""
+    assert "the first line of" not in capsys.readouterr().err
     with warnings.catch_warnings():
         warnings.simplefilter("default", UserWarning)  # no filters: the text as before
         assert main([*argv, "--out", str(tmp_path / "d")]) == 0
-    assert capsys.readouterr().err == f"prunus: warning: {text}\n"
+    # one line, as before (matplotlib 3.7 with pyparsing 3.3 adds pyparsing's own warnings)
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "the first line of" in line] == [f"prunus: warning: {text}"]
 
 
 def test_fit_options_are_checked_before_fitting(tmp_path, capsys):
