@@ -455,7 +455,9 @@ def _type_codes(values: Sequence[Hashable]) -> tuple[list[int], tuple[Hashable, 
 
     Numbered by first appearance, the types depended on the node order, so a fit's
     ``shared_weights[i]`` named another type for the same network; types that do not
-    compare (3 and "b") are sorted by kind, then text.
+    compare (3 and "b") are sorted by kind, then text. Numbers of which any is written as
+    a float are all named as floats, as numpy names them: ``1`` and ``1.0`` are one type,
+    which was named by the spelling met first (the order of the lines).
     """
     first: dict[Hashable, int] = {}
     codes = [first.setdefault(t, len(first)) for t in values]
@@ -465,6 +467,9 @@ def _type_codes(values: Sequence[Hashable]) -> tuple[list[int], tuple[Hashable, 
     except TypeError:
         ranked = sorted(seen, key=lambda t: (type(t).__name__, str(t)))
     rank = {first[t]: i for i, t in enumerate(ranked)}
+    if all(isinstance(t, numbers.Real) and not isinstance(t, bool | np.bool_) for t in seen) \
+            and any(isinstance(t, float | np.floating) for t in values):
+        ranked = [float(t) for t in ranked]
     return [rank[c] for c in codes], tuple(ranked)
 
 
@@ -1258,6 +1263,7 @@ class CascadeGraph:
         labels = list(graph.nodes())
         edges, types = [], []
         type_ids: dict[Hashable, int] = {}
+        floats: list[Hashable] = []  # a float spelling (1.0) of a type first met as 1
         directed = graph.is_directed()
         seen: set[Any] | None = set() if graph.is_multigraph() else None
         # numeric attributes of edges that took `default`: a probability stored under another
@@ -1301,6 +1307,8 @@ class CascadeGraph:
                     t = data[edge_type]
                     try:
                         types.append(type_ids.setdefault(t, len(type_ids)))
+                        if isinstance(t, float) and not floats:
+                            floats.append(t)
                     except TypeError:  # "unhashable type: 'list'", naming no edge
                         raise TypeError(f"edge ({u!r} -> {v!r}): its {edge_type!r} is "
                                         f"{t!r}; an edge type must be hashable (a str or an "
@@ -1317,7 +1325,8 @@ class CascadeGraph:
         g = cls.from_edges(edges, nodes=labels, dtype=dtype, device=device)
         if edge_type is not None:
             # numbered by sorted value, not by first appearance (see _type_codes)
-            rank, names = _type_codes(list(type_ids))  # type_ids: by first appearance
+            # type_ids: by first appearance; a float spelling names them all as floats
+            rank, names = _type_codes([*type_ids, *floats])
             codes = [rank[t] for t in types]
             g = cls(g.n, g.src, g.dst, g.weight, g.labels, np.array(codes, dtype=np.int64),
                     names)

@@ -1057,3 +1057,26 @@ def test_read_edgelist_reads_edge_types_and_to_networkx_writes_them(tmp_path):
         CascadeGraph.read_edgelist(path, edge_type=1)
     with pytest.raises(ValueError, match="edge_type: 'weight' holds each edge's probability"):
         g.to_networkx(edge_type="weight")
+
+
+def test_a_type_written_as_1_and_as_1_0_is_named_by_neither_line_order(tmp_path):
+    # 1 and 1.0 are one type, named by the spelling met first: (1, 2) or (1.0, 2.0) by the
+    # order of the lines, so weights.csv and fit.json named it by the file's order (the
+    # command named the types by np.unique of their values, floats if any was one)
+    import networkx as nx
+
+    edges = [("a", "b", 1), ("b", "c", 1.0), ("c", "d", 2)]
+    path = tmp_path / "typed.edgelist"
+    for order in (edges, edges[::-1], [edges[1], edges[0], edges[2]]):
+        path.write_text("".join(f"{u} {v} {{'weight': 0.3, 'type': {t!r}}}\n"
+                                for u, v, t in order))
+        G = nx.DiGraph()
+        G.add_edges_from((u, v, {"weight": 0.3, "type": t}) for u, v, t in order)
+        for graph in (CascadeGraph.read_edgelist(path, edge_type="type"),
+                      CascadeGraph.from_networkx(G, edge_type="type")):
+            assert graph.edge_type_names == (1.0, 2.0)
+            assert all(type(t) is float for t in graph.edge_type_names)
+            of = {graph.labels[s]: int(t) for s, t in zip(graph.src, graph.edge_type)}
+            assert of == {"a": 0, "b": 0, "c": 1}
+    path.write_text("a b {'weight': 0.3, 'type': 1}\nc d {'weight': 0.3, 'type': 2}\n")
+    assert CascadeGraph.read_edgelist(path, edge_type="type").edge_type_names == (1, 2)
