@@ -26,7 +26,6 @@ uses ``-p.grad``, so both steps ascend (the reference would descend in the mirro
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -73,8 +72,8 @@ def hyperbolic_step(
     bool
         ``False`` (and ``param`` untouched) when the update was not finite (a NaN in
         ``grad``, or overflow). An infinite ``grad`` entry is clamped like any large one: a
-        step of ``exp(+-clamp)``; at a weight of sign 0 (exactly 0) it has no effect, as
-        any gradient there.
+        step of ``exp(+-clamp)``; at a weight of sign 0 (exactly 0), or with ``lr * alpha``
+        0, it has no effect, as any gradient there.
 
     Raises
     ------
@@ -122,17 +121,18 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
     # inf and NaN survive a sum, so a finite sum proves every entry finite in one cheap
     # pass; isfinite(new).all() (several passes and temporaries) only when it overflows
     if not (torch.isfinite(new.sum()) or torch.isfinite(new).all()):
-        if torch.isnan(grad).any():
+        inf = torch.isinf(grad)
+        if torch.isnan(grad).any() or not inf.any():
             return False
-        # sign 0 times an infinite gradient is NaN, which refused the whole tensor's step
-        # (a zero-initialised layer): an entry of sign 0 has no gradient term, only beta's
-        zero = torch.sign(param if sign_of is None else sign_of) == 0
-        if not zero.any():
-            return False
-        shrink = math.exp(max(-clamp, min(clamp, -lr * beta)))
-        new = torch.where(zero, param * shrink, new)
-        if not torch.isfinite(new).all():
-            return False
+        # 0 times an infinite gradient is NaN, which refused the whole tensor's step: at a
+        # weight of sign 0 (a zero-initialised layer), or with lr * alpha 0, the gradient
+        # has no term. The step again with those gradients 0, as finite ones would take it
+        if lr * alpha != 0:
+            inf &= torch.sign(param if sign_of is None else sign_of) == 0
+            if not inf.any():
+                return False
+        return _hyperbolic_step(param, grad.masked_fill(inf, 0), lr, alpha, beta, clamp,
+                                sign_of)
     param.copy_(new)
     return True
 

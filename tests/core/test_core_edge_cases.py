@@ -235,3 +235,30 @@ def test_hyperbolic_step_with_an_infinite_gradient_at_a_zero_weight(dtype):
     nan = torch.tensor([[0.0, 1.0]], dtype=dtype)  # a NaN gradient still refuses the step
     assert not hyperbolic_step(nan, torch.tensor([[float("nan"), 1.0]], dtype=dtype), lr=0.01)
     assert nan.tolist() == [[0.0, 1.0]]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32,
+                                   torch.float64])
+def test_hyperbolic_step_ignores_an_infinite_gradient_exactly_as_a_zero_one(dtype):
+    # where an infinite gradient has no term (sign 0 through sign_of, or lr * alpha = 0),
+    # the step equals the one with that gradient 0 bit for bit: a shrink computed apart in
+    # float64 differed in the last bit (27 of 400 learning rates in float32), and alpha = 0
+    # with an infinite gradient refused the whole tensor's decay step
+    from core.ham import hyperbolic_step
+
+    p = torch.tensor([1.0, 3.0, 0.7, 0.0], dtype=dtype)
+    sign_of = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=dtype)
+    for lr in torch.linspace(0.01, 10, 50).tolist():
+        a, b = p.clone(), p.clone()
+        assert hyperbolic_step(a, torch.tensor([0.0, 0, 0, 1], dtype=dtype), lr=lr, beta=0.05,
+                               sign_of=sign_of)
+        assert hyperbolic_step(b, torch.tensor([float("inf"), 0, 0, 1], dtype=dtype), lr=lr,
+                               beta=0.05, sign_of=sign_of)
+        assert torch.equal(a, b)
+    a, b = p.clone()[:2] + 1, p.clone()[:2] + 1
+    assert hyperbolic_step(a, torch.tensor([1e30, 1.0], dtype=dtype), lr=0.1, alpha=0.0,
+                           beta=1.0)
+    assert hyperbolic_step(b, torch.tensor([float("inf"), 1.0], dtype=dtype), lr=0.1,
+                           alpha=0.0, beta=1.0)
+    assert torch.equal(a, b)  # exp(-0.1): 2 * 0.9048, 4 * 0.9048
+    assert float(a[0]) == pytest.approx(2 * math.exp(-0.1), rel=1e-2)
