@@ -119,9 +119,23 @@ def _check_tol_steps(tol: float, max_steps: int) -> tuple[float, int]:
 
 
 def time_to_consensus(
-    model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000
+    model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000,
+    check: bool = True,
 ) -> int | None:
-    """First round at which all agents agree to within ``tol`` (max over options).
+    """First round from which all agents agree to within ``tol`` for good (max over options).
+
+    An agreement that does not last is not consensus: two agents who swap opinions with
+    ``gamma = 1/2`` pass through ``(0.5, 0.5)`` at round 1 from ``(0.2, 0.8)`` and then
+    settle at ``(0.4, 0.6)``, so they never reach consensus (round 1 was returned).  The
+    round is found by a rollout checked against the equilibrium ``b*``
+    (:meth:`~FriedkinJohnsen.equilibrium`, the limit, or for a periodic group its time
+    average): ``b(t) - b*`` is multiplied by ``H``, whose rows are non-negative and sum to
+    at most 1, so ``max |b(t) - b*|`` never grows and every later spread is at most
+    ``spread(b*) + 2 max |b(t) - b*|``.  If ``spread(b*) >= tol`` there is no consensus
+    (None, with no rollout); otherwise the rollout stops once that bound is below ``tol``
+    and returns the first round of the agreement that lasts to there.  With every
+    ``gamma = 0`` (DeGroot) each belief is a convex combination of the previous ones, the
+    spread never grows, and the first round below ``tol`` is returned at once.
 
     Parameters
     ----------
@@ -132,13 +146,21 @@ def time_to_consensus(
     tol
         Largest spread ``max_i b_i - min_i b_i`` (over options) that counts as agreement.
     max_steps
-        Rounds simulated before giving up.
+        Rounds simulated before giving up: the agreement must be shown to last (the bound
+        above below ``tol``) by then.
+    check
+        Validate the beliefs (``(n, K)`` rows as distributions); False for real-valued
+        opinions on several topics (one column per topic).
 
     Returns
     -------
     int or None
-        The round, or None if the beliefs do not come within ``tol`` of each other in
-        ``max_steps`` rounds (FJ with stubborn agents usually never reaches consensus).
+        The round, or None if the beliefs do not come within ``tol`` of each other for
+        good: the equilibrium itself is no consensus (FJ with stubborn agents usually
+        never reaches consensus), or an agreement that lasts is not shown within
+        ``max_steps`` rounds.  ``b*`` comes from a solve at its default tolerance, so a
+        ``tol`` near the solve's error (1e-10, relative, for the iterative methods) may
+        read its round-off as disagreement.
 
     Examples
     --------
@@ -150,22 +172,41 @@ def time_to_consensus(
     >>> swap = FriedkinJohnsen(W, gamma=0.0, alpha=0.0)  # the two swap opinions every round
     >>> print(time_to_consensus(swap, np.array([1.0, 0.0]), max_steps=100))
     None
+    >>> anchored = FriedkinJohnsen(W, gamma=0.5, alpha=0.0)  # (0.5, 0.5) at round 1 only
+    >>> print(time_to_consensus(anchored, np.array([0.2, 0.8])))  # settles at (0.4, 0.6)
+    None
     """
     tol, max_steps = _check_tol_steps(tol, max_steps)
     # no autograd graph: with a W that needs grad every round was recorded for a count
     # that has no gradient (see time_to_equilibrium)
     with torch.no_grad():
-        B = model._beliefs(S, "S", True, way_out="")  # no check=False here
+        B = model._beliefs(S, "S", check)
         S0 = B
+        # DeGroot: convex combinations never widen the spread, so the first hit lasts
+        degroot = not bool((model.gamma != 0).any())
+        if not degroot:
+            target = model.equilibrium(S0, check=False)
+            settled = _spread(target)
+            if settled >= tol:  # the limit itself disagrees: any agreement is transient
+                return None
+        first = None  # first round of the current run of rounds below tol
         for t in range(max_steps + 1):
             if _spread(B) < tol:
-                return t
-            B = model.step(B, S0, check=False)
-    return None
+                first = t if first is None else first
+                # every later spread is at most spread(b*) + 2 max |b(t) - b*| (H's rows
+                # are non-negative and sum to at most 1): below tol, the run lasts
+                if degroot or settled + 2 * float(abs(B - target).max()) < tol:
+                    return first
+            else:
+                first = None
+            if t < max_steps:
+                B = model.step(B, S0, check=False)
+    return None  # any agreement at the end is not shown to last: it may be transient
 
 
 def time_to_equilibrium(
-    model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000
+    model: FriedkinJohnsen, S: Any, *, tol: float = 1e-6, max_steps: int = 100_000,
+    check: bool = True,
 ) -> int | None:
     """First round with ``max |b(t) - b*| < tol`` (the equilibrium obtained by a solve).
 
@@ -179,6 +220,9 @@ def time_to_equilibrium(
         Largest absolute distance to the equilibrium that counts as reached.
     max_steps
         Rounds simulated before giving up.
+    check
+        Validate the beliefs (``(n, K)`` rows as distributions); False for real-valued
+        opinions on several topics (one column per topic).
 
     Returns
     -------
@@ -200,7 +244,9 @@ def time_to_equilibrium(
     # no autograd graph: with a W that needs grad every round was recorded (575 MB after
     # 3,000 rounds of 400 agents, 11 MB without), and float() warned about it
     with torch.no_grad():
-        S0 = model._beliefs(S, "S", True, way_out="")  # no check=False here
+        # check=False for real-valued opinions on several topics, as step, rollout and
+        # equilibrium take it (they were refused, advised to normalise the rows)
+        S0 = model._beliefs(S, "S", check)
         target = model.equilibrium(S0, check=False)
         B = S0
         for t in range(max_steps + 1):

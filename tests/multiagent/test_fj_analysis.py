@@ -133,7 +133,10 @@ def test_round_counts_of_a_differentiable_model_record_no_graph(count, monkeypat
     # time_to_equilibrium warned "Converting a tensor with requires_grad=True to a scalar"
     W = torch.tensor((np.ones((3, 3)) - np.eye(3)) / 2, requires_grad=True)
     S = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=torch.float64)
-    fj = FriedkinJohnsen(W, 0.1, 0.2)
+    # agent 0 keeps its belief (alpha = 1) and the others follow it: a consensus that
+    # takes rounds (with every gamma = 0.1 there is none, found without a rollout)
+    gamma, alpha = [0.1, 0.0, 0.0], [1.0, 0.2, 0.2]
+    fj = FriedkinJohnsen(W, gamma, alpha)
     recorded = []
     step = FriedkinJohnsen.step
 
@@ -143,7 +146,8 @@ def test_round_counts_of_a_differentiable_model_record_no_graph(count, monkeypat
         return out
 
     monkeypatch.setattr(FriedkinJohnsen, "step", spy)
-    want = count(FriedkinJohnsen(W.detach(), 0.1, 0.2), S, max_steps=50)
+    want = count(FriedkinJohnsen(W.detach(), gamma, alpha), S, max_steps=50)
+    assert want is not None
     assert count(fj, S, max_steps=50) == want
     assert recorded and not any(recorded)
 
@@ -255,3 +259,97 @@ def test_social_power_rescaled_leaves_ordinary_stubbornness_as_it_was():
     pi = social_power(fj)
     np.testing.assert_allclose(pi, unscaled, rtol=0, atol=2e-16)
     np.testing.assert_allclose(pi, _exact_social_power(W, gamma, alpha), rtol=0, atol=1e-15)
+
+
+def _rounds_to_consensus_by_rollout(model, S, tol, rounds=3000):
+    """Brute force: the first round after the last one whose spread is >= tol.
+
+    Known answers for ``time_to_consensus``: ``rounds`` rounds are simulated (far past
+    the convergence of these small models, checked by the caller), and None is returned
+    where the spread is still >= tol at the end.
+    """
+    R = model.rollout(S, rounds, check=False)
+    R = R[..., None] if R.ndim == 2 else R
+    spread = (R.max(axis=1) - R.min(axis=1)).max(axis=-1)
+    above = np.flatnonzero(spread >= tol)
+    if above.size and above[-1] == rounds:
+        return None
+    return 0 if above.size == 0 else int(above[-1]) + 1
+
+
+def test_time_to_consensus_ignores_a_transient_agreement():
+    # before: the first round below tol was returned, 1 for both models below, though the
+    # agreement at round 1 does not last. Swapping with gamma = 1/2 from (0.2, 0.8) gives
+    # (0.5, 0.5), (0.35, 0.65), (0.425, 0.575), ... -> (0.4, 0.6): no consensus at all
+    W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    anchored = FriedkinJohnsen(W, 0.5, 0.0)
+    s = np.array([0.2, 0.8])
+    np.testing.assert_allclose(anchored.rollout(s, 2), [[0.2, 0.8], [0.5, 0.5], [0.35, 0.65]])
+    assert _rounds_to_consensus_by_rollout(anchored, s, 1e-6) is None
+    assert time_to_consensus(anchored, s) is None
+    # agent 0 stubborn towards 0.5, agent 1 (gamma = 0) half listening: (0.5, 0.9) ->
+    # (0.7, 0.7) -> (0.6, 0.7) -> (0.6, 0.65) -> ... -> consensus (0.5, 0.5), within tol
+    # for good only from round 23 (tol 1e-3), 55 (1e-6) and 88 (1e-9)
+    leader = FriedkinJohnsen(W, [0.5, 0.0], [0.0, 0.5])
+    s = np.array([0.5, 0.9])
+    np.testing.assert_allclose(leader.rollout(s, 3), [[0.5, 0.9], [0.7, 0.7], [0.6, 0.7],
+                                                      [0.6, 0.65]])
+    assert np.abs(leader.rollout(s, 3000)[-1] - 0.5).max() < 1e-15  # converged
+    for tol, rounds in ((1e-3, 23), (1e-6, 55), (1e-9, 88)):
+        assert _rounds_to_consensus_by_rollout(leader, s, tol) == rounds
+        assert time_to_consensus(leader, s, tol=tol) == rounds
+        # a torch model and several options (here one column and its complement) alike
+        St = torch.tensor(np.stack([s, 1 - s], axis=1))
+        assert time_to_consensus(FriedkinJohnsen(torch.tensor(W), [0.5, 0.0], [0.0, 0.5]),
+                                 St, tol=tol) == rounds
+    # a round is returned once the agreement is shown to last: spread(b*) + 2 max |b(t) -
+    # b*| < tol, here at round 31 for the agreement from round 23 (tol 1e-3); before that
+    # (and at max_steps = 1, round 1's agreement) it may be transient: None
+    assert time_to_consensus(leader, s, tol=1e-3, max_steps=31) == 23
+    assert time_to_consensus(leader, s, tol=1e-3, max_steps=30) is None
+    assert time_to_consensus(leader, s, tol=1e-3, max_steps=1) is None
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_time_to_consensus_of_degroot_is_its_first_agreement(seed):
+    # DeGroot (every gamma = 0): each belief is a convex combination of the previous
+    # ones, so the spread never grows and the first round below tol lasts; the answers
+    # stay those of the first hit, checked against a 3000-round rollout
+    rng = np.random.default_rng(seed)
+    n = 6
+    W = rng.random((n, n)) * (rng.random((n, n)) < 0.5)
+    np.fill_diagonal(W, 0)
+    W[np.arange(n), (np.arange(n) + 1) % n] += 0.1  # a cycle: strongly connected
+    W /= W.sum(axis=1, keepdims=True)
+    model = FriedkinJohnsen(W, 0.0, rng.uniform(0, 0.5, n))
+    S = rng.dirichlet(np.ones(3), size=n)
+    R = model.rollout(S, 3000)
+    assert (R[-1].max(axis=0) - R[-1].min(axis=0)).max() < 1e-15  # converged
+    for tol in (1e-2, 1e-6, 1e-10):
+        want = _rounds_to_consensus_by_rollout(model, S, tol)
+        spread = (R.max(axis=1) - R.min(axis=1)).max(axis=-1)
+        assert want == int(np.argmax(spread < tol))  # the first hit is the lasting one
+        assert time_to_consensus(model, S, tol=tol) == want
+
+
+@pytest.mark.parametrize("count", [time_to_consensus, time_to_equilibrium])
+def test_round_counts_take_real_valued_opinions_with_check_false(count):
+    # before: TypeError, unexpected keyword 'check'; without it, opinions on two topics
+    # (Likert 1-7) were refused with "S[0] (agent 0) sums to 4, expected 1 ... (normalise
+    # the rows)", advice that changes the answer, while step, rollout and equilibrium
+    # take check=False
+    W = np.array([[0.0, 1.0], [1.0, 0.0]])
+    S = np.array([[3.0, 1.0], [7.0, 5.0]])
+    with pytest.raises(ValueError, match=r"^S\[0\] \(agent 0\) sums to 4, expected 1: .*"
+                       r"for real-valued opinions on several topics .*pass check=False$"):
+        count(FriedkinJohnsen(W, 0.5, 0.0), S)
+    averaging = FriedkinJohnsen(W, 0.0, 0.5)  # (5, 3) for both agents at round 1
+    assert count(averaging, S, check=False) == 1
+    # gamma = 1/2: b* = (2 s + swap(s)) / 3, each topic's distance to it halves each round
+    # from 4/3, below 1e-6 first at round 21 (4/3 2^-21 = 6.4e-7); no consensus
+    stubborn = FriedkinJohnsen(W, 0.5, 0.0)
+    if count is time_to_equilibrium:
+        assert int(np.ceil(np.log2(4 / 3 / 1e-6))) == 21
+        assert count(stubborn, S, check=False) == 21
+    else:
+        assert count(stubborn, S, check=False) is None
