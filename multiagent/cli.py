@@ -1009,7 +1009,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "question), fit.json (the first question's fit, with the agents' "
                           "names when they are named; FJFit.load reads it) and metrics.json")
     fit.add_argument("--per-agent", action="store_true",
-                     help="fit gamma and alpha per agent (default: one pair shared by all agents)")
+                     help="fit gamma and alpha per agent, MAS-Cascade's protocol (default: "
+                          "one pair shared by all agents, which for agents that differ is "
+                          "none of theirs)")
     fit.add_argument("--train-rounds", type=at_least(1, int), default=None,
                      help="fit on rounds 0..R and score the later ones, R below the "
                           "transcripts' last round (default: fit all rounds and score them "
