@@ -141,8 +141,11 @@ def read_transcripts(
     ``question`` (any labels: one transcript per question) and ``role`` (``adversary``
     marks an agent); other columns are ignored.  An option column of labels only (``A``,
     ``B``, ``C``, ``D``) is read in their sorted order (:attr:`Transcripts.options`).
-    Rounds start at 0, the agents' innate beliefs.  This is the ``trajectories.csv`` of
-    ``prunus fj simulate`` and the input of ``prunus fj fit``, read by the same rules.
+    In a CSV file, labels are read as the text written: an option ``N/A`` (beside ``Yes``
+    and ``No``, sorted as text) or a question ``NA`` or ``None`` is a label, not a missing
+    value; an empty field is missing.  Rounds start at 0, the agents' innate beliefs.  This
+    is the ``trajectories.csv`` of ``prunus fj simulate`` and the input of
+    ``prunus fj fit``, read by the same rules.
     Every (question, round, agent, option) must be given exactly once.  Agents are
     numbered ``0..n-1`` in the agent column (each index used), or named: then they are
     taken in the order they first appear (``simulate --adjacency`` writes them in its
@@ -270,8 +273,9 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
     """Read a long table (``frame``, modified in place) into :class:`Transcripts`.
 
     ``path``: the CSV file ``frame`` was read from, whose columns are read again as the
-    text they were written as (a name that looks like a number, a question label); None
-    for a DataFrame, whose values are taken as they are.
+    text they were written as (a name that looks like a number, a question label, labels
+    such as "NA" or "N/A" that pandas reads as missing); None for a DataFrame, whose
+    values are taken as they are.
     """
     from core.checks import text_encoding
 
@@ -305,6 +309,9 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
             raise ValueError(f"{say.data}: column {column!r} must hold {expected}; "
                              f"{say.line(row)} has {shown}{say.note()}")
 
+    if labelled and path is not None and frame["question"].isna().any():
+        # pandas read a question labelled "NA" or "None" as missing: read it as written
+        frame["question"] = _column_text(frame, "question", path).to_numpy()
     bad_row(frame["question"].isna(), "question", "a label on every line")
     given = agents is not None  # names: given, or found here
     as_names = ""  # said when numbered agents not 0..n-1 are missing beliefs either way
@@ -325,6 +332,9 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
                              f"{say.data}")
         frame["agent"] = codes.astype(np.int64)
     options = None
+    if path is not None and frame["option"].isna().any():
+        # pandas read an option labelled "N/A", "NA" or "None" as missing: as written
+        frame["option"] = _column_text(frame, "option", path).to_numpy()
     letters = frame["option"].astype("string").str.strip()
     if (letters.notna().all() and pd.to_numeric(letters, errors="coerce").isna().all()):
         # options as LLM logs write them (A, B, C, D) were refused as "must hold integers":
@@ -515,12 +525,23 @@ def _agent_text(frame: pd.DataFrame, path: Path | None) -> pd.Series:
     "007" stays "007" and an agent named "NA" or "null" is not read as missing (pandas'
     default); an empty field is missing (NA).  A DataFrame's values are taken as text.
     """
+    return _column_text(frame, "agent", path)
+
+
+def _column_text(frame: pd.DataFrame, column: str, path: Path | None) -> pd.Series:
+    """Return ``frame``'s ``column`` as written: text without surrounding spaces.
+
+    ``path``: the CSV ``frame`` was read from, whose column is read again as text, so that
+    "007" stays "007" and a label "NA", "N/A", "None" or "null" is not read as missing
+    (pandas' default); an empty field is missing (NA).  A DataFrame's values are taken as
+    text.
+    """
     from core.checks import text_encoding
 
     if path is None:
-        return frame["agent"].astype("string").str.strip()
-    text = pd.read_csv(path, sep=_separator(path), usecols=["agent"], dtype=str,
-                       keep_default_na=False, encoding=text_encoding(path))["agent"].str.strip()
+        return frame[column].astype("string").str.strip()
+    text = pd.read_csv(path, sep=_separator(path), usecols=[column], dtype=str,
+                       keep_default_na=False, encoding=text_encoding(path))[column].str.strip()
     return text.mask(text == "")
 
 

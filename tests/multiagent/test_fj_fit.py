@@ -1615,3 +1615,59 @@ def test_known_trust_fits_of_noisy_debates_reach_the_least_squares_optimum():
     assert fit.converged
     assert fit.loss == pytest.approx(best, rel=1e-12, abs=0)
     np.testing.assert_allclose(np.r_[fit.gamma, fit.alpha], ref.x, atol=1e-6)
+
+
+def _survey_file(tmp_path, name, questions, options):
+    """A two-question survey of three named agents over three options, as a CSV file."""
+    agents = ["ann", "bo", "cy"]
+    frames = [_long_table(simulate_transcript(3, 4, 3, gamma=0.3, alpha=0.4, noise=0.0,
+                                              seed=s), agents, question=q)
+              for s, q in zip((1, 2), questions)]
+    table = pd.concat(frames, ignore_index=True)
+    table["option"] = table.option.map(dict(enumerate(options)))
+    path = tmp_path / name
+    table[["question", "round", "agent", "option", "belief"]].to_csv(path, index=False)
+    return path
+
+
+def test_option_and_question_labels_pandas_reads_as_missing_are_read_as_written(tmp_path):
+    # before: options Yes/No/N/A were refused ("column 'option' must hold integers >= 0;
+    # line 2 has 'Yes'") and questions NA/None ("column 'question' must hold a label on
+    # every line; line 2 has nothing"): pd.read_csv read the labels N/A, NA, None as missing
+    from core.cli import main
+    from multiagent import read_transcripts
+
+    odd = _survey_file(tmp_path, "odd.csv", ["NA", "None"], ["Yes", "No", "N/A"])
+    plain = _survey_file(tmp_path, "plain.csv", ["qa", "qb"], ["Yes", "No", "Maybe"])
+    assert "NA,0,ann,N/A," in odd.read_text()
+    read, renamed = read_transcripts(odd), read_transcripts(plain)
+    # sorted as text, N/A where Maybe sorts: the same beliefs under other labels
+    assert read.questions == ["NA", "None"] and read.options == ["N/A", "No", "Yes"]
+    assert renamed.options == ["Maybe", "No", "Yes"] and read.agents == ["ann", "bo", "cy"]
+    np.testing.assert_array_equal(read.beliefs, renamed.beliefs)
+    fits = fit_transcripts(read, max_steps=20)
+    assert fits.question.tolist() == ["NA", "None"]
+    pd.testing.assert_frame_equal(fits.drop(columns="question"),
+                                  fit_transcripts(renamed, max_steps=20).drop(columns="question"))
+    for path in (odd, plain):
+        assert main(["fj", "fit", str(path), "--quiet",
+                     "--out", str(tmp_path / path.stem)]) == 0
+    written = [pd.read_csv(tmp_path / stem / "fits.csv", keep_default_na=False)
+               for stem in ("odd", "plain")]
+    assert written[0].question.tolist() == ["NA", "None"]
+    pd.testing.assert_frame_equal(written[0].drop(columns="question"),
+                                  written[1].drop(columns="question"))
+    # an empty field is still missing, named by its line
+    text = odd.read_text().splitlines()
+    text[1] = "," + text[1].split(",", 1)[1]
+    odd.write_text("\n".join(text) + "\n")
+    with pytest.raises(ValueError, match="column 'question' must hold a label on every "
+                       "line; line 2 has nothing"):
+        read_transcripts(odd)
+
+
+def test_kl_metric_is_not_negative_on_beliefs_equal_up_to_round_off():
+    # before: fits.csv showed kl = -1.19e-17 on a noise-free transcript (round-off)
+    y = np.array([[[0.5, 0.5]]])
+    p = np.array([[[0.5, np.nextafter(0.5, 1)]]])
+    assert transcript_metrics(y, p)["kl"] == 0.0  # was -1.1102230246251565e-16
