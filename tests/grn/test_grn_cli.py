@@ -1090,13 +1090,17 @@ def test_a_fit_without_truth_removes_only_an_earlier_grn_runs_metrics_json(files
         assert (out / "metrics.json").read_bytes() == text
 
 
+#: README's example line of each command, as its --help ends
+HELP_EXAMPLES = ((["grn", "fit"], "prunus grn fit data.h5ad --time-key time --trajectory-key "
+                  "trajectory --prior prior.csv --pruning dash --prior-weight 0.9997 "
+                  "--hidden 64 --out results/"),
+                 (["demo"], "prunus demo"))
+
+
 def test_fit_and_demo_help_end_with_readmes_example(capsys):
     # neither --help gave an example command (ctmc's and fj's do)
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
-    for command, example in ((["grn", "fit"], "prunus grn fit data.h5ad --time-key time "
-                              "--trajectory-key trajectory --prior prior.csv --pruning dash "
-                              "--prior-weight 0.9997 --hidden 64 --out results/"),
-                             (["demo"], "prunus demo")):
+    for command, example in HELP_EXAMPLES:
         with pytest.raises(SystemExit):
             main([*command, "--help"])
         out = capsys.readouterr().out
@@ -1108,10 +1112,7 @@ def test_fit_and_demo_help_examples_stay_whole_on_a_narrow_terminal(capsys, monk
     # the layout is core.cli's now (example_help): the example line is never wrapped, as
     # before (ctmc's was: test_ctmc_cli.py)
     monkeypatch.setenv("COLUMNS", "60")
-    for command, example in ((["grn", "fit"], "prunus grn fit data.h5ad --time-key time "
-                              "--trajectory-key trajectory --prior prior.csv --pruning dash "
-                              "--prior-weight 0.9997 --hidden 64 --out results/"),
-                             (["demo"], "prunus demo")):
+    for command, example in HELP_EXAMPLES:
         with pytest.raises(SystemExit):
             main([*command, "--help"])
         lines = capsys.readouterr().out.splitlines()

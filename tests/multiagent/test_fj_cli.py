@@ -1621,13 +1621,17 @@ def test_fit_reads_tab_separated_transcripts(debate, tmp_path, capsys, name):
     np.testing.assert_array_equal(read.beliefs, read_transcripts(tmp_path / "t.csv").beliefs)
 
 
-@pytest.mark.parametrize(("command", "example"), [
+#: README's example line of each command, as its --help ends
+HELP_EXAMPLES = [
     ("simulate", "prunus fj simulate --graph star --n 6 --adversary hub --gamma 0.2 "
                  "--alpha 0.5 --out results/"),
     ("fit", "prunus fj fit results/trajectories.csv --per-agent --graph star --out fit/"),
     ("equilibrium", "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
                     "--gamma 0.2 --alpha 0.5 --out eq/"),
-])
+]
+
+
+@pytest.mark.parametrize(("command", "example"), HELP_EXAMPLES)
 def test_help_ends_with_an_example_command(capsys, command, example):
     # before: no command's --help showed how to call it; README's example, on one line
     # (argparse re-wraps the other text) so that it can be copied
@@ -1639,13 +1643,7 @@ def test_help_ends_with_an_example_command(capsys, command, example):
     assert shown.startswith(f"usage: prunus fj {command} [-h]")
 
 
-@pytest.mark.parametrize(("command", "example"), [
-    ("simulate", "prunus fj simulate --graph star --n 6 --adversary hub --gamma 0.2 "
-                 "--alpha 0.5 --out results/"),
-    ("fit", "prunus fj fit results/trajectories.csv --per-agent --graph star --out fit/"),
-    ("equilibrium", "prunus fj equilibrium --adjacency ties.csv --opinions survey.csv "
-                    "--gamma 0.2 --alpha 0.5 --out eq/"),
-])
+@pytest.mark.parametrize(("command", "example"), HELP_EXAMPLES)
 def test_help_example_stays_whole_on_a_narrow_terminal(capsys, monkeypatch, command, example):
     # the layout is core.cli's now (example_help), shared with grn, ctmc and cascade: the
     # example is never wrapped
