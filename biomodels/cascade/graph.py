@@ -1307,7 +1307,7 @@ class CascadeGraph:
                     t = data[edge_type]
                     try:
                         types.append(type_ids.setdefault(t, len(type_ids)))
-                        if isinstance(t, float) and not floats:
+                        if isinstance(t, float | np.floating) and not floats:
                             floats.append(t)
                     except TypeError:  # "unhashable type: 'list'", naming no edge
                         raise TypeError(f"edge ({u!r} -> {v!r}): its {edge_type!r} is "

@@ -1080,3 +1080,8 @@ def test_a_type_written_as_1_and_as_1_0_is_named_by_neither_line_order(tmp_path)
             assert of == {"a": 0, "b": 0, "c": 1}
     path.write_text("a b {'weight': 0.3, 'type': 1}\nc d {'weight': 0.3, 'type': 2}\n")
     assert CascadeGraph.read_edgelist(path, edge_type="type").edge_type_names == (1, 2)
+    for first, second in ((1, np.float32(1.0)), (np.float32(1.0), 1)):  # numpy's floats too
+        G = nx.DiGraph([("a", "b", {"weight": 0.3, "type": first}),
+                        ("b", "c", {"weight": 0.3, "type": second}),
+                        ("c", "d", {"weight": 0.3, "type": 2})])
+        assert CascadeGraph.from_networkx(G, edge_type="type").edge_type_names == (1.0, 2.0)
