@@ -1084,4 +1084,5 @@ def test_a_type_written_as_1_and_as_1_0_is_named_by_neither_line_order(tmp_path)
         G = nx.DiGraph([("a", "b", {"weight": 0.3, "type": first}),
                         ("b", "c", {"weight": 0.3, "type": second}),
                         ("c", "d", {"weight": 0.3, "type": 2})])
-        assert CascadeGraph.from_networkx(G, edge_type="type").edge_type_names == (1.0, 2.0)
+        names = CascadeGraph.from_networkx(G, edge_type="type").edge_type_names
+        assert names == (1.0, 2.0) and all(type(t) is float for t in names)
