@@ -133,7 +133,10 @@ def time_to_consensus(
     at most 1, so ``max |b(t) - b*|`` never grows and every later spread is at most
     ``spread(b*) + 2 max |b(t) - b*|``.  If ``spread(b*) >= tol`` there is no consensus
     (None, with no rollout); otherwise the rollout stops once that bound is below ``tol``
-    and returns the first round of the agreement that lasts to there.  With every
+    and returns the first round of the agreement that lasts to there.  A rollout that
+    repeats itself (a fixed point or a 2-cycle of round-off: float32 stalls a few eps
+    away from the solved ``b*``, where that bound may stay above ``tol``) is decided by
+    its own spreads, which are then those of every later round.  With every
     ``gamma = 0`` (DeGroot) each belief is a convex combination of the previous ones, the
     spread never grows, and the first round below ``tol`` is returned at once.
 
@@ -190,17 +193,28 @@ def time_to_consensus(
             if settled >= tol:  # the limit itself disagrees: any agreement is transient
                 return None
         first = None  # first round of the current run of rounds below tol
+        before = None  # b(t - 1) and whether its spread was below tol
         for t in range(max_steps + 1):
-            if _spread(B) < tol:
-                first = t if first is None else first
-                # every later spread is at most spread(b*) + 2 max |b(t) - b*| (H's rows
-                # are non-negative and sum to at most 1): below tol, the run lasts
-                if degroot or settled + 2 * float(abs(B - target).max()) < tol:
-                    return first
-            else:
-                first = None
+            below = _spread(B) < tol
+            first = (t if first is None else first) if below else None
+            # every later spread is at most spread(b*) + 2 max |b(t) - b*| (H's rows are
+            # non-negative and sum to at most 1): below tol, the run lasts. DeGroot:
+            # convex combinations never widen the spread, so the first hit lasts
+            if below and (degroot or settled + 2 * float(abs(B - target).max()) < tol):
+                return first
             if t < max_steps:
-                B = model.step(B, S0, check=False)
+                after = model.step(B, S0, check=False)
+                if not degroot:
+                    # in float32 the rollout stalls a few eps (times 1 / (1 - rate)) away
+                    # from the solved b*, where the bound above stayed >= tol (1e-6) and
+                    # None came back: once it repeats itself (a fixed point, or a 2-cycle
+                    # of round-off) every later round is one seen, and its spreads decide
+                    if bool((after == B).all()):
+                        return first if below else None
+                    if before is not None and bool((after == before[0]).all()):
+                        return first if below and before[1] else None
+                    before = (B, below)
+                B = after
     return None  # any agreement at the end is not shown to last: it may be transient
 
 

@@ -1006,8 +1006,10 @@ def _known_trust_start(
     a shared pair.  The map back is ``g = beta_0``, ``a = beta_1 / (1 - g)`` (0.5 where
     ``g = 1``, where ``a`` does not act), with values clamped to ``[1e-15, 1 - 1e-15]``
     so that the logits are finite.  Where the optimum fits no better than ``init`` (the
-    data do not tell the values apart, e.g. beliefs that never move), ``init`` is kept,
-    as the default start would.
+    data do not tell the values apart, e.g. beliefs that never move), or where the
+    group's 3-column design is rank-deficient (e.g. only the first transition, on which
+    ``s_i = b_i(0)``: only ``g + (1 - g) a`` is identified), ``init`` is kept, as the
+    default start would.
 
     Parameters
     ----------
@@ -1049,9 +1051,14 @@ def _known_trust_start(
     for slot, group in enumerate(groups):
         A = np.concatenate([rows(i) for i in group])
         y = np.concatenate([nxt[:, i].reshape(-1) for i in group])
-        beta = _simplex_least_squares(A, y)
         at = group[0] if per_agent else slot
-        if not ((A @ beta - y) ** 2).sum() < ((A @ start - y) ** 2).sum():
+        # a rank-deficient design (on the first transition s_i = b_i(0): only gamma +
+        # (1 - gamma) alpha is identified) has a face of optima; the solver's pick was a
+        # corner with a finite standard error: keep the default start there, as before
+        sv = np.linalg.svd(A, compute_uv=False)
+        full = sv.size == 3 and sv[-1] > sv[0] * max(A.shape) * np.finfo(A.dtype).eps
+        beta = _simplex_least_squares(A, y) if full else start
+        if not full or not ((A @ beta - y) ** 2).sum() < ((A @ start - y) ** 2).sum():
             # no better than the default start (the data do not determine the values,
             # e.g. beliefs that never move): kept there, not moved to a vertex
             g_logit[at], a_logit[at] = _logit(g0), _logit(a0)

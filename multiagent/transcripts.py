@@ -336,6 +336,12 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         # pandas read an option labelled "N/A", "NA" or "None" as missing: as written
         frame["option"] = _column_text(frame, "option", path).to_numpy()
     letters = frame["option"].astype("string").str.strip()
+    written = letters.dropna()
+    if (letters.isna().any() and not written.empty
+            and pd.to_numeric(written, errors="coerce").isna().all()):
+        # an empty field among lettered options was reported as the first lettered line
+        # ("must hold integers >= 0; line 2 has 'A'"): name the empty line instead
+        bad_row(letters.isna(), "option", "a label on every line")
     if (letters.notna().all() and pd.to_numeric(letters, errors="coerce").isna().all()):
         # options as LLM logs write them (A, B, C, D) were refused as "must hold integers":
         # read in sorted order, as agents may be names

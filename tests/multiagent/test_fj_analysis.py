@@ -353,3 +353,46 @@ def test_round_counts_take_real_valued_opinions_with_check_false(count):
         assert count(stubborn, S, check=False) == 21
     else:
         assert count(stubborn, S, check=False) is None
+
+
+def _float32_rounds_by_rollout(model, S, tol, rounds=3000):
+    """:func:`_rounds_to_consensus_by_rollout` of a torch model's float32 rollout."""
+    R = model.rollout(S, rounds, check=False).numpy()
+    assert R.dtype == np.float32
+    spread = (R.max(axis=1) - R.min(axis=1)).max(axis=-1)
+    above = np.flatnonzero(spread >= tol)
+    if above.size and above[-1] == rounds:
+        return None
+    return 0 if above.size == 0 else int(above[-1]) + 1
+
+
+def test_time_to_consensus_of_a_float32_model_that_stalls_at_round_off():
+    # before: None. Agent 1 follows stubborn agent 0 to the consensus b* = s_0, but the
+    # float32 rollout stalls ~1e-6 (round-off over a slow rate) from the solved b*, so
+    # spread(b*) + 2 max |b(t) - b*| never fell below tol = 1e-6, though the spread stays
+    # below it from round 262 on (float64: 260). Once the rollout repeats itself, its
+    # own spreads decide
+    W = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    fj = FriedkinJohnsen(W, gamma=torch.tensor([0.1, 0.0]), alpha=0.9)
+    S = torch.tensor([[0.05, 0.89, 0.06], [0.05, 0.75, 0.20]])
+    assert _float32_rounds_by_rollout(fj, S, 1e-6) == 262
+    assert time_to_consensus(fj, S) == 262
+    fj64 = FriedkinJohnsen(W.double(), gamma=torch.tensor([0.1, 0.0]).double(), alpha=0.9)
+    assert time_to_consensus(fj64, S.double()) == 260
+    # random float32 models against the brute-force rollout (8 of 300 disagreed before)
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        n = int(rng.integers(2, 6))
+        A = (rng.random((n, n)) < 0.5).astype(float)
+        A[np.arange(n), (np.arange(n) + 1) % n] = 1.0
+        np.fill_diagonal(A, 0)
+        g = rng.random(n) * 0.3 * (rng.random(n) < 0.5)
+        g[0] = 0.1  # not DeGroot
+        model = FriedkinJohnsen.from_adjacency(
+            torch.tensor(A, dtype=torch.float32), gamma=torch.tensor(g, dtype=torch.float32),
+            alpha=torch.tensor(rng.random(n) * (rng.random(n) < 0.5), dtype=torch.float32))
+        S = rng.dirichlet(np.ones(3), n)
+        S = torch.tensor(S * 0.01 + S.mean(0) * 0.99, dtype=torch.float32)
+        for tol in (1e-4, 1e-6):
+            assert time_to_consensus(model, S, tol=tol) == \
+                _float32_rounds_by_rollout(model, S, tol)
