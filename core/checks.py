@@ -27,6 +27,7 @@ __all__ = [
     "refuse_meta",
     "text_encoding",
     "torch_file_problem",
+    "uncompressed_name",
 ]
 
 def check_device(device: Any, name: str = "device") -> torch.device:
@@ -431,6 +432,40 @@ def text_encoding(path: str | os.PathLike[str]) -> str:
     except OSError:
         return "utf-8-sig"
     return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+
+#: compression suffixes that pandas reads by the file name (and ctmc's loaders open)
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")
+
+
+def uncompressed_name(path: str | os.PathLike[str]) -> str:
+    """Return ``path`` without a compression suffix (``cohort.tsv.gz`` -> ``cohort.tsv``).
+
+    The separator of a user's table is guessed from the extension under the compression
+    (any case): read with commas, a ``.tsv.gz`` came back as one column.
+
+    Parameters
+    ----------
+    path
+        The file's path or name.
+
+    Returns
+    -------
+    str
+        The path as text, a trailing ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` removed.
+
+    Examples
+    --------
+    >>> uncompressed_name("cohort.TSV.GZ"), uncompressed_name("t.csv")
+    ('cohort.TSV', 't.csv')
+    """
+    text = os.fspath(path)
+    low = text.lower()
+    for ext in _COMPRESSIONS:
+        if low.endswith(ext):
+            return text[: -len(ext)]
+    return text
 
 
 # the first bytes of files that are given by mistake for a text table

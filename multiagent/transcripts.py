@@ -29,7 +29,6 @@ __all__ = ["Transcripts", "read_transcripts"]
 
 _INDEX_COLUMNS = ("round", "agent", "option")
 _NEED = {"round", "agent", "option", "belief"}
-_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")  # suffixes pandas decompresses
 
 
 def _separator(path: Path) -> str:
@@ -39,10 +38,9 @@ def _separator(path: Path) -> str:
     a ``.tsv`` transcript was read with commas, its whole header one column.  ``.txt``
     stays comma-separated, as it was read before.
     """
-    name = path.name.lower()
-    for suffix in _COMPRESSED:
-        name = name.removesuffix(suffix)
-    return "\t" if name.endswith((".tsv", ".tab")) else ","
+    from core.checks import uncompressed_name
+
+    return "\t" if uncompressed_name(path.name).lower().endswith((".tsv", ".tab")) else ","
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from core.checks import (
     host_array,
     not_utf8_text,
     text_encoding,
+    uncompressed_name,
 )
 
 __all__ = [
@@ -282,15 +283,6 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
-def _uncompressed_name(path: str) -> str:
-    """``path`` without a compression suffix (``cohort.tsv.gz`` -> ``cohort.tsv``)."""
-    low = path.lower()
-    for ext in (*_OPENERS, ".zip"):
-        if low.endswith(ext):
-            return path[: -len(ext)]
-    return path
-
-
 @contextmanager
 def _text_lines(path: str, encoding: str = "utf-8") -> Iterator[Any]:
     """Open ``path`` as text, decompressing as pandas does by its suffix."""
@@ -442,7 +434,7 @@ def read_cohort(
     if sep is None:
         # COHORT.TSV too: a case-sensitive test read an upper-case name with commas
         # cohort.tsv.gz too: pandas decompresses it, but it was read with commas
-        sep = "\t" if _uncompressed_name(path).lower().endswith((".tsv", ".txt", ".tab")) \
+        sep = "\t" if uncompressed_name(path).lower().endswith((".tsv", ".txt", ".tab")) \
             else ","
     # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
     encoding = text_encoding(path)
@@ -797,7 +789,7 @@ def read_maf(
     min_frequency = check_number("min_frequency", min_frequency)
     path = os.fspath(path)
     if sep is None:
-        sep = "," if _uncompressed_name(path).lower().endswith(".csv") else "\t"
+        sep = "," if uncompressed_name(path).lower().endswith(".csv") else "\t"
     # comment lines skipped by number: pandas' comment="#" also cut every line at a '#'
     # inside a field, so a sample "S#1" lost its row (and its events) without a word.
     # Counted in the decompressed text: a .maf.gz was scanned as bytes, its "#version"
