@@ -601,7 +601,9 @@ def _is_row_index(rows: Iterator[list[str]]) -> bool:
 def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Read ``--sizes``: one outbreak per row, in a column ``size`` or a single column.
 
-    A single column may have a header line of any name, or none. A column ``count`` makes
+    A single column may have a header line of any name, or none; a first line ``0`` is the
+    header ``pd.Series(sizes).to_csv(path, index=False)`` writes (with a warning), not an
+    outbreak of size 0. A column ``count`` makes
     a row stand for that many outbreaks, and the other columns are ignored; the table
     ``value_counts().to_csv()`` writes for a Series without a name (header ``,count``) has
     its sizes in the unnamed first column. No other unnamed first column is read as sizes
@@ -692,6 +694,16 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
             column = 0
             # a single column's header, whatever its name; a missing first size is no header
             if not _is_number(fields[0]) and fields[0].lower() not in _MISSING:
+                continue
+            if fields[0] == "0":
+                # pd.Series(sizes).to_csv(path, index=False) names its column 0: read as
+                # an outbreak of size 0, it was refused under sure seeds ("size 0 cannot
+                # occur") and counted as one more outbreak under --seed-prob alone
+                warnings.warn(
+                    f"{path}:{lineno}: '0' read as the header of the column of sizes, as "
+                    "pd.Series(sizes).to_csv(path, index=False) writes it, not as an outbreak "
+                    "of size 0; name the column (a first line 'size') to say which it is",
+                    UserWarning, stacklevel=2)
                 continue
         if len(fields) != width:
             raise CommandError(f"{path}:{lineno}: expected {width} fields, as on the first "

@@ -1190,6 +1190,42 @@ def test_fit_says_an_unnamed_first_column_is_no_column_of_sizes(tmp_path, capsys
                                     "raw")
 
 
+@pytest.mark.filterwarnings("default:.*'0' read as the header:UserWarning")
+def test_fit_reads_a_single_column_named_0_as_its_header(tmp_path, capsys):
+    # pd.Series(sizes).to_csv(path, index=False) writes the header "0": it was read as an
+    # outbreak of size 0, refused under the hub's sure seed ("size 0 cannot occur under these
+    # seeds") and counted as one more outbreak under --seed-prob alone
+    sizes = [1, 1, 2, 3, 1, 2, 5, 1, 1, 4, 2, 1]
+    graph = _star(tmp_path, 5)
+    pd.Series(sizes).to_csv(tmp_path / "zero.csv", index=False)
+    assert (tmp_path / "zero.csv").read_text().splitlines()[0] == "0"
+    pd.Series(sizes, name="size").to_csv(tmp_path / "named.csv", index=False)
+    for k, seeding in enumerate((["--seed", "h"], ["--seed-prob", "0.3"])):
+        texts = []
+        for name in ("zero", "named"):
+            out = tmp_path / f"{name}{k}"
+            assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / f"{name}.csv"),
+                         *seeding, "--quiet", "--out", str(out)]) == 0
+            err = capsys.readouterr().err
+            assert ("zero.csv:1: '0' read as the header of the column of sizes, as "
+                    "pd.Series(sizes).to_csv(path, index=False) writes it" in err) == (
+                        name == "zero"), err
+            texts.append((out / "weights.csv").read_text())
+        assert texts[0] == texts[1]
+        if k == 0:  # the star's MLE under its hub's seed: mean(size - 1) / 5 = 12 / 12 / 5
+            w = pd.read_csv(io.StringIO(texts[0]))["probability"][0]
+            assert w == pytest.approx(0.2, abs=1e-7)
+    # a first size that is not the text 0 stays a size (1 and 0.0: refused as size 0)
+    _write(tmp_path / "first.csv", ["1", "2", "1"])
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "first.csv"),
+                 "--seed", "h", "--quiet", "--out", str(tmp_path / "f")]) == 0
+    assert "header" not in capsys.readouterr().err
+    _write(tmp_path / "float.csv", ["0.0", "2", "1"])
+    assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "float.csv"),
+                 "--seed", "h", "--quiet", "--out", str(tmp_path / "g")]) == 2
+    assert "float.csv:1: size 0 cannot occur under these seeds" in capsys.readouterr().err
+
+
 def test_fit_says_shares_keep_no_number_of_outbreaks(tmp_path, capsys):
     # value_counts(normalize=True).to_csv() writes ",proportion": it was told "rename it to
     # count ..., else rename or drop it", and dropping it counts each distinct size once
