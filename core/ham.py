@@ -18,7 +18,8 @@ gradient descent near zero, with an implicit bias that moves from L2
 Deliberate choices relative to the reference wrapper: the raw ``p.grad`` is used
 (as there); a tensor whose update is not finite is left at ``theta_half``; the
 per-tensor norm cap ``max_weight_norm`` is 1000 on every parameter with a
-gradient after the step, as there (``None`` turns it off); no gradient clipping
+gradient after the step, as there (``None`` turns it off), except on a tensor with an
+infinite or NaN entry (which it would turn to zeros and NaN); no gradient clipping
 is done after the step (the reference's ``max_grad_norm`` call after the step
 cannot affect that step); with a base optimizer's ``maximize=True`` the mirror step
 uses ``-p.grad``, so both steps ascend (the reference would descend in the mirror step).
@@ -287,7 +288,8 @@ class HAM(OptimizerWrapper):
     max_weight_norm
         Cap on the L2 norm of every parameter with a gradient, biases and norm
         layers included, applied after each step (1000, as in the paper's code: a
-        guard against the multiplicative step blowing up; ``None`` = no cap).
+        guard against the multiplicative step blowing up; ``None`` = no cap). A tensor
+        with an infinite or NaN entry after the base optimizer's step is not capped.
 
     Examples
     --------
@@ -355,6 +357,23 @@ class HAM(OptimizerWrapper):
                 if p.ndim >= self.min_ndim:
                     _hyperbolic_step(p, _descent_grad(p.grad, group), lr, alpha, beta, self.clamp)
                 if self.max_weight_norm is not None:  # every tensor, as the reference
-                    norm = p.norm()
-                    if norm > self.max_weight_norm:
-                        p.mul_(self.max_weight_norm / norm)
+                    _cap_norm(p, self.max_weight_norm)
+
+
+def _cap_norm(p: torch.Tensor, cap: float) -> None:
+    """Scale ``p`` in place to L2 norm ``cap`` when its norm is larger.
+
+    The norm of finite entries whose squares overflow (float32 entries of 1e20) is taken
+    on ``p / max|p|``: ``p.norm()`` was inf, and ``p * (cap / inf)`` zeroed the tensor. A
+    tensor with an infinite or NaN entry (the base optimizer's step on an infinite
+    gradient) is left as it is: scaling it zeroed its finite entries and made the infinite
+    ones NaN, a layer silently reset where the divergence should show.
+    """
+    norm = p.norm()
+    if not torch.isfinite(norm):
+        big = p.abs().amax()
+        if not torch.isfinite(big) or p.isnan().any():
+            return
+        norm = big * (p / big).norm()
+    if norm > cap:
+        p.mul_(cap / norm)

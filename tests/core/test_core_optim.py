@@ -95,6 +95,26 @@ def test_ham_with_a_maximizing_base_optimizer_ascends_too() -> None:
     assert torch.equal(w.detach(), v.detach())
 
 
+def test_ham_norm_cap_neither_zeroes_overflowing_nor_infinite_tensors() -> None:
+    # float32 entries of 3e20 and 4e20 have norm inf in p.norm(), and the cap multiplied
+    # them by 1000 / inf: zeros, not the capped [600, 800]
+    v = nn.Parameter(torch.tensor([[3e20, 4e20]]))
+    v.grad = torch.zeros_like(v)
+    HAM(torch.optim.SGD([v], lr=0.0)).step()
+    assert v.detach()[0].tolist() == pytest.approx([600.0, 800.0], rel=1e-6)
+    # SGD on an infinite gradient entry: the cap turned [[-inf, 1.9]] into [[nan, 0]], a
+    # layer silently reset; the base optimizer's step now stays as it is
+    w = nn.Parameter(torch.tensor([[1.0, 2.0]]))
+    w.grad = torch.tensor([[float("inf"), 1.0]])
+    HAM(torch.optim.SGD([w], lr=0.1), beta=0.0).step()
+    assert w[0, 0].item() == -math.inf and 1.0 < w[0, 1].item() < 2.0
+    # a finite tensor within the cap is untouched, bit for bit
+    u = nn.Parameter(torch.tensor([[3.0, 4.0]]))
+    u.grad = torch.zeros_like(u)
+    HAM(torch.optim.SGD([u], lr=0.0), beta=0.0).step()
+    assert u.detach().tolist() == [[3.0, 4.0]]
+
+
 def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
     w = nn.Parameter(torch.tensor([[1.0, 2.0]], dtype=torch.float64))
     opt = HAM(torch.optim.SGD([w], lr=0.1))
