@@ -321,7 +321,8 @@ class CTMC:
         """Return the indices of a tumour's events given as ``arg`` (one rule for all methods).
 
         A list, tuple, set, range or iterator holds distinct names or indices (returned in
-        its order, which ``top_orders`` breaks ties by); so does an array, Index or Series of
+        its order, which ``top_orders`` breaks ties by; a set's in the model's event order);
+        so does an array, Index or Series of
         names (a long table's ``maf.loc[maf.sample == "s1", "Hugo_Symbol"]``: its values,
         whatever its index). A numpy array, tensor or pandas Series of numbers is a 0/1 state
         over the model's events (a Series matched by name), returned in ascending order:
@@ -388,6 +389,10 @@ class CTMC:
             raise ValueError(
                 f"{arg}={reprlib.repr(shown)} names an event twice: a list names the events "
                 f"present (names or indices); {fix}")
+        if isinstance(events, AbcSet):
+            # a set has no order of its own: its iteration order of names moves with
+            # PYTHONHASHSEED, and top_orders' ties (orders of equal probability) with it
+            return sorted(idx)
         return idx
 
     def _matrix(self, X: Any, name: str = "X") -> np.ndarray:
@@ -791,7 +796,8 @@ class CTMC:
         list of (order, probability)
             Orders as event names with P(order | these events observed), most probable
             first; orders of equal probability in the order of
-            ``itertools.permutations(events)`` (a 0/1 state's events in the model's order).
+            ``itertools.permutations(events)`` (a 0/1 state's or a set's events in the
+            model's order).
         """
         res = top_orders(self._ctheta(), self._tumour_events(events, "events"), k=k)
         return [([self.event_names[i] for i in o], p) for o, p in res]  # type: ignore[index]
