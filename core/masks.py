@@ -804,11 +804,12 @@ class MaskSet(Mapping[str, torch.Tensor]):
     ) -> MaskSet:
         """Attach the masks to ``module`` so pruned entries stay exactly zero.
 
-        Registers each mask as a buffer ``<attr>_mask`` on the owning submodule,
-        zeroes pruned weights (and pruned entries of same-shaped optimizer state,
-        e.g. Adam moments), masks gradients with a post-accumulate-grad hook and,
-        when ``optimizer`` is given, re-applies the masks after every
-        ``optimizer.step()``.
+        Registers a copy of each mask as a buffer ``<attr>_mask`` on the owning
+        submodule (this MaskSet then holds the module's buffers; the module shares no mask
+        with another module or with the tensors it was given), zeroes pruned weights (and
+        pruned entries of same-shaped optimizer state, e.g. Adam moments), masks gradients
+        with a post-accumulate-grad hook and, when ``optimizer`` is given, re-applies the
+        masks after every ``optimizer.step()``.
 
         Optimizer state follows one rule: every optimizer hooked to the module's masks
         has its per-parameter state (momentum buffers, Adam's ``exp_avg`` and
@@ -873,7 +874,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
         for n, m in self.masks.items():
             owner, attr = _owner(module, n)
             buf = attr + "_mask"
-            m = m.to(params[n].device)
+            # the module's own copy: attached as they were, the masks of from_module(a)
+            # (or the caller's tensors) were shared by a and b, so resuming a with
+            # load_state_dict changed b's masks and let its pruned weights grow back
+            with torch.inference_mode(False):  # a copy made inside the block would be one
+                m = m.to(params[n].device, copy=True)
             self.masks[n] = m
             owner.register_buffer(buf, m)
         hook = _MaskHook(list(self.masks))

@@ -748,3 +748,31 @@ def test_state_dicts_of_torch_prune_give_their_masks(tmp_path) -> None:
         MaskSet.load(tmp_path / "torch_pruned.pt")
     with pytest.raises(ValueError, match=r"prune\.remove.*MaskSet\.from_state_dict"):
         magnitude_mask(net, 0.5)
+
+
+def test_a_ticket_moved_to_another_model_is_that_model_s_own() -> None:
+    # attach registered the MaskSet's own tensors: the masks of from_module(a) attached to b
+    # were a's buffers, so resuming a with load_state_dict changed b's masks (density 0.5 ->
+    # 0.79) and let b's pruned weights grow back; a caller's tensor edited after attach
+    # changed the masks too (density 0 with all 36 weights still used)
+    def make(seed):
+        torch.manual_seed(seed)
+        return nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 2))
+
+    a, b, other = make(0), make(1), make(2)
+    magnitude_mask(a, sparsity=0.5).attach(a)
+    MaskSet.from_module(a).attach(b)
+    assert a[0].weight_mask.data_ptr() != b[0].weight_mask.data_ptr()
+    before = MaskSet.from_module(b).density()
+    assert before == pytest.approx(0.5, abs=0.03)
+    magnitude_mask(other, sparsity=0.2).attach(other)
+    a.load_state_dict(other.state_dict())
+    assert MaskSet.from_module(a).density() == pytest.approx(0.8, abs=0.03)
+    assert MaskSet.from_module(b).density() == before
+    given = {"0.weight": torch.ones(6, 6, dtype=torch.bool)}
+    m = make(3)
+    masks = MaskSet(given).attach(m)
+    given["0.weight"][:] = False
+    assert bool(m[0].weight_mask.all()) and masks.density() > 0.9
+    # the MaskSet attached holds the module's buffers, as before (from_module shares them)
+    assert masks["0.weight"] is m[0].weight_mask
