@@ -368,8 +368,9 @@ def read_cohort(
         all 0 and 1, an event with a gap) or mostly text with about one value per row. A
         header that only holds such a word (``Tumor_Type``) takes mostly text with more
         than two values, or words that are not an event's (``yes``/``no``, ``mut``/``wt``),
-        as ids. Ids on several rows are kept, with a warning. UTF-8 text, or UTF-16 with a
-        byte-order mark (Excel's "Unicode Text").
+        as ids. Ids are returned as written (``001``, ``1.10``, ``NA`` stay so); ids on
+        several rows are kept, with a warning, as is a row with an empty id (as ``""``).
+        UTF-8 text, or UTF-16 with a byte-order mark (Excel's "Unicode Text").
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
         looking past a compression suffix (``.gz``, ``.bz2``, ``.xz``, ``.zip``).
@@ -389,7 +390,7 @@ def read_cohort(
     event_names : list of str
         The n event names.
     sample_ids : list of str
-        The N sample ids (``"0", "1", ...`` without an id column).
+        The N sample ids as the file writes them (``"0", "1", ...`` without an id column).
     counts : numpy.ndarray
         Only with ``weights``: (N,) float64 counts of the rows' tumours (whole numbers
         >= 0, not all 0), e.g. for ``CTMC.fit(sample_weight=counts)``. Without
@@ -412,7 +413,7 @@ def read_cohort(
         With ``weights``, a count column of only 0 and 1 (an event column taken for the
         counts: its rows with 0 would be left out of a fit); without it, a column named as
         counts (``count``, ``n``, ...) of only 0 and 1, read as an event; sample ids on
-        several rows;
+        several rows; rows with an empty sample id (naming their lines);
         more event columns than tumours, unless the header of the id column names samples
         (``sample``, ``Tumor_Sample_Barcode``, ...): the table may be genes x samples.
 
@@ -490,8 +491,19 @@ def read_cohort(
     first = frame.columns[0]
     looks_like_ids = _is_id_column(first, frame[first])
     if looks_like_ids:
-        ids = [str(v) for v in frame[first]]
-        repeated = sorted(i for i, times in Counter(ids).items() if times > 1)
+        # the rule above reads the parsed column (its numbers and gaps, as before); the ids
+        # themselves come as written
+        ids = _ids_as_written(path, frame[first], sep=sep, encoding=encoding)
+        empty = [row for row, i in enumerate(ids) if not i.strip()]
+        if empty:  # a gap in the id column: the row is still a tumour, as a repeated id's
+            lines = [_line_of_row(path, row, sep=sep, encoding=encoding) for row in empty[:10]]
+            shown = [line if line is not None else f"data row {row + 1}"
+                     for line, row in zip(lines, empty, strict=False)]
+            more = " ..." if len(empty) > 10 else ""
+            warnings.warn(f"{path}: {len(empty)} row(s) have no sample id (an empty first "
+                          f"field), on line(s) {shown}{more}; each is read as a tumour with "
+                          "the id ''", UserWarning, stacklevel=user_stacklevel())
+        repeated = sorted(i for i, times in Counter(ids).items() if times > 1 and i.strip())
         if repeated:  # e.g. two files concatenated: each row still counts as a tumour
             more = " ..." if len(repeated) > 10 else ""
             # a counted row stands for its count of tumours, not for one
@@ -531,7 +543,7 @@ def read_cohort(
             line = _line_of_row(path, row, sep=sep, encoding=encoding)
             where = f" on line {line}" if line is not None else f" in data row {row + 1}"
             if looks_like_ids:
-                where += f" (sample {ids[row]!r})"
+                where += f" (sample {ids[row]!r})" if ids[row].strip() else " (no sample id)"
             column = getattr(exc, "entry_column", None)
             hint = ""
             if weights is None and column is not None and _is_count_header(column):
@@ -551,6 +563,39 @@ def read_cohort(
                           f"cohort), read it with {_counts_option(name)}",
                           UserWarning, stacklevel=user_stacklevel())
     return x, names, ids
+
+
+def _ids_as_written(path: str, column: pd.Series, *, sep: str, encoding: str) -> list[str]:
+    """Return the sample ids of ``column`` (the first column of a cohort) as ``path`` has them.
+
+    pandas parsed the column: ``001`` came back as ``"1"``, ``1.10`` and ``1.1`` as one id,
+    ``NA``/``null``/``None`` and an empty field as ``"nan"``, and a gap made ``1001`` into
+    ``"1001.0"``. Text that pandas kept as it is (the usual barcodes) is taken from
+    ``column``; else the first field of each line is read again, as text.
+
+    Parameters
+    ----------
+    path, sep, encoding
+        The file and how :func:`read_cohort` read it.
+    column
+        The id column as parsed (R's row names included).
+
+    Returns
+    -------
+    list of str
+        One id per data row (``""`` for an empty field).
+    """
+    values = column.to_numpy(dtype=object)
+    text_dtype = column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+    if text_dtype and all(isinstance(v, str) for v in values):
+        return list(values)
+    # the first field of every line (the header's included), as written: the row names
+    # of R's write.table too, which have no header cell above them
+    text = pd.read_csv(path, sep=sep, encoding=encoding, header=None, usecols=[0], dtype=str,
+                       keep_default_na=False).iloc[1:, 0]
+    if len(text) != len(column):  # not expected (the same parser): the parsed values
+        return [str(v) for v in values]
+    return text.tolist()
 
 
 # words that name a column of sample ids ("Tumor_Sample_Barcode", "Sample ID", "patientId")
@@ -715,7 +760,9 @@ def read_maf(
     path
         MAF or any table with a sample column and a gene (event) column; lines starting with
         ``#`` are skipped. Compressed files (``.gz``, ``.bz2``, ``.xz``, ``.zip``, e.g. the
-        GDC's ``.maf.gz``) are read as they are.
+        GDC's ``.maf.gz``) are read as they are. UTF-8 text, or UTF-16 with a byte-order
+        mark. Samples, genes and classes are read as written (a gene ``NA`` is one), without
+        the spaces around them; an empty field is missing and its row skipped.
     sample_col, gene_col
         Column names (MAF defaults).
     sep
@@ -764,7 +811,9 @@ def read_maf(
     -----
     UserWarning
         Without ``collapse``, several barcodes of one TCGA patient (each read as a tumour,
-        where an MHN takes one tumour per patient); ``classes`` that never occur.
+        where an MHN takes one tumour per patient); ``classes`` that never occur; rows with
+        a gene but an empty sample field (skipped); without ``samples`` and ``classes``,
+        samples whose every gene field is empty (left out: no alteration).
 
     Examples
     --------
@@ -794,8 +843,11 @@ def read_maf(
     # inside a field, so a sample "S#1" lost its row (and its events) without a word.
     # Counted in the decompressed text: a .maf.gz was scanned as bytes, its "#version"
     # line became the header and the sample column was "not a column"
+    # UTF-16 after its byte-order mark, as read_cohort reads it (it was refused as "binary");
+    # "utf-8-sig" drops a UTF-8 byte-order mark, which hid a "#version" line from this scan
+    encoding = text_encoding(path)
     try:
-        with _text_lines(path) as handle:
+        with _text_lines(path, encoding=encoding) as handle:
             comments = [i for i, line in enumerate(handle) if line.startswith("#")]
     except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # missing file, permissions
@@ -807,7 +859,8 @@ def read_maf(
         if isinstance(classes, str):  # one class, not its letters
             classes = [classes]
         classes = [str(c) for c in classes]
-    columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0).columns
+    columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0,
+                          encoding=encoding).columns
     needed = [(sample_col, "sample_col"), (gene_col, "gene_col")]
     if classes is not None:
         needed.append((class_col, "class_col"))
@@ -818,9 +871,18 @@ def read_maf(
             )
     # only the columns used: a MAF has ~120 more, all of which were read as text
     used = [sample_col, gene_col] + ([class_col] if classes is not None else [])
-    frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used)
+    # as written: pandas read a gene (or sample) "NA" as missing and dropped its row, and a
+    # tumour on no other row vanished; only an empty field is missing
+    frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used,
+                        keep_default_na=False, encoding=encoding)
+    for name in dict.fromkeys(used):
+        # "T1 " and "T1" were two tumours ("TP53 " and "TP53" two events)
+        written = frame[name].str.strip()
+        frame[name] = written.mask(written == "")
     # aliquots of one tumour were counted as several tumours without a word
     frame[sample_col] = _tcga_level(frame[sample_col], collapse, path=path, column=sample_col)
+    _warn_empty_fields(frame, sample_col, gene_col, path=path,
+                       drops_samples=samples is None and classes is None)
     sequenced = None
     if classes is not None:
         # every row counted, silent mutations too: maftools sets them aside by default. A
@@ -890,6 +952,39 @@ def read_maf(
     table[row_of[sample_code[hit]], col[hit]] = 1
     x, names = validate_cohort(table, [str(g) for g in keep.index], warn_unobserved=False)
     return x, names, ids
+
+
+def _warn_empty_fields(frame: pd.DataFrame, sample_col: str, gene_col: str, *, path: str,
+                       drops_samples: bool) -> None:
+    """Warn of the rows of a MAF that an empty sample or gene field leaves out.
+
+    Both were dropped without a word: an alteration without its sample, and a sample whose
+    every row has an empty gene field (a tumour of the cohort, left out of it).
+
+    Parameters
+    ----------
+    frame
+        The MAF's sample and gene columns, stripped, an empty field missing.
+    sample_col, gene_col
+        Their names.
+    path
+        The file, for the messages.
+    drops_samples
+        Whether a sample without an alteration is left out (no ``samples`` and no
+        ``classes``, which keep it as a row of zeros).
+    """
+    sample, gene = frame[sample_col], frame[gene_col]
+    orphan = int((sample.isna() & gene.notna()).sum())
+    if orphan:
+        warnings.warn(f"{path}: {orphan} row(s) have a gene but an empty {sample_col!r} and "
+                      "are skipped", UserWarning, stacklevel=user_stacklevel())
+    if drops_samples and gene.isna().any():
+        lost = sorted(set(sample.dropna()) - set(sample[gene.notna()].dropna()))
+        if lost:
+            warnings.warn(f"{path}: sample(s) {_listed(lost)} have no row with a gene (an "
+                          f"empty {gene_col!r}) and are left out; pass every sequenced sample "
+                          "as samples= to keep them as tumours without alterations",
+                          UserWarning, stacklevel=user_stacklevel())
 
 
 # TCGA barcodes: TCGA-<site>-<participant>-<sample type><vial>-...

@@ -839,3 +839,98 @@ def test_read_cohort_points_a_count_column_to_weights(tmp_path):
         assert read_cohort(path)[1] == ["A", "B", "C", "counted"]
         path.write_text("A,B,C,count\n0,0,0,1\n1,0,0,4\n1,1,0,2\n0,1,1,1\n")
         assert read_cohort(path, weights="count")[1] == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize(("text", "ids"), [
+    ("sample,A,B\n001,1,0\n002,0,1\n", ["001", "002"]),        # were '1', '2'
+    ("sample,A,B\n1.10,1,0\n1.1,0,1\n", ["1.10", "1.1"]),      # were '1.1' twice, "repeated"
+    ("sample,A,B\nNA,1,0\nnull,0,1\nNone,1,1\n", ["NA", "null", "None"]),  # were 'nan' x3
+    ("patient_id,A,B\n1001,1,0\n1002,0,1\n1003,1,1\n", ["1001", "1002", "1003"]),
+    ('"A","B"\n"007",1,0\n"7",0,1\n', ["007", "7"]),             # R's row names: were '7' x2
+    ("sample,A,B\nTRUE,1,0\nFALSE,0,1\n", ["TRUE", "FALSE"]),    # were 'True', 'False'
+])
+def test_read_cohort_returns_the_sample_ids_as_written(tmp_path, text, ids):
+    # the id column was parsed as numbers: "001" came back as "1", "1.10" and "1.1" as one
+    # id (with a false "appear on more than one row" warning), NA/null/None as "nan"
+    path = tmp_path / "c.csv"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, names, read = read_cohort(path)
+    assert read == ids and names == ["A", "B"] and x[:, 0].tolist() == [1, 0, 1][: len(ids)]
+    # a bad entry names the sample as written
+    path.write_text("sample,A,B\n007,1,0\n008,0,2\n")
+    with pytest.raises(ValueError, match=r"non-binary entry 2 on line 3 \(sample '008'\)"):
+        read_cohort(path)
+
+
+def test_read_cohort_warns_of_a_row_without_a_sample_id(tmp_path):
+    # the gap made the column float: ids came back '1001.0', 'nan', '1003.0', '1004.0'
+    path = tmp_path / "c.csv"
+    path.write_text("patient_id,TP53,IDH1\n1001,1,0\n,0,1\n1003,1,1\n1004,0,0\n")
+    with pytest.warns(UserWarning, match=r"c\.csv: 1 row\(s\) have no sample id \(an empty "
+                                         r"first field\), on line\(s\) \[3\]; each is read as "
+                                         r"a tumour with the id ''$"):
+        x, names, ids = read_cohort(path)
+    assert ids == ["1001", "", "1003", "1004"] and names == ["TP53", "IDH1"]
+    assert x.tolist() == [[1, 0], [0, 1], [1, 1], [0, 0]]
+    # two of them: said once (not as an id on more than one row)
+    path.write_text("sample,TP53,IDH1\nS1,1,0\n,0,1\n\n,1,1\nS4,0,0\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert read_cohort(path)[2] == ["S1", "", "", "S4"]
+    assert [str(w.message) for w in caught] == [
+        f"{path}: 2 row(s) have no sample id (an empty first field), on line(s) [3, 5]; each "
+        "is read as a tumour with the id ''"]
+
+
+def test_read_maf_reads_a_gene_or_sample_named_na_as_written(tmp_path):
+    # "NA" was read as missing and its row dropped: T1 (and NA's row) vanished, s=['T2']
+    head = "Hugo_Symbol\tTumor_Sample_Barcode\n"
+    (tmp_path / "x.maf").write_text(head + "NA\tT1\nTP53\tT2\nTP53\tNA\n")
+    x, names, ids = read_maf(tmp_path / "x.maf")
+    assert ids == ["NA", "T1", "T2"] and names == ["TP53", "NA"]
+    assert x.tolist() == [[1, 0], [0, 1], [1, 0]]
+
+
+def test_read_maf_strips_the_sample_and_gene_fields(tmp_path):
+    # "T1 " and "T1" were two tumours, "TP53 " and "TP53" two events
+    head = "Hugo_Symbol\tTumor_Sample_Barcode\n"
+    (tmp_path / "x.maf").write_text(head + "TP53\tT1 \nIDH1\tT1\nTP53 \t T2\n")
+    x, names, ids = read_maf(tmp_path / "x.maf")
+    assert ids == ["T1", "T2"] and names == ["TP53", "IDH1"] and x.tolist() == [[1, 1], [1, 0]]
+
+
+def test_read_maf_warns_of_a_sample_left_without_any_gene(tmp_path):
+    # an empty Hugo_Symbol dropped the row: T1, on no other row, vanished without a word
+    head = "Hugo_Symbol\tTumor_Sample_Barcode\n"
+    (tmp_path / "x.maf").write_text(head + "\tT1\nTP53\tT2\nIDH1\t\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x, names, ids = read_maf(tmp_path / "x.maf")
+    assert ids == ["T2"] and names == ["TP53"] and x.tolist() == [[1]]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but an empty 'Tumor_Sample_Barcode' "
+        "and are skipped",
+        f"{tmp_path / 'x.maf'}: sample(s) ['T1'] have no row with a gene (an empty "
+        "'Hugo_Symbol') and are left out; pass every sequenced sample as samples= to keep "
+        "them as tumours without alterations"]
+    # listed in samples: a row of zeros, nothing to say about it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x, _, ids = read_maf(tmp_path / "x.maf", samples=["T1", "T2"])
+    assert ids == ["T1", "T2"] and x.tolist() == [[0], [1]]
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but an empty 'Tumor_Sample_Barcode' "
+        "and are skipped"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_read_maf_reads_utf16_and_a_byte_order_mark_before_a_comment(tmp_path, encoding):
+    # UTF-16 (with its byte-order mark) was refused ("binary file ... NUL bytes") though
+    # read_cohort reads it; a UTF-8 byte-order mark before "#version 2.4" hid the comment,
+    # which became the header ("not a column ...; columns: ['#version 2.4']")
+    text = "#version 2.4\nHugo_Symbol\tTumor_Sample_Barcode\nTP53\tT1\nIDH1\tT1\nTP53\tT2\n"
+    (tmp_path / "x.maf").write_bytes(text.encode(encoding))
+    x, names, ids = read_maf(tmp_path / "x.maf")
+    assert ids == ["T1", "T2"] and names == ["TP53", "IDH1"] and x.tolist() == [[1, 1], [1, 0]]
