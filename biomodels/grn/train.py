@@ -26,6 +26,7 @@ from biomodels.grn.odefunc import PhoenixODEFunc
 from core.checks import check_number, check_seed
 from core.fingerprint import fingerprint
 from core.grad_mode import with_grad, without_autocast
+from core.masks import MaskSet
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
 _BATCH_BAR = 200
@@ -772,6 +773,14 @@ def fit(
             if val is not None else train_loss
         return train_loss, val_loss
 
+    # without a pruner the masks a pruned fit attached stay (its zeros are kept): a second
+    # train(pruning="none") recorded density 1.0 for a model 26 % dense
+    dense = 1.0
+    if pruner is None:
+        try:
+            dense = float(MaskSet.from_module(func).density())
+        except ValueError:  # no masks attached: a dense model
+            pass
     first = epochs + 1 if state.stopped else state.epoch + 1
     bar = tqdm(range(first, epochs + 1), disable=not progress, desc="grn fit", leave=False,
                initial=first - 1, total=epochs)
@@ -826,7 +835,7 @@ def fit(
             "val_loss": val_loss,
             "val_r2": 1.0 - val_loss / base_mse if base_mse > 0 else math.nan,
             "lr": lr_used,
-            "density": 1.0,
+            "density": dense,
             "pruned": float(pruned),
             # the plateau scheduler's cut after this epoch (none once the rate is at min_lr)
             "lr_cut": float(optimizer.param_groups[0]["lr"] < lr_used),

@@ -608,6 +608,25 @@ def test_continued_dash_fit_goes_on_with_the_schedule_and_scores(tmp_path):
     assert loaded.sparsity() == pytest.approx(1 - kept / 48)
 
 
+def test_a_pruned_model_trained_on_without_pruning_records_its_density():
+    # train(pruning="none") after a DASH fit keeps the masks (the zeros stay), but the
+    # history recorded density 1.0 (its plot and the progress bar too) for a model 30 % dense
+    ad = simulate.simulate_hill_network(8, n_trajectories=10, n_timepoints=5, seed=8)
+    prior = pd.DataFrame(ad.varp["truth"], index=ad.var_names, columns=ad.var_names)
+    model = GRNModel(ad, time_key="time", trajectory_key="trajectory", prior=prior,
+                     n_hidden=6, seed=0)
+    kw = {"method": "rk4", "step_size": 0.5, "progress": False}
+    model.train(4, pruning="dash", **kw)
+    kept = model.history["density"][-1]
+    assert kept == pytest.approx(0.3, abs=0.01)
+    model.train(2, pruning="none", **kw)
+    assert model.history["density"][-2:] == [kept, kept]
+    assert model.sparsity() == pytest.approx(1 - kept)
+    dense = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=6, seed=0)
+    dense.train(2, pruning="none", **kw)
+    assert dense.history["density"] == [1.0, 1.0]
+
+
 def _masks(func):
     from core import MaskSet
 
