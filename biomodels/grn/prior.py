@@ -8,17 +8,24 @@ zero for "no known edge"), the orientation of DASH/PHOENIX (Hossain et al., *Gen
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
+import re
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from biomodels._stacklevel import user_stacklevel
-from core.checks import comment_line_note, not_utf8_text, text_encoding
+from core.checks import comment_line_note, not_utf8_text, text_encoding, uncompressed_name
 
 __all__ = ["align_prior", "prior_from_edges", "rank_prior_first"]
 
@@ -362,11 +369,7 @@ def _edge_separator(path: Path, encoding: str) -> str:
     sep = _separator(path)
     if sep != ",":
         return sep
-    try:
-        with open(path, encoding=encoding, errors="replace") as handle:
-            head = handle.readline().rstrip("\r\n")
-    except OSError:
-        return sep
+    head = _first_line(path, encoding).rstrip("\r\n")  # decompressed: BEELINE's .csv.gz too
     fields = tuple(f.strip().strip('"').strip().lower() for f in head.split("\t"))
     return "\t" if "," not in head and fields == _BEELINE_RANKED else sep
 
@@ -397,9 +400,99 @@ def _label_rows(first: Sequence[Any], columns: Sequence[Any]) -> bool:
     return all(str(c).strip() in rows for c in columns)
 
 
+#: The separator of a table whose fields are separated by spaces (R's ``write.table``
+#: default, ``sep = " "``): any run of white space, as :func:`pandas.read_csv` reads it.
+_WHITESPACE = r"\s+"
+#: The separators :func:`_read_prior_csv` names when a table has another than expected.
+_SEPARATORS = ";\t|,"
+#: Errors of reading a (compressed) file: gzip's BadGzipFile is an OSError, not so a
+#: truncated stream's EOFError, a bad .xz or .zip.
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
+
+
+@contextmanager
+def _open_text(path: Path, encoding: str) -> Iterator[IO[str]]:
+    """Open ``path`` as text, decompressed as pandas reads it by its name (``.gz``, ...).
+
+    The checks that read a line themselves read the compressed bytes of a ``p.tsv.gz``, so
+    they never fired on one, or fired on bytes that are no text.
+
+    Raises
+    ------
+    OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile
+        If the file cannot be read or decompressed (``_READ_ERRORS``).
+    """
+    low = str(path).lower()
+    if low.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if len(names) != 1:  # pandas reads a zip archive of one file only
+                raise OSError(f"zip archive {str(path)!r} holds {len(names)} files")
+            with archive.open(names[0]) as raw, io.TextIOWrapper(
+                    raw, encoding=encoding, errors="replace") as handle:
+                yield handle
+        return
+    opener = (gzip.open if low.endswith(".gz") else bz2.open if low.endswith(".bz2")
+              else lzma.open if low.endswith(".xz") else None)
+    if opener is None:
+        with open(path, encoding=encoding, errors="replace") as handle:
+            yield handle
+    else:
+        with opener(path, "rt", encoding=encoding, errors="replace") as handle:
+            yield handle
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    """Return the first line of ``path``, decompressed; ``""`` if it cannot be read."""
+    try:
+        with _open_text(path, encoding) as handle:
+            return handle.readline()
+    except _READ_ERRORS:
+        return ""  # pandas reports the problem
+
+
+def _bare_fields(line: str) -> list[str]:
+    """Split ``line`` at runs of white space outside double quotes, the quotes removed."""
+    return [f[1:-1] if f.startswith('"') else f
+            for f in re.findall(r'"[^"]*"|[^\s"]+', line)]
+
+
+def _space_separated(path: Path) -> bool:
+    """Whether ``path`` is a table whose fields are separated by spaces (R's default).
+
+    R's ``write.table(m, "prior.txt")`` writes ``"a" "b" "c"`` above ``"a" 0 1 0``: no
+    separator that the suffix names, so its header was read as one column, and the prior
+    refused as "got shape (3, 0)" with advice for CellOracle's transposed GRN. Only when
+    its first two lines hold none of ``_SEPARATORS`` (outside quotes) and one of them two
+    or more fields: a table whose header has a comma, tab, ``;`` or ``|`` is read, or
+    refused, as before.
+    """
+    lines: list[str] = []
+    try:
+        with _open_text(path, text_encoding(path)) as handle:
+            for line in handle:
+                if line.strip():
+                    lines.append(line)
+                    if len(lines) == 2:
+                        break
+    except _READ_ERRORS:
+        return False
+    bare = [re.sub(r'"[^"]*"', '""', line) for line in lines]
+    return (bool(bare) and not any(c in line for line in bare for c in _SEPARATORS)
+            and any(len(_bare_fields(line)) > 1 for line in lines))
+
+
 def _separator(path: Path) -> str:
-    """Tab for ``.tsv``, ``.tab`` and ``.txt`` files, else a comma."""
-    return "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    """Tab for ``.tsv``, ``.tab`` and ``.txt`` files, else a comma; white space for R's default.
+
+    The suffix under a compression suffix counts (``p.tsv.gz`` is tab-separated; it was
+    read with commas, by its ``.gz``). A table separated by spaces (R's ``write.table``
+    default, :func:`_space_separated`) is read so, whatever its suffix.
+    """
+    if _space_separated(path):
+        return _WHITESPACE
+    name = uncompressed_name(path).lower()
+    return "\t" if name.endswith((".tsv", ".tab", ".txt")) else ","
 
 
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
@@ -408,9 +501,8 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     sep = _separator(path)
     # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
     encoding = text_encoding(path)
-    with open(path, encoding=encoding, errors="replace") as handle:
-        head = handle.readline()
-    other = [c for c in ";\t|," if c != sep and c in head]
+    head = _first_line(path, encoding)  # decompressed: the check never fired on a .tsv.gz
+    other = [c for c in _SEPARATORS if c != sep and c in head]
     if sep not in head and other:  # read as one column, it was "not square: shape (3, 0)"
         raise ValueError(f"{name} file {str(path)!r} has no {sep!r} in its header but "
                          f"{other[0]!r}: expected {sep!r}-separated values (.tsv, .tab or "
@@ -463,7 +555,7 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
             "gene matrix of numbers (gene names as header and first column, rows regulate "
             "columns), or an edge list with a header naming its regulator, target and "
             "(optional) sign columns, e.g. regulator,target,sign"
-            f"{comment_line_note(path)}") from err
+            f"{_comment_note(path)}") from err
     return frame
 
 
@@ -489,8 +581,13 @@ def align_prior(
         - a path to a CSV file of that table (first column and header row = gene names,
           with or without a header cell above the row names, as pandas' ``to_csv`` and R's
           ``write.table`` write them; white space around names is ignored; tab-separated
-          for ``.tsv``/``.tab``/``.txt``; values numbers or TRUE/FALSE; UTF-8, or UTF-16
-          with a byte-order mark as Excel's "Unicode Text");
+          for ``.tsv``/``.tab``/``.txt``, also compressed (``.tsv.gz``: a ``.gz``,
+          ``.bz2``, ``.xz`` or ``.zip`` file is decompressed, its separator chosen by the
+          name under that suffix), else comma-separated; space-separated where its first
+          two lines hold no comma, tab, ``;`` or ``|``, as R's ``write.table(m,
+          "prior.txt")`` writes by default (``sep = " "``, quoted names), whatever the
+          suffix; values numbers or TRUE/FALSE; UTF-8, or UTF-16 with a byte-order mark as
+          Excel's "Unicode Text");
         - a path to an edge-list CSV, one row per edge, recognised by its header: a
           regulator column (``regulator``, ``source``, ``tf``, ``gene1`` or
           ``regulatoryGene``), a target column (``target``, ``gene2`` or ``targetGene``) and
@@ -549,7 +646,9 @@ def align_prior(
         values are not finite, an array's shape does not match ``var_names``, no gene of
         the prior (of a matrix, or named by an edge list) is in the data (the message
         shows a few genes of each, to tell other identifiers apart, e.g. symbols against
-        Ensembl IDs), or (``complete``) it lacks a gene of ``var_names``. Genes in common
+        Ensembl IDs), or (``complete``) it lacks a gene of ``var_names``. A file whose
+        header has another separator than its name says, or whose data lines alone end with
+        a separator, is refused with a message that names the separator. Genes in common
         but no edge between two data genes is no error: an all-zero matrix, with a warning
         naming the dropped genes. Also
         if ``prior`` is a path that does not exist or is a folder ("prior file '...' does
@@ -617,14 +716,80 @@ def align_prior(
 
 def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
     """Return a clearer error for ``err``, raised reading ``path``; None to keep ``err``."""
-    unlabelled = _unlabelled_note(path, name) or _headerless_matrix_note(path, name)
+    unlabelled = (_unlabelled_note(path, name) or _headerless_matrix_note(path, name)
+                  or _trailing_separator_note(path, name))
     if unlabelled:
         return ValueError(unlabelled)
     # a "# ..." line read as a gene: "not square (4, 3)" did not say why
-    note = comment_line_note(path)
+    note = _comment_note(path)
     if note and note not in str(err):
         return ValueError(f"{err}{note}")
+    if _separator(path) == _WHITESPACE:
+        # a table split at its spaces but not R's: say how it was read
+        return ValueError(
+            f"{err}; {name} file {str(path)!r} was read as space-separated (R's write.table "
+            "default), as its first lines have no ',', tab, ';' or '|': names that hold "
+            "spaces must be quoted (write.table's default quote = TRUE), or write it with "
+            "sep = ',' (write.csv)")
     return None
+
+
+def _comment_note(path: Path) -> str:
+    """:func:`core.checks.comment_line_note`, on the decompressed text of a ``.gz`` file.
+
+    That one reads the compressed bytes, where a ``#`` line may be found that the text has
+    not, and the text's is missed.
+    """
+    if uncompressed_name(path) == os.fspath(path):
+        return comment_line_note(path)
+    try:
+        with _open_text(path, text_encoding(path)) as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.lstrip().startswith("#"):
+                    return f"; line {number} starts with '#' (comments are not supported)"
+    except _READ_ERRORS:
+        pass
+    return ""
+
+
+def _trailing_separator_note(path: Path, name: str) -> str:
+    """Say that the data lines of ``path`` end with a separator its header lacks, or ``""``.
+
+    ``,a,b,c`` above ``a,0,1,0,``: pandas takes the first field of the longer lines as row
+    labels, the values land one column off, and the prior was refused as "index has
+    duplicated gene names: ['0']" (an edge list as "column 'sign' has missing values").
+    Only when every data line ends with an empty field that the header has not, and its
+    lines are one field longer than the table's own layout (a header with a corner cell or
+    an edge list's header: one; R's header without one: two): a matrix whose last column
+    is empty is missing values, as before. Only called after a read failed.
+    """
+    sep = _separator(path)
+    if sep == _WHITESPACE:  # white space at the end of a line is no field
+        return ""
+    header: list[str] | None = None
+    widths: set[int] = set()
+    try:
+        for fields in _field_rows(path):
+            if header is None:
+                header = fields
+                if fields[-1] == "":
+                    return ""  # closing every line, header too: read right
+            elif fields[-1] != "":
+                return ""
+            else:
+                widths.add(len(fields))
+    except _READ_ERRORS:
+        return ""
+    if header is None or len(widths) != 1:
+        return ""
+    width = widths.pop()
+    labelled = header[0] == "" or None not in _edge_columns(header)
+    if width != len(header) + (1 if labelled else 2):
+        return ""
+    return (f"{name} file {str(path)!r} ends each data line with a {sep!r} that its header "
+            f"line lacks (its header has {len(header)} fields, its data lines {width}, the "
+            "last one empty), so its values were read one column off; remove the separator "
+            "at the end of the data lines, or add one at the end of the header")
 
 
 def _read_table(table: Any, name: str, *, scores: bool = False, truth: bool = False,
@@ -702,7 +867,7 @@ def _unlabelled_note(path: Path, name: str) -> str:
                 # rows: labelled after all, and the read's own error says what is wrong
                 return ""
             rows += 1
-    except OSError:
+    except _READ_ERRORS:
         return ""
     if first is None:
         return ""
@@ -711,16 +876,19 @@ def _unlabelled_note(path: Path, name: str) -> str:
     except ValueError:
         return ""  # a header of names: the read's own error says what is wrong
     n = len(first)
+    # the file's own separator (a tab, or R's default of spaces: np.loadtxt's default)
+    sep = _separator(path)
+    load = "np.loadtxt(path)" if sep == _WHITESPACE else f"np.loadtxt(path, delimiter={sep!r})"
     if n == rows:
         return (f"{name} file {str(path)!r} is a {n} x {n} matrix of numbers without gene "
                 "names (as PHOENIX's and DASH's edge_prior_matrix_*.csv): add the gene "
                 "names as header and first column (rows regulators, columns targets), or "
-                "load it with np.loadtxt(path, delimiter=',') and pass the array, its rows "
+                f"load it with {load} and pass the array, its rows "
                 "and columns in the order of adata.var_names")
     if n == 3:
         return (f"{name} file {str(path)!r} is a (row, column, value) list without gene "
                 "names (as PHOENIX's sparse priors, 1-based indices): build the matrix, "
-                "p = np.zeros((G, G)); r, c, v = np.loadtxt(path, delimiter=',').T; "
+                f"p = np.zeros((G, G)); r, c, v = {load}.T; "
                 "p[r.astype(int) - 1, c.astype(int) - 1] = v, rows (regulators) and columns "
                 "(targets) in the order of adata.var_names, and pass p (or save it with the "
                 "gene names as header and first column)")
@@ -745,7 +913,7 @@ def _headerless_matrix_note(path: Path, name: str) -> str:
                     or _is_number(fields[0]) or not all(map(_is_number, fields[1:]))):
                 return ""  # numbers alone are _unlabelled_note's forms
             labels.add(fields[0])
-    except OSError:
+    except _READ_ERRORS:
         return ""
     n = len(labels)
     if n < 2 or width != n + 1:
@@ -761,15 +929,22 @@ def _headerless_matrix_note(path: Path, name: str) -> str:
 def _field_rows(path: Path) -> Iterator[list[str]]:
     """Yield the fields of each non-blank line of ``path`` (unquoted), split as it is read.
 
+    Decompressed as pandas reads it (``.gz``, ...); a space-separated table (R's default)
+    split at runs of white space outside quotes.
+
     Raises
     ------
-    OSError
-        If the file cannot be read.
+    OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile
+        If the file cannot be read or decompressed (``_READ_ERRORS``).
     """
     sep = _separator(path)
-    with open(path, encoding=text_encoding(path), errors="replace") as handle:
+    with _open_text(path, text_encoding(path)) as handle:
         for line in handle:
-            if line.strip():
+            if not line.strip():
+                continue
+            if sep == _WHITESPACE:
+                yield _bare_fields(line)
+            else:
                 yield [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
 
 

@@ -293,6 +293,28 @@ def test_an_earlier_runs_edges_csv_as_prior_warns_until_thresholded(files, capsy
     assert "pairs of distinct genes" not in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("default::UserWarning")  # shown, as the command shows them
+def test_fit_reads_a_gzipped_trrust_prior_with_tabs(files, capsys):
+    # --prior p.tsv.gz took its separator from ".gz": read with commas, TRRUST's tab-separated
+    # download was one column, refused as "got shape (n, 0)" with CellOracle's advice
+    import gzip
+
+    truth = pd.read_csv(files / "truth.csv", index_col=0)
+    long = truth.stack()
+    long = long[long != 0]
+    lines = "".join(f"{r}\t{t}\t{'Activation' if w > 0 else 'Repression'}\t1\n"
+                    for (r, t), w in long.items())
+    (files / "trrust.tsv.gz").write_bytes(gzip.compress(lines.encode()))
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time",
+               "--trajectory-key", "trajectory", "--epochs", "1", "--hidden", "3",
+               "--pruning", "none", "--quiet", "--truth", str(files / "truth.csv"),
+               "--prior", str(files / "trrust.tsv.gz"), "--out", str(files / "trrust_gz")])
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((files / "trrust_gz" / "metrics.json").read_text())
+    # every true edge, with its sign: the prior is the truth
+    assert (metrics["prior_true_edges"], metrics["prior_false_edges"]) == (len(long), 0)
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--epochs", "0"], "argument --epochs: must be >= 1, got 0"),
     (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),

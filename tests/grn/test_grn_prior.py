@@ -478,6 +478,121 @@ def test_a_prior_csv_with_another_separator_names_it(tmp_path):
                                   align_prior(_prior(), GENES))
 
 
+_R_ROWS = [("a", "0", "1", "0"), ("b", "-2", "0", "0.5"), ("c", "0", "0", "3")]
+
+
+def _r_table(sep: str, corner: bool, quote: bool = True) -> str:
+    """_prior() as R's write.table(m, sep=sep, col.names=NA if corner, quote=quote) writes it."""
+    q = '"' if quote else ""
+    header = ([f"{q}{q}"] if corner else []) + [f"{q}{g}{q}" for g in GENES]
+    rows = [sep.join([f"{q}{r[0]}{q}", *r[1:]]) for r in _R_ROWS]
+    return "\n".join([sep.join(header), *rows]) + "\n"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("prior.txt", _r_table(" ", False)),  # write.table(m, "prior.txt"): R's default
+    ("prior.csv", _r_table(" ", False)),  # the same, named .csv
+    ("prior.txt", _r_table(" ", True)),  # col.names = NA: a "" corner cell
+    ("prior.txt", _r_table(" ", False, quote=False)),  # quote = FALSE
+    ("prior.txt", _r_table(" ", False).replace("\n", " \n")),  # a space closing each line
+    ("prior.txt.gz", _r_table(" ", False)),
+    # read as before
+    ("prior.tsv", _r_table("\t", False)),  # sep = "\t"
+    ("prior.txt", _r_table("\t", True)),  # sep = "\t", col.names = NA
+    ("prior.csv", _r_table(",", True)),  # write.csv
+], ids=["default-txt", "default-csv", "corner-cell", "unquoted", "closing-space", "gzip",
+        "tab", "tab-corner-cell", "write-csv"])
+def test_r_write_table_default_space_separated_prior_is_read(tmp_path, name, text):
+    # R's write.table(m, "prior.txt") separates with spaces by default: its header was read
+    # as one column and the prior refused as "got shape (3, 0)", with advice for CellOracle's
+    # transposed GRN
+    import gzip
+
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(align_prior(path, GENES), _prior())
+        pd.testing.assert_frame_equal(align_prior(str(path), ["c", "a", "b"]),
+                                      _prior().loc[["c", "a", "b"], ["c", "a", "b"]])
+
+
+def test_r_write_table_default_edge_list_is_read_and_an_unsafe_split_is_named(tmp_path):
+    # an edge data frame written by write.table's default (row names, spaces, quotes) was
+    # refused as "got shape (2, 0)"
+    edges = tmp_path / "edges.txt"
+    edges.write_text('"regulator" "target" "sign"\n"1" "a" "b" 1\n"2" "b" "c" -1\n')
+    assert align_prior(edges, GENES).to_numpy().tolist() == [[0, 1, 0], [0, 0, -1], [0, 0, 0]]
+    # unquoted names with spaces (quote = FALSE) cannot be split safely: the error says the
+    # file was read as space-separated, not that the prior was a transposed CellOracle GRN
+    bad = tmp_path / "spaced.txt"
+    bad.write_text("a b c\na 0 1\nb c -1 0\n")
+    with pytest.raises(ValueError, match=r"read as space-separated \(R's write.table "
+                                         r"default\).*quote") as err:
+        align_prior(bad, ["a", "b c"])
+    assert "CellOracle" not in str(err.value)
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("trrust.tsv.gz", "a\tb\tActivation\t1\nb\tc\tRepression\t2\n"),  # TRRUST's download
+    ("edges.tsv.gz", "regulator\ttarget\tsign\na\tb\t1\nb\tc\t-1\n"),
+    ("prior.tsv.gz", "\ta\tb\tc\na\t0\t1\t0\nb\t0\t0\t-1\nc\t0\t0\t0\n"),
+    ("prior.txt.gz", "\ta\tb\tc\na\t0\t1\t0\nb\t0\t0\t-1\nc\t0\t0\t0\n"),
+    ("prior.TSV.GZ", "a\tb\tc\na\t0\t1\t0\nb\t0\t0\t-1\nc\t0\t0\t0\n"),  # R: no corner cell
+    ("prior.tsv.bz2", "\ta\tb\tc\na\t0\t1\t0\nb\t0\t0\t-1\nc\t0\t0\t0\n"),
+], ids=["trrust", "edge-list", "matrix", "txt", "upper-case-r", "bz2"])
+def test_a_compressed_tab_separated_prior_is_read_with_tabs(tmp_path, name, text):
+    # the separator came from the last suffix, .gz: read with commas, a tab-separated table
+    # was one column and refused as "got shape (2, 0)" with CellOracle's advice
+    import bz2
+    import gzip
+
+    packed = (bz2 if name.endswith(".bz2") else gzip).compress(text.encode())
+    (tmp_path / name).write_bytes(packed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = align_prior(tmp_path / name, GENES)
+    assert out.to_numpy().tolist() == [[0, 1, 0], [0, 0, -1], [0, 0, 0]]
+
+
+@pytest.mark.parametrize(("name", "text", "said"), [
+    ("prior.csv.gz", ";a;b;c\na;0;1;0\nb;0;0;-1\nc;0;0;0\n", "no ',' in its header but ';'"),
+    ("prior.tsv.gz", ";a;b;c\na;0;1;0\nb;0;0;-1\nc;0;0;0\n", r"no '\\t' in its header but ';'"),
+    ("prior.csv.gz", "\ta\tb\tc\na\t0\t1\t0\nb\t0\t0\t-1\nc\t0\t0\t0\n",
+     r"no ',' in its header but '\\t'"),
+], ids=["semicolon-csv", "semicolon-tsv", "tab-csv"])
+def test_a_compressed_prior_with_another_separator_names_it(tmp_path, name, text, said):
+    # the check read the compressed bytes, so it never fired: "got shape (3, 0)" instead
+    import gzip
+
+    (tmp_path / name).write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(ValueError, match=said):
+        align_prior(tmp_path / name, GENES)
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("prior.csv", ",a,b,c\na,0,1,0,\nb,0,0,-1,\nc,0,0,0,\n"),
+    ("prior.csv", "a,b,c\na,0,1,0,\nb,0,0,-1,\nc,0,0,0,\n"),  # R's header, no corner cell
+    ("prior.tsv", "\ta\tb\tc\na\t0\t1\t0\t\nb\t0\t0\t-1\t\nc\t0\t0\t0\t\n"),
+    ("edges.csv", "regulator,target,sign\na,b,1,\nb,c,-1,\n"),
+], ids=["matrix", "r-header", "tab", "edge-list"])
+def test_a_separator_closing_only_the_data_lines_is_named(tmp_path, name, text):
+    # the values moved one column to the right and the first gene's became the row labels:
+    # "prior index has duplicated gene names: ['0']" (an edge list: "column 'sign' has 2
+    # missing values"), which did not say why
+    path = tmp_path / name
+    path.write_text(text)
+    sep = r"\\t" if name.endswith(".tsv") else ","
+    with pytest.raises(ValueError, match=rf"^prior file '.*{name}' ends each data line with "
+                                         rf"a '{sep}' that its header line lacks") as err:
+        align_prior(path, GENES)
+    assert "duplicated gene names" not in str(err.value)
+    # a matrix whose last column is empty on every line is still a missing-values error
+    (tmp_path / "gap.csv").write_text(",a,b,c\na,0,1,\nb,0,0,\nc,0,0,\n")
+    with pytest.raises(ValueError, match="prior has 3 missing values"):
+        align_prior(tmp_path / "gap.csv", GENES)
+
+
 def test_an_array_prior_is_a_copy_not_the_users_array():
     values = _prior().to_numpy()
     out = align_prior(values, GENES)
