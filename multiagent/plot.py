@@ -63,7 +63,8 @@ def plot_trajectories(
     matplotlib.axes.Axes
         The axes drawn on.  Up to 18 benign agents get a colour and a legend entry each;
         more share one colour and one entry.  The legend sits right of the axes, so it
-        never hides a line.
+        never hides a line.  A single round (``T = 0``) is drawn as marked points, which
+        a line alone would not show.
 
     Raises
     ------
@@ -71,8 +72,9 @@ def plot_trajectories(
         If ``names`` is a string rather than a sequence of names, or ``trajectory`` is a
         whole :class:`~multiagent.SimulationResult` (pass ``result.trajectories[q]``).
     ValueError
-        If ``names`` does not hold one name per agent (checked before a figure is made), or
-        ``trajectory`` has neither 2 nor 3 axes (simulate's 4-axis stack of questions).
+        If ``names`` does not hold one name per agent (checked before a figure is made),
+        ``trajectory`` has neither 2 nor 3 axes (simulate's 4-axis stack of questions), or
+        holds a NaN or infinite opinion (the first one is named).
 
     Examples
     --------
@@ -108,6 +110,14 @@ def plot_trajectories(
         if np.ndim(option) != 0:
             raise TypeError(f"option: expected one option index, got {option!r}")
         option = int(check_indices(option, "option", traj.shape[2], "an option index"))
+    # NaN or inf was drawn as a gap (inf: the axis limits went NaN) with nothing saying so:
+    # opinions are finite, so one is a slip upstream, refused as plot_influence refuses it
+    bad = ~np.isfinite(np.asarray(traj, dtype=float))
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"trajectory: expected finite opinions; trajectory"
+                         f"[{', '.join(map(str, where))}] = {traj[where]} (round {where[0]}, "
+                         f"agent {where[1]})")
     y = traj[..., option] if traj.ndim == 3 else traj
     # a bool True would otherwise match agent 1
     marked = set(check_indices(adversaries, "adversaries", y.shape[1], "agent indices",
@@ -118,6 +128,8 @@ def plot_trajectories(
         # layout change; not tight_layout() once here: a title the caller added was cut off
         _, ax = plt.subplots(figsize=(6, 3.2), layout="tight")
     rounds = np.arange(y.shape[0])
+    # a line through a single round draws nothing: its points are marked instead
+    alone = {"marker": "o", "ms": 4} if y.shape[0] == 1 else {}
     # tab10 then tab20's light shades, both without red (red marks adversaries): 18
     # distinct colours, the first nine far apart; beyond that colours would repeat and
     # the legend would name two agents for one colour
@@ -134,17 +146,25 @@ def plot_trajectories(
         segments = np.stack(np.broadcast_arrays(rounds[None, :], y[:, benign].T), axis=-1)
         ax.add_collection(LineCollection(segments, colors="tab:blue", linewidths=0.8,
                                          alpha=0.6, label=f"benign agents ({n_benign})"))
+        if alone:  # one artist for the points too
+            ax.scatter(np.repeat(rounds, n_benign), y[:, benign].ravel(), s=9,
+                       color="tab:blue", alpha=0.6)
         ax.autoscale_view()
     else:
         for rank, i in enumerate(benign):
             # colour by agent index where it fits, so an agent keeps its colour across panels
             colour = palette[i if y.shape[1] <= len(palette) else rank]
-            ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=labels[i])
+            ax.plot(rounds, y[:, i], color=colour, lw=1.2, label=labels[i], **alone)
     for i in sorted(marked):
         ax.plot(rounds, y[:, i], ls="--", color="tab:red", lw=2,
-                label=f"{labels[i]} (adversary)")
+                label=f"{labels[i]} (adversary)", **({"marker": "X", "ms": 6} if alone else {}))
     ax.set_xlabel("round")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole numbers
+    if alone:  # round 0 alone spanned -0.05..0.05, ticked in fractions of a round
+        low, high = ax.get_xlim()
+        ax.set_xlim(min(low, -0.5), max(high, 0.5))
+        if ax.get_xlim() == (-0.5, 0.5):  # nothing else on the axes: round 0's tick only
+            ax.set_xticks([0])
     if ylabel is None:
         ylabel = f"belief in option {option}" if traj.ndim == 3 else "opinion"
     ax.set_ylabel(ylabel)
@@ -184,7 +204,11 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     opinion, which in the Friedkin-Johnsen model is often several times any other weight)
     is drawn grey, with its values written in the cells up to 20 agents and their range
     given in the colour bar's label.  ``diagonal=True`` colours the diagonal on the same
-    scale instead (from 0 to the largest entry).
+    scale instead (from 0 to the largest entry).  Each cell is drawn in its own colour (no
+    blending with its neighbours); with more agents than the axes has room for (over 500,
+    or over its pixels a side), each cell shows the largest weight of a block of
+    k x k pairs, so that a lone strong weight does not fade into the zeros around it, and
+    the colour bar's label says so.
 
     Parameters
     ----------
@@ -241,16 +265,32 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     # an all-zero matrix had a -0.1..0.1 bar; weights of a row-stochastic M lie in [0, 1]
     top = float(shown.max()) if shown.count() else 0.0
     cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")  # masked diagonal: grey
-    im = ax.imshow(shown, vmin=0, vmax=top if top > 0 else 1.0, cmap=cmap)
+    scale = {"vmin": 0, "vmax": top if top > 0 else 1.0, "cmap": cmap}
+    # nearest: matplotlib's default antialiasing blended each cell with its neighbours once
+    # a cell had fewer than 3 pixels, and a lone strong weight faded into the zeros around it
+    k = _block_factor(ax, n)
+    if k == 1:
+        im = ax.imshow(shown, interpolation="nearest", **scale)
+    else:
+        # more agents than the axes has room for: a cell per k x k block, its largest
+        # weight, laid over the agents' own coordinates
+        side = -(-n // k) * k
+        im = ax.imshow(_largest_blocks(shown.filled(np.nan), k), interpolation="nearest",
+                       extent=(-0.5, side - 0.5, side - 0.5, -0.5), **scale)
+        ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
     bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
+    if k > 1:  # said beside the scale, where a title the caller sets cannot replace it
+        block = f"\n(each cell the largest of {k} x {k} pairs)"
+    else:
+        block = ""
     if diagonal:
-        bar.set_label("equilibrium weight $M_{ij}$")
+        bar.set_label("equilibrium weight $M_{ij}$" + block)
     else:
         self_weights = np.diag(M)
         low, high = f"{self_weights.min():.2f}", f"{self_weights.max():.2f}"
         span = low if low == high else f"{low}-{high}"
         bar.set_label(f"equilibrium weight $M_{{ij}}$, $i \\neq j$\n(grey diagonal: "
-                      f"$M_{{ii}}$ = {span})", fontsize=9)
+                      f"$M_{{ii}}$ = {span}){block}", fontsize=9)
         if n <= 20:  # the self-weights in their cells while they fit
             for i in range(n):
                 ax.text(i, i, f"{M[i, i]:.2g}", ha="center", va="center",
@@ -263,6 +303,37 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     if title:
         ax.set_title(title)
     return ax
+
+
+#: Most cells a side of :func:`plot_influence`'s map: beyond it (or beyond the axes'
+#: pixels) each cell is the largest weight of k x k pairs. One cell an agent, 2,000 agents
+#: on a few hundred pixels were resampled and a lone strong weight averaged away.
+_MAX_CELLS = 500
+
+
+def _block_factor(ax: Any, n: int) -> int:
+    """Side k of the k x k blocks one map cell shows: 1 while n cells fit the axes.
+
+    At most ``_MAX_CELLS`` cells a side, and at least 1.25 pixels (at the figure's dpi) a
+    cell: the axes shrinks a little when its colour bar and the layout come.
+    """
+    box = ax.get_window_extent()
+    limit = max(min(_MAX_CELLS, int(0.8 * min(box.width, box.height))), 1)
+    return -(-n // limit)
+
+
+def _largest_blocks(values: np.ndarray, k: int) -> np.ndarray:
+    """Each k x k block of the non-negative ``values`` as its largest entry.
+
+    NaN entries (the grey diagonal) are passed over; a block of NaN only stays NaN. The
+    last row and column of blocks are padded with NaN up to k.
+    """
+    rows, cols = -(-values.shape[0] // k), -(-values.shape[1] // k)
+    padded = np.full((rows * k, cols * k), np.nan)
+    padded[:values.shape[0], :values.shape[1]] = values
+    blocks = padded.reshape(rows, k, cols, k).transpose(0, 2, 1, 3).reshape(rows, cols, k * k)
+    largest = np.where(np.isnan(blocks), -np.inf, blocks).max(axis=-1)
+    return np.where(np.isfinite(largest), largest, np.nan)
 
 
 def _short_labels(values: Sequence[Any]) -> list[str]:

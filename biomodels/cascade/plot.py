@@ -42,12 +42,15 @@ def plot_distribution(
         dtype for ``K`` sizes, at least ``1e-9``: the unit-circle evaluation leaves
         ``~4 eps sqrt(K)``).  NaN and infinite values are refused: no size distribution
         holds them (the graph, the seed probabilities and Monte Carlo refuse NaN), so one
-        is a slip upstream, which a line with a gap would hide.
+        is a slip upstream, which a line with a gap would hide.  A bare distribution is
+        labelled ``"P(size = k)"``: to tell curves apart in the legend (also when drawn by
+        several calls on one axes), pass a mapping from label to distribution.
     ax
         Matplotlib axes to draw on (a new figure if None).
     log
         Logarithmic probability axis (to show the tail); sizes of probability 0 (and
-        negative round-off) have no place on it and are not drawn, which the y label says.
+        negative round-off) have no place on it and are not drawn, which the y label says
+        (in lines short enough for a 3.5-inch figure).
     title
         Axes title.
     floor
@@ -127,10 +130,14 @@ def plot_distribution(
                             lw=0, label=f"{label}: 95 % Wilson interval")
     ax.set_xlabel("final cascade size k (active nodes)")
     if hidden:  # the gaps are sizes, not missing data: say so
-        below = "P = 0" if floor is None else "P below the floor"
+        # in lines of up to 30 characters: "(gaps: never sampled or below the floor, not
+        # drawn)" on one line was taller than a 3.8-inch figure, cut off at its bottom and
+        # run into the suptitle of cascade fit's fit.png
+        below = "P = 0, not drawn" if floor is None else "P below the floor,\nnot drawn"
         if sampled:  # a size no run reached may still have a small probability
-            below = "never sampled" if floor is None else "never sampled or below the floor"
-        ax.set_ylabel(f"P(size = k), log scale\n(gaps: {below}, not drawn)")
+            below = ("never sampled,\nnot drawn" if floor is None
+                     else "never sampled or\nbelow the floor, not drawn")
+        ax.set_ylabel(f"P(size = k), log scale\n(gaps: {below})")
     elif log:
         ax.set_ylabel("P(size = k), log scale")
     else:
@@ -152,9 +159,10 @@ def plot_distribution(
     if title:
         ax.set_title(title)
     if len(curves) > 1 or marked or sampled:
-        # a band is no line "best" avoids: up right, over the tail's small values
-        ax.legend(frameon=False, loc="upper right" if sampled else "best",
-                  fontsize=8 if sampled else None)
+        # "best" for sampled curves too: "upper right" covered observed sizes of cascade
+        # fit's log panel (outbreaks at sizes 25-66, P = 0.01); "best" avoids their steps
+        # and dots, over which the band lies
+        ax.legend(frameon=False, loc="best", fontsize=8 if sampled else None)
     return ax
 
 

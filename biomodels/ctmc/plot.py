@@ -19,6 +19,8 @@ __all__ = ["plot_theta", "plot_order_probabilities"]
 # beyond this many events the heatmap keeps a readable size instead of growing with n (at
 # 0.35 inch per event a 200-event fit gave a 72-inch, 10,800-pixel-wide figure)
 _MAX_FIGSIZE = 12.0
+#: Font size (points) of the pair labels of :func:`plot_order_probabilities`.
+_TICK_POINTS = 8
 
 
 def plot_theta(
@@ -55,7 +57,9 @@ def plot_theta(
         Axes title (default states the convention).
     limit
         Colour scale limit: the map spans [-limit, limit] (default: the largest off-diagonal
-        magnitude); pass the same value to compare several heatmaps.
+        magnitude); pass the same value to compare several heatmaps. Finite effects beyond
+        it take the colour at the end of the scale, and the colour bar gets a pointed end
+        on that side (``extend="max"``, ``"min"`` or ``"both"``).
 
     Returns
     -------
@@ -103,6 +107,12 @@ def plot_theta(
     # the scale from finite effects: an inf one made it inf (a meaningless colour bar)
     finite = np.abs(off[np.isfinite(off)])
     vmax = limit if limit is not None else max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    # effects beyond a given limit were clipped to its colours without a word: the colour
+    # bar's pointed ends say on which side (inf is at the ends by convention, as above)
+    signed = off[np.isfinite(off)]
+    above, below = bool((signed > vmax).any()), bool((signed < -vmax).any())
+    extend = {(True, True): "both", (True, False): "max", (False, True): "min"}.get(
+        (above, below), "neither")
     # an infinite effect at the end of the scale, as plot_network draws it: imshow masked
     # it, grey as the diagonal
     off = np.where(np.isinf(off), np.sign(off) * vmax, off)
@@ -135,7 +145,7 @@ def plot_theta(
         + ("" if omega is None else "\nlast row: effect of j on the observation rate (oMHN)"),
         fontsize=8,
     )
-    bar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    bar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, extend=extend)
     # short: a longer label ran past the top of an 8-event figure
     bar.set_label("theta[i, j], > 0 promotes", fontsize=8)
     bar.ax.tick_params(labelsize=7)
@@ -183,7 +193,9 @@ def plot_order_probabilities(
     Returns
     -------
     matplotlib.axes.Axes
-        The axes drawn on.
+        The axes drawn on. Every bar is drawn; where the labels would run into each other
+        (over ~40 pairs on the default 16-inch width), every k-th bar is named and the x
+        label says so (``"pair (1 in k named)"``).
 
     Raises
     ------
@@ -210,7 +222,14 @@ def plot_order_probabilities(
         errors = np.stack([np.minimum(lower, means), np.minimum(upper, 1.0 - means)])
     ax.bar(range(len(labels)), means, yerr=errors, capsize=3, color="0.6")
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="0.5: no preferred order")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    # every k-th pair named where more would run into each other (105 pairs of 15 events
+    # on 16 inches were an illegible overlap), as plot_theta names every k-th event
+    step = _label_step(ax, len(labels))
+    named = range(0, len(labels), step)
+    ax.set_xticks(named, [labels[i] for i in named], rotation=30, ha="right",
+                  fontsize=_TICK_POINTS)
+    if step > 1:
+        ax.set_xlabel(f"pair (1 in {step} named)", fontsize=8)
     for i in np.flatnonzero(np.isnan(means)):  # no bar: say why, not a probability of 0
         ax.text(i, 0.02, "n/a", ha="center", va="bottom", fontsize=7, color="0.3")
     ax.set_ylim(0, 1)
@@ -218,6 +237,18 @@ def plot_order_probabilities(
     ax.legend(fontsize=7, loc="best", frameon=False)
     ax.set_title(title, fontsize=9)
     return ax
+
+
+def _label_step(ax: Axes, n: int) -> int:
+    """Step k at which every k-th of n bar labels (8 pt, turned 30 degrees) keeps clear.
+
+    Labels turned by 30 degrees are parallel strips a line (8 pt x 1.2) high: their
+    neighbours ``d`` apart along the axis are ``d sin 30`` apart across them, so they need
+    ``d >= 2 x 1.2 x 8 pt``, plus a tenth for the axes' width changing with the layout.
+    """
+    width = ax.get_window_extent().width / ax.figure.dpi  # inches, before the layout
+    needed = 1.1 * 2 * 1.2 * _TICK_POINTS / 72
+    return max(1, int(np.ceil(n * needed / max(width, 1e-9))))
 
 
 def _check_order_bars(

@@ -36,6 +36,11 @@ _MAX_COLUMNS = 6
 _FEW_TIMES = 12
 #: Head of a repressing edge in :func:`plot_graph`: a flat bar across the line's end.
 _BAR_HEAD = "-[, widthB=0.8, lengthB=0"
+#: Most cells a side of a heatmap draws: beyond it (or beyond the axes' pixels) each cell
+#: is the strongest of k x k gene pairs. Drawn one cell a gene, 2,000 genes on ~1,000 pixels
+#: were resampled: a sparse edge at full strength was averaged with the white cells around it
+#: into a near-white speck (0 pixels at the top of the scale for ~2,000 edges).
+_MAX_CELLS = 500
 
 
 def _ordinal(k: int) -> str:
@@ -82,6 +87,32 @@ def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
     return values
 
 
+def _block_factor(ax: Any, n: int) -> int:
+    """Side k of the k x k blocks one heatmap cell shows: 1 while n cells fit the axes.
+
+    At most ``_MAX_CELLS`` cells a side, and at least 1.25 pixels (at the figure's dpi) a
+    cell: the axes shrinks a little when its colour bar and the layout come.
+    """
+    box = ax.get_window_extent()
+    limit = max(min(_MAX_CELLS, int(0.8 * min(box.width, box.height))), 1)
+    return -(-n // limit)
+
+
+def _strongest_blocks(values: np.ndarray, k: int) -> np.ndarray:
+    """Each k x k block of ``values`` as its entry of largest ``|value|``, with its sign.
+
+    NaN entries are passed over; a block of NaN only stays NaN. The last row and column of
+    blocks are padded with NaN up to k.
+    """
+    rows, cols = -(-values.shape[0] // k), -(-values.shape[1] // k)
+    padded = np.full((rows * k, cols * k), np.nan)
+    padded[:values.shape[0], :values.shape[1]] = values
+    blocks = padded.reshape(rows, k, cols, k).transpose(0, 2, 1, 3).reshape(rows, cols, k * k)
+    strength = np.where(np.isnan(blocks), -1.0, np.abs(blocks))
+    pick = strength.argmax(axis=-1)[..., None]
+    return np.take_along_axis(blocks, pick, axis=-1)[..., 0]
+
+
 def plot_network(
     network: pd.DataFrame,
     *,
@@ -95,7 +126,11 @@ def plot_network(
     NaN cells off the diagonal (e.g. a network pivoted from a list of its top edges) are grey
     too, and ``+-inf`` ones take the colour at the end of the scale; the title then says so
     (as :func:`biomodels.ctmc.plot.plot_theta` does). Beyond 60 genes every k-th gene is
-    named (``k = ceil(n / 60)``), and the axis labels say which.
+    named (``k = ceil(n / 60)``), and the axis labels say which. Each cell is drawn in its
+    own colour (no blending with its neighbours); with more genes than the axes has room
+    for (over 500, or over its pixels a side), each cell shows the strongest edge
+    (largest ``|value|``, with its sign) of a block of k x k gene pairs, so that no edge
+    fades into the white around it, and the title says so.
 
     Parameters
     ----------
@@ -110,7 +145,8 @@ def plot_network(
         Axes title (a note on NaN and infinite cells goes on a line below it).
     sqrt_scale
         Colour by ``sign * sqrt(|x| / max|x|)`` so weak edges stay visible next to strong
-        ones; the colour bar is labelled in ``x / max|x|``, not in the square roots.
+        ones; the colour bar is labelled in ``x / max|x|``, not in the square roots. Its
+        label gives the panel's ``max|x|`` (each panel is scaled to its own).
 
     Returns
     -------
@@ -133,8 +169,8 @@ def plot_network(
         ("+-inf drawn at the ends of the scale", np.isinf(values))) if found.any()]
     # the scale from finite weights: an inf one made it inf and drew every edge white
     finite = np.abs(values[np.isfinite(values)])
-    bound = float(finite.max()) if finite.size else 0.0
-    bound = bound or 1.0
+    top = float(finite.max()) if finite.size else 0.0
+    bound = top or 1.0
     shown = np.sign(values) * np.sqrt(np.abs(values) / bound) if sqrt_scale else values / bound
     shown = np.clip(shown, -1.0, 1.0)  # +-inf to the end colours; imshow greys them out
     # checked before a figure is made: a truth on other genes left an empty one open
@@ -144,7 +180,19 @@ def plot_network(
         _, ax = plt.subplots(figsize=(size + 1, size), layout="tight")
     # grey, not white, on the diagonal: white is the colour of a zero effect
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
-    image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1)
+    # nearest: matplotlib's default antialiasing blended each cell with its neighbours once
+    # a cell had fewer than 3 pixels (400 genes: a sparse edge at full strength half white)
+    k = _block_factor(ax, n)
+    if k == 1:
+        image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    else:
+        # more genes than the axes has room for: a cell per k x k block, its strongest pair,
+        # laid over the genes' own coordinates (ticks and dots stay where the genes are)
+        side = -(-n // k) * k
+        image = ax.imshow(_strongest_blocks(shown, k), cmap=cmap, vmin=-1, vmax=1,
+                          interpolation="nearest", extent=(-0.5, side - 0.5, side - 0.5, -0.5))
+        ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
+        notes.append(f"each cell the strongest of {k} x {k} gene pairs")
     if marks is not None:
         rows, cols = marks
         # ringed in white: a plain black dot vanished on the darkest cells, the strongest hits
@@ -162,13 +210,16 @@ def plot_network(
            ylabel=f"regulator{which}")
     if title or notes:
         ax.set_title("\n".join([title] * bool(title) + notes))
-    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
-                             label="signed strength / max |strength|")
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     if sqrt_scale:  # ticks where the colours are, labels in the data's (relative) units
         fractions = np.array([-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0])
         bar.set_ticks(np.sign(fractions) * np.sqrt(np.abs(fractions)),
                       labels=[f"{v:g}" for v in fractions])
-        bar.set_label("signed strength / max |strength| (sqrt colour scale)")
+    # each panel is scaled to its own maximum: say which, on two short lines (one line ran
+    # past both ends of the bar of a 4-gene figure and was cut off at the top)
+    scale = "; sqrt colour scale" if sqrt_scale else ""
+    bar.set_label(f"signed strength / max |strength|\n(max |strength| = {top:.3g}{scale})",
+                  fontsize=8)
     return ax
 
 
@@ -467,13 +518,15 @@ def plot_perturbation(
         The G gene names (``model.genes``).
     show
         Genes to draw, or one gene's name (default: the 6 that change most at the last
-        time point).
+        time point, a NaN change, of a diverged simulation, counting as the largest).
+        A panel whose prediction holds NaN or inf says so.
     label
         Legend entry of the perturbed run, e.g. ``"Pu.1 knockout"``.
     observed
         Optional (n, G) observed expression (e.g. ``adata.X``); each gene's observed range
-        is shaded, so predictions outside it stand out as extrapolations (the ODE is not
-        bounded to the data range).
+        (of its finite values) is shaded, so predictions outside it stand out as
+        extrapolations (the ODE is not bounded to the data range); a gene with no finite
+        observed value gets no band, and its panel says so.
     time_label
         Label of the time axes, with the unit of ``times``, e.g. ``"time (steps)"``.
     sharey
@@ -504,7 +557,10 @@ def plot_perturbation(
         raise ValueError(f"baseline and perturbed must both be (len(times), len(genes)) = "
                          f"{(len(t), len(genes))}, got {base.shape} and {pert.shape}")
     if show is None:
-        show = [genes[j] for j in np.argsort(-np.abs(pert[-1] - base[-1]))[:6]]
+        # a NaN change (a diverged simulation) first, not last as argsort puts NaN: it is
+        # the gene to look at, not the one that changed least
+        change = np.abs(pert[-1] - base[-1])
+        show = [genes[j] for j in np.argsort(-np.where(np.isnan(change), np.inf, change))[:6]]
     elif isinstance(show, str):  # one gene, not the letters of its name
         show = [show]
     show = list(show)
@@ -535,9 +591,19 @@ def plot_perturbation(
     few = len(t) <= _FEW_TIMES
     for ax, gene in zip(axes.flat, show):
         j = genes.index(gene)
+        notes = []
         if observed is not None:
-            ax.axhspan(np.nanmin(observed[:, j]), np.nanmax(observed[:, j]), color="0.9",
-                       zorder=0, label="observed range")
+            seen = observed[:, j][np.isfinite(observed[:, j])]
+            if seen.size:
+                ax.axhspan(seen.min(), seen.max(), color="0.9", zorder=0,
+                           label="observed range")
+            else:  # np.nanmin warned "All-NaN slice encountered" and drew no band
+                notes.append("no observed value")
+        if not (np.isfinite(base[:, j]).all() and np.isfinite(pert[:, j]).all()):
+            notes.append("NaN or inf predicted: not drawn")  # else an empty panel, unsaid
+        if notes:
+            ax.text(0.02, 0.98, "\n".join(notes), transform=ax.transAxes, ha="left",
+                    va="top", fontsize=7, color="0.35")
         ax.plot(t, base[:, j], color="k", marker="o" if few else None, ms=4, label="baseline")
         # dashed: black against red alone is hard to tell for red-blind readers and in grey
         ax.plot(t, pert[:, j], color="tab:red", ls="--", marker="x" if few else None, ms=5,

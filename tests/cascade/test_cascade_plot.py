@@ -181,3 +181,63 @@ def test_a_point_mass_is_drawn_and_sampled_curves_show_their_intervals(axes):
     assert "never sampled" in ax.get_ylabel()
     assert "sampled: 95 % Wilson interval" in [t.get_text() for t in ax.get_legend().get_texts()]
     plt.close(ax.figure)
+
+
+def _fit_figure():
+    """cascade fit's fit.png as the command draws it: observed outbreaks (a sample, with
+    their band) against a fitted distribution, linear and log panels under a suptitle."""
+    from biomodels.cascade import MonteCarloResult, expected_tv_error
+
+    sizes = np.array([1] * 35 + [2] * 27 + [3] * 2 + [4] * 6 + [5] * 6 + [6] * 5 + [7] * 3
+                     + [25, 27, 28, 30, 33, 33, 35, 40, 45, 51, 52, 66])
+    frequency = np.bincount(sizes, minlength=301) / sizes.size
+    observed = MonteCarloResult(sizes, frequency, expected_tv_error(frequency, sizes.size))
+    k = np.arange(301)
+    fitted = np.where(k < 9, 0.6 ** k, 0.0) + 1e-2 * np.exp(-((k - 35) / 12.0) ** 2)
+    fitted[0] = 0.0
+    fitted = np.where(fitted > 1e-16, fitted, 0.0)
+    fitted /= fitted.sum()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig.suptitle("outbreak sizes: observed and fitted (w = 0.4406)")
+    curves = {f"observed ({sizes.size} outbreaks)": observed, "fitted (w = 0.4406, exact)": fitted}
+    plot_distribution(curves, ax=axes[0], title="where the mass is")
+    plot_distribution(curves, ax=axes[1], log=True, floor=1e-14,
+                      title="log scale, all sizes (tail)")
+    fig.tight_layout()
+    fig.canvas.draw()
+    return fig, axes[1]
+
+
+def test_log_panel_label_of_gaps_fits_the_figure_and_the_legend_leaves_the_data_visible():
+    # before: the y label "(gaps: never sampled or below the floor, not drawn)" was taller
+    # than the 3.8-inch figure of cascade fit (cut off at the bottom, run into the
+    # suptitle), and the legend, fixed at the upper right for sampled curves, covered the
+    # observed outbreaks at sizes 25-66 (P = 0.01)
+    fig, ax = _fit_figure()
+    try:
+        renderer = fig.canvas.get_renderer()
+        label = ax.yaxis.label.get_window_extent(renderer)
+        assert label.y0 >= 0 and label.y1 <= fig.bbox.height
+        assert label.y1 <= fig._suptitle.get_window_extent(renderer).y0
+        assert "never sampled or" in ax.get_ylabel() and "not drawn" in ax.get_ylabel()
+        legend = ax.get_legend().get_window_extent(renderer)
+        points = [line.get_xydata() for line in ax.get_lines()[:1]]  # the observed steps
+        points += [c.get_offsets() for c in ax.collections if len(c.get_offsets()) > 1]
+        xy = np.vstack(points).astype(float)
+        xy = ax.transData.transform(xy[np.isfinite(xy).all(axis=1)])
+        inside = ((xy[:, 0] > legend.x0) & (xy[:, 0] < legend.x1)
+                  & (xy[:, 1] > legend.y0) & (xy[:, 1] < legend.y1))
+        assert not inside.any()
+    finally:
+        plt.close(fig)
+    # each variant of the label fits a figure made here
+    g = CascadeGraph.from_networkx(nx.path_graph(4), default=0.3)
+    mc = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=200, seed=0)
+    for curve, floor in ((mc, None), (mc, 1e-15), ([0.5, 0.0, 0.5], 1e-15),
+                         ([0.5, 0.0, 0.5], None)):
+        ax = plot_distribution(curve, log=True, floor=floor)
+        ax.figure.canvas.draw()
+        label = ax.yaxis.label.get_window_extent(ax.figure.canvas.get_renderer())
+        assert label.y0 >= 0 and label.y1 <= ax.figure.bbox.height, ax.get_ylabel()
+        assert "not drawn" in ax.get_ylabel()
+        plt.close(ax.figure)

@@ -202,3 +202,68 @@ def test_order_bars_mark_a_nan_probability_as_missing_not_zero():
         assert ax.texts[0].get_position()[0] == 1
     finally:
         plt.close(ax.figure)
+
+
+def _crowded_neighbours(ax):
+    """Pairs of neighbouring tick labels that overlap, for labels turned by one angle.
+
+    Turned labels are parallel strips a line high: neighbours ``d`` apart along the axis are
+    ``d sin(angle)`` apart across the strips, which must be at least a line's height.
+    """
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.get_xticklabels() if t.get_text()]
+    angle = np.deg2rad(labels[0].get_rotation())
+    labels[0].set_rotation(0)
+    height = labels[0].get_window_extent(renderer).height  # one line, unturned
+    labels[0].set_rotation(np.rad2deg(angle))
+    x = [ax.transData.transform((tick, 0))[0] for tick in ax.get_xticks()]
+    return [(a, b) for a, b in zip(range(len(x)), range(1, len(x)))
+            if (x[b] - x[a]) * np.sin(angle) < height]
+
+
+def test_order_bars_of_many_pairs_name_every_kth_pair_without_overlap():
+    # 105 pairs of 15 events: all 105 labels on 16 inches, 0.07 inch apart across the
+    # turned text for 8-pt lines, an illegible overlap; now every k-th pair is named (as
+    # plot_theta names every k-th event), and the x label says so. Every bar is drawn
+    import itertools
+
+    events = [f"E{i}(M)" for i in range(15)]
+    labels = [f"{a} before {b}" for a, b in itertools.combinations(events, 2)]
+    assert len(labels) == 105
+    ax = plot_order_probabilities(labels, np.linspace(0, 1, 105))
+    try:
+        assert _crowded_neighbours(ax) == []
+        step = int(ax.get_xticks()[1])
+        assert step > 1 and ax.get_xlabel() == f"pair (1 in {step} named)"
+        assert [t.get_text() for t in ax.get_xticklabels()] == labels[::step]
+        assert len(ax.patches) == 105
+    finally:
+        plt.close(ax.figure)
+    # 20 pairs keep a name each, and no x label
+    ax = plot_order_probabilities(labels[:20], np.full(20, 0.5))
+    try:
+        assert [t.get_text() for t in ax.get_xticklabels()] == labels[:20]
+        assert ax.get_xlabel() == "" and _crowded_neighbours(ax) == []
+    finally:
+        plt.close(ax.figure)
+
+
+@pytest.mark.parametrize(("theta", "extend"), [
+    ([[0.0, 3.0], [-0.5, 0.0]], "max"),
+    ([[0.0, -3.0], [0.5, 0.0]], "min"),
+    ([[0.0, 3.0], [-2.0, 0.0]], "both"),
+    ([[9.0, 0.5], [-0.5, -9.0]], "neither"),  # the diagonal is not on the scale
+    ([[0.0, 0.5, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [2.0, 0.0, 0.0]], "max"),  # omega
+])
+def test_theta_heatmap_colour_bar_points_where_effects_exceed_the_limit(theta, extend):
+    # before: with limit=1 an effect of 3 took the end colour of 1 without a word (the
+    # colour bar's extend stayed "neither"); now its pointed end marks the clipped side
+    ax = plot_theta(np.array(theta), limit=1.0)
+    try:
+        assert ax.images[0].colorbar.extend == extend
+        # without a limit the scale spans every finite effect: nothing is clipped
+        assert plot_theta(np.array(theta)).images[0].colorbar.extend == "neither"
+    finally:
+        plt.close("all")

@@ -468,3 +468,118 @@ def test_perturbation_panels_have_their_own_scales_wrap_and_mark_few_time_points
     assert markers["perturbed"] not in ("None", "", None, markers["baseline"])
     with pytest.raises(TypeError, match="sharey must be True or False"):
         plot_perturbation(t, base, pert, ["big", "small"], sharey="yes")
+
+
+def _edges_at_full_strength(ax, values, dpi=110):
+    """Fraction of the non-zero cells drawn at the end of the scale of their sign, and the
+    number of the axes' pixels at either end of the scale.
+
+    The figure is saved as a PNG; a cell counts when a pixel within one of its centre
+    has (within 0.1 in each channel) the colour of +1 (red) or -1 (blue) as its sign says.
+    """
+    import io
+
+    fig = ax.figure
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    buffer.seek(0)
+    pixels = plt.imread(buffer)[..., :3]
+    height = pixels.shape[0]
+    cmap = ax.images[0].cmap
+    ends = {1.0: np.array(cmap(1.0)[:3]), -1.0: np.array(cmap(0.0)[:3])}
+    rows, cols = np.nonzero(values)
+    # the cells' centres in pixels, as savefig laid them out, at its dpi (not the figure's)
+    scale = dpi / fig.dpi
+    centres = ax.transData.transform(np.column_stack([cols, rows]).astype(float)) * scale
+    # the pixels within one of each centre, (edges, 9, 3), against the end of its sign
+    step = np.array([-1, 0, 1])
+    px = (centres[:, 0].astype(int)[:, None, None] + step[None, None, :]).clip(
+        0, pixels.shape[1] - 1)
+    py = ((height - centres[:, 1]).astype(int)[:, None, None] + step[None, :, None]).clip(
+        0, height - 1)
+    patch = pixels[py, px].reshape(len(rows), 9, 3)
+    end = np.where((values[rows, cols] > 0)[:, None], ends[1.0], ends[-1.0])[:, None, :]
+    seen = int((np.abs(patch - end).max(axis=-1) < 0.1).any(axis=1).sum())
+    box = ax.get_window_extent()
+    inner = pixels[int(height - box.y1 * scale) + 2:int(height - box.y0 * scale) - 2,
+                   int(box.x0 * scale) + 2:int(box.x1 * scale) - 2]
+    strong = sum(int((np.abs(inner - end).max(axis=-1) < 0.1).sum()) for end in ends.values())
+    return seen / len(rows), strong
+
+
+def test_a_heatmap_of_thousands_of_genes_shows_every_sparse_edge_at_its_strength():
+    # before: imshow's default antialiasing averaged each cell with its neighbours, so at
+    # 2,000 genes on ~1,000 pixels a full-strength edge became a near-white speck: no edge
+    # of ~2,000 was drawn at the end of the scale (400 genes: about half of them). Now each
+    # cell is drawn alone (nearest) and, beyond the axes' room, shows the strongest pair of
+    # its k x k block, which the title says
+    rng = np.random.default_rng(0)
+    n = 2000
+    values = np.where(rng.random((n, n)) < 5e-4, rng.choice([-1.0, 1.0], size=(n, n)), 0.0)
+    np.fill_diagonal(values, 0.0)
+    genes = [f"g{i}" for i in range(n)]
+    ax = plot_network(pd.DataFrame(values, index=genes, columns=genes))
+    seen, strong = _edges_at_full_strength(ax, values)
+    assert seen > 0.95 and strong > 2 * np.count_nonzero(values)
+    assert "each cell the strongest of" in ax.get_title()
+    # the ticks still name genes at their own positions
+    assert ax.get_xlim() == (-0.5, n - 0.5) and ax.get_xticklabels()[1].get_text() == "g34"
+    plt.close("all")
+    # 400 genes: one cell each (no block), none blended into its neighbours
+    small = values[:400, :400]
+    ax = plot_network(pd.DataFrame(small, index=genes[:400], columns=genes[:400]))
+    seen, strong = _edges_at_full_strength(ax, small)
+    # each cell ~2.6 pixels a side: ~6 pixels at full strength an edge (before: ~1)
+    assert seen > 0.95 and strong > 4 * np.count_nonzero(small)
+    assert ax.get_title() == ""
+
+
+def test_strongest_blocks_keep_the_sign_of_the_largest_magnitude():
+    from biomodels.grn.plot import _strongest_blocks
+
+    values = np.array([[0.1, -0.9, 0.0], [0.5, np.nan, 0.2], [np.nan, np.nan, -3.0]])
+    np.testing.assert_array_equal(_strongest_blocks(values, 2), [[-0.9, 0.2], [np.nan, -3.0]])
+
+
+def test_heatmap_colour_bar_label_fits_a_small_figure_and_gives_the_panel_maximum():
+    # before: "signed strength / max |strength| (sqrt colour scale)" on one line ran past
+    # both ends of the colour bar of a 4-gene figure and was cut off at its top, and no
+    # figure said what max |strength| was (each panel is scaled to its own)
+    genes = ["Gata1", "Pu.1", "Fog1", "EKLF"]
+    values = np.zeros((4, 4))
+    values[0, 1], values[1, 2], values[2, 0] = 2.0, -1.0, 0.3
+    for sqrt_scale in (True, False):
+        ax = plot_network(pd.DataFrame(values, index=genes, columns=genes),
+                          sqrt_scale=sqrt_scale)
+        bar = ax.images[0].colorbar
+        assert "max |strength| = 2" in bar.ax.get_ylabel()
+        fig = ax.figure
+        _inside_figure(fig, bar.ax.yaxis.label)
+        label = bar.ax.yaxis.label.get_window_extent(fig.canvas.get_renderer())
+        frame = bar.ax.get_window_extent(fig.canvas.get_renderer())
+        assert label.y0 >= frame.y0 - 1 and label.y1 <= frame.y1 + 1
+        plt.close(fig)
+
+
+def test_perturbation_ranks_a_diverged_gene_first_and_takes_an_unobserved_gene():
+    # before: a gene whose simulated change was NaN (a diverged run) was ranked last by
+    # the default show, behind genes that did not change at all, and an observed column of
+    # NaN only warned "All-NaN slice encountered" (an error under -W error)
+    t = np.linspace(0, 1, 5)
+    base = np.zeros((5, 8))
+    pert = np.outer(t, np.arange(8.0))  # gene g7 changes most, g0 not at all
+    pert[3:, 2] = np.nan
+    genes = [f"g{i}" for i in range(8)]
+    observed = np.ones((4, 8))
+    observed[:, 5] = np.nan
+    observed[0, 6] = np.nan  # partly observed: the band of the rest
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_perturbation(t, base, pert, genes, observed=observed)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["g2", "g7", "g6", "g5", "g4", "g3"]
+    panels = dict(zip(titles, fig.axes))
+    assert [x.get_text() for x in panels["g2"].texts] == ["NaN or inf predicted: not drawn"]
+    assert [x.get_text() for x in panels["g5"].texts] == ["no observed value"]
+    assert len(panels["g5"].patches) == 0 and len(panels["g6"].patches) == 1
+    assert len(panels["g7"].texts) == 0

@@ -433,3 +433,67 @@ def test_a_whole_simulation_or_its_stack_of_questions_is_refused_by_name():
     ax = plot_trajectories(result.trajectories[0], option=int(result.truth[0]))
     assert len(ax.get_lines()) == result.trajectories.shape[2]  # one line per agent
     plt.close(ax.figure)
+
+
+def _pixels_at_the_top_of_the_scale(ax, dpi=120):
+    """Pixels inside the map's axes in the colour of the top of its scale (saved PNG)."""
+    import io
+
+    fig = ax.figure
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    buffer.seek(0)
+    pixels = plt.imread(buffer)[..., :3]
+    height, scale = pixels.shape[0], dpi / fig.dpi
+    box = ax.get_window_extent()
+    inner = pixels[int(height - box.y1 * scale) + 2:int(height - box.y0 * scale) - 2,
+                   int(box.x0 * scale) + 2:int(box.x1 * scale) - 2]
+    top = np.array(ax.images[0].cmap(1.0)[:3])
+    return int((np.abs(inner - top).max(axis=-1) < 0.1).sum())
+
+
+def test_influence_map_of_thousands_of_agents_shows_each_lone_strong_weight():
+    # before: imshow's default antialiasing averaged each cell with its neighbours: at 2,000
+    # agents (one weight of 0.5 off the diagonal a row, the scale's top) no pixel of the
+    # saved map had the top colour (0 of ~2,000 weights); now each cell shows the largest
+    # weight of its k x k block, as the colour bar's label says
+    n = 2000
+    rng = np.random.default_rng(1)
+    M = np.zeros((n, n))
+    M[np.arange(n), np.arange(n)] = 0.5
+    M[np.arange(n), (np.arange(n) + rng.integers(1, n, n)) % n] = 0.5
+    ax = plot_influence(M)
+    assert _pixels_at_the_top_of_the_scale(ax) > n
+    assert "each cell the largest of" in ax.figure.axes[-1].get_ylabel()
+    assert ax.get_xlim() == (-0.5, n - 0.5)  # the agents' own coordinates
+    # 120 agents: a cell each, drawn alone (before: 98 top-colour pixels for 120 weights)
+    small = plot_influence(M[:120, :120] + np.eye(120)[::-1] * 0.5)
+    assert _pixels_at_the_top_of_the_scale(small) > 3 * 120
+    assert "each cell" not in small.figure.axes[-1].get_ylabel()
+
+
+def test_trajectory_of_a_single_round_is_marked_and_non_finite_opinions_are_refused():
+    # before: a (1, n) trajectory drew empty axes (a line through one point draws nothing)
+    # and NaN or inf opinions were drawn as silent gaps
+    ax = plot_trajectories(np.array([[0.2, 0.5, 0.9]]), adversaries=[2])
+    assert all(line.get_marker() not in (None, "", "None") for line in ax.lines)
+    assert list(ax.get_xticks()) == [0]  # round 0, not -0.05..0.05 in fractions of a round
+    from matplotlib.collections import PathCollection
+
+    many = plot_trajectories(np.linspace(0, 1, 30)[None, :])  # one colour, one artist
+    (dots,) = [c for c in many.collections if isinstance(c, PathCollection)]
+    assert len(dots.get_offsets()) == 30
+    # two rounds or more keep their plain lines
+    assert plot_trajectories(_beliefs(3), option=0).lines[0].get_marker() in (None, "None")
+    before = plt.get_fignums()
+    for value, text in ((np.nan, "nan"), (np.inf, "inf")):
+        bad = np.full((3, 4), 0.5)
+        bad[2, 1] = value
+        with pytest.raises(ValueError, match=rf"^trajectory: expected finite opinions; "
+                                             rf"trajectory\[2, 1\] = {text} \(round 2, agent 1\)"):
+            plot_trajectories(bad)
+    beliefs = _beliefs(3)
+    beliefs[1, 0, 2] = np.nan
+    with pytest.raises(ValueError, match=r"trajectory\[1, 0, 2\] = nan"):
+        plot_trajectories(beliefs)
+    assert plt.get_fignums() == before
