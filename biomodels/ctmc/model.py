@@ -927,7 +927,9 @@ class CTMC:
         Parameters
         ----------
         X
-            Tumours x events (with the model's events once it has any).
+            Tumours x events (with the model's events once it has any). The model must have
+            a theta (fitted, or constructed from one): draw without a model with
+            :func:`~biomodels.ctmc.bayes.posterior_theta`.
         **kwargs
             Passed to :func:`~biomodels.ctmc.bayes.posterior_theta` (``method``,
             ``sample_weight``, ``num_samples``, ``warmup_steps``, ``svi_steps``, ``lr``,
@@ -965,6 +967,12 @@ class CTMC:
 
         from biomodels.ctmc.bayes import _posterior_theta, _warn_if_unreliable, posterior_theta
 
+        if self._theta is None:
+            # the draws were stored on a model without events or l1, which no query could
+            # then use (order_probability_samples: "the model has no theta yet")
+            raise NotFittedError("sample_posterior needs a fitted model (its events, l1 and "
+                                 "starting theta): call fit(X) first, or construct "
+                                 "CTMC(theta)")
         if self._omega is not None:
             raise ValueError(
                 "sample_posterior draws a classical MHN's theta; this model is an oMHN (its "

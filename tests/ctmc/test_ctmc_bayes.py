@@ -485,3 +485,17 @@ def test_posterior_is_the_same_inside_the_callers_pyro_handlers(synth2, method):
     assert list(tracer.trace.nodes) == []
     np.testing.assert_array_equal(traced, alone)
     np.testing.assert_array_equal(scaled, alone)
+
+
+def test_sample_posterior_of_an_unfitted_model_is_refused_before_drawing():
+    # CTMC().sample_posterior(df) stored draws on a model without events or l1: no query
+    # could use them ("a='A' is not an event; events: None", "the model has no theta yet")
+    import pandas as pd
+
+    from core.checks import NotFittedError
+
+    x = pd.DataFrame([[1, 0], [1, 1], [0, 0]], columns=["A", "B"])
+    model = CTMC()
+    with pytest.raises(NotFittedError, match=r"needs a fitted model .* call fit\(X\) first"):
+        model.sample_posterior(x, method="svi", svi_steps=2, num_samples=2)
+    assert model.posterior_samples is None
