@@ -650,6 +650,11 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
         raise CommandError(f"cannot read {where} as CSV ({detail}); {expected}") from exc
     note = comment_line_note(path)
     raw = raw.apply(lambda column: column.str.strip())
+    indexed = raw.shape[1] > 1 and not raw.iloc[0, 0]
+    if indexed:
+        # a first column without a name is a row index, as survey.to_csv() writes it
+        # without index=False: "column 1 of the header has no name (a trailing comma?)"
+        raw = raw.iloc[:, 1:]
     header = [str(c) for c in raw.iloc[0]]
     body = raw.iloc[1:]
     special: dict[str, int] = {}
@@ -657,8 +662,8 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
     for k, name in enumerate(header):
         key = name.lower()
         if not name:
-            raise CommandError(f"{where}: column {k + 1} of the header has no name "
-                               f"(a trailing comma?); {expected}{note}")
+            raise CommandError(f"{where}: column {k + 1 + indexed} of the header has no "
+                               f"name (a trailing comma?); {expected}{note}")
         if key in special or any(name == t for _, t in topics):
             raise CommandError(f"{where} has the column {name!r} twice (in any case for "
                                f"agent, gamma and alpha); give each column once{note}")
@@ -670,8 +675,13 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
         sep = next((c for c in ";\t|" if len(header) == 1 and c in header[0]), None)
         hint = ("" if sep is None else f" (fields separated by {sep!r}? The columns must be "
                 "separated by commas)")
-        raise CommandError(f"{where} has no column 'agent' (its columns: {header}){hint}; "
-                           f"{expected}{note}")
+        if indexed:  # the agents may be in the column read as an index
+            hint = (f" (its columns: {['', *header]}; its first column, without a name, is "
+                    "read as a row index, as DataFrame.to_csv() writes it: name it agent if "
+                    "it holds the agents)")
+        else:
+            hint = f" (its columns: {header}){hint}"
+        raise CommandError(f"{where} has no column 'agent'{hint}; {expected}{note}")
     if not topics:
         raise CommandError(f"{where} has no column of opinions (its columns: {header}); "
                            f"{expected}{note}")
@@ -725,16 +735,11 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
 
 def _is_edge_list(path: Path) -> bool:
     """Whether the ``--adjacency`` file ``path`` is an edge list, as its reader decides."""
-    import pandas as pd
+    from multiagent.topologies import _is_edge_list_file
 
-    from core.checks import text_encoding
-    from multiagent.topologies import _EDGE_COLUMNS
-
-    # the header only: the file has been read (and checked) by read_adjacency's reader
-    header = [str(c).strip() for c in pd.read_csv(
-        path, nrows=0, dtype=str, skipinitialspace=True, encoding=text_encoding(path)).columns]
-    lowered = {c.lower() for c in header}
-    return lowered in _EDGE_COLUMNS and len(header) == len(lowered)
+    # the file has been read (and checked) by read_adjacency's reader; an edge list with a
+    # row index first (df.to_csv()) is one too, whose agents in no edge --opinions adds
+    return _is_edge_list_file(path)
 
 
 def _with_isolated(names: list[str], A: Any, added: list[str]) -> tuple[list[str], Any]:

@@ -337,6 +337,66 @@ def _edge_list_fixes(header: list[str]) -> str | None:
     return "; ".join(fixes)
 
 
+def _is_edge_header(header: list[str]) -> bool:
+    """Whether ``header`` is an edge list's: source, target and optionally weight, once."""
+    lowered = {c.lower() for c in header}
+    # each column once in any case: "source,target,Source" read one of the two sources
+    return lowered in _EDGE_COLUMNS and len(header) == len(lowered)
+
+
+def _row_index_first(header: list[str], first: list[str]) -> bool:
+    """Whether a table is an edge list after a row index (``first``, its first column).
+
+    ``DataFrame.to_csv()`` writes the index first under an empty header cell (pandas reads
+    it as ``Unnamed: 0``), R's ``write.csv`` its row names under ``""``. A square matrix of
+    agents named ``source`` and ``target`` has the same header, and names them in its
+    first column: that is still read as a matrix.
+    """
+    return (len(header) > 1 and (not header[0] or header[0].lower().startswith("unnamed:"))
+            and _is_edge_header(header[1:]) and set(first) != set(header[1:]))
+
+
+def _with_row_names(raw: pd.DataFrame) -> pd.DataFrame:
+    """Return ``raw`` with the row names that pandas took as its index as its first column.
+
+    R's ``write.table(m, sep=",")`` writes no header cell above the row names, so each line
+    has a field more than the header, and ``read_csv`` makes the first field the index: a
+    matrix then read as "not square: 2 rows ... but 1 columns". Others are kept as they are,
+    and so is a header of one field (``a;b``, a line ``x;1,5``: not R's, and named so).
+    """
+    import pandas as pd
+
+    if (raw.index.nlevels == 1 and not isinstance(raw.index, pd.RangeIndex)
+            and raw.shape[1] > 1):
+        return raw.rename_axis("").reset_index()
+    return raw
+
+
+def _is_edge_list_file(path: str | os.PathLike[str]) -> bool:
+    """Whether :func:`read_adjacency` reads the file ``path`` as an edge list.
+
+    For a file it has read: the header decides, and the first column where a header cell
+    without a name comes before an edge list's (a row index, or a matrix's agents).
+    """
+    import pandas as pd
+
+    from core.checks import text_encoding
+
+    def table(rows: int | None) -> tuple[list[str], pd.DataFrame]:
+        raw = _with_row_names(pd.read_csv(path, dtype=str, keep_default_na=False,
+                                          skipinitialspace=True, nrows=rows,
+                                          encoding=text_encoding(path)))
+        return [str(c).strip() for c in raw.columns], raw
+
+    header, _ = table(1)  # the header, and the first line for R's row names
+    if _is_edge_header(header):
+        return True
+    if not _row_index_first(header, []):
+        return False
+    header, raw = table(None)  # a row index or a matrix's agents: as the reader decides
+    return _row_index_first(header, raw.iloc[:, 0].str.strip().tolist())
+
+
 def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     r"""Read a user's communication graph from a CSV file as a labelled adjacency.
 
@@ -355,8 +415,12 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
       columns (Gephi's ``type``) or other names (``from,to``) is refused, and the message
       says which columns to rename, remove or add.
 
-    Weights are non-negative (0: no edge); self-loops are refused, since an agent's
-    weight on its own belief is the peer-resistance ``alpha``, not trust.
+    A matrix written by R's ``write.table(m, sep=",")``, without a header cell above the
+    row names, is read as well; so is an edge list with a row index first, under a header
+    cell without a name (``DataFrame.to_csv()`` without ``index=False``, R's
+    ``write.csv``): the index is ignored.  Weights are non-negative (0: no edge);
+    self-loops are refused, since an agent's weight on its own belief is the
+    peer-resistance ``alpha``, not trust.
 
     Parameters
     ----------
@@ -424,6 +488,7 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {where} as CSV ({exc}); {expected}") from exc
     note = comment_line_note(path)
+    raw = _with_row_names(raw)  # R's write.table: one field more than the header per line
     header = [str(c).strip() for c in raw.columns]
     raw.columns = header
     raw = raw.apply(lambda column: column.str.strip())
@@ -471,9 +536,11 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
                              "0, since an agent's weight on itself is alpha, not trust")
         return A, labels
 
-    lowered = {c.lower() for c in header}
-    # each column once in any case: "source,target,Source" read one of the two sources
-    if lowered in _EDGE_COLUMNS and len(header) == len(lowered):
+    if raw.shape[1] and _row_index_first(header, raw.iloc[:, 0].tolist()):
+        # df.to_csv() without index=False: "weights must be finite numbers >= 0; line 2,
+        # column 'source' has 'a'" (read as a matrix); the index names no agent
+        raw, header = raw.iloc[:, 1:], header[1:]
+    if _is_edge_header(header):
         raw.columns = [c.lower() for c in header]
         names: dict[str, int] = {}
         edges: dict[tuple[int, int], float] = {}

@@ -29,6 +29,7 @@ __all__ = ["Transcripts", "read_transcripts"]
 
 _INDEX_COLUMNS = ("round", "agent", "option")
 _NEED = {"round", "agent", "option", "belief"}
+_READ = ("question", "round", "agent", "option", "belief", "role")  # the columns read
 
 
 def _separator(path: Path) -> str:
@@ -54,8 +55,9 @@ class Transcripts:
         ``beliefs[q]`` to :func:`~multiagent.fit_fj`, or ``beliefs`` to
         :func:`~multiagent.fit_transcripts`.
     questions
-        The ``Q`` question labels in the order of ``beliefs`` (sorted; ``[0]`` for a table
-        without a ``question`` column, ``0..Q-1`` for an ``.npy`` array).
+        The ``Q`` question labels in the order of ``beliefs`` (sorted: numbers in numeric
+        order, then text labels, as pandas sorts them; ``[0]`` for a table without a
+        ``question`` column, ``0..Q-1`` for an ``.npy`` array).
     agents
         The agents' names (text) in the order of the agent axis, or None when the agent
         column numbers them ``0..n-1`` (and for an ``.npy`` array read without
@@ -141,7 +143,10 @@ def read_transcripts(
     ``B``, ``C``, ``D``) is read in their sorted order (:attr:`Transcripts.options`).
     In a CSV file, labels are read as the text written: an option ``N/A`` (beside ``Yes``
     and ``No``, sorted as text) or a question ``NA`` or ``None`` is a label, not a missing
-    value; an empty field is missing.  Rounds start at 0, the agents' innate beliefs.  This
+    value, and the other questions are read as without it (questions 1..19 stay numbers,
+    in numeric order, before ``NA``); an empty field is missing.  Column names are read
+    without the spaces around them (``round, agent``), and a column the reader reads given
+    twice is refused.  Rounds start at 0, the agents' innate beliefs.  This
     is the ``trajectories.csv`` of ``prunus fj simulate`` and the input of
     ``prunus fj fit``, read by the same rules.
     Every (question, round, agent, option) must be given exactly once.  Agents are
@@ -189,7 +194,8 @@ def read_transcripts(
         If ``data`` is a path that does not exist or is a folder (OSErrors, as ``open``
         raises them; the message names the path).
     ValueError
-        If the table lacks a column (the message names the columns expected), a line
+        If the table lacks a column (the message names the columns expected) or names one
+        it reads twice (the message names it), a line
         holds something other than what its column must hold (the message names the
         column and the line, or the DataFrame's row by its index label), a belief is
         given twice or missing, ``agents`` names an agent twice, or the file exists but
@@ -223,6 +229,8 @@ def _read_frame(frame: pd.DataFrame, agents: list[str] | None, given: str = "age
     """Read a long-table DataFrame, its agents in the order of ``agents`` (from ``given``)."""
     if not _NEED <= set(frame.columns) and set(frame.index.names) & (_NEED | {"question"}):
         frame = frame.reset_index()  # e.g. set_index(["round", "agent", "option"])
+    # two belief columns failed in pandas: "arg must be a list, tuple, 1-d array, or Series"
+    _refuse_repeated(list(frame.columns), _frame_wording(frame, given))
     # a copy: the reader numbers the columns in place
     return _read_long(frame.copy(), agents, _frame_wording(frame, given), path=None,
                       normalize=normalize)
@@ -255,15 +263,38 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
             X = _normalized(X, list(range(X.shape[0])), agents, say, labelled=True)
         return Transcripts(X, list(range(X.shape[0])), agents, [])
     try:
+        # the header as written: pandas renames a repeated name ("belief" -> "belief.1")
+        header = [str(c) for c in pd.read_csv(
+            path, sep=_separator(path), header=None, nrows=1, dtype=str,
+            keep_default_na=False, encoding=text_encoding(path)).iloc[0]]
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
         # agent names as text: "007" stays "007", as read_adjacency reads it
+        agent = next((c for c in header if c.strip() == "agent"), "agent")
         frame = pd.read_csv(path, sep=_separator(path), encoding=text_encoding(path),
-                            dtype=None if agents is None else {"agent": str})
+                            dtype=None if agents is None else {agent: str})
     except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
         raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+    _refuse_repeated([c.strip() for c in header], say)
+    # "round, agent" (a space after the comma) named the column " agent", as the grn, ctmc,
+    # read_adjacency and --opinions readers no longer do
+    frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
     return _read_long(frame, agents, say, path=path, normalize=normalize)
+
+
+def _refuse_repeated(columns: Sequence[Any], say: _Wording) -> None:
+    """Refuse a column that the reader reads (``question``, ``round``, ...) named twice.
+
+    pandas reads the first of two ``belief`` columns (a CSV) or fails on both (a
+    DataFrame); columns that are not read may repeat, as before.
+    """
+    seen = [c for c in columns if c in _READ]
+    twice = sorted({c for c in seen if seen.count(c) > 1}, key=_READ.index)
+    if twice:
+        named = " and ".join(repr(c) for c in twice)
+        raise ValueError(f"{say.data} names the column{'s' if len(twice) > 1 else ''} "
+                         f"{named} twice; give each column once")
 
 
 def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
@@ -275,8 +306,6 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
     such as "NA" or "N/A" that pandas reads as missing); None for a DataFrame, whose
     values are taken as they are.
     """
-    from core.checks import text_encoding
-
     if not _NEED <= set(frame.columns):
         if path is not None:
             # a tab-separated .txt or .csv is read as one column: say how to read tabs
@@ -308,8 +337,10 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
                              f"{say.line(row)} has {shown}{say.note()}")
 
     if labelled and path is not None and frame["question"].isna().any():
-        # pandas read a question labelled "NA" or "None" as missing: read it as written
-        frame["question"] = _column_text(frame, "question", path).to_numpy()
+        # pandas read a question labelled "NA" or "None" as missing: read it as written, and
+        # only it (all labels as text sorted "1", "10", "2": the other questions moved)
+        frame["question"] = _missing_as_written(frame["question"],
+                                                _column_text(frame, "question", path))
     bad_row(frame["question"].isna(), "question", "a label on every line")
     given = agents is not None  # names: given, or found here
     as_names = ""  # said when numbered agents not 0..n-1 are missing beliefs either way
@@ -360,13 +391,13 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         key = ["question", *_INDEX_COLUMNS]
         first = int(np.flatnonzero((frame[key] == frame[key].iloc[row]).all(axis=1))[0])
         collide = ""
-        if path is not None and labelled and frame["question"].dtype.kind in "iuf":
+        label = frame["question"].iloc[row]
+        if path is not None and labelled and (frame["question"].dtype.kind in "iuf" or (
+                isinstance(label, int | float | np.number) and not isinstance(label, bool))):
             # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
             # only that the line repeats an earlier one the user sees as another question
-            written = pd.read_csv(path, sep=_separator(path), usecols=["question"],
-                                  dtype=str, keep_default_na=False,
-                                  encoding=text_encoding(path))
-            was, now = written["question"].iloc[first], written["question"].iloc[row]
+            written = _written(path, "question")
+            was, now = written.iloc[first], written.iloc[row]
             if was != now:
                 collide = (f" (questions {was!r} and {now!r} are read as the same number; "
                            "write each question's label one way, or as text)")
@@ -540,13 +571,38 @@ def _column_text(frame: pd.DataFrame, column: str, path: Path | None) -> pd.Seri
     (pandas' default); an empty field is missing (NA).  A DataFrame's values are taken as
     text.
     """
-    from core.checks import text_encoding
-
     if path is None:
         return frame[column].astype("string").str.strip()
-    text = pd.read_csv(path, sep=_separator(path), usecols=[column], dtype=str,
-                       keep_default_na=False, encoding=text_encoding(path))[column].str.strip()
+    text = _written(path, column).str.strip()
     return text.mask(text == "")
+
+
+def _written(path: Path, column: str) -> pd.Series:
+    """Return the CSV ``path``'s ``column`` as the text written (its name without spaces)."""
+    from core.checks import text_encoding
+
+    read = pd.read_csv(path, sep=_separator(path), usecols=lambda c: str(c).strip() == column,
+                       dtype=str, keep_default_na=False, encoding=text_encoding(path))
+    return read.iloc[:, 0]
+
+
+def _missing_as_written(read: pd.Series, text: pd.Series) -> np.ndarray:
+    """Return the labels ``read`` by pandas, those it read as missing as their ``text``.
+
+    A label "NA" or "None" is text; the others stay what pandas read them as (numbers, as
+    without that label, which made pandas read integers as floats), so that they sort
+    as a DataFrame's labels do: numbers in numeric order, then text.
+    """
+    missing = read.isna().to_numpy()
+    kept = read[~missing]
+    if read.dtype.kind == "f":  # integers beside a missing value were read as floats
+        exact = pd.to_numeric(text[~missing], errors="coerce")
+        if exact.dtype.kind in "iu":
+            kept = exact
+    labels = read.to_numpy(dtype=object).copy()
+    labels[~missing] = kept.to_numpy(dtype=object)
+    labels[missing] = text[missing].to_numpy(dtype=object)  # an empty field stays missing
+    return labels
 
 
 def _complete_as_names(frame: pd.DataFrame, n_agents: int) -> bool:

@@ -1763,3 +1763,33 @@ def test_fit_warnings_follow_the_warning_filters(debate, tmp_path, capsys, monke
     assert fit("error", "refused") == 2
     assert capsys.readouterr().err == f"prunus: error: {message}\n"
     assert not (tmp_path / "refused").exists()
+
+
+def test_equilibrium_reads_opinions_and_edge_lists_saved_with_a_row_index(tmp_path, capsys):
+    # before: --opinions saved with survey.to_csv() (header ",agent,t1", the row index
+    # first) was refused: "column 1 of the header has no name (a trailing comma?)"; and an
+    # edge list saved so, read as one now, must still take agents in no edge from --opinions
+    (tmp_path / "g.csv").write_text("source,target,weight\na,b,1\nb,a,1\nb,c,2\nc,b,2\n")
+    survey = pd.DataFrame({"agent": ["c", "999", "a", "b"], "x": [5, 6, 1, 3]})
+    survey.to_csv(tmp_path / "plain.csv", index=False)
+    survey.to_csv(tmp_path / "indexed.csv")
+    assert (tmp_path / "indexed.csv").read_text().startswith(",agent,x\n0,c,5\n")
+    pd.read_csv(tmp_path / "g.csv").to_csv(tmp_path / "gi.csv")  # ",source,target,weight"
+    outs = []
+    for graph, opinions in (("g", "plain"), ("g", "indexed"), ("gi", "indexed")):
+        out = tmp_path / f"{graph}-{opinions}"
+        assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / f"{graph}.csv"),
+                     "--opinions", str(tmp_path / f"{opinions}.csv"), "--gamma", "0.3",
+                     "--out", str(out)]) == 0
+        outs.append([(out / name).read_bytes() for name in ("equilibrium.csv",
+                                                            "social_power.csv")])
+    assert outs[0] == outs[1] == outs[2]
+    assert b"\n999,6.0\n" in outs[0][0]  # added as an isolated agent
+    assert capsys.readouterr().err.count("added as an isolated agent") == 3
+    # a first column without a name that is not a row index: name the columns
+    (tmp_path / "op.csv").write_text(",x\na,1\nb,2\nc,3\n")
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert ("has no column 'agent' (its columns: ['', 'x']; its first column, without a "
+            "name, is read as a row index, as DataFrame.to_csv() writes it: name it agent "
+            "if it holds the agents)") in capsys.readouterr().err

@@ -1703,3 +1703,95 @@ def test_an_empty_lettered_option_is_named_by_its_line(tmp_path):
     with pytest.raises(ValueError, match="column 'option' must hold a label on every "
                        "line; line 6 has nothing"):
         read_transcripts(path)
+
+
+def test_a_question_labelled_na_leaves_the_other_labels_the_numbers_they_were(tmp_path):
+    # before: relabelling question 0 of a 20-question trajectories.csv as NA read every
+    # label as text, sorted as text: ['1', '10', '11', ..., '19', '2', ..., '9', 'NA'],
+    # and fits.csv listed the questions in that order. Only the NA label is read as
+    # written now; the others are what pandas reads them as without it, sorted as pandas
+    # sorts a DataFrame's mixed labels (numbers in numeric order, then text)
+    from multiagent import read_transcripts
+
+    frames = [_long_table(simulate_transcript(2, 1, 2, gamma=0.3, alpha=0.4, seed=q),
+                          [0, 1], question=q) for q in range(20)]
+    table = pd.concat(frames, ignore_index=True)
+    plain = tmp_path / "plain.csv"
+    table.to_csv(plain, index=False)
+    before = read_transcripts(plain)
+    assert before.questions == list(range(20))
+    odd = tmp_path / "odd.csv"
+    table.assign(question=table.question.astype(object).replace({0: "NA"})).to_csv(
+        odd, index=False)
+    read = read_transcripts(odd)
+    assert read.questions == [*range(1, 20), "NA"]  # was ['1', '10', '11', ..., '9', 'NA']
+    assert all(type(q) is int for q in read.questions[:-1])
+    np.testing.assert_array_equal(read.beliefs, before.beliefs[[*range(1, 20), 0]])
+    # as the same labels in a DataFrame are read
+    frame = table.assign(question=[q if q else "NA" for q in table.question])
+    assert read_transcripts(frame).questions == read.questions
+    # decimals stay decimals, beside None
+    half = table[table.question < 3].assign(question=lambda t: t.question + 0.5)
+    half = half[["question", "round", "agent", "option", "belief"]]
+    half.assign(question=half.question.astype(object).replace({0.5: "None"})).to_csv(
+        odd, index=False)
+    assert read_transcripts(odd).questions == [1.5, 2.5, "None"]
+    # "1" and "01" are still the same number, and the message says so
+    lines = odd.read_text().splitlines()
+    odd.write_text("\n".join([*lines, "0" + next(x for x in lines if x.startswith("2.5,"))]))
+    with pytest.raises(ValueError, match=r"questions '2\.5' and '02\.5' are read as the "
+                       "same number"):
+        read_transcripts(odd)
+
+
+@pytest.mark.parametrize("kind", ["csv", "frame"])
+def test_a_column_the_reader_reads_given_twice_is_refused_by_name(tmp_path, kind):
+    # before: a header round,agent,option,belief,belief read the first belief column
+    # silently (a DataFrame with two belief columns failed with "arg must be a list,
+    # tuple, 1-d array, or Series"); other columns given twice are still ignored
+    from multiagent import read_transcripts
+
+    X = np.array([[[0.25, 0.75], [0.5, 0.5]]])  # exact in a CSV
+    table = _long_table(X, [0, 1]).assign(note="x", belief2=0.5, other="y")
+    table.columns = ["round", "agent", "option", "belief", "note", "belief", "note"]
+    data = tmp_path / "t.csv" if kind == "csv" else table
+    if kind == "csv":
+        table.to_csv(data, index=False)
+    with pytest.raises(ValueError, match=r"names the column 'belief' twice; give each "
+                       "column once"):
+        read_transcripts(data)
+    # a column not read, twice, is ignored as before
+    ignored = table.iloc[:, [0, 1, 2, 3, 4, 6]]
+    if kind == "csv":
+        ignored.to_csv(data, index=False)
+    else:
+        data = ignored
+    np.testing.assert_array_equal(read_transcripts(data).beliefs, X[None])
+
+
+def test_header_names_are_read_without_the_spaces_around_them(tmp_path):
+    # before: "round, agent, option, belief" (a space after each comma) was refused: "needs
+    # columns ['agent', 'belief', 'option', 'round'], has ['round', ' agent', ' option',
+    # ' belief']", and " role" marked no adversary; the grn, ctmc, adjacency and
+    # --opinions readers strip their header names
+    from multiagent import read_transcripts
+
+    X = simulate_transcript(3, 2, 2, gamma=0.3, alpha=0.4, seed=0)
+    table = _long_table(X, ["007", "ann", "NA"], question="NA").assign(
+        role=lambda t: np.where(t.agent == "ann", "adversary", ""))
+    table = table[["question", "round", "agent", "option", "belief", "role"]]
+    plain, spaced = tmp_path / "plain.csv", tmp_path / "spaced.csv"
+    table.to_csv(plain, index=False)
+    lines = plain.read_text().splitlines()
+    spaced.write_text("\n".join([" question , round, agent, option, belief, role",
+                                 *lines[1:]]) + "\n")
+    for names in (None, ["NA", "ann", "007"]):
+        want, got = (read_transcripts(p, agents=names) for p in (plain, spaced))
+        assert got.questions == want.questions == ["NA"] and got.adversaries == [1]
+        assert got.agents == want.agents == (names or ["007", "ann", "NA"])
+        np.testing.assert_array_equal(got.beliefs, want.beliefs)
+    # a line given twice: still refused by its lines
+    spaced.write_text(spaced.read_text() + lines[1] + "\n")
+    with pytest.raises(ValueError, match=r"line 20 repeats a \(question, round, agent, "
+                       r"option\) of line 2; each belief must be given once"):
+        read_transcripts(spaced, agents=["NA", "ann", "007"])

@@ -337,3 +337,39 @@ def test_a_labelled_graph_is_pointed_first_to_the_frame_that_keeps_its_labels():
 
     frame = nx.to_pandas_adjacency(G)  # the recipe works and keeps the names
     assert FriedkinJohnsen.from_adjacency(frame, 0.2, 0.5).n == 15
+
+
+def test_r_matrices_and_edge_lists_written_with_a_row_index_are_read(tmp_path):
+    # before: R's write.table(m, sep=",") (no header cell above the row names) gave "is not
+    # square: 3 rows (listeners) but 2 columns of agents (speakers)", and an edge list
+    # saved with df.to_csv() (its row index first, under an empty header cell) "weights
+    # must be finite numbers >= 0; line 2, column 'source' has 'ann'"
+    import pandas as pd
+
+    from multiagent.topologies import read_adjacency
+
+    (tmp_path / "m.csv").write_text(",ann,bob,007\nann,0,1,1\n007,0.5,0,0\nbob,1,0,2\n")
+    want = read_adjacency(tmp_path / "m.csv")
+    (tmp_path / "r.csv").write_text('"ann","bob","007"\n"ann",0,1,1\n"007",0.5,0,0\n'
+                                    '"bob",1,0,2\n')  # write.table(m, sep=",")
+    pd.testing.assert_frame_equal(read_adjacency(tmp_path / "r.csv"), want)
+    edges = pd.DataFrame({"source": ["ann", "bob", "ann"], "target": ["bob", "ann", "cy"],
+                          "weight": [2.0, 1.0, 1.0]})
+    edges.to_csv(tmp_path / "plain.csv", index=False)
+    want = read_adjacency(tmp_path / "plain.csv")
+    assert want.to_numpy().tolist() == [[0, 1, 0], [2, 0, 0], [1, 0, 0]]
+    edges.to_csv(tmp_path / "e.csv")  # ",source,target,weight\n0,ann,bob,2.0\n..."
+    pd.testing.assert_frame_equal(read_adjacency(tmp_path / "e.csv"), want)
+    # R: write.csv(edges) (a header cell "" above the row names 1, 2, 3) and write.table
+    (tmp_path / "w.csv").write_text('"","source","target","weight"\n"1","ann","bob",2\n'
+                                    '"2","bob","ann",1\n"3","ann","cy",1\n')
+    pd.testing.assert_frame_equal(read_adjacency(tmp_path / "w.csv"), want)
+    (tmp_path / "t.csv").write_text('"source","target","weight"\n"1","ann","bob",2\n'
+                                    '"2","bob","ann",1\n"3","ann","cy",1\n')
+    pd.testing.assert_frame_equal(read_adjacency(tmp_path / "t.csv"), want)
+    # a matrix of agents named source and target is still a matrix, bad cells named as such
+    (tmp_path / "s.csv").write_text(",source,target\nsource,0,1\ntarget,2,0\n")
+    assert read_adjacency(tmp_path / "s.csv").to_numpy().tolist() == [[0, 1], [2, 0]]
+    (tmp_path / "s.csv").write_text(",source,target\nsource,0,x\ntarget,2,0\n")
+    with pytest.raises(ValueError, match="line 2, column 'target' has 'x'"):
+        read_adjacency(tmp_path / "s.csv")
