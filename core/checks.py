@@ -9,6 +9,7 @@ import math
 import numbers
 import operator
 import os
+import re
 import zipfile
 from typing import Any
 
@@ -473,21 +474,50 @@ _BINARY_FILES = (
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. AnnData's .h5ad)"),
     (b"\x93NUMPY", "a NumPy .npy array"),
     (b"PK\x03\x04", 'a zip archive (e.g. an Excel workbook: save the sheet as "CSV UTF-8")'),
-    (b"\x1f\x8b", "gzip-compressed data (name it with .gz to have it decompressed)"),
+)
+# compressed data: (first bytes, kind, the suffix that has readers decompress it, the tool
+# that decompresses it). bzip2's "BZh" is followed by a block size 1-9 and a block magic
+_COMPRESSED_FILES = (
+    (re.compile(rb"\x1f\x8b"), "gzip", ".gz", "gunzip"),
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2", ".bz2", "bunzip2"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz", ".xz", "unxz"),
 )
 
 
-def not_utf8_text(err: UnicodeDecodeError) -> str:
+def _compressed_advice(kind: str, suffix: str, tool: str, decompresses: bool,
+                       decompressed: bool) -> str:
+    """Say what to do with compressed data found where text was expected."""
+    if decompressed:  # the reader decompressed it by its name and found more of it
+        return (f"{kind}-compressed data, though it was decompressed once by its name "
+                f"(compressed twice?): decompress it ({tool}) until it is text")
+    if not decompresses:  # naming it .gz would change nothing
+        return (f"{kind}-compressed data, which this reader does not decompress: "
+                f"decompress it first ({tool})")
+    return f"{kind}-compressed data (name it with {suffix} to have it decompressed)"
+
+
+def not_utf8_text(err: UnicodeDecodeError, *, decompresses: bool = True,
+                  decompressed: bool = False) -> str:
     r"""Say, after "<the file> is ", that a file is not UTF-8 text and how to save it so.
 
     A file saved by older Excel ("CSV (Comma delimited)") is Latin-1 or Windows-1252: a
     name with "ö" failed with pandas' "'utf-8' codec can't decode byte 0xf6", which did not
     say what to do. The encoding is not guessed: a wrong guess would rename genes silently.
+    Compressed data (gzip, bzip2, xz) are named for what they are; the advice depends on
+    the reader: "name it with .gz" is right only for one that decompresses files by their
+    names (pandas' ``read_csv``, ctmc's and cascade's readers), and was given as well for a
+    file named ``.gz`` already.
 
     Parameters
     ----------
     err
         The error raised while decoding the file.
+    decompresses
+        Whether the reader decompresses a file named ``.gz``, ``.bz2`` or ``.xz``; if not,
+        the advice is to decompress it first.
+    decompressed
+        Whether the reader decompressed this file (by its name) before decoding it: data
+        still compressed were compressed twice.
 
     Returns
     -------
@@ -499,6 +529,9 @@ def not_utf8_text(err: UnicodeDecodeError) -> str:
     >>> err = UnicodeDecodeError("utf-8", b"\xf6", 0, 1, "invalid start byte")
     >>> not_utf8_text(err)[:35]
     'not UTF-8 text (it has byte 0xf6: L'
+    >>> err = UnicodeDecodeError("utf-8", b"\x1f\x8b\x08", 1, 2, "invalid start byte")
+    >>> not_utf8_text(err, decompresses=False)  # doctest: +ELLIPSIS
+    'not a text table but gzip-compressed data, which this reader does not decompress: ...'
     """
     # no position: a decoder's err.start counts from the chunk it was given, not the file
     advice = 'save it as UTF-8 text (in Excel: "CSV UTF-8")'
@@ -509,6 +542,10 @@ def not_utf8_text(err: UnicodeDecodeError) -> str:
     for magic, kind in _BINARY_FILES:
         if data.startswith(magic):
             return f"not a text table but {kind}; expected CSV or TSV text"
+    for pattern, kind, suffix, tool in _COMPRESSED_FILES:
+        if pattern.match(data):
+            said = _compressed_advice(kind, suffix, tool, decompresses, decompressed)
+            return f"not a text table but {said}; expected CSV or TSV text"
     if b"\0" in data[:4096]:
         # UTF-16 text without its byte-order mark has them too
         return ("not a text table but a binary file (it has NUL bytes), or UTF-16 text "

@@ -130,24 +130,45 @@ def _seed_32(value: str) -> int:
 def _text_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, line)`` of a user's text file (UTF-8 or UTF-16 with its BOM).
 
-    A file that is not text is refused naming it and ``what`` it should be.
+    A file named ``.gz``, ``.bz2`` or ``.xz`` is decompressed, as the edge list is
+    (``graph.text_lines``). A file that is not text is refused naming it and ``what`` it
+    should be.
     """
-    from core.checks import not_utf8_text, text_encoding
+    from .graph import text_lines
 
-    with open(path, encoding=text_encoding(path), newline="") as handle:
-        try:
-            yield from enumerate(handle, start=1)
-        except UnicodeDecodeError as err:
-            raise CommandError(f"{path} is not {what}: it is {not_utf8_text(err)}") from None
+    yield from text_lines(path, what, newline="", error=CommandError)
 
 
-def _read_nodes(path: Path) -> list[str]:
+def _zero_header(path: Path, lineno: int, why: str) -> None:
+    """Warn that a first line ``0`` of ``--nodes`` is read as its header; ``why`` says why.
+
+    ``pd.Series(nodes).to_csv(path, index=False)`` writes ``0``, the name of a Series
+    without one, above the labels: read as a label it was one more person without contacts
+    (w 0.5335 where the people give 0.5197), without a word. A warning: the filters govern
+    it (-W error: a one-line error, -W ignore: nothing).
+    """
+    warnings.warn(
+        f"{path}:{lineno}: '0' read as the header of the node list, as pd.Series(nodes)"
+        f".to_csv(path, index=False) writes it, not as a node ({why}); write the file "
+        "without a header line (header=False) to say which it is", UserWarning, stacklevel=3)
+
+
+def _read_nodes(path: Path) -> tuple[list[str], int | None]:
     """Read ``--nodes``: one node label per line, ``#`` starting a comment.
+
+    A first line ``0`` listed again below is the header ``pd.Series(nodes).to_csv(path,
+    index=False)`` writes (with a warning); one that is not may be it too, which
+    :func:`_read_graph` decides once the edge list is read (it is if it names no node of
+    the edge list nor a ``--seed``). A file named ``.gz``, ``.bz2`` or ``.xz`` is
+    decompressed.
 
     Returns
     -------
-    list of str
+    labels : list of str
         The labels in file order, as ``CascadeGraph.read_edgelist(nodes=)`` takes them.
+    zero : int or None
+        The line of the first label if it is ``0`` (and not read as the header already),
+        else None.
 
     Raises
     ------
@@ -156,6 +177,7 @@ def _read_nodes(path: Path) -> list[str]:
         a file without labels.
     """
     first: dict[str, int] = {}
+    zero = None
     for lineno, raw in _text_lines(path, "a node list (one label per line)"):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -165,17 +187,30 @@ def _read_nodes(path: Path) -> list[str]:
             raise CommandError(f"{path}:{lineno}: expected one node label per line (no "
                                f"white space, as in the edge list), got {raw.strip()!r}")
         label = parts[0]
+        if not first and label == "0":
+            zero = lineno
         if label in first:
-            raise CommandError(f"{path}:{lineno}: node {label!r} is listed again (first on "
-                               f"line {first[label]})")
+            if label == "0" and zero == first[label]:
+                # the header "0" above a node "0" (pd.Series(["0", ...]).to_csv(path,
+                # index=False)) was refused as "listed again"
+                _zero_header(path, zero, f"a node '0' is listed on line {lineno}")
+                del first[label]
+                zero = None
+            else:
+                raise CommandError(f"{path}:{lineno}: node {label!r} is listed again (first "
+                                   f"on line {first[label]})")
         first[label] = lineno
     if not first:
         raise CommandError(f"{path} lists no node (expected one node label per line)")
-    return list(first)
+    return list(first), zero
 
 
 def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> CascadeGraph:
     """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``.
+
+    A first line ``0`` of ``--nodes`` that names no node of the edge list nor a ``--seed``
+    is read as the header ``pd.Series(nodes).to_csv(path, index=False)`` writes, with a
+    warning (the graph is that of the file without the line).
 
     Parameters
     ----------
@@ -199,7 +234,7 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
     """
     from .graph import CascadeGraph
 
-    nodes = None if args.nodes is None else _read_nodes(args.nodes)
+    nodes, zero = (None, None) if args.nodes is None else _read_nodes(args.nodes)
     try:
         graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
                                            weight=args.weight, nodes=nodes,
@@ -222,6 +257,15 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
         if typed != text:
             raise CommandError(typed) from exc
         raise
+    if (zero is not None and 0 not in graph.src and 0 not in graph.dst
+            and "0" not in (args.seed or ())):
+        # a first line "0" that names no node of the edge list (nor a --seed): pandas'
+        # header of an unnamed Series, not one more person without contacts (node 0,
+        # dropped here: the graph read without that line)
+        _zero_header(args.nodes, zero, "it names no node of the edge list")
+        graph = type(graph)(graph.n - 1, graph.src - 1, graph.dst - 1, graph.weight,
+                            graph.labels[1:], graph.edge_type, graph.edge_type_names)
+        nodes = nodes[1:]
     first = None if nodes is None else graph.index_of(nodes[0])
     if (first is not None and first not in graph.src and first not in graph.dst
             and _looks_like_header(nodes[0], nodes[1:])):
@@ -256,12 +300,25 @@ def _looks_like_header(first: str, others: list[str]) -> bool:
             and not whole.fullmatch(first))
 
 
+def _is_node(graph: CascadeGraph, label: str) -> bool:
+    """Whether ``label`` names a node of ``graph`` (as ``graph.index_of`` matches it)."""
+    try:
+        graph.index_of(label)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_seed_probabilities(path: Path, graph: CascadeGraph,
                              seeds: list[str] | None = None) -> np.ndarray:
     """Read a ``--seed-prob`` file: a header line, then ``node,probability`` rows.
 
     Every node of the graph needs its row, as ``seed_probabilities`` needs of a dict,
-    except the sure seeds ``seeds`` (``--seed``), whose rows are not used.
+    except the sure seeds ``seeds`` (``--seed``), whose rows are not used. The header may
+    be any names; ``pd.Series(p, index=nodes).to_csv()``'s ``,0`` (or ``node,0`` for a
+    named index) is one too: a first line with an empty first field, or ``0`` beside a
+    label that is no node, is no row. A file named ``.gz``, ``.bz2`` or ``.xz`` is
+    decompressed.
 
     Parameters
     ----------
@@ -310,6 +367,11 @@ def _read_seed_probabilities(path: Path, graph: CascadeGraph,
             try:  # a file without its header would lose its first node's row
                 float(text)
             except ValueError:
+                continue
+            # pd.Series(p, index=nodes).to_csv() names the probabilities 0, as a Series
+            # without a name, beside an unnamed index (",0", refused as a row) or the
+            # index's name ("node,0"): an empty label, or a 0 beside no node, is no row
+            if label == "" or (text == "0" and not _is_node(graph, label)):
                 continue
             raise CommandError(f"{path}:{lineno}: expected a header line (such as "
                                f"node,probability), got the row {','.join(row)!r}")
@@ -598,8 +660,59 @@ def _is_row_index(rows: Iterator[list[str]]) -> bool:
                       [float(i) for i in range(1, len(values) + 1)])
 
 
+def _old_value_counts(path: Path) -> tuple[int, int] | None:
+    """Whether a sizes file headed ``,size`` may be pandas < 2.0's ``value_counts()`` table.
+
+    ``pd.Series(sizes, name="size").value_counts().to_csv()`` wrote the sizes in the unnamed
+    index and their counts under ``size`` (pandas 2.0 writes ``size,count``); read as one
+    size per row, the counts were fitted as sizes (w 0.8235 from 3 outbreaks where the 17
+    outbreaks give 0.3462). It may be if every row is two whole numbers, the first ones
+    distinct and >= 0, the second ones >= 1, and the first column is not the row index a
+    table's ``to_csv()`` writes: not 0, 1, ..., n-1, nor 1, ..., n (R's ``write.csv``) beside
+    sizes that are not sorted as ``value_counts()`` sorts its counts (largest first).
+
+    Returns
+    -------
+    tuple of int or None
+        ``(rows, outbreaks)``: the rows (outbreaks read one per row) and the sum of the
+        ``size`` column (outbreaks read as counts), or None when only the reading of one
+        size per row under ``size`` is possible.
+    """
+    import csv
+
+    firsts: list[float] = []
+    counts: list[float] = []
+    reader = csv.reader(line for _, line in _text_lines(path, "a CSV file of outbreak sizes"))
+    header = True
+    try:
+        for row in reader:
+            fields = [f.strip() for f in row]
+            if not any(fields):
+                continue
+            if header:
+                header = False
+                continue
+            if len(fields) != 2 or not all(_is_number(f) for f in fields):
+                return None
+            a, k = float(fields[0]), float(fields[1])
+            if not (a >= 0 and a.is_integer() and k >= 1 and k.is_integer()):
+                return None
+            firsts.append(a)
+            counts.append(k)
+    except (CommandError, csv.Error):
+        return None  # the reading proper reports it
+    n = len(firsts)
+    if not n or len(set(firsts)) != n or firsts == list(range(n)):
+        return None
+    if firsts == list(range(1, n + 1)) and any(b > a for a, b in zip(counts, counts[1:])):
+        return None
+    return n, int(sum(counts))
+
+
 def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     """Read ``--sizes``: one outbreak per row, in a column ``size`` or a single column.
+
+    A file named ``.gz``, ``.bz2`` or ``.xz`` is decompressed.
 
     A single column may have a header line of any name, or none; a first line ``0`` is the
     header ``pd.Series(sizes).to_csv(path, index=False)`` writes (with a warning), not an
@@ -607,7 +720,10 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     a row stand for that many outbreaks, and the other columns are ignored; the table
     ``value_counts().to_csv()`` writes for a Series without a name (header ``,count``) has
     its sizes in the unnamed first column. No other unnamed first column is read as sizes
-    (``pd.Series(sizes).to_csv()`` writes ``,0``, its row index first). Without ``count``
+    (``pd.Series(sizes).to_csv()`` writes ``,0``, its row index first). A header ``,size``
+    is refused where pandas < 2.0's ``value_counts().to_csv()`` may have written it (sizes
+    in the unnamed column, counts under ``size``: :func:`_old_value_counts`), and read as
+    one size per row under ``size`` where the first column is a row index. Without ``count``
     the other columns are ignored, but one named as counts (a number, or one of
     ``_COUNT_NAMES`` in any case: :func:`_count_like`) or shares (``_SHARE_NAMES``) is
     refused: only ``count`` multiplies a row, and shares keep no number of outbreaks.
@@ -622,7 +738,8 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
     ------
     CommandError
         Naming ``path:line``: no column ``size`` among several (an unnamed first column
-        that looks like a row index said so), a column named as counts or shares without
+        that looks like a row index said so), the header ``,size`` of a file that reads
+        as a table of sizes and their counts too, a column named as counts or shares without
         a column ``count``, a row of another width than the first, a missing
         value, a size that is not a number or not whole; naming ``path``: a file without
         sizes.
@@ -653,6 +770,18 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
                 # else the unnamed first column is no column of sizes: pd.Series(sizes)
                 # .to_csv() writes ",0", its row index first (read as the sizes, it fitted
                 # w = 0.5024 where the sizes give 0.09224)
+            if fields == ["", "size"] and (both := _old_value_counts(path)) is not None:
+                rows, outbreaks = both
+                raise CommandError(
+                    f"{path}:{lineno}: the columns ['', 'size'] can be read two ways: as "
+                    "pandas < 2.0's value_counts().to_csv() writes them, sizes in the "
+                    f"unnamed first column and under 'size' how many outbreaks had each "
+                    f"({outbreaks} outbreaks), or as a table's to_csv() writes them, a row "
+                    f"index first and one outbreak's size per row under 'size' ({rows} "
+                    "outbreaks); name the columns to say which: size,count for sizes and "
+                    "their numbers of outbreaks (value_counts().rename_axis('size')"
+                    ".rename('count').to_csv(path)), or one size per row without the index "
+                    "(pd.Series(sizes, name='size').to_csv(path, index=False))")
             if named:
                 column = named[0]
                 # value_counts().to_csv() writes size,count: each row stands for `count`
@@ -926,7 +1055,9 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
                         "weighted edge-list format; lines 'u v {'weight': p, ...}' of "
                         "nx.write_edgelist are read too, see --weight); '#' starts a comment. "
                         "An undirected contact list (nx.write_weighted_edgelist of an nx.Graph "
-                        "gives each contact once) needs --undirected")
+                        "gives each contact once) needs --undirected. A file named .gz, .bz2 "
+                        "or .xz is decompressed (so are --nodes, --sizes and --seed-prob "
+                        "files)")
     parser.add_argument("--undirected", action="store_true",
                         help="each line 'u v p' is a contact in both directions (u -> v and "
                         "v -> u, both with p); a contact listed twice (u v and v u) is refused")
@@ -936,9 +1067,12 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
                         "not use it)")
     parser.add_argument("--nodes", type=existing_file, metavar="FILE",
                         help="every node of the population, one label per line ('#' starts a "
-                        "comment; no header line), people without contacts included: with "
-                        "--seed-prob they may be seeds, and sizes count them; every node of "
-                        "the edge list must be listed. Default: the edge list's nodes")
+                        "comment; no header line: a first line 0, as pd.Series(nodes).to_csv("
+                        "path, index=False) writes, is read as its header, with a warning, "
+                        "unless it names a node of the edge list or a --seed), people without "
+                        "contacts included: with --seed-prob they may be seeds, and sizes "
+                        "count them; every node of the edge list must be listed. Default: the "
+                        "edge list's nodes")
 
 
 def _seeding_options(parser: argparse.ArgumentParser) -> None:
@@ -950,6 +1084,7 @@ def _seeding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed-prob", type=_seed_prob, metavar="P|FILE",
         help="every node is a seed independently with P; or a CSV file with a header line "
+        "(',0' of pd.Series(p, index=nodes).to_csv() too) "
         "and rows node,probability giving each node its own (every node needs its row, 0 "
         "for people who are never seeds; summary.json records the file's path). With "
         "--seed, it applies to the other nodes (their rows are not used, and may be left "
@@ -1031,7 +1166,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "column 'count', as value_counts().to_csv() writes, a row stands for "
                      "that many outbreaks; the header ',count' it writes for a Series "
                      "without a name is read too, but no other unnamed first column, such "
-                     "as the row index of pd.Series(sizes).to_csv(); without 'count', a "
+                     "as the row index of pd.Series(sizes).to_csv(), and ',size' is refused "
+                     "where it may be pandas < 2.0's value_counts().to_csv() (sizes unnamed, "
+                     "counts under 'size': name the columns size,count); without 'count', a "
                      "column named as counts (a number, as the '0' of "
                      "groupby('size').size(), or in any case count, counts, n, freq, "
                      "frequency, outbreaks, n_outbreaks, occurrences, times, total, weight, "

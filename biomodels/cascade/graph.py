@@ -13,14 +13,19 @@ naming the constructor that converts it (:func:`check_graph`).
 from __future__ import annotations
 
 import ast
+import bz2
+import contextlib
+import gzip
+import lzma
 import numbers
 import os
 import re
 import reprlib
 import sys
 import warnings
+import zlib
 from array import array
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -104,6 +109,83 @@ def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.n
     # line i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders a Graph's
     return (np.column_stack([src, dst]).ravel()[keep], np.column_stack([dst, src]).ravel()[keep],
             np.repeat(w, 2)[keep], None if types is None else np.repeat(types, 2)[keep])
+
+
+#: Compressions decompressed by the file's name, as networkx's read_weighted_edgelist does
+#: (.gz, .bz2) and pandas and ctmc's readers (.xz too): (suffix, kind, opener, first bytes)
+_COMPRESSIONS = ((".gz", "gzip", gzip.open, b"\x1f\x8b"),
+                 (".bz2", "bzip2", bz2.open, b"BZh"),
+                 (".xz", "xz", lzma.open, b"\xfd7zXZ\x00"))
+
+
+def _compression(path: str | os.PathLike[str]) -> tuple[str, Callable[..., Any]] | None:
+    """Return the kind and opener of a file named ``.gz``, ``.bz2`` or ``.xz``, or None.
+
+    A file so named that does not start as such data do (text named ``.gz``, read as text
+    before) is read as text; an unreadable one too, so that ``open`` reports it as before.
+    """
+    low = os.fspath(path).lower()
+    for suffix, kind, opener, magic in _COMPRESSIONS:
+        if low.endswith(suffix):
+            try:
+                with open(path, "rb") as handle:
+                    head = handle.read(len(magic))
+            except OSError:
+                return None
+            return (kind, opener) if head == magic else None
+    return None
+
+
+def text_lines(path: str | os.PathLike[str], what: str, *, newline: str | None = None,
+               error: type[Exception] = ValueError) -> Iterator[tuple[int, str]]:
+    """Yield ``(line number, line)`` of a user's text file, decompressed by its name.
+
+    UTF-8 (its byte-order mark dropped) or UTF-16 after its byte-order mark; a file named
+    ``.gz``, ``.bz2`` or ``.xz`` is decompressed, as networkx's ``read_weighted_edgelist``
+    and pandas read it (such a file failed as "not a text table but gzip-compressed data
+    (name it with .gz to have it decompressed)", though named so).
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What it should be, for the messages ("a text edge list (lines 'u v p')").
+    newline
+        As ``open``'s (``""`` for the csv module).
+    error
+        The exception class of the messages (the command line's ``CommandError``).
+
+    Raises
+    ------
+    ValueError
+        (or ``error``) Naming ``path`` and ``what``: a file that is not text, or whose
+        compressed data are damaged or cut short. ``OSError`` of a file that cannot be
+        opened, as ``open`` raises it.
+    """
+    name = os.fspath(path)
+    compression = _compression(path)
+    try:
+        if compression is None:
+            handle = open(path, encoding=text_encoding(path), newline=newline)
+        else:
+            opener = compression[1]
+            with opener(path, "rb") as raw:  # a UTF-16 byte-order mark inside
+                head = raw.read(2)
+            encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+            handle = opener(path, "rt", encoding=encoding, newline=newline)
+        with handle:
+            yield from enumerate(handle, start=1)
+    except UnicodeDecodeError as err:
+        said = not_utf8_text(err, decompressed=compression is not None)
+        raise error(f"{name} is not {what}: it is {said}") from None
+    except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
+        # gzip and bz2 say "Not a gzipped file", "Invalid data stream" or "Compressed file
+        # ended before the end-of-stream marker", naming no file; a missing file is open's
+        if compression is None or (isinstance(err, OSError) and err.errno is not None):
+            raise
+        raise error(f"{name} is not {what}: its {compression[0]}-compressed data (it is "
+                    f"named so) are damaged or cut short ({err})") from None
 
 
 # numpy 2 writes its scalars as np.float64(0.5) in the attribute dicts of nx.write_edgelist
@@ -1063,7 +1145,8 @@ class CascadeGraph:
         Parameters
         ----------
         path
-            The edge-list file.
+            The edge-list file; one named ``.gz``, ``.bz2`` or ``.xz`` is decompressed (as
+            networkx's ``read_weighted_edgelist`` decompresses ``.gz`` and ``.bz2``).
         undirected
             Each line is a contact in both directions (``u -> v`` and ``v -> u``, both with
             probability ``p``), as ``nx.write_weighted_edgelist`` writes an ``nx.Graph``:
@@ -1101,11 +1184,12 @@ class CascadeGraph:
             or ``u v {attributes}``, a ``p`` that is not a number, attributes without
             ``weight`` (naming the file and line, the numeric attributes ``weight=`` may
             name, and ``nx.write_weighted_edgelist``), a file that is not UTF-8 or UTF-16
-            text, a file without edges, a self-loop or an edge listed twice (naming the
-            file and line, and for an edge listed twice how to merge independent contacts:
-            ``1 - (1 - p1)(1 - p2)...``), a contact listed twice with ``undirected`` (naming
-            both lines), or any error of :class:`CascadeGraph`; a node of the file not in
-            ``nodes``, or a label given twice in ``nodes``. With ``edge_type``, naming the
+            text or whose compressed data are damaged, a file without edges, a self-loop or
+            an edge listed twice (naming the file and line, and for an edge listed twice
+            how to merge independent contacts: ``1 - (1 - p1)(1 - p2)...``), a contact
+            listed twice with ``undirected`` (naming both lines), or any error of
+            :class:`CascadeGraph`; a node of the file not in ``nodes``, or a label given
+            twice in ``nodes``. With ``edge_type``, naming the
             file and line: a line ``u v p`` (no attributes, so no type), a line without the
             attribute, a type that is no text or number (or a bool, empty, NaN), or types
             both of text and of numbers.
@@ -1146,60 +1230,58 @@ class CascadeGraph:
         src, dst, w = array("q"), array("q"), array("d")
         rows = array("q")  # line numbers, to name a repeated edge or a self-loop
         # utf-8-sig: the byte-order mark Windows tools write stayed glued to the first node;
-        # UTF-16 (Excel's "Unicode Text") after its byte-order mark
-        with open(path, encoding=text_encoding(path)) as handle:
-            try:
-                for lineno, raw in enumerate(handle, start=1):
-                    line = raw.split("#", 1)[0].strip()
-                    if not line:
-                        continue
-                    parts = line.split()
-                    # nx.write_edgelist's default: "a b {'weight': 0.5}" was "expected
-                    # 'u v p'", not saying which networkx writer gives that
-                    attributes = len(parts) >= 3 and parts[2].startswith("{")
+        # UTF-16 (Excel's "Unicode Text") after its byte-order mark; .gz, .bz2 and .xz
+        # decompressed, as networkx's read_weighted_edgelist decompresses .gz and .bz2
+        # closed on an error too: the traceback would hold the generator, and the file open
+        with contextlib.closing(text_lines(path, "a text edge list (lines 'u v p')")) as lines:
+            for lineno, raw in lines:
+                line = raw.split("#", 1)[0].strip()
+                if not line:
+                    continue
+                parts = line.split()
+                # nx.write_edgelist's default: "a b {'weight': 0.5}" was "expected
+                # 'u v p'", not saying which networkx writer gives that
+                attributes = len(parts) >= 3 and parts[2].startswith("{")
+                if attributes:
+                    parts = line.split(maxsplit=2)
+                # "a, b, 0.5" named the nodes "a," and "b,", and --seed a found no node;
+                # a comma inside a label ("IL-2,IL-4") is kept
+                if len(parts) != 3 or parts[0].endswith(",") or parts[1].endswith(","):
+                    comma = (", separated by white space, not commas" if "," in line
+                             else "")
+                    # nx.write_edgelist(G, path, data=False) writes "u v"
+                    bare = ("; each line needs its probability p, as "
+                            "nx.write_weighted_edgelist writes it"
+                            if len(parts) == 2 and not comma else "")
+                    raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
+                                     f"{comma}, got {raw.strip()!r}{bare}")
+                if types is not None:
+                    typed = _line_type(parts, attributes, edge_type, weight, kinds,
+                                       f"{os.fspath(path)}:{lineno}", lineno)
+                    types.append(typed[1])
+                try:
+                    p = (_attribute_probability(parts[2], weight,
+                                                f"{os.fspath(path)}:{lineno}",
+                                                parts[0], parts[1],
+                                                None if types is None else typed[0])
+                         if attributes else float(parts[2]))
+                except ValueError:
                     if attributes:
-                        parts = line.split(maxsplit=2)
-                    # "a, b, 0.5" named the nodes "a," and "b,", and --seed a found no node;
-                    # a comma inside a label ("IL-2,IL-4") is kept
-                    if len(parts) != 3 or parts[0].endswith(",") or parts[1].endswith(","):
-                        comma = (", separated by white space, not commas" if "," in line
-                                 else "")
-                        # nx.write_edgelist(G, path, data=False) writes "u v"
-                        bare = ("; each line needs its probability p, as "
-                                "nx.write_weighted_edgelist writes it"
-                                if len(parts) == 2 and not comma else "")
-                        raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
-                                         f"{comma}, got {raw.strip()!r}{bare}")
-                    if types is not None:
-                        typed = _line_type(parts, attributes, edge_type, weight, kinds,
-                                           f"{os.fspath(path)}:{lineno}", lineno)
-                        types.append(typed[1])
-                    try:
-                        p = (_attribute_probability(parts[2], weight,
-                                                    f"{os.fspath(path)}:{lineno}",
-                                                    parts[0], parts[1],
-                                                    None if types is None else typed[0])
-                             if attributes else float(parts[2]))
-                    except ValueError:
-                        if attributes:
-                            raise
-                        raise ValueError(
-                            f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
-                            f"{parts[1]!r}) has probability {parts[2]!r}, not a number"
-                        ) from None
-                    if nodes is not None:
-                        for lab in parts[:2]:
-                            if lab not in lookup:
-                                raise ValueError(
-                                    f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
-                                    f"{parts[1]!r}): node {lab!r} not in nodes")
-                    src.append(lookup.setdefault(parts[0], len(lookup)))
-                    dst.append(lookup.setdefault(parts[1], len(lookup)))
-                    w.append(p)
-                    rows.append(lineno)
-            except UnicodeDecodeError as err:
-                raise ValueError(f"{os.fspath(path)} is not a text edge list (lines 'u v p'): "
-                                 f"it is {not_utf8_text(err)}") from None
+                        raise
+                    raise ValueError(
+                        f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
+                        f"{parts[1]!r}) has probability {parts[2]!r}, not a number"
+                    ) from None
+                if nodes is not None:
+                    for lab in parts[:2]:
+                        if lab not in lookup:
+                            raise ValueError(
+                                f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
+                                f"{parts[1]!r}): node {lab!r} not in nodes")
+                src.append(lookup.setdefault(parts[0], len(lookup)))
+                dst.append(lookup.setdefault(parts[1], len(lookup)))
+                w.append(p)
+                rows.append(lineno)
         if not w:
             raise ValueError(f"{os.fspath(path)} is empty: no edges (expected lines 'u v p')")
         s_arr, d_arr = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)

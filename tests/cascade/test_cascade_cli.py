@@ -1282,3 +1282,165 @@ def test_fit_ignores_columns_whose_names_only_contain_a_count_word(tmp_path, cap
         assert code == 2 and f"c.csv:1: column {header.split(',')[1]!r} beside" in err, err
         assert "only a column named exactly 'count' makes a row stand for" in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_fit_refuses_a_size_column_that_may_hold_old_value_counts(tmp_path, capsys):
+    # pandas < 2.0's pd.Series(sizes, name="size").value_counts().to_csv() writes ",size":
+    # the sizes in the unnamed index, their COUNTS under 'size'. They were read as 3
+    # outbreaks of sizes 10, 5 and 2: on a chain of 31 nodes seeded at its end, w = 0.8235
+    # where the 17 outbreaks (as size,count) give their MLE sum(k - 1) / sum(k) = 9 / 26 =
+    # 0.3462, without a word
+    graph = _write(tmp_path / "chain.edgelist", [f"n{i} n{i + 1} 0.3" for i in range(30)])
+    argv = ["cascade", "fit", str(graph), "--seed", "n0", "--quiet", "--sizes"]
+    _write(tmp_path / "old.csv", [",size", "1,10", "2,5", "3,2"])
+    code = main([*argv, str(tmp_path / "old.csv"), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert ("old.csv:1: the columns ['', 'size'] can be read two ways: as pandas < 2.0's "
+            "value_counts().to_csv() writes them, sizes in the unnamed first column and under "
+            "'size' how many outbreaks had each (17 outbreaks), or as a table's to_csv() "
+            "writes them, a row index first and one outbreak's size per row under 'size' (3 "
+            "outbreaks); name the columns to say which: size,count") in err, err
+    assert "pd.Series(sizes, name='size').to_csv(path, index=False)" in err
+    assert not (tmp_path / "o").exists()
+    # either advice followed is read: the counts as size,count
+    _write(tmp_path / "new.csv", ["size,count", "1,10", "2,5", "3,2"])
+    text = _fit_weight_text_of(tmp_path, argv, tmp_path / "new.csv", "new")
+    assert pd.read_csv(io.StringIO(text))["probability"][0] == pytest.approx(9 / 26, abs=1e-7)
+    # a row index first stays read as one size per row, as before: df.to_csv()'s 0, 1, ...,
+    # R's write.csv's "1", "2", ... beside sizes not sorted as value_counts sorts counts, and
+    # an index of outbreak names
+    from biomodels.cascade.cli import _read_sizes
+
+    sizes = [1, 2, 1, 3, 1, 1, 2, 1, 1, 2, 3, 1, 1, 2, 1, 1, 2]
+    pd.DataFrame({"size": sizes}).to_csv(tmp_path / "df.csv")
+    assert (tmp_path / "df.csv").read_text().splitlines()[:2] == [",size", "0,1"]
+    _write(tmp_path / "r.csv", ['"","size"'] + [f'"{i + 1}",{k}' for i, k in enumerate(sizes)])
+    _write(tmp_path / "ids.csv", [",size"] + [f"o{i},{k}" for i, k in enumerate(sizes)])
+    for name in ("df", "r", "ids"):
+        assert _read_sizes(tmp_path / f"{name}.csv") == (sizes, list(range(2, 19))), name
+    # R's row names beside sizes sorted largest first read both ways: refused too
+    _write(tmp_path / "sorted.csv", ['"","size"', '"1",3', '"2",2', '"3",2'])
+    assert main([*argv, str(tmp_path / "sorted.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "sorted.csv:1: the columns ['', 'size'] can be read two ways" in (
+        capsys.readouterr().err)
+
+
+def _fit_weight_text_of(tmp_path, argv, data, name):
+    """weights.csv of ``argv`` (``prunus cascade fit ... --sizes``) on the sizes ``data``."""
+    out = tmp_path / name
+    assert main([*argv, str(data), "--out", str(out)]) == 0
+    return (out / "weights.csv").read_text()
+
+
+@pytest.mark.filterwarnings("default:.*'0' read as the header of the node list:UserWarning")
+def test_nodes_file_whose_first_line_is_0_naming_no_node_is_its_header(tmp_path, capsys):
+    # pd.Series(nodes).to_csv(path, index=False) writes "0" above the labels, as the name of
+    # a Series without one: it became one more person without contacts, without a word
+    # (the audit's fit: w = 0.5335 where the 4 people give 0.5197)
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.3", "b c 0.3", "c d 0.3"])
+    sizes = _write(tmp_path / "s.csv", ["size", "1", "2", "1", "3"])
+    pd.Series(["a", "b", "c", "d"]).to_csv(tmp_path / "zero.txt", index=False)
+    assert (tmp_path / "zero.txt").read_text().splitlines()[0] == "0"
+    _write(tmp_path / "plain.txt", ["a", "b", "c", "d"])
+    texts = {}
+    for name in ("zero", "plain"):
+        out = tmp_path / name
+        assert main(["cascade", "fit", str(graph), "--nodes", str(tmp_path / f"{name}.txt"),
+                     "--sizes", str(sizes), "--seed-prob", "0.1", "--quiet",
+                     "--out", str(out)]) == 0
+        err = capsys.readouterr().err
+        assert ("zero.txt:1: '0' read as the header of the node list, as pd.Series(nodes)"
+                ".to_csv(path, index=False) writes it, not as a node (it names no node of "
+                "the edge list)" in err) == (name == "zero"), err
+        texts[name] = (out / "weights.csv").read_text()
+        assert json.loads((out / "summary.json").read_text())["nodes"] == 4
+    assert texts["zero"] == texts["plain"]
+    w = pd.read_csv(io.StringIO(texts["zero"]))["probability"][0]
+    assert w == pytest.approx(0.51972336924410634, abs=1e-7)
+    # a 0 that is a node of the edge list stays a node, without a word, and so does one
+    # that --seed names
+    numbered = _write(tmp_path / "n.edgelist", ["0 1 0.5", "1 2 0.5"])
+    argv = ["cascade", "size", str(numbered), "--seed-prob", "0.2", "--quiet", "--nodes"]
+    _write(tmp_path / "people.txt", ["0", "1", "2", "3"])
+    assert main([*argv, str(tmp_path / "people.txt"), "--out", str(tmp_path / "p")]) == 0
+    assert capsys.readouterr().err == ""
+    assert json.loads((tmp_path / "p" / "summary.json").read_text())["nodes"] == 4
+    _write(tmp_path / "lonely.txt", ["0", "a", "b", "c", "d"])
+    assert main(["cascade", "size", str(graph), "--seed", "0", "--seed-prob", "0.2", "--quiet",
+                 "--nodes", str(tmp_path / "lonely.txt"), "--out", str(tmp_path / "l")]) == 0
+    assert capsys.readouterr().err == ""
+    assert json.loads((tmp_path / "l" / "summary.json").read_text())["nodes"] == 5
+    # the header 0 above a node 0 was refused as "node '0' is listed again"
+    pd.Series(["0", "1", "2", "3"]).to_csv(tmp_path / "both.txt", index=False)
+    assert main([*argv, str(tmp_path / "both.txt"), "--out", str(tmp_path / "b")]) == 0
+    assert ("both.txt:1: '0' read as the header of the node list" in capsys.readouterr().err)
+    for name in ("distribution.csv", "distribution.png"):
+        assert ((tmp_path / "b" / name).read_bytes() == (tmp_path / "p" / name).read_bytes())
+
+
+def test_seed_prob_file_written_from_a_series_is_read(tmp_path, capsys):
+    # pd.Series(p, index=nodes).to_csv() writes the header ",0": it was refused with
+    # "expected a header line (such as node,probability), got the row ',0'"
+    graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
+    series = pd.Series([0.2, 0.5], index=["b", "a"])
+    series.to_csv(tmp_path / "s.csv")
+    series.rename_axis("node").to_csv(tmp_path / "named.csv")
+    assert (tmp_path / "s.csv").read_text().splitlines()[0] == ",0"
+    assert (tmp_path / "named.csv").read_text().splitlines()[0] == "node,0"
+    for name in ("s", "named"):
+        out = tmp_path / name
+        assert main(["cascade", "size", str(graph), "--seed-prob", str(tmp_path / f"{name}.csv"),
+                     "--out", str(out)]) == 0
+        # P(0) = 0.5 * 0.8; P(2) = 0.5 * (1 - 0.8 * 0.5); the rest P(1)
+        table = pd.read_csv(out / "distribution.csv")
+        assert np.allclose(table["probability"], [0.4, 0.3, 0.3], rtol=0, atol=1e-15)
+    # a first row of a node and its probability is still no header
+    _write(tmp_path / "rows.csv", ["a,0", "b,0.2"])
+    assert main(["cascade", "size", str(graph), "--seed-prob", str(tmp_path / "rows.csv"),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "rows.csv:1: expected a header line" in capsys.readouterr().err
+
+
+def test_compressed_inputs_are_decompressed_by_their_names(tmp_path, capsys):
+    # a .gz edge list, --sizes, --seed-prob or --nodes failed with "... is not a text table
+    # but gzip-compressed data (name it with .gz to have it decompressed)", though named so;
+    # networkx's read_weighted_edgelist decompresses .gz and .bz2, pandas .xz too
+    import bz2
+    import gzip
+    import lzma
+
+    files = {"g.edgelist": "a b 0.5\nb c 0.5\nb d 0.3\n", "s.csv": "size\n1\n2\n4\n2\n",
+             "p.csv": "node,probability\na,0.3\nb,0.1\nc,0\nd,0\ne,0.2\n",
+             "n.txt": "a\nb\nc\nd\ne\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress(text.encode()))
+        (tmp_path / f"{name}.bz2").write_bytes(bz2.compress(text.encode()))
+        (tmp_path / f"{name}.xz").write_bytes(lzma.compress(text.encode("utf-16")))
+
+    def run(suffix, command="fit"):
+        out = tmp_path / f"{command}{suffix}"
+        argv = ["cascade", command, str(tmp_path / f"g.edgelist{suffix}"), "--nodes",
+                str(tmp_path / f"n.txt{suffix}"), "--seed-prob", str(tmp_path / f"p.csv{suffix}"),
+                "--quiet", "--out", str(out)]
+        if command == "fit":
+            argv += ["--sizes", str(tmp_path / f"s.csv{suffix}")]
+        assert main(argv) == 0, capsys.readouterr().err
+        return out
+
+    plain = (run("", "fit") / "weights.csv").read_bytes()
+    assert (run(".gz", "fit") / "weights.csv").read_bytes() == plain
+    plain = (run("", "size") / "distribution.csv").read_bytes()
+    for suffix in (".bz2", ".xz"):  # the .xz files are UTF-16, with their byte-order mark
+        assert (run(suffix, "size") / "distribution.csv").read_bytes() == plain, suffix
+    # damaged data: one line naming the file, no traceback
+    (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(b"size\n1\n2\n")[:-4])
+    code = main(["cascade", "fit", str(tmp_path / "g.edgelist"), "--sizes",
+                 str(tmp_path / "cut.csv.gz"), "--seed", "a", "--quiet",
+                 "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert (f"{tmp_path / 'cut.csv.gz'} is not a CSV file of outbreak sizes: its "
+            "gzip-compressed data (it is named so) are damaged or cut short") in err, err
+    assert not (tmp_path / "x").exists()

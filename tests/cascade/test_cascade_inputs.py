@@ -591,6 +591,47 @@ def test_read_edgelist_of_a_file_not_in_utf8_says_to_save_it_so(tmp_path):
         CascadeGraph.read_edgelist(path)
 
 
+def test_read_edgelist_decompresses_a_file_by_its_name(tmp_path):
+    # g.edgelist.gz failed with "... is not a text table but gzip-compressed data (name it
+    # with .gz to have it decompressed)", though named so; networkx's read_weighted_edgelist
+    # decompresses .gz and .bz2 by the name (pandas .xz too)
+    import bz2
+    import gzip
+    import lzma
+
+    text = "a b 0.5\nb c {'weight': 0.25}\n# a comment\nc d 0.125\n"
+    (tmp_path / "g.edgelist").write_text(text)
+    plain = CascadeGraph.read_edgelist(tmp_path / "g.edgelist")
+    for name, data in (("g.edgelist.gz", gzip.compress(text.encode())),
+                       ("g.edgelist.BZ2", bz2.compress(text.encode())),
+                       ("g.edgelist.xz", lzma.compress(text.encode("utf-16")))):  # with a BOM
+        (tmp_path / name).write_bytes(data)
+        g = CascadeGraph.read_edgelist(tmp_path / name, nodes=["e", "a", "b", "c", "d"])
+        assert g.labels == ("e", "a", "b", "c", "d"), name
+        assert (g.src - 1).tolist() == plain.src.tolist() and g.weight.tolist() == [
+            0.5, 0.25, 0.125], name
+    # text named .gz was read as text before: it still is
+    (tmp_path / "text.edgelist.gz").write_text(text)
+    assert CascadeGraph.read_edgelist(tmp_path / "text.edgelist.gz").labels == plain.labels
+    # damaged data, or data compressed twice, are named for what they are
+    (tmp_path / "cut.edgelist.gz").write_bytes(gzip.compress(text.encode())[:-4])
+    with pytest.raises(ValueError, match=r"cut\.edgelist\.gz is not a text edge list \(lines "
+                       r"'u v p'\): its gzip-compressed data \(it is named so\) are damaged or "
+                       r"cut short \("):
+        CascadeGraph.read_edgelist(tmp_path / "cut.edgelist.gz")
+    (tmp_path / "twice.edgelist.gz").write_bytes(gzip.compress(gzip.compress(text.encode())))
+    with pytest.raises(ValueError, match=r"twice\.edgelist\.gz is not a text edge list .*: it is "
+                       r"not a text table but gzip-compressed data, though it was decompressed "
+                       r"once by its name \(compressed twice\?\): decompress it \(gunzip\)"):
+        CascadeGraph.read_edgelist(tmp_path / "twice.edgelist.gz")
+    # gzip data under another name: decompressed by the name only, as before
+    (tmp_path / "g.txt").write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(ValueError, match=r"g\.txt is not a text edge list .*: it is not a text "
+                       r"table but gzip-compressed data \(name it with \.gz to have it "
+                       r"decompressed\); expected CSV or TSV text$"):
+        CascadeGraph.read_edgelist(tmp_path / "g.txt")
+
+
 @pytest.mark.parametrize(("line", "lineno"), [("a, b, 0.5", 2), ("a,b,0.5", 2),
                                               ("a, b 0.5", 2), ("a b, 0.5", 2)])
 def test_read_edgelist_refuses_comma_separated_lines(tmp_path, line, lineno):

@@ -121,6 +121,42 @@ def test_a_binary_file_given_for_a_table_is_named_for_what_it_is(head, kind):
     assert "expected CSV or TSV text" in said
 
 
+def test_compressed_data_get_advice_that_fits_the_reader():
+    # gzip data were always told "(name it with .gz to have it decompressed)": wrong for a
+    # reader that does not decompress, and for a file named .gz already (cascade's readers
+    # said it of g.edgelist.gz); bzip2 and xz data were called Latin-1 or binary
+    import bz2
+    import gzip
+    import lzma
+
+    from core.checks import not_utf8_text
+
+    def said(data, **kwargs):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return not_utf8_text(err, **kwargs)
+        raise AssertionError("decoded")
+
+    data = gzip.compress(b"a,b\n1,2\n")
+    assert said(data) == ("not a text table but gzip-compressed data (name it with .gz to "
+                          "have it decompressed); expected CSV or TSV text")  # as before
+    assert said(data, decompresses=False) == (
+        "not a text table but gzip-compressed data, which this reader does not decompress: "
+        "decompress it first (gunzip); expected CSV or TSV text")
+    assert said(data, decompressed=True) == (
+        "not a text table but gzip-compressed data, though it was decompressed once by its "
+        "name (compressed twice?): decompress it (gunzip) until it is text; expected CSV or "
+        "TSV text")
+    for compress, kind, suffix in ((bz2.compress, "bzip2", ".bz2"), (lzma.compress, "xz", ".xz")):
+        for text in (b"a,b\n1,2\n", b""):
+            assert said(compress(text)) == (f"not a text table but {kind}-compressed data (name "
+                                            f"it with {suffix} to have it decompressed); "
+                                            "expected CSV or TSV text"), kind
+    # text that only starts as bzip2's magic does is no such data
+    assert said(b"BZh is a name\xf6\n").startswith("not UTF-8 text (it has byte 0xf6")
+
+
 def test_utf16_text_without_its_byte_order_mark_is_not_called_only_binary():
     from core.checks import not_utf8_text
 
