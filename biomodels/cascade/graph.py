@@ -574,7 +574,8 @@ class CascadeGraph:
         Integer arrays of equal length: edge ``e`` points from ``src[e]`` to ``dst[e]``.
     weight
         Activation probability of each edge, a float tensor in ``[0, 1]``; its dtype and
-        device are the ones every computation on this graph uses.
+        device are the ones every computation on this graph uses. The graph keeps a copy
+        (gradients flow back to the tensor given).
     labels
         Original node labels (``labels[i]`` names node ``i``); defaults to ``0..n-1``.
     edge_type
@@ -617,7 +618,12 @@ class CascadeGraph:
         src = _node_indices(self.src, "src")
         dst = _node_indices(self.dst, "dst")
         weight = self.weight
-        if not isinstance(weight, torch.Tensor):
+        if isinstance(weight, torch.Tensor):
+            # a copy (differentiable, as FriedkinJohnsen's): the caller's tensor was kept, so
+            # editing it later (w[0] = 1.7, or an optimizer's step) skipped the [0, 1] check
+            # below and distributions summed to 1.7
+            weight = weight.clone()
+        else:
             weight = np.asarray(weight)
             if weight.dtype.kind not in "biuf":
                 raise ValueError(f"weight: expected real probabilities, got dtype {weight.dtype}")

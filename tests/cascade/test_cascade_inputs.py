@@ -1127,3 +1127,18 @@ def test_a_type_written_as_1_and_as_1_0_is_named_by_neither_line_order(tmp_path)
                         ("c", "d", {"weight": 0.3, "type": 2})])
         names = CascadeGraph.from_networkx(G, edge_type="type").edge_type_names
         assert names == (1.0, 2.0) and all(type(t) is float for t in names)
+
+
+def test_the_graph_keeps_its_own_weights_and_passes_gradients_back():
+    # the caller's weight tensor was kept: w[0] = 1.7 after construction skipped the [0, 1]
+    # check, and size_distribution summed to 1.7 (0, 0, 0.85, 0.85)
+    w = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    g = CascadeGraph(3, [0, 1], [1, 2], w)
+    w[0] = 1.7
+    assert g.weight.tolist() == [0.5, 0.5]
+    P = size_distribution(g, seeds=[0])
+    assert P.tolist() == pytest.approx([0.0, 0.5, 0.25, 0.25])
+    # differentiable through the copy: d P(size = 3) / d w = (w1, w0) = (0.5, 0.5)
+    leaf = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    size_distribution(CascadeGraph(3, [0, 1], [1, 2], leaf), seeds=[0])[3].backward()
+    assert leaf.grad.tolist() == pytest.approx([0.5, 0.5])
