@@ -356,6 +356,23 @@ def _row_index_first(header: list[str], first: list[str]) -> bool:
             and _is_edge_header(header[1:]) and set(first) != set(header[1:]))
 
 
+def _r_row_names(first: list[str], last: list[str]) -> bool:
+    """Whether ``first``, fields before a ``source,target`` header's, are R's row names.
+
+    R's ``write.table`` numbers the rows (1..n, other whole numbers after a subset); under
+    a header without ``weight`` those are row names unless the last fields are numbers too,
+    which makes them as likely the weights of edges between numbered agents.
+    """
+    def number(text: str) -> bool:
+        try:
+            float(text)
+        except ValueError:
+            return False
+        return True
+
+    return all(f.isdigit() for f in first) and not all(map(number, last))
+
+
 def _with_row_names(raw: pd.DataFrame) -> pd.DataFrame:
     """Return ``raw`` with the row names that pandas took as its index as its first column.
 
@@ -488,10 +505,21 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {where} as CSV ({exc}); {expected}") from exc
     note = comment_line_note(path)
-    raw = _with_row_names(raw)  # R's write.table: one field more than the header per line
+    named = _with_row_names(raw)  # R's write.table: one field more than the header per line
+    longer, raw = named is not raw, named
     header = [str(c).strip() for c in raw.columns]
     raw.columns = header
     raw = raw.apply(lambda column: column.str.strip())
+    first = raw.iloc[:, 0].tolist() if raw.shape[1] else []
+    if (longer and _is_edge_header(header[1:]) and "weight" not in
+            [c.lower() for c in header[1:]] and set(first) != set(header[1:])
+            and not _r_row_names(first, raw.iloc[:, -1].tolist())):
+        # "source,target" over lines "a,b,2": pandas took the sources for row names and
+        # read the edges b -> 2
+        raise ValueError(f"{where}: its lines have {len(header)} fields but its header "
+                         f"{','.join(header[1:])} names {len(header) - 1}; if the last "
+                         "field is the trust weight, name it: source,target,weight (if the "
+                         "first is R's row names, write with row.names = FALSE)")
 
     def number(cell: str, line: int, column: str) -> float:
         try:

@@ -373,3 +373,22 @@ def test_r_matrices_and_edge_lists_written_with_a_row_index_are_read(tmp_path):
     (tmp_path / "s.csv").write_text(",source,target\nsource,0,x\ntarget,2,0\n")
     with pytest.raises(ValueError, match="line 2, column 'target' has 'x'"):
         read_adjacency(tmp_path / "s.csv")
+
+
+def test_an_edge_list_whose_weights_have_no_header_name_is_refused(tmp_path):
+    # "source,target" over lines "a,b,2": pandas took the sources for R's row names and read
+    # the edges b -> 2 and c -> 1 among the agents b, 2, c and 1, silently
+    from multiagent.topologies import read_adjacency
+
+    for text in ("source,target\na,b,2\nb,c,1\n", "source,target\n1,2,0.5\n2,3,1\n"):
+        (tmp_path / "e.csv").write_text(text)
+        with pytest.raises(ValueError, match=r"its lines have 3 fields but its header "
+                           r"source,target names 2; .* name it: source,target,weight"):
+            read_adjacency(tmp_path / "e.csv")
+    # R's write.table(edges, sep=",") row names, 1..n or a subset's, stay row names
+    for names in (("1", "2"), ("4", "9")):
+        (tmp_path / "r.csv").write_text(f'"source","target"\n"{names[0]}","a","b"\n'
+                                        f'"{names[1]}","b","c"\n')
+        assert read_adjacency(tmp_path / "r.csv").to_numpy().tolist() == [
+            [0, 0, 0], [1, 0, 0], [0, 1, 0]]
+
