@@ -493,7 +493,9 @@ def read_cohort(
     if looks_like_ids:
         # the rule above reads the parsed column (its numbers and gaps, as before); the ids
         # themselves come as written
-        ids = _ids_as_written(path, frame[first], sep=sep, encoding=encoding)
+        # the file's field of the ids: the second when the count column came first
+        field = 1 if weights is not None and at == 0 else 0
+        ids = _ids_as_written(path, frame[first], field, sep=sep, encoding=encoding)
         empty = [row for row, i in enumerate(ids) if not i.strip()]
         if empty:  # a gap in the id column: the row is still a tumour, as a repeated id's
             lines = [_line_of_row(path, row, sep=sep, encoding=encoding) for row in empty[:10]]
@@ -565,13 +567,14 @@ def read_cohort(
     return x, names, ids
 
 
-def _ids_as_written(path: str, column: pd.Series, *, sep: str, encoding: str) -> list[str]:
+def _ids_as_written(path: str, column: pd.Series, field: int, *, sep: str,
+                    encoding: str) -> list[str]:
     """Return the sample ids of ``column`` (the first column of a cohort) as ``path`` has them.
 
     pandas parsed the column: ``001`` came back as ``"1"``, ``1.10`` and ``1.1`` as one id,
     ``NA``/``null``/``None`` and an empty field as ``"nan"``, and a gap made ``1001`` into
     ``"1001.0"``. Text that pandas kept as it is (the usual barcodes) is taken from
-    ``column``; else the first field of each line is read again, as text.
+    ``column``; else its field of each line is read again, as text.
 
     Parameters
     ----------
@@ -579,6 +582,9 @@ def _ids_as_written(path: str, column: pd.Series, *, sep: str, encoding: str) ->
         The file and how :func:`read_cohort` read it.
     column
         The id column as parsed (R's row names included).
+    field
+        Its place among each line's fields (0; 1 after a count column read as weights,
+        whose values came back as the ids).
 
     Returns
     -------
@@ -591,8 +597,8 @@ def _ids_as_written(path: str, column: pd.Series, *, sep: str, encoding: str) ->
         return list(values)
     # the first field of every line (the header's included), as written: the row names
     # of R's write.table too, which have no header cell above them
-    text = pd.read_csv(path, sep=sep, encoding=encoding, header=None, usecols=[0], dtype=str,
-                       keep_default_na=False).iloc[1:, 0]
+    text = pd.read_csv(path, sep=sep, encoding=encoding, header=None, usecols=[field],
+                       dtype=str, keep_default_na=False).iloc[1:, 0]
     if len(text) != len(column):  # not expected (the same parser): the parsed values
         return [str(v) for v in values]
     return text.tolist()
@@ -761,8 +767,10 @@ def read_maf(
         MAF or any table with a sample column and a gene (event) column; lines starting with
         ``#`` are skipped. Compressed files (``.gz``, ``.bz2``, ``.xz``, ``.zip``, e.g. the
         GDC's ``.maf.gz``) are read as they are. UTF-8 text, or UTF-16 with a byte-order
-        mark. Samples, genes and classes are read as written (a gene ``NA`` is one), without
-        the spaces around them; an empty field is missing and its row skipped.
+        mark. Samples, genes and classes are read as written (``null`` and ``None`` too),
+        without the spaces around them; an empty field or ``NA`` (R's missing value, as
+        maftools reads it) is missing and its row skipped, with a warning where that leaves
+        a sample out.
     sample_col, gene_col
         Column names (MAF defaults).
     sep
@@ -871,14 +879,15 @@ def read_maf(
             )
     # only the columns used: a MAF has ~120 more, all of which were read as text
     used = [sample_col, gene_col] + ([class_col] if classes is not None else [])
-    # as written: pandas read a gene (or sample) "NA" as missing and dropped its row, and a
-    # tumour on no other row vanished; only an empty field is missing
+    # missing: an empty field or R's NA (write.table's, which maftools' fread reads as
+    # missing too), not pandas' other words ("null", "None", "n/a" are read as written);
+    # the rows they leave out are warned of below, where a tumour on no other row vanished
     frame = _read_table(path, sep=sep, skiprows=comments, dtype=str, usecols=used,
                         keep_default_na=False, encoding=encoding)
     for name in dict.fromkeys(used):
         # "T1 " and "T1" were two tumours ("TP53 " and "TP53" two events)
         written = frame[name].str.strip()
-        frame[name] = written.mask(written == "")
+        frame[name] = written.mask(written.isin(("", "NA")))
     # aliquots of one tumour were counted as several tumours without a word
     frame[sample_col] = _tcga_level(frame[sample_col], collapse, path=path, column=sample_col)
     _warn_empty_fields(frame, sample_col, gene_col, path=path,
@@ -976,14 +985,14 @@ def _warn_empty_fields(frame: pd.DataFrame, sample_col: str, gene_col: str, *, p
     sample, gene = frame[sample_col], frame[gene_col]
     orphan = int((sample.isna() & gene.notna()).sum())
     if orphan:
-        warnings.warn(f"{path}: {orphan} row(s) have a gene but an empty {sample_col!r} and "
-                      "are skipped", UserWarning, stacklevel=user_stacklevel())
+        warnings.warn(f"{path}: {orphan} row(s) have a gene but no {sample_col!r} (empty or "
+                      "NA) and are skipped", UserWarning, stacklevel=user_stacklevel())
     if drops_samples and gene.isna().any():
         lost = sorted(set(sample.dropna()) - set(sample[gene.notna()].dropna()))
         if lost:
-            warnings.warn(f"{path}: sample(s) {_listed(lost)} have no row with a gene (an "
-                          f"empty {gene_col!r}) and are left out; pass every sequenced sample "
-                          "as samples= to keep them as tumours without alterations",
+            warnings.warn(f"{path}: sample(s) {_listed(lost)} have no row with a gene (their "
+                          f"{gene_col!r} empty or NA) and are left out; pass every sequenced "
+                          "sample as samples= to keep them as tumours without alterations",
                           UserWarning, stacklevel=user_stacklevel())
 
 

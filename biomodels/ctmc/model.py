@@ -389,9 +389,10 @@ class CTMC:
             raise ValueError(
                 f"{arg}={reprlib.repr(shown)} names an event twice: a list names the events "
                 f"present (names or indices); {fix}")
-        if isinstance(events, AbcSet):
+        if isinstance(events, set | frozenset):
             # a set has no order of its own: its iteration order of names moves with
             # PYTHONHASHSEED, and top_orders' ties (orders of equal probability) with it
+            # (a dict's keys keep their insertion order, and so does the result)
             return sorted(idx)
         return idx
 

@@ -884,13 +884,20 @@ def test_read_cohort_warns_of_a_row_without_a_sample_id(tmp_path):
         "is read as a tumour with the id ''"]
 
 
-def test_read_maf_reads_a_gene_or_sample_named_na_as_written(tmp_path):
-    # "NA" was read as missing and its row dropped: T1 (and NA's row) vanished, s=['T2']
+def test_read_maf_reads_r_s_na_as_missing_and_says_what_it_leaves_out(tmp_path):
+    # "NA" (R's missing value, which maftools' fread reads as missing too) dropped its row,
+    # and T1, on no other row, vanished without a word; other words are read as written
     head = "Hugo_Symbol\tTumor_Sample_Barcode\n"
-    (tmp_path / "x.maf").write_text(head + "NA\tT1\nTP53\tT2\nTP53\tNA\n")
-    x, names, ids = read_maf(tmp_path / "x.maf")
-    assert ids == ["NA", "T1", "T2"] and names == ["TP53", "NA"]
-    assert x.tolist() == [[1, 0], [0, 1], [1, 0]]
+    (tmp_path / "x.maf").write_text(head + "NA\tT1\nTP53\tT2\nTP53\tNA\nnull\tT2\n")
+    with pytest.warns(UserWarning) as caught:
+        x, names, ids = read_maf(tmp_path / "x.maf")
+    assert ids == ["T2"] and names == ["TP53", "null"] and x.tolist() == [[1, 1]]
+    assert sorted(str(w.message) for w in caught) == [
+        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but no 'Tumor_Sample_Barcode' (empty "
+        "or NA) and are skipped",
+        f"{tmp_path / 'x.maf'}: sample(s) ['T1'] have no row with a gene (their "
+        "'Hugo_Symbol' empty or NA) and are left out; pass every sequenced sample as "
+        "samples= to keep them as tumours without alterations"]
 
 
 def test_read_maf_strips_the_sample_and_gene_fields(tmp_path):
@@ -910,19 +917,19 @@ def test_read_maf_warns_of_a_sample_left_without_any_gene(tmp_path):
         x, names, ids = read_maf(tmp_path / "x.maf")
     assert ids == ["T2"] and names == ["TP53"] and x.tolist() == [[1]]
     assert [str(w.message) for w in caught] == [
-        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but an empty 'Tumor_Sample_Barcode' "
-        "and are skipped",
-        f"{tmp_path / 'x.maf'}: sample(s) ['T1'] have no row with a gene (an empty "
-        "'Hugo_Symbol') and are left out; pass every sequenced sample as samples= to keep "
-        "them as tumours without alterations"]
+        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but no 'Tumor_Sample_Barcode' (empty "
+        "or NA) and are skipped",
+        f"{tmp_path / 'x.maf'}: sample(s) ['T1'] have no row with a gene (their "
+        "'Hugo_Symbol' empty or NA) and are left out; pass every sequenced sample as "
+        "samples= to keep them as tumours without alterations"]
     # listed in samples: a row of zeros, nothing to say about it
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         x, _, ids = read_maf(tmp_path / "x.maf", samples=["T1", "T2"])
     assert ids == ["T1", "T2"] and x.tolist() == [[0], [1]]
     assert [str(w.message) for w in caught] == [
-        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but an empty 'Tumor_Sample_Barcode' "
-        "and are skipped"]
+        f"{tmp_path / 'x.maf'}: 1 row(s) have a gene but no 'Tumor_Sample_Barcode' (empty "
+        "or NA) and are skipped"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
