@@ -208,9 +208,10 @@ def _read_nodes(path: Path) -> tuple[list[str], int | None]:
 def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> CascadeGraph:
     """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``.
 
-    A first line ``0`` of ``--nodes`` that names no node of the edge list nor a ``--seed``
-    is read as the header ``pd.Series(nodes).to_csv(path, index=False)`` writes, with a
-    warning (the graph is that of the file without the line).
+    A first line ``0`` of ``--nodes`` that names no node of the edge list nor a ``--seed``,
+    above labels that are not all whole numbers, is read as the header
+    ``pd.Series(nodes).to_csv(path, index=False)`` writes, with a warning (the graph is that
+    of the file without the line).
 
     Parameters
     ----------
@@ -258,10 +259,13 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
             raise CommandError(typed) from exc
         raise
     if (zero is not None and 0 not in graph.src and 0 not in graph.dst
-            and "0" not in (args.seed or ())):
-        # a first line "0" that names no node of the edge list (nor a --seed): pandas'
-        # header of an unnamed Series, not one more person without contacts (node 0,
-        # dropped here: the graph read without that line)
+            and "0" not in (args.seed or ())
+            and not all(label.isdigit() for label in nodes[1:])):
+        # a first line "0" that names no node of the edge list (nor a --seed) above labels
+        # that are not all numbers: pandas' header of an unnamed Series, not one more
+        # person without contacts (node 0, dropped here: the graph read without that
+        # line). Above 1, 2, ... it is the person 0 without contacts of networkx's labels
+        # (dropped, the fit no longer loaded onto the network read with the same file)
         _zero_header(args.nodes, zero, "it names no node of the edge list")
         graph = type(graph)(graph.n - 1, graph.src - 1, graph.dst - 1, graph.weight,
                             graph.labels[1:], graph.edge_type, graph.edge_type_names)
@@ -667,9 +671,9 @@ def _old_value_counts(path: Path) -> tuple[int, int] | None:
     index and their counts under ``size`` (pandas 2.0 writes ``size,count``); read as one
     size per row, the counts were fitted as sizes (w 0.8235 from 3 outbreaks where the 17
     outbreaks give 0.3462). It may be if every row is two whole numbers, the first ones
-    distinct and >= 0, the second ones >= 1, and the first column is not the row index a
-    table's ``to_csv()`` writes: not 0, 1, ..., n-1, nor 1, ..., n (R's ``write.csv``) beside
-    sizes that are not sorted as ``value_counts()`` sorts its counts (largest first).
+    distinct and >= 0, the second ones >= 1 and sorted as ``value_counts()`` sorts its
+    counts (largest first), and the first column is not 0, 1, ..., n-1, the row index of a
+    table's ``to_csv()``.
 
     Returns
     -------
@@ -704,7 +708,9 @@ def _old_value_counts(path: Path) -> tuple[int, int] | None:
     n = len(firsts)
     if not n or len(set(firsts)) != n or firsts == list(range(n)):
         return None
-    if firsts == list(range(1, n + 1)) and any(b > a for a, b in zip(counts, counts[1:])):
+    if any(b > a for a, b in zip(counts, counts[1:])):
+        # value_counts() sorts its counts largest first: a filtered table's to_csv() (its
+        # index 0, 2, 3, ... beside sizes in no order) is one size per row
         return None
     return n, int(sum(counts))
 
@@ -716,7 +722,7 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
 
     A single column may have a header line of any name, or none; a first line ``0`` is the
     header ``pd.Series(sizes).to_csv(path, index=False)`` writes (with a warning), not an
-    outbreak of size 0. A column ``count`` makes
+    outbreak of size 0, unless other outbreaks of size 0 follow. A column ``count`` makes
     a row stand for that many outbreaks, and the other columns are ignored; the table
     ``value_counts().to_csv()`` writes for a Series without a name (header ``,count``) has
     its sizes in the unnamed first column. No other unnamed first column is read as sizes
@@ -748,7 +754,7 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
 
     sizes: list[int] = []
     lines: list[int] = []
-    column = width = count = None
+    column = width = count = zero = None
     reader = csv.reader(line for _, line in _text_lines(path, "a CSV file of outbreak sizes"))
     for row in reader:
         lineno = reader.line_num
@@ -827,12 +833,9 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
             if fields[0] == "0":
                 # pd.Series(sizes).to_csv(path, index=False) names its column 0: read as
                 # an outbreak of size 0, it was refused under sure seeds ("size 0 cannot
-                # occur") and counted as one more outbreak under --seed-prob alone
-                warnings.warn(
-                    f"{path}:{lineno}: '0' read as the header of the column of sizes, as "
-                    "pd.Series(sizes).to_csv(path, index=False) writes it, not as an outbreak "
-                    "of size 0; name the column (a first line 'size') to say which it is",
-                    UserWarning, stacklevel=2)
+                # occur") and counted as one more outbreak under --seed-prob alone. Decided
+                # at the end: a file with other outbreaks of size 0 holds them as data
+                zero = lineno
                 continue
         if len(fields) != width:
             raise CommandError(f"{path}:{lineno}: expected {width} fields, as on the first "
@@ -857,6 +860,16 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
             times = int(k)
         sizes.extend([int(x)] * times)
         lines.extend([lineno] * times)
+    if zero is not None:
+        if 0 in sizes:  # outbreaks of size 0 below: the first line is one of them
+            sizes.insert(0, 0)
+            lines.insert(0, zero)
+        else:
+            warnings.warn(
+                f"{path}:{zero}: '0' read as the header of the column of sizes, as "
+                "pd.Series(sizes).to_csv(path, index=False) writes it, not as an outbreak "
+                "of size 0; name the column (a first line 'size') to say which it is",
+                UserWarning, stacklevel=2)
     if not sizes:
         raise CommandError(f"{path} holds no outbreak size (expected one final size per row, "
                            "in a column 'size' or a single column)")
@@ -1175,7 +1188,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "weights) or shares (proportion, probability, prob, fraction, percent, "
                      "percentage, share) is refused, since only 'count' multiplies a row; "
                      "other columns, such as contact_count, are ignored), or a single column "
-                     "with or without a header. "
+                     "with or without a header (a first line 0 is the header that "
+                     "pd.Series(sizes).to_csv(index=False) writes, unless other sizes 0 "
+                     "follow). "
                      "A size counts every infected person, the index case included; whole "
                      "numbers (3.0 is read as 3)")
     _seeding_options(fit)

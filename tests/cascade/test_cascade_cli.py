@@ -1220,6 +1220,11 @@ def test_fit_reads_a_single_column_named_0_as_its_header(tmp_path, capsys):
     assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "first.csv"),
                  "--seed", "h", "--quiet", "--out", str(tmp_path / "f")]) == 0
     assert "header" not in capsys.readouterr().err
+    # outbreaks of size 0 below the first line: it is one of them (under --seed-prob alone)
+    from biomodels.cascade.cli import _read_sizes
+
+    _write(tmp_path / "zeros.csv", ["0", "0", "2", "3", "1", "0"])
+    assert _read_sizes(tmp_path / "zeros.csv") == ([0, 0, 2, 3, 1, 0], [1, 2, 3, 4, 5, 6])
     _write(tmp_path / "float.csv", ["0.0", "2", "1"])
     assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "float.csv"),
                  "--seed", "h", "--quiet", "--out", str(tmp_path / "g")]) == 2
@@ -1319,6 +1324,11 @@ def test_fit_refuses_a_size_column_that_may_hold_old_value_counts(tmp_path, caps
     _write(tmp_path / "ids.csv", [",size"] + [f"o{i},{k}" for i, k in enumerate(sizes)])
     for name in ("df", "r", "ids"):
         assert _read_sizes(tmp_path / f"{name}.csv") == (sizes, list(range(2, 19))), name
+    # a filtered table's to_csv() (index 0, 2, 3, ... beside sizes in no order) was refused
+    kept = pd.DataFrame({"size": [0, 3, 1, 2, 0, 5, 2, 4]})
+    kept[kept["size"] > 0]["size"].to_csv(tmp_path / "kept.csv")
+    assert (tmp_path / "kept.csv").read_text().splitlines()[:3] == [",size", "1,3", "2,1"]
+    assert _read_sizes(tmp_path / "kept.csv")[0] == [3, 1, 2, 5, 2, 4]
     # R's row names beside sizes sorted largest first read both ways: refused too
     _write(tmp_path / "sorted.csv", ['"","size"', '"1",3', '"2",2', '"3",2'])
     assert main([*argv, str(tmp_path / "sorted.csv"), "--out", str(tmp_path / "o")]) == 2
@@ -1377,6 +1387,15 @@ def test_nodes_file_whose_first_line_is_0_naming_no_node_is_its_header(tmp_path,
     assert ("both.txt:1: '0' read as the header of the node list" in capsys.readouterr().err)
     for name in ("distribution.csv", "distribution.png"):
         assert ((tmp_path / "b" / name).read_bytes() == (tmp_path / "p" / name).read_bytes())
+    # networkx's labels 0..8 with person 0 without contacts: 0 is that person (it was
+    # dropped as a header, and the saved fit no longer loaded onto the same network)
+    ring = _write(tmp_path / "ring.edgelist", [f"{i} {i % 8 + 1} 0.4" for i in range(1, 9)])
+    _write(tmp_path / "nine.txt", [str(i) for i in range(9)])
+    assert main(["cascade", "size", str(ring), "--undirected", "--seed-prob", "0.1",
+                 "--quiet", "--nodes", str(tmp_path / "nine.txt"),
+                 "--out", str(tmp_path / "r")]) == 0
+    assert "header" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["nodes"] == 9
 
 
 def test_seed_prob_file_written_from_a_series_is_read(tmp_path, capsys):
