@@ -384,7 +384,9 @@ def _with_row_names(raw: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     if (raw.index.nlevels == 1 and not isinstance(raw.index, pd.RangeIndex)
-            and raw.shape[1] > 1):
+            and raw.shape[1] > 1 and not (raw.iloc[:, -1] == "").all()):
+        # (a last field empty on every line is a separator closing each data line, not R's
+        # row names: it was "not square", where the reading as written names the cell)
         return raw.rename_axis("").reset_index()
     return raw
 

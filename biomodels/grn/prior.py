@@ -471,7 +471,9 @@ def _space_separated(path: Path) -> bool:
     try:
         with _open_text(path, text_encoding(path)) as handle:
             for line in handle:
-                if line.strip():
+                # "# prior from X" above a CSV is a comment (read as R's header, it made the
+                # error say the file was read as space-separated)
+                if line.strip() and not line.lstrip().startswith("#"):
                     lines.append(line)
                     if len(lines) == 2:
                         break

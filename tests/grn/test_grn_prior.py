@@ -1142,3 +1142,13 @@ def test_the_repeated_pair_warning_names_the_pairs():
     _, said = _said(lambda: prior_from_edges(many))
     assert said == ["6 regulator-target pair(s) appear more than once; their weights are "
                     "averaged: a -> b, b -> c, c -> d, d -> e, e -> f ..."]
+
+
+def test_a_commented_csv_is_not_said_to_be_space_separated(tmp_path):
+    # "# prior from X" lines above a CSV were taken for R's space-separated header, and the
+    # refusal said the file "was read as space-separated (R's write.table default)"
+    path = tmp_path / "x.csv"
+    path.write_text("# prior from X\n# made 2024\n,a,b\na,0,1\nb,1,0\n")
+    with pytest.raises(ValueError, match="line 1 starts with '#'") as err:
+        align_prior(path, ["a", "b"])
+    assert "space-separated" not in str(err.value)

@@ -392,3 +392,13 @@ def test_an_edge_list_whose_weights_have_no_header_name_is_refused(tmp_path):
         assert read_adjacency(tmp_path / "r.csv").to_numpy().tolist() == [
             [0, 0, 0], [1, 0, 0], [0, 1, 0]]
 
+
+
+def test_a_separator_closing_each_data_line_is_not_taken_for_row_names(tmp_path):
+    # data lines "a,0,1," under ",a,b" were read as R's row names, and refused as "not
+    # square: 2 rows (listeners) but 3 columns", where the cell read as written is named
+    from multiagent.topologies import read_adjacency
+
+    (tmp_path / "m.csv").write_text(",a,b\na,0,1,\nb,1,0,\n")
+    with pytest.raises(ValueError, match="line 2, column 'b' has nothing"):
+        read_adjacency(tmp_path / "m.csv")
