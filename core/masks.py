@@ -1073,6 +1073,12 @@ class MaskSet(Mapping[str, torch.Tensor]):
                 and v.dtype == torch.bool for k, v in state_dict.items()):
             # the mask buffers of a masked model's state_dict kept apart from its weights
             return cls({k[: -len("_mask")]: v.clone() for k, v in state_dict.items()})
+        if not out and state_dict and all(
+                isinstance(k, str) and k.endswith("_mask") and _zeros_and_ones_like(v, v)
+                for k, v in state_dict.items()):
+            # float masks kept apart from their weights gave an empty MaskSet, which
+            # attaches without a word and trains the model dense
+            loose = [str(k) for k in state_dict]
         if not out:
             _refuse_unread_masks(state_dict, loose)
         return cls(out)

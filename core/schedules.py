@@ -261,7 +261,8 @@ def _check_keeps_some(model: nn.Module, names: Sequence[str], densities: Sequenc
                for name in sized}
     empty = [name for name in sized if round(d * lengths[name]) == 0]
     if len(empty) == len(sized):  # select warns (layer collapse) when only some are empty
-        _check_collapse("densities", d, empty, len(sized), per_row=per_row, stacklevel=1)
+        _check_collapse("densities", d, empty, len(sized), per_row=per_row, stacklevel=1,
+                        total=sum(params[name].numel() for name in sized))
 
 
 class PruningSchedule:

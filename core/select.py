@@ -245,20 +245,24 @@ def _refuse_nothing_kept(arg: str, density: float, n: int) -> None:
 
 
 def _check_collapse(arg: str, density: float, empty: list[str], scored: int,
-                    per_row: bool, stacklevel: int) -> None:
+                    per_row: bool, stacklevel: int, total: int = 0) -> None:
     """Refuse masks that keep nothing at all; warn about layers that keep nothing.
 
     ``empty`` lists the scored tensors (with entries) where ``round(density * n)`` is 0
     (``n`` the entries of the tensor, or of one row with ``per_row``), of ``scored``
-    tensors with entries.
+    tensors with entries; ``total`` counts the entries of all of them, which
+    ``scope='global'`` ranks together.
     """
     if not empty:
         return
     if len(empty) == scored:
+        # scope='global' keeps round(density * total): advised only where that is not 0
+        # (with one tensor it never was, and the advice led to the same refusal)
+        other = " or use scope='global'" if round(density * total) >= 1 else ""
         raise ValueError(
             f"{arg}: {_share(arg, density)} keeps no entry of any scored tensor {empty} "
             f"(round(density * {'row length' if per_row else 'entries'}) = 0), so no weight "
-            "would be left; ask for a larger density, or use scope='global'")
+            f"would be left; ask for a larger density{',' if other else ''}{other}")
     # layer collapse: those layers are cut off, the network's output no longer depends
     # on what comes before them; a warning, since the others still learn
     warnings.warn(
@@ -430,7 +434,8 @@ def _select_topk(
             sized = [name for name, s in scores.items() if s.numel()]
             _check_collapse(arg, density, [  # type: ignore[arg-type]
                 name for name in sized if round(density * scores[name].numel()) == 0],
-                len(sized), per_row=False, stacklevel=stacklevel)
+                len(sized), per_row=False, stacklevel=stacklevel,
+                total=sum(scores[name].numel() for name in sized))
         out = {}
         for name, s in scores.items():
             k = (int(round(density * s.numel())) if keep is None  # type: ignore[operator]
@@ -454,7 +459,8 @@ def _select_topk(
     sized = [name for name, s in scores.items() if s.numel()]
     _check_collapse(arg, density, [  # type: ignore[arg-type]
         name for name in sized if round(density * math.prod(scores[name].shape[1:])) == 0],
-        len(sized), per_row=True, stacklevel=stacklevel)
+        len(sized), per_row=True, stacklevel=stacklevel,
+        total=sum(scores[name].numel() for name in sized))
     out = {}
     for name, s in scores.items():
         # math.prod, not -1: a tensor with no rows has no inferable row length

@@ -397,7 +397,9 @@ def _fit_run(args: argparse.Namespace) -> int:
         # 0.555 (held-out R^2 0.60) with IMP against 0.685 (0.86) unpruned
         args.pruning = "dash" if args.prior is not None else "none"
     if args.pruning == "dash" and args.prior is None:
-        raise CommandError("--pruning dash needs --prior PRIOR.csv (or use --pruning imp)")
+        # (it advised --pruning imp, which --help advises against without a prior)
+        raise CommandError("--pruning dash needs --prior PRIOR.csv (without a prior, use "
+                           "--pruning none: magnitude pruning, imp, loses much of the network)")
     if args.prior is None:
         # options that only say how a prior is used ran without a word; a --prior-weight
         # below 1 is refused by the fit itself ("needs a prior network")

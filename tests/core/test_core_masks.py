@@ -776,3 +776,15 @@ def test_a_ticket_moved_to_another_model_is_that_model_s_own() -> None:
     assert bool(m[0].weight_mask.all()) and masks.density() > 0.9
     # the MaskSet attached holds the module's buffers, as before (from_module shares them)
     assert masks["0.weight"] is m[0].weight_mask
+
+
+def test_float_masks_kept_apart_from_their_weights_are_not_read_as_no_masks() -> None:
+    # {"0.weight_mask": float 0/1, ...} alone gave MaskSet(0 tensors), which attaches
+    # without a word and trains dense; as bool the same dict gives the masks
+    masks = {"0.weight_mask": torch.tensor([[1.0, 0.0], [0.0, 1.0]]),
+             "2.weight_mask": torch.tensor([[0.0, 1.0]])}
+    with pytest.raises(ValueError, match=r"'0\.weight_mask' is a torch\.float32 tensor, not "
+                       r"a bool mask.*pass them as bool \(\{k: v\.bool\(\) \.\.\.\}\)"):
+        MaskSet.from_state_dict(masks)
+    read = MaskSet.from_state_dict({k: v.bool() for k, v in masks.items()})
+    assert read.kept() == 3 and read.numel() == 6

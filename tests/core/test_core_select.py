@@ -668,3 +668,16 @@ def test_a_current_mask_that_keeps_too_few_is_named_as_the_caller_asked(scope) -
     with pytest.raises(ValueError, match=rf"^density: asks for {asked}$"):
         select_topk({"weight": net.weight.detach().abs()}, 0.5, scope=scope, current=current)
     assert magnitude_mask(net, sparsity=0.9, scope=scope, current=current)["weight"].sum() == 4
+
+
+def test_layer_collapse_advises_global_scope_only_where_it_keeps_something():
+    # "or use scope='global'" was advised for a single 2 x 3 tensor at density 0.05, where
+    # the global count round(0.05 * 6) is 0 too and gave the same refusal
+    with pytest.raises(ValueError, match=r"would be left; ask for a larger density$"):
+        select_topk({"small": torch.rand(2, 3)}, 0.05, scope="layer")
+    two = {"a": torch.rand(2, 3), "b": torch.rand(2, 3)}  # 12 entries: global keeps 1
+    with pytest.raises(ValueError, match=r"ask for a larger density, or use scope='global'"):
+        select_topk(two, 0.05, scope="layer")
+    with pytest.warns(UserWarning, match="layer collapse"):  # the advice runs: 1 kept
+        kept = select_topk(two, 0.05, scope="global")
+    assert int(kept["a"].sum() + kept["b"].sum()) == 1

@@ -212,6 +212,15 @@ def test_fit_with_imp_pruning_needs_no_prior(files):
     assert grn["weight_sparsity"] == pytest.approx(0.7, abs=0.05)  # the first cut, epoch 3
 
 
+def test_dash_without_a_prior_advises_no_pruning(files, capsys):
+    # the message advised "--pruning imp", which --help advises against without a prior
+    rc = main(["grn", "fit", str(files / "data.h5ad"), "--time-key", "time", "--pruning",
+               "dash", "--quiet", "--out", str(files / "noprior")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--pruning dash needs --prior PRIOR.csv (without a prior, use " \
+        "--pruning none" in err, err
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--time-key", "nope", "--pruning", "none"], "--time-key 'nope' is not a column"),
     (["--time-key", "time", "--pruning", "dash"], "--prior"),
