@@ -295,7 +295,8 @@ _EDGE_COLUMNS = ({"source", "target"}, {"source", "target", "weight"})
 _EDGE_ALIASES = {"from": "source", "src": "source", "sender": "source", "speaker": "source",
                  "to": "target", "dst": "target", "dest": "target", "destination": "target",
                  "receiver": "target", "listener": "target", "trust": "weight",
-                 "weights": "weight", "value": "weight"}
+                 "weights": "weight", "value": "weight", "w": "weight", "p": "weight",
+                 "prob": "weight", "strength": "weight"}
 
 
 def _edge_list_fixes(header: list[str]) -> str | None:
@@ -320,6 +321,11 @@ def _edge_list_fixes(header: list[str]) -> str | None:
         elif _EDGE_ALIASES.get(low) not in (None, *have):
             have.add(_EDGE_ALIASES[low])
             renames.append(f"{column!r} to {_EDGE_ALIASES[low]!r}")
+        elif low == "question":
+            # prunus fj fit's trust.csv holds every question's trust: removed alone, its
+            # edges repeated ("line k repeats the edge")
+            extras.append(f"{column!r} (keeping one question's rows, e.g. "
+                          f"df[df[{column!r}] == q])")
         else:
             extras.append(repr(column))
 
@@ -439,7 +445,8 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
     cell without a name (``DataFrame.to_csv()`` without ``index=False``, R's
     ``write.csv``): the index is ignored.  Weights are non-negative (0: no edge);
     self-loops are refused, since an agent's weight on its own belief is the
-    peer-resistance ``alpha``, not trust.
+    peer-resistance ``alpha``, not trust, unless their weight is 0 (no tie: ``prunus fj
+    fit``'s ``trust.csv`` lists every pair, the diagonal at 0).
 
     Parameters
     ----------
@@ -580,6 +587,11 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
                 missing = "source" if not source else "target"
                 raise ValueError(f"{where}: line {k} names no {missing} agent{note}")
             if source == target:
+                if "weight" in raw.columns and number(row.weight, k, "weight") == 0:
+                    # a zero self-entry is no tie (prunus fj fit's trust.csv lists every
+                    # pair, the diagonal at 0: refused as a self-loop)
+                    names.setdefault(source, len(names))
+                    continue
                 raise ValueError(f"{where}: line {k} is a self-loop ({source!r} -> "
                                  f"{target!r}); an agent's weight on itself is alpha, not trust")
             w = number(row.weight, k, "weight") if "weight" in raw.columns else 1.0

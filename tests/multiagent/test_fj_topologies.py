@@ -402,3 +402,33 @@ def test_a_separator_closing_each_data_line_is_not_taken_for_row_names(tmp_path)
     (tmp_path / "m.csv").write_text(",a,b\na,0,1,\nb,1,0,\n")
     with pytest.raises(ValueError, match="line 2, column 'b' has nothing"):
         read_adjacency(tmp_path / "m.csv")
+
+
+def test_fj_fit_trust_table_follows_its_advice_into_an_adjacency(tmp_path):
+    # prunus fj fit's trust.csv (question,listener,speaker,trust; every pair, the diagonal
+    # at 0): the advice said to rename and remove 'question', after which the zero diagonal
+    # was refused as self-loops, with advice for agents without ties; 'w' was to be removed
+    import pandas as pd
+
+    from multiagent.topologies import read_adjacency
+
+    rows = [(q, a, b, 0.0 if a == b else (0.25 if (a, b) == ("x", "y") else 0.5))
+            for q in (0, 1) for a in "xyz" for b in "xyz"]
+    table = pd.DataFrame(rows, columns=["question", "listener", "speaker", "trust"])
+    table.to_csv(tmp_path / "trust.csv", index=False)
+    with pytest.raises(ValueError, match=r"remove the column 'question' \(keeping one "
+                       r"question's rows, e\.g\. df\[df\['question'\] == q\]\)"):
+        read_adjacency(tmp_path / "trust.csv")
+    one = table[table["question"] == 0].drop(columns="question").rename(
+        columns={"listener": "target", "speaker": "source", "trust": "weight"})
+    one.to_csv(tmp_path / "one.csv", index=False)
+    W = read_adjacency(tmp_path / "one.csv")
+    assert list(W.index) == ["x", "y", "z"] and np.diag(W.to_numpy()).tolist() == [0, 0, 0]
+    assert W.loc["x", "y"] == 0.25 and W.loc["z", "x"] == 0.5  # row x hears y at 0.25
+    (tmp_path / "w.csv").write_text("from,to,w\na,b,2\n")
+    with pytest.raises(ValueError, match=r"rename 'from' to 'source', 'to' to 'target' and "
+                       r"'w' to 'weight'"):
+        read_adjacency(tmp_path / "w.csv")
+    (tmp_path / "loop.csv").write_text("source,target,weight\na,a,0.5\na,b,1\n")
+    with pytest.raises(ValueError, match="line 2 is a self-loop"):
+        read_adjacency(tmp_path / "loop.csv")
