@@ -864,19 +864,27 @@ def fit_theta(
             f"{MAX_SUBSET_EVENTS}); use mcmc_threshold <= {MAX_SUBSET_EVENTS + 1}"
         )
     noisy = used == "mcmc" and kmax >= mcmc_threshold
+    # method='exact' is advised only where it runs (it refuses tumours of more than
+    # MAX_SUBSET_EVENTS events, which sent the user back to mcmc in a loop)
+    exact_fits = kmax <= MAX_SUBSET_EVENTS
     if restarts and noisy:
         # the starts are compared by their objective, which sampled orderings only estimate
         raise ValueError(
             f"restarts={restarts} needs exact objective values to compare the fits, and "
             f"method='mcmc' samples the orderings of tumours of >= {mcmc_threshold} events; "
-            "use an exact method (method='exact') or restarts=0"
+            + ("use an exact method (method='exact') or restarts=0" if exact_fits else
+               f"a tumour carries {kmax} events, too many for method='exact' (> "
+               f"{MAX_SUBSET_EVENTS}): use restarts=0")
         )
     if optimizer == "auto":
         optimizer = "adam" if noisy or sparsity != "proximal" else "lbfgs"
     if optimizer == "lbfgs" and (noisy or sparsity != "proximal"):
         raise ValueError(
             "optimizer='lbfgs' needs exact gradients; got method='mcmc' with tumours of "
-            f">= {mcmc_threshold} events (use method='exact' or optimizer='adam')"
+            f">= {mcmc_threshold} events ("
+            + ("use method='exact' or optimizer='adam')" if exact_fits else
+               f"a tumour carries {kmax} events, too many for method='exact': use "
+               "optimizer='adam')")
             if noisy
             else f"optimizer='lbfgs' needs sparsity='proximal', got sparsity={sparsity!r}"
         )

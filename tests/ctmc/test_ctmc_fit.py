@@ -1536,3 +1536,16 @@ def test_fit_optimality_is_the_largest_pseudo_gradient_entry_in_size():
     assert res.optimality == pytest.approx(ref, rel=1e-9)
     assert ref == pytest.approx(0.0448, abs=5e-4)
     assert pg.max() < ref - 0.01  # the largest entry in size is a negative one
+
+
+def test_mcmc_refusals_do_not_advise_exact_for_tumours_it_refuses():
+    # with a tumour of 27 events, restarts and L-BFGS under mcmc advised method='exact',
+    # which then refused that tumour ("> 25 ... Use method='mcmc'"): a loop
+    x = (np.random.default_rng(0).random((60, 30)) < 0.1).astype(int)
+    x[0, :27] = 1
+    with pytest.raises(ValueError, match=r"too many for method='exact' \(> 25\): use "
+                       r"restarts=0$"):
+        CTMC().fit(x, l1=0.02, method="mcmc", restarts=2)
+    with pytest.raises(ValueError, match=r"too many for method='exact': use "
+                       r"optimizer='adam'\)$"):
+        CTMC().fit(x, l1=0.02, method="mcmc", optimizer="lbfgs")
