@@ -26,6 +26,7 @@ __all__ = [
     "host_array",
     "not_utf8_text",
     "refuse_meta",
+    "refuse_unordered",
     "text_encoding",
     "torch_file_problem",
     "uncompressed_name",
@@ -361,6 +362,45 @@ def check_h5ad_key(name: str, key: Any) -> str:
         raise ValueError(f"{name} must be a non-empty string without '/' (an h5ad key), "
                          f"got {key!r}")
     return key
+
+
+def refuse_unordered(value: Any, arg: str, what: str) -> None:
+    """Raise ``TypeError`` naming ``arg`` when ``value`` is a ``set`` or ``frozenset``.
+
+    The rule for names that are matched to data by position (events to columns, labels to
+    nodes, genes to rows): a set's iteration order follows string hashing, which changes
+    from one fresh process to the next (``PYTHONHASHSEED``), so the names went to other
+    columns in each run and the answers changed without a word. A dict's keys, a pandas
+    Index and any other sequence keep their order and pass.
+
+    Parameters
+    ----------
+    value
+        The names given; only a ``set`` or ``frozenset`` is refused.
+    arg
+        The argument's name, for the message.
+    what
+        What the names are (``"event names"``), for the message.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is a ``set`` or ``frozenset``.
+
+    Examples
+    --------
+    >>> refuse_unordered(["b", "a"], "event_names", "event names")
+    >>> refuse_unordered({"a"}, "event_names", "event names")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: event_names: expected a list (or other ordered sequence) of event names, ...
+    """
+    if isinstance(value, set | frozenset):
+        raise TypeError(
+            f"{arg}: expected a list (or other ordered sequence) of {what}, in the order of "
+            f"the data; got a {type(value).__name__}, whose order changes from one run to "
+            f"the next (it follows string hashing), so the names would be attached to the "
+            f"wrong data; pass a list, e.g. sorted({arg}) if that is the order")
 
 
 class NotFittedError(ValueError, RuntimeError):

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.checks import refuse_unordered
 from core.frames import is_dataframe
 
 __all__ = ["Transcripts", "read_transcripts"]
@@ -168,10 +169,11 @@ def read_transcripts(
         DataFrame; or an ``.npy`` file of ``(T + 1, n, K)`` or ``(Q, T + 1, n, K)``
         beliefs.
     agents
-        The agents' names in the order wanted (e.g. the index of a labelled adjacency);
+        The agents' names in the order wanted (e.g. the index of a labelled adjacency): a
+        list or other sequence, not a set, whose order changes from one run to the next;
         the agent column must then hold exactly these names, compared as text (agents
         ``0..n-1`` match names ``"0".."n-1"``).  For an ``.npy`` file only their number is
-        checked.
+        checked: they name its agent axis in their order.
     normalize
         Divide each belief row (one question, round and agent) by its sum, for
         probabilities as LLMs report them: rounded (rows summing to 0.999 or 1.001) or in
@@ -202,7 +204,8 @@ def read_transcripts(
         cannot be read as a CSV (empty, malformed, not UTF-8/UTF-16 text) or as a numeric
         ``.npy`` array.
     TypeError
-        If ``data`` is neither a path nor a pandas DataFrame.
+        If ``data`` is neither a path nor a pandas DataFrame, or ``agents`` is a set or
+        frozenset.
 
     Examples
     --------
@@ -213,6 +216,8 @@ def read_transcripts(
     >>> read.beliefs.shape, read.agents
     ((1, 2, 2, 1), ['a', 'b'])
     """
+    # the agents give the agent axis's order: a set's changed from one run to the next
+    refuse_unordered(agents, "agents", "agent names")
     names = None if agents is None else [str(a).strip() for a in agents]
     if names is not None and len(set(names)) != len(names):
         raise ValueError(f"agents names an agent twice: {reprlib.repr(names)}")

@@ -422,7 +422,8 @@ class CascadeFit:
     graph
         The network; its weights are the starting point unless ``init`` is given.
     seeds, seed_prob
-        How cascades start (see :func:`~biomodels.cascade.seed_probabilities`).
+        How cascades start (see :func:`~biomodels.cascade.seed_probabilities`). The
+        labels are kept as :attr:`seeds`, in the order given (a set's in node order).
     share
         ``"type"``: one weight per edge type (``edge_type`` or ``graph.edge_type``);
         ``"edge"``: one per edge; ``"all"``: one transmission probability for every edge.
@@ -482,6 +483,10 @@ class CascadeFit:
         # the name of each shared weight (share="type"), as fit.json and the repr show them
         self.edge_type_names = _type_names(graph, share, edge_type)
         p = seed_probabilities(graph, self.seeds, seed_prob)
+        if isinstance(seeds, set | frozenset):
+            # in node order (the labels are checked above): the repr listed a set's seeds
+            # in its own order, which string hashing changes from one run to the next
+            self.seeds = sorted(self.seeds, key=graph.index_of)
         self._lik = _Likelihood(graph, p, self.index, method)
         n_par = int(self.index.max()) + 1 if self.index.size else 0
         if init is None:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checks import check_number, not_utf8_text, text_encoding
+from core.checks import check_number, not_utf8_text, refuse_unordered, text_encoding
 from core.frames import is_dataframe, square_frame_values
 
 __all__ = ["CascadeGraph", "seed_probabilities"]
@@ -577,7 +577,9 @@ class CascadeGraph:
         device are the ones every computation on this graph uses. The graph keeps a copy
         (gradients flow back to the tensor given).
     labels
-        Original node labels (``labels[i]`` names node ``i``); defaults to ``0..n-1``.
+        Original node labels (``labels[i]`` names node ``i``), a sequence such as a list or
+        tuple (a set, whose order changes from one run to the next, is refused); defaults
+        to ``0..n-1``.
     edge_type
         Optional integer type per edge (for fits that share one weight per type).
     edge_type_names
@@ -587,6 +589,8 @@ class CascadeGraph:
 
     Raises
     ------
+    TypeError
+        If ``labels`` is a set or frozenset (its order changes from one run to the next).
     ValueError
         On an empty graph, self-loops, duplicate edges, node indices out of range, or
         probabilities that are NaN or outside ``[0, 1]``; the message names the edge. On
@@ -636,6 +640,8 @@ class CascadeGraph:
         if not weight.is_floating_point():
             weight = weight.to(torch.float64)
         weight = weight.reshape(-1)
+        # labels[i] names node i: a set's order changed from one run to the next
+        refuse_unordered(self.labels, "labels", "node labels, labels[i] naming node i")
         labels = tuple(self.labels) if len(self.labels) else tuple(range(int(self.n)))
         object.__setattr__(self, "src", src)
         object.__setattr__(self, "dst", dst)
@@ -907,8 +913,9 @@ class CascadeGraph:
         edges
             The directed edges.
         nodes
-            All node labels, in order (isolated nodes included); by default the labels seen
-            in ``edges`` in order of first appearance.
+            All node labels, in order (isolated nodes included): a list or other sequence,
+            not a set, whose order changes from one run to the next; by default the labels
+            seen in ``edges`` in order of first appearance.
         dtype, device
             Of the weight tensor.
 
@@ -921,7 +928,8 @@ class CascadeGraph:
         ------
         TypeError
             If ``edges`` is a pandas DataFrame (it iterates over its column names): the
-            message names :meth:`from_pandas_edgelist`, which reads one edge per row.
+            message names :meth:`from_pandas_edgelist`, which reads one edge per row. If
+            ``nodes`` is a set or frozenset.
         ValueError
             On an item that is not a triple, a probability that is not a number, a node
             missing from ``nodes``, or any error of :class:`CascadeGraph`.
@@ -938,6 +946,8 @@ class CascadeGraph:
                             f"table with one edge per row with {call}, or a square "
                             "adjacency matrix with CascadeGraph.from_scipy(df)")
         edges = list(edges)
+        # nodes give the node order: a set's changed from one run to the next
+        refuse_unordered(nodes, "nodes", "node labels")
         labels: list[Hashable] = list(nodes) if nodes is not None else []
         lookup = {lab: i for i, lab in enumerate(labels)}
         src, dst, w = [], [], []
@@ -1006,7 +1016,8 @@ class CascadeGraph:
             label of ``df`` that is not among them is matched as text (``str(label)``),
             as :meth:`read_edgelist` and :meth:`index_of` match labels: integer ids of
             ``pd.read_csv`` match the strings of a node list read from a file. The graph
-            keeps the labels of ``nodes``.
+            keeps the labels of ``nodes``. A list or other sequence: a set, whose order
+            changes from one run to the next, is refused.
         dtype, device
             Of the weight tensor.
 
@@ -1018,7 +1029,8 @@ class CascadeGraph:
         Raises
         ------
         TypeError
-            If ``df`` is not a DataFrame, or a label or type is not hashable (naming the row).
+            If ``df`` is not a DataFrame, or a label or type is not hashable (naming the row),
+            or ``nodes`` is a set or frozenset.
         ValueError
             If a column is missing (naming the argument and the columns there are); naming
             the row (by its index label): an empty node label, a weight that is not a
@@ -1057,6 +1069,7 @@ class CascadeGraph:
         rows = df.index.tolist()
         us, vs, ps = df[source].tolist(), df[target].tolist(), df[weight].tolist()
         types = df[edge_type].tolist() if edge_type is not None else None
+        refuse_unordered(nodes, "nodes", "node labels")  # the node order, as in from_edges
         labels: list[Hashable] = list(nodes) if nodes is not None else []
         lookup = {lab: i for i, lab in enumerate(labels)}
         # a label of df that is not in nodes is matched as text, as read_edgelist and
@@ -1167,6 +1180,8 @@ class CascadeGraph:
             :meth:`from_edges`): a file lists contacts only, and with random seeding the
             size distribution depends on the nodes without any. Labels of a file are text,
             so each is compared as ``str(label)``; every node of the file must be among them.
+            A list or other sequence: a set, whose order changes from one run to the next,
+            is refused.
         edge_type
             On lines ``u v {attributes}``, the attribute that holds each edge's type (as in
             :meth:`from_networkx`; the command line's ``--edge-type``), e.g. ``kind`` of
@@ -1201,7 +1216,8 @@ class CascadeGraph:
             both of text and of numbers.
         TypeError
             If ``undirected`` is not True or False, ``weight`` or ``edge_type`` is not a
-            str, or ``nodes`` is a str or not iterable.
+            str, or ``nodes`` is a str, a set (its order changes from one run to the
+            next) or not iterable.
 
         Examples
         --------
@@ -1229,6 +1245,7 @@ class CascadeGraph:
         if nodes is not None:
             if isinstance(nodes, str | bytes) or not isinstance(nodes, Iterable):
                 raise TypeError(f"nodes: expected an iterable of node labels, got {nodes!r}")
+            refuse_unordered(nodes, "nodes", "node labels")  # the node order
             for lab in map(str, nodes):
                 if lab in lookup:
                     raise ValueError(f"nodes: {lab!r} is given twice")
@@ -1447,7 +1464,9 @@ class CascadeGraph:
             same node labels (compared as text, in any order); its columns are matched to
             its rows by label, and its index gives the default labels.
         labels
-            Node labels (default ``0..n-1``, or a DataFrame's index).
+            Node labels in the order of the rows (default ``0..n-1``, or a DataFrame's
+            index): a list or other sequence, not a set, whose order changes from one run
+            to the next.
         scale
             Factor applied to every entry.
         dtype, device
@@ -1468,11 +1487,16 @@ class CascadeGraph:
             is a square matrix read without its index (``pd.read_csv`` without
             ``index_col=0``: one column wider than tall, its first column holding the row
             labels) naming ``pd.read_csv(path, index_col=0)``.
+        TypeError
+            If ``labels`` is a set or frozenset (its order changes from one run to the
+            next).
         """
         import scipy.sparse as sp
 
         # a tensor failed in numpy's multiply, a string in a ufunc, naming neither
         scale = check_number("scale", scale, at_least=0)
+        # labels[i] names row i: a set's order changed from one run to the next
+        refuse_unordered(labels, "labels", "node labels, one per row of the matrix")
         if is_dataframe(matrix):
             frame = matrix
             # positions alone paired row 'a' with whatever column came first, and the

@@ -104,7 +104,9 @@ def celf(
     threshold
         Size threshold of the tail objective.
     candidates
-        Labels allowed as seeds (default: all nodes); one label alone allows that node.
+        Labels allowed as seeds (default: all nodes); one label alone allows that node. A
+        set is taken in node order (``graph.labels``), a list or other sequence in its
+        own order, which ties are broken by (below).
     base_seed_prob
         Background seed probabilities (e.g. spontaneous infections) that the chosen
         seeds are added to (one number, one per node, or a dict / pandas Series keyed by
@@ -133,6 +135,10 @@ def celf(
 
     Notes
     -----
+    Ties (candidates of equal value) go to the lower node index with the mean objective;
+    with the tail objective, to the candidate first in ``candidates`` (node order when
+    ``candidates`` is None or a set, so both objectives then agree).
+
     With the mean objective on a forest (float64 weights), every candidate's gain is
     first known to within the round-off of its distribution from exact expected sizes
     (one linear-time pass per round); the CELF queue is replayed on these intervals and a
@@ -220,6 +226,10 @@ def celf(
         # one label alone is a candidate set of one (iterating "12" offered nodes "1" and "2")
         pool = (list(range(n)) if candidates is None
                 else [_candidate_index(graph, c) for c in as_label_list(candidates, graph)])
+        if isinstance(candidates, set | frozenset):
+            # in node order, as without candidates: the tail objective broke ties by the
+            # set's own order (string hashing), 'c' in one run and 'a' in the next
+            pool.sort()
         if len(set(pool)) != len(pool):
             # a count per node, not pool.count per entry (O(n^2): 1.4 s at 10,000 candidates)
             seen = Counter(pool)

@@ -38,6 +38,7 @@ from core.checks import (
     comment_line_note,
     host_array,
     not_utf8_text,
+    refuse_unordered,
     text_encoding,
     uncompressed_name,
 )
@@ -71,8 +72,9 @@ def validate_cohort(
         AnnData (variables = events, ``X`` in memory, sparse or backed). Entries 0/1,
         booleans or the text ``TRUE``/``FALSE`` (any case).
     event_names
-        Names for a numpy array (default ``"E0", "E1", ...``), read as text like a
-        DataFrame's columns (``np.arange(n)`` names the events ``"0", "1", ...``).
+        Names for a numpy array (default ``"E0", "E1", ...``), in the order of its columns
+        (a list, not a set), read as text like a DataFrame's columns (``np.arange(n)``
+        names the events ``"0", "1", ...``).
     warn_unobserved
         Warn about events present in no tumour, or in every tumour (their base rate is then
         only bounded by the penalty and the optimiser's initialisation, not by data).
@@ -85,7 +87,8 @@ def validate_cohort(
     Raises
     ------
     TypeError
-        If ``event_names`` is a single string, or ``data`` is the
+        If ``event_names`` is a single string or a set (whose order changes from one run
+        to the next), or ``data`` is the
         :class:`~biomodels.ctmc.sampling.Trajectories` of a sample instead of its matrix
         ``.X``.
     ValueError
@@ -217,11 +220,14 @@ def _event_names(event_names: Any) -> list[str]:
 
     Integers (``np.arange(n)``) stayed integers, so a model named its events ``0, 1`` or
     ``"0", "1"`` depending on how the cohort came, and ``write_results`` refused the
-    AnnData's (text) var_names; a single string was split into its characters.
+    AnnData's (text) var_names; a single string was split into its characters. A set is
+    refused: its order changes from one process to the next, and the names went to other
+    columns in each run (the fitted base rate of ``"TP53"`` was -2.1, 1.0 or -3.1).
     """
     if isinstance(event_names, str | bytes):
         raise TypeError(f"event_names: expected one name per event (a list), got the single "
                         f"string {event_names!r}")
+    refuse_unordered(event_names, "event_names", "event names, one per column")
     return [str(v) for v in event_names]
 
 
@@ -781,8 +787,9 @@ def read_maf(
     top
         Keep only the ``top`` most frequent events (a positive integer; None keeps all).
     samples
-        All sequenced samples, in the order wanted; those without alterations get zero
-        rows and frequencies count them. Default: the samples named in the table.
+        All sequenced samples, in the order wanted (a set: in sorted order, as the
+        default); those without alterations get zero rows and frequencies count them.
+        Default: the samples named in the table, in sorted order.
     classes
         Keep only rows whose ``class_col`` is one of these, e.g. maftools' non-synonymous
         classes ``["Frame_Shift_Del", "Frame_Shift_Ins", "Splice_Site",
@@ -791,7 +798,8 @@ def read_maf(
         mutations included (maftools sets those aside; filter them here or before). A
         sample whose rows are all set aside stays, as a row of zeros. Classes are matched
         as written (case included): a ValueError lists the file's classes when none of
-        ``classes`` keeps an alteration, a warning names those that never occur.
+        ``classes`` keeps an alteration, a warning names those that never occur (in the
+        order given; a set's in sorted order).
     class_col
         The column ``classes`` are read from (MAF: ``Variant_Classification``).
     collapse
@@ -866,7 +874,15 @@ def read_maf(
     if classes is not None:
         if isinstance(classes, str):  # one class, not its letters
             classes = [classes]
-        classes = [str(c) for c in classes]
+        # a set in sorted order: its own order (string hashing) changed the warning's list
+        # of absent classes from one run to the next
+        classes = ([str(c) for c in classes] if not isinstance(classes, set | frozenset)
+                   else sorted(str(c) for c in classes))
+    if isinstance(samples, set | frozenset):
+        # sorted, as the samples are without `samples`: a set's own order (string hashing)
+        # ordered the rows differently in each run, and folds drawn with a fixed seed
+        # held other tumours
+        samples = sorted(str(v) for v in samples)
     columns = _read_table(path, sep=sep, skiprows=comments, dtype=str, nrows=0,
                           encoding=encoding).columns
     needed = [(sample_col, "sample_col"), (gene_col, "gene_col")]

@@ -53,7 +53,14 @@ from biomodels.ctmc.orders import (
 )
 from biomodels.ctmc.sampling import Trajectories, sample_trajectories
 from biomodels.ctmc.sequences import sequence_log_prob
-from core.checks import NotFittedError, check_count, check_h5ad_key, refuse_meta, text_encoding
+from core.checks import (
+    NotFittedError,
+    check_count,
+    check_h5ad_key,
+    refuse_meta,
+    refuse_unordered,
+    text_encoding,
+)
 
 __all__ = ["CTMC"]
 
@@ -106,11 +113,13 @@ class CTMC:
         rows, then the events' effects on the observation rate (see
         :mod:`biomodels.ctmc.omhn`).
     event_names
-        Names of the n events (default ``E0, E1, ...``), read as text like a DataFrame's
-        columns; without ``theta``, the names that :meth:`fit` gives a plain array's
-        columns (a DataFrame's or AnnData's must be the same events, matched by name in
-        any order). Methods taking an event read an integer as its index and a string as
-        its name; methods taking a cohort match a DataFrame's or AnnData's events by name.
+        Names of the n events (default ``E0, E1, ...``) in the order of theta's rows, a
+        list (a set, whose order changes from one run to the next, is refused with a
+        ``TypeError``), read as text like a DataFrame's columns; without ``theta``, the
+        names that :meth:`fit` gives a plain array's columns (a DataFrame's or AnnData's
+        must be the same events, matched by name in any order). Methods taking an event
+        read an integer as its index and a string as its name; methods taking a cohort
+        match a DataFrame's or AnnData's events by name.
 
     Examples
     --------
@@ -461,8 +470,9 @@ class CTMC:
         l1_grid, folds
             Candidates and folds for the cross-validated choice.
         event_names
-            Names when X is a plain array (default: the model's names when it has as many,
-            else ``E0, E1, ...``).
+            Names when X is a plain array, in the order of its columns (a list; a set is
+            refused with a ``TypeError``, as its order changes from one run to the next;
+            default: the model's names when it has as many, else ``E0, E1, ...``).
         seed
             Seed of folds and MCMC chains, recorded in ``fit_info["seed"]``. None draws
             new folds on every call (not reproducible; no ``checkpoint`` then) while the
@@ -826,6 +836,8 @@ class CTMC:
             The log-probability (an oMHN's is that of its equivalent cMHN, the same jump
             chain with the observation).
         """
+        # a set was refused showing its items in hash order, which changed between runs
+        refuse_unordered(order, "order", "event names or indices, first event first")
         if isinstance(order, str) or not isinstance(order, list | tuple | np.ndarray):
             raise TypeError(f"order: expected a list of event names or indices, got {order!r}")
         idx = [self._event(e, "order") for e in order]

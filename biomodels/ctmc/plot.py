@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.checks import check_number
+from core.checks import check_number, refuse_unordered
 from core.frames import square_frame_values
 
 if TYPE_CHECKING:
@@ -50,7 +50,9 @@ def plot_theta(
         DataFrame's last row is the observation row (named ``"Observation"`` by
         ``theta_frame``).
     names
-        Event names for an array (default ``E0, E1, ...``); ignored for a DataFrame.
+        Event names for an array, in the order of its rows (default ``E0, E1, ...``; a
+        set, whose order changes from one run to the next, is refused); ignored for a
+        DataFrame.
     ax
         Axes to draw on (default: a new figure sized to n, at most 12 inches).
     title
@@ -65,6 +67,14 @@ def plot_theta(
     -------
     matplotlib.axes.Axes
         The axes drawn on; its colour bar is the figure's last axes.
+
+    Raises
+    ------
+    TypeError
+        If ``names`` is a set (its order changes from one run to the next).
+    ValueError
+        If ``theta`` is not square (or an oMHN's (n + 1, n)), ``names`` has not one name
+        per row, or ``limit`` is not above 0.
     """
     import matplotlib.pyplot as plt
 
@@ -85,6 +95,8 @@ def plot_theta(
         mat = np.asarray(values, dtype=float)
     else:
         mat = np.asarray(theta, dtype=float)
+        # names go to the rows by position: a set's order changed from one run to the next
+        refuse_unordered(names, "names", "event names, one per row of theta")
         names = list(names) if names is not None else [f"E{i}" for i in range(len(mat))]
     if mat.ndim != 2 or mat.shape[0] != mat.shape[1]:
         raise ValueError(f"theta: expected a square (n, n) matrix, got shape {mat.shape}")
@@ -199,6 +211,8 @@ def plot_order_probabilities(
 
     Raises
     ------
+    TypeError
+        If ``labels`` is a set (its order changes from one run to the next).
     ValueError
         If ``means`` or ``errors`` do not match ``labels`` in length, are empty, a mean is
         outside [0, 1], or an error is negative or not finite under a finite mean; checked
@@ -257,8 +271,11 @@ def _check_order_bars(
     """Return ``means`` and ``errors`` as float arrays after checking them against ``labels``.
 
     Unchecked, matplotlib broadcast one mean over all labels, drew bars without labels, and
-    clipped a mean above 1 at the axis limit without a word.
+    clipped a mean above 1 at the axis limit without a word. A set of labels, whose order
+    changes from one run to the next, is refused before a figure is created (it failed
+    while drawing, "'set' object is not subscriptable").
     """
+    refuse_unordered(labels, "labels", "pair labels, one per mean")
     n = len(labels)
     if n == 0:
         raise ValueError("labels is empty: expected one label per pair to plot")

@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from biomodels._stacklevel import user_stacklevel
-from core.checks import comment_line_note, not_utf8_text, text_encoding, uncompressed_name
+from core.checks import (
+    comment_line_note,
+    not_utf8_text,
+    refuse_unordered,
+    text_encoding,
+    uncompressed_name,
+)
 
 __all__ = ["align_prior", "prior_from_edges", "rank_prior_first"]
 
@@ -60,6 +66,9 @@ _UNKNOWN_SIGN_WORDS = ("unknown", "unclear", "unknown/unclear", "?")
 def _as_gene_index(var_names: Sequence[str] | pd.Index, name: str = "var_names") -> pd.Index:
     if isinstance(var_names, str):
         raise TypeError(f"{name} must be a sequence of gene names, not a single string")
+    # the genes give the matrix's order (an array prior's rows): a set's changed from one
+    # run to the next, and an array's edges went to other genes
+    refuse_unordered(var_names, name, "gene names")
     try:
         index = pd.Index([str(g) for g in var_names])
     except TypeError:  # None or a number: "'NoneType' object is not iterable" named nothing
@@ -618,7 +627,9 @@ def align_prior(
         indexed by its regulators, or a networkx graph is refused with the call that makes
         it one of these.
     var_names
-        The genes of the data (e.g. ``adata.var_names``), in the order wanted.
+        The genes of the data (e.g. ``adata.var_names``), in the order wanted: a list,
+        Index or other sequence (a set, whose order changes from one run to the next, is
+        refused).
     name
         What the matrix is, for messages (``"prior"``, ``"truth"``, ``"ppi"``). ``"truth"``
         also reads an edge list as a true network, where a listed pair is an edge whatever
@@ -658,7 +669,8 @@ def align_prior(
         of :meth:`~biomodels.grn.GRNModel.load` and the other loaders of prunus.
     TypeError
         If the prior is of another type (for a networkx graph the message names the
-        conversion) or holds non-numbers.
+        conversion) or holds non-numbers, or ``var_names`` is a set or frozenset (its
+        order changes from one run to the next).
 
     Examples
     --------
@@ -1226,7 +1238,9 @@ def prior_from_edges(
         ``gene1``), and without one every edge is +1; a table with two such columns is
         refused (name the one to use).
     genes
-        Genes of the result, in order (e.g. ``adata.var_names``). Edges naming other genes are
+        Genes of the result, in order (e.g. ``adata.var_names``): a list, Index or other
+        sequence; a set is refused (``TypeError``), as its order, which changes from one
+        run to the next, would be the matrix's. Edges naming other genes are
         dropped with a warning (which names those that match a gene of ``genes`` when case
         is ignored). ``None``: the sorted union of all genes in the table.
 
@@ -1248,7 +1262,7 @@ def prior_from_edges(
         a few genes of the table and of ``genes``), or (``sign`` not given) two columns
         could hold the signs.
     TypeError
-        If ``table`` is not a DataFrame.
+        If ``table`` is not a DataFrame, or ``genes`` is a set or frozenset.
 
     Examples
     --------

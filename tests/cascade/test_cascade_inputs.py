@@ -1142,3 +1142,29 @@ def test_the_graph_keeps_its_own_weights_and_passes_gradients_back():
     leaf = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
     size_distribution(CascadeGraph(3, [0, 1], [1, 2], leaf), seeds=[0])[3].backward()
     assert leaf.grad.tolist() == pytest.approx([0.5, 0.5])
+
+
+def test_a_set_of_node_labels_is_refused_where_labels_name_nodes_by_position(tmp_path):
+    # a set's order follows string hashing: from_scipy(csr, labels={"x", "y", "z"}) named
+    # another row "x" in each process, and size_distribution(g, seeds=["x"]) changed
+    A = sp.csr_matrix(np.array([[0, 0.9, 0], [0, 0, 0.9], [0, 0, 0]]))
+    with pytest.raises(TypeError, match=r"^labels: expected a list \(or other ordered "
+                                        r"sequence\) of node labels.*got a set.*"
+                                        r"sorted\(labels\)"):
+        CascadeGraph.from_scipy(A, labels={"x", "y", "z"})
+    with pytest.raises(TypeError, match=r"^labels: .*got a frozenset"):
+        CascadeGraph(2, [0], [1], torch.tensor([0.5]), frozenset({"a", "b"}))
+    with pytest.raises(TypeError, match=r"^nodes: expected a list .*got a set"):
+        CascadeGraph.from_edges([("a", "x", 0.5)], nodes={"a", "x", "b"})
+    edges = pd.DataFrame({"source": ["a"], "target": ["x"], "weight": [0.5]})
+    with pytest.raises(TypeError, match=r"^nodes: expected a list .*got a set"):
+        CascadeGraph.from_pandas_edgelist(edges, nodes={"a", "x", "b"})
+    path = tmp_path / "g.edgelist"
+    path.write_text("a x 0.5\n")
+    with pytest.raises(TypeError, match=r"^nodes: expected a list .*got a frozenset"):
+        CascadeGraph.read_edgelist(path, nodes=frozenset({"a", "x", "b"}))
+    # a list, and a dict's keys (insertion order), give the node order
+    order = {"z": 0, "y": 1, "x": 2}.keys()
+    assert CascadeGraph.from_scipy(A, labels=order).labels == ("z", "y", "x")
+    assert CascadeGraph.from_edges([("a", "x", 0.5)], nodes=["b", "x", "a"]).labels == (
+        "b", "x", "a")

@@ -211,3 +211,23 @@ def test_check_device_names_the_argument_for_devices_this_machine_cannot_use():
     if not torch.backends.mps.is_available():
         with pytest.raises(ValueError, match=r"^device: 'mps' asks for Apple's GPU"):
             check_device("mps")
+
+
+def test_refuse_unordered_refuses_sets_and_passes_sequences_that_keep_their_order():
+    # the shared rule for names matched to data by position: a set's order follows string
+    # hashing, so names went to other columns / nodes in each fresh process
+    import pandas as pd
+
+    from core.checks import refuse_unordered
+
+    for value in ({"b", "a"}, frozenset({"x"})):
+        with pytest.raises(TypeError, match=(
+                rf"^event_names: expected a list \(or other ordered sequence\) of event "
+                rf"names, in the order of the data; got a {type(value).__name__}, whose order "
+                r"changes from one run to the next .*pass a list, e\.g\. sorted\(event_names\) "
+                r"if that is the order$")):
+            refuse_unordered(value, "event_names", "event names")
+    # sequences and a dict's keys keep their order: they pass, as does None (not given)
+    for value in (None, ["b", "a"], ("b", "a"), {"b": 0, "a": 1}.keys(), pd.Index(["b"]),
+                  pd.Series(["b"]), np.array(["b", "a"]), range(3)):
+        assert refuse_unordered(value, "event_names", "event names") is None

@@ -1152,3 +1152,22 @@ def test_a_commented_csv_is_not_said_to_be_space_separated(tmp_path):
     with pytest.raises(ValueError, match="line 1 starts with '#'") as err:
         align_prior(path, ["a", "b"])
     assert "space-separated" not in str(err.value)
+
+
+def test_a_set_of_genes_is_refused_where_the_genes_give_the_matrix_order():
+    # a set's order follows string hashing: align_prior(array, {"Gata1", "Pu.1", "Fli1"})
+    # gave Gata1 another row of the array in each process, and prior_from_edges(edges,
+    # genes={...}) another row and column order
+    array = np.array([[0, 1, 0], [0, 0, -1], [0, 0, 0]])
+    with pytest.raises(TypeError, match=r"^var_names: expected a list \(or other ordered "
+                                        r"sequence\) of gene names.*got a set.*"
+                                        r"sorted\(var_names\)"):
+        align_prior(array, {"Gata1", "Pu.1", "Fli1"})
+    edges = pd.DataFrame({"regulator": ["A", "B"], "target": ["B", "C"], "sign": [1, -1]})
+    with pytest.raises(TypeError, match=r"^genes: expected a list .*got a frozenset"):
+        prior_from_edges(edges, genes=frozenset({"A", "B", "C", "D"}))
+    # a list, an Index and a dict's keys keep their order
+    keys = {"Pu.1": 0, "Gata1": 1, "Fli1": 2}.keys()
+    assert align_prior(array, keys).loc["Pu.1", "Gata1"] == 1.0
+    assert list(prior_from_edges(edges, genes=pd.Index(["D", "C", "B", "A"])).index) == [
+        "D", "C", "B", "A"]

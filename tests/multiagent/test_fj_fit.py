@@ -1795,3 +1795,26 @@ def test_header_names_are_read_without_the_spaces_around_them(tmp_path):
     with pytest.raises(ValueError, match=r"line 20 repeats a \(question, round, agent, "
                        r"option\) of line 2; each belief must be given once"):
         read_transcripts(spaced, agents=["NA", "ann", "007"])
+
+
+def test_read_transcripts_refuses_a_set_of_agents(tmp_path):
+    # agents give the order of the agent axis: a set's follows string hashing, so an .npy
+    # file's column 1 was named "bob" in one process and "carol" in the next (and a
+    # table's agents were put in another order)
+    from multiagent import read_transcripts
+
+    beliefs = np.full((1, 2, 3, 2), 0.5)
+    np.save(tmp_path / "b.npy", beliefs)
+    table = pd.DataFrame({"round": [0, 0, 0], "agent": ["a", "b", "c"], "option": 0,
+                          "belief": 1.0})
+    for data, agents in ((tmp_path / "b.npy", {"alice", "bob", "carol"}),
+                         (table, frozenset({"a", "b", "c"}))):
+        with pytest.raises(TypeError, match=r"^agents: expected a list \(or other ordered "
+                                            r"sequence\) of agent names.*got a "
+                                            rf"{type(agents).__name__}.*sorted\(agents\)"):
+            read_transcripts(data, agents=agents)
+    # a list or a dict's keys keep their order
+    assert read_transcripts(table, agents={"c": 0, "a": 1, "b": 2}.keys()).agents == [
+        "c", "a", "b"]
+    assert read_transcripts(tmp_path / "b.npy", agents=["bob", "alice", "carol"]).agents == [
+        "bob", "alice", "carol"]
