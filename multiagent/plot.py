@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from core.checks import refuse_unordered
+
 __all__ = ["plot_trajectories", "plot_influence", "plot_sweep", "plot_trust_stream"]
 
 # axis labels for the columns of multiagent.sweep; other columns keep their names
@@ -185,6 +187,8 @@ def _agent_labels(names: Sequence[Any] | None, n: int) -> list[str]:
     if isinstance(names, str | bytes):  # "abc" would name three agents a, b and c
         raise TypeError(f"names: expected a sequence of agent names, got a "
                         f"{type(names).__name__} ({names!r})")
+    # a set named the curves in its hash order, another in each process
+    refuse_unordered(names, "names", "agent names, one per agent of trajectory")
     labels = [str(name) for name in names]
     if len(labels) != n:
         raise ValueError(f"names: expected {n} agent names, one per agent of trajectory, "

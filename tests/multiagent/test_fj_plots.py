@@ -497,3 +497,14 @@ def test_trajectory_of_a_single_round_is_marked_and_non_finite_opinions_are_refu
     with pytest.raises(ValueError, match=r"trajectory\[1, 0, 2\] = nan"):
         plot_trajectories(beliefs)
     assert plt.get_fignums() == before
+
+
+def test_trajectory_names_given_as_a_set_are_refused():
+    # a set labelled the curves in its hash order, another one in each process
+    import matplotlib.pyplot as plt
+
+    from multiagent.plot import plot_trajectories
+
+    with pytest.raises(TypeError, match=r"names: expected a list .* got a set"):
+        plot_trajectories(np.zeros((3, 2)), names={"ann", "bob"})
+    plt.close("all")
