@@ -535,10 +535,14 @@ def read_cohort(
         # a genes x samples table (Hugo_Symbol, then a column per sample) was read as
         # samples for events and genes for tumours, said only "events never observed".
         # A warning: tiny cohorts exist
+        # both readings are named: the advice to transpose, followed for a small cohort
+        # that was right as it was, turned it into the transposed table, read silently
         warnings.warn(f"{path}: {frame.shape[1]} event columns but {tumours:g} tumours (rows): "
                       "the table may be transposed (genes as rows, samples as columns); "
-                      "expected one row per tumour and one column per event: transpose it, "
-                      "e.g. pandas.read_csv(path, index_col=0).T.to_csv(new_path)",
+                      "expected one row per tumour and one column per event. If its rows are "
+                      "genes, transpose it, e.g. pandas.read_csv(path, index_col=0).T.to_csv("
+                      "new_path); if they are tumours, name the first column sample to say "
+                      "so (this warning then stays away)",
                       UserWarning, stacklevel=user_stacklevel())
     try:
         # a counted cohort's warnings are of the rows that count (below)

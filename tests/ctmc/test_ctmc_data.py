@@ -95,6 +95,16 @@ def test_read_cohort_warns_of_a_table_that_may_be_transposed(tmp_path):
         assert read_cohort(path)[0].shape == (2, 2)
         path.write_text("Tumor_Sample_Barcode,A,B,C\ns1,1,0,1\ns2,0,1,0\n")
         assert read_cohort(path)[0].shape == (2, 3)
+    # a small cohort that is right as it is: the warning says how to keep it (its advice
+    # was only to transpose, which made it the transposed table, read without a word)
+    path.write_text(",A,B,C,D\nt1,1,0,1,0\nt2,0,1,1,0\nt3,1,1,0,1\n")
+    with pytest.warns(UserWarning, match=r"if they are tumours, name the first column "
+                                         r"sample to say so"):
+        read_cohort(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        path.write_text("sample,A,B,C,D\nt1,1,0,1,0\nt2,0,1,1,0\nt3,1,1,0,1\n")
+        assert read_cohort(path)[2] == ["t1", "t2", "t3"]
 
 
 @pytest.mark.parametrize("header", ["Tumor_Sample_Barcode", "Sample ID", "patient_id",
