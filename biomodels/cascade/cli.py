@@ -258,14 +258,23 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
         if typed != text:
             raise CommandError(typed) from exc
         raise
+    numbered = bool(nodes) and all(label.isdigit() for label in nodes[1:])
     if (zero is not None and 0 not in graph.src and 0 not in graph.dst
-            and "0" not in (args.seed or ())
-            and not all(label.isdigit() for label in nodes[1:])):
+            and "0" not in (args.seed or ()) and numbered):
+        # above 1, 2, ...: person 0 without contacts (networkx's labels; read as the header
+        # the person was dropped and the fit no longer loaded onto the network read with
+        # the same file), or the header of pd.Series([1, 2, ...]).to_csv(index=False),
+        # which made one person too many: kept, and both readings said
+        warnings.warn(
+            f"{args.nodes}:{zero}: '0' names no node of the edge list and is read as a "
+            "person without contacts; if it is the header that pd.Series(nodes).to_csv("
+            "path, index=False) writes, write the file without it (header=False)",
+            UserWarning, stacklevel=2)
+    elif (zero is not None and 0 not in graph.src and 0 not in graph.dst
+            and "0" not in (args.seed or ())):
         # a first line "0" that names no node of the edge list (nor a --seed) above labels
         # that are not all numbers: pandas' header of an unnamed Series, not one more
-        # person without contacts (node 0, dropped here: the graph read without that
-        # line). Above 1, 2, ... it is the person 0 without contacts of networkx's labels
-        # (dropped, the fit no longer loaded onto the network read with the same file)
+        # person without contacts (node 0, dropped here: the graph read without that line)
         _zero_header(args.nodes, zero, "it names no node of the edge list")
         graph = type(graph)(graph.n - 1, graph.src - 1, graph.dst - 1, graph.weight,
                             graph.labels[1:], graph.edge_type, graph.edge_type_names)
@@ -671,9 +680,11 @@ def _old_value_counts(path: Path) -> tuple[int, int] | None:
     index and their counts under ``size`` (pandas 2.0 writes ``size,count``); read as one
     size per row, the counts were fitted as sizes (w 0.8235 from 3 outbreaks where the 17
     outbreaks give 0.3462). It may be if every row is two whole numbers, the first ones
-    distinct and >= 0, the second ones >= 1 and sorted as ``value_counts()`` sorts its
-    counts (largest first), and the first column is not 0, 1, ..., n-1, the row index of a
-    table's ``to_csv()``.
+    distinct and >= 0, the second ones >= 1, and the first column is not 0, 1, ..., n-1, the
+    row index of a table's ``to_csv()``, with the rows in an order ``value_counts()`` gives:
+    counts largest first, or (``.sort_index()``) sizes increasing, unless the first column
+    is 1, ..., n (R's ``write.csv``) beside counts not largest first. A filtered table's
+    ``to_csv()`` (index 0, 2, 3, ...) can be read both ways too, and is refused.
 
     Returns
     -------
@@ -708,9 +719,12 @@ def _old_value_counts(path: Path) -> tuple[int, int] | None:
     n = len(firsts)
     if not n or len(set(firsts)) != n or firsts == list(range(n)):
         return None
-    if any(b > a for a, b in zip(counts, counts[1:])):
-        # value_counts() sorts its counts largest first: a filtered table's to_csv() (its
-        # index 0, 2, 3, ... beside sizes in no order) is one size per row
+    by_count = all(b <= a for a, b in zip(counts, counts[1:]))  # value_counts()'s order
+    by_size = all(b > a for a, b in zip(firsts, firsts[1:]))  # .sort_index()'s
+    if firsts == list(range(1, n + 1)) and not by_count:
+        return None  # R's row names 1..n (write.csv) beside sizes in no order
+    if not (by_count or by_size):
+        # neither value_counts() order: a shuffled table's to_csv() is one size per row
         return None
     return n, int(sum(counts))
 
@@ -1082,7 +1096,9 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
                         help="every node of the population, one label per line ('#' starts a "
                         "comment; no header line: a first line 0, as pd.Series(nodes).to_csv("
                         "path, index=False) writes, is read as its header, with a warning, "
-                        "unless it names a node of the edge list or a --seed), people without "
+                        "unless it names a node of the edge list or a --seed, or the other "
+                        "labels are whole numbers: then it is a person, with a warning), "
+                        "people without "
                         "contacts included: with --seed-prob they may be seeds, and sizes "
                         "count them; every node of the edge list must be listed. Default: the "
                         "edge list's nodes")

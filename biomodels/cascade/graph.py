@@ -574,8 +574,10 @@ class CascadeGraph:
         Integer arrays of equal length: edge ``e`` points from ``src[e]`` to ``dst[e]``.
     weight
         Activation probability of each edge, a float tensor in ``[0, 1]``; its dtype and
-        device are the ones every computation on this graph uses. The graph keeps a copy
-        (gradients flow back to the tensor given).
+        device are the ones every computation on this graph uses. The graph keeps a copy,
+        unless the tensor requires grad: that one is kept, so that a graph built once
+        follows an optimizer's steps on it (keep those in ``[0, 1]``, e.g. through a
+        sigmoid; they are not checked again).
     labels
         Original node labels (``labels[i]`` names node ``i``), a sequence such as a list or
         tuple (a set, whose order changes from one run to the next, is refused); defaults
@@ -623,10 +625,13 @@ class CascadeGraph:
         dst = _node_indices(self.dst, "dst")
         weight = self.weight
         if isinstance(weight, torch.Tensor):
-            # a copy (differentiable, as FriedkinJohnsen's): the caller's tensor was kept, so
-            # editing it later (w[0] = 1.7, or an optimizer's step) skipped the [0, 1] check
-            # below and distributions summed to 1.7
-            weight = weight.clone()
+            if not weight.requires_grad:
+                # a copy: the caller's tensor was kept, so editing it later (w[0] = 1.7)
+                # skipped the [0, 1] check below and distributions summed to 1.7. A tensor
+                # that requires grad is kept: a graph built once around the weights an
+                # optimizer steps follows them (a copy froze the graph at the first
+                # weights, with gradients still reaching the tensor)
+                weight = weight.clone()
         else:
             weight = np.asarray(weight)
             if weight.dtype.kind not in "biuf":

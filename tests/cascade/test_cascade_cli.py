@@ -1324,11 +1324,21 @@ def test_fit_refuses_a_size_column_that_may_hold_old_value_counts(tmp_path, caps
     _write(tmp_path / "ids.csv", [",size"] + [f"o{i},{k}" for i, k in enumerate(sizes)])
     for name in ("df", "r", "ids"):
         assert _read_sizes(tmp_path / f"{name}.csv") == (sizes, list(range(2, 19))), name
-    # a filtered table's to_csv() (index 0, 2, 3, ... beside sizes in no order) was refused
+    # pandas < 2.0's value_counts().sort_index() (sizes increasing, counts in no order) was
+    # read as 4 outbreaks of sizes 7, 3, 4, 1; a filtered table's to_csv() (index 1, 2, 5,
+    # ...) reads the same way, so both are refused with both readings; a shuffled index is
+    # one size per row
+    _write(tmp_path / "bysize.csv", [",size", "1,7", "2,3", "3,4", "5,1"])
     kept = pd.DataFrame({"size": [0, 3, 1, 2, 0, 5, 2, 4]})
     kept[kept["size"] > 0]["size"].to_csv(tmp_path / "kept.csv")
     assert (tmp_path / "kept.csv").read_text().splitlines()[:3] == [",size", "1,3", "2,1"]
-    assert _read_sizes(tmp_path / "kept.csv")[0] == [3, 1, 2, 5, 2, 4]
+    for name in ("bysize", "kept"):
+        assert main([*argv, str(tmp_path / f"{name}.csv"), "--out", str(tmp_path / "o")]) == 2
+        assert f"{name}.csv:1: the columns ['', 'size'] can be read two ways" in (
+            capsys.readouterr().err)
+    kept.sample(frac=1, random_state=3)["size"].to_csv(tmp_path / "shuffled.csv")
+    assert _read_sizes(tmp_path / "shuffled.csv")[0] == kept.sample(
+        frac=1, random_state=3)["size"].tolist()
     # R's row names beside sizes sorted largest first read both ways: refused too
     _write(tmp_path / "sorted.csv", ['"","size"', '"1",3', '"2",2', '"3",2'])
     assert main([*argv, str(tmp_path / "sorted.csv"), "--out", str(tmp_path / "o")]) == 2
@@ -1344,6 +1354,7 @@ def _fit_weight_text_of(tmp_path, argv, data, name):
 
 
 @pytest.mark.filterwarnings("default:.*'0' read as the header of the node list:UserWarning")
+@pytest.mark.filterwarnings("default:.*'0' names no node of the edge list:UserWarning")
 def test_nodes_file_whose_first_line_is_0_naming_no_node_is_its_header(tmp_path, capsys):
     # pd.Series(nodes).to_csv(path, index=False) writes "0" above the labels, as the name of
     # a Series without one: it became one more person without contacts, without a word
@@ -1388,13 +1399,16 @@ def test_nodes_file_whose_first_line_is_0_naming_no_node_is_its_header(tmp_path,
     for name in ("distribution.csv", "distribution.png"):
         assert ((tmp_path / "b" / name).read_bytes() == (tmp_path / "p" / name).read_bytes())
     # networkx's labels 0..8 with person 0 without contacts: 0 is that person (it was
-    # dropped as a header, and the saved fit no longer loaded onto the same network)
+    # dropped as a header, and the saved fit no longer loaded onto the same network); the
+    # same lines are what pd.Series([1, ..., 8]).to_csv(index=False) writes, so the
+    # warning names that reading
     ring = _write(tmp_path / "ring.edgelist", [f"{i} {i % 8 + 1} 0.4" for i in range(1, 9)])
     _write(tmp_path / "nine.txt", [str(i) for i in range(9)])
     assert main(["cascade", "size", str(ring), "--undirected", "--seed-prob", "0.1",
                  "--quiet", "--nodes", str(tmp_path / "nine.txt"),
                  "--out", str(tmp_path / "r")]) == 0
-    assert "header" not in capsys.readouterr().err
+    assert ("nine.txt:1: '0' names no node of the edge list and is read as a person without "
+            "contacts; if it is the header" in capsys.readouterr().err)
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["nodes"] == 9
 
 

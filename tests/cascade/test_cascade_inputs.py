@@ -1138,10 +1138,19 @@ def test_the_graph_keeps_its_own_weights_and_passes_gradients_back():
     assert g.weight.tolist() == [0.5, 0.5]
     P = size_distribution(g, seeds=[0])
     assert P.tolist() == pytest.approx([0.0, 0.5, 0.25, 0.25])
-    # differentiable through the copy: d P(size = 3) / d w = (w1, w0) = (0.5, 0.5)
+    # a tensor that requires grad is kept, so a graph built once follows an optimizer's
+    # steps (a copy froze it at the first weights, with gradients still reaching the
+    # tensor): d P(size = 3) / d w = (w1, w0) at each step's weights
     leaf = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
-    size_distribution(CascadeGraph(3, [0, 1], [1, 2], leaf), seeds=[0])[3].backward()
-    assert leaf.grad.tolist() == pytest.approx([0.5, 0.5])
+    g = CascadeGraph(3, [0, 1], [1, 2], leaf)
+    opt = torch.optim.SGD([leaf], lr=0.1)
+    for step in range(2):
+        opt.zero_grad()
+        size_distribution(g, seeds=[0])[3].backward()
+        assert leaf.grad.tolist() == pytest.approx([0.5, 0.5] if step == 0 else [0.45, 0.45])
+        with torch.no_grad():
+            leaf.mul_(0.9)  # a step that keeps the weights in [0, 1]
+    assert g.weight.tolist() == pytest.approx([0.405, 0.405])
 
 
 def test_a_set_of_node_labels_is_refused_where_labels_name_nodes_by_position(tmp_path):
