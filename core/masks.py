@@ -1033,8 +1033,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
             model dense: a ``<param>_mask`` beside ``<param>_orig`` that is not a tensor
             of ``<param>_orig``'s shape holding only 0 and 1; a ``<param>_mask`` beside
             ``<param>`` that is not bool (e.g. masks converted to float) when no mask
-            is read; a checkpoint holding the state dict as one of its values; or the
-            masks alone (a :meth:`state_dict` of a MaskSet, or a file of :meth:`save`).
+            is read; a dict of only ``<param>_mask`` entries of 0 and 1 that are not bool
+            (masks converted to float, kept apart from their weights; also such a model
+            buffer, e.g. an attention mask, taken out alone); a checkpoint holding the
+            state dict as one of its values; or the masks alone (a :meth:`state_dict` of a
+            MaskSet, or a file of :meth:`save`).
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError("state_dict: expected a mapping of name -> tensor (a module's "

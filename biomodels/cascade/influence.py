@@ -135,9 +135,10 @@ def celf(
 
     Notes
     -----
-    Ties (candidates of equal value) go to the lower node index with the mean objective;
-    with the tail objective, to the candidate first in ``candidates`` (node order when
-    ``candidates`` is None or a set, so both objectives then agree).
+    Ties (candidates of exactly equal value, as computed: values equal in exact arithmetic
+    may differ in their last bits, and the larger wins) go to the lower node index with the
+    mean objective; with the tail objective, to the candidate first in ``candidates`` (node
+    order when ``candidates`` is None or a set, so both objectives then agree).
 
     With the mean objective on a forest (float64 weights), every candidate's gain is
     first known to within the round-off of its distribution from exact expected sizes

@@ -541,8 +541,8 @@ def read_cohort(
                       "the table may be transposed (genes as rows, samples as columns); "
                       "expected one row per tumour and one column per event. If its rows are "
                       "genes, transpose it, e.g. pandas.read_csv(path, index_col=0).T.to_csv("
-                      "new_path); if they are tumours, name the first column sample to say "
-                      "so (this warning then stays away)",
+                      "new_path); if they are tumours, give them a first column of ids "
+                      "named sample (or name the id column sample) to say so",
                       UserWarning, stacklevel=user_stacklevel())
     try:
         # a counted cohort's warnings are of the rows that count (below)

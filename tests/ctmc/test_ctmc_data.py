@@ -98,8 +98,9 @@ def test_read_cohort_warns_of_a_table_that_may_be_transposed(tmp_path):
     # a small cohort that is right as it is: the warning says how to keep it (its advice
     # was only to transpose, which made it the transposed table, read without a word)
     path.write_text(",A,B,C,D\nt1,1,0,1,0\nt2,0,1,1,0\nt3,1,1,0,1\n")
-    with pytest.warns(UserWarning, match=r"if they are tumours, name the first column "
-                                         r"sample to say so"):
+    with pytest.warns(UserWarning, match=r"if they are tumours, give them a first column "
+                                         r"of ids named sample \(or name the id column "
+                                         r"sample\) to say so"):
         read_cohort(path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
