@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from core.blocks import block_factor, strongest_blocks
 from core.checks import refuse_unordered
 
 __all__ = ["plot_trajectories", "plot_influence", "plot_sweep", "plot_trust_stream"]
@@ -272,14 +273,14 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
     scale = {"vmin": 0, "vmax": top if top > 0 else 1.0, "cmap": cmap}
     # nearest: matplotlib's default antialiasing blended each cell with its neighbours once
     # a cell had fewer than 3 pixels, and a lone strong weight faded into the zeros around it
-    k = _block_factor(ax, n)
+    k = block_factor(ax, n, _MAX_CELLS)
     if k == 1:
         im = ax.imshow(shown, interpolation="nearest", **scale)
     else:
         # more agents than the axes has room for: a cell per k x k block, its largest
         # weight, laid over the agents' own coordinates
         side = -(-n // k) * k
-        im = ax.imshow(_largest_blocks(shown.filled(np.nan), k), interpolation="nearest",
+        im = ax.imshow(strongest_blocks(shown.filled(np.nan), k), interpolation="nearest",
                        extent=(-0.5, side - 0.5, side - 0.5, -0.5), **scale)
         ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
     bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
@@ -313,31 +314,6 @@ def plot_influence(M: np.ndarray, *, ax: Any | None = None, title: str | None = 
 #: pixels) each cell is the largest weight of k x k pairs. One cell an agent, 2,000 agents
 #: on a few hundred pixels were resampled and a lone strong weight averaged away.
 _MAX_CELLS = 500
-
-
-def _block_factor(ax: Any, n: int) -> int:
-    """Side k of the k x k blocks one map cell shows: 1 while n cells fit the axes.
-
-    At most ``_MAX_CELLS`` cells a side, and at least 1.25 pixels (at the figure's dpi) a
-    cell: the axes shrinks a little when its colour bar and the layout come.
-    """
-    box = ax.get_window_extent()
-    limit = max(min(_MAX_CELLS, int(0.8 * min(box.width, box.height))), 1)
-    return -(-n // limit)
-
-
-def _largest_blocks(values: np.ndarray, k: int) -> np.ndarray:
-    """Each k x k block of the non-negative ``values`` as its largest entry.
-
-    NaN entries (the grey diagonal) are passed over; a block of NaN only stays NaN. The
-    last row and column of blocks are padded with NaN up to k.
-    """
-    rows, cols = -(-values.shape[0] // k), -(-values.shape[1] // k)
-    padded = np.full((rows * k, cols * k), np.nan)
-    padded[:values.shape[0], :values.shape[1]] = values
-    blocks = padded.reshape(rows, k, cols, k).transpose(0, 2, 1, 3).reshape(rows, cols, k * k)
-    largest = np.where(np.isnan(blocks), -np.inf, blocks).max(axis=-1)
-    return np.where(np.isfinite(largest), largest, np.nan)
 
 
 def _short_labels(values: Sequence[Any]) -> list[str]:

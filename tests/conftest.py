@@ -77,6 +77,27 @@ def in_threads() -> Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]:
 
 
 @pytest.fixture
+def under_hash_seeds() -> Callable[[str], set[str]]:
+    """Run Python ``code`` in fresh processes under ``PYTHONHASHSEED`` 1 and 2 at once.
+
+    Returns the set of what they printed: one element where the output does not depend on
+    string hashing (the iteration order of a set of names).
+    """
+    import subprocess
+
+    def run(code: str) -> set[str]:
+        runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, "PYTHONHASHSEED": hash_seed})
+                for hash_seed in ("1", "2")]
+        outs = [one.communicate(timeout=120) for one in runs]
+        assert [one.returncode for one in runs] == [0, 0], outs
+        return {out for out, _ in outs}
+
+    return run
+
+
+@pytest.fixture
 def svi_losses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The losses pyro's ``SVI.step`` returns during the test, in order (steps unchanged)."""
     import pyro.infer

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.blocks import block_factor, strongest_blocks
+
 __all__ = ["plot_network", "plot_networks", "plot_graph", "plot_history", "plot_perturbation"]
 
 #: Largest side of a heatmap panel (inches). 0.3 inch per gene grew to 153 inches and
@@ -87,32 +89,6 @@ def _aligned(network: pd.DataFrame, genes: list[str], name: str) -> np.ndarray:
     return values
 
 
-def _block_factor(ax: Any, n: int) -> int:
-    """Side k of the k x k blocks one heatmap cell shows: 1 while n cells fit the axes.
-
-    At most ``_MAX_CELLS`` cells a side, and at least 1.25 pixels (at the figure's dpi) a
-    cell: the axes shrinks a little when its colour bar and the layout come.
-    """
-    box = ax.get_window_extent()
-    limit = max(min(_MAX_CELLS, int(0.8 * min(box.width, box.height))), 1)
-    return -(-n // limit)
-
-
-def _strongest_blocks(values: np.ndarray, k: int) -> np.ndarray:
-    """Each k x k block of ``values`` as its entry of largest ``|value|``, with its sign.
-
-    NaN entries are passed over; a block of NaN only stays NaN. The last row and column of
-    blocks are padded with NaN up to k.
-    """
-    rows, cols = -(-values.shape[0] // k), -(-values.shape[1] // k)
-    padded = np.full((rows * k, cols * k), np.nan)
-    padded[:values.shape[0], :values.shape[1]] = values
-    blocks = padded.reshape(rows, k, cols, k).transpose(0, 2, 1, 3).reshape(rows, cols, k * k)
-    strength = np.where(np.isnan(blocks), -1.0, np.abs(blocks))
-    pick = strength.argmax(axis=-1)[..., None]
-    return np.take_along_axis(blocks, pick, axis=-1)[..., 0]
-
-
 def plot_network(
     network: pd.DataFrame,
     *,
@@ -182,14 +158,14 @@ def plot_network(
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
     # nearest: matplotlib's default antialiasing blended each cell with its neighbours once
     # a cell had fewer than 3 pixels (400 genes: a sparse edge at full strength half white)
-    k = _block_factor(ax, n)
+    k = block_factor(ax, n, _MAX_CELLS)
     if k == 1:
         image = ax.imshow(shown, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     else:
         # more genes than the axes has room for: a cell per k x k block, its strongest pair,
         # laid over the genes' own coordinates (ticks and dots stay where the genes are)
         side = -(-n // k) * k
-        image = ax.imshow(_strongest_blocks(shown, k), cmap=cmap, vmin=-1, vmax=1,
+        image = ax.imshow(strongest_blocks(shown, k), cmap=cmap, vmin=-1, vmax=1,
                           interpolation="nearest", extent=(-0.5, side - 0.5, side - 0.5, -0.5))
         ax.set(xlim=(-0.5, n - 0.5), ylim=(n - 0.5, -0.5))
         notes.append(f"each cell the strongest of {k} x {k} gene pairs")

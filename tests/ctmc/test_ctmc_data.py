@@ -987,14 +987,10 @@ def test_a_set_of_event_names_is_refused_where_names_go_to_columns():
 
 
 def test_read_maf_puts_a_set_of_samples_and_classes_in_sorted_order_whatever_the_hash_seed(
-        tmp_path):
+        tmp_path, under_hash_seeds):
     # samples={...} ordered the tumour rows by string hashing, so folds drawn with seed=0
     # held other tumours in each process, and a warning listed classes={...} that never
     # occur in hash order
-    import os
-    import subprocess
-    import sys
-
     path = tmp_path / "m.maf"
     rows = [f"S{i:02d}\t{gene}\tMissense_Mutation" for i in range(8)
             for gene in ("TP53", "IDH1")[: 1 + i % 2]]
@@ -1007,14 +1003,7 @@ def test_read_maf_puts_a_set_of_samples_and_classes_in_sorted_order_whatever_the
             "samples={f'S{i:02d}' for i in range(10)}, classes={'Missense_Mutation', "
             "'Splice_Site', 'Nonsense_Mutation', 'Frame_Shift_Del'})\n"
             "print(ids, x[:, 1].tolist(), str(w[0].message).split(' never')[0])")
-    # both processes at once (each imports torch)
-    runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONHASHSEED": hash_seed})
-            for hash_seed in ("1", "2")]
-    outs = [run.communicate(timeout=60) for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], outs
-    seen = {out for out, _ in outs}
+    seen = under_hash_seeds(code)
     ids = [f"S{i:02d}" for i in range(10)]
     assert seen == {f"{ids} {[0, 1] * 4 + [0, 0]} classes: ['Frame_Shift_Del', "
                     "'Nonsense_Mutation', 'Splice_Site']\n"}

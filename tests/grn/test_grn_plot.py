@@ -535,7 +535,7 @@ def test_a_heatmap_of_thousands_of_genes_shows_every_sparse_edge_at_its_strength
 
 
 def test_strongest_blocks_keep_the_sign_of_the_largest_magnitude():
-    from biomodels.grn.plot import _strongest_blocks
+    from core.blocks import strongest_blocks as _strongest_blocks
 
     values = np.array([[0.1, -0.9, 0.0], [0.5, np.nan, 0.2], [np.nan, np.nan, -3.0]])
     np.testing.assert_array_equal(_strongest_blocks(values, 2), [[-0.9, 0.2], [np.nan, -3.0]])
