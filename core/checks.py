@@ -15,6 +15,9 @@ from typing import Any
 
 import torch
 
+# re-exported: they lived here before core.textfiles opened user's text files in one place
+from core.textfiles import comment_line_note, text_encoding, uncompressed_name
+
 __all__ = [
     "NotFittedError",
     "check_count",
@@ -441,74 +444,6 @@ def torch_file_problem(path: Any) -> str | None:
     return "it was cut short, or is another kind of file"
 
 
-def text_encoding(path: str | os.PathLike[str]) -> str:
-    """Choose how to decode a user's text file: UTF-16 after its byte-order mark, else UTF-8.
-
-    Excel's "Unicode Text" (and PowerShell's ``>``) write UTF-16 with a byte-order mark;
-    read as UTF-8 such a file failed with "'utf-8' codec can't decode byte 0xff".
-
-    Parameters
-    ----------
-    path
-        The file; a missing or unreadable one (or a compressed one) gives ``"utf-8-sig"``,
-        so that the reader reports it as before.
-
-    Returns
-    -------
-    str
-        ``"utf-16"``, or ``"utf-8-sig"`` (UTF-8 without the byte-order mark that Excel's
-        "CSV UTF-8" writes, which would otherwise stick to the first name).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-    >>> _ = path.write_text("a,b", encoding="utf-16")
-    >>> text_encoding(path)
-    'utf-16'
-    """
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(2)
-    except OSError:
-        return "utf-8-sig"
-    return "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-
-
-
-#: compression suffixes that pandas reads by the file name (and ctmc's loaders open)
-_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zip")
-
-
-def uncompressed_name(path: str | os.PathLike[str]) -> str:
-    """Return ``path`` without a compression suffix (``cohort.tsv.gz`` -> ``cohort.tsv``).
-
-    The separator of a user's table is guessed from the extension under the compression
-    (any case): read with commas, a ``.tsv.gz`` came back as one column.
-
-    Parameters
-    ----------
-    path
-        The file's path or name.
-
-    Returns
-    -------
-    str
-        The path as text, a trailing ``.gz``, ``.bz2``, ``.xz`` or ``.zip`` removed.
-
-    Examples
-    --------
-    >>> uncompressed_name("cohort.TSV.GZ"), uncompressed_name("t.csv")
-    ('cohort.TSV', 't.csv')
-    """
-    text = os.fspath(path)
-    low = text.lower()
-    for ext in _COMPRESSIONS:
-        if low.endswith(ext):
-            return text[: -len(ext)]
-    return text
-
-
 # the first bytes of files that are given by mistake for a text table
 _BINARY_FILES = (
     (b"\x89HDF\r\n\x1a\n", "an HDF5 file (e.g. AnnData's .h5ad)"),
@@ -593,39 +528,3 @@ def not_utf8_text(err: UnicodeDecodeError, *, decompresses: bool = True,
     bad = err.object[err.start : err.start + 1].hex()
     return (f"not UTF-8 text (it has byte 0x{bad}: Latin-1 or Windows-1252, as older "
             f'Excel\'s "CSV" saves names with accents?); {advice}')
-
-
-def comment_line_note(path: str | os.PathLike[str]) -> str:
-    r"""Point to a line that starts with ``#``, for an error about a table read without comments.
-
-    Readers of CSV tables take no comments (a name may contain ``#``): a ``# ...`` line was
-    read as data and the error ("not square", "Unable to parse string", "NaN") did not say
-    why.
-
-    Parameters
-    ----------
-    path
-        The file; a missing or unreadable one gives ``""``.
-
-    Returns
-    -------
-    str
-        ``"; line N starts with '#' (comments are not supported)"`` for its first such line,
-        to end the message, or ``""`` when it has none.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
-    >>> _ = path.write_text("a,b\n# note\n1,2\n")
-    >>> comment_line_note(path)
-    "; line 2 starts with '#' (comments are not supported)"
-    """
-    try:
-        with open(path, encoding=text_encoding(path), errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.lstrip().startswith("#"):
-                    return f"; line {number} starts with '#' (comments are not supported)"
-    except OSError:
-        pass
-    return ""

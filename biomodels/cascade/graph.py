@@ -13,9 +13,7 @@ naming the constructor that converts it (:func:`check_graph`).
 from __future__ import annotations
 
 import ast
-import bz2
 import contextlib
-import gzip
 import lzma
 import numbers
 import os
@@ -25,7 +23,7 @@ import sys
 import warnings
 import zlib
 from array import array
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -33,8 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checks import check_number, not_utf8_text, refuse_unordered, text_encoding
+from core.checks import check_number, not_utf8_text, refuse_unordered
 from core.frames import is_dataframe, square_frame_values
+from core.textfiles import compression, open_text
 
 __all__ = ["CascadeGraph", "seed_probabilities"]
 
@@ -111,31 +110,6 @@ def _both_directions(src: np.ndarray, dst: np.ndarray, w: np.ndarray, rows: np.n
             np.repeat(w, 2)[keep], None if types is None else np.repeat(types, 2)[keep])
 
 
-#: Compressions decompressed by the file's name, as networkx's read_weighted_edgelist does
-#: (.gz, .bz2) and pandas and ctmc's readers (.xz too): (suffix, kind, opener, first bytes)
-_COMPRESSIONS = ((".gz", "gzip", gzip.open, b"\x1f\x8b"),
-                 (".bz2", "bzip2", bz2.open, b"BZh"),
-                 (".xz", "xz", lzma.open, b"\xfd7zXZ\x00"))
-
-
-def _compression(path: str | os.PathLike[str]) -> tuple[str, Callable[..., Any]] | None:
-    """Return the kind and opener of a file named ``.gz``, ``.bz2`` or ``.xz``, or None.
-
-    A file so named that does not start as such data do (text named ``.gz``, read as text
-    before) is read as text; an unreadable one too, so that ``open`` reports it as before.
-    """
-    low = os.fspath(path).lower()
-    for suffix, kind, opener, magic in _COMPRESSIONS:
-        if low.endswith(suffix):
-            try:
-                with open(path, "rb") as handle:
-                    head = handle.read(len(magic))
-            except OSError:
-                return None
-            return (kind, opener) if head == magic else None
-    return None
-
-
 def text_lines(path: str | os.PathLike[str], what: str, *, newline: str | None = None,
                error: type[Exception] = ValueError) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, line)`` of a user's text file, decompressed by its name.
@@ -164,27 +138,22 @@ def text_lines(path: str | os.PathLike[str], what: str, *, newline: str | None =
         opened, as ``open`` raises it.
     """
     name = os.fspath(path)
-    compression = _compression(path)
+    # as networkx's read_weighted_edgelist and pandas decompress it (.gz, .bz2, .xz; a .zip
+    # is read as text, and refused as a zip archive); text named .gz is read as text
+    kind = compression(path, zip_archive=False, magic=True)
     try:
-        if compression is None:
-            handle = open(path, encoding=text_encoding(path), newline=newline)
-        else:
-            opener = compression[1]
-            with opener(path, "rb") as raw:  # a UTF-16 byte-order mark inside
-                head = raw.read(2)
-            encoding = "utf-16" if head in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-            handle = opener(path, "rt", encoding=encoding, newline=newline)
-        with handle:
+        # the encoding from a UTF-16 byte-order mark inside the decompressed data
+        with open_text(path, kind, newline=newline) as handle:
             yield from enumerate(handle, start=1)
     except UnicodeDecodeError as err:
-        said = not_utf8_text(err, decompressed=compression is not None)
+        said = not_utf8_text(err, decompressed=kind is not None)
         raise error(f"{name} is not {what}: it is {said}") from None
     except (EOFError, OSError, zlib.error, lzma.LZMAError) as err:
         # gzip and bz2 say "Not a gzipped file", "Invalid data stream" or "Compressed file
         # ended before the end-of-stream marker", naming no file; a missing file is open's
-        if compression is None or (isinstance(err, OSError) and err.errno is not None):
+        if kind is None or (isinstance(err, OSError) and err.errno is not None):
             raise
-        raise error(f"{name} is not {what}: its {compression[0]}-compressed data (it is "
+        raise error(f"{name} is not {what}: its {kind}-compressed data (it is "
                     f"named so) are damaged or cut short ({err})") from None
 
 

@@ -11,19 +11,15 @@ Convention for every theta here: ``theta[i, j]`` = effect of event j on the rate
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
 import lzma
 import os
 import re
 import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any, overload
+from typing import IO, Any, overload
 
 import numpy as np
 import pandas as pd
@@ -35,10 +31,15 @@ from core.checks import (
     check_count,
     check_number,
     check_seed,
-    comment_line_note,
     host_array,
     not_utf8_text,
     refuse_unordered,
+)
+from core.textfiles import (
+    ZipMembersError,
+    comment_line_note,
+    compression,
+    open_text,
     text_encoding,
     uncompressed_name,
 )
@@ -285,31 +286,21 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
         raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
 
 
-# compressions that pandas reads by the file name and that the loaders below also open
-_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+def _text_lines(path: str, encoding: str = "utf-8") -> IO[str]:
+    """Open ``path`` as text, decompressing as pandas does by its suffix.
 
-
-@contextmanager
-def _text_lines(path: str, encoding: str = "utf-8") -> Iterator[Any]:
-    """Open ``path`` as text, decompressing as pandas does by its suffix."""
-    low = path.lower()
-    for ext, opener in _OPENERS.items():
-        if low.endswith(ext):
-            with opener(path, "rt", encoding=encoding, errors="replace") as handle:
-                yield handle
-            return
-    if low.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if len(names) != 1:  # pandas refuses those too
-                raise ValueError(f"{path}: a zip archive must hold one file, holds "
-                                 f"{len(names)}")
-            with io.TextIOWrapper(archive.open(names[0]), encoding=encoding,
-                                  errors="replace") as handle:
-                yield handle
-        return
-    with open(path, encoding=encoding, errors="replace") as handle:
-        yield handle
+    Raises
+    ------
+    ValueError
+        For a ``.zip`` archive of other than one file (pandas refuses those too).
+    OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile
+        If the file cannot be opened or decompressed, now or while it is read.
+    """
+    try:
+        return open_text(path, compression(path), encoding, errors="replace")
+    except ZipMembersError as err:
+        raise ValueError(f"{path}: a zip archive must hold one file, holds "
+                         f"{err.count}") from None
 
 
 #: how errors and warnings about ``weights`` name it: ``prunus ctmc fit`` sets its option
@@ -443,8 +434,9 @@ def read_cohort(
         # cohort.tsv.gz too: pandas decompresses it, but it was read with commas
         sep = "\t" if uncompressed_name(path).lower().endswith((".tsv", ".txt", ".tab")) \
             else ","
-    # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
-    encoding = text_encoding(path)
+    # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff" (its mark
+    # looked for in the decompressed text, as pandas reads a .csv.gz)
+    encoding = text_encoding(path, decompressed=True)
     frame = _read_table(path, sep=sep, encoding=encoding)
     if frame.index.nlevels > 1:  # e.g. a "# comment" line above the header
         raise ValueError(f"{path}: its lines have {frame.index.nlevels} fields more than its "
@@ -865,7 +857,7 @@ def read_maf(
     # line became the header and the sample column was "not a column"
     # UTF-16 after its byte-order mark, as read_cohort reads it (it was refused as "binary");
     # "utf-8-sig" drops a UTF-8 byte-order mark, which hid a "#version" line from this scan
-    encoding = text_encoding(path)
+    encoding = text_encoding(path, decompressed=True)
     try:
         with _text_lines(path, encoding=encoding) as handle:
             comments = [i for i, line in enumerate(handle) if line.startswith("#")]

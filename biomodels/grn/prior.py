@@ -8,27 +8,24 @@ zero for "no known edge"), the orientation of DASH/PHOENIX (Hossain et al., *Gen
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
 import lzma
 import os
 import re
 import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from biomodels._stacklevel import user_stacklevel
-from core.checks import (
+from core.checks import not_utf8_text, refuse_unordered
+from core.textfiles import (
     comment_line_note,
-    not_utf8_text,
-    refuse_unordered,
+    compression,
+    open_text,
     text_encoding,
     uncompressed_name,
 )
@@ -297,7 +294,7 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
     """
     if not path.is_file():
         return None  # _read_prior_csv says so
-    encoding = text_encoding(path)
+    encoding = text_encoding(path, decompressed=True)
     layout: dict[str, Any] = {"sep": _edge_separator(path, encoding), "skipinitialspace": True,
                               "encoding": encoding}
     try:
@@ -453,46 +450,15 @@ _WHITESPACE = r"\s+"
 #: The separators :func:`_read_prior_csv` names when a table has another than expected.
 _SEPARATORS = ";\t|,"
 #: Errors of reading a (compressed) file: gzip's BadGzipFile is an OSError, not so a
-#: truncated stream's EOFError, a bad .xz or .zip.
+#: truncated stream's EOFError, a bad .xz or .zip. Not zlib.error (damaged deflate data),
+#: which core.textfiles.READ_ERRORS holds: that one propagates, as it always has.
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
-
-
-@contextmanager
-def _open_text(path: Path, encoding: str) -> Iterator[IO[str]]:
-    """Open ``path`` as text, decompressed as pandas reads it by its name (``.gz``, ...).
-
-    The checks that read a line themselves read the compressed bytes of a ``p.tsv.gz``, so
-    they never fired on one, or fired on bytes that are no text.
-
-    Raises
-    ------
-    OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile
-        If the file cannot be read or decompressed (``_READ_ERRORS``).
-    """
-    low = str(path).lower()
-    if low.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if len(names) != 1:  # pandas reads a zip archive of one file only
-                raise OSError(f"zip archive {str(path)!r} holds {len(names)} files")
-            with archive.open(names[0]) as raw, io.TextIOWrapper(
-                    raw, encoding=encoding, errors="replace") as handle:
-                yield handle
-        return
-    opener = (gzip.open if low.endswith(".gz") else bz2.open if low.endswith(".bz2")
-              else lzma.open if low.endswith(".xz") else None)
-    if opener is None:
-        with open(path, encoding=encoding, errors="replace") as handle:
-            yield handle
-    else:
-        with opener(path, "rt", encoding=encoding, errors="replace") as handle:
-            yield handle
 
 
 def _first_line(path: Path, encoding: str) -> str:
     """Return the first line of ``path``, decompressed; ``""`` if it cannot be read."""
     try:
-        with _open_text(path, encoding) as handle:
+        with open_text(path, compression(path), encoding, errors="replace") as handle:
             return handle.readline()
     except _READ_ERRORS:
         return ""  # pandas reports the problem
@@ -516,7 +482,8 @@ def _space_separated(path: Path) -> bool:
     """
     lines: list[str] = []
     try:
-        with _open_text(path, text_encoding(path)) as handle:
+        with open_text(path, compression(path), text_encoding(path, decompressed=True),
+                       errors="replace") as handle:
             for line in handle:
                 # "# prior from X" above a CSV is a comment (read as R's header, it made the
                 # error say the file was read as space-separated)
@@ -549,7 +516,7 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
         raise ValueError(f"{name} file {str(path)!r} does not exist")
     sep = _separator(path)
     # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
-    encoding = text_encoding(path)
+    encoding = text_encoding(path, decompressed=True)
     head = _first_line(path, encoding)  # decompressed: the check never fired on a .tsv.gz
     other = [c for c in _SEPARATORS if c != sep and c in head]
     if sep not in head and other:  # read as one column, it was "not square: shape (3, 0)"
@@ -604,7 +571,7 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
             "gene matrix of numbers (gene names as header and first column, rows regulate "
             "columns), or an edge list with a header naming its regulator, target and "
             "(optional) sign columns, e.g. regulator,target,sign"
-            f"{_comment_note(path)}") from err
+            f"{comment_line_note(path)}") from err
     return frame
 
 
@@ -777,7 +744,7 @@ def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
     if unlabelled:
         return ValueError(unlabelled)
     # a "# ..." line read as a gene: "not square (4, 3)" did not say why
-    note = _comment_note(path)
+    note = comment_line_note(path)
     if note and note not in str(err):
         return ValueError(f"{err}{note}")
     if _separator(path) == _WHITESPACE:
@@ -788,24 +755,6 @@ def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
             "spaces must be quoted (write.table's default quote = TRUE), or write it with "
             "sep = ',' (write.csv)")
     return None
-
-
-def _comment_note(path: Path) -> str:
-    """:func:`core.checks.comment_line_note`, on the decompressed text of a ``.gz`` file.
-
-    That one reads the compressed bytes, where a ``#`` line may be found that the text has
-    not, and the text's is missed.
-    """
-    if uncompressed_name(path) == os.fspath(path):
-        return comment_line_note(path)
-    try:
-        with _open_text(path, text_encoding(path)) as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.lstrip().startswith("#"):
-                    return f"; line {number} starts with '#' (comments are not supported)"
-    except _READ_ERRORS:
-        pass
-    return ""
 
 
 def _trailing_separator_note(path: Path, name: str) -> str:
@@ -997,7 +946,8 @@ def _field_rows(path: Path) -> Iterator[list[str]]:
         If the file cannot be read or decompressed (``_READ_ERRORS``).
     """
     sep = _separator(path)
-    with _open_text(path, text_encoding(path)) as handle:
+    with open_text(path, compression(path), text_encoding(path, decompressed=True),
+                   errors="replace") as handle:
         for line in handle:
             if not line.strip():
                 continue
