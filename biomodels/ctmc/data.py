@@ -16,6 +16,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -284,6 +285,10 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
                          f"{not_utf8_text(err)}") from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
+    except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as err:
+        # damaged or cut-short compressed data escaped as a bare zlib.error
+        raise ValueError(f"cannot read {os.fspath(path)!r} as a table: its compressed data "
+                         f"are damaged or cut short ({err})") from err
 
 
 def _text_lines(path: str, encoding: str = "utf-8") -> IO[str]:
@@ -861,7 +866,7 @@ def read_maf(
     try:
         with _text_lines(path, encoding=encoding) as handle:
             comments = [i for i, line in enumerate(handle) if line.startswith("#")]
-    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, OSError) as exc:
+    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:  # missing file, permissions
             raise
         # gzip / bz2 say "Not a gzipped file" or "Invalid data stream", naming no file

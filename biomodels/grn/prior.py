@@ -13,6 +13,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -452,7 +453,9 @@ _SEPARATORS = ";\t|,"
 #: Errors of reading a (compressed) file: gzip's BadGzipFile is an OSError, not so a
 #: truncated stream's EOFError, a bad .xz or .zip. Not zlib.error (damaged deflate data),
 #: which core.textfiles.READ_ERRORS holds: that one propagates, as it always has.
-_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile)
+# zlib.error too: a damaged gzip body escaped the checks below as "Error -3 while
+# decompressing data"; pandas' reading then names the file (_read_table)
+_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error)
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -702,6 +705,8 @@ def align_prior(
             if explained is None:
                 raise
             raise explained from err
+        except _DAMAGED as err:
+            raise _damaged(path, name, err) from err
     if isinstance(prior, pd.DataFrame):
         # a long edge table is read as its CSV is: it was refused as "not square"
         edges = _edge_frame(prior, name, truth=truth, sparse=True)
@@ -841,6 +846,22 @@ def _read_table(table: Any, name: str, *, scores: bool = False, truth: bool = Fa
         if explained is None:
             raise
         raise explained from err
+    except _DAMAGED as err:
+        raise _damaged(path, name, err) from err
+
+
+#: What pandas raises reading damaged or cut-short compressed data
+_DAMAGED = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
+
+
+def _damaged(path: Path, name: str, err: BaseException) -> ValueError:
+    """Return the error for a file whose compressed data are damaged or cut short.
+
+    They escaped as a bare ``zlib.error`` ("Error -3 while decompressing data") from pandas'
+    reading, naming no file.
+    """
+    return ValueError(f"{name} file {str(path)!r}: its compressed data are damaged or cut "
+                      f"short ({err})")
 
 
 def _graph_advice(graph: Any, name: str) -> str:

@@ -1007,3 +1007,16 @@ def test_read_maf_puts_a_set_of_samples_and_classes_in_sorted_order_whatever_the
     ids = [f"S{i:02d}" for i in range(10)]
     assert seen == {f"{ids} {[0, 1] * 4 + [0, 0]} classes: ['Frame_Shift_Del', "
                     "'Nonsense_Mutation', 'Splice_Site']\n"}
+
+
+def test_a_damaged_compressed_cohort_is_named(tmp_path):
+    # a gzip body damaged in the middle escaped read_cohort and read_maf as a bare
+    # zlib.error ("Error -3 while decompressing data"), naming no file
+    import gzip
+
+    data = gzip.compress(b"sample,TP53,IDH1\ns1,1,0\ns2,0,1\n" * 50)
+    path = tmp_path / "c.csv.gz"
+    path.write_bytes(data[:20] + bytes(b ^ 0xFF for b in data[20:60]) + data[60:])
+    for read in (read_cohort, read_maf):
+        with pytest.raises(ValueError, match=r"c\.csv\.gz.*its compressed data are damaged"):
+            read(path)

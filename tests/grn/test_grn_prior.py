@@ -1341,3 +1341,18 @@ def test_an_edge_list_over_many_genes_is_cut_to_the_data_genes_first(tmp_path):
             tracemalloc.stop()
         assert peak < 100e6, f"aligning the edge list peaked at {peak / 1e6:.0f} MB"
         pd.testing.assert_frame_equal(out, expected, check_exact=True)
+
+
+def test_a_damaged_compressed_prior_is_named(tmp_path):
+    # a gzip body damaged in the middle escaped as a bare zlib.error ("Error -3 while
+    # decompressing data"), naming no file
+    import gzip
+
+    data = gzip.compress(b"regulator,target,sign\na,b,1\nb,c,-1\n" * 50)
+    path = tmp_path / "p.csv.gz"
+    path.write_bytes(data[:20] + bytes(b ^ 0xFF for b in data[20:60]) + data[60:])
+    with pytest.raises(ValueError, match=r"prior file '.*p\.csv\.gz': its compressed data "
+                       r"are damaged or cut short \(Error -3"):
+        align_prior(path, ["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"truth file '.*p\.csv\.gz': its compressed data"):
+        evaluate(pd.DataFrame([[0, 1], [1, 0]], index=["a", "b"], columns=["a", "b"]), path)
