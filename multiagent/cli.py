@@ -642,7 +642,7 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
         # "x" to "x.1"), so that names such as "007" keep their zeros and a bad cell can
         # be named
         raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False,
-                          skipinitialspace=True, encoding=text_encoding(path))
+                          skipinitialspace=True, encoding=text_encoding(path, decompressed=True))
     except UnicodeDecodeError as exc:
         raise CommandError(f"{where} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

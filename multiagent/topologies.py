@@ -410,7 +410,7 @@ def _is_edge_list_file(path: str | os.PathLike[str]) -> bool:
     def table(rows: int | None) -> tuple[list[str], pd.DataFrame]:
         raw = _with_row_names(pd.read_csv(path, dtype=str, keep_default_na=False,
                                           skipinitialspace=True, nrows=rows,
-                                          encoding=text_encoding(path)))
+                                          encoding=text_encoding(path, decompressed=True)))
         return [str(c).strip() for c in raw.columns], raw
 
     header, _ = table(1)  # the header, and the first line for R's row names
@@ -508,7 +508,7 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
         # all as text: names such as "007" keep their zeros, numbers are converted below
         # so a bad cell can be named
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          encoding=text_encoding(path))
+                          encoding=text_encoding(path, decompressed=True))
     except UnicodeDecodeError as exc:
         raise ValueError(f"{where} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

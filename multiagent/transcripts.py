@@ -271,11 +271,12 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
         # the header as written: pandas renames a repeated name ("belief" -> "belief.1")
         header = [str(c) for c in pd.read_csv(
             path, sep=_separator(path), header=None, nrows=1, dtype=str,
-            keep_default_na=False, encoding=text_encoding(path)).iloc[0]]
+            keep_default_na=False, encoding=text_encoding(path, decompressed=True)).iloc[0]]
         # Excel's "Unicode Text" is UTF-16: read as UTF-8 it failed on "byte 0xff"
         # agent names as text: "007" stays "007", as read_adjacency reads it
         agent = next((c for c in header if c.strip() == "agent"), "agent")
-        frame = pd.read_csv(path, sep=_separator(path), encoding=text_encoding(path),
+        frame = pd.read_csv(path, sep=_separator(path),
+                            encoding=text_encoding(path, decompressed=True),
                             dtype=None if agents is None else {agent: str})
     except UnicodeDecodeError as exc:  # e.g. Latin-1 from older Excel: say how to save it
         raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
@@ -587,7 +588,8 @@ def _written(path: Path, column: str) -> pd.Series:
     from core.checks import text_encoding
 
     read = pd.read_csv(path, sep=_separator(path), usecols=lambda c: str(c).strip() == column,
-                       dtype=str, keep_default_na=False, encoding=text_encoding(path))
+                       dtype=str, keep_default_na=False,
+                       encoding=text_encoding(path, decompressed=True))
     return read.iloc[:, 0]
 
 

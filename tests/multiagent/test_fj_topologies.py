@@ -432,3 +432,16 @@ def test_fj_fit_trust_table_follows_its_advice_into_an_adjacency(tmp_path):
     (tmp_path / "loop.csv").write_text("source,target,weight\na,a,0.5\na,b,1\n")
     with pytest.raises(ValueError, match="line 2 is a self-loop"):
         read_adjacency(tmp_path / "loop.csv")
+
+
+def test_utf16_text_inside_a_compressed_file_is_read(tmp_path):
+    # the encoding was taken from the compressed bytes: a .csv.gz of Excel's "Unicode Text"
+    # (UTF-16) was refused as "a binary file (it has NUL bytes)", as the plain file is not
+    import gzip
+
+    from multiagent.topologies import read_adjacency
+
+    text = ",a,b\na,0,1\nb,0.5,0\n"
+    (tmp_path / "m.csv.gz").write_bytes(gzip.compress(text.encode("utf-16")))
+    (tmp_path / "m.csv").write_text(text)
+    assert read_adjacency(tmp_path / "m.csv.gz").equals(read_adjacency(tmp_path / "m.csv"))
