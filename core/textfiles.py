@@ -49,6 +49,34 @@ READ_ERRORS: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, lzma.
                                             zipfile.BadZipFile)
 
 
+#: What reading damaged or cut-short compressed data raises (from pandas too): a failed CRC
+#: is gzip's BadGzipFile (an OSError without an errno, unlike a missing file's), a cut
+#: stream EOFError, damaged deflate data zlib.error; a bad .xz or .zip their own errors.
+DAMAGED: tuple[type[Exception], ...] = (gzip.BadGzipFile, EOFError, zlib.error,
+                                        lzma.LZMAError, zipfile.BadZipFile)
+
+
+def damaged_message(path: str | os.PathLike[str], err: BaseException) -> str:
+    """Say that ``path``'s compressed data are damaged or cut short (``err``: why).
+
+    They escaped the readers as a bare ``zlib.error`` ("Error -3 while decompressing
+    data"), ``EOFError`` or "CRC check failed", naming no file.
+
+    Parameters
+    ----------
+    path
+        The file.
+    err
+        One of :data:`DAMAGED`.
+
+    Returns
+    -------
+    str
+        ``"'<path>': its compressed data are damaged or cut short (<err>)"``.
+    """
+    return f"{str(path)!r}: its compressed data are damaged or cut short ({err})"
+
+
 class ZipMembersError(OSError):
     """A ``.zip`` file that holds other than one file (pandas reads an archive of one).
 
@@ -201,8 +229,9 @@ def text_encoding(path: str | os.PathLike[str], *, decompressed: bool = False) -
     try:
         with _open_bytes(path, kind) as handle:
             head = handle.read(2)
-    except READ_ERRORS:
-        # the reader that opens it reports the problem
+    except (*READ_ERRORS, RuntimeError, NotImplementedError):
+        # the reader that opens it reports the problem (an encrypted zip member or an
+        # unsupported zip method raise these two)
         return "utf-8-sig" if kind is None else text_encoding(path)
     return _bom_encoding(head)
 
@@ -292,6 +321,6 @@ def comment_line_note(path: str | os.PathLike[str]) -> str:
             for number, line in enumerate(handle, start=1):
                 if line.lstrip().startswith("#"):
                     return f"; line {number} starts with '#' (comments are not supported)"
-    except READ_ERRORS:
+    except (*READ_ERRORS, RuntimeError, NotImplementedError):
         pass
     return ""

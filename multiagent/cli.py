@@ -632,6 +632,7 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
     import pandas as pd
 
     from core.checks import comment_line_note, not_utf8_text, text_encoding
+    from core.textfiles import DAMAGED, damaged_message
 
     where = f"--opinions {str(path)!r}"
     expected = ("expected a CSV with a column agent (the names of the --adjacency file's "
@@ -648,6 +649,8 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty"
         raise CommandError(f"cannot read {where} as CSV ({detail}); {expected}") from exc
+    except DAMAGED as exc:  # a bare EOFError or zlib.error traceback, naming no file
+        raise CommandError(f"--opinions {damaged_message(path, exc)}") from exc
     note = comment_line_note(path)
     raw = raw.apply(lambda column: column.str.strip())
     indexed = raw.shape[1] > 1 and not raw.iloc[0, 0]

@@ -498,6 +498,7 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
 
     from core.checks import comment_line_note, not_utf8_text, text_encoding
     from core.frames import square_frame_values
+    from core.textfiles import DAMAGED, damaged_message
 
     path = os.fspath(path)
     where = repr(str(path))
@@ -513,6 +514,8 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
         raise ValueError(f"{where} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {where} as CSV ({exc}); {expected}") from exc
+    except DAMAGED as exc:  # a bare EOFError or zlib.error traceback, naming no file
+        raise ValueError(damaged_message(path, exc)) from exc
     note = comment_line_note(path)
     named = _with_row_names(raw)  # R's write.table: one field more than the header per line
     longer, raw = named is not raw, named

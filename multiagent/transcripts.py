@@ -245,6 +245,7 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
                normalize: bool = False) -> Transcripts:
     """Read the CSV or .npy file ``path`` (:func:`read_transcripts`)."""
     from core.checks import not_utf8_text, text_encoding
+    from core.textfiles import DAMAGED, damaged_message
 
     if path.suffix == ".npy":
         try:
@@ -282,6 +283,8 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
         raise ValueError(f"{str(path)!r} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ValueError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+    except DAMAGED as exc:  # a bare EOFError or zlib.error traceback, naming no file
+        raise ValueError(f"cannot read {damaged_message(path, exc)}") from exc
     _refuse_repeated([c.strip() for c in header], say)
     # "round, agent" (a space after the comma) named the column " agent", as the grn, ctmc,
     # read_adjacency and --opinions readers no longer do

@@ -37,9 +37,11 @@ from core.checks import (
     refuse_unordered,
 )
 from core.textfiles import (
+    DAMAGED,
     ZipMembersError,
     comment_line_note,
     compression,
+    damaged_message,
     open_text,
     text_encoding,
     uncompressed_name,
@@ -285,10 +287,10 @@ def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
                          f"{not_utf8_text(err)}") from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise ValueError(f"cannot read {os.fspath(path)!r} as a table: {err}") from err
-    except (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as err:
-        # damaged or cut-short compressed data escaped as a bare zlib.error
-        raise ValueError(f"cannot read {os.fspath(path)!r} as a table: its compressed data "
-                         f"are damaged or cut short ({err})") from err
+    except DAMAGED as err:
+        # damaged or cut-short compressed data escaped as a bare zlib.error or "CRC check
+        # failed", naming no file
+        raise ValueError(f"cannot read {damaged_message(path, err)}") from err
 
 
 def _text_lines(path: str, encoding: str = "utf-8") -> IO[str]:

@@ -24,8 +24,10 @@ import pandas as pd
 from biomodels._stacklevel import user_stacklevel
 from core.checks import not_utf8_text, refuse_unordered
 from core.textfiles import (
+    DAMAGED,
     comment_line_note,
     compression,
+    damaged_message,
     open_text,
     text_encoding,
     uncompressed_name,
@@ -451,10 +453,9 @@ _WHITESPACE = r"\s+"
 #: The separators :func:`_read_prior_csv` names when a table has another than expected.
 _SEPARATORS = ";\t|,"
 #: Errors of reading a (compressed) file: gzip's BadGzipFile is an OSError, not so a
-#: truncated stream's EOFError, a bad .xz or .zip. Not zlib.error (damaged deflate data),
-#: which core.textfiles.READ_ERRORS holds: that one propagates, as it always has.
-# zlib.error too: a damaged gzip body escaped the checks below as "Error -3 while
-# decompressing data"; pandas' reading then names the file (_read_table)
+#: truncated stream's EOFError, damaged deflate data's zlib.error (which escaped the checks
+#: below as "Error -3 while decompressing data"; pandas' reading then names the file), a
+#: bad .xz or .zip
 _READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error)
 
 
@@ -705,7 +706,7 @@ def align_prior(
             if explained is None:
                 raise
             raise explained from err
-        except _DAMAGED as err:
+        except DAMAGED as err:
             raise _damaged(path, name, err) from err
     if isinstance(prior, pd.DataFrame):
         # a long edge table is read as its CSV is: it was refused as "not square"
@@ -846,22 +847,17 @@ def _read_table(table: Any, name: str, *, scores: bool = False, truth: bool = Fa
         if explained is None:
             raise
         raise explained from err
-    except _DAMAGED as err:
+    except DAMAGED as err:
         raise _damaged(path, name, err) from err
-
-
-#: What pandas raises reading damaged or cut-short compressed data
-_DAMAGED = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
 
 def _damaged(path: Path, name: str, err: BaseException) -> ValueError:
     """Return the error for a file whose compressed data are damaged or cut short.
 
-    They escaped as a bare ``zlib.error`` ("Error -3 while decompressing data") from pandas'
-    reading, naming no file.
+    They escaped as a bare ``zlib.error`` ("Error -3 while decompressing data") or "CRC
+    check failed" from pandas' reading, naming no file.
     """
-    return ValueError(f"{name} file {str(path)!r}: its compressed data are damaged or cut "
-                      f"short ({err})")
+    return ValueError(f"{name} file {damaged_message(path, err)}")
 
 
 def _graph_advice(graph: Any, name: str) -> str:

@@ -1020,3 +1020,10 @@ def test_a_damaged_compressed_cohort_is_named(tmp_path):
     for read in (read_cohort, read_maf):
         with pytest.raises(ValueError, match=r"c\.csv\.gz.*its compressed data are damaged"):
             read(path)
+    # a failed CRC (gzip's BadGzipFile, an OSError) said only "CRC check failed ..."
+    whole = bytearray(data)
+    whole[-8] ^= 0xFF
+    path.write_bytes(bytes(whole))
+    with pytest.raises(ValueError, match=r"c\.csv\.gz': its compressed data are damaged or "
+                       r"cut short \(CRC check failed"):
+        read_cohort(path)

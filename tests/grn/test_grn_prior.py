@@ -1356,3 +1356,10 @@ def test_a_damaged_compressed_prior_is_named(tmp_path):
         align_prior(path, ["a", "b", "c"])
     with pytest.raises(ValueError, match=r"truth file '.*p\.csv\.gz': its compressed data"):
         evaluate(pd.DataFrame([[0, 1], [1, 0]], index=["a", "b"], columns=["a", "b"]), path)
+    # a failed CRC (gzip's BadGzipFile, an OSError) said only "CRC check failed ..."
+    whole = bytearray(data)
+    whole[-8] ^= 0xFF
+    path.write_bytes(bytes(whole))
+    with pytest.raises(ValueError, match=r"prior file '.*p\.csv\.gz': its compressed data "
+                       r"are damaged or cut short \(CRC check failed"):
+        align_prior(path, ["a", "b", "c"])

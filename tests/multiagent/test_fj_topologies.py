@@ -445,3 +445,29 @@ def test_utf16_text_inside_a_compressed_file_is_read(tmp_path):
     (tmp_path / "m.csv.gz").write_bytes(gzip.compress(text.encode("utf-16")))
     (tmp_path / "m.csv").write_text(text)
     assert read_adjacency(tmp_path / "m.csv.gz").equals(read_adjacency(tmp_path / "m.csv"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("damage", ["crc", "cut"])
+def test_damaged_compressed_files_are_named(tmp_path, encoding, damage):
+    # a gzip cut short or with a failed CRC escaped read_adjacency and read_transcripts as
+    # a bare EOFError or BadGzipFile ("CRC check failed"), naming no file
+    import gzip
+
+    from multiagent.topologies import read_adjacency
+    from multiagent.transcripts import read_transcripts
+
+    def damaged(text: str) -> bytes:
+        data = bytearray(gzip.compress(text.encode(encoding)))
+        if damage == "crc":
+            data[-8] ^= 0xFF  # the stored CRC32
+            return bytes(data)
+        return bytes(data[: len(data) // 2])
+
+    (tmp_path / "m.csv.gz").write_bytes(damaged(",a,b\na,0,1\nb,0.5,0\n"))
+    rows = "".join(f"{r},a,x,0.5\n{r},a,y,0.5\n" for r in range(50))
+    (tmp_path / "t.csv.gz").write_bytes(damaged("round,agent,option,belief\n" + rows))
+    for read, name in ((read_adjacency, "m.csv.gz"), (read_transcripts, "t.csv.gz")):
+        with pytest.raises(ValueError, match=rf"{name}': its compressed data are damaged or "
+                                             r"cut short \("):
+            read(tmp_path / name)
