@@ -1166,6 +1166,19 @@ def _signs(values: pd.Series, column: str, truth: bool = False) -> np.ndarray:
         return out
     words = values.astype(str).str.strip().str.lower()
     unknown = sorted(set(words) - set(_SIGN_WORDS) - set(_UNKNOWN_SIGN_WORDS))
+    # numbers beside words: a score column with one bad cell listed its numbers too, as
+    # "not a mode of regulation" (['1', 'hi'])
+    numbers = [u for u in unknown if _is_number(u)]
+    if unknown and numbers and len(numbers) < len(unknown):
+        words_only = [u for u in unknown if not _is_number(u)]
+        raise ValueError(
+            f"column {column!r} holds numbers and values that are not numbers: "
+            f"{words_only[:10]}; give every edge a number (or every edge a mode of "
+            "regulation: '+', '-', 'activation', 'repression', 'unknown')")
+    if unknown and numbers:
+        raise ValueError(
+            f"column {column!r} mixes numbers ({numbers[:5]}) and modes of regulation; use "
+            "one or the other for every edge")
     if unknown:
         raise ValueError(
             f"column {column!r} has values that are not a mode of regulation: {unknown[:10]}; "

@@ -1363,3 +1363,17 @@ def test_a_damaged_compressed_prior_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"prior file '.*p\.csv\.gz': its compressed data "
                        r"are damaged or cut short \(CRC check failed"):
         align_prior(path, ["a", "b", "c"])
+
+
+def test_a_score_column_with_one_word_names_only_the_word():
+    # ["hi", 1, 1, ...] listed its numbers too as "not a mode of regulation" (['1', 'hi'])
+    truth = pd.DataFrame({"regulator": ["a", "b"], "target": ["b", "c"]})
+    edges = {"TF": ["a", "b", "c", "d", "a"], "target": ["b", "c", "d", "b", "c"]}
+    net = pd.DataFrame({**edges, "importance": ["hi", 1, 1, 1, 1]})
+    with pytest.raises(ValueError, match=r"column 'importance' holds numbers and values that "
+                       r"are not numbers: \['hi'\]; give every edge a number"):
+        evaluate(net, truth)
+    mixed = pd.DataFrame({**edges, "importance": ["+", 1, "-", 1, 1]})
+    with pytest.raises(ValueError, match=r"column 'importance' mixes numbers \(\['1'\]\) and "
+                       r"modes of regulation"):
+        evaluate(mixed, truth)
