@@ -518,6 +518,13 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
         raise ValueError(damaged_message(path, exc)) from exc
     note = comment_line_note(path)
     named = _with_row_names(raw)  # R's write.table: one field more than the header per line
+    if (named is raw and not isinstance(raw.index, pd.RangeIndex) and raw.shape[1] > 1
+            and (raw.iloc[:, -1].str.strip() == "").all()):
+        # each data line one field longer, the last empty: a separator closing the line,
+        # which shifted every value a column ("line 2, column 'b' has nothing")
+        raise ValueError(f"{where}: its data lines end with a ',' that its header line lacks, "
+                         "so their values would be read one column off; remove the ',' at "
+                         f"the end of the data lines (or add one to the header){note}")
     longer, raw = named is not raw, named
     header = [str(c).strip() for c in raw.columns]
     raw.columns = header

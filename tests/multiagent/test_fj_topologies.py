@@ -396,11 +396,13 @@ def test_an_edge_list_whose_weights_have_no_header_name_is_refused(tmp_path):
 
 def test_a_separator_closing_each_data_line_is_not_taken_for_row_names(tmp_path):
     # data lines "a,0,1," under ",a,b" were read as R's row names, and refused as "not
-    # square: 2 rows (listeners) but 3 columns", where the cell read as written is named
+    # square: 2 rows (listeners) but 3 columns", then as "line 2, column 'b' has nothing"
+    # (column b holds 1): the separator closing each line is named
     from multiagent.topologies import read_adjacency
 
     (tmp_path / "m.csv").write_text(",a,b\na,0,1,\nb,1,0,\n")
-    with pytest.raises(ValueError, match="line 2, column 'b' has nothing"):
+    with pytest.raises(ValueError, match="its data lines end with a ',' that its header line "
+                       "lacks"):
         read_adjacency(tmp_path / "m.csv")
 
 
