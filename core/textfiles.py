@@ -21,11 +21,14 @@ from collections.abc import Callable
 from typing import IO, Any
 
 __all__ = [
+    "DAMAGED",
     "READ_ERRORS",
     "ZipMembersError",
     "comment_line_note",
     "compression",
+    "damaged_message",
     "open_text",
+    "reads_as_number",
     "text_encoding",
     "uncompressed_name",
 ]
@@ -75,6 +78,34 @@ def damaged_message(path: str | os.PathLike[str], err: BaseException) -> str:
         ``"'<path>': its compressed data are damaged or cut short (<err>)"``.
     """
     return f"{str(path)!r}: its compressed data are damaged or cut short ({err})"
+
+
+def reads_as_number(text: str) -> bool:
+    """Whether the text of a cell of a user's table reads as a number, as ``float`` reads it.
+
+    The one test the readers of users' tables share (a header line or a row of data, a
+    weight or a name, R's row names or edge weights).
+
+    Parameters
+    ----------
+    text
+        The cell, as written.
+
+    Returns
+    -------
+    bool
+        True for ``"1"``, ``" -0.5 "``, ``"1e-3"``, ``"inf"``, ``"nan"``; False for words.
+
+    Examples
+    --------
+    >>> reads_as_number("1e-3"), reads_as_number("TP53")
+    (True, False)
+    """
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ZipMembersError(OSError):

@@ -369,14 +369,9 @@ def _r_row_names(first: list[str], last: list[str]) -> bool:
     a header without ``weight`` those are row names unless the last fields are numbers too,
     which makes them as likely the weights of edges between numbered agents.
     """
-    def number(text: str) -> bool:
-        try:
-            float(text)
-        except ValueError:
-            return False
-        return True
+    from core.textfiles import reads_as_number
 
-    return all(f.isdigit() for f in first) and not all(map(number, last))
+    return all(f.isdigit() for f in first) and not all(map(reads_as_number, last))
 
 
 def _with_row_names(raw: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from core.cli import (
     probability,
     warn_ignored,
 )
+from core.textfiles import reads_as_number
 
 if TYPE_CHECKING:
     import numpy as np
@@ -601,13 +602,7 @@ def _is_number(text: str) -> bool:
 
     Python's ``float`` reads ``1_0`` as 10; a CSV cell with an underscore is text.
     """
-    if "_" in text:
-        return False
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return "_" not in text and reads_as_number(text)
 
 
 #: Whole column names (any case) that say "how many outbreaks": beside ``size`` only

@@ -8,12 +8,9 @@ zero for "no known edge"), the orientation of DASH/PHOENIX (Hossain et al., *Gen
 
 from __future__ import annotations
 
-import lzma
 import os
 import re
 import warnings
-import zipfile
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +22,12 @@ from biomodels._stacklevel import user_stacklevel
 from core.checks import not_utf8_text, refuse_unordered
 from core.textfiles import (
     DAMAGED,
+    READ_ERRORS,
     comment_line_note,
     compression,
     damaged_message,
     open_text,
+    reads_as_number,
     text_encoding,
     uncompressed_name,
 )
@@ -452,11 +451,6 @@ def _label_rows(first: Sequence[Any], columns: Sequence[Any]) -> bool:
 _WHITESPACE = r"\s+"
 #: The separators :func:`_read_prior_csv` names when a table has another than expected.
 _SEPARATORS = ";\t|,"
-#: Errors of reading a (compressed) file: gzip's BadGzipFile is an OSError, not so a
-#: truncated stream's EOFError, damaged deflate data's zlib.error (which escaped the checks
-#: below as "Error -3 while decompressing data"; pandas' reading then names the file), a
-#: bad .xz or .zip
-_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile, zlib.error)
 
 
 def _first_line(path: Path, encoding: str) -> str:
@@ -464,7 +458,7 @@ def _first_line(path: Path, encoding: str) -> str:
     try:
         with open_text(path, compression(path), encoding, errors="replace") as handle:
             return handle.readline()
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return ""  # pandas reports the problem
 
 
@@ -495,7 +489,7 @@ def _space_separated(path: Path) -> bool:
                     lines.append(line)
                     if len(lines) == 2:
                         break
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return False
     bare = [re.sub(r'"[^"]*"', '""', line) for line in lines]
     return (bool(bare) and not any(c in line for line in bare for c in _SEPARATORS)
@@ -789,7 +783,7 @@ def _trailing_separator_note(path: Path, name: str) -> str:
                 return ""
             else:
                 widths.add(len(fields))
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return ""
     if header is None or len(widths) != 1:
         return ""
@@ -892,7 +886,7 @@ def _unlabelled_note(path: Path, name: str) -> str:
                 # rows: labelled after all, and the read's own error says what is wrong
                 return ""
             rows += 1
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return ""
     if first is None:
         return ""
@@ -935,10 +929,10 @@ def _headerless_matrix_note(path: Path, name: str) -> str:
             width = width or len(fields)
             # line by line: a labelled matrix's header (names) stops it at once
             if (len(fields) != width or fields[0] in ("", *labels)
-                    or _is_number(fields[0]) or not all(map(_is_number, fields[1:]))):
+                    or reads_as_number(fields[0]) or not all(map(reads_as_number, fields[1:]))):
                 return ""  # numbers alone are _unlabelled_note's forms
             labels.add(fields[0])
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return ""
     n = len(labels)
     if n < 2 or width != n + 1:
@@ -960,7 +954,7 @@ def _field_rows(path: Path) -> Iterator[list[str]]:
     Raises
     ------
     OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile
-        If the file cannot be read or decompressed (``_READ_ERRORS``).
+        If the file cannot be read or decompressed (``READ_ERRORS``).
     """
     sep = _separator(path)
     with open_text(path, compression(path), text_encoding(path, decompressed=True),
@@ -972,15 +966,6 @@ def _field_rows(path: Path) -> Iterator[list[str]]:
                 yield _bare_fields(line)
             else:
                 yield [f.strip().strip('"') for f in line.rstrip("\r\n").split(sep)]
-
-
-def _is_number(text: str) -> bool:
-    """Whether ``text`` reads as a number (as ``float`` reads it)."""
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _align_frame(prior: pd.DataFrame, genes: pd.Index, name: str = "prior",
@@ -1168,9 +1153,9 @@ def _signs(values: pd.Series, column: str, truth: bool = False) -> np.ndarray:
     unknown = sorted(set(words) - set(_SIGN_WORDS) - set(_UNKNOWN_SIGN_WORDS))
     # numbers beside words: a score column with one bad cell listed its numbers too, as
     # "not a mode of regulation" (['1', 'hi'])
-    numbers = [u for u in unknown if _is_number(u)]
+    numbers = [u for u in unknown if reads_as_number(u)]
     if unknown and numbers and len(numbers) < len(unknown):
-        words_only = [u for u in unknown if not _is_number(u)]
+        words_only = [u for u in unknown if not reads_as_number(u)]
         raise ValueError(
             f"column {column!r} holds numbers and values that are not numbers: "
             f"{words_only[:10]}; give every edge a number (or every edge a mode of "
