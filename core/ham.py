@@ -363,17 +363,23 @@ class HAM(OptimizerWrapper):
 def _cap_norm(p: torch.Tensor, cap: float) -> None:
     """Scale ``p`` in place to L2 norm ``cap`` when its norm is larger.
 
-    The norm of finite entries whose squares overflow (float32 entries of 1e20) is taken
-    on ``p / max|p|``: ``p.norm()`` was inf, and ``p * (cap / inf)`` zeroed the tensor. A
+    A norm that overflows the dtype while every entry is finite (float32 entries of 1e20,
+    float16 entries of 700: norm 70,000 > 65,504) is never formed: the factor is taken on
+    ``p / max|p|`` in Python floats, since ``p * (cap / inf)`` zeroed the tensor. A
     tensor with an infinite or NaN entry (the base optimizer's step on an infinite
     gradient) is left as it is: scaling it zeroed its finite entries and made the infinite
     ones NaN, a layer silently reset where the divergence should show.
     """
     norm = p.norm()
-    if not torch.isfinite(norm):
-        big = p.abs().amax()
-        if not torch.isfinite(big) or p.isnan().any():
-            return
-        norm = big * (p / big).norm()
-    if norm > cap:
-        p.mul_(cap / norm)
+    if torch.isfinite(norm):
+        if norm > cap:
+            p.mul_(cap / norm)
+        return
+    big = p.abs().amax()
+    if not torch.isfinite(big) or p.isnan().any():
+        return
+    # the norm is big * ratio with ratio in [1, sqrt(numel)], compared and inverted
+    # without the product, which may overflow even a double (float64 entries of 1e308)
+    ratio = float((p / big).norm())
+    if ratio > cap / float(big):
+        p.mul_(cap / float(big) / ratio)

@@ -102,6 +102,16 @@ def test_ham_norm_cap_neither_zeroes_overflowing_nor_infinite_tensors() -> None:
     v.grad = torch.zeros_like(v)
     HAM(torch.optim.SGD([v], lr=0.0)).step()
     assert v.detach()[0].tolist() == pytest.approx([600.0, 800.0], rel=1e-6)
+    # when the norm overflows even after dividing by max|p| (float16 entries of 700: norm
+    # 70,000 > 65,504; float32 entries of 3e38), the factor 1000 / inf zeroed the layer
+    h = nn.Parameter(torch.full((100, 100), 700.0, dtype=torch.float16))
+    h.grad = torch.zeros_like(h)
+    HAM(torch.optim.SGD([h], lr=0.0), beta=0.0).step()
+    assert torch.all(h.detach() == torch.tensor(10.0, dtype=torch.float16))
+    f = nn.Parameter(torch.tensor([[3e38, 3e38, 1.0]]))
+    f.grad = torch.zeros_like(f)
+    HAM(torch.optim.SGD([f], lr=0.0), beta=0.0).step()
+    assert f.detach()[0].tolist() == pytest.approx([1000 / 2**0.5, 1000 / 2**0.5, 0.0], abs=1e-3)
     # SGD on an infinite gradient entry: the cap turned [[-inf, 1.9]] into [[nan, 0]], a
     # layer silently reset; the base optimizer's step now stays as it is
     w = nn.Parameter(torch.tensor([[1.0, 2.0]]))
