@@ -372,8 +372,9 @@ def read_cohort(
         all 0 and 1, an event with a gap) or mostly text with about one value per row. A
         header that only holds such a word (``Tumor_Type``) takes mostly text with more
         than two values, or words that are not an event's (``yes``/``no``, ``mut``/``wt``),
-        as ids. Ids are returned as written (``001``, ``1.10``, ``NA`` stay so); ids on
-        several rows are kept, with a warning, as is a row with an empty id (as ``""``).
+        as ids. Ids are returned as written (``001``, ``1.10``, ``NA`` stay so), without
+        surrounding spaces; ids on several rows are kept, with a warning, as is a row with
+        an empty id (as ``""``).
         UTF-8 text, or UTF-16 with a byte-order mark (Excel's "Unicode Text").
     sep
         Field separator; default guesses from the extension (``.tsv``/``.txt`` -> tab),
@@ -598,19 +599,21 @@ def _ids_as_written(path: str, column: pd.Series, field: int, *, sep: str,
     Returns
     -------
     list of str
-        One id per data row (``""`` for an empty field).
+        One id per data row (``""`` for an empty field), without surrounding spaces.
     """
     values = column.to_numpy(dtype=object)
     text_dtype = column.dtype == object or isinstance(column.dtype, pd.StringDtype)
+    # stripped as read_maf strips: " 1" and "1" (or "T1 " and "T1") are one tumour's id,
+    # and ids that kept stray spaces matched no other file's
     if text_dtype and all(isinstance(v, str) for v in values):
-        return list(values)
+        return [v.strip() for v in values]
     # the first field of every line (the header's included), as written: the row names
     # of R's write.table too, which have no header cell above them
     text = pd.read_csv(path, sep=sep, encoding=encoding, header=None, usecols=[field],
                        dtype=str, keep_default_na=False).iloc[1:, 0]
     if len(text) != len(column):  # not expected (the same parser): the parsed values
-        return [str(v) for v in values]
-    return text.tolist()
+        return [str(v).strip() for v in values]
+    return [v.strip() for v in text]
 
 
 # words that name a column of sample ids ("Tumor_Sample_Barcode", "Sample ID", "patientId")

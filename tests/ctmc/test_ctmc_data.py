@@ -859,6 +859,9 @@ def test_read_cohort_points_a_count_column_to_weights(tmp_path):
     ("patient_id,A,B\n1001,1,0\n1002,0,1\n1003,1,1\n", ["1001", "1002", "1003"]),
     ('"A","B"\n"007",1,0\n"7",0,1\n', ["007", "7"]),             # R's row names: were '7' x2
     ("sample,A,B\nTRUE,1,0\nFALSE,0,1\n", ["TRUE", "FALSE"]),    # were 'True', 'False'
+    # stripped, as read_maf strips: were ' 1', '2 ' (numbers) and ' T1', 'T2 ' (text)
+    ("sample,A,B\n 1,1,0\n2 ,0,1\n", ["1", "2"]),
+    ("sample,A,B\n T1,1,0\nT2 ,0,1\n", ["T1", "T2"]),
 ])
 def test_read_cohort_returns_the_sample_ids_as_written(tmp_path, text, ids):
     # the id column was parsed as numbers: "001" came back as "1", "1.10" and "1.1" as one
