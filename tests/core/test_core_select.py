@@ -173,13 +173,15 @@ def test_erk_of_conv_kernels_counts_every_dimension() -> None:
 def test_random_mask_counts_and_seed(dist: str) -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(50, 80), nn.ReLU(), nn.Linear(80, 40), nn.Linear(40, 4))
-    m = random_mask(net, 0.15, dist, seed=4)
+    # balanced caps the 160-weight head here: the paper's budget, chosen explicitly
+    spread = {"redistribute": False} if dist == "balanced" else {}
+    m = random_mask(net, 0.15, dist, seed=4, **spread)
     shapes = {n: tuple(p.shape) for n, p in net.named_parameters() if p.ndim >= 2}
     counts = layer_budgets(shapes, 0.15, dist)
     assert {n: int(v.sum()) for n, v in m.items()} == counts
-    again = random_mask(net, 0.15, dist, seed=4)
+    again = random_mask(net, 0.15, dist, seed=4, **spread)
     assert all(torch.equal(m[n], again[n]) for n in m)
-    other = random_mask(net, 0.15, dist, seed=5)
+    other = random_mask(net, 0.15, dist, seed=5, **spread)
     assert not all(torch.equal(m[n], other[n]) for n in m)
 
 
@@ -681,3 +683,17 @@ def test_layer_collapse_advises_global_scope_only_where_it_keeps_something():
     with pytest.warns(UserWarning, match="layer collapse"):  # the advice runs: 1 kept
         kept = select_topk(two, 0.05, scope="global")
     assert int(kept["a"].sum() + kept["b"].sum()) == 1
+
+
+def test_random_mask_says_when_balanced_keeps_less_than_asked() -> None:
+    # a 10-unit head capped at dense: 'balanced' kept 4,567 of 30,500 weights (0.1497) at
+    # density 0.2 without a word, while the other budgets meet the target
+    net = nn.Sequential(nn.Linear(100, 200), nn.ReLU(), nn.Linear(200, 50), nn.Linear(50, 10))
+    with pytest.warns(UserWarning, match=r"'balanced' budget at 0\.2 keeps 4567 of 30500 "
+                                         r"entries \(density 0\.1497\): \['3\.weight'\] are "
+                                         r"capped at dense.*redistribute=True to keep 6100"):
+        assert random_mask(net, 0.2, "balanced").kept() == 4567
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # either explicit choice is taken as it is
+        assert random_mask(net, 0.2, "balanced", redistribute=True).kept() == 6100
+        assert random_mask(net, 0.2, "balanced", redistribute=False).kept() == 4567
