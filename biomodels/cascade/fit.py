@@ -865,6 +865,10 @@ class CascadeFit:
                 # last bits of others: a resumed fit took other steps
                 "logits": self.logits.cpu().tolist(),
                 "seed_probabilities": self._lik.p.detach().cpu().tolist(),
+                # the seeds' node positions, in the order given: the labels came back None
+                # (absent from older files and for a fit seeded by seed_prob alone)
+                **({} if self.seeds is None else {
+                    "seed_nodes": [self.graph.index_of(s) for s in self.seeds]}),
                 "graph": _graph_fingerprint(self.graph),
                 # the same network stored in another order loads too (absent where two
                 # labels read the same as text, and from older files)
@@ -912,7 +916,9 @@ class CascadeFit:
         Returns
         -------
         CascadeFit
-            The fit, with its logits, settings and ``history`` restored.
+            The fit, with its logits, settings and ``history`` restored, and its
+            :attr:`seeds` when the saved seeding is used (None for files written before
+            they were saved).
 
         Raises
         ------
@@ -978,6 +984,12 @@ class CascadeFit:
                     raise ValueError(f"{key} must be an integer or null, got {value!r}")
                 counts[key] = value
             gradient = None if state.get("gradient") is None else float(state["gradient"])
+            seed_nodes = state.get("seed_nodes")
+            if seed_nodes is not None and (not isinstance(seed_nodes, list) or not all(
+                    isinstance(i, int) and not isinstance(i, bool)
+                    and 0 <= i < (0 if saved_p is None else saved_p.size) for i in seed_nodes)):
+                raise ValueError(f"seed_nodes must be a list of node positions, got "
+                                 f"{_shown(seed_nodes)}")
             type_names = state.get("edge_type_names")
             if type_names is not None:
                 if not isinstance(type_names, list) or not all(
@@ -1015,6 +1027,8 @@ class CascadeFit:
             # the saved values follow their nodes and edges, not their positions
             if saved_p is not None and saved_p.shape == (graph.n,):
                 saved_p = saved_p[node]
+            if seed_nodes is not None:  # node[i] is the saved position of node i
+                seed_nodes = [int(i) for i in np.argsort(node)[seed_nodes]]
             if state["share"] == "edge":  # shared weight j stays that of edge j
                 weights = weights[edge]
                 logits = None if logits is None else logits[edge]
@@ -1027,7 +1041,8 @@ class CascadeFit:
             raise ValueError(f"{os.fspath(path)} is not a valid saved cascade fit: "
                              f"seed_probabilities must be {graph.n} probabilities in [0, 1] "
                              f"(one per node), got {_shown(state['seed_probabilities'])}")
-        if seeds is None and seed_prob is None and saved_p is not None:
+        saved_seeding = seeds is None and seed_prob is None
+        if saved_seeding and saved_p is not None:
             seed_prob = torch.tensor(saved_p, dtype=graph.dtype, device=graph.device)
         fit = cls(
             graph,
@@ -1054,6 +1069,13 @@ class CascadeFit:
         # files written before the names were saved (or of other sharings) hold none
         fit.edge_type_names = (None if type_names is None or fit.share != "type"
                                else tuple(type_names))
+        if saved_seeding and seed_nodes is not None:
+            # the saved seeding (its probabilities restored above) keeps its labels too
+            fit.seeds = [graph.labels[i] for i in seed_nodes]
+            alone = np.zeros(graph.n)
+            alone[seed_nodes] = 1.0
+            if np.array_equal(saved_p, alone):  # seeded by the labels alone, as it was made
+                fit.seed_prob = None
         return fit
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import networkx as nx
 import numpy as np
@@ -1490,3 +1491,31 @@ def test_a_set_of_candidates_or_seeds_is_taken_in_node_order_whatever_the_hash_s
     # objective breaks them; 'a' reaches 3 nodes with probability 0.25, 'b' and 'c' none
     assert seen == {"['a', 'b'] ['b'] CascadeFit on 7 nodes, 4 edges; seeds ['a', 'y', "
                     "'c', ...]\n"}
+
+
+def test_saved_fit_keeps_its_seed_labels(tmp_path):
+    # CascadeFit.load gave seeds None though the fit was seeded by labels (its seed
+    # probabilities were restored, so only code reading fit.seeds saw the loss)
+    path = tmp_path / "g.edgelist"
+    path.write_text("a b 0.5\nb c 0.5\nc d 0.5\nd e 0.5\n")
+    g = CascadeGraph.read_edgelist(path)
+    fit = CascadeFit(g, seeds=["d", "b"], share="all").fit([2, 4, 3, 3, 2], epochs=5)
+    back = CascadeFit.load(fit.save(tmp_path / "fit.json"), g)
+    assert back.seeds == ["d", "b"] and repr(back) == repr(fit)
+    # onto the same network stored in another order, the labels follow their nodes
+    other = CascadeGraph.read_edgelist(path, nodes=["e", "d", "c", "b", "a"])
+    assert CascadeFit.load(tmp_path / "fit.json", other).seeds == ["d", "b"]
+    # integer labels come back as the graph has them; a seeding given to load wins
+    ints = CascadeGraph.from_networkx(nx.path_graph(4, create_using=nx.DiGraph), default=0.5)
+    fit = CascadeFit(ints, seeds=[np.int64(2)], share="all").fit([1, 2, 1], epochs=3)
+    assert CascadeFit.load(fit.save(tmp_path / "i.json"), ints).seeds == [2]
+    assert CascadeFit.load(tmp_path / "i.json", ints, seeds=[0]).seeds == [0]
+    # seed_prob alone has no labels to keep; a damaged list is named
+    fit = CascadeFit(g, seed_prob=0.2, share="all")
+    assert CascadeFit.load(fit.save(tmp_path / "p.json"), g).seeds is None
+    state = json.loads((tmp_path / "fit.json").read_text())
+    for bad in ([7], ["d"], 1):
+        (tmp_path / "bad.json").write_text(json.dumps({**state, "seed_nodes": bad}))
+        with pytest.raises(ValueError, match=r"bad\.json is not a valid saved cascade fit: "
+                                             r"seed_nodes must be a list of node positions"):
+            CascadeFit.load(tmp_path / "bad.json", g)
