@@ -731,7 +731,8 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
 
     A single column may have a header line of any name, or none; a first line ``0`` is the
     header ``pd.Series(sizes).to_csv(path, index=False)`` writes (with a warning), not an
-    outbreak of size 0, unless other outbreaks of size 0 follow. A column ``count`` makes
+    outbreak of size 0, unless other outbreaks of size 0 follow (then it is one, with a
+    warning that gives the other reading). A column ``count`` makes
     a row stand for that many outbreaks, and the other columns are ignored; the table
     ``value_counts().to_csv()`` writes for a Series without a name (header ``,count``) has
     its sizes in the unnamed first column. No other unnamed first column is read as sizes
@@ -873,6 +874,13 @@ def _read_sizes(path: Path) -> tuple[list[int], list[int]]:
         if 0 in sizes:  # outbreaks of size 0 below: the first line is one of them
             sizes.insert(0, 0)
             lines.insert(0, zero)
+            # but the writer's header reads the same: said, as the other reading is
+            warnings.warn(
+                f"{path}:{zero}: '0' read as an outbreak of size 0, since outbreaks of size "
+                f"0 follow; if it is the header pd.Series(sizes).to_csv(path, index=False) "
+                f"writes, the file holds {len(sizes) - 1} outbreaks, not {len(sizes)}: name "
+                "the column (a first line 'size') to say which it is",
+                UserWarning, stacklevel=2)
         else:
             warnings.warn(
                 f"{path}:{zero}: '0' read as the header of the column of sizes, as "
@@ -1201,7 +1209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "other columns, such as contact_count, are ignored), or a single column "
                      "with or without a header (a first line 0 is the header that "
                      "pd.Series(sizes).to_csv(index=False) writes, unless other sizes 0 "
-                     "follow). "
+                     "follow; either reading is warned of). "
                      "A size counts every infected person, the index case included; whole "
                      "numbers (3.0 is read as 3)")
     _seeding_options(fit)

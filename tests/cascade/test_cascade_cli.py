@@ -1223,8 +1223,12 @@ def test_fit_reads_a_single_column_named_0_as_its_header(tmp_path, capsys):
     # outbreaks of size 0 below the first line: it is one of them (under --seed-prob alone)
     from biomodels.cascade.cli import _read_sizes
 
+    # which the header reads the same as: said, with the other reading (it was silent)
     _write(tmp_path / "zeros.csv", ["0", "0", "2", "3", "1", "0"])
-    assert _read_sizes(tmp_path / "zeros.csv") == ([0, 0, 2, 3, 1, 0], [1, 2, 3, 4, 5, 6])
+    with pytest.warns(UserWarning, match=r"zeros\.csv:1: '0' read as an outbreak of size 0, "
+                      r"since outbreaks of size 0 follow; if it is the header .* the file "
+                      r"holds 5 outbreaks, not 6"):
+        assert _read_sizes(tmp_path / "zeros.csv") == ([0, 0, 2, 3, 1, 0], [1, 2, 3, 4, 5, 6])
     _write(tmp_path / "float.csv", ["0.0", "2", "1"])
     assert main(["cascade", "fit", str(graph), "--sizes", str(tmp_path / "float.csv"),
                  "--seed", "h", "--quiet", "--out", str(tmp_path / "g")]) == 2
