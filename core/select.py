@@ -313,8 +313,11 @@ def select_topk(
         scores are kept. Scores are compared as floats (at least float32).
     density
         Fraction of entries kept, of *all* entries in the scope (not of the
-        entries still alive in ``current``): ``k = round(density * n)``. Give
-        either ``density`` or ``keep``.
+        entries still alive in ``current``): ``k = round(density * n)``, Python's
+        rounding of the kept count, a half to the even count (0.1 of 25 keeps 2, 0.3 of 25
+        keeps 8; ``torch.nn.utils.prune`` rounds the pruned count, keeping 3 and 7, and
+        IMP code that prunes ``floor((1 - density) n)`` keeps 3 and 8). Give either
+        ``density`` or ``keep``.
     keep
         Explicit number of kept entries: an ``int`` for ``scope="global"``, or a
         mapping name -> count for ``scope="layer"``.
