@@ -161,7 +161,9 @@ def conditional_activation(
         floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights' dtype (``1e-12`` in
         float64, ``1.2e-4`` in float32). With ``"tda"`` on a network with cycles, sizes
         ``k <= 2`` are judged by their exact probabilities, larger ones by the probabilities
-        ``size_distribution`` reports (and by the tree's own).
+        ``size_distribution`` reports (and, on a connected network, by the tree's own; on
+        several weakly connected components each is taken alone and their joint
+        probabilities convolved with the other components' distributions).
 
     Returns
     -------

@@ -10,6 +10,12 @@ TDA (Tree Distribution Approximation; Burkholz & Quackenbush, AAAI 2021):
 4. the exact tree pass (:mod:`biomodels.cascade.tree`) on the tree with ``p'``;
 5. ``P(size = 0)`` is reset to the exact ``Π_i (1 - p_i)`` and the rest renormalised.
 
+On a network of several weakly connected components (households, say) the steps run on
+each component alone, the components without a cycle go through one exact tree pass, and
+the components' distributions are convolved: their sizes add. Step 5 on the whole network
+fitted one component and not many (30 households of 4, w = 0.4, p = 0.05: total variation
+to Monte Carlo 0.68 taken as one piece, 0.07 per component).
+
 The defaults of :func:`tda_size_distribution` depart from the authors' R code in steps 1,
 2 and 5 (BP to convergence instead of 10 updates, link score ``m_uv + m_vu``, exact
 ``P(1)`` and ``P(2)`` too); ``iterations=10, spanning_tree="weights", exact_head=False``
@@ -51,10 +57,18 @@ from biomodels._stacklevel import user_stacklevel
 from core.checks import check_count, check_number
 
 from .graph import CascadeGraph
-from .passes import _dense_roots, _segmented_product, _tree_product, _upward, clip_negative
+from .passes import (
+    _dense_roots,
+    _segmented_product,
+    _tree_product,
+    _upward,
+    clip_negative,
+    clip_probability,
+)
 from .plan import _pieces, _reduction_rounds, tree_plan
 from .tail import _TAIL_RADII, _tail_with_boundaries
 from .tree import (
+    _exclusive_rows,
     _min_prob,
     check_probabilities,
     check_seed_vector,
@@ -709,11 +723,18 @@ def _sure_seed_slopes(g: torch.Tensor, p: torch.Tensor, zero: torch.Tensor,
     return total, per_node
 
 
-def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndarray:
+def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray,
+                         groups: np.ndarray | None = None) -> np.ndarray:
     """Boolean mask of the directed edges whose link is in a maximum spanning forest.
 
     The score of a link is the sum of ``edge_score`` over its two directions; ties are
     broken by the sum of the weights.
+
+    With ``groups`` (one component label per node, ``graph`` a disjoint union) each
+    component's scores are scaled by its own largest, as on the component alone, and links
+    whose scores still tie are taken in the order of their endpoints: each component's tree
+    then depends on that component only (scipy's sort broke ties by the whole array, so
+    identical households got different trees).
     """
     a, b, e_ab, e_ba = graph.undirected_links()
     w = graph.weight.detach().cpu().numpy()
@@ -724,9 +745,20 @@ def _spanning_tree_edges(graph: CascadeGraph, edge_score: np.ndarray) -> np.ndar
         )
 
     s = both(edge_score) + 1e-9 * both(w)
-    s = s / max(float(s.max()), 1e-300) if s.size else s
+    if groups is None:
+        s = s / max(float(s.max()), 1e-300) if s.size else s
+        cost = 3.0 - s
+    else:
+        g = groups[a]
+        top = np.zeros(int(groups.max()) + 1)
+        np.maximum.at(top, g, s)
+        s = s / np.maximum(top[g], 1e-300)
+        # Kruskal depends on the order of the costs alone: their stable ranks keep it and
+        # leave scipy no tie to break
+        cost = np.empty(s.size)
+        cost[np.argsort(3.0 - s, kind="stable")] = np.arange(1, s.size + 1)
     # minimum spanning tree of 3 - s == maximum spanning tree of s (all entries > 0)
-    mat = sp.coo_matrix((3.0 - s, (a, b)), shape=(graph.n, graph.n)).tocsr()
+    mat = sp.coo_matrix((cost, (a, b)), shape=(graph.n, graph.n)).tocsr()
     mst = minimum_spanning_tree(mat).tocoo()
     lo, hi = np.minimum(mst.row, mst.col), np.maximum(mst.row, mst.col)
     kept_keys = np.sort(lo.astype(np.int64) * graph.n + hi)
@@ -764,6 +796,16 @@ def tda_tree(
     m = bp_messages(graph, p, iterations=iterations) if messages is None else messages
     score = m if spanning_tree == "messages" else w
     keep = _spanning_tree_edges(graph, score.detach().cpu().numpy().astype(np.float64))
+    return _fold(graph, p, m, keep)
+
+
+def _fold(graph: CascadeGraph, p: torch.Tensor, m: torch.Tensor,
+          keep: np.ndarray) -> tuple[CascadeGraph, torch.Tensor]:
+    """Keep the spanning tree's edges ``keep`` and fold the others' messages ``m`` into ``p``.
+
+    Step 3 of TDA; returns the tree and the folded seed probabilities (see :func:`tda_tree`).
+    """
+    w = graph.weight
     drop = torch.from_numpy(~keep).to(w.device)
     dst = torch.from_numpy(graph.dst).to(w.device)
     tiny = torch.finfo(w.dtype).tiny
@@ -797,7 +839,8 @@ def tda_size_distribution(
     Parameters
     ----------
     graph
-        Any network.
+        Any network. One of several weakly connected components is computed component by
+        component (see Notes).
     p
         Seed probabilities, shape ``(n,)``.
     iterations
@@ -820,7 +863,8 @@ def tda_size_distribution(
         ``method="tda"`` (as ``size_distribution``) always takes the exact head: its
         columns ``k <= 2`` are exact too.
     messages
-        Precomputed BP messages for ``p`` (skips loopy BP).
+        Precomputed BP messages for ``p``, one per edge (skips loopy BP; not used with
+        ``seed_mixture``).
     seed_mixture
         Our change for random seeds (off by default; all ``p_v < 1``): run TDA once per
         possible seed ``v`` with ``v`` as the only seed (its own spanning tree, exact
@@ -859,6 +903,36 @@ def tda_size_distribution(
         with certain edges, for a gradient 1e-8 closer): the derivative is that of the
         update where the values settled, within about BP's tolerance of the limit.
 
+    Raises
+    ------
+    TypeError, ValueError
+        If ``p`` is not one probability per node, ``iterations`` or ``prune`` is not
+        valid, ``spanning_tree`` is unknown, ``messages`` is not one message per edge,
+        ``seed_mixture`` meets a sure seed or ``tail_accurate``.
+
+    Notes
+    -----
+    On a network of several weakly connected components (linked by structure, whatever
+    the weights) the components' sizes are independent and add, so the distribution is
+    the convolution of theirs. Each component with a cycle takes TDA alone, with every
+    option above: its own BP (stopping when its own messages settle), spanning tree,
+    folded seeds and exact head (or seed mixture). The components without a cycle,
+    isolated nodes included, go through one exact tree pass; components that no seed can
+    start (every ``p_v`` 0) add a point mass at 0 and are left out (unless ``p`` requires
+    grad). The components with cycles are batched (one BP run, one spanning forest, one
+    tree pass, their heads at once) except where a sure seed, a certain edge under autograd,
+    ``seed_mixture`` or ``tail_accurate`` asks for them one at a time; the distributions are
+    multiplied in an FFT product tree, or by direct convolutions with ``tail_accurate``
+    (tiny tails keep their relative error). The network's exact ``P(0)`` (and ``P(1)``,
+    ``P(2)`` with ``exact_head``) is put in front. Links of a component that tie for the
+    spanning tree are taken in node order, which can keep another tree than the component
+    alone (a connected network) does. A connected network is computed as before. TDA on
+    the whole network put its exact head in front and rescaled every larger size
+    together, which fits one component and not many: 30 households of 4 (w = 0.4,
+    ``p_v = 0.05``) had a total variation of 0.68 to Monte Carlo and a mean size of 29.4
+    for Monte Carlo's 15.9 (now 0.07 and 14.8); a triangle and a person without contacts
+    had ``P(3)`` 0.13589 for the exact 0.135225 (now exact).
+
     Examples
     --------
     On a triangle seeded at node 0 the exact distribution is ``[0, 1/4, 1/4, 1/2]``. TDA
@@ -893,6 +967,31 @@ def tda_size_distribution(
                 "tail_accurate: not available with seed_mixture (the per-seed "
                 "distributions are combined on the unit circle, which sets a 1e-16 floor)"
             )
+    if messages is not None:
+        # sliced per component below: a wrong length failed inside index_select
+        if not isinstance(messages, torch.Tensor):
+            raise TypeError(f"messages: expected a tensor of BP messages (bp_messages), got "
+                            f"{type(messages).__name__}")
+        if messages.shape != (graph.num_edges,):
+            raise ValueError(f"messages: expected one BP message per edge, shape "
+                             f"({graph.num_edges},), got {tuple(messages.shape)}")
+    how = dict(iterations=iterations, spanning_tree=spanning_tree, exact_head=exact_head,
+               seed_mixture=seed_mixture, prune=prune, tail_accurate=tail_accurate)
+    count, comp = _weak_components(graph)
+    if count > 1:
+        return _tda_by_component(graph, p, comp, count, messages=messages, **how)
+    return _tda_connected(graph, p, messages=messages, **how)
+
+
+def _tda_connected(graph: CascadeGraph, p: torch.Tensor, *, iterations: int | None,
+                   spanning_tree: str, exact_head: bool, messages: torch.Tensor | None,
+                   seed_mixture: bool, prune: float, tail_accurate: bool) -> torch.Tensor:
+    """TDA of a network with cycles taken as one piece (see :func:`tda_size_distribution`).
+
+    The whole answer on a (weakly) connected network, and each component's part of it on
+    one that falls apart.
+    """
+    if seed_mixture:
         return _seed_mixture(
             graph,
             p,
@@ -910,6 +1009,427 @@ def tda_size_distribution(
     else:
         P = tree_size_distribution(tree, p_eff)
     return _with_head(graph, p, P, exact_head)
+
+
+def _weak_components(graph: CascadeGraph) -> tuple[int, np.ndarray]:
+    """Return the number of weakly connected components of ``graph`` and each node's.
+
+    By structure: a link of weight 0 joins its ends too, so that a fit's weights never
+    move a network from one way of computing to the other.
+    """
+    n = graph.n
+    adj = sp.csr_array((np.ones(graph.num_edges, dtype=np.int8), (graph.src, graph.dst)),
+                       shape=(n, n))
+    count, comp = csgraph.connected_components(adj, directed=True, connection="weak")
+    return int(count), comp.astype(np.int64)
+
+
+class _Components(NamedTuple):
+    """The nodes and edges of a graph grouped by weakly connected component."""
+
+    comp: np.ndarray  # component of each node
+    node_order: np.ndarray  # nodes by component, in node order within one
+    node_start: np.ndarray  # where each component's run of node_order starts (+ the end)
+    edge_order: np.ndarray  # edges by the component of their tail, in edge order within one
+    edge_start: np.ndarray
+    local: np.ndarray  # each node's index within its component
+    cyclic: np.ndarray  # whether a component has a cycle (links >= nodes)
+
+    @classmethod
+    def of(cls, graph: CascadeGraph, comp: np.ndarray, count: int) -> _Components:
+        """Group ``graph`` by the labels ``comp`` (from :func:`_weak_components`)."""
+        node_order = np.argsort(comp, kind="stable")
+        sizes = np.bincount(comp, minlength=count)
+        node_start = np.concatenate([[0], np.cumsum(sizes)])
+        local = np.empty(graph.n, dtype=np.int64)
+        local[node_order] = np.arange(graph.n) - node_start[comp[node_order]]
+        tail = comp[graph.src]
+        edge_order = np.argsort(tail, kind="stable")
+        edge_start = np.concatenate([[0], np.cumsum(np.bincount(tail, minlength=count))])
+        a, _, _, _ = graph.undirected_links()
+        links = np.bincount(comp[a], minlength=count)
+        return cls(comp, node_order, node_start, edge_order, edge_start, local, links >= sizes)
+
+    def one(self, graph: CascadeGraph, p: torch.Tensor,
+            c: int) -> tuple[CascadeGraph, torch.Tensor, torch.Tensor]:
+        """Component ``c`` as a graph of its own: the graph, its ``p`` and its edges' indices."""
+        nodes = self.node_order[self.node_start[c]:self.node_start[c + 1]]
+        edges = self.edge_order[self.edge_start[c]:self.edge_start[c + 1]]
+        return _induced(graph, p, nodes, edges, self.local)
+
+    def union(self, graph: CascadeGraph, p: torch.Tensor, cs: np.ndarray
+              ) -> tuple[CascadeGraph, torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
+        """Return the disjoint union of the components ``cs`` (ascending) as a graph.
+
+        Its nodes come component by component, in node order within one; its edges in the
+        graph's order, so that every node sums its incoming messages in the same order as
+        on its component alone. Returned with its ``p``, its edges' indices in ``graph``,
+        each node's component as its rank in ``cs``, and its nodes' indices in ``graph``.
+        """
+        chosen = np.zeros(self.node_start.size - 1, dtype=bool)
+        chosen[cs] = True
+        nodes = self.node_order[chosen[self.comp[self.node_order]]]
+        edges = np.flatnonzero(chosen[self.comp[graph.src]])
+        new = np.full(graph.n, -1, dtype=np.int64)
+        new[nodes] = np.arange(nodes.size)
+        sub, q, e = _induced(graph, p, nodes, edges, new)
+        return sub, q, e, np.searchsorted(cs, self.comp[nodes]), nodes
+
+
+def _induced(graph: CascadeGraph, p: torch.Tensor, nodes: np.ndarray, edges: np.ndarray,
+             new: np.ndarray) -> tuple[CascadeGraph, torch.Tensor, torch.Tensor]:
+    """Return the subgraph on ``nodes`` with ``edges`` (all among them), ``v`` renamed ``new[v]``.
+
+    With its ``p`` and its edges' indices; its weights and ``p`` are slices of the graph's
+    (autograd reaches the originals).
+    """
+    dev = graph.weight.device
+    e = torch.from_numpy(edges).to(dev)
+    sub = CascadeGraph(nodes.size, new[graph.src[edges]], new[graph.dst[edges]],
+                       graph.weight.index_select(0, e),
+                       tuple(graph.labels[i] for i in nodes.tolist()))
+    return sub, p.index_select(0, torch.from_numpy(nodes).to(dev)), e
+
+
+def _tda_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.ndarray, count: int,
+                      *, iterations: int | None, spanning_tree: str, exact_head: bool,
+                      messages: torch.Tensor | None, seed_mixture: bool, prune: float,
+                      tail_accurate: bool) -> torch.Tensor:
+    """TDA on a network of several weakly connected components: each alone, then convolved.
+
+    Independent components' sizes add, so the distribution is the convolution of theirs.
+    TDA on the whole network put the exact head of the whole network in front and rescaled
+    all larger sizes together, which fits one component and not many (30 households of 4,
+    w = 0.4, p = 0.05: total variation 0.68 to Monte Carlo, mean size 29.4 for 15.9).
+
+    The components without a cycle go through one exact tree pass; those that no seed can
+    start (every ``p`` 0) add a point mass at 0 and are left out, unless ``p`` requires grad.
+    The others take TDA with their own exact head: in one batch (one BP run, each component
+    stopping on its own, one spanning forest, one tree pass), or one by one where the batch
+    does not apply (a sure seed, BP's derivative probe at a certain edge, ``seed_mixture``,
+    ``tail_accurate``). The distributions are multiplied in a product tree (FFT; exact
+    direct convolutions in the tail-accurate mode, so that tiny tails keep their relative
+    error), and the network's exact ``P(0)`` (and ``P(1)``, ``P(2)`` with ``exact_head``),
+    which the convolution holds up to round-off, put in front.
+    """
+    w = graph.weight
+    dev = w.device
+    n = graph.n
+    parts = _Components.of(graph, comp, count)
+    grad_p = torch.is_grad_enabled() and p.requires_grad
+    pn = p.detach().cpu().numpy()
+    seeded = np.bincount(comp, weights=pn > 0, minlength=count) > 0
+    cyclic = np.flatnonzero(parts.cyclic & (seeded | grad_p))
+    how = dict(iterations=iterations, spanning_tree=spanning_tree, exact_head=exact_head,
+               seed_mixture=seed_mixture, prune=prune, tail_accurate=tail_accurate)
+    rows: list[tuple[torch.Tensor, np.ndarray]] = []
+    if not parts.cyclic.all():  # forests and isolated nodes: exact, in one pass
+        F, pF, _, _, _ = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
+        rows.append(_one_row(tree_size_distribution(F, pF, tail_accurate=tail_accurate)))
+    if tail_accurate or seed_mixture:
+        alone, batch = cyclic, cyclic[:0]
+    else:
+        lone = np.bincount(comp, weights=pn >= 1, minlength=count) > 0  # sure seeds
+        if messages is None and torch.is_grad_enabled() and (w.requires_grad or p.requires_grad):
+            # BP's derivative probe at a certain edge (see bp_messages)
+            wn = w.detach().cpu().numpy()
+            lone |= np.bincount(comp[graph.src], weights=wn >= 1, minlength=count) > 0
+        alone, batch = cyclic[lone[cyclic]], cyclic[~lone[cyclic]]
+    for c in alone.tolist():
+        sub, pc, edges = parts.one(graph, p, c)
+        mc = None if messages is None else messages.index_select(0, edges)
+        rows.append(_one_row(_tda_connected(sub, pc, messages=mc, **how)))
+    if batch.size:
+        rows.extend(_tda_batch(graph, p, parts, batch, iterations=iterations,
+                               spanning_tree=spanning_tree, exact_head=exact_head,
+                               messages=messages))
+    P = _convolve_rows(rows, n + 1, w.dtype, dev, direct=tail_accurate)
+    head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
+    return torch.cat([head, P[head.shape[0]:]])
+
+
+def _one_row(P: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """Return a distribution as a batch of one row for :func:`_convolve_rows`."""
+    return P.unsqueeze(0), np.array([P.shape[0]], dtype=np.int64)
+
+
+def _convolve_rows(rows: list[tuple[torch.Tensor, np.ndarray]], n_out: int,
+                   dtype: torch.dtype, device: torch.device, *, direct: bool) -> torch.Tensor:
+    """Convolve distributions given as batches of zero-padded rows with their true lengths.
+
+    Parameters
+    ----------
+    rows
+        ``(X, lens)`` pairs: row ``i`` of ``X`` holds a distribution of ``lens[i]``
+        entries, followed by zeros.
+    n_out
+        Length of the result (cut or padded with zeros).
+    dtype, device
+        Of the result.
+    direct
+        Direct convolutions (in float64) in a product tree: sums of products of
+        nonnegative numbers, every entry with a small relative error. Else an FFT product
+        tree (:func:`~biomodels.cascade.passes._tree_product`), round-off about ``eps``
+        of the largest entry, clipped to ``[0, 1]``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n_out,)``; a point mass at 0 when ``rows`` is empty.
+    """
+    if not rows:
+        out = torch.zeros(n_out, dtype=dtype, device=device)
+        out[0] = 1
+        return out
+    if direct:
+        polys = [X[i, : int(k)].to(torch.float64) for X, lens in rows for i, k in enumerate(lens)]
+        while len(polys) > 1:
+            polys.sort(key=lambda x: x.shape[0])  # similar lengths together
+            paired = [_convolve_pair(a, b) for a, b in zip(polys[0::2], polys[1::2])]
+            polys = paired + polys[len(paired) * 2:]
+        out = polys[0][:n_out].to(dtype)
+        return torch.nn.functional.pad(out, (0, n_out - out.shape[0]))
+    lens = np.concatenate([k for _, k in rows])
+    view = _RootsView(np.arange(lens.size), lens - 1,
+                      np.concatenate([np.full(k.size, i) for i, (_, k) in enumerate(rows)]),
+                      np.concatenate([np.arange(k.size) for _, k in rows]))
+    coef, _ = _tree_product(view, [X.unsqueeze(1) for X, _ in rows], n_out, device, False)
+    return clip_probability(coef)
+
+
+def _convolve_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Full convolution of two 1-d tensors, by sums of products (differentiable)."""
+    # conv1d correlates: against the flipped b it convolves
+    out = torch.nn.functional.conv1d(a.view(1, 1, -1), b.flip(0).view(1, 1, -1),
+                                     padding=b.shape[0] - 1)
+    return out.view(-1)
+
+
+def _tda_batch(graph: CascadeGraph, p: torch.Tensor, parts: _Components, cs: np.ndarray, *,
+               iterations: int | None, spanning_tree: str, exact_head: bool,
+               messages: torch.Tensor | None) -> list[tuple[torch.Tensor, np.ndarray]]:
+    """TDA with its own head for each of the components ``cs``, in one pass over their union.
+
+    As :func:`_tda_connected` on each alone (no sure seed; no certain edge where autograd
+    records): the same BP updates, each component's stopping when its own largest change
+    does; one spanning forest (each component's tree as alone where its links do not tie);
+    one tree pass, whose roots' messages are the components' distributions; their exact
+    heads in closed form for all at once.
+
+    Returns
+    -------
+    list of (torch.Tensor, numpy.ndarray)
+        Batches of rows for :func:`_convolve_rows`: each component's distribution.
+    """
+    U, pU, group, _, tree, p_eff = _batch_trees(graph, p, parts, cs, iterations=iterations,
+                                                spanning_tree=spanning_tree, messages=messages)
+    K = cs.size
+    dev = U.weight.device
+    plan = tree_plan(tree)
+    stores, _ = _upward(plan, tree.weight, p_eff, 1.0)
+    if exact_head:
+        head = _component_heads(U, pU, group, K)
+    else:
+        lf = torch.log(1 - pU)  # no sure seed here
+        g = torch.from_numpy(group).to(dev)
+        head = torch.exp(lf.new_zeros(K).index_add(0, g, lf)).unsqueeze(1)
+    # every component is connected: its spanning tree has one root, whose B message is the
+    # component's distribution
+    roots = np.asarray(plan.roots)
+    out = []
+    for b in np.unique(plan.node_batch[roots]).tolist():
+        r = roots[plan.node_batch[roots] == b]
+        lens = plan.size[r].astype(np.int64) + 1
+        X = stores[b].index_select(0, torch.from_numpy(plan.node_row[r]).to(dev))[:, 0]
+        X = torch.nn.functional.pad(X, (0, max(0, int(lens.max()) - X.shape[1])))
+        X = X[:, : int(lens.max())]
+        rows_head = head.index_select(0, torch.from_numpy(group[r]).to(dev))
+        out.append((_after_head_rows(X, lens, rows_head), lens))
+    return out
+
+
+def _batch_trees(graph: CascadeGraph, p: torch.Tensor, parts: _Components, cs: np.ndarray, *,
+                 iterations: int | None, spanning_tree: str, messages: torch.Tensor | None
+                 ) -> tuple[CascadeGraph, torch.Tensor, np.ndarray, np.ndarray, CascadeGraph,
+                            torch.Tensor]:
+    """TDA's steps 1-3 on the union of the components ``cs``, each as alone (:func:`_tda_batch`).
+
+    Returns
+    -------
+    tuple
+        The union and its ``p`` (:meth:`_Components.union`), each of its nodes' component
+        (rank in ``cs``) and index in ``graph``, its spanning forest and folded seed
+        probabilities.
+    """
+    U, pU, edges, group, nodes = parts.union(graph, p, cs)
+    if messages is None:
+        m = _bp_by_component(U, pU, group[U.src], cs.size, iterations=iterations)
+    else:
+        m = messages.index_select(0, edges)
+    score = m if spanning_tree == "messages" else U.weight
+    keep = _spanning_tree_edges(U, score.detach().cpu().numpy().astype(np.float64),
+                                groups=group)
+    tree, p_eff = _fold(U, pU, m, keep)
+    return U, pU, group, nodes, tree, p_eff
+
+
+def _after_head_rows(X: torch.Tensor, lens: np.ndarray, head: torch.Tensor) -> torch.Tensor:
+    """:func:`_with_head` for rows of tree distributions: ``head`` in front, the rest rescaled.
+
+    Row ``i`` of ``X`` is a tree distribution of ``lens[i]`` entries (round-off beyond);
+    the result holds ``head[i]`` and then the row's sizes past the head, clipped to
+    ``[0, 1]`` and scaled to the mass the head leaves, and zeros past ``lens[i]``.
+    """
+    dev = X.device
+    col = torch.arange(X.shape[1], device=dev)
+    end = torch.from_numpy(lens).to(dev).unsqueeze(1)
+    h = head.shape[1]
+    rest = torch.where((col >= h) & (col < end), clip_probability(X), 0.0)
+    left = clip_negative(1 - head.sum(1))
+    tiny = torch.finfo(X.dtype).tiny
+    scaled = rest * (left / rest.sum(1).clamp_min(tiny)).unsqueeze(1)
+    return torch.where(col < h, torch.nn.functional.pad(head, (0, X.shape[1] - h)), scaled)
+
+
+def _bp_by_component(graph: CascadeGraph, p: torch.Tensor, groups: np.ndarray, count: int,
+                     *, iterations: int | None, tol: float = 1e-10,
+                     max_iterations: int = 1000) -> torch.Tensor:
+    """Loopy BP messages on a disjoint union, each component stopping on its own.
+
+    The updates of :func:`bp_messages` (without the slope terms of certain edges and the
+    derivative probe: the caller computes the components that need them alone). A
+    component's messages are kept from the update at which its own largest change fell
+    below the tolerance, as BP on it alone: a slowly settling component elsewhere does not
+    move them.
+
+    Parameters
+    ----------
+    graph, p
+        The union and its seed probabilities.
+    groups
+        Component (``0..count-1``) of each edge.
+    count
+        Number of components.
+    iterations, tol, max_iterations
+        As in :func:`bp_messages`.
+
+    Returns
+    -------
+    torch.Tensor
+        The messages, one per edge.
+    """
+    w = graph.weight
+    n = graph.n
+    dev = w.device
+    src = torch.from_numpy(graph.src).to(dev)
+    dst = torch.from_numpy(graph.dst).to(dev)
+    rev = torch.from_numpy(_reverse_index(graph)).to(dev)
+    has_rev = rev >= 0
+    rev_c = rev.clamp_min(0)
+    tiny = torch.finfo(w.dtype).tiny
+    stop = _rounding_tol(tol, w.dtype)
+
+    def update(m: torch.Tensor) -> torch.Tensor:
+        log1m = torch.log((1 - m).clamp_min(tiny))
+        S = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, dst, log1m)
+        excl = S.index_select(0, src) - torch.where(has_rev, log1m.index_select(0, rev_c), 0.0)
+        return w * (1 - (1 - p.index_select(0, src)) * torch.exp(excl))
+
+    m = p.index_select(0, src) * w
+    if iterations is not None:
+        for _ in range(iterations):
+            m = update(m)
+        return m
+    g = torch.from_numpy(groups).to(dev)
+    active = torch.ones(count, dtype=torch.bool, device=dev)
+    change = torch.zeros(count, dtype=w.dtype, device=dev)
+    for _ in range(max_iterations):
+        new = update(m)
+        with torch.no_grad():
+            change = torch.zeros(count, dtype=w.dtype, device=dev).scatter_reduce(
+                0, g, (new - m).abs(), "amax")
+        m = torch.where(active.index_select(0, g), new, m)
+        active = active & (change >= stop)
+        if not bool(active.any()):
+            break
+    else:
+        _warn_unconverged(max_iterations, float(change[active].max()), stop)
+    return m
+
+
+def _component_heads(graph: CascadeGraph, p: torch.Tensor, group: np.ndarray,
+                     count: int) -> torch.Tensor:
+    """Exact ``[P(0), P(1), P(2)]`` of every component of a disjoint union, at once.
+
+    The closed forms of :func:`exact_small_sizes` (its branch without sure seeds) with the
+    products and sums taken per component.
+
+    Parameters
+    ----------
+    graph
+        A disjoint union whose nodes come component by component.
+    p
+        Seed probabilities, every one below 1.
+    group
+        Component (``0..count-1``) of each node, ascending.
+    count
+        Number of components.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(count, 3)``; differentiable.
+    """
+    w = graph.weight
+    n = graph.n
+    dev = w.device
+    src = torch.from_numpy(graph.src).to(dev)
+    g = torch.from_numpy(group).to(dev)
+    lf = torch.log(1 - p)
+    LF = lf.new_zeros(count).index_add(0, g, lf)
+    lw, zw, sw = _log_nonzero(1 - w)
+    LD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, lw)
+    ZD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, zw.to(w.dtype))
+    SD = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, src, sw)
+    D = _product(LD, ZD, SD)  # all out-edges of v fail
+    LFv = LF.index_select(0, g)
+    P1 = lf.new_zeros(count).index_add(0, g, p * torch.exp(LFv - lf) * D)
+    # unlinked pairs: Σ_{a<b} h_a h_b per component, by running sums that start afresh
+    # in each (one cumulative sum across components let a near-sure seed's h ~ 4e15 in one
+    # swamp the small ones of the next); components of one size form a matrix
+    h = p * D / (1 - p)
+    sizes = np.bincount(group, minlength=count)
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pairs = lf.new_zeros(count)
+    for k in np.unique(sizes).tolist():
+        cs = np.flatnonzero(sizes == k)
+        idx = torch.from_numpy(start[cs][:, None] + np.arange(k)).to(dev)
+        hk = h[idx]
+        before = torch.cat([hk.new_zeros(cs.size, 1), torch.cumsum(hk, 1)[:, :-1]], 1)
+        pairs = pairs.index_add(0, torch.from_numpy(cs).to(dev), (hk * before).sum(1))
+    P2 = torch.exp(LF) * pairs
+    # the linked pairs: exact R_ab and out-products without the partner
+    a_np, b_np, e_ab, e_ba = graph.undirected_links()
+    a = torch.from_numpy(a_np).to(dev)
+    b = torch.from_numpy(b_np).to(dev)
+    m = graph.num_edges
+    wz = torch.cat([w, w.new_zeros(1)])
+    lwz = torch.cat([lw, lw.new_zeros(1)])
+    zwz = torch.cat([zw, zw.new_zeros(1)]).to(w.dtype)
+    swz = torch.cat([sw, sw.new_zeros(1)])
+    iab = torch.from_numpy(np.where(e_ab >= 0, e_ab, m)).to(dev)
+    iba = torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev)
+
+    def d_excl(v: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """All out-edges of ``v`` but edge ``e`` fail (exact zeros counted)."""
+        return _product(LD[v] - lwz[e], ZD[v] - zwz[e], SD[v] - swz[e])
+
+    E = torch.exp(LFv[a] - lf[a] - lf[b])
+    pa, pb = p[a], p[b]
+    R = pa * pb + pa * (1 - pb) * wz[iab] + (1 - pa) * pb * wz[iba]
+    fix = E * R * d_excl(a, iab) * d_excl(b, iba) - E * pa * pb * D[a] * D[b]
+    P2 = P2.index_add(0, torch.from_numpy(group[a_np]).to(dev), fix)
+    return torch.stack([torch.exp(LF), P1, P2], dim=1)
 
 
 def _fixed_seeds(graph: CascadeGraph, tree: CascadeGraph, p: torch.Tensor) -> np.ndarray | None:
@@ -1230,7 +1750,21 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
     -------
     torch.Tensor
         Shape ``(n, n + 1)``, not differentiable (as the tree pass).
+
+    Notes
+    -----
+    On a network of several weakly connected components each component ``c`` is taken
+    alone, as :func:`tda_size_distribution` takes it: ``P_c(i active, size_c = m)`` from the
+    exact closed forms for ``m <= 2`` and from conSDP on its TDA tree, scaled as its sizes
+    are, for ``m >= 3`` (the components without a cycle exactly, together). Then
+    ``P(i active, size = k) = Σ_m P_c(i active, size_c = m) P(rest = k - m)``, the rest being
+    the other components, and the columns ``k >= 3`` are defined where the reported
+    ``P(size = k)`` is at least ``min_prob``. One TDA tree over all components scaled the
+    sizes of all together (see :func:`tda_size_distribution`).
     """
+    count, comp = _weak_components(graph)
+    if count > 1:
+        return _conditional_by_component(graph, p, comp, count, min_prob=min_prob)
     tree, p_eff = tda_tree(graph, p)
     joint, cond = tree_conditional_activation(tree, p_eff, min_prob=min_prob)
     floor = _min_prob(min_prob, cond.dtype)
@@ -1248,6 +1782,99 @@ def _tda_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
             reported = tree_p * (left / tree_p.sum().clamp_min(torch.finfo(joint.dtype).tiny))
         cond[:, h:] = cond[:, h:].masked_fill((reported < floor).unsqueeze(0), math.nan)
     return cond
+
+
+def _conditional_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.ndarray,
+                              count: int, *, min_prob: float | None) -> torch.Tensor:
+    """:func:`_tda_conditional_activation` on several weakly connected components (its Notes).
+
+    Parameters
+    ----------
+    graph, p, min_prob
+        As in :func:`_tda_conditional_activation`.
+    comp, count
+        Each node's component and their number (:func:`_weak_components`).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, n + 1)``.
+    """
+    p = check_seed_vector(graph, p).detach()
+    real, dev = graph.dtype, graph.device
+    floor = _min_prob(min_prob, real)
+    tiny = torch.finfo(real).tiny
+    parts = _Components.of(graph, comp, count)
+    n = graph.n
+    L = n + 1
+    # per block of independent nodes: the nodes, P(i active, block size = m), P(block size)
+    blocks: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
+    with torch.no_grad():
+        if not parts.cyclic.all():  # forests and isolated nodes: exact, together
+            F, pF, _, _, nodes = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
+            joint, _ = tree_conditional_activation(F, pF, min_prob=min_prob)
+            blocks.append((nodes, joint, tree_size_distribution(F, pF)))
+        pn = p.cpu().numpy()
+        seeded = np.bincount(comp, weights=pn > 0, minlength=count) > 0
+        cyclic = np.flatnonzero(parts.cyclic & seeded)  # the others never start
+        # the trees of size_distribution: alone with a sure seed, else from one batch
+        lone = np.bincount(comp, weights=pn >= 1, minlength=count)[cyclic] > 0
+        trees = {c: tda_tree(*parts.one(graph, p, c)[:2]) for c in cyclic[lone].tolist()}
+        if not lone.all():
+            trees.update(_sliced_trees(graph, p, parts, cyclic[~lone]))
+        for c in cyclic.tolist():
+            sub, pc, _ = parts.one(graph, p, c)
+            joint, _ = tree_conditional_activation(*trees.pop(c), min_prob=min_prob)
+            head, single, pair = _small_sets(sub, pc)
+            tree_p = joint[:, 3:].sum(0) / torch.arange(3, sub.n + 1, dtype=real, device=dev)
+            scale = clip_negative(1 - head.sum()) / tree_p.sum().clamp_min(tiny)
+            J = torch.cat([torch.zeros_like(single).unsqueeze(1), single.unsqueeze(1),
+                           pair.unsqueeze(1), joint[:, 3:] * scale], dim=1)
+            nodes = parts.node_order[parts.node_start[c]:parts.node_start[c + 1]]
+            blocks.append((nodes, J, torch.cat([head, tree_p * scale])))
+        joint = torch.zeros(n, L, dtype=real, device=dev)
+        if blocks:
+            hats = torch.stack([torch.fft.rfft(P, n=L) for _, _, P in blocks])
+            total = torch.fft.irfft(hats.prod(0), n=L).clamp_min(0.0)
+            rest = _exclusive_rows(hats)  # each block's partner: all the other blocks
+            for (nodes, J, _), r in zip(blocks, rest):
+                joint[torch.from_numpy(nodes).to(dev)] = torch.fft.irfft(
+                    torch.fft.rfft(J, n=L) * r, n=L)
+        else:
+            total = torch.zeros(L, dtype=real, device=dev)
+            total[0] = 1
+        joint.clamp_min_(0.0)
+        torch.minimum(joint, total, out=joint)  # round-off of the transforms
+        cond = joint / total
+        cond.masked_fill_((total < floor).unsqueeze(0), math.nan)
+        exact, _ = _exact_head_conditionals(graph, p, floor)
+        cond[:, : exact.shape[1]] = exact
+    return cond
+
+
+def _sliced_trees(graph: CascadeGraph, p: torch.Tensor, parts: _Components,
+                  cs: np.ndarray) -> dict[int, tuple[CascadeGraph, torch.Tensor]]:
+    """Each of the components ``cs``' TDA tree and folded seeds, as :func:`_tda_batch` has them.
+
+    Built once for all (:func:`_batch_trees`), then cut per component, whose nodes are
+    renamed ``0..size-1`` in node order.
+    """
+    _, _, group, _, tree, p_eff = _batch_trees(graph, p, parts, cs, iterations=None,
+                                               spanning_tree="messages", messages=None)
+    sizes = np.bincount(group, minlength=cs.size)
+    start = np.concatenate([[0], np.cumsum(sizes)])
+    tail = group[tree.src]
+    order = np.argsort(tail, kind="stable")
+    cuts = np.concatenate([[0], np.cumsum(np.bincount(tail, minlength=cs.size))])
+    out = {}
+    for j, c in enumerate(cs.tolist()):
+        e = order[cuts[j]:cuts[j + 1]]
+        lo = start[j]
+        sub = CascadeGraph(int(sizes[j]), tree.src[e] - lo, tree.dst[e] - lo,
+                           tree.weight.index_select(0, torch.from_numpy(e).to(tree.device)),
+                           tree.labels[lo:start[j + 1]])
+        out[c] = (sub, p_eff[lo:start[j + 1]])
+    return out
 
 
 def poisson_binomial(marginals: torch.Tensor) -> torch.Tensor:

@@ -72,6 +72,25 @@ def test_tda_gradients_match_finite_differences():
     )
 
 
+@pytest.mark.parametrize("how", [{}, {"exact_head": False}, {"tail_accurate": True},
+                                 {"seed_mixture": True}],
+                         ids=["default", "paper head", "tail", "mixture"])
+def test_tda_gradients_on_two_components_match_finite_differences(how):
+    # a network of two households (a triangle with a tail and a 4-cycle with a chord) takes
+    # TDA per component and convolves: the weights and p of both reach the result through
+    # their slices of the network's tensors
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.4), (2, 0, 0.6), (1, 0, 0.3),
+                                 (2, 3, 0.7), (4, 5, 0.45), (5, 6, 0.35), (6, 7, 0.55),
+                                 (7, 4, 0.25), (5, 4, 0.3), (4, 6, 0.5)])
+    w0 = g.weight.clone().requires_grad_(True)
+    p0 = torch.linspace(0.05, 0.3, g.n, dtype=torch.float64).requires_grad_(True)
+
+    def f(w, p):
+        return tda_size_distribution(g.with_weight(w), p, **how)
+
+    assert gradcheck(f, (w0, p0), eps=1e-6, atol=1e-7)
+
+
 def test_seed_mixture_gradients_match_finite_differences():
     G = nx.cycle_graph(5)
     G.add_edge(0, 2)

@@ -504,10 +504,12 @@ def test_seed_mixture_multiplies_many_components_in_a_product_tree(monkeypatch):
 def test_seed_mixture_puts_mass_a_prune_cuts_off_at_the_smallest_size_it_left_out():
     # a prune that cut a seed's reach down to two nodes left its sizes >= 3 holding only FFT
     # round-off, and the exact head's leftover (0.05 here) was scaled onto that noise: at
-    # sizes 6 and 8, which seed 0 (reach 5 nodes, the rest is a separate triangle) can
-    # never cause; it now goes to size 3, the smallest size the prune left out
-    g = CascadeGraph(8, np.array([0, 1, 2, 3, 5, 6, 7]), np.array([1, 2, 3, 4, 6, 7, 5]),
-                     torch.tensor([0.5, 0.5, 0.5, 0.5, 0.3, 0.3, 0.3], dtype=torch.float64))
+    # sizes 6 and 8, which seed 0 (reach 5 nodes, the rest is a triangle behind a link of
+    # weight 0) can never cause; it now goes to size 3, the smallest size the prune left out.
+    # (The link keeps the network in one piece: apart, the chain would be a forest of its
+    # own, computed exactly, and the prune would not be reached.)
+    g = CascadeGraph(8, np.array([0, 1, 2, 3, 5, 6, 7, 4]), np.array([1, 2, 3, 4, 6, 7, 5, 5]),
+                     torch.tensor([0.5, 0.5, 0.5, 0.5, 0.3, 0.3, 0.3, 0.0], dtype=torch.float64))
     p = torch.zeros(8, dtype=torch.float64)
     p[0] = 0.2
     for prune in (0.3, 0.6):  # drop node 2 (marginal 0.25) / nodes 1 and 2 (0.5)
@@ -593,3 +595,190 @@ def test_exact_small_sizes_of_one_node_and_poisson_binomial_of_nothing():
         empty = poisson_binomial(torch.zeros(0, dtype=dtype))
         assert empty.tolist() == [1.0] and empty.dtype == dtype
     assert poisson_binomial(torch.zeros(0, dtype=torch.bool)).dtype == torch.float64
+
+
+def _disjoint(*graphs: CascadeGraph) -> CascadeGraph:
+    """The disjoint union of ``graphs``, node indices shifted in the order given."""
+    src, dst, w, off = [], [], [], 0
+    for g in graphs:
+        src.append(g.src + off)
+        dst.append(g.dst + off)
+        w.append(g.weight)
+        off += g.n
+    return CascadeGraph(off, np.concatenate(src), np.concatenate(dst), torch.cat(w))
+
+
+def _convolved(*dists: torch.Tensor) -> np.ndarray:
+    out = np.array([1.0])
+    for P in dists:
+        out = np.convolve(out, P.detach().numpy())
+    return out
+
+
+def _random_components() -> list[CascadeGraph]:
+    """Components with cycles (one directed), a path and a lone node; untied weights."""
+    rng = np.random.default_rng(11)
+
+    def weighted(G: nx.Graph) -> CascadeGraph:
+        g = CascadeGraph.from_networkx(G, default=0.5)
+        return g.with_weight(torch.tensor(rng.uniform(0.1, 0.8, g.num_edges)))
+
+    lone = CascadeGraph(1, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                        torch.zeros(0, dtype=torch.float64))
+    return [weighted(nx.complete_graph(4)), weighted(nx.cycle_graph(5)),
+            weighted(nx.wheel_graph(6)), weighted(nx.path_graph(3)), lone,
+            weighted(nx.gnp_random_graph(12, 0.4, seed=4, directed=True))]
+
+
+def test_tda_of_triangles_and_a_person_without_contacts_is_exact():
+    # TDA with its exact head is exact on a triangle (P(3) is what sizes 0-2 leave), and
+    # independent components' sizes add. TDA on the whole network put the network's exact
+    # head in front and rescaled all larger sizes together: a triangle (w = 0.5) and a
+    # person without contacts, p = 0.1, gave P(3), P(4) = 0.13589, 0.013605 for the exact
+    # 0.135225, 0.014275 (the triangle's distribution convolved with Bernoulli(0.1)), and
+    # 40 such triangles (p = 0.05) were 0.256 from the truth in total variation
+    tri = CascadeGraph.from_networkx(nx.cycle_graph(3), default=0.5)
+    g = _disjoint(tri, CascadeGraph.from_edges([], nodes=[0]))
+    p = seed_probabilities(g, seed_prob=0.1)
+    exact, _ = brute_force(g.n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    assert exact[3:] == pytest.approx([0.135225, 0.014275], abs=1e-15)
+    for mix in (False, True):
+        got = tda_size_distribution(g, p, seed_mixture=mix).numpy()
+        np.testing.assert_allclose(got, exact, rtol=0, atol=1e-12)
+    # the paper's TDA (exact P(0) only) on the triangle, convolved with the lone person
+    paper = tda_size_distribution(tri, p[:3], exact_head=False)
+    np.testing.assert_allclose(tda_size_distribution(g, p, exact_head=False).numpy(),
+                               _convolved(paper, torch.tensor([0.9, 0.1], dtype=torch.float64)),
+                               rtol=0, atol=1e-12)
+    # two triangles of other weights and the person, against brute force
+    tri2 = tri.with_weight(torch.tensor([0.2, 0.7, 0.4, 0.3, 0.6, 0.5], dtype=torch.float64))
+    g2 = _disjoint(tri, CascadeGraph.from_edges([], nodes=[0]), tri2)
+    q = seed_probabilities(g2, seed_prob=[0.1, 0.2, 0.05, 0.3, 0.15, 0.1, 0.25])
+    exact2, _ = brute_force(g2.n, g2.src, g2.dst, g2.weight.numpy(), q.numpy())
+    np.testing.assert_allclose(tda_size_distribution(g2, q).numpy(), exact2, rtol=0, atol=1e-12)
+    # 40 households of 3
+    h40 = _disjoint(*[tri] * 40)
+    one, _ = brute_force(3, tri.src, tri.dst, tri.weight.numpy(), np.full(3, 0.05))
+    P = size_distribution(h40, seed_prob=0.05, method="tda")
+    np.testing.assert_allclose(P.numpy(), _convolved(*[torch.tensor(one)] * 40), rtol=0,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("how", [{}, {"exact_head": False},
+                                 {"iterations": 10, "spanning_tree": "weights"},
+                                 {"tail_accurate": True}, {"seed_mixture": True}],
+                         ids=["default", "paper head", "paper BP and tree", "tail", "mixture"])
+def test_tda_of_disjoint_components_is_the_convolution_of_each_alone(how):
+    # each component takes TDA alone (its own BP stopping, spanning tree and exact head);
+    # the whole network's head and one rescaling of all larger sizes fitted one component,
+    # not many: 30 households of 4 (w = 0.4, p = 0.05) gave a total variation of 0.68 to
+    # Monte Carlo and a mean size of 29.4 for 15.9; now 0.07 and 14.8
+    comps = _random_components()
+    rng = np.random.default_rng(3)
+    ps = [torch.tensor(rng.uniform(0, 0.3, c.n)) for c in comps]
+    g, p = _disjoint(*comps), torch.cat(ps)
+    got = tda_size_distribution(g, p, **how)
+    alone = [tda_size_distribution(c, q, **how) for c, q in zip(comps, ps)]
+    assert got.dtype == torch.float64 and got.shape == (g.n + 1,)
+    np.testing.assert_allclose(got.numpy(), _convolved(*alone), rtol=0, atol=1e-12)
+    if how.get("tail_accurate"):  # small tails keep their relative error
+        np.testing.assert_allclose(got.numpy()[-5:], _convolved(*alone)[-5:], rtol=1e-10)
+
+
+def test_tda_of_disjoint_components_slices_given_messages_and_keeps_sure_seeds():
+    comps = _random_components()
+    rng = np.random.default_rng(5)
+    ps = [torch.tensor(rng.uniform(0, 0.3, c.n)) for c in comps]
+    ps[1][2] = 1.0  # a sure seed: that component takes the one-by-one path
+    g, p = _disjoint(*comps), torch.cat(ps)
+    m = bp_messages(g, p, iterations=4)
+    cuts = np.cumsum([0] + [c.num_edges for c in comps])
+    alone = [tda_size_distribution(c, q, messages=m[a:b])
+             for c, q, a, b in zip(comps, ps, cuts[:-1], cuts[1:])]
+    np.testing.assert_allclose(tda_size_distribution(g, p, messages=m).numpy(),
+                               _convolved(*alone), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=rf"messages: expected .* shape \({g.num_edges},\)"):
+        tda_size_distribution(g, p, messages=m[:-1])
+    # a float32 network stays in float32
+    got = tda_size_distribution(g.to(dtype=torch.float32), p.float())
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.double().numpy(), tda_size_distribution(g, p).numpy(),
+                               rtol=0, atol=1e-5)
+
+
+def test_tda_ignores_the_order_of_components_and_those_no_seed_can_start():
+    comps = _random_components()
+    rng = np.random.default_rng(8)
+    ps = [torch.tensor(rng.uniform(0, 0.3, c.n)) for c in comps]
+    P = tda_size_distribution(_disjoint(*comps), torch.cat(ps))
+    order = [5, 2, 0, 4, 3, 1]
+    Q = tda_size_distribution(_disjoint(*[comps[i] for i in order]),
+                              torch.cat([ps[i] for i in order]))
+    np.testing.assert_allclose(Q.numpy(), P.numpy(), rtol=0, atol=1e-15)
+    # a household nobody in it can start adds a point mass at 0: the sizes stay, with zeros
+    # for the sizes it adds (also when p requires grad, which keeps it in the computation)
+    k5 = CascadeGraph.from_networkx(nx.complete_graph(5), default=0.4)
+    g = _disjoint(*comps, k5)
+    q = torch.cat([*ps, torch.zeros(5, dtype=torch.float64)])
+    for grad in (False, True):
+        R = tda_size_distribution(g, q.clone().requires_grad_(grad)).detach()
+        np.testing.assert_allclose(R[: P.shape[0]].numpy(), P.numpy(), rtol=0, atol=1e-15)
+        assert R[P.shape[0]:].abs().max() < 1e-15
+    # households of equal weights tie in every link: each takes the same tree, whatever the
+    # others (scipy's sort broke the ties by the whole array)
+    k4 = CascadeGraph.from_networkx(nx.complete_graph(4), default=0.4)
+    p4 = torch.full((4,), 0.05, dtype=torch.float64)
+    lone = CascadeGraph.from_edges([], nodes=[0])
+    one = tda_size_distribution(_disjoint(k4, lone),
+                                torch.cat([p4, torch.zeros(1, dtype=torch.float64)]))[:5]
+    for count in (2, 30):
+        many = tda_size_distribution(_disjoint(*[k4] * count), p4.repeat(count))
+        np.testing.assert_allclose(many.numpy(), _convolved(*[one] * count), rtol=0,
+                                   atol=1e-12)
+
+
+def test_tda_on_a_connected_network_takes_the_one_piece_path(monkeypatch):
+    # the per-component path must leave connected networks as they were, bit for bit
+    import biomodels.cascade.loopy as loopy
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a connected network went through the per-component path")
+
+    monkeypatch.setattr(loopy, "_tda_by_component", refuse)
+    monkeypatch.setattr(loopy, "_conditional_by_component", refuse)
+    g = CascadeGraph.from_networkx(nx.random_regular_graph(3, 30, seed=2), default=0.3)
+    for kw in ({"seeds": [0]}, {"seed_prob": 0.05}):
+        size_distribution(g, **kw, method="tda")
+        conditional_activation(g, **kw, method="tda")
+    size_distribution(g, seed_prob=0.05, method="tda", seed_mixture=True)
+
+
+def test_tda_conditional_activation_on_disjoint_components_is_exact_where_tda_is():
+    # P(i active, size = k) on independent components is Σ_m P_c(i active, size_c = m)
+    # P(rest = k - m), not conSDP on one tree with the whole network's head: a triangle,
+    # a person without contacts and a link were up to 0.10 off the exact conditionals (TDA is
+    # exact on each of them)
+    g = CascadeGraph(6, np.array([0, 1, 1, 2, 2, 0, 4]), np.array([1, 0, 2, 1, 0, 2, 5]),
+                     torch.tensor([0.5, 0.4, 0.6, 0.3, 0.5, 0.7, 0.6], dtype=torch.float64))
+    p = seed_probabilities(g, seed_prob=[0.1, 0.2, 0.05, 0.3, 0.15, 0.1])
+    dist, joint = brute_force(g.n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    C = conditional_activation(g, seed_prob=p, method="tda").numpy()
+    np.testing.assert_allclose(C, joint / dist, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(C.sum(0), np.arange(g.n + 1), rtol=0, atol=1e-12)
+    # sizes whose reported probability is below min_prob are undefined
+    C = conditional_activation(g, seed_prob=p, method="tda", min_prob=0.05).numpy()
+    np.testing.assert_array_equal(np.isnan(C).all(0), dist < 0.05)
+
+
+def test_tda_fit_likelihood_takes_the_components_alone():
+    # the fits' likelihood calls tda_size_distribution: it has the per-component answer too
+    from biomodels.cascade import CascadeFit
+
+    comps = _random_components()[:3]
+    g = _disjoint(*comps)
+    sizes = [0, 1, 1, 2, 4, 7, 3, 0, 5]
+    fit = CascadeFit(g, seed_prob=0.05, share="edge", method="tda")
+    alone = [tda_size_distribution(c, torch.full((c.n,), 0.05, dtype=torch.float64))
+             for c in comps]
+    assert fit.log_likelihood(sizes) == pytest.approx(
+        float(np.log(_convolved(*alone)[sizes]).sum()), abs=1e-10)
