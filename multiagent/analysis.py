@@ -10,7 +10,13 @@ Laplacian ``L`` and innate opinions ``s``, the classic FJ equilibrium is
 * polarization ``P = zbar^T zbar``; disagreement ``D = sum_{(i,j) in E} w_ij (z_i - z_j)^2
   = z^T L z``; polarization-disagreement index ``I_pd = P + D = sbar^T (I + L)^{-1} sbar``;
 * internal conflict ``C_I = ||z - s||^2 = ||L z||^2``; controversy ``C = z^T z``;
-  disagreement-controversy index ``I_dc = D + C``.
+  disagreement-controversy index ``I_dc = D + C``; Chen et al.'s conservation law
+  ``C_I + 2 D + C = s^T s``.
+
+P, D and C_I do not depend on where the opinion scale starts. C and I_dc do: ``z^T z``
+measures the opinions' distance from the scale's 0, which Chen et al. take as the neutral
+opinion (opinions in [-1, 1]). Code the neutral answer as 0 before reading them (Likert
+1-7: subtract 4); for mean-centred opinions C equals P.
 
 Everything is computed with linear solves (Jacobi-preconditioned CG), never an inverse,
 so it scales to graphs with millions of nodes.
@@ -421,7 +427,13 @@ def internal_conflict(z: Any, s: Any) -> float:
 
 
 def controversy(z: Any) -> float:
-    """``C = z^T z`` (Chen et al. 2018).
+    """``C = z^T z`` (Chen et al. 2018): the opinions' distance from the neutral opinion 0.
+
+    Unlike :func:`polarization` it depends on where the scale starts: Chen, Lijffijt & De
+    Bie take opinions in [-1, 1] with 0 neutral, so code the neutral answer as 0 first
+    (Likert 1-7: subtract 4; the equilibrium ``(2/3, 1/3)`` of two agents on one edge has
+    ``C = 5/9``, and ``365/9`` with 4 added to both). For mean-centred opinions it equals
+    :func:`polarization`.
 
     Parameters
     ----------
@@ -549,7 +561,11 @@ def opinion_indices(
         mean-centred ``sbar``, as Xu et al. take P and D, so a common offset of the
         opinions costs no digits),
         ``pd_index`` (``P + D``), ``pd_index_quadratic`` (``sbar^T (I + L)^{-1} sbar``:
-        equal to ``pd_index``), ``controversy`` and ``dc_index`` (``D + C``).
+        equal to ``pd_index``), ``controversy`` and ``dc_index`` (``D + C``), with
+        ``internal_conflict + 2 disagreement + controversy = s^T s`` (Chen et al.).
+        ``controversy`` (and so ``dc_index``) is ``z^T z``, the distance from the scale's
+        0, taken as the neutral opinion: it grows with the scale's offset (Likert 1-7
+        answers: subtract 4 first), while the other indices do not move.
 
     Examples
     --------
@@ -575,7 +591,7 @@ def opinion_indices(
     # from z they lost the common offset's digits (3.6 % off in D at opinions near 1e6 by CG)
     P = polarization(zbar)
     D = disagreement(zbar, adjacency)
-    C = controversy(z)
+    C = controversy(z)  # of the raw z: the distance from the neutral opinion 0 (Chen et al.)
     return {
         "z": z,
         "polarization": P,

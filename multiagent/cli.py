@@ -1100,7 +1100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          "needs a symmetric --adjacency. metrics.json then holds the "
                          "polarization, disagreement, internal_conflict, controversy, "
                          "pd_index and dc_index of each topic (reported only for this model, "
-                         "whose equilibrium they describe)")
+                         "whose equilibrium they describe; controversy and dc_index measure "
+                         "the distance from the scale's 0, the neutral opinion, so code the "
+                         "neutral answer as 0, e.g. Likert 1-7 minus 4)")
     eq.add_argument("--out", required=True, type=output_folder, metavar="DIR",
                     help="output folder: equilibrium.csv (agent, then the equilibrium "
                          "opinion on each topic, columns named as in --opinions), "

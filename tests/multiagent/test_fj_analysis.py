@@ -396,3 +396,27 @@ def test_time_to_consensus_of_a_float32_model_that_stalls_at_round_off():
         for tol in (1e-4, 1e-6):
             assert time_to_consensus(model, S, tol=tol) == \
                 _float32_rounds_by_rollout(model, S, tol)
+
+
+@pytest.mark.parametrize("conv", [np.asarray, sp.csr_array])
+def test_only_controversy_and_dc_index_follow_the_scale_s_zero(conv, rng):
+    # controversy is z^T z, the distance from the neutral opinion 0 (Chen et al. 2018): on
+    # Likert 1-7 answers it grows with the offset while P, D and C_I stay put; Chen et al.'s
+    # conservation law C_I + 2 D + C = s^T s holds with the raw s
+    G = make_graph("er", 30, p=0.2, seed=3)
+    for u, v in G.edges:
+        G[u][v]["weight"] = rng.uniform(0.5, 2)
+    A = adjacency(G)
+    s = rng.integers(1, 8, 30).astype(float)
+    for offset in (0.0, -4.0, 100.0):
+        out = opinion_indices(conv(A), s + offset)
+        z = np.asarray(out["z"])
+        assert out["controversy"] == pytest.approx(z @ z, rel=1e-9)
+        assert (out["internal_conflict"] + 2 * out["disagreement"] + out["controversy"]
+                == pytest.approx((s + offset) @ (s + offset), rel=1e-9))
+        sb = s - s.mean()
+        centred = opinion_indices(conv(A), sb)
+        for key in ("polarization", "disagreement", "internal_conflict", "pd_index"):
+            assert out[key] == pytest.approx(centred[key], rel=1e-9), (key, offset)
+        # centred opinions: C equals P
+        assert centred["controversy"] == pytest.approx(centred["polarization"], rel=1e-9)
