@@ -49,7 +49,7 @@ __all__ = [
 
 
 def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "auto",
-                 maxiter: int | None = None) -> Any:
+                 maxiter: int | None = None, rounds: int | None = None) -> Any:
     """Column means of the influence matrix, ``pi = (1/n) 1^T M``, by one transposed solve.
 
     ``pi_j`` is agent ``j``'s share of the equilibrium (its aggregate router weight in the
@@ -61,6 +61,14 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     distribution.  Where some agents reach no stubborn agent, ``M`` is the limit map of
     :meth:`~FriedkinJohnsen.equilibrium` (each closed group of them reaches its own
     consensus) and ``pi`` its column means.
+
+    With ``rounds=T`` it is the social power after ``T`` rounds instead, the column means
+    of ``M_T = influence_matrix(rounds=T)`` (``b(T) = M_T b(0)``): each agent's share of
+    the answers after a debate of ``T`` rounds, which can be far from the equilibrium's
+    (the gap shrinks at least like ``max(1 - gamma)^T``).  It is computed as
+    ``pi_T = sum_{t < T} Gamma G^t 1/n + G^T 1/n`` (``G`` the transpose of ``H``, ``G^t``
+    its ``t``-th power) by ``T`` products with ``W``'s transpose, without forming ``M_T``
+    (no ``max_n``); ``tol``, ``method`` and ``maxiter`` are then unused.
 
     Parameters
     ----------
@@ -74,11 +82,21 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     maxiter
         Iteration cap of an iterative solve, or of the power iteration for DeGroot
         weights (None: the solver's default), which a convergence error advises raising.
+    rounds
+        None (default): the equilibrium's social power.  An integer ``T >= 0``: that after
+        ``T`` rounds (``1/n`` each at ``T = 0``).
 
     Returns
     -------
     numpy.ndarray or torch.Tensor
         Length-``n`` social powers in the model's backend, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``rounds`` is negative.
+    TypeError
+        If ``rounds`` is not an integer or None.
 
     Examples
     --------
@@ -90,7 +108,11 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     [[0.8, 0.2], [0.6, 0.4]]
     >>> social_power(fj).round(4).tolist()  # its column means
     [0.7, 0.3]
+    >>> social_power(fj, rounds=1).round(4).tolist()  # of M_1 = [[0.5, 0.5], [0.75, 0.25]]
+    [0.625, 0.375]
     """
+    if rounds is not None:
+        return _social_power_after(model, check_count("rounds", rounds, at_least=0))
     g, a, c = model._effective()
     classes = model._closed_classes(g, c)
     if not bool((g > 0).any()) and len(classes) == 1:
@@ -106,6 +128,23 @@ def social_power(model: FriedkinJohnsen, *, tol: float = 1e-12, method: Any = "a
     # the transposed solve is off by about eps / gamma, mostly in scale: the sum was 2e-3
     # off 1 at every gamma = 1e-14; rescaled, the entries are accurate to round-off
     return pi / pi.sum()
+
+
+def _social_power_after(model: FriedkinJohnsen, rounds: int) -> Any:
+    """Return the column means of ``M_T`` by ``T`` transposed rounds from ``u = 1/n``.
+
+    ``1' M_T / n = 1' H^T / n + sum_{t < T} (1' H^t / n) Gamma`` (powers of ``H``; ``'``
+    transposes): ``u <- H' u`` each round.  No rescaling: the sum stays 1 to round-off.
+    """
+    u = model._vec(np.full((model.n, 1), 1.0 / model.n))
+    g = model.gamma[:, None]
+    a, c = model._mix()  # raw gamma and alpha, as the rollout takes them
+    Wt = bk.transpose(model.W)
+    acc = u * 0
+    for _ in range(rounds):
+        acc = acc + g * u
+        u = a * u + bk.matmul(Wt, c * u)
+    return (acc + u)[:, 0]
 
 
 def _spread(B: Any) -> float:

@@ -1439,8 +1439,8 @@ class FriedkinJohnsen:
         pi[members] = x / x.sum()
         return pi
 
-    def influence_matrix(self, *, max_n: int = 5000) -> Any:
-        """``M = (I - H)^{-1} Gamma`` as a dense matrix (small systems only).
+    def influence_matrix(self, *, max_n: int = 5000, rounds: int | None = None) -> Any:
+        """``M = (I - H)^{-1} Gamma`` as a dense matrix (small systems only), or ``M_T``.
 
         Row ``i`` holds agent ``i``'s equilibrium weights on everyone's innate beliefs
         (``B* = M S``, the limit of the dynamics); rows sum to 1.  With every ``gamma = 0``
@@ -1449,20 +1449,67 @@ class FriedkinJohnsen:
         reach no stubborn agent, ``M`` is the limit map described in :meth:`equilibrium`
         (a closed group's rows hold its consensus weights; Cesàro limit if periodic).
 
+        With ``rounds=T`` it is instead the influence after ``T`` rounds,
+        ``M_T = H^T + sum_{t < T} H^t Gamma`` (powers of ``H``), the map with
+        ``b(T) = M_T S`` from ``b(0) = S`` (``M_T = rollout(I, T)[-1]``, rows summing to 1;
+        ``M_0 = I``).  Debates
+        run a few rounds, where ``M_T`` can be far from ``M``: the gap
+        ``M_T - M = H^T (I - M)`` shrinks at least like ``max(1 - gamma)^T`` (up to about
+        half of it, 0.8^3, is left after 3 rounds at ``gamma = 0.2``; less where the peers
+        mix fast).  ``M_T -> M`` as ``T`` grows whenever the dynamics converge (a periodic
+        group keeps oscillating: ``M`` is its time average).
+
         Parameters
         ----------
         max_n
             Refuse larger systems (use :meth:`equilibrium` or :meth:`solve` instead).
+        rounds
+            None (default): the equilibrium map ``M``.  An integer ``T >= 0``: ``M_T``, by
+            ``T`` products with ``W`` (``T`` rounds of :meth:`step` applied to ``I``).
 
         Returns
         -------
         ``(n, n)`` dense array/tensor of the model's backend.
+
+        Raises
+        ------
+        ValueError
+            If ``n > max_n``, or ``rounds`` is negative.
+        TypeError
+            If ``rounds`` is not an integer or None (``True`` and ``2.0`` included).
+
+        Examples
+        --------
+        Two agents who keep half their innate answer: after one round each holds half of
+        each answer; at equilibrium two thirds of its own.
+
+        >>> import numpy as np
+        >>> fj = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=0.5, alpha=0.0)
+        >>> fj.influence_matrix(rounds=1).tolist()
+        [[0.5, 0.5], [0.5, 0.5]]
+        >>> fj.influence_matrix(rounds=2).tolist()
+        [[0.75, 0.25], [0.25, 0.75]]
+        >>> fj.influence_matrix().round(4).tolist()
+        [[0.6667, 0.3333], [0.3333, 0.6667]]
         """
+        if rounds is not None:
+            rounds = check_count("rounds", rounds, at_least=0)
         if self.n > max_n:
             raise ValueError(
                 f"influence_matrix is dense ({self.n}x{self.n}); raise max_n or use "
                 "equilibrium()/solve() for large graphs"
             )
+        if rounds is not None:
+            # the rollout of the identity, as rollout() computes it (raw gamma and alpha: an
+            # agent that never listens keeps its row of I), without its (T + 1) n^2 history
+            torch_ = self.backend == "torch"
+            X = (torch.eye(self.n, dtype=self.W.dtype, device=self.W.device) if torch_
+                 else np.eye(self.n, dtype=self.W.dtype))
+            anchor = torch.diag(self.gamma) if torch_ else np.diag(self.gamma)
+            a, c = self._mix()
+            for _ in range(rounds):
+                X = anchor + self._apply_H2(X, a, c)
+            return X
         g, a, c = self._effective()
         classes = self._closed_classes(g, c)
         if not bool((g > 0).any()) and len(classes) == 1:

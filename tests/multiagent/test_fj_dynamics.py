@@ -1607,3 +1607,78 @@ def test_consensus_weights_of_a_reciprocal_weighted_w_by_detailed_balance(rng, b
     np.testing.assert_allclose(pi, power, rtol=1e-10)
     w = rs / (1 - alpha)
     np.testing.assert_allclose(pi, w / w.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "torch"])
+def test_influence_after_finite_rounds_is_the_rollout_of_the_identity(backend, rng):
+    # the influence of each first answer on the answers after T rounds (debates run 2-5
+    # rounds) was only available at equilibrium; M_T = rollout(I, T)[-1], rows summing to 1,
+    # whose column means are the social powers after T rounds, and M_T -> M as T grows
+    from multiagent.analysis import social_power
+
+    fj, _, _ = _random_model(rng, n=10)
+    W = fj.W
+    conv = {"numpy": np.asarray, "scipy": sp.csr_array, "torch": torch.tensor}[backend]
+    model = FriedkinJohnsen(conv(W), fj.gamma, fj.alpha)
+    S = rng.dirichlet(np.ones(3), size=10)
+    traj = fj.rollout(np.eye(10), 5, check=False)
+    for T in (0, 1, 2, 5):
+        M_T = np.asarray(model.influence_matrix(rounds=T))
+        np.testing.assert_allclose(M_T, traj[T], rtol=0, atol=1e-14)
+        np.testing.assert_allclose(M_T.sum(axis=1), 1, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(M_T @ S, fj.rollout(S, T)[-1], rtol=0, atol=1e-14)
+        pi_T = np.asarray(social_power(model, rounds=T))
+        np.testing.assert_allclose(pi_T, M_T.mean(axis=0), rtol=0, atol=1e-14)
+    np.testing.assert_array_equal(np.asarray(model.influence_matrix(rounds=0)), np.eye(10))
+    # T -> infinity: the equilibrium's (the spectral radius is at most 0.95 here)
+    np.testing.assert_allclose(np.asarray(model.influence_matrix(rounds=1000)),
+                               np.asarray(model.influence_matrix()), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(social_power(model, rounds=1000)),
+                               np.asarray(social_power(model)), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [0, 1, 2, 3, 10])
+def test_influence_after_finite_rounds_of_two_agents_by_hand(T):
+    # two agents who hear each other (W = [[0, 1], [1, 0]]), gamma = 0.2, alpha = 1/4:
+    # H = (1 - g)(a I + (1 - a) W) acts on (1, 1) as 1 - g and on (1, -1) as
+    # rho = (1 - g)(2a - 1) = -0.4, and M_T = H^T + sum_{t < T} H^t g keeps (1, 1) and
+    # multiplies (1, -1) by mu_T = rho^T + g (1 - rho^T) / (1 - rho), so
+    # M_T = [[1 + mu_T, 1 - mu_T], [1 - mu_T, 1 + mu_T]] / 2: mu_0 = 1 (the identity),
+    # mu_1 = -0.4 + 0.2 = -0.2 (M_1 = [[0.4, 0.6], [0.6, 0.4]]), mu_inf = 1/7 (M's diagonal 4/7)
+    from multiagent.analysis import social_power
+
+    g, a = 0.2, 0.25
+    rho = (1 - g) * (2 * a - 1)
+    mu = rho**T + g * (1 - rho**T) / (1 - rho)
+    exact = np.array([[1 + mu, 1 - mu], [1 - mu, 1 + mu]]) / 2
+    fj = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=g, alpha=a)
+    np.testing.assert_allclose(fj.influence_matrix(rounds=T), exact, rtol=0, atol=1e-15)
+    if T == 1:
+        np.testing.assert_allclose(exact, [[0.4, 0.6], [0.6, 0.4]], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(fj.influence_matrix(), [[4 / 7, 3 / 7], [3 / 7, 4 / 7]],
+                               rtol=0, atol=1e-15)
+    # unequal stubbornness, gamma = (1/2, 1/4), alpha = 0: M_1 = Gamma + H =
+    # [[1/2, 1/2], [3/4, 1/4]], social power (5/8, 3/8) after one round; (0.7, 0.3) at
+    # equilibrium (M = [[0.8, 0.2], [0.6, 0.4]])
+    fj2 = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=[0.5, 0.25], alpha=0.0)
+    if T == 1:
+        np.testing.assert_allclose(fj2.influence_matrix(rounds=1), [[0.5, 0.5], [0.75, 0.25]],
+                                   rtol=0, atol=1e-15)
+        np.testing.assert_allclose(social_power(fj2, rounds=1), [0.625, 0.375],
+                                   rtol=0, atol=1e-15)
+    np.testing.assert_allclose(social_power(fj2, rounds=T),
+                               fj2.influence_matrix(rounds=T).mean(axis=0), rtol=0, atol=1e-15)
+
+
+def test_finite_rounds_are_checked_by_name():
+    from multiagent.analysis import social_power
+
+    fj = FriedkinJohnsen(np.array([[0.0, 1.0], [1.0, 0.0]]), gamma=0.2, alpha=0.0)
+    for bad, error in ((-1, ValueError), (2.5, TypeError), (True, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="rounds"):
+            fj.influence_matrix(rounds=bad)
+        with pytest.raises(error, match="rounds"):
+            social_power(fj, rounds=bad)
+    # None is the equilibrium, as before
+    np.testing.assert_array_equal(fj.influence_matrix(rounds=None), fj.influence_matrix())
+    np.testing.assert_array_equal(social_power(fj, rounds=None), social_power(fj))
