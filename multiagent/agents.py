@@ -14,8 +14,10 @@ falls back to one-hot on the answer and then to uniform, as the reference code d
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -125,59 +127,117 @@ def _tagged(text: str, pattern: str, tag: str) -> str | None:
     return None
 
 
-def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
-    r"""Read a belief from agent text: JSON in ``<BELIEF>``, else the answer, else uniform.
+def _number_of(value: Any) -> float:
+    """Read a belief entry as a float: a number, a numeric string, or a percentage string.
 
-    Parameters
-    ----------
-    text
-        An agent's reply. The belief is the JSON object after ``<UPDATED_BELIEF>`` or, when
-        there is none, after ``<BELIEF>``, either closed (``<BELIEF>{...}</BELIEF>``) or in
-        MAS-Cascade's prompt format (``<UPDATED_BELIEF>: {...}`` on its own line). The
-        answer comes from ``<UPDATED_ANSWER>: X``, ``<ANSWER>: X`` or an ``ANSWER: X``
-        line. ``<think>...</think>`` blocks (a reasoning model's draft) are ignored.
-    options
-        The K option labels, the JSON keys and answer values.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(K,)`` probability vector (normalised, also when the entries' sum exceeds
-        float64's range, e.g. two entries of 1e308; a block with negative or non-finite
-        entries counts as malformed and the fallbacks apply).  An entry is a JSON number
-        or a string holding one (``"0.3"``, as models sometimes quote it); a JSON
-        ``true`` / ``false`` or ``null`` makes the block malformed, and an option missing
-        from the block gets 0.
-
-    Examples
-    --------
-    >>> parse_belief('<UPDATED_ANSWER>: B\n<UPDATED_BELIEF>: {"A": 0.25, "B": 0.75}',
-    ...              ("A", "B")).tolist()
-    [0.25, 0.75]
+    ``"70%"`` (also ``"70 %"``) is 0.7, as models write probabilities; a boolean is no
+    probability (``float(True)`` read JSON ``true`` as 1) and raises a TypeError, as does
+    ``None``; other text raises a ValueError.
     """
-    K = len(options)
-    # a draft belief inside the thinking is not the reply's belief
-    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S)
-    block = _tagged(text, r"\{.*?\}", "BELIEF")
-    if block is not None:
-        try:
-            d = json.loads(block)
-            raw = [d.get(o, 0.0) for o in options]
-            # JSON true is no probability: float(True) read it as 1 (and false as 0)
-            if any(isinstance(v, bool) for v in raw):
-                raise TypeError("a boolean belief")
-            b = np.array([float(v) for v in raw])
-            with np.errstate(over="ignore"):  # handled below
-                total = b.sum()
-            if np.isfinite(b).all() and (b >= 0).all() and total > 0:
-                if np.isinf(total):
-                    # finite entries whose sum overflows (1e308 twice): b / inf gave zeros
-                    # and a RuntimeWarning; scaled by the largest first, the sum is finite
-                    b = b / b.max()
-                    total = b.sum()
-                return b / total
-        except (ValueError, TypeError, AttributeError):
-            pass
+    if isinstance(value, bool):
+        raise TypeError("a boolean belief")
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(.+?)\s*%\s*", value)
+        if m:
+            return float(m.group(1)) / 100.0
+    return float(value)
+
+
+def _load_block(block: str) -> Any:
+    """Load the ``{...}`` block as JSON, else as a Python literal (single quotes, trailing comma).
+
+    Never ``eval``: :func:`ast.literal_eval` reads literals only.  A block neither reads
+    raises a ValueError.
+    """
+    try:
+        return json.loads(block)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(block)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    # JSON literals (null, Infinity) with a trailing comma
+    return json.loads(re.sub(r",\s*\}\s*$", "}", block))
+
+
+def _key_option(key: str, options: Sequence[str]) -> int | None:
+    """Return the option a key that is not exactly a label names, if only one fits (else None).
+
+    A key names option ``o`` when, stripped and case-folded, it is ``o`` or it starts with
+    ``o`` followed by one of ``( ) . : - ]`` (``"a"``, ``" B "``, ``"A (Paris)"``,
+    ``"C) Nice"``); ``"Apple"`` or ``"a priori"`` name no option.
+    """
+    k = key.strip().casefold()
+    labels = [str(o).strip().casefold() for o in options]
+    found = [i for i, o in enumerate(labels)
+             if k == o or re.match(re.escape(o) + r"\s*[().:\-\]]", k)]
+    return found[0] if len(found) == 1 else None
+
+
+def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str | None, bool]:
+    """Read a parsed block: ``(belief, note, unknown_mass)``.
+
+    ``belief`` is None when the block is unusable, ``note`` then says why; with a belief,
+    ``note`` is None or names the keys outside the options that carried (a minority of the)
+    mass and were dropped.  ``unknown_mass`` says whether such keys carried mass.
+    """
+    if not isinstance(d, dict):
+        return (None, "the <BELIEF> block is no mapping of option -> probability: "
+                f"{d!r:.80}", False)
+    # exact labels first, as they were always read; other keys by _key_option, unless
+    # their option already has a value (an exact key wins: {"A": .8, "a": .1} read A)
+    keys: list[Any] = [o if o in d else None for o in options]
+    unknown: dict[str, float] = {}
+    for key, value in d.items():
+        if key in keys:
+            continue
+        i = _key_option(str(key), options)
+        if i is not None and keys[i] is None:
+            keys[i] = key
+            continue
+        try:  # an unknown key's number is mass that the options lose; text is no mass
+            mass = _number_of(value)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        if np.isfinite(mass) and mass > 0:
+            unknown[str(key)] = mass
+    malformed = ("the <BELIEF> block has an entry that is no probability (negative, "
+                 "non-finite, boolean, null or text)")
+    try:
+        b = np.array([_number_of(0.0 if k is None else d[k]) for k in keys])
+    except (ValueError, TypeError, OverflowError):
+        return None, malformed, False
+    if not (np.isfinite(b).all() and (b >= 0).all()):
+        return None, malformed, False
+    dropped = None
+    if unknown:
+        # the share of the mass on keys that are no option, its sum scaled by the largest
+        # entry (no overflow): {"E": 0.9, "A": 0.1} became certainty in A, without a word
+        top = max(max(unknown.values()), float(b.max(initial=0.0)))
+        lost = sum(v / top for v in unknown.values())
+        share = lost / (lost + float((b / top).sum()))
+        names = ", ".join(repr(k) for k in unknown)
+        where = f"not among the options {list(options)}"
+        if share > 0.5:  # most of the mass: renormalising the rest would invent a belief
+            return None, (f"keys {names} of the <BELIEF> block, {where}, carry {100 * share:.3g}"
+                          " % of its mass: block not used"), True
+        dropped = (f"dropped keys {names} of the <BELIEF> block, {where}, carrying "
+                   f"{100 * share:.3g} % of its mass; the rest renormalised")
+    with np.errstate(over="ignore"):  # handled below
+        total = b.sum()
+    if not total > 0:
+        return None, "the <BELIEF> block's entries for the options sum to 0", False
+    if np.isinf(total):
+        # finite entries whose sum overflows (1e308 twice): b / inf gave zeros and a
+        # RuntimeWarning; scaled by the largest first, the sum is finite
+        b = b / b.max()
+        total = b.sum()
+    return b / total, dropped, dropped is not None
+
+
+def _answer_of(text: str, options: Sequence[str]) -> tuple[int | None, str | None]:
+    """Return the option the text answers (or None) and an answer given that is no option."""
     # MAS-Cascade's tag, or a plain "ANSWER: X" line ("ANSWER:" alone never matched
     # "<UPDATED_ANSWER>: C", where a '>' comes before the colon)
     answer = _tagged(text, r"[^\s<]+", "ANSWER")
@@ -187,7 +247,93 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
     if answer is not None:
         answer = answer.strip("*.,;:()[]'\"")  # "**C**", "C." as models write it
         if answer in options:
-            return np.eye(K)[list(options).index(answer)]
+            return list(options).index(answer), None
+    # "Final answer: **B**", "**Answer:** C" in prose (any case, the last one given): read
+    # only where no upper-case ANSWER line names an option, so those keep their reading
+    said = [m.strip("*.,;:()[]'\"") for m in
+            re.findall(r"answer\s*\**\s*:\s*\**\s*([^\s<]+)", text, flags=re.I)]
+    for value in reversed(said):
+        if value in options:
+            return list(options).index(value), None
+    return None, answer if answer is not None else (said[-1] if said else None)
+
+
+def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
+    r"""Read a belief from agent text: JSON in ``<BELIEF>``, else the answer, else uniform.
+
+    Parameters
+    ----------
+    text
+        An agent's reply. The belief is the JSON object after ``<UPDATED_BELIEF>`` or, when
+        there is none, after ``<BELIEF>``, either closed (``<BELIEF>{...}</BELIEF>``) or in
+        MAS-Cascade's prompt format (``<UPDATED_BELIEF>: {...}`` on its own line); a
+        Python-style dict (single quotes) or a trailing comma is read too (by
+        :func:`ast.literal_eval`, never ``eval``). The answer comes from
+        ``<UPDATED_ANSWER>: X``, ``<ANSWER>: X`` or an ``ANSWER: X`` line, else from the
+        last ``answer: X`` in any case (``Final answer: **B**``). ``<think>...</think>``
+        blocks (a reasoning model's draft) are ignored.
+    options
+        The K option labels, the JSON keys and answer values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(K,)`` probability vector (normalised, also when the entries' sum exceeds
+        float64's range, e.g. two entries of 1e308; a block with negative or non-finite
+        entries counts as malformed and the fallbacks apply).  An entry is a JSON number
+        or a string holding one (``"0.3"``, as models sometimes quote it) or a percentage
+        (``"70%"`` is 0.7; plain numbers on a 0-100 scale need nothing, as the block is
+        normalised); a JSON ``true`` / ``false`` or ``null`` makes the block malformed,
+        and an option missing from the block gets 0.  Keys are the option labels; a key
+        that is none names an option when, stripped of spaces and in any case, it is the
+        label or the label followed by ``( ) . : - ]`` (``"a"``, ``"A (Paris)"``), unless
+        that option has its exact label in the block too.
+
+    Warns
+    -----
+    UserWarning
+        When keys that name no option carry mass (their names and share of the mass): a
+        minority share is dropped and the rest renormalised; when they carry most of the
+        mass the block is not used (``{"E": 0.9, "A": 0.1}`` is no certainty in A) and
+        the fallbacks apply.  And whenever the uniform belief is returned, saying why: a
+        parse failure enters a fit as an undecided agent.
+
+    Examples
+    --------
+    >>> parse_belief('<UPDATED_ANSWER>: B\n<UPDATED_BELIEF>: {"A": 0.25, "B": 0.75}',
+    ...              ("A", "B")).tolist()
+    [0.25, 0.75]
+    >>> parse_belief("<BELIEF>{'a': '70%', 'b': '30%',}</BELIEF>", ("A", "B")).tolist()
+    [0.7, 0.3]
+    """
+    K = len(options)
+    # a draft belief inside the thinking is not the reply's belief
+    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S)
+    block = _tagged(text, r"\{.*?\}", "BELIEF")
+    why_not, unknown_mass = "no <BELIEF> block", False
+    if block is not None:
+        try:
+            d = _load_block(block)
+        except ValueError:
+            why_not = f"the <BELIEF> block {block[:80]!r} is neither JSON nor a Python dict"
+        else:
+            b, note, unknown_mass = _read_block(d, options)
+            if b is not None:
+                if note:  # keys outside the options carried a minority of the mass
+                    warnings.warn(f"parse_belief: {note}", UserWarning, stacklevel=2)
+                return b
+            why_not = note
+    i, other = _answer_of(text, options)
+    if i is not None:
+        if unknown_mass:  # keys outside the options carried most of the mass: said so
+            warnings.warn(f"parse_belief: {why_not}; read the answer {options[i]!r} instead",
+                          UserWarning, stacklevel=2)
+        return np.eye(K)[i]
+    answer = (f"the answer {other!r} is not among the options {list(options)}"
+              if other is not None else "no answer line")
+    # a parse failure enters a fit as an undecided agent: said so (it was silent)
+    warnings.warn(f"parse_belief: {why_not}; {answer}: returned the uniform belief 1/{K}",
+                  UserWarning, stacklevel=2)
     return np.full(K, 1.0 / K)
 
 

@@ -190,7 +190,9 @@ def test_parse_belief_fallbacks():
                                [0.2, 0.5, 0.3])
     np.testing.assert_allclose(parse_belief("<BELIEF>{broken</BELIEF>\nANSWER: C", opts),
                                [0, 0, 1])
-    np.testing.assert_allclose(parse_belief("no idea", opts), [1 / 3] * 3)
+    # the uniform fallback is a parse failure, now said so (it entered fits silently)
+    with pytest.warns(UserWarning, match="uniform"):
+        np.testing.assert_allclose(parse_belief("no idea", opts), [1 / 3] * 3)
 
 
 def test_run_debate_rejects_bad_agent():
@@ -239,8 +241,9 @@ def test_parse_belief_refuses_booleans_and_reads_numeric_strings():
     opts = ("A", "B")
     np.testing.assert_array_equal(
         parse_belief('<BELIEF>{"A": true, "B": 0.5}</BELIEF>\nANSWER: B', opts), [0, 1])
-    np.testing.assert_array_equal(parse_belief('<BELIEF>{"A": false, "B": 0.5}</BELIEF>', opts),
-                                  [0.5, 0.5])
+    with pytest.warns(UserWarning, match="boolean"):  # the uniform fallback is said now
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"A": false, "B": 0.5}</BELIEF>', opts), [0.5, 0.5])
     np.testing.assert_allclose(parse_belief('<BELIEF>{"A": "0.3", "B": 0.1}</BELIEF>', opts),
                                [0.75, 0.25], rtol=1e-15)
 
@@ -382,3 +385,75 @@ def test_scripted_agent_refuses_negative_or_non_finite_trust(trust, message):
             ScriptedFJAgent(0, [0.5, 0.5], gamma, alpha, [0, 1.0, 1.0])
     with pytest.raises(TypeError, match=r"^gamma: expected a real number, got True"):
         ScriptedFJAgent(0, [0.5, 0.5], True, 0.3, [0, 1.0, 1.0])
+
+
+_ABCD = ("A", "B", "C", "D")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # keys as models write them: lower case, padded, with the option's text; each fell
+    # back to the uniform belief without a word
+    ('<BELIEF>{"a": 0.7, "b": 0.3}</BELIEF>', [0.7, 0.3, 0, 0]),
+    ('<BELIEF>{" A ": 0.7, "b ": 0.3}</BELIEF>', [0.7, 0.3, 0, 0]),
+    ('<BELIEF>{"A (Paris)": 0.7, "B (Lyon)": 0.2, "C) Nice": 0.1}</BELIEF>', [0.7, 0.2, 0.1, 0]),
+    # Python's dict syntax and a trailing comma
+    ("<BELIEF>{'A': 0.7, 'B': 0.3}</BELIEF>", [0.7, 0.3, 0, 0]),
+    ('<BELIEF>{"A": 0.7, "B": 0.3,}</BELIEF>', [0.7, 0.3, 0, 0]),
+    ('<BELIEF>{"A": 0.7,\n "B": 0.3,\n}</BELIEF>', [0.7, 0.3, 0, 0]),
+    # percentages, as strings
+    ('<BELIEF>{"A": "70%", "B": "30 %"}</BELIEF>', [0.7, 0.3, 0, 0]),
+    ("<BELIEF>{'A': '70%', 'C': '30%'}</BELIEF>", [0.7, 0, 0.3, 0]),
+    # a final answer in prose, bold or not, when no ANSWER: line is there
+    ("I weighed A and C. Final answer: **B**", [0, 1, 0, 0]),
+    ("**Final Answer:** C", [0, 0, 1, 0]),
+])
+def test_parse_belief_reads_plausible_llm_output(text, expected):
+    # before: uniform [0.25] * 4 for every one of these, silently
+    np.testing.assert_allclose(parse_belief(text, _ABCD), expected, atol=1e-15)
+
+
+def test_parse_belief_warns_when_keys_outside_the_options_carry_mass():
+    # {"E": 0.9, "A": 0.1} gave [1, 0, 0, 0]: the 0.1 belief in A became certainty once
+    # the unknown E was dropped and the rest renormalised, without a word
+    with pytest.warns(UserWarning, match=r"'E'.*90 %") as caught:
+        b = parse_belief('<BELIEF>{"E": 0.9, "A": 0.1}</BELIEF>', _ABCD)
+    np.testing.assert_array_equal(b, 0.25)  # most of the mass unknown: block not used
+    assert "uniform" in str(caught[-1].message)
+    # most of the mass unknown, an answer line: the answer, with the warning
+    with pytest.warns(UserWarning, match="'E'"):
+        b = parse_belief('<BELIEF>{"E": 0.9, "A": 0.1}</BELIEF>\nANSWER: B', _ABCD)
+    np.testing.assert_array_equal(b, [0, 1, 0, 0])
+    # a minor unknown share: dropped and the rest renormalised, said so
+    with pytest.warns(UserWarning, match=r"dropped.*'none of these'.*10 %"):
+        b = parse_belief('<BELIEF>{"A": 0.6, "B": 0.3, "none of these": 0.1}</BELIEF>', _ABCD)
+    np.testing.assert_allclose(b, [2 / 3, 1 / 3, 0, 0], rtol=1e-15)
+
+
+def test_parse_belief_warns_when_it_falls_back_to_uniform():
+    for text, why in [("no belief here", "no <BELIEF>"),
+                      ('<BELIEF>{"A": 0, "B": 0}</BELIEF>', "sum"),
+                      ("ANSWER: F", "'F'")]:
+        with pytest.warns(UserWarning, match="uniform") as caught:
+            np.testing.assert_array_equal(parse_belief(text, _ABCD), 0.25)
+        assert why in str(caught[-1].message), (text, str(caught[-1].message))
+
+
+def test_parse_belief_keeps_well_formed_input_as_it_was():
+    import warnings
+
+    texts = [format_belief([0.1, 0.2, 0.3, 0.4], _ABCD),
+             '<BELIEF>{"A": 0.7, "B": 0.3, "reason": "because"}</BELIEF>',
+             '<BELIEF>{"A": 0.5, "B": 0.5, "E": 0}</BELIEF>',
+             "<UPDATED_ANSWER>: **C**\n<UPDATED_BELIEF>: not json",
+             "The first answer: A was wrong.\nANSWER: B"]
+    expected = [[0.1, 0.2, 0.3, 0.4], [0.7, 0.3, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 1, 0],
+                [0, 1, 0, 0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for text, want in zip(texts, expected):
+            np.testing.assert_allclose(parse_belief(text, _ABCD), want, atol=1e-15)
+    # an exact key wins over one that matches only up to case: {"A": 0.5, "a": 0.5} read A
+    with pytest.warns(UserWarning, match="'a'"):
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"A": 0.8, "B": 0.2, "a": 0.1}</BELIEF>', _ABCD),
+            parse_belief('<BELIEF>{"A": 0.8, "B": 0.2}</BELIEF>', _ABCD))
