@@ -290,8 +290,8 @@ def _write_trajectories(path: Path, trajectories: Any, truth: Any, adversaries: 
 
 
 def _read_transcripts(path: Path, agents: list[str] | None = None, normalize: bool = False
-                      ) -> tuple[Any, list[Any], list[int], list[str] | None]:
-    """Beliefs ``(Q, T + 1, n, K)``, question labels, agents marked adversary, agent names.
+                      ) -> Any:
+    """Read the transcripts of ``path`` into a :class:`multiagent.Transcripts`.
 
     :func:`multiagent.read_transcripts` (the library reads the same tables by the same
     rules), its messages naming ``--adjacency`` for ``agents``: the names of an
@@ -301,22 +301,27 @@ def _read_transcripts(path: Path, agents: list[str] | None = None, normalize: bo
     one holding names (as ``simulate --adjacency`` writes, also names that look like
     numbers, such as respondent IDs, when every belief is there) orders them as they first
     appear: the order ``simulate`` writes them in, that of its ``--adjacency`` file. The
-    names returned are ``agents`` or those found (None for indices). An .npy file's agents
+    agents' names are ``agents`` or those found (None for indices). An .npy file's agents
     are taken in it. ``normalize``: ``--normalize``, each belief row divided by its sum.
+    Questions that stop at different rounds (debates that end once the agents agree) are
+    read each up to its own last round, a ``_ByQuestion`` (the library refuses them).
     """
-    from multiagent.transcripts import _csv_wording, _read_path
+    from multiagent.transcripts import _csv_wording, _read_path, _RoleWarning
 
     try:
         # --normalize's note printed as the command's other warnings, whatever the filters
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
             read = _read_path(path, agents, _csv_wording(path, option="--adjacency"),
-                              normalize=normalize)
+                              normalize=normalize, by_question=True)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     for warning in said:
-        print(f"prunus: warning: {warning.message}", file=sys.stderr)
-    return read.beliefs, read.questions, read.adversaries, read.agents
+        if issubclass(warning.category, _RoleWarning):  # follows the filters (-W error)
+            warnings.warn(str(warning.message), warning.category, stacklevel=1)
+        else:
+            print(f"prunus: warning: {warning.message}", file=sys.stderr)
+    return read
 
 
 def _name_the_belief(exc: ValueError, X: Any, labels: list[Any],
@@ -360,28 +365,59 @@ def _fit(args: argparse.Namespace) -> int:
     path = Path(args.data)
     frame = None if args.adjacency is None else _read_adjacency_option(args.adjacency)
     agent_names = None if frame is None else list(frame.index)
-    X, labels, adversaries, agent_names = _read_transcripts(path, agent_names,
-                                                            args.normalize)
-    if agent_names is not None:
-        adversaries = [agent_names[a] for a in adversaries]
+    read = _read_transcripts(path, agent_names, args.normalize)
+    labels, agent_names = read.questions, read.agents
+    # questions of different rounds: one array each (fit_transcripts takes such a list)
+    last_rounds = getattr(read, "last_rounds", None)
+    X = read.beliefs if last_rounds is None else read.transcripts()
+    n_agents = read.beliefs.shape[2]
+
+    def named(indices: list[int]) -> list[Any]:
+        return list(indices) if agent_names is None else [agent_names[a] for a in indices]
+
+    adversaries = named(read.adversaries)
+    # each question's own: one agent may be the adversary in one question and benign in
+    # the others (the union made q0's benign mean leave out agents benign in q0)
+    marked = [named(read.adversaries_by_question.get(q, read.adversaries)) for q in labels]
     if frame is None and agent_names is not None and args.graph not in (None, "complete"):
         # --graph numbers its agents 0..n-1 (which name is a star's hub?)
         raise CommandError(f"{path} names its agents ({agent_names[0]!r}, ...), but --graph "
                            f"{args.graph} numbers them 0..n-1 as simulate does: names in the "
                            "agent column need --adjacency FILE naming them (or no --graph: "
                            "every agent may trust every other)")
-    last = X.shape[1] - 1
+    last = X.shape[1] - 1 if last_rounds is None else min(last_rounds)
+    if last_rounds is not None and last == 0:  # the fit would not say which question
+        alone = [q for q, t in zip(labels, last_rounds) if t == 0]
+        shown = repr(alone[0]) if len(alone) == 1 else _shown(alone)
+        raise CommandError(f"question{'s' if len(alone) > 1 else ''} {shown} of "
+                           f"{path} hold{'' if len(alone) > 1 else 's'} round 0 only (the "
+                           "innate beliefs): a fit needs at least rounds 0 and 1; leave "
+                           f"{'them' if len(alone) > 1 else 'it'} out")
     if args.train_rounds is not None and args.train_rounds > last:
         # fit_fj would say "train_rounds must be in ...", not naming the option
-        raise CommandError(f"--train-rounds must be at most {last} (the transcripts hold "
+        holds = ("the transcripts hold" if last_rounds is None else
+                 f"question {labels[last_rounds.index(last)]!r} holds")
+        raise CommandError(f"--train-rounds must be at most {last} ({holds} "
                            f"rounds 0..{last}), got {args.train_rounds}")
     if args.train_rounds == last:
         # it holds nothing out and scores in-sample (scored_from 0), though the option
         # promises later rounds: said, not refused (such runs worked before); warned, not
         # printed, so that the user's warning filters apply (-W error refuses the run)
-        warnings.warn(f"--train-rounds {last} is the transcripts' last round: no round is "
-                      "held out, so the scores are in-sample, as without the option; give "
-                      f"at most {last - 1} to score later rounds", UserWarning, stacklevel=1)
+        if last_rounds is None or len(set(last_rounds)) == 1:
+            warnings.warn(f"--train-rounds {last} is the transcripts' last round: no round "
+                          "is held out, so the scores are in-sample, as without the option; "
+                          f"give at most {last - 1} to score later rounds", UserWarning,
+                          stacklevel=1)
+        else:  # questions that stop at different rounds: only the shortest are in-sample
+            short = [q for q, t in zip(labels, last_rounds) if t == last]
+            one = len(short) == 1
+            shown = repr(short[0]) if one else _shown(short)
+            warnings.warn(f"--train-rounds {last} is the transcripts' last round for "
+                          f"question{'' if one else 's'} {shown}: no round of "
+                          f"{'its' if one else 'theirs'} is held out, so "
+                          f"{'its' if one else 'their'} scores are in-sample, as without "
+                          f"the option; give at most {last - 1} to score later rounds of "
+                          "every question", UserWarning, stacklevel=1)
     if args.seed != 0 and args.graph not in ("er", "ba"):
         given = (f"--graph {args.graph}" if args.graph is not None
                  else "--adjacency" if frame is not None else "a complete graph")
@@ -415,12 +451,14 @@ def _fit(args: argparse.Namespace) -> int:
     if args.graph is not None:  # a star's transcripts fitted with complete trust misread it
         from multiagent.topologies import adjacency, make_graph
 
-        options["adjacency"] = adjacency(make_graph(args.graph, X.shape[2], seed=args.seed))
+        options["adjacency"] = adjacency(make_graph(args.graph, n_agents, seed=args.seed))
     elif frame is not None:  # the transcripts' agents are in the file's order
         options["adjacency"] = frame.to_numpy()
     if args.trust != "learn":
         # only then: a default run's checkpoint signature (its fit_kwargs) stays as it was
         options.update(learn_trust=False, trust=args.trust)
+    if args.max_steps is not None and args.max_steps != _default_max_steps():
+        options["max_steps"] = args.max_steps  # only then, as --trust
     # an agent that hears no one was refused ("its trust cannot be fitted"), though simulate
     # runs it: it listens only to itself, as in the model, and the others are fitted. Said
     # here by name, once (fit_fj would name it by index, once per question)
@@ -471,6 +509,22 @@ def _fit(args: argparse.Namespace) -> int:
     if resumed is not None:
         print(resumed)
     table.insert(1, "question", labels)
+    if read.beliefs.shape[3] == 1:
+        # scalar scores are no distributions: --loss kl refuses them, and their kl was a
+        # number all the same (NaN here, so that fits.csv keeps its columns)
+        table["kl"] = np.nan
+    converged = [bool(f.converged) for f in fits]
+    if not all(converged):
+        # fit.json held the first question's converged, and nothing said that a question's
+        # fit had stopped at max_steps, its estimates still moving
+        steps = args.max_steps or _default_max_steps()
+        stalled = [q for q, done in zip(labels, converged) if not done]
+        shown = repr(stalled[0]) if len(stalled) == 1 else _shown(stalled)
+        warnings.warn(f"{len(stalled)} of {len(labels)} fits did not converge in "
+                      f"--max-steps {steps} L-BFGS steps (question"
+                      f"{'s' if len(stalled) > 1 else ''} {shown}; converged is "
+                      "False in fits.csv): their estimates may still move; refit with a "
+                      f"larger --max-steps (e.g. {10 * steps})", UserWarning, stacklevel=1)
     if agent_names is not None:  # fit.json names them too (fit_fj saw a plain matrix)
         for f in fits:
             f.agents = list(agent_names)
@@ -501,6 +555,9 @@ def _fit(args: argparse.Namespace) -> int:
     # medians and means (its gamma, set by noise, made question 0's gamma_benign 0.467
     # for agents fitted at 0.2)
     lone = agents["agent"].isin(isolated)
+    # the rows (question, agent) of the agents marked adversary in that question
+    in_role = np.concatenate([[a in set(m) for a in who] for m in marked])
+    varies = any(set(m) != set(adversaries) for m in marked)
     heard = (agents if not isolated else
              agents.assign(gamma=agents["gamma"].where(~lone),
                            alpha=agents["alpha"].where(~lone)))
@@ -511,11 +568,13 @@ def _fit(args: argparse.Namespace) -> int:
         by_question = heard.groupby("question", sort=False)
         table["gamma_median"] = by_question["gamma"].median().to_numpy()
         table["alpha_median"] = by_question["alpha"].median().to_numpy()
-        benign = heard[~heard["agent"].isin(adversaries)]
+        benign = heard[~in_role]
         if adversaries and len(benign):
             means = benign.groupby("question", sort=False)[["gamma", "alpha"]].mean()
+            means = means.reindex(labels)  # NaN for a question whose agents are all marked
             table["gamma_benign"] = means["gamma"].to_numpy()
             table["alpha_benign"] = means["alpha"].to_numpy()
+    table["converged"] = converged  # added last: the columns before keep their places
     out = Path(args.out)
     names = ("fits.csv", "agents.csv", "trust.csv", "fit.json", "metrics.json")
     with atomic_outputs(out) as stage:
@@ -537,18 +596,34 @@ def _fit(args: argparse.Namespace) -> int:
             record["isolated_agents"] = isolated
         if args.normalize:  # only then, as isolated_agents
             record["normalize"] = True
+        if varies:  # only then: each question's adversaries, where they differ
+            record["adversaries_by_question"] = {str(q): m for q, m in zip(labels, marked)}
+        if args.max_steps is not None:  # only then, as normalize
+            record["max_steps"] = args.max_steps
+        if last_rounds is not None:  # only then: questions that stop at different rounds
+            record["last_rounds"] = {str(q): t for q, t in zip(labels, last_rounds)}
         from core.provenance import environment
 
         record["environment"] = environment()  # the versions and threads that made the fits
         write_json(record, stage / "metrics.json")
     checkpoint.unlink(missing_ok=True)  # the outputs are complete
     if args.per_agent:
-        print(_per_agent_summary(len(table), heard, adversaries, summary["rmse"]))
+        print(_per_agent_summary(len(table), heard, adversaries, summary["rmse"],
+                                 in_role, varies))
     else:  # one shared value per question: its mean is what the fits found
         print(f"{len(table)} transcript(s): mean gamma {summary['gamma']:.3f}, mean alpha "
               f"{summary['alpha']:.3f}, mean RMSE {summary['rmse']:.4f}")
     print("wrote " + ", ".join(str(out / name) for name in names))
     return 0
+
+
+def _default_max_steps() -> int:
+    """``fit_fj``'s ``max_steps``, ``--max-steps``' default."""
+    import inspect
+
+    from multiagent.fit import fit_fj
+
+    return int(inspect.signature(fit_fj).parameters["max_steps"].default)
 
 
 def _resume_note(checkpoint: Path, questions: int) -> str:
@@ -909,23 +984,30 @@ def _equilibrium_summary(names: list[str], topics: list[str], S: Any, Z: Any, po
 
 
 def _per_agent_summary(transcripts: int, agents: Any, adversaries: list[Any],
-                       rmse: float) -> str:
+                       rmse: float, marked: Any = None, varies: bool = False) -> str:
     """Say what per-agent fits found: median and range over agents, not their mean.
 
     The mean over agents mixed an adversary's gamma 1 with the benign agents' 0.2 into
     "mean gamma 0.333"; where the role column marks adversaries, a second line gives the
-    mean over the other agents and over the adversaries apart.
+    mean over the other agents and over the adversaries apart.  ``marked``: whether each
+    row of ``agents`` is marked adversary in its question (default: the agents of
+    ``adversaries`` in every question); ``varies``: whether the adversaries differ between
+    questions, said in the line.
     """
+    import numpy as np
+
     g, a = agents["gamma"], agents["alpha"]
     lines = [f"{transcripts} transcript(s), gamma and alpha per agent: median gamma "
              f"{g.median():.3f} ({g.min():.3f}-{g.max():.3f} over agents), median alpha "
              f"{a.median():.3f} ({a.min():.3f}-{a.max():.3f}), mean RMSE {rmse:.4f}"]
-    marked = agents["agent"].isin(adversaries)
+    # per question: an agent that is the adversary in one question is benign in others
+    marked = agents["agent"].isin(adversaries) if marked is None else np.asarray(marked)
     if adversaries and not marked.all():
         benign, bad = agents[~marked], agents[marked]
+        where = " (each in the questions that mark it)" if varies else ""
         lines.append(f"agents not marked adversary: mean gamma {benign.gamma.mean():.3f}, "
-                     f"mean alpha {benign.alpha.mean():.3f}; adversaries {adversaries}: mean "
-                     f"gamma {bad.gamma.mean():.3f}, mean alpha {bad.alpha.mean():.3f}")
+                     f"mean alpha {benign.alpha.mean():.3f}; adversaries {adversaries}{where}: "
+                     f"mean gamma {bad.gamma.mean():.3f}, mean alpha {bad.alpha.mean():.3f}")
     return "\n".join(lines)
 
 
@@ -1005,12 +1087,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "simulate writes; agents numbered 0..n-1, or named and then taken "
                           "in the order they first appear: numbers other than 0..n-1, such "
                           "as respondent IDs, are names when every belief is given) or .npy; "
-                          "one fit per question. "
+                          "one fit per question (questions may stop at different rounds). "
                           "Writes fits.csv "
                           "(one row per question; gamma and alpha are means over agents, and "
                           "--per-agent adds their medians gamma_median, alpha_median and, "
-                          "where the role column marks adversaries, the means over the other "
-                          "agents gamma_benign, alpha_benign), agents.csv (gamma, alpha per "
+                          "where the role column marks adversaries, the means over the "
+                          "agents not marked in that question gamma_benign, alpha_benign; "
+                          "last, converged: False where a fit used all --max-steps), "
+                          "agents.csv (gamma, alpha per "
                           "agent and question, their standard errors gamma_se, alpha_se and 95%% "
                           "intervals gamma_low, gamma_high, alpha_low, alpha_high, on the logit "
                           "scale so inside [0, 1]; empty for --loss kl), trust.csv (W per "
@@ -1058,6 +1142,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           "naming the largest deviation; a row further off is refused, and "
                           "rows summing to 1 up to round-off (1e-12) are kept as written "
                           "(default: beliefs as written, rows must sum to 1)")
+    fit.add_argument("--max-steps", type=at_least(1, int), default=None, metavar="N",
+                     help="outer L-BFGS steps per fit (each up to 20 inner iterations); a "
+                          "fit that uses them all without meeting the tolerance has "
+                          "converged False in fits.csv, and a warning names its question: "
+                          "refit with more (default: fit_fj's max_steps, 50)")
     fit.add_argument("--seed", type=at_least(0, int), default=0,
                      help="seed of an er or ba --graph, as given to simulate; default "
                           "%(default)s")

@@ -2,11 +2,12 @@
 
 A debate log is usually a long table, one line per belief: columns ``round``, ``agent``,
 ``option`` and ``belief``, optionally ``question`` (one transcript per question) and
-``role`` (``adversary`` marks an agent), as ``trajectories.csv``.  :func:`read_transcripts`
-turns such a table (a CSV file or a pandas DataFrame), or an ``.npy`` array, into the
-``(questions, rounds + 1, agents, options)`` beliefs that the fits take, by the rules
-``prunus fj fit`` reads its input with (it uses this reader).  The fits also take the
-DataFrame itself (:func:`multiagent.fit_fj`, :func:`multiagent.fit_transcripts`).
+``role`` (``adversary`` marks an agent in that question), as ``trajectories.csv``.
+:func:`read_transcripts` turns such a table (a CSV file or a pandas DataFrame), or an
+``.npy`` array, into the ``(questions, rounds + 1, agents, options)`` beliefs that the
+fits take, by the rules ``prunus fj fit`` reads its input with (it uses this reader).
+The fits also take the DataFrame itself (:func:`multiagent.fit_fj`,
+:func:`multiagent.fit_transcripts`).
 """
 
 from __future__ import annotations
@@ -65,10 +66,18 @@ class Transcripts:
         ``agents``); numbers that are not ``0..n-1`` are names (``"101"``).
     adversaries
         Indices of the agents that the ``role`` column marks ``adversary`` (any case,
-        spaces around it ignored); empty without that column.
+        spaces around it ignored) in any question; empty without that column.  Where the
+        adversary changes from question to question, see ``adversaries_by_question``.
     options
         The options' labels in the order of the option axis when the option column holds
         labels (``A``, ``B``, ... read in sorted order); None for options ``0..K-1``.
+    adversaries_by_question
+        The indices of the agents marked ``adversary`` in each question, by question label
+        (every question of ``questions``, in their order; an empty list where none is
+        marked, and for every question without a ``role`` column): a design that makes a
+        different agent the adversary in each question (against position bias) marks
+        each agent only where it plays it, whereas ``adversaries`` is the union over
+        questions.  Empty for a Transcripts made by hand without it.
     """
 
     beliefs: np.ndarray
@@ -76,6 +85,23 @@ class Transcripts:
     agents: list[str] | None = None
     adversaries: list[int] = field(default_factory=list)
     options: list[str] | None = None
+    adversaries_by_question: dict[Any, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _ByQuestion(Transcripts):
+    """Transcripts whose questions stop at different rounds (``prunus fj fit`` reads them).
+
+    ``beliefs`` is NaN after a question's last round, ``last_rounds``; fit each question's
+    own rounds (:meth:`transcripts`).  :func:`read_transcripts` refuses such tables: its
+    ``beliefs`` are one array of the same rounds for every question.
+    """
+
+    last_rounds: list[int] = field(default_factory=list)
+
+    def transcripts(self) -> list[np.ndarray]:
+        """Each question's ``(last round + 1, n, K)`` beliefs, in the order of questions."""
+        return [self.beliefs[q, :t + 1] for q, t in enumerate(self.last_rounds)]
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,12 @@ class _Wording:
     name_them: str  # how to name agents whose names look like numbers
     npy_order: str  # the order of an .npy file's agents when names are given
     normalize: str = "normalize=True"  # how to ask for rows divided by their sums
+    # how to fit questions that stop at different rounds, which read_transcripts refuses
+    by_question: str = (
+        "read_transcripts reads questions of the same rounds; fit each question's rows "
+        "on their own (fit_transcripts([table[table['question'] == q] for q in "
+        "questions]) keeps their labels), or with prunus fj fit, which reads such files "
+        "question by question")
 
 
 def _csv_wording(path: Path, *, option: str = "agents") -> _Wording:
@@ -112,7 +144,8 @@ def _csv_wording(path: Path, *, option: str = "agents") -> _Wording:
                      "the agents' names of agents"),
         name_them="--adjacency FILE naming them" if cli else "agents=[...] naming them",
         npy_order="the --adjacency file's order" if cli else "the order of agents",
-        normalize="--normalize" if cli else "normalize=True")
+        normalize="--normalize" if cli else "normalize=True",
+        **({"by_question": ""} if cli else {}))  # prunus fj fit reads them
 
 
 def _frame_wording(frame: pd.DataFrame, given: str = "agents") -> _Wording:
@@ -139,8 +172,11 @@ def read_transcripts(
 
     The table holds one line per belief: columns ``round``, ``agent``, ``option`` (integers
     >= 0, also written as 0.0, 1.0, ...) and ``belief`` (finite numbers), optionally
-    ``question`` (any labels: one transcript per question) and ``role`` (``adversary``
-    marks an agent); other columns are ignored.  An option column of labels only (``A``,
+    ``question`` (any labels: one transcript per question) and ``role`` (``adversary``,
+    any case, marks an agent in that question:
+    :attr:`Transcripts.adversaries_by_question`; ``benign`` or an empty field the others;
+    another value, such as ``attacker``, marks no one and is named by a ``UserWarning``);
+    other columns are ignored.  An option column of labels only (``A``,
     ``B``, ``C``, ``D``) is read in their sorted order (:attr:`Transcripts.options`).
     In a CSV file, labels are read as the text written: an option ``N/A`` (beside ``Yes``
     and ``No``, sorted as text) or a question ``NA`` or ``None`` is a label, not a missing
@@ -150,7 +186,11 @@ def read_transcripts(
     twice is refused.  Rounds start at 0, the agents' innate beliefs.  This
     is the ``trajectories.csv`` of ``prunus fj simulate`` and the input of
     ``prunus fj fit``, read by the same rules.
-    Every (question, round, agent, option) must be given exactly once.  Agents are
+    Every (question, round, agent, option) must be given exactly once: every question
+    has the same rounds and the same options (a message says which questions stop
+    early, or differ in their number of options K; :func:`~multiagent.fit_transcripts`
+    fits a list of one-question tables of different rounds, ``prunus fj fit`` such a
+    file).  Agents are
     numbered ``0..n-1`` in the agent column (each index used), or named: then they are
     taken in the order they first appear (``simulate --adjacency`` writes them in its
     file's order), or in the order of ``agents``.  Names may look like numbers: an agent
@@ -188,7 +228,14 @@ def read_transcripts(
     Returns
     -------
     Transcripts
-        ``beliefs`` ``(Q, T + 1, n, K)``, ``questions``, ``agents`` and ``adversaries``.
+        ``beliefs`` ``(Q, T + 1, n, K)``, ``questions``, ``agents``, ``adversaries``,
+        ``options`` and ``adversaries_by_question``.
+
+    Warns
+    -----
+    UserWarning
+        With ``normalize``, when rows were divided by their sums; when the ``role``
+        column holds values other than ``adversary`` and ``benign`` (they mark no one).
 
     Raises
     ------
@@ -242,8 +289,12 @@ def _read_frame(frame: pd.DataFrame, agents: list[str] | None, given: str = "age
 
 
 def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
-               normalize: bool = False) -> Transcripts:
-    """Read the CSV or .npy file ``path`` (:func:`read_transcripts`)."""
+               normalize: bool = False, by_question: bool = False) -> Transcripts:
+    """Read the CSV or .npy file ``path`` (:func:`read_transcripts`).
+
+    ``by_question``: questions that stop at different rounds are read each up to its last
+    round, as :class:`_ByQuestion` (``prunus fj fit``), not refused.
+    """
     from core.checks import not_utf8_text, text_encoding
     from core.textfiles import DAMAGED, damaged_message
 
@@ -267,7 +318,8 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
                              f"{say.npy_order})")
         if normalize:
             X = _normalized(X, list(range(X.shape[0])), agents, say, labelled=True)
-        return Transcripts(X, list(range(X.shape[0])), agents, [])
+        return Transcripts(X, list(range(X.shape[0])), agents, [],
+                           adversaries_by_question={q: [] for q in range(X.shape[0])})
     try:
         # the header as written: pandas renames a repeated name ("belief" -> "belief.1")
         header = [str(c) for c in pd.read_csv(
@@ -289,7 +341,8 @@ def _read_path(path: Path, agents: list[str] | None, say: _Wording, *,
     # "round, agent" (a space after the comma) named the column " agent", as the grn, ctmc,
     # read_adjacency and --opinions readers no longer do
     frame.columns = [c.strip() if isinstance(c, str) else c for c in frame.columns]
-    return _read_long(frame, agents, say, path=path, normalize=normalize)
+    return _read_long(frame, agents, say, path=path, normalize=normalize,
+                      by_question=by_question)
 
 
 def _refuse_repeated(columns: Sequence[Any], say: _Wording) -> None:
@@ -307,13 +360,15 @@ def _refuse_repeated(columns: Sequence[Any], say: _Wording) -> None:
 
 
 def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
-               path: Path | None, normalize: bool = False) -> Transcripts:
+               path: Path | None, normalize: bool = False,
+               by_question: bool = False) -> Transcripts:
     """Read a long table (``frame``, modified in place) into :class:`Transcripts`.
 
     ``path``: the CSV file ``frame`` was read from, whose columns are read again as the
     text they were written as (a name that looks like a number, a question label, labels
     such as "NA" or "N/A" that pandas reads as missing); None for a DataFrame, whose
-    values are taken as they are.
+    values are taken as they are.  ``by_question``: questions that stop at different
+    rounds, each complete up to its own last round, are read as :class:`_ByQuestion`.
     """
     if not _NEED <= set(frame.columns):
         if path is not None:
@@ -424,10 +479,19 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
     codes, labels = pd.factorize(frame["question"], sort=True)
     top = {c: int(frame[c].max()) for c in _INDEX_COLUMNS}
     shape = (len(labels),) + tuple(top[c] + 1 for c in _INDEX_COLUMNS)
+    expected = math.prod(shape)
+    last_rounds = None  # each question's last round, where by_question reads them so
+    if by_question and labelled and expected != len(frame):
+        # debates that stop once the agents agree: each question up to its own last round
+        last = np.zeros(len(labels), np.int64)
+        np.maximum.at(last, codes, frame["round"].to_numpy())
+        if (last < top["round"]).any():
+            last_rounds = last
+            expected = int((last + 1).sum()) * shape[2] * shape[3]
     # a full transcript has one line per question, round, agent and option (repeats are
     # refused above), so counting them finds a gap before allocating: a typo'd index
     # (round 100000 among rounds 0..5) asked np.full for 74.5 GiB and named no line
-    if math.prod(shape) != len(frame):
+    if expected != len(frame):
         start = int(frame["round"].min())
         if start > 0:  # "the largest round 7 ...: a typo?" did not say where rounds start
             raise ValueError(
@@ -446,26 +510,47 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         if not typos and math.prod(shape) <= 50_000_000:
             # the count alone did not say which beliefs are missing
             hint += _missing(frame, codes, labels if labelled else None, agents, options,
-                             shape)
-        dims = " x ".join(f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
-                          zip(shape, ("question", "round", "agent", "option")))
+                             shape, say, last_rounds)
+        sizes = [f"{size:,} {name}{'s' if size > 1 else ''}" for size, name in
+                 zip(shape, ("question", "round", "agent", "option"))]
+        if last_rounds is None:
+            calls = f"its indices call for {' x '.join(sizes)} = {expected:,}"
+        else:  # each question up to its own last round, not the longest one's
+            calls = (f"its {sizes[0]}, each up to its last round, x {sizes[2]} x "
+                     f"{sizes[3]} call for {expected:,}")
         raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
-                         f"belief: its indices call for {dims} = {math.prod(shape):,} "
-                         f"{say.lines}, one per belief, and it has {len(frame):,}{hint}")
+                         f"belief: {calls} {say.lines}, one per belief, and it has "
+                         f"{len(frame):,}{hint}")
     X = np.full(shape, np.nan)
     X[codes, frame["round"], frame["agent"], frame["option"]] = belief
+    if last_rounds is not None:  # rounds after a question's last: its last, to normalize
+        for q, t in enumerate(last_rounds):
+            X[q, t + 1:] = X[q, t]
     if np.isnan(X).any():  # not reached while the count above holds: kept as a guard
         raise ValueError(f"{say.data} does not hold every (question, round, agent, option) "
                          "belief")
+    questions = [v.item() if hasattr(v, "item") else v for v in labels]
     adversaries: list[int] = []
+    by_label: dict[Any, list[int]] = {q: [] for q in questions}
     if "role" in frame.columns:
         # "Adversary" or " adversary" (a space after the comma) marked no agent
-        marked = frame["role"].astype(str).str.strip().str.lower() == "adversary"
+        role = frame["role"].astype("string").str.strip().str.lower()
+        marked = (role == "adversary").fillna(False).to_numpy(dtype=bool)
         adversaries = sorted(int(a) for a in frame.loc[marked, "agent"].unique())
-    questions = [v.item() if hasattr(v, "item") else v for v in labels]
+        # per question: a different agent may play the adversary in each (one flat list
+        # made question 0's benign mean leave out the other questions' adversaries)
+        for q, a in sorted({(int(q), int(a)) for q, a in
+                            zip(codes[marked], frame["agent"].to_numpy()[marked])}):
+            by_label[questions[q]].append(a)
+        _warn_other_roles(frame["role"], say)
     if normalize:
         X = _normalized(X, questions, agents, say, labelled=labelled)
-    return Transcripts(X, questions, agents, adversaries, options)
+    if last_rounds is not None:
+        for q, t in enumerate(last_rounds):
+            X[q, t + 1:] = np.nan
+        return _ByQuestion(X, questions, agents, adversaries, options, by_label,
+                           [int(t) for t in last_rounds])
+    return Transcripts(X, questions, agents, adversaries, options, by_label)
 
 
 def _key(q: int, t: int, i: int, questions: Sequence[Any] | None,
@@ -481,23 +566,50 @@ def _label(value: Any) -> Any:
 
 def _missing(frame: pd.DataFrame, codes: np.ndarray, questions: Sequence[Any] | None,
              agents: Sequence[str] | None, options: Sequence[str] | None,
-             shape: tuple[int, ...]) -> str:
+             shape: tuple[int, ...], say: _Wording,
+             last_rounds: np.ndarray | None = None) -> str:
     """Name the first missing beliefs, as the end of the message about their count.
 
-    Where a question stops early (rounds after it absent), then the first few
-    (question, round, agent) keys that lack a belief.
+    Where a question stops early (rounds after it absent; not said when ``last_rounds``,
+    each question's last round, reads questions question by question) or the questions
+    have different numbers of options, then the first few (question, round, agent) keys
+    that lack a belief.
     """
     present = np.zeros(shape, bool)
     present[codes, frame["round"].to_numpy(), frame["agent"].to_numpy(),
             frame["option"].to_numpy()] = True
     said, stops = [], set()
     last = shape[1] - 1
-    for q in range(shape[0]):
-        rounds = np.flatnonzero(present[q].any(axis=(1, 2)))
-        if questions is not None and rounds.size and rounds[-1] < last:
-            said.append(f"question {_label(questions[q])!r} stops at round {rounds[-1]} "
-                        f"(others go on to round {last})")
-            stops.add(q)
+    used = present.any(axis=(1, 2))  # (question, option): the options each question uses
+    if last_rounds is not None:  # the rounds after a question's last are not missing
+        present |= np.arange(shape[1])[None, :, None, None] > last_rounds[:, None, None, None]
+    else:
+        for q in range(shape[0]):
+            rounds = np.flatnonzero(present[q].any(axis=(1, 2)))
+            if questions is not None and rounds.size and rounds[-1] < last:
+                said.append(f"question {_label(questions[q])!r} stops at round "
+                            f"{rounds[-1]} (others go on to round {last})")
+                stops.add(q)
+        if stops and say.by_question:
+            said.append(say.by_question)
+    # options that a question never uses: K differs between questions ("no belief for
+    # question 'mmlu' ... (option 'E')" did not say that mmlu has 4 options, csqa 5)
+    if questions is not None and (used != used[0]).any():
+        def named(q: int) -> str:
+            ks = np.flatnonzero(used[q])
+            shown = [str(k) if options is None else str(options[k]) for k in ks]
+            return (f"question {_label(questions[q])!r} {ks.size} option"
+                    f"{'s' if ks.size > 1 else ''} ({', '.join(shown[:10])}"
+                    f"{', ...' if len(shown) > 10 else ''})")
+
+        kinds = list(dict.fromkeys(tuple(u) for u in used))  # in the order of questions
+        first = [int(np.flatnonzero((used == np.array(k)).all(axis=1))[0]) for k in kinds]
+        said.append("the number of options K differs between questions (options given: "
+                    + ", ".join(named(q) for q in first[:3])
+                    + (", ..." if len(first) > 3 else "")
+                    + "): every question needs the same K options; fit questions with "
+                    "other options separately")
+        present |= ~used[:, None, None, :]  # those options are not each a missing belief
     gaps = [(q, t, i) for q, t, i in np.argwhere(~present.all(axis=3)) if q not in stops]
     for q, t, i in gaps[:3]:
         lacking = np.flatnonzero(~present[q, t, i])
@@ -508,6 +620,31 @@ def _missing(frame: pd.DataFrame, codes: np.ndarray, questions: Sequence[Any] | 
     if len(gaps) > 3:
         said.append(f"{len(gaps) - 3:,} more (question, round, agent) lacking beliefs")
     return "; " + "; ".join(said) if said else ""
+
+
+def _warn_other_roles(role: pd.Series, say: _Wording) -> None:
+    """Warn of ``role`` values other than ``adversary`` and ``benign`` (any case).
+
+    Only ``adversary`` marks an agent: ``attacker`` or ``adversarial`` marked no one, and
+    said nothing.  ``benign`` (what ``prunus fj simulate`` writes) and empty fields are
+    the other agents, without a word.
+    """
+    from multiagent._stacklevel import user_stacklevel
+
+    written = role.astype("string").str.strip().dropna()
+    other = sorted({str(v) for v in written[~written.str.lower().isin(
+        ["adversary", "benign", ""])]})
+    if other:
+        shown = ", ".join(repr(v) for v in other[:5])
+        warnings.warn(f"{say.data}: the role column holds {shown}"
+                      f"{', ...' if len(other) > 5 else ''}: only 'adversary' (any case) "
+                      "marks an agent adversary, so these agents are read as not marked "
+                      "(write 'adversary' for an adversary, 'benign' for the others)",
+                      _RoleWarning, stacklevel=user_stacklevel())
+
+
+class _RoleWarning(UserWarning):
+    """The role column holds values other than ``adversary`` and ``benign``."""
 
 
 def _normalized(X: np.ndarray, questions: Sequence[Any], agents: Sequence[str] | None,

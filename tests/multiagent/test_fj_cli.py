@@ -917,8 +917,8 @@ def test_a_per_agent_fit_does_not_summarise_the_adversary_into_the_benign_gamma(
     assert list(fits.columns[:6]) == ["transcript", "question", "gamma", "alpha", "loss",
                                       "scored_from"]
     assert fits.gamma.to_numpy() == pytest.approx((1 + 5 * 0.2) / 6, abs=1e-4)
-    assert list(fits.columns[-4:]) == ["gamma_median", "alpha_median", "gamma_benign",
-                                       "alpha_benign"]
+    assert list(fits.columns[-5:]) == ["gamma_median", "alpha_median", "gamma_benign",
+                                       "alpha_benign", "converged"]  # converged added last
     assert fits.gamma_median.to_numpy() == pytest.approx(0.2, abs=1e-4)
     assert fits.gamma_benign.to_numpy() == pytest.approx(0.2, abs=1e-4)
     assert fits.alpha_benign.to_numpy() == pytest.approx(0.5, abs=5e-3)
@@ -1666,10 +1666,13 @@ def test_fit_names_missing_beliefs_and_rounds_from_1(debate, tmp_path, capsys):
     assert capsys.readouterr().err.endswith(
         "= 660 lines, one per belief, and it has 655; no belief for question 1, round 3, "
         "agent 'claude-3.5'\n")
+    # a question that stops early (a debate that ends once the agents agree) was refused
+    # here, "question 0 stops at round 8 (others go on to round 9)": now fitted up to it
     data[data["round"] < 9 + data.question].to_csv(tmp_path / "t.csv", index=False)
-    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
-    assert capsys.readouterr().err.endswith(
-        "and it has 570; question 0 stops at round 8 (others go on to round 9)\n")
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--quiet",
+                 "--out", str(tmp_path / "short")]) == 0
+    assert json.loads((tmp_path / "short" / "metrics.json").read_text())["last_rounds"] == {
+        "0": 8, "1": 9}
     data.assign(round=data["round"] + 1).to_csv(tmp_path / "t.csv", index=False)
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
     assert capsys.readouterr().err == (
@@ -1753,6 +1756,8 @@ def test_fit_warnings_follow_the_warning_filters(debate, tmp_path, capsys, monke
     def fit(action: str, out: str) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter(action, category)
+            # the noise-free star's fits may stop at --max-steps: said by its own test
+            warnings.filterwarnings("ignore", ".* fits? did not converge", UserWarning)
             return main(["fj", "fit", str(tmp_path / "t.csv"), *argv, "--quiet", "--out",
                          str(tmp_path / out)])
 
@@ -1793,3 +1798,194 @@ def test_equilibrium_reads_opinions_and_edge_lists_saved_with_a_row_index(tmp_pa
     assert ("has no column 'agent' (its columns: ['', 'x']; its first column, without a "
             "name, is read as a row index, as DataFrame.to_csv() writes it: name it agent "
             "if it holds the agents)") in capsys.readouterr().err
+
+
+NOT_CONVERGED_SHOWN = pytest.mark.filterwarnings(
+    "default:.* fits? did not converge in --max-steps:UserWarning")
+
+
+def _long_rows(X, question, names, roles=None):
+    """One question's ``(T + 1, n, K)`` beliefs as the rows simulate writes."""
+    T1, n, K = X.shape
+    frame = pd.DataFrame({"question": question, "round": np.repeat(np.arange(T1), n * K),
+                          "agent": np.tile(np.repeat(names, K), T1),
+                          "option": np.tile(np.arange(K), T1 * n), "belief": X.reshape(-1)})
+    return frame if roles is None else frame.assign(role=np.tile(np.repeat(roles, K), T1))
+
+
+def _rotating_adversary(path):
+    """Three noise-free questions among a..d, agent q the adversary (gamma 0.9) in q."""
+    from multiagent import simulate_transcript
+
+    frames = []
+    for q in range(3):
+        gamma = np.array([0.2, 0.3, 0.4, 0.5])
+        gamma[q] = 0.9
+        X = simulate_transcript(4, 6, 3, gamma=gamma, alpha=0.4, noise=0.0, seed=q)
+        frames.append(_long_rows(X, q, ["a", "b", "c", "d"],
+                                 np.where(np.arange(4) == q, "adversary", "benign")))
+    pd.concat(frames).to_csv(path, index=False)
+    return path
+
+
+def test_per_agent_means_take_each_questions_adversaries_from_its_own_rows(tmp_path, capsys):
+    # before: a role column that makes another agent the adversary in each question (to
+    # avoid position bias) was read as one list, a, b and c: question 0's gamma_benign was
+    # d's alone (0.5, not the 0.4 of b, c, d) and the adversaries' mean pooled a, b and c
+    # in every question ("adversaries ['a', 'b', 'c']: mean gamma 0.500", not 0.900)
+    data = _rotating_adversary(tmp_path / "t.csv")
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(data), "--per-agent", "--quiet", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert ("agents not marked adversary: mean gamma 0.367, mean alpha 0.400; adversaries "
+            "['a', 'b', 'c'] (each in the questions that mark it): mean gamma 0.900, mean "
+            "alpha 0.400") in printed
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits.gamma_benign.to_numpy() == pytest.approx([0.4, 1.1 / 3, 1 / 3], abs=1e-6)
+    assert fits.alpha_benign.to_numpy() == pytest.approx(0.4, abs=1e-6)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversaries_in_data"] == ["a", "b", "c"]  # the union, as before
+    assert metrics["adversaries_by_question"] == {"0": ["a"], "1": ["b"], "2": ["c"]}
+
+
+@NOT_CONVERGED_SHOWN
+def test_fit_writes_and_warns_which_questions_did_not_converge(debate, tmp_path, capsys):
+    # before: fits.csv had no converged column (fit.json held the first question's only),
+    # nothing said that a fit had stopped at max_steps, and no --max-steps option gave the
+    # larger max_steps that fit_fj's docstring advises
+    from multiagent.fit import FJFit
+
+    debate.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "default")]) == 0
+    assert capsys.readouterr().err == ""
+    fits = pd.read_csv(tmp_path / "default" / "fits.csv")
+    assert fits.columns[-1] == "converged" and fits.converged.tolist() == [True, True]
+    # the default is fit_fj's: the same files, and the checkpoint's signature, as without
+    from multiagent.cli import _default_max_steps
+
+    assert _default_max_steps() == 50
+    assert main([*argv, "--max-steps", "50", "--out", str(tmp_path / "fifty")]) == 0
+    for name in ("fits.csv", "agents.csv", "trust.csv", "fit.json"):
+        assert ((tmp_path / "fifty" / name).read_bytes()
+                == (tmp_path / "default" / name).read_bytes()), name
+    assert "max_steps" not in json.loads((tmp_path / "default" / "metrics.json").read_text())
+    assert json.loads((tmp_path / "fifty" / "metrics.json").read_text())["max_steps"] == 50
+    # one step: the warm start is not checked for convergence, the warning names both
+    assert main([*argv, "--max-steps", "1", "--out", str(tmp_path / "one")]) == 0
+    assert capsys.readouterr().err == (
+        "prunus: warning: 2 of 2 fits did not converge in --max-steps 1 L-BFGS steps "
+        "(questions [0, 1]; converged is False in fits.csv): their estimates may still "
+        "move; refit with a larger --max-steps (e.g. 10)\n")
+    assert pd.read_csv(tmp_path / "one" / "fits.csv").converged.tolist() == [False, False]
+    assert FJFit.load(tmp_path / "one" / "fit.json").converged is False
+    with pytest.raises(SystemExit):
+        main([*argv, "--max-steps", "0", "--out", str(tmp_path / "zero")])
+    assert "argument --max-steps: must be >= 1, got 0" in capsys.readouterr().err
+
+
+def _stopping_debates(path, last_rounds=(5, 3, 5)):
+    """Noise-free questions q0, q1, ... of agents a..d that stop at ``last_rounds``."""
+    from multiagent import simulate_transcript
+
+    gamma = [0.2, 0.3, 0.4, 0.6]
+    frames = [_long_rows(simulate_transcript(4, t, 3, gamma=gamma, alpha=0.4, noise=0.0,
+                                             seed=q), f"q{q}", ["a", "b", "c", "d"])
+              for q, t in enumerate(last_rounds)]
+    table = pd.concat(frames, ignore_index=True)
+    table.to_csv(path, index=False)
+    return table
+
+
+@IN_SAMPLE_SHOWN
+def test_fit_reads_questions_that_stop_at_different_rounds(tmp_path, capsys):
+    # before: refused, "question 'q1' stops at round 3 (others go on to round 5)", though
+    # debates often stop once the agents agree (fit_transcripts of one table per question
+    # fitted them, its rows labelled 0..2 unless each table kept its question column)
+    table = _stopping_debates(tmp_path / "t.csv")
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet",
+                 "--out", str(out)]) == 0
+    fits, agents = pd.read_csv(out / "fits.csv"), pd.read_csv(out / "agents.csv")
+    assert fits.question.tolist() == ["q0", "q1", "q2"]
+    assert agents.question.tolist() == [q for q in ("q0", "q1", "q2") for _ in range(4)]
+    assert agents.gamma.to_numpy() == pytest.approx([0.2, 0.3, 0.4, 0.6] * 3, abs=1e-6)
+    trust = pd.read_csv(out / "trust.csv")
+    assert trust.question.unique().tolist() == ["q0", "q1", "q2"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["last_rounds"] == {"q0": 5, "q1": 3, "q2": 5}
+    # q1's fit is that of its own rows, read alone
+    table[table.question == "q1"].to_csv(tmp_path / "q1.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "q1.csv"), "--per-agent", "--quiet",
+                 "--out", str(tmp_path / "q1")]) == 0
+    alone = pd.read_csv(tmp_path / "q1" / "agents.csv")
+    pd.testing.assert_frame_equal(agents[agents.question == "q1"].reset_index(drop=True),
+                                  alone, check_exact=True)
+    # --train-rounds must leave a round of the shortest question to score
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--train-rounds", "4", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 2
+    assert ("--train-rounds must be at most 3 (question 'q1' holds rounds 0..3), got 4"
+            in capsys.readouterr().err)
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--train-rounds", "3", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 0
+    assert ("prunus: warning: --train-rounds 3 is the transcripts' last round for question "
+            "'q1': no round of its is held out, so its scores are in-sample"
+            in capsys.readouterr().err)
+    assert pd.read_csv(tmp_path / "r" / "fits.csv").scored_from.tolist() == [3, 0, 3]
+    # a question of round 0 alone: named (the fit said "transcript needs at least two
+    # rounds", not which)
+    _stopping_debates(tmp_path / "t0.csv", (2, 0, 2))
+    assert main(["fj", "fit", str(tmp_path / "t0.csv"), "--quiet",
+                 "--out", str(tmp_path / "z")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prunus: error: question 'q1' of ") and err.endswith(
+        "holds round 0 only (the innate beliefs): a fit needs at least rounds 0 and 1; "
+        "leave it out\n")
+    # a belief missing inside a question is still named, by its own rounds
+    table.drop(index=table.index[(table.question == "q1") & (table["round"] == 2)
+                                 & (table.agent == "b")]).to_csv(tmp_path / "gap.csv",
+                                                                 index=False)
+    assert main(["fj", "fit", str(tmp_path / "gap.csv"), "--quiet",
+                 "--out", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err
+    assert ("its 3 questions, each up to its last round, x 4 agents x 3 options call for "
+            "192 lines, one per belief, and it has 189; no belief for question 'q1', "
+            "round 2, agent 'b'\n") in err and "stops at" not in err
+
+
+def test_fit_of_scalar_scores_writes_no_kl(debate, tmp_path):
+    # before: fits.csv gave a kl metric for K = 1 (scalar scores, no distributions), which
+    # --loss kl refuses
+    scores = debate[debate.option == 0].drop(columns="role")
+    scores.assign(belief=3 * scores.belief + 1).to_csv(tmp_path / "k1.csv", index=False)
+    assert main(["fj", "fit", str(tmp_path / "k1.csv"), "--per-agent", "--quiet",
+                 "--out", str(tmp_path / "f")]) == 0
+    fits = pd.read_csv(tmp_path / "f" / "fits.csv")
+    assert "kl" in fits.columns and fits.kl.isna().all()  # the columns stay as they were
+    assert fits.rmse.notna().all()
+    metrics = json.loads((tmp_path / "f" / "metrics.json").read_text())
+    assert metrics["mean"]["kl"] is None
+
+
+def test_fit_warns_of_role_values_that_mark_no_one(debate, tmp_path, capsys):
+    # before: role 'attacker' (or 'adversarial') marked no agent, without a word
+    import warnings
+
+    data = debate.assign(role=debate.role.map({"adversary": "Attacker", "benign": "benign"}))
+    data.to_csv(tmp_path / "t.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet",
+                     "--out", str(tmp_path / "f")]) == 0
+    assert capsys.readouterr().err == (
+        f"prunus: warning: {tmp_path / 't.csv'}: the role column holds 'Attacker': only "
+        "'adversary' (any case) marks an agent adversary, so these agents are read as not "
+        "marked (write 'adversary' for an adversary, 'benign' for the others)\n")
+    assert json.loads((tmp_path / "f" / "metrics.json").read_text())[
+        "adversaries_in_data"] == []
+    # it follows the filters: -W error refuses the run
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet",
+                     "--out", str(tmp_path / "e")]) == 2
+    assert not (tmp_path / "e").exists()

@@ -1101,8 +1101,9 @@ def test_fits_take_what_read_transcripts_returns(tmp_path):
     # and as prunus fj fit's (written to CSV and JSON: their decimals)
     assert main(["fj", "fit", str(path), "--trust", "uniform", "--out", str(tmp_path / "fit"),
                  "--quiet"]) == 0
-    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "fit" / "fits.csv"),
-                                  check_exact=False, rtol=1e-15)
+    written = pd.read_csv(tmp_path / "fit" / "fits.csv")
+    assert written.pop("converged").tolist() == [f.converged for f in fits]  # added last
+    pd.testing.assert_frame_equal(table, written, check_exact=False, rtol=1e-15)
     saved = FJFit.load(tmp_path / "fit" / "fit.json")
     np.testing.assert_allclose(saved.W, fits[0].W, rtol=1e-15, atol=0)
     assert saved.gamma.tolist() == pytest.approx(fits[0].gamma.tolist(), rel=1e-15)
@@ -1818,3 +1819,60 @@ def test_read_transcripts_refuses_a_set_of_agents(tmp_path):
         "c", "a", "b"]
     assert read_transcripts(tmp_path / "b.npy", agents=["bob", "alice", "carol"]).agents == [
         "bob", "alice", "carol"]
+
+
+def test_read_transcripts_keeps_each_questions_adversaries():
+    # before: Transcripts.adversaries was one list over all questions, [0, 1, 2], where
+    # agent q plays the adversary in question q only: which question marked whom was lost
+    from multiagent import read_transcripts
+
+    X = simulate_transcript(3, 2, 2, gamma=0.3, alpha=0.4, seed=0)
+    table = pd.concat([_long_table(X, ["a", "b", "c"], question=f"q{q}").assign(
+        role=lambda t, q=q: np.where(t.agent == "abc"[q], "Adversary ", "benign"))
+        for q in range(3)], ignore_index=True)
+    read = read_transcripts(table)
+    assert read.adversaries == [0, 1, 2]  # as before: the union
+    assert read.adversaries_by_question == {"q0": [0], "q1": [1], "q2": [2]}
+    # a role constant over questions: the same agents in every question; none without it
+    constant = table.assign(role=np.where(table.agent == "b", "adversary", ""))
+    assert read_transcripts(constant).adversaries_by_question == {
+        "q0": [1], "q1": [1], "q2": [1]}
+    assert read_transcripts(table.drop(columns="role")).adversaries_by_question == {
+        "q0": [], "q1": [], "q2": []}
+    # other role values mark no one, and say so
+    with pytest.warns(UserWarning, match=r"transcript DataFrame: the role column holds "
+                      r"'adversarial', 'attacker': only 'adversary' \(any case\) marks an "
+                      r"agent adversary"):
+        odd = read_transcripts(table.assign(role=table.role.map(
+            {"Adversary ": "attacker", "benign": "adversarial"})))
+    assert odd.adversaries == [] and odd.adversaries_by_question["q1"] == []
+
+
+def test_questions_of_other_rounds_or_options_are_refused_saying_so(tmp_path):
+    # before: "question 'q1' stops at round 2 (others go on to round 4)" did not say how
+    # to fit such debates; questions of 2 and 3 options were refused as "no belief for
+    # question 'q0', round 0, agent 'a' (option 2)", not as options K that differ
+    from multiagent import read_transcripts
+
+    short, long = (simulate_transcript(3, t, 2, gamma=0.3, alpha=0.4, seed=t) for t in (2, 4))
+    table = pd.concat([_long_table(long, ["a", "b", "c"], question="q0"),
+                       _long_table(short, ["a", "b", "c"], question="q1")], ignore_index=True)
+    with pytest.raises(ValueError, match=r"question 'q1' stops at round 2 \(others go on to "
+                       r"round 4\); read_transcripts reads questions of the same rounds; fit "
+                       r"each question's rows on their own \(fit_transcripts\("):
+        read_transcripts(table)
+    # as it says: one table per question, their labels kept
+    fits = fit_transcripts([table[table.question == q] for q in ("q0", "q1")],
+                           learn_trust=False)
+    assert fits.question.tolist() == ["q0", "q1"]
+    want = fit_transcripts(short[None], learn_trust=False)
+    assert fits.gamma.iloc[1] == want.gamma.iloc[0]
+    three = simulate_transcript(3, 4, 3, gamma=0.3, alpha=0.4, seed=1)
+    mixed = pd.concat([_long_table(long, ["a", "b", "c"], question="q0"),
+                       _long_table(three, ["a", "b", "c"], question="q1")], ignore_index=True)
+    mixed.to_csv(tmp_path / "mixed.csv", index=False)
+    with pytest.raises(ValueError, match=r"it has 75; the number of options K differs "
+                       r"between questions \(options given: question 'q0' 2 options \(0, 1\), "
+                       r"question 'q1' 3 options \(0, 1, 2\)\): every question needs the "
+                       r"same K options; fit questions with other options separately$"):
+        read_transcripts(tmp_path / "mixed.csv")
