@@ -26,6 +26,7 @@ import numpy as np
 
 from core.checks import check_count, check_number
 from multiagent._backend import as_dense_numpy, as_numpy, square_frame
+from multiagent._stacklevel import user_stacklevel
 from multiagent.dynamics import check_beliefs
 
 __all__ = ["Message", "Reply", "Agent", "ScriptedFJAgent", "parse_belief", "format_belief",
@@ -127,6 +128,10 @@ def _tagged(text: str, pattern: str, tag: str) -> str | None:
     return None
 
 
+_PERCENT = re.compile(r"\s*(.+?)\s*%\s*")  # "70%", "70 %"
+_DECOR = "*.,;:()[]'\""  # around an answer: "**C**", "C." as models write it
+
+
 def _number_of(value: Any) -> float:
     """Read a belief entry as a float: a number, a numeric string, or a percentage string.
 
@@ -137,7 +142,7 @@ def _number_of(value: Any) -> float:
     if isinstance(value, bool):
         raise TypeError("a boolean belief")
     if isinstance(value, str):
-        m = re.fullmatch(r"\s*(.+?)\s*%\s*", value)
+        m = _PERCENT.fullmatch(value)
         if m:
             return float(m.group(1)) / 100.0
     return float(value)
@@ -165,22 +170,57 @@ def _key_option(key: str, options: Sequence[str]) -> int | None:
     """Return the option a key that is not exactly a label names, if only one fits (else None).
 
     A key names option ``o`` when, stripped and case-folded, it is ``o`` or it starts with
-    ``o`` followed by one of ``( ) . : - ]`` (``"a"``, ``" B "``, ``"A (Paris)"``,
-    ``"C) Nice"``); ``"Apple"`` or ``"a priori"`` name no option.
+    ``o`` followed by one of ``( ) : - ]``, or by a ``.`` that no digit follows (``"a"``,
+    ``" B "``, ``"A (Paris)"``, ``"C) Nice"``, ``"1. Paris"``); ``"Apple"``, ``"a priori"``
+    or ``"1.5"`` (beside option ``"1"``) name no option.
     """
     k = key.strip().casefold()
     labels = [str(o).strip().casefold() for o in options]
+    # "1.5" is a number, not option "1" followed by a separator
     found = [i for i, o in enumerate(labels)
-             if k == o or re.match(re.escape(o) + r"\s*[().:\-\]]", k)]
+             if k == o or re.match(re.escape(o) + r"\s*(?:[():\-\]]|\.(?!\d))", k)]
     return found[0] if len(found) == 1 else None
 
 
+#: How far from 1 (or 100, in percent) the options' entries may sum and still be a complete
+#: belief, beside which other keys are metadata: two-decimal rounding of a few options
+_COMPLETE = 0.02
+
+
+def _is_percent(value: Any) -> bool:
+    """Whether a belief entry is a percentage string (``"70%"``)."""
+    return isinstance(value, str) and _PERCENT.fullmatch(value) is not None
+
+
+def _extra_keys(unknown: Mapping[str, float], repeats: Mapping[str, tuple[str, str]],
+                options: Sequence[str]) -> str:
+    """Name the keys that carry mass beside the options' own entries, saying what they are.
+
+    ``repeats`` maps a key that names an option given already to that option and the key
+    its value is read from.
+    """
+    names = ", ".join(repr(k) for k in [*unknown, *repeats])
+    among = f"not among the options {list(options)}"
+    said = [f"a repeat of option {o!r} (read from {read!r})" for o, read in repeats.values()]
+    if not repeats:
+        where = among
+    elif not unknown and len(repeats) == 1:
+        where = said[0]
+    else:  # each key with what it is
+        where = "; ".join([*(f"{k!r} {among}" for k in unknown),
+                           *(f"{k!r} {s}" for k, s in zip(repeats, said))])
+    return f"keys {names} of the <BELIEF> block, {where},"
+
+
 def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str | None, bool]:
-    """Read a parsed block: ``(belief, note, unknown_mass)``.
+    """Read a parsed block: ``(belief, note, loud)``.
 
     ``belief`` is None when the block is unusable, ``note`` then says why; with a belief,
-    ``note`` is None or names the keys outside the options that carried (a minority of the)
-    mass and were dropped.  ``unknown_mass`` says whether such keys carried mass.
+    ``note`` is None or names the keys outside the options (or repeating one) that carried
+    (a minority of the) mass and were dropped.  Keys outside the options beside entries
+    that sum to 1 (or 100) within ``_COMPLETE`` are metadata (``"confidence": 90``).
+    ``loud``: a refused block says why even where the answer is read instead (keys outside
+    the options carried most of its mass; percentages mixed with plain numbers).
     """
     if not isinstance(d, dict):
         return (None, "the <BELIEF> block is no mapping of option -> probability: "
@@ -188,7 +228,9 @@ def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str 
     # exact labels first, as they were always read; other keys by _key_option, unless
     # their option already has a value (an exact key wins: {"A": .8, "a": .1} read A)
     keys: list[Any] = [o if o in d else None for o in options]
-    unknown: dict[str, float] = {}
+    unknown: dict[str, float] = {}  # keys that name no option -> their mass
+    repeats: dict[str, tuple[str, str]] = {}  # keys naming an option given already
+    repeated: list[float] = []
     for key, value in d.items():
         if key in keys:
             continue
@@ -201,7 +243,11 @@ def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str 
         except (ValueError, TypeError, OverflowError):
             continue
         if np.isfinite(mass) and mass > 0:
-            unknown[str(key)] = mass
+            if i is None:
+                unknown[str(key)] = mass
+            else:
+                repeats[str(key)] = (str(options[i]), str(keys[i]))
+                repeated.append(mass)
     malformed = ("the <BELIEF> block has an entry that is no probability (negative, "
                  "non-finite, boolean, null or text)")
     try:
@@ -210,22 +256,33 @@ def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str 
         return None, malformed, False
     if not (np.isfinite(b).all() and (b >= 0).all()):
         return None, malformed, False
-    dropped = None
-    if unknown:
-        # the share of the mass on keys that are no option, its sum scaled by the largest
-        # entry (no overflow): {"E": 0.9, "A": 0.1} became certainty in A, without a word
-        top = max(max(unknown.values()), float(b.max(initial=0.0)))
-        lost = sum(v / top for v in unknown.values())
-        share = lost / (lost + float((b / top).sum()))
-        names = ", ".join(repr(k) for k in unknown)
-        where = f"not among the options {list(options)}"
-        if share > 0.5:  # most of the mass: renormalising the rest would invent a belief
-            return None, (f"keys {names} of the <BELIEF> block, {where}, carry {100 * share:.3g}"
-                          " % of its mass: block not used"), True
-        dropped = (f"dropped keys {names} of the <BELIEF> block, {where}, carrying "
-                   f"{100 * share:.3g} % of its mass; the rest renormalised")
+    # "70%" is 0.7 and 30 is 30: {"A": "70%", "B": 30} read [0.0228, 0.9772] (a 0 is 0 on
+    # either scale)
+    percent = [k is not None and _is_percent(d[k]) for k in keys]
+    shown = [d[k] for k, p, v in zip(keys, percent, b) if k is not None and v > 0 and p]
+    plain = [d[k] for k, p, v in zip(keys, percent, b) if k is not None and v > 0 and not p]
+    if shown and plain:
+        return None, (f"the <BELIEF> block mixes percentages ({shown[0]!r}) and plain "
+                      f"numbers ({plain[0]!r}), whose scales differ: block not used"), True
     with np.errstate(over="ignore"):  # handled below
         total = b.sum()
+    if abs(total - 1) <= _COMPLETE or abs(total - 100) <= 100 * _COMPLETE:
+        # the options' entries form a complete belief: other keys ("confidence": 90) are
+        # metadata, no mass lost ({"A": .7, "B": .3, "confidence": 90} was refused)
+        unknown = {}
+    dropped = None
+    if unknown or repeats:
+        # the share of the mass on keys that are no option (or repeat one), its sum scaled
+        # by the largest entry (no overflow): {"E": 0.9, "A": 0.1} became certainty in A
+        extra = [*unknown.values(), *repeated]
+        top = max(max(extra), float(b.max(initial=0.0)))
+        lost = sum(v / top for v in extra)
+        share = lost / (lost + float((b / top).sum()))
+        what = _extra_keys(unknown, repeats, options)
+        if share > 0.5:  # most of the mass: renormalising the rest would invent a belief
+            return None, f"{what} carry {100 * share:.3g} % of its mass: block not used", True
+        dropped = (f"dropped {what} carrying {100 * share:.3g} % of its mass; the rest "
+                   "renormalised")
     if not total > 0:
         return None, "the <BELIEF> block's entries for the options sum to 0", False
     if np.isinf(total):
@@ -233,29 +290,67 @@ def _read_block(d: Any, options: Sequence[str]) -> tuple[np.ndarray | None, str 
         # RuntimeWarning; scaled by the largest first, the sum is finite
         b = b / b.max()
         total = b.sum()
-    return b / total, dropped, dropped is not None
+    return b / total, dropped, False
+
+
+def _option_at(text: str, start: int, options: Sequence[str]) -> tuple[int | None, str]:
+    """Return the option an answer written from ``text[start]`` on names (or None), and its word.
+
+    The answer's first word, stripped of ``*.,;:()[]'"`` (``**C**``, ``C.``), when it is a
+    label, as it was always read; else the longest label written there as a whole, in any
+    case (``b`` for ``B``, ``not sure`` for ``Not sure``), followed by no letter, digit or
+    decimal part (``Apple`` names no ``A``, ``1.5`` no ``1``); an exact-case label wins a
+    tie between labels that differ in case only.
+    """
+    m = re.match(r"[^\s<]*", text[start:])
+    word = m.group(0).strip(_DECOR) if m else ""
+    if word in options:
+        return list(options).index(word), word
+    lead = re.match(r"[\s*(\[\"']*", text[start:])
+    at = start + (lead.end() if lead else 0)
+    labels = [str(o).strip() for o in options]
+    found = [i for i, o in enumerate(labels) if o and re.compile(
+        re.escape(o) + r"(?!\w)(?![.,]\d)", re.I).match(text, at)]
+    if found:
+        longest = max(len(labels[i]) for i in found)
+        found = [i for i in found if len(labels[i]) == longest]
+        if len(found) > 1:
+            found = [i for i in found if text.startswith(labels[i], at)]
+    return (found[0] if len(found) == 1 else None), word
 
 
 def _answer_of(text: str, options: Sequence[str]) -> tuple[int | None, str | None]:
-    """Return the option the text answers (or None) and an answer given that is no option."""
+    """Return the option the text answers (or None) and the answer given when it is no option.
+
+    MAS-Cascade's tag, or else the first ``ANSWER:`` line, comes first, as always; when it
+    names no option, the last answer stated, in any case and form (``Final answer: **B**``),
+    and only the last: an earlier one may quote a peer (``Agent 2's answer: C``).
+    """
     # MAS-Cascade's tag, or a plain "ANSWER: X" line ("ANSWER:" alone never matched
     # "<UPDATED_ANSWER>: C", where a '>' comes before the colon)
-    answer = _tagged(text, r"[^\s<]+", "ANSWER")
-    if answer is None:
-        m = re.search(r"ANSWER:\s*([^\s<]+)", text)
-        answer = m.group(1) if m else None
-    if answer is not None:
-        answer = answer.strip("*.,;:()[]'\"")  # "**C**", "C." as models write it
-        if answer in options:
-            return list(options).index(answer), None
-    # "Final answer: **B**", "**Answer:** C" in prose (any case, the last one given): read
-    # only where no upper-case ANSWER line names an option, so those keep their reading
-    said = [m.strip("*.,;:()[]'\"") for m in
-            re.findall(r"answer\s*\**\s*:\s*\**\s*([^\s<]+)", text, flags=re.I)]
-    for value in reversed(said):
-        if value in options:
-            return list(options).index(value), None
-    return None, answer if answer is not None else (said[-1] if said else None)
+    first = None
+    for name in ("UPDATED_ANSWER", "ANSWER"):
+        m = re.search(rf"<{name}>\s*:?\s*(?=[^\s<])", text)
+        if m:
+            first = m.end()
+            break
+    if first is None:
+        m = re.search(r"ANSWER:\s*(?=[^\s<])", text)
+        first = m.end() if m else None
+    word = None
+    if first is not None:
+        i, word = _option_at(text, first, options)
+        if i is not None:
+            return i, None
+    # the last answer stated (a tag or "answer:" in prose, any case): walking back to the
+    # last one that was an option took a quoted peer's answer over the agent's own
+    stated = list(re.finditer(r"(?:<(?:UPDATED_)?ANSWER>\s*:?|answer\s*\**\s*:)\s*"
+                              r"(?=[^\s<])", text, flags=re.I))
+    if stated:
+        i, word = _option_at(text, stated[-1].end(), options)
+        if i is not None:
+            return i, None
+    return None, word
 
 
 def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
@@ -269,9 +364,14 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
         MAS-Cascade's prompt format (``<UPDATED_BELIEF>: {...}`` on its own line); a
         Python-style dict (single quotes) or a trailing comma is read too (by
         :func:`ast.literal_eval`, never ``eval``). The answer comes from
-        ``<UPDATED_ANSWER>: X``, ``<ANSWER>: X`` or an ``ANSWER: X`` line, else from the
-        last ``answer: X`` in any case (``Final answer: **B**``). ``<think>...</think>``
-        blocks (a reasoning model's draft) are ignored.
+        ``<UPDATED_ANSWER>: X``, ``<ANSWER>: X`` or (without such a tag) the first
+        ``ANSWER: X`` line; when that names no option, from the last answer stated, a tag
+        or ``answer: X`` in any case (``Final answer: **B**``), and only the last: an
+        earlier one may quote a peer (``Agent 2's answer: C``), and a last one that names
+        no option gives the uniform belief.  An answer names an option written exactly,
+        or in any case and as a whole (``b`` is ``B``, ``not sure`` is ``Not sure``; ``1.5``
+        is no ``1``).  ``<think>...</think>`` blocks (a reasoning model's draft) are
+        ignored.
     options
         The K option labels, the JSON keys and answer values.
 
@@ -283,20 +383,28 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
         entries counts as malformed and the fallbacks apply).  An entry is a JSON number
         or a string holding one (``"0.3"``, as models sometimes quote it) or a percentage
         (``"70%"`` is 0.7; plain numbers on a 0-100 scale need nothing, as the block is
-        normalised); a JSON ``true`` / ``false`` or ``null`` makes the block malformed,
-        and an option missing from the block gets 0.  Keys are the option labels; a key
-        that is none names an option when, stripped of spaces and in any case, it is the
-        label or the label followed by ``( ) . : - ]`` (``"a"``, ``"A (Paris)"``), unless
-        that option has its exact label in the block too.
+        normalised; a block that mixes percentage strings and plain numbers other than 0,
+        ``{"A": "70%", "B": 30}``, is not used); a JSON ``true`` / ``false`` or ``null``
+        makes the block malformed, and an option missing from the block gets 0.  Keys are
+        the option labels; a key that is none names an option when, stripped of spaces and
+        in any case, it is the label or the label followed by ``( ) : - ]`` or by a ``.``
+        that no digit follows (``"a"``, ``"A (Paris)"``; ``"1.5"`` is no ``"1"``), unless
+        that option has a value already (its exact label first): such a repeat is
+        dropped.  Keys that name no option, beside options' entries that sum to 1 (or
+        100) within 0.02 (or 2), are metadata and ignored
+        (``{"A": 0.7, "B": 0.3, "confidence": 90}``).
 
     Warns
     -----
     UserWarning
-        When keys that name no option carry mass (their names and share of the mass): a
-        minority share is dropped and the rest renormalised; when they carry most of the
-        mass the block is not used (``{"E": 0.9, "A": 0.1}`` is no certainty in A) and
-        the fallbacks apply.  And whenever the uniform belief is returned, saying why: a
-        parse failure enters a fit as an undecided agent.
+        When keys that name no option (beside an incomplete belief) or repeat one carry
+        mass (their names and share of the mass): a minority share is dropped and the rest
+        renormalised; when they carry most of the mass the block is not used
+        (``{"E": 0.9, "A": 0.1}`` is no certainty in A) and the fallbacks apply, said so
+        also where the answer is read, as for a block that mixes percentages and plain
+        numbers.  And whenever the uniform belief is returned, saying why: a parse failure
+        enters a fit as an undecided agent.  The warnings name the caller's line outside
+        the package (e.g. the :func:`run_debate` call whose agents read the text).
 
     Examples
     --------
@@ -310,30 +418,31 @@ def parse_belief(text: str, options: Sequence[str]) -> np.ndarray:
     # a draft belief inside the thinking is not the reply's belief
     text = re.sub(r"<think>.*?</think>", "", text, flags=re.S)
     block = _tagged(text, r"\{.*?\}", "BELIEF")
-    why_not, unknown_mass = "no <BELIEF> block", False
+    why_not, loud = "no <BELIEF> block", False
     if block is not None:
         try:
             d = _load_block(block)
         except ValueError:
             why_not = f"the <BELIEF> block {block[:80]!r} is neither JSON nor a Python dict"
         else:
-            b, note, unknown_mass = _read_block(d, options)
+            b, note, loud = _read_block(d, options)
             if b is not None:
                 if note:  # keys outside the options carried a minority of the mass
-                    warnings.warn(f"parse_belief: {note}", UserWarning, stacklevel=2)
+                    warnings.warn(f"parse_belief: {note}", UserWarning,
+                                  stacklevel=user_stacklevel())
                 return b
             why_not = note
     i, other = _answer_of(text, options)
     if i is not None:
-        if unknown_mass:  # keys outside the options carried most of the mass: said so
+        if loud:  # keys outside the options carried most of the mass, or mixed scales
             warnings.warn(f"parse_belief: {why_not}; read the answer {options[i]!r} instead",
-                          UserWarning, stacklevel=2)
+                          UserWarning, stacklevel=user_stacklevel())
         return np.eye(K)[i]
     answer = (f"the answer {other!r} is not among the options {list(options)}"
               if other is not None else "no answer line")
     # a parse failure enters a fit as an undecided agent: said so (it was silent)
     warnings.warn(f"parse_belief: {why_not}; {answer}: returned the uniform belief 1/{K}",
-                  UserWarning, stacklevel=2)
+                  UserWarning, stacklevel=user_stacklevel())
     return np.full(K, 1.0 / K)
 
 

@@ -74,10 +74,11 @@ class Transcripts:
     adversaries_by_question
         The indices of the agents marked ``adversary`` in each question, by question label
         (every question of ``questions``, in their order; an empty list where none is
-        marked, and for every question without a ``role`` column): a design that makes a
-        different agent the adversary in each question (against position bias) marks
-        each agent only where it plays it, whereas ``adversaries`` is the union over
-        questions.  Empty for a Transcripts made by hand without it.
+        marked, and for every question without a ``role`` column; a question whose rows
+        leave the role empty takes ``adversaries``, the other questions' marks): a design
+        that makes a different agent the adversary in each question (against position
+        bias) marks each agent only where it plays it, whereas ``adversaries`` is the
+        union over questions.  Empty for a Transcripts made by hand without it.
     """
 
     beliefs: np.ndarray
@@ -175,7 +176,9 @@ def read_transcripts(
     ``question`` (any labels: one transcript per question) and ``role`` (``adversary``,
     any case, marks an agent in that question:
     :attr:`Transcripts.adversaries_by_question`; ``benign`` or an empty field the others;
-    another value, such as ``attacker``, marks no one and is named by a ``UserWarning``);
+    another value, such as ``attacker``, marks no one and is named by a ``UserWarning``;
+    a question whose rows leave the role empty throughout takes the marks of the other
+    questions, their union, as a role written in some questions' rows only means);
     other columns are ignored.  An option column of labels only (``A``,
     ``B``, ``C``, ``D``) is read in their sorted order (:attr:`Transcripts.options`).
     In a CSV file, labels are read as the text written: an option ``N/A`` (beside ``Yes``
@@ -542,6 +545,13 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         for q, a in sorted({(int(q), int(a)) for q, a in
                             zip(codes[marked], frame["agent"].to_numpy()[marked])}):
             by_label[questions[q]].append(a)
+        # a question whose rows carry no role value at all (a role written in some
+        # questions' rows only) takes the others' marks, their union, as read before: its
+        # blanks counted the adversary among the benign agents there
+        written = set(codes[(role.fillna("") != "").to_numpy(dtype=bool)].tolist())
+        for q, label in enumerate(questions):
+            if q not in written:
+                by_label[label] = list(adversaries)
         _warn_other_roles(frame["role"], say)
     if normalize:
         X = _normalized(X, questions, agents, say, labelled=labelled)

@@ -1848,6 +1848,31 @@ def test_per_agent_means_take_each_questions_adversaries_from_its_own_rows(tmp_p
     assert metrics["adversaries_by_question"] == {"0": ["a"], "1": ["b"], "2": ["c"]}
 
 
+def test_per_agent_means_give_questions_without_role_values_the_others_marks(tmp_path,
+                                                                             capsys):
+    # before: the role written in question 0's rows only (blank in 1 and 2, as in a file
+    # edited by hand) marked adversary a in question 0 alone: gamma_benign averaged a with
+    # the benign agents in 1 and 2, 0.3, 0.45, 0.45 (0.3 in each before per-question roles)
+    from multiagent import simulate_transcript
+
+    frames = []
+    for q in range(3):
+        X = simulate_transcript(4, 6, 3, gamma=[0.9, 0.2, 0.3, 0.4], alpha=0.4, noise=0.0,
+                                seed=q)
+        roles = ["adversary", "benign", "benign", "benign"] if q == 0 else [""] * 4
+        frames.append(_long_rows(X, q, ["a", "b", "c", "d"], roles))
+    pd.concat(frames).to_csv(tmp_path / "t.csv", index=False)
+    out = tmp_path / "f"
+    assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet", "--out",
+                 str(out)]) == 0
+    assert ("agents not marked adversary: mean gamma 0.300, mean alpha 0.400; adversaries "
+            "['a']: mean gamma 0.900") in capsys.readouterr().out
+    fits = pd.read_csv(out / "fits.csv")
+    assert fits.gamma_benign.to_numpy() == pytest.approx([0.3, 0.3, 0.3], abs=1e-6)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["adversaries_in_data"] == ["a"] and "adversaries_by_question" not in metrics
+
+
 @NOT_CONVERGED_SHOWN
 def test_fit_writes_and_warns_which_questions_did_not_converge(debate, tmp_path, capsys):
     # before: fits.csv had no converged column (fit.json held the first question's only),

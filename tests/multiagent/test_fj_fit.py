@@ -1848,6 +1848,27 @@ def test_read_transcripts_keeps_each_questions_adversaries():
     assert odd.adversaries == [] and odd.adversaries_by_question["q1"] == []
 
 
+def test_a_question_without_role_values_takes_the_other_questions_marks():
+    # before: a role written in question q0's rows only (blank in q1 and q2) marked agent a
+    # in q0 alone, {"q0": [0], "q1": [], "q2": []}: a counted as benign in q1 and q2, where
+    # the union over questions was read before per-question roles (and is read again)
+    from multiagent import read_transcripts
+
+    X = simulate_transcript(3, 2, 2, gamma=0.3, alpha=0.4, seed=0)
+    table = pd.concat([_long_table(X, ["a", "b", "c"], question=f"q{q}") for q in range(3)],
+                      ignore_index=True)
+    q0 = table.question == "q0"
+    first = table.assign(role=np.where(q0, np.where(table.agent == "a", "adversary",
+                                                    "benign"), None))
+    read = read_transcripts(first)
+    assert read.adversaries == [0]
+    assert read.adversaries_by_question == {"q0": [0], "q1": [0], "q2": [0]}
+    # a question with role values of its own keeps them: a blank there marks no one
+    own = first.assign(role=np.where(table.question == "q2", np.where(
+        table.agent == "b", "benign", ""), first.role))
+    assert read_transcripts(own).adversaries_by_question == {"q0": [0], "q1": [0], "q2": []}
+
+
 def test_questions_of_other_rounds_or_options_are_refused_saying_so(tmp_path):
     # before: "question 'q1' stops at round 2 (others go on to round 4)" did not say how
     # to fit such debates; questions of 2 and 3 options were refused as "no belief for

@@ -457,3 +457,100 @@ def test_parse_belief_keeps_well_formed_input_as_it_was():
         np.testing.assert_array_equal(
             parse_belief('<BELIEF>{"A": 0.8, "B": 0.2, "a": 0.1}</BELIEF>', _ABCD),
             parse_belief('<BELIEF>{"A": 0.8, "B": 0.2}</BELIEF>', _ABCD))
+
+
+def test_parse_belief_reads_the_agents_own_last_answer_not_a_quoted_peers():
+    # before: the prose fallback walked back to the last "answer: X" that was an option, a
+    # quoted peer's: "Agent 2's answer: C ...\nANSWER: b" gave C, [0, 0, 1, 0] (uniform
+    # before that), and "My first answer: A ... ANSWER: Not sure" gave A, [1, 0, 0]
+    peer = "Agent 2's answer: C seems weak to me.\n"
+    np.testing.assert_array_equal(parse_belief(peer + "ANSWER: b", _ABCD), [0, 1, 0, 0])
+    np.testing.assert_array_equal(parse_belief(peer + "Final answer: b", _ABCD), [0, 1, 0, 0])
+    unsure = ("A", "B", "Not sure")
+    np.testing.assert_array_equal(
+        parse_belief("My first answer: A\nOn reflection...\nANSWER: Not sure", unsure),
+        [0, 0, 1])
+    np.testing.assert_array_equal(
+        parse_belief("My first answer: A. Final answer: **not sure**.", unsure), [0, 0, 1])
+    # the last answer stated is no option: uniform, said so, not the peer's C
+    with pytest.warns(UserWarning, match=r"the answer 'none' is not among the options.*"
+                                         r"uniform"):
+        np.testing.assert_array_equal(
+            parse_belief(peer + "My answer: none of these", _ABCD), 0.25)
+    # the ANSWER line and the tags keep their precedence, as before; "1.5" is no "1"
+    np.testing.assert_array_equal(
+        parse_belief("ANSWER: C\nAgent 1's answer: B is weak", _ABCD), [0, 0, 1, 0])
+    np.testing.assert_array_equal(
+        parse_belief("<UPDATED_ANSWER>: D\nFinal answer: B", _ABCD), [0, 0, 0, 1])
+    with pytest.warns(UserWarning, match=r"the answer '1.5'"):
+        parse_belief("Final answer: 1.5", ("1", "2"))
+
+
+def test_parse_belief_reads_metadata_keys_beside_a_complete_belief():
+    # before: {"A": 0.7, "B": 0.3, "confidence": 90} gave [1, 0] ("'confidence' ... carry
+    # 98.9 % of its mass: block not used", then the ANSWER line) where it gave [0.7, 0.3];
+    # with "confidence": 0.9 a warning said 47.4 % of the mass was dropped
+    import warnings
+
+    texts = ['<BELIEF>{"A": 0.7, "B": 0.3, "confidence": 90}</BELIEF>\nANSWER: A',
+             '<BELIEF>{"A": 0.7, "B": 0.3, "confidence": 0.9}</BELIEF>',
+             '<BELIEF>{"A": 70, "B": 30, "certainty": 80}</BELIEF>',
+             '<BELIEF>{"A": "70%", "B": "30%", "confidence": "high", "score": 7}</BELIEF>']
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for text in texts:
+            np.testing.assert_allclose(parse_belief(text, ("A", "B")), [0.7, 0.3],
+                                       rtol=1e-15)
+        np.testing.assert_allclose(  # rounded to two decimals: a complete belief too
+            parse_belief('<BELIEF>{"A": 0.33, "B": 0.33, "C": 0.33, "n": 3}</BELIEF>',
+                         ("A", "B", "C")), [1 / 3] * 3, rtol=1e-15)
+    # an incomplete block: the keys outside the options are mass, warned or refused
+    with pytest.warns(UserWarning, match=r"'E'.*90 %.*block not used"):
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"E": 0.9, "A": 0.1}</BELIEF>', _ABCD), 0.25)
+    with pytest.warns(UserWarning, match=r"dropped keys 'E'.*20 %"):
+        np.testing.assert_allclose(
+            parse_belief('<BELIEF>{"A": 0.6, "B": 0.2, "E": 0.2}</BELIEF>', _ABCD),
+            [0.75, 0.25, 0, 0], rtol=1e-15)
+
+
+def test_parse_belief_refuses_percentages_mixed_with_plain_numbers():
+    # before: {"A": "70%", "B": 30} read 0.7 and 30 on one scale: [0.0228, 0.9772], silently
+    with pytest.warns(UserWarning, match=r"mixes percentages \('70%'\) and plain numbers "
+                                         r"\(30\).*uniform"):
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"A": "70%", "B": 30}</BELIEF>', ("A", "B")), 0.5)
+    with pytest.warns(UserWarning, match=r"mixes percentages.*read the answer 'A'"):
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"A": "70%", "B": 30}</BELIEF>\nANSWER: A', ("A", "B")),
+            [1, 0])
+    # a plain 0 is 0 on either scale
+    np.testing.assert_array_equal(
+        parse_belief('<BELIEF>{"A": "100%", "B": 0}</BELIEF>', ("A", "B")), [1, 0])
+
+
+def test_parse_belief_numeric_labels_do_not_match_decimal_keys():
+    # before: options 1..4, {"1.5": 0.6, "2": 0.4} read "1.5" as option 1: [0.6, 0.4, 0, 0]
+    opts = ("1", "2", "3", "4")
+    with pytest.warns(UserWarning, match=r"'1.5'.*60 %.*block not used"):
+        np.testing.assert_array_equal(
+            parse_belief('<BELIEF>{"1.5": 0.6, "2": 0.4}</BELIEF>', opts), 0.25)
+    # a '.' followed by no digit still ends the label
+    np.testing.assert_allclose(
+        parse_belief('<BELIEF>{"1.": 0.6, "2. Lyon": 0.4}</BELIEF>', opts), [0.6, 0.4, 0, 0])
+
+
+def test_parse_belief_warnings_name_the_callers_line_and_repeated_options():
+    # before: stacklevel=2 named agents.py's ScriptedFJAgent.respond when a debate read an
+    # agent's text, and {"A": 0.8, "B": 0.2, "a": 0.1} said 'a' was "not among the options"
+    class Mute:
+        def respond(self, question, options, messages, round):
+            return Reply(np.full(2, 0.5), "no idea")
+
+    agents = [ScriptedFJAgent(0, [1.0, 0.0], 0.5, 0.0, [0.0, 1.0], read_text=True), Mute()]
+    with pytest.warns(UserWarning, match="uniform") as caught:
+        run_debate(agents, np.ones((2, 2)) - np.eye(2), options=("A", "B"), rounds=1)
+    assert [w.filename for w in caught] == [__file__]
+    with pytest.warns(UserWarning, match=r"'a'.*a repeat of option 'A'") as caught:
+        parse_belief('<BELIEF>{"A": 0.8, "B": 0.2, "a": 0.1}</BELIEF>', _ABCD)
+    assert "not among" not in str(caught[0].message) and caught[0].filename == __file__
