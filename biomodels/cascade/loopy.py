@@ -42,6 +42,7 @@ Poisson-binomial distribution.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -65,8 +66,18 @@ from .passes import (
     clip_negative,
     clip_probability,
 )
-from .plan import _pieces, _reduction_rounds, tree_plan
-from .tail import _TAIL_RADII, _tail_with_boundaries
+from .plan import TreePlan, _pieces, _reduction_rounds, tree_plan
+from .tail import (
+    _TAIL_RADII,
+    _direct_upward,
+    _held_warnings,
+    _last_unresolved,
+    _minkowski,
+    _PolyMul,
+    _record_unresolved,
+    _tail_with_boundaries,
+    _warn_parts_unresolved,
+)
 from .tree import (
     _exclusive_rows,
     _min_prob,
@@ -184,16 +195,18 @@ def bp_messages(
                                          has_rev=has_rev)
         return w * (1 - (1 - p.index_select(0, src)) * fail)
 
-    # a sure seed's 1 - p = 0 hides from the values what the derivative in p multiplies
-    probe = certain or (torch.is_grad_enabled() and p.requires_grad
-                        and bool((p.detach() >= 1).any()))
+    # a sure seed's 1 - p = 0 hides from the values what the derivative in p multiplies;
+    # with every p 0 the messages are 0 after one update, their slopes in p are not
+    lift = _unseeded(p)
+    probe = certain or lift or (torch.is_grad_enabled() and p.requires_grad
+                                and bool((p.detach() >= 1).any()))
     return _bp_loop(lambda w, p: p.index_select(0, src) * w, update, (w, p), iterations=iterations,
-                    max_iterations=max_iterations, stop=stop, probe=probe)
+                    max_iterations=max_iterations, stop=stop, probe=probe, lift=lift)
 
 
 def _bp_loop(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tensor],
              params: tuple[torch.Tensor, ...], *, iterations: int | None, max_iterations: int,
-             stop: float, probe: bool) -> torch.Tensor:
+             stop: float, probe: bool, lift: bool = False) -> torch.Tensor:
     """Iterate BP messages ``m <- update(m, *params)`` from ``init(*params)``.
 
     Parameters
@@ -216,6 +229,10 @@ def _bp_loop(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tens
         updates go on until it settles too. The messages keep the value at which they
         settled and take the derivative of the last update. Only with ``iterations``
         None: a fixed number of updates is differentiated as it is.
+    lift
+        Probe inputs of exactly 0 too (:func:`_probe_inputs`): with every seed
+        probability 0 the messages are 0 after one update, and their slopes in ``p`` were
+        those of that one update (8e-3 off in ``dP/dp``).
 
     Returns
     -------
@@ -226,12 +243,7 @@ def _bp_loop(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tens
     probe = probe and iterations is None and m.numel() > 0
     if probe:
         step = 1e-4  # differences of 1e-16 become 1e-12 in the slope, well below stop
-        gen = torch.Generator().manual_seed(0)
-        at = tuple(x.detach().to(torch.float64) for x in params)
-        inward = tuple(
-            x * (1 - step * (torch.rand(x.shape, generator=gen, dtype=x.dtype) + 0.5
-                             ).to(x.device)) if t.requires_grad else x
-            for x, t in zip(at, params))
+        at, inward = _probe_inputs(params, step, lift)
         # float64 messages serve as the probe's own (same values: the slopes add 0)
         own = all(x.dtype == torch.float64 for x in params)
         with torch.no_grad():
@@ -263,6 +275,27 @@ def _bp_loop(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tens
         # the value at which BP settled, with the derivative of the last update
         m = settled.detach() + (m - m.detach())
     return m
+
+
+def _probe_inputs(params: tuple[torch.Tensor, ...], step: float, lift: bool
+                  ) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """Return the probe's inputs (float64, detached) and those moved inwards (:func:`_bp_loop`).
+
+    Each input that requires grad moves by a relative ``step`` times a random number in
+    ``[0.5, 1.5)``; with ``lift`` its exact zeros, which no relative move leaves, move up
+    by ``step`` times one.
+    """
+    gen = torch.Generator().manual_seed(0)
+    at = tuple(x.detach().to(torch.float64) for x in params)
+    inward = []
+    for x, t in zip(at, params):
+        if not t.requires_grad:
+            inward.append(x)
+            continue
+        r = (torch.rand(x.shape, generator=gen, dtype=x.dtype) + 0.5).to(x.device)
+        moved = x * (1 - step * r)
+        inward.append(torch.where(x == 0, step * r, moved) if lift else moved)
+    return at, tuple(inward)
 
 
 def _warn_unconverged(max_iterations: int, delta: float, stop: float) -> None:
@@ -902,6 +935,12 @@ def tda_size_distribution(
         ``seeds x edges`` messages recorded for autograd, running 2.4x as long on ER(200)
         with certain edges, for a gradient 1e-8 closer): the derivative is that of the
         update where the values settled, within about BP's tolerance of the limit.
+        Where every ``p_v`` of a component with a cycle is 0 (kept when ``p`` requires
+        grad) its sizes past the exact head are 0 over 0 (the tree's, scaled to the mass
+        the head leaves): the derivative in each ``p_v`` is the one along ``p_v`` alone,
+        ``ρ_v ∂rest/∂p_v``, so that the sizes' slopes sum to 0; BP at such a component
+        runs on until its slopes settle. At ``p = 0`` the BP messages all tie, and a
+        spanning tree by messages is the one by weights, which ``p > 0`` may not keep.
 
     Raises
     ------
@@ -920,9 +959,12 @@ def tda_size_distribution(
     isolated nodes included, go through one exact tree pass; components that no seed can
     start (every ``p_v`` 0) add a point mass at 0 and are left out (unless ``p`` requires
     grad). The components with cycles are batched (one BP run, one spanning forest, one
-    tree pass, their heads at once) except where a sure seed, a certain edge under autograd,
-    ``seed_mixture`` or ``tail_accurate`` asks for them one at a time; the distributions are
-    multiplied in an FFT product tree, or by direct convolutions with ``tail_accurate``
+    tree pass, their heads at once) except where a sure seed or ``seed_mixture`` asks for
+    them one at a time; with ``tail_accurate`` the batch's tree pass runs in the
+    coefficient domain (every size to a small relative error, no contour radius; a
+    component of more than 4,096 nodes takes its own radius search), and the sizes the
+    tail mode leaves unresolved are named in the network's numbering. The distributions
+    are multiplied in an FFT product tree, or by direct convolutions with ``tail_accurate``
     (tiny tails keep their relative error). The network's exact ``P(0)`` (and ``P(1)``,
     ``P(2)`` with ``exact_head``) is put in front. Links of a component that tie for the
     spanning tree are taken in node order, which can keep another tree than the component
@@ -991,24 +1033,90 @@ def _tda_connected(graph: CascadeGraph, p: torch.Tensor, *, iterations: int | No
     The whole answer on a (weakly) connected network, and each component's part of it on
     one that falls apart.
     """
-    if seed_mixture:
-        return _seed_mixture(
-            graph,
-            p,
-            iterations=iterations,
-            spanning_tree=spanning_tree,
-            exact_head=exact_head,
-            prune=prune,
+
+    def tree_part(q: torch.Tensor) -> torch.Tensor:
+        """Return the distribution before the exact head: the tree pass's or mixture's."""
+        if seed_mixture:
+            return _seed_mixture(graph, q, iterations=iterations, spanning_tree=spanning_tree,
+                                 prune=prune)
+        tree, p_eff = tda_tree(
+            graph, q, iterations=iterations, spanning_tree=spanning_tree, messages=messages
         )
-    tree, p_eff = tda_tree(
-        graph, p, iterations=iterations, spanning_tree=spanning_tree, messages=messages
-    )
-    if tail_accurate:
-        P = _tail_with_boundaries(tree_plan(tree), tree.weight, p_eff, _TAIL_RADII,
-                                  fixed_p=_fixed_seeds(graph, tree, p))
-    else:
-        P = tree_size_distribution(tree, p_eff)
-    return _with_head(graph, p, P, exact_head)
+        if tail_accurate:
+            return _tail_with_boundaries(tree_plan(tree), tree.weight, p_eff, _TAIL_RADII,
+                                         fixed_p=_fixed_seeds(graph, tree, q))
+        return tree_size_distribution(tree, p_eff)
+
+    if _unseeded(p):
+        # the same value as below (the exact head, then 0), with the slopes it lost
+        head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
+        h = head.shape[0]
+        rest = _unseeded_rest(p, head.unsqueeze(0), torch.zeros_like(p, dtype=torch.long),
+                              lambda q: tree_part(q)[h:].unsqueeze(0))
+        return torch.cat([head, rest[0]])
+    return _with_head(graph, p, tree_part(p), exact_head)
+
+
+def _unseeded(p: torch.Tensor) -> bool:
+    """Whether no seed can start a cascade (every ``p`` 0) while ``p`` asks for a gradient."""
+    return torch.is_grad_enabled() and p.requires_grad and not bool((p.detach() != 0).any())
+
+
+#: an unseeded piece's tree mass past the head must move at least this fraction of the
+#: exact head's to scale its slope (:func:`_unseeded_rest`); below, it is FFT round-off
+_UNSEEDED_FLOOR = 1e-6
+
+
+def _unseeded_rest(p: torch.Tensor, head: torch.Tensor, row: torch.Tensor,
+                   rest_of: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Return the sizes past the exact head of pieces no seed can start, with slopes.
+
+    Where every ``p`` of a piece is 0 its tree distribution past the head and the mass
+    ``left`` that the exact head leaves are both 0, and step 5 scales the one to the other,
+    ``rest * left / rest.sum()``: 0, whose derivative autograd took as 0 (the batch of
+    components) or spread by round-off (a 4-cycle with a chord lost 0.648 of
+    ``sum_k dP_k/dp_0``, which must be 0). Along ``p_v`` alone the scaled rest is
+    ``p_v ρ_v ∂rest/∂p_v + O(p_v²)`` with ``ρ_v = (∂left/∂p_v) / (∂rest.sum()/∂p_v)``:
+    those are the slopes returned, from the tree pass at seeds whose derivative is scaled
+    by ``ρ`` (a second pass, same values). Where the tree's mass past the head barely moves
+    (``_UNSEEDED_FLOOR`` of the head's), what leaves the head goes to the first size past
+    it, as :func:`_rest_after_head` does.
+
+    Parameters
+    ----------
+    p
+        The seed probabilities, all 0, requiring grad.
+    head
+        The pieces' exact heads, shape ``(K, h)``, differentiable in ``p``.
+    row
+        Each entry of ``p``'s piece (row of ``head``).
+    rest_of
+        The pieces' tree distributions past the head for seeds ``q`` (same values as
+        ``p``), shape ``(K, L)``: zeros past each piece's sizes.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(K, L)``: 0 in value, with the slopes above.
+    """
+    rest = rest_of(p)
+
+    def slope(y: torch.Tensor) -> torch.Tensor:
+        """Return ``∂y/∂p`` (kept: the head's graph serves the result too)."""
+        if not y.requires_grad:
+            return torch.zeros_like(p)
+        (d,) = torch.autograd.grad(y, p, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(p) if d is None else d.detach()
+
+    left, mass = -slope(head.sum()), slope(rest.sum())
+    scaled = mass > _UNSEEDED_FLOOR * left.abs()
+    ratio = torch.where(scaled, left / torch.where(scaled, mass, 1.0), 0.0)
+    bump = p - p.detach()
+    rest = rest_of(p.detach() + ratio * bump)
+    out = rest - rest.detach()
+    lost = torch.zeros(head.shape[0], dtype=out.dtype, device=out.device).index_add(
+        0, row, torch.where(scaled, 0.0, left) * bump)
+    return torch.cat([out[:, :1] + lost.unsqueeze(1), out[:, 1:]], dim=1)
 
 
 def _weak_components(graph: CascadeGraph) -> tuple[int, np.ndarray]:
@@ -1106,11 +1214,18 @@ def _tda_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.ndarray, co
     start (every ``p`` 0) add a point mass at 0 and are left out, unless ``p`` requires grad.
     The others take TDA with their own exact head: in one batch (one BP run, each component
     stopping on its own, one spanning forest, one tree pass), or one by one where the batch
-    does not apply (a sure seed, BP's derivative probe at a certain edge, ``seed_mixture``,
-    ``tail_accurate``). The distributions are multiplied in a product tree (FFT; exact
-    direct convolutions in the tail-accurate mode, so that tiny tails keep their relative
-    error), and the network's exact ``P(0)`` (and ``P(1)``, ``P(2)`` with ``exact_head``),
-    which the convolution holds up to round-off, put in front.
+    does not apply (a sure seed, ``seed_mixture``, and in the tail-accurate mode a
+    component of more than ``_TAIL_BATCH_NODES`` nodes). In the tail-accurate mode the
+    batch's tree pass runs in the coefficient domain
+    (:func:`~biomodels.cascade.tail._direct_upward`), whose sizes keep a small relative
+    error without any radius: one radius search per household took 42 s on 4,000 K4
+    households (0.46 s for TDA on the whole network; now 0.26 s). The distributions are
+    multiplied in a product tree (FFT; exact direct convolutions in the tail-accurate
+    mode, so that tiny tails keep their relative error), and the network's exact ``P(0)``
+    (and ``P(1)``, ``P(2)`` with ``exact_head``), which the convolution holds up to
+    round-off, put in front. Sizes that a tail pass left unresolved are named in the
+    network's numbering, those of the convolution that an unresolved size of a component
+    reaches (each pass left its component's sizes, and the last pass's stood).
     """
     w = graph.weight
     dev = w.device
@@ -1123,29 +1238,104 @@ def _tda_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.ndarray, co
     how = dict(iterations=iterations, spanning_tree=spanning_tree, exact_head=exact_head,
                seed_mixture=seed_mixture, prune=prune, tail_accurate=tail_accurate)
     rows: list[tuple[torch.Tensor, np.ndarray]] = []
-    if not parts.cyclic.all():  # forests and isolated nodes: exact, in one pass
-        F, pF, _, _, _ = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
-        rows.append(_one_row(tree_size_distribution(F, pF, tail_accurate=tail_accurate)))
-    if tail_accurate or seed_mixture:
-        alone, batch = cyclic, cyclic[:0]
-    else:
-        lone = np.bincount(comp, weights=pn >= 1, minlength=count) > 0  # sure seeds
-        if messages is None and torch.is_grad_enabled() and (w.requires_grad or p.requires_grad):
-            # BP's derivative probe at a certain edge (see bp_messages)
-            wn = w.detach().cpu().numpy()
-            lone |= np.bincount(comp[graph.src], weights=wn >= 1, minlength=count) > 0
-        alone, batch = cyclic[lone[cyclic]], cyclic[~lone[cyclic]]
-    for c in alone.tolist():
-        sub, pc, edges = parts.one(graph, p, c)
-        mc = None if messages is None else messages.index_select(0, edges)
-        rows.append(_one_row(_tda_connected(sub, pc, messages=mc, **how)))
-    if batch.size:
-        rows.extend(_tda_batch(graph, p, parts, batch, iterations=iterations,
-                               spanning_tree=spanning_tree, exact_head=exact_head,
-                               messages=messages))
+    # per tail pass: its row in rows and the sizes it left unresolved, in its own numbering
+    loose: list[tuple[int, np.ndarray]] = []
+    with _held_warnings() if tail_accurate else contextlib.nullcontext([]) as held:
+
+        def add(run: Callable[..., torch.Tensor], *args: object, **kwargs: object) -> None:
+            """Append ``run(*args, **kwargs)`` to rows (and its tail pass's unresolved sizes)."""
+            if tail_accurate:
+                _record_unresolved(np.zeros(0, dtype=np.int64))
+            P = run(*args, **kwargs)
+            if tail_accurate:
+                loose.append((len(rows), _last_unresolved()))
+            rows.append(_one_row(P))
+
+        if not parts.cyclic.all():  # forests and isolated nodes: exact, in one pass
+            F, pF, _, _, _ = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
+            add(tree_size_distribution, F, pF, tail_accurate=tail_accurate)
+        if seed_mixture:
+            alone, batch = cyclic, cyclic[:0]
+        else:
+            lone = np.bincount(comp, weights=pn >= 1, minlength=count) > 0  # sure seeds
+            if tail_accurate:  # the direct pass costs up to O(nodes^2) per component
+                lone |= np.diff(parts.node_start) > _TAIL_BATCH_NODES
+            alone, batch = cyclic[lone[cyclic]], cyclic[~lone[cyclic]]
+        for c in alone.tolist():
+            sub, pc, edges = parts.one(graph, p, c)
+            mc = None if messages is None else messages.index_select(0, edges)
+            add(_tda_connected, sub, pc, messages=mc, **how)
+        # the components no seed can start (kept for their gradient) in a batch of their own
+        for cs, unseeded in ((batch[seeded[batch]], False), (batch[~seeded[batch]], True)):
+            if cs.size:
+                rows.extend(_tda_batch(graph, p, parts, cs, iterations=iterations,
+                                       spanning_tree=spanning_tree, exact_head=exact_head,
+                                       messages=messages, tail=tail_accurate,
+                                       unseeded=unseeded))
     P = _convolve_rows(rows, n + 1, w.dtype, dev, direct=tail_accurate)
+    if tail_accurate:
+        reached = _reached_sizes(rows, loose, n)
+        _record_unresolved(reached)
+        _warn_parts_unresolved(reached, held)
     head = exact_small_sizes(graph, p) if exact_head else torch.prod(1 - p).reshape(1)
     return torch.cat([head, P[head.shape[0]:]])
+
+
+#: components of at most this many nodes take the tail-accurate mode in one batch, with
+#: the coefficient-domain tree pass (up to O(nodes^2) each); larger ones their own search
+_TAIL_BATCH_NODES = 4096
+
+
+def _reached_sizes(rows: list[tuple[torch.Tensor, np.ndarray]],
+                   loose: list[tuple[int, np.ndarray]], n: int) -> np.ndarray:
+    """Return the network's sizes that a component's unresolved size reaches.
+
+    Parameters
+    ----------
+    rows
+        The components' distributions, as :func:`_convolve_rows` takes them.
+    loose
+        Per tail pass, its row in ``rows`` (a batch of one) and the sizes it left
+        unresolved, numbered as in that row.
+    n
+        Number of nodes of the network.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted sizes ``k <= n``: ``j + m`` for an unresolved size ``j`` of one row and a
+        size ``m`` of the others together (a positive entry of theirs, or unresolved).
+    """
+    bad = {i: s for i, s in loose if s.size}
+    if not bad:
+        return np.zeros(0, dtype=np.int64)
+
+    def bits(mask: np.ndarray) -> int:
+        return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
+
+    def unresolved(sizes: np.ndarray) -> int:
+        mask = np.zeros(int(sizes.max()) + 1, dtype=bool)
+        mask[sizes] = True
+        return bits(mask)
+
+    clean, dirty = 1, {}  # sets of sizes as bitsets (bit k: size k)
+    for i, (X, lens) in enumerate(rows):
+        on = (X.detach() > 0).cpu().numpy()
+        for j, k in enumerate(lens.tolist()):
+            s = bits(on[j, :k])
+            if i in bad:
+                dirty[i] = s | unresolved(bad[i])
+            else:
+                clean = _minkowski(clean, s)
+    out = 0
+    for i in dirty:
+        others = clean
+        for o, s in dirty.items():
+            others = _minkowski(others, s) if o != i else others
+        out |= _minkowski(unresolved(bad[i]), others)
+    mask = np.unpackbits(np.frombuffer(out.to_bytes(out.bit_length() // 8 + 1, "little"),
+                                       dtype=np.uint8), bitorder="little")
+    return np.flatnonzero(mask[: n + 1]).astype(np.int64)
 
 
 def _one_row(P: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
@@ -1185,8 +1375,9 @@ def _convolve_rows(rows: list[tuple[torch.Tensor, np.ndarray]], n_out: int,
         polys = [X[i, : int(k)].to(torch.float64) for X, lens in rows for i, k in enumerate(lens)]
         while len(polys) > 1:
             polys.sort(key=lambda x: x.shape[0])  # similar lengths together
-            paired = [_convolve_pair(a, b) for a, b in zip(polys[0::2], polys[1::2])]
-            polys = paired + polys[len(paired) * 2:]
+            half = len(polys) // 2 * 2
+            polys = (_convolve_pairs(polys[0:half:2], polys[1:half:2], n_out)
+                     + polys[half:])
         out = polys[0][:n_out].to(dtype)
         return torch.nn.functional.pad(out, (0, n_out - out.shape[0]))
     lens = np.concatenate([k for _, k in rows])
@@ -1197,52 +1388,124 @@ def _convolve_rows(rows: list[tuple[torch.Tensor, np.ndarray]], n_out: int,
     return clip_probability(coef)
 
 
-def _convolve_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Full convolution of two 1-d tensors, by sums of products (differentiable)."""
-    # conv1d correlates: against the flipped b it convolves
-    out = torch.nn.functional.conv1d(a.view(1, 1, -1), b.flip(0).view(1, 1, -1),
-                                     padding=b.shape[0] - 1)
-    return out.view(-1)
+def _convolve_pairs(left: list[torch.Tensor], right: list[torch.Tensor],
+                    n_out: int) -> list[torch.Tensor]:
+    """Convolve ``left[i]`` with ``right[i]`` by sums of products, cut after ``n_out`` terms.
+
+    The pairs come in ascending length; runs of pairs whose lengths stay within twice the
+    first's are multiplied as one batch of zero-padded rows
+    (:class:`~biomodels.cascade.tail._PolyMul`, a Toeplitz matrix product, differentiable):
+    one ``conv1d`` per pair took 1.0 s of the 1.1 s for 4,000 households (0.5 s for two
+    rows of 8,000 terms, 0.09 s as a matrix product).
+    """
+    out: list[torch.Tensor] = []
+    i = 0
+    while i < len(left):
+        limit = 2 * right[i].shape[0]
+        j = i + 1
+        while j < len(left) and right[j].shape[0] <= limit:
+            j += 1
+        la = max(x.shape[0] for x in left[i:j])
+        lb = max(x.shape[0] for x in right[i:j])
+        width = min(la + lb - 1, n_out)
+        A = torch.stack([torch.nn.functional.pad(x, (0, la - x.shape[0])) for x in left[i:j]])
+        B = torch.stack([torch.nn.functional.pad(x, (0, lb - x.shape[0])) for x in right[i:j]])
+        C = _PolyMul.apply(A, B, width)
+        out.extend(C[k, : min(a.shape[0] + b.shape[0] - 1, n_out)]
+                   for k, (a, b) in enumerate(zip(left[i:j], right[i:j])))
+        i = j
+    return out
 
 
 def _tda_batch(graph: CascadeGraph, p: torch.Tensor, parts: _Components, cs: np.ndarray, *,
                iterations: int | None, spanning_tree: str, exact_head: bool,
-               messages: torch.Tensor | None) -> list[tuple[torch.Tensor, np.ndarray]]:
+               messages: torch.Tensor | None, tail: bool = False,
+               unseeded: bool = False) -> list[tuple[torch.Tensor, np.ndarray]]:
     """TDA with its own head for each of the components ``cs``, in one pass over their union.
 
-    As :func:`_tda_connected` on each alone (no sure seed; no certain edge where autograd
-    records): the same BP updates, each component's stopping when its own largest change
-    does; one spanning forest (each component's tree as alone where its links do not tie);
-    one tree pass, whose roots' messages are the components' distributions; their exact
-    heads in closed form for all at once.
+    As :func:`_tda_connected` on each alone (no sure seed): the same BP updates, each
+    component's stopping when its own largest change (and under the derivative probe its
+    slopes) does; one spanning forest (each component's tree as alone where its links do
+    not tie); one tree pass, whose roots' messages are the components' distributions; their
+    exact heads in closed form for all at once. With ``tail`` the tree pass runs in float64 in
+    the coefficient domain (:func:`~biomodels.cascade.tail._direct_upward`): every size
+    to a small relative error, as the tail-accurate mode asks. With ``unseeded`` (every
+    ``p`` of ``cs`` 0, ``p`` requiring grad) the sizes past the heads get the slopes of
+    :func:`_unseeded_rest`.
 
     Returns
     -------
     list of (torch.Tensor, numpy.ndarray)
         Batches of rows for :func:`_convolve_rows`: each component's distribution.
     """
-    U, pU, group, _, tree, p_eff = _batch_trees(graph, p, parts, cs, iterations=iterations,
-                                                spanning_tree=spanning_tree, messages=messages)
+    U, pU, edges, group, _ = parts.union(graph, p, cs)
     K = cs.size
     dev = U.weight.device
-    plan = tree_plan(tree)
-    stores, _ = _upward(plan, tree.weight, p_eff, 1.0)
-    if exact_head:
-        head = _component_heads(U, pU, group, K)
-    else:
-        lf = torch.log(1 - pU)  # no sure seed here
+    given = None if messages is None else messages.index_select(0, edges)
+    keep: np.ndarray | None = None  # the spanning forest and its plan: the same every call
+    plan: TreePlan | None = None
+
+    def root_rows(q: torch.Tensor) -> list[tuple[torch.Tensor, np.ndarray, np.ndarray]]:
+        """Return per batch of roots their tree distributions for seeds ``q``, lengths, roots."""
+        nonlocal keep, plan
+        if given is None:
+            m = _bp_by_component(U, q, group[U.src], K, iterations=iterations)
+        else:
+            m = given
+        if keep is None:
+            score = m if spanning_tree == "messages" else U.weight
+            keep = _spanning_tree_edges(U, score.detach().cpu().numpy().astype(np.float64),
+                                        groups=group)
+        tree, p_eff = _fold(U, q, m, keep)
+        plan = tree_plan(tree) if plan is None else plan
+        roots = np.asarray(plan.roots)
+        if tail:
+            top = int(plan.size[roots].max()) + 1
+            outs = _direct_upward(plan, tree.weight.double(), p_eff.double(), top)
+            stores = [None if o is None else o[0] for o in outs]
+        else:
+            stores, _ = _upward(plan, tree.weight, p_eff, 1.0)
+        # every component is connected: its spanning tree has one root, whose B message is
+        # the component's distribution
+        out = []
+        for b in np.unique(plan.node_batch[roots]).tolist():
+            r = roots[plan.node_batch[roots] == b]
+            lens = plan.size[r].astype(np.int64) + 1
+            X = stores[b].index_select(0, torch.from_numpy(plan.node_row[r]).to(dev))[:, 0]
+            X = torch.nn.functional.pad(X, (0, max(0, int(lens.max()) - X.shape[1])))
+            out.append((X[:, : int(lens.max())], lens, r))
+        return out
+
+    def heads() -> torch.Tensor:
+        """Return the components' exact heads, shape ``(K, h)`` (float64 with ``tail``)."""
+        V, pV = (U.with_weight(U.weight.double()), pU.double()) if tail else (U, pU)
+        if exact_head:
+            return _component_heads(V, pV, group, K)
+        lf = torch.log(1 - pV)  # no sure seed here
         g = torch.from_numpy(group).to(dev)
-        head = torch.exp(lf.new_zeros(K).index_add(0, g, lf)).unsqueeze(1)
-    # every component is connected: its spanning tree has one root, whose B message is the
-    # component's distribution
-    roots = np.asarray(plan.roots)
+        return torch.exp(lf.new_zeros(K).index_add(0, g, lf)).unsqueeze(1)
+
+    if unseeded:
+        head = heads()
+        h = head.shape[1]
+        lens = np.bincount(group, minlength=K).astype(np.int64) + 1
+        L = int(lens.max())
+        end = torch.from_numpy(lens - h).to(dev).unsqueeze(1)
+
+        def rest_of(q: torch.Tensor) -> torch.Tensor:
+            out = head.new_zeros(K, max(L - h, 0))
+            for X, _, r in root_rows(q):
+                X = torch.nn.functional.pad(X, (0, L - X.shape[1]))[:, h:].to(out.dtype)
+                out = out.index_copy(0, torch.from_numpy(group[r]).to(dev), X)
+            col = torch.arange(out.shape[1], device=dev)
+            return torch.where(col < end, out, 0.0)  # round-off past each one's sizes
+
+        rest = _unseeded_rest(pU, head, torch.from_numpy(group).to(dev), rest_of)
+        return [(torch.cat([head, rest], dim=1), lens)]
+    rows = root_rows(pU)
+    head = heads()  # after the tree pass: the order in which autograd sums the gradients
     out = []
-    for b in np.unique(plan.node_batch[roots]).tolist():
-        r = roots[plan.node_batch[roots] == b]
-        lens = plan.size[r].astype(np.int64) + 1
-        X = stores[b].index_select(0, torch.from_numpy(plan.node_row[r]).to(dev))[:, 0]
-        X = torch.nn.functional.pad(X, (0, max(0, int(lens.max()) - X.shape[1])))
-        X = X[:, : int(lens.max())]
+    for X, lens, r in rows:
         rows_head = head.index_select(0, torch.from_numpy(group[r]).to(dev))
         out.append((_after_head_rows(X, lens, rows_head), lens))
     return out
@@ -1296,11 +1559,13 @@ def _bp_by_component(graph: CascadeGraph, p: torch.Tensor, groups: np.ndarray, c
                      max_iterations: int = 1000) -> torch.Tensor:
     """Loopy BP messages on a disjoint union, each component stopping on its own.
 
-    The updates of :func:`bp_messages` (without the slope terms of certain edges and the
-    derivative probe: the caller computes the components that need them alone). A
-    component's messages are kept from the update at which its own largest change fell
-    below the tolerance, as BP on it alone: a slowly settling component elsewhere does not
-    move them.
+    The updates of :func:`bp_messages`, with its slope terms at certain edges and its
+    derivative probe where autograd records through one or every ``p`` is 0 (no sure
+    seed here: the caller computes those components alone). A component's messages are
+    kept from the update at which its own largest change fell below the tolerance, as BP
+    on it alone: a slowly settling component elsewhere does not move them. With the probe
+    a component updates on until its own slopes have settled too, and keeps the
+    derivative of its last update (as :func:`_bp_loop`).
 
     Parameters
     ----------
@@ -1328,11 +1593,16 @@ def _bp_by_component(graph: CascadeGraph, p: torch.Tensor, groups: np.ndarray, c
     rev_c = rev.clamp_min(0)
     tiny = torch.finfo(w.dtype).tiny
     stop = _rounding_tol(tol, w.dtype)
+    certain = _needs_certain_slopes(w, p)
 
-    def update(m: torch.Tensor) -> torch.Tensor:
+    def update(m: torch.Tensor, w: torch.Tensor = w, p: torch.Tensor = p) -> torch.Tensor:
         log1m = torch.log((1 - m).clamp_min(tiny))
         S = torch.zeros(n, dtype=w.dtype, device=dev).index_add(0, dst, log1m)
         excl = S.index_select(0, src) - torch.where(has_rev, log1m.index_select(0, rev_c), 0.0)
+        if certain and torch.is_grad_enabled():  # (not in the probe: 0 in value)
+            fail = torch.exp(excl) + _certain_slope(1 - m, excl, dst, n, src=src, rev=rev_c,
+                                                    has_rev=has_rev)
+            return w * (1 - (1 - p.index_select(0, src)) * fail)
         return w * (1 - (1 - p.index_select(0, src)) * torch.exp(excl))
 
     m = p.index_select(0, src) * w
@@ -1341,6 +1611,10 @@ def _bp_by_component(graph: CascadeGraph, p: torch.Tensor, groups: np.ndarray, c
             m = update(m)
         return m
     g = torch.from_numpy(groups).to(dev)
+    lift = _unseeded(p)
+    if (certain or lift) and m.numel():
+        return _bp_probed(lambda w, p: p.index_select(0, src) * w, update, (w, p), g, count,
+                          max_iterations=max_iterations, stop=stop, lift=lift)
     active = torch.ones(count, dtype=torch.bool, device=dev)
     change = torch.zeros(count, dtype=w.dtype, device=dev)
     for _ in range(max_iterations):
@@ -1355,6 +1629,74 @@ def _bp_by_component(graph: CascadeGraph, p: torch.Tensor, groups: np.ndarray, c
     else:
         _warn_unconverged(max_iterations, float(change[active].max()), stop)
     return m
+
+
+def _bp_probed(init: Callable[..., torch.Tensor], update: Callable[..., torch.Tensor],
+               params: tuple[torch.Tensor, torch.Tensor], g: torch.Tensor, count: int, *,
+               max_iterations: int, stop: float, lift: bool) -> torch.Tensor:
+    """:func:`_bp_loop`'s updates with the derivative probe, each component on its own.
+
+    A certain edge under autograd sent its household through TDA alone (1,000 households:
+    1.65 s for 0.20 s). Component ``c`` (edges ``g == c``) stops at the first update at
+    which its largest change is below ``stop`` and its probe's slopes have settled; its
+    messages keep the value of the update at which they first settled, with the
+    derivative of its last one.
+
+    Parameters
+    ----------
+    init, update
+        The first messages and one update, as in :func:`_bp_loop`.
+    params
+        The weights and seed probabilities of the union.
+    g
+        Component of each edge.
+    count
+        Number of components.
+    max_iterations, stop, lift
+        As in :func:`_bp_loop`.
+
+    Returns
+    -------
+    torch.Tensor
+        The messages.
+    """
+    m = init(*params)
+    dev = m.device
+    step = 1e-4  # as in _bp_loop
+    at, inward = _probe_inputs(params, step, lift)
+    own = all(x.dtype == torch.float64 for x in params)
+
+    def per_component(x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(count, dtype=x.dtype, device=dev).scatter_reduce(0, g, x, "amax")
+
+    with torch.no_grad():
+        pair = [m.detach() if own else init(*at), init(*inward)]
+    slope = (pair[0] - pair[1]) / step
+    active = torch.ones(count, dtype=torch.bool, device=dev)
+    settled = torch.zeros(count, dtype=torch.bool, device=dev)
+    held = m.detach()  # each component's messages where they first settled
+    change = torch.zeros(count, dtype=m.dtype, device=dev)
+    for _ in range(max_iterations):
+        new = update(m, *params)
+        with torch.no_grad():
+            change = per_component((new - m).abs())
+            pair = [new.detach() if own else update(pair[0], *at), update(pair[1], *inward)]
+            moved = (pair[0] - pair[1]) / step
+            scale = per_component(moved.abs()).clamp_min(1.0)
+            moving = per_component((moved - slope).abs()) >= stop * scale
+            slope = moved
+        m = torch.where(active.index_select(0, g), new, m)
+        calm = active & (change < stop)
+        held = torch.where((calm & ~settled).index_select(0, g), new.detach(), held)
+        settled = settled | calm
+        active = active & ~(calm & ~moving)
+        if not bool(active.any()):
+            break
+    else:
+        if bool((~settled).any()):
+            _warn_unconverged(max_iterations, float(change[~settled].max()), stop)
+    # the value at which each settled, with the derivative of its last update
+    return torch.where(settled.index_select(0, g), held + (m - m.detach()), m)
 
 
 def _component_heads(graph: CascadeGraph, p: torch.Tensor, group: np.ndarray,
@@ -1482,7 +1824,6 @@ def _seed_mixture(
     *,
     iterations: int | None,
     spanning_tree: str,
-    exact_head: bool,
     prune: float,
     chunk_nodes: int = 1 << 16,
 ) -> torch.Tensor:
@@ -1490,26 +1831,39 @@ def _seed_mixture(
 
     Seeds are processed in batches of about ``chunk_nodes / n`` (see
     :func:`_mixture_factor`); the product of their generating functions is inverted once.
+    Returns the distribution before the exact head (:func:`_with_head`).
+
+    Under autograd the nodes with ``p_v = 0`` take part too, with factors of value 1:
+    ``P`` is linear in ``p_v``, with slope ``G_v - 1`` times the others' product, which
+    leaving them out set to 0 (on a component that no seed can start, every slope).
     """
     w = graph.weight
     n = graph.n
-    seeds = np.flatnonzero(p.detach().cpu().numpy() > 0)
-    if seeds.size == 0:  # nobody can be a seed
-        return torch.cat([torch.ones(1, dtype=w.dtype, device=w.device), w.new_zeros(n)])
+    pn = p.detach().cpu().numpy()
+    seeds = np.flatnonzero(pn > 0)
+    idle = (np.flatnonzero(pn == 0) if torch.is_grad_enabled() and p.requires_grad
+            else seeds[:0])
     step = max(1, chunk_nodes // n)
     acc = None
-    for i in range(0, seeds.size, step):
-        f = _mixture_factor(
-            graph,
-            p,
-            seeds[i : i + step],
-            iterations=iterations,
-            spanning_tree=spanning_tree,
-            prune=prune,
-        )
-        acc = f if acc is None else acc * f
-    P = clip_negative(torch.fft.irfft(acc, n=n + 1))
-    return _with_head(graph, p, P, exact_head)
+    # the idle nodes' factors 1 - x + x G_v at x = p_v - p_v: 1 in value, their slopes
+    for group, x in ((seeds, p), (idle, p - p.detach())):
+        for i in range(0, group.size, step):
+            f = _mixture_factor(
+                graph,
+                x,
+                group[i : i + step],
+                iterations=iterations,
+                spanning_tree=spanning_tree,
+                prune=prune,
+            )
+            acc = f if acc is None else acc * f
+    point = torch.cat([torch.ones(1, dtype=w.dtype, device=w.device), w.new_zeros(n)])
+    if seeds.size == 0:  # nobody can be a seed: the empty cascade (and the idle slopes)
+        if acc is None:
+            return point
+        slopes = torch.fft.irfft(acc, n=n + 1)
+        return point + (slopes - slopes.detach())
+    return clip_negative(torch.fft.irfft(acc, n=n + 1))
 
 
 class _RootsView(NamedTuple):

@@ -26,8 +26,10 @@ and those sizes are named in a RuntimeWarning.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -381,6 +383,44 @@ def _direct_sizes(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, top: in
     level, so the tail mode runs it only for such sizes. Differentiable (twice).
     """
     dev = weight.device
+    outs = _direct_upward(plan, weight, p, top)
+    # the components' distributions (the roots' B rows), multiplied pairwise, shortest first
+    rows, lens = [], []
+    for b, r in plan.final_pieces:
+        x, ln = outs[b]  # type: ignore[misc]
+        rows.append(x.index_select(0, r.to(dev))[:, 0])
+        lens.append(ln[r.numpy()])
+    width = max(x.shape[-1] for x in rows)
+    x = torch.cat([_fit_width(x, width) for x in rows])
+    ln = np.concatenate(lens)
+    while x.shape[0] > 1:
+        order = np.argsort(ln, kind="stable")
+        odd = order[-1:] if order.size % 2 else order[:0]
+        a, c = order[0 : order.size - odd.size : 2], order[1 : order.size - odd.size : 2]
+        new = np.minimum(ln[a] + ln[c] - 1, top)
+        left = x.index_select(0, torch.from_numpy(a).to(dev))[:, : int(ln[a].max())]
+        right = x.index_select(0, torch.from_numpy(c).to(dev))[:, : int(ln[c].max())]
+        prod = _PolyMul.apply(left, right, int(new.max()))
+        rest = x.index_select(0, torch.from_numpy(odd).to(dev))
+        width = max(prod.shape[-1], rest.shape[-1])
+        x = torch.cat([_fit_width(prod, width), _fit_width(rest, width)])
+        ln = np.concatenate([new, ln[odd]])
+    return _fit_width(x[0], top)
+
+
+def _direct_upward(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, top: int
+                   ) -> list[tuple[torch.Tensor, np.ndarray] | None]:
+    """Run the upward pass of :func:`_direct_sizes`: each batch's messages, cut after ``top``.
+
+    Returns
+    -------
+    list
+        Per batch of ``plan``, its rows ``(B, A0, D)`` of shape ``(nodes, 3, width)`` and
+        the number of coefficients each may hold (zeros beyond), or None where no later
+        batch reads them (freed). A root's row ``B`` is its tree's size distribution (its
+        batch is never freed).
+    """
+    dev = weight.device
     dt = weight.dtype
     p_all, q_all, wu, wd = node_factors(plan, weight, p)
     outs: list[tuple[torch.Tensor, np.ndarray] | None] = []
@@ -439,28 +479,7 @@ def _direct_sizes(plan: TreePlan, weight: torch.Tensor, p: torch.Tensor, top: in
         outs.append((torch.stack([B, A0, D], 1), ln))
         for b in free_after.get(i, ()):
             outs[b] = None
-    # the components' distributions (the roots' B rows), multiplied pairwise, shortest first
-    rows, lens = [], []
-    for b, r in plan.final_pieces:
-        x, ln = outs[b]  # type: ignore[misc]
-        rows.append(x.index_select(0, r.to(dev))[:, 0])
-        lens.append(ln[r.numpy()])
-    width = max(x.shape[-1] for x in rows)
-    x = torch.cat([_fit_width(x, width) for x in rows])
-    ln = np.concatenate(lens)
-    while x.shape[0] > 1:
-        order = np.argsort(ln, kind="stable")
-        odd = order[-1:] if order.size % 2 else order[:0]
-        a, c = order[0 : order.size - odd.size : 2], order[1 : order.size - odd.size : 2]
-        new = np.minimum(ln[a] + ln[c] - 1, top)
-        left = x.index_select(0, torch.from_numpy(a).to(dev))[:, : int(ln[a].max())]
-        right = x.index_select(0, torch.from_numpy(c).to(dev))[:, : int(ln[c].max())]
-        prod = _PolyMul.apply(left, right, int(new.max()))
-        rest = x.index_select(0, torch.from_numpy(odd).to(dev))
-        width = max(prod.shape[-1], rest.shape[-1])
-        x = torch.cat([_fit_width(prod, width), _fit_width(rest, width)])
-        ln = np.concatenate([new, ln[odd]])
-    return _fit_width(x[0], top)
+    return outs
 
 
 #: multiply-adds (as :func:`_direct_work` counts them) :func:`_direct_sizes` may spend:
@@ -729,10 +748,67 @@ def _last_unresolved() -> np.ndarray:
     return getattr(_LAST, "unresolved", np.zeros(0, dtype=np.int64))
 
 
+def _record_unresolved(sizes: np.ndarray) -> None:
+    """Set what :func:`_last_unresolved` returns in this thread to ``sizes``.
+
+    For a caller that runs several tail passes whose sizes are not its own: TDA on a
+    network of several components names the network's sizes (each pass left its
+    component's there, and the last pass overwrote the others).
+    """
+    _LAST.unresolved = np.asarray(sizes, dtype=np.int64)
+
+
+@contextlib.contextmanager
+def _held_warnings() -> Iterator[list[tuple[int, float]]]:
+    """Hold back the unresolved-size warnings of the tail passes run inside.
+
+    A caller whose passes number the sizes of a part (a component) names the whole's
+    sizes in one warning of its own (:func:`_warn_parts_unresolved`). Yields the list to
+    which each held warning adds its direct pass's ``(top, work)``.
+    """
+    before = getattr(_LAST, "held", None)
+    _LAST.held = held = []
+    try:
+        yield held
+    finally:
+        _LAST.held = before
+
+
+def _warn_parts_unresolved(sizes: np.ndarray, held: list[tuple[int, float]]) -> None:
+    """Warn that the sizes ``sizes`` of a whole rest on part sizes no pass resolved.
+
+    ``held`` is what :func:`_held_warnings` collected from the parts' passes.
+    """
+    if not sizes.size:
+        return
+    import warnings
+
+    shown = ", ".join(str(int(s)) for s in sizes[:10])
+    more = f" and {sizes.size - 10} more" if sizes.size > 10 else ""
+    top = max(t for t, _ in held)
+    work = max(w for _, w in held)
+    warnings.warn(
+        f"tail_accurate: P(size = k) could not be resolved to a relative error of "
+        f"{_TAIL_RTOL:g} for k = {shown}{more}: these sizes take a size of a weakly "
+        "connected component that no contour radius reaches (it lies far below the line "
+        "through log P of the component's smaller and larger sizes, or the search's rounds "
+        f"ran out), and the component's direct pass up to size {top - 1} would take about "
+        f"{work:.1e} multiply-adds, more than its budget of {_DIRECT_BUDGET:.0e}; that "
+        "component's size is returned as 0 unless a bound is given, so P(size = k) may "
+        "come out too small, or 0", RuntimeWarning, stacklevel=user_stacklevel())
+
+
 def _warn_unresolved(sizes: np.ndarray, st: _TailState, log_eps: float, top: int,
                      work: float) -> None:
-    """Warn that neither the radius search nor the direct pass resolved ``sizes``."""
+    """Warn that neither the radius search nor the direct pass resolved ``sizes``.
+
+    Within :func:`_held_warnings` the warning is held back for the caller to give.
+    """
     if not sizes.size:
+        return
+    held = getattr(_LAST, "held", None)
+    if held is not None:
+        held.append((top, work))
         return
     import warnings
 

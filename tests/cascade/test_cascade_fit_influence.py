@@ -502,6 +502,37 @@ def test_log_likelihood_says_whether_a_lost_size_underflows_or_is_unresolved(mon
             fit.log_likelihood([1, 2])
 
 
+def test_lost_sizes_of_a_network_of_components_are_named_in_its_numbering(monkeypatch):
+    # the same BA tree and a triangle with a sure seed: TDA runs each part's tail pass and
+    # convolves, and each pass left its own sizes as the unresolved ones (the last pass's
+    # won). The tree's sizes 2-13 could not be resolved, and log_likelihood([4, 5]) said
+    # P(5) "is below float64's range" while the warning named k = 2, 3, 4, 5, ...: the
+    # tree's sizes, where the network's are 1-3 higher (the triangle adds 1-3 nodes)
+    import biomodels.cascade.tail as tail
+    from biomodels.cascade import tda_size_distribution
+
+    G = nx.barabasi_albert_graph(300, 1, seed=0)
+    hub = max(G, key=G.degree)
+    leaf = min(v for v in G[hub] if G.degree(v) == 1)
+    G.add_edges_from([(1000, 1001), (1001, 1002), (1000, 1002)])
+    g = CascadeGraph.from_networkx(G, default=0.7)
+    fit = CascadeFit(g, seeds=[leaf, 1000], share="all", init=0.7)
+    assert np.isfinite(fit.log_likelihood([4, 5]))
+    monkeypatch.setattr(tail, "_DIRECT_BUDGET", 0.0)
+    p = torch.zeros(g.n, dtype=torch.float64)
+    p[[g.index_of(leaf), g.index_of(1000)]] = 1.0
+    with pytest.warns(RuntimeWarning, match=r"could not be resolved .* for k = 3, 4, 5, 6, "
+                                            r"7, 8, 9, 10, 11, 12 and 4 more: these sizes "
+                                            r"take a size of a weakly connected component"):
+        P = tda_size_distribution(g, p, tail_accurate=True)
+    assert tail._last_unresolved().tolist() == list(range(3, 17))
+    assert float(P[4]) > 0 and float(P[5]) == 0
+    with pytest.warns(RuntimeWarning, match=r"for k = 3, 4, 5"):
+        with pytest.raises(ValueError, match=r"sizes: P\(size = k\) for k = \[5\] could "
+                                             r"not be resolved under these weights"):
+            fit.log_likelihood([4, 5])
+
+
 def _underflow_star(monkeypatch=None):
     """Hub seeded, 1,100 leaves: P(1) = (1 - w)^1100 is below 1e-308 from w = 0.475 on;
     one cascade of size 1 and 50 of 551 put the exact MLE at 0.490, where it underflows."""
