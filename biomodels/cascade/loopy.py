@@ -941,6 +941,11 @@ def tda_size_distribution(
         ``ρ_v ∂rest/∂p_v``, so that the sizes' slopes sum to 0; BP at such a component
         runs on until its slopes settle. At ``p = 0`` the BP messages all tie, and a
         spanning tree by messages is the one by weights, which ``p > 0`` may not keep.
+        That derivative is BP's linearisation at 0, which matches finite differences
+        below the epidemic threshold (weighted non-backtracking radius < 1) but not above
+        it, where any small ``p`` takes BP to its other fixed point and so another shape
+        of the sizes past the head (K4 at ``w = 0.7``: slopes 0.44 and 0.51 of sizes 3
+        and 4 against 0.14 and 0.81 by differences).
 
     Raises
     ------
