@@ -64,8 +64,9 @@ _OPTIONS = {
     "batch_size": "--batch-size",  # in a checkpoint's settings
     "pruning": "--pruning",  # "pruning='imp' with epochs=1 runs no pruning round"
     "epochs": "--epochs",
+    "method": "--method",  # "method='dopri5'" in the advice of a poor fit's warning
 }
-_CHOICES = {"pruning"}  # options with choices: their values shown unquoted, as typed
+_CHOICES = {"pruning", "method"}  # options with choices: their values shown unquoted, as typed
 #: The example ending each command's --help: README's lines, as a user would type them.
 _EXAMPLES = {
     "fit": "prunus grn fit data.h5ad --time-key time --trajectory-key trajectory --prior "
@@ -363,6 +364,44 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def _diverged(exc: Exception, checkpoint: Path, method: str, lr: float) -> str:
+    """Remove a diverged fit's checkpoint and return the error that says what to try.
+
+    The fit is deterministic, so resuming its checkpoint diverges the same way; and a rerun
+    with the advised options (another --lr, --method or --seed) into the same --out was
+    refused as "from another run ... with other settings" while the file was there. The
+    file is this fit's: one of other settings is refused before anything is trained.
+
+    Parameters
+    ----------
+    exc
+        The :class:`~biomodels.grn.train.SolverDivergedError` of the fit.
+    checkpoint
+        The run's ``DIR/checkpoint.pt``.
+    method
+        The solver the fit ran with.
+    lr
+        The run's ``--lr``.
+
+    Returns
+    -------
+    str
+        The message, naming only options the command has (the library's advice names
+        Python arguments such as ``step_size``, which it has not).
+    """
+    cause = str(exc).split(";")[0]  # without the library's advice
+    removed = ""
+    try:
+        checkpoint.unlink()  # atomic: the file stays whole or is gone (it is never rewritten)
+        removed = (f"; removed its checkpoint {checkpoint}, since resuming it would diverge "
+                   "the same way")
+    except FileNotFoundError:
+        pass
+    solver = "" if method == "dopri5" else "--method dopri5 (adaptive steps), "
+    return (f"the ODE solver diverged: {cause}{removed}; try {solver}a lower --lr (this "
+            f"run's: {lr:g}) or another --seed")
+
+
 def _fit(args: argparse.Namespace) -> int:
     with _torch_threads(args.threads):
         return _fit_run(args)
@@ -442,10 +481,13 @@ def _fit_run(args: argparse.Namespace) -> int:
     resumes = checkpoint.exists()
     method, step = FIT_DEFAULTS["method"], FIT_DEFAULTS["step_size"]
     gap = model.largest_gap()
-    if step * gap > _STABLE_STEP:  # uneven (pseudo)time: keep RK4 stable on the widest gap
+    if args.method == "dopri5":
+        method, step = "dopri5", None
+    elif step * gap > _STABLE_STEP:  # uneven (pseudo)time: keep RK4 stable on the widest gap
         # every pair of a batch takes the same number of steps, so the widest gap sets the
-        # cost of all: beyond 10 steps a pair, the adaptive solver is the cheaper way
-        if gap <= 10 * _STABLE_STEP:
+        # cost of all: beyond 10 steps a pair, the adaptive solver is the cheaper way (unless
+        # --method rk4 asks for RK4 whatever it costs)
+        if gap <= 10 * _STABLE_STEP or args.method == "rk4":
             step = _STABLE_STEP / gap
             change = f"RK4 steps of {step:.3g} per gap instead of {FIT_DEFAULTS['step_size']}"
         else:
@@ -463,8 +505,7 @@ def _fit_run(args: argparse.Namespace) -> int:
                         checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                         lr=args.lr, batch_size=args.batch_size)
         except SolverDivergedError as exc:  # a RuntimeError: the front would show a traceback
-            raise CommandError(f"the ODE solver diverged: {exc}; try another --seed or a "
-                               "lower --lr") from exc
+            raise CommandError(_diverged(exc, checkpoint, method, args.lr)) from exc
         except ValueError as exc:
             # "pass another checkpoint path" is for Python: the command line has no such option
             prefix = f"checkpoint {str(checkpoint)!r} belongs to a fit with other settings "
@@ -561,11 +602,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checkpointed to DIR/checkpoint.pt every --checkpoint-every epochs (default 10) and "
         "removed once the results are written; rerunning the same command after an "
         "interruption (Ctrl-C, SIGTERM, a killed job) resumes from it, with the same "
-        "result as an uninterrupted run. It fits with RK4 at step 0.5 "
+        "result as an uninterrupted run; a run that diverges removes it (resuming would "
+        "diverge the same way). It fits with RK4 at step 0.5 "
         "(GRNModel.train(method='rk4', step_size=0.5); the Python default is dopri5), with "
         "shorter steps, or dopri5, where the widest gap between consecutive observations "
-        "needs them (a note says so). Without --truth, a DIR/metrics.json that an earlier "
-        "prunus grn fit or prunus demo wrote is removed (it describes another network), "
+        "needs them (a note says so; --method chooses). Without --truth, a DIR/metrics.json "
+        "that an earlier prunus grn fit or prunus demo wrote is removed (it describes another "
+        "network), "
         "and a line says so; another command's metrics.json is left alone.",
         **example_help(_EXAMPLES["fit"]))
     # metavars as in the synopsis of issue 4 (prunus grn fit INPUT.h5ad --time-key KEY ...)
@@ -602,6 +645,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--epochs", type=at_least(1, int), default=FIT_DEFAULTS["epochs"],
                      metavar="N", help="maximum number of epochs (default: %(default)s, "
                      "6 DASH rounds)")
+    fit.add_argument("--method", choices=["rk4", "dopri5"], default=None,
+                     help="ODE solver of the fit: rk4 (fixed steps of 0.5 of each gap, "
+                     "shortened so that none exceeds 0.2 time units on the widest gap, where "
+                     "RK4 stays stable for learnt rates up to 13.9) or dopri5 (adaptive "
+                     "steps: slower, stable whatever the rates). Default: rk4, or dopri5 "
+                     "where the widest gap would need more than 10 RK4 steps a pair (a note "
+                     "says so)")
     fit.add_argument("--seed", type=random_seed, default=0, metavar="S",
                      help="seed of the initialisation, the validation split and the batch "
                      "order (default: %(default)s)")

@@ -83,8 +83,18 @@ _WEIGHT_DIMS: dict[str, tuple[str, ...]] = {
     "prod_out.weight": ("G", "h"),
 }
 #: Largest fixed solver step (scaled time) that :meth:`GRNModel.train` takes without a
-#: warning; RK4 on dy/dt = -g y is stable for g h < 2.8 and the rates start near 1.
-_STABLE_STEP = 2.0
+#: warning, and the longest RK4 step of ``prunus grn fit``. RK4 on dy/dt = -g y is stable
+#: for g h < 2.78, and the learnt rates relu(g) grow in training: under dopri5 they reached
+#: 6.5-9.3 on krumsiek11 (60 epochs, seeds 0-3), 5.0-7.6 on krumsiek11 with a dpt pseudotime
+#: and 6.9 by epoch 20 (14-17 by 60) on a pbmc68k dpt lineage, so 0.2 keeps rates up to 13.9
+#: stable; steps of 2 (the rule before) held only rates below 1.4, which the first epochs
+#: already reach (1.3-1.5 there), and the dpt lineage diverged.
+_STABLE_STEP = 0.2
+#: Share of a gene's observed range its minimum may lie below 0 for ``perturb`` at 0 to be
+#: taken as its knockout without a warning: noise around 0 (krumsiek11: up to 0.016 of a
+#: range of 1; planted Hill networks: up to 0.06) against scaled data, whose 0 is the mean
+#: (scaled pbmc68k, CST3: 0.20; half of its highly variable genes beyond 0.08).
+_NOISE_BELOW_ZERO = 0.1
 #: Values gathered per block when the training pairs are built (64 MB of float64).
 _GATHER_BLOCK = 1 << 23
 #: Pairs per solve when :attr:`GRNModel.fit_summary` is measured (``evaluate_loss``'s
@@ -590,8 +600,11 @@ class GRNModel:
             # the first ten and how many in all: the list was cut at ten without a word (as
             # cascade's first_labels shows labels; core has no such helper)
             flat = genes[const].tolist()
-            shown = "[" + ", ".join(map(repr, flat[:10])) + (", ...]" if len(flat) > 10
-                                                             else "]")
+            named = [repr(g) for g in flat]
+            if symbols is not None:  # by symbol, as the user knows them (var_name after)
+                named = [n if v in (None, str(g)) else f"{v!r} ({n})" for g, n, v in
+                         zip(flat, named, np.asarray(symbols.values, dtype=object)[const])]
+            shown = "[" + ", ".join(named[:10]) + (", ...]" if len(flat) > 10 else "]")
             # as targets they carry no evidence: their incoming edges score 0 (network)
             warnings.warn(
                 f"genes with constant expression are kept but carry no signal ({len(flat)} "
@@ -682,7 +695,9 @@ class GRNModel:
         self.settings: dict[str, Any] = {}
         #: Held-out fit of the trained model: ``mse``, ``no_change_mse`` and ``r2`` (the
         #: fraction of the held-out one-step changes it explains; near 0 means the network
-        #: reflects the prior more than the data; training warns below 0.1), with a soft
+        #: reflects the prior more than the data; training warns below 0.1, and that the
+        #: network does not describe the data when it is below 0, worse than predicting no
+        #: change, or when the predictions are not finite), with a soft
         #: prior ``prior_mse`` (its term on 1000 random states; training warns when the
         #: weighted prior term exceeds the weighted data term), and ``r2_per_gene``: a dict
         #: gene -> the same R^2 of that gene's own one-step changes, on the same pairs
@@ -810,7 +825,8 @@ class GRNModel:
         """Widest time gap of a training pair, in the model's scaled time.
 
         A fixed-step solver takes ``step_size`` of it per step (see :meth:`train`), so
-        ``step_size <= 2 / largest_gap()`` keeps every step in RK4's stable range.
+        ``step_size <= 0.2 / largest_gap()`` keeps every step in RK4's stable range for
+        rates up to 13.9 (:meth:`train` warns beyond it).
 
         Returns
         -------
@@ -937,8 +953,10 @@ class GRNModel:
         method, rtol, atol, step_size, adjoint
             torchdiffeq solver (``step_size`` for fixed-step methods, on each pair's unit
             clock, e.g. ``method="rk4", step_size=0.5``: a step covers ``step_size`` times
-            the pair's time gap, and a warning says when that exceeds 2 time units on the
-            widest gap, :meth:`largest_gap`, where RK4 may diverge).
+            the pair's time gap, and a warning says when that exceeds 0.2 time units on the
+            widest gap, :meth:`largest_gap`, where RK4 may diverge: it is stable while the
+            learnt rates times the step stay below 2.78, and the rates grow to 5-17 in
+            training).
         lambda_ppi, lambda_motif, normalize, schedule
             DASH settings (see :mod:`biomodels.grn.dash`); ``normalize`` is checked (and
             recorded in :attr:`settings`) whatever ``pruning``.
@@ -1059,14 +1077,18 @@ class GRNModel:
             step_size = check_number("step_size", step_size, above=0)
         options = {"step_size": step_size} if step_size is not None else None
         gap = self.largest_gap() if step_size is not None else 0.0
-        if step_size is not None and step_size * gap > _STABLE_STEP:
-            # a fixed step covers step_size x dt of scaled time, and with rates near 1 RK4
-            # is stable only below ~2.8: the widest gaps diverge first
+        # (a hair of slack: prunus grn fit's step, _STABLE_STEP / gap, came out above by
+        # rounding and warned of itself)
+        if step_size is not None and step_size * gap > _STABLE_STEP * (1 + 1e-9):
+            # a fixed step covers step_size x dt of scaled time, and RK4 is stable only while
+            # rate x step < 2.78: the widest gaps diverge first, as the rates grow
             warnings.warn(
                 f"step_size={step_size} takes fixed steps of up to {step_size * gap:.3g} time "
                 f"units on the widest gap between consecutive observations ({gap:.3g} after "
-                f"time scaling); above {_STABLE_STEP} the solver may diverge: pass "
-                f"step_size <= {_STABLE_STEP / gap:.3g} or an adaptive method (dopri5)",
+                f"time scaling); above {_STABLE_STEP} the solver may diverge (RK4 is stable "
+                f"while the learnt rates times the step stay below 2.78, and the rates grow "
+                f"to 5-17 in training): pass step_size <= {_STABLE_STEP / gap:.3g} or an "
+                "adaptive method (dopri5)",
                 UserWarning, stacklevel=user_stacklevel())
         # whether this call goes on from the model's own checkpointed fit (the same fit,
         # resumed) rather than from a trained model (a fit of its own, after the earlier)
@@ -1154,7 +1176,7 @@ class GRNModel:
             assert pruner is not None
             _warn_on_short_schedule(fit_info, pruning, int(epochs), self.sparsity(),
                                     pruner, checkpoint)
-        _warn_on_poor_fit(fit_summary, prior_weight, _r2_on(settings))
+        _warn_on_poor_fit(fit_summary, prior_weight, _r2_on(settings), method)
         return copy.deepcopy(history)  # editing the returned history edited the model's
 
     # ------------------------------------------------------------------ getters
@@ -1426,12 +1448,18 @@ class GRNModel:
             time range.
         perturb
             ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value``
-            (data units) for the whole simulation: 0 (or the gene's minimum) is a
-            knockout, a high value an overexpression. The clamped genes' derivatives are
-            zero. Genes are matched by name as text, as the prior's labels are: ``{3: 0.0}``
-            clamps a gene named ``"3"``. A model built with ``gene_symbols`` also takes
-            symbols (``{"GATA1": 0.0}`` for data keyed by Ensembl IDs); a symbol shared by
-            several genes clamps each, with a warning naming them.
+            (data units) for the whole simulation: the gene's minimum in the data
+            (``model.offset`` at its position; 0 for counts or log-normalised data) is a
+            knockout, a high value an overexpression. In data with negative values (scaled by
+            ``sc.pp.scale``, or centred) 0 lies inside a gene's range, at its mean once
+            scaled, and is no knockout: a warning names the genes whose minimum lies more
+            than a tenth of their range below 0 (less is taken as noise around 0), their
+            range and their minimum. The clamped genes' derivatives are zero. The genes must
+            be among the model's (those it was fitted on, e.g. the highly variable ones),
+            matched by name as text, as the prior's labels are: ``{3: 0.0}`` clamps a gene
+            named ``"3"``. A model built with ``gene_symbols`` also takes symbols
+            (``{"GATA1": 0.0}`` for data keyed by Ensembl IDs); a symbol shared by several
+            genes clamps each, with a warning naming them.
         method, rtol, atol
             Solver settings (``rtol`` and ``atol`` numbers >= 0; an adaptive ``method``
             such as dopri5 needs one of them > 0, a fixed-step one, ``"rk4"``, ignores them).
@@ -1483,6 +1511,7 @@ class GRNModel:
             perturb = self._perturbed_genes(perturb)
             perturb = _perturb_values(perturb, " (expression in the data's units)")
             idx = [int(self.genes.get_loc(g)) for g in perturb]
+            self._warn_on_zero_inside_range(perturb, idx)
             vals = [(perturb[g] - self.offset[i]) / self.scale[i] for g, i in zip(perturb, idx)]
             y = y.clone()
             y[:, idx] = self._tensor(np.asarray(vals))
@@ -1502,6 +1531,32 @@ class GRNModel:
                 ) from exc.__cause__
         res = out.detach().cpu().to(torch.float64).numpy() * self.scale + self.offset
         return res[:, 0, :] if single else res
+
+    def _warn_on_zero_inside_range(self, perturb: dict[str, float], idx: list[int]) -> None:
+        """Warn when a gene is clamped at 0 well inside its observed range.
+
+        That happens in data with negative values (``sc.pp.scale``, centred values), where 0
+        is a level the gene takes (its mean, once scaled), not a knockout: CST3 of a scaled
+        pbmc68k ranges over -0.818..3.239, and ``{"CST3": 0.0}`` clamped it at its mean
+        without a word. A minimum less than a tenth of the gene's range below 0 is noise
+        around 0 (krumsiek11's genes reach -0.016 of a range of 1, whose knockout is 0).
+        """
+        inside = []
+        for gene, i in zip(perturb, idx):
+            lo, hi = float(self.offset[i]), float(self.offset[i] + self.scale[i])
+            if (perturb[gene] == 0 and not self._constant[i] and 0 < hi
+                    and -lo > _NOISE_BELOW_ZERO * (hi - lo)):
+                symbol = None if self._symbols is None else self._symbols.values[i]
+                name = repr(gene) if symbol in (None, gene) else f"{symbol!r} ({gene!r})"
+                inside.append(f"{name}: observed {lo:.4g} to {hi:.4g}, knockout "
+                              f"{lo:.4g} (model.offset[{i}])")
+        if inside:
+            warnings.warn(
+                "perturb clamps genes at 0, which lies inside their observed range since the "
+                "data have negative values (scaled or centred, e.g. by sc.pp.scale), so 0 is "
+                "a level they take (their mean, once scaled), not a knockout; a gene's "
+                "knockout is its minimum in the data, model.offset at its position: "
+                + "; ".join(inside), UserWarning, stacklevel=user_stacklevel())
 
     def _perturbed_genes(self, perturb: dict[str, Any]) -> dict[str, Any]:
         """``perturb`` keyed by var_names: symbols (``gene_symbols``) name their genes."""
@@ -1524,7 +1579,10 @@ class GRNModel:
         if unknown:
             where = ("" if self._symbols is None else
                      f" (neither var_names nor symbols in adata.var[{self._symbols.key!r}])")
-            raise ValueError(f"perturb names genes not in the data: {unknown}{where}")
+            # "not in the data" for a gene of the AnnData that the model was not fitted on
+            # (not highly variable): the model's genes are what perturb can clamp
+            raise ValueError(f"perturb names genes not among the model's {len(self.genes)} "
+                             f"genes: {unknown}{where}")
         if twice:  # a gene by its var_name and by its symbol: which value was meant?
             raise ValueError(f"perturb names genes more than once (by var_name and by "
                              f"symbol): {twice}")
@@ -2275,12 +2333,20 @@ def _r2_per_gene(func: torch.nn.Module, pairs: Pairs, genes: pd.Index, *, method
 
 
 def _warn_on_poor_fit(summary: dict[str, Any], prior_weight: float,
-                      r2_on: str = "held-out pairs") -> None:
-    """Warn when the soft prior outweighs the data, or the model explains little of them."""
+                      r2_on: str = "held-out pairs", method: str = "dopri5") -> None:
+    """Warn when the soft prior outweighs the data, or the model explains little of them.
+
+    An R^2 that is not finite or below 0 (worse than predicting no change) gets a warning
+    of its own, whatever the prior: a fit whose held-out R^2 was NaN (its predictions not
+    finite) or -13.8 had been kept with no warning or the mild "explains only" one.
+    """
     r2 = summary["r2"]
     # with nothing held out the R^2 is the training fit's: the messages said "held-out"
     held = r2_on != "training pairs"
     r2_label = f"held-out R^2 {r2:.2f}" if held else f"R^2 {r2:.2f} on the training pairs"
+    changes = ("held-out one-step changes" if held else
+               "one-step changes of the training pairs (none held out)")
+    outweighs = False
     if "prior_mse" in summary:
         prior_term = (1.0 - prior_weight) * summary["prior_mse"]
         data_term = prior_weight * summary["mse"]
@@ -2293,8 +2359,37 @@ def _warn_on_poor_fit(summary: dict[str, Any], prior_weight: float,
                 "(krumsiek11: 0.9997) and compare fit_summary['r2'].",
                 UserWarning, stacklevel=user_stacklevel(),
             )
-            return
-    if r2 < 0.1:  # False for NaN (no held-out changes)
+            outweighs = True
+    # what to try when the fit went wrong: --method on the command line (options_in_errors)
+    solver = "" if method in _ADAPTIVE else ", method='dopri5' (adaptive steps)"
+    advice = (f"train again with a lower learning rate (lr=, or --lr on the command line)"
+              f"{solver} or another seed; and check that the time key orders the cells of "
+              "each trajectory")
+    if not math.isfinite(summary["mse"]):
+        warnings.warn(
+            f"the model's predictions of the {changes} are not finite ({r2_label}): the "
+            f"fitted field blows up on them, so its network does not describe the data; "
+            f"{advice}.", UserWarning, stacklevel=user_stacklevel())
+        return
+    if math.isnan(r2):  # no change in the pairs measured: no yardstick
+        warnings.warn(
+            f"the {changes} are all 0 ({r2_label}: their no-change MSE is 0), so nothing "
+            "measures how well the model fits the data; give it data whose cells change "
+            "between consecutive time points.", UserWarning, stacklevel=user_stacklevel())
+        return
+    if r2 < 0:
+        per_gene = {g: v for g, v in summary.get("r2_per_gene", {}).items()
+                    if math.isfinite(v)}
+        worst = ("" if not per_gene else
+                 "; worst gene {!r} at {:.4g}".format(*min(per_gene.items(),
+                                                           key=lambda kv: kv[1])))
+        warnings.warn(
+            f"the model explains none of the {changes} ({r2_label} < 0{worst}): it "
+            "predicts them worse than predicting no change, so its network does not "
+            "describe the data. A fit this poor was trained too briefly or went unstable: "
+            f"train longer, or {advice}.", UserWarning, stacklevel=user_stacklevel())
+        return
+    if r2 < 0.1 and not outweighs:
         warnings.warn(
             f"the model explains only {r2:.0%} of the "
             + ("held-out one-step changes" if held else

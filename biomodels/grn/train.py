@@ -30,10 +30,10 @@ from core.masks import MaskSet
 
 #: Epochs of at least this many batches get a progress bar of their own (``progress=True``).
 _BATCH_BAR = 200
-#: When an epoch diverges (non-finite loss, or the adaptive solver's step underflows), it is
-#: run again from its start with the learning rates times _BACKOFF, at most _MAX_BACKOFFS
-#: times in a fit: at 1e-2 (fine for tens to a few hundred genes) fits of 500-1,000 genes
-#: diverged within a few epochs, and 3e-3 or 1e-3 fit them.
+#: When an epoch diverges (a non-finite training or validation loss, or the adaptive solver's
+#: step underflows), it is run again from its start with the learning rates times _BACKOFF,
+#: at most _MAX_BACKOFFS times in a fit: at 1e-2 (fine for tens to a few hundred genes) fits
+#: of 500-1,000 genes diverged within a few epochs, and 3e-3 or 1e-3 fit them.
 _BACKOFF = 1.0 / 3.0
 _MAX_BACKOFFS = 4
 
@@ -264,6 +264,12 @@ class _ScaledField(nn.Module):
 
 #: torchdiffeq's adaptive solvers, which take a ``norm`` option for their error estimate.
 _ADAPTIVE = frozenset({"dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun"})
+#: Most steps an adaptive solver takes for one batch of pairs (:func:`integrate`, on the unit
+#: clock) before the solve counts as diverged. A fit whose field turns stiff took ever more
+#: steps instead: a pbmc68k dpt lineage (309 genes, seed 3) went from 500 steps a solve at
+#: epoch 40 to one solve running for minutes, until the process was killed; its healthy fits
+#: took at most 330 (seed 2, rates up to 16, epoch 60), krumsiek11's far fewer.
+_MAX_STEPS = 2000
 
 
 def _finite_norm(error: torch.Tensor) -> torch.Tensor:
@@ -297,6 +303,11 @@ def _odeint(
     try:
         out = solver(field, y0, t, method=method, rtol=rtol, atol=atol, options=options)
     except AssertionError as exc:  # torchdiffeq signals failures with bare asserts
+        if str(exc).startswith("max_num_steps exceeded"):  # a stiff field, not a long step
+            raise SolverDivergedError(
+                f"ODE solver {method!r} took more than {options['max_num_steps']} steps on one "
+                "batch (the fitted field became too stiff); try a lower learning rate"
+            ) from exc
         raise SolverDivergedError(
             f"ODE solver {method!r} failed ({exc}); try method='rk4', looser tolerances "
             "or a lower learning rate"
@@ -327,7 +338,9 @@ def integrate(
         (n,) non-negative time steps.
     method, rtol, atol, options
         Passed to ``torchdiffeq.odeint`` (``options`` e.g. ``{"step_size": 0.25}`` for a
-        fixed-step method on the unit clock).
+        fixed-step method on the unit clock). An adaptive method takes at most 2,000 steps
+        (``options["max_num_steps"]`` sets another limit); more raise
+        :class:`SolverDivergedError`.
     adjoint
         Use ``odeint_adjoint`` (memory O(1) in the number of steps, often slower).
 
@@ -338,6 +351,8 @@ def integrate(
     """
     t = torch.tensor([0.0, 1.0], dtype=y0.dtype, device=y0.device)
     field = _ScaledField(func, dt.reshape(-1, 1).to(y0))
+    if method in _ADAPTIVE and "max_num_steps" not in (options or {}):
+        options = {**(options or {}), "max_num_steps": _MAX_STEPS}
     return _odeint(
         field, y0, t, method=method, rtol=rtol, atol=atol, options=options, adjoint=adjoint
     )[-1]
@@ -564,13 +579,16 @@ def fit(
         ``torch.autocast``, which the fit turns off).
     train, val
         Training pairs; validation pairs (held-out trajectories) for the scheduler and
-        early stopping (the training loss is used when None).
+        early stopping (the training loss is used when None or empty).
     epochs
         Maximum number of epochs.
     lr
-        Learning rate of the weights. An epoch that diverges (non-finite loss, or dopri5's
-        step underflows) is run again from its start at a third of the learning rates, with
-        a warning, up to 4 times in a fit; the ``lr`` of the history shows it.
+        Learning rate of the weights. An epoch that diverges (a non-finite training loss or
+        validation loss, or dopri5's step underflows) is run again from its start at a third
+        of the learning rates, with a warning, up to 4 times in a fit (then
+        :class:`SolverDivergedError`); the ``lr`` of the history shows it. So every epoch
+        recorded has a finite validation loss, and a fit never ends on weights whose
+        validation loss is not finite.
     rate_lr_factor
         The gene rates ``g`` learn at ``rate_lr_factor * lr`` (PHOENIX/DASH: 5).
     batch_size
@@ -639,7 +657,8 @@ def fit(
         rates) and ``retries`` (tries of the epoch that diverged and were run again at a
         lower rate; NaN for epochs of a checkpoint written before these two were kept).
         The epoch whose weights are kept is the one with the lowest ``val_loss`` since the
-        last pruning round (the last epoch when none is finite).
+        last pruning round (the last epoch when none is finite, which only the history of a
+        checkpoint written by an earlier version can hold).
     """
     from tqdm.auto import tqdm
 
@@ -728,6 +747,15 @@ def fit(
         raise ValueError(f"checkpoint {str(checkpoint)!r} already holds {state.epoch} epochs, "
                          f"more than epochs={epochs}; ask for at least {state.epoch} or "
                          "remove the checkpoint")
+    def hint() -> str:
+        """Advice on the fixed step, naming the widest gap it covers (none when adaptive)."""
+        step = (options or {}).get("step_size")
+        if step is None:
+            return ""
+        widest = max(float(p.dt.max()) for p in (train, val) if p is not None and len(p))
+        return (f", or a smaller step_size (the fixed step is step_size x dt, largest dt "
+                f"here {widest:.3g})")
+
     def run_epoch(epoch: int) -> tuple[float, float]:
         """One pass over the training pairs and the held-out loss."""
         func.train()
@@ -753,12 +781,8 @@ def fit(
             if l1 > 0:
                 loss = loss + l1 * path_l1(func)
             if not torch.isfinite(loss):
-                step = (options or {}).get("step_size")
-                hint = ("" if step is None else
-                        f", or a smaller step_size (the fixed step is step_size x dt, "
-                        f"largest dt here {float(train.dt.max()):.3g})")
                 raise SolverDivergedError(
-                    f"non-finite loss at epoch {epoch}; try a lower learning rate{hint}"
+                    f"non-finite loss at epoch {epoch}; try a lower learning rate{hint()}"
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -768,9 +792,19 @@ def fit(
                     func.gene_rates.clamp_(min=min_rate)
             total += float(mse.detach()) * idx.numel()
         train_loss = total / n
+        if val is None or len(val) == 0:  # nothing held out: the training loss decides
+            return train_loss, train_loss
         val_loss = evaluate_loss(func, val, method=method, rtol=rtol, atol=atol,
-                                 options=options, batch_size=max(batch_size, 1024)) \
-            if val is not None else train_loss
+                                 options=options, batch_size=max(batch_size, 1024))
+        if not math.isfinite(val_loss):
+            # the held-out pairs diverged while the training pairs did not (a fixed step too
+            # long for their wider gaps): NaN never compared below the best loss, so the
+            # last, diverged weights were kept and the plateau scheduler cut the rate each
+            # epoch (pbmc68k dpt lineage, RK4 steps of 2 time units: NaN from epoch 6 to 60)
+            raise SolverDivergedError(
+                f"non-finite validation loss at epoch {epoch}, with a finite training loss "
+                f"of {train_loss:.3g}; try a lower learning rate{hint()}"
+            )
         return train_loss, val_loss
 
     # without a pruner the masks a pruned fit attached stay (its zeros are kept): a second

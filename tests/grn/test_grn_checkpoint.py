@@ -338,7 +338,7 @@ def test_a_checkpoint_resumes_only_the_fit_that_started_from_the_same_weights(tm
         pd.testing.assert_frame_equal(loaded.network(), other.network())
 
 
-@pytest.mark.filterwarnings("ignore:the model explains only")  # two epochs
+@pytest.mark.filterwarnings("ignore:the model explains")  # two epochs
 def test_the_warning_of_a_diverged_epoch_points_at_the_callers_line(monkeypatch):
     # stacklevel=2 named model.py (GRNModel.train's call of the fit loop)
     import biomodels.grn.train as train_mod
@@ -439,7 +439,7 @@ def _stopped_then_longer(pruning: str, tmp_path):
     return model, first
 
 
-@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+@pytest.mark.filterwarnings("ignore:the model explains:UserWarning")  # 4 epochs
 def test_a_pruned_fit_going_on_from_a_stopped_fits_checkpoint_says_its_rounds_fell_short(
         tmp_path):
     # early stopping had ended the 5-epoch fit (after its last round, epoch 4); trained to
@@ -456,7 +456,7 @@ def test_a_pruned_fit_going_on_from_a_stopped_fits_checkpoint_says_its_rounds_fe
     assert (info["pruning_rounds"], info["pruning_rounds_scheduled"]) == (3, 10)
 
 
-@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 4 epochs
+@pytest.mark.filterwarnings("ignore:the model explains:UserWarning")  # 4 epochs
 def test_an_unpruned_fit_going_on_from_a_stopped_fits_checkpoint_does_not_warn(tmp_path):
     model, first = _stopped_then_longer("none", tmp_path)  # no schedule to fall short of
     assert model.fit_info["stopped_early"] is True

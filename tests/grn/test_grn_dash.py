@@ -22,7 +22,7 @@ from biomodels.grn.train import fit
 
 # Fits of a few epochs on tiny data explain little of the held-out dynamics and say so; the
 # warning itself is tested in test_grn_model.py and test_grn_model_krumsiek.py.
-pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only:UserWarning"),
+pytestmark = [pytest.mark.filterwarnings("ignore:the model explains:UserWarning"),
               pytest.mark.filterwarnings("ignore:the soft prior outweighs:UserWarning")]
 
 torch.set_num_threads(1)
@@ -661,7 +661,7 @@ def test_pruner_refuses_a_non_finite_prior_or_one_of_another_size():
         DashPruner("dash", prior=_prior(3)).prune(func, 0.5)  # was a matmul shape error
 
 
-@pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")  # 2-4 epochs
+@pytest.mark.filterwarnings("ignore:the model explains:UserWarning")  # 2-4 epochs
 def test_a_fit_too_short_for_any_pruning_round_says_so():
     import warnings
 

@@ -28,7 +28,7 @@ from biomodels.grn.plot import plot_graph, plot_network, plot_networks  # noqa: 
 from biomodels.grn.prior import align_prior  # noqa: E402
 from biomodels.grn.train import split_pairs  # noqa: E402
 
-pytestmark = [pytest.mark.filterwarnings("ignore:the model explains only:UserWarning")]
+pytestmark = [pytest.mark.filterwarnings("ignore:the model explains:UserWarning")]
 
 
 @pytest.fixture(autouse=True)
