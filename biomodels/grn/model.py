@@ -90,11 +90,6 @@ _WEIGHT_DIMS: dict[str, tuple[str, ...]] = {
 #: stable; steps of 2 (the rule before) held only rates below 1.4, which the first epochs
 #: already reach (1.3-1.5 there), and the dpt lineage diverged.
 _STABLE_STEP = 0.2
-#: Share of a gene's observed range its minimum may lie below 0 for ``perturb`` at 0 to be
-#: taken as its knockout without a warning: noise around 0 (krumsiek11: up to 0.016 of a
-#: range of 1; planted Hill networks: up to 0.06) against scaled data, whose 0 is the mean
-#: (scaled pbmc68k, CST3: 0.20; half of its highly variable genes beyond 0.08).
-_NOISE_BELOW_ZERO = 0.1
 #: Values gathered per block when the training pairs are built (64 MB of float64).
 _GATHER_BLOCK = 1 << 23
 #: Pairs per solve when :attr:`GRNModel.fit_summary` is measured (``evaluate_loss``'s
@@ -1450,16 +1445,16 @@ class GRNModel:
             ``{gene: value}`` (a dict or a pandas Series) clamps each gene at ``value``
             (data units) for the whole simulation: the gene's minimum in the data
             (``model.offset`` at its position; 0 for counts or log-normalised data) is a
-            knockout, a high value an overexpression. In data with negative values (scaled by
-            ``sc.pp.scale``, or centred) 0 lies inside a gene's range, at its mean once
-            scaled, and is no knockout: a warning names the genes whose minimum lies more
-            than a tenth of their range below 0 (less is taken as noise around 0), their
-            range and their minimum. The clamped genes' derivatives are zero. The genes must
-            be among the model's (those it was fitted on, e.g. the highly variable ones),
-            matched by name as text, as the prior's labels are: ``{3: 0.0}`` clamps a gene
-            named ``"3"``. A model built with ``gene_symbols`` also takes symbols
-            (``{"GATA1": 0.0}`` for data keyed by Ensembl IDs); a symbol shared by several
-            genes clamps each, with a warning naming them.
+            knockout, a high value an overexpression. In scaled data (``sc.pp.scale``) 0 is
+            a gene's mean, not a knockout: clamp it at ``model.offset`` there. (No rule
+            tells scaled data from noise around 0 by their values alone: the planted
+            simulator's genes reach 0.14 of their range below 0 at its default noise.) The
+            clamped genes' derivatives are zero. The genes must be among the model's (those
+            it was fitted on, e.g. the highly variable ones), matched by name as text, as the
+            prior's labels are: ``{3: 0.0}`` clamps a gene named ``"3"``. A model built
+            with ``gene_symbols`` also takes symbols (``{"GATA1": 0.0}`` for data keyed by
+            Ensembl IDs); a symbol shared by several genes clamps each, with a warning naming
+            them.
         method, rtol, atol
             Solver settings (``rtol`` and ``atol`` numbers >= 0; an adaptive ``method``
             such as dopri5 needs one of them > 0, a fixed-step one, ``"rk4"``, ignores them).
@@ -1511,7 +1506,6 @@ class GRNModel:
             perturb = self._perturbed_genes(perturb)
             perturb = _perturb_values(perturb, " (expression in the data's units)")
             idx = [int(self.genes.get_loc(g)) for g in perturb]
-            self._warn_on_zero_inside_range(perturb, idx)
             vals = [(perturb[g] - self.offset[i]) / self.scale[i] for g, i in zip(perturb, idx)]
             y = y.clone()
             y[:, idx] = self._tensor(np.asarray(vals))
@@ -1531,32 +1525,6 @@ class GRNModel:
                 ) from exc.__cause__
         res = out.detach().cpu().to(torch.float64).numpy() * self.scale + self.offset
         return res[:, 0, :] if single else res
-
-    def _warn_on_zero_inside_range(self, perturb: dict[str, float], idx: list[int]) -> None:
-        """Warn when a gene is clamped at 0 well inside its observed range.
-
-        That happens in data with negative values (``sc.pp.scale``, centred values), where 0
-        is a level the gene takes (its mean, once scaled), not a knockout: CST3 of a scaled
-        pbmc68k ranges over -0.818..3.239, and ``{"CST3": 0.0}`` clamped it at its mean
-        without a word. A minimum less than a tenth of the gene's range below 0 is noise
-        around 0 (krumsiek11's genes reach -0.016 of a range of 1, whose knockout is 0).
-        """
-        inside = []
-        for gene, i in zip(perturb, idx):
-            lo, hi = float(self.offset[i]), float(self.offset[i] + self.scale[i])
-            if (perturb[gene] == 0 and not self._constant[i] and 0 < hi
-                    and -lo > _NOISE_BELOW_ZERO * (hi - lo)):
-                symbol = None if self._symbols is None else self._symbols.values[i]
-                name = repr(gene) if symbol in (None, gene) else f"{symbol!r} ({gene!r})"
-                inside.append(f"{name}: observed {lo:.4g} to {hi:.4g}, knockout "
-                              f"{lo:.4g} (model.offset[{i}])")
-        if inside:
-            warnings.warn(
-                "perturb clamps genes at 0, which lies inside their observed range since the "
-                "data have negative values (scaled or centred, e.g. by sc.pp.scale), so 0 is "
-                "a level they take (their mean, once scaled), not a knockout; a gene's "
-                "knockout is its minimum in the data, model.offset at its position: "
-                + "; ".join(inside), UserWarning, stacklevel=user_stacklevel())
 
     def _perturbed_genes(self, perturb: dict[str, Any]) -> dict[str, Any]:
         """``perturb`` keyed by var_names: symbols (``gene_symbols``) name their genes."""

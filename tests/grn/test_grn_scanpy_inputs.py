@@ -716,35 +716,21 @@ def test_a_pair_named_by_var_name_and_by_symbol_is_averaged_with_a_warning(plant
         assert int((prior != 0).to_numpy().sum()) == 1 + (want != 0)
 
 
-def test_a_knockout_at_0_of_scaled_data_warns_and_names_the_minimum(planted):
-    # sc.pp.scale centres each gene, so 0 is its mean: simulate(perturb={"CST3": 0.0}) on a
-    # scaled pbmc68k clamped CST3 (observed -0.818 to 3.239) at its mean without a word,
-    # while the docstring called 0 a knockout
+def test_a_knockout_of_scaled_data_is_its_minimum_in_model_offset(planted):
+    # sc.pp.scale centres each gene, so 0 is its mean: the docstring called 0 a knockout;
+    # the knockout is the gene's minimum, model.offset at its position
     import scanpy as sc
 
     data = planted.copy()
     sc.pp.scale(data)
     model = _fit(data)
     x = np.asarray(data.X)
-    gene, lo, hi = data.var_names[2], x[:, 2].min(), x[:, 2].max()
-    assert lo < 0 < hi and model.offset[2] == lo
-    times = [0.0, 1.0]
-    with pytest.warns(UserWarning, match=r"^perturb clamps genes at 0, which lies inside their "
-                      r"observed range since the data have negative values \(scaled or "
-                      r"centred, e\.g\. by sc\.pp\.scale\), so 0 is a level they take") as caught:
-        model.simulate(times=times, perturb={gene: 0.0, data.var_names[3]: 1.0})
-    assert len(caught) == 1 and str(caught[0].message).endswith(
-        f"model.offset at its position: {gene!r}: observed {lo:.4g} to {hi:.4g}, knockout "
-        f"{lo:.4g} (model.offset[2])")
-    plain = _fit(planted)
-    assert plain.offset.min() < 0  # noise around 0 (-0.03 in a range of 1)
+    lo = x[:, 2].min()
+    assert lo < 0 < x[:, 2].max() and model.offset[2] == lo
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        # at its minimum: the knockout, no warning
-        ko = model.simulate(times=times, perturb={gene: float(model.offset[2])})
-        np.testing.assert_allclose(ko[:, 2], lo, atol=1e-6)
-        # unscaled: 0 is the knockout, within noise of the minimum
-        plain.simulate(times=times, perturb={g: 0.0 for g in planted.var_names})
+        ko = model.simulate(times=[0.0, 1.0], perturb={data.var_names[2]: float(model.offset[2])})
+    np.testing.assert_allclose(ko[:, 2], lo, atol=1e-6)
 
 
 def test_perturb_names_a_gene_outside_the_models_genes_as_such(planted):
