@@ -590,6 +590,25 @@ def exact_small_sizes(graph: CascadeGraph, p: torch.Tensor) -> torch.Tensor:
     return _small_sets(graph, p)[0]
 
 
+def _linked_pair_tables(graph: CascadeGraph, w: torch.Tensor, lw: torch.Tensor,
+                        zw: torch.Tensor, sw: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Index the undirected links ``(a, b)`` and their edges, for the linked-pair terms.
+
+    Returns ``a``, ``b``, the indices of the edges ``a -> b`` and ``b -> a`` (``m``, one
+    past the last edge, where a direction is missing), and ``w`` with its
+    :func:`_log_nonzero` parts ``lw``, ``zw`` (as ``w``'s dtype) and ``sw``, each padded
+    with one 0 that the missing directions index.
+    """
+    a_np, b_np, e_ab, e_ba = graph.undirected_links()
+    dev = w.device
+    m = graph.num_edges
+    return (torch.from_numpy(a_np).to(dev), torch.from_numpy(b_np).to(dev),
+            torch.from_numpy(np.where(e_ab >= 0, e_ab, m)).to(dev),
+            torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev),
+            torch.cat([w, w.new_zeros(1)]), torch.cat([lw, lw.new_zeros(1)]),
+            torch.cat([zw, zw.new_zeros(1)]).to(w.dtype), torch.cat([sw, sw.new_zeros(1)]))
+
+
 def _small_sets(
     graph: CascadeGraph, p: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -672,17 +691,9 @@ def _small_sets(
         pairs = pairs + torch.exp(LF) * slope
         pair = pair + torch.exp(LF) * slope_each
     # correct the linked pairs: exact R_ab and out-products excluding the partner
-    a_np, b_np, e_ab, e_ba = graph.undirected_links()
+    a_np = graph.undirected_links()[0]
     if a_np.size:
-        a = torch.from_numpy(a_np).to(dev)
-        b = torch.from_numpy(b_np).to(dev)
-        m = graph.num_edges
-        wz = torch.cat([w, w.new_zeros(1)])
-        lwz = torch.cat([lw, lw.new_zeros(1)])
-        zwz = torch.cat([zw, zw.new_zeros(1)]).to(w.dtype)
-        swz = torch.cat([sw, sw.new_zeros(1)])
-        iab = torch.from_numpy(np.where(e_ab >= 0, e_ab, m)).to(dev)
-        iba = torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev)
+        a, b, iab, iba, wz, lwz, zwz, swz = _linked_pair_tables(graph, w, lw, zw, sw)
         w_ab, w_ba = wz[iab], wz[iba]
 
         def d_excl(v: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -1756,16 +1767,8 @@ def _component_heads(graph: CascadeGraph, p: torch.Tensor, group: np.ndarray,
         pairs = pairs.index_add(0, torch.from_numpy(cs).to(dev), (hk * before).sum(1))
     P2 = torch.exp(LF) * pairs
     # the linked pairs: exact R_ab and out-products without the partner
-    a_np, b_np, e_ab, e_ba = graph.undirected_links()
-    a = torch.from_numpy(a_np).to(dev)
-    b = torch.from_numpy(b_np).to(dev)
-    m = graph.num_edges
-    wz = torch.cat([w, w.new_zeros(1)])
-    lwz = torch.cat([lw, lw.new_zeros(1)])
-    zwz = torch.cat([zw, zw.new_zeros(1)]).to(w.dtype)
-    swz = torch.cat([sw, sw.new_zeros(1)])
-    iab = torch.from_numpy(np.where(e_ab >= 0, e_ab, m)).to(dev)
-    iba = torch.from_numpy(np.where(e_ba >= 0, e_ba, m)).to(dev)
+    a_np = graph.undirected_links()[0]
+    a, b, iab, iba, wz, lwz, zwz, swz = _linked_pair_tables(graph, w, lw, zw, sw)
 
     def d_excl(v: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         """All out-edges of ``v`` but edge ``e`` fail (exact zeros counted)."""
