@@ -509,10 +509,6 @@ def _fit(args: argparse.Namespace) -> int:
     if resumed is not None:
         print(resumed)
     table.insert(1, "question", labels)
-    if read.beliefs.shape[3] == 1:
-        # scalar scores are no distributions: --loss kl refuses them, and their kl was a
-        # number all the same (NaN here, so that fits.csv keeps its columns)
-        table["kl"] = np.nan
     converged = [bool(f.converged) for f in fits]
     if not all(converged):
         # fit.json held the first question's converged, and nothing said that a question's

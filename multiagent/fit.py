@@ -306,7 +306,8 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
         ``r2_filtered`` (as in MAS-Cascade: the mean of the R^2 of each (agent, option)
         series over time, over the series whose sum of squares about their mean exceeds
         1e-6), ``kl`` (mean KL(observed || predicted) per belief vector, nats; clipped
-        at 0, where round-off on beliefs that agree gave -1e-17).
+        at 0, where round-off on beliefs that agree gave -1e-17; NaN for scalar
+        opinions, K = 1, which are no distributions).
     """
     y = as_numpy(observed).astype(np.float64)  # tensors too, as in _check_transcript
     p = as_numpy(predicted).astype(np.float64)
@@ -331,9 +332,14 @@ def transcript_metrics(observed: Any, predicted: Any) -> dict[str, float]:
             r2f = float("nan")
     else:
         r2f = r2
-    yc, pc = np.clip(y, _EPS, None), np.clip(p, _EPS, None)
-    kl = float(np.mean(np.sum(yc * (np.log(yc) - np.log(pc)), axis=-1)))
-    kl = max(kl, 0.0)  # KL >= 0: round-off on equal beliefs gave -1e-17 in fits.csv
+    if y.shape[-1] < 2:
+        # scalar scores are no distributions (loss='kl' refuses them): their "KL" was a
+        # number all the same, which fit_transcripts reported (the CLI left it empty)
+        kl = float("nan")
+    else:
+        yc, pc = np.clip(y, _EPS, None), np.clip(p, _EPS, None)
+        kl = float(np.mean(np.sum(yc * (np.log(yc) - np.log(pc)), axis=-1)))
+        kl = max(kl, 0.0)  # KL >= 0: round-off on equal beliefs gave -1e-17 in fits.csv
     return {"mse": mse, "rmse": mse**0.5, "mae": float(np.mean(np.abs(err))), "r2": r2,
             "r2_filtered": r2f, "kl": kl}
 

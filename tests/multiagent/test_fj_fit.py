@@ -121,6 +121,10 @@ def test_metrics_by_hand():
     assert m["kl"] == pytest.approx(kl / 2)
     sst = np.sum((y - y.mean()) ** 2)
     assert m["r2"] == pytest.approx(1 - 2 * 0.0625 / sst)
+    # scalar opinions (K = 1) are no distributions: their KL was a number all the same,
+    # which fit_transcripts reported while prunus fj fit left it empty
+    scalar = transcript_metrics(y[..., :1], p[..., :1])
+    assert np.isnan(scalar["kl"]) and scalar["mse"] == pytest.approx(0.0625 / 2)
 
 
 def test_filtered_r2_is_the_mean_of_the_moving_series_r2():
