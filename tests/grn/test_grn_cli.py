@@ -145,23 +145,17 @@ def test_fit_shortens_the_rk4_step_for_an_uneven_pseudotime(tmp_path, capsys):
     # RK4 steps of 2 time units, stable only for rates below 1.4, which fits pass within
     # their first epochs (a pbmc68k dpt lineage diverged); RK4 would now need more than 10
     # steps a pair, and dopri5 adapts
-    times = rng.random(2000)
-    ad.AnnData(rng.random((2000, 5)), obs=pd.DataFrame(
-        {"pt": times}, index=[f"c{i}" for i in range(2000)])).write_h5ad(tmp_path / "rnd.h5ad")
-    rc = main(["grn", "fit", str(tmp_path / "rnd.h5ad"), "--time-key", "pt", "--epochs", "1",
-               "--hidden", "2", "--quiet", "--out", str(tmp_path / "rnd")])
-    assert rc == 0 and "the adaptive dopri5 solver instead of RK4" in capsys.readouterr().err
-    settings = ad.read_h5ad(tmp_path / "rnd" / "result.h5ad").uns["grn"]["settings"]
-    assert settings["method"] == "dopri5" and "step_size" not in settings
-    # one far outlier in time: RK4 would need > 10 steps on every pair; dopri5 adapts
-    times = np.append(rng.random(299), 50.0)
-    ad.AnnData(rng.random((300, 5)), obs=pd.DataFrame(
-        {"pt": times}, index=[f"c{i}" for i in range(300)])).write_h5ad(tmp_path / "far.h5ad")
-    rc = main(["grn", "fit", str(tmp_path / "far.h5ad"), "--time-key", "pt", "--epochs", "1",
-               "--hidden", "2", "--quiet", "--out", str(tmp_path / "far")])
-    assert rc == 0 and "the adaptive dopri5 solver instead of RK4" in capsys.readouterr().err
-    settings = ad.read_h5ad(tmp_path / "far" / "result.h5ad").uns["grn"]["settings"]
-    assert settings["method"] == "dopri5" and "step_size" not in settings
+    # and one far outlier in time: RK4 would need > 10 steps on every pair; dopri5 adapts
+    random_times = rng.random(2000)
+    for name, pt in (("rnd", random_times), ("far", np.append(rng.random(299), 50.0))):
+        ad.AnnData(rng.random((pt.size, 5)), obs=pd.DataFrame(
+            {"pt": pt}, index=[f"c{i}" for i in range(pt.size)])).write_h5ad(
+                tmp_path / f"{name}.h5ad")
+        rc = main(["grn", "fit", str(tmp_path / f"{name}.h5ad"), "--time-key", "pt",
+                   "--epochs", "1", "--hidden", "2", "--quiet", "--out", str(tmp_path / name)])
+        assert rc == 0 and "the adaptive dopri5 solver instead of RK4" in capsys.readouterr().err
+        settings = ad.read_h5ad(tmp_path / name / "result.h5ad").uns["grn"]["settings"]
+        assert settings["method"] == "dopri5" and "step_size" not in settings
 
 
 @FEW_PAIRS_SHOWN
