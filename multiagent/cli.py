@@ -509,6 +509,9 @@ def _fit(args: argparse.Namespace) -> int:
     if resumed is not None:
         print(resumed)
     table.insert(1, "question", labels)
+    # fit_transcripts' last column, put back last below (after the per-agent columns) and
+    # out of metrics.json's means
+    table = table.drop(columns="converged")
     converged = [bool(f.converged) for f in fits]
     if not all(converged):
         # fit.json held the first question's converged, and nothing said that a question's

@@ -1800,9 +1800,11 @@ def fit_transcripts(
         not identified, see :func:`fit_fj`), ``loss``, ``scored_from`` (int: the round the
         scoring starts from, ``train_rounds``, or 0 when no round is held out, i.e.
         ``train_rounds`` left out or equal to the last round ``T``: then rounds ``1..T``
-        are scored in-sample) and the metrics of :func:`transcript_metrics` on the scored
-        rounds ``scored_from + 1..T``; for a long table or a Transcripts, ``question``
-        (its label) after ``transcript``, and the fits name the agents it names.  With
+        are scored in-sample), the metrics of :func:`transcript_metrics` on the scored
+        rounds ``scored_from + 1..T`` and, last, ``converged`` (bool: False where a fit
+        used all ``max_steps`` without meeting ``tol``, its estimates still moving; see
+        :attr:`FJFit.converged`); for a long table or a Transcripts, ``question`` (its
+        label) after ``transcript``, and the fits name the agents it names.  With
         ``return_fits``, ``(table, fits)``.
 
     Examples
@@ -1887,6 +1889,9 @@ def fit_transcripts(
     if saved is not None:
         saved.record(rows, fits, now=True)  # all of them: the caller's outputs may fail
     table = pd.DataFrame(rows)
+    # from the fits, not the rows, so that rows of an older checkpoint get it too; last, so
+    # the columns before keep their places (prunus fj fit's fits.csv has it last as well)
+    table["converged"] = [fit.converged for fit in fits]
     return (table, fits) if return_fits else table
 
 

@@ -654,6 +654,25 @@ def test_converged_says_whether_tol_or_max_steps_stopped_the_fit(tmp_path):
     assert FJFit.load(tmp_path / "old.json").converged is None
 
 
+def test_fit_transcripts_table_says_which_fits_converged(tmp_path):
+    # the table had no converged column (only prunus fj fit's fits.csv did): a question
+    # whose fit stopped at max_steps, its estimates still moving, looked like the others
+    X = np.stack([simulate_transcript(6, 10, 5, gamma=0.3, alpha=0.4, noise=0.02, seed=1)] * 2)
+    table, fits = fit_transcripts(X, return_fits=True)
+    assert table.columns[-1] == "converged" and table["converged"].tolist() == [True, True]
+    cut = fit_transcripts(X, max_steps=2)
+    assert cut["converged"].tolist() == [False, False]
+    # the columns before it are those of before, in their places
+    assert list(cut.columns[:6]) == ["transcript", "gamma", "alpha", "loss", "scored_from",
+                                     "mse"]
+    # a resumed call takes it from the checkpoint's fits
+    path = tmp_path / "ckpt.json"
+    first = fit_transcripts(X, max_steps=2, checkpoint=path)
+    again = fit_transcripts(X, max_steps=2, checkpoint=path)
+    pd.testing.assert_frame_equal(first, again)
+    assert again["converged"].tolist() == [False, False]
+
+
 def test_bayes_says_whether_its_loss_levelled_off(svi_losses):
     # 3 agents, 30 rounds, 5 options, shared forces: the loss (about -1490) settles by step
     # 400 (last tenth within 3e-4 of the tenth before at 500 steps, seeds 0 and 1)
@@ -1106,7 +1125,7 @@ def test_fits_take_what_read_transcripts_returns(tmp_path):
     assert main(["fj", "fit", str(path), "--trust", "uniform", "--out", str(tmp_path / "fit"),
                  "--quiet"]) == 0
     written = pd.read_csv(tmp_path / "fit" / "fits.csv")
-    assert written.pop("converged").tolist() == [f.converged for f in fits]  # added last
+    assert written["converged"].tolist() == [f.converged for f in fits]  # last in both
     pd.testing.assert_frame_equal(table, written, check_exact=False, rtol=1e-15)
     saved = FJFit.load(tmp_path / "fit" / "fit.json")
     np.testing.assert_allclose(saved.W, fits[0].W, rtol=1e-15, atol=0)
