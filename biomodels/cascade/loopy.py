@@ -1130,8 +1130,9 @@ def _unseeded_rest(p: torch.Tensor, head: torch.Tensor, row: torch.Tensor,
     bump = p - p.detach()
     rest = rest_of(p.detach() + ratio * bump)
     out = rest - rest.detach()
+    # the tail mode's head and rest are float64 whatever p's dtype
     lost = torch.zeros(head.shape[0], dtype=out.dtype, device=out.device).index_add(
-        0, row, torch.where(scaled, 0.0, left) * bump)
+        0, row, (torch.where(scaled, 0.0, left) * bump).to(out.dtype))
     return torch.cat([out[:, :1] + lost.unsqueeze(1), out[:, 1:]], dim=1)
 
 

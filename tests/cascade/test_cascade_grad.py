@@ -136,6 +136,24 @@ def test_tda_gradients_where_no_seed_can_start_match_finite_differences(how):
     assert J.sum(0).abs().max() < 1e-12
 
 
+def test_tda_tail_mode_slopes_where_no_seed_can_start_on_a_float32_network():
+    # two households, the second with p all 0: in the tail mode (float64 inside) the slopes
+    # of the pieces no seed can start came from float32 p and failed with "index_add_():
+    # self (Double) and source (Float) must have the same scalar type"
+    g = CascadeGraph.from_networkx(nx.disjoint_union(nx.complete_graph(4),
+                                                     nx.complete_graph(3)), default=0.3)
+    seeds = [0.05] * 4 + [0.0] * 3
+    grads = []
+    for dtype in (torch.float32, torch.float64):
+        p = torch.tensor(seeds, dtype=dtype, requires_grad=True)
+        P = tda_size_distribution(g.with_weight(g.weight.to(dtype)), p, tail_accurate=True)
+        assert P.dtype == dtype
+        P[5].backward()
+        grads.append(p.grad.double())
+    np.testing.assert_allclose(grads[0].numpy(), grads[1].numpy(), rtol=1e-4, atol=1e-6)
+    assert grads[1][4:].abs().min() > 0.01  # the unseeded household's slopes, not 0
+
+
 def _disjoint_lone(g: CascadeGraph) -> CascadeGraph:
     """``g`` and one more node without links."""
     return CascadeGraph(g.n + 1, g.src, g.dst, g.weight)
