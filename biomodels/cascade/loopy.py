@@ -951,12 +951,14 @@ def tda_size_distribution(
         the head leaves): the derivative in each ``p_v`` is the one along ``p_v`` alone,
         ``ρ_v ∂rest/∂p_v``, so that the sizes' slopes sum to 0; BP at such a component
         runs on until its slopes settle. At ``p = 0`` the BP messages all tie, and a
-        spanning tree by messages is the one by weights, which ``p > 0`` may not keep.
-        That derivative is BP's linearisation at 0, which matches finite differences
-        below the epidemic threshold (weighted non-backtracking radius < 1) but not above
-        it, where any small ``p`` takes BP to its other fixed point and so another shape
-        of the sizes past the head (K4 at ``w = 0.7``: slopes 0.44 and 0.51 of sizes 3
-        and 4 against 0.14 and 0.81 by differences).
+        spanning tree by messages is the one by weights, which ``p > 0`` may not keep:
+        finite differences then see another tree (K4 with ``w`` 0.1-0.3, far below the
+        threshold: slopes up to 0.034 apart), and match with ``spanning_tree="weights"``
+        (1e-5). That derivative is BP's linearisation at 0, which matches finite
+        differences below the epidemic threshold (weighted non-backtracking radius < 1)
+        but not above it, where any small ``p`` takes BP to its other fixed point and so
+        another shape of the sizes past the head (K4 at ``w = 0.7``: slopes 0.44 and 0.51
+        of sizes 3 and 4 against 0.14 and 0.81 by differences).
 
     Raises
     ------
