@@ -171,14 +171,22 @@ def _key_option(key: str, options: Sequence[str]) -> int | None:
 
     A key names option ``o`` when, stripped and case-folded, it is ``o`` or it starts with
     ``o`` followed by one of ``( ) : - ]``, or by a ``.`` that no digit follows (``"a"``,
-    ``" B "``, ``"A (Paris)"``, ``"C) Nice"``, ``"1. Paris"``); ``"Apple"``, ``"a priori"``
-    or ``"1.5"`` (beside option ``"1"``) name no option.
+    ``" B "``, ``"A (Paris)"``, ``"C) Nice"``, ``"1. Paris"``), also after the word
+    ``option``, ``choice`` or ``answer`` (``"Option A"``, ``"choice: b"``); ``"Apple"``,
+    ``"a priori"`` or ``"1.5"`` (beside option ``"1"``) name no option.
     """
     k = key.strip().casefold()
     labels = [str(o).strip().casefold() for o in options]
-    # "1.5" is a number, not option "1" followed by a separator
-    found = [i for i, o in enumerate(labels)
-             if k == o or re.match(re.escape(o) + r"\s*(?:[():\-\]]|\.(?!\d))", k)]
+
+    def naming(k: str) -> list[int]:
+        # "1.5" is a number, not option "1" followed by a separator
+        return [i for i, o in enumerate(labels)
+                if k == o or re.match(re.escape(o) + r"\s*(?:[():\-\]]|\.(?!\d))", k)]
+
+    found = naming(k)
+    if not found:  # "Option A", "choice: b": the word before the label (read as no option)
+        word = re.fullmatch(r"(?:option|choice|answer)\s*[:#]?\s*(\S.*)", k)
+        found = [] if word is None else naming(word.group(1))
     return found[0] if len(found) == 1 else None
 
 

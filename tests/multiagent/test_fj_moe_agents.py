@@ -396,6 +396,9 @@ _ABCD = ("A", "B", "C", "D")
     ('<BELIEF>{"a": 0.7, "b": 0.3}</BELIEF>', [0.7, 0.3, 0, 0]),
     ('<BELIEF>{" A ": 0.7, "b ": 0.3}</BELIEF>', [0.7, 0.3, 0, 0]),
     ('<BELIEF>{"A (Paris)": 0.7, "B (Lyon)": 0.2, "C) Nice": 0.1}</BELIEF>', [0.7, 0.2, 0.1, 0]),
+    # the word before the label (read as keys outside the options, uniform with a warning)
+    ('<BELIEF>{"Option A": 0.7, "Option B": 0.3}</BELIEF>', [0.7, 0.3, 0, 0]),
+    ('<BELIEF>{"choice: c": 0.6, "Choice D (Nice)": 0.4}</BELIEF>', [0, 0, 0.6, 0.4]),
     # Python's dict syntax and a trailing comma
     ("<BELIEF>{'A': 0.7, 'B': 0.3}</BELIEF>", [0.7, 0.3, 0, 0]),
     ('<BELIEF>{"A": 0.7, "B": 0.3,}</BELIEF>', [0.7, 0.3, 0, 0]),
