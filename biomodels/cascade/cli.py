@@ -207,7 +207,10 @@ def _read_nodes(path: Path) -> tuple[list[str], int | None]:
 
 
 def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> CascadeGraph:
-    """Read ``args.graph`` with ``--undirected``, ``--weight`` and ``--nodes``.
+    """Read ``args.graph`` with ``--undirected``, ``--weight``, ``--default`` and ``--nodes``.
+
+    ``--default`` that no line used (``p`` on every line) is said to be ignored and set
+    to None in ``args``: the outputs are then those of a run without it.
 
     A first line ``0`` of ``--nodes`` that names no node of the edge list nor a ``--seed``,
     above labels that are not all whole numbers, is read as the header
@@ -234,13 +237,16 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
         ``read_edgelist``'s errors that name its arguments (``nodes=``, ``edge_type=``),
         worded with the options.
     """
+    import torch
+
     from .graph import CascadeGraph
 
     nodes, zero = (None, None) if args.nodes is None else _read_nodes(args.nodes)
     try:
-        graph = CascadeGraph.read_edgelist(args.graph, undirected=args.undirected,
-                                           weight=args.weight, nodes=nodes,
-                                           edge_type=edge_type)
+        # _read_edgelist: read_edgelist's graph, and how many lines took --default
+        graph, defaulted = CascadeGraph._read_edgelist(
+            args.graph, dtype=torch.float64, device=None, undirected=args.undirected,
+            weight=args.weight, nodes=nodes, edge_type=edge_type, default=args.default)
     except ValueError as exc:
         text = str(exc)
         # "edges.txt:2: edge ('a' -> 'b'): node 'b' not in nodes": nodes= is Python's
@@ -259,6 +265,12 @@ def _read_graph(args: argparse.Namespace, edge_type: str | None = None) -> Casca
         if typed != text:
             raise CommandError(typed) from exc
         raise
+    if args.default is not None and not defaulted:
+        # a file with p on every line reads the same with --default: said, and recorded
+        # nowhere, so its outputs stay those of a run without it
+        warn_ignored([f"--default {args.default:g}"],
+                     f"every line of {args.graph} gives its probability p")
+        args.default = None
     numbered = bool(nodes) and all(label.isdigit() for label in nodes[1:])
     if (zero is not None and 0 not in graph.src and 0 not in graph.dst
             and "0" not in (args.seed or ()) and numbered):
@@ -531,6 +543,8 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         # only when given: the summaries of directed runs stay as they were
         **({"undirected": True} if args.undirected else {}),
         **({"weight": args.weight} if args.weight != "weight" else {}),
+        # only where a line took it (_read_graph)
+        **({"default": args.default} if args.default is not None else {}),
         **({"nodes_file": str(args.nodes)} if args.nodes is not None else {}),
         "nodes": graph.n,
         "edges": graph.num_edges,
@@ -1023,6 +1037,8 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         "seed_prob": _recorded_seed_prob(args),
         **({"undirected": True} if args.undirected else {}),
         **({"weight": args.weight} if args.weight != "weight" else {}),
+        # only where a line took it (_read_graph)
+        **({"default": args.default} if args.default is not None else {}),
         **({"nodes_file": str(args.nodes)} if args.nodes is not None else {}),
         "share": args.share,
         **({"edge_type": args.edge_type} if args.share == "type" else {}),
@@ -1079,7 +1095,7 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _graph_options(parser: argparse.ArgumentParser) -> None:
-    """Add the edge list and how to read it: ``--undirected``, ``--weight``, ``--nodes``."""
+    """Add the edge list and how to read it: ``--undirected``, ``--weight``, ``--default``..."""
     parser.add_argument("graph", type=existing_file, metavar="GRAPH.edgelist",
                         help="edge list, one line 'u v p' per directed edge u -> v (networkx's "
                         "weighted edge-list format; lines 'u v {'weight': p, ...}' of "
@@ -1095,6 +1111,13 @@ def _graph_options(parser: argparse.ArgumentParser) -> None:
                         help="on lines 'u v {attributes}' (nx.write_edgelist), the attribute "
                         "that holds the probability p; default %(default)s (lines 'u v p' do "
                         "not use it)")
+    parser.add_argument("--default", type=probability, metavar="P",
+                        help="the probability p of every edge whose line gives none: lines "
+                        "'u v' (an unweighted contact list, as nx.write_edgelist(G, "
+                        "data=False) writes it) and lines 'u v {attributes}' without --weight; "
+                        "lines 'u v p' keep their p (with p on every line it is ignored, "
+                        "with a warning); summary.json records it where a line took it. "
+                        "Default: every line needs its p")
     parser.add_argument("--nodes", type=existing_file, metavar="FILE",
                         help="every node of the population, one label per line ('#' starts a "
                         "comment; no header line: a first line 0, as pd.Series(nodes).to_csv("
@@ -1187,7 +1210,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "weight). Writes DIR/weights.csv (name,probability: one row per shared weight, named "
         "'all', by its edge type, or by its edge 'u->v'; with --bayes also mean,sd,q05,q95 "
         "of the posterior), DIR/fit.json (CascadeFit.save: CascadeFit.load reads it back "
-        "onto the same edge list, read with the same --undirected and --nodes), "
+        "onto the same edge list, read with the same --undirected and --nodes, and a --default "
+        "where lines give no p), "
         "DIR/summary.json and DIR/fit.png (the observed size "
         "frequencies against the fitted distribution).",
         **example_help(_EXAMPLES["fit"]),

@@ -183,13 +183,16 @@ def _edge_attributes(text: str, where: str, u: str, v: str) -> dict[Any, Any]:
 
 
 def _attribute_probability(text: str, weight: str, where: str, u: str, v: str,
-                           data: dict[Any, Any] | None = None) -> float:
+                           data: dict[Any, Any] | None = None,
+                           default: float | None = None) -> float | None:
     """Return the probability on a line ``u v {attributes}`` (``nx.write_edgelist``'s default).
 
     ``weight`` names the attribute; a dict without it, or with a value that is not a
     number, is refused naming ``nx.write_weighted_edgelist`` (and the numeric attributes
     the line has, which ``weight=`` may name). ``where`` is ``path:line``; ``data`` is
-    the line's attributes when :func:`_edge_attributes` has read them already.
+    the line's attributes when :func:`_edge_attributes` has read them already. With a
+    ``default`` (``read_edgelist(default=)``), a dict without ``weight`` gives None: the
+    caller applies the default.
     """
     if data is None:
         one = _ONE_ATTRIBUTE.match(text)
@@ -203,11 +206,15 @@ def _attribute_probability(text: str, weight: str, where: str, u: str, v: str,
     numeric = [k for k, x in data.items()
                if isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_)]
     if weight not in data:
+        if default is not None:
+            return None
         if not data:
             raise ValueError(f"{where}: {edge} has no attributes ({{}}, as nx.write_edgelist "
                              "writes an edge without any), so no activation probability; "
                              f"set them (nx.set_edge_attributes(G, p, 'weight')) and write "
-                             f"the file with {_WEIGHTED}")
+                             f"the file with {_WEIGHTED}, or pass default=P (on the command "
+                             "line: --default P) to give every edge without one the "
+                             "probability P")
         held = (f"; its numeric attribute {numeric[0]!r} may hold it: pass "
                 f"weight={numeric[0]!r} (on the command line: --weight {numeric[0]})"
                 if len(numeric) == 1 else
@@ -216,7 +223,8 @@ def _attribute_probability(text: str, weight: str, where: str, u: str, v: str,
                 if numeric else "")
         raise ValueError(f"{where}: {edge} has no attribute {weight!r} (the activation "
                          f"probability) among {sorted(map(str, data))}{held}, or write the "
-                         f"file with {_WEIGHTED}")
+                         f"file with {_WEIGHTED}, or pass default=P (on the command line: "
+                         "--default P) to give every edge without it the probability P")
     if weight not in numeric:
         raise ValueError(f"{where}: {edge} has probability {data[weight]!r} (attribute "
                          f"{weight!r}), not a number")
@@ -296,6 +304,29 @@ def _line_type(parts: list[str], attributes: bool, name: str, weight: str,
                          f"{kinds[other]}'s is {other}; give every type as text, or every "
                          "type as a number")
     return data, t
+
+
+def _refuse_attribute_with_default(p: Any, weight: str, default: float, u: Hashable,
+                                   v: Hashable) -> None:
+    """Refuse an edge attribute that is no probability where ``from_networkx`` got a default.
+
+    ``from_networkx(nx.karate_club_graph(), default=0.3)`` failed with "weight of edge
+    (0 -> 1) is 4.0; activation probabilities must lie in [0, 1]", naming neither the
+    attribute nor that ``default`` applies only to edges without it. Values ``float()``
+    reads inside ``[0, 1]`` pass, as :meth:`CascadeGraph.from_edges` takes them.
+    """
+    try:
+        x = float(p)
+        shown = repr(x)  # 4.0, as the graph's own check showed it
+    except (TypeError, ValueError):
+        x, shown = float("nan"), repr(p)
+    if 0 <= x <= 1:  # False for NaN
+        return
+    raise ValueError(
+        f"edge ({u!r} -> {v!r}): its attribute {weight!r} holds {shown}, not an activation "
+        f"probability in [0, 1]; default={default!r} applies only to edges without "
+        f"{weight!r}; pass weight=None to give every edge the default, or weight= naming "
+        "the attribute that holds the probabilities")
 
 
 def _refuse_duplicate_entries(row: np.ndarray, col: np.ndarray, data: np.ndarray,
@@ -962,6 +993,7 @@ class CascadeGraph:
         edge_type: Hashable | None = None,
         nodes: Iterable[Hashable] | None = None,
         *,
+        undirected: bool = False,
         dtype: torch.dtype = torch.float64,
         device: torch.device | str | None = None,
     ) -> CascadeGraph:
@@ -969,8 +1001,11 @@ class CascadeGraph:
 
         Named after ``networkx.from_pandas_edgelist``: a contact table read with
         ``pd.read_csv`` (columns ``source, target, p_transmit``, say) needs no conversion.
-        Each row is the directed edge ``u -> v`` with probability ``p``, as in
-        :meth:`from_edges` (for contacts in both directions, list both rows).
+        Unlike networkx's, whose default builds an undirected ``nx.Graph``, the default here
+        is directed: each row is the directed edge ``u -> v`` with probability ``p``, as in
+        :meth:`from_edges`, and nothing spreads from ``v`` to ``u``. A table that lists
+        each contact once, in either direction, needs ``undirected=True`` (read as
+        directed, it loses half its transmission routes without a word).
 
         Parameters
         ----------
@@ -992,6 +1027,14 @@ class CascadeGraph:
             ``pd.read_csv`` match the strings of a node list read from a file. The graph
             keeps the labels of ``nodes``. A list or other sequence: a set, whose order
             changes from one run to the next, is refused.
+        undirected
+            Each row is a contact in both directions (``u -> v`` and ``v -> u``, both with
+            probability ``p``), as :meth:`read_edgelist`'s ``undirected`` reads a line and
+            ``networkx.from_pandas_edgelist``'s default reads a row; a row's edge type goes
+            to both of its edges, and row ``i`` gives edges ``2i`` and ``2i + 1``, as
+            :meth:`from_networkx` orders an ``nx.Graph``'s. A contact on two rows (``u, v``
+            and ``v, u``, or the same row again) is refused, naming both rows: its
+            probability would be ambiguous. False (the default) reads directed edges.
         dtype, device
             Of the weight tensor.
 
@@ -1004,13 +1047,14 @@ class CascadeGraph:
         ------
         TypeError
             If ``df`` is not a DataFrame, or a label or type is not hashable (naming the row),
-            or ``nodes`` is a set or frozenset.
+            or ``nodes`` is a set or frozenset, or ``undirected`` is not True or False.
         ValueError
             If a column is missing (naming the argument and the columns there are); naming
             the row (by its index label): an empty node label, a weight that is not a
             number, NaN or outside ``[0, 1]``, a self-loop, a node not in ``nodes``, an
             empty edge type, or an edge given on two rows (with the rule that merges them:
-            independent contacts combine as ``1 - (1 - p1)(1 - p2)...``); labels that
+            independent contacts combine as ``1 - (1 - p1)(1 - p2)...``), with
+            ``undirected`` a contact on two rows in either direction; labels that
             differ in type where matching them as text is ambiguous (two labels of ``df``,
             1 and ``"1"``, that would become one node; ``nodes`` holding both).
 
@@ -1021,12 +1065,17 @@ class CascadeGraph:
         >>> g = CascadeGraph.from_pandas_edgelist(df, weight="p")
         >>> g.labels, g.weight.tolist()
         (('a', 'b', 'c'), [0.5, 0.2])
+        >>> u = CascadeGraph.from_pandas_edgelist(df, weight="p", undirected=True)
+        >>> [(u.labels[a], u.labels[b]) for a, b in zip(u.src, u.dst)]
+        [('a', 'b'), ('b', 'a'), ('b', 'c'), ('c', 'b')]
         """
         if not is_dataframe(df):
             hint = ("; for (u, v, p) triples use CascadeGraph.from_edges(edges)"
                     if isinstance(df, list | tuple) else "")
             raise TypeError(f"df: expected a pandas DataFrame with one row per edge, got "
                             f"{type(df).__name__}{hint}")
+        if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
+            raise TypeError(f"undirected must be True or False, got {undirected!r}")
         columns = list(df.columns)
         wanted = [("source", source, "source node labels"),
                   ("target", target, "target node labels"),
@@ -1086,12 +1135,23 @@ class CascadeGraph:
             if ends[0] == ends[1]:
                 raise ValueError(f"{where}: self-loop on node {u!r}: the Independent Cascade "
                                  "model has no self-activation; remove the row")
-            before = first.setdefault((ends[0], ends[1]), e)
+            # read as undirected, u, v and v, u are one contact: keyed by the pair in order
+            key = ((min(ends), max(ends)) if undirected else (ends[0], ends[1]))
+            before = first.setdefault(key, e)
             if before != e:
                 p1 = w[before]
                 # a repeated index label ("rows 0 and 0" after pd.concat): the positions
                 pair = (f"{rows[before]!r} and {row!r}" if rows[before] != row else
                         f"at positions {before} and {e} (both labelled {row!r})")
+                if undirected:
+                    a, b = us[before], vs[before]
+                    raise ValueError(
+                        f"df rows {pair} both list the contact {a!r} -- {b!r} ({p1:g}, "
+                        f"{x:g}); read as undirected, each row is a contact in both "
+                        "directions, so list each contact once: independent contacts "
+                        f"combine as 1 - (1 - p1)(1 - p2)... (here {1 - (1 - p1) * (1 - x):g})"
+                        ": merge the rows into one (or read the table as directed edges "
+                        "u -> v: undirected=False)")
                 raise ValueError(
                     f"df rows {pair} both give the {edge} ({p1:g}, "
                     f"{x:g}); give each directed edge once: independent contacts combine as "
@@ -1112,6 +1172,12 @@ class CascadeGraph:
                                     "str or an int)") from None
             rank, names = _type_codes(types)
             codes = np.array(rank, dtype=np.int64)
+        if undirected:
+            # row i gives edges 2i (u -> v) and 2i + 1 (v -> u), as from_networkx orders an
+            # nx.Graph's; no self-loop is left (refused above)
+            src, dst = np.column_stack([src, dst]).ravel(), np.column_stack([dst, src]).ravel()
+            w = np.repeat(w, 2)
+            codes = None if codes is None else np.repeat(codes, 2)
         weight_t = torch.as_tensor(w, dtype=_float_dtype(dtype), device=device)
         return cls(len(labels), src, dst, weight_t, tuple(labels), codes, names)
 
@@ -1126,6 +1192,7 @@ class CascadeGraph:
         weight: str = "weight",
         nodes: Iterable[Hashable] | None = None,
         edge_type: str | None = None,
+        default: float | None = None,
     ) -> CascadeGraph:
         r"""Read a weighted edge list (lines ``u v p``; ``#`` starts a comment).
 
@@ -1133,7 +1200,9 @@ class CascadeGraph:
         fields separated by white space; node labels are kept as strings. A line is the
         directed edge ``u -> v``, unless ``undirected``. Lines of networkx's default
         edge-list format (``nx.write_edgelist``: ``u v {'weight': 0.5, ...}``) are read
-        too, ``p`` being the attribute named by ``weight``.
+        too, ``p`` being the attribute named by ``weight``. With ``default``, lines that
+        give no probability (``u v``, as ``nx.write_edgelist(G, data=False)`` writes an
+        unweighted contact list, and ``u v {attributes}`` without ``weight``) are read too.
 
         Parameters
         ----------
@@ -1163,6 +1232,13 @@ class CascadeGraph:
             one of the two. The types are numbered ``0..T-1`` in sorted order and kept by
             name in ``edge_type_names``; read ``undirected``, a line's type goes to both of
             its edges. None (the default) reads no types.
+        default
+            The activation probability of every edge whose line gives none (``u v``, or
+            ``u v {attributes}`` without ``weight``), as :meth:`from_networkx`'s ``default``
+            (the command line's ``--default``): one transmissibility for an unweighted
+            contact list. Lines that give ``p`` keep it, so a file with ``p`` on every line
+            reads the same with any ``default``. None (the default) refuses lines without
+            ``p``.
         dtype, device
             Of the weight tensor (as in :meth:`from_edges`).
 
@@ -1187,11 +1263,11 @@ class CascadeGraph:
             twice in ``nodes``. With ``edge_type``, naming the
             file and line: a line ``u v p`` (no attributes, so no type), a line without the
             attribute, a type that is no text or number (or a bool, empty, NaN), or types
-            both of text and of numbers.
+            both of text and of numbers. A ``default`` outside ``[0, 1]`` or NaN.
         TypeError
             If ``undirected`` is not True or False, ``weight`` or ``edge_type`` is not a
-            str, or ``nodes`` is a str, a set (its order changes from one run to the
-            next) or not iterable.
+            str, ``nodes`` is a str, a set (its order changes from one run to the
+            next) or not iterable, or ``default`` is not a number (a bool or text).
 
         Examples
         --------
@@ -1202,6 +1278,31 @@ class CascadeGraph:
         >>> g = CascadeGraph.read_edgelist(path, edge_type="kind")
         >>> g.edge_type.tolist(), g.edge_type_names
         ([1, 0], ('household', 'work'))
+        >>> _ = path.write_text("a b\nb c\n")  # nx.write_edgelist(G, path, data=False)
+        >>> CascadeGraph.read_edgelist(path, undirected=True, default=0.3).weight.tolist()
+        [0.3, 0.3, 0.3, 0.3]
+        """
+        return cls._read_edgelist(path, dtype=dtype, device=device, undirected=undirected,
+                                  weight=weight, nodes=nodes, edge_type=edge_type,
+                                  default=default)[0]
+
+    @classmethod
+    def _read_edgelist(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        dtype: torch.dtype,
+        device: torch.device | str | None,
+        undirected: bool,
+        weight: str,
+        nodes: Iterable[Hashable] | None,
+        edge_type: str | None,
+        default: float | None,
+    ) -> tuple[CascadeGraph, int]:
+        """:meth:`read_edgelist`, and how many lines took ``default``.
+
+        The command line records ``--default`` where a line used it and says it was
+        ignored where none did (the outputs then are those of a run without it).
         """
         if not isinstance(undirected, bool | np.bool_):  # "no" would switch it on
             raise TypeError(f"undirected must be True or False, got {undirected!r}")
@@ -1211,6 +1312,16 @@ class CascadeGraph:
         if edge_type is not None and not isinstance(edge_type, str):
             raise TypeError(f"edge_type: expected the name of an edge attribute (a str) or "
                             f"None, got {edge_type!r}")
+        if default is not None:
+            if (isinstance(default, bool | np.bool_)
+                    or not isinstance(default, numbers.Real)):  # True is no probability
+                raise TypeError(f"default: expected a probability in [0, 1] or None, got "
+                                f"{default!r}")
+            default = float(default)
+            if not 0 <= default <= 1:  # False for NaN
+                raise ValueError(f"default: expected a probability in [0, 1] or None, got "
+                                 f"{default!r}")
+        defaulted = 0  # lines that took the default
         types: list[str | int | float] | None = None if edge_type is None else []
         kinds: dict[str, int] = {}  # "text" / "a number": the first line of each
         # streamed into compact arrays: holding every line and a (u, v, p) tuple per edge
@@ -1243,12 +1354,19 @@ class CascadeGraph:
                     parts = line.split(maxsplit=2)
                 # "a, b, 0.5" named the nodes "a," and "b,", and --seed a found no node;
                 # a comma inside a label ("IL-2,IL-4") is kept
-                if len(parts) != 3 or parts[0].endswith(",") or parts[1].endswith(","):
+                # nx.write_edgelist(G, path, data=False) writes "u v": the default's
+                unweighted = (default is not None and len(parts) == 2
+                              and not parts[0].endswith(",") and not parts[1].endswith(","))
+                if unweighted:
+                    parts = [*parts, ""]
+                elif (len(parts) != 3 or parts[0].endswith(",")
+                      or parts[1].endswith(",")):
                     comma = (", separated by white space, not commas" if "," in line
                              else "")
-                    # nx.write_edgelist(G, path, data=False) writes "u v"
                     bare = ("; each line needs its probability p, as "
-                            "nx.write_weighted_edgelist writes it"
+                            "nx.write_weighted_edgelist writes it, or pass default=P (on "
+                            "the command line: --default P) to give every line without one "
+                            "the probability P"
                             if len(parts) == 2 and not comma else "")
                     raise ValueError(f"{os.fspath(path)}:{lineno}: expected 'u v p'"
                                      f"{comma}, got {raw.strip()!r}{bare}")
@@ -1257,10 +1375,11 @@ class CascadeGraph:
                                        f"{os.fspath(path)}:{lineno}", lineno)
                     types.append(typed[1])
                 try:
-                    p = (_attribute_probability(parts[2], weight,
+                    p = (default if unweighted else
+                         _attribute_probability(parts[2], weight,
                                                 f"{os.fspath(path)}:{lineno}",
                                                 parts[0], parts[1],
-                                                None if types is None else typed[0])
+                                                None if types is None else typed[0], default)
                          if attributes else float(parts[2]))
                 except ValueError:
                     if attributes:
@@ -1269,6 +1388,9 @@ class CascadeGraph:
                         f"{os.fspath(path)}:{lineno}: edge ({parts[0]!r} -> "
                         f"{parts[1]!r}) has probability {parts[2]!r}, not a number"
                     ) from None
+                if p is None or unweighted:  # attributes without weight, or no third field
+                    p = default
+                    defaulted += 1
                 if nodes is not None:
                     for lab in parts[:2]:
                         if lab not in lookup:
@@ -1294,15 +1416,15 @@ class CascadeGraph:
         if undirected:
             s_arr, d_arr, w_arr, codes = _both_directions(s_arr, d_arr, w_arr, r_arr,
                                                           tuple(lookup), os.fspath(path), codes)
-        weight = torch.as_tensor(w_arr, dtype=_float_dtype(dtype), device=device)
-        return cls(len(lookup), s_arr, d_arr, weight, tuple(lookup), codes, names)
+        weight_t = torch.as_tensor(w_arr, dtype=_float_dtype(dtype), device=device)
+        return cls(len(lookup), s_arr, d_arr, weight_t, tuple(lookup), codes, names), defaulted
 
     @classmethod
     def from_networkx(
         cls,
         graph: Any,
         *,
-        weight: str = "weight",
+        weight: str | None = "weight",
         default: float | None = None,
         edge_type: str | None = None,
         dtype: torch.dtype = torch.float64,
@@ -1315,12 +1437,16 @@ class CascadeGraph:
         graph
             ``nx.Graph`` or ``nx.DiGraph`` (a multigraph only without parallel edges).
         weight
-            Name of the edge attribute holding the activation probability.
+            Name of the edge attribute holding the activation probability; None reads no
+            attribute: every edge gets ``default`` (which it then needs).
         default
             Probability for edges without the attribute; None makes a missing one an error.
-            When no edge has the attribute and the edges carry other numeric attributes, a
-            ``UserWarning`` names them (one may hold the probabilities: pick it with
-            ``weight=``).
+            It does not replace the attribute where an edge has it: an attribute that
+            holds no probability in ``[0, 1]`` (``nx.karate_club_graph``'s ``'weight'``
+            counts contacts) is refused, naming the attribute (``weight=None`` gives every
+            edge the default). When no edge has the attribute and the edges carry other
+            numeric attributes, a ``UserWarning`` names them (one may hold the
+            probabilities: pick it with ``weight=``).
         edge_type
             Optional edge attribute with a hashable type (shared weights in fits); every
             edge must have it. The types are numbered ``0..T-1`` in sorted order of their
@@ -1334,11 +1460,33 @@ class CascadeGraph:
         -------
         CascadeGraph
             The graph, nodes in ``graph.nodes()`` order.
+
+        Raises
+        ------
+        TypeError
+            If ``graph`` is not a networkx graph, or an edge type is not hashable.
+        ValueError
+            Naming the edge: an edge without ``weight`` where ``default`` is None, a value
+            of ``weight`` that is no probability in ``[0, 1]`` where ``default`` is given
+            (saying that ``default`` applies only to edges without it), an edge without
+            ``edge_type``, parallel edges of a multigraph, or any error of
+            :class:`CascadeGraph`; ``weight=None`` without ``default``.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> G = nx.karate_club_graph()  # its 'weight' counts contacts: 4.0, 5.0, ...
+        >>> g = CascadeGraph.from_networkx(G, weight=None, default=0.3)
+        >>> g.num_edges, g.weight.unique().tolist()
+        (156, [0.3])
         """
         import networkx as nx
 
         if not isinstance(graph, nx.Graph):
             raise TypeError(f"graph: expected a networkx graph, got {type(graph).__name__}")
+        if weight is None and default is None:
+            raise ValueError("weight, default: weight=None gives every edge default=, so it "
+                             "needs one; pass default=P (an activation probability)")
         labels = list(graph.nodes())
         edges, types = [], []
         type_ids: dict[Hashable, int] = {}
@@ -1366,8 +1514,10 @@ class CascadeGraph:
                 # became a type of its own (None), with a weight of its own in the fits
                 raise ValueError(f"edge ({u!r} -> {v!r}) has no attribute {edge_type!r} (the "
                                  "edge_type); give every edge a type")
-            if weight in data:
+            if weight is not None and weight in data:
                 p = data[weight]
+                if default is not None:
+                    _refuse_attribute_with_default(p, weight, default, u, v)
             elif default is not None:
                 p = default
                 defaulted += 1
@@ -1392,7 +1542,8 @@ class CascadeGraph:
                         raise TypeError(f"edge ({u!r} -> {v!r}): its {edge_type!r} is "
                                         f"{t!r}; an edge type must be hashable (a str or an "
                                         "int)") from None
-        if defaulted and defaulted == graph.number_of_edges() and others:
+        # weight=None asks for the default on every edge: nothing was ignored by mistake
+        if weight is not None and defaulted and defaulted == graph.number_of_edges() and others:
             names = list(others)
             held = (f"the numeric attribute {names[0]!r}: pass weight={names[0]!r}" if
                     len(names) == 1 else f"the numeric attributes {', '.join(map(repr, names))}"
@@ -1870,6 +2021,16 @@ def seed_probabilities(
 ) -> torch.Tensor:
     """Per-node seed probabilities ``p_v`` from a fixed seed set or from probabilities.
 
+    ``seed_prob`` seeds every node independently (Bernoulli seeding): the number of seeds
+    is random, and may be 0. It is not EoN's ``rho`` nor NDlib's ``fraction_infected``,
+    which seed exactly ``round(rho * n)`` nodes, nor EoN's ``fast_SIR`` without
+    ``initial_infecteds``, which seeds one index case chosen uniformly at random. The
+    distribution from one random index case is the mean over the nodes ``v`` of
+    ``size_distribution(graph, seeds=[v])`` (``n`` passes; see the last example). On a
+    Barabasi-Albert tree of 100 nodes at ``w = 0.6`` it has a mean size of 13.41 and
+    ``P(size = 0) = 0``, where ``seed_prob=1/100`` gives 11.66 and
+    ``P(size = 0) = 0.99**100 = 0.366``.
+
     Parameters
     ----------
     graph
@@ -1916,6 +2077,18 @@ def seed_probabilities(
     [1.0, 0.1, 0.1]
     >>> seed_probabilities(g, seed_prob={"a": 1.0, "b": 0.5, "c": 0.0}).tolist()
     [1.0, 0.5, 0.0]
+
+    One index case chosen uniformly at random (EoN's ``fast_SIR`` default), not
+    ``seed_prob=1/n``:
+
+    >>> import networkx as nx
+    >>> from biomodels.cascade import size_distribution
+    >>> path = CascadeGraph.from_networkx(nx.path_graph(["a", "b", "c"]), default=0.5)
+    >>> one = sum(size_distribution(path, seeds=[v]) for v in path.labels) / path.n
+    >>> [round(x, 4) for x in one.tolist()]  # P(size = k), k = 0..3
+    [0.0, 0.4167, 0.3333, 0.25]
+    >>> [round(x, 4) for x in size_distribution(path, seed_prob=1 / 3).tolist()]
+    [0.2963, 0.1852, 0.2407, 0.2778]
     """
     check_graph(graph)
     if seeds is None and seed_prob is None:

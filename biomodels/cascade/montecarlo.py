@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.checks import check_count
 
-from .graph import CascadeGraph, check_graph
+from .graph import CascadeGraph, by_node_label, check_graph, is_bool_scalar
 
 __all__ = ["MonteCarloResult", "monte_carlo", "expected_tv_error", "total_variation"]
 
@@ -204,7 +205,7 @@ def total_variation(a: np.ndarray | torch.Tensor | MonteCarloResult,
 
 def monte_carlo(
     graph: CascadeGraph,
-    p: torch.Tensor | np.ndarray,
+    p: float | torch.Tensor | np.ndarray | dict[Any, float] | Any,
     *,
     n_runs: int = 100_000,
     seed: int | None = 0,
@@ -218,7 +219,12 @@ def monte_carlo(
     graph
         The network.
     p
-        Seed probability of each node (independent Bernoulli seeds; 0/1 for a fixed set).
+        Seed probability of each node (independent Bernoulli seeds; 0/1 for a fixed set),
+        read as ``size_distribution``'s ``seed_prob`` and :func:`seed_probabilities`'s:
+        one probability for every node (a scalar), one per node in the order of
+        ``graph.labels`` (an array, tensor or list), or a dict / pandas Series keyed by
+        node label. ``seed_probabilities(graph, seeds=...)`` gives the vector of a fixed
+        seed set.
     n_runs
         Number of independent cascades.
     seed
@@ -244,7 +250,9 @@ def monte_carlo(
         If ``graph`` is not a :class:`CascadeGraph` (a TypeError naming the constructor
         that converts a networkx graph or a matrix), ``n_runs`` or ``chunk`` is not a
         positive integer, ``seed`` not a non-negative integer (or None), or ``p`` not one
-        probability per node.
+        probability per node or for every node (a TypeError for a bool or text; a
+        ValueError for a dict or Series that misses a node or names one that is not in
+        the graph, as :func:`seed_probabilities` refuses them).
 
     Examples
     --------
@@ -253,6 +261,8 @@ def monte_carlo(
     >>> res = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=10_000, seed=1)
     >>> bool(abs(res.distribution[2] - 0.5) < 4 * res.expected_error)
     True
+    >>> float(monte_carlo(g, {0: 1.0, 1: 0.0}, n_runs=10_000, seed=1).sizes.mean())  # by label
+    1.4953
     """
     n = check_graph(graph).n
     n_runs = check_count("n_runs", n_runs)
@@ -260,14 +270,25 @@ def monte_carlo(
         seed = check_count("seed", seed, at_least=0)
     if chunk is not None:
         chunk = check_count("chunk", chunk)
-    pv = _float64_array(p).ravel()
+    if is_bool_scalar(p) or isinstance(p, str | bytes):
+        # True would seed every node for sure, "0.2" be read as a number
+        raise TypeError(f"p: expected a probability (a number), one per node or a dict of "
+                        f"them by node label, got {p!r}")
+    # as seed_probabilities reads seed_prob: a scalar for every node, a dict or Series by
+    # label (0.2 was "expected 5 seed probabilities, got shape (1,)", a dict a bare
+    # "float() argument must be ... not 'dict'"); arrays go on as they were, in float64,
+    # so seeded runs stay those of earlier versions
+    pv = _float64_array(by_node_label(graph, p, "p"))
+    pv = np.full(n, pv.item()) if pv.ndim == 0 else pv.ravel()
     if pv.shape != (n,):
-        raise ValueError(f"p: expected {n} seed probabilities, got shape {pv.shape}")
+        raise ValueError(f"p: expected {n} seed probabilities (one per node; or one for every "
+                         f"node, or a dict by node label), got shape {pv.shape}")
     bad = np.flatnonzero(~((pv >= 0) & (pv <= 1)))  # NaN fails both comparisons
     if bad.size:
         i = int(bad[0])
         raise ValueError(
-            f"p: seed probability of node {graph.labels[i]!r} is {pv[i]!r}; expected [0, 1]"
+            f"p: seed probability of node {graph.labels[i]!r} is {float(pv[i])!r}; expected "
+            "[0, 1]"
         )
     rng = np.random.default_rng(seed)
     order = np.argsort(graph.src, kind="stable")

@@ -1481,3 +1481,57 @@ def test_compressed_inputs_are_decompressed_by_their_names(tmp_path, capsys):
     assert (f"{tmp_path / 'cut.csv.gz'} is not a CSV file of outbreak sizes: its "
             "gzip-compressed data (it is named so) are damaged or cut short") in err, err
     assert not (tmp_path / "x").exists()
+
+
+def test_default_gives_an_unweighted_contact_list_one_probability(tmp_path, capsys):
+    # an edge list of lines 'u v' (nx.write_edgelist(G, data=False)) could not be given one
+    # transmissibility: "expected 'u v p', got '0 1'" (lines 'u v {}': "has no attributes";
+    # read_edgelist(default=) reads both, see test_cascade_inputs)
+    import networkx as nx
+
+    G = nx.path_graph(4)
+    bare = tmp_path / "bare.edgelist"
+    nx.write_edgelist(G, bare, data=False)
+    weighted = _write(tmp_path / "w.edgelist", ["0 1 0.3", "1 2 0.3", "2 3 0.3"])
+    code = main(["cascade", "size", str(bare), "--seed", "0", "--undirected",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "expected 'u v p', got '0 1'" in err
+    assert "--default P" in err
+    runs = {"bare": [str(bare), "--default", "0.3"], "w": [str(weighted)],
+            "w_default": [str(weighted), "--default", "0.7"]}
+    errs = {}
+    for name, argv in runs.items():
+        assert main(["cascade", "size", *argv, "--seed", "0", "--undirected",
+                     "--out", str(tmp_path / name)]) == 0
+        errs[name] = capsys.readouterr().err
+    tables = {name: (tmp_path / name / "distribution.csv").read_bytes() for name in runs}
+    assert len(set(tables.values())) == 1  # as the lines "u v 0.3" give
+    summaries = {name: json.loads((tmp_path / name / "summary.json").read_text())
+                 for name in runs}
+    assert summaries["bare"]["default"] == 0.3
+    # p on every line: --default is ignored, said so, and recorded nowhere
+    assert errs["w"] == "" and errs["bare"] == ""
+    assert errs["w_default"] == (f"prunus: warning: ignoring --default 0.7: every line of "
+                                 f"{weighted} gives its probability p\n")
+    del summaries["w_default"]["graph"], summaries["w"]["graph"]
+    assert summaries["w_default"] == summaries["w"]
+    for value, message in (("1.5", "must be a probability in [0, 1], got 1.5"),
+                           ("x", "expected a number, got 'x'")):
+        with pytest.raises(SystemExit) as exc:
+            main(["cascade", "size", str(bare), "--seed", "0", "--default", value,
+                  "--out", str(tmp_path / "bad")])
+        assert exc.value.code == 2 and f"argument --default: {message}" in capsys.readouterr().err
+
+
+def test_fit_reads_an_unweighted_contact_list_with_default(tmp_path, capsys):
+    # fit reads the graph as size does (--default is its starting point); its summary
+    # records it. Before, 'u v' lines were "expected 'u v p', got '0 1'" here too
+    bare = _write(tmp_path / "bare.edgelist", ["0 1", "1 2", "2 3"])
+    sizes = _sizes_file(tmp_path / "sizes.csv", [1, 2, 2, 3, 4, 1])
+    assert main(["cascade", "fit", str(bare), "--undirected", "--default", "0.3", "--sizes",
+                 str(sizes), "--seed", "0", "--quiet", "--out", str(tmp_path / "fit")]) == 0
+    assert json.loads((tmp_path / "fit" / "summary.json").read_text())["default"] == 0.3
+    with pytest.raises(SystemExit):
+        main(["cascade", "fit", "--help"])
+    assert "--default P" in capsys.readouterr().out

@@ -429,8 +429,8 @@ def test_empty_graph_unknown_seed_bad_seed_prob_and_tree_on_cycle():
         seed_probabilities(g, seed_prob=[0.1, 0.1, 1.2, 0.1])
     with pytest.raises(ValueError, match=r"link \(\d, \d\) closes a cycle"):
         size_distribution(g, seeds=[0], method="tree")
-    with pytest.raises(ValueError, match="method"):
-        size_distribution(g, seeds=[0], method="exact")
+    with pytest.raises(ValueError, match="method"):  # "exact" is a method now
+        size_distribution(g, seeds=[0], method="bogus")
     with pytest.raises(ValueError, match="seeds, seed_prob"):
         size_distribution(g)
 
@@ -1177,3 +1177,105 @@ def test_a_set_of_node_labels_is_refused_where_labels_name_nodes_by_position(tmp
     assert CascadeGraph.from_scipy(A, labels=order).labels == ("z", "y", "x")
     assert CascadeGraph.from_edges([("a", "x", 0.5)], nodes=["b", "x", "a"]).labels == (
         "b", "x", "a")
+
+
+def test_from_pandas_edgelist_undirected_reads_each_row_as_a_contact():
+    # networkx.from_pandas_edgelist gives an undirected nx.Graph by default, ours directed
+    # edges: an undirected contact table lost half its routes without a word (path of 5
+    # seeded at 2, w 0.5: mean size 1.75, through networkx 2.5), and undirected=, which
+    # read_edgelist takes, was a TypeError
+    df = pd.DataFrame({"source": [0, 1, 2, 3], "target": [1, 2, 3, 4], "weight": [0.5] * 4})
+
+    def mean(g):
+        P = size_distribution(g, seeds=[2]).numpy()
+        return float(np.arange(P.size) @ P)
+
+    assert mean(CascadeGraph.from_pandas_edgelist(df)) == pytest.approx(1.75, abs=1e-15)
+    g = CascadeGraph.from_pandas_edgelist(df, undirected=True)
+    h = CascadeGraph.from_networkx(nx.from_pandas_edgelist(df, edge_attr="weight"))
+    assert g.labels == h.labels and g.src.tolist() == h.src.tolist()
+    assert g.dst.tolist() == h.dst.tolist() and torch.equal(g.weight, h.weight)
+    assert mean(g) == pytest.approx(2.5, abs=1e-15)
+    # each row's type goes to both of its edges, as read_edgelist's does
+    typed = CascadeGraph.from_pandas_edgelist(df.assign(kind=["b", "a", "b", "a"]),
+                                              edge_type="kind", undirected=True)
+    assert typed.edge_type.tolist() == [1, 1, 0, 0, 1, 1, 0, 0]
+    assert typed.edge_type_names == ("a", "b")
+    # a contact on two rows (either direction) would have two probabilities: refused
+    both = pd.concat([df, pd.DataFrame({"source": [2], "target": [1], "weight": [0.3]})],
+                     ignore_index=True)
+    with pytest.raises(ValueError, match=r"df rows 1 and 4 both list the contact 1 -- 2 "
+                       r"\(0\.5, 0\.3\); read as undirected.*here 0\.65.*undirected=False"):
+        CascadeGraph.from_pandas_edgelist(both, undirected=True)
+    assert CascadeGraph.from_pandas_edgelist(both).num_edges == 5  # directed: two edges
+    with pytest.raises(TypeError, match="undirected must be True or False, got 'no'"):
+        CascadeGraph.from_pandas_edgelist(df, undirected="no")
+
+
+def test_networkx_default_says_it_does_not_replace_the_weight_attribute():
+    # karate_club_graph's 'weight' holds contact counts (4.0): with default=0.3 the error
+    # said only "weight of edge (0 -> 1) is 4.0", though the user believed default applied
+    G = nx.karate_club_graph()
+    with pytest.raises(ValueError, match=r"^edge \(0 -> 1\): its attribute 'weight' holds "
+                       r"4\.0, not an activation probability in \[0, 1\]; default=0\.3 "
+                       r"applies only to edges without 'weight'; pass weight=None to give "
+                       r"every edge the default"):
+        CascadeGraph.from_networkx(G, default=0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "the edges carry the numeric attribute 'weight'"
+        g = CascadeGraph.from_networkx(G, weight=None, default=0.3)
+    assert g.num_edges == 156 and g.weight.unique().tolist() == [0.3]
+    with pytest.raises(ValueError, match=r"weight=None gives every edge default=, so it "
+                       "needs one"):
+        CascadeGraph.from_networkx(G, weight=None)
+    # without default= the message stays the graph's own
+    with pytest.raises(ValueError, match=r"^weight of edge \(0 -> 1\) is 4\.0"):
+        CascadeGraph.from_networkx(G)
+
+
+def test_read_edgelist_default_gives_lines_without_p_their_probability(tmp_path):
+    # an unweighted contact list (nx.write_edgelist(G, data=False): lines "u v") could not
+    # be given one transmissibility: "expected 'u v p', got '0 1'"
+    G = nx.path_graph(4)
+    path = tmp_path / "g.edgelist"
+    nx.write_edgelist(G, path, data=False)
+    with pytest.raises(ValueError, match=r"expected 'u v p', got '0 1'; each line needs its "
+                       r"probability p, as nx.write_weighted_edgelist writes it, or pass "
+                       r"default=P \(on the command line: --default P\)"):
+        CascadeGraph.read_edgelist(path)
+    g = CascadeGraph.read_edgelist(path, default=0.4, undirected=True)
+    h = CascadeGraph.from_networkx(G, default=0.4)
+    assert g.labels == ("0", "1", "2", "3") and g.src.tolist() == h.src.tolist()
+    assert g.dst.tolist() == h.dst.tolist() and torch.equal(g.weight, h.weight)
+    # lines "u v {}" and attributes without weight take it; lines with p keep theirs
+    path.write_text("a b {}\nb c {'kind': 'home'}\nc d 0.9\nd e {'weight': 0.1}\ne f\n")
+    g = CascadeGraph.read_edgelist(path, default=0.4)
+    assert g.weight.tolist() == [0.4, 0.4, 0.9, 0.1, 0.4]
+    with pytest.raises(ValueError, match=r"g\.edgelist:1: edge \('a' -> 'b'\) has no "
+                       r"attributes .*or pass default=P \(on the command line: --default P\)"):
+        CascadeGraph.read_edgelist(path)
+    for bad, error, match in ((1.5, ValueError, r"default: expected a probability in \[0, 1\]"
+                               r" or None, got 1\.5"),
+                              (float("nan"), ValueError, "default: .*got nan"),
+                              (True, TypeError, "default: .*got True"),
+                              ("0.4", TypeError, "default: .*got '0.4'")):
+        with pytest.raises(error, match=match):
+            CascadeGraph.read_edgelist(path, default=bad)
+
+
+def test_one_random_index_case_is_the_mean_over_seeds_not_seed_prob_1_over_n():
+    # README's recipe: EoN's fast_SIR without initial_infecteds (and NDlib's
+    # fraction_infected) seed exactly one random index case; seed_prob=1/n seeds each node
+    # independently (none at all w.p. (1 - 1/n)^n): BA tree of 100, w 0.6: means 13.41
+    # against 11.66, P(size 0) 0 against 0.366
+    g = CascadeGraph.from_networkx(nx.barabasi_albert_graph(100, 1, seed=0), default=0.6)
+    one = sum(size_distribution(g, seeds=[v]) for v in g.labels) / g.n
+    bernoulli = size_distribution(g, seed_prob=1 / g.n)
+    k = torch.arange(g.n + 1, dtype=g.dtype)
+    assert float(k @ one) == pytest.approx(13.41306, abs=1e-5) and float(one[0]) == 0
+    assert float(k @ bernoulli) == pytest.approx(11.65791, abs=1e-5)
+    assert float(bernoulli[0]) == pytest.approx(0.99**100, abs=1e-12)
+    # README's tiny example: a path a - b - c at w 0.5
+    p = CascadeGraph.from_networkx(nx.path_graph(["a", "b", "c"]), default=0.5)
+    P = sum(size_distribution(p, seeds=[v]) for v in p.labels) / p.n
+    assert P.tolist() == pytest.approx([0, 5 / 12, 1 / 3, 1 / 4], abs=1e-15)

@@ -222,3 +222,37 @@ def test_seeded_runs_stay_those_of_earlier_versions():
     assert sizes[:12].tolist() == [1, 2, 5, 2, 1, 1, 1, 1, 1, 1, 1, 6]
     assert np.bincount(sizes)[:6].tolist() == [0, 2524, 1213, 628, 317, 161]
     assert np.array_equal(monte_carlo(g, p, n_runs=5000, seed=0, chunk=2000).sizes, sizes)
+
+
+def test_monte_carlo_reads_p_as_size_distribution_reads_seed_prob():
+    # monte_carlo(g, 0.2) said "p: expected 5 seed probabilities, got shape (1,)" and a dict
+    # by node label "float() argument must be a string or a real number, not 'dict'",
+    # though size_distribution's seed_prob takes both
+    import pandas as pd
+
+    g = CascadeGraph.from_networkx(nx.cycle_graph(["a", "b", "c", "d", "e"]), default=0.5)
+    p = torch.full((5,), 0.2, dtype=torch.float64)
+    ref = monte_carlo(g, p, n_runs=500, seed=3).sizes
+    assert np.array_equal(monte_carlo(g, 0.2, n_runs=500, seed=3).sizes, ref)
+    assert np.array_equal(monte_carlo(g, np.float32(0.25), n_runs=500, seed=3).sizes,
+                          monte_carlo(g, np.full(5, 0.25), n_runs=500, seed=3).sizes)
+    q = np.array([1.0, 0.0, 0.3, 0.0, 0.1])
+    ref = monte_carlo(g, q, n_runs=500, seed=3).sizes
+    # by node label, in any order: a dict, and a Series indexed by label
+    by_label = {"e": 0.1, "c": 0.3, "a": 1.0, "b": 0.0, "d": 0.0}
+    assert np.array_equal(monte_carlo(g, by_label, n_runs=500, seed=3).sizes, ref)
+    assert np.array_equal(monte_carlo(g, pd.Series(by_label), n_runs=500, seed=3).sizes, ref)
+    with pytest.raises(ValueError, match=r"p: no value for node\(s\) \['b', 'd'\]"):
+        monte_carlo(g, {"a": 1.0, "c": 0.3, "e": 0.1})
+    with pytest.raises(ValueError, match="p: 'z' is not a node of the graph"):
+        monte_carlo(g, {**by_label, "z": 0.5})
+    with pytest.raises(TypeError, match=r"p: expected a probability \(a number\), one per "
+                       r"node or a dict of them by node label, got True"):
+        monte_carlo(g, True)
+    with pytest.raises(TypeError, match=r"p: .*got '0\.2'"):
+        monte_carlo(g, "0.2")
+    with pytest.raises(ValueError, match=r"p: expected 5 seed probabilities \(one per node; "
+                       r"or one for every node, or a dict by node label\), got shape \(3,\)"):
+        monte_carlo(g, [0.2, 0.2, 0.2])
+    with pytest.raises(ValueError, match="p: seed probability of node 'a' is 1.5"):
+        monte_carlo(g, 1.5)
