@@ -788,3 +788,174 @@ def test_float_masks_kept_apart_from_their_weights_are_not_read_as_no_masks() ->
         MaskSet.from_state_dict(masks)
     read = MaskSet.from_state_dict({k: v.bool() for k, v in masks.items()})
     assert read.kept() == 3 and read.numel() == 6
+
+
+def test_functional_call_with_another_models_parameters_masks_neither_model() -> None:
+    # functional_call(net, dict(other.named_parameters()), ...) (an EMA teacher, weights
+    # evaluated in net's architecture) took other's nn.Parameters for net's own and moved
+    # the gradient hooks onto them: other's gradients were zeroed at net's pruned entries
+    # (0.61 of them zero instead of none) and net's pending gradients went unmasked
+    net = _net()
+    masks = magnitude_mask(net, 0.5).attach(net)
+    other = _net(1)
+    twin = copy.deepcopy(other)  # an unmasked copy: the gradients other must get
+    x = torch.randn(64, 10)
+    twin(x).pow(2).sum().backward()
+    dense = {n: p.grad.clone() for n, p in twin.named_parameters()}
+    torch.func.functional_call(net, dict(other.named_parameters()), (x,)).pow(2).sum().backward()
+    assert all(torch.equal(p.grad, dense[n]) for n, p in other.named_parameters())
+    # a forward of net, then a call with other's parameters, then net's backward
+    other.zero_grad()
+    loss = net(x).pow(2).sum()
+    with torch.no_grad():
+        torch.func.functional_call(net, dict(other.named_parameters()), (x,))
+    loss.backward()
+    for n, p in net.named_parameters():
+        if n in masks:
+            assert not p.grad[~masks[n]].any(), n
+            assert p.grad[masks[n]].any(), n
+    # other trained on its own afterwards keeps its dense gradients
+    other(x).pow(2).sum().backward()
+    assert all(torch.equal(p.grad, dense[n]) for n, p in other.named_parameters())
+
+
+@pytest.mark.parametrize("backend", ["eager", "aot_eager"])
+def test_masks_attached_through_torch_compile_live_on_the_compiled_module(backend) -> None:
+    # masks attached to torch.compile(net) were named '_orig_mod.0.weight' on the inner
+    # module: MaskSet.from_module(net), LRR(net, ...), detach_from(net) and to_dense_model(net)
+    # failed with "Sequential has no attribute `_orig_mod`", and attaching to net again with
+    # "already has an attribute 'weight_mask'"
+    from core import LRR
+
+    net, plain = _net(), _net()
+    cnet = torch.compile(net, backend=backend)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    masks = magnitude_mask(cnet, 0.7).attach(cnet, opt)
+    assert list(masks) == ["_orig_mod.0.weight", "_orig_mod.2.weight", "_orig_mod.4.weight"]
+    reference = magnitude_mask(plain, 0.7).attach(
+        plain, plain_opt := torch.optim.SGD(plain.parameters(), lr=0.1, momentum=0.9))
+    assert list(MaskSet.from_module(net)) == list(reference)  # the inner module's names
+    assert list(MaskSet.from_module(cnet)) == list(masks)  # the compiled module's names
+    _train(cnet, opt, 5)  # trained through the compiled module: the masks hold
+    _train(plain, plain_opt, 5)
+    assert _pruned_are_zero(net, reference)
+    for (name, p), q in zip(net.named_parameters(), plain.parameters()):
+        torch.testing.assert_close(p, q, msg=name)
+    for model in (net, cnet):  # either one: what the masks see is the inner module
+        dense = masks.to_dense_model(model)
+        assert not any(k.endswith("_mask") for k in dense.state_dict())
+        assert _pruned_are_zero(dense, reference)
+    LRR(net, opt, [0.2]).prune(0.2)  # goes on from the attached masks
+    assert MaskSet.from_module(cnet).density() == pytest.approx(0.2, abs=1e-3)
+    MaskSet.detach_from(net)
+    assert not any(k.endswith("_mask") for k in cnet.state_dict())
+    again = magnitude_mask(net, 0.5).attach(net)
+    assert list(MaskSet.from_module(cnet)) == ["_orig_mod." + n for n in again]
+    MaskSet.detach_from(cnet)
+    assert not any(k.endswith("_mask") for k in net.state_dict())
+
+
+@pytest.mark.parametrize("outputs", [3, 10])
+def test_a_submodule_replaced_after_attach_is_named(outputs: int) -> None:
+    # net[4] = nn.Linear(32, n) after attach (a new head): the next backward failed inside
+    # autograd with "'Linear' object has no attribute 'weight_mask'" (and from_module alike)
+    net = _net()
+    magnitude_mask(net, 0.5).attach(net)
+    net[4] = nn.Linear(32, outputs)
+    message = (r"^masks: '4.weight' has no mask any more: its submodule '4' was replaced after "
+               r"MaskSet.attach by one without the buffer 'weight_mask' \(a new layer\)\. "
+               r"Detach the masks first \(MaskSet.detach_from\(module\)\)")
+    for model in (net, copy.deepcopy(net)):
+        with pytest.raises(ValueError, match=message):
+            model(torch.randn(2, 10))
+        with pytest.raises(ValueError, match=message):
+            MaskSet.from_module(model)
+    MaskSet.detach_from(net)  # as the message says: then masks of the new parameters
+    masks = magnitude_mask(net, 0.5).attach(net)
+    net(torch.randn(2, 10)).sum().backward()
+    assert not net[4].weight.grad[~masks["4.weight"]].any()
+    assert net[4].weight.grad[masks["4.weight"]].any()
+
+
+def test_masked_models_convert_and_load_with_swapped_parameters() -> None:
+    # with torch.__future__.set_swap_module_params_on_conversion(True) a masked model could
+    # not .to(dtype), .float() or load_state_dict: "Cannot swap t1 because it has weakref
+    # associated with it" (the mask hook held weak references to parameters and gradients)
+    before = torch.__future__.get_swap_module_params_on_conversion()
+    torch.__future__.set_swap_module_params_on_conversion(True)
+    try:
+        net = _net()
+        opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        masks = magnitude_mask(net, 0.5).attach(net, opt)
+        _train(net, opt, 3)  # gradients and momentum are there when the model is converted
+        weight = net[0].weight
+        net.load_state_dict({k: v.clone() for k, v in net.state_dict().items()})
+        net.to(dtype=torch.float64)
+        assert net[0].weight is weight and weight.dtype == torch.float64  # swapped in place
+        x = torch.randn(16, 10, dtype=torch.float64)
+        for _ in range(5):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            for n, p in net.named_parameters():
+                if n in masks:
+                    assert not p.grad[~masks[n]].any(), n
+            opt.step()
+        assert _pruned_are_zero(net, masks)
+        net.float()
+        _train(net, opt, 5)
+        assert _pruned_are_zero(net, masks) and net[0].weight.dtype == torch.float32
+        # masks attached again right after a swap (a schedule's next round) mask the gradients
+        net.double()
+        masks = magnitude_mask(net, 0.7).attach(net, opt)
+        net(x).pow(2).mean().backward()
+        assert all(not p.grad[~masks[n]].any() for n, p in net.named_parameters() if n in masks)
+    finally:
+        torch.__future__.set_swap_module_params_on_conversion(before)
+
+
+class _TiedLM(nn.Module):
+    """An embedding whose weight the output layer shares (tied weights)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(50, 8)
+        self.body = nn.Linear(8, 8)
+        self.lm_head = nn.Linear(8, 50, bias=False)
+        self.lm_head.weight = self.emb.weight
+
+    def forward(self, i: torch.Tensor) -> torch.Tensor:
+        return self.lm_head(torch.tanh(self.body(self.emb(i))))
+
+
+def test_a_tied_alias_is_named_with_the_parameter_it_shares() -> None:
+    # names=["lm_head.weight"] (tied to emb.weight) got "the module has no parameter(s)
+    # ['lm_head.weight']", as if the layer had no weight
+    model = _TiedLM()
+    alias = (r"the module has no parameter\(s\) \['lm_head.weight'\]; 'lm_head.weight' is a "
+             r"tied alias of 'emb.weight' \(the same tensor, which named_parameters\(\) lists "
+             r"once\): name 'emb.weight'")
+    with pytest.raises(ValueError, match="^names: " + alias):
+        magnitude_mask(model, 0.5, names=["lm_head.weight", "body.weight"])
+    with pytest.raises(ValueError, match="^masks: " + alias):
+        MaskSet({"lm_head.weight": torch.ones(50, 8, dtype=torch.bool)}).attach(model)
+    masks = magnitude_mask(model, 0.5, names=["emb.weight"]).attach(model)
+    assert torch.equal(model.lm_head.weight != 0, masks["emb.weight"])  # pruned in both uses
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.[a-z_]+` is deprecated:DeprecationWarning")
+def test_a_masked_model_exports_and_traces_and_its_dense_copy_scripts() -> None:
+    # torch.jit.script cannot compile the masks' forward pre-hook ("'_MaskHook' object has
+    # no attribute '__name__'"): the docstrings send it to to_dense_model, which scripts;
+    # export and trace take the masked model, which keeps masking its gradients afterwards
+    net = _net()
+    masks = magnitude_mask(net, 0.5).attach(net)
+    x = torch.randn(4, 10)
+    expected = net(x)
+    torch.testing.assert_close(torch.jit.script(masks.to_dense_model(net))(x), expected)
+    torch.testing.assert_close(torch.jit.trace(net, x)(x), expected)
+    torch.testing.assert_close(torch.export.export(net, (x,)).module()(x), expected)
+    net(x).pow(2).sum().backward()
+    for n, p in net.named_parameters():
+        if n in masks:
+            assert not p.grad[~masks[n]].any(), n
+            assert p.grad[masks[n]].any(), n
