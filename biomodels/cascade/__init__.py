@@ -1,13 +1,15 @@
 """biomodels.cascade (distribution prunus): exact cascade size distributions by message passing.
 
 Independent Cascade model on weighted directed networks; whole distribution of the final
-cascade size, exact on forests (SDP), approximate on networks with cycles (TDA), Monte
-Carlo as reference; differentiable in edge weights and seed probabilities. After
+cascade size, exact on forests (SDP) and on networks whose components with a cycle are
+small (households: exact enumeration), approximate on other networks with cycles (TDA),
+Monte Carlo as reference; differentiable in edge weights and seed probabilities. After
 Burkholz & Quackenbush, "Cascade Size Distributions: Why They Matter and How to Compute
 Them Efficiently", AAAI 2021 (arXiv 1909.05416).
 """
 
 from .distribution import conditional_activation, size_distribution
+from .exact import exact_size_distribution
 from .fit import CascadeFit, fit_bayesian
 from .graph import CascadeGraph, seed_probabilities
 from .influence import SeedSelection, celf
@@ -25,6 +27,7 @@ __all__ = [
     "bp_marginals",
     "celf",
     "conditional_activation",
+    "exact_size_distribution",
     "exact_small_sizes",
     "expected_tv_error",
     "fit_bayesian",

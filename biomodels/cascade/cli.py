@@ -487,7 +487,9 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     _require_seeding(args, parser)
     graph = _read_graph(args)
     seed_prob = _seeding(args, graph)
-    method = _resolve(graph, args.method)
+    # auto as size_distribution resolves it: exact where the components with a cycle are
+    # small (households), TDA on other networks with cycles
+    method = _resolve(graph, args.method, exact_auto=True)
     if method == "tree" and not graph.is_forest():
         # the library's error names its argument (method='tree' ... use method='tda')
         u, v = find_cycle_link(graph)
@@ -496,6 +498,15 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"({graph.labels[u]!r}, {graph.labels[v]!r}) closes one; use --method tda (an "
             "approximation) or mc, or auto"
         )
+    if method == "exact":
+        from .exact import _check_exact
+
+        try:
+            _check_exact(graph)
+        except ValueError as exc:  # the library's words are Python's (method='tda')
+            raise CommandError(
+                str(exc).replace("max_nodes=", "").replace("method='", "--method ")
+                .replace("' ", " ").replace("'", "")) from None
     if args.method == "auto" and method == "tda":
         # auto never samples, so say that this answer is an approximation
         print("prunus: note: the network has cycles, so auto uses the TDA "
@@ -570,6 +581,7 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from .plot import plot_distribution
 
     label = {"tree": "exact (SDP on a forest)", "tda": "approximate (TDA)",
+             "exact": "exact (small components enumerated)",
              "mc": f"Monte Carlo, {args.runs} runs"}[method]
     if tail_accurate:
         label += ", tail-accurate"
@@ -1062,7 +1074,7 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         **({"posterior": posterior} if posterior is not None else {}),
     }
     what = (f"w = {shared[0]:.4g}" if shared.size == 1 else f"{shared.size} weights")
-    label = f"fitted ({what}, {'exact' if method == 'tree' else 'TDA'})"
+    label = f"fitted ({what}, {'TDA' if method == 'tda' else 'exact'})"
     floor = _precision_floor(graph.n, values)
     with figures_locked() as plt:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -1173,18 +1185,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _graph_options(size)
     _seeding_options(size)
-    size.add_argument("--method", choices=["auto", "tree", "tda", "mc"], default="auto",
+    size.add_argument("--method", choices=["auto", "tree", "tda", "exact", "mc"],
+                      default="auto",
                       help="tree: exact, networks without cycles; tda: approximation for "
                       "networks with cycles (poor on networks with many short cycles near "
-                      "the epidemic threshold, sparse ones too: compare with mc); mc: Monte "
-                      "Carlo; auto (default): tree "
-                      "on forests, else tda")
+                      "the epidemic threshold, sparse ones too: compare with mc); exact: "
+                      "exact where every connected component with a cycle has at most 12 "
+                      "nodes (households; the forests by tree); mc: Monte Carlo; auto "
+                      "(default): tree on forests, exact where the components with a cycle "
+                      "are that small, else tda")
     size.add_argument("--tail-accurate", action="store_true",
                       help="resolve probabilities below the round-off floor (about 1e-14; "
                       "up to 3 n eps, 7e-12 at 10,000 nodes, where the size is nearly "
                       "certain: weights at or near 1 on deep or wide trees; precision_floor "
-                      "in summary.json) with a small relative error (tree/tda; about 30-40x "
-                      "slower)")
+                      "in summary.json) with a small relative error (tree/tda/exact; about "
+                      "30-40x slower)")
     # defaults stated: with a fixed default seed a rerun draws the same runs, which "Monte
     # Carlo seed" alone did not say
     size.add_argument("--runs", type=at_least(1, int), default=_RUNS,

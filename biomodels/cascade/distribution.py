@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from .exact import _auto_exact, exact_size_distribution
 from .graph import CascadeGraph, check_graph, seed_probabilities
 from .loopy import _tda_conditional_activation, tda_size_distribution
 from .montecarlo import monte_carlo
@@ -15,15 +16,25 @@ from .tree import tree_conditional_activation, tree_size_distribution
 
 __all__ = ["size_distribution", "conditional_activation", "Method"]
 
-Method = Literal["auto", "tree", "tda", "mc"]
-_METHODS = ("auto", "tree", "tda", "mc")
+Method = Literal["auto", "tree", "tda", "exact", "mc"]
+_METHODS = ("auto", "tree", "tda", "exact", "mc")
 
 
-def _resolve(graph: CascadeGraph, method: str) -> str:
+def _resolve(graph: CascadeGraph, method: str, *, exact_auto: bool = False) -> str:
+    """Return the method that ``method`` stands for on ``graph`` (``"auto"`` resolved).
+
+    ``"auto"``: ``"tree"`` on a forest; with ``exact_auto``, ``"exact"`` where the
+    components with a cycle are small (:func:`~biomodels.cascade.exact._auto_exact`);
+    else ``"tda"``. :func:`size_distribution` passes ``exact_auto=True``;
+    :func:`conditional_activation` (no exact downward pass) and callers that do not know
+    the ``"exact"`` method yet keep the default.
+    """
     if method not in _METHODS:
         raise ValueError(f"method: expected one of {_METHODS}, got {method!r}")
     if method == "auto":
-        return "tree" if graph.is_forest() else "tda"
+        if graph.is_forest():
+            return "tree"
+        return "exact" if exact_auto and _auto_exact(graph) else "tda"
     return method
 
 
@@ -61,15 +72,25 @@ def size_distribution(
         ``1 + Binomial(3, 0.55)`` (the last example below).
     method
         ``"tree"``: exact SDP (forests only); ``"tda"``: tree approximation for networks
-        with cycles (exact on forests); ``"mc"``: Monte Carlo with ``n_runs`` runs;
-        ``"auto"``: ``"tree"`` on forests, else ``"tda"``.
+        with cycles (exact on forests); ``"exact"``: exact on networks whose weakly
+        connected components with a cycle have at most 12 nodes (households; about
+        ``3^m`` work for ``m`` nodes, see
+        :func:`~biomodels.cascade.exact_size_distribution`); ``"mc"``: Monte Carlo with
+        ``n_runs`` runs; ``"auto"``: ``"tree"`` on forests, ``"exact"`` where every
+        component with a cycle has at most 12 nodes and all of them together at most
+        ``5e6`` terms ``3^m`` (about 0.25 s; 18,000 households of 5), else ``"tda"``. A
+        household of 4 (``K4``, ``w = 0.4``, one index case) has ``P(size = 1..4)`` =
+        ``.216 .156 .228 .400``, which TDA gives as ``.216 .156 .403 .225``.
     tail_accurate
-        Tree passes on several contour radii so that small tail probabilities keep a
-        small relative error (``"tree"``/``"tda"`` only).
+        Small tail probabilities keep a small relative error (``"tree"``, ``"tda"``,
+        ``"exact"``): tree passes on several contour radii, and the components'
+        distributions convolved term by term. ``"exact"`` enumerates every component with
+        a cycle to a small relative error in both modes.
     seed_mixture
-        ``"tda"`` only: one TDA pass per possible seed, combined as independent
-        cascades (more accurate for small random seed probabilities, ``n`` times the
-        cost; see :func:`~biomodels.cascade.tda_size_distribution`).
+        ``"tda"`` only (the other methods ignore it): one TDA pass per possible seed,
+        combined as independent cascades (more accurate for small random seed
+        probabilities, ``n`` times the cost; see
+        :func:`~biomodels.cascade.tda_size_distribution`).
     n_runs, seed
         Monte Carlo runs and generator seed (``"mc"`` only; ``seed=None`` draws fresh
         entropy, other runs on every call).
@@ -81,9 +102,10 @@ def size_distribution(
     -------
     torch.Tensor
         Shape ``(n + 1,)``, dtype and device of ``graph.weight``; differentiable for
-        ``"tree"`` and ``"tda"``. The size counts every active node, the initially active
-        ones (the seeds, the index case) included: to compare with data that count
-        secondary cases only, add the seeds to the data (``+ 1`` for one index case).
+        ``"tree"``, ``"tda"`` and ``"exact"``. The size counts every active node, the
+        initially active ones (the seeds, the index case) included: to compare with data
+        that count secondary cases only, add the seeds to the data (``+ 1`` for one index
+        case).
 
     Raises
     ------
@@ -91,9 +113,10 @@ def size_distribution(
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (the message names
         ``CascadeGraph.from_networkx`` for a networkx graph, ``from_scipy`` for a matrix).
     ValueError
-        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it), neither
-        ``seeds`` nor ``seed_prob`` given, or bad seeds or seed probabilities (naming the
-        node).
+        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it),
+        ``"exact"`` on one with a component with a cycle of more than 12 nodes (naming its
+        size), neither ``seeds`` nor ``seed_prob`` given, or bad seeds or seed
+        probabilities (naming the node).
 
     Notes
     -----
@@ -116,6 +139,12 @@ def size_distribution(
     >>> star = CascadeGraph.from_networkx(nx.star_graph(3), default=0.5)  # centre 0
     >>> [round(float(x), 6) for x in size_distribution(star, seeds=[0], seed_prob=0.1)]
     [0.0, 0.091125, 0.334125, 0.408375, 0.166375]
+
+    A household of 4 with one index case: ``"auto"`` takes the exact enumeration.
+
+    >>> home = CascadeGraph.from_networkx(nx.complete_graph(4), default=0.4)
+    >>> [round(float(x), 4) for x in size_distribution(home, seeds=[0])]
+    [0.0, 0.216, 0.1555, 0.2281, 0.4004]
     """
     check_graph(graph)
     if seeds is None and seed_prob is None:
@@ -123,9 +152,11 @@ def size_distribution(
         raise ValueError("seeds, seed_prob: give seeds=[node, ...] or seed_prob=...; seed= is "
                          "the Monte Carlo random seed")
     p = seed_probabilities(graph, seeds, seed_prob)
-    how = _resolve(graph, method)
+    how = _resolve(graph, method, exact_auto=True)
     if how == "tree":
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
+    if how == "exact":
+        return exact_size_distribution(graph, p, tail_accurate=tail_accurate)
     if how == "tda":
         return tda_size_distribution(
             graph, p, tail_accurate=tail_accurate, seed_mixture=seed_mixture
@@ -155,7 +186,10 @@ def conditional_activation(
         pass on TDA's spanning tree with folded seed probabilities (an approximation) for
         sizes ``k >= 3``, and exact for ``k <= 2`` (from the closed forms of
         :func:`~biomodels.cascade.exact_small_sizes`, as ``size_distribution``'s exact
-        ``P(1)``, ``P(2)``); exact on forests. ``"auto"`` picks by structure.
+        ``P(1)``, ``P(2)``); exact on forests. ``"auto"``: ``"tree"`` on forests, else
+        ``"tda"``, also on households and other small components with a cycle, where
+        ``size_distribution``'s ``"auto"`` is exact (there is no exact downward pass, so
+        its ``"exact"`` is refused here).
     min_prob
         Sizes with ``P(size = k) < min_prob`` are NaN (undefined or below the precision
         floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights' dtype (``1e-12`` in
@@ -177,6 +211,8 @@ def conditional_activation(
     TypeError
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
         constructor that converts it).
+    ValueError
+        If ``method`` is not ``"auto"``, ``"tree"`` or ``"tda"``.
 
     Examples
     --------
@@ -196,8 +232,9 @@ def conditional_activation(
     check_graph(graph)
     p = seed_probabilities(graph, seeds, seed_prob)
     how = _resolve(graph, method)
-    if how == "mc":
-        raise ValueError("method: expected 'auto', 'tree' or 'tda' for conditional activation")
+    if how in ("mc", "exact"):
+        raise ValueError(f"method: expected 'auto', 'tree' or 'tda' for conditional "
+                         f"activation, got {method!r}")
     if how == "tda" and not graph.is_forest():
         return _tda_conditional_activation(graph, p, min_prob=min_prob)
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

@@ -28,6 +28,7 @@ from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
 
+from .exact import _auto_exact, _check_exact, exact_size_distribution
 from .graph import CascadeGraph, as_label_list, check_graph, first_labels, seed_probabilities
 from .loopy import tda_size_distribution
 from .plan import tree_plan
@@ -230,12 +231,15 @@ class _Likelihood:
         self.p = p.detach().clone()
         self.index = torch.from_numpy(index).to(graph.device)
         forest = graph.is_forest()
-        if method == "auto":
-            method = "tree" if forest else "tda"
+        if method == "auto":  # as size_distribution's: exact on households
+            method = "tree" if forest else "exact" if _auto_exact(graph) else "tda"
         if method == "tree" and not forest:
             tree_plan(graph)  # raises the informative error
-        if method not in ("tree", "tda"):
-            raise ValueError(f"method: expected 'auto', 'tree' or 'tda', got {method!r}")
+        if method not in ("tree", "tda", "exact"):
+            raise ValueError(f"method: expected 'auto', 'tree', 'tda' or 'exact', got "
+                             f"{method!r}")
+        if method == "exact":
+            _check_exact(graph)  # names a component with a cycle that is too large
         self.method = method
         self.plan = tree_plan(graph) if method == "tree" else None
         # observed sizes whose P came out 0 at the last call (their term: log(tiny)), and
@@ -267,6 +271,8 @@ class _Likelihood:
         g = self.graph.with_weight(shared.index_select(0, self.index))
         if self.method == "tree":
             return tree_size_distribution(g, self.p, plan=self.plan, tail_accurate=tail_accurate)
+        if self.method == "exact":
+            return exact_size_distribution(g, self.p, tail_accurate=tail_accurate)
         return tda_size_distribution(g, self.p, tail_accurate=tail_accurate)
 
     def __call__(self, shared: torch.Tensor, counts: torch.Tensor, *,
@@ -432,7 +438,11 @@ class CascadeFit:
         ``edge_type_names`` holds them (or the graph's ``edge_type_names`` when the graph's
         own types are used), None for other sharings or unnamed types.
     method
-        ``"tree"``, ``"tda"`` or ``"auto"`` for the likelihood.
+        ``"tree"``, ``"tda"``, ``"exact"`` or ``"auto"`` for the likelihood, as in
+        :func:`~biomodels.cascade.size_distribution`: ``"auto"`` is ``"tree"`` on a
+        forest, ``"exact"`` where every component with a cycle is small (households of
+        at most 12 nodes), else ``"tda"``. A fit saved with ``"auto"`` takes this rule
+        when loaded (households fitted before ``"exact"`` existed used TDA).
     init
         Starting probability for every shared weight (None: mean of the graph's weights
         within each group).
@@ -442,6 +452,9 @@ class CascadeFit:
     TypeError
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
         constructor that converts a networkx graph or a matrix).
+    ValueError
+        If ``method`` is unknown, ``"tree"`` on a network with a cycle, or ``"exact"`` on
+        one with a component with a cycle of more than 12 nodes (naming its size).
 
     Notes
     -----
@@ -471,7 +484,7 @@ class CascadeFit:
         seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
         share: Sharing = "all",
         edge_type: Sequence[int] | np.ndarray | None = None,
-        method: Literal["auto", "tree", "tda"] = "auto",
+        method: Literal["auto", "tree", "tda", "exact"] = "auto",
         init: float | None = None,
     ) -> None:
         self.graph = check_graph(graph)
@@ -931,12 +944,13 @@ class CascadeFit:
             field is invalid (naming the file and the field): an ``index`` entry that is
             not an integer naming one of the shared weights (or a shared weight that no
             edge uses), a ``share`` other than ``"type"``, ``"edge"`` or ``"all"`` (or one
-            the index contradicts), a ``method`` other than ``"auto"``, ``"tree"`` or
-            ``"tda"``, ``shared_weights`` or ``seed_probabilities`` (one per node) outside
-            [0, 1] or null, non-finite ``logits``, or ``edge_type_names`` that are not one
-            name (str or number) per shared weight, or a ``graph_order`` that does not
-            list each saved node and edge once. Files of earlier versions, without
-            ``logits``, ``edge_type_names``, ``graph_order`` or a format tag, still load.
+            the index contradicts), a ``method`` other than ``"auto"``, ``"tree"``,
+            ``"tda"`` or ``"exact"``, ``shared_weights`` or ``seed_probabilities`` (one per
+            node) outside [0, 1] or null, non-finite ``logits``, or ``edge_type_names``
+            that are not one name (str or number) per shared weight, or a ``graph_order``
+            that does not list each saved node and edge once. Files of earlier versions,
+            without ``logits``, ``edge_type_names``, ``graph_order`` or a format tag, still
+            load.
         """
         check_graph(graph)
         try:
@@ -956,9 +970,10 @@ class CascadeFit:
                                  f"{_shown(state['shared_weights'])}")
             index = _saved_index(state["index"], state["share"], weights.size)
             n_par = weights.size
-            if state["method"] not in ("auto", "tree", "tda"):
+            if state["method"] not in ("auto", "tree", "tda", "exact"):
+                # the list as files before "exact" named it, which scripts may match
                 raise ValueError(f"method is {state['method']!r}, not one of ['auto', "
-                                 "'tree', 'tda']")
+                                 "'tree', 'tda'] or 'exact'")
             logits = None if "logits" not in state else np.asarray(state["logits"],
                                                                    dtype=np.float64)
             saved_p = None if "seed_probabilities" not in state else np.asarray(

@@ -71,23 +71,46 @@ def test_size_methods_on_a_cycle(tmp_path, capsys):
     graph = _write(tmp_path / "c.edgelist", ["# a triangle", "1 2 0.5", "2 3 0.5", "3 1 0.5"])
     # brute force over the 8 seed sets and 8 edge outcomes of the directed triangle
     exact = np.array([0.512, 0.192, 0.144, 0.152])
-    for method in ("tda", "mc", "auto"):
+    for method in ("tda", "mc", "auto", "exact"):
         out = tmp_path / method
         args = ["cascade", "size", str(graph), "--seed-prob", "0.2", "--method", method]
         assert main(args + ["--runs", "20000", "--out", str(out)]) == 0
         probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
         assert abs(probs.sum() - 1) < 1e-12
         summary = json.loads((out / "summary.json").read_text())
-        # only auto, which chose the approximation for the user, says so
-        assert ("auto uses the TDA approximation" in capsys.readouterr().err) == (
-            method == "auto")
+        # a component this small is enumerated: auto computes it exactly, with no note
+        assert "TDA approximation" not in capsys.readouterr().err
         if method == "mc":  # within 3x the expected sampling error it reports
             assert summary["runs"] == 20000 and summary["rng_seed"] == 0
             assert summary["seed_prob"] == 0.2 and summary["seeds"] is None
             assert 0.5 * np.abs(probs - exact).sum() < 3 * summary["expected_tv_error"]
-        else:  # TDA's exact head (sizes 0, 1, 2) makes it exact on a triangle
-            assert summary["method"] == "tda"
+        else:  # TDA's exact head (sizes 0, 1, 2) makes it exact on a triangle too
+            assert summary["method"] == ("tda" if method == "tda" else "exact")
             assert np.abs(probs - exact).max() < 1e-12
+
+
+def test_households_are_exact_and_a_long_cycle_takes_tda_with_a_note(tmp_path, capsys):
+    # auto used TDA on every network with a cycle: a household of 4 (K4, w 0.4, one index
+    # case) read P(size = 3, 4) = 0.403, 0.225 where they are 0.228, 0.400
+    k4 = [f"{u} {v} 0.4" for u in "abcd" for v in "abcd" if u != v]
+    graph = _write(tmp_path / "k4.edgelist", k4)
+    out = tmp_path / "k4"
+    assert main(["cascade", "size", str(graph), "--seed", "a", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""
+    probs = pd.read_csv(out / "distribution.csv")["probability"].to_numpy()
+    np.testing.assert_allclose(probs, [0, 0.216, 0.15552, 0.228096, 0.400384], atol=1e-12)
+    assert json.loads((out / "summary.json").read_text())["method"] == "exact"
+    # a cycle of 13 people: past the enumeration's 12, auto says it approximates, and
+    # --method exact is refused in one line naming the sizes
+    ring = _write(tmp_path / "ring.edgelist", [f"{i} {(i + 1) % 13} 0.5" for i in range(13)])
+    assert main(["cascade", "size", str(ring), "--seed", "0", "--out", str(tmp_path / "r")]) == 0
+    assert "auto uses the TDA approximation" in capsys.readouterr().err
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["method"] == "tda"
+    code = main(["cascade", "size", str(ring), "--seed", "0", "--method", "exact",
+                 "--out", str(tmp_path / "e")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "13 nodes" in err and "12" in err
+    assert not (tmp_path / "e").exists()
 
 
 @pytest.mark.parametrize(
@@ -188,13 +211,13 @@ def test_size_writes_all_files_or_none(tmp_path, capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     ([], "one of the arguments --seed --seed-prob is required"),  # not neither
-    (["--seed", "a", "--method", "exact"], "invalid choice"),  # auto|tree|tda|mc only
+    (["--seed", "a", "--method", "bogus"], "invalid choice"),  # auto|tree|tda|exact|mc
     # a probability, refused before the edge list is read (was checked after)
     (["--seed-prob", "2"], "argument --seed-prob: must be a probability in [0, 1], got 2"),
     (["--seed-prob", "nan"], "argument --seed-prob: must be a probability in [0, 1]"),
     (["--seed-prob", "x"], "argument --seed-prob: expected a number, got 'x'"),
 ])
-def test_seed_options_are_exclusive_and_methods_are_the_four(tmp_path, capsys, argv, message):
+def test_seed_options_are_exclusive_and_methods_are_the_five(tmp_path, capsys, argv, message):
     graph = _write(tmp_path / "g.edgelist", ["a b 0.5"])
     with pytest.raises(SystemExit) as exc:
         main(["cascade", "size", str(graph), *argv, "--out", str(tmp_path / "o")])

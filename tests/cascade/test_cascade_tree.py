@@ -213,10 +213,15 @@ def test_auto_method_picks_by_structure():
     loopy = CascadeGraph.from_networkx(nx.cycle_graph(5), default=0.5)
     P = size_distribution(tree, seeds=[0])
     assert torch.equal(P, size_distribution(tree, seeds=[0], method="tree"))
-    from biomodels.cascade import tda_size_distribution
+    from biomodels.cascade import exact_size_distribution, tda_size_distribution
 
+    # a small component with a cycle is enumerated exactly (it was TDA before "exact");
+    # one of more than 12 nodes takes TDA
     Q = size_distribution(loopy, seeds=[0])
-    assert torch.equal(Q, tda_size_distribution(loopy, seed_probabilities(loopy, seeds=[0])))
+    assert torch.equal(Q, exact_size_distribution(loopy, seed_probabilities(loopy, seeds=[0])))
+    ring = CascadeGraph.from_networkx(nx.cycle_graph(13), default=0.5)
+    R = size_distribution(ring, seeds=[0])
+    assert torch.equal(R, tda_size_distribution(ring, seed_probabilities(ring, seeds=[0])))
 
 
 def test_tail_mode_resolves_every_size_of_a_long_path():
