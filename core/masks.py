@@ -25,28 +25,14 @@ There are no forward hooks that recompute the weight and no ``weight_orig`` copy
 (the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
 dense model costs. One tiny forward pre-hook on the root module only re-arms the
 gradient hooks of a copy (``deepcopy``/``torch.load`` do not copy tensor hooks).
-Tensors given to ``torch.func.functional_call`` (or ``torch.func.grad``) are not masked,
-another model's ``nn.Parameter`` s included (their gradients stay theirs, and the module's
-own keep their masks): mask them (or multiply by the masks) before the call when that is
-needed. The masks hold when parameters are swapped in place
-(``torch.__future__.set_swap_module_params_on_conversion(True)``: ``.to(dtype)``,
-``load_state_dict``).
-
-Masks attached to a ``torch.compile`` wrapper go on the module it wraps, under that module's
-parameter names (``'0.weight'``, not ``'_orig_mod.0.weight'``): from then on either one may
-be passed to every method (:meth:`MaskSet.from_module` names the masks as the module it is
-given does), and training through the compiled one keeps the masks. ``torch.export`` and
-``torch.jit.trace`` take a masked model; ``torch.jit.script`` cannot compile the forward
-pre-hook (it fails with "'_MaskHook' object has no attribute '__name__'"): script
-``masks.to_dense_model(model)``, a plain copy with the pruned entries at zero.
+Tensors given to ``torch.func.functional_call`` (or ``torch.func.grad``) are not masked:
+mask them (or multiply by the masks) before the call when that is needed.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 import os
-import sys
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -92,25 +78,6 @@ def _objects_refused(exc: BaseException) -> str | None:
             "refuses to load it (it may be crafted, or not written by prunus)")
 
 
-def _tied_aliases(module: nn.Module, params: Mapping[str, Any], missing: Iterable[str]) -> str:
-    """Say which of the ``missing`` names are tied aliases of a parameter, and what to name.
-
-    ``named_parameters()`` lists a tensor shared by two layers once, under its first name:
-    ``lm_head.weight = emb.weight`` was refused as "no parameter(s) ['lm_head.weight']".
-
-    Returns
-    -------
-    str
-        ``"; '<alias>' is a tied alias of '<name>' (...): name '<name>'"`` per alias, or ``""``.
-    """
-    first = {id(p): n for n, p in params.items()}
-    alias = {n: first[id(p)] for n, p in module.named_parameters(remove_duplicate=False)
-             if n not in params and id(p) in first}
-    return "".join(f"; {n!r} is a tied alias of {alias[n]!r} (the same tensor, which "
-                   f"named_parameters() lists once): name {alias[n]!r}"
-                   for n in missing if n in alias)
-
-
 def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> list[str]:
     """Names of the parameters that are pruned by default.
 
@@ -132,9 +99,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     Raises
     ------
     ValueError
-        If ``names`` contains a name the module has no parameter for (the message names
-        the parameter that a tied alias, e.g. ``lm_head.weight`` tied to ``emb.weight``,
-        shares: name that one), or a selected
+        If ``names`` contains a name the module has no parameter for, or a selected
         parameter is the ``<name>_orig`` of a weight pruned with
         :mod:`torch.nn.utils.prune` (call ``torch.nn.utils.prune.remove(layer, name)``
         first: masks of ``weight_orig`` would ignore torch's mask; torch's masks
@@ -175,8 +140,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     missing = [n for n in names if n not in params]
     if missing:
         raise ValueError(
-            f"names: the module has no parameter(s) {missing}"
-            f"{_tied_aliases(module, params, missing)}; "
+            f"names: the module has no parameter(s) {missing}; "
             f"expected names from named_parameters(), e.g. {list(params)[:5]}"
         )
     # each once, in model order: a name given twice counted twice in a global budget, and
@@ -185,48 +149,6 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     chosen = [n for n in params if n in wanted]
     _refuse_torch_prune(module, chosen, "names")
     return chosen
-
-
-#: what ``torch.compile``'s wrapper puts before the names of the module it wraps
-_COMPILED_PREFIX = "_orig_mod."
-
-
-def _unwrap(module: nn.Module) -> tuple[nn.Module, str]:
-    """Return the module ``torch.compile`` wrapped (``OptimizedModule._orig_mod``) and the prefix.
-
-    Masks attached to the wrapper went on the inner module under the wrapper's names
-    (``'_orig_mod.0.weight'``): every later call on the inner module failed. They go on the
-    inner module under its own names, so that the two are interchangeable.
-
-    Parameters
-    ----------
-    module
-        A module, compiled or not.
-
-    Returns
-    -------
-    tuple of (nn.Module, str)
-        The innermost module and what the wrappers add before its parameter names
-        (``""`` for a module that is not compiled).
-    """
-    # no torch._dynamo imported (a slow import): no module has been compiled
-    eval_frame = sys.modules.get("torch._dynamo.eval_frame")
-    wrapper = getattr(eval_frame, "OptimizedModule", None)
-    prefix = ""
-    while wrapper is not None and isinstance(module, wrapper):
-        module, prefix = module._orig_mod, prefix + _COMPILED_PREFIX
-    return module, prefix
-
-
-def _inner_name(name: str, params: Mapping[str, Any]) -> str:
-    """``name`` as the module that ``params`` come from names it.
-
-    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) is
-    the parameter ``'0.weight'`` of ``module``.
-    """
-    while name not in params and name.startswith(_COMPILED_PREFIX):
-        name = name[len(_COMPILED_PREFIX):]
-    return name
 
 
 def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
@@ -404,21 +326,6 @@ def _stamp(owner: nn.Module, attr: str) -> tuple[int, int, int, int]:
     return param._version, param.data_ptr(), mask._version, mask.data_ptr()
 
 
-def _refuse_lost_mask(name: str) -> None:
-    """Raise ``ValueError``: the submodule of the masked parameter ``name`` was replaced.
-
-    ``net[2] = nn.Linear(16, 10)`` after ``MaskSet.attach`` (a new head) left a submodule
-    without the mask buffer: the next backward failed inside autograd with
-    "'Linear' object has no attribute 'weight_mask'".
-    """
-    path, _, attr = name.rpartition(".")
-    raise ValueError(
-        f"masks: {name!r} has no mask any more: its submodule {path or '<root>'!r} was "
-        f"replaced after MaskSet.attach by one without the buffer {attr + '_mask'!r} (a new "
-        "layer). Detach the masks first (MaskSet.detach_from(module)), then attach masks of "
-        "the new parameters")
-
-
 def _zero_state(module: nn.Module, names: list[str], optimizer: torch.optim.Optimizer) -> None:
     """Zero the pruned entries of the optimizer state shaped like the masked parameters."""
     params = dict(module.named_parameters())
@@ -431,61 +338,33 @@ def _zero_state(module: nn.Module, names: list[str], optimizer: torch.optim.Opti
                     _zero_(value, mask)
 
 
-#: the attribute of a gradient a _GradMask masked: (that hook's token, the gradient's
-#: version right after the masking); a tag, not a weak reference to the gradient, which
-#: torch.utils.swap_tensors refuses to swap (``model.float()`` under
-#: ``torch.__future__.set_swap_module_params_on_conversion(True)``)
-_GRAD_TAG = "_prunus_masked"
-_TOKENS = itertools.count()
-
-
 class _GradMask:
     """Post-accumulate-grad hook: zero the gradient of pruned entries.
 
-    It masks only the gradient of the tensor that is, when the gradient arrives, the
-    parameter ``attr`` of ``owner``: a tensor that ``torch.func.functional_call`` put in the
-    parameter's place for one call (another model's parameter, whose hook this then is),
-    or a parameter replaced since, is left alone. It tags the gradient it masked with its
-    token and the gradient's version, so that a step post-hook can tell whether the
-    gradient is still a masked one (nothing such as gradient noise or a gradient assigned
-    by hand has written into it since).
+    It remembers the gradient it masked and that tensor's version, so that a step
+    post-hook can tell whether the gradient is still the masked one (nothing such as
+    gradient noise or a gradient assigned by hand has written into it since).
     """
 
-    def __init__(self, owner: nn.Module, attr: str) -> None:
-        # weakly: a hook left on another model's parameter must not keep this one alive
-        self.owner = weakref.ref(owner)
-        self.attr = attr
-        self.buffer = attr + "_mask"
-        self.token = next(_TOKENS)
+    def __init__(self, owner: nn.Module, buffer: str) -> None:
+        self.owner = owner
+        self.buffer = buffer
+        self.grad: weakref.ref[torch.Tensor] | None = None
+        self.grad_version = -1
 
     def __call__(self, param: torch.Tensor) -> None:
-        owner = self.owner()
-        if owner is None or owner._parameters.get(self.attr) is not param:
-            return
         grad = param.grad
         if grad is not None:
-            _zero_(grad, getattr(owner, self.buffer))
-            setattr(grad, _GRAD_TAG, (self.token, grad._version))
+            _zero_(grad, getattr(self.owner, self.buffer))
+            self.grad, self.grad_version = weakref.ref(grad), grad._version
 
     def grad_is_masked(self, param: torch.Tensor) -> bool:
-        """Whether ``param.grad`` is None or a gradient this hook masked, unchanged."""
+        """Whether ``param.grad`` is None or the gradient this hook masked, unchanged."""
         grad = param.grad
         if grad is None:
             return True
-        return getattr(grad, _GRAD_TAG, None) == (self.token, grad._version)
-
-
-class _Hooked:
-    """The gradient hook (None for a frozen parameter) on one tensor in a masked place."""
-
-    __slots__ = ("grad_hook", "handle", "impl")
-
-    def __init__(self, param: torch.Tensor, grad_hook: _GradMask | None, handle: Any) -> None:
-        self.grad_hook = grad_hook
-        self.handle = handle
-        # the C++ tensor the hook was registered on: torch.utils.swap_tensors keeps the
-        # Python object (and its dict of hooks) but gives it another one, which runs no hook
-        self.impl = param._cdata
+        return (self.grad is not None and self.grad() is grad
+                and grad._version == self.grad_version)
 
 
 def _takes_grad_hook(param: torch.Tensor) -> bool:
@@ -528,19 +407,14 @@ class _MaskHook:
     that the gradient hooks are registered on *this* module's parameters and
     registers them when they are not (after ``deepcopy``/``pickle``, which copy the
     module but not tensor hooks). It also applies the masks after optimizer steps.
-
-    It holds no weak reference to a tensor (``torch.utils.swap_tensors`` refuses to swap
-    one that has any): a parameter is known by ``id`` and by the hook found on it.
     """
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
         self._armed: weakref.ref[nn.Module] | None = None
-        # per name, the tensors that held its place at a forward pass, by id: a
-        # functional_call's tensors cannot be told from a parameter replaced for good
-        # (load_state_dict(assign=True)), so the hooks of the module's own parameters stay
-        # and each hook masks only the module's parameter of the moment (_GradMask)
-        self._hooked: list[dict[int, _Hooked]] = [{} for _ in names]
+        self._params: list[weakref.ref[torch.Tensor]] = []
+        self._grad_hooks: list[_GradMask | None] = []
+        self._grad_handles: list[Any] = []
         # the optimizers hooked and, at the same index, the handles of their three hooks
         self._opt_handles: list[list[Any]] = []
         self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []
@@ -568,38 +442,23 @@ class _MaskHook:
         return _MaskHook(list(self.names))
 
     # -- hooks -------------------------------------------------------------
-    def _record(self, i: int, param: torch.Tensor) -> _Hooked | None:
-        """Return the hook on ``param`` (the ``i``-th name's) if it is there and runs, else None."""
-        rec = self._hooked[i].get(id(param))
-        if rec is None:
-            return None
-        if rec.grad_hook is None:
-            # a parameter frozen when armed has no hook: it needs one once it is unfrozen
-            return None if _takes_grad_hook(param) else rec
-        hooks = param._post_accumulate_grad_hooks
-        # not there: another tensor at the address of a freed one; another C++ tensor
-        # (swap_tensors): the hook is there but does not run
-        if hooks is None or hooks.get(rec.handle.id) is not rec.grad_hook \
-                or rec.impl != param._cdata:
-            return None
-        return rec
-
     def _is_armed(self, module: nn.Module) -> bool:
+        # the parameters too: load_state_dict(assign=True) swaps them in place of the module
         if self._armed is None or self._armed() is not module:
             return False
-        for i, name in enumerate(self.names):
-            try:
-                owner, attr = _owner(module, name)
-            except AttributeError:
-                return False  # arm() names the submodule that is gone
-            param = owner._parameters.get(attr)
-            # one set to None or replaced goes to arm() to be named
-            if param is None or self._record(i, param) is None:
+        for ref, hook, name in zip(self._params, self._grad_hooks, self.names, strict=True):
+            param = getattr(*_owner(module, name))
+            # a parameter frozen when armed has no hook: it needs one once it is unfrozen;
+            # one set to None (its old one freed, ref() is None too) goes to arm() to be named
+            if param is None or ref() is not param \
+                    or (hook is None and _takes_grad_hook(param)):
                 return False
         return True
 
-    def _check_places(self, module: nn.Module) -> None:
-        """Raise ``ValueError`` naming a masked parameter that is gone or lost its mask."""
+    def arm(self, module: nn.Module) -> None:
+        """Register gradient hooks on ``module``'s parameters (idempotent)."""
+        if self._is_armed(module):
+            return
         for name in self.names:
             # a parametrization (core.hadamard, torch.nn.utils.parametrize) or
             # torch.nn.utils.prune put a computed tensor in the parameter's place: registering
@@ -624,71 +483,50 @@ class _MaskHook:
                     "torch.nn.utils.prune). Detach the masks before such a change "
                     "(MaskSet.detach_from(module)), then attach masks of the new parameters, "
                     "or pass them to hadamard(module, masks=...)")
-            if attr + "_mask" not in owner._buffers:
-                _refuse_lost_mask(name)
-
-    def arm(self, module: nn.Module) -> None:
-        """Register gradient hooks on ``module``'s parameters (idempotent).
-
-        The hooks of tensors that held the parameters' places before stay (they mask
-        nothing while their tensor is not the module's parameter): a tensor
-        ``functional_call`` puts in a parameter's place looks like a parameter replaced
-        for good, and the module's own parameter, back after the call, may have a
-        gradient of an earlier forward to come. Plain tensors in a parameter's place
-        (``functional_call``) get no hook: only an ``nn.Parameter`` stays in that place.
-        """
-        if self._is_armed(module):
-            return
-        self._check_places(module)
-        if self._armed is None or self._armed() is not module:
-            self.disarm()
-            self._armed = weakref.ref(module)
-        for i, name in enumerate(self.names):
+        self.disarm()
+        for name in self.names:
             owner, attr = _owner(module, name)
-            param = owner._parameters[attr]
-            if not isinstance(param, nn.Parameter) or self._record(i, param) is not None:
-                continue
-            hooked = self._hooked[i]
-            old = hooked.get(id(param))
-            hooks = param._post_accumulate_grad_hooks
-            if old is not None and old.grad_hook is not None and hooks is not None \
-                    and hooks.get(old.handle.id) is old.grad_hook:
-                # swapped (.float(), load_state_dict under swap_module_params_on_conversion):
-                # tie the Python object's hooks, ours among them, to its new C++ tensor
-                param._post_accumulate_grad_hooks = hooks
-                old.impl = param._cdata
-                continue
-            if old is not None and old.handle is not None:
-                old.handle.remove()
-            # forget the hooks of tensors that are gone, and frozen parameters replaced since
-            # (their records carry no hook): a model reloaded with assign=True each epoch
-            self._hooked[i] = hooked = {
-                k: r for k, r in hooked.items() if k != id(param)
-                and r.handle is not None and r.handle.hooks_dict_ref() is not None}
+            param = getattr(owner, attr)
+            grad_hook = None
             # torch refuses the hook on a frozen parameter (requires_grad=False): attaching
             # masks to a model with a frozen layer raised, as did a deepcopy's first
-            # forward; a frozen parameter gets no gradient (_record re-arms on unfreeze)
+            # forward; a frozen parameter gets no gradient (_is_armed re-arms on unfreeze)
             if _takes_grad_hook(param):
-                grad_hook = _GradMask(owner, attr)
-                handle = param.register_post_accumulate_grad_hook(grad_hook)
-                # a parameter swapped since its first hook (ours of masks attached before)
-                # keeps a dict of hooks that its new C++ tensor does not run: tie it again
-                param._post_accumulate_grad_hooks = param._post_accumulate_grad_hooks
-                hooked[id(param)] = _Hooked(param, grad_hook, handle)
-            else:
-                hooked[id(param)] = _Hooked(param, None, None)
+                grad_hook = _GradMask(owner, attr + "_mask")
+                self._grad_handles.append(param.register_post_accumulate_grad_hook(grad_hook))
+            self._grad_hooks.append(grad_hook)
+            self._params.append(weakref.ref(param))
+        self._armed = weakref.ref(module)
 
     def disarm(self) -> None:
-        for hooked in self._hooked:
-            for rec in hooked.values():
-                if rec.handle is not None:
-                    rec.handle.remove()
-        self._hooked = [{} for _ in self.names]
+        for handle in self._grad_handles:
+            handle.remove()
+        self._grad_handles = []
+        self._grad_hooks = []
+        self._params = []
         self._armed = None
         self._zeroed = {}
 
+    def _swapped_in(self, module: nn.Module) -> bool:
+        """Whether a plain tensor holds a masked parameter's place (``functional_call``).
+
+        ``torch.func.functional_call`` puts the tensors it is given in the parameters'
+        places for one call: re-arming on them took the hooks off the module's own
+        parameters, whose gradients (of a forward before that call) went unmasked.
+        """
+        for name in self.names:
+            try:
+                owner, attr = _owner(module, name)
+            except AttributeError:
+                return False  # arm() names the replaced parameter
+            value = owner._parameters.get(attr)
+            if value is not None and not isinstance(value, nn.Parameter):
+                return True
+        return False
+
     def __call__(self, module: nn.Module, args: Any) -> None:
-        self.arm(module)
+        if not self._is_armed(module) and not self._swapped_in(module):
+            self.arm(module)
 
     def add_optimizer(self, module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
         # forget the optimizers that are gone (their hooks went with them): a sweep that gave
@@ -750,14 +588,14 @@ class _MaskHook:
         state there (momentum, Adam moments), which would move the pruned weights in every
         later step: such a parameter is not skipped again.
         """
-        armed = self._armed is not None and self._armed() is module
+        armed = self._is_armed(module)
         with torch.no_grad():
             for i, name in enumerate(self.names):
                 owner, attr = _owner(module, name)
                 param = getattr(owner, attr)
-                rec = self._record(i, param) if armed else None
-                masked = rec is not None and (param.grad is None if rec.grad_hook is None
-                                              else rec.grad_hook.grad_is_masked(param))
+                grad_hook = self._grad_hooks[i] if armed else None
+                masked = armed and (param.grad is None if grad_hook is None
+                                    else grad_hook.grad_is_masked(param))
                 if skip_clean and (self._risky.get(name, False) or not masked):
                     self._suspect.add(name)
                 if not (skip_clean and masked and self._clean.get(name, False)
@@ -928,38 +766,20 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return MaskSet({n: m.to(device) for n, m in self.masks.items()})
 
     # -- module mechanics ----------------------------------------------------
-    def _check(self, module: nn.Module
-               ) -> tuple[nn.Module, dict[str, str], dict[str, nn.Parameter]]:
-        """Check the masks against ``module``; return where they go.
-
-        Returns
-        -------
-        tuple
-            The module that holds the parameters (the one a ``torch.compile`` wrapper
-            wraps), each mask's name of its parameter there, and its named parameters.
-        """
-        module, _ = _unwrap(module)
+    def _check(self, module: nn.Module) -> dict[str, nn.Parameter]:
         params = dict(module.named_parameters())
-        names = {n: _inner_name(n, params) for n in self.masks}
-        missing = [n for n, inner in names.items() if inner not in params]
+        missing = [n for n in self.masks if n not in params]
         if missing:
             raise ValueError(
-                f"masks: the module has no parameter(s) {missing}"
-                f"{_tied_aliases(module, params, [names[n] for n in missing])}; expected "
-                f"names from module.named_parameters(), e.g. {list(params)[:5]}"
+                f"masks: the module has no parameter(s) {missing}; expected names from "
+                f"module.named_parameters(), e.g. {list(params)[:5]}"
             )
-        seen: dict[str, str] = {}
-        for n, inner in names.items():
-            if inner in seen:
-                raise ValueError(f"masks: {seen[inner]!r} and {n!r} name the same parameter "
-                                 f"{inner!r} (one through torch.compile's wrapper); keep one")
-            seen[inner] = n
         for n, m in self.masks.items():
-            if m.shape != params[names[n]].shape:
+            if m.shape != params[n].shape:
                 raise ValueError(f"masks: mask {n!r} has shape {tuple(m.shape)}, expected the "
-                                 f"parameter's shape {tuple(params[names[n]].shape)}")
-        _refuse_torch_prune(module, list(names.values()), "masks")
-        return module, names, params
+                                 f"parameter's shape {tuple(params[n].shape)}")
+        _refuse_torch_prune(module, self.masks, "masks")
+        return params
 
     def apply(self, module: nn.Module) -> None:
         """Zero the pruned entries of ``module``'s parameters in place (no autograd).
@@ -974,10 +794,10 @@ class MaskSet(Mapping[str, torch.Tensor]):
         ValueError
             If a mask names a parameter the module lacks or has another shape.
         """
-        _, names, params = self._check(module)
+        params = self._check(module)
         with torch.no_grad():
             for n, m in self.masks.items():
-                _zero_(params[names[n]], m)
+                _zero_(params[n], m)
 
     def attach(
         self, module: nn.Module, optimizer: torch.optim.Optimizer | None = None
@@ -1028,22 +848,18 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Notes
         -----
         On a refusal the module is left as it was (masks attached before included).
-        Given a ``torch.compile`` wrapper, the masks go on the module it wraps (mask names
-        of either one are taken); this MaskSet keeps the names it was given.
-        ``torch.jit.script`` cannot compile the attached masks' forward pre-hook: script
-        :meth:`to_dense_model` instead.
         """
         # checked before the module is touched: an object that is no optimizer failed only
         # in the hook registration, after the buffers were registered and weights zeroed
         _check_optimizer(optimizer)
-        module, names, params = self._check(module)
+        params = self._check(module)
         # check every buffer name before touching the module, so a refusal leaves it as it was
         old = getattr(module, _HOOK_ATTR, None)
         ours = set() if old is None else set(old.names)
         for n in self.masks:
-            owner, attr = _owner(module, names[n])
+            owner, attr = _owner(module, n)
             buf = attr + "_mask"
-            if hasattr(owner, buf) and names[n] not in ours:
+            if hasattr(owner, buf) and n not in ours:
                 raise ValueError(f"module: submodule of {n!r} already has an attribute "
                                  f"{buf!r}; cannot register the mask buffer")
         # a re-attach without an optimizer dropped the hooked ones: their steps no longer
@@ -1056,16 +872,16 @@ class MaskSet(Mapping[str, torch.Tensor]):
         dropped = [opt for opt in hooked if opt is not optimizer]
         MaskSet.detach_from(module)
         for n, m in self.masks.items():
-            owner, attr = _owner(module, names[n])
+            owner, attr = _owner(module, n)
             buf = attr + "_mask"
             # the module's own copy: attached as they were, the masks of from_module(a)
             # (or the caller's tensors) were shared by a and b, so resuming a with
             # load_state_dict changed b's masks and let its pruned weights grow back
             with torch.inference_mode(False):  # a copy made inside the block would be one
-                m = m.to(params[names[n]].device, copy=True)
+                m = m.to(params[n].device, copy=True)
             self.masks[n] = m
             owner.register_buffer(buf, m)
-        hook = _MaskHook([names[n] for n in self.masks])
+        hook = _MaskHook(list(self.masks))
         setattr(module, _HOOK_ATTR, hook)
         module.register_forward_pre_hook(hook)
         hook.arm(module)
@@ -1102,7 +918,6 @@ class MaskSet(Mapping[str, torch.Tensor]):
             If no MaskSet is attached to ``module``.
         """
         _check_optimizer(optimizer, allow_none=False)
-        module, _ = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             raise ValueError("module: no MaskSet is attached; call MaskSet.attach first")
@@ -1126,9 +941,8 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            The module to clean (a ``torch.compile`` wrapper or the module it wraps).
+            The module to clean.
         """
-        module, _ = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             return
@@ -1150,31 +964,25 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            A module with an attached MaskSet (or a ``torch.compile`` wrapper of one).
+            A module with an attached MaskSet.
 
         Returns
         -------
         MaskSet
-            Its masks: the module's buffers (shared, not copied), by the names of
-            ``module.named_parameters()`` (a compiled wrapper's ``'_orig_mod.<name>'``).
+            Its masks: the module's buffers (shared, not copied).
 
         Raises
         ------
         ValueError
-            If no MaskSet is attached to ``module``, or a masked parameter's submodule was
-            replaced since by one without the mask.
+            If no MaskSet is attached to ``module``.
         """
-        module, prefix = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             raise ValueError("module: no MaskSet is attached to this module")
         out = {}
         for n in hook.names:
             owner, attr = _owner(module, n)
-            if attr + "_mask" not in owner._buffers:
-                _refuse_lost_mask(n)
-            # by the names of the module given: a compiled one's are '_orig_mod.<name>'
-            out[prefix + n] = owner._buffers[attr + "_mask"]
+            out[n] = getattr(owner, attr + "_mask")
         return cls(out)
 
     @classmethod
@@ -1292,10 +1100,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Returns
         -------
         nn.Module
-            A deep copy with pruned entries zeroed (of the module a ``torch.compile``
-            wrapper wraps, given one); ``torch.jit.script`` takes it.
+            A deep copy with pruned entries zeroed.
         """
-        module, _, _ = self._check(module)
+        self._check(module)
         dense = copy.deepcopy(module)
         MaskSet.detach_from(dense)
         self.apply(dense)
