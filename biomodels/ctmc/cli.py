@@ -17,7 +17,11 @@ finishes; a rerun of the same command after an interruption skips them, and the 
 removed once the outputs are written. ``--model omhn`` fits the observation MHN (``mhn``'s
 default, ``CTMC.fit(model="omhn")``): ``theta.csv`` gets its observation row appended as the
 row ``Observation``, ``model.json`` is of format ``prunus.ctmc/2`` with ``"model": "omhn"``
-and ``metrics.json`` adds ``model`` and ``nonzero_observation_effects``.
+and ``metrics.json`` adds ``model`` and ``nonzero_observation_effects``. ``metrics.json``'s
+``converged`` and ``n_steps`` say whether the final fit's stopping rule fired and after how
+many steps; a fit that ends at its step limit instead warns, and ``--max-steps N`` raises
+that limit for the final fit and the held-out fold fits (``CTMC.fit(max_steps=N)``;
+``metrics.json`` then records ``max_steps``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from core.cli import (
 #: messages name the arguments (``method='exact': ... Use method='mcmc'``), which stay as
 #: they are for Python users; the command rewords them. Options with choices show the
 #: value as it is typed (``--method mcmc``).
-_OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts"}
+_OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts",
+            "max_steps": "--max-steps"}
 _CHOICES = {"method"}
 #: The example that ends each command's --help: README's line, as a user would type it
 _EXAMPLES = {
@@ -103,6 +108,8 @@ def _fit(args: argparse.Namespace) -> int:
                            "cross-validated, so give fewer --folds (at least 2) or more "
                            "tumours")
     model = CTMC()
+    # only when given: a default run's fits (and their checkpoint signature) are as before
+    steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
     # a rerun of an interrupted command skips the fold fits already done: those of the L1
     # choice (select_l1's checkpoint) or, with --l1, those of the held-out score below
     checkpoint = Path(args.out) / "cv_checkpoint.json"
@@ -126,7 +133,7 @@ def _fit(args: argparse.Namespace) -> int:
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
                 restarts=args.restarts, one_se=args.one_se, l1_grid=args.l1_grid,
-                model=args.model,
+                model=args.model, **steps,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -157,19 +164,21 @@ def _fit(args: argparse.Namespace) -> int:
     def fold_fit(xt: Any) -> Any:
         """Fit the fold as the final fit; return its classical theta (scored the same)."""
         res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
-                        progress=not args.quiet, restarts=args.restarts,
+                        progress=not args.quiet, restarts=args.restarts, **steps,
                         **({"model": "omhn"} if omhn else {}))
         return classical_theta(res.theta) if omhn else res.theta
 
-    for k, test in enumerate(folds):
-        train = np.setdiff1d(np.arange(len(x_cv)), test)
-        if cv_done is None:
-            # the restarts of the final fit, as the cross-validation's fold fits get them
-            held.append(scored(f"{model.l1!r}/{k}", fold_fit, train, test))
-        # base rates floored as in the cross-validation: an event absent from the training
-        # tumours scored -27 nats a carrier here against -17.5 for the MHN
-        indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
-            xt, method=args.method, seed=args.seed), train, test))
+    # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's
+    with options_in_errors(_OPTIONS, _CHOICES):
+        for k, test in enumerate(folds):
+            train = np.setdiff1d(np.arange(len(x_cv)), test)
+            if cv_done is None:
+                # the restarts of the final fit, as the cross-validation's fold fits get them
+                held.append(scored(f"{model.l1!r}/{k}", fold_fit, train, test))
+            # base rates floored as in the cross-validation: an event absent from the
+            # training tumours scored -27 nats a carrier here against -17.5 for the MHN
+            indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
+                xt, method=args.method, seed=args.seed), train, test))
     out = args.out
     if counts is None:
         full_ll = float(model.log_likelihood(x).mean())
@@ -199,7 +208,13 @@ def _fit(args: argparse.Namespace) -> int:
         # the KKT residual of the L1 problem (0 at a local optimum); None where MCMC sampled
         # orderings
         optimality=model.fit_info["optimality"],
+        # whether the final fit's stopping rule fired, and after how many steps (it warns
+        # when its step limit ended it instead)
+        converged=model.fit_info["converged"],
+        n_steps=model.fit_info["n_steps"],
     )
+    if args.max_steps is not None:  # only with the option: a default run's metrics as before
+        metrics["max_steps"] = args.max_steps
     if "restarts" in model.fit_info:  # only with --restarts: the objective of every start
         metrics["restarts"] = model.fit_info["restarts"]
     if args.one_se:  # only with the option: a default run's metrics are as before
@@ -286,8 +301,8 @@ class _FixedL1Checkpoint:
     x_cv
         The tumours the folds split (a counted cohort's rows repeated by their counts).
     args
-        The command's arguments: ``l1``, ``folds``, ``seed``, ``method`` and ``restarts``
-        decide the fold scores and so make up the signature.
+        The command's arguments: ``l1``, ``folds``, ``seed``, ``method``, ``restarts``,
+        ``model`` and ``max_steps`` decide the fold scores and so make up the signature.
     """
 
     def __init__(self, path: Path, x_cv: Any, args: argparse.Namespace) -> None:
@@ -305,6 +320,8 @@ class _FixedL1Checkpoint:
             fit["restarts"] = args.restarts
         if args.model == "omhn":  # as CTMC.fit passes it on: only for an oMHN
             fit["model"] = "omhn"
+        if getattr(args, "max_steps", None) is not None:  # as CTMC.fit: only when given
+            fit["max_steps"] = args.max_steps
         self.path = path
         self.signature = {
             "data_sha1": hashlib.sha1(np.ascontiguousarray(x_cv).tobytes()).hexdigest(),
@@ -404,7 +421,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "restarts then lists the penalised objective of every start. --model omhn fits the "
         "observation MHN (mhn's default model): theta.csv gets the events' effects on the "
         "observation rate as a last row named Observation, model.json says \"model\": "
-        "\"omhn\".",
+        "\"omhn\". metrics.json's converged and n_steps say whether the fit's stopping rule "
+        "fired and after how many steps; a fit that ends at its step limit instead warns "
+        "(raise it with --max-steps).",
         # on a line of its own, never wrapped (argparse wrapped it on narrow terminals)
         **example_help(_EXAMPLES["fit"]),
     )
@@ -466,6 +485,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="extra fits from random starts (seeded by --seed), the best "
                      "penalised likelihood kept, for the final fit and every fold's; each "
                      "costs about one more fit; needs an exact method, not MCMC (default 0)")
+    fit.add_argument("--max-steps", metavar="N", type=at_least(1, int), default=None,
+                     help="step limit of the final fit and the held-out fold fits; a fit "
+                     "that reaches it before its stopping rule fires warns, its estimates "
+                     "may still move (default: 300 for the exact L-BFGS fit, 600 for MCMC)")
     fit.add_argument("--out", metavar="DIR", required=True, type=output_folder,
                      help="output folder (created if missing)")
     # a cross-validation over hundreds of events runs for hours: show where it is

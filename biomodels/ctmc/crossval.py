@@ -12,6 +12,7 @@ to a JSON file and skip those fits when it is called again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 
 from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc.data import validate_cohort
-from biomodels.ctmc.fit import data_log_likelihood, fit_theta
+from biomodels.ctmc.fit import StepLimitWarning, data_log_likelihood, fit_theta
 from biomodels.ctmc.omhn import classical_theta
 from core.checks import check_count, check_seed, refuse_meta
 from core.fingerprint import fingerprint
@@ -149,7 +150,35 @@ def cross_validate(
         if fold_indices is not None
         else kfold_indices(len(x), folds, seed=seed)
     )
-    return np.asarray([_fold_score(x, l1, test, seed, fit_kwargs) for test in tests])
+    with _step_limits_said_once(len(tests)):
+        return np.asarray([_fold_score(x, l1, test, seed, fit_kwargs) for test in tests])
+
+
+@contextlib.contextmanager
+def _step_limits_said_once(total: int) -> Any:
+    """Say once how many of a cross-validation's ``total`` fold fits hit their step limit.
+
+    Each fold fit that stopped at ``max_steps`` warned on its own: the GBM cohort's default
+    cross-validation printed one warning per fold and strength (3 lines for 7 of 25 fits at
+    the two smallest strengths, the rest folded by Python's registry). Other warnings pass
+    through as they were raised.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    stopped = [w.message for w in caught if isinstance(w.message, StepLimitWarning)]
+    for w in caught:
+        if not isinstance(w.message, StepLimitWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if stopped:
+        steps = max(w.max_steps for w in stopped)
+        strengths = ", ".join(f"{g:g}" for g in sorted({w.l1 for w in stopped}))
+        warnings.warn(StepLimitWarning(
+            f"{len(stopped)} of {total} cross-validation fits stopped at their step limit, "
+            f"max_steps={steps}, before their stopping rule fired (at l1={strengths}): their "
+            "held-out scores may still move, and with them the choice of l1; raise "
+            f"max_steps (e.g. max_steps={2 * steps})", l1=min(w.l1 for w in stopped),
+            max_steps=steps), stacklevel=user_stacklevel())
 
 
 def _check_folds(fold_indices: Sequence[np.ndarray], n_tumours: int) -> list[np.ndarray]:
@@ -455,14 +484,15 @@ def select_l1(
     # closed however the loop ends: a bar left open by Ctrl-C (kept alive by the traceback
     # a notebook holds) pushed every later bar one line down
     try:
-        for key, g, test in todo:
-            done[key] = _fold_score(x, g, test, seed, fit_kwargs)
-            bar.update()
-            if checkpoint is not None:
-                from core import write_json
+        with _step_limits_said_once(len(todo)):
+            for key, g, test in todo:
+                done[key] = _fold_score(x, g, test, seed, fit_kwargs)
+                bar.update()
+                if checkpoint is not None:
+                    from core import write_json
 
-                write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
-                            "scores": done}, checkpoint)
+                    write_json({"format": _CHECKPOINT_FORMAT, "signature": signature,
+                                "scores": done}, checkpoint)
     finally:
         bar.close()
     scores = {float(g): np.asarray([done[f"{float(g)!r}/{k}"] for k in range(len(tests))])

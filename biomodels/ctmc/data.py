@@ -273,9 +273,19 @@ def _binary_column(raw: pd.Series, col: str) -> np.ndarray:
         raise _entry_error(f"event column {col!r} has a {kind}", row, col)
     if not np.isin(values, (0.0, 1.0)).all():
         row = int(np.flatnonzero(~np.isin(values, (0.0, 1.0)))[0])
-        raise _entry_error(f"event column {col!r} has non-binary entry {values[row]:g}", row,
-                           col)
+        raise _entry_error(f"event column {col!r} has non-binary entry "
+                           f"{_shown_entry(values[row])}", row, col)
     return values.astype(np.uint8)
+
+
+def _shown_entry(value: float) -> str:
+    """Show an entry as stored: ``:g`` where that is exact (``2``, ``0.5``), else its repr.
+
+    ``:g`` keeps 6 digits, so 0.9999999 and 1.0000001 were reported as "non-binary entry 1",
+    the value the message says is expected.
+    """
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def _read_table(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:

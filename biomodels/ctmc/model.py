@@ -789,16 +789,17 @@ class CTMC:
         return [self.event_names[i] for i in order], lp  # type: ignore[index]
 
     def top_orders(self, events: Any, k: int = 5) -> list[tuple[list[str], float]]:
-        """Return the k most probable orders of a small event set (with probabilities).
+        """Return the k most probable orders of a tumour's events (with probabilities).
 
         Parameters
         ----------
         events
-            At most 8 events, read as :meth:`most_likely_order` reads them: a list (or tuple,
-            set) of distinct names or indices, or a 0/1 vector over the model's events (a
-            numpy array, tensor or pandas Series; ``np.array([0, 1])`` is the state carrying
-            the second event only, ``[0, 1]`` the first two events); an array, Index or
-            Series of names as names, an empty one as no events.
+            At most 20 events (see :func:`~biomodels.ctmc.orders.top_orders`), read as
+            :meth:`most_likely_order` reads them: a list (or tuple, set) of distinct names or
+            indices, or a 0/1 vector over the model's events (a numpy array, tensor or pandas
+            Series; ``np.array([0, 1])`` is the state carrying the second event only,
+            ``[0, 1]`` the first two events); an array, Index or Series of names as names, an
+            empty one as no events.
         k
             How many orders to return.
 
@@ -1060,13 +1061,14 @@ class CTMC:
         Writes ``adata.varp[key_added]`` (theta, n x n in ``var_names`` order: rows = affected
         event i, columns = influencing event j, the diagonal the log base rates) and
         ``adata.uns[key_added]`` (``convention``, ``l1``, the cross-validation grid
-        ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean``, the fit
-        information, and ``environment``: the versions of Python, prunus and its numerical
-        libraries and torch's thread count at the time of writing,
+        ``cv_l1`` with its mean held-out log-likelihood per tumour ``cv_mean`` and, where
+        every strength has as many folds, the fold scores ``cv_folds`` (one row per strength
+        of ``cv_l1``), the fit information, and ``environment``: the versions of Python,
+        prunus and its numerical libraries and torch's thread count at the time of writing,
         :func:`core.provenance.environment`), the scverse way; nothing else is touched. For
         an oMHN ``varp`` holds its event rows (:attr:`theta`) and ``uns`` adds ``model``
         (``"omhn"``) and ``omega`` (the observation row, in ``var_names`` order); a cMHN's
-        entries are as before.
+        entries are as before. :meth:`from_anndata` reads the model back.
 
         Parameters
         ----------
@@ -1138,6 +1140,10 @@ class CTMC:
             "cv_mean": np.asarray([np.mean(self.cv_scores[k]) for k in grid], dtype=np.float64),
             "fit": {k: v for k, v in self.fit_info.items() if v is not None},
         }
+        if grid and len({len(self.cv_scores[k]) for k in grid}) == 1:
+            # the fold scores too (the means alone were kept): from_anndata restores
+            # cv_scores from them; added only with cross-validation scores
+            info["cv_folds"] = np.asarray([self.cv_scores[k] for k in grid], dtype=np.float64)
         if omega is not None:  # only for an oMHN: a cMHN's uns keys stay as they were
             info["model"] = "omhn"
             info["omega"] = np.asarray(omega, dtype=np.float64).copy()
@@ -1149,6 +1155,82 @@ class CTMC:
         adata.varp[key_added] = theta.copy()
         adata.uns[key_added] = info
         return info
+
+    @classmethod
+    def from_anndata(cls, adata: Any, *, key: str = "ctmc") -> CTMC:
+        """Rebuild the model that :meth:`write_results` stored in an AnnData.
+
+        Parameters
+        ----------
+        adata
+            AnnData with ``varp[key]`` and ``uns[key]`` as :meth:`write_results` writes
+            them, in memory or read back with ``anndata.read_h5ad``.
+        key
+            The ``key_added`` they were written under.
+
+        Returns
+        -------
+        CTMC
+            The model, its events named by ``var_names`` (theta in their order), with
+            ``l1`` (None where none was recorded), ``fit_info`` (as the fit left it: the
+            entries that h5ad cannot store as None, ``optimality`` and ``seed``, come back
+            as None, and numbers, flags and lists as Python's) and ``cv_scores`` from
+            ``cv_folds`` (an AnnData written before that key holds only the means
+            ``cv_mean``: ``cv_scores`` is then empty); an oMHN with its observation row
+            ``omega``. Posterior draws are not stored in the AnnData: save the model with
+            :meth:`save` to keep them.
+
+        Raises
+        ------
+        TypeError
+            If ``adata`` is not an AnnData.
+        ValueError
+            If ``key`` is no key h5ad can store, or ``adata`` holds no CTMC results under it
+            (the message lists the keys that hold some).
+
+        Examples
+        --------
+        >>> import anndata as ad
+        >>> model = CTMC(np.array([[0.0, 0.5], [0.0, -1.0]]), ["TP53", "IDH1"])
+        >>> cohort = ad.AnnData(np.zeros((3, 2)), var=pd.DataFrame(index=["TP53", "IDH1"]))
+        >>> _ = model.write_results(cohort)
+        >>> CTMC.from_anndata(cohort).theta.tolist()
+        [[0.0, 0.5], [0.0, -1.0]]
+        """
+        check_h5ad_key("key", key)
+        if not _is_anndata(adata):
+            raise TypeError(f"adata: expected an AnnData, got {type(adata).__name__}")
+        if not _holds_ctmc_results(adata, key):
+            found = [k for k in sorted(map(str, adata.uns.keys()))
+                     if _holds_ctmc_results(adata, k)]
+            raise ValueError(
+                f"key={key!r}: adata holds no CTMC results under {key!r} (varp[{key!r}] and "
+                f"uns[{key!r}], as write_results writes them); "
+                + (f"found ctmc results under {found}" if found else
+                   "write them with model.write_results(adata, key_added=...)"))
+        info = adata.uns[key]
+        theta = adata.varp[key]
+        # a scipy sparse varp (an edited AnnData) as a dense array
+        theta = np.asarray(theta.toarray() if hasattr(theta, "toarray") else theta,
+                           dtype=np.float64)
+        if info.get("model") == "omhn":  # the event rows, then the observation row
+            theta = np.vstack([theta, np.asarray(info["omega"], dtype=np.float64)[None, :]])
+        model = cls(theta, [str(v) for v in adata.var_names])
+        l1 = float(info["l1"])
+        model.l1 = None if math.isnan(l1) else l1  # written as NaN for a model without one
+        folds = info.get("cv_folds")
+        if folds is not None:
+            model.cv_scores = {float(g): [float(v) for v in row]
+                               for g, row in zip(_plain(info["cv_l1"]), _plain(folds))}
+        fit = _plain(dict(info.get("fit", {})))
+        if "method" in fit:
+            # written without the entries that were None (h5ad cannot store None)
+            fit = {"optimality": None, "seed": None, **fit}
+        # in the order the fit gave them (h5ad gives them back sorted)
+        model.fit_info = _ordered(fit, _FIT_INFO_ORDER)
+        if isinstance(model.fit_info.get("restarts"), dict):
+            model.fit_info["restarts"] = _ordered(model.fit_info["restarts"], _RESTARTS_ORDER)
+        return model
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -1223,16 +1305,25 @@ class CTMC:
         ------
         ValueError
             If ``path`` is not a readable prunus.ctmc model file (the message names it):
-            not JSON, nested too deeply for Python's parser, or with an entry of theta that
-            is not a JSON number (text such as ``"1.5"``, ``true`` or ``null``). A file of
-            a newer format version (``prunus.ctmc/3`` on) is named as such, with the
-            formats this version reads: upgrade prunus to load it.
+            an AnnData's h5ad (rebuild its model with :meth:`from_anndata`), not JSON,
+            nested too deeply for Python's parser, or with an entry of theta that is not a
+            JSON number (text such as ``"1.5"``, ``true`` or ``null``). A file of a newer
+            format version (``prunus.ctmc/3`` on) is named as such, with the formats this
+            version reads: upgrade prunus to load it.
 
         Notes
         -----
         The file is read as UTF-8, after a byte-order mark where it has one (Notepad's
         UTF-8, or its UTF-16 "Unicode"), as the cohort readers read CSV files.
         """
+        if _is_hdf5(path):
+            # it failed as "'utf-8' codec can't decode byte 0x89 in position 0"
+            what = ("an AnnData (h5ad) file" if str(path).lower().endswith(".h5ad")
+                    else "an HDF5 file (an AnnData's h5ad?)")
+            raise ValueError(
+                f"{path} is {what}, not a prunus.ctmc model file: read it with "
+                "anndata.read_h5ad and pass it to CTMC.from_anndata(adata, key='ctmc'), which "
+                "rebuilds the model that write_results stored in it")
         try:
             data = json.loads(Path(path).read_text(encoding=text_encoding(path)))
         except ValueError as exc:  # not JSON, or not text at all (e.g. a model.pt)
@@ -1276,6 +1367,50 @@ _FORMAT_OMHN = "prunus.ctmc/2"
 
 #: The formats :meth:`CTMC.load` reads, oldest first.
 _READ_FORMATS = ("prunus.ctmc/1", _FORMAT_OMHN)
+
+
+#: The order of :meth:`CTMC.fit`'s ``fit_info`` keys and of its ``"restarts"`` record, which
+#: :meth:`CTMC.from_anndata` restores (h5ad gives a dict's keys back sorted).
+_FIT_INFO_ORDER = ("method", "n_steps", "converged", "sparsity", "optimizer", "optimality",
+                   "n_tumours", "total_weight", "seed", "model", "restarts", "one_se",
+                   "fit_options")
+_RESTARTS_ORDER = ("objectives", "best", "theta_distance", "converged", "scale")
+
+#: The first bytes of every HDF5 file (h5ad among them)
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _is_hdf5(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a readable file that starts as HDF5 (an h5ad) does."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+    except (OSError, TypeError, ValueError):  # left to the reader, which names the problem
+        return False
+
+
+def _holds_ctmc_results(adata: Any, key: str) -> bool:
+    """Whether ``adata`` holds :meth:`CTMC.write_results`'s entries under ``key``."""
+    info = adata.uns.get(key)
+    return (key in adata.varp.keys() and isinstance(info, dict) and "l1" in info
+            and str(info.get("convention", "")).startswith("theta[i, j] = effect of event j"))
+
+
+def _plain(value: Any) -> Any:
+    """Give what h5ad read back as Python values: arrays as lists, numpy scalars as Python's."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _ordered(record: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``record`` with the keys of ``order`` first, in that order, then the others."""
+    return {**{k: record[k] for k in order if k in record},
+            **{k: v for k, v in record.items() if k not in order}}
 
 
 def _format_error(path: str | os.PathLike[str], data: Any) -> str:

@@ -4,7 +4,9 @@
 exact on the full state space: removing the transitions that add b while a is absent (keeping
 every exit rate) leaves, in each state containing both, exactly the mass of the paths on which a
 came first. For more events than the state space allows, it is estimated from simulated
-trajectories. ``most_likely_order`` is the Viterbi path over the subsets of a tumour's events.
+trajectories. ``most_likely_order`` is the Viterbi path over the subsets of a tumour's events,
+and ``top_orders`` beyond 8 events its k-best version (each subset keeps its k best partial
+orders), normalised by the sum over all orders on the same lattice.
 
 Convention: ``theta[i, j]`` = effect of event j on the rate of event i (rows are targets).
 """
@@ -32,6 +34,22 @@ AUTO_EXACT_EVENTS = 18
 
 # entries of one slice of most_likely_order's (subsets, n) rate table
 _CHUNK_ELEMENTS = 2**22
+
+#: most_likely_order and top_orders search the 2^k subsets of a tumour's k events
+MAX_ORDER_EVENTS = 20
+
+#: top_orders enumerates every ordering up to this many events (8! = 40,320 orders), as it did
+#: before the lattice; beyond, the k-best dynamic programme over the subsets
+_ENUMERATED_EVENTS = 8
+
+#: partial orders that the k-best programme keeps for the largest layer of subsets (k of each;
+#: float64 value and two int64 keys, 24 bytes each: about 400 MB)
+_KBEST_ENTRIES = 2**24
+
+#: bits of one event position in top_orders' sort keys (positions < 32): a partial order's
+#: first 12 positions go into one int64 key, the others into a second
+_KEY_BITS = 5
+_KEY_HEAD = 12
 
 
 def _check_event(name: str, value: int, n: int) -> int:
@@ -221,6 +239,45 @@ def _order_probabilities(
     return out
 
 
+def _lattice_steps(th: torch.Tensor, ev: list[int]
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Build the jump chain on the subsets of the events ``ev``: members, exits and steps.
+
+    Returns ``bits`` ((2^k, k) 0/1 members of each subset T, bit i = ``ev[i]``), ``log_exit``
+    ((2^k,) log of 1 plus the rates of every event absent from T, the observation clock's
+    rate 1 included) and ``step`` ((2^k, k): ``log P(next = ev[i] | T)``, meaningful for i
+    not in T). The log-probability of an order is the sum of its steps minus ``log_exit``
+    of the full set.
+    """
+    n, k = th.shape[0], len(ev)
+    idx = torch.tensor(ev, dtype=torch.int64, device=th.device)
+    bits = subset_bits(k, dtype=th.dtype, device=th.device)
+    off = th - torch.diag(torch.diagonal(th))
+    log_exit = torch.empty(2**k, dtype=th.dtype, device=th.device)
+    step = torch.empty(2**k, k, dtype=th.dtype, device=th.device)
+    # the (2^k, n) rate table in slices of states: whole, it took 7.7 GB at k = 20, n = 300
+    chunk = max(1, _CHUNK_ELEMENTS // (n + 1))
+    for start in range(0, 2**k, chunk):
+        sub = bits[start : start + chunk]
+        log_rates = sub @ off[:, idx].T + torch.diagonal(th)  # (states, n)
+        inside = torch.zeros(len(sub), n, dtype=torch.bool, device=th.device)
+        inside[:, idx] = sub > 0
+        exit_here = torch.logsumexp(
+            torch.cat(
+                [
+                    torch.zeros(len(sub), 1, dtype=th.dtype, device=th.device),
+                    log_rates.masked_fill(inside, float("-inf")),
+                ],
+                dim=1,
+            ),
+            dim=1,
+        )
+        log_exit[start : start + chunk] = exit_here
+        # log P(next = x_i | T)
+        step[start : start + chunk] = log_rates[:, idx] - exit_here[:, None]
+    return bits, log_exit, step
+
+
 def most_likely_order(
     theta: torch.Tensor | np.ndarray, events: list[int] | np.ndarray
 ) -> tuple[list[int], float]:
@@ -263,33 +320,10 @@ def most_likely_order(
     k = len(ev)
     if k == 0:
         return [], float(sequence_log_prob(th, torch.zeros(0, dtype=torch.int64)))
-    if k > 20:
-        raise ValueError(f"most_likely_order enumerates 2^k subsets; got k = {k} > 20")
-    idx = torch.tensor(ev, device=th.device)
-    bits = subset_bits(k, dtype=th.dtype, device=th.device)
-    off = th - torch.diag(torch.diagonal(th))
-    log_exit = torch.empty(2**k, dtype=th.dtype, device=th.device)
-    step = torch.empty(2**k, k, dtype=th.dtype, device=th.device)
-    # the (2^k, n) rate table in slices of states: whole, it took 7.7 GB at k = 20, n = 300
-    chunk = max(1, _CHUNK_ELEMENTS // (n + 1))
-    for start in range(0, 2**k, chunk):
-        sub = bits[start : start + chunk]
-        log_rates = sub @ off[:, idx].T + torch.diagonal(th)  # (states, n)
-        inside = torch.zeros(len(sub), n, dtype=torch.bool, device=th.device)
-        inside[:, idx] = sub > 0
-        exit_here = torch.logsumexp(
-            torch.cat(
-                [
-                    torch.zeros(len(sub), 1, dtype=th.dtype, device=th.device),
-                    log_rates.masked_fill(inside, float("-inf")),
-                ],
-                dim=1,
-            ),
-            dim=1,
-        )
-        log_exit[start : start + chunk] = exit_here
-        # log P(next = x_i | T)
-        step[start : start + chunk] = log_rates[:, idx] - exit_here[:, None]
+    if k > MAX_ORDER_EVENTS:
+        raise ValueError(f"most_likely_order enumerates 2^k subsets; got k = {k} > "
+                         f"{MAX_ORDER_EVENTS}")
+    bits, log_exit, step = _lattice_steps(th, ev)
     best = torch.full((2**k,), float("-inf"), dtype=th.dtype, device=th.device)
     best[0] = 0.0
     # tight[s, i]: the best order of subset s may end with event i (it attains best[s])
@@ -332,22 +366,37 @@ def most_likely_order(
 def top_orders(
     theta: torch.Tensor | np.ndarray, events: list[int] | np.ndarray, *, k: int = 5
 ) -> list[tuple[list[int], float]]:
-    """Return the ``k`` most probable orders of a small event set, with probabilities.
+    """Return the ``k`` most probable orders of a tumour's events, with probabilities.
 
     Parameters
     ----------
     theta
         (n, n) parameters.
     events
-        At most 8 event indices (all orderings are enumerated).
+        Distinct event indices, at most 20 (as :func:`most_likely_order`). Up to 8 events
+        every ordering is scored (8! = 40,320); beyond, a k-best dynamic programme over the
+        2^m subsets of the m events keeps the ``k`` best partial orders of each subset and
+        extends them one event at a time, and the orders' probabilities are normalised by
+        the sum over all orders on the same lattice (the tumour's likelihood).
     k
-        How many orders to return.
+        How many orders to return (all of them where there are fewer). Beyond 8 events the
+        programme keeps ``k`` partial orders for each subset: at most 2^24 for the largest
+        layer of subsets (about 90 orders at 20 events, 2,600 at 15), else a ValueError.
 
     Returns
     -------
     list of (order, probability)
         Orders with P(order | these events observed), most probable first; orders of
-        equal probability in the order of ``itertools.permutations(events)``.
+        equal probability in the order of ``itertools.permutations(events)``. Beyond 8
+        events the first order is :func:`most_likely_order`'s, and "equal" is equal as the
+        programme sums the steps (orders equal in exact arithmetic can differ in the last
+        bits, as in :func:`most_likely_order`).
+
+    Raises
+    ------
+    ValueError
+        If the events repeat, lie outside [0, n), number more than 20, or ``k`` partial
+        orders of each subset exceed the programme's memory budget.
 
     Examples
     --------
@@ -364,15 +413,19 @@ def top_orders(
     >>> round(a / (a + b), 4)
     0.799
     """
-    import itertools
-
     th = as_theta(theta).detach()
     ev = [_check_event("events", e, th.shape[0]) for e in events]
     if len(set(ev)) != len(ev):
         raise ValueError("events must be distinct")
-    if len(ev) > 8:
-        raise ValueError("top_orders enumerates all orderings; pass at most 8 events")
+    if len(ev) > MAX_ORDER_EVENTS:
+        # it refused more than 8 ("top_orders enumerates all orderings")
+        raise ValueError(f"top_orders searches the 2^m subsets of the m events, at most "
+                         f"{MAX_ORDER_EVENTS}; got {len(ev)} events")
     k = check_count("k", k)  # k=1.0 failed in the slice below, naming no argument
+    if len(ev) > _ENUMERATED_EVENTS:
+        return _top_orders_lattice(th, ev, k)
+    import itertools
+
     perms = torch.tensor(list(itertools.permutations(ev)), dtype=torch.int64, device=th.device)
     lp = sequence_log_prob(th, perms.reshape(len(perms), len(ev)))
     prob = torch.softmax(lp, dim=0)
@@ -380,3 +433,95 @@ def top_orders(
     # back in an unspecified order
     top = torch.argsort(prob, descending=True, stable=True)[:k]
     return [(perms[i].tolist(), float(prob[i])) for i in top]
+
+
+def _top_orders_lattice(th: torch.Tensor, ev: list[int], k: int
+                        ) -> list[tuple[list[int], float]]:
+    """:func:`top_orders` by the k-best dynamic programme over the subsets of ``ev``.
+
+    Layer by layer (subsets of one size depend only on those one event smaller), each subset
+    T keeps its ``min(k, |T|!)`` best partial orders: the candidates are those of ``T - i``
+    extended by i, for each i in T, ranked by log-probability (descending) and, among equal
+    ones, by the orders themselves (lexicographically in the positions of ``ev``, the order
+    of ``itertools.permutations``). An order is carried as its value and two int64 sort keys
+    holding its positions (5 bits each), sorted only for the subsets where values tie. The
+    values are sums of the steps of :func:`most_likely_order`, so the best order and its
+    value are its own; the forward sum over all orders (log-sum-exp over the same steps)
+    normalises the probabilities. At 20 events and ``k=5``: 4.4 s against 2.8 s for
+    :func:`most_likely_order` (one thread).
+    """
+    m = len(ev)
+    dev, dtype = th.device, th.dtype
+    sizes = [math.comb(m, size) * min(k, math.factorial(size)) for size in range(m + 1)]
+    if max(sizes) > _KBEST_ENTRIES:
+        size = sizes.index(max(sizes))
+        raise ValueError(
+            f"k={k}: the {min(k, math.factorial(size))} best orders of each of the "
+            f"{math.comb(m, size)} subsets of {size} of the {m} events take {max(sizes):,} "
+            f"entries, more than the {_KBEST_ENTRIES:,} top_orders keeps; pass a smaller k")
+    bits, log_exit, step = _lattice_steps(th, ev)
+    popcount = bits.sum(1).long()
+    shifts = torch.arange(m, device=dev)
+    # row of each subset within its layer's tables
+    row_of = torch.zeros(2**m, dtype=torch.int64, device=dev)
+    # the empty set: one empty order of log-probability 0
+    vals = torch.zeros(1, 1, dtype=dtype, device=dev)
+    keys = torch.zeros(1, 1, 2, dtype=torch.int64, device=dev)
+    alpha = torch.full((2**m,), -math.inf, dtype=dtype, device=dev)
+    alpha[0] = 0.0
+    for size in range(1, m + 1):
+        states = torch.nonzero(popcount == size).squeeze(-1)
+        row_of[states] = torch.arange(len(states), device=dev)
+        keep = min(k, math.factorial(size))
+        prev_k = vals.shape[1]
+        # the event appended at position size - 1 goes into the first or the second key
+        slot = 0 if size <= _KEY_HEAD else 1
+        shift = _KEY_BITS * ((_KEY_HEAD if slot == 0 else MAX_ORDER_EVENTS) - size)
+        new_vals = torch.empty(len(states), keep, dtype=dtype, device=dev)
+        new_keys = torch.empty(len(states), keep, 2, dtype=torch.int64, device=dev)
+        chunk = max(1, _CHUNK_ELEMENTS // (m * prev_k))
+        for start in range(0, len(states), chunk):
+            sub = states[start : start + chunk]
+            has = (sub[:, None] >> shifts) & 1 == 1  # (states, m): event i is in the subset
+            prev = torch.where(has, sub[:, None] ^ (1 << shifts), 0)
+            gain = step[prev, shifts].masked_fill(~has, -math.inf)  # (states, m)
+            alpha[sub] = torch.logsumexp(alpha[prev] + gain, dim=1)
+            rows = row_of[prev]  # (states, m); rows of absent events are masked by gain
+            cand = (vals[rows] + gain[..., None]).reshape(len(sub), m * prev_k)
+            # the best keep + 1: where no two neighbours among them are equal, the values
+            # alone order the kept ones and decide which are kept
+            top = torch.topk(cand, min(keep + 1, m * prev_k), dim=1, sorted=True)
+            chosen = top.indices[:, :keep].clone()
+            tied = (top.values[:, 1:] == top.values[:, :-1]).any(1)
+            if bool(tied.any()):
+                # equal values: the orders' lexicographic order, from the sort keys
+                t_rows = torch.nonzero(tied).squeeze(-1)
+                ckeys = keys[rows[t_rows]].clone()  # (tied, m, prev_k, 2)
+                ckeys[..., slot] |= (shifts << shift)[None, :, None]
+                ckeys = ckeys.reshape(len(t_rows), m * prev_k, 2)
+                # by the second key, the first, then the value (each sort stable)
+                order = torch.arange(m * prev_k, device=dev).expand(len(t_rows), -1)
+                for key in ([1, 0] if size > _KEY_HEAD else [0]):
+                    part = torch.gather(ckeys[..., key], 1, order)
+                    order = torch.gather(order, 1, torch.sort(part, dim=1, stable=True).indices)
+                value = torch.gather(cand[t_rows], 1, order)
+                # ascending on the negated value: -inf (absent events) last
+                order = torch.gather(order, 1, torch.sort(-value, dim=1, stable=True).indices)
+                chosen[t_rows] = order[:, :keep]
+            new_vals[start : start + chunk] = torch.gather(cand, 1, chosen)
+            # the kept orders' keys: their prefix's, with event i at position size - 1
+            last, rank = chosen // prev_k, chosen % prev_k
+            picked = keys[torch.gather(rows, 1, last), rank].clone()  # (states, keep, 2)
+            picked[..., slot] |= last << shift
+            new_keys[start : start + chunk] = picked
+        vals, keys = new_vals, new_keys
+    full = 2**m - 1
+    # P(order | these events observed): the full set's exit term cancels
+    prob = torch.exp(vals[0] - alpha[full]).tolist()
+    out = []
+    for (head, tail), p in zip(keys[0].tolist(), prob):
+        pos = [head >> _KEY_BITS * (_KEY_HEAD - 1 - t) & 31 for t in range(min(m, _KEY_HEAD))]
+        pos += [tail >> _KEY_BITS * (MAX_ORDER_EVENTS - 1 - t) & 31
+                for t in range(_KEY_HEAD, m)]
+        out.append(([ev[i] for i in pos], p))
+    return out

@@ -474,7 +474,8 @@ def test_cli_weights_errors_name_the_option(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("method", "certified"), [("exact", True), ("mcmc", False)])
-def test_cli_metrics_give_the_fit_optimality(tmp_path, monkeypatch, method, certified):
+def test_cli_metrics_give_the_fit_optimality(tmp_path, monkeypatch, capsys, method,
+                                             certified):
     # fit_info["optimality"], the KKT residual of the L1 problem: small at a converged
     # exact fit, null where noisy MCMC gradients certify nothing
     import biomodels.ctmc.fit
@@ -494,8 +495,13 @@ def test_cli_metrics_give_the_fit_optimality(tmp_path, monkeypatch, method, cert
     cohort = tmp_path / "rows.csv"
     pd.DataFrame(rows, columns=[f"e{i}" for i in range(8)]).to_csv(cohort, index=False)
     out = tmp_path / "o"
-    assert main(["ctmc", "fit", str(cohort), "--l1", "0.02", "--method", method, "--folds",
-                 "2", "--quiet", "--out", str(out)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main(["ctmc", "fit", str(cohort), "--l1", "0.02", "--method", method,
+                     "--folds", "2", "--quiet", "--out", str(out)]) == 0
+    # the MCMC fits, cut to 10 steps, stop at that limit and say so; the exact ones converge
+    said = "stopped at its step limit, --max-steps 10" in capsys.readouterr().err
+    assert said == (method == "mcmc")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["method"] == method
     assert metrics["optimality"] == CTMC.load(out / "model.json").fit_info["optimality"]
@@ -765,3 +771,55 @@ def test_cli_help_example_stays_whole_on_a_narrow_terminal(capsys, monkeypatch):
             main(["ctmc", command, "--help"])
         lines = capsys.readouterr().out.splitlines()
         assert lines[-2:] == ["example:", f"  {example}"]
+
+
+def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_path, capsys,
+                                                                            monkeypatch):
+    # a fit that ran out of steps was silent: `--method mcmc --l1 0.0038` on the GBM cohort
+    # ended unconverged after its 600 steps, metrics.json had no converged nor n_steps (only
+    # model.json's fit_info did) and there was no option to give it more steps
+    import argparse
+
+    import biomodels.ctmc.fit as fit_module
+    from biomodels.ctmc.cli import _FixedL1Checkpoint
+
+    path, _ = _cohort(tmp_path)
+    real, asked = fit_module.fit_theta, []
+
+    def spy(*args, **kwargs):  # the held-out fold fits
+        asked.append(kwargs.get("max_steps"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit_theta", spy)
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet", "--out"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main([*argv, str(tmp_path / "short"), "--max-steps", "2"]) == 0
+    err = capsys.readouterr().err
+    # the final fit, then the held-out fold fits (100 tumours each), once per message
+    assert err.splitlines() == [
+        f"prunus: warning: the fit to {n} tumours at --l1 0.01 stopped at its step limit, "
+        "--max-steps 2, before its stopping rule fired (n_steps=2, converged=False): the "
+        "estimates may still move with more steps; raise --max-steps (e.g. --max-steps 4)"
+        for n in (200, 100)]
+    short = json.loads((tmp_path / "short" / "metrics.json").read_text())
+    assert (short["converged"], short["n_steps"], short["max_steps"]) == (False, 2, 2)
+    assert asked == [2, None, 2, None]  # fold fits get it; the independence baseline not
+    # the default run converges: no warning (pytest's filters make one an error, code 2)
+    asked.clear()
+    assert main([*argv, str(tmp_path / "default")]) == 0
+    full = json.loads((tmp_path / "default" / "metrics.json").read_text())
+    info = CTMC.load(tmp_path / "default" / "model.json").fit_info
+    assert (full["converged"], full["n_steps"]) == (True, info["n_steps"])
+    assert "max_steps" not in full
+    assert asked == [None] * 4
+    # keys added only (the file is written with sorted keys), max_steps only with the option
+    added = ("converged", "n_steps", "max_steps")
+    assert [k for k in short if k not in added] == [k for k in full if k not in added]
+    assert list(full) == sorted(full)
+    # a checkpoint of another step limit is not resumed; without the option it is as before
+    base = dict(l1=0.01, folds=2, seed=0, method="auto", restarts=0, model="cmhn")
+    sig = [_FixedL1Checkpoint(tmp_path / "c.json", np.zeros((4, 2)), argparse.Namespace(
+        **base, **extra)).signature["fit"] for extra in ({}, {"max_steps": None},
+                                                         {"max_steps": 2})]
+    assert sig[0] == sig[1] != sig[2] and "max_steps" in sig[2]

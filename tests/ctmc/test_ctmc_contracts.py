@@ -29,12 +29,16 @@ def test_exact_lattice_below_eight_events_mcmc_from_eight():
     x = (rng.random((40, 9)) < 0.3).astype(np.uint8)
     x[:, 7:] = 0
     x[0, :7] = 1  # the largest tumour carries 7 events: every gradient is exact
-    exact = fit_theta(x, l1=0.01, method="exact", optimizer="adam", max_steps=5)
-    mcmc = fit_theta(x, l1=0.01, method="mcmc", optimizer="adam", max_steps=5)
+    # five steps (the fits stop at that limit, and say so)
+    with pytest.warns(UserWarning, match="stopped at its step limit, max_steps=5"):
+        exact = fit_theta(x, l1=0.01, method="exact", optimizer="adam", max_steps=5)
+    with pytest.warns(UserWarning, match="stopped at its step limit, max_steps=5"):
+        mcmc = fit_theta(x, l1=0.01, method="mcmc", optimizer="adam", max_steps=5)
     assert np.allclose(exact.theta, mcmc.theta, rtol=0, atol=1e-12)
     assert np.isfinite(mcmc.history).all()
     x[0, 7] = 1  # 8 events: that tumour goes through the Metropolis-Hastings estimate
-    noisy = fit_theta(x, l1=0.01, method="mcmc", max_steps=5)
+    with pytest.warns(UserWarning, match="stopped at its step limit, max_steps=5"):
+        noisy = fit_theta(x, l1=0.01, method="mcmc", max_steps=5)
     assert noisy.method == "mcmc" and np.isnan(noisy.history).all()
 
 
@@ -51,7 +55,8 @@ def test_chain_defaults_are_fifty_samples_after_five_burn_in(monkeypatch):
     monkeypatch.setattr(fit, "mcmc_gradient", spy)
     x = np.zeros((5, 9), dtype=np.uint8)
     x[0, :8] = 1
-    fit_theta(x, l1=0.01, method="mcmc", max_steps=1)
+    with pytest.warns(UserWarning, match="stopped at its step limit, max_steps=1"):
+        fit_theta(x, l1=0.01, method="mcmc", max_steps=1)  # one step: the chains' settings
     assert seen["n_samples"] == 50 and seen["burn_in"] == 5
 
 
@@ -186,3 +191,46 @@ def test_order_log_probability_reads_an_array_as_an_order_and_names_a_repeat():
     with pytest.raises(ValueError, match=r"^order=array\(\[1, 0, 1\]\) names an event twice: "
                                          r"an order lists distinct events.*most_likely_order"):
         model.order_log_probability(np.array([1, 0, 1]))
+
+
+def test_a_model_comes_back_from_the_anndata_that_write_results_wrote(tmp_path):
+    # write_results wrote varp["ctmc"] and uns["ctmc"], but nothing read them back, and
+    # CTMC.load("a.h5ad") failed with "'utf-8' codec can't decode byte 0x89 in position 0"
+    import anndata as ad
+    import pandas as pd
+
+    names = ["TP53", "IDH1", "EGFR", "PTEN"]
+    x = CTMC(random_sparse_theta(4, seed=0), names).sample(120, seed=1).X
+    cohort = ad.AnnData(x.astype(np.float32), var=pd.DataFrame(index=names))
+    model = CTMC().fit(cohort, l1_grid=[0.005, 0.05], folds=2, restarts=1, tol=1e-9)
+    omhn = CTMC().fit(cohort, l1=0.01, model="omhn", sample_weight=np.arange(1, 121))
+    model.write_results(cohort)
+    omhn.write_results(cohort, key_added="omhn")
+    cohort.write_h5ad(tmp_path / "a.h5ad")
+    read = ad.read_h5ad(tmp_path / "a.h5ad")
+    for fitted, back in ((model, CTMC.from_anndata(read)),
+                         (omhn, CTMC.from_anndata(read, key="omhn"))):
+        assert back.log_theta.tobytes() == fitted.log_theta.tobytes()  # bit for bit
+        assert back.model_type == fitted.model_type and back.event_names == names
+        assert back.fit_info == fitted.fit_info and back.l1 == fitted.l1
+        assert back.cv_scores == fitted.cv_scores and repr(back) == repr(fitted)
+        assert type(back.l1) is float and type(back.fit_info["converged"]) is bool
+    assert len(model.cv_scores) == 2 and model.fit_info["restarts"]["best"] in (0, 1)
+    assert model.fit_info["fit_options"] == {"tol": 1e-9}
+    # the AnnData's events in another order: theta follows var_names, as written
+    swapped = cohort[:, names[::-1]].copy()
+    model.write_results(swapped)
+    back = CTMC.from_anndata(swapped)
+    assert back.event_names == names[::-1]
+    assert back.theta_frame().loc[names, names].equals(model.theta_frame())
+    with pytest.raises(ValueError, match=r"a\.h5ad is an AnnData \(h5ad\) file, not a prunus"
+                                         r"\.ctmc model file: read it with anndata\.read_h5ad "
+                                         r"and pass it to CTMC\.from_anndata"):
+        CTMC.load(tmp_path / "a.h5ad")
+    with pytest.raises(ValueError, match=r"^key='grn': adata holds no CTMC results under "
+                                         r"'grn' \(varp\['grn'\] and uns\['grn'\], as "
+                                         r"write_results writes them\); found ctmc results "
+                                         r"under \['ctmc', 'omhn'\]"):
+        CTMC.from_anndata(read, key="grn")
+    with pytest.raises(TypeError, match=r"^adata: expected an AnnData, got ndarray"):
+        CTMC.from_anndata(np.zeros((2, 2)))

@@ -1030,3 +1030,20 @@ def test_a_damaged_compressed_cohort_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"c\.csv\.gz': its compressed data are damaged or "
                        r"cut short \(CRC check failed"):
         read_cohort(path)
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("0.9999999", "0.9999999"), ("1.0000001", "1.0000001"), ("1e-09", "1e-09"),
+    ("2", "2"), ("0.5", "0.5"),
+])
+def test_an_almost_binary_entry_is_shown_as_stored(tmp_path, value, shown):
+    # 0.9999999 and 1.0000001 were formatted with :g and reported as "non-binary entry 1",
+    # the value the message says is expected; values :g shows exactly stay as they were
+    path = tmp_path / "c.csv"
+    path.write_text(f"sample,TP53,IDH1\nS1,1,0\nS2,{value},1\nS3,0,0\n")
+    with pytest.raises(ValueError) as err:
+        read_cohort(path)
+    assert str(err.value).endswith(f"event column 'TP53' has non-binary entry {shown} on "
+                                   "line 3 (sample 'S2'); expected 0/1")
+    with pytest.raises(ValueError, match=rf"'E0' has non-binary entry {shown}; expected"):
+        validate_cohort(np.array([[1.0, 0.0], [float(value), 1.0]]))

@@ -258,6 +258,7 @@ def test_select_l1_warns_when_the_best_strength_is_at_an_end_of_the_grid(
     assert select_l1(small_cohort, [0.0, 0.1, 1.0], folds=2, seed=0)[0] == 0.0
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # max_steps=3: fast
 def test_select_l1_grid_edge_warning_names_the_callers_line(small_cohort, monkeypatch):
     # stacklevel=3 named biomodels/ctmc/model.py (CTMC.fit's call of select_l1) when the
     # grid was searched through CTMC().fit(X, l1_grid=...), not the line that called fit
@@ -612,6 +613,7 @@ def test_a_cohort_given_as_any_torch_tensor_fits_as_its_array(small_cohort):
         assert np.array_equal(CTMC().fit(t, l1=0.05, max_steps=20).theta, want)
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # capped: fast
 def test_tensors_on_the_meta_device_are_refused_by_name():
     # a meta tensor (a shape without values) failed inside torch: "Tensor.item() cannot be
     # called on meta tensors" (theta, a float X) or the NotImplementedError "Cannot copy out

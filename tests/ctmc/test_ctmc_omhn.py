@@ -166,6 +166,7 @@ def _small_cohort(n_tumours: int = 150) -> tuple[np.ndarray, list[str]]:
     return CTMC(full).sample(n_tumours, seed=4).X, ["A", "B", "C", "D"]
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # capped: fast
 @pytest.mark.parametrize("options", [
     dict(l1=0.01, method="exact"),
     dict(l1=0.01, method="statespace", restarts=1),
@@ -351,6 +352,7 @@ def test_cli_fit_model_omhn_round_trip(tmp_path):
     assert metrics["heldout_loglik_per_tumour"] > metrics["independence_heldout_loglik_per_tumour"]
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # capped: fast
 def test_an_event_named_as_the_observation_row_is_refused_before_the_fit():
     # theta_frame and theta.csv label omega "Observation": an event of that name ran the
     # whole fit and cross-validation, then failed on "repeated labels" with no output

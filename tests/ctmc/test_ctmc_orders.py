@@ -591,3 +591,64 @@ def test_a_set_of_events_breaks_ties_in_the_model_order_whatever_the_hash_seed(
             "print(m.top_orders({'A', 'B', 'C'}, k=2)[0][0], "
             "m.most_likely_order({'C', 'A'})[0])")
     assert under_hash_seeds(code) == {"['A', 'B', 'C'] ['A', 'C']\n"}
+
+
+def _enumerated_top_orders(theta, events, k):
+    """top_orders as it was up to 8 events: every ordering scored, a stable sort."""
+    th = torch.as_tensor(theta)
+    perms = torch.tensor(list(itertools.permutations(events)), dtype=torch.int64)
+    prob = torch.softmax(sequence_log_prob(th, perms.reshape(len(perms), len(events))), dim=0)
+    top = torch.argsort(prob, descending=True, stable=True)[:k]
+    return [(perms[i].tolist(), float(prob[i])) for i in top]
+
+
+def test_top_orders_beyond_eight_events_by_the_k_best_lattice():
+    # top_orders enumerated all orderings and refused more than 8 events ("pass at most 8
+    # events"), while most_likely_order reaches 20 and the GBM cohort has a tumour of 9
+    from biomodels.ctmc import CTMC, data_log_likelihood
+
+    # 9 events against all 9! = 362,880 orderings
+    theta = random_sparse_theta(12, seed=7)
+    events = [5, 0, 11, 3, 8, 1, 9, 2, 6]
+    brute = _enumerated_top_orders(theta, events, 12)
+    res = top_orders(theta, events, k=12)
+    assert [o for o, _ in res] == [o for o, _ in brute]
+    assert [p for _, p in res] == pytest.approx([p for _, p in brute], rel=1e-12)
+    from biomodels.ctmc.orders import _top_orders_lattice
+
+    for m in range(1, 9):  # the programme agrees with the enumeration, which stays up to 8
+        for seed in range(2):
+            theta = random_sparse_theta(m + 2, seed=seed)
+            events = np.random.default_rng(seed).permutation(m + 2)[:m].tolist()
+            old = _enumerated_top_orders(theta, events, 10)
+            assert top_orders(theta, events, k=10) == old  # bit for bit
+            new = _top_orders_lattice(torch.as_tensor(theta), events, 10)
+            assert [o for o, _ in new] == [o for o, _ in old]
+            assert [p for _, p in new] == pytest.approx([p for _, p in old], rel=1e-12)
+    # 14 events: the first order is most_likely_order's, normalised by the likelihood
+    theta = random_sparse_theta(16, seed=3)
+    events = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15]
+    (best, p), *rest = top_orders(theta, events, k=4)
+    order, lp = most_likely_order(theta, events)
+    x = np.zeros((1, 16), dtype=np.uint8)
+    x[0, events] = 1
+    assert best == order and len(rest) == 3 and p >= rest[0][1] >= rest[2][1]
+    assert p == pytest.approx(np.exp(lp - data_log_likelihood(torch.as_tensor(theta), x)[0]),
+                              rel=1e-10)
+    # ties in itertools.permutations' order, as up to 8 events
+    events = [3, 0, 4, 1, 9, 8, 7, 6, 5]
+    res = top_orders(np.zeros((10, 10)), events, k=30)
+    assert [o for o, _ in res] == [list(q) for q in itertools.permutations(events)][:30]
+    assert [p for _, p in res] == pytest.approx([1 / 362880] * 30, rel=1e-12)
+    model = CTMC(np.zeros((10, 10)), list("ABCDEFGHIJ"))
+    assert model.top_orders(list("JIHGFEDCBA"), k=2) == [
+        (list("JIHGFEDCBA"), pytest.approx(1 / 3628800, rel=1e-12)),
+        (list("JIHGFEDCAB"), pytest.approx(1 / 3628800, rel=1e-12))]
+    with pytest.raises(ValueError, match=r"^top_orders searches the 2\^m subsets of the m "
+                                         r"events, at most 20; got 21 events$"):
+        top_orders(np.zeros((21, 21)), list(range(21)))
+    with pytest.raises(ValueError, match=r"^k=1000: the 1000 best orders of each of the "
+                                         r"184756 subsets of 10 of the 20 events take "
+                                         r"184,756,000 entries, more than the 16,777,216 "
+                                         r"top_orders keeps; pass a smaller k$"):
+        top_orders(np.zeros((20, 20)), list(range(20)), k=1000)

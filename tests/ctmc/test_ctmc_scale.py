@@ -128,6 +128,7 @@ def test_sliced_scoring_matches_one_pass(monkeypatch):
     assert runs[0][2][1] == pytest.approx(runs[1][2][1], rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # capped: fast
 def test_cross_validation_shows_one_bar_over_all_fits(capsys):
     x = (np.random.default_rng(0).random((40, 3)) < 0.3).astype(np.uint8)
     select_l1(x, [0.01, 0.1], folds=2, max_steps=3, progress=True)
