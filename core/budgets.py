@@ -36,7 +36,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from core.checks import check_seed
+from core.checks import check_seed, refuse_meta
 from core.masks import MaskSet, prunable_names
 from core.select import _check_density
 
@@ -292,7 +292,9 @@ def random_mask(
     ------
     ValueError
         ``density`` outside (0, 1], or so small that the budget keeps no weight at all;
-        an unknown ``distribution``; ``seed`` negative or not below 2**64.
+        an unknown ``distribution``; ``seed`` negative or not below 2**64; a masked
+        parameter on the meta device (a model built under ``torch.device("meta")``),
+        whose masks would hold no values: draw them once the model is materialised.
     TypeError
         ``density`` not a real number (e.g. ``"0.2"``); ``seed`` not an integer, e.g.
         ``1.0`` or ``None`` ("seed: expected an integer >= 0, got None").
@@ -317,6 +319,14 @@ def random_mask(
     _check_distribution(distribution)
     params = dict(model.named_parameters())
     chosen = prunable_names(model, names)
+    for k in chosen:
+        # masks on the meta device hold no values: attached, then materialised with
+        # to_empty, they kept 0.005 of the weights where 0.1 was asked, without a word
+        refuse_meta(params[k], f"model: parameter {k!r}",
+                    fix="its masks would hold no values either (to_empty gives them "
+                    "arbitrary ones): materialise the model first (e.g. "
+                    "model.to_empty(device=...) and initialise the weights), then draw and "
+                    "attach the masks; the draw of a seed is the same on every device")
     shapes = {k: tuple(params[k].shape) for k in chosen}
     counts = layer_budgets(shapes, density, distribution, redistribute=redistribute)
     _check_budget_keeps(counts, density, distribution, shapes)

@@ -25,14 +25,34 @@ There are no forward hooks that recompute the weight and no ``weight_orig`` copy
 (the design of :mod:`torch.nn.utils.prune`): a forward pass costs exactly what the
 dense model costs. One tiny forward pre-hook on the root module only re-arms the
 gradient hooks of a copy (``deepcopy``/``torch.load`` do not copy tensor hooks).
-Tensors given to ``torch.func.functional_call`` (or ``torch.func.grad``) are not masked:
-mask them (or multiply by the masks) before the call when that is needed.
+Tensors given to ``torch.func.functional_call`` (or ``torch.func.grad``) are not masked,
+another model's ``nn.Parameter`` s included: their gradients stay theirs (masked only by a
+backward run inside the call), and the module's own gradients keep their masks (also those
+of a forward before the call, and of a backward run while the call holds the parameters'
+places). Mask them (or multiply by the masks) before the call when that is needed.
+
+The hooks hold weak references to the parameters (and to the gradient they masked), which
+:func:`torch.utils.swap_tensors` refuses to swap: under
+``torch.__future__.set_swap_module_params_on_conversion(True)``, ``.to(dtype)``, ``.float()``
+and ``load_state_dict`` of a masked model raise "Couldn't swap" ("Cannot swap t1 because it
+has weakref associated with it"). Under that flag call ``MaskSet.detach_from(model)`` first
+and attach the masks again after the conversion or the load (``masks.attach(model, opt)``).
+
+Masks attached to a ``torch.compile`` wrapper go on the module it wraps, under that module's
+parameter names (``'0.weight'``, not ``'_orig_mod.0.weight'``): from then on either one may
+be passed to every method (:meth:`MaskSet.from_module` names the masks as the module it is
+given does), and training through the compiled one keeps the masks (``fullgraph=True``
+included). ``torch.export`` and ``torch.jit.trace`` take a masked model; ``torch.jit.script``
+cannot compile the forward pre-hook (it fails with "'_MaskHook' object has no attribute
+'__name__'"): script ``masks.to_dense_model(model)``, a plain copy with the pruned entries at
+zero.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import sys
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -78,6 +98,34 @@ def _objects_refused(exc: BaseException) -> str | None:
             "refuses to load it (it may be crafted, or not written by prunus)")
 
 
+def _tied_aliases(module: nn.Module, params: Mapping[str, Any], missing: Iterable[str]) -> str:
+    """Say which of the ``missing`` names are tied aliases of a parameter, and what to name.
+
+    ``named_parameters()`` lists a tensor shared by two layers once, under its first name:
+    ``lm_head.weight = emb.weight`` was refused as "no parameter(s) ['lm_head.weight']".
+
+    Parameters
+    ----------
+    module
+        The model.
+    params
+        ``dict(module.named_parameters())``.
+    missing
+        The names not found in ``params``.
+
+    Returns
+    -------
+    str
+        ``"; '<alias>' is a tied alias of '<name>' (...): name '<name>'"`` per alias, or ``""``.
+    """
+    first = {id(p): n for n, p in params.items()}
+    alias = {n: first[id(p)] for n, p in module.named_parameters(remove_duplicate=False)
+             if n not in params and id(p) in first}
+    return "".join(f"; {n!r} is a tied alias of {alias[n]!r} (the same tensor, which "
+                   f"named_parameters() lists once): name {alias[n]!r}"
+                   for n in missing if n in alias)
+
+
 def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> list[str]:
     """Names of the parameters that are pruned by default.
 
@@ -99,7 +147,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     Raises
     ------
     ValueError
-        If ``names`` contains a name the module has no parameter for, or a selected
+        If ``names`` contains a name the module has no parameter for (the message names
+        the parameter that a tied alias, e.g. ``lm_head.weight`` tied to ``emb.weight``,
+        shares: name that one), or a selected
         parameter is the ``<name>_orig`` of a weight pruned with
         :mod:`torch.nn.utils.prune` (call ``torch.nn.utils.prune.remove(layer, name)``
         first: masks of ``weight_orig`` would ignore torch's mask; torch's masks
@@ -140,7 +190,8 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     missing = [n for n in names if n not in params]
     if missing:
         raise ValueError(
-            f"names: the module has no parameter(s) {missing}; "
+            f"names: the module has no parameter(s) {missing}"
+            f"{_tied_aliases(module, params, missing)}; "
             f"expected names from named_parameters(), e.g. {list(params)[:5]}"
         )
     # each once, in model order: a name given twice counted twice in a global budget, and
@@ -149,6 +200,48 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     chosen = [n for n in params if n in wanted]
     _refuse_torch_prune(module, chosen, "names")
     return chosen
+
+
+#: what ``torch.compile``'s wrapper puts before the names of the module it wraps
+_COMPILED_PREFIX = "_orig_mod."
+
+
+def _unwrap(module: nn.Module) -> tuple[nn.Module, str]:
+    """Return the module ``torch.compile`` wrapped (``OptimizedModule._orig_mod``) and the prefix.
+
+    Masks attached to the wrapper went on the inner module under the wrapper's names
+    (``'_orig_mod.0.weight'``): every later call on the inner module failed. They go on the
+    inner module under its own names, so that the two are interchangeable.
+
+    Parameters
+    ----------
+    module
+        A module, compiled or not.
+
+    Returns
+    -------
+    tuple of (nn.Module, str)
+        The innermost module and what the wrappers add before its parameter names
+        (``""`` for a module that is not compiled).
+    """
+    # no torch._dynamo imported (a slow import): no module has been compiled
+    eval_frame = sys.modules.get("torch._dynamo.eval_frame")
+    wrapper = getattr(eval_frame, "OptimizedModule", None)
+    prefix = ""
+    while wrapper is not None and isinstance(module, wrapper):
+        module, prefix = module._orig_mod, prefix + _COMPILED_PREFIX
+    return module, prefix
+
+
+def _inner_name(name: str, params: Mapping[str, Any]) -> str:
+    """``name`` as the module that ``params`` come from names it.
+
+    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) is
+    the parameter ``'0.weight'`` of ``module``.
+    """
+    while name not in params and name.startswith(_COMPILED_PREFIX):
+        name = name[len(_COMPILED_PREFIX):]
+    return name
 
 
 def _owner(module: nn.Module, name: str) -> tuple[nn.Module, str]:
@@ -326,6 +419,21 @@ def _stamp(owner: nn.Module, attr: str) -> tuple[int, int, int, int]:
     return param._version, param.data_ptr(), mask._version, mask.data_ptr()
 
 
+def _refuse_lost_mask(name: str) -> None:
+    """Raise ``ValueError``: the submodule of the masked parameter ``name`` was replaced.
+
+    ``net[2] = nn.Linear(16, 10)`` after ``MaskSet.attach`` (a new head) left a submodule
+    without the mask buffer: the next backward failed inside autograd with
+    "'Linear' object has no attribute 'weight_mask'".
+    """
+    path, _, attr = name.rpartition(".")
+    raise ValueError(
+        f"masks: {name!r} has no mask any more: its submodule {path or '<root>'!r} was "
+        f"replaced after MaskSet.attach by one without the buffer {attr + '_mask'!r} (a new "
+        "layer). Detach the masks first (MaskSet.detach_from(module)), then attach masks of "
+        "the new parameters")
+
+
 def _zero_state(module: nn.Module, names: list[str], optimizer: torch.optim.Optimizer) -> None:
     """Zero the pruned entries of the optimizer state shaped like the masked parameters."""
     params = dict(module.named_parameters())
@@ -344,18 +452,30 @@ class _GradMask:
     It remembers the gradient it masked and that tensor's version, so that a step
     post-hook can tell whether the gradient is still the masked one (nothing such as
     gradient noise or a gradient assigned by hand has written into it since).
+
+    The hook of the module's own parameter (``always``) masks every gradient of it. One
+    left on an ``nn.Parameter`` that held the parameter's place for a while (another
+    model's, given to ``torch.func.functional_call``) masks only while that tensor is the
+    parameter ``attr`` of ``owner``, when the gradient arrives: the other model's own
+    gradients stay its own.
     """
 
-    def __init__(self, owner: nn.Module, buffer: str) -> None:
-        self.owner = owner
-        self.buffer = buffer
+    def __init__(self, owner: nn.Module, attr: str, always: bool = True) -> None:
+        # weakly: a hook left on another model's parameter must not keep this one alive
+        self.owner = weakref.ref(owner)
+        self.attr = attr
+        self.buffer = attr + "_mask"
+        self.always = always
         self.grad: weakref.ref[torch.Tensor] | None = None
         self.grad_version = -1
 
     def __call__(self, param: torch.Tensor) -> None:
+        owner = self.owner()
+        if owner is None or not (self.always or owner._parameters.get(self.attr) is param):
+            return
         grad = param.grad
         if grad is not None:
-            _zero_(grad, getattr(self.owner, self.buffer))
+            _zero_(grad, getattr(owner, self.buffer))
             self.grad, self.grad_version = weakref.ref(grad), grad._version
 
     def grad_is_masked(self, param: torch.Tensor) -> bool:
@@ -365,6 +485,23 @@ class _GradMask:
             return True
         return (self.grad is not None and self.grad() is grad
                 and grad._version == self.grad_version)
+
+
+def _add_grad_hook(param: torch.Tensor, hook: _GradMask) -> Any:
+    """Register ``hook`` as a post-accumulate-grad hook of ``param``; return its handle.
+
+    A parameter swapped by :func:`torch.utils.swap_tensors` (``.to()``, ``load_state_dict``
+    under ``torch.__future__.set_swap_module_params_on_conversion(True)``) after it had such
+    a hook keeps the dict of hooks that its new C++ tensor does not run: a hook added to it
+    never ran (masks detached before ``.double()`` and attached after masked no gradient).
+    Setting the dict again ties it to the tensor of the moment (only where there was one:
+    ``torch.compile`` cannot trace the assignment).
+    """
+    had = param._post_accumulate_grad_hooks is not None
+    handle = param.register_post_accumulate_grad_hook(hook)
+    if had:
+        param._post_accumulate_grad_hooks = param._post_accumulate_grad_hooks
+    return handle
 
 
 def _takes_grad_hook(param: torch.Tensor) -> bool:
@@ -414,7 +551,13 @@ class _MaskHook:
         self._armed: weakref.ref[nn.Module] | None = None
         self._params: list[weakref.ref[torch.Tensor]] = []
         self._grad_hooks: list[_GradMask | None] = []
+        # per name, the handle of its hook (None for a frozen parameter)
         self._grad_handles: list[Any] = []
+        # per name, (weakref(tensor), hook, handle) of the other nn.Parameters that held its
+        # place (functional_call): their hooks mask only while they hold it (_GradMask), and
+        # stay so that the module's own parameter keeps its hook (see _follow)
+        self._extra: list[list[tuple[weakref.ref[torch.Tensor], _GradMask, Any]]] = [
+            [] for _ in names]
         # the optimizers hooked and, at the same index, the handles of their three hooks
         self._opt_handles: list[list[Any]] = []
         self._optimizers: list[weakref.ref[torch.optim.Optimizer]] = []
@@ -455,10 +598,8 @@ class _MaskHook:
                 return False
         return True
 
-    def arm(self, module: nn.Module) -> None:
-        """Register gradient hooks on ``module``'s parameters (idempotent)."""
-        if self._is_armed(module):
-            return
+    def _check_places(self, module: nn.Module) -> None:
+        """Raise ``ValueError`` naming a masked parameter that is gone or lost its mask."""
         for name in self.names:
             # a parametrization (core.hadamard, torch.nn.utils.parametrize) or
             # torch.nn.utils.prune put a computed tensor in the parameter's place: registering
@@ -483,24 +624,83 @@ class _MaskHook:
                     "torch.nn.utils.prune). Detach the masks before such a change "
                     "(MaskSet.detach_from(module)), then attach masks of the new parameters, "
                     "or pass them to hadamard(module, masks=...)")
+            if attr + "_mask" not in owner._buffers:
+                _refuse_lost_mask(name)
+
+    def arm(self, module: nn.Module) -> None:
+        """Register gradient hooks on ``module``'s parameters (idempotent)."""
+        if self._is_armed(module):
+            return
+        self._check_places(module)
+        if self._armed is not None and self._armed() is module:
+            self._follow(module)
+            return
         self.disarm()
         for name in self.names:
             owner, attr = _owner(module, name)
             param = getattr(owner, attr)
-            grad_hook = None
+            grad_hook = handle = None
             # torch refuses the hook on a frozen parameter (requires_grad=False): attaching
             # masks to a model with a frozen layer raised, as did a deepcopy's first
             # forward; a frozen parameter gets no gradient (_is_armed re-arms on unfreeze)
             if _takes_grad_hook(param):
-                grad_hook = _GradMask(owner, attr + "_mask")
-                self._grad_handles.append(param.register_post_accumulate_grad_hook(grad_hook))
+                grad_hook = _GradMask(owner, attr)
+                handle = _add_grad_hook(param, grad_hook)
             self._grad_hooks.append(grad_hook)
+            self._grad_handles.append(handle)
             self._params.append(weakref.ref(param))
         self._armed = weakref.ref(module)
 
+    def _follow(self, module: nn.Module) -> None:
+        """Register hooks on the parameters that took the masked places since arming.
+
+        ``torch.func.functional_call(module, dict(other.named_parameters()), ...)`` puts
+        another model's ``nn.Parameter`` s in the places for one call: moving the hooks onto
+        them masked the other model's gradients until the next forward of ``module`` and
+        left the module's own pending gradients unmasked. The parameter armed keeps its
+        hook; a newcomer gets one that masks only while it holds the place (_GradMask), and
+        becomes the armed one once the parameter armed is gone (``load_state_dict(...,
+        assign=True)``, a new ``nn.Parameter`` assigned). A parameter armed frozen and
+        unfrozen since gets its hook.
+        """
+        for i, name in enumerate(self.names):
+            owner, attr = _owner(module, name)
+            param = owner._parameters[attr]
+            armed = self._params[i]()
+            if param is armed:
+                if self._grad_hooks[i] is None and _takes_grad_hook(param):
+                    self._grad_hooks[i] = _GradMask(owner, attr)
+                    self._grad_handles[i] = _add_grad_hook(param, self._grad_hooks[i])
+                continue
+            if not isinstance(param, nn.Parameter):
+                continue  # a plain tensor, for one call: not masked
+            extra = [e for e in self._extra[i] if e[0]() is not None]
+            found = next((e for e in extra if e[0]() is param), None)
+            if armed is None:
+                # the parameter armed is gone: this one replaced it for good
+                grad_hook, handle = (None, None) if found is None else found[1:]
+                if found is not None:
+                    extra.remove(found)
+                    grad_hook.always = True
+                elif _takes_grad_hook(param):
+                    grad_hook = _GradMask(owner, attr)
+                    handle = _add_grad_hook(param, grad_hook)
+                self._params[i], self._grad_hooks[i] = weakref.ref(param), grad_hook
+                self._grad_handles[i] = handle
+                self._zeroed = {}
+            elif found is None and _takes_grad_hook(param):
+                grad_hook = _GradMask(owner, attr, always=False)
+                extra.append((weakref.ref(param), grad_hook, _add_grad_hook(param, grad_hook)))
+            self._extra[i] = extra
+
     def disarm(self) -> None:
         for handle in self._grad_handles:
-            handle.remove()
+            if handle is not None:
+                handle.remove()
+        for extra in self._extra:
+            for _, _, handle in extra:
+                handle.remove()
+        self._extra = [[] for _ in self.names]
         self._grad_handles = []
         self._grad_hooks = []
         self._params = []
@@ -766,20 +966,43 @@ class MaskSet(Mapping[str, torch.Tensor]):
         return MaskSet({n: m.to(device) for n, m in self.masks.items()})
 
     # -- module mechanics ----------------------------------------------------
-    def _check(self, module: nn.Module) -> dict[str, nn.Parameter]:
+    def _check(self, module: nn.Module
+               ) -> tuple[nn.Module, dict[str, str], dict[str, nn.Parameter]]:
+        """Check the masks against ``module``; return where they go.
+
+        Parameters
+        ----------
+        module
+            The model (or a ``torch.compile`` wrapper of it).
+
+        Returns
+        -------
+        tuple
+            The module that holds the parameters (the one a ``torch.compile`` wrapper
+            wraps), each mask's name of its parameter there, and its named parameters.
+        """
+        module, _ = _unwrap(module)
         params = dict(module.named_parameters())
-        missing = [n for n in self.masks if n not in params]
+        names = {n: _inner_name(n, params) for n in self.masks}
+        missing = [n for n, inner in names.items() if inner not in params]
         if missing:
             raise ValueError(
-                f"masks: the module has no parameter(s) {missing}; expected names from "
-                f"module.named_parameters(), e.g. {list(params)[:5]}"
+                f"masks: the module has no parameter(s) {missing}"
+                f"{_tied_aliases(module, params, [names[n] for n in missing])}; expected "
+                f"names from module.named_parameters(), e.g. {list(params)[:5]}"
             )
+        seen: dict[str, str] = {}
+        for n, inner in names.items():
+            if inner in seen:
+                raise ValueError(f"masks: {seen[inner]!r} and {n!r} name the same parameter "
+                                 f"{inner!r} (one through torch.compile's wrapper); keep one")
+            seen[inner] = n
         for n, m in self.masks.items():
-            if m.shape != params[n].shape:
+            if m.shape != params[names[n]].shape:
                 raise ValueError(f"masks: mask {n!r} has shape {tuple(m.shape)}, expected the "
-                                 f"parameter's shape {tuple(params[n].shape)}")
-        _refuse_torch_prune(module, self.masks, "masks")
-        return params
+                                 f"parameter's shape {tuple(params[names[n]].shape)}")
+        _refuse_torch_prune(module, list(names.values()), "masks")
+        return module, names, params
 
     def apply(self, module: nn.Module) -> None:
         """Zero the pruned entries of ``module``'s parameters in place (no autograd).
@@ -794,10 +1017,10 @@ class MaskSet(Mapping[str, torch.Tensor]):
         ValueError
             If a mask names a parameter the module lacks or has another shape.
         """
-        params = self._check(module)
+        _, names, params = self._check(module)
         with torch.no_grad():
             for n, m in self.masks.items():
-                _zero_(params[n], m)
+                _zero_(params[names[n]], m)
 
     def attach(
         self, module: nn.Module, optimizer: torch.optim.Optimizer | None = None
@@ -848,18 +1071,25 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Notes
         -----
         On a refusal the module is left as it was (masks attached before included).
+        Given a ``torch.compile`` wrapper, the masks go on the module it wraps (mask names
+        of either one are taken); this MaskSet keeps the names it was given.
+        ``torch.jit.script`` cannot compile the attached masks' forward pre-hook: script
+        :meth:`to_dense_model` instead. Under
+        ``torch.__future__.set_swap_module_params_on_conversion(True)`` detach the masks
+        before ``.to()`` or ``load_state_dict`` and attach them again after (the hooks hold
+        weak references to the parameters, which torch refuses to swap).
         """
         # checked before the module is touched: an object that is no optimizer failed only
         # in the hook registration, after the buffers were registered and weights zeroed
         _check_optimizer(optimizer)
-        params = self._check(module)
+        module, names, params = self._check(module)
         # check every buffer name before touching the module, so a refusal leaves it as it was
         old = getattr(module, _HOOK_ATTR, None)
         ours = set() if old is None else set(old.names)
         for n in self.masks:
-            owner, attr = _owner(module, n)
+            owner, attr = _owner(module, names[n])
             buf = attr + "_mask"
-            if hasattr(owner, buf) and n not in ours:
+            if hasattr(owner, buf) and names[n] not in ours:
                 raise ValueError(f"module: submodule of {n!r} already has an attribute "
                                  f"{buf!r}; cannot register the mask buffer")
         # a re-attach without an optimizer dropped the hooked ones: their steps no longer
@@ -872,16 +1102,16 @@ class MaskSet(Mapping[str, torch.Tensor]):
         dropped = [opt for opt in hooked if opt is not optimizer]
         MaskSet.detach_from(module)
         for n, m in self.masks.items():
-            owner, attr = _owner(module, n)
+            owner, attr = _owner(module, names[n])
             buf = attr + "_mask"
             # the module's own copy: attached as they were, the masks of from_module(a)
             # (or the caller's tensors) were shared by a and b, so resuming a with
             # load_state_dict changed b's masks and let its pruned weights grow back
             with torch.inference_mode(False):  # a copy made inside the block would be one
-                m = m.to(params[n].device, copy=True)
+                m = m.to(params[names[n]].device, copy=True)
             self.masks[n] = m
             owner.register_buffer(buf, m)
-        hook = _MaskHook(list(self.masks))
+        hook = _MaskHook([names[n] for n in self.masks])
         setattr(module, _HOOK_ATTR, hook)
         module.register_forward_pre_hook(hook)
         hook.arm(module)
@@ -906,7 +1136,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            A module a MaskSet is attached to.
+            A module a MaskSet is attached to (or a ``torch.compile`` wrapper of one).
         optimizer
             The optimizer whose steps are followed by a re-application.
 
@@ -918,6 +1148,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
             If no MaskSet is attached to ``module``.
         """
         _check_optimizer(optimizer, allow_none=False)
+        module, _ = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             raise ValueError("module: no MaskSet is attached; call MaskSet.attach first")
@@ -941,8 +1172,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            The module to clean.
+            The module to clean (a ``torch.compile`` wrapper or the module it wraps).
         """
+        module, _ = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             return
@@ -964,25 +1196,31 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            A module with an attached MaskSet.
+            A module with an attached MaskSet (or a ``torch.compile`` wrapper of one).
 
         Returns
         -------
         MaskSet
-            Its masks: the module's buffers (shared, not copied).
+            Its masks: the module's buffers (shared, not copied), by the names of
+            ``module.named_parameters()`` (a compiled wrapper's ``'_orig_mod.<name>'``).
 
         Raises
         ------
         ValueError
-            If no MaskSet is attached to ``module``.
+            If no MaskSet is attached to ``module``, or a masked parameter's submodule was
+            replaced since by one without the mask.
         """
+        module, prefix = _unwrap(module)
         hook = getattr(module, _HOOK_ATTR, None)
         if hook is None:
             raise ValueError("module: no MaskSet is attached to this module")
         out = {}
         for n in hook.names:
             owner, attr = _owner(module, n)
-            out[n] = getattr(owner, attr + "_mask")
+            if attr + "_mask" not in owner._buffers:
+                _refuse_lost_mask(n)
+            # by the names of the module given: a compiled one's are '_orig_mod.<name>'
+            out[prefix + n] = owner._buffers[attr + "_mask"]
         return cls(out)
 
     @classmethod
@@ -1100,9 +1338,10 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Returns
         -------
         nn.Module
-            A deep copy with pruned entries zeroed.
+            A deep copy with pruned entries zeroed (of the module a ``torch.compile``
+            wrapper wraps, given one); ``torch.jit.script`` takes it.
         """
-        self._check(module)
+        module, _, _ = self._check(module)
         dense = copy.deepcopy(module)
         MaskSet.detach_from(dense)
         self.apply(dense)
