@@ -209,8 +209,9 @@ fig.savefig(OUT / "cascade_fit.png", dpi=110)
 # %% [markdown]
 # ## Networks with cycles
 # Real contact networks have triangles (households, workplaces). Households apart from
-# each other (every connected group with a cycle of at most 12 people) are computed exactly,
-# group by group (`method="exact"`, what `size_distribution` picks there); on a connected
+# each other (every connected group with a cycle of at most 12 people, however many groups:
+# 100,000 households of 5 take about 2 s) are computed exactly, group by group
+# (`method="exact"`, what `size_distribution` and `celf` pick there); on a connected
 # network with cycles, as this small world, the tree approximation (TDA) is used: check it
 # against sampling before trusting it, especially
 # on dense networks near the epidemic threshold, where it is known to be poor. On this

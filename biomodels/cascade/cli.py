@@ -491,12 +491,15 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     # small (households), TDA on other networks with cycles
     method = _resolve(graph, args.method, exact_auto=True)
     if method == "tree" and not graph.is_forest():
-        # the library's error names its argument (method='tree' ... use method='tda')
+        from .exact import _instead_of_tree
+
+        # the library's error names its argument (method='tree' ... use method='tda'); this
+        # one named tda and mc only, on households too, which --method exact computes
         u, v = find_cycle_link(graph)
         raise CommandError(
             f"--method tree needs a network without cycles, but the link "
-            f"({graph.labels[u]!r}, {graph.labels[v]!r}) closes one; use --method tda (an "
-            "approximation) or mc, or auto"
+            f"({graph.labels[u]!r}, {graph.labels[v]!r}) closes one; use "
+            f"{_instead_of_tree(graph, cli=True)}"
         )
     if method == "exact":
         from .exact import _check_exact
@@ -508,8 +511,13 @@ def _size(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 str(exc).replace("max_nodes=", "").replace("method='", "--method ")
                 .replace("' ", " ").replace("'", "")) from None
     if args.method == "auto" and method == "tda":
-        # auto never samples, so say that this answer is an approximation
-        print("prunus: note: the network has cycles, so auto uses the TDA "
+        from .exact import MAX_NODES, _largest_cyclic
+
+        # auto never samples, so say that this answer is an approximation, and why (it
+        # takes the exact enumeration where every component with a cycle is small)
+        print(f"prunus: note: the network has a component with a cycle of "
+              f"{_largest_cyclic(graph)} nodes, more than the {MAX_NODES} that --method "
+              "exact enumerates, so auto uses the TDA "
               "approximation (total variation up to 0.3-0.9 on networks with many short "
               "cycles near the epidemic threshold, sparse ones too); compare with "
               "--method mc there", file=sys.stderr)
@@ -1191,9 +1199,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "networks with cycles (poor on networks with many short cycles near "
                       "the epidemic threshold, sparse ones too: compare with mc); exact: "
                       "exact where every connected component with a cycle has at most 12 "
-                      "nodes (households; the forests by tree); mc: Monte Carlo; auto "
-                      "(default): tree on forests, exact where the components with a cycle "
-                      "are that small, else tda")
+                      "nodes (households, any number of them: 100,000 households of 5 in "
+                      "about 2 s; the forests by tree); mc: Monte Carlo; auto (default): "
+                      "tree on forests, exact where every component with a cycle is that "
+                      "small, else tda")
     size.add_argument("--tail-accurate", action="store_true",
                       help="resolve probabilities below the round-off floor (about 1e-14; "
                       "up to 3 n eps, 7e-12 at 10,000 nodes, where the size is nearly "

@@ -8,8 +8,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .exact import _auto_exact, exact_size_distribution
-from .graph import CascadeGraph, check_graph, seed_probabilities
+from .exact import _auto_exact, _exact_size_distribution, _instead_of_tree
+from .graph import CascadeGraph, check_graph, find_cycle_link, seed_probabilities
 from .loopy import _tda_conditional_activation, tda_size_distribution
 from .montecarlo import monte_carlo
 from .tree import tree_conditional_activation, tree_size_distribution
@@ -77,8 +77,9 @@ def size_distribution(
         ``3^m`` work for ``m`` nodes, see
         :func:`~biomodels.cascade.exact_size_distribution`); ``"mc"``: Monte Carlo with
         ``n_runs`` runs; ``"auto"``: ``"tree"`` on forests, ``"exact"`` where every
-        component with a cycle has at most 12 nodes and all of them together at most
-        ``5e6`` terms ``3^m`` (about 0.25 s; 18,000 households of 5), else ``"tda"``. A
+        component with a cycle has at most 12 nodes, however many there are (the work
+        grows linearly with their number, as TDA's: 100,000 households of 5 in about 2 s,
+        TDA 9 s), else ``"tda"``. A
         household of 4 (``K4``, ``w = 0.4``, one index case) has ``P(size = 1..4)`` =
         ``.216 .156 .228 .400``, which TDA gives as ``.216 .156 .403 .225``.
     tail_accurate
@@ -113,10 +114,12 @@ def size_distribution(
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (the message names
         ``CascadeGraph.from_networkx`` for a networkx graph, ``from_scipy`` for a matrix).
     ValueError
-        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it),
-        ``"exact"`` on one with a component with a cycle of more than 12 nodes (naming its
-        size), neither ``seeds`` nor ``seed_prob`` given, or bad seeds or seed
-        probabilities (naming the node).
+        Unknown method, ``"tree"`` on a network with a cycle (naming a link on it, and
+        ``"exact"`` where its components with a cycle are small enough), ``"exact"`` on one
+        with a component with a cycle of more than 12 nodes (naming its size;
+        :func:`~biomodels.cascade.exact_size_distribution` takes up to 14), neither
+        ``seeds`` nor ``seed_prob`` given, or bad seeds or seed probabilities (naming the
+        node).
 
     Notes
     -----
@@ -156,7 +159,9 @@ def size_distribution(
     if how == "tree":
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
     if how == "exact":
-        return exact_size_distribution(graph, p, tail_accurate=tail_accurate)
+        # its refusal of a large component names this function's options (it named
+        # max_nodes=12, which size_distribution has not)
+        return _exact_size_distribution(graph, p, tail_accurate=tail_accurate)
     if how == "tda":
         return tda_size_distribution(
             graph, p, tail_accurate=tail_accurate, seed_mixture=seed_mixture
@@ -212,7 +217,8 @@ def conditional_activation(
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
         constructor that converts it).
     ValueError
-        If ``method`` is not ``"auto"``, ``"tree"`` or ``"tda"``.
+        If ``method`` is not ``"auto"``, ``"tree"`` or ``"tda"``, or is ``"tree"`` on a
+        network with a cycle (naming a link on it).
 
     Examples
     --------
@@ -235,6 +241,12 @@ def conditional_activation(
     if how in ("mc", "exact"):
         raise ValueError(f"method: expected 'auto', 'tree' or 'tda' for conditional "
                          f"activation, got {method!r}")
+    if how == "tree" and (link := find_cycle_link(graph)) is not None:
+        # the tree plan's refusal names 'exact' and 'mc', which this function has not
+        u, v = link
+        raise ValueError(f"method='tree' needs a forest, but the link ({graph.labels[u]!r}, "
+                         f"{graph.labels[v]!r}) closes a cycle; use "
+                         f"{_instead_of_tree(graph, exact=False, mc=False)}")
     if how == "tda" and not graph.is_forest():
         return _tda_conditional_activation(graph, p, min_prob=min_prob)
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

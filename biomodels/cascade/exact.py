@@ -61,18 +61,15 @@ from .tree import check_seed_vector, tree_size_distribution
 
 __all__ = ["exact_size_distribution"]
 
-#: default largest component with a cycle that is enumerated (one CPU thread: 12 nodes
-#: 0.02 s, 0.05 s with backward; each node more about triples time and memory)
+#: default largest component with a cycle that is enumerated, and the largest that
+#: ``method="auto"`` takes, however many there are (one CPU thread: 12 nodes 0.02 s,
+#: 0.05-0.07 s with backward; each node more about triples time and memory)
 MAX_NODES = 12
 
-#: the most nodes a component may have for the enumeration at all: 14 nodes took 0.27 s
-#: (1 s with backward, 1.3 GB); 16 would take about ten times that
+#: the most nodes a component may have for the enumeration at all: 14 nodes took
+#: 0.4-0.7 s with its tables (0.9-1.3 s and 1.4 GB with backward); 16 would take about ten
+#: times that
 _HARD_MAX_NODES = 14
-
-#: ``method="auto"`` takes the enumeration while the components with a cycle hold at most
-#: this many terms ``3^m`` together: about 0.25 s on one CPU thread (18,000 households of
-#: 5 nodes, 4.4e6, took 0.24 s, TDA 0.47 s)
-AUTO_WORK = 5e6
 
 #: terms of one batch of components of the same size (bounds the memory of a pass)
 _BATCH_TERMS = 1 << 21
@@ -95,7 +92,8 @@ class _Enumeration(NamedTuple):
 
 def _enumeration(m: int) -> _Enumeration:
     """Return the terms of the recursion for ``m`` nodes (kept for ``m <= MAX_NODES``)."""
-    # 14 nodes: 3.6e6 terms, 0.9 s to build and 200 MB of indices, not worth keeping
+    # 14 nodes: 3.6e6 terms, 0.15 s to build and 200 MB of indices, not worth keeping;
+    # exact_size_distribution builds them once per call, for all its batches
     return _cached_enumeration(m) if m <= MAX_NODES else _build_enumeration(m)
 
 
@@ -106,17 +104,18 @@ def _build_enumeration(m: int) -> _Enumeration:
     bits = ((masks[:, None] >> np.arange(m)) & 1).astype(bool)
     popcount = bits.sum(1).astype(np.int64)
     pa, pb, pc, pv = [], [], [], []
+    b = c = np.zeros(1, dtype=np.int64)
     for v in range(m):
-        # every node below v is outside A, in B or in C: the digits of 0..3^v - 1
-        t = np.arange(3**v, dtype=np.int64)
-        digits = (t[:, None] // 3 ** np.arange(v, dtype=np.int64)) % 3
-        weight = np.int64(1) << np.arange(v, dtype=np.int64)
-        b = ((digits == 1) * weight).sum(1)
-        c = ((digits == 2) * weight).sum(1)
+        # every node below v is outside A, in B or in C: the base-3 digits of 0..3^v - 1,
+        # node v - 1's the highest, so the sets of v - 1 taken three times (digit by
+        # digit, all at once, was 0.46 s of the 14-node tables' 0.6 s)
+        if v:
+            bit = np.int64(1) << (v - 1)
+            b, c = np.concatenate([b, b + bit, b]), np.concatenate([c, c, c + bit])
         pa.append(b | c | (1 << v))
         pb.append(b)
         pc.append(c)
-        pv.append(np.full(t.size, v, dtype=np.int64))
+        pv.append(np.full(b.size, v, dtype=np.int64))
     A, B, C, V = (np.concatenate(x) for x in (pa, pb, pc, pv))
     level_of = popcount[A]
     levels = []
@@ -138,7 +137,7 @@ def _build_enumeration(m: int) -> _Enumeration:
 _cached_enumeration = functools.lru_cache(maxsize=None)(_build_enumeration)
 
 
-def _enumerate(W: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+def _enumerate(W: torch.Tensor, p: torch.Tensor, plan: _Enumeration) -> torch.Tensor:
     """Exact size distributions of a batch of components of the same size.
 
     Parameters
@@ -148,6 +147,10 @@ def _enumerate(W: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         ``k`` (0 where there is no edge).
     p
         Shape ``(K, m)``, float64: the seed probabilities.
+    plan
+        ``_enumeration(m)``, built once by the caller for all its batches (above
+        ``MAX_NODES`` it is not cached, and building it took longer than the pass: 0.3 s
+        of a 13-node component's 0.33 s).
 
     Returns
     -------
@@ -157,7 +160,6 @@ def _enumerate(W: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """
     K, m = p.shape
     full = 1 << m
-    plan = _enumeration(m)
     dev = W.device
 
     def idx(a: np.ndarray) -> torch.Tensor:
@@ -193,24 +195,65 @@ def _enumerate(W: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return out.index_add(1, idx(plan.popcount), Rs * stay)
 
 
-def _auto_exact(graph: CascadeGraph, *, max_nodes: int = MAX_NODES,
-               max_work: float = AUTO_WORK) -> bool:
+def _auto_exact(graph: CascadeGraph, *, max_nodes: int = MAX_NODES) -> bool:
     """Whether ``method="auto"`` takes the exact enumeration on ``graph``.
 
-    True where ``graph`` has a cycle, every weakly connected component with a cycle has at
-    most ``max_nodes`` nodes and those components hold at most ``max_work`` terms ``3^m``
-    together (by structure: the weights do not matter).
+    True where ``graph`` has a cycle and every weakly connected component with a cycle has
+    at most ``max_nodes`` nodes (by structure: the weights do not matter), however many
+    such components there are: the enumeration's work grows linearly with their number,
+    as TDA's does, and it was faster than TDA on households (100,000 households of 5:
+    1.8 s against 9 s); the batches bound its memory.
     """
+    return 0 < _largest_cyclic(graph) <= max_nodes
+
+
+def _largest_cyclic(graph: CascadeGraph) -> int:
+    """Nodes of the largest weakly connected component with a cycle (0 on a forest)."""
     if graph.is_forest():
-        return False
+        return 0
     count, comp = _weak_components(graph)
     parts = _Components.of(graph, comp, count)
-    sizes = np.diff(parts.node_start)[parts.cyclic]
-    return bool(sizes.max() <= max_nodes and float(np.sum(3.0**sizes)) <= max_work)
+    return int(np.diff(parts.node_start)[parts.cyclic].max())
 
 
-def _check_exact(graph: CascadeGraph, max_nodes: int = MAX_NODES) -> None:
+def _instead_of_tree(graph: CascadeGraph, *, exact: bool = True, mc: bool = True,
+                     cli: bool = False) -> str:
+    """Name the methods to use where ``method="tree"`` meets ``graph``, which has a cycle.
+
+    Only those that the caller has (``exact``: an ``"exact"`` method, ``mc``: a Monte Carlo
+    one; ``cli``: worded as ``prunus cascade size``'s options, which has both and auto):
+    ``"exact"`` first where every component with a cycle is small enough for it, else the
+    size of the largest.
+    """
+    largest = _largest_cyclic(graph) if exact else 0
+    small = exact and largest <= MAX_NODES
+    if cli:
+        use = ["--method tda (an approximation) or mc,", "or auto"]
+        if small:
+            use.insert(0, f"--method exact (exact here: every component with a cycle has at "
+                          f"most {MAX_NODES} nodes),")
+        else:
+            use.append(f"(--method exact takes components with a cycle of at most "
+                       f"{MAX_NODES} nodes; one here has {largest} nodes)")
+        return " ".join(use)
+    names = ["'tda' (an approximation)"] + ["'mc' (Monte Carlo)"] * mc
+    if small:
+        names.insert(0, f"'exact' (exact here: every component with a cycle has at most "
+                        f"{MAX_NODES} nodes)")
+    use = "method=" + (", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1
+                       else names[0])
+    if exact and not small:
+        use += (f" ('exact' takes components with a cycle of at most {MAX_NODES} nodes, "
+                f"one here has {largest} nodes)")
+    return use
+
+
+def _check_exact(graph: CascadeGraph, max_nodes: int = MAX_NODES, *, mc: bool = True,
+                 hint: bool = False) -> None:
     """Refuse a network with a component with a cycle of more than ``max_nodes`` nodes.
+
+    ``mc``: whether the caller has a Monte Carlo method to name; ``hint``: whether to name
+    :func:`exact_size_distribution`'s ``max_nodes`` (up to 14) for components that it takes.
 
     Raises
     ------
@@ -219,19 +262,41 @@ def _check_exact(graph: CascadeGraph, max_nodes: int = MAX_NODES) -> None:
     """
     if not graph.is_forest():
         count, comp = _weak_components(graph)
-        _refuse_large(_Components.of(graph, comp, count), max_nodes)
+        _refuse_large(_Components.of(graph, comp, count), max_nodes, mc=mc, hint=hint)
 
 
-def _refuse_large(parts: _Components, max_nodes: int) -> None:
-    """Raise the ValueError of :func:`_check_exact` where a component of ``parts`` is too large."""
+def _refuse_large(parts: _Components, max_nodes: int, *, mc: bool = True, hint: bool = False,
+                  direct: bool = False) -> None:
+    """Raise the ValueError of :func:`_check_exact` where a component of ``parts`` is too large.
+
+    The message names only the caller's options: ``method='exact'`` of
+    :func:`~biomodels.cascade.size_distribution` and the fits has no ``max_nodes`` (the
+    message said ``max_nodes=12``, and ``method='mc'`` to fits that have none);
+    ``direct``: the caller is :func:`exact_size_distribution` itself.
+    """
     sizes = np.diff(parts.node_start)[parts.cyclic]
     over = int((sizes > max_nodes).sum())
-    if over:
-        more = f" ({over} such components)" if over > 1 else ""
+    if not over:
+        return
+    largest = int(sizes.max())
+    more = f" ({over} such components)" if over > 1 else ""
+    head = f"a weakly connected component with a cycle has {largest} nodes{more}, more than "
+    why = "the work grows like 3^nodes"
+    takes = largest <= _HARD_MAX_NODES  # within what the enumeration takes at all
+    if direct:
+        if takes:
+            why += f"; max_nodes takes up to {_HARD_MAX_NODES}"
         raise ValueError(
-            f"method='exact': a weakly connected component with a cycle has {int(sizes.max())} "
-            f"nodes{more}, more than max_nodes={max_nodes} (the work grows like 3^nodes); "
-            "use method='tda' (an approximation) or method='mc' (Monte Carlo)")
+            f"graph: {head}max_nodes={max_nodes} ({why}); for larger ones use "
+            "size_distribution(graph, ..., method='tda') (an approximation) or method='mc' "
+            "(Monte Carlo)")
+    if hint and takes:
+        allowed = " or ".join(str(k) for k in range(largest, _HARD_MAX_NODES + 1))
+        why += (f"; exact_size_distribution(graph, p, max_nodes={allowed}) takes up to "
+                f"{_HARD_MAX_NODES}")
+    use = "method='tda' (an approximation)" + (" or method='mc' (Monte Carlo)" if mc else "")
+    raise ValueError(f"method='exact': {head}the {max_nodes} that method='exact' enumerates "
+                     f"({why}); use {use}")
 
 
 def exact_size_distribution(
@@ -258,9 +323,11 @@ def exact_size_distribution(
         :func:`~biomodels.cascade.seed_probabilities`).
     max_nodes
         Largest component with a cycle to enumerate, 1 to 14. Time and memory grow
-        like ``3^m``: measured on one CPU thread, one component of 12 nodes 0.02 s
-        (0.05 s with backward), 14 nodes 0.27 s (1 s and 1.3 GB with backward); 1,000
-        households of 5 nodes 0.013 s.
+        like ``3^m`` per component, and linearly with the number of components (batched):
+        measured on one CPU thread, one component of 12 nodes 0.02 s (0.05-0.07 s with
+        backward), 13 nodes 0.12-0.2 s, 14 nodes 0.4-0.7 s (0.9-1.3 s and 1.4 GB with
+        backward); 1,000 households of 5 nodes 0.02 s, 100,000 about 2 s (TDA 9 s; with
+        backward 7 s and 3.8 GB, TDA 40 s and 13 GB).
     tail_accurate
         Every enumerated probability already has a small relative error, however tiny
         (no cancellation). With True the components' distributions are also convolved
@@ -284,8 +351,9 @@ def exact_size_distribution(
     TypeError, ValueError
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph`, ``p`` is not one
         probability per node, ``max_nodes`` is not an integer from 1 to 14, or a component
-        with a cycle has more than ``max_nodes`` nodes (naming its size; use
-        ``method='tda'`` or ``'mc'`` there).
+        with a cycle has more than ``max_nodes`` nodes (naming its size, how far
+        ``max_nodes`` goes, and :func:`~biomodels.cascade.size_distribution`'s
+        ``method='tda'`` and ``'mc'`` for larger ones).
 
     Examples
     --------
@@ -305,13 +373,26 @@ def exact_size_distribution(
         raise ValueError(f"max_nodes: expected at most {_HARD_MAX_NODES} (the work grows like "
                          f"3^nodes: 3^{_HARD_MAX_NODES} = {3**_HARD_MAX_NODES:.1e} terms), "
                          f"got {max_nodes}")
+    return _exact_size_distribution(graph, p, max_nodes=max_nodes, tail_accurate=tail_accurate,
+                                    refusal={"direct": True})
+
+
+def _exact_size_distribution(graph: CascadeGraph, p: torch.Tensor, *,
+                             max_nodes: int = MAX_NODES, tail_accurate: bool = False,
+                             refusal: dict[str, bool] | None = None) -> torch.Tensor:
+    """:func:`exact_size_distribution` of checked arguments.
+
+    ``refusal``: the keywords of :func:`_refuse_large` that word the caller's refusal of a
+    component too large (default: ``size_distribution``'s, which names
+    ``exact_size_distribution``'s ``max_nodes``).
+    """
     if graph.is_forest():
         return tree_size_distribution(graph, p, tail_accurate=tail_accurate)
     w = graph.weight
     dev, n = w.device, graph.n
     count, comp = _weak_components(graph)
     parts = _Components.of(graph, comp, count)
-    _refuse_large(parts, max_nodes)
+    _refuse_large(parts, max_nodes, **({"hint": True} if refusal is None else refusal))
     grad_p = torch.is_grad_enabled() and p.requires_grad
     seeded = np.bincount(comp, weights=p.detach().cpu().numpy() > 0, minlength=count) > 0
     # components that no seed can start add a point mass at 0 (kept for p's gradient)
@@ -329,9 +410,12 @@ def exact_size_distribution(
         sizes = np.diff(parts.node_start)
         for m in np.unique(sizes[cyclic]).tolist():
             group = cyclic[sizes[cyclic] == m]
-            chunk = max(1, _BATCH_TERMS // max(_enumeration(m).terms, 1))
+            # once per size: above MAX_NODES the tables are not cached, and building them
+            # for every batch (one component of 13 each) took 0.3 s a component
+            plan = _enumeration(m)
+            chunk = max(1, _BATCH_TERMS // max(plan.terms, 1))
             for at in range(0, group.size, chunk):
-                X = _enumerate(*_dense(graph, p, parts, group[at : at + chunk], m))
+                X = _enumerate(*_dense(graph, p, parts, group[at : at + chunk], m), plan)
                 # float64 for the direct convolution: float32 ends at 1e-45
                 X = X if tail_accurate else X.to(w.dtype)
                 rows.append((X, np.full(X.shape[0], m + 1, dtype=np.int64)))

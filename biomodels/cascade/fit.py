@@ -28,8 +28,15 @@ from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
 from core.seeding import seeded_globals
 
-from .exact import _auto_exact, _check_exact, exact_size_distribution
-from .graph import CascadeGraph, as_label_list, check_graph, first_labels, seed_probabilities
+from .exact import _auto_exact, _check_exact, _instead_of_tree, exact_size_distribution
+from .graph import (
+    CascadeGraph,
+    as_label_list,
+    check_graph,
+    find_cycle_link,
+    first_labels,
+    seed_probabilities,
+)
 from .loopy import tda_size_distribution
 from .plan import tree_plan
 from .tail import _last_unresolved, _size_support
@@ -234,12 +241,17 @@ class _Likelihood:
         if method == "auto":  # as size_distribution's: exact on households
             method = "tree" if forest else "exact" if _auto_exact(graph) else "tda"
         if method == "tree" and not forest:
-            tree_plan(graph)  # raises the informative error
+            # the fits' own options: the tree plan's refusal names 'mc', which they have not
+            u, v = find_cycle_link(graph)
+            raise ValueError(
+                f"method='tree' needs a forest, but the link ({graph.labels[u]!r}, "
+                f"{graph.labels[v]!r}) closes a cycle; use {_instead_of_tree(graph, mc=False)}")
         if method not in ("tree", "tda", "exact"):
             raise ValueError(f"method: expected 'auto', 'tree', 'tda' or 'exact', got "
                              f"{method!r}")
         if method == "exact":
-            _check_exact(graph)  # names a component with a cycle that is too large
+            # names a component with a cycle that is too large, and 'tda' (no 'mc' here)
+            _check_exact(graph, mc=False)
         self.method = method
         self.plan = tree_plan(graph) if method == "tree" else None
         # observed sizes whose P came out 0 at the last call (their term: log(tiny)), and

@@ -238,10 +238,14 @@ def tree_plan(
     n = graph.n
     link = find_cycle_link(graph)
     if link is not None:
+        from .exact import _instead_of_tree  # imports this module
+
         u, v = link
+        # 'exact' first where it takes the network (it said "use method='tda' or 'mc'"
+        # on households too)
         raise ValueError(
             f"method='tree' needs a forest, but the link ({graph.labels[u]!r}, "
-            f"{graph.labels[v]!r}) closes a cycle; use method='tda' or 'mc'"
+            f"{graph.labels[v]!r}) closes a cycle; use {_instead_of_tree(graph)}"
         )
     a, b, e_ab, e_ba = graph.undirected_links()
     deg = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)

@@ -1558,3 +1558,25 @@ def test_fit_reads_an_unweighted_contact_list_with_default(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["cascade", "fit", "--help"])
     assert "--default P" in capsys.readouterr().out
+
+
+def test_method_tree_on_a_household_names_exact(tmp_path, capsys):
+    # said "use --method tda (an approximation) or mc, or auto" on a household, which
+    # --method exact (and auto) compute exactly; on a ring too large to enumerate the
+    # message names the size, and auto's note says why it approximates
+    k4 = _write(tmp_path / "k4.edgelist", [f"{u} {v} 0.4" for u in "abcd" for v in "abcd"
+                                           if u < v])
+    code = main(["cascade", "size", str(k4), "--undirected", "--seed", "a", "--method", "tree",
+                 "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "method='" not in err
+    assert "closes one; use --method exact (" in err and "--method tda" in err
+    ring = _write(tmp_path / "ring.edgelist", [f"{i} {(i + 1) % 13} 0.5" for i in range(13)])
+    code = main(["cascade", "size", str(ring), "--seed", "0", "--method", "tree",
+                 "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "method='" not in err
+    assert "use --method tda" in err and "13 nodes" in err
+    assert main(["cascade", "size", str(ring), "--seed", "0", "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "auto uses the TDA approximation" in err and "13 nodes" in err

@@ -201,7 +201,7 @@ def test_auto_takes_tda_beyond_small_components_and_exact_refuses_them_by_name()
     np.testing.assert_array_equal(size_distribution(ring, seeds=[0]).numpy(),
                                   size_distribution(ring, seeds=[0], method="tda").numpy())
     with pytest.raises(ValueError, match=r"component with a cycle has 13 nodes, more than "
-                       r"max_nodes=12 .*method='tda'.*method='mc'"):
+                       r"the 12 that method='exact' enumerates .*method='tda'.*method='mc'"):
         size_distribution(ring, seeds=[0], method="exact")
     p = seed_probabilities(ring, seeds=[0])
     P = cascade.exact_size_distribution(ring, p, max_nodes=13)
@@ -218,11 +218,8 @@ def test_auto_takes_tda_beyond_small_components_and_exact_refuses_them_by_name()
     with pytest.raises(ValueError, match="method: expected 'auto', 'tree' or 'tda' for "
                        "conditional activation, got 'exact'"):
         conditional_activation(k4, seeds=[0], method="exact")
-    # total work: auto leaves TDA to networks whose small components add up past 5e6
-    many = CascadeGraph.from_networkx(
-        nx.disjoint_union_all([nx.complete_graph(12)] * 10), default=0.1)
-    assert cascade.exact._auto_exact(many) is False
     assert cascade.exact._auto_exact(k4) is True
+    assert cascade.exact._auto_exact(ring) is False and cascade.exact._auto_exact(path) is False
 
 
 def test_fit_on_households_uses_the_exact_likelihood_and_saves_it(tmp_path):
@@ -257,7 +254,7 @@ def test_fit_on_households_uses_the_exact_likelihood_and_saves_it(tmp_path):
     with pytest.raises(ValueError, match="method: expected 'auto', 'tree', 'tda' or 'exact'"):
         CascadeFit(g, seeds=[0], method="loopy")
     ring = CascadeGraph.from_networkx(nx.cycle_graph(13), default=0.4)
-    with pytest.raises(ValueError, match="has 13 nodes, more than max_nodes=12"):
+    with pytest.raises(ValueError, match="has 13 nodes, more than the 12 that method='exact'"):
         CascadeFit(ring, seeds=[0], method="exact")
     assert CascadeFit(ring, seeds=[0])._lik.method == "tda"
 
@@ -279,3 +276,89 @@ def test_exact_drops_components_no_seed_can_start_unless_p_needs_their_slopes():
     # TDA agrees where it is exact (P(1), P(2))
     T = tda_size_distribution(g, p)
     np.testing.assert_allclose(T[:3].numpy(), ref[:3], rtol=1e-14)
+
+
+def _households(count: int, size: int, w: float) -> CascadeGraph:
+    """``count`` disjoint complete households of ``size`` (both directions, weight ``w``)."""
+    u, v = np.nonzero(~np.eye(size, dtype=bool))
+    at = (np.arange(count) * size)[:, None]
+    return CascadeGraph(count * size, (at + u).ravel(), (at + v).ravel(),
+                        torch.full((count * u.size,), w, dtype=torch.float64))
+
+
+def test_auto_stays_exact_on_many_small_households():
+    # auto dropped households to TDA once all of them together held more than 5e6 terms 3^m:
+    # 20,577 households of 5 (w 0.3, seed_prob 0.01) had 0.13026 cases per household by
+    # TDA in 1.29 s where the exact 0.15286 takes 0.5 s (Monte Carlo 0.1523 +- 0.0012)
+    count = 20_577
+    g = _households(count, 5, 0.3)
+    P = size_distribution(g, seed_prob=0.01)
+    sizes = torch.arange(g.n + 1, dtype=torch.float64)
+    one = cascade.exact_size_distribution(_households(1, 5, 0.3),
+                                          torch.full((5,), 0.01, dtype=torch.float64))
+    per_household = float((torch.arange(6, dtype=torch.float64) * one).sum())
+    assert per_household == pytest.approx(0.15286, abs=5e-6)
+    assert float((sizes * P).sum()) / count == pytest.approx(per_household, rel=1e-9)
+    np.testing.assert_array_equal(P.numpy(), size_distribution(g, seed_prob=0.01,
+                                                               method="exact").numpy())
+    # ten households of 12 (10 * 3^12 = 5.3e6 terms) are enumerated too
+    many = CascadeGraph.from_networkx(
+        nx.disjoint_union_all([nx.complete_graph(12)] * 10), default=0.1)
+    assert cascade.exact._auto_exact(many) is True
+
+
+def test_exact_builds_the_tables_of_a_large_component_once_per_call(monkeypatch):
+    # above 12 nodes the tables were built once to size the batches and again for every
+    # batch (one component of 13 each): 10 rings of 13 took 2.67 s, 0.54 s built once
+    built = []
+    build = cascade.exact._build_enumeration
+    monkeypatch.setattr(cascade.exact, "_build_enumeration",
+                        lambda m: built.append(m) or build(m))
+    ring = CascadeGraph.from_networkx(nx.cycle_graph(13), default=0.4)
+    g = _disjoint(ring, ring, ring)
+    P = cascade.exact_size_distribution(g, seed_probabilities(g, seeds=[0, 13, 26]),
+                                        max_nodes=13)
+    assert built == [13]
+    # each ring seeded at one node stops at its seed with probability 0.6^2
+    assert float(P[3]) == pytest.approx(0.36**3, rel=1e-13)
+    assert float(P.sum()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_exact_refusals_name_only_the_options_of_their_caller():
+    # size_distribution's refusal named max_nodes=12 (it has no max_nodes) and CascadeFit's
+    # also method='mc' (it has none); method='tree' on a household said "use method='tda'
+    # or 'mc'", not the exact method that takes it
+    ring = CascadeGraph.from_networkx(nx.cycle_graph(13), default=0.4)
+    with pytest.raises(ValueError) as exc:
+        size_distribution(ring, seeds=[0], method="exact")
+    msg = str(exc.value)
+    assert "has 13 nodes, more than the 12 that method='exact' enumerates" in msg
+    assert "exact_size_distribution(graph, p, max_nodes=13 or 14)" in msg
+    assert "method='tda'" in msg and "method='mc'" in msg and "max_nodes=12" not in msg
+    big = CascadeGraph.from_networkx(nx.cycle_graph(15), default=0.4)
+    with pytest.raises(ValueError) as exc:
+        size_distribution(big, seeds=[0], method="exact")
+    assert "has 15 nodes" in str(exc.value) and "max_nodes" not in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        CascadeFit(ring, seeds=[0], method="exact")
+    msg = str(exc.value)
+    assert "has 13 nodes, more than the 12 that method='exact' enumerates" in msg
+    assert "method='tda'" in msg and "'mc'" not in msg and "max_nodes" not in msg
+    # the function itself names its own argument
+    with pytest.raises(ValueError, match=r"^graph: .* has 13 nodes, more than max_nodes=12 "
+                       r"\(.*max_nodes takes up to 14\)"):
+        cascade.exact_size_distribution(ring, seed_probabilities(ring, seeds=[0]))
+    k4 = CascadeGraph.from_networkx(nx.complete_graph(4), default=0.4)
+    with pytest.raises(ValueError, match=r"closes a cycle; use method='exact' .*'tda'.*'mc'"):
+        size_distribution(k4, seeds=[0], method="tree")
+    with pytest.raises(ValueError) as exc:
+        size_distribution(big, seeds=[0], method="tree")
+    assert "use method='tda'" in str(exc.value) and "has 15 nodes" in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        CascadeFit(k4, seeds=[0], method="tree")
+    assert "use method='exact'" in str(exc.value) and "'mc'" not in str(exc.value)
+    with pytest.raises(ValueError) as exc:
+        conditional_activation(k4, seeds=[0], method="tree")
+    msg = str(exc.value)
+    assert "closes a cycle; use method='tda'" in msg and "'mc'" not in msg
+    assert "'exact'" not in msg

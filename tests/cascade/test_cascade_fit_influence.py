@@ -223,13 +223,14 @@ def test_celf_equals_plain_greedy_and_k1_optimum():
     assert sel.evaluations < 1 + g.n * 3  # lazy evaluation saved work
     best1, val1 = _brute_best(g, 1, mean)
     assert {g.index_of(sel.seeds[0])} == best1 and sel.values[0] == pytest.approx(val1)
-    # tail objective on a loopy graph runs through TDA
+    # tail objective on a loopy graph: a cycle of 8 is enumerated exactly under auto (it
+    # ran through TDA before celf had the exact method)
     H = CascadeGraph.from_networkx(nx.cycle_graph(8), default=0.6)
     tail = celf(H, 2, objective="tail", threshold=5)
     assert len(tail.seeds) == 2 and 0 < tail.values[-1] <= 1
 
     def tail_of(seeds):
-        return float(size_distribution(H, seeds=seeds, method="tda")[5:].sum())
+        return float(size_distribution(H, seeds=seeds, method="exact")[5:].sum())
 
     # reported values are the objective of the chosen sets; the cycle is symmetric, so
     # the first pick is any node, and here the lazy bound finds the plain-greedy partner
@@ -1424,7 +1425,8 @@ def test_celf_refuses_impossible_requests_by_name():
     with pytest.raises(ValueError, match=r"threshold: the tail objective needs a size in "
                                          r"1\.\.4, got 5"):
         celf(g, 1, objective="tail", threshold=5)
-    with pytest.raises(ValueError, match="method: expected 'auto', 'tree' or 'tda', got 'mc'"):
+    with pytest.raises(ValueError, match="method: expected 'auto', 'tree', 'tda' or 'exact', "
+                                         "got 'mc'"):
         celf(g, 1, method="mc")  # type: ignore[arg-type]
     for bad in (True, "0.3"):
         with pytest.raises(TypeError, match="base_seed_prob: expected a probability"):
@@ -1550,3 +1552,60 @@ def test_saved_fit_keeps_its_seed_labels(tmp_path):
         with pytest.raises(ValueError, match=r"bad\.json is not a valid saved cascade fit: "
                                              r"seed_nodes must be a list of node positions"):
             CascadeFit.load(tmp_path / "bad.json", g)
+
+
+def _household_and_star(w_star: float) -> CascadeGraph:
+    """A household of 4 (K4, w 0.4; nodes 0-3) beside a star of 4 leaves (centre 4)."""
+    G = nx.disjoint_union(nx.complete_graph(4), nx.star_graph(4))
+    nx.set_edge_attributes(G, {e: 0.4 if e[0] < 4 else w_star for e in G.edges()}, "weight")
+    return CascadeGraph.from_networkx(G, weight="weight")
+
+
+def test_celf_is_exact_on_households_against_brute_force():
+    # celf took TDA on every network with a cycle and refused method="exact": beside a star
+    # of 4 leaves at w 0.425 (mean 2.7) it picked the star's centre, as TDA gave a household
+    # seed 2.638 where brute force gives 2.8129 (Monte Carlo 2.8132); with the tail
+    # objective (threshold 4, star at w 0.5) it picked the centre, 0.3125, for 0.4004
+    def brute(g: CascadeGraph, seed: int) -> np.ndarray:
+        # the seed's own component alone (the other one stays inactive)
+        part = range(4) if seed < 4 else range(4, 9)
+        keep = np.isin(g.src, part)
+        p = np.zeros(5 if seed >= 4 else 4)
+        p[seed - part.start] = 1.0
+        return brute_force(len(part), g.src[keep] - part.start, g.dst[keep] - part.start,
+                           g.weight.numpy()[keep], p)[0]
+
+    g = _household_and_star(0.425)
+    means = {v: float(np.arange(6)[: 5 if v < 4 else 6] @ brute(g, v)) for v in range(9)}
+    assert means[0] == pytest.approx(2.812864, abs=1e-12) and means[4] == pytest.approx(2.7)
+    for method in ("auto", "exact"):
+        sel = celf(g, 1, method=method)
+        assert sel.seeds == [0]  # a tie of the household's four: the lowest index
+        assert sel.values == pytest.approx([max(means.values())], abs=1e-12)
+    assert celf(g, 1, method="tda").seeds == [4]  # TDA's answer, when asked for
+    g = _household_and_star(0.5)
+    tails = {v: float(brute(g, v)[4:].sum()) for v in range(9)}
+    assert tails[0] == pytest.approx(0.400384, abs=1e-12) and tails[4] == pytest.approx(0.3125)
+    sel = celf(g, 1, objective="tail", threshold=4)
+    assert sel.seeds == [0] and sel.values == pytest.approx([tails[0]], abs=1e-12)
+    # two seeds: the household's best and then the star's centre
+    sel = celf(_household_and_star(0.425), 2)
+    assert sel.seeds == [0, 4]
+    assert sel.values[1] == pytest.approx(2.812864 + 2.7, abs=1e-12)
+
+
+def test_celf_refusals_name_only_its_own_methods():
+    # method="tree" on a household said "use method='tda' or 'mc'" (celf has no 'mc', and
+    # its exact method takes the household); a component too large to enumerate is named
+    k4 = CascadeGraph.from_networkx(nx.complete_graph(4), default=0.4)
+    with pytest.raises(ValueError) as exc:
+        celf(k4, 1, method="tree")
+    msg = str(exc.value)
+    assert "closes a cycle; use method='exact'" in msg and "'mc'" not in msg
+    ring = CascadeGraph.from_networkx(nx.cycle_graph(13), default=0.4)
+    with pytest.raises(ValueError) as exc:
+        celf(ring, 1, method="exact")
+    msg = str(exc.value)
+    assert "has 13 nodes, more than the 12 that method='exact' enumerates" in msg
+    assert "use method='tda'" in msg and "'mc'" not in msg and "max_nodes" not in msg
+    assert celf(ring, 1).seeds == celf(ring, 1, method="tda").seeds  # auto: TDA there
