@@ -19,6 +19,13 @@ stubbornness form ``x(t+1) = Gamma x(0) + (I - Gamma) W x(t)``; with ``gamma = 0
 DeGroot averaging.
 ``alpha`` is peer-resistance (self-weight inside the ``1 - gamma`` bracket);
 ``(1 - gamma_i)(1 - alpha_i)`` is the "neighbour influence" of agent ``i``.
+Friedkin's ``W`` carries the self-weights ``w_ii`` on its diagonal, while here ``W_ii = 0``
+and the self-weight is ``alpha``: his model ``x(k+1) = Lambda W x(k) + (I - Lambda) u``
+is this one with ``gamma_i = 1 - lambda_i``, ``alpha_i = w_ii`` and ``W_ij = w_ij / (1 -
+w_ii)`` off the diagonal (``w_ii = 1``: an agent that hears only itself, ``W_ii = 1``),
+so that ``(1 - alpha_i) W_ij = w_ij`` and ``V = (I - Lambda W)^-1 (I - Lambda)`` is
+:meth:`FriedkinJohnsen.influence_matrix`.  :meth:`FriedkinJohnsen.from_adjacency` drops
+self-loops and re-normalises the rows instead, which changes such a model.
 """
 
 from __future__ import annotations
@@ -219,7 +226,9 @@ class FriedkinJohnsen:
         If ``W`` is not square, has negative or non-finite entries (a missing value of a
         nullable pandas frame included), or rows that do not sum to 1 (unless
         ``normalise``), is float16 / bfloat16 or a meta tensor, or ``gamma`` / ``alpha``
-        are outside ``[0, 1]``.
+        are outside ``[0, 1]``; or if ``W`` has a self-weight ``0 < W_ii < 1`` (the
+        self-weight is ``alpha``: the message maps Friedkin's self-weights to ``alpha``, as
+        the module's Lambda convention does).
 
     Notes
     -----
@@ -286,10 +295,17 @@ class FriedkinJohnsen:
         selfish = (diag > 0) & (diag < 1 - 1e-12)
         if selfish.any():
             i = int(np.argmax(selfish))
+            # from_adjacency, the only way out named before, drops the self-weights and
+            # re-normalises: on Friedkin's W it moved the equilibrium (0.48 to 0.39)
             raise ValueError(
                 f"W[{i}, {i}] = {diag[i]:.4g}: an agent's trust in itself must be 0 (its "
-                "self-weight is alpha); set the diagonal to 0, or build the model with "
-                "from_adjacency, which drops self-loops"
+                "self-weight is alpha). For Friedkin's W with self-weights w_ii (x(k+1) = "
+                "Lambda W x(k) + (I - Lambda) u) build FriedkinJohnsen(W0, gamma=1 - lambda, "
+                "alpha=w_ii) with W0 = W off the diagonal, each row i divided by 1 - w_ii "
+                "(an alpha given too: alpha_i + (1 - alpha_i) w_ii; see the Lambda "
+                "convention in multiagent.dynamics); only for an adjacency whose self-loops "
+                "mean nothing, use from_adjacency, which drops them and re-normalises the "
+                "rows"
             )
         # its own copy: the caller's matrix (or a DataFrame's values) edited later changed
         # the model around the checks above (normalise builds a new W already)

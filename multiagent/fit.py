@@ -370,7 +370,11 @@ class FJFit:
         ``None`` for ``loss="kl"``.  A large ``alpha_se`` flags a transcript in which
         peer-resistance is weakly identified; ``inf`` marks a value the transcript does not
         determine at all (e.g. both of an agent that never moves) and an estimate pinned
-        on a bound (``gamma`` ~ 1e-10 on a DeGroot debate).  Symmetric: near 0 or 1 use
+        on a bound (``gamma`` ~ 1e-10 on a DeGroot debate); all are inf, with a
+        ``UserWarning`` that gives the numbers, when the fit has no residual degrees of
+        freedom (no more residual values than parameters, e.g. a per-agent fit of one
+        opinion over 3 waves: 2 transitions for 2 parameters per agent), where the noise
+        cannot be estimated (they were 0, intervals of zero width).  Symmetric: near 0 or 1 use
         :meth:`interval` (logit scale, inside [0, 1]); the calibration measured is in
         :func:`fit_fj`'s Notes.  A value on the boundary itself (a fully stubborn agent,
         ``gamma = 1``) is not covered: test it with :func:`stubborn_test`.
@@ -1171,7 +1175,10 @@ def fit_fj(
     -------
     FJFit
         With standard errors ``gamma_se``/``alpha_se`` for ``loss="mse"`` (intervals
-        inside [0, 1]: :meth:`FJFit.interval`).  The fit is
+        inside [0, 1]: :meth:`FJFit.interval`; inf, with a ``UserWarning`` naming the
+        counts, where the transitions give no more residual values, ``T n`` times ``K - 1``
+        or 1 for scalar opinions, than there are parameters: 2 per agent in a per-agent
+        fit, 2 shared, plus each agent's neighbours less one with learned trust).  The fit is
         deterministic (zero trust logits, L-BFGS: no random numbers are drawn).
 
     Notes
@@ -1407,6 +1414,8 @@ def fit_fj(
         else:
             g_se, a_se = _standard_errors(fitted_rows, target, (g_logit, a_logit, w_logit),
                                           learn_trust)
+        g_se, a_se = _unless_no_residual_dof(g_se, a_se, T, heard, X.shape[2], mask_np,
+                                             per_agent, learn_trust)
     return FJFit(g.numpy().copy(), a.numpy().copy(), W.numpy().copy(), final, T, history,
                  g_se, a_se, converged, names)
 
@@ -1496,7 +1505,10 @@ def stubborn_test(
     pandas.DataFrame
         One row per agent (index ``agent``: the names of a DataFrame ``adjacency`` or of
         a long-table ``transcript``, else 0..n-1): ``statistic`` (0 where the fit is at
-        ``gamma_i = 1``) and ``p_value``.
+        ``gamma_i = 1``) and ``p_value``; both NaN, with a ``UserWarning``, where the
+        per-agent fits leave no residual degrees of freedom (3 waves of one opinion on a
+        complete graph: they match every move, and the noise cannot be estimated; before,
+        every p-value read 0).
         A small p-value says that the agent moves away from its innate belief towards
         what it hears; a large one that the transcript is consistent with an agent that
         never does (not that ``gamma_i`` is 1: near 1 the test has little power).
@@ -1550,7 +1562,22 @@ def stubborn_test(
         C = A[:, 1:] - A[:, :1]
         ranks[i] = np.linalg.matrix_rank(C)
         moves.append(C)
-    dof = max(T * n * _free_per_row(K) - int(ranks.sum()), 1)
+    dof = T * n * _free_per_row(K) - int(ranks.sum())
+    index = pd.Index(range(n) if names is None else names, name="agent")
+    if dof <= 0:
+        # max(dof, 1) over a round-off SSE (the alternative matches every move) gave
+        # statistics of 1e28 and p-values 0 for every agent of a 3-wave panel
+        # gamma, alpha and trust less one: 1 + neighbours free values per agent
+        most = 1 + int((mask & ~np.eye(n, dtype=bool)).sum(axis=1).max())
+        said = _no_dof_said(T * n * _free_per_row(K), int(ranks.sum()), "gamma, alpha and "
+                            "trust of each agent's fit, as far as the transcript determines "
+                            "them", T, n, K)
+        warnings.warn(f"stubborn_test: {said}, so the noise variance cannot be estimated: "
+                      "statistic and p_value are NaN; test on more rounds (each agent's fit "
+                      f"has up to {most} free values here) or a sparser adjacency",
+                      UserWarning, stacklevel=user_stacklevel())
+        return pd.DataFrame({"statistic": np.full(n, np.nan), "p_value": np.full(n, np.nan)},
+                            index=index)
     sigma2 = float(sse.sum()) / dof
     # the optimum is at least as good as gamma_i = 1, up to round-off
     gain = np.maximum(stubborn_sse - sse, 0.0)
@@ -1578,8 +1605,69 @@ def stubborn_test(
             faces[k if independent or k == 0 else np.linalg.matrix_rank(C[:, active])] += 1
         w = faces / draws
         p_value[i] = float(sum(w[k] * chi2.sf(d, k) for k in range(1, len(w)) if w[k]))
-    index = pd.Index(range(n) if names is None else names, name="agent")
     return pd.DataFrame({"statistic": statistic, "p_value": p_value}, index=index)
+
+
+def _parameter_count(heard: np.ndarray, mask: np.ndarray, per_agent: bool,
+                     learn_trust: bool) -> tuple[int, str]:
+    """Count the parameters of a squared-error fit as the model has them, and say what.
+
+    Counted by the model, not by the rank of the information matrix: an estimate on a
+    bound (whose logit derivative vanishes) drops out of that rank but was still fitted.
+    Agents that hear no one (``heard`` False) are not fitted; learned trust has one free
+    value less than the agent's neighbours (its row sums to 1).
+    """
+    fitted = int(heard.sum())
+    count = 2 * fitted if per_agent else 2
+    what = (f"gamma and alpha of each of {fitted} agents" if per_agent else
+            "a shared gamma and alpha")
+    if learn_trust:
+        neighbours = (mask & ~np.eye(mask.shape[0], dtype=bool)).sum(axis=1)[heard]
+        trust = int((neighbours - 1).sum())
+        count += trust
+        what += f", and {trust} trust weights, one less than each agent's neighbours"
+    return count, what
+
+
+def _unless_no_residual_dof(
+    g_se: np.ndarray, a_se: np.ndarray, T: int, heard: np.ndarray, K: int, mask: np.ndarray,
+    per_agent: bool, learn_trust: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return :func:`fit_fj`'s standard errors, inf where residuals cannot give the noise.
+
+    With no more residual values than parameters the fit can match every move: the
+    residual variance is 0 (or that of one agent on a bound) over ``max(dof, 1)``, which
+    gave ``gamma_se = 0`` and zero-width intervals on a 3-wave panel fitted per agent.  Then
+    every standard error is inf (intervals [0, 1]), with a warning that says why and what
+    to do; a fit whose standard errors were all inf already is left as it was, unwarned.
+    """
+    values = T * int(heard.sum()) * _free_per_row(K)
+    count, what = _parameter_count(heard, mask, per_agent, learn_trust)
+    if values > count or not (np.isfinite(g_se).any() or np.isfinite(a_se).any()):
+        return g_se, a_se
+    need = count // (int(heard.sum()) * _free_per_row(K)) + 1  # transitions for dof >= 1
+    instead = [f"fit at least {need} transitions ({need + 1} rounds, or survey waves, "
+               "counting round 0)"]
+    if per_agent:
+        instead.append("one shared gamma and alpha (per_agent=False; prunus fj fit "
+                       "without --per-agent)")
+    if learn_trust:
+        instead.append("known trust (learn_trust=False with trust='uniform' or "
+                       "'given'; --trust uniform or given)")
+    warnings.warn(f"fit_fj: {_no_dof_said(values, count, what, T, int(heard.sum()), K)}, "
+                  "so the report noise, and with it the standard errors, cannot be "
+                  "estimated (the fit can match every move, and what is left says nothing "
+                  "of the noise): gamma_se and alpha_se are inf, intervals [0, 1]; "
+                  f"{', or '.join(instead)}", UserWarning, stacklevel=user_stacklevel())
+    return np.full(g_se.shape, np.inf), np.full(a_se.shape, np.inf)
+
+
+def _no_dof_said(values: int, count: int, what: str, T: int, n: int, K: int) -> str:
+    """Say that ``values`` residual values do not exceed ``count`` parameters (``what``)."""
+    free = _free_per_row(K)
+    return (f"no residual degrees of freedom: {values:,} residual values ({T} "
+            f"transition{'s' * (T != 1)} x {n} agent{'s' * (n != 1)} x {free} free "
+            f"value{'s' * (free != 1)} per belief) for {count:,} parameters ({what})")
 
 
 def _free_per_row(K: int) -> int:
@@ -1622,6 +1710,8 @@ def _standard_errors(
     info = J.T @ J
     rank = int(torch.linalg.matrix_rank(info))
     T, n, K = observed.shape
+    # dof <= 0 (no residual to estimate the noise from): fit_fj makes every se inf
+    # (_unless_no_residual_dof); the floor only keeps this division finite
     dof = max(T * n * _free_per_row(K) - rank, 1)
     cov = torch.linalg.pinv(info, hermitian=True) * (r @ r) / dof
     var = cov.diagonal()
@@ -1722,7 +1812,7 @@ def _standard_errors_blocked(
         in_flat = (U[:, ~keep] ** 2).sum(axis=1)
         var_g, var_a = np.array([var_g]), np.array([var_a])
         flat_g, flat_a = in_flat[:1], in_flat[1:]
-    dof = max(T * int(heard.sum()) * _free_per_row(K) - rank, 1)
+    dof = max(T * int(heard.sum()) * _free_per_row(K) - rank, 1)  # <= 0: see fit_fj
     sigma2 = float((resid.ravel() @ resid.ravel()) / dof)
     g_se = g_own * (1 - g_own) * np.sqrt(np.clip(var_g * sigma2, 0, None))
     a_se = a_own * (1 - a_own) * np.sqrt(np.clip(var_a * sigma2, 0, None))
@@ -2263,7 +2353,14 @@ def fit_fj_bayes(
     trust_concentration
         Dirichlet concentration of each trust row.
     noise_scale
-        Scale of the HalfNormal prior on the report noise.
+        Scale of the HalfNormal prior on the report noise, in the data's units: the
+        default, 0.05, is for beliefs on the probability scale.  Opinions on another
+        scale need about 0.05 of their range (0.3 on a Likert 1-7 scale, 5 on a 0-100
+        thermometer): there the default pins the noise near 0 and narrows the intervals
+        (the same debate x 100 gave a posterior sigma of 0.6 where 3.0 is right, and a
+        gamma interval 0.026 wide instead of 0.116), and scalar opinions (K = 1) that span
+        a range above 2 with ``noise_scale`` at 0.05 are warned about (``UserWarning``
+        naming it and the range).
     num_steps, lr
         SVI steps and Adam learning rate.
     num_samples
@@ -2318,6 +2415,18 @@ def fit_fj_bayes(
             check_number(f"{name}[{k}]", v, above=0)
     check_number("trust_concentration", trust_concentration, above=0)
     check_number("noise_scale", noise_scale, above=0)
+    spread = float(X.max() - X.min())
+    if X.shape[2] == 1 and spread > 2 and float(noise_scale) == 0.05:
+        # in the opinions' units: on a 0-100 scale HalfNormal(0.05) pinned sigma at 0.6
+        # where 3.0 is right, and the gamma interval narrowed from 0.116 to 0.026 wide
+        warnings.warn(
+            "fit_fj_bayes: noise_scale is 0.05 (the default), the scale of the HalfNormal "
+            "prior on the report noise in the opinions' units, made for beliefs on the "
+            f"probability scale; these opinions span a range of {spread:.4g} (from "
+            f"{float(X.min()):.4g} to {float(X.max()):.4g}), where it pins the noise near 0 "
+            "and narrows the intervals: pass about 0.05 of the range: "
+            f"noise_scale={0.05 * spread:.3g} here (0.3 on a 1-7 scale, 5 on 0-100)",
+            UserWarning, stacklevel=user_stacklevel())
     # never checked: num_samples=True drew one sample (a NaN std), "1000" failed in range()
     num_steps = check_count("num_steps", num_steps)
     num_samples = check_count("num_samples", num_samples)

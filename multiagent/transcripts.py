@@ -199,8 +199,9 @@ def read_transcripts(
     file's order), or in the order of ``agents``.  Names may look like numbers: an agent
     column that is not ``0..n-1`` (respondent IDs 101, 205, 333; agents numbered from 1;
     "007" beside "Zoë") is read as names, as text, when so read it gives every belief
-    once; otherwise a typo is the likelier cause (50 among agents 0..5, "l" among them
-    leaves a belief of the right agent missing) and it is refused, naming the line.  A
+    once (options numbered or labels, ``q`` or ``A``/``B``); otherwise a typo is the
+    likelier cause (50 among agents 0..5, "l" among them leaves a belief of the right
+    agent missing) and it is refused, naming the line.  A
     DataFrame whose index holds some of these columns (e.g. after ``set_index``) is read
     as if they were columns.
 
@@ -762,19 +763,34 @@ def _missing_as_written(read: pd.Series, text: pd.Series) -> np.ndarray:
     return labels
 
 
-def _complete_as_names(frame: pd.DataFrame, n_agents: int) -> bool:
+def _complete_as_names(frame: pd.DataFrame, n_agents: int, path: Path | None = None
+                       ) -> bool:
     """Whether ``frame`` has one line per (question, round, agent, option) for ``n_agents``.
 
-    Counted as the reader counts indices (rounds ``0..max``, options ``0..max``); False
-    when a round or option is not a number (the reader then names the line).
+    Counted as the reader counts indices (rounds ``0..max``, options ``0..max``, or one per
+    label where every option is a label, ``A``, ``B``, as the reader reads them; ``path``:
+    the CSV read, whose labels pandas reads as missing, ``N/A``, are read as written);
+    False when a round is not a number, or options mix numbers and labels (the reader then
+    names the line).
     """
-    top = []
-    for column in ("round", "option"):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any():
+    rounds = pd.to_numeric(frame["round"], errors="coerce")
+    if rounds.isna().any():
+        return False
+    values = pd.to_numeric(frame["option"], errors="coerce")
+    if not values.isna().any():
+        options = int(max(values.max(), -1)) + 1
+    else:
+        # labels: respondent IDs beside an option "q" (or "A"/"B") were refused as "calls
+        # for ... 889 agents" although, read as names, every belief was there
+        written = frame["option"]
+        if path is not None and written.isna().any():
+            written = _column_text(frame, "option", path)
+        labels = written.astype("string").str.strip()
+        if labels.isna().any() or pd.to_numeric(labels, errors="coerce").notna().any():
             return False
-        top.append(int(max(values.max(), -1)) + 1)
-    return len(frame) == frame["question"].nunique() * top[0] * n_agents * top[1]
+        options = int(labels.nunique())
+    top = int(max(rounds.max(), -1)) + 1
+    return len(frame) == frame["question"].nunique() * top * n_agents * options
 
 
 def _agent_names(frame: pd.DataFrame, say: _Wording, path: Path | None
@@ -784,7 +800,8 @@ def _agent_names(frame: pd.DataFrame, say: _Wording, path: Path | None
     Returns the agents' names in the order they first appear (``frame``'s agent column then
     holds them as text), or None to read the column as indices, with a note for the
     message about missing beliefs.  The column is read as names when no value is a number,
-    or when, read as names, it gives every (question, round, agent, option) one line: as
+    or when, read as names, it gives every (question, round, agent, option) one line (the
+    options numbered or labelled, ``q`` or ``A``/``B``): as
     ``simulate --adjacency`` writes names that look like numbers (respondent IDs 101, 205,
     or "007" beside "Zoë").  A typo in agents numbered ``0..n-1`` ("l" for 1, 50 for 5)
     leaves a belief of the right agent missing, so that reading fails and the typo is
@@ -797,7 +814,7 @@ def _agent_names(frame: pd.DataFrame, say: _Wording, path: Path | None
     word = ~numeric & named
     # an empty field among numbers: the index reading names its line, as before
     if (not numeric.any() and word.any()) or (bool(named.all())
-                                              and _complete_as_names(frame, len(names))):
+                                              and _complete_as_names(frame, len(names), path)):
         frame["agent"] = text.to_numpy()  # an empty field is refused by the caller
         return names, ""
     if word.any():

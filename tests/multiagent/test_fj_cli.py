@@ -2014,3 +2014,35 @@ def test_fit_warns_of_role_values_that_mark_no_one(debate, tmp_path, capsys):
         assert main(["fj", "fit", str(tmp_path / "t.csv"), "--per-agent", "--quiet",
                      "--out", str(tmp_path / "e")]) == 2
     assert not (tmp_path / "e").exists()
+
+
+@pytest.mark.parametrize("ids", [[101, 205, 333, 412, 518, 620, 777, 888], list(range(1, 9))])
+@pytest.mark.parametrize("options", [["q"], ["A", "B"]])
+def test_fit_reads_respondent_ids_beside_labelled_options(tmp_path, capsys, ids, options):
+    # before: a survey panel with respondent IDs (101..888, or 1..8) and an option column
+    # of labels ("q", or "A"/"B") was refused: "its indices call for 1 question x 5 rounds
+    # x 889 agents x 1 option = 4,445 lines ... (read as the names of 8 agents [...], as
+    # respondent IDs are, it lacks beliefs too)" although, read as names, all 40 of 40
+    # lines were there; options numbered 0..K-1 were read. Now the same panel either way
+    from multiagent import read_transcripts, simulate_transcript
+
+    K = len(options)
+    X = simulate_transcript(8, 4, 2, gamma=0.3, alpha=0.4, noise=0.0, seed=1)[..., :K]
+    table = pd.DataFrame({"round": np.repeat(np.arange(5), 8 * K),
+                          "agent": np.tile(np.repeat(ids, K), 5),
+                          "option": np.tile(np.arange(K), 5 * 8),
+                          "belief": X.reshape(-1)}).sample(frac=1, random_state=1)
+    table.to_csv(tmp_path / "numbered.csv", index=False)
+    table.assign(option=table.option.map(dict(enumerate(options)))).to_csv(
+        tmp_path / "labelled.csv", index=False)
+    read = read_transcripts(tmp_path / "labelled.csv")
+    numbered = read_transcripts(tmp_path / "numbered.csv")
+    assert read.options == options and sorted(read.agents, key=int) == [str(i) for i in ids]
+    assert read.agents == numbered.agents
+    np.testing.assert_array_equal(read.beliefs, numbered.beliefs)
+    for name in ("labelled", "numbered"):
+        assert main(["fj", "fit", str(tmp_path / f"{name}.csv"), "--trust", "uniform",
+                     "--quiet", "--out", str(tmp_path / name)]) == 0, capsys.readouterr().err
+    for name in ("agents.csv", "fits.csv", "trust.csv"):
+        assert (tmp_path / "labelled" / name).read_bytes() == \
+            (tmp_path / "numbered" / name).read_bytes(), name

@@ -1682,3 +1682,36 @@ def test_finite_rounds_are_checked_by_name():
     # None is the equilibrium, as before
     np.testing.assert_array_equal(fj.influence_matrix(rounds=None), fj.influence_matrix())
     np.testing.assert_array_equal(social_power(fj, rounds=None), social_power(fj))
+
+
+def test_friedkins_self_weights_map_to_alpha_as_the_error_says():
+    # before: Friedkin's W with self-weights w_ii was refused with "set the diagonal to 0,
+    # or build the model with from_adjacency, which drops self-loops": that re-normalises
+    # the rows, and its equilibrium [0.206, 0.394, 0.44] is not the literature's V s. The
+    # self-weight is alpha: gamma = 1 - lambda, alpha_i = w_ii, W0 = off-diagonal / (1 - w_ii)
+    W = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8]])
+    lam = np.array([0.5, 0.6, 0.8])
+    s = np.array([0.0, 0.5, 1.0])
+    V = np.linalg.solve(np.eye(3) - lam[:, None] * W, np.diag(1 - lam))
+    np.testing.assert_allclose(V @ s, [0.18997361, 0.48021108, 0.70448549], atol=1e-8)
+    with pytest.raises(ValueError, match=r"W\[0, 0\] = 0.5: an agent's trust in itself must "
+                       r"be 0 \(its self-weight is alpha\)\. For Friedkin's W with "
+                       r"self-weights w_ii .* build FriedkinJohnsen\(W0, gamma=1 - lambda, "
+                       r"alpha=w_ii\) with W0 = W off the diagonal, each row i divided by "
+                       r"1 - w_ii .* only for an adjacency whose self-loops mean nothing"):
+        FriedkinJohnsen(W, gamma=1 - lam, alpha=0.0)
+    d = np.diag(W)
+    fj = FriedkinJohnsen((W - np.diag(d)) / (1 - d)[:, None], gamma=1 - lam, alpha=d)
+    np.testing.assert_allclose(fj.influence_matrix(), V, atol=1e-14)
+    np.testing.assert_allclose(fj.equilibrium(s, check=False), V @ s, atol=1e-14)
+    np.testing.assert_allclose(fj.rollout(s, 3, check=False)[-1],
+                               np.linalg.matrix_power(lam[:, None] * W, 3) @ s
+                               + sum(np.linalg.matrix_power(lam[:, None] * W, k)
+                                     @ ((1 - lam) * s) for k in range(3)), atol=1e-14)
+    # an alpha given too combines with the self-weight: alpha_i + (1 - alpha_i) w_ii
+    a = 0.3
+    both = FriedkinJohnsen((W - np.diag(d)) / (1 - d)[:, None], 1 - lam, a + (1 - a) * d)
+    mixed = a * np.eye(3) + (1 - a) * W  # alpha b_i + (1 - alpha) (W b)_i, W with its w_ii
+    np.testing.assert_allclose(both.influence_matrix(),
+                               np.linalg.solve(np.eye(3) - lam[:, None] * mixed,
+                                               np.diag(1 - lam)), atol=1e-14)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -404,7 +405,10 @@ def test_kl_loss_refuses_scalar_opinions():
     X = np.linspace(0.2, 0.8, 12).reshape(3, 4, 1)
     with pytest.raises(ValueError, match="loss='kl'.*K = 1"):
         fit_fj(X, loss="kl")
-    fit_fj(X, loss="mse", max_steps=1)
+    # 2 transitions x 4 agents = 8 values for 2 + 4 x 2 parameters: fitted, and no standard
+    # errors (test_fits_without_residual_degrees_of_freedom_have_no_standard_errors)
+    with pytest.warns(UserWarning, match="no residual degrees of freedom"):
+        fit_fj(X, loss="mse", max_steps=1)
 
 
 def test_fit_repr_gives_the_forces_loss_and_shapes():
@@ -423,7 +427,9 @@ def test_fit_repr_gives_the_forces_loss_and_shapes():
     assert repr(kl).endswith("W (1, 1) float64, 0 optimiser steps, no standard errors")
     # the dataclass repr printed gamma, alpha, W and the history: 18,179 characters at 30
     X = simulate_transcript(30, 3, 3, gamma=0.3, alpha=0.4, noise=0.005, seed=1)
-    assert len(repr(fit_fj(X, per_agent=True, max_steps=2))) < 250
+    with pytest.warns(UserWarning, match="no residual degrees of freedom"):  # 180 for 900
+        fit = fit_fj(X, per_agent=True, max_steps=2)
+    assert len(repr(fit)) < 250
 
 
 def test_history_holds_the_loss_after_each_optimiser_step():
@@ -1920,3 +1926,85 @@ def test_questions_of_other_rounds_or_options_are_refused_saying_so(tmp_path):
                        r"question 'q1' 3 options \(0, 1, 2\)\): every question needs the "
                        r"same K options; fit questions with other options separately$"):
         read_transcripts(tmp_path / "mixed.csv")
+
+
+def _three_wave_panel(seed, waves=3, n=6, noise=0.005):
+    """A survey panel of ``waves`` waves: one opinion (K = 1), complete known trust."""
+    rng = np.random.default_rng(seed)
+    A = np.ones((n, n)) - np.eye(n)
+    model = FriedkinJohnsen(A / (n - 1), 0.3, 0.4)
+    x = [rng.random(n)]
+    for _ in range(waves - 1):
+        x.append(model.step(x[-1], x[0], check=False) + rng.normal(0, noise, n))
+    return A, np.array(x)[:, :, None]
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_fits_without_residual_degrees_of_freedom_have_no_standard_errors(seed):
+    # before: 3 waves are 2 transitions x 6 agents = 12 residual values for the 12 gamma_i
+    # and alpha_i of a per-agent fit; dof = max(12 - rank, 1) hid the 0, and seed 1 gave
+    # gamma_se = 0.0 (1e-7) and the interval [0.4319, 0.4319] for agent 0 (planted 0.3);
+    # seed 4, where agent 4 sits on a bound (rank 11), read the noise off that one
+    # agent's residual: 0.3168 +- 0.0361 and 0.2402 +- 0.1817. Not estimable: inf, warned
+    A, X = _three_wave_panel(seed)
+    with pytest.warns(UserWarning, match=r"no residual degrees of freedom: 12 residual "
+                      r"values \(2 transitions x 6 agents x 1 free value per belief\) for "
+                      r"12 parameters \(gamma and alpha of each of 6 agents\).*at least 3 "
+                      r"transitions \(4 rounds, or survey waves.*per_agent=False"):
+        fit = fit_fj(X, adjacency=A, learn_trust=False, trust="given", per_agent=True)
+    assert np.isinf(fit.gamma_se).all() and np.isinf(fit.alpha_se).all()
+    low, high = fit.interval("gamma")
+    np.testing.assert_array_equal(low, 0.0)
+    np.testing.assert_array_equal(high, 1.0)
+    # a shared fit with learned trust: 12 values for 2 + 6 x 4 parameters (was 0.0079)
+    with pytest.warns(UserWarning, match=r"for 26 parameters \(a shared gamma and alpha, "
+                      r"and 24 trust weights.*at least 5 transitions.*learn_trust=False"):
+        fit = fit_fj(X, adjacency=A, per_agent=False)
+    assert np.isinf(fit.gamma_se).all() and np.isinf(fit.alpha_se).all()
+    # one wave more (3 transitions for 2 parameters each) or a shared known-trust fit:
+    # standard errors as before, and nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        more = fit_fj(_three_wave_panel(seed, waves=4)[1], adjacency=A, learn_trust=False,
+                      trust="given", per_agent=True)
+        shared = fit_fj(X, adjacency=A, learn_trust=False, trust="given")
+    assert np.isfinite(more.gamma_se).all() and np.isfinite(shared.gamma_se).all()
+    assert np.all(more.gamma_se > 1e-3)
+
+
+def test_stubborn_test_without_residual_degrees_of_freedom_gives_no_p_values():
+    # before: on 3 waves the per-agent alternative fits every move exactly (2 transitions
+    # per agent for its gamma, alpha and trust): dof = max(0, 1) = 1 over a round-off SSE
+    # gave statistics of 1e28-1e30 and p-values 0 for every agent: certain, from nothing
+    from multiagent.fit import stubborn_test
+
+    A, X = _three_wave_panel(1)
+    with pytest.warns(UserWarning, match=r"stubborn_test: no residual degrees of freedom: "
+                      r"12 residual values .* the noise variance cannot be estimated"):
+        table = stubborn_test(X, draws=20)
+    assert table.isna().all().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = stubborn_test(_three_wave_panel(1, waves=10)[1], draws=20)
+    assert np.isfinite(table.to_numpy()).all()
+
+
+def test_bayes_warns_that_its_default_noise_prior_is_on_the_probability_scale():
+    # before: noise ~ HalfNormal(0.05) in the opinions' units, silently: the same panel x
+    # 100 (a 0-100 thermometer) pinned sigma at 0.599 where 3.0 is right, and the gamma
+    # interval narrowed from 0.116 to 0.026 wide. Now a warning names noise_scale and the
+    # opinions' range, and noise_scale ~ 0.05 of it (5 on 0-100) is the same fit as 0.05
+    # on the probability scale
+    A, X = _three_wave_panel(0, waves=5, noise=0.03)
+    quick = dict(per_agent=False, num_steps=60, num_samples=50)
+    with pytest.warns(UserWarning, match=r"noise_scale is 0\.05 \(the default\).*span a "
+                      r"range of 89\.62 \(from 1\.653 to 91\.28\).*pass about 0\.05 of "
+                      r"the range: noise_scale=4\.48 here \(0\.3 on a 1-7 scale"):
+        fit_fj_bayes(100 * X, adjacency=A, **quick)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plain = fit_fj_bayes(X, adjacency=A, **quick)  # probabilities: as before
+        scaled = fit_fj_bayes(100 * X, adjacency=A, noise_scale=5.0, **quick)
+        fit_fj_bayes(np.concatenate([X, 1 - X], axis=-1), adjacency=A, **quick)  # K = 2
+    np.testing.assert_allclose(scaled["sigma_mean"], 100 * plain["sigma_mean"], rtol=1e-6)
+    np.testing.assert_allclose(scaled["gamma_mean"], plain["gamma_mean"], rtol=1e-6)
