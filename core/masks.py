@@ -463,14 +463,26 @@ class _GradMask:
     def __init__(self, owner: nn.Module, attr: str, always: bool = True) -> None:
         # weakly: a hook left on another model's parameter must not keep this one alive
         self.owner = weakref.ref(owner)
+        # the own parameter's hook holds its submodule (and the mask buffer on it): a layer
+        # object replaced around the same parameters (torch.ao.quantization.prepare_qat)
+        # freed the old one, and the gradients went unmasked
+        self.held: nn.Module | None = owner if always else None
         self.attr = attr
         self.buffer = attr + "_mask"
-        self.always = always
         self.grad: weakref.ref[torch.Tensor] | None = None
         self.grad_version = -1
 
+    @property
+    def always(self) -> bool:
+        """Whether this is the hook of the module's own parameter (masks every gradient)."""
+        return self.held is not None
+
+    def make_own(self) -> None:
+        """Make this the hook of the module's own parameter (its predecessor is gone)."""
+        self.held = self.owner()
+
     def __call__(self, param: torch.Tensor) -> None:
-        owner = self.owner()
+        owner = self.held if self.held is not None else self.owner()
         if owner is None or not (self.always or owner._parameters.get(self.attr) is param):
             return
         grad = param.grad
@@ -598,8 +610,12 @@ class _MaskHook:
                 return False
         return True
 
-    def _check_places(self, module: nn.Module) -> None:
-        """Raise ``ValueError`` naming a masked parameter that is gone or lost its mask."""
+    def _check_places(self, module: nn.Module) -> bool:
+        """Raise ``ValueError`` naming a masked parameter that is gone or lost its mask.
+
+        Without gradients (``torch.no_grad``, inference with a new head) a lost mask is no
+        error, there being nothing to mask: returns False then (True where all is in place).
+        """
         for name in self.names:
             # a parametrization (core.hadamard, torch.nn.utils.parametrize) or
             # torch.nn.utils.prune put a computed tensor in the parameter's place: registering
@@ -607,6 +623,7 @@ class _MaskHook:
             # hooks cannot be registered on non-leaf tensors", naming neither cause nor weight
             try:
                 owner, attr = _owner(module, name)
+                owner = _unwrap(owner)[0]  # a submodule compiled in place
                 replaced = attr not in owner._parameters
             except AttributeError:
                 replaced = True
@@ -624,14 +641,19 @@ class _MaskHook:
                     "torch.nn.utils.prune). Detach the masks before such a change "
                     "(MaskSet.detach_from(module)), then attach masks of the new parameters, "
                     "or pass them to hadamard(module, masks=...)")
+            # a submodule compiled in place keeps the buffer on the module it wraps
             if attr + "_mask" not in owner._buffers:
+                if not torch.is_grad_enabled():
+                    return False
                 _refuse_lost_mask(name)
+        return True
 
     def arm(self, module: nn.Module) -> None:
         """Register gradient hooks on ``module``'s parameters (idempotent)."""
         if self._is_armed(module):
             return
-        self._check_places(module)
+        if not self._check_places(module):
+            return  # an inference pass (no gradients) after a masked layer was replaced
         if self._armed is not None and self._armed() is module:
             self._follow(module)
             return
@@ -665,6 +687,7 @@ class _MaskHook:
         """
         for i, name in enumerate(self.names):
             owner, attr = _owner(module, name)
+            owner = _unwrap(owner)[0]  # a submodule compiled in place
             param = owner._parameters[attr]
             armed = self._params[i]()
             if param is armed:
@@ -681,7 +704,7 @@ class _MaskHook:
                 grad_hook, handle = (None, None) if found is None else found[1:]
                 if found is not None:
                     extra.remove(found)
-                    grad_hook.always = True
+                    grad_hook.make_own()
                 elif _takes_grad_hook(param):
                     grad_hook = _GradMask(owner, attr)
                     handle = _add_grad_hook(param, grad_hook)
@@ -1217,6 +1240,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
         out = {}
         for n in hook.names:
             owner, attr = _owner(module, n)
+            owner = _unwrap(owner)[0]  # a submodule compiled in place
             if attr + "_mask" not in owner._buffers:
                 _refuse_lost_mask(n)
             # by the names of the module given: a compiled one's are '_orig_mod.<name>'
