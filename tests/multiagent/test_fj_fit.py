@@ -1939,6 +1939,27 @@ def _three_wave_panel(seed, waves=3, n=6, noise=0.005):
     return A, np.array(x)[:, :, None]
 
 
+def test_hubs_with_more_trust_weights_than_values_leave_the_fit_its_standard_errors():
+    # 3 hubs hear all 9 others, 7 agents hear 2, over 2 transitions (K = 2): each hub's 8
+    # trust weights were counted against everyone's 20 values (33 parameters), so the fit
+    # got inf standard errors and "no residual degrees of freedom", though identified
+    # (the errors before: coverage 0.93 of gamma over 150 such panels)
+    n = 10
+    A = np.zeros((n, n))
+    A[:3] = 1
+    np.fill_diagonal(A, 0)
+    for i in range(3, n):
+        A[i, i + 1 if i + 1 < n else 3] = 1
+        A[i, i + 2 if i + 2 < n else i + 2 - n + 3] = 1
+    W = A / A.sum(1, keepdims=True)
+    X = simulate_transcript(n, 2, 2, gamma=0.3, alpha=0.4, W=W, noise=0.01, seed=0,
+                            concentration=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = fit_fj(X, adjacency=A, per_agent=False, learn_trust=True)
+    assert np.isfinite(fit.gamma_se).all() and np.isfinite(fit.alpha_se).all()
+
+
 @pytest.mark.parametrize("seed", [1, 4])
 def test_fits_without_residual_degrees_of_freedom_have_no_standard_errors(seed):
     # before: 3 waves are 2 transitions x 6 agents = 12 residual values for the 12 gamma_i
@@ -1957,7 +1978,8 @@ def test_fits_without_residual_degrees_of_freedom_have_no_standard_errors(seed):
     np.testing.assert_array_equal(low, 0.0)
     np.testing.assert_array_equal(high, 1.0)
     # a shared fit with learned trust: 12 values for 2 + 6 x 4 parameters (was 0.0079)
-    with pytest.warns(UserWarning, match=r"for 26 parameters \(a shared gamma and alpha, "
+    # (each agent's 4 counted up to its 2 values: 2 + 6 x 2)
+    with pytest.warns(UserWarning, match=r"for 14 parameters \(a shared gamma and alpha, "
                       r"and 24 trust weights.*at least 5 transitions.*learn_trust=False"):
         fit = fit_fj(X, adjacency=A, per_agent=False)
     assert np.isinf(fit.gamma_se).all() and np.isinf(fit.alpha_se).all()
