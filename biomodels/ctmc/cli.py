@@ -67,7 +67,7 @@ def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from biomodels.ctmc.crossval import _heldout_theta, kfold_indices
+    from biomodels.ctmc.crossval import _heldout_theta, _step_limits_said_once, kfold_indices
     from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.omhn import classical_theta
@@ -168,8 +168,11 @@ def _fit(args: argparse.Namespace) -> int:
                         **({"model": "omhn"} if omhn else {}))
         return classical_theta(res.theta) if omhn else res.theta
 
-    # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's
-    with options_in_errors(_OPTIONS, _CHOICES):
+    # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's,
+    # and say once how many of them stopped at it (one line per fold before)
+    # (the model's and the independence baseline's fits of each fold)
+    with options_in_errors(_OPTIONS, _CHOICES), _step_limits_said_once(
+            len(folds) * (2 if cv_done is None else 1)):
         for k, test in enumerate(folds):
             train = np.setdiff1d(np.arange(len(x_cv)), test)
             if cv_done is None:

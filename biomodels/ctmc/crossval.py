@@ -29,7 +29,12 @@ from tqdm.auto import tqdm
 
 from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc.data import validate_cohort
-from biomodels.ctmc.fit import StepLimitWarning, data_log_likelihood, fit_theta
+from biomodels.ctmc.fit import (
+    _STEP_LIMITS,
+    StepLimitWarning,
+    data_log_likelihood,
+    fit_theta,
+)
 from biomodels.ctmc.omhn import classical_theta
 from core.checks import check_count, check_seed, refuse_meta
 from core.fingerprint import fingerprint
@@ -160,25 +165,36 @@ def _step_limits_said_once(total: int) -> Any:
 
     Each fold fit that stopped at ``max_steps`` warned on its own: the GBM cohort's default
     cross-validation printed one warning per fold and strength (3 lines for 7 of 25 fits at
-    the two smallest strengths, the rest folded by Python's registry). Other warnings pass
-    through as they were raised.
+    the two smallest strengths, the rest folded by Python's registry). The fits inside
+    report to a list instead of warning (other warnings pass as they are raised, to the
+    caller's filters); said also when a fit fails or Ctrl-C stops the search, but the error
+    that stopped it wins over a warning made an error (``-W error``).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    stopped: list[tuple[float, int]] = []
+    token = _STEP_LIMITS.set(stopped)
+    try:
         yield
-    stopped = [w.message for w in caught if isinstance(w.message, StepLimitWarning)]
-    for w in caught:
-        if not isinstance(w.message, StepLimitWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if stopped:
-        steps = max(w.max_steps for w in stopped)
-        strengths = ", ".join(f"{g:g}" for g in sorted({w.l1 for w in stopped}))
-        warnings.warn(StepLimitWarning(
-            f"{len(stopped)} of {total} cross-validation fits stopped at their step limit, "
-            f"max_steps={steps}, before their stopping rule fired (at l1={strengths}): their "
-            "held-out scores may still move, and with them the choice of l1; raise "
-            f"max_steps (e.g. max_steps={2 * steps})", l1=min(w.l1 for w in stopped),
-            max_steps=steps), stacklevel=user_stacklevel())
+    except BaseException:
+        _STEP_LIMITS.reset(token)
+        with contextlib.suppress(Exception):
+            _say_step_limits(stopped, total)
+        raise
+    _STEP_LIMITS.reset(token)
+    _say_step_limits(stopped, total)
+
+
+def _say_step_limits(stopped: list[tuple[float, int]], total: int) -> None:
+    """Warn once for the fold fits ``stopped`` (``(l1, max_steps)`` each) of ``total``."""
+    if not stopped:
+        return
+    steps = max(m for _, m in stopped)
+    l1s = sorted({g for g, _ in stopped})
+    warnings.warn(StepLimitWarning(
+        f"{len(stopped)} of {total} cross-validation fits stopped at their step limit, "
+        f"max_steps={steps}, before their stopping rule fired (at l1="
+        f"{', '.join(f'{g:g}' for g in l1s)}): their held-out scores may still move, and "
+        f"with them the choice of l1; raise max_steps (e.g. max_steps={2 * steps})",
+        l1=l1s[0], max_steps=steps), stacklevel=user_stacklevel())
 
 
 def _check_folds(fold_indices: Sequence[np.ndarray], n_tumours: int) -> list[np.ndarray]:

@@ -1147,6 +1147,8 @@ class CTMC:
         if omega is not None:  # only for an oMHN: a cMHN's uns keys stay as they were
             info["model"] = "omhn"
             info["omega"] = np.asarray(omega, dtype=np.float64).copy()
+            # by name: varp follows var when the AnnData is reordered or subset, uns does not
+            info["omega_events"] = np.asarray([str(v) for v in var], dtype=object)
         from core.provenance import environment
 
         # what the results were written with (strings and ints, as h5ad stores them), as
@@ -1213,9 +1215,28 @@ class CTMC:
         # a scipy sparse varp (an edited AnnData) as a dense array
         theta = np.asarray(theta.toarray() if hasattr(theta, "toarray") else theta,
                            dtype=np.float64)
+        names = [str(v) for v in adata.var_names]
         if info.get("model") == "omhn":  # the event rows, then the observation row
-            theta = np.vstack([theta, np.asarray(info["omega"], dtype=np.float64)[None, :]])
-        model = cls(theta, [str(v) for v in adata.var_names])
+            omega = np.asarray(info["omega"], dtype=np.float64)
+            written = info.get("omega_events")
+            if written is not None:
+                # varp was reordered or subset with var since write_results; uns was not:
+                # the observation row went to the wrong events
+                written = [str(v) for v in _plain(written)]
+                missing = sorted(set(written) - set(names))
+                if missing or len(names) != len(written):
+                    raise ValueError(
+                        f"adata: its variables are not the {len(written)} events the oMHN was "
+                        f"written with (missing: {reprlib.repr(missing)}): an oMHN's "
+                        "observation row needs all of them; read the model from the "
+                        "AnnData as write_results left it, or save it with model.save")
+                omega = omega[[written.index(v) for v in names]]
+            elif len(omega) != len(names):
+                raise ValueError(
+                    f"adata: uns[{key!r}]['omega'] holds {len(omega)} events, var_names "
+                    f"{len(names)}: the AnnData was subset after write_results")
+            theta = np.vstack([theta, omega[None, :]])
+        model = cls(theta, names)
         l1 = float(info["l1"])
         model.l1 = None if math.isnan(l1) else l1  # written as NaN for a model without one
         folds = info.get("cv_folds")

@@ -223,6 +223,16 @@ def test_a_model_comes_back_from_the_anndata_that_write_results_wrote(tmp_path):
     back = CTMC.from_anndata(swapped)
     assert back.event_names == names[::-1]
     assert back.theta_frame().loc[names, names].equals(model.theta_frame())
+    # reordered after write_results: varp follows var, uns did not, and the oMHN's
+    # observation row went to the wrong events (log-likelihood -2.2748 read as -2.3575)
+    moved = read[:, names[::-1]].copy()
+    back = CTMC.from_anndata(moved, key="omhn")
+    assert back.theta_frame().loc[[*names, "Observation"], names].equals(omhn.theta_frame())
+    assert back.log_likelihood(x[:, ::-1]).mean() == pytest.approx(
+        omhn.log_likelihood(x).mean(), rel=1e-12)
+    with pytest.raises(ValueError, match=r"not the 4 events the oMHN was written with "
+                                         r"\(missing: \['EGFR', 'PTEN'\]\)"):
+        CTMC.from_anndata(read[:, names[:2]].copy(), key="omhn")
     with pytest.raises(ValueError, match=r"a\.h5ad is an AnnData \(h5ad\) file, not a prunus"
                                          r"\.ctmc model file: read it with anndata\.read_h5ad "
                                          r"and pass it to CTMC\.from_anndata"):
