@@ -14,6 +14,14 @@ from torch import nn
 
 from core import MaskSet, magnitude_mask, random_mask
 
+# torch 2.2's dynamo cannot trace the masks' forward pre-hook (it calls weak references:
+# "call_method UserDefinedObjectVariable(ReferenceType) __call__"), so fullgraph compiles
+# and torch.export of a masked model need a newer torch (passing on 2.13; not measured
+# between)
+_DYNAMO_TRACES_HOOK = pytest.mark.skipif(
+    tuple(int(v) for v in torch.__version__.split(".")[:2]) < (2, 6),
+    reason="torch < 2.6: dynamo does not trace the masks' weak references")
+
 
 def _net(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
@@ -980,6 +988,7 @@ def test_a_tied_alias_is_named_with_the_parameter_it_shares() -> None:
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.[a-z_]+` is deprecated:DeprecationWarning")
+@_DYNAMO_TRACES_HOOK
 def test_a_masked_model_exports_and_traces_and_its_dense_copy_scripts() -> None:
     # torch.jit.script cannot compile the masks' forward pre-hook ("'_MaskHook' object has
     # no attribute '__name__'"): the docstrings send it to to_dense_model, which scripts;
@@ -995,6 +1004,7 @@ def test_a_masked_model_exports_and_traces_and_its_dense_copy_scripts() -> None:
     assert _grads_masked(net, masks)
 
 
+@_DYNAMO_TRACES_HOOK
 def test_fullgraph_compiled_training_keeps_the_masks_without_graph_breaks() -> None:
     # guard: a rework read hook handles in the forward pre-hook, and torch.compile(net,
     # fullgraph=True) of a masked model failed ("Attempted to represent unregistered
@@ -1015,6 +1025,7 @@ def test_fullgraph_compiled_training_keeps_the_masks_without_graph_breaks() -> N
     torch._dynamo.reset()
 
 
+@_DYNAMO_TRACES_HOOK
 def test_a_call_with_another_models_parameters_leaves_fullgraph_code_as_it_was() -> None:
     # functional_call(net, dict(other.named_parameters()), ...) re-armed the hooks on other's
     # parameters, so the next compiled forward of net re-armed them again, inside the
@@ -1078,6 +1089,8 @@ def test_gradients_loaded_from_another_masked_model_are_not_taken_for_masked(tmp
     assert float(done.stdout) == 0.0
 
 
+@pytest.mark.skipif(not hasattr(torch.__future__, "get_swap_module_params_on_conversion"),
+                    reason="this torch has no swap_module_params_on_conversion")
 def test_masks_detached_and_attached_again_around_a_swapped_conversion() -> None:
     # masks keep weak references to the parameters, which torch.utils.swap_tensors refuses:
     # under torch.__future__.set_swap_module_params_on_conversion(True) .to(dtype) and
