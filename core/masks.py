@@ -461,33 +461,39 @@ class _GradMask:
     """
 
     def __init__(self, owner: nn.Module, attr: str, always: bool = True) -> None:
-        # weakly: a hook left on another model's parameter must not keep this one alive
+        # weakly: a hook left on another model's parameter must not keep this one alive,
+        # nor may the own parameter's hook keep its module (the tensor's hooks and the
+        # module made a cycle the collector missed: a deleted model was never freed)
         self.owner = weakref.ref(owner)
-        # the own parameter's hook holds its submodule (and the mask buffer on it): a layer
-        # object replaced around the same parameters (torch.ao.quantization.prepare_qat)
-        # freed the old one, and the gradients went unmasked
-        self.held: nn.Module | None = owner if always else None
+        self.always = always
         self.attr = attr
         self.buffer = attr + "_mask"
+        # the mask the own parameter's hook last read: a layer object replaced around the
+        # same parameters (torch.ao.quantization.prepare_qat) freed the module, and the
+        # gradients went unmasked (the mask holds no reference to the module)
+        self.last_mask: torch.Tensor | None = getattr(owner, self.buffer) if always else None
         self.grad: weakref.ref[torch.Tensor] | None = None
         self.grad_version = -1
 
-    @property
-    def always(self) -> bool:
-        """Whether this is the hook of the module's own parameter (masks every gradient)."""
-        return self.held is not None
-
     def make_own(self) -> None:
         """Make this the hook of the module's own parameter (its predecessor is gone)."""
-        self.held = self.owner()
+        self.always = True
+        owner = self.owner()
+        self.last_mask = None if owner is None else getattr(owner, self.buffer)
 
     def __call__(self, param: torch.Tensor) -> None:
-        owner = self.held if self.held is not None else self.owner()
-        if owner is None or not (self.always or owner._parameters.get(self.attr) is param):
-            return
+        owner = self.owner()
+        if owner is None:
+            mask = self.last_mask  # the own parameter's, its module gone; else None
+        elif self.always or owner._parameters.get(self.attr) is param:
+            mask = getattr(owner, self.buffer)
+            if self.always:
+                self.last_mask = mask
+        else:
+            mask = None
         grad = param.grad
-        if grad is not None:
-            _zero_(grad, getattr(owner, self.buffer))
+        if mask is not None and grad is not None:
+            _zero_(grad, mask)
             self.grad, self.grad_version = weakref.ref(grad), grad._version
 
     def grad_is_masked(self, param: torch.Tensor) -> bool:
@@ -772,6 +778,10 @@ class _MaskHook:
                 self._clean, self._risky = {}, {}
                 for name in self.names:
                     owner, attr = _owner(mod, name)
+                    if not hasattr(owner, attr + "_mask"):
+                        # a layer object replaced around the same parameters (prepare_qat):
+                        # "'Linear' object has no attribute 'weight_mask'" before the step
+                        _refuse_lost_mask(name)
                     old, now = self._zeroed.get(name), _stamp(owner, attr)
                     self._clean[name] = old == now
                     self._risky[name] = old != now and (
@@ -815,6 +825,8 @@ class _MaskHook:
         with torch.no_grad():
             for i, name in enumerate(self.names):
                 owner, attr = _owner(module, name)
+                if not hasattr(owner, attr + "_mask"):  # as before a step (_before_step)
+                    _refuse_lost_mask(name)
                 param = getattr(owner, attr)
                 grad_hook = self._grad_hooks[i] if armed else None
                 masked = armed and (param.grad is None if grad_hook is None
