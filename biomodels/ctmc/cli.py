@@ -67,8 +67,8 @@ def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from biomodels.ctmc.crossval import _heldout_theta, _step_limits_said_once, kfold_indices
-    from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
+    from biomodels.ctmc.crossval import _heldout_theta, _say_step_limits, kfold_indices
+    from biomodels.ctmc.fit import _STEP_LIMITS, data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.omhn import classical_theta
     from biomodels.ctmc.plot import plot_theta
@@ -161,18 +161,25 @@ def _fit(args: argparse.Namespace) -> int:
 
     omhn = args.model == "omhn"
 
+    # the fold fits that stopped at their step limit, said once for all of them (a line per
+    # fold before), and how many ran (a resumed run skips those of its checkpoint)
+    stopped: list[tuple[float, int]] = []
+    ran = []
+
     def fold_fit(xt: Any) -> Any:
         """Fit the fold as the final fit; return its classical theta (scored the same)."""
-        res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
-                        progress=not args.quiet, restarts=args.restarts, **steps,
-                        **({"model": "omhn"} if omhn else {}))
+        ran.append(1)
+        token = _STEP_LIMITS.set(stopped)
+        try:
+            res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
+                            progress=not args.quiet, restarts=args.restarts, **steps,
+                            **({"model": "omhn"} if omhn else {}))
+        finally:
+            _STEP_LIMITS.reset(token)
         return classical_theta(res.theta) if omhn else res.theta
 
-    # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's,
-    # and say once how many of them stopped at it (one line per fold before)
-    # (the model's and the independence baseline's fits of each fold)
-    with options_in_errors(_OPTIONS, _CHOICES), _step_limits_said_once(
-            len(folds) * (2 if cv_done is None else 1)):
+    # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's
+    with options_in_errors(_OPTIONS, _CHOICES):
         for k, test in enumerate(folds):
             train = np.setdiff1d(np.arange(len(x_cv)), test)
             if cv_done is None:
@@ -182,6 +189,8 @@ def _fit(args: argparse.Namespace) -> int:
             # training tumours scored -27 nats a carrier here against -17.5 for the MHN
             indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
                 xt, method=args.method, seed=args.seed), train, test))
+        # (the independence baseline's fits take no --max-steps: not counted)
+        _say_step_limits(stopped, len(ran))
     out = args.out
     if counts is None:
         full_ll = float(model.log_likelihood(x).mean())

@@ -15,6 +15,7 @@ import math
 import numbers
 import os
 import reprlib
+import warnings
 from collections.abc import Iterator
 from collections.abc import Set as AbcSet
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from biomodels._stacklevel import user_stacklevel
 from biomodels.ctmc._checks import as_theta
 from biomodels.ctmc.crossval import cross_validate, kfold_indices, select_l1
 from biomodels.ctmc.data import (
@@ -1235,6 +1237,12 @@ class CTMC:
                 raise ValueError(
                     f"adata: uns[{key!r}]['omega'] holds {len(omega)} events, var_names "
                     f"{len(names)}: the AnnData was subset after write_results")
+            else:
+                warnings.warn(
+                    f"adata: uns[{key!r}] names no events for its oMHN observation row "
+                    "'omega' (written by an earlier prunus): it is read in var_names order, "
+                    "which is right only if the AnnData's variables were not reordered since "
+                    "write_results", UserWarning, stacklevel=user_stacklevel())
             theta = np.vstack([theta, omega[None, :]])
         model = cls(theta, names)
         l1 = float(info["l1"])

@@ -796,13 +796,13 @@ def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_
         warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
         assert main([*argv, str(tmp_path / "short"), "--max-steps", "2"]) == 0
     err = capsys.readouterr().err
-    # the final fit, then the held-out fold fits (100 tumours each) once for all (of the 4
-    # held-out fits, the independence baseline's converge)
+    # the final fit, then the held-out fold fits (100 tumours each) once for all (the
+    # independence baseline's fits take no --max-steps and are not counted)
     assert err.splitlines() == [
         "prunus: warning: the fit to 200 tumours at --l1 0.01 stopped at its step limit, "
         "--max-steps 2, before its stopping rule fired (n_steps=2, converged=False): the "
         "estimates may still move with more steps; raise --max-steps (e.g. --max-steps 4)",
-        "prunus: warning: 2 of 4 cross-validation fits stopped at their step limit, "
+        "prunus: warning: 2 of 2 cross-validation fits stopped at their step limit, "
         "--max-steps 2, before their stopping rule fired (at --l1 0.01): their held-out "
         "scores may still move, and with them the choice of l1; raise --max-steps (e.g. "
         "--max-steps 4)"]

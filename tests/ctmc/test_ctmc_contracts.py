@@ -233,6 +233,12 @@ def test_a_model_comes_back_from_the_anndata_that_write_results_wrote(tmp_path):
     with pytest.raises(ValueError, match=r"not the 4 events the oMHN was written with "
                                          r"\(missing: \['EGFR', 'PTEN'\]\)"):
         CTMC.from_anndata(read[:, names[:2]].copy(), key="omhn")
+    # written by an earlier prunus (no event names for omega): read in var_names order, and
+    # said so
+    del read.uns["omhn"]["omega_events"]
+    with pytest.warns(UserWarning, match=r"names no events for its oMHN observation row"):
+        old = CTMC.from_anndata(read, key="omhn")
+    assert old.log_theta.tobytes() == omhn.log_theta.tobytes()
     with pytest.raises(ValueError, match=r"a\.h5ad is an AnnData \(h5ad\) file, not a prunus"
                                          r"\.ctmc model file: read it with anndata\.read_h5ad "
                                          r"and pass it to CTMC\.from_anndata"):
