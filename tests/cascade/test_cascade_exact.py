@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from cascade_bruteforce import brute_force
+from cascade_graphs import disjoint as _disjoint
 from torch.autograd import gradcheck
 
 import biomodels.cascade as cascade
@@ -24,17 +25,6 @@ from biomodels.cascade import (
 
 #: K4, w = 0.4, seeded at node 0: exact by enumeration in rational arithmetic
 _K4 = [0.0, 0.216, 0.15552, 0.228096, 0.400384]
-
-
-def _disjoint(*graphs: CascadeGraph) -> CascadeGraph:
-    """The disjoint union of ``graphs``, nodes numbered one graph after the other."""
-    src, dst, w, at = [], [], [], 0
-    for g in graphs:
-        src.append(g.src + at)
-        dst.append(g.dst + at)
-        w.append(g.weight)
-        at += g.n
-    return CascadeGraph(at, np.concatenate(src), np.concatenate(dst), torch.cat(w))
 
 
 def _bruteforce(g: CascadeGraph, p: torch.Tensor) -> np.ndarray:

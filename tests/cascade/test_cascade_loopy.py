@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from cascade_bruteforce import brute_force
+from cascade_graphs import disjoint as _disjoint
 
 from biomodels.cascade import (
     CascadeGraph,
@@ -597,17 +598,6 @@ def test_exact_small_sizes_of_one_node_and_poisson_binomial_of_nothing():
         empty = poisson_binomial(torch.zeros(0, dtype=dtype))
         assert empty.tolist() == [1.0] and empty.dtype == dtype
     assert poisson_binomial(torch.zeros(0, dtype=torch.bool)).dtype == torch.float64
-
-
-def _disjoint(*graphs: CascadeGraph) -> CascadeGraph:
-    """The disjoint union of ``graphs``, node indices shifted in the order given."""
-    src, dst, w, off = [], [], [], 0
-    for g in graphs:
-        src.append(g.src + off)
-        dst.append(g.dst + off)
-        w.append(g.weight)
-        off += g.n
-    return CascadeGraph(off, np.concatenate(src), np.concatenate(dst), torch.cat(w))
 
 
 def _convolved(*dists: torch.Tensor) -> np.ndarray:
