@@ -1014,9 +1014,14 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                      edge_type=types)
     method = fit._lik.method
     if method == "tda":
-        print("prunus: note: the network has cycles, so the likelihood uses the TDA "
-              "approximation of the size distribution (check the fitted weights with "
-              "`prunus cascade size --method mc`)", file=sys.stderr)
+        from .exact import MAX_NODES, _largest_cyclic
+
+        # why, as `prunus cascade size` says it: households are fitted exactly
+        print(f"prunus: note: the network has a component with a cycle of "
+              f"{_largest_cyclic(graph)} nodes, more than the {MAX_NODES} that the exact "
+              "enumeration takes, so the likelihood uses the TDA approximation of the size "
+              "distribution (check the fitted weights with `prunus cascade size --method "
+              "mc`)", file=sys.stderr)
     fit.fit(sizes, epochs=args.epochs, optimizer=args.optimizer, progress=not args.quiet)
     shared = fit.shared_weights.cpu().numpy().astype(np.float64)
     table = pd.DataFrame({"name": _weight_names(graph, args.share, fit.edge_type_names),

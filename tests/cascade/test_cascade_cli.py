@@ -111,6 +111,15 @@ def test_households_are_exact_and_a_long_cycle_takes_tda_with_a_note(tmp_path, c
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "13 nodes" in err and "12" in err
     assert not (tmp_path / "e").exists()
+    # cascade fit says the same: exact on the household, the reason where it approximates
+    # (its note said only "the network has cycles", households included)
+    sizes = _write(tmp_path / "sizes.txt", ["1", "4", "4", "3", "2", "4", "1"])
+    for net, seed, said in ((graph, "a", False), (ring, "0", True)):
+        assert main(["cascade", "fit", str(net), "--seed", seed, "--sizes", str(sizes),
+                     "--quiet", "--out", str(tmp_path / f"fit{seed}")]) == 0
+        err = capsys.readouterr().err
+        assert ("component with a cycle of 13 nodes, more than the 12" in err) == said
+        assert ("the likelihood uses the TDA approximation" in err) == said
 
 
 @pytest.mark.parametrize(
