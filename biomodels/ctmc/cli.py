@@ -67,8 +67,13 @@ def _fit(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from biomodels.ctmc.crossval import _heldout_theta, _say_step_limits, kfold_indices
-    from biomodels.ctmc.fit import _STEP_LIMITS, data_log_likelihood, fit_theta, independence_fit
+    from biomodels.ctmc.crossval import (
+        _heldout_theta,
+        _say_step_limits,
+        _step_limits_to,
+        kfold_indices,
+    )
+    from biomodels.ctmc.fit import data_log_likelihood, fit_theta, independence_fit
     from biomodels.ctmc.model import CTMC
     from biomodels.ctmc.omhn import classical_theta
     from biomodels.ctmc.plot import plot_theta
@@ -169,13 +174,10 @@ def _fit(args: argparse.Namespace) -> int:
     def fold_fit(xt: Any) -> Any:
         """Fit the fold as the final fit; return its classical theta (scored the same)."""
         ran.append(1)
-        token = _STEP_LIMITS.set(stopped)
-        try:
+        with _step_limits_to(stopped):
             res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
                             progress=not args.quiet, restarts=args.restarts, **steps,
                             **({"model": "omhn"} if omhn else {}))
-        finally:
-            _STEP_LIMITS.reset(token)
         return classical_theta(res.theta) if omhn else res.theta
 
     # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's

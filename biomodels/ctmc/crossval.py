@@ -171,16 +171,24 @@ def _step_limits_said_once(total: int) -> Any:
     that stopped it wins over a warning made an error (``-W error``).
     """
     stopped: list[tuple[float, int]] = []
-    token = _STEP_LIMITS.set(stopped)
     try:
-        yield
+        with _step_limits_to(stopped):
+            yield
     except BaseException:
-        _STEP_LIMITS.reset(token)
         with contextlib.suppress(Exception):
             _say_step_limits(stopped, total)
         raise
-    _STEP_LIMITS.reset(token)
     _say_step_limits(stopped, total)
+
+
+@contextlib.contextmanager
+def _step_limits_to(stopped: list[tuple[float, int]]) -> Any:
+    """Have the fits inside report ``(l1, max_steps)`` to ``stopped`` instead of warning."""
+    token = _STEP_LIMITS.set(stopped)
+    try:
+        yield
+    finally:
+        _STEP_LIMITS.reset(token)
 
 
 def _say_step_limits(stopped: list[tuple[float, int]], total: int) -> None:
