@@ -94,7 +94,8 @@ class FitResult:
         Optimiser steps taken.
     converged
         Whether the stopping rule fired before ``max_steps``; :func:`fit_theta` warns when
-        the step limit ended the fit instead.
+        the step limit ended the fit instead, or OWL-QN's line search found no decrease
+        away from an optimum.
     history
         Penalised objective of the starting theta and after each step (``history[k]`` after
         ``k`` steps; exact methods), or NaN (noisy MCMC gradients). With exact objectives the
@@ -949,6 +950,16 @@ def fit_theta(
         warnings.warn(StepLimitWarning(
             _step_limit_message(max_steps, l1, len(x), sample_weight is not None),
             l1=float(l1), max_steps=max_steps), stacklevel=user_stacklevel())
+    elif not res.converged:
+        # OWL-QN's line search found no decrease before the limit, away from an optimum:
+        # FitResult.converged was the only sign of it
+        warnings.warn(
+            f"the fit to {len(x)} {'weighted rows' if sample_weight is not None else 'tumours'}"
+            f" at l1={float(l1):g} stopped after n_steps={res.n_steps} of max_steps="
+            f"{max_steps}: its line search found no decrease while the largest pseudo-gradient"
+            f" entry is {res.optimality:.3g} (optimality; 0 at an optimum), so the estimates "
+            "may be off the optimum; fit from other starts (restarts=3) or with "
+            "optimizer='adam' and compare", stacklevel=user_stacklevel())
     return res
 
 

@@ -1603,6 +1603,31 @@ def test_mcmc_refusals_do_not_advise_exact_for_tumours_it_refuses():
         CTMC().fit(x, l1=0.02, method="mcmc", optimizer="lbfgs")
 
 
+def test_an_owlqn_fit_whose_line_search_stalls_away_from_an_optimum_warns(monkeypatch):
+    # a line search that found no decrease ended the fit before its limit, away from an
+    # optimum, with only FitResult.converged False saying so (no StepLimitWarning either)
+    from biomodels.ctmc import fit as fit_module
+
+    calls = []
+    accumulate = fit_module._Objective.accumulate
+
+    def worse_after_three(self, theta):  # every trial point after the third scores worse
+        calls.append(1)
+        return accumulate(self, theta) + (1.0 if len(calls) > 3 else 0.0)
+
+    monkeypatch.setattr(fit_module._Objective, "accumulate", worse_after_three)
+    x = sample_trajectories(random_sparse_theta(5, seed=0), 200, seed=1).X
+    with pytest.warns(UserWarning, match=(
+            r"^the fit to 200 tumours at l1=0\.01 stopped after n_steps=3 of max_steps=300: "
+            r"its line search found no decrease while the largest pseudo-gradient entry is "
+            r"[0-9.e-]+ \(optimality; 0 at an optimum\), so the estimates may be off the "
+            r"optimum; fit from other starts \(restarts=3\) or with optimizer='adam' and "
+            r"compare$")) as seen:
+        res = fit_theta(x, l1=0.01, method="exact", optimizer="lbfgs")
+    assert (res.n_steps, res.converged) == (3, False) and res.optimality > 1e-3
+    assert len(seen) == 1 and seen[0].filename == __file__
+
+
 def test_a_fit_that_ends_at_its_step_limit_warns():
     # a fit that ran out of steps was silent: on the first 8 events of the GBM cohort
     # CTMC().fit(..., l1=0.004, method="exact", optimizer="adam") ended after its 500 steps,
