@@ -8,7 +8,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from .exact import _auto_exact, _exact_size_distribution, _instead_of_tree
+from .exact import (
+    _auto_exact,
+    _exact_conditional_activation,
+    _exact_size_distribution,
+    _instead_of_tree,
+)
 from .graph import CascadeGraph, check_graph, find_cycle_link, seed_probabilities
 from .loopy import _tda_conditional_activation, tda_size_distribution
 from .montecarlo import monte_carlo
@@ -25,9 +30,9 @@ def _resolve(graph: CascadeGraph, method: str, *, exact_auto: bool = False) -> s
 
     ``"auto"``: ``"tree"`` on a forest; with ``exact_auto``, ``"exact"`` where the
     components with a cycle are small (:func:`~biomodels.cascade.exact._auto_exact`);
-    else ``"tda"``. :func:`size_distribution` passes ``exact_auto=True``;
-    :func:`conditional_activation` (no exact downward pass) and callers that do not know
-    the ``"exact"`` method yet keep the default.
+    else ``"tda"``. :func:`size_distribution` and :func:`conditional_activation` pass
+    ``exact_auto=True``; callers that do not know the ``"exact"`` method yet keep the
+    default.
     """
     if method not in _METHODS:
         raise ValueError(f"method: expected one of {_METHODS}, got {method!r}")
@@ -175,7 +180,7 @@ def conditional_activation(
     *,
     seeds: Iterable[Hashable] | None = None,
     seed_prob: float | Sequence[float] | np.ndarray | torch.Tensor | None = None,
-    method: Literal["auto", "tree", "tda"] = "auto",
+    method: Literal["auto", "tree", "tda", "exact"] = "auto",
     min_prob: float | None = None,
 ) -> torch.Tensor:
     """``P(node i active | size = k)`` for every node and size (the downward pass, conSDP).
@@ -187,14 +192,15 @@ def conditional_activation(
     seeds, seed_prob
         As in :func:`size_distribution`.
     method
-        ``"tree"``: exact on forests; ``"tda"``: on networks with cycles, the downward
-        pass on TDA's spanning tree with folded seed probabilities (an approximation) for
-        sizes ``k >= 3``, and exact for ``k <= 2`` (from the closed forms of
-        :func:`~biomodels.cascade.exact_small_sizes`, as ``size_distribution``'s exact
-        ``P(1)``, ``P(2)``); exact on forests. ``"auto"``: ``"tree"`` on forests, else
-        ``"tda"``, also on households and other small components with a cycle, where
-        ``size_distribution``'s ``"auto"`` is exact (there is no exact downward pass, so
-        its ``"exact"`` is refused here).
+        ``"tree"``: exact on forests; ``"exact"``: exact where every weakly connected
+        component with a cycle has at most 12 nodes (households, small groups), from the
+        probabilities of its final active sets (as ``size_distribution``'s ``"exact"``);
+        ``"tda"``: on networks with cycles, the downward pass on TDA's spanning tree with
+        folded seed probabilities (an approximation) for sizes ``k >= 3``, and exact for
+        ``k <= 2`` (from the closed forms of :func:`~biomodels.cascade.exact_small_sizes`,
+        as ``size_distribution``'s exact ``P(1)``, ``P(2)``); exact on forests.
+        ``"auto"``: ``"tree"`` on forests, ``"exact"`` where it applies, else ``"tda"``,
+        as ``size_distribution`` chooses.
     min_prob
         Sizes with ``P(size = k) < min_prob`` are NaN (undefined or below the precision
         floor). Default: ``max(1e-12, 1e3 * eps)`` of the weights' dtype (``1e-12`` in
@@ -217,8 +223,9 @@ def conditional_activation(
         If ``graph`` is not a :class:`~biomodels.cascade.CascadeGraph` (naming the
         constructor that converts it).
     ValueError
-        If ``method`` is not ``"auto"``, ``"tree"`` or ``"tda"``, or is ``"tree"`` on a
-        network with a cycle (naming a link on it).
+        If ``method`` is not ``"auto"``, ``"tree"``, ``"tda"`` or ``"exact"``, is
+        ``"tree"`` on a network with a cycle (naming a link on it), or ``"exact"`` on one
+        with a component with a cycle of more than 12 nodes.
 
     Examples
     --------
@@ -237,16 +244,18 @@ def conditional_activation(
     """
     check_graph(graph)
     p = seed_probabilities(graph, seeds, seed_prob)
-    how = _resolve(graph, method)
-    if how in ("mc", "exact"):
-        raise ValueError(f"method: expected 'auto', 'tree' or 'tda' for conditional "
+    how = _resolve(graph, method, exact_auto=True)
+    if how == "mc":
+        raise ValueError(f"method: expected 'auto', 'tree', 'tda' or 'exact' for conditional "
                          f"activation, got {method!r}")
     if how == "tree" and (link := find_cycle_link(graph)) is not None:
-        # the tree plan's refusal names 'exact' and 'mc', which this function has not
+        # the tree plan's refusal names 'mc', which this function has not
         u, v = link
         raise ValueError(f"method='tree' needs a forest, but the link ({graph.labels[u]!r}, "
                          f"{graph.labels[v]!r}) closes a cycle; use "
-                         f"{_instead_of_tree(graph, exact=False, mc=False)}")
+                         f"{_instead_of_tree(graph, mc=False)}")
+    if how == "exact" and not graph.is_forest():
+        return _exact_conditional_activation(graph, p, min_prob=min_prob)
     if how == "tda" and not graph.is_forest():
         return _tda_conditional_activation(graph, p, min_prob=min_prob)
     return tree_conditional_activation(graph, p, min_prob=min_prob)[1]

@@ -40,7 +40,9 @@ nodes.
 Per weakly connected component (by structure, as TDA splits the network): components
 without a cycle go through the exact tree pass (:func:`~biomodels.cascade.tree_size_distribution`),
 components with a cycle are enumerated, in batches of components of the same size, and
-the components' distributions are convolved (their sizes add).
+the components' distributions are convolved (their sizes add). ``P(node i active | size =
+k)`` (:func:`~biomodels.cascade.conditional_activation`) sums the same ``P(S)`` over the
+sets with ``i``, per component, before the convolution.
 """
 
 from __future__ import annotations
@@ -55,9 +57,22 @@ import torch
 from core.checks import check_count
 
 from .graph import CascadeGraph, check_graph
-from .loopy import _Components, _convolve_rows, _one_row, _reached_sizes, _weak_components
+from .loopy import (
+    _combine_blocks,
+    _Components,
+    _convolve_rows,
+    _exact_head_conditionals,
+    _one_row,
+    _reached_sizes,
+    _weak_components,
+)
 from .tail import _held_warnings, _last_unresolved, _record_unresolved, _warn_parts_unresolved
-from .tree import check_seed_vector, tree_size_distribution
+from .tree import (
+    _min_prob,
+    check_seed_vector,
+    tree_conditional_activation,
+    tree_size_distribution,
+)
 
 __all__ = ["exact_size_distribution"]
 
@@ -140,6 +155,18 @@ _cached_enumeration = functools.lru_cache(maxsize=None)(_build_enumeration)
 def _enumerate(W: torch.Tensor, p: torch.Tensor, plan: _Enumeration) -> torch.Tensor:
     """Exact size distributions of a batch of components of the same size.
 
+    Parameters and the result as :func:`_set_probabilities`, summed by set size: shape
+    ``(K, m + 1)``, ``P(size = j)`` of each component, every entry a sum of products of
+    probabilities.
+    """
+    out = torch.zeros(p.shape[0], p.shape[1] + 1, dtype=W.dtype, device=W.device)
+    return out.index_add(1, torch.from_numpy(plan.popcount).to(W.device),
+                         _set_probabilities(W, p, plan))
+
+
+def _set_probabilities(W: torch.Tensor, p: torch.Tensor, plan: _Enumeration) -> torch.Tensor:
+    """Exact probabilities of every final active set of a batch of components of one size.
+
     Parameters
     ----------
     W
@@ -155,8 +182,9 @@ def _enumerate(W: torch.Tensor, p: torch.Tensor, plan: _Enumeration) -> torch.Te
     Returns
     -------
     torch.Tensor
-        Shape ``(K, m + 1)``: ``P(size = j)`` of each component, every entry a sum of
-        products of probabilities.
+        Shape ``(K, 2^m)``: ``P(final set = S)`` of each component, ``S`` a bit mask of its
+        nodes, every entry a sum of products of probabilities (``R_s(S)`` times the
+        dead edges).
     """
     K, m = p.shape
     full = 1 << m
@@ -191,8 +219,7 @@ def _enumerate(W: torch.Tensor, p: torch.Tensor, plan: _Enumeration) -> torch.Te
     Rs = R[:, m * full :]
     # no live edge leaves the final set S: Π_{v ∉ S} (1 - p_v) M[S, v]
     stay = torch.where(idx(plan.bits), 1.0, (1 - p).unsqueeze(1) * M).prod(-1)
-    out = torch.zeros(K, m + 1, dtype=W.dtype, device=dev)
-    return out.index_add(1, idx(plan.popcount), Rs * stay)
+    return Rs * stay
 
 
 def _auto_exact(graph: CascadeGraph, *, max_nodes: int = MAX_NODES) -> bool:
@@ -429,6 +456,73 @@ def _exact_size_distribution(graph: CascadeGraph, p: torch.Tensor, *,
         _record_unresolved(reached)
         _warn_parts_unresolved(reached, held)
     return torch.cat([torch.prod(1 - p).reshape(1), P[1:]])
+
+
+def _exact_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
+                                  min_prob: float | None = None) -> torch.Tensor:
+    """Exact ``P(node i active | size = k)`` where every component with a cycle is small.
+
+    Per component with a cycle (and a seed), ``P(i active, component size = m)`` sums the
+    enumeration's ``P(final set = S)`` over the sets ``S`` of ``m`` nodes with ``i``; the
+    components without a cycle take the exact downward pass together
+    (:func:`~biomodels.cascade.tree_conditional_activation`); then the blocks are convolved
+    with each other's sizes, as :func:`_tda_conditional_activation` does with its blocks.
+
+    Parameters
+    ----------
+    graph, p, min_prob
+        As in :func:`~biomodels.cascade.conditional_activation`, whose ``"exact"`` method
+        this is; ``p`` checked.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, n + 1)``, the graph's dtype and device (computed in float64), not
+        differentiable.
+
+    Raises
+    ------
+    ValueError
+        If a component with a cycle has more than ``MAX_NODES`` nodes (naming it and
+        ``method='tda'``).
+    """
+    real, dev, n = graph.dtype, graph.device, graph.n
+    floor = _min_prob(min_prob, real)
+    p = p.detach()
+    count, comp = _weak_components(graph)
+    parts = _Components.of(graph, comp, count)
+    _refuse_large(parts, MAX_NODES, mc=False)
+    blocks: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
+    with torch.no_grad():
+        if not parts.cyclic.all():  # forests and isolated nodes: exact, together
+            F, pF, _, _, nodes = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
+            joint, _ = tree_conditional_activation(F, pF, min_prob=min_prob)
+            blocks.append((nodes, joint.to(torch.float64),
+                           tree_size_distribution(F, pF).to(torch.float64)))
+        seeded = np.bincount(comp, weights=p.cpu().numpy() > 0, minlength=count) > 0
+        cyclic = np.flatnonzero(parts.cyclic & seeded)  # the others never start
+        sizes = np.diff(parts.node_start)
+        for m in np.unique(sizes[cyclic]).tolist():
+            group = cyclic[sizes[cyclic] == m]
+            plan = _enumeration(m)
+            pop = torch.from_numpy(plan.popcount).to(dev)
+            bits = torch.from_numpy(plan.bits.T).to(dev)  # (m, 2^m): node i in set S
+            chunk = max(1, _BATCH_TERMS // max(plan.terms, 1))
+            for at in range(0, group.size, chunk):
+                cs = group[at : at + chunk]
+                PS = _set_probabilities(*_dense(graph, p, parts, cs, m), plan)
+                P = torch.zeros(cs.size, m + 1, dtype=PS.dtype, device=dev).index_add(1, pop, PS)
+                J = torch.zeros(cs.size, m, m + 1, dtype=PS.dtype, device=dev).index_add(
+                    2, pop, PS.unsqueeze(1) * bits)
+                for k, c in enumerate(cs.tolist()):
+                    nodes = parts.node_order[parts.node_start[c]:parts.node_start[c + 1]]
+                    blocks.append((nodes, J[k], P[k]))
+        cond = _combine_blocks(blocks, n, torch.float64, dev, floor)
+        # sizes 1 and 2 from their closed forms, as the other methods have them (the
+        # transforms' round-off is about eps of the largest probability)
+        head, _ = _exact_head_conditionals(graph, p, floor)
+        cond[:, : head.shape[1]] = head.to(torch.float64)
+    return cond.to(real)
 
 
 def _dense(graph: CascadeGraph, p: torch.Tensor, parts: _Components, cs: np.ndarray,

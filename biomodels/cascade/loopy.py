@@ -2171,7 +2171,6 @@ def _conditional_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.nda
     tiny = torch.finfo(real).tiny
     parts = _Components.of(graph, comp, count)
     n = graph.n
-    L = n + 1
     # per block of independent nodes: the nodes, P(i active, block size = m), P(block size)
     blocks: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]] = []
     with torch.no_grad():
@@ -2197,24 +2196,49 @@ def _conditional_by_component(graph: CascadeGraph, p: torch.Tensor, comp: np.nda
                            pair.unsqueeze(1), joint[:, 3:] * scale], dim=1)
             nodes = parts.node_order[parts.node_start[c]:parts.node_start[c + 1]]
             blocks.append((nodes, J, torch.cat([head, tree_p * scale])))
-        joint = torch.zeros(n, L, dtype=real, device=dev)
-        if blocks:
-            hats = torch.stack([torch.fft.rfft(P, n=L) for _, _, P in blocks])
-            total = torch.fft.irfft(hats.prod(0), n=L).clamp_min(0.0)
-            rest = _exclusive_rows(hats)  # each block's partner: all the other blocks
-            for (nodes, J, _), r in zip(blocks, rest):
-                joint[torch.from_numpy(nodes).to(dev)] = torch.fft.irfft(
-                    torch.fft.rfft(J, n=L) * r, n=L)
-        else:
-            total = torch.zeros(L, dtype=real, device=dev)
-            total[0] = 1
-        joint.clamp_min_(0.0)
-        torch.minimum(joint, total, out=joint)  # round-off of the transforms
-        cond = joint / total
-        cond.masked_fill_((total < floor).unsqueeze(0), math.nan)
+        cond = _combine_blocks(blocks, n, real, dev, floor)
         exact, _ = _exact_head_conditionals(graph, p, floor)
         cond[:, : exact.shape[1]] = exact
     return cond
+
+
+def _combine_blocks(blocks: list[tuple[np.ndarray, torch.Tensor, torch.Tensor]], n: int,
+                    real: torch.dtype, dev: torch.device, floor: float) -> torch.Tensor:
+    """``P(node i active | size = k)`` from independent blocks of nodes.
+
+    Parameters
+    ----------
+    blocks
+        Per block: its nodes, ``P(i active, block size = m)`` (one row per node) and
+        ``P(block size = m)``. Nodes in no block never activate (their components have no
+        seed); the blocks' sizes add, so ``P(i active, size = k)`` is the block's joint
+        convolved with the other blocks' size distributions (FFT).
+    n, real, dev
+        The network's nodes, the dtype and device of the result.
+    floor
+        Sizes with ``P(size = k) < floor`` are NaN.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n, n + 1)``.
+    """
+    L = n + 1
+    joint = torch.zeros(n, L, dtype=real, device=dev)
+    if blocks:
+        hats = torch.stack([torch.fft.rfft(P, n=L) for _, _, P in blocks])
+        total = torch.fft.irfft(hats.prod(0), n=L).clamp_min(0.0)
+        rest = _exclusive_rows(hats)  # each block's partner: all the other blocks
+        for (nodes, J, _), r in zip(blocks, rest):
+            joint[torch.from_numpy(nodes).to(dev)] = torch.fft.irfft(
+                torch.fft.rfft(J, n=L) * r, n=L)
+    else:
+        total = torch.zeros(L, dtype=real, device=dev)
+        total[0] = 1
+    joint.clamp_min_(0.0)
+    torch.minimum(joint, total, out=joint)  # round-off of the transforms
+    cond = joint / total
+    return cond.masked_fill_((total < floor).unsqueeze(0), math.nan)
 
 
 def _sliced_trees(graph: CascadeGraph, p: torch.Tensor, parts: _Components,

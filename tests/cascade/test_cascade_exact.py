@@ -101,6 +101,51 @@ def test_exact_on_households_a_tree_and_isolated_nodes_is_their_convolution():
     assert float(size_distribution(g, seed_prob=p)[10]) == pytest.approx(exact[10], rel=1e-10)
 
 
+@pytest.mark.parametrize("case", ["K4", "bowtie", "directed", "random p",
+                                  "households and a tree"])
+def test_exact_conditional_activation_matches_brute_force(case):
+    # conditional_activation took TDA's downward pass on households, where the sizes were
+    # exact: on the bowtie (w 0.4, seed 0) P(node 1 active | size 3) = 0.43 and P(node 2
+    # active | size 3) = 0.897 for the exact 0.753 and 1 (node 2 joins the triangle to the
+    # rest: a cascade of 3 that reaches node 3 or 4 went through it)
+    rng = np.random.default_rng(3)
+    if case in ("K4", "bowtie"):
+        g = CascadeGraph.from_networkx(nx.complete_graph(4) if case == "K4" else _bowtie(),
+                                       default=0.4)
+        p = seed_probabilities(g, seeds=[0])
+    elif case == "directed":
+        g = _directed()
+        p = seed_probabilities(g, seed_prob=[0.3, 0.0, 0.1, 0.0, 0.2])
+    elif case == "random p":
+        g = CascadeGraph.from_networkx(_bowtie(), default=0.5)
+        g = g.with_weight(torch.tensor(rng.uniform(0.05, 0.95, g.num_edges)))
+        p = torch.tensor(rng.uniform(0, 0.4, g.n))
+        p[2] = 1.0  # a sure seed
+    else:  # a triangle, a 2-cycle, a tree component and an isolated node: 9 nodes
+        tri = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.65), (2, 0, 0.4), (1, 0, 0.3)])
+        two = CascadeGraph.from_edges([(0, 1, 0.6), (1, 0, 0.25)])
+        tree = CascadeGraph.from_edges([(0, 1, 0.55), (1, 2, 0.35)])
+        g = _disjoint(tri, two, tree, CascadeGraph.from_edges([], nodes=[0]))
+        p = torch.tensor([0.1, 0.3, 0.0, 0.2, 0.05, 0.15, 0.0, 0.25, 0.4],
+                         dtype=torch.float64)
+    dist, joint = brute_force(g.n, g.src, g.dst, g.weight.numpy(), p.numpy())
+    want = np.where(dist >= 1e-12, joint / np.where(dist > 0, dist, 1), np.nan)
+    for method in ("exact", "auto"):
+        got = conditional_activation(g, seed_prob=p, method=method)
+        assert got.dtype == torch.float64 and got.shape == (g.n, g.n + 1)
+        np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-12)
+    tda = conditional_activation(g, seed_prob=p, method="tda").numpy()
+    ok = ~np.isnan(want)
+    if case in ("bowtie", "directed", "random p"):  # TDA's differ beyond size 2 (K4: symmetry)
+        assert np.abs(tda[ok] - want[ok]).max() > 0.03
+    # float32 weights: the same, to float32's precision, in float32
+    got32 = conditional_activation(g.to(dtype=torch.float32), seed_prob=p.float(),
+                                   method="exact")
+    assert got32.dtype == torch.float32
+    ok32 = ok & (dist >= 1.2e-4)
+    np.testing.assert_allclose(got32.numpy()[ok32], want[ok32], rtol=0, atol=1e-5)
+
+
 def test_exact_tiny_probabilities_keep_their_relative_error():
     # R(A) = 1 - Σ R(B) cut(B, A \ B) cancels where R(A) is tiny: K5 seeded at node 0,
     # w = 1e-4, lost 1.4e-2 of P(size = 5) = 1.25e-14 (1.2e-10 of 1.2e-6 at w = 0.01);
@@ -199,15 +244,20 @@ def test_auto_takes_tda_beyond_small_components_and_exact_refuses_them_by_name()
     for bad, err in ((15, ValueError), (0, ValueError), (2.0, TypeError)):
         with pytest.raises(err, match="max_nodes"):
             cascade.exact_size_distribution(ring, p, max_nodes=bad)
-    # forests stay "tree"; conditional_activation has no exact pass and says so
+    # forests stay "tree"; conditional_activation's "exact" refuses the ring by name too
     path = CascadeGraph.from_networkx(nx.path_graph(4), default=0.4)
     np.testing.assert_array_equal(
         size_distribution(path, seeds=[0]).numpy(),
         cascade.exact_size_distribution(path, seed_probabilities(path, seeds=[0])).numpy())
+    with pytest.raises(ValueError, match=r"^method='exact': a weakly connected component with "
+                       r"a cycle has 13 nodes, more than the 12 that method='exact' enumerates "
+                       r"\(the work grows like 3\^nodes\); use method='tda' \(an "
+                       r"approximation\)$"):
+        conditional_activation(ring, seeds=[0], method="exact")
+    with pytest.raises(ValueError, match="expected 'auto', 'tree', 'tda' or 'exact' for "
+                       "conditional activation, got 'mc'"):
+        conditional_activation(ring, seeds=[0], method="mc")
     k4 = CascadeGraph.from_networkx(nx.complete_graph(4), default=0.4)
-    with pytest.raises(ValueError, match="method: expected 'auto', 'tree' or 'tda' for "
-                       "conditional activation, got 'exact'"):
-        conditional_activation(k4, seeds=[0], method="exact")
     assert cascade.exact._auto_exact(k4) is True
     assert cascade.exact._auto_exact(ring) is False and cascade.exact._auto_exact(path) is False
 
@@ -350,5 +400,7 @@ def test_exact_refusals_name_only_the_options_of_their_caller():
     with pytest.raises(ValueError) as exc:
         conditional_activation(k4, seeds=[0], method="tree")
     msg = str(exc.value)
-    assert "closes a cycle; use method='tda'" in msg and "'mc'" not in msg
-    assert "'exact'" not in msg
+    assert "closes a cycle; use method='exact' (exact here" in msg and "'mc'" not in msg
+    with pytest.raises(ValueError) as exc:
+        conditional_activation(big, seeds=[0], method="tree")
+    assert "use method='tda'" in str(exc.value) and "has 15 nodes" in str(exc.value)
