@@ -496,9 +496,9 @@ def _exact_conditional_activation(graph: CascadeGraph, p: torch.Tensor, *,
     with torch.no_grad():
         if not parts.cyclic.all():  # forests and isolated nodes: exact, together
             F, pF, _, _, nodes = parts.union(graph, p, np.flatnonzero(~parts.cyclic))
+            F, pF = F.to(dtype=torch.float64), pF.to(torch.float64)  # as the enumeration
             joint, _ = tree_conditional_activation(F, pF, min_prob=min_prob)
-            blocks.append((nodes, joint.to(torch.float64),
-                           tree_size_distribution(F, pF).to(torch.float64)))
+            blocks.append((nodes, joint, tree_size_distribution(F, pF)))
         seeded = np.bincount(comp, weights=p.cpu().numpy() > 0, minlength=count) > 0
         cyclic = np.flatnonzero(parts.cyclic & seeded)  # the others never start
         sizes = np.diff(parts.node_start)
