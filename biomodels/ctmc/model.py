@@ -92,12 +92,16 @@ def _theta_from_frame(frame: pd.DataFrame, event_names: Any) -> tuple[np.ndarray
     omhn = frame.shape[0] == frame.shape[1] + 1 and rows[-1] == OBSERVATION
     events = rows[:-1] if omhn else rows
     if len(set(cols)) != len(cols) or sorted(events) != sorted(cols):
+        # pd.read_csv reads an event called NA (or nan, None, null) as a missing label
+        missing = (" A row label was read as missing: pd.read_csv reads the names NA, nan, "
+                   "None and null as missing unless given keep_default_na=False, "
+                   "na_values=['']" if bool(pd.isna(frame.index).any()) else "")
         raise ValueError(
             "theta: a DataFrame needs the events as columns and as rows (each once, in any "
             f"order){', then the row ' + repr(OBSERVATION) if omhn else ''}; got rows "
             f"{rows[:6]}{'...' if len(rows) > 6 else ''} and columns "
             f"{cols[:6]}{'...' if len(cols) > 6 else ''} (an oMHN's last row must be named "
-            f"{OBSERVATION!r})")
+            f"{OBSERVATION!r}).{missing}")
     order = [events.index(c) for c in cols] + ([len(events)] if omhn else [])
     values = frame.to_numpy(dtype=np.float64)[order]
     return values, cols

@@ -391,6 +391,21 @@ def test_a_theta_csv_of_mhn_or_of_prunus_loads_back_by_its_labels(tmp_path):
         CTMC(full.T, names)
     with pytest.raises(ValueError, match="last row must be named 'Observation'"):
         CTMC(pd.DataFrame(full, index=[*names, "obs"], columns=names))
+    # an event called NA: README's recipe read its row label as missing, and the refusal
+    # did not say why
+    named = ["NA", "EGFR", "IDH1"]
+    pd.DataFrame(full, index=[*named, "Observation"], columns=named).to_csv(path)
+    with pytest.raises(ValueError, match=r"A row label was read as missing: pd\.read_csv reads "
+                       r"the names NA, nan, None and null as missing unless given "
+                       r"keep_default_na=False, na_values=\[''\]$"):
+        CTMC(pd.read_csv(path, index_col=0))
+    back = CTMC(pd.read_csv(path, index_col=0, keep_default_na=False, na_values=[""],
+                            float_precision="round_trip"))
+    assert back.event_names == named
+    np.testing.assert_array_equal(back.log_theta, full)
+    with pytest.raises(ValueError) as exc:  # no missing label: no such advice
+        CTMC(pd.DataFrame(full, index=[*names, "obs"], columns=names))
+    assert "missing" not in str(exc.value)
 
 
 def test_write_results_of_an_omhn_says_what_varp_holds():
