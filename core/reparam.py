@@ -158,7 +158,9 @@ def hadamard(
     The current value of each weight is kept (``m0 * w0 = x_init``) and
     ``m0^2 - w0^2 = beta``. Afterwards ``module.named_parameters()`` lists
     ``<owner>.parametrizations.<attr>.original0`` (``m``) and ``...original1``
-    (``w``); the optimizer must be built after this call.
+    (``w``); the optimizer must be built after this call. A tied weight (an LM head
+    sharing its embedding's) stays tied: every module that holds it reads the same
+    ``m * w``, and :func:`remove_hadamard` ties the merged weight again.
 
     Parameters
     ----------
@@ -203,24 +205,53 @@ def hadamard(
         if "parametrizations" in n.split("."):
             raise ValueError(f"names: {n!r} is a factor of an existing parametrization; "
                              "hadamard() was already applied to this module")
+    # a tied weight (an LM head sharing its embedding's) is one parameter under several
+    # names; named_parameters() lists only the first, and parametrizing that owner alone
+    # left the others a separate dense copy of the weight, trained on its own
+    aliases: dict[int, list[str]] = {}
+    for n, p in module.named_parameters(remove_duplicate=False):
+        aliases.setdefault(id(p), []).append(n)
+    params = dict(module.named_parameters())
     for n in chosen:
-        path, _, attr = n.rpartition(".")
-        owner = module.get_submodule(path) if path else module
+        owner, attr = _site(module, n)
         mask = None
         if masks is not None and n in masks:
             mask = masks[n].to(getattr(owner, attr).device)
         parametrize.register_parametrization(owner, attr, HadamardProduct(beta, mask),
                                              unsafe=True)
+        plist = owner.parametrizations[attr]
+        done = {(id(owner), attr)}  # n's own site, and a module used twice (two paths)
+        for alias in aliases[id(params[n])]:
+            a_owner, a_attr = _site(module, alias)
+            if (id(a_owner), a_attr) in done:
+                continue
+            done.add((id(a_owner), a_attr))
+            parametrize.register_parametrization(a_owner, a_attr, plist[0], unsafe=True)
+            # one ParametrizationList, so one pair of factors: every alias reads the same m * w
+            a_owner.parametrizations[a_attr] = plist
     return chosen
 
 
-def _hadamard_sites(module: nn.Module) -> dict[str, tuple[nn.Module, str]]:
-    out = {}
+def _site(module: nn.Module, name: str) -> tuple[nn.Module, str]:
+    """Return the module that holds parameter ``name`` and its attribute there."""
+    path, _, attr = name.rpartition(".")
+    return (module.get_submodule(path) if path else module), attr
+
+
+def _hadamard_sites(module: nn.Module) -> dict[str, list[tuple[nn.Module, str]]]:
+    """Weight name -> its ``(owner, attr)`` sites, those of a tied weight's aliases after it.
+
+    Aliases share one ParametrizationList (see :func:`hadamard`): listed under the first
+    name only, so their factors are counted, penalised and reset once.
+    """
+    out: dict[str, list[tuple[nn.Module, str]]] = {}
+    first: dict[int, str] = {}
     for mname, mod in module.named_modules():
         if parametrize.is_parametrized(mod):
             for attr, plist in mod.parametrizations.items():
                 if any(isinstance(p, HadamardProduct) for p in plist):
-                    out[f"{mname}.{attr}" if mname else attr] = (mod, attr)
+                    name = first.setdefault(id(plist), f"{mname}.{attr}" if mname else attr)
+                    out.setdefault(name, []).append((mod, attr))
     return out
 
 
@@ -240,7 +271,7 @@ def hadamard_factors(
         Original weight name -> its factors ``(m, w)`` (the parameters themselves).
     """
     out = {}
-    for name, (mod, attr) in _hadamard_sites(module).items():
+    for name, [(mod, attr), *_] in _hadamard_sites(module).items():
         plist = mod.parametrizations[attr]
         out[name] = (plist.original0, plist.original1)
     return out
@@ -282,8 +313,12 @@ def remove_hadamard(module: nn.Module) -> None:
     # under torch.no_grad() or inference mode (as for inference or export) it became a
     # plain tensor, out of parameters() and of any optimizer built afterwards
     with torch.inference_mode(False), torch.enable_grad():
-        for mod, attr in _hadamard_sites(module).values():
+        for (mod, attr), *aliases in _hadamard_sites(module).values():
             parametrize.remove_parametrizations(mod, attr, leave_parametrized=True)
+            merged = getattr(mod, attr)
+            for a_mod, a_attr in aliases:
+                parametrize.remove_parametrizations(a_mod, a_attr, leave_parametrized=True)
+                setattr(a_mod, a_attr, merged)  # tied again: one parameter, as before hadamard
 
 
 @torch.no_grad()
@@ -338,7 +373,7 @@ def sign_in_reset(
     sites = _hadamard_sites(module)
     if not sites:
         raise ValueError("module: no m * w parametrization found; call hadamard() first")
-    for mod, attr in sites.values():
+    for [(mod, attr), *_] in sites.values():
         plist = mod.parametrizations[attr]
         m, w = plist.original0, plist.original1
         mask = next((p.mask for p in plist if isinstance(p, HadamardProduct)), None)

@@ -1065,3 +1065,47 @@ def test_step_with_a_closure_returns_its_loss_and_takes_the_same_step(kind: str)
     x = torch.linspace(-1, 1, 5, dtype=torch.float64)
     assert losses[0] == pytest.approx(float(0.5 * ((base @ x - 1) ** 2).sum()), rel=1e-12)
     assert losses[-1] < losses[0]
+
+
+def test_hadamard_keeps_a_tied_embedding_and_head_tied() -> None:
+    # the audit's reproduction: only the embedding (the name named_parameters() gives the tied
+    # weight) was reparameterized, so the head kept a separate dense copy (0 % zero where the
+    # embedding was 90 %) that the optimizer trained on its own; remove_hadamard left it so
+    from core import random_mask
+
+    class TinyLM(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(50, 16)
+            self.body = nn.Linear(16, 16)
+            self.head = nn.Linear(16, 50, bias=False)
+            self.head.weight = self.emb.weight
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(torch.relu(self.body(self.emb(x))))
+
+    torch.manual_seed(0)
+    lm = TinyLM()
+    before = lm.emb.weight.detach().clone()
+    masks = random_mask(lm, 0.1, "uniform", seed=0)
+    keep = masks["emb.weight"]
+    assert hadamard(lm, masks=masks) == ["emb.weight", "body.weight"]
+    assert torch.equal(lm.head.weight, lm.emb.weight)
+    assert torch.allclose(lm.emb.weight, before * keep, atol=1e-6)
+    assert list(hadamard_factors(lm)) == ["emb.weight", "body.weight"]  # one pair of factors
+    opt = torch.optim.SGD(lm.parameters(), lr=0.5)
+    assert sum(p.numel() for p in opt.param_groups[0]["params"]) == 2 * (800 + 256) + 16
+    tokens = torch.randint(0, 50, (4, 7), generator=torch.Generator().manual_seed(1))
+    for _ in range(3):
+        opt.zero_grad()
+        lm(tokens).logsumexp(-1).mean().backward()
+        opt.step()
+    assert not torch.allclose(lm.emb.weight, before * keep, atol=1e-4)  # it trained
+    assert torch.equal(lm.head.weight, lm.emb.weight)  # and both read the same m * w
+    assert bool((lm.head.weight[~keep] == 0).all())
+    trained, out = lm.emb.weight.detach().clone(), lm(tokens).detach()
+    remove_hadamard(lm)
+    assert lm.head.weight is lm.emb.weight and isinstance(lm.emb.weight, nn.Parameter)
+    assert {n for n, _ in lm.named_parameters()} == {"emb.weight", "body.weight", "body.bias"}
+    assert torch.equal(lm.emb.weight, trained)
+    assert torch.allclose(lm(tokens), out, atol=1e-6)
