@@ -53,8 +53,9 @@ from core.select import (
     _check_collapse,
     _check_density,
     _refuse_nothing_kept,
-    select_topk,
+    _select_topk,
 )
+from core.stacklevel import package_dirs, stacklevel_outside
 
 __all__ = [
     "geometric_densities",
@@ -69,6 +70,9 @@ __all__ = [
 _SCHEDULED = ("lr", "momentum", "betas")
 
 ScoreFn = Callable[[nn.Module], Mapping[str, torch.Tensor]]
+
+#: core's folder: a layer-collapse warning of a prune names the first line outside it
+_CORE = package_dirs([__file__])
 
 
 def geometric_densities(
@@ -297,7 +301,9 @@ class PruningSchedule:
         pruning with fine-tuning).
     score
         ``"magnitude"`` or a callable ``model -> {name: score}`` (higher = keep),
-        e.g. DASH's prior-weighted score.
+        e.g. DASH's prior-weighted score. It must score every parameter in ``names``
+        (a ``ValueError`` at the prune names those it misses; restrict ``names`` to the
+        scored ones); scores of other parameters are ignored.
     scope
         Selection scope, ``"global"`` (default), ``"layer"`` or ``"row"``.
     names
@@ -479,13 +485,32 @@ class PruningSchedule:
         Returns
         -------
         dict of str to torch.Tensor
-            Parameter name -> score (higher = keep), checked against the model.
+            Parameter name -> score (higher = keep), checked against the model, for
+            exactly the schedule's ``names`` (a callable's scores of other parameters are
+            left out: the schedule prunes its ``names`` only).
+
+        Raises
+        ------
+        ValueError
+            If a callable ``score`` returns no score for some of the schedule's ``names``
+            (it names them), or a score whose parameter is missing or of another shape.
         """
         if self.score == "magnitude":
             return magnitude_scores(self.model, self.names)
         out = dict(self.score(self.model))  # type: ignore[operator]
         check_scores(self.model, out)
-        return out
+        # the unscored tensors stayed dense while the prune reached the density over the
+        # scored ones only: a round at 0.25 left the model at 0.625 (wanda_scores leaves
+        # nn.MultiheadAttention's out_proj unscored)
+        missing = [n for n in self.names if n not in out]
+        if missing:
+            raise ValueError(
+                f"score: returned no score for {missing} of the schedule's parameters, which "
+                "would stay dense while the density counts them; score every one of them, "
+                "or prune only the scored ones with names=[...] (e.g. "
+                "names=list(score(model)))")
+        names = set(self.names)
+        return {n: s for n, s in out.items() if n in names}
 
     def prune(self, density: float) -> MaskSet:
         """Prune to ``density`` (of all prunable weights), attach the masks and rewind.
@@ -510,7 +535,10 @@ class PruningSchedule:
                 density >= _names_density(self.model, self.names, current) - 1e-12:
             masks = current  # nothing to prune this round (Cyclic's extra cycles)
         else:
-            masks = select_topk(self.scores(), density, scope=self.scope, current=current)
+            # a layer-collapse warning named this line: it names the user's loop (or call of
+            # prune()) now; + 1 for the frame of _select_topk, which counts from its own
+            masks = _select_topk(self.scores(), density, scope=self.scope, current=current,
+                                 stacklevel=stacklevel_outside(_CORE) + 1)
         if self.rewind == "weights":
             self._rewind_weights()
         masks.attach(self.model, self.optimizer)

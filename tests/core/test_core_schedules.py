@@ -18,6 +18,7 @@ from core import (
     PruningSchedule,
     geometric_densities,
     magnitude_mask,
+    magnitude_scores,
     random_mask,
 )
 
@@ -652,3 +653,57 @@ def test_a_density_that_keeps_nothing_is_refused_at_construction(
     # one weight kept is enough; a layer collapse of some layers stays a prune-time warning
     IMP(net, opt, [0.011])
     LRR(net, opt, [0.03], scope="layer")  # 1 of 32, 0 of 16
+
+
+def test_a_score_that_misses_some_of_the_schedule_tensors_is_refused() -> None:
+    # the audit's reproduction: the score covered 0.weight only, so 2.weight stayed dense;
+    # the loop yielded 0.25 with the model at 0.625, and masks.density() read 0.5 at 0.75
+    def build() -> tuple[nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(10, 10), nn.ReLU(), nn.Linear(10, 10))
+        return net, torch.optim.SGD(net.parameters(), lr=0.1)
+
+    def first(model: nn.Module) -> dict[str, torch.Tensor]:
+        return magnitude_scores(model, ["0.weight"])
+
+    net, opt = build()
+    sched = LRR(net, opt, [0.5, 0.25], score=first)
+    with pytest.raises(ValueError, match=r"score: returned no score for \['2\.weight'\] .* "
+                                         r"names=\[\.\.\.\]"):
+        for _ in sched:
+            pass
+    assert sched.masks is None and all(bool((p != 0).all()) for p in net.parameters())
+    # the way out it names: a schedule over the scored tensors reports their density
+    net, opt = build()
+    sched = LRR(net, opt, [0.5, 0.25], score=first, names=["0.weight"])
+    for density in sched:
+        assert sched.masks is None or sched.masks.density() == density
+    assert sched.history == [1.0, 0.5, 0.25] and list(sched.masks) == ["0.weight"]
+    # scores of tensors outside names= are not pruned (2.weight was, at the same threshold)
+    net, opt = build()
+    sched = LRR(net, opt, [0.5], score=magnitude_scores, names=["0.weight"])
+    for _ in sched:
+        pass
+    assert list(sched.masks) == ["0.weight"] and sched.history == [1.0, 0.5]
+    assert bool((net[2].weight != 0).all())
+
+
+def test_a_layer_collapse_warning_of_a_prune_names_the_line_of_the_loop() -> None:
+    # it named core/schedules.py (the prune inside the schedule's iterator)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 1))
+    sched = LRR(net, torch.optim.SGD(net.parameters(), lr=0.1), [0.5, 0.004], scope="layer")
+    with pytest.warns(UserWarning, match=r"keeps no entry of \['2\.weight'\].*layer collapse") \
+            as rec:
+        for _ in sched:
+            pass
+    assert [w.filename for w in rec] == [__file__]
+    # the global threshold's warning, from a prune called directly
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 1))
+    with torch.no_grad():
+        net[2].weight.mul_(1e-4)
+    sched = LRR(net, torch.optim.SGD(net.parameters(), lr=0.1), [0.5])
+    with pytest.warns(UserWarning, match="the global threshold keeps no entry") as rec:
+        sched.prune(0.5)
+    assert [w.filename for w in rec] == [__file__]
