@@ -182,10 +182,12 @@ def input_norms(
 ) -> dict[str, torch.Tensor]:
     """L2 norm of each input feature of every ``nn.Linear``, over calibration data.
 
+    The in-projections of ``nn.MultiheadAttention`` (Q, K and V) are observed too.
+
     Parameters
     ----------
     model
-        The model; every ``nn.Linear`` submodule is observed.
+        The model; every ``nn.Linear`` and ``nn.MultiheadAttention`` submodule is observed.
     batches
         Calibration inputs. Each is passed to ``forward(model, batch)``
         (default: ``model(batch)``).
@@ -200,7 +202,13 @@ def input_norms(
         modules share (a ``Linear`` tied to an embedding or to another ``Linear``, as in
         most language models) is listed once, under the name ``named_parameters()`` gives
         it, with the norms over the inputs of every ``Linear`` that uses it. An
-        ``nn.Linear`` never called during calibration is left out, with a warning.
+        ``nn.MultiheadAttention`` adds ``"<module>.in_proj_weight"``, from its query
+        input, when query, key and value are one tensor (self-attention: the input of all
+        three blocks), or ``q_proj_weight``, ``k_proj_weight`` and ``v_proj_weight`` (its
+        ``kdim``/``vdim`` form), each from its own input. An ``nn.Linear`` never called
+        during calibration is left out, with a warning, and so is an ``in_proj_weight``
+        whose module was never called or got different query, key and value
+        (cross-attention: its three blocks have three inputs).
 
     Examples
     --------
@@ -215,17 +223,24 @@ def input_norms(
     >>> tuple(norms["2.weight"].shape)             # the 3 inputs of the second layer
     (3,)
     """
-    norms, uncalled = _input_norms(model, batches, forward)
-    _warn_uncalled(uncalled)
+    norms, uncalled, unscored = _input_norms(model, batches, forward)
+    _warn_uncalled(uncalled, unscored)
     return norms
 
 
-def _warn_uncalled(uncalled: list[str]) -> None:
+def _warn_uncalled(uncalled: list[str], unscored: list[str]) -> None:
     if uncalled:  # its weight was silently left out of the scores, so kept dense
         warnings.warn(
             f"nn.Linear modules {uncalled} were never called during calibration, so their "
             "weights get no input norms or scores (nn.MultiheadAttention applies its "
             "out_proj functionally); score them another way, e.g. with magnitude_scores",
+            UserWarning, stacklevel=3)
+    if unscored:
+        warnings.warn(
+            f"the nn.MultiheadAttention in-projection weights {unscored} get no input norms "
+            "or scores: their module was never called during calibration, or got different "
+            "query, key and value (cross-attention: the blocks of in_proj_weight have "
+            "different inputs); score them another way, e.g. with magnitude_scores",
             UserWarning, stacklevel=3)
 
 
@@ -234,33 +249,74 @@ def _input_norms(
     model: nn.Module,
     batches: Iterable[torch.Tensor | tuple],
     forward: Callable[[nn.Module, object], object] | None,
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Input norms of every called ``nn.Linear`` and the names of those never called."""
+) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
+    """Input norms of the called ``nn.Linear`` and attention in-projections.
+
+    Also returns the names of the ``nn.Linear`` never called and those of the
+    in-projection weights left without norms.
+    """
     sq: dict[str, torch.Tensor] = {}
+    mixed: set[str] = set()
     handles = []
     # a tied weight has one name in named_parameters(), the first module's: keyed by the
     # tying module's path, wanda_scores failed with KeyError 'lm_head.weight'
     canonical = {id(p): n for n, p in model.named_parameters()}
+
+    def key_of(mname: str, attr: str, t: torch.Tensor) -> str:
+        return canonical.get(id(t), f"{mname}.{attr}" if mname else attr)
+
+    def add(key: str, x: torch.Tensor) -> None:
+        x = x.detach().reshape(-1, x.shape[-1])
+        s = (x.to(torch.promote_types(x.dtype, torch.float32)) ** 2).sum(0)
+        sq[key] = sq[key] + s if key in sq else s
+
+    def attention_hook(m: nn.Module, args: tuple, kwargs: dict, keys: list[str]) -> None:
+        q, k, v = (args[i] if len(args) > i else kwargs.get(name)
+                   for i, name in enumerate(("query", "key", "value")))
+        if len(keys) == 3:  # separate projections (kdim, vdim): each has its own input
+            for key, x in zip(keys, (q, k, v)):
+                add(key, x)
+        elif _same(q, k) and _same(q, v):  # self-attention: one input for Q, K and V
+            add(keys[0], q)
+        else:
+            mixed.add(keys[0])
+
+    # nn.MultiheadAttention's in-projections (Q, K, V) were skipped: no nn.Linear holds them
+    attention: list[str] = []
     for mname, mod in model.named_modules():
         if isinstance(mod, nn.Linear):
-            key = canonical.get(id(mod.weight), f"{mname}.weight" if mname else "weight")
-
-            def hook(m: nn.Module, args: tuple, key: str = key) -> None:
-                x = args[0].detach().reshape(-1, args[0].shape[-1])
-                s = (x.to(torch.promote_types(x.dtype, torch.float32)) ** 2).sum(0)
-                sq[key] = sq[key] + s if key in sq else s
-
-            handles.append(mod.register_forward_pre_hook(hook))
+            key = key_of(mname, "weight", mod.weight)
+            handles.append(mod.register_forward_pre_hook(
+                lambda m, args, key=key: add(key, args[0])))
+        elif isinstance(mod, nn.MultiheadAttention):
+            attrs = (["in_proj_weight"] if mod.in_proj_weight is not None
+                     else ["q_proj_weight", "k_proj_weight", "v_proj_weight"])
+            keys = [key_of(mname, a, getattr(mod, a)) for a in attrs]
+            attention += keys
+            handles.append(mod.register_forward_pre_hook(
+                lambda m, args, kwargs, keys=keys: attention_hook(m, args, kwargs, keys),
+                with_kwargs=True))
     try:
         for batch in batches:
             forward(model, batch) if forward is not None else model(batch)
     finally:
         for h in handles:
             h.remove()
+    for key in mixed:  # one call with three inputs: no one norm fits all three blocks
+        sq.pop(key, None)
     # a module tied to one that ran has its weight's norms: not uncalled
     uncalled = [m for m, mod in model.named_modules() if isinstance(mod, nn.Linear)
                 and canonical.get(id(mod.weight), f"{m}.weight" if m else "weight") not in sq]
-    return {k: v.sqrt() for k, v in sq.items()}, uncalled
+    unscored = [key for key in attention if key not in sq]
+    return {k: v.sqrt() for k, v in sq.items()}, uncalled, unscored
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two attention inputs are one tensor (or equal ones)."""
+    if a is b:
+        return True
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+            and a.shape == b.shape and torch.equal(a, b))
 
 
 def wanda_scores(
@@ -270,13 +326,16 @@ def wanda_scores(
 ) -> dict[str, torch.Tensor]:
     """Wanda scores ``|W_ij| * ||X_j||_2`` for every ``nn.Linear`` weight.
 
+    The in-projection weights of ``nn.MultiheadAttention`` are scored too (see
+    :func:`input_norms`).
+
     Use with ``select_topk(scores, density, scope="row")`` as in Wanda (Sun et
     al., ICLR 2024), which compares scores within each output row.
 
     Parameters
     ----------
     model
-        The model; every ``nn.Linear`` weight is scored.
+        The model; every ``nn.Linear`` weight and attention in-projection is scored.
     batches
         Calibration inputs (see :func:`input_norms`).
     forward
@@ -285,7 +344,8 @@ def wanda_scores(
     Returns
     -------
     dict of str to torch.Tensor
-        ``"<module>.weight"`` -> score of the weight's shape, in at least float32.
+        ``"<module>.weight"`` (and ``"<attention>.in_proj_weight"``) -> score of the
+        weight's shape, in at least float32.
 
     Notes
     -----
@@ -311,8 +371,8 @@ def wanda_scores(
     >>> wanda_scores(net, batches)["weight"].tolist()           # |W_ij| * ||X_j||
     [[5.0, 2.0]]
     """
-    norms, uncalled = _input_norms(model, batches, forward)
-    _warn_uncalled(uncalled)
+    norms, uncalled, unscored = _input_norms(model, batches, forward)
+    _warn_uncalled(uncalled, unscored)
     params = dict(model.named_parameters())
     computed = sorted(k for k in norms if k not in params)
     if computed:  # a bare KeyError before

@@ -394,9 +394,11 @@ def test_wanda_scores_warn_of_a_linear_the_model_never_calls() -> None:
     with pytest.warns(UserWarning, match=r"\['self_attn.out_proj'\] were never called") as rec:
         scores = wanda_scores(layer, [x])
     assert [w.filename for w in rec] == [__file__]
-    assert set(scores) == {"linear1.weight", "linear2.weight"}
+    # in_proj_weight is scored from the self-attention's input (see the in-projection test)
+    assert set(scores) == {"linear1.weight", "linear2.weight", "self_attn.in_proj_weight"}
     with pytest.warns(UserWarning, match="out_proj"):
-        assert set(input_norms(layer, [x])) == {"linear1.weight", "linear2.weight"}
+        assert set(input_norms(layer, [x])) == {"linear1.weight", "linear2.weight",
+                                                "self_attn.in_proj_weight"}
 
 
 def _brute_rows(s: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> torch.Tensor:
@@ -697,3 +699,39 @@ def test_random_mask_says_when_balanced_keeps_less_than_asked() -> None:
         warnings.simplefilter("error")  # either explicit choice is taken as it is
         assert random_mask(net, 0.2, "balanced", redistribute=True).kept() == 6100
         assert random_mask(net, 0.2, "balanced", redistribute=False).kept() == 4567
+
+
+def test_wanda_scores_the_in_projection_of_attention() -> None:
+    # nn.MultiheadAttention's in_proj_weight (Q, K, V) is held by no nn.Linear: it got no
+    # score and no warning, so pruning with the scores kept every attention projection dense
+    from core import input_norms, wanda_scores
+
+    torch.manual_seed(0)
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0,
+                                                           batch_first=True),
+                                2, enable_nested_tensor=False)
+    x = torch.randn(4, 8, 16)
+    with pytest.warns(UserWarning, match="out_proj") as rec:  # applied functionally: no score
+        scores = wanda_scores(enc, [x])
+    assert len(rec) == 1
+    # self-attention: query, key and value are the layer's input, that of all three blocks
+    for i, h in enumerate([x, enc.layers[0](x).detach()]):
+        w = enc.layers[i].self_attn.in_proj_weight.detach()
+        assert torch.allclose(scores[f"layers.{i}.self_attn.in_proj_weight"],
+                              w.abs() * h.reshape(-1, 16).norm(dim=0), atol=1e-5)
+    # cross-attention: the query differs from key and value, so no one input norm fits
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    q, kv = torch.randn(2, 3, 8), torch.randn(2, 5, 8)
+    with pytest.warns(UserWarning) as rec:
+        assert input_norms(mha, [(q, kv)], lambda m, b: m(b[0], b[1], b[1])) == {}
+    assert any("in-projection weights ['in_proj_weight'] get no input norms" in str(w.message)
+               for w in rec)
+    assert {w.filename for w in rec} == {__file__}
+    # separate projections (kdim, vdim): each from its own input
+    mha = nn.MultiheadAttention(8, 2, kdim=4, vdim=6, batch_first=True)
+    k, v = torch.randn(2, 5, 4), torch.randn(2, 5, 6)
+    with pytest.warns(UserWarning, match="out_proj"):
+        norms = input_norms(mha, [(q, k, v)], lambda m, b: m(*b))
+    assert set(norms) == {"q_proj_weight", "k_proj_weight", "v_proj_weight"}
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        assert torch.allclose(norms[f"{name}_proj_weight"], t.reshape(-1, t.shape[-1]).norm(dim=0))
