@@ -39,7 +39,8 @@ has weakref associated with it"). Under that flag call ``MaskSet.detach_from(mod
 and attach the masks again after the conversion or the load (``masks.attach(model, opt)``).
 
 Masks attached to a ``torch.compile`` wrapper go on the module it wraps, under that module's
-parameter names (``'0.weight'``, not ``'_orig_mod.0.weight'``): from then on either one may
+parameter names (``'0.weight'``, not ``'_orig_mod.0.weight'``; the same for ``nn.DataParallel``
+and ``DistributedDataParallel``, not ``'module.0.weight'``): from then on either one may
 be passed to every method (:meth:`MaskSet.from_module` names the masks as the module it is
 given does), and training through the compiled one keeps the masks (``fullgraph=True``
 included). ``torch.export`` and ``torch.jit.trace`` take a masked model; ``torch.jit.script``
@@ -61,6 +62,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
+from torch.nn.utils.weight_norm import WeightNorm
 
 from core.checks import torch_file_problem
 
@@ -136,7 +138,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     names
         Explicit parameter names (one name may be given as a str); checked against
         ``module.named_parameters()``. ``None`` selects every parameter with
-        ``ndim >= 2`` (weights; biases and norm scales are left dense).
+        ``ndim >= 2`` (weights; biases and norm scales are left dense, and so are
+        ``bias_<x>`` parameters, e.g. ``nn.MultiheadAttention``'s
+        ``bias_k``/``bias_v`` of shape ``(1, 1, E)``).
 
     Returns
     -------
@@ -156,7 +160,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         themselves are read, before that, by ``MaskSet.from_state_dict(module.state_dict())``),
         or (``names=None``)
         a parameter is a factor of a parametrised weight (``core.hadamard``,
-        ``weight_norm``), whose masks would not prune the weight itself.
+        ``weight_norm``), whose masks would not prune the weight itself; the legacy
+        ``torch.nn.utils.weight_norm``'s ``weight_g`` and ``weight_v`` are refused too
+        (call ``torch.nn.utils.remove_weight_norm(layer)`` first, or pass ``names=``).
 
     Examples
     --------
@@ -170,7 +176,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     """
     params = dict(module.named_parameters())
     if names is None:
-        chosen = [n for n, p in params.items() if p.ndim >= 2]
+        # bias_k/bias_v of nn.MultiheadAttention(add_bias_kv=True) are (1, 1, E) biases
+        chosen = [n for n, p in params.items()
+                  if p.ndim >= 2 and n.rpartition(".")[2].partition("_")[0] != "bias"]
         _refuse_torch_prune(module, chosen, "module")
         # the factors of a parametrised weight (core.hadamard's m and w, weight_norm's g and
         # v) were scored one by one: a magnitude mask of m and of w, not of m * w, and
@@ -184,6 +192,18 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
                 "(core.remove_hadamard, torch.nn.utils.parametrize.remove_parametrizations; "
                 "masks for m * w go to hadamard(module, masks=...)), or pass names= "
                 "(hadamard() was already applied if it is core's)")
+        # the legacy torch.nn.utils.weight_norm holds the same factors as parameters
+        # weight_g (its gain, shaped (out, 1)) and weight_v, without "parametrizations"
+        legacy = [n for n in chosen if _weight_norm_base(module, n) is not None]
+        if legacy:
+            path = legacy[0].rpartition(".")[0]
+            layer = f"module.get_submodule({path!r})" if path else "module"
+            raise ValueError(
+                f"module: {legacy[0]!r} is a factor of a weight computed by "
+                f"torch.nn.utils.weight_norm (layer {path or '<root>'!r}); its gain would be "
+                "pruned as a weight and its direction ranked without the gain: remove it "
+                f"first (torch.nn.utils.remove_weight_norm({layer}, "
+                f"{_weight_norm_base(module, legacy[0])!r})), or pass names=")
         return chosen
     # a str is an iterable of its letters: "0.weight" was refused as ['0', '.', 'w', ...]
     names = [names] if isinstance(names, str) else list(names)
@@ -204,43 +224,56 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
 
 #: what ``torch.compile``'s wrapper puts before the names of the module it wraps
 _COMPILED_PREFIX = "_orig_mod."
+#: what ``nn.DataParallel`` and ``DistributedDataParallel`` put before the names of theirs
+_PARALLEL_PREFIX = "module."
+_PARALLEL = (nn.DataParallel, nn.parallel.DistributedDataParallel)
 
 
 def _unwrap(module: nn.Module) -> tuple[nn.Module, str]:
-    """Return the module ``torch.compile`` wrapped (``OptimizedModule._orig_mod``) and the prefix.
+    """Return the module a wrapper wraps (``torch.compile``'s, ``DataParallel``) and the prefix.
 
     Masks attached to the wrapper went on the inner module under the wrapper's names
     (``'_orig_mod.0.weight'``): every later call on the inner module failed. They go on the
-    inner module under its own names, so that the two are interchangeable.
+    inner module under its own names, so that the two are interchangeable. The same holds
+    for ``nn.DataParallel`` and ``DistributedDataParallel`` (``'module.0.weight'``).
 
     Parameters
     ----------
     module
-        A module, compiled or not.
+        A module, wrapped or not.
 
     Returns
     -------
     tuple of (nn.Module, str)
         The innermost module and what the wrappers add before its parameter names
-        (``""`` for a module that is not compiled).
+        (``""`` for a module that is not wrapped).
     """
     # no torch._dynamo imported (a slow import): no module has been compiled
     eval_frame = sys.modules.get("torch._dynamo.eval_frame")
     wrapper = getattr(eval_frame, "OptimizedModule", None)
     prefix = ""
-    while wrapper is not None and isinstance(module, wrapper):
-        module, prefix = module._orig_mod, prefix + _COMPILED_PREFIX
-    return module, prefix
+    while True:
+        if wrapper is not None and isinstance(module, wrapper):
+            module, prefix = module._orig_mod, prefix + _COMPILED_PREFIX
+        elif isinstance(module, _PARALLEL):
+            module, prefix = module.module, prefix + _PARALLEL_PREFIX
+        else:
+            return module, prefix
 
 
 def _inner_name(name: str, params: Mapping[str, Any]) -> str:
     """``name`` as the module that ``params`` come from names it.
 
-    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) is
-    the parameter ``'0.weight'`` of ``module``.
+    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) or of
+    ``nn.DataParallel(module)``'s (``'module.0.weight'``) is the parameter ``'0.weight'`` of
+    ``module``.
     """
-    while name not in params and name.startswith(_COMPILED_PREFIX):
-        name = name[len(_COMPILED_PREFIX):]
+    while name not in params:
+        prefix = next((p for p in (_COMPILED_PREFIX, _PARALLEL_PREFIX) if name.startswith(p)),
+                      None)
+        if prefix is None:
+            break
+        name = name[len(prefix):]
     return name
 
 
@@ -272,6 +305,18 @@ def _torch_prune_base(module: nn.Module, name: str) -> str | None:
         if isinstance(hook, torch_prune.BasePruningMethod) \
                 and getattr(hook, "_tensor_name", None) == base:
             return base
+    return None
+
+
+def _weight_norm_base(module: nn.Module, name: str) -> str | None:
+    """Return the ``<attr>`` that the legacy ``torch.nn.utils.weight_norm`` computes.
+
+    ``None`` unless ``name`` is that hook's ``<attr>_g`` or ``<attr>_v`` on its submodule.
+    """
+    owner, attr = _owner(module, name)
+    for hook in owner._forward_pre_hooks.values():
+        if isinstance(hook, WeightNorm) and attr in (hook.name + "_g", hook.name + "_v"):
+            return hook.name
     return None
 
 
@@ -388,6 +433,13 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
     """
     if mask.device != tensor.device:
         mask = mask.to(tensor.device)
+    if tensor.layout == torch.sparse_coo:
+        # nn.Embedding(sparse=True)'s gradient (and SGD's momentum of it) has no storage to
+        # view ("Cannot access storage of SparseTensorImpl"): zero its values at pruned
+        # entries in place, so it stays sparse and the same tensor (an uncoalesced one's
+        # repeated indices are each zeroed, so their sum is too)
+        _zero_(tensor._values(), mask[tuple(tensor._indices())])
+        return
     if mask.dtype != torch.bool:
         tensor.mul_(mask)
         return
@@ -754,6 +806,11 @@ class _MaskHook:
         return False
 
     def __call__(self, module: nn.Module, args: Any) -> None:
+        # nn.DataParallel's per-device replicas copy this hook but hold computed tensors in
+        # the parameters' places (arming failed: "no longer a parameter"); their gradients
+        # flow back to the module's own parameters, which keep their hooks
+        if getattr(module, "_is_replica", False):
+            return
         if not self._is_armed(module) and not self._swapped_in(module):
             self.arm(module)
 
@@ -1030,7 +1087,7 @@ class MaskSet(Mapping[str, torch.Tensor]):
         for n, inner in names.items():
             if inner in seen:
                 raise ValueError(f"masks: {seen[inner]!r} and {n!r} name the same parameter "
-                                 f"{inner!r} (one through torch.compile's wrapper); keep one")
+                                 f"{inner!r} (one through a wrapper's name); keep one")
             seen[inner] = n
         for n, m in self.masks.items():
             if m.shape != params[names[n]].shape:
@@ -1231,13 +1288,15 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Parameters
         ----------
         module
-            A module with an attached MaskSet (or a ``torch.compile`` wrapper of one).
+            A module with an attached MaskSet (or a ``torch.compile``, ``nn.DataParallel``
+            or ``DistributedDataParallel`` wrapper of one).
 
         Returns
         -------
         MaskSet
             Its masks: the module's buffers (shared, not copied), by the names of
-            ``module.named_parameters()`` (a compiled wrapper's ``'_orig_mod.<name>'``).
+            ``module.named_parameters()`` (a compiled wrapper's ``'_orig_mod.<name>'``, a
+            ``DataParallel``'s ``'module.<name>'``).
 
         Raises
         ------

@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from core.checks import check_count, check_number
-from core.masks import _HOOK_ATTR, MaskSet, prunable_names
+from core.masks import _HOOK_ATTR, MaskSet, _unwrap, prunable_names
 from core.scores import check_scores, magnitude_scores
 from core.select import (
     Scope,
@@ -164,7 +164,8 @@ def check_densities(densities: Iterable[float]) -> list[float]:
 
 def _attached_masks(model: nn.Module) -> MaskSet | None:
     """Return the MaskSet attached to ``model``, or None when none is."""
-    if getattr(model, _HOOK_ATTR, None) is None:
+    # through a DataParallel wrapper the masks are on the module it wraps
+    if getattr(_unwrap(model)[0], _HOOK_ATTR, None) is None:
         return None
     return MaskSet.from_module(model)
 
@@ -433,7 +434,7 @@ class PruningSchedule:
         # optimizer hooks: without them again, the copy's steps moved pruned weights that a
         # gradient other than the masked one (noise added by hand) reached
         self.__dict__.update(state)
-        if getattr(self.model, _HOOK_ATTR, None) is not None:  # masks attached
+        if getattr(_unwrap(self.model)[0], _HOOK_ATTR, None) is not None:  # masks attached
             MaskSet.attach_optimizer(self.model, self.optimizer)
 
     # -- rewind point ------------------------------------------------------------

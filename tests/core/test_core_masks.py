@@ -1159,3 +1159,169 @@ def test_masks_detached_and_attached_again_around_a_swapped_conversion() -> None
         assert _pruned_are_zero(net, masks)
     finally:
         torch.__future__.set_swap_module_params_on_conversion(before)
+
+
+def _sparse_embedding_net() -> tuple[nn.Module, nn.Embedding]:
+    torch.manual_seed(0)
+    emb = nn.Embedding(20, 4, sparse=True)
+    return nn.Sequential(emb, nn.Flatten(), nn.Linear(12, 2)), emb
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sparse_embedding_gradients_are_masked_and_stay_sparse_with_sgd(momentum: float) -> None:
+    # nn.Embedding(sparse=True) gives a sparse COO gradient: the gradient hook failed inside
+    # backward() with "Cannot access storage of SparseTensorImpl" (and SGD's momentum of it
+    # is sparse too)
+    net, emb = _sparse_embedding_net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=momentum)
+    masks = magnitude_mask(net, sparsity=0.5, scope="layer").attach(net, opt)
+    before = emb.weight.detach().clone()
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        opt.zero_grad()
+        net(torch.randint(0, 20, (5, 3), generator=g)).pow(2).sum().backward()
+        grad = emb.weight.grad
+        assert grad.layout == torch.sparse_coo  # still sparse for the optimizer
+        assert not grad.to_dense()[~masks["0.weight"]].any()
+        assert grad.to_dense()[masks["0.weight"]].any()
+        opt.step()
+        assert _pruned_are_zero(net, masks)
+    kept = masks["0.weight"]
+    assert not torch.equal(emb.weight.detach()[kept], before[kept])  # it trained
+
+
+def test_sparse_embedding_keeps_pruned_weights_at_zero_with_sparse_adam() -> None:
+    net, emb = _sparse_embedding_net()
+    sparse_opt = torch.optim.SparseAdam([emb.weight], lr=0.1)
+    dense_opt = torch.optim.SGD(net[2].parameters(), lr=0.1)
+    masks = magnitude_mask(net, sparsity=0.5, scope="layer").attach(net, sparse_opt)
+    MaskSet.attach_optimizer(net, dense_opt)
+    before = emb.weight.detach().clone()
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        sparse_opt.zero_grad()
+        dense_opt.zero_grad()
+        net(torch.randint(0, 20, (5, 3), generator=g)).pow(2).sum().backward()
+        assert emb.weight.grad.layout == torch.sparse_coo
+        sparse_opt.step()
+        dense_opt.step()
+        assert _pruned_are_zero(net, masks)
+        # the moments stay zero at pruned entries: no stale state to move the weights
+        for value in sparse_opt.state[emb.weight].values():
+            if isinstance(value, torch.Tensor) and value.shape == emb.weight.shape:
+                assert not value[~masks["0.weight"]].any()
+    kept = masks["0.weight"]
+    assert not torch.equal(emb.weight.detach()[kept], before[kept])
+
+
+def test_masks_through_data_parallel_are_keyed_by_the_inner_modules_names() -> None:
+    # nn.DataParallel (usable on the CPU) names its parameters 'module.<name>': masks
+    # attached through it went on the inner module under those names, so that from_module
+    # and detach_from of the inner module failed or did nothing, attaching to it found
+    # 'weight_mask' taken, and masks built on it did not attach to the wrapper
+    from core import LRR
+
+    net = _net()
+    dp = nn.DataParallel(net)
+    opt = torch.optim.SGD(dp.parameters(), lr=0.05, momentum=0.9)
+    for _ in LRR(dp, opt, [0.5]):
+        _train(dp, opt, 3)
+    inner = MaskSet.from_module(net)
+    assert sorted(inner) == ["0.weight", "2.weight", "4.weight"]
+    assert sorted(MaskSet.from_module(dp)) == ["module." + n for n in sorted(inner)]
+    assert _pruned_are_zero(net, inner) and round(inner.density(), 2) == 0.5
+    sparser = magnitude_mask(net, sparsity=0.9).attach(net)  # replaces, as on the module
+    assert round(MaskSet.from_module(dp).density(), 2) == 0.1
+    MaskSet.detach_from(net)
+    assert not any(n.endswith("_mask") for n, _ in net.named_buffers())
+    masks = sparser.attach(dp, opt)  # built on the inner module, attached to the wrapper
+    assert sorted(MaskSet.from_module(net)) == sorted(masks)
+    _train(dp, opt, 3)
+    assert _pruned_are_zero(net, masks)
+    MaskSet.detach_from(dp)
+    assert not any(n.endswith("_mask") for n, _ in net.named_buffers())
+
+
+def test_masked_model_runs_in_data_parallel_replicas(monkeypatch) -> None:
+    # on several GPUs nn.DataParallel replicates the module for every forward; the replicas
+    # carry the masks' forward pre-hook and hold computed tensors in the parameters'
+    # places: the hook refused them ("'0.weight' is no longer a parameter"). The broadcast
+    # to the devices is replaced by a plain copy, so that replicate runs on the CPU
+    replicate = pytest.importorskip("torch.nn.parallel.replicate")
+    if not hasattr(replicate, "_broadcast_coalesced_reshape"):
+        pytest.skip("this torch replicates modules otherwise")
+    monkeypatch.setattr(replicate, "_broadcast_coalesced_reshape",
+                        lambda tensors, devices, detach=False: [[t * 1 for t in tensors]
+                                                                for _ in devices])
+    monkeypatch.setattr(replicate, "_get_device_index", lambda device, optional=False: 0)
+    net = _net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    masks = magnitude_mask(net, 0.5).attach(net, opt)
+    x = torch.randn(8, 10)
+    replicas = replicate.replicate(net, [0, 1])
+    sum(r(half).pow(2).mean() for r, half in zip(replicas, x.chunk(2))).backward()
+    assert _grads_masked(net, masks)
+    opt.step()
+    assert _pruned_are_zero(net, masks)
+
+
+def test_masks_through_distributed_data_parallel(tmp_path) -> None:
+    dist = pytest.importorskip("torch.distributed")
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    if dist.is_initialized():
+        pytest.skip("a process group is initialised already")
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    try:
+        net = _net()
+        ddp = nn.parallel.DistributedDataParallel(net)
+        opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
+        masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
+        assert sorted(MaskSet.from_module(net)) == sorted(n[len("module."):] for n in masks)
+        _train(ddp, opt, 3)
+        inner = MaskSet.from_module(net)
+        assert _pruned_are_zero(net, inner)
+        for n, m in inner.items():
+            assert not opt.state[net.get_parameter(n)]["momentum_buffer"][~m].any()
+        MaskSet.detach_from(net)
+        assert not any(n.endswith("_mask") for n, _ in net.named_buffers())
+    finally:
+        dist.destroy_process_group()
+
+
+def test_attention_bias_k_and_bias_v_are_left_dense() -> None:
+    # nn.MultiheadAttention(add_bias_kv=True)'s bias_k and bias_v, shaped (1, 1, E), were
+    # selected as weights (ndim 3) although biases are left dense
+    from core import prunable_names
+
+    mha = nn.MultiheadAttention(8, 2, add_bias_kv=True)
+    assert prunable_names(mha) == ["in_proj_weight", "out_proj.weight"]
+    assert list(magnitude_mask(mha, 0.5)) == ["in_proj_weight", "out_proj.weight"]
+    # named explicitly, they can still be masked (the caller's choice)
+    assert prunable_names(mha, ["bias_k"]) == ["bias_k"]
+
+
+@pytest.mark.parametrize("dim", [0, None])
+def test_the_factors_of_legacy_weight_norm_are_refused_as_with_parametrize(dim) -> None:
+    # torch.nn.utils.weight_norm (not the parametrization) keeps weight_g, shaped (out, 1),
+    # and weight_v as parameters: the gain was pruned as a weight, while the parametrize
+    # one is refused as a factor of a parametrised weight
+    import warnings
+
+    from core import prunable_names
+
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    with warnings.catch_warnings():  # torch deprecates the legacy weight_norm
+        warnings.simplefilter("ignore", FutureWarning)
+        nn.utils.weight_norm(net[2], dim=dim)
+    with pytest.raises(ValueError, match=r"'2\.weight_[gv]' is a factor of a weight .*"
+                                         r"remove_weight_norm"):
+        prunable_names(net)
+    with pytest.raises(ValueError, match="remove_weight_norm"):
+        magnitude_mask(net, sparsity=0.5)
+    # named explicitly, a factor can still be masked (the caller's choice)
+    assert list(magnitude_mask(net, 0.5, names=["0.weight", "2.weight_v"])) == [
+        "0.weight", "2.weight_v"]
+    nn.utils.remove_weight_norm(net[2])
+    assert prunable_names(net) == ["0.weight", "2.weight"]

@@ -707,3 +707,17 @@ def test_a_layer_collapse_warning_of_a_prune_names_the_line_of_the_loop() -> Non
     with pytest.warns(UserWarning, match="the global threshold keeps no entry") as rec:
         sched.prune(0.5)
     assert [w.filename for w in rec] == [__file__]
+
+
+def test_a_schedule_on_a_data_parallel_model_sees_the_masks_attached_through_it():
+    # the schedule looked the masks up on the wrapper, which DataParallel does not forward:
+    # masks at 0.5 attached through it were ignored and a schedule starting at 0.8 ran
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    dp = nn.DataParallel(net)
+    opt = torch.optim.SGD(dp.parameters(), lr=0.1)
+    magnitude_mask(dp, sparsity=0.5).attach(dp, opt)
+    with pytest.raises(ValueError, match="densit"):
+        LRR(dp, opt, [0.8])
+    sched = LRR(dp, opt, [0.25])
+    assert sched.masks is not None and sched.masks.density() == pytest.approx(0.5, abs=0.01)
