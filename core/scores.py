@@ -34,6 +34,10 @@ from core.select import (
     carry_unscored,
     topk_mask_flat,
 )
+from core.stacklevel import package_dirs, stacklevel_outside
+
+#: the package whose frames (and the decorators around them) a warning passes over
+_CORE = package_dirs([__file__])
 
 __all__ = [
     "magnitude_scores",
@@ -611,6 +615,7 @@ def magnitude_mask(
         numel = params[n].numel()
         out[n] = keep[start : start + numel].view(params[n].shape)
         start += numel
+    # @torch.no_grad() puts torch's wrapper between this frame and the caller's
     _warn_global_collapse("sparsity", out, {n: params[n] for n in chosen}, current,
-                          stacklevel=2)
+                          stacklevel=stacklevel_outside(_CORE))
     return carry_unscored(out, current)

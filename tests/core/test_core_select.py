@@ -735,3 +735,19 @@ def test_wanda_scores_the_in_projection_of_attention() -> None:
     assert set(norms) == {"q_proj_weight", "k_proj_weight", "v_proj_weight"}
     for name, t in (("q", q), ("k", k), ("v", v)):
         assert torch.allclose(norms[f"{name}_proj_weight"], t.reshape(-1, t.shape[-1]).norm(dim=0))
+
+
+def test_global_layer_collapse_warning_names_the_callers_line() -> None:
+    # magnitude_mask is decorated with @torch.no_grad(): its wrapper's frame took the
+    # warning (torch/utils/_contextlib.py) instead of the caller's line
+    from core import magnitude_mask
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64), nn.Linear(64, 2))
+    with torch.no_grad():
+        net[3].weight.mul_(1e-3)  # the smallest weights: the global threshold empties them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        magnitude_mask(net, sparsity=0.99)
+    collapse = [w for w in caught if "layer collapse" in str(w.message)]
+    assert collapse and collapse[0].filename == __file__
