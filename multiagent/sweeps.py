@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from core.progress import bar_disabled
 from multiagent.adversary import (
     _SWEEP_WARNS,
     Adversary,
@@ -133,7 +134,7 @@ def sweep(
     rows = []
     idle: list[dict[str, Any]] = []  # settings where an adversary never attacks
     said: list[str] = []
-    for values in tqdm(combos, disable=not progress, desc="sweep"):
+    for values in tqdm(combos, disable=bar_disabled(progress), desc="sweep"):
         setting = dict(zip(keys, values))
         sc_changes = {k: v for k, v in setting.items() if k in _SCENARIO}
         adv_changes = {k[len("adversary_"):]: v for k, v in setting.items() if k in _ADVERSARY}

@@ -29,6 +29,7 @@ from biomodels.ctmc.likelihood_subsets import MAX_SUBSET_EVENTS, subset_log_like
 from core.checks import check_count, check_number, check_seed
 from core.grad_mode import with_grad
 from core.plateau import loss_plateaued
+from core.progress import bar_disabled
 from core.seeding import seeded_globals
 
 __all__ = ["posterior_theta"]
@@ -374,7 +375,8 @@ def _posterior_theta(
             from tqdm.auto import tqdm
 
             losses = []
-            for _ in tqdm(range(svi_steps), desc="ctmc SVI", disable=not progress, leave=False):
+            for _ in tqdm(range(svi_steps), desc="ctmc SVI", disable=bar_disabled(progress),
+                          leave=False):
                 losses.append(float(svi.step()))
                 optim.step()
             info = {"method": "svi", "elbo": losses, "converged": loss_plateaued(losses)}

@@ -38,6 +38,7 @@ from biomodels.ctmc.fit import (
 from biomodels.ctmc.omhn import classical_theta
 from core.checks import check_count, check_seed, refuse_meta
 from core.fingerprint import fingerprint
+from core.progress import bar_disabled
 
 __all__ = ["kfold_indices", "cross_validate", "select_l1", "default_l1_grid"]
 
@@ -504,7 +505,8 @@ def select_l1(
     fits = {f"{float(g)!r}/{k}": (float(g), test) for g in grid for k, test in enumerate(tests)}
     todo = [(key, g, test) for key, (g, test) in fits.items() if key not in done]
     bar = tqdm(total=len(fits), initial=len(fits) - len(todo),
-               disable=not fit_kwargs.get("progress", False), desc="ctmc cross-validation")
+               disable=bar_disabled(fit_kwargs.get("progress", False)),
+               desc="ctmc cross-validation")
     # closed however the loop ends: a bar left open by Ctrl-C (kept alive by the traceback
     # a notebook holds) pushed every later bar one line down
     try:

@@ -65,6 +65,7 @@ from biomodels.ctmc.omhn import _OmhnObjective, omhn_penalty_mask
 from biomodels.ctmc.orderings_mcmc import importance_log_likelihood, mcmc_gradient
 from core.checks import check_count, check_device, check_number, check_seed, host_array
 from core.grad_mode import with_grad
+from core.progress import bar_disabled
 
 __all__ = [
     "FitResult",
@@ -608,7 +609,7 @@ def _fit_owlqn(
     converged = False
     step = 0
     # leave=None: a fit's bar stays, one nested under the cross-validation's bar is cleared
-    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=desc, leave=None)
+    bar = tqdm(range(1, max_steps + 1), disable=bar_disabled(progress), desc=desc, leave=None)
     for step in bar:
         pg = _pseudo_gradient(x, g, l1, offdiag)
         if float(pg.abs().max()) < 1e-8:
@@ -1088,8 +1089,8 @@ def _descend(
     # the best-scoring iterate and the data term's gradient there (for its optimality)
     best: tuple[float, torch.Tensor | None, torch.Tensor | None] = (-math.inf, None, None)
     step = 0
-    bar = tqdm(range(1, max_steps + 1), disable=not progress, desc=f"ctmc fit ({used}){desc}",
-               leave=None)
+    bar = tqdm(range(1, max_steps + 1), disable=bar_disabled(progress),
+               desc=f"ctmc fit ({used}){desc}", leave=None)
     for step in bar:
         for p in params:
             p.grad = None
@@ -1271,7 +1272,7 @@ def _best_of_starts(
     fits: list[FitResult | None] = []
     scores: list[float] = []
     # one bar over the starts; each fit's own bar is nested under it and cleared
-    bar = tqdm(total=total, disable=not progress, desc="ctmc fit starts", leave=None)
+    bar = tqdm(total=total, disable=bar_disabled(progress), desc="ctmc fit starts", leave=None)
     try:
         for k in range(total):
             start = init if k == 0 else init + off_np * rng.normal(0.0, _RESTART_SCALE, init.shape)
