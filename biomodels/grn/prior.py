@@ -298,7 +298,7 @@ def _read_edge_list(path: Path, name: str, scores: bool = False, truth: bool = F
         return None  # _read_prior_csv says so
     encoding = text_encoding(path, decompressed=True)
     layout: dict[str, Any] = {"sep": _edge_separator(path, encoding), "skipinitialspace": True,
-                              "encoding": encoding}
+                              "encoding": encoding, **_quoting(path, name, encoding)}
     try:
         header = pd.read_csv(path, nrows=0, **layout).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
@@ -462,10 +462,74 @@ def _first_line(path: Path, encoding: str) -> str:
         return ""  # pandas reports the problem
 
 
+#: A quoted field as R's ``write.table`` writes it by default (``qmethod = "escape"``: a
+#: quote in a name as ``\"``), and as ``write.csv`` and pandas write it (``""``).
+_QUOTED_ESCAPED = r'"(?:[^"\\]|\\.)*"'
+_QUOTED_DOUBLED = r'"(?:[^"]|"")*"'
+#: Where a quoted field starts and ends: at an end of the line, white space or a separator.
+_FIELD_START = r"(?:^|(?<=[\s,;|]))"
+_FIELD_END = r"(?=[\s,;|]|$)"
+
+
+def _quotes_fit(line: str, quoted: str) -> bool:
+    """Whether every quote of ``line`` belongs to a whole field quoted as ``quoted``."""
+    return '"' not in re.sub(_FIELD_START + quoted + _FIELD_END, "", line)
+
+
+def _escapes_quotes(line: str) -> bool:
+    r"""Whether ``line`` writes a quote in a quoted field as ``\"`` (R's default), not ``""``.
+
+    Only when its quotes make whole fields that way and not the other: ``"a\"``, a name
+    that ends with a backslash, is read as before.
+    """
+    return ('\\"' in line and _quotes_fit(line, _QUOTED_ESCAPED)
+            and not _quotes_fit(line, _QUOTED_DOUBLED))
+
+
 def _bare_fields(line: str) -> list[str]:
     """Split ``line`` at runs of white space outside double quotes, the quotes removed."""
+    if _escapes_quotes(line):  # R's write.table default: "Bob \"B\"" is the gene Bob "B"
+        return [f[1:-1].replace('\\"', '"') if f.startswith('"') else f
+                for f in re.findall(_QUOTED_ESCAPED + r'|[^\s"]+', line)]
     return [f[1:-1] if f.startswith('"') else f
             for f in re.findall(r'"[^"]*"|[^\s"]+', line)]
+
+
+class _QuotingError(ValueError):
+    """A file whose quoting cannot be read (:func:`_quoting`); its message says why."""
+
+
+def _quoting(path: Path, name: str, encoding: str) -> dict[str, Any]:
+    r"""Return pandas' option for the quotes of ``path``: ``escapechar`` where R escaped them.
+
+    R's ``write.table`` writes a quote in a name as ``\"`` by default (``qmethod =
+    "escape"``), read without it as ``Bob \B\"``: the gene matched no gene of the data
+    and was dropped with its edges. A file without such a line (``write.csv``'s ``""``,
+    pandas') is read as before.
+
+    Raises
+    ------
+    ValueError
+        If such a file also holds a backslash before another character: pandas drops it
+        (``C:\x`` read as ``C:x``), and R does not escape it.
+    """
+    escaped = other = False
+    try:
+        with open_text(path, compression(path), encoding, errors="replace") as handle:
+            for line in handle:
+                if "\\" in line:  # only these can escape a quote: the others are not parsed
+                    escaped = escaped or _escapes_quotes(line)
+                    other = other or re.search(r'\\(?!")', line) is not None
+    except READ_ERRORS:
+        return {}  # pandas reports the problem
+    if not escaped:
+        return {}
+    if other:
+        raise _QuotingError(
+            f"{name} file {str(path)!r} escapes the quotes in its names with a backslash "
+            '(\\", R\'s write.table default) and holds other backslashes, which cannot be '
+            "read apart; write it with write.csv (or write.table(qmethod = \"double\"))")
+    return {"escapechar": "\\"}
 
 
 def _space_separated(path: Path) -> bool:
@@ -491,7 +555,8 @@ def _space_separated(path: Path) -> bool:
                         break
     except READ_ERRORS:
         return False
-    bare = [re.sub(r'"[^"]*"', '""', line) for line in lines]
+    bare = [re.sub(_QUOTED_ESCAPED if _escapes_quotes(line) else r'"[^"]*"', '""', line)
+            for line in lines]
     return (bool(bare) and not any(c in line for line in bare for c in _SEPARATORS)
             and any(len(_bare_fields(line)) > 1 for line in lines))
 
@@ -509,6 +574,36 @@ def _separator(path: Path) -> str:
     return "\t" if name.endswith((".tsv", ".tab", ".txt")) else ","
 
 
+def _splitting(path: Path, encoding: str, found: list[str]) -> str:
+    """Return the one of ``found`` (separators in the header) that splits the table.
+
+    The first of ``found`` named the file's separator, so a comma-separated ``.txt`` whose
+    gene ``x;y`` holds a ';' was said to be ';'-separated. Counted outside quotes, on the
+    header and the next line: the one that splits the header into two or more fields and
+    that line into as many, or one more (R's header, no cell above the row names), then
+    the one that splits the header most.
+    """
+    lines: list[str] = []
+    try:
+        with open_text(path, compression(path), encoding, errors="replace") as handle:
+            lines = [line for _, line in zip(range(2), handle)]
+    except READ_ERRORS:
+        pass  # the first of them, as before
+
+    def fields(line: str, sep: str) -> int:
+        quoted = _QUOTED_ESCAPED if _escapes_quotes(line) else _QUOTED_DOUBLED
+        return re.sub(quoted, '""', line).count(sep) + 1
+
+    def rank(sep: str) -> tuple[bool, int]:
+        if not lines:
+            return True, 0
+        header = fields(lines[0], sep)
+        splits = header > 1 and (len(lines) < 2 or fields(lines[1], sep) - header in (0, 1))
+        return not splits, -header
+
+    return min(found, key=rank)  # the first of equals: found keeps _SEPARATORS' order
+
+
 def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{name} file {str(path)!r} does not exist")
@@ -519,11 +614,13 @@ def _read_prior_csv(path: Path, name: str = "prior") -> pd.DataFrame:
     other = [c for c in _SEPARATORS if c != sep and c in head]
     if sep not in head and other:  # read as one column, it was "not square: shape (3, 0)"
         raise ValueError(f"{name} file {str(path)!r} has no {sep!r} in its header but "
-                         f"{other[0]!r}: expected {sep!r}-separated values (.tsv, .tab or "
-                         ".txt files are read as tab-separated, others as comma-separated)")
+                         f"{_splitting(path, encoding, other)!r}: expected {sep!r}-separated "
+                         "values (.tsv, .tab or .txt files are read as tab-separated, others "
+                         "as comma-separated)")
     # skipinitialspace: "a, b" or ', "b"' (a space after the separator) named the gene
     # " b" or ' "b"', which matched no gene of the data
-    layout: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "encoding": encoding}
+    layout: dict[str, Any] = {"sep": sep, "skipinitialspace": True, "encoding": encoding,
+                              **_quoting(path, name, encoding)}
     try:
         first = pd.read_csv(path, nrows=0, **layout).columns
         if len(first) and not str(first[0]).startswith("Unnamed: ") and not isinstance(
@@ -739,6 +836,8 @@ def align_prior(
 
 def _explained(err: ValueError, path: Path, name: str) -> ValueError | None:
     """Return a clearer error for ``err``, raised reading ``path``; None to keep ``err``."""
+    if isinstance(err, _QuotingError):
+        return None  # not a table split wrong: no note on its layout
     unlabelled = (_unlabelled_note(path, name) or _headerless_matrix_note(path, name)
                   or _trailing_separator_note(path, name))
     if unlabelled:

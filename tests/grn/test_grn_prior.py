@@ -1377,3 +1377,97 @@ def test_a_score_column_with_one_word_names_only_the_word():
     with pytest.raises(ValueError, match=r"column 'importance' mixes numbers \(\['1'\]\) and "
                        r"modes of regulation"):
         evaluate(mixed, truth)
+
+
+_QUOTED_GENES = ["Zoë", 'Bob "B"', "Cy"]
+_QUOTED_ROWS = [[0.0, 1.0, 0.0], [1.0, 0.0, -1.0], [1.0, 1.0, 0.0]]
+
+
+def _r_escaped(sep: str, corner: bool = False) -> str:
+    """The prior over _QUOTED_GENES as R's write.table(m, sep=sep) writes it by default.
+
+    qmethod = "escape": a quote in a name is written \\" (write.csv's qmethod = "double"
+    writes "").
+    """
+    names = ['"' + g.replace('"', '\\"') + '"' for g in _QUOTED_GENES]
+    header = (['""'] if corner else []) + names
+    rows = [sep.join([n, *(f"{v:g}" for v in r)]) for n, r in zip(names, _QUOTED_ROWS)]
+    return "\n".join([sep.join(header), *rows]) + "\n"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("prior.txt", _r_escaped(" ")),  # write.table(m, "prior.txt")
+    ("prior.csv", _r_escaped(",")),  # write.table(m, sep = ",")
+    ("prior.csv", _r_escaped(",", corner=True)),  # col.names = NA
+    ("prior.tsv", _r_escaped("\t")),  # sep = "\t"
+    ("prior.txt.gz", _r_escaped(" ")),
+    ("edges.txt", '"regulator" "target" "sign"\n"1" "Zo\u00eb" "Bob \\"B\\"" 1\n'
+                  '"2" "Bob \\"B\\"" "Cy" -1\n"3" "Cy" "Zo\u00eb" 1\n'),
+], ids=["space", "comma", "comma-corner", "tab", "gzip", "edge-list"])
+def test_r_write_table_escaped_quotes_in_gene_names_are_read(tmp_path, name, text):
+    # R's write.table escapes a quote in a name as \" by default: the name was read as
+    # 'Bob \B\"', and the gene dropped with its edges as "not in the data"
+    import gzip
+
+    path = tmp_path / name
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    if name.startswith("edges"):
+        expected = pd.DataFrame([[0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.0, 0.0, 0.0]],
+                                index=_QUOTED_GENES, columns=_QUOTED_GENES)
+    else:
+        expected = pd.DataFrame(_QUOTED_ROWS, index=_QUOTED_GENES, columns=_QUOTED_GENES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(align_prior(path, _QUOTED_GENES), expected)
+        scored = evaluate(expected, path)  # a truth file is read alike
+    assert scored["n_true_edges"] == int((expected != 0).to_numpy().sum())
+
+
+@pytest.mark.parametrize("text", [
+    # write.csv (qmethod = "double"): a quote in a name is ""
+    ',"Bob ""B""","a\\","c\\d"\n"Bob ""B""",0,1,0\n"a\\",1,0,-1\n"c\\d",1,1,0\n',
+    # quoted names that end in a backslash, space-separated
+    '"Bob" "a\\" "c\\d"\n"Bob" 0 1 0\n"a\\" 1 0 -1\n"c\\d" 1 1 0\n',
+], ids=["write-csv", "space-backslash"])
+def test_names_with_backslashes_or_doubled_quotes_read_as_before(tmp_path, text):
+    # only a file whose quotes fit R's \" and not "" is read with backslash escapes
+    path = tmp_path / ("prior.csv" if text.startswith(",") else "prior.txt")
+    path.write_text(text, encoding="utf-8")
+    genes = ['Bob "B"' if text.startswith(",") else "Bob", "a\\", "c\\d"]
+    expected = pd.DataFrame(_QUOTED_ROWS, index=genes, columns=genes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(align_prior(path, genes), expected)
+
+
+@pytest.mark.parametrize(("name", "sep"), [("prior.csv", ","), ("prior.txt", " ")])
+def test_r_escaped_quotes_beside_other_backslashes_are_refused(tmp_path, name, sep):
+    # pandas' escapechar drops every backslash: "C:\x" would be the gene "C:x"
+    path = tmp_path / name
+    path.write_text(f'"Bob \\"B\\""{sep}"C:\\x"\n"Bob \\"B\\""{sep}0{sep}1\n'
+                    f'"C:\\x"{sep}1{sep}0\n')
+    with pytest.raises(ValueError, match=rf"^prior file '.*{name}' escapes the quotes in "
+                                         r"its names with a backslash .*write\.csv") as err:
+        align_prior(path, ['Bob "B"', "C:\\x"])
+    assert "space-separated" not in str(err.value)
+
+
+@pytest.mark.parametrize(("name", "sep", "corner", "said"), [
+    ("prior.txt", ",", True, ","),  # to_csv: a comma-separated .txt
+    ("prior.txt", ",", False, ","),  # R's header, no corner cell
+    ("prior.csv", "\t", True, r"\\t"),  # a tab-separated .csv
+], ids=["comma-txt", "comma-txt-r-header", "tab-csv"])
+def test_the_separator_named_is_the_one_that_splits_the_file(tmp_path, name, sep, corner, said):
+    # a gene "x;y" made the message say ';', the first of ";\t|," in the header, though
+    # the file is split by another
+    genes = ["a", "x;y", "b"]
+    frame = pd.DataFrame(np.eye(3), index=genes, columns=genes)
+    frame.to_csv(tmp_path / name, sep=sep, index_label="" if corner else False)
+    if not corner:  # R's write.table: no header cell above the row names
+        text = (tmp_path / name).read_text().splitlines()
+        rows = [sep.join([g, line]) for g, line in zip(genes, text[1:])]
+        (tmp_path / name).write_text("\n".join([text[0], *rows]) + "\n")
+    for path in (tmp_path / name, str(tmp_path / name)):
+        with pytest.raises(ValueError, match=rf"in its header but '{said}': expected"):
+            align_prior(path, genes)
