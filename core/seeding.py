@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,20 @@ __all__ = ["seeded_globals"]
 # threads' blocks at once reseeded each other's streams and crashed pyro fits with
 # "Multiple sample sites named ..."; reentrant so that a block may nest in another
 _GLOBALS_LOCK = threading.RLock()
+
+
+def _new_lock_in_child() -> None:
+    """Give a forked child a free lock, as ``logging`` does for its own.
+
+    A fork copies the lock as held when another thread was inside a block at that moment,
+    by a thread the child does not have: the child's first block waited forever.
+    """
+    global _GLOBALS_LOCK
+    _GLOBALS_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 @contextmanager

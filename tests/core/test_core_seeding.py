@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -104,3 +105,42 @@ def test_blocks_nest_in_one_thread():
     assert torch.equal(torch.cat([a, c]), expected)
     with seeded_globals(4):
         assert torch.equal(b, torch.rand(2))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+# Python 3.12 warns of any fork in a process with threads: this test forks in one on purpose
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_child_forked_while_another_thread_is_in_a_block_can_seed():
+    # the fork copied the lock as held by a thread the child does not have: the child's
+    # first block (a Bayesian fit in a fork worker) waited forever
+    import multiprocessing as mp
+    import threading
+    import time
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with seeded_globals(0):
+            inside.set()
+            leave.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert inside.wait(30)
+        child = mp.get_context("fork").Process(target=_seed_once)
+        start = time.monotonic()
+        child.start()
+        child.join(30)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+        assert not alive and child.exitcode == 0, time.monotonic() - start
+    finally:
+        leave.set()
+        thread.join()
+
+
+def _seed_once() -> None:
+    with seeded_globals(1):
+        torch.rand(1)
