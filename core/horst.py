@@ -90,6 +90,10 @@ class HORST(OptimizerWrapper):
             raise ValueError(f"mirror_grad: expected 'raw' or 'adam', got {mirror_grad!r}")
         if mirror_grad == "adam" and order != "adamw_first":
             raise ValueError("mirror_grad: 'adam' needs order='adamw_first'")
+        if isinstance(params, torch.optim.Optimizer):  # as for HAM, which wraps one
+            raise TypeError(f"params: HORST is an optimizer of its own (AdamW with a mirror "
+                            f"step) and takes parameters, got a {type(params).__name__}; "
+                            "pass model.parameters() (HAM is the one that wraps an optimizer)")
         check_number("alpha", alpha, at_least=0)
         check_number("beta", beta, at_least=0)
         check_number("clamp", clamp, above=0)

@@ -220,6 +220,11 @@ def test_horst_mirror_step_on_adam_direction() -> None:
         assert torch.allclose(w, ref, atol=1e-12)
     with pytest.raises(ValueError, match="mirror_grad"):
         HORST([nn.Parameter(init)], mirror_grad="adam", order="mirror_first")
+    # HAM wraps an optimizer, HORST is one: an Adam given failed as "'Adam' object is not
+    # iterable", naming neither the argument nor the difference
+    with pytest.raises(TypeError, match=r"^params: HORST is an optimizer of its own .* got a "
+                       r"Adam; pass model\.parameters\(\) \(HAM is the one that wraps"):
+        HORST(torch.optim.Adam([nn.Parameter(init)]))
 
 
 @pytest.mark.parametrize("order", ["adamw_first", "mirror_first"])
