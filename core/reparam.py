@@ -160,7 +160,11 @@ def hadamard(
     ``<owner>.parametrizations.<attr>.original0`` (``m``) and ``...original1``
     (``w``); the optimizer must be built after this call. A tied weight (an LM head
     sharing its embedding's) stays tied: every module that holds it reads the same
-    ``m * w``, and :func:`remove_hadamard` ties the merged weight again.
+    ``m * w``, and :func:`remove_hadamard` ties the merged weight again. torch pickles no
+    parametrized module (``pickle``, ``torch.save(module)``, a joblib worker's return value:
+    "Serialization of parametrized modules is only supported through state_dict()"):
+    save or send its ``state_dict()``, or the module after :func:`remove_hadamard`;
+    ``copy.deepcopy`` works.
 
     Parameters
     ----------
