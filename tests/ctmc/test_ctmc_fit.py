@@ -132,7 +132,7 @@ def test_heldout_score_floors_the_rate_of_an_event_unseen_in_training(optimizer)
     # one event, carried by the held-out tumour only: the fit drove its rate down as far as
     # the optimiser went (e^-17.5 or e^-11), and that set the held-out score. Floored at
     # 1 / (N_train + 1) as in mhn's lambda_from_cv: lambda = 1/10, p({event}) = 1/11
-    from biomodels.ctmc.crossval import select_l1
+    from biomodels.ctmc import cross_validate
 
     x = np.zeros((10, 1), dtype=np.uint8)
     x[9, 0] = 1
@@ -143,7 +143,7 @@ def test_heldout_score_floors_the_rate_of_an_event_unseen_in_training(optimizer)
 
 
 def test_cross_validation_scores_on_the_fit_device(monkeypatch):
-    from biomodels.ctmc.crossval import select_l1
+    from biomodels.ctmc import cross_validate
 
     x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 200, seed=3).X
     with _capped():
@@ -159,7 +159,7 @@ def test_cross_validation_scores_on_the_fit_device(monkeypatch):
 def test_cross_validation_scores_on_cuda(monkeypatch):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    from biomodels.ctmc.crossval import select_l1
+    from biomodels.ctmc import cross_validate
 
     x = sample_trajectories(random_sparse_theta(4, sparsity=0.5, seed=2), 200, seed=3).X
     plain = cross_validate(x, 0.01, folds=2, max_steps=20)
@@ -474,7 +474,7 @@ def test_lbfgs_reaches_the_proximal_adam_optimum_with_exact_zeros():
 
 
 def test_cross_validation_checks_data_and_checkpoint_settings(tmp_path):
-    from biomodels.ctmc.crossval import select_l1
+    from biomodels.ctmc import cross_validate
 
     x = sample_trajectories(random_sparse_theta(3, seed=0), 40, seed=1).X.astype(float)
     bad = x.copy()
@@ -1669,7 +1669,7 @@ def test_a_fit_that_ends_at_its_step_limit_warns():
     assert str(seen[1].message).startswith("the fit to 200 tumours at l1=0.00")
     # re-raised from its message alone (older pytest's warns does so): it failed with
     # "missing 2 required keyword-only arguments"
-    from biomodels.ctmc.crossval import select_l1
+    from biomodels.ctmc import cross_validate
     from biomodels.ctmc.fit import StepLimitWarning
 
     assert StepLimitWarning("the fit ...").l1 is None
@@ -1682,6 +1682,7 @@ def test_a_fit_that_ends_at_its_step_limit_warns():
         cross_validate(x, l1=0.0, folds=2)
 
 
+@pytest.mark.filterwarnings("ignore::biomodels.ctmc.fit.StepLimitWarning")  # capped: fast
 def test_fits_with_progress_run_where_standard_error_is_closed(monkeypatch):
     # under 2>&- Python sets sys.stderr to None and the first tqdm write failed the fit
     # ('NoneType' object has no attribute 'write'): prunus ctmc fit exited 1 with no output
