@@ -105,7 +105,16 @@ def _nuts_diagnostics(mcmc: Any, kernel: Any, n: int, num_samples: int, warmup_s
 
 
 def _warn_if_unreliable(info: dict[str, Any], stacklevel: int) -> None:
-    """Warn where NUTS's diagnostics in ``info`` say the draws are few or unreliable."""
+    """Warn where NUTS's diagnostics in ``info`` say the draws are few or unreliable.
+
+    Also where SVI took no step: its draws are the guide's start, not a posterior (they
+    were returned without a word, every sd the starting scale 0.05).
+    """
+    if info.get("method") == "svi" and not info.get("elbo"):
+        warnings.warn(
+            "svi_steps=0: SVI took no step, so the draws scatter around the starting theta at "
+            "the guide's initial scale (0.05), not a posterior; give svi_steps >= 1 (default "
+            "1000)", UserWarning, stacklevel=stacklevel + 1)
     if info.get("method") != "nuts" or "min_n_eff" not in info:
         return
     problems = []

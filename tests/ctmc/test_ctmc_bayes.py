@@ -219,8 +219,16 @@ def test_svi_guide_starts_at_init_theta_with_rows_as_targets():
     # asymmetric, so a transposed start would show as swapped off-diagonal means
     x = np.array([[0, 1], [1, 0], [1, 1], [0, 0]])
     start = np.array([[-1.0, 2.0], [-1.5, -0.5]])
-    draws = posterior_theta(x, method="svi", svi_steps=0, num_samples=100, init_theta=start)
+    with pytest.warns(UserWarning, match=r"^svi_steps=0: SVI took no step, so the draws "
+                      r"scatter around the starting theta") as seen:
+        draws = posterior_theta(x, method="svi", svi_steps=0, num_samples=100,
+                                init_theta=start)
     np.testing.assert_allclose(draws.mean(0), start, atol=0.05)
+    assert len(seen) == 1 and seen[0].filename == __file__  # said once, at the caller's line
+    model = CTMC(start)
+    with pytest.warns(UserWarning, match="^svi_steps=0") as seen:
+        model.sample_posterior(x, method="svi", svi_steps=0, num_samples=3)
+    assert len(seen) == 1 and seen[0].filename == __file__
 
 
 def test_nuts_draws_follow_the_stated_posterior_of_one_event():
