@@ -80,7 +80,8 @@ class Adversary:
         in the graph's node order. An int is always an index in that order, not a label:
         on a graph whose int nodes were added out of order (``nx.read_edgelist(path,
         nodetype=int)`` lists them as first met) ``Adversary(5)`` is the sixth node
-        listed, whatever its label.
+        listed, whatever its label. ``"hub"`` or ``"leaf"`` on a graph with a node of that
+        name is refused as ambiguous: pass the node's index for the node.
     gamma, alpha
         Its stubbornness and peer-resistance (1 and 0: never moves).
     persuasion
@@ -322,6 +323,15 @@ class Scenario:
         hub, leaf = _hub_and_leaf_by_order(G) if by_order else hub_and_leaf(G)
         nodes = []
         for adv in self.adversaries:
+            if (adv.position in ("hub", "leaf") and not isinstance(self.graph, str)
+                    and adv.position in self.graph):
+                # a node named "hub" was silently taken for the keyword
+                index = list(self.graph.nodes).index(adv.position)
+                extreme = "highest" if adv.position == "hub" else "lowest"
+                raise ValueError(f"adversary position {adv.position!r} is both a keyword (the "
+                                 f"node of {extreme} degree) and a node of the scenario's "
+                                 f"graph; pass the node's index, Adversary({index}), to place "
+                                 "it at that node, or rename the node to use the keyword")
             if adv.position == "hub":
                 node = hub
             elif adv.position == "leaf":

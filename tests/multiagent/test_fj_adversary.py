@@ -545,3 +545,27 @@ def test_adversary_weight_is_0_without_adversaries_and_nan_only_where_documented
     assert "not unique" not in doc
     assert ("``metrics[\"adversary_weight\"]`` is 0.0 when the scenario has no adversary"
             in doc)
+
+
+@pytest.mark.parametrize("keyword", ["hub", "leaf"])
+def test_a_node_named_as_a_position_keyword_is_refused(keyword):
+    # before: on a graph with a node "hub", Adversary("hub") was read as the keyword (the
+    # node of highest degree, "leaf" here) without a word; which one is meant is not known
+    import networkx as nx
+
+    G = nx.Graph([("hub", "leaf"), ("leaf", "x"), ("leaf", "y"), ("x", "y")])
+    index = list(G.nodes).index(keyword)
+    sc = Scenario(graph=G, adversaries=(Adversary(keyword),))
+    message = (rf"^adversary position '{keyword}' is both a keyword \(the node of "
+               rf"{'highest' if keyword == 'hub' else 'lowest'} degree\) and a node of the "
+               rf"scenario's graph; pass the node's index, Adversary\({index}\), to place "
+               "it at that node, or rename the node to use the keyword$")
+    for call in (sc.adversary_nodes, sc.model, sc.benign):
+        with pytest.raises(ValueError, match=message):
+            call()
+    # the node's index places it there; the other keyword, no node's name, is read as before
+    assert Scenario(graph=G, adversaries=(Adversary(index),)).adversary_nodes() == [index]
+    other = nx.relabel_nodes(G, {keyword: "k"})
+    assert Scenario(graph=other, adversaries=(Adversary(keyword),)).adversary_nodes() == \
+        Scenario(graph=nx.convert_node_labels_to_integers(other),
+                 adversaries=(Adversary(keyword),)).adversary_nodes()
