@@ -73,6 +73,15 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.graph == "ba" and args.n < 3:  # two edges per new node need three agents
         raise CommandError(f"--graph ba needs --n >= 3, got {args.n}")
     advs: tuple[Adversary, ...] = ()
+    keywords = {"hub": "the agent heard by the most agents",
+                "leaf": "the agent heard by the fewest", "none": "no adversary"}
+    if names is not None and args.adversary in keywords and args.adversary in names:
+        # an agent named "hub" or "none" was silently taken for the keyword
+        raise CommandError(f"--adversary {args.adversary}: --adjacency "
+                           f"{str(args.adjacency)!r} has an agent named {args.adversary!r}, "
+                           f"and {args.adversary} is also the keyword for "
+                           f"{keywords[args.adversary]}; rename that agent in the file to say "
+                           "which is meant")
     if args.adversary == "none":  # settings of an adversary no one plays
         given = [flag for flag, value, default in (("--adversary-gamma", args.adversary_gamma,
                                                     1.0),
@@ -706,7 +715,7 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
     import pandas as pd
 
     from core.checks import comment_line_note, not_utf8_text, text_encoding
-    from core.textfiles import DAMAGED, damaged_message
+    from core.textfiles import DAMAGED, READ_ERRORS, compression, damaged_message, open_text
 
     where = f"--opinions {str(path)!r}"
     expected = ("expected a CSV with a column agent (the names of the --adjacency file's "
@@ -722,7 +731,17 @@ def _read_opinions(path: Path, agents: list[str], adjacency: Path, *,
         raise CommandError(f"{where} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty"
-        raise CommandError(f"cannot read {where} as CSV ({detail}); {expected}") from exc
+        # "agent;topic" over "Zoe;0,5" (European Excel): the decimal commas split the data
+        # lines, and the header's one field stopped pandas before the check below said so
+        try:
+            with open_text(path, compression(path), errors="replace") as handle:
+                first = handle.readline()
+        except READ_ERRORS:
+            first = ""
+        sep = next((c for c in ";\t|" if "," not in first and c in first), None)
+        hint = ("" if sep is None else f" (fields separated by {sep!r}? The columns must be "
+                "separated by commas)")
+        raise CommandError(f"cannot read {where} as CSV ({detail}){hint}; {expected}") from exc
     except DAMAGED as exc:  # a bare EOFError or zlib.error traceback, naming no file
         raise CommandError(f"--opinions {damaged_message(path, exc)}") from exc
     note = comment_line_note(path)
@@ -1042,7 +1061,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="hub (the agent with the most neighbours; with --adjacency the "
                           "one heard by the most agents: the most edges as source, or "
                           "nonzero entries in its column), leaf (the fewest), none or an "
-                          "agent index (with --adjacency: an agent's name); default "
+                          "agent index (with --adjacency: an agent's name; hub, leaf or none "
+                          "is refused as ambiguous where an agent has that name); default "
                           "%(default)s")
     sim.add_argument("--gamma", type=probability, default=0.2,
                      help="benign stubbornness; default %(default)s")

@@ -8,6 +8,7 @@ Conventions: nodes are ``0..n-1``; in ``star`` and ``wheel`` node 0 is the hub; 
 
 from __future__ import annotations
 
+import io
 import os
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -392,6 +393,40 @@ def _with_row_names(raw: pd.DataFrame) -> pd.DataFrame:
     return raw
 
 
+def _csv_source(path: str | os.PathLike[str], encoding: str
+                ) -> str | os.PathLike[str] | io.StringIO:
+    r"""Return what :func:`read_adjacency` gives ``pandas.read_csv``: ``path``, or its text.
+
+    R's ``write.table`` (``qmethod = "escape"``, its default) writes the name ``Bob "B"``
+    as ``"Bob \"B\""``, which was read as ``Bob \B\""``. Such a file is not well-formed CSV
+    as written, and is once each ``\"`` is written ``""``, as ``write.csv`` writes a quote:
+    that text is returned, other backslashes kept (R escapes quotes only). Any other file
+    is read as it is, a ``write.csv`` file whose names hold ``\"`` or end in ``\`` too.
+    """
+    import csv
+
+    from core.textfiles import READ_ERRORS, compression, open_text
+
+    def well_formed(text: str) -> bool:
+        try:
+            for _ in csv.reader(io.StringIO(text, newline=""), strict=True,
+                                skipinitialspace=True):
+                pass
+        except csv.Error:
+            return False
+        return True
+
+    try:
+        with open_text(path, compression(path), encoding, newline="") as handle:
+            text = handle.read()
+    except (*READ_ERRORS, UnicodeError):  # pandas reports the problem
+        return path
+    if '\\"' not in text or well_formed(text):
+        return path
+    unescaped = text.replace('\\"', '""')
+    return io.StringIO(unescaped) if well_formed(unescaped) else path
+
+
 def _is_edge_list_file(path: str | os.PathLike[str]) -> bool:
     """Whether :func:`read_adjacency` reads the file ``path`` as an edge list.
 
@@ -403,9 +438,10 @@ def _is_edge_list_file(path: str | os.PathLike[str]) -> bool:
     from core.checks import text_encoding
 
     def table(rows: int | None) -> tuple[list[str], pd.DataFrame]:
-        raw = _with_row_names(pd.read_csv(path, dtype=str, keep_default_na=False,
-                                          skipinitialspace=True, nrows=rows,
-                                          encoding=text_encoding(path, decompressed=True)))
+        encoding = text_encoding(path, decompressed=True)
+        raw = _with_row_names(pd.read_csv(_csv_source(path, encoding), dtype=str,
+                                          keep_default_na=False, skipinitialspace=True,
+                                          nrows=rows, encoding=encoding))
         return [str(c).strip() for c in raw.columns], raw
 
     header, _ = table(1)  # the header, and the first line for R's row names
@@ -436,9 +472,10 @@ def read_adjacency(path: str | os.PathLike[str]) -> pd.DataFrame:
       says which columns to rename, remove or add.
 
     A matrix written by R's ``write.table(m, sep=",")``, without a header cell above the
-    row names, is read as well; so is an edge list with a row index first, under a header
-    cell without a name (``DataFrame.to_csv()`` without ``index=False``, R's
-    ``write.csv``): the index is ignored.  Weights are non-negative (0: no edge);
+    row names and with a quote in a name written ``\"``, is read as well; so is an edge
+    list with a row index first, under a header cell without a name
+    (``DataFrame.to_csv()`` without ``index=False``, R's ``write.csv``): the index is
+    ignored.  Weights are non-negative (0: no edge);
     self-loops are refused, since an agent's weight on its own belief is the
     peer-resistance ``alpha``, not trust, unless their weight is 0 (no tie: ``prunus fj
     fit``'s ``trust.csv`` lists every pair, the diagonal at 0).
@@ -503,8 +540,10 @@ def _read_adjacency_file(path: str | os.PathLike[str], *, sparse: bool
     try:
         # all as text: names such as "007" keep their zeros, numbers are converted below
         # so a bad cell can be named
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          encoding=text_encoding(path, decompressed=True))
+        encoding = text_encoding(path, decompressed=True)
+        # R's write.table escapes a quote in a name as \": read as R reads it
+        raw = pd.read_csv(_csv_source(path, encoding), dtype=str, keep_default_na=False,
+                          skipinitialspace=True, encoding=encoding)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{where} is {not_utf8_text(exc)}") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:

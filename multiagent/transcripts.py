@@ -459,17 +459,27 @@ def _read_long(frame: pd.DataFrame, agents: list[str] | None, say: _Wording, *,
         key = ["question", *_INDEX_COLUMNS]
         first = int(np.flatnonzero((frame[key] == frame[key].iloc[row]).all(axis=1))[0])
         collide = ""
-        label = frame["question"].iloc[row]
-        if path is not None and labelled and (frame["question"].dtype.kind in "iuf" or (
-                isinstance(label, int | float | np.number) and not isinstance(label, bool))):
-            # pandas reads question "1" and "01" (or "1.0") as the same number: say so, not
-            # only that the line repeats an earlier one the user sees as another question
-            written = _written(path, "question")
+        # pandas reads "1" and "01" (or "1.0") as one number, a question label or an index:
+        # name the two spellings, not only a line the user sees as another's (a CSV cannot
+        # mark a field as text: write them one way, or as labels that are not numbers)
+        for column in (key if labelled else _INDEX_COLUMNS) if path is not None else ():
+            written = _written(path, column).str.strip()
             was, now = written.iloc[first], written.iloc[row]
-            if was != now:
+            label = frame[column].iloc[row]
+            if was == now or isinstance(label, bool) or not isinstance(
+                    label, int | float | np.number):  # "True" and "TRUE": no number
+                continue
+            if column == "question":
                 collide = (f" (questions {was!r} and {now!r} are read as the same number; "
-                           "write each question's label one way, or as text)")
-        if not labelled:
+                           "write each question's label one way, or use labels that are not "
+                           f"numbers, such as {'q' + was!r} and {'q' + now!r})")
+            else:
+                also = (", or label the options with text that is not a number, such as A "
+                        "and B" if column == "option" else "")
+                collide = (f" ({column}s {was!r} and {now!r} are read as the same {column} "
+                           f"index; write each {column}'s index one way{also})")
+            break
+        if not labelled and not collide:
             # a question_id column is not read: every question's beliefs fell into one
             alike = [c for c in frame.columns if isinstance(c, str) and c != "question"
                      and (c.strip().lower().replace(" ", "_") in ("qid", "q_id", "q")

@@ -395,7 +395,8 @@ def test_fit_says_when_two_question_labels_are_read_as_one_number(debate, tmp_pa
     assert main(["fj", "fit", str(tmp_path / "t.csv"), "--out", str(tmp_path / "f")]) == 2
     assert (f"line {second} repeats a (question, round, agent, option) of line 2 (questions "
             "'01' and '1' are read as the same number; write each question's label one way, "
-            "or as text); each belief must be given once") in capsys.readouterr().err
+            "or use labels that are not numbers, such as 'q01' and 'q1'); each belief must be "
+            "given once") in capsys.readouterr().err
 
 
 def test_fit_names_a_comment_line_read_as_beliefs(debate, tmp_path, capsys):
@@ -2046,3 +2047,67 @@ def test_fit_reads_respondent_ids_beside_labelled_options(tmp_path, capsys, ids,
     for name in ("agents.csv", "fits.csv", "trust.csv"):
         assert (tmp_path / "labelled" / name).read_bytes() == \
             (tmp_path / "numbered" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("keyword", "meaning"), [
+    ("hub", "the agent heard by the most agents"),
+    ("leaf", "the agent heard by the fewest"),
+    ("none", "no adversary"),
+])
+def test_simulate_refuses_an_adversary_keyword_that_is_also_an_agents_name(
+        tmp_path, capsys, keyword, meaning):
+    # before: with agents named "hub" and "leaf", --adversary hub made the agent "leaf" the
+    # adversary (the keyword: most heard), and --adversary none placed none beside an agent
+    # "none", without a word
+    other = "leaf" if keyword != "leaf" else "hub"
+    (tmp_path / "kw.csv").write_text(f",{keyword},{other},x,y\n{keyword},0,1,0,0\n"
+                                     f"{other},1,0,1,1\nx,0,1,0,1\ny,0,1,1,0\n")
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--adjacency", str(tmp_path / "kw.csv"), "--adversary",
+                 keyword, "--questions", "1", "--rounds", "2", "--options", "2",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert (f"--adversary {keyword}: --adjacency {str(tmp_path / 'kw.csv')!r} has an agent "
+            f"named {keyword!r}, and {keyword} is also the keyword for {meaning}; rename "
+            "that agent in the file to say which is meant") in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    # another agent by its name, and the keywords on a file without such names, as before
+    assert main(["fj", "simulate", "--adjacency", str(tmp_path / "kw.csv"), "--adversary",
+                 "x", "--questions", "1", "--rounds", "2", "--options", "2", "--quiet",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["adversary_nodes"] == ["x"]
+
+
+def test_simulate_names_an_agent_whose_quotes_r_escaped_with_a_backslash(tmp_path):
+    # R's write.table(m, sep = ",") escapes a quote as \": the agent Bob "B" was written
+    # to the outputs as 'Bob \\B\\""'
+    (tmp_path / "r.csv").write_text('"Zoë","Bob \\"B\\"","Cy"\n"Zoë",0,1,1\n'
+                                    '"Bob \\"B\\"",1,0,1\n"Cy",1,1,0\n', encoding="utf-8")
+    out = tmp_path / "o"
+    assert main(["fj", "simulate", "--adjacency", str(tmp_path / "r.csv"), "--adversary",
+                 'Bob "B"', "--questions", "1", "--rounds", "1", "--options", "2",
+                 "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["agents"] == ["Zoë", 'Bob "B"', "Cy"]
+    assert metrics["adversary_nodes"] == ['Bob "B"']
+    frame = pd.read_csv(out / "trajectories.csv", keep_default_na=False)
+    assert frame["agent"].unique().tolist() == ["Zoë", 'Bob "B"', "Cy"]
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_equilibrium_says_when_opinions_are_separated_by_semicolons_with_decimal_commas(
+        tmp_path, capsys, sep):
+    # European Excel writes "agent;topic" over "Zoë;0,5": the decimal commas split its data
+    # lines into two fields, and the error was pandas' bare "Error tokenizing data. C
+    # error: Expected 1 fields in line 2, saw 2", where --adjacency says what is wrong
+    (tmp_path / "op.csv").write_text(f"agent{sep}topic\nZoë{sep}0,5\n007{sep}1,5\n",
+                                     encoding="utf-8")
+    (tmp_path / "g.csv").write_text("source,target\nZoë,007\n007,Zoë\n", encoding="utf-8")
+    assert main(["fj", "equilibrium", "--adjacency", str(tmp_path / "g.csv"), "--opinions",
+                 str(tmp_path / "op.csv"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert (f"cannot read --opinions {str(tmp_path / 'op.csv')!r} as CSV (Error tokenizing "
+            "data. C error: Expected 1 fields in line 2, saw 2) (fields separated by "
+            f"{sep!r}? The columns must be separated by commas); expected a CSV with a "
+            "column agent") in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

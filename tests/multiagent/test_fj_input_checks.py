@@ -897,3 +897,68 @@ def test_a_missing_value_of_a_nullable_frame_is_named_as_nan_is() -> None:
     full = pd.DataFrame(np.ones((3, 3)), dtype="Float64")  # without a missing value: read
     np.testing.assert_allclose(FriedkinJohnsen.from_adjacency(full, 0.2, 0.5).W,
                                (np.ones((3, 3)) - np.eye(3)) / 2)
+
+
+def test_read_adjacency_reads_the_quotes_r_escapes_with_a_backslash(tmp_path) -> None:
+    # R's write.table (qmethod = "escape") writes the name Bob "B" as "Bob \"B\"": it was
+    # read as 'Bob \\B\\""', silently; write.csv's "Bob ""B""" was and is read as written
+    from multiagent import read_adjacency
+
+    names = ["Zoë", 'Bob "B"', "Cy", "a\\b"]  # R escapes quotes only: a\b stays a\b
+    quoted = {"escape": ['"' + n.replace('"', '\\"') + '"' for n in names],
+              "double": ['"' + n.replace('"', '""') + '"' for n in names]}
+    A = np.array([[0, 1, 1, 0], [1, 0, 1, 2], [1, 1, 0, 0], [0, 3, 0, 0]])
+    for qmethod, cells in quoted.items():
+        matrix = tmp_path / f"{qmethod}.csv"  # write.table(m, sep=","): no corner cell
+        matrix.write_text(",".join(cells) + "\n" + "".join(
+            f"{cells[i]},{','.join(str(w) for w in A[i])}\n" for i in range(4)),
+            encoding="utf-8")
+        edges = tmp_path / f"{qmethod}_edges.csv"
+        edges.write_text('"source","target","weight"\n' + "".join(
+            f"{cells[j]},{cells[i]},{A[i, j]}\n" for i, j in zip(*np.nonzero(A))),
+            encoding="utf-8")
+        for path in (matrix, edges):
+            frame = read_adjacency(path)  # an edge list's agents in the order first met
+            assert frame.index.tolist() == frame.columns.tolist(), path
+            assert sorted(frame.index) == sorted(names), path
+            np.testing.assert_array_equal(frame.loc[names, names].to_numpy(), A)
+    # a write.csv file whose names hold a backslash before a quote or at their end keeps
+    # them: it is well-formed CSV as written, so its backslashes escape nothing
+    odd = ['C:\\dir\\', 'say \\"hi\\"', "x"]
+    cells = ['"' + n.replace('"', '""') + '"' for n in odd]
+    (tmp_path / "odd.csv").write_text('"source","target"\n' + "".join(
+        f"{a},{b}\n{b},{a}\n" for a, b in [(cells[0], cells[1]), (cells[1], cells[2])]))
+    assert read_adjacency(tmp_path / "odd.csv").index.tolist() == odd
+
+
+@pytest.mark.parametrize(("labels", "line", "said"), [
+    ({"question": ("01", "1")}, 10, "questions '01' and '1' are read as the same number; "
+                                    "write each question's label one way, or use labels "
+                                    "that are not numbers, such as 'q01' and 'q1')"),
+    ({"option": ("1", "01")}, 3, "options '1' and '01' are read as the same option index; "
+                                 "write each option's index one way, or label the options "
+                                 "with text that is not a number, such as A and B)"),
+    ({"option": ("1", "1.0")}, 3, "options '1' and '1.0' are read as the same option index"),
+    ({"round": ("1", "01")}, 6, "rounds '1' and '01' are read as the same round index; "
+                                "write each round's index one way)"),
+])
+def test_labels_read_as_one_number_are_named_with_what_to_do(tmp_path, labels, line,
+                                                             said) -> None:
+    # before: questions "01" and "1" were refused "write each question's label one way, or
+    # as text" (a CSV cannot mark a field as text); options "1" and "01" (or "1.0") were
+    # merged and the message said only that line 3 "repeats a (question, round, agent,
+    # option)". Labels that look like numbers are numbers (README), so they are still one
+    import itertools
+    import re
+
+    from multiagent import read_transcripts
+
+    columns = {"question": ("0",), "round": ("0", "1"), "agent": ("0", "1"),
+               "option": ("0", "1"), **labels}
+    path = tmp_path / "t.csv"
+    path.write_text("question,round,agent,option,belief\n" + "".join(
+        f"{','.join(key)},0.5\n" for key in itertools.product(*columns.values())))
+    with pytest.raises(ValueError, match=re.escape(
+            f"t.csv: line {line} repeats a (question, round, agent, option) of line 2 "
+            f"({said}")):
+        read_transcripts(path)
