@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import sys
 
 import pytest
 import torch
@@ -321,6 +322,10 @@ def test_a_copied_schedule_keeps_its_pruned_weights_at_zero(how: str) -> None:
     # a copy's optimizer lost the masks' step hooks (torch copies no optimizer hooks): a
     # gradient that was not the masked one (noise added by hand) then moved pruned weights
     # of the copy, while the original kept them at zero
+    if (tuple(int(v) for v in torch.__version__.split(".")[:2]) < (2, 6)
+            and "torch._dynamo.eval_frame" in sys.modules):
+        pytest.skip("torch < 2.6 runs no optimizer step hooks once torch.compile has run in "
+                    "the process (README)")
     def train(net: nn.Module, opt: torch.optim.Optimizer) -> None:
         g = torch.Generator().manual_seed(5)
         x, y = torch.randn(64, 6, generator=g), torch.randn(64, 1, generator=g)
