@@ -36,8 +36,10 @@ from biomodels.grn.datasets import _one_state, _perturb_dict, _perturb_values, _
 from biomodels.grn.odefunc import PRUNABLE, PhoenixODEFunc, _check_float_dtype
 from biomodels.grn.train import (
     _ADAPTIVE,
+    _FIXED,
     Pairs,
     SolverDivergedError,
+    _check_tolerances,
     _holds_out_trajectories,
     _kept_epoch,
     evaluate_loss,
@@ -951,7 +953,14 @@ class GRNModel:
             the pair's time gap, and a warning says when that exceeds 0.2 time units on the
             widest gap, :meth:`largest_gap`, where RK4 may diverge: it is stable while the
             learnt rates times the step stay below 2.78, and the rates grow to 5-17 in
-            training).
+            training). Without ``step_size`` a fixed-step method takes one step per gap
+            (warned of alike); with an adaptive method, which chooses its own steps,
+            ``step_size`` is refused. ``rtol`` or ``atol`` must reach the unit roundoff of
+            float32 (6e-8; 1.1e-16 for a float64 model) for an adaptive method.
+            ``adjoint=True`` takes its gradients from a reverse-time solve that reconstructs
+            the states, less accurately for fields that decay fast (relative gradient errors
+            of 2e-3 to 7e-2 against 3e-4 to 4e-3 without it, at ``rtol=1e-3``); a failure of
+            that solve is a diverged epoch, as one of the forward solve.
         lambda_ppi, lambda_motif, normalize, schedule
             DASH settings (see :mod:`biomodels.grn.dash`); ``normalize`` is checked (and
             recorded in :attr:`settings`) whatever ``pruning``.
@@ -1070,15 +1079,25 @@ class GRNModel:
             # checked here, as a float: "0.5" failed at the product below naming nothing, and
             # a 0-d array reached the solver (NumPy's __array_wrap__ deprecation warning)
             step_size = check_number("step_size", step_size, above=0)
+            if method in _ADAPTIVE:
+                # torchdiffeq ignored it ("Unexpected arguments"), the settings recorded it
+                # and the warning below advised the very method in use
+                raise ValueError(f"step_size={step_size} is for a fixed-step method, but "
+                                 f"method={method!r} chooses its own steps: leave step_size "
+                                 "out, or pass a fixed-step method such as 'rk4'")
         options = {"step_size": step_size} if step_size is not None else None
-        gap = self.largest_gap() if step_size is not None else 0.0
+        # without step_size a fixed-step method steps only on the pair's ends: one step a gap
+        step = 1.0 if step_size is None and method in _FIXED else step_size
+        gap = self.largest_gap() if step is not None else 0.0
         # (a hair of slack: prunus grn fit's step, _STABLE_STEP / gap, came out above by
         # rounding and warned of itself)
-        if step_size is not None and step_size * gap > _STABLE_STEP * (1 + 1e-9):
+        if step is not None and step * gap > _STABLE_STEP * (1 + 1e-9):
             # a fixed step covers step_size x dt of scaled time, and RK4 is stable only while
             # rate x step < 2.78: the widest gaps diverge first, as the rates grow
+            takes = (f"step_size={step_size} takes fixed steps of" if step_size is not None
+                     else f"method={method!r} without step_size takes one fixed step per gap, of")
             warnings.warn(
-                f"step_size={step_size} takes fixed steps of up to {step_size * gap:.3g} time "
+                f"{takes} up to {step * gap:.3g} time "
                 f"units on the widest gap between consecutive observations ({gap:.3g} after "
                 f"time scaling); above {_STABLE_STEP} the solver may diverge (RK4 is stable "
                 f"while the learnt rates times the step stay below 2.78, and the rates grow "
@@ -1350,7 +1369,7 @@ class GRNModel:
         out["weight_sparsity"] = self.sparsity()
         return out
 
-    def _scale_states(self, y0: Any) -> torch.Tensor:
+    def _scale_states(self, y0: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
         # a meta tensor has no values: host_array failed with torch's NotImplementedError
         # "Cannot copy out of meta tensor; no data!"
         refuse_meta(y0, "y0")
@@ -1369,7 +1388,8 @@ class GRNModel:
                              f"row, got shape {np.shape(y0)}")
         if not np.isfinite(arr).all():
             raise ValueError("y0 has NaN or infinite values")
-        return self._tensor((arr - self.offset) / self.scale)
+        return torch.as_tensor((arr - self.offset) / self.scale, dtype=dtype or self.dtype,
+                               device=self.device)
 
     def _default_y0(self) -> np.ndarray:
         if self._x is None:  # loaded without data: the start saved with the model
@@ -1390,7 +1410,8 @@ class GRNModel:
         return float(self._times.min()), float(self._times.max())
 
     def predict(self, y0: Any, times: Sequence[float] | np.ndarray, *,
-                method: str = "dopri5", rtol: float = 1e-5, atol: float = 1e-7) -> np.ndarray:
+                method: str = "dopri5", rtol: float = 1e-5, atol: float = 1e-7,
+                step_size: float | None = None) -> np.ndarray:
         """Trajectories of the fitted ODE from initial states, in data units.
 
         Parameters
@@ -1406,16 +1427,20 @@ class GRNModel:
             torch tensor on any device; one that requires grad is detached, as ``y0``: the
             output carries no gradient). A tensor on the meta device (``y0`` or ``times``)
             is refused (ValueError): it holds no values.
-        method, rtol, atol
-            Solver settings (torchdiffeq), checked as in :meth:`simulate`: numbers >= 0, not
-            both 0 for an adaptive ``method`` such as dopri5.
+        method, rtol, atol, step_size
+            Solver settings (torchdiffeq), as in :meth:`simulate`: ``rtol`` and ``atol``
+            numbers >= 0, not both below float32's unit roundoff for an adaptive ``method``
+            such as dopri5, and bounding the RMS error over the whole batch of initial
+            states; ``step_size`` the longest step (scaled time, default 0.2) of a fixed-step
+            ``method`` such as ``"rk4"``.
 
         Returns
         -------
         numpy.ndarray
-            (T, n, G), or (T, G) for a single initial state.
+            (T, n, G), or (T, G) for a single initial state (float64).
         """
-        return self.simulate(y0, times, method=method, rtol=rtol, atol=atol)
+        return self.simulate(y0, times, method=method, rtol=rtol, atol=atol,
+                             step_size=step_size)
 
     @without_autocast  # in the model's dtype, also inside the caller's torch.autocast
     def simulate(
@@ -1427,6 +1452,7 @@ class GRNModel:
         method: str = "dopri5",
         rtol: float = 1e-5,
         atol: float = 1e-7,
+        step_size: float | None = None,
     ) -> np.ndarray:
         """Simulate, optionally with in-silico knockouts or overexpression.
 
@@ -1457,18 +1483,33 @@ class GRNModel:
             them.
         method, rtol, atol
             Solver settings (``rtol`` and ``atol`` numbers >= 0; an adaptive ``method``
-            such as dopri5 needs one of them > 0, a fixed-step one, ``"rk4"``, ignores them).
+            such as dopri5 needs one of them at least the unit roundoff of float32, 6e-8
+            (1.1e-16 for a float64 model), a fixed-step one, ``"rk4"``, ignores them). The
+            initial states are solved together, so the tolerances bound the RMS norm of the
+            error estimate over the whole batch, not each trajectory's own: one trajectory
+            among many accurate ones may be off by more.
+        step_size
+            Longest step of a fixed-step ``method`` (``"rk4"``, ``"midpoint"``,
+            ``"euler"``) in the model's scaled time, the units of :meth:`largest_gap` (a step
+            covers ``step_size / time_scale`` units of ``times``): each interval between
+            output times is cut into equal steps no longer. Default 0.2, the step that
+            :meth:`train` keeps RK4 stable with (learnt rates up to 13.9; ``train``'s own
+            ``step_size`` is a fraction of each gap instead). Refused with an adaptive
+            method, which chooses its own steps.
 
         Returns
         -------
         numpy.ndarray
-            (T, n, G) or (T, G), data units.
+            (T, n, G) or (T, G), data units, float64. A bfloat16 or float16 model is
+            integrated in float32 (its time grid and states rounded to 3 digits were 5 %
+            off), with the same weights.
 
         Raises
         ------
         ValueError
-            If ``rtol`` or ``atol`` is negative or not finite, or both are 0 for an adaptive
-            ``method``.
+            If ``rtol`` or ``atol`` is negative or not finite, or both are 0 or below the
+            unit roundoff for an adaptive ``method``, or ``step_size`` is not > 0 or is given
+            with an adaptive ``method``.
         SolverDivergedError
             If the solver fails (its advice: ``method="rk4"`` or looser tolerances) or the
             trajectory becomes non-finite.
@@ -1483,7 +1524,17 @@ class GRNModel:
             raise ValueError(f"rtol and atol are both 0, which method={method!r} (adaptive) "
                              "cannot meet: give rtol or atol > 0 (the defaults are 1e-5 and "
                              "1e-7), or a fixed-step method such as 'rk4'")
-        y = self._scale_states(self._default_y0() if y0 is None else y0)
+        _check_tolerances(rtol, atol, method=method, dtype=self.dtype)
+        if step_size is not None:
+            step_size = check_number("step_size", step_size, above=0)
+            if method in _ADAPTIVE:
+                raise ValueError(f"step_size={step_size} is for a fixed-step method, but "
+                                 f"method={method!r} chooses its own steps: leave step_size "
+                                 "out, or pass a fixed-step method such as 'rk4'")
+        # bfloat16 keeps 3 digits: times, states and dopri5's rtol (1e-5) below its
+        # resolution made a trajectory 5 % off, so the solve runs in float32 at least
+        work = torch.promote_types(self.dtype, torch.float32)
+        y = self._scale_states(self._default_y0() if y0 is None else y0, work)
         # after the check (a ragged y0 fails there); a 1 x G sparse or np.matrix row is one
         # state, as adata.X[i] of a dense X (it gave (T, 1, G))
         single = y0 is None or _one_state(y0)
@@ -1500,7 +1551,8 @@ class GRNModel:
         # NaN passed the order check (the solver then failed) and inf never ended dopri5
         if t.ndim != 1 or t.size < 1 or not np.isfinite(t).all() or (np.diff(t) <= 0).any():
             raise ValueError(message)
-        field: torch.nn.Module = self.func
+        field: torch.nn.Module = (self.func if work == self.dtype
+                                  else copy.deepcopy(self.func).to(work))
         perturb = _perturb_dict(perturb)
         if perturb:
             perturb = self._perturbed_genes(perturb)
@@ -1508,12 +1560,18 @@ class GRNModel:
             idx = [int(self.genes.get_loc(g)) for g in perturb]
             vals = [(perturb[g] - self.offset[i]) / self.scale[i] for g, i in zip(perturb, idx)]
             y = y.clone()
-            y[:, idx] = self._tensor(np.asarray(vals))
-            field = _Clamped(self.func, idx, len(self.genes))
-        tt = self._tensor((t - t[0]) * self.time_scale)
+            y[:, idx] = torch.as_tensor(np.asarray(vals), dtype=work, device=self.device)
+            field = _Clamped(field, idx, len(self.genes))
+        tt = torch.as_tensor((t - t[0]) * self.time_scale, dtype=work, device=self.device)
+        # a fixed-grid solver steps on the output times only: one step from 0 to 20 left
+        # RK4 3.3 off the ODE, so each interval is cut into steps of at most step_size
+        options = None
+        if method in _FIXED:
+            options = {"grid_constructor": _grid_within(
+                _STABLE_STEP if step_size is None else step_size)}
         with torch.no_grad():
             try:
-                out = solve(field, y, tt, method=method, rtol=rtol, atol=atol)
+                out = solve(field, y, tt, method=method, rtol=rtol, atol=atol, options=options)
             except SolverDivergedError as exc:
                 if not isinstance(exc.__cause__, AssertionError):
                     raise  # a trajectory that blows up: its own advice fits simulate
@@ -2374,6 +2432,24 @@ def _attached_masks(func: torch.nn.Module) -> Any:
         return MaskSet(dict(MaskSet.from_module(func).masks))
     except ValueError:
         return None
+
+
+def _grid_within(step: float) -> Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Build a torchdiffeq ``grid_constructor`` of steps <= ``step`` through every time.
+
+    Each interval between the output times ``t`` is cut into equal steps, so the output
+    times are grid points (torchdiffeq's own ``step_size`` grid interpolates them linearly,
+    a second-order error under RK4).
+    """
+
+    def grid(func: Any, y0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        # (a hair of slack: a gap of 2 steps must not take 3 by rounding)
+        counts = torch.ceil((t[1:] - t[:-1]) / step * (1 - 1e-9)).clamp(min=1).long()
+        parts = [t[i] + (t[i + 1] - t[i]) / k * torch.arange(k, dtype=t.dtype, device=t.device)
+                 for i, k in enumerate(counts.tolist())]
+        return torch.cat([*parts, t[-1:]])
+
+    return grid
 
 
 class _Clamped(torch.nn.Module):

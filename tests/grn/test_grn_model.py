@@ -1727,3 +1727,64 @@ def test_a_solver_failure_in_simulate_does_not_advise_a_learning_rate(quick, mon
     assert message == ("ODE solver 'dopri5' failed while simulating (underflow in dt 0.0); "
                        "try method='rk4' or looser tolerances (rtol=1e-05, atol=1e-07)")
     assert "learning rate" not in message
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """A float64 model whose requested output times lie far apart (14 RK4 steps of 0.2)."""
+    ad = simulate.simulate_hill_network(8, n_trajectories=12, n_timepoints=6, seed=1)
+    m = GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=10, seed=0,
+                 dtype=torch.float64)
+    m.train(8, pruning="none", progress=False)
+    return m, np.asarray(ad.X[0])
+
+
+def test_fixed_step_simulate_and_predict_follow_the_ode_between_output_times(wide):
+    # a fixed-step method took one step per output interval (torchdiffeq steps on the output
+    # times only): from 0 to 20 (2.7 scaled time units) RK4 was off by 3.3, Euler by 2.1,
+    # against 2.9e-7 for dopri5, with no warning
+    m, y0 = wide
+    gene = m.genes[2]
+    ref = m.simulate(y0, np.linspace(0, 20, 41), perturb={gene: 0.9}, rtol=1e-10,
+                     atol=1e-10)
+    for method, tol in (("rk4", 1e-4), ("midpoint", 1e-2), ("euler", 0.1)):
+        got = m.simulate(y0, [0, 10, 20], perturb={gene: 0.9}, method=method)
+        assert np.abs(got - ref[::20]).max() < tol, method
+    # a step_size of its own (scaled time units): a finer Euler step comes closer
+    coarse = np.abs(m.predict(y0, [0, 20], method="euler")[-1] - m.predict(
+        y0, [0, 20], rtol=1e-10, atol=1e-10)[-1]).max()
+    fine = np.abs(m.predict(y0, [0, 20], method="euler", step_size=0.02)[-1] - m.predict(
+        y0, [0, 20], rtol=1e-10, atol=1e-10)[-1]).max()
+    assert fine < coarse / 5
+    # an adaptive method chooses its own steps: a step_size would be ignored
+    with pytest.raises(ValueError, match=r"step_size.*method='dopri5'"):
+        m.simulate(y0, [0, 20], step_size=0.1)
+    with pytest.raises(ValueError, match="step_size: expected > 0"):
+        m.predict(y0, [0, 20], method="rk4", step_size=0.0)
+
+
+def test_a_bfloat16_model_simulates_as_its_weights_do_in_float64(wide):
+    # in bfloat16 the time grid and the state were rounded to 3 digits and dopri5's rtol
+    # (1e-5) lay below the resolution: 5 % off the same weights' trajectory in float64
+    m, y0 = wide
+    half = copy.copy(m)
+    half.func, half.dtype = copy.deepcopy(m.func).to(torch.bfloat16), torch.bfloat16
+    same = copy.copy(m)
+    same.func = copy.deepcopy(half.func).to(torch.float64)
+    times = np.linspace(0, 20, 5)
+    got = half.simulate(y0, times)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, same.simulate(y0, times), rtol=0, atol=1e-4)
+
+
+def test_tolerances_below_the_float_resolution_are_refused_by_name(quick):
+    # rtol=1e-14 with atol=0 ran for 40 minutes on a float32 model, and train(rtol=1e-14,
+    # atol=1e-14) hit the step cap and blamed the learning rate 4 times
+    with pytest.raises(ValueError, match=r"rtol=1e-14 and atol=0 are both below float32's "
+                                         r"resolution"):
+        quick.simulate(times=[0.0, 8.0], rtol=1e-14, atol=0.0)
+    with pytest.raises(ValueError, match=r"rtol=1e-14 and atol=1e-14 .*float32"):
+        copy.deepcopy(quick).train(1, pruning="none", rtol=1e-14, atol=1e-14, progress=False)
+    # a fixed step ignores them; a float64 model resolves them
+    assert np.isfinite(quick.simulate(times=[0.0, 1.0], rtol=1e-14, atol=0.0,
+                                      method="rk4")).all()

@@ -345,3 +345,63 @@ def test_a_validation_loss_not_finite_once_runs_the_epoch_again(tiny, monkeypatc
     assert history == ref and all(math.isfinite(v) for v in history["val_loss"])
     assert all(torch.equal(a, b) for a, b in zip(ref_func.state_dict().values(),
                                                  func.state_dict().values()))
+
+
+def _spread(time_scale: float) -> GRNModel:
+    # consecutive observations 6 time units apart (t_max=30 over 6 time points)
+    ad = simulate.simulate_hill_network(8, n_trajectories=12, n_timepoints=6, t_max=30, seed=1)
+    return GRNModel(ad, time_key="time", trajectory_key="trajectory", n_hidden=4, seed=0,
+                    time_scale=time_scale)
+
+
+@pytest.mark.filterwarnings("ignore:the model explains none")  # one epoch of a poor step
+def test_a_fixed_step_method_without_step_size_warns_and_step_size_needs_one():
+    # rk4 without step_size took one step per gap (6 time units) without a word, and
+    # dopri5 with step_size=5 advised "an adaptive method (dopri5)" while torchdiffeq
+    # ignored the step and the settings recorded it
+    m = _spread(1.0)
+    with pytest.warns(UserWarning, match=r"method='rk4' without step_size takes one fixed "
+                                         r"step per gap, of up to 6 time units"):
+        m.train(1, pruning="none", method="rk4", progress=False)
+    with pytest.raises(ValueError, match=r"step_size=5.0 is for a fixed-step method, but "
+                                         r"method='dopri5'"):
+        m.train(1, pruning="none", method="dopri5", step_size=5.0, progress=False)
+
+
+def test_a_failed_adjoint_backward_solve_is_a_diverged_epoch(monkeypatch):
+    # the reverse-time solve of adjoint=True raised torchdiffeq's bare AssertionError
+    # ("underflow in dt 6.0e-18", train(1, adjoint=True) at time_scale=50) where the forward
+    # solve's failure was translated; odeint_adjoint calls odeint for both solves
+    from torchdiffeq._impl import adjoint
+
+    from biomodels.grn import SolverDivergedError
+
+    real = adjoint.odeint
+
+    def backward_fails(func, y0, t, **kwargs):
+        if t[0] > t[-1]:  # the adjoint's reverse-time solve
+            raise AssertionError("underflow in dt 6.0e-18")
+        return real(func, y0, t, **kwargs)
+
+    monkeypatch.setattr(adjoint, "odeint", backward_fails)
+    pairs = tiny_pairs()
+    with pytest.warns(RuntimeWarning, match=r"reverse-time"):
+        with pytest.raises(SolverDivergedError, match=r"underflow in dt 6.0e-18.*adjoint=False"):
+            fit(_func(), pairs, None, epochs=1, adjoint=True)
+
+
+def tiny_pairs():
+    ad = simulate.simulate_hill_network(10, n_trajectories=4, n_timepoints=3, seed=5)
+    x = torch.as_tensor(ad.X, dtype=torch.float64)
+    return train_mod.make_pairs(x, torch.tensor(ad.obs["time"].to_numpy(copy=True)),
+                                torch.tensor(ad.obs["trajectory"].cat.codes.to_numpy(copy=True)))
+
+
+def test_training_shows_no_bars_with_standard_error_closed(monkeypatch):
+    # with sys.stderr None (2>&-) the first write of either tqdm bar failed the fit
+    import sys
+
+    monkeypatch.setattr(train_mod, "_BATCH_BAR", 1)  # the per-batch bar too
+    monkeypatch.setattr(sys, "stderr", None)
+    history = fit(_func(), tiny_pairs(), None, epochs=1, progress=True, **OPTIONS)
+    assert len(history["epoch"]) == 1
