@@ -179,8 +179,9 @@ print(f"CELF seeds {sel.seeds}: expected sizes {[round(v, 1) for v in sel.values
 # 50 Adam steps; Adam then circles the optimum, and the fit counts as converged only once
 # the gradient falls below `tol`, about 200 steps here). With one transmission probability
 # for all contacts the exact posterior is cheap on a grid (`fit_bayesian` does that by
-# default; with several weights it uses pyro's variational inference, whose Gaussian guide
-# tends to be too narrow).
+# default; with several weights it uses pyro's variational inference, a full-covariance
+# Gaussian guide in logit space that keeps the weights' correlations but only approximates
+# a skewed posterior).
 
 # %%
 observed = monte_carlo(net, seed_probabilities(net, seeds=[index_case]), n_runs=200, seed=1)

@@ -1115,6 +1115,10 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             plt.close(fig)
     state = ("converged" if fit.converged else
              f"not converged: gradient {fit.gradient:.2g}, raise --epochs")
+    if posterior is not None and posterior["method"] == "svi":
+        # the state above is the maximum-likelihood fit's; the posterior's is its own (it
+        # read "converged" beside a summary.json whose posterior had not)
+        state += f"; posterior: SVI {'' if posterior['converged'] else 'not '}converged"
     print(f"wrote {out / 'weights.csv'}, fit.json, summary.json and fit.png ({what}, {state})")
     return 0
 

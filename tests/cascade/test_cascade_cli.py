@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from core.cli import main
 
@@ -1589,3 +1590,31 @@ def test_method_tree_on_a_household_names_exact(tmp_path, capsys):
     assert main(["cascade", "size", str(ring), "--seed", "0", "--out", str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     assert "auto uses the TDA approximation" in err and "13 nodes" in err
+
+
+def test_fit_bayes_says_whether_the_posterior_converged_apart_from_the_mle(
+        tmp_path, capsys, monkeypatch):
+    # the printed line said "(2 weights, converged)" of the maximum-likelihood fit while
+    # summary.json had posterior.converged false: the SVI posterior's state is said apart
+    import biomodels.cascade.fit as cascade_fit
+
+    graph = _write(tmp_path / "star.edgelist", ["a b 0.5", "a c 0.5"])
+    data = _sizes_file(tmp_path / "s.csv", [1] * 20 + [2] * 25 + [3] * 5)
+    argv = ["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "a", "--share",
+            "edge", "--bayes", "--quiet"]
+    fit_bayesian = cascade_fit.fit_bayesian
+    for settled in (True, False):
+
+        def stated(*args, settled=settled, **kwargs):
+            post = fit_bayesian(*args, **kwargs)
+            return {**post, "converged": torch.tensor(settled)}
+
+        monkeypatch.setattr(cascade_fit, "fit_bayesian", stated)
+        out = tmp_path / f"o{settled}"
+        assert main([*argv, "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["converged"] is True and summary["posterior"]["converged"] is settled
+        assert "(2 weights, converged; posterior: SVI " in printed
+        assert ("posterior: SVI converged)" in printed) is settled
+        assert ("posterior: SVI not converged" in printed) is not settled
