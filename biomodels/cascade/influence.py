@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from core.checks import check_count
+from core.progress import bar_disabled
 
 from .exact import _auto_exact, _check_exact, _instead_of_tree, exact_size_distribution
 from .graph import (
@@ -220,7 +221,7 @@ def celf(
     evaluations = 0
     from tqdm.auto import tqdm
 
-    bar = tqdm(desc="celf", unit=" distributions", disable=not progress, leave=False)
+    bar = tqdm(desc="celf", unit=" distributions", disable=bar_disabled(progress), leave=False)
     # closed however the search ends: a bar left open by Ctrl-C (kept alive by the
     # traceback a notebook holds) pushed every later bar one line down
     try:

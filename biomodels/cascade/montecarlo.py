@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from core.checks import check_count
+from core.progress import bar_disabled
 
 from .graph import CascadeGraph, by_node_label, check_graph, is_bool_scalar
 
@@ -306,7 +307,7 @@ def monte_carlo(
     active = np.zeros(chunk * n, dtype=bool)  # cleared entry by entry after each chunk
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=n_runs, desc="monte carlo", unit=" runs", disable=not progress,
+    bar = tqdm(total=n_runs, desc="monte carlo", unit=" runs", disable=bar_disabled(progress),
                leave=False)
     # closed however the loop ends: a bar left open by Ctrl-C (kept alive by the traceback
     # a notebook holds) pushed every later bar one line down

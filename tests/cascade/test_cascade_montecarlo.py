@@ -256,3 +256,14 @@ def test_monte_carlo_reads_p_as_size_distribution_reads_seed_prob():
         monte_carlo(g, [0.2, 0.2, 0.2])
     with pytest.raises(ValueError, match="p: seed probability of node 'a' is 1.5"):
         monte_carlo(g, 1.5)
+
+
+def test_progress_bar_stays_quiet_with_standard_error_closed(monkeypatch):
+    # with 2>&- Python sets sys.stderr to None and the bar's first write failed the run
+    import sys
+
+    g = CascadeGraph.from_edges([(0, 1, 0.5), (1, 2, 0.4)])
+    ref = monte_carlo(g, [1.0, 0.0, 0.0], n_runs=200, seed=1).sizes
+    monkeypatch.setattr(sys, "stderr", None)
+    run = monte_carlo(g, [1.0, 0.0, 0.0], n_runs=200, seed=1, progress=True)
+    assert np.array_equal(run.sizes, ref)
