@@ -1075,16 +1075,7 @@ class GRNModel:
             else:
                 top = prior.abs().max()
                 prior_scaled = prior / top if top > 0 else prior
-        if step_size is not None:
-            # checked here, as a float: "0.5" failed at the product below naming nothing, and
-            # a 0-d array reached the solver (NumPy's __array_wrap__ deprecation warning)
-            step_size = check_number("step_size", step_size, above=0)
-            if method in _ADAPTIVE:
-                # torchdiffeq ignored it ("Unexpected arguments"), the settings recorded it
-                # and the warning below advised the very method in use
-                raise ValueError(f"step_size={step_size} is for a fixed-step method, but "
-                                 f"method={method!r} chooses its own steps: leave step_size "
-                                 "out, or pass a fixed-step method such as 'rk4'")
+        step_size = _check_step_size(step_size, method)
         options = {"step_size": step_size} if step_size is not None else None
         # without step_size a fixed-step method steps only on the pair's ends: one step a gap
         step = 1.0 if step_size is None and method in _FIXED else step_size
@@ -1525,12 +1516,7 @@ class GRNModel:
                              "cannot meet: give rtol or atol > 0 (the defaults are 1e-5 and "
                              "1e-7), or a fixed-step method such as 'rk4'")
         _check_tolerances(rtol, atol, method=method, dtype=self.dtype)
-        if step_size is not None:
-            step_size = check_number("step_size", step_size, above=0)
-            if method in _ADAPTIVE:
-                raise ValueError(f"step_size={step_size} is for a fixed-step method, but "
-                                 f"method={method!r} chooses its own steps: leave step_size "
-                                 "out, or pass a fixed-step method such as 'rk4'")
+        step_size = _check_step_size(step_size, method)
         # bfloat16 keeps 3 digits: times, states and dopri5's rtol (1e-5) below its
         # resolution made a trajectory 5 % off, so the solve runs in float32 at least
         work = torch.promote_types(self.dtype, torch.float32)
@@ -2432,6 +2418,24 @@ def _attached_masks(func: torch.nn.Module) -> Any:
         return MaskSet(dict(MaskSet.from_module(func).masks))
     except ValueError:
         return None
+
+
+def _check_step_size(step_size: Any, method: str) -> float | None:
+    """Return ``step_size`` as a float (None stays None), refused with an adaptive ``method``.
+
+    Checked as a float: "0.5" failed at a product naming nothing, and a 0-d array reached the
+    solver (NumPy's ``__array_wrap__`` deprecation warning). With an adaptive method
+    torchdiffeq ignored it ("Unexpected arguments"), the settings recorded it, and the
+    step warning advised the very method in use.
+    """
+    if step_size is None:
+        return None
+    step_size = check_number("step_size", step_size, above=0)
+    if method in _ADAPTIVE:
+        raise ValueError(f"step_size={step_size} is for a fixed-step method, but "
+                         f"method={method!r} chooses its own steps: leave step_size "
+                         "out, or pass a fixed-step method such as 'rk4'")
+    return step_size
 
 
 def _grid_within(step: float) -> Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]:
