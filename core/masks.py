@@ -139,8 +139,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         Explicit parameter names (one name may be given as a str); checked against
         ``module.named_parameters()``. ``None`` selects every parameter with
         ``ndim >= 2`` (weights; biases and norm scales are left dense, and so are
-        ``bias_<x>`` parameters, e.g. ``nn.MultiheadAttention``'s
-        ``bias_k``/``bias_v`` of shape ``(1, 1, E)``).
+        ``nn.MultiheadAttention``'s ``bias_k``/``bias_v`` of shape ``(1, 1, E)``).
 
     Returns
     -------
@@ -177,8 +176,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     params = dict(module.named_parameters())
     if names is None:
         # bias_k/bias_v of nn.MultiheadAttention(add_bias_kv=True) are (1, 1, E) biases
-        chosen = [n for n, p in params.items()
-                  if p.ndim >= 2 and n.rpartition(".")[2].partition("_")[0] != "bias"]
+        chosen = [n for n, p in params.items() if p.ndim >= 2 and not _attention_bias(module, n)]
         _refuse_torch_prune(module, chosen, "module")
         # the factors of a parametrised weight (core.hadamard's m and w, weight_norm's g and
         # v) were scored one by one: a magnitude mask of m and of w, not of m * w, and
@@ -261,16 +259,18 @@ def _unwrap(module: nn.Module) -> tuple[nn.Module, str]:
             return module, prefix
 
 
-def _inner_name(name: str, params: Mapping[str, Any]) -> str:
+def _inner_name(name: str, params: Mapping[str, Any], wrapped: str = "") -> str:
     """``name`` as the module that ``params`` come from names it.
 
-    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) or of
-    ``nn.DataParallel(module)``'s (``'module.0.weight'``) is the parameter ``'0.weight'`` of
-    ``module``.
+    A name of ``torch.compile(module).named_parameters()`` (``'_orig_mod.0.weight'``) is the
+    parameter ``'0.weight'`` of ``module``; so is one of ``nn.DataParallel(module)``'s
+    (``'module.0.weight'``) where the module given was such a wrapper (``wrapped``, the
+    prefix :func:`_unwrap` removed): on a model of its own, ``'module.weight'``, a name it
+    lacks, was taken for its parameter ``'weight'``.
     """
+    strip = (_COMPILED_PREFIX,) + ((_PARALLEL_PREFIX,) if _PARALLEL_PREFIX in wrapped else ())
     while name not in params:
-        prefix = next((p for p in (_COMPILED_PREFIX, _PARALLEL_PREFIX) if name.startswith(p)),
-                      None)
+        prefix = next((p for p in strip if name.startswith(p)), None)
         if prefix is None:
             break
         name = name[len(prefix):]
@@ -306,6 +306,12 @@ def _torch_prune_base(module: nn.Module, name: str) -> str | None:
                 and getattr(hook, "_tensor_name", None) == base:
             return base
     return None
+
+
+def _attention_bias(module: nn.Module, name: str) -> bool:
+    """Whether ``name`` is an ``nn.MultiheadAttention``'s ``bias_k`` or ``bias_v``."""
+    owner, attr = _owner(module, name)
+    return attr in ("bias_k", "bias_v") and isinstance(owner, nn.MultiheadAttention)
 
 
 def _weight_norm_base(module: nn.Module, name: str) -> str | None:
@@ -545,7 +551,14 @@ class _GradMask:
             mask = None
         grad = param.grad
         if mask is not None and grad is not None:
-            _zero_(grad, mask)
+            if grad.layout == torch.sparse_coo:
+                # nn.Embedding(sparse=True)'s values are a view of the gradient flowing into
+                # its output, which other branches still read: zeroed in place, a layer whose
+                # backward ran later got a corrupted gradient. A new tensor instead
+                grad = _masked_sparse(grad, mask)
+                param.grad = grad
+            else:
+                _zero_(grad, mask)
             self.grad, self.grad_version = weakref.ref(grad), grad._version
 
     def grad_is_masked(self, param: torch.Tensor) -> bool:
@@ -555,6 +568,17 @@ class _GradMask:
             return True
         return (self.grad is not None and self.grad() is grad
                 and grad._version == self.grad_version)
+
+
+def _masked_sparse(grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Return a new sparse COO gradient: ``grad`` with its entries at pruned places zero."""
+    keep = mask.to(grad.device)[tuple(grad._indices())]
+    values = grad._values()
+    values = (torch.where(keep, values, torch.zeros((), dtype=values.dtype, device=values.device))
+              if keep.dtype == torch.bool else values * keep)
+    # the indices are grad's own, already valid: no check (and no warning that none ran)
+    return torch.sparse_coo_tensor(grad._indices(), values, grad.shape,
+                                   is_coalesced=grad.is_coalesced(), check_invariants=False)
 
 
 def _add_grad_hook(param: torch.Tensor, hook: _GradMask) -> Any:
@@ -1073,9 +1097,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
             The module that holds the parameters (the one a ``torch.compile`` wrapper
             wraps), each mask's name of its parameter there, and its named parameters.
         """
-        module, _ = _unwrap(module)
+        module, wrapped = _unwrap(module)
         params = dict(module.named_parameters())
-        names = {n: _inner_name(n, params) for n in self.masks}
+        names = {n: _inner_name(n, params, wrapped) for n in self.masks}
         missing = [n for n, inner in names.items() if inner not in params]
         if missing:
             raise ValueError(

@@ -28,7 +28,9 @@ def _new_lock_in_child() -> None:
     by a thread the child does not have: the child's first block waited forever.
     """
     global _GLOBALS_LOCK
-    _GLOBALS_LOCK = threading.RLock()
+    if not _GLOBALS_LOCK._is_owned():  # type: ignore[attr-defined]
+        # (a fork inside a block keeps the lock: the child's one thread is still inside)
+        _GLOBALS_LOCK = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork

@@ -1300,6 +1300,13 @@ def test_attention_bias_k_and_bias_v_are_left_dense() -> None:
     assert list(magnitude_mask(mha, 0.5)) == ["in_proj_weight", "out_proj.weight"]
     # named explicitly, they can still be masked (the caller's choice)
     assert prunable_names(mha, ["bias_k"]) == ["bias_k"]
+    # only attention's: a 2-D parameter of another module called bias_proj (or bias) stays
+    # a weight, as before (a first rule left every 'bias_*' dense)
+    block = nn.Module()
+    block.weight = nn.Parameter(torch.ones(4, 4))
+    block.bias_proj = nn.Parameter(torch.ones(4, 4))
+    block.bias = nn.Parameter(torch.ones(4, 1))
+    assert prunable_names(block) == ["weight", "bias_proj", "bias"]
 
 
 @pytest.mark.parametrize("dim", [0, None])
@@ -1325,3 +1332,56 @@ def test_the_factors_of_legacy_weight_norm_are_refused_as_with_parametrize(dim) 
         "0.weight", "2.weight_v"]
     nn.utils.remove_weight_norm(net[2])
     assert prunable_names(net) == ["0.weight", "2.weight"]
+
+
+def test_masked_sparse_embedding_gradients_leave_other_branches_gradients_alone() -> None:
+    # the sparse gradient's values are a view of the gradient flowing into the embedding's
+    # output: zeroed in place, a layer whose backward ran after the embedding's got a
+    # corrupted gradient (lin.weight 5.5 off), and the caller's own gradient tensor changed
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.lin = nn.Linear(3, 4)  # made first: its backward runs after the embedding's
+            self.emb = nn.Embedding(20, 4, sparse=True)
+
+        def forward(self, c: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+            return self.lin(c) + self.emb(x)
+
+    c, x = torch.randn(5, 3), torch.randint(0, 20, (5,))
+    mask = torch.rand(20, 4, generator=torch.Generator().manual_seed(1)) < 0.5
+    ref, net = Net(), Net()
+    with torch.no_grad():
+        ref.emb.weight[~mask] = 0
+        net.emb.weight[~mask] = 0
+    ref(c, x).pow(2).sum().backward()
+    MaskSet({"emb.weight": mask}).attach(net)
+    net(c, x).pow(2).sum().backward()
+    torch.testing.assert_close(net.lin.weight.grad, ref.lin.weight.grad, rtol=0, atol=0)
+    torch.testing.assert_close(net.lin.bias.grad, ref.lin.bias.grad, rtol=0, atol=0)
+    dense = net.emb.weight.grad.to_dense()
+    assert net.emb.weight.grad.is_sparse and not dense[~mask].any()
+    torch.testing.assert_close(dense[mask], ref.emb.weight.grad.to_dense()[mask])
+    # the caller's gradient, given to backward, stays as it was
+    emb = nn.Embedding(20, 4, sparse=True)
+    MaskSet({"weight": mask}).attach(emb)
+    gout = torch.ones(5, 4)
+    emb(x).backward(gout)
+    assert bool((gout == 1).all())
+
+
+def test_a_module_prefix_is_stripped_only_through_a_data_parallel_wrapper() -> None:
+    # 'module.weight', a name the model lacks, was taken for its parameter 'weight' (its
+    # mask went there) on a model with a submodule called module and no wrapper
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(3, 3))
+            self.module = nn.Sequential(nn.Linear(3, 3))
+
+    with pytest.raises(ValueError, match=r"the module has no parameter\(s\) \['module\.weight'\]"):
+        MaskSet({"module.weight": torch.eye(3, dtype=torch.bool)}).attach(Net())
+    net = Net()
+    MaskSet({"module.0.weight": torch.eye(3, dtype=torch.bool)}).attach(net)  # its own name
+    assert bool((net.module[0].weight.detach() == 0).sum() == 6)
+    assert bool((net.weight.detach() == 1).all())
