@@ -75,8 +75,10 @@ def _simulate(args: argparse.Namespace) -> int:
     advs: tuple[Adversary, ...] = ()
     keywords = {"hub": "the agent heard by the most agents",
                 "leaf": "the agent heard by the fewest", "none": "no adversary"}
-    if names is not None and args.adversary in keywords and args.adversary in names:
-        # an agent named "hub" or "none" was silently taken for the keyword
+    typed, args.adversary = args.adversary is not None, args.adversary or "hub"
+    if typed and names is not None and args.adversary in keywords and args.adversary in names:
+        # an agent named "hub" or "none" was silently taken for the keyword (the default,
+        # not typed, stays the keyword: a file with an agent called hub ran before)
         raise CommandError(f"--adversary {args.adversary}: --adjacency "
                            f"{str(args.adjacency)!r} has an agent named {args.adversary!r}, "
                            f"and {args.adversary} is also the keyword for "
@@ -97,7 +99,13 @@ def _simulate(args: argparse.Namespace) -> int:
                            "it would never attack within the debate")
     if args.adversary != "none":
         pos: str | int = args.adversary
-        if pos not in ("hub", "leaf") and names is not None:
+        if not typed and names is not None and "hub" in names:
+            # the default keyword on a file with an agent called hub: the keyword's agent by
+            # its index, which Scenario does not confuse with the name
+            from multiagent.topologies import _hub_and_leaf_by_order
+
+            pos = _hub_and_leaf_by_order(graph)[0]
+        elif pos not in ("hub", "leaf") and names is not None:
             if pos not in names:  # by name only: "3" may name another agent than index 3
                 shown = names if len(names) <= 10 else [*names[:10], "..."]
                 raise CommandError(f"--adversary: {pos!r} is not an agent of --adjacency "
@@ -1057,13 +1065,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "file's (no --n); outputs name them")
     sim.add_argument("--n", type=int, default=None,
                      help="agents, adversary included; default 6")
-    sim.add_argument("--adversary", default="hub",
+    sim.add_argument("--adversary", default=None,
                      help="hub (the agent with the most neighbours; with --adjacency the "
                           "one heard by the most agents: the most edges as source, or "
                           "nonzero entries in its column), leaf (the fewest), none or an "
                           "agent index (with --adjacency: an agent's name; hub, leaf or none "
                           "is refused as ambiguous where an agent has that name); default "
-                          "%(default)s")
+                          "hub (the keyword)")
     sim.add_argument("--gamma", type=probability, default=0.2,
                      help="benign stubbornness; default %(default)s")
     sim.add_argument("--alpha", type=probability, default=0.5,
