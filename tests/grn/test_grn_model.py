@@ -1761,6 +1761,14 @@ def test_fixed_step_simulate_and_predict_follow_the_ode_between_output_times(wid
         m.simulate(y0, [0, 20], step_size=0.1)
     with pytest.raises(ValueError, match="step_size: expected > 0"):
         m.predict(y0, [0, 20], method="rk4", step_size=0.0)
+    # a span the grid cannot hold is refused before any step (1e15 failed allocating it,
+    # 1e8 would have run for most of an hour), and explicit Adams, which diverges at these
+    # steps, is refused by name
+    with pytest.raises(ValueError, match=r"method='rk4' with steps of at most 0\.2 .* more "
+                       r"than 1e\+07; use an adaptive method"):
+        m.simulate(y0, [0, 1e15], method="rk4")
+    with pytest.raises(ValueError, match="method='explicit_adams' is unstable"):
+        m.simulate(y0, [0, 20], method="explicit_adams")
 
 
 def test_a_bfloat16_model_simulates_as_its_weights_do_in_float64(wide):
