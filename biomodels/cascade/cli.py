@@ -1031,10 +1031,20 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ValueError:  # a size below float64's range: fit warned; history holds the bound
         log_likelihood = fit.history[-1] * sizes.size
     posterior = None
+    svi = args.bayes and shared.size > 1  # fit_bayesian's auto: SVI beyond one weight
+    if args.svi_steps is not None and not svi:
+        warn_ignored([f"--svi-steps {args.svi_steps}"],
+                     "SVI runs only with --bayes and more than one shared weight (one is "
+                     "fitted exactly on a grid)" if args.bayes else "it is for --bayes")
     if args.bayes:
-        post = fit_bayesian(graph, sizes, seeds=args.seed, seed_prob=seed_prob,
-                            share=args.share, edge_type=types, prior=tuple(args.prior),
-                            seed=args.rng_seed, progress=not args.quiet)
+        from core.cli import options_in_errors
+
+        # its warning names steps=N, which the command line sets as --svi-steps N
+        with options_in_errors({"steps": "--svi-steps"}):
+            post = fit_bayesian(graph, sizes, seeds=args.seed, seed_prob=seed_prob,
+                                share=args.share, edge_type=types, prior=tuple(args.prior),
+                                seed=args.rng_seed, progress=not args.quiet,
+                                **({} if args.svi_steps is None else {"steps": args.svi_steps}))
         for key, column in (("mean", "mean"), ("std", "sd"), ("q05", "q05"), ("q95", "q95")):
             table[column] = post[key].detach().cpu().numpy().astype(np.float64)
         posterior = {
@@ -1044,6 +1054,7 @@ def _fit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             "rng_seed": args.rng_seed,
             "samples": int(post["samples"].shape[0]),
             "converged": bool(post["converged"]),
+            **({"steps": int(post["elbo"].numel())} if svi else {}),
         }
     with torch.no_grad():
         fitted = size_distribution(fit.fitted_graph, seeds=args.seed, seed_prob=seed_prob,
@@ -1291,6 +1302,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      metavar=("A", "B"),
                      help="Beta(A, B) prior of every shared weight (--bayes); default 1 1, "
                      "uniform")
+    fit.add_argument("--svi-steps", metavar="N", type=at_least(1, int), default=None,
+                     help="SVI steps of --bayes with more than one shared weight "
+                     "(fit_bayesian's steps); default 500: raise it where the fit warns that "
+                     "SVI has not settled")
     fit.add_argument("--rng-seed", type=_seed_32, default=0,
                      help="seed of the posterior draws (--bayes); default %(default)s, so a "
                      "rerun gives the same posterior")

@@ -1618,3 +1618,28 @@ def test_fit_bayes_says_whether_the_posterior_converged_apart_from_the_mle(
         assert "(2 weights, converged; posterior: SVI " in printed
         assert ("posterior: SVI converged)" in printed) is settled
         assert ("posterior: SVI not converged" in printed) is not settled
+
+
+@pytest.mark.filterwarnings("always:fit_bayesian. SVI has not settled:UserWarning")
+def test_fit_bayes_takes_its_svi_steps_from_the_command_line(tmp_path, capsys):
+    # fit_bayesian's unsettled-SVI warning said "raise steps", which the command line had no
+    # option for: --svi-steps sets them, the warning names it, and summary.json records them
+    graph = _write(tmp_path / "star.edgelist", ["a b 0.5", "a c 0.5"])
+    data = _sizes_file(tmp_path / "s.csv", [1] * 20 + [2] * 25 + [3] * 5)
+    argv = ["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "a", "--share",
+            "edge", "--bayes", "--quiet"]
+    assert main([*argv, "--svi-steps", "20", "--out", str(tmp_path / "few")]) == 0
+    err = capsys.readouterr().err
+    assert "SVI has not settled after --svi-steps 20 " in err and "steps=" not in err
+    summary = json.loads((tmp_path / "few" / "summary.json").read_text())
+    assert summary["posterior"]["steps"] == 20
+    # where no SVI runs (one shared weight: the exact grid; no --bayes) it is ignored, said so
+    assert main(["cascade", "fit", str(graph), "--sizes", str(data), "--seed", "a", "--share",
+                 "all", "--bayes", "--quiet", "--svi-steps", "20",
+                 "--out", str(tmp_path / "grid")]) == 0
+    err = capsys.readouterr().err
+    assert "ignoring --svi-steps 20: SVI runs only with --bayes and more than one" in err
+    assert "steps" not in json.loads((tmp_path / "grid" / "summary.json").read_text())[
+        "posterior"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--svi-steps", "0", "--out", str(tmp_path / "zero")])
