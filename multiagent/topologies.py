@@ -437,11 +437,15 @@ def _is_edge_list_file(path: str | os.PathLike[str]) -> bool:
 
     from core.checks import text_encoding
 
+    encoding = text_encoding(path, decompressed=True)
+    source = _csv_source(path, encoding)  # once: it reads the whole file
+
     def table(rows: int | None) -> tuple[list[str], pd.DataFrame]:
-        encoding = text_encoding(path, decompressed=True)
-        raw = _with_row_names(pd.read_csv(_csv_source(path, encoding), dtype=str,
-                                          keep_default_na=False, skipinitialspace=True,
-                                          nrows=rows, encoding=encoding))
+        if isinstance(source, io.StringIO):
+            source.seek(0)  # the text of an R-escaped file, read again from its start
+        raw = _with_row_names(pd.read_csv(source, dtype=str, keep_default_na=False,
+                                          skipinitialspace=True, nrows=rows,
+                                          encoding=encoding))
         return [str(c).strip() for c in raw.columns], raw
 
     header, _ = table(1)  # the header, and the first line for R's row names
