@@ -346,7 +346,7 @@ def test_pyproject_declares_the_distribution() -> None:
         assert name in deps, f"dependency {name!r} missing"
     assert deps["torch"].specifier.contains("2.13.0"), deps["torch"]
     extras = project["optional-dependencies"]
-    for extra, names in {"test": ("pytest", "pytest-cov", "hypothesis"),
+    for extra, names in {"test": ("pytest", "pytest-cov", "pytest-xdist", "hypothesis"),
                          "bench": ("ndlib", "eon", "cynetdiff"),
                          "dev": ("ruff", "pre-commit")}.items():
         missing = set(names) - set(_names(extras[extra]))
@@ -422,7 +422,8 @@ def _quick_start() -> list[str]:
 def test_readme_quick_start_is_exactly_two_commands() -> None:
     install_demo, install_test = _quick_start()
     assert install_demo.startswith("pip install") and install_demo.endswith("prunus demo")
-    assert install_test.startswith("pip install") and install_test.endswith("pytest")
+    # the suite split over one worker process per core (pytest-xdist): about 8 min on 2 cores
+    assert install_test.startswith("pip install") and install_test.endswith("pytest -n auto")
 
 
 def test_ci_script_runs_the_readme_test_command_after_pinning_torch() -> None:
