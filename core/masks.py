@@ -466,6 +466,21 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
         piece.mul_(buf[: piece.numel()].copy_(bits[start : start + _ZERO_BLOCK]))
 
 
+#: torch's count of the tensors that hold a storage (private, in torch 2.2 to 2.13)
+_STORAGE_USE_COUNT = getattr(torch._C, "_storage_Use_Count", None)
+
+
+def _shares_storage(tensor: torch.Tensor) -> bool:
+    """Whether another tensor holds ``tensor``'s storage (True where torch cannot say)."""
+    if _STORAGE_USE_COUNT is None:
+        return True
+    try:
+        # the tensor itself and the storage object asked for here
+        return _STORAGE_USE_COUNT(tensor.untyped_storage()._cdata) > 2
+    except (RuntimeError, NotImplementedError, AttributeError, TypeError):
+        return True
+
+
 def _stamp(owner: nn.Module, attr: str) -> tuple[int, int, int, int]:
     """Return what changes when a weight or its mask is written in place or replaced.
 
@@ -558,6 +573,14 @@ class _GradMask:
                 grad = _masked_sparse(grad, mask)
                 param.grad = grad
             else:
+                if (self.grad is None or self.grad() is not grad) and _shares_storage(grad):
+                    # torch accumulates a first gradient by taking the incoming tensor itself
+                    # when nothing else refers to it, and a weight read through a view
+                    # (w.reshape(-1) + v) gets a view of the gradient that another branch
+                    # still reads: zeroed in place, v's gradient lost the pruned entries
+                    # too. A gradient this hook masked before is its own (accumulated into)
+                    grad = grad.clone()
+                    param.grad = grad
                 _zero_(grad, mask)
             self.grad, self.grad_version = weakref.ref(grad), grad._version
 

@@ -1290,6 +1290,66 @@ def test_masks_through_distributed_data_parallel(tmp_path) -> None:
         dist.destroy_process_group()
 
 
+def test_masks_through_ddp_with_gradients_as_bucket_views(tmp_path) -> None:
+    # DDP keeps each gradient as a view of its bucket; a first gradient shares that
+    # storage, and the masked copy the hook makes of a shared gradient must still reach it
+    dist = pytest.importorskip("torch.distributed")
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    if dist.is_initialized():
+        pytest.skip("a process group is initialised already")
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    try:
+        net, twin = _net(), _net()
+        ddp = nn.parallel.DistributedDataParallel(net, gradient_as_bucket_view=True)
+        opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
+        masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
+        opt_twin = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+        MaskSet({n[len("module."):]: m for n, m in masks.items()}).attach(twin, opt_twin)
+        _train(ddp, opt, 3)
+        _train(twin, opt_twin, 3)
+        inner = MaskSet.from_module(net)
+        assert _pruned_are_zero(net, inner)
+        for (name, p), q in zip(net.named_parameters(), twin.parameters()):
+            torch.testing.assert_close(p, q, msg=name)
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("branch", ["mul", "relu", "reshape-after"])
+def test_a_weight_read_through_a_view_leaves_other_branches_gradients_whole(branch) -> None:
+    # torch accumulates a first gradient by taking the incoming tensor itself: w.reshape(-1)
+    # gets a view of the gradient that v's branch still reads, which the hook zeroed in
+    # place (v's gradient lost the pruned entries: 0 where x was 1 to 4)
+    torch.manual_seed(0)
+    net = nn.Module()
+    net.weight = nn.Parameter(torch.rand(4, 4) + 1)
+    net.v = nn.Parameter(torch.rand(16) + 1)
+    mask = torch.ones(4, 4, dtype=torch.bool)
+    mask[0] = False
+    MaskSet({"weight": mask}).attach(net)
+    x = torch.arange(16.0) + 1
+    # v's branch first: autograd runs the later node (the reshape) first
+    if branch == "mul":
+        z = net.v * 1.0 + net.weight.reshape(16)
+    elif branch == "relu":
+        z = torch.relu(net.v) + net.weight.reshape(16)
+    else:
+        z = net.v.exp().log() + net.weight.view(4, 4).reshape(16)
+    (z * x).sum().backward()
+    torch.testing.assert_close(net.v.grad, x, rtol=1e-6, atol=0)
+    torch.testing.assert_close(net.weight.grad, (x * mask.reshape(16)).reshape(4, 4),
+                               rtol=0, atol=0)
+    # accumulated into on a second pass (no zero_grad), masked in place as before
+    grad = net.weight.grad
+    z = torch.relu(net.v) + net.weight.reshape(16)
+    (z * x).sum().backward()
+    assert net.weight.grad is grad
+    torch.testing.assert_close(net.v.grad, 2 * x, rtol=1e-6, atol=0)
+    assert not net.weight.grad[0].any()
+
+
 def test_attention_bias_k_and_bias_v_are_left_dense() -> None:
     # nn.MultiheadAttention(add_bias_kv=True)'s bias_k and bias_v, shaped (1, 1, E), were
     # selected as weights (ndim 3) although biases are left dense
