@@ -168,7 +168,7 @@ def _fit(args: argparse.Namespace) -> int:
 
     # the fold fits that stopped at their step limit, said once for all of them (a line per
     # fold before), and how many ran (a resumed run skips those of its checkpoint)
-    stopped: list[tuple[float, int]] = []
+    stopped: list[Any] = []
     ran = []
 
     def fold_fit(xt: Any) -> Any:

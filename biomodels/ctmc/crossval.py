@@ -32,6 +32,7 @@ from biomodels.ctmc.data import validate_cohort
 from biomodels.ctmc.fit import (
     _STEP_LIMITS,
     StepLimitWarning,
+    _Stop,
     data_log_likelihood,
     fit_theta,
 )
@@ -164,6 +165,9 @@ def cross_validate(
 def _step_limits_said_once(total: int) -> Any:
     """Say once how many of a cross-validation's ``total`` fold fits hit their step limit.
 
+    And once how many stopped where their line search found no decrease, away from an
+    optimum (OWL-QN; a warning per fold fit before).
+
     Each fold fit that stopped at ``max_steps`` warned on its own: the GBM cohort's default
     cross-validation printed one warning per fold and strength (3 lines for 7 of 25 fits at
     the two smallest strengths, the rest folded by Python's registry). The fits inside
@@ -171,7 +175,7 @@ def _step_limits_said_once(total: int) -> Any:
     caller's filters); said also when a fit fails or Ctrl-C stops the search, but the error
     that stopped it wins over a warning made an error (``-W error``).
     """
-    stopped: list[tuple[float, int]] = []
+    stopped: list[_Stop] = []
     try:
         with _step_limits_to(stopped):
             yield
@@ -183,8 +187,8 @@ def _step_limits_said_once(total: int) -> Any:
 
 
 @contextlib.contextmanager
-def _step_limits_to(stopped: list[tuple[float, int]]) -> Any:
-    """Have the fits inside report ``(l1, max_steps)`` to ``stopped`` instead of warning."""
+def _step_limits_to(stopped: list[_Stop]) -> Any:
+    """Have the fits inside report how they stopped short to ``stopped`` instead of warning."""
     token = _STEP_LIMITS.set(stopped)
     try:
         yield
@@ -192,12 +196,25 @@ def _step_limits_to(stopped: list[tuple[float, int]]) -> Any:
         _STEP_LIMITS.reset(token)
 
 
-def _say_step_limits(stopped: list[tuple[float, int]], total: int) -> None:
-    """Warn once for the fold fits ``stopped`` (``(l1, max_steps)`` each) of ``total``."""
+def _say_step_limits(stopped: list[_Stop], total: int) -> None:
+    """Warn once for the fold fits of ``total`` that ``stopped`` short, once per way."""
+    stalled = [s for s in stopped if s.optimality is not None]
+    if stalled:
+        l1s = sorted({s.l1 for s in stalled})
+        warnings.warn(
+            f"{len(stalled)} of {total} cross-validation fits stopped before their step "
+            f"limit, max_steps={max(s.max_steps for s in stalled)}, where their line search "
+            f"found no decrease (at l1={', '.join(f'{g:g}' for g in l1s)}; the largest "
+            "pseudo-gradient entry there up to "
+            f"{max(s.optimality for s in stalled if s.optimality is not None):.3g}, 0 at an "
+            "optimum): their held-out scores may be off the optimum's, and with them the "
+            "choice of l1; fit from other starts (restarts=3) or with optimizer='adam' and "
+            "compare", stacklevel=user_stacklevel())
+    stopped = [s for s in stopped if s.optimality is None]
     if not stopped:
         return
-    steps = max(m for _, m in stopped)
-    l1s = sorted({g for g, _ in stopped})
+    steps = max(s.max_steps for s in stopped)
+    l1s = sorted({s.l1 for s in stopped})
     warnings.warn(StepLimitWarning(
         f"{len(stopped)} of {total} cross-validation fits stopped at their step limit, "
         f"max_steps={steps}, before their stopping rule fired (at l1="

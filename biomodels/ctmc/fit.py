@@ -44,7 +44,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -946,7 +946,7 @@ def fit_theta(
         # GBM events ended 1.12 from the OWL-QN theta without a word
         stopped = _STEP_LIMITS.get()
         if stopped is not None:  # a cross-validation's fold fit: it says so once for all
-            stopped.append((float(l1), max_steps))
+            stopped.append(_Stop(float(l1), max_steps))
             return res
         warnings.warn(StepLimitWarning(
             _step_limit_message(max_steps, l1, len(x), sample_weight is not None),
@@ -954,6 +954,10 @@ def fit_theta(
     elif not res.converged:
         # OWL-QN's line search found no decrease before the limit, away from an optimum:
         # FitResult.converged was the only sign of it
+        stopped = _STEP_LIMITS.get()
+        if stopped is not None:  # a fold fit: said once for all (a warning per fold before)
+            stopped.append(_Stop(float(l1), max_steps, float(res.optimality)))
+            return res
         warnings.warn(
             f"the fit to {len(x)} {'weighted rows' if sample_weight is not None else 'tumours'}"
             f" at l1={float(l1):g} stopped after n_steps={res.n_steps} of max_steps="
@@ -964,9 +968,18 @@ def fit_theta(
     return res
 
 
-#: where a cross-validation collects the (l1, max_steps) of its fold fits that stopped at
-#: their step limit, to warn once for all of them (None: each fit warns)
-_STEP_LIMITS: contextvars.ContextVar[list[tuple[float, int]] | None] = contextvars.ContextVar(
+class _Stop(NamedTuple):
+    """How a fold fit stopped short: at its step limit, or where its line search stalled."""
+
+    l1: float
+    max_steps: int
+    #: for a line search that found no decrease: the optimality where it stopped
+    optimality: float | None = None
+
+
+#: where a cross-validation collects its fold fits that stopped at their step limit or
+#: whose line search stalled, to warn once for all of them (None: each fit warns)
+_STEP_LIMITS: contextvars.ContextVar[list[_Stop] | None] = contextvars.ContextVar(
     "_STEP_LIMITS", default=None)
 
 

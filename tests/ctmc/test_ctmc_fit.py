@@ -1699,3 +1699,34 @@ def test_fits_with_progress_run_where_standard_error_is_closed(monkeypatch):
     model = CTMC().fit(x, l1=0.01, max_steps=5)
     assert model.sample_posterior(x, method="svi", svi_steps=2, num_samples=3,
                                   progress=True).shape[0] == 3
+
+
+def test_cross_validation_says_once_that_line_searches_stalled(monkeypatch):
+    # each fold fit whose OWL-QN line search stalled away from an optimum warned on its own:
+    # a cross-validation repeated the same warning once per fold
+    import re
+    import warnings
+
+    from biomodels.ctmc import cross_validate
+    from biomodels.ctmc import fit as fit_module
+
+    calls: dict[int, int] = {}
+    accumulate = fit_module._Objective.accumulate
+
+    def worse_after_three(self, theta):  # each fit's trial points after its third score worse
+        calls[id(self)] = calls.get(id(self), 0) + 1
+        return accumulate(self, theta) + (1.0 if calls[id(self)] > 3 else 0.0)
+
+    monkeypatch.setattr(fit_module._Objective, "accumulate", worse_after_three)
+    x = sample_trajectories(random_sparse_theta(5, seed=0), 200, seed=1).X
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        scores = cross_validate(x, 0.01, folds=3, method="exact", optimizer="lbfgs")
+    assert len(calls) == 3 and np.isfinite(scores).all()
+    assert len(seen) == 1 and seen[0].filename == __file__
+    assert re.fullmatch(
+        r"3 of 3 cross-validation fits stopped before their step limit, max_steps=300, where "
+        r"their line search found no decrease \(at l1=0\.01; the largest pseudo-gradient "
+        r"entry there up to [0-9.e-]+, 0 at an optimum\): their held-out scores may be off "
+        r"the optimum's, and with them the choice of l1; fit from other starts "
+        r"\(restarts=3\) or with optimizer='adam' and compare", str(seen[0].message))
