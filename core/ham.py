@@ -19,7 +19,8 @@ Deliberate choices relative to the reference wrapper: the raw ``p.grad`` is used
 (as there); a tensor whose update is not finite is left at ``theta_half``; the
 per-tensor norm cap ``max_weight_norm`` is 1000 on every parameter with a
 gradient after the step, as there (``None`` turns it off), except on a tensor with an
-infinite or NaN entry (which it would turn to zeros and NaN); no gradient clipping
+infinite or NaN entry (which it would turn to zeros and NaN), and its first rescaling
+warns (a large embedding starts above the cap); no gradient clipping
 is done after the step (the reference's ``max_grad_norm`` call after the step
 cannot affect that step); with a base optimizer's ``maximize=True`` the mirror step
 uses ``-p.grad``, so both steps ascend (the reference would descend in the mirror step).
@@ -27,15 +28,21 @@ uses ``-p.grad``, so both steps ascend (the reference would descend in the mirro
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 
 from core.checks import check_count, check_number
+from core.stacklevel import package_dirs, stacklevel_outside
 
 __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
+
+#: frames a warning of the step passes over: core's, and torch.optim's step wrappers
+#: (the profiling wrapper of ``step``, an LR scheduler's)
+_PASSED = package_dirs([__file__, torch.optim.__file__])
 
 
 @torch.no_grad()
@@ -138,6 +145,24 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
     return True
 
 
+def _refuse_complex(owner: str, groups: Iterable[dict[str, Any]], arg: str = "params") -> None:
+    """Raise ``TypeError`` naming ``owner`` and ``arg`` if a group holds a complex parameter.
+
+    The mirror step multiplies by ``exp(-lr (alpha sign(theta) g + beta))``: ``sign`` has no
+    meaning for complex numbers, and the first step failed inside torch ("torch.sign is not
+    intended to support complex numbers"), after the base optimizer's step.
+    """
+    for group in groups:
+        params = group["params"]
+        for p in [params] if isinstance(params, torch.Tensor) else params:
+            if isinstance(p, torch.Tensor) and p.is_complex():
+                raise TypeError(
+                    f"{arg}: {owner} takes real floating-point parameters, got a {p.dtype} "
+                    f"one of shape {tuple(p.shape)} (its mirror step needs sign(theta)); hold "
+                    "the real and imaginary parts as two real parameters "
+                    "(torch.view_as_real)")
+
+
 #: the hook registries of :class:`torch.optim.Optimizer`
 _HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
                "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
@@ -159,6 +184,10 @@ class OptimizerWrapper(torch.optim.Optimizer):
     optimizer
         The inner optimizer; its ``step`` runs first.
     """
+
+    #: whether the added step is a mirror step (HAM's, HORST's): one is refused as HAM's
+    #: base, where it would run twice per step
+    _mirror_step = False
 
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -248,7 +277,19 @@ class OptimizerWrapper(torch.optim.Optimizer):
         ----------
         param_group
             The group (``params`` and options).
+
+        Raises
+        ------
+        TypeError
+            If the wrapper's own step cannot take a parameter of the group (HAM and HORST:
+            a complex one); the group is not added then.
         """
+        if self._mirror_step:
+            params = param_group["params"]
+            if not isinstance(params, torch.Tensor | set):  # torch refuses a set itself
+                # a list, as torch makes it: the check used up a generator torch then read
+                param_group["params"] = list(params)
+            _refuse_complex(type(self).__name__, [param_group])
         self.optimizer.add_param_group(param_group)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -274,10 +315,16 @@ class HAM(OptimizerWrapper):
     Parameters
     ----------
     optimizer
-        The base optimizer (SGD, Adam, AdamW, ...); its ``step`` runs first.
+        The base optimizer (SGD, Adam, AdamW, ...); its ``step`` runs first. Not HAM
+        or HORST, whose mirror step would run twice per step.
     alpha
         Strength of the hyperbolic geometry (200 in the paper, stable across
-        tasks; ``alpha = 2`` reproduces the geometry of ``m * w``).
+        tasks). ``alpha = 2`` approximates the flow of ``m * w`` with a balance
+        ``gamma = m^2 - w^2`` of order 1, no more (Thm 3.1 is a first-order
+        equivalence): HAM's inverse metric is ``1 + 2|theta|``, that of ``m * w``
+        ``sqrt(4 theta^2 + gamma^2)``. On 40 x 200 least squares from zero, HAM with
+        ``alpha = 2`` ends 0.03 (L2 distance) from the ``m * w`` answer at
+        ``gamma = 0.5`` and 0.12 from it at ``gamma = 1``.
     beta
         Multiplicative decay, tuned like weight decay (1e-3 on ImageNet,
         1.6e-2 on CIFAR-100 in the paper).
@@ -290,6 +337,18 @@ class HAM(OptimizerWrapper):
         layers included, applied after each step (1000, as in the paper's code: a
         guard against the multiplicative step blowing up; ``None`` = no cap). A tensor
         with an infinite or NaN entry after the base optimizer's step is not capped.
+        The first rescaling of each HAM instance warns: the cap also shrinks a large
+        tensor that never blew up (an ``nn.Embedding(10000, 128)`` has norm ~1130),
+        even at ``lr = 0``.
+
+    Raises
+    ------
+    TypeError
+        If ``optimizer`` is not a torch optimizer, is HAM or HORST, or holds a complex
+        parameter.
+    ValueError
+        If a setting is negative, not finite, or (``clamp``, ``max_weight_norm``) not
+        positive.
 
     Examples
     --------
@@ -300,6 +359,8 @@ class HAM(OptimizerWrapper):
     >>> (w ** 2).sum().backward()
     >>> opt.step()
     """
+
+    _mirror_step = True
 
     def __init__(
         self,
@@ -317,12 +378,25 @@ class HAM(OptimizerWrapper):
         if max_weight_norm is not None:  # a float: np.array(1e3) failed in `norm > cap`
             max_weight_norm = check_number("max_weight_norm", max_weight_norm, above=0)
         check_count("min_ndim", min_ndim, at_least=0)  # int(1.5) was silently 1
+        inner = optimizer
+        while isinstance(inner, OptimizerWrapper):  # a wrapper of a wrapper too
+            if inner._mirror_step:
+                # as HORST refuses an optimizer: HAM(HAM(SGD)) and HAM(HORST) ran the mirror
+                # step twice per step
+                raise TypeError(
+                    f"optimizer: expected a base optimizer (SGD, Adam, AdamW, ...), got "
+                    f"{type(inner).__name__}, which runs a mirror step of its own; wrap its "
+                    "base optimizer instead (HORST is AdamW with the mirror step already)")
+            inner = inner.optimizer
+        if isinstance(optimizer, torch.optim.Optimizer):  # else OptimizerWrapper names it
+            _refuse_complex("HAM", optimizer.param_groups, "optimizer")
         super().__init__(optimizer)
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.min_ndim = int(min_ndim)
         self.clamp = float(clamp)
         self.max_weight_norm = max_weight_norm
+        self._cap_warned = False
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """Run the base step, then the hyperbolic step on every eligible tensor.
@@ -357,11 +431,27 @@ class HAM(OptimizerWrapper):
                 if p.ndim >= self.min_ndim:
                     _hyperbolic_step(p, _descent_grad(p.grad, group), lr, alpha, beta, self.clamp)
                 if self.max_weight_norm is not None:  # every tensor, as the reference
-                    _cap_norm(p, self.max_weight_norm)
+                    norm = _cap_norm(p, self.max_weight_norm)
+                    if norm is not None and not getattr(self, "_cap_warned", False):
+                        self._cap_warned = True  # (a HAM pickled before had no flag)
+                        self._warn_cap(p, norm)
+
+    def _warn_cap(self, p: torch.Tensor, norm: float) -> None:
+        # the reference's cap, kept on purpose, also shrinks a tensor that never blew up (an
+        # nn.Embedding(10000, 128), norm ~1130, at lr = 0): once per instance, not per step
+        warnings.warn(
+            f"HAM: max_weight_norm={self.max_weight_norm:g} rescaled a parameter of shape "
+            f"{tuple(p.shape)} from norm {norm:.4g} to {self.max_weight_norm:g} (the HAM "
+            "reference code's guard, on every tensor with a gradient); "
+            "max_weight_norm=None turns the cap off, or pass a larger cap. Warned once per "
+            "HAM instance", UserWarning, stacklevel=stacklevel_outside(_PASSED))
 
 
-def _cap_norm(p: torch.Tensor, cap: float) -> None:
+def _cap_norm(p: torch.Tensor, cap: float) -> float | None:
     """Scale ``p`` in place to L2 norm ``cap`` when its norm is larger.
+
+    Returns the norm before the scaling (``inf`` where it overflows the dtype), or ``None``
+    where ``p`` was left as it is.
 
     A norm that overflows the dtype while every entry is finite (float32 entries of 1e20,
     float16 entries of 700: norm 70,000 > 65,504) is never formed: the factor is taken on
@@ -374,12 +464,15 @@ def _cap_norm(p: torch.Tensor, cap: float) -> None:
     if torch.isfinite(norm):
         if norm > cap:
             p.mul_(cap / norm)
-        return
+            return float(norm)
+        return None
     big = p.abs().amax()
     if not torch.isfinite(big) or p.isnan().any():
-        return
+        return None
     # the norm is big * ratio with ratio in [1, sqrt(numel)], compared and inverted
     # without the product, which may overflow even a double (float64 entries of 1e308)
     ratio = float((p / big).norm())
     if ratio > cap / float(big):
         p.mul_(cap / float(big) / ratio)
+        return float(big) * ratio  # may be inf: the norm the dtype cannot hold
+    return None

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import torch
 
 from core.checks import _check_betas, check_count, check_number
-from core.ham import OptimizerWrapper, _descent_grad, _hyperbolic_step
+from core.ham import OptimizerWrapper, _descent_grad, _hyperbolic_step, _refuse_complex
 
 __all__ = ["HORST"]
 
@@ -43,7 +43,8 @@ class HORST(OptimizerWrapper):
     Parameters
     ----------
     params
-        Parameters or parameter groups (as for ``torch.optim.AdamW``).
+        Parameters or parameter groups (as for ``torch.optim.AdamW``), real: a complex
+        parameter is refused (``TypeError``), the mirror step needs ``sign(theta)``.
     lr, betas, eps, weight_decay
         AdamW hyperparameters (the mirror step uses the same ``lr``).
     alpha, beta
@@ -68,6 +69,8 @@ class HORST(OptimizerWrapper):
     >>> (w ** 2).sum().backward()
     >>> opt.step()
     """
+
+    _mirror_step = True
 
     def __init__(
         self,
@@ -102,8 +105,10 @@ class HORST(OptimizerWrapper):
         # eps=np.array(1e-8) failed inside its step ("add_(): ... must be Tensor")
         betas = _check_betas(betas)
         eps = check_number("eps", eps, at_least=0)
-        super().__init__(torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps,
-                                           weight_decay=weight_decay))
+        adamw = torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps,
+                                  weight_decay=weight_decay)
+        _refuse_complex("HORST", adamw.param_groups)  # AdamW takes them, the mirror step not
+        super().__init__(adamw)
         self.alpha, self.beta = float(alpha), float(beta)
         self.order, self.mirror_grad = order, mirror_grad
         self.min_ndim, self.clamp = int(min_ndim), float(clamp)

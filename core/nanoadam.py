@@ -54,10 +54,11 @@ class NanoAdam(torch.optim.Optimizer):
     Parameters
     ----------
     params
-        Parameters or groups. A group may set its own ``density`` (1.0: Adam on every
-        entry, except that one exactly zero with a zero gradient at a selection, as a
-        pruned one is, stays frozen until the next selection); ``density_schedule``
-        then leaves that group alone.
+        Real floating-point parameters or groups (complex ones are refused: their squared
+        gradient would be a complex square, not ``|g|^2``). A group may set its own
+        ``density`` (1.0: Adam on every entry, except that one exactly zero with a zero
+        gradient at a selection, as a pruned one is, stays frozen until the next
+        selection); ``density_schedule`` then leaves that group alone.
     lr, betas, eps, weight_decay
         Adam hyperparameters; ``weight_decay`` is decoupled (AdamW-style) and
         applied to the selected entries only.
@@ -147,7 +148,23 @@ class NanoAdam(torch.optim.Optimizer):
         ----------
         param_group
             The group (``params`` and options, e.g. ``density``).
+
+        Raises
+        ------
+        TypeError
+            If the group holds a complex parameter (the group is not added then).
         """
+        params = param_group["params"]
+        if not isinstance(params, torch.Tensor | set):  # torch refuses a set itself
+            # a list, as torch makes it: the check used up a generator torch then read
+            param_group["params"] = params = list(params)
+        for p in [params] if isinstance(params, torch.Tensor) else params:
+            # g * g is a complex square, not |g|^2: at density 1 the steps left AdamW's
+            if isinstance(p, torch.Tensor) and p.is_complex():
+                raise TypeError(
+                    f"params: NanoAdam takes real floating-point parameters, got a {p.dtype} "
+                    f"one of shape {tuple(p.shape)}; hold its real and imaginary parts as two "
+                    "real parameters (torch.view_as_real), or use torch.optim.AdamW")
         param_group.setdefault("density_scheduled", "density" not in param_group)
         super().add_param_group(param_group)
 
@@ -163,7 +180,13 @@ class NanoAdam(torch.optim.Optimizer):
         force
             Reselect every tensor; ``False`` reselects only the tensors whose ``k``
             differs from the size of their current selection.
+
+        Raises
+        ------
+        TypeError
+            If a parameter has a sparse gradient.
         """
+        _refuse_sparse_grads(self.param_groups)
         for group in self.param_groups:
             density = _check_density(group["density"], "density")
             group["selected_density"] = density  # step() reselects when the density moves
@@ -260,11 +283,19 @@ class NanoAdam(torch.optim.Optimizer):
         -------
         float or None
             The closure's loss, or ``None`` without a closure.
+
+        Raises
+        ------
+        TypeError
+            If a parameter has a sparse gradient (``nn.Embedding(..., sparse=True)``);
+            no parameter is changed then.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # before any tensor moves: a sparse gradient further down left the step half taken
+        _refuse_sparse_grads(self.param_groups)
         t = self.global_step
         force = False
         if self.density_schedule is not None and t % self.density_interval == 0:
@@ -315,6 +346,22 @@ class NanoAdam(torch.optim.Optimizer):
                     p.copy_(tmp.view_as(p))
         self.global_step += 1
         return loss
+
+
+def _refuse_sparse_grads(groups: list[dict[str, Any]]) -> None:
+    """Raise ``TypeError`` on a sparse gradient (torch's Adam refuses them too).
+
+    ``nn.Embedding(..., sparse=True)`` gives one: the step failed in torch with "reshape is
+    not implemented for sparse tensors".
+    """
+    for group in groups:
+        for p in group["params"]:
+            if p.grad is not None and p.grad.layout != torch.strided:
+                raise TypeError(
+                    f"params: NanoAdam needs dense gradients, got a {p.grad.layout} gradient "
+                    f"for a parameter of shape {tuple(p.shape)}; build its layer with "
+                    "sparse=False (nn.Embedding's default), or train it with "
+                    "torch.optim.SparseAdam")
 
 
 def _steps(st: dict[str, Any]) -> torch.Tensor:

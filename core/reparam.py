@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from core.checks import check_count, check_number
-from core.masks import MaskSet, prunable_names
+from core.masks import _HOOK_ATTR, MaskSet, _unwrap, prunable_names
 
 __all__ = [
     "HadamardProduct",
@@ -65,7 +65,7 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
     TypeError
         If ``x`` is not a floating-point tensor.
     ValueError
-        If ``gamma`` is not a finite number > 0, or ``x`` holds NaN.
+        If ``gamma`` is not a finite number > 0, or ``x`` holds NaN or an infinity.
 
     Examples
     --------
@@ -83,6 +83,8 @@ def balanced_split(x: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.T
         raise TypeError(f"x: expected a floating-point torch tensor, got {got}")
     if torch.isnan(x).any():
         raise ValueError("x: contains NaN; expected finite values to split")
+    if torch.isinf(x).any():  # [inf] came back as (inf, inf / inf = nan)
+        raise ValueError("x: contains inf; expected finite values to split")
     # hypot, not sqrt(gamma^2 + 4 x^2): 4 x^2 overflows (float32 from |x| ~ 1e19)
     m = torch.sqrt((gamma + torch.hypot(torch.full_like(x, gamma), 2 * x)) / 2)
     return m, x / m
@@ -176,12 +178,21 @@ def hadamard(
         Initial balance ``gamma_0 = beta > 0`` (1 in "Mask in the Mirror" and Sign-In).
     masks
         Optional fixed masks (sparse training from scratch, Sign-In): pruned
-        entries of ``m`` and ``w`` are zero and stay out of the product.
+        entries of ``m`` and ``w`` are zero and stay out of the product. Masks attached
+        to ``module`` (:meth:`core.MaskSet.attach`) must be detached first.
 
     Returns
     -------
     list of str
         The reparameterized parameter names (as before the call).
+
+    Raises
+    ------
+    ValueError
+        If ``masks`` is given while masks are attached to parameters to be
+        reparameterized, if a mask names a parameter the module lacks or has another
+        shape, if ``beta`` is not a finite number > 0, or if a weight is already
+        reparameterized.
 
     Examples
     --------
@@ -198,6 +209,16 @@ def hadamard(
     """
     chosen = prunable_names(module, names)
     if masks is not None:
+        # an attached MaskSet expects its parameters to stay leaves: the first forward after
+        # hadamard(net, masks=ms) failed, telling the user to pass masks=, as they had
+        inner, prefix = _unwrap(module)
+        hook = getattr(inner, _HOOK_ATTR, None)
+        attached = [n for n in chosen if hook is not None and n[len(prefix):] in hook.names]
+        if attached:
+            raise ValueError(
+                f"masks: the module has masks attached to {attached} (MaskSet.attach), which "
+                "expect those weights to stay parameters; detach them first with "
+                "MaskSet.detach_from(module), then pass them as masks=")
         params = dict(module.named_parameters())
         for n in masks:
             if n not in params:

@@ -285,3 +285,43 @@ def test_masks_drawn_on_the_meta_device_are_refused_by_name():
     reference = random_mask(build(), density=0.1, seed=0)
     assert masks.kept() == reference.kept() == round(0.1 * (2 * 64 * 256))
     assert all(torch.equal(masks[n], reference[n]) for n in reference)
+
+
+def test_nanoadam_ham_and_horst_refuse_complex_parameters():
+    """NanoAdam squared a complex gradient (g * g, not |g|^2) and disagreed with AdamW; HAM
+    and HORST failed in their first step with torch's message about torch.sign."""
+    z = nn.Parameter(torch.randn(3, 4, dtype=torch.complex128))
+    real = nn.Parameter(torch.randn(3, 4, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"^params: NanoAdam takes real floating-point "
+                       r"parameters, got a torch.complex128 one of shape \(3, 4\)"):
+        NanoAdam([z], density=1.0)
+    nano = NanoAdam([real], density=1.0)
+    with pytest.raises(TypeError, match=r"^params: NanoAdam takes real"):
+        nano.add_param_group({"params": [z]})
+    assert len(nano.param_groups) == 1
+    with pytest.raises(TypeError, match=r"^optimizer: HAM takes real floating-point parameters, "
+                       r"got a torch.complex128 one of shape \(3, 4\)"):
+        HAM(torch.optim.SGD([real, z], lr=0.1))
+    with pytest.raises(TypeError, match=r"^params: HORST takes real floating-point"):
+        HORST([z])
+    for opt in (HAM(torch.optim.SGD([real], lr=0.1)), HORST([real])):
+        with pytest.raises(TypeError, match=rf"^params: {type(opt).__name__} takes real"):
+            opt.add_param_group({"params": z})
+        assert len(opt.param_groups) == 1
+
+
+def test_nanoadam_names_sparse_gradients():
+    """nn.Embedding(sparse=True) failed with "reshape is not implemented for sparse tensors"."""
+    emb = nn.Embedding(100, 8, sparse=True)
+    dense = nn.Linear(8, 1)
+    opt = NanoAdam([*dense.parameters(), emb.weight], density=0.5)
+    dense(emb(torch.tensor([1, 2]))).sum().backward()
+    before = [p.detach().clone() for p in (*dense.parameters(), emb.weight)]
+    with pytest.raises(TypeError, match=r"^params: NanoAdam needs dense gradients, got a "
+                       r"torch.sparse_coo gradient for a parameter of shape \(100, 8\).*"
+                       r"sparse=False.*torch.optim.SparseAdam"):
+        opt.step()
+    # refused before any step: no parameter moved
+    assert all(torch.equal(p, b) for p, b in zip((*dense.parameters(), emb.weight), before))
+    with pytest.raises(TypeError, match="needs dense gradients"):
+        opt.select()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from core import (
     hadamard_l1,
     hyperbolic_step,
     magnitude_mask,
+    random_mask,
     remove_hadamard,
     sign_in_reset,
 )
@@ -100,17 +102,21 @@ def test_ham_norm_cap_neither_zeroes_overflowing_nor_infinite_tensors() -> None:
     # them by 1000 / inf: zeros, not the capped [600, 800]
     v = nn.Parameter(torch.tensor([[3e20, 4e20]]))
     v.grad = torch.zeros_like(v)
-    HAM(torch.optim.SGD([v], lr=0.0)).step()
+    with pytest.warns(UserWarning, match=r"rescaled a parameter of shape \(1, 2\) from norm "
+                      r"5e\+20 to 1000"):
+        HAM(torch.optim.SGD([v], lr=0.0)).step()
     assert v.detach()[0].tolist() == pytest.approx([600.0, 800.0], rel=1e-6)
     # when the norm overflows even after dividing by max|p| (float16 entries of 700: norm
     # 70,000 > 65,504; float32 entries of 3e38), the factor 1000 / inf zeroed the layer
     h = nn.Parameter(torch.full((100, 100), 700.0, dtype=torch.float16))
     h.grad = torch.zeros_like(h)
-    HAM(torch.optim.SGD([h], lr=0.0), beta=0.0).step()
+    with pytest.warns(UserWarning, match=r"\(100, 100\) from norm 7e\+04 to 1000"):
+        HAM(torch.optim.SGD([h], lr=0.0), beta=0.0).step()
     assert torch.all(h.detach() == torch.tensor(10.0, dtype=torch.float16))
     f = nn.Parameter(torch.tensor([[3e38, 3e38, 1.0]]))
     f.grad = torch.zeros_like(f)
-    HAM(torch.optim.SGD([f], lr=0.0), beta=0.0).step()
+    with pytest.warns(UserWarning, match=r"\(1, 3\) from norm 4.243e\+38 to 1000"):
+        HAM(torch.optim.SGD([f], lr=0.0), beta=0.0).step()
     assert f.detach()[0].tolist() == pytest.approx([1000 / 2**0.5, 1000 / 2**0.5, 0.0], abs=1e-3)
     # SGD on an infinite gradient entry: the cap turned [[-inf, 1.9]] into [[nan, 0]], a
     # layer silently reset; the base optimizer's step now stays as it is
@@ -134,13 +140,16 @@ def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
     v = nn.Parameter(torch.tensor([[3.0, 4.0]], dtype=torch.float64))
     capped = HAM(torch.optim.SGD([v], lr=0.1), beta=0.0, max_weight_norm=1.0)
     v.grad = torch.zeros_like(v)
-    capped.mirror_step()
+    with pytest.warns(UserWarning, match="max_weight_norm=1 rescaled"):
+        capped.mirror_step()
     assert torch.allclose(v.detach(), torch.tensor([[0.6, 0.8]], dtype=torch.float64))
     # by default every tensor with a gradient is capped at norm 1000, biases included, as in
     # the reference wrapper (before: no cap by default, and never on 1-D tensors)
     bias = nn.Parameter(torch.tensor([3000.0, 4000.0], dtype=torch.float64))
     bias.grad = torch.zeros_like(bias)
-    HAM(torch.optim.SGD([bias], lr=0.0)).step()
+    with pytest.warns(UserWarning, match=r"max_weight_norm=1000 rescaled a parameter of shape "
+                      r"\(2,\) from norm 5000"):
+        HAM(torch.optim.SGD([bias], lr=0.0)).step()
     assert bias.detach().tolist() == pytest.approx([600.0, 800.0])
     a = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
     b = nn.Parameter(torch.ones(2, 2, dtype=torch.float64))
@@ -936,11 +945,12 @@ def test_optimizer_numbers_as_numpy_or_torch_scalars(as_) -> None:
             opt.step()
         return w.detach()
 
-    capped = run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0,
-                               max_weight_norm=as_(1.0)))
+    with pytest.warns(UserWarning, match="max_weight_norm=1 rescaled"):  # the cap cuts
+        capped = run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0,
+                                   max_weight_norm=as_(1.0)))
+        plain = run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0, max_weight_norm=1.0))
     assert torch.allclose(capped.norm(), torch.tensor(1.0, dtype=torch.float64))
-    assert torch.equal(capped, run(lambda p: HAM(torch.optim.SGD(p, lr=0.1), beta=0.0,
-                                                 max_weight_norm=1.0)))
+    assert torch.equal(capped, plain)
     for make, kwargs in ((HORST, {}), (NanoAdam, {"density": 0.5, "mask_interval": 1})):
         expected = run(lambda p, make=make, kw=kwargs: make(p, lr=0.01, eps=1e-3, **kw))
         got = run(lambda p, make=make, kw=kwargs: make(p, lr=0.01, eps=as_(1e-3), **kw))
@@ -1114,3 +1124,68 @@ def test_hadamard_keeps_a_tied_embedding_and_head_tied() -> None:
     assert {n for n, _ in lm.named_parameters()} == {"emb.weight", "body.weight", "body.bias"}
     assert torch.equal(lm.emb.weight, trained)
     assert torch.allclose(lm(tokens), out, atol=1e-6)
+
+
+def test_ham_warns_once_when_its_norm_cap_rescales_a_tensor() -> None:
+    # the reference code's cap (1000) shrank nn.Embedding(10000, 128) (norm ~1131) to norm
+    # 1000 on the first step, even at lr=0, without a word
+    torch.manual_seed(0)
+    emb = nn.Embedding(10000, 128)
+    norm = float(emb.weight.detach().norm())
+    assert norm > 1000
+    opt = HAM(torch.optim.SGD(emb.parameters(), lr=0.0), alpha=200.0, beta=0.0)
+    emb.weight.grad = torch.zeros_like(emb.weight)
+    with pytest.warns(UserWarning, match=rf"HAM: max_weight_norm=1000 rescaled a parameter of "
+                      rf"shape \(10000, 128\) from norm {norm:.4g} to 1000.*"
+                      r"max_weight_norm=None turns the cap off") as record:
+        opt.step()
+    assert len(record) == 1 and record[0].filename == __file__  # names the caller's line
+    # the reference's behaviour is kept
+    assert float(emb.weight.detach().norm()) == pytest.approx(1000.0, rel=1e-5)
+    with torch.no_grad():
+        emb.weight.mul_(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()  # once per instance
+    assert float(emb.weight.detach().norm()) == pytest.approx(1000.0, rel=1e-5)
+    with torch.no_grad():
+        emb.weight.mul_(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HAM(torch.optim.SGD(emb.parameters(), lr=0.0), beta=0.0, max_weight_norm=None).step()
+    assert float(emb.weight.detach().norm()) == pytest.approx(2000.0, rel=1e-5)
+    with pytest.warns(UserWarning, match="max_weight_norm=1000 rescaled"):  # a new instance
+        HAM(torch.optim.SGD(emb.parameters(), lr=0.0), beta=0.0).mirror_step()
+
+
+def test_ham_refuses_a_mirror_optimizer_as_its_base() -> None:
+    # HAM(HAM(SGD)) and HAM(HORST) ran the mirror step twice per step
+    w = nn.Parameter(torch.randn(2, 2))
+    for inner, name in ((HAM(torch.optim.SGD([w], lr=0.1)), "HAM"), (HORST([w]), "HORST")):
+        with pytest.raises(TypeError, match=rf"^optimizer: expected a base optimizer .*got "
+                           rf"{name}, which runs a mirror step of its own"):
+            HAM(inner)
+
+
+@pytest.mark.parametrize("inf", [math.inf, -math.inf])
+def test_balanced_split_refuses_infinite_entries(inf: float) -> None:
+    # [inf] came back as (inf, nan)
+    with pytest.raises(ValueError, match=r"^x: contains inf; expected finite values to split"):
+        balanced_split(torch.tensor([1.0, inf], dtype=torch.float64), 1.0)
+
+
+def test_hadamard_refuses_masks_attached_to_the_module() -> None:
+    # hadamard(net, masks=ms) with ms attached was accepted, and the first forward raised a
+    # ValueError advising to pass the masks to hadamard, which the user had done
+    net = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))
+    ms = random_mask(net, density=0.3, seed=0).attach(net)
+    with pytest.raises(ValueError, match=r"^masks: the module has masks attached to "
+                       r"\['0.weight', '2.weight'\].*detach them first with "
+                       r"MaskSet.detach_from\(module\), then pass them as masks="):
+        hadamard(net, masks=ms)
+    assert not hadamard_factors(net)  # refused before any weight was reparameterized
+    MaskSet.detach_from(net)  # the way the message gives
+    hadamard(net, masks=ms)
+    net(torch.randn(3, 6)).sum().backward()
+    for name, (m, w) in hadamard_factors(net).items():
+        assert not (m * w)[~ms[name]].any()
