@@ -744,8 +744,9 @@ class _MaskHook:
                     f"masks: {name!r} is no longer a parameter of the module: it was replaced "
                     "after MaskSet.attach (by a parametrization such as core.hadamard, or by "
                     "torch.nn.utils.prune). Detach the masks before such a change "
-                    "(MaskSet.detach_from(module)), then attach masks of the new parameters, "
-                    "or pass them to hadamard(module, masks=...)")
+                    "(MaskSet.detach_from(module)), then attach masks of the new parameters "
+                    "(for core.hadamard: pass the detached masks as hadamard(module, "
+                    "masks=...))")
             # a submodule compiled in place keeps the buffer on the module it wraps
             if attr + "_mask" not in owner._buffers:
                 if not torch.is_grad_enabled():
