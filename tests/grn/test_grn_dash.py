@@ -25,7 +25,17 @@ from biomodels.grn.train import fit
 pytestmark = [pytest.mark.filterwarnings("ignore:the model explains:UserWarning"),
               pytest.mark.filterwarnings("ignore:the soft prior outweighs:UserWarning")]
 
-torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny ODE fits: intra-op threads only spin. Restored after the module's tests (its
+    # module-scoped fits included): set at import, it held for every later test of the
+    # process, and an xdist worker imports them all
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _random_func(g: int, h: int, seed: int = 0, dtype=torch.float64) -> PhoenixODEFunc:
