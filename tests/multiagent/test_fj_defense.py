@@ -152,6 +152,17 @@ def test_sweep_tidy_and_closed_forms():
         sweep(BASE, {"colour": [1]})
 
 
+def test_sweep_draws_no_progress_bar_with_standard_error_closed(monkeypatch):
+    # with 2>&- (sys.stderr None) the sweep's bar failed on its first write ('NoneType'
+    # object has no attribute 'write')
+    import sys
+
+    expected = sweep(BASE, {"graph": ["complete", "star"]}, questions=2)
+    monkeypatch.setattr(sys, "stderr", None)
+    quiet = sweep(BASE, {"graph": ["complete", "star"]}, questions=2, progress=True)
+    assert quiet.equals(expected)
+
+
 def test_sweep_reads_a_pandas_series_grid_like_a_dict():
     # a Series is not a Mapping: set(grid) took its values and failed "unhashable type: 'list'"
     pd = pytest.importorskip("pandas")
