@@ -138,12 +138,13 @@ def test_exact_conditional_activation_matches_brute_force(case):
     ok = ~np.isnan(want)
     if case in ("bowtie", "directed", "random p"):  # TDA's differ beyond size 2 (K4: symmetry)
         assert np.abs(tda[ok] - want[ok]).max() > 0.03
-    # float32 weights: the same, to float32's precision, in float32
+    # float32 weights: the same, to float32's precision, in float32 (a forest block summed
+    # in float32 was 2.8e-6 off on the households, 1.5e-5 on torch 2.2; in float64 6e-8)
     got32 = conditional_activation(g.to(dtype=torch.float32), seed_prob=p.float(),
                                    method="exact")
     assert got32.dtype == torch.float32
     ok32 = ok & (dist >= 1.2e-4)
-    np.testing.assert_allclose(got32.numpy()[ok32], want[ok32], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got32.numpy()[ok32], want[ok32], rtol=0, atol=5e-7)
 
 
 def test_exact_tiny_probabilities_keep_their_relative_error():
