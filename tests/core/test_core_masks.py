@@ -1265,7 +1265,9 @@ def test_masked_model_runs_in_data_parallel_replicas(monkeypatch) -> None:
     assert _pruned_are_zero(net, masks)
 
 
-def test_masks_through_distributed_data_parallel(tmp_path) -> None:
+@pytest.fixture
+def process_group(tmp_path):
+    """A one-process gloo group for DistributedDataParallel, destroyed after the test."""
     dist = pytest.importorskip("torch.distributed")
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("torch.distributed with gloo is not available")
@@ -1274,47 +1276,41 @@ def test_masks_through_distributed_data_parallel(tmp_path) -> None:
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
                             world_size=1)
     try:
-        net = _net()
-        ddp = nn.parallel.DistributedDataParallel(net)
-        opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
-        masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
-        assert sorted(MaskSet.from_module(net)) == sorted(n[len("module."):] for n in masks)
-        _train(ddp, opt, 3)
-        inner = MaskSet.from_module(net)
-        assert _pruned_are_zero(net, inner)
-        for n, m in inner.items():
-            assert not opt.state[net.get_parameter(n)]["momentum_buffer"][~m].any()
-        MaskSet.detach_from(net)
-        assert not any(n.endswith("_mask") for n, _ in net.named_buffers())
+        yield
     finally:
         dist.destroy_process_group()
 
 
-def test_masks_through_ddp_with_gradients_as_bucket_views(tmp_path) -> None:
+def test_masks_through_distributed_data_parallel(process_group) -> None:
+    net = _net()
+    ddp = nn.parallel.DistributedDataParallel(net)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
+    masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
+    assert sorted(MaskSet.from_module(net)) == sorted(n[len("module."):] for n in masks)
+    _train(ddp, opt, 3)
+    inner = MaskSet.from_module(net)
+    assert _pruned_are_zero(net, inner)
+    for n, m in inner.items():
+        assert not opt.state[net.get_parameter(n)]["momentum_buffer"][~m].any()
+    MaskSet.detach_from(net)
+    assert not any(n.endswith("_mask") for n, _ in net.named_buffers())
+
+
+def test_masks_through_ddp_with_gradients_as_bucket_views(process_group) -> None:
     # DDP keeps each gradient as a view of its bucket; a first gradient shares that
     # storage, and the masked copy the hook makes of a shared gradient must still reach it
-    dist = pytest.importorskip("torch.distributed")
-    if not dist.is_available() or not dist.is_gloo_available():
-        pytest.skip("torch.distributed with gloo is not available")
-    if dist.is_initialized():
-        pytest.skip("a process group is initialised already")
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
-                            world_size=1)
-    try:
-        net, twin = _net(), _net()
-        ddp = nn.parallel.DistributedDataParallel(net, gradient_as_bucket_view=True)
-        opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
-        masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
-        opt_twin = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
-        MaskSet({n[len("module."):]: m for n, m in masks.items()}).attach(twin, opt_twin)
-        _train(ddp, opt, 3)
-        _train(twin, opt_twin, 3)
-        inner = MaskSet.from_module(net)
-        assert _pruned_are_zero(net, inner)
-        for (name, p), q in zip(net.named_parameters(), twin.parameters()):
-            torch.testing.assert_close(p, q, msg=name)
-    finally:
-        dist.destroy_process_group()
+    net, twin = _net(), _net()
+    ddp = nn.parallel.DistributedDataParallel(net, gradient_as_bucket_view=True)
+    opt = torch.optim.SGD(ddp.parameters(), lr=0.05, momentum=0.9)
+    masks = magnitude_mask(ddp, 0.5).attach(ddp, opt)
+    opt_twin = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    MaskSet({n[len("module."):]: m for n, m in masks.items()}).attach(twin, opt_twin)
+    _train(ddp, opt, 3)
+    _train(twin, opt_twin, 3)
+    inner = MaskSet.from_module(net)
+    assert _pruned_are_zero(net, inner)
+    for (name, p), q in zip(net.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q, msg=name)
 
 
 @pytest.mark.parametrize("branch", ["mul", "relu", "reshape-after"])

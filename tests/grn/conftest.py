@@ -9,6 +9,22 @@ from biomodels.grn import simulate
 from biomodels.grn.train import make_pairs
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread_where_asked(request):
+    """One torch thread for a module that sets ``ONE_THREAD = True``, restored after it.
+
+    Before its module-scoped fits (autouse fixtures come first). Set at import instead, it
+    held for every later test of the process, and an xdist worker imports every module.
+    """
+    if not getattr(request.module, "ONE_THREAD", False):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     """One-step pairs of a planted 10-gene Hill network and its true network."""

@@ -26,16 +26,8 @@ pytestmark = [pytest.mark.filterwarnings("ignore:the model explains:UserWarning"
               pytest.mark.filterwarnings("ignore:the soft prior outweighs:UserWarning")]
 
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny ODE fits: intra-op threads only spin. Restored after the module's tests (its
-    # module-scoped fits included): set at import, it held for every later test of the
-    # process, and an xdist worker imports them all
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+#: tiny ODE fits, where intra-op threads only spin: one thread (tests/grn/conftest.py)
+ONE_THREAD = True
 
 
 def _random_func(g: int, h: int, seed: int = 0, dtype=torch.float64) -> PhoenixODEFunc:
