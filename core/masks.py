@@ -466,8 +466,28 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
         piece.mul_(buf[: piece.numel()].copy_(bits[start : start + _ZERO_BLOCK]))
 
 
-#: torch's count of the tensors that hold a storage (private, in torch 2.2 to 2.13)
+#: torch's count of the references to a storage (private, in torch 2.2 to 2.13)
 _STORAGE_USE_COUNT = getattr(torch._C, "_storage_Use_Count", None)
+
+
+def _handed_over(grad: torch.Tensor) -> bool:
+    """Whether ``grad`` is a tensor autograd just handed over, never written in place.
+
+    A gradient that existed before the backward was added into in place, which moved its
+    version; so was one this hook masked. Under ``torch.compile`` (compiled autograd) no:
+    the storage count cannot be traced, and the gradient is masked in place as before.
+    """
+    if _is_compiling():
+        return False
+    return grad._version == 0
+
+
+def _is_compiling() -> bool:
+    """Whether torch.compile is tracing (``torch.compiler.is_compiling``, torch >= 2.3)."""
+    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    if check is None:  # torch 2.2
+        from torch._dynamo import is_compiling as check
+    return bool(check())
 
 
 def _shares_storage(tensor: torch.Tensor) -> bool:
@@ -475,7 +495,8 @@ def _shares_storage(tensor: torch.Tensor) -> bool:
     if _STORAGE_USE_COUNT is None:
         return True
     try:
-        # the tensor itself and the storage object asked for here
+        # a gradient alone with its storage counts 2 in a post-accumulate hook (torch 2.2
+        # and 2.13; outside backward torch 2.2 counts 1), a view of another tensor's 3
         return _STORAGE_USE_COUNT(tensor.untyped_storage()._cdata) > 2
     except (RuntimeError, NotImplementedError, AttributeError, TypeError):
         return True
@@ -573,12 +594,13 @@ class _GradMask:
                 grad = _masked_sparse(grad, mask)
                 param.grad = grad
             else:
-                if (self.grad is None or self.grad() is not grad) and _shares_storage(grad):
+                if _handed_over(grad) and _shares_storage(grad):
                     # torch accumulates a first gradient by taking the incoming tensor itself
                     # when nothing else refers to it, and a weight read through a view
                     # (w.reshape(-1) + v) gets a view of the gradient that another branch
                     # still reads: zeroed in place, v's gradient lost the pruned entries
-                    # too. A gradient this hook masked before is its own (accumulated into)
+                    # too. A copy instead; a gradient that was there before (a view of a
+                    # flat buffer, DDP's bucket) was added into, and is masked in place
                     grad = grad.clone()
                     param.grad = grad
                 _zero_(grad, mask)
