@@ -20,8 +20,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
     # `pytest -n auto` runs one worker per core: torch's default of a thread per core in
     # each worker oversubscribes the cores (2 cores: 482 s against 464 s with this)
-    torch.set_num_threads(max(1, (os.cpu_count() or 1)
-                              // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    # the cores this process may use (a cpuset, taskset), as -n auto counts them
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else os.cpu_count() or 1)
+    torch.set_num_threads(max(1, cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
