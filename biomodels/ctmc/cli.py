@@ -27,6 +27,7 @@ that limit for the final fit and the held-out fold fits (``CTMC.fit(max_steps=N)
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -182,15 +183,23 @@ def _fit(args: argparse.Namespace) -> int:
 
     # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's
     with options_in_errors(_OPTIONS, _CHOICES):
-        for k, test in enumerate(folds):
-            train = np.setdiff1d(np.arange(len(x_cv)), test)
-            if cv_done is None:
-                # the restarts of the final fit, as the cross-validation's fold fits get them
-                held.append(scored(f"{model.l1!r}/{k}", fold_fit, train, test))
-            # base rates floored as in the cross-validation: an event absent from the
-            # training tumours scored -27 nats a carrier here against -17.5 for the MHN
-            indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
-                xt, method=args.method, seed=args.seed), train, test))
+        try:
+            for k, test in enumerate(folds):
+                train = np.setdiff1d(np.arange(len(x_cv)), test)
+                if cv_done is None:
+                    # the restarts of the final fit, as the cross-validation's fold fits
+                    held.append(scored(f"{model.l1!r}/{k}", fold_fit, train, test))
+                # base rates floored as in the cross-validation: an event absent from the
+                # training tumours scored -27 nats a carrier here against -17.5 for the MHN
+                indep.append(scored(f"independence/{k}", lambda xt: independence_fit(
+                    xt, method=args.method, seed=args.seed), train, test))
+        except BaseException:
+            # said before Ctrl-C or an error ends the command: the folds done are in the
+            # checkpoint, and a rerun skips them, so their stops were never said (the
+            # error that stopped it wins over a warning made an error)
+            with contextlib.suppress(Exception):
+                _say_step_limits(stopped, len(ran))
+            raise
         # (the independence baseline's fits take no --max-steps: not counted)
         _say_step_limits(stopped, len(ran))
     out = args.out

@@ -827,3 +827,29 @@ def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_
         **base, **extra)).signature["fit"] for extra in ({}, {"max_steps": None},
                                                          {"max_steps": 2})]
     assert sig[0] == sig[1] != sig[2] and "max_steps" in sig[2]
+
+
+def test_cli_fit_says_the_fold_fits_step_limits_when_ctrl_c_stops_it(tmp_path, capsys,
+                                                                      monkeypatch):
+    # the folds done are checkpointed and a rerun skips them, so the step limits they hit
+    # were never said when Ctrl-C stopped the cross-validation (said only after its loop)
+    import biomodels.ctmc.fit as fit_module
+
+    path, _ = _cohort(tmp_path)
+    real, calls = fit_module.fit_theta, []
+
+    def interrupted(*args, **kwargs):  # the final fit, fold 0, then Ctrl-C in fold 1
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit_theta", interrupted)
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet",
+            "--max-steps", "2", "--out", str(tmp_path / "out")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert ("prunus: warning: 1 of 2 cross-validation fits stopped at their step limit, "
+            "--max-steps 2") in err
