@@ -41,8 +41,8 @@ from core.stacklevel import package_dirs, stacklevel_outside
 __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
 
 #: frames a warning of the step passes over: core's, and torch.optim's step wrappers
-#: (the profiling wrapper of ``step``, an LR scheduler's)
-_PASSED = package_dirs([__file__, torch.optim.__file__])
+#: (the profiling wrapper of ``step``, an LR scheduler's) and torch.amp's GradScaler.step
+_PASSED = package_dirs([__file__, torch.optim.__file__, torch.amp.__file__])
 
 
 @torch.no_grad()
@@ -155,6 +155,8 @@ def _refuse_complex(owner: str, groups: Iterable[dict[str, Any]], arg: str = "pa
     for group in groups:
         params = group["params"]
         for p in [params] if isinstance(params, torch.Tensor) else params:
+            if isinstance(p, tuple) and len(p) == 2:  # named: (name, tensor), torch >= 2.6
+                p = p[1]
             if isinstance(p, torch.Tensor) and p.is_complex():
                 raise TypeError(
                     f"{arg}: {owner} takes real floating-point parameters, got a {p.dtype} "

@@ -159,6 +159,8 @@ class NanoAdam(torch.optim.Optimizer):
             # a list, as torch makes it: the check used up a generator torch then read
             param_group["params"] = params = list(params)
         for p in [params] if isinstance(params, torch.Tensor) else params:
+            if isinstance(p, tuple) and len(p) == 2:  # named: (name, tensor), torch >= 2.6
+                p = p[1]
             # g * g is a complex square, not |g|^2: at density 1 the steps left AdamW's
             if isinstance(p, torch.Tensor) and p.is_complex():
                 raise TypeError(
