@@ -486,6 +486,8 @@ def _is_compiling() -> bool:
     """Whether torch.compile is tracing (``torch.compiler.is_compiling``, torch >= 2.3)."""
     check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
     if check is None:  # torch 2.2
+        if "torch._dynamo" not in sys.modules:  # nothing compiles (an import took 0.5 s)
+            return False
         from torch._dynamo import is_compiling as check
     return bool(check())
 
