@@ -42,7 +42,8 @@ __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
 
 #: frames a warning of the step passes over: core's, and torch.optim's step wrappers
 #: (the profiling wrapper of ``step``, an LR scheduler's) and torch.amp's GradScaler.step
-_PASSED = package_dirs([__file__, torch.optim.__file__, torch.amp.__file__])
+_PASSED = package_dirs([__file__, torch.optim.__file__, torch.amp.__file__,
+                        torch.cuda.amp.__file__])  # torch 2.2's GradScaler
 
 
 @torch.no_grad()

@@ -174,11 +174,11 @@ def _fit(args: argparse.Namespace) -> int:
 
     def fold_fit(xt: Any) -> Any:
         """Fit the fold as the final fit; return its classical theta (scored the same)."""
-        ran.append(1)
         with _step_limits_to(stopped):
             res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
                             progress=not args.quiet, restarts=args.restarts, **steps,
                             **({"model": "omhn"} if omhn else {}))
+        ran.append(1)  # finished: one that Ctrl-C stopped is fitted again by the rerun
         return classical_theta(res.theta) if omhn else res.theta
 
     # the fold fits' warnings (a step limit: max_steps=N) name the options, as the final fit's
