@@ -167,8 +167,9 @@ def _fit(args: argparse.Namespace) -> int:
 
     omhn = args.model == "omhn"
 
-    # the fold fits that stopped at their step limit, said once for all of them (a line per
-    # fold before), and how many ran (a resumed run skips those of its checkpoint)
+    # the fold fits that stopped at their step limit or where their line search stalled,
+    # said once for all of them (a line per fold before), and how many finished (a resumed
+    # run skips those of its checkpoint)
     stopped: list[Any] = []
     ran = []
 
