@@ -225,6 +225,29 @@ def check_number(name: str, value: float, *, above: float | None = None,
     return v
 
 
+def _refuse_complex(owner: str, groups: list[dict[str, Any]], *, arg: str = "params",
+                    reason: str, instead: str = "") -> None:
+    """Raise ``TypeError`` naming ``owner`` and ``arg`` if a group holds a complex parameter.
+
+    A group's ``params`` given as an iterator is made a list first, as torch makes it: the
+    check used up a generator that torch then read (an empty group). Named parameters
+    (``(name, tensor)`` pairs, torch >= 2.6) are checked too. ``reason`` says what the
+    optimizer cannot do with complex numbers, ``instead`` ends the advice.
+    """
+    for group in groups:
+        params = group["params"]
+        if not isinstance(params, torch.Tensor | set | list):  # torch refuses a set itself
+            group["params"] = params = list(params)
+        for p in [params] if isinstance(params, torch.Tensor) else params:
+            if isinstance(p, tuple) and len(p) == 2:
+                p = p[1]
+            if isinstance(p, torch.Tensor) and p.is_complex():
+                raise TypeError(
+                    f"{arg}: {owner} takes real floating-point parameters, got a {p.dtype} "
+                    f"one of shape {tuple(p.shape)} ({reason}); hold the real and imaginary "
+                    f"parts as two real parameters (torch.view_as_real){instead}")
+
+
 def _check_betas(betas: Any) -> tuple[float, float]:
     """Return Adam's ``betas`` as two floats in ``[0, 1)`` (numpy scalars, 0-d arrays too)."""
     try:

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from core.checks import check_count, check_number
+from core.checks import _refuse_complex, check_count, check_number
 from core.stacklevel import package_dirs, stacklevel_outside
 
 __all__ = ["HAM", "hyperbolic_step", "OptimizerWrapper"]
@@ -146,24 +146,11 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
     return True
 
 
-def _refuse_complex(owner: str, groups: Iterable[dict[str, Any]], arg: str = "params") -> None:
-    """Raise ``TypeError`` naming ``owner`` and ``arg`` if a group holds a complex parameter.
-
-    The mirror step multiplies by ``exp(-lr (alpha sign(theta) g + beta))``: ``sign`` has no
-    meaning for complex numbers, and the first step failed inside torch ("torch.sign is not
-    intended to support complex numbers"), after the base optimizer's step.
-    """
-    for group in groups:
-        params = group["params"]
-        for p in [params] if isinstance(params, torch.Tensor) else params:
-            if isinstance(p, tuple) and len(p) == 2:  # named: (name, tensor), torch >= 2.6
-                p = p[1]
-            if isinstance(p, torch.Tensor) and p.is_complex():
-                raise TypeError(
-                    f"{arg}: {owner} takes real floating-point parameters, got a {p.dtype} "
-                    f"one of shape {tuple(p.shape)} (its mirror step needs sign(theta)); hold "
-                    "the real and imaginary parts as two real parameters "
-                    "(torch.view_as_real)")
+#: why HAM and HORST refuse complex parameters: the mirror step multiplies by
+#: exp(-lr (alpha sign(theta) g + beta)), and sign has no meaning for complex numbers (the
+#: first step failed inside torch, "torch.sign is not intended to support complex numbers",
+#: after the base optimizer's step)
+_NO_COMPLEX = "its mirror step needs sign(theta)"
 
 
 #: the hook registries of :class:`torch.optim.Optimizer`
@@ -288,11 +275,7 @@ class OptimizerWrapper(torch.optim.Optimizer):
             a complex one); the group is not added then.
         """
         if self._mirror_step:
-            params = param_group["params"]
-            if not isinstance(params, torch.Tensor | set):  # torch refuses a set itself
-                # a list, as torch makes it: the check used up a generator torch then read
-                param_group["params"] = list(params)
-            _refuse_complex(type(self).__name__, [param_group])
+            _refuse_complex(type(self).__name__, [param_group], reason=_NO_COMPLEX)
         self.optimizer.add_param_group(param_group)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -392,7 +375,7 @@ class HAM(OptimizerWrapper):
                     "base optimizer instead (HORST is AdamW with the mirror step already)")
             inner = inner.optimizer
         if isinstance(optimizer, torch.optim.Optimizer):  # else OptimizerWrapper names it
-            _refuse_complex("HAM", optimizer.param_groups, "optimizer")
+            _refuse_complex("HAM", optimizer.param_groups, arg="optimizer", reason=_NO_COMPLEX)
         super().__init__(optimizer)
         self.alpha = float(alpha)
         self.beta = float(beta)

@@ -31,8 +31,8 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import _check_betas, check_count, check_number
-from core.ham import OptimizerWrapper, _descent_grad, _hyperbolic_step, _refuse_complex
+from core.checks import _check_betas, _refuse_complex, check_count, check_number
+from core.ham import _NO_COMPLEX, OptimizerWrapper, _descent_grad, _hyperbolic_step
 
 __all__ = ["HORST"]
 
@@ -107,7 +107,8 @@ class HORST(OptimizerWrapper):
         eps = check_number("eps", eps, at_least=0)
         adamw = torch.optim.AdamW(params, lr=lr, betas=betas, eps=eps,
                                   weight_decay=weight_decay)
-        _refuse_complex("HORST", adamw.param_groups)  # AdamW takes them, the mirror step not
+        # AdamW takes them, the mirror step not
+        _refuse_complex("HORST", adamw.param_groups, reason=_NO_COMPLEX)
         super().__init__(adamw)
         self.alpha, self.beta = float(alpha), float(beta)
         self.order, self.mirror_grad = order, mirror_grad

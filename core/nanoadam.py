@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import _check_betas, check_count, check_number
+from core.checks import _check_betas, _refuse_complex, check_count, check_number
 from core.select import _check_density, topk_mask_flat
 
 __all__ = ["NanoAdam"]
@@ -154,19 +154,9 @@ class NanoAdam(torch.optim.Optimizer):
         TypeError
             If the group holds a complex parameter (the group is not added then).
         """
-        params = param_group["params"]
-        if not isinstance(params, torch.Tensor | set):  # torch refuses a set itself
-            # a list, as torch makes it: the check used up a generator torch then read
-            param_group["params"] = params = list(params)
-        for p in [params] if isinstance(params, torch.Tensor) else params:
-            if isinstance(p, tuple) and len(p) == 2:  # named: (name, tensor), torch >= 2.6
-                p = p[1]
-            # g * g is a complex square, not |g|^2: at density 1 the steps left AdamW's
-            if isinstance(p, torch.Tensor) and p.is_complex():
-                raise TypeError(
-                    f"params: NanoAdam takes real floating-point parameters, got a {p.dtype} "
-                    f"one of shape {tuple(p.shape)}; hold its real and imaginary parts as two "
-                    "real parameters (torch.view_as_real), or use torch.optim.AdamW")
+        # g * g is a complex square, not |g|^2: at density 1 the steps left AdamW's
+        _refuse_complex("NanoAdam", [param_group], instead=", or use torch.optim.AdamW",
+                        reason="its squared gradient would be a complex square, not |g|^2")
         param_group.setdefault("density_scheduled", "density" not in param_group)
         super().add_param_group(param_group)
 
