@@ -471,14 +471,13 @@ _STORAGE_USE_COUNT = getattr(torch._C, "_storage_Use_Count", None)
 
 
 def _handed_over(grad: torch.Tensor) -> bool:
-    """Whether ``grad`` is a tensor autograd just handed over, never written in place.
+    """Whether ``grad`` looks handed over by autograd: never written in place.
 
-    A gradient that existed before the backward was added into in place, which moved its
-    version; so was one this hook masked. Under ``torch.compile`` (compiled autograd) no:
-    the storage count cannot be traced, and the gradient is masked in place as before.
+    Where the tensor hook that records it did not run (a parameter swapped by
+    ``swap_tensors``): a gradient that existed before the backward was added into in place,
+    which moved its version; so was one this hook masked. A handed-over gradient written in
+    place before (an input buffer's sum) is missed.
     """
-    if _is_compiling():
-        return False
     return grad._version == 0
 
 
@@ -570,6 +569,13 @@ class _GradMask:
         self.last_mask: torch.Tensor | None = getattr(owner, self.buffer) if always else None
         self.grad: weakref.ref[torch.Tensor] | None = None
         self.grad_version = -1
+        #: whether the parameter had a gradient when this backward's reached it (its
+        #: tensor hook, run before accumulation); None where that hook did not run
+        self.existed: bool | None = None
+
+    def note(self, param: torch.Tensor) -> None:
+        """Record, before accumulation, whether ``param`` holds a gradient already."""
+        self.existed = param.grad is not None
 
     def make_own(self) -> None:
         """Make this the hook of the module's own parameter (its predecessor is gone)."""
@@ -596,7 +602,10 @@ class _GradMask:
                 grad = _masked_sparse(grad, mask)
                 param.grad = grad
             else:
-                if _handed_over(grad) and _shares_storage(grad):
+                existed, self.existed = self.existed, None
+                if (not _is_compiling() and (not existed if existed is not None
+                                             else _handed_over(grad))
+                        and _shares_storage(grad)):
                     # torch accumulates a first gradient by taking the incoming tensor itself
                     # when nothing else refers to it, and a weight read through a view
                     # (w.reshape(-1) + v) gets a view of the gradient that another branch
@@ -642,7 +651,28 @@ def _add_grad_hook(param: torch.Tensor, hook: _GradMask) -> Any:
     handle = param.register_post_accumulate_grad_hook(hook)
     if had:
         param._post_accumulate_grad_hooks = param._post_accumulate_grad_hooks
-    return handle
+    ref = weakref.ref(param)
+
+    def note(grad: torch.Tensor) -> None:
+        # before accumulation: whether the gradient that arrives joins one already there
+        # (a flat buffer's view, DDP's bucket: masked in place) or is handed over (its
+        # storage may be another branch's: masked as a copy)
+        held = ref()
+        if held is not None:
+            hook.note(held)
+
+    return _Handles(handle, param.register_hook(note))
+
+
+class _Handles:
+    """The two hooks of a masked parameter, removed together."""
+
+    def __init__(self, *handles: Any) -> None:
+        self.handles = handles
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
 
 
 def _takes_grad_hook(param: torch.Tensor) -> bool:

@@ -1313,11 +1313,14 @@ def test_masks_through_ddp_with_gradients_as_bucket_views(process_group) -> None
         torch.testing.assert_close(p, q, msg=name)
 
 
-@pytest.mark.parametrize("branch", ["mul", "relu", "reshape-after"])
+@pytest.mark.parametrize("branch", ["mul", "relu", "reshape-after", "read twice",
+                                    "index_select"])
 def test_a_weight_read_through_a_view_leaves_other_branches_gradients_whole(branch) -> None:
     # torch accumulates a first gradient by taking the incoming tensor itself: w.reshape(-1)
     # gets a view of the gradient that v's branch still reads, which the hook zeroed in
-    # place (v's gradient lost the pruned entries: 0 where x was 1 to 4)
+    # place (v's gradient lost the pruned entries: 0 where x was 1 to 4). Read twice or
+    # through index_select, that gradient was written in place before it was handed over,
+    # and a rule on its version missed it
     torch.manual_seed(0)
     net = nn.Module()
     net.weight = nn.Parameter(torch.rand(4, 4) + 1)
@@ -1331,12 +1334,19 @@ def test_a_weight_read_through_a_view_leaves_other_branches_gradients_whole(bran
         z = net.v * 1.0 + net.weight.reshape(16)
     elif branch == "relu":
         z = torch.relu(net.v) + net.weight.reshape(16)
-    else:
+    elif branch == "reshape-after":
         z = net.v.exp().log() + net.weight.view(4, 4).reshape(16)
-    (z * x).sum().backward()
+    else:
+        z = torch.relu(net.v) + net.weight.reshape(16)
+    if branch == "read twice":  # the engine sums the two gradients of z in place
+        ((z * x).sum() / 2 + (z * x).sum() / 2).backward()
+    elif branch == "index_select":  # its backward writes into fresh zeros in place
+        z.index_select(0, torch.arange(16)).mul(x).sum().backward()
+    else:
+        (z * x).sum().backward()
     torch.testing.assert_close(net.v.grad, x, rtol=1e-6, atol=0)
     torch.testing.assert_close(net.weight.grad, (x * mask.reshape(16)).reshape(4, 4),
-                               rtol=0, atol=0)
+                               rtol=1e-6, atol=0)
     # accumulated into on a second pass (no zero_grad), masked in place as before
     grad = net.weight.grad
     z = torch.relu(net.v) + net.weight.reshape(16)
