@@ -470,15 +470,16 @@ def _zero_(tensor: torch.Tensor, mask: torch.Tensor) -> None:
 _STORAGE_USE_COUNT = getattr(torch._C, "_storage_Use_Count", None)
 
 
-def _handed_over(grad: torch.Tensor) -> bool:
-    """Whether ``grad`` looks handed over by autograd: never written in place.
+def _handed_over(grad: torch.Tensor, existed: bool | None) -> bool:
+    """Whether autograd handed ``grad`` over in this backward, rather than adding into one.
 
-    Where the tensor hook that records it did not run (a parameter swapped by
-    ``swap_tensors``): a gradient that existed before the backward was added into in place,
-    which moved its version; so was one this hook masked. A handed-over gradient written in
-    place before (an input buffer's sum) is missed.
+    ``existed``: whether the parameter held a gradient before accumulation, as its tensor
+    hook recorded. Where that hook did not run (``None``: a parameter swapped by
+    ``swap_tensors``), the version decides: a gradient that existed before the backward was
+    added into in place, which moved its version, and so was one this hook masked; a
+    handed-over gradient written in place before (an input buffer's sum) is missed then.
     """
-    return grad._version == 0
+    return not existed if existed is not None else grad._version == 0
 
 
 def _is_compiling() -> bool:
@@ -603,8 +604,7 @@ class _GradMask:
                 param.grad = grad
             else:
                 existed, self.existed = self.existed, None
-                if (not _is_compiling() and (not existed if existed is not None
-                                             else _handed_over(grad))
+                if (_handed_over(grad, existed) and not _is_compiling()
                         and _shares_storage(grad)):
                     # torch accumulates a first gradient by taking the incoming tensor itself
                     # when nothing else refers to it, and a weight read through a view
@@ -638,7 +638,10 @@ def _masked_sparse(grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def _add_grad_hook(param: torch.Tensor, hook: _GradMask) -> Any:
-    """Register ``hook`` as a post-accumulate-grad hook of ``param``; return its handle.
+    """Register ``hook`` on ``param``; return the handle that removes it.
+
+    As a post-accumulate-grad hook, and its :meth:`_GradMask.note` as a tensor hook, which
+    runs before accumulation.
 
     A parameter swapped by :func:`torch.utils.swap_tensors` (``.to()``, ``load_state_dict``
     under ``torch.__future__.set_swap_module_params_on_conversion(True)``) after it had such
