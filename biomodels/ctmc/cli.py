@@ -47,8 +47,8 @@ from core.cli import (
 #: they are for Python users; the command rewords them. Options with choices show the
 #: value as it is typed (``--method mcmc``).
 _OPTIONS = {"method": "--method", "l1": "--l1", "restarts": "--restarts",
-            "max_steps": "--max-steps"}
-_CHOICES = {"method"}
+            "max_steps": "--max-steps", "optimizer": "--optimizer"}
+_CHOICES = {"method", "optimizer"}
 #: The example that ends each command's --help: README's line, as a user would type it
 _EXAMPLES = {
     "fit": "prunus ctmc fit cohort.csv --method auto --seed 0 --out results/",
@@ -139,7 +139,7 @@ def _fit(args: argparse.Namespace) -> int:
                 x, l1=args.l1, method=args.method, event_names=names, seed=args.seed,
                 folds=args.folds, checkpoint=checkpoint, progress=not args.quiet,
                 restarts=args.restarts, one_se=args.one_se, l1_grid=args.l1_grid,
-                model=args.model, **steps,
+                model=args.model, optimizer=args.optimizer, **steps,
                 **({} if counts is None else {"sample_weight": counts}),
             )
         except ValueError as exc:
@@ -177,7 +177,8 @@ def _fit(args: argparse.Namespace) -> int:
         """Fit the fold as the final fit; return its classical theta (scored the same)."""
         with _step_limits_to(stopped):
             res = fit_theta(xt, l1=model.l1, method=args.method, seed=args.seed,
-                            progress=not args.quiet, restarts=args.restarts, **steps,
+                            progress=not args.quiet, restarts=args.restarts,
+                            optimizer=args.optimizer, **steps,
                             **({"model": "omhn"} if omhn else {}))
         ran.append(1)  # finished: one that Ctrl-C stopped is fitted again by the rerun
         return classical_theta(res.theta) if omhn else res.theta
@@ -199,10 +200,10 @@ def _fit(args: argparse.Namespace) -> int:
             # checkpoint, and a rerun skips them, so their stops were never said (the
             # error that stopped it wins over a warning made an error)
             with contextlib.suppress(Exception):
-                _say_step_limits(stopped, len(ran))
+                _say_step_limits(stopped, len(ran), chooses_l1=False)
             raise
         # (the independence baseline's fits take no --max-steps: not counted)
-        _say_step_limits(stopped, len(ran))
+        _say_step_limits(stopped, len(ran), chooses_l1=False)
     out = args.out
     if counts is None:
         full_ll = float(model.log_likelihood(x).mean())
@@ -239,6 +240,8 @@ def _fit(args: argparse.Namespace) -> int:
     )
     if args.max_steps is not None:  # only with the option: a default run's metrics as before
         metrics["max_steps"] = args.max_steps
+    if args.optimizer != "auto":  # only with the option: a default run's metrics as before
+        metrics["optimizer"] = args.optimizer
     if "restarts" in model.fit_info:  # only with --restarts: the objective of every start
         metrics["restarts"] = model.fit_info["restarts"]
     if args.one_se:  # only with the option: a default run's metrics are as before
@@ -325,8 +328,9 @@ class _FixedL1Checkpoint:
     x_cv
         The tumours the folds split (a counted cohort's rows repeated by their counts).
     args
-        The command's arguments: ``l1``, ``folds``, ``seed``, ``method``, ``restarts``,
-        ``model`` and ``max_steps`` decide the fold scores and so make up the signature.
+        The command's arguments: ``l1``, ``folds``, ``seed``, ``method``, ``optimizer``,
+        ``restarts``, ``model`` and ``max_steps`` decide the fold scores and so make up the
+        signature.
     """
 
     def __init__(self, path: Path, x_cv: Any, args: argparse.Namespace) -> None:
@@ -339,7 +343,7 @@ class _FixedL1Checkpoint:
         # the fold fits' settings as CTMC.fit hands them to select_l1 (fit_theta's defaults
         # for the rest), so that a run choosing the L1 strength differs in grid and l1 only
         fit: dict[str, Any] = {"method": args.method, "sparsity": "proximal",
-                               "optimizer": "auto"}
+                               "optimizer": getattr(args, "optimizer", "auto")}
         if args.restarts:  # as CTMC.fit passes it on: only when given
             fit["restarts"] = args.restarts
         if args.model == "omhn":  # as CTMC.fit passes it on: only for an oMHN
@@ -513,6 +517,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="step limit of the final fit and the held-out fold fits; a fit "
                      "that reaches it before its stopping rule fires warns, its estimates "
                      "may still move (default: 300 for the exact L-BFGS fit, 600 for MCMC)")
+    # the stall warnings of the OWL-QN fit advise Adam: a command-line user had no way to it
+    fit.add_argument("--optimizer", choices=["auto", "lbfgs", "adam", "adagrad"],
+                     default="auto",
+                     help="optimiser of the final fit and the fold fits: lbfgs (OWL-QN, exact "
+                     "gradients only), adam or adagrad (Gotovos et al.); auto takes lbfgs "
+                     "for exact gradients and adam where MCMC samples orderings (default)")
     fit.add_argument("--out", metavar="DIR", required=True, type=output_folder,
                      help="output folder (created if missing)")
     # a cross-validation over hundreds of events runs for hours: show where it is

@@ -196,8 +196,14 @@ def _step_limits_to(stopped: list[_Stop]) -> Any:
         _STEP_LIMITS.reset(token)
 
 
-def _say_step_limits(stopped: list[_Stop], total: int) -> None:
-    """Warn once for the fold fits of ``total`` that ``stopped`` short, once per way."""
+def _say_step_limits(stopped: list[_Stop], total: int, *, chooses_l1: bool = True) -> None:
+    """Warn once for the fold fits of ``total`` that ``stopped`` short, once per way.
+
+    ``chooses_l1=False`` for fold fits at a given strength, which score the fit only (the
+    command line's held-out figure with ``--l1``): their messages said the choice of l1 moved.
+    """
+    # the held-out scores chose l1 only in a cross-validation over strengths
+    choice = ", and with them the choice of l1" if chooses_l1 else ""
     stalled = [s for s in stopped if s.optimality is not None]
     if stalled:
         l1s = sorted({s.l1 for s in stalled})
@@ -207,9 +213,9 @@ def _say_step_limits(stopped: list[_Stop], total: int) -> None:
             f"found no decrease (at l1={', '.join(f'{g:g}' for g in l1s)}; the largest "
             "pseudo-gradient entry there up to "
             f"{max(s.optimality for s in stalled if s.optimality is not None):.3g}, 0 at an "
-            "optimum): their held-out scores may be off the optimum's, and with them the "
-            "choice of l1; fit from other starts (restarts=3) or with optimizer='adam' and "
-            "compare", stacklevel=user_stacklevel())
+            f"optimum): their held-out scores may be off the optimum's{choice}; fit from "
+            "other starts (restarts=3) or with optimizer='adam' and compare",
+            stacklevel=user_stacklevel())
     stopped = [s for s in stopped if s.optimality is None]
     if not stopped:
         return
@@ -218,8 +224,8 @@ def _say_step_limits(stopped: list[_Stop], total: int) -> None:
     warnings.warn(StepLimitWarning(
         f"{len(stopped)} of {total} cross-validation fits stopped at their step limit, "
         f"max_steps={steps}, before their stopping rule fired (at l1="
-        f"{', '.join(f'{g:g}' for g in l1s)}): their held-out scores may still move, and "
-        f"with them the choice of l1; raise max_steps (e.g. max_steps={2 * steps})",
+        f"{', '.join(f'{g:g}' for g in l1s)}): their held-out scores may still move"
+        f"{choice}; raise max_steps (e.g. max_steps={2 * steps})",
         l1=l1s[0], max_steps=steps), stacklevel=user_stacklevel())
 
 

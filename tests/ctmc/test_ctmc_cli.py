@@ -804,8 +804,7 @@ def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_
         "estimates may still move with more steps; raise --max-steps (e.g. --max-steps 4)",
         "prunus: warning: 2 of 2 cross-validation fits stopped at their step limit, "
         "--max-steps 2, before their stopping rule fired (at --l1 0.01): their held-out "
-        "scores may still move, and with them the choice of l1; raise --max-steps (e.g. "
-        "--max-steps 4)"]
+        "scores may still move; raise --max-steps (e.g. --max-steps 4)"]
     short = json.loads((tmp_path / "short" / "metrics.json").read_text())
     assert (short["converged"], short["n_steps"], short["max_steps"]) == (False, 2, 2)
     assert asked == [2, None, 2, None]  # fold fits get it; the independence baseline not
@@ -854,3 +853,56 @@ def test_cli_fit_says_the_fold_fits_step_limits_when_ctrl_c_stops_it(tmp_path, c
     # of the fold fits that finished (the rerun fits the one stopped again)
     assert ("prunus: warning: 1 of 1 cross-validation fits stopped at their step limit, "
             "--max-steps 2") in err
+
+
+def test_cli_fit_takes_the_optimizer_its_stall_warnings_advise(tmp_path, capsys,
+                                                               monkeypatch):
+    # the warnings of a stalled OWL-QN fit said "or with optimizer='adam' and compare",
+    # which a command-line user had no option to do; with --l1 the fold fits' warnings said
+    # their scores moved "the choice of l1", which --l1 fixes
+    import argparse
+
+    import biomodels.ctmc.fit as fit_module
+    from biomodels.ctmc.cli import _CHOICES, _OPTIONS, _FixedL1Checkpoint
+    from biomodels.ctmc.crossval import _say_step_limits
+    from biomodels.ctmc.fit import _Stop
+    from core.cli import option_names
+
+    path, _ = _cohort(tmp_path)
+    real, asked = fit_module.fit_theta, []
+
+    def spy(*args, **kwargs):  # the held-out fold fits
+        asked.append(kwargs.get("optimizer"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit_theta", spy)
+    argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet", "--out"]
+    assert main([*argv, str(tmp_path / "adam"), "--optimizer", "adam"]) == 0
+    capsys.readouterr()
+    adam = json.loads((tmp_path / "adam" / "metrics.json").read_text())
+    assert adam["optimizer"] == "adam"
+    assert CTMC.load(tmp_path / "adam" / "model.json").fit_info["optimizer"] == "adam"
+    assert asked == ["adam", None, "adam", None]  # fold fits; the independence baseline not
+    # the default run resolves auto as before, and its metrics have no such key
+    assert main([*argv, str(tmp_path / "auto")]) == 0
+    assert "optimizer" not in json.loads((tmp_path / "auto" / "metrics.json").read_text())
+    assert CTMC.load(tmp_path / "auto" / "model.json").fit_info["optimizer"] == "lbfgs"
+    # a checkpoint of another optimiser is not resumed; the default's is as before
+    base = dict(l1=0.01, folds=2, seed=0, method="auto", restarts=0, model="cmhn")
+    sig = [_FixedL1Checkpoint(tmp_path / "c.json", np.zeros((4, 2)), argparse.Namespace(
+        **base, **extra)).signature["fit"] for extra in ({}, {"optimizer": "auto"},
+                                                         {"optimizer": "adam"})]
+    assert sig[0] == sig[1] != sig[2]
+    # a refusal names the option
+    assert option_names("optimizer='lbfgs' needs exact gradients; got method='mcmc'",
+                        _OPTIONS, _CHOICES) == ("--optimizer lbfgs needs exact gradients; "
+                                                "got --method mcmc")
+    # the advice of a stalled fit names options the command has
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        _say_step_limits([_Stop(0.01, 300, 0.5)], 5)
+        _say_step_limits([_Stop(0.01, 300, 0.5)], 5, chooses_l1=False)
+    chosen, fixed = (option_names(str(w.message), _OPTIONS, _CHOICES) for w in seen)
+    assert "off the optimum's, and with them the choice of l1; fit from" in chosen
+    assert "off the optimum's; fit from other starts (--restarts 3)" in fixed
+    assert fixed.endswith("or with --optimizer adam and compare")
