@@ -151,6 +151,9 @@ def _hyperbolic_step(param: torch.Tensor, grad: torch.Tensor, lr: float, alpha: 
 #: first step failed inside torch, "torch.sign is not intended to support complex numbers",
 #: after the base optimizer's step)
 _NO_COMPLEX = "its mirror step needs sign(theta)"
+#: where HAM's step finds a complex parameter its constructor and add_param_group refused:
+#: one added to the base optimizer after HAM wrapped it (sign(z) = z / |z| stepped it silently)
+_ADDED_TO_BASE = _NO_COMPLEX + ", in a group added to the base optimizer after HAM wrapped it"
 
 
 #: the hook registries of :class:`torch.optim.Optimizer`
@@ -396,14 +399,34 @@ class HAM(OptimizerWrapper):
         -------
         float or None
             The closure's loss, or ``None`` without a closure.
+
+        Raises
+        ------
+        TypeError
+            If a group holds a complex parameter (added to the base optimizer after HAM
+            wrapped it); checked before the base step, so no parameter is changed then.
         """
+        # before the base step: refused after it, the base would have moved the others
+        _refuse_complex("HAM", self.param_groups, arg="optimizer", reason=_ADDED_TO_BASE)
         loss = self.optimizer.step(closure)
-        self.mirror_step()
+        self._mirror()
         return loss
 
-    @torch.no_grad()
     def mirror_step(self) -> None:
-        """Apply only the hyperbolic step (HYP*) with the current gradients."""
+        """Apply only the hyperbolic step (HYP*) with the current gradients.
+
+        Raises
+        ------
+        TypeError
+            If a group holds a complex parameter (added to the base optimizer after HAM
+            wrapped it); no parameter is changed then.
+        """
+        _refuse_complex("HAM", self.param_groups, arg="optimizer", reason=_ADDED_TO_BASE)
+        self._mirror()
+
+    @torch.no_grad()
+    def _mirror(self) -> None:
+        """Apply the hyperbolic step of :meth:`mirror_step` to parameters already checked."""
         for i, group in enumerate(self.param_groups):
             lr = float(group["lr"])
             # per-group overrides get the constructor's checks (a negative alpha passed)

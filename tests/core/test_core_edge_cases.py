@@ -329,6 +329,26 @@ def test_complex_parameters_given_by_name_or_generator_are_refused_too():
             opt.add_param_group({"params": [("z", z)]})
 
 
+def test_ham_refuses_a_complex_parameter_added_to_its_base_optimizer():
+    # the constructor and HAM.add_param_group refused one, but a group added to the base
+    # optimizer after wrapping was stepped with sign(z) = z / |z|, without a word
+    real = nn.Parameter(torch.randn(3, 4, dtype=torch.float64))
+    base = torch.optim.SGD([real], lr=0.1)
+    ham = HAM(base)
+    z = nn.Parameter(torch.randn(3, 4, dtype=torch.complex128))
+    base.add_param_group({"params": [z]})
+    real.grad, z.grad = torch.ones_like(real), torch.ones_like(z)
+    before = (real.detach().clone(), z.detach().clone())
+    for step in (ham.step, ham.mirror_step):
+        with pytest.raises(TypeError, match=r"^optimizer: HAM takes real floating-point "
+                           r"parameters, got a torch.complex128 one of shape \(3, 4\) \(its "
+                           r"mirror step needs sign\(theta\), in a group added to the base "
+                           r"optimizer after HAM wrapped it\)"):
+            step()
+        # refused before the base step: nothing moved
+        assert torch.equal(real, before[0]) and torch.equal(z, before[1])
+
+
 def test_nanoadam_names_sparse_gradients():
     """nn.Embedding(sparse=True) failed with "reshape is not implemented for sparse tensors"."""
     emb = nn.Embedding(100, 8, sparse=True)
