@@ -2329,8 +2329,9 @@ def _elbo_drop(elbo: list[float]) -> tuple[float, float] | None:
     if w < 5:
         return None
     half = len(elbo) // 2
-    drop = float(np.mean(elbo[half:half + w]) - np.mean(elbo[-w:]))
-    return drop, float(np.std(np.diff(elbo[half:])) / np.sqrt(2))
+    with np.errstate(invalid="ignore"):  # an infinite loss: NaN, which the caller reports
+        drop = float(np.mean(elbo[half:half + w]) - np.mean(elbo[-w:]))
+        return drop, float(np.std(np.diff(elbo[half:])) / np.sqrt(2))
 
 
 def _normalise_trust(raw: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -2425,7 +2426,8 @@ def fit_fj_bayes(
     SVI runs all ``num_steps``; ``converged`` is a heuristic test of its noisy loss: the
     mean loss over the last 10 % of the steps is at most one step's noise (the sd of the
     loss from step to step over the second half) below its mean over the 10 % from mid-run.
-    It is False with fewer than 50 steps or a non-finite loss; from 50 steps on, False
+    It is False with fewer than 50 steps or a non-finite loss, and then a ``UserWarning``
+    says which (as :func:`biomodels.cascade.fit_bayesian` warns); from 50 steps on, False
     comes with a ``UserWarning`` naming ``num_steps`` and the drop. The plateau test of
     :func:`core.plateau.loss_plateaued` (0.1 %) was too strict for this loss, whose noise
     is 1-3 % of it: it read False in 35 of 40 fits at the default 1,000 steps. On
@@ -2548,7 +2550,19 @@ def fit_fj_bayes(
     # settled) and under 0.6 from 500 steps on (4 debates, 2,000 steps each)
     found = _elbo_drop(elbo)
     converged = (found is not None and all(np.isfinite(found)) and found[0] <= found[1])
-    if found is not None and not converged:
+    if found is None:
+        # as fit_bayesian of the cascades says: num_steps=10 returned converged False alone
+        warnings.warn(
+            f"fit_fj_bayes: the ELBO cannot have settled after num_steps={num_steps}: too few "
+            "to settle, or to tell (the loss is judged over at least 50 steps); the posterior "
+            "summaries are those of an unfinished fit: raise num_steps and look at 'elbo'",
+            UserWarning, stacklevel=user_stacklevel())
+    elif not all(np.isfinite(found)):
+        warnings.warn(
+            f"fit_fj_bayes: the ELBO is not finite over the second half of num_steps="
+            f"{num_steps}; the posterior summaries are not to be trusted: look at 'elbo', "
+            "and lower lr", UserWarning, stacklevel=user_stacklevel())
+    elif not converged:
         drop, noise = found
         before = float(np.mean(elbo[len(elbo) // 2:len(elbo) // 2 + len(elbo) // 10]))
         warnings.warn(

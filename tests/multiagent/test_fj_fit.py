@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 
@@ -21,6 +22,17 @@ from multiagent.fit import (
     simulate_transcript,
     transcript_metrics,
 )
+
+#: fits of a few SVI steps, for speed, where the test is about something else: their
+#: "cannot have settled" warning (fewer than 50 steps) is expected
+_FEW_STEPS = pytest.mark.filterwarnings(
+    "ignore:fit_fj_bayes. the ELBO cannot have settled:UserWarning")
+
+
+def _ignore_few_steps() -> None:
+    """Ignore that warning inside a ``pytest.warns`` block, which records every warning."""
+    warnings.filterwarnings("ignore", "fit_fj_bayes: the ELBO cannot have settled",
+                            UserWarning)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -319,6 +331,7 @@ def test_saved_fits_carry_a_format_tag_and_other_prunus_files_are_refused(tmp_pa
         FJFit.load(tmp_path / "ctmc.json")
 
 
+@_FEW_STEPS
 def test_bayes_leaves_global_rngs_and_param_store_alone():
     import random
 
@@ -464,6 +477,7 @@ def test_fit_transcripts_scores_all_rounds_by_a_rollout_from_round_0():
     assert row["mse"] != pytest.approx(fit.loss, rel=1e-3)
 
 
+@_FEW_STEPS
 @pytest.mark.parametrize("context", ["no_grad", "inference_mode", "grad_off"])
 def test_fits_run_inside_the_callers_no_grad_and_inference_mode(context):
     # under inference_mode fit_fj (and fit_transcripts, `prunus fj fit` in-process) failed
@@ -486,6 +500,7 @@ def test_fits_run_inside_the_callers_no_grad_and_inference_mode(context):
     np.testing.assert_array_equal(post["gamma_mean"], post_ref["gamma_mean"])
 
 
+@_FEW_STEPS
 def test_fits_in_threads_give_what_they_give_alone(in_threads):
     # pyro's handler stack, parameter store and the global generators are process-wide: two
     # Bayesian fits in a thread pool failed with "Multiple sample sites named
@@ -687,8 +702,32 @@ def test_bayes_says_whether_its_loss_levelled_off(svi_losses):
     post = fit_fj_bayes(X, per_agent=False, num_steps=500, lr=0.05, num_samples=5, seed=0)
     assert post["elbo"] == seen and len(seen) == 500  # one loss per step, as pyro gave it
     assert post["converged"] is True
-    few = fit_fj_bayes(X, per_agent=False, num_steps=5, lr=0.05, num_samples=5, seed=0)
+    # under 50 steps: False, and said (it was False alone, where the cascades' fit warns)
+    with pytest.warns(UserWarning, match=r"^fit_fj_bayes: the ELBO cannot have settled after "
+                      r"num_steps=5: too few to settle, or to tell \(the loss is judged over "
+                      r"at least 50 steps\)") as said:
+        few = fit_fj_bayes(X, per_agent=False, num_steps=5, lr=0.05, num_samples=5, seed=0)
     assert few["converged"] is False and few["elbo"] == seen[:5]
+    assert [w.filename for w in said] == [__file__]
+
+
+def test_bayes_says_when_its_loss_is_not_finite(monkeypatch):
+    # a loss of inf over the second half read converged False, without a word
+    import pyro.infer
+
+    X = simulate_transcript(3, 4, 2, gamma=0.3, alpha=0.4, noise=0.01, seed=0)
+    step, calls = pyro.infer.SVI.step, []
+
+    def diverging(self, *args, **kwargs):  # the steps run; their losses read inf from 40 on
+        calls.append(step(self, *args, **kwargs))
+        return calls[-1] if len(calls) < 40 else math.inf
+
+    monkeypatch.setattr(pyro.infer.SVI, "step", diverging)
+    with pytest.warns(UserWarning, match=r"^fit_fj_bayes: the ELBO is not finite over the "
+                      r"second half of num_steps=60; the posterior summaries are not to be "
+                      r"trusted"):
+        post = fit_fj_bayes(X, per_agent=False, num_steps=60, num_samples=2, seed=0)
+    assert post["converged"] is False
 
 
 def _simplex_kkt_gap(A, y, b):
@@ -795,6 +834,7 @@ def _named_adjacency():
     return frame[["bob", "ann", "dee", "cy"]], A, names
 
 
+@_FEW_STEPS
 def test_fits_on_a_named_adjacency_keep_the_agents_names(tmp_path):
     # a DataFrame adjacency was read by label but its names were dropped: fit.agents, and
     # fit.json, held unlabelled arrays
@@ -1013,6 +1053,7 @@ def test_fit_transcripts_resume_from_a_checkpoint(tmp_path, monkeypatch):
         fit_transcripts(X, per_agent=True, checkpoint=path)
 
 
+@_FEW_STEPS
 def test_bayes_fit_is_the_same_inside_the_callers_pyro_handlers():
     # the model and guide ran through the caller's pyro handlers: inside
     # pyro.poutine.trace() the fit failed on repeated sample sites and leaked its sites into
@@ -1217,6 +1258,7 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
         assert fit_fj(X, adjacency=frame, max_steps=3).agents == list("abcd")
     # the other fits that take an adjacency: once per call
     with pytest.warns(IsolatedAgentWarning, match="agent 3") as seen:
+        _ignore_few_steps()
         table, fits = fit_transcripts([X, X], adjacency=A, per_agent=True, max_steps=3,
                                       return_fits=True)
         sparse = fit_sparse_trust(X, keep=1, adjacency=A, max_steps=3)
@@ -1235,6 +1277,7 @@ def test_an_agent_that_hears_no_one_is_fitted_as_the_model_reads_it():
     assert p[3] < 1e-3  # d moves back towards s_d: not fully stubborn
 
 
+@_FEW_STEPS
 def test_an_isolated_agents_transitions_are_left_out_of_the_fits():
     # an agent that hears no one keeps its innate belief whatever its gamma, so its rows
     # say nothing on any parameter; yet they were fitted, through report noise alone: here
@@ -1307,6 +1350,7 @@ def test_the_isolated_agent_warning_names_the_callers_line(entry):
              "stubborn_test": lambda: stubborn_test(X, adjacency=A, draws=20),
              "fit_fj under no_grad": under_no_grad}
     with pytest.warns(IsolatedAgentWarning, match="agent 3 hears no one") as seen:
+        _ignore_few_steps()
         calls[entry]()
     assert [(w.filename, w.category) for w in seen] == [(__file__, IsolatedAgentWarning)]
 
@@ -2055,6 +2099,7 @@ def test_bayes_needs_two_posterior_draws_for_a_spread():
         fit_fj_bayes(X, num_steps=1, num_samples=1)
 
 
+@_FEW_STEPS
 def test_fits_draw_no_progress_bar_with_standard_error_closed(monkeypatch):
     # before: with 2>&- (sys.stderr None) the first write of a tqdm bar failed the fit
     # ('NoneType' object has no attribute 'write')

@@ -11,6 +11,11 @@ from multiagent import FriedkinJohnsen
 
 W3 = np.array([[0, 0.5, 0.5], [1, 0, 0], [0.5, 0.5, 0]])
 
+#: fits of a few SVI steps, for speed, where the test is about something else: their
+#: "cannot have settled" warning (fewer than 50 steps) is expected
+_FEW_STEPS = pytest.mark.filterwarnings(
+    "ignore:fit_fj_bayes. the ELBO cannot have settled:UserWarning")
+
 
 @pytest.mark.parametrize("name", ["gamma", "alpha"])
 @pytest.mark.parametrize("bad", [1.2, -0.1, np.nan])
@@ -89,6 +94,7 @@ def test_unknown_method():
         fj.equilibrium(np.ones(3), method="lu")
 
 
+@_FEW_STEPS
 def test_bad_input_beyond_the_model():
     """Fitting, scenarios, defenses, closed forms and the MoE view name what is wrong."""
     from multiagent.adversary import Adversary, Scenario, closed_form_weight
