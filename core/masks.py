@@ -62,6 +62,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn.utils import prune as torch_prune
+from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
 from core.checks import torch_file_problem
@@ -139,7 +140,8 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         Explicit parameter names (one name may be given as a str); checked against
         ``module.named_parameters()``. ``None`` selects every parameter with
         ``ndim >= 2`` (weights; biases and norm scales are left dense, and so are
-        ``nn.MultiheadAttention``'s ``bias_k``/``bias_v`` of shape ``(1, 1, E)``).
+        ``nn.MultiheadAttention``'s ``bias_k``/``bias_v`` of shape ``(1, 1, E)`` and the
+        parameters of normalisation layers of any shape, such as ``nn.LayerNorm([C, L])``'s).
 
     Returns
     -------
@@ -158,10 +160,13 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         first: masks of ``weight_orig`` would ignore torch's mask; torch's masks
         themselves are read, before that, by ``MaskSet.from_state_dict(module.state_dict())``),
         or (``names=None``)
-        a parameter is a factor of a parametrised weight (``core.hadamard``,
-        ``weight_norm``), whose masks would not prune the weight itself; the legacy
-        ``torch.nn.utils.weight_norm``'s ``weight_g`` and ``weight_v`` are refused too
-        (call ``torch.nn.utils.remove_weight_norm(layer)`` first, or pass ``names=``).
+        a parameter is an original of a parametrised weight (``core.hadamard``,
+        ``weight_norm``, ``spectral_norm``, ...), whose scores are not the weight's; the
+        legacy ``torch.nn.utils.weight_norm``'s ``weight_g`` and ``weight_v`` and
+        ``torch.nn.utils.spectral_norm``'s ``weight_orig`` are refused too (call
+        ``torch.nn.utils.remove_weight_norm(layer)`` or ``remove_spectral_norm(layer)``
+        first, or pass ``names=``), and so is a lazy layer's parameter that no forward pass
+        has initialised (either way).
 
     Examples
     --------
@@ -175,8 +180,13 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
     """
     params = dict(module.named_parameters())
     if names is None:
-        # bias_k/bias_v of nn.MultiheadAttention(add_bias_kv=True) are (1, 1, E) biases
-        chosen = [n for n, p in params.items() if p.ndim >= 2 and not _attention_bias(module, n)]
+        # a lazy layer's weight, shapeless until the first forward, reads ndim 1: it was
+        # left out without a word (dense after that forward, the budget counted without it)
+        _refuse_uninitialised(params, list(params), "module")
+        # bias_k/bias_v of nn.MultiheadAttention(add_bias_kv=True) are (1, 1, E) biases;
+        # nn.LayerNorm([C, L]) holds scales and biases of ndim >= 2, pruned as weights before
+        chosen = [n for n, p in params.items() if p.ndim >= 2
+                  and not _attention_bias(module, n) and not _norm_parameter(module, n)]
         _refuse_torch_prune(module, chosen, "module")
         # the factors of a parametrised weight (core.hadamard's m and w, weight_norm's g and
         # v) were scored one by one: a magnitude mask of m and of w, not of m * w, and
@@ -184,12 +194,13 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         factors = [n for n in chosen if "parametrizations" in n.split(".")]
         if factors:
             raise ValueError(
-                f"module: {factors[0]!r} is a factor of a parametrised weight (e.g. "
-                "core.hadamard's m and w, or weight_norm's); masks of the factors would "
-                "not prune the weight: remove the parametrization first "
+                f"module: {factors[0]!r} is an original of a parametrised weight (e.g. "
+                "core.hadamard's m and w, or weight_norm's, spectral_norm's or orthogonal's "
+                "original); its scores are not those of the weight the layer uses, and its "
+                "masks need not prune that weight: remove the parametrization first "
                 "(core.remove_hadamard, torch.nn.utils.parametrize.remove_parametrizations; "
-                "masks for m * w go to hadamard(module, masks=...)), or pass names= "
-                "(hadamard() was already applied if it is core's)")
+                "masks for m * w go to hadamard(module, masks=...)), or pass names= to mask "
+                "the originals themselves (hadamard() was already applied if it is core's)")
         # the legacy torch.nn.utils.weight_norm holds the same factors as parameters
         # weight_g (its gain, shaped (out, 1)) and weight_v, without "parametrizations"
         legacy = [n for n in chosen if _weight_norm_base(module, n) is not None]
@@ -202,6 +213,20 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
                 "pruned as a weight and its direction ranked without the gain: remove it "
                 f"first (torch.nn.utils.remove_weight_norm({layer}, "
                 f"{_weight_norm_base(module, legacy[0])!r})), or pass names=")
+        # the legacy spectral_norm's <attr>_orig is the weight before its division by the
+        # largest singular value: a global ranking compared layers at other scales (68 of
+        # a 3-conv model's entries chosen otherwise than on the weights used)
+        spectral = [n for n in chosen if _spectral_norm_base(module, n) is not None]
+        if spectral:
+            path = spectral[0].rpartition(".")[0]
+            layer = f"module.get_submodule({path!r})" if path else "module"
+            raise ValueError(
+                f"module: {spectral[0]!r} is the weight that torch.nn.utils.spectral_norm "
+                f"divides by its largest singular value (layer {path or '<root>'!r}): ranked "
+                "across layers it would be compared at another scale than the weight the "
+                "layer uses; remove it first (torch.nn.utils.remove_spectral_norm("
+                f"{layer}, {_spectral_norm_base(module, spectral[0])!r})), or pass names= "
+                "with a per-layer scope (scope='layer' ranks each layer as its weight would)")
         return chosen
     # a str is an iterable of its letters: "0.weight" was refused as ['0', '.', 'w', ...]
     names = [names] if isinstance(names, str) else list(names)
@@ -212,6 +237,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
             f"{_tied_aliases(module, params, missing)}; "
             f"expected names from named_parameters(), e.g. {list(params)[:5]}"
         )
+    _refuse_uninitialised(params, names, "names")
     # each once, in model order: a name given twice counted twice in a global budget, and
     # the order given decided ties and which layer pyramidal budgets count as the input
     wanted = set(names)
@@ -312,6 +338,41 @@ def _attention_bias(module: nn.Module, name: str) -> bool:
     """Whether ``name`` is an ``nn.MultiheadAttention``'s ``bias_k`` or ``bias_v``."""
     owner, attr = _owner(module, name)
     return attr in ("bias_k", "bias_v") and isinstance(owner, nn.MultiheadAttention)
+
+
+#: layers whose parameters are scales and shifts, never pruned by default (nn.RMSNorm
+#: from torch 2.4 on): nn.LayerNorm([C, L]) holds them with ndim >= 2
+_NORM_LAYERS: tuple[type[nn.Module], ...] = tuple(
+    t for t in (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm,
+                getattr(nn, "RMSNorm", None)) if t is not None)
+
+
+def _norm_parameter(module: nn.Module, name: str) -> bool:
+    """Whether ``name`` is a parameter of a normalisation layer (LayerNorm, BatchNorm, ...)."""
+    return isinstance(_owner(module, name)[0], _NORM_LAYERS)
+
+
+def _refuse_uninitialised(params: Mapping[str, torch.Tensor], names: Iterable[str],
+                          arg: str) -> None:
+    """Raise ``ValueError`` if a named parameter is a lazy layer's, not yet initialised."""
+    lazy = [n for n in names if isinstance(params[n], nn.parameter.UninitializedParameter)]
+    if lazy:
+        raise ValueError(
+            f"{arg}: the parameter {lazy[0]!r} is not initialised yet (a lazy layer such as "
+            "nn.LazyLinear takes its shape from its first input): run one forward pass "
+            "before building masks")
+
+
+def _spectral_norm_base(module: nn.Module, name: str) -> str | None:
+    """Return the ``<attr>`` that the legacy ``torch.nn.utils.spectral_norm`` computes.
+
+    ``None`` unless ``name`` is that hook's ``<attr>_orig`` on its submodule.
+    """
+    owner, attr = _owner(module, name)
+    for hook in owner._forward_pre_hooks.values():
+        if isinstance(hook, SpectralNorm) and attr == hook.name + "_orig":
+            return hook.name
+    return None
 
 
 def _weight_norm_base(module: nn.Module, name: str) -> str | None:
@@ -1330,6 +1391,9 @@ class MaskSet(Mapping[str, torch.Tensor]):
         Call it again after copying a masked module and its optimizer yourself
         (``copy.deepcopy``, pickling): torch copies no optimizer hooks, so the copy's steps
         would not re-apply the masks (a :class:`core.PruningSchedule` copy re-attaches them).
+        It also arms the gradient masks on the module's own parameters, which a copy's
+        first forward would otherwise do (a model trained only through its submodules,
+        ``model.encoder(x)``, never runs it).
 
         Parameters
         ----------
@@ -1351,6 +1415,11 @@ class MaskSet(Mapping[str, torch.Tensor]):
         if hook is None:
             raise ValueError("module: no MaskSet is attached; call MaskSet.attach first")
         hook.add_optimizer(module, optimizer)
+        # a copy's gradient masks were armed only by its first forward: a model trained
+        # through its submodules (model.encoder(x)) never ran it, and Adam's moments filled
+        # at pruned entries from unmasked gradients
+        if not hook._is_armed(module) and not hook._swapped_in(module):
+            hook.arm(module)
         _zero_state(module, hook.names, optimizer)
 
     def detach(self, module: nn.Module) -> None:

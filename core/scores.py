@@ -248,6 +248,25 @@ def _warn_uncalled(uncalled: list[str], unscored: list[str]) -> None:
             UserWarning, stacklevel=3)
 
 
+def _warn_unscored_layers(model: nn.Module) -> None:
+    """Warn that Wanda leaves convolution and recurrent weights without scores.
+
+    A CNN's masks from these scores kept every convolution dense without a word (model
+    density 0.76 at "sparsity" 0.5); embeddings are left out as the paper leaves them.
+    """
+    others = [f"{mname}.{pname}" if mname else pname
+              for mname, mod in model.named_modules()
+              if isinstance(mod, nn.modules.conv._ConvNd | nn.RNNBase)
+              for pname, p in mod.named_parameters(recurse=False) if p.ndim >= 2]
+    if others:
+        warnings.warn(
+            f"wanda_scores scores nn.Linear weights only, as Wanda does; the convolution and "
+            f"recurrent weights {others[:5]}{' ...' if len(others) > 5 else ''} get no "
+            "scores, so masks built from these leave them dense: score them another way "
+            "(e.g. magnitude_scores) and merge the dictionaries, or prune them separately",
+            UserWarning, stacklevel=3)
+
+
 @torch.no_grad()
 def _input_norms(
     model: nn.Module,
@@ -362,6 +381,8 @@ def wanda_scores(
     ``floor(s * cols)`` per row where ``select_topk`` keeps ``round((1 - s) * cols)``.
     An ``nn.Linear`` whose weight a model uses functionally (the ``out_proj`` of
     ``nn.MultiheadAttention``) is never called, so it gets no score (with a warning).
+    Convolution and recurrent weights get none either (with a warning; Wanda is defined
+    for linear layers); embeddings are left out silently, as in the paper.
 
     Examples
     --------
@@ -377,6 +398,7 @@ def wanda_scores(
     """
     norms, uncalled, unscored = _input_norms(model, batches, forward)
     _warn_uncalled(uncalled, unscored)
+    _warn_unscored_layers(model)
     params = dict(model.named_parameters())
     computed = sorted(k for k in norms if k not in params)
     if computed:  # a bare KeyError before

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from core import MaskSet, magnitude_mask, random_mask
+from core import MaskSet, magnitude_mask, prunable_names, random_mask
 
 # torch 2.2's dynamo cannot trace the masks' forward pre-hook (it calls weak references:
 # "call_method UserDefinedObjectVariable(ReferenceType) __call__"), so fullgraph compiles
@@ -677,8 +677,8 @@ def test_the_factors_of_a_parametrised_weight_are_not_pruned_as_weights():
 
     net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     hadamard(net)
-    with pytest.raises(ValueError, match=r"'0\.parametrizations\.weight\.original0' is a "
-                                         "factor of a parametrised weight"):
+    with pytest.raises(ValueError, match=r"'0\.parametrizations\.weight\.original0' is an "
+                                         "original of a parametrised weight"):
         magnitude_mask(net, sparsity=0.5)
     normed = nn.utils.parametrizations.weight_norm(nn.Linear(4, 3))
     with pytest.raises(ValueError, match="remove the parametrization first"):
@@ -686,6 +686,93 @@ def test_the_factors_of_a_parametrised_weight_are_not_pruned_as_weights():
     # named explicitly, a factor can still be masked (the caller's choice)
     chosen = magnitude_mask(normed, sparsity=0.5, names=["parametrizations.weight.original1"])
     assert list(chosen) == ["parametrizations.weight.original1"]
+
+
+def test_norm_layers_of_any_shape_stay_dense_by_default():
+    # nn.LayerNorm([C, L]) holds (C, L) scales and biases: a magnitude mask spent its budget
+    # on the scales (all 1) and froze the whole bias at 0, an ERK mask zeroed 69 of 80 scales
+    net = nn.Sequential(nn.Conv1d(4, 8, 3), nn.LayerNorm([8, 10]), nn.GroupNorm(2, 8),
+                        nn.BatchNorm1d(8), nn.ReLU(), nn.Flatten(), nn.Linear(80, 2))
+    assert prunable_names(net) == ["0.weight", "6.weight"]
+    masks = magnitude_mask(net, sparsity=0.5)
+    assert list(masks) == ["0.weight", "6.weight"]
+    assert list(random_mask(net, 0.2, distribution="erk", seed=0)) == ["0.weight", "6.weight"]
+    # named explicitly, a norm scale can still be masked (the caller's choice)
+    assert prunable_names(net, ["1.weight"]) == ["1.weight"]
+
+
+def test_a_lazy_layer_is_refused_until_its_first_forward():
+    # its weight, shapeless, reads ndim 1: the default left it out without a word, dense
+    # after the first forward (density 0.73 where 0.1 was asked for)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(4))
+    for build in (lambda: random_mask(net, 0.1, seed=0), lambda: magnitude_mask(net, 0.5)):
+        with pytest.raises(ValueError, match=r"^module: the parameter '3\.weight' is not "
+                           r"initialised yet \(a lazy layer such as nn\.LazyLinear.*run one "
+                           r"forward pass before building masks$"):
+            build()
+    with pytest.raises(ValueError, match=r"^names: the parameter '3\.weight' is not init"):
+        prunable_names(net, ["3.weight"])
+    net(torch.randn(2, 3, 6, 6))
+    masks = random_mask(net, 0.1, seed=0)
+    assert list(masks) == ["0.weight", "3.weight"]
+    assert masks.density() == pytest.approx(0.1, abs=1e-3)
+
+
+def test_the_legacy_spectral_norm_weight_is_refused_by_default():
+    # weight_orig is the weight before its division by the largest singular value: a global
+    # magnitude mask ranked layers at other scales (68 entries chosen otherwise)
+    net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.LeakyReLU(), nn.Conv2d(16, 1, 3))
+    for i in (0, 2):
+        nn.utils.spectral_norm(net[i])
+    with pytest.raises(ValueError, match=r"^module: '0\.weight_orig' is the weight that "
+                       r"torch\.nn\.utils\.spectral_norm divides by its largest singular "
+                       r"value \(layer '0'\).*remove_spectral_norm\(module\.get_submodule\("
+                       r"'0'\), 'weight'\)\), or pass names= with a per-layer scope"):
+        magnitude_mask(net, sparsity=0.5)
+    # per layer, the ranking of weight_orig is that of the weight used (sigma > 0)
+    names = ["0.weight_orig", "2.weight_orig"]
+    net(torch.randn(1, 3, 8, 8))
+    chosen = magnitude_mask(net, sparsity=0.5, names=names, scope="layer")
+    for i, name in zip((0, 2), names, strict=True):
+        used = net[i].weight.detach().abs().flatten()
+        keep = chosen[name].flatten().bool()
+        assert used[keep].min() >= used[~keep].max()
+    nn.utils.remove_spectral_norm(net[0])
+    nn.utils.remove_spectral_norm(net[2])
+    assert prunable_names(net) == ["0.weight", "2.weight"]
+
+
+class _EncoderDecoder(nn.Module):
+    """A model trained through its submodules: its own forward never runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.GRU(4, 8, batch_first=True)
+        self.decoder = nn.Linear(8, 4)
+
+
+def test_attach_optimizer_arms_a_copys_gradient_masks(tmp_path):
+    # a copy's gradient masks were armed only by its root module's first forward: trained
+    # through its submodules (model.encoder(x)) as README's recipe says, after
+    # attach_optimizer, its pruned gradients were not zero and Adam's moments filled there
+    import copy
+
+    model = _EncoderDecoder()
+    magnitude_mask(model, sparsity=0.7).attach(model)
+    torch.save(model, tmp_path / "m.pt")
+    copies = [copy.deepcopy(model), torch.load(tmp_path / "m.pt", weights_only=False)]
+    for c in copies:
+        opt = torch.optim.Adam(c.parameters(), lr=1e-2)
+        MaskSet.attach_optimizer(c, opt)
+        x = torch.randn(3, 5, 4)
+        c.decoder(c.encoder(x)[0]).pow(2).sum().backward()
+        for name in ("encoder.weight_hh_l0", "encoder.weight_ih_l0", "decoder.weight"):
+            param = c.get_parameter(name)
+            mask = c.get_buffer(name + "_mask")
+            assert (mask == 0).any() and (param.grad[mask == 0] == 0).all(), name
+        opt.step()
+        assert (opt.state[c.encoder.weight_hh_l0]["exp_avg"][
+            c.encoder.weight_hh_l0_mask == 0] == 0).all()
 
 
 def test_state_dicts_of_torch_prune_give_their_masks(tmp_path) -> None:

@@ -401,6 +401,37 @@ def test_wanda_scores_warn_of_a_linear_the_model_never_calls() -> None:
                                                 "self_attn.in_proj_weight"}
 
 
+def test_wanda_scores_warn_that_convolutions_and_recurrent_weights_get_none() -> None:
+    # a CNN's masks from these scores kept every convolution dense without a word (model
+    # density 0.76 at sparsity 0.5); an embedding stays out silently, as in the paper
+    from core import wanda_scores
+
+    torch.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU(),
+                        nn.Flatten(), nn.Linear(16, 2))
+    with pytest.warns(UserWarning, match=r"^wanda_scores scores nn\.Linear weights only, as "
+                      r"Wanda does; the convolution and recurrent weights \['0\.weight', "
+                      r"'2\.weight'\] get no scores") as rec:
+        assert set(wanda_scores(cnn, [torch.randn(2, 3, 6, 6)])) == {"5.weight"}
+    assert [w.filename for w in rec] == [__file__]
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.rnn = nn.Embedding(10, 4), nn.LSTM(4, 4, batch_first=True)
+            self.head = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.head(self.rnn(self.emb(x))[0])
+
+    with pytest.warns(UserWarning, match=r"\['rnn\.weight_ih_l0', 'rnn\.weight_hh_l0'\]"):
+        wanda_scores(Tagger(), [torch.randint(0, 10, (2, 5))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # linear layers and an embedding: nothing to say
+        lm = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10))
+        assert set(wanda_scores(lm, [torch.randint(0, 10, (2, 5))])) == {"1.weight"}
+
+
 def _brute_rows(s: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> torch.Tensor:
     """Reference for scope="row": per row a stable sort of (dead, -score, index); first k kept."""
     vals = s.reshape(s.shape[0], -1).double().numpy()
