@@ -248,6 +248,22 @@ def _refuse_complex(owner: str, groups: list[dict[str, Any]], *, arg: str = "par
                     f"parts as two real parameters (torch.view_as_real){instead}")
 
 
+def _refuse_sparse_grads(owner: str, groups: list[dict[str, Any]], *, instead: str) -> None:
+    """Raise ``TypeError`` naming ``owner`` on a sparse gradient, before any step.
+
+    ``nn.Embedding(..., sparse=True)`` gives one. NanoAdam's step failed in torch with
+    "reshape is not implemented for sparse tensors"; HORST's mirror-first step moved the
+    weights, then its inner AdamW raised, naming Adam. ``instead`` ends the advice.
+    """
+    for group in groups:
+        for p in group["params"]:
+            if p.grad is not None and p.grad.layout != torch.strided:
+                raise TypeError(
+                    f"params: {owner} needs dense gradients, got a {p.grad.layout} gradient "
+                    f"for a parameter of shape {tuple(p.shape)}; build its layer with "
+                    f"sparse=False (nn.Embedding's default), or train it with {instead}")
+
+
 def _check_betas(betas: Any) -> tuple[float, float]:
     """Return Adam's ``betas`` as two floats in ``[0, 1)`` (numpy scalars, 0-d arrays too)."""
     try:

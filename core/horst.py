@@ -31,7 +31,13 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import _check_betas, _refuse_complex, check_count, check_number
+from core.checks import (
+    _check_betas,
+    _refuse_complex,
+    _refuse_sparse_grads,
+    check_count,
+    check_number,
+)
 from core.ham import _NO_COMPLEX, OptimizerWrapper, _descent_grad, _hyperbolic_step
 
 __all__ = ["HORST"]
@@ -142,11 +148,21 @@ class HORST(OptimizerWrapper):
         -------
         float or None
             The closure's loss, or ``None`` without a closure.
+
+        Raises
+        ------
+        TypeError
+            If a parameter has a sparse gradient (``nn.Embedding(sparse=True)``), which the
+            inner AdamW cannot take; refused before either step moves anything.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # before both operators: with order="mirror_first" the mirror step moved the weights,
+        # then AdamW raised, naming Adam and advising SparseAdam
+        _refuse_sparse_grads("HORST", self.param_groups,
+                             instead="HAM around torch.optim.SparseAdam")
         if self.order == "mirror_first":
             self._mirror()
             self.optimizer.step()

@@ -30,7 +30,13 @@ from typing import Any, Literal
 
 import torch
 
-from core.checks import _check_betas, _refuse_complex, check_count, check_number
+from core.checks import (
+    _check_betas,
+    _refuse_complex,
+    _refuse_sparse_grads,
+    check_count,
+    check_number,
+)
 from core.select import _check_density, topk_mask_flat
 
 __all__ = ["NanoAdam"]
@@ -178,7 +184,7 @@ class NanoAdam(torch.optim.Optimizer):
         TypeError
             If a parameter has a sparse gradient.
         """
-        _refuse_sparse_grads(self.param_groups)
+        _refuse_sparse_grads("NanoAdam", self.param_groups, instead="torch.optim.SparseAdam")
         for group in self.param_groups:
             density = _check_density(group["density"], "density")
             group["selected_density"] = density  # step() reselects when the density moves
@@ -287,7 +293,7 @@ class NanoAdam(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         # before any tensor moves: a sparse gradient further down left the step half taken
-        _refuse_sparse_grads(self.param_groups)
+        _refuse_sparse_grads("NanoAdam", self.param_groups, instead="torch.optim.SparseAdam")
         t = self.global_step
         force = False
         if self.density_schedule is not None and t % self.density_interval == 0:
@@ -338,22 +344,6 @@ class NanoAdam(torch.optim.Optimizer):
                     p.copy_(tmp.view_as(p))
         self.global_step += 1
         return loss
-
-
-def _refuse_sparse_grads(groups: list[dict[str, Any]]) -> None:
-    """Raise ``TypeError`` on a sparse gradient (torch's Adam refuses them too).
-
-    ``nn.Embedding(..., sparse=True)`` gives one: the step failed in torch with "reshape is
-    not implemented for sparse tensors".
-    """
-    for group in groups:
-        for p in group["params"]:
-            if p.grad is not None and p.grad.layout != torch.strided:
-                raise TypeError(
-                    f"params: NanoAdam needs dense gradients, got a {p.grad.layout} gradient "
-                    f"for a parameter of shape {tuple(p.shape)}; build its layer with "
-                    "sparse=False (nn.Embedding's default), or train it with "
-                    "torch.optim.SparseAdam")
 
 
 def _steps(st: dict[str, Any]) -> torch.Tensor:

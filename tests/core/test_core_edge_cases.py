@@ -349,6 +349,26 @@ def test_ham_refuses_a_complex_parameter_added_to_its_base_optimizer():
         assert torch.equal(real, before[0]) and torch.equal(z, before[1])
 
 
+@pytest.mark.parametrize("order", ["mirror_first", "adamw_first"])
+def test_horst_refuses_sparse_gradients_before_either_step(order):
+    # mirror first, the weights moved, then the inner AdamW raised, naming Adam and advising
+    # SparseAdam, which HORST cannot take
+    emb = nn.Embedding(20, 8, sparse=True)
+    before = emb.weight.detach().clone()
+    opt = HORST(emb.parameters(), lr=0.1, order=order)
+    emb(torch.randint(0, 20, (4, 5))).pow(2).sum().backward()
+    with pytest.raises(TypeError, match=r"^params: HORST needs dense gradients, got a "
+                       r"torch.sparse_coo gradient for a parameter of shape \(20, 8\); build "
+                       r"its layer with sparse=False .* or train it with HAM around "
+                       r"torch.optim.SparseAdam$"):
+        opt.step()
+    assert torch.equal(emb.weight, before)
+    # the advice works
+    ham = HAM(torch.optim.SparseAdam(emb.parameters(), lr=0.1))
+    ham.step()
+    assert not torch.equal(emb.weight, before)
+
+
 def test_nanoadam_names_sparse_gradients():
     """nn.Embedding(sparse=True) failed with "reshape is not implemented for sparse tensors"."""
     emb = nn.Embedding(100, 8, sparse=True)
