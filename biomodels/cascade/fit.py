@@ -437,6 +437,31 @@ def _reordered(saved: Any, graph: CascadeGraph) -> tuple[np.ndarray, np.ndarray]
     return maps[0], maps[1]
 
 
+#: the spread, in logits, of weights that start equal (see :func:`_untied`)
+_TIE_SPREAD = 1e-2
+
+
+def _untied(logits: torch.Tensor) -> torch.Tensor:
+    """Return starting logits with the weights that start equal spread apart a little.
+
+    Edges that the network's symmetry exchanges (the leaves of a star, the members of a
+    household) get the same gradient at equal weights, so a fit from equal starts kept
+    them equal and stopped at a saddle: a star's three leaves, fitted at 0.503 each, 174
+    nats below the maximum (0.17, 0.51, 0.83). The spread is fixed (normal draws of sd
+    ``_TIE_SPREAD`` from seed 0, on the CPU in float64), so a fit stays reproducible.
+    """
+    out = logits.detach().clone()
+    if out.numel() < 2:
+        return out
+    _, inverse, counts = torch.unique(out, return_inverse=True, return_counts=True)
+    tied = counts[inverse] > 1
+    if bool(tied.any()):
+        gen = torch.Generator().manual_seed(0)
+        noise = _TIE_SPREAD * torch.randn(out.shape, generator=gen, dtype=torch.float64)
+        out = torch.where(tied, out + noise.to(device=out.device, dtype=out.dtype), out)
+    return out
+
+
 class CascadeFit:
     """Maximum-likelihood edge activation probabilities from observed cascade sizes.
 
@@ -462,7 +487,10 @@ class CascadeFit:
         when loaded (households fitted before ``"exact"`` existed used TDA).
     init
         Starting probability for every shared weight (None: mean of the graph's weights
-        within each group).
+        within each group). Weights that start equal are spread apart by about 1 % in
+        logits (fixed draws, the same on every run): edges that the network's symmetry
+        exchanges keep equal gradients at equal weights, and a fit from there stopped at a
+        saddle of the likelihood (see Notes).
 
     Raises
     ------
@@ -475,6 +503,13 @@ class CascadeFit:
 
     Notes
     -----
+    Sizes alone identify weights of edges that the network's symmetry exchanges (the
+    leaves of a star, two equal branches) only up to that exchange: a star's leaves of
+    0.2, 0.5 and 0.8 fit 0.17, 0.51 and 0.83 in some order, the order set by the start.
+    With ``share="edge"`` compare such edges' weights as a set, or share them by type.
+    Weights the sizes carry no information on (an edge into a sure seed, or back towards
+    the seed on a tree) keep their start, with a warning from :meth:`fit`.
+
     A gradient step keeps every subtree's distribution for backward, memory that grows
     like nodes times tree depth: measured 0.46 GB on a random tree of 10^4 nodes and
     2.1 GB at 3 x 10^4 (2.7 GB when the likelihood switches to the tail-accurate mode);
@@ -531,7 +566,7 @@ class CascadeFit:
             if not 0 < check_number("init", init) < 1:
                 raise ValueError(f"init: expected a probability in (0, 1), got {init}")
             start = torch.full((n_par,), float(init), dtype=graph.dtype, device=graph.device)
-        self.logits = torch.logit(start).clone()
+        self.logits = _untied(torch.logit(start))
         self.history: list[float] = []
         # set by fit: the largest |d mean log-likelihood / d logit| at the fitted weights
         self.gradient: float | None = None
@@ -720,7 +755,11 @@ class CascadeFit:
         154 passes against 5. Where the likelihood is flat a gradient below ``tol`` still
         leaves the weights up to 0.03 from the optimum: a smaller ``tol`` takes them there,
         with L-BFGS down to gradients of 1e-10 to 1e-8, where float64 rounding stops its
-        line search (``converged`` False for a smaller ``tol``). Many weakly identified
+        line search (``converged`` False for a smaller ``tol``). On a float32 graph that
+        happens above the default ``tol``, at gradients near 1e-4 (a 12-node tree: 5.3e-5
+        after 8 passes, the weights those of float64 to four digits, ``converged`` False
+        however many ``epochs``): fit in float64 (``graph.to(dtype=torch.float64)``), with
+        Adam, or with a ``tol`` to match. Many weakly identified
         weights (one per edge) have several stationary points, and a logit's gradient
         vanishes as its weight nears 0 or 1: on a 50-node tree L-BFGS's long steps took 28
         of the 49 weights within 3e-4 of 0 or 1 (Adam 11) and stopped at a lower likelihood
@@ -740,10 +779,12 @@ class CascadeFit:
         bar = tqdm(total=epochs, disable=bar_disabled(progress), desc="cascade fit")
         self._lik.floored_any = False
         try:
-            logits, values, taken, gradient, evaluations = run(
+            logits, values, taken, (first, last), evaluations = run(
                 counts, epochs=epochs, lr=lr, tol=tol, stop_early=bool(stop_early), bar=bar)
         finally:
             bar.close()
+        gradient = float(last.abs().max()) if last.numel() else 0.0
+        self._warn_uninformed(first, last)
         floored = False
         if self._lik.floored_any:  # some pass counted log(tiny): do the fitted weights?
             with torch.no_grad():
@@ -766,6 +807,35 @@ class CascadeFit:
         self.optimizer = optimizer
         return self
 
+    def _warn_uninformed(self, first: torch.Tensor, last: torch.Tensor) -> None:
+        """Warn of the weights whose gradient is exactly 0 at the start and at the fit.
+
+        Their edges never change a size's probability under these seeds (an edge into a
+        sure seed, or back towards the seed on a tree): they kept their start, and were
+        reported as fitted as the others.
+        """
+        import warnings
+
+        from biomodels._stacklevel import user_stacklevel
+
+        idle = torch.nonzero((first == 0) & (last == 0)).flatten().tolist()
+        if not idle or len(first) < 2:  # one shared weight: its own case (all sizes 1, ...)
+            return
+        if self.share == "edge":
+            names = [self.graph._edge_name(i) for i in idle]
+        elif self.edge_type_names is not None:
+            names = [repr(self.edge_type_names[i]) for i in idle]
+        else:
+            names = [f"type {i}" for i in idle]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        kind = "edges" if self.share == "edge" else "edge types"
+        warnings.warn(
+            f"CascadeFit.fit: the sizes carry no information on {len(idle)} of the "
+            f"{len(first)} weights ({kind} {shown}): their gradient is exactly 0 at the start "
+            "and at the fitted weights, as no cascade from these seeds can use them (an edge "
+            "into a sure seed, or back towards the seed on a tree), so they keep their start",
+            UserWarning, stacklevel=user_stacklevel())
+
     def _objective(self, logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per cascade; its backward fills ``logits.grad``."""
         logits.grad = None
@@ -775,28 +845,35 @@ class CascadeFit:
 
     def _adam(self, counts: torch.Tensor, *, epochs: int, lr: float, tol: float,
               stop_early: bool, bar: tqdm) -> tuple[torch.Tensor, list[float], int, float, int]:
-        """Adam steps; returns logits, values, steps, gradient and passes (see :meth:`fit`)."""
+        """Adam steps; returns logits, values, steps, gradient and passes (see :meth:`fit`).
+
+        The gradient is a pair of vectors, at the starting and at the fitted weights.
+        """
         logits = self.logits.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
         values: list[float] = []
-        gradient = 0.0
+        first = None
         # one pass more than steps: the last scores the fitted weights, and its gradient
         # says whether they are stationary (Adam at a fixed lr ran its epochs and said
         # nothing: 10 per-edge weights of a 6-node tree ended 0.09 from the optimum)
         for taken in range(epochs + 1):
             values.append(-float(self._objective(logits, counts)))
             grad = logits.grad
+            if first is None:
+                first = grad.detach().clone()
             gradient = float(grad.abs().max()) if grad.numel() else 0.0
             # the gradient that met tol is that of these weights: no step, no extra pass
             if taken == epochs or (stop_early and gradient <= tol):
                 break
             opt.step()
             bar.update()
-        return logits.detach(), values, taken, gradient, taken + 1
+        return logits.detach(), values, taken, (first, grad.detach().clone()), taken + 1
 
     def _lbfgs(self, counts: torch.Tensor, *, epochs: int, lr: float, tol: float,
                stop_early: bool, bar: tqdm) -> tuple[torch.Tensor, list[float], int, float, int]:
         """L-BFGS steps; returns logits, values, steps, gradient and passes (see :meth:`fit`).
+
+        The gradient is a pair of vectors, at the starting and at the fitted weights.
 
         Each ``LBFGS.step`` runs one iteration (``max_iter=1``); torch keeps its curvature
         memory between the calls. Every pass is recorded with its weights, so the one that
@@ -838,6 +915,7 @@ class CascadeFit:
                                 tolerance_change=float(torch.finfo(logits.dtype).tiny),
                                 line_search_fn="strong_wolfe")
         loss, grad = evaluate()
+        first = grad
         values = [-loss]
         taken = 0
         while True:
@@ -859,7 +937,7 @@ class CascadeFit:
                 break
             values.append(-loss)
             taken += 1
-        return logits.detach(), values, taken, gradient, passes
+        return logits.detach(), values, taken, (first, grad), passes
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted shared weights and settings as JSON (atomically).

@@ -938,9 +938,13 @@ def tda_size_distribution(
     -------
     torch.Tensor
         Approximate ``P(size = k)``, ``k = 0..n``; differentiable in weights and ``p``,
-        with the one-sided derivative at ``w = 1`` and ``p = 1``. (Where links tie for a
-        spanning tree, as chains of certain edges can with ``seed_mixture``, TDA has a
-        kink: the derivative is that of the tree kept at the tie.) With ``seed_mixture``
+        with the one-sided derivative at ``w = 1`` and ``p = 1``. TDA is not continuous in
+        the weights where the spanning tree it keeps changes: at weights where two links
+        tie for it (as chains of certain edges can with ``seed_mixture``) the distribution
+        jumps, and the derivative is that of the tree kept on either side (on a connected
+        30-node G(n, m) graph, weights moved by 1e-16 changed P(size = 3..6) by 3-4 %,
+        a step of 27 nats in the log-likelihood of 2,000 cascades; a line search or a grid
+        that crosses such a point sees the step). With ``seed_mixture``
         the per-seed BP stops once its messages have settled, without the check of
         :func:`bp_messages` that their derivatives have too (it kept BP, with the
         ``seeds x edges`` messages recorded for autograd, running 2.4x as long on ER(200)

@@ -43,3 +43,26 @@ def brute_force(n, src, dst, w, p):
         on = ((active >> i) & 1).astype(bool)
         joint[i] = np.bincount(sizes[on], weights=weight[on], minlength=n + 1)
     return dist, joint
+
+
+def star_mle(sizes, d, starts=20):
+    """Per-leaf MLE of a star seeded at its hub, by scipy from random starts.
+
+    A size is 1 + PoissonBinomial(p_1, ..., p_d): returns the best log-likelihood and
+    the sorted leaf probabilities (the leaves are exchangeable: sizes fix no order).
+    """
+    from scipy.optimize import minimize
+
+    k = np.bincount(np.asarray(sizes) - 1, minlength=d + 1)
+
+    def nll(u):
+        p = 1 / (1 + np.exp(-u))
+        pmf = np.array([1.0])
+        for pi in p:
+            pmf = np.convolve(pmf, [1 - pi, pi])
+        return -(k * np.log(np.maximum(pmf, 1e-300))).sum()
+
+    rng = np.random.default_rng(0)
+    best = min((minimize(nll, rng.normal(size=d), method="BFGS", options={"gtol": 1e-10})
+                for _ in range(starts)), key=lambda r: r.fun)
+    return -best.fun, np.sort(1 / (1 + np.exp(-best.x)))

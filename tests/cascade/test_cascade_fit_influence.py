@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import warnings
 
 import networkx as nx
 import numpy as np
 import pytest
 import torch
-from cascade_bruteforce import brute_force
+from cascade_bruteforce import brute_force, star_mle
 
 from biomodels.cascade import (
     CascadeFit,
@@ -20,6 +21,11 @@ from biomodels.cascade import (
     seed_probabilities,
     size_distribution,
 )
+
+#: per-edge fits on trees read both ways, where the test is about something else: the
+#: edges back towards the seed carry no information, and the fit says so
+_BACKWARD_EDGES = pytest.mark.filterwarnings(
+    "ignore:CascadeFit.fit. the sizes carry no information:UserWarning")
 
 
 def _typed_tree(n=60, seed=0, truth=(0.3, 0.75)):
@@ -667,6 +673,7 @@ def test_svi_posterior_leaves_the_global_generators_alone(one_thread):
     assert torch.equal(fit_bayesian(g, sizes, **kw)["samples"], first["samples"])
 
 
+@_BACKWARD_EDGES
 def test_saved_fit_resumes_exactly(tmp_path):
     # only sigmoid(logits) was saved: a logit beyond 27.6 came back clamped and the others
     # off in their last bits, so a fit continued after load took other steps
@@ -1122,6 +1129,7 @@ def _six_node_tree():
     return g, monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=400, seed=2).sizes
 
 
+@_BACKWARD_EDGES
 def test_a_fit_stops_once_its_weights_have_converged(tmp_path):
     # every call ran all its epochs (each a distribution pass and its backward, seconds on
     # big trees) however early the gradient met tol: here 300 where 179 settle the weights
@@ -1136,10 +1144,12 @@ def test_a_fit_stops_once_its_weights_have_converged(tmp_path):
     ll = fit._lik(torch.sigmoid(logits), fit._lik.counts(sizes)) / len(sizes)
     (grad,) = torch.autograd.grad(ll, logits)
     assert float(grad.abs().max()) == pytest.approx(fit.gradient, rel=1e-9)
-    # the steps left would hardly move the weights
+    # the steps left would hardly move the weights: two exchangeable leaves (7 and 9), whose
+    # starts are spread apart, move along a flat ridge of the likelihood
     full = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, epochs=300,
                                                                  stop_early=False)
-    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=1e-4)
+    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=5e-3)
+    assert fit.history[-1] == pytest.approx(full.history[-1], abs=1e-6)
     # a further call on converged weights takes no step; its one entry scores them
     n, last = len(fit.history), fit.logits.clone()
     fit.fit(sizes)
@@ -1161,6 +1171,7 @@ def test_a_fit_asked_not_to_stop_early_takes_all_its_epochs():
         fit.fit(sizes, stop_early="no")
 
 
+@_BACKWARD_EDGES
 def test_lbfgs_converges_where_adam_with_the_same_passes_does_not():
     # Adam at a fixed lr is the wrong tool for this deterministic, smooth objective with few
     # weights: 179 passes to meet tol on the 6-node per-edge fit, where L-BFGS needs about 11
@@ -1174,8 +1185,9 @@ def test_lbfgs_converges_where_adam_with_the_same_passes_does_not():
     # the same optimum as Adam's where Adam gets there (300 passes)
     full = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes)
     assert full.converged is True
-    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=1e-4)
-    assert fit.history[-1] >= full.history[-1] - 1e-9
+    # to within the flat ridge of two exchangeable leaves (see the test above)
+    assert torch.allclose(fit.shared_weights, full.shared_weights, atol=5e-3)
+    assert fit.history[-1] == pytest.approx(full.history[-1], abs=1e-6)
 
 
 def test_lbfgs_finds_the_closed_form_maximum():
@@ -1195,6 +1207,7 @@ def test_lbfgs_finds_the_closed_form_maximum():
                                                                                    abs=1e-5)
 
 
+@_BACKWARD_EDGES
 def test_lbfgs_keeps_the_fit_guarantees(tmp_path, monkeypatch):
     import json
 
@@ -1259,12 +1272,14 @@ def test_lbfgs_keeps_the_fit_guarantees(tmp_path, monkeypatch):
     assert torch.equal(old.logits, fit.logits)
 
 
+@_BACKWARD_EDGES
 def test_an_interrupted_lbfgs_fit_changes_nothing(monkeypatch):
     import biomodels.cascade.fit as cascade_fit
 
     g, sizes = _six_node_tree()
     fresh = CascadeFit(g, seeds=[0], share="edge", init=0.3).fit(sizes, optimizer="lbfgs")
     fit = CascadeFit(g, seeds=[0], share="edge", init=0.3)
+    start = fit.logits.clone()
     real, calls = cascade_fit._Likelihood.__call__, []
 
     def interrupted(self, *args, **kwargs):
@@ -1278,7 +1293,7 @@ def test_an_interrupted_lbfgs_fit_changes_nothing(monkeypatch):
         fit.fit(sizes, optimizer="lbfgs")
     monkeypatch.setattr(cascade_fit._Likelihood, "__call__", real)
     assert fit.history == [] and fit.epochs_run is None and fit.optimizer is None
-    assert torch.allclose(fit.shared_weights, torch.full_like(fit.shared_weights, 0.3))
+    assert torch.equal(fit.logits, start)
     fit.fit(sizes, optimizer="lbfgs")  # the rerun is the uninterrupted fit
     assert fit.history == fresh.history and torch.equal(fit.logits, fresh.logits)
 
@@ -1383,6 +1398,7 @@ def test_missing_sizes_and_boolean_flags_are_named_not_fitted():
     assert torch.equal(got.shared_weights, want)
 
 
+@_BACKWARD_EDGES
 @pytest.mark.parametrize(("share", "init"), [("edge", 0.9), ("all", 0.02)])
 def test_lbfgs_with_one_epoch_takes_its_step_within_two_passes(share, init):
     # nothing pinned the budget the line search is given: one pass more than epochs
@@ -1693,3 +1709,54 @@ def test_progress_bars_stay_quiet_with_standard_error_closed(monkeypatch, one_th
                             progress=True)
     assert post["samples"].shape == (2, 2)
     assert celf(g, 1, progress=True).seeds == ["a"]
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_a_fit_from_equal_weights_leaves_the_saddle_of_symmetric_edges(optimizer):
+    # a star's leaves get the same gradient at equal weights: from init=0.3 (or a graph of
+    # equal weights) the fit kept them equal and stopped at a saddle with converged True,
+    # 174 nats below the maximum here; the starts are now spread a little, reproducibly
+    g = CascadeGraph.from_edges([(0, 1, 0.2), (0, 2, 0.5), (0, 3, 0.8)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=5000, seed=0).sizes
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.3)
+    assert len(set(fit.logits.tolist())) == 3  # spread apart
+    again = CascadeFit(g, seeds=[0], share="edge", init=0.3)
+    assert torch.equal(fit.logits, again.logits)  # by fixed draws: the same every run
+    assert (fit.logits - torch.logit(torch.tensor(0.3, dtype=torch.float64))).abs().max() < 0.05
+    fit.fit(sizes, optimizer=optimizer, epochs=2000)
+    best, weights = star_mle(sizes, 3)
+    assert fit.converged
+    assert fit.log_likelihood(sizes) == pytest.approx(best, abs=1e-4)
+    assert np.sort(fit.weights.numpy()) == pytest.approx(weights, abs=2e-3)
+    equal = CascadeFit(g.with_weight(torch.full((3,), 0.503, dtype=torch.float64)), seeds=[0],
+                       share="all", init=0.5).fit(sizes, optimizer="lbfgs")
+    assert fit.log_likelihood(sizes) > equal.log_likelihood(sizes) + 100
+    # unequal starts are kept as they are
+    start = torch.tensor([0.25, 0.3, 0.35], dtype=torch.float64)
+    free = CascadeFit(g.with_weight(start), seeds=[0], share="edge")
+    assert torch.equal(free.logits, torch.logit(start))
+
+
+def test_a_fit_names_the_weights_the_sizes_say_nothing_about():
+    # the edges back towards the seed never change a size's probability: their weights kept
+    # their start and were reported as fitted, without a word
+    g = CascadeGraph.from_edges([(0, 1, 0.7), (1, 0, 0.7), (1, 2, 0.3), (2, 1, 0.3)])
+    sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=2000, seed=0).sizes
+    fit = CascadeFit(g, seeds=[0], share="edge", init=0.5)
+    start = fit.weights.clone()
+    with pytest.warns(UserWarning, match=r"^CascadeFit.fit: the sizes carry no information on "
+                      r"2 of the 4 weights \(edges \(1 -> 0\), \(2 -> 1\)\): their gradient is "
+                      r"exactly 0 at the start and at the fitted weights") as said:
+        fit.fit(sizes, optimizer="lbfgs")
+    assert [w.filename for w in said] == [__file__]
+    assert fit.weights[[1, 3]].tolist() == start[[1, 3]].tolist()
+    assert abs(float(fit.weights[0]) - 0.7) < 0.05 and abs(float(fit.weights[2]) - 0.3) < 0.05
+    # by type: named as the types are
+    typed = CascadeFit(g, seeds=[0], share="type", edge_type=["out", "back", "out", "back"])
+    with pytest.warns(UserWarning, match=r"on 1 of the 2 weights \(edge types 'back'\)"):
+        typed.fit(sizes, optimizer="lbfgs")
+    # every edge informative: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chain = CascadeGraph.from_edges([(0, 1, 0.7), (1, 2, 0.3)])
+        CascadeFit(chain, seeds=[0], share="edge").fit(sizes, optimizer="lbfgs")
