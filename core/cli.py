@@ -33,6 +33,7 @@ __all__ = [
     "ExampleFormatter",
     "at_least",
     "build_parser",
+    "command_required",
     "drawable_text",
     "example_help",
     "existing_file",
@@ -215,6 +216,34 @@ class ExampleFormatter(argparse.HelpFormatter):
         if not text.startswith("example:"):
             return super()._fill_text(text, width, indent)
         return "\n".join(indent + line for line in text.splitlines())
+
+
+def command_required(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """Return the handler of a command group run without one of its commands.
+
+    ``prunus grn`` printed the group's help and exited 0, so a pipeline rule whose
+    subcommand came out empty "succeeded" without doing anything: it is now a usage error
+    (exit code 2) that names the commands.
+
+    Parameters
+    ----------
+    parser
+        The group's parser (``prunus`` itself, or ``prunus grn``), its commands added.
+
+    Returns
+    -------
+    callable
+        The handler to set as the group's ``func``; it raises ``SystemExit(2)``.
+    """
+
+    def handler(args: argparse.Namespace) -> int:
+        groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        names = ", ".join(groups[0].choices) if groups else ""
+        parser.error(f"a command is required ({names}); '{parser.prog} --help' describes "
+                     "them")
+        return 2  # parser.error exits first
+
+    return handler
 
 
 def example_help(command_line: str) -> dict[str, Any]:
@@ -826,13 +855,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         143 when terminated (SIGTERM, which batch systems such as Slurm and PBS send before
         SIGKILL at a time limit). Both interruptions end the command as an error does
         (files being written are removed, earlier results kept) and print one line
-        saying that commands that checkpoint resume when rerun.
+        saying that commands that checkpoint resume when rerun. 141 (a process ended by
+        SIGPIPE) when a pipe it wrote to closed (``prunus demo | head -1``): the command
+        stopped there, maybe before writing its files.
 
     Raises
     ------
     SystemExit
         From argparse: code 0 after ``--help`` or ``--version``, code 2 on a usage error
-        (unknown command or option), with a one-line message.
+        (unknown command or option, or no command: ``prunus``, ``prunus grn``), with a
+        one-line message.
 
     Notes
     -----
@@ -859,9 +891,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    if func is None:  # `prunus` alone: a usage error, as a group without its command
+        func = command_required(parser)
     shown: set[str] = set()
 
     def one_line(message: Warning | str, category: type[Warning], filename: str,
@@ -886,10 +917,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the shell's codes of a process ended by the signal: 128 + SIGTERM's 15, SIGINT's 2
         return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError:
-        # `prunus ... | head` closed our stdout: not an error; silence the final flush.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        # `prunus ... | head` closed a pipe the command wrote to: it stopped there, maybe
+        # before writing its files (the demo prints its table first), and 0 told a
+        # pipeline it had succeeded. The shell's code of a process ended by SIGPIPE, as any
+        # Unix tool's; the final flush silenced
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+        return 141
     except (CommandError, OSError, ValueError, TypeError, KeyError, MemoryError,
             Warning) as exc:
         # MemoryError: a count too large for the machine (numpy says how much it asked for);

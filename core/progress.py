@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["bar_disabled"]
@@ -12,7 +13,10 @@ def bar_disabled(progress: bool) -> bool:
 
     With standard error closed (``2>&-``, a daemon, ``pythonw``) Python sets ``sys.stderr``
     to None, and a tqdm bar's first write failed the run (``'NoneType' object has no
-    attribute 'write'``), before any result was written; the bar is then left out.
+    attribute 'write'``), before any result was written; the bar is then left out. So is
+    every bar where the environment sets ``TQDM_DISABLE`` to anything but ``""``, ``0``
+    or ``false``: tqdm reads it only for bars that do not pass ``disable``, as these do,
+    and a pipeline's logs filled with bars it asked to be spared.
 
     Parameters
     ----------
@@ -29,4 +33,5 @@ def bar_disabled(progress: bool) -> bool:
     >>> bar_disabled(False)
     True
     """
-    return not progress or sys.stderr is None
+    asked_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+    return not progress or sys.stderr is None or asked_off

@@ -16,6 +16,7 @@ from typing import Any
 from core.cli import (
     CommandError,
     at_least,
+    command_required,
     example_help,
     existing_file,
     options_in_errors,
@@ -154,8 +155,9 @@ def _simulate(args: argparse.Namespace) -> int:
         print(summary)
         print(f"wrote {out / 'metrics.json'}")
         if removed:
-            print(f"removed the earlier run's {', '.join(str(p) for p in removed)} "
-                  "(--no-trajectories writes metrics.json only)")
+            print(f"prunus: note: removed the earlier run's "
+                  f"{', '.join(str(p) for p in removed)} "
+                  "(--no-trajectories writes metrics.json only)", file=sys.stderr)
         return 0
     # drawn under the process-wide figure lock: matplotlib's text layout is not thread-safe,
     # and runs of main() in a thread pool failed in it
@@ -524,7 +526,7 @@ def _fit(args: argparse.Namespace) -> int:
             _name_the_belief(exc, X, labels, agent_names)
             raise
     if resumed is not None:
-        print(resumed)
+        print(f"prunus: note: {resumed}", file=sys.stderr)
     table.insert(1, "question", labels)
     # fit_transcripts' last column, put back last below (after the per-agent columns) and
     # out of metrics.json's means
@@ -1054,9 +1056,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(gamma = stubbornness, alpha = peer-resistance).",
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    parser.set_defaults(func=lambda args: parser.print_help() or 0)
-    sim = sub.add_parser("simulate", help="simulate a debate with an adversary",
-                         **example_help(_EXAMPLES["simulate"]))
+    parser.set_defaults(func=command_required(parser))
+    sim = sub.add_parser(
+        "simulate", help="simulate a debate with an adversary",
+        description="Simulate Friedkin-Johnsen debates on a network (--graph, or your own "
+                    "--adjacency) with stubborn adversarial agents, and measure the attack: "
+                    "attack success rate (ASR), benign accuracy before and after, the "
+                    "adversary's weight. Writes DIR/trajectories.csv (every agent's opinion "
+                    "in every round and question), DIR/metrics.json and DIR/trajectories.png "
+                    "(--no-trajectories: metrics.json only).",
+        **example_help(_EXAMPLES["simulate"]))
     where = sim.add_mutually_exclusive_group()
     where.add_argument("--graph", choices=_GRAPHS, default=None,
                        help="topology; er = Erdos-Renyi, ba = Barabasi-Albert; default complete")

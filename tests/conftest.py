@@ -42,6 +42,12 @@ def _seeded_globals() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _progress_bars_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clear ``TQDM_DISABLE``: a shell that sets it would hide the bars tests look for."""
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+
+
 @pytest.fixture
 def seed() -> int:
     """Seed torch and numpy's global state and return the seed."""

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from core.cli import (
     CommandError,
     at_least,
+    command_required,
     example_help,
     existing_file,
     output_folder,
@@ -1315,7 +1316,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="output folder (created): weights.csv, fit.json, summary.json, "
                      "fit.png")
     fit.set_defaults(func=functools.partial(_fit, parser=fit))
-    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+    parser.set_defaults(func=command_required(parser))
 
 
 __all__ = ["register", "CommandError"]

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
 from core.cli import (
     CommandError,
     at_least,
+    command_required,
     example_help,
     existing_file,
     options_in_errors,
@@ -130,7 +132,8 @@ def _fit(args: argparse.Namespace) -> int:
         except ValueError as exc:  # all of them about the file
             raise _checkpoint_error(exc, checkpoint) or exc from exc
         if resumes:  # said once the file is known to be this run's (not before a refusal)
-            print(f"resuming the cross-validation from {checkpoint}")
+            print(f"prunus: note: resuming the cross-validation from {checkpoint}",
+                  file=sys.stderr)
     # around the try: the checkpoint's messages get their own wording there first, and
     # what is left ("method='exact': a tumour carries 30 events") names the options here
     with options_in_errors(_OPTIONS, _CHOICES):
@@ -150,7 +153,8 @@ def _fit(args: argparse.Namespace) -> int:
     if resumes and fixed_cv is None:
         # select_l1 reads the file inside the fit (its progress bar starts at the fits it
         # found): said after it, as a refused file is refused before any fit
-        print(f"resumed the cross-validation from {checkpoint}")
+        print(f"prunus: note: resumed the cross-validation from {checkpoint}",
+              file=sys.stderr)
     cv_done = model.cv_scores.get(model.l1)  # l1 chosen by CV on these same folds
     held = [float(v) for v in cv_done] if cv_done is not None else []
     indep = []
@@ -429,7 +433,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ctmc", help="CTMC (mutual hazard network) models of mutation accumulation"
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+    parser.set_defaults(func=command_required(parser))
     fit = sub.add_parser(
         "fit",
         help="fit theta to a 0/1 tumours x events table",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from core.cli import (
     CommandError,
     at_least,
+    command_required,
     example_help,
     existing_file,
     option_names,
@@ -144,8 +145,9 @@ def _write_outputs(model: Any, adata: Any, out: Path, truth: Any | None,
         # an earlier grn run's metrics would describe another network; another command's
         # metrics.json in the same --out (README sends them all to results/) is left alone
         (out / "metrics.json").unlink(missing_ok=True)
-        print(f"removed the earlier run's {out / 'metrics.json'} (the metrics of the network "
-              "this run replaced; --truth writes this run's)")
+        # a note on stderr: stdout holds the results, the same for a rerun as for a first run
+        print(f"prunus: note: removed the earlier run's {out / 'metrics.json'} (the metrics "
+              "of the network this run replaced; --truth writes this run's)", file=sys.stderr)
     return {key: out / name for key, name in names.items()}, info
 
 
@@ -528,7 +530,7 @@ def _fit_run(args: argparse.Namespace) -> int:
                 f"{_AFRESH}"
             ) from exc
     if resumes:
-        print(f"resumed the fit from {checkpoint}")
+        print(f"prunus: note: resumed the fit from {checkpoint}", file=sys.stderr)
     from biomodels.grn.plot import plot_network, plot_networks
     from core.cli import figures_locked
 
@@ -584,7 +586,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "grn", help="gene-regulatory neural ODEs (PHOENIX) pruned with DASH")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    parser.set_defaults(func=lambda args: parser.print_help() or 0)
+    parser.set_defaults(func=command_required(parser))
     fit = sub.add_parser(
         "fit", help="fit a GRN ODE on an h5ad file and write the network",
         description="Fit dy/dt = ReLU(g) * (f(y) - y) on one-step-ahead pairs and prune it "
@@ -811,7 +813,11 @@ def register_demo(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="the main job: DASH-pruned GRN ODE on krumsiek11",
         description="Fit a PHOENIX GRN ODE on scanpy's krumsiek11 with a 20%-corrupted "
-        "prior, prune it with DASH, print the metrics and save the network and a figure.",
+        "prior, prune it with DASH, print the metrics and save the network and a figure. "
+        "Writes DIR/network.csv (rows regulators, columns targets), DIR/edges.csv (the "
+        "same network as a list of links), DIR/metrics.json (against krumsiek11's true network), "
+        "DIR/result.h5ad, DIR/model.pt and DIR/network.png (the recovered network next to "
+        "the truth), as `prunus grn fit` writes them.",
         **example_help(_EXAMPLES["demo"]))
     parser.add_argument("--out", default="prunus-demo", type=output_folder, metavar="DIR",
                         help="output folder (default: ./prunus-demo)")

@@ -160,13 +160,24 @@ def test_probability_accepts_both_ends_of_the_interval() -> None:
             probability(bad)
 
 
-def test_prunus_without_a_command_prints_the_help_and_succeeds(capsys) -> None:
-    assert main([]) == 0
-    assert capsys.readouterr().out.startswith("usage: prunus")
+def test_prunus_or_a_group_without_a_command_is_a_usage_error(capsys) -> None:
+    # `prunus grn` printed the help and exited 0: a pipeline rule whose subcommand came out
+    # empty succeeded without doing anything
+    for argv, commands in (([], "cascade, ctmc, demo, fj, grn"), (["grn"], "fit"),
+                           (["ctmc"], "fit"), (["cascade"], "size, fit"),
+                           (["fj"], "simulate, fit, equilibrium")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        prog = " ".join(["prunus", *argv])
+        assert capsys.readouterr().err == (f"{prog}: error: a command is required ({commands}); "
+                                           f"'{prog} --help' describes them\n")
 
 
-def test_a_closed_pipe_ends_the_command_quietly_with_success() -> None:
-    # `prunus ... | head` closes stdout: exit 0 and no traceback, as for any Unix tool
+def test_a_closed_pipe_ends_the_command_quietly_with_sigpipes_code() -> None:
+    # `prunus ... | head` closes stdout: no traceback, and the code of a process that
+    # SIGPIPE ended (141), as any Unix tool's; 0 told `set -o pipefail` scripts that
+    # `prunus demo | head -1` had succeeded, though it stopped before writing its files
     import subprocess
     import sys
 
@@ -183,7 +194,7 @@ def test_a_closed_pipe_ends_the_command_quietly_with_success() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
-    assert (done.returncode, done.stderr) == (0, "")
+    assert (done.returncode, done.stderr) == (141, "")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is a POSIX signal")

@@ -136,7 +136,9 @@ def test_cli_leaves_an_unfinished_cross_validation_alone(tmp_path, capsys, monke
     assert checkpoint.exists()
     # the same command resumes, and says so
     assert main(["ctmc", "fit", str(path), "--folds", "2", "--quiet", "--out", str(out)]) == 0
-    assert f"resumed the cross-validation from {checkpoint}" in capsys.readouterr().out
+    # a note on stderr: stdout, the results, is that of an uninterrupted run
+    assert (f"prunus: note: resumed the cross-validation from {checkpoint}"
+            in capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("weights", [False, True])
@@ -189,7 +191,9 @@ def test_cli_fixed_l1_cross_validation_resumes_from_its_checkpoint(tmp_path, cap
     # the same command resumes: only the independence fit of fold 1 and fold 2's two fits
     stop_at = 0
     assert main([*argv, "--out", str(out)]) == 0
-    assert "resuming the cross-validation" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "prunus: note: resuming the cross-validation" in captured.err
+    assert "resum" not in captured.out
     assert len(calls) == 3
     for name in ["theta.csv", "model.json", "metrics.json", "theta.png"]:
         # as the uninterrupted run's, byte for byte
@@ -242,8 +246,9 @@ def test_cli_usage_errors_name_the_option(tmp_path, capsys):
         with pytest.raises(SystemExit) as err:
             main(["ctmc", "fit", str(path), *argv, "--out", str(tmp_path / "o")])
         assert err.value.code == 2 and message in capsys.readouterr().err
-    assert main(["ctmc"]) == 0
-    assert "usage: prunus ctmc" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as err:  # the group without its command
+        main(["ctmc"])
+    assert err.value.code == 2 and "a command is required (fit)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("extra", [[], ["--l1", "0.01"]])

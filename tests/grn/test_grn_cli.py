@@ -492,11 +492,6 @@ def test_fit_usage_is_the_synopsis_of_issue_4(capsys):
         assert part in usage, part
 
 
-def test_grn_without_a_command_prints_its_own_help(capsys):
-    assert main(["grn"]) == 0
-    assert "usage: prunus grn" in capsys.readouterr().out
-
-
 @pytest.mark.filterwarnings("default::UserWarning")  # shown, as the command shows them
 def test_a_truth_without_edges_among_the_data_genes_fails_before_training(files, capsys,
                                                                           monkeypatch):
@@ -629,7 +624,7 @@ def test_interrupted_fit_resumes_from_its_checkpoint(files, monkeypatch, capsys)
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 0
     # said once the file is taken (it said "resuming" before refusing another run's file)
-    assert f"resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().out
+    assert f"prunus: note: resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().err
     assert not (out / "checkpoint.pt").exists()
     pd.testing.assert_frame_equal(pd.read_csv(out / "network.csv", index_col=0),
                                   pd.read_csv(files / "whole" / "network.csv", index_col=0))
@@ -654,7 +649,7 @@ def test_checkpoint_every_sets_the_epochs_a_fit_can_lose(files, monkeypatch, cap
     monkeypatch.setattr(train_mod, "evaluate_loss", real)
     capsys.readouterr()
     assert main(args) == 0  # resumed with the default (10): the option is no setting of the fit
-    assert f"resumed the fit from {checkpoint}" in capsys.readouterr().out
+    assert f"prunus: note: resumed the fit from {checkpoint}" in capsys.readouterr().err
 
 
 def test_fit_refuses_an_out_that_is_a_file_before_training(files, capsys):
@@ -1031,7 +1026,7 @@ def test_a_checkpoint_of_another_run_is_not_announced_as_resumed(files, monkeypa
         "; if it was interrupted, rerun that command to finish it; to start afresh, delete "
         "the file if no run is using it, or use another --out\n")
     assert main([*args, "--out", str(out)]) == 0  # the run it belongs to takes it
-    assert f"resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().out
+    assert f"prunus: note: resumed the fit from {out / 'checkpoint.pt'}" in capsys.readouterr().err
 
 
 @pytest.mark.filterwarnings("ignore:the model explains:UserWarning")  # 2 epochs
@@ -1212,8 +1207,9 @@ def test_a_fit_without_truth_removes_only_an_earlier_grn_runs_metrics_json(files
     capsys.readouterr()
     assert main(fit) == 0
     assert not (out / "metrics.json").exists()
-    assert (f"removed the earlier run's {out / 'metrics.json'} (the metrics of the network "
-            "this run replaced; --truth writes this run's)") in capsys.readouterr().out
+    assert (f"prunus: note: removed the earlier run's {out / 'metrics.json'} (the metrics "
+            "of the network this run replaced; --truth writes this run's)"
+            ) in capsys.readouterr().err
     # a file that cannot be read as JSON is not recognised, so it stays
     for text in (b"\xff\xfe not utf-8", b'{"signed_epr": 1, ', b'["signed_epr"]'):
         (out / "metrics.json").write_bytes(text)
