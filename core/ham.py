@@ -318,7 +318,11 @@ class HAM(OptimizerWrapper):
         Multiplicative decay, tuned like weight decay (1e-3 on ImageNet,
         1.6e-2 on CIFAR-100 in the paper).
     min_ndim
-        Only tensors with ``ndim >= min_ndim`` get the hyperbolic step.
+        Only tensors with ``ndim >= min_ndim`` get the hyperbolic step. HAM sees
+        parameters, not layers: the scales of a normalisation layer of several dimensions
+        (``nn.LayerNorm([C, L])``, ndim 2) get it too, where the paper skips norm layers;
+        put such parameters in a group of their own with ``ham_alpha=0, ham_beta=0``,
+        which leaves them to the base optimizer.
     clamp
         Bound on the absolute exponent (5 in the paper's code).
     max_weight_norm

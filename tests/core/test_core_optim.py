@@ -166,6 +166,34 @@ def test_ham_reverts_non_finite_caps_norm_and_reads_group_overrides() -> None:
         bad.mirror_step()
 
 
+def test_a_ham_group_with_alpha_and_beta_zero_is_left_to_the_base_optimizer() -> None:
+    # HAM's docstring advises it for a LayerNorm([C, L]), whose scales (ndim 2) would get
+    # the mirror step the paper gives no norm layer
+    torch.manual_seed(0)
+    norm, ref = nn.LayerNorm([3, 4]), nn.LayerNorm([3, 4])
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+    ref.load_state_dict(norm.state_dict())
+    ham = HAM(torch.optim.SGD([{"params": nn.Linear(4, 2).parameters()},
+                               {"params": norm.parameters(), "ham_alpha": 0, "ham_beta": 0}],
+                              lr=0.1))
+    plain = torch.optim.SGD(ref.parameters(), lr=0.1)
+    x, w = torch.randn(5, 3, 4), torch.randn(3, 4)
+    for _ in range(3):
+        for model, opt in ((norm, ham), (ref, plain)):
+            opt.zero_grad()
+            (model(x) * w).sum().backward()
+            opt.step()
+    assert torch.equal(norm.weight, ref.weight) and torch.equal(norm.bias, ref.bias)
+    # without the group, the scales take the mirror step too
+    moved = nn.LayerNorm([3, 4])
+    moved.load_state_dict(norm.state_dict())
+    (moved(x) * w).sum().backward()
+    step = moved.weight.detach() - 0.1 * moved.weight.grad
+    HAM(torch.optim.SGD(moved.parameters(), lr=0.1)).step()
+    assert not torch.allclose(moved.weight, step)
+
+
 def test_ham_group_added_later_steps_with_its_own_alpha_and_load_pre_hooks_run() -> None:
     # pins HAM.add_param_group (a group added after construction, with ham_alpha/ham_beta
     # of its own) and the wrapper's load_state_dict pre-hooks; the known answer is HYP*:
