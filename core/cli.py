@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import re
+import select
 import shutil
 import signal
 import stat
@@ -837,6 +838,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _closed_pipes(*streams: Any) -> list[int]:
+    """Return the file descriptors of ``streams`` that are pipes whose reader has gone.
+
+    Asked of the descriptor (``poll`` reports an error on the write end of a pipe without
+    a reader) where the platform has ``poll``, else of the stream, by flushing it again
+    (what a failed flush left in its buffer fails again).
+    """
+    closed = []
+    for stream in streams:
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # None, closed, or not a file
+            continue
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            if any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0)):
+                closed.append(fd)
+            continue
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            closed.append(fd)
+        except (OSError, ValueError):
+            pass
+    return closed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
@@ -856,8 +885,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         SIGKILL at a time limit). Both interruptions end the command as an error does
         (files being written are removed, earlier results kept) and print one line
         saying that commands that checkpoint resume when rerun. 141 (a process ended by
-        SIGPIPE) when a pipe it wrote to closed (``prunus demo | head -1``): the command
-        stopped there, maybe before writing its files.
+        SIGPIPE) when the reader of its stdout or stderr had gone (``prunus ... | true``): the
+        command stopped at that write, maybe before writing its files (a broken pipe of
+        its own, a socket, is an error: 2).
 
     Raises
     ------
@@ -907,7 +937,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _terminate_as_interrupt(), _matplotlib_backend_kept(), \
                 _unencodable_output_escaped(), _one_line_warnings(one_line):
-            return int(func(args) or 0)
+            code = int(func(args) or 0)
+            # a reader gone from a pipe is found here: a short run's buffered stdout was
+            # written at the interpreter's exit, which failed there (exit 120, a traceback)
+            if sys.stdout is not None:
+                sys.stdout.flush()
+            return code
     except KeyboardInterrupt as exc:
         if _debug():
             raise
@@ -916,15 +951,25 @@ def main(argv: Sequence[str] | None = None) -> int:
               "when rerun with the same arguments", file=sys.stderr)
         # the shell's codes of a process ended by the signal: 128 + SIGTERM's 15, SIGINT's 2
         return 143 if isinstance(exc, _Terminated) else 130
-    except BrokenPipeError:
-        # `prunus ... | head` closed a pipe the command wrote to: it stopped there, maybe
-        # before writing its files (the demo prints its table first), and 0 told a
+    except BrokenPipeError as exc:
+        closed = _closed_pipes(sys.stdout, sys.stderr)
+        if _debug() or not closed:  # another pipe (a socket, a FIFO): an error as others
+            if _debug():
+                raise
+            with contextlib.suppress(OSError, ValueError):
+                print(f"prunus: error: {exc}", file=sys.stderr)
+            return 2
+        # `prunus ... | head` closed our stdout (or stderr): the command stopped there,
+        # maybe before writing its files (the demo prints its table first), and 0 told a
         # pipeline it had succeeded. The shell's code of a process ended by SIGPIPE, as any
-        # Unix tool's; the final flush silenced
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
+        # Unix tool's; the closed streams (only those: a caller's own stderr stays) go to
+        # /dev/null, so that the interpreter's final flush is silent
+        for fd in closed:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
         return 141
     except (CommandError, OSError, ValueError, TypeError, KeyError, MemoryError,
             Warning) as exc:

@@ -14,9 +14,10 @@ def bar_disabled(progress: bool) -> bool:
     With standard error closed (``2>&-``, a daemon, ``pythonw``) Python sets ``sys.stderr``
     to None, and a tqdm bar's first write failed the run (``'NoneType' object has no
     attribute 'write'``), before any result was written; the bar is then left out. So is
-    every bar where the environment sets ``TQDM_DISABLE`` to anything but ``""``, ``0``
-    or ``false``: tqdm reads it only for bars that do not pass ``disable``, as these do,
-    and a pipeline's logs filled with bars it asked to be spared.
+    every bar where the environment sets ``TQDM_DISABLE`` to any value but ``""`` (``0``
+    too, as tqdm itself reads it): tqdm reads it only for bars that do not pass
+    ``disable``, as these do, and a pipeline's logs filled with bars it asked to be
+    spared.
 
     Parameters
     ----------
@@ -33,5 +34,4 @@ def bar_disabled(progress: bool) -> bool:
     >>> bar_disabled(False)
     True
     """
-    asked_off = os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
-    return not progress or sys.stderr is None or asked_off
+    return not progress or sys.stderr is None or bool(os.environ.get("TQDM_DISABLE"))

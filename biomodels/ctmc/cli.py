@@ -520,7 +520,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument("--max-steps", metavar="N", type=at_least(1, int), default=None,
                      help="step limit of the final fit and the held-out fold fits; a fit "
                      "that reaches it before its stopping rule fires warns, its estimates "
-                     "may still move (default: 300 for the exact L-BFGS fit, 600 for MCMC)")
+                     "may still move (default: 300 for the exact L-BFGS fit, 500 for Adam or "
+                     "Adagrad on exact gradients, 600 where MCMC samples orderings)")
     # the stall warnings of the OWL-QN fit advise Adam: a command-line user had no way to it
     fit.add_argument("--optimizer", choices=["auto", "lbfgs", "adam", "adagrad"],
                      default="auto",

@@ -174,27 +174,61 @@ def test_prunus_or_a_group_without_a_command_is_a_usage_error(capsys) -> None:
                                            f"'{prog} --help' describes them\n")
 
 
-def test_a_closed_pipe_ends_the_command_quietly_with_sigpipes_code() -> None:
-    # `prunus ... | head` closes stdout: no traceback, and the code of a process that
-    # SIGPIPE ended (141), as any Unix tool's; 0 told `set -o pipefail` scripts that
-    # `prunus demo | head -1` had succeeded, though it stopped before writing its files
+@pytest.mark.skipif(os.name != "posix", reason="pipes closed under a running process")
+def test_a_closed_pipe_ends_the_command_quietly_with_sigpipes_code(tmp_path: Path) -> None:
+    # `prunus ... | true`: the reader is gone before the command writes. Exit 0 told `set -o
+    # pipefail` scripts it had succeeded; with buffered stdout (no PYTHONUNBUFFERED) the
+    # write failed only at the interpreter's exit, with code 120 and a traceback. Now the
+    # code of a process that SIGPIPE ended (141), as any Unix tool's, and no traceback
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = tmp_path / "sim"
+    code = ("import sys\nfrom core.cli import main\n"
+            f"sys.exit(main(['fj', 'simulate', '--quiet', '--questions', '2', '--rounds', '3', "
+            f"'--out', {str(out)!r}]))\n")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=env) as proc:
+        proc.stdout.close()  # the reader is gone before the command writes
+        err = proc.stderr.read().decode()
+        assert (proc.wait(timeout=120), err) == (141, "")
+    assert (out / "metrics.json").exists()  # it had written its files first
+
+
+def test_a_closed_pipe_silences_only_the_closed_stream_and_other_pipes_are_errors() -> None:
+    # the handler sent the caller's stderr to /dev/null too (a notebook's or a thread pool's
+    # later messages were lost), leaked a descriptor per call, and a command's own broken
+    # socket also exited 141 without a word
     import subprocess
     import sys
 
     code = (
-        "import argparse, sys\n"
+        "import argparse, os, socket, sys\n"
         "import core.cli as cli\n"
         "def broken(args):\n"
-        "    raise BrokenPipeError\n"
+        "    a, b = socket.socketpair()\n"
+        "    b.close()\n"
+        "    a.sendall(b'x' * 100000)\n"
         "class Parser:\n"
         "    def parse_args(self, argv):\n"
         "        return argparse.Namespace(func=broken)\n"
         "cli.build_parser = Parser\n"
-        "sys.exit(cli.main(['x']))\n"
+        "fds = len(os.listdir('/proc/self/fd'))\n"
+        "print('code', cli.main(['x']), len(os.listdir('/proc/self/fd')) - fds, "
+        "file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
-    assert (done.returncode, done.stderr) == (141, "")
+    assert done.stderr.splitlines() == ["prunus: error: [Errno 32] Broken pipe", "code 2 0"]
+    # stdout closed: 141, and the caller's stderr still writes
+    code = code.replace("a, b = socket.socketpair()\\n    b.close()\\n    a.sendall(b'x' * "
+                        "100000)", "print('x' * 100000)")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        proc.stdout.close()
+        assert proc.stderr.read().decode().splitlines() == ["code 141 0"]
+        assert proc.wait(timeout=120) == 0
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGTERM is a POSIX signal")
