@@ -279,7 +279,8 @@ def random_mask(
         is refused, not read as fresh entropy: the same call gives the same masks; pass
         another integer for another draw.
     names
-        Parameters to mask (default: all with ``ndim >= 2``, in model order).
+        Parameters to mask (default: :func:`~core.prunable_names`' weights, in model
+        order).
     redistribute
         See :func:`layer_densities`.
 

@@ -173,7 +173,8 @@ def hadamard(
     module
         The model (modified in place).
     names
-        Parameters to reparameterize (default: ``ndim >= 2``).
+        Parameters to reparameterize (default: :func:`~core.prunable_names`' weights:
+        ``ndim >= 2``, normalisation layers left as they are).
     beta
         Initial balance ``gamma_0 = beta > 0`` (1 in "Mask in the Mirror" and Sign-In).
     masks

@@ -308,7 +308,8 @@ class PruningSchedule:
     scope
         Selection scope, ``"global"`` (default), ``"layer"`` or ``"row"``.
     names
-        Parameters to prune (default: ``ndim >= 2``).
+        Parameters to prune (default: :func:`~core.prunable_names`' weights: ``ndim >= 2``,
+        normalisation layers left dense).
     masks
         Masks to start from (e.g. a random mask); they are attached at once.
         Without them, masks already attached to ``model`` (``MaskSet.attach``) are
@@ -647,8 +648,15 @@ class PruningSchedule:
         for key, mine in (("kind", type(self).__name__), ("rewind", self.rewind),
                           ("scope", self.scope), ("names", list(self.names))):
             if state[key] != mine:
+                hint = ""
+                if key == "names" and set(mine) < set(state[key]):
+                    # the default names leave normalisation layers dense since 2026-12: a
+                    # schedule saved before pruned a LayerNorm([C, L])'s scales and bias
+                    hint = ("; the saved names hold more (the default once pruned the "
+                            "scales of normalisation layers with ndim >= 2): pass "
+                            "names=<the saved names> to resume that run")
                 raise ValueError(f"state: saved by a schedule with {key}={state[key]!r}, "
-                                 f"this one has {key}={mine!r}")
+                                 f"this one has {key}={mine!r}{hint}")
         if (state["lr_scheduler"] is None) != (self.lr_scheduler is None):
             had = "had" if state["lr_scheduler"] is not None else "had no"
             raise ValueError(f"state: the saved schedule {had} an lr_scheduler; build this "

@@ -101,7 +101,7 @@ def magnitude_scores(
     model
         The model.
     names
-        Parameters to score (default: ``ndim >= 2``).
+        Parameters to score (default: :func:`~core.prunable_names`' weights).
 
     Returns
     -------
@@ -136,7 +136,7 @@ def gradient_scores(
     model
         Model after a ``backward()`` on the loss of interest.
     names
-        Parameters to score (default: ``ndim >= 2``).
+        Parameters to score (default: :func:`~core.prunable_names`' weights).
     kind
         ``"snip"``: connection sensitivity ``|w * g|`` (Lee et al., ICLR 2019);
         ``"grad"``: ``|g|``.
@@ -248,23 +248,30 @@ def _warn_uncalled(uncalled: list[str], unscored: list[str]) -> None:
             UserWarning, stacklevel=3)
 
 
-def _warn_unscored_layers(model: nn.Module) -> None:
-    """Warn that Wanda leaves convolution and recurrent weights without scores.
+def _warn_unscored_weights(model: nn.Module, scored: Iterable[str],
+                           uncalled: list[str]) -> None:
+    """Warn of the weights Wanda leaves without scores: convolutions, recurrent layers, ...
 
     A CNN's masks from these scores kept every convolution dense without a word (model
-    density 0.76 at "sparsity" 0.5); embeddings are left out as the paper leaves them.
+    density 0.76 at "sparsity" 0.5). Embeddings are left out silently, as in the paper, and
+    so are the nn.Linear modules never called (their own warning names them).
     """
-    others = [f"{mname}.{pname}" if mname else pname
-              for mname, mod in model.named_modules()
-              if isinstance(mod, nn.modules.conv._ConvNd | nn.RNNBase)
-              for pname, p in mod.named_parameters(recurse=False) if p.ndim >= 2]
+    try:
+        weights = prunable_names(model)
+    except ValueError:  # a parametrised or lazy model: wanda_scores reports it itself
+        return
+    skipped = {f"{m}.weight" for m in uncalled}
+    embeddings = {f"{m}.weight" if m else "weight" for m, mod in model.named_modules()
+                  if isinstance(mod, nn.Embedding | nn.EmbeddingBag)}
+    done = set(scored)
+    others = [n for n in weights if n not in done and n not in skipped and n not in embeddings]
     if others:
         warnings.warn(
-            f"wanda_scores scores nn.Linear weights only, as Wanda does; the convolution and "
-            f"recurrent weights {others[:5]}{' ...' if len(others) > 5 else ''} get no "
-            "scores, so masks built from these leave them dense: score them another way "
-            "(e.g. magnitude_scores) and merge the dictionaries, or prune them separately",
-            UserWarning, stacklevel=3)
+            f"wanda_scores scores nn.Linear weights only, as Wanda does; the weights "
+            f"{others[:5]}{' ...' if len(others) > 5 else ''} (convolution, recurrent or "
+            "other layers) get no scores, so masks built from these leave them dense: score "
+            "them another way (e.g. magnitude_scores) and merge the dictionaries, or prune "
+            "them separately", UserWarning, stacklevel=3)
 
 
 @torch.no_grad()
@@ -381,8 +388,9 @@ def wanda_scores(
     ``floor(s * cols)`` per row where ``select_topk`` keeps ``round((1 - s) * cols)``.
     An ``nn.Linear`` whose weight a model uses functionally (the ``out_proj`` of
     ``nn.MultiheadAttention``) is never called, so it gets no score (with a warning).
-    Convolution and recurrent weights get none either (with a warning; Wanda is defined
-    for linear layers); embeddings are left out silently, as in the paper.
+    Nor do the other weights (:func:`~core.prunable_names`' default: convolutions,
+    recurrent layers and cells, ``nn.Bilinear``, ...), with a warning that names them, as
+    Wanda is defined for linear layers; embeddings are left out silently, as in the paper.
 
     Examples
     --------
@@ -398,7 +406,6 @@ def wanda_scores(
     """
     norms, uncalled, unscored = _input_norms(model, batches, forward)
     _warn_uncalled(uncalled, unscored)
-    _warn_unscored_layers(model)
     params = dict(model.named_parameters())
     computed = sorted(k for k in norms if k not in params)
     if computed:  # a bare KeyError before
@@ -411,6 +418,7 @@ def wanda_scores(
         # at least float32: fp16 input norms overflow (> 65504) and would tie as inf
         dtype = torch.promote_types(torch.promote_types(params[k].dtype, v.dtype), torch.float32)
         out[k] = params[k].detach().abs().to(dtype) * v.to(dtype)
+    _warn_unscored_weights(model, [*out, *unscored], uncalled)
     return out
 
 
@@ -548,7 +556,7 @@ def magnitude_mask(
     scope
         ``"global"``, ``"layer"`` or ``"row"``.
     names
-        Parameters to prune (default ``ndim >= 2``).
+        Parameters to prune (default: :func:`~core.prunable_names`' weights).
     current
         Masks from a previous round: pruned entries stay pruned.
 
@@ -597,7 +605,8 @@ def magnitude_mask(
                 raise ValueError(f"current: mask {n!r} has shape {tuple(m.shape)}, "
                                  f"expected {tuple(params[n].shape)}")
     if not chosen:
-        raise ValueError("model/names: no parameter to prune (by default those with ndim >= 2)")
+        raise ValueError("model/names: no parameter to prune (by default the weights, those "
+                         "with ndim >= 2 outside normalisation layers)")
     if scope != "global":
         return _select_topk({n: params[n].detach().abs() for n in chosen}, density,
                             scope=scope, current=current, arg="sparsity", stacklevel=4)

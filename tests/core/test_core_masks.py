@@ -716,6 +716,9 @@ def test_a_lazy_layer_is_refused_until_its_first_forward():
     masks = random_mask(net, 0.1, seed=0)
     assert list(masks) == ["0.weight", "3.weight"]
     assert masks.density() == pytest.approx(0.1, abs=1e-3)
+    # a lazy norm layer would stay dense anyway: not refused (it was, in review)
+    normed = nn.Sequential(nn.Linear(4, 8), nn.LazyBatchNorm1d(), nn.Linear(8, 2))
+    assert prunable_names(normed) == ["0.weight", "2.weight"]
 
 
 def test_the_legacy_spectral_norm_weight_is_refused_by_default():

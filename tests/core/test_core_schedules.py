@@ -726,3 +726,18 @@ def test_a_schedule_on_a_data_parallel_model_sees_the_masks_attached_through_it(
         LRR(dp, opt, [0.8])
     sched = LRR(dp, opt, [0.25])
     assert sched.masks is not None and sched.masks.density() == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_schedule_saved_with_norm_layer_names_says_how_to_resume_it() -> None:
+    # the default names once pruned a LayerNorm([C, L])'s scales and bias: a run saved then
+    # was refused with the two lists alone, which did not say why they differ
+    net = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm([2, 4]), nn.Flatten(), nn.Linear(8, 2))
+    old_names = ["0.weight", "1.weight", "1.bias", "3.weight"]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    saved = IMP(net, opt, [0.5, 0.25], names=old_names).state_dict()
+    fresh = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm([2, 4]), nn.Flatten(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(fresh.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"this one has names=\['0\.weight', '3\.weight'\]; the "
+                       r"saved names hold more .* pass names=<the saved names> to resume"):
+        IMP(fresh, opt, [0.5, 0.25]).load_state_dict(saved)
+    IMP(fresh, opt, [0.5, 0.25], names=old_names).load_state_dict(saved)

@@ -410,8 +410,8 @@ def test_wanda_scores_warn_that_convolutions_and_recurrent_weights_get_none() ->
     cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU(),
                         nn.Flatten(), nn.Linear(16, 2))
     with pytest.warns(UserWarning, match=r"^wanda_scores scores nn\.Linear weights only, as "
-                      r"Wanda does; the convolution and recurrent weights \['0\.weight', "
-                      r"'2\.weight'\] get no scores") as rec:
+                      r"Wanda does; the weights \['0\.weight', '2\.weight'\] \(convolution, "
+                      r"recurrent or other layers\) get no scores") as rec:
         assert set(wanda_scores(cnn, [torch.randn(2, 3, 6, 6)])) == {"5.weight"}
     assert [w.filename for w in rec] == [__file__]
 
@@ -426,6 +426,20 @@ def test_wanda_scores_warn_that_convolutions_and_recurrent_weights_get_none() ->
 
     with pytest.warns(UserWarning, match=r"\['rnn\.weight_ih_l0', 'rnn\.weight_hh_l0'\]"):
         wanda_scores(Tagger(), [torch.randint(0, 10, (2, 5))])
+
+    class Cells(nn.Module):  # recurrent cells and nn.Bilinear: no warning before the review
+        def __init__(self):
+            super().__init__()
+            self.cell, self.bil = nn.LSTMCell(4, 4), nn.Bilinear(4, 4, 4)
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, x):
+            h, _ = self.cell(x)
+            return self.head(self.bil(h, x))
+
+    with pytest.warns(UserWarning, match=r"the weights \['cell\.weight_ih', 'cell\.weight_hh', "
+                      r"'bil\.weight'\]"):
+        assert set(wanda_scores(Cells(), [torch.randn(3, 4)])) == {"head.weight"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # linear layers and an embedding: nothing to say
         lm = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10))
