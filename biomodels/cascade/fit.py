@@ -447,14 +447,22 @@ def _untied(logits: torch.Tensor) -> torch.Tensor:
     Edges that the network's symmetry exchanges (the leaves of a star, the members of a
     household) get the same gradient at equal weights, so a fit from equal starts kept
     them equal and stopped at a saddle: a star's three leaves, fitted at 0.503 each, 174
-    nats below the maximum (0.17, 0.51, 0.83). The spread is fixed (normal draws of sd
-    ``_TIE_SPREAD`` from seed 0, on the CPU in float64), so a fit stays reproducible.
+    nats below the maximum (0.17, 0.51, 0.83). Starts within ``_TIE_SPREAD`` of another
+    count as equal: 1e-6 apart, the fit stopped at the same saddle. The spread is fixed
+    (normal draws of sd ``_TIE_SPREAD`` from seed 0, on the CPU in float64), so a fit stays
+    reproducible.
     """
     out = logits.detach().clone()
     if out.numel() < 2:
         return out
-    _, inverse, counts = torch.unique(out, return_inverse=True, return_counts=True)
-    tied = counts[inverse] > 1
+    order = torch.argsort(out)
+    close = (out[order].diff().abs() < _TIE_SPREAD).cpu()
+    near = torch.zeros(out.numel(), dtype=torch.bool)
+    near[:-1] |= close
+    near[1:] |= close
+    tied = torch.zeros_like(near)
+    tied[order.cpu()] = near
+    tied = tied.to(out.device)
     if bool(tied.any()):
         gen = torch.Generator().manual_seed(0)
         noise = _TIE_SPREAD * torch.randn(out.shape, generator=gen, dtype=torch.float64)
@@ -487,10 +495,10 @@ class CascadeFit:
         when loaded (households fitted before ``"exact"`` existed used TDA).
     init
         Starting probability for every shared weight (None: mean of the graph's weights
-        within each group). Weights that start equal are spread apart by about 1 % in
-        logits (fixed draws, the same on every run): edges that the network's symmetry
-        exchanges keep equal gradients at equal weights, and a fit from there stopped at a
-        saddle of the likelihood (see Notes).
+        within each group). A first :meth:`fit` spreads weights that start equal apart by
+        about 1 % in logits (fixed draws, the same on every run): edges that the network's
+        symmetry exchanges keep equal gradients at equal weights, and a fit from there
+        stopped at a saddle of the likelihood (see Notes).
 
     Raises
     ------
@@ -545,6 +553,9 @@ class CascadeFit:
         self.share = share
         self.method = method
         self.index = _param_index(graph, share, edge_type)
+        # the type of each shared weight (share="type"), unnamed types too, for messages
+        self._types = (None if share != "type" else np.unique(np.asarray(
+            edge_type if edge_type is not None else graph.edge_type)).tolist())
         # the name of each shared weight (share="type"), as fit.json and the repr show them
         self.edge_type_names = _type_names(graph, share, edge_type)
         p = seed_probabilities(graph, self.seeds, seed_prob)
@@ -566,7 +577,9 @@ class CascadeFit:
             if not 0 < check_number("init", init) < 1:
                 raise ValueError(f"init: expected a probability in (0, 1), got {init}")
             start = torch.full((n_par,), float(init), dtype=graph.dtype, device=graph.device)
-        self.logits = _untied(torch.logit(start))
+        self.logits = torch.logit(start).clone()
+        # the start: a first fit from it spreads the weights that start equal (fit)
+        self._start = self.logits.clone()
         self.history: list[float] = []
         # set by fit: the largest |d mean log-likelihood / d logit| at the fitted weights
         self.gradient: float | None = None
@@ -776,15 +789,26 @@ class CascadeFit:
         lr = check_number("lr", lr, above=0)
         counts = self._lik.counts(sizes)
         run = self._adam if optimizer == "adam" else self._lbfgs
+        # a first fit from the start given spreads the weights that start equal (a later
+        # one goes on from where the last stopped, a loaded fit from where it was saved)
+        spread = not self.history and torch.equal(self.logits, self._start)
+        begin = _untied(self.logits) if spread else self.logits
         bar = tqdm(total=epochs, disable=bar_disabled(progress), desc="cascade fit")
         self._lik.floored_any = False
         try:
             logits, values, taken, (first, last), evaluations = run(
-                counts, epochs=epochs, lr=lr, tol=tol, stop_early=bool(stop_early), bar=bar)
+                begin, counts, epochs=epochs, lr=lr, tol=tol, stop_early=bool(stop_early),
+                bar=bar)
         finally:
             bar.close()
         gradient = float(last.abs().max()) if last.numel() else 0.0
-        self._warn_uninformed(first, last)
+        # a floored term has no gradient: a zero one then says nothing of the edge
+        if not self._lik.floored_any:
+            idle = self._warn_uninformed(first, last)
+            if spread:
+                # weights the sizes say nothing about keep the start given, not its spread
+                # (those still at the spread start: they never moved)
+                logits = torch.where(idle & (logits == begin), self.logits, logits)
         floored = False
         if self._lik.floored_any:  # some pass counted log(tiny): do the fitted weights?
             with torch.no_grad():
@@ -807,34 +831,37 @@ class CascadeFit:
         self.optimizer = optimizer
         return self
 
-    def _warn_uninformed(self, first: torch.Tensor, last: torch.Tensor) -> None:
+    def _warn_uninformed(self, first: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
         """Warn of the weights whose gradient is exactly 0 at the start and at the fit.
 
         Their edges never change a size's probability under these seeds (an edge into a
         sure seed, or back towards the seed on a tree): they kept their start, and were
-        reported as fitted as the others.
+        reported as fitted as the others. Returns which weights those are (all False for
+        a single shared weight, whose zero gradient is its own case: all sizes 1, ...).
         """
         import warnings
 
         from biomodels._stacklevel import user_stacklevel
 
-        idle = torch.nonzero((first == 0) & (last == 0)).flatten().tolist()
-        if not idle or len(first) < 2:  # one shared weight: its own case (all sizes 1, ...)
-            return
-        if self.share == "edge":
-            names = [self.graph._edge_name(i) for i in idle]
-        elif self.edge_type_names is not None:
-            names = [repr(self.edge_type_names[i]) for i in idle]
+        mask = (first == 0) & (last == 0)
+        idle = torch.nonzero(mask).flatten().tolist()
+        if not idle or len(first) < 2:
+            return torch.zeros_like(mask)
+        g = self.graph
+        if self.share == "edge":  # as weights.csv names them
+            names = [f"{g.labels[g.src[i]]}->{g.labels[g.dst[i]]}" for i in idle]
         else:
-            names = [f"type {i}" for i in idle]
+            types = self.edge_type_names or self._types or list(range(len(first)))
+            names = [str(types[i]) for i in idle]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        kind = "edges" if self.share == "edge" else "edge types"
+        kind = ("edge" if self.share == "edge" else "edge type") + ("s" if len(idle) > 1 else "")
         warnings.warn(
             f"CascadeFit.fit: the sizes carry no information on {len(idle)} of the "
             f"{len(first)} weights ({kind} {shown}): their gradient is exactly 0 at the start "
             "and at the fitted weights, as no cascade from these seeds can use them (an edge "
             "into a sure seed, or back towards the seed on a tree), so they keep their start",
             UserWarning, stacklevel=user_stacklevel())
+        return mask
 
     def _objective(self, logits: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per cascade; its backward fills ``logits.grad``."""
@@ -843,13 +870,13 @@ class CascadeFit:
         loss.backward()
         return loss.detach()
 
-    def _adam(self, counts: torch.Tensor, *, epochs: int, lr: float, tol: float,
-              stop_early: bool, bar: tqdm) -> tuple[torch.Tensor, list[float], int, float, int]:
+    def _adam(self, start: torch.Tensor, counts: torch.Tensor, *, epochs: int, lr: float,
+              tol: float, stop_early: bool, bar: tqdm) -> tuple[Any, ...]:
         """Adam steps; returns logits, values, steps, gradient and passes (see :meth:`fit`).
 
         The gradient is a pair of vectors, at the starting and at the fitted weights.
         """
-        logits = self.logits.clone().requires_grad_(True)
+        logits = start.clone().requires_grad_(True)
         opt = torch.optim.Adam([logits], lr=lr)
         values: list[float] = []
         first = None
@@ -869,8 +896,8 @@ class CascadeFit:
             bar.update()
         return logits.detach(), values, taken, (first, grad.detach().clone()), taken + 1
 
-    def _lbfgs(self, counts: torch.Tensor, *, epochs: int, lr: float, tol: float,
-               stop_early: bool, bar: tqdm) -> tuple[torch.Tensor, list[float], int, float, int]:
+    def _lbfgs(self, start: torch.Tensor, counts: torch.Tensor, *, epochs: int, lr: float,
+               tol: float, stop_early: bool, bar: tqdm) -> tuple[Any, ...]:
         """L-BFGS steps; returns logits, values, steps, gradient and passes (see :meth:`fit`).
 
         The gradient is a pair of vectors, at the starting and at the fitted weights.
@@ -880,7 +907,7 @@ class CascadeFit:
         starts each call (at the point the last line search accepted) and the accepted
         point's value and gradient are looked up, not computed again.
         """
-        logits = self.logits.clone().requires_grad_(True)
+        logits = start.clone().requires_grad_(True)
         seen: list[tuple[torch.Tensor, float, torch.Tensor]] = []  # (logits, loss, grad)
         passes = 0
 
@@ -1169,6 +1196,7 @@ class CascadeFit:
         else:  # written before the logits were saved
             w = torch.tensor(weights, dtype=graph.dtype, device=graph.device)
             fit.logits = torch.logit(w.clamp(1e-12, 1 - 1e-12))
+        fit._start = fit.logits.clone()
         fit.history = history
         # files written before these fields (or of an unfitted fit) hold none
         fit.gradient = gradient

@@ -12,6 +12,7 @@ import pytest
 import torch
 from cascade_bruteforce import brute_force, star_mle
 
+import biomodels.cascade.fit
 from biomodels.cascade import (
     CascadeFit,
     CascadeGraph,
@@ -1719,11 +1720,13 @@ def test_a_fit_from_equal_weights_leaves_the_saddle_of_symmetric_edges(optimizer
     g = CascadeGraph.from_edges([(0, 1, 0.2), (0, 2, 0.5), (0, 3, 0.8)])
     sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=5000, seed=0).sizes
     fit = CascadeFit(g, seeds=[0], share="edge", init=0.3)
-    assert len(set(fit.logits.tolist())) == 3  # spread apart
-    again = CascadeFit(g, seeds=[0], share="edge", init=0.3)
-    assert torch.equal(fit.logits, again.logits)  # by fixed draws: the same every run
-    assert (fit.logits - torch.logit(torch.tensor(0.3, dtype=torch.float64))).abs().max() < 0.05
+    assert fit.weights.tolist() == pytest.approx([0.3] * 3)  # the start, until a fit
+    spread = biomodels.cascade.fit._untied(fit.logits)
+    assert len(set(spread.tolist())) == 3  # what the first fit starts from
+    assert (spread - fit.logits).abs().max() < 0.05
     fit.fit(sizes, optimizer=optimizer, epochs=2000)
+    again = CascadeFit(g, seeds=[0], share="edge", init=0.3)
+    assert torch.equal(again.fit(sizes, optimizer=optimizer, epochs=2000).logits, fit.logits)
     best, weights = star_mle(sizes, 3)
     assert fit.converged
     assert fit.log_likelihood(sizes) == pytest.approx(best, abs=1e-4)
@@ -1731,30 +1734,41 @@ def test_a_fit_from_equal_weights_leaves_the_saddle_of_symmetric_edges(optimizer
     equal = CascadeFit(g.with_weight(torch.full((3,), 0.503, dtype=torch.float64)), seeds=[0],
                        share="all", init=0.5).fit(sizes, optimizer="lbfgs")
     assert fit.log_likelihood(sizes) > equal.log_likelihood(sizes) + 100
-    # unequal starts are kept as they are
-    start = torch.tensor([0.25, 0.3, 0.35], dtype=torch.float64)
-    free = CascadeFit(g.with_weight(start), seeds=[0], share="edge")
-    assert torch.equal(free.logits, torch.logit(start))
+    # nearly equal starts too (1e-6 apart: the same saddle); distinct ones are kept
+    for eps in (1e-12, 1e-6, 1e-4) if optimizer == "lbfgs" else ():
+        near = torch.tensor([0.3, 0.3 + eps, 0.3 - eps], dtype=torch.float64)
+        fit = CascadeFit(g.with_weight(near), seeds=[0], share="edge")
+        fit.fit(sizes, optimizer="lbfgs")
+        assert fit.log_likelihood(sizes) == pytest.approx(best, abs=1e-4)
+    start = torch.logit(torch.tensor([0.25, 0.3, 0.35], dtype=torch.float64))
+    assert torch.equal(biomodels.cascade.fit._untied(start), start)
 
 
-def test_a_fit_names_the_weights_the_sizes_say_nothing_about():
+def test_a_fit_names_the_weights_the_sizes_say_nothing_about(tmp_path):
     # the edges back towards the seed never change a size's probability: their weights kept
     # their start and were reported as fitted, without a word
     g = CascadeGraph.from_edges([(0, 1, 0.7), (1, 0, 0.7), (1, 2, 0.3), (2, 1, 0.3)])
     sizes = monte_carlo(g, seed_probabilities(g, seeds=[0]), n_runs=2000, seed=0).sizes
     fit = CascadeFit(g, seeds=[0], share="edge", init=0.5)
-    start = fit.weights.clone()
     with pytest.warns(UserWarning, match=r"^CascadeFit.fit: the sizes carry no information on "
-                      r"2 of the 4 weights \(edges \(1 -> 0\), \(2 -> 1\)\): their gradient is "
-                      r"exactly 0 at the start and at the fitted weights") as said:
+                      r"2 of the 4 weights \(edges 1->0, 2->1\): their gradient is exactly 0 at "
+                      r"the start and at the fitted weights") as said:
         fit.fit(sizes, optimizer="lbfgs")
     assert [w.filename for w in said] == [__file__]
-    assert fit.weights[[1, 3]].tolist() == start[[1, 3]].tolist()
+    # named as weights.csv names them; the start given, not its spread
+    assert fit.weights[[1, 3]].tolist() == [0.5, 0.5]
     assert abs(float(fit.weights[0]) - 0.7) < 0.05 and abs(float(fit.weights[2]) - 0.3) < 0.05
     # by type: named as the types are
     typed = CascadeFit(g, seeds=[0], share="type", edge_type=["out", "back", "out", "back"])
-    with pytest.warns(UserWarning, match=r"on 1 of the 2 weights \(edge types 'back'\)"):
+    with pytest.warns(UserWarning, match=r"on 1 of the 2 weights \(edge type back\)"):
         typed.fit(sizes, optimizer="lbfgs")
+    unnamed = CascadeFit(g, seeds=[0], share="type", edge_type=[3, 8, 3, 8])
+    with pytest.warns(UserWarning, match=r"on 1 of the 2 weights \(edge type 8\)"):
+        unnamed.fit(sizes, optimizer="lbfgs")
+    # a saved fit loads with its weights as saved, and a further fit keeps them
+    with pytest.warns(UserWarning, match="no information"):
+        again = CascadeFit.load(fit.save(tmp_path / "fit.json"), g).fit(sizes)
+    assert again.weights[[1, 3]].tolist() == [0.5, 0.5]
     # every edge informative: nothing to say
     with warnings.catch_warnings():
         warnings.simplefilter("error")
