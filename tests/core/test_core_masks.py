@@ -701,6 +701,8 @@ def test_norm_layers_of_any_shape_stay_dense_by_default():
     assert prunable_names(net, ["1.weight"]) == ["1.weight"]
 
 
+# torch < 2.4 warns that lazy modules are a new feature
+@pytest.mark.filterwarnings("ignore:Lazy modules are a new feature:UserWarning")
 def test_a_lazy_layer_is_refused_until_its_first_forward():
     # its weight, shapeless, reads ndim 1: the default left it out without a word, dense
     # after the first forward (density 0.73 where 0.1 was asked for)
