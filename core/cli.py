@@ -841,28 +841,25 @@ def build_parser() -> argparse.ArgumentParser:
 def _closed_pipes(*streams: Any) -> list[int]:
     """Return the file descriptors of ``streams`` that are pipes whose reader has gone.
 
-    Asked of the descriptor (``poll`` reports an error on the write end of a pipe without
-    a reader) where the platform has ``poll``, else of the stream, by flushing it again
-    (what a failed flush left in its buffer fails again).
+    Asked of the descriptor: ``poll`` reports an error on the write end of a pipe without
+    a reader. Where the platform has no ``poll`` (Windows) the first stream is taken to be
+    the one, as in ``prunus ... | more``: a flush tells nothing once the failed write's
+    bytes have left the buffer (unbuffered output, a write larger than the buffer).
     """
-    closed = []
+    fds = []
     for stream in streams:
         try:
-            fd = stream.fileno()
+            fds.append(stream.fileno())
         except (AttributeError, OSError, ValueError):  # None, closed, or not a file
             continue
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(fd, select.POLLOUT)
-            if any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0)):
-                closed.append(fd)
-            continue
-        try:
-            stream.flush()
-        except BrokenPipeError:
+    if not hasattr(select, "poll"):
+        return fds[:1]
+    closed = []
+    for fd in fds:
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0)):
             closed.append(fd)
-        except (OSError, ValueError):
-            pass
     return closed
 
 
@@ -940,8 +937,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = int(func(args) or 0)
             # a reader gone from a pipe is found here: a short run's buffered stdout was
             # written at the interpreter's exit, which failed there (exit 120, a traceback)
-            if sys.stdout is not None:
-                sys.stdout.flush()
+            flush = getattr(sys.stdout, "flush", None)  # None with stdout closed, or a tee
+            if flush is not None:
+                flush()
             return code
     except KeyboardInterrupt as exc:
         if _debug():
@@ -953,7 +951,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError as exc:
         closed = _closed_pipes(sys.stdout, sys.stderr)
-        if _debug() or not closed:  # another pipe (a socket, a FIFO): an error as others
+        if not closed:  # another pipe (a socket, a FIFO): an error as others
             if _debug():
                 raise
             with contextlib.suppress(OSError, ValueError):

@@ -248,23 +248,23 @@ def _warn_uncalled(uncalled: list[str], unscored: list[str]) -> None:
             UserWarning, stacklevel=3)
 
 
-def _warn_unscored_weights(model: nn.Module, scored: Iterable[str],
-                           uncalled: list[str]) -> None:
+#: layers whose weights Wanda leaves without scores (it is defined for nn.Linear)
+_UNSCORED_LAYERS = (nn.modules.conv._ConvNd, nn.RNNBase, nn.RNNCellBase, nn.Bilinear)
+
+
+def _warn_unscored_weights(model: nn.Module, scored: Iterable[str]) -> None:
     """Warn of the weights Wanda leaves without scores: convolutions, recurrent layers, ...
 
     A CNN's masks from these scores kept every convolution dense without a word (model
-    density 0.76 at "sparsity" 0.5). Embeddings are left out silently, as in the paper, and
-    so are the nn.Linear modules never called (their own warning names them).
+    density 0.76 at "sparsity" 0.5). Read from the layers' types, parametrised weights
+    (spectral_norm, weight_norm) included; embeddings and a model's own parameters (a
+    position embedding, a class token) are left out silently, as in the paper.
     """
-    try:
-        weights = prunable_names(model)
-    except ValueError:  # a parametrised or lazy model: wanda_scores reports it itself
-        return
-    skipped = {f"{m}.weight" for m in uncalled}
-    embeddings = {f"{m}.weight" if m else "weight" for m, mod in model.named_modules()
-                  if isinstance(mod, nn.Embedding | nn.EmbeddingBag)}
     done = set(scored)
-    others = [n for n in weights if n not in done and n not in skipped and n not in embeddings]
+    others = [f"{m}.{n}" if m else n for m, mod in model.named_modules()
+              if isinstance(mod, _UNSCORED_LAYERS)
+              for n, p in mod.named_parameters() if p.ndim >= 2]
+    others = [n for n in others if n not in done]
     if others:
         warnings.warn(
             f"wanda_scores scores nn.Linear weights only, as Wanda does; the weights "
@@ -388,9 +388,9 @@ def wanda_scores(
     ``floor(s * cols)`` per row where ``select_topk`` keeps ``round((1 - s) * cols)``.
     An ``nn.Linear`` whose weight a model uses functionally (the ``out_proj`` of
     ``nn.MultiheadAttention``) is never called, so it gets no score (with a warning).
-    Nor do the other weights (:func:`~core.prunable_names`' default: convolutions,
-    recurrent layers and cells, ``nn.Bilinear``, ...), with a warning that names them, as
-    Wanda is defined for linear layers; embeddings are left out silently, as in the paper.
+    Nor do the weights of convolutions, recurrent layers and cells and ``nn.Bilinear``
+    (parametrised ones too), with a warning that names them, as Wanda is defined for
+    linear layers; embeddings are left out silently, as in the paper.
 
     Examples
     --------
@@ -418,7 +418,7 @@ def wanda_scores(
         # at least float32: fp16 input norms overflow (> 65504) and would tie as inf
         dtype = torch.promote_types(torch.promote_types(params[k].dtype, v.dtype), torch.float32)
         out[k] = params[k].detach().abs().to(dtype) * v.to(dtype)
-    _warn_unscored_weights(model, [*out, *unscored], uncalled)
+    _warn_unscored_weights(model, out)
     return out
 
 

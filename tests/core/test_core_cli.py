@@ -222,9 +222,10 @@ def test_a_closed_pipe_silences_only_the_closed_stream_and_other_pipes_are_error
                           timeout=120)
     assert done.stderr.splitlines() == ["prunus: error: [Errno 32] Broken pipe", "code 2 0"]
     # stdout closed: 141, and the caller's stderr still writes
-    code = code.replace("a, b = socket.socketpair()\\n    b.close()\\n    a.sendall(b'x' * "
-                        "100000)", "print('x' * 100000)")
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+    stdout = code.replace("a, b = socket.socketpair()\n    b.close()\n    a.sendall(b'x' * "
+                          "100000)", "print('x' * 100000)")
+    assert stdout != code
+    with subprocess.Popen([sys.executable, "-c", stdout], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as proc:
         proc.stdout.close()
         assert proc.stderr.read().decode().splitlines() == ["code 141 0"]
@@ -891,3 +892,23 @@ def test_example_help_keeps_the_example_whole_on_a_narrow_terminal(monkeypatch) 
         example_help("prunus x\nprunus y")
     with pytest.raises(TypeError, match="command_line: expected a str, got list"):
         example_help(["prunus", "x"])  # type: ignore[arg-type]
+
+
+def test_a_command_ends_well_with_a_standard_output_that_cannot_flush(monkeypatch) -> None:
+    # the flush that finds a closed pipe raised AttributeError on a tee without flush()
+    import argparse
+    import sys
+
+    import core.cli as cli
+
+    class Tee:
+        def write(self, text: str) -> int:
+            return len(text)
+
+    class Parser:
+        def parse_args(self, argv):
+            return argparse.Namespace(func=lambda args: print("done") or 0)
+
+    monkeypatch.setattr(cli, "build_parser", Parser)
+    monkeypatch.setattr(sys, "stdout", Tee())
+    assert cli.main(["x"]) == 0

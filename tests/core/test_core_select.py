@@ -440,10 +440,27 @@ def test_wanda_scores_warn_that_convolutions_and_recurrent_weights_get_none() ->
     with pytest.warns(UserWarning, match=r"the weights \['cell\.weight_ih', 'cell\.weight_hh', "
                       r"'bil\.weight'\]"):
         assert set(wanda_scores(Cells(), [torch.randn(3, 4)])) == {"head.weight"}
+    # a spectral-normed convolution, as in GAN discriminators (silent in review round 2)
+    sn = nn.Sequential(nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 4, 3)), nn.ReLU(),
+                       nn.Conv2d(4, 4, 3), nn.Flatten(), nn.Linear(16, 2))
+    with pytest.warns(UserWarning, match=r"the weights \['0\.parametrizations\.weight\."
+                      r"original', '2\.weight'\]"):
+        wanda_scores(sn, [torch.randn(2, 3, 6, 6)])
+
+    class Positions(nn.Module):  # a model's own embedding parameter, as a ViT's pos_embed
+        def __init__(self):
+            super().__init__()
+            self.emb, self.pos = nn.Embedding(10, 4), nn.Parameter(torch.zeros(1, 5, 4))
+            self.head = nn.Linear(4, 10)
+
+        def forward(self, x):
+            return self.head(self.emb(x) + self.pos)
+
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # linear layers and an embedding: nothing to say
+        warnings.simplefilter("error")  # linear layers and embeddings: nothing to say
         lm = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 10))
         assert set(wanda_scores(lm, [torch.randint(0, 10, (2, 5))])) == {"1.weight"}
+        assert set(wanda_scores(Positions(), [torch.randint(0, 10, (2, 5))])) == {"head.weight"}
 
 
 def _brute_rows(s: torch.Tensor, k: int, alive: torch.Tensor | None = None) -> torch.Tensor:
