@@ -495,10 +495,11 @@ class CascadeFit:
         when loaded (households fitted before ``"exact"`` existed used TDA).
     init
         Starting probability for every shared weight (None: mean of the graph's weights
-        within each group). A first :meth:`fit` spreads weights that start equal apart by
-        about 1 % in logits (fixed draws, the same on every run): edges that the network's
-        symmetry exchanges keep equal gradients at equal weights, and a fit from there
-        stopped at a saddle of the likelihood (see Notes).
+        within each group). A first :meth:`fit` spreads the weights that start within 0.01
+        of another in logits (equal ones; on a network of many weights given as data, most)
+        by fixed draws of sd 0.01, the same on every run: edges that the network's symmetry
+        exchanges keep equal gradients at equal weights, and a fit from there stopped at a
+        saddle of the likelihood (see Notes).
 
     Raises
     ------
@@ -802,13 +803,6 @@ class CascadeFit:
         finally:
             bar.close()
         gradient = float(last.abs().max()) if last.numel() else 0.0
-        # a floored term has no gradient: a zero one then says nothing of the edge
-        if not self._lik.floored_any:
-            idle = self._warn_uninformed(first, last)
-            if spread:
-                # weights the sizes say nothing about keep the start given, not its spread
-                # (those still at the spread start: they never moved)
-                logits = torch.where(idle & (logits == begin), self.logits, logits)
         floored = False
         if self._lik.floored_any:  # some pass counted log(tiny): do the fitted weights?
             with torch.no_grad():
@@ -816,12 +810,21 @@ class CascadeFit:
             floored = bool(self._lik.floored.size)
             if floored:
                 self._lik.warn_floored("fit (converged is set to False)")
+        # a floored term at the fitted weights has no gradient: a zero one then says nothing
+        # of the edge (a floor met only at a line search's rejected trial point does not
+        # count)
+        if not floored:
+            idle = self._warn_uninformed(first, last)
+            if spread:
+                # weights the sizes say nothing about keep the start given, not its spread
+                # (a gradient of 1e-17 on the way moved one by 1e-16)
+                logits = torch.where(idle, self.logits, logits)
         # values[j]: mean log-likelihood of the weights after j steps, kept apart until here:
         # an interrupted call appended them to history while the weights stayed those
         # before it, and a rerun counted them twice
         self.logits = logits
-        # a call without a step scores its starting weights once: history[-1] stays that of
-        # the fitted weights under these sizes
+        # a call without a step scores its starting weights once (a first fit's spread):
+        # history[-1] stays that of the fitted weights under these sizes
         self.history.extend(values[1:] if taken else values)
         self.epochs_run = taken
         self.gradient = gradient
