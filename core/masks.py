@@ -204,32 +204,7 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
                 "(core.remove_hadamard, torch.nn.utils.parametrize.remove_parametrizations; "
                 "masks for m * w go to hadamard(module, masks=...)), or pass names= to mask "
                 "the originals themselves (hadamard() was already applied if it is core's)")
-        # the legacy torch.nn.utils.weight_norm holds the same factors as parameters
-        # weight_g (its gain, shaped (out, 1)) and weight_v, without "parametrizations"
-        legacy = [n for n in chosen if _weight_norm_base(module, n) is not None]
-        if legacy:
-            path = legacy[0].rpartition(".")[0]
-            layer = f"module.get_submodule({path!r})" if path else "module"
-            raise ValueError(
-                f"module: {legacy[0]!r} is a factor of a weight computed by "
-                f"torch.nn.utils.weight_norm (layer {path or '<root>'!r}); its gain would be "
-                "pruned as a weight and its direction ranked without the gain: remove it "
-                f"first (torch.nn.utils.remove_weight_norm({layer}, "
-                f"{_weight_norm_base(module, legacy[0])!r})), or pass names=")
-        # the legacy spectral_norm's <attr>_orig is the weight before its division by the
-        # largest singular value: a global ranking compared layers at other scales (68 of
-        # a 3-conv model's entries chosen otherwise than on the weights used)
-        spectral = [n for n in chosen if _spectral_norm_base(module, n) is not None]
-        if spectral:
-            path = spectral[0].rpartition(".")[0]
-            layer = f"module.get_submodule({path!r})" if path else "module"
-            raise ValueError(
-                f"module: {spectral[0]!r} is the weight that torch.nn.utils.spectral_norm "
-                f"divides by its largest singular value (layer {path or '<root>'!r}): ranked "
-                "across layers it would be compared at another scale than the weight the "
-                "layer uses; remove it first (torch.nn.utils.remove_spectral_norm("
-                f"{layer}, {_spectral_norm_base(module, spectral[0])!r})), or pass names= "
-                "with a per-layer scope (scope='layer' ranks each layer as its weight would)")
+        _refuse_legacy_norms(module, chosen)
         return chosen
     # a str is an iterable of its letters: "0.weight" was refused as ['0', '.', 'w', ...]
     names = [names] if isinstance(names, str) else list(names)
@@ -376,6 +351,38 @@ def _spectral_norm_base(module: nn.Module, name: str) -> str | None:
         if isinstance(hook, SpectralNorm) and attr == hook.name + "_orig":
             return hook.name
     return None
+
+
+def _refuse_legacy_norms(module: nn.Module, chosen: list[str]) -> None:
+    """Raise ``ValueError`` on a parameter of the legacy ``weight_norm`` or ``spectral_norm``.
+
+    ``weight_norm`` holds its factors as parameters ``<attr>_g`` (its gain, shaped
+    ``(out, 1)``) and ``<attr>_v``, without "parametrizations" in their names;
+    ``spectral_norm``'s ``<attr>_orig`` is the weight before its division by the largest
+    singular value, so a global ranking compared layers at other scales (68 of a 3-conv
+    model's entries chosen otherwise than on the weights used).
+    """
+    def why_weight_norm(layer: str, base: str) -> str:
+        return ("is a factor of a weight computed by torch.nn.utils.weight_norm (layer "
+                f"{layer}); its gain would be pruned as a weight and its direction ranked "
+                "without the gain: remove it first (torch.nn.utils.remove_weight_norm("
+                f"{base})), or pass names=")
+
+    def why_spectral_norm(layer: str, base: str) -> str:
+        return ("is the weight that torch.nn.utils.spectral_norm divides by its largest "
+                f"singular value (layer {layer}): ranked across layers it would be compared "
+                "at another scale than the weight the layer uses; remove it first "
+                f"(torch.nn.utils.remove_spectral_norm({base})), or pass names= with a "
+                "per-layer scope (scope='layer' ranks each layer as its weight would)")
+
+    for base_of, why in ((_weight_norm_base, why_weight_norm),
+                         (_spectral_norm_base, why_spectral_norm)):
+        hit = [n for n in chosen if base_of(module, n) is not None]
+        if hit:
+            path = hit[0].rpartition(".")[0]
+            holder = f"module.get_submodule({path!r})" if path else "module"
+            raise ValueError(f"module: {hit[0]!r} " + why(
+                repr(path or "<root>"), f"{holder}, {base_of(module, hit[0])!r}"))
 
 
 def _weight_norm_base(module: nn.Module, name: str) -> str | None:
