@@ -817,7 +817,8 @@ class CascadeFit:
             idle = self._warn_uninformed(first, last)
             if spread:
                 # weights the sizes say nothing about keep the start given, not its spread
-                # (a gradient of 1e-17 on the way moved one by 1e-16)
+                # (a gradient of 1e-17 on the way moved one by 1e-16); history[-1] scored
+                # them at the spread, the same value to round-off
                 logits = torch.where(idle, self.logits, logits)
         # values[j]: mean log-likelihood of the weights after j steps, kept apart until here:
         # an interrupted call appended them to history while the weights stayed those

@@ -1155,7 +1155,10 @@ def test_a_fit_stops_once_its_weights_have_converged(tmp_path):
     n, last = len(fit.history), fit.logits.clone()
     fit.fit(sizes)
     assert fit.epochs_run == 0 and fit.converged is True and torch.equal(fit.logits, last)
-    assert len(fit.history) == n + 1 and fit.history[-1] == fit.history[-2]
+    # the same value, to round-off: the first fit gave the weights the sizes say nothing
+    # about their start back (scored at its spread; torch 2.2 differs in the last bit)
+    assert len(fit.history) == n + 1
+    assert fit.history[-1] == pytest.approx(fit.history[-2], rel=1e-14)
     assert CascadeFit.load(fit.save(tmp_path / "fit.json"), g).epochs_run == 0
     assert CascadeFit(g, seeds=[0]).epochs_run is None
 
