@@ -778,6 +778,20 @@ def test_cli_help_example_stays_whole_on_a_narrow_terminal(capsys, monkeypatch):
         assert lines[-2:] == ["example:", f"  {example}"]
 
 
+def _fold_fit_options(monkeypatch, option):
+    """Record the ``option`` the command's held-out fold fits (``fit_theta``) are given."""
+    import biomodels.ctmc.fit as fit_module
+
+    real, asked = fit_module.fit_theta, []
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get(option))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit_theta", spy)
+    return asked
+
+
 def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_path, capsys,
                                                                             monkeypatch):
     # a fit that ran out of steps was silent: `--method mcmc --l1 0.0038` on the GBM cohort
@@ -785,17 +799,10 @@ def test_cli_fit_says_when_the_step_limit_ended_the_fit_and_takes_max_steps(tmp_
     # model.json's fit_info did) and there was no option to give it more steps
     import argparse
 
-    import biomodels.ctmc.fit as fit_module
     from biomodels.ctmc.cli import _FixedL1Checkpoint
 
     path, _ = _cohort(tmp_path)
-    real, asked = fit_module.fit_theta, []
-
-    def spy(*args, **kwargs):  # the held-out fold fits
-        asked.append(kwargs.get("max_steps"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fit_module, "fit_theta", spy)
+    asked = _fold_fit_options(monkeypatch, "max_steps")
     argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet", "--out"]
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # as outside pytest, where warnings are not errors
@@ -867,20 +874,13 @@ def test_cli_fit_takes_the_optimizer_its_stall_warnings_advise(tmp_path, capsys,
     # their scores moved "the choice of l1", which --l1 fixes
     import argparse
 
-    import biomodels.ctmc.fit as fit_module
     from biomodels.ctmc.cli import _CHOICES, _OPTIONS, _FixedL1Checkpoint
     from biomodels.ctmc.crossval import _say_step_limits
     from biomodels.ctmc.fit import _Stop
     from core.cli import option_names
 
     path, _ = _cohort(tmp_path)
-    real, asked = fit_module.fit_theta, []
-
-    def spy(*args, **kwargs):  # the held-out fold fits
-        asked.append(kwargs.get("optimizer"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fit_module, "fit_theta", spy)
+    asked = _fold_fit_options(monkeypatch, "optimizer")
     argv = ["ctmc", "fit", str(path), "--l1", "0.01", "--folds", "2", "--quiet", "--out"]
     assert main([*argv, str(tmp_path / "adam"), "--optimizer", "adam"]) == 0
     capsys.readouterr()
