@@ -183,7 +183,9 @@ def prunable_names(module: nn.Module, names: Iterable[str] | None = None) -> lis
         # a lazy layer's weight, shapeless until the first forward, reads ndim 1: it was
         # left out without a word (dense after that forward, the budget counted without it);
         # a lazy bias or norm layer would stay dense anyway
-        _refuse_uninitialised(params, [n for n in params if not _norm_parameter(module, n)
+        _refuse_uninitialised(params, [n for n, p in params.items()
+                                       if isinstance(p, nn.parameter.UninitializedParameter)
+                                       and not _norm_parameter(module, n)
                                        and not _owner(module, n)[1].startswith("bias")],
                               "module")
         # bias_k/bias_v of nn.MultiheadAttention(add_bias_kv=True) are (1, 1, E) biases;
